@@ -1,0 +1,22 @@
+"""segcore: the logic of the segmentation work dashboard, with no user interface of its own.
+
+The Streamlit pages and the command line call these functions; segcore never imports Streamlit.
+"""
+
+from segcore.batch_import import (BatchEntry, ImportResult, import_batches, import_from_sources,
+                                  parse_batches_json, read_batches_file, scan_data_directory)
+from segcore.batches import (PRIORITIES, STATUSES, UNASSIGNED, BatchPage, BatchQuery,
+                             ChangeResult, Conflict, Edit, apply_edits, assign, balance_pending,
+                             build_filter, get_batches, list_batches, next_pending_ids,
+                             open_workloads, plan_balance)
+from segcore.config import Settings, describe, load_settings, settings_from
+from segcore.connection import (Databases, Health, check_health, create_client, friendly_errors,
+                                mask_uri, open_databases, scrub)
+from segcore.errors import (BatchNotFound, ConfigError, DatabaseUnavailable, DemoRefused,
+                            DuplicateMember, EmbeddedServerError, ImportFileError, MemberNotFound,
+                            PermissionDenied, SegcoreError, ValidationError)
+from segcore.history import Change, list_history
+from segcore.naming import batch_ids_in, canonical_batch_id, person_key
+from segcore.setup import prepare
+from segcore.stats import Summary, summary
+from segcore.team import Member, add_member, edit_member, find_member, list_members, remove_member

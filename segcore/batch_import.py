@@ -1,0 +1,254 @@
+"""Importing the batch list from `batches.json` and/or the folders of DATA_DIRECTORY.
+
+Idempotent: a re-import adds new batches and refreshes `folder`, but never touches assignment,
+status, metadata or sync fields. Batches whose folder disappeared are flagged, not deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from pymongo import InsertOne, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+from segcore import history
+from segcore.batches import COLLECTION
+from segcore.errors import ImportFileError
+from segcore.history import utcnow
+from segcore.naming import batch_number, canonical_batch_id
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm", ".nii", ".nii.gz",
+                  ".nrrd", ".mha", ".mhd")
+# Fields an import may never set on an existing batch.
+PROTECTED = {"_id", "id", "assignee", "status", "metadata", "mongo_uploaded",
+             "training_metrics_info", "folder_missing", "number", "image_count"}
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class BatchEntry:
+    """One batch named by an import source."""
+
+    id: str
+    folder: str | None
+    extra: dict = field(default_factory=dict)
+    image_count: int | None = None
+
+
+def _where(index: int) -> str:
+    return f"item {index + 1}"
+
+
+def parse_batches_json(text: str, source: str = "batches.json",
+                       base: Path | None = None) -> list[BatchEntry]:
+    """Parse the plausible shapes of a batches file; raise ImportFileError saying where.
+
+    Accepted: a list of folder names or paths; a list of objects with `id` and/or `folder`
+    (other keys are kept as extra fields); or an object holding such a list.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: "
+                              f"{exc.msg}") from None
+    if isinstance(data, dict):
+        lists = [(k, v) for k, v in data.items() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise ImportFileError(f"{source}: expected a list of batches, or an object holding "
+                                  f"exactly one list (found {len(lists)} lists)")
+        key, data = lists[0]
+        source = f"{source}, list '{key}'"
+    if not isinstance(data, list):
+        raise ImportFileError(f"{source}: expected a list of batches, found {type(data).__name__}")
+    entries: list[BatchEntry] = []
+    first_seen: dict[str, int] = {}
+    for index, item in enumerate(data):
+        entry = _entry(item, index, source, base)
+        for key in {entry.id, canonical_batch_id(entry.id) or entry.id}:
+            if key in first_seen:
+                raise ImportFileError(f"{source}: {_where(index)} repeats batch '{entry.id}' "
+                                      f"(already at {_where(first_seen[key])})")
+            first_seen[key] = index
+        entries.append(entry)
+    return entries
+
+
+def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEntry:
+    if isinstance(item, str):
+        folder, batch_id, extra = item, None, {}
+    elif isinstance(item, dict):
+        batch_id, folder = item.get("id"), item.get("folder")
+        extra = {k: v for k, v in item.items()
+                 if k not in ("id", "folder") and isinstance(k, str) and not k.startswith("$")
+                 and "." not in k}
+        if batch_id is not None and not isinstance(batch_id, str):
+            raise ImportFileError(f"{source}: {_where(index)}: 'id' must be a string, found "
+                                  f"{type(batch_id).__name__} {batch_id!r}")
+        if folder is not None and not isinstance(folder, str):
+            raise ImportFileError(f"{source}: {_where(index)}: 'folder' must be a string")
+    else:
+        raise ImportFileError(f"{source}: {_where(index)} must be a folder name or an object "
+                              f"with 'id'/'folder', found {type(item).__name__}")
+    folder = folder.strip() if folder else None
+    if batch_id is None or not batch_id.strip():
+        if not folder:
+            raise ImportFileError(f"{source}: {_where(index)} has neither 'id' nor 'folder'")
+        batch_id = Path(folder.rstrip("/")).name
+    batch_id = batch_id.strip()
+    if folder and base is not None and not os.path.isabs(folder):
+        folder = str(base / folder)
+    return BatchEntry(id=batch_id, folder=folder, extra=extra)
+
+
+def read_batches_file(path: Path, base: Path | None = None) -> list[BatchEntry]:
+    """Read and parse a batches file; raise ImportFileError when unreadable or malformed."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportFileError(f"{path}: cannot be read ({exc.__class__.__name__}: "
+                              f"{getattr(exc, 'strerror', None) or exc})") from None
+    return parse_batches_json(text, source=str(path), base=base if base else Path(path).parent)
+
+
+def count_images(folder: Path) -> int:
+    """How many image files `folder` holds, recursively."""
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        total += sum(1 for name in files if name.lower().endswith(IMAGE_SUFFIXES))
+    return total
+
+
+def scan_data_directory(directory: Path, with_image_counts: bool = False,
+                        progress: Progress | None = None) -> list[BatchEntry]:
+    """Batch folders directly under `directory` (names that name a batch), sorted by number.
+
+    Counting images reads every folder, which is slow on a network mount: it is optional.
+    """
+    directory = Path(directory)
+    try:
+        folders = [e for e in os.scandir(directory)
+                   if e.is_dir() and canonical_batch_id(e.name) is not None]
+    except OSError as exc:
+        raise ImportFileError(f"{directory}: cannot be scanned ({exc.strerror or exc})") from None
+    folders.sort(key=lambda e: (batch_number(e.name), e.name))
+    entries = []
+    for done, entry in enumerate(folders, start=1):
+        images = count_images(Path(entry.path)) if with_image_counts else None
+        entries.append(BatchEntry(id=entry.name, folder=str(Path(entry.path).resolve()),
+                                  image_count=images))
+        if progress and (with_image_counts or done == len(folders)):
+            progress(done, len(folders))
+    return entries
+
+
+def merge_sources(*sources: list[BatchEntry]) -> list[BatchEntry]:
+    """Entries from several sources, one per id; a later source fills what an earlier lacks."""
+    merged: dict[str, BatchEntry] = {}
+    for entries in sources:
+        for entry in entries:
+            earlier = merged.get(entry.id)
+            if earlier is None:
+                merged[entry.id] = entry
+            else:
+                merged[entry.id] = BatchEntry(
+                    id=entry.id, folder=earlier.folder or entry.folder,
+                    extra={**entry.extra, **earlier.extra},
+                    image_count=earlier.image_count if earlier.image_count is not None
+                    else entry.image_count)
+    return list(merged.values())
+
+
+@dataclass
+class ImportResult:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    flagged_missing: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+
+
+def plan_import(entries: list[BatchEntry], existing: list[dict]) -> tuple[list, list, ImportResult]:
+    """Compare import entries with stored batches: what to insert, what to update.
+
+    Pure: `existing` holds the stored {id, folder, number, folder_missing, image_count}.
+    """
+    stored = {doc["id"]: doc for doc in existing if isinstance(doc.get("id"), str)}
+    result = ImportResult()
+    inserts, updates = [], []
+    seen = set()
+    for entry in entries:
+        seen.add(entry.id)
+        doc = stored.get(entry.id)
+        wanted = {"number": batch_number(entry.id)}
+        if entry.folder is not None:
+            wanted["folder"] = entry.folder
+        if entry.image_count is not None:
+            wanted["image_count"] = entry.image_count
+        if doc is None:
+            extra = {k: v for k, v in entry.extra.items() if k not in PROTECTED | set(wanted)}
+            inserts.append({**extra, "id": entry.id, **wanted, "assignee": None,
+                            "status": "pending", "mongo_uploaded": False,
+                            "created_at": utcnow()})
+            result.added += 1
+            continue
+        changes = {k: v for k, v in wanted.items() if doc.get(k) != v}
+        if doc.get("folder_missing") is True:
+            changes["folder_missing"] = False
+            result.restored.append(entry.id)
+        if changes:
+            updates.append((entry.id, changes))
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    for batch_id, doc in stored.items():
+        if batch_id not in seen and doc.get("folder_missing") is not True:
+            updates.append((batch_id, {"folder_missing": True}))
+            result.flagged_missing.append(batch_id)
+    return inserts, updates, result
+
+
+def import_batches(db: Database, entries: list[BatchEntry], author: str) -> ImportResult:
+    """Upsert `entries` by id in bulk; flag stored batches that no source lists any more."""
+    projection = {"_id": 0, "id": 1, "folder": 1, "number": 1, "folder_missing": 1,
+                  "image_count": 1}
+    existing = list(db[COLLECTION].find({}, projection))
+    inserts, updates, result = plan_import(entries, existing)
+    operations = [InsertOne(doc) for doc in inserts]
+    operations += [UpdateOne({"id": batch_id}, {"$set": changes}) for batch_id, changes in updates]
+    if operations:
+        try:
+            db[COLLECTION].bulk_write(operations, ordered=False)
+        except BulkWriteError as exc:
+            # A concurrent import inserted the same id first: that batch exists, which is the goal.
+            if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
+                raise
+    history.record(db, [history.Change(
+        "import", "batches", "import", None,
+        {"added": result.added, "updated": result.updated,
+         "flagged_missing": len(result.flagged_missing), "restored": len(result.restored)},
+        author)])
+    return result
+
+
+def import_from_sources(db: Database, batches_file: Path | None, data_directory: Path | None,
+                        author: str, with_image_counts: bool = False,
+                        progress: Progress | None = None) -> ImportResult:
+    """Import from the batches file (when it exists) and the data directory (when given).
+
+    Raises ImportFileError when there is nothing to read or a source is malformed; in that
+    case nothing is written.
+    """
+    sources = []
+    if batches_file is not None and Path(batches_file).is_file():
+        sources.append(read_batches_file(Path(batches_file), base=data_directory))
+    if data_directory is not None:
+        sources.append(scan_data_directory(Path(data_directory), with_image_counts, progress))
+    if not sources:
+        raise ImportFileError("Nothing to import: BATCHES_FILE does not exist and "
+                              "DATA_DIRECTORY is not set.")
+    return import_batches(db, merge_sources(*sources), author)

@@ -1,0 +1,313 @@
+"""The batch list (`batches` collection): query it, and change assignments with compare-and-set."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.database import Database
+from pymongo.errors import OperationFailure, WriteError
+
+from segcore import history
+from segcore.errors import ValidationError
+from segcore.naming import person_key
+from segcore.timefmt import date_string
+
+COLLECTION = "batches"
+STATUSES = ("pending", "in_progress", "review", "done")
+PRIORITIES = ("alta", "media", "baja")
+UNASSIGNED = "(unassigned)"
+# Editable field -> path in the stored document (production layout).
+EDITABLE = {"assignee": "assignee", "status": "status",
+            "priority": "metadata.priority", "due_date": "metadata.due_date"}
+SORTS = {"id": "number", "assignee": "assignee", "status": "status",
+         "latest_upload": "training_metrics_info.latest_upload",
+         "due_date": "metadata.due_date", "priority": "metadata.priority"}
+TABLE_PROJECTION = {"_id": 0, "id": 1, "number": 1, "assignee": 1, "folder": 1, "status": 1,
+                    "mongo_uploaded": 1, "folder_missing": 1, "image_count": 1,
+                    "training_metrics_info.file_count": 1,
+                    "training_metrics_info.latest_upload": 1,
+                    "metadata.priority": 1, "metadata.due_date": 1, "metadata.assigned_at": 1}
+_IN_CHUNK = 200  # $in is quadratic on the embedded server: keep lists short
+
+
+def ensure_indexes(db: Database) -> None:
+    collection = db[COLLECTION]
+    try:
+        collection.create_index("id", unique=True)
+    except OperationFailure:
+        # Legacy data with repeated ids: keep working, without the uniqueness guarantee.
+        collection.create_index("id")
+    collection.create_index([("number", ASCENDING)])
+    collection.create_index([("assignee", ASCENDING)])
+
+
+# --- querying -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BatchQuery:
+    """Filters of the batch table; None means "any"."""
+
+    assignee: str | None = None  # a name, or UNASSIGNED
+    status: str | None = None
+    has_masks: bool | None = None
+    text: str | None = None
+    folder_missing: bool | None = None
+
+
+def build_filter(query: BatchQuery) -> dict:
+    """A MongoDB filter for `query`; user text is escaped, never interpreted."""
+    clauses: dict = {}
+    if query.assignee == UNASSIGNED:
+        clauses["assignee"] = {"$in": [None, ""]}
+    elif query.assignee:
+        clauses["assignee"] = str(query.assignee)
+    if query.status:
+        clauses["status"] = str(query.status)
+    if query.has_masks is True:
+        clauses["mongo_uploaded"] = True
+    elif query.has_masks is False:
+        clauses["mongo_uploaded"] = {"$ne": True}
+    if query.folder_missing is True:
+        clauses["folder_missing"] = True
+    elif query.folder_missing is False:
+        clauses["folder_missing"] = {"$ne": True}
+    if query.text and query.text.strip():
+        clauses["id"] = {"$regex": re.escape(query.text.strip()), "$options": "i"}
+    return clauses
+
+
+@dataclass
+class BatchPage:
+    rows: list[dict]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def list_batches(db: Database, query: BatchQuery = BatchQuery(), sort: str = "id",
+                 descending: bool = False, page: int = 1, page_size: int = 100) -> BatchPage:
+    """One page of batches matching `query`, with the total count."""
+    if sort not in SORTS:
+        raise ValidationError(f"Cannot sort by '{sort}'.", field="sort")
+    page_size = max(1, min(int(page_size), 1000))
+    page = max(1, int(page))
+    flt = build_filter(query)
+    total = db[COLLECTION].count_documents(flt)
+    order = DESCENDING if descending else ASCENDING
+    cursor = (db[COLLECTION].find(flt, TABLE_PROJECTION)
+              .sort([(SORTS[sort], order), ("id", order)])
+              .skip((page - 1) * page_size).limit(page_size))
+    return BatchPage(rows=list(cursor), total=total, page=page, page_size=page_size)
+
+
+def get_batches(db: Database, batch_ids: list[str], projection: dict | None = None) -> dict[str, dict]:
+    """The documents of `batch_ids`, by id (missing ids are simply absent)."""
+    found: dict[str, dict] = {}
+    ids = [str(b) for b in dict.fromkeys(batch_ids)]
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start:start + _IN_CHUNK]
+        for doc in db[COLLECTION].find({"id": {"$in": chunk}}, projection or {"_id": 0}):
+            found[doc["id"]] = doc
+    return found
+
+
+def get_value(doc: dict, field_name: str) -> object:
+    """The stored value of an editable field, None when missing (legacy documents)."""
+    value: object = doc
+    for part in EDITABLE[field_name].split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def open_batch_ids(db: Database, assignee: str) -> list[str]:
+    """Batches assigned to `assignee` that have no masks yet and are not done."""
+    cursor = db[COLLECTION].find({"assignee": assignee, "mongo_uploaded": {"$ne": True},
+                                  "status": {"$ne": "done"}}, {"_id": 0, "id": 1})
+    return [doc["id"] for doc in cursor]
+
+
+def next_pending_ids(db: Database, count: int) -> list[str]:
+    """The first `count` unassigned batches without masks, in batch order."""
+    cursor = (db[COLLECTION].find({"assignee": {"$in": [None, ""]},
+                                   "mongo_uploaded": {"$ne": True}, "status": {"$ne": "done"},
+                                   "folder_missing": {"$ne": True}}, {"_id": 0, "id": 1})
+              .sort([("number", ASCENDING), ("id", ASCENDING)]).limit(max(0, int(count))))
+    return [doc["id"] for doc in cursor]
+
+
+def open_workloads(db: Database, names: list[str]) -> dict[str, int]:
+    """How many open batches each of `names` holds (0 for someone with none)."""
+    counts = {name: 0 for name in names}
+    pipeline = [{"$match": {"assignee": {"$nin": [None, ""]}, "mongo_uploaded": {"$ne": True},
+                            "status": {"$ne": "done"}}},
+                {"$group": {"_id": "$assignee", "n": {"$sum": 1}}}]
+    for row in db[COLLECTION].aggregate(pipeline):
+        if row["_id"] in counts:
+            counts[row["_id"]] = row["n"]
+    return counts
+
+
+# --- changing -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Edit:
+    """Set `field` of a batch to `new`, provided it still holds `old` (what the user saw)."""
+
+    batch_id: str
+    field: str
+    old: object
+    new: object
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Someone else changed the batch since the user read it; nothing was written to it."""
+
+    batch_id: str
+    field: str
+    expected: object
+    actual: object
+    wanted: object
+
+    def describe(self) -> str:
+        return (f"{self.batch_id}: {self.field} is now '{self.actual}' (you saw "
+                f"'{self.expected}', wanted '{self.wanted}')")
+
+
+@dataclass
+class ChangeResult:
+    updated: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def validate_value(field_name: str, value: object, team: list[str]) -> object:
+    """The value to store for an edit of `field_name`, or ValidationError naming the field."""
+    if field_name not in EDITABLE:
+        raise ValidationError(f"'{field_name}' cannot be edited.", field=field_name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if field_name == "status":
+            raise ValidationError("A status is required.", field="status")
+        return None
+    if field_name == "assignee":
+        by_key = {person_key(name): name for name in team}
+        name = by_key.get(person_key(str(value)))
+        if name is None:
+            raise ValidationError(f"'{value}' is not on the team.", field="assignee")
+        return name
+    if field_name == "status":
+        if value not in STATUSES:
+            raise ValidationError(f"Status must be one of {', '.join(STATUSES)}.", field="status")
+        return value
+    if field_name == "priority":
+        if value not in PRIORITIES:
+            raise ValidationError(f"Priority must be one of {', '.join(PRIORITIES)}.",
+                                  field="priority")
+        return value
+    try:
+        return date_string(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), field="due_date") from None
+
+
+def apply_edits(db: Database, edits: list[Edit], author: str) -> ChangeResult:
+    """Write `edits` batch by batch, each only if the batch still holds the values the user saw.
+
+    Every edit is validated first: one invalid value raises ValidationError and writes nothing.
+    A batch someone else changed meanwhile is skipped and reported as Conflicts.
+    """
+    from segcore.team import list_members
+
+    team = [m.name for m in list_members(db)] if any(e.field == "assignee" for e in edits) else []
+    by_batch: dict[str, dict[str, tuple[object, object]]] = defaultdict(dict)
+    problems = []
+    for edit in edits:
+        try:
+            new = validate_value(edit.field, edit.new, team)
+        except ValidationError as exc:
+            problems.append(f"{edit.batch_id}: {exc}")
+            continue
+        if new != edit.old:
+            by_batch[str(edit.batch_id)][edit.field] = (edit.old, new)
+    if problems:
+        raise ValidationError("Nothing was saved. " + "; ".join(problems[:5]) +
+                              (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+    result = ChangeResult()
+    recorded: list[history.Change] = []
+    for batch_id, fields in by_batch.items():
+        expected = {EDITABLE[f]: old for f, (old, _) in fields.items()}
+        update = {EDITABLE[f]: new for f, (_, new) in fields.items()}
+        if fields.get("assignee", (None, None))[1]:
+            update["metadata.assigned_at"] = date.today().isoformat()
+        try:
+            outcome = db[COLLECTION].update_one({"id": batch_id, **expected}, {"$set": update})
+        except WriteError as exc:  # e.g. a legacy `metadata` that is not an object
+            result.failed[batch_id] = str(exc).split(",", 1)[0]
+            continue
+        if outcome.matched_count:
+            result.updated.append(batch_id)
+            recorded += [history.Change("batch", batch_id, f, old, new, author)
+                         for f, (old, new) in fields.items()]
+        else:
+            _explain_miss(db, batch_id, fields, result)
+    history.record(db, recorded)
+    return result
+
+
+def _explain_miss(db: Database, batch_id: str, fields: dict, result: ChangeResult) -> None:
+    doc = db[COLLECTION].find_one({"id": batch_id}, {"_id": 0})
+    if doc is None:
+        result.missing.append(batch_id)
+        return
+    for name, (old, new) in fields.items():
+        actual = get_value(doc, name)
+        if actual != old:
+            result.conflicts.append(Conflict(batch_id, name, old, actual, new))
+
+
+def assign(db: Database, batch_ids: list[str], assignee: str | None, author: str) -> ChangeResult:
+    """Assign `batch_ids` to `assignee` (None unassigns), from their current values."""
+    current = get_batches(db, batch_ids, {"_id": 0, "id": 1, "assignee": 1})
+    edits = [Edit(bid, "assignee", doc.get("assignee"), assignee) for bid, doc in current.items()]
+    result = apply_edits(db, edits, author)
+    result.missing += [str(b) for b in batch_ids if str(b) not in current]
+    return result
+
+
+def plan_balance(workloads: dict[str, int], batch_ids: list[str]) -> dict[str, str]:
+    """Hand each batch to whoever has the fewest open batches at that point (ties by name)."""
+    if not workloads:
+        return {}
+    loads = dict(workloads)
+    plan = {}
+    for batch_id in batch_ids:
+        name = min(loads, key=lambda n: (loads[n], person_key(n)))
+        plan[batch_id] = name
+        loads[name] += 1
+    return plan
+
+
+def balance_pending(db: Database, names: list[str], author: str,
+                    limit: int | None = None) -> dict[str, int]:
+    """Spread unassigned pending batches over `names` so open workloads end up even.
+
+    Returns how many batches each person received.
+    """
+    ids = next_pending_ids(db, limit if limit is not None else 10**9)
+    plan = plan_balance(open_workloads(db, names), ids)
+    per_person: dict[str, list[str]] = defaultdict(list)
+    for batch_id, name in plan.items():
+        per_person[name].append(batch_id)
+    given = {}
+    for name, batch_ids in per_person.items():
+        given[name] = len(assign(db, batch_ids, name, author).updated)
+    return given

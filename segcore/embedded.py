@@ -1,0 +1,138 @@
+"""The embedded MongoDB-compatible server used when no MONGO_URI is configured.
+
+It runs as a detached subprocess (in-process it would compete with the app for the GIL) on
+127.0.0.1, with its data on disk. The app and the command line share it: the first one to need it
+starts it and writes `<path>.server.json`; later ones find it there and reuse it. A second server
+on the same directory would fail, so starting is serialised with a file lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+from segcore.errors import EmbeddedServerError
+
+HOST = "127.0.0.1"
+
+
+def _state_file(path: Path) -> Path:
+    return path.with_name(path.name + ".server.json")
+
+
+@contextmanager
+def _locked(path: Path):
+    lock_path = path.with_name(path.name + ".lock")
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _uri(port: int) -> str:
+    return f"mongodb://{HOST}:{port}/?directConnection=true"
+
+
+def _answers(uri: str, timeout_ms: int = 1500) -> bool:
+    client = MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms)
+    try:
+        client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def running_server(path: str | os.PathLike) -> str | None:
+    """The URI of a live embedded server on `path`, or None."""
+    state = _state_file(Path(path).resolve())
+    try:
+        uri = json.loads(state.read_text())["uri"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return uri if _answers(uri) else None
+
+
+def ensure_server(path: str | os.PathLike, start_timeout: float = 60.0) -> str:
+    """Return the URI of the embedded server on `path`, starting it if none is running.
+
+    Raises EmbeddedServerError when the server cannot be started.
+    """
+    path = Path(path).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path):
+        uri = running_server(path)
+        if uri:
+            return uri
+        port = _free_port()
+        log_path = path.with_name(path.name + ".log")
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "secantus", "--host", HOST, "--port", str(port),
+                 "--storage-path", str(path), "--log-level", "WARNING"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives the app or command that started it
+            )
+        uri = _uri(port)
+        deadline = time.monotonic() + start_timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise EmbeddedServerError(
+                    f"the embedded database server exited at start-up (code {process.returncode});"
+                    f" see {log_path}")
+            if _answers(uri, timeout_ms=500):
+                _state_file(path).write_text(json.dumps({"uri": uri, "pid": process.pid}))
+                return uri
+            time.sleep(0.1)
+        process.kill()
+        raise EmbeddedServerError(f"the embedded database server did not answer within "
+                                  f"{start_timeout:.0f} s; see {log_path}")
+
+
+def stop_server(path: str | os.PathLike, timeout: float = 15.0) -> bool:
+    """Stop the embedded server on `path`; return False when none was running."""
+    path = Path(path).resolve()
+    with _locked(path):
+        state = _state_file(path)
+        try:
+            pid = int(json.loads(state.read_text())["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        state.unlink(missing_ok=True)
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return False
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.waitpid(pid, os.WNOHANG)  # reap it if this process started it
+            except ChildProcessError:
+                pass
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+        return True

@@ -1,0 +1,51 @@
+"""Named errors: segcore raises these, the app and the command line turn them into messages."""
+
+from __future__ import annotations
+
+
+class SegcoreError(Exception):
+    """Base class for every error segcore reports to a user."""
+
+
+class ConfigError(SegcoreError):
+    """A setting is missing or malformed; the message names it."""
+
+
+class DatabaseUnavailable(SegcoreError):
+    """The database server cannot be reached or refused the connection."""
+
+
+class EmbeddedServerError(SegcoreError):
+    """The embedded database server could not be started or reached."""
+
+
+class ValidationError(SegcoreError):
+    """User input was refused; `field` names the input that caused it."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class DuplicateMember(ValidationError):
+    """A segmentador with the same normalised name already exists."""
+
+
+class MemberNotFound(SegcoreError):
+    """No segmentador has that name."""
+
+
+class BatchNotFound(SegcoreError):
+    """No batch has that id."""
+
+
+class ImportFileError(SegcoreError):
+    """A batches file is unreadable or malformed; the message says where."""
+
+
+class DemoRefused(SegcoreError):
+    """Demo data would mix with real data, so it was not loaded."""
+
+
+class PermissionDenied(SegcoreError):
+    """The current user's role does not allow this change."""

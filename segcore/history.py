@@ -1,0 +1,52 @@
+"""The change history: who changed what, when, from which value to which, for batches and team."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+from pymongo import DESCENDING
+from pymongo.database import Database
+
+COLLECTION = "history"
+
+
+def utcnow() -> datetime:
+    """Now in UTC, without tzinfo, as pymongo returns stored datetimes."""
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+@dataclass
+class Change:
+    """One recorded change. `kind` is "batch", "team" or "import"; `key` the batch id or name."""
+
+    kind: str
+    key: str
+    field: str
+    old: object
+    new: object
+    author: str
+    at: datetime = field(default_factory=utcnow)
+
+
+def ensure_indexes(db: Database) -> None:
+    db[COLLECTION].create_index([("key", 1), ("at", -1)])
+    db[COLLECTION].create_index([("at", -1)])
+
+
+def record(db: Database, changes: list[Change]) -> None:
+    """Append `changes` to the history in one write."""
+    if changes:
+        db[COLLECTION].insert_many([asdict(c) for c in changes], ordered=False)
+
+
+def list_history(db: Database, key: str | None = None, kind: str | None = None,
+                 limit: int = 200) -> list[dict]:
+    """The most recent changes, newest first; only those of `key` (a batch id or name) if given."""
+    query: dict = {}
+    if key is not None:
+        query["key"] = str(key)
+    if kind is not None:
+        query["kind"] = str(kind)
+    cursor = db[COLLECTION].find(query, {"_id": 0}).sort("at", DESCENDING).limit(int(limit))
+    return list(cursor)

@@ -1,0 +1,42 @@
+"""Normalising people's names and batch ids, so the same thing written differently matches."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# "batch" in any case, an optional separator, then digits: batch_400, Batch-400, BATCH400,
+# batch 400, batch_0400_part2. Every occurrence counts (batch_12_to_batch_15).
+BATCH_PATTERN = re.compile(r"batch[_\- ]?(\d+)", re.IGNORECASE)
+
+
+def clean_name(name: str) -> str:
+    """Trim a name and collapse inner runs of spaces, keeping its letters as typed."""
+    return " ".join(str(name).split())
+
+
+def person_key(name: str) -> str:
+    """A key equal for names that differ only in case, accents or spacing ("Flór " == "flor")."""
+    decomposed = unicodedata.normalize("NFKD", clean_name(name))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return bare.casefold()
+
+
+def batch_number(text: str) -> int | None:
+    """The number of the first batch that `text` names, or None."""
+    match = BATCH_PATTERN.search(str(text))
+    return int(match.group(1)) if match else None
+
+
+def canonical_batch_id(text: str) -> str | None:
+    """`batch_<n>` without leading zeros for the first batch `text` names, or None."""
+    number = batch_number(text)
+    return None if number is None else f"batch_{number}"
+
+
+def batch_ids_in(text: str) -> list[str]:
+    """Every batch id that `text` names, canonical, in order, without repeats."""
+    seen: dict[str, None] = {}
+    for match in BATCH_PATTERN.finditer(str(text)):
+        seen.setdefault(f"batch_{int(match.group(1))}", None)
+    return list(seen)

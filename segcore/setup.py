@@ -1,0 +1,19 @@
+"""Preparing the app's database once per process: indexes, and keys for legacy members."""
+
+from __future__ import annotations
+
+from segcore import batches, history, team
+from segcore.connection import Databases
+
+
+def prepare(databases: Databases) -> list[str]:
+    """Create the indexes segcore relies on; never writes to the training database.
+
+    Returns warnings for the user (legacy team members whose names collide).
+    """
+    db = databases.work
+    batches.ensure_indexes(db)
+    history.ensure_indexes(db)
+    collisions = team.ensure_indexes(db)
+    return [f"Team member '{name}' has the same name as another one (up to case, accents or "
+            f"spacing); rename or remove one of them." for name in collisions]

@@ -1,0 +1,173 @@
+"""The team of segmentadores (`segmentadores` collection): list, add, edit, remove."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from segcore import history
+from segcore.errors import DuplicateMember, MemberNotFound, ValidationError
+from segcore.naming import clean_name, person_key
+from segcore.timefmt import legacy_timestamp
+
+COLLECTION = "segmentadores"
+DEFAULT_ROLE = "Segmentador"
+MAX_NAME = 80
+MAX_ROLE = 60
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+@dataclass(frozen=True)
+class Member:
+    """A segmentador as stored; legacy documents may lack role, email or a parsable date."""
+
+    name: str
+    role: str | None
+    email: str | None
+    created_at: object = None
+
+    @classmethod
+    def from_document(cls, doc: dict) -> "Member":
+        return cls(name=str(doc.get("name", "")), role=doc.get("role"), email=doc.get("email"),
+                   created_at=doc.get("created_at"))
+
+
+def validate_name(name: object) -> str:
+    """The cleaned name, or ValidationError(field="name")."""
+    if not isinstance(name, str) or not clean_name(name):
+        raise ValidationError("A name is required.", field="name")
+    cleaned = clean_name(name)
+    if len(cleaned) > MAX_NAME:
+        raise ValidationError(f"A name has at most {MAX_NAME} characters.", field="name")
+    return cleaned
+
+
+def validate_role(role: object) -> str:
+    """The cleaned role ("Segmentador" when empty), or ValidationError(field="role")."""
+    cleaned = clean_name(role) if isinstance(role, str) else ""
+    if len(cleaned) > MAX_ROLE:
+        raise ValidationError(f"A role has at most {MAX_ROLE} characters.", field="role")
+    return cleaned or DEFAULT_ROLE
+
+
+def validate_email(email: object) -> str:
+    """The trimmed email ("" when empty), or ValidationError(field="email")."""
+    cleaned = email.strip() if isinstance(email, str) else ""
+    if cleaned and not _EMAIL.match(cleaned):
+        raise ValidationError(f"'{cleaned}' is not a valid email address.", field="email")
+    return cleaned
+
+
+def ensure_indexes(db: Database) -> list[str]:
+    """Give legacy members a normalised key and enforce its uniqueness.
+
+    Adds only the new `name_key` field; other fields of legacy documents stay as they are.
+    Returns the names that collide with an earlier member and so stay without a key.
+    """
+    collection = db[COLLECTION]
+    taken = {doc["name_key"] for doc in collection.find({"name_key": {"$exists": True}},
+                                                        {"name_key": 1})}
+    collisions = []
+    for doc in collection.find({"name_key": {"$exists": False}}, {"name": 1}):
+        key = person_key(doc.get("name") or "")
+        if not key or key in taken:
+            collisions.append(str(doc.get("name")))
+            continue
+        collection.update_one({"_id": doc["_id"], "name_key": {"$exists": False}},
+                              {"$set": {"name_key": key}})
+        taken.add(key)
+    # Sparse: a legacy duplicate without a key does not block the index.
+    collection.create_index("name_key", unique=True, sparse=True)
+    return collisions
+
+
+def list_members(db: Database) -> list[Member]:
+    """Every segmentador, sorted by name regardless of case and accents."""
+    docs = db[COLLECTION].find({}, {"_id": 0, "name": 1, "role": 1, "email": 1, "created_at": 1})
+    return sorted((Member.from_document(d) for d in docs), key=lambda m: person_key(m.name))
+
+
+def find_member(db: Database, name: str) -> Member:
+    """The member whose name matches `name` up to case, accents and spacing."""
+    doc = _find_document(db, name)
+    return Member.from_document(doc)
+
+
+def _find_document(db: Database, name: str) -> dict:
+    key = person_key(name) if isinstance(name, str) else ""
+    doc = db[COLLECTION].find_one({"name_key": key}) if key else None
+    if doc is None:
+        raise MemberNotFound(f"No segmentador named '{clean_name(str(name))}'.")
+    return doc
+
+
+def add_member(db: Database, name: str, role: str | None = None, email: str | None = None,
+               author: str = "unknown") -> Member:
+    """Add a segmentador; raise ValidationError or DuplicateMember (case/accent/space-blind)."""
+    cleaned = validate_name(name)
+    doc = {"name": cleaned, "role": validate_role(role), "email": validate_email(email),
+           "created_at": legacy_timestamp(), "name_key": person_key(cleaned)}
+    try:
+        db[COLLECTION].insert_one(doc)
+    except DuplicateKeyError:
+        existing = db[COLLECTION].find_one({"name_key": doc["name_key"]}, {"name": 1}) or {}
+        raise DuplicateMember(f"'{existing.get('name', cleaned)}' is already on the team.",
+                              field="name") from None
+    history.record(db, [history.Change("team", cleaned, "member", None, "added", author)])
+    return Member.from_document(doc)
+
+
+def edit_member(db: Database, name: str, role: str | None = None, email: str | None = None,
+                author: str = "unknown") -> Member:
+    """Change a member's role and/or email (None leaves a field as it is)."""
+    doc = _find_document(db, name)
+    changes: dict[str, str] = {}
+    if role is not None:
+        changes["role"] = validate_role(role)
+    if email is not None:
+        changes["email"] = validate_email(email)
+    changes = {k: v for k, v in changes.items() if doc.get(k) != v}
+    if changes:
+        db[COLLECTION].update_one({"_id": doc["_id"]}, {"$set": changes})
+        history.record(db, [history.Change("team", doc["name"], f, doc.get(f), v, author)
+                            for f, v in changes.items()])
+        doc.update(changes)
+    return Member.from_document(doc)
+
+
+def remove_member(db: Database, name: str, *, unassign: bool = False,
+                  reassign_to: str | None = None, author: str = "unknown") -> int:
+    """Remove a member; their open batches are unassigned or reassigned, never orphaned.
+
+    Returns how many open batches were handed over. Raises ValidationError when the member has
+    open batches and neither `unassign` nor `reassign_to` was chosen.
+    """
+    from segcore import batches
+
+    doc = _find_document(db, name)
+    member_name = doc["name"]
+    if unassign and reassign_to:
+        raise ValidationError("Choose either to unassign or to reassign, not both.")
+    target = None
+    if reassign_to:
+        target = _find_document(db, reassign_to)["name"]
+        if person_key(target) == person_key(member_name):
+            raise ValidationError("Reassign to someone else than the person being removed.",
+                                  field="reassign_to")
+    open_ids = batches.open_batch_ids(db, member_name)
+    if open_ids and not (unassign or target):
+        raise ValidationError(
+            f"{member_name} has {len(open_ids)} open batches: choose to unassign them or to "
+            f"reassign them to someone.", field="open_batches")
+    if open_ids:
+        result = batches.assign(db, open_ids, target, author=author)
+        if result.conflicts:
+            raise ValidationError(f"{len(result.conflicts)} of {member_name}'s batches changed "
+                                  f"meanwhile, so {member_name} was not removed. Try again.")
+    db[COLLECTION].delete_one({"_id": doc["_id"]})
+    history.record(db, [history.Change("team", member_name, "member", "on team", "removed",
+                                       author)])
+    return len(open_ids)

@@ -1,0 +1,84 @@
+"""Shared fixtures: one embedded MongoDB-compatible server per test session, fresh databases per test."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from pymongo import MongoClient
+
+from segcore import embedded
+from segcore.config import Settings
+from segcore.connection import open_databases
+from segcore.setup import prepare
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def server_path(tmp_path_factory) -> Path:
+    """Storage path of the session's embedded server."""
+    return tmp_path_factory.mktemp("embedded") / "db"
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(server_path):
+    """URI of a real wire-protocol server over TCP, started once for the whole session."""
+    uri = embedded.ensure_server(server_path)
+    yield uri
+    embedded.stop_server(server_path)
+
+
+@pytest.fixture(scope="session")
+def client(mongo_uri):
+    client = MongoClient(mongo_uri, serverSelectionTimeoutMS=5000)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def settings(mongo_uri, tmp_path) -> Settings:
+    """Settings naming uniquely named databases, dropped after the test."""
+    suffix = uuid.uuid4().hex[:10]
+    return Settings(mongo_uri=mongo_uri, mongo_db=f"seg_{suffix}", training_db=f"tm_{suffix}",
+                    embedded_path=tmp_path / "unused")
+
+
+@pytest.fixture
+def dbs(settings, client):
+    """Both databases of a fresh deployment, prepared as the app prepares them."""
+    databases = open_databases(settings, client=client)
+    prepare(databases)
+    yield databases
+    client.drop_database(settings.mongo_db)
+    client.drop_database(settings.training_db)
+
+
+@pytest.fixture
+def db(dbs):
+    """The app's own database (`segmentacion_db` in production)."""
+    return dbs.work
+
+
+@pytest.fixture
+def cli_env(settings, mongo_uri):
+    """Environment for running `python -m segcore` against the test databases."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGO", "DATA_", "BATCHES"))}
+    env.update({"MONGO_URI": mongo_uri, "MONGO_DB": settings.mongo_db,
+                "TRAINING_DB": settings.training_db, "PYTHONPATH": str(ROOT)})
+    return env
+
+
+@pytest.fixture
+def run_cli(cli_env, tmp_path):
+    """Run the command line as a user would; returns the CompletedProcess."""
+    def run(*args: str, env: dict | None = None, timeout: float = 120):
+        return subprocess.run([sys.executable, "-m", "segcore", *args], capture_output=True,
+                              text=True, env={**cli_env, **(env or {})}, cwd=tmp_path,
+                              timeout=timeout)
+    return run
