@@ -12,6 +12,7 @@ from segcore.batches import (PRIORITIES, STATUSES, UNASSIGNED, BatchPage, BatchQ
 from segcore.config import Settings, describe, load_settings, settings_from
 from segcore.connection import (Databases, Health, check_health, create_client, friendly_errors,
                                 mask_uri, open_databases, scrub)
+from segcore.actors import Actor
 from segcore.errors import (BatchNotFound, ConfigError, DatabaseUnavailable, DemoRefused,
                             DuplicateMember, EmbeddedServerError, ImportFileError, MemberNotFound,
                             PermissionDenied, SegcoreError, ValidationError)

@@ -17,6 +17,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from segcore import history
+from segcore.actors import Actor, writer_name
 from segcore.batches import COLLECTION
 from segcore.errors import ImportFileError
 from segcore.history import utcnow
@@ -212,8 +213,9 @@ def plan_import(entries: list[BatchEntry], existing: list[dict]) -> tuple[list, 
     return inserts, updates, result
 
 
-def import_batches(db: Database, entries: list[BatchEntry], author: str) -> ImportResult:
+def import_batches(db: Database, entries: list[BatchEntry], author: "str | Actor") -> ImportResult:
     """Upsert `entries` by id in bulk; flag stored batches that no source lists any more."""
+    author = writer_name(author)
     projection = {"_id": 0, "id": 1, "folder": 1, "number": 1, "folder_missing": 1,
                   "image_count": 1}
     existing = list(db[COLLECTION].find({}, projection))
@@ -236,13 +238,14 @@ def import_batches(db: Database, entries: list[BatchEntry], author: str) -> Impo
 
 
 def import_from_sources(db: Database, batches_file: Path | None, data_directory: Path | None,
-                        author: str, with_image_counts: bool = False,
+                        author: "str | Actor", with_image_counts: bool = False,
                         progress: Progress | None = None) -> ImportResult:
     """Import from the batches file (when it exists) and the data directory (when given).
 
     Raises ImportFileError when there is nothing to read or a source is malformed; in that
     case nothing is written.
     """
+    writer_name(author)
     sources = []
     if batches_file is not None and Path(batches_file).is_file():
         sources.append(read_batches_file(Path(batches_file), base=data_directory))

@@ -12,6 +12,7 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure, WriteError
 
 from segcore import history
+from segcore.actors import Actor, writer_name
 from segcore.errors import ValidationError
 from segcore.naming import person_key
 from segcore.timefmt import date_string
@@ -219,7 +220,7 @@ def validate_value(field_name: str, value: object, team: list[str]) -> object:
         raise ValidationError(str(exc), field="due_date") from None
 
 
-def apply_edits(db: Database, edits: list[Edit], author: str) -> ChangeResult:
+def apply_edits(db: Database, edits: list[Edit], author: "str | Actor") -> ChangeResult:
     """Write `edits` batch by batch, each only if the batch still holds the values the user saw.
 
     Every edit is validated first: one invalid value raises ValidationError and writes nothing.
@@ -227,6 +228,7 @@ def apply_edits(db: Database, edits: list[Edit], author: str) -> ChangeResult:
     """
     from segcore.team import list_members
 
+    author = writer_name(author)
     team = [m.name for m in list_members(db)] if any(e.field == "assignee" for e in edits) else []
     by_batch: dict[str, dict[str, tuple[object, object]]] = defaultdict(dict)
     problems = []
@@ -274,7 +276,7 @@ def _explain_miss(db: Database, batch_id: str, fields: dict, result: ChangeResul
             result.conflicts.append(Conflict(batch_id, name, old, actual, new))
 
 
-def assign(db: Database, batch_ids: list[str], assignee: str | None, author: str) -> ChangeResult:
+def assign(db: Database, batch_ids: list[str], assignee: str | None, author: "str | Actor") -> ChangeResult:
     """Assign `batch_ids` to `assignee` (None unassigns), from their current values."""
     current = get_batches(db, batch_ids, {"_id": 0, "id": 1, "assignee": 1})
     edits = [Edit(bid, "assignee", doc.get("assignee"), assignee) for bid, doc in current.items()]
@@ -296,12 +298,13 @@ def plan_balance(workloads: dict[str, int], batch_ids: list[str]) -> dict[str, s
     return plan
 
 
-def balance_pending(db: Database, names: list[str], author: str,
+def balance_pending(db: Database, names: list[str], author: "str | Actor",
                     limit: int | None = None) -> dict[str, int]:
     """Spread unassigned pending batches over `names` so open workloads end up even.
 
     Returns how many batches each person received.
     """
+    writer_name(author)
     ids = next_pending_ids(db, limit if limit is not None else 10**9)
     plan = plan_balance(open_workloads(db, names), ids)
     per_person: dict[str, list[str]] = defaultdict(list)

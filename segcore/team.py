@@ -9,6 +9,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from segcore import history
+from segcore.actors import Actor, writer_name
 from segcore.errors import DuplicateMember, MemberNotFound, ValidationError
 from segcore.naming import clean_name, person_key
 from segcore.timefmt import legacy_timestamp
@@ -105,8 +106,9 @@ def _find_document(db: Database, name: str) -> dict:
 
 
 def add_member(db: Database, name: str, role: str | None = None, email: str | None = None,
-               author: str = "unknown") -> Member:
+               author: "str | Actor" = "unknown") -> Member:
     """Add a segmentador; raise ValidationError or DuplicateMember (case/accent/space-blind)."""
+    author = writer_name(author)
     cleaned = validate_name(name)
     doc = {"name": cleaned, "role": validate_role(role), "email": validate_email(email),
            "created_at": legacy_timestamp(), "name_key": person_key(cleaned)}
@@ -121,8 +123,9 @@ def add_member(db: Database, name: str, role: str | None = None, email: str | No
 
 
 def edit_member(db: Database, name: str, role: str | None = None, email: str | None = None,
-                author: str = "unknown") -> Member:
+                author: "str | Actor" = "unknown") -> Member:
     """Change a member's role and/or email (None leaves a field as it is)."""
+    author = writer_name(author)
     doc = _find_document(db, name)
     changes: dict[str, str] = {}
     if role is not None:
@@ -139,7 +142,7 @@ def edit_member(db: Database, name: str, role: str | None = None, email: str | N
 
 
 def remove_member(db: Database, name: str, *, unassign: bool = False,
-                  reassign_to: str | None = None, author: str = "unknown") -> int:
+                  reassign_to: str | None = None, author: "str | Actor" = "unknown") -> int:
     """Remove a member; their open batches are unassigned or reassigned, never orphaned.
 
     Returns how many open batches were handed over. Raises ValidationError when the member has
@@ -147,6 +150,7 @@ def remove_member(db: Database, name: str, *, unassign: bool = False,
     """
     from segcore import batches
 
+    author = writer_name(author)
     doc = _find_document(db, name)
     member_name = doc["name"]
     if unassign and reassign_to:
