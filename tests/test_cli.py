@@ -1,0 +1,79 @@
+"""The command line end to end: real processes, exit codes, --json, one-line errors."""
+
+import json
+
+import pytest
+
+
+def test_team_commands(run_cli, db):
+    assert run_cli("team", "add", " Flor ", "--email", "flor@example.com").returncode == 0
+    duplicate = run_cli("team", "add", "FLÓR")
+    assert duplicate.returncode == 1
+    assert duplicate.stderr.strip() == "error: 'Flor' is already on the team."
+    assert "Traceback" not in duplicate.stderr
+    assert run_cli("team", "add", "Ceci", "--role", "Revisor").returncode == 0
+    assert run_cli("team", "edit", "ceci", "--email", "ceci@example.com").returncode == 0
+    listed = json.loads(run_cli("team", "list", "--json").stdout)
+    assert [(m["name"], m["role"], m["email"]) for m in listed] == [
+        ("Ceci", "Revisor", "ceci@example.com"), ("Flor", "Segmentador", "flor@example.com")]
+    bad = run_cli("team", "edit", "Ceci", "--email", "nope")
+    assert bad.returncode == 1 and "not a valid email" in bad.stderr
+
+
+def test_assign_status_history_and_remove(run_cli, db):
+    db.batches.insert_many([{"id": f"batch_{n}", "number": n, "status": "pending"}
+                            for n in range(1, 5)])
+    run_cli("team", "add", "Flor")
+    run_cli("team", "add", "Ceci")
+    done = run_cli("assign", "batch_1", "batch_2", "--to", "flor")
+    assert done.returncode == 0 and "2 batches updated" in done.stdout
+    missing = run_cli("assign", "batch_9", "--to", "Flor")
+    assert missing.returncode == 1 and "batch_9" in missing.stderr
+    status = json.loads(run_cli("status", "--json").stdout)
+    assert (status["total"], status["assigned"], status["with_masks"], status["pending"]) == \
+        (4, 2, 0, 4)
+    refused = run_cli("team", "remove", "Flor")
+    assert refused.returncode == 1 and "2 open batches" in refused.stderr
+    assert run_cli("team", "remove", "Flor", "--reassign-to", "Ceci").returncode == 0
+    assert db.batches.count_documents({"assignee": "Ceci"}) == 2
+    hist = json.loads(run_cli("history", "batch_1", "--json").stdout)
+    assert [(h["old"], h["new"]) for h in hist] == [("Flor", "Ceci"), (None, "Flor")]
+    assert hist[0]["author"].startswith("cli")
+
+
+def test_import_command(run_cli, db, tmp_path):
+    data = tmp_path / "data"
+    for n in (1, 2, 3):
+        (data / f"batch_{n}").mkdir(parents=True)
+        (data / f"batch_{n}" / "a.png").write_bytes(b"x")
+    out = run_cli("import", "--count-images", "--json", env={"DATA_DIRECTORY": str(data)})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["added"] == 3
+    assert db.batches.find_one({"id": "batch_2"})["image_count"] == 1
+    (data / "batches.json").write_text("[{\"id\": 3}]")
+    bad = run_cli("import", env={"DATA_DIRECTORY": str(data)})
+    assert bad.returncode == 1
+    assert bad.stderr.count("\n") == 1 and "'id' must be a string" in bad.stderr
+
+
+@pytest.mark.parametrize("env,message", [
+    ({"MONGO_DB": "bad name"}, "MONGO_DB"),
+    ({"MONGO_URI": "mongodb://app:pa55word@127.0.0.1:1/", "MONGO_TIMEOUT_MS": "300"},
+     "cannot be reached"),
+])
+def test_errors_are_one_line_and_never_leak_the_password(run_cli, env, message):
+    out = run_cli("status", "--json", env=env)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.startswith("error:") and message in out.stderr
+    assert out.stderr.count("\n") == 1 and "pa55word" not in out.stderr
+
+
+def test_demo_loads_once_then_refuses(run_cli, dbs, tmp_path):
+    out = run_cli("demo", "--dir", str(tmp_path / "demo"), "--batches", "40", "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["team"] == 5 and summary["batches"] == 40
+    assert dbs.work.batches.count_documents({}) == 40
+    assert (tmp_path / "demo" / "batches.json").is_file()
+    again = run_cli("demo", "--dir", str(tmp_path / "demo2"))
+    assert again.returncode == 1 and "already hold data" in again.stderr
