@@ -272,6 +272,27 @@ def team_remove(ctx, name, unassign, reassign_to):
     click.echo(f"Removed {name}; {moved} open batches {where}.")
 
 
+@main.command()
+@json_option
+@pass_context
+@handle_errors
+def health(ctx, as_json):
+    """Whether both databases answer, how fast, and which server (password masked)."""
+    from segcore.connection import check_health
+
+    results = [check_health(ctx.databases, which) for which in ("work", "training")]
+    if as_json:
+        emit_json(results)
+    else:
+        for h in results:
+            state = (f"ok, {h.rtt_ms} ms, server {h.version}" if h.reachable
+                     else f"UNREACHABLE: {h.error}")
+            click.echo(f"{h.database:<20} {state}")
+        click.echo(f"server: {results[0].uri}{' (embedded)' if results[0].embedded else ''}")
+    if not all(h.reachable for h in results):
+        sys.exit(1)
+
+
 # --- embedded server ------------------------------------------------------------------------
 
 @main.command("stop-server")

@@ -77,3 +77,11 @@ def test_demo_loads_once_then_refuses(run_cli, dbs, tmp_path):
     assert (tmp_path / "demo" / "batches.json").is_file()
     again = run_cli("demo", "--dir", str(tmp_path / "demo2"))
     assert again.returncode == 1 and "already hold data" in again.stderr
+
+
+def test_health_reports_both_databases(run_cli, settings):
+    out = run_cli("health", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert [h["database"] for h in report] == [settings.mongo_db, settings.training_db]
+    assert all(h["reachable"] and h["rtt_ms"] is not None and h["version"] for h in report)
