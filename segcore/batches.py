@@ -100,13 +100,17 @@ def list_batches(db: Database, query: BatchQuery = BatchQuery(), sort: str = "id
         raise ValidationError(f"Cannot sort by '{sort}'.", field="sort")
     page_size = max(1, min(int(page_size), 1000))
     page = max(1, int(page))
-    flt = build_filter(query)
-    total = db[COLLECTION].count_documents(flt)
     order = DESCENDING if descending else ASCENDING
-    cursor = (db[COLLECTION].find(flt, TABLE_PROJECTION)
-              .sort([(SORTS[sort], order), ("id", order)])
-              .skip((page - 1) * page_size).limit(page_size))
-    return BatchPage(rows=list(cursor), total=total, page=page, page_size=page_size)
+    # One $facet pass counts and pages together: on the embedded server every pass over the
+    # matching documents costs about as much as reading them, so this halves the time.
+    pipeline = [{"$match": build_filter(query)},
+                {"$facet": {"total": [{"$count": "n"}],
+                            "rows": [{"$sort": {SORTS[sort]: order, "id": order}},
+                                     {"$skip": (page - 1) * page_size}, {"$limit": page_size},
+                                     {"$project": TABLE_PROJECTION}]}}]
+    [result] = db[COLLECTION].aggregate(pipeline)
+    total = result["total"][0]["n"] if result["total"] else 0
+    return BatchPage(rows=result["rows"], total=total, page=page, page_size=page_size)
 
 
 def get_batches(db: Database, batch_ids: list[str], projection: dict | None = None) -> dict[str, dict]:
