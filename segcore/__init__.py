@@ -15,9 +15,12 @@ from segcore.connection import (Databases, Health, check_health, create_client, 
 from segcore.actors import Actor
 from segcore.errors import (BatchNotFound, ConfigError, DatabaseUnavailable, DemoRefused,
                             DuplicateMember, EmbeddedServerError, ImportFileError, MemberNotFound,
-                            PermissionDenied, SegcoreError, ValidationError)
+                            PermissionDenied, SegcoreError, SyncAlreadyRunning,
+                            ValidationError)
 from segcore.history import Change, list_history
 from segcore.naming import batch_ids_in, canonical_batch_id, person_key
 from segcore.setup import prepare
 from segcore.stats import Summary, summary
+from segcore.sync import SyncReport, last_run, list_runs, run_sync
+from segcore.uploads import Upload, recent_uploads, resolve_batch_ids
 from segcore.team import Member, add_member, edit_member, find_member, list_members, remove_member

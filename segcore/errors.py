@@ -49,3 +49,7 @@ class DemoRefused(SegcoreError):
 
 class PermissionDenied(SegcoreError):
     """The current user's role does not allow this change."""
+
+
+class SyncAlreadyRunning(SegcoreError):
+    """Another sync holds the lock; this one did not start."""

@@ -1,0 +1,416 @@
+"""Sync the batch list with the uploaded masks in `<TRAINING_DB>.<MASKS_BUCKET>.files`.
+
+For every batch it sets `mongo_uploaded` and `training_metrics_info` from the uploads that name
+it, writing only the batches whose stored values differ. The training database is only read.
+
+State kept in the app's database, so a routine run does not re-read every upload:
+- `sync_index`: which uploads name which batch key, in a fixed number of part documents (few
+  large documents read much faster than many small ones);
+- `sync_runs`: one record per run; `locks`: a lease so two syncs never interleave.
+An incremental run reads the ids of all uploads (one cheap pass), fetches only the new ones and
+drops the removed ones from the index. Every write is idempotent, so a run that was interrupted
+anywhere converges on the next run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+from pymongo import DESCENDING, ReplaceOne, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
+
+from segcore.actors import Actor, writer_name
+from segcore.connection import Databases
+from segcore.errors import SyncAlreadyRunning
+from segcore.history import utcnow
+from segcore.naming import canonical_batch_id, person_key
+from segcore.uploads import Upload, newest_first, read_uploads, read_uploads_by_id
+
+RUNS, INDEX, LOCKS = "sync_runs", "sync_index", "locks"
+UNMATCHED = "~unmatched"  # index key of uploads that name no batch
+PARTS = 128
+LEASE = timedelta(minutes=2)
+FILES_KEPT = 5
+WRITE_CHUNK = 1000
+Progress = Callable[[float, str], None]
+
+# An index entry: (upload id, filename, uploader, upload date, length).
+Entry = tuple
+
+
+# --- pure parts -----------------------------------------------------------------------------
+
+def index_uploads(uploads) -> dict[str, dict]:
+    """Group uploads by the batch key they name ({key: {upload id: entry}})."""
+    index: dict[str, dict] = defaultdict(dict)
+    for upload in uploads:
+        add_to_index(index, upload)
+    return index
+
+
+def add_to_index(index: dict[str, dict], upload: Upload) -> None:
+    entry = (upload.id, upload.filename, upload.uploaded_by, upload.upload_date, upload.length)
+    for key in upload.batches or (UNMATCHED,):
+        index.setdefault(key, {})[upload.id] = entry
+
+
+def desired_info(entries) -> dict:
+    """`training_metrics_info` for a batch with these uploads, in the production layout."""
+    ordered = sorted(entries, key=lambda e: (e[3] is not None, e[3] or datetime.min, str(e[0])),
+                     reverse=True)
+    uploaders: dict[str, str] = {}
+    for entry in ordered:
+        if entry[2]:
+            uploaders.setdefault(person_key(entry[2]), entry[2])
+    return {"file_count": len(ordered),
+            "latest_upload": ordered[0][3] if ordered else None,
+            "files": [e[1] for e in ordered[:FILES_KEPT]],
+            "uploaders": sorted(uploaders.values(), key=person_key)}
+
+
+def plan_batch_updates(batches: list[dict], index: dict[str, dict]) -> list[tuple]:
+    """(document _id, $set, $unset) for each batch whose sync fields differ from the uploads."""
+    updates = []
+    for doc in batches:
+        key = canonical_batch_id(doc.get("id")) if isinstance(doc.get("id"), str) else None
+        entries = index.get(key, {}).values() if key else ()
+        if entries:
+            wanted = {"mongo_uploaded": True, "training_metrics_info": desired_info(entries)}
+            if doc.get("mongo_uploaded") is not True or doc.get("training_metrics_info") != \
+                    wanted["training_metrics_info"]:
+                updates.append((doc["_id"], wanted, None))
+        else:
+            stale_info = doc.get("training_metrics_info") is not None
+            if doc.get("mongo_uploaded") is not False or stale_info:
+                updates.append((doc["_id"], {"mongo_uploaded": False},
+                                {"training_metrics_info": ""} if "training_metrics_info" in doc
+                                else None))
+    return updates
+
+
+@dataclass
+class Finding:
+    """An upload the report points out, with the batch and assignee where relevant."""
+
+    filename: str
+    uploaded_by: str | None
+    upload_date: datetime | None
+    size_mb: float
+    batches: list[str]
+    assignee: str | None = None
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _finding(entry: Entry, batches: list[str], assignee: str | None = None) -> Finding:
+    return Finding(entry[1], entry[2], entry[3], round((entry[4] or 0) / 1048576, 2), batches,
+                   assignee)
+
+
+def find_problems(batches: list[dict], index: dict[str, dict]) -> tuple[list, list, list]:
+    """Orphans (name a batch not in the list), unmatched (name none), mismatched uploaders."""
+    assignees: dict[str, str | None] = {}
+    for doc in batches:
+        key = canonical_batch_id(doc.get("id")) if isinstance(doc.get("id"), str) else None
+        if key:
+            assignees[key] = doc.get("assignee") or None
+    orphan_batches: dict[object, list[str]] = defaultdict(list)
+    orphan_entries: dict[object, Entry] = {}
+    mismatches = []
+    for key, entries in index.items():
+        if key == UNMATCHED:
+            continue
+        if key not in assignees:
+            for upload_id, entry in entries.items():
+                orphan_batches[upload_id].append(key)
+                orphan_entries[upload_id] = entry
+            continue
+        assignee = assignees[key]
+        if not assignee:
+            continue
+        for entry in entries.values():
+            if entry[2] and person_key(entry[2]) != person_key(assignee):
+                mismatches.append(_finding(entry, [key], assignee))
+    orphans = [_finding(orphan_entries[i], sorted(keys)) for i, keys in orphan_batches.items()]
+    unmatched = [_finding(e, []) for e in index.get(UNMATCHED, {}).values()]
+    by_date = lambda f: (f.upload_date is not None, f.upload_date or datetime.min)  # noqa: E731
+    return (sorted(orphans, key=by_date, reverse=True), sorted(unmatched, key=by_date, reverse=True),
+            sorted(mismatches, key=by_date, reverse=True))
+
+
+def part_of(key: str) -> int:
+    """Which index part document holds `key` (stable across runs and processes)."""
+    return zlib.crc32(key.encode()) % PARTS
+
+
+# --- the run --------------------------------------------------------------------------------
+
+@dataclass
+class SyncReport:
+    """What a sync did; the first keys are those the old dashboard reported."""
+
+    total_files: int = 0
+    batches_with_masks: int = 0
+    batches_without_masks: int = 0
+    batches_updated: int = 0
+    orphans: int = 0
+    unmatched: int = 0
+    mismatches: int = 0
+    duration_s: float = 0.0
+    mode: str = "manual"
+    full: bool = False
+    new_files: int = 0
+    removed_files: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    orphan_uploads: list[Finding] = field(default_factory=list)
+    unmatched_uploads: list[Finding] = field(default_factory=list)
+    mismatched_uploads: list[Finding] = field(default_factory=list)
+
+    COUNTS = ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
+              "orphans", "unmatched", "mismatches", "new_files", "removed_files")
+
+    def as_dict(self, details: bool = False) -> dict:
+        result = {k: getattr(self, k) for k in self.COUNTS}
+        result.update(duration_s=self.duration_s, mode=self.mode, full=self.full,
+                      started_at=self.started_at, finished_at=self.finished_at)
+        if details:
+            for name in ("orphan_uploads", "unmatched_uploads", "mismatched_uploads"):
+                result[name] = [f.as_dict() for f in getattr(self, name)]
+        return result
+
+
+class _Lease:
+    """A lock document with an expiry, so a killed sync does not block the next one forever."""
+
+    def __init__(self, db: Database, name: str = "sync"):
+        self.db, self.name, self.owner = db, name, uuid.uuid4().hex
+        self.renewed = 0.0
+
+    def acquire(self) -> None:
+        now = utcnow()
+        mine = {"owner": self.owner, "expires_at": now + LEASE, "since": now,
+                "host": socket.gethostname(), "pid": os.getpid()}
+        try:
+            self.db[LOCKS].update_one(
+                {"_id": self.name, "$or": [{"expires_at": {"$lt": now}}, {"owner": self.owner}]},
+                {"$set": mine}, upsert=True)
+        except DuplicateKeyError:
+            held = self.db[LOCKS].find_one({"_id": self.name}) or {}
+            # A holder killed on this machine need not block until its lease expires.
+            if held.get("host") == mine["host"] and not _alive(held.get("pid")):
+                taken = self.db[LOCKS].update_one({"_id": self.name, "owner": held.get("owner")},
+                                                  {"$set": mine})
+                if taken.modified_count:
+                    self.renewed = time.monotonic()
+                    return
+            since = held.get("since")
+            raise SyncAlreadyRunning(
+                "Another sync is running" + (f" (since {since:%H:%M:%S} UTC)" if since else "") +
+                "; try again when it has finished.") from None
+        self.renewed = time.monotonic()
+
+    def renew(self) -> None:
+        if time.monotonic() - self.renewed > 20:
+            self.db[LOCKS].update_one({"_id": self.name, "owner": self.owner},
+                                      {"$set": {"expires_at": utcnow() + LEASE}})
+            self.renewed = time.monotonic()
+
+    def release(self) -> None:
+        self.db[LOCKS].delete_one({"_id": self.name, "owner": self.owner})
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_index(db: Database) -> dict[str, dict]:
+    index: dict[str, dict] = {}
+    for part in db[INDEX].find({}):
+        for key, entries in part.get("keys", {}).items():
+            index[key] = {e[0]: tuple(e) for e in entries}
+    return index
+
+
+def _write_index(db: Database, index: dict[str, dict], changed_keys: set[str] | None) -> None:
+    """Rewrite the index parts holding `changed_keys` (all parts when None)."""
+    parts: dict[int, dict] = defaultdict(dict)
+    for key, entries in index.items():
+        if entries:
+            parts[part_of(key)][key] = [list(e) for e in entries.values()]
+    touched = range(PARTS) if changed_keys is None else {part_of(k) for k in changed_keys}
+    operations = [ReplaceOne({"_id": n}, {"_id": n, "keys": parts.get(n, {})}, upsert=True)
+                  for n in touched]
+    if operations:
+        db[INDEX].bulk_write(operations, ordered=False)
+
+
+def _close_interrupted_runs(db: Database) -> None:
+    db[RUNS].update_many({"status": "running"},
+                         {"$set": {"status": "interrupted", "error": "the run did not finish"}})
+
+
+def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
+             author: "str | Actor" = "sync", progress: Progress | None = None) -> SyncReport:
+    """Sync every batch with the uploaded masks and record the run.
+
+    Incremental unless `full` (or no index exists yet). Raises SyncAlreadyRunning when
+    another sync holds the lock, PermissionDenied for a viewer; driver errors propagate after
+    the run is recorded as failed.
+    """
+    author = writer_name(author)
+    work = databases.work
+    notify = progress or (lambda fraction, message: None)
+    lease = _Lease(work)
+    lease.acquire()
+    report = SyncReport(mode=mode, started_at=utcnow())
+    clock = time.perf_counter()
+    run_id = None
+    try:
+        _close_interrupted_runs(work)
+        run_id = work[RUNS].insert_one({"started_at": report.started_at, "mode": mode,
+                                        "status": "running", "author": author}).inserted_id
+        index = None if full else _incremental_index(databases, report, notify, lease)
+        if index is None:
+            index = _full_index(databases, report, notify, lease)
+        notify(0.7, "Comparing with the batch list")
+        batches = list(work["batches"].find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1,
+                                                  "training_metrics_info": 1}))
+        updates = plan_batch_updates(batches, index)
+        _apply(work, updates, notify, lease)
+        report.batches_updated = len(updates)
+        keys_with_masks = {k for k, v in index.items() if v and k != UNMATCHED}
+        report.batches_with_masks = sum(
+            1 for d in batches if isinstance(d.get("id"), str)
+            and canonical_batch_id(d["id"]) in keys_with_masks)
+        report.batches_without_masks = len(batches) - report.batches_with_masks
+        orphans, unmatched, mismatches = find_problems(batches, index)
+        report.orphan_uploads, report.unmatched_uploads = orphans, unmatched
+        report.mismatched_uploads = mismatches
+        report.orphans, report.unmatched, report.mismatches = (len(orphans), len(unmatched),
+                                                               len(mismatches))
+        report.finished_at = utcnow()
+        report.duration_s = round(time.perf_counter() - clock, 3)
+        work[RUNS].update_one({"_id": run_id}, {"$set": {
+            **report.as_dict(), "status": "ok",
+            "orphan_uploads": [f.as_dict() for f in orphans[:200]],
+            "unmatched_uploads": [f.as_dict() for f in unmatched[:200]],
+            "mismatched_uploads": [f.as_dict() for f in mismatches[:200]]}})
+        notify(1.0, "Done")
+        return report
+    except BaseException as exc:
+        if run_id is not None:
+            try:
+                work[RUNS].update_one({"_id": run_id}, {"$set": {
+                    "status": "failed", "finished_at": utcnow(),
+                    "duration_s": round(time.perf_counter() - clock, 3),
+                    "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+                    if str(exc) else type(exc).__name__}})
+            except PyMongoError:
+                pass  # the server is gone; the run stays "running" and is closed next time
+        raise
+    finally:
+        try:
+            lease.release()
+        except PyMongoError:
+            pass  # the lease expires on its own
+
+
+def _full_index(databases: Databases, report: SyncReport, notify: Progress,
+                lease: _Lease) -> dict[str, dict]:
+    report.full = True
+    notify(0.0, "Counting uploads")
+    expected = max(1, databases.masks_files.estimated_document_count())
+    index: dict[str, dict] = defaultdict(dict)
+    count = 0
+    for upload in read_uploads(databases):
+        add_to_index(index, upload)
+        count += 1
+        if count % 5000 == 0:
+            notify(min(0.65, 0.65 * count / expected), f"Read {count:,} of ~{expected:,} uploads")
+            lease.renew()
+    report.total_files = count
+    _write_index(databases.work, index, None)
+    return index
+
+
+def _incremental_index(databases: Databases, report: SyncReport, notify: Progress,
+                       lease: _Lease) -> dict[str, dict] | None:
+    """Update the stored index with new and removed uploads; None when a full read is needed."""
+    work = databases.work
+    if work[INDEX].estimated_document_count() == 0:
+        return None
+    notify(0.05, "Reading upload ids")
+    try:
+        current = set(databases.masks_files.distinct("_id"))
+    except OperationFailure:  # the distinct reply exceeds 16 MB on very large buckets
+        return None
+    notify(0.3, "Reading the sync index")
+    index = _read_index(work)
+    lease.renew()
+    known: dict[object, list[str]] = defaultdict(list)
+    for key, entries in index.items():
+        for upload_id in entries:
+            known[upload_id].append(key)
+    removed = [i for i in known if i not in current]
+    new_ids = [i for i in current if i not in known]
+    changed: set[str] = set()
+    for upload_id in removed:
+        for key in known[upload_id]:
+            index[key].pop(upload_id, None)
+            changed.add(key)
+    notify(0.45, f"Reading {len(new_ids):,} new uploads")
+    for upload in read_uploads_by_id(databases, new_ids):
+        add_to_index(index, upload)
+        changed.update(upload.batches or (UNMATCHED,))
+    if changed:
+        _write_index(work, index, changed)
+    report.total_files = len(current)
+    report.new_files, report.removed_files = len(new_ids), len(removed)
+    return index
+
+
+def _apply(work: Database, updates: list[tuple], notify: Progress, lease: _Lease) -> None:
+    for start in range(0, len(updates), WRITE_CHUNK):
+        chunk = updates[start:start + WRITE_CHUNK]
+        operations = []
+        for doc_id, to_set, to_unset in chunk:
+            change = {"$set": to_set}
+            if to_unset:
+                change["$unset"] = to_unset
+            operations.append(UpdateOne({"_id": doc_id}, change))
+        work["batches"].bulk_write(operations, ordered=False)
+        lease.renew()
+        notify(0.7 + 0.3 * min(1.0, (start + len(chunk)) / len(updates)),
+               f"Updated {start + len(chunk):,} of {len(updates):,} batches")
+
+
+def list_runs(db: Database, limit: int = 20) -> list[dict]:
+    """The most recent sync runs, newest first (without their upload lists)."""
+    projection = {"_id": 0, "orphan_uploads": 0, "unmatched_uploads": 0, "mismatched_uploads": 0}
+    return list(db[RUNS].find({}, projection).sort("started_at", DESCENDING).limit(int(limit)))
+
+
+def last_run(db: Database, successful: bool = True) -> dict | None:
+    """The most recent (successful) run with its upload lists, or None."""
+    query = {"status": "ok"} if successful else {}
+    runs = list(db[RUNS].find(query, {"_id": 0}).sort("started_at", DESCENDING).limit(1))
+    return runs[0] if runs else None
