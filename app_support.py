@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore import batches, demo, history, progress, team
+from segcore import batches, demo, history, progress, sync, team, uploads
 from segcore.actors import Actor
 from segcore.config import Settings, load_settings
 from segcore.connection import (Databases, check_health, friendly_errors, mask_uri,
@@ -372,3 +372,32 @@ def _confirm_demo() -> None:
 
 def masked(uri: str | None) -> str:
     return mask_uri(uri) if uri else "(embedded server)"
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def _last_sync(key: str) -> dict | None:
+    return sync.last_run(databases().work)
+
+
+def last_sync() -> dict | None:
+    """The most recent successful sync run (with its upload lists), or None."""
+    return guarded(_last_sync, db_key())
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def _sync_runs(key: str, limit: int) -> list[dict]:
+    return sync.list_runs(databases().work, limit)
+
+
+def sync_runs(limit: int = 20) -> list[dict]:
+    return guarded(_sync_runs, db_key(), limit)
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def _recent_uploads(key: str, limit: int) -> list[dict]:
+    return [u.as_dict() for u in uploads.recent_uploads(databases(), limit)]
+
+
+def recent_uploads(limit: int = 50) -> tuple[list[dict] | None, str | None]:
+    """The newest uploads, or (None, message) when `training_metrics` is unavailable."""
+    return optional(_recent_uploads, db_key(), limit)

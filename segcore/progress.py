@@ -16,9 +16,10 @@ from pymongo.database import Database
 
 from segcore.batches import COLLECTION, UNASSIGNED
 from segcore.connection import Databases
-from segcore.naming import batch_ids_in, person_key
+from segcore.naming import person_key
 from segcore.stats import Summary, summary_from_counts
 from segcore.timefmt import parse_date
+from segcore.uploads import resolve_batch_ids
 
 PROGRESS_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
                        "training_metrics_info.latest_upload": 1}
@@ -61,12 +62,7 @@ def upload_rows(databases: Databases, start: date, end: date) -> list[dict]:
 def upload_row(doc: dict) -> dict:
     """A GridFS file document as {day, uploaded_by, batches}; tolerant of missing metadata."""
     metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-    declared = metadata.get("batch_id")
-    batches = batch_ids_in(str(declared)) if declared not in (None, "") else []
-    if isinstance(declared, int) and not isinstance(declared, bool):
-        batches = [f"batch_{declared}"]
-    if not batches:
-        batches = batch_ids_in(str(doc.get("filename") or ""))
+    batches = resolve_batch_ids(doc.get("filename"), metadata)
     uploaded = doc.get("uploadDate")
     return {"day": uploaded.date() if isinstance(uploaded, datetime) else parse_date(uploaded),
             "uploaded_by": metadata.get("uploaded_by"), "batches": batches}
