@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore import batches, demo, history, progress, sync, team, uploads
+from segcore import batch_table, batches, demo, history, progress, sync, team, uploads
 from segcore.actors import Actor
 from segcore.config import Settings, load_settings
 from segcore.connection import (Databases, check_health, friendly_errors, mask_uri,
@@ -401,3 +401,127 @@ def _recent_uploads(key: str, limit: int) -> list[dict]:
 def recent_uploads(limit: int = 50) -> tuple[list[dict] | None, str | None]:
     """The newest uploads, or (None, message) when `training_metrics` is unavailable."""
     return optional(_recent_uploads, db_key(), limit)
+
+
+# --- the batch editor's snapshot ------------------------------------------------------------
+
+def batch_snapshot(query: batches.BatchQuery, sort: str, page: int, page_size: int,
+                   reload: bool = False) -> dict:
+    """The page of batches being edited, kept in the session until the view changes.
+
+    Edits are positions in this snapshot, so it must not shift under the user when the cache
+    expires or someone else writes; a new snapshot gets a new editor key.
+    """
+    wanted = (db_key(), query, sort, page, page_size)
+    current = st.session_state.get(BATCH_SNAPSHOT)
+    if reload or current is None or current["view"] != wanted:
+        found = batch_page(query, sort, page, page_size)
+        current = {"view": wanted, **found}
+        st.session_state[BATCH_SNAPSHOT] = current
+        st.session_state[EDITOR_VERSION] = st.session_state.get(EDITOR_VERSION, 0) + 1
+    return current
+
+
+def refresh_batches() -> None:
+    """After a write to batches: forget the snapshot and every cached read."""
+    st.session_state[BATCH_SNAPSHOT] = None
+    clear_caches()
+
+
+def export_csv(query: batches.BatchQuery) -> str:
+    """CSV of every batch matching `query`; runs on click, outside the page script."""
+    return batch_table.export_csv(connection().work, query)
+
+
+def report_change(result: batches.ChangeResult, what: str) -> None:
+    """Queue the outcome of a batch write: saved count, conflicts (kept for display), failures."""
+    if result.updated:
+        flash("success", f"{what}: {len(result.updated)} batch(es) saved.")
+    elif not (result.conflicts or result.missing or result.failed):
+        flash("info", f"{what}: nothing to change.")
+    if result.conflicts:
+        st.session_state[SAVE_CONFLICTS] = [
+            {"batch": c.batch_id, "field": c.field, "you saw": _shown(c.expected),
+             "now": _shown(c.actual), "you wanted": _shown(c.wanted)} for c in result.conflicts]
+        flash("warning", f"{len(result.conflicts)} change(s) were not saved: someone else changed "
+                         "those batches meanwhile. They are listed below with both values.")
+    if result.missing:
+        flash("warning", f"Not found (deleted meanwhile?): {', '.join(result.missing[:20])}")
+    for batch_id, reason in result.failed.items():
+        flash("error", f"{batch_id} could not be saved: {reason}")
+
+
+def _shown(value: object) -> str:
+    return "(empty)" if value is None else str(value)
+
+
+BALANCE_CONFIRM = "balance_confirm"
+
+
+def _write(what: str, function, *args, **kwargs):
+    """Run a write with a spinner; a refused input becomes a message, an outage stops the page."""
+    try:
+        with st.spinner(f"{what}…"):
+            return guarded(function, *args, **kwargs)
+    except SegcoreError as exc:
+        show_error(exc)
+        return None
+
+
+def bulk_actions(databases: Databases, team_names: list[str], selected: list[str]) -> None:
+    """Assign the selected or the next N pending batches, or spread pending work evenly."""
+    st.subheader("Bulk actions")
+    if not team_names:
+        st.info("Add people on the Team page before assigning batches.")
+        return
+    actor = current_actor()
+    left, middle, right = st.columns(3)
+    with left.container(border=True):
+        person = st.selectbox("Assign the ticked batches to", team_names, key="bulk_selected_to")
+        if st.button(f"Assign {len(selected)} ticked", disabled=not selected,
+                     key="bulk_selected"):
+            result = _write("Assigning", batches.assign, databases.work, selected, person, actor)
+            if result is not None:
+                report_change(result, f"Assigned to {person}")
+                refresh_batches()
+                st.rerun()
+    with middle.container(border=True):
+        count = st.number_input("How many of the next unassigned pending batches", 1, 5000, 20,
+                                key="bulk_next_count")
+        person = st.selectbox("Assign them to", team_names, key="bulk_next_to")
+        if st.button("Assign next pending", key="bulk_next"):
+            ids = guarded(batches.next_pending_ids, databases.work, count)
+            if not ids:
+                st.info("There are no unassigned pending batches.")
+            else:
+                result = _write("Assigning", batches.assign, databases.work, ids, person, actor)
+                if result is not None:
+                    report_change(result, f"Next {len(ids)} pending to {person}")
+                    refresh_batches()
+                    st.rerun()
+    with right.container(border=True):
+        names = st.multiselect("Spread unassigned pending batches across", team_names,
+                               default=team_names, key="bulk_balance_names")
+        limit = st.number_input("At most this many batches", 1, 50_000, 200,
+                                key="bulk_balance_limit")
+        if st.button("Spread evenly…", disabled=not names, key="bulk_balance_ask"):
+            st.session_state[BALANCE_CONFIRM] = True
+        if st.session_state.get(BALANCE_CONFIRM):
+            st.warning(f"Assign up to {limit} unassigned pending batches across {len(names)} "
+                       "people, so their open workloads end up even?")
+            yes, no = st.columns(2)
+            if yes.button("Yes, assign", type="primary", key="bulk_balance_yes"):
+                st.session_state[BALANCE_CONFIRM] = False
+                given = _write("Spreading", batches.balance_pending, databases.work, names,
+                               actor, limit=limit)
+                if given is not None:
+                    total = sum(given.values())
+                    detail = ", ".join(f"{n}: {k}" for n, k in sorted(given.items()) if k)
+                    flash("success" if total else "info",
+                          f"Spread {total} pending batches" + (f" ({detail})." if detail else
+                                                               " (none were unassigned)."))
+                    refresh_batches()
+                    st.rerun()
+            if no.button("Cancel", key="bulk_balance_no"):
+                st.session_state[BALANCE_CONFIRM] = False
+                st.rerun()
