@@ -525,3 +525,57 @@ def bulk_actions(databases: Databases, team_names: list[str], selected: list[str
             if no.button("Cancel", key="bulk_balance_no"):
                 st.session_state[BALANCE_CONFIRM] = False
                 st.rerun()
+
+
+# --- team -----------------------------------------------------------------------------------
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def _open_workloads(key: str, names: tuple[str, ...]) -> dict[str, int]:
+    return batches.open_workloads(databases().work, list(names))
+
+
+def open_workloads(names: list[str]) -> dict[str, int]:
+    return guarded(_open_workloads, db_key(), tuple(names))
+
+
+def field_errors(exc: SegcoreError, slots: dict) -> None:
+    """Show a validation error in the slot of the field that caused it (or the first one)."""
+    slot = slots.get(getattr(exc, "field", None)) or next(iter(slots.values()))
+    slot.error(str(exc))
+
+
+@st.dialog("Remove from the team?")
+def confirm_removal(databases: Databases, name: str, others: list[str]) -> None:
+    """Ask what to do with the person's open batches, then remove them (or cancel)."""
+    open_count = open_workloads([name]).get(name, 0)
+    choice = "unassign"
+    target = None
+    if open_count:
+        st.write(f"**{name}** holds **{open_count}** open batches (assigned, without masks).")
+        options = ["unassign", "reassign"] if others else ["unassign"]
+        choice = st.radio("What should happen to them?", options, key="remove_choice",
+                          format_func={"unassign": "Leave them unassigned",
+                                       "reassign": "Reassign them to…"}.get)
+        if choice == "reassign":
+            target = st.selectbox("Reassign to", others, key="remove_target")
+    else:
+        st.write(f"**{name}** holds no open batches.")
+    slot = st.empty()
+    yes, no = st.columns(2)
+    if yes.button(f"Remove {name}", type="primary", key="remove_yes"):
+        try:
+            moved = guarded(team.remove_member, databases.work, name,
+                            unassign=bool(open_count) and choice == "unassign",
+                            reassign_to=target, author=current_actor())
+        except SegcoreError as exc:
+            slot.error(str(exc))
+        else:
+            st.session_state[REMOVE_TARGET] = None
+            what = (f" and {moved} open batches went to {target}" if target else
+                    f" and {moved} open batches are unassigned" if moved else "")
+            flash("success", f"{name} was removed from the team{what}.")
+            refresh_batches()
+            st.rerun()
+    if no.button("Cancel", key="remove_no"):
+        st.session_state[REMOVE_TARGET] = None
+        st.rerun()
