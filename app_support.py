@@ -20,7 +20,9 @@ from segcore.actors import Actor
 from segcore.config import Settings, load_settings
 from segcore.connection import (Databases, check_health, friendly_errors, mask_uri,
                                 open_databases, scrub)
-from segcore.errors import ConfigError, DatabaseUnavailable, EmbeddedServerError, SegcoreError
+from segcore.errors import (ConfigError, DatabaseUnavailable, EmbeddedServerError, SegcoreError,
+                            SyncAlreadyRunning)
+from segcore.schedule import SyncScheduler
 from segcore.setup import prepare
 
 READ_TTL_S = 30
@@ -579,3 +581,45 @@ def confirm_removal(databases: Databases, name: str, others: list[str]) -> None:
     if no.button("Cancel", key="remove_no"):
         st.session_state[REMOVE_TARGET] = None
         st.rerun()
+
+
+# --- sync -----------------------------------------------------------------------------------
+
+@st.cache_resource(show_spinner=False)
+def _scheduler(key: str, _settings: Settings) -> SyncScheduler:
+    def run() -> None:
+        found = open_databases(_settings, client=connection().client)
+        sync.run_sync(found, mode="scheduled", author=Actor("auto-sync"))
+    # One per process and configuration: a second browser tab shares it.
+    return SyncScheduler(run, minutes=_settings.auto_sync_minutes).start()
+
+
+def scheduler() -> SyncScheduler:
+    current = settings()
+    return _scheduler(_key(current), current)
+
+
+def sync_now(databases: Databases, full: bool) -> None:
+    """Run a sync with a progress bar; keep its report in the session, then rerun."""
+    bar = st.progress(0.0, text="Starting the sync…")
+    try:
+        with friendly_errors(_uri_or_none()):
+            report = sync.run_sync(databases, full=full, mode="manual", author=current_actor(),
+                                   progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0),
+                                                                      text=m))
+    except SyncAlreadyRunning as exc:
+        bar.empty()
+        st.warning(str(exc), icon=":material/hourglass_top:")
+        return
+    except _STOPPING as exc:
+        bar.empty()
+        fail(exc)
+    except SegcoreError as exc:
+        bar.empty()
+        show_error(exc)
+        return
+    st.session_state[SYNC_LAST_REPORT] = report.as_dict(details=True)
+    flash("success", f"Sync finished in {report.duration_s:.1f} s: {report.batches_updated} "
+                     f"batches updated, {report.total_files} files.")
+    refresh_batches()
+    st.rerun()
