@@ -82,3 +82,42 @@ def run_cli(cli_env, tmp_path):
                               text=True, env={**cli_env, **(env or {})}, cwd=tmp_path,
                               timeout=timeout)
     return run
+
+
+@pytest.fixture
+def app_env(dbs, settings, monkeypatch):
+    """Point the Streamlit app at the test databases through its real configuration path.
+
+    Streamlit's caches are process-wide, so they are cleared before and after each page test.
+    """
+    import streamlit as st
+
+    for name in ("DATA_DIRECTORY", "BATCHES_FILE", "AUTO_SYNC_MINUTES", "AUTH_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MONGO_URI", settings.mongo_uri)
+    monkeypatch.setenv("MONGO_DB", settings.mongo_db)
+    monkeypatch.setenv("TRAINING_DB", settings.training_db)
+    monkeypatch.setenv("EMBEDDED_DB_PATH", str(settings.embedded_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield dbs
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def demo_dbs(app_env, tmp_path):
+    """The test databases holding synced demo data (60 batches, a team of five, uploads)."""
+    from segcore import demo, sync
+
+    demo.load_demo(app_env, tmp_path / "demo", author="test", count=60)
+    sync.run_sync(app_env, author="test")
+    return app_env
+
+
+def page(name: str):
+    """An AppTest of one page script (or of the entry point for "streamlit_app")."""
+    from streamlit.testing.v1 import AppTest
+
+    path = ROOT / ("streamlit_app.py" if name == "streamlit_app" else f"pages/{name}.py")
+    return AppTest.from_file(str(path), default_timeout=60)

@@ -1,0 +1,53 @@
+"""Plotly figures for the dashboard, from the plain rows segcore.progress shapes.
+
+No Streamlit and no database here: each function takes rows and returns a figure.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+MASKS, PENDING, ACCENT = "#2e7d32", "#f9a825", "#1565c0"
+
+
+def _layout(figure: go.Figure, title: str) -> go.Figure:
+    figure.update_layout(title=title, margin={"l": 10, "r": 10, "t": 50, "b": 10}, height=340,
+                         legend={"orientation": "h", "y": -0.15})
+    return figure
+
+
+def segmented_vs_pending(with_masks: int, pending: int) -> go.Figure:
+    figure = go.Figure(go.Pie(labels=["With masks", "Pending"], values=[with_masks, pending],
+                              hole=0.55, marker={"colors": [MASKS, PENDING]}, sort=False))
+    return _layout(figure, "Segmented vs pending")
+
+
+def per_segmentador(people: list[dict]) -> go.Figure:
+    names = [p["segmentador"] + ("" if p["on_team"] else " (not on team)") for p in people]
+    figure = go.Figure([
+        go.Bar(name="With masks", x=names, y=[p["with_masks"] for p in people],
+               marker_color=MASKS),
+        go.Bar(name="Assigned, no masks yet", x=names, y=[p["without_masks"] for p in people],
+               marker_color=PENDING)])
+    figure.update_layout(barmode="stack", yaxis_title="batches")
+    return _layout(figure, "Per segmentador")
+
+
+def uploads_per_day(counts: list[dict]) -> go.Figure:
+    figure = go.Figure(go.Bar(x=[c["day"] for c in counts], y=[c["uploads"] for c in counts],
+                              marker_color=ACCENT, name="uploads"))
+    figure.update_layout(yaxis_title="files uploaded")
+    return _layout(figure, "Uploads per day")
+
+
+def burndown(points: list[dict], projection: list[dict]) -> go.Figure:
+    figure = go.Figure(go.Scatter(x=[p["day"] for p in points], y=[p["pending"] for p in points],
+                                  mode="lines", name="Pending", line={"color": PENDING,
+                                                                      "width": 3}))
+    if projection:
+        figure.add_trace(go.Scatter(x=[p["day"] for p in projection],
+                                    y=[p["pending"] for p in projection], mode="lines",
+                                    name="Projected at recent pace",
+                                    line={"color": "#757575", "dash": "dash"}))
+    figure.update_layout(yaxis_title="pending batches", yaxis_rangemode="tozero")
+    return _layout(figure, "Burn-down of pending batches")

@@ -1,0 +1,86 @@
+"""Batches: filter, edit assignments in a table, bulk actions, CSV export, history."""
+
+import pandas as pd
+import streamlit as st
+
+import app_support as ui
+from segcore import batch_table, batches
+from segcore.batches import PRIORITIES, STATUSES, UNASSIGNED, BatchQuery
+from segcore.errors import SegcoreError, ValidationError
+
+ANY, MASKS = "All", {"Any": None, "With masks": True, "Without masks": False}
+databases = ui.page_start("Batches")
+team = ui.team_names()
+
+
+def first_page():
+    st.session_state["batch_page"] = 1
+
+
+cols = st.columns([1, 1, 1, 1.4, 0.8])
+who = cols[0].selectbox("Segmentador", [ANY, UNASSIGNED, *team], key="bf_who", on_change=first_page)
+status = cols[1].selectbox("Status", [ANY, *STATUSES], key="bf_status", on_change=first_page)
+masks = cols[2].selectbox("Masks", list(MASKS), key="bf_masks", on_change=first_page)
+text = cols[3].text_input("Batch id contains", key="bf_text", on_change=first_page)
+size = cols[4].selectbox("Rows per page", [50, 100, 200], index=1, key="bf_size",
+                         on_change=first_page)
+query = BatchQuery(assignee=None if who == ANY else who, status=None if status == ANY else status,
+                   has_masks=MASKS[masks], text=text or None)
+snap = ui.batch_snapshot(query, "id", st.session_state.get("batch_page", 1), size)
+if snap["page"] > snap["pages"]:  # the filter now matches fewer pages than the one shown
+    st.session_state["batch_page"] = snap["pages"]
+    snap = ui.batch_snapshot(query, "id", snap["pages"], size)
+docs = snap["rows"]
+
+nav = st.columns([1, 3, 1.2, 1.2])
+nav[0].number_input("Page", 1, snap["pages"], key="batch_page")
+nav[1].caption(f"{snap['total']:,} batches match · page {snap['page']} of {snap['pages']}")
+if nav[2].button("Reload", icon=":material/refresh:"):
+    ui.refresh_batches()
+    st.rerun()
+nav[3].download_button("Export CSV", lambda: ui.export_csv(query), "batches.csv", "text/csv",
+                       on_click="ignore", icon=":material/download:")
+
+frame = pd.DataFrame([{"select": False, **batch_table.table_row(d)} for d in docs],
+                     columns=["select", *batch_table.COLUMNS])
+statuses = list(STATUSES) + sorted({s for s in frame["status"].dropna()} - set(STATUSES))
+cfg = st.column_config
+edited = st.data_editor(frame, key=ui.editor_key(), hide_index=True, num_rows="fixed",
+                        disabled=["id", "folder", "masks", "file_count", "latest_upload"],
+                        column_config={
+    "select": cfg.CheckboxColumn("✓", width="small"),
+    "assignee": cfg.SelectboxColumn("Assignee", options=team),
+    "status": cfg.SelectboxColumn("Status", options=statuses, required=True),
+    "priority": cfg.SelectboxColumn("Priority", options=list(PRIORITIES)),
+    "due_date": cfg.DateColumn("Due date", format="YYYY-MM-DD"),
+    "file_count": cfg.NumberColumn("Files"), "masks": cfg.CheckboxColumn("Masks"),
+    "latest_upload": cfg.DatetimeColumn("Latest upload", format="YYYY-MM-DD HH:mm")})
+changes = st.session_state.get(ui.editor_key(), {}).get("edited_rows", {})
+edits = batch_table.edits_from_changes(docs, changes)
+selected = batch_table.selected_ids(docs, changes)
+
+if st.button(f"Save changes ({len({e.batch_id for e in edits})} batches)", type="primary",
+             disabled=not edits, key="save_batches"):
+    try:
+        result = batches.apply_edits(databases.work, edits, ui.current_actor())
+    except ValidationError as exc:
+        st.error(str(exc))
+    except SegcoreError as exc:
+        ui.show_error(exc)
+    else:
+        ui.report_change(result, "Save")
+        ui.refresh_batches()
+        st.rerun()
+
+if st.session_state.get(ui.SAVE_CONFLICTS):
+    st.subheader("Not saved: changed by someone else meanwhile")
+    st.dataframe(st.session_state[ui.SAVE_CONFLICTS], hide_index=True)
+    if st.button("Dismiss conflicts"):
+        st.session_state[ui.SAVE_CONFLICTS] = []
+        st.rerun()
+
+ui.bulk_actions(databases, team, selected)
+with st.expander("History of a batch"):
+    chosen = st.selectbox("Batch", [d["id"] for d in docs], index=None, key="history_of")
+    if chosen:
+        st.dataframe(ui.batch_history(chosen), hide_index=True)

@@ -1,0 +1,72 @@
+"""Dashboard: KPIs and charts of the team's progress, with filters that apply to all of it."""
+
+from datetime import date, datetime, timedelta
+
+import streamlit as st
+
+import app_support as ui
+import charts
+from segcore import progress
+from segcore.batches import STATUSES, UNASSIGNED
+
+ANY = "All"
+
+ui.page_start("Dashboard")
+ui.offer_demo()
+rows = ui.progress_rows()
+if not rows:
+    st.info("There are no batches yet. Import the batch list from the Settings page.")
+    st.stop()
+
+people = sorted({r["assignee"] for r in rows if r["assignee"]} | set(ui.team_names()))
+statuses = list(STATUSES) + sorted({str(r["status"]) for r in rows if r["status"]} - set(STATUSES))
+today = date.today()
+left, middle, right = st.columns([1, 1, 2])
+who = left.selectbox("Segmentador", [ANY, UNASSIGNED, *people], key="dash_who")
+status = middle.selectbox("Status", [ANY, *statuses], key="dash_status")
+span = right.date_input("Dates (uploads and burn-down)", (today - timedelta(days=30), today),
+                        max_value=today, key="dash_dates")
+start, end = (span[0], span[-1]) if span else (today - timedelta(days=30), today)
+
+shown = progress.filter_rows(rows, None if who == ANY else who, None if status == ANY else status)
+summary = progress.kpis(shown)
+last = ui.last_sync()
+age, stale = progress.sync_age(last["finished_at"] if last else None, datetime.now())
+
+cols = st.columns(6)
+cols[0].metric("Batches", f"{summary.total:,}")
+cols[1].metric("Assigned", f"{summary.assigned:,}")
+cols[2].metric("With masks", f"{summary.with_masks:,}")
+cols[3].metric("Pending", f"{summary.pending:,}")
+cols[4].metric("Done", f"{summary.percent_done} %")
+cols[5].metric("Last sync", age)
+if stale:
+    when = f"The last successful sync was {age}" if last else "No sync has run yet"
+    st.warning(f"{when}: mask counts may be out of date. Run one from the Sync page.",
+               icon=":material/update:")
+
+filtered = who != ANY or status != ANY
+found, problem = ui.uploads_between(start, end)
+if problem:
+    st.warning(f"Uploads cannot be read right now, so that chart is missing. {problem}")
+else:
+    found = progress.filter_uploads(found, {r["id"] for r in shown} if filtered else None)
+trend = progress.burndown(shown, start, end, today)
+
+one, two = st.columns(2)
+one.plotly_chart(charts.segmented_vs_pending(summary.with_masks, summary.pending),
+                 key="chart_done")
+team = ui.team_names() if who == ANY else []
+two.plotly_chart(charts.per_segmentador(progress.per_segmentador(shown, team)),
+                 key="chart_people")
+three, four = st.columns(2)
+if found is not None:
+    three.plotly_chart(charts.uploads_per_day(progress.uploads_per_day(found, start, end)),
+                       key="chart_uploads")
+four.plotly_chart(charts.burndown(trend.points, trend.projection), key="chart_burndown")
+if trend.projected_finish is None:
+    four.caption(f"{trend.pending_now:,} pending and no batch finished in the last 14 days: "
+                 "no projected finish date.")
+else:
+    four.caption(f"{trend.pending_now:,} pending at {trend.rate_per_day} batches/day over the "
+                 f"last 14 days: projected finish **{trend.projected_finish:%d %b %Y}**.")

@@ -1,0 +1,97 @@
+"""The batch table as the editor shows it: flat rows, the edits a user made, and CSV export.
+
+Pure functions turn stored documents (legacy ones included) into rows and an editor's changes
+into `Edit`s carrying the *stored* old value, which is what the compare-and-set must check.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+
+from pymongo.database import Database
+
+from segcore.batches import COLLECTION, EDITABLE, TABLE_PROJECTION, BatchQuery, Edit, \
+    build_filter, get_value
+from segcore.timefmt import parse_date
+
+COLUMNS = ("id", "assignee", "status", "priority", "due_date", "folder", "masks", "file_count",
+           "latest_upload")
+EXPORT_BATCH = 5000
+
+
+def table_row(doc: dict) -> dict:
+    """A stored batch as a flat row; unreadable legacy dates become None (stored value kept)."""
+    info = doc.get("training_metrics_info")
+    info = info if isinstance(info, dict) else {}
+    latest = info.get("latest_upload")
+    count = info.get("file_count")
+    return {"id": str(doc.get("id", "")),
+            "assignee": _text(doc.get("assignee")),
+            "status": _text(doc.get("status")),
+            "priority": _text(get_value(doc, "priority")),
+            "due_date": parse_date(get_value(doc, "due_date")),
+            "folder": _text(doc.get("folder")),
+            "masks": doc.get("mongo_uploaded") is True,
+            "file_count": count if isinstance(count, int) and not isinstance(count, bool) else 0,
+            "latest_upload": latest if isinstance(latest, datetime) else None}
+
+
+def _text(value: object) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return str(value)
+
+
+def edits_from_changes(docs: list[dict], edited_rows: dict) -> list[Edit]:
+    """Edits for the editable cells a user changed; `edited_rows` is {row position: {col: value}}.
+
+    The old value of each edit is the stored one (not its display form), so a legacy value that
+    is shown differently still matches in the compare-and-set. Other columns are ignored.
+    """
+    edits = []
+    for position, changes in edited_rows.items():
+        index = int(position)
+        if not 0 <= index < len(docs):
+            continue
+        doc = docs[index]
+        for column, value in changes.items():
+            if column not in EDITABLE:
+                continue
+            edits.append(Edit(str(doc.get("id")), column, get_value(doc, column), _plain(value)))
+    return edits
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN from an emptied cell
+        return None
+    return value
+
+
+def selected_ids(docs: list[dict], edited_rows: dict, column: str = "select") -> list[str]:
+    """Ids of the rows whose selection box the user ticked."""
+    return [str(docs[int(p)].get("id")) for p, changes in edited_rows.items()
+            if changes.get(column) is True and 0 <= int(p) < len(docs)]
+
+
+def csv_text(rows: list[dict]) -> str:
+    """The rows as CSV with a header, dates in ISO form."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (v.isoformat() if isinstance(v, (date, datetime)) else v)
+                         for k, v in row.items()})
+    return out.getvalue()
+
+
+def export_csv(db: Database, query: BatchQuery) -> str:
+    """Every batch matching `query` as CSV, in batch order, read in one pass."""
+    cursor = db[COLLECTION].find(build_filter(query), TABLE_PROJECTION,
+                                 batch_size=EXPORT_BATCH).sort([("number", 1), ("id", 1)])
+    return csv_text([table_row(doc) for doc in cursor])

@@ -1,0 +1,65 @@
+"""The sync page against the real test database: sync now, its report, runs and uploads."""
+
+from datetime import datetime
+
+from gridfs import GridFS
+
+from segcore import sync, team
+from tests.conftest import page
+
+
+def seed(dbs):
+    team.add_member(dbs.work, "Flor", author="test")
+    dbs.work.batches.insert_many([{"id": f"batch_{n}", "number": n, "assignee": "Flor",
+                                   "status": "pending", "mongo_uploaded": False}
+                                  for n in (1, 2, 3)])
+    files = GridFS(dbs.training, collection="masks")
+    files.put(b"x" * 2048, filename="masks_batch_1.tar.xz", metadata={"uploaded_by": "flor"})
+    files.put(b"x", filename="Batch-2.zip", metadata={"uploaded_by": "ceci"})
+    files.put(b"x", filename="batch_99_masks.zip", metadata={"uploaded_by": "flor"})
+    files.put(b"x", filename="final_masks.zip")
+
+
+def test_sync_now_updates_batches_and_shows_the_report(app_env):
+    seed(app_env)
+    at = page("sync").run()
+    assert "No sync has run yet." in [c.value for c in at.caption]
+    at.button(key="sync_now").click().run()
+    assert not at.exception
+    db = app_env.work
+    assert sorted(d["id"] for d in db.batches.find({"mongo_uploaded": True})) == \
+        ["batch_1", "batch_2"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Files"] == "4" and metrics["Updated"] == "2"
+    assert metrics["Orphans"] == "1" and metrics["Unmatched"] == "1"
+    assert metrics["Other uploader"] == "1"
+    tables = [t.value for t in at.dataframe]
+    assert tables[0]["filename"].tolist() == ["batch_99_masks.zip"]
+    assert tables[1]["filename"].tolist() == ["final_masks.zip"]
+    assert tables[2]["uploaded_by"].tolist() == ["ceci"]
+    assert tables[3]["status"].tolist() == ["ok"]  # the history of runs
+    assert len(tables[4]) == 4  # the most recent uploads
+    assert any("Sync finished" in s.value for s in at.success)
+
+
+def test_a_running_sync_is_reported_not_doubled(app_env):
+    seed(app_env)
+    app_env.work.locks.insert_one({"_id": "sync", "owner": "other", "host": "elsewhere",
+                                   "since": datetime(2025, 1, 1, 9),
+                                   "expires_at": datetime(2999, 1, 1)})
+    at = page("sync").run()
+    at.button(key="sync_now").click().run()
+    assert not at.exception
+    assert any("Another sync is running" in w.value for w in at.warning)
+    assert sync.list_runs(app_env.work) == []
+
+
+def test_automatic_sync_interval_is_configurable(app_env):
+    at = page("sync").run()
+    at.number_input(key="auto_minutes").set_value(15)
+    at.button(key="auto_apply").click().run()
+    assert not at.exception
+    assert any(c.value.startswith("Next automatic run:") for c in at.caption)
+    at.number_input(key="auto_minutes").set_value(0)
+    at.button(key="auto_apply").click().run()
+    assert "Automatic sync is off." in [c.value for c in at.caption]
