@@ -15,7 +15,8 @@ from pathlib import Path
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore import batch_table, batches, demo, history, progress, sync, team, uploads
+from segcore import (batch_import, batch_table, batches, demo, history, progress, sync, team,
+                     uploads)
 from segcore.actors import Actor
 from segcore.config import Settings, load_settings
 from segcore.connection import (Databases, check_health, friendly_errors, mask_uri,
@@ -621,5 +622,41 @@ def sync_now(databases: Databases, full: bool) -> None:
     st.session_state[SYNC_LAST_REPORT] = report.as_dict(details=True)
     flash("success", f"Sync finished in {report.duration_s:.1f} s: {report.batches_updated} "
                      f"batches updated, {report.total_files} files.")
+    refresh_batches()
+    st.rerun()
+
+
+# --- import ---------------------------------------------------------------------------------
+
+IMPORT_RESULT = "import_result"
+
+
+def run_import(databases: Databases, batches_file: str, data_directory: str,
+               count_images: bool, slot) -> None:
+    """Import the batch list with a progress bar; keep the summary for after the rerun.
+
+    A problem with the sources (missing file, bad JSON) is shown in `slot`, next to the inputs.
+    """
+    file_path = Path(batches_file).expanduser() if batches_file.strip() else None
+    directory = Path(data_directory).expanduser() if data_directory.strip() else None
+    bar = st.progress(0.0, text="Reading the batch list…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"Scanned {done} of {total} folders")
+
+    try:
+        with friendly_errors(_uri_or_none()):
+            result = batch_import.import_from_sources(databases.work, file_path, directory,
+                                                      current_actor(), count_images, progress)
+    except _STOPPING as exc:
+        bar.empty()
+        fail(exc)
+    except SegcoreError as exc:
+        bar.empty()
+        slot.error(str(exc))
+        return
+    st.session_state[IMPORT_RESULT] = asdict(result)
+    flash("success", f"Import finished: {result.added} added, {result.updated} updated, "
+                     f"{result.unchanged} unchanged, {len(result.flagged_missing)} flagged missing.")
     refresh_batches()
     st.rerun()

@@ -11,8 +11,10 @@ MASKS, PENDING, ACCENT = "#2e7d32", "#f9a825", "#1565c0"
 
 
 def _layout(figure: go.Figure, title: str) -> go.Figure:
-    figure.update_layout(title=title, margin={"l": 10, "r": 10, "t": 50, "b": 10}, height=340,
-                         legend={"orientation": "h", "y": -0.15})
+    # Legend above the plot, right of the title: below it collides with rotated name labels.
+    figure.update_layout(title=title, margin={"l": 10, "r": 10, "t": 60, "b": 10}, height=340,
+                         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1,
+                                 "xanchor": "right"})
     return figure
 
 

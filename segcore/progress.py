@@ -89,14 +89,14 @@ def kpis(rows: list[dict]) -> Summary:
     return summary_from_counts(len(rows), assigned, with_masks)
 
 
-def per_segmentador(rows: list[dict], team: list[str]) -> list[dict]:
+def per_segmentador(rows: list[dict], team: list[str], include_idle: bool = True) -> list[dict]:
     """Per person: assigned, with masks, assigned without masks, last upload.
 
-    Everyone on `team` appears (with zeros if idle); assignees no longer on the team appear too,
-    flagged, because their batches still need someone.
+    Everyone on `team` appears (with zeros if idle, unless `include_idle` is False); assignees
+    no longer on the team appear too, flagged, because their batches still need someone.
     """
     on_team = {person_key(name) for name in team}
-    people: dict[str, dict] = {name: _person(name, True) for name in team}
+    people: dict[str, dict] = {name: _person(name, True) for name in team} if include_idle else {}
     for row in rows:
         name = row["assignee"]
         if not name:

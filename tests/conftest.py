@@ -120,5 +120,5 @@ def page(name: str):
     """An AppTest of one page script (or of the entry point for "streamlit_app")."""
     from streamlit.testing.v1 import AppTest
 
-    path = ROOT / ("streamlit_app.py" if name == "streamlit_app" else f"pages/{name}.py")
+    path = ROOT / ("streamlit_app.py" if name == "streamlit_app" else f"app_pages/{name}.py")
     return AppTest.from_file(str(path), default_timeout=60)

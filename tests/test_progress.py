@@ -65,6 +65,9 @@ def test_per_segmentador_lists_idle_members_and_flags_former_ones():
     assert people["Ceci"]["assigned"] == 0 and people["Ceci"]["last_upload"] is None
     assert people["Roberto"]["on_team"] is False
     assert people["Maggie"]["last_upload"] == date(2025, 10, 19)
+    only_flor = progress.per_segmentador(progress.filter_rows(ROWS, "Flor"), ["Flor", "Ceci"],
+                                         include_idle=False)
+    assert [(p["segmentador"], p["on_team"]) for p in only_flor] == [("Flor", True)]
 
 
 @pytest.mark.parametrize("doc, expected", [

@@ -48,7 +48,8 @@ cfg = st.column_config
 edited = st.data_editor(frame, key=ui.editor_key(), hide_index=True, num_rows="fixed",
                         disabled=["id", "folder", "masks", "file_count", "latest_upload"],
                         column_config={
-    "select": cfg.CheckboxColumn("✓", width="small"),
+    "select": cfg.CheckboxColumn("✓", width="small"), "id": cfg.TextColumn("Batch"),
+    "folder": cfg.TextColumn("Folder"),
     "assignee": cfg.SelectboxColumn("Assignee", options=team),
     "status": cfg.SelectboxColumn("Status", options=statuses, required=True),
     "priority": cfg.SelectboxColumn("Priority", options=list(PRIORITIES)),

@@ -48,7 +48,9 @@ runs = ui.sync_runs(20)
 columns = ["started_at", "mode", "status", "duration_s", "total_files", "batches_updated",
            "orphans", "unmatched", "mismatches", "author", "error"]
 if runs:
-    st.dataframe([{c: r.get(c) for c in columns} for r in runs], hide_index=True)
+    st.dataframe([{c: r.get(c) for c in columns} for r in runs], hide_index=True,
+                 column_config={c: c.replace("_s", " (s)").replace("_", " ").capitalize()
+                                for c in columns})
 else:
     st.caption("No sync has run yet.")
 

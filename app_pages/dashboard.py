@@ -56,9 +56,8 @@ trend = progress.burndown(shown, start, end, today)
 one, two = st.columns(2)
 one.plotly_chart(charts.segmented_vs_pending(summary.with_masks, summary.pending),
                  key="chart_done")
-team = ui.team_names() if who == ANY else []
-two.plotly_chart(charts.per_segmentador(progress.per_segmentador(shown, team)),
-                 key="chart_people")
+people_rows = progress.per_segmentador(shown, ui.team_names(), include_idle=who == ANY)
+two.plotly_chart(charts.per_segmentador(people_rows), key="chart_people")
 three, four = st.columns(2)
 if found is not None:
     three.plotly_chart(charts.uploads_per_day(progress.uploads_per_day(found, start, end)),

@@ -1,0 +1,79 @@
+"""The dashboard against the real test database: KPIs, charts, filters, the demo offer."""
+
+import json
+
+import pytest
+
+from segcore import demo, embedded
+from tests.conftest import page
+
+
+def figure(chart):
+    return json.loads(chart.proto.spec)
+
+
+def test_kpis_and_the_four_charts(demo_dbs):
+    at = page("dashboard").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Batches"] == "60" and metrics["Assigned"] == "45"
+    assert int(metrics["With masks"]) > 0
+    assert metrics["Last sync"].endswith("ago")
+    charts = {figure(c)["layout"]["title"]["text"]: figure(c) for c in at.get("plotly_chart")}
+    assert set(charts) == {"Segmented vs pending", "Per segmentador", "Uploads per day",
+                           "Burn-down of pending batches"}
+    pie = charts["Segmented vs pending"]["data"][0]
+    assert pie["values"] == [int(metrics["With masks"]), int(metrics["Pending"])]
+    people = charts["Per segmentador"]["data"][0]["x"]
+    assert "Roberto (not on team)" in people and "Ceci" in people
+    assert sum(charts["Uploads per day"]["data"][0]["y"]) > 0
+    assert any("projected finish" in c.value for c in at.caption)
+
+
+def test_filters_apply_to_kpis_and_charts(demo_dbs):
+    at = page("dashboard").run()
+    at.selectbox(key="dash_who").select("Flor").run()
+    assert not at.exception
+    flor = demo_dbs.work.batches.count_documents({"assignee": "Flor"})
+    assert {m.label: m.value for m in at.metric}["Batches"] == str(flor)
+    charts = [figure(c) for c in at.get("plotly_chart")]
+    assert charts[1]["data"][0]["x"] == ["Flor"]
+    at.selectbox(key="dash_status").select("S").run()
+    assert {m.label: m.value for m in at.metric}["Batches"] in ("0", "1")
+
+
+def test_stale_sync_warning(app_env):
+    app_env.work.batches.insert_one({"id": "batch_1", "status": "pending"})
+    at = page("dashboard").run()
+    assert any("No sync has run yet" in w.value for w in at.warning)
+
+
+@pytest.fixture
+def embedded_empty(tmp_path, monkeypatch):
+    """An empty embedded server, as a newcomer's first start creates it."""
+    import streamlit as st
+
+    path = tmp_path / "db"
+    for name in ("MONGO_URI", "DATA_DIRECTORY", "BATCHES_FILE", "MONGO_DB", "TRAINING_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("EMBEDDED_DB_PATH", str(path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield path
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    embedded.stop_server(path)
+
+
+def test_first_start_offers_the_demo_after_asking(embedded_empty):
+    at = page("dashboard").run()
+    assert not at.exception
+    assert any("database is empty" in i.value for i in at.info)
+    at.button(key="demo_ask").click().run()
+    at.button(key="demo_yes").click().run()
+    assert not at.exception
+    assert any("Demo loaded: 300 batches" in s.value for s in at.success)
+    assert (embedded_empty.parent / "demo-data" / "batches.json").is_file()
+    entry = page("streamlit_app").run()
+    assert any("Demo data" in w.value for w in entry.warning)
+    assert not any(i.value.startswith("The database is empty") for i in entry.info)

@@ -1,0 +1,54 @@
+"""A database that cannot be reached: every page says so and offers a retry, never a traceback."""
+
+import socket
+
+import pytest
+import streamlit as st
+
+from tests.conftest import page
+from tests.test_pages_smoke import PAGES
+
+
+@pytest.fixture
+def dead_server(monkeypatch, tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("MONGO_URI", f"mongodb://coord:secret-pw@127.0.0.1:{port}/"
+                                    "?directConnection=true")
+    monkeypatch.setenv("MONGO_TIMEOUT_MS", "300")
+    monkeypatch.setenv("MONGO_DB", "segmentacion_db")
+    monkeypatch.delenv("DATA_DIRECTORY", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_shows_a_message_and_a_retry(dead_server, name):
+    at = page(name).run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("database is not available" in e for e in errors), errors
+    assert not any("secret-pw" in e for e in errors)
+    assert at.button(key="retry_connection")
+    at.button(key="retry_connection").click().run()
+    assert not at.exception
+
+
+def test_sidebar_status_shows_both_databases_down(dead_server):
+    at = page("streamlit_app").run()
+    status = " ".join(m.value for m in at.sidebar.markdown)
+    assert status.count("unreachable") == 2
+    assert "secret-pw" not in status + " ".join(c.value for c in at.sidebar.caption)
+    assert "coord:***@" in " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_bad_configuration_is_a_message(monkeypatch):
+    monkeypatch.setenv("MONGO_URI", "http://nope")
+    st.cache_data.clear()
+    at = page("dashboard").run()
+    assert not at.exception
+    assert "MONGO_URI must start with" in at.error[0].value
