@@ -11,7 +11,7 @@ from tests.browser.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 PAGES = {"dashboard": ("", "Dashboard"), "batches": ("batches", "Batches"),
-         "team": ("team", "Team"), "sync": ("sync", "Sync"), "settings": ("settings", "Settings")}
+         "team": ("team", "Team"), "sync": ("sync", "Sync"), "settings": ("settings", "Settings and connection")}
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 
 
@@ -34,6 +34,16 @@ def open_page(page, app_url, path: str, heading: str):
 def assert_no_exception(page):
     assert page.locator("[data-testid='stException']").count() == 0
     assert "Traceback" not in page.inner_text("body")
+
+
+def test_a_bookmark_opened_first_still_gets_the_whole_app(page, app_url):
+    # The very first request to a fresh server is a deep link: the entry point (navigation,
+    # connection status, and the login gate when it is on) must still run.
+    open_page(page, app_url, "team", "Team")
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Connection").wait_for()
+    assert sidebar.get_by_role("link", name="Dashboard").count() == 1
+    assert_no_exception(page)
 
 
 def test_first_start_offers_the_demo_and_loads_it_after_asking(page, app_url, work_db):
@@ -92,20 +102,28 @@ def test_reassign_a_batch_in_the_table_and_save(page, app_url, work_db):
     before = work_db.batches.find_one({"id": "batch_3"})["assignee"]
     wanted = "Flor" if before != "Flor" else "Ceci"
     open_page(page, app_url, "batches", "Batches")
-    page.get_by_text("batches match").wait_for()
-    grid = page.get_by_test_id("stDataFrame").first
-    grid.wait_for()
+    page.get_by_label("Batch id contains").fill("batch_3")
+    page.get_by_label("Batch id contains").press("Enter")
+    page.get_by_text("12 batches match").wait_for()  # batch_3, batch_30..39, batch_300
+    canvas = page.get_by_test_id("stDataFrame").first.locator("canvas").first
+    canvas.wait_for()
     page.wait_for_timeout(1000)  # the canvas takes input once it has drawn its rows
-    box = grid.bounding_box()
-    # The grid is drawn on a canvas: select the id cell of the first row, move to the
-    # assignee of the third row (batch_3), type the new name and confirm.
+    box = canvas.bounding_box()
+    # The grid is drawn on a canvas: click the id cell of the first row (batch_3), move to
+    # its assignee, open the editor, type the new name and confirm.
     page.mouse.click(box["x"] + 100, box["y"] + 35 + 17)
-    for key in ("ArrowRight", "ArrowDown", "ArrowDown", "Enter"):
-        page.keyboard.press(key)
-    page.keyboard.type(wanted)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(700)  # the dropdown editor opens asynchronously
+    page.keyboard.type(wanted, delay=50)
+    page.wait_for_timeout(300)
     page.keyboard.press("Enter")
     save = page.get_by_role("button", name="Save changes (1 batches)")
-    save.wait_for()
+    try:
+        save.wait_for(timeout=10_000)
+    except Exception:
+        page.screenshot(path="/tmp/bt/reassign-fail.png", full_page=True)
+        raise
     page.screenshot(path=str(SCREENSHOTS / "batches.png"), full_page=True)
     save.click()
     page.get_by_text("1 batch(es) saved").first.wait_for()
@@ -139,6 +157,6 @@ def test_add_and_remove_a_segmentador(page, app_url, work_db):
 
 
 def test_settings_page_screenshot(page, app_url):
-    open_page(page, app_url, "settings", "Settings")
+    open_page(page, app_url, "settings", "Settings and connection")
     assert_no_exception(page)
     page.screenshot(path=str(SCREENSHOTS / "settings.png"), full_page=True)
