@@ -18,7 +18,7 @@ from pymongo.errors import BulkWriteError
 
 from segcore import history
 from segcore.actors import Actor, writer_name
-from segcore.batches import COLLECTION
+from segcore.batches import COLLECTION, mark_changed
 from segcore.errors import ImportFileError
 from segcore.history import utcnow
 from segcore.naming import batch_number, canonical_batch_id
@@ -229,6 +229,7 @@ def import_batches(db: Database, entries: list[BatchEntry], author: "str | Actor
             # A concurrent import inserted the same id first: that batch exists, which is the goal.
             if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
                 raise
+        mark_changed(db)
     history.record(db, [history.Change(
         "import", "batches", "import", None,
         {"added": result.added, "updated": result.updated,

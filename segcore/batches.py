@@ -18,6 +18,7 @@ from segcore.naming import person_key
 from segcore.timefmt import date_string
 
 COLLECTION = "batches"
+META = "app_meta"
 STATUSES = ("pending", "in_progress", "review", "done")
 PRIORITIES = ("alta", "media", "baja")
 UNASSIGNED = "(unassigned)"
@@ -44,6 +45,17 @@ def ensure_indexes(db: Database) -> None:
         collection.create_index("id")
     collection.create_index([("number", ASCENDING)])
     collection.create_index([("assignee", ASCENDING)])
+
+
+def mark_changed(db: Database) -> None:
+    """Bump the batch list's generation, so a routine sync knows it must look again."""
+    db[META].update_one({"_id": "batches"}, {"$inc": {"generation": 1}}, upsert=True)
+
+
+def generation(db: Database) -> int:
+    """How many times segcore changed the batch list (see mark_changed)."""
+    doc = db[META].find_one({"_id": "batches"}) or {}
+    return int(doc.get("generation", 0))
 
 
 # --- querying -------------------------------------------------------------------------------
@@ -266,6 +278,8 @@ def apply_edits(db: Database, edits: list[Edit], author: "str | Actor") -> Chang
         else:
             _explain_miss(db, batch_id, fields, result)
     history.record(db, recorded)
+    if result.updated:
+        mark_changed(db)
     return result
 
 

@@ -27,7 +27,7 @@ class Settings:
     embedded_path: Path = Path(DEFAULT_EMBEDDED_PATH)
     timeout_ms: int = 3000
     auto_sync_minutes: int = 0
-    auth_file: Path | None = None
+    login: bool = False
     session_minutes: int = 480
 
     @property
@@ -81,7 +81,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         raise ConfigError(f"MASKS_BUCKET={bucket!r} is not a valid GridFS bucket name")
     data_dir = values.get("DATA_DIRECTORY")
     batches_file = values.get("BATCHES_FILE")
-    auth_file = values.get("AUTH_FILE")
+    login = values.get("LOGIN", "off").lower()
+    if login not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"LOGIN={login!r} must be on or off")
     return Settings(
         mongo_uri=uri,
         mongo_db=_database_name("MONGO_DB", values.get("MONGO_DB", "segmentacion_db")),
@@ -92,7 +94,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         embedded_path=Path(values.get("EMBEDDED_DB_PATH", DEFAULT_EMBEDDED_PATH)).expanduser(),
         timeout_ms=_int("MONGO_TIMEOUT_MS", values.get("MONGO_TIMEOUT_MS", "3000"), 100, 120_000),
         auto_sync_minutes=_int("AUTO_SYNC_MINUTES", values.get("AUTO_SYNC_MINUTES", "0"), 0, 1440),
-        auth_file=Path(auth_file).expanduser() if auth_file else None,
+        login=login in ("on", "true", "1", "yes"),
         session_minutes=_int("SESSION_MINUTES", values.get("SESSION_MINUTES", "480"), 1, 10_080),
     )
 
@@ -120,5 +122,6 @@ def describe(settings: Settings) -> dict[str, str]:
         "EMBEDDED_DB_PATH": str(settings.embedded_path),
         "MONGO_TIMEOUT_MS": str(settings.timeout_ms),
         "AUTO_SYNC_MINUTES": str(settings.auto_sync_minutes),
-        "AUTH_FILE": str(settings.auth_file or "(login off)"),
+        "LOGIN": "on" if settings.login else "off",
+        "SESSION_MINUTES": str(settings.session_minutes),
     }

@@ -53,3 +53,11 @@ class PermissionDenied(SegcoreError):
 
 class SyncAlreadyRunning(SegcoreError):
     """Another sync holds the lock; this one did not start."""
+
+
+class LoginFailed(SegcoreError):
+    """The user name or the password is wrong (deliberately not saying which)."""
+
+
+class AccountLocked(SegcoreError):
+    """Too many failed logins in a row; the account is locked for a while."""

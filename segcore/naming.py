@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # "batch" in any case, an optional separator, then digits: batch_400, Batch-400, BATCH400,
 # batch 400, batch_0400_part2. Every occurrence counts (batch_12_to_batch_15).
@@ -15,6 +16,7 @@ def clean_name(name: str) -> str:
     return " ".join(str(name).split())
 
 
+@lru_cache(maxsize=8192)  # a sync compares hundreds of thousands of uploaders to a few names
 def person_key(name: str) -> str:
     """A key equal for names that differ only in case, accents or spacing ("Flór " == "flor")."""
     decomposed = unicodedata.normalize("NFKD", clean_name(name))

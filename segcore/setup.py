@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from segcore import batches, history, team
+from segcore import auth, batches, history, team
 from segcore.connection import Databases
 
 
@@ -14,6 +14,7 @@ def prepare(databases: Databases) -> list[str]:
     db = databases.work
     batches.ensure_indexes(db)
     history.ensure_indexes(db)
+    auth.ensure_indexes(db)
     collisions = team.ensure_indexes(db)
     return [f"Team member '{name}' has the same name as another one (up to case, accents or "
             f"spacing); rename or remove one of them." for name in collisions]

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
+import hashlib
+import heapq
 import time
 import uuid
 import zlib
@@ -24,18 +27,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
+from bson import ObjectId
 from pymongo import DESCENDING, ReplaceOne, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from segcore.actors import Actor, writer_name
+from segcore.batches import generation
 from segcore.connection import Databases
 from segcore.errors import SyncAlreadyRunning
 from segcore.history import utcnow
 from segcore.naming import canonical_batch_id, person_key
 from segcore.uploads import Upload, newest_first, read_uploads, read_uploads_by_id
 
-RUNS, INDEX, LOCKS = "sync_runs", "sync_index", "locks"
+RUNS, INDEX, LOCKS, META = "sync_runs", "sync_index", "locks", "app_meta"
+FULL_EVERY = timedelta(hours=24)  # a routine sync reads everything at least this often
 UNMATCHED = "~unmatched"  # index key of uploads that name no batch
 PARTS = 128
 LEASE = timedelta(minutes=2)
@@ -58,7 +64,8 @@ def index_uploads(uploads) -> dict[str, dict]:
 
 
 def add_to_index(index: dict[str, dict], upload: Upload) -> None:
-    entry = (upload.id, upload.filename, upload.uploaded_by, upload.upload_date, upload.length)
+    uploader = sys.intern(upload.uploaded_by) if upload.uploaded_by else None
+    entry = (upload.id, upload.filename, uploader, upload.upload_date, upload.length)
     for key in upload.batches or (UNMATCHED,):
         index.setdefault(key, {})[upload.id] = entry
 
@@ -117,8 +124,13 @@ def _finding(entry: Entry, batches: list[str], assignee: str | None = None) -> F
                    assignee)
 
 
-def find_problems(batches: list[dict], index: dict[str, dict]) -> tuple[list, list, list]:
-    """Orphans (name a batch not in the list), unmatched (name none), mismatched uploaders."""
+def find_problems(batches: list[dict], index: dict[str, dict],
+                  keep: int = 1000) -> tuple[tuple, tuple, tuple]:
+    """Orphans (name a batch not in the list), unmatched (name none), mismatched uploaders.
+
+    Returns (count, the `keep` most recent findings) for each kind, so a huge backlog of
+    problems does not have to be held in memory.
+    """
     assignees: dict[str, str | None] = {}
     for doc in batches:
         key = canonical_batch_id(doc.get("id")) if isinstance(doc.get("id"), str) else None
@@ -126,7 +138,7 @@ def find_problems(batches: list[dict], index: dict[str, dict]) -> tuple[list, li
             assignees[key] = doc.get("assignee") or None
     orphan_batches: dict[object, list[str]] = defaultdict(list)
     orphan_entries: dict[object, Entry] = {}
-    mismatches = []
+    mismatched: list[tuple[Entry, str, str]] = []
     for key, entries in index.items():
         if key == UNMATCHED:
             continue
@@ -138,14 +150,22 @@ def find_problems(batches: list[dict], index: dict[str, dict]) -> tuple[list, li
         assignee = assignees[key]
         if not assignee:
             continue
-        for entry in entries.values():
-            if entry[2] and person_key(entry[2]) != person_key(assignee):
-                mismatches.append(_finding(entry, [key], assignee))
-    orphans = [_finding(orphan_entries[i], sorted(keys)) for i, keys in orphan_batches.items()]
-    unmatched = [_finding(e, []) for e in index.get(UNMATCHED, {}).values()]
-    by_date = lambda f: (f.upload_date is not None, f.upload_date or datetime.min)  # noqa: E731
-    return (sorted(orphans, key=by_date, reverse=True), sorted(unmatched, key=by_date, reverse=True),
-            sorted(mismatches, key=by_date, reverse=True))
+        wanted = person_key(assignee)
+        mismatched += [(e, key, assignee) for e in entries.values()
+                       if e[2] and person_key(e[2]) != wanted]
+    newest = lambda pairs: heapq.nlargest(keep, pairs, key=lambda p: _date_key(p[0]))  # noqa: E731
+    orphans = [_finding(e, sorted(orphan_batches[e[0]]))
+               for e, _ in newest((e, None) for e in orphan_entries.values())]
+    unmatched_entries = index.get(UNMATCHED, {})
+    unmatched = [_finding(e, []) for e, _ in newest((e, None) for e in unmatched_entries.values())]
+    mismatches = [_finding(e, [key], assignee) for e, key, assignee in
+                  heapq.nlargest(keep, mismatched, key=lambda m: _date_key(m[0]))]
+    return ((len(orphan_entries), orphans), (len(unmatched_entries), unmatched),
+            (len(mismatched), mismatches))
+
+
+def _date_key(entry: Entry) -> tuple:
+    return (entry[3] is not None, entry[3] or datetime.min)
 
 
 def part_of(key: str) -> int:
@@ -244,21 +264,34 @@ def _alive(pid: object) -> bool:
 
 def _read_index(db: Database) -> dict[str, dict]:
     index: dict[str, dict] = {}
-    for part in db[INDEX].find({}):
+    for part in db[INDEX].find({}, {"digest": 0}):
         for key, entries in part.get("keys", {}).items():
-            index[key] = {e[0]: tuple(e) for e in entries}
+            index[key] = {e[0]: (e[0], e[1], sys.intern(e[2]) if e[2] else None, e[3], e[4])
+                          for e in entries}
     return index
 
 
 def _write_index(db: Database, index: dict[str, dict], changed_keys: set[str] | None) -> None:
-    """Rewrite the index parts holding `changed_keys` (all parts when None)."""
-    parts: dict[int, dict] = defaultdict(dict)
-    for key, entries in index.items():
-        if entries:
-            parts[part_of(key)][key] = [list(e) for e in entries.values()]
-    touched = range(PARTS) if changed_keys is None else {part_of(k) for k in changed_keys}
-    operations = [ReplaceOne({"_id": n}, {"_id": n, "keys": parts.get(n, {})}, upsert=True)
-                  for n in touched]
+    """Rewrite the index parts holding `changed_keys` (all parts when None) whose content changed.
+
+    Each part carries a digest of its content, so an unchanged part costs a hash, not a write.
+    """
+    by_part: dict[int, list[str]] = defaultdict(list)
+    for key in index:
+        by_part[part_of(key)].append(key)
+    touched = sorted(range(PARTS) if changed_keys is None else {part_of(k) for k in changed_keys})
+    stored = {d["_id"]: d.get("digest") for d in db[INDEX].find({}, {"digest": 1})}
+    operations = []
+    for n in touched:
+        keys = {key: sorted((list(e) for e in index[key].values()), key=lambda e: str(e[0]))
+                for key in sorted(by_part.get(n, [])) if index[key]}
+        digest = hashlib.blake2b(repr(keys).encode(), digest_size=16).hexdigest()
+        if stored.get(n) != digest:
+            operations.append(ReplaceOne({"_id": n}, {"_id": n, "keys": keys, "digest": digest},
+                                         upsert=True))
+        if len(operations) == 8:
+            db[INDEX].bulk_write(operations, ordered=False)
+            operations = []
     if operations:
         db[INDEX].bulk_write(operations, ordered=False)
 
@@ -288,7 +321,14 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
         _close_interrupted_runs(work)
         run_id = work[RUNS].insert_one({"started_at": report.started_at, "mode": mode,
                                         "status": "running", "author": author}).inserted_id
-        index = None if full else _incremental_index(databases, report, notify, lease)
+        batches_generation = generation(work)
+        current_ids = None if full else _current_ids(databases, notify)
+        if current_ids is not None:
+            report.total_files = len(current_ids)
+            if _nothing_changed(databases, batches_generation, current_ids):
+                return _finish_unchanged(work, run_id, report, clock, notify)
+        index = (None if current_ids is None
+                 else _incremental_index(databases, current_ids, report, notify, lease))
         if index is None:
             index = _full_index(databases, report, notify, lease)
         notify(0.7, "Comparing with the batch list")
@@ -302,11 +342,10 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
             1 for d in batches if isinstance(d.get("id"), str)
             and canonical_batch_id(d["id"]) in keys_with_masks)
         report.batches_without_masks = len(batches) - report.batches_with_masks
-        orphans, unmatched, mismatches = find_problems(batches, index)
+        (report.orphans, orphans), (report.unmatched, unmatched), \
+            (report.mismatches, mismatches) = find_problems(batches, index)
         report.orphan_uploads, report.unmatched_uploads = orphans, unmatched
         report.mismatched_uploads = mismatches
-        report.orphans, report.unmatched, report.mismatches = (len(orphans), len(unmatched),
-                                                               len(mismatches))
         report.finished_at = utcnow()
         report.duration_s = round(time.perf_counter() - clock, 3)
         work[RUNS].update_one({"_id": run_id}, {"$set": {
@@ -314,6 +353,12 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
             "orphan_uploads": [f.as_dict() for f in orphans[:200]],
             "unmatched_uploads": [f.as_dict() for f in unmatched[:200]],
             "mismatched_uploads": [f.as_dict() for f in mismatches[:200]]}})
+        state = {"generation": batches_generation, "batch_count": len(batches)}
+        if report.full:
+            state["last_full_at"] = report.started_at
+        work[META].update_one({"_id": "sync"}, {"$set": state}, upsert=True)
+        ids = _pack_ids({i for entries in index.values() for i in entries})
+        work[META].replace_one({"_id": "sync_ids"}, {"ids": ids}, upsert=True)
         notify(1.0, "Done")
         return report
     except BaseException as exc:
@@ -334,6 +379,52 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
             pass  # the lease expires on its own
 
 
+def _pack_ids(ids) -> bytes | None:
+    """Sorted 12-byte ObjectIds packed together; None when an id is not an ObjectId."""
+    binaries = []
+    for upload_id in ids:
+        if not isinstance(upload_id, ObjectId):
+            return None
+        binaries.append(upload_id.binary)
+    packed = b"".join(sorted(binaries))
+    return packed if len(packed) < 12_000_000 else None  # stay well inside a 16 MB document
+
+
+def _nothing_changed(databases: Databases, batches_generation: int,
+                     current_ids: set) -> bool:
+    """True when the batch list and the set of upload ids are what the last run saw."""
+    state = databases.work[META].find_one({"_id": "sync"})
+    if not state or state.get("generation") != batches_generation:
+        return False
+    # Other tools may add or remove batch documents without going through segcore.
+    if state.get("batch_count") != databases.work["batches"].estimated_document_count():
+        return False
+    last_full = state.get("last_full_at")
+    if last_full is None or utcnow() - last_full > FULL_EVERY:
+        return False
+    stored = databases.work[META].find_one({"_id": "sync_ids"}) or {}
+    packed = _pack_ids(current_ids)
+    return packed is not None and stored.get("ids") == packed
+
+
+def _finish_unchanged(work: Database, run_id, report: SyncReport, clock: float,
+                      notify: Progress) -> SyncReport:
+    previous = last_run(work) or {}
+    for name in ("batches_with_masks", "batches_without_masks", "orphans", "unmatched",
+                 "mismatches"):
+        setattr(report, name, previous.get(name, 0))
+    for name in ("orphan_uploads", "unmatched_uploads", "mismatched_uploads"):
+        setattr(report, name, [Finding(**f) for f in previous.get(name, [])])
+    report.finished_at = utcnow()
+    report.duration_s = round(time.perf_counter() - clock, 3)
+    stored = {name: previous.get(name, []) for name in
+              ("orphan_uploads", "unmatched_uploads", "mismatched_uploads")}
+    work[RUNS].update_one({"_id": run_id}, {"$set": {**report.as_dict(), **stored,
+                                                     "status": "ok", "unchanged": True}})
+    notify(1.0, "Nothing changed since the last sync")
+    return report
+
+
 def _full_index(databases: Databases, report: SyncReport, notify: Progress,
                 lease: _Lease) -> dict[str, dict]:
     report.full = True
@@ -352,17 +443,21 @@ def _full_index(databases: Databases, report: SyncReport, notify: Progress,
     return index
 
 
-def _incremental_index(databases: Databases, report: SyncReport, notify: Progress,
-                       lease: _Lease) -> dict[str, dict] | None:
-    """Update the stored index with new and removed uploads; None when a full read is needed."""
-    work = databases.work
-    if work[INDEX].estimated_document_count() == 0:
+def _current_ids(databases: Databases, notify: Progress) -> set | None:
+    """The ids of every upload (one cheap pass), or None when a full read is needed."""
+    if databases.work[INDEX].estimated_document_count() == 0:
         return None
     notify(0.05, "Reading upload ids")
     try:
-        current = set(databases.masks_files.distinct("_id"))
+        return set(databases.masks_files.distinct("_id"))
     except OperationFailure:  # the distinct reply exceeds 16 MB on very large buckets
         return None
+
+
+def _incremental_index(databases: Databases, current: set, report: SyncReport,
+                       notify: Progress, lease: _Lease) -> dict[str, dict]:
+    """The stored index, updated with new and removed uploads."""
+    work = databases.work
     notify(0.3, "Reading the sync index")
     index = _read_index(work)
     lease.renew()

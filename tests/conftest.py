@@ -77,10 +77,11 @@ def cli_env(settings, mongo_uri):
 @pytest.fixture
 def run_cli(cli_env, tmp_path):
     """Run the command line as a user would; returns the CompletedProcess."""
-    def run(*args: str, env: dict | None = None, timeout: float = 120):
+    def run(*args: str, env: dict | None = None, timeout: float = 120,
+            input_text: str | None = None):
         return subprocess.run([sys.executable, "-m", "segcore", *args], capture_output=True,
                               text=True, env={**cli_env, **(env or {})}, cwd=tmp_path,
-                              timeout=timeout)
+                              timeout=timeout, input=input_text)
     return run
 
 
@@ -92,7 +93,7 @@ def app_env(dbs, settings, monkeypatch):
     """
     import streamlit as st
 
-    for name in ("DATA_DIRECTORY", "BATCHES_FILE", "AUTO_SYNC_MINUTES", "AUTH_FILE"):
+    for name in ("DATA_DIRECTORY", "BATCHES_FILE", "AUTO_SYNC_MINUTES", "LOGIN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MONGO_URI", settings.mongo_uri)
     monkeypatch.setenv("MONGO_DB", settings.mongo_db)

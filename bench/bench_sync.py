@@ -1,0 +1,162 @@
+"""The mask sync against the old dashboard's algorithm and a bare read, on the same data.
+
+    python bench/bench_sync.py            # 10,000 batches, 100,000 uploads
+    python bench/bench_sync.py --large    # 50,000 batches, 500,000 uploads
+
+Prints each time and its ratio to the baseline (the original algorithm) and the floor (a bare
+read of the same upload and batch documents), and the peak memory of a full sync run as a
+separate process, as cron runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from common import best_of, throwaway_server
+
+from segcore.config import Settings
+from segcore.connection import open_databases
+from segcore.setup import prepare
+from segcore.sync import run_sync
+from segcore.uploads import PROJECTION
+
+ROOT = Path(__file__).resolve().parent.parent
+PEOPLE = ["flor", "ceci", "maggie", "mauricio", "ignacio"] + [f"person{i}" for i in range(95)]
+
+
+def messy_name(number: int, rng: random.Random) -> str:
+    return rng.choice([f"masks_batch_{number}.tar.xz", f"Batch-{number}.zip",
+                       f"batch_{number:04d}_part{rng.randint(1, 4)}.zip", f"BATCH{number}.tgz",
+                       f"batch {number} masks.zip", f"batch_{number}_to_batch_{number + 1}.zip",
+                       "final_masks.zip", f"export_{rng.randint(1, 10**6)}.zip"])
+
+
+def upload_docs(count: int, batches: int, rng: random.Random, start: datetime) -> list[dict]:
+    docs = []
+    for i in range(count):
+        number = rng.randint(1, int(batches * 1.02))  # ~2% name a batch not in the list
+        metadata = {"uploaded_by": rng.choice(PEOPLE)}
+        if rng.random() < 0.4:
+            metadata["batch_id"] = f"batch_{number}"
+        if rng.random() < 0.03:
+            metadata = None
+        docs.append({"filename": messy_name(number, rng), "length": rng.randint(10**5, 10**8),
+                     "chunkSize": 261120, "uploadDate": start + timedelta(seconds=30 * i),
+                     "metadata": metadata})
+    return docs
+
+
+def insert(collection, docs: list[dict]) -> None:
+    for start in range(0, len(docs), 10_000):
+        collection.insert_many(docs[start:start + 10_000], ordered=False)
+
+
+def fresh_batches(db, count: int) -> None:
+    """The batch list as the old dashboard left it: no sync fields yet."""
+    db.batches.drop()
+    insert(db.batches, [{"id": f"batch_{n}", "folder": f"/data/batch_{n}", "status": "pending",
+                         "assignee": PEOPLE[n % len(PEOPLE)].title()} for n in range(1, count + 1)])
+    db.batches.create_index("id", unique=True)
+
+
+def original_sync(databases) -> None:
+    """The Flask dashboard's sync, as in its original analysis (regex, one update per batch)."""
+    files = list(databases.masks_files.find({}, {"filename": 1, "uploadDate": 1, "metadata": 1}))
+    with_masks: dict[str, dict] = {}
+    for file in files:
+        filename = file.get("filename", "")
+        for match in re.findall(r"[Bb]atch[_\-]?(\d+)", filename):
+            info = with_masks.setdefault(f"batch_{match}", {"files": [], "latest_upload": None})
+            info["files"].append(filename)
+            date = file.get("uploadDate")
+            if date and (info["latest_upload"] is None or date > info["latest_upload"]):
+                info["latest_upload"] = date
+    batches = databases.work.batches
+    for batch_id, info in with_masks.items():
+        batches.update_one({"id": batch_id}, {"$set": {"mongo_uploaded": True,
+                                                       "training_metrics_info": {
+                                                           "file_count": len(info["files"]),
+                                                           "latest_upload": info["latest_upload"],
+                                                           "files": info["files"][:5]}}})
+    for batch in batches.find({}, {"id": 1}):
+        if batch["id"] not in with_masks:
+            batches.update_one({"id": batch["id"]}, {"$set": {"mongo_uploaded": False}})
+
+
+def floor(databases) -> None:
+    list(databases.masks_files.find({}, PROJECTION))
+    list(databases.work.batches.find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1,
+                                          "training_metrics_info": 1}))
+
+
+def timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def peak_memory_of_cli_sync(uri: str, settings: Settings) -> float:
+    """Peak resident memory (MB) of `python -m segcore sync --full` as its own process."""
+    env = {**os.environ, "MONGO_URI": uri, "MONGO_DB": settings.mongo_db,
+           "TRAINING_DB": settings.training_db, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-m", "segcore", "sync", "--full", "--json"], env=env,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--large", action="store_true", help="50,000 batches, 500,000 uploads")
+    args = parser.parse_args()
+    batches, uploads = (50_000, 500_000) if args.large else (10_000, 100_000)
+    rng = random.Random(42)
+    with throwaway_server() as (uri, client):
+        settings = Settings(mongo_uri=uri, mongo_db="bench_app", training_db="bench_training")
+        databases = open_databases(settings, client=client)
+        print(f"Building {batches:,} batches and {uploads:,} uploads...", flush=True)
+        start = datetime(2025, 1, 1)
+        insert(databases.masks_files, upload_docs(uploads, batches, rng, start))
+        fresh_batches(databases.work, batches)
+
+        results = {}
+        results["1 baseline: original algorithm"] = timed(lambda: original_sync(databases))
+        fresh_batches(databases.work, batches)
+        prepare(databases)
+        results["2 first full sync"] = timed(lambda: run_sync(databases, full=True))
+        results["3 re-sync, nothing new (full)"] = best_of(lambda: run_sync(databases, full=True))
+        results["3 re-sync, nothing new (incr.)"] = best_of(lambda: run_sync(databases))
+        later = start + timedelta(seconds=30 * uploads)
+        insert(databases.masks_files, upload_docs(uploads // 100, batches, rng, later))
+        removed = [d["_id"] for d in databases.masks_files.find({}, {"_id": 1}).limit(20)]
+        databases.masks_files.delete_many({"_id": {"$in": removed}})
+        report = None
+
+        def incremental():
+            nonlocal report
+            report = run_sync(databases)
+        results["4 after 1% new + 20 removed"] = timed(incremental)
+        results["5 floor: bare read"] = best_of(lambda: floor(databases))
+        memory = peak_memory_of_cli_sync(uri, settings)
+
+    base = results["1 baseline: original algorithm"]
+    bare = results["5 floor: bare read"]
+    print(f"\n{batches:,} batches, {uploads:,} uploads (embedded server)")
+    print(f"{'step':<34} {'time':>8} {'baseline/x':>11} {'x/floor':>8}")
+    for label, seconds in results.items():
+        print(f"{label:<34} {seconds:>7.2f}s {base / seconds:>10.1f}x {seconds / bare:>8.2f}")
+    print(f"step 4 read {report.new_files} new and dropped {report.removed_files} removed uploads,"
+          f" updated {report.batches_updated} batches")
+    print(f"peak memory of a full sync (separate process): {memory:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

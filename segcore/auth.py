@@ -1,0 +1,132 @@
+"""Optional login: app users with bcrypt-hashed passwords, roles, lockout and session expiry.
+
+Users live in the app's database (`app_users`), so every app instance agrees on them and on
+lockouts. Passwords are never stored or logged, only their bcrypt hashes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import bcrypt
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from segcore.actors import ROLES, Actor
+from segcore.errors import AccountLocked, LoginFailed, MemberNotFound, ValidationError
+from segcore.history import utcnow
+from segcore.naming import clean_name, person_key
+
+COLLECTION = "app_users"
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD = 10
+# Checked against when the user does not exist, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = bcrypt.hashpw(b"not a real password", bcrypt.gensalt())
+
+
+@dataclass(frozen=True)
+class AppUser:
+    name: str
+    role: str
+    created_at: datetime | None = None
+    locked_until: datetime | None = None
+
+
+def ensure_indexes(db: Database) -> None:
+    db[COLLECTION].create_index("name_key", unique=True)
+
+
+def _validate(name: object, role: str | None = None, password: str | None = None) -> str:
+    if not isinstance(name, str) or not clean_name(name):
+        raise ValidationError("A user name is required.", field="name")
+    if role is not None and role not in ROLES:
+        raise ValidationError(f"Role must be one of {', '.join(ROLES)}.", field="role")
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise ValidationError(f"A password has at least {MIN_PASSWORD} characters.",
+                              field="password")
+    return clean_name(name)
+
+
+def _hash(password: str) -> bytes:
+    # bcrypt uses at most 72 bytes of the password; longer ones are refused by bcrypt 5.
+    return bcrypt.hashpw(password.encode()[:72], bcrypt.gensalt())
+
+
+def add_user(db: Database, name: str, role: str, password: str) -> AppUser:
+    """Create a login; raise ValidationError for a bad name, role, short password or duplicate."""
+    cleaned = _validate(name, role, password)
+    doc = {"name": cleaned, "name_key": person_key(cleaned), "role": role,
+           "password_hash": _hash(password), "created_at": utcnow(), "failures": []}
+    try:
+        db[COLLECTION].insert_one(doc)
+    except DuplicateKeyError:
+        raise ValidationError(f"A user named '{cleaned}' already exists.", field="name") from None
+    return AppUser(cleaned, role, doc["created_at"])
+
+
+def set_password(db: Database, name: str, password: str) -> None:
+    """Change a user's password and lift any lockout."""
+    _validate(name, password=password)
+    result = db[COLLECTION].update_one(
+        {"name_key": person_key(name)},
+        {"$set": {"password_hash": _hash(password), "failures": [], "locked_until": None}})
+    if not result.matched_count:
+        raise MemberNotFound(f"No user named '{clean_name(name)}'.")
+
+
+def set_role(db: Database, name: str, role: str) -> None:
+    _validate(name, role)
+    if not db[COLLECTION].update_one({"name_key": person_key(name)},
+                                     {"$set": {"role": role}}).matched_count:
+        raise MemberNotFound(f"No user named '{clean_name(name)}'.")
+
+
+def remove_user(db: Database, name: str) -> None:
+    if not db[COLLECTION].delete_one({"name_key": person_key(str(name))}).deleted_count:
+        raise MemberNotFound(f"No user named '{clean_name(str(name))}'.")
+
+
+def list_users(db: Database) -> list[AppUser]:
+    docs = db[COLLECTION].find({}, {"name": 1, "role": 1, "created_at": 1, "locked_until": 1})
+    return sorted((AppUser(d["name"], d["role"], d.get("created_at"), d.get("locked_until"))
+                   for d in docs), key=lambda u: person_key(u.name))
+
+
+def authenticate(db: Database, name: str, password: str, now: datetime | None = None) -> Actor:
+    """The Actor for a correct name and password.
+
+    Raises LoginFailed (the same message whether the name or the password is wrong) and
+    AccountLocked after MAX_FAILURES failures within FAILURE_WINDOW, for LOCKOUT.
+    """
+    now = now or utcnow()
+    key = person_key(name) if isinstance(name, str) else ""
+    doc = db[COLLECTION].find_one({"name_key": key}) if key else None
+    if doc is None:
+        bcrypt.checkpw(b"x", _DUMMY_HASH)
+        raise LoginFailed("Wrong user name or password.")
+    locked_until = doc.get("locked_until")
+    if locked_until and locked_until > now:
+        raise AccountLocked(f"Too many failed attempts: try again after "
+                            f"{locked_until:%H:%M} UTC.")
+    if isinstance(password, str) and bcrypt.checkpw(password.encode()[:72], doc["password_hash"]):
+        db[COLLECTION].update_one({"_id": doc["_id"]},
+                                  {"$set": {"failures": [], "locked_until": None,
+                                            "last_login": now}})
+        return Actor(doc["name"], doc["role"])
+    recent = [t for t in doc.get("failures", []) if t > now - FAILURE_WINDOW] + [now]
+    update = {"failures": recent[-MAX_FAILURES:]}
+    if len(recent) >= MAX_FAILURES:
+        update.update(failures=[], locked_until=now + LOCKOUT)
+    db[COLLECTION].update_one({"_id": doc["_id"]}, {"$set": update})
+    if len(recent) >= MAX_FAILURES:
+        raise AccountLocked(f"Too many failed attempts: try again after "
+                            f"{now + LOCKOUT:%H:%M} UTC.")
+    raise LoginFailed("Wrong user name or password.")
+
+
+def session_expired(started_at: datetime | None, now: datetime, minutes: int) -> bool:
+    """True when a session started at `started_at` is older than `minutes` (or never started)."""
+    return started_at is None or now - started_at > timedelta(minutes=minutes)

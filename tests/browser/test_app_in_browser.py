@@ -1,0 +1,144 @@
+"""End to end in Chromium, as the coordinator uses the app: first start, every page, the editable
+table, the team, Sync now, the charts. Screenshots of each page go to docs/screenshots/."""
+
+from __future__ import annotations
+
+import pytest
+from pymongo import MongoClient
+
+from segcore import embedded
+from tests.browser.conftest import SCREENSHOTS
+
+pytestmark = pytest.mark.browser
+PAGES = {"dashboard": ("", "Dashboard"), "batches": ("batches", "Batches"),
+         "team": ("team", "Team"), "sync": ("sync", "Sync"), "settings": ("settings", "Settings")}
+CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+
+
+@pytest.fixture(scope="module")
+def work_db(app_env):
+    env, home = app_env
+    client = MongoClient(embedded.running_server(home / "db") or embedded.ensure_server(home / "db"))
+    yield client.segmentacion_db
+    client.close()
+
+
+def open_page(page, app_url, path: str, heading: str):
+    page.goto(f"{app_url}/{path}")
+    page.wait_for_selector(CONNECTED, timeout=60_000)
+    page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+def assert_no_exception(page):
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert "Traceback" not in page.inner_text("body")
+
+
+def test_first_start_offers_the_demo_and_loads_it_after_asking(page, app_url, work_db):
+    open_page(page, app_url, "", "Dashboard")
+    page.get_by_text("The database is empty").wait_for()
+    page.get_by_role("button", name="Load demo data…").click()
+    page.get_by_role("button", name="Load the demo").click()
+    page.get_by_text("Demo loaded:").first.wait_for(timeout=120_000)
+    page.get_by_text("Demo data.").first.wait_for()
+    assert work_db.batches.count_documents({}) == 300
+    assert work_db.segmentadores.count_documents({}) == 5
+    assert_no_exception(page)
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_opens_from_a_direct_link(browser, app_url, name):
+    # A fresh browser context per page: a bookmark opened first must still get the whole app.
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        path, heading = PAGES[name]
+        open_page(page, app_url, path, heading)
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_text("Connection").wait_for()
+        assert sidebar.get_by_role("link", name="Dashboard").count() == 1
+        assert_no_exception(page)
+    finally:
+        context.close()
+
+
+def test_sync_now_shows_the_report(page, app_url, work_db):
+    open_page(page, app_url, "sync", "Sync")
+    page.get_by_role("button", name="Sync now").click()
+    page.get_by_text("Report of the sync").wait_for(timeout=120_000)
+    page.get_by_text("Orphan uploads").wait_for()
+    assert work_db.batches.count_documents({"mongo_uploaded": True}) > 100
+    assert work_db.sync_runs.count_documents({"status": "ok"}) == 1
+    assert_no_exception(page)
+    page.screenshot(path=str(SCREENSHOTS / "sync.png"), full_page=True)
+
+
+def test_charts_are_drawn(page, app_url):
+    open_page(page, app_url, "", "Dashboard")
+    plots = page.locator(".js-plotly-plot")
+    plots.nth(3).wait_for(timeout=60_000)
+    assert plots.count() == 4
+    for index in range(4):
+        plot = plots.nth(index)
+        plot.locator(".main-svg").first.wait_for()
+        assert plot.locator("g.trace").count() > 0, f"chart {index} has no data drawn"
+    assert_no_exception(page)
+    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+
+
+def test_reassign_a_batch_in_the_table_and_save(page, app_url, work_db):
+    before = work_db.batches.find_one({"id": "batch_3"})["assignee"]
+    wanted = "Flor" if before != "Flor" else "Ceci"
+    open_page(page, app_url, "batches", "Batches")
+    page.get_by_text("batches match").wait_for()
+    grid = page.get_by_test_id("stDataFrame").first
+    grid.wait_for()
+    page.wait_for_timeout(1000)  # the canvas takes input once it has drawn its rows
+    box = grid.bounding_box()
+    # The grid is drawn on a canvas: select the id cell of the first row, move to the
+    # assignee of the third row (batch_3), type the new name and confirm.
+    page.mouse.click(box["x"] + 100, box["y"] + 35 + 17)
+    for key in ("ArrowRight", "ArrowDown", "ArrowDown", "Enter"):
+        page.keyboard.press(key)
+    page.keyboard.type(wanted)
+    page.keyboard.press("Enter")
+    save = page.get_by_role("button", name="Save changes (1 batches)")
+    save.wait_for()
+    page.screenshot(path=str(SCREENSHOTS / "batches.png"), full_page=True)
+    save.click()
+    page.get_by_text("1 batch(es) saved").first.wait_for()
+    assert work_db.batches.find_one({"id": "batch_3"})["assignee"] == wanted
+    entry = work_db.history.find_one({"key": "batch_3", "field": "assignee"}, sort=[("at", -1)])
+    assert (entry["old"], entry["new"]) == (before, wanted)
+    assert_no_exception(page)
+
+
+def test_add_and_remove_a_segmentador(page, app_url, work_db):
+    open_page(page, app_url, "team", "Team")
+    page.get_by_label("Name").fill("Roberta")
+    page.get_by_label("Email (optional)").fill("not-an-email")
+    page.get_by_role("button", name="Add", exact=True).click()
+    page.get_by_text("is not a valid email address").wait_for()
+    assert work_db.segmentadores.count_documents({"name": "Roberta"}) == 0
+    page.get_by_label("Name").fill("Roberta")
+    page.get_by_label("Email (optional)").fill("roberta@example.com")
+    page.get_by_role("button", name="Add", exact=True).click()
+    page.get_by_text("Roberta was added to the team.").first.wait_for()
+    assert work_db.segmentadores.count_documents({"name": "Roberta"}) == 1
+    page.screenshot(path=str(SCREENSHOTS / "team.png"), full_page=True)
+
+    page.get_by_test_id("stSelectbox").filter(has_text="Member").click()
+    page.get_by_role("option", name="Roberta").click()
+    page.get_by_role("button", name="Remove Roberta…").click()
+    page.get_by_role("dialog").get_by_role("button", name="Remove Roberta").click()
+    page.get_by_text("Roberta was removed from the team").first.wait_for()
+    assert work_db.segmentadores.count_documents({"name": "Roberta"}) == 0
+    assert_no_exception(page)
+
+
+def test_settings_page_screenshot(page, app_url):
+    open_page(page, app_url, "settings", "Settings")
+    assert_no_exception(page)
+    page.screenshot(path=str(SCREENSHOTS / "settings.png"), full_page=True)
