@@ -3,6 +3,7 @@
 import streamlit as st
 
 import app_support as ui
+import app_widgets as widgets
 
 st.set_page_config(page_title="Segmentation work", page_icon=":material/biotech:",
                    layout="wide")
@@ -20,6 +21,6 @@ pages = [
 ]
 page = st.navigation(pages)
 with st.sidebar:
-    ui.connection_status()
-ui.demo_banner()
+    widgets.connection_status()
+widgets.demo_banner()
 page.run()

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import app_support as ui
+import app_widgets as widgets
 from segcore import batch_table, batches
 from segcore.batches import PRIORITIES, STATUSES, UNASSIGNED, BatchQuery
 from segcore.errors import SegcoreError, ValidationError
@@ -69,7 +70,7 @@ if st.button(f"Save changes ({len({e.batch_id for e in edits})} batches)", type=
     except SegcoreError as exc:
         ui.show_error(exc)
     else:
-        ui.report_change(result, "Save")
+        widgets.report_change(result, "Save")
         ui.refresh_batches()
         st.rerun()
 
@@ -80,7 +81,7 @@ if st.session_state.get(ui.SAVE_CONFLICTS):
         st.session_state[ui.SAVE_CONFLICTS] = []
         st.rerun()
 
-ui.bulk_actions(databases, team, selected)
+widgets.bulk_actions(databases, team, selected)
 with st.expander("History of a batch"):
     chosen = st.selectbox("Batch", [d["id"] for d in docs], index=None, key="history_of")
     if chosen:

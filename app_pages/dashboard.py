@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 import streamlit as st
 
 import app_support as ui
+import app_widgets as widgets
 import charts
 from segcore import progress
 from segcore.batches import STATUSES, UNASSIGNED
@@ -12,7 +13,7 @@ from segcore.batches import STATUSES, UNASSIGNED
 ANY = "All"
 
 ui.page_start("Dashboard")
-ui.offer_demo()
+widgets.offer_demo()
 rows = ui.progress_rows()
 if not rows:
     st.info("There are no batches yet. Import the batch list from the Settings page.")

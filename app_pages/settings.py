@@ -3,6 +3,7 @@
 import streamlit as st
 
 import app_support as ui
+import app_widgets as widgets
 from segcore.config import describe
 
 databases = ui.page_start("Settings and connection")
@@ -33,7 +34,7 @@ with st.form("import_form"):
                                key="import_count")
     slot = st.empty()
     if st.form_submit_button("Import", type="primary"):
-        ui.run_import(databases, batches_file, data_directory, count_images, slot)
+        widgets.run_import(databases, batches_file, data_directory, count_images, slot)
 
 result = st.session_state.get(ui.IMPORT_RESULT)
 if result:

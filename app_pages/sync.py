@@ -3,6 +3,7 @@
 import streamlit as st
 
 import app_support as ui
+import app_widgets as widgets
 
 COUNTS = {"total_files": "Files", "batches_with_masks": "With masks",
           "batches_without_masks": "Without masks", "batches_updated": "Updated",
@@ -15,7 +16,7 @@ with left.container(border=True):
              f"`{databases.training.name}.{databases.settings.masks_bucket}.files`.")
     full = st.checkbox("Full rescan (re-read every upload)", key="sync_full")
     if st.button("Sync now", type="primary", icon=":material/sync:", key="sync_now"):
-        ui.sync_now(databases, full)
+        widgets.sync_now(databases, full)
 with right.container(border=True):
     auto = ui.scheduler()
     minutes = st.number_input("Automatic sync every N minutes while the app runs (0 = off)",

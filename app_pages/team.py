@@ -3,6 +3,7 @@
 import streamlit as st
 
 import app_support as ui
+import app_widgets as widgets
 from segcore import progress, team
 from segcore.errors import SegcoreError
 
@@ -38,7 +39,7 @@ with add.form("add_member", clear_on_submit=True, border=True):
             added = ui.guarded(team.add_member, databases.work, name, role, email,
                                author=ui.current_actor())
         except SegcoreError as exc:
-            ui.field_errors(exc, slots)
+            widgets.field_errors(exc, slots)
         else:
             ui.flash("success", f"{added.name} was added to the team.")
             ui.clear_caches()
@@ -61,7 +62,7 @@ with change.container(border=True):
                 ui.guarded(team.edit_member, databases.work, chosen, role, email,
                            author=ui.current_actor())
             except SegcoreError as exc:
-                ui.field_errors(exc, slots)
+                widgets.field_errors(exc, slots)
             else:
                 ui.flash("success", f"{chosen}'s details were saved.")
                 ui.clear_caches()
@@ -70,4 +71,4 @@ with change.container(border=True):
         st.session_state[ui.REMOVE_TARGET] = chosen
 target = st.session_state.get(ui.REMOVE_TARGET)
 if target in names:
-    ui.confirm_removal(databases, target, [n for n in names if n != target])
+    widgets.confirm_removal(databases, target, [n for n in names if n != target])

@@ -5,6 +5,7 @@ The Streamlit pages and the command line call these functions; segcore never imp
 
 from segcore.batch_import import (BatchEntry, ImportResult, import_batches, import_from_sources,
                                   parse_batches_json, read_batches_file, scan_data_directory)
+from segcore.batch_table import edits_from_changes, export_csv, table_row
 from segcore.batches import (PRIORITIES, STATUSES, UNASSIGNED, BatchPage, BatchQuery,
                              ChangeResult, Conflict, Edit, apply_edits, assign, balance_pending,
                              build_filter, get_batches, list_batches, next_pending_ids,
@@ -19,6 +20,9 @@ from segcore.errors import (BatchNotFound, ConfigError, DatabaseUnavailable, Dem
                             ValidationError)
 from segcore.history import Change, list_history
 from segcore.naming import batch_ids_in, canonical_batch_id, person_key
+from segcore.progress import (Burndown, burndown, filter_rows, kpis, per_segmentador,
+                              progress_rows, sync_age, upload_rows, uploads_per_day)
+from segcore.schedule import SyncScheduler
 from segcore.setup import prepare
 from segcore.stats import Summary, summary
 from segcore.sync import SyncReport, last_run, list_runs, run_sync

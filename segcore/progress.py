@@ -105,9 +105,9 @@ def per_segmentador(rows: list[dict], team: list[str], include_idle: bool = True
         person["assigned"] += 1
         if row["with_masks"]:
             person["with_masks"] += 1
-            latest = row.get("latest_upload")
-            if latest is not None and (person["last_upload"] is None
-                                       or _as_datetime(latest) > _as_datetime(person["last_upload"])):
+            latest, known = row.get("latest_upload"), person["last_upload"]
+            if latest is not None and (known is None or
+                                       _as_datetime(latest) > _as_datetime(known)):
                 person["last_upload"] = latest
         else:
             person["without_masks"] += 1
