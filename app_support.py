@@ -28,7 +28,8 @@ HEALTH_TTL_S = 10
 STATUS_REFRESH = "20s"
 
 # Session-state keys, with their defaults set in one place (`init_state`).
-ACTOR = "actor"                        # the current user (login comes later)
+ACTOR = "actor"                        # the logged-in user (an Actor), None with login off
+LOGIN_AT = "login_at"                  # when the session's login happened (UTC)
 FLASH = "flash_messages"               # messages that survive one st.rerun()
 BATCH_SNAPSHOT = "batch_snapshot"      # the page of batches the editor shows
 EDITOR_VERSION = "batch_editor_version"
@@ -38,7 +39,7 @@ DEMO_CONFIRM = "demo_confirm"
 SYNC_LAST_REPORT = "sync_last_report"
 BALANCE_CONFIRM = "balance_confirm"
 IMPORT_RESULT = "import_result"
-_DEFAULTS = {FLASH: [], EDITOR_VERSION: 0, SAVE_CONFLICTS: [], REMOVE_TARGET: None,
+_DEFAULTS = {ACTOR: None, LOGIN_AT: None, FLASH: [], EDITOR_VERSION: 0, SAVE_CONFLICTS: [], REMOVE_TARGET: None,
              DEMO_CONFIRM: False, SYNC_LAST_REPORT: None}
 
 
@@ -51,6 +52,11 @@ def init_state() -> None:
 def current_actor() -> Actor:
     """Who is acting; with login off, the app itself as a coordinator."""
     return st.session_state.get(ACTOR) or Actor("app")
+
+
+def can_write() -> bool:
+    """False for a viewer: pages then show no editing controls (segcore refuses them too)."""
+    return current_actor().can_write
 
 
 def editor_key() -> str:

@@ -12,15 +12,16 @@ from pathlib import Path
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from app_support import (BALANCE_CONFIRM, DEMO_CONFIRM, IMPORT_RESULT, REMOVE_TARGET,
+from app_support import (ACTOR, LOGIN_AT, DEMO_CONFIRM, IMPORT_RESULT, REMOVE_TARGET,
                          SAVE_CONFLICTS, STATUS_REFRESH, STOPPING_ERRORS, SYNC_LAST_REPORT,
                          clear_caches, current_actor, databases, demo_state,
                          demo_state_or_problem, describe_error, fail, flash, guarded, health,
                          open_workloads, refresh_batches, settings, show_error, uri_or_none)
-from segcore import batch_import, batches, demo, sync, team
+from segcore import auth, batch_import, batches, demo, sync, team
 from segcore.config import Settings
 from segcore.connection import Databases, friendly_errors
-from segcore.errors import SegcoreError, SyncAlreadyRunning
+from segcore.errors import AccountLocked, LoginFailed, SegcoreError, SyncAlreadyRunning
+from segcore.history import utcnow
 
 
 @st.fragment(run_every=STATUS_REFRESH)
@@ -291,3 +292,49 @@ def run_import(databases: Databases, batches_file: str, data_directory: str,
                      "missing.")
     refresh_batches()
     st.rerun()
+
+
+# --- login ----------------------------------------------------------------------------------
+
+def login_gate() -> bool:
+    """With LOGIN=on, show the login form until a valid user is in; True when the app may run.
+
+    Sessions expire after SESSION_MINUTES; the sidebar shows who is logged in and a logout.
+    """
+    try:
+        current = settings()
+    except SegcoreError:
+        return True  # the page reports the configuration error itself
+    if not current.login:
+        st.session_state[ACTOR] = None
+        return True
+    actor, since = st.session_state.get(ACTOR), st.session_state.get(LOGIN_AT)
+    if actor is not None and not auth.session_expired(since, utcnow(), current.session_minutes):
+        with st.sidebar:
+            st.caption(f"Logged in as **{actor.name}** ({actor.role})")
+            if st.button("Log out", key="logout", icon=":material/logout:"):
+                st.session_state[ACTOR] = st.session_state[LOGIN_AT] = None
+                st.rerun()
+        return True
+    if actor is not None:
+        st.session_state[ACTOR] = st.session_state[LOGIN_AT] = None
+        st.info("Your session has expired: please log in again.")
+    _login_form()
+    return False
+
+
+def _login_form() -> None:
+    st.title("Log in")
+    with st.form("login", border=True):
+        name = st.text_input("User name", key="login_name")
+        password = st.text_input("Password", type="password", key="login_password")
+        if st.form_submit_button("Log in", type="primary"):
+            try:
+                actor = guarded(auth.authenticate, databases().work, name, password)
+            except (LoginFailed, AccountLocked) as exc:
+                st.error(str(exc))
+            except SegcoreError as exc:
+                show_error(exc)
+            else:
+                st.session_state[ACTOR], st.session_state[LOGIN_AT] = actor, utcnow()
+                st.rerun()

@@ -8,6 +8,8 @@ import app_widgets as widgets
 st.set_page_config(page_title="Segmentation work", page_icon=":material/biotech:",
                    layout="wide")
 ui.init_state()
+if not widgets.login_gate():
+    st.stop()
 # Page scripts live in app_pages/, not pages/: with a pages/ folder, a deep link opened right
 # after the server starts runs the page through Streamlit's legacy auto-discovery, bypassing
 # this entry point (no sidebar status, no demo banner).

@@ -46,9 +46,13 @@ frame = pd.DataFrame([{"select": False, **batch_table.table_row(d)} for d in doc
                      columns=["select", *batch_table.COLUMNS])
 statuses = list(STATUSES) + sorted({s for s in frame["status"].dropna()} - set(STATUSES))
 cfg = st.column_config
-edited = st.data_editor(frame, key=ui.editor_key(), hide_index=True, num_rows="fixed",
-                        disabled=["id", "folder", "masks", "file_count", "latest_upload"],
-                        column_config={
+# A viewer gets the same table, read only, and none of the controls that change anything.
+writable = ui.can_write()
+table = st.data_editor if writable else st.dataframe
+options = {"key": ui.editor_key(), "num_rows": "fixed",
+           "disabled": ["id", "folder", "masks", "file_count", "latest_upload"]} if writable else {}
+edited = table(frame if writable else frame.drop(columns="select"), hide_index=True, **options,
+               column_config={
     "select": cfg.CheckboxColumn("✓", width="small"), "id": cfg.TextColumn("Batch"),
     "folder": cfg.TextColumn("Folder"),
     "assignee": cfg.SelectboxColumn("Assignee", options=team),
@@ -61,8 +65,8 @@ changes = st.session_state.get(ui.editor_key(), {}).get("edited_rows", {})
 edits = batch_table.edits_from_changes(docs, changes)
 selected = batch_table.selected_ids(docs, changes)
 
-if st.button(f"Save changes ({len({e.batch_id for e in edits})} batches)", type="primary",
-             disabled=not edits, key="save_batches"):
+if writable and st.button(f"Save changes ({len({e.batch_id for e in edits})} batches)",
+                          type="primary", disabled=not edits, key="save_batches"):
     try:
         result = batches.apply_edits(databases.work, edits, ui.current_actor())
     except ValidationError as exc:
@@ -81,7 +85,8 @@ if st.session_state.get(ui.SAVE_CONFLICTS):
         st.session_state[ui.SAVE_CONFLICTS] = []
         st.rerun()
 
-widgets.bulk_actions(databases, team, selected)
+if writable:
+    widgets.bulk_actions(databases, team, selected)
 with st.expander("History of a batch"):
     chosen = st.selectbox("Batch", [d["id"] for d in docs], index=None, key="history_of")
     if chosen:

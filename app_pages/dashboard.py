@@ -13,7 +13,8 @@ from segcore.batches import STATUSES, UNASSIGNED
 ANY = "All"
 
 ui.page_start("Dashboard")
-widgets.offer_demo()
+if ui.can_write():
+    widgets.offer_demo()
 rows = ui.progress_rows()
 if not rows:
     st.info("There are no batches yet. Import the batch list from the Settings page.")

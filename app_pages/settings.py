@@ -21,20 +21,22 @@ st.caption("From the environment and `.env`; passwords are never shown.")
 st.dataframe([{"Setting": k, "Value": v} for k, v in describe(databases.settings).items()],
              hide_index=True)
 
-st.subheader("Import batches")
-st.caption("Adds new batches and refreshes folders; never touches assignments. Batches whose "
-           "folder disappeared are flagged, not deleted.")
-current = databases.settings
-with st.form("import_form"):
-    batches_file = st.text_input("Batches file (batches.json)",
-                                 str(current.effective_batches_file or ""), key="import_file")
-    data_directory = st.text_input("Data directory (one folder per batch)",
-                                   str(current.data_directory or ""), key="import_dir")
-    count_images = st.checkbox("Count the images in each folder (slow on a network mount)",
-                               key="import_count")
-    slot = st.empty()
-    if st.form_submit_button("Import", type="primary"):
-        widgets.run_import(databases, batches_file, data_directory, count_images, slot)
+if ui.can_write():  # importing changes the batch list: not for a viewer
+    st.subheader("Import batches")
+    st.caption("Adds new batches and refreshes folders; never touches assignments. Batches whose "
+               "folder disappeared are flagged, not deleted.")
+    current = databases.settings
+    with st.form("import_form"):
+        batches_file = st.text_input("Batches file (batches.json)",
+                                     str(current.effective_batches_file or ""), key="import_file")
+        data_directory = st.text_input("Data directory (one folder per batch)",
+                                       str(current.data_directory or ""), key="import_dir")
+        count_images = st.checkbox("Count the images in each folder (slow on a network mount)",
+                                   key="import_count")
+        slot = st.empty()
+        if st.form_submit_button("Import", type="primary"):
+            widgets.run_import(databases, batches_file, data_directory, count_images, slot)
+
 
 result = st.session_state.get(ui.IMPORT_RESULT)
 if result:

@@ -10,26 +10,28 @@ COUNTS = {"total_files": "Files", "batches_with_masks": "With masks",
           "orphans": "Orphans", "unmatched": "Unmatched", "mismatches": "Other uploader"}
 databases = ui.page_start("Sync")
 
-left, right = st.columns([2, 3])
-with left.container(border=True):
-    st.write("Match every batch with the files in "
-             f"`{databases.training.name}.{databases.settings.masks_bucket}.files`.")
-    full = st.checkbox("Full rescan (re-read every upload)", key="sync_full")
-    if st.button("Sync now", type="primary", icon=":material/sync:", key="sync_now"):
-        widgets.sync_now(databases, full)
-with right.container(border=True):
-    auto = ui.scheduler()
-    minutes = st.number_input("Automatic sync every N minutes while the app runs (0 = off)",
-                              0, 1440, int(auto.minutes), key="auto_minutes")
-    if st.button("Apply", key="auto_apply"):
-        auto.set_minutes(minutes)
-        ui.flash("success", f"Automatic sync every {minutes} minutes." if minutes
-                 else "Automatic sync is off.")
-        st.rerun()
-    st.caption(f"Next automatic run: {auto.next_run:%Y-%m-%d %H:%M}" if auto.next_run
-               else "Automatic sync is off.")
-    if auto.last_outcome:
-        st.caption(f"Last automatic run at {auto.last_at:%H:%M}: {auto.last_outcome}")
+if ui.can_write():  # a viewer looks at runs and uploads only
+    left, right = st.columns([2, 3])
+    with left.container(border=True):
+        st.write("Match every batch with the files in "
+                 f"`{databases.training.name}.{databases.settings.masks_bucket}.files`.")
+        full = st.checkbox("Full rescan (re-read every upload)", key="sync_full")
+        if st.button("Sync now", type="primary", icon=":material/sync:", key="sync_now"):
+            widgets.sync_now(databases, full)
+    with right.container(border=True):
+        auto = ui.scheduler()
+        minutes = st.number_input("Automatic sync every N minutes while the app runs (0 = off)",
+                                  0, 1440, int(auto.minutes), key="auto_minutes")
+        if st.button("Apply", key="auto_apply"):
+            auto.set_minutes(minutes)
+            ui.flash("success", f"Automatic sync every {minutes} minutes." if minutes
+                     else "Automatic sync is off.")
+            st.rerun()
+        st.caption(f"Next automatic run: {auto.next_run:%Y-%m-%d %H:%M}" if auto.next_run
+                   else "Automatic sync is off.")
+        if auto.last_outcome:
+            st.caption(f"Last automatic run at {auto.last_at:%H:%M}: {auto.last_outcome}")
+
 
 report = st.session_state.get(ui.SYNC_LAST_REPORT)
 if report:

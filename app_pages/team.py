@@ -25,6 +25,8 @@ former = [p["segmentador"] for p in load.values() if not p["on_team"]]
 if former:
     st.caption("Batches are still assigned to people no longer on the team: " + ", ".join(former))
 
+if not ui.can_write():
+    st.stop()  # a viewer sees the team and its workload, and no editing controls
 add, change = st.columns(2)
 with add.form("add_member", clear_on_submit=True, border=True):
     st.subheader("Add a segmentador")

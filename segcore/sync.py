@@ -38,7 +38,7 @@ from segcore.connection import Databases
 from segcore.errors import SyncAlreadyRunning
 from segcore.history import utcnow
 from segcore.naming import canonical_batch_id, person_key
-from segcore.uploads import Upload, newest_first, read_uploads, read_uploads_by_id
+from segcore.uploads import Upload, read_uploads, read_uploads_by_id
 
 RUNS, INDEX, LOCKS, META = "sync_runs", "sync_index", "locks", "app_meta"
 FULL_EVERY = timedelta(hours=24)  # a routine sync reads everything at least this often

@@ -1,0 +1,80 @@
+"""Login in the app: the gate on the entry point, roles on the pages, the logged-in author."""
+
+from datetime import timedelta
+
+import pytest
+
+from segcore import auth
+from segcore.actors import Actor
+from segcore.history import list_history, utcnow
+from tests.conftest import page
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def login_on(demo_dbs, monkeypatch):
+    monkeypatch.setenv("LOGIN", "on")
+    auth.add_user(demo_dbs.work, "Coord", "coordinator", PASSWORD)
+    auth.add_user(demo_dbs.work, "Vera", "viewer", PASSWORD)
+    return demo_dbs
+
+
+def log_in(at, name, password):
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_password").input(password)
+    return at.form_submit_button[0].click().run()
+
+
+def test_nothing_shows_before_login(login_on):
+    at = page("streamlit_app").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Log in"]
+    assert not at.metric and not at.dataframe
+
+
+def test_wrong_password_then_right_one(login_on):
+    at = log_in(page("streamlit_app").run(), "Coord", "not the password")
+    assert [e.value for e in at.error] == ["Wrong user name or password."]
+    at = log_in(at, "coord", PASSWORD)
+    assert not at.exception
+    assert "Dashboard" in [t.value for t in at.title]
+    assert any("Logged in as **Coord**" in c.value for c in at.sidebar.caption)
+    assert at.session_state["actor"] == Actor("Coord", "coordinator")
+    assert PASSWORD not in str([at.session_state[k] for k in ("actor", "login_at")])
+
+
+def test_expired_session_asks_again(login_on):
+    at = page("streamlit_app")
+    at.session_state["actor"] = Actor("Coord", "coordinator")
+    at.session_state["login_at"] = utcnow() - timedelta(minutes=481)
+    at.run()
+    assert any("session has expired" in i.value for i in at.info)
+    assert [t.value for t in at.title] == ["Log in"]
+
+
+def test_viewer_pages_have_no_editing_controls(login_on):
+    viewer = Actor("Vera", "viewer")
+    for name in ("batches", "team", "sync", "settings"):
+        at = page(name)
+        at.session_state["actor"] = viewer
+        at.run()
+        assert not at.exception, name
+        assert not at.get("data_editor") and not at.form_submit_button, name
+        labels = [b.label for b in at.button]
+        assert not any(l.startswith(("Save", "Sync now", "Remove", "Assign", "Spread", "Import"))
+                       for l in labels), (name, labels)
+    at = page("batches")
+    at.session_state["actor"] = viewer
+    at.run()
+    assert len(at.dataframe[0].value) == 60  # the viewer still sees every batch
+
+
+def test_coordinator_changes_are_recorded_with_their_name(login_on):
+    at = page("team")
+    at.session_state["actor"] = Actor("Coord", "coordinator")
+    at.run()
+    at.text_input(key="add_name").input("Roberta")
+    at.form_submit_button[0].click().run()
+    assert not at.exception
+    assert list_history(login_on.work, "Roberta")[0]["author"] == "Coord"
