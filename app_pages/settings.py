@@ -6,9 +6,9 @@ import app_support as ui
 import app_widgets as widgets
 from segcore.config import describe
 
-databases = ui.page_start("Settings and connection")
+databases = ui.page_start("Settings")
 
-st.subheader("Databases")
+st.subheader("Connection to both databases")
 if st.button("Check again", icon=":material/refresh:", key="health_again"):
     ui.clear_caches()
 st.dataframe([{"Database": h["database"], "Reachable": h["reachable"],
