@@ -18,7 +18,11 @@ from tests.conftest import ROOT
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# Screenshots go to tests/artifacts/ (ignored by git); UPDATE_SCREENSHOTS=1 refreshes the
+# README's pictures in docs/screenshots/ instead.
+SCREENSHOTS = ROOT / ("docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else
+                      "tests/artifacts")
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 
 def free_port() -> int:
