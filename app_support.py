@@ -374,8 +374,10 @@ def open_workloads(names: list[str]) -> dict[str, int]:
 
 @st.cache_resource(show_spinner=False)
 def _scheduler(key: str, _settings: Settings) -> SyncScheduler:
+    # Resolved here, in the script thread: the scheduler's thread has no Streamlit context.
+    found = _client_databases(key, _settings)
+
     def run() -> None:
-        found = open_databases(_settings, client=connection().client)
         sync.run_sync(found, mode="scheduled", author=Actor("auto-sync"))
     # One per process and configuration: a second browser tab shares it.
     return SyncScheduler(run, minutes=_settings.auto_sync_minutes).start()

@@ -18,19 +18,20 @@ def first_page():
     st.session_state["batch_page"] = 1
 
 
-cols = st.columns([1, 1, 1, 1.4, 0.8])
+cols = st.columns([1, 1, 1, 1.3, 1, 0.7])
 who = cols[0].selectbox("Segmentador", [ANY, UNASSIGNED, *team], key="bf_who", on_change=first_page)
 status = cols[1].selectbox("Status", [ANY, *STATUSES], key="bf_status", on_change=first_page)
 masks = cols[2].selectbox("Masks", list(MASKS), key="bf_masks", on_change=first_page)
 text = cols[3].text_input("Batch id contains", key="bf_text", on_change=first_page)
-size = cols[4].selectbox("Rows per page", [50, 100, 200], index=1, key="bf_size",
-                         on_change=first_page)
+sort = cols[4].selectbox("Sort by", list(batches.SORTS), key="bf_sort", on_change=first_page,
+                         format_func=lambda s: s.replace("_", " "))
+size = cols[5].selectbox("Rows", [50, 100, 200], index=1, key="bf_size", on_change=first_page)
 query = BatchQuery(assignee=None if who == ANY else who, status=None if status == ANY else status,
                    has_masks=MASKS[masks], text=text or None)
-snap = ui.batch_snapshot(query, "id", st.session_state.get("batch_page", 1), size)
+snap = ui.batch_snapshot(query, sort, st.session_state.get("batch_page", 1), size)
 if snap["page"] > snap["pages"]:  # the filter now matches fewer pages than the one shown
     st.session_state["batch_page"] = snap["pages"]
-    snap = ui.batch_snapshot(query, "id", snap["pages"], size)
+    snap = ui.batch_snapshot(query, sort, snap["pages"], size)
 docs = snap["rows"]
 
 nav = st.columns([1, 3, 1.2, 1.2])

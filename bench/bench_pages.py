@@ -2,6 +2,9 @@
 
     /work/venv/bin/python bench/bench_pages.py [--sizes 10000 50000]
 
+(AppTest outside `streamlit run` logs "no runtime" warnings on stderr; add 2>/dev/null to read
+only the table.)
+
 Starts its own embedded server in a temporary directory, loads 100 segmentadores, the batches
 (and one upload document per two batches, dated over the last 60 days), then renders each page
 with Streamlit's AppTest against it. "cold" clears Streamlit's data cache first (the first view

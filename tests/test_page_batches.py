@@ -98,6 +98,8 @@ def test_filters_paging_and_history(app_env):
     assert "120 batches match · page 1 of 2" in at.caption[0].value
     at.number_input(key="batch_page").set_value(2).run()
     assert len(at.dataframe[0].value) == 20
+    at.selectbox(key="bf_sort").select("assignee").run()
+    assert not at.exception
     at.text_input(key="bf_text").input("11").run()
     assert at.caption[0].value.startswith("11 batches match · page 1 of 1")
     at = edit(at, {0: {"status": "review"}})
