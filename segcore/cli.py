@@ -19,7 +19,8 @@ from pymongo.errors import PyMongoError
 
 from segcore import batch_import, batches, history, stats, team
 from segcore.config import Settings, load_settings
-from segcore.connection import Databases, friendly_errors, open_databases, scrub
+from segcore.connection import (Databases, driver_error_message, friendly_errors,
+                                open_databases, scrub)
 from segcore.errors import SegcoreError
 from segcore.setup import prepare
 
@@ -70,8 +71,7 @@ def handle_errors(command):
             sys.exit(1)
         except PyMongoError as exc:
             uri = ctx._databases.uri if ctx and ctx._databases else None
-            first = str(exc).split("\n", 1)[0][:300]
-            click.echo(f"error: the database reported: {scrub(first, uri)}", err=True)
+            click.echo(f"error: {driver_error_message(exc, uri)}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)

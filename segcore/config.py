@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -18,7 +18,8 @@ DEFAULT_EMBEDDED_PATH = ".segdata/db"
 class Settings:
     """Everything segcore needs to know about its deployment."""
 
-    mongo_uri: str | None = None
+    # Out of repr: a Settings printed in a log or a traceback must not show the password.
+    mongo_uri: str | None = field(default=None, repr=False)
     mongo_db: str = "segmentacion_db"
     training_db: str = "training_metrics"
     masks_bucket: str = "masks"

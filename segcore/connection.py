@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
-from urllib.parse import unquote
+from dataclasses import dataclass, field
+from urllib.parse import unquote, unquote_plus
 
 from pymongo import MongoClient
 from pymongo.database import Database
@@ -17,30 +17,52 @@ from segcore import embedded
 from segcore.config import Settings
 from segcore.errors import DatabaseUnavailable
 
-_USERINFO = re.compile(r"^(mongodb(?:\+srv)?://)([^@/]*)@")
+_SCHEME = re.compile(r"^mongodb(?:\+srv)?://")
 _SECRET_PARAMS = re.compile(r"((?:password|tlsCertificateKeyFilePassword|authMechanismProperties)=)"
                             r"[^&]*", re.IGNORECASE)
 
 
+def _userinfo_candidates(uri: str) -> list[str]:
+    """The `user:password` parts a URI may hold, read the way pymongo reads it and, for a URI
+    with unquoted reserved characters (which pymongo refuses), everything up to the last "@".
+
+    A password with an unquoted "/", "?" or "@" would otherwise slip past a mask that follows
+    the URI grammar, and such a URI is shown on the settings page before pymongo refuses it.
+    """
+    match = _SCHEME.match(uri)
+    if not match:
+        return []
+    rest = uri[match.end():]
+    host_part = rest.partition("?")[0].partition("/")[0]
+    candidates = [host_part.rpartition("@")[0], rest.rpartition("@")[0]]
+    return [c for c in dict.fromkeys(candidates) if ":" in c]
+
+
 def mask_uri(uri: str) -> str:
-    """The URI with its password (and other secret options) replaced by ***."""
-    def userinfo(match: re.Match) -> str:
-        user = match.group(2).split(":", 1)[0]
-        return f"{match.group(1)}{user}:***@" if ":" in match.group(2) else match.group(0)
-    return _SECRET_PARAMS.sub(r"\1***", _USERINFO.sub(userinfo, uri))
+    """The URI with its password (and other secret options) replaced by ***.
+
+    When the URI is malformed it may mask more than the password (never less).
+    """
+    candidates = _userinfo_candidates(uri)
+    if candidates:
+        userinfo = max(candidates, key=len)
+        scheme = _SCHEME.match(uri).group(0)
+        user = userinfo.split(":", 1)[0]
+        uri = f"{scheme}{user}:***@{uri[len(scheme) + len(userinfo) + 1:]}"
+    return _SECRET_PARAMS.sub(r"\1***", uri)
 
 
 def uri_secrets(uri: str | None) -> list[str]:
-    """The secret strings inside a URI, so they can be scrubbed from any message."""
+    """The secret strings inside a URI, longest first, so they can be scrubbed from any message.
+
+    Each password is listed as written and decoded both ways (pymongo decodes "+" as a space).
+    """
     if not uri:
         return []
-    secrets = []
-    match = _USERINFO.match(uri)
-    if match and ":" in match.group(2):
-        raw = match.group(2).split(":", 1)[1]
-        secrets += [raw, unquote(raw)]
-    secrets += [m.group(0).split("=", 1)[1] for m in _SECRET_PARAMS.finditer(uri)]
-    return [s for s in secrets if s]
+    raw = [c.split(":", 1)[1] for c in _userinfo_candidates(uri)]
+    raw += [m.group(0).split("=", 1)[1] for m in _SECRET_PARAMS.finditer(uri)]
+    secrets = {form for r in raw for form in (r, unquote(r), unquote_plus(r)) if form}
+    return sorted(secrets, key=len, reverse=True)
 
 
 def scrub(message: str, uri: str | None) -> str:
@@ -65,7 +87,8 @@ def create_client(uri: str, timeout_ms: int = 3000) -> MongoClient:
         return MongoClient(uri, connect=False, appname="segcore",
                            serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
                            tz_aware=False)
-    except (ConfigurationError, ValueError) as exc:
+    except (ConfigurationError, ValueError, OSError) as exc:
+        # OSError: a tlsCAFile or tlsCertificateKeyFile that cannot be read.
         raise DatabaseUnavailable(f"MONGO_URI is not usable: {scrub(str(exc), uri)}") from None
 
 
@@ -77,7 +100,7 @@ class Databases:
     work: Database
     training: Database
     settings: Settings
-    uri: str
+    uri: str = field(repr=False)  # may hold the password
 
     @property
     def masks_files(self):
@@ -93,25 +116,52 @@ def open_databases(settings: Settings, client: MongoClient | None = None) -> Dat
                      training=client[settings.training_db], settings=settings, uri=uri)
 
 
+_AUTH_FAILED = (18, 8000)  # AuthenticationFailed, and Atlas's variant of it
+_UNAUTHORIZED = 13
+
+
+def _is_auth_failure(exc: BaseException) -> bool:
+    # A failed handshake can surface as an OperationFailure or, from the connection pool, as a
+    # ConnectionFailure that carries the server's answer.
+    if isinstance(exc, OperationFailure):
+        return exc.code in _AUTH_FAILED
+    return "authentication failed" in str(exc).lower()
+
+
+def driver_error_message(exc: PyMongoError, uri: str | None = None) -> str:
+    """A one-line, password-free explanation of a driver error for a coordinator."""
+    detail = scrub(_first_line(exc), uri)
+    if _is_auth_failure(exc):
+        return ("the database refused the user name or password in MONGO_URI (check the user, "
+                f"the password and authSource) ({detail})")
+    if isinstance(exc, OperationFailure) and exc.code == _UNAUTHORIZED:
+        return (f"the database user in MONGO_URI is not allowed to do this, so the database "
+                f"refused it ({detail})")
+    if isinstance(exc, ConnectionFailure):
+        return f"the database server cannot be reached ({detail})"
+    return f"the database reported: {detail}"
+
+
 @contextmanager
 def friendly_errors(uri: str | None = None):
-    """Turn driver errors into DatabaseUnavailable with a short, password-free message."""
+    """Turn connection and permission errors into DatabaseUnavailable with a short,
+    password-free message; other driver errors pass through."""
     try:
         yield
-    except ConnectionFailure as exc:
-        raise DatabaseUnavailable(
-            "the database server cannot be reached (" + scrub(_first_line(exc), uri) + ")") from None
-    except OperationFailure as exc:
-        if exc.code in (13, 18, 8000):  # Unauthorized, AuthenticationFailed, Atlas auth error
-            raise DatabaseUnavailable("the database refused the credentials or the operation "
-                                      "(" + scrub(_first_line(exc), uri) + ")") from None
+    except (ConnectionFailure, OperationFailure) as exc:
+        if isinstance(exc, ConnectionFailure) or _is_auth_failure(exc) or \
+                exc.code == _UNAUTHORIZED:
+            raise DatabaseUnavailable(driver_error_message(exc, uri)) from None
         raise
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).split("\n", 1)[0]
-    # Server-selection errors append a long topology description after a comma.
-    return text.split(", Timeout:", 1)[0][:200]
+    # Server-selection errors append a long topology description after a comma, and command
+    # errors the whole reply document, which says nothing more to a user.
+    for tail in (", Timeout:", ", full error:"):
+        text = text.split(tail, 1)[0]
+    return text[:200]
 
 
 @dataclass(frozen=True)
@@ -139,5 +189,5 @@ def check_health(databases: Databases, which: str) -> Health:
         version = databases.client.server_info().get("version")
         return Health(db.name, True, round(rtt, 1), version, masked, databases.settings.embedded)
     except PyMongoError as exc:
-        message = scrub(_first_line(exc), databases.uri)
+        message = driver_error_message(exc, databases.uri)
         return Health(db.name, False, None, None, masked, databases.settings.embedded, message)

@@ -4,7 +4,9 @@ from datetime import date, datetime
 
 import pytest
 
-from segcore.connection import mask_uri, scrub
+from pymongo.errors import AutoReconnect, OperationFailure, ServerSelectionTimeoutError
+
+from segcore.connection import driver_error_message, mask_uri, scrub, uri_secrets
 from segcore.timefmt import date_string, parse_date
 
 
@@ -18,6 +20,42 @@ from segcore.timefmt import date_string, parse_date
 ])
 def test_mask_uri(uri, shown):
     assert mask_uri(uri) == shown
+
+
+@pytest.mark.parametrize("uri,shown", [
+    # Unquoted reserved characters: pymongo refuses these URIs, but they are displayed first.
+    ("mongodb://app:pa/ss@db:27017/", "mongodb://app:***@db:27017/"),
+    ("mongodb://app:pa@ss@db/", "mongodb://app:***@db/"),
+    ("mongodb://app:pa?ss@db/?authSource=admin", "mongodb://app:***@db/?authSource=admin"),
+    # An "@" in the options makes the mask cover too much, never too little.
+    ("mongodb://app:pw@db/?appname=a@b", "mongodb://app:***@b"),
+])
+def test_mask_uri_of_malformed_uris_hides_the_whole_password(uri, shown):
+    assert mask_uri(uri) == shown
+
+
+def test_secrets_include_every_decoding_longest_first():
+    # quote_plus writes a space as "+", which pymongo decodes back to a space.
+    secrets = uri_secrets("mongodb://app:a+b%2Fc@db/")
+    assert {"a+b%2Fc", "a+b/c", "a b/c"} <= set(secrets)
+    assert secrets == sorted(secrets, key=len, reverse=True)
+    assert scrub("failed for a b/c", "mongodb://app:a+b%2Fc@db/") == "failed for ***"
+
+
+@pytest.mark.parametrize("exc,expected", [
+    (OperationFailure("authentication failed", 18, {"errmsg": "x"}), "user name or password"),
+    (AutoReconnect("127.0.0.1:1: authentication failed, full error: {'ok': 0}"),
+     "user name or password"),
+    (OperationFailure("not authorized on tm to execute command (action: insert), full error: "
+                      "{'ok': 0.0}", 13), "not allowed to do this"),
+    (ServerSelectionTimeoutError("db:27017: [Errno 111] Connection refused, Timeout: 3s, "
+                                 "Topology Description: <...>"), "cannot be reached"),
+    (OperationFailure("bad query", 2), "the database reported: bad query"),
+])
+def test_driver_errors_become_one_short_line(exc, expected):
+    message = driver_error_message(exc, "mongodb://app:s3cret@db/")
+    assert expected in message and "full error" not in message and "Topology" not in message
+    assert "\n" not in message
 
 
 def test_scrub_removes_raw_and_decoded_password():
