@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import bcrypt
+from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -23,6 +24,7 @@ MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD = 10
+MAX_PASSWORD_BYTES = 72
 # Checked against when the user does not exist, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = bcrypt.hashpw(b"not a real password", bcrypt.gensalt())
 
@@ -47,6 +49,10 @@ def _validate(name: object, role: str | None = None, password: str | None = None
     if password is not None and len(password) < MIN_PASSWORD:
         raise ValidationError(f"A password has at least {MIN_PASSWORD} characters.",
                               field="password")
+    if password is not None and len(password.encode()) > MAX_PASSWORD_BYTES:
+        # bcrypt reads only the first 72 bytes: a longer one would not be checked in full.
+        raise ValidationError(f"A password has at most {MAX_PASSWORD_BYTES} bytes (about "
+                              f"{MAX_PASSWORD_BYTES} letters without accents).", field="password")
     return clean_name(name)
 
 
@@ -116,12 +122,16 @@ def authenticate(db: Database, name: str, password: str, now: datetime | None = 
                                   {"$set": {"failures": [], "locked_until": None,
                                             "last_login": now}})
         return Actor(doc["name"], doc["role"])
-    recent = [t for t in doc.get("failures", []) if t > now - FAILURE_WINDOW] + [now]
-    update = {"failures": recent[-MAX_FAILURES:]}
+    # Count the failure with one atomic $push: a read-modify-write would let parallel attempts
+    # (several app instances, or threads) overwrite each other's counts and never lock.
+    after = db[COLLECTION].find_one_and_update(
+        {"_id": doc["_id"]},
+        {"$push": {"failures": {"$each": [now], "$slice": -MAX_FAILURES}}},
+        projection={"failures": 1}, return_document=ReturnDocument.AFTER) or {}
+    recent = [t for t in after.get("failures", []) if t > now - FAILURE_WINDOW]
     if len(recent) >= MAX_FAILURES:
-        update.update(failures=[], locked_until=now + LOCKOUT)
-    db[COLLECTION].update_one({"_id": doc["_id"]}, {"$set": update})
-    if len(recent) >= MAX_FAILURES:
+        db[COLLECTION].update_one({"_id": doc["_id"]},
+                                  {"$set": {"failures": [], "locked_until": now + LOCKOUT}})
         raise AccountLocked(f"Too many failed attempts: try again after "
                             f"{now + LOCKOUT:%H:%M} UTC.")
     raise LoginFailed("Wrong user name or password.")

@@ -21,6 +21,7 @@ from segcore import batch_import, batches, history, stats, team
 from segcore.config import Settings, load_settings
 from segcore.connection import (Databases, driver_error_message, friendly_errors,
                                 open_databases, scrub)
+from segcore.actors import ROLES
 from segcore.errors import SegcoreError
 from segcore.setup import prepare
 
@@ -406,13 +407,13 @@ def user_group():
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
+        return sys.stdin.readline().rstrip("\r\n")
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
 @user_group.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["coordinator", "viewer"]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_context
 @handle_errors
@@ -444,13 +445,16 @@ def user_passwd(ctx, name, password_stdin):
 def user_list(ctx, as_json):
     """Every app user and their role (never their password hashes)."""
     from segcore import auth
+    from segcore.history import utcnow
 
     users = auth.list_users(ctx.databases.work)
     if as_json:
         emit_json(users)
         return
+    now = utcnow()
     for user in users:
-        locked = f"  locked until {user.locked_until:%H:%M} UTC" if user.locked_until else ""
+        locked = (f"  locked until {user.locked_until:%H:%M} UTC"
+                  if user.locked_until and user.locked_until > now else "")
         click.echo(f"{user.name:<24} {user.role}{locked}")
     if not users:
         click.echo("No users yet: add one with `python -m segcore user add NAME --role coordinator`.")

@@ -108,3 +108,53 @@ def test_cli_user_commands_never_show_the_password(run_cli, db):
     short = run_cli("user", "add", "Other", "--role", "viewer", "--password-stdin",
                     input_text="short\n")
     assert short.returncode == 1 and "at least" in short.stderr
+
+
+def test_parallel_failures_still_lock_the_account(users):
+    """App instances share the failure count in MongoDB: a burst of wrong passwords sent in
+    parallel (as several instances, or threads, would) must not escape the lockout."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    now = datetime(2026, 1, 1, 12, 0)
+
+    def attempt(_):
+        try:
+            auth.authenticate(users, "Coord", "nope nope nope", now)
+        except (LoginFailed, AccountLocked) as exc:
+            return type(exc).__name__
+
+    with ThreadPoolExecutor(max_workers=auth.MAX_FAILURES * 2) as pool:
+        outcomes = list(pool.map(attempt, range(auth.MAX_FAILURES * 2)))
+    assert "AccountLocked" in outcomes
+    with pytest.raises(AccountLocked):
+        auth.authenticate(users, "Coord", PASSWORD, now + timedelta(minutes=1))
+
+
+def test_password_longer_than_bcrypt_reads_is_refused(db):
+    with pytest.raises(ValidationError) as exc:
+        auth.add_user(db, "Coord", "coordinator", "é" * 37)  # 74 bytes
+    assert exc.value.field == "password" and db.app_users.count_documents({}) == 0
+    auth.add_user(db, "Coord", "coordinator", "x" * 72)
+    assert auth.authenticate(db, "Coord", "x" * 72).name == "Coord"
+
+
+def test_cli_passwd_remove_and_expired_lockouts(run_cli, db):
+    assert run_cli("user", "add", "Vera", "--role", "viewer", "--password-stdin",
+                   input_text=PASSWORD + "\r\n").returncode == 0
+    assert auth.authenticate(db, "vera", PASSWORD).role == "viewer"
+    long_ago = datetime(2020, 1, 1)
+    for _ in range(auth.MAX_FAILURES):
+        with pytest.raises((LoginFailed, AccountLocked)):
+            auth.authenticate(db, "Vera", "nope nope nope", long_ago)
+    listed = run_cli("user", "list")
+    assert "Vera" in listed.stdout and "locked" not in listed.stdout  # that lockout is over
+    changed = run_cli("user", "passwd", "VERA", "--password-stdin",
+                      input_text="another long password\n")
+    assert changed.returncode == 0 and "another long password" not in changed.stdout
+    assert auth.authenticate(db, "Vera", "another long password").name == "Vera"
+    with pytest.raises(LoginFailed):
+        auth.authenticate(db, "Vera", PASSWORD)
+    assert run_cli("user", "remove", "vera").returncode == 0
+    assert db.app_users.count_documents({}) == 0
+    missing = run_cli("user", "remove", "vera")
+    assert missing.returncode == 1 and "No user named" in missing.stderr

@@ -241,3 +241,50 @@ def test_cli_errors_for_unusable_uris_never_print_the_password(tmp_path, uri):
     assert out.returncode == 1 and out.stdout == "" and out.stderr.startswith("error:")
     assert out.stderr.count("\n") == 1, out.stderr
     assert_no_password(out.stderr)
+
+
+# --- the pages ------------------------------------------------------------------------------
+
+def rendered_text(at) -> str:
+    """Everything an AppTest run put on the page, as one string (widget values included)."""
+    parts = []
+
+    def walk(node):
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+    walk(at._tree)
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("name", ["streamlit_app", "dashboard", "batches", "team", "sync",
+                                  "settings"])
+@pytest.mark.parametrize("password", [QUOTED, quote_plus("nope " + PASSWORD)])
+def test_pages_never_show_the_password(auth_port, clean, monkeypatch, caplog, name, password):
+    import streamlit as st
+
+    from tests.conftest import page
+
+    caplog.set_level(logging.DEBUG)
+    for variable in ("DATA_DIRECTORY", "BATCHES_FILE", "AUTO_SYNC_MINUTES", "LOGIN"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("MONGO_URI", uri_for(auth_port, password=password))
+    monkeypatch.setenv("MONGO_DB", APP_DB)
+    monkeypatch.setenv("TRAINING_DB", TRAINING_DB)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    try:
+        at = page(name).run()
+        text = rendered_text(at)
+    finally:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+    assert not at.exception, at.exception
+    if password == QUOTED and name in ("streamlit_app", "settings"):
+        assert "appuser:***@" in text, text[:2000]  # the search does see the masked URI
+    if password != QUOTED:
+        assert "user name or password" in text or name == "streamlit_app", text[:2000]
+    assert_no_password(text, caplog.text)
+    assert password not in text + caplog.text
