@@ -138,7 +138,10 @@ def find_problems(batches: list[dict], index: dict[str, dict],
             assignees[key] = doc.get("assignee") or None
     orphan_batches: dict[object, list[str]] = defaultdict(list)
     orphan_entries: dict[object, Entry] = {}
-    mismatched: list[tuple[Entry, str, str]] = []
+    # A bounded heap keeps only the newest `keep` mismatches: a lab where most uploads come
+    # from someone else than the assignee would otherwise hold one tuple per upload.
+    mismatched: list[tuple] = []
+    mismatch_count = 0
     for key, entries in index.items():
         if key == UNMATCHED:
             continue
@@ -151,17 +154,23 @@ def find_problems(batches: list[dict], index: dict[str, dict],
         if not assignee:
             continue
         wanted = person_key(assignee)
-        mismatched += [(e, key, assignee) for e in entries.values()
-                       if e[2] and person_key(e[2]) != wanted]
+        for entry in entries.values():
+            if entry[2] and person_key(entry[2]) != wanted:
+                mismatch_count += 1
+                item = (_date_key(entry), mismatch_count, entry, key, assignee)
+                if len(mismatched) < keep:
+                    heapq.heappush(mismatched, item)
+                elif item > mismatched[0]:
+                    heapq.heapreplace(mismatched, item)
     newest = lambda pairs: heapq.nlargest(keep, pairs, key=lambda p: _date_key(p[0]))  # noqa: E731
     orphans = [_finding(e, sorted(orphan_batches[e[0]]))
                for e, _ in newest((e, None) for e in orphan_entries.values())]
     unmatched_entries = index.get(UNMATCHED, {})
     unmatched = [_finding(e, []) for e, _ in newest((e, None) for e in unmatched_entries.values())]
-    mismatches = [_finding(e, [key], assignee) for e, key, assignee in
-                  heapq.nlargest(keep, mismatched, key=lambda m: _date_key(m[0]))]
+    mismatches = [_finding(e, [key], assignee) for _, _, e, key, assignee in
+                  sorted(mismatched, reverse=True)]
     return ((len(orphan_entries), orphans), (len(unmatched_entries), unmatched),
-            (len(mismatched), mismatches))
+            (mismatch_count, mismatches))
 
 
 def _date_key(entry: Entry) -> tuple:
@@ -357,7 +366,7 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
         if report.full:
             state["last_full_at"] = report.started_at
         work[META].update_one({"_id": "sync"}, {"$set": state}, upsert=True)
-        ids = _pack_ids({i for entries in index.values() for i in entries})
+        ids = _pack_ids(i for entries in index.values() for i in entries)
         work[META].replace_one({"_id": "sync_ids"}, {"ids": ids}, upsert=True)
         notify(1.0, "Done")
         return report
@@ -380,12 +389,13 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
 
 
 def _pack_ids(ids) -> bytes | None:
-    """Sorted 12-byte ObjectIds packed together; None when an id is not an ObjectId."""
-    binaries = []
+    """The distinct ids, as sorted 12-byte ObjectIds packed together; None when an id is not
+    an ObjectId or there are too many to fit comfortably in one document."""
+    binaries = set()
     for upload_id in ids:
         if not isinstance(upload_id, ObjectId):
             return None
-        binaries.append(upload_id.binary)
+        binaries.add(upload_id.binary)
     packed = b"".join(sorted(binaries))
     return packed if len(packed) < 12_000_000 else None  # stay well inside a 16 MB document
 
