@@ -3,6 +3,8 @@
 The Streamlit pages and the command line call these functions; segcore never imports Streamlit.
 """
 
+from segcore.auth import (AppUser, add_user, authenticate, list_users, remove_user,
+                          session_expired, set_password, set_role)
 from segcore.batch_import import (BatchEntry, ImportResult, import_batches, import_from_sources,
                                   parse_batches_json, read_batches_file, scan_data_directory)
 from segcore.batch_table import edits_from_changes, export_csv, table_row
@@ -11,13 +13,14 @@ from segcore.batches import (PRIORITIES, STATUSES, UNASSIGNED, BatchPage, BatchQ
                              build_filter, get_batches, list_batches, next_pending_ids,
                              open_workloads, plan_balance)
 from segcore.config import Settings, describe, load_settings, settings_from
-from segcore.connection import (Databases, Health, check_health, create_client, friendly_errors,
-                                mask_uri, open_databases, scrub)
-from segcore.actors import Actor
-from segcore.errors import (BatchNotFound, ConfigError, DatabaseUnavailable, DemoRefused,
-                            DuplicateMember, EmbeddedServerError, ImportFileError, MemberNotFound,
-                            PermissionDenied, SegcoreError, SyncAlreadyRunning,
-                            ValidationError)
+from segcore.connection import (Databases, Health, check_health, create_client,
+                                driver_error_message, friendly_errors, mask_uri, open_databases,
+                                scrub)
+from segcore.actors import COORDINATOR, ROLES, VIEWER, Actor
+from segcore.errors import (AccountLocked, BatchNotFound, ConfigError, DatabaseUnavailable,
+                            DemoRefused, DuplicateMember, EmbeddedServerError, ImportFileError,
+                            LoginFailed, MemberNotFound, PermissionDenied, SegcoreError,
+                            SyncAlreadyRunning, ValidationError)
 from segcore.history import Change, list_history
 from segcore.naming import batch_ids_in, canonical_batch_id, person_key
 from segcore.progress import (Burndown, burndown, filter_rows, kpis, per_segmentador,
