@@ -50,8 +50,19 @@ def init_state() -> None:
 
 
 def current_actor() -> Actor:
-    """Who is acting; with login off, the app itself as a coordinator."""
-    return st.session_state.get(ACTOR) or Actor("app")
+    """Who is acting; with login off, the app itself as a coordinator.
+
+    With login on and nobody logged in (a page run outside the entry point's gate), a viewer:
+    the fallback must never grant writes.
+    """
+    actor = st.session_state.get(ACTOR)
+    if actor is not None:
+        return actor
+    try:
+        login = settings().login
+    except SegcoreError:
+        login = True
+    return Actor("(not logged in)", "viewer") if login else Actor("app")
 
 
 def can_write() -> bool:

@@ -78,3 +78,9 @@ def test_coordinator_changes_are_recorded_with_their_name(login_on):
     at.form_submit_button[0].click().run()
     assert not at.exception
     assert list_history(login_on.work, "Roberta")[0]["author"] == "Coord"
+
+
+def test_a_page_run_without_the_gate_cannot_write(login_on):
+    at = page("team").run()  # no login happened in this session
+    assert not at.exception
+    assert not at.form_submit_button  # viewer fallback: no editing controls
