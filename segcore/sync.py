@@ -3,13 +3,11 @@
 For every batch it sets `mongo_uploaded` and `training_metrics_info` from the uploads that name
 it, writing only the batches whose stored values differ. The training database is only read.
 
-State kept in the app's database, so a routine run does not re-read every upload:
-- `sync_index`: which uploads name which batch key, in a fixed number of part documents (few
-  large documents read much faster than many small ones);
-- `sync_runs`: one record per run; `locks`: a lease so two syncs never interleave.
-An incremental run reads the ids of all uploads (one cheap pass), fetches only the new ones and
-drops the removed ones from the index. Every write is idempotent, so a run that was interrupted
-anywhere converges on the next run.
+A full run reads every upload and stores which uploads name which batch (`sync_index`). A routine
+run reads only what changed since (`upload_changes`), applies it to that index and re-plans only
+the batches whose uploads changed, unless the batch list itself changed. Runs are recorded in
+`sync_runs`; a lease in `locks` keeps two syncs apart. Every write is idempotent and the resume
+point is saved last, so a run interrupted anywhere converges on the next run.
 """
 
 from __future__ import annotations
@@ -17,20 +15,17 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import hashlib
 import heapq
 import time
 import uuid
-import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from bson import ObjectId
-from pymongo import DESCENDING, ReplaceOne, UpdateOne
+from pymongo import DESCENDING, UpdateOne
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from segcore.actors import Actor, writer_name
 from segcore.batches import generation
@@ -38,12 +33,14 @@ from segcore.connection import Databases
 from segcore.errors import SyncAlreadyRunning
 from segcore.history import utcnow
 from segcore.naming import canonical_batch_id, person_key
-from segcore.uploads import Upload, read_uploads, read_uploads_by_id
+from segcore.sync_index import UNMATCHED, keys_holding, read_index, write_index
+from segcore.upload_changes import (Changes, FullReadNeeded, changes_from_ids,
+                                    changes_from_stream, current_token)
+from segcore.uploads import Upload, read_uploads, upload_from_document
 
-RUNS, INDEX, LOCKS, META = "sync_runs", "sync_index", "locks", "app_meta"
+RUNS, LOCKS, META = "sync_runs", "locks", "app_meta"
 FULL_EVERY = timedelta(hours=24)  # a routine sync reads everything at least this often
-UNMATCHED = "~unmatched"  # index key of uploads that name no batch
-PARTS = 128
+KEEP = 200  # problem uploads listed per kind in a run's report (all are counted)
 LEASE = timedelta(minutes=2)
 FILES_KEPT = 5
 WRITE_CHUNK = 1000
@@ -177,11 +174,6 @@ def _date_key(entry: Entry) -> tuple:
     return (entry[3] is not None, entry[3] or datetime.min)
 
 
-def part_of(key: str) -> int:
-    """Which index part document holds `key` (stable across runs and processes)."""
-    return zlib.crc32(key.encode()) % PARTS
-
-
 # --- the run --------------------------------------------------------------------------------
 
 @dataclass
@@ -200,6 +192,7 @@ class SyncReport:
     full: bool = False
     new_files: int = 0
     removed_files: int = 0
+    full_reason: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
     orphan_uploads: list[Finding] = field(default_factory=list)
@@ -212,6 +205,7 @@ class SyncReport:
     def as_dict(self, details: bool = False) -> dict:
         result = {k: getattr(self, k) for k in self.COUNTS}
         result.update(duration_s=self.duration_s, mode=self.mode, full=self.full,
+                      full_reason=self.full_reason,
                       started_at=self.started_at, finished_at=self.finished_at)
         if details:
             for name in ("orphan_uploads", "unmatched_uploads", "mismatched_uploads"):
@@ -271,40 +265,6 @@ def _alive(pid: object) -> bool:
     return True
 
 
-def _read_index(db: Database) -> dict[str, dict]:
-    index: dict[str, dict] = {}
-    for part in db[INDEX].find({}, {"digest": 0}):
-        for key, entries in part.get("keys", {}).items():
-            index[key] = {e[0]: (e[0], e[1], sys.intern(e[2]) if e[2] else None, e[3], e[4])
-                          for e in entries}
-    return index
-
-
-def _write_index(db: Database, index: dict[str, dict], changed_keys: set[str] | None) -> None:
-    """Rewrite the index parts holding `changed_keys` (all parts when None) whose content changed.
-
-    Each part carries a digest of its content, so an unchanged part costs a hash, not a write.
-    """
-    by_part: dict[int, list[str]] = defaultdict(list)
-    for key in index:
-        by_part[part_of(key)].append(key)
-    touched = sorted(range(PARTS) if changed_keys is None else {part_of(k) for k in changed_keys})
-    stored = {d["_id"]: d.get("digest") for d in db[INDEX].find({}, {"digest": 1})}
-    operations = []
-    for n in touched:
-        keys = {key: sorted((list(e) for e in index[key].values()), key=lambda e: str(e[0]))
-                for key in sorted(by_part.get(n, [])) if index[key]}
-        digest = hashlib.blake2b(repr(keys).encode(), digest_size=16).hexdigest()
-        if stored.get(n) != digest:
-            operations.append(ReplaceOne({"_id": n}, {"_id": n, "keys": keys, "digest": digest},
-                                         upsert=True))
-        if len(operations) == 8:
-            db[INDEX].bulk_write(operations, ordered=False)
-            operations = []
-    if operations:
-        db[INDEX].bulk_write(operations, ordered=False)
-
-
 def _close_interrupted_runs(db: Database) -> None:
     db[RUNS].update_many({"status": "running"},
                          {"$set": {"status": "interrupted", "error": "the run did not finish"}})
@@ -314,9 +274,9 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
              author: "str | Actor" = "sync", progress: Progress | None = None) -> SyncReport:
     """Sync every batch with the uploaded masks and record the run.
 
-    Incremental unless `full` (or no index exists yet). Raises SyncAlreadyRunning when
-    another sync holds the lock, PermissionDenied for a viewer; driver errors propagate after
-    the run is recorded as failed.
+    Incremental unless `full` (or no complete index exists yet, or the last full read is older
+    than FULL_EVERY). Raises SyncAlreadyRunning when another sync holds the lock,
+    PermissionDenied for a viewer; driver errors propagate after the run is recorded as failed.
     """
     author = writer_name(author)
     work = databases.work
@@ -330,44 +290,82 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
         _close_interrupted_runs(work)
         run_id = work[RUNS].insert_one({"started_at": report.started_at, "mode": mode,
                                         "status": "running", "author": author}).inserted_id
-        batches_generation = generation(work)
-        current_ids = None if full else _current_ids(databases, notify)
-        if current_ids is not None:
-            report.total_files = len(current_ids)
-            if _nothing_changed(databases, batches_generation, current_ids):
-                return _finish_unchanged(work, run_id, report, clock, notify)
-        index = (None if current_ids is None
-                 else _incremental_index(databases, current_ids, report, notify, lease))
-        if index is None:
+        state = work[META].find_one({"_id": "sync"}) or {}
+        batches_now = {"generation": generation(work),
+                       # other tools may add or remove batch documents without segcore
+                       "batch_count": work["batches"].estimated_document_count()}
+        same_batches = all(state.get(k) == v for k, v in batches_now.items())
+        namespace = f"{databases.training.name}.{databases.masks_files.name}"
+        reason = "requested" if full else _full_reason(state, namespace)
+        index = changes = None
+        if reason is None:
+            notify(0.05, "Reading what changed since the last sync")
+            try:
+                if state.get("token") is not None:
+                    changes = changes_from_stream(
+                        databases.masks_files, state["token"],
+                        limit=max(5000, int(state.get("total_files") or 0) // 5))
+                else:
+                    index = read_index(work)
+                    changes = changes_from_ids(databases.masks_files,
+                                               (i for e in index.values() for i in e))
+            except FullReadNeeded as exc:
+                reason = str(exc)
+        if changes is not None and not changes.documents and same_batches:
+            report.total_files = int(state.get("total_files") or 0)
+            _save_state(work, {"token": changes.token} if changes.token else {})
+            return _finish_unchanged(work, run_id, report, clock, notify)
+
+        token = changes.token if changes is not None else None
+        if changes is None:
+            report.full_reason = reason
+            token = current_token(databases.masks_files)
             index = _full_index(databases, report, notify, lease)
+            touched = None
+        else:
+            if index is None:
+                notify(0.2, "Reading the sync index")
+                index = read_index(work)
+            touched = _apply_changes(index, changes, report)
+            report.total_files = (int(state.get("total_files") or 0) + report.new_files
+                                  - report.removed_files)
         notify(0.7, "Comparing with the batch list")
-        batches = list(work["batches"].find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1,
-                                                  "training_metrics_info": 1}))
-        updates = plan_batch_updates(batches, index)
+        listing = list(work["batches"].find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1}))
+        if touched is not None and same_batches:
+            # Only the batches whose uploads changed, and batches never synced, can differ.
+            wanted = [d["_id"] for d in listing if "mongo_uploaded" not in d
+                      or _key_of(d) in touched]
+            candidates = _fetch_sync_fields(work, wanted)
+        else:
+            candidates = list(work["batches"].find({}, {"id": 1, "mongo_uploaded": 1,
+                                                        "training_metrics_info": 1}))
+        updates = plan_batch_updates(candidates, index)
+        del candidates
         _apply(work, updates, notify, lease)
         report.batches_updated = len(updates)
         keys_with_masks = {k for k, v in index.items() if v and k != UNMATCHED}
-        report.batches_with_masks = sum(
-            1 for d in batches if isinstance(d.get("id"), str)
-            and canonical_batch_id(d["id"]) in keys_with_masks)
-        report.batches_without_masks = len(batches) - report.batches_with_masks
+        report.batches_with_masks = sum(1 for d in listing if _key_of(d) in keys_with_masks)
+        report.batches_without_masks = len(listing) - report.batches_with_masks
         (report.orphans, orphans), (report.unmatched, unmatched), \
-            (report.mismatches, mismatches) = find_problems(batches, index)
+            (report.mismatches, mismatches) = find_problems(listing, index, keep=KEEP)
         report.orphan_uploads, report.unmatched_uploads = orphans, unmatched
         report.mismatched_uploads = mismatches
+        notify(0.95, "Saving the sync index")
+        if changes is None or changes.token is None:
+            _save_state(work, {"index_ok": False})  # a run killed while writing reads all next
+        write_index(work, index, touched)
+        state = {**batches_now, "total_files": report.total_files, "namespace": namespace,
+                 "index_ok": True, "token": token}
+        if report.full:
+            state["last_full_at"] = report.started_at
+        _save_state(work, state)
         report.finished_at = utcnow()
         report.duration_s = round(time.perf_counter() - clock, 3)
         work[RUNS].update_one({"_id": run_id}, {"$set": {
             **report.as_dict(), "status": "ok",
-            "orphan_uploads": [f.as_dict() for f in orphans[:200]],
-            "unmatched_uploads": [f.as_dict() for f in unmatched[:200]],
-            "mismatched_uploads": [f.as_dict() for f in mismatches[:200]]}})
-        state = {"generation": batches_generation, "batch_count": len(batches)}
-        if report.full:
-            state["last_full_at"] = report.started_at
-        work[META].update_one({"_id": "sync"}, {"$set": state}, upsert=True)
-        ids = _pack_ids(i for entries in index.values() for i in entries)
-        work[META].replace_one({"_id": "sync_ids"}, {"ids": ids}, upsert=True)
+            "orphan_uploads": [f.as_dict() for f in orphans],
+            "unmatched_uploads": [f.as_dict() for f in unmatched],
+            "mismatched_uploads": [f.as_dict() for f in mismatches]}})
         notify(1.0, "Done")
         return report
     except BaseException as exc:
@@ -388,33 +386,26 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
             pass  # the lease expires on its own
 
 
-def _pack_ids(ids) -> bytes | None:
-    """The distinct ids, as sorted 12-byte ObjectIds packed together; None when an id is not
-    an ObjectId or there are too many to fit comfortably in one document."""
-    binaries = set()
-    for upload_id in ids:
-        if not isinstance(upload_id, ObjectId):
-            return None
-        binaries.add(upload_id.binary)
-    packed = b"".join(sorted(binaries))
-    return packed if len(packed) < 12_000_000 else None  # stay well inside a 16 MB document
+def _key_of(batch: dict) -> str | None:
+    raw = batch.get("id")
+    return canonical_batch_id(raw) if isinstance(raw, str) else None
 
 
-def _nothing_changed(databases: Databases, batches_generation: int,
-                     current_ids: set) -> bool:
-    """True when the batch list and the set of upload ids are what the last run saw."""
-    state = databases.work[META].find_one({"_id": "sync"})
-    if not state or state.get("generation") != batches_generation:
-        return False
-    # Other tools may add or remove batch documents without going through segcore.
-    if state.get("batch_count") != databases.work["batches"].estimated_document_count():
-        return False
+def _full_reason(state: dict, namespace: str) -> str | None:
+    """Why this run must read every upload, or None when reading the changes will do."""
+    if not state.get("index_ok"):
+        return "no complete index from an earlier sync"
+    if state.get("namespace", namespace) != namespace:
+        return "the uploads collection is not the one synced last"
     last_full = state.get("last_full_at")
     if last_full is None or utcnow() - last_full > FULL_EVERY:
-        return False
-    stored = databases.work[META].find_one({"_id": "sync_ids"}) or {}
-    packed = _pack_ids(current_ids)
-    return packed is not None and stored.get("ids") == packed
+        return "the last full read is more than a day old"
+    return None
+
+
+def _save_state(work: Database, fields: dict) -> None:
+    if fields:
+        work[META].update_one({"_id": "sync"}, {"$set": fields}, upsert=True)
 
 
 def _finish_unchanged(work: Database, run_id, report: SyncReport, clock: float,
@@ -449,48 +440,33 @@ def _full_index(databases: Databases, report: SyncReport, notify: Progress,
             notify(min(0.65, 0.65 * count / expected), f"Read {count:,} of ~{expected:,} uploads")
             lease.renew()
     report.total_files = count
-    _write_index(databases.work, index, None)
     return index
 
 
-def _current_ids(databases: Databases, notify: Progress) -> set | None:
-    """The ids of every upload (one cheap pass), or None when a full read is needed."""
-    if databases.work[INDEX].estimated_document_count() == 0:
-        return None
-    notify(0.05, "Reading upload ids")
-    try:
-        return set(databases.masks_files.distinct("_id"))
-    except OperationFailure:  # the distinct reply exceeds 16 MB on very large buckets
-        return None
-
-
-def _incremental_index(databases: Databases, current: set, report: SyncReport,
-                       notify: Progress, lease: _Lease) -> dict[str, dict]:
-    """The stored index, updated with new and removed uploads."""
-    work = databases.work
-    notify(0.3, "Reading the sync index")
-    index = _read_index(work)
-    lease.renew()
-    known: dict[object, list[str]] = defaultdict(list)
-    for key, entries in index.items():
-        for upload_id in entries:
-            known[upload_id].append(key)
-    removed = [i for i in known if i not in current]
-    new_ids = [i for i in current if i not in known]
-    changed: set[str] = set()
-    for upload_id in removed:
-        for key in known[upload_id]:
+def _apply_changes(index: dict[str, dict], changes: Changes, report: SyncReport) -> set[str]:
+    """Update the index with changed uploads; returns the keys whose uploads changed."""
+    holders = keys_holding(index, changes.documents)
+    touched: set[str] = set()
+    for upload_id, document in changes.documents.items():
+        for key in holders.get(upload_id, ()):
             index[key].pop(upload_id, None)
-            changed.add(key)
-    notify(0.45, f"Reading {len(new_ids):,} new uploads")
-    for upload in read_uploads_by_id(databases, new_ids):
-        add_to_index(index, upload)
-        changed.update(upload.batches or (UNMATCHED,))
-    if changed:
-        _write_index(work, index, changed)
-    report.total_files = len(current)
-    report.new_files, report.removed_files = len(new_ids), len(removed)
-    return index
+            touched.add(key)
+        if document is None:
+            report.removed_files += upload_id in holders
+        else:
+            upload = upload_from_document(document)
+            add_to_index(index, upload)
+            touched.update(upload.batches or (UNMATCHED,))
+            report.new_files += upload_id not in holders
+    return touched
+
+
+def _fetch_sync_fields(work: Database, doc_ids: list) -> list[dict]:
+    found = []
+    for start in range(0, len(doc_ids), 200):  # short `$in` lists: long ones are slow
+        found += work["batches"].find({"_id": {"$in": doc_ids[start:start + 200]}},
+                                      {"id": 1, "mongo_uploaded": 1, "training_metrics_info": 1})
+    return found
 
 
 def _apply(work: Database, updates: list[tuple], notify: Progress, lease: _Lease) -> None:

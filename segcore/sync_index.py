@@ -1,0 +1,148 @@
+"""The sync's memory of which uploads name which batch, stored compactly in the app's database.
+
+In memory the index is `{batch key: {upload id: entry}}`, an entry being
+`(upload id, filename, uploader, upload date, length)`. In `sync_index` it is split over a fixed
+number of part documents, each holding its entries column by column (ids packed as bytes,
+filenames joined, dates and lengths as packed integers): a routine sync reads and rewrites the
+whole index in a fraction of the time one small array per upload would take, and a part whose
+content did not change is not written at all (each part carries a digest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from array import array
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from bson import ObjectId
+from pymongo import ReplaceOne
+from pymongo.database import Database
+
+INDEX = "sync_index"
+PARTS = 128
+UNMATCHED = "~unmatched"  # the key of uploads that name no batch
+EPOCH = datetime(1970, 1, 1)
+MS = timedelta(milliseconds=1)
+NO_DATE = -(2 ** 63)
+_INT64 = range(-(2 ** 63) + 1, 2 ** 63)
+
+Entry = tuple
+
+
+def part_of(key: str) -> int:
+    """Which part document holds `key` (stable across runs and processes)."""
+    return zlib.crc32(key.encode()) % PARTS
+
+
+def _compact(entry: Entry) -> bool:
+    """True when an entry fits the packed columns (the usual case: an ObjectId, a naive date)."""
+    _, filename, _, date, length = entry
+    return (type(entry[0]) is ObjectId and "\x00" not in filename and length in _INT64
+            and (date is None or date.tzinfo is None))
+
+
+def encode_part(keys: dict[str, dict]) -> dict:
+    """The stored form of some keys of the index (a pure function; see decode_part)."""
+    names: dict[object, int] = {None: 0}
+    key_list, counts, extra = [], array("I"), []
+    ids, files, who = bytearray(), [], array("I")
+    when, size = array("q"), array("q")
+    for key in sorted(keys):
+        entries = keys[key]
+        if not entries:
+            continue
+        packed = 0
+        for entry in sorted(entries.values(), key=lambda e: (type(e[0]).__name__, str(e[0]))):
+            if not _compact(entry):
+                extra.append([key, *entry])
+                continue
+            upload_id, filename, uploader, date, length = entry
+            ids += upload_id.binary
+            files.append(filename)
+            who.append(names.setdefault(uploader, len(names)))
+            when.append(NO_DATE if date is None else (date - EPOCH) // MS)
+            size.append(length)
+            packed += 1
+        key_list.append(key)
+        counts.append(packed)
+    part = {"k": key_list, "c": counts.tobytes(), "i": bytes(ids), "f": "\x00".join(files),
+            "u": who.tobytes(), "un": list(names), "t": when.tobytes(), "n": size.tobytes(),
+            "x": extra}
+    digest = hashlib.blake2b(digest_size=16)
+    for name in ("c", "i", "u", "t", "n"):
+        digest.update(part[name])
+    digest.update(repr((key_list, part["f"], part["un"], extra)).encode())
+    part["d"] = digest.hexdigest()
+    return part
+
+
+def decode_part(part: dict, into: dict[str, dict]) -> None:
+    """Add the entries of a stored part to the in-memory index `into`."""
+    counts = array("I")
+    counts.frombytes(part.get("c", b""))
+    who, when, size = array("I"), array("q"), array("q")
+    who.frombytes(part.get("u", b""))
+    when.frombytes(part.get("t", b""))
+    size.frombytes(part.get("n", b""))
+    names = part.get("un", [None])
+    raw = part.get("i", b"")
+    files = part["f"].split("\x00") if part.get("f") or len(who) else []
+    position = 0
+    for key, count in zip(part.get("k", []), counts):
+        entries = into.setdefault(key, {})
+        for n in range(position, position + count):
+            upload_id = ObjectId(raw[12 * n:12 * n + 12])
+            millis = when[n]
+            entries[upload_id] = (upload_id, files[n], names[who[n]],
+                                  None if millis == NO_DATE else EPOCH + millis * MS, size[n])
+        position += count
+    for key, *entry in part.get("x", []):
+        into.setdefault(key, {})[entry[0]] = tuple(entry)
+
+
+def read_index(db: Database) -> dict[str, dict]:
+    """The whole stored index."""
+    index: dict[str, dict] = {}
+    for part in db[INDEX].find({}, {"d": 0}):
+        decode_part(part, index)
+    return index
+
+
+def write_index(db: Database, index: dict[str, dict], changed_keys=None) -> int:
+    """Store the parts holding `changed_keys` (every part when None) whose content changed.
+
+    Returns how many part documents were written.
+    """
+    by_part: dict[int, dict] = defaultdict(dict)
+    for key, entries in index.items():
+        if entries:
+            by_part[part_of(key)][key] = entries
+    touched = range(PARTS) if changed_keys is None else sorted({part_of(k) for k in changed_keys})
+    stored = {d["_id"]: d.get("d") for d in db[INDEX].find({}, {"d": 1})}
+    operations, written = [], 0
+    for n in touched:
+        part = encode_part(by_part.get(n, {}))
+        if stored.get(n) != part["d"]:
+            operations.append(ReplaceOne({"_id": n}, {"_id": n, **part}, upsert=True))
+        if len(operations) == 16:
+            db[INDEX].bulk_write(operations, ordered=False)
+            written, operations = written + len(operations), []
+    if operations:
+        db[INDEX].bulk_write(operations, ordered=False)
+        written += len(operations)
+    return written
+
+
+def keys_holding(index: dict[str, dict], upload_ids) -> dict[object, list[str]]:
+    """The keys under which each of `upload_ids` is filed (absent ids are left out)."""
+    wanted = set(upload_ids)
+    found: dict[object, list[str]] = defaultdict(list)
+    if wanted:
+        for key, entries in index.items():
+            hits = ([i for i in wanted if i in entries] if len(wanted) < 64
+                    else wanted.intersection(entries))
+            for upload_id in hits:
+                found[upload_id].append(key)
+    return found
