@@ -57,6 +57,11 @@ def _answers(uri: str, timeout_ms: int = 1500) -> bool:
         client.close()
 
 
+# Keep a day of change history (the server's default is an hour and 100,000 entries), so a
+# routine sync can resume from where the last one stopped instead of re-reading every upload.
+OPLOG = ("--oplog-retention-seconds", str(26 * 3600), "--oplog-max-entries", "2000000")
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -89,7 +94,7 @@ def ensure_server(path: str | os.PathLike, start_timeout: float = 60.0) -> str:
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "secantus", "--host", HOST, "--port", str(port),
-                 "--storage-path", str(path), "--log-level", "WARNING"],
+                 "--storage-path", str(path), "--log-level", "WARNING", *OPLOG],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # outlives the app or command that started it
             )

@@ -12,6 +12,7 @@ point is saved last, so a run interrupted anywhere converges on the next run.
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import sys
@@ -320,7 +321,8 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
         if changes is None:
             report.full_reason = reason
             token = current_token(databases.masks_files)
-            index = _full_index(databases, report, notify, lease)
+            index = _full_index(databases, report, notify, lease,
+                                int(state.get("total_files") or 0))
             touched = None
         else:
             if index is None:
@@ -330,17 +332,19 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
             report.total_files = (int(state.get("total_files") or 0) + report.new_files
                                   - report.removed_files)
         notify(0.7, "Comparing with the batch list")
-        listing = list(work["batches"].find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1}))
         if touched is not None and same_batches:
             # Only the batches whose uploads changed, and batches never synced, can differ.
+            listing = list(work["batches"].find({}, {"id": 1, "assignee": 1,
+                                                      "mongo_uploaded": 1}))
             wanted = [d["_id"] for d in listing if "mongo_uploaded" not in d
                       or _key_of(d) in touched]
-            candidates = _fetch_sync_fields(work, wanted)
+            updates = plan_batch_updates(_fetch_sync_fields(work, wanted), index)
         else:
-            candidates = list(work["batches"].find({}, {"id": 1, "mongo_uploaded": 1,
-                                                        "training_metrics_info": 1}))
-        updates = plan_batch_updates(candidates, index)
-        del candidates
+            listing = list(work["batches"].find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1,
+                                                      "training_metrics_info": 1}))
+            updates = plan_batch_updates(listing, index)
+            for doc in listing:
+                doc.pop("training_metrics_info", None)  # only ids and assignees are needed now
         _apply(work, updates, notify, lease)
         report.batches_updated = len(updates)
         keys_with_masks = {k for k, v in index.items() if v and k != UNMATCHED}
@@ -426,19 +430,25 @@ def _finish_unchanged(work: Database, run_id, report: SyncReport, clock: float,
     return report
 
 
-def _full_index(databases: Databases, report: SyncReport, notify: Progress,
-                lease: _Lease) -> dict[str, dict]:
+def _full_index(databases: Databases, report: SyncReport, notify: Progress, lease: _Lease,
+                expected: int) -> dict[str, dict]:
+    """Index every upload. `expected` (the last run's count) only scales the progress bar:
+    counting first would cost a pass of its own on some servers."""
     report.full = True
-    notify(0.0, "Counting uploads")
-    expected = max(1, databases.masks_files.estimated_document_count())
+    notify(0.0, "Reading uploads")
     index: dict[str, dict] = defaultdict(dict)
     count = 0
-    for upload in read_uploads(databases):
-        add_to_index(index, upload)
-        count += 1
-        if count % 5000 == 0:
-            notify(min(0.65, 0.65 * count / expected), f"Read {count:,} of ~{expected:,} uploads")
-            lease.renew()
+    gc.disable()  # hundreds of thousands of new tuples would trigger collections for nothing
+    try:
+        for upload in read_uploads(databases):
+            add_to_index(index, upload)
+            count += 1
+            if count % 5000 == 0:
+                notify(min(0.65, 0.65 * count / max(expected, count * 1.1)),
+                       f"Read {count:,} uploads" + (f" of ~{expected:,}" if expected else ""))
+                lease.renew()
+    finally:
+        gc.enable()
     report.total_files = count
     return index
 

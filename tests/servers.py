@@ -44,11 +44,19 @@ def secured_server(storage: Path, probe_uri: str, *, port: int, tls: tuple[Path,
 
     `probe_uri` is a URI with working credentials; the server is up when it authenticates.
     """
-    command = [sys.executable, "-m", "secantus", "--host", HOST, "--port", str(port),
-               "--storage-path", str(storage), "--auth", "--log-level", "ERROR"]
+    flags = ["--auth"]
     if tls:
-        command += ["--tls-cert-file", str(tls[0]), "--tls-key-file", str(tls[1])]
-    log = storage.with_name(storage.name + ".secured.log")
+        flags += ["--tls-cert-file", str(tls[0]), "--tls-key-file", str(tls[1])]
+    with server_process(storage, probe_uri, port=port, flags=flags) as process:
+        yield process
+
+
+@contextmanager
+def server_process(storage: Path, probe_uri: str, *, port: int, flags=()):
+    """Run `python -m secantus` with `flags` until the block ends (up once `probe_uri` answers)."""
+    command = [sys.executable, "-m", "secantus", "--host", HOST, "--port", str(port),
+               "--storage-path", str(storage), "--log-level", "ERROR", *flags]
+    log = storage.with_name(storage.name + ".server.log")
     with open(log, "ab") as out:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out,
                                    stderr=subprocess.STDOUT)

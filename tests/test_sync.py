@@ -11,12 +11,18 @@ from datetime import datetime, timedelta
 
 import pytest
 from gridfs import GridFS
+from pymongo import MongoClient
+from pymongo.errors import OperationFailure
 
-from segcore import team
+from segcore import batches, team
+from segcore.config import Settings
+from segcore.connection import open_databases
+from segcore.setup import prepare
 from segcore.errors import PermissionDenied, SyncAlreadyRunning
 from segcore.actors import Actor
 from segcore.sync import list_runs, last_run, run_sync
 from tests.conftest import ROOT
+from tests.servers import free_port, server_process
 
 T0 = datetime(2025, 10, 1, 10, 30)
 
@@ -199,3 +205,85 @@ def test_cli_sync_and_uploads(lab, run_cli):
     recent = json.loads(run_cli("uploads", "--recent", "2", "--json").stdout)
     assert [r["filename"] for r in recent] == ["masks_batch_400.tar.xz", "batch_0400_part2.zip"]
     assert set(recent[0]) >= {"filename", "uploaded_by", "upload_date", "size_mb", "batches"}
+
+
+def test_upload_moved_to_another_batch_is_followed_incrementally(lab):
+    """An upload tool fixing an upload's metadata moves it; the change stream reports the edit."""
+    run_sync(lab)
+    lab.masks_files.update_one({"filename": "unrelated.zip"},
+                               {"$set": {"metadata.batch_id": "batch_400"}})
+    report = run_sync(lab)
+    assert not report.full
+    assert batch(lab, "batch_7")["mongo_uploaded"] is False
+    assert batch(lab, "batch_400")["training_metrics_info"]["file_count"] == 4
+    assert run_sync(lab, full=True).batches_updated == 0
+
+
+def test_reassignment_updates_mismatches_without_a_full_read(lab):
+    run_sync(lab)
+    assert run_sync(lab).mismatches == 2
+    batches.assign(lab.work, ["batch_7"], "Ceci", author="coord")  # unrelated.zip is Ceci's
+    report = run_sync(lab)
+    assert not report.full and report.mismatches == 1
+    assert [m.filename for m in report.mismatched_uploads] == ["batch_12_to_batch_15.zip"]
+
+
+def test_dropped_uploads_collection_means_a_full_read(lab):
+    run_sync(lab)
+    lab.masks_files.drop()
+    report = run_sync(lab)
+    assert report.full and "drop" in report.full_reason
+    assert lab.work.batches.count_documents({"mongo_uploaded": True}) == 0
+
+
+def server_of_its_own(tmp_path, *flags):
+    port = free_port()
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    return uri, server_process(tmp_path / "db", uri, port=port, flags=flags)
+
+
+def test_without_change_streams_new_and_removed_uploads_are_found_by_id(tmp_path):
+    """A standalone server has no change streams: the routine sync compares upload ids."""
+    uri, server = server_of_its_own(tmp_path, "--standalone")
+    with server:
+        client = MongoClient(uri)
+        databases = open_databases(Settings(mongo_uri=uri, mongo_db="seg", training_db="tm",
+                                            embedded_path=tmp_path / "unused"), client=client)
+        prepare(databases)
+        with pytest.raises(OperationFailure):
+            databases.masks_files.watch()
+        databases.work.batches.insert_many([{"id": "batch_1"}, {"id": "batch_2"}])
+        first = put(databases, "batch_1.zip", {"uploaded_by": "flor"})
+        assert run_sync(databases).full
+        GridFS(databases.training, collection="masks").delete(first)
+        put(databases, "batch_2.zip", {"uploaded_by": "flor"})
+        report = run_sync(databases)
+        assert not report.full and (report.new_files, report.removed_files) == (1, 1)
+        assert [b["id"] for b in databases.work.batches.find({"mongo_uploaded": True})] == [
+            "batch_2"]
+        assert run_sync(databases).batches_updated == 0
+        client.close()
+
+
+def test_lost_change_history_means_a_full_read(tmp_path):
+    """When the server has pruned the history since the last sync, nothing is missed."""
+    uri, server = server_of_its_own(tmp_path, "--oplog-max-entries", "10",
+                                    "--oplog-retention-seconds", "1")
+    with server:
+        client = MongoClient(uri)
+        databases = open_databases(Settings(mongo_uri=uri, mongo_db="seg", training_db="tm",
+                                            embedded_path=tmp_path / "unused"), client=client)
+        prepare(databases)
+        databases.work.batches.insert_many([{"id": f"batch_{n}"} for n in range(1, 4)])
+        put(databases, "batch_1.zip", {"uploaded_by": "flor"})
+        assert run_sync(databases).full
+        put(databases, "batch_2.zip", {"uploaded_by": "flor"})
+        time.sleep(2)
+        # The server prunes older history now and then as new entries arrive.
+        databases.training.scratch.insert_many([{"n": n} for n in range(3000)])
+        for n in range(100):
+            databases.training.scratch.insert_one({"n": n})
+        report = run_sync(databases)
+        assert report.full and "history" in report.full_reason
+        assert databases.work.batches.count_documents({"mongo_uploaded": True}) == 2
+        client.close()
