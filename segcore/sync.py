@@ -340,11 +340,8 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
                       or _key_of(d) in touched]
             updates = plan_batch_updates(_fetch_sync_fields(work, wanted), index)
         else:
-            listing = list(work["batches"].find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1,
-                                                      "training_metrics_info": 1}))
-            updates = plan_batch_updates(listing, index)
-            for doc in listing:
-                doc.pop("training_metrics_info", None)  # only ids and assignees are needed now
+            listing = []
+            updates = plan_batch_updates(_listed(work, listing), index)
         _apply(work, updates, notify, lease)
         report.batches_updated = len(updates)
         keys_with_masks = {k for k, v in index.items() if v and k != UNMATCHED}
@@ -469,6 +466,15 @@ def _apply_changes(index: dict[str, dict], changes: Changes, report: SyncReport)
             touched.update(upload.batches or (UNMATCHED,))
             report.new_files += upload_id not in holders
     return touched
+
+
+def _listed(work: Database, listing: list):
+    """Every batch document with its sync fields, keeping only what the report needs in
+    `listing`: holding 50,000 batches' upload info at once would dwarf the index."""
+    for doc in work["batches"].find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1,
+                                         "training_metrics_info": 1}, batch_size=2000):
+        yield doc
+        listing.append({"_id": doc["_id"], "id": doc.get("id"), "assignee": doc.get("assignee")})
 
 
 def _fetch_sync_fields(work: Database, doc_ids: list) -> list[dict]:
