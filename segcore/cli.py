@@ -358,7 +358,7 @@ def sync(ctx, full, mode, as_json):
                f"{report.batches_without_masks} without; {report.batches_updated} updated; "
                f"{report.orphans} orphan, {report.unmatched} unmatched, {report.mismatches} "
                f"mismatched uploads; {report.duration_s:.1f} s"
-               f"{' (full read)' if report.full else ''}.")
+               f"{f' (full read: {report.full_reason})' if report.full else ''}.")
 
 
 @main.command()

@@ -321,6 +321,7 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
         if changes is None:
             report.full_reason = reason
             token = current_token(databases.masks_files)
+            work[META].delete_one({"_id": "sync_ids"})  # what earlier versions compared ids with
             index = _full_index(databases, report, notify, lease,
                                 int(state.get("total_files") or 0))
             touched = None
