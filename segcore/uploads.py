@@ -8,8 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bson import ObjectId
-
 from segcore.connection import Databases
 from segcore.naming import batch_ids_in
 
@@ -99,14 +97,6 @@ def read_uploads(databases: Databases, query: dict | None = None):
     """Iterate over the upload documents matching `query` (all by default), projected."""
     for doc in databases.masks_files.find(query or {}, PROJECTION, batch_size=5000):
         yield upload_from_document(doc)
-
-
-def read_uploads_by_id(databases: Databases, ids: list[ObjectId]) -> list[Upload]:
-    """The uploads with these ids, fetched in short `$in` lists (long ones are slow)."""
-    found = []
-    for start in range(0, len(ids), 200):
-        found += read_uploads(databases, {"_id": {"$in": ids[start:start + 200]}})
-    return found
 
 
 def recent_uploads(databases: Databases, limit: int = 50) -> list[Upload]:

@@ -288,4 +288,3 @@ def test_pages_never_show_the_password(auth_port, clean, monkeypatch, caplog, na
         assert "user name or password" in text or name == "streamlit_app", text[:2000]
     assert_no_password(text, caplog.text)
     assert password not in text + caplog.text
-

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -236,20 +237,21 @@ def test_dropped_uploads_collection_means_a_full_read(lab):
     assert lab.work.batches.count_documents({"mongo_uploaded": True}) == 0
 
 
-def server_of_its_own(tmp_path, *flags):
+@contextmanager
+def databases_on_a_server_of_their_own(tmp_path, *flags):
+    """Prepared databases on a server started with `flags`, stopped afterwards."""
     port = free_port()
     uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
-    return uri, server_process(tmp_path / "db", uri, port=port, flags=flags)
+    with server_process(tmp_path / "db", uri, port=port, flags=flags), MongoClient(uri) as client:
+        databases = open_databases(Settings(mongo_uri=uri, mongo_db="seg", training_db="tm",
+                                            embedded_path=tmp_path / "unused"), client=client)
+        prepare(databases)
+        yield databases
 
 
 def test_without_change_streams_new_and_removed_uploads_are_found_by_id(tmp_path):
     """A standalone server has no change streams: the routine sync compares upload ids."""
-    uri, server = server_of_its_own(tmp_path, "--standalone")
-    with server:
-        client = MongoClient(uri)
-        databases = open_databases(Settings(mongo_uri=uri, mongo_db="seg", training_db="tm",
-                                            embedded_path=tmp_path / "unused"), client=client)
-        prepare(databases)
+    with databases_on_a_server_of_their_own(tmp_path, "--standalone") as databases:
         with pytest.raises(OperationFailure):
             databases.masks_files.watch()
         databases.work.batches.insert_many([{"id": "batch_1"}, {"id": "batch_2"}])
@@ -262,18 +264,12 @@ def test_without_change_streams_new_and_removed_uploads_are_found_by_id(tmp_path
         assert [b["id"] for b in databases.work.batches.find({"mongo_uploaded": True})] == [
             "batch_2"]
         assert run_sync(databases).batches_updated == 0
-        client.close()
 
 
 def test_lost_change_history_means_a_full_read(tmp_path):
     """When the server has pruned the history since the last sync, nothing is missed."""
-    uri, server = server_of_its_own(tmp_path, "--oplog-max-entries", "10",
-                                    "--oplog-retention-seconds", "1")
-    with server:
-        client = MongoClient(uri)
-        databases = open_databases(Settings(mongo_uri=uri, mongo_db="seg", training_db="tm",
-                                            embedded_path=tmp_path / "unused"), client=client)
-        prepare(databases)
+    flags = ("--oplog-max-entries", "10", "--oplog-retention-seconds", "1")
+    with databases_on_a_server_of_their_own(tmp_path, *flags) as databases:
         databases.work.batches.insert_many([{"id": f"batch_{n}"} for n in range(1, 4)])
         put(databases, "batch_1.zip", {"uploaded_by": "flor"})
         assert run_sync(databases).full
@@ -286,4 +282,3 @@ def test_lost_change_history_means_a_full_read(tmp_path):
         report = run_sync(databases)
         assert report.full and "history" in report.full_reason
         assert databases.work.batches.count_documents({"mongo_uploaded": True}) == 2
-        client.close()
