@@ -21,7 +21,7 @@ from segcore.connection import (Databases, check_health, friendly_errors, open_d
                                 scrub)
 from segcore.errors import ConfigError, DatabaseUnavailable, EmbeddedServerError, SegcoreError
 from segcore.schedule import SyncScheduler
-from segcore.setup import prepare
+from segcore.prepare import prepare
 
 READ_TTL_S = 30
 HEALTH_TTL_S = 10

@@ -24,7 +24,7 @@ from common import best_of, throwaway_server
 
 from segcore.config import Settings
 from segcore.connection import open_databases
-from segcore.setup import prepare
+from segcore.prepare import prepare
 from segcore.sync import run_sync
 from segcore.uploads import PROJECTION
 

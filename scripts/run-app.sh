@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -e .
 exec .venv/bin/python -m streamlit run streamlit_app.py "$@"

@@ -12,7 +12,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?

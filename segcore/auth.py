@@ -6,6 +6,7 @@ lockouts. Passwords are never stored or logged, only their bcrypt hashes.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,8 +26,13 @@ FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD = 10
 MAX_PASSWORD_BYTES = 72
-# Checked against when the user does not exist, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = bcrypt.hashpw(b"not a real password", bcrypt.gensalt())
+
+
+@functools.cache
+def _dummy_hash() -> bytes:
+    # Checked against when the user name is unknown, so both failures take as long. Computed on
+    # first use, not at import: a bcrypt hash costs a third of a second of every CLI start.
+    return bcrypt.hashpw(b"not a real password", bcrypt.gensalt())
 
 
 @dataclass(frozen=True)
@@ -83,13 +89,6 @@ def set_password(db: Database, name: str, password: str) -> None:
         raise MemberNotFound(f"No user named '{clean_name(name)}'.")
 
 
-def set_role(db: Database, name: str, role: str) -> None:
-    _validate(name, role)
-    if not db[COLLECTION].update_one({"name_key": person_key(name)},
-                                     {"$set": {"role": role}}).matched_count:
-        raise MemberNotFound(f"No user named '{clean_name(name)}'.")
-
-
 def remove_user(db: Database, name: str) -> None:
     if not db[COLLECTION].delete_one({"name_key": person_key(str(name))}).deleted_count:
         raise MemberNotFound(f"No user named '{clean_name(str(name))}'.")
@@ -111,7 +110,7 @@ def authenticate(db: Database, name: str, password: str, now: datetime | None = 
     key = person_key(name) if isinstance(name, str) else ""
     doc = db[COLLECTION].find_one({"name_key": key}) if key else None
     if doc is None:
-        bcrypt.checkpw(b"x", _DUMMY_HASH)
+        bcrypt.checkpw(b"x", _dummy_hash())
         raise LoginFailed("Wrong user name or password.")
     locked_until = doc.get("locked_until")
     if locked_until and locked_until > now:

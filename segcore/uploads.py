@@ -87,12 +87,6 @@ def upload_from_document(doc: dict) -> Upload:
     )
 
 
-def newest_first(uploads) -> list[Upload]:
-    """Uploads sorted newest first; those without a date last."""
-    return sorted(uploads, key=lambda u: (u.upload_date is not None, u.upload_date or datetime.min,
-                                          str(u.id)), reverse=True)
-
-
 def read_uploads(databases: Databases, query: dict | None = None):
     """Iterate over the upload documents matching `query` (all by default), projected."""
     for doc in databases.masks_files.find(query or {}, PROJECTION, batch_size=5000):

@@ -13,7 +13,7 @@ from pymongo import MongoClient
 from segcore import embedded
 from segcore.config import Settings
 from segcore.connection import open_databases
-from segcore.setup import prepare
+from segcore.prepare import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -23,7 +23,7 @@ from segcore import batch_import, batches, config, connection, team
 from segcore.config import settings_from
 from segcore.connection import check_health, friendly_errors, open_databases
 from segcore.errors import DatabaseUnavailable
-from segcore.setup import prepare
+from segcore.prepare import prepare
 from tests.servers import free_port, make_certificates, provision, secured_server
 
 ROOT = Path(__file__).resolve().parent.parent

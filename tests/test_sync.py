@@ -18,7 +18,7 @@ from pymongo.errors import OperationFailure
 from segcore import batches, team
 from segcore.config import Settings
 from segcore.connection import open_databases
-from segcore.setup import prepare
+from segcore.prepare import prepare
 from segcore.errors import PermissionDenied, SyncAlreadyRunning
 from segcore.actors import Actor
 from segcore.sync import list_runs, last_run, run_sync

@@ -53,7 +53,7 @@ def test_concurrent_adds_of_the_same_person_leave_one(dbs):
 
 
 def test_legacy_members_load_without_rewrite_and_block_duplicates(dbs):
-    from segcore.setup import prepare
+    from segcore.prepare import prepare
     legacy = [{"name": "Maggie", "role": "Segmentador Senior", "email": "",
                "created_at": "2025-10-07 12:00:00"}, {"name": "Ceci"}]
     dbs.work.segmentadores.insert_many([dict(d) for d in legacy])
@@ -68,7 +68,7 @@ def test_legacy_members_load_without_rewrite_and_block_duplicates(dbs):
 
 
 def test_legacy_colliding_names_are_reported(dbs):
-    from segcore.setup import prepare
+    from segcore.prepare import prepare
     dbs.work.segmentadores.insert_many([{"name": "Flor"}, {"name": "flor "}])
     warnings = prepare(dbs)
     assert len(warnings) == 1 and "flor" in warnings[0]

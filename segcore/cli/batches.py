@@ -1,0 +1,119 @@
+"""Batch commands: import the list, assign, counts, history."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from segcore.cli.base import author as _author, emit_json, handle_errors, json_option, main, pass_context
+
+
+
+@main.command("import")
+@click.option("--file", "batches_file", type=click.Path(path_type=Path),
+              help="Batches file (default: BATCHES_FILE).")
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder holding one directory per batch (default: DATA_DIRECTORY).")
+@click.option("--count-images", is_flag=True,
+              help="Count the image files of each folder (slow on network mounts).")
+@json_option
+@pass_context
+@handle_errors
+def import_command(ctx, batches_file, data_dir, count_images, as_json):
+    """Import the batch list from the batches file and the data directory."""
+    from segcore import batch_import
+
+
+    settings = ctx.settings
+    data_dir = data_dir or settings.data_directory
+    batches_file = batches_file or settings.effective_batches_file
+    bar = None
+
+    def progress(done, total):
+        nonlocal bar
+        if as_json:
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="Scanning folders", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    result = batch_import.import_from_sources(ctx.databases.work, batches_file, data_dir,
+                                              _author(), count_images, progress)
+    if bar is not None:
+        bar.__exit__(None, None, None)
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"Imported: {result.added} added, {result.updated} updated, "
+               f"{result.unchanged} unchanged, {len(result.flagged_missing)} flagged as missing, "
+               f"{len(result.restored)} found again.")
+
+
+@main.command()
+@click.argument("batch_ids", nargs=-1, required=True)
+@click.option("--to", "assignee", help="Team member to assign the batches to.")
+@click.option("--unassign", is_flag=True, help="Remove the assignee.")
+@json_option
+@pass_context
+@handle_errors
+def assign(ctx, batch_ids, assignee, unassign, as_json):
+    """Assign batches to a team member, or unassign them."""
+    from segcore import batches
+
+
+    if bool(assignee) == bool(unassign):
+        raise click.UsageError("give exactly one of --to NAME or --unassign")
+    result = batches.assign(ctx.databases.work, list(batch_ids), None if unassign else assignee,
+                            _author())
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"{len(result.updated)} batches updated.")
+        for conflict in result.conflicts:
+            click.echo(f"conflict: {conflict.describe()}", err=True)
+        for batch_id in result.missing:
+            click.echo(f"not found: {batch_id}", err=True)
+    if result.missing or result.conflicts or result.failed:
+        sys.exit(1)
+
+
+@main.command()
+@json_option
+@pass_context
+@handle_errors
+def status(ctx, as_json):
+    """Counts: total, assigned, with masks, pending."""
+    from segcore import stats
+
+
+    counts = stats.summary(ctx.databases.work)
+    if as_json:
+        emit_json(counts.as_dict())
+        return
+    click.echo(f"total {counts.total}  assigned {counts.assigned}  with masks "
+               f"{counts.with_masks}  pending {counts.pending}  done {counts.percent_done}%")
+
+
+@main.command("history")
+@click.argument("batch_id", required=False)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_context
+@handle_errors
+def history_command(ctx, batch_id, limit, as_json):
+    """Recent changes, of one batch (or team member) if given."""
+    from segcore import history
+
+
+    entries = history.list_history(ctx.databases.work, key=batch_id, limit=limit)
+    if as_json:
+        emit_json(entries)
+        return
+    if not entries:
+        click.echo("No changes recorded.")
+    for e in entries:
+        click.echo(f"{e['at']:%Y-%m-%d %H:%M:%S}  {e['author']:<16} {e['kind']:<6} {e['key']:<14} "
+                   f"{e['field']}: {e['old']!r} -> {e['new']!r}")

@@ -1,0 +1,44 @@
+"""The embedded server and the demo data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from segcore.cli.base import author as _author, emit_json, handle_errors, json_option, main, pass_context
+
+
+
+@main.command("stop-server")
+@pass_context
+@handle_errors
+def stop_server(ctx):
+    """Stop the embedded database server (it starts again when needed)."""
+    from segcore import embedded
+
+    stopped = embedded.stop_server(ctx.settings.embedded_path)
+    click.echo("Embedded server stopped." if stopped else "No embedded server was running.")
+
+
+# --- demo data ------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False),
+              help="Where to create the demo folders (default: next to the embedded database).")
+@click.option("--batches", "count", default=300, show_default=True,
+              type=click.IntRange(10, 5000))
+@json_option
+@pass_context
+@handle_errors
+def demo(ctx, directory, count, as_json):
+    """Load clearly labelled demo data into empty databases."""
+    from segcore import demo as demo_data
+
+    directory = directory or ctx.settings.embedded_path.parent / "demo-data"
+    summary = demo_data.load_demo(ctx.databases, directory, author=_author(), count=count)
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo(f"Demo loaded: {summary['batches']} batches in {summary['directory']}, "
+               f"a team of {summary['team']}, {summary['uploads']} mask uploads.")

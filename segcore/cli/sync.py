@@ -1,0 +1,77 @@
+"""Sync with the uploaded masks, and the uploads it found."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from segcore.cli.base import author as _author, emit_json, handle_errors, json_option, main, pass_context
+from segcore.errors import SegcoreError
+
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="Read every upload instead of only what changed.")
+@click.option("--mode", default="cli", show_default=True, help="Recorded with the run (e.g. cron).")
+@json_option
+@pass_context
+@handle_errors
+def sync(ctx, full, mode, as_json):
+    """Sync the batch list with the uploaded masks (safe to run from cron)."""
+    from segcore.sync import run_sync
+
+    with click.progressbar(length=1000, label="Syncing", file=sys.stderr,
+                           show_eta=False) as bar:
+        def progress(fraction, message):
+            if not as_json:
+                bar.label = message.ljust(40)
+                bar.update(int(fraction * 1000) - bar.pos)
+        report = run_sync(ctx.databases, full=full, mode=mode, author=_author(),
+                          progress=progress)
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    click.echo(f"{report.total_files} files ({report.new_files} new, {report.removed_files} "
+               f"removed); {report.batches_with_masks} batches with masks, "
+               f"{report.batches_without_masks} without; {report.batches_updated} updated; "
+               f"{report.orphans} orphan, {report.unmatched} unmatched, {report.mismatches} "
+               f"mismatched uploads; {report.duration_s:.1f} s"
+               f"{f' (full read: {report.full_reason})' if report.full else ''}.")
+
+
+@main.command()
+@click.option("--recent", type=click.IntRange(1, 10_000), help="The N most recent uploads.")
+@click.option("--orphans", is_flag=True, help="Uploads naming a batch that is not in the list.")
+@click.option("--unmatched", is_flag=True, help="Uploads naming no batch.")
+@click.option("--mismatches", is_flag=True, help="Uploads by someone other than the assignee.")
+@json_option
+@pass_context
+@handle_errors
+def uploads(ctx, recent, orphans, unmatched, mismatches, as_json):
+    """Uploaded mask files: the most recent, or the problems the last sync found."""
+    from segcore.sync import last_run
+    from segcore.uploads import recent_uploads
+
+    rows: list[dict] = []
+    if recent or not (orphans or unmatched or mismatches):
+        rows += [u.as_dict() for u in recent_uploads(ctx.databases, recent or 20)]
+    if orphans or unmatched or mismatches:
+        run = last_run(ctx.databases.work)
+        if run is None:
+            raise SegcoreError("No sync has run yet: run `python -m segcore sync` first.")
+        for flag, key in ((orphans, "orphan_uploads"), (unmatched, "unmatched_uploads"),
+                          (mismatches, "mismatched_uploads")):
+            if flag:
+                rows += [{k: v for k, v in f.items() if k != "assignee" or key ==
+                          "mismatched_uploads"} for f in run.get(key, [])]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        when = row["upload_date"].strftime("%Y-%m-%d %H:%M") if row.get("upload_date") else "-"
+        extra = f"  assignee {row['assignee']}" if row.get("assignee") else ""
+        click.echo(f"{when}  {row['uploaded_by'] or '-':<12} {row['size_mb']:>8.2f} MB  "
+                   f"{row['filename']}  [{', '.join(row['batches']) or 'no batch'}]{extra}")
+    if not rows:
+        click.echo("Nothing to show.")

@@ -1,0 +1,104 @@
+"""Team commands, and the health check of both databases."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from segcore.cli.base import author as _author, emit_json, handle_errors, json_option, main, pass_context
+
+
+
+@main.group("team")
+def team_group():
+    """List and change the team of segmentadores."""
+
+
+@team_group.command("list")
+@json_option
+@pass_context
+@handle_errors
+def team_list(ctx, as_json):
+    """Everyone on the team."""
+    from segcore import team
+
+
+    members = team.list_members(ctx.databases.work)
+    if as_json:
+        emit_json(members)
+        return
+    if not members:
+        click.echo("The team is empty.")
+    for m in members:
+        click.echo(f"{m.name:<24} {m.role or '-':<24} {m.email or '-'}")
+
+
+@team_group.command("add")
+@click.argument("name")
+@click.option("--role", default=None, help="Default: Segmentador.")
+@click.option("--email", default=None)
+@pass_context
+@handle_errors
+def team_add(ctx, name, role, email):
+    """Add a segmentador."""
+    from segcore import team
+
+
+    member = team.add_member(ctx.databases.work, name, role, email, author=_author())
+    click.echo(f"Added {member.name} ({member.role}).")
+
+
+@team_group.command("edit")
+@click.argument("name")
+@click.option("--role", default=None)
+@click.option("--email", default=None)
+@pass_context
+@handle_errors
+def team_edit(ctx, name, role, email):
+    """Change a member's role and/or email."""
+    from segcore import team
+
+
+    if role is None and email is None:
+        raise click.UsageError("give --role and/or --email")
+    member = team.edit_member(ctx.databases.work, name, role, email, author=_author())
+    click.echo(f"{member.name}: role {member.role or '-'}, email {member.email or '-'}.")
+
+
+@team_group.command("remove")
+@click.argument("name")
+@click.option("--unassign", is_flag=True, help="Leave their open batches unassigned.")
+@click.option("--reassign-to", default=None, help="Hand their open batches to this member.")
+@pass_context
+@handle_errors
+def team_remove(ctx, name, unassign, reassign_to):
+    """Remove a member; their open batches are unassigned or reassigned."""
+    from segcore import team
+
+
+    moved = team.remove_member(ctx.databases.work, name, unassign=unassign,
+                               reassign_to=reassign_to, author=_author())
+    where = f"reassigned to {reassign_to}" if reassign_to else "unassigned"
+    click.echo(f"Removed {name}; {moved} open batches {where}.")
+
+
+@main.command()
+@json_option
+@pass_context
+@handle_errors
+def health(ctx, as_json):
+    """Whether both databases answer, how fast, and which server (password masked)."""
+    from segcore.connection import check_health
+
+    results = [check_health(ctx.databases, which) for which in ("work", "training")]
+    if as_json:
+        emit_json(results)
+    else:
+        for h in results:
+            state = (f"ok, {h.rtt_ms} ms, server {h.version}" if h.reachable
+                     else f"UNREACHABLE: {h.error}")
+            click.echo(f"{h.database:<20} {state}")
+        click.echo(f"server: {results[0].uri}{' (embedded)' if results[0].embedded else ''}")
+    if not all(h.reachable for h in results):
+        sys.exit(1)

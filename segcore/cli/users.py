@@ -1,0 +1,83 @@
+"""App logins (used when LOGIN=on)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from segcore.actors import ROLES
+from segcore.cli.base import author as _author, emit_json, handle_errors, json_option, main, pass_context
+
+
+
+@main.group("user")
+def user_group():
+    """Logins for the app (used when LOGIN=on)."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user_group.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_context
+@handle_errors
+def user_add(ctx, name, role, password_stdin):
+    """Create a login (the password is asked for, never given as an argument)."""
+    from segcore import auth
+
+    user = auth.add_user(ctx.databases.work, name, role, _read_password(password_stdin))
+    click.echo(f"User {user.name} created with the {user.role} role.")
+
+
+@user_group.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_context
+@handle_errors
+def user_passwd(ctx, name, password_stdin):
+    """Change a user's password (also lifts a lockout)."""
+    from segcore import auth
+
+    auth.set_password(ctx.databases.work, name, _read_password(password_stdin))
+    click.echo(f"Password of {name} changed.")
+
+
+@user_group.command("list")
+@json_option
+@pass_context
+@handle_errors
+def user_list(ctx, as_json):
+    """Every app user and their role (never their password hashes)."""
+    from segcore import auth
+    from segcore.history import utcnow
+
+    users = auth.list_users(ctx.databases.work)
+    if as_json:
+        emit_json(users)
+        return
+    now = utcnow()
+    for user in users:
+        locked = (f"  locked until {user.locked_until:%H:%M} UTC"
+                  if user.locked_until and user.locked_until > now else "")
+        click.echo(f"{user.name:<24} {user.role}{locked}")
+    if not users:
+        click.echo("No users yet: add one with `python -m segcore user add NAME --role coordinator`.")
+
+
+@user_group.command("remove")
+@click.argument("name")
+@pass_context
+@handle_errors
+def user_remove(ctx, name):
+    """Delete a login."""
+    from segcore import auth
+
+    auth.remove_user(ctx.databases.work, name)
+    click.echo(f"User {name} removed.")
