@@ -54,6 +54,10 @@ class PermissionDenied(SegcoreError):
 class SyncAlreadyRunning(SegcoreError):
     """Another sync holds the lock; this one did not start."""
 
+    def __init__(self, message: str, live: bool = False):
+        super().__init__(message)
+        self.live = live  # the holder is a live sync (`sync --watch`)
+
 
 class LoginFailed(SegcoreError):
     """The user name or the password is wrong (deliberately not saying which)."""

@@ -26,6 +26,7 @@ from segcore.batches import generation
 from segcore.schema import BATCHES, META, find_in
 from segcore.connection import Databases
 from segcore.history import utcnow
+from segcore.live_status import note_applied
 from segcore.sync_index import UNMATCHED, read_index, write_index
 from segcore.sync_lease import Lease
 from segcore.sync_plan import (add_to_index, apply_changes, batch_key, find_problems,
@@ -44,25 +45,29 @@ Progress = Callable[[float, str], None]
 
 
 def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
-             author: "str | Actor" = "sync", progress: Progress | None = None) -> SyncReport:
+             author: "str | Actor" = "sync", progress: Progress | None = None,
+             lease: Lease | None = None) -> SyncReport:
     """Sync every batch with the uploaded masks and record the run.
 
     Incremental unless `full` (or no complete index exists yet, or the last full read is older
-    than FULL_EVERY). Raises SyncAlreadyRunning when another sync holds the lock,
-    PermissionDenied for a viewer; driver errors propagate after the run is recorded as failed.
+    than FULL_EVERY). `lease`: one the caller already holds (the live sync), kept afterwards.
+    Raises SyncAlreadyRunning when another sync holds the lock, PermissionDenied for a viewer;
+    driver errors propagate after the run is recorded as failed.
     """
     author = writer_name(author)
     work = databases.work
     notify = progress or (lambda fraction, message: None)
-    lease = Lease(work)
-    lease.acquire()
+    own_lease = lease is None
+    if own_lease:
+        lease = Lease(work)
+        lease.acquire()
     report = SyncReport(mode=mode, started_at=utcnow())
     clock = time.perf_counter()
     run_id = None
     try:
         run_id = start_run(work, report, author)
         state = work[META].find_one({"_id": "sync"}) or {}
-        batches_now = _batch_list_stamp(work)
+        batches_now = batch_list_stamp(work)
         same_batches = all(state.get(k) == v for k, v in batches_now.items())
         namespace = f"{databases.training.name}.{databases.masks_files.name}"
         reason = "requested" if full else _full_reason(state, namespace)
@@ -75,7 +80,7 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
                 reason = str(exc)
         if changes is not None and not changes.documents and same_batches:
             report.total_files = int(state.get("total_files") or 0)
-            _save_state(work, {"token": changes.token} if changes.token else {})
+            save_state(work, {"token": changes.token} if changes.token else {})
             report.carry_over(last_run(work) or {})
             report.finish(clock)
             finish_run(work, run_id, report, unchanged=True)
@@ -98,19 +103,21 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
             report.total_files = (int(state.get("total_files") or 0) + report.new_files
                                   - report.removed_files)
         notify(0.7, "Comparing with the batch list")
-        listing, updates = _plan(work, index, touched if same_batches else None)
-        _apply(work, updates, notify, lease)
+        listing, updates = plan_writes(work, index, touched if same_batches else None)
+        apply_updates(work, updates, notify, lease)
         report.batches_updated = len(updates)
-        _summarise(report, listing, index)
+        summarise(report, listing, index)
         notify(0.95, "Saving the sync index")
         if token is None:
-            _save_state(work, {"index_ok": False})  # a run killed while writing reads all next
+            save_state(work, {"index_ok": False})  # a run killed while writing reads all next
         write_index(work, index, touched)
         state = {**batches_now, "total_files": report.total_files, "namespace": namespace,
                  "index_ok": True, "token": token}
         if report.full:
             state["last_full_at"] = report.started_at
-        _save_state(work, state)
+        save_state(work, state)
+        if updates:
+            note_applied(work, report.new_files + report.removed_files, len(updates))
         report.finish(clock)
         finish_run(work, run_id, report)
         notify(1.0, "Done")
@@ -120,10 +127,11 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
             fail_run(work, run_id, exc, clock)
         raise
     finally:
-        lease.release_quietly()
+        if own_lease:
+            lease.release_quietly()
 
 
-def _batch_list_stamp(work: Database) -> dict:
+def batch_list_stamp(work: Database) -> dict:
     """What tells whether the batch list changed since the last run."""
     return {"generation": generation(work),
             # other tools may add or remove batch documents without segcore
@@ -143,7 +151,7 @@ def _read_changes(databases: Databases, state: dict) -> tuple[Changes, dict | No
     return changes_from_ids(databases.masks_files, (i for e in index.values() for i in e)), index
 
 
-def _plan(work: Database, index: dict[str, dict], touched: set[str] | None):
+def plan_writes(work: Database, index: dict[str, dict], touched: set[str] | None):
     """(the batch listing the report needs, the updates to write).
 
     With `touched` (the batch list unchanged), only the batches whose uploads changed, and
@@ -153,12 +161,12 @@ def _plan(work: Database, index: dict[str, dict], touched: set[str] | None):
         listing = list(work[BATCHES].find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1}))
         wanted = [d["_id"] for d in listing if "mongo_uploaded" not in d
                   or batch_key(d) in touched]
-        return listing, plan_batch_updates(_fetch_sync_fields(work, wanted), index)
+        return listing, plan_batch_updates(fetch_sync_fields(work, wanted), index)
     listing: list[dict] = []
     return listing, plan_batch_updates(_listed(work, listing), index)
 
 
-def _summarise(report: SyncReport, listing: list[dict], index: dict[str, dict]) -> None:
+def summarise(report: SyncReport, listing: list[dict], index: dict[str, dict]) -> None:
     """Counts and problem lists of the report, from the batch listing and the index."""
     keys_with_masks = {k for k, v in index.items() if v and k != UNMATCHED}
     report.batches_with_masks = sum(1 for d in listing if batch_key(d) in keys_with_masks)
@@ -179,7 +187,7 @@ def _full_reason(state: dict, namespace: str) -> str | None:
     return None
 
 
-def _save_state(work: Database, fields: dict) -> None:
+def save_state(work: Database, fields: dict) -> None:
     if fields:
         work[META].update_one({"_id": "sync"}, {"$set": fields}, upsert=True)
 
@@ -216,12 +224,13 @@ def _listed(work: Database, listing: list):
         listing.append({"_id": doc["_id"], "id": doc.get("id"), "assignee": doc.get("assignee")})
 
 
-def _fetch_sync_fields(work: Database, doc_ids: list) -> list[dict]:
+def fetch_sync_fields(work: Database, doc_ids: list) -> list[dict]:
     return find_in(work[BATCHES], "_id", doc_ids,
                    {"id": 1, "mongo_uploaded": 1, "training_metrics_info": 1})
 
 
-def _apply(work: Database, updates: list[tuple], notify: Progress, lease: Lease) -> None:
+def apply_updates(work: Database, updates: list[tuple], notify: Progress, lease: Lease) -> int:
+    """Write the planned batch updates in bulk; returns how many bulk writes that took."""
     for start in range(0, len(updates), WRITE_CHUNK):
         chunk = updates[start:start + WRITE_CHUNK]
         operations = []
@@ -234,3 +243,4 @@ def _apply(work: Database, updates: list[tuple], notify: Progress, lease: Lease)
         lease.renew()
         notify(0.7 + 0.3 * min(1.0, (start + len(chunk)) / len(updates)),
                f"Updated {start + len(chunk):,} of {len(updates):,} batches")
+    return -(-len(updates) // WRITE_CHUNK)

@@ -25,14 +25,15 @@ RENEW_AFTER_S = 20
 class Lease:
     """A lock document with an expiry, so a killed sync does not block the next one forever."""
 
-    def __init__(self, db: Database, name: str = "sync"):
-        self.db, self.name, self.owner = db, name, uuid.uuid4().hex
+    def __init__(self, db: Database, name: str = "sync", kind: str = "run"):
+        """`kind` is "run" for one sync, "live" for `sync --watch`, which others name."""
+        self.db, self.name, self.owner, self.kind = db, name, uuid.uuid4().hex, kind
         self.renewed = 0.0
 
     def acquire(self) -> None:
         now = utcnow()
         mine = {"owner": self.owner, "expires_at": now + LEASE, "since": now,
-                "host": socket.gethostname(), "pid": os.getpid()}
+                "host": socket.gethostname(), "pid": os.getpid(), "kind": self.kind}
         try:
             self.db[LOCKS].update_one(
                 {"_id": self.name, "$or": [{"expires_at": {"$lt": now}}, {"owner": self.owner}]},
@@ -46,10 +47,8 @@ class Lease:
                 if taken.modified_count:
                     self.renewed = time.monotonic()
                     return
-            since = held.get("since")
-            raise SyncAlreadyRunning(
-                "Another sync is running" + (f" (since {since:%H:%M:%S} UTC)" if since else "") +
-                "; try again when it has finished.") from None
+            raise SyncAlreadyRunning(_held_message(held), live=held.get("kind") == "live") \
+                from None
         self.renewed = time.monotonic()
 
     def renew(self) -> None:
@@ -58,12 +57,32 @@ class Lease:
                                       {"$set": {"expires_at": utcnow() + LEASE}})
             self.renewed = time.monotonic()
 
+    def keep(self) -> None:
+        """Renew now, taking the lease back if it expired meanwhile (a long outage); raises
+        SyncAlreadyRunning when another sync took it."""
+        held = self.db[LOCKS].update_one({"_id": self.name, "owner": self.owner},
+                                         {"$set": {"expires_at": utcnow() + LEASE}})
+        if held.matched_count:
+            self.renewed = time.monotonic()
+        else:
+            self.acquire()
+
     def release_quietly(self) -> None:
         """Give the lease back; when the server is gone, it expires on its own."""
         try:
             self.db[LOCKS].delete_one({"_id": self.name, "owner": self.owner})
         except PyMongoError:
             pass
+
+
+def _held_message(held: dict) -> str:
+    since = held.get("since")
+    if held.get("kind") == "live":
+        when = f" since {since:%H:%M:%S} UTC" if since else ""
+        return (f"A live sync (`segcore sync --watch` on {held.get('host') or 'another host'})"
+                f" has been running{when}: it applies new uploads within seconds, so no sync is needed.")
+    return ("Another sync is running" + (f" (since {since:%H:%M:%S} UTC)" if since else "") +
+            "; try again when it has finished.")
 
 
 def _alive(pid: object) -> bool:

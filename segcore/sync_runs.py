@@ -111,3 +111,44 @@ def last_run(db: Database, successful: bool = True) -> dict | None:
     query = {"status": "ok"} if successful else {}
     runs = list(db[RUNS].find(query, {"_id": 0}).sort("started_at", DESCENDING).limit(1))
     return runs[0] if runs else None
+
+
+LIVE_SPAN_S = 3600  # a live sync's record covers this long, then a new one starts
+_LIVE_COUNTS = ("groups", "new_files", "removed_files", "batches_updated", "bulk_writes")
+
+
+class LiveRecord:
+    """A live sync's activity in `sync_runs`: one record per hour, updated in place, so
+    applying a group every few seconds does not add a record each time."""
+
+    def __init__(self, db: Database, author: str):
+        self.db, self.author = db, author
+        self.run_id = None
+        self.opened = 0.0
+
+    def add(self, *, new_files: int, removed_files: int, batches_updated: int, bulk_writes: int,
+            total_files: int, duration_s: float) -> bool:
+        """Count one applied group; True when that opened a new record (the hour's first)."""
+        now = utcnow()
+        opened = self.run_id is None or time.monotonic() - self.opened >= LIVE_SPAN_S
+        if opened:
+            self.run_id = self.db[RUNS].insert_one({
+                "started_at": now, "mode": "live", "status": "ok", "author": self.author,
+                "full": False, **dict.fromkeys(_LIVE_COUNTS, 0), "duration_s": 0.0}).inserted_id
+            self.opened = time.monotonic()
+        self.db[RUNS].update_one({"_id": self.run_id}, {
+            "$inc": {"groups": 1, "new_files": new_files, "removed_files": removed_files,
+                     "batches_updated": batches_updated, "bulk_writes": bulk_writes,
+                     "duration_s": round(duration_s, 3)},
+            "$set": {"finished_at": now, "total_files": total_files}})
+        return opened
+
+    def summarise(self, report: SyncReport) -> None:
+        """Store the batch counts and problem lists of `report` in the current record."""
+        if self.run_id is None:
+            return
+        fields = {k: getattr(report, k) for k in ("batches_with_masks", "batches_without_masks",
+                                                  "orphans", "unmatched", "mismatches")}
+        fields.update({name: [f.as_dict() for f in getattr(report, name)]
+                       for name in SyncReport.DETAILS})
+        self.db[RUNS].update_one({"_id": self.run_id}, {"$set": fields})

@@ -15,11 +15,20 @@ from segcore.errors import SegcoreError
 @main.command()
 @click.option("--full", is_flag=True, help="Read every upload instead of only what changed.")
 @click.option("--mode", default="cli", show_default=True, help="Recorded with the run (e.g. cron).")
+@click.option("--watch", is_flag=True,
+              help="Keep running: apply new uploads within seconds (stop with SIGTERM/Ctrl-C).")
+@click.option("--interval", type=click.FloatRange(1, 3600), default=10.0, show_default=True,
+              help="With --watch on a server without change streams: seconds between looks.")
 @json_option
 @pass_context
 @handle_errors
-def sync(ctx, full, mode, as_json):
+def sync(ctx, full, mode, watch, interval, as_json):
     """Sync the batch list with the uploaded masks (safe to run from cron)."""
+    if watch:
+        if as_json:
+            raise click.UsageError("--json does not apply to --watch (it logs to stderr).")
+        _watch(ctx, full, interval)
+        return
     from segcore.sync import run_sync
 
     with click.progressbar(length=1000, label="Syncing", file=sys.stderr,
@@ -76,3 +85,19 @@ def uploads(ctx, recent, orphans, unmatched, mismatches, as_json):
                    f"{row['filename']}  [{', '.join(row['batches']) or 'no batch'}]{extra}")
     if not rows:
         click.echo("Nothing to show.")
+
+
+def _watch(ctx, full: bool, interval: float) -> None:
+    """Run the live sync until SIGTERM or Ctrl-C, logging one line per applied group."""
+    import signal
+    from datetime import datetime
+
+    from segcore.live_sync import LiveSync
+
+    def log(message: str) -> None:
+        click.echo(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}", err=True)
+
+    live = LiveSync(ctx.databases, log=log, author=_author(), poll_s=interval, full=full)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: live.stop())
+    live.run()

@@ -1,0 +1,267 @@
+"""The live sync (`segcore sync --watch`): uploads reflected on their batches within seconds.
+
+It catches up with one routine sync (`run_sync`, holding the live lease), keeps that sync's
+index and the batch ids in memory, then waits on the uploads' change stream and applies each
+group of changes as an incremental sync: the same index, batch writes in bulk, resume token and
+state document, so a cron or button sync afterwards carries on where it stopped. While it runs
+it holds the sync lease (renewed while idle), so other syncs refuse with a message naming it.
+
+A lost connection drops the in-memory state; once the server answers again it catches up from
+the saved token (one full read when the history is gone) and follows again. Without change
+streams (a standalone server) it compares upload ids every `poll_s` seconds instead.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+
+from segcore.connection import Databases, driver_error_message
+from segcore.errors import SyncAlreadyRunning
+from segcore.live_stream import IDLE_WAIT_MS, ChangeFeed
+from segcore.live_status import note_applied
+from segcore.schema import BATCHES, META
+from segcore.sync import (apply_updates, batch_list_stamp, fetch_sync_fields, plan_writes,
+                          run_sync, save_state, summarise)
+from segcore.sync_index import read_index, write_index
+from segcore.sync_lease import Lease
+from segcore.sync_plan import apply_changes, batch_key, plan_batch_updates
+from segcore.sync_runs import LiveRecord, SyncReport
+from segcore.upload_changes import Changes, FullReadNeeded, changes_from_ids
+
+KEEP_EVERY_S = 30  # renew the lease, look at the batch list and save the idle resume point
+SUMMARY_EVERY_S = 60  # recount problems (orphans, mismatches) at most this often
+RECONNECT_MAX_S = 30
+# Errors of a server going away or restarting that a reconnection cures.
+_TRANSIENT_CODES = {6, 7, 43, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436}
+
+
+class Stopped(Exception):
+    """The live sync was asked to stop while it waited."""
+
+
+class LiveSync:
+    """Follows the uploads until `stop()`; `run()` does the work (see the module docstring)."""
+
+    def __init__(self, databases: Databases, *, log: Callable[[str], None],
+                 author: str = "live-sync", poll_s: float = 10.0, full: bool = False,
+                 idle_wait_ms: int = IDLE_WAIT_MS):
+        self.databases, self.work = databases, databases.work
+        self.log, self.author, self.poll_s = log, author, poll_s
+        self.full_first, self.idle_wait_ms = full, idle_wait_ms
+        self.lease = Lease(self.work, kind="live")
+        self.record = LiveRecord(self.work, author)
+        self.namespace = f"{databases.training.name}.{databases.masks_files.name}"
+        self.stopping = self.waiting = self.said_polling = self.dirty = False
+        self.index: dict | None = None
+        self.token: dict | None = None
+        self.keys: dict[str, list] = {}
+        self.listing: list[dict] = []
+        self.stamp: dict = {}
+        self.total_files = 0
+        self.kept_at = self.summarised_at = 0.0
+
+    def stop(self) -> None:
+        """Ask the live sync to stop (safe in a signal handler: it interrupts a wait only)."""
+        self.stopping = True
+        if self.waiting:
+            self.waiting = False
+            raise Stopped
+
+    def run(self) -> None:
+        """Follow the uploads until stopped. Raises SyncAlreadyRunning when another sync (live
+        or not) holds the lease at start; other errors than a lost server propagate."""
+        self.lease.acquire()
+        self.log("live sync started")
+        backoff = 1.0
+        try:
+            while not self.stopping:
+                try:
+                    self._catch_up()
+                    backoff = 1.0
+                    self._follow()
+                except FullReadNeeded as exc:
+                    self.log(f"{exc}: catching up from the saved resume point")
+                    self._drop_state()
+                    self._pause(backoff)
+                    backoff = min(backoff * 2, RECONNECT_MAX_S)
+                except SyncAlreadyRunning as exc:
+                    self.log(f"lost the sync lease while the database was away ({exc}); waiting")
+                    self._drop_state()
+                    self._pause(RECONNECT_MAX_S)
+                except PyMongoError as exc:
+                    if not _transient(exc):
+                        raise
+                    self.log(f"{driver_error_message(exc, self.databases.uri)}; "
+                             f"retrying in {backoff:.0f} s")
+                    self._drop_state()
+                    self._pause(backoff)
+                    backoff = min(backoff * 2, RECONNECT_MAX_S)
+        except Stopped:
+            pass
+        finally:
+            self._shut_down()
+
+    # --- catching up and following ---------------------------------------------------------
+
+    def _catch_up(self) -> None:
+        """One routine sync under the live lease, then its index and the batch ids in memory."""
+        self.lease.keep()
+        report = run_sync(self.databases, full=self.full_first, mode="live",
+                          author=self.author, lease=self.lease)
+        self.full_first = False
+        self.log(f"caught up: {report.total_files} files ({report.new_files} new, "
+                 f"{report.removed_files} removed), {report.batches_updated} batches updated"
+                 f"{f' (full read: {report.full_reason})' if report.full else ''}")
+        state = self.work[META].find_one({"_id": "sync"}) or {}
+        self.token = state.get("token")
+        self.total_files = int(state.get("total_files") or 0)
+        self.stamp = {k: state.get(k) for k in ("generation", "batch_count")}
+        self.index = read_index(self.work)
+        self._remember_batches(list(self.work[BATCHES].find({}, {"id": 1, "assignee": 1})))
+        self.kept_at = time.monotonic()
+
+    def _follow(self) -> None:
+        if self.token is None:
+            if not self.said_polling:
+                self.log("this server offers no change streams (a standalone server?): "
+                         f"looking for new uploads every {self.poll_s:g} s instead")
+                self.said_polling = True
+            self._poll()
+            return
+        feed = ChangeFeed(self.databases.masks_files, self.token)
+        self.log("waiting for uploads (change stream)")
+        try:
+            while not self.stopping:
+                self.waiting = True
+                try:
+                    documents = feed.next_group(self.idle_wait_ms)
+                finally:
+                    self.waiting = False
+                if documents:
+                    self._apply(documents, feed.token)
+                else:
+                    self._idle(feed.token)
+        finally:
+            feed.close()
+
+    def _poll(self) -> None:
+        files = self.databases.masks_files
+        while not self.stopping:
+            self._pause(self.poll_s)
+            if self.stopping:
+                return
+            known = (i for entries in self.index.values() for i in entries)
+            documents = changes_from_ids(files, known).documents
+            if documents:
+                self._apply(documents, None)
+            else:
+                self._idle(None)
+
+    # --- one group -------------------------------------------------------------------------
+
+    def _apply(self, documents: dict, token: dict | None) -> None:
+        """Apply one group of changed uploads as an incremental sync."""
+        clock = time.perf_counter()
+        touched, new, removed = apply_changes(self.index, Changes(documents, token))
+        stamp = batch_list_stamp(self.work)
+        if stamp != self.stamp:  # the batch list changed: compare every batch, as run_sync
+            listing, updates = plan_writes(self.work, self.index, None)
+            self._remember_batches(listing)
+        else:
+            wanted = [doc_id for key in touched for doc_id in self.keys.get(key, ())]
+            updates = plan_batch_updates(fetch_sync_fields(self.work, wanted), self.index)
+        bulk_writes = apply_updates(self.work, updates, lambda fraction, message: None,
+                                    self.lease)
+        if token is None:
+            save_state(self.work, {"index_ok": False})  # a stop while writing reads all next
+        write_index(self.work, self.index, touched)
+        self.total_files += new - removed
+        save_state(self.work, {**stamp, "total_files": self.total_files, "token": token,
+                               "namespace": self.namespace, "index_ok": True})
+        self.token, self.stamp = token, stamp
+        if not documents and not updates:
+            return  # the batch list changed, but no batch's masks did
+        self.dirty = True
+        note_applied(self.work, len(documents), len(updates))
+        seconds = time.perf_counter() - clock
+        opened = self.record.add(new_files=new, removed_files=removed,
+                                 batches_updated=len(updates), bulk_writes=bulk_writes,
+                                 total_files=self.total_files, duration_s=seconds)
+        if opened or time.monotonic() - self.summarised_at > SUMMARY_EVERY_S:
+            self._summarise()
+        self.log(f"applied {len(documents)} changed uploads ({new} new, {removed} removed): "
+                 f"batches updated {len(updates)}, bulk writes {bulk_writes}, {seconds:.2f} s")
+
+    def _idle(self, token: dict | None) -> None:
+        """Between changes: keep the lease, notice batch-list changes, refresh the problems."""
+        if time.monotonic() - self.kept_at < KEEP_EVERY_S:
+            return
+        self.lease.keep()
+        self.kept_at = time.monotonic()
+        if batch_list_stamp(self.work) != self.stamp:
+            self._apply({}, token if token is not None else self.token)
+            return
+        if token is not None and token != self.token:
+            save_state(self.work, {"token": token})  # a restart then skips less history
+            self.token = token
+        if self.dirty and time.monotonic() - self.summarised_at > SUMMARY_EVERY_S:
+            self._summarise()
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _remember_batches(self, listing: list[dict]) -> None:
+        self.listing = [{"_id": d["_id"], "id": d.get("id"), "assignee": d.get("assignee")}
+                        for d in listing]
+        self.keys = {}
+        for doc in self.listing:
+            key = batch_key(doc)
+            if key:
+                self.keys.setdefault(key, []).append(doc["_id"])
+
+    def _summarise(self) -> None:
+        """Problem counts and lists into the live record (a pass over the whole index, so not
+        after every group)."""
+        report = SyncReport(mode="live")
+        summarise(report, self.listing, self.index)
+        self.record.summarise(report)
+        self.summarised_at, self.dirty = time.monotonic(), False
+
+    def _drop_state(self) -> None:
+        """Forget what is in memory: after a failure it may be ahead of what was saved."""
+        self.index, self.dirty = None, False
+
+    def _pause(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        self.waiting = True
+        try:
+            while not self.stopping and time.monotonic() < deadline:
+                time.sleep(min(0.5, deadline - time.monotonic()))
+        finally:
+            self.waiting = False
+
+    def _shut_down(self) -> None:
+        """Save the resume point and the problem counts, give the lease back."""
+        self.waiting = False
+        try:
+            if self.index is not None:
+                if self.token is not None:
+                    save_state(self.work, {"token": self.token})
+                if self.dirty:
+                    self._summarise()
+        except PyMongoError as exc:
+            detail = driver_error_message(exc, self.databases.uri)
+            self.log(f"could not save the resume point ({detail}); the next start reads the "
+                     "changes since the last saved one")
+        self.lease.release_quietly()
+        self.log("live sync stopped")
+
+
+def _transient(exc: PyMongoError) -> bool:
+    """True for errors of a server going away or restarting."""
+    if isinstance(exc, ConnectionFailure):
+        return True
+    return isinstance(exc, OperationFailure) and (
+        exc.code in _TRANSIENT_CODES or exc.has_error_label("ResumableChangeStreamError"))
