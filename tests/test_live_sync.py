@@ -1,0 +1,209 @@
+"""The live sync (`segcore sync --watch`) as a process of its own against real servers: uploads
+applied within seconds, a clean stop that misses nothing, a server restarted under it, a burst
+in bulk, a second watcher refused, and polling on a server without change streams."""
+
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import pytest
+from gridfs import GridFS
+
+from segcore import sync_runs
+from segcore.errors import SyncAlreadyRunning
+from segcore.live_status import LiveStatus, describe_live, live_status, read_marker
+from segcore.sync import run_sync
+from tests.conftest import ROOT
+from tests.servers import free_port, server_process
+
+NOW = datetime(2025, 10, 1, 12, 0, 0)
+
+
+def put(databases, filename, uploaded_by="flor"):
+    return GridFS(databases.training, collection="masks").put(
+        b"m", filename=filename, metadata={"uploaded_by": uploaded_by})
+
+
+def wait_for(condition, timeout=10.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {timeout:g} s")
+
+
+def has_masks(databases, batch_id):
+    return (databases.work.batches.find_one({"id": batch_id}) or {}).get("mongo_uploaded") is True
+
+
+@contextmanager
+def watcher(env, log, *args, ready="waiting for uploads"):
+    """`segcore sync --watch` as its own process, logging to `log`; stopped with SIGTERM."""
+    earlier = len(log.read_text()) if log.exists() else 0
+    with open(log, "a") as err:
+        process = subprocess.Popen([sys.executable, "-m", "segcore", "sync", "--watch", *args],
+                                   env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        wait_for(lambda: ready in log.read_text()[earlier:] or process.poll() is not None, 60,
+                 "the watcher's start")
+        assert process.poll() is None, log.read_text()
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def lab(dbs):
+    dbs.work.batches.insert_many([{"id": f"batch_{n}", "assignee": "Flor"} for n in range(1, 201)])
+    put(dbs, "batch_1.zip")
+    return dbs
+
+
+def test_an_upload_shows_within_seconds_and_sigterm_stops_cleanly(lab, cli_env, tmp_path):
+    log = tmp_path / "live.log"
+    with watcher(cli_env, log) as process:
+        assert has_masks(lab, "batch_1")  # caught up at start
+        status = live_status(lab.work)
+        assert status.running and "live:" in describe_live(status, datetime.utcnow())
+        before = read_marker(lab.work).count
+        put(lab, "masks_batch_0002.tar.xz")
+        wait_for(lambda: has_masks(lab, "batch_2"), 10, "batch_2's masks")
+        assert read_marker(lab.work).count > before
+        info = lab.work.batches.find_one({"id": "batch_2"})["training_metrics_info"]
+        assert info["files"] == ["masks_batch_0002.tar.xz"]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0
+    text = log.read_text()
+    assert "applied 1 changed uploads (1 new, 0 removed)" in text and "live sync stopped" in text
+    assert not live_status(lab.work).running  # the lease is given back
+    assert "mongodb://" not in text
+    # A routine sync afterwards finds everything done.
+    report = run_sync(lab)
+    assert not report.full and report.batches_updated == 0
+
+
+def test_a_restart_misses_nothing_changed_while_it_was_down(lab, cli_env, tmp_path):
+    log = tmp_path / "live.log"
+    with watcher(cli_env, log):
+        put(lab, "batch_3.zip")
+        wait_for(lambda: has_masks(lab, "batch_3"), 10, "batch_3's masks")
+    first = lab.masks_files.find_one({"filename": "batch_1.zip"})["_id"]
+    GridFS(lab.training, collection="masks").delete(first)
+    put(lab, "batch_4.zip")
+    with watcher(cli_env, log):
+        assert has_masks(lab, "batch_4") and not has_masks(lab, "batch_1")
+    assert "caught up: 2 files (1 new, 1 removed), 2 batches updated\n" in log.read_text()
+
+
+def test_a_burst_of_a_thousand_uploads_is_applied_in_bulk(lab, cli_env, tmp_path):
+    log = tmp_path / "live.log"
+    with watcher(cli_env, log):
+        started = time.monotonic()
+        lab.masks_files.insert_many([
+            {"filename": f"batch_{n % 200 + 1}_part{n}.zip", "length": 5, "chunkSize": 261120,
+             "uploadDate": NOW, "metadata": {"uploaded_by": "flor"}} for n in range(1000)])
+        wait_for(lambda: lab.work.batches.count_documents({"mongo_uploaded": True}) == 200
+                 and lab.work.batches.find_one({"id": "batch_200"}).get(
+                     "training_metrics_info", {}).get("file_count") == 5, 30, "the burst")
+        elapsed = time.monotonic() - started
+    live = lab.work.sync_runs.find_one({"mode": "live", "groups": {"$exists": True}})
+    assert live["new_files"] == 1000 and live["groups"] <= 3 and live["bulk_writes"] <= 3
+    assert lab.work.sync_runs.count_documents({}) <= 3  # no record per group
+    assert elapsed < 15
+
+
+def test_a_second_watcher_and_a_routine_sync_are_refused_with_a_clear_message(
+        lab, cli_env, tmp_path, run_cli):
+    with watcher(cli_env, tmp_path / "live.log"):
+        second = run_cli("sync", "--watch", timeout=60)
+        assert second.returncode == 1
+        assert "A live sync (`segcore sync --watch`" in second.stderr
+        routine = run_cli("sync", timeout=60)
+        assert routine.returncode == 1 and "A live sync" in routine.stderr
+        with pytest.raises(SyncAlreadyRunning) as refused:
+            run_sync(lab)
+        assert refused.value.live
+
+
+def test_the_database_restarted_under_it(tmp_path, cli_env):
+    port = free_port()
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    env = {**cli_env, "MONGO_URI": uri, "MONGO_DB": "seg", "TRAINING_DB": "tm"}
+    storage, log = tmp_path / "db", tmp_path / "live.log"
+    from pymongo import MongoClient
+    running = watcher(env, log)
+    with server_process(storage, uri, port=port), MongoClient(uri) as client:
+        client.seg.batches.insert_many([{"id": "batch_1"}, {"id": "batch_2"}])
+        process = running.__enter__()
+    # The server is stopped now, with the watcher still running.
+    try:
+        wait_for(lambda: "retrying in" in log.read_text(), 20, "the watcher noticing")
+        assert process.poll() is None
+        with server_process(storage, uri, port=port), MongoClient(uri) as client:
+            GridFS(client.tm, collection="masks").put(b"m", filename="batch_2.zip")
+            wait_for(lambda: (client.seg.batches.find_one({"id": "batch_2"}) or {}).get(
+                "mongo_uploaded") is True, 40, "the upload after the restart")
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(20) == 0
+    finally:
+        running.__exit__(None, None, None)
+    assert "caught up" in log.read_text().split("retrying in", 1)[1]
+
+
+def test_a_standalone_server_is_polled(tmp_path, cli_env):
+    port = free_port()
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    env = {**cli_env, "MONGO_URI": uri, "MONGO_DB": "seg", "TRAINING_DB": "tm"}
+    log = tmp_path / "live.log"
+    from pymongo import MongoClient
+    with server_process(tmp_path / "db", uri, port=port, flags=["--standalone"]), \
+            MongoClient(uri) as client:
+        client.seg.batches.insert_many([{"id": "batch_1"}, {"id": "batch_2"}])
+        files = GridFS(client.tm, collection="masks")
+        first = files.put(b"m", filename="batch_1.zip")
+        with watcher(env, log, "--interval", "1", ready="looking for new uploads every 1 s"):
+            files.delete(first)
+            files.put(b"m", filename="batch_2.zip")
+            wait_for(lambda: (client.seg.batches.find_one({"id": "batch_2"}) or {}).get(
+                "mongo_uploaded") is True, 10, "the polled upload")
+            assert client.seg.batches.find_one({"id": "batch_1"})["mongo_uploaded"] is False
+    assert log.read_text().count("no change streams") == 1
+
+
+# --- without a process of its own ----------------------------------------------------------
+
+@pytest.mark.parametrize("status, expected", [
+    (LiveStatus(False), "no live sync is running"),
+    (LiveStatus(True, "vm", NOW), "live: running, no change applied yet"),
+    (LiveStatus(True, "vm", NOW, NOW - timedelta(seconds=3)), "live: last change applied 3 s ago"),
+    (LiveStatus(True, "vm", NOW, NOW - timedelta(minutes=12)),
+     "live: last change applied 12 min ago"),
+    (LiveStatus(True, "vm", NOW, NOW - timedelta(hours=5)), "live: last change applied 5 h ago"),
+])
+def test_describe_live(status, expected):
+    assert describe_live(status, NOW) == expected
+
+
+def test_live_records_one_per_hour_updated_in_place(db, monkeypatch):
+    record = sync_runs.LiveRecord(db, "live")
+    for _ in range(3):
+        record.add(new_files=2, removed_files=1, batches_updated=2, bulk_writes=1,
+                   total_files=10, duration_s=0.1)
+    assert db.sync_runs.count_documents({}) == 1
+    stored = db.sync_runs.find_one()
+    assert (stored["groups"], stored["new_files"], stored["removed_files"]) == (3, 6, 3)
+    monkeypatch.setattr(sync_runs, "LIVE_SPAN_S", 0)
+    assert record.add(new_files=1, removed_files=0, batches_updated=1, bulk_writes=1,
+                      total_files=11, duration_s=0.1)
+    assert db.sync_runs.count_documents({"mode": "live"}) == 2
+    assert sorted(r["groups"] for r in sync_runs.list_runs(db)) == [1, 3]
