@@ -1,0 +1,189 @@
+"""The live sync (`segcore sync --watch`): idle cost, upload-to-batch latency, a burst in bulk.
+
+    python bench/bench_live.py             # 10,000 batches, 100,000 uploads, 60 s idle
+    python bench/bench_live.py --small     # 2,000 batches, 10,000 uploads, 10 s idle
+
+Runs the watcher as its own process, as systemd would, against a throw-away embedded server:
+- idle: CPU time of the watcher (and of the server, without and with the watcher) while
+  nothing happens, scaled to an hour;
+- latency: 50 single uploads through GridFS, each timed until its batch shows it (p50/p95);
+- burst: 1,000 uploads inserted at once, timed until all are applied, with the groups and bulk
+  writes it took, next to a routine `sync` (cron) applying another 1,000 the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from bench_sync import fresh_batches, insert, upload_docs
+from gridfs import GridFS
+from pymongo import MongoClient
+
+from segcore import embedded
+from segcore.config import Settings
+from segcore.connection import open_databases
+from segcore.live_status import read_marker
+from segcore.prepare import prepare
+from segcore.sync import run_sync
+
+ROOT = Path(__file__).resolve().parent.parent
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def server_pid(storage: Path) -> int:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"secantus" in b" ".join(command) and str(storage).encode() in command:
+                return int(entry.name)
+    raise SystemExit("the embedded server's process was not found")
+
+
+def idle_per_hour(pid: int, seconds: float) -> float:
+    before = cpu_seconds(pid)
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - before) * 3600 / seconds
+
+
+def start_watcher(uri: str, settings: Settings, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "MONGO_URI": uri, "MONGO_DB": settings.mongo_db,
+           "TRAINING_DB": settings.training_db, "PYTHONPATH": str(ROOT)}
+    with open(log, "w") as err:
+        process = subprocess.Popen([sys.executable, "-m", "segcore", "sync", "--watch"],
+                                   env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+    deadline = time.monotonic() + 600
+    while "waiting for uploads" not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the watcher did not start:\n{log.read_text()}")
+        time.sleep(0.2)
+    return process
+
+
+def single_latencies(databases, batches: int, count: int, rng: random.Random) -> list[float]:
+    files = GridFS(databases.training, collection="masks")
+    latencies = []
+    for n in range(count):
+        number = rng.randint(1, batches)
+        doc = databases.work.batches.find_one({"id": f"batch_{number}"})
+        before = (doc.get("training_metrics_info") or {}).get("file_count", 0)
+        start = time.perf_counter()
+        files.put(b"m" * 1000, filename=f"masks_batch_{number}_live{n}.zip",
+                  metadata={"uploaded_by": "flor", "batch_id": f"batch_{number}"})
+        while True:
+            doc = databases.work.batches.find_one({"id": f"batch_{number}"},
+                                                  {"training_metrics_info.file_count": 1})
+            if (doc.get("training_metrics_info") or {}).get("file_count", 0) > before:
+                break
+            if time.perf_counter() - start > 60:
+                raise SystemExit(f"upload {n} was not applied within 60 s")
+            time.sleep(0.02)
+        latencies.append(time.perf_counter() - start)
+        time.sleep(rng.uniform(0.2, 0.6))  # uploads arrive one by one, not as a burst
+    return latencies
+
+
+def burst(databases, batches: int, rng: random.Random, tag: str) -> None:
+    docs = upload_docs(1000, batches, rng, datetime(2026, 1, 1))
+    for n, doc in enumerate(docs):
+        doc["filename"] = f"batch_{rng.randint(1, batches)}_{tag}{n}.zip"
+    databases.masks_files.insert_many(docs, ordered=False)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--small", action="store_true", help="2,000 batches, 10,000 uploads")
+    parser.add_argument("--idle", type=float, help="seconds of idle measurement")
+    parser.add_argument("--singles", type=int, default=50)
+    args = parser.parse_args()
+    batches, uploads = (2_000, 10_000) if args.small else (10_000, 100_000)
+    idle_s = args.idle or (10 if args.small else 60)
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory(prefix="seglive-") as tmp:
+        storage = Path(tmp) / "db"
+        uri = embedded.ensure_server(storage)
+        client = MongoClient(uri, serverSelectionTimeoutMS=10_000)
+        watcher = None
+        try:
+            settings = Settings(mongo_uri=uri, mongo_db="bench_app", training_db="bench_training")
+            databases = open_databases(settings, client=client)
+            print(f"Building {batches:,} batches and {uploads:,} uploads...", flush=True)
+            insert(databases.masks_files, upload_docs(uploads, batches, rng, datetime(2025, 1, 1)))
+            fresh_batches(databases.work, batches)
+            prepare(databases)
+            run_sync(databases, full=True)
+            server = server_pid(storage)
+            server_alone = idle_per_hour(server, idle_s)
+            watcher = start_watcher(uri, settings, Path(tmp) / "live.log")
+            time.sleep(2)
+            server_before = cpu_seconds(server)
+            watcher_idle = idle_per_hour(watcher.pid, idle_s)
+            server_with = (cpu_seconds(server) - server_before) * 3600 / idle_s
+
+            latencies = single_latencies(databases, batches, args.singles, rng)
+
+            runs = databases.work.sync_runs
+            live = lambda: list(runs.find({"mode": "live", "groups": {"$exists": True}}))  # noqa
+            totals = lambda: {k: sum(r.get(k, 0) for r in live())  # noqa: E731
+                              for k in ("groups", "bulk_writes", "batches_updated")}
+            before, marker = totals(), read_marker(databases.work)
+            start = time.perf_counter()
+            burst(databases, batches, rng, "burst")
+            while read_marker(databases.work).count == marker.count or \
+                    sum(r.get("new_files", 0) for r in live()) < args.singles + 1000:
+                time.sleep(0.02)
+            burst_s = time.perf_counter() - start
+            after = totals()
+            applied = [line.split(" ", 2)[2] for line in
+                       (Path(tmp) / "live.log").read_text().splitlines() if "applied" in line]
+            watcher.send_signal(signal.SIGTERM)
+            watcher.wait(60)
+            burst(databases, batches, rng, "cron")
+            start = time.perf_counter()
+            cron = run_sync(databases)
+            cron_s = time.perf_counter() - start
+        finally:
+            if watcher is not None and watcher.poll() is None:
+                watcher.kill()
+            client.close()
+            embedded.stop_server(storage)
+
+    print(f"\n{batches:,} batches, {uploads:,} uploads (embedded server)")
+    print(f"idle CPU per hour: watcher {watcher_idle:.1f} s; server {server_alone:.1f} s alone, "
+          f"{server_with:.1f} s with the watcher (measured over {idle_s:g} s)")
+    print(f"single uploads ({len(latencies)}): p50 {percentile(latencies, 0.5):.2f} s, "
+          f"p95 {percentile(latencies, 0.95):.2f} s, max {max(latencies):.2f} s "
+          f"(target: p95 under 5 s)")
+    groups = after["groups"] - before["groups"]
+    writes = after["bulk_writes"] - before["bulk_writes"]
+    print(f"burst of 1,000 uploads: applied {burst_s:.2f} s after the insert, in {groups} groups "
+          f"and {writes} bulk writes ({after['batches_updated'] - before['batches_updated']} "
+          f"batch updates); the watcher's own log: {'; '.join(applied[-groups:])}")
+    print(f"the same burst through a routine sync (cron): {cron_s:.2f} s "
+          f"({cron.batches_updated} batches updated); live / routine = {burst_s / cron_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()
