@@ -8,7 +8,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from pymongo import MongoClient
 
 from segcore import embedded
-from tests.browser.conftest import SCREENSHOTS
+from tests.helpers import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 PAGES = {"dashboard": ("", "Dashboard"), "batches": ("batches", "Batches"),
