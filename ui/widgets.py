@@ -2,7 +2,7 @@
 gate, the sidebar's connection status and the demo banner.
 
 Widgets used by one page live with that page (`ui/batch_actions.py`, `ui/team_actions.py`,
-`ui/dashboard_demo.py`, or the page script itself).
+`ui/sync_actions.py`, `ui/dashboard_demo.py`, or the page script itself).
 """
 
 from __future__ import annotations

@@ -2,33 +2,17 @@
 
 import streamlit as st
 
-from segcore import sync
 from ui import reads
 from ui.actions import run_write
 from ui.connection import scheduler
-from ui.state import SYNC_LAST_REPORT, can_write, current_actor
+from ui.state import SYNC_LAST_REPORT, can_write
+from ui.sync_actions import sync_now
 from ui.widgets import page_start
 
 COUNTS = {"total_files": "Files", "batches_with_masks": "With masks",
           "batches_without_masks": "Without masks", "batches_updated": "Updated",
           "orphans": "Orphans", "unmatched": "Unmatched", "mismatches": "Other uploader"}
 databases = page_start("Sync")
-
-
-def synced(report) -> str:
-    st.session_state[SYNC_LAST_REPORT] = report.as_dict(details=True)
-    return (f"Sync finished in {report.duration_s:.1f} s: {report.batches_updated} batches "
-            f"updated, {report.total_files} files.")
-
-
-def sync_now(full: bool) -> None:
-    """Run a sync with a progress bar; a failure (or a sync already running) replaces the bar."""
-    slot = st.empty()
-    bar = slot.progress(0.0, text="Starting the sync…")
-    run_write("Syncing", sync.run_sync, databases, full=full, mode="manual",
-              author=current_actor(), then=synced, slot=slot,
-              progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
-
 
 if can_write():  # a viewer looks at runs and uploads only
     left, right = st.columns([2, 3])
@@ -37,7 +21,7 @@ if can_write():  # a viewer looks at runs and uploads only
                  f"`{databases.training.name}.{databases.settings.masks_bucket}.files`.")
         full = st.checkbox("Full rescan (re-read every upload)", key="sync_full")
         if st.button("Sync now", type="primary", icon=":material/sync:", key="sync_now"):
-            sync_now(full)
+            sync_now(databases, full)
     with right.container(border=True):
         auto = scheduler()
         minutes = st.number_input("Automatic sync every N minutes while the app runs (0 = off)",
