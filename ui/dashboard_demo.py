@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import streamlit as st
 
 from segcore import demo
-from segcore.config import Settings
 from ui import reads
 from ui.actions import run_write
 from ui.connection import databases, settings
 from ui.state import DEMO_CONFIRM, current_actor
-
-
-def demo_directory(current: Settings) -> Path:
-    return current.embedded_path.parent / "demo-data"
 
 
 def offer_demo() -> None:
@@ -43,10 +37,10 @@ def _loaded(result: dict) -> str:
 def _confirm_demo() -> None:
     current = settings()
     st.write(f"This creates 300 made-up batches, a team of five and mask uploads in the empty "
-             f"database, and their folders under `{demo_directory(current)}`.")
+             f"database, and their folders under `{current.demo_directory}`.")
     left, right = st.columns(2)
     if left.button("Load the demo", type="primary", key="demo_yes"):
-        run_write("Loading demo data", demo.load_demo, databases(), demo_directory(current),
+        run_write("Loading demo data", demo.load_demo, databases(), current.demo_directory,
                   author=current_actor(), then=_loaded)
     if right.button("Cancel", key="demo_no"):
         st.session_state[DEMO_CONFIRM] = False

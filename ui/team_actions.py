@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore import team
+from segcore import handover
 from segcore.connection import Databases
 from ui import reads
 from ui.actions import run_write
@@ -34,7 +34,7 @@ def confirm_removal(databases: Databases, name: str, others: list[str]) -> None:
             what = (f" and {moved} open batches went to {target}" if target else
                     f" and {moved} open batches are unassigned" if moved else "")
             return f"{name} was removed from the team{what}."
-        run_write("Removing", team.remove_member, databases.work, name,
+        run_write("Removing", handover.remove_member, databases.work, name,
                   unassign=bool(open_count) and choice == "unassign", reassign_to=target,
                   author=current_actor(), then=removed, slot=slot)
     if no.button("Cancel", key="remove_no"):
