@@ -91,13 +91,7 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
         if token is None:
             save_state(work, {"index_ok": False})  # a run killed while writing reads all next
         write_index(work, index, touched)
-        state = {**batches_now, "total_files": report.total_files, "namespace": namespace,
-                 "index_ok": True, "token": token}
-        if report.full:
-            state["last_full_at"] = report.started_at
-        save_state(work, state)
-        if updates:
-            note_applied(work, report.new_files + report.removed_files, len(updates))
+        _save_done(work, report, {**batches_now, "namespace": namespace, "token": token})
         report.finish(clock)
         finish_run(work, run_id, report)
         notify(1.0, "Done")
@@ -109,6 +103,16 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
     finally:
         if own_lease:
             lease.release_quietly()
+
+
+def _save_done(work: Database, report: SyncReport, state: dict) -> None:
+    """Save the resume point last, then tell the app's pages that batches changed."""
+    state.update(total_files=report.total_files, index_ok=True)
+    if report.full:
+        state["last_full_at"] = report.started_at
+    save_state(work, state)
+    if report.batches_updated:
+        note_applied(work, report.new_files + report.removed_files, report.batches_updated)
 
 
 def _finish_unchanged(work: Database, run_id, report: SyncReport, state: dict,

@@ -16,7 +16,7 @@ from segcore import sync_runs
 from segcore.errors import SyncAlreadyRunning
 from segcore.live_status import LiveStatus, describe_live, live_status, read_marker
 from segcore.sync import run_sync
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from tests.servers import free_port, server_process
 
 NOW = datetime(2025, 10, 1, 12, 0, 0)

@@ -24,17 +24,19 @@ REMOVE_TARGET = "team_remove_target"   # whose removal the confirmation dialog a
 DEMO_CONFIRM = "demo_confirm"          # the "load demo data" dialog is open
 SYNC_LAST_REPORT = "sync_last_report"
 IMPORT_RESULT = "import_result"
+LIVE_SEEN = "live_seen"                # {page: the change marker's count it last showed}
 
 _DEFAULTS = {ACTOR: None, LOGIN_AT: None, FLASH: [], BATCH_SNAPSHOT: None, EDITOR_VERSION: 0,
              SAVE_CONFLICTS: [], BALANCE_CONFIRM: False, REMOVE_TARGET: None,
-             DEMO_CONFIRM: False, SYNC_LAST_REPORT: None, IMPORT_RESULT: None}
+             DEMO_CONFIRM: False, SYNC_LAST_REPORT: None, IMPORT_RESULT: None,
+             LIVE_SEEN: {}}
 
 
 def init_state() -> None:
     """Give every key its default unless the session already holds it."""
     for key, value in _DEFAULTS.items():
         if key not in st.session_state:
-            st.session_state[key] = value.copy() if isinstance(value, list) else value
+            st.session_state[key] = value.copy() if isinstance(value, (list, dict)) else value
 
 
 def current_actor() -> Actor:

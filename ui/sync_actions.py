@@ -1,4 +1,5 @@
-"""The sync page's "Sync now": a progress bar, then the report kept in the session."""
+"""The sync page's "Sync now" (a progress bar, then the report kept in the session) and the
+automatic schedule's controls."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import streamlit as st
 
 from segcore import sync
 from segcore.connection import Databases
+from segcore.schedule import SyncScheduler
 from ui.actions import run_write
 from ui.state import SYNC_LAST_REPORT, current_actor
 
@@ -24,3 +26,17 @@ def sync_now(databases: Databases, full: bool) -> None:
               author=current_actor(), then=_synced, slot=slot,
               progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
 
+
+
+def schedule_controls(auto: SyncScheduler) -> None:
+    """The interval of the automatic sync while the app runs, and how its last run went."""
+    minutes = st.number_input("Automatic sync every N minutes while the app runs (0 = off)",
+                              0, 1440, int(auto.minutes), key="auto_minutes")
+    if st.button("Apply", key="auto_apply"):
+        run_write("Applying", auto.set_minutes, minutes,
+                  then=f"Automatic sync every {minutes} minutes." if minutes
+                  else "Automatic sync is off.")
+    st.caption(f"Next automatic run: {auto.next_run:%Y-%m-%d %H:%M}" if auto.next_run
+               else "Automatic sync is off.")
+    if auto.last_outcome:
+        st.caption(f"Last automatic run at {auto.last_at:%H:%M}: {auto.last_outcome}")

@@ -7,11 +7,14 @@ from segcore import batch_table, batches
 from segcore.batches import PRIORITIES, STATUSES, UNASSIGNED, BatchQuery
 from ui import batch_actions, reads
 from ui.actions import clear_caches
+from ui.live import follow_new_masks
 from ui.state import SAVE_CONFLICTS, can_write
 from ui.widgets import page_start
 
 ANY, MASKS = "All", {"Any": None, "With masks": True, "Without masks": False}
 databases = page_start("Batches")
+follow_new_masks("batches", lambda: bool(  # unsaved edits are never dropped for new masks
+    st.session_state.get(batch_actions.editor_key(), {}).get("edited_rows")))
 team = reads.team_names()
 
 

@@ -8,12 +8,14 @@ from segcore import progress
 from segcore.batches import STATUSES, UNASSIGNED
 from ui import charts, reads
 from ui.dashboard_demo import offer_demo
+from ui.live import follow_new_masks
 from ui.state import can_write
 from ui.widgets import page_start
 
 ANY = "All"
 
 page_start("Dashboard")
+follow_new_masks("dashboard")
 if can_write():
     offer_demo()
 rows = reads.progress_rows()

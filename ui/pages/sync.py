@@ -3,16 +3,17 @@
 import streamlit as st
 
 from ui import reads
-from ui.actions import run_write
 from ui.connection import scheduler
+from ui.live import current_live_status, live_caption
 from ui.state import SYNC_LAST_REPORT, can_write
-from ui.sync_actions import sync_now
+from ui.sync_actions import schedule_controls, sync_now
 from ui.widgets import page_start
 
 COUNTS = {"total_files": "Files", "batches_with_masks": "With masks",
           "batches_without_masks": "Without masks", "batches_updated": "Updated",
           "orphans": "Orphans", "unmatched": "Unmatched", "mismatches": "Other uploader"}
 databases = page_start("Sync")
+live_caption()
 
 if can_write():  # a viewer looks at runs and uploads only
     left, right = st.columns([2, 3])
@@ -22,18 +23,13 @@ if can_write():  # a viewer looks at runs and uploads only
         full = st.checkbox("Full rescan (re-read every upload)", key="sync_full")
         if st.button("Sync now", type="primary", icon=":material/sync:", key="sync_now"):
             sync_now(databases, full)
+    auto, live = scheduler(), current_live_status()
     with right.container(border=True):
-        auto = scheduler()
-        minutes = st.number_input("Automatic sync every N minutes while the app runs (0 = off)",
-                                  0, 1440, int(auto.minutes), key="auto_minutes")
-        if st.button("Apply", key="auto_apply"):
-            run_write("Applying", auto.set_minutes, minutes,
-                      then=f"Automatic sync every {minutes} minutes." if minutes
-                      else "Automatic sync is off.")
-        st.caption(f"Next automatic run: {auto.next_run:%Y-%m-%d %H:%M}" if auto.next_run
-                   else "Automatic sync is off.")
-        if auto.last_outcome:
-            st.caption(f"Last automatic run at {auto.last_at:%H:%M}: {auto.last_outcome}")
+        if live is not None and live.running and not auto.minutes:
+            st.info("A live sync is running: new uploads reach their batches within seconds, "
+                    "so no automatic schedule is needed.", icon=":material/bolt:")
+        else:
+            schedule_controls(auto)
 
 report = st.session_state.get(SYNC_LAST_REPORT)
 if report:
