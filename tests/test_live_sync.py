@@ -17,7 +17,8 @@ from segcore.errors import SyncAlreadyRunning
 from segcore.live_status import LiveStatus, describe_live, live_status, read_marker
 from segcore.sync import run_sync
 from tests.helpers import ROOT
-from tests.servers import free_port, server_process
+from tests.helpers import free_port
+from tests.servers import server_process
 
 NOW = datetime(2025, 10, 1, 12, 0, 0)
 
@@ -78,7 +79,8 @@ def test_an_upload_shows_within_seconds_and_sigterm_stops_cleanly(lab, cli_env, 
         before = read_marker(lab.work).count
         put(lab, "masks_batch_0002.tar.xz")
         wait_for(lambda: has_masks(lab, "batch_2"), 10, "batch_2's masks")
-        assert read_marker(lab.work).count > before
+        # The marker moves once the group is fully saved, just after the batch write.
+        wait_for(lambda: read_marker(lab.work).count > before, 5, "the marker moving")
         info = lab.work.batches.find_one({"id": "batch_2"})["training_metrics_info"]
         assert info["files"] == ["masks_batch_0002.tar.xz"]
         process.send_signal(signal.SIGTERM)
