@@ -182,6 +182,7 @@ class LiveSync:
         save_state(self.work, {**stamp, "total_files": self.total_files, "token": token,
                                "namespace": self.namespace, "index_ok": True})
         self.token, self.stamp = token, stamp
+        self._keep_lease()  # a steady flow of groups writing no batch must renew it too
         if not documents and not updates:
             return  # the batch list changed, but no batch's masks did
         self.dirty = True
@@ -197,10 +198,8 @@ class LiveSync:
 
     def _idle(self, token: dict | None) -> None:
         """Between changes: keep the lease, notice batch-list changes, refresh the problems."""
-        if time.monotonic() - self.kept_at < KEEP_EVERY_S:
+        if not self._keep_lease():
             return
-        self.lease.keep()
-        self.kept_at = time.monotonic()
         if batch_list_stamp(self.work) != self.stamp:
             self._apply({}, token if token is not None else self.token)
             return
@@ -211,6 +210,14 @@ class LiveSync:
             self._summarise()
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _keep_lease(self) -> bool:
+        """Renew the lease when KEEP_EVERY_S have passed; True when it did."""
+        if time.monotonic() - self.kept_at < KEEP_EVERY_S:
+            return False
+        self.lease.keep()
+        self.kept_at = time.monotonic()
+        return True
 
     def _remember_batches(self, listing: list[dict]) -> None:
         self.listing = [{"_id": d["_id"], "id": d.get("id"), "assignee": d.get("assignee")}

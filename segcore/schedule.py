@@ -67,8 +67,9 @@ class SyncScheduler:
             start = time.perf_counter()
             self._run()
             outcome = f"ok in {time.perf_counter() - start:.1f} s"
-        except SyncAlreadyRunning:
-            outcome = "skipped: another sync was running"
+        except SyncAlreadyRunning as exc:
+            outcome = ("skipped: a live sync is running" if exc.live
+                       else "skipped: another sync was running")
         except (SegcoreError, PyMongoError) as exc:
             outcome = f"failed: {str(exc).splitlines()[0][:200]}"
         finally:

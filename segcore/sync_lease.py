@@ -79,8 +79,9 @@ def _held_message(held: dict) -> str:
     since = held.get("since")
     if held.get("kind") == "live":
         when = f" since {since:%H:%M:%S} UTC" if since else ""
-        return (f"A live sync (`segcore sync --watch` on {held.get('host') or 'another host'})"
-                f" has been running{when}: it applies new uploads within seconds, so no sync is needed.")
+        host = held.get("host") or "another host"
+        return (f"A live sync (`segcore sync --watch` on {host}) has been running{when}: it "
+                "applies new uploads within seconds, so no sync is needed.")
     return ("Another sync is running" + (f" (since {since:%H:%M:%S} UTC)" if since else "") +
             "; try again when it has finished.")
 

@@ -52,3 +52,10 @@ def test_runs_the_real_sync(dbs):
     scheduler = SyncScheduler(lambda: sync.run_sync(dbs, mode="scheduled", author="auto"))
     assert scheduler.run_once().startswith("ok")
     assert sync.list_runs(dbs.work, 1)[0]["mode"] == "scheduled"
+
+
+def test_a_scheduled_run_next_to_a_live_sync_says_so():
+    def live():
+        raise SyncAlreadyRunning("held by sync --watch", live=True)
+
+    assert SyncScheduler(live).run_once() == "skipped: a live sync is running"

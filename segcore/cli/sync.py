@@ -17,7 +17,7 @@ from segcore.errors import SegcoreError
 @click.option("--mode", default="cli", show_default=True, help="Recorded with the run (e.g. cron).")
 @click.option("--watch", is_flag=True,
               help="Keep running: apply new uploads within seconds (stop with SIGTERM/Ctrl-C).")
-@click.option("--interval", type=click.FloatRange(1, 3600), default=10.0, show_default=True,
+@click.option("--interval", type=click.FloatRange(1, 60), default=10.0, show_default=True,
               help="With --watch on a server without change streams: seconds between looks.")
 @json_option
 @pass_context
