@@ -77,16 +77,23 @@ def start_watcher(uri: str, settings: Settings, log: Path) -> subprocess.Popen:
     return process
 
 
-def single_latencies(databases, batches: int, count: int, rng: random.Random) -> list[float]:
+def single_latencies(databases, batches: int, count: int,
+                     rng: random.Random) -> tuple[list[float], list[float]]:
+    """(latencies from the moment each upload landed, how long each GridFS put took).
+
+    GridFS writes the file document last, so an upload has landed when `put` returns; `put`
+    itself is slow on the embedded server with many files (its index check scans them)."""
     files = GridFS(databases.training, collection="masks")
-    latencies = []
+    latencies, puts = [], []
     for n in range(count):
         number = rng.randint(1, batches)
         doc = databases.work.batches.find_one({"id": f"batch_{number}"})
         before = (doc.get("training_metrics_info") or {}).get("file_count", 0)
-        start = time.perf_counter()
+        began = time.perf_counter()
         files.put(b"m" * 1000, filename=f"masks_batch_{number}_live{n}.zip",
                   metadata={"uploaded_by": "flor", "batch_id": f"batch_{number}"})
+        start = time.perf_counter()
+        puts.append(start - began)
         while True:
             doc = databases.work.batches.find_one({"id": f"batch_{number}"},
                                                   {"training_metrics_info.file_count": 1})
@@ -97,7 +104,7 @@ def single_latencies(databases, batches: int, count: int, rng: random.Random) ->
             time.sleep(0.02)
         latencies.append(time.perf_counter() - start)
         time.sleep(rng.uniform(0.2, 0.6))  # uploads arrive one by one, not as a burst
-    return latencies
+    return latencies, puts
 
 
 def burst(databases, batches: int, rng: random.Random, tag: str) -> None:
@@ -142,13 +149,14 @@ def main() -> None:
             watcher_idle = idle_per_hour(watcher.pid, idle_s)
             server_with = (cpu_seconds(server) - server_before) * 3600 / idle_s
 
-            latencies = single_latencies(databases, batches, args.singles, rng)
+            latencies, puts = single_latencies(databases, batches, args.singles, rng)
 
             runs = databases.work.sync_runs
             live = lambda: list(runs.find({"mode": "live", "groups": {"$exists": True}}))  # noqa
             totals = lambda: {k: sum(r.get(k, 0) for r in live())  # noqa: E731
                               for k in ("groups", "bulk_writes", "batches_updated")}
             before, marker = totals(), read_marker(databases.work)
+            logged = len((Path(tmp) / "live.log").read_text())
             start = time.perf_counter()
             burst(databases, batches, rng, "burst")
             while read_marker(databases.work).count == marker.count or \
@@ -157,7 +165,8 @@ def main() -> None:
             burst_s = time.perf_counter() - start
             after = totals()
             applied = [line.split(" ", 2)[2] for line in
-                       (Path(tmp) / "live.log").read_text().splitlines() if "applied" in line]
+                       (Path(tmp) / "live.log").read_text()[logged:].splitlines()
+                       if " applied " in line]
             watcher.send_signal(signal.SIGTERM)
             watcher.wait(60)
             burst(databases, batches, rng, "cron")
@@ -175,12 +184,13 @@ def main() -> None:
           f"{server_with:.1f} s with the watcher (measured over {idle_s:g} s)")
     print(f"single uploads ({len(latencies)}): p50 {percentile(latencies, 0.5):.2f} s, "
           f"p95 {percentile(latencies, 0.95):.2f} s, max {max(latencies):.2f} s "
-          f"(target: p95 under 5 s)")
+          f"from the moment each landed (target: p95 under 5 s); the GridFS put itself took "
+          f"p50 {percentile(puts, 0.5):.2f} s")
     groups = after["groups"] - before["groups"]
     writes = after["bulk_writes"] - before["bulk_writes"]
     print(f"burst of 1,000 uploads: applied {burst_s:.2f} s after the insert, in {groups} groups "
           f"and {writes} bulk writes ({after['batches_updated'] - before['batches_updated']} "
-          f"batch updates); the watcher's own log: {'; '.join(applied[-groups:])}")
+          f"batch updates); the watcher's own log: {'; '.join(applied)}")
     print(f"the same burst through a routine sync (cron): {cron_s:.2f} s "
           f"({cron.batches_updated} batches updated); live / routine = {burst_s / cron_s:.2f}")
 
