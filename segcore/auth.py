@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from segcore.actors import ROLES, Actor
 from segcore.errors import AccountLocked, LoginFailed, MemberNotFound, ValidationError
 from segcore.history import utcnow
-from segcore.naming import clean_name, person_key
+from segcore.naming import clean_name, control_characters, person_key
 from segcore.schema import APP_USERS
 
 COLLECTION = APP_USERS
@@ -51,6 +51,10 @@ def ensure_indexes(db: Database) -> None:
 def _validate(name: object, role: str | None = None, password: str | None = None) -> str:
     if not isinstance(name, str) or not clean_name(name):
         raise ValidationError("A user name is required.", field="name")
+    bad = control_characters(clean_name(name))
+    if bad:
+        raise ValidationError(f"A user name may not contain control characters "
+                              f"({', '.join(bad)}).", field="name")
     if role is not None and role not in ROLES:
         raise ValidationError(f"Role must be one of {', '.join(ROLES)}.", field="role")
     if password is not None and len(password) < MIN_PASSWORD:

@@ -10,7 +10,7 @@ from typing import Mapping
 from dotenv import dotenv_values
 
 from segcore.errors import ConfigError
-from segcore.redact import mask_uri
+from segcore.redact import ambiguous_userinfo, mask_uri
 
 DEFAULT_EMBEDDED_PATH = ".segdata/db"
 
@@ -41,6 +41,16 @@ class Settings:
     def demo_directory(self) -> Path:
         """Where the demo data's folders go by default: next to the embedded database."""
         return self.embedded_path.parent / "demo-data"
+
+    def require_data_directory(self) -> Path:
+        """DATA_DIRECTORY, checked now: only commands that read folders need it to exist.
+
+        Raises ConfigError when it is not set or not an existing directory (an SSHFS mount
+        that dropped), naming the setting.
+        """
+        if self.data_directory is None:
+            raise ConfigError("DATA_DIRECTORY is not set")
+        return _directory("DATA_DIRECTORY", str(self.data_directory))
 
     @property
     def effective_batches_file(self) -> Path | None:
@@ -83,6 +93,11 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     if uri is not None and not uri.startswith(("mongodb://", "mongodb+srv://")):
         # Never echo the value: it may hold a password.
         raise ConfigError("MONGO_URI must start with mongodb:// or mongodb+srv://")
+    if uri is not None and ambiguous_userinfo(uri):
+        # The driver would take part of the password for a host name and print it.
+        raise ConfigError("MONGO_URI: write a '@', '/', ':', '?' or '#' in the user name or "
+                          "password percent-encoded (for example @ as %40); not shown, as it "
+                          "holds the password")
     bucket = values.get("MASKS_BUCKET", "masks")
     if "$" in bucket or bucket.startswith(".") or bucket.endswith("."):
         raise ConfigError(f"MASKS_BUCKET={bucket!r} is not a valid GridFS bucket name")
@@ -96,7 +111,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         mongo_db=_database_name("MONGO_DB", values.get("MONGO_DB", "segmentacion_db")),
         training_db=_database_name("TRAINING_DB", values.get("TRAINING_DB", "training_metrics")),
         masks_bucket=bucket,
-        data_directory=_directory("DATA_DIRECTORY", data_dir) if data_dir else None,
+        # Not checked here: a dropped mount must not stop the sync or the status, which do not
+        # read folders (see Settings.require_data_directory).
+        data_directory=Path(data_dir).expanduser() if data_dir else None,
         batches_file=Path(batches_file).expanduser() if batches_file else None,
         embedded_path=Path(values.get("EMBEDDED_DB_PATH", DEFAULT_EMBEDDED_PATH)).expanduser(),
         timeout_ms=_int("MONGO_TIMEOUT_MS", values.get("MONGO_TIMEOUT_MS", "3000"), 100, 120_000),
@@ -106,11 +123,31 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     )
 
 
-def load_settings(env_file: str | os.PathLike | None = ".env") -> Settings:
-    """Read settings from `env_file` (if present) overlaid by the process environment."""
+def read_env_file(env_file: str | os.PathLike) -> dict[str, str]:
+    """The variables of a `.env` file; ConfigError naming the file when it cannot be read."""
+    try:
+        with open(env_file, encoding="utf-8") as handle:
+            values = dotenv_values(stream=handle)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{env_file}: is not UTF-8 text (byte {exc.start}); save it as "
+                          f"UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{env_file}: cannot be read ({exc.strerror or exc})") from None
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def load_settings(env_file: str | os.PathLike | None = ".env", required: bool = False) -> Settings:
+    """Read settings from `env_file` overlaid by the process environment.
+
+    A missing file is skipped unless `required` (a file named on the command line must exist,
+    or the command would run against an empty embedded database). Raises ConfigError.
+    """
     merged: dict[str, str] = {}
-    if env_file is not None and Path(env_file).is_file():
-        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    if env_file is not None:
+        if Path(env_file).exists() or required:
+            if required and not Path(env_file).is_file():
+                raise ConfigError(f"--env-file {env_file}: no such file")
+            merged.update(read_env_file(env_file))
     merged.update(os.environ)
     return settings_from(merged)
 

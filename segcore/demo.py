@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from gridfs import GridFS
+from pymongo.errors import OperationFailure
 
 from segcore import batch_import, batches, team
 from segcore.actors import Actor, writer_name
@@ -49,6 +50,36 @@ def can_load_demo(databases: Databases) -> bool:
             and files.count_documents({}) == 0)
 
 
+def _check_can_write(databases: Databases, directory: Path) -> None:
+    """Create the demo folders and the GridFS indexes before any document is written.
+
+    The demo writes sample uploads into the training database, which the documented
+    least-privilege user may only read: finding that out after the batches and the team were
+    written would leave a database that is neither empty nor a demo.
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        Path(directory, ".write-probe").touch()
+        Path(directory, ".write-probe").unlink()
+    except OSError as exc:
+        raise DemoRefused(f"The demo folders cannot be created in {directory} "
+                          f"({exc.strerror or exc}); nothing was loaded.") from None
+    bucket = databases.settings.masks_bucket
+    try:
+        # The indexes GridFS creates on its first upload, and a write it would make.
+        databases.training[f"{bucket}.files"].create_index([("filename", 1), ("uploadDate", 1)])
+        chunks = databases.training[f"{bucket}.chunks"]
+        chunks.create_index([("files_id", 1), ("n", 1)], unique=True)
+        chunks.delete_one({"_id": chunks.insert_one({"demo_probe": True}).inserted_id})
+    except OperationFailure as exc:
+        if exc.code != 13:  # Unauthorized
+            raise
+        raise DemoRefused(
+            f"The demo writes sample mask uploads into {databases.training.name}, which this "
+            f"database user may only read; run it with the embedded server or a user allowed "
+            f"to write there. Nothing was loaded.") from None
+
+
 def _filenames(number: int, rng: random.Random) -> list[str]:
     shapes = [f"masks_batch_{number}.tar.xz", f"Batch-{number}.zip",
               f"batch_{number:04d}_part2.zip", f"BATCH{number}.tgz",
@@ -77,12 +108,17 @@ def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "de
     author = writer_name(author)
     if not can_load_demo(databases):
         raise DemoRefused("The databases already hold data; the demo only loads into empty ones.")
+    _check_can_write(databases, Path(directory))
+    try:
+        batches_file = build_folders(Path(directory), count)  # before any document is written
+    except OSError as exc:
+        raise DemoRefused(f"The demo folders cannot be created in {directory} "
+                          f"({exc.strerror or exc}); nothing was loaded.") from None
     rng = random.Random(seed)
     today = today or date.today()
     work = databases.work
     work[META].insert_one({"_id": "demo", "loaded_at": datetime.now(), "directory":
                            str(Path(directory).resolve())})
-    batches_file = build_folders(Path(directory), count)
     batch_import.import_batches(work, batch_import.read_batches_file(batches_file), author)
     names = []
     for name, role, email in DEMO_TEAM:

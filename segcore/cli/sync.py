@@ -9,6 +9,7 @@ import click
 from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
 from segcore.errors import SegcoreError
+from segcore.naming import printable
 
 
 
@@ -72,7 +73,8 @@ def uploads(ctx, recent, orphans, unmatched, mismatches, as_json):
     for row in rows:
         when = row["upload_date"].strftime("%Y-%m-%d %H:%M") if row.get("upload_date") else "-"
         extra = f"  assignee {row['assignee']}" if row.get("assignee") else ""
-        click.echo(f"{when}  {row['uploaded_by'] or '-':<12} {row['size_mb']:>8.2f} MB  "
-                   f"{row['filename']}  [{', '.join(row['batches']) or 'no batch'}]{extra}")
+        click.echo(printable(
+            f"{when}  {row['uploaded_by'] or '-':<12} {row['size_mb']:>8.2f} MB  "
+            f"{row['filename']}  [{', '.join(row['batches']) or 'no batch'}]{extra}"))
     if not rows:
         click.echo("Nothing to show.")
