@@ -61,3 +61,11 @@ class LoginFailed(SegcoreError):
 
 class AccountLocked(SegcoreError):
     """Too many failed logins in a row; the account is locked for a while."""
+
+
+class BackupFileError(SegcoreError):
+    """A backup file cannot be written, or is damaged, truncated or not a backup."""
+
+
+class RestoreRefused(SegcoreError):
+    """A restore would mix a backup with data already in the database."""
