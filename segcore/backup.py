@@ -110,6 +110,19 @@ def backup_to_file(db: Database, out: Path | None = None) -> BackupSummary:
     return summary
 
 
+def prune_backups(directory: Path, database: str, keep: int) -> list[Path]:
+    """Delete all but the `keep` newest dated backups of `database` in `directory`.
+
+    Only files named by `default_name` are looked at, so other files there are safe. Returns
+    the deleted paths.
+    """
+    dated = sorted(Path(directory).glob(f"segcore-backup-{database}-*.jsonl.gz"))
+    old = dated[:-keep] if keep > 0 else []
+    for path in old:
+        path.unlink()
+    return old
+
+
 def _records(path: Path) -> Iterator[tuple[int, bytes]]:
     """The file's lines, numbered; BackupFileError for a file that is not complete gzip."""
     try:

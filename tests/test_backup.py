@@ -142,3 +142,17 @@ def test_backup_to_an_unwritable_place_is_one_line(db, tmp_path):
         backup.backup_to_file(db, tmp_path / "file" / "backup.jsonl.gz")
     assert "cannot be written" in str(exc.value)
     assert list(tmp_path.iterdir()) == [tmp_path / "file"]
+
+
+def test_daily_backups_keep_only_the_newest(run_cli, db, tmp_path):
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    for day in ("20240101", "20240102", "20240103"):
+        (folder / f"segcore-backup-{db.name}-{day}-023000.jsonl.gz").write_bytes(b"old")
+    (folder / "notes.txt").write_text("not a backup")
+    out = run_cli("backup", "--out", str(folder), "--keep", "2")
+    assert out.returncode == 0 and "2 older backups deleted" in out.stdout, out.stderr
+    assert (folder / "notes.txt").exists()
+    names = sorted(p.name for p in folder.glob("segcore-backup-*"))
+    assert len(names) == 2 and names[0] == f"segcore-backup-{db.name}-20240103-023000.jsonl.gz"
+    backup.verify_backup(folder / names[1])  # the new one, complete

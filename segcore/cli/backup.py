@@ -15,19 +15,26 @@ from segcore.errors import SegcoreError
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path),
               help="File to write, or a folder for a dated name (default: this folder).")
+@click.option("--keep", type=click.IntRange(1, 100_000),
+              help="With --out FOLDER: keep only the N newest backups there.")
 @json_option
 @pass_context
 @handle_errors
-def backup(ctx, out, as_json):
+def backup(ctx, out, keep, as_json):
     """Back up every collection of the app's database to one compressed file."""
     from segcore import backup as backups
 
+    if keep and not (out is not None and out.is_dir()):
+        raise click.UsageError("--keep needs --out naming a folder")
     summary = backups.backup_to_file(ctx.databases.work, out)
+    pruned = backups.prune_backups(out, ctx.databases.work.name, keep) if keep else []
     if as_json:
-        emit_json({**summary.__dict__, "documents": summary.documents})
+        emit_json({**summary.__dict__, "documents": summary.documents,
+                   "deleted": [str(p) for p in pruned]})
         return
     click.echo(f"Backup written: {summary.path} ({summary.documents} documents in "
-               f"{len(summary.counts)} collections).")
+               f"{len(summary.counts)} collections)"
+               f"{f'; {len(pruned)} older backups deleted' if pruned else ''}.")
 
 
 @main.command()
