@@ -17,8 +17,9 @@ from pymongo.database import Database
 from segcore.errors import FolderUnreadable
 from segcore.history import utcnow
 from segcore.mask_matching import is_image_name
+from segcore.schema import BATCH_IMAGES, find_in
 
-COLLECTION = "batch_images"
+COLLECTION = BATCH_IMAGES
 DICOM_MAGIC_OFFSET = 128
 
 
@@ -106,12 +107,7 @@ def save_listings(db: Database, listings: list[ImageListing]) -> None:
 
 def stored_listings(db: Database, batch_ids: list[str] | None = None) -> dict[str, ImageListing]:
     """Stored listings by batch id (all, or those of `batch_ids`)."""
-    found: dict[str, ImageListing] = {}
-    ids = None if batch_ids is None else list(dict.fromkeys(batch_ids))
-    queries = [{}] if ids is None else [{"_id": {"$in": ids[i:i + 200]}}
-                                        for i in range(0, len(ids), 200)]
-    for query in queries:
-        for doc in db[COLLECTION].find(query):
-            found[doc["_id"]] = ImageListing(doc["_id"], doc.get("folder"), doc.get("names"),
-                                             doc.get("listed_at"), doc.get("error"))
-    return found
+    docs = (db[COLLECTION].find() if batch_ids is None
+            else find_in(db[COLLECTION], "_id", list(dict.fromkeys(batch_ids))))
+    return {doc["_id"]: ImageListing(doc["_id"], doc.get("folder"), doc.get("names"),
+                                     doc.get("listed_at"), doc.get("error")) for doc in docs}

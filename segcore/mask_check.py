@@ -23,9 +23,10 @@ from segcore.errors import BatchNotFound
 from segcore.history import utcnow
 from segcore.mask_matching import BatchCheck, compare_batch
 from segcore.naming import canonical_batch_id
+from segcore.schema import BATCHES, IN_CHUNK, MASK_CHECKS, find_in
 from segcore.uploads import PROJECTION, resolve_batch_ids
 
-CHECKS = "mask_checks"
+CHECKS = MASK_CHECKS
 FIELD = "mask_check"  # the batch's result, on its document in `batches`
 UPLOAD_PROJECTION = {**PROJECTION, "chunkSize": 1}
 JSON_KEYS = ("state", "images", "masks", "missing_count", "extra_count", "missing", "extra",
@@ -80,8 +81,8 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
     stored = _stored_checks(work, in_scope if batch_ids or upload_ids is not None else None)
     if batch_ids is None and upload_ids is None:
         stale = [i for i in stored if i not in uploads]
-        for start in range(0, len(stale), 200):
-            work[CHECKS].delete_many({"_id": {"$in": stale[start:start + 200]}})
+        for start in range(0, len(stale), IN_CHUNK):  # uploads removed since their check
+            work[CHECKS].delete_many({"_id": {"$in": stale[start:start + IN_CHUNK]}})
     targets = [u for u in in_scope if recheck or needs_check(uploads[u], stored.get(u))]
     report = VerifyReport()
     checked = _check_uploads(databases, [uploads[u] for u in targets], report, notify)
@@ -111,11 +112,11 @@ def _scope(work: Database, batch_ids, every_batch: bool, upload_ids, uploads: di
         wanted = {str(b): canonical_batch_id(str(b)) or str(b) for b in batch_ids}
         found: dict[str, dict] = {}
         names = list({*wanted, *wanted.values()})
-        for doc in work["batches"].find({"id": {"$in": names[:400]}}, projection):
+        for doc in work[BATCHES].find({"id": {"$in": names[:400]}}, projection):
             found[_key(doc)] = doc
         if len(names) > 400 or not set(wanted.values()) <= set(found):
             # legacy ids written differently (batch_0400): compare canonical forms
-            for doc in work["batches"].find({}, projection):
+            for doc in work[BATCHES].find({}, projection):
                 if _key(doc) in wanted.values():
                     found[_key(doc)] = doc
         unknown = [given for given, key in wanted.items() if key not in found]
@@ -126,7 +127,7 @@ def _scope(work: Database, batch_ids, every_batch: bool, upload_ids, uploads: di
         keys = None if every_batch else (
             set(by_batch) if upload_ids is None
             else {k for u in upload_ids if u in uploads for k in uploads[u]["batches"]})
-        docs = [d for d in work["batches"].find({}, projection)
+        docs = [d for d in work[BATCHES].find({}, projection)
                 if _key(d) and (keys is None or _key(d) in keys)]
     for doc in docs:
         doc["key"] = _key(doc)
@@ -140,13 +141,9 @@ def _key(doc: dict) -> str | None:
 
 def _stored_checks(work: Database, upload_ids) -> dict:
     projection = {"length": 1, "uploadDate": 1}
-    if upload_ids is None:
-        return {d["_id"]: d for d in work[CHECKS].find({}, projection)}
-    ids, found = list(upload_ids), {}
-    for start in range(0, len(ids), 200):  # $in is quadratic on the embedded server
-        for doc in work[CHECKS].find({"_id": {"$in": ids[start:start + 200]}}, projection):
-            found[doc["_id"]] = doc
-    return found
+    docs = (work[CHECKS].find({}, projection) if upload_ids is None
+            else find_in(work[CHECKS], "_id", list(upload_ids), projection))
+    return {d["_id"]: d for d in docs}
 
 
 def _check_uploads(databases: Databases, targets: list[dict], report: VerifyReport,
@@ -197,7 +194,7 @@ def _update_batches(work: Database, batches: list[dict], by_batch: dict, changed
         rows.append({"id": batch["id"], **summary})
         writes.append(UpdateOne({"id": batch["id"]}, {"$set": {FIELD: summary}}))
     for start in range(0, len(writes), 1000):
-        work["batches"].bulk_write(writes[start:start + 1000], ordered=False)
+        work[BATCHES].bulk_write(writes[start:start + 1000], ordered=False)
     return rows
 
 
@@ -229,12 +226,8 @@ def batch_result(work: Database, upload_ids: list, listing, suffixes) -> BatchCh
 
 
 def _stored_listings(work: Database, upload_ids: list) -> dict:
-    found = {}
-    for start in range(0, len(upload_ids), 200):
-        for doc in work[CHECKS].find({"_id": {"$in": upload_ids[start:start + 200]}},
-                                     {"filename": 1, "names": 1, "reason": 1}):
-            found[doc["_id"]] = doc
-    return found
+    docs = find_in(work[CHECKS], "_id", list(upload_ids), {"filename": 1, "names": 1, "reason": 1})
+    return {doc["_id"]: doc for doc in docs}
 
 
 def batch_detail(databases: Databases, batch_id: str) -> BatchCheck:
@@ -242,7 +235,7 @@ def batch_detail(databases: Databases, batch_id: str) -> BatchCheck:
 
     Raises BatchNotFound when the batch is not in the list.
     """
-    doc = databases.work["batches"].find_one({"id": str(batch_id)}, {"_id": 0, "id": 1, FIELD: 1})
+    doc = databases.work[BATCHES].find_one({"id": str(batch_id)}, {"_id": 0, "id": 1, FIELD: 1})
     if doc is None:
         raise BatchNotFound(f"No batch {batch_id} in the batch list.")
     stored = doc.get(FIELD) or {}
@@ -256,4 +249,4 @@ def count_by_state(db: Database) -> dict[str, int]:
     """How many batches are in each mask-check state (batches never checked are absent)."""
     pipeline = [{"$match": {f"{FIELD}.state": {"$exists": True}}},
                 {"$group": {"_id": f"${FIELD}.state", "n": {"$sum": 1}}}]
-    return {row["_id"]: row["n"] for row in db["batches"].aggregate(pipeline)}
+    return {row["_id"]: row["n"] for row in db[BATCHES].aggregate(pipeline)}

@@ -74,6 +74,7 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
             except FullReadNeeded as exc:
                 reason = str(exc)
         if changes is not None and not changes.documents and same_batches:
+            report.changed_upload_ids = []
             report.total_files = int(state.get("total_files") or 0)
             _save_state(work, {"token": changes.token} if changes.token else {})
             report.carry_over(last_run(work) or {})
@@ -95,6 +96,7 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
                 notify(0.2, "Reading the sync index")
                 index = read_index(work)
             touched, report.new_files, report.removed_files = apply_changes(index, changes)
+            report.changed_upload_ids = [i for i, d in changes.documents.items() if d is not None]
             report.total_files = (int(state.get("total_files") or 0) + report.new_files
                                   - report.removed_files)
         notify(0.7, "Comparing with the batch list")

@@ -178,3 +178,22 @@ def test_command_line_json_and_text(run_cli, lab, upload, data_dir):
     assert refused.stderr.strip() == "error: No batch batch_9 in the batch list."
     both = run_cli("verify", "batch_1", "--all", env=env)
     assert both.returncode == 1 and "not both" in both.stderr
+
+
+def test_sync_verify_checks_the_uploads_the_sync_found_new(run_cli, lab, upload, dbs, data_dir):
+    env = {"DATA_DIRECTORY": str(data_dir)}
+    lab.batch(1, images(2))
+    lab.batch(2, images(2))
+    upload("batch_1.zip", make_zip(images(2, ext="_mask.png")))
+    first = run_cli("sync", "--verify", "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    result = json.loads(first.stdout)
+    assert result["full"] and result["verify"]["checked_uploads"] == 1  # a full read: all new
+    upload("batch_2_part1.zip", make_zip(["img_001_mask.png"]))
+    second = json.loads(run_cli("sync", "--verify", "--json", env=env).stdout)
+    assert (second["new_files"], second["verify"]["checked_uploads"]) == (1, 1)
+    assert [(b["id"], b["state"]) for b in second["verify"]["batches"]] == \
+        [("batch_2", "incomplete")]
+    quiet = run_cli("sync", "--verify", env=env)
+    assert quiet.returncode == 0 and "0 uploads checked" in quiet.stdout
+    assert dbs.work.mask_checks.count_documents({}) == 2
