@@ -15,7 +15,7 @@ from pymongo.collection import Collection
 
 from segcore.errors import UnreadableUpload
 
-CURSOR_BATCH = 4  # chunks per round trip when streaming: ~1 MB at the default chunk size
+CURSOR_BATCH = 8  # chunks per round trip when streaming: ~2 MB at the default chunk size
 
 
 @dataclass
