@@ -230,15 +230,16 @@ def _stored_listings(work: Database, upload_ids: list) -> dict:
     return {doc["_id"]: doc for doc in docs}
 
 
-def batch_detail(databases: Databases, batch_id: str) -> BatchCheck:
-    """One batch's full comparison (every name, not only the first ones), from stored results.
-
-    Raises BatchNotFound when the batch is not in the list.
+def batch_detail(databases: Databases, batch_id: str) -> BatchCheck | None:
+    """One batch's full comparison (every name, not only the first ones), from stored results;
+    None when it was never checked. Raises BatchNotFound when the batch is not in the list.
     """
     doc = databases.work[BATCHES].find_one({"id": str(batch_id)}, {"_id": 0, "id": 1, FIELD: 1})
     if doc is None:
         raise BatchNotFound(f"No batch {batch_id} in the batch list.")
-    stored = doc.get(FIELD) or {}
+    stored = doc.get(FIELD)
+    if not isinstance(stored, dict):
+        return None
     key = _key(doc)
     listing = batch_images.stored_listings(databases.work, [key]).get(key)
     return batch_result(databases.work, list(stored.get("uploads") or []), listing,

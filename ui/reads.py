@@ -17,7 +17,7 @@ from typing import Callable
 
 import streamlit as st
 
-from segcore import batches, demo, history, progress, sync, team, uploads
+from segcore import batches, demo, history, mask_check, progress, sync, team, uploads
 from segcore.connection import Databases, check_health
 from ui.actions import guarded, optional
 from ui.connection import connection, databases, db_key
@@ -109,6 +109,17 @@ def sync_runs(found: Databases, limit: int = 20) -> list[dict]:
 @cached_read
 def recent_uploads(found: Databases, limit: int = 50) -> list[dict]:
     return [u.as_dict() for u in uploads.recent_uploads(found, limit)]
+
+
+@cached_read
+def mask_detail(found: Databases, batch_id: str) -> dict | None:
+    """One batch's mask check with every name, or None when it was never checked."""
+    detail = mask_check.batch_detail(found, batch_id)
+    if detail is None:
+        return None
+    return {"state": detail.state, "images": detail.images,
+            "matched": detail.matched, "missing": detail.missing, "extra": detail.extra,
+            "unreadable": detail.unreadable, "note": detail.note}
 
 
 @cached_read

@@ -24,10 +24,12 @@ REMOVE_TARGET = "team_remove_target"   # whose removal the confirmation dialog a
 DEMO_CONFIRM = "demo_confirm"          # the "load demo data" dialog is open
 SYNC_LAST_REPORT = "sync_last_report"
 IMPORT_RESULT = "import_result"
+MASK_LAST_REPORT = "mask_last_report"  # the last "Check masks" report, as plain data
 
 _DEFAULTS = {ACTOR: None, LOGIN_AT: None, FLASH: [], BATCH_SNAPSHOT: None, EDITOR_VERSION: 0,
              SAVE_CONFLICTS: [], BALANCE_CONFIRM: False, REMOVE_TARGET: None,
-             DEMO_CONFIRM: False, SYNC_LAST_REPORT: None, IMPORT_RESULT: None}
+             DEMO_CONFIRM: False, SYNC_LAST_REPORT: None, IMPORT_RESULT: None,
+             MASK_LAST_REPORT: None}
 
 
 def init_state() -> None:

@@ -36,13 +36,15 @@ summary = progress.kpis(shown)
 last = reads.last_sync()
 age, stale = progress.sync_age(last["finished_at"] if last else None, datetime.now())
 
-cols = st.columns(6)
+cols = st.columns(7)
 cols[0].metric("Batches", f"{summary.total:,}")
 cols[1].metric("Assigned", f"{summary.assigned:,}")
 cols[2].metric("With masks", f"{summary.with_masks:,}")
-cols[3].metric("Pending", f"{summary.pending:,}")
-cols[4].metric("Done", f"{summary.percent_done} %")
-cols[5].metric("Last sync", age)
+cols[3].metric("Masks complete", f"{progress.masks_complete(shown):,}",
+               help="Batches whose uploads hold a mask for every image (Sync page: Check masks)")
+cols[4].metric("Pending", f"{summary.pending:,}")
+cols[5].metric("Done", f"{summary.percent_done} %")
+cols[6].metric("Last sync", age)
 if stale:
     when = f"The last successful sync was {age}" if last else "No sync has run yet"
     st.warning(f"{when}: mask counts may be out of date. Run one from the Sync page.",
