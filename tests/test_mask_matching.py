@@ -123,3 +123,14 @@ def test_mask_settings_are_validated():
         settings_from({"MASK_SUFFIXES": "_mask,.png"})
     with pytest.raises(ConfigError, match="MASK_CHECK_BUDGET_MB"):
         settings_from({"MASK_CHECK_BUDGET_MB": "0"})
+
+
+def test_the_batch_filter_takes_only_known_mask_states():
+    from segcore.batches import UNCHECKED, BatchQuery, build_filter
+    from segcore.errors import ValidationError
+
+    assert build_filter(BatchQuery(mask_state="incomplete")) == {"mask_check.state": "incomplete"}
+    assert build_filter(BatchQuery(mask_state=UNCHECKED)) == \
+        {"mask_check.state": {"$exists": False}}
+    with pytest.raises(ValidationError):
+        build_filter(BatchQuery(mask_state={"$ne": 1}))
