@@ -30,6 +30,24 @@ def check_masks(databases: Databases, recheck: bool) -> None:
               progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
 
 
+def check_masks_panel(databases: Databases) -> None:
+    """The Sync page's "Check masks" button and its option."""
+    st.write("Check what each upload holds against the images in its batch's folder.")
+    recheck = st.checkbox("Read every upload and folder again", key="masks_recheck")
+    if st.button("Check masks", icon=":material/fact_check:", key="check_masks"):
+        check_masks(databases, recheck)
+
+
+def show_last_mask_check() -> None:
+    """The batches the last "Check masks" of this session reported on."""
+    checked = st.session_state.get(MASK_LAST_REPORT)
+    if checked and checked["batches"]:
+        st.subheader("Last mask check")
+        st.dataframe([{k: r[k] for k in ("id", "state", "images", "masks", "missing_count",
+                                         "extra_count")} for r in checked["batches"]],
+                     hide_index=True)
+
+
 def show_batch_masks(batch_ids: list[str]) -> None:
     """For one chosen batch: images without a mask, masks without an image, unreadable uploads."""
     chosen = st.selectbox("Batch", batch_ids, index=None, key="masks_of")

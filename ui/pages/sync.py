@@ -5,8 +5,8 @@ import streamlit as st
 from ui import reads
 from ui.actions import run_write
 from ui.connection import scheduler
-from ui.mask_actions import check_masks
-from ui.state import MASK_LAST_REPORT, SYNC_LAST_REPORT, can_write
+from ui.mask_actions import check_masks_panel, show_last_mask_check
+from ui.state import SYNC_LAST_REPORT, can_write
 from ui.sync_actions import sync_now
 from ui.widgets import page_start
 
@@ -24,10 +24,7 @@ if can_write():  # a viewer looks at runs and uploads only
         if st.button("Sync now", type="primary", icon=":material/sync:", key="sync_now"):
             sync_now(databases, full)
         st.divider()
-        st.write("Check what each upload holds against the images in its batch's folder.")
-        recheck = st.checkbox("Read every upload and folder again", key="masks_recheck")
-        if st.button("Check masks", icon=":material/fact_check:", key="check_masks"):
-            check_masks(databases, recheck)
+        check_masks_panel(databases)
     with right.container(border=True):
         auto = scheduler()
         minutes = st.number_input("Automatic sync every N minutes while the app runs (0 = off)",
@@ -54,13 +51,7 @@ if report:
             st.markdown(f"**{title}**")
             st.dataframe(report[field], hide_index=True)
 
-checked = st.session_state.get(MASK_LAST_REPORT)
-if checked and checked["batches"]:
-    st.subheader("Last mask check")
-    st.dataframe([{k: r[k] for k in ("id", "state", "images", "masks", "missing_count",
-                                     "extra_count")} for r in checked["batches"]],
-                 hide_index=True)
-
+show_last_mask_check()
 st.subheader("Runs")
 runs = reads.sync_runs(20)
 columns = ["started_at", "mode", "status", "duration_s", "total_files", "batches_updated",
