@@ -17,7 +17,7 @@ from segcore.batches import COLLECTION, EDITABLE, TABLE_PROJECTION, BatchQuery, 
 from segcore.timefmt import parse_date
 
 COLUMNS = ("id", "assignee", "status", "priority", "due_date", "folder", "masks", "file_count",
-           "latest_upload")
+           "masks_vs_images", "mask_state", "latest_upload")
 EXPORT_BATCH = 5000
 
 
@@ -35,7 +35,19 @@ def table_row(doc: dict) -> dict:
             "folder": _text(doc.get("folder")),
             "masks": doc.get("mongo_uploaded") is True,
             "file_count": count if isinstance(count, int) and not isinstance(count, bool) else 0,
+            "masks_vs_images": masks_vs_images(doc.get("mask_check")),
+            "mask_state": _text(doc["mask_check"].get("state"))
+            if isinstance(doc.get("mask_check"), dict) else None,
             "latest_upload": latest if isinstance(latest, datetime) else None}
+
+
+def masks_vs_images(check: object) -> str | None:
+    """"236 / 240": images with a mask out of the images in the folder; None before a check,
+    "? / 240" or "? / ?" while masks or images are unknown."""
+    if not isinstance(check, dict):
+        return None
+    matched, images = check.get("matched"), check.get("images")
+    return f"{'?' if matched is None else matched} / {'?' if images is None else images}"
 
 
 def _text(value: object) -> str | None:

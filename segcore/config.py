@@ -31,6 +31,13 @@ class Settings:
     auto_sync_minutes: int = 0
     login: bool = False
     session_minutes: int = 480
+    mask_suffixes: tuple[str, ...] = ("_mask", "-mask", "_seg", "_label", "_labels", "_gt")
+    mask_check_budget_mb: int = 2048
+
+    @property
+    def mask_check_budget(self) -> int:
+        """Bytes a mask check may read or decompress from one upload."""
+        return self.mask_check_budget_mb * 1024 * 1024
 
     @property
     def embedded(self) -> bool:
@@ -86,6 +93,16 @@ def _directory(key: str, value: str) -> Path:
     return path
 
 
+def _suffixes(value: str) -> tuple[str, ...]:
+    from segcore.mask_matching import parse_suffixes
+
+    try:
+        suffixes = parse_suffixes(value)
+    except ValueError as exc:
+        raise ConfigError(f"MASK_SUFFIXES: {exc}") from None
+    return suffixes
+
+
 def settings_from(env: Mapping[str, str]) -> Settings:
     """Build settings from a mapping of variables; raise ConfigError naming a bad one."""
     values = {k: v.strip() for k, v in env.items() if isinstance(v, str) and v.strip()}
@@ -120,6 +137,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         auto_sync_minutes=_int("AUTO_SYNC_MINUTES", values.get("AUTO_SYNC_MINUTES", "0"), 0, 1440),
         login=login in ("on", "true", "1", "yes"),
         session_minutes=_int("SESSION_MINUTES", values.get("SESSION_MINUTES", "480"), 1, 10_080),
+        mask_suffixes=_suffixes(values.get("MASK_SUFFIXES", ",".join(Settings.mask_suffixes))),
+        mask_check_budget_mb=_int("MASK_CHECK_BUDGET_MB",
+                                  values.get("MASK_CHECK_BUDGET_MB", "2048"), 1, 1_048_576),
     )
 
 
@@ -167,4 +187,6 @@ def describe(settings: Settings) -> dict[str, str]:
         "AUTO_SYNC_MINUTES": str(settings.auto_sync_minutes),
         "LOGIN": "on" if settings.login else "off",
         "SESSION_MINUTES": str(settings.session_minutes),
+        "MASK_SUFFIXES": ",".join(settings.mask_suffixes) or "(none)",
+        "MASK_CHECK_BUDGET_MB": str(settings.mask_check_budget_mb),
     }

@@ -22,7 +22,7 @@ from segcore.timefmt import parse_date
 from segcore.uploads import resolve_batch_ids
 
 PROGRESS_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
-                       "training_metrics_info.latest_upload": 1}
+                       "training_metrics_info.latest_upload": 1, "mask_check.state": 1}
 UPLOAD_PROJECTION = {"_id": 0, "filename": 1, "uploadDate": 1, "metadata.uploaded_by": 1,
                      "metadata.batch_id": 1}
 
@@ -30,7 +30,8 @@ UPLOAD_PROJECTION = {"_id": 0, "filename": 1, "uploadDate": 1, "metadata.uploade
 # --- queries --------------------------------------------------------------------------------
 
 def progress_rows(db: Database) -> list[dict]:
-    """Every batch as a flat row {id, assignee, status, with_masks, latest_upload}, in one read."""
+    """Every batch as a flat row {id, assignee, status, with_masks, masks_complete,
+    latest_upload}, in one read."""
     return [progress_row(doc) for doc in db[COLLECTION].find({}, PROGRESS_PROJECTION)]
 
 
@@ -43,7 +44,18 @@ def progress_row(doc: dict) -> dict:
             "assignee": assignee if isinstance(assignee, str) and assignee.strip() else None,
             "status": doc.get("status"),
             "with_masks": doc.get("mongo_uploaded") is True,
+            "masks_complete": _mask_state(doc) == "complete",
             "latest_upload": latest if isinstance(latest, datetime) else parse_date(latest)}
+
+
+def _mask_state(doc: dict) -> str | None:
+    check = doc.get("mask_check")
+    return check.get("state") if isinstance(check, dict) else None
+
+
+def masks_complete(rows: list[dict]) -> int:
+    """How many batches' masks were checked complete against their images (`segcore verify`)."""
+    return sum(1 for row in rows if row.get("masks_complete"))
 
 
 def upload_rows(databases: Databases, start: date, end: date) -> list[dict]:

@@ -74,29 +74,9 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
             except FullReadNeeded as exc:
                 reason = str(exc)
         if changes is not None and not changes.documents and same_batches:
-            report.total_files = int(state.get("total_files") or 0)
-            _save_state(work, {"token": changes.token} if changes.token else {})
-            report.carry_over(last_run(work) or {})
-            report.finish(clock)
-            finish_run(work, run_id, report, unchanged=True)
-            notify(1.0, "Nothing changed since the last sync")
-            return report
-
-        if changes is None:
-            report.full_reason = reason
-            token = current_token(databases.masks_files)
-            work[META].delete_one({"_id": "sync_ids"})  # what earlier versions compared ids with
-            index = _full_index(databases, report, notify, lease,
-                                int(state.get("total_files") or 0))
-            touched = None
-        else:
-            token = changes.token
-            if index is None:
-                notify(0.2, "Reading the sync index")
-                index = read_index(work)
-            touched, report.new_files, report.removed_files = apply_changes(index, changes)
-            report.total_files = (int(state.get("total_files") or 0) + report.new_files
-                                  - report.removed_files)
+            return _finish_unchanged(work, run_id, report, state, changes, clock, notify)
+        index, touched, token = _updated_index(databases, state, changes, index, reason,
+                                               report, notify, lease)
         notify(0.7, "Comparing with the batch list")
         listing, updates = _plan(work, index, touched if same_batches else None)
         _apply(work, updates, notify, lease)
@@ -121,6 +101,42 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
         raise
     finally:
         lease.release_quietly()
+
+
+def _finish_unchanged(work: Database, run_id, report: SyncReport, state: dict,
+                      changes: Changes, clock: float, notify: Progress) -> SyncReport:
+    """Nothing changed: keep the resume point, and record the run with the last run's figures."""
+    report.total_files = int(state.get("total_files") or 0)
+    report.changed_upload_ids = []
+    _save_state(work, {"token": changes.token} if changes.token else {})
+    report.carry_over(last_run(work) or {})
+    report.finish(clock)
+    finish_run(work, run_id, report, unchanged=True)
+    notify(1.0, "Nothing changed since the last sync")
+    return report
+
+
+def _updated_index(databases: Databases, state: dict, changes: Changes | None,
+                   index: dict | None, reason: str | None, report: SyncReport,
+                   notify: Progress, lease: Lease):
+    """(index, keys whose uploads changed or None after a full read, token to resume from).
+
+    With `changes`, the stored index is brought up to date; without, every upload is read.
+    """
+    if changes is None:
+        report.full_reason = reason
+        token = current_token(databases.masks_files)
+        databases.work[META].delete_one({"_id": "sync_ids"})  # what earlier versions compared
+        index = _full_index(databases, report, notify, lease, int(state.get("total_files") or 0))
+        return index, None, token
+    if index is None:
+        notify(0.2, "Reading the sync index")
+        index = read_index(databases.work)
+    touched, report.new_files, report.removed_files = apply_changes(index, changes)
+    report.changed_upload_ids = [i for i, d in changes.documents.items() if d is not None]
+    report.total_files = (int(state.get("total_files") or 0) + report.new_files
+                          - report.removed_files)
+    return index, touched, changes.token
 
 
 def _batch_list_stamp(work: Database) -> dict:

@@ -43,6 +43,9 @@ class SyncReport:
     orphan_uploads: list[Finding] = field(default_factory=list)
     unmatched_uploads: list[Finding] = field(default_factory=list)
     mismatched_uploads: list[Finding] = field(default_factory=list)
+    # Uploads added or rewritten since the last run (for `sync --verify`); None after a full
+    # read, which cannot tell. Not recorded with the run.
+    changed_upload_ids: list | None = field(default=None, repr=False)
 
     COUNTS = ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
               "orphans", "unmatched", "mismatches", "new_files", "removed_files")

@@ -14,8 +14,8 @@ from segcore import embedded
 from segcore.config import Settings
 from segcore.connection import open_databases
 from segcore.prepare import prepare
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +61,21 @@ def dbs(settings, client):
 def db(dbs):
     """The app's own database (`segmentacion_db` in production)."""
     return dbs.work
+
+
+@pytest.fixture
+def upload(dbs):
+    """Store a file in the training database's masks bucket as the annotators' tools do;
+    returns its id."""
+    import gridfs
+
+    def store(filename: str, data: bytes, batch_id: str | None = None, chunk_size: int | None = None,
+              uploaded_by: str = "flor"):
+        bucket = gridfs.GridFSBucket(dbs.training, bucket_name=dbs.settings.masks_bucket,
+                                     **({"chunk_size_bytes": chunk_size} if chunk_size else {}))
+        metadata = {"uploaded_by": uploaded_by, **({"batch_id": batch_id} if batch_id else {})}
+        return bucket.upload_from_stream(filename, data, metadata=metadata)
+    return store
 
 
 @pytest.fixture
@@ -115,10 +130,3 @@ def demo_dbs(app_env, tmp_path):
     sync.run_sync(app_env, author="test")
     return app_env
 
-
-def page(name: str):
-    """An AppTest of one page script (or of the entry point for "streamlit_app")."""
-    from streamlit.testing.v1 import AppTest
-
-    path = ROOT / ("streamlit_app.py" if name == "streamlit_app" else f"app_pages/{name}.py")
-    return AppTest.from_file(str(path), default_timeout=60)
