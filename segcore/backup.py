@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import zlib
@@ -78,6 +79,13 @@ def write_backup(db: Database, stream: BinaryIO) -> BackupSummary:
         out.write((json.dumps({"manifest": {"counts": summary.counts, "sha256":
                                             summary.sha256}}) + "\n").encode("utf-8"))
     return summary
+
+
+def backup_bytes(db: Database) -> bytes:
+    """A whole backup in memory, for a download (compressed: a few MB for 50,000 batches)."""
+    buffer = io.BytesIO()
+    write_backup(db, buffer)
+    return buffer.getvalue()
 
 
 def default_name(database: str, now: datetime | None = None) -> str:
