@@ -50,20 +50,13 @@ def can_load_demo(databases: Databases) -> bool:
             and files.count_documents({}) == 0)
 
 
-def _check_can_write(databases: Databases, directory: Path) -> None:
-    """Create the demo folders and the GridFS indexes before any document is written.
+def _prepare(databases: Databases, directory: Path, count: int) -> Path:
+    """Check every right the demo needs and build its folders, before any document is written.
 
     The demo writes sample uploads into the training database, which the documented
     least-privilege user may only read: finding that out after the batches and the team were
-    written would leave a database that is neither empty nor a demo.
+    written would leave a database that is neither empty nor a demo. Returns the batches file.
     """
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        Path(directory, ".write-probe").touch()
-        Path(directory, ".write-probe").unlink()
-    except OSError as exc:
-        raise DemoRefused(f"The demo folders cannot be created in {directory} "
-                          f"({exc.strerror or exc}); nothing was loaded.") from None
     bucket = databases.settings.masks_bucket
     try:
         # The indexes GridFS creates on its first upload, and a write it would make.
@@ -78,6 +71,11 @@ def _check_can_write(databases: Databases, directory: Path) -> None:
             f"The demo writes sample mask uploads into {databases.training.name}, which this "
             f"database user may only read; run it with the embedded server or a user allowed "
             f"to write there. Nothing was loaded.") from None
+    try:
+        return build_folders(Path(directory), count)
+    except OSError as exc:
+        raise DemoRefused(f"The demo folders cannot be created in {directory} "
+                          f"({exc.strerror or exc}); nothing was loaded.") from None
 
 
 def _filenames(number: int, rng: random.Random) -> list[str]:
@@ -108,12 +106,7 @@ def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "de
     author = writer_name(author)
     if not can_load_demo(databases):
         raise DemoRefused("The databases already hold data; the demo only loads into empty ones.")
-    _check_can_write(databases, Path(directory))
-    try:
-        batches_file = build_folders(Path(directory), count)  # before any document is written
-    except OSError as exc:
-        raise DemoRefused(f"The demo folders cannot be created in {directory} "
-                          f"({exc.strerror or exc}); nothing was loaded.") from None
+    batches_file = _prepare(databases, Path(directory), count)
     rng = random.Random(seed)
     today = today or date.today()
     work = databases.work
