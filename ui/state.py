@@ -30,6 +30,24 @@ _DEFAULTS = {ACTOR: None, LOGIN_AT: None, FLASH: [], BATCH_SNAPSHOT: None, EDITO
              DEMO_CONFIRM: False, SYNC_LAST_REPORT: None, IMPORT_RESULT: None}
 
 
+# Open questions (dialogs and inline confirmations) and the page that asks each: any other
+# page forgets them, so going to Batches and back never reopens "Remove Pedro?".
+DIALOG_PAGES = {REMOVE_TARGET: "Team", DEMO_CONFIRM: "Dashboard", BALANCE_CONFIRM: "Batches"}
+
+
+def forget(key: str) -> None:
+    """Put `key` back to its default (a dialog closed in any way forgets what it asked)."""
+    value = _DEFAULTS[key]
+    st.session_state[key] = value.copy() if isinstance(value, list) else value
+
+
+def forget_other_pages_dialogs(page: str) -> None:
+    """On `page`, close every question another page had open."""
+    for key, owner in DIALOG_PAGES.items():
+        if owner != page:
+            forget(key)
+
+
 def init_state() -> None:
     """Give every key its default unless the session already holds it."""
     for key, value in _DEFAULTS.items():

@@ -17,7 +17,7 @@ from segcore.history import utcnow
 from ui import reads
 from ui.actions import describe_error, guarded, run_write, show_flash
 from ui.connection import databases, prepare_warnings, settings
-from ui.state import ACTOR, LOGIN_AT, init_state
+from ui.state import ACTOR, LOGIN_AT, forget_other_pages_dialogs, init_state
 
 STATUS_REFRESH = "20s"
 
@@ -25,6 +25,7 @@ STATUS_REFRESH = "20s"
 def page_start(title: str) -> Databases:
     """Title, queued messages, and the prepared databases (or a message and a retry)."""
     init_state()
+    forget_other_pages_dialogs(title)
     st.title(title)
     show_flash()
     found = guarded(databases)

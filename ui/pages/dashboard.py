@@ -12,6 +12,9 @@ from ui.state import can_write
 from ui.widgets import page_start
 
 ANY = "All"
+MASKS_HELP = ("Counts batches by whether masks were uploaded, whatever their status. The status "
+              "is set by the coordinator; a sync moves pending and in_progress batches to "
+              "review when their masks arrive (MASKS_SET_STATUS).")
 
 page_start("Dashboard")
 if can_write():
@@ -39,9 +42,9 @@ age, stale = progress.sync_age(last["finished_at"] if last else None, datetime.n
 cols = st.columns(6)
 cols[0].metric("Batches", f"{summary.total:,}")
 cols[1].metric("Assigned", f"{summary.assigned:,}")
-cols[2].metric("With masks", f"{summary.with_masks:,}")
-cols[3].metric("Pending", f"{summary.pending:,}")
-cols[4].metric("Done", f"{summary.percent_done} %")
+cols[2].metric("With masks", f"{summary.with_masks:,}", help=MASKS_HELP)
+cols[3].metric("Without masks", f"{summary.without_masks:,}", help=MASKS_HELP)
+cols[4].metric("% with masks", f"{summary.percent_with_masks} %", help=MASKS_HELP)
 cols[5].metric("Last sync", age)
 if stale:
     when = f"The last successful sync was {age}" if last else "No sync has run yet"
@@ -57,7 +60,7 @@ else:
 trend = progress.burndown(shown, start, end, today)
 
 one, two = st.columns(2)
-one.plotly_chart(charts.segmented_vs_pending(summary.with_masks, summary.pending),
+one.plotly_chart(charts.segmented_vs_pending(summary.with_masks, summary.without_masks),
                  key="chart_done")
 people_rows = progress.per_segmentador(shown, reads.team_names(), include_idle=who == ANY)
 two.plotly_chart(charts.per_segmentador(people_rows), key="chart_people")
@@ -67,8 +70,9 @@ if found is not None:
                        key="chart_uploads")
 four.plotly_chart(charts.burndown(trend.points, trend.projection), key="chart_burndown")
 if trend.projected_finish is None:
-    four.caption(f"{trend.pending_now:,} pending and no batch finished in the last 14 days: "
-                 "no projected finish date.")
+    four.caption(f"{trend.pending_now:,} without masks and none got masks in the last 14 "
+                 "days: no projected finish date.")
 else:
-    four.caption(f"{trend.pending_now:,} pending at {trend.rate_per_day} batches/day over the "
-                 f"last 14 days: projected finish **{trend.projected_finish:%d %b %Y}**.")
+    four.caption(f"{trend.pending_now:,} without masks, at {trend.rate_per_day} batches/day "
+                 f"getting masks over the last 14 days: projected finish "
+                 f"**{trend.projected_finish:%d %b %Y}**.")
