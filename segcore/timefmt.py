@@ -89,3 +89,10 @@ def zone_name(zone: tzinfo | None) -> str:
     if zone is None:
         return datetime.now().astimezone().tzname() or "local time"
     return str(getattr(zone, "key", None) or zone)
+
+
+def office_midnight_utc(day: date, zone: tzinfo | None) -> datetime:
+    """When `day` begins in the office, as a stored (naive UTC) datetime: for date filters."""
+    start = datetime.combine(day, datetime.min.time())
+    local = start.replace(tzinfo=zone) if zone is not None else start.astimezone()
+    return local.astimezone(timezone.utc).replace(tzinfo=None)

@@ -57,3 +57,16 @@ def test_cli_status_names_figures_for_masks_and_keeps_its_json_keys(run_cli, db)
     figures = json.loads(run_cli("status", "--json").stdout)
     assert figures["percent_done"] == figures["percent_with_masks"] == 50.0
     assert figures["pending"] == figures["without_masks"] == 1
+
+
+def test_office_days_begin_at_the_office_midnight():
+    from datetime import date
+
+    from segcore.progress import upload_row
+    from segcore.timefmt import office_midnight_utc
+
+    mexico = office_zone("America/Mexico_City")
+    assert office_midnight_utc(date(2025, 10, 2), mexico) == datetime(2025, 10, 2, 6, 0)
+    late = {"filename": "masks_batch_1.zip", "uploadDate": datetime(2025, 10, 2, 3, 0)}
+    assert upload_row(late, mexico)["day"] == date(2025, 10, 1)  # 21:00 the evening before
+    assert upload_row(late)["day"] == date(2025, 10, 2)

@@ -75,7 +75,7 @@ def progress_rows(found: Databases) -> list[dict]:
 
 @cached_read
 def uploads_between(found: Databases, start: date, end: date) -> list[dict]:
-    return progress.upload_rows(found, start, end)
+    return progress.upload_rows(found, start, end, found.settings.zone)
 
 
 @cached_read

@@ -1,12 +1,15 @@
 """Dashboard: KPIs and charts of the team's progress, with filters that apply to all of it."""
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import streamlit as st
 
 from segcore import progress
 from segcore.batches import STATUSES, UNASSIGNED
+from segcore.history import utcnow
+from segcore.timefmt import to_office
 from ui import charts, reads
+from ui.connection import settings
 from ui.dashboard_demo import offer_demo
 from ui.state import can_write
 from ui.widgets import page_start
@@ -26,7 +29,7 @@ if not rows:
 
 people = sorted({r["assignee"] for r in rows if r["assignee"]} | set(reads.team_names()))
 statuses = list(STATUSES) + sorted({str(r["status"]) for r in rows if r["status"]} - set(STATUSES))
-today = date.today()
+today = to_office(utcnow(), settings().zone).date()  # the office's today, not the server's
 left, middle, right = st.columns([1, 1, 2])
 who = left.selectbox("Segmentador", [ANY, UNASSIGNED, *people], key="dash_who")
 status = middle.selectbox("Status", [ANY, *statuses], key="dash_status")
@@ -37,7 +40,7 @@ start, end = (span[0], span[-1]) if span else (today - timedelta(days=30), today
 shown = progress.filter_rows(rows, None if who == ANY else who, None if status == ANY else status)
 summary = progress.kpis(shown)
 last = reads.last_sync()
-age, stale = progress.sync_age(last["finished_at"] if last else None, datetime.now())
+age, stale = progress.sync_age(last["finished_at"] if last else None, utcnow())  # both UTC
 
 cols = st.columns(6)
 cols[0].metric("Batches", f"{summary.total:,}")
