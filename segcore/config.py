@@ -11,6 +11,7 @@ from dotenv import dotenv_values
 
 from segcore.errors import ConfigError
 from segcore.redact import ambiguous_userinfo, mask_uri
+from segcore.timefmt import office_zone
 
 DEFAULT_EMBEDDED_PATH = ".segdata/db"
 
@@ -38,6 +39,13 @@ class Settings:
     def mask_check_budget(self) -> int:
         """Bytes a mask check may read or decompress from one upload."""
         return self.mask_check_budget_mb * 1024 * 1024
+    timezone: str | None = None  # IANA name; None shows times in the server's own zone
+    masks_set_status: bool = True
+
+    @property
+    def zone(self):
+        """The office's time zone (a tzinfo; None means the server's zone)."""
+        return office_zone(self.timezone)
 
     @property
     def embedded(self) -> bool:
@@ -101,6 +109,22 @@ def _suffixes(value: str) -> tuple[str, ...]:
     except ValueError as exc:
         raise ConfigError(f"MASK_SUFFIXES: {exc}") from None
     return suffixes
+def _switch(key: str, value: str) -> bool:
+    value = value.lower()
+    if value not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"{key}={value!r} must be on or off")
+    return value in ("on", "true", "1", "yes")
+
+
+def _timezone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        office_zone(value)
+    except ValueError:
+        raise ConfigError(f"TIMEZONE={value!r} is not a known time zone "
+                          "(an IANA name such as America/Mexico_City)") from None
+    return value
 
 
 def settings_from(env: Mapping[str, str]) -> Settings:
@@ -120,9 +144,6 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         raise ConfigError(f"MASKS_BUCKET={bucket!r} is not a valid GridFS bucket name")
     data_dir = values.get("DATA_DIRECTORY")
     batches_file = values.get("BATCHES_FILE")
-    login = values.get("LOGIN", "off").lower()
-    if login not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
-        raise ConfigError(f"LOGIN={login!r} must be on or off")
     return Settings(
         mongo_uri=uri,
         mongo_db=_database_name("MONGO_DB", values.get("MONGO_DB", "segmentacion_db")),
@@ -135,11 +156,13 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         embedded_path=Path(values.get("EMBEDDED_DB_PATH", DEFAULT_EMBEDDED_PATH)).expanduser(),
         timeout_ms=_int("MONGO_TIMEOUT_MS", values.get("MONGO_TIMEOUT_MS", "3000"), 100, 120_000),
         auto_sync_minutes=_int("AUTO_SYNC_MINUTES", values.get("AUTO_SYNC_MINUTES", "0"), 0, 1440),
-        login=login in ("on", "true", "1", "yes"),
+        login=_switch("LOGIN", values.get("LOGIN", "off")),
         session_minutes=_int("SESSION_MINUTES", values.get("SESSION_MINUTES", "480"), 1, 10_080),
         mask_suffixes=_suffixes(values.get("MASK_SUFFIXES", ",".join(Settings.mask_suffixes))),
         mask_check_budget_mb=_int("MASK_CHECK_BUDGET_MB",
                                   values.get("MASK_CHECK_BUDGET_MB", "2048"), 1, 1_048_576),
+        timezone=_timezone(values.get("TIMEZONE")),
+        masks_set_status=_switch("MASKS_SET_STATUS", values.get("MASKS_SET_STATUS", "on")),
     )
 
 
@@ -189,4 +212,6 @@ def describe(settings: Settings) -> dict[str, str]:
         "SESSION_MINUTES": str(settings.session_minutes),
         "MASK_SUFFIXES": ",".join(settings.mask_suffixes) or "(none)",
         "MASK_CHECK_BUDGET_MB": str(settings.mask_check_budget_mb),
+        "TIMEZONE": settings.timezone or "(the server's zone)",
+        "MASKS_SET_STATUS": "on" if settings.masks_set_status else "off",
     }

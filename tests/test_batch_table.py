@@ -68,5 +68,16 @@ def test_csv_export_reads_the_filtered_batches(db):
     lines = text.splitlines()
     assert lines[0] == ",".join(batch_table.COLUMNS)
     assert lines[1].startswith('batch_2,"Ceci, ""C"""')
-    assert "batch_400,Flor,S,alta,2025-09-30,/data/batch_400,True,3,,,2025-09-01T08:00:00" in text
+    assert "batch_400,Flor,S,alta,2025-09-30,/data/batch_400,True,3,,,2025-09-01T08:00:00+00:00" \
+        in text
     assert batch_table.export_csv(db, BatchQuery(assignee="Flor")).count("\n") == 2
+
+
+def test_csv_and_table_show_upload_times_in_the_office_zone(db):
+    from segcore.timefmt import office_zone
+
+    db.batches.insert_one({**LEGACY, "number": 400})  # latest upload 2025-09-01 08:00 UTC
+    mexico = office_zone("America/Mexico_City")
+    text = batch_table.export_csv(db, BatchQuery(), zone=mexico)
+    assert text.rstrip().endswith(",2025-09-01T02:00:00-06:00")
+    assert batch_table.table_row(LEGACY, mexico)["latest_upload"] == datetime(2025, 9, 1, 2, 0)

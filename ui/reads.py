@@ -75,7 +75,7 @@ def progress_rows(found: Databases) -> list[dict]:
 
 @cached_read
 def uploads_between(found: Databases, start: date, end: date) -> list[dict]:
-    return progress.upload_rows(found, start, end)
+    return progress.upload_rows(found, start, end, found.settings.zone)
 
 
 @cached_read
@@ -139,3 +139,9 @@ def health() -> list[dict]:
     Not a `cached_read`: it must not prepare the database, and it refreshes more often.
     """
     return _health(db_key())
+
+
+@cached_read
+def uploader_activity(found: Databases) -> dict[str, dict]:
+    """Who uploaded last and how much, per person_key, as the last sync saw it (no GridFS read)."""
+    return sync.uploader_activity_of(found.work)

@@ -89,7 +89,7 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
 @pass_context
 @handle_errors
 def status(ctx, as_json):
-    """Counts: total, assigned, with masks, pending."""
+    """Counts: total, assigned, with masks, without masks (figures about masks, not statuses)."""
     from segcore import stats
 
     counts = stats.summary(ctx.databases.work)
@@ -97,7 +97,8 @@ def status(ctx, as_json):
         emit_json(counts.as_dict())
         return
     click.echo(f"total {counts.total}  assigned {counts.assigned}  with masks "
-               f"{counts.with_masks}  pending {counts.pending}  done {counts.percent_done}%")
+               f"{counts.with_masks} ({counts.percent_with_masks}%)  without masks "
+               f"{counts.without_masks}")
 
 
 @main.command("history")

@@ -5,8 +5,10 @@ import streamlit as st
 
 from segcore import batch_table, batches
 from segcore.batches import MASK_STATES, PRIORITIES, STATUSES, UNASSIGNED, UNCHECKED, BatchQuery
+from segcore.timefmt import office_time
 from ui import batch_actions, mask_actions, reads
 from ui.actions import clear_caches
+from ui.connection import settings
 from ui.state import SAVE_CONFLICTS, can_write
 from ui.widgets import page_start
 
@@ -47,7 +49,8 @@ if nav[2].button("Reload", icon=":material/refresh:"):
 nav[3].download_button("Export CSV", lambda: batch_actions.export_csv(query), "batches.csv",
                        "text/csv", on_click="ignore", icon=":material/download:")
 
-frame = pd.DataFrame([{"select": False, **batch_table.table_row(d)} for d in docs],
+zone = settings().zone  # upload times in the office's time zone
+frame = pd.DataFrame([{"select": False, **batch_table.table_row(d, zone)} for d in docs],
                      columns=["select", *batch_table.COLUMNS])
 statuses = list(STATUSES) + sorted({s for s in frame["status"].dropna()} - set(STATUSES))
 cfg = st.column_config
@@ -91,4 +94,5 @@ with st.expander("Masks of a batch"):
 with st.expander("History of a batch"):
     chosen = st.selectbox("Batch", [d["id"] for d in docs], index=None, key="history_of")
     if chosen:
-        st.dataframe(reads.batch_history(chosen), hide_index=True)
+        st.dataframe([{**h, "at": office_time(h.get("at"), zone, "%Y-%m-%d %H:%M:%S")}
+                      for h in reads.batch_history(chosen)], hide_index=True)
