@@ -58,9 +58,14 @@ def test_invalid_edit_is_refused_next_to_the_table(app_env):
     db = app_env.work
     seed(db)
     at = edit(page("batches").run(), {0: {"assignee": "Nobody"}})
+    # Someone not on the team is refused at once: the batch keeps its assignee.
+    assert any("Nobody is not on the team" in w.value for w in at.warning)
+    assert at.button(key="save_batches").disabled
+    at = edit(at, {1: {"priority": "urgent"}})
     at.button(key="save_batches").click().run()
-    assert any("not on the team" in e.value for e in at.error)
-    assert db.batches.find_one({"id": "batch_1"})["assignee"] is None
+    assert any("Priority must be one of" in e.value for e in at.error)
+    assert db.batches.find_one({"id": "batch_2"}).get("metadata") is None
+    assert "1 unsaved change in 1 batch" in at.warning[0].value  # kept after the refusal
 
 
 def test_bulk_assign_ticked_and_next_pending(app_env):
@@ -104,6 +109,6 @@ def test_filters_paging_and_history(app_env):
     assert at.caption[0].value.startswith("11 batches match · page 1 of 1")
     at = edit(at, {0: {"status": "review"}})
     at.button(key="save_batches").click().run()
-    at.selectbox(key="history_of").select("batch_11").run()
+    at.text_input(key="history_of").input("batch_11").run()
     assert not at.exception
     assert at.dataframe[-1].value.iloc[0]["new"] == "review"
