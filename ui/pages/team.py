@@ -6,7 +6,7 @@ from segcore import progress, team
 from ui import reads
 from ui.actions import run_write
 from ui.state import REMOVE_TARGET, can_write, current_actor
-from ui.team_actions import confirm_removal
+from ui.team_actions import confirm_removal, former_holders
 from ui.widgets import page_start
 
 databases = page_start("Team")
@@ -23,9 +23,7 @@ if members:
                  hide_index=True)
 else:
     st.info("Nobody is on the team yet: add the first segmentador below.")
-former = [p["segmentador"] for p in load.values() if not p["on_team"]]
-if former:
-    st.caption("Batches are still assigned to people no longer on the team: " + ", ".join(former))
+former_holders(databases, [p for p in load.values() if not p["on_team"]], names, can_write())
 
 if not can_write():
     st.stop()  # a viewer sees the team and its workload, and no editing controls
