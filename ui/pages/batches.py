@@ -25,7 +25,8 @@ def first_page():
     st.session_state["batch_page"] = 1
 
 
-cols = st.columns([1.2, 1, 1, 1, 1.2, 1, 0.9, 0.6])
+cols = st.columns([1.3, 1, 1, 1, 1.3])
+nav = st.columns([0.9, 1, 1.1, 0.7, 1.1, 1.1], vertical_alignment="bottom")
 who = cols[0].selectbox("Segmentador", [ANY, UNASSIGNED, *team, *holders], key="bf_who",
                         on_change=first_page, format_func=lambda n: n if n in (ANY, UNASSIGNED)
                         else labels.person(n, team, former))
@@ -35,11 +36,11 @@ masks = cols[2].selectbox("Masks", list(MASKS), key="bf_masks", on_change=first_
 folder = cols[3].selectbox("Folder", list(FOLDER), key="bf_folder", on_change=first_page,
                            format_func=labels.FOLDER.get)
 text = cols[4].text_input("Batch id contains", key="bf_text", on_change=first_page)
-sort = cols[5].selectbox("Sort by", list(batches.SORTS), key="bf_sort", on_change=first_page,
+sort = nav[1].selectbox("Sort by", list(batches.SORTS), key="bf_sort", on_change=first_page,
                          format_func=lambda s: s.replace("_", " "))
-order = cols[6].selectbox("Order", ["Ascending", "Descending"], key="bf_order",
+order = nav[2].selectbox("Order", ["Ascending", "Descending"], key="bf_order",
                           on_change=first_page, help="Empty values come last either way.")
-size = cols[7].selectbox("Rows", [50, 100, 200], index=1, key="bf_size", on_change=first_page)
+size = nav[3].selectbox("Rows", [50, 100, 200], index=1, key="bf_size", on_change=first_page)
 query = BatchQuery(assignee=None if who == ANY else who, status=None if status == ANY else status,
                    has_masks=MASKS[masks], text=text or None, folder_missing=FOLDER[folder])
 descending = order == "Descending"
@@ -49,13 +50,12 @@ if snap["page"] > snap["pages"]:  # the filter now matches fewer pages than the 
     st.session_state["batch_page"] = snap["pages"]
     snap = batch_actions.batch_snapshot(query, sort, descending, snap["pages"], size)
 
-nav = st.columns([1, 3, 1.2, 1.2])
 nav[0].number_input("Page", 1, snap["pages"], key="batch_page")
-nav[1].caption(f"{snap['total']:,} batches match · page {snap['page']} of {snap['pages']}")
-if nav[2].button("Reload", icon=":material/refresh:"):
+st.caption(f"{snap['total']:,} batches match · page {snap['page']} of {snap['pages']}")
+if nav[4].button("Reload", icon=":material/refresh:"):
     clear_caches()
     st.rerun()
-nav[3].download_button("Export CSV", lambda: batch_actions.export_csv(query), "batches.csv",
+nav[5].download_button("Export CSV", lambda: batch_actions.export_csv(query), "batches.csv",
                        "text/csv", on_click="ignore", icon=":material/download:")
 if writable:  # a viewer gets the same table, read only, and no controls that change anything
     batch_grid.pending_bar(lambda edits: batch_actions.save(databases, edits))
