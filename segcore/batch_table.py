@@ -16,8 +16,9 @@ from segcore.batches import COLLECTION, EDITABLE, TABLE_PROJECTION, BatchQuery, 
     build_filter, get_value
 from segcore.timefmt import office_naive, parse_date, to_office
 
-COLUMNS = ("id", "assignee", "status", "priority", "due_date", "folder", "masks", "file_count",
-           "masks_vs_images", "mask_state", "latest_upload")
+COLUMNS = ("id", "assignee", "status", "priority", "due_date", "folder", "folder_missing", "masks",
+           "file_count", "masks_vs_images", "mask_state", "latest_upload")
+OPEN_STATUSES_EXCLUDED = ("done",)
 EXPORT_BATCH = 5000
 
 
@@ -37,6 +38,7 @@ def table_row(doc: dict, zone: tzinfo | None = timezone.utc) -> dict:
             "priority": _text(get_value(doc, "priority")),
             "due_date": parse_date(get_value(doc, "due_date")),
             "folder": _text(doc.get("folder")),
+            "folder_missing": doc.get("folder_missing") is True,
             "masks": doc.get("mongo_uploaded") is True,
             "file_count": count if isinstance(count, int) and not isinstance(count, bool) else 0,
             "masks_vs_images": masks_vs_images(doc.get("mask_check")),
@@ -60,6 +62,21 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
+def shown_folder(folder: str | None, data_directory: str | None) -> str | None:
+    """The folder relative to DATA_DIRECTORY when it lies under it, else as stored."""
+    if not folder or not data_directory:
+        return folder
+    base = str(data_directory).rstrip("/") + "/"
+    return (folder[len(base):] or folder) if folder.startswith(base) else folder
+
+
+def is_overdue(row: dict, today: date) -> bool:
+    """A due date in the past on a batch that has no masks yet and is not done."""
+    due = row.get("due_date")
+    return (isinstance(due, date) and due < today and not row.get("masks")
+            and row.get("status") not in OPEN_STATUSES_EXCLUDED)
+
+
 def edits_from_changes(docs: list[dict], edited_rows: dict) -> list[Edit]:
     """Edits for the editable cells a user changed; `edited_rows` is {row position: {col: value}}.
 
@@ -75,11 +92,13 @@ def edits_from_changes(docs: list[dict], edited_rows: dict) -> list[Edit]:
         for column, value in changes.items():
             if column not in EDITABLE:
                 continue
-            edits.append(Edit(str(doc.get("id")), column, get_value(doc, column), _plain(value)))
+            edits.append(Edit(str(doc.get("id")), column, get_value(doc, column),
+                              plain_value(value)))
     return edits
 
 
-def _plain(value: object) -> object:
+def plain_value(value: object) -> object:
+    """An editor value as stored: dates as ISO text, an emptied cell (NaN) as None."""
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):

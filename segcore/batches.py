@@ -125,9 +125,14 @@ def list_batches(db: Database, query: BatchQuery = BatchQuery(), sort: str = "id
     order = DESCENDING if descending else ASCENDING
     # One $facet pass counts and pages together: on the embedded server every pass over the
     # matching documents costs about as much as reading them, so this halves the time.
+    # Empty values (missing, null, "") sort last in either direction: they are the least
+    # interesting rows whichever way the coordinator sorts.
+    empty = {"$cond": [{"$in": [{"$ifNull": [f"${SORTS[sort]}", None]}, [None, ""]]}, 1, 0]}
     pipeline = [{"$match": build_filter(query)},
                 {"$facet": {"total": [{"$count": "n"}],
-                            "rows": [{"$sort": {SORTS[sort]: order, "id": order}},
+                            "rows": [{"$addFields": {"_empty_last": empty}},
+                                     {"$sort": {"_empty_last": 1, SORTS[sort]: order,
+                                                "id": order}},
                                      {"$skip": (page - 1) * page_size}, {"$limit": page_size},
                                      {"$project": TABLE_PROJECTION}]}}]
     [result] = db[COLLECTION].aggregate(pipeline)
@@ -166,6 +171,22 @@ def next_pending_ids(db: Database, count: int) -> list[str]:
                                    "folder_missing": {"$ne": True}}, {"_id": 0, "id": 1})
               .sort([("number", ASCENDING), ("id", ASCENDING)]).limit(max(0, int(count))))
     return [doc["id"] for doc in cursor]
+
+
+def stored_values(db: Database, field_name: str) -> list[str]:
+    """Every non-empty value stored in `field_name` ("assignee" or "status"), legacy ones too."""
+    if field_name not in ("assignee", "status"):
+        raise ValidationError(f"Cannot list the values of '{field_name}'.", field=field_name)
+    values = db[COLLECTION].distinct(field_name)
+    return sorted({str(v) for v in values if v is not None and str(v).strip()},
+                  key=person_key)
+
+
+def unassigned_missing_folder(db: Database) -> int:
+    """Unassigned batches without masks that bulk assignment skips because their folder is missing."""
+    return db[COLLECTION].count_documents({"assignee": {"$in": [None, ""]},
+                                           "mongo_uploaded": {"$ne": True},
+                                           "status": {"$ne": "done"}, "folder_missing": True})
 
 
 def open_workloads(db: Database, names: list[str]) -> dict[str, int]:

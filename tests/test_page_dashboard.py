@@ -87,3 +87,16 @@ def test_first_start_offers_the_demo_after_asking(embedded_empty):
     entry = page("streamlit_app").run()
     assert any("Demo data" in w.value for w in entry.warning)
     assert not any(i.value.startswith("The database is empty") for i in entry.info)
+
+
+def test_a_filter_that_matches_nothing_says_so_instead_of_empty_charts(demo_dbs):
+    # Issue 10 item 3: axes from -1 to 1 and "0 pending at 0.0 batches/day, projected finish
+    # today" for a filter that matches no batch.
+    demo_dbs.work.batches.insert_one({"id": "batch_999", "number": 999, "status": "S"})
+    at = page("dashboard").run()
+    at.selectbox(key="dash_who").select("(unassigned)").run()
+    at.selectbox(key="dash_status").select("done").run()
+    assert not at.exception
+    assert any("No batches match these filters" in i.value for i in at.info)
+    assert len(at.get("plotly_chart")) == 0
+    assert not any("projected finish" in c.value for c in at.caption)

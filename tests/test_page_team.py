@@ -147,3 +147,25 @@ def test_both_last_uploads_are_shown_and_labelled(app_env, monkeypatch):
     assert table.loc["Flor", "Last upload by them"] == ""
     assert table.loc["Ceci", "Last upload by them"] == "2025-10-02 12:00"
     assert table.loc["Ceci", "Files uploaded by them"] == 2
+def test_people_not_on_the_team_who_hold_batches_are_listed_and_can_be_handed_over(app_env):
+    # Issue 10 item 1: only a caption named them, with no way to move their batches.
+    db = app_env.work
+    team.add_member(db, "Ceci", author="test")
+    db.batches.insert_many([
+        {"id": "batch_1", "number": 1, "assignee": "Roberto", "status": "pending"},
+        {"id": "batch_2", "number": 2, "assignee": "Roberto", "status": "S"},
+        {"id": "batch_3", "number": 3, "assignee": "Roberto", "status": "pending",
+         "mongo_uploaded": True}])
+    at = page("team").run()
+    assert not at.exception
+    listed = at.dataframe[1].value.to_dict("records")
+    assert listed == [{"Name": "Roberto", "Assigned": 3, "With masks": 1,
+                       "Open (no masks yet)": 2}]
+    at.selectbox(key="move_to").select("Ceci")
+    at.button(key="move_former").click().run()
+    assert not at.exception
+    assert any("2 open batch(es) of Roberto moved to Ceci" in s.value for s in at.success)
+    assert sorted(d["id"] for d in db.batches.find({"assignee": "Ceci"})) == ["batch_1",
+                                                                             "batch_2"]
+    assert db.batches.find_one({"id": "batch_3"})["assignee"] == "Roberto"  # has its masks
+    assert db.history.count_documents({"kind": "batch", "field": "assignee"}) == 2

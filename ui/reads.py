@@ -17,7 +17,8 @@ from typing import Callable
 
 import streamlit as st
 
-from segcore import batches, demo, history, mask_check, progress, sync, team, uploads
+from segcore import (batches, demo, handover, history, mask_check, progress, sync, team,
+                     uploads)
 from segcore.connection import Databases, check_health
 from ui.actions import guarded, optional
 from ui.connection import connection, databases, db_key
@@ -80,9 +81,27 @@ def uploads_between(found: Databases, start: date, end: date) -> list[dict]:
 
 @cached_read
 def batch_page(found: Databases, query: batches.BatchQuery, sort: str, page: int,
-               page_size: int) -> dict:
-    got = batches.list_batches(found.work, query, sort=sort, page=page, page_size=page_size)
+               page_size: int, descending: bool = False) -> dict:
+    got = batches.list_batches(found.work, query, sort=sort, descending=descending, page=page,
+                               page_size=page_size)
     return {"rows": got.rows, "total": got.total, "pages": got.pages, "page": got.page}
+
+
+@cached_read
+def stored_values(found: Databases, field_name: str) -> list[str]:
+    """Every assignee or status stored on a batch, legacy and former ones included."""
+    return batches.stored_values(found.work, field_name)
+
+
+@cached_read
+def former_members(found: Databases) -> set[str]:
+    return handover.former_members(found.work)
+
+
+@cached_read
+def batch_detail(found: Databases, batch_id: str) -> dict | None:
+    """One batch as stored (any id, not only those on the page shown), or None."""
+    return batches.get_batches(found.work, [batch_id]).get(batch_id)
 
 
 @cached_read

@@ -22,18 +22,20 @@ FLASH = "flash_messages"               # messages that survive one st.rerun()
 BATCH_SNAPSHOT = "batch_snapshot"      # the page of batches the editor shows
 EDITOR_VERSION = "batch_editor_version"
 SAVE_CONFLICTS = "batch_save_conflicts"
+PENDING_EDITS = "batch_pending_edits"  # unsaved table edits, {batch id: {column: (old, new)}}
 BALANCE_CONFIRM = "balance_confirm"    # the "spread evenly" question is open
 REMOVE_TARGET = "team_remove_target"   # whose removal the confirmation dialog asks about
 DEMO_CONFIRM = "demo_confirm"          # the "load demo data" dialog is open
 SYNC_LAST_REPORT = "sync_last_report"
 IMPORT_RESULT = "import_result"
 MASK_LAST_REPORT = "mask_last_report"  # the last "Check masks" report, as plain data
+IMPORT_PREVIEW = "import_preview"      # what an import would do, shown before it writes
 
 _DEFAULTS = {ACTOR: None, LOGIN_AT: None, SESSION_TOKEN: None, NEW_COOKIE: None,
              TRIED_TOKEN: None, FLASH: [], BATCH_SNAPSHOT: None, EDITOR_VERSION: 0,
              SAVE_CONFLICTS: [], BALANCE_CONFIRM: False, REMOVE_TARGET: None,
              DEMO_CONFIRM: False, SYNC_LAST_REPORT: None, IMPORT_RESULT: None,
-             MASK_LAST_REPORT: None}
+             MASK_LAST_REPORT: None, PENDING_EDITS: {}, IMPORT_PREVIEW: None}
 
 
 # Open questions (dialogs and inline confirmations) and the page that asks each: any other
@@ -58,7 +60,7 @@ def init_state() -> None:
     """Give every key its default unless the session already holds it."""
     for key, value in _DEFAULTS.items():
         if key not in st.session_state:
-            st.session_state[key] = value.copy() if isinstance(value, list) else value
+            st.session_state[key] = value.copy() if isinstance(value, (list, dict)) else value
 
 
 def current_actor() -> Actor:

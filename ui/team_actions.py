@@ -11,11 +11,12 @@ from datetime import date, datetime
 import streamlit as st
 
 from segcore import handover
+from segcore.batches import ChangeResult
 from segcore.connection import Databases
 from segcore.naming import person_key
 from segcore.timefmt import office_time
 from ui import reads
-from ui.actions import run_write
+from ui.actions import flash, run_write
 from ui.connection import settings
 from ui.state import REMOVE_TARGET, current_actor, forget
 
@@ -100,3 +101,33 @@ def confirm_removal(databases: Databases, name: str, others: list[str],
     if no.button("Cancel", key="remove_no"):
         forget(REMOVE_TARGET)
         st.rerun()
+
+
+def former_holders(databases: Databases, people: list[dict], names: list[str],
+                   writable: bool) -> None:
+    """People not on the team who still hold batches, and (for a coordinator) a way to move
+    their open batches to a member or leave them unassigned."""
+    if not people:
+        return
+    st.subheader("Not on the team, still holding batches")
+    st.dataframe([{"Name": p["segmentador"], "Assigned": p["assigned"],
+                   "With masks": p["with_masks"], "Open (no masks yet)": p["without_masks"]}
+                  for p in people], hide_index=True)
+    movable = [p["segmentador"] for p in people if p["without_masks"]]
+    if not writable or not movable:
+        return
+    with st.container(border=True):
+        who, to = st.columns(2)
+        former = who.selectbox("Move the open batches of", movable, key="move_from")
+        target = to.selectbox("To", [None, *names], key="move_to",
+                              format_func=lambda n: "(leave unassigned)" if n is None else n)
+        slot = st.empty()
+        if st.button(f"Move {former}'s open batches", key="move_former"):
+            def moved(result: ChangeResult) -> str:
+                if result.conflicts:
+                    flash("warning", f"{len(result.conflicts)} batch(es) changed meanwhile and "
+                                     "were left as they are.")
+                where = f"to {target}" if target else "to nobody (unassigned)"
+                return f"{len(result.updated)} open batch(es) of {former} moved {where}."
+            run_write("Moving", handover.move_open_batches, databases.work, former, target,
+                      author=current_actor(), then=moved, slot=slot)

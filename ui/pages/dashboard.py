@@ -56,6 +56,10 @@ if stale:
     st.warning(f"{when}: mask counts may be out of date. Run one from the Sync page.",
                icon=":material/update:")
 
+if not shown:  # a filter that matches nothing: say so, instead of empty axes and a 0 pace
+    st.info("No batches match these filters: choose another segmentador or status.",
+            icon=":material/filter_alt_off:")
+    st.stop()
 filtered = who != ANY or status != ANY
 found, problem = reads.uploads_between.or_problem(start, end)
 if problem:

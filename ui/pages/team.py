@@ -6,7 +6,8 @@ from segcore import progress, team
 from ui import reads
 from ui.actions import run_write
 from ui.state import can_write, current_actor
-from ui.team_actions import confirm_removal, member_added, removal_target, team_table
+from ui.team_actions import (confirm_removal, former_holders, member_added, removal_target,
+                             team_table)
 from ui.widgets import page_start
 
 databases = page_start("Team")
@@ -21,9 +22,7 @@ if members:
                "batch (as of the last sync).")
 else:
     st.info("Nobody is on the team yet: add the first segmentador below.")
-former = [p["segmentador"] for p in load.values() if not p["on_team"]]
-if former:
-    st.caption("Batches are still assigned to people no longer on the team: " + ", ".join(former))
+former_holders(databases, [p for p in load.values() if not p["on_team"]], names, can_write())
 
 if not can_write():
     st.stop()  # a viewer sees the team and its workload, and no editing controls
