@@ -35,8 +35,8 @@ def test_no_figure_is_called_done_or_pending(demo_dbs):
     batch is done read as a contradiction."""
     at = page("dashboard").run()
     labels = [m.label for m in at.metric]
-    assert labels == ["Batches", "Assigned", "With masks", "Without masks", "% with masks",
-                      "Last sync"]
+    assert labels == ["Batches", "Assigned", "With masks", "Masks complete", "Without masks",
+                      "% with masks", "Last sync"]
     assert not any("pending" in c.value.split("**")[0] for c in at.caption)
 
 
