@@ -30,6 +30,9 @@ class Settings:
     auto_sync_minutes: int = 0
     login: bool = False
     session_minutes: int = 480
+    stall_days: int = 7
+    pace_window_days: int = 28
+    move_max_share: float = 0.5
 
     @property
     def embedded(self) -> bool:
@@ -60,6 +63,16 @@ def _int(key: str, value: str, low: int, high: int) -> int:
         raise ConfigError(f"{key}={value!r} is not a whole number") from None
     if not low <= number <= high:
         raise ConfigError(f"{key}={number} is out of range ({low}..{high})")
+    return number
+
+
+def _share(key: str, value: str) -> float:
+    try:
+        number = float(value.rstrip("%")) / (100 if value.endswith("%") else 1)
+    except ValueError:
+        raise ConfigError(f"{key}={value!r} is not a number (e.g. 0.5 or 50%)") from None
+    if not 0 < number <= 1:
+        raise ConfigError(f"{key}={value} is out of range (a share above 0, at most 1)")
     return number
 
 
@@ -97,6 +110,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         auto_sync_minutes=_int("AUTO_SYNC_MINUTES", values.get("AUTO_SYNC_MINUTES", "0"), 0, 1440),
         login=login in ("on", "true", "1", "yes"),
         session_minutes=_int("SESSION_MINUTES", values.get("SESSION_MINUTES", "480"), 1, 10_080),
+        stall_days=_int("STALL_DAYS", values.get("STALL_DAYS", "7"), 1, 365),
+        pace_window_days=_int("PACE_WINDOW_DAYS", values.get("PACE_WINDOW_DAYS", "28"), 7, 365),
+        move_max_share=_share("MOVE_MAX_SHARE", values.get("MOVE_MAX_SHARE", "0.5")),
     )
 
 
@@ -125,4 +141,7 @@ def describe(settings: Settings) -> dict[str, str]:
         "AUTO_SYNC_MINUTES": str(settings.auto_sync_minutes),
         "LOGIN": "on" if settings.login else "off",
         "SESSION_MINUTES": str(settings.session_minutes),
+        "STALL_DAYS": str(settings.stall_days),
+        "PACE_WINDOW_DAYS": str(settings.pace_window_days),
+        "MOVE_MAX_SHARE": f"{settings.move_max_share:g}",
     }
