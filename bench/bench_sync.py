@@ -115,8 +115,7 @@ LAUNCHER = ("import os, subprocess, sys\n"
 
 def peak_memory_of_cli_sync(uri: str, settings: Settings) -> float:
     """Peak resident memory (MB) of `python -m segcore sync --full` as its own process."""
-    env = {**os.environ, "MONGO_URI": uri, "MONGO_DB": settings.mongo_db,
-           "TRAINING_DB": settings.training_db, "PYTHONPATH": str(ROOT)}
+    env = cli_env(uri, settings)
     out = subprocess.run([sys.executable, "-c", LAUNCHER, sys.executable, "-m", "segcore", "sync",
                           "--full", "--json"], env=env, cwd=ROOT, capture_output=True, text=True,
                          check=True)
@@ -124,6 +123,17 @@ def peak_memory_of_cli_sync(uri: str, settings: Settings) -> float:
     if int(code):
         raise SystemExit(f"the command-line sync failed with exit code {code}")
     return int(kilobytes) / 1024
+
+
+def cli_env(uri: str, settings: Settings) -> dict:
+    return {**os.environ, "MONGO_URI": uri, "MONGO_DB": settings.mongo_db,
+            "TRAINING_DB": settings.training_db, "PYTHONPATH": str(ROOT)}
+
+
+def cli_run(env: dict, *args: str) -> None:
+    """Run `python -m segcore ARGS` as its own process, as cron would."""
+    subprocess.run([sys.executable, "-m", "segcore", *args], env=env, cwd=ROOT,
+                   capture_output=True, check=True)
 
 
 def main() -> None:
@@ -147,6 +157,11 @@ def main() -> None:
         results["2 first full sync"] = timed(lambda: run_sync(databases, full=True))
         results["3 re-sync, nothing new (full)"] = best_of(lambda: run_sync(databases, full=True))
         results["3 re-sync, nothing new (incr.)"] = best_of(lambda: run_sync(databases))
+        env = cli_env(uri, settings)
+        results["3 same, `segcore sync` process"] = best_of(lambda: cli_run(env, "sync", "--json"))
+        results["   `segcore --help` process"] = best_of(lambda: cli_run(env, "--help"))
+        results["   bare `python -c pass` process"] = best_of(
+            lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
         later = start + timedelta(seconds=30 * uploads)
         insert(databases.masks_files, upload_docs(uploads // 100, batches, rng, later))
         removed = [d["_id"] for d in databases.masks_files.find({}, {"_id": 1}).limit(20)]

@@ -19,8 +19,9 @@ from segcore.actors import ROLES, Actor
 from segcore.errors import AccountLocked, LoginFailed, MemberNotFound, ValidationError
 from segcore.history import utcnow
 from segcore.naming import clean_name, person_key
+from segcore.schema import APP_USERS
 
-COLLECTION = "app_users"
+COLLECTION = APP_USERS
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)

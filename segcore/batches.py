@@ -12,13 +12,14 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure, WriteError
 
 from segcore import history
+from segcore.schema import BATCHES, META, find_in
+from segcore.team import list_members
 from segcore.actors import Actor, writer_name
 from segcore.errors import ValidationError
 from segcore.naming import person_key
 from segcore.timefmt import date_string
 
-COLLECTION = "batches"
-META = "app_meta"
+COLLECTION = BATCHES
 STATUSES = ("pending", "in_progress", "review", "done")
 PRIORITIES = ("alta", "media", "baja")
 UNASSIGNED = "(unassigned)"
@@ -33,7 +34,6 @@ TABLE_PROJECTION = {"_id": 0, "id": 1, "number": 1, "assignee": 1, "folder": 1, 
                     "training_metrics_info.file_count": 1,
                     "training_metrics_info.latest_upload": 1,
                     "metadata.priority": 1, "metadata.due_date": 1, "metadata.assigned_at": 1}
-_IN_CHUNK = 200  # $in is quadratic on the embedded server: keep lists short
 
 
 def ensure_indexes(db: Database) -> None:
@@ -129,10 +129,8 @@ def get_batches(db: Database, batch_ids: list[str], projection: dict | None = No
     """The documents of `batch_ids`, by id (missing ids are simply absent)."""
     found: dict[str, dict] = {}
     ids = [str(b) for b in dict.fromkeys(batch_ids)]
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start:start + _IN_CHUNK]
-        for doc in db[COLLECTION].find({"id": {"$in": chunk}}, projection or {"_id": 0}):
-            found[doc["id"]] = doc
+    for doc in find_in(db[COLLECTION], "id", ids, projection or {"_id": 0}):
+        found[doc["id"]] = doc
     return found
 
 
@@ -249,8 +247,6 @@ def apply_edits(db: Database, edits: list[Edit], author: "str | Actor",
     a further condition every batch must still meet (a fixed filter, never user input); one
     that no longer does is skipped and reported in `failed` with `only_if_text`.
     """
-    from segcore.team import list_members
-
     author = writer_name(author)
     team = [m.name for m in list_members(db)] if any(e.field == "assignee" for e in edits) else []
     by_batch: dict[str, dict[str, tuple[object, object]]] = defaultdict(dict)

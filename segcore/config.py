@@ -10,6 +10,7 @@ from typing import Mapping
 from dotenv import dotenv_values
 
 from segcore.errors import ConfigError
+from segcore.redact import mask_uri
 
 DEFAULT_EMBEDDED_PATH = ".segdata/db"
 
@@ -38,6 +39,11 @@ class Settings:
     def embedded(self) -> bool:
         """True when segcore runs its own database server instead of MONGO_URI."""
         return self.mongo_uri is None
+
+    @property
+    def demo_directory(self) -> Path:
+        """Where the demo data's folders go by default: next to the embedded database."""
+        return self.embedded_path.parent / "demo-data"
 
     @property
     def effective_batches_file(self) -> Path | None:
@@ -127,7 +133,6 @@ def load_settings(env_file: str | os.PathLike | None = ".env") -> Settings:
 
 def describe(settings: Settings) -> dict[str, str]:
     """The effective configuration for display, with any password masked."""
-    from segcore.connection import mask_uri
 
     return {
         "MONGO_URI": mask_uri(settings.mongo_uri) if settings.mongo_uri else "(embedded server)",

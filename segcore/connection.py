@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from urllib.parse import unquote, unquote_plus
 
 from pymongo import MongoClient
 from pymongo.database import Database
@@ -16,61 +14,7 @@ from pymongo.errors import (ConfigurationError, ConnectionFailure, OperationFail
 from segcore import embedded
 from segcore.config import Settings
 from segcore.errors import DatabaseUnavailable
-
-_SCHEME = re.compile(r"^mongodb(?:\+srv)?://")
-_SECRET_PARAMS = re.compile(r"((?:password|tlsCertificateKeyFilePassword|authMechanismProperties)=)"
-                            r"[^&]*", re.IGNORECASE)
-
-
-def _userinfo_candidates(uri: str) -> list[str]:
-    """The `user:password` parts a URI may hold, read the way pymongo reads it and, for a URI
-    with unquoted reserved characters (which pymongo refuses), everything up to the last "@".
-
-    A password with an unquoted "/", "?" or "@" would otherwise slip past a mask that follows
-    the URI grammar, and such a URI is shown on the settings page before pymongo refuses it.
-    """
-    match = _SCHEME.match(uri)
-    if not match:
-        return []
-    rest = uri[match.end():]
-    host_part = rest.partition("?")[0].partition("/")[0]
-    candidates = [host_part.rpartition("@")[0], rest.rpartition("@")[0]]
-    return [c for c in dict.fromkeys(candidates) if ":" in c]
-
-
-def mask_uri(uri: str) -> str:
-    """The URI with its password (and other secret options) replaced by ***.
-
-    When the URI is malformed it may mask more than the password (never less).
-    """
-    candidates = _userinfo_candidates(uri)
-    if candidates:
-        userinfo = max(candidates, key=len)
-        scheme = _SCHEME.match(uri).group(0)
-        user = userinfo.split(":", 1)[0]
-        uri = f"{scheme}{user}:***@{uri[len(scheme) + len(userinfo) + 1:]}"
-    return _SECRET_PARAMS.sub(r"\1***", uri)
-
-
-def uri_secrets(uri: str | None) -> list[str]:
-    """The secret strings inside a URI, longest first, so they can be scrubbed from any message.
-
-    Each password is listed as written and decoded both ways (pymongo decodes "+" as a space).
-    """
-    if not uri:
-        return []
-    raw = [c.split(":", 1)[1] for c in _userinfo_candidates(uri)]
-    raw += [m.group(0).split("=", 1)[1] for m in _SECRET_PARAMS.finditer(uri)]
-    secrets = {form for r in raw for form in (r, unquote(r), unquote_plus(r)) if form}
-    return sorted(secrets, key=len, reverse=True)
-
-
-def scrub(message: str, uri: str | None) -> str:
-    """Remove every secret of `uri` from `message`."""
-    for secret in uri_secrets(uri):
-        message = message.replace(secret, "***")
-    return message
-
+from segcore.redact import mask_uri, scrub
 
 def resolve_uri(settings: Settings) -> str:
     """MONGO_URI, or the URI of the embedded server (started if needed)."""

@@ -18,8 +18,8 @@ from segcore import batch_import, batches, team
 from segcore.actors import Actor, writer_name
 from segcore.connection import Databases
 from segcore.errors import DemoRefused
+from segcore.schema import BATCHES, META, TEAM
 
-META = "app_meta"
 DEMO_TEAM = [("Mauricio", "Segmentador Senior", "mauricio@example.com"),
              ("Maggie", "Segmentador", "maggie@example.com"),
              ("Ceci", "Segmentador", ""),
@@ -44,8 +44,8 @@ def demo_directory(databases: Databases) -> Path | None:
 def can_load_demo(databases: Databases) -> bool:
     """True when both databases are empty, so demo data cannot mix with real data."""
     work, files = databases.work, databases.masks_files
-    return (work["batches"].count_documents({}) == 0
-            and work["segmentadores"].count_documents({}) == 0
+    return (work[BATCHES].count_documents({}) == 0
+            and work[TEAM].count_documents({}) == 0
             and files.count_documents({}) == 0)
 
 
@@ -124,7 +124,7 @@ def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "de
         files.put(PNG, filename=filename, metadata={"uploaded_by": uploader})
         uploads += 1
     # A few legacy values, as the old dashboard left them.
-    work["batches"].update_one({"id": "batch_2"}, {"$set": {"status": "S"}})
-    work["batches"].update_one({"id": f"batch_{assigned}"}, {"$set": {"assignee": "Roberto"}})
+    work[BATCHES].update_one({"id": "batch_2"}, {"$set": {"status": "S"}})
+    work[BATCHES].update_one({"id": f"batch_{assigned}"}, {"$set": {"assignee": "Roberto"}})
     return {"batches": count, "team": len(names), "assigned": assigned, "uploads": uploads,
             "directory": str(Path(directory).resolve()), "batches_file": str(batches_file)}

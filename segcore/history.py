@@ -8,7 +8,9 @@ from datetime import datetime, timezone
 from pymongo import DESCENDING
 from pymongo.database import Database
 
-COLLECTION = "history"
+from segcore.schema import HISTORY
+
+COLLECTION = HISTORY
 
 
 def utcnow() -> datetime:

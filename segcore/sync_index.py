@@ -15,12 +15,15 @@ import zlib
 from array import array
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from bson import ObjectId
 from pymongo import ReplaceOne
 from pymongo.database import Database
 
-INDEX = "sync_index"
+from segcore.schema import SYNC_INDEX
+
+INDEX = SYNC_INDEX
 PARTS = 128
 UNMATCHED = "~unmatched"  # the key of uploads that name no batch
 EPOCH = datetime(1970, 1, 1)
@@ -28,7 +31,16 @@ MS = timedelta(milliseconds=1)
 NO_DATE = -(2 ** 63)
 _INT64 = range(-(2 ** 63) + 1, 2 ** 63)
 
-Entry = tuple
+
+
+class IndexEntry(NamedTuple):
+    """One upload as the index remembers it."""
+
+    id: object
+    filename: str
+    uploader: str | None
+    date: datetime | None
+    length: int
 
 
 def part_of(key: str) -> int:
@@ -36,11 +48,16 @@ def part_of(key: str) -> int:
     return zlib.crc32(key.encode()) % PARTS
 
 
-def _compact(entry: Entry) -> bool:
+def _compact(entry: IndexEntry) -> bool:
     """True when an entry fits the packed columns (the usual case: an ObjectId, a naive date)."""
-    _, filename, _, date, length = entry
-    return (type(entry[0]) is ObjectId and "\x00" not in filename and length in _INT64
+    upload_id, filename, _, date, length = entry
+    return (type(upload_id) is ObjectId and "\x00" not in filename and length in _INT64
             and (date is None or date.tzinfo is None))
+
+
+def _id_order(entry: IndexEntry) -> tuple[str, str]:
+    upload_id = entry[0]
+    return type(upload_id).__name__, str(upload_id)
 
 
 def encode_part(keys: dict[str, dict]) -> dict:
@@ -54,7 +71,7 @@ def encode_part(keys: dict[str, dict]) -> dict:
         if not entries:
             continue
         packed = 0
-        for entry in sorted(entries.values(), key=lambda e: (type(e[0]).__name__, str(e[0]))):
+        for entry in sorted(entries.values(), key=_id_order):
             if not _compact(entry):
                 extra.append([key, *entry])
                 continue
@@ -95,11 +112,12 @@ def decode_part(part: dict, into: dict[str, dict]) -> None:
         for n in range(position, position + count):
             upload_id = ObjectId(raw[12 * n:12 * n + 12])
             millis = when[n]
-            entries[upload_id] = (upload_id, files[n], names[who[n]],
-                                  None if millis == NO_DATE else EPOCH + millis * MS, size[n])
+            entries[upload_id] = IndexEntry(upload_id, files[n], names[who[n]],
+                                            None if millis == NO_DATE else EPOCH + millis * MS,
+                                            size[n])
         position += count
     for key, *entry in part.get("x", []):
-        into.setdefault(key, {})[entry[0]] = tuple(entry)
+        into.setdefault(key, {})[entry[0]] = IndexEntry(*entry)
 
 
 def read_index(db: Database) -> dict[str, dict]:

@@ -12,9 +12,10 @@ from segcore import history
 from segcore.actors import Actor, writer_name
 from segcore.errors import DuplicateMember, MemberNotFound, ValidationError
 from segcore.naming import clean_name, person_key
+from segcore.schema import TEAM
 from segcore.timefmt import legacy_timestamp
 
-COLLECTION = "segmentadores"
+COLLECTION = TEAM
 DEFAULT_ROLE = "Segmentador"
 MAX_NAME = 80
 MAX_ROLE = 60
@@ -141,37 +142,13 @@ def edit_member(db: Database, name: str, role: str | None = None, email: str | N
     return Member.from_document(doc)
 
 
-def remove_member(db: Database, name: str, *, unassign: bool = False,
-                  reassign_to: str | None = None, author: "str | Actor" = "unknown") -> int:
-    """Remove a member; their open batches are unassigned or reassigned, never orphaned.
+def delete_member(db: Database, name: str, author: "str | Actor" = "unknown") -> str:
+    """Delete a member's document and record it; returns the stored name.
 
-    Returns how many open batches were handed over. Raises ValidationError when the member has
-    open batches and neither `unassign` nor `reassign_to` was chosen.
+    Their batches are not looked at here: `handover.remove_member` hands them over first.
     """
-    from segcore import batches
-
-    author = writer_name(author)
     doc = _find_document(db, name)
-    member_name = doc["name"]
-    if unassign and reassign_to:
-        raise ValidationError("Choose either to unassign or to reassign, not both.")
-    target = None
-    if reassign_to:
-        target = _find_document(db, reassign_to)["name"]
-        if person_key(target) == person_key(member_name):
-            raise ValidationError("Reassign to someone else than the person being removed.",
-                                  field="reassign_to")
-    open_ids = batches.open_batch_ids(db, member_name)
-    if open_ids and not (unassign or target):
-        raise ValidationError(
-            f"{member_name} has {len(open_ids)} open batches: choose to unassign them or to "
-            f"reassign them to someone.", field="open_batches")
-    if open_ids:
-        result = batches.assign(db, open_ids, target, author=author)
-        if result.conflicts:
-            raise ValidationError(f"{len(result.conflicts)} of {member_name}'s batches changed "
-                                  f"meanwhile, so {member_name} was not removed. Try again.")
     db[COLLECTION].delete_one({"_id": doc["_id"]})
-    history.record(db, [history.Change("team", member_name, "member", "on team", "removed",
-                                       author)])
-    return len(open_ids)
+    history.record(db, [history.Change("team", doc["name"], "member", "on team", "removed",
+                                       writer_name(author))])
+    return doc["name"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pymongo.collection import Collection
 from pymongo.errors import ConnectionFailure, OperationFailure
 
+from segcore.schema import find_in
 from segcore.uploads import PROJECTION
 
 
@@ -79,7 +80,6 @@ def changes_from_ids(files: Collection, known_ids) -> Changes:
     changes = Changes()
     changes.documents = dict.fromkeys(known - current)
     new_ids = list(current - known)
-    for start in range(0, len(new_ids), 200):  # short `$in` lists: long ones are slow
-        for document in files.find({"_id": {"$in": new_ids[start:start + 200]}}, PROJECTION):
-            changes.documents[document["_id"]] = document
+    for document in find_in(files, "_id", new_ids, PROJECTION):
+        changes.documents[document["_id"]] = document
     return changes

@@ -6,7 +6,8 @@ import pytest
 
 from pymongo.errors import AutoReconnect, OperationFailure, ServerSelectionTimeoutError
 
-from segcore.connection import driver_error_message, mask_uri, scrub, uri_secrets
+from segcore.connection import driver_error_message
+from segcore.redact import mask_uri, scrub, uri_secrets
 from segcore.timefmt import date_string, parse_date
 
 

@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from segcore import batches, team
+from segcore import batches, handover, team
 from segcore.errors import DuplicateMember, MemberNotFound, ValidationError
 from segcore.history import list_history
 
@@ -97,10 +97,10 @@ def test_remove_with_open_batches_needs_a_choice(db):
                   {"id": "batch_2", "assignee": "Flor", "mongo_uploaded": True},
                   {"id": "batch_3", "assignee": "Ceci"}])
     with pytest.raises(ValidationError) as exc:
-        team.remove_member(db, "Flor")
+        handover.remove_member(db, "Flor")
     assert "1 open batches" in str(exc.value)
     assert db.segmentadores.count_documents({}) == 2
-    moved = team.remove_member(db, "flor", reassign_to="ceci", author="coord")
+    moved = handover.remove_member(db, "flor", reassign_to="ceci", author="coord")
     assert moved == 1
     assert db.batches.find_one({"id": "batch_1"})["assignee"] == "Ceci"
     # Finished work keeps the name of who did it.
@@ -112,15 +112,15 @@ def test_remove_with_open_batches_needs_a_choice(db):
 def test_remove_and_unassign(db):
     team.add_member(db, "Flor")
     _batches(db, [{"id": "batch_1", "assignee": "Flor"}])
-    team.remove_member(db, "Flor", unassign=True)
+    handover.remove_member(db, "Flor", unassign=True)
     assert db.batches.find_one({"id": "batch_1"})["assignee"] is None
 
 
 def test_remove_unknown_or_to_unknown(db):
     team.add_member(db, "Flor")
     with pytest.raises(MemberNotFound):
-        team.remove_member(db, "Nadie", unassign=True)
+        handover.remove_member(db, "Nadie", unassign=True)
     _batches(db, [{"id": "batch_1", "assignee": "Flor"}])
     with pytest.raises(MemberNotFound):
-        team.remove_member(db, "Flor", reassign_to="Nadie")
+        handover.remove_member(db, "Flor", reassign_to="Nadie")
     assert batches.open_batch_ids(db, "Flor") == ["batch_1"]

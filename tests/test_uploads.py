@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 from bson import ObjectId
 
-from segcore.sync import desired_info, find_problems, index_uploads, plan_batch_updates
+from segcore.sync_plan import desired_info, find_problems, index_uploads, plan_batch_updates
 from segcore.uploads import resolve_batch_ids, upload_from_document
 
 

@@ -12,7 +12,6 @@ import json
 import sys
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
-from pathlib import Path
 
 import click
 
@@ -65,7 +64,8 @@ def handle_errors(command):
     def wrapper(*args, **kwargs):
         from pymongo.errors import PyMongoError
 
-        from segcore.connection import driver_error_message, friendly_errors, scrub
+        from segcore.connection import driver_error_message, friendly_errors
+        from segcore.redact import scrub
 
         ctx = click.get_current_context().find_object(Context)
         uri = ctx._databases.uri if ctx and ctx._databases else None

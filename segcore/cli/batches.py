@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from segcore.cli.base import author as _author, emit_json, handle_errors, json_option, main, pass_context
+from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
+                              pass_context)
 
 
 
@@ -24,7 +25,6 @@ from segcore.cli.base import author as _author, emit_json, handle_errors, json_o
 def import_command(ctx, batches_file, data_dir, count_images, as_json):
     """Import the batch list from the batches file and the data directory."""
     from segcore import batch_import
-
 
     settings = ctx.settings
     data_dir = data_dir or settings.data_directory
@@ -63,7 +63,6 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
     """Assign batches to a team member, or unassign them."""
     from segcore import batches
 
-
     if bool(assignee) == bool(unassign):
         raise click.UsageError("give exactly one of --to NAME or --unassign")
     result = batches.assign(ctx.databases.work, list(batch_ids), None if unassign else assignee,
@@ -88,7 +87,6 @@ def status(ctx, as_json):
     """Counts: total, assigned, with masks, pending."""
     from segcore import stats
 
-
     counts = stats.summary(ctx.databases.work)
     if as_json:
         emit_json(counts.as_dict())
@@ -106,7 +104,6 @@ def status(ctx, as_json):
 def history_command(ctx, batch_id, limit, as_json):
     """Recent changes, of one batch (or team member) if given."""
     from segcore import history
-
 
     entries = history.list_history(ctx.databases.work, key=batch_id, limit=limit)
     if as_json:

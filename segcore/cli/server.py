@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from segcore.cli.base import author as _author, emit_json, handle_errors, json_option, main, pass_context
+from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
+                              pass_context)
 
 
 
@@ -35,7 +36,7 @@ def demo(ctx, directory, count, as_json):
     """Load clearly labelled demo data into empty databases."""
     from segcore import demo as demo_data
 
-    directory = directory or ctx.settings.embedded_path.parent / "demo-data"
+    directory = directory or ctx.settings.demo_directory
     summary = demo_data.load_demo(ctx.databases, directory, author=_author(), count=count)
     if as_json:
         emit_json(summary)

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from segcore.cli.base import author as _author, emit_json, handle_errors, json_option, main, pass_context
+from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
+                              pass_context)
 from segcore.errors import SegcoreError
 
 

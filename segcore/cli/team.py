@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from segcore.cli.base import author as _author, emit_json, handle_errors, json_option, main, pass_context
+from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
+                              pass_context)
 
 
 
@@ -22,7 +23,6 @@ def team_group():
 def team_list(ctx, as_json):
     """Everyone on the team."""
     from segcore import team
-
 
     members = team.list_members(ctx.databases.work)
     if as_json:
@@ -44,7 +44,6 @@ def team_add(ctx, name, role, email):
     """Add a segmentador."""
     from segcore import team
 
-
     member = team.add_member(ctx.databases.work, name, role, email, author=_author())
     click.echo(f"Added {member.name} ({member.role}).")
 
@@ -58,7 +57,6 @@ def team_add(ctx, name, role, email):
 def team_edit(ctx, name, role, email):
     """Change a member's role and/or email."""
     from segcore import team
-
 
     if role is None and email is None:
         raise click.UsageError("give --role and/or --email")
@@ -74,11 +72,10 @@ def team_edit(ctx, name, role, email):
 @handle_errors
 def team_remove(ctx, name, unassign, reassign_to):
     """Remove a member; their open batches are unassigned or reassigned."""
-    from segcore import team
+    from segcore import handover
 
-
-    moved = team.remove_member(ctx.databases.work, name, unassign=unassign,
-                               reassign_to=reassign_to, author=_author())
+    moved = handover.remove_member(ctx.databases.work, name, unassign=unassign,
+                                   reassign_to=reassign_to, author=_author())
     where = f"reassigned to {reassign_to}" if reassign_to else "unassigned"
     click.echo(f"Removed {name}; {moved} open batches {where}.")
 

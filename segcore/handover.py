@@ -1,0 +1,45 @@
+"""A member leaves the team: their open batches are unassigned or reassigned, never orphaned.
+
+Above both `team` and `batches`, so neither has to import the other's writes.
+"""
+
+from __future__ import annotations
+
+from pymongo.database import Database
+
+from segcore import batches, team
+from segcore.actors import Actor, writer_name
+from segcore.errors import ValidationError
+from segcore.naming import person_key
+
+
+def remove_member(db: Database, name: str, *, unassign: bool = False,
+                  reassign_to: str | None = None, author: "str | Actor" = "unknown") -> int:
+    """Remove a member after handing over their open batches.
+
+    Returns how many open batches were handed over. Raises ValidationError when the member has
+    open batches and neither `unassign` nor `reassign_to` was chosen, or when some of them
+    changed meanwhile (then nobody is removed); MemberNotFound for an unknown name.
+    """
+    author = writer_name(author)
+    member_name = team.find_member(db, name).name
+    if unassign and reassign_to:
+        raise ValidationError("Choose either to unassign or to reassign, not both.")
+    target = None
+    if reassign_to:
+        target = team.find_member(db, reassign_to).name
+        if person_key(target) == person_key(member_name):
+            raise ValidationError("Reassign to someone else than the person being removed.",
+                                  field="reassign_to")
+    open_ids = batches.open_batch_ids(db, member_name)
+    if open_ids and not (unassign or target):
+        raise ValidationError(
+            f"{member_name} has {len(open_ids)} open batches: choose to unassign them or to "
+            f"reassign them to someone.", field="open_batches")
+    if open_ids:
+        result = batches.assign(db, open_ids, target, author=author)
+        if result.conflicts:
+            raise ValidationError(f"{len(result.conflicts)} of {member_name}'s batches changed "
+                                  f"meanwhile, so {member_name} was not removed. Try again.")
+    team.delete_member(db, member_name, author)
+    return len(open_ids)

@@ -1,0 +1,78 @@
+"""The sync lease: a lock document with an expiry, so two syncs never interleave (across
+processes and app instances, since it lives in the app's database) and a killed sync does not
+block the next one for longer than LEASE.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from datetime import timedelta
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from segcore.errors import SyncAlreadyRunning
+from segcore.history import utcnow
+from segcore.schema import LOCKS
+
+LEASE = timedelta(minutes=2)
+RENEW_AFTER_S = 20
+
+
+class Lease:
+    """A lock document with an expiry, so a killed sync does not block the next one forever."""
+
+    def __init__(self, db: Database, name: str = "sync"):
+        self.db, self.name, self.owner = db, name, uuid.uuid4().hex
+        self.renewed = 0.0
+
+    def acquire(self) -> None:
+        now = utcnow()
+        mine = {"owner": self.owner, "expires_at": now + LEASE, "since": now,
+                "host": socket.gethostname(), "pid": os.getpid()}
+        try:
+            self.db[LOCKS].update_one(
+                {"_id": self.name, "$or": [{"expires_at": {"$lt": now}}, {"owner": self.owner}]},
+                {"$set": mine}, upsert=True)
+        except DuplicateKeyError:
+            held = self.db[LOCKS].find_one({"_id": self.name}) or {}
+            # A holder killed on this machine need not block until its lease expires.
+            if held.get("host") == mine["host"] and not _alive(held.get("pid")):
+                taken = self.db[LOCKS].update_one({"_id": self.name, "owner": held.get("owner")},
+                                                  {"$set": mine})
+                if taken.modified_count:
+                    self.renewed = time.monotonic()
+                    return
+            since = held.get("since")
+            raise SyncAlreadyRunning(
+                "Another sync is running" + (f" (since {since:%H:%M:%S} UTC)" if since else "") +
+                "; try again when it has finished.") from None
+        self.renewed = time.monotonic()
+
+    def renew(self) -> None:
+        if time.monotonic() - self.renewed > RENEW_AFTER_S:
+            self.db[LOCKS].update_one({"_id": self.name, "owner": self.owner},
+                                      {"$set": {"expires_at": utcnow() + LEASE}})
+            self.renewed = time.monotonic()
+
+    def release_quietly(self) -> None:
+        """Give the lease back; when the server is gone, it expires on its own."""
+        try:
+            self.db[LOCKS].delete_one({"_id": self.name, "owner": self.owner})
+        except PyMongoError:
+            pass
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,168 @@
+"""The sync's pure planning: which uploads name which batch, what each batch should hold, and
+which uploads the report points out. No database here: `sync` reads, calls these, and writes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from segcore.naming import canonical_batch_id, person_key
+from segcore.sync_index import UNMATCHED, IndexEntry, keys_holding
+from segcore.upload_changes import Changes
+from segcore.uploads import Upload, upload_from_document
+
+FILES_KEPT = 5  # file names kept in `training_metrics_info.files`, as the old dashboard did
+
+
+def batch_key(batch: dict) -> str | None:
+    """The canonical key of a batch document's id (None for a missing or odd id)."""
+    raw = batch.get("id")
+    return canonical_batch_id(raw) if isinstance(raw, str) else None
+
+
+def index_uploads(uploads) -> dict[str, dict]:
+    """Group uploads by the batch key they name ({key: {upload id: entry}})."""
+    index: dict[str, dict] = defaultdict(dict)
+    for upload in uploads:
+        add_to_index(index, upload)
+    return index
+
+
+def add_to_index(index: dict[str, dict], upload: Upload) -> None:
+    uploader = sys.intern(upload.uploaded_by) if upload.uploaded_by else None
+    entry = IndexEntry(upload.id, upload.filename, uploader, upload.upload_date, upload.length)
+    for key in upload.batches or (UNMATCHED,):
+        index.setdefault(key, {})[upload.id] = entry
+
+
+def desired_info(entries) -> dict:
+    """`training_metrics_info` for a batch with these uploads, in the production layout."""
+    ordered = sorted(entries, key=lambda e: (e.date is not None, e.date or datetime.min,
+                                             str(e.id)), reverse=True)
+    uploaders: dict[str, str] = {}
+    for entry in ordered:
+        if entry.uploader:
+            uploaders.setdefault(person_key(entry.uploader), entry.uploader)
+    return {"file_count": len(ordered),
+            "latest_upload": ordered[0].date if ordered else None,
+            "files": [e.filename for e in ordered[:FILES_KEPT]],
+            "uploaders": sorted(uploaders.values(), key=person_key)}
+
+
+def plan_batch_updates(batches: list[dict], index: dict[str, dict]) -> list[tuple]:
+    """(document _id, $set, $unset) for each batch whose sync fields differ from the uploads."""
+    updates = []
+    for doc in batches:
+        key = batch_key(doc)
+        entries = index.get(key, {}).values() if key else ()
+        if entries:
+            wanted = {"mongo_uploaded": True, "training_metrics_info": desired_info(entries)}
+            if doc.get("mongo_uploaded") is not True or doc.get("training_metrics_info") != \
+                    wanted["training_metrics_info"]:
+                updates.append((doc["_id"], wanted, None))
+        else:
+            stale_info = doc.get("training_metrics_info") is not None
+            if doc.get("mongo_uploaded") is not False or stale_info:
+                updates.append((doc["_id"], {"mongo_uploaded": False},
+                                {"training_metrics_info": ""} if "training_metrics_info" in doc
+                                else None))
+    return updates
+
+
+@dataclass
+class Finding:
+    """An upload the report points out, with the batch and assignee where relevant."""
+
+    filename: str
+    uploaded_by: str | None
+    upload_date: datetime | None
+    size_mb: float
+    batches: list[str]
+    assignee: str | None = None
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _finding(entry: IndexEntry, batches: list[str], assignee: str | None = None) -> Finding:
+    return Finding(entry.filename, entry.uploader, entry.date,
+                   round((entry.length or 0) / 1048576, 2), batches, assignee)
+
+
+def find_problems(batches: list[dict], index: dict[str, dict],
+                  keep: int = 1000) -> tuple[tuple, tuple, tuple]:
+    """Orphans (name a batch not in the list), unmatched (name none), mismatched uploaders.
+
+    Returns (count, the `keep` most recent findings) for each kind, so a huge backlog of
+    problems does not have to be held in memory.
+    """
+    assignees: dict[str, str | None] = {}
+    for doc in batches:
+        key = batch_key(doc)
+        if key:
+            assignees[key] = doc.get("assignee") or None
+    orphan_batches: dict[object, list[str]] = defaultdict(list)
+    orphan_entries: dict[object, IndexEntry] = {}
+    # A bounded heap keeps only the newest `keep` mismatches: a lab where most uploads come
+    # from someone else than the assignee would otherwise hold one tuple per upload.
+    mismatched: list[tuple] = []
+    mismatch_count = 0
+    for key, entries in index.items():
+        if key == UNMATCHED:
+            continue
+        if key not in assignees:
+            for upload_id, entry in entries.items():
+                orphan_batches[upload_id].append(key)
+                orphan_entries[upload_id] = entry
+            continue
+        assignee = assignees[key]
+        if not assignee:
+            continue
+        wanted = person_key(assignee)
+        for entry in entries.values():
+            if entry.uploader and person_key(entry.uploader) != wanted:
+                mismatch_count += 1
+                item = (_date_key(entry), mismatch_count, entry, key, assignee)
+                if len(mismatched) < keep:
+                    heapq.heappush(mismatched, item)
+                elif item > mismatched[0]:
+                    heapq.heapreplace(mismatched, item)
+    newest = lambda pairs: heapq.nlargest(keep, pairs, key=lambda p: _date_key(p[0]))  # noqa: E731
+    orphans = [_finding(e, sorted(orphan_batches[e.id]))
+               for e, _ in newest((e, None) for e in orphan_entries.values())]
+    unmatched_entries = index.get(UNMATCHED, {})
+    unmatched = [_finding(e, []) for e, _ in newest((e, None) for e in unmatched_entries.values())]
+    mismatches = [_finding(e, [key], assignee) for _, _, e, key, assignee in
+                  sorted(mismatched, reverse=True)]
+    return ((len(orphan_entries), orphans), (len(unmatched_entries), unmatched),
+            (mismatch_count, mismatches))
+
+
+def _date_key(entry: IndexEntry) -> tuple:
+    return (entry.date is not None, entry.date or datetime.min)
+
+
+def apply_changes(index: dict[str, dict], changes: Changes) -> tuple[set[str], int, int]:
+    """Update the index with changed uploads.
+
+    Returns the keys whose uploads changed, and how many uploads are new and removed.
+    """
+    holders = keys_holding(index, changes.documents)
+    touched: set[str] = set()
+    new = removed = 0
+    for upload_id, document in changes.documents.items():
+        for key in holders.get(upload_id, ()):
+            index[key].pop(upload_id, None)
+            touched.add(key)
+        if document is None:
+            removed += upload_id in holders
+        else:
+            upload = upload_from_document(document)
+            add_to_index(index, upload)
+            touched.update(upload.batches or (UNMATCHED,))
+            new += upload_id not in holders
+    return touched, new, removed

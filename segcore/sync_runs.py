@@ -1,0 +1,113 @@
+"""Sync runs: what one run did (`SyncReport`) and its record in `sync_runs`.
+
+A run is recorded as "running" when it starts and completed from its report when it ends, so a
+run killed midway shows as such ("interrupted") on the next run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pymongo import DESCENDING
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+from segcore.history import utcnow
+from segcore.schema import SYNC_RUNS
+from segcore.sync_plan import Finding
+
+RUNS = SYNC_RUNS
+
+
+@dataclass
+class SyncReport:
+    """What a sync did; the first keys are those the old dashboard reported."""
+
+    total_files: int = 0
+    batches_with_masks: int = 0
+    batches_without_masks: int = 0
+    batches_updated: int = 0
+    orphans: int = 0
+    unmatched: int = 0
+    mismatches: int = 0
+    duration_s: float = 0.0
+    mode: str = "manual"
+    full: bool = False
+    new_files: int = 0
+    removed_files: int = 0
+    full_reason: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    orphan_uploads: list[Finding] = field(default_factory=list)
+    unmatched_uploads: list[Finding] = field(default_factory=list)
+    mismatched_uploads: list[Finding] = field(default_factory=list)
+
+    COUNTS = ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
+              "orphans", "unmatched", "mismatches", "new_files", "removed_files")
+
+    DETAILS = ("orphan_uploads", "unmatched_uploads", "mismatched_uploads")
+
+    def as_dict(self, details: bool = False) -> dict:
+        result = {k: getattr(self, k) for k in self.COUNTS}
+        result.update(duration_s=self.duration_s, mode=self.mode, full=self.full,
+                      full_reason=self.full_reason,
+                      started_at=self.started_at, finished_at=self.finished_at)
+        if details:
+            for name in self.DETAILS:
+                result[name] = [f.as_dict() for f in getattr(self, name)]
+        return result
+
+    def finish(self, clock: float) -> None:
+        """Stamp the end of the run; `clock` is the perf_counter() reading at its start."""
+        self.finished_at = utcnow()
+        self.duration_s = round(time.perf_counter() - clock, 3)
+
+    def carry_over(self, previous: dict) -> None:
+        """Take the counts and lists of an earlier run (for a run that found nothing new)."""
+        for name in ("batches_with_masks", "batches_without_masks", "orphans", "unmatched",
+                     "mismatches"):
+            setattr(self, name, previous.get(name, 0))
+        for name in self.DETAILS:
+            setattr(self, name, [Finding(**f) for f in previous.get(name, [])])
+
+
+def start_run(db: Database, report: SyncReport, author: str):
+    """Close runs left "running" by a killed process, then record this one; returns its id."""
+    db[RUNS].update_many({"status": "running"},
+                         {"$set": {"status": "interrupted", "error": "the run did not finish"}})
+    return db[RUNS].insert_one({"started_at": report.started_at, "mode": report.mode,
+                                "status": "running", "author": author}).inserted_id
+
+
+def finish_run(db: Database, run_id, report: SyncReport, **extra) -> None:
+    """Record a successful run from its report, with its upload lists."""
+    db[RUNS].update_one({"_id": run_id}, {"$set": {**report.as_dict(details=True),
+                                                   "status": "ok", **extra}})
+
+
+def fail_run(db: Database, run_id, exc: BaseException, clock: float) -> None:
+    """Record a failed run; never raises (the server may be what failed)."""
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    try:
+        db[RUNS].update_one({"_id": run_id}, {"$set": {
+            "status": "failed", "finished_at": utcnow(),
+            "duration_s": round(time.perf_counter() - clock, 3),
+            "error": f"{type(exc).__name__}: {text}" if text else type(exc).__name__}})
+    except PyMongoError:
+        pass  # the server is gone; the run stays "running" and is closed next time
+
+
+def list_runs(db: Database, limit: int = 20) -> list[dict]:
+    """The most recent sync runs, newest first (without their upload lists)."""
+    projection = {"_id": 0, **{name: 0 for name in SyncReport.DETAILS}}
+    return list(db[RUNS].find(projection=projection).sort("started_at", DESCENDING)
+                .limit(int(limit)))
+
+
+def last_run(db: Database, successful: bool = True) -> dict | None:
+    """The most recent (successful) run with its upload lists, or None."""
+    query = {"status": "ok"} if successful else {}
+    runs = list(db[RUNS].find(query, {"_id": 0}).sort("started_at", DESCENDING).limit(1))
+    return runs[0] if runs else None
