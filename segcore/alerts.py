@@ -8,6 +8,7 @@ from datetime import datetime, timezone, tzinfo
 from pymongo.database import Database
 
 from segcore import batches
+from segcore.schema import BATCHES
 from segcore.actors import Actor
 from segcore.batches import ChangeResult, Edit
 from segcore.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
@@ -20,7 +21,7 @@ _STILL_OPEN = {"mongo_uploaded": {"$ne": True}}
 
 def pace_rows(db: Database) -> list[dict]:
     """Every batch as a `pace_row`, in one read with a projection."""
-    return [pace_row(doc) for doc in db[batches.COLLECTION].find({}, PACE_PROJECTION)]
+    return [pace_row(doc) for doc in db[BATCHES].find({}, PACE_PROJECTION)]
 
 
 def team_rows(db: Database) -> list[dict]:
