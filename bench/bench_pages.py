@@ -64,7 +64,7 @@ def build(client, name: str, count: int) -> None:
 
 
 def render(page: str) -> None:
-    at = AppTest.from_file(str(ROOT / "app_pages" / f"{page}.py"), default_timeout=600).run()
+    at = AppTest.from_file(str(ROOT / "ui" / "pages" / f"{page}.py"), default_timeout=600).run()
     if at.exception:
         raise RuntimeError(f"{page}: {at.exception[0].message}")
 

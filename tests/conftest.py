@@ -14,8 +14,8 @@ from segcore import embedded
 from segcore.config import Settings
 from segcore.connection import open_databases
 from segcore.prepare import prepare
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -115,10 +115,3 @@ def demo_dbs(app_env, tmp_path):
     sync.run_sync(app_env, author="test")
     return app_env
 
-
-def page(name: str):
-    """An AppTest of one page script (or of the entry point for "streamlit_app")."""
-    from streamlit.testing.v1 import AppTest
-
-    path = ROOT / ("streamlit_app.py" if name == "streamlit_app" else f"app_pages/{name}.py")
-    return AppTest.from_file(str(path), default_timeout=60)

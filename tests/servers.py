@@ -6,7 +6,6 @@ SecantusDB has no localhost exception, so users are created on a server started 
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -17,14 +16,8 @@ from pymongo import MongoClient
 from pymongo.errors import OperationFailure, PyMongoError
 
 from segcore import embedded
+from tests.helpers import HOST
 
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
 
 
 def provision(storage: Path, setup) -> None:

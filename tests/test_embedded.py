@@ -7,7 +7,7 @@ import sys
 from pymongo import MongoClient
 
 from segcore import embedded
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_second_process_reuses_the_running_server(tmp_path):

@@ -1,7 +1,7 @@
 """The batches page against the real test database: save, conflicts, bulk actions, history."""
 
 from segcore import team
-from tests.conftest import page
+from tests.helpers import page
 
 
 def seed(db, count=5):

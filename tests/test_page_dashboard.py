@@ -5,7 +5,7 @@ import json
 import pytest
 
 from segcore import demo, embedded
-from tests.conftest import page
+from tests.helpers import page
 
 
 def figure(chart):

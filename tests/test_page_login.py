@@ -7,7 +7,7 @@ import pytest
 from segcore import auth
 from segcore.actors import Actor
 from segcore.history import list_history, utcnow
-from tests.conftest import page
+from tests.helpers import page
 
 PASSWORD = "correct horse battery"
 

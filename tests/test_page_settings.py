@@ -2,7 +2,7 @@
 
 import json
 
-from tests.conftest import page
+from tests.helpers import page
 
 
 def test_health_and_configuration_never_show_a_password(app_env, monkeypatch):

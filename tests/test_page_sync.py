@@ -5,7 +5,7 @@ from datetime import datetime
 from gridfs import GridFS
 
 from segcore import sync, team
-from tests.conftest import page
+from tests.helpers import page
 
 
 def seed(dbs):

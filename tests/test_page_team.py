@@ -1,7 +1,7 @@
 """The team page against the real test database: add (with field errors), edit, remove."""
 
 from segcore import team
-from tests.conftest import page
+from tests.helpers import page
 
 
 def add(at, name, role="", email=""):

@@ -5,7 +5,6 @@ A real server with authentication, and a user allowed on the app's database only
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -16,13 +15,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from segcore import embedded, team
-from tests.conftest import page
-
-
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.helpers import free_port, page
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +28,7 @@ def restricted_uri(tmp_path_factory):
     admin.seg_restricted.batches.insert_one({"id": "batch_1", "number": 1, "status": "pending"})
     admin.close()
     embedded.stop_server(path)
-    port = _port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port",
                                 str(port), "--storage-path", str(path), "--auth",
                                 "--log-level", "ERROR"], stdout=subprocess.DEVNULL,

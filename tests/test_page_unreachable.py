@@ -1,19 +1,14 @@
 """A database that cannot be reached: every page says so and offers a retry, never a traceback."""
 
-import socket
-
 import pytest
 import streamlit as st
 
-from tests.conftest import page
-from tests.test_pages_smoke import PAGES
+from tests.helpers import PAGES, free_port, page
 
 
 @pytest.fixture
 def dead_server(monkeypatch, tmp_path):
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # a port nothing listens on
     monkeypatch.setenv("MONGO_URI", f"mongodb://coord:secret-pw@127.0.0.1:{port}/"
                                     "?directConnection=true")
     monkeypatch.setenv("MONGO_TIMEOUT_MS", "300")

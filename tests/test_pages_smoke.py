@@ -2,9 +2,7 @@
 
 import pytest
 
-from tests.conftest import page
-
-PAGES = ["streamlit_app", "dashboard", "batches", "team", "sync", "settings"]
+from tests.helpers import PAGES, page
 
 
 @pytest.mark.parametrize("name", PAGES)

@@ -24,7 +24,8 @@ from segcore.config import settings_from
 from segcore.connection import check_health, friendly_errors, open_databases
 from segcore.errors import DatabaseUnavailable
 from segcore.prepare import prepare
-from tests.servers import free_port, make_certificates, provision, secured_server
+from tests.helpers import free_port
+from tests.servers import make_certificates, provision, secured_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "S3cr3t p@ss:w/rd+%?#&=é"
@@ -265,7 +266,7 @@ def rendered_text(at) -> str:
 def test_pages_never_show_the_password(auth_port, clean, monkeypatch, caplog, name, password):
     import streamlit as st
 
-    from tests.conftest import page
+    from tests.helpers import page
 
     caplog.set_level(logging.DEBUG)
     for variable in ("DATA_DIRECTORY", "BATCHES_FILE", "AUTO_SYNC_MINUTES", "LOGIN"):

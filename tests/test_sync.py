@@ -22,8 +22,8 @@ from segcore.prepare import prepare
 from segcore.errors import PermissionDenied, SyncAlreadyRunning
 from segcore.actors import Actor
 from segcore.sync import list_runs, last_run, run_sync
-from tests.conftest import ROOT
-from tests.servers import free_port, server_process
+from tests.helpers import ROOT, free_port
+from tests.servers import server_process
 
 T0 = datetime(2025, 10, 1, 10, 30)
 

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "tunnel.sh"
+from tests.helpers import ROOT, free_port
+
+SCRIPT = ROOT / "scripts" / "tunnel.sh"
 KEEPALIVE = ["-o", "ServerAliveInterval=30", "-o", "ServerAliveCountMax=3",
              "-o", "ExitOnForwardFailure=yes", "-o", "ConnectTimeout=15"]
 
@@ -54,12 +56,6 @@ def fake_ssh(tmp_path):
 def run(env: dict, *args: str, timeout: float = 60, **extra_env: str):
     return subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True,
                           env={**env, **extra_env}, timeout=timeout)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize("args,forward,printed", [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,22 +12,9 @@ from pathlib import Path
 import pytest
 
 from segcore import embedded
-from tests.conftest import ROOT
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS, free_port
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-# Screenshots go to tests/artifacts/ (ignored by git); UPDATE_SCREENSHOTS=1 refreshes the
-# README's pictures in docs/screenshots/ instead.
-SCREENSHOTS = ROOT / ("docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else
-                      "tests/artifacts")
 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 90) -> None:

@@ -8,7 +8,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from pymongo import MongoClient
 
 from segcore import embedded
-from tests.browser.conftest import SCREENSHOTS
+from tests.helpers import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 PAGES = {"dashboard": ("", "Dashboard"), "batches": ("batches", "Batches"),
@@ -73,6 +73,19 @@ def test_every_page_opens_from_a_direct_link(browser, app_url, name):
         assert_no_exception(page)
     finally:
         context.close()
+
+
+def test_the_sidebar_walks_every_page_in_one_session(page, app_url):
+    # After the demo is loaded, so each page shows data, not only its empty state.
+    open_page(page, app_url, "", "Dashboard")
+    sidebar = page.get_by_test_id("stSidebar")
+    for name, (path, heading) in PAGES.items():
+        sidebar.get_by_role("link", name=heading).click()
+        page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=60_000)
+        page.wait_for_url(f"{app_url}/{path}")
+        page.wait_for_load_state("networkidle")
+        assert_no_exception(page)
+        assert page.get_by_text("Demo data.").count() >= 1, name
 
 
 def test_sync_now_shows_the_report(page, app_url, work_db):

@@ -4,23 +4,24 @@ from datetime import date, datetime, timedelta
 
 import streamlit as st
 
-import app_support as ui
-import app_widgets as widgets
-import charts
 from segcore import progress
 from segcore.batches import STATUSES, UNASSIGNED
+from ui import charts, reads
+from ui.dashboard_demo import offer_demo
+from ui.state import can_write
+from ui.widgets import page_start
 
 ANY = "All"
 
-ui.page_start("Dashboard")
-if ui.can_write():
-    widgets.offer_demo()
-rows = ui.progress_rows()
+page_start("Dashboard")
+if can_write():
+    offer_demo()
+rows = reads.progress_rows()
 if not rows:
     st.info("There are no batches yet. Import the batch list from the Settings page.")
     st.stop()
 
-people = sorted({r["assignee"] for r in rows if r["assignee"]} | set(ui.team_names()))
+people = sorted({r["assignee"] for r in rows if r["assignee"]} | set(reads.team_names()))
 statuses = list(STATUSES) + sorted({str(r["status"]) for r in rows if r["status"]} - set(STATUSES))
 today = date.today()
 left, middle, right = st.columns([1, 1, 2])
@@ -32,7 +33,7 @@ start, end = (span[0], span[-1]) if span else (today - timedelta(days=30), today
 
 shown = progress.filter_rows(rows, None if who == ANY else who, None if status == ANY else status)
 summary = progress.kpis(shown)
-last = ui.last_sync()
+last = reads.last_sync()
 age, stale = progress.sync_age(last["finished_at"] if last else None, datetime.now())
 
 cols = st.columns(6)
@@ -48,7 +49,7 @@ if stale:
                icon=":material/update:")
 
 filtered = who != ANY or status != ANY
-found, problem = ui.uploads_between(start, end)
+found, problem = reads.uploads_between.or_problem(start, end)
 if problem:
     st.warning(f"Uploads cannot be read right now, so that chart is missing. {problem}")
 else:
@@ -58,7 +59,7 @@ trend = progress.burndown(shown, start, end, today)
 one, two = st.columns(2)
 one.plotly_chart(charts.segmented_vs_pending(summary.with_masks, summary.pending),
                  key="chart_done")
-people_rows = progress.per_segmentador(shown, ui.team_names(), include_idle=who == ANY)
+people_rows = progress.per_segmentador(shown, reads.team_names(), include_idle=who == ANY)
 two.plotly_chart(charts.per_segmentador(people_rows), key="chart_people")
 three, four = st.columns(2)
 if found is not None:

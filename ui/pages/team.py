@@ -2,15 +2,17 @@
 
 import streamlit as st
 
-import app_support as ui
-import app_widgets as widgets
 from segcore import progress, team
-from segcore.errors import SegcoreError
+from ui import reads
+from ui.actions import run_write
+from ui.state import REMOVE_TARGET, can_write, current_actor
+from ui.team_actions import confirm_removal
+from ui.widgets import page_start
 
-databases = ui.page_start("Team")
-members = ui.members()
+databases = page_start("Team")
+members = reads.members()
 names = [m["name"] for m in members]
-load = {p["segmentador"]: p for p in progress.per_segmentador(ui.progress_rows(), names)}
+load = {p["segmentador"]: p for p in progress.per_segmentador(reads.progress_rows(), names)}
 
 if members:
     st.dataframe([{"Name": m["name"], "Role": m["role"], "Email": m["email"] or "",
@@ -25,7 +27,7 @@ former = [p["segmentador"] for p in load.values() if not p["on_team"]]
 if former:
     st.caption("Batches are still assigned to people no longer on the team: " + ", ".join(former))
 
-if not ui.can_write():
+if not can_write():
     st.stop()  # a viewer sees the team and its workload, and no editing controls
 add, change = st.columns(2)
 with add.form("add_member", clear_on_submit=True, border=True):
@@ -37,15 +39,9 @@ with add.form("add_member", clear_on_submit=True, border=True):
     email = st.text_input("Email (optional)", key="add_email")
     slots["email"] = st.empty()
     if st.form_submit_button("Add", type="primary"):
-        try:
-            added = ui.guarded(team.add_member, databases.work, name, role, email,
-                               author=ui.current_actor())
-        except SegcoreError as exc:
-            widgets.field_errors(exc, slots)
-        else:
-            ui.flash("success", f"{added.name} was added to the team.")
-            ui.clear_caches()
-            st.rerun()
+        run_write("Adding", team.add_member, databases.work, name, role, email,
+                  author=current_actor(), slot=slots,
+                  then=lambda added: f"{added.name} was added to the team.")
 
 with change.container(border=True):
     st.subheader("Edit or remove")
@@ -60,17 +56,10 @@ with change.container(border=True):
         email = st.text_input("Email", member["email"] or "", key=f"edit_email_{chosen}")
         slots["email"] = st.empty()
         if st.form_submit_button("Save role and email"):
-            try:
-                ui.guarded(team.edit_member, databases.work, chosen, role, email,
-                           author=ui.current_actor())
-            except SegcoreError as exc:
-                widgets.field_errors(exc, slots)
-            else:
-                ui.flash("success", f"{chosen}'s details were saved.")
-                ui.clear_caches()
-                st.rerun()
+            run_write("Saving", team.edit_member, databases.work, chosen, role, email,
+                      author=current_actor(), slot=slots, then=f"{chosen}'s details were saved.")
     if st.button(f"Remove {chosen}…", key="remove_ask", icon=":material/person_remove:"):
-        st.session_state[ui.REMOVE_TARGET] = chosen
-target = st.session_state.get(ui.REMOVE_TARGET)
+        st.session_state[REMOVE_TARGET] = chosen
+target = st.session_state.get(REMOVE_TARGET)
 if target in names:
-    widgets.confirm_removal(databases, target, [n for n in names if n != target])
+    confirm_removal(databases, target, [n for n in names if n != target])

@@ -3,15 +3,16 @@
 import pandas as pd
 import streamlit as st
 
-import app_support as ui
-import app_widgets as widgets
 from segcore import batch_table, batches
 from segcore.batches import PRIORITIES, STATUSES, UNASSIGNED, BatchQuery
-from segcore.errors import SegcoreError, ValidationError
+from ui import batch_actions, reads
+from ui.actions import clear_caches
+from ui.state import SAVE_CONFLICTS, can_write
+from ui.widgets import page_start
 
 ANY, MASKS = "All", {"Any": None, "With masks": True, "Without masks": False}
-databases = ui.page_start("Batches")
-team = ui.team_names()
+databases = page_start("Batches")
+team = reads.team_names()
 
 
 def first_page():
@@ -28,32 +29,32 @@ sort = cols[4].selectbox("Sort by", list(batches.SORTS), key="bf_sort", on_chang
 size = cols[5].selectbox("Rows", [50, 100, 200], index=1, key="bf_size", on_change=first_page)
 query = BatchQuery(assignee=None if who == ANY else who, status=None if status == ANY else status,
                    has_masks=MASKS[masks], text=text or None)
-snap = ui.batch_snapshot(query, sort, st.session_state.get("batch_page", 1), size)
+snap = batch_actions.batch_snapshot(query, sort, st.session_state.get("batch_page", 1), size)
 if snap["page"] > snap["pages"]:  # the filter now matches fewer pages than the one shown
     st.session_state["batch_page"] = snap["pages"]
-    snap = ui.batch_snapshot(query, sort, snap["pages"], size)
+    snap = batch_actions.batch_snapshot(query, sort, snap["pages"], size)
 docs = snap["rows"]
 
 nav = st.columns([1, 3, 1.2, 1.2])
 nav[0].number_input("Page", 1, snap["pages"], key="batch_page")
 nav[1].caption(f"{snap['total']:,} batches match · page {snap['page']} of {snap['pages']}")
 if nav[2].button("Reload", icon=":material/refresh:"):
-    ui.refresh_batches()
+    clear_caches()
     st.rerun()
-nav[3].download_button("Export CSV", lambda: ui.export_csv(query), "batches.csv", "text/csv",
-                       on_click="ignore", icon=":material/download:")
+nav[3].download_button("Export CSV", lambda: batch_actions.export_csv(query), "batches.csv",
+                       "text/csv", on_click="ignore", icon=":material/download:")
 
 frame = pd.DataFrame([{"select": False, **batch_table.table_row(d)} for d in docs],
                      columns=["select", *batch_table.COLUMNS])
 statuses = list(STATUSES) + sorted({s for s in frame["status"].dropna()} - set(STATUSES))
 cfg = st.column_config
 # A viewer gets the same table, read only, and none of the controls that change anything.
-writable = ui.can_write()
+writable = can_write()
 table = st.data_editor if writable else st.dataframe
-options = {"key": ui.editor_key(), "num_rows": "fixed",
+options = {"key": batch_actions.editor_key(), "num_rows": "fixed",
            "disabled": ["id", "folder", "masks", "file_count", "latest_upload"]} if writable else {}
-edited = table(frame if writable else frame.drop(columns="select"), hide_index=True, **options,
-               column_config={
+table(frame if writable else frame.drop(columns="select"), hide_index=True, **options,
+      column_config={
     "select": cfg.CheckboxColumn("✓", width="small"), "id": cfg.TextColumn("Batch"),
     "folder": cfg.TextColumn("Folder"),
     "assignee": cfg.SelectboxColumn("Assignee", options=team),
@@ -62,33 +63,23 @@ edited = table(frame if writable else frame.drop(columns="select"), hide_index=T
     "due_date": cfg.DateColumn("Due date", format="YYYY-MM-DD"),
     "file_count": cfg.NumberColumn("Files"), "masks": cfg.CheckboxColumn("Masks"),
     "latest_upload": cfg.DatetimeColumn("Latest upload", format="YYYY-MM-DD HH:mm")})
-changes = st.session_state.get(ui.editor_key(), {}).get("edited_rows", {})
+changes = st.session_state.get(batch_actions.editor_key(), {}).get("edited_rows", {})
 edits = batch_table.edits_from_changes(docs, changes)
-selected = batch_table.selected_ids(docs, changes)
 
 if writable and st.button(f"Save changes ({len({e.batch_id for e in edits})} batches)",
                           type="primary", disabled=not edits, key="save_batches"):
-    try:
-        result = batches.apply_edits(databases.work, edits, ui.current_actor())
-    except ValidationError as exc:
-        st.error(str(exc))
-    except SegcoreError as exc:
-        ui.show_error(exc)
-    else:
-        widgets.report_change(result, "Save")
-        ui.refresh_batches()
-        st.rerun()
+    batch_actions.save(databases, edits)
 
-if st.session_state.get(ui.SAVE_CONFLICTS):
+if st.session_state.get(SAVE_CONFLICTS):
     st.subheader("Not saved: changed by someone else meanwhile")
-    st.dataframe(st.session_state[ui.SAVE_CONFLICTS], hide_index=True)
+    st.dataframe(st.session_state[SAVE_CONFLICTS], hide_index=True)
     if st.button("Dismiss conflicts"):
-        st.session_state[ui.SAVE_CONFLICTS] = []
+        st.session_state[SAVE_CONFLICTS] = []
         st.rerun()
 
 if writable:
-    widgets.bulk_actions(databases, team, selected)
+    batch_actions.bulk_actions(databases, team, batch_table.selected_ids(docs, changes))
 with st.expander("History of a batch"):
     chosen = st.selectbox("Batch", [d["id"] for d in docs], index=None, key="history_of")
     if chosen:
-        st.dataframe(ui.batch_history(chosen), hide_index=True)
+        st.dataframe(reads.batch_history(chosen), hide_index=True)

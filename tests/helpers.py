@@ -1,0 +1,41 @@
+"""What the tests share besides fixtures: the repository root, a free port, the page scripts
+and how to open one under AppTest. Tests import from here, never from conftest or each other.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+# The entry point and every page script under ui/pages/, as the smoke tests walk them.
+PAGES = ["streamlit_app", "dashboard", "batches", "team", "sync", "settings"]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+# Browser screenshots go to tests/artifacts/ (ignored by git); UPDATE_SCREENSHOTS=1 refreshes
+# the README's pictures in docs/screenshots/ instead.
+SCREENSHOTS = ROOT / ("docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else
+                      "tests/artifacts")
+
+
+def free_port() -> int:
+    """A localhost port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def page_path(name: str) -> Path:
+    """The script of a page ("dashboard", …) or of the entry point ("streamlit_app")."""
+    return ROOT / ("streamlit_app.py" if name == "streamlit_app" else f"ui/pages/{name}.py")
+
+
+def page(name: str):
+    """An AppTest of one page script (or of the entry point for "streamlit_app")."""
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(page_path(name)), default_timeout=60)

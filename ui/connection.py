@@ -1,0 +1,96 @@
+"""The one cached MongoClient (as `Databases`), the settings, and preparing the database once.
+
+One client per process and configuration (`st.cache_resource`); the cache key is a digest of
+the real connection identity (URI or embedded path, database names, every other setting), so
+two URIs never share a client and the URI itself is never kept or shown as a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from segcore import sync
+from segcore.actors import Actor
+from segcore.config import Settings, load_settings
+from segcore.connection import Databases, open_databases
+from segcore.errors import ConfigError
+from segcore.prepare import prepare
+from segcore.schedule import SyncScheduler
+
+
+def settings() -> Settings:
+    """The effective settings (environment over `.env`); ConfigError names a bad one."""
+    return load_settings()
+
+
+def identity(current: Settings) -> str:
+    """A digest of everything that decides which server and databases a client talks to.
+
+    `repr(Settings)` leaves the URI out (it may hold a password), so it is added here; hashing
+    keeps it out of every cache key.
+    """
+    text = f"{current.mongo_uri}|{current.embedded_path}|{current!r}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def db_key() -> str:
+    """Part of every cached read's key, so two configurations never share results."""
+    return identity(settings())
+
+
+@st.cache_resource(show_spinner=False)
+def _client_databases(key: str, _settings: Settings) -> Databases:
+    # One MongoClient per process (per configuration), created lazily by segcore.
+    return open_databases(_settings)
+
+
+@st.cache_resource(show_spinner="Preparing the database…")
+def _prepared(key: str, _databases: Databases) -> list[str]:
+    # Not cached when it raises, so a retry after an outage prepares again.
+    return prepare(_databases)
+
+
+def connection() -> Databases:
+    """Both databases, without touching them (the status panel must work while they are down)."""
+    current = settings()
+    return _client_databases(identity(current), current)
+
+
+def databases() -> Databases:
+    """Both databases, prepared once per process (indexes, legacy keys)."""
+    found = connection()
+    _prepared(identity(found.settings), found)
+    return found
+
+
+def prepare_warnings() -> list[str]:
+    """Warnings from preparing the database (legacy team members whose names collide)."""
+    found = connection()
+    return _prepared(identity(found.settings), found)
+
+
+def uri_or_none() -> str | None:
+    """The configured URI, to scrub it from messages; None when embedded or misconfigured."""
+    try:
+        return settings().mongo_uri
+    except ConfigError:
+        return None
+
+
+@st.cache_resource(show_spinner=False)
+def _scheduler(key: str, _settings: Settings) -> SyncScheduler:
+    # Resolved here, in the script thread: the scheduler's thread has no Streamlit context.
+    found = _client_databases(key, _settings)
+
+    def run() -> None:
+        sync.run_sync(found, mode="scheduled", author=Actor("auto-sync"))
+    # One per process and configuration: a second browser tab shares it.
+    return SyncScheduler(run, minutes=_settings.auto_sync_minutes).start()
+
+
+def scheduler() -> SyncScheduler:
+    """The automatic sync of this process and configuration."""
+    current = settings()
+    return _scheduler(identity(current), current)

@@ -1,0 +1,47 @@
+"""The dashboard's offer of demo data on a newcomer's empty embedded database."""
+
+from __future__ import annotations
+
+
+import streamlit as st
+
+from segcore import demo
+from ui import reads
+from ui.actions import run_write
+from ui.connection import databases, settings
+from ui.state import DEMO_CONFIRM, current_actor
+
+
+def offer_demo() -> None:
+    """On an empty embedded database without DATA_DIRECTORY, offer (after asking) the demo."""
+    current = settings()
+    if not current.embedded or current.data_directory is not None:
+        return
+    if not reads.demo_state()["can_load"]:
+        return
+    st.info("The database is empty. You can load clearly labelled demo data to look around, "
+            "or import your batch list from the Settings page.", icon=":material/info:")
+    if st.button("Load demo data…", key="demo_ask"):
+        st.session_state[DEMO_CONFIRM] = True
+    if st.session_state.get(DEMO_CONFIRM):
+        _confirm_demo()
+
+
+def _loaded(result: dict) -> str:
+    st.session_state[DEMO_CONFIRM] = False
+    return (f"Demo loaded: {result['batches']} batches, a team of {result['team']}, "
+            f"{result['uploads']} uploads.")
+
+
+@st.dialog("Load demo data?")
+def _confirm_demo() -> None:
+    current = settings()
+    st.write(f"This creates 300 made-up batches, a team of five and mask uploads in the empty "
+             f"database, and their folders under `{current.demo_directory}`.")
+    left, right = st.columns(2)
+    if left.button("Load the demo", type="primary", key="demo_yes"):
+        run_write("Loading demo data", demo.load_demo, databases(), current.demo_directory,
+                  author=current_actor(), then=_loaded)
+    if right.button("Cancel", key="demo_no"):
+        st.session_state[DEMO_CONFIRM] = False
+        st.rerun()
