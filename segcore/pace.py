@@ -8,12 +8,13 @@ so the tests pin them; `segcore.alerts` reads the database and calls `analyse`.
 
 from __future__ import annotations
 
+import heapq
 import math
-import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
-from segcore.naming import person_key
+from segcore.naming import batch_number, person_key
 from segcore.timefmt import parse_date
 
 PRIORITY_RANK = {"alta": 0, "media": 1, "baja": 2}  # anything else (legacy, missing) comes after
@@ -135,7 +136,18 @@ def pace_row(doc: dict) -> dict:
             "open": bool(assignee) and not with_masks and doc.get("status") != "done",
             "delivered": (info.get("first_upload") or info.get("latest_upload"))
             if with_masks else None,
-            "due_date": parse_date(meta.get("due_date")), "priority": meta.get("priority")}
+            "due_date": _due_date(meta.get("due_date")), "priority": meta.get("priority")}
+
+
+@lru_cache(maxsize=4096)
+def _parse_due_string(text: str) -> date | None:
+    return parse_date(text)
+
+
+def _due_date(value: object) -> date | None:
+    # Due dates repeat across thousands of batches; parsing each string once saves a second
+    # per 50,000 batches.
+    return _parse_due_string(value) if isinstance(value, str) else parse_date(value)
 
 
 def local_day(moment: object, tz: tzinfo | None = None) -> date | None:
@@ -175,7 +187,9 @@ def nth_working_day(start: date, n: int) -> date:
 
 
 def _natural(batch_id: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", batch_id))
+    """batch_2 before batch_10; ids without a number after those with one."""
+    number = batch_number(batch_id)
+    return (number is None, number or 0, batch_id)
 
 
 def queue_key(row: dict) -> tuple:
@@ -272,13 +286,12 @@ def analyse(rows: list[dict], members: list[dict], now: datetime, tz: tzinfo | N
     for key in sorted(set(team) | set(queues)):
         member = team.get(key)
         joined = parse_date(member.get("created_at")) if member else None
-        queue = sorted(queues.get(key, []), key=queue_key)
+        queue = queues[key] = sorted(queues.get(key, []), key=queue_key)
         people.append(person_figures(names.get(key) or member["name"], member is not None,
                                      joined, delivered.get(key, []), queue, today, options))
     at_risk = []
     for person in people:
-        for position, row in enumerate(sorted(queues.get(person_key(person.name), []),
-                                              key=queue_key), start=1):
+        for position, row in enumerate(queues[person_key(person.name)], start=1):
             risky = risk_of(row, position, person, today)
             if risky:
                 at_risk.append(risky)
@@ -297,26 +310,29 @@ def suggest_moves(people: list[PersonPace], at_risk: list[RiskyBatch], today: da
     by_name = {p.name: p for p in people}
     left = {p.name: max(1, math.floor(options.max_share * p.open)) if p.on_team else p.open
             for p in people}
-    loads = {p.name: p.open for p in people if p.on_team and not p.stalled and p.pace > 0}
+    # Candidates in a heap by the day they would finish one more batch: each move costs a
+    # logarithm, not a pass over the team (tens of thousands of at-risk batches are possible).
+    heap = [(reach_day(today, p.open + 1, p.pace), p.open, person_key(p.name), p.name)
+            for p in people if p.on_team and not p.stalled and p.pace > 0]
+    heapq.heapify(heap)
     moves = []
     urgent = sorted(at_risk, key=lambda b: (PRIORITY_RANK.get(b.priority, 3), b.due_date is None,
                                             b.due_date or date.min, _natural(b.id)))
     for risky in urgent:
         if left.get(risky.assignee, 0) <= 0:
             continue
-        options_for = [(reach_day(today, loads[name] + 1, by_name[name].pace), loads[name],
-                        person_key(name), name) for name in loads if name != risky.assignee]
-        if not options_for:
-            continue
-        finish, _, _, target = min(options_for)
-        if risky.projected is not None and finish >= risky.projected:
-            continue
-        giver = by_name[risky.assignee]
-        reason = _stalled_reason(giver) if giver.stalled else risky.reason
-        moves.append(Move(risky.id, risky.assignee, target, reason, risky.due_date,
-                          risky.projected, finish))
-        loads[target] += 1
-        left[risky.assignee] -= 1
+        skipped = heapq.heappop(heap) if heap and heap[0][3] == risky.assignee else None
+        if heap and (risky.projected is None or heap[0][0] < risky.projected):
+            finish, load, key, target = heapq.heappop(heap)
+            giver = by_name[risky.assignee]
+            reason = _stalled_reason(giver) if giver.stalled else risky.reason
+            moves.append(Move(risky.id, risky.assignee, target, reason, risky.due_date,
+                              risky.projected, finish))
+            left[risky.assignee] -= 1
+            heapq.heappush(heap, (reach_day(today, load + 2, by_name[target].pace), load + 1,
+                                  key, target))
+        if skipped:
+            heapq.heappush(heap, skipped)
     return moves
 
 
