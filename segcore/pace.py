@@ -130,7 +130,7 @@ def pace_row(doc: dict) -> dict:
                                                           dict) else {}
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     assignee = doc.get("assignee")
-    assignee = assignee.strip() if isinstance(assignee, str) and assignee.strip() else None
+    assignee = assignee if isinstance(assignee, str) and assignee.strip() else None
     with_masks = doc.get("mongo_uploaded") is True
     return {"id": str(doc.get("id", "")), "assignee": assignee, "with_masks": with_masks,
             "open": bool(assignee) and not with_masks and doc.get("status") != "done",

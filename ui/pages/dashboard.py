@@ -4,9 +4,10 @@ from datetime import date, datetime, timedelta
 
 import streamlit as st
 
-from segcore import progress
+from segcore import pace, progress
 from segcore.batches import STATUSES, UNASSIGNED
 from ui import charts, reads
+from ui.attention import attention_panel
 from ui.dashboard_demo import offer_demo
 from ui.state import can_write
 from ui.widgets import page_start
@@ -47,6 +48,7 @@ if stale:
     when = f"The last successful sync was {age}" if last else "No sync has run yet"
     st.warning(f"{when}: mask counts may be out of date. Run one from the Sync page.",
                icon=":material/update:")
+attention_panel(reads.current_alerts())
 
 filtered = who != ANY or status != ANY
 found, problem = reads.uploads_between.or_problem(start, end)
@@ -72,3 +74,5 @@ if trend.projected_finish is None:
 else:
     four.caption(f"{trend.pending_now:,} pending at {trend.rate_per_day} batches/day over the "
                  f"last 14 days: projected finish **{trend.projected_finish:%d %b %Y}**.")
+weeks = pace.weekly_deliveries(shown, reads.team_names() if who == ANY else [], today)
+st.plotly_chart(charts.weekly_pace(weeks), key="chart_pace")

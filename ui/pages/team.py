@@ -5,6 +5,8 @@ import streamlit as st
 from segcore import progress, team
 from ui import reads
 from ui.actions import run_write
+from ui.attention import pace_columns
+from ui.connection import settings
 from ui.state import REMOVE_TARGET, can_write, current_actor
 from ui.team_actions import confirm_removal
 from ui.widgets import page_start
@@ -13,14 +15,19 @@ databases = page_start("Team")
 members = reads.members()
 names = [m["name"] for m in members]
 load = {p["segmentador"]: p for p in progress.per_segmentador(reads.progress_rows(), names)}
+paces = {p.name: p for p in reads.current_alerts().people}
 
 if members:
     st.dataframe([{"Name": m["name"], "Role": m["role"], "Email": m["email"] or "",
                    "Assigned": load[m["name"]]["assigned"],
                    "With masks": load[m["name"]]["with_masks"],
                    "Pending": load[m["name"]]["without_masks"],
-                   "Last upload": load[m["name"]]["last_upload"]} for m in members],
+                   "Last upload": load[m["name"]]["last_upload"],
+                   **pace_columns(paces.get(m["name"]))} for m in members],
                  hide_index=True)
+    st.caption("Pace: batches delivered per working day over the last "
+               f"{settings().pace_window_days} days. Projected finish: when their open "
+               "batches would be done at that pace.")
 else:
     st.info("Nobody is on the team yet: add the first segmentador below.")
 former = [p["segmentador"] for p in load.values() if not p["on_team"]]
