@@ -116,19 +116,26 @@ def read_batches_file(path: Path, base: Path | None = None) -> list[BatchEntry]:
     return parse_batches_json(text, source=str(path), base=base if base else Path(path).parent)
 
 
-def count_images(folder: Path) -> int:
-    """How many image files `folder` holds, recursively."""
+def count_images(folder: Path) -> int | None:
+    """How many image files `folder` holds, recursively; None when some of it cannot be read.
+
+    os.walk skips unreadable folders silently, which would store a count of 0 as if true.
+    """
     total = 0
-    for root, _dirs, files in os.walk(folder):
+    failed: list[OSError] = []
+    for _root, _dirs, files in os.walk(folder, onerror=failed.append):
         total += sum(1 for name in files if name.lower().endswith(IMAGE_SUFFIXES))
-    return total
+    return None if failed else total
 
 
 def scan_data_directory(directory: Path, with_image_counts: bool = False,
-                        progress: Progress | None = None) -> list[BatchEntry]:
+                        progress: Progress | None = None,
+                        unreadable: list[str] | None = None) -> list[BatchEntry]:
     """Batch folders directly under `directory` (names that name a batch), sorted by number.
 
-    Counting images reads every folder, which is slow on a network mount: it is optional.
+    Counting images reads every folder, which is slow on a network mount: it is optional. A
+    folder that cannot be read gets no count (a stored one stays) and its id is appended to
+    `unreadable`.
     """
     directory = Path(directory)
     try:
@@ -140,6 +147,8 @@ def scan_data_directory(directory: Path, with_image_counts: bool = False,
     entries = []
     for done, entry in enumerate(folders, start=1):
         images = count_images(Path(entry.path)) if with_image_counts else None
+        if with_image_counts and images is None and unreadable is not None:
+            unreadable.append(entry.name)
         entries.append(BatchEntry(id=entry.name, folder=str(Path(entry.path).resolve()),
                                   image_count=images))
         if progress and (with_image_counts or done == len(folders)):
@@ -171,6 +180,7 @@ class ImportResult:
     unchanged: int = 0
     flagged_missing: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # folders whose images were not counted
 
 
 def plan_import(entries: list[BatchEntry], existing: list[dict]) -> tuple[list, list, ImportResult]:
@@ -248,11 +258,15 @@ def import_from_sources(db: Database, batches_file: Path | None, data_directory:
     """
     writer_name(author)
     sources = []
+    unreadable: list[str] = []
     if batches_file is not None and Path(batches_file).is_file():
         sources.append(read_batches_file(Path(batches_file), base=data_directory))
     if data_directory is not None:
-        sources.append(scan_data_directory(Path(data_directory), with_image_counts, progress))
+        sources.append(scan_data_directory(Path(data_directory), with_image_counts, progress,
+                                           unreadable))
     if not sources:
         raise ImportFileError("Nothing to import: BATCHES_FILE does not exist and "
                               "DATA_DIRECTORY is not set.")
-    return import_batches(db, merge_sources(*sources), author)
+    result = import_batches(db, merge_sources(*sources), author)
+    result.unreadable = unreadable
+    return result

@@ -23,6 +23,8 @@ COLLECTION = BATCHES
 STATUSES = ("pending", "in_progress", "review", "done")
 PRIORITIES = ("alta", "media", "baja")
 UNASSIGNED = "(unassigned)"
+MASK_STATES = ("complete", "incomplete", "extra", "unreadable", "unknown")  # see mask_matching
+UNCHECKED = "(not checked)"
 # Editable field -> path in the stored document (production layout).
 EDITABLE = {"assignee": "assignee", "status": "status",
             "priority": "metadata.priority", "due_date": "metadata.due_date"}
@@ -33,7 +35,8 @@ TABLE_PROJECTION = {"_id": 0, "id": 1, "number": 1, "assignee": 1, "folder": 1, 
                     "mongo_uploaded": 1, "folder_missing": 1, "image_count": 1,
                     "training_metrics_info.file_count": 1,
                     "training_metrics_info.latest_upload": 1,
-                    "metadata.priority": 1, "metadata.due_date": 1, "metadata.assigned_at": 1}
+                    "metadata.priority": 1, "metadata.due_date": 1, "metadata.assigned_at": 1,
+                    "mask_check.state": 1, "mask_check.images": 1, "mask_check.matched": 1}
 
 
 def ensure_indexes(db: Database) -> None:
@@ -69,6 +72,7 @@ class BatchQuery:
     has_masks: bool | None = None
     text: str | None = None
     folder_missing: bool | None = None
+    mask_state: str | None = None  # a mask-check state, or UNCHECKED
 
 
 def build_filter(query: BatchQuery) -> dict:
@@ -88,6 +92,12 @@ def build_filter(query: BatchQuery) -> dict:
         clauses["folder_missing"] = True
     elif query.folder_missing is False:
         clauses["folder_missing"] = {"$ne": True}
+    if query.mask_state == UNCHECKED:
+        clauses["mask_check.state"] = {"$exists": False}
+    elif query.mask_state in MASK_STATES:
+        clauses["mask_check.state"] = query.mask_state
+    elif query.mask_state:
+        raise ValidationError(f"'{query.mask_state}' is not a mask-check state.", field="mask_state")
     if query.text and query.text.strip():
         clauses["id"] = {"$regex": re.escape(query.text.strip()), "$options": "i"}
     return clauses

@@ -22,7 +22,7 @@ def test_batches_file_defaults_to_the_data_directory(tmp_path):
 
 @pytest.mark.parametrize("key,value", [
     ("MONGO_DB", "bad name"), ("MONGO_DB", "a.b"), ("TRAINING_DB", "x" * 70),
-    ("MONGO_TIMEOUT_MS", "soon"), ("MONGO_TIMEOUT_MS", "5"), ("DATA_DIRECTORY", "/no/such/dir"),
+    ("MONGO_TIMEOUT_MS", "soon"), ("MONGO_TIMEOUT_MS", "5"),
     ("MASKS_BUCKET", "$masks"), ("AUTO_SYNC_MINUTES", "-1"),
     ("STALL_DAYS", "0"), ("STALL_DAYS", "a week"), ("PACE_WINDOW_DAYS", "3"),
     ("MOVE_MAX_SHARE", "0"), ("MOVE_MAX_SHARE", "150%"), ("MOVE_MAX_SHARE", "half"),

@@ -21,10 +21,10 @@ def test_kpis_and_the_four_charts(demo_dbs):
     assert int(metrics["With masks"]) > 0
     assert metrics["Last sync"].endswith("ago")
     charts = {figure(c)["layout"]["title"]["text"]: figure(c) for c in at.get("plotly_chart")}
-    assert set(charts) == {"Segmented vs pending", "Per segmentador", "Uploads per day",
-                           "Burn-down of pending batches", "Deliveries per week"}
-    pie = charts["Segmented vs pending"]["data"][0]
-    assert pie["values"] == [int(metrics["With masks"]), int(metrics["Pending"])]
+    assert set(charts) == {"With masks vs without", "Per segmentador", "Uploads per day",
+                           "Burn-down of batches without masks", "Deliveries per week"}
+    pie = charts["With masks vs without"]["data"][0]
+    assert pie["values"] == [int(metrics["With masks"]), int(metrics["Without masks"])]
     people = charts["Per segmentador"]["data"][0]["x"]
     assert "Roberto (not on team)" in people and "Ceci" in people
     assert sum(charts["Uploads per day"]["data"][0]["y"]) > 0
@@ -54,6 +54,16 @@ def test_no_attention_panel_when_nothing_needs_attention(app_env):
     assert not at.exception
     assert [h.value for h in at.subheader] == []
     assert not any("suggested moves" in m.value for m in at.markdown)
+
+
+def test_no_figure_is_called_done_or_pending(demo_dbs):
+    """Figures about masks are named for masks: "Done 41 %" next to a Status filter where no
+    batch is done read as a contradiction."""
+    at = page("dashboard").run()
+    labels = [m.label for m in at.metric]
+    assert labels == ["Batches", "Assigned", "With masks", "Without masks", "% with masks",
+                      "Last sync"]
+    assert not any("pending" in c.value.split("**")[0] for c in at.caption)
 
 
 def test_filters_apply_to_kpis_and_charts(demo_dbs):

@@ -44,3 +44,41 @@ def test_import_problem_is_shown_next_to_the_inputs(app_env, tmp_path):
     assert not at.exception
     assert "invalid JSON" in at.error[0].value
     assert app_env.work.batches.count_documents({}) == 0
+
+
+def test_download_a_backup_that_restores(app_env, tmp_path, monkeypatch):
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    from segcore import backup, team
+
+    # The button's data is built on click by a callable the server keeps: capture it.
+    kept = {}
+    original = MediaFileManager.add_deferred
+
+    def keep(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        kept[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
+    team.add_member(app_env.work, "Flor", author="test")
+    at = page("settings").run()
+    assert not at.exception
+    assert [b.label for b in at.get("download_button")] == ["Download a backup"]
+    [(file_name, build)] = kept.items()
+    assert file_name.startswith(f"segcore-backup-{app_env.work.name}-")
+    team.add_member(app_env.work, "Ceci", author="test")  # after the render, before the click
+    (tmp_path / file_name).write_bytes(build())
+    summary = backup.verify_backup(tmp_path / file_name)
+    assert summary.counts["segmentadores"] == 2 and summary.database == app_env.work.name
+
+
+def test_a_viewer_gets_no_backup_button(app_env, monkeypatch):
+    # The backup holds the logins' password hashes.
+    from segcore.actors import Actor
+
+    monkeypatch.setenv("LOGIN", "on")
+    at = page("settings")
+    at.session_state["actor"] = Actor("Vera", "viewer")
+    at.run()
+    assert not at.exception
+    assert not at.get("download_button")

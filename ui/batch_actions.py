@@ -12,7 +12,7 @@ from segcore import batch_table, batches
 from segcore.connection import Databases
 from ui import reads
 from ui.actions import flash, run_write
-from ui.connection import connection, db_key
+from ui.connection import connection, db_key, settings
 from ui.state import BALANCE_CONFIRM, BATCH_SNAPSHOT, EDITOR_VERSION, SAVE_CONFLICTS, current_actor
 
 
@@ -39,7 +39,7 @@ def batch_snapshot(query: batches.BatchQuery, sort: str, page: int, page_size: i
 
 def export_csv(query: batches.BatchQuery) -> str:
     """CSV of every batch matching `query`; runs on click, outside the page script."""
-    return batch_table.export_csv(connection().work, query)
+    return batch_table.export_csv(connection().work, query, settings().zone)
 
 
 def save(databases: Databases, edits: list[batches.Edit]) -> None:

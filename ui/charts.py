@@ -19,9 +19,9 @@ def _layout(figure: go.Figure, title: str) -> go.Figure:
 
 
 def segmented_vs_pending(with_masks: int, pending: int) -> go.Figure:
-    figure = go.Figure(go.Pie(labels=["With masks", "Pending"], values=[with_masks, pending],
+    figure = go.Figure(go.Pie(labels=["With masks", "Without masks"], values=[with_masks, pending],
                               hole=0.55, marker={"colors": [MASKS, PENDING]}, sort=False))
-    return _layout(figure, "Segmented vs pending")
+    return _layout(figure, "With masks vs without")
 
 
 def per_segmentador(people: list[dict]) -> go.Figure:
@@ -44,15 +44,15 @@ def uploads_per_day(counts: list[dict]) -> go.Figure:
 
 def burndown(points: list[dict], projection: list[dict]) -> go.Figure:
     figure = go.Figure(go.Scatter(x=[p["day"] for p in points], y=[p["pending"] for p in points],
-                                  mode="lines", name="Pending", line={"color": PENDING,
+                                  mode="lines", name="Without masks", line={"color": PENDING,
                                                                       "width": 3}))
     if projection:
         figure.add_trace(go.Scatter(x=[p["day"] for p in projection],
                                     y=[p["pending"] for p in projection], mode="lines",
                                     name="Projected at recent pace",
                                     line={"color": "#757575", "dash": "dash"}))
-    figure.update_layout(yaxis_title="pending batches", yaxis_rangemode="tozero")
-    return _layout(figure, "Burn-down of pending batches")
+    figure.update_layout(yaxis_title="batches without masks", yaxis_rangemode="tozero")
+    return _layout(figure, "Burn-down of batches without masks")
 
 
 def weekly_pace(weeks: list[dict]) -> go.Figure:

@@ -17,7 +17,8 @@ from typing import Callable
 
 import streamlit as st
 
-from segcore import alerts, batches, demo, history, pace, progress, sync, team, uploads
+from segcore import (alerts, batches, demo, history, mask_check, pace, progress, sync, team,
+                     uploads)
 from segcore.connection import Databases, check_health
 from ui.actions import guarded, optional
 from ui.connection import connection, databases, db_key, settings
@@ -77,15 +78,17 @@ def progress_rows(found: Databases) -> list[dict]:
 def current_alerts() -> pace.Alerts:
     """Pace, stalled people, at-risk batches and suggested moves, from the cached rows.
 
-    Computed on each run (about 0.4 s at 50,000 batches), so "now" is always now.
+    Computed on each run (about 0.4 s at 50,000 batches), so "now" is always now; days are
+    the office's (TIMEZONE).
     """
-    options = pace.PaceOptions.from_settings(settings())
-    return pace.analyse(progress_rows(), members(), datetime.now(timezone.utc), None, options)
+    current = settings()
+    return pace.analyse(progress_rows(), members(), datetime.now(timezone.utc), current.zone,
+                        pace.PaceOptions.from_settings(current))
 
 
 @cached_read
 def uploads_between(found: Databases, start: date, end: date) -> list[dict]:
-    return progress.upload_rows(found, start, end)
+    return progress.upload_rows(found, start, end, found.settings.zone)
 
 
 @cached_read
@@ -122,6 +125,17 @@ def recent_uploads(found: Databases, limit: int = 50) -> list[dict]:
 
 
 @cached_read
+def mask_detail(found: Databases, batch_id: str) -> dict | None:
+    """One batch's mask check with every name, or None when it was never checked."""
+    detail = mask_check.batch_detail(found, batch_id)
+    if detail is None:
+        return None
+    return {"state": detail.state, "images": detail.images,
+            "matched": detail.matched, "missing": detail.missing, "extra": detail.extra,
+            "unreadable": detail.unreadable, "note": detail.note}
+
+
+@cached_read
 def open_workloads(found: Databases, names: tuple[str, ...]) -> dict[str, int]:
     return batches.open_workloads(found.work, list(names))
 
@@ -138,3 +152,9 @@ def health() -> list[dict]:
     Not a `cached_read`: it must not prepare the database, and it refreshes more often.
     """
     return _health(db_key())
+
+
+@cached_read
+def uploader_activity(found: Databases) -> dict[str, dict]:
+    """Who uploaded last and how much, per person_key, as the last sync saw it (no GridFS read)."""
+    return sync.uploader_activity_of(found.work)

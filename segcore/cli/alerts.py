@@ -17,7 +17,7 @@ def _alerts(ctx, rows=None):
     from segcore.pace import PaceOptions
 
     return current_alerts(ctx.databases.work, PaceOptions.from_settings(ctx.settings),
-                          rows=rows)
+                          tz=ctx.settings.zone, rows=rows)
 
 
 def _print_alerts(found) -> None:

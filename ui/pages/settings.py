@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from segcore import batch_import
+from segcore import backup, batch_import
 from segcore.config import describe
 from ui import reads
 from ui.actions import clear_caches, run_write
@@ -61,6 +61,14 @@ if can_write():  # importing changes the batch list: not for a viewer
         slot = st.empty()
         if st.form_submit_button("Import", type="primary"):
             run_import(batches_file, data_directory, count_images, slot)
+
+if can_write():  # a backup holds the logins' password hashes: not for a viewer
+    st.subheader("Backup")
+    st.caption("Every collection of the app's database in one compressed file, made when you "
+               "click; restore it with `segcore restore FILE`.")
+    st.download_button("Download a backup", lambda: backup.backup_bytes(databases.work),
+                       file_name=backup.default_name(databases.work.name), key="backup",
+                       mime="application/gzip", icon=":material/download:")
 
 result = st.session_state.get(IMPORT_RESULT)
 if result:

@@ -7,8 +7,8 @@ from ui import reads
 from ui.actions import run_write
 from ui.attention import pace_columns
 from ui.connection import settings
-from ui.state import REMOVE_TARGET, can_write, current_actor
-from ui.team_actions import confirm_removal
+from ui.state import can_write, current_actor
+from ui.team_actions import confirm_removal, member_added, removal_target, team_table
 from ui.widgets import page_start
 
 databases = page_start("Team")
@@ -18,13 +18,11 @@ load = {p["segmentador"]: p for p in progress.per_segmentador(reads.progress_row
 paces = {p.name: p for p in reads.current_alerts().people}
 
 if members:
-    st.dataframe([{"Name": m["name"], "Role": m["role"], "Email": m["email"] or "",
-                   "Assigned": load[m["name"]]["assigned"],
-                   "With masks": load[m["name"]]["with_masks"],
-                   "Pending": load[m["name"]]["without_masks"],
-                   "Last upload": load[m["name"]]["last_upload"],
-                   **pace_columns(paces.get(m["name"]))} for m in members],
-                 hide_index=True)
+    st.dataframe([{**row, **pace_columns(paces.get(row["Name"]))}
+                  for row in team_table(members, load)], hide_index=True)
+    st.caption("*Last upload on their batches*: the newest upload on batches assigned to them, "
+               "whoever made it. *Last upload by them*: the newest file they uploaded, on any "
+               "batch (as of the last sync).")
     st.caption("Pace: batches delivered per working day over the last "
                f"{settings().pace_window_days} days. Projected finish: when their open "
                "batches would be done at that pace.")
@@ -37,7 +35,8 @@ if former:
 if not can_write():
     st.stop()  # a viewer sees the team and its workload, and no editing controls
 add, change = st.columns(2)
-with add.form("add_member", clear_on_submit=True, border=True):
+# Not cleared on submit: a refused entry keeps what was typed; member_added empties it.
+with add.form("add_member", clear_on_submit=False, border=True):
     st.subheader("Add a segmentador")
     name = st.text_input("Name", key="add_name")
     slots = {"name": st.empty()}
@@ -47,8 +46,7 @@ with add.form("add_member", clear_on_submit=True, border=True):
     slots["email"] = st.empty()
     if st.form_submit_button("Add", type="primary"):
         run_write("Adding", team.add_member, databases.work, name, role, email,
-                  author=current_actor(), slot=slots,
-                  then=lambda added: f"{added.name} was added to the team.")
+                  author=current_actor(), slot=slots, then=member_added)
 
 with change.container(border=True):
     st.subheader("Edit or remove")
@@ -65,8 +63,8 @@ with change.container(border=True):
         if st.form_submit_button("Save role and email"):
             run_write("Saving", team.edit_member, databases.work, chosen, role, email,
                       author=current_actor(), slot=slots, then=f"{chosen}'s details were saved.")
-    if st.button(f"Remove {chosen}…", key="remove_ask", icon=":material/person_remove:"):
-        st.session_state[REMOVE_TARGET] = chosen
-target = st.session_state.get(REMOVE_TARGET)
-if target in names:
-    confirm_removal(databases, target, [n for n in names if n != target])
+    asked = st.button(f"Remove {chosen}…", key="remove_ask", icon=":material/person_remove:")
+target = removal_target(chosen, names, asked)
+if target:
+    confirm_removal(databases, target, [n for n in names if n != target],
+                    load[target]["with_masks"])
