@@ -17,6 +17,7 @@ pages = [
             default=True),
     st.Page("ui/pages/batches.py", title="Batches", icon=":material/table_view:"),
     st.Page("ui/pages/team.py", title="Team", icon=":material/group:"),
+    st.Page("ui/pages/moves.py", title="Suggested moves", icon=":material/swap_horiz:"),
     st.Page("ui/pages/sync.py", title="Sync", icon=":material/sync:"),
     st.Page("ui/pages/settings.py", title="Settings", icon=":material/settings:"),
 ]

@@ -205,12 +205,16 @@ def open_workloads(db: Database, names: list[str]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Edit:
-    """Set `field` of a batch to `new`, provided it still holds `old` (what the user saw)."""
+    """Set `field` of a batch to `new`, provided it still holds `old` (what the user saw).
+
+    `reason` is recorded in the history with the change (e.g. why a move was suggested).
+    """
 
     batch_id: str
     field: str
     old: object
     new: object
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -265,15 +269,19 @@ def validate_value(field_name: str, value: object, team: list[str]) -> object:
         raise ValidationError(str(exc), field="due_date") from None
 
 
-def apply_edits(db: Database, edits: list[Edit], author: "str | Actor") -> ChangeResult:
+def apply_edits(db: Database, edits: list[Edit], author: "str | Actor",
+                only_if: dict | None = None, only_if_text: str = "") -> ChangeResult:
     """Write `edits` batch by batch, each only if the batch still holds the values the user saw.
 
     Every edit is validated first: one invalid value raises ValidationError and writes nothing.
-    A batch someone else changed meanwhile is skipped and reported as Conflicts.
+    A batch someone else changed meanwhile is skipped and reported as Conflicts. `only_if` is
+    a further condition every batch must still meet (a fixed filter, never user input); one
+    that no longer does is skipped and reported in `failed` with `only_if_text`.
     """
     author = writer_name(author)
     team = [m.name for m in list_members(db)] if any(e.field == "assignee" for e in edits) else []
     by_batch: dict[str, dict[str, tuple[object, object]]] = defaultdict(dict)
+    reasons = {str(e.batch_id): e.reason for e in edits if e.reason}
     problems = []
     for edit in edits:
         try:
@@ -294,31 +302,37 @@ def apply_edits(db: Database, edits: list[Edit], author: "str | Actor") -> Chang
         if fields.get("assignee", (None, None))[1]:
             update["metadata.assigned_at"] = date.today().isoformat()
         try:
-            outcome = db[COLLECTION].update_one({"id": batch_id, **expected}, {"$set": update})
+            outcome = db[COLLECTION].update_one({"id": batch_id, **expected, **(only_if or {})},
+                                                {"$set": update})
         except WriteError as exc:  # e.g. a legacy `metadata` that is not an object
             result.failed[batch_id] = str(exc).split(",", 1)[0]
             continue
         if outcome.matched_count:
             result.updated.append(batch_id)
-            recorded += [history.Change("batch", batch_id, f, old, new, author)
+            recorded += [history.Change("batch", batch_id, f, old, new, author,
+                                        reason=reasons.get(batch_id))
                          for f, (old, new) in fields.items()]
         else:
-            _explain_miss(db, batch_id, fields, result)
+            _explain_miss(db, batch_id, fields, result, only_if_text)
     history.record(db, recorded)
     if result.updated:
         mark_changed(db)
     return result
 
 
-def _explain_miss(db: Database, batch_id: str, fields: dict, result: ChangeResult) -> None:
+def _explain_miss(db: Database, batch_id: str, fields: dict, result: ChangeResult,
+                  only_if_text: str = "") -> None:
     doc = db[COLLECTION].find_one({"id": batch_id}, {"_id": 0})
     if doc is None:
         result.missing.append(batch_id)
         return
+    found = len(result.conflicts)
     for name, (old, new) in fields.items():
         actual = get_value(doc, name)
         if actual != old:
             result.conflicts.append(Conflict(batch_id, name, old, actual, new))
+    if len(result.conflicts) == found:  # the fields still match: the extra condition did not
+        result.failed[batch_id] = only_if_text or "it changed meanwhile"
 
 
 def assign(db: Database, batch_ids: list[str], assignee: str | None, author: "str | Actor") -> ChangeResult:

@@ -41,6 +41,9 @@ class Settings:
         return self.mask_check_budget_mb * 1024 * 1024
     timezone: str | None = None  # IANA name; None shows times in the server's own zone
     masks_set_status: bool = True
+    stall_days: int = 7
+    pace_window_days: int = 28
+    move_max_share: float = 0.5
 
     @property
     def zone(self):
@@ -91,6 +94,16 @@ def _int(key: str, value: str, low: int, high: int) -> int:
         raise ConfigError(f"{key}={value!r} is not a whole number") from None
     if not low <= number <= high:
         raise ConfigError(f"{key}={number} is out of range ({low}..{high})")
+    return number
+
+
+def _share(key: str, value: str) -> float:
+    try:
+        number = float(value.rstrip("%")) / (100 if value.endswith("%") else 1)
+    except ValueError:
+        raise ConfigError(f"{key}={value!r} is not a number (e.g. 0.5 or 50%)") from None
+    if not 0 < number <= 1:
+        raise ConfigError(f"{key}={value} is out of range (a share above 0, at most 1)")
     return number
 
 
@@ -163,6 +176,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
                                   values.get("MASK_CHECK_BUDGET_MB", "2048"), 1, 1_048_576),
         timezone=_timezone(values.get("TIMEZONE")),
         masks_set_status=_switch("MASKS_SET_STATUS", values.get("MASKS_SET_STATUS", "on")),
+        stall_days=_int("STALL_DAYS", values.get("STALL_DAYS", "7"), 1, 365),
+        pace_window_days=_int("PACE_WINDOW_DAYS", values.get("PACE_WINDOW_DAYS", "28"), 7, 365),
+        move_max_share=_share("MOVE_MAX_SHARE", values.get("MOVE_MAX_SHARE", "0.5")),
     )
 
 
@@ -214,4 +230,7 @@ def describe(settings: Settings) -> dict[str, str]:
         "MASK_CHECK_BUDGET_MB": str(settings.mask_check_budget_mb),
         "TIMEZONE": settings.timezone or "(the server's zone)",
         "MASKS_SET_STATUS": "on" if settings.masks_set_status else "off",
+        "STALL_DAYS": str(settings.stall_days),
+        "PACE_WINDOW_DAYS": str(settings.pace_window_days),
+        "MOVE_MAX_SHARE": f"{settings.move_max_share:g}",
     }

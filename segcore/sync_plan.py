@@ -54,15 +54,21 @@ def add_to_index(index: dict[str, dict], upload: Upload) -> None:
 
 
 def desired_info(entries) -> dict:
-    """`training_metrics_info` for a batch with these uploads, in the production layout."""
+    """`training_metrics_info` for a batch with these uploads, in the production layout.
+
+    Plus the additive `first_upload` (the earliest upload date): the day the batch was
+    delivered, so pace can be counted without re-reading uploads.
+    """
     ordered = sorted(entries, key=lambda e: (e.date is not None, e.date or datetime.min,
                                              str(e.id)), reverse=True)
     uploaders: dict[str, str] = {}
     for entry in ordered:
         if entry.uploader:
             uploaders.setdefault(person_key(entry.uploader), entry.uploader)
+    dated = [e.date for e in ordered if isinstance(e.date, datetime)]
     return {"file_count": len(ordered),
             "latest_upload": ordered[0].date if ordered else None,
+            "first_upload": min(dated) if dated else None,
             "files": [e.filename for e in ordered[:FILES_KEPT]],
             "uploaders": sorted(uploaders.values(), key=person_key)}
 

@@ -1,7 +1,10 @@
 """The team page against the real test database: add (with field errors), edit, remove."""
 
 from segcore import team
+from datetime import datetime, timedelta, timezone
+
 from tests.helpers import page
+from tests.pace_seed import seed_pace
 
 
 def add(at, name, role="", email=""):
@@ -67,6 +70,19 @@ def test_remove_can_be_cancelled(app_env):
     at.button(key="remove_no").click().run()
     assert [m.name for m in team.list_members(app_env.work)] == ["Flor"]
     assert at.session_state["team_remove_target"] is None
+
+
+def test_pace_last_delivery_projected_finish_and_stall_marker(app_env):
+    seed_pace(app_env.work)
+    at = page("team").run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value.set_index("Name")
+    assert table.loc["Ana", "Pace / day"] == 0.5 and table.loc["Cai", "Pace / day"] == 0.05
+    assert table.loc["Cai", "Stalled"] == "⚠ stalled" and table.loc["Ana", "Stalled"] == ""
+    assert table.loc["Bea", "Projected finish"] is None  # nothing open
+    assert table.loc["Ana", "Projected finish"] is not None
+    assert str(table.loc["Ana", "Last delivery"]) == str(
+        (datetime.now(timezone.utc) - timedelta(days=1)).astimezone().date())
 
 
 def test_a_refused_entry_keeps_what_was_typed_and_a_success_clears_it(app_env):

@@ -53,3 +53,22 @@ def burndown(points: list[dict], projection: list[dict]) -> go.Figure:
                                     line={"color": "#757575", "dash": "dash"}))
     figure.update_layout(yaxis_title="batches without masks", yaxis_rangemode="tozero")
     return _layout(figure, "Burn-down of batches without masks")
+
+
+def weekly_pace(weeks: list[dict]) -> go.Figure:
+    """Deliveries per person and week (rows from `segcore.pace.weekly_deliveries`).
+
+    A heatmap rather than lines: with a hundred people, a hundred lines are unreadable.
+    """
+    names = sorted({w["segmentador"] for w in weeks}, key=str.casefold, reverse=True)
+    mondays = sorted({w["week"] for w in weeks})
+    counts = {(w["segmentador"], w["week"]): w["deliveries"] for w in weeks}
+    figure = go.Figure(go.Heatmap(
+        x=[f"{m:%d %b}" for m in mondays], y=names,
+        z=[[counts.get((name, m), 0) for m in mondays] for name in names],
+        colorscale=[[0, "#f5f5f5"], [1, MASKS]], colorbar={"title": "batches"},
+        hovertemplate="%{y}, week of %{x}: %{z} delivered<extra></extra>"))
+    figure.update_layout(xaxis_title="week starting")
+    figure = _layout(figure, "Deliveries per week")
+    figure.update_layout(height=max(340, 60 + 18 * len(names)))
+    return figure

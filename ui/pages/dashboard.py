@@ -4,11 +4,12 @@ from datetime import timedelta
 
 import streamlit as st
 
-from segcore import progress
+from segcore import pace, progress
 from segcore.batches import STATUSES, UNASSIGNED
 from segcore.history import utcnow
 from segcore.timefmt import to_office
 from ui import charts, reads
+from ui.attention import attention_panel
 from ui.connection import settings
 from ui.dashboard_demo import offer_demo
 from ui.state import can_write
@@ -55,6 +56,7 @@ if stale:
     when = f"The last successful sync was {age}" if last else "No sync has run yet"
     st.warning(f"{when}: mask counts may be out of date. Run one from the Sync page.",
                icon=":material/update:")
+attention_panel(reads.current_alerts())
 
 if not shown:  # a filter that matches nothing: say so, instead of empty axes and a 0 pace
     st.info("No batches match these filters: choose another segmentador or status.",
@@ -85,3 +87,6 @@ else:
     four.caption(f"{trend.pending_now:,} without masks, at {trend.rate_per_day} batches/day "
                  f"getting masks over the last 14 days: projected finish "
                  f"**{trend.projected_finish:%d %b %Y}**.")
+weeks = pace.weekly_deliveries(shown, reads.team_names() if who == ANY else [], today,
+                               settings().zone)
+st.plotly_chart(charts.weekly_pace(weeks), key="chart_pace")

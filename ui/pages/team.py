@@ -5,6 +5,8 @@ import streamlit as st
 from segcore import progress, team
 from ui import reads
 from ui.actions import run_write
+from ui.attention import pace_columns
+from ui.connection import settings
 from ui.state import can_write, current_actor
 from ui.team_actions import (confirm_removal, former_holders, member_added, removal_target,
                              team_table)
@@ -14,12 +16,17 @@ databases = page_start("Team")
 members = reads.members()
 names = [m["name"] for m in members]
 load = {p["segmentador"]: p for p in progress.per_segmentador(reads.progress_rows(), names)}
+paces = {p.name: p for p in reads.current_alerts().people}
 
 if members:
-    st.dataframe(team_table(members, load), hide_index=True)
+    st.dataframe([{**row, **pace_columns(paces.get(row["Name"]))}
+                  for row in team_table(members, load)], hide_index=True)
     st.caption("*Last upload on their batches*: the newest upload on batches assigned to them, "
                "whoever made it. *Last upload by them*: the newest file they uploaded, on any "
                "batch (as of the last sync).")
+    st.caption("Pace: batches delivered per working day over the last "
+               f"{settings().pace_window_days} days. Projected finish: when their open "
+               "batches would be done at that pace.")
 else:
     st.info("Nobody is on the team yet: add the first segmentador below.")
 former_holders(databases, [p for p in load.values() if not p["on_team"]], names, can_write())
