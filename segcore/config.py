@@ -122,6 +122,8 @@ def _suffixes(value: str) -> tuple[str, ...]:
     except ValueError as exc:
         raise ConfigError(f"MASK_SUFFIXES: {exc}") from None
     return suffixes
+
+
 def _switch(key: str, value: str) -> bool:
     value = value.lower()
     if value not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
