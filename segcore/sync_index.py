@@ -110,12 +110,13 @@ def _size(entry: IndexEntry) -> int:
     return 96 + text + 4 * len(str(upload_id))  # stored as a BSON array in "x"
 
 
-def encode_segments(keys: dict[str, dict], limit: int = SEGMENT_BYTES) -> list[dict]:
+def encode_segments(keys: dict[str, dict], limit: int | None = None) -> list[dict]:
     """The stored form of one part, split into segments of about `limit` bytes at most.
 
     The first segment carries the digest of the whole part (and how many segments it has).
     One key's entries may be spread over several segments; decode_part merges them back.
     """
+    limit = limit or SEGMENT_BYTES
     groups: list[dict[str, dict]] = [{}]
     used, names = 0, set()
     for key in sorted(keys):
