@@ -289,7 +289,10 @@ def run_import(databases: Databases, batches_file: str, data_directory: str,
     st.session_state[IMPORT_RESULT] = asdict(result)
     flash("success", f"Import finished: {result.added} added, {result.updated} updated, "
                      f"{result.unchanged} unchanged, {len(result.flagged_missing)} flagged "
-                     "missing.")
+                     "missing." + (f" {len(result.refused)} refused (not a folder name): " +
+                                   ", ".join(f"{k!r}: {v}" for k, v in
+                                             list(result.refused.items())[:5])
+                                   if result.refused else ""))
     refresh_batches()
     st.rerun()
 

@@ -36,10 +36,10 @@ def ensure_indexes(db: Database) -> None:
     db[COLLECTION].create_index([("at", -1)])
 
 
-def record(db: Database, changes: list[Change]) -> None:
-    """Append `changes` to the history in one write."""
+def record(db: Database, changes: list[Change], session=None) -> None:
+    """Append `changes` to the history in one write (within `session`'s transaction, if any)."""
     if changes:
-        db[COLLECTION].insert_many([asdict(c) for c in changes], ordered=False)
+        db[COLLECTION].insert_many([asdict(c) for c in changes], ordered=False, session=session)
 
 
 def list_history(db: Database, key: str | None = None, kind: str | None = None,

@@ -54,3 +54,15 @@ def batch_ids_in(text: str) -> list[str]:
         if number is not None:
             seen.setdefault(f"batch_{number}", None)
     return list(seen)
+
+
+def unsafe_id_reason(batch_id: str) -> str | None:
+    """Why `batch_id` cannot name a folder (a path separator, "..", a control character such
+    as NUL or a terminal escape), or None when it can."""
+    if "/" in batch_id or "\\" in batch_id:
+        return "contains a path separator"
+    if ".." in batch_id:
+        return "contains '..'"
+    if any(unicodedata.category(ch) == "Cc" for ch in batch_id):
+        return "contains a control character"
+    return None

@@ -22,9 +22,11 @@ LOCKS = "locks"
 IN_CHUNK = 200
 
 
-def find_in(collection: Collection, field: str, values: list, projection: dict | None = None):
+def find_in(collection: Collection, field: str, values: list, projection: dict | None = None,
+            session=None):
     """Every document whose `field` is one of `values`, found with short `$in` lists."""
     found = []
     for start in range(0, len(values), IN_CHUNK):
-        found += collection.find({field: {"$in": values[start:start + IN_CHUNK]}}, projection)
+        found += collection.find({field: {"$in": values[start:start + IN_CHUNK]}}, projection,
+                                 session=session)
     return found
