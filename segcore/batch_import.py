@@ -262,7 +262,8 @@ def import_batches(db: Database, entries: list[BatchEntry], author: "str | Actor
         try:
             for start in range(0, len(steps), IMPORT_STEP):
                 step = steps[start:start + IMPORT_STEP]
-                in_one_step(db, lambda session: _write_step(db, step, author, session))
+                refused = len(result.refused) if start == 0 else 0
+                in_one_step(db, lambda session: _write_step(db, step, author, session, refused))
         except _Raced:
             if attempt == 2:
                 raise ImportFileError("Another import wrote the same batches at the same time; "
