@@ -26,9 +26,12 @@ BATCH_IMAGES = "batch_images"  # each batch's image names, keyed by batch id
 IN_CHUNK = 200
 
 
-def find_in(collection: Collection, field: str, values: list, projection: dict | None = None):
-    """Every document whose `field` is one of `values`, found with short `$in` lists."""
+def find_in(collection: Collection, field: str, values: list, projection: dict | None = None,
+            session=None, where: dict | None = None):
+    """Every document whose `field` is one of `values` (and matching the fixed filter `where`),
+    found with short `$in` lists."""
     found = []
     for start in range(0, len(values), IN_CHUNK):
-        found += collection.find({field: {"$in": values[start:start + IN_CHUNK]}}, projection)
+        found += collection.find({**(where or {}), field: {"$in": values[start:start + IN_CHUNK]}},
+                                 projection, session=session)
     return found

@@ -85,8 +85,9 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
         report.batches_updated = len(updates)
         _summarise(report, listing, index)
         notify(0.95, "Saving the sync index")
-        if token is None:
-            _save_state(work, {"index_ok": False})  # a run killed while writing reads all next
+        # A run killed while writing the index reads everything next time: a half-written part
+        # that spills into overflow documents cannot be repaired by re-reading the changes.
+        _save_state(work, {"index_ok": False})
         write_index(work, index, touched)
         state = {**batches_now, "total_files": report.total_files, "namespace": namespace,
                  "index_ok": True, "token": token, "uploaders": uploader_activity(index)}
@@ -214,7 +215,8 @@ def _summarise(report: SyncReport, listing: list[dict], index: dict[str, dict]) 
     report.batches_with_masks = sum(1 for d in listing if batch_key(d) in keys_with_masks)
     report.batches_without_masks = len(listing) - report.batches_with_masks
     (report.orphans, report.orphan_uploads), (report.unmatched, report.unmatched_uploads), \
-        (report.mismatches, report.mismatched_uploads) = find_problems(listing, index, keep=KEEP)
+        (report.mismatches, report.mismatched_uploads), \
+        (report.unusable, report.unusable_uploads) = find_problems(listing, index, keep=KEEP)
 
 
 def _full_reason(state: dict, namespace: str) -> str | None:

@@ -32,6 +32,7 @@ class SyncReport:
     orphans: int = 0
     unmatched: int = 0
     mismatches: int = 0
+    unusable: int = 0  # odd upload documents that count for no batch (see uploads.py)
     duration_s: float = 0.0
     mode: str = "manual"
     full: bool = False
@@ -44,14 +45,16 @@ class SyncReport:
     orphan_uploads: list[Finding] = field(default_factory=list)
     unmatched_uploads: list[Finding] = field(default_factory=list)
     mismatched_uploads: list[Finding] = field(default_factory=list)
+    unusable_uploads: list[Finding] = field(default_factory=list)
     # Uploads added or rewritten since the last run (for `sync --verify`); None after a full
     # read, which cannot tell. Not recorded with the run.
     changed_upload_ids: list | None = field(default=None, repr=False)
 
     COUNTS = ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
-              "orphans", "unmatched", "mismatches", "new_files", "removed_files", "status_moves")
+              "orphans", "unmatched", "mismatches", "unusable", "new_files", "removed_files",
+              "status_moves")
 
-    DETAILS = ("orphan_uploads", "unmatched_uploads", "mismatched_uploads")
+    DETAILS = ("orphan_uploads", "unmatched_uploads", "mismatched_uploads", "unusable_uploads")
 
     def as_dict(self, details: bool = False) -> dict:
         result = {k: getattr(self, k) for k in self.COUNTS}
@@ -71,7 +74,7 @@ class SyncReport:
     def carry_over(self, previous: dict) -> None:
         """Take the counts and lists of an earlier run (for a run that found nothing new)."""
         for name in ("batches_with_masks", "batches_without_masks", "orphans", "unmatched",
-                     "mismatches"):
+                     "mismatches", "unusable"):
             setattr(self, name, previous.get(name, 0))
         for name in self.DETAILS:
             setattr(self, name, [Finding(**f) for f in previous.get(name, [])])
