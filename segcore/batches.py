@@ -7,11 +7,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import OperationFailure, WriteError
 
-from segcore import history
+from segcore import data_version, history
+from segcore.naming import batch_number
 from segcore.schema import BATCHES, META, find_in
 from segcore.team import list_members
 from segcore.actors import Actor, writer_name
@@ -36,20 +37,55 @@ TABLE_PROJECTION = {"_id": 0, "id": 1, "number": 1, "assignee": 1, "folder": 1, 
                     "metadata.priority": 1, "metadata.due_date": 1, "metadata.assigned_at": 1}
 
 
+# What the pages filter and sort on, each followed by the batch number (the id order).
+INDEXES = {"number_1": [("number", ASCENDING)], "assignee_1": [("assignee", ASCENDING)],
+           "assignee_number": [("assignee", ASCENDING), ("number", ASCENDING)],
+           "status_number": [("status", ASCENDING), ("number", ASCENDING)],
+           "masks_number": [("mongo_uploaded", ASCENDING), ("number", ASCENDING)],
+           "folder_missing_number": [("folder_missing", ASCENDING), ("number", ASCENDING)],
+           "latest_upload": [("training_metrics_info.latest_upload", DESCENDING)],
+           "due_date": [("metadata.due_date", ASCENDING)]}
+# Batches whose id names no number sort after every numbered one (then by id).
+UNNUMBERED = 10 ** 12
+NUMBER_CHUNK = 1000
+
+
 def ensure_indexes(db: Database) -> None:
+    """Create the named indexes (idempotent: an existing one costs a round trip)."""
     collection = db[COLLECTION]
     try:
-        collection.create_index("id", unique=True)
+        collection.create_index("id", unique=True, name="id_1")
     except OperationFailure:
         # Legacy data with repeated ids: keep working, without the uniqueness guarantee.
-        collection.create_index("id")
-    collection.create_index([("number", ASCENDING)])
-    collection.create_index([("assignee", ASCENDING)])
+        collection.create_index("id", name="id_1")
+    for name, keys in INDEXES.items():
+        collection.create_index(keys, name=name)
 
 
-def mark_changed(db: Database) -> None:
-    """Bump the batch list's generation, so a routine sync knows it must look again."""
-    db[META].update_one({"_id": "batches"}, {"$inc": {"generation": 1}}, upsert=True)
+def backfill_numbers(db: Database) -> int:
+    """Give every batch without a `number` the one its id names, so id order is numeric.
+
+    Production documents written before the import set it have none. Found through the
+    `number` index (a null match), written in bulk; returns how many were numbered.
+    """
+    missing = list(db[COLLECTION].find({"number": None}, {"id": 1}))
+    if not missing:
+        return 0
+    operations = []
+    for doc in missing:
+        number = batch_number(str(doc.get("id")))
+        operations.append(UpdateOne({"_id": doc["_id"], "number": None},
+                                    {"$set": {"number": UNNUMBERED if number is None else number}}))
+    for start in range(0, len(operations), NUMBER_CHUNK):
+        db[COLLECTION].bulk_write(operations[start:start + NUMBER_CHUNK], ordered=False)
+    mark_changed(db)
+    return len(operations)
+
+
+def mark_changed(db: Database, batch_ids=None) -> None:
+    """Bump the batch list's generation, so a routine sync knows it must look again and the
+    pages re-read `batch_ids` (every batch when None)."""
+    data_version.bump_batches(db, batch_ids)
 
 
 def generation(db: Database) -> int:
@@ -275,7 +311,7 @@ def apply_edits(db: Database, edits: list[Edit], author: "str | Actor") -> Chang
             _explain_miss(db, batch_id, fields, result)
     history.record(db, recorded)
     if result.updated:
-        mark_changed(db)
+        mark_changed(db, result.updated)
     return result
 
 

@@ -16,6 +16,7 @@ META = "app_meta"       # small state documents: batch-list generation, sync sta
 SYNC_RUNS = "sync_runs"
 SYNC_INDEX = "sync_index"
 LOCKS = "locks"
+UPLOAD_DAYS = "upload_days"  # uploads per local day, kept by the sync (segcore.upload_stats)
 
 # `$in` is quadratic in the list length on the embedded server (1,000 ids take 3 s): long
 # lists are split into short ones, which costs a real MongoDB nothing measurable.
