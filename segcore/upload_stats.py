@@ -244,6 +244,15 @@ def synced_at(db: Database) -> datetime | None:
     return doc.get("synced_at")
 
 
+def staleness(models_synced_at: datetime | None, last_sync_started: datetime | None) -> str | None:
+    """Why the read models may not show the latest uploads, or None when they are current. Pure."""
+    if last_sync_started is None:
+        return "missing" if models_synced_at is None else None
+    if models_synced_at is None:
+        return "missing"
+    return "behind" if models_synced_at < last_sync_started else None
+
+
 def count_in(doc: dict, owner: str | None = None, status: str | None = None) -> int:
     """Uploads of one stored day for a filter: `owner` a name or UNASSIGNED, None for any. Pure."""
     if owner is None and status is None:

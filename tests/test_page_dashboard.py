@@ -24,7 +24,7 @@ def test_kpis_and_the_four_charts(demo_dbs):
                            "Burn-down of pending batches"}
     pie = charts["Segmented vs pending"]["data"][0]
     assert pie["values"] == [int(metrics["With masks"]), int(metrics["Pending"])]
-    people = charts["Per segmentador"]["data"][0]["x"]
+    people = charts["Per segmentador"]["data"][0]["y"]  # horizontal bars: names on the y axis
     assert "Roberto (not on team)" in people and "Ceci" in people
     assert sum(charts["Uploads per day"]["data"][0]["y"]) > 0
     assert any("projected finish" in c.value for c in at.caption)
@@ -37,7 +37,7 @@ def test_filters_apply_to_kpis_and_charts(demo_dbs):
     flor = demo_dbs.work.batches.count_documents({"assignee": "Flor"})
     assert {m.label: m.value for m in at.metric}["Batches"] == str(flor)
     charts = [figure(c) for c in at.get("plotly_chart")]
-    assert charts[1]["data"][0]["x"] == ["Flor"]
+    assert charts[1]["data"][0]["y"] == ["Flor"]
     at.selectbox(key="dash_status").select("S").run()
     assert {m.label: m.value for m in at.metric}["Batches"] in ("0", "1")
 

@@ -7,7 +7,7 @@ from ui.actions import run_write
 from ui.connection import scheduler
 from ui.state import SYNC_LAST_REPORT, can_write
 from ui.sync_actions import sync_now
-from ui.widgets import page_start
+from ui.widgets import page_start, upload_models_notice
 
 COUNTS = {"total_files": "Files", "batches_with_masks": "With masks",
           "batches_without_masks": "Without masks", "batches_updated": "Updated",
@@ -60,6 +60,7 @@ else:
     st.caption("No sync has run yet.")
 
 st.subheader("Most recent uploads")
+upload_models_notice()
 found, problem = reads.recent_uploads.or_problem(50)
 if problem:
     st.warning(f"Uploads cannot be read right now. {problem}")
