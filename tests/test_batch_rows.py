@@ -35,7 +35,7 @@ def test_backfilled_numbers_give_numeric_order_everywhere(production):
 
 def test_indexes_are_named_and_creating_them_again_is_harmless(production):
     names = {i["name"] for i in production.work.batches.list_indexes()}
-    assert {"id_1", "number_1", "assignee_number", "status_number", "latest_upload"} <= names
+    assert {"id_1", "number_1", "assignee_1", "status_number", "latest_upload"} <= names
     batches.ensure_indexes(production.work)
 
 
