@@ -26,7 +26,7 @@ def batch_snapshot(query: batches.BatchQuery, sort: str, page: int, page_size: i
 
     Edits are positions in this snapshot, so it must not shift under the user when the cache
     expires or someone else writes; a new snapshot gets a new editor key. Every write drops
-    it (`ui.actions.clear_caches`).
+    it (`ui.actions.after_write`).
     """
     wanted = (db_key(), query, sort, page, page_size)
     current = st.session_state.get(BATCH_SNAPSHOT)
