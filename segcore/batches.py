@@ -11,7 +11,8 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from segcore import history
+from segcore import data_version, history
+from segcore.naming import batch_number
 from segcore.schema import BATCHES, META, find_in
 from segcore.team import list_members
 from segcore.actors import Actor, writer_name
@@ -44,21 +45,54 @@ _EDIT_PROJECTION = {"_id": 1, "id": 1, "assignee": 1, "status": 1, "metadata": 1
 EDIT_CHUNK = 500
 
 
+# What the pages filter and sort on. Few on purpose: on the embedded server every index makes
+# each batch write dearer (nine indexes double the cost of the sync's writes).
+INDEXES = {"number_1": [("number", ASCENDING)], "assignee_1": [("assignee", ASCENDING)],
+           "status_number": [("status", ASCENDING), ("number", ASCENDING)],
+           "latest_upload": [("training_metrics_info.latest_upload", DESCENDING)]}
+# Batches whose id names no number sort after every numbered one (then by id).
+UNNUMBERED = 10 ** 12
+NUMBER_CHUNK = 1000
+
+
 def ensure_indexes(db: Database) -> None:
+    """Create the named indexes (idempotent: an existing one costs a round trip)."""
     collection = db[COLLECTION]
     try:
-        collection.create_index("id", unique=True)
+        collection.create_index("id", unique=True, name="id_1")
     except OperationFailure:
         # Legacy data with repeated ids: keep working, without the uniqueness guarantee.
-        collection.create_index("id")
-    collection.create_index([("number", ASCENDING)])
-    collection.create_index([("assignee", ASCENDING)])
+        collection.create_index("id", name="id_1")
+    for name, keys in INDEXES.items():
+        collection.create_index(keys, name=name)
 
 
-def mark_changed(db: Database, session=None) -> None:
-    """Bump the batch list's generation, so a routine sync knows it must look again."""
-    db[META].update_one({"_id": "batches"}, {"$inc": {"generation": 1}}, upsert=True,
-                        session=session)
+def backfill_numbers(db: Database) -> int:
+    """Give every batch without a `number` the one its id names, so id order is numeric.
+
+    Production documents written before the import set it have none. Found through the
+    `number` index (a null match), written in bulk; returns how many were numbered.
+    """
+    missing = list(db[COLLECTION].find({"number": None}, {"id": 1}))
+    if not missing:
+        return 0
+    operations = []
+    for doc in missing:
+        number = batch_number(str(doc.get("id")))
+        # By `_id` alone: a filter on the null `number` would match every unnumbered batch
+        # for each update on the embedded server.
+        operations.append(UpdateOne({"_id": doc["_id"]},
+                                    {"$set": {"number": UNNUMBERED if number is None else number}}))
+    for start in range(0, len(operations), NUMBER_CHUNK):
+        db[COLLECTION].bulk_write(operations[start:start + NUMBER_CHUNK], ordered=False)
+    mark_changed(db)
+    return len(operations)
+
+
+def mark_changed(db: Database, batch_ids=None, session=None) -> None:
+    """Bump the batch list's generation, so a routine sync knows it must look again and the
+    pages re-read `batch_ids` (every batch when None); within `session`'s transaction, if any."""
+    data_version.bump_batches(db, batch_ids, session=session)
 
 
 def generation(db: Database) -> int:
@@ -364,7 +398,7 @@ def _write_step(db: Database, by_batch: dict[str, dict], author: str, session,
                         for batch_id in done.updated
                         for f, (old, new) in by_batch[batch_id].items()], session=session)
     if done.updated:
-        mark_changed(db, session=session)
+        mark_changed(db, done.updated, session=session)
     return done
 
 

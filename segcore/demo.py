@@ -45,9 +45,15 @@ def demo_directory(databases: Databases) -> Path | None:
 def can_load_demo(databases: Databases) -> bool:
     """True when both databases are empty, so demo data cannot mix with real data."""
     work, files = databases.work, databases.masks_files
-    return (work[BATCHES].count_documents({}) == 0
-            and work[TEAM].count_documents({}) == 0
-            and files.count_documents({}) == 0)
+    # Cheapest first, each stopping at the first document: on a deployment in use the small
+    # team (or the batch list's change counter) answers in one indexed lookup, and the
+    # unindexed checks of the large collections run only on a database that looks empty.
+    if work[TEAM].find_one({}, {"_id": 1}) is not None:
+        return False
+    if (work[META].find_one({"_id": "batches"}) or {}).get("generation"):
+        return False
+    return (work[BATCHES].find_one({}, {"_id": 1}) is None
+            and files.find_one({}, {"_id": 1}) is None)
 
 
 def _prepare(databases: Databases, directory: Path, count: int) -> Path:

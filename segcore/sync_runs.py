@@ -14,8 +14,9 @@ from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+from segcore import data_version
 from segcore.history import utcnow
-from segcore.schema import SYNC_RUNS
+from segcore.schema import META, SYNC_RUNS
 from segcore.sync_plan import Finding
 
 RUNS = SYNC_RUNS
@@ -80,18 +81,28 @@ class SyncReport:
             setattr(self, name, [Finding(**f) for f in previous.get(name, [])])
 
 
+def ensure_indexes(db: Database) -> None:
+    db[RUNS].create_index([("started_at", DESCENDING)], name="started_at")
+    db[RUNS].create_index([("status", 1), ("started_at", DESCENDING)], name="status_started_at")
+
+
 def start_run(db: Database, report: SyncReport, author: str):
     """Close runs left "running" by a killed process, then record this one; returns its id."""
     db[RUNS].update_many({"status": "running"},
                          {"$set": {"status": "interrupted", "error": "the run did not finish"}})
-    return db[RUNS].insert_one({"started_at": report.started_at, "mode": report.mode,
-                                "status": "running", "author": author}).inserted_id
+    run_id = db[RUNS].insert_one({"started_at": report.started_at, "mode": report.mode,
+                                  "status": "running", "author": author}).inserted_id
+    data_version.bump(db, "sync")
+    return run_id
 
 
 def finish_run(db: Database, run_id, report: SyncReport, **extra) -> None:
     """Record a successful run from its report, with its upload lists."""
     db[RUNS].update_one({"_id": run_id}, {"$set": {**report.as_dict(details=True),
                                                    "status": "ok", **extra}})
+    # Found by `_id` by the pages: sorting every run to find the latest grows with the runs.
+    db[META].update_one({"_id": "sync"}, {"$set": {"last_ok_run": run_id}}, upsert=True)
+    data_version.bump(db, "sync")
 
 
 def fail_run(db: Database, run_id, exc: BaseException, clock: float) -> None:
@@ -102,6 +113,7 @@ def fail_run(db: Database, run_id, exc: BaseException, clock: float) -> None:
             "status": "failed", "finished_at": utcnow(),
             "duration_s": round(time.perf_counter() - clock, 3),
             "error": f"{type(exc).__name__}: {text}" if text else type(exc).__name__}})
+        data_version.bump(db, "sync")
     except PyMongoError:
         pass  # the server is gone; the run stays "running" and is closed next time
 
@@ -115,6 +127,11 @@ def list_runs(db: Database, limit: int = 20) -> list[dict]:
 
 def last_run(db: Database, successful: bool = True) -> dict | None:
     """The most recent (successful) run with its upload lists, or None."""
+    if successful:
+        pointer = (db[META].find_one({"_id": "sync"}, {"last_ok_run": 1}) or {}).get("last_ok_run")
+        found = db[RUNS].find_one({"_id": pointer}, {"_id": 0}) if pointer is not None else None
+        if found is not None and found.get("status") == "ok":
+            return found
     query = {"status": "ok"} if successful else {}
     runs = list(db[RUNS].find(query, {"_id": 0}).sort("started_at", DESCENDING).limit(1))
     return runs[0] if runs else None
