@@ -161,5 +161,6 @@ def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "de
     # A few legacy values, as the old dashboard left them.
     work[BATCHES].update_one({"id": "batch_2"}, {"$set": {"status": "S"}})
     work[BATCHES].update_one({"id": f"batch_{assigned}"}, {"$set": {"assignee": "Roberto"}})
+    batches.mark_changed(work, ["batch_2", f"batch_{assigned}"])
     return {"batches": count, "team": len(names), "assigned": assigned, "uploads": uploads,
             "directory": str(Path(directory).resolve()), "batches_file": str(batches_file)}
