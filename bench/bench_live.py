@@ -31,7 +31,6 @@ from pymongo import MongoClient
 from segcore import embedded
 from segcore.config import Settings
 from segcore.connection import open_databases
-from segcore.live_status import read_marker
 from segcore.prepare import prepare
 from segcore.sync import run_sync
 
@@ -155,12 +154,12 @@ def main() -> None:
             live = lambda: list(runs.find({"mode": "live", "groups": {"$exists": True}}))  # noqa
             totals = lambda: {k: sum(r.get(k, 0) for r in live())  # noqa: E731
                               for k in ("groups", "bulk_writes", "batches_updated")}
-            before, marker = totals(), read_marker(databases.work)
+            before = totals()
             logged = len((Path(tmp) / "live.log").read_text())
             start = time.perf_counter()
             burst(databases, batches, rng, "burst")
-            while read_marker(databases.work).count == marker.count or \
-                    sum(r.get("new_files", 0) for r in live()) < args.singles + 1000:
+            # The live record is counted once the group's index and state are saved.
+            while sum(r.get("new_files", 0) for r in live()) < args.singles + 1000:
                 time.sleep(0.02)
             burst_s = time.perf_counter() - start
             after = totals()

@@ -7,14 +7,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.database import Database
-from pymongo.errors import OperationFailure, WriteError
+from pymongo.errors import OperationFailure
 
-from segcore import history
+from segcore import data_version, history
+from segcore.naming import batch_number
 from segcore.schema import BATCHES, META, find_in
 from segcore.team import list_members
 from segcore.actors import Actor, writer_name
+from segcore.atomic import in_one_step
 from segcore.errors import ValidationError
 from segcore.naming import person_key
 from segcore.timefmt import date_string
@@ -23,6 +25,8 @@ COLLECTION = BATCHES
 STATUSES = ("pending", "in_progress", "review", "done")
 PRIORITIES = ("alta", "media", "baja")
 UNASSIGNED = "(unassigned)"
+MASK_STATES = ("complete", "incomplete", "extra", "unreadable", "unknown")  # see mask_matching
+UNCHECKED = "(not checked)"
 # Editable field -> path in the stored document (production layout).
 EDITABLE = {"assignee": "assignee", "status": "status",
             "priority": "metadata.priority", "due_date": "metadata.due_date"}
@@ -33,23 +37,62 @@ TABLE_PROJECTION = {"_id": 0, "id": 1, "number": 1, "assignee": 1, "folder": 1, 
                     "mongo_uploaded": 1, "folder_missing": 1, "image_count": 1,
                     "training_metrics_info.file_count": 1,
                     "training_metrics_info.latest_upload": 1,
-                    "metadata.priority": 1, "metadata.due_date": 1, "metadata.assigned_at": 1}
+                    "metadata.priority": 1, "metadata.due_date": 1, "metadata.assigned_at": 1,
+                    "mask_check.state": 1, "mask_check.images": 1, "mask_check.matched": 1}
+_EDIT_PROJECTION = {"_id": 1, "id": 1, "assignee": 1, "status": 1, "metadata": 1}
+# Batches written per step: one bulk write and one history insert, in one transaction where
+# the server offers them. Small enough for a transaction, large enough for bulk speed.
+EDIT_CHUNK = 500
+
+
+# What the pages filter and sort on. Few on purpose: on the embedded server every index makes
+# each batch write dearer (nine indexes double the cost of the sync's writes).
+INDEXES = {"number_1": [("number", ASCENDING)], "assignee_1": [("assignee", ASCENDING)],
+           "status_number": [("status", ASCENDING), ("number", ASCENDING)],
+           "latest_upload": [("training_metrics_info.latest_upload", DESCENDING)]}
+# Batches whose id names no number sort after every numbered one (then by id).
+UNNUMBERED = 10 ** 12
+NUMBER_CHUNK = 1000
 
 
 def ensure_indexes(db: Database) -> None:
+    """Create the named indexes (idempotent: an existing one costs a round trip)."""
     collection = db[COLLECTION]
     try:
-        collection.create_index("id", unique=True)
+        collection.create_index("id", unique=True, name="id_1")
     except OperationFailure:
         # Legacy data with repeated ids: keep working, without the uniqueness guarantee.
-        collection.create_index("id")
-    collection.create_index([("number", ASCENDING)])
-    collection.create_index([("assignee", ASCENDING)])
+        collection.create_index("id", name="id_1")
+    for name, keys in INDEXES.items():
+        collection.create_index(keys, name=name)
 
 
-def mark_changed(db: Database) -> None:
-    """Bump the batch list's generation, so a routine sync knows it must look again."""
-    db[META].update_one({"_id": "batches"}, {"$inc": {"generation": 1}}, upsert=True)
+def backfill_numbers(db: Database) -> int:
+    """Give every batch without a `number` the one its id names, so id order is numeric.
+
+    Production documents written before the import set it have none. Found through the
+    `number` index (a null match), written in bulk; returns how many were numbered.
+    """
+    missing = list(db[COLLECTION].find({"number": None}, {"id": 1}))
+    if not missing:
+        return 0
+    operations = []
+    for doc in missing:
+        number = batch_number(str(doc.get("id")))
+        # By `_id` alone: a filter on the null `number` would match every unnumbered batch
+        # for each update on the embedded server.
+        operations.append(UpdateOne({"_id": doc["_id"]},
+                                    {"$set": {"number": UNNUMBERED if number is None else number}}))
+    for start in range(0, len(operations), NUMBER_CHUNK):
+        db[COLLECTION].bulk_write(operations[start:start + NUMBER_CHUNK], ordered=False)
+    mark_changed(db)
+    return len(operations)
+
+
+def mark_changed(db: Database, batch_ids=None, session=None) -> None:
+    """Bump the batch list's generation, so a routine sync knows it must look again and the
+    pages re-read `batch_ids` (every batch when None); within `session`'s transaction, if any."""
+    data_version.bump_batches(db, batch_ids, session=session)
 
 
 def generation(db: Database) -> int:
@@ -69,6 +112,7 @@ class BatchQuery:
     has_masks: bool | None = None
     text: str | None = None
     folder_missing: bool | None = None
+    mask_state: str | None = None  # a mask-check state, or UNCHECKED
 
 
 def build_filter(query: BatchQuery) -> dict:
@@ -88,6 +132,12 @@ def build_filter(query: BatchQuery) -> dict:
         clauses["folder_missing"] = True
     elif query.folder_missing is False:
         clauses["folder_missing"] = {"$ne": True}
+    if query.mask_state == UNCHECKED:
+        clauses["mask_check.state"] = {"$exists": False}
+    elif query.mask_state in MASK_STATES:
+        clauses["mask_check.state"] = query.mask_state
+    elif query.mask_state:
+        raise ValidationError(f"'{query.mask_state}' is not a mask-check state.", field="mask_state")
     if query.text and query.text.strip():
         clauses["id"] = {"$regex": re.escape(query.text.strip()), "$options": "i"}
     return clauses
@@ -115,9 +165,14 @@ def list_batches(db: Database, query: BatchQuery = BatchQuery(), sort: str = "id
     order = DESCENDING if descending else ASCENDING
     # One $facet pass counts and pages together: on the embedded server every pass over the
     # matching documents costs about as much as reading them, so this halves the time.
+    # Empty values (missing, null, "") sort last in either direction: they are the least
+    # interesting rows whichever way the coordinator sorts.
+    empty = {"$cond": [{"$in": [{"$ifNull": [f"${SORTS[sort]}", None]}, [None, ""]]}, 1, 0]}
     pipeline = [{"$match": build_filter(query)},
                 {"$facet": {"total": [{"$count": "n"}],
-                            "rows": [{"$sort": {SORTS[sort]: order, "id": order}},
+                            "rows": [{"$addFields": {"_empty_last": empty}},
+                                     {"$sort": {"_empty_last": 1, SORTS[sort]: order,
+                                                "id": order}},
                                      {"$skip": (page - 1) * page_size}, {"$limit": page_size},
                                      {"$project": TABLE_PROJECTION}]}}]
     [result] = db[COLLECTION].aggregate(pipeline)
@@ -158,6 +213,22 @@ def next_pending_ids(db: Database, count: int) -> list[str]:
     return [doc["id"] for doc in cursor]
 
 
+def stored_values(db: Database, field_name: str) -> list[str]:
+    """Every non-empty value stored in `field_name` ("assignee" or "status"), legacy ones too."""
+    if field_name not in ("assignee", "status"):
+        raise ValidationError(f"Cannot list the values of '{field_name}'.", field=field_name)
+    values = db[COLLECTION].distinct(field_name)
+    return sorted({str(v) for v in values if v is not None and str(v).strip()},
+                  key=person_key)
+
+
+def unassigned_missing_folder(db: Database) -> int:
+    """Unassigned batches without masks that bulk assignment skips because their folder is missing."""
+    return db[COLLECTION].count_documents({"assignee": {"$in": [None, ""]},
+                                           "mongo_uploaded": {"$ne": True},
+                                           "status": {"$ne": "done"}, "folder_missing": True})
+
+
 def open_workloads(db: Database, names: list[str]) -> dict[str, int]:
     """How many open batches each of `names` holds (0 for someone with none)."""
     counts = {name: 0 for name in names}
@@ -174,12 +245,16 @@ def open_workloads(db: Database, names: list[str]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Edit:
-    """Set `field` of a batch to `new`, provided it still holds `old` (what the user saw)."""
+    """Set `field` of a batch to `new`, provided it still holds `old` (what the user saw).
+
+    `reason` is recorded in the history with the change (e.g. why a move was suggested).
+    """
 
     batch_id: str
     field: str
     old: object
     new: object
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -234,15 +309,21 @@ def validate_value(field_name: str, value: object, team: list[str]) -> object:
         raise ValidationError(str(exc), field="due_date") from None
 
 
-def apply_edits(db: Database, edits: list[Edit], author: "str | Actor") -> ChangeResult:
-    """Write `edits` batch by batch, each only if the batch still holds the values the user saw.
+def apply_edits(db: Database, edits: list[Edit], author: "str | Actor",
+                only_if: dict | None = None, only_if_text: str = "") -> ChangeResult:
+    """Write `edits`, each batch only if it still holds the values the user saw.
 
     Every edit is validated first: one invalid value raises ValidationError and writes nothing.
-    A batch someone else changed meanwhile is skipped and reported as Conflicts.
+    A batch someone else changed meanwhile is skipped and reported as Conflicts. `only_if` is
+    a further condition every batch must still meet (a fixed filter, never user input); one
+    that no longer does is skipped and reported in `failed` with `only_if_text`. Batches are
+    written in steps of EDIT_CHUNK, each step with its history in one transaction (where the
+    server offers them), so a crash never leaves a changed batch without its history.
     """
     author = writer_name(author)
     team = [m.name for m in list_members(db)] if any(e.field == "assignee" for e in edits) else []
     by_batch: dict[str, dict[str, tuple[object, object]]] = defaultdict(dict)
+    reasons = {str(e.batch_id): e.reason for e in edits if e.reason}
     problems = []
     for edit in edits:
         try:
@@ -256,38 +337,83 @@ def apply_edits(db: Database, edits: list[Edit], author: "str | Actor") -> Chang
         raise ValidationError("Nothing was saved. " + "; ".join(problems[:5]) +
                               (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
     result = ChangeResult()
-    recorded: list[history.Change] = []
-    for batch_id, fields in by_batch.items():
-        expected = {EDITABLE[f]: old for f, (old, _) in fields.items()}
-        update = {EDITABLE[f]: new for f, (_, new) in fields.items()}
-        if fields.get("assignee", (None, None))[1]:
-            update["metadata.assigned_at"] = date.today().isoformat()
-        try:
-            outcome = db[COLLECTION].update_one({"id": batch_id, **expected}, {"$set": update})
-        except WriteError as exc:  # e.g. a legacy `metadata` that is not an object
-            result.failed[batch_id] = str(exc).split(",", 1)[0]
-            continue
-        if outcome.matched_count:
-            result.updated.append(batch_id)
-            recorded += [history.Change("batch", batch_id, f, old, new, author)
-                         for f, (old, new) in fields.items()]
-        else:
-            _explain_miss(db, batch_id, fields, result)
-    history.record(db, recorded)
-    if result.updated:
-        mark_changed(db)
+    items = list(by_batch.items())
+    for start in range(0, len(items), EDIT_CHUNK):
+        step = dict(items[start:start + EDIT_CHUNK])
+        done = in_one_step(db, lambda session: _write_step(
+            db, step, author, session, reasons, only_if, only_if_text))
+        result.updated += done.updated
+        result.conflicts += done.conflicts
+        result.missing += done.missing
+        result.failed.update(done.failed)
     return result
 
 
-def _explain_miss(db: Database, batch_id: str, fields: dict, result: ChangeResult) -> None:
-    doc = db[COLLECTION].find_one({"id": batch_id}, {"_id": 0})
-    if doc is None:
-        result.missing.append(batch_id)
-        return
-    for name, (old, new) in fields.items():
-        actual = get_value(doc, name)
-        if actual != old:
-            result.conflicts.append(Conflict(batch_id, name, old, actual, new))
+def _write_step(db: Database, by_batch: dict[str, dict], author: str, session,
+                reasons: dict[str, str], only_if: dict | None, only_if_text: str) -> ChangeResult:
+    """Compare-and-set one step of edits in one bulk write, and record their history with it.
+
+    Reads the batches through `session`, so inside a transaction the comparison and the writes
+    see the same state (a concurrent write makes the server retry the whole step).
+    """
+    done = ChangeResult()
+    docs: dict[str, dict] = {}
+    for doc in find_in(db[COLLECTION], "id", list(by_batch), _EDIT_PROJECTION, session=session):
+        docs.setdefault(doc["id"], doc)  # legacy repeated ids: the first one, as update_one did
+    eligible = None if only_if is None else {
+        d["id"] for d in find_in(db[COLLECTION], "id", list(docs), {"id": 1}, session=session,
+                                 where=only_if)}
+    planned: dict[str, tuple] = {}
+    for batch_id, fields in by_batch.items():
+        doc = docs.get(batch_id)
+        if doc is None:
+            done.missing.append(batch_id)
+            continue
+        if eligible is not None and batch_id not in eligible:
+            done.failed[batch_id] = only_if_text or "it changed meanwhile"
+            continue
+        stale = [Conflict(batch_id, name, old, get_value(doc, name), new)
+                 for name, (old, new) in fields.items() if get_value(doc, name) != old]
+        if stale:
+            done.conflicts += stale
+            continue
+        update = {EDITABLE[f]: new for f, (_, new) in fields.items()}
+        if fields.get("assignee", (None, None))[1]:
+            update["metadata.assigned_at"] = date.today().isoformat()
+        if "metadata" in doc and not isinstance(doc["metadata"], dict) and \
+                any(path.startswith("metadata.") for path in update):
+            done.failed[batch_id] = f"its metadata is not an object ({doc['metadata']!r:.40})"
+            continue
+        expected = {EDITABLE[f]: old for f, (old, _) in fields.items()}
+        planned[batch_id] = UpdateOne({"_id": doc["_id"], **expected, **(only_if or {})},
+                                      {"$set": update})
+    if planned:
+        outcome = db[COLLECTION].bulk_write(list(planned.values()), ordered=False,
+                                            session=session)
+        done.updated = list(planned)
+        if outcome.matched_count != len(planned):  # without a transaction, someone was faster
+            done.updated = _still_ours(db, {b: by_batch[b] for b in planned}, done)
+    history.record(db, [history.Change("batch", batch_id, f, old, new, author,
+                                       reason=reasons.get(batch_id))
+                        for batch_id in done.updated
+                        for f, (old, new) in by_batch[batch_id].items()], session=session)
+    if done.updated:
+        mark_changed(db, done.updated, session=session)
+    return done
+
+
+def _still_ours(db: Database, by_batch: dict[str, dict], done: ChangeResult) -> list[str]:
+    """The batches that hold the values written; the others become conflicts."""
+    ours = []
+    for batch_id, doc in get_batches(db, list(by_batch)).items():
+        fields = by_batch[batch_id]
+        if all(get_value(doc, name) == new for name, (_, new) in fields.items()):
+            ours.append(batch_id)
+        else:
+            done.conflicts += [Conflict(batch_id, name, old, get_value(doc, name), new)
+                               for name, (old, new) in fields.items()
+                               if get_value(doc, name) != new]
+    return ours
 
 
 def assign(db: Database, batch_ids: list[str], assignee: str | None, author: "str | Actor") -> ChangeResult:

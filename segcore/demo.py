@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from gridfs import GridFS
+from pymongo.errors import OperationFailure
 
 from segcore import batch_import, batches, team
 from segcore.actors import Actor, writer_name
@@ -44,9 +45,43 @@ def demo_directory(databases: Databases) -> Path | None:
 def can_load_demo(databases: Databases) -> bool:
     """True when both databases are empty, so demo data cannot mix with real data."""
     work, files = databases.work, databases.masks_files
-    return (work[BATCHES].count_documents({}) == 0
-            and work[TEAM].count_documents({}) == 0
-            and files.count_documents({}) == 0)
+    # Cheapest first, each stopping at the first document: on a deployment in use the small
+    # team (or the batch list's change counter) answers in one indexed lookup, and the
+    # unindexed checks of the large collections run only on a database that looks empty.
+    if work[TEAM].find_one({}, {"_id": 1}) is not None:
+        return False
+    if (work[META].find_one({"_id": "batches"}) or {}).get("generation"):
+        return False
+    return (work[BATCHES].find_one({}, {"_id": 1}) is None
+            and files.find_one({}, {"_id": 1}) is None)
+
+
+def _prepare(databases: Databases, directory: Path, count: int) -> Path:
+    """Check every right the demo needs and build its folders, before any document is written.
+
+    The demo writes sample uploads into the training database, which the documented
+    least-privilege user may only read: finding that out after the batches and the team were
+    written would leave a database that is neither empty nor a demo. Returns the batches file.
+    """
+    bucket = databases.settings.masks_bucket
+    try:
+        # The indexes GridFS creates on its first upload, and a write it would make.
+        databases.training[f"{bucket}.files"].create_index([("filename", 1), ("uploadDate", 1)])
+        chunks = databases.training[f"{bucket}.chunks"]
+        chunks.create_index([("files_id", 1), ("n", 1)], unique=True)
+        chunks.delete_one({"_id": chunks.insert_one({"demo_probe": True}).inserted_id})
+    except OperationFailure as exc:
+        if exc.code != 13:  # Unauthorized
+            raise
+        raise DemoRefused(
+            f"The demo writes sample mask uploads into {databases.training.name}, which this "
+            f"database user may only read; run it with the embedded server or a user allowed "
+            f"to write there. Nothing was loaded.") from None
+    try:
+        return build_folders(Path(directory), count)
+    except OSError as exc:
+        raise DemoRefused(f"The demo folders cannot be created in {directory} "
+                          f"({exc.strerror or exc}); nothing was loaded.") from None
 
 
 def _filenames(number: int, rng: random.Random) -> list[str]:
@@ -77,12 +112,12 @@ def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "de
     author = writer_name(author)
     if not can_load_demo(databases):
         raise DemoRefused("The databases already hold data; the demo only loads into empty ones.")
+    batches_file = _prepare(databases, Path(directory), count)
     rng = random.Random(seed)
     today = today or date.today()
     work = databases.work
     work[META].insert_one({"_id": "demo", "loaded_at": datetime.now(), "directory":
                            str(Path(directory).resolve())})
-    batches_file = build_folders(Path(directory), count)
     batch_import.import_batches(work, batch_import.read_batches_file(batches_file), author)
     names = []
     for name, role, email in DEMO_TEAM:
@@ -126,5 +161,6 @@ def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "de
     # A few legacy values, as the old dashboard left them.
     work[BATCHES].update_one({"id": "batch_2"}, {"$set": {"status": "S"}})
     work[BATCHES].update_one({"id": f"batch_{assigned}"}, {"$set": {"assignee": "Roberto"}})
+    batches.mark_changed(work, ["batch_2", f"batch_{assigned}"])
     return {"batches": count, "team": len(names), "assigned": assigned, "uploads": uploads,
             "directory": str(Path(directory).resolve()), "batches_file": str(batches_file)}

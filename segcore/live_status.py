@@ -1,9 +1,9 @@
-"""Whether a live sync runs, and the cheap "last applied change" marker the app polls.
+"""Whether a live sync runs, and when it last applied a change, for the Sync page.
 
-Every sync that writes batches bumps one small document in `app_meta` (`_id: "changes"`): a
-counter and when it was bumped. A page polls it with one find by `_id` and reloads its figures
-only when the counter moved, instead of re-reading the batch list every few seconds. Whether a
-live sync (`segcore sync --watch`) runs is read from the sync lease, which it holds and renews.
+Both are read from the sync lease, which a live sync (`segcore sync --watch`) holds, renews and
+stamps with `last_change_at` after each applied group: one read by `_id`. Which batches changed
+is not kept here: every sync write moves the data version (`segcore.data_version`), which the
+pages poll.
 """
 
 from __future__ import annotations
@@ -14,17 +14,7 @@ from datetime import datetime
 from pymongo.database import Database
 
 from segcore.history import utcnow
-from segcore.schema import LOCKS, META
-
-MARKER = "changes"
-
-
-@dataclass(frozen=True)
-class ChangeMarker:
-    """How many sync writes were applied so far, and when the last one was."""
-
-    count: int = 0
-    at: datetime | None = None
+from segcore.schema import LOCKS
 
 
 @dataclass(frozen=True)
@@ -37,20 +27,6 @@ class LiveStatus:
     last_change_at: datetime | None = None
 
 
-def note_applied(work: Database, uploads: int, batches: int) -> None:
-    """Bump the marker after a sync applied `uploads` changed uploads to `batches` batches."""
-    work[META].update_one({"_id": MARKER},
-                          {"$set": {"at": utcnow()},
-                           "$inc": {"count": 1, "uploads": uploads, "batches": batches}},
-                          upsert=True)
-
-
-def read_marker(work: Database) -> ChangeMarker:
-    """The marker (one indexed read: cheap enough to poll every few seconds)."""
-    doc = work[META].find_one({"_id": MARKER}, {"count": 1, "at": 1}) or {}
-    return ChangeMarker(int(doc.get("count") or 0), doc.get("at"))
-
-
 def live_status(work: Database, now: datetime | None = None) -> LiveStatus:
     """Whether a live sync holds an unexpired sync lease, and when it last applied a change."""
     lock = work[LOCKS].find_one({"_id": "sync"}) or {}
@@ -58,7 +34,7 @@ def live_status(work: Database, now: datetime | None = None) -> LiveStatus:
     expires = lock.get("expires_at")
     if lock.get("kind") != "live" or not isinstance(expires, datetime) or expires < now:
         return LiveStatus(False)
-    return LiveStatus(True, lock.get("host"), lock.get("since"), read_marker(work).at)
+    return LiveStatus(True, lock.get("host"), lock.get("since"), lock.get("last_change_at"))
 
 
 def describe_live(status: LiveStatus, now: datetime) -> str:

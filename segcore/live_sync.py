@@ -1,8 +1,9 @@
 """The live sync (`segcore sync --watch`): uploads reflected on their batches within seconds.
 
 It catches up with one routine sync (`run_sync`, holding the live lease), keeps that sync's
-index and the batch ids in memory, then waits on the uploads' change stream and applies each
-group of changes as an incremental sync: the same index, batch writes in bulk, resume token and
+index and the batch listing in memory, then waits on the uploads' change stream and applies each
+group of changes with the very function a routine sync uses (`sync_apply.apply_upload_changes`):
+the same index, bulk batch writes, status moves, read models, data version, resume token and
 state document, so a cron or button sync afterwards carries on where it stopped. While it runs
 it holds the sync lease (renewed while idle), so other syncs refuse with a message naming it.
 
@@ -20,14 +21,14 @@ from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from segcore.connection import Databases, driver_error_message
 from segcore.errors import SyncAlreadyRunning
+from segcore.history import utcnow
 from segcore.live_stream import IDLE_WAIT_MS, ChangeFeed
-from segcore.live_status import note_applied
-from segcore.schema import BATCHES, META
-from segcore.sync import (apply_updates, batch_list_stamp, fetch_sync_fields, plan_writes,
-                          run_sync, save_state, summarise)
-from segcore.sync_index import read_index, write_index
+from segcore.schema import META
+from segcore.sync import batch_list_stamp, run_sync
+from segcore.sync_apply import (WRITE_CHUNK, BatchListing, apply_upload_changes, save_state,
+                                summarise)
+from segcore.sync_index import read_index
 from segcore.sync_lease import Lease
-from segcore.sync_plan import apply_changes, batch_key, plan_batch_updates
 from segcore.sync_runs import LiveRecord, SyncReport
 from segcore.upload_changes import Changes, FullReadNeeded, changes_from_ids
 
@@ -57,8 +58,7 @@ class LiveSync:
         self.stopping = self.waiting = self.said_polling = self.dirty = False
         self.index: dict | None = None
         self.token: dict | None = None
-        self.keys: dict[str, list] = {}
-        self.listing: list[dict] = []
+        self.listing: BatchListing | None = None
         self.stamp: dict = {}
         self.total_files = 0
         self.kept_at = self.summarised_at = 0.0
@@ -120,7 +120,7 @@ class LiveSync:
         self.total_files = int(state.get("total_files") or 0)
         self.stamp = {k: state.get(k) for k in ("generation", "batch_count")}
         self.index = read_index(self.work)
-        self._remember_batches(list(self.work[BATCHES].find({}, {"id": 1, "assignee": 1})))
+        self.listing = BatchListing.read(self.work)
         self.kept_at = time.monotonic()
 
     def _follow(self) -> None:
@@ -163,38 +163,34 @@ class LiveSync:
     # --- one group -------------------------------------------------------------------------
 
     def _apply(self, documents: dict, token: dict | None) -> None:
-        """Apply one group of changed uploads as an incremental sync."""
+        """Apply one group of changed uploads as an incremental sync (the shared function)."""
         clock = time.perf_counter()
-        touched, new, removed = apply_changes(self.index, Changes(documents, token))
         stamp = batch_list_stamp(self.work)
-        if stamp != self.stamp:  # the batch list changed: compare every batch, as run_sync
-            listing, updates = plan_writes(self.work, self.index, None)
-            self._remember_batches(listing)
-        else:
-            wanted = [doc_id for key in touched for doc_id in self.keys.get(key, ())]
-            updates = plan_batch_updates(fetch_sync_fields(self.work, wanted), self.index)
-        bulk_writes = apply_updates(self.work, updates, lambda fraction, message: None,
-                                    self.lease)
-        if token is None:
-            save_state(self.work, {"index_ok": False})  # a stop while writing reads all next
-        write_index(self.work, self.index, touched)
-        self.total_files += new - removed
-        save_state(self.work, {**stamp, "total_files": self.total_files, "token": token,
-                               "namespace": self.namespace, "index_ok": True})
-        self.token, self.stamp = token, stamp
+        same = stamp == self.stamp  # else every batch is compared, as run_sync does
+        report = SyncReport(mode="live", started_at=utcnow())
+        self.listing = apply_upload_changes(
+            self.databases, self.index, Changes(documents, token), report,
+            saved={**stamp, "namespace": self.namespace}, total_files=self.total_files,
+            same_batches=same, listing=self.listing if same else None, author=self.author,
+            lease=self.lease)
+        self.total_files, self.token, self.stamp = report.total_files, token, stamp
         self._keep_lease()  # a steady flow of groups writing no batch must renew it too
-        if not documents and not updates:
+        updated = report.batches_updated
+        if not documents and not updated:
             return  # the batch list changed, but no batch's masks did
         self.dirty = True
-        note_applied(self.work, len(documents), len(updates))
+        self.lease.note_change()
         seconds = time.perf_counter() - clock
-        opened = self.record.add(new_files=new, removed_files=removed,
-                                 batches_updated=len(updates), bulk_writes=bulk_writes,
-                                 total_files=self.total_files, duration_s=seconds)
+        bulk_writes = -(-updated // WRITE_CHUNK)
+        opened = self.record.add(new_files=report.new_files, removed_files=report.removed_files,
+                                 batches_updated=updated, status_moves=report.status_moves,
+                                 bulk_writes=bulk_writes, total_files=self.total_files,
+                                 duration_s=seconds)
         if opened or time.monotonic() - self.summarised_at > SUMMARY_EVERY_S:
             self._summarise()
-        self.log(f"applied {len(documents)} changed uploads ({new} new, {removed} removed): "
-                 f"batches updated {len(updates)}, bulk writes {bulk_writes}, {seconds:.2f} s")
+        self.log(f"applied {len(documents)} changed uploads ({report.new_files} new, "
+                 f"{report.removed_files} removed): batches updated {updated}, status moves "
+                 f"{report.status_moves}, bulk writes {bulk_writes}, {seconds:.2f} s")
 
     def _idle(self, token: dict | None) -> None:
         """Between changes: keep the lease, notice batch-list changes, refresh the problems."""
@@ -219,15 +215,6 @@ class LiveSync:
         self.kept_at = time.monotonic()
         return True
 
-    def _remember_batches(self, listing: list[dict]) -> None:
-        self.listing = [{"_id": d["_id"], "id": d.get("id"), "assignee": d.get("assignee")}
-                        for d in listing]
-        self.keys = {}
-        for doc in self.listing:
-            key = batch_key(doc)
-            if key:
-                self.keys.setdefault(key, []).append(doc["_id"])
-
     def _summarise(self) -> None:
         """Problem counts and lists into the live record (a pass over the whole index, so not
         after every group)."""
@@ -238,7 +225,7 @@ class LiveSync:
 
     def _drop_state(self) -> None:
         """Forget what is in memory: after a failure it may be ahead of what was saved."""
-        self.index, self.dirty = None, False
+        self.index, self.listing, self.dirty = None, None, False
 
     def _pause(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

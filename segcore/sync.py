@@ -16,32 +16,28 @@ import gc
 import time
 from collections import defaultdict
 from datetime import timedelta
-from typing import Callable
 
-from pymongo import UpdateOne
 from pymongo.database import Database
 
+from segcore import upload_stats
 from segcore.actors import Actor, writer_name
 from segcore.batches import generation
-from segcore.schema import BATCHES, META, find_in
+from segcore.schema import BATCHES, META
 from segcore.connection import Databases
 from segcore.history import utcnow
-from segcore.live_status import note_applied
-from segcore.sync_index import UNMATCHED, read_index, write_index
+from segcore.sync_apply import (Progress, apply_upload_changes, save_state, summarise,
+                                write_batches)
+from segcore.sync_index import read_index
 from segcore.sync_lease import Lease
-from segcore.sync_plan import (add_to_index, apply_changes, batch_key, find_problems,
-                               plan_batch_updates)
+from segcore.sync_plan import add_to_index
 from segcore.sync_runs import SyncReport, fail_run, finish_run, last_run, list_runs, start_run
 from segcore.upload_changes import (Changes, FullReadNeeded, changes_from_ids,
                                     changes_from_stream, current_token)
 from segcore.uploads import read_uploads
 
-__all__ = ["SyncReport", "last_run", "list_runs", "run_sync"]
+__all__ = ["SyncReport", "last_run", "list_runs", "run_sync", "uploader_activity_of"]
 
 FULL_EVERY = timedelta(hours=24)  # a routine sync reads everything at least this often
-KEEP = 200  # problem uploads listed per kind in a run's report (all are counted)
-WRITE_CHUNK = 1000
-Progress = Callable[[float, str], None]
 
 
 def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
@@ -57,9 +53,8 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
     author = writer_name(author)
     work = databases.work
     notify = progress or (lambda fraction, message: None)
-    own_lease = lease is None
+    own_lease, lease = lease is None, lease or Lease(work)
     if own_lease:
-        lease = Lease(work)
         lease.acquire()
     report = SyncReport(mode=mode, started_at=utcnow())
     clock = time.perf_counter()
@@ -78,20 +73,21 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
                 changes, index = _read_changes(databases, state)
             except FullReadNeeded as exc:
                 reason = str(exc)
-        if changes is not None and not changes.documents and same_batches:
+        if changes is not None and not changes.documents and same_batches and \
+                upload_stats.is_current(work, databases.settings.zone):
             return _finish_unchanged(work, run_id, report, state, changes, clock, notify)
-        index, touched, token = _updated_index(databases, state, changes, index, reason,
-                                               report, notify, lease)
-        notify(0.7, "Comparing with the batch list")
-        listing, updates = plan_writes(work, index, touched if same_batches else None)
-        apply_updates(work, updates, notify, lease)
-        report.batches_updated = len(updates)
+        saved = {**batches_now, "namespace": namespace}
+        total = int(state.get("total_files") or 0)
+        if changes is None:
+            report.full_reason = reason
+            index, listing = _read_everything(databases, report, saved, total, author, lease,
+                                              notify)
+        else:
+            index = index if index is not None else _stored_index(work, notify)
+            listing = apply_upload_changes(databases, index, changes, report, saved=saved,
+                                           total_files=total, same_batches=same_batches,
+                                           author=author, lease=lease, notify=notify)
         summarise(report, listing, index)
-        notify(0.95, "Saving the sync index")
-        if token is None:
-            save_state(work, {"index_ok": False})  # a run killed while writing reads all next
-        write_index(work, index, touched)
-        _save_done(work, report, {**batches_now, "namespace": namespace, "token": token})
         report.finish(clock)
         finish_run(work, run_id, report)
         notify(1.0, "Done")
@@ -105,21 +101,18 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
             lease.release_quietly()
 
 
-def _save_done(work: Database, report: SyncReport, state: dict) -> None:
-    """Save the resume point last, then tell the app's pages that batches changed."""
-    state.update(total_files=report.total_files, index_ok=True)
-    if report.full:
-        state["last_full_at"] = report.started_at
-    save_state(work, state)
-    if report.batches_updated:
-        note_applied(work, report.new_files + report.removed_files, report.batches_updated)
+def _stored_index(work: Database, notify: Progress) -> dict[str, dict]:
+    notify(0.2, "Reading the sync index")
+    return read_index(work)
 
 
 def _finish_unchanged(work: Database, run_id, report: SyncReport, state: dict,
                       changes: Changes, clock: float, notify: Progress) -> SyncReport:
     """Nothing changed: keep the resume point, and record the run with the last run's figures."""
     report.total_files = int(state.get("total_files") or 0)
+    report.changed_upload_ids = []
     save_state(work, {"token": changes.token} if changes.token else {})
+    upload_stats.stamp(work, report.started_at)
     report.carry_over(last_run(work) or {})
     report.finish(clock)
     finish_run(work, run_id, report, unchanged=True)
@@ -127,26 +120,14 @@ def _finish_unchanged(work: Database, run_id, report: SyncReport, state: dict,
     return report
 
 
-def _updated_index(databases: Databases, state: dict, changes: Changes | None,
-                   index: dict | None, reason: str | None, report: SyncReport,
-                   notify: Progress, lease: Lease):
-    """(index, keys whose uploads changed or None after a full read, token to resume from).
-
-    With `changes`, the stored index is brought up to date; without, every upload is read.
-    """
-    if changes is None:
-        report.full_reason = reason
-        token = current_token(databases.masks_files)
-        databases.work[META].delete_one({"_id": "sync_ids"})  # what earlier versions compared
-        index = _full_index(databases, report, notify, lease, int(state.get("total_files") or 0))
-        return index, None, token
-    if index is None:
-        notify(0.2, "Reading the sync index")
-        index = read_index(databases.work)
-    touched, report.new_files, report.removed_files = apply_changes(index, changes)
-    report.total_files = (int(state.get("total_files") or 0) + report.new_files
-                          - report.removed_files)
-    return index, touched, changes.token
+def _read_everything(databases: Databases, report: SyncReport, saved: dict, expected: int,
+                     author: str, lease: Lease, notify: Progress):
+    """Index every upload, then compare every batch with it: (index, batch listing)."""
+    saved["token"] = current_token(databases.masks_files)  # before reading: nothing is missed
+    databases.work[META].delete_one({"_id": "sync_ids"})  # what earlier versions compared
+    index = _full_index(databases, report, notify, lease, expected)
+    return index, write_batches(databases, index, report, saved=saved, author=author,
+                                lease=lease, notify=notify)
 
 
 def batch_list_stamp(work: Database) -> dict:
@@ -169,28 +150,13 @@ def _read_changes(databases: Databases, state: dict) -> tuple[Changes, dict | No
     return changes_from_ids(databases.masks_files, (i for e in index.values() for i in e)), index
 
 
-def plan_writes(work: Database, index: dict[str, dict], touched: set[str] | None):
-    """(the batch listing the report needs, the updates to write).
+def uploader_activity_of(work: Database) -> dict[str, dict]:
+    """Per uploader (by person_key), their newest upload and file count, as the last sync saw.
 
-    With `touched` (the batch list unchanged), only the batches whose uploads changed, and
-    batches never synced, are compared; otherwise every batch.
+    Read from the sync's own state: the Team page never scans the training database.
     """
-    if touched is not None:
-        listing = list(work[BATCHES].find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1}))
-        wanted = [d["_id"] for d in listing if "mongo_uploaded" not in d
-                  or batch_key(d) in touched]
-        return listing, plan_batch_updates(fetch_sync_fields(work, wanted), index)
-    listing: list[dict] = []
-    return listing, plan_batch_updates(_listed(work, listing), index)
-
-
-def summarise(report: SyncReport, listing: list[dict], index: dict[str, dict]) -> None:
-    """Counts and problem lists of the report, from the batch listing and the index."""
-    keys_with_masks = {k for k, v in index.items() if v and k != UNMATCHED}
-    report.batches_with_masks = sum(1 for d in listing if batch_key(d) in keys_with_masks)
-    report.batches_without_masks = len(listing) - report.batches_with_masks
-    (report.orphans, report.orphan_uploads), (report.unmatched, report.unmatched_uploads), \
-        (report.mismatches, report.mismatched_uploads) = find_problems(listing, index, keep=KEEP)
+    state = work[META].find_one({"_id": "sync"}, {"uploaders": 1}) or {}
+    return {p["key"]: p for p in state.get("uploaders") or [] if isinstance(p, dict)}
 
 
 def _full_reason(state: dict, namespace: str) -> str | None:
@@ -203,11 +169,6 @@ def _full_reason(state: dict, namespace: str) -> str | None:
     if last_full is None or utcnow() - last_full > FULL_EVERY:
         return "the last full read is more than a day old"
     return None
-
-
-def save_state(work: Database, fields: dict) -> None:
-    if fields:
-        work[META].update_one({"_id": "sync"}, {"$set": fields}, upsert=True)
 
 
 def _full_index(databases: Databases, report: SyncReport, notify: Progress, lease: Lease,
@@ -231,34 +192,3 @@ def _full_index(databases: Databases, report: SyncReport, notify: Progress, leas
         gc.enable()
     report.total_files = count
     return index
-
-
-def _listed(work: Database, listing: list):
-    """Every batch document with its sync fields, keeping only what the report needs in
-    `listing`: holding 50,000 batches' upload info at once would dwarf the index."""
-    for doc in work[BATCHES].find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1,
-                                         "training_metrics_info": 1}, batch_size=2000):
-        yield doc
-        listing.append({"_id": doc["_id"], "id": doc.get("id"), "assignee": doc.get("assignee")})
-
-
-def fetch_sync_fields(work: Database, doc_ids: list) -> list[dict]:
-    return find_in(work[BATCHES], "_id", doc_ids,
-                   {"id": 1, "mongo_uploaded": 1, "training_metrics_info": 1})
-
-
-def apply_updates(work: Database, updates: list[tuple], notify: Progress, lease: Lease) -> int:
-    """Write the planned batch updates in bulk; returns how many bulk writes that took."""
-    for start in range(0, len(updates), WRITE_CHUNK):
-        chunk = updates[start:start + WRITE_CHUNK]
-        operations = []
-        for doc_id, to_set, to_unset in chunk:
-            change = {"$set": to_set}
-            if to_unset:
-                change["$unset"] = to_unset
-            operations.append(UpdateOne({"_id": doc_id}, change))
-        work[BATCHES].bulk_write(operations, ordered=False)
-        lease.renew()
-        notify(0.7 + 0.3 * min(1.0, (start + len(chunk)) / len(updates)),
-               f"Updated {start + len(chunk):,} of {len(updates):,} batches")
-    return -(-len(updates) // WRITE_CHUNK)

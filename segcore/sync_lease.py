@@ -33,7 +33,8 @@ class Lease:
     def acquire(self) -> None:
         now = utcnow()
         mine = {"owner": self.owner, "expires_at": now + LEASE, "since": now,
-                "host": socket.gethostname(), "pid": os.getpid(), "kind": self.kind}
+                "host": socket.gethostname(), "pid": os.getpid(), "kind": self.kind,
+                "last_change_at": None}
         try:
             self.db[LOCKS].update_one(
                 {"_id": self.name, "$or": [{"expires_at": {"$lt": now}}, {"owner": self.owner}]},
@@ -66,6 +67,14 @@ class Lease:
             self.renewed = time.monotonic()
         else:
             self.acquire()
+
+    def note_change(self) -> None:
+        """Renew, and record that the holder just applied a change (the Sync page shows when
+        a live sync last did)."""
+        now = utcnow()
+        self.db[LOCKS].update_one({"_id": self.name, "owner": self.owner},
+                                  {"$set": {"expires_at": now + LEASE, "last_change_at": now}})
+        self.renewed = time.monotonic()
 
     def release_quietly(self) -> None:
         """Give the lease back; when the server is gone, it expires on its own."""

@@ -11,11 +11,25 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from segcore.naming import canonical_batch_id, person_key
-from segcore.sync_index import UNMATCHED, IndexEntry, keys_holding
+from segcore.sync_index import UNMATCHED, UNUSABLE, IndexEntry, keys_holding
 from segcore.upload_changes import Changes
 from segcore.uploads import Upload, upload_from_document
 
 FILES_KEPT = 5  # file names kept in `training_metrics_info.files`, as the old dashboard did
+# MASKS_SET_STATUS: when masks arrive on a batch with one of these statuses, the sync moves it
+# to MASKS_STATUS. review, done and legacy values ("S") are never touched, nor is a batch that
+# already had masks (a coordinator who sets it back to in_progress is not overruled).
+MOVABLE_STATUSES = ("pending", "in_progress")
+MASKS_STATUS = "review"
+
+
+@dataclass(frozen=True)
+class StatusMove:
+    """A batch whose masks just arrived: its status goes from `old` to MASKS_STATUS."""
+
+    doc_id: object
+    batch_id: str
+    old: str
 
 
 def batch_key(batch: dict) -> str | None:
@@ -35,31 +49,52 @@ def index_uploads(uploads) -> dict[str, dict]:
 def add_to_index(index: dict[str, dict], upload: Upload) -> None:
     uploader = sys.intern(upload.uploaded_by) if upload.uploaded_by else None
     entry = IndexEntry(upload.id, upload.filename, uploader, upload.upload_date, upload.length)
-    for key in upload.batches or (UNMATCHED,):
+    for key in upload_keys(upload):
         index.setdefault(key, {})[upload.id] = entry
 
 
+def upload_keys(upload: Upload) -> tuple[str, ...]:
+    """The index keys an upload is filed under: its batches, UNMATCHED, or its problem."""
+    if upload.problem:
+        return (UNUSABLE + upload.problem,)
+    return upload.batches or (UNMATCHED,)
+
+
 def desired_info(entries) -> dict:
-    """`training_metrics_info` for a batch with these uploads, in the production layout."""
+    """`training_metrics_info` for a batch with these uploads, in the production layout.
+
+    Plus the additive `first_upload` (the earliest upload date): the day the batch was
+    delivered, so pace can be counted without re-reading uploads.
+    """
     ordered = sorted(entries, key=lambda e: (e.date is not None, e.date or datetime.min,
                                              str(e.id)), reverse=True)
     uploaders: dict[str, str] = {}
     for entry in ordered:
         if entry.uploader:
             uploaders.setdefault(person_key(entry.uploader), entry.uploader)
+    dated = [e.date for e in ordered if isinstance(e.date, datetime)]
     return {"file_count": len(ordered),
             "latest_upload": ordered[0].date if ordered else None,
+            "first_upload": min(dated) if dated else None,
             "files": [e.filename for e in ordered[:FILES_KEPT]],
             "uploaders": sorted(uploaders.values(), key=person_key)}
 
 
-def plan_batch_updates(batches: list[dict], index: dict[str, dict]) -> list[tuple]:
-    """(document _id, $set, $unset) for each batch whose sync fields differ from the uploads."""
+def plan_batch_updates(batches: list[dict], index: dict[str, dict],
+                       moves: list[StatusMove] | None = None) -> list[tuple]:
+    """(document _id, $set, $unset) for each batch whose sync fields differ from the uploads.
+
+    With a `moves` list (MASKS_SET_STATUS on), the status moves of batches whose masks arrive
+    now are appended to it.
+    """
     updates = []
     for doc in batches:
         key = batch_key(doc)
         entries = index.get(key, {}).values() if key else ()
         if entries:
+            if moves is not None and doc.get("mongo_uploaded") is not True and \
+                    doc.get("status") in MOVABLE_STATUSES:
+                moves.append(StatusMove(doc["_id"], str(doc.get("id")), doc["status"]))
             wanted = {"mongo_uploaded": True, "training_metrics_info": desired_info(entries)}
             if doc.get("mongo_uploaded") is not True or doc.get("training_metrics_info") != \
                     wanted["training_metrics_info"]:
@@ -83,19 +118,23 @@ class Finding:
     size_mb: float
     batches: list[str]
     assignee: str | None = None
+    size_bytes: int | None = None  # exact, for "12.5 KB"; size_mb stays for older readers
+    problem: str | None = None  # why an unusable upload counts for no batch
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "problem" or v}
 
 
 def _finding(entry: IndexEntry, batches: list[str], assignee: str | None = None) -> Finding:
     return Finding(entry.filename, entry.uploader, entry.date,
-                   round((entry.length or 0) / 1048576, 2), batches, assignee)
+                   round((entry.length or 0) / 1048576, 2), batches, assignee,
+                   entry.length or 0)
 
 
 def find_problems(batches: list[dict], index: dict[str, dict],
-                  keep: int = 1000) -> tuple[tuple, tuple, tuple]:
-    """Orphans (name a batch not in the list), unmatched (name none), mismatched uploaders.
+                  keep: int = 1000) -> tuple[tuple, tuple, tuple, tuple]:
+    """Orphans (name a batch not in the list), unmatched (name none), mismatched uploaders,
+    unusable uploads (odd documents, with the reason).
 
     Returns (count, the `keep` most recent findings) for each kind, so a huge backlog of
     problems does not have to be held in memory.
@@ -111,8 +150,12 @@ def find_problems(batches: list[dict], index: dict[str, dict],
     # from someone else than the assignee would otherwise hold one tuple per upload.
     mismatched: list[tuple] = []
     mismatch_count = 0
+    unusable: list[tuple] = []
     for key, entries in index.items():
         if key == UNMATCHED:
+            continue
+        if key.startswith(UNUSABLE):
+            unusable += [(e, key[len(UNUSABLE):]) for e in entries.values()]
             continue
         if key not in assignees:
             for upload_id, entry in entries.items():
@@ -138,8 +181,33 @@ def find_problems(batches: list[dict], index: dict[str, dict],
     unmatched = [_finding(e, []) for e, _ in newest((e, None) for e in unmatched_entries.values())]
     mismatches = [_finding(e, [key], assignee) for _, _, e, key, assignee in
                   sorted(mismatched, reverse=True)]
+    unusable_findings = [Finding(**{**_finding(e, []).as_dict(), "problem": why})
+                         for e, why in newest(unusable)]
     return ((len(orphan_entries), orphans), (len(unmatched_entries), unmatched),
-            (mismatch_count, mismatches))
+            (mismatch_count, mismatches), (len(unusable), unusable_findings))
+
+
+def uploader_activity(index: dict[str, dict]) -> list[dict]:
+    """Per uploader: their newest upload and how many files, from the whole index.
+
+    [{"name", "key" (person_key), "latest", "files"}]; an upload naming several batches counts
+    once. Kept by the sync so the Team page never reads the training database.
+    """
+    people: dict[str, dict] = {}
+    seen: set = set()
+    for entries in index.values():
+        for upload_id, entry in entries.items():
+            if upload_id in seen or not entry.uploader:
+                continue
+            seen.add(upload_id)
+            key = person_key(entry.uploader)
+            person = people.setdefault(key, {"name": entry.uploader, "key": key,
+                                             "latest": None, "files": 0})
+            person["files"] += 1
+            if entry.date is not None and (person["latest"] is None or
+                                           entry.date > person["latest"]):
+                person["latest"] = entry.date
+    return sorted(people.values(), key=lambda p: p["key"])
 
 
 def _date_key(entry: IndexEntry) -> tuple:
@@ -163,6 +231,6 @@ def apply_changes(index: dict[str, dict], changes: Changes) -> tuple[set[str], i
         else:
             upload = upload_from_document(document)
             add_to_index(index, upload)
-            touched.update(upload.batches or (UNMATCHED,))
+            touched.update(upload_keys(upload))
             new += upload_id not in holders
     return touched, new, removed

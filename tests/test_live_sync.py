@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 import pytest
 from gridfs import GridFS
 
-from segcore import sync_runs
+from segcore import data_version, sync_runs, upload_stats
 from segcore.errors import SyncAlreadyRunning
-from segcore.live_status import LiveStatus, describe_live, live_status, read_marker
-from segcore.sync import run_sync
+from segcore.live_status import LiveStatus, describe_live, live_status
+from segcore.sync import run_sync, uploader_activity_of
 from tests.helpers import ROOT
 from tests.helpers import free_port
 from tests.servers import server_process
@@ -35,6 +35,11 @@ def wait_for(condition, timeout=10.0, what="the condition"):
             return
         time.sleep(0.1)
     raise AssertionError(f"{what} did not happen within {timeout:g} s")
+
+
+def synced(databases):
+    """The data version's count of sync writes to batches (what the pages poll)."""
+    return data_version.read_versions(databases.work)["batches"][1]
 
 
 def has_masks(databases, batch_id):
@@ -76,11 +81,12 @@ def test_an_upload_shows_within_seconds_and_sigterm_stops_cleanly(lab, cli_env, 
         assert has_masks(lab, "batch_1")  # caught up at start
         status = live_status(lab.work)
         assert status.running and "live:" in describe_live(status, datetime.utcnow())
-        before = read_marker(lab.work).count
+        before = synced(lab)
         put(lab, "masks_batch_0002.tar.xz")
         wait_for(lambda: has_masks(lab, "batch_2"), 10, "batch_2's masks")
-        # The marker moves once the group is fully saved, just after the batch write.
-        wait_for(lambda: read_marker(lab.work).count > before, 5, "the marker moving")
+        # The data version the pages poll moves just after the batch write.
+        wait_for(lambda: synced(lab) > before, 5, "the data version moving")
+        wait_for(lambda: live_status(lab.work).last_change_at is not None, 5, "the lease's stamp")
         info = lab.work.batches.find_one({"id": "batch_2"})["training_metrics_info"]
         assert info["files"] == ["masks_batch_0002.tar.xz"]
         process.send_signal(signal.SIGTERM)
@@ -92,6 +98,30 @@ def test_an_upload_shows_within_seconds_and_sigterm_stops_cleanly(lab, cli_env, 
     # A routine sync afterwards finds everything done.
     report = run_sync(lab)
     assert not report.full and report.batches_updated == 0
+
+
+def test_a_live_group_does_what_an_incremental_sync_does(dbs, cli_env, tmp_path):
+    """Status moves, the uploads' read models, uploader activity, the data version and the
+    resume point: the same function applies a live group and a routine run."""
+    dbs.work.batches.insert_many([{"id": f"batch_{n}", "assignee": "Flor", "status": "pending"}
+                                  for n in range(1, 4)])
+    put(dbs, "batch_1.zip")
+    with watcher(cli_env, tmp_path / "live.log"):
+        assert dbs.work.batches.find_one({"id": "batch_1"})["status"] == "review"
+        before = synced(dbs)
+        put(dbs, "batch_2.zip", uploaded_by="pedro")
+        wait_for(lambda: dbs.work.batches.find_one({"id": "batch_2"})["status"] == "review", 10,
+                 "batch_2 moving to review")
+        wait_for(lambda: "pedro" in uploader_activity_of(dbs.work), 5, "pedro's activity")
+    assert synced(dbs) > before
+    assert dbs.work.history.count_documents({"key": "batch_2", "field": "status",
+                                             "new": "review"}) == 1
+    newest, _ = upload_stats.read_recent(dbs.work, 5)
+    assert [u["filename"] for u in newest][:2] == ["batch_2.zip", "batch_1.zip"]
+    assert uploader_activity_of(dbs.work)["pedro"]["files"] == 1
+    report = run_sync(dbs)  # a routine run afterwards finds nothing left to do
+    assert not report.full and report.batches_updated == 0 and report.status_moves == 0
+    assert dbs.work.batches.find_one({"id": "batch_3"})["status"] == "pending"
 
 
 def test_a_restart_misses_nothing_changed_while_it_was_down(lab, cli_env, tmp_path):
@@ -199,13 +229,14 @@ def test_describe_live(status, expected):
 def test_live_records_one_per_hour_updated_in_place(db, monkeypatch):
     record = sync_runs.LiveRecord(db, "live")
     for _ in range(3):
-        record.add(new_files=2, removed_files=1, batches_updated=2, bulk_writes=1,
-                   total_files=10, duration_s=0.1)
+        record.add(new_files=2, removed_files=1, batches_updated=2, status_moves=1,
+                   bulk_writes=1, total_files=10, duration_s=0.1)
     assert db.sync_runs.count_documents({}) == 1
     stored = db.sync_runs.find_one()
-    assert (stored["groups"], stored["new_files"], stored["removed_files"]) == (3, 6, 3)
+    assert (stored["groups"], stored["new_files"], stored["removed_files"],
+            stored["status_moves"]) == (3, 6, 3, 3)
     monkeypatch.setattr(sync_runs, "LIVE_SPAN_S", 0)
-    assert record.add(new_files=1, removed_files=0, batches_updated=1, bulk_writes=1,
-                      total_files=11, duration_s=0.1)
+    assert record.add(new_files=1, removed_files=0, batches_updated=1, status_moves=0,
+                      bulk_writes=1, total_files=11, duration_s=0.1)
     assert db.sync_runs.count_documents({"mode": "live"}) == 2
     assert sorted(r["groups"] for r in sync_runs.list_runs(db)) == [1, 3]

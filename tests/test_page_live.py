@@ -1,4 +1,4 @@
-"""Pages that follow new masks by themselves (the change marker), without losing unsaved edits,
+"""Pages that follow new masks by themselves (the data version), without losing unsaved edits,
 and the Sync page's view of a live sync."""
 
 from datetime import datetime, timedelta
@@ -18,7 +18,7 @@ def seed(dbs, count=3):
 
 
 def upload_and_sync(dbs, filename):
-    """What a live sync does when an upload lands: apply it, which moves the marker."""
+    """What a live sync does when an upload lands: apply it, which moves the data version."""
     GridFS(dbs.training, collection="masks").put(b"m", filename=filename)
     assert sync.run_sync(dbs, author="live").batches_updated == 1
 
@@ -29,7 +29,7 @@ def test_the_dashboard_shows_new_masks_without_a_reload(app_env):
     assert {m.label: m.value for m in at.metric}["With masks"] == "0"
     at.run()  # nothing new: the figures stay as they were
     upload_and_sync(app_env, "batch_2.zip")
-    at.run()  # what the fragment's timer triggers: it sees the marker moved
+    at.run()  # what the fragment's timer triggers: it sees the data version moved
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["With masks"] == "1"
 
@@ -44,12 +44,13 @@ def test_the_batch_table_keeps_unsaved_edits_when_masks_arrive(app_env):
     upload_and_sync(app_env, "batch_1.zip")
     at.run()
     assert not at.exception
-    assert at.button(key="save_batches").label == "Save changes (1 batches)"
-    assert any("New masks arrived" in c.value for c in at.caption)
-    at.button(key="save_batches").click().run()  # saving refreshes the table
-    assert app_env.work.batches.find_one({"id": "batch_1"})["status"] == "done"
+    # The rows are read again with the new masks, the unsaved edit drawn over them.
     snapshot = at.session_state["batch_snapshot"]["rows"]
     assert [r.get("mongo_uploaded") for r in snapshot if r["id"] == "batch_1"] == [True]
+    assert at.session_state["batch_pending_edits"] == {"batch_1": {"status": ("pending", "done")}}
+    assert at.button(key="save_batches").label == "Save changes (1 batches)"
+    at.button(key="save_batches").click().run()  # saving refreshes the table
+    assert app_env.work.batches.find_one({"id": "batch_1"})["status"] == "done"
 
 
 def test_the_batch_table_reloads_when_nothing_is_being_edited(app_env):
@@ -58,7 +59,6 @@ def test_the_batch_table_reloads_when_nothing_is_being_edited(app_env):
     upload_and_sync(app_env, "batch_3.zip")
     at.run()
     assert not at.exception
-    assert not any("New masks arrived" in c.value for c in at.caption)
     snapshot = at.session_state["batch_snapshot"]["rows"]
     assert [r.get("mongo_uploaded") for r in snapshot if r["id"] == "batch_3"] == [True]
 
@@ -71,9 +71,8 @@ def test_the_sync_page_shows_a_running_live_sync_and_hides_the_schedule(app_env)
     now = utcnow()
     app_env.work.locks.insert_one({"_id": "sync", "owner": "w", "kind": "live", "host": "office",
                                    "since": now - timedelta(minutes=5),
-                                   "expires_at": now + timedelta(minutes=2)})
-    app_env.work.app_meta.update_one({"_id": "changes"},
-                                     {"$set": {"at": now - timedelta(seconds=3)}}, upsert=True)
+                                   "expires_at": now + timedelta(minutes=2),
+                                   "last_change_at": now - timedelta(seconds=3)})
     at.run()
     assert not at.exception
     assert any(c.value.startswith(":green[●] live: last change applied ")

@@ -1,9 +1,10 @@
-"""Figures that follow new masks by themselves, and the live sync's status on the Sync page.
+"""Pages that follow new data by themselves, and the live sync's status on the Sync page.
 
-A fragment polls segcore's "last applied change" marker (one read by `_id`) every few seconds;
-only when it moved are the cached reads dropped and the page rerun. Unsaved edits in the batch
-table are never dropped for it: the table then waits, and says so, until they are saved or
-discarded.
+A page calls `follow_changes` early: it notes the data version (`segcore.data_version`, read at
+most once a second per process) of the topics it shows, and a fragment looks at it again every
+few seconds, rerunning the page only when it moved: a sync applied new masks, or someone else
+wrote. Cached reads are keyed by that version, so the rerun re-reads only what changed.
+Unsaved edits in the batch table survive it: they are kept per batch id (`PENDING_EDITS`).
 """
 
 from __future__ import annotations
@@ -15,39 +16,42 @@ from pymongo.errors import PyMongoError
 
 from segcore.errors import SegcoreError
 from segcore.history import utcnow
-from segcore.live_status import LiveStatus, describe_live, live_status, read_marker
-from ui.connection import databases
-from ui.state import BATCH_SNAPSHOT, LIVE_SEEN
+from segcore.live_status import LiveStatus, describe_live, live_status
+from segcore.timefmt import office_time
+from ui.connection import data_versions, databases, settings
+from ui.state import LIVE_SEEN
 
 POLL = "5s"
 
 
-def _marker_count() -> int | None:
-    """The marker's counter, or None when the database cannot say (the page says why)."""
+def _version(topics: tuple[str, ...]) -> tuple | None:
+    """The data version of `topics`, or None when the database cannot say (the page says
+    why)."""
     try:
-        return read_marker(databases().work).count
+        current = data_versions()
     except (SegcoreError, PyMongoError):
         return None
+    return tuple(current[topic] for topic in topics)
+
+
+def follow_changes(page: str, topics: tuple[str, ...],
+                   on_change: Callable[[], None] | None = None) -> None:
+    """Rerun `page` when the data of `topics` changed. `on_change` runs first in a run that
+    sees a change (the batch table drops its snapshot, after its edits were kept by id)."""
+    version = _version(topics)
+    seen = st.session_state[LIVE_SEEN]
+    if version is not None:
+        if on_change is not None and page in seen and seen[page] != version:
+            on_change()
+        seen[page] = version
+    _rerun_when_changed(page, topics)
 
 
 @st.fragment(run_every=POLL)
-def follow_new_masks(page: str, edits_pending: Callable[[], bool] = lambda: False) -> None:
-    """Rerun `page` with fresh figures when a sync applied changes since it last looked."""
-    count = _marker_count()
-    seen = st.session_state[LIVE_SEEN]
-    if count is None or seen.get(page) == count:
-        return
-    if page not in seen:  # the first look: the page is reading fresh figures anyway
-        seen[page] = count
-        return
-    if edits_pending():
-        st.caption(":material/update: New masks arrived: the table refreshes once your edits "
-                   "are saved or discarded.")
-        return
-    seen[page] = count
-    st.cache_data.clear()
-    st.session_state[BATCH_SNAPSHOT] = None  # no edits pending: the table may reload
-    st.rerun(scope="app")
+def _rerun_when_changed(page: str, topics: tuple[str, ...]) -> None:
+    version = _version(topics)
+    if version is not None and version != st.session_state[LIVE_SEEN].get(page):
+        st.rerun(scope="app")
 
 
 def current_live_status() -> LiveStatus | None:
@@ -63,7 +67,7 @@ def live_caption() -> None:
     """"live: last change applied 3 s ago", kept current without rerunning the page."""
     status = current_live_status()
     if status is not None and status.running:
-        since = f", since {status.since:%Y-%m-%d %H:%M} UTC" if status.since else ""
+        since = f", since {office_time(status.since, settings().zone)}" if status.since else ""
         st.caption(f":green[●] {describe_live(status, utcnow())} (`sync --watch` on "
                    f"{status.host or 'another host'}{since})")
     elif status is not None:

@@ -1,5 +1,6 @@
-"""The sync page's "Sync now" (a progress bar, then the report kept in the session) and the
-automatic schedule's controls."""
+"""The sync page's "Sync now" (a progress bar, then the report kept in the session), the
+automatic schedule's controls, and its tables of uploads and runs under the labels every
+screen uses."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import streamlit as st
 
 from segcore import sync
 from segcore.connection import Databases
+from segcore.labels import FIELD_LABELS, human_size, run_kind
 from segcore.schedule import SyncScheduler
+from segcore.timefmt import office_time
 from ui.actions import run_write
+from ui.connection import settings
 from ui.state import SYNC_LAST_REPORT, current_actor
 
 
@@ -27,16 +31,54 @@ def sync_now(databases: Databases, full: bool) -> None:
               progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
 
 
-
 def schedule_controls(auto: SyncScheduler) -> None:
     """The interval of the automatic sync while the app runs, and how its last run went."""
+    zone = settings().zone
     minutes = st.number_input("Automatic sync every N minutes while the app runs (0 = off)",
                               0, 1440, int(auto.minutes), key="auto_minutes")
     if st.button("Apply", key="auto_apply"):
         run_write("Applying", auto.set_minutes, minutes,
                   then=f"Automatic sync every {minutes} minutes." if minutes
                   else "Automatic sync is off.")
-    st.caption(f"Next automatic run: {auto.next_run:%Y-%m-%d %H:%M}" if auto.next_run
-               else "Automatic sync is off.")
+    # The scheduler keeps the server's local time: astimezone() reads it as such.
+    st.caption(f"Next automatic run: {auto.next_run.astimezone(zone):%Y-%m-%d %H:%M}"
+               if auto.next_run else "Automatic sync is off.")
     if auto.last_outcome:
-        st.caption(f"Last automatic run at {auto.last_at:%H:%M}: {auto.last_outcome}")
+        st.caption(f"Last automatic run at {auto.last_at.astimezone(zone):%H:%M}: "
+                   f"{auto.last_outcome}")
+
+
+def upload_rows(uploads: list[dict], with_assignee: bool = False) -> list[dict]:
+    """Upload findings or recent uploads as table rows: the shared labels, office time, and
+    sizes in KB/MB/GB (a small file is "12.0 KB", never "0 MB")."""
+    zone = settings().zone
+    rows = []
+    for upload in uploads:
+        size = upload.get("size_bytes")
+        if size is None and upload.get("size_mb") is not None:  # runs recorded before sizes
+            size = round(upload["size_mb"] * 1048576)
+        row = {FIELD_LABELS["filename"]: upload.get("filename"),
+               FIELD_LABELS["uploaded_by"]: upload.get("uploaded_by") or "",
+               FIELD_LABELS["upload_date"]: office_time(upload.get("upload_date"), zone),
+               FIELD_LABELS["size"]: human_size(size),
+               FIELD_LABELS["batches"]: ", ".join(upload.get("batches") or [])}
+        if with_assignee:
+            row[FIELD_LABELS["assignee"]] = upload.get("assignee") or ""
+        rows.append(row)
+    return rows
+
+
+RUN_COLUMNS = ("started_at", "kind", "mode", "status", "duration_s", "total_files",
+               "new_files", "removed_files", "batches_updated", "status_moves", "orphans",
+               "unmatched", "mismatches", "author", "error")
+
+
+def run_rows(runs: list[dict]) -> list[dict]:
+    """Recorded runs as table rows: when (office time), incremental or full and why, counts."""
+    zone = settings().zone
+    rows = []
+    for run in runs:
+        values = {**run, "kind": run_kind(run),
+                  "started_at": office_time(run.get("started_at"), zone, "%Y-%m-%d %H:%M:%S")}
+        rows.append({FIELD_LABELS[c]: values.get(c) for c in RUN_COLUMNS})
+    return rows

@@ -2,17 +2,20 @@
 
 import streamlit as st
 
+from segcore.labels import FIELD_LABELS
+from segcore.timefmt import office_time, zone_name
 from ui import reads
-from ui.connection import scheduler
+from ui.connection import scheduler, settings
 from ui.live import current_live_status, live_caption
+from ui.mask_actions import check_masks_panel, show_last_mask_check
 from ui.state import SYNC_LAST_REPORT, can_write
-from ui.sync_actions import schedule_controls, sync_now
-from ui.widgets import page_start
+from ui.sync_actions import run_rows, schedule_controls, sync_now, upload_rows
+from ui.widgets import page_start, upload_models_notice
 
-COUNTS = {"total_files": "Files", "batches_with_masks": "With masks",
-          "batches_without_masks": "Without masks", "batches_updated": "Updated",
-          "orphans": "Orphans", "unmatched": "Unmatched", "mismatches": "Other uploader"}
+COUNTS = ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
+          "status_moves", "orphans", "unmatched", "mismatches")
 databases = page_start("Sync")
+zone = settings().zone
 live_caption()
 
 if can_write():  # a viewer looks at runs and uploads only
@@ -23,6 +26,8 @@ if can_write():  # a viewer looks at runs and uploads only
         full = st.checkbox("Full rescan (re-read every upload)", key="sync_full")
         if st.button("Sync now", type="primary", icon=":material/sync:", key="sync_now"):
             sync_now(databases, full)
+        st.divider()
+        check_masks_panel(databases)
     auto, live = scheduler(), current_live_status()
     with right.container(border=True):
         if live is not None and live.running and not auto.minutes:
@@ -33,35 +38,37 @@ if can_write():  # a viewer looks at runs and uploads only
 
 report = st.session_state.get(SYNC_LAST_REPORT)
 if report:
-    st.subheader(f"Report of the sync at {report['started_at']:%Y-%m-%d %H:%M:%S} UTC "
-                 f"({report['duration_s']:.1f} s, {'full' if report['full'] else 'incremental'})")
-    for column, (field, label) in zip(st.columns(len(COUNTS)), COUNTS.items()):
-        column.metric(label, f"{report[field]:,}")
+    kind = (f"full: {report['full_reason']}" if report["full"] and report.get("full_reason")
+            else "full" if report["full"] else "incremental")
+    st.subheader(f"Report of the sync at "
+                 f"{office_time(report['started_at'], zone, '%Y-%m-%d %H:%M:%S')} "
+                 f"({report['duration_s']:.1f} s, {kind})")
+    for column, field in zip(st.columns(len(COUNTS)), COUNTS):
+        column.metric(FIELD_LABELS[field], f"{report.get(field, 0):,}")
     for field, title in (("orphan_uploads", "Orphan uploads (name a batch not in the list)"),
                          ("unmatched_uploads", "Unmatched uploads (name no batch)"),
                          ("mismatched_uploads", "Uploaded by someone other than the assignee")):
         if report[field]:
             st.markdown(f"**{title}**")
-            st.dataframe(report[field], hide_index=True)
+            st.dataframe(upload_rows(report[field], field == "mismatched_uploads"),
+                         hide_index=True)
 
+show_last_mask_check()
 st.subheader("Runs")
 runs = reads.sync_runs(20)
-columns = ["started_at", "mode", "status", "duration_s", "total_files", "batches_updated",
-           "orphans", "unmatched", "mismatches", "author", "error"]
 if runs:
-    st.dataframe([{c: r.get(c) for c in columns} for r in runs], hide_index=True,
-                 column_config={c: c.replace("_s", " (s)").replace("_", " ").capitalize()
-                                for c in columns})
+    st.dataframe(run_rows(runs), hide_index=True)
+    st.caption(f"Times in {zone_name(zone)}. An incremental run reads only the uploads changed "
+               "since the last one; a full run reads them all, for the reason shown.")
 else:
     st.caption("No sync has run yet.")
 
 st.subheader("Most recent uploads")
+upload_models_notice()
 found, problem = reads.recent_uploads.or_problem(50)
 if problem:
     st.warning(f"Uploads cannot be read right now. {problem}")
 elif found:
-    st.dataframe(found, hide_index=True, column_config={
-        "filename": "File", "size_mb": "Size (MB)", "uploaded_by": "Uploader",
-        "upload_date": "Date", "batches": "Batch"})
+    st.dataframe(upload_rows(found), hide_index=True)
 else:
     st.caption("No uploads yet.")
