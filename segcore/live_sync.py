@@ -107,7 +107,7 @@ class LiveSync:
     # --- catching up and following ---------------------------------------------------------
 
     def _catch_up(self) -> None:
-        """One routine sync under the live lease, then its index and the batch ids in memory."""
+        """One routine sync under the live lease, then its index and batch listing in memory."""
         self.lease.keep()
         report = run_sync(self.databases, full=self.full_first, mode="live",
                           author=self.author, lease=self.lease)

@@ -19,8 +19,11 @@ def seed(dbs, count=3):
 
 def upload_and_sync(dbs, filename):
     """What a live sync does when an upload lands: apply it, which moves the data version."""
+    from ui.connection import forget_data_versions
+
     GridFS(dbs.training, collection="masks").put(b"m", filename=filename)
     assert sync.run_sync(dbs, author="live").batches_updated == 1
+    forget_data_versions()  # what the next second does: the app reads the version at most once
 
 
 def test_the_dashboard_shows_new_masks_without_a_reload(app_env):
@@ -38,7 +41,7 @@ def test_the_batch_table_keeps_unsaved_edits_when_masks_arrive(app_env):
     seed(app_env)
     at = page("batches").run()
     key = f"batch_editor_{at.session_state['batch_editor_version']}"
-    at.session_state[key] = {"edited_rows": {0: {"status": "done"}}, "added_rows": [],
+    at.session_state[key] = {"edited_rows": {0: {"priority": "alta"}}, "added_rows": [],
                              "deleted_rows": []}
     at.run()
     upload_and_sync(app_env, "batch_1.zip")
@@ -47,10 +50,11 @@ def test_the_batch_table_keeps_unsaved_edits_when_masks_arrive(app_env):
     # The rows are read again with the new masks, the unsaved edit drawn over them.
     snapshot = at.session_state["batch_snapshot"]["rows"]
     assert [r.get("mongo_uploaded") for r in snapshot if r["id"] == "batch_1"] == [True]
-    assert at.session_state["batch_pending_edits"] == {"batch_1": {"status": ("pending", "done")}}
+    assert at.session_state["batch_pending_edits"]["batch_1"]["priority"][1] == "alta"
     assert at.button(key="save_batches").label == "Save changes (1 batches)"
     at.button(key="save_batches").click().run()  # saving refreshes the table
-    assert app_env.work.batches.find_one({"id": "batch_1"})["status"] == "done"
+    saved = app_env.work.batches.find_one({"id": "batch_1"})
+    assert (saved["metadata"]["priority"], saved["status"]) == ("alta", "review")  # moved by sync
 
 
 def test_the_batch_table_reloads_when_nothing_is_being_edited(app_env):
