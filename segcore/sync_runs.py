@@ -121,8 +121,9 @@ def fail_run(db: Database, run_id, exc: BaseException, clock: float) -> None:
 def list_runs(db: Database, limit: int = 20) -> list[dict]:
     """The most recent sync runs, newest first (without their upload lists)."""
     projection = {"_id": 0, **{name: 0 for name in SyncReport.DETAILS}}
-    return list(db[RUNS].find(projection=projection).sort("started_at", DESCENDING)
-                .limit(int(limit)))
+    # Start times are kept to the second: two runs in one second are told apart by `_id`.
+    return list(db[RUNS].find(projection=projection)
+                .sort([("started_at", DESCENDING), ("_id", DESCENDING)]).limit(int(limit)))
 
 
 def last_run(db: Database, successful: bool = True) -> dict | None:

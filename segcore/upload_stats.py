@@ -27,7 +27,7 @@ from segcore.naming import person_key
 from segcore.schema import META, UPLOAD_DAYS
 
 STATS_DOC = "upload_stats"
-FORMAT = 1          # bump when the stored layout changes: the next sync rebuilds everything
+FORMAT = 2          # bump when the stored layout changes: the next sync rebuilds everything
 RECENT_KEPT = 300
 WRITE_CHUNK = 200
 BREAKDOWNS = ("owners", "pairs", "statuses", "uploaders")
@@ -130,6 +130,8 @@ def decode_day(doc: dict) -> dict:
 def as_recent(upload_id, entry, keys) -> dict:
     return {"upload_id": upload_id, "filename": entry.filename, "uploaded_by": entry.uploader,
             "upload_date": entry.date, "size_mb": round((entry.length or 0) / 1048576, 2),
+            # exact: a mask file of a few KB rounds to 0.0 MB
+            "size_bytes": entry.length,
             "batches": sorted(k for k in keys if not k.startswith("~"))}
 
 
