@@ -132,7 +132,7 @@ def bulk_actions(databases: Databases, team_names: list[str], selected: list[str
         person = st.selectbox("Assign the ticked batches to", team_names, key="bulk_selected_to")
         if st.button(f"Assign {len(selected)} ticked", disabled=not selected,
                      key="bulk_selected"):
-            run_write("Assigning", batches.assign, work, selected, person, actor,
+            run_write("Assigning", assignments.assign, work, selected, person, actor,
                       then=lambda result: report_change(result, f"Assigned to {person}"))
     with middle.container(border=True):
         count = st.number_input("How many of the next unassigned pending batches", 1, 5000, 20,
