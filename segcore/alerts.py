@@ -7,7 +7,7 @@ from datetime import datetime, timezone, tzinfo
 
 from pymongo.database import Database
 
-from segcore import batches
+from segcore import assignments
 from segcore.schema import BATCHES
 from segcore.actors import Actor
 from segcore.batches import ChangeResult, Edit
@@ -59,5 +59,5 @@ def apply_moves(db: Database, moves: list[Move], author: "str | Actor") -> Chang
     """
     edits = [Edit(m.id, "assignee", m.from_, m.to, reason=f"{MOVE_PREFIX}: {m.reason}")
              for m in moves]
-    return batches.apply_edits(db, edits, author, only_if=_STILL_OPEN,
+    return assignments.apply_edits(db, edits, author, only_if=_STILL_OPEN,
                                only_if_text="it has masks now, so it stays where it is")

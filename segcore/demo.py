@@ -15,7 +15,7 @@ from pathlib import Path
 from gridfs import GridFS
 from pymongo.errors import OperationFailure
 
-from segcore import batch_import, batches, team
+from segcore import assignments, batch_import, batches, team
 from segcore.actors import Actor, writer_name
 from segcore.connection import Databases
 from segcore.errors import DemoRefused
@@ -132,7 +132,7 @@ def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "de
         edits.append(batches.Edit(batch_id, "priority", None, rng.choice(batches.PRIORITIES)))
         due = today + timedelta(days=rng.randint(-10, 30))
         edits.append(batches.Edit(batch_id, "due_date", None, due.isoformat()))
-    batches.apply_edits(work, edits, author)
+    assignments.apply_edits(work, edits, author)
 
     files = GridFS(databases.training, collection=databases.settings.masks_bucket)
     uploads = 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pymongo.database import Database
 
-from segcore import batches, team
+from segcore import assignments, batches, team
 from segcore.actors import Actor, writer_name
 from segcore.errors import ValidationError
 from segcore.naming import person_key
@@ -38,7 +38,7 @@ def remove_member(db: Database, name: str, *, unassign: bool = False,
             f"{member_name} has {len(open_ids)} open batches: choose to unassign them or to "
             f"reassign them to someone.", field="open_batches")
     if open_ids:
-        result = batches.assign(db, open_ids, target, author=author)
+        result = assignments.assign(db, open_ids, target, author=author)
         if result.conflicts:
             raise ValidationError(f"{len(result.conflicts)} of {member_name}'s batches changed "
                                   f"meanwhile, so {member_name} was not removed. Try again.")
@@ -61,4 +61,4 @@ def move_open_batches(db: Database, former: str, to: str | None,
     Raises MemberNotFound when `to` is not on the team.
     """
     target = team.find_member(db, to).name if to else None
-    return batches.assign(db, batches.open_batch_ids(db, former), target, author)
+    return assignments.assign(db, batches.open_batch_ids(db, former), target, author)

@@ -1,6 +1,6 @@
 """Alerts from the real database, and applying suggested moves with compare-and-set."""
 
-from segcore import alerts, batches
+from segcore import alerts, assignments
 from segcore.history import list_history
 from tests.pace_seed import seed_pace
 
@@ -47,6 +47,6 @@ def test_a_batch_changed_meanwhile_is_reported_not_overwritten(db):
 
 def test_hand_edits_store_no_reason(db):
     seed_pace(db)
-    batches.assign(db, ["batch_8"], "Ana", "coord")
+    assignments.assign(db, ["batch_8"], "Ana", "coord")
     [entry] = list_history(db, key="batch_8")
     assert "reason" not in entry

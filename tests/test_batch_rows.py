@@ -3,7 +3,7 @@ version: a write bumps it, and re-reads only what it touched."""
 
 import pytest
 
-from segcore import batches, data_version, team
+from segcore import assignments, batches, data_version, team
 from segcore.batch_rows import BatchRows, order
 from segcore.batches import BatchQuery
 from segcore.prepare import prepare
@@ -54,7 +54,7 @@ def test_a_write_re_reads_only_the_batches_it_touched(production):
     work = production.work
     rows = BatchRows().refresh(work)
     before = data_version.read_versions(work)
-    batches.assign(work, ["batch_2"], "Flor", "test")
+    assignments.assign(work, ["batch_2"], "Flor", "test")
     # A change made behind segcore's back is not what the write touched: it is not re-read.
     work.batches.update_one({"id": "batch_3"}, {"$set": {"status": "done"}})
     after = data_version.read_versions(work)
@@ -86,7 +86,7 @@ def test_cached_reads_follow_the_data_version(app_env):
     runs = reads.sync_runs(20)
     # Behind segcore's back (no version bump): the cached team stays as it was read...
     work.segmentadores.insert_one({"name": "Ghost", "name_key": "ghost"})
-    batches.assign(work, ["batch_1"], "Flor", "test")  # a batch write: not the team's topic
+    assignments.assign(work, ["batch_1"], "Flor", "test")  # a batch write: not the team's topic
     forget_data_versions()
     assert [m["name"] for m in reads.members()] == ["Flor"]
     assert reads.sync_runs(20) == runs

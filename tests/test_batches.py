@@ -2,7 +2,7 @@
 
 import pytest
 
-from segcore import batches, team
+from segcore import assignments, batches, team
 from segcore.actors import Actor
 from segcore.batches import BatchQuery, Edit
 from segcore.errors import PermissionDenied, ValidationError
@@ -43,7 +43,7 @@ def test_text_filter_is_not_interpreted_as_a_pattern(seeded):
 
 
 def test_edit_writes_only_changed_fields_and_keeps_legacy_values(seeded):
-    result = batches.apply_edits(seeded, [Edit("batch_1", "priority", "alta", "baja")], "coord")
+    result = assignments.apply_edits(seeded, [Edit("batch_1", "priority", "alta", "baja")], "coord")
     assert result.updated == ["batch_1"] and not result.conflicts
     doc = seeded.batches.find_one({"id": "batch_1"})
     assert doc["status"] == "S" and doc["metadata"]["due_date"] == "2025-09-30"
@@ -55,8 +55,8 @@ def test_edit_writes_only_changed_fields_and_keeps_legacy_values(seeded):
 
 def test_conflict_names_batch_and_both_values_and_keeps_other_rows(seeded):
     # Another coordinator reassigned batch_3 after this one read it.
-    batches.apply_edits(seeded, [Edit("batch_3", "assignee", "Ceci", "Mauricio")], "other")
-    result = batches.apply_edits(seeded, [Edit("batch_3", "assignee", "Ceci", "Flor"),
+    assignments.apply_edits(seeded, [Edit("batch_3", "assignee", "Ceci", "Mauricio")], "other")
+    result = assignments.apply_edits(seeded, [Edit("batch_3", "assignee", "Ceci", "Flor"),
                                           Edit("batch_4", "assignee", None, "Flor")], "me")
     assert result.updated == ["batch_4"]
     [conflict] = result.conflicts
@@ -69,7 +69,7 @@ def test_conflict_names_batch_and_both_values_and_keeps_other_rows(seeded):
 
 def test_invalid_value_writes_nothing(seeded):
     with pytest.raises(ValidationError) as exc:
-        batches.apply_edits(seeded, [Edit("batch_4", "assignee", None, "Flor"),
+        assignments.apply_edits(seeded, [Edit("batch_4", "assignee", None, "Flor"),
                                      Edit("batch_5", "assignee", None, "Nadie"),
                                      Edit("batch_6", "due_date", None, "tomorrow")], "me")
     assert "Nadie" in str(exc.value) and "tomorrow" in str(exc.value)
@@ -77,27 +77,27 @@ def test_invalid_value_writes_nothing(seeded):
 
 
 def test_assignee_matched_to_the_team_spelling(seeded):
-    batches.assign(seeded, ["batch_5"], " flor ", "me")
+    assignments.assign(seeded, ["batch_5"], " flor ", "me")
     doc = seeded.batches.find_one({"id": "batch_5"})
     assert doc["assignee"] == "Flor" and doc["metadata"]["assigned_at"]
 
 
 def test_assign_reports_missing_and_unassign(seeded):
-    result = batches.assign(seeded, ["batch_5", "batch_999"], "Ceci", "me")
+    result = assignments.assign(seeded, ["batch_5", "batch_999"], "Ceci", "me")
     assert result.updated == ["batch_5"] and result.missing == ["batch_999"]
-    batches.assign(seeded, ["batch_5"], None, "me")
+    assignments.assign(seeded, ["batch_5"], None, "me")
     assert seeded.batches.find_one({"id": "batch_5"})["assignee"] is None
 
 
 def test_viewer_cannot_write(seeded):
     with pytest.raises(PermissionDenied):
-        batches.assign(seeded, ["batch_5"], "Ceci", Actor("vera", "viewer"))
+        assignments.assign(seeded, ["batch_5"], "Ceci", Actor("vera", "viewer"))
     assert seeded.batches.find_one({"id": "batch_5"})["assignee"] is None
 
 
 def test_next_pending_and_balance(seeded):
     assert batches.next_pending_ids(seeded, 3) == ["batch_4", "batch_5", "batch_6"]
-    given = batches.balance_pending(seeded, ["Flor", "Ceci", "Mauricio"], "me")
+    given = assignments.balance_pending(seeded, ["Flor", "Ceci", "Mauricio"], "me")
     assert sum(given.values()) == 17
     loads = batches.open_workloads(seeded, ["Flor", "Ceci", "Mauricio"])
     assert max(loads.values()) - min(loads.values()) <= 1
@@ -110,7 +110,7 @@ def test_next_pending_and_balance(seeded):
     ({}, 3, {}),
 ])
 def test_plan_balance(loads, count, expected):
-    plan = batches.plan_balance(loads, [f"b{i}" for i in range(count)])
+    plan = assignments.plan_balance(loads, [f"b{i}" for i in range(count)])
     got = {}
     for name in plan.values():
         got[name] = got.get(name, 0) + 1

@@ -16,7 +16,7 @@ import pytest
 import secantus
 from pymongo import MongoClient
 
-from segcore import atomic, batches, history, team
+from segcore import assignments, atomic, history, team
 from tests.conftest import ROOT
 
 COUNT = 2000
@@ -149,7 +149,7 @@ def test_without_transactions_changes_are_still_recorded(tmp_path):
         assert not atomic.supports_transactions(client)
         team.add_member(db, "Flor")
         db.batches.insert_many([{"id": i} for i in IDS[:700]])
-        result = batches.assign(db, IDS[:700], "Flor", "test")
+        result = assignments.assign(db, IDS[:700], "Flor", "test")
         assert len(result.updated) == 700
         assert_history_explains_every_batch(db)
         client.close()

@@ -19,7 +19,7 @@ import pytest
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
-from segcore import batch_import, batches, config, connection, team
+from segcore import assignments, batch_import, config, connection, team
 from segcore.config import settings_from
 from segcore.connection import check_health, friendly_errors, open_databases
 from segcore.errors import DatabaseUnavailable
@@ -185,7 +185,7 @@ def test_read_only_training_user_is_enough_for_everything_segcore_does(auth_port
         result = batch_import.import_from_sources(databases.work, tmp_path / "batches.json",
                                                   None, "coord")
         assert result.added == 3
-        assert batches.assign(databases.work, ["batch_1", "batch_2"], "Flor", "coord").updated
+        assert assignments.assign(databases.work, ["batch_1", "batch_2"], "Flor", "coord").updated
         from segcore.sync import run_sync
 
         report = run_sync(databases, author="coord")

@@ -15,7 +15,7 @@ from gridfs import GridFS
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
-from segcore import batches, team
+from segcore import assignments, team
 from segcore.config import Settings
 from segcore.connection import open_databases
 from segcore.prepare import prepare
@@ -246,7 +246,7 @@ def test_upload_moved_to_another_batch_is_followed_incrementally(lab):
 def test_reassignment_updates_mismatches_without_a_full_read(lab):
     run_sync(lab)
     assert run_sync(lab).mismatches == 2
-    batches.assign(lab.work, ["batch_7"], "Ceci", author="coord")  # unrelated.zip is Ceci's
+    assignments.assign(lab.work, ["batch_7"], "Ceci", author="coord")  # unrelated.zip is Ceci's
     report = run_sync(lab)
     assert not report.full and report.mismatches == 1
     assert [m.filename for m in report.mismatched_uploads] == ["batch_12_to_batch_15.zip"]

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from segcore import batches, team, upload_stats
+from segcore import assignments, team, upload_stats
 from segcore.batches import UNASSIGNED
 from segcore.sync import run_sync
 from segcore.sync_index import IndexEntry
@@ -114,8 +114,8 @@ def test_a_reassignment_moves_the_counts_at_the_next_sync(lab):
     start, end = date(2025, 9, 30), date(2025, 10, 9)
     flor_before = sum(d["uploads"] for d in upload_stats.uploads_per_day(lab.work, start, end,
                                                                           "Flor"))
-    batches.assign(lab.work, ["batch_1"], "Flor", "test")  # was Ceci's
-    batches.assign(lab.work, ["batch_3"], "Ceci", "test")  # was Flor's
+    assignments.assign(lab.work, ["batch_1"], "Flor", "test")  # was Ceci's
+    assignments.assign(lab.work, ["batch_3"], "Ceci", "test")  # was Flor's
     run_sync(lab, author="test")
     after = upload_stats.uploads_per_day(lab.work, start, end, "Flor")
     assert stored(lab.work) == from_scratch(lab)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore import batch_table, batches
+from segcore import assignments, batch_table, batches
 from segcore.connection import Databases
 from ui import reads
 from ui.actions import flash, run_write
@@ -50,7 +50,7 @@ def save(databases: Databases, edits: list[batches.Edit]) -> None:
     def saved(result: batches.ChangeResult) -> None:
         st.session_state[PENDING_EDITS] = {}
         report_change(result, "Save")
-    run_write("Saving", batches.apply_edits, databases.work, edits, current_actor(), then=saved)
+    run_write("Saving", assignments.apply_edits, databases.work, edits, current_actor(), then=saved)
 
 
 def report_change(result: batches.ChangeResult, what: str, note: str = "") -> None:
@@ -89,7 +89,7 @@ def skipped_note(skipped: int) -> str:
 def _assign_next(work, count: int, person: str, actor) -> tuple[int, batches.ChangeResult | None,
                                                                  int]:
     ids = batches.next_pending_ids(work, count)
-    result = batches.assign(work, ids, person, actor) if ids else None
+    result = assignments.assign(work, ids, person, actor) if ids else None
     return len(ids), result, batches.unassigned_missing_folder(work)
 
 
@@ -106,7 +106,7 @@ def _next_done(found: tuple[int, batches.ChangeResult | None, int], asked: int,
 
 
 def _spread(work, names: list[str], actor, limit: int) -> tuple[dict[str, int], int]:
-    given = batches.balance_pending(work, names, actor, limit=limit)
+    given = assignments.balance_pending(work, names, actor, limit=limit)
     return given, batches.unassigned_missing_folder(work)
 
 
@@ -132,7 +132,7 @@ def bulk_actions(databases: Databases, team_names: list[str], selected: list[str
         person = st.selectbox("Assign the ticked batches to", team_names, key="bulk_selected_to")
         if st.button(f"Assign {len(selected)} ticked", disabled=not selected,
                      key="bulk_selected"):
-            run_write("Assigning", batches.assign, work, selected, person, actor,
+            run_write("Assigning", assignments.assign, work, selected, person, actor,
                       then=lambda result: report_change(result, f"Assigned to {person}"))
     with middle.container(border=True):
         count = st.number_input("How many of the next unassigned pending batches", 1, 5000, 20,

@@ -72,11 +72,11 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
 @handle_errors
 def assign(ctx, batch_ids, assignee, unassign, as_json):
     """Assign batches to a team member, or unassign them."""
-    from segcore import batches
+    from segcore import assignments
 
     if bool(assignee) == bool(unassign):
         raise click.UsageError("give exactly one of --to NAME or --unassign")
-    result = batches.assign(ctx.databases.work, list(batch_ids), None if unassign else assignee,
+    result = assignments.assign(ctx.databases.work, list(batch_ids), None if unassign else assignee,
                             _author())
     if as_json:
         emit_json(result)

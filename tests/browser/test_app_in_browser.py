@@ -182,10 +182,10 @@ def test_settings_page_screenshot(page, app_url):
 
 
 def test_a_former_members_batch_shows_their_name_in_the_grid(page, app_url, work_db):
-    from segcore import batches, handover
+    from segcore import assignments, batches, handover
     held = work_db.batches.find_one({"assignee": "Flor"})
     # A finished batch stays with the person who did it when they leave the team.
-    batches.apply_edits(work_db, [batches.Edit(held["id"], "status", held["status"], "done")],
+    assignments.apply_edits(work_db, [batches.Edit(held["id"], "status", held["status"], "done")],
                         "browser test")
     handover.remove_member(work_db, "Flor", unassign=True, author="browser test")
     open_page(page, app_url, "batches", "Batches")
