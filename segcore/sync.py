@@ -5,7 +5,8 @@ it, writing only the batches whose stored values differ. The training database i
 
 A full run reads every upload and stores which uploads name which batch (`sync_index`). A routine
 run reads only what changed since (`upload_changes`), applies it to that index and re-plans only
-the batches whose uploads changed, unless the batch list itself changed. Runs are recorded in
+the batches whose uploads changed, unless the batch list itself changed; the writes are
+`segcore.sync_apply`'s, shared with the live sync (`sync --watch`). Runs are recorded in
 `sync_runs`; a lease in `locks` keeps two syncs apart. Every write is idempotent and the resume
 point is saved last, so a run interrupted anywhere converges on the next run.
 """
