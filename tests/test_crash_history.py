@@ -53,7 +53,7 @@ def start(server, db, *args):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def kill_when(process, reached, timeout=120):
+def kill_when(process, reached, timeout=600):
     """SIGKILL `process` as soon as `reached()` is true (it must not have finished first)."""
     deadline = time.monotonic() + timeout
     while not reached():

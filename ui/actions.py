@@ -18,7 +18,7 @@ from segcore.connection import friendly_errors, scrub
 from segcore.errors import (ConfigError, DatabaseUnavailable, EmbeddedServerError, SegcoreError,
                             SyncAlreadyRunning)
 from ui.connection import forget_data_versions, uri_or_none
-from ui.state import BATCH_SNAPSHOT, FLASH
+from ui.state import BATCH_SNAPSHOT, FLASH, OUTAGE_SHOWN
 
 # Errors after which nothing on the page can be read: the page stops with a Retry.
 STOPPING_ERRORS = (DatabaseUnavailable, EmbeddedServerError, ConfigError, PyMongoError)
@@ -53,7 +53,11 @@ def show_error(exc: BaseException, slot=None) -> None:
     elif isinstance(exc, SegcoreError) and not isinstance(exc, STOPPING_ERRORS):
         target.error(str(exc), icon=":material/error:")
     else:
-        target.error(describe_error(exc), icon=":material/cloud_off:")
+        text = describe_error(exc)
+        if slot is None and st.session_state.get(OUTAGE_SHOWN) == text:
+            return  # said once on this run already (a failed write, then the read after it)
+        st.session_state[OUTAGE_SHOWN] = text
+        target.error(text, icon=":material/cloud_off:")
 
 
 def clear_caches() -> None:

@@ -30,6 +30,7 @@ SYNC_LAST_REPORT = "sync_last_report"
 IMPORT_RESULT = "import_result"
 MASK_LAST_REPORT = "mask_last_report"  # the last "Check masks" report, as plain data
 IMPORT_PREVIEW = "import_preview"      # what an import would do, shown before it writes
+OUTAGE_SHOWN = "outage_shown"          # the outage message already shown on this run
 LIVE_SEEN = "live_seen"                # {page: the data version it last showed}
 
 _DEFAULTS = {ACTOR: None, LOGIN_AT: None, SESSION_TOKEN: None, NEW_COOKIE: None,

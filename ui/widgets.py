@@ -15,7 +15,7 @@ from segcore.errors import SegcoreError
 from ui import reads
 from ui.actions import describe_error, guarded, show_flash
 from ui.connection import databases, prepare_warnings
-from ui.state import forget_other_pages_dialogs, init_state
+from ui.state import OUTAGE_SHOWN, forget_other_pages_dialogs, init_state
 
 STATUS_REFRESH = "20s"
 
@@ -23,6 +23,7 @@ STATUS_REFRESH = "20s"
 def page_start(title: str) -> Databases:
     """Title, queued messages, and the prepared databases (or a message and a retry)."""
     init_state()
+    st.session_state[OUTAGE_SHOWN] = None  # a new run: an outage may be reported again
     forget_other_pages_dialogs(title)
     st.title(title)
     show_flash()
