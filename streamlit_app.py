@@ -3,11 +3,13 @@
 import streamlit as st
 
 from ui.state import init_state
-from ui.widgets import connection_status, demo_banner, login_gate
+from ui.widgets import connection_status, demo_banner, language_selector, login_gate
 
 st.set_page_config(page_title="Segmentation work", page_icon=":material/biotech:",
                    layout="wide")
 init_state()
+with st.sidebar:
+    language_selector()
 if not login_gate():
     st.stop()
 # Page scripts live in ui/pages/, not a top-level pages/: with a pages/ folder, a deep link

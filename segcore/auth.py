@@ -90,6 +90,19 @@ def set_password(db: Database, name: str, password: str) -> None:
         raise MemberNotFound(f"No user named '{clean_name(name)}'.")
 
 
+def set_language(db: Database, name: str, language: str) -> None:
+    """Remember a user's interface language (a plain code such as "es"; checked by the caller
+    against the languages the interface offers)."""
+    db[COLLECTION].update_one({"name_key": person_key(name)}, {"$set": {"language": language}})
+
+
+def user_language(db: Database, name: str) -> str | None:
+    """The interface language a user chose last, or None."""
+    doc = db[COLLECTION].find_one({"name_key": person_key(name)}, {"language": 1})
+    language = (doc or {}).get("language")
+    return language if isinstance(language, str) else None
+
+
 def remove_user(db: Database, name: str) -> None:
     if not db[COLLECTION].delete_one({"name_key": person_key(str(name))}).deleted_count:
         raise MemberNotFound(f"No user named '{clean_name(str(name))}'.")

@@ -31,6 +31,7 @@ class Settings:
     auto_sync_minutes: int = 0
     login: bool = False
     session_minutes: int = 480
+    language: str = "es"
 
     @property
     def embedded(self) -> bool:
@@ -76,6 +77,16 @@ def _directory(key: str, value: str) -> Path:
     return path
 
 
+LANGUAGES = ("es", "en")
+
+
+def _language(value: str) -> str:
+    code = value.strip().lower()
+    if code not in LANGUAGES:
+        raise ConfigError(f"LANGUAGE={value!r} must be one of: {', '.join(LANGUAGES)}")
+    return code
+
+
 def settings_from(env: Mapping[str, str]) -> Settings:
     """Build settings from a mapping of variables; raise ConfigError naming a bad one."""
     values = {k: v.strip() for k, v in env.items() if isinstance(v, str) and v.strip()}
@@ -103,6 +114,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         auto_sync_minutes=_int("AUTO_SYNC_MINUTES", values.get("AUTO_SYNC_MINUTES", "0"), 0, 1440),
         login=login in ("on", "true", "1", "yes"),
         session_minutes=_int("SESSION_MINUTES", values.get("SESSION_MINUTES", "480"), 1, 10_080),
+        language=_language(values.get("LANGUAGE", "es")),
     )
 
 
@@ -117,7 +129,6 @@ def load_settings(env_file: str | os.PathLike | None = ".env") -> Settings:
 
 def describe(settings: Settings) -> dict[str, str]:
     """The effective configuration for display, with any password masked."""
-
     return {
         "MONGO_URI": mask_uri(settings.mongo_uri) if settings.mongo_uri else "(embedded server)",
         "MONGO_DB": settings.mongo_db,
@@ -130,4 +141,5 @@ def describe(settings: Settings) -> dict[str, str]:
         "AUTO_SYNC_MINUTES": str(settings.auto_sync_minutes),
         "LOGIN": "on" if settings.login else "off",
         "SESSION_MINUTES": str(settings.session_minutes),
+        "LANGUAGE": settings.language,
     }

@@ -24,6 +24,7 @@ REMOVE_TARGET = "team_remove_target"   # whose removal the confirmation dialog a
 DEMO_CONFIRM = "demo_confirm"          # the "load demo data" dialog is open
 SYNC_LAST_REPORT = "sync_last_report"
 IMPORT_RESULT = "import_result"
+LANGUAGE_OF = "language_of"            # whose remembered language the session has loaded
 
 _DEFAULTS = {ACTOR: None, LOGIN_AT: None, FLASH: [], BATCH_SNAPSHOT: None, EDITOR_VERSION: 0,
              SAVE_CONFLICTS: [], BALANCE_CONFIRM: False, REMOVE_TARGET: None,

@@ -14,12 +14,36 @@ from segcore import auth
 from segcore.connection import Databases
 from segcore.errors import SegcoreError
 from segcore.history import utcnow
-from ui import reads
+from ui import i18n, reads
 from ui.actions import describe_error, guarded, run_write, show_flash
 from ui.connection import databases, prepare_warnings, settings
-from ui.state import ACTOR, LOGIN_AT, init_state
+from ui.state import ACTOR, LANGUAGE_OF, LOGIN_AT, init_state
 
 STATUS_REFRESH = "20s"
+
+
+def language_selector() -> None:
+    """Sidebar choice of the interface language; remembered for the user when login is on."""
+    actor = st.session_state.get(ACTOR)
+    if actor is not None and st.session_state.get(LANGUAGE_OF) != actor.name:
+        # Just logged in: the user's own choice, if they made one, replaces the session's.
+        st.session_state[LANGUAGE_OF] = actor.name
+        stored = guarded(auth.user_language, databases().work, actor.name)
+        if stored in i18n.LANGUAGES:
+            st.session_state[i18n.STATE_KEY] = stored
+    remembered = i18n.current_language()
+    st.session_state[i18n.STATE_KEY] = remembered
+
+    def chosen() -> None:
+        st.session_state[i18n.STATE_KEY] = st.session_state["language_choice"]
+        if st.session_state.get(ACTOR) is not None:
+            guarded(auth.set_language, databases().work, st.session_state[ACTOR].name,
+                    st.session_state[i18n.STATE_KEY])
+
+    codes = list(i18n.LANGUAGES)
+    st.selectbox(":material/translate: " + i18n._("Language"), codes,
+                 index=codes.index(remembered), format_func=i18n.LANGUAGES.get,
+                 key="language_choice", on_change=chosen)
 
 
 def page_start(title: str) -> Databases:
