@@ -2,16 +2,15 @@
 
 import streamlit as st
 
+from ui.login import login_gate
 from ui.state import init_state
-from ui.widgets import connection_status, demo_banner, language_selector, login_gate
+from ui.widgets import connection_status, demo_banner, language_selector
 
 st.set_page_config(page_title="Segmentation work", page_icon=":material/biotech:",
                    layout="wide")
 init_state()
 with st.sidebar:
     language_selector()
-if not login_gate():
-    st.stop()
 # Page scripts live in ui/pages/, not a top-level pages/: with a pages/ folder, a deep link
 # opened right after the server starts runs the page through Streamlit's legacy
 # auto-discovery, bypassing this entry point (no login gate, no sidebar status, no demo banner).
@@ -20,10 +19,16 @@ pages = [
             default=True),
     st.Page("ui/pages/batches.py", title="Batches", icon=":material/table_view:"),
     st.Page("ui/pages/team.py", title="Team", icon=":material/group:"),
+    st.Page("ui/pages/moves.py", title="Suggested moves", icon=":material/swap_horiz:"),
     st.Page("ui/pages/sync.py", title="Sync", icon=":material/sync:"),
     st.Page("ui/pages/settings.py", title="Settings", icon=":material/settings:"),
 ]
-page = st.navigation(pages)
+logged_in = login_gate()
+# The navigation is set up before the gate stops a logged-out run, so the page the link named
+# (path and query) stays the current one and is the one shown right after logging in.
+page = st.navigation(pages, position="sidebar" if logged_in else "hidden")
+if not logged_in:
+    st.stop()
 with st.sidebar:
     connection_status()
 demo_banner()

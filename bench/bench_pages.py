@@ -6,7 +6,8 @@
 only the table.)
 
 Starts its own embedded server in a temporary directory, loads 100 segmentadores, the batches
-(and one upload document per two batches, dated over the last 60 days), then renders each page
+(and one upload document per two batches, dated over the last 60 days; due dates in the past,
+so the dashboard shows its Attention panel with pace, stalls and moves), then renders each page
 with Streamlit's AppTest against it. "cold" clears Streamlit's data cache first (the first view
 after a write); "warm" is a rerun served from the cache (any click on the page). The floor is
 a bare `find()` of every batch document, measured in the same run on the same data.
@@ -50,6 +51,7 @@ def build(client, name: str, count: int) -> None:
         if uploaded:
             when = now - timedelta(days=rng.uniform(0, 60))
             doc["training_metrics_info"] = {"file_count": 1, "latest_upload": when,
+                                            "first_upload": when,
                                             "files": [f"masks_batch_{n}.tar.xz"]}
         docs.append(doc)
         if n % 2 == 0:
@@ -67,6 +69,10 @@ def render(page: str) -> None:
     at = AppTest.from_file(str(ROOT / "ui" / "pages" / f"{page}.py"), default_timeout=600).run()
     if at.exception:
         raise RuntimeError(f"{page}: {at.exception[0].message}")
+    # The data's due dates are past, so the Dashboard must show its Attention panel: the
+    # case measured is the page with the pace figures computed and drawn.
+    if page == "dashboard" and "Attention" not in [h.value for h in at.subheader]:
+        raise RuntimeError("dashboard: the Attention panel is missing")
 
 
 def main() -> None:

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Install everything the tests need (Python packages into .venv, Debian's Chromium for the
-# browser tests) and run the whole suite. Fails when pytest collects no test.
+# browser tests, systemd for checking the service units) and run the whole suite. Fails when
+# pytest collects no test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x /usr/bin/chromium ]; then
+# chromium for the browser tests; systemd for `systemd-analyze verify` of the units in deploy/.
+MISSING=""
+[ -x /usr/bin/chromium ] || MISSING="$MISSING chromium"
+command -v systemd-analyze >/dev/null || MISSING="$MISSING systemd"
+if [ -n "$MISSING" ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $MISSING >/dev/null
 fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

@@ -1,7 +1,8 @@
 """Importing the batch list from `batches.json` and/or the folders of DATA_DIRECTORY.
 
 Idempotent: a re-import adds new batches and refreshes `folder`, but never touches assignment,
-status, metadata or sync fields. Batches whose folder disappeared are flagged, not deleted.
+status, metadata or sync fields. Batches whose folder is gone from disk are flagged, not
+deleted; a batch a source does not list is not flagged for that alone.
 """
 
 from __future__ import annotations
@@ -116,19 +117,26 @@ def read_batches_file(path: Path, base: Path | None = None) -> list[BatchEntry]:
     return parse_batches_json(text, source=str(path), base=base if base else Path(path).parent)
 
 
-def count_images(folder: Path) -> int:
-    """How many image files `folder` holds, recursively."""
+def count_images(folder: Path) -> int | None:
+    """How many image files `folder` holds, recursively; None when some of it cannot be read.
+
+    os.walk skips unreadable folders silently, which would store a count of 0 as if true.
+    """
     total = 0
-    for root, _dirs, files in os.walk(folder):
+    failed: list[OSError] = []
+    for _root, _dirs, files in os.walk(folder, onerror=failed.append):
         total += sum(1 for name in files if name.lower().endswith(IMAGE_SUFFIXES))
-    return total
+    return None if failed else total
 
 
 def scan_data_directory(directory: Path, with_image_counts: bool = False,
-                        progress: Progress | None = None) -> list[BatchEntry]:
+                        progress: Progress | None = None,
+                        unreadable: list[str] | None = None) -> list[BatchEntry]:
     """Batch folders directly under `directory` (names that name a batch), sorted by number.
 
-    Counting images reads every folder, which is slow on a network mount: it is optional.
+    Counting images reads every folder, which is slow on a network mount: it is optional. A
+    folder that cannot be read gets no count (a stored one stays) and its id is appended to
+    `unreadable`.
     """
     directory = Path(directory)
     try:
@@ -140,6 +148,8 @@ def scan_data_directory(directory: Path, with_image_counts: bool = False,
     entries = []
     for done, entry in enumerate(folders, start=1):
         images = count_images(Path(entry.path)) if with_image_counts else None
+        if with_image_counts and images is None and unreadable is not None:
+            unreadable.append(entry.name)
         entries.append(BatchEntry(id=entry.name, folder=str(Path(entry.path).resolve()),
                                   image_count=images))
         if progress and (with_image_counts or done == len(folders)):
@@ -171,12 +181,46 @@ class ImportResult:
     unchanged: int = 0
     flagged_missing: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # folders whose images were not counted
 
 
-def plan_import(entries: list[BatchEntry], existing: list[dict]) -> tuple[list, list, ImportResult]:
-    """Compare import entries with stored batches: what to insert, what to update.
+FolderCheck = Callable[[dict], "bool | None"]
 
-    Pure: `existing` holds the stored {id, folder, number, folder_missing, image_count}.
+
+def folder_checker(data_directory: Path | None) -> FolderCheck | None:
+    """Whether a stored batch's folder is on disk: True, False, or None when it cannot be told.
+
+    None without a data directory (or when it is not reachable): then nothing is flagged. A
+    folder counts as present under its stored path, or under DATA_DIRECTORY by its batch id or
+    folder name, so data mounted at another path than the stored one is not flagged.
+    """
+    if data_directory is None or not Path(data_directory).is_dir():
+        return None
+    base = Path(data_directory)
+    try:
+        names = {entry.name for entry in os.scandir(base) if entry.is_dir()}
+    except OSError:
+        return None
+
+    def present(doc: dict) -> bool | None:
+        folder = doc.get("folder") if isinstance(doc.get("folder"), str) else None
+        candidates = [str(doc.get("id", "")), Path(folder.rstrip("/")).name if folder else ""]
+        if any(name and name in names for name in candidates):
+            return True
+        if folder:
+            return (base / folder).is_dir()  # an absolute folder replaces the base
+        return None
+    return present
+
+
+def plan_import(entries: list[BatchEntry], existing: list[dict],
+                folder_exists: FolderCheck | None = None) -> tuple[list, list, ImportResult]:
+    """Compare import entries with stored batches: what to insert, what to update, what to flag.
+
+    Pure apart from `folder_exists` (see `folder_checker`): `existing` holds the stored
+    {id, folder, number, folder_missing, image_count}. A stored batch is flagged "folder
+    missing" only when `folder_exists` says its folder is absent, never because no source
+    listed it: a small file must not flag the rest of the list.
     """
     stored = {doc["id"]: doc for doc in existing if isinstance(doc.get("id"), str)}
     result = ImportResult()
@@ -207,19 +251,28 @@ def plan_import(entries: list[BatchEntry], existing: list[dict]) -> tuple[list, 
         else:
             result.unchanged += 1
     for batch_id, doc in stored.items():
-        if batch_id not in seen and doc.get("folder_missing") is not True:
+        if (batch_id not in seen and doc.get("folder_missing") is not True
+                and folder_exists is not None and folder_exists(doc) is False):
             updates.append((batch_id, {"folder_missing": True}))
             result.flagged_missing.append(batch_id)
     return inserts, updates, result
 
 
-def import_batches(db: Database, entries: list[BatchEntry], author: "str | Actor") -> ImportResult:
-    """Upsert `entries` by id in bulk; flag stored batches that no source lists any more."""
+_EXISTING = {"_id": 0, "id": 1, "folder": 1, "number": 1, "folder_missing": 1, "image_count": 1}
+
+
+def preview_import(db: Database, entries: list[BatchEntry],
+                   folder_exists: FolderCheck | None = None) -> ImportResult:
+    """What `import_batches` would do now (new, refreshed, flagged, unchanged); writes nothing."""
+    return plan_import(entries, list(db[COLLECTION].find({}, _EXISTING)), folder_exists)[2]
+
+
+def import_batches(db: Database, entries: list[BatchEntry], author: "str | Actor",
+                   folder_exists: FolderCheck | None = None) -> ImportResult:
+    """Upsert `entries` by id in bulk; flag stored batches whose folder is gone from disk."""
     author = writer_name(author)
-    projection = {"_id": 0, "id": 1, "folder": 1, "number": 1, "folder_missing": 1,
-                  "image_count": 1}
-    existing = list(db[COLLECTION].find({}, projection))
-    inserts, updates, result = plan_import(entries, existing)
+    existing = list(db[COLLECTION].find({}, _EXISTING))
+    inserts, updates, result = plan_import(entries, existing, folder_exists)
     operations = [InsertOne(doc) for doc in inserts]
     operations += [UpdateOne({"id": batch_id}, {"$set": changes}) for batch_id, changes in updates]
     if operations:
@@ -248,11 +301,16 @@ def import_from_sources(db: Database, batches_file: Path | None, data_directory:
     """
     writer_name(author)
     sources = []
+    unreadable: list[str] = []
     if batches_file is not None and Path(batches_file).is_file():
         sources.append(read_batches_file(Path(batches_file), base=data_directory))
     if data_directory is not None:
-        sources.append(scan_data_directory(Path(data_directory), with_image_counts, progress))
+        sources.append(scan_data_directory(Path(data_directory), with_image_counts, progress,
+                                           unreadable))
     if not sources:
         raise ImportFileError("Nothing to import: BATCHES_FILE does not exist and "
                               "DATA_DIRECTORY is not set.")
-    return import_batches(db, merge_sources(*sources), author)
+    result = import_batches(db, merge_sources(*sources), author,
+                            folder_checker(Path(data_directory)) if data_directory else None)
+    result.unreadable = unreadable
+    return result

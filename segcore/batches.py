@@ -23,6 +23,8 @@ COLLECTION = BATCHES
 STATUSES = ("pending", "in_progress", "review", "done")
 PRIORITIES = ("alta", "media", "baja")
 UNASSIGNED = "(unassigned)"
+MASK_STATES = ("complete", "incomplete", "extra", "unreadable", "unknown")  # see mask_matching
+UNCHECKED = "(not checked)"
 # Editable field -> path in the stored document (production layout).
 EDITABLE = {"assignee": "assignee", "status": "status",
             "priority": "metadata.priority", "due_date": "metadata.due_date"}
@@ -33,7 +35,8 @@ TABLE_PROJECTION = {"_id": 0, "id": 1, "number": 1, "assignee": 1, "folder": 1, 
                     "mongo_uploaded": 1, "folder_missing": 1, "image_count": 1,
                     "training_metrics_info.file_count": 1,
                     "training_metrics_info.latest_upload": 1,
-                    "metadata.priority": 1, "metadata.due_date": 1, "metadata.assigned_at": 1}
+                    "metadata.priority": 1, "metadata.due_date": 1, "metadata.assigned_at": 1,
+                    "mask_check.state": 1, "mask_check.images": 1, "mask_check.matched": 1}
 
 
 def ensure_indexes(db: Database) -> None:
@@ -69,6 +72,7 @@ class BatchQuery:
     has_masks: bool | None = None
     text: str | None = None
     folder_missing: bool | None = None
+    mask_state: str | None = None  # a mask-check state, or UNCHECKED
 
 
 def build_filter(query: BatchQuery) -> dict:
@@ -88,6 +92,12 @@ def build_filter(query: BatchQuery) -> dict:
         clauses["folder_missing"] = True
     elif query.folder_missing is False:
         clauses["folder_missing"] = {"$ne": True}
+    if query.mask_state == UNCHECKED:
+        clauses["mask_check.state"] = {"$exists": False}
+    elif query.mask_state in MASK_STATES:
+        clauses["mask_check.state"] = query.mask_state
+    elif query.mask_state:
+        raise ValidationError(f"'{query.mask_state}' is not a mask-check state.", field="mask_state")
     if query.text and query.text.strip():
         clauses["id"] = {"$regex": re.escape(query.text.strip()), "$options": "i"}
     return clauses
@@ -115,9 +125,14 @@ def list_batches(db: Database, query: BatchQuery = BatchQuery(), sort: str = "id
     order = DESCENDING if descending else ASCENDING
     # One $facet pass counts and pages together: on the embedded server every pass over the
     # matching documents costs about as much as reading them, so this halves the time.
+    # Empty values (missing, null, "") sort last in either direction: they are the least
+    # interesting rows whichever way the coordinator sorts.
+    empty = {"$cond": [{"$in": [{"$ifNull": [f"${SORTS[sort]}", None]}, [None, ""]]}, 1, 0]}
     pipeline = [{"$match": build_filter(query)},
                 {"$facet": {"total": [{"$count": "n"}],
-                            "rows": [{"$sort": {SORTS[sort]: order, "id": order}},
+                            "rows": [{"$addFields": {"_empty_last": empty}},
+                                     {"$sort": {"_empty_last": 1, SORTS[sort]: order,
+                                                "id": order}},
                                      {"$skip": (page - 1) * page_size}, {"$limit": page_size},
                                      {"$project": TABLE_PROJECTION}]}}]
     [result] = db[COLLECTION].aggregate(pipeline)
@@ -158,6 +173,22 @@ def next_pending_ids(db: Database, count: int) -> list[str]:
     return [doc["id"] for doc in cursor]
 
 
+def stored_values(db: Database, field_name: str) -> list[str]:
+    """Every non-empty value stored in `field_name` ("assignee" or "status"), legacy ones too."""
+    if field_name not in ("assignee", "status"):
+        raise ValidationError(f"Cannot list the values of '{field_name}'.", field=field_name)
+    values = db[COLLECTION].distinct(field_name)
+    return sorted({str(v) for v in values if v is not None and str(v).strip()},
+                  key=person_key)
+
+
+def unassigned_missing_folder(db: Database) -> int:
+    """Unassigned batches without masks that bulk assignment skips because their folder is missing."""
+    return db[COLLECTION].count_documents({"assignee": {"$in": [None, ""]},
+                                           "mongo_uploaded": {"$ne": True},
+                                           "status": {"$ne": "done"}, "folder_missing": True})
+
+
 def open_workloads(db: Database, names: list[str]) -> dict[str, int]:
     """How many open batches each of `names` holds (0 for someone with none)."""
     counts = {name: 0 for name in names}
@@ -174,12 +205,16 @@ def open_workloads(db: Database, names: list[str]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Edit:
-    """Set `field` of a batch to `new`, provided it still holds `old` (what the user saw)."""
+    """Set `field` of a batch to `new`, provided it still holds `old` (what the user saw).
+
+    `reason` is recorded in the history with the change (e.g. why a move was suggested).
+    """
 
     batch_id: str
     field: str
     old: object
     new: object
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -234,15 +269,19 @@ def validate_value(field_name: str, value: object, team: list[str]) -> object:
         raise ValidationError(str(exc), field="due_date") from None
 
 
-def apply_edits(db: Database, edits: list[Edit], author: "str | Actor") -> ChangeResult:
+def apply_edits(db: Database, edits: list[Edit], author: "str | Actor",
+                only_if: dict | None = None, only_if_text: str = "") -> ChangeResult:
     """Write `edits` batch by batch, each only if the batch still holds the values the user saw.
 
     Every edit is validated first: one invalid value raises ValidationError and writes nothing.
-    A batch someone else changed meanwhile is skipped and reported as Conflicts.
+    A batch someone else changed meanwhile is skipped and reported as Conflicts. `only_if` is
+    a further condition every batch must still meet (a fixed filter, never user input); one
+    that no longer does is skipped and reported in `failed` with `only_if_text`.
     """
     author = writer_name(author)
     team = [m.name for m in list_members(db)] if any(e.field == "assignee" for e in edits) else []
     by_batch: dict[str, dict[str, tuple[object, object]]] = defaultdict(dict)
+    reasons = {str(e.batch_id): e.reason for e in edits if e.reason}
     problems = []
     for edit in edits:
         try:
@@ -263,31 +302,37 @@ def apply_edits(db: Database, edits: list[Edit], author: "str | Actor") -> Chang
         if fields.get("assignee", (None, None))[1]:
             update["metadata.assigned_at"] = date.today().isoformat()
         try:
-            outcome = db[COLLECTION].update_one({"id": batch_id, **expected}, {"$set": update})
+            outcome = db[COLLECTION].update_one({"id": batch_id, **expected, **(only_if or {})},
+                                                {"$set": update})
         except WriteError as exc:  # e.g. a legacy `metadata` that is not an object
             result.failed[batch_id] = str(exc).split(",", 1)[0]
             continue
         if outcome.matched_count:
             result.updated.append(batch_id)
-            recorded += [history.Change("batch", batch_id, f, old, new, author)
+            recorded += [history.Change("batch", batch_id, f, old, new, author,
+                                        reason=reasons.get(batch_id))
                          for f, (old, new) in fields.items()]
         else:
-            _explain_miss(db, batch_id, fields, result)
+            _explain_miss(db, batch_id, fields, result, only_if_text)
     history.record(db, recorded)
     if result.updated:
         mark_changed(db)
     return result
 
 
-def _explain_miss(db: Database, batch_id: str, fields: dict, result: ChangeResult) -> None:
+def _explain_miss(db: Database, batch_id: str, fields: dict, result: ChangeResult,
+                  only_if_text: str = "") -> None:
     doc = db[COLLECTION].find_one({"id": batch_id}, {"_id": 0})
     if doc is None:
         result.missing.append(batch_id)
         return
+    found = len(result.conflicts)
     for name, (old, new) in fields.items():
         actual = get_value(doc, name)
         if actual != old:
             result.conflicts.append(Conflict(batch_id, name, old, actual, new))
+    if len(result.conflicts) == found:  # the fields still match: the extra condition did not
+        result.failed[batch_id] = only_if_text or "it changed meanwhile"
 
 
 def assign(db: Database, batch_ids: list[str], assignee: str | None, author: "str | Actor") -> ChangeResult:

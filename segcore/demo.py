@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from gridfs import GridFS
+from pymongo.errors import OperationFailure
 
 from segcore import batch_import, batches, team
 from segcore.actors import Actor, writer_name
@@ -49,6 +50,34 @@ def can_load_demo(databases: Databases) -> bool:
             and files.count_documents({}) == 0)
 
 
+def _prepare(databases: Databases, directory: Path, count: int) -> Path:
+    """Check every right the demo needs and build its folders, before any document is written.
+
+    The demo writes sample uploads into the training database, which the documented
+    least-privilege user may only read: finding that out after the batches and the team were
+    written would leave a database that is neither empty nor a demo. Returns the batches file.
+    """
+    bucket = databases.settings.masks_bucket
+    try:
+        # The indexes GridFS creates on its first upload, and a write it would make.
+        databases.training[f"{bucket}.files"].create_index([("filename", 1), ("uploadDate", 1)])
+        chunks = databases.training[f"{bucket}.chunks"]
+        chunks.create_index([("files_id", 1), ("n", 1)], unique=True)
+        chunks.delete_one({"_id": chunks.insert_one({"demo_probe": True}).inserted_id})
+    except OperationFailure as exc:
+        if exc.code != 13:  # Unauthorized
+            raise
+        raise DemoRefused(
+            f"The demo writes sample mask uploads into {databases.training.name}, which this "
+            f"database user may only read; run it with the embedded server or a user allowed "
+            f"to write there. Nothing was loaded.") from None
+    try:
+        return build_folders(Path(directory), count)
+    except OSError as exc:
+        raise DemoRefused(f"The demo folders cannot be created in {directory} "
+                          f"({exc.strerror or exc}); nothing was loaded.") from None
+
+
 def _filenames(number: int, rng: random.Random) -> list[str]:
     shapes = [f"masks_batch_{number}.tar.xz", f"Batch-{number}.zip",
               f"batch_{number:04d}_part2.zip", f"BATCH{number}.tgz",
@@ -77,12 +106,12 @@ def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "de
     author = writer_name(author)
     if not can_load_demo(databases):
         raise DemoRefused("The databases already hold data; the demo only loads into empty ones.")
+    batches_file = _prepare(databases, Path(directory), count)
     rng = random.Random(seed)
     today = today or date.today()
     work = databases.work
     work[META].insert_one({"_id": "demo", "loaded_at": datetime.now(), "directory":
                            str(Path(directory).resolve())})
-    batches_file = build_folders(Path(directory), count)
     batch_import.import_batches(work, batch_import.read_batches_file(batches_file), author)
     names = []
     for name, role, email in DEMO_TEAM:

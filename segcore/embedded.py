@@ -68,6 +68,37 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _process_start(pid: int) -> int | None:
+    """When process `pid` started (clock ticks since boot, from /proc), or None if unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: count from the last ")".
+    fields = stat.rpartition(")")[2].split()
+    try:
+        return int(fields[19])  # field 22 of proc(5), "starttime"
+    except (IndexError, ValueError):
+        return None
+
+
+def _is_our_server(pid: int, path: Path, started: int | None) -> bool:
+    """True when `pid` is the secantus server started for `path` (not a recycled PID).
+
+    A PID in a stale state file may by now belong to any program; signalling it would kill
+    that program. Its command line must name secantus and this storage path, and its start
+    time must be the one recorded when segcore started it.
+    """
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    words = [a.decode(errors="replace") for a in argv]
+    if "secantus" not in words or str(path) not in words:
+        return False
+    return started is None or _process_start(pid) == started
+
+
 def running_server(path: str | os.PathLike) -> str | None:
     """The URI of a live embedded server on `path`, or None."""
     state = _state_file(Path(path).resolve())
@@ -78,52 +109,78 @@ def running_server(path: str | os.PathLike) -> str | None:
     return uri if _answers(uri) else None
 
 
+@contextmanager
+def _storage_errors(path: Path):
+    """Turn a storage folder that cannot be made or written into one line naming the setting.
+
+    The first run of every new user creates it: a path under a regular file or in a read-only
+    folder must say so, not end in a traceback.
+    """
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise EmbeddedServerError(
+            f"EMBEDDED_DB_PATH={str(path)!r}: the embedded database folder cannot be created or "
+            f"written ({reason}{f': {exc.filename}' if exc.filename else ''})") from None
+
+
 def ensure_server(path: str | os.PathLike, start_timeout: float = 60.0) -> str:
     """Return the URI of the embedded server on `path`, starting it if none is running.
 
-    Raises EmbeddedServerError when the server cannot be started.
+    Raises EmbeddedServerError when the server cannot be started, or its folder cannot be
+    created or written.
     """
     path = Path(path).resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(path):
-        uri = running_server(path)
-        if uri:
+    with _storage_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(path):
+            return running_server(path) or _start(path, start_timeout)
+
+
+def _start(path: Path, start_timeout: float) -> str:
+    path.mkdir(exist_ok=True)  # fails here, with a clear message, when it cannot be written
+    port = _free_port()
+    log_path = path.with_name(path.name + ".log")
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "secantus", "--host", HOST, "--port", str(port),
+             "--storage-path", str(path), "--log-level", "WARNING", *OPLOG],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives the app or command that started it
+        )
+    uri = _uri(port)
+    deadline = time.monotonic() + start_timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EmbeddedServerError(
+                f"the embedded database server exited at start-up (code {process.returncode});"
+                f" see {log_path}")
+        if _answers(uri, timeout_ms=500):
+            _state_file(path).write_text(json.dumps({
+                "uri": uri, "pid": process.pid, "started": _process_start(process.pid)}))
             return uri
-        port = _free_port()
-        log_path = path.with_name(path.name + ".log")
-        with open(log_path, "ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "secantus", "--host", HOST, "--port", str(port),
-                 "--storage-path", str(path), "--log-level", "WARNING", *OPLOG],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,  # outlives the app or command that started it
-            )
-        uri = _uri(port)
-        deadline = time.monotonic() + start_timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise EmbeddedServerError(
-                    f"the embedded database server exited at start-up (code {process.returncode});"
-                    f" see {log_path}")
-            if _answers(uri, timeout_ms=500):
-                _state_file(path).write_text(json.dumps({"uri": uri, "pid": process.pid}))
-                return uri
-            time.sleep(0.1)
-        process.kill()
-        raise EmbeddedServerError(f"the embedded database server did not answer within "
-                                  f"{start_timeout:.0f} s; see {log_path}")
+        time.sleep(0.1)
+    process.kill()
+    raise EmbeddedServerError(f"the embedded database server did not answer within "
+                              f"{start_timeout:.0f} s; see {log_path}")
 
 
 def stop_server(path: str | os.PathLike, timeout: float = 15.0) -> bool:
     """Stop the embedded server on `path`; return False when none was running."""
     path = Path(path).resolve()
-    with _locked(path):
+    if not path.parent.is_dir():
+        return False  # never started here, and nothing to clean up
+    with _storage_errors(path), _locked(path):
         state = _state_file(path)
         try:
-            pid = int(json.loads(state.read_text())["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
+            recorded = json.loads(state.read_text())
+            pid, started = int(recorded["pid"]), recorded.get("started")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return False
         state.unlink(missing_ok=True)
+        if not _is_our_server(pid, path, started if isinstance(started, int) else None):
+            return False  # that server is gone; the PID may now be another program's
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:

@@ -61,3 +61,20 @@ class LoginFailed(SegcoreError):
 
 class AccountLocked(SegcoreError):
     """Too many failed logins in a row; the account is locked for a while."""
+
+
+class UnreadableUpload(SegcoreError):
+    """An upload's contents cannot be listed (corrupt, encrypted, truncated, unsupported, too
+    large); the message says why. A mask check records it and goes on."""
+
+
+class FolderUnreadable(SegcoreError):
+    """A batch's image folder cannot be read (not mounted, missing, no permission)."""
+
+
+class BackupFileError(SegcoreError):
+    """A backup file cannot be written, or is damaged, truncated or not a backup."""
+
+
+class RestoreRefused(SegcoreError):
+    """A restore would mix a backup with data already in the database."""

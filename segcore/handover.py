@@ -11,6 +11,7 @@ from segcore import batches, team
 from segcore.actors import Actor, writer_name
 from segcore.errors import ValidationError
 from segcore.naming import person_key
+from segcore.schema import HISTORY
 
 
 def remove_member(db: Database, name: str, *, unassign: bool = False,
@@ -43,3 +44,21 @@ def remove_member(db: Database, name: str, *, unassign: bool = False,
                                   f"meanwhile, so {member_name} was not removed. Try again.")
     team.delete_member(db, member_name, author)
     return len(open_ids)
+
+
+def former_members(db: Database) -> set[str]:
+    """Names removed from the team (per the history) who are not on it again now."""
+    removed = db[HISTORY].distinct("key", {"kind": "team", "field": "member", "new": "removed"})
+    current = {person_key(m.name) for m in team.list_members(db)}
+    return {str(name) for name in removed if person_key(str(name)) not in current}
+
+
+def move_open_batches(db: Database, former: str, to: str | None,
+                      author: "str | Actor" = "unknown") -> batches.ChangeResult:
+    """Hand the open batches someone not on the team still holds to a member (None unassigns).
+
+    Compare-and-set like every assignment: a batch changed meanwhile is reported, not moved.
+    Raises MemberNotFound when `to` is not on the team.
+    """
+    target = team.find_member(db, to).name if to else None
+    return batches.assign(db, batches.open_batch_ids(db, former), target, author)

@@ -20,7 +20,10 @@ def utcnow() -> datetime:
 
 @dataclass
 class Change:
-    """One recorded change. `kind` is "batch", "team" or "import"; `key` the batch id or name."""
+    """One recorded change. `kind` is "batch", "team" or "import"; `key` the batch id or name.
+
+    `reason` says why, when the change was not typed by hand (e.g. an applied suggested move).
+    """
 
     kind: str
     key: str
@@ -29,6 +32,7 @@ class Change:
     new: object
     author: str
     at: datetime = field(default_factory=utcnow)
+    reason: str | None = None
 
 
 def ensure_indexes(db: Database) -> None:
@@ -39,7 +43,10 @@ def ensure_indexes(db: Database) -> None:
 def record(db: Database, changes: list[Change]) -> None:
     """Append `changes` to the history in one write."""
     if changes:
-        db[COLLECTION].insert_many([asdict(c) for c in changes], ordered=False)
+        # A reason is stored only where there is one: older entries and hand edits have none.
+        docs = [{k: v for k, v in asdict(c).items() if k != "reason" or v is not None}
+                for c in changes]
+        db[COLLECTION].insert_many(docs, ordered=False)
 
 
 def list_history(db: Database, key: str | None = None, kind: str | None = None,

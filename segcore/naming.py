@@ -16,6 +16,24 @@ def clean_name(name: str) -> str:
     return " ".join(str(name).split())
 
 
+def control_characters(text: str) -> list[str]:
+    """The control characters (ESC, BEL, NUL, ...) in `text`, as escapes like "\\x1b".
+
+    A name holding them would replay terminal escape codes wherever it is printed.
+    """
+    found = dict.fromkeys(ch for ch in str(text) if unicodedata.category(ch) == "Cc")
+    return [ch.encode("unicode_escape").decode() for ch in found]
+
+
+def printable(text: object) -> str:
+    """`text` with control characters shown as escapes, safe to print on a terminal."""
+    text = str(text)
+    if not any(unicodedata.category(ch) == "Cc" for ch in text):
+        return text
+    return "".join(ch.encode("unicode_escape").decode() if unicodedata.category(ch) == "Cc"
+                   else ch for ch in text)
+
+
 @lru_cache(maxsize=8192)  # a sync compares hundreds of thousands of uploaders to a few names
 def person_key(name: str) -> str:
     """A key equal for names that differ only in case, accents or spacing ("Flór " == "flor")."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from pymongo.database import Database
 
@@ -18,11 +18,11 @@ from segcore.batches import COLLECTION, UNASSIGNED
 from segcore.connection import Databases
 from segcore.naming import person_key
 from segcore.stats import Summary, summary_from_counts
-from segcore.timefmt import parse_date
+from segcore.timefmt import office_midnight_utc, parse_date, to_office
 from segcore.uploads import resolve_batch_ids
 
 PROGRESS_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
-                       "training_metrics_info.latest_upload": 1}
+                       "training_metrics_info.latest_upload": 1, "mask_check.state": 1}
 UPLOAD_PROJECTION = {"_id": 0, "filename": 1, "uploadDate": 1, "metadata.uploaded_by": 1,
                      "metadata.batch_id": 1}
 
@@ -30,7 +30,8 @@ UPLOAD_PROJECTION = {"_id": 0, "filename": 1, "uploadDate": 1, "metadata.uploade
 # --- queries --------------------------------------------------------------------------------
 
 def progress_rows(db: Database) -> list[dict]:
-    """Every batch as a flat row {id, assignee, status, with_masks, latest_upload}, in one read."""
+    """Every batch as a flat row {id, assignee, status, with_masks, masks_complete,
+    latest_upload}, in one read."""
     return [progress_row(doc) for doc in db[COLLECTION].find({}, PROGRESS_PROJECTION)]
 
 
@@ -43,28 +44,43 @@ def progress_row(doc: dict) -> dict:
             "assignee": assignee if isinstance(assignee, str) and assignee.strip() else None,
             "status": doc.get("status"),
             "with_masks": doc.get("mongo_uploaded") is True,
+            "masks_complete": _mask_state(doc) == "complete",
             "latest_upload": latest if isinstance(latest, datetime) else parse_date(latest)}
 
 
-def upload_rows(databases: Databases, start: date, end: date) -> list[dict]:
+def _mask_state(doc: dict) -> str | None:
+    check = doc.get("mask_check")
+    return check.get("state") if isinstance(check, dict) else None
+
+
+def masks_complete(rows: list[dict]) -> int:
+    """How many batches' masks were checked complete against their images (`segcore verify`)."""
+    return sum(1 for row in rows if row.get("masks_complete"))
+
+
+def upload_rows(databases: Databases, start: date, end: date, zone=timezone.utc) -> list[dict]:
     """Uploads dated within [start, end] as rows {day, uploaded_by, batches}.
+
+    Days are the office's (`zone`; None: the server's), so a late-evening upload counts on the
+    day the team saw it.
 
     Reads only `<TRAINING_DB>.<bucket>.files`, never the chunks; raises the driver's error when
     the training database is unreachable (callers show it without failing the whole page).
     """
-    since = datetime.combine(start, datetime.min.time())
-    until = datetime.combine(end + timedelta(days=1), datetime.min.time())
+    since = office_midnight_utc(start, zone)
+    until = office_midnight_utc(end + timedelta(days=1), zone)
     cursor = databases.masks_files.find({"uploadDate": {"$gte": since, "$lt": until}},
                                         UPLOAD_PROJECTION)
-    return [upload_row(doc) for doc in cursor]
+    return [upload_row(doc, zone) for doc in cursor]
 
 
-def upload_row(doc: dict) -> dict:
+def upload_row(doc: dict, zone=timezone.utc) -> dict:
     """A GridFS file document as {day, uploaded_by, batches}; tolerant of missing metadata."""
     metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     batches = resolve_batch_ids(doc.get("filename"), metadata)
     uploaded = doc.get("uploadDate")
-    return {"day": uploaded.date() if isinstance(uploaded, datetime) else parse_date(uploaded),
+    return {"day": to_office(uploaded, zone).date() if isinstance(uploaded, datetime)
+            else parse_date(uploaded),
             "uploaded_by": metadata.get("uploaded_by"), "batches": batches}
 
 

@@ -30,18 +30,39 @@ def _userinfo_candidates(uri: str) -> list[str]:
     return [c for c in dict.fromkeys(candidates) if ":" in c]
 
 
+def ambiguous_userinfo(uri: str) -> bool:
+    """True when a driver could read part of the user name or password as a host name.
+
+    That happens with an unquoted "@" in the password (two "@"), or an "@" that comes after
+    a "/", "?" or "#": the driver then splits the URI elsewhere and quotes the "host" it
+    found, a piece of the password, in its errors.
+    """
+    match = _SCHEME.match(uri)
+    if not match:
+        return False
+    rest = uri[match.end():]
+    if rest.count("@") > 1:
+        return True
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    return "@" in rest and "@" not in authority and ":" in rest.partition("@")[0]
+
+
 def mask_uri(uri: str) -> str:
     """The URI with its password (and other secret options) replaced by ***.
 
     When the URI is malformed it may mask more than the password (never less).
     """
+    uri = _SECRET_PARAMS.sub(r"\1***", uri)
     candidates = _userinfo_candidates(uri)
     if candidates:
         userinfo = max(candidates, key=len)
         scheme = _SCHEME.match(uri).group(0)
         user = userinfo.split(":", 1)[0]
         uri = f"{scheme}{user}:***@{uri[len(scheme) + len(userinfo) + 1:]}"
-    return _SECRET_PARAMS.sub(r"\1***", uri)
+    elif ambiguous_userinfo(uri):
+        scheme = _SCHEME.match(uri).group(0)
+        uri = f"{scheme}***@{uri.rpartition('@')[2]}"
+    return uri
 
 
 def uri_secrets(uri: str | None) -> list[str]:

@@ -12,10 +12,14 @@ TEAM = "segmentadores"
 BATCHES = "batches"
 HISTORY = "history"
 APP_USERS = "app_users"
+APP_SESSIONS = "app_sessions"      # login sessions, by the SHA-256 of their cookie's token
+LOGIN_ATTEMPTS = "login_attempts"  # failed logins for names that are not users (by hash)
 META = "app_meta"       # small state documents: batch-list generation, sync state, demo marker
 SYNC_RUNS = "sync_runs"
 SYNC_INDEX = "sync_index"
 LOCKS = "locks"
+MASK_CHECKS = "mask_checks"    # each upload's listed mask names, keyed by the upload's id
+BATCH_IMAGES = "batch_images"  # each batch's image names, keyed by batch id
 
 # `$in` is quadratic in the list length on the embedded server (1,000 ids take 3 s): long
 # lists are split into short ones, which costs a real MongoDB nothing measurable.

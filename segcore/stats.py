@@ -17,11 +17,21 @@ class Summary:
     pending: int
 
     @property
-    def percent_done(self) -> float:
+    def percent_with_masks(self) -> float:
+        """Share of batches with masks. Not "done": `done` is a status a coordinator sets."""
         return round(100.0 * self.with_masks / self.total, 1) if self.total else 0.0
 
+    @property
+    def without_masks(self) -> int:
+        """`pending` under a name that cannot be mistaken for the "pending" status."""
+        return self.pending
+
+    percent_done = percent_with_masks  # the JSON key scripts already read
+
     def as_dict(self) -> dict:
-        return {**asdict(self), "percent_done": self.percent_done}
+        return {**asdict(self), "percent_done": self.percent_with_masks,
+                "without_masks": self.without_masks,
+                "percent_with_masks": self.percent_with_masks}
 
 
 def summary_from_counts(total: int, assigned: int, with_masks: int) -> Summary:

@@ -25,17 +25,17 @@ from segcore.actors import Actor, writer_name
 from segcore.batches import generation
 from segcore.schema import BATCHES, META, find_in
 from segcore.connection import Databases
-from segcore.history import utcnow
+from segcore.history import Change, record, utcnow
 from segcore.sync_index import UNMATCHED, read_index, write_index
 from segcore.sync_lease import Lease
-from segcore.sync_plan import (add_to_index, apply_changes, batch_key, find_problems,
-                               plan_batch_updates)
+from segcore.sync_plan import (MASKS_STATUS, StatusMove, add_to_index, apply_changes,
+                               batch_key, find_problems, plan_batch_updates, uploader_activity)
 from segcore.sync_runs import SyncReport, fail_run, finish_run, last_run, list_runs, start_run
 from segcore.upload_changes import (Changes, FullReadNeeded, changes_from_ids,
                                     changes_from_stream, current_token)
 from segcore.uploads import read_uploads
 
-__all__ = ["SyncReport", "last_run", "list_runs", "run_sync"]
+__all__ = ["SyncReport", "last_run", "list_runs", "run_sync", "uploader_activity_of"]
 
 FULL_EVERY = timedelta(hours=24)  # a routine sync reads everything at least this often
 KEEP = 200  # problem uploads listed per kind in a run's report (all are counted)
@@ -78,7 +78,9 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
         index, touched, token = _updated_index(databases, state, changes, index, reason,
                                                report, notify, lease)
         notify(0.7, "Comparing with the batch list")
-        listing, updates = _plan(work, index, touched if same_batches else None)
+        moves: list[StatusMove] | None = [] if databases.settings.masks_set_status else None
+        listing, updates = _plan(work, index, touched if same_batches else None, moves)
+        report.status_moves = _move_statuses(work, moves or [], author)
         _apply(work, updates, notify, lease)
         report.batches_updated = len(updates)
         _summarise(report, listing, index)
@@ -87,7 +89,7 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
             _save_state(work, {"index_ok": False})  # a run killed while writing reads all next
         write_index(work, index, touched)
         state = {**batches_now, "total_files": report.total_files, "namespace": namespace,
-                 "index_ok": True, "token": token}
+                 "index_ok": True, "token": token, "uploaders": uploader_activity(index)}
         if report.full:
             state["last_full_at"] = report.started_at
         _save_state(work, state)
@@ -107,6 +109,7 @@ def _finish_unchanged(work: Database, run_id, report: SyncReport, state: dict,
                       changes: Changes, clock: float, notify: Progress) -> SyncReport:
     """Nothing changed: keep the resume point, and record the run with the last run's figures."""
     report.total_files = int(state.get("total_files") or 0)
+    report.changed_upload_ids = []
     _save_state(work, {"token": changes.token} if changes.token else {})
     report.carry_over(last_run(work) or {})
     report.finish(clock)
@@ -132,6 +135,7 @@ def _updated_index(databases: Databases, state: dict, changes: Changes | None,
         notify(0.2, "Reading the sync index")
         index = read_index(databases.work)
     touched, report.new_files, report.removed_files = apply_changes(index, changes)
+    report.changed_upload_ids = [i for i, d in changes.documents.items() if d is not None]
     report.total_files = (int(state.get("total_files") or 0) + report.new_files
                           - report.removed_files)
     return index, touched, changes.token
@@ -157,8 +161,9 @@ def _read_changes(databases: Databases, state: dict) -> tuple[Changes, dict | No
     return changes_from_ids(databases.masks_files, (i for e in index.values() for i in e)), index
 
 
-def _plan(work: Database, index: dict[str, dict], touched: set[str] | None):
-    """(the batch listing the report needs, the updates to write).
+def _plan(work: Database, index: dict[str, dict], touched: set[str] | None,
+          moves: list[StatusMove] | None = None):
+    """(the batch listing the report needs, the updates to write); status moves go to `moves`.
 
     With `touched` (the batch list unchanged), only the batches whose uploads changed, and
     batches never synced, are compared; otherwise every batch.
@@ -167,9 +172,40 @@ def _plan(work: Database, index: dict[str, dict], touched: set[str] | None):
         listing = list(work[BATCHES].find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1}))
         wanted = [d["_id"] for d in listing if "mongo_uploaded" not in d
                   or batch_key(d) in touched]
-        return listing, plan_batch_updates(_fetch_sync_fields(work, wanted), index)
+        return listing, plan_batch_updates(_fetch_sync_fields(work, wanted), index, moves)
     listing: list[dict] = []
-    return listing, plan_batch_updates(_listed(work, listing), index)
+    return listing, plan_batch_updates(_listed(work, listing), index, moves)
+
+
+def _move_statuses(work: Database, moves: list[StatusMove], author: str) -> int:
+    """Move the status of batches whose masks just arrived (MASKS_SET_STATUS); returns how many.
+
+    Runs before the sync fields are written: a run killed in between still moves them next
+    time (their masks still "arrive"). The history is written first, so a crash can repeat an
+    entry but never lose one; each move is a compare-and-set on the status the plan saw, so a
+    coordinator's edit made meanwhile wins.
+    """
+    if not moves:
+        return 0
+    who = "sync" if author == "sync" else f"sync (started by {author})"
+    record(work, [Change("batch", m.batch_id, "status", m.old, MASKS_STATUS, who)
+                  for m in moves])
+    moved = 0
+    for start in range(0, len(moves), WRITE_CHUNK):
+        result = work[BATCHES].bulk_write(
+            [UpdateOne({"_id": m.doc_id, "status": m.old}, {"$set": {"status": MASKS_STATUS}})
+             for m in moves[start:start + WRITE_CHUNK]], ordered=False)
+        moved += result.modified_count
+    return moved
+
+
+def uploader_activity_of(work: Database) -> dict[str, dict]:
+    """Per uploader (by person_key), their newest upload and file count, as the last sync saw.
+
+    Read from the sync's own state: the Team page never scans the training database.
+    """
+    state = work[META].find_one({"_id": "sync"}, {"uploaders": 1}) or {}
+    return {p["key"]: p for p in state.get("uploaders") or [] if isinstance(p, dict)}
 
 
 def _summarise(report: SyncReport, listing: list[dict], index: dict[str, dict]) -> None:
@@ -224,7 +260,7 @@ def _full_index(databases: Databases, report: SyncReport, notify: Progress, leas
 def _listed(work: Database, listing: list):
     """Every batch document with its sync fields, keeping only what the report needs in
     `listing`: holding 50,000 batches' upload info at once would dwarf the index."""
-    for doc in work[BATCHES].find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1,
+    for doc in work[BATCHES].find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1, "status": 1,
                                          "training_metrics_info": 1}, batch_size=2000):
         yield doc
         listing.append({"_id": doc["_id"], "id": doc.get("id"), "assignee": doc.get("assignee")})
@@ -232,7 +268,7 @@ def _listed(work: Database, listing: list):
 
 def _fetch_sync_fields(work: Database, doc_ids: list) -> list[dict]:
     return find_in(work[BATCHES], "_id", doc_ids,
-                   {"id": 1, "mongo_uploaded": 1, "training_metrics_info": 1})
+                   {"id": 1, "mongo_uploaded": 1, "status": 1, "training_metrics_info": 1})
 
 
 def _apply(work: Database, updates: list[tuple], notify: Progress, lease: Lease) -> None:

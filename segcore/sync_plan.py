@@ -16,6 +16,20 @@ from segcore.upload_changes import Changes
 from segcore.uploads import Upload, upload_from_document
 
 FILES_KEPT = 5  # file names kept in `training_metrics_info.files`, as the old dashboard did
+# MASKS_SET_STATUS: when masks arrive on a batch with one of these statuses, the sync moves it
+# to MASKS_STATUS. review, done and legacy values ("S") are never touched, nor is a batch that
+# already had masks (a coordinator who sets it back to in_progress is not overruled).
+MOVABLE_STATUSES = ("pending", "in_progress")
+MASKS_STATUS = "review"
+
+
+@dataclass(frozen=True)
+class StatusMove:
+    """A batch whose masks just arrived: its status goes from `old` to MASKS_STATUS."""
+
+    doc_id: object
+    batch_id: str
+    old: str
 
 
 def batch_key(batch: dict) -> str | None:
@@ -40,26 +54,40 @@ def add_to_index(index: dict[str, dict], upload: Upload) -> None:
 
 
 def desired_info(entries) -> dict:
-    """`training_metrics_info` for a batch with these uploads, in the production layout."""
+    """`training_metrics_info` for a batch with these uploads, in the production layout.
+
+    Plus the additive `first_upload` (the earliest upload date): the day the batch was
+    delivered, so pace can be counted without re-reading uploads.
+    """
     ordered = sorted(entries, key=lambda e: (e.date is not None, e.date or datetime.min,
                                              str(e.id)), reverse=True)
     uploaders: dict[str, str] = {}
     for entry in ordered:
         if entry.uploader:
             uploaders.setdefault(person_key(entry.uploader), entry.uploader)
+    dated = [e.date for e in ordered if isinstance(e.date, datetime)]
     return {"file_count": len(ordered),
             "latest_upload": ordered[0].date if ordered else None,
+            "first_upload": min(dated) if dated else None,
             "files": [e.filename for e in ordered[:FILES_KEPT]],
             "uploaders": sorted(uploaders.values(), key=person_key)}
 
 
-def plan_batch_updates(batches: list[dict], index: dict[str, dict]) -> list[tuple]:
-    """(document _id, $set, $unset) for each batch whose sync fields differ from the uploads."""
+def plan_batch_updates(batches: list[dict], index: dict[str, dict],
+                       moves: list[StatusMove] | None = None) -> list[tuple]:
+    """(document _id, $set, $unset) for each batch whose sync fields differ from the uploads.
+
+    With a `moves` list (MASKS_SET_STATUS on), the status moves of batches whose masks arrive
+    now are appended to it.
+    """
     updates = []
     for doc in batches:
         key = batch_key(doc)
         entries = index.get(key, {}).values() if key else ()
         if entries:
+            if moves is not None and doc.get("mongo_uploaded") is not True and \
+                    doc.get("status") in MOVABLE_STATUSES:
+                moves.append(StatusMove(doc["_id"], str(doc.get("id")), doc["status"]))
             wanted = {"mongo_uploaded": True, "training_metrics_info": desired_info(entries)}
             if doc.get("mongo_uploaded") is not True or doc.get("training_metrics_info") != \
                     wanted["training_metrics_info"]:
@@ -83,6 +111,7 @@ class Finding:
     size_mb: float
     batches: list[str]
     assignee: str | None = None
+    size_bytes: int | None = None  # exact, for "12.5 KB"; size_mb stays for older readers
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -90,7 +119,8 @@ class Finding:
 
 def _finding(entry: IndexEntry, batches: list[str], assignee: str | None = None) -> Finding:
     return Finding(entry.filename, entry.uploader, entry.date,
-                   round((entry.length or 0) / 1048576, 2), batches, assignee)
+                   round((entry.length or 0) / 1048576, 2), batches, assignee,
+                   entry.length or 0)
 
 
 def find_problems(batches: list[dict], index: dict[str, dict],
@@ -140,6 +170,29 @@ def find_problems(batches: list[dict], index: dict[str, dict],
                   sorted(mismatched, reverse=True)]
     return ((len(orphan_entries), orphans), (len(unmatched_entries), unmatched),
             (mismatch_count, mismatches))
+
+
+def uploader_activity(index: dict[str, dict]) -> list[dict]:
+    """Per uploader: their newest upload and how many files, from the whole index.
+
+    [{"name", "key" (person_key), "latest", "files"}]; an upload naming several batches counts
+    once. Kept by the sync so the Team page never reads the training database.
+    """
+    people: dict[str, dict] = {}
+    seen: set = set()
+    for entries in index.values():
+        for upload_id, entry in entries.items():
+            if upload_id in seen or not entry.uploader:
+                continue
+            seen.add(upload_id)
+            key = person_key(entry.uploader)
+            person = people.setdefault(key, {"name": entry.uploader, "key": key,
+                                             "latest": None, "files": 0})
+            person["files"] += 1
+            if entry.date is not None and (person["latest"] is None or
+                                           entry.date > person["latest"]):
+                person["latest"] = entry.date
+    return sorted(people.values(), key=lambda p: p["key"])
 
 
 def _date_key(entry: IndexEntry) -> tuple:

@@ -37,15 +37,19 @@ class SyncReport:
     full: bool = False
     new_files: int = 0
     removed_files: int = 0
+    status_moves: int = 0  # batches moved to "review" because their masks arrived
     full_reason: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
     orphan_uploads: list[Finding] = field(default_factory=list)
     unmatched_uploads: list[Finding] = field(default_factory=list)
     mismatched_uploads: list[Finding] = field(default_factory=list)
+    # Uploads added or rewritten since the last run (for `sync --verify`); None after a full
+    # read, which cannot tell. Not recorded with the run.
+    changed_upload_ids: list | None = field(default=None, repr=False)
 
     COUNTS = ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
-              "orphans", "unmatched", "mismatches", "new_files", "removed_files")
+              "orphans", "unmatched", "mismatches", "new_files", "removed_files", "status_moves")
 
     DETAILS = ("orphan_uploads", "unmatched_uploads", "mismatched_uploads")
 

@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 from segcore import history
 from segcore.actors import Actor, writer_name
 from segcore.errors import DuplicateMember, MemberNotFound, ValidationError
-from segcore.naming import clean_name, person_key
+from segcore.naming import clean_name, control_characters, person_key
 from segcore.schema import TEAM
 from segcore.timefmt import legacy_timestamp
 
@@ -37,11 +37,20 @@ class Member:
                    created_at=doc.get("created_at"))
 
 
+def refuse_control_characters(text: str, what: str, field: str) -> str:
+    """`text` unchanged, or ValidationError when it holds control characters (ESC, BEL, NUL)."""
+    bad = control_characters(text)
+    if bad:
+        raise ValidationError(f"{what} may not contain control characters ({', '.join(bad)}).",
+                              field=field)
+    return text
+
+
 def validate_name(name: object) -> str:
     """The cleaned name, or ValidationError(field="name")."""
     if not isinstance(name, str) or not clean_name(name):
         raise ValidationError("A name is required.", field="name")
-    cleaned = clean_name(name)
+    cleaned = refuse_control_characters(clean_name(name), "A name", "name")
     if len(cleaned) > MAX_NAME:
         raise ValidationError(f"A name has at most {MAX_NAME} characters.", field="name")
     return cleaned
@@ -50,6 +59,7 @@ def validate_name(name: object) -> str:
 def validate_role(role: object) -> str:
     """The cleaned role ("Segmentador" when empty), or ValidationError(field="role")."""
     cleaned = clean_name(role) if isinstance(role, str) else ""
+    refuse_control_characters(cleaned, "A role", "role")
     if len(cleaned) > MAX_ROLE:
         raise ValidationError(f"A role has at most {MAX_ROLE} characters.", field="role")
     return cleaned or DEFAULT_ROLE
@@ -58,6 +68,7 @@ def validate_role(role: object) -> str:
 def validate_email(email: object) -> str:
     """The trimmed email ("" when empty), or ValidationError(field="email")."""
     cleaned = email.strip() if isinstance(email, str) else ""
+    refuse_control_characters(cleaned, "An email address", "email")
     if cleaned and not _EMAIL.match(cleaned):
         raise ValidationError(f"'{cleaned}' is not a valid email address.", field="email")
     return cleaned

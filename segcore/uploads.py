@@ -66,6 +66,7 @@ class Upload:
     def as_dict(self) -> dict:
         return {"filename": self.filename, "uploaded_by": self.uploaded_by,
                 "upload_date": self.upload_date, "size_mb": self.size_mb,
+                "size_bytes": self.length,
                 "batches": list(self.batches)}
 
 

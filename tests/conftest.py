@@ -64,6 +64,21 @@ def db(dbs):
 
 
 @pytest.fixture
+def upload(dbs):
+    """Store a file in the training database's masks bucket as the annotators' tools do;
+    returns its id."""
+    import gridfs
+
+    def store(filename: str, data: bytes, batch_id: str | None = None, chunk_size: int | None = None,
+              uploaded_by: str = "flor"):
+        bucket = gridfs.GridFSBucket(dbs.training, bucket_name=dbs.settings.masks_bucket,
+                                     **({"chunk_size_bytes": chunk_size} if chunk_size else {}))
+        metadata = {"uploaded_by": uploaded_by, **({"batch_id": batch_id} if batch_id else {})}
+        return bucket.upload_from_stream(filename, data, metadata=metadata)
+    return store
+
+
+@pytest.fixture
 def cli_env(settings, mongo_uri):
     """Environment for running `python -m segcore` against the test databases."""
     import os

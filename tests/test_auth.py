@@ -158,3 +158,34 @@ def test_cli_passwd_remove_and_expired_lockouts(run_cli, db):
     assert db.app_users.count_documents({}) == 0
     missing = run_cli("user", "remove", "vera")
     assert missing.returncode == 1 and "No user named" in missing.stderr
+
+
+def test_a_name_that_is_not_a_user_locks_exactly_like_one_that_is(users):
+    """Neither the message nor the lockout tells whether a user name exists."""
+    now = datetime(2026, 1, 1, 12, 0)
+    messages = {}
+    for name in ("Coord", "Nobody"):
+        for attempt in range(auth.MAX_FAILURES - 1):
+            with pytest.raises(LoginFailed):
+                auth.authenticate(users, name, "nope nope nope", now)
+        with pytest.raises(AccountLocked) as locked:
+            auth.authenticate(users, name, "nope nope nope", now)
+        with pytest.raises(AccountLocked) as again:
+            auth.authenticate(users, name, PASSWORD, now + timedelta(minutes=1))
+        messages[name] = (str(locked.value), str(again.value))
+    assert messages["Coord"] == messages["Nobody"]
+    assert "Nobody" not in str(list(users.login_attempts.find()))  # stored only as a hash
+
+
+def test_the_lockout_time_is_in_the_office_zone(users):
+    from segcore.timefmt import office_zone
+
+    now = datetime(2026, 1, 1, 12, 0)  # UTC; Mexico City is UTC-6 in January
+    zone = office_zone("America/Mexico_City")
+    for _ in range(auth.MAX_FAILURES - 1):
+        with pytest.raises(LoginFailed):
+            auth.authenticate(users, "Coord", "nope nope nope", now, zone=zone)
+    with pytest.raises(AccountLocked) as locked:
+        auth.authenticate(users, "Coord", "nope nope nope", now, zone=zone)
+    assert str(locked.value) == ("Too many failed attempts: try again after 06:15 "
+                                 "(America/Mexico_City).")

@@ -130,3 +130,18 @@ def test_validate_due_date_forms():
     assert batches.validate_value("due_date", date(2025, 9, 30), []) == "2025-09-30"
     assert batches.validate_value("due_date", "2025-09-30", []) == "2025-09-30"
     assert batches.validate_value("due_date", "", []) is None
+
+
+def test_empty_values_sort_last_both_ways_and_legacy_values_are_listed(db):
+    db.batches.insert_many([{"id": "batch_1", "number": 1, "assignee": "Ceci", "status": "S"},
+                            {"id": "batch_2", "number": 2, "assignee": None,
+                             "status": "pending"},
+                            {"id": "batch_3", "number": 3, "assignee": "Roberto"},
+                            {"id": "batch_4", "number": 4, "assignee": ""}])
+    up = batches.list_batches(db, sort="assignee")
+    down = batches.list_batches(db, sort="assignee", descending=True)
+    assert [r["id"] for r in up.rows][:2] == ["batch_1", "batch_3"]
+    assert [r["id"] for r in down.rows][:2] == ["batch_3", "batch_1"]
+    assert {r["id"] for r in down.rows[2:]} == {"batch_2", "batch_4"}
+    assert batches.stored_values(db, "assignee") == ["Ceci", "Roberto"]
+    assert batches.stored_values(db, "status") == ["pending", "S"]

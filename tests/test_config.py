@@ -22,13 +22,25 @@ def test_batches_file_defaults_to_the_data_directory(tmp_path):
 
 @pytest.mark.parametrize("key,value", [
     ("MONGO_DB", "bad name"), ("MONGO_DB", "a.b"), ("TRAINING_DB", "x" * 70),
-    ("MONGO_TIMEOUT_MS", "soon"), ("MONGO_TIMEOUT_MS", "5"), ("DATA_DIRECTORY", "/no/such/dir"),
+    ("MONGO_TIMEOUT_MS", "soon"), ("MONGO_TIMEOUT_MS", "5"),
     ("MASKS_BUCKET", "$masks"), ("AUTO_SYNC_MINUTES", "-1"),
+    ("STALL_DAYS", "0"), ("STALL_DAYS", "a week"), ("PACE_WINDOW_DAYS", "3"),
+    ("MOVE_MAX_SHARE", "0"), ("MOVE_MAX_SHARE", "150%"), ("MOVE_MAX_SHARE", "half"),
 ])
 def test_malformed_setting_is_named(key, value):
     with pytest.raises(ConfigError) as exc:
         settings_from({key: value})
     assert key in str(exc.value)
+
+
+@pytest.mark.parametrize("env,expected", [
+    ({}, (7, 28, 0.5)),
+    ({"STALL_DAYS": "5", "PACE_WINDOW_DAYS": "14", "MOVE_MAX_SHARE": "25%"}, (5, 14, 0.25)),
+    ({"MOVE_MAX_SHARE": "1"}, (7, 28, 1.0)),
+])
+def test_pace_settings(env, expected):
+    settings = settings_from(env)
+    assert (settings.stall_days, settings.pace_window_days, settings.move_max_share) == expected
 
 
 def test_bad_uri_error_does_not_echo_it():

@@ -1,6 +1,7 @@
 """The embedded server: started once, reused by a second process, restarted after a stop."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -42,3 +43,38 @@ def test_stale_state_file_is_replaced(tmp_path):
         assert uri != "mongodb://127.0.0.1:1/" and embedded.running_server(path) == uri
     finally:
         embedded.stop_server(path)
+
+
+def test_stop_server_never_signals_a_program_that_reused_the_pid(tmp_path, run_cli):
+    # A dead server's state file: its port answers no more and its PID now belongs to another
+    # program (here a sleep started by the test).
+    path = tmp_path / "db"
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        (tmp_path / "db.server.json").write_text(json.dumps({"uri": "mongodb://127.0.0.1:1/",
+                                                            "pid": other.pid}))
+        out = run_cli("stop-server", env={"MONGO_URI": "", "EMBEDDED_DB_PATH": str(path)})
+        assert out.returncode == 0 and "No embedded server was running" in out.stdout
+        assert other.poll() is None, "an unrelated process was killed"
+        assert not (tmp_path / "db.server.json").exists()  # the stale state is cleaned up
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_stop_server_refuses_a_server_of_another_path_or_start_time(tmp_path):
+    path, elsewhere = tmp_path / "db", tmp_path / "other" / "db"
+    embedded.ensure_server(elsewhere)
+    try:
+        state = json.loads((tmp_path / "other" / "db.server.json").read_text())
+        assert isinstance(state["started"], int)
+        # The right program for the wrong path, then the right path with another start time.
+        (tmp_path / "db.server.json").write_text(json.dumps(state))
+        assert not embedded.stop_server(path)
+        (tmp_path / "other" / "db.server.json").write_text(
+            json.dumps({**state, "started": state["started"] + 1}))
+        assert not embedded.stop_server(elsewhere)
+        os.kill(state["pid"], 0)  # still running
+    finally:
+        (tmp_path / "other" / "db.server.json").write_text(json.dumps(state))
+        assert embedded.stop_server(elsewhere)

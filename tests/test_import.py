@@ -138,3 +138,48 @@ def test_nothing_to_import(db):
     with pytest.raises(ImportFileError) as exc:
         import_from_sources(db, None, None, "me")
     assert "Nothing to import" in str(exc.value)
+
+
+def test_a_small_file_flags_nothing_that_exists(db, tmp_path):
+    # Issue 10 item 11: importing a three-batch file flagged every other batch "folder missing".
+    _folders(tmp_path, range(1, 7))
+    import_from_sources(db, None, tmp_path, "me")
+    listing = tmp_path / "three.json"
+    listing.write_text(json.dumps(["batch_1", "batch_2", "batch_9"]))
+    result = import_from_sources(db, listing, tmp_path, "me")
+    assert (result.added, result.flagged_missing) == (1, [])
+    assert db.batches.count_documents({"folder_missing": True}) == 0
+    # Without a data directory nothing can be checked on disk, so nothing is flagged either.
+    result = import_from_sources(db, listing, None, "me")
+    assert result.flagged_missing == []
+
+
+@pytest.mark.parametrize("on_disk, expected", [
+    ({"batch_1", "batch_2"}, []),             # folders present under DATA_DIRECTORY
+    ({"batch_1"}, ["batch_2"]),               # batch_2's folder is really gone
+])
+def test_only_a_folder_absent_on_disk_is_flagged(on_disk, expected):
+    existing = [{"id": "batch_1", "folder": "/mnt/a/batch_1"},
+                {"id": "batch_2", "folder": "/mnt/a/batch_2"}]
+    _inserts, _updates, result = batch_import.plan_import(
+        [], existing, lambda doc: doc["id"] in on_disk)
+    assert result.flagged_missing == expected
+    assert batch_import.plan_import([], existing)[2].flagged_missing == []
+
+
+def test_folders_mounted_elsewhere_still_count_as_present(db, tmp_path):
+    _folders(tmp_path, [1])
+    present = batch_import.folder_checker(tmp_path)
+    assert present({"id": "batch_1", "folder": "/office/path/batch_1"}) is True
+    assert present({"id": "batch_5", "folder": "/office/path/batch_5"}) is False
+    assert present({"id": "batch_6"}) is None
+    assert batch_import.folder_checker(tmp_path / "not-there") is None
+
+
+def test_preview_writes_nothing(db, tmp_path):
+    _folders(tmp_path, [1, 2])
+    import_from_sources(db, None, tmp_path, "me")
+    entries = [BatchEntry("batch_1", str(tmp_path / "batch_1")), BatchEntry("batch_3", None)]
+    preview = batch_import.preview_import(db, entries, batch_import.folder_checker(tmp_path))
+    assert (preview.added, preview.unchanged, preview.flagged_missing) == (1, 1, [])
+    assert db.batches.count_documents({}) == 2

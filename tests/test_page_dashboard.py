@@ -6,6 +6,7 @@ import pytest
 
 from segcore import demo, embedded
 from tests.helpers import page
+from tests.pace_seed import seed_pace
 
 
 def figure(chart):
@@ -20,14 +21,49 @@ def test_kpis_and_the_four_charts(demo_dbs):
     assert int(metrics["With masks"]) > 0
     assert metrics["Last sync"].endswith("ago")
     charts = {figure(c)["layout"]["title"]["text"]: figure(c) for c in at.get("plotly_chart")}
-    assert set(charts) == {"Segmented vs pending", "Per segmentador", "Uploads per day",
-                           "Burn-down of pending batches"}
-    pie = charts["Segmented vs pending"]["data"][0]
-    assert pie["values"] == [int(metrics["With masks"]), int(metrics["Pending"])]
+    assert set(charts) == {"With masks vs without", "Per segmentador", "Uploads per day",
+                           "Burn-down of batches without masks", "Deliveries per week"}
+    pie = charts["With masks vs without"]["data"][0]
+    assert pie["values"] == [int(metrics["With masks"]), int(metrics["Without masks"])]
     people = charts["Per segmentador"]["data"][0]["x"]
     assert "Roberto (not on team)" in people and "Ceci" in people
     assert sum(charts["Uploads per day"]["data"][0]["y"]) > 0
     assert any("projected finish" in c.value for c in at.caption)
+
+
+def test_attention_panel_names_stalled_people_and_batches_at_risk(app_env):
+    seed_pace(app_env.work)
+    at = page("dashboard").run()
+    assert not at.exception, at.exception
+    assert [h.value for h in at.subheader] == ["Attention"]
+    text = " ".join(m.value for m in at.markdown)
+    assert "1 stalled" in text and "Cai (20 days)" in text
+    assert "3 batches at risk" in text and "batch_7 (Zoe)" in text
+    assert "3 suggested moves: review and apply them on the **Suggested moves** page." in \
+        [m.value for m in at.markdown]
+    pace_chart = next(figure(c) for c in at.get("plotly_chart")
+                      if figure(c)["layout"]["title"]["text"] == "Deliveries per week")
+    heat = pace_chart["data"][0]
+    assert heat["y"] == ["Cai", "Bea", "Ana"] and len(heat["x"]) == 8
+    assert [sum(row) for row in heat["z"]] == [1, 20, 10]  # every delivery of the 8 weeks
+
+
+def test_no_attention_panel_when_nothing_needs_attention(app_env):
+    app_env.work.batches.insert_one({"id": "batch_1", "number": 1, "status": "pending"})
+    at = page("dashboard").run()
+    assert not at.exception
+    assert [h.value for h in at.subheader] == []
+    assert not any("suggested moves" in m.value for m in at.markdown)
+
+
+def test_no_figure_is_called_done_or_pending(demo_dbs):
+    """Figures about masks are named for masks: "Done 41 %" next to a Status filter where no
+    batch is done read as a contradiction."""
+    at = page("dashboard").run()
+    labels = [m.label for m in at.metric]
+    assert labels == ["Batches", "Assigned", "With masks", "Masks complete", "Without masks",
+                      "% with masks", "Last sync"]
+    assert not any("pending" in c.value.split("**")[0] for c in at.caption)
 
 
 def test_filters_apply_to_kpis_and_charts(demo_dbs):
@@ -77,3 +113,25 @@ def test_first_start_offers_the_demo_after_asking(embedded_empty):
     entry = page("streamlit_app").run()
     assert any("Demo data" in w.value for w in entry.warning)
     assert not any(i.value.startswith("The database is empty") for i in entry.info)
+
+
+def test_a_filter_that_matches_nothing_says_so_instead_of_empty_charts(demo_dbs):
+    # Issue 10 item 3: axes from -1 to 1 and "0 pending at 0.0 batches/day, projected finish
+    # today" for a filter that matches no batch.
+    demo_dbs.work.batches.insert_one({"id": "batch_999", "number": 999, "status": "S"})
+    at = page("dashboard").run()
+    at.selectbox(key="dash_who").select("(unassigned)").run()
+    at.selectbox(key="dash_status").select("done").run()
+    assert not at.exception
+    assert any("No batches match these filters" in i.value for i in at.info)
+    assert len(at.get("plotly_chart")) == 0
+    assert not any("projected finish" in c.value for c in at.caption)
+
+
+def test_the_attention_panel_links_to_the_suggestions_from_the_app(app_env):
+    seed_pace(app_env.work)
+    at = page("streamlit_app").run()
+    assert not at.exception, at.exception
+    [link] = at.get("page_link")
+    assert link.proto.label == "3 suggested moves: review and apply them"
+    assert link.proto.page.endswith("moves")

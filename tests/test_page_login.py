@@ -84,3 +84,49 @@ def test_a_page_run_without_the_gate_cannot_write(login_on):
     at = page("team").run()  # no login happened in this session
     assert not at.exception
     assert not at.form_submit_button  # viewer fallback: no editing controls
+
+
+def reopened(monkeypatch, token):
+    """A reload or a new tab: a fresh session whose request carries the cookie `token`."""
+    monkeypatch.setattr("ui.login.cookie_token", lambda: token)
+    return page("streamlit_app").run()
+
+
+def test_a_login_survives_a_reload_until_logout(login_on, monkeypatch):
+    at = log_in(page("streamlit_app").run(), "Coord", PASSWORD)
+    token = at.session_state["session_token"]
+    assert at.session_state["session_cookie"][0] == token  # what the browser is told to keep
+    assert login_on.work.app_sessions.count_documents({}) == 1
+    assert token not in str(list(login_on.work.app_sessions.find()))
+    again = reopened(monkeypatch, token)
+    assert not again.exception
+    assert "Dashboard" in [t.value for t in again.title]
+    assert again.session_state["actor"] == Actor("Coord", "coordinator")
+    again.button(key="logout").click().run()
+    assert [t.value for t in again.title] == ["Log in"]
+    assert login_on.work.app_sessions.count_documents({}) == 0
+    assert [t.value for t in reopened(monkeypatch, token).title] == ["Log in"]
+
+
+def test_a_forged_cookie_logs_nobody_in(login_on, monkeypatch):
+    at = reopened(monkeypatch, "forged-token")
+    assert [t.value for t in at.title] == ["Log in"] and at.session_state["actor"] is None
+
+
+def test_after_login_the_requested_page_is_shown(login_on):
+    at = page("streamlit_app")
+    at.switch_page("ui/pages/team.py").run()
+    assert [t.value for t in at.title] == ["Log in"]
+    at = log_in(at, "Coord", PASSWORD)
+    assert "Team" in [t.value for t in at.title]
+
+
+def test_a_locked_name_and_an_unknown_one_read_the_same(login_on):
+    at = page("streamlit_app").run()
+    seen = {}
+    for name in ("Coord", "Nobody"):
+        for _ in range(auth.MAX_FAILURES):
+            at = log_in(at, name, "wrong password!")
+        seen[name] = [e.value for e in at.error]
+    assert seen["Coord"] == seen["Nobody"]
+    assert "Too many failed attempts" in seen["Coord"][0]

@@ -30,14 +30,14 @@ def test_sync_now_updates_batches_and_shows_the_report(app_env):
     assert sorted(d["id"] for d in db.batches.find({"mongo_uploaded": True})) == \
         ["batch_1", "batch_2"]
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Files"] == "4" and metrics["Updated"] == "2"
+    assert metrics["Files"] == "4" and metrics["Batches updated"] == "2"
     assert metrics["Orphans"] == "1" and metrics["Unmatched"] == "1"
     assert metrics["Other uploader"] == "1"
     tables = [t.value for t in at.dataframe]
-    assert tables[0]["filename"].tolist() == ["batch_99_masks.zip"]
-    assert tables[1]["filename"].tolist() == ["final_masks.zip"]
-    assert tables[2]["uploaded_by"].tolist() == ["ceci"]
-    assert tables[3]["status"].tolist() == ["ok"]  # the history of runs
+    assert tables[0]["File"].tolist() == ["batch_99_masks.zip"]
+    assert tables[1]["File"].tolist() == ["final_masks.zip"]
+    assert tables[2]["Uploaded by"].tolist() == ["ceci"]
+    assert tables[3]["Status"].tolist() == ["ok"]  # the history of runs
     assert len(tables[4]) == 4  # the most recent uploads
     assert any("Sync finished" in s.value for s in at.success)
 
@@ -63,3 +63,21 @@ def test_automatic_sync_interval_is_configurable(app_env):
     at.number_input(key="auto_minutes").set_value(0)
     at.button(key="auto_apply").click().run()
     assert "Automatic sync is off." in [c.value for c in at.caption]
+
+
+def test_tables_use_human_labels_sizes_and_say_why_a_run_was_full(app_env, monkeypatch):
+    monkeypatch.setenv("TIMEZONE", "America/Mexico_City")
+    seed(app_env)
+    app_env.masks_files.update_many({}, {"$set": {"uploadDate": datetime(2025, 10, 1, 18, 0)}})
+    at = page("sync").run()
+    at.button(key="sync_now").click().run()
+    tables = [t.value for t in at.dataframe]
+    for table in tables:
+        assert not {"uploaded_by", "size_mb", "filename", "started_at"} & set(table.columns)
+    recent = tables[4].set_index("File")
+    assert recent.loc["masks_batch_1.tar.xz", "Size"] == "2.0 KB"  # not "0 MB"
+    assert recent.loc["Batch-2.zip", "Size"] == "1 byte"
+    assert recent.loc["Batch-2.zip", "Uploaded at"] == "2025-10-01 12:00"  # UTC-6
+    assert tables[3]["Kind"].tolist() == ["Full (no complete index from an earlier sync)"]
+    at.button(key="sync_now").click().run()
+    assert at.dataframe[3].value["Kind"].tolist()[0] == "Incremental"

@@ -47,3 +47,35 @@ def test_bad_configuration_is_a_message(monkeypatch):
     at = page("dashboard").run()
     assert not at.exception
     assert "MONGO_URI must start with" in at.error[0].value
+
+
+@pytest.fixture
+def first_run(monkeypatch, tmp_path):
+    """No MONGO_URI and a fresh folder as the working directory, as for a new user."""
+    for name in ("MONGO_URI", "MONGO_DB", "TRAINING_DB", "DATA_DIRECTORY", "LOGIN",
+                 "EMBEDDED_DB_PATH", "AUTO_SYNC_MINUTES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield tmp_path
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.mark.parametrize("problem,expected", [
+    ("embedded path under a file", "EMBEDDED_DB_PATH="),
+    (".env not UTF-8", ".env: is not UTF-8"),
+])
+def test_a_broken_first_run_is_one_sentence_on_every_page(first_run, monkeypatch, problem,
+                                                          expected):
+    if problem == ".env not UTF-8":
+        (first_run / ".env").write_bytes("MONGO_DB=se\xf1al\n".encode("latin-1"))
+    else:
+        (first_run / "afile").write_text("")
+        monkeypatch.setenv("EMBEDDED_DB_PATH", str(first_run / "afile" / "db"))
+    for name in PAGES:
+        at = page(name).run()
+        assert not at.exception, (name, at.exception)
+        errors = [e.value for e in at.error]
+        assert any(expected in e for e in errors), (name, errors)

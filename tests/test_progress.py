@@ -12,9 +12,10 @@ from segcore.batches import UNASSIGNED
 TODAY = date(2025, 10, 20)
 
 
-def row(batch_id, assignee=None, status="pending", with_masks=False, latest=None):
+def row(batch_id, assignee=None, status="pending", with_masks=False, latest=None,
+        complete=False):
     return {"id": batch_id, "assignee": assignee, "status": status, "with_masks": with_masks,
-            "latest_upload": latest}
+            "masks_complete": complete, "latest_upload": latest}
 
 
 ROWS = [row("batch_1", "Flor", with_masks=True, latest=datetime(2025, 10, 18, 9)),
@@ -33,6 +34,9 @@ ROWS = [row("batch_1", "Flor", with_masks=True, latest=datetime(2025, 10, 18, 9)
       "training_metrics_info": {"latest_upload": "2025-10-01 10:00:00"}},
      row("batch_3", "Flor", status=None, with_masks=True, latest=date(2025, 10, 1))),
     ({"id": "batch_4", "training_metrics_info": "legacy text"}, row("batch_4", status=None)),
+    ({"id": "batch_5", "mask_check": {"state": "complete"}},
+     row("batch_5", status=None, complete=True)),
+    ({"id": "batch_6", "mask_check": "legacy text"}, row("batch_6", status=None)),
 ])
 def test_progress_row_tolerates_legacy_documents(doc, expected):
     assert progress.progress_row(doc) == expected

@@ -289,3 +289,24 @@ def test_pages_never_show_the_password(auth_port, clean, monkeypatch, caplog, na
         assert "user name or password" in text or name == "streamlit_app", text[:2000]
     assert_no_password(text, caplog.text)
     assert password not in text + caplog.text
+
+
+def test_demo_as_the_least_privilege_user_refuses_before_writing_anything(auth_port, clean,
+                                                                          tmp_path):
+    from segcore import demo
+    from segcore.errors import DemoRefused
+
+    databases = open_databases(settings_for(uri_for(auth_port, "strictuser")))
+    with friendly_errors(databases.uri):
+        prepare(databases)
+        with pytest.raises(DemoRefused) as exc:
+            demo.load_demo(databases, tmp_path / "demo", count=10)
+    assert TRAINING_DB in str(exc.value) and "Nothing was loaded" in str(exc.value)
+    work = databases.work
+    assert {name: work[name].count_documents({}) for name in work.list_collection_names()
+            if work[name].count_documents({})} == {}
+    assert demo.can_load_demo(databases)  # still empty, so a demo with rights can load later
+    out = run_cli(uri_for(auth_port, "strictuser"), "demo", "--dir", str(tmp_path / "d2"),
+                  "--batches", "10", tmp_path=tmp_path)
+    assert out.returncode == 1 and out.stderr.count("\n") == 1
+    assert out.stderr.startswith("error: The demo writes sample mask uploads"), out.stderr

@@ -72,6 +72,7 @@ def test_first_sync_sets_every_batch(lab):
     assert b400["mongo_uploaded"] is True
     assert b400["training_metrics_info"] == {
         "file_count": 3, "latest_upload": T0 + timedelta(hours=3),
+        "first_upload": T0 + timedelta(hours=1),
         "files": ["masks_batch_400.tar.xz", "batch_0400_part2.zip", "Batch-400.zip"],
         "uploaders": ["flor"]}
     # Other fields untouched, legacy values kept.
@@ -97,6 +98,28 @@ def test_second_sync_writes_nothing(lab):
             assert report.batches_updated == 0
         assert stream.try_next() is None
     assert list(lab.work.batches.find({}, {"_id": 0})) == before
+
+
+def test_first_upload_stays_put_until_that_upload_is_removed(lab):
+    run_sync(lab)
+    put(lab, "batch_400_fix.zip", {"uploaded_by": "flor"}, T0 + timedelta(days=2))
+    run_sync(lab)
+    info = batch(lab, "batch_400")["training_metrics_info"]
+    assert (info["first_upload"], info["latest_upload"]) == (T0 + timedelta(hours=1),
+                                                             T0 + timedelta(days=2))
+    earliest = lab.masks_files.find_one({"filename": "Batch-400.zip"})["_id"]
+    GridFS(lab.training, collection="masks").delete(earliest)
+    run_sync(lab)
+    assert batch(lab, "batch_400")["training_metrics_info"]["first_upload"] == \
+        T0 + timedelta(hours=2)
+
+
+def test_a_full_sync_adds_first_upload_to_batches_synced_before_it_existed(lab):
+    run_sync(lab)
+    lab.work.batches.update_many({}, {"$unset": {"training_metrics_info.first_upload": ""}})
+    assert run_sync(lab, full=True).batches_updated == 4
+    assert batch(lab, "batch_0012")["training_metrics_info"]["first_upload"] == T0
+    assert run_sync(lab, full=True).batches_updated == 0
 
 
 def test_new_and_removed_uploads_incrementally(lab):

@@ -68,6 +68,31 @@ def test_desired_info_keeps_five_newest_and_uploaders():
     assert info["uploaders"] == ["ceci", "flor"]
 
 
+@pytest.mark.parametrize("days,first", [
+    ((3, 1, 2), datetime(2025, 1, 1)),
+    ((5,), datetime(2025, 1, 5)),
+    ((None, 4), datetime(2025, 1, 4)),   # an upload without a date does not count
+    ((None,), None),
+])
+def test_first_upload_is_the_earliest_dated_upload(days, first):
+    uploads = [upload_from_document({"_id": i, "filename": f"batch_1_{i}.zip", "length": 1,
+                                     "uploadDate": datetime(2025, 1, d) if d else None})
+               for i, d in enumerate(days)]
+    assert desired_info(index_uploads(uploads)["batch_1"].values())["first_upload"] == first
+
+
+def test_a_batch_synced_before_first_upload_existed_is_written_once():
+    index = index_uploads(_uploads(("batch_1.zip", "flor", 1), ("batch_1_b.zip", "flor", 2)))
+    info = desired_info(index["batch_1"].values())
+    old_layout = {k: v for k, v in info.items() if k != "first_upload"}
+    [(doc_id, to_set, _)] = plan_batch_updates(
+        [{"_id": 1, "id": "batch_1", "mongo_uploaded": True, "training_metrics_info": old_layout}],
+        index)
+    assert to_set["training_metrics_info"]["first_upload"] == datetime(2025, 1, 1)
+    assert plan_batch_updates([{"_id": 1, "id": "batch_1", "mongo_uploaded": True,
+                                "training_metrics_info": info}], index) == []
+
+
 def test_plan_writes_only_what_differs():
     index = index_uploads(_uploads(("batch_1.zip", "flor", 1), ("batch_2.zip", "flor", 2)))
     info1 = desired_info(index["batch_1"].values())

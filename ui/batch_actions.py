@@ -12,26 +12,25 @@ from segcore import batch_table, batches
 from segcore.connection import Databases
 from ui import reads
 from ui.actions import flash, run_write
-from ui.connection import connection, db_key
-from ui.state import BALANCE_CONFIRM, BATCH_SNAPSHOT, EDITOR_VERSION, SAVE_CONFLICTS, current_actor
+from ui.connection import connection, db_key, settings
+from ui.state import (BALANCE_CONFIRM, BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS,
+                      SAVE_CONFLICTS, current_actor)
 
 
-def editor_key() -> str:
-    """Widget key of the batch editor; a new snapshot gets a new key, dropping stale edits."""
-    return f"batch_editor_{st.session_state.get(EDITOR_VERSION, 0)}"
-
-
-def batch_snapshot(query: batches.BatchQuery, sort: str, page: int, page_size: int) -> dict:
+def batch_snapshot(query: batches.BatchQuery, sort: str, descending: bool, page: int,
+                   page_size: int) -> dict:
     """The page of batches being edited, kept in the session until the view changes.
 
     Edits are positions in this snapshot, so it must not shift under the user when the cache
-    expires or someone else writes; a new snapshot gets a new editor key. Every write drops
-    it (`ui.actions.clear_caches`).
+    expires or someone else writes; a new snapshot gets a new editor key (the edits made on
+    the old one are kept by batch id first: `ui.batch_grid.fold_editor_edits`). Every write
+    drops it (`ui.actions.clear_caches`).
     """
-    wanted = (db_key(), query, sort, page, page_size)
+    wanted = (db_key(), query, sort, descending, page, page_size)
     current = st.session_state.get(BATCH_SNAPSHOT)
     if current is None or current["view"] != wanted:
-        current = {"view": wanted, **reads.batch_page(query, sort, page, page_size)}
+        current = {"view": wanted, "frame": None,
+                   **reads.batch_page(query, sort, page, page_size, descending)}
         st.session_state[BATCH_SNAPSHOT] = current
         st.session_state[EDITOR_VERSION] = st.session_state.get(EDITOR_VERSION, 0) + 1
     return current
@@ -39,21 +38,30 @@ def batch_snapshot(query: batches.BatchQuery, sort: str, page: int, page_size: i
 
 def export_csv(query: batches.BatchQuery) -> str:
     """CSV of every batch matching `query`; runs on click, outside the page script."""
-    return batch_table.export_csv(connection().work, query)
+    return batch_table.export_csv(connection().work, query, settings().zone)
 
 
 def save(databases: Databases, edits: list[batches.Edit]) -> None:
-    """Write the edited cells (compare-and-set); conflicts are listed, refusals shown here."""
-    run_write("Saving", batches.apply_edits, databases.work, edits, current_actor(),
-              then=lambda result: report_change(result, "Save"))
+    """Write the pending edits (compare-and-set); conflicts are listed, refusals shown here.
+
+    A refused save (an invalid value) keeps every pending edit; a save that ran clears them,
+    the ones someone else changed meanwhile being listed as conflicts.
+    """
+    def saved(result: batches.ChangeResult) -> None:
+        st.session_state[PENDING_EDITS] = {}
+        report_change(result, "Save")
+    run_write("Saving", batches.apply_edits, databases.work, edits, current_actor(), then=saved)
 
 
-def report_change(result: batches.ChangeResult, what: str) -> None:
-    """Queue the outcome of a batch write: saved count, conflicts (kept for display), failures."""
+def report_change(result: batches.ChangeResult, what: str, note: str = "") -> None:
+    """Queue the outcome of a batch write: saved count, conflicts (kept for display), failures.
+
+    `note` (why fewer batches than asked were changed) goes into the one success message.
+    """
     if result.updated:
-        flash("success", f"{what}: {len(result.updated)} batch(es) saved.")
+        flash("success", f"{what}: {len(result.updated)} batch(es) saved.{note}")
     elif not (result.conflicts or result.missing or result.failed):
-        flash("info", f"{what}: nothing to change.")
+        flash("info", f"{what}: nothing to change.{note}")
     if result.conflicts:
         st.session_state[SAVE_CONFLICTS] = [
             {"batch": c.batch_id, "field": c.field, "you saw": _shown(c.expected),
@@ -70,26 +78,46 @@ def _shown(value: object) -> str:
     return "(empty)" if value is None else str(value)
 
 
-def _assign_next(work, count: int, person: str, actor) -> tuple[int, batches.ChangeResult | None]:
+def skipped_note(skipped: int) -> str:
+    """Why bulk assignment left some unassigned pending batches alone, or ""."""
+    if not skipped:
+        return ""
+    return (f" {skipped} unassigned pending batch(es) were skipped because their folder is "
+            "missing on disk (filter Folder: missing to see them).")
+
+
+def _assign_next(work, count: int, person: str, actor) -> tuple[int, batches.ChangeResult | None,
+                                                                 int]:
     ids = batches.next_pending_ids(work, count)
-    return len(ids), (batches.assign(work, ids, person, actor) if ids else None)
+    result = batches.assign(work, ids, person, actor) if ids else None
+    return len(ids), result, batches.unassigned_missing_folder(work)
 
 
-def _next_done(found: tuple[int, batches.ChangeResult | None], person: str) -> None:
-    count, result = found
+def _next_done(found: tuple[int, batches.ChangeResult | None, int], asked: int,
+               person: str) -> None:
+    count, result, skipped = found
     if result is None:
-        flash("info", "There are no unassigned pending batches.")
+        flash("info", "There are no unassigned pending batches to assign." +
+              skipped_note(skipped))
     else:
-        report_change(result, f"Next {count} pending to {person}")
+        fewer = f" Asked for {asked}, found {count}." if count < asked else ""
+        report_change(result, f"Next {count} pending to {person}",
+                      fewer + (skipped_note(skipped) if count < asked else ""))
 
 
-def _spread_done(given: dict[str, int]) -> str | None:
+def _spread(work, names: list[str], actor, limit: int) -> tuple[dict[str, int], int]:
+    given = batches.balance_pending(work, names, actor, limit=limit)
+    return given, batches.unassigned_missing_folder(work)
+
+
+def _spread_done(found: tuple[dict[str, int], int]) -> str | None:
+    given, skipped = found
     total = sum(given.values())
     detail = ", ".join(f"{n}: {k}" for n, k in sorted(given.items()) if k)
     if not total:
-        flash("info", "Spread 0 pending batches (none were unassigned).")
+        flash("info", "Spread 0 pending batches (none were unassigned)." + skipped_note(skipped))
         return None
-    return f"Spread {total} pending batches ({detail})."
+    return f"Spread {total} pending batches ({detail}).{skipped_note(skipped)}"
 
 
 def bulk_actions(databases: Databases, team_names: list[str], selected: list[str]) -> None:
@@ -112,7 +140,7 @@ def bulk_actions(databases: Databases, team_names: list[str], selected: list[str
         person = st.selectbox("Assign them to", team_names, key="bulk_next_to")
         if st.button("Assign next pending", key="bulk_next"):
             run_write("Assigning", _assign_next, work, count, person, actor,
-                      then=lambda result: _next_done(result, person))
+                      then=lambda result: _next_done(result, int(count), person))
     with right.container(border=True):
         names = st.multiselect("Spread unassigned pending batches across", team_names,
                                default=team_names, key="bulk_balance_names")
@@ -130,8 +158,7 @@ def _confirm_spread(work, names: list[str], limit: int, actor) -> None:
     yes, no = st.columns(2)
     if yes.button("Yes, assign", type="primary", key="bulk_balance_yes"):
         st.session_state[BALANCE_CONFIRM] = False
-        run_write("Spreading", batches.balance_pending, work, names, actor, limit=limit,
-                  then=_spread_done)
+        run_write("Spreading", _spread, work, names, actor, limit, then=_spread_done)
     if no.button("Cancel", key="bulk_balance_no"):
         st.session_state[BALANCE_CONFIRM] = False
         st.rerun()

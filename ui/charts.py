@@ -19,9 +19,9 @@ def _layout(figure: go.Figure, title: str) -> go.Figure:
 
 
 def segmented_vs_pending(with_masks: int, pending: int) -> go.Figure:
-    figure = go.Figure(go.Pie(labels=["With masks", "Pending"], values=[with_masks, pending],
+    figure = go.Figure(go.Pie(labels=["With masks", "Without masks"], values=[with_masks, pending],
                               hole=0.55, marker={"colors": [MASKS, PENDING]}, sort=False))
-    return _layout(figure, "Segmented vs pending")
+    return _layout(figure, "With masks vs without")
 
 
 def per_segmentador(people: list[dict]) -> go.Figure:
@@ -44,12 +44,31 @@ def uploads_per_day(counts: list[dict]) -> go.Figure:
 
 def burndown(points: list[dict], projection: list[dict]) -> go.Figure:
     figure = go.Figure(go.Scatter(x=[p["day"] for p in points], y=[p["pending"] for p in points],
-                                  mode="lines", name="Pending", line={"color": PENDING,
+                                  mode="lines", name="Without masks", line={"color": PENDING,
                                                                       "width": 3}))
     if projection:
         figure.add_trace(go.Scatter(x=[p["day"] for p in projection],
                                     y=[p["pending"] for p in projection], mode="lines",
                                     name="Projected at recent pace",
                                     line={"color": "#757575", "dash": "dash"}))
-    figure.update_layout(yaxis_title="pending batches", yaxis_rangemode="tozero")
-    return _layout(figure, "Burn-down of pending batches")
+    figure.update_layout(yaxis_title="batches without masks", yaxis_rangemode="tozero")
+    return _layout(figure, "Burn-down of batches without masks")
+
+
+def weekly_pace(weeks: list[dict]) -> go.Figure:
+    """Deliveries per person and week (rows from `segcore.pace.weekly_deliveries`).
+
+    A heatmap rather than lines: with a hundred people, a hundred lines are unreadable.
+    """
+    names = sorted({w["segmentador"] for w in weeks}, key=str.casefold, reverse=True)
+    mondays = sorted({w["week"] for w in weeks})
+    counts = {(w["segmentador"], w["week"]): w["deliveries"] for w in weeks}
+    figure = go.Figure(go.Heatmap(
+        x=[f"{m:%d %b}" for m in mondays], y=names,
+        z=[[counts.get((name, m), 0) for m in mondays] for name in names],
+        colorscale=[[0, "#f5f5f5"], [1, MASKS]], colorbar={"title": "batches"},
+        hovertemplate="%{y}, week of %{x}: %{z} delivered<extra></extra>"))
+    figure.update_layout(xaxis_title="week starting")
+    figure = _layout(figure, "Deliveries per week")
+    figure.update_layout(height=max(340, 60 + 18 * len(names)))
+    return figure

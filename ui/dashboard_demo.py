@@ -9,7 +9,7 @@ from segcore import demo
 from ui import reads
 from ui.actions import run_write
 from ui.connection import databases, settings
-from ui.state import DEMO_CONFIRM, current_actor
+from ui.state import DEMO_CONFIRM, current_actor, forget
 
 
 def offer_demo() -> None:
@@ -33,7 +33,7 @@ def _loaded(result: dict) -> str:
             f"{result['uploads']} uploads.")
 
 
-@st.dialog("Load demo data?")
+@st.dialog("Load demo data?", on_dismiss=lambda: forget(DEMO_CONFIRM))
 def _confirm_demo() -> None:
     current = settings()
     st.write(f"This creates 300 made-up batches, a team of five and mask uploads in the empty "

@@ -15,27 +15,53 @@ from ui.connection import settings
 
 ACTOR = "actor"                        # the logged-in user (an Actor), None with login off
 LOGIN_AT = "login_at"                  # when the session's login happened (UTC)
+SESSION_TOKEN = "session_token"        # this login's token (its hash is in app_sessions)
+NEW_COOKIE = "session_cookie"          # (token, expiry) the browser should keep, after a login
+TRIED_TOKEN = "session_cookie_tried"   # the cookie's token, once tried: never looked up twice
 FLASH = "flash_messages"               # messages that survive one st.rerun()
 BATCH_SNAPSHOT = "batch_snapshot"      # the page of batches the editor shows
 EDITOR_VERSION = "batch_editor_version"
 SAVE_CONFLICTS = "batch_save_conflicts"
+PENDING_EDITS = "batch_pending_edits"  # unsaved table edits, {batch id: {column: (old, new)}}
 BALANCE_CONFIRM = "balance_confirm"    # the "spread evenly" question is open
 REMOVE_TARGET = "team_remove_target"   # whose removal the confirmation dialog asks about
 DEMO_CONFIRM = "demo_confirm"          # the "load demo data" dialog is open
 SYNC_LAST_REPORT = "sync_last_report"
 IMPORT_RESULT = "import_result"
+MASK_LAST_REPORT = "mask_last_report"  # the last "Check masks" report, as plain data
+IMPORT_PREVIEW = "import_preview"      # what an import would do, shown before it writes
 LANGUAGE_OF = "language_of"            # whose remembered language the session has loaded
 
-_DEFAULTS = {ACTOR: None, LOGIN_AT: None, FLASH: [], BATCH_SNAPSHOT: None, EDITOR_VERSION: 0,
+_DEFAULTS = {ACTOR: None, LOGIN_AT: None, SESSION_TOKEN: None, NEW_COOKIE: None,
+             TRIED_TOKEN: None, FLASH: [], BATCH_SNAPSHOT: None, EDITOR_VERSION: 0,
              SAVE_CONFLICTS: [], BALANCE_CONFIRM: False, REMOVE_TARGET: None,
-             DEMO_CONFIRM: False, SYNC_LAST_REPORT: None, IMPORT_RESULT: None}
+             DEMO_CONFIRM: False, SYNC_LAST_REPORT: None, IMPORT_RESULT: None,
+             MASK_LAST_REPORT: None, PENDING_EDITS: {}, IMPORT_PREVIEW: None}
+
+
+# Open questions (dialogs and inline confirmations) and the page that asks each: any other
+# page forgets them, so going to Batches and back never reopens "Remove Pedro?".
+DIALOG_PAGES = {REMOVE_TARGET: "Team", DEMO_CONFIRM: "Dashboard", BALANCE_CONFIRM: "Batches"}
+
+
+def forget(key: str) -> None:
+    """Put `key` back to its default (a dialog closed in any way forgets what it asked)."""
+    value = _DEFAULTS[key]
+    st.session_state[key] = value.copy() if isinstance(value, list) else value
+
+
+def forget_other_pages_dialogs(page: str) -> None:
+    """On `page`, close every question another page had open."""
+    for key, owner in DIALOG_PAGES.items():
+        if owner != page:
+            forget(key)
 
 
 def init_state() -> None:
     """Give every key its default unless the session already holds it."""
     for key, value in _DEFAULTS.items():
         if key not in st.session_state:
-            st.session_state[key] = value.copy() if isinstance(value, list) else value
+            st.session_state[key] = value.copy() if isinstance(value, (list, dict)) else value
 
 
 def current_actor() -> Actor:

@@ -1,5 +1,5 @@
-"""Widgets more than one page (or the entry point) shows: the start of every page, the login
-gate, the sidebar's connection status and the demo banner.
+"""Widgets more than one page (or the entry point) shows: the start of every page, the
+sidebar's connection status and the demo banner (the login gate is in `ui/login.py`).
 
 Widgets used by one page live with that page (`ui/batch_actions.py`, `ui/team_actions.py`,
 `ui/sync_actions.py`, `ui/dashboard_demo.py`, or the page script itself).
@@ -10,14 +10,13 @@ from __future__ import annotations
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore import auth
 from segcore.connection import Databases
 from segcore.errors import SegcoreError
-from segcore.history import utcnow
+from segcore import auth
 from ui import i18n, reads
-from ui.actions import describe_error, guarded, run_write, show_flash
-from ui.connection import databases, prepare_warnings, settings
-from ui.state import ACTOR, LANGUAGE_OF, LOGIN_AT, init_state
+from ui.actions import describe_error, guarded, show_flash
+from ui.connection import databases, prepare_warnings
+from ui.state import ACTOR, LANGUAGE_OF, forget_other_pages_dialogs, init_state
 
 STATUS_REFRESH = "20s"
 
@@ -49,6 +48,7 @@ def language_selector() -> None:
 def page_start(title: str) -> Databases:
     """Title, queued messages, and the prepared databases (or a message and a retry)."""
     init_state()
+    forget_other_pages_dialogs(title)
     st.title(title)
     show_flash()
     found = guarded(databases)
@@ -88,45 +88,3 @@ def demo_banner() -> None:
         st.warning("**Demo data.** Everything shown here is made up; load your own batch list "
                    "from the Settings page once you point the app at real data.",
                    icon=":material/science:")
-
-
-def login_gate() -> bool:
-    """With LOGIN=on, show the login form until a valid user is in; True when the app may run.
-
-    Sessions expire after SESSION_MINUTES; the sidebar shows who is logged in and a logout.
-    """
-    try:
-        current = settings()
-    except SegcoreError:
-        return True  # the page reports the configuration error itself
-    if not current.login:
-        st.session_state[ACTOR] = None
-        return True
-    actor, since = st.session_state.get(ACTOR), st.session_state.get(LOGIN_AT)
-    if actor is not None and not auth.session_expired(since, utcnow(), current.session_minutes):
-        with st.sidebar:
-            st.caption(f"Logged in as **{actor.name}** ({actor.role})")
-            if st.button("Log out", key="logout", icon=":material/logout:"):
-                st.session_state[ACTOR] = st.session_state[LOGIN_AT] = None
-                st.rerun()
-        return True
-    if actor is not None:
-        st.session_state[ACTOR] = st.session_state[LOGIN_AT] = None
-        st.info("Your session has expired: please log in again.")
-    _login_form()
-    return False
-
-
-def _log_in(name: str, password: str) -> None:
-    # A write (failed attempts count towards a lockout), so it takes the write path.
-    actor = auth.authenticate(databases().work, name, password)
-    st.session_state[ACTOR], st.session_state[LOGIN_AT] = actor, utcnow()
-
-
-def _login_form() -> None:
-    st.title("Log in")
-    with st.form("login", border=True):
-        name = st.text_input("User name", key="login_name")
-        password = st.text_input("Password", type="password", key="login_password")
-        if st.form_submit_button("Log in", type="primary"):
-            run_write("Logging in", _log_in, name, password)

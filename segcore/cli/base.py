@@ -32,7 +32,7 @@ def author() -> str:
 class Context:
     """Settings and a lazily opened, prepared connection shared by the subcommands."""
 
-    def __init__(self, env_file: str):
+    def __init__(self, env_file: str | None):
         self.env_file = env_file
         self._settings = None
         self._databases = None
@@ -42,7 +42,9 @@ class Context:
         if self._settings is None:
             from segcore.config import load_settings
 
-            self._settings = load_settings(self.env_file)
+            # The default `.env` may be absent; a file named with --env-file must exist.
+            self._settings = (load_settings(".env") if self.env_file is None
+                              else load_settings(self.env_file, required=True))
         return self._settings
 
     @property
@@ -110,8 +112,8 @@ pass_context = click.make_pass_decorator(Context)
 
 
 @click.group()
-@click.option("--env-file", default=".env", show_default=True,
-              help="Settings file read before the environment.")
+@click.option("--env-file", default=None,
+              help="Settings file read before the environment (default: .env, if present).")
 @click.pass_context
 def main(click_ctx, env_file):
     """Segmentation work dashboard: team, batches, assignments and mask sync."""

@@ -9,6 +9,7 @@ import click
 
 from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
+from segcore.naming import printable
 
 
 
@@ -27,7 +28,8 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
     from segcore import batch_import
 
     settings = ctx.settings
-    data_dir = data_dir or settings.data_directory
+    if data_dir is None and settings.data_directory is not None:
+        data_dir = settings.require_data_directory()  # a dropped mount is named here
     batches_file = batches_file or settings.effective_batches_file
     bar = None
 
@@ -50,6 +52,9 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
     click.echo(f"Imported: {result.added} added, {result.updated} updated, "
                f"{result.unchanged} unchanged, {len(result.flagged_missing)} flagged as missing, "
                f"{len(result.restored)} found again.")
+    for folder in result.unreadable:
+        click.echo(f"warning: {printable(folder)}: cannot be read, its images were not counted",
+                   err=True)
 
 
 @main.command()
@@ -74,7 +79,7 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
         for conflict in result.conflicts:
             click.echo(f"conflict: {conflict.describe()}", err=True)
         for batch_id in result.missing:
-            click.echo(f"not found: {batch_id}", err=True)
+            click.echo(f"not found: {printable(batch_id)}", err=True)
     if result.missing or result.conflicts or result.failed:
         sys.exit(1)
 
@@ -84,7 +89,7 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
 @pass_context
 @handle_errors
 def status(ctx, as_json):
-    """Counts: total, assigned, with masks, pending."""
+    """Counts: total, assigned, with masks, without masks (figures about masks, not statuses)."""
     from segcore import stats
 
     counts = stats.summary(ctx.databases.work)
@@ -92,7 +97,8 @@ def status(ctx, as_json):
         emit_json(counts.as_dict())
         return
     click.echo(f"total {counts.total}  assigned {counts.assigned}  with masks "
-               f"{counts.with_masks}  pending {counts.pending}  done {counts.percent_done}%")
+               f"{counts.with_masks} ({counts.percent_with_masks}%)  without masks "
+               f"{counts.without_masks}")
 
 
 @main.command("history")
@@ -112,5 +118,5 @@ def history_command(ctx, batch_id, limit, as_json):
     if not entries:
         click.echo("No changes recorded.")
     for e in entries:
-        click.echo(f"{e['at']:%Y-%m-%d %H:%M:%S}  {e['author']:<16} {e['kind']:<6} {e['key']:<14} "
-                   f"{e['field']}: {e['old']!r} -> {e['new']!r}")
+        click.echo(f"{e['at']:%Y-%m-%d %H:%M:%S}  {printable(e['author']):<16} {e['kind']:<6} "
+                   f"{printable(e['key']):<14} {e['field']}: {e['old']!r} -> {e['new']!r}")

@@ -9,16 +9,19 @@ import click
 from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
 from segcore.errors import SegcoreError
+from segcore.naming import printable
 
 
 
 @main.command()
 @click.option("--full", is_flag=True, help="Read every upload instead of only what changed.")
 @click.option("--mode", default="cli", show_default=True, help="Recorded with the run (e.g. cron).")
+@click.option("--verify", "check_masks", is_flag=True,
+              help="Then check the contents of the uploads this sync found new.")
 @json_option
 @pass_context
 @handle_errors
-def sync(ctx, full, mode, as_json):
+def sync(ctx, full, mode, check_masks, as_json):
     """Sync the batch list with the uploaded masks (safe to run from cron)."""
     from segcore.sync import run_sync
 
@@ -30,9 +33,28 @@ def sync(ctx, full, mode, as_json):
                 bar.update(int(fraction * 1000) - bar.pos)
         report = run_sync(ctx.databases, full=full, mode=mode, author=_author(),
                           progress=progress)
+    checked = _verify_new(ctx, report, as_json) if check_masks else None
     if as_json:
-        emit_json(report.as_dict())
+        emit_json({**report.as_dict(), **({"verify": checked.as_dict()} if checked else {})})
         return
+    _print_sync(report)
+    if checked is not None:
+        from segcore.cli.verify import print_report
+
+        print_report(checked)
+
+
+def _verify_new(ctx, report, quiet: bool):
+    """Check the uploads the sync found new (after a full read, every one not checked yet)."""
+    from segcore.cli.verify import run_verify
+    from segcore.mask_check import VerifyReport
+
+    if report.changed_upload_ids == []:
+        return VerifyReport()
+    return run_verify(ctx, quiet, upload_ids=report.changed_upload_ids)
+
+
+def _print_sync(report) -> None:
     click.echo(f"{report.total_files} files ({report.new_files} new, {report.removed_files} "
                f"removed); {report.batches_with_masks} batches with masks, "
                f"{report.batches_without_masks} without; {report.batches_updated} updated; "
@@ -72,7 +94,8 @@ def uploads(ctx, recent, orphans, unmatched, mismatches, as_json):
     for row in rows:
         when = row["upload_date"].strftime("%Y-%m-%d %H:%M") if row.get("upload_date") else "-"
         extra = f"  assignee {row['assignee']}" if row.get("assignee") else ""
-        click.echo(f"{when}  {row['uploaded_by'] or '-':<12} {row['size_mb']:>8.2f} MB  "
-                   f"{row['filename']}  [{', '.join(row['batches']) or 'no batch'}]{extra}")
+        click.echo(printable(
+            f"{when}  {row['uploaded_by'] or '-':<12} {row['size_mb']:>8.2f} MB  "
+            f"{row['filename']}  [{', '.join(row['batches']) or 'no batch'}]{extra}"))
     if not rows:
         click.echo("Nothing to show.")

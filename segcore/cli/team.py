@@ -8,6 +8,7 @@ import click
 
 from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
+from segcore.naming import printable
 
 
 
@@ -31,7 +32,9 @@ def team_list(ctx, as_json):
     if not members:
         click.echo("The team is empty.")
     for m in members:
-        click.echo(f"{m.name:<24} {m.role or '-':<24} {m.email or '-'}")
+        # Names stored before control characters were refused must not drive the terminal.
+        click.echo(f"{printable(m.name):<24} {printable(m.role or '-'):<24} "
+                   f"{printable(m.email or '-')}")
 
 
 @team_group.command("add")
@@ -45,7 +48,7 @@ def team_add(ctx, name, role, email):
     from segcore import team
 
     member = team.add_member(ctx.databases.work, name, role, email, author=_author())
-    click.echo(f"Added {member.name} ({member.role}).")
+    click.echo(f"Added {printable(member.name)} ({printable(member.role)}).")
 
 
 @team_group.command("edit")
@@ -61,7 +64,8 @@ def team_edit(ctx, name, role, email):
     if role is None and email is None:
         raise click.UsageError("give --role and/or --email")
     member = team.edit_member(ctx.databases.work, name, role, email, author=_author())
-    click.echo(f"{member.name}: role {member.role or '-'}, email {member.email or '-'}.")
+    click.echo(f"{printable(member.name)}: role {printable(member.role or '-')}, "
+               f"email {printable(member.email or '-')}.")
 
 
 @team_group.command("remove")
@@ -77,7 +81,7 @@ def team_remove(ctx, name, unassign, reassign_to):
     moved = handover.remove_member(ctx.databases.work, name, unassign=unassign,
                                    reassign_to=reassign_to, author=_author())
     where = f"reassigned to {reassign_to}" if reassign_to else "unassigned"
-    click.echo(f"Removed {name}; {moved} open batches {where}.")
+    click.echo(f"Removed {printable(name)}; {moved} open batches {printable(where)}.")
 
 
 @main.command()

@@ -9,6 +9,8 @@ import click
 from segcore.actors import ROLES
 from segcore.cli.base import (emit_json, handle_errors, json_option, main,
                               pass_context)
+from segcore.errors import SegcoreError
+from segcore.naming import printable
 
 
 
@@ -20,6 +22,10 @@ def user_group():
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        # click would read an empty line and end with a bare "Aborted!".
+        raise SegcoreError("no terminal to ask for the password; use --password-stdin and "
+                           "pipe it in")
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
@@ -34,7 +40,7 @@ def user_add(ctx, name, role, password_stdin):
     from segcore import auth
 
     user = auth.add_user(ctx.databases.work, name, role, _read_password(password_stdin))
-    click.echo(f"User {user.name} created with the {user.role} role.")
+    click.echo(f"User {printable(user.name)} created with the {user.role} role.")
 
 
 @user_group.command("passwd")
@@ -47,7 +53,7 @@ def user_passwd(ctx, name, password_stdin):
     from segcore import auth
 
     auth.set_password(ctx.databases.work, name, _read_password(password_stdin))
-    click.echo(f"Password of {name} changed.")
+    click.echo(f"Password of {printable(name)} changed.")
 
 
 @user_group.command("list")
@@ -67,7 +73,7 @@ def user_list(ctx, as_json):
     for user in users:
         locked = (f"  locked until {user.locked_until:%H:%M} UTC"
                   if user.locked_until and user.locked_until > now else "")
-        click.echo(f"{user.name:<24} {user.role}{locked}")
+        click.echo(f"{printable(user.name):<24} {printable(user.role)}{locked}")
     if not users:
         click.echo("No users yet: add one with `python -m segcore user add NAME --role coordinator`.")
 
@@ -81,4 +87,4 @@ def user_remove(ctx, name):
     from segcore import auth
 
     auth.remove_user(ctx.databases.work, name)
-    click.echo(f"User {name} removed.")
+    click.echo(f"User {printable(name)} removed.")

@@ -1,74 +1,68 @@
 """Batches: filter, edit assignments in a table, bulk actions, CSV export, history."""
 
-import pandas as pd
 import streamlit as st
 
 from segcore import batch_table, batches
-from segcore.batches import PRIORITIES, STATUSES, UNASSIGNED, BatchQuery
-from ui import batch_actions, reads
+from segcore.batches import MASK_STATES, STATUSES, UNASSIGNED, UNCHECKED, BatchQuery
+from ui import batch_actions, batch_grid, labels, mask_actions, reads
 from ui.actions import clear_caches
 from ui.state import SAVE_CONFLICTS, can_write
 from ui.widgets import page_start
 
-ANY, MASKS = "All", {"Any": None, "With masks": True, "Without masks": False}
+ANY = "All"
+MASKS = {"Any": None, "With masks": True, "Without masks": False}
+FOLDER = {"All": None, "Missing": True, "Present": False}
 databases = page_start("Batches")
 team = reads.team_names()
+writable = can_write()
+batch_grid.fold_editor_edits(team)  # first: the edits belong to the page of rows shown last
+former = reads.former_members()
+holders = [n for n in reads.stored_values("assignee") if n not in team]
+stored_statuses = [s for s in reads.stored_values("status") if s not in STATUSES]
 
 
 def first_page():
     st.session_state["batch_page"] = 1
 
 
-cols = st.columns([1, 1, 1, 1.3, 1, 0.7])
-who = cols[0].selectbox("Segmentador", [ANY, UNASSIGNED, *team], key="bf_who", on_change=first_page)
-status = cols[1].selectbox("Status", [ANY, *STATUSES], key="bf_status", on_change=first_page)
+cols = st.columns([1.3, 1, 1, 1, 1, 1.3])
+nav = st.columns([0.9, 1, 1.1, 0.7, 1.1, 1.1], vertical_alignment="bottom")
+who = cols[0].selectbox("Segmentador", [ANY, UNASSIGNED, *team, *holders], key="bf_who",
+                        on_change=first_page, format_func=lambda n: n if n in (ANY, UNASSIGNED)
+                        else labels.person(n, team, former))
+status = cols[1].selectbox("Status", [ANY, *STATUSES, *stored_statuses], key="bf_status",
+                           on_change=first_page, format_func=lambda s: labels.status(s))
 masks = cols[2].selectbox("Masks", list(MASKS), key="bf_masks", on_change=first_page)
-text = cols[3].text_input("Batch id contains", key="bf_text", on_change=first_page)
-sort = cols[4].selectbox("Sort by", list(batches.SORTS), key="bf_sort", on_change=first_page,
+folder = cols[3].selectbox("Folder", list(FOLDER), key="bf_folder", on_change=first_page,
+                           format_func=labels.FOLDER.get)
+check = cols[4].selectbox("Mask check", [ANY, *MASK_STATES, UNCHECKED], key="bf_check",
+                          on_change=first_page)
+text = cols[5].text_input("Batch id contains", key="bf_text", on_change=first_page)
+sort = nav[1].selectbox("Sort by", list(batches.SORTS), key="bf_sort", on_change=first_page,
                          format_func=lambda s: s.replace("_", " "))
-size = cols[5].selectbox("Rows", [50, 100, 200], index=1, key="bf_size", on_change=first_page)
+order = nav[2].selectbox("Order", ["Ascending", "Descending"], key="bf_order",
+                          on_change=first_page, help="Empty values come last either way.")
+size = nav[3].selectbox("Rows", [50, 100, 200], index=1, key="bf_size", on_change=first_page)
 query = BatchQuery(assignee=None if who == ANY else who, status=None if status == ANY else status,
-                   has_masks=MASKS[masks], text=text or None)
-snap = batch_actions.batch_snapshot(query, sort, st.session_state.get("batch_page", 1), size)
+                   has_masks=MASKS[masks], text=text or None, folder_missing=FOLDER[folder],
+                   mask_state=None if check == ANY else check)
+descending = order == "Descending"
+page = st.session_state.get("batch_page", 1)
+snap = batch_actions.batch_snapshot(query, sort, descending, page, size)
 if snap["page"] > snap["pages"]:  # the filter now matches fewer pages than the one shown
     st.session_state["batch_page"] = snap["pages"]
-    snap = batch_actions.batch_snapshot(query, sort, snap["pages"], size)
-docs = snap["rows"]
+    snap = batch_actions.batch_snapshot(query, sort, descending, snap["pages"], size)
 
-nav = st.columns([1, 3, 1.2, 1.2])
 nav[0].number_input("Page", 1, snap["pages"], key="batch_page")
-nav[1].caption(f"{snap['total']:,} batches match · page {snap['page']} of {snap['pages']}")
-if nav[2].button("Reload", icon=":material/refresh:"):
+st.caption(f"{snap['total']:,} batches match · page {snap['page']} of {snap['pages']}")
+if nav[4].button("Reload", icon=":material/refresh:"):
     clear_caches()
     st.rerun()
-nav[3].download_button("Export CSV", lambda: batch_actions.export_csv(query), "batches.csv",
+nav[5].download_button("Export CSV", lambda: batch_actions.export_csv(query), "batches.csv",
                        "text/csv", on_click="ignore", icon=":material/download:")
-
-frame = pd.DataFrame([{"select": False, **batch_table.table_row(d)} for d in docs],
-                     columns=["select", *batch_table.COLUMNS])
-statuses = list(STATUSES) + sorted({s for s in frame["status"].dropna()} - set(STATUSES))
-cfg = st.column_config
-# A viewer gets the same table, read only, and none of the controls that change anything.
-writable = can_write()
-table = st.data_editor if writable else st.dataframe
-options = {"key": batch_actions.editor_key(), "num_rows": "fixed",
-           "disabled": ["id", "folder", "masks", "file_count", "latest_upload"]} if writable else {}
-table(frame if writable else frame.drop(columns="select"), hide_index=True, **options,
-      column_config={
-    "select": cfg.CheckboxColumn("✓", width="small"), "id": cfg.TextColumn("Batch"),
-    "folder": cfg.TextColumn("Folder"),
-    "assignee": cfg.SelectboxColumn("Assignee", options=team),
-    "status": cfg.SelectboxColumn("Status", options=statuses, required=True),
-    "priority": cfg.SelectboxColumn("Priority", options=list(PRIORITIES)),
-    "due_date": cfg.DateColumn("Due date", format="YYYY-MM-DD"),
-    "file_count": cfg.NumberColumn("Files"), "masks": cfg.CheckboxColumn("Masks"),
-    "latest_upload": cfg.DatetimeColumn("Latest upload", format="YYYY-MM-DD HH:mm")})
-changes = st.session_state.get(batch_actions.editor_key(), {}).get("edited_rows", {})
-edits = batch_table.edits_from_changes(docs, changes)
-
-if writable and st.button(f"Save changes ({len({e.batch_id for e in edits})} batches)",
-                          type="primary", disabled=not edits, key="save_batches"):
-    batch_actions.save(databases, edits)
+if writable:  # a viewer gets the same table, read only, and no controls that change anything
+    batch_grid.pending_bar(lambda edits: batch_actions.save(databases, edits))
+batch_grid.show_grid(snap, team, writable)
 
 if st.session_state.get(SAVE_CONFLICTS):
     st.subheader("Not saved: changed by someone else meanwhile")
@@ -78,8 +72,8 @@ if st.session_state.get(SAVE_CONFLICTS):
         st.rerun()
 
 if writable:
-    batch_actions.bulk_actions(databases, team, batch_table.selected_ids(docs, changes))
-with st.expander("History of a batch"):
-    chosen = st.selectbox("Batch", [d["id"] for d in docs], index=None, key="history_of")
-    if chosen:
-        st.dataframe(reads.batch_history(chosen), hide_index=True)
+    batch_actions.bulk_actions(databases, team,
+                               batch_table.selected_ids(snap["rows"], batch_grid.editor_changes()))
+batch_grid.batch_details()
+with st.expander("Masks of a batch"):
+    mask_actions.show_batch_masks([d["id"] for d in snap["rows"]])

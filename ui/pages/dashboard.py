@@ -1,17 +1,24 @@
 """Dashboard: KPIs and charts of the team's progress, with filters that apply to all of it."""
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import streamlit as st
 
-from segcore import progress
+from segcore import pace, progress
 from segcore.batches import STATUSES, UNASSIGNED
+from segcore.history import utcnow
+from segcore.timefmt import to_office
 from ui import charts, reads
+from ui.attention import attention_panel
+from ui.connection import settings
 from ui.dashboard_demo import offer_demo
 from ui.state import can_write
 from ui.widgets import page_start
 
 ANY = "All"
+MASKS_HELP = ("Counts batches by whether masks were uploaded, whatever their status. The status "
+              "is set by the coordinator; a sync moves pending and in_progress batches to "
+              "review when their masks arrive (MASKS_SET_STATUS).")
 
 page_start("Dashboard")
 if can_write():
@@ -23,7 +30,7 @@ if not rows:
 
 people = sorted({r["assignee"] for r in rows if r["assignee"]} | set(reads.team_names()))
 statuses = list(STATUSES) + sorted({str(r["status"]) for r in rows if r["status"]} - set(STATUSES))
-today = date.today()
+today = to_office(utcnow(), settings().zone).date()  # the office's today, not the server's
 left, middle, right = st.columns([1, 1, 2])
 who = left.selectbox("Segmentador", [ANY, UNASSIGNED, *people], key="dash_who")
 status = middle.selectbox("Status", [ANY, *statuses], key="dash_status")
@@ -34,20 +41,27 @@ start, end = (span[0], span[-1]) if span else (today - timedelta(days=30), today
 shown = progress.filter_rows(rows, None if who == ANY else who, None if status == ANY else status)
 summary = progress.kpis(shown)
 last = reads.last_sync()
-age, stale = progress.sync_age(last["finished_at"] if last else None, datetime.now())
+age, stale = progress.sync_age(last["finished_at"] if last else None, utcnow())  # both UTC
 
-cols = st.columns(6)
+cols = st.columns(7)
 cols[0].metric("Batches", f"{summary.total:,}")
 cols[1].metric("Assigned", f"{summary.assigned:,}")
-cols[2].metric("With masks", f"{summary.with_masks:,}")
-cols[3].metric("Pending", f"{summary.pending:,}")
-cols[4].metric("Done", f"{summary.percent_done} %")
-cols[5].metric("Last sync", age)
+cols[2].metric("With masks", f"{summary.with_masks:,}", help=MASKS_HELP)
+cols[3].metric("Masks complete", f"{progress.masks_complete(shown):,}",
+               help="Batches whose uploads hold a mask for every image (Sync page: Check masks)")
+cols[4].metric("Without masks", f"{summary.without_masks:,}", help=MASKS_HELP)
+cols[5].metric("% with masks", f"{summary.percent_with_masks} %", help=MASKS_HELP)
+cols[6].metric("Last sync", age)
 if stale:
     when = f"The last successful sync was {age}" if last else "No sync has run yet"
     st.warning(f"{when}: mask counts may be out of date. Run one from the Sync page.",
                icon=":material/update:")
+attention_panel(reads.current_alerts())
 
+if not shown:  # a filter that matches nothing: say so, instead of empty axes and a 0 pace
+    st.info("No batches match these filters: choose another segmentador or status.",
+            icon=":material/filter_alt_off:")
+    st.stop()
 filtered = who != ANY or status != ANY
 found, problem = reads.uploads_between.or_problem(start, end)
 if problem:
@@ -57,7 +71,7 @@ else:
 trend = progress.burndown(shown, start, end, today)
 
 one, two = st.columns(2)
-one.plotly_chart(charts.segmented_vs_pending(summary.with_masks, summary.pending),
+one.plotly_chart(charts.segmented_vs_pending(summary.with_masks, summary.without_masks),
                  key="chart_done")
 people_rows = progress.per_segmentador(shown, reads.team_names(), include_idle=who == ANY)
 two.plotly_chart(charts.per_segmentador(people_rows), key="chart_people")
@@ -67,8 +81,12 @@ if found is not None:
                        key="chart_uploads")
 four.plotly_chart(charts.burndown(trend.points, trend.projection), key="chart_burndown")
 if trend.projected_finish is None:
-    four.caption(f"{trend.pending_now:,} pending and no batch finished in the last 14 days: "
-                 "no projected finish date.")
+    four.caption(f"{trend.pending_now:,} without masks and none got masks in the last 14 "
+                 "days: no projected finish date.")
 else:
-    four.caption(f"{trend.pending_now:,} pending at {trend.rate_per_day} batches/day over the "
-                 f"last 14 days: projected finish **{trend.projected_finish:%d %b %Y}**.")
+    four.caption(f"{trend.pending_now:,} without masks, at {trend.rate_per_day} batches/day "
+                 f"getting masks over the last 14 days: projected finish "
+                 f"**{trend.projected_finish:%d %b %Y}**.")
+weeks = pace.weekly_deliveries(shown, reads.team_names() if who == ANY else [], today,
+                               settings().zone)
+st.plotly_chart(charts.weekly_pace(weeks), key="chart_pace")

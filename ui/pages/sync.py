@@ -2,17 +2,20 @@
 
 import streamlit as st
 
+from segcore.labels import FIELD_LABELS
+from segcore.timefmt import office_time, zone_name
 from ui import reads
 from ui.actions import run_write
-from ui.connection import scheduler
+from ui.connection import scheduler, settings
+from ui.mask_actions import check_masks_panel, show_last_mask_check
 from ui.state import SYNC_LAST_REPORT, can_write
-from ui.sync_actions import sync_now
+from ui.sync_actions import run_rows, sync_now, upload_rows
 from ui.widgets import page_start
 
-COUNTS = {"total_files": "Files", "batches_with_masks": "With masks",
-          "batches_without_masks": "Without masks", "batches_updated": "Updated",
-          "orphans": "Orphans", "unmatched": "Unmatched", "mismatches": "Other uploader"}
+COUNTS = ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
+          "status_moves", "orphans", "unmatched", "mismatches")
 databases = page_start("Sync")
+zone = settings().zone
 
 if can_write():  # a viewer looks at runs and uploads only
     left, right = st.columns([2, 3])
@@ -22,6 +25,8 @@ if can_write():  # a viewer looks at runs and uploads only
         full = st.checkbox("Full rescan (re-read every upload)", key="sync_full")
         if st.button("Sync now", type="primary", icon=":material/sync:", key="sync_now"):
             sync_now(databases, full)
+        st.divider()
+        check_masks_panel(databases)
     with right.container(border=True):
         auto = scheduler()
         minutes = st.number_input("Automatic sync every N minutes while the app runs (0 = off)",
@@ -30,32 +35,37 @@ if can_write():  # a viewer looks at runs and uploads only
             run_write("Applying", auto.set_minutes, minutes,
                       then=f"Automatic sync every {minutes} minutes." if minutes
                       else "Automatic sync is off.")
-        st.caption(f"Next automatic run: {auto.next_run:%Y-%m-%d %H:%M}" if auto.next_run
-                   else "Automatic sync is off.")
+        # The scheduler keeps the server's local time: astimezone() reads it as such.
+        st.caption(f"Next automatic run: {auto.next_run.astimezone(zone):%Y-%m-%d %H:%M}"
+                   if auto.next_run else "Automatic sync is off.")
         if auto.last_outcome:
-            st.caption(f"Last automatic run at {auto.last_at:%H:%M}: {auto.last_outcome}")
+            st.caption(f"Last automatic run at {auto.last_at.astimezone(zone):%H:%M}: "
+                       f"{auto.last_outcome}")
 
 report = st.session_state.get(SYNC_LAST_REPORT)
 if report:
-    st.subheader(f"Report of the sync at {report['started_at']:%Y-%m-%d %H:%M:%S} UTC "
-                 f"({report['duration_s']:.1f} s, {'full' if report['full'] else 'incremental'})")
-    for column, (field, label) in zip(st.columns(len(COUNTS)), COUNTS.items()):
-        column.metric(label, f"{report[field]:,}")
+    kind = (f"full: {report['full_reason']}" if report["full"] and report.get("full_reason")
+            else "full" if report["full"] else "incremental")
+    st.subheader(f"Report of the sync at "
+                 f"{office_time(report['started_at'], zone, '%Y-%m-%d %H:%M:%S')} "
+                 f"({report['duration_s']:.1f} s, {kind})")
+    for column, field in zip(st.columns(len(COUNTS)), COUNTS):
+        column.metric(FIELD_LABELS[field], f"{report.get(field, 0):,}")
     for field, title in (("orphan_uploads", "Orphan uploads (name a batch not in the list)"),
                          ("unmatched_uploads", "Unmatched uploads (name no batch)"),
                          ("mismatched_uploads", "Uploaded by someone other than the assignee")):
         if report[field]:
             st.markdown(f"**{title}**")
-            st.dataframe(report[field], hide_index=True)
+            st.dataframe(upload_rows(report[field], field == "mismatched_uploads"),
+                         hide_index=True)
 
+show_last_mask_check()
 st.subheader("Runs")
 runs = reads.sync_runs(20)
-columns = ["started_at", "mode", "status", "duration_s", "total_files", "batches_updated",
-           "orphans", "unmatched", "mismatches", "author", "error"]
 if runs:
-    st.dataframe([{c: r.get(c) for c in columns} for r in runs], hide_index=True,
-                 column_config={c: c.replace("_s", " (s)").replace("_", " ").capitalize()
-                                for c in columns})
+    st.dataframe(run_rows(runs), hide_index=True)
+    st.caption(f"Times in {zone_name(zone)}. An incremental run reads only the uploads changed "
+               "since the last one; a full run reads them all, for the reason shown.")
 else:
     st.caption("No sync has run yet.")
 
@@ -64,8 +74,6 @@ found, problem = reads.recent_uploads.or_problem(50)
 if problem:
     st.warning(f"Uploads cannot be read right now. {problem}")
 elif found:
-    st.dataframe(found, hide_index=True, column_config={
-        "filename": "File", "size_mb": "Size (MB)", "uploaded_by": "Uploader",
-        "upload_date": "Date", "batches": "Batch"})
+    st.dataframe(upload_rows(found), hide_index=True)
 else:
     st.caption("No uploads yet.")

@@ -5,32 +5,37 @@ import streamlit as st
 from segcore import progress, team
 from ui import reads
 from ui.actions import run_write
-from ui.state import REMOVE_TARGET, can_write, current_actor
-from ui.team_actions import confirm_removal
+from ui.attention import pace_columns
+from ui.connection import settings
+from ui.state import can_write, current_actor
+from ui.team_actions import (confirm_removal, former_holders, member_added, removal_target,
+                             team_table)
 from ui.widgets import page_start
 
 databases = page_start("Team")
 members = reads.members()
 names = [m["name"] for m in members]
 load = {p["segmentador"]: p for p in progress.per_segmentador(reads.progress_rows(), names)}
+paces = {p.name: p for p in reads.current_alerts().people}
 
 if members:
-    st.dataframe([{"Name": m["name"], "Role": m["role"], "Email": m["email"] or "",
-                   "Assigned": load[m["name"]]["assigned"],
-                   "With masks": load[m["name"]]["with_masks"],
-                   "Pending": load[m["name"]]["without_masks"],
-                   "Last upload": load[m["name"]]["last_upload"]} for m in members],
-                 hide_index=True)
+    st.dataframe([{**row, **pace_columns(paces.get(row["Name"]))}
+                  for row in team_table(members, load)], hide_index=True)
+    st.caption("*Last upload on their batches*: the newest upload on batches assigned to them, "
+               "whoever made it. *Last upload by them*: the newest file they uploaded, on any "
+               "batch (as of the last sync).")
+    st.caption("Pace: batches delivered per working day over the last "
+               f"{settings().pace_window_days} days. Projected finish: when their open "
+               "batches would be done at that pace.")
 else:
     st.info("Nobody is on the team yet: add the first segmentador below.")
-former = [p["segmentador"] for p in load.values() if not p["on_team"]]
-if former:
-    st.caption("Batches are still assigned to people no longer on the team: " + ", ".join(former))
+former_holders(databases, [p for p in load.values() if not p["on_team"]], names, can_write())
 
 if not can_write():
     st.stop()  # a viewer sees the team and its workload, and no editing controls
 add, change = st.columns(2)
-with add.form("add_member", clear_on_submit=True, border=True):
+# Not cleared on submit: a refused entry keeps what was typed; member_added empties it.
+with add.form("add_member", clear_on_submit=False, border=True):
     st.subheader("Add a segmentador")
     name = st.text_input("Name", key="add_name")
     slots = {"name": st.empty()}
@@ -40,8 +45,7 @@ with add.form("add_member", clear_on_submit=True, border=True):
     slots["email"] = st.empty()
     if st.form_submit_button("Add", type="primary"):
         run_write("Adding", team.add_member, databases.work, name, role, email,
-                  author=current_actor(), slot=slots,
-                  then=lambda added: f"{added.name} was added to the team.")
+                  author=current_actor(), slot=slots, then=member_added)
 
 with change.container(border=True):
     st.subheader("Edit or remove")
@@ -58,8 +62,8 @@ with change.container(border=True):
         if st.form_submit_button("Save role and email"):
             run_write("Saving", team.edit_member, databases.work, chosen, role, email,
                       author=current_actor(), slot=slots, then=f"{chosen}'s details were saved.")
-    if st.button(f"Remove {chosen}…", key="remove_ask", icon=":material/person_remove:"):
-        st.session_state[REMOVE_TARGET] = chosen
-target = st.session_state.get(REMOVE_TARGET)
-if target in names:
-    confirm_removal(databases, target, [n for n in names if n != target])
+    asked = st.button(f"Remove {chosen}…", key="remove_ask", icon=":material/person_remove:")
+target = removal_target(chosen, names, asked)
+if target:
+    confirm_removal(databases, target, [n for n in names if n != target],
+                    load[target]["with_masks"])

@@ -1,0 +1,78 @@
+"""Pace and alerts: who stalled, what will miss its due date, which moves would help."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from segcore.cli.base import emit_json, handle_errors, json_option, main, pass_context
+
+ALERT_EXIT = 3  # for a cron job that mails its output only when there is something to say
+
+
+def _alerts(ctx, rows=None):
+    from segcore.alerts import current_alerts
+    from segcore.pace import PaceOptions
+
+    return current_alerts(ctx.databases.work, PaceOptions.from_settings(ctx.settings),
+                          tz=ctx.settings.zone, rows=rows)
+
+
+def _print_alerts(found) -> None:
+    if not found.any:
+        click.echo("Nothing needs attention.")
+        return
+    click.echo(f"Stalled ({len(found.stalled)}):")
+    for p in found.stalled:
+        since = f"{p.days_since} days ago" if p.days_since is not None else "never delivered"
+        click.echo(f"  {p.name:<20} {p.open} open, last delivery {p.last_delivery or '-'} "
+                   f"({since})")
+    click.echo(f"At risk ({len(found.at_risk)}):")
+    for b in found.at_risk:
+        click.echo(f"  {b.id:<12} {b.assignee:<20} due {b.due_date or '-'}  reached "
+                   f"{b.projected or 'never'}  {b.reason}")
+    click.echo(f"Suggested moves ({len(found.moves)}):")
+    for m in found.moves:
+        click.echo(f"  {m.id:<12} {m.from_} -> {m.to}  {m.reason}; {m.change}")
+
+
+@main.command()
+@click.option("--fail-on-alert", is_flag=True,
+              help=f"Exit with code {ALERT_EXIT} when anything needs attention (for cron).")
+@json_option
+@pass_context
+@handle_errors
+def alerts(ctx, fail_on_alert, as_json):
+    """Stalled people, batches at risk of missing their due date, and suggested moves."""
+    found = _alerts(ctx)
+    if as_json:
+        emit_json(found.as_json())
+    else:
+        _print_alerts(found)
+    if fail_on_alert and found.any:
+        sys.exit(ALERT_EXIT)
+
+
+@main.command()
+@click.option("--out", "out_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the report to this file instead of printing it.")
+@pass_context
+@handle_errors
+def report(ctx, out_file):
+    """A weekly summary in Markdown: figures, a per-person table and the alerts."""
+    from segcore.alerts import pace_rows
+    from segcore.errors import SegcoreError
+    from segcore.pace_report import weekly_report
+
+    rows = pace_rows(ctx.databases.work)
+    text = weekly_report(rows, _alerts(ctx, rows))
+    if out_file is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SegcoreError(f"Cannot write {out_file}: {exc.strerror or exc}") from None
+    click.echo(f"Report written to {out_file}.")

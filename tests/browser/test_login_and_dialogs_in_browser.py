@@ -1,0 +1,90 @@
+"""In Chromium with LOGIN=on: a login survives a reload and a new tab and lands on the page the
+link named; a removal dialog closed with Esc never comes back, for anyone."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from pymongo import MongoClient
+
+from segcore import auth, embedded, team
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.browser
+CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def app_env(tmp_path_factory):
+    """LOGIN=on over an embedded database holding a coordinator and two team members."""
+    home = tmp_path_factory.mktemp("login-app")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MONGO", "DATA_DIRECTORY", "BATCHES_FILE", "LOGIN"))}
+    env.update(EMBEDDED_DB_PATH=str(home / "db"), PYTHONPATH=str(ROOT), LOGIN="on")
+    client = MongoClient(embedded.ensure_server(home / "db"))
+    work = client.segmentacion_db
+    auth.add_user(work, "Coord", "coordinator", PASSWORD)
+    for name in ("Ceci", "Pedro"):
+        team.add_member(work, name, author="test")
+    work.batches.insert_one({"id": "batch_1", "number": 1, "assignee": "Pedro",
+                             "status": "pending", "mongo_uploaded": False})
+    client.close()
+    yield env, home
+    embedded.stop_server(home / "db")
+
+
+def wait_heading(tab, heading: str):
+    tab.wait_for_selector(CONNECTED, timeout=60_000)
+    tab.get_by_role("heading", name=heading, exact=True).wait_for(timeout=60_000)
+
+
+def session_cookie(context):
+    return [c for c in context.cookies() if c["name"] == "segdash_session"]
+
+
+def choose(tab, label: str, option: str):
+    tab.get_by_test_id("stSelectbox").filter(has_text=label).click()
+    tab.get_by_role("option", name=option, exact=True).click()
+
+
+def test_login_survives_reload_and_new_tab_and_a_closed_dialog_stays_closed(page, app_url):
+    page.goto(f"{app_url}/team")
+    wait_heading(page, "Log in")
+    page.get_by_role("textbox", name="User name").fill("Coord")
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    wait_heading(page, "Team")  # the page the link named, not the Dashboard
+    page.wait_for_function("document.cookie.includes('segdash_session=')", timeout=30_000)
+    assert session_cookie(page.context)
+
+    page.reload()
+    wait_heading(page, "Team")
+    assert page.get_by_text("Logged in as").count() == 1
+    other = page.context.new_page()
+    other.goto(f"{app_url}/sync")
+    wait_heading(other, "Sync")
+    other.close()
+
+    choose(page, "Member", "Pedro")
+    page.get_by_role("button", name="Remove Pedro…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Remove Pedro").first.wait_for()
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="detached")
+    choose(page, "Member", "Ceci")
+    page.get_by_role("button", name="Remove Ceci…").wait_for()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("dialog").count() == 0
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Batches").click()
+    wait_heading(page, "Batches")
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Team").click()
+    wait_heading(page, "Team")
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("dialog").count() == 0
+
+    page.get_by_role("button", name="Log out").click()
+    wait_heading(page, "Log in")
+    page.reload()
+    wait_heading(page, "Log in")

@@ -1,0 +1,158 @@
+"""Backups restore: every document back exactly, and a bad file or a full database changes nothing."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import datetime
+
+import pytest
+from bson import ObjectId
+
+from segcore import backup, demo, sync
+from segcore.errors import BackupFileError, RestoreRefused
+from segcore.prepare import prepare
+
+
+def snapshot(db) -> dict[str, list[dict]]:
+    """Every document of every collection, in _id order (types compared, not only values)."""
+    return {name: sorted(db[name].find(), key=lambda d: str(d["_id"]))
+            for name in sorted(db.list_collection_names()) if db[name].count_documents({})}
+
+
+def wipe(db) -> None:
+    for name in db.list_collection_names():
+        db.drop_collection(name)
+
+
+@pytest.fixture
+def filled(dbs, tmp_path):
+    """The demo after a sync: batches, team, history, sync runs and binary index parts."""
+    demo.load_demo(dbs, tmp_path / "demo", author="test", count=40)
+    sync.run_sync(dbs, author="test")
+    return dbs
+
+
+def _values(docs):
+    for doc in docs:
+        yield from doc.values()
+
+
+def test_round_trip_restores_every_document_exactly(filled, tmp_path):
+    db = filled.work
+    before = snapshot(db)
+    values = [v for docs in before.values() for v in _values(docs)]
+    assert {"batches", "segmentadores", "history", "sync_index", "sync_runs"} <= set(before)
+    assert any(isinstance(v, ObjectId) for v in values)
+    assert any(isinstance(v, datetime) for v in values)
+    assert any(isinstance(v, bytes) for v in _values(before["sync_index"]))  # index parts
+
+    summary = backup.backup_to_file(db, tmp_path)
+    assert summary.counts == {name: len(docs) for name, docs in before.items()} | {
+        name: 0 for name in summary.counts if name not in before}
+    with gzip.open(summary.path, "rt") as text:  # readable by a person once decompressed
+        lines = text.read().splitlines()
+    assert json.loads(lines[0])["format"] == "segcore-backup"
+    assert '"$oid"' in "".join(lines) and '"$date"' in "".join(lines)
+
+    wipe(db)
+    restored = backup.restore_backup(db, summary.path, "test")
+    prepare(filled)
+    after = snapshot(db)
+    assert restored.documents == summary.documents
+    restore_entry = after["history"].pop()  # the restore records itself, after the rest
+    assert restore_entry["kind"] == "restore" and restore_entry["author"] == "test"
+    assert after == before
+    assert filled.training["masks.files"].count_documents({}) > 0  # never touched
+
+
+def _damaged(path, tmp_path, how):
+    raw = gzip.decompress(path.read_bytes())
+    target = tmp_path / f"{how}.jsonl.gz"
+    if how == "truncated":
+        target.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    elif how == "no manifest":
+        target.write_bytes(gzip.compress(b"\n".join(raw.split(b"\n")[:-2]) + b"\n"))
+    elif how == "edited":
+        target.write_bytes(gzip.compress(raw.replace(b"batch_1", b"batch_9", 1)))
+    elif how == "not gzip":
+        target.write_bytes(raw)
+    elif how == "half the lines":
+        lines = raw.split(b"\n")
+        target.write_bytes(gzip.compress(b"\n".join(lines[:3] + lines[-2:])))
+    return target
+
+
+@pytest.mark.parametrize("how,message", [
+    ("truncated", "truncated"), ("no manifest", "manifest is missing"),
+    ("edited", "checksum does not match"), ("not gzip", "damaged"),
+    ("half the lines", "checksum"),
+])
+def test_a_damaged_or_partial_file_is_refused_and_nothing_written(filled, tmp_path, how,
+                                                                  message):
+    db = filled.work
+    good = backup.backup_to_file(db, tmp_path / "good.jsonl.gz")
+    bad = _damaged(tmp_path / "good.jsonl.gz", tmp_path, how)
+    wipe(db)
+    with pytest.raises(BackupFileError) as exc:
+        backup.restore_backup(db, bad, "test")
+    assert message in str(exc.value) and str(bad) in str(exc.value)
+    assert snapshot(db) == {}
+    assert backup.restore_backup(db, good.path, "test").documents == good.documents
+
+
+def test_cli_backup_and_restore(run_cli, filled, tmp_path):
+    db = filled.work
+    out = run_cli("backup", "--out", str(tmp_path / "daily.jsonl.gz"))
+    assert out.returncode == 0 and "Backup written" in out.stdout, out.stderr
+    before = snapshot(db)
+
+    refused = run_cli("restore", str(tmp_path / "daily.jsonl.gz"))
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+    assert "already holds data" in refused.stderr and "--replace" in refused.stderr
+    no_terminal = run_cli("restore", str(tmp_path / "daily.jsonl.gz"), "--replace")
+    assert no_terminal.returncode == 1 and "add --yes" in no_terminal.stderr
+    assert snapshot(db) == before
+
+    db.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Someone Else"}})
+    done = run_cli("restore", str(tmp_path / "daily.jsonl.gz"), "--replace", "--yes")
+    assert done.returncode == 0 and "Restored" in done.stdout, done.stderr
+    after = snapshot(db)
+    after["history"].pop()
+    assert after == before
+    assert "id_1" in db.batches.index_information()  # indexes recreated after the replace
+
+    (tmp_path / "cut.jsonl.gz").write_bytes((tmp_path / "daily.jsonl.gz").read_bytes()[:900])
+    cut = run_cli("restore", str(tmp_path / "cut.jsonl.gz"), "--replace", "--yes")
+    assert cut.returncode == 1 and cut.stderr.startswith("error:") and "Traceback" not in cut.stderr
+
+
+def test_restore_into_a_non_empty_database_is_refused(filled, tmp_path):
+    db = filled.work
+    summary = backup.backup_to_file(db, tmp_path)
+    before = snapshot(db)
+    with pytest.raises(RestoreRefused):
+        backup.restore_backup(db, summary.path, "test")
+    assert snapshot(db) == before
+
+
+def test_backup_to_an_unwritable_place_is_one_line(db, tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(BackupFileError) as exc:
+        backup.backup_to_file(db, tmp_path / "file" / "backup.jsonl.gz")
+    assert "cannot be written" in str(exc.value)
+    assert list(tmp_path.iterdir()) == [tmp_path / "file"]
+
+
+def test_daily_backups_keep_only_the_newest(run_cli, db, tmp_path):
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    for day in ("20240101", "20240102", "20240103"):
+        (folder / f"segcore-backup-{db.name}-{day}-023000.jsonl.gz").write_bytes(b"old")
+    (folder / "notes.txt").write_text("not a backup")
+    out = run_cli("backup", "--out", str(folder), "--keep", "2")
+    assert out.returncode == 0 and "2 older backups deleted" in out.stdout, out.stderr
+    assert (folder / "notes.txt").exists()
+    names = sorted(p.name for p in folder.glob("segcore-backup-*"))
+    assert len(names) == 2 and names[0] == f"segcore-backup-{db.name}-20240103-023000.jsonl.gz"
+    backup.verify_backup(folder / names[1])  # the new one, complete

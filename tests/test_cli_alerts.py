@@ -1,0 +1,56 @@
+"""`segcore alerts` and `segcore report` run as a cron job or a coordinator would run them."""
+
+import json
+
+from tests.pace_seed import seed_pace
+
+
+def test_alerts_on_a_quiet_team_say_nothing_needs_attention(run_cli, db):
+    out = run_cli("alerts", "--fail-on-alert")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Nothing needs attention."
+    assert json.loads(run_cli("alerts", "--json").stdout) == {
+        "stalled": [], "at_risk": [], "suggested_moves": []}
+
+
+def test_alerts_json_and_the_cron_exit_code(run_cli, db):
+    expected = seed_pace(db)
+    out = run_cli("alerts", "--json", "--fail-on-alert")
+    assert out.returncode == 3, out.stderr
+    found = json.loads(out.stdout)
+    assert [(s["name"], s["open"], s["days_since"]) for s in found["stalled"]] == [("Cai", 2, 20)]
+    assert set(found["stalled"][0]) == {"name", "open", "last_delivery", "days_since"}
+    assert {b["id"] for b in found["at_risk"]} == expected["at_risk"]
+    assert all(set(b) == {"id", "assignee", "due_date", "projected"} for b in found["at_risk"])
+    assert {m["id"]: (m["from"], m["to"]) for m in found["suggested_moves"]} == {
+        "batch_1": ("Ana", "Bea"), "batch_5": ("Cai", "Bea"), "batch_7": ("Zoe", "Bea")}
+    assert all(set(m) == {"id", "from", "to", "reason"} for m in found["suggested_moves"])
+    text = run_cli("alerts")
+    assert text.returncode == 0
+    assert "Stalled (1):" in text.stdout and "batch_7" in text.stdout
+    assert "Zoe -> Bea  Zoe is no longer on the team" in text.stdout
+    assert db.batches.count_documents({"assignee": "Bea", "mongo_uploaded": False}) == 0
+
+
+def test_stall_days_setting_changes_who_is_stalled(run_cli, db):
+    seed_pace(db)
+    found = json.loads(run_cli("alerts", "--json", env={"STALL_DAYS": "30"}).stdout)
+    assert found["stalled"] == []
+    bad = run_cli("alerts", env={"STALL_DAYS": "never"})
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "STALL_DAYS" in bad.stderr
+
+
+def test_weekly_report_in_markdown(run_cli, db, tmp_path):
+    seed_pace(db)
+    out = run_cli("report", "--out", str(tmp_path / "week.md"))
+    assert out.returncode == 0, out.stderr
+    report = (tmp_path / "week.md").read_text()
+    assert report.startswith("# Segmentation weekly report, ")
+    assert "- Batches: 39 in total, 38 assigned, 31 with masks, 8 pending (79.5% done)" in report
+    assert "| Cai | 2 | 0 | 1 | 0.05 |" in report and "| stalled |" in report
+    assert "| Zoe | 1 | 0 | 0 | 0.00 | - | - | no longer on the team |" in report
+    assert "### Suggested moves (3)" in report and "- batch_7: Zoe → Bea" in report
+    assert run_cli("report").stdout == report
+    bad = run_cli("report", "--out", str(tmp_path / "no" / "such" / "dir.md"))
+    assert bad.returncode == 1 and bad.stderr.startswith("error: Cannot write")
+    assert "Traceback" not in bad.stderr

@@ -1,0 +1,183 @@
+"""The batches page's grid: stored values shown as they are, unsaved edits kept per batch id.
+
+The editor reports edits by row position in the page it shows. Every run folds them into the
+session's pending edits (`PENDING_EDITS`, by batch id) before anything else, so a change of
+sort, filter or table page, or a visit to another page, loses nothing: the next page of rows is
+drawn with the pending values already in place, under a new editor key.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from segcore import batch_table, pending_edits
+from segcore.batches import PRIORITIES, STATUSES
+from segcore.errors import SegcoreError
+from segcore.naming import person_key
+from segcore.timefmt import office_time
+from ui import labels, reads
+from ui.connection import settings
+from ui.state import BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS
+
+ROW_PX, HEADER_PX, MAX_ROWS_SHOWN = 35, 38, 20
+READ_ONLY = ["id", "overdue", "folder", "folder_missing", "masks", "file_count", "masks_vs_images",
+             "mask_state", "latest_upload"]
+
+
+def editor_key() -> str:
+    """Widget key of the batch editor; a new snapshot gets a new key, dropping stale edits."""
+    return f"batch_editor_{st.session_state.get(EDITOR_VERSION, 0)}"
+
+
+def editor_changes() -> dict:
+    """The shown editor's edits by row position ({} before the first edit)."""
+    return (st.session_state.get(editor_key()) or {}).get("edited_rows", {})
+
+
+def fold_editor_edits(team: list[str]) -> None:
+    """Keep the shown editor's edits in the session by batch id; refuse non-member assignees.
+
+    Runs first on every run of the page, while the snapshot is still the one the edits were
+    made on.
+    """
+    snap = st.session_state.get(BATCH_SNAPSHOT)
+    if not snap:
+        return
+    pending = pending_edits.fold_changes(st.session_state.get(PENDING_EDITS, {}), snap["rows"],
+                                         editor_changes())
+    members = {person_key(n) for n in team}
+    refused = [(batch_id, columns.pop("assignee")[1]) for batch_id, columns in pending.items()
+               if "assignee" in columns and columns["assignee"][1]
+               and person_key(str(columns["assignee"][1])) not in members]
+    if refused:
+        st.warning(" ".join(f"{name} is not on the team, so {batch_id} keeps its assignee."
+                            for batch_id, name in refused[:5]) +
+                   " Batches are only given to current members.")
+        _redraw()
+    st.session_state[PENDING_EDITS] = {b: c for b, c in pending.items() if c}
+
+
+def _redraw() -> None:
+    """Draw the shown page again from the pending edits, under a fresh editor key."""
+    st.session_state[EDITOR_VERSION] = st.session_state.get(EDITOR_VERSION, 0) + 1
+    if st.session_state.get(BATCH_SNAPSHOT):
+        st.session_state[BATCH_SNAPSHOT]["frame"] = None
+
+
+def discard() -> None:
+    st.session_state[PENDING_EDITS] = {}
+    _redraw()
+
+
+def _frame(snap: dict, data_directory: str | None) -> pd.DataFrame:
+    pending, today = st.session_state.get(PENDING_EDITS, {}), date.today()
+    zone = settings().zone  # upload times in the office's time zone
+    rows = []
+    for doc in snap["rows"]:
+        stored = batch_table.table_row(doc, zone)
+        row = pending_edits.shown_row(stored, pending.get(stored["id"], {}))
+        row["overdue"] = "⚠ overdue" if batch_table.is_overdue(row, today) else None
+        row["folder"] = batch_table.shown_folder(row["folder"], data_directory)
+        rows.append({"select": False, **row})
+    columns = ["select", "id", "assignee", "status", "priority", "due_date", "overdue",
+               *[c for c in batch_table.COLUMNS if c in ("folder", "folder_missing", "masks",
+                                                         "file_count", "masks_vs_images",
+                                                         "mask_state", "latest_upload")]]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _data_directory() -> str | None:
+    try:
+        base = settings().data_directory
+    except SegcoreError:  # the page reports a configuration problem itself
+        return None
+    return str(base) if base else None
+
+
+def shown_frame(snap: dict) -> pd.DataFrame:
+    """The rows the editor shows, fixed while its key lives (edits are positions in it)."""
+    if snap.get("frame") is None or editor_key() not in st.session_state:
+        snap["frame"] = _frame(snap, _data_directory())
+    return snap["frame"]
+
+
+def column_config(frame: pd.DataFrame, team: list[str]) -> dict:
+    """Every stored value among the options (else the grid shows a blank), labelled once."""
+    cfg, former = st.column_config, reads.former_members()
+    others = sorted({a for a in frame["assignee"].dropna() if a not in team}, key=person_key)
+    statuses = [*STATUSES, *sorted(set(frame["status"].dropna()) - set(STATUSES))]
+    priorities = [*PRIORITIES, *sorted(set(frame["priority"].dropna()) - set(PRIORITIES))]
+    base = _data_directory()
+    return {
+        "select": cfg.CheckboxColumn("✓", width="small"), "id": cfg.TextColumn("Batch"),
+        "assignee": cfg.SelectboxColumn(
+            "Assignee", options=[*team, *others],
+            format_func=lambda name: labels.person(name, team, former),
+            help="Batches are given to current members; former and unknown names are marked."),
+        "status": cfg.SelectboxColumn("Status", options=statuses, required=True,
+                                      format_func=labels.status),
+        "priority": cfg.SelectboxColumn("Priority", options=priorities,
+                                        format_func=labels.priority),
+        "due_date": cfg.DateColumn("Due date", format="YYYY-MM-DD"),
+        "overdue": cfg.TextColumn("Overdue", width="small"),
+        "folder": cfg.TextColumn("Folder", help=f"Relative to {base or 'DATA_DIRECTORY'}; the "
+                                 "full path is under 'Batch details and history' below."),
+        "folder_missing": cfg.CheckboxColumn("Folder missing"),
+        "file_count": cfg.NumberColumn("Files"), "masks": cfg.CheckboxColumn("Masks"),
+        "masks_vs_images": cfg.TextColumn("Masks vs images", help="Images with a mask / images "
+                                          "in the folder (Sync page: Check masks)"),
+        "mask_state": cfg.TextColumn("Mask check"),
+        "latest_upload": cfg.DatetimeColumn("Latest upload", format="YYYY-MM-DD HH:mm")}
+
+
+def show_grid(snap: dict, team: list[str], writable: bool) -> None:
+    """The table: editable for a coordinator, read only (same columns) for a viewer."""
+    frame = shown_frame(snap)
+    height = min(max(len(frame), 3), MAX_ROWS_SHOWN) * ROW_PX + HEADER_PX
+    config = column_config(frame, team)
+    if writable:
+        st.data_editor(frame, hide_index=True, key=editor_key(), num_rows="fixed",
+                       disabled=READ_ONLY, column_config=config, height=height, placeholder="")
+    else:
+        st.dataframe(frame.drop(columns="select"), hide_index=True, column_config=config,
+                     height=height, placeholder="")
+
+
+def pending_bar(save) -> None:
+    """"N unsaved changes" with Save and Discard, shown whichever page of the table is shown."""
+    pending = st.session_state.get(PENDING_EDITS, {})
+    count = pending_edits.change_count(pending)
+    text, save_col, discard_col = st.columns([3, 1.2, 1])
+    if count:
+        text.warning(f"{count} unsaved change{'s' if count != 1 else ''} in {len(pending)} "
+                     f"batch{'es' if len(pending) != 1 else ''}, kept until you save or "
+                     "discard them.", icon=":material/edit_note:")
+    else:
+        text.caption("No unsaved changes.")
+    if save_col.button(f"Save changes ({len(pending)} batches)", type="primary",
+                       disabled=not count, key="save_batches"):
+        save(pending_edits.pending_edits(pending))
+    if discard_col.button("Discard", disabled=not count, key="discard_batches"):
+        discard()
+        st.rerun()
+
+
+def batch_details() -> None:
+    """Any batch by id, not only those on the shown page: stored fields, full folder, history."""
+    with st.expander("Batch details and history"):
+        typed = st.text_input("Batch id", key="history_of", placeholder="batch_400").strip()
+        if not typed:
+            return
+        doc = reads.batch_detail(typed)
+        if doc is None:
+            st.info(f"There is no batch '{typed}'.")
+            return
+        st.markdown(f"**Folder:** `{doc.get('folder') or '(none stored)'}`")
+        st.dataframe(pd.DataFrame([{"field": k, "value": str(v)} for k, v in doc.items()
+                                   if k != "folder"]), hide_index=True)
+        zone = settings().zone
+        st.dataframe([{**h, "at": office_time(h.get("at"), zone, "%Y-%m-%d %H:%M:%S")}
+                      for h in reads.batch_history(typed)], hide_index=True)

@@ -1,0 +1,112 @@
+"""The settings page's import: read the sources, show what would change, write after a yes.
+
+Reading (an uploaded file, a path on the server, a folder scan) writes nothing; the preview
+says how many batches are new, refreshed, to be flagged "folder missing" and unchanged, and
+only "Import" writes, through `ui.actions.run_write`, re-planned against the data as it is then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import streamlit as st
+
+from segcore import batch_import
+from segcore.connection import Databases
+from segcore.errors import ImportFileError
+from ui.actions import run_write, show_error
+from ui.state import IMPORT_PREVIEW, IMPORT_RESULT, current_actor
+
+SHOWN_IDS = 50
+
+
+def read_sources(uploaded, typed_file: str, typed_dir: str, count_images: bool,
+                 progress) -> tuple[list[batch_import.BatchEntry], Path | None]:
+    """The entries of every source given, and the data directory; errors name what was typed."""
+    directory = Path(typed_dir.strip()).expanduser() if typed_dir.strip() else None
+    if directory is not None and not directory.is_dir():
+        raise ImportFileError(f"The data directory '{typed_dir.strip()}' is not a folder on the "
+                              "server.")
+    sources = []
+    if uploaded is not None:
+        text = uploaded.getvalue().decode("utf-8", errors="replace")
+        sources.append(batch_import.parse_batches_json(text, source=uploaded.name, base=directory))
+    if typed_file.strip():
+        path = Path(typed_file.strip()).expanduser()
+        if not path.is_file():
+            raise ImportFileError(f"The batches file '{typed_file.strip()}' does not exist on "
+                                  "the server.")
+        sources.append(batch_import.read_batches_file(path, base=directory))
+    if directory is not None:
+        sources.append(batch_import.scan_data_directory(directory, count_images, progress))
+    if not sources:
+        raise ImportFileError("Nothing to import: upload a batches file, or give a batches file "
+                              "or a data directory on the server.")
+    return batch_import.merge_sources(*sources), directory
+
+
+def prepare(databases: Databases, uploaded, typed_file: str, typed_dir: str,
+            count_images: bool, slot) -> None:
+    """Read the sources and keep what an import would do; a problem replaces the progress bar."""
+    bar = slot.progress(0.0, text="Reading the batch list…")
+    try:
+        entries, directory = read_sources(
+            uploaded, typed_file, typed_dir, count_images,
+            lambda done, total: bar.progress(done / total if total else 1.0,
+                                             text=f"Scanned {done} of {total} folders"))
+        checker = batch_import.folder_checker(directory)
+        plan = batch_import.preview_import(databases.work, entries, checker)
+    except ImportFileError as exc:
+        show_error(exc, slot)
+        return
+    slot.empty()
+    st.session_state[IMPORT_PREVIEW] = {"entries": entries, "plan": asdict(plan),
+                                        "directory": str(directory) if directory else None}
+
+
+def _imported(result: batch_import.ImportResult) -> str:
+    st.session_state[IMPORT_PREVIEW] = None
+    st.session_state[IMPORT_RESULT] = asdict(result)
+    return (f"Import finished: {result.added} added, {result.updated} refreshed, "
+            f"{result.unchanged} unchanged, {len(result.flagged_missing)} flagged missing.")
+
+
+def _ids(label: str, ids: list[str]) -> None:
+    if ids:
+        st.caption(f"{label}: " + ", ".join(ids[:SHOWN_IDS]) +
+                   (" …" if len(ids) > SHOWN_IDS else ""))
+
+
+def show_counts(plan: dict) -> None:
+    """New, refreshed, to be flagged and unchanged batches as four figures."""
+    for column, (label, value) in zip(st.columns(4), [
+            ("New", plan["added"]), ("Refreshed", plan["updated"]),
+            ("Flagged folder missing", len(plan["flagged_missing"])),
+            ("Unchanged", plan["unchanged"])]):
+        column.metric(label, f"{value:,}")
+    _ids("Folder missing on disk", plan["flagged_missing"])
+    _ids("Folder found again", plan["restored"])
+
+
+def confirm(databases: Databases) -> None:
+    """The preview, then Import (writes) or Cancel (forgets it)."""
+    preview = st.session_state.get(IMPORT_PREVIEW)
+    if not preview:
+        return
+    with st.container(border=True):
+        st.markdown("**Preview: nothing is written until you press Import**")
+        show_counts(preview["plan"])
+        if not preview["directory"]:
+            st.caption("No data directory was given, so no folder is checked on disk and "
+                       "nothing is flagged missing.")
+        slot = st.empty()
+        yes, no = st.columns(2)
+        if yes.button("Import", type="primary", key="import_confirm"):
+            directory = Path(preview["directory"]) if preview["directory"] else None
+            run_write("Importing", batch_import.import_batches, databases.work,
+                      preview["entries"], current_actor(),
+                      batch_import.folder_checker(directory), then=_imported, slot=slot)
+        if no.button("Cancel", key="import_cancel"):
+            st.session_state[IMPORT_PREVIEW] = None
+            st.rerun()

@@ -1,0 +1,118 @@
+"""The login gate (LOGIN=on): a login lasts SESSION_MINUTES across reloads and new tabs.
+
+A login creates a session (`segcore.sessions`) whose random token the browser keeps in a
+cookie; a reload or a new tab sends the cookie, and the gate resumes the session from it.
+Logging out, a password change or removing the user ends it server-side, so a cookie left
+behind logs nobody in.
+
+The cookie is read with Streamlit's own `st.context.cookies` (sent with the page request) and
+written with extra-streamlit-components' CookieManager: Streamlit has no API to set a cookie
+(`st.login` is for OIDC providers only), and that component is the maintained one that does,
+without JavaScript of our own.
+"""
+
+from __future__ import annotations
+
+from datetime import timezone
+
+import streamlit as st
+from pymongo.errors import PyMongoError
+
+from segcore import auth, sessions
+from segcore.errors import SegcoreError
+from segcore.history import utcnow
+from ui.actions import run_write
+from ui.connection import databases, settings
+from ui.state import ACTOR, LOGIN_AT, NEW_COOKIE, SESSION_TOKEN, TRIED_TOKEN
+
+COOKIE = "segdash_session"
+
+
+def cookie_token() -> str | None:
+    """The session token the browser sent with this page's request, if any."""
+    return st.context.cookies.get(COOKIE)
+
+
+def login_gate() -> bool:
+    """With LOGIN=on, show the login form until a valid user is in; True when the app may run.
+
+    Sessions expire after SESSION_MINUTES; the sidebar shows who is logged in and a logout.
+    """
+    try:
+        current = settings()
+    except SegcoreError:
+        return True  # the page reports the configuration error itself
+    if not current.login:
+        st.session_state[ACTOR] = None
+        return True
+    if st.session_state.get(ACTOR) is None:
+        _resume_from_cookie()
+    actor, since = st.session_state.get(ACTOR), st.session_state.get(LOGIN_AT)
+    if actor is not None and not auth.session_expired(since, utcnow(), current.session_minutes):
+        with st.sidebar:
+            _keep_cookie()
+            st.caption(f"Logged in as **{actor.name}** ({actor.role})")
+            if st.button("Log out", key="logout", icon=":material/logout:"):
+                token = _forget_login()
+                run_write("Logging out", sessions.end_session, databases().work, token)
+        return True
+    if actor is not None:
+        _forget_login()
+        st.info("Your session has expired: please log in again.")
+    _login_form()
+    return False
+
+
+def _resume_from_cookie() -> None:
+    """Log in from the cookie's session, trying each token once per browser session."""
+    token = cookie_token()
+    if not token or token == st.session_state.get(TRIED_TOKEN):
+        return
+    st.session_state[TRIED_TOKEN] = token
+    try:
+        found = sessions.resume_session(databases().work, token)
+    except (SegcoreError, PyMongoError):
+        return  # the login form shows, and the page reports the outage
+    if found:
+        st.session_state[ACTOR], st.session_state[LOGIN_AT] = found
+        st.session_state[SESSION_TOKEN] = token
+
+
+def _keep_cookie() -> None:
+    """After a login in this tab, have the browser keep the session's cookie until it expires."""
+    pending = st.session_state.get(NEW_COOKIE)
+    if not pending:
+        return
+    from extra_streamlit_components import CookieManager  # loaded only when a login needs it
+
+    token, expires = pending
+    CookieManager(key="cookie_read").set(
+        COOKIE, token, key="cookie_write", same_site="strict",
+        expires_at=expires.replace(tzinfo=timezone.utc))
+
+
+def _forget_login() -> str | None:
+    """Clear this tab's login; returns its session token (to end it server-side)."""
+    token = st.session_state.get(SESSION_TOKEN)
+    st.session_state[ACTOR] = st.session_state[LOGIN_AT] = None
+    st.session_state[SESSION_TOKEN] = st.session_state[NEW_COOKIE] = None
+    return token
+
+
+def _log_in(name: str, password: str) -> None:
+    # A write (failed attempts count towards a lockout), so it takes the write path.
+    work, current = databases().work, settings()
+    actor = auth.authenticate(work, name, password, zone=current.zone)
+    now = utcnow()
+    token, expires = sessions.start_session(work, actor, current.session_minutes, now)
+    st.session_state[ACTOR], st.session_state[LOGIN_AT] = actor, now
+    st.session_state[SESSION_TOKEN], st.session_state[NEW_COOKIE] = token, (token, expires)
+
+
+def _login_form() -> None:
+    st.title("Log in")
+    with st.form("login", border=True):
+        name = st.text_input("User name", key="login_name")
+        password = st.text_input("Password", type="password", key="login_password")
+        if st.form_submit_button("Log in", type="primary"):
+            run_write("Logging in", _log_in, name, password)
