@@ -1,16 +1,20 @@
-"""Render time of the dashboard and the batches page at scale, as ratios of a bare read.
+"""Every page and the common clicks at scale, cold and warm, as ratios of a bare read.
 
-    /work/venv/bin/python bench/bench_pages.py [--sizes 10000 50000]
+    python bench/bench_pages.py                 # quick: 5,000 batches, 50,000 uploads
+    python bench/bench_pages.py --size full     # 50,000 batches, 500,000 uploads
+    python bench/bench_pages.py --batches 20000 --uploads 100000 --repeat 1
 
 (AppTest outside `streamlit run` logs "no runtime" warnings on stderr; add 2>/dev/null to read
 only the table.)
 
 Starts its own embedded server in a temporary directory, loads 100 segmentadores, the batches
-(and one upload document per two batches, dated over the last 60 days; due dates in the past,
-so the dashboard shows its Attention panel with pace, stalls and moves), then renders each page
-with Streamlit's AppTest against it. "cold" clears Streamlit's data cache first (the first view
-after a write); "warm" is a rerun served from the cache (any click on the page). The floor is
-a bare `find()` of every batch document, measured in the same run on the same data.
+(70 % assigned, production documents without a `number` field) and the upload documents (messy
+names, dated over the last 180 days), runs one full sync as production would have, then renders
+each page with Streamlit's AppTest. "cold" is a new session with Streamlit's data cache emptied
+(as after a restart); "warm" is a rerun of the same session (any click that changes nothing).
+An interaction is the rerun after one change on a page whose first view was already shown:
+filter, sort, next page, date range, save, sync with nothing new. The floor is a bare `find()`
+of every batch document, measured in the same run on the same data.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import argparse
 import os
 import random
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from common import best_of, throwaway_server
@@ -28,80 +32,152 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from segcore import batches, team
+from segcore.config import load_settings
+from segcore.connection import open_databases
+from segcore.sync import run_sync
 
 ROOT = Path(__file__).resolve().parent.parent
-CHUNK = 5000
+SIZES = {"quick": (5_000, 50_000), "full": (50_000, 500_000)}
+CHUNK = 10_000
+PAGES = ("dashboard", "batches", "team", "sync", "settings")
 
 
-def build(client, name: str, count: int) -> None:
+def people() -> list[str]:
+    return [f"Person {i}" for i in range(100)]
+
+
+def build(client, name: str, count: int, uploads: int) -> None:
     db, training = client[f"{name}_seg"], client[f"{name}_tm"]
     rng = random.Random(count)
-    people = [f"Person {i}" for i in range(100)]
-    for person in people:
+    names = people()
+    for person in names:
         team.add_member(db, person, author="bench")
-    now = datetime.now()
-    docs, files = [], []
-    for n in range(1, count + 1):
-        uploaded = rng.random() < 0.4
-        doc = {"id": f"batch_{n}", "number": n, "folder": f"/data/american_project/batch_{n}",
-               "assignee": rng.choice(people) if rng.random() < 0.7 else None,
-               "status": rng.choice(batches.STATUSES), "mongo_uploaded": uploaded,
-               "metadata": {"priority": rng.choice(batches.PRIORITIES),
-                            "due_date": "2025-09-30", "assigned_at": "2025-09-01"}}
-        if uploaded:
-            when = now - timedelta(days=rng.uniform(0, 60))
-            doc["training_metrics_info"] = {"file_count": 1, "latest_upload": when,
-                                            "first_upload": when,
-                                            "files": [f"masks_batch_{n}.tar.xz"]}
-        docs.append(doc)
-        if n % 2 == 0:
-            files.append({"filename": f"masks_batch_{n}.tar.xz", "length": 15_728_640,
-                          "chunkSize": 261_120, "uploadDate": now - timedelta(days=rng.uniform(0, 60)),
-                          "metadata": {"uploaded_by": rng.choice(people).lower()}})
-    batches.ensure_indexes(db)
+    docs = [{"id": f"batch_{n}", "folder": f"/data/american_project/batch_{n}",
+             "assignee": rng.choice(names) if rng.random() < 0.7 else None,
+             "status": rng.choice(batches.STATUSES),
+             "metadata": {"priority": rng.choice(batches.PRIORITIES),
+                          "due_date": "2025-09-30", "assigned_at": "2025-09-01"}}
+            for n in range(1, count + 1)]
     for start in range(0, count, CHUNK):
         db.batches.insert_many(docs[start:start + CHUNK])
-    for start in range(0, len(files), CHUNK):
-        training["masks.files"].insert_many(files[start:start + CHUNK])
+    now = datetime.now()
+    done = max(1, int(count * 0.45))  # uploads name the first 45 % of the batches
+    for start in range(0, uploads, CHUNK):
+        files = []
+        for _ in range(start, min(uploads, start + CHUNK)):
+            number = rng.randint(1, done)
+            filename = rng.choice([f"masks_batch_{number}.tar.xz", f"Batch-{number}.zip",
+                                   f"batch_{number:04d}_part2.zip", "final_masks.zip"])
+            files.append({"filename": filename, "length": rng.randint(10**5, 10**8),
+                          "chunkSize": 261_120,
+                          "uploadDate": now - timedelta(days=rng.uniform(0, 180)),
+                          "metadata": {"uploaded_by": rng.choice(names).lower()}})
+        training["masks.files"].insert_many(files)
 
 
-def render(page: str) -> None:
-    at = AppTest.from_file(str(ROOT / "ui" / "pages" / f"{page}.py"), default_timeout=600).run()
+def page(name: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / "ui" / "pages" / f"{name}.py"), default_timeout=900)
+
+
+def checked(at: AppTest) -> AppTest:
     if at.exception:
-        raise RuntimeError(f"{page}: {at.exception[0].message}")
-    # The data's due dates are past, so the Dashboard must show its Attention panel: the
-    # case measured is the page with the pace figures computed and drawn.
-    if page == "dashboard" and "Attention" not in [h.value for h in at.subheader]:
-        raise RuntimeError("dashboard: the Attention panel is missing")
+        raise RuntimeError(at.exception[0].message)
+    return at
+
+
+def cold_start(name: str) -> AppTest:
+    st.cache_data.clear()
+    return checked(page(name).run())
+
+
+def interaction(name: str, change) -> float:
+    """Best time of the rerun after `change(at)` on a page already shown once (cold caches)."""
+    def once() -> float:
+        at = cold_start(name)
+        rerun = change(at)
+        started = time.perf_counter()
+        checked(rerun.run())
+        return time.perf_counter() - started
+    return min(once() for _ in range(REPEAT))
+
+
+def edit_first_status(at: AppTest) -> AppTest:
+    key = f"batch_editor_{at.session_state['batch_editor_version']}"
+    first = at.session_state["batch_snapshot"]["rows"][0]
+    new = "review" if first.get("status") != "review" else "done"
+    at.session_state[key] = {"edited_rows": {0: {"status": new}}, "added_rows": [],
+                             "deleted_rows": []}
+    checked(at.run())
+    return at.button(key="save_batches").click()
+
+
+INTERACTIONS = {
+    "dashboard: filter one person": ("dashboard",
+                                     lambda at: at.selectbox(key="dash_who").set_value("Person 7")),
+    "dashboard: date range 90 days": ("dashboard", lambda at: at.date_input(key="dash_dates")
+                                      .set_value((date.today() - timedelta(days=90),
+                                                  date.today()))),
+    "batches: filter status": ("batches",
+                               lambda at: at.selectbox(key="bf_status").set_value("review")),
+    "batches: sort by latest upload": ("batches", lambda at: at.selectbox(key="bf_sort")
+                                       .set_value("latest_upload")),
+    "batches: next page": ("batches", lambda at: at.number_input(key="batch_page").set_value(2)),
+    "batches: save one edit": ("batches", edit_first_status),
+    "sync: sync now, nothing new": ("sync", lambda at: at.button(key="sync_now").click()),
+}
+REPEAT = 3
+
+
+def measure(floor: float, pages: list[str], interactions: list[str]) -> None:
+    print(f"floor (bare read of every batch document): {floor:.2f} s")
+    print(f"| {'view':<32} | {'cold s':>7} | {'cold x':>6} | {'warm s':>7} | {'warm x':>6} |")
+    print("|---|---:|---:|---:|---:|")
+    for name in pages:
+        sessions = []
+        cold = best_of(lambda: sessions.append(cold_start(name)), REPEAT)
+        at = sessions[-1]
+        warm = best_of(lambda: checked(at.run()), REPEAT)
+        print(f"| {name + ' page':<32} | {cold:>7.2f} | {cold / floor:>6.2f} | {warm:>7.2f} | "
+              f"{warm / floor:>6.2f} |", flush=True)
+    for label in interactions:
+        name, change = INTERACTIONS[label]
+        took = interaction(name, change)
+        print(f"| {label:<32} | {took:>7.2f} | {took / floor:>6.2f} | {'':>7} | {'':>6} |",
+              flush=True)
 
 
 def main() -> None:
+    global REPEAT
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
+    parser.add_argument("--size", choices=list(SIZES), default="quick")
+    parser.add_argument("--batches", type=int, help="overrides --size")
+    parser.add_argument("--uploads", type=int, help="overrides --size")
+    parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
+    parser.add_argument("--pages", nargs="+", default=list(PAGES))
+    parser.add_argument("--interactions", nargs="*", default=list(INTERACTIONS))
     args = parser.parse_args()
+    REPEAT = args.repeat
+    count, uploads = SIZES[args.size]
+    count, uploads = args.batches or count, args.uploads or uploads
     with throwaway_server() as (uri, client):
-        os.environ.update({"MONGO_URI": uri, "MONGO_TIMEOUT_MS": "30000"})
-        print(f"{'batches':>8} {'floor':>7}  {'page':<10} {'cold':>7} {'x floor':>8} "
-              f"{'warm':>7} {'x floor':>8}")
-        for count in args.sizes:
-            name = f"b{count}"
-            started = time.perf_counter()
-            build(client, name, count)
-            print(f"# built {count} batches in {time.perf_counter() - started:.0f} s")
-            os.environ.update({"MONGO_DB": f"{name}_seg", "TRAINING_DB": f"{name}_tm"})
-            st.cache_data.clear()
-            st.cache_resource.clear()
-            render("batches")  # first run: client, indexes (prepare) — not measured
-            db = client[f"{name}_seg"]
-            floor = best_of(lambda: list(db.batches.find({})))
-            for page in ("dashboard", "batches"):
-                def cold():
-                    st.cache_data.clear()
-                    render(page)
-                cold_s = best_of(cold)
-                warm_s = best_of(lambda: render(page))
-                print(f"{count:>8} {floor:>6.2f}s  {page:<10} {cold_s:>6.2f}s {cold_s / floor:>8.2f}"
-                      f" {warm_s:>6.2f}s {warm_s / floor:>8.2f}")
+        name = "bench"
+        os.environ.update({"MONGO_URI": uri, "MONGO_TIMEOUT_MS": "60000",
+                           "MONGO_DB": f"{name}_seg", "TRAINING_DB": f"{name}_tm", "LOGIN": "off"})
+        started = time.perf_counter()
+        build(client, name, count, uploads)
+        print(f"# {count:,} batches, {uploads:,} uploads built in "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        started = time.perf_counter()
+        checked(page("batches").run())  # first run: client, indexes (prepare)
+        print(f"# first start (prepare) {time.perf_counter() - started:.1f} s", flush=True)
+        started = time.perf_counter()
+        run_sync(open_databases(load_settings()), full=True, mode="bench")
+        print(f"# full sync {time.perf_counter() - started:.0f} s", flush=True)
+        db = client[f"{name}_seg"]
+        floor = best_of(lambda: list(db.batches.find({})), REPEAT)
+        measure(floor, args.pages, args.interactions)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,10 @@ from typing import BinaryIO, Iterator
 from bson import json_util
 from pymongo.database import Database
 
-from segcore import history
+from segcore import data_version, history
 from segcore.actors import Actor, writer_name
 from segcore.errors import BackupFileError, RestoreRefused
+from segcore.schema import META
 
 FORMAT = "segcore-backup"
 VERSION = 1
@@ -234,6 +235,7 @@ def restore_backup(db: Database, path: Path, author: "str | Actor",
         raise RestoreRefused(f"The database {db.name} already holds data ("
                              f"{', '.join(f'{n} {c}' for n, c in present.items())}); restore "
                              f"into an empty one, or use --replace.")
+    before = data_version.read_versions(db)
     if replace:
         for name in _collections(db):
             db.drop_collection(name)
@@ -251,4 +253,16 @@ def restore_backup(db: Database, path: Path, author: "str | Actor",
                                        {"file": Path(path).name, "created_at":
                                         summary.created_at, "documents": summary.documents},
                                        author)])
+    _move_versions_past(db, before)
     return summary
+
+
+def _move_versions_past(db: Database, before: dict) -> None:
+    """Leave every data version past both the restored one and the one replaced, so no app
+    serves a cached read of the replaced data as if it were the restored one."""
+    generation, synced = before["batches"]
+    db[META].update_one({"_id": data_version.BATCHES_DOC},
+                        {"$inc": {"generation": generation + 1, "synced": synced + 1},
+                         "$set": {"recent": [None]}}, upsert=True)
+    db[META].update_one({"_id": data_version.VERSION_DOC},
+                        {"$inc": {t: before[t] + 1 for t in data_version.TOPICS}}, upsert=True)

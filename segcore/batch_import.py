@@ -2,7 +2,10 @@
 
 Idempotent: a re-import adds new batches and refreshes `folder`, but never touches assignment,
 status, metadata or sync fields. Batches whose folder is gone from disk are flagged, not
-deleted; a batch a source does not list is not flagged for that alone.
+deleted; a batch a source does not list is not flagged for that alone. An id spelled
+differently from a stored one (`batch_007` for `batch_7`) is that batch; an id that cannot name
+a folder (`../../etc`, `a/b`, control characters) is refused and reported. Each step of writes
+is recorded in the history in the same transaction (see atomic.py).
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from pymongo.errors import BulkWriteError
 
 from segcore import history
 from segcore.actors import Actor, writer_name
+from segcore.atomic import in_one_step
 from segcore.batches import COLLECTION, mark_changed
 from segcore.errors import ImportFileError
 from segcore.history import utcnow
-from segcore.naming import batch_number, canonical_batch_id
+from segcore.naming import batch_number, canonical_batch_id, unsafe_id_reason
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm", ".nii", ".nii.gz",
                   ".nrrd", ".mha", ".mhd")
@@ -30,6 +34,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm", ".ni
 PROTECTED = {"_id", "id", "assignee", "status", "metadata", "mongo_uploaded",
              "training_metrics_info", "folder_missing", "number", "image_count"}
 Progress = Callable[[int, int], None]
+IMPORT_STEP = 2000  # writes per transaction, each step with its own history entry
 
 
 @dataclass(frozen=True)
@@ -158,16 +163,21 @@ def scan_data_directory(directory: Path, with_image_counts: bool = False,
 
 
 def merge_sources(*sources: list[BatchEntry]) -> list[BatchEntry]:
-    """Entries from several sources, one per id; a later source fills what an earlier lacks."""
+    """Entries from several sources, one per batch; a later source fills what an earlier lacks.
+
+    Ids naming the same batch number (`batch_7`, `batch_007`) are one batch, spelled as the
+    first source spells it.
+    """
     merged: dict[str, BatchEntry] = {}
     for entries in sources:
         for entry in entries:
-            earlier = merged.get(entry.id)
+            key = canonical_batch_id(entry.id) or entry.id
+            earlier = merged.get(key)
             if earlier is None:
-                merged[entry.id] = entry
+                merged[key] = entry
             else:
-                merged[entry.id] = BatchEntry(
-                    id=entry.id, folder=earlier.folder or entry.folder,
+                merged[key] = BatchEntry(
+                    id=earlier.id, folder=earlier.folder or entry.folder,
                     extra={**entry.extra, **earlier.extra},
                     image_count=earlier.image_count if earlier.image_count is not None
                     else entry.image_count)
@@ -182,6 +192,7 @@ class ImportResult:
     flagged_missing: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # folders whose images were not counted
+    refused: dict[str, str] = field(default_factory=dict)  # id -> why it cannot be a batch
 
 
 FolderCheck = Callable[[dict], "bool | None"]
@@ -220,15 +231,28 @@ def plan_import(entries: list[BatchEntry], existing: list[dict],
     Pure apart from `folder_exists` (see `folder_checker`): `existing` holds the stored
     {id, folder, number, folder_missing, image_count}. A stored batch is flagged "folder
     missing" only when `folder_exists` says its folder is absent, never because no source
-    listed it: a small file must not flag the rest of the list.
+    listed it: a small file must not flag the rest of the list. Updates are (stored id, fields
+    to set, what the update counts as).
     """
     stored = {doc["id"]: doc for doc in existing if isinstance(doc.get("id"), str)}
+    by_number: dict[str, str] = {}
+    for batch_id in stored:
+        by_number.setdefault(canonical_batch_id(batch_id) or batch_id, batch_id)
     result = ImportResult()
     inserts, updates = [], []
     seen = set()
     for entry in entries:
-        seen.add(entry.id)
-        doc = stored.get(entry.id)
+        stored_id = entry.id if entry.id in stored else \
+            by_number.get(canonical_batch_id(entry.id) or entry.id)
+        reason = unsafe_id_reason(entry.id)
+        if reason:
+            result.refused[entry.id] = reason
+            seen.add(stored_id)  # a stored batch of that name is left as it is
+            continue
+        if (stored_id or entry.id) in seen:
+            continue
+        seen.add(stored_id or entry.id)
+        doc = stored.get(stored_id)
         wanted = {"number": batch_number(entry.id)}
         if entry.folder is not None:
             wanted["folder"] = entry.folder
@@ -242,18 +266,20 @@ def plan_import(entries: list[BatchEntry], existing: list[dict],
             result.added += 1
             continue
         changes = {k: v for k, v in wanted.items() if doc.get(k) != v}
+        kinds = ["updated"] if changes else []
         if doc.get("folder_missing") is True:
             changes["folder_missing"] = False
-            result.restored.append(entry.id)
+            result.restored.append(stored_id)
+            kinds.append("restored")
         if changes:
-            updates.append((entry.id, changes))
+            updates.append((stored_id, changes, kinds))
             result.updated += 1
         else:
             result.unchanged += 1
     for batch_id, doc in stored.items():
         if (batch_id not in seen and doc.get("folder_missing") is not True
                 and folder_exists is not None and folder_exists(doc) is False):
-            updates.append((batch_id, {"folder_missing": True}))
+            updates.append((batch_id, {"folder_missing": True}, ["flagged_missing"]))
             result.flagged_missing.append(batch_id)
     return inserts, updates, result
 
@@ -267,28 +293,62 @@ def preview_import(db: Database, entries: list[BatchEntry],
     return plan_import(entries, list(db[COLLECTION].find({}, _EXISTING)), folder_exists)[2]
 
 
+class _Raced(Exception):
+    """A concurrent import inserted one of the same batches inside our transaction."""
+
+
 def import_batches(db: Database, entries: list[BatchEntry], author: "str | Actor",
                    folder_exists: FolderCheck | None = None) -> ImportResult:
-    """Upsert `entries` by id in bulk; flag stored batches whose folder is gone from disk."""
+    """Upsert `entries` by id in bulk; flag stored batches whose folder is gone from disk.
+
+    Writes in steps of IMPORT_STEP, each with a history entry counting what that step did, in
+    one transaction where the server offers them: a crash leaves no write unrecorded, and a
+    re-run does the rest.
+    """
     author = writer_name(author)
-    existing = list(db[COLLECTION].find({}, _EXISTING))
-    inserts, updates, result = plan_import(entries, existing, folder_exists)
-    operations = [InsertOne(doc) for doc in inserts]
-    operations += [UpdateOne({"id": batch_id}, {"$set": changes}) for batch_id, changes in updates]
-    if operations:
+    for attempt in range(3):
+        existing = list(db[COLLECTION].find({}, _EXISTING))
+        inserts, updates, result = plan_import(entries, existing, folder_exists)
+        steps = [(InsertOne(doc), ("added",)) for doc in inserts]
+        steps += [(UpdateOne({"id": batch_id}, {"$set": changes}), kinds)
+                  for batch_id, changes, kinds in updates]
         try:
-            db[COLLECTION].bulk_write(operations, ordered=False)
+            for start in range(0, len(steps), IMPORT_STEP):
+                step = steps[start:start + IMPORT_STEP]
+                refused = len(result.refused) if start == 0 else 0
+                in_one_step(db, lambda session: _write_step(db, step, author, session, refused))
+        except _Raced:
+            if attempt == 2:
+                raise ImportFileError("Another import wrote the same batches at the same time; "
+                                      "run the import again.") from None
+            continue
+        if not steps:
+            _write_step(db, [], author, None, refused=len(result.refused))
+        return result
+    raise AssertionError("unreachable")
+
+
+def _write_step(db: Database, step: list, author: str, session, refused: int = 0) -> None:
+    """One bulk write of the import and the history entry counting it, through `session`."""
+    counts = {"added": 0, "updated": 0, "flagged_missing": 0, "restored": 0}
+    for _, kinds in step:
+        for kind in kinds:
+            counts[kind] += 1
+    if step:
+        try:
+            db[COLLECTION].bulk_write([op for op, _ in step], ordered=False, session=session)
         except BulkWriteError as exc:
-            # A concurrent import inserted the same id first: that batch exists, which is the goal.
+            # A concurrent import inserted the same id first: that batch exists, which is the
+            # goal; inside a transaction the step is void and is planned again.
             if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
                 raise
-        mark_changed(db)
-    history.record(db, [history.Change(
-        "import", "batches", "import", None,
-        {"added": result.added, "updated": result.updated,
-         "flagged_missing": len(result.flagged_missing), "restored": len(result.restored)},
-        author)])
-    return result
+            if session is not None:
+                raise _Raced() from None
+        mark_changed(db, session=session)
+    if refused:
+        counts["refused"] = refused
+    history.record(db, [history.Change("import", "batches", "import", None, counts, author)],
+                   session=session)
 
 
 def import_from_sources(db: Database, batches_file: Path | None, data_directory: Path | None,

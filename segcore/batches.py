@@ -7,14 +7,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.database import Database
-from pymongo.errors import OperationFailure, WriteError
+from pymongo.errors import OperationFailure
 
-from segcore import history
+from segcore import data_version, history
+from segcore.naming import batch_number
 from segcore.schema import BATCHES, META, find_in
 from segcore.team import list_members
 from segcore.actors import Actor, writer_name
+from segcore.atomic import in_one_step
 from segcore.errors import ValidationError
 from segcore.naming import person_key
 from segcore.timefmt import date_string
@@ -37,22 +39,60 @@ TABLE_PROJECTION = {"_id": 0, "id": 1, "number": 1, "assignee": 1, "folder": 1, 
                     "training_metrics_info.latest_upload": 1,
                     "metadata.priority": 1, "metadata.due_date": 1, "metadata.assigned_at": 1,
                     "mask_check.state": 1, "mask_check.images": 1, "mask_check.matched": 1}
+_EDIT_PROJECTION = {"_id": 1, "id": 1, "assignee": 1, "status": 1, "metadata": 1}
+# Batches written per step: one bulk write and one history insert, in one transaction where
+# the server offers them. Small enough for a transaction, large enough for bulk speed.
+EDIT_CHUNK = 500
+
+
+# What the pages filter and sort on. Few on purpose: on the embedded server every index makes
+# each batch write dearer (nine indexes double the cost of the sync's writes).
+INDEXES = {"number_1": [("number", ASCENDING)], "assignee_1": [("assignee", ASCENDING)],
+           "status_number": [("status", ASCENDING), ("number", ASCENDING)],
+           "latest_upload": [("training_metrics_info.latest_upload", DESCENDING)]}
+# Batches whose id names no number sort after every numbered one (then by id).
+UNNUMBERED = 10 ** 12
+NUMBER_CHUNK = 1000
 
 
 def ensure_indexes(db: Database) -> None:
+    """Create the named indexes (idempotent: an existing one costs a round trip)."""
     collection = db[COLLECTION]
     try:
-        collection.create_index("id", unique=True)
+        collection.create_index("id", unique=True, name="id_1")
     except OperationFailure:
         # Legacy data with repeated ids: keep working, without the uniqueness guarantee.
-        collection.create_index("id")
-    collection.create_index([("number", ASCENDING)])
-    collection.create_index([("assignee", ASCENDING)])
+        collection.create_index("id", name="id_1")
+    for name, keys in INDEXES.items():
+        collection.create_index(keys, name=name)
 
 
-def mark_changed(db: Database) -> None:
-    """Bump the batch list's generation, so a routine sync knows it must look again."""
-    db[META].update_one({"_id": "batches"}, {"$inc": {"generation": 1}}, upsert=True)
+def backfill_numbers(db: Database) -> int:
+    """Give every batch without a `number` the one its id names, so id order is numeric.
+
+    Production documents written before the import set it have none. Found through the
+    `number` index (a null match), written in bulk; returns how many were numbered.
+    """
+    missing = list(db[COLLECTION].find({"number": None}, {"id": 1}))
+    if not missing:
+        return 0
+    operations = []
+    for doc in missing:
+        number = batch_number(str(doc.get("id")))
+        # By `_id` alone: a filter on the null `number` would match every unnumbered batch
+        # for each update on the embedded server.
+        operations.append(UpdateOne({"_id": doc["_id"]},
+                                    {"$set": {"number": UNNUMBERED if number is None else number}}))
+    for start in range(0, len(operations), NUMBER_CHUNK):
+        db[COLLECTION].bulk_write(operations[start:start + NUMBER_CHUNK], ordered=False)
+    mark_changed(db)
+    return len(operations)
+
+
+def mark_changed(db: Database, batch_ids=None, session=None) -> None:
+    """Bump the batch list's generation, so a routine sync knows it must look again and the
+    pages re-read `batch_ids` (every batch when None); within `session`'s transaction, if any."""
+    data_version.bump_batches(db, batch_ids, session=session)
 
 
 def generation(db: Database) -> int:
@@ -271,12 +311,14 @@ def validate_value(field_name: str, value: object, team: list[str]) -> object:
 
 def apply_edits(db: Database, edits: list[Edit], author: "str | Actor",
                 only_if: dict | None = None, only_if_text: str = "") -> ChangeResult:
-    """Write `edits` batch by batch, each only if the batch still holds the values the user saw.
+    """Write `edits`, each batch only if it still holds the values the user saw.
 
     Every edit is validated first: one invalid value raises ValidationError and writes nothing.
     A batch someone else changed meanwhile is skipped and reported as Conflicts. `only_if` is
     a further condition every batch must still meet (a fixed filter, never user input); one
-    that no longer does is skipped and reported in `failed` with `only_if_text`.
+    that no longer does is skipped and reported in `failed` with `only_if_text`. Batches are
+    written in steps of EDIT_CHUNK, each step with its history in one transaction (where the
+    server offers them), so a crash never leaves a changed batch without its history.
     """
     author = writer_name(author)
     team = [m.name for m in list_members(db)] if any(e.field == "assignee" for e in edits) else []
@@ -295,44 +337,83 @@ def apply_edits(db: Database, edits: list[Edit], author: "str | Actor",
         raise ValidationError("Nothing was saved. " + "; ".join(problems[:5]) +
                               (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
     result = ChangeResult()
-    recorded: list[history.Change] = []
-    for batch_id, fields in by_batch.items():
-        expected = {EDITABLE[f]: old for f, (old, _) in fields.items()}
-        update = {EDITABLE[f]: new for f, (_, new) in fields.items()}
-        if fields.get("assignee", (None, None))[1]:
-            update["metadata.assigned_at"] = date.today().isoformat()
-        try:
-            outcome = db[COLLECTION].update_one({"id": batch_id, **expected, **(only_if or {})},
-                                                {"$set": update})
-        except WriteError as exc:  # e.g. a legacy `metadata` that is not an object
-            result.failed[batch_id] = str(exc).split(",", 1)[0]
-            continue
-        if outcome.matched_count:
-            result.updated.append(batch_id)
-            recorded += [history.Change("batch", batch_id, f, old, new, author,
-                                        reason=reasons.get(batch_id))
-                         for f, (old, new) in fields.items()]
-        else:
-            _explain_miss(db, batch_id, fields, result, only_if_text)
-    history.record(db, recorded)
-    if result.updated:
-        mark_changed(db)
+    items = list(by_batch.items())
+    for start in range(0, len(items), EDIT_CHUNK):
+        step = dict(items[start:start + EDIT_CHUNK])
+        done = in_one_step(db, lambda session: _write_step(
+            db, step, author, session, reasons, only_if, only_if_text))
+        result.updated += done.updated
+        result.conflicts += done.conflicts
+        result.missing += done.missing
+        result.failed.update(done.failed)
     return result
 
 
-def _explain_miss(db: Database, batch_id: str, fields: dict, result: ChangeResult,
-                  only_if_text: str = "") -> None:
-    doc = db[COLLECTION].find_one({"id": batch_id}, {"_id": 0})
-    if doc is None:
-        result.missing.append(batch_id)
-        return
-    found = len(result.conflicts)
-    for name, (old, new) in fields.items():
-        actual = get_value(doc, name)
-        if actual != old:
-            result.conflicts.append(Conflict(batch_id, name, old, actual, new))
-    if len(result.conflicts) == found:  # the fields still match: the extra condition did not
-        result.failed[batch_id] = only_if_text or "it changed meanwhile"
+def _write_step(db: Database, by_batch: dict[str, dict], author: str, session,
+                reasons: dict[str, str], only_if: dict | None, only_if_text: str) -> ChangeResult:
+    """Compare-and-set one step of edits in one bulk write, and record their history with it.
+
+    Reads the batches through `session`, so inside a transaction the comparison and the writes
+    see the same state (a concurrent write makes the server retry the whole step).
+    """
+    done = ChangeResult()
+    docs: dict[str, dict] = {}
+    for doc in find_in(db[COLLECTION], "id", list(by_batch), _EDIT_PROJECTION, session=session):
+        docs.setdefault(doc["id"], doc)  # legacy repeated ids: the first one, as update_one did
+    eligible = None if only_if is None else {
+        d["id"] for d in find_in(db[COLLECTION], "id", list(docs), {"id": 1}, session=session,
+                                 where=only_if)}
+    planned: dict[str, tuple] = {}
+    for batch_id, fields in by_batch.items():
+        doc = docs.get(batch_id)
+        if doc is None:
+            done.missing.append(batch_id)
+            continue
+        if eligible is not None and batch_id not in eligible:
+            done.failed[batch_id] = only_if_text or "it changed meanwhile"
+            continue
+        stale = [Conflict(batch_id, name, old, get_value(doc, name), new)
+                 for name, (old, new) in fields.items() if get_value(doc, name) != old]
+        if stale:
+            done.conflicts += stale
+            continue
+        update = {EDITABLE[f]: new for f, (_, new) in fields.items()}
+        if fields.get("assignee", (None, None))[1]:
+            update["metadata.assigned_at"] = date.today().isoformat()
+        if "metadata" in doc and not isinstance(doc["metadata"], dict) and \
+                any(path.startswith("metadata.") for path in update):
+            done.failed[batch_id] = f"its metadata is not an object ({doc['metadata']!r:.40})"
+            continue
+        expected = {EDITABLE[f]: old for f, (old, _) in fields.items()}
+        planned[batch_id] = UpdateOne({"_id": doc["_id"], **expected, **(only_if or {})},
+                                      {"$set": update})
+    if planned:
+        outcome = db[COLLECTION].bulk_write(list(planned.values()), ordered=False,
+                                            session=session)
+        done.updated = list(planned)
+        if outcome.matched_count != len(planned):  # without a transaction, someone was faster
+            done.updated = _still_ours(db, {b: by_batch[b] for b in planned}, done)
+    history.record(db, [history.Change("batch", batch_id, f, old, new, author,
+                                       reason=reasons.get(batch_id))
+                        for batch_id in done.updated
+                        for f, (old, new) in by_batch[batch_id].items()], session=session)
+    if done.updated:
+        mark_changed(db, done.updated, session=session)
+    return done
+
+
+def _still_ours(db: Database, by_batch: dict[str, dict], done: ChangeResult) -> list[str]:
+    """The batches that hold the values written; the others become conflicts."""
+    ours = []
+    for batch_id, doc in get_batches(db, list(by_batch)).items():
+        fields = by_batch[batch_id]
+        if all(get_value(doc, name) == new for name, (_, new) in fields.items()):
+            ours.append(batch_id)
+        else:
+            done.conflicts += [Conflict(batch_id, name, old, get_value(doc, name), new)
+                               for name, (old, new) in fields.items()
+                               if get_value(doc, name) != new]
+    return ours
 
 
 def assign(db: Database, batch_ids: list[str], assignee: str | None, author: "str | Actor") -> ChangeResult:

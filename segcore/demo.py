@@ -45,9 +45,15 @@ def demo_directory(databases: Databases) -> Path | None:
 def can_load_demo(databases: Databases) -> bool:
     """True when both databases are empty, so demo data cannot mix with real data."""
     work, files = databases.work, databases.masks_files
-    return (work[BATCHES].count_documents({}) == 0
-            and work[TEAM].count_documents({}) == 0
-            and files.count_documents({}) == 0)
+    # Cheapest first, each stopping at the first document: on a deployment in use the small
+    # team (or the batch list's change counter) answers in one indexed lookup, and the
+    # unindexed checks of the large collections run only on a database that looks empty.
+    if work[TEAM].find_one({}, {"_id": 1}) is not None:
+        return False
+    if (work[META].find_one({"_id": "batches"}) or {}).get("generation"):
+        return False
+    return (work[BATCHES].find_one({}, {"_id": 1}) is None
+            and files.find_one({}, {"_id": 1}) is None)
 
 
 def _prepare(databases: Databases, directory: Path, count: int) -> Path:
@@ -155,5 +161,6 @@ def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "de
     # A few legacy values, as the old dashboard left them.
     work[BATCHES].update_one({"id": "batch_2"}, {"$set": {"status": "S"}})
     work[BATCHES].update_one({"id": f"batch_{assigned}"}, {"$set": {"assignee": "Roberto"}})
+    batches.mark_changed(work, ["batch_2", f"batch_{assigned}"])
     return {"batches": count, "team": len(names), "assigned": assigned, "uploads": uploads,
             "directory": str(Path(directory).resolve()), "batches_file": str(batches_file)}

@@ -40,13 +40,13 @@ def ensure_indexes(db: Database) -> None:
     db[COLLECTION].create_index([("at", -1)])
 
 
-def record(db: Database, changes: list[Change]) -> None:
-    """Append `changes` to the history in one write."""
+def record(db: Database, changes: list[Change], session=None) -> None:
+    """Append `changes` to the history in one write (within `session`'s transaction, if any)."""
     if changes:
         # A reason is stored only where there is one: older entries and hand edits have none.
         docs = [{k: v for k, v in asdict(c).items() if k != "reason" or v is not None}
                 for c in changes]
-        db[COLLECTION].insert_many(docs, ordered=False)
+        db[COLLECTION].insert_many(docs, ordered=False, session=session)
 
 
 def list_history(db: Database, key: str | None = None, kind: str | None = None,

@@ -15,7 +15,7 @@ from typing import Callable
 from pymongo import UpdateOne
 from pymongo.database import Database
 
-from segcore import batch_images
+from segcore import batch_images, data_version
 from segcore.actors import Actor, writer_name
 from segcore.archive_listing import list_upload
 from segcore.connection import Databases
@@ -180,7 +180,7 @@ def _relist_images(work: Database, batches: list[dict], data_directory, every: b
 def _update_batches(work: Database, batches: list[dict], by_batch: dict, changed_keys: set,
                     suffixes) -> list[dict]:
     """Recompute the batches whose inputs changed, store their results, return every row."""
-    rows, writes = [], []
+    rows, writes, written = [], [], []
     stale = [b for b in batches if _is_stale(b, by_batch, changed_keys, suffixes)]
     listings = batch_images.stored_listings(work, [b["key"] for b in stale])
     for batch in batches:
@@ -193,8 +193,11 @@ def _update_batches(work: Database, batches: list[dict], by_batch: dict, changed
                    "checked_at": utcnow()}
         rows.append({"id": batch["id"], **summary})
         writes.append(UpdateOne({"id": batch["id"]}, {"$set": {FIELD: summary}}))
+        written.append(batch["id"])
     for start in range(0, len(writes), 1000):
         work[BATCHES].bulk_write(writes[start:start + 1000], ordered=False)
+    if writes:  # the pages re-read these batches; not a change of the list for the sync
+        data_version.bump_batches(work, written, by_sync=True)
     return rows
 
 

@@ -9,6 +9,9 @@ from functools import lru_cache
 # "batch" in any case, an optional separator, then digits: batch_400, Batch-400, BATCH400,
 # batch 400, batch_0400_part2. Every occurrence counts (batch_12_to_batch_15).
 BATCH_PATTERN = re.compile(r"batch[_\- ]?(\d+)", re.IGNORECASE)
+# Longer numbers are not batch numbers: they would not fit a stored integer, and Python refuses
+# to convert more than 4,300 digits at all.
+MAX_DIGITS = 15
 
 
 def clean_name(name: str) -> str:
@@ -44,8 +47,15 @@ def person_key(name: str) -> str:
 
 def batch_number(text: str) -> int | None:
     """The number of the first batch that `text` names, or None."""
-    match = BATCH_PATTERN.search(str(text))
-    return int(match.group(1)) if match else None
+    for match in BATCH_PATTERN.finditer(str(text)):
+        number = _number(match.group(1))
+        if number is not None:
+            return number
+    return None
+
+
+def _number(digits: str) -> int | None:
+    return int(digits) if len(digits.lstrip("0")) <= MAX_DIGITS else None
 
 
 def canonical_batch_id(text: str) -> str | None:
@@ -58,5 +68,19 @@ def batch_ids_in(text: str) -> list[str]:
     """Every batch id that `text` names, canonical, in order, without repeats."""
     seen: dict[str, None] = {}
     for match in BATCH_PATTERN.finditer(str(text)):
-        seen.setdefault(f"batch_{int(match.group(1))}", None)
+        number = _number(match.group(1))
+        if number is not None:
+            seen.setdefault(f"batch_{number}", None)
     return list(seen)
+
+
+def unsafe_id_reason(batch_id: str) -> str | None:
+    """Why `batch_id` cannot name a folder (a path separator, "..", a control character such
+    as NUL or a terminal escape), or None when it can."""
+    if "/" in batch_id or "\\" in batch_id:
+        return "contains a path separator"
+    if ".." in batch_id:
+        return "contains '..'"
+    if any(unicodedata.category(ch) == "Cc" for ch in batch_id):
+        return "contains a control character"
+    return None

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from segcore import auth, batches, history, team
+from segcore import auth, batches, history, sync_runs, team
 from segcore.connection import Databases
 
 
 def prepare(databases: Databases) -> list[str]:
-    """Create the indexes segcore relies on; never writes to the training database.
+    """Create the indexes segcore relies on and number unnumbered batches; never writes to the
+    training database.
 
     Returns warnings for the user (legacy team members whose names collide).
     """
     db = databases.work
     batches.ensure_indexes(db)
+    batches.backfill_numbers(db)
+    sync_runs.ensure_indexes(db)
     history.ensure_indexes(db)
     auth.ensure_indexes(db)
     collisions = team.ensure_indexes(db)

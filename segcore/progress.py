@@ -130,6 +130,23 @@ def per_segmentador(rows: list[dict], team: list[str], include_idle: bool = True
     return sorted(people.values(), key=lambda p: person_key(p["segmentador"]))
 
 
+def top_people(people: list[dict], limit: int = 20, search: str = "") -> tuple[list[dict], dict | None]:
+    """(the `limit` people with the most open work, the rest summed in one row or None).
+
+    `search` keeps only names containing it (any case or accents). Open work is assigned
+    without masks; ties by name. Pure.
+    """
+    wanted = person_key(search) if search and search.strip() else ""
+    found = [p for p in people if wanted in person_key(p["segmentador"])]
+    found.sort(key=lambda p: (-p["without_masks"], -p["assigned"], person_key(p["segmentador"])))
+    top, rest = found[:limit], found[limit:]
+    if not rest:
+        return top, None
+    others = {"segmentador": f"{len(rest)} others", "on_team": True, "last_upload": None,
+              **{k: sum(p[k] for p in rest) for k in ("assigned", "with_masks", "without_masks")}}
+    return top, others
+
+
 def _person(name: str, on_team: bool) -> dict:
     return {"segmentador": name, "on_team": on_team, "assigned": 0, "with_masks": 0,
             "without_masks": 0, "last_upload": None}

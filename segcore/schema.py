@@ -20,15 +20,19 @@ SYNC_INDEX = "sync_index"
 LOCKS = "locks"
 MASK_CHECKS = "mask_checks"    # each upload's listed mask names, keyed by the upload's id
 BATCH_IMAGES = "batch_images"  # each batch's image names, keyed by batch id
+UPLOAD_DAYS = "upload_days"  # uploads per local day, kept by the sync (segcore.upload_stats)
 
 # `$in` is quadratic in the list length on the embedded server (1,000 ids take 3 s): long
 # lists are split into short ones, which costs a real MongoDB nothing measurable.
 IN_CHUNK = 200
 
 
-def find_in(collection: Collection, field: str, values: list, projection: dict | None = None):
-    """Every document whose `field` is one of `values`, found with short `$in` lists."""
+def find_in(collection: Collection, field: str, values: list, projection: dict | None = None,
+            session=None, where: dict | None = None):
+    """Every document whose `field` is one of `values` (and matching the fixed filter `where`),
+    found with short `$in` lists."""
     found = []
     for start in range(0, len(values), IN_CHUNK):
-        found += collection.find({field: {"$in": values[start:start + IN_CHUNK]}}, projection)
+        found += collection.find({**(where or {}), field: {"$in": values[start:start + IN_CHUNK]}},
+                                 projection, session=session)
     return found

@@ -21,12 +21,13 @@ from typing import Callable
 from pymongo import UpdateOne
 from pymongo.database import Database
 
+from segcore import data_version, upload_stats
 from segcore.actors import Actor, writer_name
 from segcore.batches import generation
 from segcore.schema import BATCHES, META, find_in
 from segcore.connection import Databases
 from segcore.history import Change, record, utcnow
-from segcore.sync_index import UNMATCHED, read_index, write_index
+from segcore.sync_index import UNMATCHED, keys_holding, read_index, write_index
 from segcore.sync_lease import Lease
 from segcore.sync_plan import (MASKS_STATUS, StatusMove, add_to_index, apply_changes,
                                batch_key, find_problems, plan_batch_updates, uploader_activity)
@@ -73,20 +74,24 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
                 changes, index = _read_changes(databases, state)
             except FullReadNeeded as exc:
                 reason = str(exc)
-        if changes is not None and not changes.documents and same_batches:
+        if changes is not None and not changes.documents and same_batches and \
+                upload_stats.is_current(work, databases.settings.zone):
             return _finish_unchanged(work, run_id, report, state, changes, clock, notify)
-        index, touched, token = _updated_index(databases, state, changes, index, reason,
-                                               report, notify, lease)
+        index, touched, token, moved = _updated_index(databases, state, changes, index, reason,
+                                                      report, notify, lease)
         notify(0.7, "Comparing with the batch list")
         moves: list[StatusMove] | None = [] if databases.settings.masks_set_status else None
         listing, updates = _plan(work, index, touched if same_batches else None, moves)
         report.status_moves = _move_statuses(work, moves or [], author)
-        _apply(work, updates, notify, lease)
+        _apply(work, listing, updates, notify, lease)
         report.batches_updated = len(updates)
         _summarise(report, listing, index)
+        _keep_read_models(work, index, listing, moved if same_batches else None, report,
+                          databases.settings.zone)
         notify(0.95, "Saving the sync index")
-        if token is None:
-            _save_state(work, {"index_ok": False})  # a run killed while writing reads all next
+        # A run killed while writing the index reads everything next time: a half-written part
+        # that spills into overflow documents cannot be repaired by re-reading the changes.
+        _save_state(work, {"index_ok": False})
         write_index(work, index, touched)
         state = {**batches_now, "total_files": report.total_files, "namespace": namespace,
                  "index_ok": True, "token": token, "uploaders": uploader_activity(index)}
@@ -111,6 +116,7 @@ def _finish_unchanged(work: Database, run_id, report: SyncReport, state: dict,
     report.total_files = int(state.get("total_files") or 0)
     report.changed_upload_ids = []
     _save_state(work, {"token": changes.token} if changes.token else {})
+    upload_stats.stamp(work, report.started_at)
     report.carry_over(last_run(work) or {})
     report.finish(clock)
     finish_run(work, run_id, report, unchanged=True)
@@ -121,7 +127,8 @@ def _finish_unchanged(work: Database, run_id, report: SyncReport, state: dict,
 def _updated_index(databases: Databases, state: dict, changes: Changes | None,
                    index: dict | None, reason: str | None, report: SyncReport,
                    notify: Progress, lease: Lease):
-    """(index, keys whose uploads changed or None after a full read, token to resume from).
+    """(index, keys whose uploads changed or None after a full read, token to resume from,
+    the changed uploads as (before, after) or None after a full read).
 
     With `changes`, the stored index is brought up to date; without, every upload is read.
     """
@@ -130,15 +137,34 @@ def _updated_index(databases: Databases, state: dict, changes: Changes | None,
         token = current_token(databases.masks_files)
         databases.work[META].delete_one({"_id": "sync_ids"})  # what earlier versions compared
         index = _full_index(databases, report, notify, lease, int(state.get("total_files") or 0))
-        return index, None, token
+        return index, None, token, None
     if index is None:
         notify(0.2, "Reading the sync index")
         index = read_index(databases.work)
+    before = _as_held(index, changes.documents)
     touched, report.new_files, report.removed_files = apply_changes(index, changes)
     report.changed_upload_ids = [i for i, d in changes.documents.items() if d is not None]
     report.total_files = (int(state.get("total_files") or 0) + report.new_files
                           - report.removed_files)
-    return index, touched, changes.token
+    return index, touched, changes.token, (before, _as_held(index, changes.documents))
+
+
+def _as_held(index: dict[str, dict], upload_ids) -> dict:
+    """{upload id: (entry, keys)} for those of `upload_ids` the index holds."""
+    return {upload_id: (index[keys[0]][upload_id], keys)
+            for upload_id, keys in keys_holding(index, upload_ids).items()}
+
+
+def _keep_read_models(work: Database, index: dict[str, dict], listing: list[dict], moved,
+                      report: SyncReport, zone) -> None:
+    """Bring the uploads' read models up to date: the changed uploads' differences when the
+    batch list (every owner) is as last time and the models are current, else a rebuild.
+    Days are the office's (`zone`, from TIMEZONE)."""
+    owners = upload_stats.owners_of(listing, batch_key)
+    if moved is not None and upload_stats.is_current(work, zone):
+        upload_stats.apply_changes(work, index, *moved, owners, report.started_at, zone)
+    else:
+        upload_stats.rebuild(work, index, owners, report.started_at, zone)
 
 
 def _batch_list_stamp(work: Database) -> dict:
@@ -169,7 +195,8 @@ def _plan(work: Database, index: dict[str, dict], touched: set[str] | None,
     batches never synced, are compared; otherwise every batch.
     """
     if touched is not None:
-        listing = list(work[BATCHES].find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1}))
+        listing = list(work[BATCHES].find({}, {"id": 1, "assignee": 1, "status": 1,
+                                               "mongo_uploaded": 1}))
         wanted = [d["_id"] for d in listing if "mongo_uploaded" not in d
                   or batch_key(d) in touched]
         return listing, plan_batch_updates(_fetch_sync_fields(work, wanted), index, moves)
@@ -196,6 +223,8 @@ def _move_statuses(work: Database, moves: list[StatusMove], author: str) -> int:
             [UpdateOne({"_id": m.doc_id, "status": m.old}, {"$set": {"status": MASKS_STATUS}})
              for m in moves[start:start + WRITE_CHUNK]], ordered=False)
         moved += result.modified_count
+    if moved:
+        data_version.bump_batches(work, [m.batch_id for m in moves], by_sync=True)
     return moved
 
 
@@ -214,7 +243,8 @@ def _summarise(report: SyncReport, listing: list[dict], index: dict[str, dict]) 
     report.batches_with_masks = sum(1 for d in listing if batch_key(d) in keys_with_masks)
     report.batches_without_masks = len(listing) - report.batches_with_masks
     (report.orphans, report.orphan_uploads), (report.unmatched, report.unmatched_uploads), \
-        (report.mismatches, report.mismatched_uploads) = find_problems(listing, index, keep=KEEP)
+        (report.mismatches, report.mismatched_uploads), \
+        (report.unusable, report.unusable_uploads) = find_problems(listing, index, keep=KEEP)
 
 
 def _full_reason(state: dict, namespace: str) -> str | None:
@@ -260,10 +290,11 @@ def _full_index(databases: Databases, report: SyncReport, notify: Progress, leas
 def _listed(work: Database, listing: list):
     """Every batch document with its sync fields, keeping only what the report needs in
     `listing`: holding 50,000 batches' upload info at once would dwarf the index."""
-    for doc in work[BATCHES].find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1, "status": 1,
+    for doc in work[BATCHES].find({}, {"id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
                                          "training_metrics_info": 1}, batch_size=2000):
         yield doc
-        listing.append({"_id": doc["_id"], "id": doc.get("id"), "assignee": doc.get("assignee")})
+        listing.append({"_id": doc["_id"], "id": doc.get("id"), "assignee": doc.get("assignee"),
+                        "status": doc.get("status")})
 
 
 def _fetch_sync_fields(work: Database, doc_ids: list) -> list[dict]:
@@ -271,7 +302,13 @@ def _fetch_sync_fields(work: Database, doc_ids: list) -> list[dict]:
                    {"id": 1, "mongo_uploaded": 1, "status": 1, "training_metrics_info": 1})
 
 
-def _apply(work: Database, updates: list[tuple], notify: Progress, lease: Lease) -> None:
+def _apply(work: Database, listing: list[dict], updates: list[tuple], notify: Progress,
+           lease: Lease) -> None:
+    """Write the planned updates in bulk, then tell the pages which batches changed."""
+    if not updates:
+        return
+    ids_of = {d["_id"]: d.get("id") for d in listing} if len(updates) <= \
+        data_version.IDS_KEPT else {}
     for start in range(0, len(updates), WRITE_CHUNK):
         chunk = updates[start:start + WRITE_CHUNK]
         operations = []
@@ -284,3 +321,6 @@ def _apply(work: Database, updates: list[tuple], notify: Progress, lease: Lease)
         lease.renew()
         notify(0.7 + 0.3 * min(1.0, (start + len(chunk)) / len(updates)),
                f"Updated {start + len(chunk):,} of {len(updates):,} batches")
+    changed = [ids_of.get(doc_id) for doc_id, _, _ in updates]
+    data_version.bump_batches(work, None if None in changed or not ids_of else changed,
+                              by_sync=True)

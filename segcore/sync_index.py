@@ -6,6 +6,11 @@ number of part documents, each holding its entries column by column (ids packed 
 filenames joined, dates and lengths as packed integers): a routine sync reads and rewrites the
 whole index in a fraction of the time one small array per upload would take, and a part whose
 content did not change is not written at all (each part carries a digest).
+
+A part whose content would exceed SEGMENT_BYTES spills into overflow documents (`"<n>.1"`,
+`"<n>.2"`, ...), so no stored document approaches the server's 16 MB limit, whatever the
+uploads look like. The part's own document (`_id` n) is written last and carries the digest of
+all its segments: until it is written, the part counts as not stored.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from bson import ObjectId
-from pymongo import ReplaceOne
+from pymongo import DeleteOne, ReplaceOne
 from pymongo.database import Database
 
 from segcore.schema import SYNC_INDEX
@@ -26,11 +31,12 @@ from segcore.schema import SYNC_INDEX
 INDEX = SYNC_INDEX
 PARTS = 128
 UNMATCHED = "~unmatched"  # the key of uploads that name no batch
+UNUSABLE = "~unusable:"  # the prefix of the keys of unusable uploads, followed by the reason
 EPOCH = datetime(1970, 1, 1)
 MS = timedelta(milliseconds=1)
 NO_DATE = -(2 ** 63)
 _INT64 = range(-(2 ** 63) + 1, 2 ** 63)
-
+SEGMENT_BYTES = 4 * 1024 * 1024  # a quarter of the 16 MB document limit: room for estimates
 
 
 class IndexEntry(NamedTuple):
@@ -95,6 +101,46 @@ def encode_part(keys: dict[str, dict]) -> dict:
     return part
 
 
+def _size(entry: IndexEntry) -> int:
+    """An upper bound of the bytes an entry takes in a stored part (without its uploader)."""
+    upload_id, filename = entry[0], entry[1]
+    text = len(filename) if filename.isascii() else 4 * len(filename)
+    if type(upload_id) is ObjectId:
+        return 40 + text
+    return 96 + text + 4 * len(str(upload_id))  # stored as a BSON array in "x"
+
+
+def encode_segments(keys: dict[str, dict], limit: int | None = None) -> list[dict]:
+    """The stored form of one part, split into segments of about `limit` bytes at most.
+
+    The first segment carries the digest of the whole part (and how many segments it has).
+    One key's entries may be spread over several segments; decode_part merges them back.
+    """
+    limit = limit or SEGMENT_BYTES
+    groups: list[dict[str, dict]] = [{}]
+    used, names = 0, set()
+    for key in sorted(keys):
+        for upload_id, entry in sorted(keys[key].items(), key=lambda item: _id_order(item[1])):
+            uploader = entry[2]
+            cost = _size(entry) + len(key) * 4 + 16
+            if uploader not in names:
+                cost += 16 + 4 * len(uploader or "")
+            if used + cost > limit and used:
+                groups.append({})
+                used, names = 0, set()
+            groups[-1].setdefault(key, {})[upload_id] = entry
+            names.add(uploader)
+            used += cost
+    segments = [encode_part(group) for group in groups]
+    if len(segments) > 1:
+        digest = hashlib.blake2b(digest_size=16)
+        for segment in segments:
+            digest.update(segment.pop("d").encode())
+        segments[0]["d"] = digest.hexdigest()
+        segments[0]["s"] = len(segments)
+    return segments
+
+
 def decode_part(part: dict, into: dict[str, dict]) -> None:
     """Add the entries of a stored part to the in-memory index `into`."""
     counts = array("I")
@@ -139,18 +185,34 @@ def write_index(db: Database, index: dict[str, dict], changed_keys=None) -> int:
             by_part[part_of(key)][key] = entries
     touched = range(PARTS) if changed_keys is None else sorted({part_of(k) for k in changed_keys})
     stored = {d["_id"]: d.get("d") for d in db[INDEX].find({}, {"d": 1})}
-    operations, written = [], 0
+    overflow = defaultdict(list)
+    for doc_id in stored:
+        if isinstance(doc_id, str):
+            overflow[int(doc_id.split(".")[0])].append(doc_id)
+    firsts, others, written = [], [], 0
     for n in touched:
-        part = encode_part(by_part.get(n, {}))
-        if stored.get(n) != part["d"]:
-            operations.append(ReplaceOne({"_id": n}, {"_id": n, **part}, upsert=True))
-        if len(operations) == 16:
-            db[INDEX].bulk_write(operations, ordered=False)
-            written, operations = written + len(operations), []
-    if operations:
-        db[INDEX].bulk_write(operations, ordered=False)
-        written += len(operations)
-    return written
+        segments = encode_segments(by_part.get(n, {}))
+        if stored.get(n) == segments[0]["d"]:
+            continue
+        names = [f"{n}.{i}" for i in range(1, len(segments))]
+        others += [ReplaceOne({"_id": name}, {"_id": name, **segment}, upsert=True)
+                   for name, segment in zip(names, segments[1:])]
+        others += [DeleteOne({"_id": name}) for name in overflow[n] if name not in names]
+        firsts.append(ReplaceOne({"_id": n}, {"_id": n, **segments[0]}, upsert=True))
+        if len(firsts) + len(others) >= 16:
+            written += _write_parts(db, firsts, others)
+            firsts, others = [], []
+    return written + _write_parts(db, firsts, others)
+
+
+def _write_parts(db: Database, firsts: list, others: list) -> int:
+    """Overflow segments before the parts' first documents: a part whose first document (and
+    digest) was not written yet is rewritten next time, whatever happened to its overflow."""
+    if others:
+        db[INDEX].bulk_write(others, ordered=True)
+    if firsts:
+        db[INDEX].bulk_write(firsts, ordered=False)
+    return len(firsts) + len(others)
 
 
 def keys_holding(index: dict[str, dict], upload_ids) -> dict[object, list[str]]:

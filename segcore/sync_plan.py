@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from segcore.naming import canonical_batch_id, person_key
-from segcore.sync_index import UNMATCHED, IndexEntry, keys_holding
+from segcore.sync_index import UNMATCHED, UNUSABLE, IndexEntry, keys_holding
 from segcore.upload_changes import Changes
 from segcore.uploads import Upload, upload_from_document
 
@@ -49,8 +49,15 @@ def index_uploads(uploads) -> dict[str, dict]:
 def add_to_index(index: dict[str, dict], upload: Upload) -> None:
     uploader = sys.intern(upload.uploaded_by) if upload.uploaded_by else None
     entry = IndexEntry(upload.id, upload.filename, uploader, upload.upload_date, upload.length)
-    for key in upload.batches or (UNMATCHED,):
+    for key in upload_keys(upload):
         index.setdefault(key, {})[upload.id] = entry
+
+
+def upload_keys(upload: Upload) -> tuple[str, ...]:
+    """The index keys an upload is filed under: its batches, UNMATCHED, or its problem."""
+    if upload.problem:
+        return (UNUSABLE + upload.problem,)
+    return upload.batches or (UNMATCHED,)
 
 
 def desired_info(entries) -> dict:
@@ -112,9 +119,10 @@ class Finding:
     batches: list[str]
     assignee: str | None = None
     size_bytes: int | None = None  # exact, for "12.5 KB"; size_mb stays for older readers
+    problem: str | None = None  # why an unusable upload counts for no batch
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "problem" or v}
 
 
 def _finding(entry: IndexEntry, batches: list[str], assignee: str | None = None) -> Finding:
@@ -124,8 +132,9 @@ def _finding(entry: IndexEntry, batches: list[str], assignee: str | None = None)
 
 
 def find_problems(batches: list[dict], index: dict[str, dict],
-                  keep: int = 1000) -> tuple[tuple, tuple, tuple]:
-    """Orphans (name a batch not in the list), unmatched (name none), mismatched uploaders.
+                  keep: int = 1000) -> tuple[tuple, tuple, tuple, tuple]:
+    """Orphans (name a batch not in the list), unmatched (name none), mismatched uploaders,
+    unusable uploads (odd documents, with the reason).
 
     Returns (count, the `keep` most recent findings) for each kind, so a huge backlog of
     problems does not have to be held in memory.
@@ -141,8 +150,12 @@ def find_problems(batches: list[dict], index: dict[str, dict],
     # from someone else than the assignee would otherwise hold one tuple per upload.
     mismatched: list[tuple] = []
     mismatch_count = 0
+    unusable: list[tuple] = []
     for key, entries in index.items():
         if key == UNMATCHED:
+            continue
+        if key.startswith(UNUSABLE):
+            unusable += [(e, key[len(UNUSABLE):]) for e in entries.values()]
             continue
         if key not in assignees:
             for upload_id, entry in entries.items():
@@ -168,8 +181,10 @@ def find_problems(batches: list[dict], index: dict[str, dict],
     unmatched = [_finding(e, []) for e, _ in newest((e, None) for e in unmatched_entries.values())]
     mismatches = [_finding(e, [key], assignee) for _, _, e, key, assignee in
                   sorted(mismatched, reverse=True)]
+    unusable_findings = [Finding(**{**_finding(e, []).as_dict(), "problem": why})
+                         for e, why in newest(unusable)]
     return ((len(orphan_entries), orphans), (len(unmatched_entries), unmatched),
-            (mismatch_count, mismatches))
+            (mismatch_count, mismatches), (len(unusable), unusable_findings))
 
 
 def uploader_activity(index: dict[str, dict]) -> list[dict]:
@@ -216,6 +231,6 @@ def apply_changes(index: dict[str, dict], changes: Changes) -> tuple[set[str], i
         else:
             upload = upload_from_document(document)
             add_to_index(index, upload)
-            touched.update(upload.batches or (UNMATCHED,))
+            touched.update(upload_keys(upload))
             new += upload_id not in holders
     return touched, new, removed

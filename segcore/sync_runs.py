@@ -14,8 +14,9 @@ from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+from segcore import data_version
 from segcore.history import utcnow
-from segcore.schema import SYNC_RUNS
+from segcore.schema import META, SYNC_RUNS
 from segcore.sync_plan import Finding
 
 RUNS = SYNC_RUNS
@@ -32,6 +33,7 @@ class SyncReport:
     orphans: int = 0
     unmatched: int = 0
     mismatches: int = 0
+    unusable: int = 0  # odd upload documents that count for no batch (see uploads.py)
     duration_s: float = 0.0
     mode: str = "manual"
     full: bool = False
@@ -44,14 +46,16 @@ class SyncReport:
     orphan_uploads: list[Finding] = field(default_factory=list)
     unmatched_uploads: list[Finding] = field(default_factory=list)
     mismatched_uploads: list[Finding] = field(default_factory=list)
+    unusable_uploads: list[Finding] = field(default_factory=list)
     # Uploads added or rewritten since the last run (for `sync --verify`); None after a full
     # read, which cannot tell. Not recorded with the run.
     changed_upload_ids: list | None = field(default=None, repr=False)
 
     COUNTS = ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
-              "orphans", "unmatched", "mismatches", "new_files", "removed_files", "status_moves")
+              "orphans", "unmatched", "mismatches", "unusable", "new_files", "removed_files",
+              "status_moves")
 
-    DETAILS = ("orphan_uploads", "unmatched_uploads", "mismatched_uploads")
+    DETAILS = ("orphan_uploads", "unmatched_uploads", "mismatched_uploads", "unusable_uploads")
 
     def as_dict(self, details: bool = False) -> dict:
         result = {k: getattr(self, k) for k in self.COUNTS}
@@ -71,24 +75,34 @@ class SyncReport:
     def carry_over(self, previous: dict) -> None:
         """Take the counts and lists of an earlier run (for a run that found nothing new)."""
         for name in ("batches_with_masks", "batches_without_masks", "orphans", "unmatched",
-                     "mismatches"):
+                     "mismatches", "unusable"):
             setattr(self, name, previous.get(name, 0))
         for name in self.DETAILS:
             setattr(self, name, [Finding(**f) for f in previous.get(name, [])])
+
+
+def ensure_indexes(db: Database) -> None:
+    db[RUNS].create_index([("started_at", DESCENDING)], name="started_at")
+    db[RUNS].create_index([("status", 1), ("started_at", DESCENDING)], name="status_started_at")
 
 
 def start_run(db: Database, report: SyncReport, author: str):
     """Close runs left "running" by a killed process, then record this one; returns its id."""
     db[RUNS].update_many({"status": "running"},
                          {"$set": {"status": "interrupted", "error": "the run did not finish"}})
-    return db[RUNS].insert_one({"started_at": report.started_at, "mode": report.mode,
-                                "status": "running", "author": author}).inserted_id
+    run_id = db[RUNS].insert_one({"started_at": report.started_at, "mode": report.mode,
+                                  "status": "running", "author": author}).inserted_id
+    data_version.bump(db, "sync")
+    return run_id
 
 
 def finish_run(db: Database, run_id, report: SyncReport, **extra) -> None:
     """Record a successful run from its report, with its upload lists."""
     db[RUNS].update_one({"_id": run_id}, {"$set": {**report.as_dict(details=True),
                                                    "status": "ok", **extra}})
+    # Found by `_id` by the pages: sorting every run to find the latest grows with the runs.
+    db[META].update_one({"_id": "sync"}, {"$set": {"last_ok_run": run_id}}, upsert=True)
+    data_version.bump(db, "sync")
 
 
 def fail_run(db: Database, run_id, exc: BaseException, clock: float) -> None:
@@ -99,6 +113,7 @@ def fail_run(db: Database, run_id, exc: BaseException, clock: float) -> None:
             "status": "failed", "finished_at": utcnow(),
             "duration_s": round(time.perf_counter() - clock, 3),
             "error": f"{type(exc).__name__}: {text}" if text else type(exc).__name__}})
+        data_version.bump(db, "sync")
     except PyMongoError:
         pass  # the server is gone; the run stays "running" and is closed next time
 
@@ -112,6 +127,11 @@ def list_runs(db: Database, limit: int = 20) -> list[dict]:
 
 def last_run(db: Database, successful: bool = True) -> dict | None:
     """The most recent (successful) run with its upload lists, or None."""
+    if successful:
+        pointer = (db[META].find_one({"_id": "sync"}, {"last_ok_run": 1}) or {}).get("last_ok_run")
+        found = db[RUNS].find_one({"_id": pointer}, {"_id": 0}) if pointer is not None else None
+        if found is not None and found.get("status") == "ok":
+            return found
     query = {"status": "ok"} if successful else {}
     runs = list(db[RUNS].find(query, {"_id": 0}).sort("started_at", DESCENDING).limit(1))
     return runs[0] if runs else None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from segcore import history
+from segcore import data_version, history
 from segcore.actors import Actor, writer_name
 from segcore.errors import DuplicateMember, MemberNotFound, ValidationError
 from segcore.naming import clean_name, control_characters, person_key
@@ -131,6 +131,7 @@ def add_member(db: Database, name: str, role: str | None = None, email: str | No
         raise DuplicateMember(f"'{existing.get('name', cleaned)}' is already on the team.",
                               field="name") from None
     history.record(db, [history.Change("team", cleaned, "member", None, "added", author)])
+    data_version.bump(db, "team")
     return Member.from_document(doc)
 
 
@@ -149,6 +150,7 @@ def edit_member(db: Database, name: str, role: str | None = None, email: str | N
         db[COLLECTION].update_one({"_id": doc["_id"]}, {"$set": changes})
         history.record(db, [history.Change("team", doc["name"], f, doc.get(f), v, author)
                             for f, v in changes.items()])
+        data_version.bump(db, "team")
         doc.update(changes)
     return Member.from_document(doc)
 
@@ -162,4 +164,5 @@ def delete_member(db: Database, name: str, author: "str | Actor" = "unknown") ->
     db[COLLECTION].delete_one({"_id": doc["_id"]})
     history.record(db, [history.Change("team", doc["name"], "member", "on team", "removed",
                                        writer_name(author))])
+    data_version.bump(db, "team")
     return doc["name"]

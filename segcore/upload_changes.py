@@ -15,7 +15,7 @@ from pymongo.collection import Collection
 from pymongo.errors import ConnectionFailure, OperationFailure
 
 from segcore.schema import find_in
-from segcore.uploads import PROJECTION
+from segcore.uploads import PROJECTION, READ_OPTIONS, upload_key
 
 
 @dataclass
@@ -46,6 +46,7 @@ def changes_from_stream(files: Collection, token: dict, limit: int) -> Changes:
     """Every change since `token`; raises FullReadNeeded when the history cannot serve it or
     holds more than `limit` changes (then one full read is cheaper)."""
     changes = Changes()
+    files = files.with_options(codec_options=READ_OPTIONS)
     try:
         with files.watch(resume_after=token, full_document="updateLookup",
                          max_await_time_ms=20, batch_size=5000) as stream:
@@ -57,7 +58,7 @@ def changes_from_stream(files: Collection, token: dict, limit: int) -> Changes:
                 kind = event.get("operationType")
                 if kind not in ("insert", "update", "replace", "delete"):
                     raise FullReadNeeded(f"the uploads collection saw a {kind or 'change'}")
-                upload_id = event["documentKey"]["_id"]
+                upload_id = upload_key(event["documentKey"].get("_id"))
                 document = event.get("fullDocument") if kind != "delete" else None
                 changes.documents.pop(upload_id, None)  # the last change of an id wins
                 changes.documents[upload_id] = document
@@ -73,13 +74,15 @@ def changes_from_stream(files: Collection, token: dict, limit: int) -> Changes:
 def changes_from_ids(files: Collection, known_ids) -> Changes:
     """New and removed uploads, from the ids of every upload (one cheap pass)."""
     try:
-        current = set(files.distinct("_id"))
+        # an odd _id (a document, a float) is compared by its key, looked up by itself
+        current = {upload_key(raw): raw for raw in files.distinct("_id")}
     except OperationFailure:  # the distinct reply exceeds 16 MB on very large buckets
         raise FullReadNeeded("too many uploads to compare their ids") from None
     known = set(known_ids)
     changes = Changes()
-    changes.documents = dict.fromkeys(known - current)
-    new_ids = list(current - known)
+    changes.documents = dict.fromkeys(known.difference(current))
+    new_ids = [current[key] for key in current.keys() - known]
+    files = files.with_options(codec_options=READ_OPTIONS)
     for document in find_in(files, "_id", new_ids, PROJECTION):
-        changes.documents[document["_id"]] = document
+        changes.documents[upload_key(document["_id"])] = document
     return changes

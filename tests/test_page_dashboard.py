@@ -1,8 +1,10 @@
 """The dashboard against the real test database: KPIs, charts, filters, the demo offer."""
 
 import json
+from datetime import datetime
 
 import pytest
+import streamlit as st
 
 from segcore import demo, embedded
 from tests.helpers import page
@@ -25,7 +27,7 @@ def test_kpis_and_the_four_charts(demo_dbs):
                            "Burn-down of batches without masks", "Deliveries per week"}
     pie = charts["With masks vs without"]["data"][0]
     assert pie["values"] == [int(metrics["With masks"]), int(metrics["Without masks"])]
-    people = charts["Per segmentador"]["data"][0]["x"]
+    people = charts["Per segmentador"]["data"][0]["y"]  # horizontal bars: names on the y axis
     assert "Roberto (not on team)" in people and "Ceci" in people
     assert sum(charts["Uploads per day"]["data"][0]["y"]) > 0
     assert any("projected finish" in c.value for c in at.caption)
@@ -73,7 +75,7 @@ def test_filters_apply_to_kpis_and_charts(demo_dbs):
     flor = demo_dbs.work.batches.count_documents({"assignee": "Flor"})
     assert {m.label: m.value for m in at.metric}["Batches"] == str(flor)
     charts = [figure(c) for c in at.get("plotly_chart")]
-    assert charts[1]["data"][0]["x"] == ["Flor"]
+    assert charts[1]["data"][0]["y"] == ["Flor"]
     at.selectbox(key="dash_status").select("S").run()
     assert {m.label: m.value for m in at.metric}["Batches"] in ("0", "1")
 
@@ -135,3 +137,33 @@ def test_the_attention_panel_links_to_the_suggestions_from_the_app(app_env):
     [link] = at.get("page_link")
     assert link.proto.label == "3 suggested moves: review and apply them"
     assert link.proto.page.endswith("moves")
+
+
+def test_upload_figures_older_than_the_last_sync_are_flagged(demo_dbs):
+    at = page("dashboard").run()
+    assert not any("older than the last sync" in i.value for i in at.info)
+    # As after a sync run by an earlier version of the app, which kept no read models.
+    demo_dbs.work.app_meta.update_one({"_id": "upload_stats"},
+                                      {"$set": {"synced_at": datetime(2000, 1, 1)}})
+    st.cache_data.clear()
+    at = page("dashboard").run()
+    assert not at.exception
+    assert any("older than the last sync" in i.value for i in at.info)
+
+
+def test_a_hundred_people_chart_shows_the_top_twenty_and_a_search(app_env):
+    work = app_env.work
+    work.segmentadores.insert_many([{"name": f"Person {n}", "name_key": f"person {n}"}
+                                    for n in range(100)])
+    work.batches.insert_many([{"id": f"batch_{n}", "number": n, "status": "pending",
+                               "assignee": f"Person {n % 100}"} for n in range(1, 351)])
+    at = page("dashboard").run()
+    people = next(figure(c) for c in at.get("plotly_chart")
+                  if figure(c)["layout"]["title"]["text"] == "Per segmentador")
+    names = people["data"][0]["y"]
+    assert len(names) == 21 and names[-1] == "80 others"
+    assert names[0] == "Person 1"  # the most open work (4 batches) first, ties by name
+    at.text_input(key="dash_people_search").input("person 42").run()
+    people = next(figure(c) for c in at.get("plotly_chart")
+                  if figure(c)["layout"]["title"]["text"] == "Per segmentador")
+    assert people["data"][0]["y"] == ["Person 42"]

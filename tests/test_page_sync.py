@@ -81,3 +81,21 @@ def test_tables_use_human_labels_sizes_and_say_why_a_run_was_full(app_env, monke
     assert tables[3]["Kind"].tolist() == ["Full (no complete index from an earlier sync)"]
     at.button(key="sync_now").click().run()
     assert at.dataframe[3].value["Kind"].tolist()[0] == "Incremental"
+
+
+def test_recent_uploads_come_from_the_sync_and_say_when_they_are_older(app_env):
+    import streamlit as st
+
+    seed(app_env)
+    at = page("sync").run()
+    assert any("none has saved them yet" in i.value for i in at.info)
+    at.button(key="sync_now").click().run()
+    assert not at.exception
+    assert not any("none has saved them yet" in i.value for i in at.info)
+    listed = at.dataframe[-1].value
+    assert "masks_batch_1.tar.xz" in set(listed["File"])
+    app_env.work.app_meta.update_one({"_id": "upload_stats"},
+                                     {"$set": {"synced_at": datetime(2000, 1, 1)}})
+    st.cache_data.clear()
+    at = page("sync").run()
+    assert any("older than the last sync" in i.value for i in at.info)

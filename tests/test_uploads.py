@@ -117,7 +117,7 @@ def test_problems_orphans_unmatched_mismatches():
                                    ("batch_3.zip", "flor", 5)))
     batches = [{"id": "batch_1", "assignee": "flor"}, {"id": "batch_2", "assignee": "Flor"},
                {"id": "batch_3", "assignee": None}]
-    (n_orphans, orphans), (n_unmatched, unmatched), (n_mismatches, mismatches) = \
+    (n_orphans, orphans), (n_unmatched, unmatched), (n_mismatches, mismatches), _ = \
         find_problems(batches, index)
     assert (n_orphans, n_unmatched, n_mismatches) == (1, 1, 1)
     assert [(o.filename, o.batches) for o in orphans] == [("batch_9999.zip", ["batch_9999"])]
@@ -127,6 +127,6 @@ def test_problems_orphans_unmatched_mismatches():
 
 def test_problem_lists_are_capped_but_counted():
     index = index_uploads(_uploads(*[(f"batch_{900 + d}.zip", "x", d) for d in range(1, 21)]))
-    (count, newest), _, _ = find_problems([], index, keep=3)
+    (count, newest), _, _, _ = find_problems([], index, keep=3)
     assert count == 20 and [f.filename for f in newest] == ["batch_920.zip", "batch_919.zip",
                                                              "batch_918.zip"]

@@ -3,7 +3,7 @@
 Reads go through `guarded` (an outage stops the page with a Retry) or `optional` (the part of
 the page that needs the data says so, the rest goes on). Writes go through `run_write` only:
 every failure becomes one message in place and the page stays usable; a success clears the
-caches and reports once after the rerun.
+data version and reports once after the rerun.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pymongo.errors import PyMongoError
 from segcore.connection import friendly_errors, scrub
 from segcore.errors import (ConfigError, DatabaseUnavailable, EmbeddedServerError, SegcoreError,
                             SyncAlreadyRunning)
-from ui.connection import uri_or_none
+from ui.connection import forget_data_versions, uri_or_none
 from ui.state import BATCH_SNAPSHOT, FLASH
 
 # Errors after which nothing on the page can be read: the page stops with a Retry.
@@ -57,8 +57,18 @@ def show_error(exc: BaseException, slot=None) -> None:
 
 
 def clear_caches() -> None:
-    """After a write: every cached read and the batch editor's snapshot are dropped."""
+    """Read everything again (Retry, Reload): every cached read, the batch rows, the snapshot.
+
+    Not for writes: a write bumps the data version of what it touched (`after_write`).
+    """
     st.cache_data.clear()
+    after_write()
+
+
+def after_write() -> None:
+    """After a write: this process sees its new data version at once, and the batch editor's
+    snapshot is read again. Cached reads of other data, and other users' caches, stay."""
+    forget_data_versions()
     st.session_state[BATCH_SNAPSHOT] = None
 
 
@@ -121,8 +131,8 @@ def run_write(label: str, function: Callable, *args,
     `function(*args, **kwargs)` runs under a spinner saying `label`. Any failure (a named
     segcore error, refused input, an outage, a driver error, a bad setting, a file problem)
     becomes one message in `slot` (see `show_error`) and this returns, leaving the page usable.
-    On success the caches are cleared, `then(result)` runs (it may keep a report in the
-    session or close a dialog) and returns the success message (a plain string works too; None
+    On success the data version is read again (`after_write`), `then(result)` runs (it may
+    keep a report in the session or close a dialog) and returns the success message (a plain string works too; None
     when `then` queued its own messages), which is shown once after the rerun.
     """
     try:
@@ -131,7 +141,7 @@ def run_write(label: str, function: Callable, *args,
     except WRITE_ERRORS as exc:
         show_error(exc, slot)
         return
-    clear_caches()
+    after_write()
     message = then(result) if callable(then) else then
     if message:
         flash("success", message)

@@ -24,7 +24,7 @@ def batch_snapshot(query: batches.BatchQuery, sort: str, descending: bool, page:
     Edits are positions in this snapshot, so it must not shift under the user when the cache
     expires or someone else writes; a new snapshot gets a new editor key (the edits made on
     the old one are kept by batch id first: `ui.batch_grid.fold_editor_edits`). Every write
-    drops it (`ui.actions.clear_caches`).
+    drops it (`ui.actions.after_write`).
     """
     wanted = (db_key(), query, sort, descending, page, page_size)
     current = st.session_state.get(BATCH_SNAPSHOT)
@@ -142,8 +142,11 @@ def bulk_actions(databases: Databases, team_names: list[str], selected: list[str
             run_write("Assigning", _assign_next, work, count, person, actor,
                       then=lambda result: _next_done(result, int(count), person))
     with right.container(border=True):
-        names = st.multiselect("Spread unassigned pending batches across", team_names,
-                               default=team_names, key="bulk_balance_names")
+        # Empty by default: a hundred preselected chips hide the rest of the page.
+        everyone = st.toggle("Whole team", key="bulk_balance_all")
+        names = team_names if everyone else st.multiselect(
+            "Spread unassigned pending batches across", team_names, key="bulk_balance_names",
+            placeholder="Choose people, or switch on Whole team")
         limit = st.number_input("At most this many batches", 1, 50_000, 200,
                                 key="bulk_balance_limit")
         if st.button("Spread evenly…", disabled=not names, key="bulk_balance_ask"):

@@ -24,15 +24,21 @@ def segmented_vs_pending(with_masks: int, pending: int) -> go.Figure:
     return _layout(figure, "With masks vs without")
 
 
-def per_segmentador(people: list[dict]) -> go.Figure:
-    names = [p["segmentador"] + ("" if p["on_team"] else " (not on team)") for p in people]
+def per_segmentador(people: list[dict], others: dict | None = None) -> go.Figure:
+    """Horizontal bars, most open work on top (as given), the summarised rest at the bottom:
+    readable with a hundred people, names never rotated or cut."""
+    shown = people + ([others] if others else [])
+    names = [p["segmentador"] + ("" if p["on_team"] else " (not on team)") for p in shown]
     figure = go.Figure([
-        go.Bar(name="With masks", x=names, y=[p["with_masks"] for p in people],
-               marker_color=MASKS),
-        go.Bar(name="Assigned, no masks yet", x=names, y=[p["without_masks"] for p in people],
-               marker_color=PENDING)])
-    figure.update_layout(barmode="stack", yaxis_title="batches")
-    return _layout(figure, "Per segmentador")
+        go.Bar(name="Assigned, no masks yet", y=names, x=[p["without_masks"] for p in shown],
+               orientation="h", marker_color=PENDING),
+        go.Bar(name="With masks", y=names, x=[p["with_masks"] for p in shown],
+               orientation="h", marker_color=MASKS)])
+    figure.update_layout(barmode="stack", xaxis_title="batches",
+                         yaxis={"autorange": "reversed", "automargin": True})
+    _layout(figure, "Per segmentador")
+    figure.update_layout(height=max(340, 110 + 24 * len(shown)))
+    return figure
 
 
 def uploads_per_day(counts: list[dict]) -> go.Figure:

@@ -8,10 +8,12 @@ two URIs never share a client and the URI itself is never kept or shown as a key
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 
 import streamlit as st
 
-from segcore import sync
+from segcore import data_version, sync
 from segcore.actors import Actor
 from segcore.config import Settings, load_settings
 from segcore.connection import Databases, open_databases
@@ -63,6 +65,31 @@ def databases() -> Databases:
     found = connection()
     _prepared(identity(found.settings), found)
     return found
+
+
+VERSION_TTL_S = 1.0  # how long another session's write may go unseen
+_versions: dict[str, tuple[float, dict]] = {}
+_versions_lock = threading.Lock()
+
+
+def data_versions() -> dict:
+    """The data version (`segcore.data_version.read_versions`), read at most once a second
+    per process and configuration: one indexed lookup keys every cached read of a page."""
+    key, now = db_key(), time.monotonic()
+    with _versions_lock:
+        held = _versions.get(key)
+    if held and now - held[0] < VERSION_TTL_S:
+        return held[1]
+    found = data_version.read_versions(databases().work)
+    with _versions_lock:
+        _versions[key] = (now, found)
+    return found
+
+
+def forget_data_versions() -> None:
+    """After a write in this process: the next read sees its version at once."""
+    with _versions_lock:
+        _versions.clear()
 
 
 def prepare_warnings() -> list[str]:

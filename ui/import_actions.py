@@ -68,8 +68,11 @@ def prepare(databases: Databases, uploaded, typed_file: str, typed_dir: str,
 def _imported(result: batch_import.ImportResult) -> str:
     st.session_state[IMPORT_PREVIEW] = None
     st.session_state[IMPORT_RESULT] = asdict(result)
+    refused = "".join(f" Refused (not a folder name): {batch_id!r}: {why}."
+                      for batch_id, why in list(result.refused.items())[:5])
     return (f"Import finished: {result.added} added, {result.updated} refreshed, "
-            f"{result.unchanged} unchanged, {len(result.flagged_missing)} flagged missing.")
+            f"{result.unchanged} unchanged, {len(result.flagged_missing)} flagged missing."
+            + (f" {len(result.refused)} refused." + refused if result.refused else ""))
 
 
 def _ids(label: str, ids: list[str]) -> None:

@@ -1,55 +1,71 @@
-"""Cached reads for the pages: plain values (never cursors), one short-lived cache entry per
-connection, read and arguments.
+"""Cached reads for the pages: plain values (never cursors), keyed by the data they read.
 
 Write a read as a function of the prepared `Databases` and plain, hashable arguments, and
-decorate it with `@cached_read`: callers then pass the arguments only and get the cached value,
-or a message and a Retry when the database is down (`.or_problem(...)` returns
+decorate it with `@cached_read(topics=...)`: callers then pass the arguments only and get the
+cached value, or a message and a Retry when the database is down (`.or_problem(...)` returns
 `(value, None)` or `(None, message)` instead, for parts of a page that can do without).
-Every write clears these caches (`ui.actions.clear_caches`).
+
+The cache key holds the version of each topic the read depends on (`segcore.data_version`,
+one indexed read per second and process): a write bumps only its topics, so a page re-reads
+only what changed, for every user at once, and nothing expires by the clock. The batch list
+itself is held once per process in memory (`segcore.batch_rows`) and caught up by re-reading
+only the batches a write touched.
 """
 
 from __future__ import annotations
 
 import functools
+import uuid
 from dataclasses import asdict
 from datetime import date, datetime, timezone
 from typing import Callable
 
 import streamlit as st
 
-from segcore import (alerts, batches, demo, handover, history, mask_check, pace, progress, sync,
-                     team, uploads)
+from segcore import demo, handover, history, mask_check, pace, sync, team, upload_stats
+from segcore.batch_rows import BatchRows
+from segcore.batches import BatchQuery
+from segcore.naming import person_key
+from segcore.schema import BATCHES
 from segcore.connection import Databases, check_health
 from ui.actions import guarded, optional
-from ui.connection import connection, databases, db_key, settings
+from ui.connection import connection, data_versions, databases, db_key, settings
 
-READ_TTL_S = 30
+READ_TTL_S = 3600  # entries are keyed by the data version: this only frees memory
 HEALTH_TTL_S = 10
+ALL_TOPICS = ("batches", "team", "sync")
 
 
-@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
-def _read(key: str, name: str, args: tuple, _function: Callable):
+@st.cache_data(ttl=READ_TTL_S, max_entries=500, show_spinner=False)
+def _read(key: str, name: str, args: tuple, stamp: tuple, _function: Callable):
     # `name` stands for `_function` in the cache key (Streamlit does not hash `_` arguments).
     return _function(databases(), *args)
 
 
-@st.cache_data(ttl=READ_TTL_S, show_spinner="Reading from the database…")
-def _slow_read(key: str, name: str, args: tuple, _function: Callable):
+@st.cache_data(ttl=READ_TTL_S, max_entries=500, show_spinner="Reading from the database…")
+def _slow_read(key: str, name: str, args: tuple, stamp: tuple, _function: Callable):
     return _function(databases(), *args)
 
 
-def cached_read(function: Callable | None = None, *, slow: bool = False):
+def _stamp(topics: tuple[str, ...]) -> tuple:
+    current = data_versions()
+    return tuple(current[topic] for topic in topics)
+
+
+def cached_read(function: Callable | None = None, *, slow: bool = False,
+                topics: tuple[str, ...] = ALL_TOPICS):
     """Make `function(databases, *args)` a cached, guarded read callable as `read(*args)`.
 
+    `topics` are the data it depends on: a write to another topic keeps its cached value.
     `slow=True` shows a spinner while the database is read (not on a cache hit).
     """
     if function is None:
-        return functools.partial(cached_read, slow=slow)
+        return functools.partial(cached_read, slow=slow, topics=topics)
     name = f"{function.__module__}.{function.__qualname__}"
     reader = _slow_read if slow else _read
 
     def load(*args):
-        return reader(db_key(), name, args, function)
+        return reader(db_key(), name, args, _stamp(topics), function)
 
     @functools.wraps(function)
     def read(*args):
@@ -59,7 +75,36 @@ def cached_read(function: Callable | None = None, *, slow: bool = False):
     return read
 
 
-@cached_read
+@st.cache_resource(show_spinner=False)
+def _batch_rows(key: str) -> dict:
+    return {"rows": BatchRows(), "epoch": None}
+
+
+@st.cache_data(show_spinner=False)
+def _epoch(key: str) -> str:
+    # A new value after `st.cache_data.clear()` (Retry, Reload): the rows are read again too.
+    return uuid.uuid4().hex
+
+
+def _fresh_rows() -> BatchRows:
+    holder = _batch_rows(db_key())
+    rows, epoch = holder["rows"], _epoch(db_key())
+    if holder["epoch"] != epoch:
+        rows.forget()
+        holder["epoch"] = epoch
+    current = data_versions()
+    if rows.needs_full_read(current):
+        with st.spinner("Reading the batch list…"):
+            return rows.refresh(databases().work, current)
+    return rows.refresh(databases().work, current)
+
+
+def batch_rows() -> BatchRows:
+    """Every batch as a small row, caught up with the latest writes (shared: read only)."""
+    return guarded(_fresh_rows)
+
+
+@cached_read(topics=("team",))
 def members(found: Databases) -> list[dict]:
     return [asdict(m) for m in team.list_members(found.work)]
 
@@ -68,15 +113,14 @@ def team_names() -> list[str]:
     return [m["name"] for m in members()]
 
 
-@cached_read(slow=True)
-def progress_rows(found: Databases) -> list[dict]:
-    """Every batch as a small flat row: one read shared by the dashboard and the team page,
-    serving both the progress figures and the pace ones (see `current_alerts`)."""
-    return alerts.batch_rows(found.work)
+def progress_rows() -> list[dict]:
+    """Every batch as a small flat row, shared by the dashboard and the team page, serving
+    both the progress figures and the pace ones (see `current_alerts`)."""
+    return batch_rows().rows()
 
 
 def current_alerts() -> pace.Alerts:
-    """Pace, stalled people, at-risk batches and suggested moves, from the cached rows.
+    """Pace, stalled people, at-risk batches and suggested moves, from the in-memory rows.
 
     Computed on each run (about 0.4 s at 50,000 batches), so "now" is always now; days are
     the office's (TIMEZONE).
@@ -86,63 +130,76 @@ def current_alerts() -> pace.Alerts:
                         pace.PaceOptions.from_settings(current))
 
 
-@cached_read
-def uploads_between(found: Databases, start: date, end: date) -> list[dict]:
-    return progress.upload_rows(found, start, end, found.settings.zone)
+@cached_read(topics=("sync",))
+def uploads_per_day(found: Databases, start: date, end: date, owner: str | None = None,
+                    status: str | None = None) -> list[dict]:
+    """{day, uploads} from the sync's read model: never a scan of the training database."""
+    return upload_stats.uploads_per_day(found.work, start, end, owner, status)
 
 
-@cached_read
-def batch_page(found: Databases, query: batches.BatchQuery, sort: str, page: int,
-               page_size: int, descending: bool = False) -> dict:
-    got = batches.list_batches(found.work, query, sort=sort, descending=descending, page=page,
-                               page_size=page_size)
-    return {"rows": got.rows, "total": got.total, "pages": got.pages, "page": got.page}
+@cached_read(topics=("sync",))
+def upload_models_state(found: Databases) -> str | None:
+    """None when the uploads' read models are as recent as the last sync, else why not."""
+    last = sync.last_run(found.work)
+    return upload_stats.staleness(upload_stats.synced_at(found.work),
+                                  last["started_at"] if last else None)
 
 
-@cached_read
-def stored_values(found: Databases, field_name: str) -> list[str]:
-    """Every assignee or status stored on a batch, legacy and former ones included."""
-    return batches.stored_values(found.work, field_name)
+def batch_page(query: BatchQuery, sort: str, page: int, page_size: int,
+               descending: bool = False) -> dict:
+    """One page of the batch table: filtered and sorted in memory, its documents read by id."""
+    def load() -> dict:
+        got = _fresh_rows().page(databases().work, query, sort, descending, page, page_size)
+        return {"rows": got.rows, "total": got.total, "pages": got.pages, "page": got.page}
+    return guarded(load)
 
 
-@cached_read
+def stored_values(field_name: str) -> list[str]:
+    """Every assignee or status stored on a batch, legacy and former ones included (from the
+    in-memory rows: a `distinct` would be a pass over every batch)."""
+    values = {str(row[field_name]) for row in progress_rows() if row[field_name] is not None}
+    return sorted((v for v in values if v.strip()), key=person_key)
+
+
+@cached_read(topics=("team",))
 def former_members(found: Databases) -> set[str]:
     return handover.former_members(found.work)
 
 
-@cached_read
+@cached_read(topics=("batches",))
 def batch_detail(found: Databases, batch_id: str) -> dict | None:
     """One batch as stored (any id, not only those on the page shown), or None."""
-    return batches.get_batches(found.work, [batch_id]).get(batch_id)
+    return found.work[BATCHES].find_one({"id": batch_id}, {"_id": 0})
 
 
-@cached_read
+@cached_read(topics=("batches", "team"))
 def batch_history(found: Databases, batch_id: str) -> list[dict]:
     return history.list_history(found.work, key=batch_id, limit=100)
 
 
-@cached_read
+@cached_read(topics=("batches", "team"))
 def demo_state(found: Databases) -> dict:
     return {"is_demo": demo.is_demo(found), "can_load": demo.can_load_demo(found)}
 
 
-@cached_read
+@cached_read(topics=("sync",))
 def last_sync(found: Databases) -> dict | None:
     """The most recent successful sync run (with its upload lists), or None."""
     return sync.last_run(found.work)
 
 
-@cached_read
+@cached_read(topics=("sync",))
 def sync_runs(found: Databases, limit: int = 20) -> list[dict]:
     return sync.list_runs(found.work, limit)
 
 
-@cached_read
+@cached_read(topics=("sync",))
 def recent_uploads(found: Databases, limit: int = 50) -> list[dict]:
-    return [u.as_dict() for u in uploads.recent_uploads(found, limit)]
+    """The newest uploads from the sync's read model: never a scan of the training database."""
+    return upload_stats.read_recent(found.work, limit)[0]
 
 
-@cached_read
+@cached_read(topics=("batches",))
 def mask_detail(found: Databases, batch_id: str) -> dict | None:
     """One batch's mask check with every name, or None when it was never checked."""
     detail = mask_check.batch_detail(found, batch_id)
@@ -153,9 +210,13 @@ def mask_detail(found: Databases, batch_id: str) -> dict | None:
             "unreadable": detail.unreadable, "note": detail.note}
 
 
-@cached_read
-def open_workloads(found: Databases, names: tuple[str, ...]) -> dict[str, int]:
-    return batches.open_workloads(found.work, list(names))
+def open_workloads(names: tuple[str, ...]) -> dict[str, int]:
+    """How many open batches (assigned, no masks, not done) each of `names` holds."""
+    counts = dict.fromkeys(names, 0)
+    for row in progress_rows():
+        if row["assignee"] in counts and not row["with_masks"] and row["status"] != "done":
+            counts[row["assignee"]] += 1
+    return counts
 
 
 @st.cache_data(ttl=HEALTH_TTL_S, show_spinner=False)

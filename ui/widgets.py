@@ -81,6 +81,18 @@ def _host(masked_uri: str) -> str:
     return masked_uri.split("://", 1)[-1].split("/?", 1)[0].rstrip("/")
 
 
+def upload_models_notice() -> None:
+    """Say so when the uploads' read models (kept by the sync) lag behind the last sync."""
+    state, _problem = reads.upload_models_state.or_problem()
+    if state == "behind":
+        st.info("These upload figures are older than the last sync (it ran with an earlier "
+                "version of the app, or could not save them); the next sync brings them up to "
+                "date.", icon=":material/history:")
+    elif state == "missing":
+        st.info("Upload figures are built by the sync and none has saved them yet: run a sync "
+                "from the Sync page.", icon=":material/history:")
+
+
 def demo_banner() -> None:
     """A visible banner while the data shown is the demo's, not the team's."""
     state, _problem = reads.demo_state.or_problem()  # the page itself reports an outage

@@ -48,13 +48,19 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
         bar.__exit__(None, None, None)
     if as_json:
         emit_json(result)
-        return
-    click.echo(f"Imported: {result.added} added, {result.updated} updated, "
-               f"{result.unchanged} unchanged, {len(result.flagged_missing)} flagged as missing, "
-               f"{len(result.restored)} found again.")
-    for folder in result.unreadable:
-        click.echo(f"warning: {printable(folder)}: cannot be read, its images were not counted",
-                   err=True)
+    else:
+        click.echo(f"Imported: {result.added} added, {result.updated} updated, "
+                   f"{result.unchanged} unchanged, {len(result.flagged_missing)} flagged as "
+                   f"missing, {len(result.restored)} found again"
+                   f"{f', {len(result.refused)} refused' if result.refused else ''}.")
+        for batch_id, reason in result.refused.items():
+            # repr: an id holding terminal escapes is shown, never replayed
+            click.echo(f"refused: {batch_id!r} {reason}; nothing was written for it", err=True)
+        for folder in result.unreadable:
+            click.echo(f"warning: {printable(folder)}: cannot be read, its images were not "
+                       "counted", err=True)
+    if result.refused:
+        sys.exit(1)
 
 
 @main.command()

@@ -11,6 +11,7 @@ from segcore.cli.base import (author as _author, emit_json, handle_errors, json_
 from segcore.errors import SegcoreError
 from segcore.naming import printable
 
+UNUSABLE_SHOWN = 10  # unusable uploads listed after a sync (all are counted)
 
 
 @main.command()
@@ -35,7 +36,9 @@ def sync(ctx, full, mode, check_masks, as_json):
                           progress=progress)
     checked = _verify_new(ctx, report, as_json) if check_masks else None
     if as_json:
-        emit_json({**report.as_dict(), **({"verify": checked.as_dict()} if checked else {})})
+        emit_json({**report.as_dict(),
+                   "unusable_uploads": [f.as_dict() for f in report.unusable_uploads],
+                   **({"verify": checked.as_dict()} if checked else {})})
         return
     _print_sync(report)
     if checked is not None:
@@ -59,8 +62,13 @@ def _print_sync(report) -> None:
                f"removed); {report.batches_with_masks} batches with masks, "
                f"{report.batches_without_masks} without; {report.batches_updated} updated; "
                f"{report.orphans} orphan, {report.unmatched} unmatched, {report.mismatches} "
-               f"mismatched uploads; {report.duration_s:.1f} s"
+               f"mismatched, {report.unusable} unusable uploads; {report.duration_s:.1f} s"
                f"{f' (full read: {report.full_reason})' if report.full else ''}.")
+    if report.unusable:
+        click.echo(f"{report.unusable} uploads count for no batch (`uploads --unusable` lists "
+                   f"them):", err=True)
+        for finding in report.unusable_uploads[:UNUSABLE_SHOWN]:
+            click.echo(f"  unusable: {finding.filename[:80]}: {finding.problem}", err=True)
 
 
 @main.command()
@@ -68,23 +76,25 @@ def _print_sync(report) -> None:
 @click.option("--orphans", is_flag=True, help="Uploads naming a batch that is not in the list.")
 @click.option("--unmatched", is_flag=True, help="Uploads naming no batch.")
 @click.option("--mismatches", is_flag=True, help="Uploads by someone other than the assignee.")
+@click.option("--unusable", is_flag=True,
+              help="Odd upload documents that count for no batch, with the reason.")
 @json_option
 @pass_context
 @handle_errors
-def uploads(ctx, recent, orphans, unmatched, mismatches, as_json):
+def uploads(ctx, recent, orphans, unmatched, mismatches, unusable, as_json):
     """Uploaded mask files: the most recent, or the problems the last sync found."""
     from segcore.sync import last_run
     from segcore.uploads import recent_uploads
 
     rows: list[dict] = []
-    if recent or not (orphans or unmatched or mismatches):
+    if recent or not (orphans or unmatched or mismatches or unusable):
         rows += [u.as_dict() for u in recent_uploads(ctx.databases, recent or 20)]
-    if orphans or unmatched or mismatches:
+    if orphans or unmatched or mismatches or unusable:
         run = last_run(ctx.databases.work)
         if run is None:
             raise SegcoreError("No sync has run yet: run `python -m segcore sync` first.")
         for flag, key in ((orphans, "orphan_uploads"), (unmatched, "unmatched_uploads"),
-                          (mismatches, "mismatched_uploads")):
+                          (mismatches, "mismatched_uploads"), (unusable, "unusable_uploads")):
             if flag:
                 rows += [{k: v for k, v in f.items() if k != "assignee" or key ==
                           "mismatched_uploads"} for f in run.get(key, [])]
@@ -94,6 +104,7 @@ def uploads(ctx, recent, orphans, unmatched, mismatches, as_json):
     for row in rows:
         when = row["upload_date"].strftime("%Y-%m-%d %H:%M") if row.get("upload_date") else "-"
         extra = f"  assignee {row['assignee']}" if row.get("assignee") else ""
+        extra += f"  unusable: {row['problem']}" if row.get("problem") else ""
         click.echo(printable(
             f"{when}  {row['uploaded_by'] or '-':<12} {row['size_mb']:>8.2f} MB  "
             f"{row['filename']}  [{', '.join(row['batches']) or 'no batch'}]{extra}"))

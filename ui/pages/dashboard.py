@@ -1,4 +1,8 @@
-"""Dashboard: KPIs and charts of the team's progress, with filters that apply to all of it."""
+"""Dashboard: KPIs and charts of the team's progress, with filters that apply to all of it.
+
+Each part is a fragment: the KPIs appear first, and a chart's own control (the people search)
+reruns that chart only.
+"""
 
 from datetime import timedelta
 
@@ -13,9 +17,9 @@ from ui.attention import attention_panel
 from ui.connection import settings
 from ui.dashboard_demo import offer_demo
 from ui.state import can_write
-from ui.widgets import page_start
+from ui.widgets import page_start, upload_models_notice
 
-ANY = "All"
+ANY, TOP = "All", 20
 MASKS_HELP = ("Counts batches by whether masks were uploaded, whatever their status. The status "
               "is set by the coordinator; a sync moves pending and in_progress batches to "
               "review when their masks arrive (MASKS_SET_STATUS).")
@@ -37,56 +41,80 @@ status = middle.selectbox("Status", [ANY, *statuses], key="dash_status")
 span = right.date_input("Dates (uploads and burn-down)", (today - timedelta(days=30), today),
                         max_value=today, key="dash_dates")
 start, end = (span[0], span[-1]) if span else (today - timedelta(days=30), today)
+owner, state = (None if who == ANY else who), (None if status == ANY else status)
+shown = progress.filter_rows(rows, owner, state)
 
-shown = progress.filter_rows(rows, None if who == ANY else who, None if status == ANY else status)
-summary = progress.kpis(shown)
-last = reads.last_sync()
-age, stale = progress.sync_age(last["finished_at"] if last else None, utcnow())  # both UTC
 
-cols = st.columns(7)
-cols[0].metric("Batches", f"{summary.total:,}")
-cols[1].metric("Assigned", f"{summary.assigned:,}")
-cols[2].metric("With masks", f"{summary.with_masks:,}", help=MASKS_HELP)
-cols[3].metric("Masks complete", f"{progress.masks_complete(shown):,}",
-               help="Batches whose uploads hold a mask for every image (Sync page: Check masks)")
-cols[4].metric("Without masks", f"{summary.without_masks:,}", help=MASKS_HELP)
-cols[5].metric("% with masks", f"{summary.percent_with_masks} %", help=MASKS_HELP)
-cols[6].metric("Last sync", age)
-if stale:
-    when = f"The last successful sync was {age}" if last else "No sync has run yet"
-    st.warning(f"{when}: mask counts may be out of date. Run one from the Sync page.",
-               icon=":material/update:")
+
+@st.fragment
+def kpis(shown: list[dict]) -> None:
+    summary = progress.kpis(shown)
+    last = reads.last_sync()
+    age, stale = progress.sync_age(last["finished_at"] if last else None, utcnow())  # both UTC
+    # The last column is wider: "Last sync" holds words ("12 min ago"), not a short number.
+    cols = st.columns([1, 1, 1, 1, 1, 1, 1.6])
+    cols[0].metric("Batches", f"{summary.total:,}")
+    cols[1].metric("Assigned", f"{summary.assigned:,}")
+    cols[2].metric("With masks", f"{summary.with_masks:,}", help=MASKS_HELP)
+    cols[3].metric("Masks complete", f"{progress.masks_complete(shown):,}",
+                   help="Batches whose uploads hold a mask for every image (Sync page: Check "
+                        "masks)")
+    cols[4].metric("Without masks", f"{summary.without_masks:,}", help=MASKS_HELP)
+    cols[5].metric("% with masks", f"{summary.percent_with_masks} %", help=MASKS_HELP)
+    cols[6].metric("Last sync", age)
+    if stale:
+        when = f"The last successful sync was {age}" if last else "No sync has run yet"
+        st.warning(f"{when}: mask counts may be out of date. Run one from the Sync page.",
+                   icon=":material/update:")
+
+
+@st.fragment
+def done_and_people(shown: list[dict]) -> None:
+    summary = progress.kpis(shown)
+    one, two = st.columns(2)
+    one.plotly_chart(charts.segmented_vs_pending(summary.with_masks, summary.without_masks),
+                     key="chart_done")
+    everyone = progress.per_segmentador(shown, reads.team_names(), include_idle=who == ANY)
+    search = two.text_input("Find a segmentador", key="dash_people_search",
+                            placeholder=f"{len(everyone)} people; the {TOP} with the most "
+                                        "open work are shown")
+    top, others = progress.top_people(everyone, TOP, search)
+    two.plotly_chart(charts.per_segmentador(top, others), key="chart_people")
+
+
+@st.fragment
+def uploads_and_burndown(shown: list[dict]) -> None:
+    three, four = st.columns(2)
+    with three, st.spinner("Counting uploads…"):
+        counts, problem = reads.uploads_per_day.or_problem(start, end, owner, state)
+    if problem:
+        three.warning(f"Uploads cannot be read right now, so that chart is missing. {problem}")
+    else:
+        three.plotly_chart(charts.uploads_per_day(counts), key="chart_uploads")
+        if owner or state:
+            three.caption("Uploads of the batches that match, by their assignee at the last "
+                          "sync.")
+        with three:
+            upload_models_notice()
+    trend = progress.burndown(shown, start, end, today)
+    four.plotly_chart(charts.burndown(trend.points, trend.projection), key="chart_burndown")
+    if trend.projected_finish is None:
+        four.caption(f"{trend.pending_now:,} without masks and none got masks in the last 14 "
+                     "days: no projected finish date.")
+    else:
+        four.caption(f"{trend.pending_now:,} without masks, at {trend.rate_per_day} batches/day "
+                     f"getting masks over the last 14 days: projected finish "
+                     f"**{trend.projected_finish:%d %b %Y}**.")
+
+
+kpis(shown)
 attention_panel(reads.current_alerts())
-
 if not shown:  # a filter that matches nothing: say so, instead of empty axes and a 0 pace
     st.info("No batches match these filters: choose another segmentador or status.",
             icon=":material/filter_alt_off:")
     st.stop()
-filtered = who != ANY or status != ANY
-found, problem = reads.uploads_between.or_problem(start, end)
-if problem:
-    st.warning(f"Uploads cannot be read right now, so that chart is missing. {problem}")
-else:
-    found = progress.filter_uploads(found, {r["id"] for r in shown} if filtered else None)
-trend = progress.burndown(shown, start, end, today)
-
-one, two = st.columns(2)
-one.plotly_chart(charts.segmented_vs_pending(summary.with_masks, summary.without_masks),
-                 key="chart_done")
-people_rows = progress.per_segmentador(shown, reads.team_names(), include_idle=who == ANY)
-two.plotly_chart(charts.per_segmentador(people_rows), key="chart_people")
-three, four = st.columns(2)
-if found is not None:
-    three.plotly_chart(charts.uploads_per_day(progress.uploads_per_day(found, start, end)),
-                       key="chart_uploads")
-four.plotly_chart(charts.burndown(trend.points, trend.projection), key="chart_burndown")
-if trend.projected_finish is None:
-    four.caption(f"{trend.pending_now:,} without masks and none got masks in the last 14 "
-                 "days: no projected finish date.")
-else:
-    four.caption(f"{trend.pending_now:,} without masks, at {trend.rate_per_day} batches/day "
-                 f"getting masks over the last 14 days: projected finish "
-                 f"**{trend.projected_finish:%d %b %Y}**.")
+done_and_people(shown)
+uploads_and_burndown(shown)
 weeks = pace.weekly_deliveries(shown, reads.team_names() if who == ANY else [], today,
                                settings().zone)
 st.plotly_chart(charts.weekly_pace(weeks), key="chart_pace")

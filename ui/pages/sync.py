@@ -10,7 +10,7 @@ from ui.connection import scheduler, settings
 from ui.mask_actions import check_masks_panel, show_last_mask_check
 from ui.state import SYNC_LAST_REPORT, can_write
 from ui.sync_actions import run_rows, sync_now, upload_rows
-from ui.widgets import page_start
+from ui.widgets import page_start, upload_models_notice
 
 COUNTS = ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
           "status_moves", "orphans", "unmatched", "mismatches")
@@ -70,6 +70,7 @@ else:
     st.caption("No sync has run yet.")
 
 st.subheader("Most recent uploads")
+upload_models_notice()
 found, problem = reads.recent_uploads.or_problem(50)
 if problem:
     st.warning(f"Uploads cannot be read right now. {problem}")

@@ -1,0 +1,40 @@
+"""Writing a change and its history in one step, so a crash never leaves one without the other.
+
+On a replica set (production, Atlas) and on the embedded server, which reports itself as one,
+the writes of one step run in a multi-document transaction. A standalone server has none:
+there each step's writes follow each other closely (batch writes, then their history), and a
+crash between them can still lose the history of that one step (see README, Reliability).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+from pymongo import MongoClient
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+
+T = TypeVar("T")
+_SUPPORT: dict[int, bool] = {}  # by client: the answer does not change while it is open
+
+
+def supports_transactions(client: MongoClient) -> bool:
+    """True when the server is a replica-set primary or a mongos (asked once per client)."""
+    key = id(client)
+    if key not in _SUPPORT:
+        hello = client.admin.command("hello")
+        primary = hello.get("isWritablePrimary", hello.get("ismaster", False))
+        _SUPPORT[key] = bool(primary and hello.get("setName")) or hello.get("msg") == "isdbgrid"
+    return _SUPPORT[key]
+
+
+def in_one_step(db: Database, work: Callable[[ClientSession | None], T]) -> T:
+    """Run `work(session)` in a transaction where the server offers them, else `work(None)`.
+
+    `work` may run more than once (a transaction that met a concurrent write is retried), so
+    it must read what it needs through the session and return its result, not collect it.
+    """
+    if not supports_transactions(db.client):
+        return work(None)
+    with db.client.start_session() as session:
+        return session.with_transaction(work)
