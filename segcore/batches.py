@@ -17,7 +17,7 @@ from segcore.schema import BATCHES, META, find_in
 from segcore.team import list_members
 from segcore.actors import Actor, writer_name
 from segcore.atomic import in_one_step
-from segcore.errors import ValidationError
+from segcore.errors import N_, ValidationError
 from segcore.naming import person_key
 from segcore.timefmt import date_string
 
@@ -283,30 +283,34 @@ class ChangeResult:
 def validate_value(field_name: str, value: object, team: list[str]) -> object:
     """The value to store for an edit of `field_name`, or ValidationError naming the field."""
     if field_name not in EDITABLE:
-        raise ValidationError(f"'{field_name}' cannot be edited.", field=field_name)
+        raise ValidationError(N_("'{name}' cannot be edited."), name=field_name,
+                              field=field_name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if field_name == "status":
-            raise ValidationError("A status is required.", field="status")
+            raise ValidationError(N_("A status is required."), field="status")
         return None
     if field_name == "assignee":
         by_key = {person_key(name): name for name in team}
         name = by_key.get(person_key(str(value)))
         if name is None:
-            raise ValidationError(f"'{value}' is not on the team.", field="assignee")
+            raise ValidationError(N_("'{value}' is not on the team."), value=value,
+                                  field="assignee")
         return name
     if field_name == "status":
         if value not in STATUSES:
-            raise ValidationError(f"Status must be one of {', '.join(STATUSES)}.", field="status")
+            raise ValidationError(N_("Status must be one of {values}."),
+                                  values=", ".join(STATUSES), field="status")
         return value
     if field_name == "priority":
         if value not in PRIORITIES:
-            raise ValidationError(f"Priority must be one of {', '.join(PRIORITIES)}.",
-                                  field="priority")
+            raise ValidationError(N_("Priority must be one of {values}."),
+                                  values=", ".join(PRIORITIES), field="priority")
         return value
     try:
         return date_string(value)
     except ValueError as exc:
-        raise ValidationError(str(exc), field="due_date") from None
+        raise ValidationError(N_("'{value}' is not a date (use YYYY-MM-DD)"), value=value,
+                              field="due_date") from None
 
 
 def apply_edits(db: Database, edits: list[Edit], author: "str | Actor",
@@ -329,13 +333,19 @@ def apply_edits(db: Database, edits: list[Edit], author: "str | Actor",
         try:
             new = validate_value(edit.field, edit.new, team)
         except ValidationError as exc:
-            problems.append(f"{edit.batch_id}: {exc}")
+            problems.append((str(edit.batch_id), exc))
             continue
         if new != edit.old:
             by_batch[str(edit.batch_id)][edit.field] = (edit.old, new)
     if problems:
-        raise ValidationError("Nothing was saved. " + "; ".join(problems[:5]) +
-                              (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+        more = len(problems) - 5
+        refused = ValidationError(
+            N_("Nothing was saved. {problems} (and {more} more)") if more > 0
+            else N_("Nothing was saved. {problems}"),
+            problems="; ".join(f"{batch_id}: {exc}" for batch_id, exc in problems[:5]),
+            more=more)
+        refused.problems = problems[:5]  # the UI words each one in the user's language
+        raise refused
     result = ChangeResult()
     items = list(by_batch.items())
     for start in range(0, len(items), EDIT_CHUNK):
