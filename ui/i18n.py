@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import gettext
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -107,3 +107,8 @@ def format_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
     return dates.format_datetime(value, format="medium", locale=babel_locale())
+
+
+def format_age(delta: timedelta) -> str:
+    """How long ago, in words ("12 minutes ago" / "hace 12 minutos")."""
+    return dates.format_timedelta(-delta, add_direction=True, locale=babel_locale())

@@ -14,6 +14,7 @@ from segcore.connection import Databases
 from segcore.errors import SegcoreError
 from segcore import auth
 from ui import i18n, reads
+from ui.i18n import _
 from ui.actions import describe_error, guarded, show_flash
 from ui.connection import databases, prepare_warnings
 from ui.state import ACTOR, LANGUAGE_OF, forget_other_pages_dialogs, init_state
@@ -46,10 +47,14 @@ def language_selector() -> None:
 
 
 def page_start(title: str) -> Databases:
-    """Title, queued messages, and the prepared databases (or a message and a retry)."""
+    """Title, queued messages, and the prepared databases (or a message and a retry).
+
+    `title` is the page's English name, marked with `N_` (it also names the page whose open
+    questions stay open); it is shown in the session's language.
+    """
     init_state()
     forget_other_pages_dialogs(title)
-    st.title(title)
+    st.title(_(title))
     show_flash()
     found = guarded(databases)
     for warning in prepare_warnings():
@@ -60,18 +65,19 @@ def page_start(title: str) -> Databases:
 @st.fragment(run_every=STATUS_REFRESH)
 def connection_status() -> None:
     """Sidebar panel: both databases' status, refreshed on its own without rerunning the page."""
-    st.caption("Connection")
+    st.caption(_("Connection"))
     try:
         rows = reads.health()
     except (SegcoreError, PyMongoError) as exc:
         st.error(describe_error(exc))
         return
     for row in rows:
-        where = "embedded" if row["embedded"] else "remote"
+        where = _("embedded") if row["embedded"] else _("remote")
         if row["reachable"]:
-            st.markdown(f":green[●] **{row['database']}** · {where} · {row['rtt_ms']} ms")
+            st.markdown(f":green[●] **{row['database']}** · {where} · "
+                        f"{i18n.format_number(row['rtt_ms'], 1)} ms")
         else:
-            st.markdown(f":red[●] **{row['database']}** · {where} · unreachable")
+            st.markdown(f":red[●] **{row['database']}** · {where} · " + _("unreachable"))
             st.caption(row["error"])
     st.caption(f"`{_host(rows[0]['uri'])}`")
 
@@ -85,18 +91,18 @@ def upload_models_notice() -> None:
     """Say so when the uploads' read models (kept by the sync) lag behind the last sync."""
     state, _problem = reads.upload_models_state.or_problem()
     if state == "behind":
-        st.info("These upload figures are older than the last sync (it ran with an earlier "
-                "version of the app, or could not save them); the next sync brings them up to "
-                "date.", icon=":material/history:")
+        st.info(_("These upload figures are older than the last sync (it ran with an earlier "
+                  "version of the app, or could not save them); the next sync brings them up "
+                  "to date."), icon=":material/history:")
     elif state == "missing":
-        st.info("Upload figures are built by the sync and none has saved them yet: run a sync "
-                "from the Sync page.", icon=":material/history:")
+        st.info(_("Upload figures are built by the sync and none has saved them yet: run a "
+                  "sync from the Sync page."), icon=":material/history:")
 
 
 def demo_banner() -> None:
     """A visible banner while the data shown is the demo's, not the team's."""
     state, _problem = reads.demo_state.or_problem()  # the page itself reports an outage
     if state and state["is_demo"]:
-        st.warning("**Demo data.** Everything shown here is made up; load your own batch list "
-                   "from the Settings page once you point the app at real data.",
+        st.warning(_("**Demo data.** Everything shown here is made up; load your own batch "
+                     "list from the Settings page once you point the app at real data."),
                    icon=":material/science:")
