@@ -19,7 +19,9 @@ from tests.helpers import ROOT
 from ui import i18n
 
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
-METHOD_MAP = [("ui/**.py", "python"), ("streamlit_app.py", "python")]
+# segcore marks the messages of its errors (and its shared labels) with N_ only.
+METHOD_MAP = [("ui/**.py", "python"), ("streamlit_app.py", "python"),
+              ("segcore/**.py", "python")]
 CATALOG = ROOT / "locales" / "es" / "LC_MESSAGES" / "messages.po"
 
 # Calls whose first argument (or these keywords) a coordinator reads on the screen.
@@ -31,8 +33,18 @@ VISIBLE_CALLS = {
     "popover", "segmented_control", "pills", "slider", "link_button", "page_link",
     "TextColumn", "NumberColumn", "CheckboxColumn", "SelectboxColumn", "DateColumn",
     "DatetimeColumn", "LinkColumn", "ProgressColumn", "ListColumn", "Column", "Page",
+    "tabs", "progress", "feedback", "chat_input", "color_picker", "select_slider",
+    "time_input", "camera_input", "data_editor", "dataframe", "table", "set_page_config",
+    "flash", "run_write",
 }
-VISIBLE_KEYWORDS = {"label", "help", "title", "placeholder", "caption"}
+VISIBLE_KEYWORDS = {"label", "help", "title", "placeholder", "caption", "text", "page_title",
+                    "name", "xaxis_title", "yaxis_title"}
+# The first argument of these is not a text (a page script, a DataFrame).
+NOT_FIRST = {"page_link", "data_editor", "dataframe", "table", "set_page_config", "progress"}
+# Literals shown as they are in every language: an example batch id.
+NOT_TEXT = {"batch_400"}
+# Tables the UI builds: their column headers (dict keys) are shown too.
+TABLES = {"dataframe", "data_editor", "table"}
 
 
 def extracted() -> dict[str, tuple[str, int]]:
@@ -65,6 +77,10 @@ def test_every_marked_text_has_a_spanish_translation():
 
 
 def _is_bare_text(node: ast.AST) -> bool:
+    if isinstance(node, (ast.List, ast.Tuple)):  # st.tabs(["One", "Two"])
+        return any(_is_bare_text(element) for element in node.elts)
+    if isinstance(node, ast.Constant) and node.value in NOT_TEXT:
+        return False
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return any(c.isalpha() for c in node.value.replace(":material/", "").split(":")[0]) \
             and not node.value.startswith(":material/")
@@ -86,10 +102,17 @@ def bare_visible_texts() -> list[str]:
                     else node.func.id if isinstance(node.func, ast.Name) else "")
             if name not in VISIBLE_CALLS:
                 continue
-            candidates = node.args[:1] + [k.value for k in node.keywords
-                                          if k.arg in VISIBLE_KEYWORDS]
+            candidates = ([] if name in NOT_FIRST else node.args[:1]) + [
+                k.value for k in node.keywords if k.arg in VISIBLE_KEYWORDS]
+            if name == "flash":  # flash(kind, text)
+                candidates = node.args[1:2]
+            if name == "run_write":  # its spinner label and its success text
+                candidates = node.args[:1] + [k.value for k in node.keywords if k.arg == "then"]
             if name == "Page":
                 candidates = [k.value for k in node.keywords if k.arg == "title"]
+            if name in TABLES and node.args:  # headers of rows built as dict literals
+                candidates += [key for d in ast.walk(node.args[0]) if isinstance(d, ast.Dict)
+                               for key in d.keys if key is not None]
             for arg in candidates:
                 if _is_bare_text(arg):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: "

@@ -74,10 +74,11 @@ def connection_status() -> None:
     for row in rows:
         where = _("embedded") if row["embedded"] else _("remote")
         if row["reachable"]:
-            st.markdown(f":green[●] **{row['database']}** · {where} · "
-                        f"{i18n.format_number(row['rtt_ms'], 1)} ms")
+            st.markdown(" · ".join([f":green[●] **{row['database']}**", where, _(
+                "{ms} ms").format(ms=i18n.format_number(row["rtt_ms"], 1))]))
         else:
-            st.markdown(f":red[●] **{row['database']}** · {where} · " + _("unreachable"))
+            st.markdown(" · ".join([f":red[●] **{row['database']}**", where,
+                                    _("unreachable")]))
             st.caption(row["error"])
     st.caption(f"`{_host(rows[0]['uri'])}`")
 
