@@ -52,9 +52,10 @@ def extracted() -> dict[str, tuple[str, int]]:
     found = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
             ROOT, METHOD_MAP, keywords=KEYWORDS):
-        for text in (message if isinstance(message, tuple) else (message,)):
-            if text:
-                found.setdefault(text, (filename, lineno))
+        # A plural is one catalog entry, keyed by its singular; every form must be translated.
+        text = message[0] if isinstance(message, tuple) else message
+        if text:
+            found.setdefault(text, (filename, lineno))
     return found
 
 

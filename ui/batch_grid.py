@@ -171,7 +171,8 @@ def pending_bar(save) -> None:
                      icon=":material/edit_note:")
     else:
         text.caption(_("No unsaved changes."))
-    if save_col.button(_("Save changes ({count} batches)").format(count=len(pending)),
+    if save_col.button(_("Save changes") + " " + ngettext(
+            "({count} batch)", "({count} batches)", len(pending)).format(count=len(pending)),
                        type="primary", disabled=not count, key="save_batches"):
         save(pending_edits.pending_edits(pending))
     if discard_col.button(_("Discard"), disabled=not count, key="discard_batches"):

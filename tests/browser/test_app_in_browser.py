@@ -125,7 +125,7 @@ def test_reassign_a_batch_in_the_table_and_save(page, app_url, work_db):
     canvas.wait_for()
     page.wait_for_timeout(1000)  # the canvas takes input once it has drawn its rows
     box = canvas.bounding_box()
-    save = page.get_by_role("button", name="Save changes (1 batches)")
+    save = page.get_by_role("button", name="Save changes (1 batch)")
     # The grid is drawn on a canvas: click the id cell of the first row (batch_3), move to
     # its assignee, open the editor, type the new name and confirm. On a busy machine the
     # editor may open after the typing started; then it is closed and the edit done again.
