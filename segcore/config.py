@@ -119,10 +119,13 @@ LANGUAGES = ("es", "en")
 
 
 def _language(value: str) -> str:
-    code = value.strip().lower()
-    if code not in LANGUAGES:
-        raise ConfigError(f"LANGUAGE={value!r} must be one of: {', '.join(LANGUAGES)}")
-    return code
+    """`es` or `en`. LANGUAGE is also GNU gettext's variable, which desktops often export as a
+    list ("es_MX:es", "en_US:en"): the first entry naming a known language is taken."""
+    for entry in value.strip().lower().split(":"):
+        code = entry.replace("-", "_").split("_")[0].split(".")[0]
+        if code in LANGUAGES:
+            return code
+    raise ConfigError(f"LANGUAGE={value!r} must be one of: {', '.join(LANGUAGES)}")
 
 
 def _suffixes(value: str) -> tuple[str, ...]:

@@ -111,4 +111,6 @@ def format_datetime(value: datetime | None) -> str:
 
 def format_age(delta: timedelta) -> str:
     """How long ago, in words ("12 minutes ago" / "hace 12 minutos")."""
-    return dates.format_timedelta(-delta, add_direction=True, locale=babel_locale())
+    # At least a second: Babel words zero (or a clock a hair behind) as "in 0 seconds".
+    return dates.format_timedelta(-max(delta, timedelta(seconds=1)), add_direction=True,
+                                  locale=babel_locale())
