@@ -143,12 +143,13 @@ def run_write(label: str, function: Callable, *args,
               **kwargs) -> None:
     """Run one segcore write: the only way the UI changes anything.
 
-    `function(*args, **kwargs)` runs under a spinner saying `label` (already translated). Any failure (a named
-    segcore error, refused input, an outage, a driver error, a bad setting, a file problem)
-    becomes one message in `slot` (see `show_error`) and this returns, leaving the page usable.
-    On success the data version is read again (`after_write`), `then(result)` runs (it may
-    keep a report in the session or close a dialog) and returns the success message (a plain string works too; None
-    when `then` queued its own messages), which is shown once after the rerun.
+    `function(*args, **kwargs)` runs under a spinner saying `label` (already translated). Any
+    failure (a named segcore error, refused input, an outage, a driver error, a bad setting, a
+    file problem) becomes one message in `slot` (see `show_error`) and this returns, leaving
+    the page usable. On success the data version is read again (`after_write`), `then(result)`
+    runs (it may keep a report in the session or close a dialog) and returns the success
+    message, already translated (a plain string works too; None when `then` queued its own
+    messages), which is shown once after the rerun.
     """
     try:
         with st.spinner(f"{label}…"), friendly_errors(uri_or_none()):

@@ -23,8 +23,9 @@ def _layout(figure: go.Figure, title: str) -> go.Figure:
 
 
 def segmented_vs_pending(with_masks: int, pending: int) -> go.Figure:
-    figure = go.Figure(go.Pie(labels=[_("With masks"), _("Without masks")], values=[with_masks, pending],
-                              hole=0.55, marker={"colors": [MASKS, PENDING]}, sort=False))
+    figure = go.Figure(go.Pie(labels=[_("With masks"), _("Without masks")],
+                              values=[with_masks, pending], hole=0.55,
+                              marker={"colors": [MASKS, PENDING]}, sort=False))
     return _layout(figure, _("With masks vs without"))
 
 
