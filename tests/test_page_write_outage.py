@@ -29,6 +29,7 @@ def own_server(tmp_path, monkeypatch):
     client.close()
     for name in ("DATA_DIRECTORY", "BATCHES_FILE", "AUTO_SYNC_MINUTES", "LOGIN"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANGUAGE", "en")  # these tests read the English texts
     monkeypatch.setenv("MONGO_URI", uri)
     monkeypatch.setenv("MONGO_DB", "seg_outage")
     monkeypatch.setenv("TRAINING_DB", "tm_outage")
