@@ -145,7 +145,7 @@ def test_reassign_a_batch_in_the_table_and_save(page, app_url, work_db):
     save.wait_for()
     page.screenshot(path=str(SCREENSHOTS / "batches.png"), full_page=True)
     save.click()
-    page.get_by_text("1 batch(es) saved").first.wait_for()
+    page.get_by_text("1 batch saved").first.wait_for()
     assert work_db.batches.find_one({"id": "batch_3"})["assignee"] == wanted
     entry = work_db.history.find_one({"key": "batch_3", "field": "assignee"}, sort=[("at", -1)])
     assert (entry["old"], entry["new"]) == (before, wanted)
