@@ -14,7 +14,7 @@ from datetime import timedelta
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from segcore.errors import SyncAlreadyRunning
+from segcore.errors import N_, SyncAlreadyRunning
 from segcore.history import utcnow
 from segcore.schema import LOCKS
 
@@ -47,9 +47,12 @@ class Lease:
                     self.renewed = time.monotonic()
                     return
             since = held.get("since")
-            raise SyncAlreadyRunning(
-                "Another sync is running" + (f" (since {since:%H:%M:%S} UTC)" if since else "") +
-                "; try again when it has finished.") from None
+            if since:
+                raise SyncAlreadyRunning(N_("Another sync is running (since {time} UTC); try "
+                                            "again when it has finished."),
+                                         time=f"{since:%H:%M:%S}") from None
+            raise SyncAlreadyRunning(N_("Another sync is running; try again when it has "
+                                        "finished.")) from None
         self.renewed = time.monotonic()
 
     def renew(self) -> None:
