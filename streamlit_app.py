@@ -2,24 +2,27 @@
 
 import streamlit as st
 
+from ui.i18n import _
 from ui.login import login_gate
 from ui.state import init_state
-from ui.widgets import connection_status, demo_banner
+from ui.widgets import connection_status, demo_banner, language_selector
 
-st.set_page_config(page_title="Segmentation work", page_icon=":material/biotech:",
+st.set_page_config(page_title=_("Segmentation work"), page_icon=":material/biotech:",
                    layout="wide")
 init_state()
+with st.sidebar:
+    language_selector()
 # Page scripts live in ui/pages/, not a top-level pages/: with a pages/ folder, a deep link
 # opened right after the server starts runs the page through Streamlit's legacy
 # auto-discovery, bypassing this entry point (no login gate, no sidebar status, no demo banner).
 pages = [
-    st.Page("ui/pages/dashboard.py", title="Dashboard", icon=":material/monitoring:",
+    st.Page("ui/pages/dashboard.py", title=_("Dashboard"), icon=":material/monitoring:",
             default=True),
-    st.Page("ui/pages/batches.py", title="Batches", icon=":material/table_view:"),
-    st.Page("ui/pages/team.py", title="Team", icon=":material/group:"),
-    st.Page("ui/pages/moves.py", title="Suggested moves", icon=":material/swap_horiz:"),
-    st.Page("ui/pages/sync.py", title="Sync", icon=":material/sync:"),
-    st.Page("ui/pages/settings.py", title="Settings", icon=":material/settings:"),
+    st.Page("ui/pages/batches.py", title=_("Batches"), icon=":material/table_view:"),
+    st.Page("ui/pages/team.py", title=_("Team"), icon=":material/group:"),
+    st.Page("ui/pages/moves.py", title=_("Suggested moves"), icon=":material/swap_horiz:"),
+    st.Page("ui/pages/sync.py", title=_("Sync"), icon=":material/sync:"),
+    st.Page("ui/pages/settings.py", title=_("Settings"), icon=":material/settings:"),
 ]
 logged_in = login_gate()
 # The navigation is set up before the gate stops a logged-out run, so the page the link named

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from segcore.errors import PermissionDenied
+from segcore.errors import N_, PermissionDenied
 
 COORDINATOR = "coordinator"
 VIEWER = "viewer"
@@ -33,6 +33,7 @@ def writer_name(author: "str | Actor") -> str:
     """
     if isinstance(author, Actor):
         if not author.can_write:
-            raise PermissionDenied(f"{author.name} has the viewer role and cannot change anything.")
+            raise PermissionDenied(N_("{name} has the viewer role and cannot change anything."),
+                                   name=author.name)
         return author.name
     return str(author)

@@ -19,7 +19,7 @@ from segcore.atomic import in_one_step
 from segcore.batches import (COLLECTION, EDITABLE, ChangeResult, Conflict, Edit, get_batches,
                              get_value, mark_changed, next_pending_ids, open_workloads,
                              validate_value)
-from segcore.errors import ValidationError
+from segcore.errors import N_, ValidationError
 from segcore.schema import find_in
 from segcore.naming import person_key
 from segcore.team import list_members
@@ -49,13 +49,19 @@ def apply_edits(db: Database, edits: list[Edit], author: "str | Actor",
         try:
             new = validate_value(edit.field, edit.new, team)
         except ValidationError as exc:
-            problems.append(f"{edit.batch_id}: {exc}")
+            problems.append((str(edit.batch_id), exc))
             continue
         if new != edit.old:
             by_batch[str(edit.batch_id)][edit.field] = (edit.old, new)
     if problems:
-        raise ValidationError("Nothing was saved. " + "; ".join(problems[:5]) +
-                              (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+        more = len(problems) - 5
+        refused = ValidationError(
+            N_("Nothing was saved. {problems} (and {more} more)") if more > 0
+            else N_("Nothing was saved. {problems}"),
+            problems="; ".join(f"{batch_id}: {exc}" for batch_id, exc in problems[:5]),
+            more=more)
+        refused.problems = problems[:5]  # the UI words each one in the user's language
+        raise refused
     result = ChangeResult()
     items = list(by_batch.items())
     for start in range(0, len(items), EDIT_CHUNK):

@@ -18,14 +18,14 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from segcore import sessions
 from segcore.actors import ROLES, Actor
-from segcore.errors import AccountLocked, LoginFailed, MemberNotFound, ValidationError
+from segcore.errors import N_, AccountLocked, LoginFailed, MemberNotFound, ValidationError
 from segcore.history import utcnow
 from segcore.naming import clean_name, control_characters, person_key
 from segcore.schema import APP_USERS, LOGIN_ATTEMPTS
 from segcore.timefmt import office_time, zone_name
 
 COLLECTION = APP_USERS
-WRONG = "Wrong user name or password."
+WRONG = N_("Wrong user name or password.")
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
@@ -59,7 +59,7 @@ def ensure_indexes(db: Database) -> None:
 
 def _validate(name: object, role: str | None = None, password: str | None = None) -> str:
     if not isinstance(name, str) or not clean_name(name):
-        raise ValidationError("A user name is required.", field="name")
+        raise ValidationError(N_("A user name is required."), field="name")
     bad = control_characters(clean_name(name))
     if bad:
         raise ValidationError(f"A user name may not contain control characters "
@@ -89,7 +89,8 @@ def add_user(db: Database, name: str, role: str, password: str) -> AppUser:
     try:
         db[COLLECTION].insert_one(doc)
     except DuplicateKeyError:
-        raise ValidationError(f"A user named '{cleaned}' already exists.", field="name") from None
+        raise ValidationError(N_("A user named '{name}' already exists."), name=cleaned,
+                              field="name") from None
     return AppUser(cleaned, role, doc["created_at"])
 
 
@@ -102,6 +103,19 @@ def set_password(db: Database, name: str, password: str) -> None:
     if not result.matched_count:
         raise MemberNotFound(f"No user named '{clean_name(name)}'.")
     sessions.end_all_sessions(db, name)
+
+
+def set_language(db: Database, name: str, language: str) -> None:
+    """Remember a user's interface language (a plain code such as "es"; checked by the caller
+    against the languages the interface offers)."""
+    db[COLLECTION].update_one({"name_key": person_key(name)}, {"$set": {"language": language}})
+
+
+def user_language(db: Database, name: str) -> str | None:
+    """The interface language a user chose last, or None."""
+    doc = db[COLLECTION].find_one({"name_key": person_key(name)}, {"language": 1})
+    language = (doc or {}).get("language")
+    return language if isinstance(language, str) else None
 
 
 def remove_user(db: Database, name: str) -> None:
@@ -152,8 +166,8 @@ def _name_hash(key: str) -> str:
 
 
 def _locked(until: datetime, zone) -> AccountLocked:
-    return AccountLocked(f"Too many failed attempts: try again after "
-                         f"{office_time(until, zone, '%H:%M')} ({zone_name(zone)}).")
+    return AccountLocked(N_("Too many failed attempts: try again after {time} ({zone})."),
+                         time=office_time(until, zone, "%H:%M"), zone=zone_name(zone))
 
 
 def _refuse_if_locked(locked_until: datetime | None, now: datetime, zone) -> None:

@@ -30,7 +30,7 @@ from pymongo.database import Database
 
 from segcore import data_version, history
 from segcore.actors import Actor, writer_name
-from segcore.errors import BackupFileError, RestoreRefused
+from segcore.errors import N_, BackupFileError, RestoreRefused
 from segcore.schema import META
 
 FORMAT = "segcore-backup"
@@ -111,7 +111,8 @@ def backup_to_file(db: Database, out: Path | None = None) -> BackupSummary:
             os.fsync(handle.fileno())
         os.replace(partial, path)
     except OSError as exc:
-        raise BackupFileError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+        raise BackupFileError(N_("{path}: cannot be written ({reason})"), path=path,
+                              reason=exc.strerror or exc) from None
     finally:
         if partial.is_file():  # stopped half-way, by a full disk or a database error
             partial.unlink()
@@ -138,23 +139,27 @@ def _records(path: Path) -> Iterator[tuple[int, bytes]]:
         with gzip.open(path, "rb") as handle:
             yield from enumerate(handle, start=1)
     except FileNotFoundError:
-        raise BackupFileError(f"{path}: no such file") from None
+        raise BackupFileError(N_("{path}: no such file"), path=path) from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise BackupFileError(f"{path}: damaged or truncated ({exc}); nothing was restored") \
+        raise BackupFileError(N_("{path}: damaged or truncated ({reason}); nothing was "
+                                 "restored"), path=path, reason=exc) \
             from None
     except OSError as exc:
-        raise BackupFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise BackupFileError(N_("{path}: cannot be read ({reason})"), path=path,
+                              reason=exc.strerror or exc) from None
 
 
 def _parse_document(path: Path, number: int, raw: bytes) -> tuple[str, dict]:
     try:
         record = json_util.loads(raw.decode("utf-8"), json_options=_JSON)
     except (UnicodeDecodeError, ValueError, TypeError) as exc:
-        raise BackupFileError(f"{path}: line {number} is not a valid document ({exc})") from None
+        raise BackupFileError(N_("{path}: line {line} is not a valid document ({reason})"),
+                              path=path, line=number, reason=exc) from None
     name, doc = (record.get("c"), record.get("d")) if isinstance(record, dict) else (None, None)
     if not isinstance(name, str) or not name or name.startswith("system.") or "$" in name \
             or not isinstance(doc, dict):
-        raise BackupFileError(f"{path}: line {number} is not a backed-up document")
+        raise BackupFileError(N_("{path}: line {line} is not a backed-up document"), path=path,
+                              line=number)
     return name, doc
 
 
@@ -168,7 +173,8 @@ def verify_backup(path: Path) -> BackupSummary:
     header = manifest = None
     for number, raw in _records(path):
         if manifest is not None:
-            raise BackupFileError(f"{path}: line {number} follows the manifest")
+            raise BackupFileError(N_("{path}: line {line} follows the manifest"), path=path,
+                                  line=number)
         if number == 1:
             header = _header(path, raw)
         elif raw.startswith(b'{"manifest"'):
@@ -179,12 +185,13 @@ def verify_backup(path: Path) -> BackupSummary:
             counts[name] = counts.get(name, 0) + 1
         digest.update(raw)
     if header is None or manifest is None:
-        raise BackupFileError(f"{path}: incomplete, its manifest is missing; nothing was "
-                              f"restored")
+        raise BackupFileError(N_("{path}: incomplete, its manifest is missing; nothing was "
+                                 "restored"), path=path)
     if manifest["sha256"] != digest.hexdigest():
-        raise BackupFileError(f"{path}: checksum does not match; the file was changed or damaged")
+        raise BackupFileError(N_("{path}: checksum does not match; the file was changed or "
+                                 "damaged"), path=path)
     if {k: v for k, v in manifest["counts"].items() if v} != counts:
-        raise BackupFileError(f"{path}: document counts do not match its manifest")
+        raise BackupFileError(N_("{path}: document counts do not match its manifest"), path=path)
     return BackupSummary(str(path), header["database"], header["created_at"],
                          manifest["counts"], manifest["sha256"])
 
@@ -195,10 +202,11 @@ def _header(path: Path, raw: bytes) -> dict:
     except ValueError:
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise BackupFileError(f"{path}: not a segcore backup")
+        raise BackupFileError(N_("{path}: not a segcore backup"), path=path)
     if header.get("version") != VERSION:
-        raise BackupFileError(f"{path}: backup format version {header.get('version')!r} is not "
-                              f"supported (this segcore reads version {VERSION})")
+        raise BackupFileError(N_("{path}: backup format version {found} is not supported (this "
+                                 "segcore reads version {version})"), path=path,
+                              found=repr(header.get("version")), version=VERSION)
     return header
 
 
@@ -211,7 +219,7 @@ def _manifest(path: Path, raw: bytes) -> dict:
             return manifest
     except (ValueError, KeyError, TypeError, AttributeError):
         pass
-    raise BackupFileError(f"{path}: its manifest is malformed")
+    raise BackupFileError(N_("{path}: its manifest is malformed"), path=path)
 
 
 def stored_counts(db: Database) -> dict[str, int]:
@@ -232,9 +240,9 @@ def restore_backup(db: Database, path: Path, author: "str | Actor",
     summary = verify_backup(path)
     present = stored_counts(db)
     if present and not replace:
-        raise RestoreRefused(f"The database {db.name} already holds data ("
-                             f"{', '.join(f'{n} {c}' for n, c in present.items())}); restore "
-                             f"into an empty one, or use --replace.")
+        raise RestoreRefused(N_("The database {database} already holds data ({counts}); restore "
+                                "into an empty one, or use --replace."), database=db.name,
+                             counts=", ".join(f"{n} {c}" for n, c in present.items()))
     before = data_version.read_versions(db)
     if replace:
         for name in _collections(db):

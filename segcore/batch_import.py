@@ -24,7 +24,7 @@ from segcore import history
 from segcore.actors import Actor, writer_name
 from segcore.atomic import in_one_step
 from segcore.batches import COLLECTION, mark_changed
-from segcore.errors import ImportFileError
+from segcore.errors import N_, ImportFileError
 from segcore.history import utcnow
 from segcore.naming import batch_number, canonical_batch_id, unsafe_id_reason
 
@@ -61,25 +61,29 @@ def parse_batches_json(text: str, source: str = "batches.json",
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ImportFileError(f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: "
-                              f"{exc.msg}") from None
+        raise ImportFileError(N_("{source}: invalid JSON at line {line}, column {column}: "
+                                 "{reason}"), source=source, line=exc.lineno,
+                              column=exc.colno, reason=exc.msg) from None
     if isinstance(data, dict):
         lists = [(k, v) for k, v in data.items() if isinstance(v, list)]
         if len(lists) != 1:
-            raise ImportFileError(f"{source}: expected a list of batches, or an object holding "
-                                  f"exactly one list (found {len(lists)} lists)")
+            raise ImportFileError(N_("{source}: expected a list of batches, or an object "
+                                     "holding exactly one list (found {count} lists)"),
+                                  source=source, count=len(lists))
         key, data = lists[0]
         source = f"{source}, list '{key}'"
     if not isinstance(data, list):
-        raise ImportFileError(f"{source}: expected a list of batches, found {type(data).__name__}")
+        raise ImportFileError(N_("{source}: expected a list of batches, found {kind}"),
+                              source=source, kind=type(data).__name__)
     entries: list[BatchEntry] = []
     first_seen: dict[str, int] = {}
     for index, item in enumerate(data):
         entry = _entry(item, index, source, base)
         for key in {entry.id, canonical_batch_id(entry.id) or entry.id}:
             if key in first_seen:
-                raise ImportFileError(f"{source}: {_where(index)} repeats batch '{entry.id}' "
-                                      f"(already at {_where(first_seen[key])})")
+                raise ImportFileError(N_("{source}: {where} repeats batch '{id}' (already at "
+                                         "{first})"), source=source, where=_where(index),
+                                      id=entry.id, first=_where(first_seen[key]))
             first_seen[key] = index
         entries.append(entry)
     return entries
@@ -94,17 +98,21 @@ def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEnt
                  if k not in ("id", "folder") and isinstance(k, str) and not k.startswith("$")
                  and "." not in k}
         if batch_id is not None and not isinstance(batch_id, str):
-            raise ImportFileError(f"{source}: {_where(index)}: 'id' must be a string, found "
-                                  f"{type(batch_id).__name__} {batch_id!r}")
+            raise ImportFileError(N_("{source}: {where}: 'id' must be a string, found {kind} "
+                                     "{value}"), source=source, where=_where(index),
+                                  kind=type(batch_id).__name__, value=repr(batch_id))
         if folder is not None and not isinstance(folder, str):
-            raise ImportFileError(f"{source}: {_where(index)}: 'folder' must be a string")
+            raise ImportFileError(N_("{source}: {where}: 'folder' must be a string"),
+                                  source=source, where=_where(index))
     else:
-        raise ImportFileError(f"{source}: {_where(index)} must be a folder name or an object "
-                              f"with 'id'/'folder', found {type(item).__name__}")
+        raise ImportFileError(N_("{source}: {where} must be a folder name or an object with "
+                                 "'id'/'folder', found {kind}"), source=source,
+                              where=_where(index), kind=type(item).__name__)
     folder = folder.strip() if folder else None
     if batch_id is None or not batch_id.strip():
         if not folder:
-            raise ImportFileError(f"{source}: {_where(index)} has neither 'id' nor 'folder'")
+            raise ImportFileError(N_("{source}: {where} has neither 'id' nor 'folder'"),
+                                  source=source, where=_where(index))
         batch_id = Path(folder.rstrip("/")).name
     batch_id = batch_id.strip()
     if folder and base is not None and not os.path.isabs(folder):
@@ -117,8 +125,9 @@ def read_batches_file(path: Path, base: Path | None = None) -> list[BatchEntry]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFileError(f"{path}: cannot be read ({exc.__class__.__name__}: "
-                              f"{getattr(exc, 'strerror', None) or exc})") from None
+        raise ImportFileError(N_("{path}: cannot be read ({reason})"), path=path,
+                              reason=f"{exc.__class__.__name__}: "
+                                     f"{getattr(exc, 'strerror', None) or exc}") from None
     return parse_batches_json(text, source=str(path), base=base if base else Path(path).parent)
 
 
@@ -148,7 +157,8 @@ def scan_data_directory(directory: Path, with_image_counts: bool = False,
         folders = [e for e in os.scandir(directory)
                    if e.is_dir() and canonical_batch_id(e.name) is not None]
     except OSError as exc:
-        raise ImportFileError(f"{directory}: cannot be scanned ({exc.strerror or exc})") from None
+        raise ImportFileError(N_("{path}: cannot be scanned ({reason})"), path=directory,
+                              reason=exc.strerror or exc) from None
     folders.sort(key=lambda e: (batch_number(e.name), e.name))
     entries = []
     for done, entry in enumerate(folders, start=1):
@@ -319,8 +329,8 @@ def import_batches(db: Database, entries: list[BatchEntry], author: "str | Actor
                 in_one_step(db, lambda session: _write_step(db, step, author, session, refused))
         except _Raced:
             if attempt == 2:
-                raise ImportFileError("Another import wrote the same batches at the same time; "
-                                      "run the import again.") from None
+                raise ImportFileError(N_("Another import wrote the same batches at the same "
+                                         "time; run the import again.")) from None
             continue
         if not steps:
             _write_step(db, [], author, None, refused=len(result.refused))
@@ -368,8 +378,8 @@ def import_from_sources(db: Database, batches_file: Path | None, data_directory:
         sources.append(scan_data_directory(Path(data_directory), with_image_counts, progress,
                                            unreadable))
     if not sources:
-        raise ImportFileError("Nothing to import: BATCHES_FILE does not exist and "
-                              "DATA_DIRECTORY is not set.")
+        raise ImportFileError(N_("Nothing to import: BATCHES_FILE does not exist and "
+                                 "DATA_DIRECTORY is not set."))
     result = import_batches(db, merge_sources(*sources), author,
                             folder_checker(Path(data_directory)) if data_directory else None)
     result.unreadable = unreadable

@@ -12,7 +12,7 @@ from pymongo.errors import OperationFailure
 from segcore import data_version
 from segcore.naming import batch_number
 from segcore.schema import BATCHES, META, find_in
-from segcore.errors import ValidationError
+from segcore.errors import N_, ValidationError
 from segcore.naming import person_key
 from segcore.timefmt import date_string
 
@@ -274,27 +274,31 @@ class ChangeResult:
 def validate_value(field_name: str, value: object, team: list[str]) -> object:
     """The value to store for an edit of `field_name`, or ValidationError naming the field."""
     if field_name not in EDITABLE:
-        raise ValidationError(f"'{field_name}' cannot be edited.", field=field_name)
+        raise ValidationError(N_("'{name}' cannot be edited."), name=field_name,
+                              field=field_name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if field_name == "status":
-            raise ValidationError("A status is required.", field="status")
+            raise ValidationError(N_("A status is required."), field="status")
         return None
     if field_name == "assignee":
         by_key = {person_key(name): name for name in team}
         name = by_key.get(person_key(str(value)))
         if name is None:
-            raise ValidationError(f"'{value}' is not on the team.", field="assignee")
+            raise ValidationError(N_("'{value}' is not on the team."), value=value,
+                                  field="assignee")
         return name
     if field_name == "status":
         if value not in STATUSES:
-            raise ValidationError(f"Status must be one of {', '.join(STATUSES)}.", field="status")
+            raise ValidationError(N_("Status must be one of {values}."),
+                                  values=", ".join(STATUSES), field="status")
         return value
     if field_name == "priority":
         if value not in PRIORITIES:
-            raise ValidationError(f"Priority must be one of {', '.join(PRIORITIES)}.",
-                                  field="priority")
+            raise ValidationError(N_("Priority must be one of {values}."),
+                                  values=", ".join(PRIORITIES), field="priority")
         return value
     try:
         return date_string(value)
-    except ValueError as exc:
-        raise ValidationError(str(exc), field="due_date") from None
+    except ValueError:
+        raise ValidationError(N_("'{value}' is not a date (use YYYY-MM-DD)"), value=value,
+                              field="due_date") from None

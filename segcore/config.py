@@ -32,6 +32,7 @@ class Settings:
     auto_sync_minutes: int = 0
     login: bool = False
     session_minutes: int = 480
+    language: str = "es"
     mask_suffixes: tuple[str, ...] = ("_mask", "-mask", "_seg", "_label", "_labels", "_gt")
     mask_check_budget_mb: int = 2048
 
@@ -114,6 +115,19 @@ def _directory(key: str, value: str) -> Path:
     return path
 
 
+LANGUAGES = ("es", "en")
+
+
+def _language(value: str) -> str:
+    """`es` or `en`. LANGUAGE is also GNU gettext's variable, which desktops often export as a
+    list ("es_MX:es", "en_US:en"): the first entry naming a known language is taken."""
+    for entry in value.strip().lower().split(":"):
+        code = entry.replace("-", "_").split("_")[0].split(".")[0]
+        if code in LANGUAGES:
+            return code
+    raise ConfigError(f"LANGUAGE={value!r} must be one of: {', '.join(LANGUAGES)}")
+
+
 def _suffixes(value: str) -> tuple[str, ...]:
     from segcore.mask_matching import parse_suffixes
 
@@ -173,6 +187,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         auto_sync_minutes=_int("AUTO_SYNC_MINUTES", values.get("AUTO_SYNC_MINUTES", "0"), 0, 1440),
         login=_switch("LOGIN", values.get("LOGIN", "off")),
         session_minutes=_int("SESSION_MINUTES", values.get("SESSION_MINUTES", "480"), 1, 10_080),
+        language=_language(values.get("LANGUAGE", "es")),
         mask_suffixes=_suffixes(values.get("MASK_SUFFIXES", ",".join(Settings.mask_suffixes))),
         mask_check_budget_mb=_int("MASK_CHECK_BUDGET_MB",
                                   values.get("MASK_CHECK_BUDGET_MB", "2048"), 1, 1_048_576),
@@ -215,7 +230,6 @@ def load_settings(env_file: str | os.PathLike | None = ".env", required: bool = 
 
 def describe(settings: Settings) -> dict[str, str]:
     """The effective configuration for display, with any password masked."""
-
     return {
         "MONGO_URI": mask_uri(settings.mongo_uri) if settings.mongo_uri else "(embedded server)",
         "MONGO_DB": settings.mongo_db,
@@ -228,6 +242,7 @@ def describe(settings: Settings) -> dict[str, str]:
         "AUTO_SYNC_MINUTES": str(settings.auto_sync_minutes),
         "LOGIN": "on" if settings.login else "off",
         "SESSION_MINUTES": str(settings.session_minutes),
+        "LANGUAGE": settings.language,
         "MASK_SUFFIXES": ",".join(settings.mask_suffixes) or "(none)",
         "MASK_CHECK_BUDGET_MB": str(settings.mask_check_budget_mb),
         "TIMEZONE": settings.timezone or "(the server's zone)",

@@ -18,7 +18,7 @@ from pymongo.errors import OperationFailure
 from segcore import assignments, batch_import, batches, team
 from segcore.actors import Actor, writer_name
 from segcore.connection import Databases
-from segcore.errors import DemoRefused
+from segcore.errors import N_, DemoRefused
 from segcore.schema import BATCHES, META, TEAM
 
 DEMO_TEAM = [("Mauricio", "Segmentador Senior", "mauricio@example.com"),
@@ -74,14 +74,15 @@ def _prepare(databases: Databases, directory: Path, count: int) -> Path:
         if exc.code != 13:  # Unauthorized
             raise
         raise DemoRefused(
-            f"The demo writes sample mask uploads into {databases.training.name}, which this "
-            f"database user may only read; run it with the embedded server or a user allowed "
-            f"to write there. Nothing was loaded.") from None
+            N_("The demo writes sample mask uploads into {database}, which this database user "
+               "may only read; run it with the embedded server or a user allowed to write "
+               "there. Nothing was loaded."), database=databases.training.name) from None
     try:
         return build_folders(Path(directory), count)
     except OSError as exc:
-        raise DemoRefused(f"The demo folders cannot be created in {directory} "
-                          f"({exc.strerror or exc}); nothing was loaded.") from None
+        raise DemoRefused(N_("The demo folders cannot be created in {path} ({reason}); "
+                             "nothing was loaded."), path=directory,
+                          reason=exc.strerror or exc) from None
 
 
 def _filenames(number: int, rng: random.Random) -> list[str]:
@@ -111,7 +112,8 @@ def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "de
     """Load the demo into empty databases; raise DemoRefused when they hold any data."""
     author = writer_name(author)
     if not can_load_demo(databases):
-        raise DemoRefused("The databases already hold data; the demo only loads into empty ones.")
+        raise DemoRefused(N_("The databases already hold data; the demo only loads into "
+                             "empty ones."))
     batches_file = _prepare(databases, Path(directory), count)
     rng = random.Random(seed)
     today = today or date.today()

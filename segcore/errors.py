@@ -1,10 +1,29 @@
-"""Named errors: segcore raises these, the app and the command line turn them into messages."""
+"""Named errors: segcore raises these, the app and the command line turn them into messages.
+
+A message may be a template with named parameters, marked with `N_` for the interface's
+catalog: `ValidationError(N_("'{value}' is not on the team."), value=name, field="assignee")`.
+`str(exc)` is the English text with the values filled in (the command line prints it); the app
+translates the template and fills it in (`ui.actions.describe_error`).
+"""
 
 from __future__ import annotations
 
 
+def N_(text: str) -> str:
+    """Mark `text` for the interface's catalog (extracted by Babel); returns it unchanged."""
+    return text
+
+
 class SegcoreError(Exception):
-    """Base class for every error segcore reports to a user."""
+    """Base class for every error segcore reports to a user.
+
+    `template` is the message as written, `params` the values it names; with no params the
+    message is plain text (no braces are interpreted).
+    """
+
+    def __init__(self, message: str = "", **params: object):
+        self.template, self.params = message, params
+        super().__init__(message.format(**params) if params else message)
 
 
 class ConfigError(SegcoreError):
@@ -22,8 +41,8 @@ class EmbeddedServerError(SegcoreError):
 class ValidationError(SegcoreError):
     """User input was refused; `field` names the input that caused it."""
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, field: str | None = None, **params: object):
+        super().__init__(message, **params)
         self.field = field
 
 
@@ -54,8 +73,8 @@ class PermissionDenied(SegcoreError):
 class SyncAlreadyRunning(SegcoreError):
     """Another sync holds the lock; this one did not start."""
 
-    def __init__(self, message: str, live: bool = False):
-        super().__init__(message)
+    def __init__(self, message: str, live: bool = False, **params: object):
+        super().__init__(message, **params)
         self.live = live  # the holder is a live sync (`sync --watch`)
 
 

@@ -9,7 +9,7 @@ from pymongo.database import Database
 
 from segcore import assignments, batches, team
 from segcore.actors import Actor, writer_name
-from segcore.errors import ValidationError
+from segcore.errors import N_, ValidationError
 from segcore.naming import person_key
 from segcore.schema import HISTORY
 
@@ -25,23 +25,24 @@ def remove_member(db: Database, name: str, *, unassign: bool = False,
     author = writer_name(author)
     member_name = team.find_member(db, name).name
     if unassign and reassign_to:
-        raise ValidationError("Choose either to unassign or to reassign, not both.")
+        raise ValidationError(N_("Choose either to unassign or to reassign, not both."))
     target = None
     if reassign_to:
         target = team.find_member(db, reassign_to).name
         if person_key(target) == person_key(member_name):
-            raise ValidationError("Reassign to someone else than the person being removed.",
+            raise ValidationError(N_("Reassign to someone else than the person being removed."),
                                   field="reassign_to")
     open_ids = batches.open_batch_ids(db, member_name)
     if open_ids and not (unassign or target):
         raise ValidationError(
-            f"{member_name} has {len(open_ids)} open batches: choose to unassign them or to "
-            f"reassign them to someone.", field="open_batches")
+            N_("{name} has {count} open batches: choose to unassign them or to reassign them "
+               "to someone."), name=member_name, count=len(open_ids), field="open_batches")
     if open_ids:
         result = assignments.assign(db, open_ids, target, author=author)
         if result.conflicts:
-            raise ValidationError(f"{len(result.conflicts)} of {member_name}'s batches changed "
-                                  f"meanwhile, so {member_name} was not removed. Try again.")
+            raise ValidationError(N_("{count} of {name}'s batches changed meanwhile, so {name} "
+                                     "was not removed. Try again."),
+                                  count=len(result.conflicts), name=member_name)
     team.delete_member(db, member_name, author)
     return len(open_ids)
 

@@ -1,21 +1,26 @@
 """How fields and figures are named on every screen, and sizes people can read.
 
 One place, so the Sync page, the Dashboard, the Team page and the command line call the same
-thing by the same name ("With masks", never "Done" for batches that only have masks).
+thing by the same name ("With masks", never "Done" for batches that only have masks). The
+labels are marked for the interface's catalog (`N_`): the app shows them translated, the
+command line as written.
 """
 
 from __future__ import annotations
 
+from segcore.errors import N_
+
 # Stored or reported field -> the label every table uses for it.
 FIELD_LABELS = {
-    "filename": "File", "uploaded_by": "Uploaded by", "upload_date": "Uploaded at",
-    "size": "Size", "batches": "Batches", "assignee": "Assignee",
-    "started_at": "Started at", "mode": "Trigger", "kind": "Kind", "status": "Status",
-    "duration_s": "Duration (s)", "total_files": "Files", "new_files": "New files",
-    "removed_files": "Removed files", "batches_with_masks": "With masks",
-    "batches_without_masks": "Without masks", "batches_updated": "Batches updated",
-    "status_moves": "Statuses moved", "orphans": "Orphans", "unmatched": "Unmatched",
-    "mismatches": "Other uploader", "author": "Started by", "error": "Error",
+    "filename": N_("File"), "uploaded_by": N_("Uploaded by"), "upload_date": N_("Uploaded at"),
+    "size": N_("Size"), "batches": N_("Batches"), "assignee": N_("Assignee"),
+    "started_at": N_("Started at"), "mode": N_("Trigger"), "kind": N_("Kind"),
+    "status": N_("Status"), "duration_s": N_("Duration (s)"), "total_files": N_("Files"),
+    "new_files": N_("New files"), "removed_files": N_("Removed files"),
+    "batches_with_masks": N_("With masks"), "batches_without_masks": N_("Without masks"),
+    "batches_updated": N_("Batches updated"), "status_moves": N_("Statuses moved"),
+    "orphans": N_("Orphans"), "unmatched": N_("Unmatched"), "mismatches": N_("Other uploader"),
+    "author": N_("Started by"), "error": N_("Error"),
 }
 
 _UNITS = ("bytes", "KB", "MB", "GB", "TB")

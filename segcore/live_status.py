@@ -1,4 +1,5 @@
-"""Whether a live sync runs, and when it last applied a change, for the Sync page.
+"""Whether a live sync runs, and when it last applied a change, for the Sync page (which
+words it, in the user's language: `ui.live.describe_live`).
 
 Both are read from the sync lease, which a live sync (`segcore sync --watch`) holds, renews and
 stamps with `last_change_at` after each applied group: one read by `_id`. Which batches changed
@@ -35,24 +36,3 @@ def live_status(work: Database, now: datetime | None = None) -> LiveStatus:
     if lock.get("kind") != "live" or not isinstance(expires, datetime) or expires < now:
         return LiveStatus(False)
     return LiveStatus(True, lock.get("host"), lock.get("since"), lock.get("last_change_at"))
-
-
-def describe_live(status: LiveStatus, now: datetime) -> str:
-    """"live: last change applied 3 s ago" (or why it says nothing yet), for the Sync page."""
-    if not status.running:
-        return "no live sync is running"
-    when = status.last_change_at
-    if when is None:
-        return "live: running, no change applied yet"
-    return f"live: last change applied {_ago((now - when).total_seconds())}"
-
-
-def _ago(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 90:
-        return f"{seconds} s ago"
-    if seconds < 90 * 60:
-        return f"{round(seconds / 60)} min ago"
-    if seconds < 36 * 3600:
-        return f"{round(seconds / 3600)} h ago"
-    return f"{round(seconds / 86400)} days ago"

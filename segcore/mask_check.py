@@ -19,7 +19,7 @@ from segcore import batch_images, data_version
 from segcore.actors import Actor, writer_name
 from segcore.archive_listing import list_upload
 from segcore.connection import Databases
-from segcore.errors import BatchNotFound
+from segcore.errors import N_, BatchNotFound
 from segcore.history import utcnow
 from segcore.mask_matching import BatchCheck, compare_batch
 from segcore.naming import canonical_batch_id
@@ -121,7 +121,8 @@ def _scope(work: Database, batch_ids, every_batch: bool, upload_ids, uploads: di
                     found[_key(doc)] = doc
         unknown = [given for given, key in wanted.items() if key not in found]
         if unknown:
-            raise BatchNotFound(f"No batch {', '.join(unknown[:5])} in the batch list.")
+            raise BatchNotFound(N_("No batch {ids} in the batch list."),
+                                ids=", ".join(unknown[:5]))
         docs = list(found.values())
     else:
         keys = None if every_batch else (
@@ -239,7 +240,7 @@ def batch_detail(databases: Databases, batch_id: str) -> BatchCheck | None:
     """
     doc = databases.work[BATCHES].find_one({"id": str(batch_id)}, {"_id": 0, "id": 1, FIELD: 1})
     if doc is None:
-        raise BatchNotFound(f"No batch {batch_id} in the batch list.")
+        raise BatchNotFound(N_("No batch {ids} in the batch list."), ids=batch_id)
     stored = doc.get(FIELD)
     if not isinstance(stored, dict):
         return None

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from segcore.errors import SyncAlreadyRunning
+from segcore.errors import N_, SyncAlreadyRunning
 from segcore.history import utcnow
 from segcore.schema import LOCKS
 
@@ -48,8 +48,7 @@ class Lease:
                 if taken.modified_count:
                     self.renewed = time.monotonic()
                     return
-            raise SyncAlreadyRunning(_held_message(held), live=held.get("kind") == "live") \
-                from None
+            raise _already_running(held) from None
         self.renewed = time.monotonic()
 
     def renew(self) -> None:
@@ -84,15 +83,25 @@ class Lease:
             pass
 
 
-def _held_message(held: dict) -> str:
+def _already_running(held: dict) -> SyncAlreadyRunning:
+    """The refusal, naming a live sync (`sync --watch`) and where it runs when it is one."""
     since = held.get("since")
+    time_text = f"{since:%H:%M:%S}" if since else None
     if held.get("kind") == "live":
-        when = f" since {since:%H:%M:%S} UTC" if since else ""
         host = held.get("host") or "another host"
-        return (f"A live sync (`segcore sync --watch` on {host}) has been running{when}: it "
-                "applies new uploads within seconds, so no sync is needed.")
-    return ("Another sync is running" + (f" (since {since:%H:%M:%S} UTC)" if since else "") +
-            "; try again when it has finished.")
+        if time_text:
+            return SyncAlreadyRunning(N_(
+                "A live sync (`segcore sync --watch` on {host}) has been running since {time} "
+                "UTC: it applies new uploads within seconds, so no sync is needed."),
+                live=True, host=host, time=time_text)
+        return SyncAlreadyRunning(N_(
+            "A live sync (`segcore sync --watch` on {host}) is running: it applies new uploads "
+            "within seconds, so no sync is needed."), live=True, host=host)
+    if time_text:
+        return SyncAlreadyRunning(N_("Another sync is running (since {time} UTC); try "
+                                     "again when it has finished."), time=time_text)
+    return SyncAlreadyRunning(N_("Another sync is running; try again when it has "
+                                 "finished."))
 
 
 def _alive(pid: object) -> bool:

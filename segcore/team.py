@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from segcore import data_version, history
 from segcore.actors import Actor, writer_name
-from segcore.errors import DuplicateMember, MemberNotFound, ValidationError
+from segcore.errors import N_, DuplicateMember, MemberNotFound, ValidationError
 from segcore.naming import clean_name, control_characters, person_key
 from segcore.schema import TEAM
 from segcore.timefmt import legacy_timestamp
@@ -37,22 +37,32 @@ class Member:
                    created_at=doc.get("created_at"))
 
 
+# What refuse_control_characters names, per field (marked for the interface's catalog).
+_CONTROL_REFUSED = {
+    "name": N_("A name may not contain control characters ({characters})."),
+    "role": N_("A role may not contain control characters ({characters})."),
+    "email": N_("An email address may not contain control characters ({characters})."),
+}
+
+
 def refuse_control_characters(text: str, what: str, field: str) -> str:
     """`text` unchanged, or ValidationError when it holds control characters (ESC, BEL, NUL)."""
     bad = control_characters(text)
     if bad:
-        raise ValidationError(f"{what} may not contain control characters ({', '.join(bad)}).",
-                              field=field)
+        template = (_CONTROL_REFUSED.get(field)
+                    or what + " may not contain control characters ({characters}).")
+        raise ValidationError(template, characters=", ".join(bad), field=field)
     return text
 
 
 def validate_name(name: object) -> str:
     """The cleaned name, or ValidationError(field="name")."""
     if not isinstance(name, str) or not clean_name(name):
-        raise ValidationError("A name is required.", field="name")
+        raise ValidationError(N_("A name is required."), field="name")
     cleaned = refuse_control_characters(clean_name(name), "A name", "name")
     if len(cleaned) > MAX_NAME:
-        raise ValidationError(f"A name has at most {MAX_NAME} characters.", field="name")
+        raise ValidationError(N_("A name has at most {count} characters."), count=MAX_NAME,
+                              field="name")
     return cleaned
 
 
@@ -61,7 +71,8 @@ def validate_role(role: object) -> str:
     cleaned = clean_name(role) if isinstance(role, str) else ""
     refuse_control_characters(cleaned, "A role", "role")
     if len(cleaned) > MAX_ROLE:
-        raise ValidationError(f"A role has at most {MAX_ROLE} characters.", field="role")
+        raise ValidationError(N_("A role has at most {count} characters."), count=MAX_ROLE,
+                              field="role")
     return cleaned or DEFAULT_ROLE
 
 
@@ -70,7 +81,8 @@ def validate_email(email: object) -> str:
     cleaned = email.strip() if isinstance(email, str) else ""
     refuse_control_characters(cleaned, "An email address", "email")
     if cleaned and not _EMAIL.match(cleaned):
-        raise ValidationError(f"'{cleaned}' is not a valid email address.", field="email")
+        raise ValidationError(N_("'{value}' is not a valid email address."), value=cleaned,
+                              field="email")
     return cleaned
 
 
@@ -113,7 +125,7 @@ def _find_document(db: Database, name: str) -> dict:
     key = person_key(name) if isinstance(name, str) else ""
     doc = db[COLLECTION].find_one({"name_key": key}) if key else None
     if doc is None:
-        raise MemberNotFound(f"No segmentador named '{clean_name(str(name))}'.")
+        raise MemberNotFound(N_("No segmentador named '{name}'."), name=clean_name(str(name)))
     return doc
 
 
@@ -128,8 +140,8 @@ def add_member(db: Database, name: str, role: str | None = None, email: str | No
         db[COLLECTION].insert_one(doc)
     except DuplicateKeyError:
         existing = db[COLLECTION].find_one({"name_key": doc["name_key"]}, {"name": 1}) or {}
-        raise DuplicateMember(f"'{existing.get('name', cleaned)}' is already on the team.",
-                              field="name") from None
+        raise DuplicateMember(N_("'{name}' is already on the team."),
+                              name=existing.get("name", cleaned), field="name") from None
     history.record(db, [history.Change("team", cleaned, "member", None, "added", author)])
     data_version.bump(db, "team")
     return Member.from_document(doc)

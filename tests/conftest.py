@@ -114,6 +114,8 @@ def app_env(dbs, settings, monkeypatch):
     monkeypatch.setenv("MONGO_DB", settings.mongo_db)
     monkeypatch.setenv("TRAINING_DB", settings.training_db)
     monkeypatch.setenv("EMBEDDED_DB_PATH", str(settings.embedded_path))
+    # Page tests assert English texts; tests/test_i18n_pages.py runs the pages in Spanish.
+    monkeypatch.setenv("LANGUAGE", "en")
     st.cache_data.clear()
     st.cache_resource.clear()
     yield dbs

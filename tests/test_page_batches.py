@@ -27,7 +27,7 @@ def test_save_writes_only_the_edited_rows(app_env):
     assert at.button(key="save_batches").label == "Save changes (2 batches)"
     at.button(key="save_batches").click().run()
     assert not at.exception
-    assert any("2 batch(es) saved" in s.value for s in at.success)
+    assert any("2 batches saved" in s.value for s in at.success)
     docs = {d["id"]: d for d in db.batches.find({}, {"_id": 0})}
     assert docs["batch_1"]["assignee"] == "Ceci"
     assert docs["batch_1"]["metadata"]["priority"] == "alta"
@@ -204,7 +204,7 @@ def test_unsaved_edits_survive_sort_filter_and_table_page_changes(app_env):
     rows = at.dataframe[0].value.set_index("id")
     assert (rows.loc["batch_1", "assignee"], rows.loc["batch_2", "priority"]) == ("Ceci", "alta")
     at.button(key="save_batches").click().run()
-    assert any("3 batch(es) saved" in s.value for s in at.success)
+    assert any("3 batches saved" in s.value for s in at.success)
     assert db.batches.find_one({"id": "batch_1"})["assignee"] == "Ceci"
     assert db.batches.find_one({"id": "batch_101"})["status"] == "review"
     assert at.button(key="save_batches").disabled
@@ -233,7 +233,7 @@ def test_folder_missing_is_a_column_and_a_filter_and_skips_are_explained(app_env
     at.selectbox(key="bulk_next_to").select("Ceci")
     at.button(key="bulk_next").click().run()
     [message] = [s.value for s in at.success]
-    assert "Asked for 10, found 2" in message and "3 unassigned pending batch(es) were " \
+    assert "Asked for 10, found 2" in message and "3 unassigned pending batches were " \
         "skipped because their folder is missing" in message
 
 

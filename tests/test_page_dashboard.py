@@ -95,6 +95,7 @@ def embedded_empty(tmp_path, monkeypatch):
     for name in ("MONGO_URI", "DATA_DIRECTORY", "BATCHES_FILE", "MONGO_DB", "TRAINING_DB"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("EMBEDDED_DB_PATH", str(path))
+    monkeypatch.setenv("LANGUAGE", "en")
     st.cache_data.clear()
     st.cache_resource.clear()
     yield path

@@ -3,10 +3,13 @@ and the Sync page's view of a live sync."""
 
 from datetime import datetime, timedelta
 
+import pytest
 from gridfs import GridFS
 
 from segcore import sync, team
 from segcore.history import utcnow
+from segcore.live_status import LiveStatus
+from ui.live import describe_live
 from tests.helpers import page
 
 
@@ -85,3 +88,19 @@ def test_the_sync_page_shows_a_running_live_sync_and_hides_the_schedule(app_env)
     assert any("A live sync is running" in i.value for i in at.info)
     at.button(key="sync_now").click().run()
     assert any("A live sync (`segcore sync --watch` on office)" in w.value for w in at.warning)
+
+
+NOW = datetime(2025, 10, 1, 12, 0, 0)
+
+
+@pytest.mark.parametrize("status, expected", [
+    (LiveStatus(False), "no live sync is running"),
+    (LiveStatus(True, "vm", NOW), "live: running, no change applied yet"),
+    (LiveStatus(True, "vm", NOW, NOW - timedelta(seconds=3)),
+     "live: last change applied 3 seconds ago"),
+    (LiveStatus(True, "vm", NOW, NOW - timedelta(minutes=12)),
+     "live: last change applied 12 minutes ago"),
+    (LiveStatus(True, "vm", NOW, NOW - timedelta(hours=5)), "live: last change applied 5 hours ago"),
+])
+def test_describe_live(status, expected):
+    assert describe_live(status, NOW) == expected  # outside a page run: English, as written

@@ -28,7 +28,7 @@ def test_check_masks_on_the_sync_page(app_env, upload, tmp_path):
     assert any("Masks checked: 2 uploads read" in s.value and "1 complete, 1 incomplete"
                in s.value for s in at.success)
     table = at.dataframe[0].value
-    assert table[["id", "state", "missing_count"]].values.tolist() == [
+    assert table[["id", "state", "missing"]].values.tolist() == [
         ["batch_1", "incomplete", 1], ["batch_2", "complete", 0]]
     assert app_env.work.mask_checks.count_documents({}) == 2
 

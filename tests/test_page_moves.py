@@ -9,7 +9,7 @@ from ui.attention import moves_key
 
 def tick(at, db, *batch_ids):
     moves = alerts.current_alerts(db).moves
-    rows = {i: {"Apply": True} for i, m in enumerate(moves) if m.id in batch_ids}
+    rows = {i: {"apply": True} for i, m in enumerate(moves) if m.id in batch_ids}
     at.session_state[moves_key(moves)] = {"edited_rows": rows, "added_rows": [],
                                           "deleted_rows": []}
     return at.run()

@@ -180,7 +180,7 @@ def test_people_not_on_the_team_who_hold_batches_are_listed_and_can_be_handed_ov
     at.selectbox(key="move_to").select("Ceci")
     at.button(key="move_former").click().run()
     assert not at.exception
-    assert any("2 open batch(es) of Roberto moved to Ceci" in s.value for s in at.success)
+    assert any("2 open batches of Roberto moved to Ceci" in s.value for s in at.success)
     assert sorted(d["id"] for d in db.batches.find({"assignee": "Ceci"})) == ["batch_1",
                                                                              "batch_2"]
     assert db.batches.find_one({"id": "batch_3"})["assignee"] == "Roberto"  # has its masks

@@ -49,6 +49,7 @@ def restricted_uri(tmp_path_factory):
 
 @pytest.fixture
 def training_refused(restricted_uri, monkeypatch):
+    monkeypatch.setenv("LANGUAGE", "en")  # these tests read the English texts
     monkeypatch.setenv("MONGO_URI", restricted_uri)
     monkeypatch.setenv("MONGO_DB", "seg_restricted")
     monkeypatch.setenv("TRAINING_DB", "tm_forbidden")

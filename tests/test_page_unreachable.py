@@ -9,6 +9,7 @@ from tests.helpers import PAGES, free_port, page
 @pytest.fixture
 def dead_server(monkeypatch, tmp_path):
     port = free_port()  # a port nothing listens on
+    monkeypatch.setenv("LANGUAGE", "en")  # these tests read the English texts
     monkeypatch.setenv("MONGO_URI", f"mongodb://coord:secret-pw@127.0.0.1:{port}/"
                                     "?directConnection=true")
     monkeypatch.setenv("MONGO_TIMEOUT_MS", "300")
@@ -42,6 +43,7 @@ def test_sidebar_status_shows_both_databases_down(dead_server):
 
 
 def test_bad_configuration_is_a_message(monkeypatch):
+    monkeypatch.setenv("LANGUAGE", "en")  # these tests read the English texts
     monkeypatch.setenv("MONGO_URI", "http://nope")
     st.cache_data.clear()
     at = page("dashboard").run()

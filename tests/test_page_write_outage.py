@@ -29,6 +29,7 @@ def own_server(tmp_path, monkeypatch):
     client.close()
     for name in ("DATA_DIRECTORY", "BATCHES_FILE", "AUTO_SYNC_MINUTES", "LOGIN"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANGUAGE", "en")  # these tests read the English texts
     monkeypatch.setenv("MONGO_URI", uri)
     monkeypatch.setenv("MONGO_DB", "seg_outage")
     monkeypatch.setenv("TRAINING_DB", "tm_outage")
@@ -55,7 +56,7 @@ def test_save_in_the_batch_editor_with_the_database_stopped(own_server):
     assert len(errors) == 1 and "database is not available" in errors[0], errors
     assert "Traceback" not in errors[0]
     # The page went on: the edit is still pending and Save can be pressed again.
-    assert at.button(key="save_batches").label == "Save changes (1 batches)"
+    assert at.button(key="save_batches").label == "Save changes (1 batch)"
     assert not at.button(key="save_batches").disabled
     assert not at.success
 

@@ -271,6 +271,7 @@ def test_pages_never_show_the_password(auth_port, clean, monkeypatch, caplog, na
     caplog.set_level(logging.DEBUG)
     for variable in ("DATA_DIRECTORY", "BATCHES_FILE", "AUTO_SYNC_MINUTES", "LOGIN"):
         monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANGUAGE", "en")  # these tests read the English texts
     monkeypatch.setenv("MONGO_URI", uri_for(auth_port, password=password))
     monkeypatch.setenv("MONGO_DB", APP_DB)
     monkeypatch.setenv("TRAINING_DB", TRAINING_DB)

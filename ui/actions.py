@@ -18,6 +18,7 @@ from segcore.connection import friendly_errors, scrub
 from segcore.errors import (ConfigError, DatabaseUnavailable, EmbeddedServerError, SegcoreError,
                             SyncAlreadyRunning)
 from ui.connection import forget_data_versions, uri_or_none
+from ui.i18n import _
 from ui.state import BATCH_SNAPSHOT, FLASH, OUTAGE_SHOWN
 
 # Errors after which nothing on the page can be read: the page stops with a Retry.
@@ -26,18 +27,32 @@ STOPPING_ERRORS = (DatabaseUnavailable, EmbeddedServerError, ConfigError, PyMong
 WRITE_ERRORS = (SegcoreError, PyMongoError, OSError)
 
 
+def worded(exc: BaseException) -> str:
+    """A segcore error's own message in the session's language (its template translated and
+    filled in); the English text for a message that has no template."""
+    template, params = getattr(exc, "template", None), dict(getattr(exc, "params", {}) or {})
+    if not template:
+        return str(exc)
+    problems = getattr(exc, "problems", None)  # a refused save: each problem worded too
+    if problems:
+        params["problems"] = "; ".join(f"{batch_id}: {worded(problem)}"
+                                       for batch_id, problem in problems)
+    text = _(template)
+    return text.format(**params) if params else text
+
+
 def describe_error(exc: BaseException) -> str:
     """A sentence a coordinator understands, never a traceback nor a password."""
     if isinstance(exc, ConfigError):
-        return f"The configuration is not valid: {exc}"
+        return _("The configuration is not valid: {problem}").format(problem=worded(exc))
     if isinstance(exc, (DatabaseUnavailable, EmbeddedServerError)):
-        return f"The database is not available: {exc}"
+        return _("The database is not available: {problem}").format(problem=worded(exc))
     if isinstance(exc, PyMongoError):
-        return "The database answered with an error: " + scrub(str(exc).split("\n")[0][:200],
-                                                               uri_or_none())
+        return _("The database answered with an error: {problem}").format(
+            problem=scrub(str(exc).split("\n")[0][:200], uri_or_none()))
     if isinstance(exc, OSError):
-        return f"A file or folder could not be used: {exc}"
-    return str(exc)
+        return _("A file or folder could not be used: {problem}").format(problem=exc)
+    return worded(exc)
 
 
 def show_error(exc: BaseException, slot=None) -> None:
@@ -49,9 +64,9 @@ def show_error(exc: BaseException, slot=None) -> None:
         slot = slot.get(getattr(exc, "field", None)) or next(iter(slot.values()))
     target = slot if slot is not None else st
     if isinstance(exc, SyncAlreadyRunning):
-        target.warning(str(exc), icon=":material/hourglass_top:")
+        target.warning(worded(exc), icon=":material/hourglass_top:")
     elif isinstance(exc, SegcoreError) and not isinstance(exc, STOPPING_ERRORS):
-        target.error(str(exc), icon=":material/error:")
+        target.error(worded(exc), icon=":material/error:")
     else:
         text = describe_error(exc)
         if slot is None and st.session_state.get(OUTAGE_SHOWN) == text:
@@ -79,7 +94,7 @@ def after_write() -> None:
 def fail(exc: BaseException) -> None:
     """The page cannot go on: say why, offer a retry, and stop this run."""
     show_error(exc)
-    if st.button("Retry", key="retry_connection", icon=":material/refresh:"):
+    if st.button(_("Retry"), key="retry_connection", icon=":material/refresh:"):
         clear_caches()
         st.rerun()
     st.stop()
@@ -132,12 +147,13 @@ def run_write(label: str, function: Callable, *args,
               **kwargs) -> None:
     """Run one segcore write: the only way the UI changes anything.
 
-    `function(*args, **kwargs)` runs under a spinner saying `label`. Any failure (a named
-    segcore error, refused input, an outage, a driver error, a bad setting, a file problem)
-    becomes one message in `slot` (see `show_error`) and this returns, leaving the page usable.
-    On success the data version is read again (`after_write`), `then(result)` runs (it may
-    keep a report in the session or close a dialog) and returns the success message (a plain string works too; None
-    when `then` queued its own messages), which is shown once after the rerun.
+    `function(*args, **kwargs)` runs under a spinner saying `label` (already translated). Any
+    failure (a named segcore error, refused input, an outage, a driver error, a bad setting, a
+    file problem) becomes one message in `slot` (see `show_error`) and this returns, leaving
+    the page usable. On success the data version is read again (`after_write`), `then(result)`
+    runs (it may keep a report in the session or close a dialog) and returns the success
+    message, already translated (a plain string works too; None when `then` queued its own
+    messages), which is shown once after the rerun.
     """
     try:
         with st.spinner(f"{label}…"), friendly_errors(uri_or_none()):

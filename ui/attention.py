@@ -9,12 +9,14 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from segcore.pace import Alerts
 from ui.actions import flash
+from ui.i18n import N_, _, ngettext
 
 SHOWN = 5  # the panel names a few; the suggestions page lists them all
 
 
 def _names(items: list[str]) -> str:
-    more = f" and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
+    more = (" " + _("and {count} more").format(count=len(items) - SHOWN)
+            if len(items) > SHOWN else "")
     return ", ".join(items[:SHOWN]) + more
 
 
@@ -23,23 +25,31 @@ def attention_panel(found: Alerts) -> None:
     if not found.any:
         return
     with st.container(border=True):
-        st.subheader("Attention", anchor=False)
+        st.subheader(_("Attention"), anchor=False)
         if found.stalled:
-            st.markdown(f":orange[**{len(found.stalled)} stalled**] (open batches, no delivery "
-                        f"for a while): " + _names([
-                            f"{p.name} ({p.days_since} days)" if p.days_since is not None
-                            else f"{p.name} (never delivered)" for p in found.stalled]))
+            st.markdown(":orange[**" + ngettext("{count} stalled", "{count} stalled",
+                                                len(found.stalled)).format(
+                count=len(found.stalled)) + "**] " +
+                _("(open batches, no delivery for a while):") + " " + _names([
+                    _("{name} ({days} days)").format(name=p.name, days=p.days_since)
+                    if p.days_since is not None
+                    else _("{name} (never delivered)").format(name=p.name)
+                    for p in found.stalled]))
         if found.at_risk:
-            st.markdown(f":red[**{len(found.at_risk)} batches at risk**] of missing their due "
-                        f"date: " + _names([f"{b.id} ({b.assignee})" for b in found.at_risk]))
+            st.markdown(":red[**" + ngettext("{count} batch at risk", "{count} batches at risk",
+                                             len(found.at_risk)).format(
+                count=len(found.at_risk)) + "**] " + _("of missing their due date:") + " " +
+                _names([f"{b.id} ({b.assignee})" for b in found.at_risk]))
         if found.moves:
-            label = f"{len(found.moves)} suggested moves: review and apply them"
+            label = ngettext("{count} suggested move: review and apply it",
+                             "{count} suggested moves: review and apply them",
+                             len(found.moves)).format(count=len(found.moves))
             try:
                 st.page_link("ui/pages/moves.py", icon=":material/swap_horiz:", label=label)
             except StreamlitPageNotFoundError:
                 # The page script run on its own (page tests, benchmarks): no navigation to
                 # link into, so name the page instead.
-                st.markdown(f"{label} on the **Suggested moves** page.")
+                st.markdown(_("{label} on the **Suggested moves** page.").format(label=label))
 
 
 def moves_key(moves: list) -> str:
@@ -51,19 +61,25 @@ def moves_key(moves: list) -> str:
 
 def describe_applied(result) -> None:
     """Queue what applying moves did: how many moved, and each batch that was left alone."""
-    flash("success", f"{len(result.updated)} batches moved.")
+    flash("success", ngettext("{count} batch moved.", "{count} batches moved.",
+                              len(result.updated)).format(count=len(result.updated)))
     for conflict in result.conflicts:
-        flash("warning", f"Not moved, changed meanwhile: {conflict.describe()}")
+        flash("warning", _("Not moved, changed meanwhile: {what}").format(
+            what=conflict.describe()))
     for batch_id, why in result.failed.items():
-        flash("warning", f"Not moved: {batch_id}: {why}")
+        flash("warning", _("Not moved: {batch}: {why}").format(batch=batch_id, why=why))
     for batch_id in result.missing:
-        flash("warning", f"Not moved: {batch_id} is no longer in the batch list")
+        flash("warning", _("Not moved: {batch} is no longer in the batch list").format(
+            batch=batch_id))
+
+
+PACE_COLUMNS = (N_("Pace / day"), N_("Last delivery"), N_("Projected finish"), N_("Stalled"))
 
 
 def pace_columns(person) -> dict:
-    """The Team table's pace columns for one person (a `PersonPace`, or None)."""
-    if person is None:
-        return {"Pace / day": 0.0, "Last delivery": None, "Projected finish": None, "Stalled": ""}
-    return {"Pace / day": person.pace, "Last delivery": person.last_delivery,
-            "Projected finish": person.projected_finish,
-            "Stalled": "⚠ stalled" if person.stalled else ""}
+    """The Team table's pace columns for one person (a `PersonPace`, or None), headed in the
+    session's language."""
+    values = ((0.0, None, None, "") if person is None else
+              (person.pace, person.last_delivery, person.projected_finish,
+               "⚠ " + _("stalled") if person.stalled else ""))
+    return {_(header): value for header, value in zip(PACE_COLUMNS, values)}

@@ -13,6 +13,7 @@ from segcore.connection import Databases
 from ui import reads
 from ui.actions import flash, run_write
 from ui.connection import connection, db_key, settings
+from ui.i18n import N_, _, ngettext
 from ui.state import (BALANCE_CONFIRM, BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS,
                       SAVE_CONFLICTS, current_actor)
 
@@ -49,41 +50,64 @@ def save(databases: Databases, edits: list[batches.Edit]) -> None:
     """
     def saved(result: batches.ChangeResult) -> None:
         st.session_state[PENDING_EDITS] = {}
-        report_change(result, "Save")
-    run_write("Saving", assignments.apply_edits, databases.work, edits, current_actor(), then=saved)
+        report_change(result, _("Save"))
+    run_write(_("Saving"), assignments.apply_edits, databases.work, edits, current_actor(),
+              then=saved)
 
 
 def report_change(result: batches.ChangeResult, what: str, note: str = "") -> None:
     """Queue the outcome of a batch write: saved count, conflicts (kept for display), failures.
 
-    `note` (why fewer batches than asked were changed) goes into the one success message.
+    `what` and `note` (why fewer batches than asked were changed) are already translated;
+    `note` goes into the one success message.
     """
+    count = len(result.updated)
     if result.updated:
-        flash("success", f"{what}: {len(result.updated)} batch(es) saved.{note}")
+        flash("success", ngettext("{what}: {count} batch saved.", "{what}: {count} batches saved.",
+                                  count).format(what=what, count=count) + note)
     elif not (result.conflicts or result.missing or result.failed):
-        flash("info", f"{what}: nothing to change.{note}")
+        flash("info", _("{what}: nothing to change.").format(what=what) + note)
     if result.conflicts:
         st.session_state[SAVE_CONFLICTS] = [
-            {"batch": c.batch_id, "field": c.field, "you saw": _shown(c.expected),
-             "now": _shown(c.actual), "you wanted": _shown(c.wanted)} for c in result.conflicts]
-        flash("warning", f"{len(result.conflicts)} change(s) were not saved: someone else changed "
-                         "those batches meanwhile. They are listed below with both values.")
+            {"batch": c.batch_id, "field": c.field, "expected": c.expected, "actual": c.actual,
+             "wanted": c.wanted} for c in result.conflicts]
+        flash("warning", ngettext(
+            "{count} change was not saved: someone else changed that batch meanwhile. It is "
+            "listed below with both values.",
+            "{count} changes were not saved: someone else changed those batches meanwhile. "
+            "They are listed below with both values.",
+            len(result.conflicts)).format(count=len(result.conflicts)))
     if result.missing:
-        flash("warning", f"Not found (deleted meanwhile?): {', '.join(result.missing[:20])}")
+        flash("warning", _("Not found (deleted meanwhile?): {ids}").format(
+            ids=", ".join(result.missing[:20])))
     for batch_id, reason in result.failed.items():
-        flash("error", f"{batch_id} could not be saved: {reason}")
+        flash("error", _("{batch} could not be saved: {reason}").format(batch=batch_id,
+                                                                         reason=reason))
+
+
+CONFLICT_COLUMNS = {"batch": N_("batch"), "field": N_("field"), "expected": N_("you saw"),
+                    "actual": N_("now"), "wanted": N_("you wanted")}
+
+
+def conflict_rows(conflicts: list[dict]) -> list[dict]:
+    """The kept conflicts as table rows, headed in the session's language."""
+    return [{_(header): (_shown(c[key]) if key in ("expected", "actual", "wanted") else c[key])
+             for key, header in CONFLICT_COLUMNS.items()} for c in conflicts]
 
 
 def _shown(value: object) -> str:
-    return "(empty)" if value is None else str(value)
+    return _("(empty)") if value is None else str(value)
 
 
 def skipped_note(skipped: int) -> str:
     """Why bulk assignment left some unassigned pending batches alone, or ""."""
     if not skipped:
         return ""
-    return (f" {skipped} unassigned pending batch(es) were skipped because their folder is "
-            "missing on disk (filter Folder: missing to see them).")
+    return " " + ngettext(
+        "{count} unassigned pending batch was skipped because its folder is missing on disk "
+        "(filter Folder: missing to see it).",
+        "{count} unassigned pending batches were skipped because their folder is missing on "
+        "disk (filter Folder: missing to see them).", skipped).format(count=skipped)
 
 
 def _assign_next(work, count: int, person: str, actor) -> tuple[int, batches.ChangeResult | None,
@@ -97,11 +121,13 @@ def _next_done(found: tuple[int, batches.ChangeResult | None, int], asked: int,
                person: str) -> None:
     count, result, skipped = found
     if result is None:
-        flash("info", "There are no unassigned pending batches to assign." +
+        flash("info", _("There are no unassigned pending batches to assign.") +
               skipped_note(skipped))
     else:
-        fewer = f" Asked for {asked}, found {count}." if count < asked else ""
-        report_change(result, f"Next {count} pending to {person}",
+        fewer = (" " + _("Asked for {asked}, found {count}.").format(asked=asked, count=count)
+                 if count < asked else "")
+        report_change(result, _("Next {count} pending to {person}").format(count=count,
+                                                                           person=person),
                       fewer + (skipped_note(skipped) if count < asked else ""))
 
 
@@ -115,53 +141,57 @@ def _spread_done(found: tuple[dict[str, int], int]) -> str | None:
     total = sum(given.values())
     detail = ", ".join(f"{n}: {k}" for n, k in sorted(given.items()) if k)
     if not total:
-        flash("info", "Spread 0 pending batches (none were unassigned)." + skipped_note(skipped))
+        flash("info", _("Spread 0 pending batches (none were unassigned).") +
+              skipped_note(skipped))
         return None
-    return f"Spread {total} pending batches ({detail}).{skipped_note(skipped)}"
+    return _("Spread {count} pending batches ({detail}).").format(
+        count=total, detail=detail) + skipped_note(skipped)
 
 
 def bulk_actions(databases: Databases, team_names: list[str], selected: list[str]) -> None:
     """Assign the selected or the next N pending batches, or spread pending work evenly."""
-    st.subheader("Bulk actions")
+    st.subheader(_("Bulk actions"))
     if not team_names:
-        st.info("Add people on the Team page before assigning batches.")
+        st.info(_("Add people on the Team page before assigning batches."))
         return
     actor, work = current_actor(), databases.work
     left, middle, right = st.columns(3)
     with left.container(border=True):
-        person = st.selectbox("Assign the ticked batches to", team_names, key="bulk_selected_to")
-        if st.button(f"Assign {len(selected)} ticked", disabled=not selected,
-                     key="bulk_selected"):
-            run_write("Assigning", assignments.assign, work, selected, person, actor,
-                      then=lambda result: report_change(result, f"Assigned to {person}"))
+        person = st.selectbox(_("Assign the ticked batches to"), team_names,
+                              key="bulk_selected_to")
+        if st.button(_("Assign {count} ticked").format(count=len(selected)),
+                     disabled=not selected, key="bulk_selected"):
+            run_write(_("Assigning"), assignments.assign, work, selected, person, actor,
+                      then=lambda result: report_change(
+                          result, _("Assigned to {person}").format(person=person)))
     with middle.container(border=True):
-        count = st.number_input("How many of the next unassigned pending batches", 1, 5000, 20,
-                                key="bulk_next_count")
-        person = st.selectbox("Assign them to", team_names, key="bulk_next_to")
-        if st.button("Assign next pending", key="bulk_next"):
-            run_write("Assigning", _assign_next, work, count, person, actor,
+        count = st.number_input(_("How many of the next unassigned pending batches"), 1, 5000,
+                                20, key="bulk_next_count")
+        person = st.selectbox(_("Assign them to"), team_names, key="bulk_next_to")
+        if st.button(_("Assign next pending"), key="bulk_next"):
+            run_write(_("Assigning"), _assign_next, work, count, person, actor,
                       then=lambda result: _next_done(result, int(count), person))
     with right.container(border=True):
         # Empty by default: a hundred preselected chips hide the rest of the page.
-        everyone = st.toggle("Whole team", key="bulk_balance_all")
+        everyone = st.toggle(_("Whole team"), key="bulk_balance_all")
         names = team_names if everyone else st.multiselect(
-            "Spread unassigned pending batches across", team_names, key="bulk_balance_names",
-            placeholder="Choose people, or switch on Whole team")
-        limit = st.number_input("At most this many batches", 1, 50_000, 200,
+            _("Spread unassigned pending batches across"), team_names, key="bulk_balance_names",
+            placeholder=_("Choose people, or switch on Whole team"))
+        limit = st.number_input(_("At most this many batches"), 1, 50_000, 200,
                                 key="bulk_balance_limit")
-        if st.button("Spread evenly…", disabled=not names, key="bulk_balance_ask"):
+        if st.button(_("Spread evenly…"), disabled=not names, key="bulk_balance_ask"):
             st.session_state[BALANCE_CONFIRM] = True
         if st.session_state.get(BALANCE_CONFIRM):
             _confirm_spread(work, names, int(limit), actor)
 
 
 def _confirm_spread(work, names: list[str], limit: int, actor) -> None:
-    st.warning(f"Assign up to {limit} unassigned pending batches across {len(names)} "
-               "people, so their open workloads end up even?")
+    st.warning(_("Assign up to {limit} unassigned pending batches across {count} people, so "
+                 "their open workloads end up even?").format(limit=limit, count=len(names)))
     yes, no = st.columns(2)
-    if yes.button("Yes, assign", type="primary", key="bulk_balance_yes"):
+    if yes.button(_("Yes, assign"), type="primary", key="bulk_balance_yes"):
         st.session_state[BALANCE_CONFIRM] = False
-        run_write("Spreading", _spread, work, names, actor, limit, then=_spread_done)
-    if no.button("Cancel", key="bulk_balance_no"):
+        run_write(_("Spreading"), _spread, work, names, actor, limit, then=_spread_done)
+    if no.button(_("Cancel"), key="bulk_balance_no"):
         st.session_state[BALANCE_CONFIRM] = False
         st.rerun()

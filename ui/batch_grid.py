@@ -20,9 +20,14 @@ from segcore.naming import person_key
 from segcore.timefmt import office_time
 from ui import labels, reads
 from ui.connection import settings
+from ui.i18n import N_, _, ngettext
 from ui.state import BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS
 
 ROW_PX, HEADER_PX, MAX_ROWS_SHOWN = 35, 38, 20
+# History fields as the details table heads them (other stored keys are shown as they are).
+HISTORY_COLUMNS = {"at": N_("at"), "kind": N_("kind"), "key": N_("key"), "field": N_("field"),
+                   "old": N_("old"), "new": N_("new"), "author": N_("author"),
+                   "reason": N_("reason")}
 READ_ONLY = ["id", "overdue", "folder", "folder_missing", "masks", "file_count", "masks_vs_images",
              "mask_state", "latest_upload"]
 
@@ -53,9 +58,10 @@ def fold_editor_edits(team: list[str]) -> None:
                if "assignee" in columns and columns["assignee"][1]
                and person_key(str(columns["assignee"][1])) not in members]
     if refused:
-        st.warning(" ".join(f"{name} is not on the team, so {batch_id} keeps its assignee."
+        st.warning(" ".join(_("{name} is not on the team, so {batch} keeps its "
+                              "assignee.").format(name=name, batch=batch_id)
                             for batch_id, name in refused[:5]) +
-                   " Batches are only given to current members.")
+                   " " + _("Batches are only given to current members."))
         _redraw()
     st.session_state[PENDING_EDITS] = {b: c for b, c in pending.items() if c}
 
@@ -85,7 +91,9 @@ def _frame(snap: dict, data_directory: str | None) -> pd.DataFrame:
     for doc in snap["rows"]:
         stored = batch_table.table_row(doc, zone)
         row = pending_edits.shown_row(stored, pending.get(stored["id"], {}))
-        row["overdue"] = "⚠ overdue" if batch_table.is_overdue(row, today) else None
+        row["overdue"] = "⚠ " + _("overdue") if batch_table.is_overdue(row, today) else None
+        row["mask_state"] = labels.mask_state(row["mask_state"]) if row.get("mask_state") \
+            else row.get("mask_state")
         row["folder"] = batch_table.shown_folder(row["folder"], data_directory)
         rows.append({"select": False, **row})
     columns = ["select", "id", "assignee", "status", "priority", "due_date", "overdue",
@@ -118,25 +126,27 @@ def column_config(frame: pd.DataFrame, team: list[str]) -> dict:
     priorities = [*PRIORITIES, *sorted(set(frame["priority"].dropna()) - set(PRIORITIES))]
     base = _data_directory()
     return {
-        "select": cfg.CheckboxColumn("✓", width="small"), "id": cfg.TextColumn("Batch"),
+        "select": cfg.CheckboxColumn("✓", width="small"), "id": cfg.TextColumn(_("Batch")),
         "assignee": cfg.SelectboxColumn(
-            "Assignee", options=[*team, *others],
+            _("Assignee"), options=[*team, *others],
             format_func=lambda name: labels.person(name, team, former),
-            help="Batches are given to current members; former and unknown names are marked."),
-        "status": cfg.SelectboxColumn("Status", options=statuses, required=True,
+            help=_("Batches are given to current members; former and unknown names are "
+                   "marked.")),
+        "status": cfg.SelectboxColumn(_("Status"), options=statuses, required=True,
                                       format_func=labels.status),
-        "priority": cfg.SelectboxColumn("Priority", options=priorities,
+        "priority": cfg.SelectboxColumn(_("Priority"), options=priorities,
                                         format_func=labels.priority),
-        "due_date": cfg.DateColumn("Due date", format="YYYY-MM-DD"),
-        "overdue": cfg.TextColumn("Overdue", width="small"),
-        "folder": cfg.TextColumn("Folder", help=f"Relative to {base or 'DATA_DIRECTORY'}; the "
-                                 "full path is under 'Batch details and history' below."),
-        "folder_missing": cfg.CheckboxColumn("Folder missing"),
-        "file_count": cfg.NumberColumn("Files"), "masks": cfg.CheckboxColumn("Masks"),
-        "masks_vs_images": cfg.TextColumn("Masks vs images", help="Images with a mask / images "
-                                          "in the folder (Sync page: Check masks)"),
-        "mask_state": cfg.TextColumn("Mask check"),
-        "latest_upload": cfg.DatetimeColumn("Latest upload", format="YYYY-MM-DD HH:mm")}
+        "due_date": cfg.DateColumn(_("Due date"), format="YYYY-MM-DD"),
+        "overdue": cfg.TextColumn(_("Overdue"), width="small"),
+        "folder": cfg.TextColumn(_("Folder"), help=_(
+            "Relative to {base}; the full path is under 'Batch details and history' "
+            "below.").format(base=base or "DATA_DIRECTORY")),
+        "folder_missing": cfg.CheckboxColumn(_("Folder missing")),
+        "file_count": cfg.NumberColumn(_("Files")), "masks": cfg.CheckboxColumn(_("Masks")),
+        "masks_vs_images": cfg.TextColumn(_("Masks vs images"), help=_(
+            "Images with a mask / images in the folder (Sync page: Check masks)")),
+        "mask_state": cfg.TextColumn(_("Mask check")),
+        "latest_upload": cfg.DatetimeColumn(_("Latest upload"), format="YYYY-MM-DD HH:mm")}
 
 
 def show_grid(snap: dict, team: list[str], writable: bool) -> None:
@@ -158,32 +168,43 @@ def pending_bar(save) -> None:
     count = pending_edits.change_count(pending)
     text, save_col, discard_col = st.columns([3, 1.2, 1])
     if count:
-        text.warning(f"{count} unsaved change{'s' if count != 1 else ''} in {len(pending)} "
-                     f"batch{'es' if len(pending) != 1 else ''}, kept until you save or "
-                     "discard them.", icon=":material/edit_note:")
+        changes = ngettext("{count} unsaved change", "{count} unsaved changes",
+                           count).format(count=count)
+        text.warning(ngettext("{changes} in {count} batch, kept until you save or discard "
+                              "them.",
+                              "{changes} in {count} batches, kept until you save or discard "
+                              "them.", len(pending)).format(changes=changes, count=len(pending)),
+                     icon=":material/edit_note:")
     else:
-        text.caption("No unsaved changes.")
-    if save_col.button(f"Save changes ({len(pending)} batches)", type="primary",
-                       disabled=not count, key="save_batches"):
+        text.caption(_("No unsaved changes."))
+    if save_col.button(_("Save changes") + " " + ngettext(
+            "({count} batch)", "({count} batches)", len(pending)).format(count=len(pending)),
+                       type="primary", disabled=not count, key="save_batches"):
         save(pending_edits.pending_edits(pending))
-    if discard_col.button("Discard", disabled=not count, key="discard_batches"):
+    if discard_col.button(_("Discard"), disabled=not count, key="discard_batches"):
         discard()
         st.rerun()
 
 
 def batch_details() -> None:
     """Any batch by id, not only those on the shown page: stored fields, full folder, history."""
-    with st.expander("Batch details and history"):
-        typed = st.text_input("Batch id", key="history_of", placeholder="batch_400").strip()
+    with st.expander(_("Batch details and history")):
+        typed = st.text_input(_("Batch id"), key="history_of", placeholder="batch_400").strip()
         if not typed:
             return
         doc = reads.batch_detail(typed)
         if doc is None:
-            st.info(f"There is no batch '{typed}'.")
+            st.info(_("There is no batch '{id}'.").format(id=typed))
             return
-        st.markdown(f"**Folder:** `{doc.get('folder') or '(none stored)'}`")
-        st.dataframe(pd.DataFrame([{"field": k, "value": str(v)} for k, v in doc.items()
+        st.markdown("**" + _("Folder:") + f"** `{doc.get('folder') or _('(none stored)')}`")
+        st.dataframe(pd.DataFrame([{_("field"): k, _("value"): str(v)} for k, v in doc.items()
                                    if k != "folder"]), hide_index=True)
         zone = settings().zone
-        st.dataframe([{**h, "at": office_time(h.get("at"), zone, "%Y-%m-%d %H:%M:%S")}
-                      for h in reads.batch_history(typed)], hide_index=True)
+        st.dataframe([_history_row(h, zone) for h in reads.batch_history(typed)],
+                      hide_index=True)
+
+
+def _history_row(entry: dict, zone) -> dict:
+    """One history entry as a row: office time, headers in the session's language."""
+    shown = {**entry, "at": office_time(entry.get("at"), zone, "%Y-%m-%d %H:%M:%S")}
+    return {(_(HISTORY_COLUMNS[k]) if k in HISTORY_COLUMNS else k): v for k, v in shown.items()}

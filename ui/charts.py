@@ -1,11 +1,15 @@
 """Plotly figures for the dashboard, from the plain rows segcore.progress shapes.
 
-No Streamlit and no database here: each function takes rows and returns a figure.
+No Streamlit calls and no database here: each function takes rows and returns a figure. Titles,
+axes and legends go through `_()`, which keeps them as written (English) outside a Streamlit run.
 """
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
+from babel import dates
+
+from ui.i18n import _, babel_locale
 
 MASKS, PENDING, ACCENT = "#2e7d32", "#f9a825", "#1565c0"
 
@@ -19,46 +23,48 @@ def _layout(figure: go.Figure, title: str) -> go.Figure:
 
 
 def segmented_vs_pending(with_masks: int, pending: int) -> go.Figure:
-    figure = go.Figure(go.Pie(labels=["With masks", "Without masks"], values=[with_masks, pending],
-                              hole=0.55, marker={"colors": [MASKS, PENDING]}, sort=False))
-    return _layout(figure, "With masks vs without")
+    figure = go.Figure(go.Pie(labels=[_("With masks"), _("Without masks")],
+                              values=[with_masks, pending], hole=0.55,
+                              marker={"colors": [MASKS, PENDING]}, sort=False))
+    return _layout(figure, _("With masks vs without"))
 
 
 def per_segmentador(people: list[dict], others: dict | None = None) -> go.Figure:
     """Horizontal bars, most open work on top (as given), the summarised rest at the bottom:
     readable with a hundred people, names never rotated or cut."""
     shown = people + ([others] if others else [])
-    names = [p["segmentador"] + ("" if p["on_team"] else " (not on team)") for p in shown]
+    names = [p["segmentador"] if p["on_team"]
+             else _("{name} (not on team)").format(name=p["segmentador"]) for p in shown]
     figure = go.Figure([
-        go.Bar(name="Assigned, no masks yet", y=names, x=[p["without_masks"] for p in shown],
+        go.Bar(name=_("Assigned, no masks yet"), y=names, x=[p["without_masks"] for p in shown],
                orientation="h", marker_color=PENDING),
-        go.Bar(name="With masks", y=names, x=[p["with_masks"] for p in shown],
+        go.Bar(name=_("With masks"), y=names, x=[p["with_masks"] for p in shown],
                orientation="h", marker_color=MASKS)])
-    figure.update_layout(barmode="stack", xaxis_title="batches",
+    figure.update_layout(barmode="stack", xaxis_title=_("batches"),
                          yaxis={"autorange": "reversed", "automargin": True})
-    _layout(figure, "Per segmentador")
+    _layout(figure, _("Per segmentador"))
     figure.update_layout(height=max(340, 110 + 24 * len(shown)))
     return figure
 
 
 def uploads_per_day(counts: list[dict]) -> go.Figure:
     figure = go.Figure(go.Bar(x=[c["day"] for c in counts], y=[c["uploads"] for c in counts],
-                              marker_color=ACCENT, name="uploads"))
-    figure.update_layout(yaxis_title="files uploaded")
-    return _layout(figure, "Uploads per day")
+                              marker_color=ACCENT, name=_("uploads")))
+    figure.update_layout(yaxis_title=_("files uploaded"))
+    return _layout(figure, _("Uploads per day"))
 
 
 def burndown(points: list[dict], projection: list[dict]) -> go.Figure:
     figure = go.Figure(go.Scatter(x=[p["day"] for p in points], y=[p["pending"] for p in points],
-                                  mode="lines", name="Without masks", line={"color": PENDING,
+                                  mode="lines", name=_("Without masks"), line={"color": PENDING,
                                                                       "width": 3}))
     if projection:
         figure.add_trace(go.Scatter(x=[p["day"] for p in projection],
                                     y=[p["pending"] for p in projection], mode="lines",
-                                    name="Projected at recent pace",
+                                    name=_("Projected at recent pace"),
                                     line={"color": "#757575", "dash": "dash"}))
-    figure.update_layout(yaxis_title="batches without masks", yaxis_rangemode="tozero")
-    return _layout(figure, "Burn-down of batches without masks")
+    figure.update_layout(yaxis_title=_("batches without masks"), yaxis_rangemode="tozero")
+    return _layout(figure, _("Burn-down of batches without masks"))
 
 
 def weekly_pace(weeks: list[dict]) -> go.Figure:
@@ -70,11 +76,12 @@ def weekly_pace(weeks: list[dict]) -> go.Figure:
     mondays = sorted({w["week"] for w in weeks})
     counts = {(w["segmentador"], w["week"]): w["deliveries"] for w in weeks}
     figure = go.Figure(go.Heatmap(
-        x=[f"{m:%d %b}" for m in mondays], y=names,
+        x=[dates.format_date(m, "dd MMM", locale=babel_locale()) for m in mondays], y=names,
         z=[[counts.get((name, m), 0) for m in mondays] for name in names],
-        colorscale=[[0, "#f5f5f5"], [1, MASKS]], colorbar={"title": "batches"},
-        hovertemplate="%{y}, week of %{x}: %{z} delivered<extra></extra>"))
-    figure.update_layout(xaxis_title="week starting")
-    figure = _layout(figure, "Deliveries per week")
+        colorscale=[[0, "#f5f5f5"], [1, MASKS]], colorbar={"title": _("batches")},
+        hovertemplate=_("{person}, week of {week}: {count} delivered").format(
+            person="%{y}", week="%{x}", count="%{z}") + "<extra></extra>"))
+    figure.update_layout(xaxis_title=_("week starting"))
+    figure = _layout(figure, _("Deliveries per week"))
     figure.update_layout(height=max(340, 60 + 18 * len(names)))
     return figure

@@ -9,6 +9,7 @@ from segcore import demo
 from ui import reads
 from ui.actions import run_write
 from ui.connection import databases, settings
+from ui.i18n import _
 from ui.state import DEMO_CONFIRM, current_actor, forget
 
 
@@ -19,9 +20,9 @@ def offer_demo() -> None:
         return
     if not reads.demo_state()["can_load"]:
         return
-    st.info("The database is empty. You can load clearly labelled demo data to look around, "
-            "or import your batch list from the Settings page.", icon=":material/info:")
-    if st.button("Load demo data…", key="demo_ask"):
+    st.info(_("The database is empty. You can load clearly labelled demo data to look around, "
+              "or import your batch list from the Settings page."), icon=":material/info:")
+    if st.button(_("Load demo data…"), key="demo_ask"):
         st.session_state[DEMO_CONFIRM] = True
     if st.session_state.get(DEMO_CONFIRM):
         _confirm_demo()
@@ -29,19 +30,24 @@ def offer_demo() -> None:
 
 def _loaded(result: dict) -> str:
     st.session_state[DEMO_CONFIRM] = False
-    return (f"Demo loaded: {result['batches']} batches, a team of {result['team']}, "
-            f"{result['uploads']} uploads.")
+    return _("Demo loaded: {batches} batches, a team of {team}, {uploads} uploads.").format(
+        batches=result["batches"], team=result["team"], uploads=result["uploads"])
 
 
-@st.dialog("Load demo data?", on_dismiss=lambda: forget(DEMO_CONFIRM))
 def _confirm_demo() -> None:
+    # The dialog's title is translated when it opens, so it follows the session's language.
+    st.dialog(_("Load demo data?"), on_dismiss=lambda: forget(DEMO_CONFIRM))(_demo_question)()
+
+
+def _demo_question() -> None:
     current = settings()
-    st.write(f"This creates 300 made-up batches, a team of five and mask uploads in the empty "
-             f"database, and their folders under `{current.demo_directory}`.")
+    st.write(_("This creates 300 made-up batches, a team of five and mask uploads in the empty "
+               "database, and their folders under `{folder}`.").format(
+        folder=current.demo_directory))
     left, right = st.columns(2)
-    if left.button("Load the demo", type="primary", key="demo_yes"):
-        run_write("Loading demo data", demo.load_demo, databases(), current.demo_directory,
+    if left.button(_("Load the demo"), type="primary", key="demo_yes"):
+        run_write(_("Loading demo data"), demo.load_demo, databases(), current.demo_directory,
                   author=current_actor(), then=_loaded)
-    if right.button("Cancel", key="demo_no"):
+    if right.button(_("Cancel"), key="demo_no"):
         st.session_state[DEMO_CONFIRM] = False
         st.rerun()

@@ -16,6 +16,7 @@ from segcore import batch_import
 from segcore.connection import Databases
 from segcore.errors import ImportFileError
 from ui.actions import run_write, show_error
+from ui.i18n import N_, _, format_number
 from ui.state import IMPORT_PREVIEW, IMPORT_RESULT, current_actor
 
 SHOWN_IDS = 50
@@ -26,8 +27,8 @@ def read_sources(uploaded, typed_file: str, typed_dir: str, count_images: bool,
     """The entries of every source given, and the data directory; errors name what was typed."""
     directory = Path(typed_dir.strip()).expanduser() if typed_dir.strip() else None
     if directory is not None and not directory.is_dir():
-        raise ImportFileError(f"The data directory '{typed_dir.strip()}' is not a folder on the "
-                              "server.")
+        raise ImportFileError(N_("The data directory '{path}' is not a folder on the "
+                                 "server."), path=typed_dir.strip())
     sources = []
     if uploaded is not None:
         text = uploaded.getvalue().decode("utf-8", errors="replace")
@@ -35,26 +36,27 @@ def read_sources(uploaded, typed_file: str, typed_dir: str, count_images: bool,
     if typed_file.strip():
         path = Path(typed_file.strip()).expanduser()
         if not path.is_file():
-            raise ImportFileError(f"The batches file '{typed_file.strip()}' does not exist on "
-                                  "the server.")
+            raise ImportFileError(N_("The batches file '{path}' does not exist on the "
+                                     "server."), path=typed_file.strip())
         sources.append(batch_import.read_batches_file(path, base=directory))
     if directory is not None:
         sources.append(batch_import.scan_data_directory(directory, count_images, progress))
     if not sources:
-        raise ImportFileError("Nothing to import: upload a batches file, or give a batches file "
-                              "or a data directory on the server.")
+        raise ImportFileError(N_("Nothing to import: upload a batches file, or give a "
+                                 "batches file or a data directory on the server."))
     return batch_import.merge_sources(*sources), directory
 
 
 def prepare(databases: Databases, uploaded, typed_file: str, typed_dir: str,
             count_images: bool, slot) -> None:
     """Read the sources and keep what an import would do; a problem replaces the progress bar."""
-    bar = slot.progress(0.0, text="Reading the batch list…")
+    bar = slot.progress(0.0, text=_("Reading the batch list…"))
     try:
         entries, directory = read_sources(
             uploaded, typed_file, typed_dir, count_images,
             lambda done, total: bar.progress(done / total if total else 1.0,
-                                             text=f"Scanned {done} of {total} folders"))
+                                             text=_("Scanned {done} of {total} folders").format(
+                                                 done=done, total=total)))
         checker = batch_import.folder_checker(directory)
         plan = batch_import.preview_import(databases.work, entries, checker)
     except ImportFileError as exc:
@@ -68,28 +70,31 @@ def prepare(databases: Databases, uploaded, typed_file: str, typed_dir: str,
 def _imported(result: batch_import.ImportResult) -> str:
     st.session_state[IMPORT_PREVIEW] = None
     st.session_state[IMPORT_RESULT] = asdict(result)
-    refused = "".join(f" Refused (not a folder name): {batch_id!r}: {why}."
-                      for batch_id, why in list(result.refused.items())[:5])
-    return (f"Import finished: {result.added} added, {result.updated} refreshed, "
-            f"{result.unchanged} unchanged, {len(result.flagged_missing)} flagged missing."
-            + (f" {len(result.refused)} refused." + refused if result.refused else ""))
+    refused = "".join(" " + _("Refused (not a folder name): {id}: {why}.").format(
+        id=repr(batch_id), why=why) for batch_id, why in list(result.refused.items())[:5])
+    return (_("Import finished: {added} added, {updated} refreshed, {unchanged} unchanged, "
+              "{missing} flagged missing.").format(
+                added=result.added, updated=result.updated, unchanged=result.unchanged,
+                missing=len(result.flagged_missing))
+            + (" " + _("{count} refused.").format(count=len(result.refused)) + refused
+               if result.refused else ""))
 
 
 def _ids(label: str, ids: list[str]) -> None:
     if ids:
-        st.caption(f"{label}: " + ", ".join(ids[:SHOWN_IDS]) +
+        st.caption(f"{_(label)}: " + ", ".join(ids[:SHOWN_IDS]) +
                    (" …" if len(ids) > SHOWN_IDS else ""))
 
 
 def show_counts(plan: dict) -> None:
     """New, refreshed, to be flagged and unchanged batches as four figures."""
     for column, (label, value) in zip(st.columns(4), [
-            ("New", plan["added"]), ("Refreshed", plan["updated"]),
-            ("Flagged folder missing", len(plan["flagged_missing"])),
-            ("Unchanged", plan["unchanged"])]):
-        column.metric(label, f"{value:,}")
-    _ids("Folder missing on disk", plan["flagged_missing"])
-    _ids("Folder found again", plan["restored"])
+            (_("New"), plan["added"]), (_("Refreshed"), plan["updated"]),
+            (_("Flagged folder missing"), len(plan["flagged_missing"])),
+            (_("Unchanged"), plan["unchanged"])]):
+        column.metric(label, format_number(value))
+    _ids(N_("Folder missing on disk"), plan["flagged_missing"])
+    _ids(N_("Folder found again"), plan["restored"])
 
 
 def confirm(databases: Databases) -> None:
@@ -98,18 +103,18 @@ def confirm(databases: Databases) -> None:
     if not preview:
         return
     with st.container(border=True):
-        st.markdown("**Preview: nothing is written until you press Import**")
+        st.markdown("**" + _("Preview: nothing is written until you press Import") + "**")
         show_counts(preview["plan"])
         if not preview["directory"]:
-            st.caption("No data directory was given, so no folder is checked on disk and "
-                       "nothing is flagged missing.")
+            st.caption(_("No data directory was given, so no folder is checked on disk and "
+                         "nothing is flagged missing."))
         slot = st.empty()
         yes, no = st.columns(2)
-        if yes.button("Import", type="primary", key="import_confirm"):
+        if yes.button(_("Import"), type="primary", key="import_confirm"):
             directory = Path(preview["directory"]) if preview["directory"] else None
-            run_write("Importing", batch_import.import_batches, databases.work,
+            run_write(_("Importing"), batch_import.import_batches, databases.work,
                       preview["entries"], current_actor(),
                       batch_import.folder_checker(directory), then=_imported, slot=slot)
-        if no.button("Cancel", key="import_cancel"):
+        if no.button(_("Cancel"), key="import_cancel"):
             st.session_state[IMPORT_PREVIEW] = None
             st.rerun()

@@ -1,27 +1,67 @@
-"""How stored values are named on screen: one place, so a translation replaces one mapping.
+"""How stored values are named on screen: one place, marked for the catalog and translated
+where they are shown.
 
 Stored values stay as production has them (Spanish priorities, English statuses, legacy codes);
-only their labels change. A value without a label is shown as stored.
+only their labels change, in the session's language. A value without a label is shown as
+stored.
 """
 
 from __future__ import annotations
 
 from segcore.naming import person_key
+from ui.i18n import N_, _
 
-STATUS = {"pending": "Pending", "in_progress": "In progress", "review": "In review",
-          "done": "Done"}
-PRIORITY = {"alta": "High", "media": "Medium", "baja": "Low"}
-FOLDER = {"All": "All", "Missing": "Folder missing", "Present": "Folder present"}
-LEFT_THE_TEAM = "left the team"
-NOT_ON_TEAM = "not on the team"
+STATUS = {"pending": N_("Pending"), "in_progress": N_("In progress"),
+          "review": N_("In review"), "done": N_("Done")}
+PRIORITY = {"alta": N_("High"), "media": N_("Medium"), "baja": N_("Low")}
+FOLDER = {"All": N_("All"), "Missing": N_("Folder missing"), "Present": N_("Folder present")}
+MASKS = {"Any": N_("Any"), "With masks": N_("With masks"), "Without masks": N_("Without masks")}
+MASK_STATE = {"complete": N_("complete"), "incomplete": N_("incomplete"), "extra": N_("extra"),
+              "unreadable": N_("unreadable"), "unknown": N_("unknown"),
+              "(not checked)": N_("(not checked)")}
+# Filter options that are not stored values ("All", "(unassigned)").
+SPECIAL = {"All": N_("All"), "(unassigned)": N_("(unassigned)")}
+SORT = {"id": N_("id"), "assignee": N_("assignee"), "status": N_("status"),
+        "latest_upload": N_("latest upload"), "due_date": N_("due date"),
+        "priority": N_("priority")}
+LEFT_THE_TEAM = N_("left the team")
+NOT_ON_TEAM = N_("not on the team")
+
+
+def _labelled(table: dict, value: object) -> str:
+    if value is None:
+        return ""
+    label = table.get(str(value))
+    return _(label) if label else str(value)
 
 
 def status(value: object) -> str:
-    return "" if value is None else STATUS.get(str(value), str(value))
+    return _labelled(STATUS, value)
 
 
 def priority(value: object) -> str:
-    return "" if value is None else PRIORITY.get(str(value), str(value))
+    return _labelled(PRIORITY, value)
+
+
+def folder(value: object) -> str:
+    return _labelled(FOLDER, value)
+
+
+def masks(value: object) -> str:
+    return _labelled(MASKS, value)
+
+
+def mask_state(value: object) -> str:
+    return _labelled(MASK_STATE, value)
+
+
+def special(value: object) -> str:
+    """"All" and "(unassigned)" in the session's language; anything else as it is."""
+    return _labelled(SPECIAL, value)
+
+
+def sort(value: object) -> str:
+    return _labelled(SORT, value)
 
 
 def person(name: object, team: list[str], former: set[str] = frozenset()) -> str:
@@ -30,4 +70,5 @@ def person(name: object, team: list[str], former: set[str] = frozenset()) -> str
         return ""
     if person_key(str(name)) in {person_key(n) for n in team}:
         return str(name)
-    return f"{name} ({LEFT_THE_TEAM if name in former else NOT_ON_TEAM})"
+    return "{name} ({why})".format(name=name,
+                                   why=_(LEFT_THE_TEAM if name in former else NOT_ON_TEAM))

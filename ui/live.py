@@ -9,6 +9,7 @@ Unsaved edits in the batch table survive it: they are kept per batch id (`PENDIN
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Callable
 
 import streamlit as st
@@ -16,9 +17,10 @@ from pymongo.errors import PyMongoError
 
 from segcore.errors import SegcoreError
 from segcore.history import utcnow
-from segcore.live_status import LiveStatus, describe_live, live_status
+from segcore.live_status import LiveStatus, live_status
 from segcore.timefmt import office_time
 from ui.connection import data_versions, databases, settings
+from ui.i18n import _, format_age
 from ui.state import LIVE_SEEN
 
 POLL = "5s"
@@ -62,13 +64,25 @@ def current_live_status() -> LiveStatus | None:
         return None
 
 
+def describe_live(status: LiveStatus, now: datetime) -> str:
+    """"live: last change applied 3 seconds ago" (or why it says nothing yet)."""
+    if not status.running:
+        return _("no live sync is running")
+    if status.last_change_at is None:
+        return _("live: running, no change applied yet")
+    return _("live: last change applied {age}").format(
+        age=format_age(now - status.last_change_at))
+
+
 @st.fragment(run_every=POLL)
 def live_caption() -> None:
-    """"live: last change applied 3 s ago", kept current without rerunning the page."""
+    """"live: last change applied 3 seconds ago", kept current without rerunning the page."""
     status = current_live_status()
     if status is not None and status.running:
-        since = f", since {office_time(status.since, settings().zone)}" if status.since else ""
-        st.caption(f":green[●] {describe_live(status, utcnow())} (`sync --watch` on "
-                   f"{status.host or 'another host'}{since})")
+        text = _(":green[●] {status} (`sync --watch` on {host}, since {since})") \
+            if status.since else _(":green[●] {status} (`sync --watch` on {host})")
+        st.caption(text.format(status=describe_live(status, utcnow()),
+                               host=status.host or _("another host"),
+                               since=office_time(status.since, settings().zone)))
     elif status is not None:
         st.caption(describe_live(status, utcnow()))

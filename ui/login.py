@@ -23,9 +23,11 @@ from segcore.errors import SegcoreError
 from segcore.history import utcnow
 from ui.actions import run_write
 from ui.connection import databases, settings
+from ui.i18n import N_, _
 from ui.state import ACTOR, LOGIN_AT, NEW_COOKIE, SESSION_TOKEN, TRIED_TOKEN
 
 COOKIE = "segdash_session"
+ROLES = {"coordinator": N_("coordinator"), "viewer": N_("viewer")}
 
 
 def cookie_token() -> str | None:
@@ -51,14 +53,17 @@ def login_gate() -> bool:
     if actor is not None and not auth.session_expired(since, utcnow(), current.session_minutes):
         with st.sidebar:
             _keep_cookie()
-            st.caption(f"Logged in as **{actor.name}** ({actor.role})")
-            if st.button("Log out", key="logout", icon=":material/logout:"):
+            st.caption(_("Logged in as **{name}** ({role})").format(name=actor.name,
+                                                                     role=_(ROLES[actor.role])
+                                                                     if actor.role in ROLES
+                                                                     else actor.role))
+            if st.button(_("Log out"), key="logout", icon=":material/logout:"):
                 token = _forget_login()
-                run_write("Logging out", sessions.end_session, databases().work, token)
+                run_write(_("Logging out"), sessions.end_session, databases().work, token)
         return True
     if actor is not None:
         _forget_login()
-        st.info("Your session has expired: please log in again.")
+        st.info(_("Your session has expired: please log in again."))
     _login_form()
     return False
 
@@ -110,9 +115,9 @@ def _log_in(name: str, password: str) -> None:
 
 
 def _login_form() -> None:
-    st.title("Log in")
+    st.title(_("Log in"))
     with st.form("login", border=True):
-        name = st.text_input("User name", key="login_name")
-        password = st.text_input("Password", type="password", key="login_password")
-        if st.form_submit_button("Log in", type="primary"):
-            run_write("Logging in", _log_in, name, password)
+        name = st.text_input(_("User name"), key="login_name")
+        password = st.text_input(_("Password"), type="password", key="login_password")
+        if st.form_submit_button(_("Log in"), type="primary"):
+            run_write(_("Logging in"), _log_in, name, password)

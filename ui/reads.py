@@ -30,6 +30,7 @@ from segcore.schema import BATCHES
 from segcore.connection import Databases, check_health
 from ui.actions import guarded, optional
 from ui.connection import connection, data_versions, databases, db_key, settings
+from ui.i18n import _
 
 READ_TTL_S = 3600  # entries are keyed by the data version: this only frees memory
 HEALTH_TTL_S = 10
@@ -94,7 +95,7 @@ def _fresh_rows() -> BatchRows:
         holder["epoch"] = epoch
     current = data_versions()
     if rows.needs_full_read(current):
-        with st.spinner("Reading the batch list…"):
+        with st.spinner(_("Reading the batch list…")):
             return rows.refresh(databases().work, current)
     return rows.refresh(databases().work, current)
 

@@ -31,6 +31,7 @@ IMPORT_RESULT = "import_result"
 MASK_LAST_REPORT = "mask_last_report"  # the last "Check masks" report, as plain data
 IMPORT_PREVIEW = "import_preview"      # what an import would do, shown before it writes
 OUTAGE_SHOWN = "outage_shown"          # the outage message already shown on this run
+LANGUAGE_OF = "language_of"            # whose remembered language the session has loaded
 LIVE_SEEN = "live_seen"                # {page: the data version it last showed}
 
 _DEFAULTS = {ACTOR: None, LOGIN_AT: None, SESSION_TOKEN: None, NEW_COOKIE: None,

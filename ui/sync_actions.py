@@ -13,20 +13,22 @@ from segcore.schedule import SyncScheduler
 from segcore.timefmt import office_time
 from ui.actions import run_write
 from ui.connection import settings
+from ui.i18n import N_, _, format_number
 from ui.state import SYNC_LAST_REPORT, current_actor
 
 
 def _synced(report) -> str:
     st.session_state[SYNC_LAST_REPORT] = report.as_dict(details=True)
-    return (f"Sync finished in {report.duration_s:.1f} s: {report.batches_updated} batches "
-            f"updated, {report.total_files} files.")
+    return _("Sync finished in {seconds} s: {updated} batches updated, {files} files.").format(
+        seconds=format_number(report.duration_s, 1), updated=report.batches_updated,
+        files=format_number(report.total_files))
 
 
 def sync_now(databases: Databases, full: bool) -> None:
     """Run a sync with a progress bar; a failure (or a sync already running) replaces the bar."""
     slot = st.empty()
-    bar = slot.progress(0.0, text="Starting the sync…")
-    run_write("Syncing", sync.run_sync, databases, full=full, mode="manual",
+    bar = slot.progress(0.0, text=_("Starting the sync…"))
+    run_write(_("Syncing"), sync.run_sync, databases, full=full, mode="manual",
               author=current_actor(), then=_synced, slot=slot,
               progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
 
@@ -34,18 +36,19 @@ def sync_now(databases: Databases, full: bool) -> None:
 def schedule_controls(auto: SyncScheduler) -> None:
     """The interval of the automatic sync while the app runs, and how its last run went."""
     zone = settings().zone
-    minutes = st.number_input("Automatic sync every N minutes while the app runs (0 = off)",
-                              0, 1440, int(auto.minutes), key="auto_minutes")
-    if st.button("Apply", key="auto_apply"):
-        run_write("Applying", auto.set_minutes, minutes,
-                  then=f"Automatic sync every {minutes} minutes." if minutes
-                  else "Automatic sync is off.")
+    minutes = st.number_input(_("Automatic sync every N minutes while the app runs "
+                                "(0 = off)"), 0, 1440, int(auto.minutes), key="auto_minutes")
+    if st.button(_("Apply"), key="auto_apply"):
+        run_write(_("Applying"), auto.set_minutes, minutes,
+                  then=_("Automatic sync every {minutes} minutes.").format(minutes=minutes)
+                  if minutes else _("Automatic sync is off."))
     # The scheduler keeps the server's local time: astimezone() reads it as such.
-    st.caption(f"Next automatic run: {auto.next_run.astimezone(zone):%Y-%m-%d %H:%M}"
-               if auto.next_run else "Automatic sync is off.")
+    st.caption(_("Next automatic run: {when}").format(
+        when=f"{auto.next_run.astimezone(zone):%Y-%m-%d %H:%M}")
+        if auto.next_run else _("Automatic sync is off."))
     if auto.last_outcome:
-        st.caption(f"Last automatic run at {auto.last_at.astimezone(zone):%H:%M}: "
-                   f"{auto.last_outcome}")
+        st.caption(_("Last automatic run at {time}: {outcome}").format(
+            time=f"{auto.last_at.astimezone(zone):%H:%M}", outcome=auto.last_outcome))
 
 
 def upload_rows(uploads: list[dict], with_assignee: bool = False) -> list[dict]:
@@ -57,17 +60,20 @@ def upload_rows(uploads: list[dict], with_assignee: bool = False) -> list[dict]:
         size = upload.get("size_bytes")
         if size is None and upload.get("size_mb") is not None:  # runs recorded before sizes
             size = round(upload["size_mb"] * 1048576)
-        row = {FIELD_LABELS["filename"]: upload.get("filename"),
-               FIELD_LABELS["uploaded_by"]: upload.get("uploaded_by") or "",
-               FIELD_LABELS["upload_date"]: office_time(upload.get("upload_date"), zone),
-               FIELD_LABELS["size"]: human_size(size),
-               FIELD_LABELS["batches"]: ", ".join(upload.get("batches") or [])}
+        row = {label("filename"): upload.get("filename"),
+               label("uploaded_by"): upload.get("uploaded_by") or "",
+               label("upload_date"): office_time(upload.get("upload_date"), zone),
+               label("size"): human_size(size),
+               label("batches"): ", ".join(upload.get("batches") or [])}
         if with_assignee:
-            row[FIELD_LABELS["assignee"]] = upload.get("assignee") or ""
+            row[label("assignee")] = upload.get("assignee") or ""
         rows.append(row)
     return rows
 
 
+TRIGGERS = {"manual": N_("manual"), "scheduled": N_("scheduled"), "cron": N_("cron")}
+RUN_STATUS = {"ok": N_("ok"), "failed": N_("failed"), "running": N_("running"),
+              "interrupted": N_("interrupted")}
 RUN_COLUMNS = ("started_at", "kind", "mode", "status", "duration_s", "total_files",
                "new_files", "removed_files", "batches_updated", "status_moves", "orphans",
                "unmatched", "mismatches", "author", "error")
@@ -78,7 +84,30 @@ def run_rows(runs: list[dict]) -> list[dict]:
     zone = settings().zone
     rows = []
     for run in runs:
-        values = {**run, "kind": run_kind(run),
+        values = {**run, "kind": kind(run), "mode": _word(TRIGGERS, run.get("mode")),
+                  "status": _word(RUN_STATUS, run.get("status")),
                   "started_at": office_time(run.get("started_at"), zone, "%Y-%m-%d %H:%M:%S")}
-        rows.append({FIELD_LABELS[c]: values.get(c) for c in RUN_COLUMNS})
+        rows.append({label(c): values.get(c) for c in RUN_COLUMNS})
     return rows
+
+
+def _word(table: dict, value: object) -> object:
+    """A stored word (a trigger, a run's status) in the session's language; others as stored."""
+    marked = table.get(value)
+    return _(marked) if marked else value
+
+
+def label(field: str) -> str:
+    """The shared label of a field or figure (`segcore.labels`), in the session's language."""
+    return _(FIELD_LABELS[field])
+
+
+def kind(run: dict) -> str:
+    """"Full (why)" or "Incremental" in the session's language (the why as segcore wrote it)."""
+    english = run_kind(run)
+    if not english:
+        return ""
+    if not run.get("full"):
+        return _("Incremental")
+    reason = run.get("full_reason")
+    return _("Full ({reason})").format(reason=reason) if reason else _("Full")

@@ -17,10 +17,13 @@ from segcore.naming import person_key
 from segcore.timefmt import office_time
 from ui import reads
 from ui.actions import flash, run_write
+from ui.attention import pace_columns
 from ui.connection import settings
+from ui.i18n import N_, _, ngettext
 from ui.state import REMOVE_TARGET, current_actor, forget
 
 ADD_FIELDS = ("add_name", "add_role", "add_email")
+HANDOVER = {"unassign": N_("Leave them unassigned"), "reassign": N_("Reassign them to…")}
 
 
 def _when(value: object) -> str:
@@ -30,8 +33,15 @@ def _when(value: object) -> str:
     return value.isoformat() if isinstance(value, date) else ""
 
 
-def team_table(members: list[dict], load: dict[str, dict]) -> list[dict]:
-    """One row per member: their workload, and both "last upload" figures, labelled apart.
+TEAM_COLUMNS = (N_("Name"), N_("Role"), N_("Email"), N_("Assigned"), N_("With masks"),
+                N_("Without masks"), N_("Last upload on their batches"),
+                N_("Last upload by them"), N_("Files uploaded by them"))
+
+
+def team_table(members: list[dict], load: dict[str, dict], paces: dict | None = None
+               ) -> list[dict]:
+    """One row per member: their workload, both "last upload" figures labelled apart, and
+    their pace (from `paces`, by name), headed in the session's language.
 
     "On their batches" is the newest upload on batches assigned to them, whoever uploaded it;
     "by them" the newest upload they made, on any batch (from the last sync, no GridFS read).
@@ -41,12 +51,11 @@ def team_table(members: list[dict], load: dict[str, dict]) -> list[dict]:
     for member in members:
         mine = load[member["name"]]
         theirs = activity.get(person_key(member["name"])) or {}
-        rows.append({"Name": member["name"], "Role": member["role"],
-                     "Email": member["email"] or "", "Assigned": mine["assigned"],
-                     "With masks": mine["with_masks"], "Without masks": mine["without_masks"],
-                     "Last upload on their batches": _when(mine["last_upload"]),
-                     "Last upload by them": _when(theirs.get("latest")),
-                     "Files uploaded by them": theirs.get("files", 0)})
+        values = (member["name"], member["role"], member["email"] or "", mine["assigned"],
+                  mine["with_masks"], mine["without_masks"], _when(mine["last_upload"]),
+                  _when(theirs.get("latest")), theirs.get("files", 0))
+        rows.append({**{_(header): value for header, value in zip(TEAM_COLUMNS, values)},
+                     **pace_columns((paces or {}).get(member["name"]))})
     return rows
 
 
@@ -54,7 +63,7 @@ def member_added(added) -> str:
     """After a successful add only: empty the form (a refused one keeps what was typed)."""
     for key in ADD_FIELDS:
         st.session_state.pop(key, None)
-    return f"{added.name} was added to the team."
+    return _("{name} was added to the team.").format(name=added.name)
 
 
 def removal_target(chosen: str, names: list[str], asked: bool) -> str | None:
@@ -68,37 +77,48 @@ def removal_target(chosen: str, names: list[str], asked: bool) -> str | None:
     return target
 
 
-@st.dialog("Remove from the team?", on_dismiss=lambda: forget(REMOVE_TARGET))
 def confirm_removal(databases: Databases, name: str, others: list[str],
                     with_masks: int) -> None:
+    """Open the removal dialog, its title in the session's language."""
+    st.dialog(_("Remove from the team?"), on_dismiss=lambda: forget(REMOVE_TARGET))(
+        _removal_question)(databases, name, others, with_masks)
+
+
+def _removal_question(databases: Databases, name: str, others: list[str],
+                      with_masks: int) -> None:
     """Ask what to do with the person's open batches, then remove them (or cancel)."""
     open_count = reads.open_workloads((name,)).get(name, 0)
     choice, target = "unassign", None
     if open_count:
-        st.write(f"**{name}** holds **{open_count}** open batches (assigned, without masks).")
+        st.write(_("**{name}** holds **{count}** open batches (assigned, without "
+                   "masks).").format(name=name, count=open_count))
         options = ["unassign", "reassign"] if others else ["unassign"]
-        choice = st.radio("What should happen to them?", options, key="remove_choice",
-                          format_func={"unassign": "Leave them unassigned",
-                                       "reassign": "Reassign them to…"}.get)
+        choice = st.radio(_("What should happen to them?"), options, key="remove_choice",
+                          format_func=lambda c: _(HANDOVER[c]))
         if choice == "reassign":
-            target = st.selectbox("Reassign to", others, key="remove_target")
+            target = st.selectbox(_("Reassign to"), others, key="remove_target")
     else:
-        st.write(f"**{name}** holds no open batches.")
+        st.write(_("**{name}** holds no open batches.").format(name=name))
     if with_masks:
-        st.write(f"**{with_masks}** of {name}'s batches already have masks: they stay "
-                 f"assigned to {name}, so the record shows who segmented them.")
+        st.write(_("**{count}** of {name}'s batches already have masks: they stay assigned to "
+                   "{name}, so the record shows who segmented them.").format(
+            count=with_masks, name=name))
     slot = st.empty()
     yes, no = st.columns(2)
-    if yes.button(f"Remove {name}", type="primary", key="remove_yes"):
+    if yes.button(_("Remove {name}").format(name=name), type="primary", key="remove_yes"):
         def removed(moved: int) -> str:
             forget(REMOVE_TARGET)
-            what = (f" and {moved} open batches went to {target}" if target else
-                    f" and {moved} open batches are unassigned" if moved else "")
-            return f"{name} was removed from the team{what}."
-        run_write("Removing", handover.remove_member, databases.work, name,
+            if target:
+                return _("{name} was removed from the team and {count} open batches went to "
+                         "{target}.").format(name=name, count=moved, target=target)
+            if moved:
+                return _("{name} was removed from the team and {count} open batches are "
+                         "unassigned.").format(name=name, count=moved)
+            return _("{name} was removed from the team.").format(name=name)
+        run_write(_("Removing"), handover.remove_member, databases.work, name,
                   unassign=bool(open_count) and choice == "unassign", reassign_to=target,
                   author=current_actor(), then=removed, slot=slot)
-    if no.button("Cancel", key="remove_no"):
+    if no.button(_("Cancel"), key="remove_no"):
         forget(REMOVE_TARGET)
         st.rerun()
 
@@ -109,25 +129,34 @@ def former_holders(databases: Databases, people: list[dict], names: list[str],
     their open batches to a member or leave them unassigned."""
     if not people:
         return
-    st.subheader("Not on the team, still holding batches")
-    st.dataframe([{"Name": p["segmentador"], "Assigned": p["assigned"],
-                   "With masks": p["with_masks"], "Open (no masks yet)": p["without_masks"]}
+    st.subheader(_("Not on the team, still holding batches"))
+    st.dataframe([{_("Name"): p["segmentador"], _("Assigned"): p["assigned"],
+                   _("With masks"): p["with_masks"],
+                   _("Open (no masks yet)"): p["without_masks"]}
                   for p in people], hide_index=True)
     movable = [p["segmentador"] for p in people if p["without_masks"]]
     if not writable or not movable:
         return
     with st.container(border=True):
         who, to = st.columns(2)
-        former = who.selectbox("Move the open batches of", movable, key="move_from")
-        target = to.selectbox("To", [None, *names], key="move_to",
-                              format_func=lambda n: "(leave unassigned)" if n is None else n)
+        former = who.selectbox(_("Move the open batches of"), movable, key="move_from")
+        target = to.selectbox(_("To"), [None, *names], key="move_to",
+                              format_func=lambda n: _("(leave unassigned)") if n is None else n)
         slot = st.empty()
-        if st.button(f"Move {former}'s open batches", key="move_former"):
+        if st.button(_("Move {name}'s open batches").format(name=former), key="move_former"):
             def moved(result: ChangeResult) -> str:
                 if result.conflicts:
-                    flash("warning", f"{len(result.conflicts)} batch(es) changed meanwhile and "
-                                     "were left as they are.")
-                where = f"to {target}" if target else "to nobody (unassigned)"
-                return f"{len(result.updated)} open batch(es) of {former} moved {where}."
-            run_write("Moving", handover.move_open_batches, databases.work, former, target,
+                    flash("warning", ngettext(
+                        "{count} batch changed meanwhile and was left as it is.",
+                        "{count} batches changed meanwhile and were left as they are.",
+                        len(result.conflicts)).format(count=len(result.conflicts)))
+                count = len(result.updated)
+                if target:
+                    return ngettext("{count} open batch of {name} moved to {target}.",
+                                    "{count} open batches of {name} moved to {target}.",
+                                    count).format(count=count, name=former, target=target)
+                return ngettext("{count} open batch of {name} moved to nobody (unassigned).",
+                                "{count} open batches of {name} moved to nobody (unassigned).",
+                                count).format(count=count, name=former)
+            run_write(_("Moving"), handover.move_open_batches, databases.work, former, target,
                       author=current_actor(), then=moved, slot=slot)

@@ -12,20 +12,51 @@ from pymongo.errors import PyMongoError
 
 from segcore.connection import Databases
 from segcore.errors import SegcoreError
-from ui import reads
+from segcore import auth
+from ui import i18n, reads
+from ui.i18n import _
 from ui.actions import describe_error, guarded, show_flash
 from ui.connection import databases, prepare_warnings
-from ui.state import OUTAGE_SHOWN, forget_other_pages_dialogs, init_state
+from ui.state import (ACTOR, LANGUAGE_OF, OUTAGE_SHOWN, forget_other_pages_dialogs,
+                      init_state)
 
 STATUS_REFRESH = "20s"
 
 
+def language_selector() -> None:
+    """Sidebar choice of the interface language; remembered for the user when login is on."""
+    actor = st.session_state.get(ACTOR)
+    if actor is not None and st.session_state.get(LANGUAGE_OF) != actor.name:
+        # Just logged in: the user's own choice, if they made one, replaces the session's.
+        st.session_state[LANGUAGE_OF] = actor.name
+        stored = guarded(auth.user_language, databases().work, actor.name)
+        if stored in i18n.LANGUAGES:
+            st.session_state[i18n.STATE_KEY] = stored
+    remembered = i18n.current_language()
+    st.session_state[i18n.STATE_KEY] = remembered
+
+    def chosen() -> None:
+        st.session_state[i18n.STATE_KEY] = st.session_state["language_choice"]
+        if st.session_state.get(ACTOR) is not None:
+            guarded(auth.set_language, databases().work, st.session_state[ACTOR].name,
+                    st.session_state[i18n.STATE_KEY])
+
+    codes = list(i18n.LANGUAGES)
+    st.selectbox(":material/translate: " + i18n._("Language"), codes,
+                 index=codes.index(remembered), format_func=i18n.LANGUAGES.get,
+                 key="language_choice", on_change=chosen)
+
+
 def page_start(title: str) -> Databases:
-    """Title, queued messages, and the prepared databases (or a message and a retry)."""
+    """Title, queued messages, and the prepared databases (or a message and a retry).
+
+    `title` is the page's English name, marked with `N_` (it also names the page whose open
+    questions stay open); it is shown in the session's language.
+    """
     init_state()
     st.session_state[OUTAGE_SHOWN] = None  # a new run: an outage may be reported again
     forget_other_pages_dialogs(title)
-    st.title(title)
+    st.title(_(title))
     show_flash()
     found = guarded(databases)
     for warning in prepare_warnings():
@@ -36,18 +67,20 @@ def page_start(title: str) -> Databases:
 @st.fragment(run_every=STATUS_REFRESH)
 def connection_status() -> None:
     """Sidebar panel: both databases' status, refreshed on its own without rerunning the page."""
-    st.caption("Connection")
+    st.caption(_("Connection"))
     try:
         rows = reads.health()
     except (SegcoreError, PyMongoError) as exc:
         st.error(describe_error(exc))
         return
     for row in rows:
-        where = "embedded" if row["embedded"] else "remote"
+        where = _("embedded") if row["embedded"] else _("remote")
         if row["reachable"]:
-            st.markdown(f":green[●] **{row['database']}** · {where} · {row['rtt_ms']} ms")
+            st.markdown(" · ".join([f":green[●] **{row['database']}**", where, _(
+                "{ms} ms").format(ms=i18n.format_number(row["rtt_ms"], 1))]))
         else:
-            st.markdown(f":red[●] **{row['database']}** · {where} · unreachable")
+            st.markdown(" · ".join([f":red[●] **{row['database']}**", where,
+                                    _("unreachable")]))
             st.caption(row["error"])
     st.caption(f"`{_host(rows[0]['uri'])}`")
 
@@ -61,18 +94,18 @@ def upload_models_notice() -> None:
     """Say so when the uploads' read models (kept by the sync) lag behind the last sync."""
     state, _problem = reads.upload_models_state.or_problem()
     if state == "behind":
-        st.info("These upload figures are older than the last sync (it ran with an earlier "
-                "version of the app, or could not save them); the next sync brings them up to "
-                "date.", icon=":material/history:")
+        st.info(_("These upload figures are older than the last sync (it ran with an earlier "
+                  "version of the app, or could not save them); the next sync brings them up "
+                  "to date."), icon=":material/history:")
     elif state == "missing":
-        st.info("Upload figures are built by the sync and none has saved them yet: run a sync "
-                "from the Sync page.", icon=":material/history:")
+        st.info(_("Upload figures are built by the sync and none has saved them yet: run a "
+                  "sync from the Sync page."), icon=":material/history:")
 
 
 def demo_banner() -> None:
     """A visible banner while the data shown is the demo's, not the team's."""
     state, _problem = reads.demo_state.or_problem()  # the page itself reports an outage
     if state and state["is_demo"]:
-        st.warning("**Demo data.** Everything shown here is made up; load your own batch list "
-                   "from the Settings page once you point the app at real data.",
+        st.warning(_("**Demo data.** Everything shown here is made up; load your own batch "
+                     "list from the Settings page once you point the app at real data."),
                    icon=":material/science:")

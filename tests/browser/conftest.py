@@ -37,7 +37,8 @@ def app_env(tmp_path_factory):
     home = tmp_path_factory.mktemp("app")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("MONGO", "DATA_DIRECTORY", "BATCHES_FILE", "LOGIN"))}
-    env.update(EMBEDDED_DB_PATH=str(home / "db"), PYTHONPATH=str(ROOT))
+    # English by default: the flows assert English texts; the language walk switches it.
+    env.update(EMBEDDED_DB_PATH=str(home / "db"), PYTHONPATH=str(ROOT), LANGUAGE="en")
     yield env, home
     embedded.stop_server(home / "db")
 

@@ -125,7 +125,7 @@ def test_reassign_a_batch_in_the_table_and_save(page, app_url, work_db):
     canvas.wait_for()
     page.wait_for_timeout(1000)  # the canvas takes input once it has drawn its rows
     box = canvas.bounding_box()
-    save = page.get_by_role("button", name="Save changes (1 batches)")
+    save = page.get_by_role("button", name="Save changes (1 batch)")
     # The grid is drawn on a canvas: click the id cell of the first row (batch_3), move to
     # its assignee, open the editor, type the new name and confirm. On a busy machine the
     # editor may open after the typing started; then it is closed and the edit done again.
@@ -145,7 +145,7 @@ def test_reassign_a_batch_in_the_table_and_save(page, app_url, work_db):
     save.wait_for()
     page.screenshot(path=str(SCREENSHOTS / "batches.png"), full_page=True)
     save.click()
-    page.get_by_text("1 batch(es) saved").first.wait_for()
+    page.get_by_text("1 batch saved").first.wait_for()
     assert work_db.batches.find_one({"id": "batch_3"})["assignee"] == wanted
     entry = work_db.history.find_one({"key": "batch_3", "field": "assignee"}, sort=[("at", -1)])
     assert (entry["old"], entry["new"]) == (before, wanted)

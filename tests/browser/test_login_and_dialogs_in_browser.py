@@ -22,7 +22,8 @@ def app_env(tmp_path_factory):
     home = tmp_path_factory.mktemp("login-app")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("MONGO", "DATA_DIRECTORY", "BATCHES_FILE", "LOGIN"))}
-    env.update(EMBEDDED_DB_PATH=str(home / "db"), PYTHONPATH=str(ROOT), LOGIN="on")
+    env.update(EMBEDDED_DB_PATH=str(home / "db"), PYTHONPATH=str(ROOT), LOGIN="on",
+               LANGUAGE="en")  # the flow reads English texts
     client = MongoClient(embedded.ensure_server(home / "db"))
     work = client.segmentacion_db
     auth.add_user(work, "Coord", "coordinator", PASSWORD)

@@ -6,6 +6,7 @@ from segcore import batch_table, batches
 from segcore.batches import MASK_STATES, STATUSES, UNASSIGNED, UNCHECKED, BatchQuery
 from ui import batch_actions, batch_grid, labels, mask_actions, reads
 from ui.actions import clear_caches
+from ui.i18n import N_, _, format_number
 from ui.live import follow_changes
 from ui.state import SAVE_CONFLICTS, can_write
 from ui.widgets import page_start
@@ -13,7 +14,8 @@ from ui.widgets import page_start
 ANY = "All"
 MASKS = {"Any": None, "With masks": True, "Without masks": False}
 FOLDER = {"All": None, "Missing": True, "Present": False}
-databases = page_start("Batches")
+ORDER = {"Ascending": N_("Ascending"), "Descending": N_("Descending")}
+databases = page_start(N_("Batches"))
 team = reads.team_names()
 writable = can_write()
 batch_grid.fold_editor_edits(team)  # first: the edits belong to the page of rows shown last
@@ -29,22 +31,27 @@ def first_page():
 
 cols = st.columns([1.3, 1, 1, 1, 1, 1.3])
 nav = st.columns([0.9, 1, 1.1, 0.7, 1.1, 1.1], vertical_alignment="bottom")
-who = cols[0].selectbox("Segmentador", [ANY, UNASSIGNED, *team, *holders], key="bf_who",
-                        on_change=first_page, format_func=lambda n: n if n in (ANY, UNASSIGNED)
-                        else labels.person(n, team, former))
-status = cols[1].selectbox("Status", [ANY, *STATUSES, *stored_statuses], key="bf_status",
-                           on_change=first_page, format_func=lambda s: labels.status(s))
-masks = cols[2].selectbox("Masks", list(MASKS), key="bf_masks", on_change=first_page)
-folder = cols[3].selectbox("Folder", list(FOLDER), key="bf_folder", on_change=first_page,
-                           format_func=labels.FOLDER.get)
-check = cols[4].selectbox("Mask check", [ANY, *MASK_STATES, UNCHECKED], key="bf_check",
-                          on_change=first_page)
-text = cols[5].text_input("Batch id contains", key="bf_text", on_change=first_page)
-sort = nav[1].selectbox("Sort by", list(batches.SORTS), key="bf_sort", on_change=first_page,
-                         format_func=lambda s: s.replace("_", " "))
-order = nav[2].selectbox("Order", ["Ascending", "Descending"], key="bf_order",
-                          on_change=first_page, help="Empty values come last either way.")
-size = nav[3].selectbox("Rows", [50, 100, 200], index=1, key="bf_size", on_change=first_page)
+# Options are the stored values (and "All"); only their labels are translated.
+who = cols[0].selectbox(_("Segmentador"), [ANY, UNASSIGNED, *team, *holders], key="bf_who",
+                        on_change=first_page, format_func=lambda n: labels.special(n)
+                        if n in (ANY, UNASSIGNED) else labels.person(n, team, former))
+status = cols[1].selectbox(_("Status"), [ANY, *STATUSES, *stored_statuses], key="bf_status",
+                           on_change=first_page, format_func=lambda s: labels.special(s)
+                           if s == ANY else labels.status(s))
+masks = cols[2].selectbox(_("Masks"), list(MASKS), key="bf_masks", on_change=first_page,
+                          format_func=labels.masks)
+folder = cols[3].selectbox(_("Folder"), list(FOLDER), key="bf_folder", on_change=first_page,
+                           format_func=labels.folder)
+check = cols[4].selectbox(_("Mask check"), [ANY, *MASK_STATES, UNCHECKED], key="bf_check",
+                          on_change=first_page, format_func=lambda s: labels.special(s)
+                          if s == ANY else labels.mask_state(s))
+text = cols[5].text_input(_("Batch id contains"), key="bf_text", on_change=first_page)
+sort = nav[1].selectbox(_("Sort by"), list(batches.SORTS), key="bf_sort", on_change=first_page,
+                        format_func=labels.sort)
+order = nav[2].selectbox(_("Order"), ["Ascending", "Descending"], key="bf_order",
+                         on_change=first_page, help=_("Empty values come last either way."),
+                         format_func=lambda o: _(ORDER[o]))
+size = nav[3].selectbox(_("Rows"), [50, 100, 200], index=1, key="bf_size", on_change=first_page)
 query = BatchQuery(assignee=None if who == ANY else who, status=None if status == ANY else status,
                    has_masks=MASKS[masks], text=text or None, folder_missing=FOLDER[folder],
                    mask_state=None if check == ANY else check)
@@ -55,21 +62,22 @@ if snap["page"] > snap["pages"]:  # the filter now matches fewer pages than the 
     st.session_state["batch_page"] = snap["pages"]
     snap = batch_actions.batch_snapshot(query, sort, descending, snap["pages"], size)
 
-nav[0].number_input("Page", 1, snap["pages"], key="batch_page")
-st.caption(f"{snap['total']:,} batches match · page {snap['page']} of {snap['pages']}")
-if nav[4].button("Reload", icon=":material/refresh:"):
+nav[0].number_input(_("Page"), 1, snap["pages"], key="batch_page")
+st.caption(_("{count} batches match · page {page} of {pages}").format(
+    count=format_number(snap["total"]), page=snap["page"], pages=snap["pages"]))
+if nav[4].button(_("Reload"), icon=":material/refresh:"):
     clear_caches()
     st.rerun()
-nav[5].download_button("Export CSV", lambda: batch_actions.export_csv(query), "batches.csv",
+nav[5].download_button(_("Export CSV"), lambda: batch_actions.export_csv(query), "batches.csv",
                        "text/csv", on_click="ignore", icon=":material/download:")
 if writable:  # a viewer gets the same table, read only, and no controls that change anything
     batch_grid.pending_bar(lambda edits: batch_actions.save(databases, edits))
 batch_grid.show_grid(snap, team, writable)
 
 if st.session_state.get(SAVE_CONFLICTS):
-    st.subheader("Not saved: changed by someone else meanwhile")
-    st.dataframe(st.session_state[SAVE_CONFLICTS], hide_index=True)
-    if st.button("Dismiss conflicts"):
+    st.subheader(_("Not saved: changed by someone else meanwhile"))
+    st.dataframe(batch_actions.conflict_rows(st.session_state[SAVE_CONFLICTS]), hide_index=True)
+    if st.button(_("Dismiss conflicts")):
         st.session_state[SAVE_CONFLICTS] = []
         st.rerun()
 
@@ -77,5 +85,5 @@ if writable:
     batch_actions.bulk_actions(databases, team,
                                batch_table.selected_ids(snap["rows"], batch_grid.editor_changes()))
 batch_grid.batch_details()
-with st.expander("Masks of a batch"):
+with st.expander(_("Masks of a batch")):
     mask_actions.show_batch_masks([d["id"] for d in snap["rows"]])

@@ -12,36 +12,42 @@ from segcore import pace, progress
 from segcore.batches import STATUSES, UNASSIGNED
 from segcore.history import utcnow
 from segcore.timefmt import to_office
-from ui import charts, reads
+from ui import charts, labels, reads
 from ui.attention import attention_panel
 from ui.connection import settings
 from ui.dashboard_demo import offer_demo
+from ui.i18n import (N_, _, current_language, format_age, format_date, format_number,
+                     format_percent)
 from ui.live import follow_changes
 from ui.state import can_write
 from ui.widgets import page_start, upload_models_notice
 
 ANY, TOP = "All", 20
-MASKS_HELP = ("Counts batches by whether masks were uploaded, whatever their status. The status "
-              "is set by the coordinator; a sync moves pending and in_progress batches to "
-              "review when their masks arrive (MASKS_SET_STATUS).")
+MASKS_HELP = N_("Counts batches by whether masks were uploaded, whatever their status. The "
+                "status is set by the coordinator; a sync moves pending and in_progress batches "
+                "to review when their masks arrive (MASKS_SET_STATUS).")
 
-page_start("Dashboard")
+page_start(N_("Dashboard"))
 follow_changes("dashboard", ("batches", "team", "sync"))  # new masks show by themselves
 if can_write():
     offer_demo()
 rows = reads.progress_rows()
 if not rows:
-    st.info("There are no batches yet. Import the batch list from the Settings page.")
+    st.info(_("There are no batches yet. Import the batch list from the Settings page."))
     st.stop()
 
 people = sorted({r["assignee"] for r in rows if r["assignee"]} | set(reads.team_names()))
 statuses = list(STATUSES) + sorted({str(r["status"]) for r in rows if r["status"]} - set(STATUSES))
 today = to_office(utcnow(), settings().zone).date()  # the office's today, not the server's
 left, middle, right = st.columns([1, 1, 2])
-who = left.selectbox("Segmentador", [ANY, UNASSIGNED, *people], key="dash_who")
-status = middle.selectbox("Status", [ANY, *statuses], key="dash_status")
-span = right.date_input("Dates (uploads and burn-down)", (today - timedelta(days=30), today),
-                        max_value=today, key="dash_dates")
+who = left.selectbox(_("Segmentador"), [ANY, UNASSIGNED, *people], key="dash_who",
+                     format_func=labels.special)
+status = middle.selectbox(_("Status"), [ANY, *statuses], key="dash_status",
+                          format_func=lambda s: labels.special(s) if s == ANY
+                          else labels.status(s))
+span = right.date_input(_("Dates (uploads and burn-down)"), (today - timedelta(days=30), today),
+                        max_value=today, key="dash_dates",
+                        format="DD/MM/YYYY" if current_language() == "es" else "YYYY/MM/DD")
 start, end = (span[0], span[-1]) if span else (today - timedelta(days=30), today)
 owner, state = (None if who == ANY else who), (None if status == ANY else status)
 shown = progress.filter_rows(rows, owner, state)
@@ -52,22 +58,27 @@ shown = progress.filter_rows(rows, owner, state)
 def kpis(shown: list[dict]) -> None:
     summary = progress.kpis(shown)
     last = reads.last_sync()
-    age, stale = progress.sync_age(last["finished_at"] if last else None, utcnow())  # both UTC
+    finished, now = (last["finished_at"] if last else None), utcnow()  # both UTC
+    _words, stale = progress.sync_age(finished, now)
+    age = format_age(now - finished) if finished else _("never")
     # The last column is wider: "Last sync" holds words ("12 min ago"), not a short number.
     cols = st.columns([1, 1, 1, 1, 1, 1, 1.6])
-    cols[0].metric("Batches", f"{summary.total:,}")
-    cols[1].metric("Assigned", f"{summary.assigned:,}")
-    cols[2].metric("With masks", f"{summary.with_masks:,}", help=MASKS_HELP)
-    cols[3].metric("Masks complete", f"{progress.masks_complete(shown):,}",
-                   help="Batches whose uploads hold a mask for every image (Sync page: Check "
-                        "masks)")
-    cols[4].metric("Without masks", f"{summary.without_masks:,}", help=MASKS_HELP)
-    cols[5].metric("% with masks", f"{summary.percent_with_masks} %", help=MASKS_HELP)
-    cols[6].metric("Last sync", age)
+    cols[0].metric(_("Batches"), format_number(summary.total))
+    cols[1].metric(_("Assigned"), format_number(summary.assigned))
+    cols[2].metric(_("With masks"), format_number(summary.with_masks), help=_(MASKS_HELP))
+    cols[3].metric(_("Masks complete"), format_number(progress.masks_complete(shown)),
+                   help=_("Batches whose uploads hold a mask for every image (Sync page: Check "
+                          "masks)"))
+    cols[4].metric(_("Without masks"), format_number(summary.without_masks),
+                   help=_(MASKS_HELP))
+    cols[5].metric(_("% with masks"), format_percent(summary.percent_with_masks / 100, 1),
+                   help=_(MASKS_HELP))
+    cols[6].metric(_("Last sync"), age)
     if stale:
-        when = f"The last successful sync was {age}" if last else "No sync has run yet"
-        st.warning(f"{when}: mask counts may be out of date. Run one from the Sync page.",
-                   icon=":material/update:")
+        st.warning(_("The last successful sync was {age}: mask counts may be out of date. Run "
+                     "one from the Sync page.").format(age=age) if last else
+                   _("No sync has run yet: mask counts may be out of date. Run one from the "
+                     "Sync page."), icon=":material/update:")
 
 
 @st.fragment
@@ -77,9 +88,9 @@ def done_and_people(shown: list[dict]) -> None:
     one.plotly_chart(charts.segmented_vs_pending(summary.with_masks, summary.without_masks),
                      key="chart_done")
     everyone = progress.per_segmentador(shown, reads.team_names(), include_idle=who == ANY)
-    search = two.text_input("Find a segmentador", key="dash_people_search",
-                            placeholder=f"{len(everyone)} people; the {TOP} with the most "
-                                        "open work are shown")
+    search = two.text_input(_("Find a segmentador"), key="dash_people_search",
+                            placeholder=_("{count} people; the {top} with the most open work "
+                                          "are shown").format(count=len(everyone), top=TOP))
     top, others = progress.top_people(everyone, TOP, search)
     two.plotly_chart(charts.per_segmentador(top, others), key="chart_people")
 
@@ -87,32 +98,34 @@ def done_and_people(shown: list[dict]) -> None:
 @st.fragment
 def uploads_and_burndown(shown: list[dict]) -> None:
     three, four = st.columns(2)
-    with three, st.spinner("Counting uploads…"):
+    with three, st.spinner(_("Counting uploads…")):
         counts, problem = reads.uploads_per_day.or_problem(start, end, owner, state)
     if problem:
-        three.warning(f"Uploads cannot be read right now, so that chart is missing. {problem}")
+        three.warning(_("Uploads cannot be read right now, so that chart is missing. "
+                        "{problem}").format(problem=problem))
     else:
         three.plotly_chart(charts.uploads_per_day(counts), key="chart_uploads")
         if owner or state:
-            three.caption("Uploads of the batches that match, by their assignee at the last "
-                          "sync.")
+            three.caption(_("Uploads of the batches that match, by their assignee at the last "
+                            "sync."))
         with three:
             upload_models_notice()
     trend = progress.burndown(shown, start, end, today)
     four.plotly_chart(charts.burndown(trend.points, trend.projection), key="chart_burndown")
     if trend.projected_finish is None:
-        four.caption(f"{trend.pending_now:,} without masks and none got masks in the last 14 "
-                     "days: no projected finish date.")
+        four.caption(_("{count} without masks and none got masks in the last 14 days: no "
+                       "projected finish date.").format(count=format_number(trend.pending_now)))
     else:
-        four.caption(f"{trend.pending_now:,} without masks, at {trend.rate_per_day} batches/day "
-                     f"getting masks over the last 14 days: projected finish "
-                     f"**{trend.projected_finish:%d %b %Y}**.")
+        four.caption(_("{count} without masks, at {rate} batches/day getting masks over the "
+                       "last 14 days: projected finish **{finish}**.").format(
+            count=format_number(trend.pending_now), rate=format_number(trend.rate_per_day, 1),
+            finish=format_date(trend.projected_finish)))
 
 
 kpis(shown)
 attention_panel(reads.current_alerts())
 if not shown:  # a filter that matches nothing: say so, instead of empty axes and a 0 pace
-    st.info("No batches match these filters: choose another segmentador or status.",
+    st.info(_("No batches match these filters: choose another segmentador or status."),
             icon=":material/filter_alt_off:")
     st.stop()
 done_and_people(shown)

@@ -7,34 +7,41 @@ from segcore import alerts
 from ui import reads
 from ui.actions import run_write
 from ui.attention import describe_applied, moves_key
+from ui.i18n import N_, _
 from ui.state import can_write, current_actor
 from ui.widgets import page_start
 
-databases = page_start("Suggested moves")
+databases = page_start(N_("Suggested moves"))
 found = reads.current_alerts()
 if not found.moves:
-    st.info("Nothing to suggest: no batch at risk could be finished sooner by someone else."
-            if found.at_risk else "No batch is at risk of missing its due date.")
+    st.info(_("Nothing to suggest: no batch at risk could be finished sooner by someone else.")
+            if found.at_risk else _("No batch is at risk of missing its due date."))
 else:
-    st.caption("Each move hands an at-risk batch to whoever would finish it soonest after "
-               "their own queue, at their recent pace. Tick the ones to apply.")
-    table = pd.DataFrame([{"Apply": False, "Batch": m.id, "From": m.from_, "To": m.to,
-                           "Due date": m.due_date, "Now reached": m.projected_before,
-                           "Why": m.reason, "What it changes": m.change} for m in found.moves])
+    st.caption(_("Each move hands an at-risk batch to whoever would finish it soonest after "
+                 "their own queue, at their recent pace. Tick the ones to apply."))
+    # Columns keep machine names (the ticks are read back by name); headers are translated.
+    table = pd.DataFrame([{"apply": False, "batch": m.id, "from": m.from_, "to": m.to,
+                           "due_date": m.due_date, "reached": m.projected_before,
+                           "why": m.reason, "change": m.change} for m in found.moves])
+    headers = {"apply": st.column_config.CheckboxColumn(_("Apply"))} | {
+        column: st.column_config.Column(_(title)) for column, title in (
+            ("batch", N_("Batch")), ("from", N_("From")), ("to", N_("To")),
+            ("due_date", N_("Due date")), ("reached", N_("Now reached")), ("why", N_("Why")),
+            ("change", N_("What it changes")))}
     if can_write():
         edited = st.data_editor(table, key=moves_key(found.moves), hide_index=True,
-                                disabled=[c for c in table.columns if c != "Apply"],
-                                column_config={"Apply": st.column_config.CheckboxColumn()})
-        ticked = [m for m, tick in zip(found.moves, edited["Apply"]) if tick]
-        if st.button(f"Apply ticked moves ({len(ticked)})", type="primary",
+                                disabled=[c for c in table.columns if c != "apply"],
+                                column_config=headers)
+        ticked = [m for m, tick in zip(found.moves, edited["apply"]) if tick]
+        if st.button(_("Apply ticked moves ({count})").format(count=len(ticked)), type="primary",
                      disabled=not ticked, key="apply_moves"):
-            run_write("Applying moves", alerts.apply_moves, databases.work, ticked,
+            run_write(_("Applying moves"), alerts.apply_moves, databases.work, ticked,
                       current_actor(), then=describe_applied)
     else:
-        st.dataframe(table.drop(columns="Apply"), hide_index=True)
+        st.dataframe(table.drop(columns="apply"), hide_index=True, column_config=headers)
 
 if found.at_risk:
-    st.subheader("Batches at risk", anchor=False)
-    st.dataframe([{"Batch": b.id, "Assignee": b.assignee, "Due date": b.due_date,
-                   "Reached at current pace": b.projected, "Why": b.reason}
+    st.subheader(_("Batches at risk"), anchor=False)
+    st.dataframe([{_("Batch"): b.id, _("Assignee"): b.assignee, _("Due date"): b.due_date,
+                   _("Reached at current pace"): b.projected, _("Why"): b.reason}
                   for b in found.at_risk], hide_index=True)

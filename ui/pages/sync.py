@@ -2,73 +2,76 @@
 
 import streamlit as st
 
-from segcore.labels import FIELD_LABELS
 from segcore.timefmt import office_time, zone_name
 from ui import reads
 from ui.connection import scheduler, settings
+from ui.i18n import N_, _, format_number
 from ui.live import current_live_status, live_caption
 from ui.mask_actions import check_masks_panel, show_last_mask_check
 from ui.state import SYNC_LAST_REPORT, can_write
-from ui.sync_actions import run_rows, schedule_controls, sync_now, upload_rows
+from ui.sync_actions import label, run_rows, schedule_controls, sync_now, upload_rows
 from ui.widgets import page_start, upload_models_notice
 
 COUNTS = ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
           "status_moves", "orphans", "unmatched", "mismatches")
-databases = page_start("Sync")
+databases = page_start(N_("Sync"))
 zone = settings().zone
 live_caption()
 
 if can_write():  # a viewer looks at runs and uploads only
     left, right = st.columns([2, 3])
     with left.container(border=True):
-        st.write("Match every batch with the files in "
-                 f"`{databases.training.name}.{databases.settings.masks_bucket}.files`.")
-        full = st.checkbox("Full rescan (re-read every upload)", key="sync_full")
-        if st.button("Sync now", type="primary", icon=":material/sync:", key="sync_now"):
+        st.write(_("Match every batch with the files in `{collection}`.").format(
+            collection=f"{databases.training.name}.{databases.settings.masks_bucket}.files"))
+        full = st.checkbox(_("Full rescan (re-read every upload)"), key="sync_full")
+        if st.button(_("Sync now"), type="primary", icon=":material/sync:", key="sync_now"):
             sync_now(databases, full)
         st.divider()
         check_masks_panel(databases)
     auto, live = scheduler(), current_live_status()
     with right.container(border=True):
         if live is not None and live.running and not auto.minutes:
-            st.info("A live sync is running: new uploads reach their batches within seconds, "
-                    "so no automatic schedule is needed.", icon=":material/bolt:")
+            st.info(_("A live sync is running: new uploads reach their batches within seconds, "
+                      "so no automatic schedule is needed."), icon=":material/bolt:")
         else:
             schedule_controls(auto)
 
 report = st.session_state.get(SYNC_LAST_REPORT)
 if report:
-    kind = (f"full: {report['full_reason']}" if report["full"] and report.get("full_reason")
-            else "full" if report["full"] else "incremental")
-    st.subheader(f"Report of the sync at "
-                 f"{office_time(report['started_at'], zone, '%Y-%m-%d %H:%M:%S')} "
-                 f"({report['duration_s']:.1f} s, {kind})")
+    kind = (_("full: {reason}").format(reason=report["full_reason"])
+            if report["full"] and report.get("full_reason")
+            else _("full") if report["full"] else _("incremental"))
+    st.subheader(_("Report of the sync at {when} ({seconds} s, {kind})").format(
+        when=office_time(report["started_at"], zone, "%Y-%m-%d %H:%M:%S"),
+        seconds=format_number(report["duration_s"], 1), kind=kind))
     for column, field in zip(st.columns(len(COUNTS)), COUNTS):
-        column.metric(FIELD_LABELS[field], f"{report.get(field, 0):,}")
-    for field, title in (("orphan_uploads", "Orphan uploads (name a batch not in the list)"),
-                         ("unmatched_uploads", "Unmatched uploads (name no batch)"),
-                         ("mismatched_uploads", "Uploaded by someone other than the assignee")):
+        column.metric(label(field), format_number(report.get(field, 0)))
+    for field, title in (("orphan_uploads", N_("Orphan uploads (name a batch not in the list)")),
+                         ("unmatched_uploads", N_("Unmatched uploads (name no batch)")),
+                         ("mismatched_uploads",
+                          N_("Uploaded by someone other than the assignee"))):
         if report[field]:
-            st.markdown(f"**{title}**")
+            st.markdown(f"**{_(title)}**")
             st.dataframe(upload_rows(report[field], field == "mismatched_uploads"),
                          hide_index=True)
 
 show_last_mask_check()
-st.subheader("Runs")
+st.subheader(_("Runs"))
 runs = reads.sync_runs(20)
 if runs:
     st.dataframe(run_rows(runs), hide_index=True)
-    st.caption(f"Times in {zone_name(zone)}. An incremental run reads only the uploads changed "
-               "since the last one; a full run reads them all, for the reason shown.")
+    st.caption(_("Times in {zone}. An incremental run reads only the uploads changed since the "
+                 "last one; a full run reads them all, for the reason shown.").format(
+        zone=zone_name(zone)))
 else:
-    st.caption("No sync has run yet.")
+    st.caption(_("No sync has run yet."))
 
-st.subheader("Most recent uploads")
+st.subheader(_("Most recent uploads"))
 upload_models_notice()
 found, problem = reads.recent_uploads.or_problem(50)
 if problem:
-    st.warning(f"Uploads cannot be read right now. {problem}")
+    st.warning(_("Uploads cannot be read right now. {problem}").format(problem=problem))
 elif found:
     st.dataframe(upload_rows(found), hide_index=True)
 else:
-    st.caption("No uploads yet.")
+    st.caption(_("No uploads yet."))

@@ -1,0 +1,116 @@
+"""The interface's language: gettext catalogs for every text, Babel for dates and numbers.
+
+Texts are written in English in the code, wrapped in `_()` (or `N_()` where the text is only
+marked, to be translated later), and translated from `locales/<lang>/LC_MESSAGES/messages.po`.
+The `.po` sources are compiled in memory on first use, so there is no build step and no
+compiled file to keep in step. English is the fallback for any text a catalog lacks.
+
+Stored values (`alta`, `pending`, `S`, field names) never change: they are labelled in the
+chosen language where they are shown (`value_label`).
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+from datetime import date, datetime, timedelta
+from io import BytesIO
+from pathlib import Path
+
+import streamlit as st
+from babel import Locale, dates, numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from segcore.errors import SegcoreError
+from ui.connection import settings
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+LANGUAGES = {"es": "Español", "en": "English"}
+BABEL_LOCALES = {"es": "es_MX", "en": "en"}
+DEFAULT = "es"
+STATE_KEY = "language"  # session-state key holding the user's choice
+
+
+@functools.cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The compiled catalog of `language` (English: the texts as written)."""
+    source = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if language == "en" or not source.is_file():
+        return gettext.NullTranslations()
+    with source.open("rb") as handle:
+        catalog = read_po(handle, locale=BABEL_LOCALES[language])
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+def current_language() -> str:
+    """The session's language: the user's choice, else the LANGUAGE setting.
+
+    Outside a Streamlit run (unit tests of pure helpers, scripts) texts stay as written.
+    """
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return "en"
+    chosen = st.session_state.get(STATE_KEY)
+    if chosen in LANGUAGES:
+        return chosen
+    try:
+        return settings().language
+    except SegcoreError:  # a broken configuration is reported by the page, in words
+        return DEFAULT
+
+
+def _(text: str) -> str:
+    """`text` in the session's language."""
+    return translations(current_language()).gettext(text)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """The singular or plural form of a text for `count`, in the session's language."""
+    return translations(current_language()).ngettext(singular, plural, count)
+
+
+def N_(text: str) -> str:
+    """Mark `text` for the catalog without translating it now (module-level labels)."""
+    return text
+
+
+def babel_locale() -> Locale:
+    return Locale.parse(BABEL_LOCALES[current_language()])
+
+
+def format_number(value: float | int, decimals: int = 0) -> str:
+    """A number with the locale's separators (1,234 / 1 234 / 1.234)."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return numbers.format_decimal(value, format=pattern, locale=babel_locale())
+
+
+def format_percent(fraction: float, decimals: int = 0) -> str:
+    """A fraction (0.41) as a percentage in the locale's style ("41 %" / "41%")."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
+    return numbers.format_percent(fraction, format=pattern, locale=babel_locale())
+
+
+def format_date(value: date | datetime | None) -> str:
+    """A date in the locale's medium format; blank for none."""
+    if value is None:
+        return ""
+    return dates.format_date(value, format="medium", locale=babel_locale())
+
+
+def format_datetime(value: datetime | None) -> str:
+    """A date and time in the locale's short style; blank for none."""
+    if value is None:
+        return ""
+    return dates.format_datetime(value, format="medium", locale=babel_locale())
+
+
+def format_age(delta: timedelta) -> str:
+    """How long ago, in words ("12 minutes ago" / "hace 12 minutos")."""
+    # At least a second: Babel words zero (or a clock a hair behind) as "in 0 seconds".
+    return dates.format_timedelta(-max(delta, timedelta(seconds=1)), add_direction=True,
+                                  locale=babel_locale())
