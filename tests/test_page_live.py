@@ -54,7 +54,7 @@ def test_the_batch_table_keeps_unsaved_edits_when_masks_arrive(app_env):
     snapshot = at.session_state["batch_snapshot"]["rows"]
     assert [r.get("mongo_uploaded") for r in snapshot if r["id"] == "batch_1"] == [True]
     assert at.session_state["batch_pending_edits"]["batch_1"]["priority"][1] == "alta"
-    assert at.button(key="save_batches").label == "Save changes (1 batches)"
+    assert at.button(key="save_batches").label == "Save changes (1 batch)"
     at.button(key="save_batches").click().run()  # saving refreshes the table
     saved = app_env.work.batches.find_one({"id": "batch_1"})
     assert (saved["metadata"]["priority"], saved["status"]) == ("alta", "review")  # moved by sync
