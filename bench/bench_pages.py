@@ -20,6 +20,7 @@ of every batch document, measured in the same run on the same data.
 from __future__ import annotations
 
 import argparse
+import sys
 import os
 import random
 import time
@@ -37,6 +38,9 @@ from segcore.connection import open_databases
 from segcore.sync import run_sync
 
 ROOT = Path(__file__).resolve().parent.parent
+# The page scripts import the `ui` package from the project folder, which `streamlit run
+# streamlit_app.py` puts on the path; AppTest runs them in this process, so it goes here.
+sys.path.insert(0, str(ROOT))
 SIZES = {"quick": (5_000, 50_000), "full": (50_000, 500_000)}
 CHUNK = 10_000
 PAGES = ("dashboard", "batches", "team", "sync", "settings")
