@@ -166,7 +166,9 @@ def main() -> None:
     with throwaway_server() as (uri, client):
         name = "bench"
         os.environ.update({"MONGO_URI": uri, "MONGO_TIMEOUT_MS": "60000",
-                           "MONGO_DB": f"{name}_seg", "TRAINING_DB": f"{name}_tm", "LOGIN": "off"})
+                           "MONGO_DB": f"{name}_seg", "TRAINING_DB": f"{name}_tm", "LOGIN": "off",
+                           # the clicks below name English options (AppTest matches labels)
+                           "LANGUAGE": "en"})
         started = time.perf_counter()
         build(client, name, count, uploads)
         print(f"# {count:,} batches, {uploads:,} uploads built in "
