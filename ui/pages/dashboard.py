@@ -62,7 +62,7 @@ def kpis(shown: list[dict]) -> None:
     _words, stale = progress.sync_age(finished, now)
     age = format_age(now - finished) if finished else _("never")
     # The last column is wider: "Last sync" holds words ("12 min ago"), not a short number.
-    cols = st.columns([1, 1, 1, 1, 1, 1, 1.6])
+    cols = st.columns([0.85, 0.85, 1, 1.3, 1.3, 1.1, 2.2])
     cols[0].metric(_("Batches"), format_number(summary.total))
     cols[1].metric(_("Assigned"), format_number(summary.assigned))
     cols[2].metric(_("With masks"), format_number(summary.with_masks), help=_(MASKS_HELP))
