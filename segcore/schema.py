@@ -23,8 +23,9 @@ BATCH_IMAGES = "batch_images"  # each batch's image names, keyed by batch id
 UPLOAD_DAYS = "upload_days"  # uploads per local day, kept by the sync (segcore.upload_stats)
 
 # `$in` is quadratic in the list length on the embedded server (1,000 ids take 3 s): long
-# lists are split into short ones, which costs a real MongoDB nothing measurable.
-IN_CHUNK = 200
+# lists are split into short ones, which costs a real MongoDB nothing measurable. 1,000 batch
+# ids by `_id` out of 10,000: 0.72 s in lists of 200, 0.45 s of 100, 0.33 s of 50 or 25.
+IN_CHUNK = 50
 
 
 def find_in(collection: Collection, field: str, values: list, projection: dict | None = None,
