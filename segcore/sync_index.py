@@ -11,6 +11,13 @@ A part whose content would exceed SEGMENT_BYTES spills into overflow documents (
 `"<n>.2"`, ...), so no stored document approaches the server's 16 MB limit, whatever the
 uploads look like. The part's own document (`_id` n) is written last and carries the digest of
 all its segments: until it is written, the part counts as not stored.
+
+A live sync applies small groups of changes many times a minute; rewriting every part a group
+touches (a burst of uploads touches them all) would cost a second per group at 100,000 uploads.
+So it appends the keys a group changed, with all their entries, to a journal (`"j<seq>"`
+documents, the same packed form) which `read_index` replays over the parts in order; the next
+`write_index` folds the journal's keys into their parts and deletes it. A journal document only
+ever holds keys newer than their part, so replaying any tail of it over the parts is right.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ MS = timedelta(milliseconds=1)
 NO_DATE = -(2 ** 63)
 _INT64 = range(-(2 ** 63) + 1, 2 ** 63)
 SEGMENT_BYTES = 4 * 1024 * 1024  # a quarter of the 16 MB document limit: room for estimates
+JOURNAL = "j"  # the journal's document ids: "j" + a zero-padded sequence number (+ ".segment")
+_JOURNAL_IDS = {"_id": {"$gte": JOURNAL, "$lt": chr(ord(JOURNAL) + 1)}}
 
 
 class IndexEntry(NamedTuple):
@@ -166,25 +175,81 @@ def decode_part(part: dict, into: dict[str, dict]) -> None:
         into.setdefault(key, {})[entry[0]] = IndexEntry(*entry)
 
 
+def _is_journal(doc_id) -> bool:
+    return isinstance(doc_id, str) and doc_id.startswith(JOURNAL)
+
+
 def read_index(db: Database) -> dict[str, dict]:
-    """The whole stored index."""
+    """The whole stored index: the parts, then the journal replayed over them."""
     index: dict[str, dict] = {}
+    journal = []
     for part in db[INDEX].find({}, {"d": 0}):
-        decode_part(part, index)
+        if _is_journal(part["_id"]):
+            journal.append(part)
+        else:
+            decode_part(part, index)
+    replay_journal(journal, index)
     return index
 
 
+def replay_journal(documents: list[dict], index: dict[str, dict]) -> None:
+    """Set each key a journal write holds to its entries there (emptied keys removed), writes
+    in the order they were made; the segments of one write are decoded together."""
+    writes: dict[str, list[dict]] = defaultdict(list)
+    for doc in documents:
+        writes[doc["_id"].split(".")[0]].append(doc)
+    for name in sorted(writes):
+        fresh: dict[str, dict] = {}
+        keys: set[str] = set()
+        for segment in writes[name]:
+            decode_part(segment, fresh)
+            keys.update(segment.get("k", []), segment.get("z", []))
+        for key in keys:
+            if fresh.get(key):
+                index[key] = fresh[key]
+            else:
+                index.pop(key, None)
+
+
+def append_journal(db: Database, index: dict[str, dict], changed_keys) -> int:
+    """Store `changed_keys` (with all their entries, or as emptied) as one journal write, the
+    cheap alternative to `write_index` for a small group. Returns how many keys it holds."""
+    keys = set(changed_keys)
+    if not keys:
+        return 0
+    last = [d["_id"] for d in db[INDEX].find(_JOURNAL_IDS, {"_id": 1})]
+    seq = 1 + max((int(i[len(JOURNAL):].split(".")[0]) for i in last), default=0)
+    segments = encode_segments({k: index[k] for k in keys if index.get(k)})
+    segments[0]["z"] = sorted(k for k in keys if not index.get(k))
+    names = [f"{JOURNAL}{seq:09d}"] + [f"{JOURNAL}{seq:09d}.{i}" for i in range(1, len(segments))]
+    db[INDEX].insert_many([{"_id": name, **segment} for name, segment in zip(names, segments)])
+    return len(keys)
+
+
+def journal_keys(db: Database) -> tuple[list[str], set[str]]:
+    """(the journal's document ids, the keys it holds)."""
+    ids, keys = [], set()
+    for doc in db[INDEX].find(_JOURNAL_IDS, {"k": 1, "z": 1}):
+        ids.append(doc["_id"])
+        keys.update(doc.get("k", []), doc.get("z", []))
+    return ids, keys
+
+
 def write_index(db: Database, index: dict[str, dict], changed_keys=None) -> int:
-    """Store the parts holding `changed_keys` (every part when None) whose content changed.
+    """Store the parts holding `changed_keys` (every part when None) whose content changed, and
+    fold the journal into them (its keys' parts are rewritten, then it is deleted).
 
     Returns how many part documents were written.
     """
+    journal, journaled = journal_keys(db)
     by_part: dict[int, dict] = defaultdict(dict)
     for key, entries in index.items():
         if entries:
             by_part[part_of(key)][key] = entries
-    touched = range(PARTS) if changed_keys is None else sorted({part_of(k) for k in changed_keys})
-    stored = {d["_id"]: d.get("d") for d in db[INDEX].find({}, {"d": 1})}
+    touched = range(PARTS) if changed_keys is None else \
+        sorted({part_of(k) for k in (*changed_keys, *journaled)})
+    stored = {d["_id"]: d.get("d") for d in db[INDEX].find({}, {"d": 1})
+              if not _is_journal(d["_id"])}
     overflow = defaultdict(list)
     for doc_id in stored:
         if isinstance(doc_id, str):
@@ -202,7 +267,10 @@ def write_index(db: Database, index: dict[str, dict], changed_keys=None) -> int:
         if len(firsts) + len(others) >= 16:
             written += _write_parts(db, firsts, others)
             firsts, others = [], []
-    return written + _write_parts(db, firsts, others)
+    written += _write_parts(db, firsts, others)
+    if journal:
+        db[INDEX].bulk_write([DeleteOne({"_id": doc_id}) for doc_id in journal], ordered=False)
+    return written
 
 
 def _write_parts(db: Database, firsts: list, others: list) -> int:
