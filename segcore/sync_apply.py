@@ -20,10 +20,11 @@ from segcore import data_version, upload_stats
 from segcore.connection import Databases
 from segcore.history import Change, record
 from segcore.schema import BATCHES, META, find_in
-from segcore.sync_index import UNMATCHED, keys_holding, write_index
+from segcore.sync_index import UNMATCHED, append_journal, keys_holding, write_index
 from segcore.sync_lease import Lease
 from segcore.sync_plan import (MASKS_STATUS, StatusMove, apply_changes, batch_key,
-                               find_problems, plan_batch_updates, uploader_activity)
+                               find_problems, plan_batch_updates, updated_activity,
+                               uploader_activity)
 from segcore.sync_runs import SyncReport
 from segcore.upload_changes import Changes
 
@@ -80,17 +81,21 @@ class BatchListing:
 def apply_upload_changes(databases: Databases, index: dict[str, dict], changes: Changes,
                          report: SyncReport, *, saved: dict, total_files: int,
                          same_batches: bool, listing: BatchListing | None = None,
-                         author: str, lease: Lease, notify: Progress = _quiet) -> BatchListing:
+                         author: str, lease: Lease, notify: Progress = _quiet,
+                         journal: bool = False) -> BatchListing:
     """Apply one group of changed uploads to `index` and to the batches, as an incremental sync.
 
     `saved`: the state fields to save with the resume point (the batch list's stamp, the
     namespace; `changes.token` is added); `total_files`: the count before this group;
     `same_batches`: the batch list is as when the index was last saved (else every batch is
-    compared); `listing`: a current batch listing, read when None. Fills the counts of
-    `report` and returns the listing, which stays valid while the batch list is unchanged.
+    compared); `listing`: a current batch listing, read when None; `journal`: store the
+    changed index keys in the index's journal (a live sync's small groups) instead of
+    rewriting their parts. Fills the counts of `report` and returns the listing, which stays
+    valid while the batch list is unchanged.
     """
     before = held_by(index, changes.documents)
     touched, report.new_files, report.removed_files = apply_changes(index, changes)
+    report.keys_changed = len(touched)
     report.changed_upload_ids = [i for i, d in changes.documents.items() if d is not None]
     report.total_files = total_files + report.new_files - report.removed_files
     moved = (before, held_by(index, changes.documents)) if same_batches else None
@@ -98,19 +103,20 @@ def apply_upload_changes(databases: Databases, index: dict[str, dict], changes: 
                          touched=touched, moved=moved,
                          listing=(listing or BatchListing.read(databases.work))
                          if same_batches else None,
-                         author=author, lease=lease, notify=notify)
+                         author=author, lease=lease, notify=notify, journal=journal)
 
 
 def write_batches(databases: Databases, index: dict[str, dict], report: SyncReport, *,
                   saved: dict, touched: set[str] | None = None, moved: tuple | None = None,
                   listing: BatchListing | None = None, author: str, lease: Lease,
-                  notify: Progress = _quiet) -> BatchListing:
+                  notify: Progress = _quiet, journal: bool = False) -> BatchListing:
     """Write what `index` says to the batches, the read models and the sync state.
 
     With `listing` (the batch list unchanged), only the batches in `touched` and those never
     synced are compared; with `moved` ((before, after) of the changed uploads), the read models
     get the differences. Without them, every batch is compared and the models are rebuilt (a
-    full read, or a changed batch list). `touched` None writes the whole index.
+    full read, or a changed batch list). `touched` None writes the whole index; `journal`
+    appends the touched keys to the index's journal instead (see segcore.sync_index).
     """
     work = databases.work
     notify(0.7, "Comparing with the batch list")
@@ -132,13 +138,37 @@ def write_batches(databases: Databases, index: dict[str, dict], report: SyncRepo
     # A run killed while writing the index reads everything next time: a half-written part
     # that spills into overflow documents cannot be repaired by re-reading the changes.
     save_state(work, {"index_ok": False})
-    write_index(work, index, touched)
+    if journal and touched is not None:
+        append_journal(work, index, touched)
+    else:
+        write_index(work, index, touched)
     state = {**saved, "total_files": report.total_files, "index_ok": True,
-             "uploaders": uploader_activity(index)}
+             "uploaders": _activity(work, index, moved)}
     if report.full:
         state["last_full_at"] = report.started_at
     save_state(work, state)
     return listing
+
+
+def fold_journal(work: Database, index: dict[str, dict]) -> int:
+    """Fold the index's journal into its parts; returns how many part documents were written.
+    A crash meanwhile leaves `index_ok` false, so the next sync reads everything."""
+    save_state(work, {"index_ok": False})
+    written = write_index(work, index, ())
+    save_state(work, {"index_ok": True})
+    return written
+
+
+def _activity(work: Database, index: dict[str, dict], moved: tuple | None) -> list[dict]:
+    """Per-uploader activity: the saved one updated by the changed uploads when it can be,
+    else counted over the whole index (a pass that costs seconds at 500,000 uploads)."""
+    if moved is not None:
+        saved = (work[META].find_one({"_id": "sync"}, {"uploaders": 1}) or {}).get("uploaders")
+        if isinstance(saved, list) and all(isinstance(p, dict) for p in saved):
+            updated = updated_activity(saved, *moved)
+            if updated is not None:
+                return updated
+    return uploader_activity(index)
 
 
 def held_by(index: dict[str, dict], upload_ids) -> dict:

@@ -210,6 +210,34 @@ def uploader_activity(index: dict[str, dict]) -> list[dict]:
     return sorted(people.values(), key=lambda p: p["key"])
 
 
+def updated_activity(activity: list[dict], before: dict, after: dict) -> list[dict] | None:
+    """`uploader_activity` after some uploads changed, without a pass over the whole index.
+
+    `activity`: the result before the change; `before`/`after`: `{upload id: (entry, keys)}`
+    of the changed uploads as the index held them before and holds them now. None when a
+    removed or rewritten upload was its uploader's newest (only a recount can tell the next).
+    """
+    people = {p["key"]: dict(p) for p in activity}
+    for entry, _ in before.values():
+        if not entry.uploader:
+            continue
+        person = people.get(person_key(entry.uploader))
+        if person is None or (entry.date is not None and entry.date == person["latest"]):
+            return None
+        person["files"] -= 1
+    for entry, _ in after.values():
+        if not entry.uploader:
+            continue
+        key = person_key(entry.uploader)
+        person = people.setdefault(key, {"name": entry.uploader, "key": key, "latest": None,
+                                         "files": 0})
+        person["files"] += 1
+        if entry.date is not None and (person["latest"] is None or
+                                       entry.date > person["latest"]):
+            person["latest"] = entry.date
+    return sorted((p for p in people.values() if p["files"] > 0), key=lambda p: p["key"])
+
+
 def _date_key(entry: IndexEntry) -> tuple:
     return (entry.date is not None, entry.date or datetime.min)
 

@@ -50,6 +50,7 @@ class SyncReport:
     # Uploads added or rewritten since the last run (for `sync --verify`); None after a full
     # read, which cannot tell. Not recorded with the run.
     changed_upload_ids: list | None = field(default=None, repr=False)
+    keys_changed: int = field(default=0, repr=False)  # index keys a group changed (not recorded)
 
     COUNTS = ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
               "orphans", "unmatched", "mismatches", "unusable", "new_files", "removed_files",

@@ -11,7 +11,8 @@ from segcore.connection import open_databases
 from segcore.history import list_history
 from segcore.sync import run_sync, uploader_activity_of
 from segcore.sync_index import IndexEntry
-from segcore.sync_plan import StatusMove, plan_batch_updates, uploader_activity
+from segcore.sync_plan import (StatusMove, plan_batch_updates, updated_activity,
+                               uploader_activity)
 
 T0 = datetime(2025, 10, 1, 10, 30)
 
@@ -93,6 +94,28 @@ def test_uploader_activity_counts_each_upload_once_and_keeps_the_newest():
     assert uploader_activity(index) == [
         {"name": "ceci", "key": "ceci", "latest": None, "files": 1},
         {"name": "Flor", "key": "flor", "latest": T0 + timedelta(days=2), "files": 2}]
+
+
+def _held(index, ids):
+    return {i: (entries[i], [k]) for k, entries in index.items() for i in ids if i in entries}
+
+
+def test_uploader_activity_follows_changed_uploads_without_a_recount():
+    """A routine or live group updates the saved activity from its changed uploads; the result
+    is the recount's, and a removed newest upload asks for the recount instead of guessing."""
+    old = IndexEntry(1, "batch_1.zip", "flor", T0, 10)
+    newest = IndexEntry(2, "batch_2.zip", "flor", T0 + timedelta(days=1), 10)
+    index = {"batch_1": {1: old}, "batch_2": {2: newest}}
+    saved = uploader_activity(index)
+    arriving = {3: IndexEntry(3, "batch_3.zip", "Ceci", T0 + timedelta(days=3), 10),
+                4: IndexEntry(4, "x.zip", None, T0, 10)}
+    after = {**index, "batch_3": {3: arriving[3]}, "~unmatched": {4: arriving[4]}}
+    assert updated_activity(saved, {}, _held(after, [3, 4])) == uploader_activity(after)
+    without_old = {"batch_2": {2: newest}}
+    assert updated_activity(saved, _held(index, [1]), {}) == uploader_activity(without_old)
+    assert updated_activity(saved, _held(index, [2]), {}) is None  # flor's newest is gone
+    undated = {"~unmatched": {5: IndexEntry(5, "y.zip", "ceci", None, 1)}}
+    assert updated_activity(uploader_activity(undated), _held(undated, [5]), {}) == []
 
 
 def test_the_sync_keeps_who_uploaded_last(lab):
