@@ -16,7 +16,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 from segcore.upload_changes import FullReadNeeded
 
 IDLE_WAIT_MS = 5000  # how long one idle getMore waits on the server
-GATHER_WAIT_MS = 150  # after a change, wait this long for more before applying the group
+GATHER_WAIT_MS = 250  # after a change, wait this long for more before applying the group
 GATHER_MAX_S = 1.0  # never gather for longer than this (the latency budget is seconds)
 GROUP_MAX = 5000  # uploads per group: a larger burst becomes several groups
 _CHANGES = ("insert", "update", "replace", "delete")

@@ -4,7 +4,9 @@ It catches up with one routine sync (`run_sync`, holding the live lease), keeps 
 index and the batch listing in memory, then waits on the uploads' change stream and applies each
 group of changes with the very function a routine sync uses (`sync_apply.apply_upload_changes`):
 the same index, bulk batch writes, status moves, read models, data version, resume token and
-state document, so a cron or button sync afterwards carries on where it stopped. While it runs
+state document, so a cron or button sync afterwards carries on where it stopped. A group's
+changed index keys go to the index's journal (cheap whatever the group touched); the journal is
+folded into the index's parts while idle (or when it grows past JOURNAL_MAX_KEYS). While it runs
 it holds the sync lease (renewed while idle), so other syncs refuse with a message naming it.
 
 A lost connection drops the in-memory state; once the server answers again it catches up from
@@ -19,20 +21,22 @@ from typing import Callable
 
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
+from segcore.batches import generation
 from segcore.connection import Databases, driver_error_message
 from segcore.errors import SyncAlreadyRunning
 from segcore.history import utcnow
 from segcore.live_stream import IDLE_WAIT_MS, ChangeFeed
 from segcore.schema import META
 from segcore.sync import batch_list_stamp, run_sync
-from segcore.sync_apply import (WRITE_CHUNK, BatchListing, apply_upload_changes, save_state,
-                                summarise)
+from segcore.sync_apply import (WRITE_CHUNK, BatchListing, apply_upload_changes, fold_journal,
+                                save_state, summarise)
 from segcore.sync_index import read_index
 from segcore.sync_lease import Lease
 from segcore.sync_runs import LiveRecord, SyncReport
 from segcore.upload_changes import Changes, FullReadNeeded, changes_from_ids
 
-KEEP_EVERY_S = 30  # renew the lease, look at the batch list and save the idle resume point
+KEEP_EVERY_S = 30  # renew the lease, count the batches and save the idle resume point
+JOURNAL_MAX_KEYS = 20_000  # fold the index's journal after a group when it holds more keys
 SUMMARY_EVERY_S = 60  # recount problems (orphans, mismatches) at most this often
 RECONNECT_MAX_S = 30
 # Errors of a server going away or restarting that a reconnection cures.
@@ -60,8 +64,8 @@ class LiveSync:
         self.token: dict | None = None
         self.listing: BatchListing | None = None
         self.stamp: dict = {}
-        self.total_files = 0
-        self.kept_at = self.summarised_at = 0.0
+        self.total_files = self.journal_keys = 0
+        self.kept_at = self.summarised_at = self.counted_at = 0.0
 
     def stop(self) -> None:
         """Ask the live sync to stop (safe in a signal handler: it interrupts a wait only)."""
@@ -121,7 +125,8 @@ class LiveSync:
         self.stamp = {k: state.get(k) for k in ("generation", "batch_count")}
         self.index = read_index(self.work)
         self.listing = BatchListing.read(self.work)
-        self.kept_at = time.monotonic()
+        self.kept_at = self.counted_at = time.monotonic()
+        self.journal_keys = 0  # a routine sync folds the journal
 
     def _follow(self) -> None:
         if self.token is None:
@@ -165,14 +170,15 @@ class LiveSync:
     def _apply(self, documents: dict, token: dict | None) -> None:
         """Apply one group of changed uploads as an incremental sync (the shared function)."""
         clock = time.perf_counter()
-        stamp = batch_list_stamp(self.work)
+        stamp = self._stamp()
         same = stamp == self.stamp  # else every batch is compared, as run_sync does
         report = SyncReport(mode="live", started_at=utcnow())
         self.listing = apply_upload_changes(
             self.databases, self.index, Changes(documents, token), report,
             saved={**stamp, "namespace": self.namespace}, total_files=self.total_files,
             same_batches=same, listing=self.listing if same else None, author=self.author,
-            lease=self.lease)
+            lease=self.lease, journal=same)
+        self.journal_keys = self.journal_keys + report.keys_changed if same else 0
         self.total_files, self.token, self.stamp = report.total_files, token, stamp
         self._keep_lease()  # a steady flow of groups writing no batch must renew it too
         updated = report.batches_updated
@@ -186,18 +192,22 @@ class LiveSync:
                                  batches_updated=updated, status_moves=report.status_moves,
                                  bulk_writes=bulk_writes, total_files=self.total_files,
                                  duration_s=seconds)
-        if opened or time.monotonic() - self.summarised_at > SUMMARY_EVERY_S:
-            self._summarise()
         self.log(f"applied {len(documents)} changed uploads ({report.new_files} new, "
                  f"{report.removed_files} removed): batches updated {updated}, status moves "
                  f"{report.status_moves}, bulk writes {bulk_writes}, {seconds:.2f} s")
+        if opened or time.monotonic() - self.summarised_at > SUMMARY_EVERY_S:
+            self._summarise()
+        if self.journal_keys > JOURNAL_MAX_KEYS:
+            self._fold()
 
     def _idle(self, token: dict | None) -> None:
         """Between changes: keep the lease, notice batch-list changes, refresh the problems."""
-        if not self._keep_lease():
-            return
-        if batch_list_stamp(self.work) != self.stamp:
+        if self._stamp() != self.stamp:
             self._apply({}, token if token is not None else self.token)
+            return
+        if self.journal_keys:
+            self._fold()
+        if not self._keep_lease():
             return
         if token is not None and token != self.token:
             save_state(self.work, {"token": token})  # a restart then skips less history
@@ -206,6 +216,23 @@ class LiveSync:
             self._summarise()
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _stamp(self) -> dict:
+        """The batch list's stamp: its generation every time (one lookup), its count (a pass
+        over the batches on the embedded server) every KEEP_EVERY_S, since only other tools
+        add or remove batches without bumping the generation."""
+        if time.monotonic() - self.counted_at >= KEEP_EVERY_S:
+            self.counted_at = time.monotonic()
+            return batch_list_stamp(self.work)
+        return {"generation": generation(self.work), "batch_count": self.stamp.get("batch_count")}
+
+    def _fold(self) -> None:
+        """Fold the index's journal into its parts (a routine sync would do it otherwise)."""
+        clock = time.perf_counter()
+        written = fold_journal(self.work, self.index)
+        self.log(f"folded {self.journal_keys} journaled index keys into {written} index parts, "
+                 f"{time.perf_counter() - clock:.2f} s")
+        self.journal_keys = 0
 
     def _keep_lease(self) -> bool:
         """Renew the lease when KEEP_EVERY_S have passed; True when it did."""

@@ -148,10 +148,15 @@ def test_a_burst_of_a_thousand_uploads_is_applied_in_bulk(lab, cli_env, tmp_path
                  and lab.work.batches.find_one({"id": "batch_200"}).get(
                      "training_metrics_info", {}).get("file_count") == 5, 30, "the burst")
         elapsed = time.monotonic() - started
+        # The group's index keys went to the journal; the first idle wait folds it.
+        wait_for(lambda: "journaled index keys into" in log.read_text(), 15, "the fold")
+        assert lab.work.sync_index.count_documents({"_id": {"$regex": "^j"}}) == 0
     live = lab.work.sync_runs.find_one({"mode": "live", "groups": {"$exists": True}})
     assert live["new_files"] == 1000 and live["groups"] <= 3 and live["bulk_writes"] <= 3
     assert lab.work.sync_runs.count_documents({}) <= 3  # no record per group
     assert elapsed < 15
+    report = run_sync(lab)  # the folded index is whole: nothing left to do, nothing read again
+    assert not report.full and report.batches_updated == 0 and report.total_files == 1001
 
 
 def test_a_second_watcher_and_a_routine_sync_are_refused_with_a_clear_message(
