@@ -11,6 +11,7 @@ full read calls directly.
 
 from __future__ import annotations
 
+import uuid
 from typing import Callable
 
 from pymongo import UpdateOne
@@ -93,12 +94,15 @@ def apply_upload_changes(databases: Databases, index: dict[str, dict], changes: 
     rewriting their parts. Fills the counts of `report` and returns the listing, which stays
     valid while the batch list is unchanged.
     """
-    before = held_by(index, changes.documents)
-    touched, report.new_files, report.removed_files = apply_changes(index, changes)
+    holders = keys_holding(index, changes.documents)  # one pass over the index's keys
+    before = {i: (index[keys[0]][i], keys) for i, keys in holders.items()}
+    touched, report.new_files, report.removed_files, placed = apply_changes(index, changes,
+                                                                            holders)
     report.keys_changed = len(touched)
     report.changed_upload_ids = [i for i, d in changes.documents.items() if d is not None]
     report.total_files = total_files + report.new_files - report.removed_files
-    moved = (before, held_by(index, changes.documents)) if same_batches else None
+    after = {i: (index[keys[0]][i], list(keys)) for i, keys in placed.items()}
+    moved = (before, after) if same_batches else None
     return write_batches(databases, index, report, saved={**saved, "token": changes.token},
                          touched=touched, moved=moved,
                          listing=(listing or BatchListing.read(databases.work))
@@ -133,7 +137,8 @@ def write_batches(databases: Databases, index: dict[str, dict], report: SyncRepo
     # The read models count uploads under their batch's status after the moves, as a rebuild
     # from a fresh listing would: a moved batch's later uploads are then subtracted right.
     listing.written(updates, moves or [])
-    _keep_read_models(work, index, listing, moved, report, databases.settings.zone)
+    models_group = _keep_read_models(work, index, listing, moved, report,
+                                     databases.settings.zone)
     notify(0.95, "Saving the sync index")
     # A run killed while writing the index reads everything next time: a half-written part
     # that spills into overflow documents cannot be repaired by re-reading the changes.
@@ -143,7 +148,7 @@ def write_batches(databases: Databases, index: dict[str, dict], report: SyncRepo
     else:
         write_index(work, index, touched)
     state = {**saved, "total_files": report.total_files, "index_ok": True,
-             "uploaders": _activity(work, index, moved)}
+             "uploaders": _activity(work, index, moved), "models_group": models_group}
     if report.full:
         state["last_full_at"] = report.started_at
     save_state(work, state)
@@ -171,12 +176,6 @@ def _activity(work: Database, index: dict[str, dict], moved: tuple | None) -> li
     return uploader_activity(index)
 
 
-def held_by(index: dict[str, dict], upload_ids) -> dict:
-    """{upload id: (entry, keys)} for those of `upload_ids` the index holds."""
-    return {upload_id: (index[keys[0]][upload_id], keys)
-            for upload_id, keys in keys_holding(index, upload_ids).items()}
-
-
 def summarise(report: SyncReport, listing: BatchListing, index: dict[str, dict]) -> None:
     """Counts and problem lists of the report, from the batch listing and the index (a pass
     over the whole index)."""
@@ -196,15 +195,18 @@ def save_state(work: Database, fields: dict) -> None:
 
 
 def _keep_read_models(work: Database, index: dict[str, dict], listing: BatchListing, moved,
-                      report: SyncReport, zone) -> None:
+                      report: SyncReport, zone) -> str:
     """Bring the uploads' read models up to date: the changed uploads' differences when the
     batch list (every owner) is as last time and the models are current, else a rebuild.
-    Days are the office's (`zone`, from TIMEZONE)."""
+    Days are the office's (`zone`, from TIMEZONE). Returns the mark to save with the sync
+    state, which tells the next run the models hold this run's changes."""
     owners = upload_stats.owners_of(listing.docs, batch_key)
+    group = uuid.uuid4().hex
     if moved is not None and upload_stats.is_current(work, zone):
-        upload_stats.apply_changes(work, index, *moved, owners, report.started_at, zone)
+        upload_stats.apply_changes(work, index, *moved, owners, report.started_at, zone, group)
     else:
-        upload_stats.rebuild(work, index, owners, report.started_at, zone)
+        upload_stats.rebuild(work, index, owners, report.started_at, zone, group)
+    return group
 
 
 def _move_statuses(work: Database, moves: list[StatusMove], author: str) -> int:

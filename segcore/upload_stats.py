@@ -24,7 +24,7 @@ from pymongo.database import Database
 
 from segcore.batches import UNASSIGNED
 from segcore.naming import person_key
-from segcore.schema import META, UPLOAD_DAYS
+from segcore.schema import META, SYNC_STATE, UPLOAD_DAYS
 
 STATS_DOC = "upload_stats"
 FORMAT = 2          # bump when the stored layout changes: the next sync rebuilds everything
@@ -167,16 +167,28 @@ def zone_key(zone: tzinfo | None) -> str:
 
 
 def is_current(db: Database, zone: tzinfo | None = None) -> bool:
-    """True when the read models exist in the current layout and count days in `zone` (a
-    routine sync can update them; after a TIMEZONE change they are rebuilt)."""
-    doc = db[META].find_one({"_id": STATS_DOC}, {"format": 1, "zone": 1})
+    """True when the read models exist in the current layout, count days in `zone` (after a
+    TIMEZONE change they are rebuilt) and hold what the sync state says was applied: a sync
+    killed while updating them leaves its group's mark on them but not on the sync state, and
+    applying its changes again would count them twice, so they are rebuilt instead."""
+    docs = {d["_id"]: d for d in db[META].find({"_id": {"$in": [STATS_DOC, SYNC_STATE]}},
+                                               {"format": 1, "zone": 1, "group": 1,
+                                                "models_group": 1})}
+    doc, state = docs.get(STATS_DOC), docs.get(SYNC_STATE) or {}
     return bool(doc) and doc.get("format") == FORMAT and \
-        doc.get("zone", "local") == zone_key(zone)
+        doc.get("zone", "local") == zone_key(zone) and doc.get("group") == state.get("models_group")
+
+
+def _mark(db: Database, group: str) -> None:
+    """Mark the models as being changed by `group` before any change (see is_current)."""
+    db[META].update_one({"_id": STATS_DOC}, {"$set": {"group": group}})
 
 
 def rebuild(db: Database, index: dict[str, dict], owners: dict, synced_at: datetime,
-            zone=None) -> int:
-    """Recompute both read models from the whole index; write only the days that differ."""
+            zone=None, group: str | None = None) -> int:
+    """Recompute both read models from the whole index; write only the days that differ.
+    `group`: the mark the sync saves with its state once done (see is_current)."""
+    _mark(db, group)
     uploads = uploads_of(index)
     wanted = {day: encode_day(day, counts)
               for day, counts in day_counts(uploads, owners, zone).items()}
@@ -185,14 +197,16 @@ def rebuild(db: Database, index: dict[str, dict], owners: dict, synced_at: datet
                   if stored.get(day) != doc]
     operations += [DeleteOne({"_id": day}) for day in stored if day not in wanted]
     _write(db, operations)
-    _save_stats(db, recent(uploads), synced_at, zone)
+    _save_stats(db, recent(uploads), synced_at, zone, group)
     return len(operations)
 
 
 def apply_changes(db: Database, index: dict[str, dict], before: dict, after: dict,
-                  owners: dict, synced_at: datetime, zone=None) -> int:
+                  owners: dict, synced_at: datetime, zone=None, group: str | None = None) -> int:
     """Update the read models with changed uploads: `before` and `after` are
-    {upload id: (entry, keys)} as the index held them before and holds them now."""
+    {upload id: (entry, keys)} as the index held them before and holds them now; `group` as
+    for rebuild."""
+    _mark(db, group)
     days: dict = {}
     for entry, keys in before.values():
         add_upload(days, entry, keys, owners, zone, sign=-1)
@@ -214,7 +228,7 @@ def apply_changes(db: Database, index: dict[str, dict], before: dict, after: dic
     stats = db[META].find_one({"_id": STATS_DOC}) or {}
     merged = merge_recent(stats.get("recent", []), set(before) | set(after), after)
     _save_stats(db, merged if merged is not None else recent(uploads_of(index)), synced_at,
-                zone)
+                zone, group)
     return len(operations)
 
 
@@ -223,10 +237,11 @@ def stamp(db: Database, synced_at: datetime) -> None:
     db[META].update_one({"_id": STATS_DOC}, {"$set": {"synced_at": synced_at}})
 
 
-def _save_stats(db: Database, newest: list[dict], synced_at: datetime, zone=None) -> None:
+def _save_stats(db: Database, newest: list[dict], synced_at: datetime, zone=None,
+                group: str | None = None) -> None:
     db[META].replace_one({"_id": STATS_DOC}, {"_id": STATS_DOC, "format": FORMAT,
                                               "zone": zone_key(zone), "synced_at": synced_at,
-                                              "recent": newest}, upsert=True)
+                                              "recent": newest, "group": group}, upsert=True)
 
 
 def _write(db: Database, operations: list) -> None:

@@ -159,6 +159,32 @@ def test_a_burst_of_a_thousand_uploads_is_applied_in_bulk(lab, cli_env, tmp_path
     assert not report.full and report.batches_updated == 0 and report.total_files == 1001
 
 
+@pytest.mark.parametrize("delay", [0.5, 1.0, 1.5])
+def test_a_watcher_killed_mid_burst_loses_nothing_and_counts_nothing_twice(lab, cli_env,
+                                                                           tmp_path, delay):
+    """SIGKILL while a group is gathered, written or journaled: the restart catches up from
+    what was saved, every batch counts its uploads once, and so do the uploads per day."""
+    log = tmp_path / "live.log"
+    with watcher(cli_env, log) as process:
+        lab.masks_files.insert_many([
+            {"filename": f"batch_{n % 200 + 1}_part{n}.zip", "length": 5, "chunkSize": 261120,
+             "uploadDate": NOW, "metadata": {"uploaded_by": "flor"}} for n in range(1000)])
+        time.sleep(delay)
+        process.kill()
+        process.wait()
+    with watcher(cli_env, log):
+        pass  # caught up at start
+    counts = {d["id"]: d["training_metrics_info"]["file_count"]
+              for d in lab.work.batches.find({"mongo_uploaded": True})}
+    assert counts == {f"batch_{n}": 6 if n == 1 else 5 for n in range(1, 201)}
+    days = upload_stats.uploads_per_day(lab.work, NOW.date() - timedelta(days=1),
+                                        NOW.date() + timedelta(days=1))
+    assert sum(d["uploads"] for d in days) == 1000
+    assert uploader_activity_of(lab.work)["flor"]["files"] == 1001
+    report = run_sync(lab, full=True)  # reading everything again changes nothing
+    assert report.batches_updated == 0 and report.total_files == 1001
+
+
 def test_a_second_watcher_and_a_routine_sync_are_refused_with_a_clear_message(
         lab, cli_env, tmp_path, run_cli):
     with watcher(cli_env, tmp_path / "live.log"):

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from segcore import assignments, team, upload_stats
+from segcore import assignments, sync_apply, team, upload_stats
 from segcore.batches import UNASSIGNED
 from segcore.sync import run_sync
 from segcore.sync_index import IndexEntry
@@ -107,6 +107,28 @@ def test_routine_syncs_keep_the_read_models_equal_to_a_rebuild(lab):
     assert all(item["upload_id"] != gone for item in routine[1])
     assert routine == from_scratch(lab)
     assert {d: doc["total"] for d, doc in routine[0].items()} == dict(by_hand(lab))
+
+
+def test_a_sync_killed_after_updating_the_read_models_counts_nothing_twice(lab, monkeypatch):
+    """The read models are written before the index and the resume point: a run dying in
+    between applies the same uploads again next time, which must not count them twice."""
+    run_sync(lab, author="test")
+    put(lab, "batch_3_masks.zip", {"uploaded_by": "flor"}, T0 + timedelta(days=9))
+    real = sync_apply.save_state
+
+    def dies_before_the_index(work, fields):
+        if fields == {"index_ok": False}:
+            raise KeyboardInterrupt  # as a process killed at that point
+        real(work, fields)
+    monkeypatch.setattr(sync_apply, "save_state", dies_before_the_index)
+    with pytest.raises(KeyboardInterrupt):
+        run_sync(lab, author="test")
+    monkeypatch.undo()
+    report = run_sync(lab, author="test")
+    assert not report.full and report.new_files == 1  # the same upload, applied again
+    days, _ = stored(lab.work)
+    assert {d: doc["total"] for d, doc in days.items()} == dict(by_hand(lab))
+    assert stored(lab.work) == from_scratch(lab)
 
 
 def test_a_reassignment_moves_the_counts_at_the_next_sync(lab):
