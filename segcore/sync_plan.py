@@ -242,13 +242,18 @@ def _date_key(entry: IndexEntry) -> tuple:
     return (entry.date is not None, entry.date or datetime.min)
 
 
-def apply_changes(index: dict[str, dict], changes: Changes) -> tuple[set[str], int, int]:
+def apply_changes(index: dict[str, dict], changes: Changes,
+                  holders: dict | None = None) -> tuple[set[str], int, int, dict]:
     """Update the index with changed uploads.
 
-    Returns the keys whose uploads changed, and how many uploads are new and removed.
+    `holders`: `keys_holding(index, changes.documents)` when the caller has it already (a pass
+    over every key of the index). Returns the keys whose uploads changed, how many uploads are
+    new and removed, and `{upload id: the keys it is filed under now}` for those still present.
     """
-    holders = keys_holding(index, changes.documents)
+    if holders is None:
+        holders = keys_holding(index, changes.documents)
     touched: set[str] = set()
+    placed: dict = {}
     new = removed = 0
     for upload_id, document in changes.documents.items():
         for key in holders.get(upload_id, ()):
@@ -259,6 +264,7 @@ def apply_changes(index: dict[str, dict], changes: Changes) -> tuple[set[str], i
         else:
             upload = upload_from_document(document)
             add_to_index(index, upload)
-            touched.update(upload_keys(upload))
+            placed[upload_id] = upload_keys(upload)
+            touched.update(placed[upload_id])
             new += upload_id not in holders
-    return touched, new, removed
+    return touched, new, removed, placed
