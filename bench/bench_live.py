@@ -33,6 +33,7 @@ from pymongo import MongoClient
 from segcore import embedded
 from segcore.config import Settings
 from segcore.connection import open_databases
+from segcore.data_version import read_versions
 from segcore.prepare import prepare
 from segcore.sync import run_sync
 
@@ -170,14 +171,19 @@ def main() -> None:
             docs, per_batch = burst_docs(batches, rng, "burst")
             sample = rng.sample(sorted(per_batch), 50)  # polled: reading all would load the server
             wanted = {b: n + per_batch[b] for b, n in file_counts(databases, sample).items()}
+            version = lambda: read_versions(databases.work)["batches"]  # noqa: E731
+            before_version = version()
             start = time.perf_counter()
             databases.masks_files.insert_many(docs, ordered=False)
-            while any(file_counts(databases, sample)[b] < n for b, n in wanted.items()):
+            # Polled gently (the server is one process): the data version the pages poll (one
+            # document) moves after each batch write; then the sampled batches are looked at.
+            while version() == before_version or any(
+                    file_counts(databases, sample)[b] < n for b, n in wanted.items()):
                 time.sleep(0.05)
             on_batches_s = time.perf_counter() - start
             # The live record is counted once the group's index and state are saved.
             while sum(r.get("new_files", 0) for r in live()) < args.singles + 1000:
-                time.sleep(0.02)
+                time.sleep(0.1)
             burst_s = time.perf_counter() - start
             after = totals()
             applied = [line.split(" ", 2)[2] for line in
