@@ -115,6 +115,8 @@ def burst_docs(batches: int, rng: random.Random, tag: str) -> tuple[list[dict], 
     for n, doc in enumerate(docs):
         number = rng.randint(1, batches)
         doc["filename"] = f"batch_{number}_{tag}{n}.zip"
+        if doc["metadata"] and "batch_id" in doc["metadata"]:
+            doc["metadata"]["batch_id"] = f"batch_{number}"  # else it would name another batch
         per_batch[f"batch_{number}"] += 1
     return docs, per_batch
 
