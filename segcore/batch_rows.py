@@ -191,8 +191,10 @@ class BatchRows:
             if key in self._selections:
                 self._selections.move_to_end(key)
                 return self._selections[key]
-        chosen = [r["id"] for r in order([r for r in self.rows() if matches(r, query)], sort,
-                                         descending)]
+        rows = self.rows()
+        if query != BatchQuery():  # no filter (a page's first view): every row matches
+            rows = [r for r in rows if matches(r, query)]
+        chosen = [r["id"] for r in order(rows, sort, descending)]
         with self._lock:
             self._selections[key] = chosen
             while len(self._selections) > SELECTIONS_KEPT:

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from segcore import assignments, batches, data_version, team
+from segcore import assignments, batches, data_version, handover, team
 from segcore.batch_rows import BatchRows, batch_row, order
 from segcore.pace import pace_row
 from segcore.progress import progress_row
@@ -125,3 +125,15 @@ def test_a_row_holds_what_the_progress_and_pace_figures_read(doc):
     assert row["folder_missing"] is (doc.get("folder_missing") is True)
     number = doc.get("number")
     assert row["number"] == (number if type(number) is int else None)  # True is no number
+
+
+def test_who_left_the_team_is_found_through_an_index(production):
+    """The Batches and Team pages label batches of people who left; that lookup must not be a
+    pass over the whole history (tens of thousands of entries after a first sync)."""
+    work = production.work
+    team.add_member(work, "Maggie")
+    team.delete_member(work, "Maggie", author="test")
+    assert "kind_field" in {i["name"] for i in work.history.list_indexes()}
+    assert handover.former_members(work) == {"Maggie"}
+    team.add_member(work, "Maggie")  # back on the team: not a former member any more
+    assert handover.former_members(work) == set()
