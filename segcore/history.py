@@ -38,6 +38,9 @@ class Change:
 def ensure_indexes(db: Database) -> None:
     db[COLLECTION].create_index([("key", 1), ("at", -1)])
     db[COLLECTION].create_index([("at", -1)])
+    # Who left the team (`handover.former_members`, read by the Batches and Team pages): without
+    # it that lookup is a pass over every entry, tens of thousands after a first sync.
+    db[COLLECTION].create_index([("kind", 1), ("field", 1)], name="kind_field")
 
 
 def record(db: Database, changes: list[Change], session=None) -> None:

@@ -47,6 +47,10 @@ def person_key(name: str) -> str:
 
 def batch_number(text: str) -> int | None:
     """The number of the first batch that `text` names, or None."""
+    if type(text) is str and text[:6] == "batch_":  # a stored id: no pattern needed
+        digits = text[6:]
+        if digits.isascii() and digits.isdigit():
+            return _number(digits)
     for match in BATCH_PATTERN.finditer(str(text)):
         number = _number(match.group(1))
         if number is not None:

@@ -136,7 +136,7 @@ def pace_row(doc: dict) -> dict:
             "open": bool(assignee) and not with_masks and doc.get("status") != "done",
             "delivered": (info.get("first_upload") or info.get("latest_upload"))
             if with_masks else None,
-            "due_date": _due_date(meta.get("due_date")), "priority": meta.get("priority")}
+            "due_date": parse_due_date(meta.get("due_date")), "priority": meta.get("priority")}
 
 
 @lru_cache(maxsize=4096)
@@ -144,7 +144,7 @@ def _parse_due_string(text: str) -> date | None:
     return parse_date(text)
 
 
-def _due_date(value: object) -> date | None:
+def parse_due_date(value: object) -> date | None:
     # Due dates repeat across thousands of batches; parsing each string once saves a second
     # per 50,000 batches.
     return _parse_due_string(value) if isinstance(value, str) else parse_date(value)

@@ -1,10 +1,14 @@
 """Numeric batch order everywhere, the in-memory batch rows, and caching keyed by the data
 version: a write bumps it, and re-reads only what it touched."""
 
+from datetime import datetime
+
 import pytest
 
-from segcore import assignments, batches, data_version, team
-from segcore.batch_rows import BatchRows, order
+from segcore import assignments, batches, data_version, handover, team
+from segcore.batch_rows import BatchRows, batch_row, order
+from segcore.pace import pace_row
+from segcore.progress import progress_row
 from segcore.batches import BatchQuery
 from segcore.prepare import prepare
 
@@ -105,3 +109,42 @@ def test_cached_reads_follow_the_data_version(app_env):
     team.add_member(work, "Ceci")  # a team write bumps the team's version
     forget_data_versions()
     assert [m["name"] for m in reads.members()] == ["Ceci", "Flor", "Ghost"]
+
+
+@pytest.mark.parametrize("doc", [
+    {"id": "batch_1", "assignee": "Flor", "status": "pending", "number": 1},
+    {"id": "batch_2", "assignee": "  ", "status": "done", "mongo_uploaded": True, "number": True,
+     "training_metrics_info": {"latest_upload": "2025-09-03",
+                               "first_upload": datetime(2025, 9, 1, 8)},
+     "metadata": {"due_date": "2025-09-30", "priority": "alta"},
+     "mask_check": {"state": "complete"}, "folder_missing": True},
+    {"id": 7, "assignee": 3, "mongo_uploaded": "yes", "training_metrics_info": "odd",
+     "metadata": None, "mask_check": "complete", "folder_missing": "yes"},
+    {"id": "batch_4", "assignee": "Ceci", "status": "in_progress", "mongo_uploaded": True,
+     "training_metrics_info": {"latest_upload": datetime(2025, 9, 2, 9)},
+     "metadata": {"due_date": datetime(2025, 10, 1)}, "mask_check": {"state": "missing"}},
+    {},
+])
+def test_a_row_holds_what_the_progress_and_pace_figures_read(doc):
+    """The dashboard's figures and its Attention panel read the same rows: one pass per
+    document must give exactly what the progress and pace readings of it give."""
+    row = batch_row(doc)
+    assert {k: row[k] for k in progress_row(doc)} == progress_row(doc)
+    assert {k: row[k] for k in pace_row(doc)} == pace_row(doc)
+    check = doc.get("mask_check")
+    assert row["mask_state"] == (check.get("state") if isinstance(check, dict) else None)
+    assert row["folder_missing"] is (doc.get("folder_missing") is True)
+    number = doc.get("number")
+    assert row["number"] == (number if type(number) is int else None)  # True is no number
+
+
+def test_who_left_the_team_is_found_through_an_index(production):
+    """The Batches and Team pages label batches of people who left; that lookup must not be a
+    pass over the whole history (tens of thousands of entries after a first sync)."""
+    work = production.work
+    team.add_member(work, "Maggie")
+    team.delete_member(work, "Maggie", author="test")
+    assert "kind_field" in {i["name"] for i in work.history.list_indexes()}
+    assert handover.former_members(work) == {"Maggie"}
+    team.add_member(work, "Maggie")  # back on the team: not a former member any more
+    assert handover.former_members(work) == set()

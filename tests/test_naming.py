@@ -2,7 +2,7 @@
 
 import pytest
 
-from segcore.naming import batch_ids_in, canonical_batch_id, clean_name, person_key
+from segcore.naming import batch_ids_in, batch_number, canonical_batch_id, clean_name, person_key
 
 
 @pytest.mark.parametrize("a,b", [("Flor", "flor"), ("Flor", " FLOR "), ("Flór", "flor"),
@@ -38,3 +38,14 @@ def test_canonical_batch_id(text, expected):
 ])
 def test_batch_ids_in(filename, expected):
     assert batch_ids_in(filename) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("batch_12", 12), ("batch_0012", 12), ("batch_", None), ("batch_12x", 12),
+    ("batch_1²", 1), ("batch_²", None), ("batch_" + "9" * 16, None),
+    ("batch_" + "9" * 16 + "_batch_4", 4), ("Batch_7", 7), ("batch-7", 7), (7, None),
+])
+def test_a_stored_id_numbers_as_any_name_does(text, expected):
+    """Ids order numerically (table, queues); the quick reading of a plain `batch_<n>` id must
+    agree with the pattern every other name goes through."""
+    assert batch_number(text) == expected
