@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The page scripts import the `ui` package from the project folder, which `streamlit run
 # streamlit_app.py` puts on the path; AppTest runs them in this process, so it goes here.
 sys.path.insert(0, str(ROOT))
+from ui import reads  # noqa: E402  (after the path is set)
 SIZES = {"quick": (5_000, 50_000), "full": (50_000, 500_000)}
 CHUNK = 10_000
 PAGES = ("dashboard", "batches", "team", "sync", "settings")
@@ -90,7 +91,11 @@ def checked(at: AppTest) -> AppTest:
 
 
 def cold_start(name: str) -> AppTest:
+    """A new session after a restart: the data cache emptied, and with it the process-wide
+    batch rows (read again); the pace figures kept per data version and minute are dropped
+    too. The database client and its preparation (kept as a resource) stay."""
     st.cache_data.clear()
+    reads._alerts.clear()
     return checked(page(name).run())
 
 
