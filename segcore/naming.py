@@ -40,9 +40,18 @@ def printable(text: object) -> str:
 @lru_cache(maxsize=8192)  # a sync compares hundreds of thousands of uploaders to a few names
 def person_key(name: str) -> str:
     """A key equal for names that differ only in case, accents or spacing ("Flór " == "flor")."""
+    if type(name) is str:
+        return _cached_key(name)  # the pages key 50,000 rows by a hundred names
+    return _key(name)
+
+
+def _key(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", clean_name(name))
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return bare.casefold()
+
+
+_cached_key = lru_cache(maxsize=4096)(_key)
 
 
 def batch_number(text: str) -> int | None:
