@@ -9,7 +9,8 @@ Runs the watcher as its own process, as systemd would, against a throw-away embe
 - latency: 50 single uploads through GridFS, each timed until its batch shows it (p50/p95);
 - burst: 1,000 uploads inserted at once, timed until 50 of their batches (polled) show them and
   until the watcher has saved everything (its live record counts them), with the groups and bulk
-  writes it took, next to a routine `sync` (cron) applying another 1,000 the same way.
+  writes it took, then a coordinator's reassignment of one batch followed by the watcher against
+  the comparison of every batch it needed before, next to a routine `sync` (cron) applying another 1,000 the same way.
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ from bench_sync import fresh_batches, insert, upload_docs
 from gridfs import GridFS
 from pymongo import MongoClient
 
-from segcore import embedded
+from segcore import assignments, embedded, team
 from segcore.config import Settings
 from segcore.connection import open_databases
 from segcore.data_version import read_versions
+from segcore.live_sync import LiveSync
 from segcore.prepare import prepare
 from segcore.sync import run_sync
 
@@ -127,6 +129,27 @@ def file_counts(databases, batch_ids: list[str]) -> dict[str, int]:
                                                  {"id": 1, "training_metrics_info.file_count": 1})}
 
 
+def edit_costs(databases, batches: int) -> tuple[float, float]:
+    """(a coordinator's reassignment followed by a watcher, the same compared as before: every
+    batch compared and the read models rebuilt), in one process so both are timed alike."""
+    live = LiveSync(databases, log=lambda message: None)
+    live.lease.acquire()
+    try:
+        live._catch_up()
+        team.add_member(databases.work, "Bench Person")
+        assignments.assign(databases.work, [f"batch_{batches // 2}"], "Bench Person", "bench")
+        start = time.perf_counter()
+        live._idle(live.token)
+        followed = time.perf_counter() - start
+        assignments.assign(databases.work, [f"batch_{batches // 3}"], "Bench Person", "bench")
+        live.stamp = {**live.stamp, "generation": -1}  # as before: edits could not be followed
+        start = time.perf_counter()
+        live._idle(live.token)
+        return followed, time.perf_counter() - start
+    finally:
+        live.lease.release_quietly()
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -193,6 +216,7 @@ def main() -> None:
                        if " applied " in line]
             watcher.send_signal(signal.SIGTERM)
             watcher.wait(60)
+            edit_s, compare_s = edit_costs(databases, batches)
             databases.masks_files.insert_many(burst_docs(batches, rng, "cron")[0], ordered=False)
             start = time.perf_counter()
             cron = run_sync(databases)
@@ -217,6 +241,9 @@ def main() -> None:
           f"(index, read models and state saved), in {groups} groups "
           f"and {writes} bulk writes ({after['batches_updated'] - before['batches_updated']} "
           f"batch updates); the watcher's own log: {'; '.join(applied)}")
+    print(f"a reassignment of one batch, followed by the watcher: {edit_s:.2f} s; compared as "
+          f"before (every batch, read models rebuilt): {compare_s:.2f} s; "
+          f"ratio {edit_s / compare_s:.3f}")
     print(f"the same burst through a routine sync (cron): {cron_s:.2f} s "
           f"({cron.batches_updated} batches updated); live / routine = {burst_s / cron_s:.2f}")
 

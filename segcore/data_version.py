@@ -5,7 +5,9 @@ Two small documents in `app_meta` hold it, both read in one indexed round trip:
 - `batches`: `generation` (bumped by segcore's edits and imports; the sync compares it to know
   whether the batch list changed), `synced` (bumped when a sync rewrote batches) and `recent`,
   the batch ids each of the last few changes touched (None: too many to list). A reader that
-  knows the version before lets it re-read only those batches.
+  knows the version before lets it re-read only those batches. `edits` lists the same for the
+  last few generation bumps alone, so a live sync can follow segcore's edits without noticing
+  its own writes.
 - `data_version`: one counter per other topic (`team`, `sync`), bumped by every write to it.
 """
 
@@ -31,10 +33,24 @@ def bump_batches(db: Database, batch_ids=None, *, by_sync: bool = False, session
     """Record a change of the batch list (of `batch_ids`, or of any batch when None), within
     `session`'s transaction if any."""
     counter = "synced" if by_sync else "generation"
-    db[META].update_one({"_id": BATCHES_DOC}, {
-        "$inc": {counter: 1},
-        "$push": {"recent": {"$each": [_touched(batch_ids)], "$slice": -RECENT_KEPT}}},
-        upsert=True, session=session)
+    touched = _touched(batch_ids)
+    pushed = {"recent": {"$each": [touched], "$slice": -RECENT_KEPT}}
+    if not by_sync:
+        pushed["edits"] = {"$each": [touched], "$slice": -RECENT_KEPT}
+    db[META].update_one({"_id": BATCHES_DOC}, {"$inc": {counter: 1}, "$push": pushed},
+                        upsert=True, session=session)
+
+
+def edited_batches(db: Database, since: int | None) -> tuple[int, set[str] | None]:
+    """(the generation now, the batch ids segcore's edits touched since generation `since`),
+    the ids None when they cannot be told (too many, or older than the edits remembered)."""
+    doc = db[META].find_one({"_id": BATCHES_DOC}, {"generation": 1, "edits": 1}) or {}
+    now = int(doc.get("generation", 0))
+    edits = list(doc.get("edits") or [])
+    steps = now - since if isinstance(since, int) else -1
+    if steps < 0 or steps > len(edits) or any(e is None for e in edits[len(edits) - steps:]):
+        return now, None
+    return now, {i for entry in edits[len(edits) - steps:] for i in entry} if steps else set()
 
 
 def bump(db: Database, *topics: str) -> None:

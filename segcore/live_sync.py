@@ -28,8 +28,9 @@ from segcore.history import utcnow
 from segcore.live_stream import IDLE_WAIT_MS, ChangeFeed
 from segcore.schema import META
 from segcore.sync import batch_list_stamp, run_sync
+from segcore.data_version import edited_batches
 from segcore.sync_apply import (WRITE_CHUNK, BatchListing, apply_upload_changes, fold_journal,
-                                save_state, summarise)
+                                follow_edits, save_state, summarise)
 from segcore.sync_index import read_index
 from segcore.sync_lease import Lease
 from segcore.sync_runs import LiveRecord, SyncReport
@@ -171,7 +172,8 @@ class LiveSync:
         """Apply one group of changed uploads as an incremental sync (the shared function)."""
         clock = time.perf_counter()
         stamp = self._stamp()
-        same = stamp == self.stamp  # else every batch is compared, as run_sync does
+        # Else every batch is compared, as run_sync does.
+        same = stamp == self.stamp or self._follow_edits(stamp)
         report = SyncReport(mode="live", started_at=utcnow())
         self.listing = apply_upload_changes(
             self.databases, self.index, Changes(documents, token), report,
@@ -202,7 +204,8 @@ class LiveSync:
 
     def _idle(self, token: dict | None) -> None:
         """Between changes: keep the lease, notice batch-list changes, refresh the problems."""
-        if self._stamp() != self.stamp:
+        stamp = self._stamp()
+        if stamp != self.stamp and not self._follow_edits(stamp):
             self._apply({}, token if token is not None else self.token)
             return
         if self.journal_keys:
@@ -225,6 +228,20 @@ class LiveSync:
             self.counted_at = time.monotonic()
             return batch_list_stamp(self.work)
         return {"generation": generation(self.work), "batch_count": self.stamp.get("batch_count")}
+
+    def _follow_edits(self, stamp: dict) -> bool:
+        """True when the batch list changed by segcore's edits of known batches alone, now
+        followed in the listing and the read models (a coordinator's reassignment must not
+        cost a comparison of every batch while uploads wait)."""
+        if self.listing is None or stamp.get("batch_count") != self.stamp.get("batch_count"):
+            return False
+        _, edited = edited_batches(self.work, self.stamp.get("generation"))
+        if edited is None or not follow_edits(self.databases, self.index, self.listing, edited,
+                                              {**stamp, "namespace": self.namespace}):
+            return False
+        self.log(f"followed edits of {len(edited)} batches")
+        self.stamp, self.dirty = stamp, True  # mismatches depend on who holds a batch
+        return True
 
     def _fold(self) -> None:
         """Fold the index's journal into its parts (a routine sync would do it otherwise)."""

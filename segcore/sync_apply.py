@@ -155,6 +155,36 @@ def write_batches(databases: Databases, index: dict[str, dict], report: SyncRepo
     return listing
 
 
+def follow_edits(databases: Databases, index: dict[str, dict], listing: BatchListing,
+                 batch_ids: set[str], saved: dict) -> bool:
+    """Bring `listing` and the uploads' read models in line with segcore's edits of
+    `batch_ids` (new assignees or statuses), then save `saved` (the batch list's stamp) as
+    what the index was last compared with. A live sync does this instead of comparing every
+    batch after each edit (a pass over the whole index at 500,000 uploads). False, having
+    written nothing, when it cannot tell: a batch added, removed or renamed, or read models
+    that are not current."""
+    work = databases.work
+    docs = find_in(work[BATCHES], "id", sorted(batch_ids), _LISTED)
+    listed = {d["_id"]: d for d in listing.docs}
+    if len(docs) != len(batch_ids) or any(listed.get(d["_id"], {}).get("id") != d.get("id")
+                                          for d in docs) \
+            or not upload_stats.is_current(work, databases.settings.zone):
+        return False
+    before = upload_stats.owners_of(listing.docs, batch_key)
+    for doc in docs:
+        listed[doc["_id"]].update(assignee=doc.get("assignee"), status=doc.get("status"))
+    after = upload_stats.owners_of(listing.docs, batch_key)
+    moved = {key for key in set(before) | set(after) if before.get(key) != after.get(key)}
+    group = uuid.uuid4().hex
+    if moved:
+        upload_stats.move_owners(work, index, moved, before, after, databases.settings.zone,
+                                 group)
+        save_state(work, {**saved, "models_group": group})
+    else:
+        save_state(work, saved)
+    return True
+
+
 def fold_journal(work: Database, index: dict[str, dict]) -> int:
     """Fold the index's journal into its parts; returns how many part documents were written.
     A crash meanwhile leaves `index_ok` false, so the next sync reads everything."""

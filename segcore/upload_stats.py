@@ -25,6 +25,7 @@ from pymongo.database import Database
 from segcore.batches import UNASSIGNED
 from segcore.naming import person_key
 from segcore.schema import META, SYNC_STATE, UPLOAD_DAYS
+from segcore.sync_index import keys_holding
 
 STATS_DOC = "upload_stats"
 FORMAT = 2          # bump when the stored layout changes: the next sync rebuilds everything
@@ -212,6 +213,31 @@ def apply_changes(db: Database, index: dict[str, dict], before: dict, after: dic
         add_upload(days, entry, keys, owners, zone, sign=-1)
     for entry, keys in after.values():
         add_upload(days, entry, keys, owners, zone)
+    operations = _add_deltas(db, days)
+    stats = db[META].find_one({"_id": STATS_DOC}) or {}
+    merged = merge_recent(stats.get("recent", []), set(before) | set(after), after)
+    _save_stats(db, merged if merged is not None else recent(uploads_of(index)), synced_at,
+                zone, group)
+    return len(operations)
+
+
+def move_owners(db: Database, index: dict[str, dict], keys: set[str], before: dict,
+                after: dict, zone=None, group: str | None = None) -> int:
+    """Count the uploads of the batches `keys` under their new owners and statuses: `before`
+    and `after` are {batch key: (owner, status)} as the models counted and as they are now
+    (an edit reassigned them). `group` as for rebuild. Returns how many days were written."""
+    _mark(db, group)
+    wanted = {upload_id for key in keys for upload_id in index.get(key, {})}
+    days: dict = {}
+    for upload_id, held in keys_holding(index, wanted).items():
+        entry = index[held[0]][upload_id]
+        add_upload(days, entry, held, before, zone, sign=-1)
+        add_upload(days, entry, held, after, zone)
+    return len(_add_deltas(db, days))
+
+
+def _add_deltas(db: Database, days: dict) -> list:
+    """Add per-day differences to the stored days (a day counting nothing is removed)."""
     stored = {d["_id"]: d for d in db[UPLOAD_DAYS].find({"_id": {"$in": sorted(days)}})}
     operations = []
     for day, delta in days.items():
@@ -225,11 +251,7 @@ def apply_changes(db: Database, index: dict[str, dict], before: dict, after: dic
         elif doc != stored.get(day):
             operations.append(ReplaceOne({"_id": day}, doc, upsert=True))
     _write(db, operations)
-    stats = db[META].find_one({"_id": STATS_DOC}) or {}
-    merged = merge_recent(stats.get("recent", []), set(before) | set(after), after)
-    _save_stats(db, merged if merged is not None else recent(uploads_of(index)), synced_at,
-                zone, group)
-    return len(operations)
+    return operations
 
 
 def stamp(db: Database, synced_at: datetime) -> None:

@@ -148,3 +148,18 @@ def test_who_left_the_team_is_found_through_an_index(production):
     assert handover.former_members(work) == {"Maggie"}
     team.add_member(work, "Maggie")  # back on the team: not a former member any more
     assert handover.former_members(work) == set()
+
+
+def test_edited_batches_names_segcore_edits_since_a_generation_not_sync_writes(db):
+    """What a live sync follows after a coordinator's edits: their batch ids, apart from the
+    sync's own writes; None when they cannot be told."""
+    since, _ = data_version.edited_batches(db, 0)
+    data_version.bump_batches(db, ["batch_1"])
+    data_version.bump_batches(db, ["batch_9"], by_sync=True)
+    data_version.bump_batches(db, ["batch_3", "batch_1"])
+    assert data_version.edited_batches(db, since) == (since + 2, {"batch_1", "batch_3"})
+    assert data_version.edited_batches(db, since + 2) == (since + 2, set())
+    assert data_version.edited_batches(db, None)[1] is None
+    data_version.bump_batches(db, None)  # an import: too many to list
+    assert data_version.edited_batches(db, since)[1] is None
+    assert data_version.edited_batches(db, since - 1)[1] is None  # older than remembered

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 from gridfs import GridFS
 
-from segcore import data_version, sync_runs, upload_stats
+from segcore import assignments, data_version, sync_runs, team, upload_stats
 from segcore.errors import SyncAlreadyRunning
 from segcore.live_status import live_status
 from segcore.sync import run_sync, uploader_activity_of
@@ -122,6 +122,35 @@ def test_a_live_group_does_what_an_incremental_sync_does(dbs, cli_env, tmp_path)
     report = run_sync(dbs)  # a routine run afterwards finds nothing left to do
     assert not report.full and report.batches_updated == 0 and report.status_moves == 0
     assert dbs.work.batches.find_one({"id": "batch_3"})["status"] == "pending"
+
+
+def test_a_reassignment_is_followed_without_comparing_every_batch(dbs, cli_env, tmp_path):
+    """A coordinator's edit changes the batch list's generation; the watcher moves the edited
+    batches' uploads to their new owner in the uploads per day and keeps following uploads,
+    leaving the models equal to a rebuild and nothing for a routine sync to do."""
+    team.add_member(dbs.work, "Flor")
+    team.add_member(dbs.work, "Ceci")
+    dbs.work.batches.insert_many([{"id": f"batch_{n}", "assignee": "Flor", "status": "pending"}
+                                  for n in range(1, 4)])
+    for n in (1, 2, 2):
+        put(dbs, f"batch_{n}.zip")
+    log = tmp_path / "live.log"
+    day = datetime.utcnow().date()
+    per_owner = lambda owner: sum(d["uploads"] for d in upload_stats.uploads_per_day(  # noqa
+        dbs.work, day - timedelta(days=1), day + timedelta(days=1), owner))
+    with watcher(cli_env, log):
+        assert (per_owner("Flor"), per_owner("Ceci")) == (3, 0)
+        assignments.assign(dbs.work, ["batch_2"], "Ceci", "coordinator")
+        wait_for(lambda: "followed edits of 1 batches" in log.read_text(), 15, "the edit")
+        assert (per_owner("Flor"), per_owner("Ceci")) == (1, 2)
+        put(dbs, "batch_3.zip")  # and uploads still follow, counted for their owner
+        wait_for(lambda: has_masks(dbs, "batch_3"), 10, "batch_3's masks")
+        wait_for(lambda: per_owner("Flor") == 2, 5, "batch_3's upload counted")
+    models = {d["_id"]: d for d in dbs.work.upload_days.find({})}
+    report = run_sync(dbs)
+    assert not report.full and report.batches_updated == 0
+    run_sync(dbs, full=True)  # rebuilds the read models from scratch: the same
+    assert {d["_id"]: d for d in dbs.work.upload_days.find({})} == models
 
 
 def test_a_restart_misses_nothing_changed_while_it_was_down(lab, cli_env, tmp_path):
