@@ -14,6 +14,7 @@ from pymongo.collection import Collection
 from pymongo.errors import OperationFailure, PyMongoError
 
 from segcore.upload_changes import FullReadNeeded
+from segcore.uploads import upload_key
 
 IDLE_WAIT_MS = 5000  # how long one idle getMore waits on the server
 GATHER_WAIT_MS = 250  # after a change, wait this long for more before applying the group
@@ -71,7 +72,8 @@ class ChangeFeed:
                 kind = event.get("operationType")
                 if kind not in _CHANGES:
                     raise FullReadNeeded(f"the uploads collection saw a {kind or 'change'}")
-                upload_id = event["documentKey"]["_id"]
+                # Keyed as the index keys it (a document or float `_id` is not a plain key).
+                upload_id = upload_key(event["documentKey"].get("_id"))
                 documents.pop(upload_id, None)  # the last change of an id wins
                 documents[upload_id] = event.get("fullDocument") if kind != "delete" else None
                 self.token = event["_id"]

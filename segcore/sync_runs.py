@@ -50,7 +50,8 @@ class SyncReport:
     # Uploads added or rewritten since the last run (for `sync --verify`); None after a full
     # read, which cannot tell. Not recorded with the run.
     changed_upload_ids: list | None = field(default=None, repr=False)
-    keys_changed: int = field(default=0, repr=False)  # index keys a group changed (not recorded)
+    # Entries of the index keys a group changed (a journal write's size; not recorded).
+    entries_changed: int = field(default=0, repr=False)
 
     COUNTS = ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
               "orphans", "unmatched", "mismatches", "unusable", "new_files", "removed_files",
@@ -183,4 +184,7 @@ class LiveRecord:
         fields.update({name: [f.as_dict() for f in getattr(report, name)]
                        for name in SyncReport.DETAILS})
         self.db[RUNS].update_one({"_id": self.run_id}, {"$set": fields})
+        # The newest counts: a routine run that finds nothing new afterwards carries them over.
+        self.db[META].update_one({"_id": "sync"}, {"$set": {"last_ok_run": self.run_id}},
+                                 upsert=True)
         data_version.bump(self.db, "sync")
