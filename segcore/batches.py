@@ -61,7 +61,11 @@ def ensure_indexes(db: Database) -> None:
     present = {index["name"] for index in collection.list_indexes()}
     for name in RETIRED_INDEXES:
         if name in present:
-            collection.drop_index(name)
+            try:
+                collection.drop_index(name)
+            except OperationFailure as exc:
+                if exc.code != 27:  # IndexNotFound: another process starting dropped it
+                    raise
 
 
 def backfill_numbers(db: Database) -> int:

@@ -6,7 +6,7 @@ group of changes with the very function a routine sync uses (`sync_apply.apply_u
 the same index, bulk batch writes, status moves, read models, data version, resume token and
 state document, so a cron or button sync afterwards carries on where it stopped. A group's
 changed index keys go to the index's journal (cheap whatever the group touched); the journal is
-folded into the index's parts while idle (or when it grows past JOURNAL_MAX_KEYS). While it runs
+folded into the index's parts while idle (or when it grows past JOURNAL_MAX_ENTRIES). While it runs
 it holds the sync lease (renewed while idle), so other syncs refuse with a message naming it.
 
 A lost connection drops the in-memory state; once the server answers again it catches up from
@@ -31,13 +31,13 @@ from segcore.sync import batch_list_stamp, run_sync
 from segcore.data_version import edited_batches
 from segcore.sync_apply import (WRITE_CHUNK, BatchListing, apply_upload_changes, fold_journal,
                                 follow_edits, save_state, summarise)
-from segcore.sync_index import read_index
+from segcore.sync_index import journal_keys, read_index
 from segcore.sync_lease import Lease
 from segcore.sync_runs import LiveRecord, SyncReport
 from segcore.upload_changes import Changes, FullReadNeeded, changes_from_ids
 
 KEEP_EVERY_S = 30  # renew the lease, count the batches and save the idle resume point
-JOURNAL_MAX_KEYS = 20_000  # fold the index's journal after a group when it holds more keys
+JOURNAL_MAX_ENTRIES = 50_000  # fold the index's journal after a group when it holds more
 SUMMARY_EVERY_S = 60  # recount problems (orphans, mismatches) at most this often
 RECONNECT_MAX_S = 30
 # Errors of a server going away or restarting that a reconnection cures.
@@ -65,7 +65,8 @@ class LiveSync:
         self.token: dict | None = None
         self.listing: BatchListing | None = None
         self.stamp: dict = {}
-        self.total_files = self.journal_keys = 0
+        self.total_files = self.journaled = 0
+        self.followable = False  # the listing is what the read models were counted with
         self.kept_at = self.summarised_at = self.counted_at = 0.0
 
     def stop(self) -> None:
@@ -126,8 +127,12 @@ class LiveSync:
         self.stamp = {k: state.get(k) for k in ("generation", "batch_count")}
         self.index = read_index(self.work)
         self.listing = BatchListing.read(self.work)
+        # Edits can be followed from this listing only if none landed since the run above
+        # took its stamp: else the listing holds owners the read models never counted, and
+        # the first change gets a full comparison (which rebuilds them from its listing).
+        self.followable = generation(self.work) == self.stamp.get("generation")
         self.kept_at = self.counted_at = time.monotonic()
-        self.journal_keys = 0  # a routine sync folds the journal
+        self.journaled = len(journal_keys(self.work)[1])  # left by a run that found nothing
 
     def _follow(self) -> None:
         if self.token is None:
@@ -180,7 +185,9 @@ class LiveSync:
             saved={**stamp, "namespace": self.namespace}, total_files=self.total_files,
             same_batches=same, listing=self.listing if same else None, author=self.author,
             lease=self.lease, journal=same)
-        self.journal_keys = self.journal_keys + report.keys_changed if same else 0
+        self.journaled = self.journaled + report.entries_changed if same else 0
+        # A full comparison counts the read models with the listing it streams.
+        self.followable = self.followable or not same
         self.total_files, self.token, self.stamp = report.total_files, token, stamp
         self._keep_lease()  # a steady flow of groups writing no batch must renew it too
         updated = report.batches_updated
@@ -199,7 +206,7 @@ class LiveSync:
                  f"{report.status_moves}, bulk writes {bulk_writes}, {seconds:.2f} s")
         if opened or time.monotonic() - self.summarised_at > SUMMARY_EVERY_S:
             self._summarise()
-        if self.journal_keys > JOURNAL_MAX_KEYS:
+        if self.journaled > JOURNAL_MAX_ENTRIES:
             self._fold()
 
     def _idle(self, token: dict | None) -> None:
@@ -208,7 +215,7 @@ class LiveSync:
         if stamp != self.stamp and not self._follow_edits(stamp):
             self._apply({}, token if token is not None else self.token)
             return
-        if self.journal_keys:
+        if self.journaled:
             self._fold()
         if not self._keep_lease():
             return
@@ -233,7 +240,8 @@ class LiveSync:
         """True when the batch list changed by segcore's edits of known batches alone, now
         followed in the listing and the read models (a coordinator's reassignment must not
         cost a comparison of every batch while uploads wait)."""
-        if self.listing is None or stamp.get("batch_count") != self.stamp.get("batch_count"):
+        if not self.followable or self.listing is None or \
+                stamp.get("batch_count") != self.stamp.get("batch_count"):
             return False
         _, edited = edited_batches(self.work, self.stamp.get("generation"))
         if edited is None or not follow_edits(self.databases, self.index, self.listing, edited,
@@ -247,9 +255,9 @@ class LiveSync:
         """Fold the index's journal into its parts (a routine sync would do it otherwise)."""
         clock = time.perf_counter()
         written = fold_journal(self.work, self.index)
-        self.log(f"folded {self.journal_keys} journaled index keys into {written} index parts, "
+        self.log(f"folded the journaled index changes into {written} index parts, "
                  f"{time.perf_counter() - clock:.2f} s")
-        self.journal_keys = 0
+        self.journaled = 0
 
     def _keep_lease(self) -> bool:
         """Renew the lease when KEEP_EVERY_S have passed; True when it did."""

@@ -98,7 +98,7 @@ def apply_upload_changes(databases: Databases, index: dict[str, dict], changes: 
     before = {i: (index[keys[0]][i], keys) for i, keys in holders.items()}
     touched, report.new_files, report.removed_files, placed = apply_changes(index, changes,
                                                                             holders)
-    report.keys_changed = len(touched)
+    report.entries_changed = len(touched) + sum(len(index.get(key) or ()) for key in touched)
     report.changed_upload_ids = [i for i, d in changes.documents.items() if d is not None]
     report.total_files = total_files + report.new_files - report.removed_files
     after = {i: (index[keys[0]][i], list(keys)) for i, keys in placed.items()}
