@@ -46,11 +46,8 @@ def edited_batches(db: Database, since: int | None) -> tuple[int, set[str] | Non
     the ids None when they cannot be told (too many, or older than the edits remembered)."""
     doc = db[META].find_one({"_id": BATCHES_DOC}, {"generation": 1, "edits": 1}) or {}
     now = int(doc.get("generation", 0))
-    edits = list(doc.get("edits") or [])
-    steps = now - since if isinstance(since, int) else -1
-    if steps < 0 or steps > len(edits) or any(e is None for e in edits[len(edits) - steps:]):
-        return now, None
-    return now, {i for entry in edits[len(edits) - steps:] for i in entry} if steps else set()
+    return now, _named_by_last(list(doc.get("edits") or []),
+                               now - since if isinstance(since, int) else -1)
 
 
 def bump(db: Database, *topics: str) -> None:
@@ -75,13 +72,18 @@ def changed_batches(before: tuple[int, int], after: tuple[int, int],
                     recent: list) -> set[str] | None:
     """The batch ids changed between two versions, or None when they cannot be told apart
     (a change touched too many, or it is older than the changes remembered). Pure."""
-    steps = (after[0] - before[0]) + (after[1] - before[1])
-    if steps < 0 or min(after[0] - before[0], after[1] - before[1]) < 0:
+    if min(after[0] - before[0], after[1] - before[1]) < 0:
         return None
-    if steps > len(recent):
+    return _named_by_last(recent, (after[0] - before[0]) + (after[1] - before[1]))
+
+
+def _named_by_last(entries: list, steps: int) -> set[str] | None:
+    """The ids the last `steps` remembered changes name; None when one named too many, or
+    when older changes than those remembered are asked for."""
+    if steps < 0 or steps > len(entries):
         return None
     ids: set[str] = set()
-    for entry in recent[len(recent) - steps:] if steps else []:
+    for entry in entries[len(entries) - steps:] if steps else []:
         if entry is None:
             return None
         ids.update(entry)

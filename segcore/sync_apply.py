@@ -20,7 +20,7 @@ from pymongo.database import Database
 from segcore import data_version, upload_stats
 from segcore.connection import Databases
 from segcore.history import Change, record
-from segcore.schema import BATCHES, META, find_in
+from segcore.schema import BATCHES, META, SYNC_STATE, find_in
 from segcore.sync_index import UNMATCHED, append_journal, keys_holding, write_index
 from segcore.sync_lease import Lease
 from segcore.sync_plan import (MASKS_STATUS, StatusMove, apply_changes, batch_key,
@@ -198,7 +198,8 @@ def _activity(work: Database, index: dict[str, dict], moved: tuple | None) -> li
     """Per-uploader activity: the saved one updated by the changed uploads when it can be,
     else counted over the whole index (a pass that costs seconds at 500,000 uploads)."""
     if moved is not None:
-        saved = (work[META].find_one({"_id": "sync"}, {"uploaders": 1}) or {}).get("uploaders")
+        saved = (work[META].find_one({"_id": SYNC_STATE}, {"uploaders": 1}) or {}).get(
+            "uploaders")
         if isinstance(saved, list) and all(isinstance(p, dict) for p in saved):
             updated = updated_activity(saved, *moved)
             if updated is not None:
@@ -221,7 +222,7 @@ def summarise(report: SyncReport, listing: BatchListing, index: dict[str, dict])
 def save_state(work: Database, fields: dict) -> None:
     """Set `fields` in the sync state document (`app_meta._id: "sync"`)."""
     if fields:
-        work[META].update_one({"_id": "sync"}, {"$set": fields}, upsert=True)
+        work[META].update_one({"_id": SYNC_STATE}, {"$set": fields}, upsert=True)
 
 
 def _keep_read_models(work: Database, index: dict[str, dict], listing: BatchListing, moved,
