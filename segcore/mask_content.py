@@ -51,24 +51,6 @@ class Rules:
     max_voxels: int = 64_000_000  # MASK_QC_MAX_VOXELS
 
 
-def parse_labels(text: str) -> tuple[float, ...]:
-    """Label values from a comma-separated setting (`0,1,2`); ValueError naming a bad one."""
-    values = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        try:
-            value = float(part)
-        except ValueError:
-            raise ValueError(f"{part!r} is not a number") from None
-        if not math.isfinite(value):
-            raise ValueError(f"{part!r} is not a finite number")
-        values.append(value)
-    if not values:
-        raise ValueError("no label values given")
-    return tuple(sorted(set(values)))
-
-
 def number(value: float) -> str:
     """A value as people write it: 3 for a whole label, 0.8 or 3.0 for a spacing."""
     if float(value).is_integer():

@@ -85,6 +85,11 @@ def values_of(array) -> MaskValues:
     array = np.asarray(array)
     if array.dtype.kind in "fc":
         array = np.nan_to_num(array)
+    if array.dtype.itemsize == 1 and array.dtype.kind in "bu":
+        # Counting the 256 byte values needs no sorted copy of a large volume.
+        counts = np.bincount(array.reshape(-1).view(np.uint8), minlength=256)
+        return MaskValues(int(array.size - counts[0]),
+                          [float(v) for v in np.flatnonzero(counts).tolist()])
     labels = np.unique(array)
     if labels.size > 1000:  # a photograph, not labels: the first ones are enough to say so
         labels = labels[:1000]
@@ -160,13 +165,14 @@ def nifti_values(stream: BinaryIO, gzipped: bool, max_voxels: int,
 
     source = gzip.GzipFile(fileobj=stream) if gzipped else stream
     try:
-        head = _read_at_most(source, 544)
+        head = source.read(544)
         image_class = _nifti_class(head)
-        header = image_class.header_class.from_fileobj(io.BytesIO(head))
+        header = image_class.header_class.from_fileobj(  # the fixed header, not its extensions
+            io.BytesIO(head[:image_class.header_class.sizeof_hdr]))
         geometry = _nifti_geometry(header)
         if math.prod(header.get_data_shape() or (0,)) > max_voxels:
             return geometry, None
-        data = head + _read_at_most(source, limit)
+        data = head + _read_at_most(source, max(0, limit - len(head)))
         image = image_class.from_bytes(data)
         return geometry, values_of(np.asanyarray(image.dataobj))
     except (OSError, ValueError, EOFError, nibabel.filebasedimages.ImageFileError,
