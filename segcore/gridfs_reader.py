@@ -129,6 +129,7 @@ class ChunkStream(io.RawIOBase):
                                    batch_size=CURSOR_BATCH).sort("n", 1)
         self._next_n = 0
         self._buffer = b""
+        self._offset = 0
         self.stats = stats or ReadStats()
 
     def readable(self) -> bool:
@@ -148,11 +149,12 @@ class ChunkStream(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         view = memoryview(buffer).cast("B")
-        if not self._buffer:
-            self._buffer = self._fetch()
-        piece = self._buffer[:len(view)]
+        if self._offset >= len(self._buffer):
+            self._buffer, self._offset = self._fetch(), 0
+        # An offset into the chunk: slicing off what was read would copy the rest each time.
+        piece = memoryview(self._buffer)[self._offset:self._offset + len(view)]
         view[:len(piece)] = piece
-        self._buffer = self._buffer[len(piece):]
+        self._offset += len(piece)
         return len(piece)
 
     def close(self) -> None:

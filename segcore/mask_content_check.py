@@ -33,6 +33,7 @@ class ContentReport:
     """What a content check did, and each batch's sum."""
 
     checked_uploads: int = 0
+    skipped: int = 0  # uploads of batches whose images were not listed (not stored)
     bytes_read: int = 0
     batches: list[dict] = field(default_factory=list)  # {"id", **batch_summary}
 
@@ -55,36 +56,39 @@ def json_summary(row: dict) -> dict:
 
 def check_content(databases: Databases, batch_ids: list[str] | None = None, *,
                   recheck: bool = False, upload_ids=None, author: "str | Actor" = "verify",
-                  progress: Progress | None = None) -> ContentReport:
+                  progress: Progress | None = None, list_images: bool = True) -> ContentReport:
     """Check the contents of uploads (those of `batch_ids`, or `upload_ids`, or every upload)
     against their images, store each upload's result and each batch's sum.
 
     Uploads already checked at the same length and date are not read again unless `recheck`.
-    Needs the batches' image listings (`mask_check.verify` stores them; missing ones are listed
-    now). Raises BatchNotFound for an unknown batch, PermissionDenied for a viewer.
+    Needs the batches' image listings (`mask_check.verify` stores them): missing ones are listed
+    now, or with `list_images` False (the live sync) the upload is left for a later check. Raises BatchNotFound for an unknown batch, PermissionDenied for a viewer.
     """
     writer_name(author)
     notify = progress or (lambda fraction, message: None)
     work, settings = databases.work, databases.settings
     notify(0.0, "Reading uploads")
-    uploads = _uploads(databases)
     keys = _keys(work, batch_ids) if batch_ids else None
-    if keys is not None:
-        targets = [u for u in uploads.values() if set(u["batches"]) & keys]
-    elif upload_ids is not None:
-        targets = [uploads[u] for u in upload_ids if u in uploads]
+    if upload_ids is not None and keys is None:  # a sync's new uploads: only those are read
+        targets = list(_uploads(databases, list(upload_ids)).values())
     else:
-        targets = list(uploads.values())
+        uploads = _uploads(databases)
+        targets = [u for u in uploads.values() if keys is None or set(u["batches"]) & keys]
+        if keys is None:
+            _drop_removed(work, set(uploads))
     stored = {d["_id"]: d for d in find_in(work[MASK_CONTENT], "_id", [u["_id"] for u in targets],
                                            {"length": 1, "uploadDate": 1})}
     todo = [u for u in targets if recheck or _changed(u, stored.get(u["_id"]))]
-    report = ContentReport()
+    report, checked = ContentReport(), []
     rules, chunks = rules_from(settings), databases.training[f"{settings.masks_bucket}.chunks"]
     for number, upload in enumerate(todo, 1):
         notify(0.05 + 0.9 * (number - 1) / max(1, len(todo)),
                f"Checking mask contents {number:,} of {len(todo):,}")
-        index = ImageIndex.from_listings(_listings(databases, upload["batches"]),
-                                         settings.mask_suffixes)
+        listings = _listings(databases, upload["batches"], list_images)
+        if not any(listing is not None and listing.names for listing in listings):
+            report.skipped += 1  # no image to compare with yet: not stored, checked later
+            continue
+        index = ImageIndex.from_listings(listings, settings.mask_suffixes)
         result = check_upload_content(chunks, upload, index, rules, settings.mask_qc_budget)
         work[MASK_CONTENT].replace_one({"_id": upload["_id"]}, {
             "filename": upload.get("filename"), "batches": upload["batches"],
@@ -92,9 +96,11 @@ def check_content(databases: Databases, batch_ids: list[str] | None = None, *,
             **result.tally.as_dict(), "notes": result.notes, "labels": _labels(rules),
             "bytes_read": result.bytes_read, "checked_at": utcnow()}, upsert=True)
         report.checked_uploads += 1
+        checked.append(upload)
         report.bytes_read += result.bytes_read
-    scope = keys if keys is not None else {k for u in targets for k in u["batches"]}
-    report.batches = _update_batches(databases, uploads, scope)
+    scope = (keys if keys is not None else {k for u in targets for k in u["batches"]}
+             if list_images else {k for u in checked for k in u["batches"]})
+    report.batches = _update_batches(work, scope)
     notify(1.0, "Done")
     return report
 
@@ -107,12 +113,21 @@ def _labels(rules: Rules) -> list[float] | None:
     return list(rules.labels) if rules.labels is not None else None
 
 
-def _uploads(databases: Databases) -> dict:
+def _uploads(databases: Databases, upload_ids: list | None = None) -> dict:
+    projection = {**PROJECTION, "chunkSize": 1}
     uploads = {}
-    for doc in databases.masks_files.find({}, {**PROJECTION, "chunkSize": 1}, batch_size=5000):
+    for doc in (databases.masks_files.find({}, projection, batch_size=5000) if upload_ids is None
+                else find_in(databases.masks_files, "_id", upload_ids, projection)):
         doc["batches"] = resolve_batch_ids(doc.get("filename"), doc.get("metadata"))
         uploads[doc["_id"]] = doc
     return uploads
+
+
+def _drop_removed(work, current: set) -> None:
+    """Forget the results of uploads removed since their check."""
+    stale = [d["_id"] for d in work[MASK_CONTENT].find({}, {"_id": 1}) if d["_id"] not in current]
+    for start in range(0, len(stale), 50):
+        work[MASK_CONTENT].delete_many({"_id": {"$in": stale[start:start + 50]}})
 
 
 def _key(raw) -> str | None:
@@ -128,10 +143,10 @@ def _keys(work, batch_ids: list[str]) -> set[str]:
     return set(wanted.values())
 
 
-def _listings(databases: Databases, keys: list[str]) -> list:
+def _listings(databases: Databases, keys: list[str], list_images: bool) -> list:
     """The stored image listings of these batches, listing now those never listed."""
     found = batch_images.stored_listings(databases.work, keys)
-    missing = [k for k in keys if k not in found]
+    missing = [k for k in keys if k not in found] if list_images else []
     if missing:
         docs = [d for d in databases.work[BATCHES].find({}, {"_id": 0, "id": 1, "folder": 1})
                 if _key(d.get("id")) in missing]
@@ -142,34 +157,24 @@ def _listings(databases: Databases, keys: list[str]) -> list:
     return [found.get(k) for k in keys]
 
 
-def batch_summary(work, upload_ids: list) -> dict:
-    """A batch's content: the sum of its uploads' stored results (uploads never checked are
-    counted in `unchecked_uploads`)."""
-    docs = {d["_id"]: d for d in find_in(work[MASK_CONTENT], "_id", list(upload_ids))}
-    tally, notes = ContentTally(), []
-    for upload_id in upload_ids:
-        doc = docs.get(upload_id)
-        if doc is not None:
-            tally.merge(doc)
-            notes += [{**note, "filename": doc.get("filename")} for note in doc.get("notes") or ()]
-    return {**tally.as_dict(), "notes": notes,
-            "unchecked_uploads": sum(1 for u in upload_ids if u not in docs)}
+def batch_summary(work, key: str) -> dict:
+    """A batch's content: the sum of the stored results of the uploads naming it."""
+    tally, notes, uploads = ContentTally(), [], []
+    for doc in sorted(work[MASK_CONTENT].find({"batches": key}), key=lambda d: str(d["_id"])):
+        tally.merge(doc)
+        uploads.append(doc["_id"])
+        notes += [{**note, "filename": doc.get("filename")} for note in doc.get("notes") or ()]
+    return {**tally.as_dict(), "notes": notes, "uploads": uploads}
 
 
-def _update_batches(databases: Databases, uploads: dict, keys: set[str]) -> list[dict]:
-    work = databases.work
-    by_batch: dict[str, list] = {}
-    for upload_id, upload in uploads.items():
-        for key in upload["batches"]:
-            by_batch.setdefault(key, []).append(upload_id)
+def _update_batches(work, keys: set[str]) -> list[dict]:
+    """Store each batch's sum on its document (the Batches page filters on it)."""
+    docs = find_in(work[BATCHES], "id", sorted(keys), {"_id": 0, "id": 1})
+    if len({_key(d.get("id")) for d in docs}) < len(keys):  # legacy ids (batch_0400)
+        docs = [d for d in work[BATCHES].find({}, {"_id": 0, "id": 1}) if _key(d.get("id")) in keys]
     rows, writes = [], []
-    for doc in work[BATCHES].find({}, {"_id": 0, "id": 1}):
-        key = _key(doc.get("id"))
-        if key not in keys:
-            continue
-        upload_ids = sorted(by_batch.get(key, ()), key=str)
-        summary = {**batch_summary(work, upload_ids), "uploads": upload_ids,
-                   "checked_at": utcnow()}
+    for doc in docs:
+        summary = {**batch_summary(work, _key(doc.get("id"))), "checked_at": utcnow()}
         rows.append({"id": doc["id"], **summary})
         writes.append(UpdateOne({"id": doc["id"]}, {"$set": {FIELD: summary}}))
     for start in range(0, len(writes), 1000):

@@ -96,7 +96,7 @@ class _Scan:
             return None
         return self.index.image_of(base_name(path))
 
-    def check(self, path: str, stream, image: tuple[str, str]) -> None:
+    def check(self, path: str, stream, image: tuple[str, str], size: int | None = None) -> None:
         """Check one mask read from `stream` against its image; every problem is recorded."""
         name = base_name(path).encode("utf-8", "replace").decode("utf-8")
         try:
@@ -104,7 +104,7 @@ class _Scan:
         except UnreadableUpload as exc:
             self.result.tally.add(name, [("image_unreadable", {"reason": str(exc)})])
             return
-        counter = _Counting(stream)
+        counter = _Counting(stream, size)
         try:
             grid, values = read_mask(counter, name, self.rules.max_voxels,
                                      max(0, self.budget - self.used))
@@ -126,8 +126,8 @@ class _Scan:
 class _Counting:
     """A read-only stream wrapper counting the bytes read through it."""
 
-    def __init__(self, stream):
-        self.stream, self.count = stream, 0
+    def __init__(self, stream, size_hint: int | None = None):
+        self.stream, self.count, self.size_hint = stream, 0, size_hint
 
     def read(self, size: int = -1) -> bytes:
         data = self.stream.read(size)
@@ -152,7 +152,7 @@ def _scan_zip(scan: _Scan, source: ChunkFile) -> None:
                 return
             try:
                 with archive.open(info) as member:
-                    scan.check(info.filename, member, image)
+                    scan.check(info.filename, member, image, info.file_size)
             except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError,
                     OSError) as exc:
                 scan.result.tally.add(base_name(info.filename),
@@ -171,7 +171,7 @@ def _scan_tar(scan: _Scan, stream) -> None:
                 if image is None:
                     continue
                 scan.used = archive.offset  # the tar's bytes decompressed before this member
-                scan.check(member.name, archive.extractfile(member), image)
+                scan.check(member.name, archive.extractfile(member), image, member.size)
     except OverLimit:
         scan.too_large()
     except UnreadableUpload:

@@ -25,6 +25,7 @@ from segcore.mask_matching import split_extension
 PLANAR = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 NIFTI = (".nii", ".nii.gz")
 LPS_FROM_RAS = (-1.0, -1.0, 1.0)
+READ_PIECE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,14 @@ def values_of(array) -> MaskValues:
     array = np.asarray(array)
     if array.dtype.kind in "fc":
         array = np.nan_to_num(array)
-    if array.dtype.itemsize == 1 and array.dtype.kind in "bu":
-        # Counting the 256 byte values needs no sorted copy of a large volume.
-        counts = np.bincount(array.reshape(-1).view(np.uint8), minlength=256)
-        return MaskValues(int(array.size - counts[0]),
-                          [float(v) for v in np.flatnonzero(counts).tolist()])
+    if array.dtype.kind in "biu" and array.size:
+        low, high = int(array.min()), int(array.max())
+        if high - low <= 64:
+            # Labels are a handful of small integers: one vectorised pass per possible value
+            # costs far less than sorting a large volume (np.unique) or widening it (bincount).
+            labels = [float(v) for v in range(low, high + 1)
+                      if v in (low, high) or (array == v).any()]
+            return MaskValues(int(np.count_nonzero(array)), labels)
     labels = np.unique(array)
     if labels.size > 1000:  # a photograph, not labels: the first ones are enough to say so
         labels = labels[:1000]
@@ -368,10 +372,22 @@ class OverLimit(UnreadableUpload):
 
 
 def _read_at_most(stream: BinaryIO, limit: int) -> bytes:
-    data = stream.read(limit + 1)
-    if len(data) > limit:
+    """The rest of `stream`, in pieces (a huge `read(n)` would allocate n bytes at once)."""
+    expected = getattr(stream, "size_hint", None)
+    if expected is not None and expected <= limit:  # the archive says how long: one read
+        data = stream.read(expected)
+        if not stream.read(1):
+            return data
         raise OverLimit("over the budget")
-    return data
+    pieces, size = [], 0
+    while True:
+        piece = stream.read(min(READ_PIECE, limit + 1 - size))
+        if not piece:
+            return b"".join(pieces)
+        pieces.append(piece)
+        size += len(piece)
+        if size > limit:
+            raise OverLimit("over the budget")
 
 
 def _first_line(exc: BaseException) -> str:

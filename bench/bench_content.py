@@ -1,0 +1,209 @@
+"""Mask content checks against Python's own full reads of the same uploads, same run.
+
+    python bench/bench_content.py              # a ~50 MB zip, a ~500 MB tar.xz
+    python bench/bench_content.py --tar-mb 100 # a quicker run
+
+The masks are label masks as drawn (two organs, labels 1 and 2, noisy borders; a few distinct
+ones under every image's name): PNGs of 1024×1024 written by Pillow in a zip made by Info-ZIP
+`zip`, NIfTI volumes of 192×192×64 written by nibabel in a tar made by GNU `tar` piped to
+`xz -0` (GNU tar's -J uses xz -6: minutes for 500 MB). Stored in GridFS with the default chunk
+size on a throw-away embedded server; the images are PNGs on disk, read by header. Prints the
+check's throughput next to `zipfile.testzip()` and a `tarfile` read of every member (both over
+GridFS's own reader), then the peak memory of a process checking the tar.xz, and of one doing
+the `tarfile` read, above what each held after its imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import gridfs
+import nibabel
+import numpy as np
+from common import throwaway_server
+from PIL import Image
+
+from segcore.config import Settings
+from segcore.connection import open_databases
+from segcore.mask_check import verify
+from segcore.mask_content_check import check_content
+from segcore.prepare import prepare
+
+ROOT = Path(__file__).resolve().parent.parent
+PNG_SIDE = 1024
+VOLUME = (192, 192, 64)
+DISTINCT = 12
+
+
+def real_mask(rng, shape) -> np.ndarray:
+    """A label mask as segmentadores draw them: two organs (labels 1 and 2) as ellipsoids with
+    ragged, noisy borders; compressible, but not a constant."""
+    grid = np.indices(shape, dtype=np.float32)
+    centre = [n / 2 for n in shape]
+    radius = np.sqrt(sum(((g - c) / (n / 3)) ** 2 for g, c, n in zip(grid, centre, shape)))
+    radius += rng.normal(0, 0.15, shape).astype(np.float32)
+    mask = np.zeros(shape, np.uint8)
+    mask[radius < 1.0] = 1
+    mask[radius < 0.5] = 2
+    return mask
+
+
+def make_files(tmp: Path, count: int, batch: str, kind: str) -> tuple[Path, Path]:
+    """`count` masks (hard links to DISTINCT real ones) and as many images, in two folders."""
+    masks, images = tmp / f"masks_{batch}", tmp / "data" / batch
+    masks.mkdir(parents=True)
+    images.mkdir(parents=True)
+    rng = np.random.default_rng(7)
+    extension = ".png" if kind == "png" else ".nii"
+    shape = (PNG_SIDE, PNG_SIDE) if kind == "png" else VOLUME
+    image = tmp / f"image_{batch}{extension}"
+    sources = []
+    for n in range(DISTINCT):
+        path = tmp / f"source_{batch}_{n}{extension}"
+        write(real_mask(rng, shape), path)
+        sources.append(path)
+    write(np.zeros(shape, np.uint8), image)
+    for n in range(1, count + 1):
+        os.link(sources[n % DISTINCT], masks / f"img_{n:05d}_mask{extension}")
+        os.link(image, images / f"img_{n:05d}{extension}")
+    return masks, images
+
+
+def write(array: np.ndarray, path: Path) -> None:
+    if path.suffix == ".png":
+        Image.fromarray(array).save(path)
+    else:
+        nibabel.Nifti1Image(array, np.diag([0.8, 0.8, 2.5, 1.0])).to_filename(path)
+
+
+def pack(masks: Path, target: Path) -> None:
+    names = sorted(os.listdir(masks))
+    if target.suffix == ".zip":
+        subprocess.run(["zip", "-q", "-0", str(target), *names], cwd=masks, check=True)
+        return
+    with open(target, "wb") as out:
+        tar = subprocess.Popen(["tar", "--hard-dereference", "-cf", "-", *names], cwd=masks,
+                               stdout=subprocess.PIPE)
+        subprocess.run(["xz", "-0", "-T2", "-c"], stdin=tar.stdout, stdout=out, check=True)
+        tar.wait()
+
+
+def baseline(bucket: gridfs.GridFSBucket, doc: dict) -> None:
+    """Python's own full read: `testzip()` for a zip, every member of a tar read in a stream."""
+    source = bucket.open_download_stream(doc["_id"])
+    if doc["filename"].endswith(".zip"):
+        with zipfile.ZipFile(source) as archive:
+            assert archive.testzip() is None
+        return
+    with tarfile.open(fileobj=source, mode="r|*") as archive:
+        for member in archive:
+            if member.isfile():
+                archive.extractfile(member).read()
+            archive.members.clear()
+
+
+CHILD = """
+import sys
+from pymongo import MongoClient
+from segcore.mask_content_scan import ImageIndex, check_upload_content
+from segcore.mask_content import Rules
+import gridfs, tarfile, PIL.Image, numpy
+from segcore.batch_images import stored_listings
+def peak_kb():  # VmHWM: ru_maxrss would carry the parent's peak over the fork
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+client = MongoClient({uri!r})
+training, work = client["bench_training"], client["bench_work"]
+doc = training["masks.files"].find_one({{"filename": {name!r}}})
+index = ImageIndex.from_listings(stored_listings(work, ["batch_2"]).values(), ("_mask",))
+before = peak_kb()
+if {ours!r}:
+    result = check_upload_content(training["masks.chunks"], doc, index, Rules(labels=(0, 1, 2)),
+                                  2**40)
+    assert result.tally.checked > 0 and not result.notes, result.notes
+else:
+    source = gridfs.GridFSBucket(training, bucket_name="masks").open_download_stream(doc["_id"])
+    with tarfile.open(fileobj=source, mode="r|*") as archive:
+        for member in archive:
+            if member.isfile():
+                archive.extractfile(member).read()
+            archive.members.clear()
+print(before, peak_kb())
+"""
+
+
+def peak_memory(uri: str, name: str, ours: bool) -> tuple[float, float]:
+    """(peak MB after imports, peak MB at the end) of a fresh process."""
+    code = CHILD.format(uri=uri, name=name, ours=ours)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if done.returncode:
+        raise SystemExit(done.stderr.strip().splitlines()[-1])
+    out = done.stdout.split()
+    return int(out[0]) / 1024, int(out[1]) / 1024
+
+
+def timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--zip-mb", type=int, default=50)
+    parser.add_argument("--tar-mb", type=int, default=500)
+    args = parser.parse_args()
+    with throwaway_server() as (uri, client), tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        settings = Settings(mongo_uri=uri, mongo_db="bench_work", training_db="bench_training",
+                            data_directory=tmp / "data", mask_labels=(0.0, 1.0, 2.0))
+        databases = open_databases(settings, client=client)
+        prepare(databases)
+        bucket = gridfs.GridFSBucket(databases.training, bucket_name="masks")
+        for batch, megabytes, filename, kind in (
+                ("batch_1", args.zip_mb, "batch_1_masks.zip", "png"),
+                ("batch_2", args.tar_mb, "masks_batch_2.tar.xz", "nii")):
+            probe, _ = make_files(tmp / f"probe_{kind}", 4, "probe", kind)
+            pack(probe, tmp / f"probe_{filename}")
+            per_mask = (tmp / f"probe_{filename}").stat().st_size / 4
+            count = max(1, int(megabytes * 2**20 // per_mask))
+            print(f"Building {filename}: {count:,} masks ({kind}) ...", flush=True)
+            masks, _ = make_files(tmp, count, batch, kind)
+            pack(masks, tmp / filename)
+            with open(tmp / filename, "rb") as source:
+                bucket.upload_from_stream(filename, source, metadata={"batch_id": batch})
+            os.unlink(tmp / filename)
+            databases.work.batches.insert_one({"id": batch, "folder": str(tmp / "data" / batch)})
+        verify(databases)  # lists the images, as `verify --content` does first
+        print(f"{'upload':<24}{'stored MB':>10}{'masks':>7}{'check s':>9}{'python s':>10}"
+              f"{'speed':>8}{'check MB/s':>12}")
+        for doc in databases.masks_files.find():
+            theirs = timed(lambda: baseline(bucket, doc))
+            ours = timed(lambda: check_content(databases, [doc["metadata"]["batch_id"]],
+                                               recheck=True))
+            row = check_content(databases, [doc["metadata"]["batch_id"]]).batches[0]
+            assert row["checked"] > 0 and row["problems"] == 0, row
+            print(f"{doc['filename']:<24}{doc['length'] / 2**20:>10.1f}{row['checked']:>7,}"
+                  f"{ours:>9.2f}{theirs:>10.2f}{theirs / ours:>7.2f}×"
+                  f"{doc['length'] / 2**20 / ours:>12.1f}")
+        name = "masks_batch_2.tar.xz"
+        size = databases.masks_files.find_one({"filename": name})["length"]
+        base_ours, peak_ours = peak_memory(uri, name, ours=True)
+        base_theirs, peak_theirs = peak_memory(uri, name, ours=False)
+        print(f"peak memory on the {size / 2**20:.0f} MB tar.xz, above each process's peak "
+              f"after its imports: content check +{peak_ours - base_ours:.0f} MB, python's "
+              f"tarfile read +{peak_theirs - base_theirs:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
