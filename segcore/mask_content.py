@@ -37,7 +37,7 @@ TEMPLATES = {
     "image_unreadable": N_("{name}: its image cannot be read ({reason})"),
 }
 UPLOAD_NOTES = {
-    "too_large": N_("too large to check: {unchecked} masks not checked beyond {budget} MB"),
+    "too_large": N_("too large to check: masks past its first {budget} MB not checked"),
     "unreadable": N_("the upload cannot be read ({reason})"),
 }
 

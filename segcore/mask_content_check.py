@@ -197,3 +197,13 @@ def has_content_problem(summary: dict | None) -> bool:
     """True when a content result makes its upload not usable: a mask of the wrong size, empty,
     too small, with labels outside the agreed ones, or unreadable."""
     return bool(summary) and int(summary.get("problems") or 0) > 0
+
+
+def batch_content(work, batch_id: str) -> dict | None:
+    """A batch's stored content sum (`checked`, `counts`, `offenders`, `notes`), or None when
+    no content check covered it. Raises BatchNotFound when the batch is not in the list."""
+    doc = work[BATCHES].find_one({"id": str(batch_id)}, {"_id": 0, FIELD: 1})
+    if doc is None:
+        raise BatchNotFound(N_("No batch {ids} in the batch list."), ids=batch_id)
+    found = doc.get(FIELD)
+    return found if isinstance(found, dict) else None
