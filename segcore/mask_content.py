@@ -112,7 +112,7 @@ def check_mask(mask: Geometry, values: MaskValues | None, image: Geometry,
     """Every problem of one mask against its image (values None: checked by header only)."""
     problems = compare_grid(mask, image)
     if values is None:
-        return problems + [("header_only", {"voxels": f"{mask.voxels:,}"})]
+        return problems + [("header_only", {"voxels": mask.voxels})]
     return problems + check_values(values, rules)
 
 
