@@ -123,3 +123,41 @@ def test_sync_verify_content_checks_new_uploads(lab, upload, tmp_path, run_cli):
     assert done.returncode == 0, done.stderr
     batch = json.loads(done.stdout)["verify"]["batches"][0]
     assert batch["content"]["empty"] == 2 and batch["content"]["bad_labels"] == 1
+
+
+def test_the_live_sync_checks_a_new_upload_right_after_applying_it(lab, upload, tmp_path,
+                                                                   cli_env):
+    """`sync --watch` as its own process: a new upload of a batch whose images are listed gets
+    its content result without any other command."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import ROOT
+
+    verify(lab, ["batch_1"])  # lists the batch's images
+    env = {**cli_env, "DATA_DIRECTORY": str(lab.settings.data_directory), "MASK_LABELS": "0,1,2",
+           "MASK_MIN_PIXELS": "10"}
+    log = tmp_path / "live.log"
+    with open(log, "w") as err:
+        process = subprocess.Popen([sys.executable, "-m", "segcore", "sync", "--watch"], env=env,
+                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 60
+        while "waiting for uploads" not in log.read_text() and time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.2)
+        upload_id = upload("masks_batch_1.tar.xz", pack(lab.masks, tmp_path / "l.tar.xz", "tar"))
+        landed = time.monotonic()
+        while content_summary(lab.work, upload_id) is None:
+            assert time.monotonic() - landed < 30, log.read_text()
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    summary = content_summary(lab.work, upload_id)
+    assert {o["name"] for o in summary["offenders"]} == set(lab.wrong)
+    batch = lab.work.batches.find_one({"id": "batch_1"})["mask_content"]
+    assert batch["counts"]["bad_labels"] == 1
+    assert "content-checked 1 uploads" in log.read_text()
