@@ -278,6 +278,8 @@ def dicom_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValue
 def _itk_reader(path: str):
     import SimpleITK
 
+    # ITK prints its own errors on stderr; the reason is reported once, as a problem.
+    SimpleITK.ProcessObject.SetGlobalWarningDisplay(False)
     reader = SimpleITK.ImageFileReader()
     reader.SetFileName(path)
     try:
@@ -327,8 +329,12 @@ def metaimage_values(stream: BinaryIO, extension: str, max_voxels: int,
 
 
 def _itk_reason(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return (lines[-1] if lines else type(exc).__name__)[:120]
+    """ITK's message names the temporary file and an errno that does not apply: say what
+    it means."""
+    text = str(exc)
+    if "not read completely" in text or "ideal =" in text:
+        return "truncated: fewer values than its header declares"
+    return "truncated or corrupt header"
 
 
 # --- one entry point per side -------------------------------------------------------------
