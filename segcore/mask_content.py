@@ -34,6 +34,8 @@ TEMPLATES = {
     "unreadable": N_("{name}: unreadable ({reason})"),
     "header_only": N_("{name}: {voxels} voxels, over the limit: size checked from the header "
                       "only"),
+    "detached": N_("{name}: its values are in a separate file: size checked from the header "
+                   "only"),
     "image_unreadable": N_("{name}: its image cannot be read ({reason})"),
 }
 UPLOAD_NOTES = {
@@ -108,11 +110,13 @@ def check_values(values: MaskValues, rules: Rules) -> list[tuple[str, dict]]:
 
 
 def check_mask(mask: Geometry, values: MaskValues | None, image: Geometry,
-               rules: Rules) -> list[tuple[str, dict]]:
-    """Every problem of one mask against its image (values None: checked by header only)."""
+               rules: Rules, detached: bool = False) -> list[tuple[str, dict]]:
+    """Every problem of one mask against its image (values None: checked by header only, over
+    the voxel limit or, `detached`, because its values are in a file of their own)."""
     problems = compare_grid(mask, image)
     if values is None:
-        return problems + [("header_only", {"voxels": mask.voxels})]
+        return problems + [("detached", {}) if detached
+                           else ("header_only", {"voxels": mask.voxels})]
     return problems + check_values(values, rules)
 
 
@@ -132,7 +136,7 @@ class ContentTally:
         real = [(code, params) for code, params in problems if code in COUNTED]
         for counted in {COUNTED[code] for code, _ in real}:
             self.counts[counted] += 1
-        self.header_only += any(code == "header_only" for code, _ in problems)
+        self.header_only += any(code in ("header_only", "detached") for code, _ in problems)
         self.problems += bool(real)
         for code, params in problems:
             if len(self.offenders) < OFFENDERS_SHOWN:

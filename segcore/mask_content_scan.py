@@ -24,7 +24,8 @@ from segcore.errors import UnreadableUpload
 from segcore.gridfs_reader import ChunkFile, ChunkStream, ReadStats, StoredFile
 from segcore.mask_content import ContentTally, Rules, check_mask
 from segcore.mask_geometry import Geometry, OverLimit, image_header, read_mask
-from segcore.mask_matching import base_name, image_key, is_image_name, is_mask_member, mask_key
+from segcore.mask_matching import (base_name, image_key, is_image_name, is_mask_member, mask_key,
+                                   split_extension)
 
 HEADER_CACHE_SIZE = 50_000
 ZIP_CHUNKS_KEPT = 4
@@ -116,7 +117,8 @@ class _Scan:
             self.result.tally.add(name, [("unreadable", {"reason": str(exc)})])
             return
         self.used += counter.count
-        self.result.tally.add(name, check_mask(grid, values, image_grid, self.rules))
+        detached = split_extension(name)[1] == ".mhd"
+        self.result.tally.add(name, check_mask(grid, values, image_grid, self.rules, detached))
 
     def too_large(self) -> None:
         self.result.notes.append({"code": "too_large",

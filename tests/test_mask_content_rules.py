@@ -98,3 +98,13 @@ def test_mask_labels_setting(value, labels):
 def test_bad_settings_name_themselves(env):
     with pytest.raises(ConfigError, match=next(iter(env))):
         settings_from(env)
+
+
+def test_an_mhd_mask_is_checked_by_header_with_the_reason():
+    tally = ContentTally()
+    tally.add("vol_mask.mhd", check_mask(Geometry((4, 4, 4)), None, Geometry((4, 4, 5)), Rules(),
+                                         detached=True))
+    assert [describe(o) for o in tally.offenders] == [
+        "vol_mask.mhd: 4×4×4, image 4×4×5",
+        "vol_mask.mhd: its values are in a separate file: size checked from the header only"]
+    assert tally.counts["wrong_size"] == 1 and tally.header_only == 1
