@@ -23,7 +23,8 @@ from segcore.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
 from segcore.errors import UnreadableUpload
 from segcore.gridfs_reader import ChunkFile, ChunkStream, ReadStats, StoredFile
 from segcore.mask_content import ContentTally, Rules, check_mask
-from segcore.mask_geometry import Geometry, OverLimit, image_header, read_mask
+from segcore.mask_formats import image_header, read_mask
+from segcore.mask_geometry import Geometry, OverLimit
 from segcore.mask_matching import (base_name, image_key, is_image_name, is_mask_member, mask_key,
                                    split_extension)
 
