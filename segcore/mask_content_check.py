@@ -81,10 +81,12 @@ def check_content(databases: Databases, batch_ids: list[str] | None = None, *,
     todo = [u for u in targets if recheck or _changed(u, stored.get(u["_id"]))]
     report, checked = ContentReport(), []
     rules, chunks = rules_from(settings), databases.training[f"{settings.masks_bucket}.chunks"]
+    # Every listing at once: the live sync's burst of a thousand uploads costs a few reads.
+    known = _listings(databases, sorted({k for u in todo for k in u["batches"]}), list_images)
     for number, upload in enumerate(todo, 1):
         notify(0.05 + 0.9 * (number - 1) / max(1, len(todo)),
                f"Checking mask contents {number:,} of {len(todo):,}")
-        listings = _listings(databases, upload["batches"], list_images)
+        listings = [known.get(k) for k in upload["batches"]]
         if not any(listing is not None and listing.names for listing in listings):
             report.skipped += 1  # no image to compare with yet: not stored, checked later
             continue
@@ -143,8 +145,9 @@ def _keys(work, batch_ids: list[str]) -> set[str]:
     return set(wanted.values())
 
 
-def _listings(databases: Databases, keys: list[str], list_images: bool) -> list:
-    """The stored image listings of these batches, listing now those never listed."""
+def _listings(databases: Databases, keys: list[str], list_images: bool) -> dict:
+    """The stored image listings of these batches by key, listing now those never listed (with
+    `list_images`)."""
     found = batch_images.stored_listings(databases.work, keys)
     missing = [k for k in keys if k not in found] if list_images else []
     if missing:
@@ -154,7 +157,7 @@ def _listings(databases: Databases, keys: list[str], list_images: bool) -> list:
                                                 _key(d.get("id"))) for d in docs]
         batch_images.save_listings(databases.work, fresh)
         found.update({item.batch_id: item for item in fresh})
-    return [found.get(k) for k in keys]
+    return found
 
 
 def batch_summary(work, key: str) -> dict:
