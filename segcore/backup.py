@@ -28,10 +28,10 @@ from typing import BinaryIO, Iterator
 from bson import json_util
 from pymongo.database import Database
 
-from segcore import data_version, history
-from segcore.actors import Actor, writer_name
-from segcore.errors import N_, BackupFileError, RestoreRefused
-from segcore.schema import META
+from segcore.core import data_version, history
+from segcore.core.actors import Actor, writer_name
+from segcore.core.errors import N_, BackupFileError, RestoreRefused
+from segcore.core.schema import META
 
 FORMAT = "segcore-backup"
 VERSION = 1

@@ -15,11 +15,12 @@ from pathlib import Path
 from gridfs import GridFS
 from pymongo.errors import OperationFailure
 
-from segcore import assignments, batch_import, batches, team
-from segcore.actors import Actor, writer_name
-from segcore.connection import Databases
-from segcore.errors import N_, DemoRefused
-from segcore.schema import BATCHES, META, TEAM
+from segcore.work import assignments, batch_import, batches
+from segcore.team import team
+from segcore.core.actors import Actor, writer_name
+from segcore.core.connection import Databases
+from segcore.core.errors import N_, DemoRefused
+from segcore.core.schema import BATCHES, META, TEAM
 
 DEMO_TEAM = [("Mauricio", "Segmentador Senior", "mauricio@example.com"),
              ("Maggie", "Segmentador", "maggie@example.com"),

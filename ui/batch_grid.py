@@ -13,11 +13,11 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from segcore import batch_table, pending_edits
-from segcore.batches import PRIORITIES, STATUSES
-from segcore.errors import SegcoreError
-from segcore.naming import person_key
-from segcore.timefmt import office_time
+from segcore.views import batch_table, pending_edits
+from segcore.work.batches import PRIORITIES, STATUSES
+from segcore.core.errors import SegcoreError
+from segcore.core.naming import person_key
+from segcore.core.timefmt import office_time
 from ui import labels, reads
 from ui.connection import settings
 from ui.i18n import N_, _, ngettext

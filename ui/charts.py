@@ -1,4 +1,4 @@
-"""Plotly figures for the dashboard, from the plain rows segcore.progress shapes.
+"""Plotly figures for the dashboard, from the plain rows segcore.report.progress shapes.
 
 No Streamlit calls and no database here: each function takes rows and returns a figure. Titles,
 axes and legends go through `_()`, which keeps them as written (English) outside a Streamlit run.
@@ -68,7 +68,7 @@ def burndown(points: list[dict], projection: list[dict]) -> go.Figure:
 
 
 def weekly_pace(weeks: list[dict]) -> go.Figure:
-    """Deliveries per person and week (rows from `segcore.pace.weekly_deliveries`).
+    """Deliveries per person and week (rows from `segcore.report.pace.weekly_deliveries`).
 
     A heatmap rather than lines: with a hundred people, a hundred lines are unreadable.
     """

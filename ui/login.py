@@ -1,6 +1,6 @@
 """The login gate (LOGIN=on): a login lasts SESSION_MINUTES across reloads and new tabs.
 
-A login creates a session (`segcore.sessions`) whose random token the browser keeps in a
+A login creates a session (`segcore.team.sessions`) whose random token the browser keeps in a
 cookie; a reload or a new tab sends the cookie, and the gate resumes the session from it.
 Logging out, a password change or removing the user ends it server-side, so a cookie left
 behind logs nobody in.
@@ -18,9 +18,9 @@ from datetime import timezone
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore import auth, sessions
-from segcore.errors import SegcoreError
-from segcore.history import utcnow
+from segcore.team import auth, sessions
+from segcore.core.errors import SegcoreError
+from segcore.core.history import utcnow
 from ui.actions import run_write
 from ui.connection import databases, settings
 from ui.i18n import N_, _

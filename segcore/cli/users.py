@@ -6,11 +6,11 @@ import sys
 
 import click
 
-from segcore.actors import ROLES
+from segcore.core.actors import ROLES
 from segcore.cli.base import (emit_json, handle_errors, json_option, main,
                               pass_context)
-from segcore.errors import SegcoreError
-from segcore.naming import printable
+from segcore.core.errors import SegcoreError
+from segcore.core.naming import printable
 
 
 
@@ -37,7 +37,7 @@ def _read_password(from_stdin: bool) -> str:
 @handle_errors
 def user_add(ctx, name, role, password_stdin):
     """Create a login (the password is asked for, never given as an argument)."""
-    from segcore import auth
+    from segcore.team import auth
 
     user = auth.add_user(ctx.databases.work, name, role, _read_password(password_stdin))
     click.echo(f"User {printable(user.name)} created with the {user.role} role.")
@@ -50,7 +50,7 @@ def user_add(ctx, name, role, password_stdin):
 @handle_errors
 def user_passwd(ctx, name, password_stdin):
     """Change a user's password (also lifts a lockout)."""
-    from segcore import auth
+    from segcore.team import auth
 
     auth.set_password(ctx.databases.work, name, _read_password(password_stdin))
     click.echo(f"Password of {printable(name)} changed.")
@@ -62,8 +62,8 @@ def user_passwd(ctx, name, password_stdin):
 @handle_errors
 def user_list(ctx, as_json):
     """Every app user and their role (never their password hashes)."""
-    from segcore import auth
-    from segcore.history import utcnow
+    from segcore.team import auth
+    from segcore.core.history import utcnow
 
     users = auth.list_users(ctx.databases.work)
     if as_json:
@@ -84,7 +84,7 @@ def user_list(ctx, as_json):
 @handle_errors
 def user_remove(ctx, name):
     """Delete a login."""
-    from segcore import auth
+    from segcore.team import auth
 
     auth.remove_user(ctx.databases.work, name)
     click.echo(f"User {printable(name)} removed.")

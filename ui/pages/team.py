@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from segcore import progress, team
+from segcore.report import progress
+from segcore.team import team
 from ui import reads
 from ui.actions import run_write
 from ui.connection import settings

@@ -1,0 +1,39 @@
+"""Who is making a change: recorded as the author in the history, and checked before writing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from segcore.core.errors import N_, PermissionDenied
+
+COORDINATOR = "coordinator"
+VIEWER = "viewer"
+ROLES = (COORDINATOR, VIEWER)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A logged-in user (or the command line, or the app with login off)."""
+
+    name: str
+    role: str = COORDINATOR
+
+    @property
+    def can_write(self) -> bool:
+        return self.role == COORDINATOR
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def writer_name(author: "str | Actor") -> str:
+    """The name to record for a write by `author`; raise PermissionDenied for a viewer.
+
+    Plain strings come from trusted callers (the command line, tests) and may always write.
+    """
+    if isinstance(author, Actor):
+        if not author.can_write:
+            raise PermissionDenied(N_("{name} has the viewer role and cannot change anything."),
+                                   name=author.name)
+        return author.name
+    return str(author)
