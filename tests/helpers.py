@@ -39,3 +39,14 @@ def page(name: str):
     from streamlit.testing.v1 import AppTest
 
     return AppTest.from_file(str(page_path(name)), default_timeout=60)
+
+
+def index_uploads(uploads) -> dict[str, dict]:
+    """The sync's index of `uploads` ({key: {upload id: entry}}), filed one by one the way a
+    sync files them (`sync_plan.add_to_index`)."""
+    from segcore.sync.sync_plan import add_to_index
+
+    index: dict[str, dict] = {}
+    for upload in uploads:
+        add_to_index(index, upload)
+    return index

@@ -251,8 +251,3 @@ def batch_detail(databases: Databases, batch_id: str) -> BatchCheck | None:
                         tuple(stored.get("suffixes") or databases.settings.mask_suffixes))
 
 
-def count_by_state(db: Database) -> dict[str, int]:
-    """How many batches are in each mask-check state (batches never checked are absent)."""
-    pipeline = [{"$match": {f"{FIELD}.state": {"$exists": True}}},
-                {"$group": {"_id": f"${FIELD}.state", "n": {"$sum": 1}}}]
-    return {row["_id"]: row["n"] for row in db[BATCHES].aggregate(pipeline)}

@@ -11,7 +11,6 @@ from segcore.work import assignments
 from segcore.core.schema import BATCHES
 from segcore.core.actors import Actor
 from segcore.work.batches import ChangeResult, Edit
-from segcore.report.progress import PROGRESS_PROJECTION, progress_row
 from segcore.report.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
 from segcore.team.team import list_members
 
@@ -23,15 +22,6 @@ _STILL_OPEN = {"mongo_uploaded": {"$ne": True}}
 def pace_rows(db: Database) -> list[dict]:
     """Every batch as a `pace_row`, in one read with a projection."""
     return [pace_row(doc) for doc in db[BATCHES].find({}, PACE_PROJECTION)]
-
-
-def batch_rows(db: Database) -> list[dict]:
-    """Every batch as one row serving both `progress` and `pace`, in one read.
-
-    The dashboard needs both; a second pass over 50,000 batches would double its cold time.
-    """
-    projection = {**PROGRESS_PROJECTION, **PACE_PROJECTION}
-    return [{**progress_row(doc), **pace_row(doc)} for doc in db[BATCHES].find({}, projection)]
 
 
 def team_rows(db: Database) -> list[dict]:

@@ -1,8 +1,8 @@
-"""Progress over time for the dashboard: per-person counts, uploads per day, a burn-down.
+"""Progress over time for the dashboard: per-person counts, KPIs and a burn-down.
 
-The shaping functions are pure (plain dicts in, plain dicts out) so they are tested without a
-database; the two query functions read each collection once, with a projection, because on the
-embedded server every extra pass over 50,000 documents costs as much as the read itself.
+Pure functions over the batch rows the pages already hold (plain dicts in, plain dicts out), so
+they are tested without a database; uploads per day come from the sync's read models
+(`segcore.sync.upload_stats`), not from here.
 """
 
 from __future__ import annotations
@@ -10,29 +10,16 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
-from pymongo.database import Database
 
-from segcore.work.batches import COLLECTION, UNASSIGNED
-from segcore.core.connection import Databases
+from segcore.work.batches import UNASSIGNED
 from segcore.core.naming import person_key
 from segcore.report.stats import Summary, summary_from_counts
-from segcore.core.timefmt import office_midnight_utc, parse_date, to_office
-from segcore.uploads.uploads import resolve_batch_ids
+from segcore.core.timefmt import parse_date
 
 PROGRESS_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
                        "training_metrics_info.latest_upload": 1, "mask_check.state": 1}
-UPLOAD_PROJECTION = {"_id": 0, "filename": 1, "uploadDate": 1, "metadata.uploaded_by": 1,
-                     "metadata.batch_id": 1}
-
-
-# --- queries --------------------------------------------------------------------------------
-
-def progress_rows(db: Database) -> list[dict]:
-    """Every batch as a flat row {id, assignee, status, with_masks, masks_complete,
-    latest_upload}, in one read."""
-    return [progress_row(doc) for doc in db[COLLECTION].find({}, PROGRESS_PROJECTION)]
 
 
 def progress_row(doc: dict) -> dict:
@@ -57,34 +44,6 @@ def masks_complete(rows: list[dict]) -> int:
     """How many batches' masks were checked complete against their images (`segcore verify`)."""
     return sum(1 for row in rows if row.get("masks_complete"))
 
-
-def upload_rows(databases: Databases, start: date, end: date, zone=timezone.utc) -> list[dict]:
-    """Uploads dated within [start, end] as rows {day, uploaded_by, batches}.
-
-    Days are the office's (`zone`; None: the server's), so a late-evening upload counts on the
-    day the team saw it.
-
-    Reads only `<TRAINING_DB>.<bucket>.files`, never the chunks; raises the driver's error when
-    the training database is unreachable (callers show it without failing the whole page).
-    """
-    since = office_midnight_utc(start, zone)
-    until = office_midnight_utc(end + timedelta(days=1), zone)
-    cursor = databases.masks_files.find({"uploadDate": {"$gte": since, "$lt": until}},
-                                        UPLOAD_PROJECTION)
-    return [upload_row(doc, zone) for doc in cursor]
-
-
-def upload_row(doc: dict, zone=timezone.utc) -> dict:
-    """A GridFS file document as {day, uploaded_by, batches}; tolerant of missing metadata."""
-    metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-    batches = resolve_batch_ids(doc.get("filename"), metadata)
-    uploaded = doc.get("uploadDate")
-    return {"day": to_office(uploaded, zone).date() if isinstance(uploaded, datetime)
-            else parse_date(uploaded),
-            "uploaded_by": metadata.get("uploaded_by"), "batches": batches}
-
-
-# --- shaping (pure) -------------------------------------------------------------------------
 
 def filter_rows(rows: list[dict], assignee: str | None = None,
                 status: str | None = None) -> list[dict]:
@@ -162,29 +121,9 @@ def _as_date(value: object) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def filter_uploads(uploads: list[dict], batch_ids: set[str] | None = None,
-                   uploader: str | None = None) -> list[dict]:
-    """Uploads naming one of `batch_ids` (when given) and made by `uploader` (any case/accents)."""
-    key = person_key(uploader) if uploader else None
-    kept = []
-    for upload in uploads:
-        if batch_ids is not None and not set(upload["batches"]) & batch_ids:
-            continue
-        if key is not None and person_key(str(upload.get("uploaded_by") or "")) != key:
-            continue
-        kept.append(upload)
-    return kept
-
-
 def days(start: date, end: date) -> list[date]:
     """Every day from `start` to `end`, both included."""
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
-
-
-def uploads_per_day(uploads: list[dict], start: date, end: date) -> list[dict]:
-    """{day, uploads} for every day in [start, end], zeros included, so gaps show as gaps."""
-    counts = Counter(upload["day"] for upload in uploads if upload.get("day"))
-    return [{"day": day, "uploads": counts.get(day, 0)} for day in days(start, end)]
 
 
 @dataclass

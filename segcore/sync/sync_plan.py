@@ -38,14 +38,6 @@ def batch_key(batch: dict) -> str | None:
     return canonical_batch_id(raw) if isinstance(raw, str) else None
 
 
-def index_uploads(uploads) -> dict[str, dict]:
-    """Group uploads by the batch key they name ({key: {upload id: entry}})."""
-    index: dict[str, dict] = defaultdict(dict)
-    for upload in uploads:
-        add_to_index(index, upload)
-    return index
-
-
 def add_to_index(index: dict[str, dict], upload: Upload) -> None:
     uploader = sys.intern(upload.uploaded_by) if upload.uploaded_by else None
     entry = IndexEntry(upload.id, upload.filename, uploader, upload.upload_date, upload.length)

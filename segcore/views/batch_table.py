@@ -12,8 +12,7 @@ from datetime import date, datetime, timezone, tzinfo
 
 from pymongo.database import Database
 
-from segcore.work.batches import COLLECTION, EDITABLE, TABLE_PROJECTION, BatchQuery, Edit, \
-    build_filter, get_value
+from segcore.work.batches import COLLECTION, TABLE_PROJECTION, BatchQuery, build_filter, get_value
 from segcore.core.timefmt import office_naive, parse_date, to_office
 
 COLUMNS = ("id", "assignee", "status", "priority", "due_date", "folder", "folder_missing", "masks",
@@ -75,26 +74,6 @@ def is_overdue(row: dict, today: date) -> bool:
     due = row.get("due_date")
     return (isinstance(due, date) and due < today and not row.get("masks")
             and row.get("status") not in OPEN_STATUSES_EXCLUDED)
-
-
-def edits_from_changes(docs: list[dict], edited_rows: dict) -> list[Edit]:
-    """Edits for the editable cells a user changed; `edited_rows` is {row position: {col: value}}.
-
-    The old value of each edit is the stored one (not its display form), so a legacy value that
-    is shown differently still matches in the compare-and-set. Other columns are ignored.
-    """
-    edits = []
-    for position, changes in edited_rows.items():
-        index = int(position)
-        if not 0 <= index < len(docs):
-            continue
-        doc = docs[index]
-        for column, value in changes.items():
-            if column not in EDITABLE:
-                continue
-            edits.append(Edit(str(doc.get("id")), column, get_value(doc, column),
-                              plain_value(value)))
-    return edits
 
 
 def plain_value(value: object) -> object:

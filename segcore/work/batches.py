@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
@@ -154,31 +154,6 @@ class BatchPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
-
-
-def list_batches(db: Database, query: BatchQuery = BatchQuery(), sort: str = "id",
-                 descending: bool = False, page: int = 1, page_size: int = 100) -> BatchPage:
-    """One page of batches matching `query`, with the total count."""
-    if sort not in SORTS:
-        raise ValidationError(f"Cannot sort by '{sort}'.", field="sort")
-    page_size = max(1, min(int(page_size), 1000))
-    page = max(1, int(page))
-    order = DESCENDING if descending else ASCENDING
-    # One $facet pass counts and pages together: on the embedded server every pass over the
-    # matching documents costs about as much as reading them, so this halves the time.
-    # Empty values (missing, null, "") sort last in either direction: they are the least
-    # interesting rows whichever way the coordinator sorts.
-    empty = {"$cond": [{"$in": [{"$ifNull": [f"${SORTS[sort]}", None]}, [None, ""]]}, 1, 0]}
-    pipeline = [{"$match": build_filter(query)},
-                {"$facet": {"total": [{"$count": "n"}],
-                            "rows": [{"$addFields": {"_empty_last": empty}},
-                                     {"$sort": {"_empty_last": 1, SORTS[sort]: order,
-                                                "id": order}},
-                                     {"$skip": (page - 1) * page_size}, {"$limit": page_size},
-                                     {"$project": TABLE_PROJECTION}]}}]
-    [result] = db[COLLECTION].aggregate(pipeline)
-    total = result["total"][0]["n"] if result["total"] else 0
-    return BatchPage(rows=result["rows"], total=total, page=page, page_size=page_size)
 
 
 def get_batches(db: Database, batch_ids: list[str], projection: dict | None = None) -> dict[str, dict]:

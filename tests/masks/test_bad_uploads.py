@@ -13,7 +13,7 @@ from segcore.sync import sync_index
 from segcore.core.naming import batch_ids_in, canonical_batch_id
 from segcore.sync.sync import last_run, run_sync
 from segcore.sync.sync_index import PARTS, decode_part, encode_segments, read_index
-from segcore.sync.sync_plan import index_uploads
+from tests.helpers import index_uploads
 from segcore.uploads.uploads import MAX_BATCHES, MAX_FILENAME, upload_from_document, upload_key
 
 T0 = datetime(2025, 10, 1, 10, 30)

@@ -74,33 +74,6 @@ def test_per_segmentador_lists_idle_members_and_flags_former_ones():
     assert [(p["segmentador"], p["on_team"]) for p in only_flor] == [("Flor", True)]
 
 
-@pytest.mark.parametrize("doc, expected", [
-    ({"filename": "masks_batch_400.tar.xz", "uploadDate": datetime(2025, 10, 1, 23, 59),
-      "metadata": {"uploaded_by": "flor", "batch_id": "batch_400"}},
-     {"day": date(2025, 10, 1), "uploaded_by": "flor", "batches": ["batch_400"]}),
-    ({"filename": "batch_12_to_batch_15.zip", "uploadDate": datetime(2025, 10, 2)},
-     {"day": date(2025, 10, 2), "uploaded_by": None, "batches": ["batch_12", "batch_15"]}),
-    ({"filename": "final.zip", "uploadDate": datetime(2025, 10, 2), "metadata": {"batch_id": 7}},
-     {"day": date(2025, 10, 2), "uploaded_by": None, "batches": ["batch_7"]}),
-    ({"filename": "Batch-0400.zip", "metadata": None},
-     {"day": None, "uploaded_by": None, "batches": ["batch_400"]}),
-])
-def test_upload_row(doc, expected):
-    assert progress.upload_row(doc) == expected
-
-
-def test_uploads_per_day_fills_gaps_and_filters():
-    uploads = [{"day": date(2025, 10, 1), "uploaded_by": "Flor", "batches": ["batch_1"]},
-               {"day": date(2025, 10, 1), "uploaded_by": "maggie", "batches": ["batch_3"]},
-               {"day": date(2025, 10, 3), "uploaded_by": "flór", "batches": ["batch_9"]},
-               {"day": None, "uploaded_by": "flor", "batches": []}]
-    counts = progress.uploads_per_day(uploads, date(2025, 10, 1), date(2025, 10, 4))
-    assert [c["uploads"] for c in counts] == [2, 0, 1, 0]
-    assert len(progress.filter_uploads(uploads, uploader="FLOR")) == 3
-    assert len(progress.filter_uploads(uploads, batch_ids={"batch_1", "batch_9"})) == 2
-    assert progress.filter_uploads(uploads, batch_ids=set()) == []
-
-
 def test_burndown_counts_pending_per_day_and_projects_a_finish():
     result = progress.burndown(ROWS, date(2025, 10, 17), date(2025, 10, 20), TODAY,
                                window_days=4)
@@ -131,16 +104,3 @@ def test_sync_age(age, text, stale):
     assert progress.sync_age(None, now) == ("never", True)
 
 
-def test_reads_each_collection_once_with_legacy_values(dbs):
-    dbs.work.batches.insert_many([
-        {"id": "batch_1", "assignee": "Flor", "status": "S", "mongo_uploaded": True,
-         "training_metrics_info": {"latest_upload": datetime(2025, 10, 1, 8)}},
-        {"id": "batch_2"}])
-    dbs.masks_files.insert_many([
-        {"filename": "Batch-1.zip", "uploadDate": datetime(2025, 10, 1, 8), "length": 3},
-        {"filename": "batch_2.zip", "uploadDate": datetime(2025, 9, 1), "length": 3,
-         "metadata": {"uploaded_by": "flor"}}])
-    rows = progress.progress_rows(dbs.work)
-    assert sorted(r["id"] for r in rows) == ["batch_1", "batch_2"]
-    uploads = progress.upload_rows(dbs, date(2025, 9, 20), date(2025, 10, 1))
-    assert uploads == [{"day": date(2025, 10, 1), "uploaded_by": None, "batches": ["batch_1"]}]

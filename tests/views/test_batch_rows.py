@@ -34,7 +34,7 @@ def test_backfilled_numbers_give_numeric_order_everywhere(production):
     assert rows.select(BatchQuery())[:6] == numeric
     assert rows.select(BatchQuery())[-1] == "odd_folder"
     assert rows.select(BatchQuery(), descending=True)[:2] == ["odd_folder", "batch_100"]
-    listed = batches.list_batches(work, BatchQuery(), page_size=3, page=2)
+    listed = rows.page(work, BatchQuery(), page_size=3, page=2)
     assert [d["id"] for d in listed.rows] == numeric[3:6]
     assert prepare(production) == [] and batches.backfill_numbers(work) == 0  # idempotent
 

@@ -46,19 +46,10 @@ def test_masks_vs_images(check, shown):
     assert row["mask_state"] == (check["state"] if isinstance(check, dict) else None)
 
 
-def test_edits_carry_the_stored_old_value_and_skip_other_columns():
+def test_selected_ids_follow_the_ticked_rows():
     docs = [LEGACY, {"id": "batch_1"}]
     edited = {"0": {"due_date": "2025-10-15T00:00:00.000", "select": True},
-              1: {"assignee": "Ceci", "status": "review", "masks": True,
-                  "priority": float("nan")},
-              7: {"status": "done"}}
-    assert batch_table.edits_from_changes(docs, edited) == [
-        Edit("batch_400", "due_date", "30/09/2025", "2025-10-15T00:00:00.000"),
-        Edit("batch_1", "assignee", None, "Ceci"),
-        Edit("batch_1", "status", None, "review"),
-        Edit("batch_1", "priority", None, None)]
-    assert batch_table.edits_from_changes(docs, {0: {"due_date": date(2025, 1, 2)}})[0].new \
-        == "2025-01-02"
+              1: {"assignee": "Ceci", "select": False}, 7: {"select": True}}
     assert batch_table.selected_ids(docs, edited) == ["batch_400"]
 
 

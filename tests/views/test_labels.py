@@ -62,11 +62,14 @@ def test_cli_status_names_figures_for_masks_and_keeps_its_json_keys(run_cli, db)
 def test_office_days_begin_at_the_office_midnight():
     from datetime import date
 
-    from segcore.report.progress import upload_row
     from segcore.core.timefmt import office_midnight_utc
+    from segcore.sync.sync_index import IndexEntry
+    from segcore.sync.upload_stats import day_counts
 
     mexico = office_zone("America/Mexico_City")
     assert office_midnight_utc(date(2025, 10, 2), mexico) == datetime(2025, 10, 2, 6, 0)
-    late = {"filename": "masks_batch_1.zip", "uploadDate": datetime(2025, 10, 2, 3, 0)}
-    assert upload_row(late, mexico)["day"] == date(2025, 10, 1)  # 21:00 the evening before
-    assert upload_row(late)["day"] == date(2025, 10, 2)
+    late = {1: (IndexEntry(1, "masks_batch_1.zip", "flor", datetime(2025, 10, 2, 3, 0), 3),
+                ["batch_1"])}
+    # the uploads-per-day chart's counts: 21:00 the evening before in the office
+    assert list(day_counts(late, {}, zone=mexico)) == ["2025-10-01"]
+    assert list(day_counts(late, {}, zone=office_zone("UTC"))) == ["2025-10-02"]

@@ -5,6 +5,7 @@ import pytest
 from segcore.work import assignments, batches
 from segcore.team import team
 from segcore.core.actors import Actor
+from segcore.views.batch_rows import BatchRows
 from segcore.work.batches import BatchQuery, Edit
 from segcore.core.errors import PermissionDenied, ValidationError
 from segcore.core.history import list_history
@@ -25,22 +26,27 @@ def seeded(db):
     return db
 
 
+def listed(db, query, **paging):
+    """A page of the batch table as the Batches page reads it (the rows kept in memory)."""
+    return BatchRows().refresh(db).page(db, query, **paging)
+
+
 def test_filters_and_pagination(seeded):
-    page = batches.list_batches(seeded, BatchQuery(), page=2, page_size=7)
+    page = listed(seeded, BatchQuery(), page=2, page_size=7)
     assert page.total == 20 and page.pages == 3
     assert [r["id"] for r in page.rows] == [f"batch_{n}" for n in range(8, 15)]
-    assert batches.list_batches(seeded, BatchQuery(assignee="Flor")).total == 1
-    assert batches.list_batches(seeded, BatchQuery(assignee=batches.UNASSIGNED)).total == 17
-    assert batches.list_batches(seeded, BatchQuery(has_masks=True)).total == 1
-    assert batches.list_batches(seeded, BatchQuery(has_masks=False)).total == 19
-    assert batches.list_batches(seeded, BatchQuery(status="S")).total == 1
-    assert {r["id"] for r in batches.list_batches(seeded, BatchQuery(text="_1")).rows} == \
+    assert listed(seeded, BatchQuery(assignee="Flor")).total == 1
+    assert listed(seeded, BatchQuery(assignee=batches.UNASSIGNED)).total == 17
+    assert listed(seeded, BatchQuery(has_masks=True)).total == 1
+    assert listed(seeded, BatchQuery(has_masks=False)).total == 19
+    assert listed(seeded, BatchQuery(status="S")).total == 1
+    assert {r["id"] for r in listed(seeded, BatchQuery(text="_1")).rows} == \
         {"batch_1"} | {f"batch_{n}" for n in range(10, 20)}
 
 
 def test_text_filter_is_not_interpreted_as_a_pattern(seeded):
-    assert batches.list_batches(seeded, BatchQuery(text=".*")).total == 0
-    assert batches.list_batches(seeded, BatchQuery(text="batch_(")).total == 0
+    assert listed(seeded, BatchQuery(text=".*")).total == 0
+    assert listed(seeded, BatchQuery(text="batch_(")).total == 0
 
 
 def test_edit_writes_only_changed_fields_and_keeps_legacy_values(seeded):
@@ -139,8 +145,8 @@ def test_empty_values_sort_last_both_ways_and_legacy_values_are_listed(db):
                              "status": "pending"},
                             {"id": "batch_3", "number": 3, "assignee": "Roberto"},
                             {"id": "batch_4", "number": 4, "assignee": ""}])
-    up = batches.list_batches(db, sort="assignee")
-    down = batches.list_batches(db, sort="assignee", descending=True)
+    up = listed(db, BatchQuery(), sort="assignee")
+    down = listed(db, BatchQuery(), sort="assignee", descending=True)
     assert [r["id"] for r in up.rows][:2] == ["batch_1", "batch_3"]
     assert [r["id"] for r in down.rows][:2] == ["batch_3", "batch_1"]
     assert {r["id"] for r in down.rows[2:]} == {"batch_2", "batch_4"}
