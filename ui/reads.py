@@ -30,9 +30,9 @@ from segcore.report import pace
 from segcore.sync import sync, upload_stats
 from segcore.team import team
 from segcore.views.batch_rows import BatchRows
+from segcore.work import batches
 from segcore.work.batches import BatchQuery
 from segcore.core.naming import person_key
-from segcore.core.schema import BATCHES
 from segcore.core.connection import Databases, check_health
 from ui.actions import guarded, optional
 from ui.connection import connection, data_versions, databases, db_key, settings
@@ -186,7 +186,7 @@ def former_members(found: Databases) -> set[str]:
 @cached_read(topics=("batches",))
 def batch_detail(found: Databases, batch_id: str) -> dict | None:
     """One batch as stored (any id, not only those on the page shown), or None."""
-    return found.work[BATCHES].find_one({"id": batch_id}, {"_id": 0})
+    return batches.get_batch(found.work, batch_id)
 
 
 @cached_read(topics=("batches", "team"))

@@ -165,6 +165,11 @@ def get_batches(db: Database, batch_ids: list[str], projection: dict | None = No
     return found
 
 
+def get_batch(db: Database, batch_id: str) -> dict | None:
+    """One batch as stored (without `_id`), or None; `batch_id` is compared as a plain string."""
+    return db[COLLECTION].find_one({"id": str(batch_id)}, {"_id": 0})
+
+
 def get_value(doc: dict, field_name: str) -> object:
     """The stored value of an editable field, None when missing (legacy documents)."""
     value: object = doc
@@ -256,6 +261,13 @@ class ChangeResult:
     failed: dict[str, str] = field(default_factory=dict)
 
 
+def team_member(value: object, team: list[str]) -> str | None:
+    """The member of `team` that `value` names (any case, accents or spacing), or None: a batch
+    is only ever given to a current member."""
+    by_key = {person_key(name): name for name in team}
+    return by_key.get(person_key(str(value)))
+
+
 def validate_value(field_name: str, value: object, team: list[str]) -> object:
     """The value to store for an edit of `field_name`, or ValidationError naming the field."""
     if field_name not in EDITABLE:
@@ -266,8 +278,7 @@ def validate_value(field_name: str, value: object, team: list[str]) -> object:
             raise ValidationError(N_("A status is required."), field="status")
         return None
     if field_name == "assignee":
-        by_key = {person_key(name): name for name in team}
-        name = by_key.get(person_key(str(value)))
+        name = team_member(value, team)
         if name is None:
             raise ValidationError(N_("'{value}' is not on the team."), value=value,
                                   field="assignee")
