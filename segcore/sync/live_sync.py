@@ -26,14 +26,14 @@ from segcore.core.connection import Databases, driver_error_message
 from segcore.core.errors import SyncAlreadyRunning
 from segcore.core.history import utcnow
 from segcore.uploads.live_stream import IDLE_WAIT_MS, ChangeFeed
-from segcore.core.schema import META
-from segcore.sync.sync import batch_list_stamp, run_sync
+from segcore.sync.sync import batch_list_stamp, sync_once
 from segcore.core.data_version import edited_batches
-from segcore.sync.sync_apply import (WRITE_CHUNK, BatchListing, apply_upload_changes, fold_journal,
-                                follow_edits, save_state, summarise)
+from segcore.sync.sync_apply import (WRITE_CHUNK, BatchListing, SyncWriter, apply_upload_changes, fold_journal,
+                                follow_edits, summarise)
 from segcore.sync.sync_index import journal_keys, read_index
 from segcore.sync.sync_lease import Lease
 from segcore.sync.sync_runs import LiveRecord, SyncReport
+from segcore.sync.sync_state import SyncState
 from segcore.uploads.upload_changes import Changes, FullReadNeeded, changes_from_ids
 
 KEEP_EVERY_S = 30  # renew the lease, count the batches and save the idle resume point
@@ -115,18 +115,18 @@ class LiveSync:
     def _catch_up(self) -> None:
         """One routine sync under the live lease, then its index and batch listing in memory."""
         self.lease.keep()
-        report = run_sync(self.databases, full=self.full_first, mode="live",
-                          author=self.author, lease=self.lease)
+        outcome = sync_once(self.databases, full=self.full_first, mode="live",
+                            author=self.author, lease=self.lease)
+        report = outcome.report
         self.full_first = False
         self.log(f"caught up: {report.total_files} files ({report.new_files} new, "
                  f"{report.removed_files} removed), {report.batches_updated} batches updated"
                  f"{f' (full read: {report.full_reason})' if report.full else ''}")
-        state = self.work[META].find_one({"_id": "sync"}) or {}
-        self.token = state.get("token")
-        self.total_files = int(state.get("total_files") or 0)
-        self.stamp = {k: state.get(k) for k in ("generation", "batch_count")}
-        self.index = read_index(self.work)
-        self.listing = BatchListing.read(self.work)
+        self.token, self.total_files, self.stamp = (outcome.token, report.total_files,
+                                                    outcome.stamp)
+        # The run's own index and listing; a run that found nothing new read neither.
+        self.index = outcome.index if outcome.index is not None else read_index(self.work)
+        self.listing = outcome.listing or BatchListing.read(self.work)
         # Edits can be followed from this listing only if none landed since the run above
         # took its stamp: else the listing holds owners the read models never counted, and
         # the first change gets a full comparison (which rebuilds them from its listing).
@@ -164,8 +164,7 @@ class LiveSync:
             self._pause(self.poll_s)
             if self.stopping:
                 return
-            known = (i for entries in self.index.values() for i in entries)
-            documents = changes_from_ids(files, known).documents
+            documents = changes_from_ids(files, self.index.upload_ids()).documents
             if documents:
                 self._apply(documents, None)
             else:
@@ -180,11 +179,11 @@ class LiveSync:
         # Else every batch is compared, as run_sync does.
         same = stamp == self.stamp or self._follow_edits(stamp)
         report = SyncReport(mode="live", started_at=utcnow())
+        writer = SyncWriter(self.databases, self.author, self.lease, journal=same)
         self.listing = apply_upload_changes(
-            self.databases, self.index, Changes(documents, token), report,
+            writer, self.index, Changes(documents, token), report,
             saved={**stamp, "namespace": self.namespace}, total_files=self.total_files,
-            same_batches=same, listing=self.listing if same else None, author=self.author,
-            lease=self.lease, journal=same)
+            same_batches=same, listing=self.listing if same else None)
         self.journaled = self.journaled + report.entries_changed if same else 0
         # A full comparison counts the read models with the listing it streams.
         self.followable = self.followable or not same
@@ -220,7 +219,7 @@ class LiveSync:
         if not self._keep_lease():
             return
         if token is not None and token != self.token:
-            save_state(self.work, {"token": token})  # a restart then skips less history
+            SyncState(self.work).save({"token": token})  # a restart then skips less history
             self.token = token
         if self.dirty and time.monotonic() - self.summarised_at > SUMMARY_EVERY_S:
             self._summarise()
@@ -294,7 +293,7 @@ class LiveSync:
         try:
             if self.index is not None:
                 if self.token is not None:
-                    save_state(self.work, {"token": self.token})
+                    SyncState(self.work).save({"token": self.token})
                 if self.dirty:
                     self._summarise()
         except PyMongoError as exc:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections import defaultdict
+from dataclasses import dataclass
 from datetime import timedelta
 
 from pymongo.database import Database
@@ -26,31 +26,52 @@ from segcore.work.batches import generation
 from segcore.core.schema import BATCHES, META
 from segcore.core.connection import Databases
 from segcore.core.history import utcnow
-from segcore.sync.sync_apply import (Progress, apply_upload_changes, save_state, summarise,
+from segcore.sync.sync_apply import (BatchListing, Progress, SyncWriter, apply_upload_changes, summarise,
                                 write_batches)
-from segcore.sync.sync_index import read_index
+from segcore.sync.sync_index import SyncIndex, read_index
 from segcore.sync.sync_lease import Lease
 from segcore.sync.sync_plan import add_to_index
 from segcore.sync.sync_runs import SyncReport, fail_run, finish_run, last_run, list_runs, start_run
+from segcore.sync.sync_state import SyncState
 from segcore.uploads.upload_changes import (Changes, FullReadNeeded, changes_from_ids,
                                     changes_from_stream, current_token)
 from segcore.uploads.uploads import read_uploads
 
-__all__ = ["SyncReport", "last_run", "list_runs", "run_sync", "uploader_activity_of"]
+__all__ = ["SyncOutcome", "SyncReport", "last_run", "list_runs", "run_sync", "sync_once",
+           "uploader_activity_of"]
 
 FULL_EVERY = timedelta(hours=24)  # a routine sync reads everything at least this often
 
 
+@dataclass
+class SyncOutcome:
+    """A finished run and what it leaves in memory, so a live sync carries on from it without
+    reading the state, the index and the batch list again. `index` and `listing` are None when
+    the run did not need them (nothing changed)."""
+
+    report: SyncReport
+    token: dict | None
+    stamp: dict
+    index: SyncIndex | None = None
+    listing: BatchListing | None = None
+
+
 def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
-             author: "str | Actor" = "sync", progress: Progress | None = None,
-             lease: Lease | None = None) -> SyncReport:
+             author: "str | Actor" = "sync", progress: Progress | None = None) -> SyncReport:
     """Sync every batch with the uploaded masks and record the run.
 
     Incremental unless `full` (or no complete index exists yet, or the last full read is older
-    than FULL_EVERY). `lease`: one the caller already holds (the live sync), kept afterwards.
-    Raises SyncAlreadyRunning when another sync holds the lock, PermissionDenied for a viewer;
-    driver errors propagate after the run is recorded as failed.
+    than FULL_EVERY). Raises SyncAlreadyRunning when another sync holds the lock,
+    PermissionDenied for a viewer; driver errors propagate after the run is recorded as failed.
     """
+    return sync_once(databases, full=full, mode=mode, author=author, progress=progress).report
+
+
+def sync_once(databases: Databases, *, full: bool = False, mode: str = "manual",
+              author: "str | Actor" = "sync", progress: Progress | None = None,
+              lease: Lease | None = None) -> SyncOutcome:
+    """`run_sync`, returning what the run leaves in memory. `lease`: one the caller already
+    holds (the live sync), kept afterwards."""
     author = writer_name(author)
     work = databases.work
     notify = progress or (lambda fraction, message: None)
@@ -62,7 +83,7 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
     run_id = None
     try:
         run_id = start_run(work, report, author)
-        state = work[META].find_one({"_id": "sync"}) or {}
+        state = SyncState(work).read()
         batches_now = batch_list_stamp(work)
         same_batches = all(state.get(k) == v for k, v in batches_now.items())
         namespace = f"{databases.training.name}.{databases.masks_files.name}"
@@ -76,7 +97,8 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
                 reason = str(exc)
         if changes is not None and not changes.documents and same_batches and \
                 upload_stats.is_current(work, databases.settings.zone):
-            return _finish_unchanged(work, run_id, report, state, changes, clock, notify)
+            _finish_unchanged(work, run_id, report, state, changes, clock, notify)
+            return SyncOutcome(report, changes.token or state.get("token"), batches_now, index)
         saved = {**batches_now, "namespace": namespace}
         total = int(state.get("total_files") or 0)
         if changes is None:
@@ -85,14 +107,15 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
                                               notify)
         else:
             index = index if index is not None else _stored_index(work, notify)
-            listing = apply_upload_changes(databases, index, changes, report, saved=saved,
-                                           total_files=total, same_batches=same_batches,
-                                           author=author, lease=lease, notify=notify)
+            listing = apply_upload_changes(SyncWriter(databases, author, lease, notify), index,
+                                           changes, report, saved=saved, total_files=total,
+                                           same_batches=same_batches)
         summarise(report, listing, index)
         report.finish(clock)
         finish_run(work, run_id, report)
         notify(1.0, "Done")
-        return report
+        return SyncOutcome(report, saved.get("token") if changes is None else changes.token,
+                           batches_now, index, listing)
     except BaseException as exc:
         if run_id is not None:
             fail_run(work, run_id, exc, clock)
@@ -102,23 +125,22 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
             lease.release_quietly()
 
 
-def _stored_index(work: Database, notify: Progress) -> dict[str, dict]:
+def _stored_index(work: Database, notify: Progress) -> SyncIndex:
     notify(0.2, "Reading the sync index")
     return read_index(work)
 
 
 def _finish_unchanged(work: Database, run_id, report: SyncReport, state: dict,
-                      changes: Changes, clock: float, notify: Progress) -> SyncReport:
+                      changes: Changes, clock: float, notify: Progress) -> None:
     """Nothing changed: keep the resume point, and record the run with the last run's figures."""
     report.total_files = int(state.get("total_files") or 0)
     report.changed_upload_ids = []
-    save_state(work, {"token": changes.token} if changes.token else {})
+    SyncState(work).save({"token": changes.token} if changes.token else {})
     upload_stats.stamp(work, report.started_at)
     report.carry_over(last_run(work) or {})
     report.finish(clock)
     finish_run(work, run_id, report, unchanged=True)
     notify(1.0, "Nothing changed since the last sync")
-    return report
 
 
 def _read_everything(databases: Databases, report: SyncReport, saved: dict, expected: int,
@@ -127,8 +149,8 @@ def _read_everything(databases: Databases, report: SyncReport, saved: dict, expe
     saved["token"] = current_token(databases.masks_files)  # before reading: nothing is missed
     databases.work[META].delete_one({"_id": "sync_ids"})  # what earlier versions compared
     index = _full_index(databases, report, notify, lease, expected)
-    return index, write_batches(databases, index, report, saved=saved, author=author,
-                                lease=lease, notify=notify)
+    return index, write_batches(SyncWriter(databases, author, lease, notify), index, report,
+                                saved=saved)
 
 
 def batch_list_stamp(work: Database) -> dict:
@@ -148,7 +170,7 @@ def _read_changes(databases: Databases, state: dict) -> tuple[Changes, dict | No
         return changes_from_stream(databases.masks_files, state["token"],
                                    limit=max(5000, int(state.get("total_files") or 0) // 5)), None
     index = read_index(databases.work)
-    return changes_from_ids(databases.masks_files, (i for e in index.values() for i in e)), index
+    return changes_from_ids(databases.masks_files, index.upload_ids()), index
 
 
 def uploader_activity_of(work: Database) -> dict[str, dict]:
@@ -156,8 +178,7 @@ def uploader_activity_of(work: Database) -> dict[str, dict]:
 
     Read from the sync's own state: the Team page never scans the training database.
     """
-    state = work[META].find_one({"_id": "sync"}, {"uploaders": 1}) or {}
-    return {p["key"]: p for p in state.get("uploaders") or [] if isinstance(p, dict)}
+    return {p["key"]: p for p in SyncState(work).uploaders() or [] if "key" in p}
 
 
 def _full_reason(state: dict, namespace: str) -> str | None:
@@ -173,12 +194,12 @@ def _full_reason(state: dict, namespace: str) -> str | None:
 
 
 def _full_index(databases: Databases, report: SyncReport, notify: Progress, lease: Lease,
-                expected: int) -> dict[str, dict]:
+                expected: int) -> SyncIndex:
     """Index every upload. `expected` (the last run's count) only scales the progress bar:
     counting first would cost a pass of its own on some servers."""
     report.full = True
     notify(0.0, "Reading uploads")
-    index: dict[str, dict] = defaultdict(dict)
+    index = SyncIndex()
     count = 0
     gc.disable()  # hundreds of thousands of new tuples would trigger collections for nothing
     try:

@@ -12,6 +12,7 @@ full read calls directly.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Callable
 
 from pymongo import UpdateOne
@@ -21,13 +22,14 @@ from segcore.core import data_version
 from segcore.sync import upload_stats
 from segcore.core.connection import Databases
 from segcore.core.history import Change, record
-from segcore.core.schema import BATCHES, META, SYNC_STATE, find_in
-from segcore.sync.sync_index import UNMATCHED, append_journal, keys_holding, write_index
+from segcore.core.schema import BATCHES, find_in
+from segcore.sync.sync_index import SyncIndex, append_journal, keys_holding, write_index
 from segcore.sync.sync_lease import Lease
 from segcore.sync.sync_plan import (MASKS_STATUS, StatusMove, apply_changes, batch_key,
                                find_problems, plan_batch_updates, updated_activity,
                                uploader_activity)
 from segcore.sync.sync_runs import SyncReport
+from segcore.sync.sync_state import SyncState
 from segcore.uploads.upload_changes import Changes
 
 KEEP = 200  # problem uploads listed per kind in a run's report (all are counted)
@@ -80,20 +82,31 @@ class BatchListing:
             doc["status"] = status.get(doc["_id"], doc["status"])
 
 
-def apply_upload_changes(databases: Databases, index: dict[str, dict], changes: Changes,
+@dataclass(frozen=True)
+class SyncWriter:
+    """Who writes for a sync and how: the same for every group of one run or live sync.
+
+    `journal`: store the changed index keys in the index's journal (a live sync's small groups)
+    instead of rewriting their parts.
+    """
+
+    databases: Databases
+    author: str
+    lease: Lease
+    notify: Progress = _quiet
+    journal: bool = False
+
+
+def apply_upload_changes(writer: SyncWriter, index: SyncIndex, changes: Changes,
                          report: SyncReport, *, saved: dict, total_files: int,
-                         same_batches: bool, listing: BatchListing | None = None,
-                         author: str, lease: Lease, notify: Progress = _quiet,
-                         journal: bool = False) -> BatchListing:
+                         same_batches: bool, listing: BatchListing | None = None) -> BatchListing:
     """Apply one group of changed uploads to `index` and to the batches, as an incremental sync.
 
     `saved`: the state fields to save with the resume point (the batch list's stamp, the
     namespace; `changes.token` is added); `total_files`: the count before this group;
     `same_batches`: the batch list is as when the index was last saved (else every batch is
-    compared); `listing`: a current batch listing, read when None; `journal`: store the
-    changed index keys in the index's journal (a live sync's small groups) instead of
-    rewriting their parts. Fills the counts of `report` and returns the listing, which stays
-    valid while the batch list is unchanged.
+    compared); `listing`: a current batch listing, read when None. Fills the counts of
+    `report` and returns the listing, which stays valid while the batch list is unchanged.
     """
     holders = keys_holding(index, changes.documents)  # one pass over the index's keys
     before = {i: (index[keys[0]][i], keys) for i, keys in holders.items()}
@@ -104,25 +117,25 @@ def apply_upload_changes(databases: Databases, index: dict[str, dict], changes: 
     report.total_files = total_files + report.new_files - report.removed_files
     after = {i: (index[keys[0]][i], list(keys)) for i, keys in placed.items()}
     moved = (before, after) if same_batches else None
-    return write_batches(databases, index, report, saved={**saved, "token": changes.token},
+    return write_batches(writer, index, report, saved={**saved, "token": changes.token},
                          touched=touched, moved=moved,
-                         listing=(listing or BatchListing.read(databases.work))
-                         if same_batches else None,
-                         author=author, lease=lease, notify=notify, journal=journal)
+                         listing=(listing or BatchListing.read(writer.databases.work))
+                         if same_batches else None)
 
 
-def write_batches(databases: Databases, index: dict[str, dict], report: SyncReport, *,
+def write_batches(writer: SyncWriter, index: SyncIndex, report: SyncReport, *,
                   saved: dict, touched: set[str] | None = None, moved: tuple | None = None,
-                  listing: BatchListing | None = None, author: str, lease: Lease,
-                  notify: Progress = _quiet, journal: bool = False) -> BatchListing:
+                  listing: BatchListing | None = None) -> BatchListing:
     """Write what `index` says to the batches, the read models and the sync state.
 
     With `listing` (the batch list unchanged), only the batches in `touched` and those never
     synced are compared; with `moved` ((before, after) of the changed uploads), the read models
     get the differences. Without them, every batch is compared and the models are rebuilt (a
-    full read, or a changed batch list). `touched` None writes the whole index; `journal`
-    appends the touched keys to the index's journal instead (see segcore.sync.sync_index).
+    full read, or a changed batch list). `touched` None writes the whole index; the writer's
+    `journal` appends the touched keys to the index's journal instead (see sync_index).
     """
+    databases, author, lease, notify = (writer.databases, writer.author, writer.lease,
+                                        writer.notify)
     work = databases.work
     notify(0.7, "Comparing with the batch list")
     moves: list[StatusMove] | None = [] if databases.settings.masks_set_status else None
@@ -143,8 +156,8 @@ def write_batches(databases: Databases, index: dict[str, dict], report: SyncRepo
     notify(0.95, "Saving the sync index")
     # A run killed while writing the index reads everything next time: a half-written part
     # that spills into overflow documents cannot be repaired by re-reading the changes.
-    save_state(work, {"index_ok": False})
-    if journal and touched is not None:
+    SyncState(work).save({"index_ok": False})
+    if writer.journal and touched is not None:
         append_journal(work, index, touched)
     else:
         write_index(work, index, touched)
@@ -152,11 +165,11 @@ def write_batches(databases: Databases, index: dict[str, dict], report: SyncRepo
              "uploaders": _activity(work, index, moved), "models_group": models_group}
     if report.full:
         state["last_full_at"] = report.started_at
-    save_state(work, state)
+    SyncState(work).save(state)
     return listing
 
 
-def follow_edits(databases: Databases, index: dict[str, dict], listing: BatchListing,
+def follow_edits(databases: Databases, index: SyncIndex, listing: BatchListing,
                  batch_ids: set[str], saved: dict) -> bool:
     """Bring `listing` and the uploads' read models in line with segcore's edits of
     `batch_ids` (new assignees or statuses), then save `saved` (the batch list's stamp) as
@@ -180,53 +193,47 @@ def follow_edits(databases: Databases, index: dict[str, dict], listing: BatchLis
     if moved:
         upload_stats.move_owners(work, index, moved, before, after, databases.settings.zone,
                                  group)
-        save_state(work, {**saved, "models_group": group})
+        SyncState(work).save({**saved, "models_group": group})
     else:
-        save_state(work, saved)
+        SyncState(work).save(saved)
     return True
 
 
-def fold_journal(work: Database, index: dict[str, dict]) -> int:
+def fold_journal(work: Database, index: SyncIndex) -> int:
     """Fold the index's journal into its parts; returns how many part documents were written.
     A crash meanwhile leaves `index_ok` false, so the next sync reads everything."""
-    save_state(work, {"index_ok": False})
+    SyncState(work).save({"index_ok": False})
     written = write_index(work, index, ())
-    save_state(work, {"index_ok": True})
+    SyncState(work).save({"index_ok": True})
     return written
 
 
-def _activity(work: Database, index: dict[str, dict], moved: tuple | None) -> list[dict]:
+def _activity(work: Database, index: SyncIndex, moved: tuple | None) -> list[dict]:
     """Per-uploader activity: the saved one updated by the changed uploads when it can be,
     else counted over the whole index (a pass that costs seconds at 500,000 uploads)."""
     if moved is not None:
-        saved = (work[META].find_one({"_id": SYNC_STATE}, {"uploaders": 1}) or {}).get(
-            "uploaders")
-        if isinstance(saved, list) and all(isinstance(p, dict) for p in saved):
+        saved = SyncState(work).uploaders()
+        if saved is not None:
             updated = updated_activity(saved, *moved)
             if updated is not None:
                 return updated
     return uploader_activity(index)
 
 
-def summarise(report: SyncReport, listing: BatchListing, index: dict[str, dict]) -> None:
+def summarise(report: SyncReport, listing: BatchListing, index: SyncIndex) -> None:
     """Counts and problem lists of the report, from the batch listing and the index (a pass
     over the whole index)."""
-    keys_with_masks = {k for k, v in index.items() if v and k != UNMATCHED}
+    keys_with_masks = index.keys_with_masks()
     report.batches_with_masks = sum(1 for d in listing.docs if batch_key(d) in keys_with_masks)
     report.batches_without_masks = len(listing.docs) - report.batches_with_masks
-    (report.orphans, report.orphan_uploads), (report.unmatched, report.unmatched_uploads), \
-        (report.mismatches, report.mismatched_uploads), \
-        (report.unusable, report.unusable_uploads) = find_problems(listing.docs, index,
-                                                                   keep=KEEP)
+    problems = find_problems(listing.docs, index, keep=KEEP)
+    report.orphans, report.orphan_uploads = problems.orphans
+    report.unmatched, report.unmatched_uploads = problems.unmatched
+    report.mismatches, report.mismatched_uploads = problems.mismatches
+    report.unusable, report.unusable_uploads = problems.unusable
 
 
-def save_state(work: Database, fields: dict) -> None:
-    """Set `fields` in the sync state document (`app_meta._id: "sync"`)."""
-    if fields:
-        work[META].update_one({"_id": SYNC_STATE}, {"$set": fields}, upsert=True)
-
-
-def _keep_read_models(work: Database, index: dict[str, dict], listing: BatchListing, moved,
+def _keep_read_models(work: Database, index: SyncIndex, listing: BatchListing, moved,
                       report: SyncReport, zone) -> str:
     """Bring the uploads' read models up to date: the changed uploads' differences when the
     batch list (every owner) is as last time and the models are current, else a rebuild.

@@ -58,6 +58,50 @@ class IndexEntry(NamedTuple):
     length: int
 
 
+class SyncIndex(dict):
+    """The index in memory: `{batch key: {upload id: IndexEntry}}`. Uploads that name no batch
+    and unusable ones are filed under keys of their own; only this class knows those keys, so
+    the rest of the sync asks it for batches, unmatched and unusable uploads by name."""
+
+    @staticmethod
+    def keys_for(batches, problem: str | None) -> tuple[str, ...]:
+        """The keys an upload is filed under: its batches, the unmatched key, or its problem."""
+        if problem:
+            return (UNUSABLE + problem,)
+        return tuple(batches) or (UNMATCHED,)
+
+    @staticmethod
+    def is_batch_key(key: str) -> bool:
+        return not key.startswith("~")
+
+    def file(self, upload_id, entry: IndexEntry, keys) -> None:
+        for key in keys:
+            self.setdefault(key, {})[upload_id] = entry
+
+    def batch_items(self):
+        """(batch key, {upload id: entry}) for every batch some upload names."""
+        return ((k, v) for k, v in self.items() if self.is_batch_key(k))
+
+    def keys_with_masks(self) -> set[str]:
+        """The batch keys that hold at least one upload."""
+        return {k for k, v in self.items() if v and self.is_batch_key(k)}
+
+    def unmatched(self) -> dict:
+        """{upload id: entry} of the uploads that name no batch."""
+        return self.get(UNMATCHED, {})
+
+    def unusable(self):
+        """(entry, reason) of every unusable upload."""
+        for key, entries in self.items():
+            if key.startswith(UNUSABLE):
+                reason = key[len(UNUSABLE):]
+                yield from ((entry, reason) for entry in entries.values())
+
+    def upload_ids(self):
+        """Every upload id in the index (an upload naming several batches once per batch)."""
+        return (i for entries in self.values() for i in entries)
+
+
 def part_of(key: str) -> int:
     """Which part document holds `key` (stable across runs and processes)."""
     return zlib.crc32(key.encode()) % PARTS
@@ -179,9 +223,9 @@ def _is_journal(doc_id) -> bool:
     return isinstance(doc_id, str) and doc_id.startswith(JOURNAL)
 
 
-def read_index(db: Database) -> dict[str, dict]:
+def read_index(db: Database) -> SyncIndex:
     """The whole stored index: the parts, then the journal replayed over them."""
-    index: dict[str, dict] = {}
+    index = SyncIndex()
     journal = []
     for part in db[INDEX].find({}, {"d": 0}):
         if _is_journal(part["_id"]):

@@ -8,10 +8,11 @@ import heapq
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime
 
 from segcore.core.naming import canonical_batch_id, person_key
-from segcore.sync.sync_index import UNMATCHED, UNUSABLE, IndexEntry, keys_holding
+from segcore.sync.sync_index import IndexEntry, SyncIndex, keys_holding
 from segcore.uploads.upload_changes import Changes
 from segcore.uploads.uploads import Upload, upload_from_document
 
@@ -38,18 +39,15 @@ def batch_key(batch: dict) -> str | None:
     return canonical_batch_id(raw) if isinstance(raw, str) else None
 
 
-def add_to_index(index: dict[str, dict], upload: Upload) -> None:
+def add_to_index(index: SyncIndex, upload: Upload) -> None:
     uploader = sys.intern(upload.uploaded_by) if upload.uploaded_by else None
     entry = IndexEntry(upload.id, upload.filename, uploader, upload.upload_date, upload.length)
-    for key in upload_keys(upload):
-        index.setdefault(key, {})[upload.id] = entry
+    index.file(upload.id, entry, upload_keys(upload))
 
 
 def upload_keys(upload: Upload) -> tuple[str, ...]:
-    """The index keys an upload is filed under: its batches, UNMATCHED, or its problem."""
-    if upload.problem:
-        return (UNUSABLE + upload.problem,)
-    return upload.batches or (UNMATCHED,)
+    """The index keys an upload is filed under (see SyncIndex.keys_for)."""
+    return SyncIndex.keys_for(upload.batches, upload.problem)
 
 
 def desired_info(entries) -> dict:
@@ -123,13 +121,27 @@ def _finding(entry: IndexEntry, batches: list[str], assignee: str | None = None)
                    entry.length or 0)
 
 
-def find_problems(batches: list[dict], index: dict[str, dict],
-                  keep: int = 1000) -> tuple[tuple, tuple, tuple, tuple]:
-    """Orphans (name a batch not in the list), unmatched (name none), mismatched uploaders,
-    unusable uploads (odd documents, with the reason).
+class Kind(NamedTuple):
+    """One kind of problem: how many uploads, and the newest few as findings."""
 
-    Returns (count, the `keep` most recent findings) for each kind, so a huge backlog of
-    problems does not have to be held in memory.
+    count: int
+    newest: list[Finding]
+
+
+class Problems(NamedTuple):
+    """What a sync points out about the uploads, by kind."""
+
+    orphans: Kind  # name a batch that is not in the list
+    unmatched: Kind  # name no batch
+    mismatches: Kind  # uploaded by someone other than the batch's assignee
+    unusable: Kind  # odd documents, with the reason
+
+
+def find_problems(batches: list[dict], index: SyncIndex, keep: int = 1000) -> Problems:
+    """The uploads worth pointing out, by kind (see Problems).
+
+    Each kind keeps only the `keep` most recent findings, so a huge backlog of problems does not
+    have to be held in memory.
     """
     assignees: dict[str, str | None] = {}
     for doc in batches:
@@ -142,13 +154,8 @@ def find_problems(batches: list[dict], index: dict[str, dict],
     # from someone else than the assignee would otherwise hold one tuple per upload.
     mismatched: list[tuple] = []
     mismatch_count = 0
-    unusable: list[tuple] = []
-    for key, entries in index.items():
-        if key == UNMATCHED:
-            continue
-        if key.startswith(UNUSABLE):
-            unusable += [(e, key[len(UNUSABLE):]) for e in entries.values()]
-            continue
+    unusable = list(index.unusable())
+    for key, entries in index.batch_items():
         if key not in assignees:
             for upload_id, entry in entries.items():
                 orphan_batches[upload_id].append(key)
@@ -169,14 +176,14 @@ def find_problems(batches: list[dict], index: dict[str, dict],
     newest = lambda pairs: heapq.nlargest(keep, pairs, key=lambda p: _date_key(p[0]))  # noqa: E731
     orphans = [_finding(e, sorted(orphan_batches[e.id]))
                for e, _ in newest((e, None) for e in orphan_entries.values())]
-    unmatched_entries = index.get(UNMATCHED, {})
+    unmatched_entries = index.unmatched()
     unmatched = [_finding(e, []) for e, _ in newest((e, None) for e in unmatched_entries.values())]
     mismatches = [_finding(e, [key], assignee) for _, _, e, key, assignee in
                   sorted(mismatched, reverse=True)]
     unusable_findings = [Finding(**{**_finding(e, []).as_dict(), "problem": why})
                          for e, why in newest(unusable)]
-    return ((len(orphan_entries), orphans), (len(unmatched_entries), unmatched),
-            (mismatch_count, mismatches), (len(unusable), unusable_findings))
+    return Problems(Kind(len(orphan_entries), orphans), Kind(len(unmatched_entries), unmatched),
+                    Kind(mismatch_count, mismatches), Kind(len(unusable), unusable_findings))
 
 
 def uploader_activity(index: dict[str, dict]) -> list[dict]:

@@ -16,7 +16,8 @@ from pymongo.errors import PyMongoError
 
 from segcore.core import data_version
 from segcore.core.history import utcnow
-from segcore.core.schema import META, SYNC_RUNS
+from segcore.core.schema import SYNC_RUNS
+from segcore.sync.sync_state import SyncState
 from segcore.sync.sync_plan import Finding
 
 RUNS = SYNC_RUNS
@@ -103,7 +104,7 @@ def finish_run(db: Database, run_id, report: SyncReport, **extra) -> None:
     db[RUNS].update_one({"_id": run_id}, {"$set": {**report.as_dict(details=True),
                                                    "status": "ok", **extra}})
     # Found by `_id` by the pages: sorting every run to find the latest grows with the runs.
-    db[META].update_one({"_id": "sync"}, {"$set": {"last_ok_run": run_id}}, upsert=True)
+    SyncState(db).save({"last_ok_run": run_id})
     data_version.bump(db, "sync")
 
 
@@ -131,7 +132,7 @@ def list_runs(db: Database, limit: int = 20) -> list[dict]:
 def last_run(db: Database, successful: bool = True) -> dict | None:
     """The most recent (successful) run with its upload lists, or None."""
     if successful:
-        pointer = (db[META].find_one({"_id": "sync"}, {"last_ok_run": 1}) or {}).get("last_ok_run")
+        pointer = SyncState(db).last_ok_run()
         found = db[RUNS].find_one({"_id": pointer}, {"_id": 0}) if pointer is not None else None
         if found is not None and found.get("status") == "ok":
             return found
@@ -185,6 +186,5 @@ class LiveRecord:
                        for name in SyncReport.DETAILS})
         self.db[RUNS].update_one({"_id": self.run_id}, {"$set": fields})
         # The newest counts: a routine run that finds nothing new afterwards carries them over.
-        self.db[META].update_one({"_id": "sync"}, {"$set": {"last_ok_run": self.run_id}},
-                                 upsert=True)
+        SyncState(self.db).save({"last_ok_run": self.run_id})
         data_version.bump(self.db, "sync")

@@ -24,8 +24,9 @@ from pymongo.database import Database
 
 from segcore.work.batches import UNASSIGNED
 from segcore.core.naming import person_key
-from segcore.core.schema import META, SYNC_STATE, UPLOAD_DAYS
-from segcore.sync.sync_index import keys_holding
+from segcore.core.schema import META, UPLOAD_DAYS
+from segcore.sync.sync_state import SyncState
+from segcore.sync.sync_index import SyncIndex, keys_holding
 
 STATS_DOC = "upload_stats"
 FORMAT = 2          # bump when the stored layout changes: the next sync rebuilds everything
@@ -133,7 +134,7 @@ def as_recent(upload_id, entry, keys) -> dict:
             "upload_date": entry.date, "size_mb": round((entry.length or 0) / 1048576, 2),
             # exact: a mask file of a few KB rounds to 0.0 MB
             "size_bytes": entry.length,
-            "batches": sorted(k for k in keys if not k.startswith("~"))}
+            "batches": sorted(k for k in keys if SyncIndex.is_batch_key(k))}
 
 
 def _newest(item: dict) -> tuple:
@@ -172,10 +173,8 @@ def is_current(db: Database, zone: tzinfo | None = None) -> bool:
     TIMEZONE change they are rebuilt) and hold what the sync state says was applied: a sync
     killed while updating them leaves its group's mark on them but not on the sync state, and
     applying its changes again would count them twice, so they are rebuilt instead."""
-    docs = {d["_id"]: d for d in db[META].find({"_id": {"$in": [STATS_DOC, SYNC_STATE]}},
-                                               {"format": 1, "zone": 1, "group": 1,
-                                                "models_group": 1})}
-    doc, state = docs.get(STATS_DOC), docs.get(SYNC_STATE) or {}
+    state, doc = SyncState(db).with_document(STATS_DOC, {"format": 1, "zone": 1, "group": 1,
+                                                         "models_group": 1})
     return bool(doc) and doc.get("format") == FORMAT and \
         doc.get("zone", "local") == zone_key(zone) and doc.get("group") == state.get("models_group")
 

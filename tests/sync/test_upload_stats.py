@@ -7,11 +7,12 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from segcore.work import assignments
-from segcore.sync import sync_apply, upload_stats
+from segcore.sync import upload_stats
 from segcore.team import team
 from segcore.work.batches import UNASSIGNED
 from segcore.sync.sync import run_sync
 from segcore.sync.sync_index import IndexEntry
+from segcore.sync.sync_state import SyncState
 from segcore.uploads.uploads import read_uploads
 from tests.sync.test_sync import put
 
@@ -116,13 +117,13 @@ def test_a_sync_killed_after_updating_the_read_models_counts_nothing_twice(lab, 
     between applies the same uploads again next time, which must not count them twice."""
     run_sync(lab, author="test")
     put(lab, "batch_3_masks.zip", {"uploaded_by": "flor"}, T0 + timedelta(days=9))
-    real = sync_apply.save_state
+    real = SyncState.save
 
-    def dies_before_the_index(work, fields):
+    def dies_before_the_index(state, fields):
         if fields == {"index_ok": False}:
             raise KeyboardInterrupt  # as a process killed at that point
-        real(work, fields)
-    monkeypatch.setattr(sync_apply, "save_state", dies_before_the_index)
+        real(state, fields)
+    monkeypatch.setattr(SyncState, "save", dies_before_the_index)
     with pytest.raises(KeyboardInterrupt):
         run_sync(lab, author="test")
     monkeypatch.undo()
