@@ -17,7 +17,7 @@ from pymongo.errors import OperationFailure
 
 from segcore.work import assignments, batch_import, batches
 from segcore.team import team
-from segcore.core.actors import Actor, writer_name
+from segcore.core.actors import Actor, authorize_write
 from segcore.core.connection import Databases
 from segcore.core.errors import N_, DemoRefused
 from segcore.core.schema import BATCHES, META, TEAM
@@ -111,7 +111,7 @@ def build_folders(directory: Path, count: int) -> Path:
 def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "demo",
               count: int = 300, seed: int = 7, today: date | None = None) -> dict:
     """Load the demo into empty databases; raise DemoRefused when they hold any data."""
-    author = writer_name(author)
+    author = authorize_write(author)
     if not can_load_demo(databases):
         raise DemoRefused(N_("The databases already hold data; the demo only loads into "
                              "empty ones."))

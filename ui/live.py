@@ -16,7 +16,7 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from segcore.core.errors import SegcoreError
-from segcore.core.history import utcnow
+from segcore.core.timefmt import utcnow
 from segcore.sync.live_status import LiveStatus, live_status
 from segcore.core.timefmt import office_time
 from ui.connection import data_versions, databases, settings

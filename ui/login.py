@@ -20,7 +20,7 @@ from pymongo.errors import PyMongoError
 
 from segcore.team import auth, sessions
 from segcore.core.errors import SegcoreError
-from segcore.core.history import utcnow
+from segcore.core.timefmt import utcnow
 from ui.actions import run_write
 from ui.connection import databases, settings
 from ui.i18n import N_, _

@@ -63,7 +63,7 @@ def user_passwd(ctx, name, password_stdin):
 def user_list(ctx, as_json):
     """Every app user and their role (never their password hashes)."""
     from segcore.team import auth
-    from segcore.core.history import utcnow
+    from segcore.core.timefmt import utcnow
 
     users = auth.list_users(ctx.databases.work)
     if as_json:

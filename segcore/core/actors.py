@@ -26,8 +26,9 @@ class Actor:
         return self.name
 
 
-def writer_name(author: "str | Actor") -> str:
-    """The name to record for a write by `author`; raise PermissionDenied for a viewer.
+def authorize_write(author: "str | Actor") -> str:
+    """Check that `author` may write (PermissionDenied for a viewer) and return the name to
+    record in the history. Every segcore write calls it before writing anything.
 
     Plain strings come from trusted callers (the command line, tests) and may always write.
     """

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from pymongo import DESCENDING
 from pymongo.database import Database
 
 from segcore.core.schema import HISTORY
+from segcore.core.timefmt import utcnow
 
 COLLECTION = HISTORY
-
-
-def utcnow() -> datetime:
-    """Now in UTC, without tzinfo, as pymongo returns stored datetimes."""
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 @dataclass

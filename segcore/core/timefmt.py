@@ -9,6 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d/%m/%Y")
 
 
+def utcnow() -> datetime:
+    """Now in UTC, without tzinfo, as pymongo returns stored datetimes."""
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
 def legacy_timestamp(moment: datetime | None = None) -> str:
     """A creation time in the legacy "YYYY-MM-DD HH:MM:SS" form."""
     return (moment or datetime.now()).strftime("%Y-%m-%d %H:%M:%S")

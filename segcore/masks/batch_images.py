@@ -15,7 +15,7 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 
 from segcore.core.errors import FolderUnreadable
-from segcore.core.history import utcnow
+from segcore.core.timefmt import utcnow
 from segcore.masks.mask_matching import is_image_name
 from segcore.core.schema import BATCH_IMAGES, find_in
 

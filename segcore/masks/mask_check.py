@@ -17,11 +17,11 @@ from pymongo.database import Database
 
 from segcore.masks import batch_images
 from segcore.core import data_version
-from segcore.core.actors import Actor, writer_name
+from segcore.core.actors import Actor, authorize_write
 from segcore.masks.archive_listing import list_upload
 from segcore.core.connection import Databases
 from segcore.core.errors import N_, BatchNotFound
-from segcore.core.history import utcnow
+from segcore.core.timefmt import utcnow
 from segcore.masks.mask_matching import BatchCheck, compare_batch
 from segcore.core.naming import canonical_batch_id
 from segcore.core.schema import BATCHES, IN_CHUNK, MASK_CHECKS, find_in
@@ -66,7 +66,7 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
     every batch that has uploads, or every batch with `every_batch`. `upload_ids` limits the
     check to those uploads (what a sync found new). PermissionDenied for a viewer.
     """
-    writer_name(author)
+    authorize_write(author)
     notify = progress or (lambda fraction, message: None)
     work, settings = databases.work, databases.settings
     notify(0.0, "Reading uploads")

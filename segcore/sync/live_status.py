@@ -14,7 +14,7 @@ from datetime import datetime
 
 from pymongo.database import Database
 
-from segcore.core.history import utcnow
+from segcore.core.timefmt import utcnow
 from segcore.core.schema import LOCKS
 
 

@@ -24,7 +24,7 @@ from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 from segcore.work.batches import generation
 from segcore.core.connection import Databases, driver_error_message
 from segcore.core.errors import SyncAlreadyRunning
-from segcore.core.history import utcnow
+from segcore.core.timefmt import utcnow
 from segcore.uploads.live_stream import IDLE_WAIT_MS, ChangeFeed
 from segcore.sync.sync import batch_list_stamp, sync_once
 from segcore.core.data_version import edited_batches

@@ -21,11 +21,11 @@ from datetime import timedelta
 from pymongo.database import Database
 
 from segcore.sync import upload_stats
-from segcore.core.actors import Actor, writer_name
+from segcore.core.actors import Actor, authorize_write
 from segcore.work.batches import generation
 from segcore.core.schema import BATCHES, META
 from segcore.core.connection import Databases
-from segcore.core.history import utcnow
+from segcore.core.timefmt import utcnow
 from segcore.sync.sync_apply import (BatchListing, Progress, SyncWriter, apply_upload_changes, summarise,
                                 write_batches)
 from segcore.sync.sync_index import SyncIndex, read_index
@@ -72,7 +72,7 @@ def sync_once(databases: Databases, *, full: bool = False, mode: str = "manual",
               lease: Lease | None = None) -> SyncOutcome:
     """`run_sync`, returning what the run leaves in memory. `lease`: one the caller already
     holds (the live sync), kept afterwards."""
-    author = writer_name(author)
+    author = authorize_write(author)
     work = databases.work
     notify = progress or (lambda fraction, message: None)
     own_lease, lease = lease is None, lease or Lease(work)

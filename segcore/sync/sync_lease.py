@@ -15,7 +15,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from segcore.core.errors import N_, SyncAlreadyRunning
-from segcore.core.history import utcnow
+from segcore.core.timefmt import utcnow
 from segcore.core.schema import LOCKS
 
 LEASE = timedelta(minutes=2)

@@ -15,7 +15,7 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from segcore.core import data_version
-from segcore.core.history import utcnow
+from segcore.core.timefmt import utcnow
 from segcore.core.schema import SYNC_RUNS
 from segcore.sync.sync_state import SyncState
 from segcore.sync.sync_plan import Finding

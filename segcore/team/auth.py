@@ -19,7 +19,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from segcore.team import sessions
 from segcore.core.actors import ROLES, Actor
 from segcore.core.errors import N_, AccountLocked, LoginFailed, MemberNotFound, ValidationError
-from segcore.core.history import utcnow
+from segcore.core.timefmt import utcnow
 from segcore.core.naming import clean_name, control_characters, person_key
 from segcore.core.schema import APP_USERS, LOGIN_ATTEMPTS
 from segcore.core.timefmt import office_time, zone_name

@@ -15,7 +15,7 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
 from segcore.core.actors import Actor
-from segcore.core.history import utcnow
+from segcore.core.timefmt import utcnow
 from segcore.core.naming import person_key
 from segcore.core.schema import APP_SESSIONS, APP_USERS
 

@@ -9,7 +9,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from segcore.core import data_version, history
-from segcore.core.actors import Actor, writer_name
+from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, DuplicateMember, MemberNotFound, ValidationError
 from segcore.core.naming import clean_name, control_characters, person_key
 from segcore.core.schema import TEAM
@@ -132,7 +132,7 @@ def _find_document(db: Database, name: str) -> dict:
 def add_member(db: Database, name: str, role: str | None = None, email: str | None = None,
                author: "str | Actor" = "unknown") -> Member:
     """Add a segmentador; raise ValidationError or DuplicateMember (case/accent/space-blind)."""
-    author = writer_name(author)
+    author = authorize_write(author)
     cleaned = validate_name(name)
     doc = {"name": cleaned, "role": validate_role(role), "email": validate_email(email),
            "created_at": legacy_timestamp(), "name_key": person_key(cleaned)}
@@ -150,7 +150,7 @@ def add_member(db: Database, name: str, role: str | None = None, email: str | No
 def edit_member(db: Database, name: str, role: str | None = None, email: str | None = None,
                 author: "str | Actor" = "unknown") -> Member:
     """Change a member's role and/or email (None leaves a field as it is)."""
-    author = writer_name(author)
+    author = authorize_write(author)
     doc = _find_document(db, name)
     changes: dict[str, str] = {}
     if role is not None:
@@ -175,6 +175,6 @@ def delete_member(db: Database, name: str, author: "str | Actor" = "unknown") ->
     doc = _find_document(db, name)
     db[COLLECTION].delete_one({"_id": doc["_id"]})
     history.record(db, [history.Change("team", doc["name"], "member", "on team", "removed",
-                                       writer_name(author))])
+                                       authorize_write(author))])
     data_version.bump(db, "team")
     return doc["name"]

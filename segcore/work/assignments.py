@@ -14,7 +14,7 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 
 from segcore.core import history
-from segcore.core.actors import Actor, writer_name
+from segcore.core.actors import Actor, authorize_write
 from segcore.core.atomic import in_one_step
 from segcore.work.batches import (COLLECTION, EDITABLE, ChangeResult, Conflict, Edit, get_batches,
                              get_value, mark_changed, next_pending_ids, open_workloads,
@@ -40,7 +40,7 @@ def apply_edits(db: Database, edits: list[Edit], author: "str | Actor",
     written in steps of EDIT_CHUNK, each step with its history in one transaction (where the
     server offers them), so a crash never leaves a changed batch without its history.
     """
-    author = writer_name(author)
+    author = authorize_write(author)
     team = [m.name for m in list_members(db)] if any(e.field == "assignee" for e in edits) else []
     by_batch: dict[str, dict[str, tuple[object, object]]] = defaultdict(dict)
     reasons = {str(e.batch_id): e.reason for e in edits if e.reason}
@@ -170,7 +170,7 @@ def balance_pending(db: Database, names: list[str], author: "str | Actor",
 
     Returns how many batches each person received.
     """
-    writer_name(author)
+    authorize_write(author)
     ids = next_pending_ids(db, limit if limit is not None else 10**9)
     plan = plan_balance(open_workloads(db, names), ids)
     per_person: dict[str, list[str]] = defaultdict(list)

@@ -21,11 +21,11 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from segcore.core import history
-from segcore.core.actors import Actor, writer_name
+from segcore.core.actors import Actor, authorize_write
 from segcore.core.atomic import in_one_step
 from segcore.work.batches import COLLECTION, mark_changed
 from segcore.core.errors import N_, ImportFileError
-from segcore.core.history import utcnow
+from segcore.core.timefmt import utcnow
 from segcore.core.naming import batch_number, canonical_batch_id, unsafe_id_reason
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm", ".nii", ".nii.gz",
@@ -315,7 +315,7 @@ def import_batches(db: Database, entries: list[BatchEntry], author: "str | Actor
     one transaction where the server offers them: a crash leaves no write unrecorded, and a
     re-run does the rest.
     """
-    author = writer_name(author)
+    author = authorize_write(author)
     for attempt in range(3):
         existing = list(db[COLLECTION].find({}, _EXISTING))
         inserts, updates, result = plan_import(entries, existing, folder_exists)
@@ -369,7 +369,7 @@ def import_from_sources(db: Database, batches_file: Path | None, data_directory:
     Raises ImportFileError when there is nothing to read or a source is malformed; in that
     case nothing is written.
     """
-    writer_name(author)
+    authorize_write(author)
     sources = []
     unreadable: list[str] = []
     if batches_file is not None and Path(batches_file).is_file():

@@ -9,7 +9,7 @@ from pymongo.database import Database
 
 from segcore.work import assignments, batches
 from segcore.team import team
-from segcore.core.actors import Actor, writer_name
+from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, ValidationError
 from segcore.core.naming import person_key
 from segcore.core.schema import HISTORY
@@ -23,7 +23,7 @@ def remove_member(db: Database, name: str, *, unassign: bool = False,
     open batches and neither `unassign` nor `reassign_to` was chosen, or when some of them
     changed meanwhile (then nobody is removed); MemberNotFound for an unknown name.
     """
-    author = writer_name(author)
+    author = authorize_write(author)
     member_name = team.find_member(db, name).name
     if unassign and reassign_to:
         raise ValidationError(N_("Choose either to unassign or to reassign, not both."))

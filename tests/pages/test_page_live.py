@@ -8,7 +8,7 @@ from gridfs import GridFS
 
 from segcore.sync import sync
 from segcore.team import team
-from segcore.core.history import utcnow
+from segcore.core.timefmt import utcnow
 from segcore.sync.live_status import LiveStatus
 from ui.live import describe_live
 from tests.helpers import page

@@ -6,7 +6,8 @@ import pytest
 
 from segcore.team import auth
 from segcore.core.actors import Actor
-from segcore.core.history import list_history, utcnow
+from segcore.core.history import list_history
+from segcore.core.timefmt import utcnow
 from tests.helpers import page
 
 PASSWORD = "correct horse battery"

@@ -10,7 +10,7 @@ import streamlit as st
 
 from segcore.report import pace, progress
 from segcore.work.batches import STATUSES, UNASSIGNED
-from segcore.core.history import utcnow
+from segcore.core.timefmt import utcnow
 from segcore.core.timefmt import to_office
 from ui import charts, labels, reads
 from ui.attention import attention_panel
