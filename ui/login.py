@@ -27,7 +27,8 @@ from ui.i18n import N_, _
 from ui.state import ACTOR, LOGIN_AT, NEW_COOKIE, SESSION_TOKEN, TRIED_TOKEN
 
 COOKIE = "segdash_session"
-ROLES = {"coordinator": N_("coordinator"), "viewer": N_("viewer")}
+ROLES = {"coordinator": N_("coordinator"), "viewer": N_("viewer"),
+         "segmentador": N_("segmentador")}
 
 
 def cookie_token() -> str | None:

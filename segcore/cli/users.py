@@ -32,15 +32,21 @@ def _read_password(from_stdin: bool) -> str:
 @user_group.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--member", help="With --role segmentador: the team member the login belongs to.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_context
 @handle_errors
-def user_add(ctx, name, role, password_stdin):
-    """Create a login (the password is asked for, never given as an argument)."""
+def user_add(ctx, name, role, member, password_stdin):
+    """Create a login (the password is asked for, never given as an argument).
+
+    A segmentador login sees only the batches of its team member (--member).
+    """
     from segcore.team import auth
 
-    user = auth.add_user(ctx.databases.work, name, role, _read_password(password_stdin))
-    click.echo(f"User {printable(user.name)} created with the {user.role} role.")
+    user = auth.add_user(ctx.databases.work, name, role, _read_password(password_stdin),
+                         member=member)
+    owner = f" for {printable(user.member)}" if user.member else ""
+    click.echo(f"User {printable(user.name)} created with the {user.role} role{owner}.")
 
 
 @user_group.command("passwd")
@@ -73,7 +79,8 @@ def user_list(ctx, as_json):
     for user in users:
         locked = (f"  locked until {user.locked_until:%H:%M} UTC"
                   if user.locked_until and user.locked_until > now else "")
-        click.echo(f"{printable(user.name):<24} {printable(user.role)}{locked}")
+        member = f" ({printable(user.member)})" if user.member else ""
+        click.echo(f"{printable(user.name):<24} {printable(user.role)}{member}{locked}")
     if not users:
         click.echo("No users yet: add one with `python -m segcore user add NAME --role coordinator`.")
 

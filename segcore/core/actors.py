@@ -8,15 +8,22 @@ from segcore.core.errors import N_, PermissionDenied
 
 COORDINATOR = "coordinator"
 VIEWER = "viewer"
-ROLES = (COORDINATOR, VIEWER)
+SEGMENTADOR = "segmentador"  # sees and marks only the batches of the team member `member`
+ROLES = (COORDINATOR, VIEWER, SEGMENTADOR)
 
 
 @dataclass(frozen=True)
 class Actor:
-    """A logged-in user (or the command line, or the app with login off)."""
+    """A logged-in user (or the command line, or the app with login off). A segmentador's
+    login is linked to one team member (`member`, their name on the team)."""
 
     name: str
     role: str = COORDINATOR
+    member: str | None = None
+
+    @property
+    def is_segmentador(self) -> bool:
+        return self.role == SEGMENTADOR
 
     @property
     def can_write(self) -> bool:

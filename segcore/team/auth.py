@@ -16,8 +16,8 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from segcore.team import sessions
-from segcore.core.actors import ROLES, Actor
+from segcore.core.actors import ROLES, SEGMENTADOR, Actor, authorize_write
+from segcore.team import sessions, team
 from segcore.core.errors import N_, AccountLocked, LoginFailed, MemberNotFound, ValidationError
 from segcore.core.timefmt import utcnow
 from segcore.core.naming import clean_name, control_characters, person_key
@@ -46,10 +46,12 @@ class AppUser:
     role: str
     created_at: datetime | None = None
     locked_until: datetime | None = None
+    member: str | None = None  # the team member a segmentador's login belongs to
 
 
 def ensure_indexes(db: Database) -> None:
     db[COLLECTION].create_index("name_key", unique=True)
+    db[COLLECTION].create_index("member_key", sparse=True)
     sessions.ensure_indexes(db)
     try:
         db[LOGIN_ATTEMPTS].create_index("expire_at", expireAfterSeconds=0)
@@ -81,21 +83,61 @@ def _hash(password: str) -> bytes:
     return bcrypt.hashpw(password.encode()[:72], bcrypt.gensalt())
 
 
-def add_user(db: Database, name: str, role: str, password: str) -> AppUser:
-    """Create a login; raise ValidationError for a bad name, role, short password or duplicate."""
+def add_user(db: Database, name: str, role: str, password: str, member: str | None = None,
+             author: "str | Actor" = "command line") -> AppUser:
+    """Create a login; raise ValidationError for a bad name, role, short password or duplicate.
+
+    A `segmentador` login belongs to one team member (`member`, required; MemberNotFound when
+    nobody on the team has that name); the other roles belong to nobody. PermissionDenied when
+    `author` may not write.
+    """
+    authorize_write(author)
     cleaned = _validate(name, role, password)
+    linked = _linked_member(db, role, member)
     doc = {"name": cleaned, "name_key": person_key(cleaned), "role": role,
            "password_hash": _hash(password), "created_at": utcnow(), "failures": []}
+    if linked:
+        doc.update(member=linked, member_key=person_key(linked))
     try:
         db[COLLECTION].insert_one(doc)
     except DuplicateKeyError:
         raise ValidationError(N_("A user named '{name}' already exists."), name=cleaned,
                               field="name") from None
-    return AppUser(cleaned, role, doc["created_at"])
+    return AppUser(cleaned, role, doc["created_at"], member=linked)
 
 
-def set_password(db: Database, name: str, password: str) -> None:
+def _linked_member(db: Database, role: str, member: str | None) -> str | None:
+    """The team member's stored name for a segmentador login; None for the other roles."""
+    if role != SEGMENTADOR:
+        if member:
+            raise ValidationError(N_("Only a segmentador login belongs to a team member."),
+                                  field="member")
+        return None
+    if not isinstance(member, str) or not member.strip():
+        raise ValidationError(N_("A segmentador login needs the team member it belongs to."),
+                              field="member")
+    return team.find_member(db, member).name
+
+
+def member_logins(db: Database, member: str) -> list[str]:
+    """The names of the segmentador logins that belong to team member `member`."""
+    return sorted((d["name"] for d in db[COLLECTION].find({"member_key": person_key(member)},
+                                                          {"name": 1})), key=person_key)
+
+
+def remove_member_logins(db: Database, member: str) -> list[str]:
+    """Delete the logins of a member who left the team, and end their sessions; their names."""
+    names = member_logins(db, member)
+    for name in names:
+        db[COLLECTION].delete_one({"name_key": person_key(name)})
+        sessions.end_all_sessions(db, name)
+    return names
+
+
+def set_password(db: Database, name: str, password: str,
+                 author: "str | Actor" = "command line") -> None:
     """Change a user's password, lift any lockout and end every session of theirs."""
+    authorize_write(author)
     _validate(name, password=password)
     result = db[COLLECTION].update_one(
         {"name_key": person_key(name)},
@@ -126,9 +168,10 @@ def remove_user(db: Database, name: str) -> None:
 
 
 def list_users(db: Database) -> list[AppUser]:
-    docs = db[COLLECTION].find({}, {"name": 1, "role": 1, "created_at": 1, "locked_until": 1})
-    return sorted((AppUser(d["name"], d["role"], d.get("created_at"), d.get("locked_until"))
-                   for d in docs), key=lambda u: person_key(u.name))
+    docs = db[COLLECTION].find({}, {"name": 1, "role": 1, "created_at": 1, "locked_until": 1,
+                                    "member": 1})
+    return sorted((AppUser(d["name"], d["role"], d.get("created_at"), d.get("locked_until"),
+                           d.get("member")) for d in docs), key=lambda u: person_key(u.name))
 
 
 def authenticate(db: Database, name: str, password: str, now: datetime | None = None,
@@ -156,7 +199,7 @@ def authenticate(db: Database, name: str, password: str, now: datetime | None = 
         db[COLLECTION].update_one({"_id": doc["_id"]},
                                   {"$set": {"failures": [], "locked_until": None,
                                             "last_login": now}})
-        return Actor(doc["name"], doc["role"])
+        return Actor(doc["name"], doc["role"], doc.get("member"))
     _count_failure(db[COLLECTION], {"_id": doc["_id"]}, now, zone)
 
 

@@ -59,10 +59,11 @@ def resume_session(db: Database, token: object,
     found = db[COLLECTION].find_one({"token_hash": token_hash(token)})
     if found is None or found["expires_at"] <= now:
         return None
-    user = db[APP_USERS].find_one({"name_key": found["name_key"]}, {"name": 1, "role": 1})
+    user = db[APP_USERS].find_one({"name_key": found["name_key"]},
+                                  {"name": 1, "role": 1, "member": 1})
     if user is None:
         return None
-    return Actor(user["name"], user["role"]), found["started_at"]
+    return Actor(user["name"], user["role"], user.get("member")), found["started_at"]
 
 
 def end_session(db: Database, token: object) -> None:

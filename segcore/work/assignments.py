@@ -19,7 +19,7 @@ from segcore.core.atomic import in_one_step
 from segcore.work.batches import (COLLECTION, EDITABLE, ChangeResult, Conflict, Edit, get_batches,
                              get_value, mark_changed, next_pending_ids, open_workloads,
                              validate_value)
-from segcore.core.errors import N_, ValidationError
+from segcore.core.errors import N_, PermissionDenied, ValidationError
 from segcore.core.schema import find_in
 from segcore.core.naming import person_key
 from segcore.team.team import list_members
@@ -180,3 +180,37 @@ def balance_pending(db: Database, names: list[str], author: "str | Actor",
     for name, batch_ids in per_person.items():
         given[name] = len(assign(db, batch_ids, name, author).updated)
     return given
+
+
+IN_PROGRESS = "in_progress"
+NOT_STARTABLE = ("in_progress", "review", "done")  # already started, delivered or accepted
+
+
+def start_batch(db: Database, batch_id: str, seen_status: object,
+                actor: "str | Actor") -> ChangeResult:
+    """Mark a batch `in_progress`, compare-and-set on the status the person saw.
+
+    The one write a segmentador may make, and only on a batch assigned to their own team
+    member: anything else is PermissionDenied, worded without telling whose batch it is.
+    Others need the right to write. ValidationError when the batch is already started,
+    delivered or accepted; the result's `conflicts` when its status changed meanwhile and
+    `failed` when it stopped being theirs.
+    """
+    batch_id = str(batch_id)
+    doc = db[COLLECTION].find_one({"id": batch_id}, {"assignee": 1, "status": 1})
+    if isinstance(actor, Actor) and actor.is_segmentador:
+        if doc is None or not actor.member or \
+                person_key(str(doc.get("assignee") or "")) != person_key(actor.member):
+            raise PermissionDenied(N_("You can only mark your own batches."))
+        author = actor.name
+    else:
+        author = authorize_write(actor)
+        if doc is None:
+            raise ValidationError(N_("There is no batch {batch}."), batch=batch_id)
+    if seen_status in NOT_STARTABLE:
+        raise ValidationError(N_("{batch} is already {status}."), batch=batch_id,
+                              status=seen_status)
+    step = {batch_id: {"status": (seen_status, IN_PROGRESS)}}
+    return in_one_step(db, lambda session: _write_step(
+        db, step, author, session, {}, {"assignee": doc.get("assignee")},
+        "it is no longer assigned to you"))

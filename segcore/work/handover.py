@@ -8,7 +8,7 @@ from __future__ import annotations
 from pymongo.database import Database
 
 from segcore.work import assignments, batches
-from segcore.team import team
+from segcore.team import auth, team
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, ValidationError
 from segcore.core.naming import person_key
@@ -45,6 +45,7 @@ def remove_member(db: Database, name: str, *, unassign: bool = False,
                                      "was not removed. Try again."),
                                   count=len(result.conflicts), name=member_name)
     team.delete_member(db, member_name, author)
+    auth.remove_member_logins(db, member_name)  # their own page is gone with them
     return len(open_ids)
 
 
