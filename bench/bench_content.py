@@ -31,10 +31,10 @@ import numpy as np
 from common import throwaway_server
 from PIL import Image
 
-from segcore.config import Settings
-from segcore.connection import open_databases
-from segcore.mask_check import verify
-from segcore.mask_content_check import check_content
+from segcore.core.config import Settings
+from segcore.core.connection import open_databases
+from segcore.masks.mask_check import verify
+from segcore.masks.mask_content_check import check_content
 from segcore.prepare import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,10 +117,10 @@ def baseline(bucket: gridfs.GridFSBucket, doc: dict) -> None:
 CHILD = """
 import time
 from pymongo import MongoClient
-from segcore.mask_content_scan import ImageIndex, check_upload_content
-from segcore.mask_content import Rules
+from segcore.masks.mask_content_scan import ImageIndex, check_upload_content
+from segcore.masks.mask_content import Rules
 import gridfs, tarfile, PIL.Image, numpy, nibabel
-from segcore.batch_images import stored_listings
+from segcore.masks.batch_images import stored_listings
 def peak_kb():  # VmHWM: ru_maxrss would carry the parent's peak over the fork
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):

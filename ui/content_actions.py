@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from segcore.errors import SegcoreError
-from segcore.mask_content import describe, describe_note
-from segcore.mask_content_check import batch_content, check_content
+from segcore.core.errors import SegcoreError
+from segcore.masks.mask_content import describe, describe_note
+from segcore.masks.mask_content_check import batch_content, check_content
 from ui.i18n import _, format_number
 from ui.state import current_actor
 

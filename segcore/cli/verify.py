@@ -17,7 +17,7 @@ def progress_bar(label: str, quiet: bool):
 
 def run_verify(ctx, quiet: bool, **options):
     """Run a mask check with a progress bar; returns its VerifyReport."""
-    from segcore.mask_check import verify
+    from segcore.masks.mask_check import verify
 
     with progress_bar("Checking masks", quiet) as bar:
         def progress(fraction, message):
@@ -28,7 +28,7 @@ def run_verify(ctx, quiet: bool, **options):
 
 def run_content(ctx, quiet: bool, **options):
     """Run the content checks with a progress bar; returns their ContentReport."""
-    from segcore.mask_content_check import check_content
+    from segcore.masks.mask_content_check import check_content
 
     with progress_bar("Checking mask contents", quiet) as bar:
         def progress(fraction, message):
@@ -39,7 +39,7 @@ def run_content(ctx, quiet: bool, **options):
 
 def print_content(content) -> None:
     """Each batch's content problems in English: counts, then the first offenders."""
-    from segcore.mask_content import describe, describe_note
+    from segcore.masks.mask_content import describe, describe_note
 
     for row in content.batches:
         counts = row.get("counts") or {}
@@ -102,7 +102,7 @@ def verify(ctx, batch_ids, every_batch, recheck, content, as_json):
 
     With no BATCH, checks every upload not checked yet and reports every batch that has uploads.
     """
-    from segcore.errors import ValidationError
+    from segcore.core.errors import ValidationError
 
     if batch_ids and every_batch:
         raise ValidationError("Name batches or use --all, not both.")
@@ -122,7 +122,7 @@ def with_content(data: dict, content) -> dict:
     """The verify JSON with each batch's `content` added (when the content was checked)."""
     if content is None:
         return data
-    from segcore.mask_content_check import json_summary
+    from segcore.masks.mask_content_check import json_summary
 
     rows = content.by_batch()
     for batch in data["batches"]:
