@@ -151,7 +151,8 @@ def in_child(uri: str, name: str, batch: str, ours: bool) -> tuple[float, float,
     """(peak MB after imports, peak MB at the end, seconds) of a fresh process checking (or
     reading) one upload."""
     code = CHILD.format(uri=uri, name=name, batch=batch, ours=ours)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if done.returncode:
         raise SystemExit(done.stderr.strip().splitlines()[-1])

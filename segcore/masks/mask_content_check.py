@@ -13,15 +13,15 @@ from typing import Callable
 
 from pymongo import UpdateOne
 
-from segcore.masks import batch_images
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.connection import Databases
 from segcore.core.errors import N_, BatchNotFound
-from segcore.core.timefmt import utcnow
-from segcore.masks.mask_content import COUNT_KEYS, ContentTally, Rules
-from segcore.masks.mask_content_scan import ImageIndex, check_upload_content
 from segcore.core.naming import canonical_batch_id
 from segcore.core.schema import BATCHES, MASK_CONTENT, find_in
+from segcore.core.timefmt import utcnow
+from segcore.masks import batch_images
+from segcore.masks.mask_content import COUNT_KEYS, ContentTally, Rules
+from segcore.masks.mask_content_scan import ImageIndex, check_upload_content
 from segcore.uploads.uploads import PROJECTION, resolve_batch_ids
 
 FIELD = "mask_content"  # a batch's sum, on its document in `batches`
@@ -62,7 +62,8 @@ def check_content(databases: Databases, batch_ids: list[str] | None = None, *,
 
     Uploads already checked at the same length and date are not read again unless `recheck`.
     Needs the batches' image listings (`mask_check.verify` stores them): missing ones are listed
-    now, or with `list_images` False (the live sync) the upload is left for a later check. Raises BatchNotFound for an unknown batch, PermissionDenied for a viewer.
+    now, or with `list_images` False (the live sync) the upload is left for a later check.
+    Raises BatchNotFound for an unknown batch, PermissionDenied for a viewer.
     """
     authorize_write(author)
     notify = progress or (lambda fraction, message: None)

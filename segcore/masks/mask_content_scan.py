@@ -19,14 +19,20 @@ from pathlib import Path
 
 from pymongo.collection import Collection
 
-from segcore.masks.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
 from segcore.core.errors import UnreadableUpload
-from segcore.uploads.gridfs_reader import ChunkFile, ChunkStream, ReadStats, StoredFile
+from segcore.masks.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
 from segcore.masks.mask_content import ContentTally, Rules, check_mask
 from segcore.masks.mask_formats import image_header, read_mask
 from segcore.masks.mask_geometry import Geometry, OverLimit
-from segcore.masks.mask_matching import (base_name, image_key, is_image_name, is_mask_member, mask_key,
-                                   split_extension)
+from segcore.masks.mask_matching import (
+    base_name,
+    image_key,
+    is_image_name,
+    is_mask_member,
+    mask_key,
+    split_extension,
+)
+from segcore.uploads.gridfs_reader import ChunkFile, ChunkStream, ReadStats, StoredFile
 
 HEADER_CACHE_SIZE = 50_000
 ZIP_CHUNKS_KEPT = 4

@@ -16,8 +16,16 @@ import tempfile
 from typing import BinaryIO
 
 from segcore.core.errors import UnreadableUpload
-from segcore.masks.mask_geometry import (Geometry, MaskValues, OverLimit, first_line, from_ras_affine,
-                                   grid_size, make_geometry, read_at_most, values_of)
+from segcore.masks.mask_geometry import (
+    Geometry,
+    MaskValues,
+    first_line,
+    from_ras_affine,
+    grid_size,
+    make_geometry,
+    read_at_most,
+    values_of,
+)
 from segcore.masks.mask_matching import split_extension
 
 PLANAR = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
@@ -178,7 +186,8 @@ def dicom_header(path) -> Geometry:
 
     try:
         return _dicom_geometry(pydicom.dcmread(path, stop_before_pixels=True))
-    except (OSError, ValueError, AttributeError, TypeError, pydicom.errors.InvalidDicomError) as exc:
+    except (OSError, ValueError, AttributeError, TypeError,
+            pydicom.errors.InvalidDicomError) as exc:
         raise UnreadableUpload(f"not a readable DICOM file ({first_line(exc)})") from None
 
 

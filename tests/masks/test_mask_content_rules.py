@@ -5,8 +5,16 @@ import pytest
 
 from segcore.core.config import settings_from
 from segcore.core.errors import ConfigError
-from segcore.masks.mask_content import (OFFENDERS_SHOWN, ContentTally, Rules, check_mask, check_values,
-                                  compare_grid, describe, describe_note)
+from segcore.masks.mask_content import (
+    OFFENDERS_SHOWN,
+    ContentTally,
+    Rules,
+    check_mask,
+    check_values,
+    compare_grid,
+    describe,
+    describe_note,
+)
 from segcore.masks.mask_geometry import Geometry, values_of
 
 EYE = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
@@ -86,7 +94,8 @@ def test_words_in_another_language_and_notes():
         "too large to check")
 
 
-@pytest.mark.parametrize("value, labels", [("0,1,2", (0.0, 1.0, 2.0)), (" 2, 0 ,1,1", (0.0, 1.0, 2.0)),
+@pytest.mark.parametrize("value, labels", [("0,1,2", (0.0, 1.0, 2.0)),
+                                           (" 2, 0 ,1,1", (0.0, 1.0, 2.0)),
                                            ("0,255", (0.0, 255.0))])
 def test_mask_labels_setting(value, labels):
     assert settings_from({"MASK_LABELS": value}).mask_labels == labels
