@@ -51,8 +51,10 @@ def print_content(content) -> None:
             click.echo(f"    {describe(offender)}")
         for note in row.get("notes") or ():
             click.echo(f"    {note.get('filename')}: {describe_note(note)}")
+    skipped = (f"; {content.skipped} not checked: no image of their batches is listed"
+               if content.skipped else "")
     click.echo(f"{content.checked_uploads} uploads content-checked, "
-               f"{content.bytes_read / 1e6:,.1f} MB read.")
+               f"{content.bytes_read / 1e6:,.1f} MB read{skipped}.")
 
 
 def print_report(report) -> None:
@@ -129,4 +131,5 @@ def with_content(data: dict, content) -> dict:
         if batch["id"] in rows:
             batch["content"] = json_summary(rows[batch["id"]])
     data["content_checked_uploads"] = content.checked_uploads
+    data["content_skipped_uploads"] = content.skipped
     return data
