@@ -5,7 +5,7 @@ import streamlit as st
 from ui.i18n import _
 from ui.login import login_gate
 from ui.state import init_state
-from ui.widgets import connection_status, demo_banner, language_selector
+from ui.widgets import connection_status, demo_banner, language_selector, restore_banner
 
 st.set_page_config(page_title=_("Segmentation work"), page_icon=":material/biotech:",
                    layout="wide")
@@ -32,5 +32,6 @@ if not logged_in:
     st.stop()
 with st.sidebar:
     connection_status()
+restore_banner()
 demo_banner()
 page.run()

@@ -26,7 +26,8 @@ class Lease:
     """A lock document with an expiry, so a killed sync does not block the next one forever."""
 
     def __init__(self, db: Database, name: str = "sync", kind: str = "run"):
-        """`kind` is "run" for one sync, "live" for `sync --watch`, which others name."""
+        """`kind` is "run" for one sync, "live" for `sync --watch`, "restore" for a restore;
+        others name it when they are refused."""
         self.db, self.name, self.owner, self.kind = db, name, uuid.uuid4().hex, kind
         self.renewed = 0.0
 
@@ -87,6 +88,9 @@ def _already_running(held: dict) -> SyncAlreadyRunning:
     """The refusal, naming a live sync (`sync --watch`) and where it runs when it is one."""
     since = held.get("since")
     time_text = f"{since:%H:%M:%S}" if since else None
+    if held.get("kind") == "restore":
+        return SyncAlreadyRunning(N_("A restore of the database is running (since {time} UTC); "
+                                     "try again when it has finished."), time=time_text or "?")
     if held.get("kind") == "live":
         host = held.get("host") or "another host"
         if time_text:

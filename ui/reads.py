@@ -22,7 +22,8 @@ from typing import Callable
 
 import streamlit as st
 
-from segcore import demo, handover, history, mask_check, pace, sync, team, upload_stats
+from segcore import (backup_restore, demo, handover, history, mask_check, pace, sync, team,
+                     upload_stats)
 from segcore.batch_rows import BatchRows
 from segcore.batches import BatchQuery
 from segcore.naming import person_key
@@ -186,6 +187,13 @@ def batch_detail(found: Databases, batch_id: str) -> dict | None:
 @cached_read(topics=("batches", "team"))
 def batch_history(found: Databases, batch_id: str) -> list[dict]:
     return history.list_history(found.work, key=batch_id, limit=100)
+
+
+def interrupted_restore():
+    """A RestoreIncomplete for a restore that did not finish, or None. Read on every run (one
+    small find): a killed restore moves no data version, so no cached read would notice it."""
+    found, _problem = optional(lambda: backup_restore.interrupted_restore(databases().work))
+    return found
 
 
 @cached_read(topics=("batches", "team"))
