@@ -56,8 +56,8 @@ def _candidate(path: Path, database: str) -> tuple[BackupSummary | None, str | N
         return None, None
     try:
         verify_backup(path, check_documents=False)
-    except BackupFileError as exc:
-        return None, f"damaged ({exc})"
+    except BackupFileError:
+        return None, "damaged or incomplete (its checksum does not match or it is cut short)"
     return header, None
 
 
