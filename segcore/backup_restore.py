@@ -35,7 +35,7 @@ from segcore.errors import N_, RestoreFailed, RestoreIncomplete, RestoreRefused,
 from segcore.history import utcnow
 from segcore.schema import (APP_SESSIONS, APP_USERS, HISTORY, LOCKS, META, RESTORE_PREVIOUS,
                             RESTORE_STAGING, RESTORE_STATE, SYNC_STATE)
-from segcore.sync_lease import Lease
+from segcore.sync_lease import Lease, process_alive
 
 MARKER = "restore"
 _CHUNK = 500  # documents per insert_many: bounded memory, few round trips
@@ -80,9 +80,13 @@ def interrupted_restore(db: Database) -> RestoreIncomplete | None:
 
 
 def _running(db: Database, marker: dict) -> bool:
+    """Whether the restore that wrote `marker` still runs: it holds the sync lease and, on this
+    machine, its process is alive (a killed one keeps the lease until it expires)."""
     lease = db[LOCKS].find_one({"_id": "sync"}) or {}
-    return lease.get("owner") == marker.get("owner") and lease.get("expires_at", utcnow()) \
-        > utcnow()
+    if lease.get("owner") != marker.get("owner") or not lease.get("expires_at", utcnow()) > \
+            utcnow():
+        return False
+    return marker.get("host") != socket.gethostname() or process_alive(marker.get("pid"))
 
 
 def _names(db: Database, prefix: str) -> list[str]:
@@ -95,14 +99,18 @@ def _drop_prefixed(db: Database, prefix: str) -> None:
 
 
 def _roll_back(db: Database, marker: dict) -> None:
-    """Put back every collection an interrupted swap moved aside; drop what it brought in."""
-    staged = set(_names(db, RESTORE_STAGING))
+    """Put back every collection an interrupted swap moved aside; drop what it brought in.
+
+    What was brought in is read from the marker, written before each rename, not from the
+    collections listed: a server may still list a renamed collection's old name for a while.
+    """
     previous = set(_names(db, RESTORE_PREVIOUS))
+    entered, existed = set(marker.get("entered", [])), set(marker.get("existed", []))
     for name in marker.get("names", []):
         if name in previous:
             db[RESTORE_PREVIOUS + name].rename(name, dropTarget=True)
-        elif name not in marker.get("existed", []) and name not in staged:
-            db.drop_collection(name)  # new with the backup, and already swapped in
+        elif name in entered and name not in existed:
+            db.drop_collection(name)  # new with the backup, and (perhaps) swapped in
 
 
 def recover(db: Database) -> dict | None:
@@ -208,12 +216,15 @@ def _swap(db: Database, staged: list[str]) -> None:
     live = backed_up_collections(db)
     names = sorted(set(staged) | set(live))
     db[RESTORE_STATE].update_one({"_id": MARKER}, {"$set": {"state": "swapping", "names": names,
-                                                           "existed": live}})
+                                                           "existed": live, "entered": []}})
     for name in names:
         if name in live:
             db[name].rename(RESTORE_PREVIOUS + name, dropTarget=True)
         if name in staged:
-            db[RESTORE_STAGING + name].rename(name)
+            db[RESTORE_STATE].update_one({"_id": MARKER}, {"$push": {"entered": name}})
+            # dropTarget: only an empty collection can be there now, made by another process
+            # meanwhile (or an old name a server still lists after the rename).
+            db[RESTORE_STAGING + name].rename(name, dropTarget=True)
     db[RESTORE_STATE].update_one({"_id": MARKER}, {"$set": {"state": "swapped"}})
     _drop_prefixed(db, RESTORE_PREVIOUS)
     db[RESTORE_STATE].delete_one({"_id": MARKER})

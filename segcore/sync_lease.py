@@ -43,7 +43,7 @@ class Lease:
         except DuplicateKeyError:
             held = self.db[LOCKS].find_one({"_id": self.name}) or {}
             # A holder killed on this machine need not block until its lease expires.
-            if held.get("host") == mine["host"] and not _alive(held.get("pid")):
+            if held.get("host") == mine["host"] and not process_alive(held.get("pid")):
                 taken = self.db[LOCKS].update_one({"_id": self.name, "owner": held.get("owner")},
                                                   {"$set": mine})
                 if taken.modified_count:
@@ -108,7 +108,8 @@ def _already_running(held: dict) -> SyncAlreadyRunning:
                                  "finished."))
 
 
-def _alive(pid: object) -> bool:
+def process_alive(pid: object) -> bool:
+    """Whether a process with this id runs on this machine."""
     if not isinstance(pid, int) or pid <= 0:
         return False
     try:
