@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from pymongo.database import Database
@@ -65,7 +66,9 @@ def interrupted_restore(db: Database) -> RestoreIncomplete | None:
     marker = db[RESTORE_STATE].find_one({"_id": MARKER})
     if not marker or marker.get("state") == "swapped":
         return None  # "swapped": it finished; only moved-aside copies are left to drop
-    params = {"file": marker.get("file", "?"), "started": f"{marker['started_at']:%Y-%m-%d %H:%M}"}
+    started = marker.get("started_at")
+    params = {"file": marker.get("file", "?"),
+              "started": f"{started:%Y-%m-%d %H:%M}" if isinstance(started, datetime) else "?"}
     if _running(db, marker):
         return RestoreIncomplete(N_("A restore from {file} is under way (since {started} UTC); "
                                     "the data may change when it ends."), **params)
