@@ -310,3 +310,27 @@ def test_an_odd_file_is_one_line_and_changes_nothing(small, run_cli, tmp_path, k
     assert out.returncode == 1 and out.stderr.startswith("error: "), out.stderr
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
     assert state(db) == before
+
+
+def test_no_restore_while_a_sync_runs_and_no_sync_while_a_restore_runs(small, run_cli, tmp_path):
+    from segcore.sync_lease import Lease
+
+    db = small
+    file = tmp_path / "b.jsonl.gz"
+    backup.backup_to_file(db, file)
+    sync = Lease(db)
+    sync.acquire()  # a sync in this (live) process
+    try:
+        before = state(db)
+        out = run_cli("restore", str(file), "--replace", "--yes")
+        assert out.returncode == 1 and "Another sync is running" in out.stderr, out.stderr
+        assert state(db) == before and db.restore_state.count_documents({}) == 0
+    finally:
+        sync.release_quietly()
+    restoring = Lease(db, kind="restore")
+    restoring.acquire()
+    try:
+        out = run_cli("sync")
+        assert out.returncode != 0 and "A restore of the database is running" in out.stderr
+    finally:
+        restoring.release_quietly()
