@@ -131,6 +131,8 @@ def test_a_restore_killed_while_staging_is_reported_and_a_rerun_converges(
     status = run_cli("status")
     assert "warning: A restore from big.jsonl.gz" in status.stderr
     assert "still holds the data from before it" in status.stderr
+    assert "did not finish" in json.loads(run_cli("status", "--json").stdout)[
+        "restore_incomplete"]
     health = run_cli("health")
     assert health.returncode == 1 and "did not finish" in health.stderr
 

@@ -40,8 +40,10 @@ def backup(ctx, out, keep, as_json):
     for path, why in (rotation.left_alone if rotation else []):
         click.echo(f"note: left alone {printable(path)}: {printable(why)}", err=True)
     if as_json:
-        emit_json({**summary.__dict__, "documents": summary.documents,
-                   "deleted": [str(p) for p in deleted]})
+        emit_json({**{k: v for k, v in summary.__dict__.items() if k != "indexes"},
+                   "documents": summary.documents, "deleted": [str(p) for p in deleted],
+                   "left_alone": [str(p) for p, _why in (rotation.left_alone if rotation
+                                                           else [])]})
         return
     click.echo(f"Backup written: {printable(summary.path)} ({summary.documents} documents in "
                f"{len(summary.counts)} collections)"
