@@ -21,7 +21,6 @@ from segcore.actors import Actor
 from segcore.backup_restore import interrupted_restore, restore_backup
 from segcore.errors import RestoreFailed
 from segcore.prepare import prepare
-from tests.helpers import ROOT
 
 def state(db) -> dict:
     """Every document and every index of every live collection (not the sync lease, nor what
