@@ -32,7 +32,8 @@ from segcore import data_version, history
 from segcore.actors import Actor, writer_name
 from segcore.backup import (BackupSummary, backed_up_collections, documents, index_specs,
                             stored_counts, verify_backup)
-from segcore.errors import N_, RestoreFailed, RestoreIncomplete, RestoreRefused, SegcoreError
+from segcore.errors import (N_, RestoreFailed, RestoreIncomplete, RestoreRefused, SegcoreError,
+                            SyncAlreadyRunning)
 from segcore.history import utcnow
 from segcore.schema import (APP_SESSIONS, APP_USERS, HISTORY, LOCKS, META, RESTORE_PREVIOUS,
                             RESTORE_STAGING, RESTORE_STATE, SYNC_STATE)
@@ -214,7 +215,7 @@ def _login_changes(db: Database) -> LoginChanges:
     return changes
 
 
-def _swap(db: Database, staged: list[str]) -> None:
+def _swap(db: Database, staged: list[str], lease: Lease) -> None:
     """Swap the staging collections in; every replaced collection is kept aside until the end."""
     live = backed_up_collections(db)
     names = sorted(set(staged) | set(live))
@@ -228,6 +229,7 @@ def _swap(db: Database, staged: list[str]) -> None:
             # dropTarget: only an empty collection can be there now, made by another process
             # meanwhile (or an old name a server still lists after the rename).
             db[RESTORE_STAGING + name].rename(name, dropTarget=True)
+        lease.renew()  # some servers copy a collection to rename it: that takes a while
     db[RESTORE_STATE].update_one({"_id": MARKER}, {"$set": {"state": "swapped"}})
     _drop_prefixed(db, RESTORE_PREVIOUS)
     db[RESTORE_STATE].delete_one({"_id": MARKER})
@@ -246,8 +248,8 @@ def restore_backup(db: Database, path: Path, author: "str | Actor", replace: boo
     """Restore the backup at `path` into `db`, all or nothing (see the module's docstring).
 
     Into a database holding data only with `replace`. Raises BackupFileError (bad file),
-    RestoreRefused (data present without `replace`), SyncAlreadyRunning (a sync or another
-    restore holds the lease) or RestoreFailed (the data could not be written or swapped in);
+    RestoreRefused (data present without `replace`, or a sync or another restore holds the
+    sync lease) or RestoreFailed (the data could not be written or swapped in);
     after each of them the data is as it was. The caller recreates the standard indexes
     (segcore.prepare). `verified` is what verify_backup returned for `path`, when the caller
     checked it already (the checksum is checked again while the documents are read).
@@ -255,7 +257,12 @@ def restore_backup(db: Database, path: Path, author: "str | Actor", replace: boo
     author, path = writer_name(author), Path(path)
     summary = verified or verify_backup(path)
     lease = Lease(db, "sync", kind="restore")
-    lease.acquire()
+    try:
+        lease.acquire()
+    except SyncAlreadyRunning as exc:
+        raise RestoreRefused(N_("{reason} A restore must not mix with a sync's writes: stop the "
+                                "sync (the live sync or the sync timer), then restore."),
+                             reason=str(exc)) from None
     try:
         prior = recover(db)
         present = stored_counts(db)
@@ -283,15 +290,16 @@ def restore_backup(db: Database, path: Path, author: "str | Actor", replace: boo
                 raise
             raise RestoreFailed(N_("{path}: cannot be restored ({reason}); the database was "
                                    "not changed"), path=path, reason=_reason(exc)) from None
-        _swap_or_roll_back(db, staged, path, prior)
+        _swap_or_roll_back(db, staged, path, prior, lease)
     finally:
         lease.release_quietly()
     return RestoreResult(summary, sessions, logins, prior)
 
 
-def _swap_or_roll_back(db: Database, staged: list[str], path: Path, prior: dict | None) -> None:
+def _swap_or_roll_back(db: Database, staged: list[str], path: Path, prior: dict | None,
+                       lease: Lease) -> None:
     try:
-        _swap(db, staged)
+        _swap(db, staged, lease)
     except OperationFailure as exc:  # the server refused a rename: put everything back
         marker = db[RESTORE_STATE].find_one({"_id": MARKER}) or {}
         _roll_back(db, marker)

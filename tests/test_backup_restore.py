@@ -325,6 +325,7 @@ def test_no_restore_while_a_sync_runs_and_no_sync_while_a_restore_runs(small, ru
         before = state(db)
         out = run_cli("restore", str(file), "--replace", "--yes")
         assert out.returncode == 1 and "Another sync is running" in out.stderr, out.stderr
+        assert "A restore must not mix with a sync's writes" in out.stderr
         assert state(db) == before and db.restore_state.count_documents({}) == 0
     finally:
         sync.release_quietly()
