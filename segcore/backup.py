@@ -87,7 +87,11 @@ def index_specs(collection) -> list[dict]:
     specs = []
     for name, info in collection.index_information().items():
         if name != "_id_":
-            specs.append({"name": name, "key": [[k, v] for k, v in info["key"]],
+            key = [[k, v] for k, v in info["key"]]
+            if any(k == "_fts" for k, _v in key):  # a text index lists its fields as weights
+                fields = [[f, "text"] for f in info.get("weights", {})]
+                key = [[k, v] for k, v in key if k not in ("_fts", "_ftsx")] + fields
+            specs.append({"name": name, "key": key,
                           **{o: info[o] for o in _INDEX_OPTIONS if o in info}})
     return specs
 

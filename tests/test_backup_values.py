@@ -118,3 +118,17 @@ def test_text_the_codec_did_not_write_is_refused(text):
     with pytest.raises(Exception) as exc:
         backup_codec.loads(text)
     assert isinstance(exc.value, (ValueError, TypeError, KeyError, bson.errors.BSONError))
+
+
+def test_indexes_come_back_with_their_options(db, client, tmp_path):
+    db.notes.insert_many([{"n": n, "at": datetime(2024, 1, 1), "who": f"p{n}"} for n in range(5)])
+    db.notes.create_index([("who", 1), ("n", -1)], unique=True, name="who_n")
+    db.notes.create_index("n", sparse=True, partialFilterExpression={"n": {"$gt": 1}})
+    db.notes.create_index("at", expireAfterSeconds=3600)
+    summary = backup.backup_to_file(db, tmp_path / "indexes.jsonl.gz")
+    target = client[f"{db.name}_copy"]
+    try:
+        restore_backup(target, summary.path, "test")
+        assert target.notes.index_information() == db.notes.index_information()
+    finally:
+        client.drop_database(target.name)
