@@ -142,8 +142,9 @@ def test_an_existing_file_that_is_not_this_databases_backup_is_never_overwritten
         assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
         assert "already exists and is not a backup of" in out.stderr
     assert notes.read_text() == "keep me" and other.read_bytes() == other_bytes
-    file_as_folder = run_cli("backup", "--out", str(notes), "--keep", "3")
-    assert file_as_folder.returncode == 1 and "not a folder" in file_as_folder.stderr
+    for target in (notes, tmp_path / "daily.jsonl.gz"):  # an existing file, a file name
+        file_as_folder = run_cli("backup", "--out", str(target), "--keep", "3")
+        assert file_as_folder.returncode == 1 and "not a folder" in file_as_folder.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
         "notes.jsonl.gz", "other.jsonl.gz", "pipe.jsonl.gz"]
 

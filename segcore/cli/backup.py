@@ -31,7 +31,8 @@ def backup(ctx, out, keep, as_json):
     if keep and out is None:
         raise SegcoreError("--keep needs --out naming a folder")
     folder = bool(keep) or (out is not None and out.endswith(("/", os.sep)))
-    if folder and Path(out).exists() and not Path(out).is_dir():
+    if folder and (Path(out).exists() and not Path(out).is_dir()
+                   or not Path(out).exists() and out.endswith(".gz")):
         raise SegcoreError(f"{printable(out)}: not a folder; --keep needs --out naming a folder")
     work = ctx.databases.work
     summary = backups.backup_to_file(work, Path(out) if out else None, folder=folder)
