@@ -34,8 +34,8 @@ from bson.errors import BSONError
 from pymongo.database import Database
 
 from segcore import backup_codec
-from segcore.errors import N_, BackupFileError
-from segcore.schema import LOCKS, RESTORE_PREVIOUS, RESTORE_STAGING, RESTORE_STATE
+from segcore.core.errors import N_, BackupFileError
+from segcore.core.schema import LOCKS, RESTORE_PREVIOUS, RESTORE_STAGING, RESTORE_STATE
 
 FORMAT = "segcore-backup"
 VERSION = 2

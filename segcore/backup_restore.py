@@ -28,16 +28,16 @@ from pathlib import Path
 from pymongo.database import Database
 from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
 
-from segcore import data_version, history
-from segcore.actors import Actor, writer_name
+from segcore.core import data_version, history
+from segcore.core.actors import Actor, authorize_write
 from segcore.backup import (BackupSummary, backed_up_collections, documents, index_specs,
                             stored_counts, verify_backup)
-from segcore.errors import (N_, RestoreFailed, RestoreIncomplete, RestoreRefused, SegcoreError,
+from segcore.core.errors import (N_, RestoreFailed, RestoreIncomplete, RestoreRefused, SegcoreError,
                             SyncAlreadyRunning)
-from segcore.history import utcnow
-from segcore.schema import (APP_SESSIONS, APP_USERS, HISTORY, LOCKS, META, RESTORE_PREVIOUS,
+from segcore.core.timefmt import utcnow
+from segcore.core.schema import (APP_SESSIONS, APP_USERS, HISTORY, LOCKS, META, RESTORE_PREVIOUS,
                             RESTORE_STAGING, RESTORE_STATE, SYNC_STATE)
-from segcore.sync_lease import Lease, process_alive
+from segcore.sync.sync_lease import Lease, process_alive
 
 MARKER = "restore"
 _CHUNK = 500  # documents per insert_many: bounded memory, few round trips
@@ -254,7 +254,7 @@ def restore_backup(db: Database, path: Path, author: "str | Actor", replace: boo
     (segcore.prepare). `verified` is what verify_backup returned for `path`, when the caller
     checked it already (the checksum is checked again while the documents are read).
     """
-    author, path = writer_name(author), Path(path)
+    author, path = authorize_write(author), Path(path)
     summary = verified or verify_backup(path)
     lease = Lease(db, "sync", kind="restore")
     try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segcore.backup import BackupSummary, read_header, verify_backup
-from segcore.errors import N_, BackupFileError
+from segcore.core.errors import N_, BackupFileError
 
 _PREFIX = "segcore-backup-"
 

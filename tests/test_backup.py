@@ -9,9 +9,10 @@ from datetime import datetime
 import pytest
 from bson import ObjectId
 
-from segcore import backup, demo, sync
+from segcore import backup, demo
 from segcore.backup_restore import restore_backup
-from segcore.errors import BackupFileError, RestoreRefused
+from segcore.core.errors import BackupFileError, RestoreRefused
+from segcore.sync import sync
 from segcore.prepare import prepare
 
 

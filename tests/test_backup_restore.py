@@ -16,11 +16,12 @@ import time
 
 import pytest
 
-from segcore import auth, backup, sessions
-from segcore.actors import Actor
+from segcore import backup
+from segcore.core.actors import Actor
 from segcore.backup_restore import interrupted_restore, restore_backup
-from segcore.errors import RestoreFailed
+from segcore.core.errors import RestoreFailed
 from segcore.prepare import prepare
+from segcore.team import auth, sessions
 
 def state(db) -> dict:
     """Every document and every index of every live collection (not the sync lease, nor what
@@ -199,7 +200,7 @@ def test_the_pages_warn_about_an_interrupted_restore(app_env, tmp_path):
 
 
 def datetime_now():
-    from segcore.history import utcnow
+    from segcore.core.timefmt import utcnow
 
     return utcnow()
 
@@ -314,7 +315,7 @@ def test_an_odd_file_is_one_line_and_changes_nothing(small, run_cli, tmp_path, k
 
 
 def test_no_restore_while_a_sync_runs_and_no_sync_while_a_restore_runs(small, run_cli, tmp_path):
-    from segcore.sync_lease import Lease
+    from segcore.sync.sync_lease import Lease
 
     db = small
     file = tmp_path / "b.jsonl.gz"

@@ -10,8 +10,8 @@ import click
 
 from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
-from segcore.errors import SegcoreError
-from segcore.naming import printable
+from segcore.core.errors import SegcoreError
+from segcore.core.naming import printable
 
 
 @main.command()
