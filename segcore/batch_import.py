@@ -239,9 +239,9 @@ def plan_import(entries: list[BatchEntry], existing: list[dict],
     """Compare import entries with stored batches: what to insert, what to update, what to flag.
 
     Pure apart from `folder_exists` (see `folder_checker`): `existing` holds the stored
-    {id, folder, number, folder_missing, image_count}. A stored batch is flagged "folder
-    missing" only when `folder_exists` says its folder is absent, never because no source
-    listed it: a small file must not flag the rest of the list. Updates are (stored id, fields
+    {id, folder, number, folder_missing, image_count}. A batch, listed or not, new or stored,
+    is flagged "folder missing" exactly when `folder_exists` says its folder is absent, never
+    because no source listed it: a small file must not flag the rest of the list. Updates are (stored id, fields
     to set, what the update counts as).
     """
     stored = {doc["id"]: doc for doc in existing if isinstance(doc.get("id"), str)}
@@ -268,16 +268,27 @@ def plan_import(entries: list[BatchEntry], existing: list[dict],
             wanted["folder"] = entry.folder
         if entry.image_count is not None:
             wanted["image_count"] = entry.image_count
+        # A listed batch is checked on disk too, new or old: being listed is not being there.
+        on_disk = None if folder_exists is None else folder_exists(
+            {"id": stored_id or entry.id, "folder": wanted.get("folder", (doc or {}).get(
+                "folder"))})
         if doc is None:
             extra = {k: v for k, v in entry.extra.items() if k not in PROTECTED | set(wanted)}
             inserts.append({**extra, "id": entry.id, **wanted, "assignee": None,
                             "status": "pending", "mongo_uploaded": False,
-                            "created_at": utcnow()})
+                            "created_at": utcnow(), **({"folder_missing": True}
+                                                       if on_disk is False else {})})
             result.added += 1
+            if on_disk is False:
+                result.flagged_missing.append(entry.id)
             continue
         changes = {k: v for k, v in wanted.items() if doc.get(k) != v}
         kinds = ["updated"] if changes else []
-        if doc.get("folder_missing") is True:
+        if on_disk is False and doc.get("folder_missing") is not True:
+            changes["folder_missing"] = True
+            result.flagged_missing.append(stored_id)
+            kinds.append("flagged_missing")
+        elif on_disk is not False and doc.get("folder_missing") is True:
             changes["folder_missing"] = False
             result.restored.append(stored_id)
             kinds.append("restored")
@@ -319,7 +330,8 @@ def import_batches(db: Database, entries: list[BatchEntry], author: "str | Actor
     for attempt in range(3):
         existing = list(db[COLLECTION].find({}, _EXISTING))
         inserts, updates, result = plan_import(entries, existing, folder_exists)
-        steps = [(InsertOne(doc), ("added",)) for doc in inserts]
+        steps = [(InsertOne(doc), ("added", "flagged_missing") if doc.get("folder_missing")
+                  else ("added",)) for doc in inserts]
         steps += [(UpdateOne({"id": batch_id}, {"$set": changes}), kinds)
                   for batch_id, changes, kinds in updates]
         try:

@@ -114,7 +114,7 @@ def test_filters_paging_and_history(app_env):
     at.button(key="save_batches").click().run()
     at.text_input(key="history_of").input("batch_11").run()
     assert not at.exception
-    assert at.dataframe[-1].value.iloc[0]["new"] == "review"
+    assert at.dataframe[-1].value.iloc[0]["New"] == "In review"
 
 
 def grid_options(at, column):
@@ -252,3 +252,35 @@ def test_folder_is_relative_overdue_marked_and_details_for_any_batch(app_env, mo
     at.text_input(key="history_of").input("batch_55").run()  # not on the page shown
     assert not at.exception
     assert any("/data/batch_55" in m.value for m in at.markdown)
+
+
+def test_a_batchs_details_are_worded_in_the_office_time_zone(app_env, monkeypatch):
+    # Issue 24 item 5: a raw dict dump, English field names, False, None and UTC times.
+    from datetime import datetime
+    db = app_env.work
+    seed(db, 3)
+    db.batches.update_one({"id": "batch_2"}, {"$set": {
+        "status": "S", "created_at": datetime(2026, 1, 5, 18, 30), "folder_missing": False,
+        "mongo_uploaded": True, "metadata": {"priority": "alta", "due_date": "2026-01-30",
+                                             "reviewer": None},
+        "training_metrics_info": {"file_count": 2, "latest_upload": datetime(2026, 1, 6, 2, 5),
+                                  "files": ["a.zip", "b.zip"]}}})
+    monkeypatch.setenv("TIMEZONE", "America/Mexico_City")
+    from ui import i18n  # AppTest formats selectbox values outside the run: Spanish there too
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    at = page("batches")
+    at.session_state["language"] = "es"
+    at.run()
+    at.text_input(key="history_of").input("batch_2").run()
+    assert not at.exception, at.exception
+    fields = dict(at.dataframe[-2].value.values.tolist())
+    assert fields["Lote"] == "batch_2" and fields["Estado"] == "S"
+    assert fields["Prioridad"] == "Alta" and fields["Máscaras subidas"] == "Sí"
+    assert fields["Carpeta faltante"] == "No"
+    assert fields["Archivos subidos (primeros)"] == "a.zip, b.zip"
+    # The office's clock (TIMEZONE), not UTC: Mexico City is UTC-6 in January.
+    assert fields["Creado"] == "2026-01-05 12:30"
+    assert fields["Última subida"] == "2026-01-05 20:05"
+    text = at.dataframe[-2].value.to_string()
+    for leftover in ("None", "False", "True", "{", "created_at", "metadata"):
+        assert leftover not in text

@@ -4,7 +4,7 @@ import streamlit as st
 
 from segcore import batch_table, batches
 from segcore.batches import MASK_STATES, STATUSES, UNASSIGNED, UNCHECKED, BatchQuery
-from ui import batch_actions, batch_grid, labels, mask_actions, reads
+from ui import batch_actions, batch_details, batch_grid, labels, mask_actions, reads
 from ui.actions import clear_caches
 from ui.i18n import N_, _, format_number
 from ui.live import follow_changes
@@ -71,7 +71,7 @@ if nav[4].button(_("Reload"), icon=":material/refresh:"):
 nav[5].download_button(_("Export CSV"), lambda: batch_actions.export_csv(query), "batches.csv",
                        "text/csv", on_click="ignore", icon=":material/download:")
 if writable:  # a viewer gets the same table, read only, and no controls that change anything
-    batch_grid.pending_bar(lambda edits: batch_actions.save(databases, edits))
+    batch_grid.pending_bar(lambda edits: batch_actions.save(databases, edits), snap, query)
 batch_grid.show_grid(snap, team, writable)
 
 if st.session_state.get(SAVE_CONFLICTS):
@@ -84,6 +84,6 @@ if st.session_state.get(SAVE_CONFLICTS):
 if writable:
     batch_actions.bulk_actions(databases, team,
                                batch_table.selected_ids(snap["rows"], batch_grid.editor_changes()))
-batch_grid.batch_details()
+batch_details.batch_details(team)
 with st.expander(_("Masks of a batch")):
     mask_actions.show_batch_masks([d["id"] for d in snap["rows"]])

@@ -111,8 +111,13 @@ def uploads_and_burndown(shown: list[dict]) -> None:
         with three:
             upload_models_notice()
     trend = progress.burndown(shown, start, end, today)
+    person = next((p for p in reads.current_alerts().people if p.name == owner), None)
+    if person is not None:  # one person: their projected finish is the Team page's, one rule
+        trend = progress.person_burndown(trend, person.open, person.projected_finish, today)
     four.plotly_chart(charts.burndown(trend.points, trend.projection), key="chart_burndown")
-    if trend.projected_finish is None:
+    if person is not None:
+        four.caption(person_finish(person))
+    elif trend.projected_finish is None:
         four.caption(_("{count} without masks and none got masks in the last 14 days: no "
                        "projected finish date.").format(count=format_number(trend.pending_now)))
     else:
@@ -120,6 +125,21 @@ def uploads_and_burndown(shown: list[dict]) -> None:
                        "last 14 days: projected finish **{finish}**.").format(
             count=format_number(trend.pending_now), rate=format_number(trend.rate_per_day, 1),
             finish=format_date(trend.projected_finish)))
+
+
+def person_finish(person) -> str:
+    """One person's projected finish in words, by the rule the Team page shows."""
+    window = settings().pace_window_days
+    if not person.open:
+        return _("{name} has no open batches.").format(name=person.name)
+    if person.projected_finish is None:
+        return _("{name}: {count} open, nothing delivered in the last {days} days: no "
+                 "projected finish date.").format(name=person.name, count=person.open,
+                                                  days=window)
+    return _("{name}: {count} open at {pace} batches per working day (last {days} days): "
+             "projected finish **{finish}**, as on the Team page.").format(
+        name=person.name, count=format_number(person.open), pace=format_number(person.pace, 2),
+        days=window, finish=format_date(person.projected_finish))
 
 
 kpis(shown)
