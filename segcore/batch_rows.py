@@ -109,6 +109,8 @@ def matches(row: dict, query: BatchQuery) -> bool:
     elif query.mask_state:
         raise ValidationError(f"'{query.mask_state}' is not a mask-check state.",
                               field="mask_state")
+    if query.only is not None and row["id"] not in query.only:
+        return False
     text = (query.text or "").strip().casefold()
     return not text or text in row["id"].casefold()
 

@@ -114,6 +114,7 @@ class BatchQuery:
     text: str | None = None
     folder_missing: bool | None = None
     mask_state: str | None = None  # a mask-check state, or UNCHECKED
+    only: frozenset[str] | None = None  # only these ids (a set computed elsewhere: who is late)
 
 
 def build_filter(query: BatchQuery) -> dict:
@@ -139,8 +140,15 @@ def build_filter(query: BatchQuery) -> dict:
         clauses["mask_check.state"] = query.mask_state
     elif query.mask_state:
         raise ValidationError(f"'{query.mask_state}' is not a mask-check state.", field="mask_state")
+    ids = []
     if query.text and query.text.strip():
-        clauses["id"] = {"$regex": re.escape(query.text.strip()), "$options": "i"}
+        ids.append({"id": {"$regex": re.escape(query.text.strip()), "$options": "i"}})
+    if query.only is not None:  # a large set is costly here: `batch_rows.matches` is not
+        ids.append({"id": {"$in": sorted(query.only)}})
+    if len(ids) == 1:
+        clauses.update(ids[0])
+    elif ids:
+        clauses["$and"] = ids
     return clauses
 
 

@@ -284,3 +284,36 @@ def test_a_batchs_details_are_worded_in_the_office_time_zone(app_env, monkeypatc
     text = at.dataframe[-2].value.to_string()
     for leftover in ("None", "False", "True", "{", "created_at", "metadata"):
         assert leftover not in text
+
+
+def test_the_late_filter_and_the_attention_panels_links(app_env):
+    # Issue 24 item 13: who is late, on the Batches page, reached from the Attention panel.
+    from tests.pace_seed import seed_pace
+    seed_pace(app_env.work)
+    from segcore import alerts
+    found = alerts.current_alerts(app_env.work)
+    at = page("batches").run()
+    at.selectbox(key="bf_late").set_value("at_risk").run()
+    assert not at.exception, at.exception
+    shown = set(at.dataframe[0].value["id"])
+    assert shown == {b.id for b in found.at_risk}
+    at.selectbox(key="bf_late").set_value("stalled").run()
+    assert set(at.dataframe[0].value["id"]) == set(found.stalled[0].queue)
+    # The dashboard's links carry the filter in the URL; the page applies it once.
+    dash = page("streamlit_app").run()
+    assert not dash.exception, dash.exception
+    links = [e.proto for e in dash.get("page_link")]
+    by_label = {p.label: p for p in links}
+    assert "late=stalled&who=Cai" in by_label["Cai"].query_string
+    risky = found.at_risk[0].id
+    assert f"late=at_risk&batch={risky}" in by_label[risky].query_string
+    linked = page("batches")
+    linked.query_params["late"] = "stalled"
+    linked.query_params["who"] = "Cai"
+    linked.run()
+    assert not linked.exception, linked.exception
+    assert linked.session_state["bf_late"] == "stalled"
+    assert linked.session_state["bf_who"] == "Cai"
+    assert set(linked.dataframe[0].value["id"]) == set(found.stalled[0].queue)
+    linked.selectbox(key="bf_late").set_value("All").run()  # a later change by hand stays
+    assert linked.session_state["bf_late"] == "All"

@@ -8,6 +8,7 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from segcore.pace import Alerts
+from ui import late
 from ui.actions import flash
 from ui.i18n import N_, _, format_date, ngettext
 
@@ -35,11 +36,15 @@ def attention_panel(found: Alerts) -> None:
                     if p.days_since is not None
                     else _("{name} (never delivered)").format(name=p.name)
                     for p in found.stalled]))
+            late.links("stalled", [(p.name, {"who": p.name}) for p in found.stalled[:SHOWN]],
+                       _("All batches of stalled people"))
         if found.at_risk:
             st.markdown(":red[**" + ngettext("{count} batch at risk", "{count} batches at risk",
                                              len(found.at_risk)).format(
                 count=len(found.at_risk)) + "**] " + _("of missing their due date:") + " " +
                 _names([f"{b.id} ({b.assignee})" for b in found.at_risk]))
+            late.links("at_risk", [(b.id, {"batch": b.id}) for b in found.at_risk[:SHOWN]],
+                       _("All batches at risk"))
         if found.moves:
             label = ngettext("{count} suggested move: review and apply it",
                              "{count} suggested moves: review and apply them",

@@ -8,15 +8,15 @@ drawn with the pending values already in place, under a new editor key.
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
 from segcore import batch_rows, batch_table, pending_edits
 from segcore.batches import PRIORITIES, STATUSES
 from segcore.errors import SegcoreError
+from segcore.history import utcnow
 from segcore.naming import person_key
+from segcore.timefmt import to_office
 from ui import labels, reads
 from ui.connection import settings
 from ui.i18n import _, ngettext
@@ -80,8 +80,8 @@ def discard() -> None:
 
 
 def _frame(snap: dict, data_directory: str | None) -> pd.DataFrame:
-    pending, today = st.session_state.get(PENDING_EDITS, {}), date.today()
-    zone = settings().zone  # upload times in the office's time zone
+    zone = settings().zone  # upload times and "overdue" by the office's clock
+    pending, today = st.session_state.get(PENDING_EDITS, {}), to_office(utcnow(), zone).date()
     rows = []
     for doc in snap["rows"]:
         stored = batch_table.table_row(doc, zone)

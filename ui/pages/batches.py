@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from segcore import batch_table, batches
+from segcore import alerts, batch_table, batches
 from segcore.batches import MASK_STATES, STATUSES, UNASSIGNED, UNCHECKED, BatchQuery
-from ui import batch_actions, batch_details, batch_grid, labels, mask_actions, reads
+from ui import batch_actions, batch_details, batch_grid, labels, late, mask_actions, reads
 from ui.actions import clear_caches
 from ui.i18n import N_, _, format_number
 from ui.live import follow_changes
@@ -29,7 +29,8 @@ def first_page():
     st.session_state["batch_page"] = 1
 
 
-cols = st.columns([1.3, 1, 1, 1, 1, 1.3])
+late.apply_link_filters()  # a link from the Dashboard's Attention panel: its filters first
+cols = st.columns([1.2, 1, 1.1, 1, 1, 1, 1.2])
 nav = st.columns([0.9, 1, 1.1, 0.7, 1.1, 1.1], vertical_alignment="bottom")
 # Options are the stored values (and "All"); only their labels are translated.
 who = cols[0].selectbox(_("Segmentador"), [ANY, UNASSIGNED, *team, *holders], key="bf_who",
@@ -38,14 +39,19 @@ who = cols[0].selectbox(_("Segmentador"), [ANY, UNASSIGNED, *team, *holders], ke
 status = cols[1].selectbox(_("Status"), [ANY, *STATUSES, *stored_statuses], key="bf_status",
                            on_change=first_page, format_func=lambda s: labels.special(s)
                            if s == ANY else labels.status(s))
-masks = cols[2].selectbox(_("Masks"), list(MASKS), key="bf_masks", on_change=first_page,
+lateness = cols[2].selectbox(_("Late"), [ANY, *alerts.LATE_KINDS], key="bf_late",
+                             on_change=first_page, format_func=labels.late,
+                             help=_("Overdue: the due date has passed. At risk: the holder "
+                                    "will not reach it by its due date at their pace. Held by "
+                                    "stalled people: nothing delivered for a while."))
+masks = cols[3].selectbox(_("Masks"), list(MASKS), key="bf_masks", on_change=first_page,
                           format_func=labels.masks)
-folder = cols[3].selectbox(_("Folder"), list(FOLDER), key="bf_folder", on_change=first_page,
+folder = cols[4].selectbox(_("Folder"), list(FOLDER), key="bf_folder", on_change=first_page,
                            format_func=labels.folder)
-check = cols[4].selectbox(_("Mask check"), [ANY, *MASK_STATES, UNCHECKED], key="bf_check",
+check = cols[5].selectbox(_("Mask check"), [ANY, *MASK_STATES, UNCHECKED], key="bf_check",
                           on_change=first_page, format_func=lambda s: labels.special(s)
                           if s == ANY else labels.mask_state(s))
-text = cols[5].text_input(_("Batch id contains"), key="bf_text", on_change=first_page)
+text = cols[6].text_input(_("Batch id contains"), key="bf_text", on_change=first_page)
 sort = nav[1].selectbox(_("Sort by"), list(batches.SORTS), key="bf_sort", on_change=first_page,
                         format_func=labels.sort)
 order = nav[2].selectbox(_("Order"), ["Ascending", "Descending"], key="bf_order",
@@ -54,7 +60,7 @@ order = nav[2].selectbox(_("Order"), ["Ascending", "Descending"], key="bf_order"
 size = nav[3].selectbox(_("Rows"), [50, 100, 200], index=1, key="bf_size", on_change=first_page)
 query = BatchQuery(assignee=None if who == ANY else who, status=None if status == ANY else status,
                    has_masks=MASKS[masks], text=text or None, folder_missing=FOLDER[folder],
-                   mask_state=None if check == ANY else check)
+                   mask_state=None if check == ANY else check, only=late.late_ids(lateness))
 descending = order == "Descending"
 page = st.session_state.get("batch_page", 1)
 snap = batch_actions.batch_snapshot(query, sort, descending, page, size)
