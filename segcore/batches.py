@@ -222,6 +222,13 @@ def next_pending_ids(db: Database, count: int) -> list[str]:
     return [doc["id"] for doc in cursor]
 
 
+def ids_with_status(db: Database, status: str) -> list[str]:
+    """Every batch holding `status` as stored (a legacy code too), in batch order."""
+    cursor = db[COLLECTION].find({"status": str(status)}, {"_id": 0, "id": 1}).sort(
+        [("number", ASCENDING), ("id", ASCENDING)])
+    return [doc["id"] for doc in cursor]
+
+
 def stored_values(db: Database, field_name: str) -> list[str]:
     """Every non-empty value stored in `field_name` ("assignee" or "status"), legacy ones too."""
     if field_name not in ("assignee", "status"):

@@ -317,3 +317,46 @@ def test_the_late_filter_and_the_attention_panels_links(app_env):
     assert set(linked.dataframe[0].value["id"]) == set(found.stalled[0].queue)
     linked.selectbox(key="bf_late").set_value("All").run()  # a later change by hand stays
     assert linked.session_state["bf_late"] == "All"
+
+
+def test_bulk_edit_of_the_filtered_batches_replaces_a_legacy_status(app_env):
+    # Issue 24 item 12: bulk status/priority/due date, a legacy S to a current status,
+    # compare-and-set, in the history.
+    from segcore.history import list_history
+    db = app_env.work
+    seed(db, 6)
+    db.batches.update_many({"id": {"$in": ["batch_1", "batch_2", "batch_3"]}},
+                           {"$set": {"status": "S"}})
+    at = page("batches").run()
+    at.selectbox(key="bf_status").set_value("S").run()
+    at.radio(key="bulk_scope").set_value("filtered").run()
+    at.selectbox(key="bulk_status").set_value("review").run()
+    at.selectbox(key="bulk_priority").set_value("alta").run()
+    assert at.button(key="bulk_apply").label == "Apply to 3 batches"
+    db.batches.update_one({"id": "batch_3"}, {"$set": {"status": "done"}})  # meanwhile
+    at.button(key="bulk_apply").click().run()
+    assert not at.exception, at.exception
+    assert {d["id"]: d["status"] for d in db.batches.find({}, {"id": 1, "status": 1})} == {
+        "batch_1": "review", "batch_2": "review", "batch_3": "done", "batch_4": "pending",
+        "batch_5": "pending", "batch_6": "pending"}
+    assert db.batches.find_one({"id": "batch_1"})["metadata"]["priority"] == "alta"
+    assert [s.value for s in at.success] == ["Bulk change: 2 batches saved."]
+    assert any("batch_3 could not be saved: its status is no longer S" in e.value
+               for e in at.error)
+    changes = {(h["field"], h["old"], h["new"]) for h in list_history(db, key="batch_1")}
+    assert ("status", "S", "review") in changes and ("priority", None, "alta") in changes
+
+
+def test_bulk_edit_of_the_ticked_batches_sets_and_clears_due_dates(app_env):
+    db = app_env.work
+    seed(db, 4)
+    at = edit(page("batches").run(), {0: {"select": True}, 2: {"select": True}})
+    at.selectbox(key="bulk_due").set_value("set").run()
+    import datetime as dt
+    at.date_input(key="bulk_due_day").set_value(dt.date(2027, 3, 1)).run()
+    assert at.button(key="bulk_apply").label == "Apply to 2 batches"
+    at.button(key="bulk_apply").click().run()
+    assert not at.exception, at.exception
+    due = {d["id"]: (d.get("metadata") or {}).get("due_date") for d in db.batches.find()}
+    assert due == {"batch_1": "2027-03-01", "batch_2": None, "batch_3": "2027-03-01",
+                   "batch_4": None}

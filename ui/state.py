@@ -38,7 +38,7 @@ LANGUAGE_CHOICE = "language_choice"    # the sidebar's language selector
 # sent again to the browser when the language changes (`ui.widgets.relabel_choices`).
 LABELLED_CHOICES = ("dash_who", "dash_status", "bf_who", "bf_status", "bf_masks", "bf_folder",
                     "bf_check", "bf_sort", "bf_order", "bf_late", "bulk_status",
-                    "bulk_priority", "bulk_scope", "remove_choice", "move_to")
+                    "bulk_priority", "bulk_scope", "bulk_due", "remove_choice", "move_to")
 
 _DEFAULTS = {ACTOR: None, LOGIN_AT: None, SESSION_TOKEN: None, NEW_COOKIE: None,
              TRIED_TOKEN: None, FLASH: [], BATCH_SNAPSHOT: None, EDITOR_VERSION: 0,

@@ -4,7 +4,8 @@ import streamlit as st
 
 from segcore import alerts, batch_table, batches
 from segcore.batches import MASK_STATES, STATUSES, UNASSIGNED, UNCHECKED, BatchQuery
-from ui import batch_actions, batch_details, batch_grid, labels, late, mask_actions, reads
+from ui import (batch_actions, batch_details, batch_grid, bulk_edit, labels, late, mask_actions,
+                reads)
 from ui.actions import clear_caches
 from ui.i18n import N_, _, format_number
 from ui.live import follow_changes
@@ -88,8 +89,10 @@ if st.session_state.get(SAVE_CONFLICTS):
         st.rerun()
 
 if writable:
-    batch_actions.bulk_actions(databases, team,
-                               batch_table.selected_ids(snap["rows"], batch_grid.editor_changes()))
+    ticked = batch_table.selected_ids(snap["rows"], batch_grid.editor_changes())
+    batch_actions.bulk_actions(databases, team, ticked)
+    bulk_edit.bulk_edit(databases, [d for d in snap["rows"] if str(d.get("id")) in ticked],
+                        query, sort, descending)
 batch_details.batch_details(team)
 with st.expander(_("Masks of a batch")):
     mask_actions.show_batch_masks([d["id"] for d in snap["rows"]])
