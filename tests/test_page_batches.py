@@ -277,7 +277,7 @@ def test_a_batchs_details_are_worded_in_the_office_time_zone(app_env, monkeypatc
     assert fields["Lote"] == "batch_2" and fields["Estado"] == "S"
     assert fields["Prioridad"] == "Alta" and fields["Máscaras subidas"] == "Sí"
     assert fields["Carpeta faltante"] == "No"
-    assert fields["Archivos subidos (primeros)"] == "a.zip, b.zip"
+    assert fields["Archivos subidos (los primeros)"] == "a.zip, b.zip"
     # The office's clock (TIMEZONE), not UTC: Mexico City is UTC-6 in January.
     assert fields["Creado"] == "2026-01-05 12:30"
     assert fields["Última subida"] == "2026-01-05 20:05"

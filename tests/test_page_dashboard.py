@@ -137,7 +137,7 @@ def test_the_attention_panel_links_to_the_suggestions_from_the_app(app_env):
     seed_pace(app_env.work)
     at = page("streamlit_app").run()
     assert not at.exception, at.exception
-    [link] = at.get("page_link")
+    [link] = [e for e in at.get("page_link") if e.proto.page.endswith("moves")]
     assert link.proto.label == "3 suggested moves: review and apply them"
     assert link.proto.page.endswith("moves")
 
