@@ -360,3 +360,17 @@ def test_bulk_edit_of_the_ticked_batches_sets_and_clears_due_dates(app_env):
     due = {d["id"]: (d.get("metadata") or {}).get("due_date") for d in db.batches.find()}
     assert due == {"batch_1": "2027-03-01", "batch_2": None, "batch_3": "2027-03-01",
                    "batch_4": None}
+
+
+def test_unsaved_changes_hidden_by_the_filter_are_said(app_env):
+    # Issue 24 item 7: a reassignment pending while a filter hides its row was not said.
+    seed(app_env.work, 4)
+    at = edit(page("batches").run(), {0: {"assignee": "Ceci"}, 1: {"assignee": "Flor"}})
+    at.text_input(key="bf_text").input("3").run()
+    assert not at.exception, at.exception
+    said = [w.value for w in at.warning if "unsaved" in w.value]
+    assert said == ["2 unsaved changes in 2 batches, kept until you save or discard them. "
+                    "2 unsaved changes in rows hidden by the filter."]
+    at.text_input(key="bf_text").input("").run()
+    assert [w.value for w in at.warning if "unsaved" in w.value] == [
+        "2 unsaved changes in 2 batches, kept until you save or discard them."]
