@@ -91,10 +91,11 @@ def _frame(snap: dict, data_directory: str | None) -> pd.DataFrame:
             else row.get("mask_state")
         row["folder"] = batch_table.shown_folder(row["folder"], data_directory)
         rows.append({"select": False, **row})
-    columns = ["select", "id", "assignee", "status", "priority", "due_date", "overdue",
-               *[c for c in batch_table.COLUMNS if c in ("folder", "folder_missing", "masks",
-                                                         "file_count", "masks_vs_images",
-                                                         "mask_state", "latest_upload")]]
+    # What the coordinator reads first stays in view at 1280 px (masks vs images next to
+    # the status); the folder, the longest, comes last.
+    columns = ["select", "id", "assignee", "status", "masks_vs_images", "priority", "due_date",
+               "overdue", "mask_state", "masks", "file_count", "latest_upload", "folder",
+               "folder_missing"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -55,8 +55,12 @@ def team_table(members: list[dict], load: dict[str, dict], paces: dict | None = 
         values = (member["name"], member["role"] or "", member["email"] or "", mine["assigned"],
                   mine["with_masks"], mine["without_masks"], _when(mine["last_upload"]),
                   _when(theirs.get("latest")), theirs.get("files", 0))
-        rows.append({**{_(header): value for header, value in zip(TEAM_COLUMNS, values)},
-                     **pace_columns((paces or {}).get(member["name"]))})
+        columns = {_(header): value for header, value in zip(TEAM_COLUMNS, values)}
+        name = columns.pop(_(TEAM_COLUMNS[0]))
+        # Who and how they are doing first: pace, last delivery, projected finish and the
+        # stall marker stay in view at 1280 px; contact details and upload times follow.
+        rows.append({_(TEAM_COLUMNS[0]): name,
+                     **pace_columns((paces or {}).get(member["name"])), **columns})
     return rows
 
 

@@ -31,7 +31,7 @@ def first_page():
 
 
 late.apply_link_filters()  # a link from the Dashboard's Attention panel: its filters first
-cols = st.columns([1.2, 1, 1.1, 1, 1, 1, 1.2])
+cols = st.columns([1.2, 1, 1.1, 1.2, 1, 1.1, 1.2])
 nav = st.columns([0.9, 1, 1.1, 0.7, 1.1, 1.1], vertical_alignment="bottom")
 # Options are the stored values (and "All"); only their labels are translated.
 who = cols[0].selectbox(_("Segmentador"), [ANY, UNASSIGNED, *team, *holders], key="bf_who",
