@@ -217,6 +217,7 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
     # Item 4: Masks vs images in view; item 5: a batch's details worded, no None/False.
     headers = grid_headers(page, words["masks_vs_images"])
     assert words["masks_vs_images"] in headers[:-1], headers
+    page.screenshot(path=str(SCREENSHOTS / f"batches{suffix}.png"))
     page.get_by_text(words["details"]).click()
     page.get_by_label(words["batch_id"], exact=True).fill("batch_2")
     page.get_by_label(words["batch_id"], exact=True).press("Enter")
@@ -225,7 +226,8 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
     text = " ".join(details.locator("td").all_inner_texts())
     for leftover in ("None", "False", "True", "{", "mongo_uploaded", "training_metrics_info"):
         assert leftover not in text, (leftover, text)
-    page.screenshot(path=str(SCREENSHOTS / f"batches{suffix}.png"))
+    details.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / f"batch-details{suffix}.png"))
 
     # Item 12: bulk edit of the filtered batches: the legacy S becomes In review (Spanish
     # walk), or the priority of a few batches changes (English walk, S is gone by then).
