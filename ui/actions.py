@@ -15,10 +15,10 @@ from typing import Any, Callable
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore.connection import friendly_errors, scrub
-from segcore.errors import (ConfigError, DatabaseUnavailable, EmbeddedServerError, SegcoreError,
+from segcore.core.connection import friendly_errors, scrub
+from segcore.core.errors import (ConfigError, DatabaseUnavailable, EmbeddedServerError, SegcoreError,
                             SyncAlreadyRunning)
-from segcore.timefmt import office_time
+from segcore.core.timefmt import office_time
 from ui.connection import forget_data_versions, settings, uri_or_none
 from ui.i18n import _
 from ui.state import BATCH_SNAPSHOT, FLASH, OUTAGE_SHOWN

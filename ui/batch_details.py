@@ -11,8 +11,8 @@ from datetime import date, datetime
 
 import streamlit as st
 
-from segcore import batch_table
-from segcore.timefmt import office_time, zone_name
+from segcore.views import batch_table
+from segcore.core.timefmt import office_time, zone_name
 from ui import labels, reads
 from ui.connection import settings
 from ui.i18n import N_, _, format_date, format_number

@@ -12,9 +12,9 @@ from datetime import date
 
 import streamlit as st
 
-from segcore import assignments
-from segcore.batches import PRIORITIES, STATUSES, BatchQuery
-from segcore.connection import Databases
+from segcore.work import assignments
+from segcore.work.batches import PRIORITIES, STATUSES, BatchQuery
+from segcore.core.connection import Databases
 from ui import labels, reads
 from ui.actions import run_write
 from ui.batch_actions import report_change

@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from segcore import alerts
+from segcore.report import alerts
 from ui import reads
 
 BATCHES_PAGE = "ui/pages/batches.py"

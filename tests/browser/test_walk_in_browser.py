@@ -21,8 +21,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 from pymongo import MongoClient
 
-from segcore import alerts, embedded
-from segcore.batches import mark_changed
+from segcore.core import embedded
+from segcore.report import alerts
+from segcore.work.batches import mark_changed
 from tests.helpers import ROOT, SCREENSHOTS
 
 pytestmark = pytest.mark.browser

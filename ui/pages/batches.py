@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from segcore import alerts, batch_table, batches
-from segcore.batches import MASK_STATES, STATUSES, UNASSIGNED, UNCHECKED, BatchQuery
+from segcore.report import alerts
+from segcore.views import batch_table
+from segcore.work import batches
+from segcore.work.batches import MASK_STATES, STATUSES, UNASSIGNED, UNCHECKED, BatchQuery
 from ui import (batch_actions, batch_details, batch_grid, bulk_edit, labels, late, mask_actions,
                 reads)
 from ui.actions import clear_caches
