@@ -18,7 +18,7 @@ from segcore.batches import COLLECTION, UNASSIGNED
 from segcore.connection import Databases
 from segcore.naming import person_key
 from segcore.stats import Summary, summary_from_counts
-from segcore.timefmt import office_midnight_utc, parse_date, to_office
+from segcore.timefmt import USABLE_UNTIL, office_midnight_utc, parse_date, to_office
 from segcore.uploads import resolve_batch_ids
 
 PROGRESS_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
@@ -68,7 +68,7 @@ def upload_rows(databases: Databases, start: date, end: date, zone=timezone.utc)
     the training database is unreachable (callers show it without failing the whole page).
     """
     since = office_midnight_utc(start, zone)
-    until = office_midnight_utc(end + timedelta(days=1), zone)
+    until = office_midnight_utc(min(end, USABLE_UNTIL.date()) + timedelta(days=1), zone)
     cursor = databases.masks_files.find({"uploadDate": {"$gte": since, "$lt": until}},
                                         UPLOAD_PROJECTION)
     return [upload_row(doc, zone) for doc in cursor]
@@ -79,8 +79,12 @@ def upload_row(doc: dict, zone=timezone.utc) -> dict:
     metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     batches = resolve_batch_ids(doc.get("filename"), metadata)
     uploaded = doc.get("uploadDate")
-    return {"day": to_office(uploaded, zone).date() if isinstance(uploaded, datetime)
-            else parse_date(uploaded),
+    if isinstance(uploaded, datetime):
+        local = to_office(uploaded, zone)  # None for a date that cannot be shown (timefmt's rule)
+        day = local.date() if local else None
+    else:
+        day = parse_date(uploaded)
+    return {"day": day,
             "uploaded_by": metadata.get("uploaded_by"), "batches": batches}
 
 
@@ -232,8 +236,12 @@ def burndown(rows: list[dict], start: date, end: date, today: date,
     if pending_now == 0:
         finish = today
     elif rate > 0:
-        finish = today + timedelta(days=math.ceil(pending_now / rate))
-        projection = [{"day": today, "pending": pending_now}, {"day": finish, "pending": 0}]
+        try:
+            finish = today + timedelta(days=math.ceil(pending_now / rate))
+        except OverflowError:  # so slow the finish leaves the calendar: no projected date
+            finish = None
+        projection = ([{"day": today, "pending": pending_now}, {"day": finish, "pending": 0}]
+                      if finish else [])
     return Burndown(points=points, rate_per_day=round(rate, 2), projected_finish=finish,
                     projection=projection, pending_now=pending_now)
 

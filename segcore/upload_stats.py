@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from pymongo import ReplaceOne, DeleteOne
 from pymongo.database import Database
@@ -26,6 +26,7 @@ from segcore.batches import UNASSIGNED
 from segcore.naming import person_key
 from segcore.schema import META, SYNC_STATE, UPLOAD_DAYS
 from segcore.sync_index import keys_holding
+from segcore.timefmt import to_office
 
 STATS_DOC = "upload_stats"
 FORMAT = 2          # bump when the stored layout changes: the next sync rebuilds everything
@@ -38,10 +39,8 @@ BREAKDOWNS = ("owners", "pairs", "statuses", "uploaders")
 
 def local_day(moment: datetime | None, zone: tzinfo | None = None) -> str | None:
     """The local day ("YYYY-MM-DD", in `zone`, default the machine's) of a stored UTC time."""
-    if not isinstance(moment, datetime):
-        return None
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return aware.astimezone(zone).date().isoformat()
+    local = to_office(moment, zone)  # None for a date that cannot be shown (timefmt's rule)
+    return local.date().isoformat() if local else None
 
 
 def uploads_of(index: dict[str, dict]) -> dict:

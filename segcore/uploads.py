@@ -17,6 +17,7 @@ from bson.codec_options import CodecOptions, DatetimeConversion
 
 from segcore.connection import Databases
 from segcore.naming import batch_ids_in
+from segcore.timefmt import unusable_date_reason, usable_date
 
 # Only what the sync and the reports need: never the chunks, never the md5 or aliases.
 PROJECTION = {"filename": 1, "uploadDate": 1, "length": 1, "metadata.uploaded_by": 1,
@@ -152,6 +153,8 @@ def upload_from_document(doc: dict) -> Upload:
                         else f"filename is not text ({type(filename).__name__})")
     if date is not None and not isinstance(date, datetime):
         problems.append(f"uploadDate is not a date ({type(date).__name__})")
+    elif unusable_date_reason(date):
+        problems.append(f"uploadDate {unusable_date_reason(date)}")
     batches: list[str] = []
     if not any(problems):
         batches = resolve_batch_ids(filename, metadata)
@@ -162,7 +165,7 @@ def upload_from_document(doc: dict) -> Upload:
         id=upload_key(raw_id),
         filename=short_filename(filename) if isinstance(filename, str) else "(no filename)",
         uploaded_by=uploader,
-        upload_date=date if isinstance(date, datetime) else None,
+        upload_date=date if usable_date(date) else None,
         length=length,
         batches=() if problem else tuple(batches),
         problem=problem,

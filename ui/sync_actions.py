@@ -67,6 +67,8 @@ def upload_rows(uploads: list[dict], with_assignee: bool = False) -> list[dict]:
                label("batches"): ", ".join(upload.get("batches") or [])}
         if with_assignee:
             row[label("assignee")] = upload.get("assignee") or ""
+        if upload.get("problem"):
+            row[label("problem")] = upload["problem"]
         rows.append(row)
     return rows
 
@@ -76,7 +78,7 @@ RUN_STATUS = {"ok": N_("ok"), "failed": N_("failed"), "running": N_("running"),
               "interrupted": N_("interrupted")}
 RUN_COLUMNS = ("started_at", "kind", "mode", "status", "duration_s", "total_files",
                "new_files", "removed_files", "batches_updated", "status_moves", "orphans",
-               "unmatched", "mismatches", "author", "error")
+               "unmatched", "mismatches", "unusable", "author", "error")
 
 
 def run_rows(runs: list[dict]) -> list[dict]:
