@@ -26,6 +26,9 @@ def run_verify(ctx, quiet: bool, **options):
         return verify(ctx.databases, author=_author(), progress=progress, **options)
 
 
+SKIPPED_SHOWN = 10  # unusable uploads named after a check (all are counted)
+
+
 def print_report(report) -> None:
     """The human-readable report: one line per batch, then the totals."""
     for row in report.batches:
@@ -54,6 +57,12 @@ def print_report(report) -> None:
     click.echo(f"{report.checked_uploads} uploads checked, {report.bytes_read / 1e6:,.1f} MB "
                f"read{stored}; {len(report.batches)} batches: "
                + (", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none") + ".")
+    skipped = getattr(report, "skipped", [])
+    if skipped:
+        click.echo(f"{len(skipped)} unusable uploads skipped (as the sync counts them):",
+                   err=True)
+        for bad in skipped[:SKIPPED_SHOWN]:
+            click.echo(f"  unusable: {bad['filename'][:80]}: {bad['problem']}", err=True)
 
 
 @main.command()
