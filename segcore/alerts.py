@@ -9,7 +9,7 @@ from pymongo.database import Database
 
 from segcore import assignments
 from segcore.schema import BATCHES
-from segcore.actors import Actor
+from segcore.actors import Actor, writer_name
 from segcore.batches import ChangeResult, Edit
 from segcore.progress import PROGRESS_PROJECTION, progress_row
 from segcore.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
@@ -55,8 +55,10 @@ def apply_moves(db: Database, moves: list[Move], author: "str | Actor") -> Chang
     no masks; the history records each as a suggested move with its reason.
 
     A batch changed meanwhile is reported (conflicts, or `failed` when masks arrived), never
-    overwritten. Raises ValidationError (nothing written) when a target left the team.
+    overwritten. Raises ValidationError (nothing written) when a target left the team,
+    PermissionDenied for a viewer.
     """
+    writer_name(author)
     edits = [Edit(m.id, "assignee", m.from_, m.to, reason=f"{MOVE_PREFIX}: {m.reason}")
              for m in moves]
     return assignments.apply_edits(db, edits, author, only_if=_STILL_OPEN,

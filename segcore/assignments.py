@@ -143,7 +143,11 @@ def _still_ours(db: Database, by_batch: dict[str, dict], done: ChangeResult) -> 
 
 
 def assign(db: Database, batch_ids: list[str], assignee: str | None, author: "str | Actor") -> ChangeResult:
-    """Assign `batch_ids` to `assignee` (None unassigns), from their current values."""
+    """Assign `batch_ids` to `assignee` (None unassigns), from their current values.
+
+    PermissionDenied for a viewer, before anything is read.
+    """
+    writer_name(author)
     current = get_batches(db, batch_ids, {"_id": 0, "id": 1, "assignee": 1})
     edits = [Edit(bid, "assignee", doc.get("assignee"), assignee) for bid, doc in current.items()]
     result = apply_edits(db, edits, author)

@@ -17,7 +17,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from segcore import sessions
-from segcore.actors import ROLES, Actor
+from segcore.actors import ROLES, Actor, writer_name
 from segcore.errors import N_, AccountLocked, LoginFailed, MemberNotFound, ValidationError
 from segcore.history import utcnow
 from segcore.naming import clean_name, control_characters, person_key
@@ -81,8 +81,11 @@ def _hash(password: str) -> bytes:
     return bcrypt.hashpw(password.encode()[:72], bcrypt.gensalt())
 
 
-def add_user(db: Database, name: str, role: str, password: str) -> AppUser:
-    """Create a login; raise ValidationError for a bad name, role, short password or duplicate."""
+def add_user(db: Database, name: str, role: str, password: str,
+             author: "str | Actor" = "cli") -> AppUser:
+    """Create a login; raise ValidationError for a bad name, role, short password or duplicate,
+    PermissionDenied when `author` is a viewer."""
+    writer_name(author)
     cleaned = _validate(name, role, password)
     doc = {"name": cleaned, "name_key": person_key(cleaned), "role": role,
            "password_hash": _hash(password), "created_at": utcnow(), "failures": []}
@@ -94,8 +97,12 @@ def add_user(db: Database, name: str, role: str, password: str) -> AppUser:
     return AppUser(cleaned, role, doc["created_at"])
 
 
-def set_password(db: Database, name: str, password: str) -> None:
-    """Change a user's password, lift any lockout and end every session of theirs."""
+def set_password(db: Database, name: str, password: str,
+                 author: "str | Actor" = "cli") -> None:
+    """Change a user's password, lift any lockout and end every session of theirs.
+
+    PermissionDenied when `author` is a viewer."""
+    writer_name(author)
     _validate(name, password=password)
     result = db[COLLECTION].update_one(
         {"name_key": person_key(name)},
@@ -118,8 +125,9 @@ def user_language(db: Database, name: str) -> str | None:
     return language if isinstance(language, str) else None
 
 
-def remove_user(db: Database, name: str) -> None:
-    """Delete a login and end every session of theirs."""
+def remove_user(db: Database, name: str, author: "str | Actor" = "cli") -> None:
+    """Delete a login and end every session of theirs; PermissionDenied for a viewer."""
+    writer_name(author)
     if not db[COLLECTION].delete_one({"name_key": person_key(str(name))}).deleted_count:
         raise MemberNotFound(f"No user named '{clean_name(str(name))}'.")
     sessions.end_all_sessions(db, str(name))

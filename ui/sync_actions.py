@@ -39,7 +39,7 @@ def schedule_controls(auto: SyncScheduler) -> None:
     minutes = st.number_input(_("Automatic sync every N minutes while the app runs "
                                 "(0 = off)"), 0, 1440, int(auto.minutes), key="auto_minutes")
     if st.button(_("Apply"), key="auto_apply"):
-        run_write(_("Applying"), auto.set_minutes, minutes,
+        run_write(_("Applying"), auto.set_minutes, minutes, current_actor(),
                   then=_("Automatic sync every {minutes} minutes.").format(minutes=minutes)
                   if minutes else _("Automatic sync is off."))
     # The scheduler keeps the server's local time: astimezone() reads it as such.
