@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
+from segcore.cli.base import (echo, author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
 from segcore.errors import SegcoreError
 
@@ -32,7 +32,7 @@ def backup(ctx, out, keep, as_json):
         emit_json({**summary.__dict__, "documents": summary.documents,
                    "deleted": [str(p) for p in pruned]})
         return
-    click.echo(f"Backup written: {summary.path} ({summary.documents} documents in "
+    echo(f"Backup written: {summary.path} ({summary.documents} documents in "
                f"{len(summary.counts)} collections)"
                f"{f'; {len(pruned)} older backups deleted' if pruned else ''}.")
 
@@ -59,5 +59,5 @@ def restore(ctx, file, replace, yes):
                       f"{summary.created_at} ({summary.documents} documents)?", abort=True)
     summary = backups.restore_backup(work, file, _author(), replace=replace)
     prepare(ctx.databases)  # the indexes, which a replace dropped with the collections
-    click.echo(f"Restored {summary.documents} documents from {file} (backup of "
+    echo(f"Restored {summary.documents} documents from {file} (backup of "
                f"{summary.created_at}).")

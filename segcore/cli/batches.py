@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
+from segcore.cli.base import (echo, author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
 from segcore.naming import printable
 
@@ -49,15 +49,15 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"Imported: {result.added} added, {result.updated} updated, "
+        echo(f"Imported: {result.added} added, {result.updated} updated, "
                    f"{result.unchanged} unchanged, {len(result.flagged_missing)} flagged as "
                    f"missing, {len(result.restored)} found again"
                    f"{f', {len(result.refused)} refused' if result.refused else ''}.")
         for batch_id, reason in result.refused.items():
             # repr: an id holding terminal escapes is shown, never replayed
-            click.echo(f"refused: {batch_id!r} {reason}; nothing was written for it", err=True)
+            echo(f"refused: {batch_id!r} {reason}; nothing was written for it", err=True)
         for folder in result.unreadable:
-            click.echo(f"warning: {printable(folder)}: cannot be read, its images were not "
+            echo(f"warning: {printable(folder)}: cannot be read, its images were not "
                        "counted", err=True)
     if result.refused:
         sys.exit(1)
@@ -81,11 +81,11 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"{len(result.updated)} batches updated.")
+        echo(f"{len(result.updated)} batches updated.")
         for conflict in result.conflicts:
-            click.echo(f"conflict: {conflict.describe()}", err=True)
+            echo(f"conflict: {conflict.describe()}", err=True)
         for batch_id in result.missing:
-            click.echo(f"not found: {printable(batch_id)}", err=True)
+            echo(f"not found: {printable(batch_id)}", err=True)
     if result.missing or result.conflicts or result.failed:
         sys.exit(1)
 
@@ -102,7 +102,7 @@ def status(ctx, as_json):
     if as_json:
         emit_json(counts.as_dict())
         return
-    click.echo(f"total {counts.total}  assigned {counts.assigned}  with masks "
+    echo(f"total {counts.total}  assigned {counts.assigned}  with masks "
                f"{counts.with_masks} ({counts.percent_with_masks}%)  without masks "
                f"{counts.without_masks}")
 
@@ -122,7 +122,7 @@ def history_command(ctx, batch_id, limit, as_json):
         emit_json(entries)
         return
     if not entries:
-        click.echo("No changes recorded.")
+        echo("No changes recorded.")
     for e in entries:
-        click.echo(f"{e['at']:%Y-%m-%d %H:%M:%S}  {printable(e['author']):<16} {e['kind']:<6} "
+        echo(f"{e['at']:%Y-%m-%d %H:%M:%S}  {printable(e['author']):<16} {e['kind']:<6} "
                    f"{printable(e['key']):<14} {e['field']}: {e['old']!r} -> {e['new']!r}")

@@ -7,7 +7,7 @@ import sys
 import click
 
 from segcore.actors import ROLES
-from segcore.cli.base import (emit_json, handle_errors, json_option, main,
+from segcore.cli.base import (echo, emit_json, handle_errors, json_option, main,
                               pass_context)
 from segcore.errors import SegcoreError
 from segcore.naming import printable
@@ -40,7 +40,7 @@ def user_add(ctx, name, role, password_stdin):
     from segcore import auth
 
     user = auth.add_user(ctx.databases.work, name, role, _read_password(password_stdin))
-    click.echo(f"User {printable(user.name)} created with the {user.role} role.")
+    echo(f"User {printable(user.name)} created with the {user.role} role.")
 
 
 @user_group.command("passwd")
@@ -53,7 +53,7 @@ def user_passwd(ctx, name, password_stdin):
     from segcore import auth
 
     auth.set_password(ctx.databases.work, name, _read_password(password_stdin))
-    click.echo(f"Password of {printable(name)} changed.")
+    echo(f"Password of {printable(name)} changed.")
 
 
 @user_group.command("list")
@@ -73,9 +73,9 @@ def user_list(ctx, as_json):
     for user in users:
         locked = (f"  locked until {user.locked_until:%H:%M} UTC"
                   if user.locked_until and user.locked_until > now else "")
-        click.echo(f"{printable(user.name):<24} {printable(user.role)}{locked}")
+        echo(f"{printable(user.name):<24} {printable(user.role)}{locked}")
     if not users:
-        click.echo("No users yet: add one with `python -m segcore user add NAME --role coordinator`.")
+        echo("No users yet: add one with `python -m segcore user add NAME --role coordinator`.")
 
 
 @user_group.command("remove")
@@ -87,4 +87,4 @@ def user_remove(ctx, name):
     from segcore import auth
 
     auth.remove_user(ctx.databases.work, name)
-    click.echo(f"User {printable(name)} removed.")
+    echo(f"User {printable(name)} removed.")

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from segcore.cli.base import author as _author, emit_json, handle_errors, json_option, main, pass_context
+from segcore.cli.base import (echo, author as _author, emit_json, handle_errors, json_option,
+                              main, pass_context)
 
 
 def progress_bar(label: str, quiet: bool):
@@ -37,32 +38,32 @@ def print_report(report) -> None:
         line = f"{row['id']:<14} {row['state']:<11} {matched} / {images} images with a mask"
         if row.get("extra_count"):
             line += f", {row['extra_count']} extra"
-        click.echo(line)
+        echo(line)
         if row.get("missing"):
             more = row["missing_count"] - len(row["missing"])
-            click.echo(f"    without a mask: {', '.join(row['missing'])}"
+            echo(f"    without a mask: {', '.join(row['missing'])}"
                        + (f" (and {more} more)" if more > 0 else ""))
         if row.get("extra"):
             more = row["extra_count"] - len(row["extra"])
-            click.echo(f"    matching no image: {', '.join(row['extra'])}"
+            echo(f"    matching no image: {', '.join(row['extra'])}"
                        + (f" (and {more} more)" if more > 0 else ""))
         for bad in row.get("unreadable") or ():
-            click.echo(f"    unreadable: {bad['filename']}: {bad['reason']}")
+            echo(f"    unreadable: {bad['filename']}: {bad['reason']}")
         if row.get("note"):
-            click.echo(f"    {row['note']}")
+            echo(f"    {row['note']}")
     states: dict[str, int] = {}
     for row in report.batches:
         states[row["state"]] = states.get(row["state"], 0) + 1
     stored = f" of {report.bytes_stored / 1e6:,.1f} MB stored" if report.bytes_stored else ""
-    click.echo(f"{report.checked_uploads} uploads checked, {report.bytes_read / 1e6:,.1f} MB "
+    echo(f"{report.checked_uploads} uploads checked, {report.bytes_read / 1e6:,.1f} MB "
                f"read{stored}; {len(report.batches)} batches: "
                + (", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none") + ".")
     skipped = getattr(report, "skipped", [])
     if skipped:
-        click.echo(f"{len(skipped)} unusable uploads skipped (as the sync counts them):",
+        echo(f"{len(skipped)} unusable uploads skipped (as the sync counts them):",
                    err=True)
         for bad in skipped[:SKIPPED_SHOWN]:
-            click.echo(f"  unusable: {bad['filename'][:80]}: {bad['problem']}", err=True)
+            echo(f"  unusable: {bad['filename'][:80]}: {bad['problem']}", err=True)
 
 
 @main.command()
