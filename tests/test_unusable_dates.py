@@ -191,3 +191,20 @@ def test_the_live_sync_counts_them_and_goes_on(lab, cli_env, tmp_path):
         in log.read_text()
     report = run_sync(_zoned(lab, lab.client, "Asia/Tokyo"))
     assert not report.full and report.unusable == len(BAD_DATES)
+
+
+def test_usable_dates_far_from_today_still_show_on_every_page(lab, app_env, monkeypatch):
+    """Usable but odd dates (year 2 and late 9999, beyond pandas' nanosecond range) reach the
+    batches as their latest upload: every page still renders."""
+    from tests.helpers import page
+
+    monkeypatch.setenv("TIMEZONE", "Asia/Tokyo")
+    lab.masks_files.insert_many([
+        {"_id": ObjectId(), "filename": "batch_1_late.zip", "length": 5, "chunkSize": 1,
+         "uploadDate": datetime(9999, 12, 10), "metadata": {"uploaded_by": "flor"}},
+        {"_id": ObjectId(), "filename": "batch_3_early.zip", "length": 5, "chunkSize": 1,
+         "uploadDate": datetime(2, 1, 1), "metadata": {"uploaded_by": "flor"}}])
+    assert run_sync(_zoned(lab, lab.client, "Asia/Tokyo"), full=True).unusable == 0
+    for name in ("dashboard", "batches", "team", "moves", "sync", "settings"):
+        at = page(name).run(timeout=60)
+        assert not at.exception, (name, at.exception)

@@ -113,3 +113,17 @@ def test_a_fifo_never_hangs_the_import(lab, run_cli, tmp_path):
         assert named.stderr.count("\n") == 1
     finally:
         sock.close()
+
+
+def test_check_masks_on_the_sync_page_lists_them(lab, app_env, upload):
+    from tests.helpers import page
+
+    upload("batch_1_masks.zip", make_zip(images(4, ext="_mask.png")))
+    lab.masks_files.insert_one({"_id": {"odd": 1}, "filename": "batch_1_x.zip", "length": "5"})
+    at = page("sync").run()
+    at.button(key="check_masks").click().run(timeout=60)
+    assert not at.exception, at.exception
+    assert any("Skipped 1 unusable uploads" in c.value for c in at.caption)
+    table = [t.value for t in at.dataframe if "Problem" in t.value.columns][0]
+    assert table["File"].tolist() == ["batch_1_x.zip"]
+    assert "_id is not an id (dict)" in table["Problem"][0]
