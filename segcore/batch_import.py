@@ -99,9 +99,9 @@ def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEnt
             raise ImportFileError(N_("{source}: {where}: 'id' must be a string, found {kind} "
                                      "{value}"), source=source, where=_where(index),
                                   kind=type(batch_id).__name__, value=repr(batch_id))
-        if folder is not None and not isinstance(folder, str):
+        if folder is not None and not isinstance(folder, str) or "\x00" in (folder or ""):
             raise ImportFileError(N_("{source}: {where}: 'folder' must be a string"),
-                                  source=source, where=_where(index))
+                                  source=source, where=_where(index))  # NUL: never a path
     else:
         raise ImportFileError(N_("{source}: {where} must be a folder name or an object with "
                                  "'id'/'folder', found {kind}"), source=source,

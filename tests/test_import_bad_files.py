@@ -27,6 +27,7 @@ BAD = [  # (file bytes, words the message holds)
     (b'[{"id": "batch_\\ud800"}]', "unpaired surrogate"),
     (b'[{"id": "batch_1", "x": {"a\\u0000b": 1}}]', "NUL"),
     (b'[{"id": "batch_1", "x": "' + b"y" * 2_000_000 + b'"}]', "more than 1024 KB"),
+    (b'[{"id": "batch_1", "folder": "/data/a\\u0000b"}]', "'folder' must be a string"),
 ]
 
 
