@@ -3,6 +3,7 @@ controls, bidi overrides) in names from inside archives, upload filenames, batch
 names and history values, in text and in --json, on stdout and stderr."""
 
 import json
+import re
 import subprocess
 from datetime import datetime
 
@@ -91,3 +92,17 @@ def test_the_report_file_is_escaped_too(hostile_lab, run_cli, tmp_path):
     out = run_cli("report", "--out", str(tmp_path / "week.md"))
     assert out.returncode == 0, out.stderr
     assert raw_unsafe((tmp_path / "week.md").read_text()) == []
+
+
+def test_every_command_prints_through_the_one_helper():
+    """No command module prints around `echo`/`emit_json` (base.py holds the only raw calls)."""
+    from pathlib import Path
+
+    import segcore.cli
+
+    raw = re.compile(r"\bclick\.(echo|secho)\(|(?<![\w.])print\(|sys\.std(out|err)\.write\(")
+    folder = Path(segcore.cli.__file__).parent
+    offenders = [f"{path.name}:{n}" for path in sorted(folder.glob("*.py"))
+                 if path.name != "base.py"
+                 for n, line in enumerate(path.read_text().splitlines(), 1) if raw.search(line)]
+    assert offenders == []
