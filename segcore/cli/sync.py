@@ -111,8 +111,10 @@ def uploads(ctx, recent, orphans, unmatched, mismatches, unusable, as_json):
     if as_json:
         emit_json(rows)
         return
-    for row in rows:
-        when = row["upload_date"].strftime("%Y-%m-%d %H:%M") if row.get("upload_date") else "-"
+    from segcore.timefmt import office_time
+
+    for row in rows:  # times in the office's zone, as the pages show them
+        when = office_time(row.get("upload_date"), ctx.settings.zone) or "-"
         extra = f"  assignee {row['assignee']}" if row.get("assignee") else ""
         extra += f"  unusable: {row['problem']}" if row.get("problem") else ""
         echo(printable(
