@@ -77,10 +77,13 @@ def unusable_date_reason(moment: object) -> str | None:
     """
     if not isinstance(moment, datetime):
         return None
-    try:
-        utc = moment.replace(tzinfo=None) - (moment.utcoffset() or timedelta(0))
-    except OverflowError:
-        utc = None
+    if moment.tzinfo is None:  # as pymongo returns them: a sync checks every upload's date
+        utc = moment
+    else:
+        try:
+            utc = moment.replace(tzinfo=None) - (moment.utcoffset() or timedelta(0))
+        except OverflowError:
+            utc = None
     if utc is None or not USABLE_FROM <= utc < USABLE_UNTIL:
         return (f"{moment.isoformat(sep=' ', timespec='minutes')} cannot be shown in every "
                 f"time zone (within two weeks of the calendar's end, year 1 or 9999)")
