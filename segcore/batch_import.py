@@ -28,7 +28,7 @@ from segcore.errors import N_, ImportFileError
 from segcore.history import utcnow
 from segcore.json_input import decode_text, loads_strict, read_file_bytes
 from segcore.naming import batch_number, canonical_batch_id, unsafe_id_reason
-from segcore.regular_files import regular_files
+from segcore.regular_files import is_folder, regular_files
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm", ".nii", ".nii.gz",
                   ".nrrd", ".mha", ".mhd")
@@ -151,7 +151,7 @@ def scan_data_directory(directory: Path, with_image_counts: bool = False,
     directory = Path(directory)
     try:
         folders = [e for e in os.scandir(directory)
-                   if e.is_dir() and canonical_batch_id(e.name) is not None]
+                   if canonical_batch_id(e.name) is not None and is_folder(e)]
     except OSError as exc:
         raise ImportFileError(N_("{path}: cannot be scanned ({reason})"), path=directory,
                               reason=exc.strerror or exc) from None
@@ -215,7 +215,7 @@ def folder_checker(data_directory: Path | None) -> FolderCheck | None:
         return None
     base = Path(data_directory)
     try:
-        names = {entry.name for entry in os.scandir(base) if entry.is_dir()}
+        names = {entry.name for entry in os.scandir(base) if is_folder(entry)}
     except OSError:
         return None
 

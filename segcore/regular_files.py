@@ -39,6 +39,14 @@ def regular_files(folder: str | os.PathLike, problems: list[OSError],
                 continue
 
 
+def is_folder(entry: os.DirEntry) -> bool:
+    """True for a folder (or a symlink to one); False for anything else, a symlink loop too."""
+    try:
+        return entry.is_dir()
+    except OSError:  # ELOOP and the like: one odd entry must not stop a scan
+        return False
+
+
 def open_regular(path: str | os.PathLike) -> BinaryIO:
     """Open `path` for reading only if it is a regular file; OSError otherwise.
 

@@ -105,9 +105,16 @@ def test_a_fifo_never_hangs_the_import(lab, run_cli, tmp_path):
         assert batch_import.count_images(folder) == 4
         fifo = tmp_path / "batches.json"
         os.mkfifo(fifo)
-        env = {"DATA_DIRECTORY": str(lab.settings.data_directory)}
+        data = lab.settings.data_directory
+        os.symlink("batch_9", data / "batch_8")  # a loop and a pipe named like batch folders
+        os.symlink("batch_8", data / "batch_9")
+        os.mkfifo(data / "batch_7")
+        env = {"DATA_DIRECTORY": str(data)}
         out = run_cli("import", "--count-images", "--json", env=env, timeout=60)
-        assert out.returncode == 0, out.stderr  # BATCHES_FILE defaults to the FIFO's place? no
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["unchanged"] + json.loads(out.stdout)["updated"] == 1
+        assert lab.work.batches.find_one({"id": "batch_1"})["image_count"] == 4
+        assert lab.work.batches.count_documents({}) == 1
         named = run_cli("import", "--file", str(fifo), env=env, timeout=60)
         assert named.returncode == 1 and "not a regular file" in named.stderr
         assert named.stderr.count("\n") == 1
