@@ -79,3 +79,19 @@ def test_the_settings_page_shows_one_message(data, words, app_env, tmp_path):
     assert not at.exception
     assert words in at.error[0].value
     assert app_env.work.batches.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("data,words", [BAD[0], BAD[2], BAD[6], BAD[7]])
+def test_a_file_uploaded_on_the_settings_page_gets_the_same_message(data, words):
+    """What the Settings page's uploader hands over (bytes with a name), read as it reads it."""
+    from ui.import_actions import read_sources
+
+    class Uploaded:
+        name = "mine.json"
+
+        def getvalue(self):
+            return data
+
+    with pytest.raises(ImportFileError) as raised:
+        read_sources(Uploaded(), "", "", False, None)
+    assert words in str(raised.value) and str(raised.value).startswith("mine.json")
