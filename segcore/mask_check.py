@@ -32,6 +32,7 @@ UPLOAD_PROJECTION = {**PROJECTION, "chunkSize": 1}
 JSON_KEYS = ("state", "images", "masks", "missing_count", "extra_count", "missing", "extra",
              "unreadable")
 Progress = Callable[[float, str], None]
+SKIPPED_KEPT = 100  # unusable uploads a check lists (all are counted)
 
 
 @dataclass
@@ -42,14 +43,17 @@ class VerifyReport:
     bytes_read: int = 0
     bytes_stored: int = 0  # the length of the uploads checked
     batches: list[dict] = field(default_factory=list)  # {"id", **BatchCheck.summary()}
-    # Uploads the sync calls unusable (uploads.upload_from_document), skipped with its reason.
+    # Uploads the sync calls unusable (uploads.upload_from_document), skipped with its reason:
+    # all counted, the first SKIPPED_KEPT listed.
     skipped: list[dict] = field(default_factory=list)  # {"filename", "problem"}
+    skipped_count: int = 0
 
     def as_dict(self) -> dict:
         """The command line's JSON: counts, and each batch in the documented shape."""
         return {"checked_uploads": self.checked_uploads, "bytes_read": self.bytes_read,
                 "batches": [{"id": row["id"], **{k: row.get(k) for k in JSON_KEYS}}
-                            for row in self.batches], "skipped_uploads": self.skipped}
+                            for row in self.batches], "skipped": self.skipped_count,
+                "skipped_uploads": self.skipped}
 
 
 def needs_check(upload: dict, stored: dict | None) -> bool:
@@ -72,7 +76,7 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
     work, settings = databases.work, databases.settings
     notify(0.0, "Reading uploads")
     report = VerifyReport()
-    uploads = _current_uploads(databases, report.skipped)
+    uploads = _current_uploads(databases, report)
     by_batch: dict[str, list] = {}
     for upload_id, upload in uploads.items():
         for key in upload["batches"]:
@@ -97,15 +101,17 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
     return report
 
 
-def _current_uploads(databases: Databases, skipped: list[dict]) -> dict:
+def _current_uploads(databases: Databases, report: VerifyReport) -> dict:
     """Every usable upload's document (projected) with its batch keys, by id; the uploads the
-    sync calls unusable are appended to `skipped` with the sync's reason, never opened."""
+    sync calls unusable are counted in `report` with the sync's reason, never opened."""
     uploads = {}
     files = databases.masks_files.with_options(codec_options=READ_OPTIONS)
     for doc in files.find({}, UPLOAD_PROJECTION, batch_size=5000):
         upload = upload_from_document(doc)
         if upload.problem:
-            skipped.append({"filename": upload.filename, "problem": upload.problem})
+            report.skipped_count += 1
+            if len(report.skipped) < SKIPPED_KEPT:
+                report.skipped.append({"filename": upload.filename, "problem": upload.problem})
             continue
         doc["batches"] = list(upload.batches)
         uploads[doc["_id"]] = doc

@@ -51,7 +51,7 @@ def test_uploads_the_sync_calls_unusable_are_skipped_with_its_reason(lab, upload
     sync = {f.problem for f in run_sync(lab, full=True).unusable_uploads}
     report = verify(lab, every_batch=True)
     reasons = [s["problem"] for s in report.skipped]
-    assert len(reasons) == len(sync) == len(ODD)
+    assert len(reasons) == len(sync) == len(ODD) == report.skipped_count
     assert set(reasons) == sync  # the same words as the sync's
     for _, reason in ODD:
         if reason:

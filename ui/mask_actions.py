@@ -56,7 +56,7 @@ def show_last_mask_check() -> None:
                      hide_index=True)
     if checked and checked.get("skipped_uploads"):
         st.caption(_("Skipped {count} unusable uploads (they count for no batch):").format(
-            count=len(checked["skipped_uploads"])))
+            count=checked.get("skipped", len(checked["skipped_uploads"]))))
         st.dataframe([{label("filename"): s["filename"], label("problem"): s["problem"]}
                       for s in checked["skipped_uploads"]], hide_index=True)
 

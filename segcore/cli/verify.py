@@ -60,8 +60,8 @@ def print_report(report) -> None:
                + (", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none") + ".")
     skipped = getattr(report, "skipped", [])
     if skipped:
-        echo(f"{len(skipped)} unusable uploads skipped (as the sync counts them):",
-                   err=True)
+        echo(f"{report.skipped_count} unusable uploads skipped (as the sync counts them):",
+             err=True)
         for bad in skipped[:SKIPPED_SHOWN]:
             echo(f"  unusable: {bad['filename'][:80]}: {bad['problem']}", err=True)
 
