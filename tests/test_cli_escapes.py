@@ -63,6 +63,8 @@ def hostile_lab(dbs, tmp_path):
     dbs.work.history.insert_one({"at": datetime(2025, 1, 1), "author": f"a{ESC}",
                                  "kind": "batch", "key": "batch_1", "field": "assignee",
                                  "old": f"x{ESC}", "new": NAME})
+    dbs.work.history.insert_many([{"at": "yesterday", "key": f"k{ESC}"},  # other tools'
+                                  {"at": datetime(9999, 12, 31, 23), "new": {"x": ESC}}])
     return data
 
 

@@ -123,6 +123,10 @@ def history_command(ctx, batch_id, limit, as_json):
         return
     if not entries:
         echo("No changes recorded.")
-    for e in entries:
-        echo(f"{e['at']:%Y-%m-%d %H:%M:%S}  {printable(e['author']):<16} {e['kind']:<6} "
-                   f"{printable(e['key']):<14} {e['field']}: {e['old']!r} -> {e['new']!r}")
+    from segcore.timefmt import office_time
+
+    for e in entries:  # times in the office's zone; an entry another tool wrote may lack fields
+        when = office_time(e.get("at"), ctx.settings.zone, "%Y-%m-%d %H:%M:%S") or "-"
+        echo(f"{when}  {printable(e.get('author', '-')):<16} {e.get('kind', '-')!s:<6} "
+             f"{printable(e.get('key', '-')):<14} {e.get('field', '-')}: {e.get('old')!r} -> "
+             f"{e.get('new')!r}")
