@@ -44,14 +44,14 @@ def hostile_lab(dbs, tmp_path):
     (folder / "img_001.png").write_bytes(b"\x89PNG")
     masks = tmp_path / "masks"
     masks.mkdir()
-    for name in (f"img_001_mask.png", f"img_{ESC}_mask.png", "\u202egnp.ksam_100_gmi"):
+    for name in ("img_001_mask.png", f"img_{ESC}_mask.png", "\u202egnp.ksam_100_gmi"):
         (masks / name).write_bytes(b"m")
     archive = tmp_path / "masks.tar.gz"
     subprocess.run(["tar", "-czf", str(archive), "-C", str(masks), "."], check=True)
     bucket = GridFS(dbs.training, collection="masks")
     bucket.put(archive.read_bytes(), filename=f"batch_1{ESC}.tar.gz",
                metadata={"uploaded_by": NAME})
-    bucket.put(b"x", filename=f"batch_2\r\x9b.zip", metadata={"uploaded_by": "ceci"})
+    bucket.put(b"x", filename="batch_2\r\x9b.zip", metadata={"uploaded_by": "ceci"})
     dbs.masks_files.insert_one({"_id": f"odd{ESC}", "filename": f"batch_1_{ESC}.zip",
                                 "length": "big", "uploadDate": datetime(2025, 1, 1)})
     dbs.work.batches.insert_many([

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 import pytest
-from bson import Int64, ObjectId
+from bson import ObjectId
 
 from segcore import batch_import
 from segcore.batch_images import list_image_names
@@ -131,6 +131,6 @@ def test_check_masks_on_the_sync_page_lists_them(lab, app_env, upload):
     at.button(key="check_masks").click().run(timeout=60)
     assert not at.exception, at.exception
     assert any("Skipped 1 unusable uploads" in c.value for c in at.caption)
-    table = [t.value for t in at.dataframe if "Problem" in t.value.columns][0]
+    table = next(t.value for t in at.dataframe if "Problem" in t.value.columns)
     assert table["File"].tolist() == ["batch_1_x.zip"]
     assert "_id is not an id (dict)" in table["Problem"][0]
