@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore import mask_check
-from segcore.connection import Databases
-from segcore.labels import FIELD_LABELS
+from segcore.masks import mask_check
+from segcore.core.connection import Databases
+from segcore.views.labels import FIELD_LABELS
 from ui import labels, reads
 from ui.actions import run_write
 from ui.i18n import N_, _, format_number
