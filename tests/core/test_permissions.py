@@ -125,6 +125,8 @@ CALLS = {  # each write as a viewer would call it, on data where a coordinator's
                                                                       who),
     "mask_check.verify": lambda m, d, t, who: m.verify(d, every_batch=True, recheck=True,
                                                   author=who),
+    "mask_content_check.check_content": lambda m, d, t, who: m.check_content(
+        d, recheck=True, author=who),
     "sync.run_sync": lambda m, d, t, who: m.run_sync(d, full=True, author=who),
     "sync.sync_once": lambda m, d, t, who: m.sync_once(d, full=True, author=who),
     "team.add_member": lambda m, d, t, who: m.add_member(d.work, "Nadia", author=who),
