@@ -111,6 +111,8 @@ CALLS = {  # each write as a viewer would call it, on data where a coordinator's
     "assignments.apply_edits": lambda m, d, t, who: m.apply_edits(
         d.work, [m.Edit("batch_1", "assignee", "Flor", "Ceci")], who),
     "assignments.assign": lambda m, d, t, who: m.assign(d.work, ["batch_1"], "Ceci", who),
+    "assignments.set_fields": lambda m, d, t, who: m.set_fields(
+        d.work, ["batch_1"], {"status": "review"}, who),
     "assignments.balance_pending": lambda m, d, t, who: m.balance_pending(d.work, ["Ceci"], who),
     "backup_restore.restore_backup": lambda m, d, t, who: m.restore_backup(
         d.work, _backup_file(d, t), who, replace=True),
