@@ -6,6 +6,7 @@ import streamlit as st
 
 from segcore.masks import mask_check
 from segcore.core.connection import Databases
+from segcore.views.labels import FIELD_LABELS
 from ui import labels, reads
 from ui.actions import run_write
 from ui.i18n import N_, _, format_number
@@ -45,13 +46,23 @@ def check_masks_panel(databases: Databases) -> None:
 
 
 def show_last_mask_check() -> None:
-    """The batches the last "Check masks" of this session reported on."""
+    """The batches the last "Check masks" of this session reported on, and the unusable
+    uploads it skipped (with the sync's reason)."""
     checked = st.session_state.get(MASK_LAST_REPORT)
-    if checked and checked["batches"]:
+    if checked and (checked["batches"] or checked.get("skipped_uploads")):
         st.subheader(_("Last mask check"))
         st.dataframe([{_(header): labels.mask_state(r[k]) if k == "state" else r[k]
                        for k, header in MASK_COLUMNS.items()} for r in checked["batches"]],
                      hide_index=True)
+    if checked and checked.get("skipped_uploads"):
+        st.caption(_("Skipped {count} unusable uploads (they count for no batch):").format(
+            count=checked.get("skipped", len(checked["skipped_uploads"]))))
+        st.dataframe([{label("filename"): s["filename"], label("problem"): s["problem"]}
+                      for s in checked["skipped_uploads"]], hide_index=True)
+
+
+def label(field: str) -> str:
+    return _(FIELD_LABELS[field])
 
 
 def _known(value: object) -> object:

@@ -15,6 +15,7 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 
 from segcore.core.errors import FolderUnreadable
+from segcore.core.regular_files import open_regular, regular_files
 from segcore.core.timefmt import utcnow
 from segcore.masks.mask_matching import is_image_name
 from segcore.core.schema import BATCH_IMAGES, find_in
@@ -37,7 +38,7 @@ class ImageListing:
 def is_dicom_file(path: str) -> bool:
     """True for a DICOM file without an extension: 'DICM' at byte 128 (one small read)."""
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             handle.seek(DICOM_MAGIC_OFFSET)
             return handle.read(4) == b"DICM"
     except OSError:
@@ -53,15 +54,10 @@ def list_image_names(folder: Path) -> list[str]:
         raise FolderUnreadable(f"folder {folder} cannot be read (missing or not mounted)")
     names: list[str] = []
     problems: list[OSError] = []
-    for root, dirs, files in os.walk(folder, onerror=problems.append):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__MACOSX")))
-        for name in files:
-            if name.startswith("."):
-                continue
-            if is_image_name(name) or ("." not in name and
-                                       is_dicom_file(os.path.join(root, name))):
-                names.append(os.path.relpath(os.path.join(root, name), folder)
-                             .replace(os.sep, "/"))
+    for entry in regular_files(folder, problems):  # a pipe or device is never an image
+        name = entry.name
+        if is_image_name(name) or ("." not in name and is_dicom_file(entry.path)):
+            names.append(os.path.relpath(entry.path, folder).replace(os.sep, "/"))
     if problems:
         first = problems[0]
         raise FolderUnreadable(f"folder {folder} cannot be read ({first.strerror or first})")

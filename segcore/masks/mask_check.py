@@ -25,7 +25,7 @@ from segcore.core.timefmt import utcnow
 from segcore.masks.mask_matching import BatchCheck, compare_batch
 from segcore.core.naming import canonical_batch_id
 from segcore.core.schema import BATCHES, IN_CHUNK, MASK_CHECKS, find_in
-from segcore.uploads.uploads import PROJECTION, resolve_batch_ids
+from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_from_document
 
 CHECKS = MASK_CHECKS
 FIELD = "mask_check"  # the batch's result, on its document in `batches`
@@ -33,6 +33,7 @@ UPLOAD_PROJECTION = {**PROJECTION, "chunkSize": 1}
 JSON_KEYS = ("state", "images", "masks", "missing_count", "extra_count", "missing", "extra",
              "unreadable")
 Progress = Callable[[float, str], None]
+SKIPPED_KEPT = 100  # unusable uploads a check lists (all are counted)
 
 
 @dataclass
@@ -43,12 +44,17 @@ class VerifyReport:
     bytes_read: int = 0
     bytes_stored: int = 0  # the length of the uploads checked
     batches: list[dict] = field(default_factory=list)  # {"id", **BatchCheck.summary()}
+    # Uploads the sync calls unusable (uploads.upload_from_document), skipped with its reason:
+    # all counted, the first SKIPPED_KEPT listed.
+    skipped: list[dict] = field(default_factory=list)  # {"filename", "problem"}
+    skipped_count: int = 0
 
     def as_dict(self) -> dict:
         """The command line's JSON: counts, and each batch in the documented shape."""
         return {"checked_uploads": self.checked_uploads, "bytes_read": self.bytes_read,
                 "batches": [{"id": row["id"], **{k: row.get(k) for k in JSON_KEYS}}
-                            for row in self.batches]}
+                            for row in self.batches], "skipped": self.skipped_count,
+                "skipped_uploads": self.skipped}
 
 
 def needs_check(upload: dict, stored: dict | None) -> bool:
@@ -70,7 +76,8 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
     notify = progress or (lambda fraction, message: None)
     work, settings = databases.work, databases.settings
     notify(0.0, "Reading uploads")
-    uploads = _current_uploads(databases)
+    report = VerifyReport()
+    uploads = _current_uploads(databases, report)
     by_batch: dict[str, list] = {}
     for upload_id, upload in uploads.items():
         for key in upload["batches"]:
@@ -85,7 +92,6 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
         for start in range(0, len(stale), IN_CHUNK):  # uploads removed since their check
             work[CHECKS].delete_many({"_id": {"$in": stale[start:start + IN_CHUNK]}})
     targets = [u for u in in_scope if recheck or needs_check(uploads[u], stored.get(u))]
-    report = VerifyReport()
     checked = _check_uploads(databases, [uploads[u] for u in targets], report, notify)
     notify(0.9, "Listing images")
     relist = _relist_images(work, batches, settings.data_directory,
@@ -96,11 +102,19 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
     return report
 
 
-def _current_uploads(databases: Databases) -> dict:
-    """Every upload's document (projected) with its batch keys, by id."""
+def _current_uploads(databases: Databases, report: VerifyReport) -> dict:
+    """Every usable upload's document (projected) with its batch keys, by id; the uploads the
+    sync calls unusable are counted in `report` with the sync's reason, never opened."""
     uploads = {}
-    for doc in databases.masks_files.find({}, UPLOAD_PROJECTION, batch_size=5000):
-        doc["batches"] = resolve_batch_ids(doc.get("filename"), doc.get("metadata"))
+    files = databases.masks_files.with_options(codec_options=READ_OPTIONS)
+    for doc in files.find({}, UPLOAD_PROJECTION, batch_size=5000):
+        upload = upload_from_document(doc)
+        if upload.problem:
+            report.skipped_count += 1
+            if len(report.skipped) < SKIPPED_KEPT:
+                report.skipped.append({"filename": upload.filename, "problem": upload.problem})
+            continue
+        doc["batches"] = list(upload.batches)
         uploads[doc["_id"]] = doc
     return uploads
 
