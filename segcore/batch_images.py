@@ -1,7 +1,12 @@
 """The images of a batch: the image files in its folder, listed by name with the time of listing.
 
 Folders may sit on an SSHFS mount, so a listing is stored (`batch_images`, keyed by batch id)
-and redone only on demand. A folder that cannot be read is recorded as such, never as empty.
+and redone only on demand, or when it was made by an older rule (`VERSION`) or for other
+extensions. A folder that cannot be read is recorded as such, never as empty.
+
+An image has one of the image or volume extensions; a file with none of them is an image when
+it is DICOM ('DICM' at byte 128), whatever dots its name holds (a UID such as
+`1.2.840.113619.2.55.3.604688119.969.1268071029.320`); `DICOMDIR` never is.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ from pymongo.database import Database
 
 from segcore.errors import FolderUnreadable
 from segcore.history import utcnow
-from segcore.mask_matching import is_image_name
+from segcore.mask_matching import DEFAULT_EXTENSIONS, NOT_IMAGES, is_image_name
 from segcore.schema import BATCH_IMAGES, find_in
 
 COLLECTION = BATCH_IMAGES
 DICOM_MAGIC_OFFSET = 128
+VERSION = 2  # 2: DICOM files with dots in their name, DICOMDIR excluded, configured extensions
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class ImageListing:
     names: list[str] | None
     listed_at: datetime | None
     error: str | None = None
+    version: int = VERSION
+    extensions: tuple[str, ...] | None = None  # those it was listed for; None: the defaults
 
 
 def is_dicom_file(path: str) -> bool:
@@ -44,7 +52,13 @@ def is_dicom_file(path: str) -> bool:
         return False
 
 
-def list_image_names(folder: Path) -> list[str]:
+def may_be_dicom(name: str) -> bool:
+    """True for a name a DICOM file may have without an extension: no dot, or a UID (digits
+    after the last dot); `notes.txt` is not opened to find out."""
+    return "." not in name or name.rsplit(".", 1)[1].isdigit()
+
+
+def list_image_names(folder: Path, extensions=DEFAULT_EXTENSIONS) -> list[str]:
     """Image files under `folder` (recursively, as the import counts them), relative, sorted.
 
     Raises FolderUnreadable when the folder is missing or cannot be read.
@@ -58,8 +72,10 @@ def list_image_names(folder: Path) -> list[str]:
         for name in files:
             if name.startswith("."):
                 continue
-            if is_image_name(name) or ("." not in name and
-                                       is_dicom_file(os.path.join(root, name))):
+            if name.lower() in NOT_IMAGES:
+                continue
+            if is_image_name(name, extensions) or (may_be_dicom(name) and
+                                                   is_dicom_file(os.path.join(root, name))):
                 names.append(os.path.relpath(os.path.join(root, name), folder)
                              .replace(os.sep, "/"))
     if problems:
@@ -82,19 +98,26 @@ def batch_folder(batch: dict, data_directory: Path | None) -> Path | None:
 
 
 def list_batch_images(batch: dict, data_directory: Path | None,
-                      key: str | None = None) -> ImageListing:
+                      key: str | None = None, extensions=DEFAULT_EXTENSIONS) -> ImageListing:
     """List one batch's images now, stored under `key` (default its id); a folder problem
     becomes the listing's `error`."""
     folder = batch_folder(batch, data_directory)
     batch_id = key or str(batch.get("id"))
+    extensions = tuple(extensions)
     if folder is None:
         return ImageListing(batch_id, None, None, utcnow(),
-                            "no folder recorded and no DATA_DIRECTORY set")
+                            "no folder recorded and no DATA_DIRECTORY set", extensions=extensions)
     try:
-        names = list_image_names(folder)
+        names = list_image_names(folder, extensions)
     except FolderUnreadable as exc:
-        return ImageListing(batch_id, str(folder), None, utcnow(), str(exc))
-    return ImageListing(batch_id, str(folder), names, utcnow())
+        return ImageListing(batch_id, str(folder), None, utcnow(), str(exc),
+                            extensions=extensions)
+    return ImageListing(batch_id, str(folder), names, utcnow(), extensions=extensions)
+
+
+def is_current(listing: ImageListing, extensions) -> bool:
+    """True when a stored listing was made by this rule for these extensions."""
+    return listing.version == VERSION and tuple(listing.extensions or ()) == tuple(extensions)
 
 
 def save_listings(db: Database, listings: list[ImageListing]) -> None:
@@ -102,7 +125,9 @@ def save_listings(db: Database, listings: list[ImageListing]) -> None:
     if listings:
         db[COLLECTION].bulk_write([UpdateOne({"_id": item.batch_id}, {"$set": {
             "folder": item.folder, "names": item.names, "listed_at": item.listed_at,
-            "error": item.error}}, upsert=True) for item in listings], ordered=False)
+            "error": item.error, "version": item.version,
+            "extensions": list(item.extensions or DEFAULT_EXTENSIONS)}}, upsert=True)
+            for item in listings], ordered=False)
 
 
 def stored_listings(db: Database, batch_ids: list[str] | None = None) -> dict[str, ImageListing]:
@@ -110,4 +135,6 @@ def stored_listings(db: Database, batch_ids: list[str] | None = None) -> dict[st
     docs = (db[COLLECTION].find() if batch_ids is None
             else find_in(db[COLLECTION], "_id", list(dict.fromkeys(batch_ids))))
     return {doc["_id"]: ImageListing(doc["_id"], doc.get("folder"), doc.get("names"),
-                                     doc.get("listed_at"), doc.get("error")) for doc in docs}
+                                     doc.get("listed_at"), doc.get("error"),
+                                     doc.get("version", 1), tuple(doc.get("extensions") or ()))
+            for doc in docs}

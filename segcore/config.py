@@ -33,7 +33,12 @@ class Settings:
     login: bool = False
     session_minutes: int = 480
     language: str = "es"
-    mask_suffixes: tuple[str, ...] = ("_mask", "-mask", "_seg", "_label", "_labels", "_gt")
+    mask_suffixes: tuple[str, ...] = ("_mask", "-mask", "_seg", "_label", "_labels", "_gt",
+                                      "_segmentation", "-label", ".seg")
+    # The image and volume extensions: only members with one count as masks.
+    mask_extensions: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm",
+                                        ".nii", ".nii.gz", ".nrrd", ".seg.nrrd", ".mha", ".mhd",
+                                        ".npy", ".npz")
     mask_check_budget_mb: int = 2048
 
     @property
@@ -138,6 +143,15 @@ def _suffixes(value: str) -> tuple[str, ...]:
     return suffixes
 
 
+def _extensions(value: str) -> tuple[str, ...]:
+    from segcore.mask_matching import parse_extensions
+
+    try:
+        return parse_extensions(value)
+    except ValueError as exc:
+        raise ConfigError(f"MASK_EXTENSIONS: {exc}") from None
+
+
 def _switch(key: str, value: str) -> bool:
     value = value.lower()
     if value not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
@@ -189,6 +203,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         session_minutes=_int("SESSION_MINUTES", values.get("SESSION_MINUTES", "480"), 1, 10_080),
         language=_language(values.get("LANGUAGE", "es")),
         mask_suffixes=_suffixes(values.get("MASK_SUFFIXES", ",".join(Settings.mask_suffixes))),
+        mask_extensions=_extensions(values.get("MASK_EXTENSIONS",
+                                               " ".join(Settings.mask_extensions))),
         mask_check_budget_mb=_int("MASK_CHECK_BUDGET_MB",
                                   values.get("MASK_CHECK_BUDGET_MB", "2048"), 1, 1_048_576),
         timezone=_timezone(values.get("TIMEZONE")),
@@ -244,6 +260,7 @@ def describe(settings: Settings) -> dict[str, str]:
         "SESSION_MINUTES": str(settings.session_minutes),
         "LANGUAGE": settings.language,
         "MASK_SUFFIXES": ",".join(settings.mask_suffixes) or "(none)",
+        "MASK_EXTENSIONS": " ".join(e.lstrip(".") for e in settings.mask_extensions),
         "MASK_CHECK_BUDGET_MB": str(settings.mask_check_budget_mb),
         "TIMEZONE": settings.timezone or "(the server's zone)",
         "MASKS_SET_STATUS": "on" if settings.masks_set_status else "off",

@@ -80,8 +80,11 @@ def test_corrupt_xz_is_unreadable(listed):
 
 
 @pytest.mark.parametrize("filename, data, reason", [
-    ("batch_7.7z", b"7z\xbc\xaf\x27\x1c" + bytes(100), "unsupported format (.7z)"),
-    ("batch_7_notes.docx", b"\x00\x01" * 400, "unsupported format"),
+    ("batch_7.7z", b"7z\xbc\xaf\x27\x1c" + bytes(100), "not a readable 7z archive"),
+    ("batch_7_notes.docx", b"\x00\x01" * 400, "unsupported format (.docx)"),
+    ("batch_7_masks", b"Rar!\x1a\x07\x01\x00" + bytes(100), "unsupported format (RAR)"),
+    ("batch_7.rar", b"Rar!\x1a\x07\x00" + bytes(100), "unsupported format (RAR)"),
+    ("batch_7.tar.zst", b"\x28\xb5\x2f\xfd" + bytes(100), "unsupported format (Zstandard)"),
 ])
 def test_unknown_formats_are_unreadable(listed, filename, data, reason):
     listing = listed(filename, data)
@@ -127,4 +130,6 @@ def test_a_missing_chunk_is_reported_not_fatal(dbs, upload, listed):
     from segcore.archive_listing import list_upload
 
     listing = list_upload(chunks, dbs.masks_files.find_one({"_id": file_id}), BUDGET)
-    assert listing.reason == "truncated upload: chunk 3 is missing"
+    assert listing.reason == "truncated upload: 13 of 14 chunks stored, 104448 of 112640 bytes"
+    assert listing.code.startswith("truncated upload: {chunks} of {expected} chunks stored")
+    assert listing.params == {"chunks": 13, "expected": 14, "size": 104448, "length": 112640}

@@ -5,7 +5,7 @@ import pytest
 from segcore.archive_listing import kind_from_magic, kind_from_name
 from segcore.config import settings_from
 from segcore.errors import ConfigError
-from segcore.mask_matching import (compare_batch, image_key, is_image_name, is_mask_member,
+from segcore.mask_matching import (DEFAULT_MASK_SUFFIXES, compare_batch, image_key, is_image_name, is_mask_member,
                                    mask_key, parse_suffixes, split_extension)
 
 
@@ -15,7 +15,11 @@ from segcore.mask_matching import (compare_batch, image_key, is_image_name, is_m
     ("CT_004.NII.GZ", ("CT_004", ".nii.gz")),
     ("scan.v2.nrrd", ("scan.v2", ".nrrd")),
     ("IM000123", ("IM000123", "")),
-    (".nii.gz", (".nii", ".gz")),
+    (".nii.gz", (".nii.gz", "")),  # an extension alone is no name
+    ("x.seg.nrrd", ("x", ".seg.nrrd")),
+    ("1.2.840.113619.2.55.3.604688119.969.1268071029.320",
+     ("1.2.840.113619.2.55.3.604688119.969.1268071029.320", "")),
+    ("labelmap.txt", ("labelmap.txt", "")),
 ])
 def test_split_extension(name, expected):
     assert split_extension(name) == expected
@@ -101,7 +105,8 @@ def test_summary_lists_at_most_fifty_names_but_counts_all():
 @pytest.mark.parametrize("filename, kind", [
     ("batch_400_part1.zip", "zip"), ("masks_batch_400.tar.xz", "tar"), ("BATCH400.tgz", "tar"),
     ("b.tar.bz2", "tar"), ("b.tar", "tar"), ("b.tar.gz", "tar"), ("img_001_mask.nii.gz", "file"),
-    ("b.7z", "unsupported"), ("b.rar", "unsupported"), ("batch_400_masks", ""),
+    ("b.7z", "7z"), ("b.rar", "unsupported"), ("batch_400_masks", ""), ("b.z01", "split"),
+    ("b.zip.001", "split"), ("b.7z.002", "split"), ("b.tar.zst", "unsupported"),
 ])
 def test_kind_from_name(filename, kind):
     assert kind_from_name(filename) == kind
@@ -118,7 +123,8 @@ def test_mask_settings_are_validated():
     settings = settings_from({"MASK_SUFFIXES": "_roi, -lbl ,_roi", "MASK_CHECK_BUDGET_MB": "64"})
     assert settings.mask_suffixes == ("_roi", "-lbl")
     assert settings.mask_check_budget == 64 * 1024 * 1024
-    assert settings_from({}).mask_suffixes == parse_suffixes("_mask,-mask,_seg,_label,_labels,_gt")
+    assert settings_from({}).mask_suffixes == parse_suffixes(
+        "_mask,-mask,_seg,_label,_labels,_gt,_segmentation,-label,.seg") == DEFAULT_MASK_SUFFIXES
     with pytest.raises(ConfigError, match="MASK_SUFFIXES"):
         settings_from({"MASK_SUFFIXES": "_mask,.png"})
     with pytest.raises(ConfigError, match="MASK_CHECK_BUDGET_MB"):
