@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Install everything the tests need (Python packages into .venv, Debian's Chromium for the
-# browser tests, systemd for checking the service units) and run the whole suite. Fails when
-# pytest collects no test.
+# browser tests, the archivers for the mask-check tests, systemd for checking the service units)
+# and run the whole suite. Fails when pytest collects no test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # chromium for the browser tests; systemd for `systemd-analyze verify` of the units in deploy/.
 MISSING=""
 [ -x /usr/bin/chromium ] || MISSING="$MISSING chromium"
 command -v systemd-analyze >/dev/null || MISSING="$MISSING systemd"
+# The archive tests build uploads with the tools annotators use: GNU tar, bsdtar, Info-ZIP, 7-Zip.
+command -v tar >/dev/null || MISSING="$MISSING tar"
+command -v bsdtar >/dev/null || MISSING="$MISSING libarchive-tools"
+command -v zip >/dev/null || MISSING="$MISSING zip"
+command -v unzip >/dev/null || MISSING="$MISSING unzip"
+command -v 7z >/dev/null || MISSING="$MISSING p7zip-full"
 if [ -n "$MISSING" ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -26,6 +26,9 @@ from segcore.schema import BATCH_IMAGES, find_in
 
 COLLECTION = BATCH_IMAGES
 DICOM_MAGIC_OFFSET = 128
+# The file meta's (0002,0002) Media Storage SOP Class: Media Storage Directory (a DICOMDIR).
+# The meta is always explicit VR little endian.
+DICOMDIR_CLASS = b"\x02\x00\x02\x00UI\x14\x001.2.840.10008.1.3.10"
 VERSION = 2  # 2: DICOM files with dots in their name, DICOMDIR excluded, configured extensions
 
 
@@ -43,13 +46,16 @@ class ImageListing:
 
 
 def is_dicom_file(path: str) -> bool:
-    """True for a DICOM file without an extension: 'DICM' at byte 128 (one small read)."""
+    """True for a DICOM image without an extension: 'DICM' at byte 128, and a file meta that
+    does not name the Media Storage Directory class (a DICOMDIR under another name). One small
+    read."""
     try:
         with open(path, "rb") as handle:
-            handle.seek(DICOM_MAGIC_OFFSET)
-            return handle.read(4) == b"DICM"
+            head = handle.read(DICOM_MAGIC_OFFSET + 1024)
     except OSError:
         return False
+    return (head[DICOM_MAGIC_OFFSET:DICOM_MAGIC_OFFSET + 4] == b"DICM"
+            and DICOMDIR_CLASS not in head)
 
 
 def may_be_dicom(name: str) -> bool:
