@@ -115,6 +115,9 @@ def read_tar_members(stream, budget: int) -> list[tuple[str, int, str]]:
         raise
     except EOFError:
         raise UnreadableUpload(TRUNCATED) from None
+    except (lzma.LZMAError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+        raise UnreadableUpload(N_("not a readable tar archive (corrupt compressed data: "
+                                  "{detail})"), detail=_detail(exc)) from None
     except _ERRORS as exc:
         raise UnreadableUpload(N_("not a readable tar archive ({detail})"),
                                detail=_detail(exc)) from None
@@ -131,7 +134,5 @@ def _digest(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:
 
 
 def _detail(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-    if isinstance(exc, (lzma.LZMAError, zlib.error)) or "compressed" in text:
-        return f"corrupt compressed data: {text}"
-    return text
+    """The library's own words (English), one short line."""
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__

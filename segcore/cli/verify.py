@@ -45,6 +45,10 @@ def print_report(report) -> None:
                        + (f" (and {more} more)" if more > 0 else ""))
         for bad in row.get("unreadable") or ():
             click.echo(f"    unreadable: {bad['filename']}: {bad['reason']}")
+        if row.get("other_files"):
+            more = (row.get("other_files_count") or 0) - len(row["other_files"])
+            click.echo(f"    other files (not masks): {', '.join(row['other_files'])}"
+                       + (f" (and {more} more)" if more > 0 else ""))
         if row.get("note"):
             click.echo(f"    {row['note']}")
     states: dict[str, int] = {}
