@@ -2,7 +2,7 @@
 
 import pytest
 
-from segcore import demo, stats
+from segcore import demo, mask_check, stats
 from segcore.errors import DemoRefused
 
 
@@ -21,6 +21,27 @@ def test_demo_is_realistic_and_labelled(dbs, tmp_path):
     assert dbs.training["masks.chunks"].count_documents({}) >= len(files)
     assert len(list((tmp_path / "demo" / "batch_1").glob("*.png"))) == 3
     assert dbs.work.batches.find_one({"id": "batch_2"})["status"] == "S"
+
+
+def test_demo_is_synced_and_its_masks_checked_when_loaded(dbs, tmp_path):
+    """Right after loading, the Dashboard has masks and "Check masks" has complete, incomplete
+    and unreadable batches, from real archives."""
+    summary = demo.load_demo(dbs, tmp_path / "demo", count=60)
+    counts = stats.summary(dbs.work)
+    assert counts.with_masks > 10 and dbs.work.sync_runs.count_documents({}) == 1
+    assert set(summary["mask_states"]) == {"complete", "incomplete", "unreadable"}
+    assert mask_check.count_by_state(dbs.work) == summary["mask_states"]
+    assert summary["mask_states"]["complete"] > summary["mask_states"]["incomplete"]
+    for number in range(1, 25):
+        stored = dbs.work.batches.find_one({"id": f"batch_{number}"})["mask_check"]
+        expected = demo.demo_outcome(number)
+        assert stored["state"] == expected, (number, stored)
+        if expected == "incomplete":
+            assert stored["missing"] == ["img_003.png"]
+    reasons = {bad["reason"] for c in dbs.work.batches.find({"mask_check.state": "unreadable"})
+               for bad in c["mask_check"]["unreadable"]}
+    assert reasons and all(r == "part of a split archive" or r.startswith(("truncated", "not a"))
+                           for r in reasons)
 
 
 def test_demo_refuses_a_database_with_real_data(dbs, tmp_path):
