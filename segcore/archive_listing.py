@@ -1,7 +1,8 @@
 """What one upload holds, read from GridFS as little as possible, never extracted.
 
-- First one aggregate checks that the stored chunks add up to the upload's length (a chunk
-  missing or short anywhere makes it *unreadable*, also where a listing would not read).
+- A chunk missing or short anywhere makes an upload *unreadable*: a tar is read whole, each
+  chunk checked as it streams; for the others (a zip, a 7z, a single file), whose listing reads
+  a few chunks or none, one aggregate first checks that the stored chunks add up to the length.
 - A zip is listed from its central directory (`archive_zip`), a 7z from its headers
   (`archive_7z`), both through `ChunkFile`, which fetches only the chunks they touch.
 - A tar, plain or compressed, is streamed once through `archive_tar`, within a budget.
@@ -118,10 +119,10 @@ def list_upload(chunks: Collection, doc: dict, budget: int,
     stats = ReadStats()
     try:
         stored = StoredFile.from_document(doc)
-        check_chunks_add_up(chunks, stored)
         if kind == "split":
             raise UnreadableUpload(SPLIT_REASON)
         if kind == "file":
+            check_chunks_add_up(chunks, stored)
             name = member_base_name(filename)
             member = {"name": name, "size": stored.length}
             if isinstance(doc.get("md5"), str):  # written by older GridFS drivers
@@ -149,12 +150,14 @@ def list_upload(chunks: Collection, doc: dict, budget: int,
 def _list_archive(chunks: Collection, stored: StoredFile, kind: str, budget: int,
                   stats: ReadStats, listing: Listing, extensions) -> None:
     if kind in ("zip", "7z"):
-        # A zip or a 7z costs its directory whatever its size.
+        # A zip or a 7z costs its directory whatever its size, and one aggregate that finds a
+        # chunk missing or short where the directory does not lead.
+        check_chunks_add_up(chunks, stored)
         source = ChunkFile(chunks, stored, stats)
         read = read_zip_directory if kind == "zip" else read_7z_headers
         entries = [(name, size, "crc", crc) for name, size, crc in read(source)]
     else:
-        # A tar costs every byte.
+        # A tar costs every byte: streaming it checks every chunk's place and size.
         if stored.length > budget:
             raise UnreadableUpload(N_("too large to check ({size} MB, over the budget of "
                                       "{budget} MB)"), size=_megabytes(stored.length),

@@ -211,3 +211,10 @@ def test_a_chunk_missing_or_short_in_a_part_never_read_makes_the_upload_unreadab
         listing = list_upload(chunks, dbs.masks_files.find_one({"_id": file_id}), BUDGET)
         assert listing.reason.startswith("truncated upload") and listing.names == []
         assert listing.chunks_read == 0  # found by one aggregate, before reading anything
+    # A tar is read whole: the chunk after its end-of-archive block is checked too.
+    tar = archive_with("tar", masks, tmp_path / "b.tar", "-cf")
+    third = upload("b_9.tar", tar, chunk_size=1024)
+    last = -(-len(tar) // 1024) - 1
+    chunks.update_one({"files_id": third, "n": last}, {"$set": {"data": b"\0" * 10}})
+    listing = list_upload(chunks, dbs.masks_files.find_one({"_id": third}), BUDGET)
+    assert listing.reason == f"truncated upload: chunk {last} holds 10 bytes, not 1024"
