@@ -58,6 +58,7 @@ class StoredFile:
 
 
 MISSING_CHUNK = N_("truncated upload: chunk {chunk} is missing")
+EXTRA_CHUNKS = N_("the upload's chunks hold more than its length")
 
 
 def _check_chunk(stored: StoredFile, n: int, data: object) -> bytes:
@@ -147,6 +148,7 @@ class ChunkStream(io.RawIOBase):
         self._cursor = chunks.find({"files_id": stored.id}, {"data": 1, "n": 1},
                                    batch_size=CURSOR_BATCH).sort("n", 1)
         self._next_n = 0
+        self._ended = False
         self._buffer = b""
         self.stats = stats or ReadStats()
 
@@ -155,6 +157,9 @@ class ChunkStream(io.RawIOBase):
 
     def _fetch(self) -> bytes:
         if self._next_n >= self._stored.chunk_count:
+            if not self._ended and next(self._cursor, None) is not None:
+                raise UnreadableUpload(EXTRA_CHUNKS)
+            self._ended = True
             return b""
         doc = next(self._cursor, None)
         n = self._next_n

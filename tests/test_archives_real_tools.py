@@ -218,3 +218,9 @@ def test_a_chunk_missing_or_short_in_a_part_never_read_makes_the_upload_unreadab
     chunks.update_one({"files_id": third, "n": last}, {"$set": {"data": b"\0" * 10}})
     listing = list_upload(chunks, dbs.masks_files.find_one({"_id": third}), BUDGET)
     assert listing.reason == f"truncated upload: chunk {last} holds 10 bytes, not 1024"
+    # A chunk beyond the length: the chunks do not add up either.
+    for name, data in (("b_10.tar", tar), ("b_11.zip", data)):
+        file_id = upload(name, data, chunk_size=1024)
+        chunks.insert_one({"files_id": file_id, "n": -(-len(data) // 1024), "data": b"x"})
+        listing = list_upload(chunks, dbs.masks_files.find_one({"_id": file_id}), BUDGET)
+        assert listing.reason is not None and listing.names == [], name
