@@ -148,6 +148,16 @@ def _uploads_of(number: int, filenames: list[str], rng: random.Random) -> list[t
     return uploads
 
 
+def _orphan_uploads(files: GridFS) -> int:
+    """Uploads naming no batch in the list, or several at once, as real tools leave them."""
+    extras = [("batch_9999_masks.zip", "flor"), ("final_masks.zip", "ceci"),
+              ("batch_12_to_batch_15.zip", "maggie")]
+    for filename, uploader in extras:
+        files.put(mask_archive(filename, ["img_001_mask.png"]), filename=filename,
+                  metadata={"uploaded_by": uploader})
+    return len(extras)
+
+
 def _filenames(number: int, rng: random.Random) -> list[str]:
     shapes = [f"masks_batch_{number}.tar.xz", f"Batch-{number}.zip",
               f"batch_{number:04d}_part2.zip", f"BATCH{number}.tgz",
@@ -218,23 +228,22 @@ def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "de
             # GridFS stamps the current time; the demo spreads uploads over the last month.
             databases.masks_files.update_one({"_id": file_id}, {"$set": {"uploadDate": when}})
             uploads += 1
-    extras = [("batch_9999_masks.zip", "flor"), ("final_masks.zip", "ceci"),
-              ("batch_12_to_batch_15.zip", "maggie")]
-    for filename, uploader in extras:
-        files.put(mask_archive(filename, ["img_001_mask.png"]), filename=filename,
-                  metadata={"uploaded_by": uploader})
-        uploads += 1
+    uploads += _orphan_uploads(files)
     # A few legacy values, as the old dashboard left them.
     work[BATCHES].update_one({"id": "batch_2"}, {"$set": {"status": "S"}})
     work[BATCHES].update_one({"id": f"batch_{assigned}"}, {"$set": {"assignee": "Roberto"}})
     batches.mark_changed(work, ["batch_2", f"batch_{assigned}"])
-    # What a coordinator would do first: sync, then check the masks, so the Dashboard shows
-    # masks and charts and "Check masks" has results as soon as the demo is loaded.
-    sync.run_sync(databases, author=author)
-    checked = mask_check.verify(databases, author=author)
-    states: dict[str, int] = {}
-    for row in checked.batches:
-        states[row["state"]] = states.get(row["state"], 0) + 1
     return {"batches": count, "team": len(names), "assigned": assigned, "uploads": uploads,
             "directory": str(Path(directory).resolve()), "batches_file": str(batches_file),
-            "mask_states": states}
+            "mask_states": _sync_and_check(databases, author)}
+
+
+def _sync_and_check(databases: Databases, author: str) -> dict[str, int]:
+    """What a coordinator does first: a sync, then a mask check, so the Dashboard shows masks
+    and charts and "Check masks" has results as soon as the demo is loaded. Returns how many
+    batches are in each mask-check state."""
+    sync.run_sync(databases, author=author)
+    states: dict[str, int] = {}
+    for row in mask_check.verify(databases, author=author).batches:
+        states[row["state"]] = states.get(row["state"], 0) + 1
+    return states
