@@ -97,10 +97,10 @@ def read_tar_members(stream, budget: int) -> list[tuple[str, int, str]]:
             while (member := archive.next()) is not None:
                 archive.members.clear()  # stream mode keeps every header otherwise
                 if member.isfile():
-                    digests[member.name] = (member.size, _digest(archive, member))
-                    found.append((member.name, *digests[member.name]))
+                    digests[_path(member.name)] = (member.size, _digest(archive, member))
+                    found.append((member.name, *digests[_path(member.name)]))
                 elif member.islnk():
-                    found.append((member.name, *digests.get(member.linkname, (0, ""))))
+                    found.append((member.name, *digests.get(_path(member.linkname), (0, ""))))
                 elif member.issym():
                     link = hashlib.blake2b(b"->" + member.linkname.encode("utf-8", "replace"),
                                            digest_size=16)
@@ -122,6 +122,13 @@ def read_tar_members(stream, budget: int) -> list[tuple[str, int, str]]:
         raise UnreadableUpload(N_("not a readable tar archive ({detail})"),
                                detail=_detail(exc)) from None
     return found
+
+
+def _path(name: str) -> str:
+    """A member path as a link names it, whether or not either carries `./` or `/` first."""
+    while name.startswith("./"):
+        name = name[2:]
+    return name.lstrip("/")
 
 
 def _digest(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:

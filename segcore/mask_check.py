@@ -51,7 +51,8 @@ class VerifyReport:
     def as_dict(self) -> dict:
         """The command line's JSON: counts, and each batch in the documented shape."""
         return {"checked_uploads": self.checked_uploads, "bytes_read": self.bytes_read,
-                "batches": [{"id": row["id"], **{k: _json_value(k, row.get(k)) for k in JSON_KEYS}}
+                "batches": [{"id": row["id"],
+                             **{k: _json_value(k, row.get(k)) for k in JSON_KEYS}}
                             for row in self.batches]}
 
 
@@ -303,7 +304,8 @@ def upload_changes(databases: Databases, batch_id: str) -> list[dict]:
     upload_ids = list((doc.get(FIELD) or {}).get("uploads") or [])
     checks = list(find_in(databases.work[CHECKS], "_id", upload_ids,
                           {"filename": 1, "uploadDate": 1, "names": 1, "members": 1}))
-    checks.sort(key=lambda c: (c.get("uploadDate") is None, c.get("uploadDate") or 0, str(c["_id"])))
+    checks.sort(key=lambda c: (c.get("uploadDate") is None, c.get("uploadDate") or 0,
+                               str(c["_id"])))
     return [{"filename": check.get("filename"), "uploadDate": check.get("uploadDate"),
              **changes.as_dict()}
             for check, changes in zip(checks, changes_by_upload(checks))]

@@ -133,3 +133,21 @@ def test_a_missing_chunk_is_reported_not_fatal(dbs, upload, listed):
     assert listing.reason == "truncated upload: chunk 3 is missing"
     assert (listing.code, listing.params) == ("truncated upload: chunk {chunk} is missing",
                                               {"chunk": 3})
+
+
+def test_a_hard_link_named_without_the_dot_slash_of_its_target_gets_its_data(listed):
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("./masks/a_mask.png")
+        info.size = 5
+        archive.addfile(info, io.BytesIO(b"12345"))
+        link = tarfile.TarInfo("./masks/b_mask.png")
+        link.type, link.linkname = tarfile.LNKTYPE, "masks/a_mask.png"
+        archive.addfile(link)
+    listing = listed("batch_7.tgz", buffer.getvalue())
+    a, b = listing.members
+    assert (a["name"], b["name"]) == ("a_mask.png", "b_mask.png")
+    assert (a["size"], a["digest"]) == (b["size"], b["digest"]) == (5, a["digest"])

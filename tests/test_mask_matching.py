@@ -5,8 +5,9 @@ import pytest
 from segcore.archive_listing import kind_from_magic, kind_from_name
 from segcore.config import settings_from
 from segcore.errors import ConfigError
-from segcore.mask_matching import (DEFAULT_MASK_SUFFIXES, compare_batch, image_key, is_image_name, is_mask_member,
-                                   mask_key, parse_suffixes, split_extension)
+from segcore.mask_matching import (DEFAULT_MASK_SUFFIXES, compare_batch, image_key,
+                                   is_image_name, is_mask_member, mask_key, parse_suffixes,
+                                   split_extension)
 
 
 @pytest.mark.parametrize("name, expected", [

@@ -112,7 +112,8 @@ def test_old_stored_checks_are_upgraded_by_the_next_check(lab, upload, dbs, tmp_
     assert report.checked_uploads == 1
     assert (row["state"], row["images"], row["extra"]) == ("complete", 2, [])
     stored = dbs.work.mask_checks.find_one({"_id": file_id})
-    assert stored["version"] == archive_listing.VERSION and stored["other_files"] == ["labelmap.txt"]
+    assert stored["version"] == archive_listing.VERSION
+    assert stored["other_files"] == ["labelmap.txt"]
     assert verify(lab, author="test").checked_uploads == 0  # and only once
 
 
