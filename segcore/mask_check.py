@@ -256,18 +256,22 @@ def batch_result(work: Database, upload_ids: list, listing, suffixes,
                   for c in checks.values() if c.get("reason")]
     unchecked = [u for u in upload_ids if u not in checks]
     masks = sorted({n for c in checks.values() for n in c.get("names") or ()})
-    notes = []
+    notes: list[dict] = []  # each a template and its values, worded by the reader
     if listing is None or listing.names is None:
-        notes.append(f"images: {listing.error}" if listing else "images: not listed yet")
+        notes.append({"code": N_("images: {error}"), "params": {"error": listing.error}}
+                     if listing else {"code": N_("images: not listed yet"), "params": {}})
     if not upload_ids:
-        notes.append("masks: no upload names this batch")
+        notes.append({"code": N_("masks: no upload names this batch"), "params": {}})
     elif unchecked:
-        notes.append(f"masks: {len(unchecked)} upload(s) not checked yet")
+        notes.append({"code": N_("masks: {count} upload(s) not checked yet"),
+                      "params": {"count": len(unchecked)}})
     known_masks = masks if upload_ids and not unchecked else None
     others = {n for c in checks.values() for n in c.get("other_files") or ()}
-    return compare_batch(listing.names if listing else None, known_masks, unreadable,
-                         suffixes, note="; ".join(notes) or None, extensions=extensions,
-                         other_files=others)
+    check = compare_batch(listing.names if listing else None, known_masks, unreadable, suffixes,
+                          note="; ".join(n["code"].format(**n["params"]) for n in notes) or None,
+                          extensions=extensions, other_files=others)
+    check.notes = notes
+    return check
 
 
 def _stored_listings(work: Database, upload_ids: list) -> dict:

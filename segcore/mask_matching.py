@@ -154,6 +154,7 @@ class BatchCheck:
     unreadable: list[dict] = field(default_factory=list)
     note: str | None = None  # why the state is unknown
     other_files: list[str] = field(default_factory=list)  # members that are not masks
+    notes: list[dict] = field(default_factory=list)  # `note` as [{"code", "params"}]
 
     @property
     def missing_count(self) -> int:
@@ -169,7 +170,8 @@ class BatchCheck:
                 "matched": self.matched, "missing_count": self.missing_count,
                 "extra_count": self.extra_count, "missing": self.missing[:NAMES_SHOWN],
                 "extra": self.extra[:NAMES_SHOWN], "unreadable": self.unreadable,
-                "note": self.note, "other_files_count": len(self.other_files),
+                "note": self.note, "notes": self.notes,
+                "other_files_count": len(self.other_files),
                 "other_files": self.other_files[:NAMES_SHOWN]}
 
 

@@ -82,6 +82,7 @@ def test_states_of_real_deliveries_and_the_training_database_untouched(lab, uplo
     assert rows["batch_5"]["state"] == "unknown" and rows["batch_5"]["images"] is None
     stored = dbs.work.batches.find_one({"id": "batch_5"})["mask_check"]
     assert "cannot be read" in stored["note"]
+    assert stored["notes"][0]["code"] == "images: {error}"  # worded by the reader's language
     listing = dbs.work.batch_images.find_one({"_id": "batch_1"})
     assert len(listing["names"]) == 240 and listing["listed_at"] is not None
     assert count_by_state(dbs.work) == {"incomplete": 1, "complete": 1, "extra": 1,

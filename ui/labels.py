@@ -75,8 +75,9 @@ def person(name: object, team: list[str], former: set[str] = frozenset()) -> str
 
 
 def unreadable_reason(entry: dict) -> str:
-    """Why an upload could not be read, in the session's language: its stored template and
-    values worded here; a reason stored before templates were kept, as stored (English)."""
+    """Why an upload could not be read (or a check's note), in the session's language: its
+    stored template and values worded here; a reason stored before templates were kept, as
+    stored (English)."""
     code, reason = entry.get("code"), str(entry.get("reason") or "")
     if not code:
         return reason

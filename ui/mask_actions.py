@@ -72,8 +72,9 @@ def show_batch_masks(batch_ids: list[str]) -> None:
     st.write(f"**{labels.mask_state(detail['state'])}**: " + _(
         "{matched} of {images} images have a mask.").format(matched=_known(detail["matched"]),
                                                            images=_known(detail["images"])))
-    if detail["note"]:
-        st.caption(detail["note"])
+    if detail["notes"] or detail["note"]:
+        st.caption("; ".join(labels.unreadable_reason(n) for n in detail["notes"])
+                   or detail["note"])
     left, right = st.columns(2)
     left.markdown(_("Images without a mask ({count})").format(count=len(detail["missing"])))
     left.dataframe({_("image"): detail["missing"]}, hide_index=True, key="masks_missing")
