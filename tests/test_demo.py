@@ -49,3 +49,19 @@ def test_demo_refuses_a_database_with_real_data(dbs, tmp_path):
     with pytest.raises(DemoRefused):
         demo.load_demo(dbs, tmp_path / "demo", count=20)
     assert dbs.work.batches.count_documents({}) == 0 and not demo.is_demo(dbs)
+
+
+def test_the_dashboard_shows_masks_right_after_the_demo_loads(app_env, tmp_path):
+    """No Sync press needed: the figures, the charts and the complete masks are there."""
+    import json
+
+    from tests.helpers import page
+
+    demo.load_demo(app_env, tmp_path / "demo", author="test", count=60)
+    at = page("dashboard").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["With masks"]) > 10 and int(metrics["Masks complete"]) > 10
+    pie = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+               if json.loads(c.proto.spec)["layout"]["title"]["text"] == "With masks vs without")
+    assert sum(pie["data"][0]["values"]) == 60
