@@ -12,6 +12,7 @@ database is only read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable
 
 from pymongo import UpdateOne
@@ -23,8 +24,8 @@ from segcore.archive_listing import list_upload
 from segcore.connection import Databases
 from segcore.errors import N_, BatchNotFound
 from segcore.history import utcnow
-from segcore.listing_changes import changes_by_upload
-from segcore.mask_matching import DEFAULT_EXTENSIONS, BatchCheck, compare_batch
+from segcore.listing_changes import changes_between, changes_by_upload
+from segcore.mask_matching import NAMES_SHOWN, DEFAULT_EXTENSIONS, BatchCheck, compare_batch
 from segcore.naming import canonical_batch_id
 from segcore.schema import BATCHES, IN_CHUNK, MASK_CHECKS, find_in
 from segcore.uploads import PROJECTION, resolve_batch_ids
@@ -35,6 +36,7 @@ UPLOAD_PROJECTION = {**PROJECTION, "chunkSize": 1}
 JSON_KEYS = ("state", "images", "masks", "missing_count", "extra_count", "missing", "extra",
              "unreadable", "other_files")
 SUMMARY_VERSION = 2  # 2: other files, unreadable reasons as codes, NFC and nnU-Net matching
+CHANGE_KINDS = ("added", "removed", "changed")
 MAX_STORED_MEMBERS = 50_000  # sizes and checksums kept per upload, within a document's 16 MB
 Progress = Callable[[float, str], None]
 
@@ -107,6 +109,7 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
                if recheck or needs_check(uploads[u], stored.get(u), extensions)]
     report = VerifyReport()
     checked = _check_uploads(databases, [uploads[u] for u in targets], report, notify)
+    _record_changes(work, checked, uploads, by_batch)
     notify(0.9, "Listing images")
     relist = _relist_images(work, batches, settings.data_directory,
                             bool(batch_ids or recheck), extensions)
@@ -195,6 +198,38 @@ def _check_uploads(databases: Databases, targets: list[dict], report: VerifyRepo
         report.bytes_stored += int(upload.get("length") or 0)
         checked.append(upload["_id"])
     return checked
+
+
+def previous_upload(upload_id, uploads: dict, by_batch: dict):
+    """The upload of the same batch (its first) that arrived just before `upload_id`, or None."""
+    upload = uploads[upload_id]
+    if not upload["batches"] or not isinstance(upload.get("uploadDate"), datetime):
+        return None
+    earlier = [u for u in by_batch.get(upload["batches"][0], ()) if u != upload_id
+               and isinstance(uploads[u].get("uploadDate"), datetime)
+               and (uploads[u]["uploadDate"], str(u)) < (upload["uploadDate"], str(upload_id))]
+    return max(earlier, key=lambda u: (uploads[u]["uploadDate"], str(u)), default=None)
+
+
+def _record_changes(work: Database, checked: list, uploads: dict, by_batch: dict) -> None:
+    """Store on each listing just made what it changed since the batch's previous upload
+    (`changes`: None for a batch's first upload); at most NAMES_SHOWN names per kind."""
+    previous = {u: previous_upload(u, uploads, by_batch) for u in checked}
+    wanted = list({*checked, *(p for p in previous.values() if p is not None)})
+    listings = {d["_id"]: d for d in find_in(work[CHECKS], "_id", wanted,
+                                             {"filename": 1, "names": 1, "members": 1})}
+    writes = []
+    for upload_id, before in previous.items():
+        changes = None
+        if before is not None and before in listings and upload_id in listings:
+            found = changes_between(listings[before], listings[upload_id])
+            changes = {"previous": before, "previous_filename": listings[before].get("filename"),
+                       "compared": found.compared,
+                       **{k: getattr(found, k)[:NAMES_SHOWN] for k in CHANGE_KINDS},
+                       **{f"{k}_count": len(getattr(found, k)) for k in CHANGE_KINDS}}
+        writes.append(UpdateOne({"_id": upload_id}, {"$set": {"changes": changes}}))
+    for start in range(0, len(writes), 1000):
+        work[CHECKS].bulk_write(writes[start:start + 1000], ordered=False)
 
 
 def _relist_images(work: Database, batches: list[dict], data_directory, every: bool,

@@ -150,5 +150,11 @@ def test_what_changed_between_uploads_of_a_batch(lab, upload, dbs, tmp_path):
     assert (changes[2]["added"], changes[2]["removed"], changes[2]["compared"]) == ([], [], "size")
     assert (changes[3]["changed"], changes[3]["compared"]) == (["img_004_mask.png"], "content")
     stored = {c["filename"]: c for c in dbs.work.mask_checks.find()}
+    assert stored["batch_1.zip"]["changes"] is None  # the batch's first upload
+    v2 = stored["batch_1_v2.zip"]["changes"]
+    assert (v2["previous_filename"], v2["added"], v2["removed"], v2["changed"]) == (
+        "batch_1.zip", ["img_004_mask.png"], ["img_003_mask.png"], ["img_002_mask.png"])
+    assert (v2["added_count"], v2["compared"]) == (1, "content")
+    assert stored["batch_1_v4.tar.gz"]["changes"]["changed"] == ["img_004_mask.png"]
     same = changes_between(stored["batch_1_v4.tar.gz"], stored["batch_1_v4.tar.gz"])
     assert not same.any
