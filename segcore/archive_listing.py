@@ -47,7 +47,8 @@ class Listing:
     """What one upload holds: mask names (and its other files), or why they cannot be known.
 
     `members` gives each mask's `name`, `size` and a fingerprint of its data: `crc` (CRC-32 from
-    a zip's directory or a 7z's headers) or `digest` (computed while streaming a tar). `reason`
+    a zip's directory or a 7z's headers), `digest` (BLAKE2b, computed while streaming a tar) or
+    `md5` (a single mask file, when the GridFS document has one). `reason`
     is the English text, `code` its template (`N_`) and `params` its values, for the UI to word
     in the reader's language.
     """
@@ -126,12 +127,12 @@ def list_upload(chunks: Collection, doc: dict, budget: int,
             name = member_base_name(filename)
             member = {"name": name, "size": stored.length}
             if isinstance(doc.get("md5"), str):  # written by older GridFS drivers
-                member["digest"] = doc["md5"]
+                member["md5"] = doc["md5"]
             listing.names, listing.members = [name], [member]
             return listing
         if kind in ("", "unsupported"):
             head = ChunkFile(chunks, stored, stats).read(512)
-            kind = "" if kind == "unsupported" else kind_from_magic(head)
+            kind = kind_from_magic(head)  # a zip named .rar is still a zip
             listing.kind = kind or "unknown"
             if not kind:
                 named = format_name(filename, head)

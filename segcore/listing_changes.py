@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-FINGERPRINTS = ("crc", "digest")
+FINGERPRINTS = ("crc", "digest", "md5")
 
 
 @dataclass
