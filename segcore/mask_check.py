@@ -214,22 +214,24 @@ def previous_upload(upload_id, uploads: dict, by_batch: dict):
 def _record_changes(work: Database, checked: list, uploads: dict, by_batch: dict) -> None:
     """Store on each listing just made what it changed since the batch's previous upload
     (`changes`: None for a batch's first upload); at most NAMES_SHOWN names per kind."""
-    previous = {u: previous_upload(u, uploads, by_batch) for u in checked}
-    wanted = list({*checked, *(p for p in previous.values() if p is not None)})
-    listings = {d["_id"]: d for d in find_in(work[CHECKS], "_id", wanted,
-                                             {"filename": 1, "names": 1, "members": 1})}
-    writes = []
-    for upload_id, before in previous.items():
-        changes = None
-        if before is not None and before in listings and upload_id in listings:
-            found = changes_between(listings[before], listings[upload_id])
-            changes = {"previous": before, "previous_filename": listings[before].get("filename"),
-                       "compared": found.compared,
-                       **{k: getattr(found, k)[:NAMES_SHOWN] for k in CHANGE_KINDS},
-                       **{f"{k}_count": len(getattr(found, k)) for k in CHANGE_KINDS}}
-        writes.append(UpdateOne({"_id": upload_id}, {"$set": {"changes": changes}}))
-    for start in range(0, len(writes), 1000):
-        work[CHECKS].bulk_write(writes[start:start + 1000], ordered=False)
+    for start in range(0, len(checked), IN_CHUNK):  # a slice at a time: listings can be large
+        previous = {u: previous_upload(u, uploads, by_batch)
+                    for u in checked[start:start + IN_CHUNK]}
+        wanted = list({*previous, *(p for p in previous.values() if p is not None)})
+        listings = {d["_id"]: d for d in find_in(work[CHECKS], "_id", wanted,
+                                                 {"filename": 1, "names": 1, "members": 1})}
+        writes = []
+        for upload_id, before in previous.items():
+            changes = None
+            if before is not None and before in listings and upload_id in listings:
+                found = changes_between(listings[before], listings[upload_id])
+                changes = {"previous": before, "compared": found.compared,
+                           "previous_filename": listings[before].get("filename"),
+                           **{k: getattr(found, k)[:NAMES_SHOWN] for k in CHANGE_KINDS},
+                           **{f"{k}_count": len(getattr(found, k)) for k in CHANGE_KINDS}}
+            writes.append(UpdateOne({"_id": upload_id}, {"$set": {"changes": changes}}))
+        if writes:
+            work[CHECKS].bulk_write(writes, ordered=False)
 
 
 def _relist_images(work: Database, batches: list[dict], data_directory, every: bool,
