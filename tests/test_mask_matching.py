@@ -5,9 +5,9 @@ import pytest
 from segcore.archive_listing import kind_from_magic, kind_from_name
 from segcore.config import settings_from
 from segcore.errors import ConfigError
-from segcore.mask_matching import (DEFAULT_MASK_SUFFIXES, compare_batch, image_key,
-                                   is_image_name, is_mask_member, mask_key, parse_suffixes,
-                                   split_extension)
+from segcore.mask_matching import (DEFAULT_EXTENSIONS, DEFAULT_MASK_SUFFIXES, compare_batch,
+                                   image_key, is_image_name, is_mask_member, mask_key,
+                                   parse_suffixes, sort_members, split_extension)
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -141,3 +141,40 @@ def test_the_batch_filter_takes_only_known_mask_states():
         {"mask_check.state": {"$exists": False}}
     with pytest.raises(ValidationError):
         build_filter(BatchQuery(mask_state={"$ne": 1}))
+
+
+def test_mask_extensions_are_configurable_compound_ones_too():
+    settings = settings_from({"MASK_EXTENSIONS": "png, .NII.GZ seg.nrrd"})
+    assert settings.mask_extensions == (".png", ".nii.gz", ".seg.nrrd")
+    assert settings_from({}).mask_extensions == DEFAULT_EXTENSIONS
+    for bad in ("p/ng", ".", "png,an_extension_far_too_long", "nii..gz"):
+        with pytest.raises(ConfigError, match="MASK_EXTENSIONS"):
+            settings_from({"MASK_EXTENSIONS": bad})
+    extensions = settings.mask_extensions
+    assert sort_members(["x/CT_1.seg.nrrd", "a.nii.gz", "b.jpg", "labelmap.txt"], extensions) == (
+        ["CT_1.seg.nrrd", "a.nii.gz"], ["b.jpg", "labelmap.txt"])
+    assert mask_key("CT_1.seg.nrrd", (), extensions) == image_key("ct_1.nii.gz", extensions)
+
+
+@pytest.mark.parametrize("image, mask", [
+    ("case_0001_0000.nii.gz", "case_0001.nii.gz"),   # nnU-Net channel 0
+    ("case_0001_0003.nii.gz", "case_0001.nii.gz"),   # and any other channel
+    ("CT_001.nii.gz", "CT_001.seg.nrrd"),            # Slicer
+    ("CT_001.nii.gz", "CT_001.seg.nii.gz"),
+    ("CT_001.nii.gz", "CT_001_segmentation.nii.gz"),
+    ("CT_001.nii.gz", "CT_001-label.nrrd"),
+    ("1.2.840.113619.2.55.3.604688119.969.1268071029.320",
+     "1.2.840.113619.2.55.3.604688119.969.1268071029.320_mask.dcm"),
+    ("hi\u0301gado_001.png", "hígado_001_mask.png"),  # decomposed on one side
+    ("hígado_001.png", "hi\u0301gado_001_mask.png"),
+])
+def test_naming_conventions_match(image, mask):
+    check = compare_batch([image], [mask], [])
+    assert (check.state, check.matched) == ("complete", 1)
+
+
+def test_other_files_never_make_a_batch_extra_and_dicomdir_is_no_image():
+    check = compare_batch(["img_001.png"], ["img_001_mask.png"], [],
+                          other_files=["labelmap.txt", "README"])
+    assert (check.state, check.summary()["other_files"]) == ("complete", ["README", "labelmap.txt"])
+    assert not is_image_name("DICOMDIR") and not is_image_name("dicomdir")
