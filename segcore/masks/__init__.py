@@ -1,0 +1,5 @@
+"""What an upload holds: archives listed without extracting (`archive_listing`, reading zips
+with `archive_zip`, tars with `archive_tar`, 7z with `archive_7z`), a batch's images on disk
+(`batch_images`), mask names matched to images (`mask_matching`), what changed between two
+listings (`listing_changes`) and the stored check (`mask_check`). Imports `core` and `uploads`.
+"""
