@@ -5,7 +5,7 @@ import streamlit as st
 from ui.i18n import _
 from ui.login import login_gate
 from ui.state import current_actor, init_state
-from ui.widgets import connection_status, demo_banner, language_selector
+from ui.widgets import connection_status, demo_banner, language_selector, restore_banner
 
 st.set_page_config(page_title=_("Segmentation work"), page_icon=":material/biotech:",
                    layout="wide")
@@ -35,6 +35,7 @@ if logged_in and current_actor().is_segmentador:
 page = st.navigation(pages, position="sidebar" if logged_in else "hidden")
 if not logged_in:
     st.stop()
+restore_banner()  # the data itself is unfinished: everyone is told
 if not current_actor().is_segmentador:  # figures of the whole lab are not theirs to see
     with st.sidebar:
         connection_status()

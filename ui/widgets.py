@@ -102,6 +102,13 @@ def upload_models_notice() -> None:
                   "sync from the Sync page."), icon=":material/history:")
 
 
+def restore_banner() -> None:
+    """A restore that was interrupted leaves the data unfinished: every page says so."""
+    problem = reads.interrupted_restore()
+    if problem is not None:
+        st.error(describe_error(problem), icon=":material/settings_backup_restore:")
+
+
 def demo_banner() -> None:
     """A visible banner while the data shown is the demo's, not the team's."""
     state, _problem = reads.demo_state.or_problem()  # the page itself reports an outage

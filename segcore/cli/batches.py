@@ -96,15 +96,19 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
 @handle_errors
 def status(ctx, as_json):
     """Counts: total, assigned, with masks, without masks (figures about masks, not statuses)."""
+    from segcore.backup_restore import interrupted_restore
     from segcore.report import stats
 
     counts = stats.summary(ctx.databases.work)
+    restore = interrupted_restore(ctx.databases.work)
     if as_json:
-        emit_json(counts.as_dict())
+        emit_json({**counts.as_dict(), "restore_incomplete": str(restore) if restore else None})
         return
     click.echo(f"total {counts.total}  assigned {counts.assigned}  with masks "
                f"{counts.with_masks} ({counts.percent_with_masks}%)  without masks "
                f"{counts.without_masks}")
+    if restore:
+        click.echo(f"warning: {restore}", err=True)
 
 
 @main.command("history")

@@ -42,10 +42,14 @@ def ensure_indexes(db: Database) -> None:
 def record(db: Database, changes: list[Change], session=None) -> None:
     """Append `changes` to the history in one write (within `session`'s transaction, if any)."""
     if changes:
-        # A reason is stored only where there is one: older entries and hand edits have none.
-        docs = [{k: v for k, v in asdict(c).items() if k != "reason" or v is not None}
-                for c in changes]
-        db[COLLECTION].insert_many(docs, ordered=False, session=session)
+        db[COLLECTION].insert_many(documents(changes), ordered=False, session=session)
+
+
+def documents(changes: list[Change]) -> list[dict]:
+    """The stored form of `changes` (a restore writes them into its staging collection)."""
+    # A reason is stored only where there is one: older entries and hand edits have none.
+    return [{k: v for k, v in asdict(c).items() if k != "reason" or v is not None}
+            for c in changes]
 
 
 def list_history(db: Database, key: str | None = None, kind: str | None = None,
