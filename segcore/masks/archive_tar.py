@@ -108,9 +108,15 @@ def read_tar_members(stream, budget: int) -> list[tuple[str, int, str]]:
                 if len(found) > MAX_MEMBERS:
                     raise UnreadableUpload(N_("too many members to check (over {count})"),
                                            count=MAX_MEMBERS)
-            if source.block_at(archive.offset) != bytes(BLOCK):
-                raise UnreadableUpload(NO_END)
+            end, end_block = archive.offset, source.block_at(archive.offset)
+        # Read to the end first: a corrupt compressed stream says so there, before a header
+        # it garbled is taken for the end.
         source.drain()
+        if end_block != bytes(BLOCK):
+            if len(end_block) == BLOCK:  # a whole block, neither a header nor the end
+                raise UnreadableUpload(N_("not a readable tar archive (a damaged header at "
+                                          "byte {offset})"), offset=end)
+            raise UnreadableUpload(NO_END)
     except UnreadableUpload:
         raise
     except EOFError:

@@ -151,3 +151,11 @@ def test_a_hard_link_named_without_the_dot_slash_of_its_target_gets_its_data(lis
     a, b = listing.members
     assert (a["name"], b["name"]) == ("a_mask.png", "b_mask.png")
     assert (a["size"], a["digest"]) == (b["size"], b["digest"]) == (5, a["digest"])
+
+
+def test_a_damaged_header_in_a_plain_tar_is_unreadable_never_a_smaller_archive(listed):
+    data = bytearray(make_tar(images(6, ext="_mask.png"), "w", size=600))
+    data[3 * 1536 + 100:3 * 1536 + 140] = b"\xff" * 40  # the fourth member's header
+    listing = listed("masks_batch_7.tar", bytes(data))
+    assert (listing.names, listing.reason) == (
+        [], "not a readable tar archive (a damaged header at byte 4608)")
