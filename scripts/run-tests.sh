@@ -4,12 +4,15 @@
 # and run the whole suite. Fails when pytest collects no test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# chromium for the browser tests; systemd for `systemd-analyze verify` of the units in deploy/.
+# chromium for the browser tests; systemd for `systemd-analyze verify` of the units in deploy/;
+# zip and xz for archives made by real tools.
 MISSING=""
 [ -x /usr/bin/chromium ] || MISSING="$MISSING chromium"
 command -v systemd-analyze >/dev/null || MISSING="$MISSING systemd"
-# The archive tests build uploads with the tools annotators use: GNU tar, bsdtar, Info-ZIP, 7-Zip.
+# The archive tests build uploads with the tools annotators use: GNU tar (xz for -J), bsdtar,
+# Info-ZIP, 7-Zip.
 command -v tar >/dev/null || MISSING="$MISSING tar"
+command -v xz >/dev/null || MISSING="$MISSING xz-utils"
 command -v bsdtar >/dev/null || MISSING="$MISSING libarchive-tools"
 command -v zip >/dev/null || MISSING="$MISSING zip"
 command -v unzip >/dev/null || MISSING="$MISSING unzip"

@@ -60,15 +60,16 @@ def _known(value: object) -> object:
     return "?" if value is None else value
 
 
-def show_batch_masks(batch_ids: list[str]) -> None:
-    """For one chosen batch: images without a mask, masks without an image, unreadable uploads."""
+def show_batch_masks(batch_ids: list[str]) -> str | None:
+    """For one chosen batch: images without a mask, masks without an image, unreadable uploads;
+    returns the chosen batch."""
     chosen = st.selectbox(_("Batch"), batch_ids, index=None, key="masks_of")
     if not chosen:
-        return
+        return None
     detail = reads.mask_detail(chosen)
     if detail is None:
         st.caption(_("Not checked yet: run “Check masks” on the Sync page."))
-        return
+        return chosen
     st.write(f"**{labels.mask_state(detail['state'])}**: " + _(
         "{matched} of {images} images have a mask.").format(matched=_known(detail["matched"]),
                                                            images=_known(detail["images"])))
@@ -86,6 +87,7 @@ def show_batch_masks(batch_ids: list[str]) -> None:
         st.caption(_("Other files (not masks): {names}").format(
             names=", ".join(detail["other_files"])))
     show_changes(detail["changes"])
+    return chosen
 
 
 def _compared(row: dict) -> str:

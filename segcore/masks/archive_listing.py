@@ -22,7 +22,7 @@ from pymongo.collection import Collection
 from segcore.core.errors import N_, UnreadableUpload
 from segcore.masks.archive_7z import MAGIC as MAGIC_7Z
 from segcore.masks.archive_7z import read_7z_headers
-from segcore.masks.archive_tar import read_tar_members
+from segcore.masks.archive_tar import TAR_ERRORS, read_tar_members
 from segcore.masks.archive_zip import SPLIT_REASON, is_split_part_name, read_zip_directory
 from segcore.masks.mask_matching import (
     DEFAULT_EXTENSIONS,
@@ -40,6 +40,7 @@ from segcore.uploads.gridfs_reader import (
     check_chunks_add_up,
 )
 
+_TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 VERSION = 2  # 2: other files, member sizes and checksums, reasons as codes, 7z, NFC names
 TAR_ENDINGS = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz", ".tbz2")
 # Formats recognised only to be named in the reason, by ending and by first bytes.

@@ -29,6 +29,7 @@ PIECE = 1024 * 1024
 DECOMPRESSORS = ((b"\x1f\x8b", lambda f: gzip.GzipFile(fileobj=f, mode="rb")),
                  (b"BZh", bz2.BZ2File), (b"\xfd7zXZ\x00", lzma.LZMAFile))
 _ERRORS = (tarfile.TarError, lzma.LZMAError, zlib.error, OSError, ValueError)
+TAR_ERRORS = (*_ERRORS, EOFError)  # what reading any tar may raise
 TRUNCATED = N_("truncated archive: the compressed stream ends before the end of the archive")
 NO_END = N_("truncated archive: it ends before its end-of-archive marker")
 
