@@ -154,12 +154,12 @@ def test_reassign_a_batch_in_the_table_and_save(page, app_url, work_db):
 
 def test_add_and_remove_a_segmentador(page, app_url, work_db):
     open_page(page, app_url, "team", "Team")
-    page.get_by_label("Name").fill("Roberta")
+    page.get_by_label("Name", exact=True).fill("Roberta")
     page.get_by_label("Email (optional)").fill("not-an-email")
     page.get_by_role("button", name="Add", exact=True).click()
     page.get_by_text("is not a valid email address").wait_for()
     assert work_db.segmentadores.count_documents({"name": "Roberta"}) == 0
-    page.get_by_label("Name").fill("Roberta")
+    page.get_by_label("Name", exact=True).fill("Roberta")
     page.get_by_label("Email (optional)").fill("roberta@example.com")
     page.get_by_role("button", name="Add", exact=True).click()
     page.get_by_text("Roberta was added to the team.").first.wait_for()
