@@ -80,6 +80,10 @@ def print_report(report) -> None:
                        + (f" (and {more} more)" if more > 0 else ""))
         for bad in row.get("unreadable") or ():
             echo(f"    unreadable: {bad['filename']}: {bad['reason']}")
+        if row.get("other_files"):
+            more = (row.get("other_files_count") or 0) - len(row["other_files"])
+            echo(f"    other files (not masks): {', '.join(row['other_files'])}"
+                 + (f" (and {more} more)" if more > 0 else ""))
         if row.get("note"):
             echo(f"    {row['note']}")
     states: dict[str, int] = {}
