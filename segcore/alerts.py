@@ -13,9 +13,11 @@ from segcore.actors import Actor
 from segcore.batches import ChangeResult, Edit
 from segcore.progress import PROGRESS_PROJECTION, progress_row
 from segcore.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
+from segcore.phrases import N_, Phrase
 from segcore.team import list_members
 
-MOVE_PREFIX = "suggested move"
+MOVE_REASON = N_("suggested move: {reason}")
+HAS_MASKS_NOW = N_("it has masks now, so it stays where it is")
 # A move is applied only while its batch still has no masks: never move delivered work.
 _STILL_OPEN = {"mongo_uploaded": {"$ne": True}}
 
@@ -57,7 +59,7 @@ def apply_moves(db: Database, moves: list[Move], author: "str | Actor") -> Chang
     A batch changed meanwhile is reported (conflicts, or `failed` when masks arrived), never
     overwritten. Raises ValidationError (nothing written) when a target left the team.
     """
-    edits = [Edit(m.id, "assignee", m.from_, m.to, reason=f"{MOVE_PREFIX}: {m.reason}")
+    edits = [Edit(m.id, "assignee", m.from_, m.to, reason=Phrase(MOVE_REASON, reason=m.reason))
              for m in moves]
     return assignments.apply_edits(db, edits, author, only_if=_STILL_OPEN,
-                               only_if_text="it has masks now, so it stays where it is")
+                               only_if_text=Phrase(HAS_MASKS_NOW))

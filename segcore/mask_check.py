@@ -23,10 +23,13 @@ from segcore.errors import N_, BatchNotFound
 from segcore.history import utcnow
 from segcore.mask_matching import BatchCheck, compare_batch
 from segcore.naming import canonical_batch_id
+from segcore.phrases import DONE, READING_UPLOADS, Phrase
 from segcore.schema import BATCHES, IN_CHUNK, MASK_CHECKS, find_in
 from segcore.uploads import PROJECTION, resolve_batch_ids
 
 CHECKS = MASK_CHECKS
+LISTING_IMAGES = N_("Listing images")
+CHECKING_OF = N_("Checking upload {number} of {total}")
 FIELD = "mask_check"  # the batch's result, on its document in `batches`
 UPLOAD_PROJECTION = {**PROJECTION, "chunkSize": 1}
 JSON_KEYS = ("state", "images", "masks", "missing_count", "extra_count", "missing", "extra",
@@ -68,7 +71,7 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
     writer_name(author)
     notify = progress or (lambda fraction, message: None)
     work, settings = databases.work, databases.settings
-    notify(0.0, "Reading uploads")
+    notify(0.0, Phrase(READING_UPLOADS))
     uploads = _current_uploads(databases)
     by_batch: dict[str, list] = {}
     for upload_id, upload in uploads.items():
@@ -86,12 +89,12 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
     targets = [u for u in in_scope if recheck or needs_check(uploads[u], stored.get(u))]
     report = VerifyReport()
     checked = _check_uploads(databases, [uploads[u] for u in targets], report, notify)
-    notify(0.9, "Listing images")
+    notify(0.9, Phrase(LISTING_IMAGES))
     relist = _relist_images(work, batches, settings.data_directory,
                             bool(batch_ids or recheck))
     changed_keys = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
     report.batches = _update_batches(work, batches, by_batch, changed_keys, settings.mask_suffixes)
-    notify(1.0, "Done")
+    notify(1.0, Phrase(DONE))
     return report
 
 
@@ -155,7 +158,7 @@ def _check_uploads(databases: Databases, targets: list[dict], report: VerifyRepo
     checked = []
     for number, upload in enumerate(targets, 1):
         notify(0.05 + 0.85 * (number - 1) / max(1, len(targets)),
-               f"Checking upload {number:,} of {len(targets):,}")
+               Phrase(CHECKING_OF, number=number, total=len(targets)))
         listing = list_upload(chunks, upload, budget)
         databases.work[CHECKS].replace_one({"_id": upload["_id"]}, {
             "filename": upload.get("filename"), "batches": upload["batches"],

@@ -26,6 +26,7 @@ from segcore.batches import generation
 from segcore.schema import BATCHES, META
 from segcore.connection import Databases
 from segcore.history import utcnow
+from segcore.phrases import DONE, N_, READING_UPLOADS, Phrase
 from segcore.sync_apply import (Progress, apply_upload_changes, save_state, summarise,
                                 write_batches)
 from segcore.sync_index import read_index
@@ -39,6 +40,16 @@ from segcore.uploads import read_uploads
 __all__ = ["SyncReport", "last_run", "list_runs", "run_sync", "uploader_activity_of"]
 
 FULL_EVERY = timedelta(hours=24)  # a routine sync reads everything at least this often
+# Why a run reads every upload, and what it is doing (worded in the reader's language).
+REQUESTED = N_("requested")
+NO_INDEX = N_("no complete index from an earlier sync")
+OTHER_COLLECTION = N_("the uploads collection is not the one synced last")
+FULL_TOO_OLD = N_("the last full read is more than a day old")
+READING_CHANGES = N_("Reading what changed since the last sync")
+READING_INDEX = N_("Reading the sync index")
+NOTHING_CHANGED = N_("Nothing changed since the last sync")
+READ_SO_FAR = N_("Read {count} uploads")
+READ_OF = N_("Read {count} uploads of ~{expected}")
 
 
 def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
@@ -66,14 +77,15 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
         batches_now = batch_list_stamp(work)
         same_batches = all(state.get(k) == v for k, v in batches_now.items())
         namespace = f"{databases.training.name}.{databases.masks_files.name}"
-        reason = "requested" if full else _full_reason(state, namespace)
+        reason = Phrase(REQUESTED) if full else _full_reason(state, namespace)
         changes = index = None
         if reason is None:
-            notify(0.05, "Reading what changed since the last sync")
+            notify(0.05, Phrase(READING_CHANGES))
             try:
                 changes, index = _read_changes(databases, state)
             except FullReadNeeded as exc:
-                reason = str(exc)
+                reason = exc.args[0] if exc.args and isinstance(exc.args[0], Phrase) \
+                    else str(exc)
         if changes is not None and not changes.documents and same_batches and \
                 upload_stats.is_current(work, databases.settings.zone):
             return _finish_unchanged(work, run_id, report, state, changes, clock, notify)
@@ -91,7 +103,7 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
         summarise(report, listing, index)
         report.finish(clock)
         finish_run(work, run_id, report)
-        notify(1.0, "Done")
+        notify(1.0, Phrase(DONE))
         return report
     except BaseException as exc:
         if run_id is not None:
@@ -103,7 +115,7 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
 
 
 def _stored_index(work: Database, notify: Progress) -> dict[str, dict]:
-    notify(0.2, "Reading the sync index")
+    notify(0.2, Phrase(READING_INDEX))
     return read_index(work)
 
 
@@ -117,7 +129,7 @@ def _finish_unchanged(work: Database, run_id, report: SyncReport, state: dict,
     report.carry_over(last_run(work) or {})
     report.finish(clock)
     finish_run(work, run_id, report, unchanged=True)
-    notify(1.0, "Nothing changed since the last sync")
+    notify(1.0, Phrase(NOTHING_CHANGED))
     return report
 
 
@@ -160,15 +172,15 @@ def uploader_activity_of(work: Database) -> dict[str, dict]:
     return {p["key"]: p for p in state.get("uploaders") or [] if isinstance(p, dict)}
 
 
-def _full_reason(state: dict, namespace: str) -> str | None:
+def _full_reason(state: dict, namespace: str) -> Phrase | None:
     """Why this run must read every upload, or None when reading the changes will do."""
     if not state.get("index_ok"):
-        return "no complete index from an earlier sync"
+        return Phrase(NO_INDEX)
     if state.get("namespace", namespace) != namespace:
-        return "the uploads collection is not the one synced last"
+        return Phrase(OTHER_COLLECTION)
     last_full = state.get("last_full_at")
     if last_full is None or utcnow() - last_full > FULL_EVERY:
-        return "the last full read is more than a day old"
+        return Phrase(FULL_TOO_OLD)
     return None
 
 
@@ -177,7 +189,7 @@ def _full_index(databases: Databases, report: SyncReport, notify: Progress, leas
     """Index every upload. `expected` (the last run's count) only scales the progress bar:
     counting first would cost a pass of its own on some servers."""
     report.full = True
-    notify(0.0, "Reading uploads")
+    notify(0.0, Phrase(READING_UPLOADS))
     index: dict[str, dict] = defaultdict(dict)
     count = 0
     gc.disable()  # hundreds of thousands of new tuples would trigger collections for nothing
@@ -187,7 +199,8 @@ def _full_index(databases: Databases, report: SyncReport, notify: Progress, leas
             count += 1
             if count % 5000 == 0:
                 notify(min(0.65, 0.65 * count / max(expected, count * 1.1)),
-                       f"Read {count:,} uploads" + (f" of ~{expected:,}" if expected else ""))
+                       Phrase(READ_OF, count=count, expected=expected) if expected
+                       else Phrase(READ_SO_FAR, count=count))
                 lease.renew()
     finally:
         gc.enable()

@@ -20,6 +20,7 @@ from pymongo.database import Database
 from segcore import data_version, upload_stats
 from segcore.connection import Databases
 from segcore.history import Change, record
+from segcore.phrases import N_, Phrase
 from segcore.schema import BATCHES, META, SYNC_STATE, find_in
 from segcore.sync_index import UNMATCHED, append_journal, keys_holding, write_index
 from segcore.sync_lease import Lease
@@ -31,7 +32,10 @@ from segcore.upload_changes import Changes
 
 KEEP = 200  # problem uploads listed per kind in a run's report (all are counted)
 WRITE_CHUNK = 1000
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, str], None]  # the text is a Phrase: the app words it
+COMPARING = N_("Comparing with the batch list")
+SAVING_INDEX = N_("Saving the sync index")
+UPDATED_OF = N_("Updated {done} of {total} batches")
 _LISTED = {"id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1}
 
 
@@ -123,7 +127,7 @@ def write_batches(databases: Databases, index: dict[str, dict], report: SyncRepo
     appends the touched keys to the index's journal instead (see segcore.sync_index).
     """
     work = databases.work
-    notify(0.7, "Comparing with the batch list")
+    notify(0.7, Phrase(COMPARING))
     moves: list[StatusMove] | None = [] if databases.settings.masks_set_status else None
     if listing is not None:
         updates = plan_batch_updates(_sync_fields(work, listing.wanted(touched or set())),
@@ -139,7 +143,7 @@ def write_batches(databases: Databases, index: dict[str, dict], report: SyncRepo
     listing.written(updates, moves or [])
     models_group = _keep_read_models(work, index, listing, moved, report,
                                      databases.settings.zone)
-    notify(0.95, "Saving the sync index")
+    notify(0.95, Phrase(SAVING_INDEX))
     # A run killed while writing the index reads everything next time: a half-written part
     # that spills into overflow documents cannot be repaired by re-reading the changes.
     save_state(work, {"index_ok": False})
@@ -287,7 +291,7 @@ def _write_updates(work: Database, listing: BatchListing, updates: list[tuple],
         work[BATCHES].bulk_write(operations, ordered=False)
         lease.renew()
         notify(0.7 + 0.3 * min(1.0, (start + len(chunk)) / len(updates)),
-               f"Updated {start + len(chunk):,} of {len(updates):,} batches")
+               Phrase(UPDATED_OF, done=start + len(chunk), total=len(updates)))
     changed = [ids_of.get(doc_id) for doc_id, _, _ in updates]
     data_version.bump_batches(work, None if None in changed or not ids_of else changed,
                               by_sync=True)

@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po
 from tests.helpers import ROOT
 from ui import i18n
 
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "Nn_": (1, 2)}
 # segcore marks the messages of its errors (and its shared labels) with N_ only.
 METHOD_MAP = [("ui/**.py", "python"), ("streamlit_app.py", "python"),
               ("segcore/**.py", "python")]

@@ -9,7 +9,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from segcore.pace import Alerts
 from ui.actions import flash
-from ui.i18n import N_, _, ngettext
+from ui.i18n import N_, _, ngettext, word
 
 SHOWN = 5  # the panel names a few; the suggestions page lists them all
 
@@ -65,9 +65,9 @@ def describe_applied(result) -> None:
                               len(result.updated)).format(count=len(result.updated)))
     for conflict in result.conflicts:
         flash("warning", _("Not moved, changed meanwhile: {what}").format(
-            what=conflict.describe()))
+            what=word(conflict.describe())))
     for batch_id, why in result.failed.items():
-        flash("warning", _("Not moved: {batch}: {why}").format(batch=batch_id, why=why))
+        flash("warning", _("Not moved: {batch}: {why}").format(batch=batch_id, why=word(why)))
     for batch_id in result.missing:
         flash("warning", _("Not moved: {batch} is no longer in the batch list").format(
             batch=batch_id))

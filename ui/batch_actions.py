@@ -13,7 +13,7 @@ from segcore.connection import Databases
 from ui import reads
 from ui.actions import flash, run_write
 from ui.connection import connection, db_key, settings
-from ui.i18n import N_, _, ngettext
+from ui.i18n import N_, _, ngettext, word
 from ui.state import (BALANCE_CONFIRM, BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS,
                       SAVE_CONFLICTS, current_actor)
 
@@ -82,7 +82,7 @@ def report_change(result: batches.ChangeResult, what: str, note: str = "") -> No
             ids=", ".join(result.missing[:20])))
     for batch_id, reason in result.failed.items():
         flash("error", _("{batch} could not be saved: {reason}").format(batch=batch_id,
-                                                                         reason=reason))
+                                                                         reason=word(reason)))
 
 
 CONFLICT_COLUMNS = {"batch": N_("batch"), "field": N_("field"), "expected": N_("you saw"),

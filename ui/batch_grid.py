@@ -20,7 +20,7 @@ from segcore.naming import person_key
 from segcore.timefmt import office_time
 from ui import labels, reads
 from ui.connection import settings
-from ui.i18n import N_, _, ngettext
+from ui.i18n import N_, _, ngettext, word
 from ui.state import BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS
 
 ROW_PX, HEADER_PX, MAX_ROWS_SHOWN = 35, 38, 20
@@ -207,4 +207,6 @@ def batch_details() -> None:
 def _history_row(entry: dict, zone) -> dict:
     """One history entry as a row: office time, headers in the session's language."""
     shown = {**entry, "at": office_time(entry.get("at"), zone, "%Y-%m-%d %H:%M:%S")}
+    if "reason" in shown:
+        shown["reason"] = word(shown["reason"])
     return {(_(HISTORY_COLUMNS[k]) if k in HISTORY_COLUMNS else k): v for k, v in shown.items()}

@@ -8,7 +8,7 @@ from segcore import mask_check
 from segcore.connection import Databases
 from ui import labels, reads
 from ui.actions import run_write
-from ui.i18n import N_, _, format_number
+from ui.i18n import N_, _, format_number, word
 from ui.state import MASK_LAST_REPORT, current_actor
 
 MASK_COLUMNS = {"id": N_("id"), "state": N_("state"), "images": N_("images"),
@@ -33,7 +33,7 @@ def check_masks(databases: Databases, recheck: bool) -> None:
     bar = slot.progress(0.0, text=_("Starting the mask check…"))
     run_write(_("Checking masks"), mask_check.verify, databases, recheck=recheck,
               author=current_actor(), then=_checked, slot=slot,
-              progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+              progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=word(m)))
 
 
 def check_masks_panel(databases: Databases) -> None:

@@ -7,7 +7,7 @@ from segcore import alerts
 from ui import reads
 from ui.actions import run_write
 from ui.attention import describe_applied, moves_key
-from ui.i18n import N_, _
+from ui.i18n import N_, _, word
 from ui.state import can_write, current_actor
 from ui.widgets import page_start
 
@@ -22,7 +22,7 @@ else:
     # Columns keep machine names (the ticks are read back by name); headers are translated.
     table = pd.DataFrame([{"apply": False, "batch": m.id, "from": m.from_, "to": m.to,
                            "due_date": m.due_date, "reached": m.projected_before,
-                           "why": m.reason, "change": m.change} for m in found.moves])
+                           "why": word(m.reason), "change": word(m.change)} for m in found.moves])
     headers = {"apply": st.column_config.CheckboxColumn(_("Apply"))} | {
         column: st.column_config.Column(_(title)) for column, title in (
             ("batch", N_("Batch")), ("from", N_("From")), ("to", N_("To")),
@@ -43,5 +43,5 @@ else:
 if found.at_risk:
     st.subheader(_("Batches at risk"), anchor=False)
     st.dataframe([{_("Batch"): b.id, _("Assignee"): b.assignee, _("Due date"): b.due_date,
-                   _("Reached at current pace"): b.projected, _("Why"): b.reason}
+                   _("Reached at current pace"): b.projected, _("Why"): word(b.reason)}
                   for b in found.at_risk], hide_index=True)
