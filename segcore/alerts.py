@@ -13,6 +13,8 @@ from segcore.actors import Actor
 from segcore.batches import ChangeResult, Edit
 from segcore.progress import PROGRESS_PROJECTION, progress_row
 from segcore.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
+from segcore.pace_basis import SyncBasis, as_of_sync
+from segcore.sync_runs import last_run
 from segcore.phrases import N_, Phrase
 from segcore.team import list_members
 
@@ -44,12 +46,15 @@ def team_rows(db: Database) -> list[dict]:
 def current_alerts(db: Database, options: PaceOptions = PaceOptions(),
                    now: datetime | None = None, tz: tzinfo | None = None,
                    rows: list[dict] | None = None) -> Alerts:
-    """Figures, stalled people, at-risk batches and suggested moves as of `now` (default: now).
+    """Figures, stalled people, at-risk batches and suggested moves as of `now` (default: now),
+    marked with the last successful sync they rest on (none before a first sync).
 
     `rows` lets a caller that already read `pace_rows` (for a chart) avoid a second read.
     """
     now = now or datetime.now(timezone.utc)
-    return analyse(pace_rows(db) if rows is None else rows, team_rows(db), now, tz, options)
+    found = analyse(pace_rows(db) if rows is None else rows, team_rows(db), now, tz, options)
+    last = last_run(db)
+    return as_of_sync(found, SyncBasis.of(last.get("finished_at") if last else None, now))
 
 
 def apply_moves(db: Database, moves: list[Move], author: "str | Actor") -> ChangeResult:

@@ -111,6 +111,19 @@ class Alerts:
     people: list[PersonPace]
     at_risk: list[RiskyBatch]
     moves: list[Move]
+    # The sync the deliveries were read by (`pace_basis.SyncBasis`); None: not told (tests).
+    basis: object = None
+
+    @property
+    def waiting_for_sync(self) -> bool:
+        """No sync has run: nothing about pace, stalls or risk can be said yet."""
+        return self.basis is not None and self.basis.finished_at is None
+
+    @property
+    def stale(self) -> bool:
+        """The figures rest on a sync older than the dashboard's freshness limit."""
+        return self.basis is not None and self.basis.finished_at is not None and \
+            self.basis.stale
 
     @property
     def stalled(self) -> list[PersonPace]:
@@ -124,11 +137,15 @@ class Alerts:
         """The `segcore alerts --json` shape."""
         def day(value):
             return value.isoformat() if value else None
-        return {"stalled": [{"name": p.name, "open": p.open, "last_delivery": day(p.last_delivery),
+        basis = ({"waiting_for_sync": self.waiting_for_sync, "stale": self.stale,
+                  "last_sync": self.basis.finished_at.isoformat()
+                  if self.basis.finished_at else None} if self.basis is not None else {})
+        return {**basis, "stalled": [{"name": p.name, "open": p.open, "last_delivery": day(p.last_delivery),
                              "days_since": p.days_since} for p in self.stalled],
                 "at_risk": [{"id": b.id, "assignee": b.assignee, "due_date": day(b.due_date),
                              "projected": day(b.projected)} for b in self.at_risk],
-                "suggested_moves": [{"id": m.id, "from": m.from_, "to": m.to, "reason": m.reason}
+                "suggested_moves": [{"id": m.id, "from": m.from_, "to": m.to,
+                                     "reason": m.reason}
                                     for m in self.moves]}
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from segcore.pace import Alerts
 from ui.actions import flash
-from ui.i18n import N_, _, ngettext, word
+from ui.i18n import N_, _, format_age, ngettext, word
 
 SHOWN = 5  # the panel names a few; the suggestions page lists them all
 
@@ -20,10 +21,31 @@ def _names(items: list[str]) -> str:
     return ", ".join(items[:SHOWN]) + more
 
 
+def sync_note(found: Alerts) -> str:
+    """" (as of the last sync, 3 days ago)" when the figures rest on a stale sync, else ""."""
+    if not found.stale:
+        return ""
+    age = format_age(datetime.now(timezone.utc).replace(tzinfo=None) - found.basis.finished_at)
+    return " " + _("(as of the last sync, {age})").format(age=age)
+
+
+NO_SYNC_YET = N_("No sync has run yet: pace, stalls and batches at risk are worked out from "
+                 "the deliveries a sync reads, so none is shown until the first one (Sync "
+                 "page).")
+
+
 def attention_panel(found: Alerts) -> None:
-    """Say what needs the coordinator's attention; nothing at all when nothing does."""
+    """Say what needs the coordinator's attention; nothing at all when nothing does.
+
+    Before any sync it says that alerts need one; with a stale sync, each alert says how old
+    the sync it rests on is.
+    """
+    if found.waiting_for_sync:
+        st.info(_(NO_SYNC_YET), icon=":material/update:")
+        return
     if not found.any:
         return
+    note = f":orange[{sync_note(found)}]" if found.stale else ""
     with st.container(border=True):
         st.subheader(_("Attention"), anchor=False)
         if found.stalled:
@@ -31,19 +53,22 @@ def attention_panel(found: Alerts) -> None:
                                                 len(found.stalled)).format(
                 count=len(found.stalled)) + "**] " +
                 _("(open batches, no delivery for a while):") + " " + _names([
-                    _("{name} ({days} days)").format(name=p.name, days=p.days_since)
+                    ngettext("{name} ({days} day)", "{name} ({days} days)",
+                             p.days_since).format(name=p.name, days=p.days_since)
                     if p.days_since is not None
                     else _("{name} (never delivered)").format(name=p.name)
-                    for p in found.stalled]))
+                    for p in found.stalled]) + note)
         if found.at_risk:
             st.markdown(":red[**" + ngettext("{count} batch at risk", "{count} batches at risk",
                                              len(found.at_risk)).format(
                 count=len(found.at_risk)) + "**] " + _("of missing their due date:") + " " +
-                _names([f"{b.id} ({b.assignee})" for b in found.at_risk]))
+                _names([f"{b.id} ({b.assignee})" for b in found.at_risk]) + note)
         if found.moves:
             label = ngettext("{count} suggested move: review and apply it",
                              "{count} suggested moves: review and apply them",
                              len(found.moves)).format(count=len(found.moves))
+            if found.stale:
+                st.caption(sync_note(found).strip())
             try:
                 st.page_link("ui/pages/moves.py", icon=":material/swap_horiz:", label=label)
             except StreamlitPageNotFoundError:
@@ -76,10 +101,15 @@ def describe_applied(result) -> None:
 PACE_COLUMNS = (N_("Pace / day"), N_("Last delivery"), N_("Projected finish"), N_("Stalled"))
 
 
-def pace_columns(person) -> dict:
+def pace_columns(person, found: Alerts | None = None) -> dict:
     """The Team table's pace columns for one person (a `PersonPace`, or None), headed in the
-    session's language."""
-    values = ((0.0, None, None, "") if person is None else
-              (person.pace, person.last_delivery, person.projected_finish,
-               "⚠ " + _("stalled") if person.stalled else ""))
+    session's language; before any sync they say a sync is needed, and a stall marker names a
+    stale sync."""
+    if found is not None and found.waiting_for_sync:
+        values = (None, None, None, _("unknown until a sync"))
+    else:
+        marker = ("⚠ " + _("stalled") + (sync_note(found) if found is not None else "")
+                  if person is not None and person.stalled else "")
+        values = ((0.0, None, None, "") if person is None else
+                  (person.pace, person.last_delivery, person.projected_finish, marker))
     return {_(header): value for header, value in zip(PACE_COLUMNS, values)}

@@ -26,6 +26,7 @@ from segcore import demo, handover, history, mask_check, pace, sync, team, uploa
 from segcore.batch_rows import BatchRows
 from segcore.batches import BatchQuery
 from segcore.naming import person_key
+from segcore.pace_basis import SyncBasis, as_of_sync
 from segcore.schema import BATCHES
 from segcore.connection import Databases, check_health
 from ui.actions import guarded, optional
@@ -121,12 +122,13 @@ def progress_rows() -> list[dict]:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _alerts(key: str, stamp: tuple, minute: str, _rows: list[dict], _members: list[dict],
-            _now: datetime) -> pace.Alerts:
+def _alerts(key: str, stamp: tuple, minute: str, synced: datetime | None, _rows: list[dict],
+            _members: list[dict], _now: datetime) -> pace.Alerts:
     # Shared read-only by every session: the figures depend only on the data and the clock.
     current = settings()
-    return pace.analyse(_rows, _members, _now, current.zone,
-                        pace.PaceOptions.from_settings(current))
+    found = pace.analyse(_rows, _members, _now, current.zone,
+                         pace.PaceOptions.from_settings(current))
+    return as_of_sync(found, SyncBasis.of(synced, _now))
 
 
 def current_alerts() -> pace.Alerts:
@@ -137,8 +139,9 @@ def current_alerts() -> pace.Alerts:
     changes. Days are the office's (TIMEZONE).
     """
     now = datetime.now(timezone.utc)
+    last = last_sync()
     return _alerts(db_key(), _stamp(ALL_TOPICS), now.strftime("%Y-%m-%dT%H:%M"),
-                   progress_rows(), members(), now)
+                   last["finished_at"] if last else None, progress_rows(), members(), now)
 
 
 @cached_read(topics=("sync",))

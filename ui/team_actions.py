@@ -38,10 +38,11 @@ TEAM_COLUMNS = (N_("Name"), N_("Role"), N_("Email"), N_("Assigned"), N_("With ma
                 N_("Last upload by them"), N_("Files uploaded by them"))
 
 
-def team_table(members: list[dict], load: dict[str, dict], paces: dict | None = None
-               ) -> list[dict]:
+def team_table(members: list[dict], load: dict[str, dict], paces: dict | None = None,
+               found=None) -> list[dict]:
     """One row per member: their workload, both "last upload" figures labelled apart, and
-    their pace (from `paces`, by name), headed in the session's language.
+    their pace (from `paces`, by name; `found` the alerts they come from, which say what sync
+    they rest on), headed in the session's language.
 
     "On their batches" is the newest upload on batches assigned to them, whoever uploaded it;
     "by them" the newest upload they made, on any batch (from the last sync, no GridFS read).
@@ -55,7 +56,7 @@ def team_table(members: list[dict], load: dict[str, dict], paces: dict | None = 
                   mine["with_masks"], mine["without_masks"], _when(mine["last_upload"]),
                   _when(theirs.get("latest")), theirs.get("files", 0))
         rows.append({**{_(header): value for header, value in zip(TEAM_COLUMNS, values)},
-                     **pace_columns((paces or {}).get(member["name"]))})
+                     **pace_columns((paces or {}).get(member["name"]), found)})
     return rows
 
 

@@ -6,13 +6,19 @@ import streamlit as st
 from segcore import alerts
 from ui import reads
 from ui.actions import run_write
-from ui.attention import describe_applied, moves_key
+from ui.attention import NO_SYNC_YET, describe_applied, moves_key, sync_note
 from ui.i18n import N_, _, word
 from ui.state import can_write, current_actor
 from ui.widgets import page_start
 
 databases = page_start(N_("Suggested moves"))
 found = reads.current_alerts()
+if found.waiting_for_sync:
+    st.info(_(NO_SYNC_YET), icon=":material/update:")
+    st.stop()
+if found.stale:
+    st.warning(_("These figures rest on the last sync, which is old: deliveries since then are "
+                 "not counted. Run a sync first.") + sync_note(found), icon=":material/update:")
 if not found.moves:
     st.info(_("Nothing to suggest: no batch at risk could be finished sooner by someone else.")
             if found.at_risk else _("No batch is at risk of missing its due date."))
