@@ -6,7 +6,7 @@ from segcore import batch_table, batches
 from segcore.batches import MASK_STATES, STATUSES, UNASSIGNED, UNCHECKED, BatchQuery
 from ui import batch_actions, batch_grid, labels, mask_actions, reads
 from ui.actions import clear_caches
-from ui.i18n import N_, _, format_number
+from ui.i18n import N_, _, format_number, ngettext
 from ui.live import follow_changes
 from ui.state import SAVE_CONFLICTS, can_write
 from ui.widgets import page_start
@@ -63,7 +63,8 @@ if snap["page"] > snap["pages"]:  # the filter now matches fewer pages than the 
     snap = batch_actions.batch_snapshot(query, sort, descending, snap["pages"], size)
 
 nav[0].number_input(_("Page"), 1, snap["pages"], key="batch_page")
-st.caption(_("{count} batches match · page {page} of {pages}").format(
+st.caption(ngettext("{count} batch matches · page {page} of {pages}",
+                    "{count} batches match · page {page} of {pages}", snap["total"]).format(
     count=format_number(snap["total"]), page=snap["page"], pages=snap["pages"]))
 if nav[4].button(_("Reload"), icon=":material/refresh:"):
     clear_caches()
