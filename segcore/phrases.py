@@ -50,10 +50,10 @@ class Phrase(str):
         return _rebuild, (self.as_doc(),)
 
     def as_doc(self) -> dict:
-        """A BSON/JSON-friendly form (dates as ISO strings) to store next to the English text."""
+        """A BSON-friendly form (a day as {"date": ISO}) to store next to the English text."""
         doc = {"template": self.template,
                "params": {k: (v.as_doc() if isinstance(v, Phrase)
-                              else v.isoformat() if isinstance(v, (date, datetime)) else v)
+                              else {"date": v.isoformat()} if _is_day(v) else v)
                           for k, v in self.params.items()}}
         if self.plural is not None:
             doc |= {"plural": self.plural, "count": self.count}
@@ -64,7 +64,8 @@ class Phrase(str):
         """The phrase stored as `doc`; `english` (the stored text) when there is no usable doc."""
         if not isinstance(doc, dict) or not isinstance(doc.get("template"), str):
             return english if english is None or isinstance(english, str) else str(english)
-        params = {k: (cls.from_doc(v) if isinstance(v, dict) else v)
+        params = {k: (_day_of(v) if isinstance(v, dict) and "date" in v
+                      else cls.from_doc(v) if isinstance(v, dict) else v)
                   for k, v in (doc.get("params") or {}).items()}
         template = (doc["template"], doc["plural"]) if isinstance(doc.get("plural"), str) \
             else doc["template"]
@@ -78,10 +79,20 @@ def _rebuild(doc: dict) -> Phrase:
     return Phrase.from_doc(doc)
 
 
+def _is_day(value: object) -> bool:
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+def _day_of(doc: dict) -> object:
+    """A day stored as {"date": ISO} (BSON has no plain date); the text if it is not one."""
+    try:
+        return date.fromisoformat(str(doc["date"]))
+    except ValueError:
+        return str(doc["date"])
+
+
 def _english(value: object) -> object:
-    if isinstance(value, (date, datetime)) and not isinstance(value, datetime):
-        return value.isoformat()
-    return value
+    return value.isoformat() if _is_day(value) else value
 
 
 def text_of(value: object) -> str:

@@ -159,7 +159,8 @@ def bulk_actions(databases: Databases, team_names: list[str], selected: list[str
     with left.container(border=True):
         person = st.selectbox(_("Assign the ticked batches to"), team_names,
                               key="bulk_selected_to")
-        if st.button(_("Assign {count} ticked").format(count=len(selected)),
+        if st.button(ngettext("Assign {count} ticked", "Assign {count} ticked",
+                            len(selected)).format(count=len(selected)),
                      disabled=not selected, key="bulk_selected"):
             run_write(_("Assigning"), assignments.assign, work, selected, person, actor,
                       then=lambda result: report_change(
@@ -186,8 +187,10 @@ def bulk_actions(databases: Databases, team_names: list[str], selected: list[str
 
 
 def _confirm_spread(work, names: list[str], limit: int, actor) -> None:
-    st.warning(_("Assign up to {limit} unassigned pending batches across {count} people, so "
-                 "their open workloads end up even?").format(limit=limit, count=len(names)))
+    st.warning(ngettext("Assign up to {limit} unassigned pending batches to {count} person?",
+                        "Assign up to {limit} unassigned pending batches across {count} people, "
+                        "so their open workloads end up even?", len(names)).format(
+        limit=limit, count=len(names)))
     yes, no = st.columns(2)
     if yes.button(_("Yes, assign"), type="primary", key="bulk_balance_yes"):
         st.session_state[BALANCE_CONFIRM] = False

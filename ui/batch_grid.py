@@ -20,7 +20,7 @@ from segcore.naming import person_key
 from segcore.timefmt import office_time
 from ui import labels, reads
 from ui.connection import settings
-from ui.i18n import N_, _, ngettext, word
+from ui.i18n import N_, _, date_format, ngettext, word
 from ui.state import BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS
 
 ROW_PX, HEADER_PX, MAX_ROWS_SHOWN = 35, 38, 20
@@ -136,7 +136,7 @@ def column_config(frame: pd.DataFrame, team: list[str]) -> dict:
                                       format_func=labels.status),
         "priority": cfg.SelectboxColumn(_("Priority"), options=priorities,
                                         format_func=labels.priority),
-        "due_date": cfg.DateColumn(_("Due date"), format="YYYY-MM-DD"),
+        "due_date": cfg.DateColumn(_("Due date"), format=date_format()),
         "overdue": cfg.TextColumn(_("Overdue"), width="small"),
         "folder": cfg.TextColumn(_("Folder"), help=_(
             "Relative to {base}; the full path is under 'Batch details and history' "

@@ -110,6 +110,16 @@ def format_datetime(value: datetime | None) -> str:
     return dates.format_datetime(value, format="medium", locale=babel_locale())
 
 
+# How a date widget (st.date_input, a grid's DateColumn) writes dates: Streamlit takes a
+# moment.js pattern, not a locale, and its calendar's month and day names stay English.
+DATE_FORMATS = {"es": "DD/MM/YYYY", "en": "YYYY-MM-DD"}
+
+
+def date_format() -> str:
+    """The date widgets' pattern for the session's language."""
+    return DATE_FORMATS.get(current_language(), "YYYY-MM-DD")
+
+
 def format_age(delta: timedelta) -> str:
     """How long ago, in words ("12 minutes ago" / "hace 12 minutos")."""
     # At least a second: Babel words zero (or a clock a hair behind) as "in 0 seconds".

@@ -20,7 +20,7 @@ def _checked(report) -> str:
     states: dict[str, int] = {}
     for row in report.batches:
         states[row["state"]] = states.get(row["state"], 0) + 1
-    found = ", ".join(f"{n} {labels.mask_state(s)}" for s, n in sorted(states.items()))
+    found = ", ".join(labels.mask_state_count(s, n) for s, n in sorted(states.items()))
     return _("Masks checked: {count} uploads read ({size} MB); {states}.").format(
         count=format_number(report.checked_uploads),
         size=format_number(report.bytes_read / 1e6, 1),

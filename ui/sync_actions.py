@@ -72,9 +72,9 @@ def upload_rows(uploads: list[dict], with_assignee: bool = False) -> list[dict]:
     return rows
 
 
-TRIGGERS = {"manual": N_("manual"), "scheduled": N_("scheduled"), "cron": N_("cron")}
-RUN_STATUS = {"ok": N_("ok"), "failed": N_("failed"), "running": N_("running"),
-              "interrupted": N_("interrupted")}
+TRIGGERS = {"manual": N_("Manual"), "scheduled": N_("Scheduled"), "cron": N_("Cron")}
+RUN_STATUS = {"ok": N_("OK"), "failed": N_("Failed"), "running": N_("Running"),
+              "interrupted": N_("Interrupted")}
 RUN_COLUMNS = ("started_at", "kind", "mode", "status", "duration_s", "total_files",
                "new_files", "removed_files", "batches_updated", "status_moves", "orphans",
                "unmatched", "mismatches", "author", "error")

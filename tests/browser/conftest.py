@@ -108,5 +108,6 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()
+    tab.set_default_timeout(90_000)  # waits for a state; only a busy machine needs it long
     yield tab
     context.close()
