@@ -26,7 +26,7 @@ def _days(values: list) -> list[date]:
 
 
 def _date_axis(figure: go.Figure, values: list) -> None:
-    """Label a time axis with dates in the session's language ("8 nov" / "Nov 8"), formatted
+    """Label a time axis with dates in the session's language ("Nov 8" / "8 nov"), formatted
     by Babel: plotly's own labels are always English. Ticks are spread over the whole span."""
     days = _days(values)
     if not days:
@@ -34,9 +34,9 @@ def _date_axis(figure: go.Figure, values: list) -> None:
     span = (days[-1] - days[0]).days
     step = max(1, math.ceil((span + 1) / AXIS_TICKS))
     ticks = [days[0] + timedelta(days=n) for n in range(0, span + 1, step)]
-    pattern = "d MMM" if days[0].year == days[-1].year else "d MMM yy"
+    skeleton = "MMMd" if days[0].year == days[-1].year else "yMMMd"  # "Nov 8" / "8 nov"
     figure.update_xaxes(tickmode="array", tickvals=[d.isoformat() for d in ticks],
-                        ticktext=[dates.format_date(d, pattern, locale=babel_locale())
+                        ticktext=[dates.format_skeleton(skeleton, d, locale=babel_locale())
                                   for d in ticks])
 
 

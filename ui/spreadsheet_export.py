@@ -11,7 +11,7 @@ from babel import dates, numbers
 from segcore import batch_table, batches
 from ui import labels
 from ui.connection import connection, settings
-from ui.i18n import N_, _, babel_locale, current_language
+from ui.i18n import N_, _, babel_locale
 
 HEADERS = {"id": N_("Batch"), "assignee": N_("Assignee"), "status": N_("Status"),
            "priority": N_("Priority"), "due_date": N_("Due date"), "folder": N_("Folder"),
@@ -39,7 +39,7 @@ def cell(column: str, value: object) -> str:
         return _("Yes") if value else _("No")
     if column in VALUE_LABELS:
         return VALUE_LABELS[column](value)
-    pattern = DATE_PATTERNS.get(current_language(), "yyyy-MM-dd")
+    pattern = DATE_PATTERNS.get(babel_locale().language, "yyyy-MM-dd")
     if isinstance(value, datetime):
         return dates.format_datetime(value, pattern + " HH:mm", tzinfo=value.tzinfo,
                                      locale=babel_locale())
