@@ -28,10 +28,10 @@ from typing import BinaryIO, Iterator
 from bson import json_util
 from pymongo.database import Database
 
-from segcore import data_version, history
-from segcore.actors import Actor, writer_name
-from segcore.errors import N_, BackupFileError, RestoreRefused
-from segcore.schema import META
+from segcore.core import data_version, history
+from segcore.core.actors import Actor, authorize_write
+from segcore.core.errors import N_, BackupFileError, RestoreRefused
+from segcore.core.schema import META
 
 FORMAT = "segcore-backup"
 VERSION = 1
@@ -236,7 +236,7 @@ def restore_backup(db: Database, path: Path, author: "str | Actor",
     BackupFileError (bad file) or RestoreRefused (data present without `replace`); in both cases
     nothing was written. The caller recreates the indexes (segcore.prepare).
     """
-    author = writer_name(author)
+    author = authorize_write(author)
     summary = verify_backup(path)
     present = stored_counts(db)
     if present and not replace:

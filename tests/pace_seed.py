@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from segcore import team
-from segcore.history import utcnow
-from segcore.sync_runs import SyncReport, finish_run, start_run
+from segcore.team import team
+from segcore.core.timefmt import utcnow
+from segcore.sync.sync_runs import SyncReport, finish_run, start_run
 
 LONG_AGO = "2025-01-07 12:00:00"
 

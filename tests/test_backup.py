@@ -9,8 +9,9 @@ from datetime import datetime
 import pytest
 from bson import ObjectId
 
-from segcore import backup, demo, sync
-from segcore.errors import BackupFileError, RestoreRefused
+from segcore import backup, demo
+from segcore.sync import sync
+from segcore.core.errors import BackupFileError, RestoreRefused
 from segcore.prepare import prepare
 
 

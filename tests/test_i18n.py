@@ -208,7 +208,7 @@ def test_the_english_fragments_are_found_where_english_is_shown():
 def test_no_english_text_computed_by_segcore_on_a_spanish_page(spanish_app):
     """Moves with their reasons and changes, an applied move in a batch's history, a full sync
     and its reason, the configuration: every page in Spanish shows none of segcore's English."""
-    from segcore import alerts
+    from segcore.report import alerts
     from tests.helpers import page
     from tests.pace_seed import seed_pace
 
@@ -238,7 +238,7 @@ def test_no_english_text_computed_by_segcore_on_a_spanish_page(spanish_app):
 
 
 def test_progress_messages_are_worded_in_the_readers_language(app_env, monkeypatch):
-    from segcore import sync
+    from segcore.sync import sync
 
     messages = []
     sync.run_sync(app_env, full=True, author="test", progress=lambda f, m: messages.append(m))
@@ -258,8 +258,8 @@ def test_progress_messages_are_worded_in_the_readers_language(app_env, monkeypat
             "3 días después de la fecha límite"])])
 def test_phrases_take_the_plural_and_the_date_of_the_readers_language(monkeypatch, language,
                                                                       expected):
-    from segcore.pace import FINISH_LATE, OVERDUE
-    from segcore.phrases import Phrase
+    from segcore.report.pace import FINISH_LATE, OVERDUE
+    from segcore.core.phrases import Phrase
 
     phrases = [Phrase(OVERDUE, count="days", days=1), Phrase(OVERDUE, count="days", days=10),
                Phrase(FINISH_LATE, count="days", name="Bea", date=date(2026, 11, 26), days=3)]
@@ -271,8 +271,8 @@ def test_phrases_take_the_plural_and_the_date_of_the_readers_language(monkeypatc
 
 
 def test_a_record_stored_before_phrases_keeps_its_english_text():
-    from segcore.phrases import Phrase
-    from segcore.sync_runs import full_reason_of
+    from segcore.core.phrases import Phrase
+    from segcore.sync.sync_runs import full_reason_of
 
     assert full_reason_of({"full_reason": "requested"}) == "requested"
     assert full_reason_of({}) is None

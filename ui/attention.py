@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from segcore.pace import Alerts
+from segcore.report.pace import Alerts
 from ui.actions import flash
 from ui.i18n import N_, _, format_age, ngettext, word
 

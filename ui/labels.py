@@ -8,8 +8,8 @@ stored.
 
 from __future__ import annotations
 
-from segcore.naming import person_key
-from segcore.phrases import Nn_
+from segcore.core.naming import person_key
+from segcore.core.phrases import Nn_
 from ui.i18n import N_, _, format_number, ngettext
 
 STATUS = {"pending": N_("Pending"), "in_progress": N_("In progress"),

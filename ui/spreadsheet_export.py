@@ -8,7 +8,8 @@ from datetime import date, datetime
 
 from babel import dates, numbers
 
-from segcore import batch_table, batches
+from segcore.views import batch_table
+from segcore.work import batches
 from ui import labels
 from ui.connection import connection, settings
 from ui.i18n import N_, _, babel_locale

@@ -10,9 +10,9 @@ from __future__ import annotations
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore.connection import Databases
-from segcore.errors import SegcoreError
-from segcore import auth
+from segcore.core.connection import Databases
+from segcore.core.errors import SegcoreError
+from segcore.team import auth
 from ui import i18n, reads
 from ui.i18n import _
 from ui.actions import describe_error, guarded, show_flash

@@ -9,7 +9,7 @@ import click
 
 from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
-from segcore.errors import SegcoreError
+from segcore.core.errors import SegcoreError
 
 
 @main.command()

@@ -8,7 +8,7 @@ import click
 
 from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
-from segcore.naming import printable
+from segcore.core.naming import printable
 
 
 
@@ -23,7 +23,7 @@ def team_group():
 @handle_errors
 def team_list(ctx, as_json):
     """Everyone on the team."""
-    from segcore import team
+    from segcore.team import team
 
     members = team.list_members(ctx.databases.work)
     if as_json:
@@ -45,7 +45,7 @@ def team_list(ctx, as_json):
 @handle_errors
 def team_add(ctx, name, role, email):
     """Add a segmentador."""
-    from segcore import team
+    from segcore.team import team
 
     member = team.add_member(ctx.databases.work, name, role, email, author=_author())
     click.echo(f"Added {printable(member.name)} ({printable(member.role)}).")
@@ -59,7 +59,7 @@ def team_add(ctx, name, role, email):
 @handle_errors
 def team_edit(ctx, name, role, email):
     """Change a member's role and/or email."""
-    from segcore import team
+    from segcore.team import team
 
     if role is None and email is None:
         raise click.UsageError("give --role and/or --email")
@@ -76,7 +76,7 @@ def team_edit(ctx, name, role, email):
 @handle_errors
 def team_remove(ctx, name, unassign, reassign_to):
     """Remove a member; their open batches are unassigned or reassigned."""
-    from segcore import handover
+    from segcore.work import handover
 
     moved = handover.remove_member(ctx.databases.work, name, unassign=unassign,
                                    reassign_to=reassign_to, author=_author())
@@ -90,7 +90,7 @@ def team_remove(ctx, name, unassign, reassign_to):
 @handle_errors
 def health(ctx, as_json):
     """Whether both databases answer, how fast, and which server (password masked)."""
-    from segcore.connection import check_health
+    from segcore.core.connection import check_health
 
     results = [check_health(ctx.databases, which) for which in ("work", "training")]
     if as_json:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from pymongo import MongoClient
 
-from segcore import config, demo, embedded
-from segcore.connection import open_databases
+from segcore.core import config, embedded
+from segcore import demo
+from segcore.core.connection import open_databases
 from tests.helpers import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
@@ -216,7 +217,8 @@ def test_settings_page_screenshot(page, app_url, demo_loaded):
 
 
 def test_a_former_members_batch_shows_their_name_in_the_grid(page, app_url, demo_loaded):
-    from segcore import assignments, batches, handover, team
+    from segcore.team import team
+    from segcore.work import assignments, batches, handover
     work_db = demo_loaded
     # Someone of their own, so the demo team stays whole for the other tests.
     team.add_member(work_db, "Gaby", author="browser test")

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from segcore.sync_runs import full_reason_of
-from segcore.timefmt import office_time, zone_name
+from segcore.sync.sync_runs import full_reason_of
+from segcore.core.timefmt import office_time, zone_name
 from ui import reads
 from ui.connection import scheduler, settings
 from ui.i18n import N_, _, format_number, word
