@@ -17,6 +17,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from tests.helpers import ROOT
+from segcore.core.phrases import Phrase
 from ui import i18n
 
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "Nn_": (1, 2)}
@@ -261,13 +262,24 @@ def test_phrases_take_the_plural_and_the_date_of_the_readers_language(monkeypatc
     from segcore.report.pace import FINISH_LATE, OVERDUE
     from segcore.core.phrases import Phrase
 
-    phrases = [Phrase(OVERDUE, count="days", days=1), Phrase(OVERDUE, count="days", days=10),
-               Phrase(FINISH_LATE, count="days", name="Bea", date=date(2026, 11, 26), days=3)]
+    phrases = [Phrase(OVERDUE, plural_by="days", days=1),
+               Phrase(OVERDUE, plural_by="days", days=10),
+               Phrase(FINISH_LATE, plural_by="days", name="Bea", date=date(2026, 11, 26),
+                      days=3)]
     monkeypatch.setattr(i18n, "current_language", lambda: language)
     assert [i18n.word(p) for p in phrases] == expected
     # The command line and JSON read the English text; a stored copy reads back the same.
     assert str(phrases[0]) == "overdue by 1 day"
     assert [i18n.word(Phrase.from_doc(p.as_doc())) for p in phrases] == expected
+
+
+def test_a_phrase_may_name_a_value_count(monkeypatch):
+    from segcore.sync.sync import READ_OF
+
+    phrase = Phrase(READ_OF, count=5000, expected=12000)
+    assert phrase == "Read 5000 uploads of ~12000"
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    assert i18n.word(phrase) == "Leídas 5,000 cargas de ~12,000"
 
 
 def test_a_record_stored_before_phrases_keeps_its_english_text():

@@ -135,7 +135,8 @@ def word(value: object) -> str:
     if not isinstance(value, Phrase):
         return value if isinstance(value, str) else str(value)
     catalog = translations(current_language())
-    text = (catalog.ngettext(value.template, value.plural, int(value.params.get(value.count, 0)))
+    count = int(value.params.get(value.plural_by, 0)) if value.plural is not None else 0
+    text = (catalog.ngettext(value.template, value.plural, count)
             if value.plural is not None else catalog.gettext(value.template))
     return text.format(**{k: _worded_value(v) for k, v in value.params.items()})
 

@@ -29,21 +29,22 @@ def Nn_(singular: str, plural: str) -> tuple[str, str]:
 class Phrase(str):
     """The English text of a template filled in, carrying the template and its values.
 
-    `count` names the parameter that chooses between `template` and `plural`.
+    `plural_by` names the parameter whose number chooses between `template` and `plural`.
     """
 
     template: str
     plural: str | None
-    count: str | None
+    plural_by: str | None
     params: dict
 
-    def __new__(cls, template: str | tuple[str, str], count: str | None = None,
+    def __new__(cls, template: str | tuple[str, str], plural_by: str | None = None,
                 **params: object) -> "Phrase":
         singular, plural = template if isinstance(template, tuple) else (template, None)
-        chosen = plural if plural is not None and params.get(count) != 1 else singular
+        chosen = plural if plural is not None and params.get(plural_by) != 1 else singular
         english = chosen.format(**{k: _english(v) for k, v in params.items()})
         self = super().__new__(cls, english)
-        self.template, self.plural, self.count, self.params = singular, plural, count, params
+        self.template, self.plural, self.plural_by, self.params = (singular, plural, plural_by,
+                                                                   params)
         return self
 
     def __reduce__(self):  # pickled by Streamlit's caches: keep the template, not only the str
@@ -56,7 +57,7 @@ class Phrase(str):
                               else {"date": v.isoformat()} if _is_day(v) else v)
                           for k, v in self.params.items()}}
         if self.plural is not None:
-            doc |= {"plural": self.plural, "count": self.count}
+            doc |= {"plural": self.plural, "plural_by": self.plural_by}
         return doc
 
     @classmethod
@@ -70,7 +71,7 @@ class Phrase(str):
         template = (doc["template"], doc["plural"]) if isinstance(doc.get("plural"), str) \
             else doc["template"]
         try:
-            return cls(template, count=doc.get("count"), **params)
+            return cls(template, plural_by=doc.get("plural_by"), **params)
         except (KeyError, IndexError, ValueError):  # a template it was not written for
             return english if isinstance(english, str) else doc["template"]
 

@@ -99,7 +99,7 @@ class Move:
             return Phrase(FINISH_BY, name=self.to, date=after)
         late = (self.projected_after - self.due_date).days
         if late > 0:
-            return Phrase(FINISH_LATE, count="days", name=self.to, date=after, days=late)
+            return Phrase(FINISH_LATE, plural_by="days", name=self.to, date=after, days=late)
         return Phrase(FINISH_ON_TIME, name=self.to, date=after)
 
 
@@ -140,7 +140,8 @@ class Alerts:
         basis = ({"waiting_for_sync": self.waiting_for_sync, "stale": self.stale,
                   "last_sync": self.basis.finished_at.isoformat()
                   if self.basis.finished_at else None} if self.basis is not None else {})
-        return {**basis, "stalled": [{"name": p.name, "open": p.open, "last_delivery": day(p.last_delivery),
+        return {**basis,
+                "stalled": [{"name": p.name, "open": p.open, "last_delivery": day(p.last_delivery),
                              "days_since": p.days_since} for p in self.stalled],
                 "at_risk": [{"id": b.id, "assignee": b.assignee, "due_date": day(b.due_date),
                              "projected": day(b.projected)} for b in self.at_risk],
@@ -272,9 +273,9 @@ def risk_of(row: dict, position: int, person: PersonPace, today: date) -> RiskyB
     elif due is None:
         return None
     elif due < today:
-        reason = Phrase(OVERDUE, count="days", days=(today - due).days)
+        reason = Phrase(OVERDUE, plural_by="days", days=(today - due).days)
     elif projected is not None and projected > due:
-        reason = Phrase(WOULD_MISS, count="days", days=(projected - due).days)
+        reason = Phrase(WOULD_MISS, plural_by="days", days=(projected - due).days)
     elif projected is None and person.stalled:
         reason = _stalled_reason(person)
     else:
@@ -285,7 +286,7 @@ def risk_of(row: dict, position: int, person: PersonPace, today: date) -> RiskyB
 def _stalled_reason(person: PersonPace) -> Phrase:
     if person.days_since is None:
         return Phrase(NEVER_DELIVERED, name=person.name)
-    return Phrase(STALLED_FOR, count="days", name=person.name, days=person.days_since)
+    return Phrase(STALLED_FOR, plural_by="days", name=person.name, days=person.days_since)
 
 
 # --- the whole team -------------------------------------------------------------------------
