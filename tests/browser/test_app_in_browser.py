@@ -201,7 +201,9 @@ def test_add_and_remove_a_segmentador(page, app_url, work_db):
     assert work_db.segmentadores.count_documents({"name": "Roberta"}) == 1
     page.screenshot(path=str(SCREENSHOTS / "team.png"), full_page=True)
 
-    page.get_by_test_id("stSelectbox").filter(has_text="Member").click()
+    # The first "Member" box is the edit form's: another one, in an expander further down,
+    # may be on the page too.
+    page.get_by_test_id("stSelectbox").filter(has_text="Member").first.click()
     page.get_by_role("option", name="Roberta").click()
     page.get_by_role("button", name="Remove Roberta…").click()
     page.get_by_role("dialog").get_by_role("button", name="Remove Roberta").click()
