@@ -27,6 +27,8 @@ MASK_STATE_COUNT = {
     "extra": Nn_("{count} with extra masks", "{count} with extra masks"),
     "unreadable": Nn_("{count} unreadable", "{count} unreadable"),
     "unknown": Nn_("{count} unknown", "{count} unknown")}
+LATE = {"All": N_("All"), "overdue": N_("Overdue"), "at_risk": N_("At risk"),
+        "stalled": N_("Held by stalled people")}
 # Filter options that are not stored values ("All", "(unassigned)").
 SPECIAL = {"All": N_("All"), "(unassigned)": N_("(unassigned)")}
 SORT = {"id": N_("Batch id"), "assignee": N_("Assignee"), "status": N_("Status"),
@@ -69,6 +71,10 @@ def mask_state_count(value: object, count: int) -> str:
     if forms is None:
         return f"{format_number(count)} {mask_state(value)}"
     return ngettext(*forms, count).format(count=format_number(count))
+
+
+def late(value: object) -> str:
+    return _labelled(LATE, value)
 
 
 def special(value: object) -> str:

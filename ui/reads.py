@@ -22,7 +22,7 @@ from typing import Callable
 
 import streamlit as st
 
-from segcore import demo
+from segcore import backup_restore, demo
 from segcore.work import handover
 from segcore.core import history
 from segcore.masks import mask_check
@@ -195,6 +195,13 @@ def batch_detail(found: Databases, batch_id: str) -> dict | None:
 @cached_read(topics=("batches", "team"))
 def batch_history(found: Databases, batch_id: str) -> list[dict]:
     return history.list_history(found.work, key=batch_id, limit=100)
+
+
+def interrupted_restore():
+    """A RestoreIncomplete for a restore that did not finish, or None. Read on every run (one
+    small find): a killed restore moves no data version, so no cached read would notice it."""
+    found, _problem = optional(lambda: backup_restore.interrupted_restore(databases().work))
+    return found
 
 
 @cached_read(topics=("batches", "team"))

@@ -93,6 +93,7 @@ def health(ctx, as_json):
     from segcore.core.connection import check_health
 
     results = [check_health(ctx.databases, which) for which in ("work", "training")]
+    restore = _interrupted_restore(ctx.databases.work) if results[0].reachable else None
     if as_json:
         emit_json(results)
     else:
@@ -101,5 +102,19 @@ def health(ctx, as_json):
                      else f"UNREACHABLE: {h.error}")
             click.echo(f"{h.database:<20} {state}")
         click.echo(f"server: {results[0].uri}{' (embedded)' if results[0].embedded else ''}")
-    if not all(h.reachable for h in results):
+    if restore:
+        click.echo(f"warning: {restore}", err=True)
+    if restore or not all(h.reachable for h in results):
         sys.exit(1)
+
+
+def _interrupted_restore(work):
+    """An interrupted restore leaves the data unfinished: health reports it (exit code 1)."""
+    from pymongo.errors import PyMongoError
+
+    from segcore.backup_restore import interrupted_restore
+
+    try:
+        return interrupted_restore(work)
+    except PyMongoError:
+        return None  # the reachability line already says what is wrong

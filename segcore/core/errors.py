@@ -101,3 +101,11 @@ class BackupFileError(SegcoreError):
 
 class RestoreRefused(SegcoreError):
     """A restore would mix a backup with data already in the database."""
+
+
+class RestoreFailed(SegcoreError):
+    """A checked backup could not be written into the database; the data was left as it was."""
+
+
+class RestoreIncomplete(SegcoreError):
+    """A restore was interrupted (killed, or the server went away) and has not been redone."""

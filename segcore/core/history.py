@@ -43,9 +43,12 @@ def ensure_indexes(db: Database) -> None:
 def record(db: Database, changes: list[Change], session=None) -> None:
     """Append `changes` to the history in one write (within `session`'s transaction, if any)."""
     if changes:
-        # A reason is stored only where there is one: older entries and hand edits have none.
-        docs = [_as_doc(c) for c in changes]
-        db[COLLECTION].insert_many(docs, ordered=False, session=session)
+        db[COLLECTION].insert_many(documents(changes), ordered=False, session=session)
+
+
+def documents(changes: list[Change]) -> list[dict]:
+    """The stored form of `changes` (a restore writes them into its staging collection)."""
+    return [_as_doc(c) for c in changes]
 
 
 def _as_doc(change: Change) -> dict:

@@ -20,8 +20,12 @@ SYNC_RUNS = "sync_runs"
 SYNC_INDEX = "sync_index"
 LOCKS = "locks"
 MASK_CHECKS = "mask_checks"    # each upload's listed mask names, keyed by the upload's id
+MASK_CONTENT = "mask_content"  # each upload's content check (sizes, empty, labels), by id
 BATCH_IMAGES = "batch_images"  # each batch's image names, keyed by batch id
 UPLOAD_DAYS = "upload_days"  # uploads per local day, kept by the sync (segcore.sync.upload_stats)
+RESTORE_STATE = "restore_state"  # a restore under way (or interrupted), see segcore.backup_restore
+RESTORE_STAGING = "restore_staging."    # prefix: collections a restore writes before swapping in
+RESTORE_PREVIOUS = "restore_previous."  # prefix: the data a restore swapped out, until it ends
 
 # `$in` is quadratic in the list length on the embedded server (1,000 ids take 3 s): long
 # lists are split into short ones, which costs a real MongoDB nothing measurable. 1,000 batch

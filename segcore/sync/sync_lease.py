@@ -26,7 +26,8 @@ class Lease:
     """A lock document with an expiry, so a killed sync does not block the next one forever."""
 
     def __init__(self, db: Database, name: str = "sync", kind: str = "run"):
-        """`kind` is "run" for one sync, "live" for `sync --watch`, which others name."""
+        """`kind` is "run" for one sync, "live" for `sync --watch`, "restore" for a restore;
+        others name it when they are refused."""
         self.db, self.name, self.owner, self.kind = db, name, uuid.uuid4().hex, kind
         self.renewed = 0.0
 
@@ -42,7 +43,7 @@ class Lease:
         except DuplicateKeyError:
             held = self.db[LOCKS].find_one({"_id": self.name}) or {}
             # A holder killed on this machine need not block until its lease expires.
-            if held.get("host") == mine["host"] and not _alive(held.get("pid")):
+            if held.get("host") == mine["host"] and not process_alive(held.get("pid")):
                 taken = self.db[LOCKS].update_one({"_id": self.name, "owner": held.get("owner")},
                                                   {"$set": mine})
                 if taken.modified_count:
@@ -86,25 +87,32 @@ class Lease:
 def _already_running(held: dict) -> SyncAlreadyRunning:
     """The refusal, naming a live sync (`sync --watch`) and where it runs when it is one."""
     since = held.get("since")
-    time_text = f"{since:%H:%M:%S}" if since else None
+    # `since` goes along too: the app words it in the office's zone, the CLI says UTC.
+    time_text = f"{since:%H:%M:%S} UTC" if since else None
+    if held.get("kind") == "restore":
+        return SyncAlreadyRunning(N_("A restore of the database is running (since {time}); "
+                                     "try again when it has finished."), time=time_text or "?",
+                                  since=since)
     if held.get("kind") == "live":
         host = held.get("host") or "another host"
         if time_text:
             return SyncAlreadyRunning(N_(
-                "A live sync (`segcore sync --watch` on {host}) has been running since {time} "
-                "UTC: it applies new uploads within seconds, so no sync is needed."),
-                live=True, host=host, time=time_text)
+                "A live sync (`segcore sync --watch` on {host}) has been running since {time}: "
+                "it applies new uploads within seconds, so no sync is needed."),
+                live=True, host=host, time=time_text, since=since)
         return SyncAlreadyRunning(N_(
             "A live sync (`segcore sync --watch` on {host}) is running: it applies new uploads "
             "within seconds, so no sync is needed."), live=True, host=host)
     if time_text:
-        return SyncAlreadyRunning(N_("Another sync is running (since {time} UTC); try "
-                                     "again when it has finished."), time=time_text)
+        return SyncAlreadyRunning(N_("Another sync is running (since {time}); try "
+                                     "again when it has finished."), time=time_text,
+                                  since=since)
     return SyncAlreadyRunning(N_("Another sync is running; try again when it has "
                                  "finished."))
 
 
-def _alive(pid: object) -> bool:
+def process_alive(pid: object) -> bool:
+    """Whether a process with this id runs on this machine."""
     if not isinstance(pid, int) or pid <= 0:
         return False
     try:
