@@ -23,6 +23,7 @@ from segcore.core.actors import Actor, authorize_write
 from segcore.core.connection import Databases
 from segcore.core.errors import N_, BatchNotFound
 from segcore.core.naming import canonical_batch_id
+from segcore.core.phrases import DONE, READING_UPLOADS, Phrase
 from segcore.core.schema import BATCHES, IN_CHUNK, MASK_CHECKS, find_in
 from segcore.core.timefmt import utcnow
 from segcore.masks import archive_listing, batch_images
@@ -32,6 +33,8 @@ from segcore.masks.mask_matching import DEFAULT_EXTENSIONS, NAMES_SHOWN, BatchCh
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_from_document
 
 CHECKS = MASK_CHECKS
+LISTING_IMAGES = N_("Listing images")
+CHECKING_OF = N_("Checking upload {number} of {total}")
 FIELD = "mask_check"  # the batch's result, on its document in `batches`
 UPLOAD_PROJECTION = {**PROJECTION, "chunkSize": 1}
 JSON_KEYS = ("state", "images", "masks", "missing_count", "extra_count", "missing", "extra",
@@ -96,7 +99,7 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
     authorize_write(author)
     notify = progress or (lambda fraction, message: None)
     work, settings = databases.work, databases.settings
-    notify(0.0, "Reading uploads")
+    notify(0.0, Phrase(READING_UPLOADS))
     report = VerifyReport()
     uploads = _current_uploads(databases, report)
     by_batch: dict[str, list] = {}
@@ -117,13 +120,13 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
                if recheck or needs_check(uploads[u], stored.get(u), extensions)]
     checked = _check_uploads(databases, [uploads[u] for u in targets], report, notify)
     _record_changes(work, checked, uploads, by_batch)
-    notify(0.9, "Listing images")
+    notify(0.9, Phrase(LISTING_IMAGES))
     relist = _relist_images(work, batches, settings.data_directory,
                             bool(batch_ids or recheck), extensions)
     changed_keys = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
     report.batches = _update_batches(work, batches, by_batch, changed_keys,
                                      (settings.mask_suffixes, extensions))
-    notify(1.0, "Done")
+    notify(1.0, Phrase(DONE))
     return report
 
 
@@ -196,7 +199,7 @@ def _check_uploads(databases: Databases, targets: list[dict], report: VerifyRepo
     checked = []
     for number, upload in enumerate(targets, 1):
         notify(0.05 + 0.85 * (number - 1) / max(1, len(targets)),
-               f"Checking upload {number:,} of {len(targets):,}")
+               Phrase(CHECKING_OF, number=number, total=len(targets)))
         listing = list_upload(chunks, upload, budget, extensions)
         databases.work[CHECKS].replace_one({"_id": upload["_id"]}, {
             "filename": upload.get("filename"), "batches": upload["batches"],

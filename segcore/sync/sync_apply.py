@@ -22,6 +22,7 @@ from segcore.core import data_version
 from segcore.sync import upload_stats
 from segcore.core.connection import Databases
 from segcore.core.history import Change, record
+from segcore.core.phrases import N_, Phrase
 from segcore.core.schema import BATCHES, find_in
 from segcore.sync.sync_index import SyncIndex, append_journal, keys_holding, write_index
 from segcore.sync.sync_lease import Lease
@@ -34,7 +35,10 @@ from segcore.uploads.upload_changes import Changes
 
 KEEP = 200  # problem uploads listed per kind in a run's report (all are counted)
 WRITE_CHUNK = 1000
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, str], None]  # the text is a Phrase: the app words it
+COMPARING = N_("Comparing with the batch list")
+SAVING_INDEX = N_("Saving the sync index")
+UPDATED_OF = N_("Updated {done} of {total} batches")
 _LISTED = {"id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1}
 
 
@@ -137,7 +141,7 @@ def write_batches(writer: SyncWriter, index: SyncIndex, report: SyncReport, *,
     databases, author, lease, notify = (writer.databases, writer.author, writer.lease,
                                         writer.notify)
     work = databases.work
-    notify(0.7, "Comparing with the batch list")
+    notify(0.7, Phrase(COMPARING))
     moves: list[StatusMove] | None = [] if databases.settings.masks_set_status else None
     if listing is not None:
         updates = plan_batch_updates(_sync_fields(work, listing.wanted(touched or set())),
@@ -153,7 +157,7 @@ def write_batches(writer: SyncWriter, index: SyncIndex, report: SyncReport, *,
     listing.written(updates, moves or [])
     models_group = _keep_read_models(work, index, listing, moved, report,
                                      databases.settings.zone)
-    notify(0.95, "Saving the sync index")
+    notify(0.95, Phrase(SAVING_INDEX))
     # A run killed while writing the index reads everything next time: a half-written part
     # that spills into overflow documents cannot be repaired by re-reading the changes.
     SyncState(work).save({"index_ok": False})
@@ -295,7 +299,7 @@ def _write_updates(work: Database, listing: BatchListing, updates: list[tuple],
         work[BATCHES].bulk_write(operations, ordered=False)
         lease.renew()
         notify(0.7 + 0.3 * min(1.0, (start + len(chunk)) / len(updates)),
-               f"Updated {start + len(chunk):,} of {len(updates):,} batches")
+               Phrase(UPDATED_OF, done=start + len(chunk), total=len(updates)))
     changed = [ids_of.get(doc_id) for doc_id, _, _ in updates]
     data_version.bump_batches(work, None if None in changed or not ids_of else changed,
                               by_sync=True)
