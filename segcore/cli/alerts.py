@@ -23,8 +23,8 @@ def _alerts(ctx, rows=None):
 
 def _print_alerts(found) -> None:
     if found.waiting_for_sync:
-        click.echo("No sync has run yet: pace, stalls and batches at risk are worked out from "
-                   "the deliveries a sync reads. Run `segcore sync` first.")
+        echo("No sync has run yet: pace, stalls and batches at risk are worked out from "
+             "the deliveries a sync reads. Run `segcore sync` first.")
         return
     if not found.any:
         echo("Nothing needs attention.")
