@@ -13,6 +13,7 @@ from segcore.actors import Actor
 from segcore.batches import ChangeResult, Edit
 from segcore.progress import PROGRESS_PROJECTION, progress_row
 from segcore.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
+from segcore.pace_report import Quality
 from segcore.team import list_members
 
 MOVE_PREFIX = "suggested move"
@@ -61,3 +62,15 @@ def apply_moves(db: Database, moves: list[Move], author: "str | Actor") -> Chang
              for m in moves]
     return assignments.apply_edits(db, edits, author, only_if=_STILL_OPEN,
                                only_if_text="it has masks now, so it stays where it is")
+
+
+def delivery_quality(db: Database, rows: list[dict]) -> Quality:
+    """Uploaded vs usable for the weekly report: batches with masks, those whose masks the
+    mask check found complete, and those needing rework (unreadable or incomplete)."""
+    from segcore.mask_check import count_by_state
+
+    states = count_by_state(db)
+    checked = sum(states.values())
+    return Quality(uploaded=sum(1 for r in rows if r["with_masks"]),
+                   usable=states.get("complete", 0) + states.get("extra", 0) if checked else None,
+                   rework=states.get("incomplete", 0) + states.get("unreadable", 0))

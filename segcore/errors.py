@@ -101,3 +101,8 @@ class BackupFileError(SegcoreError):
 
 class RestoreRefused(SegcoreError):
     """A restore would mix a backup with data already in the database."""
+
+
+class DeliveryFailed(SegcoreError):
+    """A mail or webhook server refused a message, timed out or could not be reached; the
+    message holds the server's answer (never a credential)."""

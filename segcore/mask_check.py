@@ -42,6 +42,7 @@ class VerifyReport:
     bytes_read: int = 0
     bytes_stored: int = 0  # the length of the uploads checked
     batches: list[dict] = field(default_factory=list)  # {"id", **BatchCheck.summary()}
+    checked_ids: list = field(default_factory=list)  # the uploads listed by this check
 
     def as_dict(self) -> dict:
         """The command line's JSON: counts, and each batch in the documented shape."""
@@ -85,7 +86,8 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
             work[CHECKS].delete_many({"_id": {"$in": stale[start:start + IN_CHUNK]}})
     targets = [u for u in in_scope if recheck or needs_check(uploads[u], stored.get(u))]
     report = VerifyReport()
-    checked = _check_uploads(databases, [uploads[u] for u in targets], report, notify)
+    checked = report.checked_ids = _check_uploads(databases, [uploads[u] for u in targets],
+                                                  report, notify)
     notify(0.9, "Listing images")
     relist = _relist_images(work, batches, settings.data_directory,
                             bool(batch_ids or recheck))

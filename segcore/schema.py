@@ -21,6 +21,7 @@ SYNC_INDEX = "sync_index"
 LOCKS = "locks"
 MASK_CHECKS = "mask_checks"    # each upload's listed mask names, keyed by the upload's id
 BATCH_IMAGES = "batch_images"  # each batch's image names, keyed by batch id
+NOTIFY_OUTBOX = "notify_outbox"  # every message to send, keyed by its idempotency key
 UPLOAD_DAYS = "upload_days"  # uploads per local day, kept by the sync (segcore.upload_stats)
 
 # `$in` is quadratic in the list length on the embedded server (1,000 ids take 3 s): long

@@ -24,4 +24,4 @@ def test_names_written_by_other_tools_cannot_break_the_table():
     report = weekly_report(rows, analyse(rows, [], NOW, tz=timezone.utc))
     assert "| Ana \\| QA | 1 |" in report
     assert "- batch_1 (Ana \\| QA): due -, reached never at the current pace; " \
-           "Ana | QA is no longer on the team" in report
+           "Ana \\| QA is no longer on the team" in report

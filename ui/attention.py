@@ -10,6 +10,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 from segcore.pace import Alerts
 from ui.actions import flash
 from ui.i18n import N_, _, ngettext
+from ui.write_to import write_buttons
 
 SHOWN = 5  # the panel names a few; the suggestions page lists them all
 
@@ -35,6 +36,7 @@ def attention_panel(found: Alerts) -> None:
                     if p.days_since is not None
                     else _("{name} (never delivered)").format(name=p.name)
                     for p in found.stalled]))
+            write_buttons([p.name for p in found.stalled[:SHOWN]])
         if found.at_risk:
             st.markdown(":red[**" + ngettext("{count} batch at risk", "{count} batches at risk",
                                              len(found.at_risk)).format(

@@ -11,6 +11,7 @@ from ui.state import can_write, current_actor
 from ui.team_actions import (confirm_removal, former_holders, member_added, removal_target,
                              team_table)
 from ui.widgets import page_start
+from ui.write_to import write_buttons
 
 databases = page_start(N_("Team"))
 members = reads.members()
@@ -62,6 +63,7 @@ with change.container(border=True):
             run_write(_("Saving"), team.edit_member, databases.work, chosen, role, email,
                       author=current_actor(), slot=slots,
                       then=_("{name}'s details were saved.").format(name=chosen))
+    write_buttons([chosen])
     asked = st.button(_("Remove {name}…").format(name=chosen), key="remove_ask",
                       icon=":material/person_remove:")
 target = removal_target(chosen, names, asked)
