@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, formataddr
 from datetime import datetime, timezone
 from typing import Callable
 from urllib.parse import unquote, urlsplit
@@ -46,11 +46,12 @@ def email_message(doc: dict, sender: str) -> EmailMessage:
     message["Subject"] = doc["subject"]
     message["Date"] = format_datetime(datetime.now(timezone.utc))
     digest = hashlib.sha256(doc["_id"].encode()).hexdigest()[:32]
-    message["Message-ID"] = make_msgid(idstring=digest, domain="segcore.notify")
-    message["Content-Language"] = doc.get("language") or "en"
+    message["Message-ID"] = f"<{digest}@segcore.notify>"
     message.set_content(doc["text"])
     if doc.get("html"):
         message.add_alternative(doc["html"], subtype="html")
+    # After the content: setting it clears every Content-* header.
+    message["Content-Language"] = doc.get("language") or "en"
     return message
 
 

@@ -158,7 +158,7 @@ def daily_messages(alerts: Alerts, fresh: list, recipients: list[Recipient]) -> 
                  _("Newly at risk or overdue ({count})").format(count=len(fresh)),
                  *[f"- {i}" for i in fresh_lines], "",
                  sections[2][0], *[f"- {i}" for i in sections[2][1]]]
-        subject = _("Segmentation alerts, {day}: {stalled} stalled, {fresh} newly at risk") \
+        subject = _("Segmentation alerts, {day}: stalled {stalled}, newly at risk {fresh}") \
             .format(day=words.day(alerts.today), stalled=len(alerts.stalled), fresh=len(fresh))
         messages.append(_message(f"daily:{day}:{recipient.key}", "daily", recipient, subject,
                                  "\n".join(parts) + "\n", data=data))
