@@ -319,3 +319,17 @@ def test_nothing_configured_enqueues_nothing(settings, dbs):
     assert notify_due.enqueue_receipts(dbs, [RECEIPT], NOW) == 0
     assert notify_due.enqueue_daily(dbs, NOW) == 0 and notify_due.enqueue_weekly(dbs, NOW) == 0
 
+
+
+def test_the_live_syncs_sender_thread_sends_what_is_enqueued(notify_dbs, smtp):
+    databases = notify_dbs(notify_daily=False, notify_weekly=False)
+    _team(databases)
+    sender = notify_due.Sender(databases, interval=0.2)
+    sender.start()
+    try:
+        notify_due.enqueue_receipts(databases, [RECEIPT], NOW)
+        assert len(smtp.wait_for(2)) == 2
+    finally:
+        sender.stop()
+        sender.join(30)
+    assert not sender.is_alive() and sender.last_error is None
