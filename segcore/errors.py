@@ -106,3 +106,7 @@ class RestoreRefused(SegcoreError):
 class DeliveryFailed(SegcoreError):
     """A mail or webhook server refused a message, timed out or could not be reached; the
     message holds the server's answer (never a credential)."""
+
+    def __init__(self, message: str, unreachable: bool = False, **params: object):
+        super().__init__(message, **params)
+        self.unreachable = unreachable  # the server did not answer: later messages would wait

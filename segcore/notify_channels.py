@@ -103,7 +103,9 @@ def send_email(settings, doc: dict) -> str:
         raise DeliveryFailed(_scrubbed(f"{host}: refused {answers}", settings)) from None
     except (smtplib.SMTPException, OSError) as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
-        raise DeliveryFailed(_scrubbed(f"mail server {host}: {reason}", settings)) from None
+        raise DeliveryFailed(_scrubbed(f"mail server {host}: {reason}", settings),
+                             unreachable=isinstance(exc, (OSError, smtplib.SMTPServerDisconnected,
+                                                          smtplib.SMTPConnectError))) from None
     if refused:
         raise DeliveryFailed(f"{host}: refused {', '.join(refused)}")
     return f"{host}: accepted"
@@ -157,7 +159,8 @@ def send_webhook(settings, doc: dict) -> str:
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
         reason = "timed out" if isinstance(reason, TimeoutError) else str(reason)
-        raise DeliveryFailed(_scrubbed(f"webhook {host}: {reason}", settings)) from None
+        raise DeliveryFailed(_scrubbed(f"webhook {host}: {reason}", settings),
+                             unreachable=True) from None
 
 
 def deliverer(settings) -> Callable[[dict], str]:

@@ -54,6 +54,26 @@ def receipt_problems(receipt: dict) -> list[str]:
     return found
 
 
+def receipt_from_stored(doc: dict) -> dict:
+    """This module's receipt from an upload receipt as `segcore.receipts` stores it (issue 22:
+    `_id`, `filename`, `uploaded_by`, `upload_date`, `batches`, `readable`, `reason`,
+    `problem`, `missing`, `missing_count`, `content`)."""
+    content = doc.get("content")
+    problems = content.get("problems") if isinstance(content, dict) else content
+    return {"id": str(doc.get("_id")), "upload_id": str(doc.get("_id")),
+            "filename": doc.get("filename"), "batch_ids": list(doc.get("batches") or []),
+            "uploader": doc.get("uploaded_by"), "uploaded_at": doc.get("upload_date"),
+            "problems": {
+                "unreadable": (doc.get("reason") or "unreadable")
+                if doc.get("problem") == "unreadable" else None,
+                "missing": list(doc.get("missing") or []) if doc.get("problem") == "incomplete"
+                else [],
+                "missing_count": int(doc.get("missing_count") or 0)
+                if doc.get("problem") == "incomplete" else 0,
+                "content": [str(p) for p in problems or []] if isinstance(problems, list)
+                else []}}
+
+
 def _verdicts(kinds: list[str], _) -> str:
     words = {"unreadable": _("cannot be read"), "incomplete": _("masks missing"),
              "content": _("fails the content checks")}

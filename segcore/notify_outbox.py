@@ -24,7 +24,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from segcore.actors import Actor, writer_name
-from segcore.errors import N_, ValidationError
+from segcore.errors import N_, DeliveryFailed, ValidationError
 from segcore.schema import NOTIFY_OUTBOX
 
 OUTBOX = NOTIFY_OUTBOX
@@ -95,16 +95,20 @@ def enqueue(db: Database, messages: list[Message], now: datetime | None = None) 
     return added
 
 
-def claim(db: Database, owner: str, now: datetime | None = None,
-          lease_s: int = LEASE_S) -> dict | None:
+def claim(db: Database, owner: str, now: datetime | None = None, lease_s: int = LEASE_S,
+          skip_channels: frozenset = frozenset()) -> dict | None:
     """Take the next due message for `owner` (atomically: no other sender gets it), or None.
 
     A message left `sending` by a sender that died is due again once its lease ran out.
+    Messages on `skip_channels` (a server found down in this pass) are left for later.
     """
     now = utc(now)
+    where = {"$or": [{"state": PENDING, "due_at": {"$lte": now}},
+                     {"state": SENDING, "lease_until": {"$lte": now}}]}
+    if skip_channels:
+        where["channel"] = {"$nin": sorted(skip_channels)}
     return db[OUTBOX].find_one_and_update(
-        {"$or": [{"state": PENDING, "due_at": {"$lte": now}},
-                 {"state": SENDING, "lease_until": {"$lte": now}}]},
+        where,
         {"$set": {"state": SENDING, "owner": owner,
                   "lease_until": now + timedelta(seconds=lease_s)},
          "$inc": {"attempts": 1}},
@@ -142,15 +146,16 @@ def send_due(db: Database, deliver: Deliver, now: Callable[[], datetime] = utc,
              limit: int = 200, lease_s: int = LEASE_S) -> SendReport:
     """Send every due message (at most `limit`) through `deliver`, one claim at a time.
 
-    `deliver` raises DeliveryFailed (segcore.notify_channels) with the server's answer; any
-    other exception stops the pass after putting the message back, so a bug never loses one.
+    `deliver` raises DeliveryFailed with the server's answer; a server that does not answer at
+    all is not tried again in this pass (a dead server costs one timeout, not one per message).
+    Any other exception stops the pass after putting the message back, so a bug never loses
+    one.
     """
-    from segcore.notify_channels import DeliveryFailed
-
     owner = uuid.uuid4().hex
     report = SendReport()
+    down: set[str] = set()  # a server that did not answer is not tried again in this pass
     for _ in range(limit):
-        doc = claim(db, owner, now(), lease_s)
+        doc = claim(db, owner, now(), lease_s, frozenset(down))
         if doc is None:
             break
         try:
@@ -158,6 +163,8 @@ def send_due(db: Database, deliver: Deliver, now: Callable[[], datetime] = utc,
         except DeliveryFailed as exc:
             state = mark_failed(db, doc, str(exc), now())
             (report.failed if state == FAILED else report.retrying).append(doc["_id"])
+            if exc.unreachable:
+                down.add(doc["channel"])
             continue
         except BaseException as exc:
             mark_failed(db, doc, f"not sent: {type(exc).__name__}", now())

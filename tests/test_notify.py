@@ -333,3 +333,18 @@ def test_the_live_syncs_sender_thread_sends_what_is_enqueued(notify_dbs, smtp):
         sender.stop()
         sender.join(30)
     assert not sender.is_alive() and sender.last_error is None
+
+
+def test_a_hung_server_costs_one_timeout_per_pass_not_one_per_message(notify_dbs):
+    with socket_that_never_answers() as port:
+        databases = notify_dbs(smtp_url=f"smtp://127.0.0.1:{port}", notify_timeout_s=1)
+        _team(databases)
+        notify_due.enqueue_receipts(databases, [{**RECEIPT, "id": f"r-{n}"} for n in range(10)],
+                                    NOW)
+        started = time.monotonic()
+        report = notify_due.send_due(databases, digests=False)
+        assert time.monotonic() - started < 8
+    assert len(report.retrying) == 1 and not report.sent
+    messages = notify_outbox.list_messages(databases.work)
+    assert sorted(m["attempts"] for m in messages) == [0] * 19 + [1]
+    assert all(m["state"] == "pending" for m in messages)

@@ -127,3 +127,22 @@ def test_a_long_list_is_shortened_to_keep_the_link_short():
     body = unquote(link.split("body=", 1)[1])
     assert body.startswith("Hello Luis,") and "Open batches (2000): batch_0, " in body
     assert "more" in body and "Overdue (0): none" in body
+
+
+@pytest.mark.parametrize("stored, verdicts", [
+    ({"_id": "u1", "problem": "unreadable", "reason": "part of a split archive",
+      "readable": False}, ["unreadable"]),
+    ({"_id": "u2", "problem": "incomplete", "missing": ["a.png"], "missing_count": 4,
+      "readable": True}, ["incomplete"]),
+    ({"_id": "u3", "problem": None, "readable": True, "content": ["a_mask.png: empty"]},
+     ["content"]),
+    ({"_id": "u4", "problem": None, "readable": True, "missing_count": 0}, []),
+    ({"_id": "u5", "problem": "no_batch", "readable": True}, []),
+])
+def test_a_stored_upload_receipt_becomes_a_receipt_to_notify(stored, verdicts):
+    from segcore.notify_messages import receipt_from_stored
+
+    receipt = receipt_from_stored({"filename": "x.zip", "uploaded_by": "flor",
+                                   "batches": ["batch_7"], **stored})
+    assert receipt_problems(receipt) == verdicts
+    assert receipt["id"] == stored["_id"] and receipt["uploader"] == "flor"
