@@ -175,9 +175,10 @@ class Sender(threading.Thread):
     """Sends due messages every `interval` seconds beside a long-running process (the live
     sync), so a slow or dead mail server delays only the messages, never the sync."""
 
-    def __init__(self, databases: Databases, interval: float = 30.0):
+    def __init__(self, databases: Databases, interval: float = 30.0, log=None):
         super().__init__(name="notify-sender", daemon=True)
         self.databases, self.interval = databases, interval
+        self.log = log or (lambda message: None)
         self.stopped = threading.Event()
         self.last_error: str | None = None
 
@@ -186,8 +187,11 @@ class Sender(threading.Thread):
 
         while not self.stopped.is_set():
             try:
-                send_due(self.databases)
+                report = send_due(self.databases)
                 self.last_error = None
+                if report.sent or report.retrying or report.failed:
+                    self.log(f"notifications: {len(report.sent)} sent, {len(report.retrying)} "
+                             f"to retry later, {len(report.failed)} failed")
             except PyMongoError as exc:  # the database is down: try again next round
                 self.last_error = type(exc).__name__
             self.stopped.wait(self.interval)

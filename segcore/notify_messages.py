@@ -80,6 +80,11 @@ def _verdicts(kinds: list[str], _) -> str:
     return ", ".join(words[k] for k in kinds)
 
 
+def _greeting(recipient: Recipient, _) -> list[str]:
+    """"Hello Ana," and a blank line for a person; nothing for a chat channel."""
+    return [_("Hello {name},").format(name=recipient.name), ""] if recipient.address else []
+
+
 def receipt_text(receipt: dict, recipient: Recipient) -> tuple[str, str]:
     """The subject and body of a receipt for one recipient, in their language."""
     words = Words(recipient.language)
@@ -89,8 +94,8 @@ def receipt_text(receipt: dict, recipient: Recipient) -> tuple[str, str]:
     verdict = _verdicts(receipt_problems(receipt), _)
     subject = _("Upload {filename}: {verdict}").format(filename=filename, verdict=verdict)
     batches = ", ".join(receipt.get("batch_ids") or []) or _("no batch")
-    lines = [_("Hello {name},").format(name=recipient.name), "",
-             _("the upload {filename} (batch {batches}, by {uploader}, {day}) has a problem: "
+    lines = [*_greeting(recipient, _),
+             _("The upload {filename} (batch {batches}, by {uploader}, {day}) has a problem: "
                "{verdict}.")
              .format(filename=filename, batches=batches,
                      uploader=receipt.get("uploader") or _("unknown"),
@@ -173,7 +178,7 @@ def daily_messages(alerts: Alerts, fresh: list, recipients: list[Recipient]) -> 
         fresh_lines = [_("{batch} ({name}): due {due}; {reason}").format(
             batch=b.id, name=b.assignee, due=words.day(b.due_date),
             reason=risk_reason(b, alerts.today, _)) for b in fresh] or [_("none")]
-        parts = [_("Hello {name},").format(name=recipient.name), "",
+        parts = [*_greeting(recipient, _),
                  sections[0][0], *[f"- {i}" for i in sections[0][1]], "",
                  _("Newly at risk or overdue ({count})").format(count=len(fresh)),
                  *[f"- {i}" for i in fresh_lines], "",

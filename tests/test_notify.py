@@ -251,6 +251,7 @@ def test_the_json_webhook_is_signed_and_slack_and_teams_get_their_shapes(notify_
     assert got.json["kind"] == "receipt" and got.json["data"]["problems"] == [
         "incomplete", "content"]
     assert got.headers["Idempotency-Key"] == "receipt:r-1:webhook"
+    assert got.json["text"].startswith("The upload batch_7_part1.zip")  # no "Hello webhook"
     for fmt, check in (("slack", lambda j: j["text"].startswith("*Upload batch_7_part1.zip")),
                        ("teams", lambda j: j["attachments"][0]["content"]["type"]
                         == "AdaptiveCard")):

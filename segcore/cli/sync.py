@@ -140,7 +140,7 @@ def _watch(ctx, full: bool, interval: float) -> None:
         from segcore.notify_due import Sender
 
         # Its own thread: a slow or dead mail server delays the messages, never the sync.
-        sender = Sender(ctx.databases)
+        sender = Sender(ctx.databases, log=log)
         sender.start()
     try:
         live.run()
