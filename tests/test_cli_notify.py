@@ -124,3 +124,26 @@ def test_report_in_spanish_as_html_has_the_same_figures(run_cli, db, tmp_path):
     assert "<td>Zoe</td>" in page and "ya no está en el equipo" in page
     english = run_cli("report", "--language", "en").stdout
     assert "- Batches: 39 in total, 38 assigned, 31 with masks, 8 pending (79.5% done)" in english
+
+
+def test_the_live_sync_sends_due_messages_itself(cli_env, db, smtp, tmp_path):
+    import signal
+    import time
+
+    notify_outbox.enqueue(db, [Message("receipt:r1:ana@example.org", "receipt", "email",
+                                       "ana@example.org", "Ana", "en", "Upload 1", "text")])
+    log = tmp_path / "live.log"
+    env = {**cli_env, **_mail_env(smtp), "NOTIFY_DAILY": "off", "NOTIFY_WEEKLY": "off"}
+    with open(log, "w") as err:
+        process = subprocess.Popen([sys.executable, "-m", "segcore", "sync", "--watch"],
+                                   env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        assert [m["Subject"] for m in smtp.wait_for(1, timeout=90)] == ["Upload 1"]
+        deadline = time.monotonic() + 60
+        while "notifications: 1 sent" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "notifications: 1 sent, 0 to retry later, 0 failed" in log.read_text()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0, log.read_text()
+    assert notify_outbox.count_by_state(db)["sent"] == 1
