@@ -12,7 +12,7 @@ import threading
 from datetime import datetime, timezone
 
 from segcore import auth, notify_outbox
-from segcore.alerts import current_alerts, delivery_quality, pace_rows
+from segcore.alerts import batch_rows, current_alerts, delivery_quality
 from segcore.connection import Databases
 from segcore.mask_check import CHECKS, FIELD
 from segcore.naming import canonical_batch_id, person_key
@@ -146,7 +146,7 @@ def enqueue_weekly(databases: Databases, now: datetime | None = None) -> int:
     recipients = coordinators(databases)
     if not recipients:
         return 0
-    rows = pace_rows(db)
+    rows = batch_rows(db)
     alerts = current_alerts(db, PaceOptions.from_settings(settings), now, settings.zone, rows)
     return notify_outbox.enqueue(db, weekly_messages(
         rows, alerts, delivery_quality(db, rows), iso_week(local.date()), recipients), now)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from segcore.pace import Alerts, RiskyBatch
+from segcore.progress import burndown
 from segcore.stats import summary_from_counts
 from segcore.translations import Words
 
@@ -85,6 +86,9 @@ def figures(rows: list[dict], alerts: Alerts, quality: Quality | None = None,
              _("Needing attention: {stalled} stalled, {at_risk} batches at risk, {moves} "
                "suggested moves").format(stalled=len(alerts.stalled),
                                          at_risk=len(alerts.at_risk), moves=len(alerts.moves))]
+    finish = burndown(rows, alerts.today, alerts.today, alerts.today).projected_finish
+    lines.append(_("Projected finish of every batch at the pace of the last 14 days: {day}")
+                 .format(day=finish.isoformat() if finish else _("none (no recent progress)")))
     if quality is not None:
         usable = "?" if quality.usable is None else quality.usable
         lines.append(_("Usable vs uploaded: {usable} of {uploaded} batches with masks have "

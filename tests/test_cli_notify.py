@@ -124,6 +124,14 @@ def test_report_in_spanish_as_html_has_the_same_figures(run_cli, db, tmp_path):
     assert "<td>Zoe</td>" in page and "ya no está en el equipo" in page
     english = run_cli("report", "--language", "en").stdout
     assert "- Batches: 39 in total, 38 assigned, 31 with masks, 8 pending (79.5% done)" in english
+    # The same rule as the Dashboard's burn-down.
+    from segcore.alerts import batch_rows, current_alerts
+    from segcore.progress import burndown
+
+    today = current_alerts(db).today
+    finish = burndown(batch_rows(db), today, today, today).projected_finish
+    assert finish is not None
+    assert f"- Projected finish of every batch at the pace of the last 14 days: {finish}" in english
 
 
 def test_the_live_sync_sends_due_messages_itself(cli_env, db, smtp, tmp_path):

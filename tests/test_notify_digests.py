@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from segcore import auth, notify_due, notify_outbox
-from segcore.alerts import current_alerts, delivery_quality, pace_rows
+from segcore.alerts import batch_rows, current_alerts, delivery_quality
 from segcore.connection import open_databases
 from segcore.pace_report import build_report
 from segcore.prepare import prepare
@@ -83,7 +83,7 @@ def test_the_weekly_report_goes_once_a_week_with_the_report_figures(coordinated)
     now = _at(9)
     assert notify_due.enqueue_weekly(coordinated, now) == 2
     assert notify_due.enqueue_weekly(coordinated, now + timedelta(hours=3)) == 0
-    rows = pace_rows(coordinated.work)
+    rows = batch_rows(coordinated.work)
     alerts = current_alerts(coordinated.work, now=now, tz=timezone.utc)
     report = build_report(rows, alerts, delivery_quality(coordinated.work, rows), Words("es"))
     luis = next(m for m in _messages(coordinated, "weekly") if m["to"] == "luis@example.org")

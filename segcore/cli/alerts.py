@@ -66,12 +66,12 @@ def alerts(ctx, fail_on_alert, as_json):
 @handle_errors
 def report(ctx, out_file, language, fmt):
     """The weekly report: figures, usable vs uploaded, a per-person table and the alerts."""
-    from segcore.alerts import delivery_quality, pace_rows
+    from segcore.alerts import batch_rows, delivery_quality
     from segcore.errors import SegcoreError
     from segcore.pace_report import weekly_report
     from segcore.translations import Words
 
-    rows = pace_rows(ctx.databases.work)
+    rows = batch_rows(ctx.databases.work)  # progress and pace fields: one read
     text = weekly_report(rows, _alerts(ctx, rows), delivery_quality(ctx.databases.work, rows),
                          Words(language), fmt)
     if out_file is None:
