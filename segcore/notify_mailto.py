@@ -62,8 +62,9 @@ def mailto_link(name: str, address: str, batches: dict[str, list[str]], words: W
     longest = max((len(v) for v in batches.values()), default=0)
     for shown in (longest, 50, 25, 10, 5, 0):
         subject, body = message(name, batches, words, shown)
+        # RFC 6068: line breaks in a mailto body are CRLF, encoded %0D%0A.
         link = (f"mailto:{quote(address, safe='@')}?subject={quote(subject, safe='')}"
-                f"&body={quote(body, safe='')}")
+                f"&body={quote(body.replace(chr(10), chr(13) + chr(10)), safe='')}")
         if len(link) <= limit:
             return link
     return f"mailto:{quote(address, safe='@')}"

@@ -117,7 +117,7 @@ def test_write_to_names_the_persons_batches_in_the_readers_language():
     body = query["body"][0]
     assert "Lotes abiertos (2): batch_1, batch_2" in body and "Vencidos (1): batch_1" in body
     assert "Cargas incompletas o ilegibles (1): batch_3" in body
-    assert " " not in link and "\n" not in link
+    assert " " not in link and "\n" not in link and "%0D%0A" in link
 
 
 def test_a_long_list_is_shortened_to_keep_the_link_short():

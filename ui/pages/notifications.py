@@ -38,6 +38,8 @@ else:
                    _("Subject"): m["subject"],
                    _("Created"): format_datetime(m.get("created_at")),
                    _("Sent"): format_datetime(m.get("sent_at")),
+                   _("Next attempt"): format_datetime(m.get("due_at"))
+                   if m["state"] == "pending" else "",
                    _("Attempts"): m.get("attempts", 0),
                    _("Server's answer"): m.get("answer") or ""} for m in messages],
                  hide_index=True)
