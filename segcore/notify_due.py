@@ -40,14 +40,17 @@ def coordinators(databases: Databases) -> list[Recipient]:
     return [r for r in found if not excluded(r, settings.notify_exclude)]
 
 
-def uploader_recipient(databases: Databases, uploader: str | None) -> Recipient | None:
+def uploader_recipient(databases: Databases, uploader: str | None,
+                       members: list | None = None) -> Recipient | None:
     """The team member who uploaded (matched by name as everywhere: case, accents, spacing),
-    when they have an email, email is configured and they are not excluded."""
+    when they have an email, email is configured and they are not excluded. `members`: the
+    team, when the caller read it already."""
     settings = databases.settings
     if not uploader or not settings.smtp_url:
         return None
     key = person_key(uploader)
-    member = next((m for m in list_members(databases.work) if person_key(m.name) == key), None)
+    members = list_members(databases.work) if members is None else members
+    member = next((m for m in members if person_key(m.name) == key), None)
     if member is None or not member.email:
         return None
     recipient = Recipient(member.name, member.email,
@@ -62,9 +65,10 @@ def enqueue_receipts(databases: Databases, receipts: list[dict],
     if not databases.settings.notify_receipts or not databases.settings.notify_channels:
         return 0
     team = coordinators(databases)
+    members = list_members(databases.work)
     messages = []
     for receipt in receipts:
-        uploader = uploader_recipient(databases, receipt.get("uploader"))
+        uploader = uploader_recipient(databases, receipt.get("uploader"), members)
         recipients = list({r.key: r for r in ([uploader] if uploader else []) + team}.values())
         messages += receipt_messages(receipt, recipients)
     return notify_outbox.enqueue(databases.work, messages, now)
