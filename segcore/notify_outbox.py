@@ -7,9 +7,11 @@ and adds nothing. A sender claims one message at a time with `find_one_and_updat
 with an exponential backoff and the server's answer, and after MAX_ATTEMPTS it stays `failed`
 until someone resends it.
 
-The one duplicate possible: a sender that dies after the server accepted a message and before
-marking it sent. Its lease then runs out and another sender sends it again. Nothing can close
-that gap without the receiving server's help (SMTP and webhooks have no idempotency keys).
+Duplicates remain possible in two cases: a sender that dies after the server accepted a message
+and before marking it sent (its lease runs out and another sender sends it again), and a server
+that accepted it but whose answer came after the timeout (recorded as a failure, retried).
+Nothing can close them without the receiver's help: each copy carries the same Message-ID or
+Idempotency-Key header for it to fold.
 """
 
 from __future__ import annotations
