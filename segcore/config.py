@@ -190,14 +190,17 @@ def _smtp_url(value: str | None) -> str | None:
     if parts.scheme not in ("smtp", "smtps"):
         raise ConfigError("SMTP_URL must start with smtps:// (TLS, port 465) or smtp:// "
                           "(STARTTLS, port 587); not shown, as it may hold the password")
+    if value.count("@") > 1 or ("@" in value and "@" not in parts.netloc):
+        raise ConfigError("SMTP_URL: write an '@', '/', '?' or '#' in the user name or password "
+                          "percent-encoded (for example @ as %40); not shown, as it holds the "
+                          "password")
     try:
         parts.port
     except ValueError:
         raise ConfigError("SMTP_URL has a port that is not a number from 1 to 65535; "
                           "not shown, as it may hold the password") from None
-    if not parts.hostname or value.count("@") > 1:
-        raise ConfigError("SMTP_URL names no host, or has an unquoted '@' in the user name or "
-                          "password (write it as %40); not shown, as it may hold the password")
+    if not parts.hostname:
+        raise ConfigError("SMTP_URL names no host; not shown, as it may hold the password")
     return value
 
 

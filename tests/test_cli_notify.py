@@ -49,6 +49,10 @@ def test_list_on_an_empty_outbox_and_one_clear_error_without_a_channel(run_cli, 
     ({"SMTP_URL": "http://dash:Hunter2Secret@mail.example.org"}, "SMTP_URL"),
     ({"SMTP_URL": "smtp://dash:Hunter2Secret@mail.example.org:99999",
       "NOTIFY_FROM": "a@b.org"}, "SMTP_URL"),
+    ({"SMTP_URL": "smtp://dash:Hunter2/Secret@mail.example.org", "NOTIFY_FROM": "a@b.org"},
+     "percent-encoded"),
+    ({"SMTP_URL": "smtp://dash:Hunter2@Secret@mail.example.org", "NOTIFY_FROM": "a@b.org"},
+     "percent-encoded"),
     ({"WEBHOOK_URL": "ftp://hooks.example.org/Hunter2Secret"}, "WEBHOOK_URL"),
     ({"WEBHOOK_URL": "https://hooks.example.org/x", "WEBHOOK_FORMAT": "discord"},
      "WEBHOOK_FORMAT"),
@@ -58,7 +62,7 @@ def test_list_on_an_empty_outbox_and_one_clear_error_without_a_channel(run_cli, 
 def test_a_bad_setting_is_named_at_start_and_its_secret_never_shown(run_cli, db, env, named):
     out = run_cli("notify", "--list", env=env)
     assert out.returncode == 1 and named in out.stderr and out.stderr.count("\n") == 1
-    assert "Hunter2Secret" not in out.stderr + out.stdout
+    assert "Hunter2" not in out.stderr + out.stdout and "Secret" not in out.stderr
 
 
 def test_test_message_reaches_the_webhook_and_the_list_shows_it_sent(run_cli, db, hook):
