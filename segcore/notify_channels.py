@@ -4,9 +4,11 @@ server's answer, scrubbed of the SMTP password and the webhook's token."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
+import os
 import smtplib
 import ssl
 import time
@@ -55,19 +57,25 @@ def email_message(doc: dict, sender: str) -> EmailMessage:
     return message
 
 
+@functools.lru_cache(maxsize=4)
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """The system's (or SSL_CERT_FILE's) CAs, loaded once: loading them costs more than
+    sending a message to a nearby server."""
+    return ssl.create_default_context()
+
+
 def _smtp_session(settings) -> smtplib.SMTP:
     """A connected, secured and logged-in SMTP session (DeliveryFailed otherwise)."""
     parts = urlsplit(settings.smtp_url)
-    context = ssl.create_default_context()
     timeout = settings.notify_timeout_s
     if parts.scheme == "smtps":
         session = smtplib.SMTP_SSL(parts.hostname, parts.port or 465, timeout=timeout,
-                                   context=context)
+                                   context=_tls_context(os.environ.get("SSL_CERT_FILE")))
     else:
         session = smtplib.SMTP(parts.hostname, parts.port or 587, timeout=timeout)
         session.ehlo()
         if session.has_extn("starttls"):
-            session.starttls(context=context)
+            session.starttls(context=_tls_context(os.environ.get("SSL_CERT_FILE")))
             session.ehlo()
         elif parts.username:
             session.close()
@@ -87,7 +95,6 @@ def send_email(settings, doc: dict) -> str:
         session = _smtp_session(settings)
         try:
             refused = session.send_message(email_message(doc, settings.notify_from))
-            code, reply = session.noop()
         finally:
             try:
                 session.quit()

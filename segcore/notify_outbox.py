@@ -97,24 +97,43 @@ def enqueue(db: Database, messages: list[Message], now: datetime | None = None) 
     return added
 
 
-def claim(db: Database, owner: str, now: datetime | None = None, lease_s: int = LEASE_S,
-          skip_channels: frozenset = frozenset()) -> dict | None:
-    """Take the next due message for `owner` (atomically: no other sender gets it), or None.
+def _due(now: datetime, state: str) -> dict:
+    """When a message in `state` is due: pending past its time, or sending past its lease."""
+    if state == SENDING:
+        return {"state": SENDING, "lease_until": {"$lte": now}}
+    return {"state": PENDING, "due_at": {"$lte": now}}
 
-    A message left `sending` by a sender that died is due again once its lease ran out.
-    Messages on `skip_channels` (a server found down in this pass) are left for later.
+
+def due_keys(db: Database, now: datetime | None = None, limit: int = 200) -> list[tuple]:
+    """(key, channel, state) of the messages due now, oldest first: one read per pass.
+
+    Claiming then goes by key (an `_id` lookup, one state at a time): on the embedded server a
+    claim that filters and sorts the whole outbox, or takes an `$or`, costs a pass over every
+    match per message (50 ms each at 200 messages, against 8 ms).
     """
     now = utc(now)
-    where = {"$or": [{"state": PENDING, "due_at": {"$lte": now}},
-                     {"state": SENDING, "lease_until": {"$lte": now}}]}
-    if skip_channels:
-        where["channel"] = {"$nin": sorted(skip_channels)}
+    found = []
+    for state in (PENDING, SENDING):
+        found += [{**d, "state": state} for d in db[OUTBOX].find(
+            _due(now, state), {"channel": 1, "due_at": 1}).limit(limit)]
+    found.sort(key=lambda d: (d.get("due_at") or now, str(d["_id"])))
+    return [(d["_id"], d.get("channel"), d["state"]) for d in found[:limit]]
+
+
+def claim(db: Database, owner: str, key: str, now: datetime | None = None,
+          lease_s: int = LEASE_S, state: str = PENDING) -> dict | None:
+    """Take the message `key` for `owner` if it is still due in `state` (atomically: no other
+    sender gets it), or None when another sender took it meanwhile.
+
+    A message left `sending` by a sender that died is due again once its lease ran out.
+    """
+    now = utc(now)
     return db[OUTBOX].find_one_and_update(
-        where,
+        {"_id": key, **_due(now, state)},
         {"$set": {"state": SENDING, "owner": owner,
                   "lease_until": now + timedelta(seconds=lease_s)},
          "$inc": {"attempts": 1}},
-        sort=[("due_at", ASCENDING)], return_document=ReturnDocument.AFTER)
+        return_document=ReturnDocument.AFTER)
 
 
 def mark_sent(db: Database, doc: dict, answer: str, now: datetime | None = None) -> bool:
@@ -156,10 +175,10 @@ def send_due(db: Database, deliver: Deliver, now: Callable[[], datetime] = utc,
     owner = uuid.uuid4().hex
     report = SendReport()
     down: set[str] = set()  # a server that did not answer is not tried again in this pass
-    for _ in range(limit):
-        doc = claim(db, owner, now(), lease_s, frozenset(down))
+    for key, channel, state in due_keys(db, now(), limit):
+        doc = None if channel in down else claim(db, owner, key, now(), lease_s, state)
         if doc is None:
-            break
+            continue  # its server is down, or another sender took it
         try:
             answer = deliver(doc)
         except DeliveryFailed as exc:

@@ -111,8 +111,10 @@ def test_a_sender_that_died_mid_send_leaves_the_message_to_its_lease(notify_dbs,
     _team(databases)
     notify_due.enqueue_receipts(databases, [RECEIPT], NOW)
     now = datetime.now(timezone.utc)
-    claimed = notify_outbox.claim(databases.work, "dead-process", now)
+    key, _channel, _state = notify_outbox.due_keys(databases.work, now)[0]
+    claimed = notify_outbox.claim(databases.work, "dead-process", key, now)
     assert claimed["state"] == "sending"
+    assert notify_outbox.claim(databases.work, "another", key, now) is None  # taken
     # Another sender meanwhile takes the other message only, not the claimed one.
     assert len(notify_due.send_due(databases, digests=False).sent) == 1
     later = now + timedelta(seconds=notify_outbox.LEASE_S + 1)
