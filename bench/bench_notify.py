@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller  # noqa: E402
 
 from bench.common import throwaway_server  # noqa: E402
 from segcore import notify_outbox  # noqa: E402
-from segcore.config import Settings  # noqa: E402
+from segcore.core.config import Settings  # noqa: E402
 from segcore.notify_channels import deliverer, email_message  # noqa: E402
 from segcore.notify_outbox import Message  # noqa: E402
 

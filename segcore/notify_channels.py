@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
-from segcore.errors import DeliveryFailed
-from segcore.redact import url_secrets
+from segcore.core.errors import DeliveryFailed
+from segcore.core.redact import url_secrets
 
 SIGNATURE_HEADER = "X-Segcore-Signature"
 TIMESTAMP_HEADER = "X-Segcore-Timestamp"

@@ -11,23 +11,35 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
-from segcore import auth, notify_outbox
-from segcore.alerts import batch_rows, current_alerts, delivery_quality
-from segcore.connection import Databases
-from segcore.mask_check import CHECKS, FIELD
-from segcore.naming import canonical_batch_id, person_key
+from segcore.team import auth
+from segcore import notify_outbox
+from segcore.report.alerts import current_alerts, report_rows
+from segcore.core.connection import Databases
+from segcore.masks.mask_check import CHECKS, FIELD
+from segcore.core.naming import canonical_batch_id, person_key
 from segcore.notify_channels import deliverer
 from segcore.notify_messages import (Recipient, daily_messages, excluded, newly_at_risk,
                                      receipt_messages, test_message, weekly_messages)
-from segcore.pace import PaceOptions
-from segcore.schema import BATCHES, find_in
-from segcore.team import list_members
-from segcore.uploads import upload_from_document
+from segcore.report.pace import PaceOptions
+from segcore.report.pace_report import delivery_quality
+from segcore.core.schema import BATCHES, find_in
+from segcore.team.team import list_members
+from segcore.uploads.uploads import upload_from_document
 
 
 def _language(db, name: str, default: str) -> str:
     """A login user's saved language (the same person by name), else the LANGUAGE setting."""
     return auth.user_language(db, name) or default
+
+
+def _member_language(db, member: str, default: str) -> str:
+    """A team member's language: the one saved by their segmentador login (the login linked to
+    them), else by a login of their name, else LANGUAGE."""
+    for login in auth.member_logins(db, member):
+        language = auth.user_language(db, login)
+        if language:
+            return language
+    return _language(db, member, default)
 
 
 def coordinators(databases: Databases) -> list[Recipient]:
@@ -54,7 +66,7 @@ def uploader_recipient(databases: Databases, uploader: str | None,
     if member is None or not member.email:
         return None
     recipient = Recipient(member.name, member.email,
-                          _language(databases.work, member.name, settings.language))
+                          _member_language(databases.work, member.name, settings.language))
     return None if excluded(recipient, settings.notify_exclude) else recipient
 
 
@@ -150,10 +162,10 @@ def enqueue_weekly(databases: Databases, now: datetime | None = None) -> int:
     recipients = coordinators(databases)
     if not recipients:
         return 0
-    rows = batch_rows(db)
+    rows = report_rows(db)
     alerts = current_alerts(db, PaceOptions.from_settings(settings), now, settings.zone, rows)
     return notify_outbox.enqueue(db, weekly_messages(
-        rows, alerts, delivery_quality(db, rows), iso_week(local.date()), recipients), now)
+        rows, alerts, delivery_quality(rows), iso_week(local.date()), recipients), now)
 
 
 def send_due(databases: Databases, now: datetime | None = None,
@@ -207,7 +219,7 @@ class Sender(threading.Thread):
 def verify_and_notify(databases: Databases, **options):
     """A mask check (`mask_check.verify`, same arguments) that enqueues the receipts of the
     uploads it found unusable; enqueued only, so a dead mail server never holds it up."""
-    from segcore.mask_check import verify
+    from segcore.masks.mask_check import verify
 
     report = verify(databases, **options)
     notify_checked(databases, report.checked_ids)
@@ -217,9 +229,9 @@ def verify_and_notify(databases: Databases, **options):
 def resend_now(databases: Databases, keys: list[str], author, now: datetime | None = None):
     """Make the chosen messages due again (none: only what is due) and send what is due now;
     PermissionDenied for a viewer. Returns the SendReport."""
-    from segcore.actors import writer_name
+    from segcore.core.actors import authorize_write
 
-    writer_name(author)
+    authorize_write(author)
     if keys:
         notify_outbox.resend(databases.work, keys, author, now)
     return send_due(databases, now)

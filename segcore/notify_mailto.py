@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import quote
 
-from segcore.naming import person_key
-from segcore.translations import Words
+from segcore.core.naming import person_key
+from segcore.core.translations import Words
 
 MAX_LINK = 1800
 PROBLEM_STATES = ("incomplete", "unreadable")

@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from segcore.naming import person_key
+from segcore.core.naming import person_key
 from segcore.notify_outbox import Message
-from segcore.pace import Alerts
-from segcore.pace_report import alert_sections, build_report, risk_reason, to_html, to_text
-from segcore.translations import Words
+from segcore.report.pace import Alerts
+from segcore.report.pace_report import (alert_sections, build_report, risk_reason, to_html,
+                                        to_text)
+from segcore.core.translations import Words
 
 NAMES_LISTED = 20  # missing masks named in a receipt; the rest are counted
 WEBHOOK = "webhook"

@@ -25,9 +25,9 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from segcore.actors import Actor, writer_name
-from segcore.errors import N_, DeliveryFailed, ValidationError
-from segcore.schema import NOTIFY_OUTBOX
+from segcore.core.actors import Actor, authorize_write
+from segcore.core.errors import N_, DeliveryFailed, ValidationError
+from segcore.core.schema import NOTIFY_OUTBOX
 
 OUTBOX = NOTIFY_OUTBOX
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -199,7 +199,7 @@ def resend(db: Database, keys: list[str], author: "str | Actor",
            now: datetime | None = None) -> int:
     """Make messages due now again (a failed one, or a sent one sent once more on purpose);
     returns how many. PermissionDenied for a viewer; a message being sent is left alone."""
-    writer_name(author)
+    authorize_write(author)
     if not all(isinstance(k, str) for k in keys):
         raise ValidationError(N_("A message key must be text."))
     count = 0
@@ -212,7 +212,7 @@ def resend(db: Database, keys: list[str], author: "str | Actor",
 
 def retry_waiting(db: Database, author: "str | Actor", now: datetime | None = None) -> int:
     """Make every failed message, and every pending one waiting for its backoff, due now."""
-    writer_name(author)
+    authorize_write(author)
     now = utc(now)
     failed = db[OUTBOX].update_many({"state": FAILED},
                                     {"$set": {"state": PENDING, "due_at": now, "attempts": 0}})

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from segcore import auth, batches, history, notify_outbox, sync_runs, team
-from segcore.connection import Databases
+from segcore.team import auth, team
+from segcore.work import batches
+from segcore.core import history
+from segcore.sync import sync_runs
+from segcore.core.connection import Databases
+from segcore import notify_outbox
 
 
 def prepare(databases: Databases) -> list[str]:

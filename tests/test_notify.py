@@ -12,8 +12,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from segcore import auth, notify_due, notify_outbox, team
-from segcore.connection import open_databases
+from segcore.team import auth, team
+from segcore import notify_due, notify_outbox
+from segcore.core.connection import open_databases
 from segcore.notify_channels import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from segcore.prepare import prepare
 from tests.notify_servers import SmtpServer, WebhookReceiver
@@ -82,6 +83,17 @@ def test_a_receipt_reaches_the_uploader_and_the_coordinator_each_in_their_langua
     assert "Hola Flor:" in _body(flor)
     assert ana["Subject"] == "Upload batch_7_part1.zip: masks missing, fails the content checks"
     assert "img_001_mask.png: empty mask" in _body(ana) and "Hello Ana," in _body(ana)
+
+
+def test_an_uploader_with_a_segmentador_login_gets_the_language_it_saved(notify_dbs, smtp):
+    databases = notify_dbs(notify_coordinators=())
+    _team(databases)
+    auth.add_user(databases.work, "flor.g", "segmentador", "a long password 2", member="Flor")
+    auth.set_language(databases.work, "flor.g", "en")
+    notify_due.enqueue_receipts(databases, [RECEIPT], NOW)
+    notify_due.send_due(databases, digests=False)
+    [mail] = smtp.wait_for(1)
+    assert mail["Subject"].startswith("Upload batch_7_part1.zip") and "Hello Flor," in _body(mail)
 
 
 def test_enqueueing_again_a_restart_and_a_second_sender_never_send_twice(notify_dbs, smtp):

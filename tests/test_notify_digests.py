@@ -8,12 +8,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from segcore import auth, notify_due, notify_outbox
-from segcore.alerts import batch_rows, current_alerts, delivery_quality
-from segcore.connection import open_databases
-from segcore.pace_report import build_report
+from segcore.team import auth
+from segcore import notify_due, notify_outbox
+from segcore.report.alerts import current_alerts, report_rows
+from segcore.report.pace_report import delivery_quality
+from segcore.core.connection import open_databases
+from segcore.report.pace_report import build_report
 from segcore.prepare import prepare
-from segcore.translations import Words
+from segcore.core.translations import Words
 from tests.pace_seed import seed_pace
 
 
@@ -83,9 +85,9 @@ def test_the_weekly_report_goes_once_a_week_with_the_report_figures(coordinated)
     now = _at(9)
     assert notify_due.enqueue_weekly(coordinated, now) == 2
     assert notify_due.enqueue_weekly(coordinated, now + timedelta(hours=3)) == 0
-    rows = batch_rows(coordinated.work)
+    rows = report_rows(coordinated.work)
     alerts = current_alerts(coordinated.work, now=now, tz=timezone.utc)
-    report = build_report(rows, alerts, delivery_quality(coordinated.work, rows), Words("es"))
+    report = build_report(rows, alerts, delivery_quality(rows), Words("es"))
     luis = next(m for m in _messages(coordinated, "weekly") if m["to"] == "luis@example.org")
     assert luis["subject"] == report.title
     assert all(f"- {line}" in luis["text"] for line in report.figures)

@@ -8,13 +8,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from segcore.config import describe, settings_from
-from segcore.errors import ConfigError
+from segcore.core.config import describe, settings_from
+from segcore.core.errors import ConfigError
 from segcore.notify_channels import email_message, signature, webhook_payload
 from segcore.notify_mailto import MAX_LINK, mailto_link, person_batches
 from segcore.notify_messages import Recipient, excluded, receipt_problems
-from segcore.redact import mask_url
-from segcore.translations import Words
+from segcore.core.redact import mask_url
+from segcore.core.translations import Words
 
 
 def test_settings_read_every_notification_variable_and_describe_masks_the_secrets():

@@ -17,9 +17,9 @@ import streamlit as st
 from babel import Locale, dates, numbers
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from segcore.errors import SegcoreError
-from segcore.translations import (BABEL_LOCALES, DOMAIN, LANGUAGES,  # noqa: F401
-                                  LOCALES_DIR, translations)
+from segcore.core.errors import SegcoreError
+from segcore.core.translations import (BABEL_LOCALES, DOMAIN, LANGUAGES,  # noqa: F401
+                                       LOCALES_DIR, translations)
 from ui.connection import settings
 
 DEFAULT = "es"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from segcore import notify_due
-from segcore.connection import Databases
+from segcore.core.connection import Databases
 from ui import labels, reads
 from ui.actions import run_write
 from ui.i18n import N_, _, format_number

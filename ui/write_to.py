@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore.naming import person_key
+from segcore.core.naming import person_key
 from segcore.notify_mailto import mailto_link, person_batches
-from segcore.translations import Words
+from segcore.core.translations import Words
 from ui import reads
 from ui.i18n import _, current_language
 

@@ -13,8 +13,8 @@ ALERT_EXIT = 3  # for a cron job that mails its output only when there is someth
 
 
 def _alerts(ctx, rows=None):
-    from segcore.alerts import current_alerts
-    from segcore.pace import PaceOptions
+    from segcore.report.alerts import current_alerts
+    from segcore.report.pace import PaceOptions
 
     return current_alerts(ctx.databases.work, PaceOptions.from_settings(ctx.settings),
                           tz=ctx.settings.zone, rows=rows)
@@ -66,13 +66,13 @@ def alerts(ctx, fail_on_alert, as_json):
 @handle_errors
 def report(ctx, out_file, language, fmt):
     """The weekly report: figures, usable vs uploaded, a per-person table and the alerts."""
-    from segcore.alerts import batch_rows, delivery_quality
-    from segcore.errors import SegcoreError
-    from segcore.pace_report import weekly_report
-    from segcore.translations import Words
+    from segcore.core.errors import SegcoreError
+    from segcore.core.translations import Words
+    from segcore.report.alerts import report_rows
+    from segcore.report.pace_report import delivery_quality, weekly_report
 
-    rows = batch_rows(ctx.databases.work)  # progress and pace fields: one read
-    text = weekly_report(rows, _alerts(ctx, rows), delivery_quality(ctx.databases.work, rows),
+    rows = report_rows(ctx.databases.work)
+    text = weekly_report(rows, _alerts(ctx, rows), delivery_quality(rows),
                          Words(language), fmt)
     if out_file is None:
         click.echo(text, nl=False)

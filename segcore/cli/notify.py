@@ -45,7 +45,7 @@ def _print_sent(report) -> None:
 def notify(ctx, list_, state, send_due, retry, test, as_json):
     """Email and chat notifications: receipts, daily alerts, the weekly report."""
     from segcore import notify_due, notify_outbox
-    from segcore.errors import SegcoreError
+    from segcore.core.errors import SegcoreError
 
     if sum(map(bool, (list_, send_due, retry, test))) != 1:
         raise SegcoreError("choose one of --list, --send-due, --retry or --test")

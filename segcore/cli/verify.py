@@ -71,7 +71,7 @@ def verify(ctx, batch_ids, every_batch, recheck, as_json):
 
     With no BATCH, checks every upload not checked yet and reports every batch that has uploads.
     """
-    from segcore.errors import ValidationError
+    from segcore.core.errors import ValidationError
 
     if batch_ids and every_batch:
         raise ValidationError("Name batches or use --all, not both.")

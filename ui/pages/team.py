@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from segcore import progress, team
+from segcore.report import progress
+from segcore.team import team
 from ui import reads
 from ui.actions import run_write
 from ui.connection import settings
@@ -10,6 +11,7 @@ from ui.i18n import N_, _
 from ui.state import can_write, current_actor
 from ui.team_actions import (confirm_removal, former_holders, member_added, removal_target,
                              team_table)
+from ui.member_logins import member_logins
 from ui.widgets import page_start
 from ui.write_to import write_buttons
 
@@ -66,6 +68,7 @@ with change.container(border=True):
     write_buttons([chosen])
     asked = st.button(_("Remove {name}…").format(name=chosen), key="remove_ask",
                       icon=":material/person_remove:")
+member_logins(databases, names)
 target = removal_target(chosen, names, asked)
 if target:
     confirm_removal(databases, target, [n for n in names if n != target],

@@ -3,9 +3,9 @@ from the browser and downloadable as HTML."""
 
 import streamlit as st
 
-from segcore import alerts, pace
-from segcore.pace_report import build_report, to_html
-from segcore.translations import Words
+from segcore.report import pace
+from segcore.report.pace_report import build_report, delivery_quality, to_html
+from segcore.core.translations import Words
 from ui import charts, reads
 from ui.connection import settings
 from ui.i18n import N_, _, current_language
@@ -25,7 +25,7 @@ st.html(PRINT_CSS)
 rows = reads.progress_rows()
 found = reads.current_alerts()
 words = Words(current_language())
-report = build_report(rows, found, alerts.delivery_quality(databases.work, rows), words)
+report = build_report(rows, found, delivery_quality(rows), words)
 st.subheader(report.title, anchor=False)
 st.markdown("\n".join(f"- {line}" for line in report.figures))
 st.download_button(_("Download as HTML"), to_html(report, words),
