@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 from email.utils import parseaddr
-from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from segcore.core.config_urls import (WEBHOOK_FORMATS, email_address, recipients, smtp_url,
+                                      webhook_url)
 from segcore.core.errors import ConfigError
 from segcore.core.redact import ambiguous_userinfo, mask_uri, mask_url
 from segcore.core.timefmt import office_zone
@@ -43,6 +43,15 @@ class Settings:
     def mask_check_budget(self) -> int:
         """Bytes a mask check may read or decompress from one upload."""
         return self.mask_check_budget_mb * 1024 * 1024
+    mask_labels: tuple[float, ...] | None = None  # MASK_LABELS; None: label values not checked
+    mask_min_pixels: int = 0  # MASK_MIN_PIXELS; 0: not checked
+    mask_qc_budget_mb: int = 2048
+    mask_qc_max_voxels: int = 64_000_000
+
+    @property
+    def mask_qc_budget(self) -> int:
+        """Bytes a content check may decompress from one upload."""
+        return self.mask_qc_budget_mb * 1024 * 1024
     timezone: str | None = None  # IANA name; None shows times in the server's own zone
     masks_set_status: bool = True
     stall_days: int = 7
@@ -186,60 +195,9 @@ def _timezone(value: str | None) -> str | None:
     return value
 
 
-WEBHOOK_FORMATS = ("slack", "teams", "json")
-_ADDRESS = re.compile(r"^[^@\s<>,]+@[^@\s<>,]+\.[^@\s<>,.]+$")
-
-
-def _smtp_url(value: str | None) -> str | None:
-    """SMTP_URL checked without ever echoing it (it holds the password)."""
-    if value is None:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("smtp", "smtps"):
-        raise ConfigError("SMTP_URL must start with smtps:// (TLS, port 465) or smtp:// "
-                          "(STARTTLS, port 587); not shown, as it may hold the password")
-    if value.count("@") > 1 or ("@" in value and "@" not in parts.netloc):
-        raise ConfigError("SMTP_URL: write an '@', '/', '?' or '#' in the user name or password "
-                          "percent-encoded (for example @ as %40); not shown, as it holds the "
-                          "password")
-    try:
-        parts.port
-    except ValueError:
-        raise ConfigError("SMTP_URL has a port that is not a number from 1 to 65535; "
-                          "not shown, as it may hold the password") from None
-    if not parts.hostname:
-        raise ConfigError("SMTP_URL names no host; not shown, as it may hold the password")
-    return value
-
-
-def _webhook_url(value: str | None) -> str | None:
-    if value is None:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError("WEBHOOK_URL must be an http:// or https:// address; not shown, as "
-                          "it holds the webhook's token")
-    return value
-
-
-def _address(key: str, value: str) -> str:
-    if not _ADDRESS.match(value):
-        raise ConfigError(f"{key}: {value!r} is not an email address")
-    return value
-
-
-def _recipients(value: str) -> tuple[tuple[str, str], ...]:
-    """NOTIFY_COORDINATORS: comma-separated `Name <address>` or bare addresses."""
-    found = []
-    for item in filter(None, (i.strip() for i in value.split(","))):
-        name, address = parseaddr(item)
-        found.append((name or address.split("@")[0], _address("NOTIFY_COORDINATORS", address)))
-    return tuple(found)
-
-
 def _notify(values: dict) -> dict:
     """The notification settings, checked: a clear error naming the setting, secrets unshown."""
-    smtp = _smtp_url(values.get("SMTP_URL"))
+    smtp = smtp_url(values.get("SMTP_URL"))
     sender = values.get("NOTIFY_FROM")
     if smtp and not sender:
         raise ConfigError("NOTIFY_FROM is required with SMTP_URL (the sender's address)")
@@ -247,20 +205,39 @@ def _notify(values: dict) -> dict:
     if fmt not in WEBHOOK_FORMATS:
         raise ConfigError(f"WEBHOOK_FORMAT={fmt!r} must be one of: {', '.join(WEBHOOK_FORMATS)}")
     if sender:
-        _address("NOTIFY_FROM", parseaddr(sender)[1])
+        email_address("NOTIFY_FROM", parseaddr(sender)[1])
     return dict(
         smtp_url=smtp, notify_from=sender,
-        webhook_url=_webhook_url(values.get("WEBHOOK_URL")), webhook_format=fmt,
+        webhook_url=webhook_url(values.get("WEBHOOK_URL")), webhook_format=fmt,
         webhook_secret=values.get("WEBHOOK_SECRET"),
         notify_receipts=_switch("NOTIFY_RECEIPTS", values.get("NOTIFY_RECEIPTS", "on")),
         notify_daily=_switch("NOTIFY_DAILY", values.get("NOTIFY_DAILY", "on")),
         notify_weekly=_switch("NOTIFY_WEEKLY", values.get("NOTIFY_WEEKLY", "on")),
-        notify_coordinators=_recipients(values.get("NOTIFY_COORDINATORS", "")),
+        notify_coordinators=recipients(values.get("NOTIFY_COORDINATORS", "")),
         notify_exclude=tuple(filter(None, (i.strip() for i in
                                            values.get("NOTIFY_EXCLUDE", "").split(",")))),
         notify_timeout_s=_int("NOTIFY_TIMEOUT_S", values.get("NOTIFY_TIMEOUT_S", "10"), 1, 300),
         notify_hour=_int("NOTIFY_HOUR", values.get("NOTIFY_HOUR", "8"), 0, 23),
     )
+
+
+def _labels(value: str | None) -> tuple[float, ...] | None:
+    """The agreed label values of MASK_LABELS (`0,1,2`), sorted; None when unset."""
+    if value is None:
+        return None
+    labels = set()
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        try:
+            number = float(part)
+        except ValueError:
+            number = float("nan")
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ConfigError(f"MASK_LABELS={value!r}: {part!r} is not a number (label values "
+                              "such as 0,1,2)")
+        labels.add(number)
+    if not labels:
+        raise ConfigError(f"MASK_LABELS={value!r}: no label values (such as 0,1,2)")
+    return tuple(sorted(labels))
 
 
 def settings_from(env: Mapping[str, str]) -> Settings:
@@ -298,6 +275,13 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         mask_suffixes=_suffixes(values.get("MASK_SUFFIXES", ",".join(Settings.mask_suffixes))),
         mask_check_budget_mb=_int("MASK_CHECK_BUDGET_MB",
                                   values.get("MASK_CHECK_BUDGET_MB", "2048"), 1, 1_048_576),
+        mask_labels=_labels(values.get("MASK_LABELS")),
+        mask_min_pixels=_int("MASK_MIN_PIXELS", values.get("MASK_MIN_PIXELS", "0"), 0,
+                             1_000_000_000),
+        mask_qc_budget_mb=_int("MASK_QC_BUDGET_MB", values.get("MASK_QC_BUDGET_MB", "2048"), 1,
+                               1_048_576),
+        mask_qc_max_voxels=_int("MASK_QC_MAX_VOXELS",
+                                values.get("MASK_QC_MAX_VOXELS", "64000000"), 1, 10**12),
         timezone=_timezone(values.get("TIMEZONE")),
         masks_set_status=_switch("MASKS_SET_STATUS", values.get("MASKS_SET_STATUS", "on")),
         stall_days=_int("STALL_DAYS", values.get("STALL_DAYS", "7"), 1, 365),
@@ -353,6 +337,11 @@ def describe(settings: Settings) -> dict[str, str]:
         "LANGUAGE": settings.language,
         "MASK_SUFFIXES": ",".join(settings.mask_suffixes) or "(none)",
         "MASK_CHECK_BUDGET_MB": str(settings.mask_check_budget_mb),
+        "MASK_LABELS": (",".join(f"{v:g}" for v in settings.mask_labels)
+                        if settings.mask_labels is not None else "(not checked)"),
+        "MASK_MIN_PIXELS": str(settings.mask_min_pixels or "(not checked)"),
+        "MASK_QC_BUDGET_MB": str(settings.mask_qc_budget_mb),
+        "MASK_QC_MAX_VOXELS": str(settings.mask_qc_max_voxels),
         "TIMEZONE": settings.timezone or "(the server's zone)",
         "MASKS_SET_STATUS": "on" if settings.masks_set_status else "off",
         "STALL_DAYS": str(settings.stall_days),

@@ -46,6 +46,8 @@ def batch_row(doc: dict) -> dict:
         meta = {}
     check = get("mask_check")
     mask_state = check.get("state") if isinstance(check, dict) else None
+    content = get("mask_content")
+    problems = content.get("problems") if isinstance(content, dict) else None
     assignee = get("assignee")
     if not (isinstance(assignee, str) and assignee.strip()):
         assignee = None
@@ -61,7 +63,8 @@ def batch_row(doc: dict) -> dict:
             "due_date": parse_due_date(meta.get("due_date")), "priority": meta.get("priority"),
             "number": number if isinstance(number, int) and not isinstance(number, bool)
             else None,
-            "folder_missing": get("folder_missing") is True, "mask_state": mask_state}
+            "folder_missing": get("folder_missing") is True, "mask_state": mask_state,
+            "mask_problems": problems if isinstance(problems, int) and problems > 0 else 0}
 
 
 def read_all_rows(db: Database) -> dict[str, dict]:
@@ -109,6 +112,8 @@ def matches(row: dict, query: BatchQuery) -> bool:
     elif query.mask_state:
         raise ValidationError(f"'{query.mask_state}' is not a mask-check state.",
                               field="mask_state")
+    if query.mask_problems is not None and bool(row["mask_problems"]) != query.mask_problems:
+        return False
     text = (query.text or "").strip().casefold()
     return not text or text in row["id"].casefold()
 

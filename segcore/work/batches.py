@@ -114,6 +114,7 @@ class BatchQuery:
     text: str | None = None
     folder_missing: bool | None = None
     mask_state: str | None = None  # a mask-check state, or UNCHECKED
+    mask_problems: bool | None = None  # True: a content check found a mask problem
 
 
 def build_filter(query: BatchQuery) -> dict:
@@ -139,6 +140,10 @@ def build_filter(query: BatchQuery) -> dict:
         clauses["mask_check.state"] = query.mask_state
     elif query.mask_state:
         raise ValidationError(f"'{query.mask_state}' is not a mask-check state.", field="mask_state")
+    if query.mask_problems is True:
+        clauses["mask_content.problems"] = {"$gt": 0}
+    elif query.mask_problems is False:
+        clauses["mask_content.problems"] = {"$not": {"$gt": 0}}
     if query.text and query.text.strip():
         clauses["id"] = {"$regex": re.escape(query.text.strip()), "$options": "i"}
     return clauses

@@ -5,7 +5,7 @@ import streamlit as st
 from segcore.views import batch_table
 from segcore.work import batches
 from segcore.work.batches import MASK_STATES, STATUSES, UNASSIGNED, UNCHECKED, BatchQuery
-from ui import batch_actions, batch_grid, labels, mask_actions, reads
+from ui import batch_actions, batch_grid, content_actions, labels, mask_actions, reads
 from ui.actions import clear_caches
 from ui.i18n import N_, _, format_number
 from ui.live import follow_changes
@@ -47,6 +47,9 @@ check = cols[4].selectbox(_("Mask check"), [ANY, *MASK_STATES, UNCHECKED], key="
                           on_change=first_page, format_func=lambda s: labels.special(s)
                           if s == ANY else labels.mask_state(s))
 text = cols[5].text_input(_("Batch id contains"), key="bf_text", on_change=first_page)
+problems = st.toggle(_("Mask problems"), key="bf_problems", on_change=first_page,
+                     help=_("Only batches whose masks a content check found wrong: another size "
+                            "than the image, empty, or labels outside the agreed ones."))
 sort = nav[1].selectbox(_("Sort by"), list(batches.SORTS), key="bf_sort", on_change=first_page,
                         format_func=labels.sort)
 order = nav[2].selectbox(_("Order"), ["Ascending", "Descending"], key="bf_order",
@@ -55,7 +58,8 @@ order = nav[2].selectbox(_("Order"), ["Ascending", "Descending"], key="bf_order"
 size = nav[3].selectbox(_("Rows"), [50, 100, 200], index=1, key="bf_size", on_change=first_page)
 query = BatchQuery(assignee=None if who == ANY else who, status=None if status == ANY else status,
                    has_masks=MASKS[masks], text=text or None, folder_missing=FOLDER[folder],
-                   mask_state=None if check == ANY else check)
+                   mask_state=None if check == ANY else check,
+                   mask_problems=True if problems else None)
 descending = order == "Descending"
 page = st.session_state.get("batch_page", 1)
 snap = batch_actions.batch_snapshot(query, sort, descending, page, size)
@@ -87,4 +91,6 @@ if writable:
                                batch_table.selected_ids(snap["rows"], batch_grid.editor_changes()))
 batch_grid.batch_details()
 with st.expander(_("Masks of a batch")):
-    mask_actions.show_batch_masks([d["id"] for d in snap["rows"]])
+    chosen = mask_actions.show_batch_masks([d["id"] for d in snap["rows"]])
+    if chosen:
+        content_actions.show_batch_content(databases, chosen)
