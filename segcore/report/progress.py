@@ -177,6 +177,23 @@ def burndown(rows: list[dict], start: date, end: date, today: date,
                     projection=projection, pending_now=pending_now)
 
 
+def person_burndown(trend: Burndown, open_now: int, finish: date | None,
+                    today: date) -> Burndown:
+    """`trend` (one person's batches) projected by that person's own rule, `pace.PersonPace`.
+
+    A person's projected finish is computed once, from their pace over working days
+    (`segcore.pace`), and shown as such wherever it appears: the Dashboard filtered to them
+    draws the same date the Team page lists, from their pending count down by their open
+    batches. Pure.
+    """
+    projection = ([{"day": today, "pending": trend.pending_now},
+                   {"day": finish, "pending": max(0, trend.pending_now - open_now)}]
+                  if finish is not None and open_now else [])
+    return Burndown(points=trend.points, rate_per_day=trend.rate_per_day,
+                    projected_finish=finish if open_now else None, projection=projection,
+                    pending_now=trend.pending_now)
+
+
 def sync_age(last_finished: datetime | None, now: datetime,
              stale_after: timedelta = timedelta(hours=24)) -> tuple[str, bool]:
     """How old the last sync is, in words, and whether it is stale (or never happened)."""

@@ -114,6 +114,8 @@ def matches(row: dict, query: BatchQuery) -> bool:
                               field="mask_state")
     if query.mask_problems is not None and bool(row["mask_problems"]) != query.mask_problems:
         return False
+    if query.only is not None and row["id"] not in query.only:
+        return False
     text = (query.text or "").strip().casefold()
     return not text or text in row["id"].casefold()
 
