@@ -7,6 +7,7 @@ from segcore.work import batches
 from segcore.core import history
 from segcore.sync import sync_runs
 from segcore.core.connection import Databases
+from segcore import notify_outbox
 
 
 def prepare(databases: Databases) -> list[str]:
@@ -21,6 +22,7 @@ def prepare(databases: Databases) -> list[str]:
     sync_runs.ensure_indexes(db)
     history.ensure_indexes(db)
     auth.ensure_indexes(db)
+    notify_outbox.ensure_indexes(db)
     collisions = team.ensure_indexes(db)
     return [f"Team member '{name}' has the same name as another one (up to case, accents or "
             f"spacing); rename or remove one of them." for name in collisions]

@@ -16,6 +16,8 @@ from segcore.core.connection import open_databases
 from segcore.prepare import prepare
 from tests.helpers import ROOT
 
+NOTIFY_CHANNELS = ("SMTP_URL", "WEBHOOK_URL", "NOTIFY_COORDINATORS")
+
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +88,9 @@ def cli_env(settings, mongo_uri):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGO", "DATA_", "BATCHES"))}
     env.update({"MONGO_URI": mongo_uri, "MONGO_DB": settings.mongo_db,
                 "TRAINING_DB": settings.training_db, "PYTHONPATH": str(ROOT)})
+    # Nothing leaves the machine: a developer's own mail or chat settings (in the environment
+    # or a .env) are blanked; tests that send name their loopback servers themselves.
+    env.update({name: "" for name in NOTIFY_CHANNELS})
     return env
 
 
@@ -114,6 +119,8 @@ def app_env(dbs, settings, monkeypatch):
     monkeypatch.setenv("MONGO_DB", settings.mongo_db)
     monkeypatch.setenv("TRAINING_DB", settings.training_db)
     monkeypatch.setenv("EMBEDDED_DB_PATH", str(settings.embedded_path))
+    for name in NOTIFY_CHANNELS:  # nothing leaves the machine (see cli_env)
+        monkeypatch.setenv(name, "")
     # Page tests assert English texts; tests/test_i18n_pages.py runs the pages in Spanish.
     monkeypatch.setenv("LANGUAGE", "en")
     st.cache_data.clear()

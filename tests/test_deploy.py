@@ -26,7 +26,8 @@ def unit(name: str) -> configparser.ConfigParser:
 
 def test_the_units_are_the_ones_the_docs_name():
     assert UNITS == ["segcore-app.service", "segcore-backup.service", "segcore-backup.timer",
-                     "segcore-live-sync.service", "segcore-sync.service", "segcore-sync.timer"]
+                     "segcore-live-sync.service", "segcore-notify.service",
+                     "segcore-notify.timer", "segcore-sync.service", "segcore-sync.timer"]
     docs = (ROOT / "docs" / "deploy.md").read_text()
     assert all(name in docs for name in UNITS)
 
@@ -39,7 +40,8 @@ def test_app_restarts_on_failure_and_listens_on_localhost_only():
 
 
 @pytest.mark.parametrize("name,command", [("segcore-sync", "segcore sync --mode cron"),
-                                          ("segcore-backup", "segcore backup --out")])
+                                          ("segcore-backup", "segcore backup --out"),
+                                          ("segcore-notify", "segcore notify --send-due")])
 def test_timers_start_oneshot_commands(name, command):
     service = unit(f"{name}.service")["Service"]
     assert service["Type"] == "oneshot" and command in service["ExecStart"]
@@ -74,7 +76,8 @@ def test_the_live_sync_is_a_long_running_service_restarted_on_failure():
 
 def test_the_installed_commands_exist():
     # Every command a unit runs is a real segcore command (a typo would fail only at night).
-    for name in ("segcore-sync.service", "segcore-backup.service", "segcore-live-sync.service"):
+    for name in ("segcore-sync.service", "segcore-backup.service", "segcore-live-sync.service",
+                 "segcore-notify.service"):
         argv = unit(name)["Service"]["ExecStart"].split()
         command = argv[argv.index("segcore") + 1]
         out = subprocess.run([sys.executable, "-m", "segcore", command, "--help"],

@@ -12,6 +12,7 @@ from segcore.report.pace import Alerts
 from ui import late
 from ui.actions import flash
 from ui.i18n import N_, _, format_age, format_date, ngettext, word
+from ui.write_to import write_buttons
 
 SHOWN = 5  # the panel names a few; the suggestions page lists them all
 
@@ -61,6 +62,7 @@ def attention_panel(found: Alerts) -> None:
                     for p in found.stalled]) + note)
             late.links("stalled", [(p.name, {"who": p.name}) for p in found.stalled[:SHOWN]],
                        _("All batches of stalled people"))
+            write_buttons([p.name for p in found.stalled[:SHOWN]])
         if found.at_risk:
             st.markdown(":red[**" + ngettext("{count} batch at risk", "{count} batches at risk",
                                              len(found.at_risk)).format(

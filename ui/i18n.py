@@ -11,42 +11,20 @@ chosen language where they are shown (`value_label`).
 
 from __future__ import annotations
 
-import functools
-import gettext
 from datetime import date, datetime, timedelta
-from io import BytesIO
-from pathlib import Path
 
 import streamlit as st
 from babel import Locale, dates, numbers
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from segcore.core.errors import SegcoreError
 from segcore.core.phrases import Phrase
+from segcore.core.translations import (BABEL_LOCALES, DOMAIN, LANGUAGES,  # noqa: F401
+                                       LOCALES_DIR, translations)
 from ui.connection import settings
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
-DOMAIN = "messages"
-LANGUAGES = {"es": "Español", "en": "English"}
-BABEL_LOCALES = {"es": "es_MX", "en": "en"}
 DEFAULT = "es"
 STATE_KEY = "language"  # session-state key holding the user's choice
-
-
-@functools.cache
-def translations(language: str) -> gettext.NullTranslations:
-    """The compiled catalog of `language` (English: the texts as written)."""
-    source = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if language == "en" or not source.is_file():
-        return gettext.NullTranslations()
-    with source.open("rb") as handle:
-        catalog = read_po(handle, locale=BABEL_LOCALES[language])
-    compiled = BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
 
 
 def current_language() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore.masks import mask_check
+from segcore import notify_due
 from segcore.core.connection import Databases
 from segcore.views.labels import FIELD_LABELS
 from ui import labels, reads
@@ -34,7 +34,7 @@ def check_masks(databases: Databases, recheck: bool) -> None:
     """Check every upload not checked yet (all with `recheck`), with a progress bar."""
     slot = st.empty()
     bar = slot.progress(0.0, text=_("Starting the mask check…"))
-    run_write(_("Checking masks"), mask_check.verify, databases, recheck=recheck,
+    run_write(_("Checking masks"), notify_due.verify_and_notify, databases, recheck=recheck,
               author=current_actor(), then=_checked, slot=slot,
               progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=word(m)))
 

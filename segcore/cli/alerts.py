@@ -74,16 +74,22 @@ def alerts(ctx, fail_on_alert, as_json):
 @main.command()
 @click.option("--out", "out_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the report to this file instead of printing it.")
+@click.option("--language", type=click.Choice(["es", "en"]), default="en", show_default=True,
+              help="The report's language (the command line speaks English by default).")
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md",
+              show_default=True, help="Markdown, or a standalone printable HTML page.")
 @pass_context
 @handle_errors
-def report(ctx, out_file):
-    """A weekly summary in Markdown: figures, a per-person table and the alerts."""
-    from segcore.report.alerts import pace_rows
+def report(ctx, out_file, language, fmt):
+    """The weekly report: figures, usable vs uploaded, a per-person table and the alerts."""
     from segcore.core.errors import SegcoreError
-    from segcore.report.pace_report import weekly_report
+    from segcore.core.translations import Words
+    from segcore.report.alerts import report_rows
+    from segcore.report.pace_report import delivery_quality, weekly_report
 
-    rows = pace_rows(ctx.databases.work)
-    text = weekly_report(rows, _alerts(ctx, rows))
+    rows = report_rows(ctx.databases.work)
+    text = weekly_report(rows, _alerts(ctx, rows), delivery_quality(rows),
+                         Words(language), fmt)
     if out_file is None:
         echo(text, nl=False)
         return

@@ -156,4 +156,15 @@ def _watch(ctx, full: bool, interval: float) -> None:
     live = LiveSync(ctx.databases, log=log, author=_author(), poll_s=interval, full=full)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: live.stop())
-    live.run()
+    sender = None
+    if ctx.settings.notify_channels:
+        from segcore.notify_due import Sender
+
+        # Its own thread: a slow or dead mail server delays the messages, never the sync.
+        sender = Sender(ctx.databases, log=log)
+        sender.start()
+    try:
+        live.run()
+    finally:
+        if sender:
+            sender.stop()

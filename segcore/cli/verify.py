@@ -18,13 +18,14 @@ def progress_bar(label: str, quiet: bool):
 
 def run_verify(ctx, quiet: bool, **options):
     """Run a mask check with a progress bar; returns its VerifyReport."""
-    from segcore.masks.mask_check import verify
+    from segcore.notify_due import verify_and_notify
 
     with progress_bar("Checking masks", quiet) as bar:
         def progress(fraction, message):
             bar.label = message.ljust(32)
             bar.update(int(fraction * 1000) - bar.pos)
-        return verify(ctx.databases, author=_author(), progress=progress, **options)
+        # Receipts are enqueued only: `notify --send-due` sends them, never holding up the check.
+        return verify_and_notify(ctx.databases, author=_author(), progress=progress, **options)
 
 
 SKIPPED_SHOWN = 10  # unusable uploads named after a check (all are counted)

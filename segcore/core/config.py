@@ -7,12 +7,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
+from email.utils import parseaddr
 
 from dotenv import dotenv_values
 
+from segcore.core.config_urls import (WEBHOOK_FORMATS, email_address, recipients, smtp_url,
+                                      webhook_url)
 from segcore.core.errors import ConfigError
 from segcore.core.phrases import N_, Phrase
-from segcore.core.redact import ambiguous_userinfo, mask_uri
+from segcore.core.redact import ambiguous_userinfo, mask_uri, mask_url
 from segcore.core.timefmt import office_zone
 
 DEFAULT_EMBEDDED_PATH = ".segdata/db"
@@ -61,6 +64,25 @@ class Settings:
     stall_days: int = 7
     pace_window_days: int = 28
     move_max_share: float = 0.5
+    # Notifications (segcore.notify_*): secrets out of repr, like the MONGO_URI.
+    smtp_url: str | None = field(default=None, repr=False)
+    notify_from: str | None = None
+    webhook_url: str | None = field(default=None, repr=False)
+    webhook_format: str = "json"
+    webhook_secret: str | None = field(default=None, repr=False)
+    notify_receipts: bool = True
+    notify_daily: bool = True
+    notify_weekly: bool = True
+    notify_coordinators: tuple[tuple[str, str], ...] = ()  # (name, email)
+    notify_exclude: tuple[str, ...] = ()  # names or email addresses, never written to
+    notify_timeout_s: int = 10
+    notify_hour: int = 8  # the office's hour from which the daily and weekly messages are due
+
+    @property
+    def notify_channels(self) -> tuple[str, ...]:
+        """The channels configured: "email" when SMTP_URL is set, "webhook" for WEBHOOK_URL."""
+        return tuple(c for c, url in (("email", self.smtp_url), ("webhook", self.webhook_url))
+                     if url)
 
     @property
     def zone(self):
@@ -206,6 +228,32 @@ def _timezone(value: str | None) -> str | None:
     return value
 
 
+def _notify(values: dict) -> dict:
+    """The notification settings, checked: a clear error naming the setting, secrets unshown."""
+    smtp = smtp_url(values.get("SMTP_URL"))
+    sender = values.get("NOTIFY_FROM")
+    if smtp and not sender:
+        raise ConfigError("NOTIFY_FROM is required with SMTP_URL (the sender's address)")
+    fmt = values.get("WEBHOOK_FORMAT", "json").lower()
+    if fmt not in WEBHOOK_FORMATS:
+        raise ConfigError(f"WEBHOOK_FORMAT={fmt!r} must be one of: {', '.join(WEBHOOK_FORMATS)}")
+    if sender:
+        email_address("NOTIFY_FROM", parseaddr(sender)[1])
+    return dict(
+        smtp_url=smtp, notify_from=sender,
+        webhook_url=webhook_url(values.get("WEBHOOK_URL")), webhook_format=fmt,
+        webhook_secret=values.get("WEBHOOK_SECRET"),
+        notify_receipts=_switch("NOTIFY_RECEIPTS", values.get("NOTIFY_RECEIPTS", "on")),
+        notify_daily=_switch("NOTIFY_DAILY", values.get("NOTIFY_DAILY", "on")),
+        notify_weekly=_switch("NOTIFY_WEEKLY", values.get("NOTIFY_WEEKLY", "on")),
+        notify_coordinators=recipients(values.get("NOTIFY_COORDINATORS", "")),
+        notify_exclude=tuple(filter(None, (i.strip() for i in
+                                           values.get("NOTIFY_EXCLUDE", "").split(",")))),
+        notify_timeout_s=_int("NOTIFY_TIMEOUT_S", values.get("NOTIFY_TIMEOUT_S", "10"), 1, 300),
+        notify_hour=_int("NOTIFY_HOUR", values.get("NOTIFY_HOUR", "8"), 0, 23),
+    )
+
+
 def _labels(value: str | None) -> tuple[float, ...] | None:
     """The agreed label values of MASK_LABELS (`0,1,2`), sorted; None when unset."""
     if value is None:
@@ -274,6 +322,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         stall_days=_int("STALL_DAYS", values.get("STALL_DAYS", "7"), 1, 365),
         pace_window_days=_int("PACE_WINDOW_DAYS", values.get("PACE_WINDOW_DAYS", "28"), 7, 365),
         move_max_share=_share("MOVE_MAX_SHARE", values.get("MOVE_MAX_SHARE", "0.5")),
+        **_notify(values),
     )
 
 
@@ -345,4 +394,17 @@ def describe(settings: Settings) -> dict[str, str]:
         "STALL_DAYS": str(settings.stall_days),
         "PACE_WINDOW_DAYS": str(settings.pace_window_days),
         "MOVE_MAX_SHARE": f"{settings.move_max_share:g}",
+        "SMTP_URL": mask_url(settings.smtp_url),
+        "NOTIFY_FROM": settings.notify_from or "(not set)",
+        "WEBHOOK_URL": mask_url(settings.webhook_url),
+        "WEBHOOK_FORMAT": settings.webhook_format,
+        "WEBHOOK_SECRET": "***" if settings.webhook_secret else "(not set)",
+        "NOTIFY_RECEIPTS": "on" if settings.notify_receipts else "off",
+        "NOTIFY_DAILY": "on" if settings.notify_daily else "off",
+        "NOTIFY_WEEKLY": "on" if settings.notify_weekly else "off",
+        "NOTIFY_COORDINATORS": ", ".join(f"{n} <{a}>" for n, a in settings.notify_coordinators)
+        or "(none)",
+        "NOTIFY_EXCLUDE": ", ".join(settings.notify_exclude) or "(none)",
+        "NOTIFY_TIMEOUT_S": str(settings.notify_timeout_s),
+        "NOTIFY_HOUR": str(settings.notify_hour),
     }

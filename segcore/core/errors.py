@@ -109,3 +109,12 @@ class RestoreFailed(SegcoreError):
 
 class RestoreIncomplete(SegcoreError):
     """A restore was interrupted (killed, or the server went away) and has not been redone."""
+
+
+class DeliveryFailed(SegcoreError):
+    """A mail or webhook server refused a message, timed out or could not be reached; the
+    message holds the server's answer (never a credential)."""
+
+    def __init__(self, message: str, unreachable: bool = False, **params: object):
+        super().__init__(message, **params)
+        self.unreachable = unreachable  # the server did not answer: later messages would wait

@@ -83,3 +83,39 @@ def scrub(message: str, uri: str | None) -> str:
     for secret in uri_secrets(uri):
         message = message.replace(secret, "***")
     return message
+
+
+def mask_url(url: str | None) -> str:
+    """An SMTP or webhook URL for display: the password of `smtp(s)://user:pass@host` masked,
+    and a webhook's path and query (where Slack and Teams put their token) replaced by ***."""
+    if not url:
+        return "(not set)"
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "***"
+    authority = rest.split("/", 1)[0].split("?", 1)[0]
+    if scheme.lower() in ("smtp", "smtps"):
+        authority = rest.rpartition("@")[2].split("/", 1)[0] if "@" in rest else authority
+        user = rest.rpartition("@")[0].split(":", 1)[0] if "@" in rest else ""
+        return f"{scheme}://" + (f"{user}:***@" if user else "") + authority
+    host = authority.rpartition("@")[2]
+    return f"{scheme}://{host}" + ("/***" if rest[len(authority):] else "")
+
+
+def url_secrets(url: str | None) -> list[str]:
+    """The secret strings of an SMTP or webhook URL (its password, its path and query), longest
+    first, so an error message quoting them can be scrubbed."""
+    if not url or "://" not in url:
+        return [url] if url else []
+    rest = url.partition("://")[2]
+    found = [url]
+    if "@" in rest:
+        userinfo = rest.rpartition("@")[0]
+        if ":" in userinfo:
+            password = userinfo.split(":", 1)[1]
+            found += [password, unquote(password)]
+    authority = rest.split("/", 1)[0].split("?", 1)[0]
+    tail = rest[len(authority):]
+    if len(tail) > 1:
+        found.append(tail)
+    return sorted({s for s in found if s}, key=len, reverse=True)

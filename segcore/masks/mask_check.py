@@ -58,6 +58,7 @@ class VerifyReport:
     # all counted, the first SKIPPED_KEPT listed.
     skipped: list[dict] = field(default_factory=list)  # {"filename", "problem"}
     skipped_count: int = 0
+    checked_ids: list = field(default_factory=list)  # the uploads listed by this check
 
     def as_dict(self) -> dict:
         """The command line's JSON: counts, and each batch in the documented shape."""
@@ -118,7 +119,8 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
     extensions = settings.mask_extensions
     targets = [u for u in in_scope
                if recheck or needs_check(uploads[u], stored.get(u), extensions)]
-    checked = _check_uploads(databases, [uploads[u] for u in targets], report, notify)
+    checked = report.checked_ids = _check_uploads(databases, [uploads[u] for u in targets],
+                                                  report, notify)
     _record_changes(work, checked, uploads, by_batch)
     notify(0.9, Phrase(LISTING_IMAGES))
     relist = _relist_images(work, batches, settings.data_directory,

@@ -12,6 +12,7 @@ from segcore.core.schema import BATCHES
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.phrases import N_, Phrase
 from segcore.work.batches import ChangeResult, Edit
+from segcore.report.progress import PROGRESS_PROJECTION, progress_row
 from segcore.report.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
 from segcore.report.pace_basis import SyncBasis, as_of_sync
 from segcore.sync.sync_runs import last_run
@@ -30,6 +31,17 @@ _STILL_OPEN = {"mongo_uploaded": {"$ne": True}}
 def pace_rows(db: Database) -> list[dict]:
     """Every batch as a `pace_row`, in one read with a projection."""
     return [pace_row(doc) for doc in db[BATCHES].find({}, PACE_PROJECTION)]
+
+
+def report_rows(db: Database) -> list[dict]:
+    """Every batch with its progress and pace fields and its mask-check state, in one read:
+    what the weekly report (command, email) counts, as the pages' batch rows hold it."""
+    rows = []
+    for doc in db[BATCHES].find({}, {**PROGRESS_PROJECTION, **PACE_PROJECTION}):
+        check = doc.get("mask_check")
+        rows.append({**progress_row(doc), **pace_row(doc),
+                     "mask_state": check.get("state") if isinstance(check, dict) else None})
+    return rows
 
 
 def late_ids(found: Alerts, rows: list[dict], kind: str) -> frozenset[str]:
@@ -84,3 +96,4 @@ def apply_moves(db: Database, moves: list[Move], author: "str | Actor") -> Chang
              for m in moves]
     return assignments.apply_edits(db, edits, author, only_if=_STILL_OPEN,
                                only_if_text=Phrase(HAS_MASKS_NOW))
+

@@ -1,14 +1,58 @@
-"""The weekly summary in Markdown (`segcore report`): figures, a per-person table, alerts.
+"""The weekly report (`segcore report`, the Weekly report page, the weekly email): figures, a
+per-person table and the alerts, in Spanish or English, as Markdown, plain text or HTML.
 
 Pure: it takes the rows and the alerts already computed, so it is tested without a database.
+Every output is built from one `WeeklyReport`, so the page, the file and the email agree.
 """
 
 from __future__ import annotations
 
+import html
+from dataclasses import dataclass, field
 from datetime import date
 
-from segcore.report.pace import Alerts
+from segcore.report.pace import Alerts, RiskyBatch
+from segcore.report.progress import burndown
 from segcore.report.stats import summary_from_counts
+from segcore.core.translations import Words
+
+ENGLISH = Words("en")
+
+
+@dataclass
+class Quality:
+    """Uploaded is not delivered: batches with masks, those whose masks are complete (usable),
+    and those needing rework (an unreadable or incomplete upload)."""
+
+    uploaded: int = 0
+    usable: int | None = None  # None: masks never checked
+    rework: int = 0
+
+
+USABLE_STATES = ("complete", "extra")  # every image has a mask
+REWORK_STATES = ("incomplete", "unreadable")
+
+
+def delivery_quality(rows: list[dict]) -> Quality:
+    """Uploaded vs usable from batch rows with `with_masks` and `mask_state`: batches with
+    masks, those the mask check found complete, and those needing rework."""
+    states = [r.get("mask_state") for r in rows]
+    checked = any(state is not None for state in states)
+    return Quality(uploaded=sum(1 for r in rows if r["with_masks"]),
+                   usable=sum(1 for s in states if s in USABLE_STATES) if checked else None,
+                   rework=sum(1 for s in states if s in REWORK_STATES))
+
+
+@dataclass
+class WeeklyReport:
+    """The report's contents, worded in one language."""
+
+    title: str
+    figures: list[str]
+    people_header: list[str]
+    people: list[list[str]]
+    sections: list[tuple[str, list[str]]] = field(default_factory=list)  # (heading, lines)
+    nothing: str | None = None  # "Nothing needs attention."
 
 
 def _cell(value: object) -> str:
@@ -24,61 +68,154 @@ def _day(value: date | None) -> str:
     return value.isoformat() if value else "-"
 
 
-def figures(rows: list[dict], alerts: Alerts) -> list[str]:
-    """The headline figures as Markdown bullets."""
+def risk_reason(batch: RiskyBatch, today: date, _=ENGLISH.gettext) -> str:
+    """Why a batch is at risk, in the reader's language (the same rules as `pace.risk_of`)."""
+    reason = batch.reason
+    if reason.endswith("is no longer on the team"):
+        return _("{name} is no longer on the team").format(name=batch.assignee)
+    if reason.startswith("overdue by") and batch.due_date:
+        return _("overdue by {days} days").format(days=(today - batch.due_date).days)
+    if reason.startswith("would miss") and batch.due_date and batch.projected:
+        return _("would miss due date by {days} days").format(
+            days=(batch.projected - batch.due_date).days)
+    if reason.startswith("stalled"):
+        return _("stalled: {name}").format(name=batch.assignee)
+    return reason
+
+
+def figures(rows: list[dict], alerts: Alerts, quality: Quality | None = None,
+            _=ENGLISH.gettext) -> list[str]:
+    """The headline figures, one sentence each."""
     counts = summary_from_counts(len(rows), sum(1 for r in rows if r["assignee"]),
                                  sum(1 for r in rows if r["with_masks"]))
-    delivered_7 = sum(p.delivered_7 for p in alerts.people)
-    delivered_28 = sum(p.delivered_28 for p in alerts.people)
-    return [f"- Batches: {counts.total} in total, {counts.assigned} assigned, "
-            f"{counts.with_masks} with masks, {counts.pending} pending "
-            f"({counts.percent_done}% done)",
-            f"- Delivered: {delivered_7} in the last 7 days, {delivered_28} in the last 28",
-            f"- Open batches held by someone: {sum(p.open for p in alerts.people)}",
-            f"- Needing attention: {len(alerts.stalled)} stalled, {len(alerts.at_risk)} "
-            f"batches at risk, {len(alerts.moves)} suggested moves"]
-
-
-def people_table(alerts: Alerts) -> list[str]:
-    """One Markdown table row per person."""
-    lines = ["| Person | Open | Delivered 7 d | Delivered 28 d | Pace / working day | "
-             "Last delivery | Projected finish | Note |",
-             "|---|---:|---:|---:|---:|---|---|---|"]
-    for p in alerts.people:
-        note = "stalled" if p.stalled else ("" if p.on_team else "no longer on the team")
-        lines.append(f"| {_cell(p.name)} | {p.open} | {p.delivered_7} | {p.delivered_28} | "
-                     f"{p.pace:.2f} | {_day(p.last_delivery)} | {_day(p.projected_finish)} | "
-                     f"{_cell(note)} |")
+    lines = [_("Batches: {total} in total, {assigned} assigned, {with_masks} with masks, "
+               "{pending} pending ({percent}% done)").format(
+                 total=counts.total, assigned=counts.assigned, with_masks=counts.with_masks,
+                 pending=counts.pending, percent=counts.percent_done),
+             _("Delivered: {week} in the last 7 days, {month} in the last 28").format(
+                 week=sum(p.delivered_7 for p in alerts.people),
+                 month=sum(p.delivered_28 for p in alerts.people)),
+             _("Open batches held by someone: {count}").format(
+                 count=sum(p.open for p in alerts.people)),
+             _("Needing attention: {stalled} stalled, {at_risk} batches at risk, {moves} "
+               "suggested moves").format(stalled=len(alerts.stalled),
+                                         at_risk=len(alerts.at_risk), moves=len(alerts.moves))]
+    finish = burndown(rows, alerts.today, alerts.today, alerts.today).projected_finish
+    lines.append(_("Projected finish of every batch at the pace of the last 14 days: {day}")
+                 .format(day=finish.isoformat() if finish else _("none (no recent progress)")))
+    if quality is not None:
+        usable = "?" if quality.usable is None else quality.usable
+        lines.append(_("Usable vs uploaded: {usable} of {uploaded} batches with masks have "
+                       "complete masks; {rework} need rework").format(
+                         usable=usable, uploaded=quality.uploaded, rework=quality.rework))
     return lines
 
 
-def alert_lines(alerts: Alerts) -> list[str]:
-    """The alerts as Markdown sections; one line when there is nothing to say (or nothing
-    can be said yet: no sync has read the deliveries)."""
-    if alerts.waiting_for_sync:
-        return ["No sync has run yet: pace, stalls and batches at risk are worked out from the "
-                "deliveries a sync reads."]
+def build_report(rows: list[dict], alerts: Alerts, quality: Quality | None = None,
+                 words: Words = ENGLISH) -> WeeklyReport:
+    """The report's contents in `words`' language. Before any sync has read the deliveries
+    there is nothing to say about pace; a stale sync is named above the figures."""
+    _ = words.gettext
+    header = [_("Person"), _("Open"), _("Delivered 7 d"), _("Delivered 28 d"),
+              _("Pace / working day"), _("Last delivery"), _("Projected finish"), _("Note")]
+    people = [[p.name, str(p.open), str(p.delivered_7), str(p.delivered_28), f"{p.pace:.2f}",
+               _day(p.last_delivery), _day(p.projected_finish),
+               _("stalled") if p.stalled else ("" if p.on_team else
+                                               _("no longer on the team"))]
+              for p in alerts.people]
+    report = WeeklyReport(_("Segmentation weekly report, {day}").format(
+        day=alerts.today.isoformat()), figures(rows, alerts, quality, _), header, people)
+    if getattr(alerts, "waiting_for_sync", False):
+        report.nothing = _("No sync has run yet: pace, stalls and batches at risk are worked out "
+                           "from the deliveries a sync reads.")
+        return report
+    if getattr(alerts, "stale", False):
+        report.figures.insert(0, _("As of the last sync, {when} UTC (stale): deliveries since "
+                                   "then are not counted.").format(
+            when=f"{alerts.basis.finished_at:%Y-%m-%d %H:%M}"))
     if not alerts.any:
-        return ["Nothing needs attention."]
-    lines = ([f"As of the last sync, {alerts.basis.finished_at:%Y-%m-%d %H:%M} UTC (stale): "
-              "deliveries since then are not counted.", ""] if alerts.stale else [])
-    lines += [f"### Stalled ({len(alerts.stalled)})", ""]
-    lines += [f"- {_cell(p.name)}: {p.open} open, last delivery {_day(p.last_delivery)}"
-              + (f" ({p.days_since} days ago)" if p.days_since is not None else " (never)")
-              for p in alerts.stalled] or ["- nobody"]
-    lines += ["", f"### Batches at risk ({len(alerts.at_risk)})", ""]
-    lines += [f"- {b.id} ({_cell(b.assignee)}): due {_day(b.due_date)}, reached "
-              f"{_day(b.projected) if b.projected else 'never at the current pace'}; {b.reason}"
-              for b in alerts.at_risk] or ["- none"]
-    lines += ["", f"### Suggested moves ({len(alerts.moves)})", ""]
-    lines += [f"- {m.id}: {_cell(m.from_)} → {_cell(m.to)} ({m.reason}; {m.change})"
-              for m in alerts.moves] or ["- none"]
-    return lines
+        report.nothing = _("Nothing needs attention.")
+        return report
+    report.sections = alert_sections(alerts, _)
+    return report
 
 
-def weekly_report(rows: list[dict], alerts: Alerts) -> str:
-    """The whole report as one Markdown document."""
-    parts = [f"# Segmentation weekly report, {alerts.today.isoformat()}", "", "## Figures", "",
-             *figures(rows, alerts), "", "## Per person", "", *people_table(alerts), "",
-             "## Alerts", "", *alert_lines(alerts)]
-    return "\n".join(parts) + "\n"
+def alert_sections(alerts: Alerts, _=ENGLISH.gettext) -> list[tuple[str, list[str]]]:
+    """Stalled people, batches at risk and suggested moves, each a heading and its lines."""
+    never = _("never at the current pace")
+    stalled = [_("{name}: {count} open, last delivery {day}").format(
+        name=p.name, count=p.open, day=_day(p.last_delivery))
+        + (" " + _("({days} days ago)").format(days=p.days_since) if p.days_since is not None
+           else " " + _("(never)")) for p in alerts.stalled] or [_("nobody")]
+    risky = [_("{batch} ({name}): due {due}, reached {reached}; {reason}").format(
+        batch=b.id, name=b.assignee, due=_day(b.due_date),
+        reached=_day(b.projected) if b.projected else never,
+        reason=risk_reason(b, alerts.today, _)) for b in alerts.at_risk] or [_("none")]
+    moves = [_("{batch}: {giver} → {taker} (would finish it by {day})").format(
+        batch=m.id, giver=m.from_, taker=m.to, day=_day(m.projected_after))
+        for m in alerts.moves] or [_("none")]
+    return [(_("Stalled ({count})").format(count=len(alerts.stalled)), stalled),
+            (_("Batches at risk ({count})").format(count=len(alerts.at_risk)), risky),
+            (_("Suggested moves ({count})").format(count=len(alerts.moves)), moves)]
+
+
+def to_markdown(report: WeeklyReport, words: Words = ENGLISH) -> str:
+    """The report as one Markdown document."""
+    _ = words.gettext
+    lines = [f"# {report.title}", "", f"## {_('Figures')}", "",
+             *[f"- {line}" for line in report.figures], "", f"## {_('Per person')}", "",
+             "| " + " | ".join(report.people_header) + " |",
+             "|---|" + "---:|" * 4 + "---|" * 3,
+             *["| " + " | ".join(_cell(c) for c in row) + " |" for row in report.people],
+             "", f"## {_('Alerts')}", ""]
+    if report.nothing:
+        lines.append(report.nothing)
+    for heading, items in report.sections:
+        lines += [f"### {heading}", "", *[f"- {_cell(i)}" for i in items], ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def to_text(report: WeeklyReport) -> str:
+    """The report as plain text (an email's text part, a chat message)."""
+    lines = [report.title, "", *[f"- {line}" for line in report.figures], ""]
+    lines += [" · ".join(row[:3] + row[5:7]) for row in [report.people_header, *report.people]]
+    lines.append("")
+    if report.nothing:
+        lines.append(report.nothing)
+    for heading, items in report.sections:
+        lines += [heading, *[f"- {i}" for i in items], ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+PRINT_CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:1rem auto;color:#222}
+table{border-collapse:collapse}th,td{border:1px solid #bbb;padding:.2rem .5rem}
+td.n{text-align:right}@media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}"""
+
+
+def to_html(report: WeeklyReport, words: Words = ENGLISH) -> str:
+    """The report as a standalone HTML page (the download, the email's HTML part)."""
+    _ = words.gettext
+    esc = html.escape
+    head = "".join(f"<th>{esc(h)}</th>" for h in report.people_header)
+    rows = "".join("<tr>" + "".join(
+        f"<td{' class=n' if 0 < i < 5 else ''}>{esc(c or '-')}</td>" for i, c in enumerate(row))
+        + "</tr>" for row in report.people)
+    alerts = f"<p>{esc(report.nothing)}</p>" if report.nothing else ""
+    alerts += "".join(f"<h3>{esc(h)}</h3><ul>" + "".join(f"<li>{esc(i)}</li>" for i in items)
+                      + "</ul>" for h, items in report.sections)
+    return (f'<!DOCTYPE html><html lang="{words.language}"><head><meta charset="utf-8">'
+            f"<title>{esc(report.title)}</title><style>{PRINT_CSS}</style></head><body>"
+            f"<h1>{esc(report.title)}</h1><h2>{esc(_('Figures'))}</h2><ul>"
+            + "".join(f"<li>{esc(f)}</li>" for f in report.figures)
+            + f"</ul><h2>{esc(_('Per person'))}</h2><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{rows}</tbody></table><h2>{esc(_('Alerts'))}</h2>{alerts}</body></html>\n")
+
+
+def weekly_report(rows: list[dict], alerts: Alerts, quality: Quality | None = None,
+                  words: Words = ENGLISH, fmt: str = "md") -> str:
+    """The whole report in `words`' language as Markdown (`fmt` "md") or HTML ("html")."""
+    report = build_report(rows, alerts, quality, words)
+    return to_html(report, words) if fmt == "html" else to_markdown(report, words)
+
+
+REPORT_FORMATS = ("md", "html")

@@ -40,6 +40,7 @@ def app_env(tmp_path_factory):
            if not k.startswith(("MONGO", "DATA_DIRECTORY", "BATCHES_FILE", "LOGIN"))}
     # English by default: the flows assert English texts; the language walk switches it.
     env.update(EMBEDDED_DB_PATH=str(home / "db"), PYTHONPATH=str(ROOT), LANGUAGE="en")
+    env.update(SMTP_URL="", WEBHOOK_URL="", NOTIFY_COORDINATORS="")  # nothing leaves the machine
     yield env, home
     embedded.stop_server(home / "db")
 

@@ -24,4 +24,18 @@ def test_names_written_by_other_tools_cannot_break_the_table():
     report = weekly_report(rows, analyse(rows, [], NOW, tz=timezone.utc))
     assert "| Ana \\| QA | 1 |" in report
     assert "- batch_1 (Ana \\| QA): due -, reached never at the current pace; " \
-           "Ana | QA is no longer on the team" in report
+           "Ana \\| QA is no longer on the team" in report
+
+
+def test_usable_vs_uploaded_counts_checked_masks_and_rework():
+    from segcore.report.pace_report import delivery_quality
+
+    rows = [{"with_masks": True, "mask_state": "complete"},
+            {"with_masks": True, "mask_state": "extra"},
+            {"with_masks": True, "mask_state": "incomplete"},
+            {"with_masks": True, "mask_state": "unreadable"},
+            {"with_masks": True, "mask_state": None},
+            {"with_masks": False, "mask_state": None}]
+    quality = delivery_quality(rows)
+    assert (quality.uploaded, quality.usable, quality.rework) == (5, 2, 2)
+    assert delivery_quality([{"with_masks": True, "mask_state": None}]).usable is None

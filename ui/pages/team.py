@@ -13,6 +13,7 @@ from ui.team_actions import (clear_added_form, confirm_removal, former_holders, 
                              removal_target, team_table)
 from ui.member_logins import member_logins
 from ui.widgets import page_start
+from ui.write_to import write_buttons
 
 databases = page_start(N_("Team"))
 members = reads.members()
@@ -66,6 +67,7 @@ with change.container(border=True):
             run_write(_("Saving"), team.edit_member, databases.work, chosen, role, email,
                       author=current_actor(), slot=slots,
                       then=_("{name}'s details were saved.").format(name=chosen))
+    write_buttons([chosen])
     asked = st.button(_("Remove {name}…").format(name=chosen), key="remove_ask",
                       icon=":material/person_remove:")
 member_logins(databases, names)

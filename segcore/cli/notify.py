@@ -1,0 +1,70 @@
+"""Notifications: the outbox's messages, sending what is due, retrying, a test message."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
+                              pass_context)
+
+
+def _print_messages(messages: list[dict]) -> None:
+    if not messages:
+        click.echo("The outbox is empty.")
+        return
+    for m in messages:
+        when = m.get("sent_at") or m.get("due_at") or m.get("created_at")
+        to = m.get("to") or "webhook"
+        line = f"{m['state']:<8} {str(when)[:19]:<19} {m['kind']:<8} {to:<28} {m['subject']}"
+        click.echo(line)
+        if m["state"] != "sent" and m.get("answer"):
+            click.echo(f"         attempt {m.get('attempts', 0)}: {m['answer']}")
+
+
+def _print_sent(report) -> None:
+    click.echo(f"{len(report.sent)} sent, {len(report.retrying)} to retry later, "
+               f"{len(report.failed)} failed.")
+
+
+@main.command()
+@click.option("--list", "list_", is_flag=True, help="List the outbox, newest first.")
+@click.option("--state", type=click.Choice(["pending", "sending", "sent", "failed"]),
+              help="With --list: only messages in this state.")
+@click.option("--send-due", is_flag=True,
+              help="Enqueue the daily and weekly messages when due, then send what is due "
+                   "(for a timer or cron).")
+@click.option("--retry", is_flag=True,
+              help="Make failed messages and those waiting to be retried due now, and send.")
+@click.option("--test", "test", is_flag=True,
+              help="Send a test message to the coordinators and the webhook now.")
+@json_option
+@pass_context
+@handle_errors
+def notify(ctx, list_, state, send_due, retry, test, as_json):
+    """Email and chat notifications: receipts, daily alerts, the weekly report."""
+    from segcore import notify_due, notify_outbox
+    from segcore.core.errors import SegcoreError
+
+    if sum(map(bool, (list_, send_due, retry, test))) != 1:
+        raise SegcoreError("choose one of --list, --send-due, --retry or --test")
+    db = ctx.databases.work
+    if list_:
+        messages = notify_outbox.list_messages(db, state)
+        emit_json(messages) if as_json else _print_messages(messages)
+        return
+    if not ctx.settings.notify_channels:
+        raise SegcoreError("no channel configured: set SMTP_URL (with NOTIFY_FROM) or "
+                           "WEBHOOK_URL")
+    if retry:
+        notify_outbox.retry_waiting(db, _author())
+    if test and not notify_due.enqueue_test(ctx.databases):
+        raise SegcoreError("nobody to write to: set NOTIFY_COORDINATORS or WEBHOOK_URL")
+    report = notify_due.send_due(ctx.databases, digests=send_due)
+    if as_json:
+        emit_json({"sent": report.sent, "retrying": report.retrying, "failed": report.failed})
+    else:
+        _print_sent(report)
+    if report.failed or (test and report.retrying):
+        sys.exit(1)

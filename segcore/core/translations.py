@@ -1,0 +1,65 @@
+"""The Spanish and English catalogs, for texts segcore words itself (emails, chat messages, the
+weekly report), and for the interface, which reads the same catalogs (`ui.i18n`).
+
+The `.po` sources are compiled in memory on first use: no build step, no compiled file to keep
+in step. English is the fallback for any text a catalog lacks.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+from datetime import date, datetime
+from io import BytesIO
+from pathlib import Path
+
+from babel import Locale, dates, numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
+DOMAIN = "messages"
+LANGUAGES = {"es": "Español", "en": "English"}
+BABEL_LOCALES = {"es": "es_MX", "en": "en"}
+
+
+@functools.cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The compiled catalog of `language` (English, or an unknown code: the texts as written)."""
+    source = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if language == "en" or language not in BABEL_LOCALES or not source.is_file():
+        return gettext.NullTranslations()
+    with source.open("rb") as handle:
+        catalog = read_po(handle, locale=BABEL_LOCALES[language])
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+class Words:
+    """Texts, numbers and dates in one language, for code that writes for a reader who is not
+    the session's user (an email's recipient)."""
+
+    def __init__(self, language: str):
+        self.language = language if language in BABEL_LOCALES else "en"
+        self.catalog = translations(self.language)
+        self.locale = Locale.parse(BABEL_LOCALES[self.language])
+
+    def gettext(self, text: str) -> str:
+        return self.catalog.gettext(text)
+
+    def ngettext(self, singular: str, plural: str, count: int) -> str:
+        return self.catalog.ngettext(singular, plural, count)
+
+    def day(self, value: date | datetime | None) -> str:
+        """A date in the language's medium format; "-" for none."""
+        if value is None:
+            return "-"
+        if isinstance(value, datetime):
+            value = value.date()
+        return dates.format_date(value, format="medium", locale=self.locale)
+
+    def number(self, value: float, decimals: int = 0) -> str:
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+        return numbers.format_decimal(value, format=pattern, locale=self.locale)

@@ -1,0 +1,179 @@
+"""Sending one outbox message: email through SMTP (smtplib) or a chat webhook (Slack, Teams,
+or signed JSON). Every network call has a timeout; every failure becomes DeliveryFailed with the
+server's answer, scrubbed of the SMTP password and the webhook's token."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import os
+import smtplib
+import ssl
+import time
+import urllib.error
+import urllib.request
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from datetime import datetime, timezone
+from typing import Callable
+from urllib.parse import unquote, urlsplit
+
+from segcore.core.errors import DeliveryFailed
+from segcore.core.redact import url_secrets
+
+SIGNATURE_HEADER = "X-Segcore-Signature"
+TIMESTAMP_HEADER = "X-Segcore-Timestamp"
+KEY_HEADER = "Idempotency-Key"
+ANSWER_BYTES = 300
+
+
+def _scrubbed(text: str, settings) -> str:
+    for secret in [*url_secrets(settings.smtp_url), *url_secrets(settings.webhook_url),
+                   *([settings.webhook_secret] if settings.webhook_secret else [])]:
+        text = text.replace(secret, "***")
+    return text
+
+
+def email_message(doc: dict, sender: str) -> EmailMessage:
+    """The MIME message of an outbox document: text, and HTML as an alternative when present.
+
+    Its Message-ID derives from the outbox key, so the rare duplicate (see notify_outbox) is
+    recognisably the same message to mail clients that fold duplicates.
+    """
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = formataddr((doc.get("name") or "", doc["to"]))
+    message["Subject"] = doc["subject"]
+    message["Date"] = format_datetime(datetime.now(timezone.utc))
+    digest = hashlib.sha256(doc["_id"].encode()).hexdigest()[:32]
+    message["Message-ID"] = f"<{digest}@segcore.notify>"
+    message.set_content(doc["text"])
+    if doc.get("html"):
+        message.add_alternative(doc["html"], subtype="html")
+    # After the content: setting it clears every Content-* header.
+    message["Content-Language"] = doc.get("language") or "en"
+    return message
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """The system's (or SSL_CERT_FILE's) CAs, loaded once: loading them costs more than
+    sending a message to a nearby server."""
+    return ssl.create_default_context()
+
+
+def _smtp_session(settings) -> smtplib.SMTP:
+    """A connected, secured and logged-in SMTP session (DeliveryFailed otherwise)."""
+    parts = urlsplit(settings.smtp_url)
+    timeout = settings.notify_timeout_s
+    if parts.scheme == "smtps":
+        session = smtplib.SMTP_SSL(parts.hostname, parts.port or 465, timeout=timeout,
+                                   context=_tls_context(os.environ.get("SSL_CERT_FILE")))
+    else:
+        session = smtplib.SMTP(parts.hostname, parts.port or 587, timeout=timeout)
+        session.ehlo()
+        if session.has_extn("starttls"):
+            session.starttls(context=_tls_context(os.environ.get("SSL_CERT_FILE")))
+            session.ehlo()
+        elif parts.username:
+            session.close()
+            raise DeliveryFailed("the mail server does not offer STARTTLS: the password is not "
+                                 "sent in clear (use smtps:// or a server with STARTTLS)")
+    if parts.username:
+        session.login(unquote(parts.username), unquote(parts.password or ""))
+    return session
+
+
+def send_email(settings, doc: dict) -> str:
+    """Send one email; returns the server's acceptance. Raises DeliveryFailed."""
+    if not settings.smtp_url:
+        raise DeliveryFailed("SMTP_URL is not set: email cannot be sent")
+    host = urlsplit(settings.smtp_url).hostname
+    try:
+        session = _smtp_session(settings)
+        try:
+            refused = session.send_message(email_message(doc, settings.notify_from))
+        finally:
+            try:
+                session.quit()
+            except (smtplib.SMTPException, OSError):
+                pass  # sent already: a connection lost while saying goodbye changes nothing
+    except smtplib.SMTPResponseException as exc:
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) \
+            else str(exc.smtp_error)
+        raise DeliveryFailed(_scrubbed(f"{host}: {exc.smtp_code} {text}", settings)) from None
+    except smtplib.SMTPRecipientsRefused as exc:
+        answers = "; ".join(f"{to}: {code} {msg.decode('utf-8', 'replace')}"
+                            for to, (code, msg) in exc.recipients.items())
+        raise DeliveryFailed(_scrubbed(f"{host}: refused {answers}", settings)) from None
+    except (smtplib.SMTPException, OSError) as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
+        raise DeliveryFailed(_scrubbed(f"mail server {host}: {reason}", settings),
+                             unreachable=isinstance(exc, (OSError, smtplib.SMTPServerDisconnected,
+                                                          smtplib.SMTPConnectError))) from None
+    if refused:
+        raise DeliveryFailed(f"{host}: refused {', '.join(refused)}")
+    return f"{host}: accepted"
+
+
+def webhook_payload(fmt: str, doc: dict) -> dict:
+    """The body a chat expects: Slack's `text`, a Teams Adaptive Card, or the plain facts."""
+    if fmt == "slack":
+        return {"text": f"*{doc['subject']}*\n{doc['text']}"}
+    if fmt == "teams":
+        card = {"type": "AdaptiveCard", "version": "1.4",
+                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                "body": [{"type": "TextBlock", "text": doc["subject"], "weight": "Bolder",
+                          "size": "Medium", "wrap": True},
+                         {"type": "TextBlock", "text": doc["text"], "wrap": True}]}
+        return {"type": "message", "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}]}
+    return {"key": doc["_id"], "kind": doc["kind"], "language": doc.get("language"),
+            "subject": doc["subject"], "text": doc["text"], "data": doc.get("data") or {}}
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=<hex>` of HMAC-SHA256 over "<timestamp>.<body>" with WEBHOOK_SECRET."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def send_webhook(settings, doc: dict) -> str:
+    """POST one message to WEBHOOK_URL; returns the HTTP status. Raises DeliveryFailed."""
+    if not settings.webhook_url:
+        raise DeliveryFailed("WEBHOOK_URL is not set: the chat message cannot be sent")
+    body = json.dumps(webhook_payload(settings.webhook_format, doc),
+                      ensure_ascii=False, default=str).encode()
+    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "segcore-notify",
+               KEY_HEADER: doc["_id"]}
+    if settings.webhook_format == "json" and settings.webhook_secret:
+        stamp = str(int(time.time()))
+        headers[TIMESTAMP_HEADER] = stamp
+        headers[SIGNATURE_HEADER] = signature(settings.webhook_secret, stamp, body)
+    request = urllib.request.Request(settings.webhook_url, data=body, headers=headers,
+                                     method="POST")
+    host = urlsplit(settings.webhook_url).hostname
+    try:
+        with urllib.request.urlopen(request, timeout=settings.notify_timeout_s) as response:
+            answer = response.read(ANSWER_BYTES).decode("utf-8", "replace")
+            return _scrubbed(f"HTTP {response.status} {answer}".strip(), settings)
+    except urllib.error.HTTPError as exc:
+        answer = exc.read(ANSWER_BYTES).decode("utf-8", "replace")
+        raise DeliveryFailed(_scrubbed(f"{host}: HTTP {exc.code} {answer}".strip(),
+                                       settings)) from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        reason = "timed out" if isinstance(reason, TimeoutError) else str(reason)
+        raise DeliveryFailed(_scrubbed(f"webhook {host}: {reason}", settings),
+                             unreachable=True) from None
+
+
+def deliverer(settings) -> Callable[[dict], str]:
+    """A function sending one outbox document on its channel, for `notify_outbox.send_due`."""
+    def deliver(doc: dict) -> str:
+        if doc.get("channel") == "email":
+            return send_email(settings, doc)
+        return send_webhook(settings, doc)
+    return deliver

@@ -1,0 +1,237 @@
+"""Notifications against the databases: who receives what, enqueueing receipts and the daily
+and weekly messages when they are due, and sending what the outbox holds.
+
+Everything is enqueued first (notify_outbox), under a key that makes it once-only; sending is a
+separate step (`send_due`), run by `segcore notify --send-due` from a timer, by the live sync's
+sender thread, or from the Notifications page. A sync therefore never waits for a mail server.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+
+from segcore.team import auth
+from segcore import notify_outbox
+from segcore.report.alerts import current_alerts, report_rows
+from segcore.core.connection import Databases
+from segcore.masks.mask_check import CHECKS, FIELD
+from segcore.core.naming import canonical_batch_id, person_key
+from segcore.notify_channels import deliverer
+from segcore.notify_messages import (Recipient, daily_messages, excluded, newly_at_risk,
+                                     receipt_messages, test_message, weekly_messages)
+from segcore.report.pace import PaceOptions
+from segcore.report.pace_report import delivery_quality
+from segcore.core.schema import BATCHES, find_in
+from segcore.team.team import list_members
+from segcore.uploads.uploads import upload_from_document
+
+
+def _language(db, name: str, default: str) -> str:
+    """A login user's saved language (the same person by name), else the LANGUAGE setting."""
+    return auth.user_language(db, name) or default
+
+
+def _member_language(db, member: str, default: str) -> str:
+    """A team member's language: the one saved by their segmentador login (the login linked to
+    them), else by a login of their name, else LANGUAGE."""
+    for login in auth.member_logins(db, member):
+        language = auth.user_language(db, login)
+        if language:
+            return language
+    return _language(db, member, default)
+
+
+def coordinators(databases: Databases) -> list[Recipient]:
+    """NOTIFY_COORDINATORS (when email is configured) and the chat webhook, minus the excluded."""
+    settings, db = databases.settings, databases.work
+    found = [Recipient(name, address, _language(db, name, settings.language))
+             for name, address in settings.notify_coordinators] if settings.smtp_url else []
+    if settings.webhook_url:
+        found.append(Recipient("webhook", None, settings.language))
+    return [r for r in found if not excluded(r, settings.notify_exclude)]
+
+
+def uploader_recipient(databases: Databases, uploader: str | None,
+                       members: list | None = None) -> Recipient | None:
+    """The team member who uploaded (matched by name as everywhere: case, accents, spacing),
+    when they have an email, email is configured and they are not excluded. `members`: the
+    team, when the caller read it already."""
+    settings = databases.settings
+    if not uploader or not settings.smtp_url:
+        return None
+    key = person_key(uploader)
+    members = list_members(databases.work) if members is None else members
+    member = next((m for m in members if person_key(m.name) == key), None)
+    if member is None or not member.email:
+        return None
+    recipient = Recipient(member.name, member.email,
+                          _member_language(databases.work, member.name, settings.language))
+    return None if excluded(recipient, settings.notify_exclude) else recipient
+
+
+def enqueue_receipts(databases: Databases, receipts: list[dict],
+                     now: datetime | None = None) -> int:
+    """Enqueue the receipts of unusable uploads to their uploader and the coordinators (once
+    per receipt and recipient, whatever calls this again); returns how many were added."""
+    if not databases.settings.notify_receipts or not databases.settings.notify_channels:
+        return 0
+    team = coordinators(databases)
+    members = list_members(databases.work)
+    messages = []
+    for receipt in receipts:
+        uploader = uploader_recipient(databases, receipt.get("uploader"), members)
+        recipients = list({r.key: r for r in ([uploader] if uploader else []) + team}.values())
+        messages += receipt_messages(receipt, recipients)
+    return notify_outbox.enqueue(databases.work, messages, now)
+
+
+def receipts_from_checks(databases: Databases, upload_ids: list) -> list[dict]:
+    """Receipts built from the stored mask checks of `upload_ids` (until upload receipts exist):
+    the upload's own reason when unreadable, its batches' missing masks when incomplete."""
+    work = databases.work
+    checks = find_in(work[CHECKS], "_id", list(upload_ids),
+                     {"filename": 1, "batches": 1, "reason": 1, "uploadDate": 1})
+    files = {d["_id"]: d for d in find_in(databases.masks_files, "_id", list(upload_ids),
+                                          {"metadata.uploaded_by": 1})}
+    keys = sorted({k for c in checks for k in c.get("batches") or ()})
+    batches = {}
+    for doc in find_in(work[BATCHES], "id", keys, {"_id": 0, "id": 1, FIELD: 1}):
+        batches[canonical_batch_id(doc["id"]) or doc["id"]] = doc.get(FIELD) or {}
+    receipts = []
+    for check in checks:
+        missing, count = [], 0
+        for key in check.get("batches") or ():
+            result = batches.get(key) or {}
+            if result.get("state") == "incomplete":
+                missing += [str(n) for n in result.get("missing") or ()]
+                count += int(result.get("missing_count") or 0)
+        upload = upload_from_document({**files.get(check["_id"], {}), "_id": check["_id"]})
+        receipts.append({"id": str(check["_id"]), "upload_id": str(check["_id"]),
+                         "filename": check.get("filename"), "batch_ids": check.get("batches"),
+                         "uploader": upload.uploaded_by, "uploaded_at": check.get("uploadDate"),
+                         "problems": {"unreadable": check.get("reason"), "missing": missing,
+                                      "missing_count": count, "content": []}})
+    return receipts
+
+
+def notify_checked(databases: Databases, upload_ids: list, now: datetime | None = None) -> int:
+    """Enqueue the receipts of uploads a mask check just looked at (see `receipts_from_checks`)."""
+    if not upload_ids or not databases.settings.notify_receipts:
+        return 0
+    return enqueue_receipts(databases, receipts_from_checks(databases, upload_ids), now)
+
+
+def _local(databases: Databases, now: datetime) -> datetime:
+    return now.astimezone(databases.settings.zone)
+
+
+def enqueue_daily(databases: Databases, now: datetime | None = None) -> int:
+    """Enqueue today's digest once the office's NOTIFY_HOUR has passed; 0 when off, early,
+    already enqueued or with nothing new to say."""
+    settings, db = databases.settings, databases.work
+    now = now or datetime.now(timezone.utc)
+    if not settings.notify_daily or _local(databases, now).hour < settings.notify_hour:
+        return 0
+    recipients = coordinators(databases)
+    if not recipients:
+        return 0
+    alerts = current_alerts(db, PaceOptions.from_settings(settings), now, settings.zone)
+    day = alerts.today.isoformat()
+    previous = db[notify_outbox.OUTBOX].find_one(
+        {"kind": "daily", "data.day": {"$lt": day}}, {"data.at_risk": 1},
+        sort=[("data.day", -1)])
+    reported = set(((previous or {}).get("data") or {}).get("at_risk") or [])
+    return notify_outbox.enqueue(
+        db, daily_messages(alerts, newly_at_risk(alerts, reported), recipients), now)
+
+
+def iso_week(day) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def enqueue_weekly(databases: Databases, now: datetime | None = None) -> int:
+    """Enqueue this ISO week's report once, from Monday's NOTIFY_HOUR on (or the first run
+    after it, should the server have been down)."""
+    settings, db = databases.settings, databases.work
+    now = now or datetime.now(timezone.utc)
+    local = _local(databases, now)
+    if not settings.notify_weekly or (local.weekday() == 0 and local.hour < settings.notify_hour):
+        return 0
+    recipients = coordinators(databases)
+    if not recipients:
+        return 0
+    rows = report_rows(db)
+    alerts = current_alerts(db, PaceOptions.from_settings(settings), now, settings.zone, rows)
+    return notify_outbox.enqueue(db, weekly_messages(
+        rows, alerts, delivery_quality(rows), iso_week(local.date()), recipients), now)
+
+
+def send_due(databases: Databases, now: datetime | None = None,
+             digests: bool = True) -> notify_outbox.SendReport:
+    """Enqueue the daily and weekly messages when due (with `digests`), then send everything
+    due. Failures stay in the outbox with the server's answer, retried later."""
+    if digests:
+        enqueue_daily(databases, now)
+        enqueue_weekly(databases, now)
+    clock = (lambda: now) if now else notify_outbox.utc
+    return notify_outbox.send_due(databases.work, deliverer(databases.settings), clock)
+
+
+def enqueue_test(databases: Databases, now: datetime | None = None) -> int:
+    """A test message to every coordinator and the webhook (each run is a new message)."""
+    now = now or datetime.now(timezone.utc)
+    stamp = now.strftime("%Y%m%dT%H%M%S.%f")
+    messages = [test_message(r, stamp) for r in coordinators(databases)]
+    return notify_outbox.enqueue(databases.work, messages, now)
+
+
+class Sender(threading.Thread):
+    """Sends due messages every `interval` seconds beside a long-running process (the live
+    sync), so a slow or dead mail server delays only the messages, never the sync."""
+
+    def __init__(self, databases: Databases, interval: float = 30.0, log=None):
+        super().__init__(name="notify-sender", daemon=True)
+        self.databases, self.interval = databases, interval
+        self.log = log or (lambda message: None)
+        self.stopped = threading.Event()
+        self.last_error: str | None = None
+
+    def run(self) -> None:
+        from pymongo.errors import PyMongoError
+
+        while not self.stopped.is_set():
+            try:
+                report = send_due(self.databases)
+                self.last_error = None
+                if report.sent or report.retrying or report.failed:
+                    self.log(f"notifications: {len(report.sent)} sent, {len(report.retrying)} "
+                             f"to retry later, {len(report.failed)} failed")
+            except PyMongoError as exc:  # the database is down: try again next round
+                self.last_error = type(exc).__name__
+            self.stopped.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def verify_and_notify(databases: Databases, **options):
+    """A mask check (`mask_check.verify`, same arguments) that enqueues the receipts of the
+    uploads it found unusable; enqueued only, so a dead mail server never holds it up."""
+    from segcore.masks.mask_check import verify
+
+    report = verify(databases, **options)
+    notify_checked(databases, report.checked_ids)
+    return report
+
+
+def resend_now(databases: Databases, keys: list[str], author, now: datetime | None = None):
+    """Make the chosen messages due again (none: only what is due) and send what is due now;
+    PermissionDenied for a viewer. Returns the SendReport."""
+    from segcore.core.actors import authorize_write
+
+    authorize_write(author)
+    if keys:
+        notify_outbox.resend(databases.work, keys, author, now)
+    return send_due(databases, now)

@@ -1,0 +1,213 @@
+"""What is said to whom: receipts of bad uploads, the daily alerts and the weekly report, each
+rendered as outbox messages in its recipient's language (pure: no database, no network).
+
+A receipt is a plain dict, the small interface the upload checks fill in:
+`{"id", "upload_id", "filename", "batch_ids", "uploader", "uploaded_at",
+  "problems": {"unreadable": reason or None, "missing": [names], "missing_count": n,
+               "content": [texts]}}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from segcore.core.naming import person_key
+from segcore.notify_outbox import Message
+from segcore.report.pace import Alerts
+from segcore.report.pace_report import (alert_sections, build_report, risk_reason, to_html,
+                                        to_text)
+from segcore.core.translations import Words
+
+NAMES_LISTED = 20  # missing masks named in a receipt; the rest are counted
+WEBHOOK = "webhook"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone to write to: a name, an address (None: the chat webhook) and a language."""
+
+    name: str
+    address: str | None
+    language: str
+
+    @property
+    def key(self) -> str:
+        return self.address.lower() if self.address else WEBHOOK
+
+
+def excluded(recipient: Recipient, exclude: tuple[str, ...]) -> bool:
+    """True when NOTIFY_EXCLUDE names this person (by name, any case or accents) or address."""
+    keys = {person_key(e) for e in exclude} | {e.lower() for e in exclude}
+    return person_key(recipient.name) in keys or (recipient.address or "").lower() in keys
+
+
+def receipt_problems(receipt: dict) -> list[str]:
+    """The receipt's verdicts among unreadable, incomplete and content; empty when usable."""
+    problems = receipt.get("problems") or {}
+    found = []
+    if problems.get("unreadable"):
+        found.append("unreadable")
+    if problems.get("missing_count") or problems.get("missing"):
+        found.append("incomplete")
+    if problems.get("content"):
+        found.append("content")
+    return found
+
+
+def receipt_from_stored(doc: dict) -> dict:
+    """This module's receipt from an upload receipt as `segcore.receipts` stores it (issue 22:
+    `_id`, `filename`, `uploaded_by`, `upload_date`, `batches`, `readable`, `reason`,
+    `problem`, `missing`, `missing_count`, `content`)."""
+    content = doc.get("content")
+    problems = content.get("problems") if isinstance(content, dict) else content
+    return {"id": str(doc.get("_id")), "upload_id": str(doc.get("_id")),
+            "filename": doc.get("filename"), "batch_ids": list(doc.get("batches") or []),
+            "uploader": doc.get("uploaded_by"), "uploaded_at": doc.get("upload_date"),
+            "problems": {
+                "unreadable": (doc.get("reason") or "unreadable")
+                if doc.get("problem") == "unreadable" else None,
+                "missing": list(doc.get("missing") or []) if doc.get("problem") == "incomplete"
+                else [],
+                "missing_count": int(doc.get("missing_count") or 0)
+                if doc.get("problem") == "incomplete" else 0,
+                "content": [str(p) for p in problems or []] if isinstance(problems, list)
+                else []}}
+
+
+def _verdicts(kinds: list[str], _) -> str:
+    words = {"unreadable": _("cannot be read"), "incomplete": _("masks missing"),
+             "content": _("fails the content checks")}
+    return ", ".join(words[k] for k in kinds)
+
+
+def _greeting(recipient: Recipient, _) -> list[str]:
+    """"Hello Ana," and a blank line for a person; nothing for a chat channel."""
+    return [_("Hello {name},").format(name=recipient.name), ""] if recipient.address else []
+
+
+def receipt_text(receipt: dict, recipient: Recipient) -> tuple[str, str]:
+    """The subject and body of a receipt for one recipient, in their language."""
+    words = Words(recipient.language)
+    _ = words.gettext
+    problems = receipt.get("problems") or {}
+    filename = receipt.get("filename") or str(receipt.get("upload_id"))
+    verdict = _verdicts(receipt_problems(receipt), _)
+    subject = _("Upload {filename}: {verdict}").format(filename=filename, verdict=verdict)
+    batches = ", ".join(receipt.get("batch_ids") or []) or _("no batch")
+    lines = [*_greeting(recipient, _),
+             _("The upload {filename} (batch {batches}, by {uploader}, {day}) has a problem: "
+               "{verdict}.")
+             .format(filename=filename, batches=batches,
+                     uploader=receipt.get("uploader") or _("unknown"),
+                     day=words.day(receipt.get("uploaded_at")), verdict=verdict), ""]
+    if problems.get("unreadable"):
+        lines += [_("It cannot be read: {reason}").format(reason=problems["unreadable"]), ""]
+    missing = list(problems.get("missing") or [])
+    count = max(int(problems.get("missing_count") or 0), len(missing))
+    if count:
+        lines.append(words.ngettext("{count} image has no mask:", "{count} images have no mask:",
+                                    count).format(count=count))
+        lines += [f"- {name}" for name in missing[:NAMES_LISTED]]
+        if count > min(len(missing), NAMES_LISTED):
+            lines.append("- " + _("and {count} more").format(
+                count=count - min(len(missing), NAMES_LISTED)))
+        lines.append("")
+    if problems.get("content"):
+        lines.append(_("Content checks:"))
+        lines += [f"- {text}" for text in problems["content"][:NAMES_LISTED]]
+        lines.append("")
+    lines.append(_("Please upload the batch again once it is fixed."))
+    return subject, "\n".join(lines) + "\n"
+
+
+def receipt_messages(receipt: dict, recipients: list[Recipient]) -> list[Message]:
+    """One message per recipient for a receipt with a problem; none for a usable upload."""
+    if not receipt_problems(receipt):
+        return []
+    data = {"receipt": str(receipt.get("id")), "upload_id": str(receipt.get("upload_id")),
+            "filename": receipt.get("filename"), "batch_ids": receipt.get("batch_ids") or [],
+            "uploader": receipt.get("uploader"), "problems": receipt_problems(receipt)}
+    messages = []
+    for recipient in recipients:
+        subject, text = receipt_text(receipt, recipient)
+        messages.append(_message(f"receipt:{receipt.get('id')}:{recipient.key}", "receipt",
+                                 recipient, subject, text, data=data))
+    return messages
+
+
+def _message(key: str, kind: str, recipient: Recipient, subject: str, text: str,
+             html: str | None = None, data: dict | None = None) -> Message:
+    return Message(key=key, kind=kind, channel="email" if recipient.address else WEBHOOK,
+                   to=recipient.address, name=recipient.name, language=recipient.language,
+                   subject=subject, text=text, html=html, data=data or {})
+
+
+def newly_at_risk(alerts: Alerts, reported: set[str]) -> list:
+    """The at-risk batches not in yesterday's digest, or overdue since: `reported` holds the
+    ids reported before, an id with ":overdue" for one reported overdue."""
+    return [b for b in alerts.at_risk
+            if b.id not in reported or (_overdue(b, alerts.today) and
+                                        f"{b.id}:overdue" not in reported)]
+
+
+def _overdue(batch, today: date) -> bool:
+    return batch.due_date is not None and batch.due_date < today
+
+
+def risk_marks(batches: list, today: date) -> list[str]:
+    """What a digest records as reported: each id, and `id:overdue` for the overdue ones."""
+    return [m for b in batches for m in ([b.id] + ([f"{b.id}:overdue"]
+                                                   if _overdue(b, today) else []))]
+
+
+def daily_messages(alerts: Alerts, fresh: list, recipients: list[Recipient]) -> list[Message]:
+    """The day's digest for each coordinator: stalled people, batches newly at risk or overdue,
+    and the suggested moves. None when there is nothing new to say."""
+    if not alerts.stalled and not fresh:
+        return []
+    day = alerts.today.isoformat()
+    data = {"day": day, "stalled": [p.name for p in alerts.stalled],
+            "at_risk": risk_marks(alerts.at_risk, alerts.today),
+            "new_at_risk": [b.id for b in fresh],
+            "moves": [{"id": m.id, "from": m.from_, "to": m.to} for m in alerts.moves]}
+    messages = []
+    for recipient in recipients:
+        words = Words(recipient.language)
+        _ = words.gettext
+        sections = alert_sections(alerts, _)
+        fresh_lines = [_("{batch} ({name}): due {due}; {reason}").format(
+            batch=b.id, name=b.assignee, due=words.day(b.due_date),
+            reason=risk_reason(b, alerts.today, _)) for b in fresh] or [_("none")]
+        parts = [*_greeting(recipient, _),
+                 sections[0][0], *[f"- {i}" for i in sections[0][1]], "",
+                 _("Newly at risk or overdue ({count})").format(count=len(fresh)),
+                 *[f"- {i}" for i in fresh_lines], "",
+                 sections[2][0], *[f"- {i}" for i in sections[2][1]]]
+        subject = _("Segmentation alerts, {day}: stalled {stalled}, newly at risk {fresh}") \
+            .format(day=words.day(alerts.today), stalled=len(alerts.stalled), fresh=len(fresh))
+        messages.append(_message(f"daily:{day}:{recipient.key}", "daily", recipient, subject,
+                                 "\n".join(parts) + "\n", data=data))
+    return messages
+
+
+def weekly_messages(rows: list[dict], alerts: Alerts, quality, week: str,
+                    recipients: list[Recipient]) -> list[Message]:
+    """The weekly report for each coordinator (`week` as 2025-W42), text and HTML."""
+    messages = []
+    for recipient in recipients:
+        words = Words(recipient.language)
+        report = build_report(rows, alerts, quality, words)
+        html = to_html(report, words) if recipient.address else None
+        messages.append(_message(f"weekly:{week}:{recipient.key}", "weekly", recipient,
+                                 report.title, to_text(report), html=html,
+                                 data={"week": week, "figures": report.figures}))
+    return messages
+
+
+def test_message(recipient: Recipient, stamp: str) -> Message:
+    """A message that only says the channel works (`segcore notify --test`)."""
+    _ = Words(recipient.language).gettext
+    return _message(f"test:{stamp}:{recipient.key}", "test", recipient,
+                    _("Test message from the segmentation dashboard"),
+                    _("Notifications reach you on this channel.") + "\n")

@@ -1,0 +1,161 @@
+"""`segcore notify` and `segcore report --language/--format` as cron and a coordinator run them,
+against real loopback servers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+
+from segcore import notify_outbox
+from segcore.notify_outbox import Message
+from tests.notify_servers import SmtpServer, WebhookReceiver
+from tests.pace_seed import seed_pace
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hook():
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+def _mail_env(smtp) -> dict:
+    return {"SMTP_URL": f"smtp://127.0.0.1:{smtp.port}", "NOTIFY_FROM": "dash@example.org",
+            "NOTIFY_COORDINATORS": "Ana <ana@example.org>", "NOTIFY_HOUR": "0"}
+
+
+def test_list_on_an_empty_outbox_and_one_clear_error_without_a_channel(run_cli, db):
+    out = run_cli("notify", "--list")
+    assert out.returncode == 0 and out.stdout.strip() == "The outbox is empty."
+    assert json.loads(run_cli("notify", "--list", "--json").stdout) == []
+    none = run_cli("notify", "--send-due")
+    assert none.returncode == 1 and "no channel configured" in none.stderr
+    assert none.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("env, named", [
+    ({"SMTP_URL": "smtps://dash:Hunter2Secret@mail.example.org:465"}, "NOTIFY_FROM"),
+    ({"SMTP_URL": "http://dash:Hunter2Secret@mail.example.org"}, "SMTP_URL"),
+    ({"SMTP_URL": "smtp://dash:Hunter2Secret@mail.example.org:99999",
+      "NOTIFY_FROM": "a@b.org"}, "SMTP_URL"),
+    ({"SMTP_URL": "smtp://dash:Hunter2/Secret@mail.example.org", "NOTIFY_FROM": "a@b.org"},
+     "percent-encoded"),
+    ({"SMTP_URL": "smtp://dash:Hunter2@Secret@mail.example.org", "NOTIFY_FROM": "a@b.org"},
+     "percent-encoded"),
+    ({"WEBHOOK_URL": "ftp://hooks.example.org/Hunter2Secret"}, "WEBHOOK_URL"),
+    ({"WEBHOOK_URL": "https://hooks.example.org/x", "WEBHOOK_FORMAT": "discord"},
+     "WEBHOOK_FORMAT"),
+    ({"NOTIFY_COORDINATORS": "Ana <not an address>"}, "NOTIFY_COORDINATORS"),
+    ({"NOTIFY_DAILY": "sometimes"}, "NOTIFY_DAILY"),
+])
+def test_a_bad_setting_is_named_at_start_and_its_secret_never_shown(run_cli, db, env, named):
+    out = run_cli("notify", "--list", env=env)
+    assert out.returncode == 1 and named in out.stderr and out.stderr.count("\n") == 1
+    assert "Hunter2" not in out.stderr + out.stdout and "Secret" not in out.stderr
+
+
+def test_test_message_reaches_the_webhook_and_the_list_shows_it_sent(run_cli, db, hook):
+    env = {"WEBHOOK_URL": hook.url, "WEBHOOK_FORMAT": "slack", "LANGUAGE": "es"}
+    out = run_cli("notify", "--test", env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1 sent, 0 to retry later, 0 failed."
+    assert hook.received[0].json["text"].startswith(
+        "*Mensaje de prueba del tablero de segmentación*")
+    listed = json.loads(run_cli("notify", "--list", "--json", env=env).stdout)
+    assert [(m["state"], m["kind"], m["to"]) for m in listed] == [("sent", "test", None)]
+    assert "s3cr3tToken" not in json.dumps(listed)
+
+
+def test_two_senders_started_at_once_send_each_message_once(run_cli, cli_env, db, smtp,
+                                                           tmp_path):
+    messages = [Message(f"receipt:r{n}:ana@example.org", "receipt", "email", "ana@example.org",
+                        "Ana", "en", f"Upload {n}", "text") for n in range(30)]
+    assert notify_outbox.enqueue(db, messages) == 30
+    env = {**cli_env, **_mail_env(smtp), "NOTIFY_DAILY": "off", "NOTIFY_WEEKLY": "off"}
+    senders = [subprocess.Popen([sys.executable, "-m", "segcore", "notify", "--send-due"],
+                                env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [s.communicate(timeout=180) for s in senders]
+    assert all(s.returncode == 0 for s in senders), outputs
+    assert len(smtp.wait_for(30)) == 30
+    assert len({m["Message-ID"] for m in smtp.messages}) == 30
+    assert notify_outbox.count_by_state(db)["sent"] == 30
+
+
+def test_send_due_sends_the_daily_and_weekly_once_and_retry_brings_back_a_failure(
+        run_cli, db, smtp):
+    seed_pace(db)
+    env = _mail_env(smtp)
+    first = run_cli("notify", "--send-due", env=env)
+    assert first.returncode == 0, first.stderr
+    kinds = sorted(m["kind"] for m in notify_outbox.list_messages(db))
+    assert kinds == ["daily", "weekly"]
+    assert run_cli("notify", "--send-due", env=env).stdout.startswith("0 sent")
+    subjects = sorted(m["Subject"] for m in smtp.wait_for(2))
+    assert subjects[0].startswith("Alertas de segmentación") and "detenidos 1" in subjects[0]
+    assert subjects[1].startswith("Informe semanal de segmentación")
+    smtp.stop()
+    db[notify_outbox.OUTBOX].update_many({}, {"$set": {"state": "failed",
+                                                        "answer": "550 earlier"}})
+    down = run_cli("notify", "--retry", env=env)
+    # The server did not answer the first: the other waits for the next pass untried.
+    assert down.returncode == 0 and "0 sent, 1 to retry later" in down.stdout
+    text = run_cli("notify", "--list", env=env).stdout
+    assert "Connection refused" in text and text.count("pending") == 2
+    assert notify_outbox.count_by_state(db)["failed"] == 0
+
+
+def test_report_in_spanish_as_html_has_the_same_figures(run_cli, db, tmp_path):
+    seed_pace(db)
+    out = run_cli("report", "--language", "es", "--format", "html", "--out",
+                  str(tmp_path / "week.html"))
+    assert out.returncode == 0, out.stderr
+    page = (tmp_path / "week.html").read_text()
+    assert page.startswith('<!DOCTYPE html><html lang="es">')
+    assert "Informe semanal de segmentación" in page and "@media print" in page
+    assert "Lotes: 39 en total, 38 asignados, 31 con máscaras, 8 pendientes (79.5% hecho)" in page
+    assert "<td>Zoe</td>" in page and "ya no está en el equipo" in page
+    english = run_cli("report", "--language", "en").stdout
+    assert "- Batches: 39 in total, 38 assigned, 31 with masks, 8 pending (79.5% done)" in english
+    # The same rule as the Dashboard's burn-down.
+    from segcore.report.alerts import current_alerts, report_rows
+    from segcore.report.progress import burndown
+
+    today = current_alerts(db).today
+    finish = burndown(report_rows(db), today, today, today).projected_finish
+    assert finish is not None
+    assert f"- Projected finish of every batch at the pace of the last 14 days: {finish}" in english
+
+
+def test_the_live_sync_sends_due_messages_itself(cli_env, db, smtp, tmp_path):
+    import signal
+    import time
+
+    notify_outbox.enqueue(db, [Message("receipt:r1:ana@example.org", "receipt", "email",
+                                       "ana@example.org", "Ana", "en", "Upload 1", "text")])
+    log = tmp_path / "live.log"
+    env = {**cli_env, **_mail_env(smtp), "NOTIFY_DAILY": "off", "NOTIFY_WEEKLY": "off"}
+    with open(log, "w") as err:
+        process = subprocess.Popen([sys.executable, "-m", "segcore", "sync", "--watch"],
+                                   env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        assert [m["Subject"] for m in smtp.wait_for(1, timeout=90)] == ["Upload 1"]
+        deadline = time.monotonic() + 60
+        while "notifications: 1 sent" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "notifications: 1 sent, 0 to retry later, 0 failed" in log.read_text()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0, log.read_text()
+    assert notify_outbox.count_by_state(db)["sent"] == 1

@@ -1,0 +1,102 @@
+"""The Notifications page, the Weekly report page and "Write to" on the Team page, against the
+real test database and a real loopback SMTP server."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from segcore import notify_outbox
+from segcore.team import team
+from segcore.notify_outbox import Message
+from tests.helpers import page
+from tests.notify_servers import SmtpServer
+from tests.pace_seed import seed_pace
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    server = SmtpServer().start()
+    monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{server.port}")
+    monkeypatch.setenv("NOTIFY_FROM", "dash@example.org")
+    monkeypatch.setenv("NOTIFY_DAILY", "off")
+    monkeypatch.setenv("NOTIFY_WEEKLY", "off")
+    yield server
+    server.stop()
+
+
+def _failed(db, key="receipt:r1:flor@example.org"):
+    notify_outbox.enqueue(db, [Message(key, "receipt", "email", "flor@example.org", "Flor",
+                                       "es", "Carga x.zip: faltan máscaras", "Hola Flor:\n")])
+    db[notify_outbox.OUTBOX].update_one({"_id": key}, {"$set": {
+        "state": "failed", "attempts": 8, "answer": "mail.example.org: 550 mailbox full"}})
+
+
+def test_without_a_channel_the_page_says_what_to_set(app_env):
+    at = page("notifications").run()
+    assert not at.exception, at.exception
+    assert "SMTP_URL" in at.info[0].value
+    assert [m.value for m in at.metric] == ["0", "0", "0", "0"]
+
+
+def test_a_failed_message_shows_the_server_answer_and_is_resent(app_env, smtp):
+    _failed(app_env.work)
+    at = page("notifications").run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table["Server's answer"]) == ["mail.example.org: 550 mailbox full"]
+    assert list(table["State"]) == ["Failed"]
+    at.multiselect(key="notify_resend").select("receipt:r1:flor@example.org").run()
+    at.button(key="notify_resend_go").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == ["1 message sent."]
+    assert smtp.wait_for(1)[0]["Subject"] == "Carga x.zip: faltan máscaras"
+    assert notify_outbox.count_by_state(app_env.work)["sent"] == 1
+
+
+def test_the_weekly_report_page_shows_the_report_figures_and_offers_the_html(app_env):
+    seed_pace(app_env.work)
+    at = page("weekly_report").run()
+    assert not at.exception, at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "Batches: 39 in total, 38 assigned, 31 with masks, 8 pending (79.5% done)" in text
+    assert "Stalled (1)" in text
+    table = at.dataframe[0].value
+    assert "Cai" in list(table["Person"])
+    assert any("@media print" in str(h.proto) for h in at.get("html"))
+
+
+def test_the_weekly_report_page_in_spanish(app_env, monkeypatch):
+    monkeypatch.setenv("LANGUAGE", "es")
+    seed_pace(app_env.work)
+    at = page("weekly_report").run()
+    assert not at.exception, at.exception
+    assert "Informe semanal" in at.title[0].value
+    text = " ".join(m.value for m in at.markdown)
+    assert "Lotes: 39 en total" in text and "Detenidos (1)" in text
+
+
+def test_write_to_on_the_team_page_prefills_the_persons_batches(app_env):
+    seed_pace(app_env.work)
+    team.edit_member(app_env.work, "Ana", "Segmentador", "ana@example.org", author="test")
+    at = page("team").run()
+    at.selectbox(key="edit_who").select("Ana").run()
+    assert not at.exception, at.exception
+    [button] = [b for b in at.get("link_button") if b.proto.label == "Write to Ana"]
+    parts = urlsplit(button.proto.url)
+    assert parts.path == "ana@example.org"
+    body = parse_qs(parts.query)["body"][0]
+    assert body.startswith("Hello Ana,") and "Overdue (1): batch_1" in body
+
+
+def test_write_to_a_stalled_person_from_the_attention_panel_in_spanish(app_env, monkeypatch):
+    monkeypatch.setenv("LANGUAGE", "es")
+    seed_pace(app_env.work)
+    team.edit_member(app_env.work, "Cai", "Segmentador", "cai@example.org", author="test")
+    at = page("dashboard").run()
+    assert not at.exception, at.exception
+    [button] = [b for b in at.get("link_button") if b.proto.label == "Escribir a Cai"]
+    query = parse_qs(urlsplit(button.proto.url).query)
+    assert query["subject"] == ["Tus lotes de segmentación"]
+    assert query["body"][0].startswith("Hola Cai:") and "Lotes abiertos (2)" in query["body"][0]
