@@ -10,6 +10,7 @@ read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable
 
 from pymongo import UpdateOne
@@ -17,12 +18,14 @@ from pymongo.database import Database
 
 from segcore import batch_images, data_version
 from segcore.actors import Actor, writer_name
+from segcore.delivery import usable_from_counts
 from segcore.archive_listing import list_upload
 from segcore.connection import Databases
 from segcore.errors import N_, BatchNotFound
 from segcore.history import utcnow
 from segcore.mask_matching import BatchCheck, compare_batch
 from segcore.naming import canonical_batch_id
+from segcore.receipts import store_receipts
 from segcore.schema import BATCHES, IN_CHUNK, MASK_CHECKS, find_in
 from segcore.uploads import PROJECTION, resolve_batch_ids
 
@@ -90,9 +93,32 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
     relist = _relist_images(work, batches, settings.data_directory,
                             bool(batch_ids or recheck))
     changed_keys = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
-    report.batches = _update_batches(work, batches, by_batch, changed_keys, settings.mask_suffixes)
+    report.batches = _update_batches(work, batches, by_batch, changed_keys,
+                                     settings.mask_suffixes)
+    if checked:  # a receipt for each upload listed, against its batches' new results
+        store_receipts(work, [uploads[u] for u in checked], {b["key"]: b for b in batches},
+                       {b["key"]: row for b, row in zip(batches, report.batches)}, "verify",
+                       settings.mask_suffixes)
     notify(1.0, "Done")
     return report
+
+
+def check_new_uploads(databases: Databases, uploads: dict, by_batch: dict,
+                      batches: list[dict]) -> dict[str, dict]:
+    """List `uploads` (documents by id, each with its batch keys in `batches`) and recompute
+    the results of `batches` (documents with `id`, `folder`, `mask_check`), whose uploads are
+    `by_batch` ({key: upload ids}). Without reading every upload or batch, for a sync that
+    already knows them. Returns each batch's stored result by key."""
+    for doc in batches:
+        doc["key"] = _key(doc)
+    batches = [b for b in batches if b["key"]]
+    checked = _check_uploads(databases, list(uploads.values()), VerifyReport(),
+                             lambda fraction, message: None)
+    settings = databases.settings
+    relist = _relist_images(databases.work, batches, settings.data_directory, False)
+    changed = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
+    rows = _update_batches(databases.work, batches, by_batch, changed, settings.mask_suffixes)
+    return {b["key"]: row for b, row in zip(batches, rows)}
 
 
 def _current_uploads(databases: Databases) -> dict:
@@ -189,9 +215,10 @@ def _update_batches(work: Database, batches: list[dict], by_batch: dict, changed
             rows.append({"id": batch["id"], **batch[FIELD]})
             continue
         upload_ids = sorted(by_batch.get(batch["key"], ()), key=str)
-        check = batch_result(work, upload_ids, listings.get(batch["key"]), suffixes)
+        check, latest = _batch_state(work, upload_ids, listings.get(batch["key"]), suffixes)
         summary = {**check.summary(), "uploads": upload_ids, "suffixes": list(suffixes),
-                   "checked_at": utcnow()}
+                   "checked_at": utcnow(),
+                   **_usable(check, latest, batch.get(FIELD))}
         rows.append({"id": batch["id"], **summary})
         writes.append(UpdateOne({"id": batch["id"]}, {"$set": {FIELD: summary}}))
         written.append(batch["id"])
@@ -210,8 +237,25 @@ def _is_stale(batch: dict, by_batch: dict, changed_keys: set, suffixes) -> bool:
     return stored.get("uploads") != current or stored.get("suffixes") != list(suffixes)
 
 
+def _usable(check: BatchCheck, latest, before) -> dict:
+    """Whether the batch is delivered, usable (segcore.delivery) and since when: kept from the
+    earlier result while it stays usable, else the newest readable upload's date."""
+    usable = usable_from_counts(check.state, check.images, check.missing_count)
+    since = None
+    if usable:
+        kept = before.get("usable_since") if isinstance(before, dict) and \
+            before.get("usable") is True else None
+        since = kept or latest or utcnow()
+    return {"usable": usable, "usable_since": since}
+
+
 def batch_result(work: Database, upload_ids: list, listing, suffixes) -> BatchCheck:
     """A batch's state from its uploads' stored listings and its stored image listing."""
+    return _batch_state(work, upload_ids, listing, suffixes)[0]
+
+
+def _batch_state(work: Database, upload_ids: list, listing, suffixes) -> tuple:
+    """(BatchCheck, the newest readable upload's date) of a batch."""
     checks = _stored_listings(work, upload_ids)
     unreadable = [{"filename": c.get("filename"), "reason": c["reason"]}
                   for c in checks.values() if c.get("reason")]
@@ -225,12 +269,15 @@ def batch_result(work: Database, upload_ids: list, listing, suffixes) -> BatchCh
     elif unchecked:
         notes.append(f"masks: {len(unchecked)} upload(s) not checked yet")
     known_masks = masks if upload_ids and not unchecked else None
-    return compare_batch(listing.names if listing else None, known_masks, unreadable,
-                         suffixes, note="; ".join(notes) or None)
+    dates = [c.get("uploadDate") for c in checks.values()
+             if not c.get("reason") and isinstance(c.get("uploadDate"), datetime)]
+    return (compare_batch(listing.names if listing else None, known_masks, unreadable,
+                          suffixes, note="; ".join(notes) or None), max(dates, default=None))
 
 
 def _stored_listings(work: Database, upload_ids: list) -> dict:
-    docs = find_in(work[CHECKS], "_id", list(upload_ids), {"filename": 1, "names": 1, "reason": 1})
+    docs = find_in(work[CHECKS], "_id", list(upload_ids),
+                   {"filename": 1, "names": 1, "reason": 1, "uploadDate": 1})
     return {doc["_id"]: doc for doc in docs}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from segcore import auth, batches, history, sync_runs, team
+from segcore import auth, batches, history, receipts, sync_runs, team
 from segcore.connection import Databases
 
 
@@ -18,6 +18,7 @@ def prepare(databases: Databases) -> list[str]:
     sync_runs.ensure_indexes(db)
     history.ensure_indexes(db)
     auth.ensure_indexes(db)
+    receipts.ensure_indexes(db)
     collisions = team.ensure_indexes(db)
     return [f"Team member '{name}' has the same name as another one (up to case, accents or "
             f"spacing); rename or remove one of them." for name in collisions]

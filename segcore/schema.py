@@ -20,6 +20,7 @@ SYNC_RUNS = "sync_runs"
 SYNC_INDEX = "sync_index"
 LOCKS = "locks"
 MASK_CHECKS = "mask_checks"    # each upload's listed mask names, keyed by the upload's id
+RECEIPTS = "receipts"          # one receipt per upload, keyed by the upload's id
 BATCH_IMAGES = "batch_images"  # each batch's image names, keyed by batch id
 UPLOAD_DAYS = "upload_days"  # uploads per local day, kept by the sync (segcore.upload_stats)
 

@@ -2,7 +2,7 @@
 
 `apply_upload_changes` applies one group of changed uploads as an incremental sync does: the
 index updated in memory, the batches whose uploads changed re-planned and written in bulk, the
-status moves (MASKS_SET_STATUS), the uploads' read models, the data version the pages poll, the
+new uploads' receipts with the status moves they cause (segcore.intake), the uploads' read models, the data version the pages poll, the
 index parts touched and the sync state with its resume point, saved last. A routine run
 (`segcore.sync.run_sync`) calls it once; the live sync (`segcore.live_sync`) once per group,
 passing the batch listing it keeps between groups. `write_batches` is its second half, which a
@@ -17,13 +17,12 @@ from typing import Callable
 from pymongo import UpdateOne
 from pymongo.database import Database
 
-from segcore import data_version, upload_stats
+from segcore import data_version, intake, upload_stats
 from segcore.connection import Databases
-from segcore.history import Change, record
 from segcore.schema import BATCHES, META, SYNC_STATE, find_in
 from segcore.sync_index import UNMATCHED, append_journal, keys_holding, write_index
 from segcore.sync_lease import Lease
-from segcore.sync_plan import (MASKS_STATUS, StatusMove, apply_changes, batch_key,
+from segcore.sync_plan import (apply_changes, batch_key,
                                find_problems, plan_batch_updates, updated_activity,
                                uploader_activity)
 from segcore.sync_runs import SyncReport
@@ -69,14 +68,12 @@ class BatchListing:
                               "assignee": doc.get("assignee"), "status": doc.get("status"),
                               "synced": True})
 
-    def written(self, updates: list[tuple], moves: list[StatusMove]) -> None:
+    def written(self, updates: list[tuple]) -> None:
         """Note what a group wrote, so the listing stays what a fresh read would return."""
         written = {doc_id for doc_id, _, _ in updates}
-        status = {m.doc_id: MASKS_STATUS for m in moves}
         for doc in self.docs:
             if doc["_id"] in written:
                 doc["synced"] = True
-            doc["status"] = status.get(doc["_id"], doc["status"])
 
 
 def apply_upload_changes(databases: Databases, index: dict[str, dict], changes: Changes,
@@ -124,19 +121,20 @@ def write_batches(databases: Databases, index: dict[str, dict], report: SyncRepo
     """
     work = databases.work
     notify(0.7, "Comparing with the batch list")
-    moves: list[StatusMove] | None = [] if databases.settings.masks_set_status else None
+    # Statuses move from the new uploads' receipts (segcore.intake), not from their arrival.
     if listing is not None:
         updates = plan_batch_updates(_sync_fields(work, listing.wanted(touched or set())),
-                                     index, moves)
+                                     index)
     else:
         listing = BatchListing()
-        updates = plan_batch_updates(listing.stream(work), index, moves)
-    report.status_moves = _move_statuses(work, moves or [], author)
+        updates = plan_batch_updates(listing.stream(work), index)
+    notify(0.72, "Checking the new uploads")
+    report.status_moves = _receipts(databases, index, listing, report, author, journal)
     _write_updates(work, listing, updates, notify, lease)
     report.batches_updated = len(updates)
     # The read models count uploads under their batch's status after the moves, as a rebuild
     # from a fresh listing would: a moved batch's later uploads are then subtracted right.
-    listing.written(updates, moves or [])
+    listing.written(updates)
     models_group = _keep_read_models(work, index, listing, moved, report,
                                      databases.settings.zone)
     notify(0.95, "Saving the sync index")
@@ -153,6 +151,25 @@ def write_batches(databases: Databases, index: dict[str, dict], report: SyncRepo
         state["last_full_at"] = report.started_at
     save_state(work, state)
     return listing
+
+
+def _receipts(databases: Databases, index: dict[str, dict], listing: BatchListing,
+              report: SyncReport, author: str, live: bool) -> int:
+    """Receipts for the uploads this run saw new (after a full read: those without one), and
+    the status moves they cause, noted in `listing`; returns how many batches moved."""
+    ids = report.changed_upload_ids
+    if ids is None:
+        ids = intake.missing_receipts(databases.work, {i for e in index.values() for i in e})
+    if not ids:
+        return 0
+    by_key = {batch_key(d): d for d in listing.docs if batch_key(d)}
+    who = "sync" if author == "sync" else f"sync (started by {author})"
+    moves = intake.make_receipts(databases, ids, lambda key: index.get(key, {}).keys(), by_key,
+                                 made_by="live sync" if live else "sync", author=who)
+    status = {m.doc_id: m.new for m in moves}
+    for doc in listing.docs:
+        doc["status"] = status.get(doc["_id"], doc["status"])
+    return len(moves)
 
 
 def follow_edits(databases: Databases, index: dict[str, dict], listing: BatchListing,
@@ -238,30 +255,6 @@ def _keep_read_models(work: Database, index: dict[str, dict], listing: BatchList
     else:
         upload_stats.rebuild(work, index, owners, report.started_at, zone, group)
     return group
-
-
-def _move_statuses(work: Database, moves: list[StatusMove], author: str) -> int:
-    """Move the status of batches whose masks just arrived (MASKS_SET_STATUS); returns how many.
-
-    Runs before the sync fields are written: a run killed in between still moves them next
-    time (their masks still "arrive"). The history is written first, so a crash can repeat an
-    entry but never lose one; each move is a compare-and-set on the status the plan saw, so a
-    coordinator's edit made meanwhile wins.
-    """
-    if not moves:
-        return 0
-    who = "sync" if author == "sync" else f"sync (started by {author})"
-    record(work, [Change("batch", m.batch_id, "status", m.old, MASKS_STATUS, who)
-                  for m in moves])
-    moved = 0
-    for start in range(0, len(moves), WRITE_CHUNK):
-        result = work[BATCHES].bulk_write(
-            [UpdateOne({"_id": m.doc_id, "status": m.old}, {"$set": {"status": MASKS_STATUS}})
-             for m in moves[start:start + WRITE_CHUNK]], ordered=False)
-        moved += result.modified_count
-    if moved:
-        data_version.bump_batches(work, [m.batch_id for m in moves], by_sync=True)
-    return moved
 
 
 def _sync_fields(work: Database, doc_ids: list) -> list[dict]:

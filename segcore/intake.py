@@ -1,0 +1,71 @@
+"""What happens when a sync sees new uploads: each is listed, its batches are re-checked, its
+receipt is stored and, with MASKS_SET_STATUS on, its batches' statuses move (`review` when the
+batch is now usable or its images are unknown, `rework` with the reason when an upload is
+unreadable or the batch incomplete). A routine run and the live sync call it for the uploads of
+one group, before their resume point is saved: a crash repeats it, and it is idempotent.
+"""
+
+from __future__ import annotations
+
+from pymongo.database import Database
+
+from segcore import delivery, mask_check, review
+from segcore.connection import Databases
+from segcore.receipts import store_receipts
+from segcore.schema import BATCHES, RECEIPTS, find_in
+from segcore.uploads import resolve_batch_ids
+
+_BATCH = {"id": 1, "folder": 1, "status": 1, "assignee": 1, mask_check.FIELD: 1}
+
+
+def make_receipts(databases: Databases, upload_ids: list, uploads_of, batch_by_key: dict, *,
+                  made_by: str, author: str) -> list[review.Move]:
+    """List the uploads `upload_ids`, recompute their batches, store their receipts and, with
+    MASKS_SET_STATUS on, move the batches' statuses. `uploads_of(key)`: every upload id of a
+    batch (the sync's index); `batch_by_key`: the batch list's documents (at least `_id`) by
+    key. Returns the status moves made."""
+    work = databases.work
+    uploads = {}
+    for doc in find_in(databases.masks_files, "_id", list(upload_ids),
+                       mask_check.UPLOAD_PROJECTION):
+        doc["batches"] = resolve_batch_ids(doc.get("filename"), doc.get("metadata"))
+        uploads[doc["_id"]] = doc
+    if not uploads:
+        return []
+    keys = {k for u in uploads.values() for k in u["batches"] if k in batch_by_key}
+    by_batch = {k: list(uploads_of(k)) for k in keys}
+    docs = find_in(work[BATCHES], "_id", [batch_by_key[k]["_id"] for k in sorted(keys)], _BATCH)
+    results = mask_check.check_new_uploads(databases, uploads, by_batch, docs)
+    store_receipts(work, list(uploads.values()), {d["key"]: d for d in docs}, results, made_by,
+                   databases.settings.mask_suffixes)
+    if not databases.settings.masks_set_status:
+        return []
+    return review.apply_moves(work, _moves(work, uploads, docs, results), author)
+
+
+def missing_receipts(work: Database, upload_ids) -> list:
+    """Those of `upload_ids` without a receipt (a full read: one pass over the receipts' ids)."""
+    have = {d["_id"] for d in work[RECEIPTS].find({}, {"_id": 1})}
+    return [u for u in upload_ids if u not in have]
+
+
+def _moves(work: Database, uploads: dict, docs: list[dict], results: dict) -> list[review.Move]:
+    receipts = {r["_id"]: r for r in find_in(work[RECEIPTS], "_id", list(uploads),
+                                             {"readable": 1, "reason": 1, "problem": 1,
+                                              "batches": 1, "upload_date": 1})}
+
+    def decide(doc):
+        news = sorted((r for r in receipts.values() if str(doc.get("id")) in r["batches"]),
+                      key=lambda r: str(r.get("upload_date")))
+        if not news:
+            return None
+        newest = news[-1]
+        usable = delivery.is_usable_check(results.get(doc["key"]))
+        problem = None if newest["problem"] in (None, "unknown") else \
+            f"{newest['problem']}: {newest['reason']}"
+        return delivery.status_after_upload(doc.get("status"), usable, newest["readable"],
+                                            problem)
+
+    return review.moves_after_upload(docs, decide)
+
+

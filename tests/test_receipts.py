@@ -1,0 +1,131 @@
+"""Receipts and usable deliveries end to end: archives made by GNU tar and Info-ZIP from real
+medical files, stored in GridFS, seen by a sync; statuses, receipts and every figure checked."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pydicom.data
+import pytest
+
+from segcore import receipts, sync
+from segcore.batch_rows import read_all_rows
+from segcore.connection import open_databases
+from segcore.delivery import is_usable_check
+from segcore.history import list_history
+
+DICOMS = sorted(Path(pydicom.data.__file__).parent.joinpath("test_files").glob("*.dcm"))[:4]
+
+
+def real_archive(tmp_path: Path, tool: str, names: list[str], name: str) -> bytes:
+    """An archive made by a real tool from real DICOM files, stored as `names`."""
+    folder = tmp_path / f"src_{name}"
+    folder.mkdir()
+    for number, member in enumerate(names):
+        shutil.copyfile(DICOMS[number % len(DICOMS)], folder / member)
+    out = tmp_path / name
+    if tool == "tar":
+        subprocess.run(["tar", "-czf", str(out), *names], cwd=folder, check=True)
+    else:
+        subprocess.run(["zip", "-q", str(out), *names], cwd=folder, check=True)
+    return out.read_bytes()
+
+
+@pytest.fixture
+def lab(dbs, client, tmp_path):
+    """Databases with DATA_DIRECTORY, and a batch maker whose folders hold real DICOM files."""
+    data = tmp_path / "data"
+    data.mkdir()
+    databases = open_databases(replace(dbs.settings, data_directory=data), client=client)
+
+    def batch(number: int, count: int, status: str = "pending", assignee: str = "Flor"):
+        folder = data / f"batch_{number}"
+        folder.mkdir()
+        for n in range(1, count + 1):
+            shutil.copyfile(DICOMS[n % len(DICOMS)], folder / f"img_{n:03d}.dcm")
+        dbs.work.batches.insert_one({"id": f"batch_{number}", "number": number, "status": status,
+                                     "folder": str(folder), "assignee": assignee})
+    databases.batch = batch
+    return databases
+
+
+def masks(count: int, skip=()) -> list[str]:
+    return [f"img_{n:03d}_mask.dcm" for n in range(1, count + 1) if n not in skip]
+
+
+def status_of(dbs, batch_id: str) -> str:
+    return dbs.work.batches.find_one({"id": batch_id})["status"]
+
+
+def test_a_sync_gives_every_upload_a_receipt_and_only_usable_batches_count(lab, upload, dbs,
+                                                                            tmp_path):
+    for number in (1, 2, 3, 4):
+        lab.batch(number, 4)
+    upload("batch_1_masks.tar.gz", real_archive(tmp_path, "tar", masks(4), "a.tgz"))
+    truncated = real_archive(tmp_path, "tar", masks(4), "b.tgz")
+    upload("batch_2_masks.tar.gz", truncated[: len(truncated) // 2])
+    corrupt = bytearray(real_archive(tmp_path, "zip", masks(4), "c.zip"))
+    corrupt[-22:] = b"\0" * 22  # the end of central directory record gone
+    upload("batch_3.zip", bytes(corrupt))
+    upload("batch_4.zip", real_archive(tmp_path, "zip", masks(4, skip=(2,)), "d.zip"))
+    sync.run_sync(lab)
+
+    got = {r["batches"][0]: r for r in receipts.list_receipts(dbs.work)}
+    assert set(got) == {"batch_1", "batch_2", "batch_3", "batch_4"}
+    assert got["batch_1"]["problem"] is None and got["batch_1"]["matched"] == 4
+    assert got["batch_2"]["problem"] == "unreadable" and not got["batch_2"]["readable"]
+    assert got["batch_3"]["problem"] == "unreadable"
+    assert got["batch_4"]["problem"] == "incomplete"
+    assert got["batch_4"]["missing"] == ["img_002.dcm"] and got["batch_4"]["parts"][0][
+        "missing_count"] == 1
+    assert got["batch_1"]["content"] is None
+
+    assert status_of(dbs, "batch_1") == "review"
+    for batch_id in ("batch_2", "batch_3", "batch_4"):
+        assert status_of(dbs, batch_id) == "rework"
+        doc = dbs.work.batches.find_one({"id": batch_id})
+        assert doc["rework_reason"].startswith(("unreadable", "incomplete"))
+        [entry] = [h for h in list_history(dbs.work, batch_id) if h["field"] == "status"]
+        assert entry["new"] == "rework" and entry["reason"] == doc["rework_reason"]
+    rows = read_all_rows(dbs.work)
+    assert [r["id"] for r in rows.values() if r["usable"]] == ["batch_1"]
+    assert all(r["with_masks"] for r in rows.values())
+    assert {r["id"] for r in rows.values() if r["open"]} == {"batch_2", "batch_3", "batch_4"}
+
+    # a complete re-upload moves the rework batch to review and makes it usable
+    upload("batch_4_fix.zip", real_archive(tmp_path, "zip", ["img_002_mask.dcm"], "e.zip"))
+    sync.run_sync(lab)
+    assert status_of(dbs, "batch_4") == "review"
+    assert is_usable_check(dbs.work.batches.find_one({"id": "batch_4"})["mask_check"])
+    assert "rework_reason" not in dbs.work.batches.find_one({"id": "batch_4"})
+    newest = receipts.list_receipts(dbs.work, ["batch_4"])
+    assert [r["filename"] for r in newest] == ["batch_4_fix.zip", "batch_4.zip"]
+    assert newest[0]["problem"] is None and newest[0]["usable"]
+
+
+def test_masks_set_status_off_leaves_statuses_but_still_makes_receipts(lab, upload, dbs,
+                                                                       tmp_path, client):
+    lab.batch(1, 2)
+    lab.batch(2, 2, status="in_progress")
+    upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    upload("batch_2.zip", b"PK\x03\x04 not really a zip")
+    off = open_databases(replace(lab.settings, masks_set_status=False), client=client)
+    sync.run_sync(off)
+    assert status_of(dbs, "batch_1") == "pending" and status_of(dbs, "batch_2") == "in_progress"
+    assert len(receipts.list_receipts(dbs.work)) == 2
+    assert [r["filename"] for r in receipts.list_receipts(dbs.work, problem="unreadable")] == \
+        ["batch_2.zip"]
+
+
+def test_receipts_without_images_say_so_and_never_count_as_delivered(dbs, upload, tmp_path):
+    dbs.work.batches.insert_one({"id": "batch_7", "number": 7, "status": "pending",
+                                 "assignee": "Ceci"})
+    upload("batch_7.zip", real_archive(tmp_path, "zip", masks(3), "a.zip"), uploaded_by="ceci")
+    sync.run_sync(dbs)
+    [receipt] = receipts.list_receipts(dbs.work, person="ceci")
+    assert receipt["problem"] == "unknown" and receipt["masks"] == 3
+    assert status_of(dbs, "batch_7") == "review"  # readable, a person must look
+    assert not read_all_rows(dbs.work)["batch_7"]["usable"]
