@@ -12,12 +12,13 @@ from segcore.schema import BATCHES
 from segcore.actors import Actor
 from segcore.batches import ChangeResult, Edit
 from segcore.progress import PROGRESS_PROJECTION, progress_row
+from segcore.delivery import CHECK_FIELD
 from segcore.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
 from segcore.team import list_members
 
 MOVE_PREFIX = "suggested move"
-# A move is applied only while its batch still has no masks: never move delivered work.
-_STILL_OPEN = {"mongo_uploaded": {"$ne": True}}
+# A move is applied only while its batch is still not delivered: never move usable work.
+_STILL_OPEN = {f"{CHECK_FIELD}.usable": {"$ne": True}}
 
 
 def pace_rows(db: Database) -> list[dict]:

@@ -10,6 +10,7 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
 from segcore import data_version
+from segcore.delivery import OPEN_FILTER, REWORK
 from segcore.naming import batch_number
 from segcore.schema import BATCHES, META, find_in
 from segcore.errors import N_, ValidationError
@@ -17,7 +18,7 @@ from segcore.naming import person_key
 from segcore.timefmt import date_string
 
 COLLECTION = BATCHES
-STATUSES = ("pending", "in_progress", "review", "done")
+STATUSES = ("pending", "in_progress", REWORK, "review", "done")
 PRIORITIES = ("alta", "media", "baja")
 UNASSIGNED = "(unassigned)"
 MASK_STATES = ("complete", "incomplete", "extra", "unreadable", "unknown")  # see mask_matching
@@ -199,9 +200,8 @@ def get_value(doc: dict, field_name: str) -> object:
 
 
 def open_batch_ids(db: Database, assignee: str) -> list[str]:
-    """Batches assigned to `assignee` that have no masks yet and are not done."""
-    cursor = db[COLLECTION].find({"assignee": assignee, "mongo_uploaded": {"$ne": True},
-                                  "status": {"$ne": "done"}}, {"_id": 0, "id": 1})
+    """The open batches (segcore.delivery) assigned to `assignee`."""
+    cursor = db[COLLECTION].find({**OPEN_FILTER, "assignee": assignee}, {"_id": 0, "id": 1})
     return [doc["id"] for doc in cursor]
 
 
@@ -231,10 +231,9 @@ def unassigned_missing_folder(db: Database) -> int:
 
 
 def open_workloads(db: Database, names: list[str]) -> dict[str, int]:
-    """How many open batches each of `names` holds (0 for someone with none)."""
+    """How many open batches (segcore.delivery) each of `names` holds (0 for none)."""
     counts = {name: 0 for name in names}
-    pipeline = [{"$match": {"assignee": {"$nin": [None, ""]}, "mongo_uploaded": {"$ne": True},
-                            "status": {"$ne": "done"}}},
+    pipeline = [{"$match": OPEN_FILTER},
                 {"$group": {"_id": "$assignee", "n": {"$sum": 1}}}]
     for row in db[COLLECTION].aggregate(pipeline):
         if row["_id"] in counts:

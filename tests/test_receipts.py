@@ -3,6 +3,7 @@ medical files, stored in GridFS, seen by a sync; statuses, receipts and every fi
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from dataclasses import replace
@@ -11,7 +12,9 @@ from pathlib import Path
 import pydicom.data
 import pytest
 
-from segcore import receipts, sync
+from segcore import receipts, review, sync
+from segcore.actors import VIEWER, Actor
+from segcore.errors import PermissionDenied, ValidationError
 from segcore.batch_rows import read_all_rows
 from segcore.connection import open_databases
 from segcore.delivery import is_usable_check
@@ -129,3 +132,50 @@ def test_receipts_without_images_say_so_and_never_count_as_delivered(dbs, upload
     assert receipt["problem"] == "unknown" and receipt["masks"] == 3
     assert status_of(dbs, "batch_7") == "review"  # readable, a person must look
     assert not read_all_rows(dbs.work)["batch_7"]["usable"]
+
+
+def test_command_line_receipts_review_and_status(lab, upload, dbs, tmp_path, run_cli):
+    lab.batch(1, 2)
+    lab.batch(2, 2)
+    upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    truncated = real_archive(tmp_path, "tar", masks(2), "b.tgz")
+    upload("batch_2.tar.gz", truncated[:-200])
+    sync.run_sync(lab)
+
+    status = json.loads(run_cli("status", "--json").stdout)
+    assert status["uploaded"] == 2 and status["with_masks"] == 2
+    assert status["delivered"] == 1  # the corrupt upload is not a delivery
+    listed = json.loads(run_cli("receipts", "batch_2", "--json").stdout)
+    assert [(r["filename"], r["problem"]) for r in listed] == [("batch_2.tar.gz", "unreadable")]
+    text = run_cli("receipts", "--problem", "unreadable").stdout
+    assert "batch_2.tar.gz" in text and "batch_1.zip" not in text
+
+    sent = run_cli("review", "batch_1", "--rework", "masks cut off at the edge")
+    assert sent.returncode == 0 and "sent back: batch_1" in sent.stdout
+    assert status_of(dbs, "batch_1") == "rework"
+    doc = dbs.work.batches.find_one({"id": "batch_1"})
+    assert doc["review"]["sent_back"] == 1 and doc["rework_reason"] == "masks cut off at the edge"
+    accepted = run_cli("review", "batch_1", "--accept")
+    assert accepted.returncode == 0 and status_of(dbs, "batch_1") == "done"
+    doc = dbs.work.batches.find_one({"id": "batch_1"})
+    assert doc["review"]["sent_back"] == 1 and doc["review"]["hours_to_accept"] >= 0
+    [entry, _sent, *_rest] = [h for h in list_history(dbs.work, "batch_1") if h["field"] == "status"]
+    assert (entry["old"], entry["new"]) == ("rework", "done")
+    refused = run_cli("review", "batch_1", "--rework", "again")  # done: edited in the table
+    assert refused.returncode == 1 and status_of(dbs, "batch_1") == "done"
+    assert run_cli("review", "batch_2", "--accept", "--rework", "x").returncode != 0
+    people = review.person_rework(list(read_all_rows(dbs.work).values()))
+    assert people["flor"]["sent_back"] == 1 and people["flor"]["acceptance"] == 0.5
+
+
+def test_review_is_compare_and_set(lab, upload, dbs, tmp_path):
+    lab.batch(1, 2)
+    upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    sync.run_sync(lab)
+    result = review.review(dbs.work, ["batch_1"], accept=True, seen={"batch_1": "pending"})
+    assert result.conflicts == ["batch_1"] and status_of(dbs, "batch_1") == "review"
+    with pytest.raises(ValidationError):
+        review.review(dbs.work, ["batch_1"], accept=False, note="  ")
+    with pytest.raises(PermissionDenied):
+        review.review(dbs.work, ["batch_1"], accept=True, author=Actor("v", VIEWER))
+    assert status_of(dbs, "batch_1") == "review"

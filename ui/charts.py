@@ -12,6 +12,7 @@ from babel import dates
 from ui.i18n import _, babel_locale
 
 MASKS, PENDING, ACCENT = "#2e7d32", "#f9a825", "#1565c0"
+REWORK = "#c62828"  # uploaded, not usable
 
 
 def _layout(figure: go.Figure, title: str) -> go.Figure:
@@ -22,11 +23,14 @@ def _layout(figure: go.Figure, title: str) -> go.Figure:
     return figure
 
 
-def segmented_vs_pending(with_masks: int, pending: int) -> go.Figure:
-    figure = go.Figure(go.Pie(labels=[_("With masks"), _("Without masks")],
-                              values=[with_masks, pending], hole=0.55,
-                              marker={"colors": [MASKS, PENDING]}, sort=False))
-    return _layout(figure, _("With masks vs without"))
+def segmented_vs_pending(delivered: int, uploaded: int, pending: int) -> go.Figure:
+    """Delivered (usable), uploaded but not usable, and without masks: the three add up."""
+    figure = go.Figure(go.Pie(labels=[_("Delivered, usable"), _("Uploaded, not usable"),
+                                      _("Without masks")],
+                              values=[delivered, max(0, uploaded - delivered), pending],
+                              hole=0.55, marker={"colors": [MASKS, REWORK, PENDING]},
+                              sort=False))
+    return _layout(figure, _("Delivered vs uploaded vs without masks"))
 
 
 def per_segmentador(people: list[dict], others: dict | None = None) -> go.Figure:
@@ -38,7 +42,10 @@ def per_segmentador(people: list[dict], others: dict | None = None) -> go.Figure
     figure = go.Figure([
         go.Bar(name=_("Assigned, no masks yet"), y=names, x=[p["without_masks"] for p in shown],
                orientation="h", marker_color=PENDING),
-        go.Bar(name=_("With masks"), y=names, x=[p["with_masks"] for p in shown],
+        go.Bar(name=_("Uploaded, not usable"), y=names,
+               x=[max(0, p["with_masks"] - p.get("delivered", 0)) for p in shown],
+               orientation="h", marker_color=REWORK),
+        go.Bar(name=_("Delivered, usable"), y=names, x=[p.get("delivered", 0) for p in shown],
                orientation="h", marker_color=MASKS)])
     figure.update_layout(barmode="stack", xaxis_title=_("batches"),
                          yaxis={"autorange": "reversed", "automargin": True})

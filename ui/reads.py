@@ -222,10 +222,10 @@ def mask_detail(found: Databases, batch_id: str) -> dict | None:
 
 
 def open_workloads(names: tuple[str, ...]) -> dict[str, int]:
-    """How many open batches (assigned, no masks, not done) each of `names` holds."""
+    """How many open batches (segcore.delivery's rule) each of `names` holds, from the rows."""
     counts = dict.fromkeys(names, 0)
     for row in progress_rows():
-        if row["assignee"] in counts and not row["with_masks"] and row["status"] != "done":
+        if row["assignee"] in counts and row["open"]:
             counts[row["assignee"]] += 1
     return counts
 

@@ -95,15 +95,16 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
 @pass_context
 @handle_errors
 def status(ctx, as_json):
-    """Counts: total, assigned, with masks, without masks (figures about masks, not statuses)."""
+    """Counts: total, assigned, uploaded (with masks), delivered (usable), without masks."""
     from segcore import stats
 
     counts = stats.summary(ctx.databases.work)
     if as_json:
         emit_json(counts.as_dict())
         return
-    click.echo(f"total {counts.total}  assigned {counts.assigned}  with masks "
-               f"{counts.with_masks} ({counts.percent_with_masks}%)  without masks "
+    click.echo(f"total {counts.total}  assigned {counts.assigned}  uploaded "
+               f"{counts.with_masks} ({counts.percent_with_masks}%)  delivered, usable "
+               f"{counts.delivered} ({counts.percent_delivered}%)  without masks "
                f"{counts.without_masks}")
 
 

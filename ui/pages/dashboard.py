@@ -65,14 +65,14 @@ def kpis(shown: list[dict]) -> None:
     cols = st.columns([0.85, 0.85, 1, 1.3, 1.3, 1.1, 2.2])
     cols[0].metric(_("Batches"), format_number(summary.total))
     cols[1].metric(_("Assigned"), format_number(summary.assigned))
-    cols[2].metric(_("With masks"), format_number(summary.with_masks), help=_(MASKS_HELP))
-    cols[3].metric(_("Masks complete"), format_number(progress.masks_complete(shown)),
-                   help=_("Batches whose uploads hold a mask for every image (Sync page: Check "
-                          "masks)"))
+    cols[2].metric(_("Uploaded"), format_number(summary.with_masks), help=_(MASKS_HELP))
+    cols[3].metric(_("Delivered, usable"), format_number(summary.delivered),
+                   help=_("Batches whose readable uploads hold a mask for every image: an "
+                          "unreadable or incomplete upload is not a delivery"))
     cols[4].metric(_("Without masks"), format_number(summary.without_masks),
                    help=_(MASKS_HELP))
-    cols[5].metric(_("% with masks"), format_percent(summary.percent_with_masks / 100, 1),
-                   help=_(MASKS_HELP))
+    cols[5].metric(_("% delivered"), format_percent(summary.percent_delivered / 100, 1),
+                   help=_("Share of batches delivered, usable"))
     cols[6].metric(_("Last sync"), age)
     if stale:
         st.warning(_("The last successful sync was {age}: mask counts may be out of date. Run "
@@ -85,8 +85,8 @@ def kpis(shown: list[dict]) -> None:
 def done_and_people(shown: list[dict]) -> None:
     summary = progress.kpis(shown)
     one, two = st.columns(2)
-    one.plotly_chart(charts.segmented_vs_pending(summary.with_masks, summary.without_masks),
-                     key="chart_done")
+    one.plotly_chart(charts.segmented_vs_pending(summary.delivered, summary.with_masks,
+                                                 summary.without_masks), key="chart_done")
     everyone = progress.per_segmentador(shown, reads.team_names(), include_idle=who == ANY)
     search = two.text_input(_("Find a segmentador"), key="dash_people_search",
                             placeholder=_("{count} people; the {top} with the most open work "
@@ -113,10 +113,11 @@ def uploads_and_burndown(shown: list[dict]) -> None:
     trend = progress.burndown(shown, start, end, today)
     four.plotly_chart(charts.burndown(trend.points, trend.projection), key="chart_burndown")
     if trend.projected_finish is None:
-        four.caption(_("{count} without masks and none got masks in the last 14 days: no "
-                       "projected finish date.").format(count=format_number(trend.pending_now)))
+        four.caption(_("{count} not delivered and none delivered usable masks in the last 14 "
+                       "days: no projected finish date.").format(
+            count=format_number(trend.pending_now)))
     else:
-        four.caption(_("{count} without masks, at {rate} batches/day getting masks over the "
+        four.caption(_("{count} not delivered, at {rate} batches/day delivered usable over the "
                        "last 14 days: projected finish **{finish}**.").format(
             count=format_number(trend.pending_now), rate=format_number(trend.rate_per_day, 1),
             finish=format_date(trend.projected_finish)))
