@@ -22,8 +22,7 @@ from segcore.timefmt import parse_date
 PRIORITY_RANK = {"alta": 0, "media": 1, "baja": 2}  # anything else (legacy, missing) comes after
 PACE_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
                    "training_metrics_info.first_upload": 1,
-                   "training_metrics_info.latest_upload": 1, f"{CHECK_FIELD}.state": 1,
-                   f"{CHECK_FIELD}.usable": 1, f"{CHECK_FIELD}.usable_since": 1,
+                   "training_metrics_info.latest_upload": 1, CHECK_FIELD: 1,
                    "metadata.due_date": 1, "metadata.priority": 1, "review": 1}
 
 

@@ -35,7 +35,8 @@ def test_a_batch_changed_meanwhile_is_reported_not_overwritten(db):
     seed_pace(db)
     moves = alerts.current_alerts(db).moves
     db.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Cai"}})  # another coordinator
-    db.batches.update_one({"id": "batch_5"}, {"$set": {"mongo_uploaded": True}})  # masks arrived
+    db.batches.update_one({"id": "batch_5"}, {"$set": {"mongo_uploaded": True,  # delivered
+                                                       "mask_check.usable": True}})
     result = alerts.apply_moves(db, moves, "coord")
     assert result.updated == ["batch_7"]
     assert [(c.batch_id, c.actual) for c in result.conflicts] == [("batch_1", "Cai")]

@@ -18,6 +18,7 @@ from segcore.batches import PRIORITIES, STATUSES
 from segcore.errors import SegcoreError
 from segcore.naming import person_key
 from segcore.timefmt import office_time
+from ui.receipt_views import show_receipts
 from ui import labels, reads
 from ui.connection import settings
 from ui.i18n import N_, _, ngettext
@@ -199,6 +200,8 @@ def batch_details() -> None:
         st.markdown("**" + _("Folder:") + f"** `{doc.get('folder') or _('(none stored)')}`")
         st.dataframe(pd.DataFrame([{_("field"): k, _("value"): str(v)} for k, v in doc.items()
                                    if k != "folder"]), hide_index=True)
+        st.markdown("**" + _("Receipts") + "**")
+        show_receipts(reads.receipts((typed,)), _("No upload of this batch has a receipt yet."))
         zone = settings().zone
         st.dataframe([_history_row(h, zone) for h in reads.batch_history(typed)],
                       hide_index=True)

@@ -26,7 +26,8 @@ from segcore import demo, handover, history, mask_check, pace, sync, team, uploa
 from segcore.batch_rows import BatchRows
 from segcore.batches import BatchQuery
 from segcore.naming import person_key
-from segcore.schema import BATCHES
+from segcore import receipts as receipts_store
+from segcore.schema import BATCHES, RECEIPTS
 from segcore.connection import Databases, check_health
 from ui.actions import guarded, optional
 from ui.connection import connection, data_versions, databases, db_key, settings
@@ -248,3 +249,18 @@ def health() -> list[dict]:
 def uploader_activity(found: Databases) -> dict[str, dict]:
     """Who uploaded last and how much, per person_key, as the last sync saw it (no GridFS read)."""
     return sync.uploader_activity_of(found.work)
+
+
+@cached_read(topics=("batches", "sync"))
+def receipts(found: Databases, batch_ids: tuple[str, ...] = (), person: str | None = None,
+             problem: str | None = None, limit: int = 500) -> list[dict]:
+    """Receipts newest first (segcore.receipts), of `batch_ids` when given."""
+    return receipts_store.list_receipts(found.work, list(batch_ids) or None, person=person,
+                                        problem=problem, limit=limit)
+
+
+@cached_read(topics=("batches", "sync"))
+def receipt_uploaders(found: Databases) -> list[str]:
+    """Everyone who has a receipt, for the Receipts page's filter."""
+    names = found.work[RECEIPTS].distinct("uploaded_by")
+    return sorted({n for n in names if isinstance(n, str) and n.strip()}, key=person_key)

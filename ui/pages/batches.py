@@ -8,6 +8,7 @@ from ui import batch_actions, batch_grid, labels, mask_actions, reads
 from ui.actions import clear_caches
 from ui.i18n import N_, _, format_number
 from ui.live import follow_changes
+from ui.receipt_views import review_form
 from ui.state import SAVE_CONFLICTS, can_write
 from ui.widgets import page_start
 
@@ -84,6 +85,8 @@ if st.session_state.get(SAVE_CONFLICTS):
 if writable:
     batch_actions.bulk_actions(databases, team,
                                batch_table.selected_ids(snap["rows"], batch_grid.editor_changes()))
+    review_form(databases, [d["id"] for d in snap["rows"] if d.get("mongo_uploaded")],
+                {d["id"]: d.get("status") for d in snap["rows"]})
 batch_grid.batch_details()
 with st.expander(_("Masks of a batch")):
     mask_actions.show_batch_masks([d["id"] for d in snap["rows"]])
