@@ -9,7 +9,7 @@ from ui.connection import settings
 from ui.i18n import N_, _
 from ui.state import can_write, current_actor
 from ui.team_actions import (confirm_removal, former_holders, member_added, removal_target,
-                             team_table)
+                             rework_table, team_table)
 from ui.widgets import page_start
 
 databases = page_start(N_("Team"))
@@ -26,6 +26,11 @@ if members:
     st.caption(_("Pace: batches delivered per working day over the last {days} days. Projected "
                  "finish: when their open batches would be done at that pace.").format(
         days=settings().pace_window_days))
+    st.subheader(_("Review"), anchor=False)
+    st.dataframe(rework_table(reads.progress_rows()), hide_index=True)
+    st.caption(_("Delivered: batches whose masks are usable. Acceptance rate: accepted ÷ "
+                 "(accepted + times sent back). Time to fix: median from first upload to "
+                 "accepted."))
 else:
     st.info(_("Nobody is on the team yet: add the first segmentador below."))
 former_holders(databases, [p for p in load.values() if not p["on_team"]], names, can_write())
