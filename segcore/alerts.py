@@ -61,4 +61,4 @@ def apply_moves(db: Database, moves: list[Move], author: "str | Actor") -> Chang
     edits = [Edit(m.id, "assignee", m.from_, m.to, reason=f"{MOVE_PREFIX}: {m.reason}")
              for m in moves]
     return assignments.apply_edits(db, edits, author, only_if=_STILL_OPEN,
-                               only_if_text="it has masks now, so it stays where it is")
+                               only_if_text="it has usable masks now, so it stays where it is")

@@ -15,6 +15,7 @@ from segcore.receipts import store_receipts
 from segcore.schema import BATCHES, RECEIPTS, find_in
 from segcore.uploads import resolve_batch_ids
 
+BACKLOG = 1000  # uploads without a receipt a full read lists, newest first
 _BATCH = {"id": 1, "folder": 1, "status": 1, "assignee": 1, mask_check.FIELD: 1}
 
 
@@ -43,10 +44,18 @@ def make_receipts(databases: Databases, upload_ids: list, uploads_of, batch_by_k
     return review.apply_moves(work, _moves(work, uploads, docs, results), author)
 
 
-def missing_receipts(work: Database, upload_ids) -> list:
-    """Those of `upload_ids` without a receipt (a full read: one pass over the receipts' ids)."""
+def backlog(work: Database, index: dict[str, dict], limit: int = BACKLOG) -> list:
+    """After a full read: the newest `limit` uploads of `index` without a receipt (one pass
+    over the receipts' ids). Older ones wait for the next full read or `segcore verify`: on
+    first contact with a lab of 500,000 uploads, listing them all is a mask check of its own."""
     have = {d["_id"] for d in work[RECEIPTS].find({}, {"_id": 1})}
-    return [u for u in upload_ids if u not in have]
+    newest: dict = {}
+    for entries in index.values():
+        for upload_id, entry in entries.items():
+            if upload_id not in have:
+                newest[upload_id] = entry.date
+    ordered = sorted(newest, key=lambda u: (newest[u] is not None, newest[u] or 0), reverse=True)
+    return ordered[:limit]
 
 
 def _moves(work: Database, uploads: dict, docs: list[dict], results: dict) -> list[review.Move]:

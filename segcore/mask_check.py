@@ -209,9 +209,10 @@ def _update_batches(work: Database, batches: list[dict], by_batch: dict, changed
     """Recompute the batches whose inputs changed, store their results, return every row."""
     rows, writes, written = [], [], []
     stale = [b for b in batches if _is_stale(b, by_batch, changed_keys, suffixes)]
+    stale_keys = {b["key"] for b in stale}
     listings = batch_images.stored_listings(work, [b["key"] for b in stale])
     for batch in batches:
-        if batch not in stale:
+        if batch["key"] not in stale_keys:
             rows.append({"id": batch["id"], **batch[FIELD]})
             continue
         upload_ids = sorted(by_batch.get(batch["key"], ()), key=str)

@@ -155,11 +155,12 @@ def write_batches(databases: Databases, index: dict[str, dict], report: SyncRepo
 
 def _receipts(databases: Databases, index: dict[str, dict], listing: BatchListing,
               report: SyncReport, author: str, live: bool) -> int:
-    """Receipts for the uploads this run saw new (after a full read: those without one), and
-    the status moves they cause, noted in `listing`; returns how many batches moved."""
+    """Receipts for the uploads this run saw new (after a full read: the newest without one,
+    see intake.backlog), and the status moves they cause, noted in `listing`; returns how many
+    batches moved."""
     ids = report.changed_upload_ids
     if ids is None:
-        ids = intake.missing_receipts(databases.work, {i for e in index.values() for i in e})
+        ids = intake.backlog(databases.work, index)
     if not ids:
         return 0
     by_key = {batch_key(d): d for d in listing.docs if batch_key(d)}

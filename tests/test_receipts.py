@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from dataclasses import replace
-from pathlib import Path
 
-import pydicom.data
 import pytest
 
 from segcore import receipts, review, sync
@@ -19,23 +16,7 @@ from segcore.batch_rows import read_all_rows
 from segcore.connection import open_databases
 from segcore.delivery import is_usable_check
 from segcore.history import list_history
-
-DICOMS = sorted(Path(pydicom.data.__file__).parent.joinpath("test_files").glob("*.dcm"))[:4]
-
-
-def real_archive(tmp_path: Path, tool: str, names: list[str], name: str) -> bytes:
-    """An archive made by a real tool from real DICOM files, stored as `names`."""
-    folder = tmp_path / f"src_{name}"
-    folder.mkdir()
-    for number, member in enumerate(names):
-        shutil.copyfile(DICOMS[number % len(DICOMS)], folder / member)
-    out = tmp_path / name
-    if tool == "tar":
-        subprocess.run(["tar", "-czf", str(out), *names], cwd=folder, check=True)
-    else:
-        subprocess.run(["zip", "-q", str(out), *names], cwd=folder, check=True)
-    return out.read_bytes()
-
+from tests.receipt_seed import DICOMS, masks, real_archive
 
 @pytest.fixture
 def lab(dbs, client, tmp_path):
@@ -53,10 +34,6 @@ def lab(dbs, client, tmp_path):
                                      "folder": str(folder), "assignee": assignee})
     databases.batch = batch
     return databases
-
-
-def masks(count: int, skip=()) -> list[str]:
-    return [f"img_{n:03d}_mask.dcm" for n in range(1, count + 1) if n not in skip]
 
 
 def status_of(dbs, batch_id: str) -> str:

@@ -63,15 +63,15 @@ def uploads_per_day(counts: list[dict]) -> go.Figure:
 
 def burndown(points: list[dict], projection: list[dict]) -> go.Figure:
     figure = go.Figure(go.Scatter(x=[p["day"] for p in points], y=[p["pending"] for p in points],
-                                  mode="lines", name=_("Without masks"), line={"color": PENDING,
-                                                                      "width": 3}))
+                                  mode="lines", name=_("Not delivered"),
+                                  line={"color": PENDING, "width": 3}))
     if projection:
         figure.add_trace(go.Scatter(x=[p["day"] for p in projection],
                                     y=[p["pending"] for p in projection], mode="lines",
                                     name=_("Projected at recent pace"),
                                     line={"color": "#757575", "dash": "dash"}))
-    figure.update_layout(yaxis_title=_("batches without masks"), yaxis_rangemode="tozero")
-    return _layout(figure, _("Burn-down of batches without masks"))
+    figure.update_layout(yaxis_title=_("batches not delivered"), yaxis_rangemode="tozero")
+    return _layout(figure, _("Burn-down of batches not delivered (usable masks)"))
 
 
 def weekly_pace(weeks: list[dict]) -> go.Figure:
