@@ -124,6 +124,7 @@ def per_segmentador(rows: list[dict], team: list[str], include_idle: bool = True
         person = people.setdefault(name, _person(name, person_key(name) in on_team))
         person["assigned"] += 1
         person["delivered"] += 1 if row.get("usable") else 0
+        person["open"] += 1 if row.get("open") else 0
         if row["with_masks"]:
             person["with_masks"] += 1
             latest, known = row.get("latest_upload"), person["last_upload"]
@@ -149,13 +150,13 @@ def top_people(people: list[dict], limit: int = 20, search: str = "") -> tuple[l
         return top, None
     others = {"segmentador": f"{len(rest)} others", "on_team": True, "last_upload": None,
               **{k: sum(p[k] for p in rest)
-                 for k in ("assigned", "with_masks", "delivered", "without_masks")}}
+                 for k in ("assigned", "with_masks", "delivered", "open", "without_masks")}}
     return top, others
 
 
 def _person(name: str, on_team: bool) -> dict:
     return {"segmentador": name, "on_team": on_team, "assigned": 0, "with_masks": 0,
-            "delivered": 0, "without_masks": 0, "last_upload": None}
+            "delivered": 0, "open": 0, "without_masks": 0, "last_upload": None}
 
 
 def _as_datetime(value: date | datetime) -> datetime:

@@ -68,7 +68,7 @@ def test_per_segmentador_lists_idle_members_and_flags_former_ones():
                                                                           "Ceci"])}
     assert list(people) == ["Ceci", "Flor", "Maggie", "Roberto"]
     assert people["Flor"] == {"segmentador": "Flor", "on_team": True, "assigned": 2,
-                              "with_masks": 1, "delivered": 1, "without_masks": 1,
+                              "with_masks": 1, "delivered": 1, "open": 0, "without_masks": 1,
                               "last_upload": datetime(2025, 10, 18, 9)}
     assert people["Ceci"]["assigned"] == 0 and people["Ceci"]["last_upload"] is None
     assert people["Roberto"]["on_team"] is False

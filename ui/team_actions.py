@@ -132,9 +132,9 @@ def former_holders(databases: Databases, people: list[dict], names: list[str],
     st.subheader(_("Not on the team, still holding batches"))
     st.dataframe([{_("Name"): p["segmentador"], _("Assigned"): p["assigned"],
                    _("With masks"): p["with_masks"],
-                   _("Open (no masks yet)"): p["without_masks"]}
+                   _("Open (no usable masks yet)"): p["open"]}
                   for p in people], hide_index=True)
-    movable = [p["segmentador"] for p in people if p["without_masks"]]
+    movable = [p["segmentador"] for p in people if p["open"]]
     if not writable or not movable:
         return
     with st.container(border=True):

@@ -26,14 +26,15 @@ if members:
     st.caption(_("Pace: batches delivered per working day over the last {days} days. Projected "
                  "finish: when their open batches would be done at that pace.").format(
         days=settings().pace_window_days))
+else:
+    st.info(_("Nobody is on the team yet: add the first segmentador below."))
+former_holders(databases, [p for p in load.values() if not p["on_team"]], names, can_write())
+if members:
     st.subheader(_("Review"), anchor=False)
     st.dataframe(rework_table(reads.progress_rows()), hide_index=True)
     st.caption(_("Delivered: batches whose masks are usable. Acceptance rate: accepted ÷ "
                  "(accepted + times sent back). Time to fix: median from first upload to "
                  "accepted."))
-else:
-    st.info(_("Nobody is on the team yet: add the first segmentador below."))
-former_holders(databases, [p for p in load.values() if not p["on_team"]], names, can_write())
 
 if not can_write():
     st.stop()  # a viewer sees the team and its workload, and no editing controls
