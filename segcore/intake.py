@@ -12,10 +12,10 @@ from pymongo.database import Database
 from segcore import delivery, mask_check, review
 from segcore.connection import Databases
 from segcore.receipts import store_receipts
-from segcore.schema import BATCHES, RECEIPTS, find_in
+from segcore.schema import BATCHES, MASK_CHECKS, RECEIPTS, find_in
 from segcore.uploads import resolve_batch_ids
 
-BACKLOG = 1000  # uploads without a receipt a full read lists, newest first
+BACKLOG = 1000  # uploads without a receipt a first full read lists, newest first
 _BATCH = {"id": 1, "folder": 1, "status": 1, "assignee": 1, mask_check.FIELD: 1}
 
 
@@ -26,15 +26,16 @@ def make_receipts(databases: Databases, upload_ids: list, uploads_of, batch_by_k
     batch (the sync's index); `batch_by_key`: the batch list's documents (at least `_id`) by
     key. Returns the status moves made."""
     work = databases.work
-    uploads = {}
-    for doc in find_in(databases.masks_files, "_id", list(upload_ids),
-                       mask_check.UPLOAD_PROJECTION):
-        doc["batches"] = resolve_batch_ids(doc.get("filename"), doc.get("metadata"))
-        uploads[doc["_id"]] = doc
+    uploads = _read_uploads(databases, list(upload_ids))
     if not uploads:
         return []
     keys = {k for u in uploads.values() for k in u["batches"] if k in batch_by_key}
     by_batch = {k: list(uploads_of(k)) for k in keys}
+    # A batch's earlier uploads never listed (older than the receipts) are listed now too:
+    # without them its state stays unknown.
+    siblings = {u for ids in by_batch.values() for u in ids if u not in uploads}
+    listed = {d["_id"] for d in find_in(work[MASK_CHECKS], "_id", list(siblings), {"_id": 1})}
+    uploads.update(_read_uploads(databases, [u for u in siblings if u not in listed]))
     docs = find_in(work[BATCHES], "_id", [batch_by_key[k]["_id"] for k in sorted(keys)], _BATCH)
     results = mask_check.check_new_uploads(databases, uploads, by_batch, docs)
     store_receipts(work, list(uploads.values()), {d["key"]: d for d in docs}, results, made_by,
@@ -44,10 +45,19 @@ def make_receipts(databases: Databases, upload_ids: list, uploads_of, batch_by_k
     return review.apply_moves(work, _moves(work, uploads, docs, results), author)
 
 
+def _read_uploads(databases: Databases, upload_ids: list) -> dict:
+    """The file documents of `upload_ids`, each with its batch keys in `batches`."""
+    uploads = {}
+    for doc in find_in(databases.masks_files, "_id", upload_ids, mask_check.UPLOAD_PROJECTION):
+        doc["batches"] = resolve_batch_ids(doc.get("filename"), doc.get("metadata"))
+        uploads[doc["_id"]] = doc
+    return uploads
+
+
 def backlog(work: Database, index: dict[str, dict], limit: int = BACKLOG) -> list:
-    """After a full read: the newest `limit` uploads of `index` without a receipt (one pass
-    over the receipts' ids). Older ones wait for the next full read or `segcore verify`: on
-    first contact with a lab of 500,000 uploads, listing them all is a mask check of its own."""
+    """On first contact (a full read with no earlier index): the newest `limit` uploads of
+    `index` without a receipt (one pass over the receipts' ids). The older ones get theirs from
+    `segcore verify` ("Check masks"): listing 500,000 uploads is a mask check of its own."""
     have = {d["_id"] for d in work[RECEIPTS].find({}, {"_id": 1})}
     newest: dict = {}
     for entries in index.values():

@@ -76,12 +76,14 @@ def receipt_problem(listing: dict, readable: bool, parts: list[dict]) -> tuple:
     if not parts:
         return "no_batch", "names no batch in the list"
     for part in parts:
-        if not part["usable"] and part["images"] is not None:
-            return "incomplete", f"{part['id']}: {part.get('missing_count', '?')} of " \
+        if not part["usable"] and part["images"] is not None and part.get("missing_count"):
+            return "incomplete", f"{part['id']}: {part['missing_count']} of " \
                                  f"{len(part['images'])} images without a mask"
     for part in parts:
-        if part["images"] is None:
-            return "unknown", f"{part['id']}: images not listed ({part.get('image_error')})"
+        if not part["usable"]:
+            why = f"images not listed ({part.get('image_error')})" if part["images"] is None \
+                else part.get("note") or "not known to be complete"
+            return "unknown", f"{part['id']}: {why}"
     return None, None
 
 
@@ -115,7 +117,7 @@ def _part(doc: dict, result: dict | None, images) -> dict:
     return {"id": str(doc.get("id")), "usable": delivery.is_usable_check(result),
             "images": images.names if images is not None else None,
             "image_error": images.error if images is not None else "not listed yet",
-            "missing_count": result.get("missing_count")}
+            "missing_count": result.get("missing_count"), "note": result.get("note")}
 
 
 def list_receipts(work: Database, batch_ids: list[str] | None = None, *,

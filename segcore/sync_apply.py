@@ -155,7 +155,7 @@ def write_batches(databases: Databases, index: dict[str, dict], report: SyncRepo
 
 def _receipts(databases: Databases, index: dict[str, dict], listing: BatchListing,
               report: SyncReport, author: str, live: bool) -> int:
-    """Receipts for the uploads this run saw new (after a full read: the newest without one,
+    """Receipts for the uploads this run saw new (on first contact: the newest without one,
     see intake.backlog), and the status moves they cause, noted in `listing`; returns how many
     batches moved."""
     ids = report.changed_upload_ids
