@@ -20,11 +20,12 @@ _BATCH = {"id": 1, "folder": 1, "status": 1, "assignee": 1, mask_check.FIELD: 1}
 
 
 def make_receipts(databases: Databases, upload_ids: list, uploads_of, batch_by_key: dict, *,
-                  made_by: str, author: str) -> list[review.Move]:
+                  made_by: str, author: str, siblings: bool = True) -> list[review.Move]:
     """List the uploads `upload_ids`, recompute their batches, store their receipts and, with
     MASKS_SET_STATUS on, move the batches' statuses. `uploads_of(key)`: every upload id of a
     batch (the sync's index); `batch_by_key`: the batch list's documents (at least `_id`) by
-    key. Returns the status moves made."""
+    key. `siblings`: also list the batches' earlier uploads never listed (not on first
+    contact, where that would list every upload). Returns the status moves made."""
     work = databases.work
     uploads = _read_uploads(databases, list(upload_ids))
     if not uploads:
@@ -33,9 +34,11 @@ def make_receipts(databases: Databases, upload_ids: list, uploads_of, batch_by_k
     by_batch = {k: list(uploads_of(k)) for k in keys}
     # A batch's earlier uploads never listed (older than the receipts) are listed now too:
     # without them its state stays unknown.
-    siblings = {u for ids in by_batch.values() for u in ids if u not in uploads}
-    listed = {d["_id"] for d in find_in(work[MASK_CHECKS], "_id", list(siblings), {"_id": 1})}
-    uploads.update(_read_uploads(databases, [u for u in siblings if u not in listed]))
+    if siblings:
+        earlier = {u for ids in by_batch.values() for u in ids if u not in uploads}
+        listed = {d["_id"] for d in find_in(work[MASK_CHECKS], "_id", list(earlier),
+                                            {"_id": 1})}
+        uploads.update(_read_uploads(databases, [u for u in earlier if u not in listed]))
     docs = find_in(work[BATCHES], "_id", [batch_by_key[k]["_id"] for k in sorted(keys)], _BATCH)
     results = mask_check.check_new_uploads(databases, uploads, by_batch, docs)
     store_receipts(work, list(uploads.values()), {d["key"]: d for d in docs}, results, made_by,
@@ -73,12 +76,15 @@ def _moves(work: Database, uploads: dict, docs: list[dict], results: dict) -> li
                                              {"readable": 1, "reason": 1, "problem": 1,
                                               "batches": 1, "upload_date": 1})}
 
+    newest_of: dict[str, dict] = {}
+    for receipt in sorted(receipts.values(), key=lambda r: str(r.get("upload_date"))):
+        for batch_id in receipt["batches"]:
+            newest_of[batch_id] = receipt
+
     def decide(doc):
-        news = sorted((r for r in receipts.values() if str(doc.get("id")) in r["batches"]),
-                      key=lambda r: str(r.get("upload_date")))
-        if not news:
+        newest = newest_of.get(str(doc.get("id")))
+        if newest is None:
             return None
-        newest = news[-1]
         usable = delivery.is_usable_check(results.get(doc["key"]))
         problem = None if newest["problem"] in (None, "unknown") else \
             f"{newest['problem']}: {newest['reason']}"

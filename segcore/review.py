@@ -13,6 +13,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pymongo import UpdateOne
 from pymongo.database import Database
 
 from segcore import data_version
@@ -50,22 +51,30 @@ class ReviewResult:
 
 
 def apply_moves(work: Database, moves: list[Move], author: str) -> list[Move]:
-    """Write `moves` (history first, then compare-and-set on the old status); returns those
-    that took effect. Used by the sync for the moves new uploads cause."""
+    """Write `moves` (history first, then compare-and-set on the old status, in bulk); returns
+    those that took effect. Used by the sync for the moves new uploads cause."""
     if not moves:
         return []
     record(work, [Change("batch", m.batch_id, "status", m.old, m.new, author, reason=m.reason)
                   for m in moves])
-    done = []
+    operations = []
     for move in moves:
         update = {"$set": {"status": move.new}}
         if move.new == REWORK:
             update["$set"][REASON_FIELD] = move.reason
         else:
             update["$unset"] = {REASON_FIELD: ""}
-        result = work[BATCHES].update_one({"_id": move.doc_id, "status": move.old}, update)
-        if result.modified_count:
-            done.append(move)
+        operations.append(UpdateOne({"_id": move.doc_id, "status": move.old}, update))
+    modified = 0
+    for start in range(0, len(operations), 1000):
+        modified += work[BATCHES].bulk_write(operations[start:start + 1000],
+                                             ordered=False).modified_count
+    done = moves
+    if modified < len(moves):  # some changed meanwhile: those whose status is now the new one
+        now = {d["_id"]: d.get("status") for d in find_in(work[BATCHES], "_id",
+                                                          [m.doc_id for m in moves],
+                                                          {"status": 1})}
+        done = [m for m in moves if now.get(m.doc_id) == m.new]
     if done:
         data_version.bump_batches(work, [m.batch_id for m in done], by_sync=True)
     return done
