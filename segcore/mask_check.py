@@ -190,7 +190,8 @@ def _check_uploads(databases: Databases, targets: list[dict], report: VerifyRepo
             "bytes_read": listing.bytes_read, "checked_at": utcnow()}, upsert=True)
         report.checked_uploads += 1
         report.bytes_read += listing.bytes_read
-        report.bytes_stored += int(upload.get("length") or 0)
+        length = upload.get("length")  # other tools write odd values (NaN, text)
+        report.bytes_stored += length if isinstance(length, int) else 0
         checked.append(upload["_id"])
     return checked
 

@@ -128,10 +128,12 @@ def write_batches(databases: Databases, index: dict[str, dict], report: SyncRepo
     else:
         listing = BatchListing()
         updates = plan_batch_updates(listing.stream(work), index)
-    notify(0.72, "Checking the new uploads")
-    report.status_moves = _receipts(databases, index, listing, report, author, journal)
     _write_updates(work, listing, updates, notify, lease)
     report.batches_updated = len(updates)
+    # After the sync fields (the pages show the masks at once), before the resume point (a
+    # crash makes the receipts again).
+    notify(0.9, "Checking the new uploads")
+    report.status_moves = _receipts(databases, index, listing, report, author, journal)
     # The read models count uploads under their batch's status after the moves, as a rebuild
     # from a fresh listing would: a moved batch's later uploads are then subtracted right.
     listing.written(updates)
