@@ -174,3 +174,28 @@ def test_the_live_sync_makes_the_receipt_within_seconds(lab, upload, dbs, tmp_pa
     assert made[good]["problem"] is None and made[good]["made_by"] == "live sync"
     assert made[bad]["problem"] == "unreadable"
     assert (status_of(dbs, "batch_1"), status_of(dbs, "batch_2")) == ("review", "rework")
+
+
+def test_a_sync_killed_while_making_receipts_makes_them_on_the_next_run(lab, upload, dbs,
+                                                                        tmp_path, monkeypatch):
+    lab.batch(1, 2)
+    lab.batch(2, 2)
+    sync.run_sync(lab)  # the index exists: what follows is a routine run
+    upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    upload("batch_2.zip", b"PK\x05\x06 cut short")
+    real = review.apply_moves
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the process dies after the receipts, before the moves
+
+    monkeypatch.setattr(review, "apply_moves", killed)
+    with pytest.raises(KeyboardInterrupt):
+        sync.run_sync(lab)
+    assert status_of(dbs, "batch_1") == "pending"
+    monkeypatch.setattr(review, "apply_moves", real)
+    report = sync.run_sync(lab)
+    assert not report.full and report.new_files == 2  # the resume point was not saved
+    assert (status_of(dbs, "batch_1"), status_of(dbs, "batch_2")) == ("review", "rework")
+    assert dbs.work.receipts.count_documents({}) == 2
+    assert [h["new"] for h in list_history(dbs.work, "batch_2") if h["field"] == "status"] == \
+        ["rework"]
