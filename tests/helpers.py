@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 # The entry point and every page script under ui/pages/, as the smoke tests walk them.
-PAGES = ["streamlit_app", "dashboard", "batches", "team", "moves", "sync", "settings"]
+PAGES = ["streamlit_app", "dashboard", "batches", "team", "moves", "receipts", "sync", "settings"]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

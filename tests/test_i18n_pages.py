@@ -16,6 +16,7 @@ SPANISH = {
     "batches": ("Lotes", "Segmentador"),           # the first filter
     "team": ("Equipo", "Agregar un segmentador"),  # the add form
     "moves": ("Movimientos sugeridos", None),
+    "receipts": ("Comprobantes", "Subido por"),   # the first filter
     "sync": ("Sincronización", "Ejecuciones"),     # the runs table
     "settings": ("Configuración", "Configuración efectiva"),
 }
