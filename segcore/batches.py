@@ -10,7 +10,7 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
 from segcore import data_version
-from segcore.delivery import OPEN_FILTER, REWORK
+from segcore.delivery import OPEN_FILTER, REWORK, UNASSIGNED_WORK
 from segcore.naming import batch_number
 from segcore.schema import BATCHES, META, find_in
 from segcore.errors import N_, ValidationError
@@ -206,10 +206,9 @@ def open_batch_ids(db: Database, assignee: str) -> list[str]:
 
 
 def next_pending_ids(db: Database, count: int) -> list[str]:
-    """The first `count` unassigned batches without masks, in batch order."""
-    cursor = (db[COLLECTION].find({"assignee": {"$in": [None, ""]},
-                                   "mongo_uploaded": {"$ne": True}, "status": {"$ne": "done"},
-                                   "folder_missing": {"$ne": True}}, {"_id": 0, "id": 1})
+    """The first `count` unassigned batches not delivered (segcore.delivery), in batch order."""
+    cursor = (db[COLLECTION].find({**UNASSIGNED_WORK, "folder_missing": {"$ne": True}},
+                                  {"_id": 0, "id": 1})
               .sort([("number", ASCENDING), ("id", ASCENDING)]).limit(max(0, int(count))))
     return [doc["id"] for doc in cursor]
 
@@ -224,10 +223,9 @@ def stored_values(db: Database, field_name: str) -> list[str]:
 
 
 def unassigned_missing_folder(db: Database) -> int:
-    """Unassigned batches without masks that bulk assignment skips because their folder is missing."""
-    return db[COLLECTION].count_documents({"assignee": {"$in": [None, ""]},
-                                           "mongo_uploaded": {"$ne": True},
-                                           "status": {"$ne": "done"}, "folder_missing": True})
+    """Unassigned batches not delivered that bulk assignment skips because their folder is
+    missing."""
+    return db[COLLECTION].count_documents({**UNASSIGNED_WORK, "folder_missing": True})
 
 
 def open_workloads(db: Database, names: list[str]) -> dict[str, int]:

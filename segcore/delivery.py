@@ -21,8 +21,10 @@ CHECK_FIELD = "mask_check"
 
 # The open-batch rule as a query, for the few segcore reads that ask the server (a person's
 # open batches when they leave the team, balancing): assigned, no usable masks, not done.
-OPEN_FILTER = {"assignee": {"$nin": [None, ""]}, f"{CHECK_FIELD}.usable": {"$ne": True},
-               "status": {"$ne": DONE}}
+# UNASSIGNED_WORK is the same work not yet handed to anyone (next N pending to a person).
+NOT_DELIVERED = {f"{CHECK_FIELD}.usable": {"$ne": True}, "status": {"$ne": DONE}}
+OPEN_FILTER = {"assignee": {"$nin": [None, ""]}, **NOT_DELIVERED}
+UNASSIGNED_WORK = {"assignee": {"$in": [None, ""]}, **NOT_DELIVERED}
 
 
 def is_usable_check(check: object) -> bool:
