@@ -81,10 +81,8 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
         total = int(state.get("total_files") or 0)
         if changes is None:
             report.full_reason = reason
-            # what the last run indexed: uploads beyond it are new, and get their receipts
-            known = _known_uploads(work) if state.get("index_ok") else None
             index, listing = _read_everything(databases, report, saved, total, author, lease,
-                                              notify, known)
+                                              notify, _known_uploads(work, state))
         else:
             index = index if index is not None else _stored_index(work, notify)
             listing = apply_upload_changes(databases, index, changes, report, saved=saved,
@@ -137,7 +135,11 @@ def _read_everything(databases: Databases, report: SyncReport, saved: dict, expe
                                 lease=lease, notify=notify)
 
 
-def _known_uploads(work: Database) -> set:
+def _known_uploads(work: Database, state: dict) -> set | None:
+    """What the last run indexed (uploads beyond it are new and get their receipts), None
+    on first contact."""
+    if not state.get("index_ok"):
+        return None
     return {i for entries in read_index(work).values() for i in entries}
 
 
