@@ -160,16 +160,15 @@ def _receipts(databases: Databases, index: dict[str, dict], listing: BatchListin
     """Receipts for the uploads this run saw new (on first contact: the newest without one,
     see intake.backlog), and the status moves they cause, noted in `listing`; returns how many
     batches moved."""
-    ids, first_contact = report.changed_upload_ids, report.changed_upload_ids is None
-    if first_contact:
+    ids = report.changed_upload_ids
+    if ids is None:
         ids = intake.backlog(databases.work, index)
     if not ids:
         return 0
     by_key = {batch_key(d): d for d in listing.docs if batch_key(d)}
     who = "sync" if author == "sync" else f"sync (started by {author})"
     moves = intake.make_receipts(databases, ids, lambda key: index.get(key, {}).keys(), by_key,
-                                 made_by="live sync" if live else "sync", author=who,
-                                 siblings=not first_contact)
+                                 made_by="live sync" if live else "sync", author=who)
     status = {m.doc_id: m.new for m in moves}
     for doc in listing.docs:
         doc["status"] = status.get(doc["_id"], doc["status"])
