@@ -4,8 +4,8 @@ import streamlit as st
 
 from ui.i18n import _
 from ui.login import login_gate
-from ui.state import init_state
-from ui.widgets import connection_status, demo_banner, language_selector
+from ui.state import current_actor, init_state
+from ui.widgets import connection_status, demo_banner, language_selector, restore_banner
 
 st.set_page_config(page_title=_("Segmentation work"), page_icon=":material/biotech:",
                    layout="wide")
@@ -26,12 +26,19 @@ pages = [
     st.Page("ui/pages/settings.py", title=_("Settings"), icon=":material/settings:"),
 ]
 logged_in = login_gate()
+# A segmentador's login sees one page, their own: the other pages are not in its navigation,
+# so their links lead there too (segcore scopes every read of that page to the login).
+if logged_in and current_actor().is_segmentador:
+    pages = [st.Page("ui/pages/my_batches.py", title=_("My batches"),
+                     icon=":material/assignment_ind:", default=True)]
 # The navigation is set up before the gate stops a logged-out run, so the page the link named
 # (path and query) stays the current one and is the one shown right after logging in.
 page = st.navigation(pages, position="sidebar" if logged_in else "hidden")
 if not logged_in:
     st.stop()
-with st.sidebar:
-    connection_status()
-demo_banner()
+restore_banner()  # the data itself is unfinished: everyone is told
+if not current_actor().is_segmentador:  # figures of the whole lab are not theirs to see
+    with st.sidebar:
+        connection_status()
+    demo_banner()
 page.run()

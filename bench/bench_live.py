@@ -31,13 +31,15 @@ from bench_sync import fresh_batches, insert, upload_docs
 from gridfs import GridFS
 from pymongo import MongoClient
 
-from segcore import assignments, embedded, team
-from segcore.config import Settings
-from segcore.connection import open_databases
-from segcore.data_version import read_versions
-from segcore.live_sync import LiveSync
+from segcore.work import assignments
+from segcore.core import embedded
+from segcore.team import team
+from segcore.core.config import Settings
+from segcore.core.connection import open_databases
+from segcore.core.data_version import read_versions
+from segcore.sync.live_sync import LiveSync
 from segcore.prepare import prepare
-from segcore.sync import run_sync
+from segcore.sync.sync import run_sync
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -32,10 +32,11 @@ from common import best_of, throwaway_server
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from segcore import batches, team
-from segcore.config import load_settings
-from segcore.connection import open_databases
-from segcore.sync import run_sync
+from segcore.work import batches
+from segcore.team import team
+from segcore.core.config import load_settings
+from segcore.core.connection import open_databases
+from segcore.sync.sync import run_sync
 
 ROOT = Path(__file__).resolve().parent.parent
 # The page scripts import the `ui` package from the project folder, which `streamlit run

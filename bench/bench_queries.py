@@ -10,8 +10,10 @@ import random
 
 from common import best_of, throwaway_server
 
-from segcore import batches, stats, team
-from segcore.batches import BatchQuery
+from segcore.work import batches
+from segcore.report import stats
+from segcore.team import team
+from segcore.work.batches import BatchQuery
 
 
 def build(db, count: int) -> None:

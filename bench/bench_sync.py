@@ -22,11 +22,11 @@ from pathlib import Path
 
 from common import best_of, throwaway_server
 
-from segcore.config import Settings
-from segcore.connection import open_databases
+from segcore.core.config import Settings
+from segcore.core.connection import open_databases
 from segcore.prepare import prepare
-from segcore.sync import run_sync
-from segcore.uploads import PROJECTION
+from segcore.sync.sync import run_sync
+from segcore.uploads.uploads import PROJECTION
 
 ROOT = Path(__file__).resolve().parent.parent
 PEOPLE = ["flor", "ceci", "maggie", "mauricio", "ignacio"] + [f"person{i}" for i in range(95)]

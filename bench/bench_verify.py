@@ -24,10 +24,10 @@ from pathlib import Path
 import gridfs
 from common import best_of, throwaway_server
 
-from segcore.archive_listing import list_upload
-from segcore.config import Settings
-from segcore.connection import open_databases
-from segcore.mask_check import verify
+from segcore.masks.archive_listing import list_upload
+from segcore.core.config import Settings
+from segcore.core.connection import open_databases
+from segcore.masks.mask_check import verify
 from segcore.prepare import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,7 +111,7 @@ CHILD = """
 import io, tarfile
 import gridfs
 from pymongo import MongoClient
-from segcore.archive_listing import list_upload
+from segcore.masks.archive_listing import list_upload
 def peak_kb():  # VmHWM: ru_maxrss would carry the parent's peak over the fork
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pymongo import MongoClient  # noqa: E402
 
-from segcore import embedded  # noqa: E402
+from segcore.core import embedded
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """segcore: the logic of the segmentation work dashboard, with no user interface of its own.
 
-The Streamlit pages and the command line import the modules they need (`segcore.team`,
-`segcore.sync`, ...); segcore never imports Streamlit. The few names below are the entry points
+The Streamlit pages and the command line import the modules they need (`segcore.team.team`,
+`segcore.sync.sync`, ...); segcore never imports Streamlit. The few names below are the entry points
 a script needs, loaded on first use so that `import segcore` costs nothing: a cron job pays for
 every import.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "load_settings": "segcore.config",
-    "open_databases": "segcore.connection",
+    "load_settings": "segcore.core.config",
+    "open_databases": "segcore.core.connection",
     "prepare": "segcore.prepare",
-    "run_sync": "segcore.sync",
-    "SegcoreError": "segcore.errors",
+    "run_sync": "segcore.sync.sync",
+    "SegcoreError": "segcore.core.errors",
 }
 __all__ = sorted(_EXPORTS)
 

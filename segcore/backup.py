@@ -1,15 +1,17 @@
 """Backups of the app's database that restore: every collection, as a compressed, readable file.
 
-The file is gzip-compressed JSON Lines. The first line says what it is; then one line per
-document, `{"c": collection, "d": document}`, in MongoDB's canonical extended JSON (so dates,
-ObjectIds, 64-bit integers and binary index parts come back exactly); the last line is the
-manifest: documents per collection and the SHA-256 of every line before it. `zcat FILE | less`
-shows it to a person; no mongodump is needed, so it works against the embedded server and a
-real MongoDB alike.
+The file is gzip-compressed JSON Lines. The first line (the header) says what it is: the format,
+the database it was taken from, when, under which file name, and each collection's indexes;
+then one line per document, `{"c": collection, "d": document}`, in MongoDB's canonical extended
+JSON (segcore.backup_codec: every type comes back as it was); the last line is the manifest:
+documents per collection and the SHA-256 of every line before it. `zcat FILE | less` shows it
+to a person; no mongodump is needed, so it works against the embedded server and a real
+MongoDB alike.
 
-Writing and reading both stream, so memory stays flat however large the database is. A restore
-reads the whole file and checks the manifest before it writes anything: a damaged, truncated or
-partial file changes nothing. The training database is never read or written here.
+Writing and reading both stream, so memory stays flat however large the database is. Files are
+written 0600 (they hold password and session hashes) under a temporary name, renamed when
+complete. Restoring is segcore.backup_restore, rotation segcore.backup_rotation. The training
+database is never read or written here.
 """
 
 from __future__ import annotations
@@ -19,62 +21,106 @@ import hashlib
 import io
 import json
 import os
+import stat
+import tempfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from bson import json_util
+import bson
+from bson.errors import BSONError
 from pymongo.database import Database
 
-from segcore import data_version, history
-from segcore.actors import Actor, writer_name
-from segcore.errors import N_, BackupFileError, RestoreRefused
-from segcore.schema import META
+from segcore import backup_codec
+from segcore.core.errors import N_, BackupFileError
+from segcore.core.schema import LOCKS, RESTORE_PREVIOUS, RESTORE_STAGING, RESTORE_STATE
 
 FORMAT = "segcore-backup"
-VERSION = 1
-_JSON = json_util.CANONICAL_JSON_OPTIONS
-_INSERT_CHUNK = 500  # documents per insert_many: bounded memory, few round trips
+VERSION = 2
+READABLE = (1, 2)  # version 1: no indexes nor file name in the header
+# Not backed up: leases describe processes running now, and a restore's own bookkeeping.
+_SKIPPED = (LOCKS, RESTORE_STATE)
+_INDEX_OPTIONS = ("unique", "sparse", "expireAfterSeconds", "partialFilterExpression",
+                  "collation", "weights", "default_language", "language_override")
+_PARSE_ERRORS = (ValueError, TypeError, KeyError, OverflowError, RecursionError, BSONError)
 
 
 @dataclass
 class BackupSummary:
-    """What a backup holds (from its manifest) and where it is."""
+    """What a backup holds (from its header and manifest) and where it is."""
 
     path: str | None
     database: str
     created_at: str
     counts: dict[str, int] = field(default_factory=dict)
     sha256: str = ""
+    file: str | None = None      # the name it was written under (None: a download)
+    rotate: bool = False         # a dated backup in a folder, which `--keep` may delete
+    indexes: dict[str, list] | None = None  # None in a version 1 file
 
     @property
     def documents(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def created(self) -> datetime:
+        return parse_time(self.created_at)
 
-def _collections(db: Database) -> list[str]:
-    return sorted(n for n in db.list_collection_names() if not n.startswith("system."))
+
+def parse_time(text: str) -> datetime:
+    """A header's `created_at` as an aware UTC datetime (ValueError when it is not one)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def write_backup(db: Database, stream: BinaryIO) -> BackupSummary:
-    """Write every collection of `db` to the binary `stream` (gzip, JSON Lines, manifest last)."""
+def backed_up_collections(db: Database) -> list[str]:
+    """The collections a backup holds and a restore replaces."""
+    return sorted(n for n in db.list_collection_names()
+                  if not n.startswith(("system.", RESTORE_STAGING, RESTORE_PREVIOUS))
+                  and n not in _SKIPPED)
+
+
+def index_specs(collection) -> list[dict]:
+    """The collection's indexes but `_id`'s, as `create_index` arguments."""
+    specs = []
+    for name, info in collection.index_information().items():
+        if name != "_id_":
+            key = [[k, v] for k, v in info["key"]]
+            if any(k == "_fts" for k, _v in key):  # a text index lists its fields as weights
+                fields = [[f, "text"] for f in info.get("weights", {})]
+                key = [[k, v] for k, v in key if k not in ("_fts", "_ftsx")] + fields
+            specs.append({"name": name, "key": key,
+                          **{o: info[o] for o in _INDEX_OPTIONS if o in info}})
+    return specs
+
+
+def write_backup(db: Database, stream: BinaryIO, file: str | None = None,
+                 rotate: bool = False) -> BackupSummary:
+    """Write every collection of `db` to the binary `stream` (gzip, JSON Lines, manifest last).
+
+    `file` is the name the backup is written under, `rotate` whether `--keep` may delete it.
+    """
     digest = hashlib.sha256()
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    summary = BackupSummary(None, db.name, created)
+    created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    names = backed_up_collections(db)
+    summary = BackupSummary(None, db.name, created, file=file, rotate=rotate,
+                            indexes={n: index_specs(db[n]) for n in names})
     with gzip.GzipFile(fileobj=stream, mode="wb", compresslevel=6, mtime=0) as out:
         def line(value: str) -> None:
             data = (value + "\n").encode("utf-8")
             digest.update(data)
             out.write(data)
 
-        line(json.dumps({"format": FORMAT, "version": VERSION, "database": db.name,
-                         "created_at": created}))
-        for name in _collections(db):
+        line(backup_codec.dumps({"format": FORMAT, "version": VERSION, "database": db.name,
+                                 "created_at": created, "file": file, "rotate": rotate,
+                                 "indexes": summary.indexes}))
+        for name in names:
             summary.counts[name] = 0
-            for doc in db[name].find({}, batch_size=1000):
-                line(json_util.dumps({"c": name, "d": doc}, json_options=_JSON))
+            source = db[name].with_options(codec_options=backup_codec.READ_OPTIONS)
+            for doc in source.find({}, batch_size=1000):
+                line(backup_codec.dumps({"c": name, "d": doc}))
                 summary.counts[name] += 1
         summary.sha256 = digest.hexdigest()
         out.write((json.dumps({"manifest": {"counts": summary.counts, "sha256":
@@ -95,78 +141,151 @@ def default_name(database: str, now: datetime | None = None) -> str:
     return f"segcore-backup-{database}-{now:%Y%m%d-%H%M%S}.jsonl.gz"
 
 
-def backup_to_file(db: Database, out: Path | None = None) -> BackupSummary:
-    """Write a backup to `out` (a file, or a folder for a dated name; default: here).
+def _folder(out: Path) -> None:
+    """Create the backup folder, readable by its owner only, when it does not exist yet."""
+    try:
+        out.mkdir(mode=0o700, parents=True)
+        out.chmod(0o700)  # mkdir's mode is narrowed by the umask, never widened: say it exactly
+    except FileExistsError:
+        if not out.is_dir():
+            raise BackupFileError(N_("{path}: exists and is not a folder; nothing was written"),
+                                  path=out) from None
+    except OSError as exc:
+        raise BackupFileError(N_("{path}: the folder cannot be created ({reason})"), path=out,
+                              reason=exc.strerror or exc) from None
 
-    Written to a temporary name and renamed when complete, so a backup stopped half-way
-    never looks like a finished one. Raises BackupFileError when the file cannot be written.
+
+def _free_name(out: Path, database: str) -> Path:
+    """A dated name in `out` that no file holds yet (two backups in one second both stay)."""
+    first = default_name(database)
+    path, number = out / first, 1
+    while os.path.lexists(path):
+        number += 1
+        path = out / first.replace(".jsonl.gz", f"-{number}.jsonl.gz")
+    return path
+
+
+def _check_replaceable(path: Path, database: str) -> None:
+    """Only a backup of this same database is ever overwritten by a new one."""
+    if not os.path.lexists(path):
+        return
+    header = read_header_quietly(path)
+    if header is None or header.database != database:
+        raise BackupFileError(N_("{path}: already exists and is not a backup of {database}; "
+                                 "nothing was written"), path=path, database=database)
+
+
+def backup_to_file(db: Database, out: Path | None = None,
+                   folder: bool = False) -> BackupSummary:
+    """Write a backup to `out`: a file, or a folder (given as one, or `folder`) for a dated name.
+
+    A missing folder is created 0700; the file is written 0600 under a temporary name and
+    renamed when complete, so a backup stopped half-way never looks like a finished one. An
+    existing file is replaced only when it is a backup of the same database. Raises
+    BackupFileError when the file cannot be written.
     """
     out = Path(out) if out is not None else Path(".")
-    path = out / default_name(db.name) if out.is_dir() else out
-    partial = path.with_name(path.name + ".partial")
+    if folder or out.is_dir():
+        _folder(out)
+        path, rotate = _free_name(out, db.name), True
+    else:
+        path, rotate = out, False
+        _check_replaceable(path, db.name)
+    partial = None
     try:
-        with open(partial, "wb") as handle:
-            summary = write_backup(db, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                           suffix=".partial")
+        os.fchmod(handle, 0o600)
+        with open(handle, "wb") as stream:
+            summary = write_backup(db, stream, file=path.name, rotate=rotate)
+            stream.flush()
+            os.fsync(stream.fileno())
         os.replace(partial, path)
+        partial = None
+        _sync_folder(path.parent)
     except OSError as exc:
         raise BackupFileError(N_("{path}: cannot be written ({reason})"), path=path,
                               reason=exc.strerror or exc) from None
+    except BSONError as exc:
+        raise BackupFileError(N_("{path}: a document cannot be read from the database ({reason});"
+                                 " nothing was written"), path=path, reason=exc) from None
     finally:
-        if partial.is_file():  # stopped half-way, by a full disk or a database error
-            partial.unlink()
+        if partial is not None and os.path.lexists(partial):  # stopped half-way
+            os.unlink(partial)
     summary.path = str(path)
     return summary
 
 
-def prune_backups(directory: Path, database: str, keep: int) -> list[Path]:
-    """Delete all but the `keep` newest dated backups of `database` in `directory`.
-
-    Only files named by `default_name` are looked at, so other files there are safe. Returns
-    the deleted paths.
-    """
-    dated = sorted(Path(directory).glob(f"segcore-backup-{database}-*.jsonl.gz"))
-    old = dated[:-keep] if keep > 0 else []
-    for path in old:
-        path.unlink()
-    return old
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (a crash right after it keeps the new name)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _records(path: Path) -> Iterator[tuple[int, bytes]]:
     """The file's lines, numbered; BackupFileError for a file that is not complete gzip."""
     try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise BackupFileError(N_("{path}: not a regular file (a folder, a pipe or a device); "
+                                     "not a backup"), path=path)
         with gzip.open(path, "rb") as handle:
             yield from enumerate(handle, start=1)
     except FileNotFoundError:
         raise BackupFileError(N_("{path}: no such file"), path=path) from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise BackupFileError(N_("{path}: damaged or truncated ({reason}); nothing was "
-                                 "restored"), path=path, reason=exc) \
-            from None
+                                 "restored"), path=path, reason=exc) from None
     except OSError as exc:
         raise BackupFileError(N_("{path}: cannot be read ({reason})"), path=path,
                               reason=exc.strerror or exc) from None
 
 
-def _parse_document(path: Path, number: int, raw: bytes) -> tuple[str, dict]:
+def parse_document(path: Path, number: int, raw: bytes) -> tuple[str, dict]:
+    """(collection, document) of one line; BackupFileError when it is not a storable one."""
     try:
-        record = json_util.loads(raw.decode("utf-8"), json_options=_JSON)
-    except (UnicodeDecodeError, ValueError, TypeError) as exc:
+        record = backup_codec.loads(raw.decode("utf-8"))
+        name, doc = (record.get("c"), record.get("d")) if isinstance(record, dict) else (None,
+                                                                                         None)
+        if isinstance(doc, dict):
+            bson.encode(doc)  # storable as it is: keys, sizes, integer ranges
+    except _PARSE_ERRORS as exc:
         raise BackupFileError(N_("{path}: line {line} is not a valid document ({reason})"),
                               path=path, line=number, reason=exc) from None
-    name, doc = (record.get("c"), record.get("d")) if isinstance(record, dict) else (None, None)
-    if not isinstance(name, str) or not name or name.startswith("system.") or "$" in name \
-            or not isinstance(doc, dict):
+    if not isinstance(name, str) or not name or name.startswith(
+            ("system.", RESTORE_STAGING, RESTORE_PREVIOUS)) or "$" in name \
+            or "\0" in name or not isinstance(doc, dict):
         raise BackupFileError(N_("{path}: line {line} is not a backed-up document"), path=path,
                               line=number)
     return name, doc
 
 
-def verify_backup(path: Path) -> BackupSummary:
+def documents(path: Path, summary: BackupSummary) -> Iterator[tuple[str, dict]]:
+    """Every (collection, document) of a backup verify_backup returned `summary` for, streamed.
+
+    The checksum is computed again on the way: a file changed since it was verified raises
+    BackupFileError after its last document, before a restore swaps anything in.
+    """
+    digest = hashlib.sha256()
+    for number, raw in _records(Path(path)):
+        if raw.startswith(b'{"manifest"'):
+            break
+        digest.update(raw)
+        if number > 1:
+            yield parse_document(Path(path), number, raw)
+    if digest.hexdigest() != summary.sha256:
+        raise BackupFileError(N_("{path}: changed while it was being restored; nothing was "
+                                 "restored"), path=path)
+
+
+def verify_backup(path: Path, check_documents: bool = True) -> BackupSummary:
     """Read the whole file and check its header, every line, the counts and the checksum.
 
-    Raises BackupFileError naming the first problem; returns the manifest otherwise.
+    `check_documents=False` checks the checksum only (rotation: the file is still whole).
+    Raises BackupFileError naming the first problem; returns the header and manifest otherwise.
     """
     path = Path(path)
     digest, counts = hashlib.sha256(), {}
@@ -180,34 +299,73 @@ def verify_backup(path: Path) -> BackupSummary:
         elif raw.startswith(b'{"manifest"'):
             manifest = _manifest(path, raw)
             continue
-        else:
-            name, _doc = _parse_document(path, number, raw)
+        elif check_documents:
+            name, _doc = parse_document(path, number, raw)
             counts[name] = counts.get(name, 0) + 1
         digest.update(raw)
-    if header is None or manifest is None:
+    if header is None:
+        raise BackupFileError(N_("{path}: empty; not a backup"), path=path)
+    if manifest is None:
         raise BackupFileError(N_("{path}: incomplete, its manifest is missing; nothing was "
                                  "restored"), path=path)
     if manifest["sha256"] != digest.hexdigest():
         raise BackupFileError(N_("{path}: checksum does not match; the file was changed or "
                                  "damaged"), path=path)
-    if {k: v for k, v in manifest["counts"].items() if v} != counts:
+    if check_documents and {k: v for k, v in manifest["counts"].items() if v} != counts:
         raise BackupFileError(N_("{path}: document counts do not match its manifest"), path=path)
-    return BackupSummary(str(path), header["database"], header["created_at"],
-                         manifest["counts"], manifest["sha256"])
+    header.path, header.counts, header.sha256 = str(path), manifest["counts"], manifest["sha256"]
+    return header
 
 
-def _header(path: Path, raw: bytes) -> dict:
+def read_header(path: Path) -> BackupSummary:
+    """Only the first line: what the file says it is (BackupFileError when not a backup)."""
+    for _number, raw in _records(Path(path)):
+        return _header(Path(path), raw)
+    raise BackupFileError(N_("{path}: empty; not a backup"), path=path)
+
+
+def read_header_quietly(path: Path) -> BackupSummary | None:
+    """The header, or None for anything that is not a readable segcore backup."""
     try:
-        header = json.loads(raw)
-    except ValueError:
+        return read_header(path)
+    except BackupFileError:
+        return None
+
+
+def _header(path: Path, raw: bytes) -> BackupSummary:
+    try:
+        header = backup_codec.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, *_PARSE_ERRORS):
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise BackupFileError(N_("{path}: not a segcore backup"), path=path)
-    if header.get("version") != VERSION:
+    if header.get("version") not in READABLE:
         raise BackupFileError(N_("{path}: backup format version {found} is not supported (this "
-                                 "segcore reads version {version})"), path=path,
-                              found=repr(header.get("version")), version=VERSION)
-    return header
+                                 "segcore reads versions 1 and 2)"), path=path,
+                              found=repr(header.get("version")))
+    database, created, file = header.get("database"), header.get("created_at"), header.get("file")
+    if not isinstance(database, str) or not database.strip():
+        raise BackupFileError(N_("{path}: its header names no database; not a usable backup"),
+                              path=path)
+    try:
+        parse_time(created)
+    except (TypeError, ValueError):
+        raise BackupFileError(N_("{path}: its header has no valid date; not a usable backup"),
+                              path=path) from None
+    indexes = header.get("indexes")
+    if not (file is None or isinstance(file, str)) or not _valid_indexes(indexes, header):
+        raise BackupFileError(N_("{path}: its header is malformed"), path=path)
+    return BackupSummary(None, database, created, file=file, rotate=header.get("rotate") is True,
+                         indexes=indexes)
+
+
+def _valid_indexes(indexes, header: dict) -> bool:
+    if indexes is None:
+        return header["version"] == 1
+    return isinstance(indexes, dict) and all(
+        isinstance(specs, list) and all(isinstance(s, dict) and isinstance(s.get("name"), str)
+                                        and isinstance(s.get("key"), list) and s["key"]
+                                        for s in specs) for specs in indexes.values())
 
 
 def _manifest(path: Path, raw: bytes) -> dict:
@@ -223,54 +381,6 @@ def _manifest(path: Path, raw: bytes) -> dict:
 
 
 def stored_counts(db: Database) -> dict[str, int]:
-    """Documents per collection of `db`, only the collections that hold any."""
-    counts = {name: db[name].estimated_document_count() for name in _collections(db)}
+    """Documents per collection of `db` that a restore would replace, only those holding any."""
+    counts = {name: db[name].estimated_document_count() for name in backed_up_collections(db)}
     return {name: count for name, count in counts.items() if count}
-
-
-def restore_backup(db: Database, path: Path, author: "str | Actor",
-                   replace: bool = False) -> BackupSummary:
-    """Restore the backup at `path` into `db`, after checking the whole file.
-
-    Into an empty database, or with `replace` every collection of `db` is dropped first. Raises
-    BackupFileError (bad file) or RestoreRefused (data present without `replace`); in both cases
-    nothing was written. The caller recreates the indexes (segcore.prepare).
-    """
-    author = writer_name(author)
-    summary = verify_backup(path)
-    present = stored_counts(db)
-    if present and not replace:
-        raise RestoreRefused(N_("The database {database} already holds data ({counts}); restore "
-                                "into an empty one, or use --replace."), database=db.name,
-                             counts=", ".join(f"{n} {c}" for n, c in present.items()))
-    before = data_version.read_versions(db)
-    if replace:
-        for name in _collections(db):
-            db.drop_collection(name)
-    pending: dict[str, list[dict]] = {}
-    for number, raw in _records(Path(path)):
-        if number == 1 or raw.startswith(b'{"manifest"'):
-            continue
-        name, doc = _parse_document(Path(path), number, raw)
-        pending.setdefault(name, []).append(doc)
-        if len(pending[name]) >= _INSERT_CHUNK:
-            db[name].insert_many(pending.pop(name), ordered=False)
-    for name, docs in pending.items():
-        db[name].insert_many(docs, ordered=False)
-    history.record(db, [history.Change("restore", "database", "restore", None,
-                                       {"file": Path(path).name, "created_at":
-                                        summary.created_at, "documents": summary.documents},
-                                       author)])
-    _move_versions_past(db, before)
-    return summary
-
-
-def _move_versions_past(db: Database, before: dict) -> None:
-    """Leave every data version past both the restored one and the one replaced, so no app
-    serves a cached read of the replaced data as if it were the restored one."""
-    generation, synced = before["batches"]
-    db[META].update_one({"_id": data_version.BATCHES_DOC},
-                        {"$inc": {"generation": generation + 1, "synced": synced + 1},
-                         "$set": {"recent": [None]}}, upsert=True)
-    db[META].update_one({"_id": data_version.VERSION_DOC},
-                        {"$inc": {t: before[t] + 1 for t in data_version.TOPICS}}, upsert=True)

@@ -15,11 +15,12 @@ from pathlib import Path
 from gridfs import GridFS
 from pymongo.errors import OperationFailure
 
-from segcore import assignments, batch_import, batches, team
-from segcore.actors import Actor, writer_name
-from segcore.connection import Databases
-from segcore.errors import N_, DemoRefused
-from segcore.schema import BATCHES, META, TEAM
+from segcore.work import assignments, batch_import, batches
+from segcore.team import team
+from segcore.core.actors import Actor, authorize_write
+from segcore.core.connection import Databases
+from segcore.core.errors import N_, DemoRefused
+from segcore.core.schema import BATCHES, META, TEAM
 
 DEMO_TEAM = [("Mauricio", "Segmentador Senior", "mauricio@example.com"),
              ("Maggie", "Segmentador", "maggie@example.com"),
@@ -110,7 +111,7 @@ def build_folders(directory: Path, count: int) -> Path:
 def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "demo",
               count: int = 300, seed: int = 7, today: date | None = None) -> dict:
     """Load the demo into empty databases; raise DemoRefused when they hold any data."""
-    author = writer_name(author)
+    author = authorize_write(author)
     if not can_load_demo(databases):
         raise DemoRefused(N_("The databases already hold data; the demo only loads into "
                              "empty ones."))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from segcore import auth, batches, history, receipts, sync_runs, team
-from segcore.connection import Databases
+from segcore.team import auth, team
+from segcore.work import batches
+from segcore.core import history
+from segcore.sync import sync_runs
+from segcore.masks import receipts
+from segcore.core.connection import Databases
 
 
 def prepare(databases: Databases) -> list[str]:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient
 
-from segcore import embedded
-from segcore.config import Settings
-from segcore.connection import open_databases
+from segcore.core import embedded
+from segcore.core.config import Settings
+from segcore.core.connection import open_databases
 from segcore.prepare import prepare
 from tests.helpers import ROOT
 
@@ -126,7 +126,8 @@ def app_env(dbs, settings, monkeypatch):
 @pytest.fixture
 def demo_dbs(app_env, tmp_path):
     """The test databases holding synced demo data (60 batches, a team of five, uploads)."""
-    from segcore import demo, sync
+    from segcore import demo
+    from segcore.sync import sync
 
     demo.load_demo(app_env, tmp_path / "demo", author="test", count=60)
     sync.run_sync(app_env, author="test")

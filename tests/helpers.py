@@ -11,7 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 # The entry point and every page script under ui/pages/, as the smoke tests walk them.
-PAGES = ["streamlit_app", "dashboard", "batches", "team", "moves", "receipts", "sync", "settings"]
+PAGES = ["streamlit_app", "dashboard", "batches", "team", "moves", "receipts", "sync", "settings",
+         "my_batches"]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -39,3 +40,15 @@ def page(name: str):
     from streamlit.testing.v1 import AppTest
 
     return AppTest.from_file(str(page_path(name)), default_timeout=60)
+
+
+def index_uploads(uploads) -> dict[str, dict]:
+    """The sync's index of `uploads` ({key: {upload id: entry}}), filed one by one the way a
+    sync files them (`sync_plan.add_to_index`)."""
+    from segcore.sync.sync_index import SyncIndex
+    from segcore.sync.sync_plan import add_to_index
+
+    index = SyncIndex()
+    for upload in uploads:
+        add_to_index(index, upload)
+    return index

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from segcore import team
+from segcore.team import team
 
 LONG_AGO = "2025-01-07 12:00:00"
 

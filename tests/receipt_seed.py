@@ -11,8 +11,8 @@ from pathlib import Path
 import gridfs
 import pydicom.data
 
-from segcore import sync
-from segcore.connection import Databases, open_databases
+from segcore.core.connection import Databases, open_databases
+from segcore.sync import sync
 
 DICOMS = sorted(Path(pydicom.data.__file__).parent.joinpath("test_files").glob("*.dcm"))[:4]
 

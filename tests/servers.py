@@ -15,7 +15,7 @@ from pathlib import Path
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure, PyMongoError
 
-from segcore import embedded
+from segcore.core import embedded
 from tests.helpers import HOST
 
 

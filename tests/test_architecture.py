@@ -43,7 +43,7 @@ def _imports(path: Path, name: str, known: dict[str, Path]) -> set[str]:
                 anchor = name.split(".")[: len(name.split(".")) - node.level + is_package]
                 base = ".".join(anchor + ([base] if base else []))
             for alias in node.names:
-                # `from segcore import team` imports the module segcore.team
+                # `from segcore import team` imports the module segcore.team.team
                 found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
     return {m for m in found if m in known and m != name}
 
@@ -127,3 +127,49 @@ def test_the_readme_layout_names_every_module():
         if f"`{relative}`" not in layout and f"`{folder}`" not in layout:
             missing.append(relative)
     assert missing == [], "not in the README's layout table: " + ", ".join(missing)
+
+
+# segcore's domain packages, lowest first: a package imports only packages before it (or its
+# own modules). The top-level modules come after every package, the command line last.
+PACKAGE_ORDER = ["core", "team", "work", "uploads", "masks", "sync", "report", "views",
+                 "<top>", "cli"]
+
+
+def package_of(module: str) -> str:
+    """`segcore.sync.sync_plan` -> "sync"; a top-level module such as `segcore.backup` -> "<top>"."""
+    parts = module.split(".")
+    if len(parts) > 2 or (len(parts) == 2 and (ROOT / "segcore" / parts[1]).is_dir()):
+        return parts[1]
+    return "<top>"
+
+
+def test_every_package_has_a_place_in_the_order():
+    packages = {p.name for p in (ROOT / "segcore").iterdir()
+                if p.is_dir() and (p / "__init__.py").exists()}
+    assert packages <= set(PACKAGE_ORDER), f"place {packages - set(PACKAGE_ORDER)} in PACKAGE_ORDER"
+
+
+def test_packages_import_only_downward():
+    rank = {name: i for i, name in enumerate(PACKAGE_ORDER)}
+    upward = []
+    for module, imported in import_graph().items():
+        if not module.startswith("segcore.") or module == "segcore.__main__":
+            continue
+        for target in imported:
+            if not target.startswith("segcore."):
+                continue
+            if rank[package_of(target)] > rank[package_of(module)]:
+                upward.append(f"{module} -> {target}")
+    assert upward == [], "imports up the package order: " + ", ".join(sorted(upward))
+
+
+@pytest.mark.parametrize("package", [p for p in PACKAGE_ORDER if p not in ("<top>", "cli")])
+def test_each_package_says_what_it_offers_and_loads_nothing(package):
+    """A package's `__init__.py` names its modules in a docstring and imports nothing, so
+    `import segcore.sync` costs nothing and a newcomer reads the room's contents in one place."""
+    init = ROOT / "segcore" / package / "__init__.py"
+    tree = ast.parse(init.read_text())
+    assert ast.get_docstring(tree), f"{init} has no docstring"
+    assert not [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+                and not (isinstance(n, ast.ImportFrom) and n.module == "__future__")], \
+        f"{init} imports at load time"

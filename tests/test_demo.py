@@ -2,8 +2,9 @@
 
 import pytest
 
-from segcore import demo, stats
-from segcore.errors import DemoRefused
+from segcore import demo
+from segcore.report import stats
+from segcore.core.errors import DemoRefused
 
 
 def test_demo_is_realistic_and_labelled(dbs, tmp_path):

@@ -14,8 +14,8 @@ from typing import Any, Callable
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore.connection import friendly_errors, scrub
-from segcore.errors import (ConfigError, DatabaseUnavailable, EmbeddedServerError, SegcoreError,
+from segcore.core.connection import friendly_errors, scrub
+from segcore.core.errors import (ConfigError, DatabaseUnavailable, EmbeddedServerError, SegcoreError,
                             SyncAlreadyRunning)
 from ui.connection import forget_data_versions, uri_or_none
 from ui.i18n import _

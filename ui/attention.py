@@ -7,7 +7,7 @@ import hashlib
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from segcore.pace import Alerts
+from segcore.report.pace import Alerts
 from ui.actions import flash
 from ui.i18n import N_, _, ngettext
 

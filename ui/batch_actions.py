@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore import assignments, batch_table, batches
-from segcore.connection import Databases
+from segcore.work import assignments, batches
+from segcore.views import batch_table
+from segcore.core.connection import Databases
 from ui import reads
 from ui.actions import flash, run_write
 from ui.connection import connection, db_key, settings

@@ -13,11 +13,12 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from segcore import batch_table, pending_edits
-from segcore.batches import PRIORITIES, STATUSES
-from segcore.errors import SegcoreError
-from segcore.naming import person_key
-from segcore.timefmt import office_time
+from segcore.views import batch_table, pending_edits
+from segcore.work import batches
+from segcore.work.batches import PRIORITIES, STATUSES
+from segcore.core.errors import SegcoreError
+from segcore.core.naming import person_key
+from segcore.core.timefmt import office_time
 from ui.receipt_views import show_receipts
 from ui import labels, reads
 from ui.connection import settings
@@ -54,10 +55,9 @@ def fold_editor_edits(team: list[str]) -> None:
         return
     pending = pending_edits.fold_changes(st.session_state.get(PENDING_EDITS, {}), snap["rows"],
                                          editor_changes())
-    members = {person_key(n) for n in team}
     refused = [(batch_id, columns.pop("assignee")[1]) for batch_id, columns in pending.items()
                if "assignee" in columns and columns["assignee"][1]
-               and person_key(str(columns["assignee"][1])) not in members]
+               and batches.team_member(columns["assignee"][1], team) is None]
     if refused:
         st.warning(" ".join(_("{name} is not on the team, so {batch} keeps its "
                               "assignee.").format(name=name, batch=batch_id)

@@ -1,4 +1,4 @@
-"""Plotly figures for the dashboard, from the plain rows segcore.progress shapes.
+"""Plotly figures for the dashboard, from the plain rows segcore.report.progress shapes.
 
 No Streamlit calls and no database here: each function takes rows and returns a figure. Titles,
 axes and legends go through `_()`, which keeps them as written (English) outside a Streamlit run.
@@ -75,7 +75,7 @@ def burndown(points: list[dict], projection: list[dict]) -> go.Figure:
 
 
 def weekly_pace(weeks: list[dict]) -> go.Figure:
-    """Deliveries per person and week (rows from `segcore.pace.weekly_deliveries`).
+    """Deliveries per person and week (rows from `segcore.report.pace.weekly_deliveries`).
 
     A heatmap rather than lines: with a hundred people, a hundred lines are unreadable.
     """
@@ -92,3 +92,14 @@ def weekly_pace(weeks: list[dict]) -> go.Figure:
     figure = _layout(figure, _("Deliveries per week"))
     figure.update_layout(height=max(340, 60 + 18 * len(names)))
     return figure
+
+
+def my_deliveries(weeks: list[dict]) -> go.Figure:
+    """One person's deliveries per week ({week, deliveries}), oldest first."""
+    figure = go.Figure(go.Bar(
+        x=[dates.format_date(w["week"], "dd MMM", locale=babel_locale()) for w in weeks],
+        y=[w["deliveries"] for w in weeks], marker_color=MASKS, name=_("batches")))
+    figure.update_layout(xaxis_title=_("week starting"), yaxis_title=_("batches delivered"),
+                         yaxis_rangemode="nonnegative",
+                         yaxis_range=None if any(w["deliveries"] for w in weeks) else [0, 1])
+    return _layout(figure, _("Your deliveries per week"))

@@ -13,13 +13,14 @@ import time
 
 import streamlit as st
 
-from segcore import data_version, sync
-from segcore.actors import Actor
-from segcore.config import Settings, load_settings
-from segcore.connection import Databases, open_databases
-from segcore.errors import ConfigError
+from segcore.core import data_version
+from segcore.sync import sync
+from segcore.core.actors import Actor
+from segcore.core.config import Settings, load_settings
+from segcore.core.connection import Databases, open_databases
+from segcore.core.errors import ConfigError
 from segcore.prepare import prepare
-from segcore.schedule import SyncScheduler
+from segcore.sync.schedule import SyncScheduler
 
 
 def settings() -> Settings:
@@ -73,7 +74,7 @@ _versions_lock = threading.Lock()
 
 
 def data_versions() -> dict:
-    """The data version (`segcore.data_version.read_versions`), read at most once a second
+    """The data version (`segcore.core.data_version.read_versions`), read at most once a second
     per process and configuration: one indexed lookup keys every cached read of a page."""
     key, now = db_key(), time.monotonic()
     with _versions_lock:

@@ -23,7 +23,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from segcore.errors import SegcoreError
+from segcore.core.errors import SegcoreError
 from ui.connection import settings
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"

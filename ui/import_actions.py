@@ -12,9 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from segcore import batch_import
-from segcore.connection import Databases
-from segcore.errors import ImportFileError
+from segcore.work import batch_import
+from segcore.core.connection import Databases
+from segcore.core.errors import ImportFileError
 from ui.actions import run_write, show_error
 from ui.i18n import N_, _, format_number
 from ui.state import IMPORT_PREVIEW, IMPORT_RESULT, current_actor

@@ -8,7 +8,7 @@ stored.
 
 from __future__ import annotations
 
-from segcore.naming import person_key
+from segcore.core.naming import person_key
 from ui.i18n import N_, _
 
 STATUS = {"pending": N_("Pending"), "in_progress": N_("In progress"),

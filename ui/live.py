@@ -1,6 +1,6 @@
 """Pages that follow new data by themselves, and the live sync's status on the Sync page.
 
-A page calls `follow_changes` early: it notes the data version (`segcore.data_version`, read at
+A page calls `follow_changes` early: it notes the data version (`segcore.core.data_version`, read at
 most once a second per process) of the topics it shows, and a fragment looks at it again every
 few seconds, rerunning the page only when it moved: a sync applied new masks, or someone else
 wrote. Cached reads are keyed by that version, so the rerun re-reads only what changed.
@@ -15,10 +15,10 @@ from typing import Callable
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore.errors import SegcoreError
-from segcore.history import utcnow
-from segcore.live_status import LiveStatus, live_status
-from segcore.timefmt import office_time
+from segcore.core.errors import SegcoreError
+from segcore.core.timefmt import utcnow
+from segcore.sync.live_status import LiveStatus, live_status
+from segcore.core.timefmt import office_time
 from ui.connection import data_versions, databases, settings
 from ui.i18n import _, format_age
 from ui.state import LIVE_SEEN

@@ -1,6 +1,6 @@
 """The login gate (LOGIN=on): a login lasts SESSION_MINUTES across reloads and new tabs.
 
-A login creates a session (`segcore.sessions`) whose random token the browser keeps in a
+A login creates a session (`segcore.team.sessions`) whose random token the browser keeps in a
 cookie; a reload or a new tab sends the cookie, and the gate resumes the session from it.
 Logging out, a password change or removing the user ends it server-side, so a cookie left
 behind logs nobody in.
@@ -18,16 +18,17 @@ from datetime import timezone
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore import auth, sessions
-from segcore.errors import SegcoreError
-from segcore.history import utcnow
+from segcore.team import auth, sessions
+from segcore.core.errors import SegcoreError
+from segcore.core.timefmt import utcnow
 from ui.actions import run_write
 from ui.connection import databases, settings
 from ui.i18n import N_, _
 from ui.state import ACTOR, LOGIN_AT, NEW_COOKIE, SESSION_TOKEN, TRIED_TOKEN
 
 COOKIE = "segdash_session"
-ROLES = {"coordinator": N_("coordinator"), "viewer": N_("viewer")}
+ROLES = {"coordinator": N_("coordinator"), "viewer": N_("viewer"),
+         "segmentador": N_("segmentador")}
 
 
 def cookie_token() -> str | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore import mask_check
-from segcore.connection import Databases
+from segcore.masks import mask_check
+from segcore.core.connection import Databases
 from ui import labels, reads
 from ui.actions import run_write
 from ui.i18n import N_, _, format_number

@@ -5,10 +5,10 @@ decorate it with `@cached_read(topics=...)`: callers then pass the arguments onl
 cached value, or a message and a Retry when the database is down (`.or_problem(...)` returns
 `(value, None)` or `(None, message)` instead, for parts of a page that can do without).
 
-The cache key holds the version of each topic the read depends on (`segcore.data_version`,
+The cache key holds the version of each topic the read depends on (`segcore.core.data_version`,
 one indexed read per second and process): a write bumps only its topics, so a page re-reads
 only what changed, for every user at once, and nothing expires by the clock. The batch list
-itself is held once per process in memory (`segcore.batch_rows`) and caught up by re-reading
+itself is held once per process in memory (`segcore.views.batch_rows`) and caught up by re-reading
 only the batches a write touched.
 """
 
@@ -22,13 +22,19 @@ from typing import Callable
 
 import streamlit as st
 
-from segcore import demo, handover, history, mask_check, pace, sync, team, upload_stats
-from segcore.batch_rows import BatchRows
-from segcore.batches import BatchQuery
-from segcore.naming import person_key
-from segcore import receipts as receipts_store
-from segcore.schema import BATCHES, RECEIPTS
-from segcore.connection import Databases, check_health
+from segcore import backup_restore, demo
+from segcore.work import handover
+from segcore.core import history
+from segcore.masks import mask_check
+from segcore.masks import receipts as receipts_store
+from segcore.report import pace
+from segcore.sync import sync, upload_stats
+from segcore.team import team
+from segcore.views.batch_rows import BatchRows
+from segcore.work import batches
+from segcore.work.batches import BatchQuery
+from segcore.core.naming import person_key
+from segcore.core.connection import Databases, check_health
 from ui.actions import guarded, optional
 from ui.connection import connection, data_versions, databases, db_key, settings
 from ui.i18n import _
@@ -181,12 +187,19 @@ def former_members(found: Databases) -> set[str]:
 @cached_read(topics=("batches",))
 def batch_detail(found: Databases, batch_id: str) -> dict | None:
     """One batch as stored (any id, not only those on the page shown), or None."""
-    return found.work[BATCHES].find_one({"id": batch_id}, {"_id": 0})
+    return batches.get_batch(found.work, batch_id)
 
 
 @cached_read(topics=("batches", "team"))
 def batch_history(found: Databases, batch_id: str) -> list[dict]:
     return history.list_history(found.work, key=batch_id, limit=100)
+
+
+def interrupted_restore():
+    """A RestoreIncomplete for a restore that did not finish, or None. Read on every run (one
+    small find): a killed restore moves no data version, so no cached read would notice it."""
+    found, _problem = optional(lambda: backup_restore.interrupted_restore(databases().work))
+    return found
 
 
 @cached_read(topics=("batches", "team"))
@@ -262,5 +275,4 @@ def receipts(found: Databases, batch_ids: tuple[str, ...] = (), person: str | No
 @cached_read(topics=("batches", "sync"))
 def receipt_uploaders(found: Databases) -> list[str]:
     """Everyone who has a receipt, for the Receipts page's filter."""
-    names = found.work[RECEIPTS].distinct("uploaded_by")
-    return sorted({n for n in names if isinstance(n, str) and n.strip()}, key=person_key)
+    return receipts_store.uploaders(found.work)

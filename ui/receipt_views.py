@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore import review
-from segcore.labels import human_size
-from segcore.timefmt import office_time
+from segcore.core.timefmt import office_time
+from segcore.views.labels import human_size
+from segcore.work import review
 from ui import labels
 from ui.actions import run_write
 from ui.connection import settings

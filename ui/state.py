@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore.actors import Actor
-from segcore.errors import SegcoreError
+from segcore.core.actors import Actor
+from segcore.core.errors import SegcoreError
 from ui.connection import settings
 
 ACTOR = "actor"                        # the logged-in user (an Actor), None with login off

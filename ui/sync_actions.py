@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore import sync
-from segcore.connection import Databases
-from segcore.labels import FIELD_LABELS, human_size, run_kind
-from segcore.schedule import SyncScheduler
-from segcore.timefmt import office_time
+from segcore.sync import sync
+from segcore.core.connection import Databases
+from segcore.views.labels import FIELD_LABELS, human_size, run_kind
+from segcore.sync.schedule import SyncScheduler
+from segcore.core.timefmt import office_time
 from ui.actions import run_write
 from ui.connection import settings
 from ui.i18n import N_, _, format_number
@@ -98,7 +98,7 @@ def _word(table: dict, value: object) -> object:
 
 
 def label(field: str) -> str:
-    """The shared label of a field or figure (`segcore.labels`), in the session's language."""
+    """The shared label of a field or figure (`segcore.views.labels`), in the session's language."""
     return _(FIELD_LABELS[field])
 
 

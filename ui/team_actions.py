@@ -10,11 +10,11 @@ from datetime import date, datetime
 
 import streamlit as st
 
-from segcore import handover, review
-from segcore.batches import ChangeResult
-from segcore.connection import Databases
-from segcore.naming import person_key
-from segcore.timefmt import office_time
+from segcore.work import handover, review
+from segcore.work.batches import ChangeResult
+from segcore.core.connection import Databases
+from segcore.core.naming import person_key
+from segcore.core.timefmt import office_time
 from ui import reads
 from ui.actions import flash, run_write
 from ui.attention import pace_columns

@@ -10,9 +10,9 @@ from __future__ import annotations
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore.connection import Databases
-from segcore.errors import SegcoreError
-from segcore import auth
+from segcore.core.connection import Databases
+from segcore.core.errors import SegcoreError
+from segcore.team import auth
 from ui import i18n, reads
 from ui.i18n import _
 from ui.actions import describe_error, guarded, show_flash
@@ -100,6 +100,13 @@ def upload_models_notice() -> None:
     elif state == "missing":
         st.info(_("Upload figures are built by the sync and none has saved them yet: run a "
                   "sync from the Sync page."), icon=":material/history:")
+
+
+def restore_banner() -> None:
+    """A restore that was interrupted leaves the data unfinished: every page says so."""
+    problem = reads.interrupted_restore()
+    if problem is not None:
+        st.error(describe_error(problem), icon=":material/settings_backup_restore:")
 
 
 def demo_banner() -> None:

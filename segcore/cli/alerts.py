@@ -13,8 +13,8 @@ ALERT_EXIT = 3  # for a cron job that mails its output only when there is someth
 
 
 def _alerts(ctx, rows=None):
-    from segcore.alerts import current_alerts
-    from segcore.pace import PaceOptions
+    from segcore.report.alerts import current_alerts
+    from segcore.report.pace import PaceOptions
 
     return current_alerts(ctx.databases.work, PaceOptions.from_settings(ctx.settings),
                           tz=ctx.settings.zone, rows=rows)
@@ -62,9 +62,9 @@ def alerts(ctx, fail_on_alert, as_json):
 @handle_errors
 def report(ctx, out_file):
     """A weekly summary in Markdown: figures, a per-person table and the alerts."""
-    from segcore.alerts import pace_rows
-    from segcore.errors import SegcoreError
-    from segcore.pace_report import weekly_report
+    from segcore.report.alerts import pace_rows
+    from segcore.core.errors import SegcoreError
+    from segcore.report.pace_report import weekly_report
 
     rows = pace_rows(ctx.databases.work)
     text = weekly_report(rows, _alerts(ctx, rows))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,55 +10,91 @@ import click
 
 from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
-from segcore.errors import SegcoreError
+from segcore.core.errors import SegcoreError
+from segcore.core.naming import printable
 
 
 @main.command()
-@click.option("--out", type=click.Path(path_type=Path),
-              help="File to write, or a folder for a dated name (default: this folder).")
+@click.option("--out", help="File to write, or a folder (existing, or ending in /) for a dated "
+                            "name (default: this folder).")
 @click.option("--keep", type=click.IntRange(1, 100_000),
-              help="With --out FOLDER: keep only the N newest backups there.")
+              help="With --out FOLDER: keep only the N newest backups of this database that "
+                   "backup wrote there (a missing folder is created).")
 @json_option
 @pass_context
 @handle_errors
 def backup(ctx, out, keep, as_json):
-    """Back up every collection of the app's database to one compressed file."""
+    """Back up every collection of the app's database to one compressed file (mode 0600)."""
     from segcore import backup as backups
+    from segcore.backup_rotation import prune_backups
 
-    if keep and not (out is not None and out.is_dir()):
-        raise click.UsageError("--keep needs --out naming a folder")
-    summary = backups.backup_to_file(ctx.databases.work, out)
-    pruned = backups.prune_backups(out, ctx.databases.work.name, keep) if keep else []
+    if keep and out is None:
+        raise SegcoreError("--keep needs --out naming a folder")
+    folder = bool(keep) or (out is not None and out.endswith(("/", os.sep)))
+    if folder and (Path(out).exists() and not Path(out).is_dir()
+                   or not Path(out).exists() and out.endswith(".gz")):
+        raise SegcoreError(f"{printable(out)}: not a folder; --keep needs --out naming a folder")
+    work = ctx.databases.work
+    summary = backups.backup_to_file(work, Path(out) if out else None, folder=folder)
+    rotation = prune_backups(Path(out), work.name, keep, Path(summary.path)) if keep else None
+    deleted = rotation.deleted if rotation else []
+    for path, why in (rotation.left_alone if rotation else []):
+        click.echo(f"note: left alone {printable(path)}: {printable(why)}", err=True)
     if as_json:
-        emit_json({**summary.__dict__, "documents": summary.documents,
-                   "deleted": [str(p) for p in pruned]})
+        emit_json({**{k: v for k, v in summary.__dict__.items() if k != "indexes"},
+                   "documents": summary.documents, "deleted": [str(p) for p in deleted],
+                   "left_alone": [str(p) for p, _why in (rotation.left_alone if rotation
+                                                           else [])]})
         return
-    click.echo(f"Backup written: {summary.path} ({summary.documents} documents in "
+    click.echo(f"Backup written: {printable(summary.path)} ({summary.documents} documents in "
                f"{len(summary.counts)} collections)"
-               f"{f'; {len(pruned)} older backups deleted' if pruned else ''}.")
+               f"{f'; {len(deleted)} older backups deleted' if deleted else ''}.")
 
 
 @main.command()
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--replace", is_flag=True, help="Replace the data already in the database.")
 @click.option("--yes", is_flag=True, help="Do not ask before replacing.")
 @pass_context
 @handle_errors
 def restore(ctx, file, replace, yes):
-    """Restore a backup into an empty database (or --replace what is there)."""
+    """Restore a backup into an empty database (or --replace what is there), all or nothing.
+
+    Every login session ends; logins, passwords and roles become the backup's.
+    """
     from segcore import backup as backups
+    from segcore.backup_restore import interrupted_restore, restore_backup
     from segcore.prepare import prepare
 
     work = ctx.databases.work
     summary = backups.verify_backup(file)  # a bad file is refused before any question
+    source = (f"the backup of database {printable(summary.database)} taken "
+              f"{summary.created:%Y-%m-%d %H:%M:%S} UTC ({summary.documents} documents)")
     present = backups.stored_counts(work)
     if replace and present and not yes:
         if not sys.stdin.isatty():
             raise SegcoreError("no terminal to confirm the replacement; add --yes")
         held = ", ".join(f"{count} {name}" for name, count in present.items())
-        click.confirm(f"Replace everything in {work.name} ({held}) with the backup of "
-                      f"{summary.created_at} ({summary.documents} documents)?", abort=True)
-    summary = backups.restore_backup(work, file, _author(), replace=replace)
-    prepare(ctx.databases)  # the indexes, which a replace dropped with the collections
-    click.echo(f"Restored {summary.documents} documents from {file} (backup of "
-               f"{summary.created_at}).")
+        pending = interrupted_restore(work)
+        click.confirm(f"Replace everything in {work.name} ({held}) with {source}? Every login "
+                      f"session ends, and logins, passwords and roles become the backup's."
+                      f"{f' ({pending})' if pending else ''}", abort=True)
+    result = restore_backup(work, file, _author(), replace=replace, verified=summary)
+    prepare(ctx.databases)  # the standard indexes, should the backup lack any
+    if result.redone:
+        click.echo(f"An interrupted restore from {printable(result.redone.get('file'))} was "
+                   "undone first.")
+    click.echo(f"Restored {source} from {printable(file)}.")
+    click.echo(f"Every login session was ended ({result.sessions_ended} open); everyone logs in "
+               "again.")
+    _say_logins(result.logins)
+
+
+def _say_logins(logins) -> None:
+    """Name every login the restore changed: what it silently brought back is said aloud."""
+    for names, what in ((logins.back, "removed since the backup, are back"),
+                        (logins.password, "have the password they had at the backup again"),
+                        (logins.role, "have the role they had at the backup again"),
+                        (logins.gone, "added since the backup, are gone")):
+        if names:
+            click.echo(f"Logins {what}: {', '.join(printable(n) for n in sorted(names))}.")

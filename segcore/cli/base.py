@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 import click
 
-from segcore.errors import SegcoreError
+from segcore.core.errors import SegcoreError
 
 # Only click and the error classes are imported here: `segcore --help` and a cron run that
 # finds nothing new must not pay for pymongo, pandas or bcrypt before they are needed.
@@ -40,7 +40,7 @@ class Context:
     @property
     def settings(self):
         if self._settings is None:
-            from segcore.config import load_settings
+            from segcore.core.config import load_settings
 
             # The default `.env` may be absent; a file named with --env-file must exist.
             self._settings = (load_settings(".env") if self.env_file is None
@@ -50,7 +50,7 @@ class Context:
     @property
     def databases(self):
         if self._databases is None:
-            from segcore.connection import friendly_errors, open_databases
+            from segcore.core.connection import friendly_errors, open_databases
             from segcore.prepare import prepare
 
             self._databases = open_databases(self.settings)
@@ -66,8 +66,8 @@ def handle_errors(command):
     def wrapper(*args, **kwargs):
         from pymongo.errors import PyMongoError
 
-        from segcore.connection import driver_error_message, friendly_errors
-        from segcore.redact import scrub
+        from segcore.core.connection import driver_error_message, friendly_errors
+        from segcore.core.redact import scrub
 
         ctx = click.get_current_context().find_object(Context)
         uri = ctx._databases.uri if ctx and ctx._databases else None

@@ -9,7 +9,7 @@ import click
 
 from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
-from segcore.naming import printable
+from segcore.core.naming import printable
 
 
 
@@ -25,7 +25,7 @@ from segcore.naming import printable
 @handle_errors
 def import_command(ctx, batches_file, data_dir, count_images, as_json):
     """Import the batch list from the batches file and the data directory."""
-    from segcore import batch_import
+    from segcore.work import batch_import
 
     settings = ctx.settings
     if data_dir is None and settings.data_directory is not None:
@@ -72,7 +72,7 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
 @handle_errors
 def assign(ctx, batch_ids, assignee, unassign, as_json):
     """Assign batches to a team member, or unassign them."""
-    from segcore import assignments
+    from segcore.work import assignments
 
     if bool(assignee) == bool(unassign):
         raise click.UsageError("give exactly one of --to NAME or --unassign")
@@ -96,16 +96,20 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
 @handle_errors
 def status(ctx, as_json):
     """Counts: total, assigned, uploaded (with masks), delivered (usable), without masks."""
-    from segcore import stats
+    from segcore.backup_restore import interrupted_restore
+    from segcore.report import stats
 
     counts = stats.summary(ctx.databases.work)
+    restore = interrupted_restore(ctx.databases.work)
     if as_json:
-        emit_json(counts.as_dict())
+        emit_json({**counts.as_dict(), "restore_incomplete": str(restore) if restore else None})
         return
     click.echo(f"total {counts.total}  assigned {counts.assigned}  uploaded "
                f"{counts.with_masks} ({counts.percent_with_masks}%)  delivered, usable "
                f"{counts.delivered} ({counts.percent_delivered}%)  without masks "
                f"{counts.without_masks}")
+    if restore:
+        click.echo(f"warning: {restore}", err=True)
 
 
 @main.command("history")
@@ -116,7 +120,7 @@ def status(ctx, as_json):
 @handle_errors
 def history_command(ctx, batch_id, limit, as_json):
     """Recent changes, of one batch (or team member) if given."""
-    from segcore import history
+    from segcore.core import history
 
     entries = history.list_history(ctx.databases.work, key=batch_id, limit=limit)
     if as_json:

@@ -8,7 +8,7 @@ import click
 
 from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
-from segcore.naming import printable
+from segcore.core.naming import printable
 
 PROBLEM_CHOICES = ("any", "none", "unreadable", "incomplete", "no_batch", "unknown")
 
@@ -23,7 +23,7 @@ PROBLEM_CHOICES = ("any", "none", "unreadable", "incomplete", "no_batch", "unkno
 @handle_errors
 def receipts_command(ctx, batch_ids, person, problem, limit, as_json):
     """Each upload's receipt, newest first (of the given batches)."""
-    from segcore.receipts import list_receipts
+    from segcore.masks.receipts import list_receipts
 
     found = list_receipts(ctx.databases.work, list(batch_ids) or None, person=person,
                           problem=problem, limit=limit)
@@ -54,7 +54,7 @@ def receipts_command(ctx, batch_ids, person, problem, limit, as_json):
 @handle_errors
 def review_command(ctx, batch_ids, accept, note, as_json):
     """Accept or send back delivered batches (compare-and-set, recorded in the history)."""
-    from segcore.review import review
+    from segcore.work.review import review
 
     if accept == (note is not None):
         raise click.UsageError("Give exactly one of --accept or --rework NOTE.")

@@ -16,7 +16,7 @@ from segcore.cli.base import (author as _author, emit_json, handle_errors, json_
 @handle_errors
 def stop_server(ctx):
     """Stop the embedded database server (it starts again when needed)."""
-    from segcore import embedded
+    from segcore.core import embedded
 
     stopped = embedded.stop_server(ctx.settings.embedded_path)
     click.echo("Embedded server stopped." if stopped else "No embedded server was running.")

@@ -8,8 +8,8 @@ import click
 
 from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
-from segcore.errors import SegcoreError
-from segcore.naming import printable
+from segcore.core.errors import SegcoreError
+from segcore.core.naming import printable
 
 UNUSABLE_SHOWN = 10  # unusable uploads listed after a sync (all are counted)
 
@@ -34,7 +34,7 @@ def sync(ctx, full, mode, check_masks, watch, interval, as_json):
                                    "stderr; `segcore verify` checks the masks).")
         _watch(ctx, full, interval)
         return
-    from segcore.sync import run_sync
+    from segcore.sync.sync import run_sync
 
     with click.progressbar(length=1000, label="Syncing", file=sys.stderr,
                            show_eta=False) as bar:
@@ -60,7 +60,7 @@ def sync(ctx, full, mode, check_masks, watch, interval, as_json):
 def _verify_new(ctx, report, quiet: bool):
     """Check the uploads the sync found new (after a full read, every one not checked yet)."""
     from segcore.cli.verify import run_verify
-    from segcore.mask_check import VerifyReport
+    from segcore.masks.mask_check import VerifyReport
 
     if report.changed_upload_ids == []:
         return VerifyReport()
@@ -93,8 +93,8 @@ def _print_sync(report) -> None:
 @handle_errors
 def uploads(ctx, recent, orphans, unmatched, mismatches, unusable, as_json):
     """Uploaded mask files: the most recent, or the problems the last sync found."""
-    from segcore.sync import last_run
-    from segcore.uploads import recent_uploads
+    from segcore.sync.sync import last_run
+    from segcore.uploads.uploads import recent_uploads
 
     rows: list[dict] = []
     if recent or not (orphans or unmatched or mismatches or unusable):
@@ -127,7 +127,7 @@ def _watch(ctx, full: bool, interval: float) -> None:
     import signal
     from datetime import datetime
 
-    from segcore.live_sync import LiveSync
+    from segcore.sync.live_sync import LiveSync
 
     def log(message: str) -> None:
         click.echo(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}", err=True)

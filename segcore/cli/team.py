@@ -8,7 +8,7 @@ import click
 
 from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
-from segcore.naming import printable
+from segcore.core.naming import printable
 
 
 
@@ -23,7 +23,7 @@ def team_group():
 @handle_errors
 def team_list(ctx, as_json):
     """Everyone on the team."""
-    from segcore import team
+    from segcore.team import team
 
     members = team.list_members(ctx.databases.work)
     if as_json:
@@ -45,7 +45,7 @@ def team_list(ctx, as_json):
 @handle_errors
 def team_add(ctx, name, role, email):
     """Add a segmentador."""
-    from segcore import team
+    from segcore.team import team
 
     member = team.add_member(ctx.databases.work, name, role, email, author=_author())
     click.echo(f"Added {printable(member.name)} ({printable(member.role)}).")
@@ -59,7 +59,7 @@ def team_add(ctx, name, role, email):
 @handle_errors
 def team_edit(ctx, name, role, email):
     """Change a member's role and/or email."""
-    from segcore import team
+    from segcore.team import team
 
     if role is None and email is None:
         raise click.UsageError("give --role and/or --email")
@@ -76,7 +76,7 @@ def team_edit(ctx, name, role, email):
 @handle_errors
 def team_remove(ctx, name, unassign, reassign_to):
     """Remove a member; their open batches are unassigned or reassigned."""
-    from segcore import handover
+    from segcore.work import handover
 
     moved = handover.remove_member(ctx.databases.work, name, unassign=unassign,
                                    reassign_to=reassign_to, author=_author())
@@ -90,9 +90,10 @@ def team_remove(ctx, name, unassign, reassign_to):
 @handle_errors
 def health(ctx, as_json):
     """Whether both databases answer, how fast, and which server (password masked)."""
-    from segcore.connection import check_health
+    from segcore.core.connection import check_health
 
     results = [check_health(ctx.databases, which) for which in ("work", "training")]
+    restore = _interrupted_restore(ctx.databases.work) if results[0].reachable else None
     if as_json:
         emit_json(results)
     else:
@@ -101,5 +102,19 @@ def health(ctx, as_json):
                      else f"UNREACHABLE: {h.error}")
             click.echo(f"{h.database:<20} {state}")
         click.echo(f"server: {results[0].uri}{' (embedded)' if results[0].embedded else ''}")
-    if not all(h.reachable for h in results):
+    if restore:
+        click.echo(f"warning: {restore}", err=True)
+    if restore or not all(h.reachable for h in results):
         sys.exit(1)
+
+
+def _interrupted_restore(work):
+    """An interrupted restore leaves the data unfinished: health reports it (exit code 1)."""
+    from pymongo.errors import PyMongoError
+
+    from segcore.backup_restore import interrupted_restore
+
+    try:
+        return interrupted_restore(work)
+    except PyMongoError:
+        return None  # the reachability line already says what is wrong

@@ -6,11 +6,11 @@ import sys
 
 import click
 
-from segcore.actors import ROLES
+from segcore.core.actors import ROLES
 from segcore.cli.base import (emit_json, handle_errors, json_option, main,
                               pass_context)
-from segcore.errors import SegcoreError
-from segcore.naming import printable
+from segcore.core.errors import SegcoreError
+from segcore.core.naming import printable
 
 
 
@@ -32,15 +32,21 @@ def _read_password(from_stdin: bool) -> str:
 @user_group.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--member", help="With --role segmentador: the team member the login belongs to.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_context
 @handle_errors
-def user_add(ctx, name, role, password_stdin):
-    """Create a login (the password is asked for, never given as an argument)."""
-    from segcore import auth
+def user_add(ctx, name, role, member, password_stdin):
+    """Create a login (the password is asked for, never given as an argument).
 
-    user = auth.add_user(ctx.databases.work, name, role, _read_password(password_stdin))
-    click.echo(f"User {printable(user.name)} created with the {user.role} role.")
+    A segmentador login sees only the batches of its team member (--member).
+    """
+    from segcore.team import auth
+
+    user = auth.add_user(ctx.databases.work, name, role, _read_password(password_stdin),
+                         member=member)
+    owner = f" for {printable(user.member)}" if user.member else ""
+    click.echo(f"User {printable(user.name)} created with the {user.role} role{owner}.")
 
 
 @user_group.command("passwd")
@@ -50,7 +56,7 @@ def user_add(ctx, name, role, password_stdin):
 @handle_errors
 def user_passwd(ctx, name, password_stdin):
     """Change a user's password (also lifts a lockout)."""
-    from segcore import auth
+    from segcore.team import auth
 
     auth.set_password(ctx.databases.work, name, _read_password(password_stdin))
     click.echo(f"Password of {printable(name)} changed.")
@@ -62,8 +68,8 @@ def user_passwd(ctx, name, password_stdin):
 @handle_errors
 def user_list(ctx, as_json):
     """Every app user and their role (never their password hashes)."""
-    from segcore import auth
-    from segcore.history import utcnow
+    from segcore.team import auth
+    from segcore.core.timefmt import utcnow
 
     users = auth.list_users(ctx.databases.work)
     if as_json:
@@ -73,7 +79,8 @@ def user_list(ctx, as_json):
     for user in users:
         locked = (f"  locked until {user.locked_until:%H:%M} UTC"
                   if user.locked_until and user.locked_until > now else "")
-        click.echo(f"{printable(user.name):<24} {printable(user.role)}{locked}")
+        member = f" ({printable(user.member)})" if user.member else ""
+        click.echo(f"{printable(user.name):<24} {printable(user.role)}{member}{locked}")
     if not users:
         click.echo("No users yet: add one with `python -m segcore user add NAME --role coordinator`.")
 
@@ -84,7 +91,7 @@ def user_list(ctx, as_json):
 @handle_errors
 def user_remove(ctx, name):
     """Delete a login."""
-    from segcore import auth
+    from segcore.team import auth
 
     auth.remove_user(ctx.databases.work, name)
     click.echo(f"User {printable(name)} removed.")

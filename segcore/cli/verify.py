@@ -17,7 +17,7 @@ def progress_bar(label: str, quiet: bool):
 
 def run_verify(ctx, quiet: bool, **options):
     """Run a mask check with a progress bar; returns its VerifyReport."""
-    from segcore.mask_check import verify
+    from segcore.masks.mask_check import verify
 
     with progress_bar("Checking masks", quiet) as bar:
         def progress(fraction, message):
@@ -70,7 +70,7 @@ def verify(ctx, batch_ids, every_batch, recheck, as_json):
 
     With no BATCH, checks every upload not checked yet and reports every batch that has uploads.
     """
-    from segcore.errors import ValidationError
+    from segcore.core.errors import ValidationError
 
     if batch_ids and every_batch:
         raise ValidationError("Name batches or use --all, not both.")

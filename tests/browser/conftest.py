@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from segcore import embedded
+from segcore.core import embedded
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS, free_port
 
 SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from pymongo import MongoClient
 
-from segcore import embedded
+from segcore.core import embedded
 from tests.helpers import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
@@ -182,7 +182,7 @@ def test_settings_page_screenshot(page, app_url):
 
 
 def test_a_former_members_batch_shows_their_name_in_the_grid(page, app_url, work_db):
-    from segcore import assignments, batches, handover
+    from segcore.work import assignments, batches, handover
     held = work_db.batches.find_one({"assignee": "Flor"})
     # A finished batch stays with the person who did it when they leave the team.
     assignments.apply_edits(work_db, [batches.Edit(held["id"], "status", held["status"], "done")],

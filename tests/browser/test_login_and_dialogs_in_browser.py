@@ -8,7 +8,8 @@ import os
 import pytest
 from pymongo import MongoClient
 
-from segcore import auth, embedded, team
+from segcore.team import auth, team
+from segcore.core import embedded
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.browser

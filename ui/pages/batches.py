@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from segcore import batch_table, batches
-from segcore.batches import MASK_STATES, STATUSES, UNASSIGNED, UNCHECKED, BatchQuery
+from segcore.views import batch_table
+from segcore.work import batches
+from segcore.work.batches import MASK_STATES, STATUSES, UNASSIGNED, UNCHECKED, BatchQuery
 from ui import batch_actions, batch_grid, labels, mask_actions, reads
 from ui.actions import clear_caches
 from ui.i18n import N_, _, format_number

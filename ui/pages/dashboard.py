@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import streamlit as st
 
-from segcore import pace, progress
-from segcore.batches import STATUSES, UNASSIGNED
-from segcore.history import utcnow
-from segcore.timefmt import to_office
+from segcore.report import pace, progress
+from segcore.work.batches import STATUSES, UNASSIGNED
+from segcore.core.timefmt import utcnow
+from segcore.core.timefmt import to_office
 from ui import charts, labels, reads
 from ui.attention import attention_panel
 from ui.connection import settings

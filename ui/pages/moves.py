@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from segcore import alerts
+from segcore.report import alerts
 from ui import reads
 from ui.actions import run_write
 from ui.attention import describe_applied, moves_key

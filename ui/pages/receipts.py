@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from segcore.receipts import PROBLEMS
+from segcore.masks.receipts import PROBLEMS
 from ui import labels, reads
 from ui.i18n import N_, _
 from ui.receipt_views import show_receipts

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from segcore.timefmt import office_time, zone_name
+from segcore.core.timefmt import office_time, zone_name
 from ui import reads
 from ui.connection import scheduler, settings
 from ui.i18n import N_, _, format_number

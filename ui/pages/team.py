@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from segcore import progress, team
+from segcore.report import progress
+from segcore.team import team
 from ui import reads
 from ui.actions import run_write
 from ui.connection import settings
@@ -10,6 +11,7 @@ from ui.i18n import N_, _
 from ui.state import can_write, current_actor
 from ui.team_actions import (confirm_removal, former_holders, member_added, removal_target,
                              rework_table, team_table)
+from ui.member_logins import member_logins
 from ui.widgets import page_start
 
 databases = page_start(N_("Team"))
@@ -70,6 +72,7 @@ with change.container(border=True):
                       then=_("{name}'s details were saved.").format(name=chosen))
     asked = st.button(_("Remove {name}…").format(name=chosen), key="remove_ask",
                       icon=":material/person_remove:")
+member_logins(databases, names)
 target = removal_target(chosen, names, asked)
 if target:
     confirm_removal(databases, target, [n for n in names if n != target],

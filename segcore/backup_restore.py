@@ -1,0 +1,310 @@
+"""Restoring a backup, all or nothing, and telling when a restore was interrupted.
+
+A restore never writes into the live collections. It checks the whole file, writes every
+collection into a staging copy (`restore_staging.<name>`) with the backup's indexes, and only
+then swaps the copies in, one rename per collection, moving the replaced ones aside
+(`restore_previous.<name>`) until all are in. A file that fails on insert (a repeated document,
+a unique index it breaks) or a server error before the swap leaves the data as it was; an error
+during the swap puts the earlier collections back. A marker (`restore_state`) is written first
+and removed last: a restore killed anywhere leaves it, `segcore status`, `segcore health` and
+every page report it until a restore succeeds, and the next restore first undoes what the
+killed one left (putting the earlier collections back), so a re-run converges.
+
+What a restore would otherwise silently bring back: login sessions (every session ends, the
+backup's are not restored), logins, passwords and roles as they were (the result names them),
+the sync lease (never backed up), and the sync's resume point (its index is marked incomplete,
+so the next sync reads every upload once). It holds the sync lease while it runs, so no sync
+writes meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from pymongo.database import Database
+from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
+
+from segcore.core import data_version, history
+from segcore.core.actors import Actor, authorize_write
+from segcore.backup import (BackupSummary, backed_up_collections, documents, index_specs,
+                            stored_counts, verify_backup)
+from segcore.core.errors import (N_, RestoreFailed, RestoreIncomplete, RestoreRefused, SegcoreError,
+                            SyncAlreadyRunning)
+from segcore.core.timefmt import utcnow
+from segcore.core.schema import (APP_SESSIONS, APP_USERS, HISTORY, LOCKS, META, RESTORE_PREVIOUS,
+                            RESTORE_STAGING, RESTORE_STATE, SYNC_STATE)
+from segcore.sync.sync_lease import Lease, process_alive
+
+MARKER = "restore"
+_CHUNK = 500  # documents per insert_many: bounded memory, few round trips
+_NOT_RESTORED = (LOCKS, RESTORE_STATE, APP_SESSIONS)
+
+
+@dataclass
+class LoginChanges:
+    """How the restore changed the app's logins (names), compared with just before it."""
+
+    back: list[str] = field(default_factory=list)      # removed since the backup, back again
+    gone: list[str] = field(default_factory=list)      # added since the backup, gone
+    password: list[str] = field(default_factory=list)  # the password they had at the backup
+    role: list[str] = field(default_factory=list)      # the role they had at the backup
+
+
+@dataclass
+class RestoreResult:
+    summary: BackupSummary
+    sessions_ended: int
+    logins: LoginChanges
+    redone: dict | None = None  # the interrupted restore this one undid first
+
+
+def interrupted_restore(db: Database) -> RestoreIncomplete | None:
+    """A RestoreIncomplete describing a restore that was interrupted, or None (read only)."""
+    marker = db[RESTORE_STATE].find_one({"_id": MARKER})
+    if not marker or marker.get("state") == "swapped":
+        return None  # "swapped": it finished; only moved-aside copies are left to drop
+    started = marker.get("started_at")
+    params = {"file": marker.get("file", "?"),
+              "started": f"{started:%Y-%m-%d %H:%M}" if isinstance(started, datetime) else "?"}
+    if _running(db, marker):
+        return RestoreIncomplete(N_("A restore from {file} is under way (since {started} UTC); "
+                                    "the data may change when it ends."), **params)
+    if marker.get("state") == "swapping":
+        return RestoreIncomplete(N_(
+            "A restore from {file} (started {started} UTC) was interrupted while it swapped in "
+            "the restored collections: some hold the backup's data, the others the data from "
+            "before. Run the restore again; it first puts the earlier data back."), **params)
+    return RestoreIncomplete(N_(
+        "A restore from {file} (started {started} UTC) did not finish; the database still "
+        "holds the data from before it. Run the restore again."), **params)
+
+
+def _running(db: Database, marker: dict) -> bool:
+    """Whether the restore that wrote `marker` still runs: it holds the sync lease and, on this
+    machine, its process is alive (a killed one keeps the lease until it expires)."""
+    lease = db[LOCKS].find_one({"_id": "sync"}) or {}
+    if lease.get("owner") != marker.get("owner") or not lease.get("expires_at", utcnow()) > \
+            utcnow():
+        return False
+    return marker.get("host") != socket.gethostname() or process_alive(marker.get("pid"))
+
+
+def _names(db: Database, prefix: str) -> list[str]:
+    return sorted(n[len(prefix):] for n in db.list_collection_names() if n.startswith(prefix))
+
+
+def _drop_prefixed(db: Database, prefix: str) -> None:
+    for name in _names(db, prefix):
+        db.drop_collection(prefix + name)
+
+
+def _roll_back(db: Database, marker: dict) -> None:
+    """Put back every collection an interrupted swap moved aside; drop what it brought in.
+
+    What was brought in is read from the marker, written before each rename, not from the
+    collections listed: a server may still list a renamed collection's old name for a while.
+    """
+    previous = set(_names(db, RESTORE_PREVIOUS))
+    entered, existed = set(marker.get("entered", [])), set(marker.get("existed", []))
+    for name in marker.get("names", []):
+        if name in previous:
+            db[RESTORE_PREVIOUS + name].rename(name, dropTarget=True)
+        elif name in entered and name not in existed:
+            db.drop_collection(name)  # new with the backup, and (perhaps) swapped in
+
+
+def recover(db: Database) -> dict | None:
+    """Undo what an interrupted restore left; returns its marker (now "undone"), or None.
+
+    A restore that had swapped everything in is finished instead (the copies dropped).
+    """
+    marker = db[RESTORE_STATE].find_one({"_id": MARKER})
+    if marker and marker.get("state") == "swapped":
+        _drop_prefixed(db, RESTORE_PREVIOUS)
+        db[RESTORE_STATE].delete_one({"_id": MARKER})
+        marker = None
+    elif marker and marker.get("state") == "swapping":
+        _roll_back(db, marker)
+    _drop_prefixed(db, RESTORE_STAGING)
+    if marker:
+        marker["state"] = "undone"
+        db[RESTORE_STATE].replace_one({"_id": MARKER}, marker)
+    return marker
+
+
+def _put_back(db: Database, prior: dict | None) -> None:
+    """After a restore that changed nothing: the earlier interrupted one is still to redo."""
+    if prior:
+        db[RESTORE_STATE].replace_one({"_id": MARKER}, prior, upsert=True)
+    else:
+        db[RESTORE_STATE].delete_one({"_id": MARKER})
+
+
+def _insert(db: Database, name: str, docs: list[dict], lease: Lease) -> None:
+    db[RESTORE_STAGING + name].insert_many(docs, ordered=True)
+    lease.renew()
+
+
+def _stage(db: Database, path: Path, summary: BackupSummary, lease: Lease) -> None:
+    """Write the backup into staging collections, each with its indexes."""
+    pending: dict[str, list[dict]] = {}
+    for name, doc in documents(path, summary):
+        if name in _NOT_RESTORED:
+            continue
+        pending.setdefault(name, []).append(doc)
+        if len(pending[name]) >= _CHUNK:
+            _insert(db, name, pending.pop(name), lease)
+    for name, docs in pending.items():
+        _insert(db, name, docs, lease)
+    live = set(backed_up_collections(db))
+    for name in summary.counts:
+        if name in (LOCKS, RESTORE_STATE):
+            continue
+        target = db[RESTORE_STAGING + name]
+        try:
+            db.create_collection(target.name)
+        except CollectionInvalid:
+            pass  # it holds documents already
+        # A version 1 file names no indexes: those the live collection has are kept.
+        specs = (summary.indexes or {}).get(name, []) if summary.indexes is not None \
+            else (index_specs(db[name]) if name in live else [])
+        for spec in specs:
+            options = {k: v for k, v in spec.items() if k not in ("key", "name")}
+            target.create_index([tuple(k) for k in spec["key"]], name=spec["name"], **options)
+
+
+def _finish_staging(db: Database, path: Path, summary: BackupSummary, author: str,
+                    before: dict) -> None:
+    """The restore's own history entry, the moved data version and a sync that reads all."""
+    change = history.Change("restore", "database", "restore", None,
+                            {"file": path.name, "database": summary.database,
+                             "created_at": summary.created_at,
+                             "documents": summary.documents}, author)
+    db[RESTORE_STAGING + HISTORY].insert_many(history.documents([change]))
+    meta = db[RESTORE_STAGING + META]
+    generation, synced = before["batches"]
+    # Every data version moves past both the restored one and the one replaced, so no app
+    # serves a cached read of the replaced data as if it were the restored one.
+    meta.update_one({"_id": data_version.BATCHES_DOC},
+                    {"$inc": {"generation": generation + 1, "synced": synced + 1},
+                     "$set": {"recent": [None]}}, upsert=True)
+    meta.update_one({"_id": data_version.VERSION_DOC},
+                    {"$inc": {t: before[t] + 1 for t in data_version.TOPICS}}, upsert=True)
+    # The resume point is the backup's: uploads removed since would go unnoticed.
+    meta.update_one({"_id": SYNC_STATE}, {"$set": {"index_ok": False}})
+
+
+def _login_changes(db: Database) -> LoginChanges:
+    fields = {"name_key": 1, "name": 1, "role": 1, "password_hash": 1}
+    now = {u.get("name_key"): u for u in db[APP_USERS].find({}, fields)}
+    then = {u.get("name_key"): u for u in db[RESTORE_STAGING + APP_USERS].find({}, fields)}
+    changes = LoginChanges()
+    for key, user in then.items():
+        name = str(user.get("name", key))
+        if key not in now:
+            changes.back.append(name)
+        elif user.get("password_hash") != now[key].get("password_hash"):
+            changes.password.append(name)
+        if key in now and user.get("role") != now[key].get("role"):
+            changes.role.append(name)
+    changes.gone = [str(u.get("name", k)) for k, u in now.items() if k not in then]
+    return changes
+
+
+def _swap(db: Database, staged: list[str], lease: Lease) -> None:
+    """Swap the staging collections in; every replaced collection is kept aside until the end."""
+    live = backed_up_collections(db)
+    names = sorted(set(staged) | set(live))
+    db[RESTORE_STATE].update_one({"_id": MARKER}, {"$set": {"state": "swapping", "names": names,
+                                                           "existed": live, "entered": []}})
+    for name in names:
+        if name in live:
+            db[name].rename(RESTORE_PREVIOUS + name, dropTarget=True)
+        if name in staged:
+            db[RESTORE_STATE].update_one({"_id": MARKER}, {"$push": {"entered": name}})
+            # dropTarget: only an empty collection can be there now, made by another process
+            # meanwhile (or an old name a server still lists after the rename).
+            db[RESTORE_STAGING + name].rename(name, dropTarget=True)
+        lease.renew()  # some servers copy a collection to rename it: that takes a while
+    db[RESTORE_STATE].update_one({"_id": MARKER}, {"$set": {"state": "swapped"}})
+    _drop_prefixed(db, RESTORE_PREVIOUS)
+    db[RESTORE_STATE].delete_one({"_id": MARKER})
+
+
+def _reason(exc: PyMongoError) -> str:
+    details = getattr(exc, "details", None) or {}
+    errors = details.get("writeErrors") if isinstance(details, dict) else None
+    text = errors[0].get("errmsg") if errors else (
+        details.get("errmsg") if isinstance(details, dict) else None)
+    return str(text or exc).splitlines()[0][:300]
+
+
+def restore_backup(db: Database, path: Path, author: "str | Actor", replace: bool = False,
+                   verified: BackupSummary | None = None) -> RestoreResult:
+    """Restore the backup at `path` into `db`, all or nothing (see the module's docstring).
+
+    Into a database holding data only with `replace`. Raises BackupFileError (bad file),
+    RestoreRefused (data present without `replace`, or a sync or another restore holds the
+    sync lease) or RestoreFailed (the data could not be written or swapped in);
+    after each of them the data is as it was. The caller recreates the standard indexes
+    (segcore.prepare). `verified` is what verify_backup returned for `path`, when the caller
+    checked it already (the checksum is checked again while the documents are read).
+    """
+    author, path = authorize_write(author), Path(path)
+    summary = verified or verify_backup(path)
+    lease = Lease(db, "sync", kind="restore")
+    try:
+        lease.acquire()
+    except SyncAlreadyRunning as exc:
+        raise RestoreRefused(N_("{reason} A restore must not mix with a sync's writes: stop the "
+                                "sync (the live sync or the sync timer), then restore."),
+                             reason=str(exc)) from None
+    try:
+        prior = recover(db)
+        present = stored_counts(db)
+        if present and not replace:
+            raise RestoreRefused(N_("The database {database} already holds data ({counts}); "
+                                    "restore into an empty one, or use --replace."),
+                                 database=db.name,
+                                 counts=", ".join(f"{n} {c}" for n, c in present.items()))
+        before = data_version.read_versions(db)
+        db[RESTORE_STATE].replace_one({"_id": MARKER}, {
+            "state": "staging", "file": path.name, "database": summary.database,
+            "created_at": summary.created_at, "started_at": utcnow(), "owner": lease.owner,
+            "host": socket.gethostname(), "pid": os.getpid()}, upsert=True)
+        try:
+            _stage(db, path, summary, lease)
+            _finish_staging(db, path, summary, author, before)
+            staged = _names(db, RESTORE_STAGING)
+            logins = _login_changes(db)
+            sessions = db[APP_SESSIONS].count_documents({})
+            lease.keep()
+        except (PyMongoError, SegcoreError) as exc:
+            _drop_prefixed(db, RESTORE_STAGING)
+            _put_back(db, prior)
+            if isinstance(exc, SegcoreError):
+                raise
+            raise RestoreFailed(N_("{path}: cannot be restored ({reason}); the database was "
+                                   "not changed"), path=path, reason=_reason(exc)) from None
+        _swap_or_roll_back(db, staged, path, prior, lease)
+    finally:
+        lease.release_quietly()
+    return RestoreResult(summary, sessions, logins, prior)
+
+
+def _swap_or_roll_back(db: Database, staged: list[str], path: Path, prior: dict | None,
+                       lease: Lease) -> None:
+    try:
+        _swap(db, staged, lease)
+    except OperationFailure as exc:  # the server refused a rename: put everything back
+        marker = db[RESTORE_STATE].find_one({"_id": MARKER}) or {}
+        _roll_back(db, marker)
+        _drop_prefixed(db, RESTORE_STAGING)
+        _put_back(db, prior)
+        raise RestoreFailed(N_("{path}: the restored collections could not be swapped in "
+                               "({reason}); the database was not changed"), path=path,
+                            reason=_reason(exc)) from None

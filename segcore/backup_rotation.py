@@ -1,0 +1,92 @@
+"""`backup --keep N`: delete old backups, only ever ones this product wrote for this database.
+
+A file is a candidate only when its own header says so: a segcore backup of this database,
+written by `backup --out FOLDER` under a dated name that it still has (a copy renamed by hand
+keeps a header naming the old file, so it is never a candidate), and complete (its checksum
+matches). Version 1 files, whose header names no file, are candidates only under exactly the
+dated name of this database. Candidates are ordered by the time inside them; the newest N stay,
+counting the one just written, which is never deleted. Everything else in the folder (other
+files, folders, links, other databases' backups, damaged files) is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from segcore.backup import BackupSummary, read_header, verify_backup
+from segcore.core.errors import N_, BackupFileError
+
+_PREFIX = "segcore-backup-"
+
+
+@dataclass
+class Rotation:
+    """What `--keep` did: deleted files, and files named like backups it left alone, with why."""
+
+    deleted: list[Path] = field(default_factory=list)
+    left_alone: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _legacy_name(database: str) -> re.Pattern:
+    return re.compile(re.escape(f"{_PREFIX}{database}-") + r"\d{8}-\d{6}(-\d+)?\.jsonl\.gz")
+
+
+def _candidate(path: Path, database: str) -> tuple[BackupSummary | None, str | None]:
+    """(its header, None) when `path` is a backup --keep may delete, else (None, why not): the
+    reason is None for files that are plainly someone else's (another database, a copy)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    if not stat.S_ISREG(mode):
+        return None, "not a regular file"
+    try:
+        header = read_header(path)
+    except BackupFileError:
+        return None, "not a segcore backup"
+    if header.database != database:
+        return None, None
+    mine = (header.rotate and header.file == path.name) if header.file is not None \
+        else _legacy_name(database).fullmatch(path.name) is not None
+    if not mine:
+        return None, None
+    try:
+        verify_backup(path, check_documents=False)
+    except BackupFileError:
+        return None, "damaged or incomplete (its checksum does not match or it is cut short)"
+    return header, None
+
+
+def prune_backups(directory: Path, database: str, keep: int, written: Path) -> Rotation:
+    """Delete all but the `keep` newest backups of `database` in `directory` (see above).
+
+    `written` is the backup just made: it is counted among the `keep` and never deleted.
+    Files that cannot be deleted are reported in `left_alone`; nothing raises for them.
+    """
+    rotation, found = Rotation(), []
+    written = Path(written)
+    try:
+        entries = sorted(Path(directory).iterdir())
+    except OSError as exc:
+        raise BackupFileError(N_("{path}: the folder cannot be listed ({reason}); no backup was "
+                                 "deleted"), path=directory, reason=exc.strerror or exc) from None
+    for entry in entries:
+        if entry.name == written.name:
+            continue
+        header, why = _candidate(entry, database)
+        if header is not None:
+            found.append((header.created, entry.name, entry))
+        elif why and entry.name.startswith(_PREFIX):
+            rotation.left_alone.append((entry, why))
+    found.sort(reverse=True)
+    for _created, _name, path in found[max(keep - 1, 0):]:
+        try:
+            path.unlink()
+            rotation.deleted.append(path)
+        except OSError as exc:
+            rotation.left_alone.append((path, f"cannot be deleted ({exc.strerror or exc})"))
+    return rotation

@@ -1,0 +1,261 @@
+"""Settings from the environment or a `.env` file: the only place segcore reads them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from dotenv import dotenv_values
+
+from segcore.core.errors import ConfigError
+from segcore.core.redact import ambiguous_userinfo, mask_uri
+from segcore.core.timefmt import office_zone
+
+DEFAULT_EMBEDDED_PATH = ".segdata/db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything segcore needs to know about its deployment."""
+
+    # Out of repr: a Settings printed in a log or a traceback must not show the password.
+    mongo_uri: str | None = field(default=None, repr=False)
+    mongo_db: str = "segmentacion_db"
+    training_db: str = "training_metrics"
+    masks_bucket: str = "masks"
+    data_directory: Path | None = None
+    batches_file: Path | None = None
+    embedded_path: Path = Path(DEFAULT_EMBEDDED_PATH)
+    timeout_ms: int = 3000
+    auto_sync_minutes: int = 0
+    login: bool = False
+    session_minutes: int = 480
+    language: str = "es"
+    mask_suffixes: tuple[str, ...] = ("_mask", "-mask", "_seg", "_label", "_labels", "_gt")
+    mask_check_budget_mb: int = 2048
+
+    @property
+    def mask_check_budget(self) -> int:
+        """Bytes a mask check may read or decompress from one upload."""
+        return self.mask_check_budget_mb * 1024 * 1024
+    timezone: str | None = None  # IANA name; None shows times in the server's own zone
+    masks_set_status: bool = True
+    stall_days: int = 7
+    pace_window_days: int = 28
+    move_max_share: float = 0.5
+
+    @property
+    def zone(self):
+        """The office's time zone (a tzinfo; None means the server's zone)."""
+        return office_zone(self.timezone)
+
+    @property
+    def embedded(self) -> bool:
+        """True when segcore runs its own database server instead of MONGO_URI."""
+        return self.mongo_uri is None
+
+    @property
+    def demo_directory(self) -> Path:
+        """Where the demo data's folders go by default: next to the embedded database."""
+        return self.embedded_path.parent / "demo-data"
+
+    def require_data_directory(self) -> Path:
+        """DATA_DIRECTORY, checked now: only commands that read folders need it to exist.
+
+        Raises ConfigError when it is not set or not an existing directory (an SSHFS mount
+        that dropped), naming the setting.
+        """
+        if self.data_directory is None:
+            raise ConfigError("DATA_DIRECTORY is not set")
+        return _directory("DATA_DIRECTORY", str(self.data_directory))
+
+    @property
+    def effective_batches_file(self) -> Path | None:
+        if self.batches_file is not None:
+            return self.batches_file
+        if self.data_directory is not None:
+            return self.data_directory / "batches.json"
+        return None
+
+
+def _database_name(key: str, value: str) -> str:
+    # MongoDB database names: no spaces, dots, slashes or quotes, at most 63 bytes.
+    bad = set(' ./\\"$*<>:|?') & set(value)
+    if not value or bad or len(value.encode()) > 63:
+        raise ConfigError(f"{key}={value!r} is not a valid MongoDB database name")
+    return value
+
+
+def _int(key: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{key}={value!r} is not a whole number") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{key}={number} is out of range ({low}..{high})")
+    return number
+
+
+def _share(key: str, value: str) -> float:
+    try:
+        number = float(value.rstrip("%")) / (100 if value.endswith("%") else 1)
+    except ValueError:
+        raise ConfigError(f"{key}={value!r} is not a number (e.g. 0.5 or 50%)") from None
+    if not 0 < number <= 1:
+        raise ConfigError(f"{key}={value} is out of range (a share above 0, at most 1)")
+    return number
+
+
+def _directory(key: str, value: str) -> Path:
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"{key}={value!r} is not an existing directory")
+    return path
+
+
+LANGUAGES = ("es", "en")
+
+
+def _language(value: str) -> str:
+    """`es` or `en`. LANGUAGE is also GNU gettext's variable, which desktops often export as a
+    list ("es_MX:es", "en_US:en"): the first entry naming a known language is taken."""
+    for entry in value.strip().lower().split(":"):
+        code = entry.replace("-", "_").split("_")[0].split(".")[0]
+        if code in LANGUAGES:
+            return code
+    raise ConfigError(f"LANGUAGE={value!r} must be one of: {', '.join(LANGUAGES)}")
+
+
+def parse_suffixes(text: str) -> tuple[str, ...]:
+    """Mask suffixes from a comma-separated setting; raises ValueError naming a bad one."""
+    suffixes = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    for suffix in suffixes:
+        if "/" in suffix or "\\" in suffix or "." in suffix or len(suffix) > 32:
+            raise ValueError(f"{suffix!r} is not a mask suffix (no dots or slashes, at most 32 "
+                             "characters)")
+    return suffixes
+
+
+def _suffixes(value: str) -> tuple[str, ...]:
+    try:
+        suffixes = parse_suffixes(value)
+    except ValueError as exc:
+        raise ConfigError(f"MASK_SUFFIXES: {exc}") from None
+    return suffixes
+
+
+def _switch(key: str, value: str) -> bool:
+    value = value.lower()
+    if value not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"{key}={value!r} must be on or off")
+    return value in ("on", "true", "1", "yes")
+
+
+def _timezone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        office_zone(value)
+    except ValueError:
+        raise ConfigError(f"TIMEZONE={value!r} is not a known time zone "
+                          "(an IANA name such as America/Mexico_City)") from None
+    return value
+
+
+def settings_from(env: Mapping[str, str]) -> Settings:
+    """Build settings from a mapping of variables; raise ConfigError naming a bad one."""
+    values = {k: v.strip() for k, v in env.items() if isinstance(v, str) and v.strip()}
+    uri = values.get("MONGO_URI")
+    if uri is not None and not uri.startswith(("mongodb://", "mongodb+srv://")):
+        # Never echo the value: it may hold a password.
+        raise ConfigError("MONGO_URI must start with mongodb:// or mongodb+srv://")
+    if uri is not None and ambiguous_userinfo(uri):
+        # The driver would take part of the password for a host name and print it.
+        raise ConfigError("MONGO_URI: write a '@', '/', ':', '?' or '#' in the user name or "
+                          "password percent-encoded (for example @ as %40); not shown, as it "
+                          "holds the password")
+    bucket = values.get("MASKS_BUCKET", "masks")
+    if "$" in bucket or bucket.startswith(".") or bucket.endswith("."):
+        raise ConfigError(f"MASKS_BUCKET={bucket!r} is not a valid GridFS bucket name")
+    data_dir = values.get("DATA_DIRECTORY")
+    batches_file = values.get("BATCHES_FILE")
+    return Settings(
+        mongo_uri=uri,
+        mongo_db=_database_name("MONGO_DB", values.get("MONGO_DB", "segmentacion_db")),
+        training_db=_database_name("TRAINING_DB", values.get("TRAINING_DB", "training_metrics")),
+        masks_bucket=bucket,
+        # Not checked here: a dropped mount must not stop the sync or the status, which do not
+        # read folders (see Settings.require_data_directory).
+        data_directory=Path(data_dir).expanduser() if data_dir else None,
+        batches_file=Path(batches_file).expanduser() if batches_file else None,
+        embedded_path=Path(values.get("EMBEDDED_DB_PATH", DEFAULT_EMBEDDED_PATH)).expanduser(),
+        timeout_ms=_int("MONGO_TIMEOUT_MS", values.get("MONGO_TIMEOUT_MS", "3000"), 100, 120_000),
+        auto_sync_minutes=_int("AUTO_SYNC_MINUTES", values.get("AUTO_SYNC_MINUTES", "0"), 0, 1440),
+        login=_switch("LOGIN", values.get("LOGIN", "off")),
+        session_minutes=_int("SESSION_MINUTES", values.get("SESSION_MINUTES", "480"), 1, 10_080),
+        language=_language(values.get("LANGUAGE", "es")),
+        mask_suffixes=_suffixes(values.get("MASK_SUFFIXES", ",".join(Settings.mask_suffixes))),
+        mask_check_budget_mb=_int("MASK_CHECK_BUDGET_MB",
+                                  values.get("MASK_CHECK_BUDGET_MB", "2048"), 1, 1_048_576),
+        timezone=_timezone(values.get("TIMEZONE")),
+        masks_set_status=_switch("MASKS_SET_STATUS", values.get("MASKS_SET_STATUS", "on")),
+        stall_days=_int("STALL_DAYS", values.get("STALL_DAYS", "7"), 1, 365),
+        pace_window_days=_int("PACE_WINDOW_DAYS", values.get("PACE_WINDOW_DAYS", "28"), 7, 365),
+        move_max_share=_share("MOVE_MAX_SHARE", values.get("MOVE_MAX_SHARE", "0.5")),
+    )
+
+
+def read_env_file(env_file: str | os.PathLike) -> dict[str, str]:
+    """The variables of a `.env` file; ConfigError naming the file when it cannot be read."""
+    try:
+        with open(env_file, encoding="utf-8") as handle:
+            values = dotenv_values(stream=handle)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{env_file}: is not UTF-8 text (byte {exc.start}); save it as "
+                          f"UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{env_file}: cannot be read ({exc.strerror or exc})") from None
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def load_settings(env_file: str | os.PathLike | None = ".env", required: bool = False) -> Settings:
+    """Read settings from `env_file` overlaid by the process environment.
+
+    A missing file is skipped unless `required` (a file named on the command line must exist,
+    or the command would run against an empty embedded database). Raises ConfigError.
+    """
+    merged: dict[str, str] = {}
+    if env_file is not None:
+        if Path(env_file).exists() or required:
+            if required and not Path(env_file).is_file():
+                raise ConfigError(f"--env-file {env_file}: no such file")
+            merged.update(read_env_file(env_file))
+    merged.update(os.environ)
+    return settings_from(merged)
+
+
+def describe(settings: Settings) -> dict[str, str]:
+    """The effective configuration for display, with any password masked."""
+    return {
+        "MONGO_URI": mask_uri(settings.mongo_uri) if settings.mongo_uri else "(embedded server)",
+        "MONGO_DB": settings.mongo_db,
+        "TRAINING_DB": settings.training_db,
+        "MASKS_BUCKET": settings.masks_bucket,
+        "DATA_DIRECTORY": str(settings.data_directory or "(not set)"),
+        "BATCHES_FILE": str(settings.effective_batches_file or "(not set)"),
+        "EMBEDDED_DB_PATH": str(settings.embedded_path),
+        "MONGO_TIMEOUT_MS": str(settings.timeout_ms),
+        "AUTO_SYNC_MINUTES": str(settings.auto_sync_minutes),
+        "LOGIN": "on" if settings.login else "off",
+        "SESSION_MINUTES": str(settings.session_minutes),
+        "LANGUAGE": settings.language,
+        "MASK_SUFFIXES": ",".join(settings.mask_suffixes) or "(none)",
+        "MASK_CHECK_BUDGET_MB": str(settings.mask_check_budget_mb),
+        "TIMEZONE": settings.timezone or "(the server's zone)",
+        "MASKS_SET_STATUS": "on" if settings.masks_set_status else "off",
+        "STALL_DAYS": str(settings.stall_days),
+        "PACE_WINDOW_DAYS": str(settings.pace_window_days),
+        "MOVE_MAX_SHARE": f"{settings.move_max_share:g}",
+    }

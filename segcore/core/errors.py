@@ -1,0 +1,111 @@
+"""Named errors: segcore raises these, the app and the command line turn them into messages.
+
+A message may be a template with named parameters, marked with `N_` for the interface's
+catalog: `ValidationError(N_("'{value}' is not on the team."), value=name, field="assignee")`.
+`str(exc)` is the English text with the values filled in (the command line prints it); the app
+translates the template and fills it in (`ui.actions.describe_error`).
+"""
+
+from __future__ import annotations
+
+
+def N_(text: str) -> str:
+    """Mark `text` for the interface's catalog (extracted by Babel); returns it unchanged."""
+    return text
+
+
+class SegcoreError(Exception):
+    """Base class for every error segcore reports to a user.
+
+    `template` is the message as written, `params` the values it names; with no params the
+    message is plain text (no braces are interpreted).
+    """
+
+    def __init__(self, message: str = "", **params: object):
+        self.template, self.params = message, params
+        super().__init__(message.format(**params) if params else message)
+
+
+class ConfigError(SegcoreError):
+    """A setting is missing or malformed; the message names it."""
+
+
+class DatabaseUnavailable(SegcoreError):
+    """The database server cannot be reached or refused the connection."""
+
+
+class EmbeddedServerError(SegcoreError):
+    """The embedded database server could not be started or reached."""
+
+
+class ValidationError(SegcoreError):
+    """User input was refused; `field` names the input that caused it."""
+
+    def __init__(self, message: str, field: str | None = None, **params: object):
+        super().__init__(message, **params)
+        self.field = field
+
+
+class DuplicateMember(ValidationError):
+    """A segmentador with the same normalised name already exists."""
+
+
+class MemberNotFound(SegcoreError):
+    """No segmentador has that name."""
+
+
+class BatchNotFound(SegcoreError):
+    """No batch has that id."""
+
+
+class ImportFileError(SegcoreError):
+    """A batches file is unreadable or malformed; the message says where."""
+
+
+class DemoRefused(SegcoreError):
+    """Demo data would mix with real data, so it was not loaded."""
+
+
+class PermissionDenied(SegcoreError):
+    """The current user's role does not allow this change."""
+
+
+class SyncAlreadyRunning(SegcoreError):
+    """Another sync holds the lock; this one did not start."""
+
+    def __init__(self, message: str, live: bool = False, **params: object):
+        super().__init__(message, **params)
+        self.live = live  # the holder is a live sync (`sync --watch`)
+
+
+class LoginFailed(SegcoreError):
+    """The user name or the password is wrong (deliberately not saying which)."""
+
+
+class AccountLocked(SegcoreError):
+    """Too many failed logins in a row; the account is locked for a while."""
+
+
+class UnreadableUpload(SegcoreError):
+    """An upload's contents cannot be listed (corrupt, encrypted, truncated, unsupported, too
+    large); the message says why. A mask check records it and goes on."""
+
+
+class FolderUnreadable(SegcoreError):
+    """A batch's image folder cannot be read (not mounted, missing, no permission)."""
+
+
+class BackupFileError(SegcoreError):
+    """A backup file cannot be written, or is damaged, truncated or not a backup."""
+
+
+class RestoreRefused(SegcoreError):
+    """A restore would mix a backup with data already in the database."""
+
+
+class RestoreFailed(SegcoreError):
+    """A checked backup could not be written into the database; the data was left as it was."""
+
+
+class RestoreIncomplete(SegcoreError):
+    """A restore was interrupted (killed, or the server went away) and has not been redone."""

@@ -1,0 +1,64 @@
+"""The change history: who changed what, when, from which value to which, for batches and team."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from pymongo import DESCENDING
+from pymongo.database import Database
+
+from segcore.core.schema import HISTORY
+from segcore.core.timefmt import utcnow
+
+COLLECTION = HISTORY
+
+
+@dataclass
+class Change:
+    """One recorded change. `kind` is "batch", "team" or "import"; `key` the batch id or name.
+
+    `reason` says why, when the change was not typed by hand (e.g. an applied suggested move).
+    """
+
+    kind: str
+    key: str
+    field: str
+    old: object
+    new: object
+    author: str
+    at: datetime = field(default_factory=utcnow)
+    reason: str | None = None
+
+
+def ensure_indexes(db: Database) -> None:
+    db[COLLECTION].create_index([("key", 1), ("at", -1)])
+    db[COLLECTION].create_index([("at", -1)])
+    # Who left the team (`handover.former_members`, read by the Batches and Team pages): without
+    # it that lookup is a pass over every entry, tens of thousands after a first sync.
+    db[COLLECTION].create_index([("kind", 1), ("field", 1)], name="kind_field")
+
+
+def record(db: Database, changes: list[Change], session=None) -> None:
+    """Append `changes` to the history in one write (within `session`'s transaction, if any)."""
+    if changes:
+        db[COLLECTION].insert_many(documents(changes), ordered=False, session=session)
+
+
+def documents(changes: list[Change]) -> list[dict]:
+    """The stored form of `changes` (a restore writes them into its staging collection)."""
+    # A reason is stored only where there is one: older entries and hand edits have none.
+    return [{k: v for k, v in asdict(c).items() if k != "reason" or v is not None}
+            for c in changes]
+
+
+def list_history(db: Database, key: str | None = None, kind: str | None = None,
+                 limit: int = 200) -> list[dict]:
+    """The most recent changes, newest first; only those of `key` (a batch id or name) if given."""
+    query: dict = {}
+    if key is not None:
+        query["key"] = str(key)
+    if kind is not None:
+        query["kind"] = str(kind)
+    cursor = db[COLLECTION].find(query, {"_id": 0}).sort("at", DESCENDING).limit(int(limit))
+    return list(cursor)

@@ -1,0 +1,103 @@
+"""Dates as the old dashboard wrote them ("2025-10-07 12:00:00", "2025-09-30"), and times shown
+in the office's time zone while they stay stored in UTC."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d/%m/%Y")
+
+
+def utcnow() -> datetime:
+    """Now in UTC, without tzinfo, as pymongo returns stored datetimes."""
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def legacy_timestamp(moment: datetime | None = None) -> str:
+    """A creation time in the legacy "YYYY-MM-DD HH:MM:SS" form."""
+    return (moment or datetime.now()).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def parse_date(value: object) -> date | None:
+    """A date from a datetime, a date or a legacy string; None when it cannot be read."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        for fmt in _FORMATS:
+            try:
+                return datetime.strptime(text[:19] if "%H" in fmt else text[:10], fmt).date()
+            except ValueError:
+                continue
+    return None
+
+
+def date_string(value: object) -> str | None:
+    """A due date in the stored "YYYY-MM-DD" form, or None for an empty value.
+
+    Raises ValueError for a value that is not a date.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    parsed = parse_date(value)
+    if parsed is None:
+        raise ValueError(f"'{value}' is not a date (use YYYY-MM-DD)")
+    return parsed.isoformat()
+
+
+# --- the office's time zone ------------------------------------------------------------------
+# Times are stored in UTC without tzinfo (as pymongo returns them) and shown in the office's
+# zone (the TIMEZONE setting; None means the server's own zone).
+
+def office_zone(name: str | None) -> tzinfo | None:
+    """The zone called `name` (an IANA name such as "America/Mexico_City"); None for "local".
+
+    Raises ValueError for a name zoneinfo does not know.
+    """
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{name}' is not a known time zone (e.g. America/Mexico_City)") \
+            from None
+
+
+def to_office(moment: object, zone: tzinfo | None) -> datetime | None:
+    """A stored UTC datetime as an aware datetime in `zone` (the server's zone for None).
+
+    Anything that is not a datetime gives None; an aware datetime is converted as it is.
+    """
+    if not isinstance(moment, datetime):
+        return None
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return aware.astimezone(zone)  # astimezone(None) uses the server's zone and its DST rules
+
+
+def office_time(moment: object, zone: tzinfo | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC datetime as text in `zone`, or "" for a missing or unreadable value."""
+    local = to_office(moment, zone)
+    return local.strftime(fmt) if local else ""
+
+
+def office_naive(moment: object, zone: tzinfo | None) -> datetime | None:
+    """Office wall-clock time without tzinfo: what tables and charts should draw as is."""
+    local = to_office(moment, zone)
+    return local.replace(tzinfo=None) if local else None
+
+
+def zone_name(zone: tzinfo | None) -> str:
+    """How to name `zone` next to a time ("America/Mexico_City", or the server's zone code)."""
+    if zone is None:
+        return datetime.now().astimezone().tzname() or "local time"
+    return str(getattr(zone, "key", None) or zone)
+
+
+def office_midnight_utc(day: date, zone: tzinfo | None) -> datetime:
+    """When `day` begins in the office, as a stored (naive UTC) datetime: for date filters."""
+    start = datetime.combine(day, datetime.min.time())
+    local = start.replace(tzinfo=zone) if zone is not None else start.astimezone()
+    return local.astimezone(timezone.utc).replace(tzinfo=None)

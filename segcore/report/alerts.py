@@ -1,0 +1,54 @@
+"""Pace and alerts from the database: one read of the batch list, one of the team, and
+applying suggested moves through the compare-and-set assignment (see `segcore.report.pace`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone, tzinfo
+
+from pymongo.database import Database
+
+from segcore.work import assignments
+from segcore.core.schema import BATCHES
+from segcore.core.actors import Actor
+from segcore.work.batches import ChangeResult, Edit
+from segcore.work.delivery import CHECK_FIELD
+from segcore.report.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
+from segcore.team.team import list_members
+
+MOVE_PREFIX = "suggested move"
+# A move is applied only while its batch is still not delivered: never move usable work.
+_STILL_OPEN = {f"{CHECK_FIELD}.usable": {"$ne": True}}
+
+
+def pace_rows(db: Database) -> list[dict]:
+    """Every batch as a `pace_row`, in one read with a projection."""
+    return [pace_row(doc) for doc in db[BATCHES].find({}, PACE_PROJECTION)]
+
+
+def team_rows(db: Database) -> list[dict]:
+    """The team as {name, created_at} dicts, as `pace.analyse` takes them."""
+    return [{"name": m.name, "created_at": m.created_at} for m in list_members(db)]
+
+
+def current_alerts(db: Database, options: PaceOptions = PaceOptions(),
+                   now: datetime | None = None, tz: tzinfo | None = None,
+                   rows: list[dict] | None = None) -> Alerts:
+    """Figures, stalled people, at-risk batches and suggested moves as of `now` (default: now).
+
+    `rows` lets a caller that already read `pace_rows` (for a chart) avoid a second read.
+    """
+    now = now or datetime.now(timezone.utc)
+    return analyse(pace_rows(db) if rows is None else rows, team_rows(db), now, tz, options)
+
+
+def apply_moves(db: Database, moves: list[Move], author: "str | Actor") -> ChangeResult:
+    """Reassign each moved batch from `from_` to `to`, only if it still has that assignee and
+    no masks; the history records each as a suggested move with its reason.
+
+    A batch changed meanwhile is reported (conflicts, or `failed` when masks arrived), never
+    overwritten. Raises ValidationError (nothing written) when a target left the team.
+    """
+    edits = [Edit(m.id, "assignee", m.from_, m.to, reason=f"{MOVE_PREFIX}: {m.reason}")
+             for m in moves]
+    return assignments.apply_edits(db, edits, author, only_if=_STILL_OPEN,
+                               only_if_text="it has usable masks now, so it stays where it is")

@@ -1,0 +1,359 @@
+"""Pace, stalls and due-date risk per person (pure functions: plain dicts in, dataclasses out).
+
+A batch is *delivered* on the day its masks became usable (segcore.delivery: readable and
+complete; an unreadable or incomplete upload is no delivery), counted in the office's local
+time zone. Pace is batches per
+working day (Monday to Friday). Everything here takes the clock and the time zone as arguments,
+so the tests pin them; `segcore.report.alerts` reads the database and calls `analyse`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from datetime import date, datetime, timedelta, timezone, tzinfo
+
+from segcore.work.delivery import CHECK_FIELD, delivered_at, is_open, is_usable_check
+from segcore.core.naming import batch_number, person_key
+from segcore.core.timefmt import parse_date
+
+PRIORITY_RANK = {"alta": 0, "media": 1, "baja": 2}  # anything else (legacy, missing) comes after
+PACE_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
+                   "training_metrics_info.first_upload": 1,
+                   "training_metrics_info.latest_upload": 1, CHECK_FIELD: 1,
+                   "metadata.due_date": 1, "metadata.priority": 1, "review": 1}
+
+
+@dataclass(frozen=True)
+class PaceOptions:
+    """The settings the figures depend on (see STALL_DAYS, PACE_WINDOW_DAYS, MOVE_MAX_SHARE)."""
+
+    stall_days: int = 7
+    window_days: int = 28
+    max_share: float = 0.5
+
+    @classmethod
+    def from_settings(cls, settings) -> "PaceOptions":
+        return cls(settings.stall_days, settings.pace_window_days, settings.move_max_share)
+
+
+@dataclass
+class PersonPace:
+    """One person's figures; `on_team` is False for an assignee who has left the team."""
+
+    name: str
+    on_team: bool
+    open: int = 0
+    delivered_7: int = 0
+    delivered_28: int = 0
+    pace: float = 0.0  # batches per working day over the window
+    last_delivery: date | None = None
+    days_since: int | None = None
+    projected_finish: date | None = None
+    stalled: bool = False
+    queue: list[str] = field(default_factory=list)  # open batch ids, most urgent first
+
+
+@dataclass
+class RiskyBatch:
+    """An open batch that will probably not be done by its due date, and why."""
+
+    id: str
+    assignee: str
+    due_date: date | None
+    projected: date | None  # the day its assignee reaches it at their pace; None: never
+    reason: str
+    priority: object = None
+
+
+@dataclass
+class Move:
+    """A suggested reassignment of an at-risk batch, with what it would change."""
+
+    id: str
+    from_: str
+    to: str
+    reason: str
+    due_date: date | None
+    projected_before: date | None
+    projected_after: date
+
+    @property
+    def change(self) -> str:
+        """What the move changes, in words."""
+        after = self.projected_after.isoformat()
+        if self.due_date is None:
+            return f"{self.to} would finish it by {after}"
+        late = (self.projected_after - self.due_date).days
+        return (f"{self.to} would finish it by {after}, "
+                + (f"{late} days after the due date" if late > 0 else "on time"))
+
+
+@dataclass
+class Alerts:
+    """Everything `analyse` found: per-person figures, stalled people, risky batches, moves."""
+
+    today: date
+    people: list[PersonPace]
+    at_risk: list[RiskyBatch]
+    moves: list[Move]
+
+    @property
+    def stalled(self) -> list[PersonPace]:
+        return [p for p in self.people if p.stalled]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.stalled or self.at_risk or self.moves)
+
+    def as_json(self) -> dict:
+        """The `segcore alerts --json` shape."""
+        def day(value):
+            return value.isoformat() if value else None
+        return {"stalled": [{"name": p.name, "open": p.open, "last_delivery": day(p.last_delivery),
+                             "days_since": p.days_since} for p in self.stalled],
+                "at_risk": [{"id": b.id, "assignee": b.assignee, "due_date": day(b.due_date),
+                             "projected": day(b.projected)} for b in self.at_risk],
+                "suggested_moves": [{"id": m.id, "from": m.from_, "to": m.to, "reason": m.reason}
+                                    for m in self.moves]}
+
+
+# --- rows and days --------------------------------------------------------------------------
+
+def pace_row(doc: dict) -> dict:
+    """A stored batch (possibly legacy) as {id, assignee, open, delivered, due_date, priority}.
+
+    `delivered` is when the batch's masks became usable (segcore.delivery): an upload that is
+    unreadable or incomplete is no delivery.
+    """
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    assignee = doc.get("assignee")
+    assignee = assignee if isinstance(assignee, str) and assignee.strip() else None
+    usable = is_usable_check(doc.get(CHECK_FIELD))
+    return {"id": str(doc.get("id", "")), "assignee": assignee, "usable": usable,
+            "with_masks": doc.get("mongo_uploaded") is True,
+            "open": is_open(assignee, usable, doc.get("status")),
+            "delivered": delivered_at(doc.get(CHECK_FIELD)),
+            "due_date": parse_due_date(meta.get("due_date")), "priority": meta.get("priority")}
+
+
+@lru_cache(maxsize=4096)
+def _parse_due_string(text: str) -> date | None:
+    return parse_date(text)
+
+
+def parse_due_date(value: object) -> date | None:
+    # Due dates repeat across thousands of batches; parsing each string once saves a second
+    # per 50,000 batches.
+    return _parse_due_string(value) if isinstance(value, str) else parse_date(value)
+
+
+def local_day(moment: object, tz: tzinfo | None = None) -> date | None:
+    """The office's calendar day of a stored moment (naive datetimes are UTC, as pymongo's).
+
+    `tz` None means the server's local zone; legacy strings are taken as the day they name.
+    """
+    if isinstance(moment, datetime):
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return aware.astimezone(tz).date()
+    return parse_date(moment)
+
+
+def working_days(start: date, end: date) -> int:
+    """How many Mondays to Fridays lie in [start, end]."""
+    span = (end - start).days + 1
+    if span <= 0:
+        return 0
+    weeks, extra = divmod(span, 7)
+    return weeks * 5 + sum(1 for n in range(extra) if (start.weekday() + n) % 7 < 5)
+
+
+def nth_working_day(start: date, n: int) -> date:
+    """The n-th working day counting from `start` (itself included when it is one), n >= 1."""
+    try:
+        day = start
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        weeks, rest = divmod(max(1, n) - 1, 5)
+        day += timedelta(weeks=weeks)
+        while rest:
+            day += timedelta(days=1)
+            rest -= day.weekday() < 5
+        return day
+    except OverflowError:  # a pace so slow the date leaves the calendar
+        return date.max
+
+
+def _natural(batch_id: str) -> tuple:
+    """batch_2 before batch_10; ids without a number after those with one."""
+    number = batch_number(batch_id)
+    return (number is None, number or 0, batch_id)
+
+
+def queue_key(row: dict) -> tuple:
+    """Order of an open queue: priority alta > media > baja > other, then due date, then id."""
+    due = row.get("due_date")
+    return (PRIORITY_RANK.get(row.get("priority"), len(PRIORITY_RANK)), due is None,
+            due or date.min, _natural(row["id"]))
+
+
+def reach_day(today: date, position: int, pace: float) -> date | None:
+    """The day someone at `pace` finishes the `position`-th batch of their queue (1-based)."""
+    if pace <= 0:
+        return None
+    return nth_working_day(today, math.ceil(position / pace - 1e-9))
+
+
+# --- per person -----------------------------------------------------------------------------
+
+def person_figures(name: str, on_team: bool, joined: date | None, delivered: list[date],
+                   queue: list[dict], today: date, options: PaceOptions) -> PersonPace:
+    """One person's figures from their delivery days and their ordered open queue."""
+    person = PersonPace(name, on_team, open=len(queue), queue=[r["id"] for r in queue])
+    person.delivered_7 = sum(1 for d in delivered if 0 <= (today - d).days < 7)
+    person.delivered_28 = sum(1 for d in delivered if 0 <= (today - d).days < 28)
+    window_start = today - timedelta(days=options.window_days - 1)
+    in_window = sum(1 for d in delivered if window_start <= d <= today)
+    # A newcomer's pace counts only the days since they joined, not the whole window.
+    start = max(window_start, joined) if joined and joined <= today else window_start
+    person.pace = round(in_window / max(1, working_days(start, today)), 3)
+    past = [d for d in delivered if d <= today]
+    person.last_delivery = max(past) if past else None
+    if person.last_delivery:
+        person.days_since = (today - person.last_delivery).days
+    person.projected_finish = reach_day(today, len(queue), person.pace) if queue else None
+    # Stalled: nothing delivered for stall_days, counting from joining for someone new.
+    since = max(d for d in (person.last_delivery, joined) if d) \
+        if (person.last_delivery or joined) else None
+    person.stalled = bool(on_team and queue and
+                          (since is None or (today - since).days >= options.stall_days))
+    return person
+
+
+def risk_of(row: dict, position: int, person: PersonPace, today: date) -> RiskyBatch | None:
+    """Whether the batch at `position` in `person`'s queue is at risk, and why."""
+    due = row.get("due_date")
+    projected = reach_day(today, position, person.pace)
+    if not person.on_team:
+        reason = f"{person.name} is no longer on the team"
+    elif due is None:
+        return None
+    elif due < today:
+        reason = f"overdue by {(today - due).days} days"
+    elif projected is not None and projected > due:
+        reason = f"would miss due date by {(projected - due).days} days"
+    elif projected is None and person.stalled:
+        reason = _stalled_reason(person)
+    else:
+        return None
+    return RiskyBatch(row["id"], person.name, due, projected, reason, row.get("priority"))
+
+
+def _stalled_reason(person: PersonPace) -> str:
+    if person.days_since is None:
+        return f"stalled: {person.name} has not delivered anything yet"
+    return f"stalled: {person.name} has delivered nothing for {person.days_since} days"
+
+
+# --- the whole team -------------------------------------------------------------------------
+
+def analyse(rows: list[dict], members: list[dict], now: datetime, tz: tzinfo | None = None,
+            options: PaceOptions = PaceOptions()) -> Alerts:
+    """Per-person figures, stalled people, at-risk batches and suggested moves.
+
+    `rows` are `pace_row`s, `members` dicts with `name` and `created_at` (legacy strings
+    accepted), `now` a datetime (naive means UTC), `tz` the office's zone (None: the server's).
+    """
+    today = local_day(now, tz)
+    team = {person_key(m["name"]): m for m in members if m.get("name")}
+    delivered: dict[str, list[date]] = {}
+    queues: dict[str, list[dict]] = {}
+    names: dict[str, str] = {}
+    for row in rows:
+        if not row["assignee"]:
+            continue
+        key = person_key(row["assignee"])
+        names.setdefault(key, team[key]["name"] if key in team else row["assignee"])
+        if row["open"]:
+            queues.setdefault(key, []).append(row)
+        elif row["usable"]:
+            day = local_day(row["delivered"], tz)
+            if day is not None:
+                delivered.setdefault(key, []).append(day)
+    people = []
+    for key in sorted(set(team) | set(queues)):
+        member = team.get(key)
+        joined = parse_date(member.get("created_at")) if member else None
+        queue = queues[key] = sorted(queues.get(key, []), key=queue_key)
+        people.append(person_figures(names.get(key) or member["name"], member is not None,
+                                     joined, delivered.get(key, []), queue, today, options))
+    at_risk = []
+    for person in people:
+        for position, row in enumerate(queues[person_key(person.name)], start=1):
+            risky = risk_of(row, position, person, today)
+            if risky:
+                at_risk.append(risky)
+    at_risk.sort(key=lambda b: (b.due_date is None, b.due_date or date.min, _natural(b.id)))
+    return Alerts(today, people, at_risk, suggest_moves(people, at_risk, today, options))
+
+
+def suggest_moves(people: list[PersonPace], at_risk: list[RiskyBatch], today: date,
+                  options: PaceOptions = PaceOptions()) -> list[Move]:
+    """For each at-risk batch, the member who would finish it soonest after their own queue.
+
+    Most urgent batches first; only to someone on the team with a pace who is not stalled;
+    only when it finishes sooner than where it is; at most `max_share` of a member's open
+    batches leave them at once (someone who left the team can lose all of theirs).
+    """
+    by_name = {p.name: p for p in people}
+    left = {p.name: max(1, math.floor(options.max_share * p.open)) if p.on_team else p.open
+            for p in people}
+    # Candidates in a heap by the day they would finish one more batch: each move costs a
+    # logarithm, not a pass over the team (tens of thousands of at-risk batches are possible).
+    heap = [(reach_day(today, p.open + 1, p.pace), p.open, person_key(p.name), p.name)
+            for p in people if p.on_team and not p.stalled and p.pace > 0]
+    heapq.heapify(heap)
+    moves = []
+    urgent = sorted(at_risk, key=lambda b: (PRIORITY_RANK.get(b.priority, 3), b.due_date is None,
+                                            b.due_date or date.min, _natural(b.id)))
+    for risky in urgent:
+        if left.get(risky.assignee, 0) <= 0:
+            continue
+        skipped = heapq.heappop(heap) if heap and heap[0][3] == risky.assignee else None
+        if heap and (risky.projected is None or heap[0][0] < risky.projected):
+            finish, load, key, target = heapq.heappop(heap)
+            giver = by_name[risky.assignee]
+            reason = _stalled_reason(giver) if giver.stalled else risky.reason
+            moves.append(Move(risky.id, risky.assignee, target, reason, risky.due_date,
+                              risky.projected, finish))
+            left[risky.assignee] -= 1
+            heapq.heappush(heap, (reach_day(today, load + 2, by_name[target].pace), load + 1,
+                                  key, target))
+        if skipped:
+            heapq.heappush(heap, skipped)
+    return moves
+
+
+def weekly_deliveries(rows: list[dict], names: list[str], today: date,
+                      tz: tzinfo | None = None, weeks: int = 8) -> list[dict]:
+    """{week (its Monday), segmentador, deliveries} for the last `weeks` weeks, zeros included.
+
+    Everyone in `names` appears; an assignee who left appears when they delivered in the range.
+    """
+    first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
+    mondays = [first + timedelta(weeks=n) for n in range(weeks)]
+    counts: dict[tuple[str, date], int] = {}
+    display = {person_key(n): n for n in names}
+    for row in rows:
+        day = local_day(row["delivered"], tz) if row["usable"] and row["assignee"] else None
+        if day is None or not first <= day <= today:
+            continue
+        key = person_key(row["assignee"])
+        display.setdefault(key, row["assignee"])
+        monday = day - timedelta(days=day.weekday())
+        counts[(key, monday)] = counts.get((key, monday), 0) + 1
+    return [{"week": monday, "segmentador": display[key],
+             "deliveries": counts.get((key, monday), 0)}
+            for key in sorted(display) for monday in mondays]

@@ -1,0 +1,202 @@
+"""Progress over time for the dashboard: per-person counts, KPIs and a burn-down.
+
+Pure functions over the batch rows the pages already hold (plain dicts in, plain dicts out), so
+they are tested without a database; uploads per day come from the sync's read models
+(`segcore.sync.upload_stats`), not from here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+
+from segcore.work.batches import UNASSIGNED
+from segcore.core.naming import person_key
+from segcore.report.stats import Summary, summary_from_counts
+from segcore.core.timefmt import parse_date
+from segcore.work.delivery import delivered_at, is_usable_check
+
+PROGRESS_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
+                       "training_metrics_info.latest_upload": 1, "mask_check": 1}
+
+
+def progress_row(doc: dict) -> dict:
+    """A stored batch document (possibly legacy and incomplete) as a flat progress row."""
+    info = doc.get("training_metrics_info")
+    latest = info.get("latest_upload") if isinstance(info, dict) else None
+    assignee = doc.get("assignee")
+    return {"id": str(doc.get("id", "")),
+            "assignee": assignee if isinstance(assignee, str) and assignee.strip() else None,
+            "status": doc.get("status"),
+            "with_masks": doc.get("mongo_uploaded") is True,
+            "usable": is_usable_check(doc.get("mask_check")),
+            "delivered": delivered_at(doc.get("mask_check")),
+            "masks_complete": _mask_state(doc) == "complete",
+            "latest_upload": latest if isinstance(latest, datetime) else parse_date(latest)}
+
+
+def _mask_state(doc: dict) -> str | None:
+    check = doc.get("mask_check")
+    return check.get("state") if isinstance(check, dict) else None
+
+
+def masks_complete(rows: list[dict]) -> int:
+    """How many batches' masks were checked complete against their images (`segcore verify`)."""
+    return sum(1 for row in rows if row.get("masks_complete"))
+
+
+def filter_rows(rows: list[dict], assignee: str | None = None,
+                status: str | None = None) -> list[dict]:
+    """Rows of `assignee` (a name, or UNASSIGNED) and `status`; None means any."""
+    def keep(row: dict) -> bool:
+        if assignee == UNASSIGNED and row["assignee"]:
+            return False
+        if assignee and assignee != UNASSIGNED and row["assignee"] != assignee:
+            return False
+        return not status or row["status"] == status
+    return [row for row in rows if keep(row)]
+
+
+def kpis(rows: list[dict]) -> Summary:
+    """Total, assigned, with masks and pending over `rows`."""
+    assigned = sum(1 for row in rows if row["assignee"])
+    with_masks = sum(1 for row in rows if row["with_masks"])
+    delivered = sum(1 for row in rows if row.get("usable"))
+    return summary_from_counts(len(rows), assigned, with_masks, delivered)
+
+
+def per_segmentador(rows: list[dict], team: list[str], include_idle: bool = True) -> list[dict]:
+    """Per person: assigned, with masks, assigned without masks, last upload.
+
+    Everyone on `team` appears (with zeros if idle, unless `include_idle` is False); assignees
+    no longer on the team appear too, flagged, because their batches still need someone.
+    """
+    on_team = {person_key(name) for name in team}
+    people: dict[str, dict] = {name: _person(name, True) for name in team} if include_idle else {}
+    for row in rows:
+        name = row["assignee"]
+        if not name:
+            continue
+        person = people.setdefault(name, _person(name, person_key(name) in on_team))
+        person["assigned"] += 1
+        person["delivered"] += 1 if row.get("usable") else 0
+        person["open"] += 1 if row.get("open") else 0
+        if row["with_masks"]:
+            person["with_masks"] += 1
+            latest, known = row.get("latest_upload"), person["last_upload"]
+            if latest is not None and (known is None or
+                                       _as_datetime(latest) > _as_datetime(known)):
+                person["last_upload"] = latest
+        else:
+            person["without_masks"] += 1
+    return sorted(people.values(), key=lambda p: person_key(p["segmentador"]))
+
+
+def top_people(people: list[dict], limit: int = 20, search: str = "") -> tuple[list[dict], dict | None]:
+    """(the `limit` people with the most open work, the rest summed in one row or None).
+
+    `search` keeps only names containing it (any case or accents). Open work is assigned
+    without masks; ties by name. Pure.
+    """
+    wanted = person_key(search) if search and search.strip() else ""
+    found = [p for p in people if wanted in person_key(p["segmentador"])]
+    found.sort(key=lambda p: (-p["without_masks"], -p["assigned"], person_key(p["segmentador"])))
+    top, rest = found[:limit], found[limit:]
+    if not rest:
+        return top, None
+    others = {"segmentador": f"{len(rest)} others", "on_team": True, "last_upload": None,
+              **{k: sum(p[k] for p in rest)
+                 for k in ("assigned", "with_masks", "delivered", "open", "without_masks")}}
+    return top, others
+
+
+def _person(name: str, on_team: bool) -> dict:
+    return {"segmentador": name, "on_team": on_team, "assigned": 0, "with_masks": 0,
+            "delivered": 0, "open": 0, "without_masks": 0, "last_upload": None}
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.combine(value, datetime.min.time())
+
+
+def _as_date(value: object) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else None
+
+
+def days(start: date, end: date) -> list[date]:
+    """Every day from `start` to `end`, both included."""
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+@dataclass
+class Burndown:
+    """Pending batches at the end of each day, and when they would reach zero at recent pace."""
+
+    points: list[dict]
+    rate_per_day: float
+    projected_finish: date | None
+    projection: list[dict] = field(default_factory=list)
+    pending_now: int = 0
+
+
+def burndown(rows: list[dict], start: date, end: date, today: date,
+             window_days: int = 14) -> Burndown:
+    """Pending batches per day over [start, end] and a projected finish date.
+
+    A batch counts as done on the day its masks became usable (segcore.delivery: an unreadable
+    or incomplete upload is not done); one usable with no readable date counts as done before
+    `start`. The pace is the number of
+    batches done in the `window_days` up to `today`; with no recent progress there is no
+    projected finish date.
+    """
+    total = len(rows)
+    done_days = Counter()
+    undated_done = 0
+    for row in rows:
+        if not row.get("usable"):
+            continue
+        day = _as_date(row.get("delivered"))
+        if day is None:
+            undated_done += 1
+        else:
+            done_days[day] += 1
+    sorted_days = sorted(done_days)
+    points = []
+    for day in days(start, end):
+        done = undated_done + sum(done_days[d] for d in sorted_days if d <= day)
+        points.append({"day": day, "pending": total - done})
+    pending_now = total - undated_done - sum(done_days.values())
+    window_start = today - timedelta(days=window_days - 1)
+    recent = sum(n for d, n in done_days.items() if window_start <= d <= today)
+    rate = recent / window_days if window_days > 0 else 0.0
+    finish = None
+    projection: list[dict] = []
+    if pending_now == 0:
+        finish = today
+    elif rate > 0:
+        finish = today + timedelta(days=math.ceil(pending_now / rate))
+        projection = [{"day": today, "pending": pending_now}, {"day": finish, "pending": 0}]
+    return Burndown(points=points, rate_per_day=round(rate, 2), projected_finish=finish,
+                    projection=projection, pending_now=pending_now)
+
+
+def sync_age(last_finished: datetime | None, now: datetime,
+             stale_after: timedelta = timedelta(hours=24)) -> tuple[str, bool]:
+    """How old the last sync is, in words, and whether it is stale (or never happened)."""
+    if last_finished is None:
+        return "never", True
+    seconds = max(0, int((now - last_finished).total_seconds()))
+    if seconds < 90:
+        text = f"{seconds} s ago"
+    elif seconds < 90 * 60:
+        text = f"{seconds // 60} min ago"
+    elif seconds < 48 * 3600:
+        text = f"{seconds // 3600} h ago"
+    else:
+        text = f"{seconds // 86400} days ago"
+    return text, now - last_finished > stale_after

@@ -1,0 +1,228 @@
+"""Sync the batch list with the uploaded masks in `<TRAINING_DB>.<MASKS_BUCKET>.files`.
+
+For every batch it sets `mongo_uploaded` and `training_metrics_info` from the uploads that name
+it, writing only the batches whose stored values differ. The training database is only read.
+
+A full run reads every upload and stores which uploads name which batch (`sync_index`). A routine
+run reads only what changed since (`upload_changes`), applies it to that index and re-plans only
+the batches whose uploads changed, unless the batch list itself changed; the writes are
+`segcore.sync.sync_apply`'s, shared with the live sync (`sync --watch`). Runs are recorded in
+`sync_runs`; a lease in `locks` keeps two syncs apart. Every write is idempotent and the resume
+point is saved last, so a run interrupted anywhere converges on the next run.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pymongo.database import Database
+
+from segcore.sync import upload_stats
+from segcore.core.actors import Actor, authorize_write
+from segcore.work.batches import generation
+from segcore.core.schema import BATCHES, META
+from segcore.core.connection import Databases
+from segcore.core.timefmt import utcnow
+from segcore.sync.sync_apply import (BatchListing, Progress, SyncWriter, apply_upload_changes, summarise,
+                                write_batches)
+from segcore.sync.sync_index import SyncIndex, read_index
+from segcore.sync.sync_lease import Lease
+from segcore.sync.sync_plan import add_to_index
+from segcore.sync.sync_runs import SyncReport, fail_run, finish_run, last_run, list_runs, start_run
+from segcore.sync.sync_state import SyncState
+from segcore.uploads.upload_changes import (Changes, FullReadNeeded, changes_from_ids,
+                                    changes_from_stream, current_token)
+from segcore.uploads.uploads import read_uploads
+
+__all__ = ["SyncOutcome", "SyncReport", "last_run", "list_runs", "run_sync", "sync_once",
+           "uploader_activity_of"]
+
+FULL_EVERY = timedelta(hours=24)  # a routine sync reads everything at least this often
+
+
+@dataclass
+class SyncOutcome:
+    """A finished run and what it leaves in memory, so a live sync carries on from it without
+    reading the state, the index and the batch list again. `index` and `listing` are None when
+    the run did not need them (nothing changed)."""
+
+    report: SyncReport
+    token: dict | None
+    stamp: dict
+    index: SyncIndex | None = None
+    listing: BatchListing | None = None
+
+
+def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
+             author: "str | Actor" = "sync", progress: Progress | None = None) -> SyncReport:
+    """Sync every batch with the uploaded masks and record the run.
+
+    Incremental unless `full` (or no complete index exists yet, or the last full read is older
+    than FULL_EVERY). Raises SyncAlreadyRunning when another sync holds the lock,
+    PermissionDenied for a viewer; driver errors propagate after the run is recorded as failed.
+    """
+    return sync_once(databases, full=full, mode=mode, author=author, progress=progress).report
+
+
+def sync_once(databases: Databases, *, full: bool = False, mode: str = "manual",
+              author: "str | Actor" = "sync", progress: Progress | None = None,
+              lease: Lease | None = None) -> SyncOutcome:
+    """`run_sync`, returning what the run leaves in memory. `lease`: one the caller already
+    holds (the live sync), kept afterwards."""
+    author = authorize_write(author)
+    work = databases.work
+    notify = progress or (lambda fraction, message: None)
+    own_lease, lease = lease is None, lease or Lease(work)
+    if own_lease:
+        lease.acquire()
+    report = SyncReport(mode=mode, started_at=utcnow())
+    clock = time.perf_counter()
+    run_id = None
+    try:
+        run_id = start_run(work, report, author)
+        state = SyncState(work).read()
+        batches_now = batch_list_stamp(work)
+        same_batches = all(state.get(k) == v for k, v in batches_now.items())
+        namespace = f"{databases.training.name}.{databases.masks_files.name}"
+        reason = "requested" if full else _full_reason(state, namespace)
+        changes = index = None
+        if reason is None:
+            notify(0.05, "Reading what changed since the last sync")
+            try:
+                changes, index = _read_changes(databases, state)
+            except FullReadNeeded as exc:
+                reason = str(exc)
+        if changes is not None and not changes.documents and same_batches and \
+                upload_stats.is_current(work, databases.settings.zone):
+            _finish_unchanged(work, run_id, report, state, changes, clock, notify)
+            return SyncOutcome(report, changes.token or state.get("token"), batches_now, index)
+        saved = {**batches_now, "namespace": namespace}
+        total = int(state.get("total_files") or 0)
+        if changes is None:
+            report.full_reason = reason
+            index, listing = _read_everything(databases, report, saved, total, author, lease,
+                                              notify, _known_uploads(work, state))
+        else:
+            index = index if index is not None else _stored_index(work, notify)
+            listing = apply_upload_changes(SyncWriter(databases, author, lease, notify), index,
+                                           changes, report, saved=saved, total_files=total,
+                                           same_batches=same_batches)
+        summarise(report, listing, index)
+        report.finish(clock)
+        finish_run(work, run_id, report)
+        notify(1.0, "Done")
+        return SyncOutcome(report, saved.get("token") if changes is None else changes.token,
+                           batches_now, index, listing)
+    except BaseException as exc:
+        if run_id is not None:
+            fail_run(work, run_id, exc, clock)
+        raise
+    finally:
+        if own_lease:
+            lease.release_quietly()
+
+
+def _stored_index(work: Database, notify: Progress) -> SyncIndex:
+    notify(0.2, "Reading the sync index")
+    return read_index(work)
+
+
+def _finish_unchanged(work: Database, run_id, report: SyncReport, state: dict,
+                      changes: Changes, clock: float, notify: Progress) -> None:
+    """Nothing changed: keep the resume point, and record the run with the last run's figures."""
+    report.total_files = int(state.get("total_files") or 0)
+    report.changed_upload_ids = []
+    SyncState(work).save({"token": changes.token} if changes.token else {})
+    upload_stats.stamp(work, report.started_at)
+    report.carry_over(last_run(work) or {})
+    report.finish(clock)
+    finish_run(work, run_id, report, unchanged=True)
+    notify(1.0, "Nothing changed since the last sync")
+
+
+def _read_everything(databases: Databases, report: SyncReport, saved: dict, expected: int,
+                     author: str, lease: Lease, notify: Progress, known: set | None):
+    """Index every upload, then compare every batch with it: (index, batch listing).
+    `known`: the uploads the last run indexed (None on first contact): the others are new."""
+    saved["token"] = current_token(databases.masks_files)  # before reading: nothing is missed
+    databases.work[META].delete_one({"_id": "sync_ids"})  # what earlier versions compared
+    index = _full_index(databases, report, notify, lease, expected)
+    if known is not None:
+        report.changed_upload_ids = list({i for entries in index.values() for i in entries
+                                          if i not in known})
+    return index, write_batches(SyncWriter(databases, author, lease, notify), index, report,
+                                saved=saved)
+
+
+def _known_uploads(work: Database, state: dict) -> set | None:
+    """What the last run indexed (uploads beyond it are new and get their receipts), None
+    on first contact."""
+    if not state.get("index_ok"):
+        return None
+    return {i for entries in read_index(work).values() for i in entries}
+
+
+def batch_list_stamp(work: Database) -> dict:
+    """What tells whether the batch list changed since the last run."""
+    return {"generation": generation(work),
+            # other tools may add or remove batch documents without segcore
+            "batch_count": work[BATCHES].estimated_document_count()}
+
+
+def _read_changes(databases: Databases, state: dict) -> tuple[Changes, dict | None]:
+    """The uploads changed since the last run, from the change stream or by comparing ids.
+
+    Returns the changes and, when comparing ids needed it, the stored index. Raises
+    FullReadNeeded when the history cannot tell.
+    """
+    if state.get("token") is not None:
+        return changes_from_stream(databases.masks_files, state["token"],
+                                   limit=max(5000, int(state.get("total_files") or 0) // 5)), None
+    index = read_index(databases.work)
+    return changes_from_ids(databases.masks_files, index.upload_ids()), index
+
+
+def uploader_activity_of(work: Database) -> dict[str, dict]:
+    """Per uploader (by person_key), their newest upload and file count, as the last sync saw.
+
+    Read from the sync's own state: the Team page never scans the training database.
+    """
+    return {p["key"]: p for p in SyncState(work).uploaders() or [] if "key" in p}
+
+
+def _full_reason(state: dict, namespace: str) -> str | None:
+    """Why this run must read every upload, or None when reading the changes will do."""
+    if not state.get("index_ok"):
+        return "no complete index from an earlier sync"
+    if state.get("namespace", namespace) != namespace:
+        return "the uploads collection is not the one synced last"
+    last_full = state.get("last_full_at")
+    if last_full is None or utcnow() - last_full > FULL_EVERY:
+        return "the last full read is more than a day old"
+    return None
+
+
+def _full_index(databases: Databases, report: SyncReport, notify: Progress, lease: Lease,
+                expected: int) -> SyncIndex:
+    """Index every upload. `expected` (the last run's count) only scales the progress bar:
+    counting first would cost a pass of its own on some servers."""
+    report.full = True
+    notify(0.0, "Reading uploads")
+    index = SyncIndex()
+    count = 0
+    gc.disable()  # hundreds of thousands of new tuples would trigger collections for nothing
+    try:
+        for upload in read_uploads(databases):
+            add_to_index(index, upload)
+            count += 1
+            if count % 5000 == 0:
+                notify(min(0.65, 0.65 * count / max(expected, count * 1.1)),
+                       f"Read {count:,} uploads" + (f" of ~{expected:,}" if expected else ""))
+                lease.renew()
+    finally:
+        gc.enable()
+    report.total_files = count
+    return index

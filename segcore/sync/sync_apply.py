@@ -1,0 +1,297 @@
+"""Bringing the batches in line with the sync's index: the one way a sync writes.
+
+`apply_upload_changes` applies one group of changed uploads as an incremental sync does: the
+index updated in memory, the batches whose uploads changed re-planned and written in bulk, the
+new uploads' receipts with the status moves they cause (segcore.intake), the uploads' read models, the data version the pages poll, the
+index parts touched and the sync state with its resume point, saved last. A routine run
+(`segcore.sync.sync.run_sync`) calls it once; the live sync (`segcore.sync.live_sync`) once per group,
+passing the batch listing it keeps between groups. `write_batches` is its second half, which a
+full read calls directly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+from pymongo import UpdateOne
+from pymongo.database import Database
+
+from segcore.core import data_version
+from segcore.sync import intake, upload_stats
+from segcore.core.connection import Databases
+from segcore.core.schema import BATCHES, find_in
+from segcore.sync.sync_index import SyncIndex, append_journal, keys_holding, write_index
+from segcore.sync.sync_lease import Lease
+from segcore.sync.sync_plan import (apply_changes, batch_key,
+                               find_problems, plan_batch_updates, updated_activity,
+                               uploader_activity)
+from segcore.sync.sync_runs import SyncReport
+from segcore.sync.sync_state import SyncState
+from segcore.uploads.upload_changes import Changes
+
+KEEP = 200  # problem uploads listed per kind in a run's report (all are counted)
+WRITE_CHUNK = 1000
+Progress = Callable[[float, str], None]
+_LISTED = {"id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1}
+
+
+def _quiet(fraction: float, message: str) -> None:
+    pass
+
+
+class BatchListing:
+    """Every batch as the sync plans with it: `_id`, `id`, `assignee`, `status` and whether it
+    was ever synced. Valid while the batch list's stamp (generation, count) is unchanged, so a
+    live sync keeps one between groups instead of reading the batch list each time."""
+
+    def __init__(self, docs: list[dict] | None = None):
+        self.docs: list[dict] = docs if docs is not None else []
+
+    @classmethod
+    def read(cls, work: Database) -> "BatchListing":
+        return cls([{"_id": d["_id"], "id": d.get("id"), "assignee": d.get("assignee"),
+                     "status": d.get("status"), "synced": "mongo_uploaded" in d}
+                    for d in work[BATCHES].find({}, _LISTED)])
+
+    def wanted(self, touched: set[str]) -> list:
+        """Document ids of the batches to compare: those whose uploads changed, and batches
+        never synced."""
+        return [d["_id"] for d in self.docs if not d["synced"] or batch_key(d) in touched]
+
+    def stream(self, work: Database):
+        """Every batch with its sync fields, filling the listing as it goes: holding 50,000
+        batches' upload info at once would dwarf the index."""
+        self.docs.clear()
+        for doc in work[BATCHES].find({}, {**_LISTED, "training_metrics_info": 1},
+                                      batch_size=2000):
+            yield doc
+            self.docs.append({"_id": doc["_id"], "id": doc.get("id"),
+                              "assignee": doc.get("assignee"), "status": doc.get("status"),
+                              "synced": True})
+
+    def written(self, updates: list[tuple]) -> None:
+        """Note what a group wrote, so the listing stays what a fresh read would return."""
+        written = {doc_id for doc_id, _, _ in updates}
+        for doc in self.docs:
+            if doc["_id"] in written:
+                doc["synced"] = True
+
+
+@dataclass(frozen=True)
+class SyncWriter:
+    """Who writes for a sync and how: the same for every group of one run or live sync.
+
+    `journal`: store the changed index keys in the index's journal (a live sync's small groups)
+    instead of rewriting their parts.
+    """
+
+    databases: Databases
+    author: str
+    lease: Lease
+    notify: Progress = _quiet
+    journal: bool = False
+
+
+def apply_upload_changes(writer: SyncWriter, index: SyncIndex, changes: Changes,
+                         report: SyncReport, *, saved: dict, total_files: int,
+                         same_batches: bool, listing: BatchListing | None = None) -> BatchListing:
+    """Apply one group of changed uploads to `index` and to the batches, as an incremental sync.
+
+    `saved`: the state fields to save with the resume point (the batch list's stamp, the
+    namespace; `changes.token` is added); `total_files`: the count before this group;
+    `same_batches`: the batch list is as when the index was last saved (else every batch is
+    compared); `listing`: a current batch listing, read when None. Fills the counts of
+    `report` and returns the listing, which stays valid while the batch list is unchanged.
+    """
+    holders = keys_holding(index, changes.documents)  # one pass over the index's keys
+    before = {i: (index[keys[0]][i], keys) for i, keys in holders.items()}
+    touched, report.new_files, report.removed_files, placed = apply_changes(index, changes,
+                                                                            holders)
+    report.entries_changed = len(touched) + sum(len(index.get(key) or ()) for key in touched)
+    report.changed_upload_ids = [i for i, d in changes.documents.items() if d is not None]
+    report.total_files = total_files + report.new_files - report.removed_files
+    after = {i: (index[keys[0]][i], list(keys)) for i, keys in placed.items()}
+    moved = (before, after) if same_batches else None
+    return write_batches(writer, index, report, saved={**saved, "token": changes.token},
+                         touched=touched, moved=moved,
+                         listing=(listing or BatchListing.read(writer.databases.work))
+                         if same_batches else None)
+
+
+def write_batches(writer: SyncWriter, index: SyncIndex, report: SyncReport, *,
+                  saved: dict, touched: set[str] | None = None, moved: tuple | None = None,
+                  listing: BatchListing | None = None) -> BatchListing:
+    """Write what `index` says to the batches, the read models and the sync state.
+
+    With `listing` (the batch list unchanged), only the batches in `touched` and those never
+    synced are compared; with `moved` ((before, after) of the changed uploads), the read models
+    get the differences. Without them, every batch is compared and the models are rebuilt (a
+    full read, or a changed batch list). `touched` None writes the whole index; the writer's
+    `journal` appends the touched keys to the index's journal instead (see sync_index).
+    """
+    databases, author, lease, notify = (writer.databases, writer.author, writer.lease,
+                                        writer.notify)
+    work = databases.work
+    notify(0.7, "Comparing with the batch list")
+    # Statuses move from the new uploads' receipts (segcore.intake), not from their arrival.
+    if listing is not None:
+        updates = plan_batch_updates(_sync_fields(work, listing.wanted(touched or set())),
+                                     index)
+    else:
+        listing = BatchListing()
+        updates = plan_batch_updates(listing.stream(work), index)
+    _write_updates(work, listing, updates, notify, lease)
+    report.batches_updated = len(updates)
+    # After the sync fields (the pages show the masks at once), before the resume point (a
+    # crash makes the receipts again).
+    notify(0.9, "Checking the new uploads")
+    report.status_moves = _receipts(databases, index, listing, report, author, writer.journal)
+    # The read models count uploads under their batch's status after the moves, as a rebuild
+    # from a fresh listing would: a moved batch's later uploads are then subtracted right.
+    listing.written(updates)
+    models_group = _keep_read_models(work, index, listing, moved, report,
+                                     databases.settings.zone)
+    notify(0.95, "Saving the sync index")
+    # A run killed while writing the index reads everything next time: a half-written part
+    # that spills into overflow documents cannot be repaired by re-reading the changes.
+    SyncState(work).save({"index_ok": False})
+    if writer.journal and touched is not None:
+        append_journal(work, index, touched)
+    else:
+        write_index(work, index, touched)
+    state = {**saved, "total_files": report.total_files, "index_ok": True,
+             "uploaders": _activity(work, index, moved), "models_group": models_group}
+    if report.full:
+        state["last_full_at"] = report.started_at
+    SyncState(work).save(state)
+    return listing
+
+
+def _receipts(databases: Databases, index: SyncIndex, listing: BatchListing,
+              report: SyncReport, author: str, live: bool) -> int:
+    """Receipts for the uploads this run saw new (on first contact: the newest without one,
+    see intake.backlog), and the status moves they cause, noted in `listing`; returns how many
+    batches moved."""
+    ids = report.changed_upload_ids
+    if ids is None:
+        ids = intake.backlog(databases.work, index)
+    if not ids:
+        return 0
+    by_key = {batch_key(d): d for d in listing.docs if batch_key(d)}
+    who = "sync" if author == "sync" else f"sync (started by {author})"
+    moves = intake.make_receipts(databases, ids, lambda key: index.get(key, {}).keys(), by_key,
+                                 made_by="live sync" if live else "sync", author=who)
+    status = {m.doc_id: m.new for m in moves}
+    for doc in listing.docs:
+        doc["status"] = status.get(doc["_id"], doc["status"])
+    return len(moves)
+
+
+def follow_edits(databases: Databases, index: SyncIndex, listing: BatchListing,
+                 batch_ids: set[str], saved: dict) -> bool:
+    """Bring `listing` and the uploads' read models in line with segcore's edits of
+    `batch_ids` (new assignees or statuses), then save `saved` (the batch list's stamp) as
+    what the index was last compared with. A live sync does this instead of comparing every
+    batch after each edit (a pass over the whole index at 500,000 uploads). False, having
+    written nothing, when it cannot tell: a batch added, removed or renamed, or read models
+    that are not current."""
+    work = databases.work
+    docs = find_in(work[BATCHES], "id", sorted(batch_ids), _LISTED)
+    listed = {d["_id"]: d for d in listing.docs}
+    if len(docs) != len(batch_ids) or any(listed.get(d["_id"], {}).get("id") != d.get("id")
+                                          for d in docs) \
+            or not upload_stats.is_current(work, databases.settings.zone):
+        return False
+    before = upload_stats.owners_of(listing.docs, batch_key)
+    for doc in docs:
+        listed[doc["_id"]].update(assignee=doc.get("assignee"), status=doc.get("status"))
+    after = upload_stats.owners_of(listing.docs, batch_key)
+    moved = {key for key in set(before) | set(after) if before.get(key) != after.get(key)}
+    group = uuid.uuid4().hex
+    if moved:
+        upload_stats.move_owners(work, index, moved, before, after, databases.settings.zone,
+                                 group)
+        SyncState(work).save({**saved, "models_group": group})
+    else:
+        SyncState(work).save(saved)
+    return True
+
+
+def fold_journal(work: Database, index: SyncIndex) -> int:
+    """Fold the index's journal into its parts; returns how many part documents were written.
+    A crash meanwhile leaves `index_ok` false, so the next sync reads everything."""
+    SyncState(work).save({"index_ok": False})
+    written = write_index(work, index, ())
+    SyncState(work).save({"index_ok": True})
+    return written
+
+
+def _activity(work: Database, index: SyncIndex, moved: tuple | None) -> list[dict]:
+    """Per-uploader activity: the saved one updated by the changed uploads when it can be,
+    else counted over the whole index (a pass that costs seconds at 500,000 uploads)."""
+    if moved is not None:
+        saved = SyncState(work).uploaders()
+        if saved is not None:
+            updated = updated_activity(saved, *moved)
+            if updated is not None:
+                return updated
+    return uploader_activity(index)
+
+
+def summarise(report: SyncReport, listing: BatchListing, index: SyncIndex) -> None:
+    """Counts and problem lists of the report, from the batch listing and the index (a pass
+    over the whole index)."""
+    keys_with_masks = index.keys_with_masks()
+    report.batches_with_masks = sum(1 for d in listing.docs if batch_key(d) in keys_with_masks)
+    report.batches_without_masks = len(listing.docs) - report.batches_with_masks
+    problems = find_problems(listing.docs, index, keep=KEEP)
+    report.orphans, report.orphan_uploads = problems.orphans
+    report.unmatched, report.unmatched_uploads = problems.unmatched
+    report.mismatches, report.mismatched_uploads = problems.mismatches
+    report.unusable, report.unusable_uploads = problems.unusable
+
+
+def _keep_read_models(work: Database, index: SyncIndex, listing: BatchListing, moved,
+                      report: SyncReport, zone) -> str:
+    """Bring the uploads' read models up to date: the changed uploads' differences when the
+    batch list (every owner) is as last time and the models are current, else a rebuild.
+    Days are the office's (`zone`, from TIMEZONE). Returns the mark to save with the sync
+    state, which tells the next run the models hold this run's changes."""
+    owners = upload_stats.owners_of(listing.docs, batch_key)
+    group = uuid.uuid4().hex
+    if moved is not None and upload_stats.is_current(work, zone):
+        upload_stats.apply_changes(work, index, *moved, owners, report.started_at, zone, group)
+    else:
+        upload_stats.rebuild(work, index, owners, report.started_at, zone, group)
+    return group
+
+
+def _sync_fields(work: Database, doc_ids: list) -> list[dict]:
+    return find_in(work[BATCHES], "_id", doc_ids,
+                   {"id": 1, "mongo_uploaded": 1, "status": 1, "training_metrics_info": 1})
+
+
+def _write_updates(work: Database, listing: BatchListing, updates: list[tuple],
+                   notify: Progress, lease: Lease) -> None:
+    """Write the planned updates in bulk, then tell the pages which batches changed."""
+    if not updates:
+        return
+    ids_of = {d["_id"]: d.get("id") for d in listing.docs} if len(updates) <= \
+        data_version.IDS_KEPT else {}
+    for start in range(0, len(updates), WRITE_CHUNK):
+        chunk = updates[start:start + WRITE_CHUNK]
+        operations = []
+        for doc_id, to_set, to_unset in chunk:
+            change = {"$set": to_set}
+            if to_unset:
+                change["$unset"] = to_unset
+            operations.append(UpdateOne({"_id": doc_id}, change))
+        work[BATCHES].bulk_write(operations, ordered=False)
+        lease.renew()
+        notify(0.7 + 0.3 * min(1.0, (start + len(chunk)) / len(updates)),
+               f"Updated {start + len(chunk):,} of {len(updates):,} batches")
+    changed = [ids_of.get(doc_id) for doc_id, _, _ in updates]
+    data_version.bump_batches(work, None if None in changed or not ids_of else changed,
+                              by_sync=True)

@@ -1,0 +1,340 @@
+"""The sync's memory of which uploads name which batch, stored compactly in the app's database.
+
+In memory the index is `{batch key: {upload id: entry}}`, an entry being
+`(upload id, filename, uploader, upload date, length)`. In `sync_index` it is split over a fixed
+number of part documents, each holding its entries column by column (ids packed as bytes,
+filenames joined, dates and lengths as packed integers): a routine sync reads and rewrites the
+whole index in a fraction of the time one small array per upload would take, and a part whose
+content did not change is not written at all (each part carries a digest).
+
+A part whose content would exceed SEGMENT_BYTES spills into overflow documents (`"<n>.1"`,
+`"<n>.2"`, ...), so no stored document approaches the server's 16 MB limit, whatever the
+uploads look like. The part's own document (`_id` n) is written last and carries the digest of
+all its segments: until it is written, the part counts as not stored.
+
+A live sync applies small groups of changes many times a minute; rewriting every part a group
+touches (a burst of uploads touches them all) would cost a second per group at 100,000 uploads.
+So it appends the keys a group changed, with all their entries, to a journal (`"j<seq>"`
+documents, the same packed form) which `read_index` replays over the parts in order; the next
+`write_index` folds the journal's keys into their parts and deletes it. A journal document only
+ever holds keys newer than their part, so replaying any tail of it over the parts is right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from array import array
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from bson import ObjectId
+from pymongo import DeleteOne, ReplaceOne
+from pymongo.database import Database
+
+from segcore.core.schema import SYNC_INDEX
+
+INDEX = SYNC_INDEX
+PARTS = 128
+UNMATCHED = "~unmatched"  # the key of uploads that name no batch
+UNUSABLE = "~unusable:"  # the prefix of the keys of unusable uploads, followed by the reason
+EPOCH = datetime(1970, 1, 1)
+MS = timedelta(milliseconds=1)
+NO_DATE = -(2 ** 63)
+_INT64 = range(-(2 ** 63) + 1, 2 ** 63)
+SEGMENT_BYTES = 4 * 1024 * 1024  # a quarter of the 16 MB document limit: room for estimates
+JOURNAL = "j"  # the journal's document ids: "j" + a zero-padded sequence number (+ ".segment")
+_JOURNAL_IDS = {"_id": {"$gte": JOURNAL, "$lt": chr(ord(JOURNAL) + 1)}}
+
+
+class IndexEntry(NamedTuple):
+    """One upload as the index remembers it."""
+
+    id: object
+    filename: str
+    uploader: str | None
+    date: datetime | None
+    length: int
+
+
+class SyncIndex(dict):
+    """The index in memory: `{batch key: {upload id: IndexEntry}}`. Uploads that name no batch
+    and unusable ones are filed under keys of their own; only this class knows those keys, so
+    the rest of the sync asks it for batches, unmatched and unusable uploads by name."""
+
+    @staticmethod
+    def keys_for(batches, problem: str | None) -> tuple[str, ...]:
+        """The keys an upload is filed under: its batches, the unmatched key, or its problem."""
+        if problem:
+            return (UNUSABLE + problem,)
+        return tuple(batches) or (UNMATCHED,)
+
+    @staticmethod
+    def is_batch_key(key: str) -> bool:
+        return not key.startswith("~")
+
+    def file(self, upload_id, entry: IndexEntry, keys) -> None:
+        for key in keys:
+            self.setdefault(key, {})[upload_id] = entry
+
+    def batch_items(self):
+        """(batch key, {upload id: entry}) for every batch some upload names."""
+        return ((k, v) for k, v in self.items() if self.is_batch_key(k))
+
+    def keys_with_masks(self) -> set[str]:
+        """The batch keys that hold at least one upload."""
+        return {k for k, v in self.items() if v and self.is_batch_key(k)}
+
+    def unmatched(self) -> dict:
+        """{upload id: entry} of the uploads that name no batch."""
+        return self.get(UNMATCHED, {})
+
+    def unusable(self):
+        """(entry, reason) of every unusable upload."""
+        for key, entries in self.items():
+            if key.startswith(UNUSABLE):
+                reason = key[len(UNUSABLE):]
+                yield from ((entry, reason) for entry in entries.values())
+
+    def upload_ids(self):
+        """Every upload id in the index (an upload naming several batches once per batch)."""
+        return (i for entries in self.values() for i in entries)
+
+
+def part_of(key: str) -> int:
+    """Which part document holds `key` (stable across runs and processes)."""
+    return zlib.crc32(key.encode()) % PARTS
+
+
+def _compact(entry: IndexEntry) -> bool:
+    """True when an entry fits the packed columns (the usual case: an ObjectId, a naive date)."""
+    upload_id, filename, _, date, length = entry
+    return (type(upload_id) is ObjectId and "\x00" not in filename and length in _INT64
+            and (date is None or date.tzinfo is None))
+
+
+def _id_order(entry: IndexEntry) -> tuple[str, str]:
+    upload_id = entry[0]
+    return type(upload_id).__name__, str(upload_id)
+
+
+def encode_part(keys: dict[str, dict]) -> dict:
+    """The stored form of some keys of the index (a pure function; see decode_part)."""
+    names: dict[object, int] = {None: 0}
+    key_list, counts, extra = [], array("I"), []
+    ids, files, who = bytearray(), [], array("I")
+    when, size = array("q"), array("q")
+    for key in sorted(keys):
+        entries = keys[key]
+        if not entries:
+            continue
+        packed = 0
+        for entry in sorted(entries.values(), key=_id_order):
+            if not _compact(entry):
+                extra.append([key, *entry])
+                continue
+            upload_id, filename, uploader, date, length = entry
+            ids += upload_id.binary
+            files.append(filename)
+            who.append(names.setdefault(uploader, len(names)))
+            when.append(NO_DATE if date is None else (date - EPOCH) // MS)
+            size.append(length)
+            packed += 1
+        key_list.append(key)
+        counts.append(packed)
+    part = {"k": key_list, "c": counts.tobytes(), "i": bytes(ids), "f": "\x00".join(files),
+            "u": who.tobytes(), "un": list(names), "t": when.tobytes(), "n": size.tobytes(),
+            "x": extra}
+    digest = hashlib.blake2b(digest_size=16)
+    for name in ("c", "i", "u", "t", "n"):
+        digest.update(part[name])
+    digest.update(repr((key_list, part["f"], part["un"], extra)).encode())
+    part["d"] = digest.hexdigest()
+    return part
+
+
+def _size(entry: IndexEntry) -> int:
+    """An upper bound of the bytes an entry takes in a stored part (without its uploader)."""
+    upload_id, filename = entry[0], entry[1]
+    text = len(filename) if filename.isascii() else 4 * len(filename)
+    if type(upload_id) is ObjectId:
+        return 40 + text
+    return 96 + text + 4 * len(str(upload_id))  # stored as a BSON array in "x"
+
+
+def encode_segments(keys: dict[str, dict], limit: int | None = None) -> list[dict]:
+    """The stored form of one part, split into segments of about `limit` bytes at most.
+
+    The first segment carries the digest of the whole part (and how many segments it has).
+    One key's entries may be spread over several segments; decode_part merges them back.
+    """
+    limit = limit or SEGMENT_BYTES
+    groups: list[dict[str, dict]] = [{}]
+    used, names = 0, set()
+    for key in sorted(keys):
+        for upload_id, entry in sorted(keys[key].items(), key=lambda item: _id_order(item[1])):
+            uploader = entry[2]
+            cost = _size(entry) + len(key) * 4 + 16
+            if uploader not in names:
+                cost += 16 + 4 * len(uploader or "")
+            if used + cost > limit and used:
+                groups.append({})
+                used, names = 0, set()
+            groups[-1].setdefault(key, {})[upload_id] = entry
+            names.add(uploader)
+            used += cost
+    segments = [encode_part(group) for group in groups]
+    if len(segments) > 1:
+        digest = hashlib.blake2b(digest_size=16)
+        for segment in segments:
+            digest.update(segment.pop("d").encode())
+        segments[0]["d"] = digest.hexdigest()
+        segments[0]["s"] = len(segments)
+    return segments
+
+
+def decode_part(part: dict, into: dict[str, dict]) -> None:
+    """Add the entries of a stored part to the in-memory index `into`."""
+    counts = array("I")
+    counts.frombytes(part.get("c", b""))
+    who, when, size = array("I"), array("q"), array("q")
+    who.frombytes(part.get("u", b""))
+    when.frombytes(part.get("t", b""))
+    size.frombytes(part.get("n", b""))
+    names = part.get("un", [None])
+    raw = part.get("i", b"")
+    files = part["f"].split("\x00") if part.get("f") or len(who) else []
+    position = 0
+    for key, count in zip(part.get("k", []), counts):
+        entries = into.setdefault(key, {})
+        for n in range(position, position + count):
+            upload_id = ObjectId(raw[12 * n:12 * n + 12])
+            millis = when[n]
+            entries[upload_id] = IndexEntry(upload_id, files[n], names[who[n]],
+                                            None if millis == NO_DATE else EPOCH + millis * MS,
+                                            size[n])
+        position += count
+    for key, *entry in part.get("x", []):
+        into.setdefault(key, {})[entry[0]] = IndexEntry(*entry)
+
+
+def _is_journal(doc_id) -> bool:
+    return isinstance(doc_id, str) and doc_id.startswith(JOURNAL)
+
+
+def read_index(db: Database) -> SyncIndex:
+    """The whole stored index: the parts, then the journal replayed over them."""
+    index = SyncIndex()
+    journal = []
+    for part in db[INDEX].find({}, {"d": 0}):
+        if _is_journal(part["_id"]):
+            journal.append(part)
+        else:
+            decode_part(part, index)
+    replay_journal(journal, index)
+    return index
+
+
+def replay_journal(documents: list[dict], index: dict[str, dict]) -> None:
+    """Set each key a journal write holds to its entries there (emptied keys removed), writes
+    in the order they were made; the segments of one write are decoded together."""
+    writes: dict[str, list[dict]] = defaultdict(list)
+    for doc in documents:
+        writes[doc["_id"].split(".")[0]].append(doc)
+    for name in sorted(writes):
+        fresh: dict[str, dict] = {}
+        keys: set[str] = set()
+        for segment in writes[name]:
+            decode_part(segment, fresh)
+            keys.update(segment.get("k", []), segment.get("z", []))
+        for key in keys:
+            if fresh.get(key):
+                index[key] = fresh[key]
+            else:
+                index.pop(key, None)
+
+
+def append_journal(db: Database, index: dict[str, dict], changed_keys) -> int:
+    """Store `changed_keys` (with all their entries, or as emptied) as one journal write, the
+    cheap alternative to `write_index` for a small group. Returns how many keys it holds."""
+    keys = set(changed_keys)
+    if not keys:
+        return 0
+    last = [d["_id"] for d in db[INDEX].find(_JOURNAL_IDS, {"_id": 1})]
+    seq = 1 + max((int(i[len(JOURNAL):].split(".")[0]) for i in last), default=0)
+    segments = encode_segments({k: index[k] for k in keys if index.get(k)})
+    segments[0]["z"] = sorted(k for k in keys if not index.get(k))
+    names = [f"{JOURNAL}{seq:09d}"] + [f"{JOURNAL}{seq:09d}.{i}" for i in range(1, len(segments))]
+    db[INDEX].insert_many([{"_id": name, **segment} for name, segment in zip(names, segments)])
+    return len(keys)
+
+
+def journal_keys(db: Database) -> tuple[list[str], set[str]]:
+    """(the journal's document ids, the keys it holds)."""
+    ids, keys = [], set()
+    for doc in db[INDEX].find(_JOURNAL_IDS, {"k": 1, "z": 1}):
+        ids.append(doc["_id"])
+        keys.update(doc.get("k", []), doc.get("z", []))
+    return ids, keys
+
+
+def write_index(db: Database, index: dict[str, dict], changed_keys=None) -> int:
+    """Store the parts holding `changed_keys` (every part when None) whose content changed, and
+    fold the journal into them (its keys' parts are rewritten, then it is deleted).
+
+    Returns how many part documents were written.
+    """
+    journal, journaled = journal_keys(db)
+    by_part: dict[int, dict] = defaultdict(dict)
+    for key, entries in index.items():
+        if entries:
+            by_part[part_of(key)][key] = entries
+    touched = range(PARTS) if changed_keys is None else \
+        sorted({part_of(k) for k in (*changed_keys, *journaled)})
+    stored = {d["_id"]: d.get("d") for d in db[INDEX].find({}, {"d": 1})
+              if not _is_journal(d["_id"])}
+    overflow = defaultdict(list)
+    for doc_id in stored:
+        if isinstance(doc_id, str):
+            overflow[int(doc_id.split(".")[0])].append(doc_id)
+    firsts, others, written = [], [], 0
+    for n in touched:
+        segments = encode_segments(by_part.get(n, {}))
+        if stored.get(n) == segments[0]["d"]:
+            continue
+        names = [f"{n}.{i}" for i in range(1, len(segments))]
+        others += [ReplaceOne({"_id": name}, {"_id": name, **segment}, upsert=True)
+                   for name, segment in zip(names, segments[1:])]
+        others += [DeleteOne({"_id": name}) for name in overflow[n] if name not in names]
+        firsts.append(ReplaceOne({"_id": n}, {"_id": n, **segments[0]}, upsert=True))
+        if len(firsts) + len(others) >= 16:
+            written += _write_parts(db, firsts, others)
+            firsts, others = [], []
+    written += _write_parts(db, firsts, others)
+    if journal:
+        db[INDEX].bulk_write([DeleteOne({"_id": doc_id}) for doc_id in journal], ordered=False)
+    return written
+
+
+def _write_parts(db: Database, firsts: list, others: list) -> int:
+    """Overflow segments before the parts' first documents: a part whose first document (and
+    digest) was not written yet is rewritten next time, whatever happened to its overflow."""
+    if others:
+        db[INDEX].bulk_write(others, ordered=True)
+    if firsts:
+        db[INDEX].bulk_write(firsts, ordered=False)
+    return len(firsts) + len(others)
+
+
+def keys_holding(index: dict[str, dict], upload_ids) -> dict[object, list[str]]:
+    """The keys under which each of `upload_ids` is filed (absent ids are left out)."""
+    wanted = set(upload_ids)
+    found: dict[object, list[str]] = defaultdict(list)
+    if wanted:
+        for key, entries in index.items():
+            hits = ([i for i in wanted if i in entries] if len(wanted) < 64
+                    else wanted.intersection(entries))
+            for upload_id in hits:
+                found[upload_id].append(key)
+    return found

@@ -1,0 +1,121 @@
+"""The sync lease: a lock document with an expiry, so two syncs never interleave (across
+processes and app instances, since it lives in the app's database) and a killed sync does not
+block the next one for longer than LEASE.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from datetime import timedelta
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from segcore.core.errors import N_, SyncAlreadyRunning
+from segcore.core.timefmt import utcnow
+from segcore.core.schema import LOCKS
+
+LEASE = timedelta(minutes=2)
+RENEW_AFTER_S = 20
+
+
+class Lease:
+    """A lock document with an expiry, so a killed sync does not block the next one forever."""
+
+    def __init__(self, db: Database, name: str = "sync", kind: str = "run"):
+        """`kind` is "run" for one sync, "live" for `sync --watch`, "restore" for a restore;
+        others name it when they are refused."""
+        self.db, self.name, self.owner, self.kind = db, name, uuid.uuid4().hex, kind
+        self.renewed = 0.0
+
+    def acquire(self) -> None:
+        now = utcnow()
+        mine = {"owner": self.owner, "expires_at": now + LEASE, "since": now,
+                "host": socket.gethostname(), "pid": os.getpid(), "kind": self.kind,
+                "last_change_at": None}
+        try:
+            self.db[LOCKS].update_one(
+                {"_id": self.name, "$or": [{"expires_at": {"$lt": now}}, {"owner": self.owner}]},
+                {"$set": mine}, upsert=True)
+        except DuplicateKeyError:
+            held = self.db[LOCKS].find_one({"_id": self.name}) or {}
+            # A holder killed on this machine need not block until its lease expires.
+            if held.get("host") == mine["host"] and not process_alive(held.get("pid")):
+                taken = self.db[LOCKS].update_one({"_id": self.name, "owner": held.get("owner")},
+                                                  {"$set": mine})
+                if taken.modified_count:
+                    self.renewed = time.monotonic()
+                    return
+            raise _already_running(held) from None
+        self.renewed = time.monotonic()
+
+    def renew(self) -> None:
+        if time.monotonic() - self.renewed > RENEW_AFTER_S:
+            self.db[LOCKS].update_one({"_id": self.name, "owner": self.owner},
+                                      {"$set": {"expires_at": utcnow() + LEASE}})
+            self.renewed = time.monotonic()
+
+    def keep(self) -> None:
+        """Renew now, taking the lease back if it expired meanwhile (a long outage); raises
+        SyncAlreadyRunning when another sync took it."""
+        held = self.db[LOCKS].update_one({"_id": self.name, "owner": self.owner},
+                                         {"$set": {"expires_at": utcnow() + LEASE}})
+        if held.matched_count:
+            self.renewed = time.monotonic()
+        else:
+            self.acquire()
+
+    def note_change(self) -> None:
+        """Renew, and record that the holder just applied a change (the Sync page shows when
+        a live sync last did)."""
+        now = utcnow()
+        self.db[LOCKS].update_one({"_id": self.name, "owner": self.owner},
+                                  {"$set": {"expires_at": now + LEASE, "last_change_at": now}})
+        self.renewed = time.monotonic()
+
+    def release_quietly(self) -> None:
+        """Give the lease back; when the server is gone, it expires on its own."""
+        try:
+            self.db[LOCKS].delete_one({"_id": self.name, "owner": self.owner})
+        except PyMongoError:
+            pass
+
+
+def _already_running(held: dict) -> SyncAlreadyRunning:
+    """The refusal, naming a live sync (`sync --watch`) and where it runs when it is one."""
+    since = held.get("since")
+    time_text = f"{since:%H:%M:%S}" if since else None
+    if held.get("kind") == "restore":
+        return SyncAlreadyRunning(N_("A restore of the database is running (since {time} UTC); "
+                                     "try again when it has finished."), time=time_text or "?")
+    if held.get("kind") == "live":
+        host = held.get("host") or "another host"
+        if time_text:
+            return SyncAlreadyRunning(N_(
+                "A live sync (`segcore sync --watch` on {host}) has been running since {time} "
+                "UTC: it applies new uploads within seconds, so no sync is needed."),
+                live=True, host=host, time=time_text)
+        return SyncAlreadyRunning(N_(
+            "A live sync (`segcore sync --watch` on {host}) is running: it applies new uploads "
+            "within seconds, so no sync is needed."), live=True, host=host)
+    if time_text:
+        return SyncAlreadyRunning(N_("Another sync is running (since {time} UTC); try "
+                                     "again when it has finished."), time=time_text)
+    return SyncAlreadyRunning(N_("Another sync is running; try again when it has "
+                                 "finished."))
+
+
+def process_alive(pid: object) -> bool:
+    """Whether a process with this id runs on this machine."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,3 @@
+"""The people: the team of segmentadores (`team`), app logins (`auth`) and their sessions
+(`sessions`). Imports only `segcore.core`.
+"""

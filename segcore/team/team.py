@@ -1,0 +1,180 @@
+"""The team of segmentadores (`segmentadores` collection): list, add, edit, remove."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from segcore.core import data_version, history
+from segcore.core.actors import Actor, authorize_write
+from segcore.core.errors import N_, DuplicateMember, MemberNotFound, ValidationError
+from segcore.core.naming import clean_name, control_characters, person_key
+from segcore.core.schema import TEAM
+from segcore.core.timefmt import legacy_timestamp
+
+COLLECTION = TEAM
+DEFAULT_ROLE = "Segmentador"
+MAX_NAME = 80
+MAX_ROLE = 60
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+@dataclass(frozen=True)
+class Member:
+    """A segmentador as stored; legacy documents may lack role, email or a parsable date."""
+
+    name: str
+    role: str | None
+    email: str | None
+    created_at: object = None
+
+    @classmethod
+    def from_document(cls, doc: dict) -> "Member":
+        return cls(name=str(doc.get("name", "")), role=doc.get("role"), email=doc.get("email"),
+                   created_at=doc.get("created_at"))
+
+
+# What refuse_control_characters names, per field (marked for the interface's catalog).
+_CONTROL_REFUSED = {
+    "name": N_("A name may not contain control characters ({characters})."),
+    "role": N_("A role may not contain control characters ({characters})."),
+    "email": N_("An email address may not contain control characters ({characters})."),
+}
+
+
+def refuse_control_characters(text: str, what: str, field: str) -> str:
+    """`text` unchanged, or ValidationError when it holds control characters (ESC, BEL, NUL)."""
+    bad = control_characters(text)
+    if bad:
+        template = (_CONTROL_REFUSED.get(field)
+                    or what + " may not contain control characters ({characters}).")
+        raise ValidationError(template, characters=", ".join(bad), field=field)
+    return text
+
+
+def validate_name(name: object) -> str:
+    """The cleaned name, or ValidationError(field="name")."""
+    if not isinstance(name, str) or not clean_name(name):
+        raise ValidationError(N_("A name is required."), field="name")
+    cleaned = refuse_control_characters(clean_name(name), "A name", "name")
+    if len(cleaned) > MAX_NAME:
+        raise ValidationError(N_("A name has at most {count} characters."), count=MAX_NAME,
+                              field="name")
+    return cleaned
+
+
+def validate_role(role: object) -> str:
+    """The cleaned role ("Segmentador" when empty), or ValidationError(field="role")."""
+    cleaned = clean_name(role) if isinstance(role, str) else ""
+    refuse_control_characters(cleaned, "A role", "role")
+    if len(cleaned) > MAX_ROLE:
+        raise ValidationError(N_("A role has at most {count} characters."), count=MAX_ROLE,
+                              field="role")
+    return cleaned or DEFAULT_ROLE
+
+
+def validate_email(email: object) -> str:
+    """The trimmed email ("" when empty), or ValidationError(field="email")."""
+    cleaned = email.strip() if isinstance(email, str) else ""
+    refuse_control_characters(cleaned, "An email address", "email")
+    if cleaned and not _EMAIL.match(cleaned):
+        raise ValidationError(N_("'{value}' is not a valid email address."), value=cleaned,
+                              field="email")
+    return cleaned
+
+
+def ensure_indexes(db: Database) -> list[str]:
+    """Give legacy members a normalised key and enforce its uniqueness.
+
+    Adds only the new `name_key` field; other fields of legacy documents stay as they are.
+    Returns the names that collide with an earlier member and so stay without a key.
+    """
+    collection = db[COLLECTION]
+    taken = {doc["name_key"] for doc in collection.find({"name_key": {"$exists": True}},
+                                                        {"name_key": 1})}
+    collisions = []
+    for doc in collection.find({"name_key": {"$exists": False}}, {"name": 1}):
+        key = person_key(doc.get("name") or "")
+        if not key or key in taken:
+            collisions.append(str(doc.get("name")))
+            continue
+        collection.update_one({"_id": doc["_id"], "name_key": {"$exists": False}},
+                              {"$set": {"name_key": key}})
+        taken.add(key)
+    # Sparse: a legacy duplicate without a key does not block the index.
+    collection.create_index("name_key", unique=True, sparse=True)
+    return collisions
+
+
+def list_members(db: Database) -> list[Member]:
+    """Every segmentador, sorted by name regardless of case and accents."""
+    docs = db[COLLECTION].find({}, {"_id": 0, "name": 1, "role": 1, "email": 1, "created_at": 1})
+    return sorted((Member.from_document(d) for d in docs), key=lambda m: person_key(m.name))
+
+
+def find_member(db: Database, name: str) -> Member:
+    """The member whose name matches `name` up to case, accents and spacing."""
+    doc = _find_document(db, name)
+    return Member.from_document(doc)
+
+
+def _find_document(db: Database, name: str) -> dict:
+    key = person_key(name) if isinstance(name, str) else ""
+    doc = db[COLLECTION].find_one({"name_key": key}) if key else None
+    if doc is None:
+        raise MemberNotFound(N_("No segmentador named '{name}'."), name=clean_name(str(name)))
+    return doc
+
+
+def add_member(db: Database, name: str, role: str | None = None, email: str | None = None,
+               author: "str | Actor" = "unknown") -> Member:
+    """Add a segmentador; raise ValidationError or DuplicateMember (case/accent/space-blind)."""
+    author = authorize_write(author)
+    cleaned = validate_name(name)
+    doc = {"name": cleaned, "role": validate_role(role), "email": validate_email(email),
+           "created_at": legacy_timestamp(), "name_key": person_key(cleaned)}
+    try:
+        db[COLLECTION].insert_one(doc)
+    except DuplicateKeyError:
+        existing = db[COLLECTION].find_one({"name_key": doc["name_key"]}, {"name": 1}) or {}
+        raise DuplicateMember(N_("'{name}' is already on the team."),
+                              name=existing.get("name", cleaned), field="name") from None
+    history.record(db, [history.Change("team", cleaned, "member", None, "added", author)])
+    data_version.bump(db, "team")
+    return Member.from_document(doc)
+
+
+def edit_member(db: Database, name: str, role: str | None = None, email: str | None = None,
+                author: "str | Actor" = "unknown") -> Member:
+    """Change a member's role and/or email (None leaves a field as it is)."""
+    author = authorize_write(author)
+    doc = _find_document(db, name)
+    changes: dict[str, str] = {}
+    if role is not None:
+        changes["role"] = validate_role(role)
+    if email is not None:
+        changes["email"] = validate_email(email)
+    changes = {k: v for k, v in changes.items() if doc.get(k) != v}
+    if changes:
+        db[COLLECTION].update_one({"_id": doc["_id"]}, {"$set": changes})
+        history.record(db, [history.Change("team", doc["name"], f, doc.get(f), v, author)
+                            for f, v in changes.items()])
+        data_version.bump(db, "team")
+        doc.update(changes)
+    return Member.from_document(doc)
+
+
+def delete_member(db: Database, name: str, author: "str | Actor" = "unknown") -> str:
+    """Delete a member's document and record it; returns the stored name.
+
+    Their batches are not looked at here: `handover.remove_member` hands them over first.
+    """
+    doc = _find_document(db, name)
+    db[COLLECTION].delete_one({"_id": doc["_id"]})
+    history.record(db, [history.Change("team", doc["name"], "member", "on team", "removed",
+                                       authorize_write(author))])
+    data_version.bump(db, "team")
+    return doc["name"]

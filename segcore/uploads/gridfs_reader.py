@@ -1,0 +1,156 @@
+"""Reading a GridFS file's bytes a chunk at a time, counting what was fetched.
+
+Two readers over `<bucket>.chunks`, both read only: `ChunkFile`, a seekable file object that
+fetches a chunk by its index only when a read touches it (so a zip's central directory at the end
+of a large upload costs a chunk or two), and `ChunkStream`, a forward-only stream that walks the
+chunks in order with a small cursor batch (so a tar of any size passes through bounded memory).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from pymongo.collection import Collection
+
+from segcore.core.errors import UnreadableUpload
+
+CURSOR_BATCH = 8  # chunks per round trip when streaming: ~2 MB at the default chunk size
+
+
+@dataclass
+class ReadStats:
+    """What a check fetched from GridFS (whole chunks: the server cannot send part of one)."""
+
+    chunks: int = 0
+    bytes: int = 0
+
+    def add(self, data: bytes) -> None:
+        self.chunks += 1
+        self.bytes += len(data)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """The parts of a GridFS file document a reader needs."""
+
+    id: object
+    length: int
+    chunk_size: int
+
+    @classmethod
+    def from_document(cls, doc: dict) -> "StoredFile":
+        """Raises UnreadableUpload when the document cannot describe readable chunks."""
+        length, chunk_size = doc.get("length"), doc.get("chunkSize")
+        if not isinstance(length, int) or isinstance(length, bool) or length < 0:
+            raise UnreadableUpload("the upload has no valid length")
+        if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size <= 0:
+            raise UnreadableUpload("the upload has no valid chunk size")
+        return cls(doc.get("_id"), length, chunk_size)
+
+    @property
+    def chunk_count(self) -> int:
+        return -(-self.length // self.chunk_size)
+
+    def expected_size(self, n: int) -> int:
+        """How many bytes chunk `n` must hold."""
+        return min(self.chunk_size, self.length - n * self.chunk_size)
+
+
+def _check_chunk(stored: StoredFile, n: int, data: object) -> bytes:
+    if not isinstance(data, (bytes, bytearray)):
+        raise UnreadableUpload(f"truncated upload: chunk {n} is missing")
+    if len(data) != stored.expected_size(n):
+        raise UnreadableUpload(f"truncated upload: chunk {n} holds {len(data)} bytes, "
+                               f"not {stored.expected_size(n)}")
+    return bytes(data)
+
+
+class ChunkFile(io.RawIOBase):
+    """A seekable, read-only view of one GridFS file that fetches chunks on demand.
+
+    Only the chunks a read touches are fetched, each once; missing or short chunks raise
+    UnreadableUpload.
+    """
+
+    def __init__(self, chunks: Collection, stored: StoredFile, stats: ReadStats | None = None):
+        self._chunks = chunks
+        self._stored = stored
+        self._cache: dict[int, bytes] = {}
+        self._pos = 0
+        self.stats = stats or ReadStats()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._stored.length}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def _chunk(self, n: int) -> bytes:
+        if n not in self._cache:
+            doc = self._chunks.find_one({"files_id": self._stored.id, "n": n}, {"data": 1})
+            data = _check_chunk(self._stored, n, doc.get("data") if doc else None)
+            self.stats.add(data)
+            self._cache[n] = data
+        return self._cache[n]
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        wanted = min(len(view), max(0, self._stored.length - self._pos))
+        done = 0
+        size = self._stored.chunk_size
+        while done < wanted:
+            n, start = divmod(self._pos, size)
+            piece = self._chunk(n)[start:start + wanted - done]
+            view[done:done + len(piece)] = piece
+            done += len(piece)
+            self._pos += len(piece)
+        return done
+
+
+class ChunkStream(io.RawIOBase):
+    """A forward-only stream over one GridFS file's chunks, in order, a few at a time."""
+
+    def __init__(self, chunks: Collection, stored: StoredFile, stats: ReadStats | None = None):
+        self._stored = stored
+        self._cursor = chunks.find({"files_id": stored.id}, {"data": 1, "n": 1},
+                                   batch_size=CURSOR_BATCH).sort("n", 1)
+        self._next_n = 0
+        self._buffer = b""
+        self.stats = stats or ReadStats()
+
+    def readable(self) -> bool:
+        return True
+
+    def _fetch(self) -> bytes:
+        if self._next_n >= self._stored.chunk_count:
+            return b""
+        doc = next(self._cursor, None)
+        n = self._next_n
+        if doc is None or doc.get("n") != n:
+            raise UnreadableUpload(f"truncated upload: chunk {n} is missing")
+        data = _check_chunk(self._stored, n, doc.get("data"))
+        self.stats.add(data)
+        self._next_n += 1
+        return data
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        if not self._buffer:
+            self._buffer = self._fetch()
+        piece = self._buffer[:len(view)]
+        view[:len(piece)] = piece
+        self._buffer = self._buffer[len(piece):]
+        return len(piece)
+
+    def close(self) -> None:
+        self._cursor.close()
+        super().close()

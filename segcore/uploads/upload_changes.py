@@ -1,0 +1,88 @@
+"""What changed among the uploads since the last sync, read without re-reading every upload.
+
+On a replica set (production) or the embedded server, the files collection's change stream
+gives every insert, update and removal since a resume token the last sync saved. Where change
+streams are not available (a standalone server, no rights), the ids of all uploads are compared
+with those the sync already knows; that misses edits to existing file documents, which the
+periodic full read catches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pymongo.collection import Collection
+from pymongo.errors import ConnectionFailure, OperationFailure
+
+from segcore.core.schema import find_in
+from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_key
+
+
+@dataclass
+class Changes:
+    """Upload documents changed since a point in time: `{id: document, or None if removed}`."""
+
+    documents: dict = field(default_factory=dict)
+    token: dict | None = None  # where the next sync resumes, when read from a change stream
+
+
+class FullReadNeeded(Exception):
+    """The changes cannot be read cheaply; the message says why."""
+
+
+def current_token(files: Collection) -> dict | None:
+    """A resume token for "now" (taken before a full read, so nothing after it is missed),
+    or None when the server offers no change stream."""
+    try:
+        with files.watch(max_await_time_ms=1) as stream:
+            return stream.resume_token
+    except ConnectionFailure:
+        raise
+    except OperationFailure:
+        return None
+
+
+def changes_from_stream(files: Collection, token: dict, limit: int) -> Changes:
+    """Every change since `token`; raises FullReadNeeded when the history cannot serve it or
+    holds more than `limit` changes (then one full read is cheaper)."""
+    changes = Changes()
+    files = files.with_options(codec_options=READ_OPTIONS)
+    try:
+        with files.watch(resume_after=token, full_document="updateLookup",
+                         max_await_time_ms=20, batch_size=5000) as stream:
+            while True:
+                event = stream.try_next()
+                if event is None:
+                    changes.token = stream.resume_token
+                    return changes
+                kind = event.get("operationType")
+                if kind not in ("insert", "update", "replace", "delete"):
+                    raise FullReadNeeded(f"the uploads collection saw a {kind or 'change'}")
+                upload_id = upload_key(event["documentKey"].get("_id"))
+                document = event.get("fullDocument") if kind != "delete" else None
+                changes.documents.pop(upload_id, None)  # the last change of an id wins
+                changes.documents[upload_id] = document
+                if len(changes.documents) > limit:
+                    raise FullReadNeeded("too many changes since the last sync")
+    except ConnectionFailure:
+        raise
+    except OperationFailure as exc:
+        raise FullReadNeeded("the change history cannot be used "
+                             f"({str(exc).split(',', 1)[0][:120]})") from None
+
+
+def changes_from_ids(files: Collection, known_ids) -> Changes:
+    """New and removed uploads, from the ids of every upload (one cheap pass)."""
+    try:
+        # an odd _id (a document, a float) is compared by its key, looked up by itself
+        current = {upload_key(raw): raw for raw in files.distinct("_id")}
+    except OperationFailure:  # the distinct reply exceeds 16 MB on very large buckets
+        raise FullReadNeeded("too many uploads to compare their ids") from None
+    known = set(known_ids)
+    changes = Changes()
+    changes.documents = dict.fromkeys(known.difference(current))
+    new_ids = [current[key] for key in current.keys() - known]
+    files = files.with_options(codec_options=READ_OPTIONS)
+    for document in find_in(files, "_id", new_ids, PROJECTION):
+        changes.documents[upload_key(document["_id"])] = document
+    return changes

@@ -1,0 +1,183 @@
+"""Uploaded mask files (GridFS file documents written by other tools) and the batches they name.
+
+Everything here only reads `<TRAINING_DB>.<MASKS_BUCKET>.files`; the chunks are never read.
+Other tools write those documents and this app cannot repair them, so an odd document is never
+an error: it becomes an Upload whose `problem` says why it cannot count for any batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bson import Binary, ObjectId, json_util
+from bson.codec_options import CodecOptions, DatetimeConversion
+
+from segcore.core.connection import Databases
+from segcore.core.naming import batch_ids_in
+
+# Only what the sync and the reports need: never the chunks, never the md5 or aliases.
+PROJECTION = {"filename": 1, "uploadDate": 1, "length": 1, "metadata.uploaded_by": 1,
+              "metadata.batch_id": 1}
+# A date beyond year 9999 (possible on a real MongoDB) would stop the whole read with
+# InvalidBSON: read it as a raw number of milliseconds instead and call the upload unusable.
+READ_OPTIONS = CodecOptions(datetime_conversion=DatetimeConversion.DATETIME_AUTO)
+
+MAX_BATCHES = 500       # batch ids one upload may claim; beyond that it counts for none
+MAX_FILENAME = 512      # characters of a filename kept in the index and the reports
+MAX_UPLOADER = 200      # characters of an uploader's name
+MAX_LENGTH = 2 ** 53    # bytes (8 PiB): anything larger is not a real file size
+_ID_TYPES = (ObjectId, str, int, Binary)
+
+
+def upload_key(raw_id: object) -> object:
+    """A hashable key equal for equal `_id`s: the id itself for the usual types (ObjectId,
+    string, integer, binary), otherwise a short text naming its type and value."""
+    if isinstance(raw_id, _ID_TYPES) and not isinstance(raw_id, bool):
+        return raw_id
+    text = json_util.dumps(raw_id)
+    if len(text) > 100:
+        text = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    return f"~{type(raw_id).__name__}:{text}"
+
+
+def resolve_batch_ids(filename: object, metadata: object) -> list[str]:
+    """The canonical batch ids an upload belongs to.
+
+    `metadata.batch_id` decides when it names a batch (a string such as "batch_400" or "400",
+    an integer, or a list of those); otherwise every batch the filename names counts.
+    """
+    declared = metadata.get("batch_id") if isinstance(metadata, dict) else None
+    ids = _declared_ids(declared)
+    if ids:
+        return ids
+    return batch_ids_in(filename) if isinstance(filename, str) else []
+
+
+def _declared_ids(value: object) -> list[str]:
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, int):
+        return [f"batch_{value}"] if 0 <= value < 10 ** 15 else []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdecimal() and len(text.lstrip("0")) <= 15:
+            return [f"batch_{int(text)}"]
+        return batch_ids_in(text)
+    if isinstance(value, (list, tuple)):
+        ids: dict[str, None] = {}
+        for item in value:
+            if not isinstance(item, (list, tuple)):
+                ids.update(dict.fromkeys(_declared_ids(item)))
+            if len(ids) > MAX_BATCHES:
+                break  # enough to know the upload claims too many
+        return list(ids)
+    return []
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file, as the reports show it; `problem` says why it counts for no batch."""
+
+    id: object
+    filename: str
+    uploaded_by: str | None
+    upload_date: datetime | None
+    length: int
+    batches: tuple[str, ...] = field(default_factory=tuple)
+    problem: str | None = None
+
+    @property
+    def size_mb(self) -> float:
+        return round(self.length / (1024 * 1024), 2)
+
+    def as_dict(self) -> dict:
+        row = {"filename": self.filename, "uploaded_by": self.uploaded_by,
+               "upload_date": self.upload_date, "size_mb": self.size_mb,
+               "size_bytes": self.length, "batches": list(self.batches)}
+        if self.problem:
+            row["problem"] = self.problem
+        return row
+
+
+def short_filename(name: str) -> str:
+    """`name`, cut to MAX_FILENAME characters with a mark saying how much was left out."""
+    if len(name) <= MAX_FILENAME:
+        return name
+    return f"{name[:MAX_FILENAME - 40]}…(+{len(name) - MAX_FILENAME + 40:,} characters)"
+
+
+def _length(value: object) -> tuple[int, str | None]:
+    """(the size in bytes, or 0; why the value is not a size, or None)."""
+    if value is None:
+        return 0, None  # legacy documents without a length: shown as 0 MB
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0, f"length is not a number ({type(value).__name__})"
+    if isinstance(value, float) and not math.isfinite(value):
+        return 0, f"length is {value}"
+    if value < 0 or value > MAX_LENGTH:
+        return 0, f"length {value:g} is not a file size"
+    return int(value), None
+
+
+def _uploader(metadata: object) -> tuple[str | None, str | None]:
+    """(the uploader's name, or None; why it is not a name, or None)."""
+    value = metadata.get("uploaded_by") if isinstance(metadata, dict) else None
+    if value in (None, ""):
+        return None, None
+    if isinstance(value, (dict, list, bytes)):
+        return None, f"uploaded_by is not a name ({type(value).__name__})"
+    text = str(value).strip()
+    if len(text) > MAX_UPLOADER:
+        return None, f"uploaded_by is {len(text):,} characters long"
+    return text or None, None
+
+
+def upload_from_document(doc: dict) -> Upload:
+    """An Upload from a GridFS file document, whatever fields are missing or odd.
+
+    Never raises: a document that cannot count for any batch gets `problem` (and no batches).
+    """
+    raw_id, filename, date = doc.get("_id"), doc.get("filename"), doc.get("uploadDate")
+    metadata = doc.get("metadata")
+    length, length_problem = _length(doc.get("length"))
+    uploader, uploader_problem = _uploader(metadata)
+    problems = [length_problem, uploader_problem]
+    if not isinstance(raw_id, _ID_TYPES) or isinstance(raw_id, bool):
+        problems.append(f"_id is not an id ({type(raw_id).__name__})")
+    if not isinstance(filename, str):
+        problems.append("no filename" if filename is None
+                        else f"filename is not text ({type(filename).__name__})")
+    if date is not None and not isinstance(date, datetime):
+        problems.append(f"uploadDate is not a date ({type(date).__name__})")
+    batches: list[str] = []
+    if not any(problems):
+        batches = resolve_batch_ids(filename, metadata)
+        if len(batches) > MAX_BATCHES:
+            problems.append(f"names more than {MAX_BATCHES} batches")
+    problem = "; ".join(p for p in problems if p) or None
+    return Upload(
+        id=upload_key(raw_id),
+        filename=short_filename(filename) if isinstance(filename, str) else "(no filename)",
+        uploaded_by=uploader,
+        upload_date=date if isinstance(date, datetime) else None,
+        length=length,
+        batches=() if problem else tuple(batches),
+        problem=problem,
+    )
+
+
+def read_uploads(databases: Databases, query: dict | None = None):
+    """Iterate over the upload documents matching `query` (all by default), projected."""
+    files = databases.masks_files.with_options(codec_options=READ_OPTIONS)
+    for doc in files.find(query or {}, PROJECTION, batch_size=5000):
+        yield upload_from_document(doc)
+
+
+def recent_uploads(databases: Databases, limit: int = 50) -> list[Upload]:
+    """The most recent uploads (file, size, uploader, date, batches), newest first."""
+    files = databases.masks_files.with_options(codec_options=READ_OPTIONS)
+    cursor = files.find({}, PROJECTION).sort("uploadDate", -1).limit(max(1, int(limit)))
+    return [upload_from_document(doc) for doc in cursor]

@@ -1,0 +1,221 @@
+"""The batch list in memory, as small rows, kept up to date by the data version.
+
+On the embedded server every count, sort or filter that is not a selective indexed equality
+costs a pass over the whole collection, and a real MongoDB still pays one per filter. So one
+process-wide `BatchRows` reads the few fields the pages filter, sort and count on once; after
+that a write costs re-reading only the batches it touched (`segcore.core.data_version`), a filter or
+sort is Python over the rows (counted once per view), and a page of the table reads its
+documents by id through the unique index.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections import OrderedDict
+from datetime import date, datetime
+
+from pymongo.database import Database
+
+from segcore.work.batches import (MASK_STATES, SORTS, TABLE_PROJECTION, UNASSIGNED, UNCHECKED,
+                             BatchPage, BatchQuery)
+from segcore.core.data_version import changed_batches, read_versions
+from segcore.core.errors import ValidationError
+from segcore.work.delivery import delivered_at, is_open, is_usable_check
+from segcore.report.pace import PACE_PROJECTION, parse_due_date
+from segcore.report.progress import PROGRESS_PROJECTION
+from segcore.core.schema import BATCHES, find_in
+from segcore.core.timefmt import parse_date
+
+ROW_PROJECTION = {**PROGRESS_PROJECTION, **PACE_PROJECTION, "number": 1, "folder_missing": 1}
+SELECTIONS_KEPT = 32
+
+
+def batch_row(doc: dict) -> dict:
+    """A stored batch as a row: the progress and pace fields (one read serves the dashboard's
+    figures and its Attention panel) plus what the table sorts and filters on.
+
+    The same row as `{**progress_row(doc), **pace_row(doc)}` plus `number`, `folder_missing`,
+    `mask_state` and the review figures, built in one pass: a cold page builds 50,000 of them.
+    `delivered` is when the batch became usable (segcore.delivery), `uploaded` its first upload.
+    """
+    get = doc.get
+    info = get("training_metrics_info")
+    if not isinstance(info, dict):
+        info = {}
+    meta = get("metadata")
+    if not isinstance(meta, dict):
+        meta = {}
+    check = get("mask_check")
+    mask_state = check.get("state") if isinstance(check, dict) else None
+    usable = is_usable_check(check)
+    review = get("review") if isinstance(get("review"), dict) else {}
+    assignee = get("assignee")
+    if not (isinstance(assignee, str) and assignee.strip()):
+        assignee = None
+    status = get("status")
+    with_masks = get("mongo_uploaded") is True
+    latest = info.get("latest_upload")
+    number = get("number")
+    return {"id": str(get("id", "")), "assignee": assignee, "status": status,
+            "with_masks": with_masks, "masks_complete": mask_state == "complete",
+            "latest_upload": latest if isinstance(latest, datetime) else parse_date(latest),
+            "open": is_open(assignee, usable, status), "usable": usable,
+            "delivered": delivered_at(check) if usable else None,
+            "uploaded": (info.get("first_upload") or latest) if with_masks else None,
+            "sent_back": review.get("sent_back") or 0,
+            "accepted": isinstance(review.get("accepted_at"), datetime) and status == "done",
+            "hours_to_accept": review.get("hours_to_accept"),
+            "due_date": parse_due_date(meta.get("due_date")), "priority": meta.get("priority"),
+            "number": number if isinstance(number, int) and not isinstance(number, bool)
+            else None,
+            "folder_missing": get("folder_missing") is True, "mask_state": mask_state}
+
+
+def read_all_rows(db: Database) -> dict[str, dict]:
+    """Every batch as a row, by id: one pass over the collection.
+
+    Whole documents, without a projection: the embedded server returns stored documents as they
+    are, but decodes, projects and re-encodes each one for a projection, which made this read
+    a quarter slower than a bare read of every batch (on MongoDB a projection is cheap, but so
+    is the few kilobytes more per batch). The garbage collector is paused meanwhile (as the
+    sync does while indexing): 50,000 new rows would trigger collections that free nothing,
+    each walking the whole heap of a long-running app.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        rows = {}
+        for doc in db[BATCHES].find({}, batch_size=10_000):
+            row = batch_row(doc)
+            rows[row["id"]] = row
+        return rows
+    finally:
+        if paused:
+            gc.enable()
+
+
+def matches(row: dict, query: BatchQuery) -> bool:
+    """The same rules as `batches.build_filter`, over a row. Pure."""
+    if query.assignee == UNASSIGNED:
+        if row["assignee"]:
+            return False
+    elif query.assignee and row["assignee"] != query.assignee:
+        return False
+    if query.status and row["status"] != query.status:
+        return False
+    if query.has_masks is not None and row["with_masks"] != query.has_masks:
+        return False
+    if query.folder_missing is not None and row["folder_missing"] != query.folder_missing:
+        return False
+    if query.mask_state == UNCHECKED:
+        if row["mask_state"] is not None:
+            return False
+    elif query.mask_state in MASK_STATES:
+        if row["mask_state"] != query.mask_state:
+            return False
+    elif query.mask_state:
+        raise ValidationError(f"'{query.mask_state}' is not a mask-check state.",
+                              field="mask_state")
+    text = (query.text or "").strip().casefold()
+    return not text or text in row["id"].casefold()
+
+
+def _sortable(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def order(rows: list[dict], sort: str, descending: bool = False) -> list[dict]:
+    """Rows sorted by `sort` (a key of SORTS), empty values last either way, then by number. Pure."""
+    if sort not in SORTS:
+        raise ValidationError(f"Cannot sort by '{sort}'.", field="sort")
+    field = {"id": "number", "latest_upload": "latest_upload"}.get(sort, sort)
+    by_id = sorted(rows, key=lambda r: (r["number"] is None, r["number"] or 0, r["id"]))
+    if field == "number":
+        return by_id[::-1] if descending else by_id
+    present = [r for r in by_id if r[field] not in (None, "")]
+    empty = [r for r in by_id if r[field] in (None, "")]
+    present.sort(key=lambda r: _sortable(r[field]), reverse=descending)  # stable: ties by id
+    return present + empty
+
+
+class BatchRows:
+    """Every batch as a row, shared by the sessions of one process; thread safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[str, dict] = {}
+        self._list: list[dict] | None = None
+        self._selections: OrderedDict = OrderedDict()
+        self.version: tuple | None = None
+
+    def needs_full_read(self, versions: dict) -> bool:
+        """True when `refresh` will read every batch (the caller may show a spinner)."""
+        return self.version is None or (
+            self.version != versions["batches"] and
+            changed_batches(self.version, versions["batches"], versions["recent"]) is None)
+
+    def refresh(self, db: Database, versions: dict | None = None) -> "BatchRows":
+        """Catch up with the stored batch list: nothing, the touched batches, or everything."""
+        versions = versions or read_versions(db)  # read before the rows: never miss a change
+        with self._lock:
+            if self.version == versions["batches"]:
+                return self
+            changed = None if self.version is None else changed_batches(
+                self.version, versions["batches"], versions["recent"])
+            if changed is None:
+                self._rows = read_all_rows(db)
+            elif changed:
+                for batch_id in changed:
+                    self._rows.pop(batch_id, None)
+                for doc in find_in(db[BATCHES], "id", sorted(changed), ROW_PROJECTION):
+                    row = batch_row(doc)
+                    self._rows[row["id"]] = row
+            self.version = versions["batches"]
+            self._list = None
+            self._selections.clear()
+        return self
+
+    def forget(self) -> None:
+        """Read everything again next time (the Reload button, changes made by other tools)."""
+        with self._lock:
+            self.version = None
+
+    def rows(self) -> list[dict]:
+        """Every row (shared: do not change them)."""
+        with self._lock:
+            if self._list is None:
+                self._list = list(self._rows.values())
+            return self._list
+
+    def select(self, query: BatchQuery, sort: str = "id", descending: bool = False) -> list[str]:
+        """The ids matching `query` in table order; computed once per view and version."""
+        key = (query, sort, descending)
+        with self._lock:
+            if key in self._selections:
+                self._selections.move_to_end(key)
+                return self._selections[key]
+        rows = self.rows()
+        if query != BatchQuery():  # no filter (a page's first view): every row matches
+            rows = [r for r in rows if matches(r, query)]
+        chosen = [r["id"] for r in order(rows, sort, descending)]
+        with self._lock:
+            self._selections[key] = chosen
+            while len(self._selections) > SELECTIONS_KEPT:
+                self._selections.popitem(last=False)
+        return chosen
+
+    def page(self, db: Database, query: BatchQuery, sort: str = "id", descending: bool = False,
+             page: int = 1, page_size: int = 100) -> BatchPage:
+        """One page of the table: the ids from `select`, the documents read by id."""
+        page_size = max(1, min(int(page_size), 1000))
+        chosen = self.select(query, sort, descending)
+        page = max(1, int(page))
+        wanted = chosen[(page - 1) * page_size:page * page_size]
+        docs = {d["id"]: d for d in find_in(db[BATCHES], "id", wanted, TABLE_PROJECTION)}
+        return BatchPage(rows=[docs[i] for i in wanted if i in docs], total=len(chosen),
+                         page=page, page_size=page_size)

@@ -1,0 +1,120 @@
+"""The batch table as the editor shows it: flat rows, the edits a user made, and CSV export.
+
+Pure functions turn stored documents (legacy ones included) into rows and an editor's changes
+into `Edit`s carrying the *stored* old value, which is what the compare-and-set must check.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timezone, tzinfo
+
+from pymongo.database import Database
+
+from segcore.work.batches import COLLECTION, TABLE_PROJECTION, BatchQuery, build_filter, get_value
+from segcore.core.timefmt import office_naive, parse_date, to_office
+
+COLUMNS = ("id", "assignee", "status", "priority", "due_date", "folder", "folder_missing", "masks",
+           "file_count", "masks_vs_images", "mask_state", "latest_upload")
+OPEN_STATUSES_EXCLUDED = ("done",)
+EXPORT_BATCH = 5000
+
+
+def table_row(doc: dict, zone: tzinfo | None = timezone.utc) -> dict:
+    """A stored batch as a flat row; unreadable legacy dates become None (stored value kept).
+
+    `latest_upload` is the wall-clock time in `zone` (the office's; None: the server's),
+    without tzinfo, as a table draws it.
+    """
+    info = doc.get("training_metrics_info")
+    info = info if isinstance(info, dict) else {}
+    latest = info.get("latest_upload")
+    count = info.get("file_count")
+    return {"id": str(doc.get("id", "")),
+            "assignee": _text(doc.get("assignee")),
+            "status": _text(doc.get("status")),
+            "priority": _text(get_value(doc, "priority")),
+            "due_date": parse_date(get_value(doc, "due_date")),
+            "folder": _text(doc.get("folder")),
+            "folder_missing": doc.get("folder_missing") is True,
+            "masks": doc.get("mongo_uploaded") is True,
+            "file_count": count if isinstance(count, int) and not isinstance(count, bool) else 0,
+            "masks_vs_images": masks_vs_images(doc.get("mask_check")),
+            "mask_state": _text(doc["mask_check"].get("state"))
+            if isinstance(doc.get("mask_check"), dict) else None,
+            "latest_upload": office_naive(latest, zone)}
+
+
+def masks_vs_images(check: object) -> str | None:
+    """"236 / 240": images with a mask out of the images in the folder; None before a check,
+    "? / 240" or "? / ?" while masks or images are unknown."""
+    if not isinstance(check, dict):
+        return None
+    matched, images = check.get("matched"), check.get("images")
+    return f"{'?' if matched is None else matched} / {'?' if images is None else images}"
+
+
+def _text(value: object) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return str(value)
+
+
+def shown_folder(folder: str | None, data_directory: str | None) -> str | None:
+    """The folder relative to DATA_DIRECTORY when it lies under it, else as stored."""
+    if not folder or not data_directory:
+        return folder
+    base = str(data_directory).rstrip("/") + "/"
+    return (folder[len(base):] or folder) if folder.startswith(base) else folder
+
+
+def is_overdue(row: dict, today: date) -> bool:
+    """A due date in the past on a batch that has no masks yet and is not done."""
+    due = row.get("due_date")
+    return (isinstance(due, date) and due < today and not row.get("masks")
+            and row.get("status") not in OPEN_STATUSES_EXCLUDED)
+
+
+def plain_value(value: object) -> object:
+    """An editor value as stored: dates as ISO text, an emptied cell (NaN) as None."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN from an emptied cell
+        return None
+    return value
+
+
+def selected_ids(docs: list[dict], edited_rows: dict, column: str = "select") -> list[str]:
+    """Ids of the rows whose selection box the user ticked."""
+    return [str(docs[int(p)].get("id")) for p, changes in edited_rows.items()
+            if changes.get(column) is True and 0 <= int(p) < len(docs)]
+
+
+def csv_text(rows: list[dict]) -> str:
+    """The rows as CSV with a header, dates in ISO form."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (v.isoformat() if isinstance(v, (date, datetime)) else v)
+                         for k, v in row.items()})
+    return out.getvalue()
+
+
+def export_csv(db: Database, query: BatchQuery, zone: tzinfo | None = timezone.utc) -> str:
+    """Every batch matching `query` as CSV, in batch order, read in one pass.
+
+    Upload times are in `zone` (the office's; None: the server's) with their UTC offset, so a
+    spreadsheet reads them unambiguously.
+    """
+    cursor = db[COLLECTION].find(build_filter(query), TABLE_PROJECTION,
+                                 batch_size=EXPORT_BATCH).sort([("number", 1), ("id", 1)])
+    rows = []
+    for doc in cursor:
+        row = table_row(doc)
+        row["latest_upload"] = to_office(row["latest_upload"], zone)
+        rows.append(row)
+    return csv_text(rows)

@@ -1,0 +1,133 @@
+"""A segmentador's own page: their batches, what their uploads lack, their pace and reviews.
+
+Every read here takes the actor and is scoped by it in the query itself: a segmentador's login
+belongs to one team member, and only that member's batches are read, so nothing of anyone else
+can reach their browser. Coordinators and viewers may read a member's page too (`member`), for
+example to see what the person sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+
+from pymongo.database import Database
+
+from segcore.core.actors import Actor
+from segcore.core.errors import N_, PermissionDenied
+from segcore.core.schema import BATCHES, HISTORY, find_in
+from segcore.report.pace import PACE_PROJECTION, PaceOptions, analyse, pace_row, weekly_deliveries
+
+MY_PROJECTION = {**PACE_PROJECTION, "_id": 0, "folder_missing": 1, "mask_check": 1,
+                 "training_metrics_info.file_count": 1}
+REVIEWED = ("done", "rework", "review")  # delivered, then accepted, sent back, or awaiting it
+URGENCY = {"alta": 0, "media": 1, "baja": 2}
+
+
+def member_of(actor: "Actor | None", member: str | None = None) -> str:
+    """The team member whose page `actor` may read: their own for a segmentador (whatever
+    `member` says); `member` for the other roles. PermissionDenied without one."""
+    if isinstance(actor, Actor) and actor.is_segmentador:
+        if not actor.member:
+            raise PermissionDenied(N_("This login belongs to no team member."))
+        return actor.member
+    if not member:
+        raise PermissionDenied(N_("Choose whose page to show."))
+    return member
+
+
+def _my_docs(db: Database, name: str) -> list[dict]:
+    return list(db[BATCHES].find({"assignee": name}, MY_PROJECTION))
+
+
+@dataclass
+class MyBatch:
+    """One of the person's batches as their page shows it."""
+
+    id: str
+    status: str | None
+    priority: object
+    due_date: date | None
+    days_left: int | None
+    overdue: bool
+    open: bool
+    uploads: int
+    mask_state: str | None = None
+    images: int | None = None
+    matched: int | None = None
+    missing: list[str] = field(default_factory=list)
+    missing_count: int = 0
+    unreadable: list[dict] = field(default_factory=list)
+
+
+def my_batches(db: Database, actor: "Actor | None", today: date,
+               member: str | None = None) -> list[MyBatch]:
+    """The person's batches, open ones first by due date and priority, each with what the
+    latest check of their uploads found (images still without a mask, unreadable uploads)."""
+    name = member_of(actor, member)
+    rows = []
+    for doc in _my_docs(db, name):
+        row = pace_row(doc)
+        due = row["due_date"]
+        check = doc.get("mask_check") if isinstance(doc.get("mask_check"), dict) else {}
+        info = doc.get("training_metrics_info")
+        rows.append(MyBatch(
+            id=row["id"], status=doc.get("status") if isinstance(doc.get("status"), str) else None,
+            priority=row["priority"], due_date=due,
+            days_left=(due - today).days if due else None,
+            overdue=bool(row["open"] and due and due < today), open=row["open"],
+            uploads=int((info or {}).get("file_count") or 0) if isinstance(info, dict) else 0,
+            mask_state=check.get("state"), images=check.get("images"),
+            matched=check.get("matched"), missing=list(check.get("missing") or []),
+            missing_count=int(check.get("missing_count") or 0),
+            unreadable=list(check.get("unreadable") or [])))
+    return sorted(rows, key=lambda b: (not b.open, b.due_date is None, b.due_date or today,
+                                       URGENCY.get(b.priority, 3), b.id))
+
+
+@dataclass
+class MyPace:
+    """The person's pace and deliveries, by the same rules as the coordinator's pages."""
+
+    open: int
+    delivered_7: int
+    delivered_28: int
+    pace: float
+    last_delivery: date | None
+    projected_finish: date | None
+    weeks: list[dict]  # {week, deliveries}, oldest first
+
+
+def my_pace(db: Database, actor: "Actor | None", now: datetime, tz: tzinfo | None = None,
+            options: PaceOptions = PaceOptions(), member: str | None = None) -> MyPace:
+    """Pace, deliveries over the last weeks and projected finish of the person alone."""
+    name = member_of(actor, member)
+    rows = [pace_row(doc) for doc in _my_docs(db, name)]
+    person = next(p for p in analyse(rows, [{"name": name}], now, tz, options).people
+                  if p.name == name)
+    weeks = [{"week": w["week"], "deliveries": w["deliveries"]}
+             for w in weekly_deliveries(rows, [name], now.date(), tz)]
+    return MyPace(person.open, person.delivered_7, person.delivered_28, person.pace,
+                  person.last_delivery, person.projected_finish, weeks)
+
+
+def my_reviews(db: Database, actor: "Actor | None", member: str | None = None,
+               limit: int = 50) -> list[dict]:
+    """The person's delivered batches that were accepted, sent back or await review, newest
+    change first, with the coordinator's note when there is one: {id, status, at, by, note}."""
+    name = member_of(actor, member)
+    status = {d["id"]: d.get("status") for d in
+              db[BATCHES].find({"assignee": name, "status": {"$in": list(REVIEWED)}},
+                               {"_id": 0, "id": 1, "status": 1}) if isinstance(d.get("id"), str)}
+    latest: dict[str, dict] = {}
+    for entry in find_in(db[HISTORY], "key", list(status), {"_id": 0},
+                         where={"kind": "batch", "field": "status"}):
+        key = entry.get("key")
+        if key in status and (key not in latest or entry["at"] > latest[key]["at"]):
+            latest[key] = entry
+    rows = [{"id": i, "status": s, "at": latest.get(i, {}).get("at"),
+             "by": latest.get(i, {}).get("author"),
+             "note": latest.get(i, {}).get("note") or latest.get(i, {}).get("reason")}
+            for i, s in status.items()]
+    rows.sort(key=lambda r: (r["at"] is None, -(r["at"].timestamp() if r["at"] else 0), r["id"]))
+    return rows[:limit]

@@ -1,0 +1,70 @@
+"""Unsaved table edits kept per batch id, so they outlive a change of sort, filter or page.
+
+The editor reports edits by row position in the page it shows; these pure functions fold them
+into `{batch_id: {column: (old, new)}}`, where `old` is the stored value the user saw (what the
+compare-and-set checks) and `new` the value typed. An edit set back to the stored value is
+dropped, so the count of unsaved changes is honest.
+"""
+
+from __future__ import annotations
+
+from segcore.views.batch_table import plain_value
+from segcore.work.batches import EDITABLE, Edit, get_value
+from segcore.core.timefmt import parse_date
+
+Pending = dict[str, dict[str, tuple[object, object]]]
+
+
+def same_value(column: str, old: object, new: object) -> bool:
+    """Whether `new` (as the editor gives it) is the stored `old` value, dates read as dates."""
+    new = plain_value(new)
+    if column == "due_date" and new is not None and old is not None:
+        return parse_date(new) == parse_date(old)
+    if new is None or new == "":
+        return old is None or old == ""
+    return new == old
+
+
+def fold_changes(pending: Pending, docs: list[dict], edited_rows: dict) -> Pending:
+    """`pending` updated with the editor's `edited_rows` ({position: {column: value}}) of `docs`.
+
+    Positions outside `docs` and columns that cannot be edited are ignored.
+    """
+    folded = {batch_id: dict(columns) for batch_id, columns in pending.items()}
+    for position, changes in edited_rows.items():
+        index = int(position)
+        if not 0 <= index < len(docs):
+            continue
+        doc = docs[index]
+        batch_id = str(doc.get("id"))
+        columns = folded.setdefault(batch_id, {})
+        for column, value in changes.items():
+            if column not in EDITABLE:
+                continue
+            old = columns[column][0] if column in columns else get_value(doc, column)
+            if same_value(column, old, value):
+                columns.pop(column, None)
+            else:
+                columns[column] = (old, plain_value(value))
+        if not columns:
+            folded.pop(batch_id)
+    return folded
+
+
+def pending_edits(pending: Pending) -> list[Edit]:
+    """The compare-and-set edits of every pending change, in batch order of entry."""
+    return [Edit(batch_id, column, old, new)
+            for batch_id, columns in pending.items() for column, (old, new) in columns.items()]
+
+
+def change_count(pending: Pending) -> int:
+    """How many cells hold an unsaved change."""
+    return sum(len(columns) for columns in pending.values())
+
+
+def shown_row(row: dict, columns: dict[str, tuple[object, object]]) -> dict:
+    """A table row with the pending values in place of the stored ones (dates as dates)."""
+    shown = dict(row)
+    for column, (_old, new) in columns.items():
+        shown[column] = parse_date(new) if column == "due_date" else new
+    return shown

@@ -1,0 +1,4 @@
+"""The work handed out: the batch list (`batches`), importing it (`batch_import`), writing
+assignments (`assignments`) and a member's handover when they leave (`handover`).
+Imports `core` and `team`.
+"""

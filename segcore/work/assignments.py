@@ -1,0 +1,216 @@
+"""Writing assignments: compare-and-set edits of the batch table, bulk assignment, and
+spreading pending work across the team.
+
+Every write here is a compare-and-set (a batch changed by someone else meanwhile is a conflict,
+never overwritten) and is recorded in the history in the same step (see `atomic`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from pymongo import UpdateOne
+from pymongo.database import Database
+
+from segcore.core import history
+from segcore.core.actors import Actor, authorize_write
+from segcore.core.atomic import in_one_step
+from segcore.work.batches import (COLLECTION, EDITABLE, ChangeResult, Conflict, Edit, get_batches,
+                             get_value, mark_changed, next_pending_ids, open_workloads,
+                             validate_value)
+from segcore.core.errors import N_, PermissionDenied, ValidationError
+from segcore.core.schema import find_in
+from segcore.core.naming import person_key
+from segcore.team.team import list_members
+
+_EDIT_PROJECTION = {"_id": 1, "id": 1, "assignee": 1, "status": 1, "metadata": 1}
+# Batches written per step: one bulk write and one history insert, in one transaction where
+# the server offers them. Small enough for a transaction, large enough for bulk speed.
+EDIT_CHUNK = 500
+
+def apply_edits(db: Database, edits: list[Edit], author: "str | Actor",
+                only_if: dict | None = None, only_if_text: str = "") -> ChangeResult:
+    """Write `edits`, each batch only if it still holds the values the user saw.
+
+    Every edit is validated first: one invalid value raises ValidationError and writes nothing.
+    A batch someone else changed meanwhile is skipped and reported as Conflicts. `only_if` is
+    a further condition every batch must still meet (a fixed filter, never user input); one
+    that no longer does is skipped and reported in `failed` with `only_if_text`. Batches are
+    written in steps of EDIT_CHUNK, each step with its history in one transaction (where the
+    server offers them), so a crash never leaves a changed batch without its history.
+    """
+    author = authorize_write(author)
+    team = [m.name for m in list_members(db)] if any(e.field == "assignee" for e in edits) else []
+    by_batch: dict[str, dict[str, tuple[object, object]]] = defaultdict(dict)
+    reasons = {str(e.batch_id): e.reason for e in edits if e.reason}
+    problems = []
+    for edit in edits:
+        try:
+            new = validate_value(edit.field, edit.new, team)
+        except ValidationError as exc:
+            problems.append((str(edit.batch_id), exc))
+            continue
+        if new != edit.old:
+            by_batch[str(edit.batch_id)][edit.field] = (edit.old, new)
+    if problems:
+        more = len(problems) - 5
+        refused = ValidationError(
+            N_("Nothing was saved. {problems} (and {more} more)") if more > 0
+            else N_("Nothing was saved. {problems}"),
+            problems="; ".join(f"{batch_id}: {exc}" for batch_id, exc in problems[:5]),
+            more=more)
+        refused.problems = problems[:5]  # the UI words each one in the user's language
+        raise refused
+    result = ChangeResult()
+    items = list(by_batch.items())
+    for start in range(0, len(items), EDIT_CHUNK):
+        step = dict(items[start:start + EDIT_CHUNK])
+        done = in_one_step(db, lambda session: _write_step(
+            db, step, author, session, reasons, only_if, only_if_text))
+        result.updated += done.updated
+        result.conflicts += done.conflicts
+        result.missing += done.missing
+        result.failed.update(done.failed)
+    return result
+
+
+def _write_step(db: Database, by_batch: dict[str, dict], author: str, session,
+                reasons: dict[str, str], only_if: dict | None, only_if_text: str) -> ChangeResult:
+    """Compare-and-set one step of edits in one bulk write, and record their history with it.
+
+    Reads the batches through `session`, so inside a transaction the comparison and the writes
+    see the same state (a concurrent write makes the server retry the whole step).
+    """
+    done = ChangeResult()
+    docs: dict[str, dict] = {}
+    for doc in find_in(db[COLLECTION], "id", list(by_batch), _EDIT_PROJECTION, session=session):
+        docs.setdefault(doc["id"], doc)  # legacy repeated ids: the first one, as update_one did
+    eligible = None if only_if is None else {
+        d["id"] for d in find_in(db[COLLECTION], "id", list(docs), {"id": 1}, session=session,
+                                 where=only_if)}
+    planned: dict[str, tuple] = {}
+    for batch_id, fields in by_batch.items():
+        doc = docs.get(batch_id)
+        if doc is None:
+            done.missing.append(batch_id)
+            continue
+        if eligible is not None and batch_id not in eligible:
+            done.failed[batch_id] = only_if_text or "it changed meanwhile"
+            continue
+        stale = [Conflict(batch_id, name, old, get_value(doc, name), new)
+                 for name, (old, new) in fields.items() if get_value(doc, name) != old]
+        if stale:
+            done.conflicts += stale
+            continue
+        update = {EDITABLE[f]: new for f, (_, new) in fields.items()}
+        if fields.get("assignee", (None, None))[1]:
+            update["metadata.assigned_at"] = date.today().isoformat()
+        if "metadata" in doc and not isinstance(doc["metadata"], dict) and \
+                any(path.startswith("metadata.") for path in update):
+            done.failed[batch_id] = f"its metadata is not an object ({doc['metadata']!r:.40})"
+            continue
+        expected = {EDITABLE[f]: old for f, (old, _) in fields.items()}
+        planned[batch_id] = UpdateOne({"_id": doc["_id"], **expected, **(only_if or {})},
+                                      {"$set": update})
+    if planned:
+        outcome = db[COLLECTION].bulk_write(list(planned.values()), ordered=False,
+                                            session=session)
+        done.updated = list(planned)
+        if outcome.matched_count != len(planned):  # without a transaction, someone was faster
+            done.updated = _still_ours(db, {b: by_batch[b] for b in planned}, done)
+    history.record(db, [history.Change("batch", batch_id, f, old, new, author,
+                                       reason=reasons.get(batch_id))
+                        for batch_id in done.updated
+                        for f, (old, new) in by_batch[batch_id].items()], session=session)
+    if done.updated:
+        mark_changed(db, done.updated, session=session)
+    return done
+
+
+def _still_ours(db: Database, by_batch: dict[str, dict], done: ChangeResult) -> list[str]:
+    """The batches that hold the values written; the others become conflicts."""
+    ours = []
+    for batch_id, doc in get_batches(db, list(by_batch)).items():
+        fields = by_batch[batch_id]
+        if all(get_value(doc, name) == new for name, (_, new) in fields.items()):
+            ours.append(batch_id)
+        else:
+            done.conflicts += [Conflict(batch_id, name, old, get_value(doc, name), new)
+                               for name, (old, new) in fields.items()
+                               if get_value(doc, name) != new]
+    return ours
+
+
+def assign(db: Database, batch_ids: list[str], assignee: str | None, author: "str | Actor") -> ChangeResult:
+    """Assign `batch_ids` to `assignee` (None unassigns), from their current values."""
+    current = get_batches(db, batch_ids, {"_id": 0, "id": 1, "assignee": 1})
+    edits = [Edit(bid, "assignee", doc.get("assignee"), assignee) for bid, doc in current.items()]
+    result = apply_edits(db, edits, author)
+    result.missing += [str(b) for b in batch_ids if str(b) not in current]
+    return result
+
+
+def plan_balance(workloads: dict[str, int], batch_ids: list[str]) -> dict[str, str]:
+    """Hand each batch to whoever has the fewest open batches at that point (ties by name)."""
+    if not workloads:
+        return {}
+    loads = dict(workloads)
+    plan = {}
+    for batch_id in batch_ids:
+        name = min(loads, key=lambda n: (loads[n], person_key(n)))
+        plan[batch_id] = name
+        loads[name] += 1
+    return plan
+
+
+def balance_pending(db: Database, names: list[str], author: "str | Actor",
+                    limit: int | None = None) -> dict[str, int]:
+    """Spread unassigned pending batches over `names` so open workloads end up even.
+
+    Returns how many batches each person received.
+    """
+    authorize_write(author)
+    ids = next_pending_ids(db, limit if limit is not None else 10**9)
+    plan = plan_balance(open_workloads(db, names), ids)
+    per_person: dict[str, list[str]] = defaultdict(list)
+    for batch_id, name in plan.items():
+        per_person[name].append(batch_id)
+    given = {}
+    for name, batch_ids in per_person.items():
+        given[name] = len(assign(db, batch_ids, name, author).updated)
+    return given
+
+
+IN_PROGRESS = "in_progress"
+NOT_STARTABLE = ("in_progress", "review", "done")  # already started, delivered or accepted
+
+
+def start_batch(db: Database, batch_id: str, seen_status: object,
+                actor: "str | Actor") -> ChangeResult:
+    """Mark a batch `in_progress`, compare-and-set on the status the person saw.
+
+    The one write a segmentador may make, and only on a batch assigned to their own team
+    member: anything else is PermissionDenied, worded without telling whose batch it is.
+    Others need the right to write. ValidationError when the batch is already started,
+    delivered or accepted; the result's `conflicts` when its status changed meanwhile and
+    `failed` when it stopped being theirs.
+    """
+    batch_id = str(batch_id)
+    doc = db[COLLECTION].find_one({"id": batch_id}, {"assignee": 1, "status": 1})
+    if isinstance(actor, Actor) and actor.is_segmentador:
+        if doc is None or not actor.member or \
+                person_key(str(doc.get("assignee") or "")) != person_key(actor.member):
+            raise PermissionDenied(N_("You can only mark your own batches."))
+        author = actor.name
+    else:
+        author = authorize_write(actor)
+        if doc is None:
+            raise ValidationError(N_("There is no batch {batch}."), batch=batch_id)
+    if seen_status in NOT_STARTABLE:
+        raise ValidationError(N_("{batch} is already {status}."), batch=batch_id,
+                              status=seen_status)
+    step = {batch_id: {"status": (seen_status, IN_PROGRESS)}}
+    return in_one_step(db, lambda session: _write_step(
+        db, step, author, session, {}, {"assignee": doc.get("assignee")},
+        "it is no longer assigned to you"))

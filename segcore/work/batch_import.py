@@ -1,0 +1,386 @@
+"""Importing the batch list from `batches.json` and/or the folders of DATA_DIRECTORY.
+
+Idempotent: a re-import adds new batches and refreshes `folder`, but never touches assignment,
+status, metadata or sync fields. Batches whose folder is gone from disk are flagged, not
+deleted; a batch a source does not list is not flagged for that alone. An id spelled
+differently from a stored one (`batch_007` for `batch_7`) is that batch; an id that cannot name
+a folder (`../../etc`, `a/b`, control characters) is refused and reported. Each step of writes
+is recorded in the history in the same transaction (see atomic.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from pymongo import InsertOne, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+from segcore.core import history
+from segcore.core.actors import Actor, authorize_write
+from segcore.core.atomic import in_one_step
+from segcore.work.batches import COLLECTION, mark_changed
+from segcore.core.errors import N_, ImportFileError
+from segcore.core.timefmt import utcnow
+from segcore.core.naming import batch_number, canonical_batch_id, unsafe_id_reason
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm", ".nii", ".nii.gz",
+                  ".nrrd", ".mha", ".mhd")
+# Fields an import may never set on an existing batch.
+PROTECTED = {"_id", "id", "assignee", "status", "metadata", "mongo_uploaded",
+             "training_metrics_info", "folder_missing", "number", "image_count"}
+Progress = Callable[[int, int], None]
+IMPORT_STEP = 2000  # writes per transaction, each step with its own history entry
+
+
+@dataclass(frozen=True)
+class BatchEntry:
+    """One batch named by an import source."""
+
+    id: str
+    folder: str | None
+    extra: dict = field(default_factory=dict)
+    image_count: int | None = None
+
+
+def _where(index: int) -> str:
+    return f"item {index + 1}"
+
+
+def parse_batches_json(text: str, source: str = "batches.json",
+                       base: Path | None = None) -> list[BatchEntry]:
+    """Parse the plausible shapes of a batches file; raise ImportFileError saying where.
+
+    Accepted: a list of folder names or paths; a list of objects with `id` and/or `folder`
+    (other keys are kept as extra fields); or an object holding such a list.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(N_("{source}: invalid JSON at line {line}, column {column}: "
+                                 "{reason}"), source=source, line=exc.lineno,
+                              column=exc.colno, reason=exc.msg) from None
+    if isinstance(data, dict):
+        lists = [(k, v) for k, v in data.items() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise ImportFileError(N_("{source}: expected a list of batches, or an object "
+                                     "holding exactly one list (found {count} lists)"),
+                                  source=source, count=len(lists))
+        key, data = lists[0]
+        source = f"{source}, list '{key}'"
+    if not isinstance(data, list):
+        raise ImportFileError(N_("{source}: expected a list of batches, found {kind}"),
+                              source=source, kind=type(data).__name__)
+    entries: list[BatchEntry] = []
+    first_seen: dict[str, int] = {}
+    for index, item in enumerate(data):
+        entry = _entry(item, index, source, base)
+        for key in {entry.id, canonical_batch_id(entry.id) or entry.id}:
+            if key in first_seen:
+                raise ImportFileError(N_("{source}: {where} repeats batch '{id}' (already at "
+                                         "{first})"), source=source, where=_where(index),
+                                      id=entry.id, first=_where(first_seen[key]))
+            first_seen[key] = index
+        entries.append(entry)
+    return entries
+
+
+def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEntry:
+    if isinstance(item, str):
+        folder, batch_id, extra = item, None, {}
+    elif isinstance(item, dict):
+        batch_id, folder = item.get("id"), item.get("folder")
+        extra = {k: v for k, v in item.items()
+                 if k not in ("id", "folder") and isinstance(k, str) and not k.startswith("$")
+                 and "." not in k}
+        if batch_id is not None and not isinstance(batch_id, str):
+            raise ImportFileError(N_("{source}: {where}: 'id' must be a string, found {kind} "
+                                     "{value}"), source=source, where=_where(index),
+                                  kind=type(batch_id).__name__, value=repr(batch_id))
+        if folder is not None and not isinstance(folder, str):
+            raise ImportFileError(N_("{source}: {where}: 'folder' must be a string"),
+                                  source=source, where=_where(index))
+    else:
+        raise ImportFileError(N_("{source}: {where} must be a folder name or an object with "
+                                 "'id'/'folder', found {kind}"), source=source,
+                              where=_where(index), kind=type(item).__name__)
+    folder = folder.strip() if folder else None
+    if batch_id is None or not batch_id.strip():
+        if not folder:
+            raise ImportFileError(N_("{source}: {where} has neither 'id' nor 'folder'"),
+                                  source=source, where=_where(index))
+        batch_id = Path(folder.rstrip("/")).name
+    batch_id = batch_id.strip()
+    if folder and base is not None and not os.path.isabs(folder):
+        folder = str(base / folder)
+    return BatchEntry(id=batch_id, folder=folder, extra=extra)
+
+
+def read_batches_file(path: Path, base: Path | None = None) -> list[BatchEntry]:
+    """Read and parse a batches file; raise ImportFileError when unreadable or malformed."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportFileError(N_("{path}: cannot be read ({reason})"), path=path,
+                              reason=f"{exc.__class__.__name__}: "
+                                     f"{getattr(exc, 'strerror', None) or exc}") from None
+    return parse_batches_json(text, source=str(path), base=base if base else Path(path).parent)
+
+
+def count_images(folder: Path) -> int | None:
+    """How many image files `folder` holds, recursively; None when some of it cannot be read.
+
+    os.walk skips unreadable folders silently, which would store a count of 0 as if true.
+    """
+    total = 0
+    failed: list[OSError] = []
+    for _root, _dirs, files in os.walk(folder, onerror=failed.append):
+        total += sum(1 for name in files if name.lower().endswith(IMAGE_SUFFIXES))
+    return None if failed else total
+
+
+def scan_data_directory(directory: Path, with_image_counts: bool = False,
+                        progress: Progress | None = None,
+                        unreadable: list[str] | None = None) -> list[BatchEntry]:
+    """Batch folders directly under `directory` (names that name a batch), sorted by number.
+
+    Counting images reads every folder, which is slow on a network mount: it is optional. A
+    folder that cannot be read gets no count (a stored one stays) and its id is appended to
+    `unreadable`.
+    """
+    directory = Path(directory)
+    try:
+        folders = [e for e in os.scandir(directory)
+                   if e.is_dir() and canonical_batch_id(e.name) is not None]
+    except OSError as exc:
+        raise ImportFileError(N_("{path}: cannot be scanned ({reason})"), path=directory,
+                              reason=exc.strerror or exc) from None
+    folders.sort(key=lambda e: (batch_number(e.name), e.name))
+    entries = []
+    for done, entry in enumerate(folders, start=1):
+        images = count_images(Path(entry.path)) if with_image_counts else None
+        if with_image_counts and images is None and unreadable is not None:
+            unreadable.append(entry.name)
+        entries.append(BatchEntry(id=entry.name, folder=str(Path(entry.path).resolve()),
+                                  image_count=images))
+        if progress and (with_image_counts or done == len(folders)):
+            progress(done, len(folders))
+    return entries
+
+
+def merge_sources(*sources: list[BatchEntry]) -> list[BatchEntry]:
+    """Entries from several sources, one per batch; a later source fills what an earlier lacks.
+
+    Ids naming the same batch number (`batch_7`, `batch_007`) are one batch, spelled as the
+    first source spells it.
+    """
+    merged: dict[str, BatchEntry] = {}
+    for entries in sources:
+        for entry in entries:
+            key = canonical_batch_id(entry.id) or entry.id
+            earlier = merged.get(key)
+            if earlier is None:
+                merged[key] = entry
+            else:
+                merged[key] = BatchEntry(
+                    id=earlier.id, folder=earlier.folder or entry.folder,
+                    extra={**entry.extra, **earlier.extra},
+                    image_count=earlier.image_count if earlier.image_count is not None
+                    else entry.image_count)
+    return list(merged.values())
+
+
+@dataclass
+class ImportResult:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    flagged_missing: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # folders whose images were not counted
+    refused: dict[str, str] = field(default_factory=dict)  # id -> why it cannot be a batch
+
+
+FolderCheck = Callable[[dict], "bool | None"]
+
+
+def folder_checker(data_directory: Path | None) -> FolderCheck | None:
+    """Whether a stored batch's folder is on disk: True, False, or None when it cannot be told.
+
+    None without a data directory (or when it is not reachable): then nothing is flagged. A
+    folder counts as present under its stored path, or under DATA_DIRECTORY by its batch id or
+    folder name, so data mounted at another path than the stored one is not flagged.
+    """
+    if data_directory is None or not Path(data_directory).is_dir():
+        return None
+    base = Path(data_directory)
+    try:
+        names = {entry.name for entry in os.scandir(base) if entry.is_dir()}
+    except OSError:
+        return None
+
+    def present(doc: dict) -> bool | None:
+        folder = doc.get("folder") if isinstance(doc.get("folder"), str) else None
+        candidates = [str(doc.get("id", "")), Path(folder.rstrip("/")).name if folder else ""]
+        if any(name and name in names for name in candidates):
+            return True
+        if folder:
+            return (base / folder).is_dir()  # an absolute folder replaces the base
+        return None
+    return present
+
+
+def plan_import(entries: list[BatchEntry], existing: list[dict],
+                folder_exists: FolderCheck | None = None) -> tuple[list, list, ImportResult]:
+    """Compare import entries with stored batches: what to insert, what to update, what to flag.
+
+    Pure apart from `folder_exists` (see `folder_checker`): `existing` holds the stored
+    {id, folder, number, folder_missing, image_count}. A stored batch is flagged "folder
+    missing" only when `folder_exists` says its folder is absent, never because no source
+    listed it: a small file must not flag the rest of the list. Updates are (stored id, fields
+    to set, what the update counts as).
+    """
+    stored = {doc["id"]: doc for doc in existing if isinstance(doc.get("id"), str)}
+    by_number: dict[str, str] = {}
+    for batch_id in stored:
+        by_number.setdefault(canonical_batch_id(batch_id) or batch_id, batch_id)
+    result = ImportResult()
+    inserts, updates = [], []
+    seen = set()
+    for entry in entries:
+        stored_id = entry.id if entry.id in stored else \
+            by_number.get(canonical_batch_id(entry.id) or entry.id)
+        reason = unsafe_id_reason(entry.id)
+        if reason:
+            result.refused[entry.id] = reason
+            seen.add(stored_id)  # a stored batch of that name is left as it is
+            continue
+        if (stored_id or entry.id) in seen:
+            continue
+        seen.add(stored_id or entry.id)
+        doc = stored.get(stored_id)
+        wanted = {"number": batch_number(entry.id)}
+        if entry.folder is not None:
+            wanted["folder"] = entry.folder
+        if entry.image_count is not None:
+            wanted["image_count"] = entry.image_count
+        if doc is None:
+            extra = {k: v for k, v in entry.extra.items() if k not in PROTECTED | set(wanted)}
+            inserts.append({**extra, "id": entry.id, **wanted, "assignee": None,
+                            "status": "pending", "mongo_uploaded": False,
+                            "created_at": utcnow()})
+            result.added += 1
+            continue
+        changes = {k: v for k, v in wanted.items() if doc.get(k) != v}
+        kinds = ["updated"] if changes else []
+        if doc.get("folder_missing") is True:
+            changes["folder_missing"] = False
+            result.restored.append(stored_id)
+            kinds.append("restored")
+        if changes:
+            updates.append((stored_id, changes, kinds))
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    for batch_id, doc in stored.items():
+        if (batch_id not in seen and doc.get("folder_missing") is not True
+                and folder_exists is not None and folder_exists(doc) is False):
+            updates.append((batch_id, {"folder_missing": True}, ["flagged_missing"]))
+            result.flagged_missing.append(batch_id)
+    return inserts, updates, result
+
+
+_EXISTING = {"_id": 0, "id": 1, "folder": 1, "number": 1, "folder_missing": 1, "image_count": 1}
+
+
+def preview_import(db: Database, entries: list[BatchEntry],
+                   folder_exists: FolderCheck | None = None) -> ImportResult:
+    """What `import_batches` would do now (new, refreshed, flagged, unchanged); writes nothing."""
+    return plan_import(entries, list(db[COLLECTION].find({}, _EXISTING)), folder_exists)[2]
+
+
+class _Raced(Exception):
+    """A concurrent import inserted one of the same batches inside our transaction."""
+
+
+def import_batches(db: Database, entries: list[BatchEntry], author: "str | Actor",
+                   folder_exists: FolderCheck | None = None) -> ImportResult:
+    """Upsert `entries` by id in bulk; flag stored batches whose folder is gone from disk.
+
+    Writes in steps of IMPORT_STEP, each with a history entry counting what that step did, in
+    one transaction where the server offers them: a crash leaves no write unrecorded, and a
+    re-run does the rest.
+    """
+    author = authorize_write(author)
+    for attempt in range(3):
+        existing = list(db[COLLECTION].find({}, _EXISTING))
+        inserts, updates, result = plan_import(entries, existing, folder_exists)
+        steps = [(InsertOne(doc), ("added",)) for doc in inserts]
+        steps += [(UpdateOne({"id": batch_id}, {"$set": changes}), kinds)
+                  for batch_id, changes, kinds in updates]
+        try:
+            for start in range(0, len(steps), IMPORT_STEP):
+                step = steps[start:start + IMPORT_STEP]
+                refused = len(result.refused) if start == 0 else 0
+                in_one_step(db, lambda session: _write_step(db, step, author, session, refused))
+        except _Raced:
+            if attempt == 2:
+                raise ImportFileError(N_("Another import wrote the same batches at the same "
+                                         "time; run the import again.")) from None
+            continue
+        if not steps:
+            _write_step(db, [], author, None, refused=len(result.refused))
+        return result
+    raise AssertionError("unreachable")
+
+
+def _write_step(db: Database, step: list, author: str, session, refused: int = 0) -> None:
+    """One bulk write of the import and the history entry counting it, through `session`."""
+    counts = {"added": 0, "updated": 0, "flagged_missing": 0, "restored": 0}
+    for _, kinds in step:
+        for kind in kinds:
+            counts[kind] += 1
+    if step:
+        try:
+            db[COLLECTION].bulk_write([op for op, _ in step], ordered=False, session=session)
+        except BulkWriteError as exc:
+            # A concurrent import inserted the same id first: that batch exists, which is the
+            # goal; inside a transaction the step is void and is planned again.
+            if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
+                raise
+            if session is not None:
+                raise _Raced() from None
+        mark_changed(db, session=session)
+    if refused:
+        counts["refused"] = refused
+    history.record(db, [history.Change("import", "batches", "import", None, counts, author)],
+                   session=session)
+
+
+def import_from_sources(db: Database, batches_file: Path | None, data_directory: Path | None,
+                        author: "str | Actor", with_image_counts: bool = False,
+                        progress: Progress | None = None) -> ImportResult:
+    """Import from the batches file (when it exists) and the data directory (when given).
+
+    Raises ImportFileError when there is nothing to read or a source is malformed; in that
+    case nothing is written.
+    """
+    authorize_write(author)
+    sources = []
+    unreadable: list[str] = []
+    if batches_file is not None and Path(batches_file).is_file():
+        sources.append(read_batches_file(Path(batches_file), base=data_directory))
+    if data_directory is not None:
+        sources.append(scan_data_directory(Path(data_directory), with_image_counts, progress,
+                                           unreadable))
+    if not sources:
+        raise ImportFileError(N_("Nothing to import: BATCHES_FILE does not exist and "
+                                 "DATA_DIRECTORY is not set."))
+    result = import_batches(db, merge_sources(*sources), author,
+                            folder_checker(Path(data_directory)) if data_directory else None)
+    result.unreadable = unreadable
+    return result

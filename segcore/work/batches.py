@@ -1,0 +1,297 @@
+"""The batch list (`batches` collection): query it, and change assignments with compare-and-set."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pymongo import ASCENDING, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import OperationFailure
+
+from segcore.core import data_version
+from segcore.core.naming import batch_number
+from segcore.work.delivery import OPEN_FILTER, REWORK, UNASSIGNED_WORK
+from segcore.core.schema import BATCHES, META, find_in
+from segcore.core.errors import N_, ValidationError
+from segcore.core.naming import person_key
+from segcore.core.timefmt import date_string
+
+COLLECTION = BATCHES
+STATUSES = ("pending", "in_progress", REWORK, "review", "done")
+PRIORITIES = ("alta", "media", "baja")
+UNASSIGNED = "(unassigned)"
+MASK_STATES = ("complete", "incomplete", "extra", "unreadable", "unknown")  # see mask_matching
+UNCHECKED = "(not checked)"
+# Editable field -> path in the stored document (production layout).
+EDITABLE = {"assignee": "assignee", "status": "status",
+            "priority": "metadata.priority", "due_date": "metadata.due_date"}
+SORTS = {"id": "number", "assignee": "assignee", "status": "status",
+         "latest_upload": "training_metrics_info.latest_upload",
+         "due_date": "metadata.due_date", "priority": "metadata.priority"}
+TABLE_PROJECTION = {"_id": 0, "id": 1, "number": 1, "assignee": 1, "folder": 1, "status": 1,
+                    "mongo_uploaded": 1, "folder_missing": 1, "image_count": 1,
+                    "training_metrics_info.file_count": 1,
+                    "training_metrics_info.latest_upload": 1,
+                    "metadata.priority": 1, "metadata.due_date": 1, "metadata.assigned_at": 1,
+                    "mask_check.state": 1, "mask_check.images": 1, "mask_check.matched": 1}
+
+
+# What segcore's queries filter and sort on: "next N pending" and the export in number order, a
+# member's batches. The pages filter and sort the in-memory rows (segcore.views.batch_rows), so no
+# index serves them. Few on purpose: every index makes each batch write dearer (1,000 sync
+# updates on the embedded server: 3.05 s with the two below, 2.45 s without).
+INDEXES = {"number_1": [("number", ASCENDING)], "assignee_1": [("assignee", ASCENDING)]}
+# Created by earlier versions for page queries that now run in memory; dropped at start.
+RETIRED_INDEXES = ("status_number", "latest_upload")
+# Batches whose id names no number sort after every numbered one (then by id).
+UNNUMBERED = 10 ** 12
+NUMBER_CHUNK = 1000
+
+
+def ensure_indexes(db: Database) -> None:
+    """Create the named indexes (idempotent: an existing one costs a round trip)."""
+    collection = db[COLLECTION]
+    try:
+        collection.create_index("id", unique=True, name="id_1")
+    except OperationFailure:
+        # Legacy data with repeated ids: keep working, without the uniqueness guarantee.
+        collection.create_index("id", name="id_1")
+    for name, keys in INDEXES.items():
+        collection.create_index(keys, name=name)
+    present = {index["name"] for index in collection.list_indexes()}
+    for name in RETIRED_INDEXES:
+        if name in present:
+            try:
+                collection.drop_index(name)
+            except OperationFailure as exc:
+                if exc.code != 27:  # IndexNotFound: another process starting dropped it
+                    raise
+
+
+def backfill_numbers(db: Database) -> int:
+    """Give every batch without a `number` the one its id names, so id order is numeric.
+
+    Production documents written before the import set it have none. Found through the
+    `number` index (a null match), written in bulk; returns how many were numbered.
+    """
+    missing = list(db[COLLECTION].find({"number": None}, {"id": 1}))
+    if not missing:
+        return 0
+    operations = []
+    for doc in missing:
+        number = batch_number(str(doc.get("id")))
+        # By `_id` alone: a filter on the null `number` would match every unnumbered batch
+        # for each update on the embedded server.
+        operations.append(UpdateOne({"_id": doc["_id"]},
+                                    {"$set": {"number": UNNUMBERED if number is None else number}}))
+    for start in range(0, len(operations), NUMBER_CHUNK):
+        db[COLLECTION].bulk_write(operations[start:start + NUMBER_CHUNK], ordered=False)
+    mark_changed(db)
+    return len(operations)
+
+
+def mark_changed(db: Database, batch_ids=None, session=None) -> None:
+    """Bump the batch list's generation, so a routine sync knows it must look again and the
+    pages re-read `batch_ids` (every batch when None); within `session`'s transaction, if any."""
+    data_version.bump_batches(db, batch_ids, session=session)
+
+
+def generation(db: Database) -> int:
+    """How many times segcore changed the batch list (see mark_changed)."""
+    doc = db[META].find_one({"_id": "batches"}) or {}
+    return int(doc.get("generation", 0))
+
+
+# --- querying -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BatchQuery:
+    """Filters of the batch table; None means "any"."""
+
+    assignee: str | None = None  # a name, or UNASSIGNED
+    status: str | None = None
+    has_masks: bool | None = None
+    text: str | None = None
+    folder_missing: bool | None = None
+    mask_state: str | None = None  # a mask-check state, or UNCHECKED
+
+
+def build_filter(query: BatchQuery) -> dict:
+    """A MongoDB filter for `query`; user text is escaped, never interpreted."""
+    clauses: dict = {}
+    if query.assignee == UNASSIGNED:
+        clauses["assignee"] = {"$in": [None, ""]}
+    elif query.assignee:
+        clauses["assignee"] = str(query.assignee)
+    if query.status:
+        clauses["status"] = str(query.status)
+    if query.has_masks is True:
+        clauses["mongo_uploaded"] = True
+    elif query.has_masks is False:
+        clauses["mongo_uploaded"] = {"$ne": True}
+    if query.folder_missing is True:
+        clauses["folder_missing"] = True
+    elif query.folder_missing is False:
+        clauses["folder_missing"] = {"$ne": True}
+    if query.mask_state == UNCHECKED:
+        clauses["mask_check.state"] = {"$exists": False}
+    elif query.mask_state in MASK_STATES:
+        clauses["mask_check.state"] = query.mask_state
+    elif query.mask_state:
+        raise ValidationError(f"'{query.mask_state}' is not a mask-check state.", field="mask_state")
+    if query.text and query.text.strip():
+        clauses["id"] = {"$regex": re.escape(query.text.strip()), "$options": "i"}
+    return clauses
+
+
+@dataclass
+class BatchPage:
+    rows: list[dict]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def get_batches(db: Database, batch_ids: list[str], projection: dict | None = None) -> dict[str, dict]:
+    """The documents of `batch_ids`, by id (missing ids are simply absent)."""
+    found: dict[str, dict] = {}
+    ids = [str(b) for b in dict.fromkeys(batch_ids)]
+    for doc in find_in(db[COLLECTION], "id", ids, projection or {"_id": 0}):
+        found[doc["id"]] = doc
+    return found
+
+
+def get_batch(db: Database, batch_id: str) -> dict | None:
+    """One batch as stored (without `_id`), or None; `batch_id` is compared as a plain string."""
+    return db[COLLECTION].find_one({"id": str(batch_id)}, {"_id": 0})
+
+
+def get_value(doc: dict, field_name: str) -> object:
+    """The stored value of an editable field, None when missing (legacy documents)."""
+    value: object = doc
+    for part in EDITABLE[field_name].split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def open_batch_ids(db: Database, assignee: str) -> list[str]:
+    """The open batches (segcore.delivery) assigned to `assignee`."""
+    cursor = db[COLLECTION].find({**OPEN_FILTER, "assignee": assignee}, {"_id": 0, "id": 1})
+    return [doc["id"] for doc in cursor]
+
+
+def next_pending_ids(db: Database, count: int) -> list[str]:
+    """The first `count` unassigned batches not delivered (segcore.delivery), in batch order."""
+    cursor = (db[COLLECTION].find({**UNASSIGNED_WORK, "folder_missing": {"$ne": True}},
+                                  {"_id": 0, "id": 1})
+              .sort([("number", ASCENDING), ("id", ASCENDING)]).limit(max(0, int(count))))
+    return [doc["id"] for doc in cursor]
+
+
+def stored_values(db: Database, field_name: str) -> list[str]:
+    """Every non-empty value stored in `field_name` ("assignee" or "status"), legacy ones too."""
+    if field_name not in ("assignee", "status"):
+        raise ValidationError(f"Cannot list the values of '{field_name}'.", field=field_name)
+    values = db[COLLECTION].distinct(field_name)
+    return sorted({str(v) for v in values if v is not None and str(v).strip()},
+                  key=person_key)
+
+
+def unassigned_missing_folder(db: Database) -> int:
+    """Unassigned batches not delivered that bulk assignment skips because their folder is
+    missing."""
+    return db[COLLECTION].count_documents({**UNASSIGNED_WORK, "folder_missing": True})
+
+
+def open_workloads(db: Database, names: list[str]) -> dict[str, int]:
+    """How many open batches (segcore.delivery) each of `names` holds (0 for none)."""
+    counts = {name: 0 for name in names}
+    pipeline = [{"$match": OPEN_FILTER},
+                {"$group": {"_id": "$assignee", "n": {"$sum": 1}}}]
+    for row in db[COLLECTION].aggregate(pipeline):
+        if row["_id"] in counts:
+            counts[row["_id"]] = row["n"]
+    return counts
+
+
+# --- changing -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Edit:
+    """Set `field` of a batch to `new`, provided it still holds `old` (what the user saw).
+
+    `reason` is recorded in the history with the change (e.g. why a move was suggested).
+    """
+
+    batch_id: str
+    field: str
+    old: object
+    new: object
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Someone else changed the batch since the user read it; nothing was written to it."""
+
+    batch_id: str
+    field: str
+    expected: object
+    actual: object
+    wanted: object
+
+    def describe(self) -> str:
+        return (f"{self.batch_id}: {self.field} is now '{self.actual}' (you saw "
+                f"'{self.expected}', wanted '{self.wanted}')")
+
+
+@dataclass
+class ChangeResult:
+    updated: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def team_member(value: object, team: list[str]) -> str | None:
+    """The member of `team` that `value` names (any case, accents or spacing), or None: a batch
+    is only ever given to a current member."""
+    by_key = {person_key(name): name for name in team}
+    return by_key.get(person_key(str(value)))
+
+
+def validate_value(field_name: str, value: object, team: list[str]) -> object:
+    """The value to store for an edit of `field_name`, or ValidationError naming the field."""
+    if field_name not in EDITABLE:
+        raise ValidationError(N_("'{name}' cannot be edited."), name=field_name,
+                              field=field_name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if field_name == "status":
+            raise ValidationError(N_("A status is required."), field="status")
+        return None
+    if field_name == "assignee":
+        name = team_member(value, team)
+        if name is None:
+            raise ValidationError(N_("'{value}' is not on the team."), value=value,
+                                  field="assignee")
+        return name
+    if field_name == "status":
+        if value not in STATUSES:
+            raise ValidationError(N_("Status must be one of {values}."),
+                                  values=", ".join(STATUSES), field="status")
+        return value
+    if field_name == "priority":
+        if value not in PRIORITIES:
+            raise ValidationError(N_("Priority must be one of {values}."),
+                                  values=", ".join(PRIORITIES), field="priority")
+        return value
+    try:
+        return date_string(value)
+    except ValueError:
+        raise ValidationError(N_("'{value}' is not a date (use YYYY-MM-DD)"), value=value,
+                              field="due_date") from None

@@ -1,0 +1,63 @@
+"""Settings: defaults, .env files, and a clear error naming a malformed setting."""
+
+from pathlib import Path
+
+import pytest
+
+from segcore.core.config import describe, load_settings, settings_from
+from segcore.core.errors import ConfigError
+
+
+def test_defaults_use_the_embedded_server():
+    settings = settings_from({})
+    assert settings.embedded and settings.mongo_db == "segmentacion_db"
+    assert (settings.training_db, settings.masks_bucket) == ("training_metrics", "masks")
+    assert settings.effective_batches_file is None
+
+
+def test_batches_file_defaults_to_the_data_directory(tmp_path):
+    settings = settings_from({"DATA_DIRECTORY": str(tmp_path)})
+    assert settings.effective_batches_file == tmp_path / "batches.json"
+
+
+@pytest.mark.parametrize("key,value", [
+    ("MONGO_DB", "bad name"), ("MONGO_DB", "a.b"), ("TRAINING_DB", "x" * 70),
+    ("MONGO_TIMEOUT_MS", "soon"), ("MONGO_TIMEOUT_MS", "5"),
+    ("MASKS_BUCKET", "$masks"), ("AUTO_SYNC_MINUTES", "-1"),
+    ("STALL_DAYS", "0"), ("STALL_DAYS", "a week"), ("PACE_WINDOW_DAYS", "3"),
+    ("MOVE_MAX_SHARE", "0"), ("MOVE_MAX_SHARE", "150%"), ("MOVE_MAX_SHARE", "half"),
+])
+def test_malformed_setting_is_named(key, value):
+    with pytest.raises(ConfigError) as exc:
+        settings_from({key: value})
+    assert key in str(exc.value)
+
+
+@pytest.mark.parametrize("env,expected", [
+    ({}, (7, 28, 0.5)),
+    ({"STALL_DAYS": "5", "PACE_WINDOW_DAYS": "14", "MOVE_MAX_SHARE": "25%"}, (5, 14, 0.25)),
+    ({"MOVE_MAX_SHARE": "1"}, (7, 28, 1.0)),
+])
+def test_pace_settings(env, expected):
+    settings = settings_from(env)
+    assert (settings.stall_days, settings.pace_window_days, settings.move_max_share) == expected
+
+
+def test_bad_uri_error_does_not_echo_it():
+    with pytest.raises(ConfigError) as exc:
+        settings_from({"MONGO_URI": "http://admin:hunter2@host"})
+    assert "MONGO_URI" in str(exc.value) and "hunter2" not in str(exc.value)
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_text("MONGO_DB=from_file\nTRAINING_DB=tm_file\n")
+    monkeypatch.setenv("TRAINING_DB", "tm_env")
+    settings = load_settings(env_file)
+    assert (settings.mongo_db, settings.training_db) == ("from_file", "tm_env")
+
+
+def test_describe_masks_the_password():
+    shown = describe(settings_from({"MONGO_URI": "mongodb://app:s3cr%40t@db.local:27017/?authSource=admin"}))
+    assert "s3cr" not in " ".join(shown.values())
+    assert shown["MONGO_URI"].startswith("mongodb://app:***@db.local")

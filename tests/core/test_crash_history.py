@@ -1,0 +1,159 @@
+"""Every change is recorded, even when the command is killed: after a SIGKILL at several points
+of `assign`, `team remove --reassign-to` and `import`, replaying each batch's history gives
+its current value, and a re-run completes and records the rest."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from datetime import datetime
+
+import pytest
+import secantus
+from pymongo import MongoClient
+
+from segcore.work import assignments
+from segcore.core import atomic, history
+from segcore.team import team
+from tests.conftest import ROOT
+
+COUNT = 2000
+IDS = [f"batch_{n}" for n in range(1, COUNT + 1)]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server that gives up a killed client's open transaction after 10 s instead of 60 s
+    (the lifetime of an idle transaction on MongoDB and on the embedded server)."""
+    instance = secantus.SecantusDBServer(host="127.0.0.1", port=0,
+                                         storage_path=str(tmp_path_factory.mktemp("crash")),
+                                         transaction_lifetime_seconds=10)
+    instance.start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def work(server):
+    client = MongoClient(server.uri)
+    name = f"seg_{uuid.uuid4().hex[:10]}"
+    db = client[name]
+    yield db
+    client.drop_database(name)
+    client.close()
+
+
+def start(server, db, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGO", "DATA_", "BATCHES"))}
+    env.update(MONGO_URI=server.uri, MONGO_DB=db.name, TRAINING_DB=f"{db.name}_tm",
+               PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-m", "segcore", *args], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def kill_when(process, reached, timeout=600):
+    """SIGKILL `process` as soon as `reached()` is true (it must not have finished first)."""
+    deadline = time.monotonic() + timeout
+    while not reached():
+        assert process.poll() is None, f"finished before the kill point: {process.stderr.read()}"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+
+
+def assert_history_explains_every_batch(db):
+    """Replaying each batch's assignee history from "unassigned" ends at its current value."""
+    chains = defaultdict(list)
+    for entry in db.history.find({"kind": "batch", "field": "assignee"}).sort([("at", 1)]):
+        chains[entry["key"]].append(entry)
+    for doc in db.batches.find({}, {"id": 1, "assignee": 1}):
+        value = None
+        for entry in chains.get(doc["id"], []):
+            assert entry["old"] == value, (doc["id"], chains[doc["id"]])
+            value = entry["new"]
+        assert value == doc.get("assignee"), (doc["id"], chains.get(doc["id"]))
+
+
+def finish(process):
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    return out
+
+
+def test_the_server_offers_transactions(work):
+    assert atomic.supports_transactions(work.client)
+
+
+@pytest.mark.parametrize("kill_after", [1, COUNT // 2])
+def test_assign_killed_midway_leaves_every_change_recorded(server, work, kill_after):
+    work.batches.insert_many([{"id": i, "assignee": None} for i in IDS])
+    team.add_member(work, "Flor")
+    process = start(server, work, "assign", *IDS, "--to", "Flor")
+    kill_when(process, lambda: work.batches.count_documents({"assignee": "Flor"}) >= kill_after)
+    assert 0 < work.batches.count_documents({"assignee": "Flor"}) < COUNT
+    assert_history_explains_every_batch(work)
+    before = work.batches.count_documents({"assignee": "Flor"})
+    out = finish(start(server, work, "assign", *IDS, "--to", "Flor"))
+    assert out.startswith(f"{COUNT - before} batches updated")
+    assert work.batches.count_documents({"assignee": "Flor"}) == COUNT
+    assert_history_explains_every_batch(work)
+    assert work.history.count_documents({"field": "assignee"}) == COUNT
+
+
+def test_team_remove_reassigning_killed_midway_leaves_every_change_recorded(server, work):
+    for name in ("Ana", "Flor"):
+        team.add_member(work, name)
+    work.batches.insert_many([{"id": i, "assignee": "Ana"} for i in IDS])
+    history.record(work, [history.Change("batch", i, "assignee", None, "Ana", "test",
+                                         datetime(2025, 1, 1)) for i in IDS])
+    process = start(server, work, "team", "remove", "Ana", "--reassign-to", "Flor")
+    kill_when(process, lambda: work.batches.count_documents({"assignee": "Flor"}) >= 1)
+    assert work.batches.count_documents({"assignee": "Ana"}) > 0
+    assert_history_explains_every_batch(work)
+    finish(start(server, work, "team", "remove", "Ana", "--reassign-to", "Flor"))
+    assert work.batches.count_documents({"assignee": "Flor"}) == COUNT
+    assert [m.name for m in team.list_members(work)] == ["Flor"]
+    assert_history_explains_every_batch(work)
+
+
+def test_import_killed_midway_is_accounted_for_then_completed(server, work, tmp_path):
+    total = 5000
+    listing = tmp_path / "batches.json"
+    listing.write_text(json.dumps([f"batch_{n}" for n in range(1, total + 1)]))
+
+    def recorded_added():
+        return sum(e["new"]["added"] for e in work.history.find({"kind": "import"}))
+
+    process = start(server, work, "import", "--file", str(listing))
+    kill_when(process, lambda: work.batches.estimated_document_count() >= 1)
+    time.sleep(11)  # what the server still had in hand is finished or given up by now
+    assert 0 < work.batches.count_documents({}) < total
+    assert work.batches.count_documents({}) == recorded_added()
+    before = work.batches.count_documents({})
+    out = finish(start(server, work, "import", "--file", str(listing)))
+    assert f"Imported: {total - before} added" in out
+    assert work.batches.count_documents({}) == total == recorded_added()
+
+
+def test_without_transactions_changes_are_still_recorded(tmp_path):
+    """A standalone server has no transactions: the same writes run one after the other."""
+    instance = secantus.SecantusDBServer(host="127.0.0.1", port=0, storage_path=str(tmp_path),
+                                         replica_set_name=None)
+    instance.start()
+    try:
+        client = MongoClient(instance.uri)
+        db = client.seg
+        assert not atomic.supports_transactions(client)
+        team.add_member(db, "Flor")
+        db.batches.insert_many([{"id": i} for i in IDS[:700]])
+        result = assignments.assign(db, IDS[:700], "Flor", "test")
+        assert len(result.updated) == 700
+        assert_history_explains_every_batch(db)
+        client.close()
+    finally:
+        instance.stop()

@@ -1,0 +1,130 @@
+"""Listing the masks inside real uploads stored with GridFS on the embedded server."""
+
+import zipfile
+
+import pytest
+
+from segcore.masks.archive_listing import list_upload
+from tests.archives import encrypted_zip, images, make_tar, make_zip
+
+BUDGET = 64 * 1024 * 1024
+
+
+@pytest.fixture
+def listed(dbs, upload):
+    """Store `data` as an upload and list it; returns the Listing."""
+    def run(filename, data, budget=BUDGET, **options):
+        file_id = upload(filename, data, **options)
+        doc = dbs.masks_files.find_one({"_id": file_id})
+        chunks = dbs.training[f"{dbs.settings.masks_bucket}.chunks"]
+        return list_upload(chunks, doc, budget)
+    return run
+
+
+NESTED = ["batch_400/", "batch_400/masks/", "batch_400/masks/img_001_mask.png",
+          "batch_400/masks/deep/img_002_seg.png", "__MACOSX/batch_400/._img_001_mask.png",
+          "batch_400/.DS_Store", "batch_400/Thumbs.db", "CT_003_label.nii.gz"]
+EXPECTED = ["CT_003_label.nii.gz", "img_001_mask.png", "img_002_seg.png"]
+
+
+def test_zip_lists_masks_in_nested_folders_without_system_files(listed):
+    listing = listed("batch_400_part1.zip", make_zip(NESTED))
+    assert (listing.kind, listing.reason, listing.names) == ("zip", None, EXPECTED)
+
+
+@pytest.mark.parametrize("filename, mode", [
+    ("masks_batch_400.tar.xz", "w:xz"), ("BATCH400.tgz", "w:gz"), ("b_400.tar.gz", "w:gz"),
+    ("b_400.tar.bz2", "w:bz2"), ("b_400.tar", "w"),
+])
+def test_tar_archives_list_the_same_masks(listed, filename, mode):
+    listing = listed(filename, make_tar(NESTED, mode), chunk_size=1024)
+    assert (listing.kind, listing.reason, listing.names) == ("tar", None, EXPECTED)
+
+
+def test_a_large_zip_is_listed_from_its_last_chunks(listed):
+    names = [f"batch_400/masks/{n}" for n in images(240, ext="_mask.png")]
+    data = make_zip(names, size=40_000)
+    listing = listed("batch_400_part1.zip", data, chunk_size=16 * 1024)
+    assert len(listing.names) == 240 and listing.reason is None
+    # 600 chunks stored; the central directory and its end record sit in the last two or three.
+    assert listing.chunks_read <= 3
+    assert listing.bytes_read < 0.01 * len(data)
+
+
+def test_zip64(listed, monkeypatch):
+    # Forces the zip64 end records Python writes only past 65,535 members (slow to build).
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 2)
+    data = make_zip(images(5, ext="_mask.png"))
+    monkeypatch.undo()
+    assert b"PK\x06\x06" in data and b"PK\x06\x07" in data
+    listing = listed("batch_7.zip", data)
+    assert listing.reason is None and listing.names == images(5, ext="_mask.png")
+
+
+def test_truncated_zip_is_unreadable(listed):
+    data = make_zip(images(20, ext="_mask.png"), size=2000)
+    listing = listed("batch_7.zip", data[: len(data) // 2])
+    assert listing.names == [] and "truncated or corrupt" in listing.reason
+
+
+def test_encrypted_zip_is_unreadable(listed):
+    listing = listed("batch_7.zip", encrypted_zip(images(3, ext="_mask.png")))
+    assert listing.reason == "encrypted zip"
+
+
+def test_corrupt_xz_is_unreadable(listed):
+    data = bytearray(make_tar(images(50, ext="_mask.png"), "w:xz", size=5000, random=True))
+    data[len(data) // 2: len(data) // 2 + 64] = bytes(64)
+    listing = listed("masks_batch_7.tar.xz", bytes(data))
+    assert listing.names == [] and "not a readable tar archive" in listing.reason
+
+
+@pytest.mark.parametrize("filename, data, reason", [
+    ("batch_7.7z", b"7z\xbc\xaf\x27\x1c" + bytes(100), "unsupported format (.7z)"),
+    ("batch_7_notes.docx", b"\x00\x01" * 400, "unsupported format"),
+])
+def test_unknown_formats_are_unreadable(listed, filename, data, reason):
+    listing = listed(filename, data)
+    assert listing.reason.startswith(reason)
+
+
+def test_an_archive_without_extension_is_recognised_by_its_first_bytes(listed):
+    listing = listed("batch_7_masks", make_tar(images(2, ext="_mask.png"), "w:gz"))
+    assert (listing.kind, listing.names) == ("tar", images(2, ext="_mask.png"))
+
+
+def test_a_single_mask_file_is_its_own_name_and_costs_no_read(listed):
+    listing = listed("batch_7/CT_004_mask.nii.gz", b"\x1f\x8b" + bytes(5000))
+    assert (listing.kind, listing.names, listing.bytes_read) == ("file", ["CT_004_mask.nii.gz"], 0)
+
+
+def test_an_archive_larger_than_the_budget_is_not_read(listed):
+    data = make_tar(images(40, ext="_mask.png"), "w:xz", size=5000, random=True)
+    listing = listed("masks_batch_7.tar.xz", data, budget=len(data) - 1)
+    assert listing.reason.startswith("too large to check") and listing.bytes_read == 0
+
+
+def test_a_decompression_bomb_stops_at_the_budget(listed):
+    # 64 MB of zeros compress to a few kilobytes: the budget caps what is decompressed.
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:xz") as archive:
+        for name in ("a_mask.png", "b_mask.png"):
+            info = tarfile.TarInfo(name)
+            info.size = 32 * 1024 * 1024
+            archive.addfile(info, io.BytesIO(bytes(info.size)))
+    listing = listed("batch_7.tar.xz", buffer.getvalue(), budget=1024 * 1024)
+    assert listing.reason.startswith("too large to check")
+
+
+def test_a_missing_chunk_is_reported_not_fatal(dbs, upload, listed):
+    data = make_tar(images(30, ext="_mask.png"), "w", size=3000)
+    file_id = upload("masks_batch_8.tar", data, chunk_size=8 * 1024)
+    chunks = dbs.training[f"{dbs.settings.masks_bucket}.chunks"]
+    chunks.delete_one({"files_id": file_id, "n": 3})  # another tool's upload died half-way
+    from segcore.masks.archive_listing import list_upload
+
+    listing = list_upload(chunks, dbs.masks_files.find_one({"_id": file_id}), BUDGET)
+    assert listing.reason == "truncated upload: chunk 3 is missing"

@@ -1,0 +1,137 @@
+"""Matching mask names to image names, and a batch's state: pure, no database."""
+
+import pytest
+
+from segcore.masks.archive_listing import kind_from_magic, kind_from_name
+from segcore.core.config import settings_from
+from segcore.core.errors import ConfigError
+from segcore.core.config import parse_suffixes
+from segcore.masks.mask_matching import (compare_batch, image_key, is_image_name, is_mask_member,
+                                         mask_key, split_extension)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("img_001.png", ("img_001", ".png")),
+    ("CT_004.nii.gz", ("CT_004", ".nii.gz")),
+    ("CT_004.NII.GZ", ("CT_004", ".nii.gz")),
+    ("scan.v2.nrrd", ("scan.v2", ".nrrd")),
+    ("IM000123", ("IM000123", "")),
+    (".nii.gz", (".nii", ".gz")),
+])
+def test_split_extension(name, expected):
+    assert split_extension(name) == expected
+
+
+@pytest.mark.parametrize("mask, image", [
+    ("img_001_mask.png", "img_001.png"),
+    ("IMG_001-MASK.PNG", "img_001.jpg"),
+    ("batch_400/masks/deep/img_001_seg.png", "img_001.tif"),
+    ("masks\\img_001_label.png", "img_001.png"),
+    ("img_001_labels.nii.gz", "img_001.nii.gz"),
+    ("CT_004_gt.nii.gz", "CT_004.nii"),
+    ("img_001.png", "img_001.png"),  # a mask named exactly as its image
+])
+def test_masks_match_their_images(mask, image):
+    assert mask_key(mask) == image_key(image)
+
+
+@pytest.mark.parametrize("mask, image", [
+    ("img_001_mask.png", "img_002.png"),
+    ("img_001_mask_mask.png", "img_001.png"),  # one suffix is removed, not every one
+    ("_mask.png", "mask.png"),
+])
+def test_masks_that_do_not_match(mask, image):
+    assert mask_key(mask) != image_key(image)
+
+
+def test_configured_suffixes_replace_the_defaults():
+    assert mask_key("img_001_roi.png", ("_roi",)) == "img_001"
+    assert mask_key("img_001_mask.png", ("_roi",)) == "img_001_mask"
+
+
+@pytest.mark.parametrize("path, is_mask", [
+    ("img_001_mask.png", True),
+    ("batch_400/masks/img_001_mask.png", True),
+    ("batch_400/", False),
+    ("__MACOSX/batch_400/._img_001_mask.png", False),
+    ("batch_400/.DS_Store", False),
+    ("Thumbs.db", False),
+    ("THUMBS.DB", False),
+    ("batch_400\\", False),
+])
+def test_directories_and_system_files_are_not_masks(path, is_mask):
+    assert is_mask_member(path) is is_mask
+
+
+@pytest.mark.parametrize("name, is_image", [
+    ("a.png", True), ("a.JPEG", True), ("a.nii.gz", True), ("a.mhd", True), ("a.dcm", True),
+    ("a.gz", False), ("a.txt", False), ("a.zip", False), ("IM0001", False),
+])
+def test_image_extensions(name, is_image):
+    assert is_image_name(name) is is_image
+
+
+def test_complete_incomplete_and_extra():
+    images = ["img_001.png", "img_002.png", "sub/img_003.png"]
+    complete = compare_batch(images, ["IMG_001_mask.png", "img_002_seg.png", "img_003.png"], [])
+    assert (complete.state, complete.matched, complete.images, complete.masks) == \
+        ("complete", 3, 3, 3)
+    incomplete = compare_batch(images, ["img_001_mask.png", "stray_mask.png"], [])
+    assert incomplete.state == "incomplete"
+    assert incomplete.missing == ["img_002.png", "sub/img_003.png"]
+    assert incomplete.extra == ["stray_mask.png"]
+    extra = compare_batch(images[:1], ["img_001_mask.png", "img_009_mask.png"], [])
+    assert (extra.state, extra.extra_count, extra.missing_count) == ("extra", 1, 0)
+
+
+def test_unreadable_upload_and_unknown_inputs():
+    bad = [{"filename": "part2.zip", "reason": "encrypted zip"}]
+    state = compare_batch(["img_001.png"], ["img_001_mask.png"], bad)
+    assert state.state == "unreadable" and state.unreadable == bad
+    assert compare_batch(None, ["img_001_mask.png"], [], note="images: not mounted").state == \
+        "unknown"
+    assert compare_batch(["img_001.png"], None, []).state == "unknown"
+
+
+def test_summary_lists_at_most_fifty_names_but_counts_all():
+    check = compare_batch([f"img_{n}.png" for n in range(120)], [], [])
+    summary = check.summary()
+    assert summary["missing_count"] == 120 and len(summary["missing"]) == 50
+
+
+@pytest.mark.parametrize("filename, kind", [
+    ("batch_400_part1.zip", "zip"), ("masks_batch_400.tar.xz", "tar"), ("BATCH400.tgz", "tar"),
+    ("b.tar.bz2", "tar"), ("b.tar", "tar"), ("b.tar.gz", "tar"), ("img_001_mask.nii.gz", "file"),
+    ("b.7z", "unsupported"), ("b.rar", "unsupported"), ("batch_400_masks", ""),
+])
+def test_kind_from_name(filename, kind):
+    assert kind_from_name(filename) == kind
+
+
+def test_kind_from_magic():
+    assert kind_from_magic(b"PK\x03\x04rest") == "zip"
+    assert kind_from_magic(b"\xfd7zXZ\x00rest") == "tar"
+    assert kind_from_magic(b"\x00" * 257 + b"ustar\x00") == "tar"
+    assert kind_from_magic(b"%PDF-1.4") == ""
+
+
+def test_mask_settings_are_validated():
+    settings = settings_from({"MASK_SUFFIXES": "_roi, -lbl ,_roi", "MASK_CHECK_BUDGET_MB": "64"})
+    assert settings.mask_suffixes == ("_roi", "-lbl")
+    assert settings.mask_check_budget == 64 * 1024 * 1024
+    assert settings_from({}).mask_suffixes == parse_suffixes("_mask,-mask,_seg,_label,_labels,_gt")
+    with pytest.raises(ConfigError, match="MASK_SUFFIXES"):
+        settings_from({"MASK_SUFFIXES": "_mask,.png"})
+    with pytest.raises(ConfigError, match="MASK_CHECK_BUDGET_MB"):
+        settings_from({"MASK_CHECK_BUDGET_MB": "0"})
+
+
+def test_the_batch_filter_takes_only_known_mask_states():
+    from segcore.work.batches import UNCHECKED, BatchQuery, build_filter
+    from segcore.core.errors import ValidationError
+
+    assert build_filter(BatchQuery(mask_state="incomplete")) == {"mask_check.state": "incomplete"}
+    assert build_filter(BatchQuery(mask_state=UNCHECKED)) == \
+        {"mask_check.state": {"$exists": False}}
+    with pytest.raises(ValidationError):
+        build_filter(BatchQuery(mask_state={"$ne": 1}))

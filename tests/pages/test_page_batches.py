@@ -1,0 +1,255 @@
+"""The batches page against the real test database: save, conflicts, bulk actions, history."""
+
+from segcore.team import team
+from tests.helpers import page
+
+
+def seed(db, count=5):
+    for name in ("Ceci", "Flor"):
+        team.add_member(db, name, author="test")
+    db.batches.insert_many([{"id": f"batch_{n}", "number": n, "folder": f"/data/batch_{n}",
+                             "assignee": None, "status": "pending", "mongo_uploaded": False}
+                            for n in range(1, count + 1)])
+
+
+def edit(at, rows):
+    """Simulate edits in the grid (AppTest cannot type into it) and rerun."""
+    key = f"batch_editor_{at.session_state['batch_editor_version']}"
+    at.session_state[key] = {"edited_rows": rows, "added_rows": [], "deleted_rows": []}
+    return at.run()
+
+
+def test_save_writes_only_the_edited_rows(app_env):
+    db = app_env.work
+    seed(db)
+    at = edit(page("batches").run(), {0: {"assignee": "Ceci", "priority": "alta"},
+                                      2: {"due_date": "2025-12-01T00:00:00.000"}})
+    assert at.button(key="save_batches").label == "Save changes (2 batches)"
+    at.button(key="save_batches").click().run()
+    assert not at.exception
+    assert any("2 batches saved" in s.value for s in at.success)
+    docs = {d["id"]: d for d in db.batches.find({}, {"_id": 0})}
+    assert docs["batch_1"]["assignee"] == "Ceci"
+    assert docs["batch_1"]["metadata"]["priority"] == "alta"
+    assert docs["batch_3"]["metadata"] == {"due_date": "2025-12-01"}
+    assert all("metadata" not in docs[b] for b in ("batch_2", "batch_4", "batch_5"))
+    assert [h["field"] for h in db.history.find({"key": "batch_1"})] == ["assignee", "priority"]
+    # A fresh editor after saving: no edit is pending any more.
+    assert at.button(key="save_batches").disabled
+
+
+def test_conflicting_save_lists_both_values_and_keeps_the_rest(app_env):
+    db = app_env.work
+    seed(db)
+    at = edit(page("batches").run(), {0: {"assignee": "Ceci"}, 1: {"assignee": "Ceci"}})
+    db.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Flor"}})  # someone else
+    at.button(key="save_batches").click().run()
+    assert not at.exception
+    assert db.batches.find_one({"id": "batch_1"})["assignee"] == "Flor"
+    assert db.batches.find_one({"id": "batch_2"})["assignee"] == "Ceci"
+    assert any("not saved" in w.value for w in at.warning)
+    conflicts = at.dataframe[1].value  # [0] is the editor itself
+    assert conflicts.to_dict("records") == [{"batch": "batch_1", "field": "assignee",
+                                             "you saw": "(empty)", "now": "Flor",
+                                             "you wanted": "Ceci"}]
+
+
+def test_invalid_edit_is_refused_next_to_the_table(app_env):
+    db = app_env.work
+    seed(db)
+    at = edit(page("batches").run(), {0: {"assignee": "Nobody"}})
+    # Someone not on the team is refused at once: the batch keeps its assignee.
+    assert any("Nobody is not on the team" in w.value for w in at.warning)
+    assert at.button(key="save_batches").disabled
+    at = edit(at, {1: {"priority": "urgent"}})
+    at.button(key="save_batches").click().run()
+    assert any("Priority must be one of" in e.value for e in at.error)
+    assert db.batches.find_one({"id": "batch_2"}).get("metadata") is None
+    assert "1 unsaved change in 1 batch" in at.warning[0].value  # kept after the refusal
+
+
+def test_bulk_assign_ticked_and_next_pending(app_env):
+    db = app_env.work
+    seed(db, 8)
+    at = edit(page("batches").run(), {1: {"select": True}, 3: {"select": True}})
+    at.selectbox(key="bulk_selected_to").select("Flor")
+    at.button(key="bulk_selected").click().run()
+    assert not at.exception
+    assert sorted(d["id"] for d in db.batches.find({"assignee": "Flor"})) == ["batch_2", "batch_4"]
+    at.number_input(key="bulk_next_count").set_value(3)
+    at.selectbox(key="bulk_next_to").select("Ceci")
+    at.button(key="bulk_next").click().run()
+    assert sorted(d["id"] for d in db.batches.find({"assignee": "Ceci"})) == \
+        ["batch_1", "batch_3", "batch_5"]
+
+
+def test_spread_pending_asks_first(app_env):
+    db = app_env.work
+    seed(db, 6)
+    at = page("batches").run()
+    # Nobody is picked at first (a hundred chips would bury the page): nothing to spread yet.
+    assert at.button(key="bulk_balance_ask").disabled
+    at.toggle(key="bulk_balance_all").set_value(True).run()
+    at.button(key="bulk_balance_ask").click().run()
+    assert db.batches.count_documents({"assignee": {"$ne": None}}) == 0
+    at.button(key="bulk_balance_yes").click().run()
+    assert not at.exception
+    counts = {n: db.batches.count_documents({"assignee": n}) for n in ("Ceci", "Flor")}
+    assert counts == {"Ceci": 3, "Flor": 3}
+    assert any("Spread 6" in s.value for s in at.success)
+
+
+def test_filters_paging_and_history(app_env):
+    db = app_env.work
+    seed(db, 120)
+    at = page("batches").run()
+    assert "120 batches match · page 1 of 2" in at.caption[0].value
+    at.number_input(key="batch_page").set_value(2).run()
+    assert len(at.dataframe[0].value) == 20
+    at.selectbox(key="bf_sort").select("assignee").run()
+    assert not at.exception
+    at.text_input(key="bf_text").input("11").run()
+    assert at.caption[0].value.startswith("11 batches match · page 1 of 1")
+    at = edit(at, {0: {"status": "review"}})
+    at.button(key="save_batches").click().run()
+    at.text_input(key="history_of").input("batch_11").run()
+    assert not at.exception
+    assert at.dataframe[-1].value.iloc[0]["new"] == "review"
+
+
+def grid_options(at, column):
+    """The grid column's choices as (stored value, label shown)."""
+    import json
+    config = json.loads(at.dataframe[0].proto.columns)[column]["type_config"]
+    return [(o["value"], o["label"]) for o in config["options"]]
+
+
+def seed_legacy(db):
+    from segcore.work import handover
+    seed(db, 3)
+    team.add_member(db, "Pedro", author="test")
+    db.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Roberto", "status": "S"}})
+    db.batches.update_one({"id": "batch_2"}, {"$set": {"assignee": "Pedro",
+                                                       "mongo_uploaded": True,
+                                                       "mask_check.usable": True}})
+    handover.remove_member(db, "Pedro", author="test")  # batch_2 is delivered: it stays his
+
+
+def test_former_and_legacy_assignees_show_their_names_marked(app_env):
+    # Issue 10 item 1: the Assignee cell was blank for anyone not on the team.
+    seed_legacy(app_env.work)
+    at = page("batches").run()
+    assert not at.exception
+    rows = at.dataframe[0].value.set_index("id")
+    assert rows.loc["batch_1", "assignee"] == "Roberto" and rows.loc["batch_2", "assignee"] == \
+        "Pedro"
+    assert grid_options(at, "assignee") == [("Ceci", "Ceci"), ("Flor", "Flor"),
+                                            ("Pedro", "Pedro (left the team)"),
+                                            ("Roberto", "Roberto (not on the team)")]
+    assert at.dataframe[0].proto.placeholder == ""  # blanks, not a grey "None"
+    who = at.selectbox(key="bf_who")
+    assert who.options[-2:] == ["Pedro (left the team)", "Roberto (not on the team)"]
+    assert at.selectbox(key="bf_status").options[-1] == "S"
+    who.select("Pedro").run()
+    assert at.dataframe[0].value["id"].tolist() == ["batch_2"]
+
+
+def test_a_viewer_sees_the_same_names(app_env, monkeypatch):
+    from segcore.core.actors import Actor
+    seed_legacy(app_env.work)
+    at = page("batches")
+    at.session_state["actor"] = Actor("vera", "viewer")
+    at.run()
+    assert not at.exception
+    assert "save_batches" not in [b.key for b in at.button]
+    assert at.dataframe[0].value.set_index("id").loc["batch_2", "assignee"] == "Pedro"
+    assert ("Pedro", "Pedro (left the team)") in grid_options(at, "assignee")
+
+
+def test_saving_another_field_never_rewrites_a_former_assignee(app_env):
+    db = app_env.work
+    seed_legacy(db)
+    at = edit(page("batches").run(), {0: {"priority": "baja"}, 1: {"status": "review"}})
+    at.button(key="save_batches").click().run()
+    assert [db.batches.find_one({"id": b})["assignee"] for b in ("batch_1", "batch_2")] == \
+        ["Roberto", "Pedro"]
+    assert db.history.count_documents({"kind": "batch", "field": "assignee"}) == 0
+
+
+def test_priorities_and_statuses_are_labelled_in_one_language(app_env):
+    # Issue 10 item 14: stored "alta" and "in_progress" side by side; stored values kept.
+    seed(app_env.work, 2)
+    at = page("batches").run()
+    assert grid_options(at, "priority") == [("alta", "High"), ("media", "Medium"),
+                                            ("baja", "Low")]
+    assert ("in_progress", "In progress") in grid_options(at, "status")
+    assert at.selectbox(key="bf_status").options[:3] == ["All", "Pending", "In progress"]
+    at.selectbox(key="bf_status").select("in_progress").run()
+    assert "0 batches match" in at.caption[0].value
+
+
+def test_unsaved_edits_survive_sort_filter_and_table_page_changes(app_env):
+    # Issue 10 item 7: pending edits vanished when the view changed.
+    db = app_env.work
+    seed(db, 120)
+    at = edit(page("batches").run(), {0: {"assignee": "Ceci"}, 1: {"priority": "alta"}})
+    assert "2 unsaved changes in 2 batches" in at.warning[0].value
+    at.number_input(key="batch_page").set_value(2).run()
+    at = edit(at, {0: {"status": "review"}})  # batch_101
+    assert "3 unsaved changes in 3 batches" in at.warning[0].value
+    at.selectbox(key="bf_order").select("Descending").run()
+    at.text_input(key="bf_text").input("batch_1").run()
+    assert "3 unsaved changes" in at.warning[0].value
+    at.selectbox(key="bf_order").select("Ascending").run()
+    at.text_input(key="bf_text").input("").run()
+    rows = at.dataframe[0].value.set_index("id")
+    assert (rows.loc["batch_1", "assignee"], rows.loc["batch_2", "priority"]) == ("Ceci", "alta")
+    at.button(key="save_batches").click().run()
+    assert any("3 batches saved" in s.value for s in at.success)
+    assert db.batches.find_one({"id": "batch_1"})["assignee"] == "Ceci"
+    assert db.batches.find_one({"id": "batch_101"})["status"] == "review"
+    assert at.button(key="save_batches").disabled
+
+
+def test_discard_forgets_every_pending_edit(app_env):
+    db = app_env.work
+    seed(db, 3)
+    at = edit(page("batches").run(), {0: {"assignee": "Ceci"}})
+    at.button(key="discard_batches").click().run()
+    assert at.button(key="save_batches").disabled
+    assert at.dataframe[0].value["assignee"].isna().all()
+    assert db.batches.count_documents({"assignee": "Ceci"}) == 0
+
+
+def test_folder_missing_is_a_column_and_a_filter_and_skips_are_explained(app_env):
+    # Issue 10 item 11: flagged batches were skipped silently by the bulk actions.
+    db = app_env.work
+    seed(db, 5)
+    db.batches.update_many({"number": {"$lte": 3}}, {"$set": {"folder_missing": True}})
+    at = page("batches").run()
+    assert at.dataframe[0].value["folder_missing"].tolist() == [True, True, True, False, False]
+    at.selectbox(key="bf_folder").select("Missing").run()
+    assert at.caption[0].value.startswith("3 batches match")
+    at.number_input(key="bulk_next_count").set_value(10)
+    at.selectbox(key="bulk_next_to").select("Ceci")
+    at.button(key="bulk_next").click().run()
+    [message] = [s.value for s in at.success]
+    assert "Asked for 10, found 2" in message and "3 unassigned pending batches were " \
+        "skipped because their folder is missing" in message
+
+
+def test_folder_is_relative_overdue_marked_and_details_for_any_batch(app_env, monkeypatch,
+                                                                    tmp_path):
+    monkeypatch.setenv("DATA_DIRECTORY", str(tmp_path))
+    db = app_env.work
+    seed(db, 60)
+    db.batches.update_one({"id": "batch_1"}, {"$set": {"folder": str(tmp_path / "batch_1"),
+                                                       "metadata.due_date": "2020-01-31"}})
+    at = page("batches")
+    at.session_state["bf_size"] = 50
+    at.run()
+    row = at.dataframe[0].value.iloc[0]
+    assert (row["folder"], row["overdue"]) == ("batch_1", "⚠ overdue")
+    at.text_input(key="history_of").input("batch_55").run()  # not on the page shown
+    assert not at.exception
+    assert any("/data/batch_55" in m.value for m in at.markdown)

@@ -1,0 +1,133 @@
+"""Login in the app: the gate on the entry point, roles on the pages, the logged-in author."""
+
+from datetime import timedelta
+
+import pytest
+
+from segcore.team import auth
+from segcore.core.actors import Actor
+from segcore.core.history import list_history
+from segcore.core.timefmt import utcnow
+from tests.helpers import page
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def login_on(demo_dbs, monkeypatch):
+    monkeypatch.setenv("LOGIN", "on")
+    auth.add_user(demo_dbs.work, "Coord", "coordinator", PASSWORD)
+    auth.add_user(demo_dbs.work, "Vera", "viewer", PASSWORD)
+    return demo_dbs
+
+
+def log_in(at, name, password):
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_password").input(password)
+    return at.form_submit_button[0].click().run()
+
+
+def test_nothing_shows_before_login(login_on):
+    at = page("streamlit_app").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Log in"]
+    assert not at.metric and not at.dataframe
+
+
+def test_wrong_password_then_right_one(login_on):
+    at = log_in(page("streamlit_app").run(), "Coord", "not the password")
+    assert [e.value for e in at.error] == ["Wrong user name or password."]
+    at = log_in(at, "coord", PASSWORD)
+    assert not at.exception
+    assert "Dashboard" in [t.value for t in at.title]
+    assert any("Logged in as **Coord**" in c.value for c in at.sidebar.caption)
+    assert at.session_state["actor"] == Actor("Coord", "coordinator")
+    assert PASSWORD not in str([at.session_state[k] for k in ("actor", "login_at")])
+
+
+def test_expired_session_asks_again(login_on):
+    at = page("streamlit_app")
+    at.session_state["actor"] = Actor("Coord", "coordinator")
+    at.session_state["login_at"] = utcnow() - timedelta(minutes=481)
+    at.run()
+    assert any("session has expired" in i.value for i in at.info)
+    assert [t.value for t in at.title] == ["Log in"]
+
+
+def test_viewer_pages_have_no_editing_controls(login_on):
+    viewer = Actor("Vera", "viewer")
+    for name in ("batches", "team", "sync", "settings"):
+        at = page(name)
+        at.session_state["actor"] = viewer
+        at.run()
+        assert not at.exception, name
+        assert not at.get("data_editor") and not at.form_submit_button, name
+        labels = [b.label for b in at.button]
+        assert not any(l.startswith(("Save", "Sync now", "Remove", "Assign", "Spread", "Import"))
+                       for l in labels), (name, labels)
+    at = page("batches")
+    at.session_state["actor"] = viewer
+    at.run()
+    assert len(at.dataframe[0].value) == 60  # the viewer still sees every batch
+
+
+def test_coordinator_changes_are_recorded_with_their_name(login_on):
+    at = page("team")
+    at.session_state["actor"] = Actor("Coord", "coordinator")
+    at.run()
+    at.text_input(key="add_name").input("Roberta")
+    at.form_submit_button[0].click().run()
+    assert not at.exception
+    assert list_history(login_on.work, "Roberta")[0]["author"] == "Coord"
+
+
+def test_a_page_run_without_the_gate_cannot_write(login_on):
+    at = page("team").run()  # no login happened in this session
+    assert not at.exception
+    assert not at.form_submit_button  # viewer fallback: no editing controls
+
+
+def reopened(monkeypatch, token):
+    """A reload or a new tab: a fresh session whose request carries the cookie `token`."""
+    monkeypatch.setattr("ui.login.cookie_token", lambda: token)
+    return page("streamlit_app").run()
+
+
+def test_a_login_survives_a_reload_until_logout(login_on, monkeypatch):
+    at = log_in(page("streamlit_app").run(), "Coord", PASSWORD)
+    token = at.session_state["session_token"]
+    assert at.session_state["session_cookie"][0] == token  # what the browser is told to keep
+    assert login_on.work.app_sessions.count_documents({}) == 1
+    assert token not in str(list(login_on.work.app_sessions.find()))
+    again = reopened(monkeypatch, token)
+    assert not again.exception
+    assert "Dashboard" in [t.value for t in again.title]
+    assert again.session_state["actor"] == Actor("Coord", "coordinator")
+    again.button(key="logout").click().run()
+    assert [t.value for t in again.title] == ["Log in"]
+    assert login_on.work.app_sessions.count_documents({}) == 0
+    assert [t.value for t in reopened(monkeypatch, token).title] == ["Log in"]
+
+
+def test_a_forged_cookie_logs_nobody_in(login_on, monkeypatch):
+    at = reopened(monkeypatch, "forged-token")
+    assert [t.value for t in at.title] == ["Log in"] and at.session_state["actor"] is None
+
+
+def test_after_login_the_requested_page_is_shown(login_on):
+    at = page("streamlit_app")
+    at.switch_page("ui/pages/team.py").run()
+    assert [t.value for t in at.title] == ["Log in"]
+    at = log_in(at, "Coord", PASSWORD)
+    assert "Team" in [t.value for t in at.title]
+
+
+def test_a_locked_name_and_an_unknown_one_read_the_same(login_on):
+    at = page("streamlit_app").run()
+    seen = {}
+    for name in ("Coord", "Nobody"):
+        for _ in range(auth.MAX_FAILURES):
+            at = log_in(at, name, "wrong password!")
+        seen[name] = [e.value for e in at.error]
+    assert seen["Coord"] == seen["Nobody"]
+    assert "Too many failed attempts" in seen["Coord"][0]

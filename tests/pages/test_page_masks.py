@@ -1,0 +1,60 @@
+"""Mask completeness in the pages: Check masks on the Sync page, the Batches page's column,
+filter and names, the Dashboard's count of complete batches."""
+
+from segcore.masks.mask_check import verify
+from tests.archives import images, make_zip
+from tests.helpers import page
+
+
+def seed(dbs, upload, tmp_path):
+    """batch_1: 2 of 3 images have a mask; batch_2: complete; batch_3: nothing uploaded."""
+    for number, count in ((1, 3), (2, 2), (3, 2)):
+        folder = tmp_path / f"batch_{number}"
+        folder.mkdir()
+        for name in images(count):
+            (folder / name).write_bytes(b"\x89PNG")
+        dbs.work.batches.insert_one({"id": f"batch_{number}", "number": number,
+                                     "folder": str(folder), "status": "pending",
+                                     "mongo_uploaded": number < 3})
+    upload("batch_1.zip", make_zip(images(2, ext="_mask.png") + ["stray_mask.png"]))
+    upload("masks_batch_2.zip", make_zip(images(2, ext="_seg.png")))
+
+
+def test_check_masks_on_the_sync_page(app_env, upload, tmp_path):
+    seed(app_env, upload, tmp_path)
+    at = page("sync").run()
+    at.button(key="check_masks").click().run()
+    assert not at.exception
+    assert any("Masks checked: 2 uploads read" in s.value and "1 complete, 1 incomplete"
+               in s.value for s in at.success)
+    table = at.dataframe[0].value
+    assert table[["id", "state", "missing"]].values.tolist() == [
+        ["batch_1", "incomplete", 1], ["batch_2", "complete", 0]]
+    assert app_env.work.mask_checks.count_documents({}) == 2
+
+
+def test_batches_page_column_filter_and_names(app_env, upload, tmp_path):
+    seed(app_env, upload, tmp_path)
+    verify(app_env, author="test")
+    at = page("batches").run()
+    grid = at.dataframe[0].value  # the editable grid
+    assert grid.set_index("id")["masks_vs_images"].fillna("not checked").to_dict() == {
+        "batch_1": "2 / 3", "batch_2": "2 / 2", "batch_3": "not checked"}
+    assert grid.set_index("id")["mask_state"].tolist()[:2] == ["incomplete", "complete"]
+    at.selectbox(key="bf_check").select("incomplete").run()
+    assert at.dataframe[0].value["id"].tolist() == ["batch_1"]
+    at.selectbox(key="masks_of").select("batch_1").run()
+    assert not at.exception
+    names = {t.value.columns[0]: t.value.iloc[:, 0].tolist() for t in at.dataframe[1:]}
+    assert names["image"] == ["img_003.png"] and names["mask"] == ["stray_mask.png"]
+    at.selectbox(key="bf_check").select("(not checked)").run()
+    assert at.dataframe[0].value["id"].tolist() == ["batch_3"]
+
+
+def test_dashboard_shows_complete_next_to_with_masks(app_env, upload, tmp_path):
+    seed(app_env, upload, tmp_path)
+    verify(app_env, author="test")
+    at = page("dashboard").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["With masks"], metrics["Masks complete"]) == ("2", "1")

@@ -1,0 +1,57 @@
+"""The suggested-moves page: tick moves, apply them, and see what was left alone and why."""
+
+from segcore.report import alerts
+from segcore.core.history import list_history
+from tests.helpers import page
+from tests.pace_seed import seed_pace
+from ui.attention import moves_key
+
+
+def tick(at, db, *batch_ids):
+    moves = alerts.current_alerts(db).moves
+    rows = {i: {"apply": True} for i, m in enumerate(moves) if m.id in batch_ids}
+    at.session_state[moves_key(moves)] = {"edited_rows": rows, "added_rows": [],
+                                          "deleted_rows": []}
+    return at.run()
+
+
+def test_apply_ticked_moves(app_env):
+    db = app_env.work
+    seed_pace(db)
+    at = page("moves").run()
+    assert not at.exception, at.exception
+    assert at.button(key="apply_moves").disabled
+    tick(at, db, "batch_5", "batch_7")
+    assert at.button(key="apply_moves").label == "Apply ticked moves (2)"
+    at.button(key="apply_moves").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == ["2 batches moved."]
+    assert {d["id"]: d["assignee"] for d in db.batches.find(
+        {"id": {"$in": ["batch_1", "batch_5", "batch_7"]}})} == {
+        "batch_1": "Ana", "batch_5": "Bea", "batch_7": "Bea"}
+    [entry] = list_history(db, key="batch_7")
+    assert entry["reason"] == "suggested move: Zoe is no longer on the team"
+    assert entry["author"] == "app"
+
+
+def test_a_batch_changed_meanwhile_is_reported_not_overwritten(app_env):
+    db = app_env.work
+    seed_pace(db)
+    at = tick(page("moves").run(), db, "batch_1", "batch_5")
+    db.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Cai"}})
+    db.batches.update_one({"id": "batch_5"}, {"$set": {"mongo_uploaded": True,
+                                                       "mask_check.usable": True}})
+    at.button(key="apply_moves").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == ["0 batches moved."]
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("Not moved, changed meanwhile: batch_1") for w in warnings)
+    assert "Not moved: batch_5: it has usable masks now, so it stays where it is" in warnings
+    assert db.batches.find_one({"id": "batch_1"})["assignee"] == "Cai"
+    assert db.batches.find_one({"id": "batch_5"})["assignee"] == "Cai"
+
+
+def test_nothing_to_suggest(app_env):
+    at = page("moves").run()
+    assert not at.exception
+    assert [i.value for i in at.info] == ["No batch is at risk of missing its due date."]

@@ -1,0 +1,91 @@
+"""A segmentador's own page in the app: only their batches reach the page, "My batches" is the
+only page they get, and marking a batch in progress is the one thing they can do."""
+
+import pytest
+
+from segcore.core.actors import Actor
+from segcore.team import auth, team
+from tests.helpers import page
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def two_logins(demo_dbs, monkeypatch):
+    monkeypatch.setenv("LOGIN", "on")
+    work = demo_dbs.work
+    names = [m.name for m in team.list_members(work)]
+    auth.add_user(work, "coord", "coordinator", PASSWORD)
+    auth.add_user(work, "first", "segmentador", PASSWORD, member=names[0])
+    auth.add_user(work, "second", "segmentador", PASSWORD, member=names[1])
+    return demo_dbs, names
+
+
+def log_in(at, name):
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_password").input(PASSWORD)
+    return at.form_submit_button[0].click().run()
+
+
+def shown_text(at) -> str:
+    parts = [str(df.value.to_dict()) for df in at.dataframe]
+    parts += [e.value for kind in (at.markdown, at.caption, at.code, at.warning, at.info,
+                                   at.title, at.subheader) for e in kind]
+    return "\n".join(parts)
+
+
+def test_a_segmentador_sees_only_their_page_and_their_batches(two_logins):
+    dbs, names = two_logins
+    at = log_in(page("streamlit_app").run(), "first")
+    assert not at.exception
+    assert [t.value for t in at.title] == ["My batches"]
+    mine = {d["id"] for d in dbs.work.batches.find({"assignee": names[0]}, {"id": 1})}
+    others = {d["id"] for d in dbs.work.batches.find({"assignee": {"$ne": names[0]}},
+                                                     {"id": 1})}
+    shown = at.dataframe[0].value["Batch"].tolist()
+    assert shown and set(shown) <= mine
+    text = shown_text(at)
+    assert not any(f"'{other}'" in text or f" {other}\n" in text for other in others)
+    assert names[1] not in text and not at.metric  # no lab-wide figure, nobody else's name
+    assert not at.sidebar.caption or all("Connection" not in c.value for c in at.sidebar.caption)
+
+
+def test_marking_in_progress_from_the_page(two_logins):
+    dbs, names = two_logins
+    at = log_in(page("streamlit_app").run(), "second")
+    choice = at.selectbox(key="my_start_batch")
+    chosen = choice.value
+    at = at.button(key="my_start_button").click().run()
+    assert not at.exception
+    stored = dbs.work.batches.find_one({"id": chosen})
+    assert stored["status"] == "in_progress" and stored["assignee"] == names[1]
+    entry = dbs.work.history.find_one({"key": chosen, "field": "status"}, sort=[("at", -1)])
+    assert entry["author"] == "second"
+
+
+def test_the_page_refuses_a_coordinator_and_coordinator_pages_refuse_nothing_new(two_logins):
+    at = page("my_batches")
+    at.session_state["actor"] = Actor("coord", "coordinator")
+    at.run()
+    assert not at.exception and not at.dataframe
+    assert any("segmentador" in i.value for i in at.info)
+
+
+def test_the_coordinator_hands_out_a_login_from_the_team_page(two_logins):
+    dbs, names = two_logins
+    at = page("team")
+    at.session_state["actor"] = Actor("coord", "coordinator")
+    at.run()
+    at.selectbox(key="login_member").select(names[2])
+    at.text_input(key="login_name").input("third")
+    at.text_input(key="login_password").input("short")
+    at = at.button(key="FormSubmitter:segmentador_login-Create login").click().run()
+    assert not at.exception
+    assert auth.list_users(dbs.work) and "third" not in [u.name for u in
+                                                       auth.list_users(dbs.work)]
+    assert at.text_input(key="login_name").value == "third"  # a refused entry keeps what was typed
+    at.text_input(key="login_password").input(PASSWORD)
+    at = at.button(key="FormSubmitter:segmentador_login-Create login").click().run()
+    created = {u.name: u for u in auth.list_users(dbs.work)}["third"]
+    assert created.role == "segmentador" and created.member == names[2]
+    assert auth.authenticate(dbs.work, "third", PASSWORD).member == names[2]

@@ -1,0 +1,126 @@
+"""The settings page: health, masked configuration, and the import against the test database."""
+
+import json
+
+from tests.helpers import page
+
+
+def test_health_and_configuration_never_show_a_password(app_env, monkeypatch):
+    uri = app_env.settings.mongo_uri.replace("mongodb://", "mongodb://coord:s3cret-pw@")
+    monkeypatch.setenv("MONGO_URI", uri)
+    at = page("settings").run()
+    # The credentials are refused or ignored by the test server; either way nothing leaks.
+    text = " ".join(str(t.value.to_dict()) for t in at.dataframe)
+    text += " ".join(e.value for e in at.error)
+    assert "s3cret-pw" not in text
+    assert not at.exception
+
+
+def test_import_from_file_and_directory_with_summary(app_env, tmp_path):
+    for n in (1, 2, 3):
+        (tmp_path / f"batch_{n}").mkdir()
+    (tmp_path / "batches.json").write_text(json.dumps(["batch_1", "batch_2", "batch_4"]))
+    at = page("settings").run()
+    assert not at.exception
+    assert [r["Reachable"] for r in at.dataframe[0].value.to_dict("records")] == [True, True]
+    at.text_input(key="import_file").input(str(tmp_path / "batches.json"))
+    at.text_input(key="import_dir").input(str(tmp_path))
+    at.form_submit_button[0].click().run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["New"] == "4"
+    assert app_env.work.batches.count_documents({}) == 0  # a preview writes nothing
+    at.button(key="import_confirm").click().run()
+    assert sorted(d["id"] for d in app_env.work.batches.find()) == \
+        ["batch_1", "batch_2", "batch_3", "batch_4"]
+    assert any("Import finished: 4 added" in s.value for s in at.success)
+    # Again: idempotent, and the preview says so.
+    at.form_submit_button[0].click().run()
+    assert {m.label: m.value for m in at.metric}["Unchanged"] == "4"
+
+
+def test_import_problem_is_shown_next_to_the_inputs(app_env, tmp_path):
+    (tmp_path / "batches.json").write_text("{not json")
+    at = page("settings").run()
+    at.text_input(key="import_file").input(str(tmp_path / "batches.json"))
+    at.form_submit_button[0].click().run()
+    assert not at.exception
+    assert "invalid JSON" in at.error[0].value
+    assert app_env.work.batches.count_documents({}) == 0
+
+
+def test_download_a_backup_that_restores(app_env, tmp_path, monkeypatch):
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    from segcore import backup
+    from segcore.team import team
+
+    # The button's data is built on click by a callable the server keeps: capture it.
+    kept = {}
+    original = MediaFileManager.add_deferred
+
+    def keep(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        kept[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
+    team.add_member(app_env.work, "Flor", author="test")
+    at = page("settings").run()
+    assert not at.exception
+    assert [b.label for b in at.get("download_button")] == ["Download a backup"]
+    [(file_name, build)] = kept.items()
+    assert file_name.startswith(f"segcore-backup-{app_env.work.name}-")
+    team.add_member(app_env.work, "Ceci", author="test")  # after the render, before the click
+    (tmp_path / file_name).write_bytes(build())
+    summary = backup.verify_backup(tmp_path / file_name)
+    assert summary.counts["segmentadores"] == 2 and summary.database == app_env.work.name
+
+
+def test_a_viewer_gets_no_backup_button(app_env, monkeypatch):
+    # The backup holds the logins' password hashes.
+    from segcore.core.actors import Actor
+
+    monkeypatch.setenv("LOGIN", "on")
+    at = page("settings")
+    at.session_state["actor"] = Actor("Vera", "viewer")
+    at.run()
+    assert not at.exception
+    assert not at.get("download_button")
+def seed_three_hundred(db, root):
+    for n in range(1, 301):
+        (root / f"batch_{n}").mkdir()
+    db.batches.insert_many([{"id": f"batch_{n}", "number": n, "folder": str(root / f"batch_{n}"),
+                             "assignee": None, "status": "pending", "mongo_uploaded": False}
+                            for n in range(1, 301)])
+
+
+def test_an_uploaded_three_batch_file_flags_nothing_that_exists(app_env, tmp_path):
+    # Issue 10 item 11: a small file flagged the 300 existing batches "folder missing".
+    seed_three_hundred(app_env.work, tmp_path)
+    (tmp_path / "batch_301").mkdir()
+    listing = json.dumps(["batch_1", "batch_2", "batch_301"]).encode()
+    at = page("settings").run()
+    at.file_uploader(key="import_upload").set_value(("three.json", listing, "application/json"))
+    at.text_input(key="import_file").input("")
+    at.text_input(key="import_dir").input(str(tmp_path))
+    at.form_submit_button[0].click().run()
+    assert not at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert (shown["New"], shown["Flagged folder missing"]) == ("1", "0")
+    assert app_env.work.batches.count_documents({}) == 300  # nothing written yet
+    at.button(key="import_confirm").click().run()
+    assert app_env.work.batches.count_documents({}) == 301
+    assert app_env.work.batches.count_documents({"folder_missing": True}) == 0
+    assert at.session_state["import_preview"] is None
+
+
+def test_a_missing_path_error_names_what_was_typed(app_env, tmp_path):
+    at = page("settings").run()
+    at.text_input(key="import_file").input("~/nowhere/batches.json")
+    at.text_input(key="import_dir").input("")
+    at.form_submit_button[0].click().run()
+    assert "'~/nowhere/batches.json' does not exist" in at.error[0].value
+    assert "BATCHES_FILE" not in at.error[0].value
+    at.text_input(key="import_file").input("")
+    at.form_submit_button[0].click().run()
+    assert "upload a batches file" in at.error[0].value and "DATA_DIRECTORY" not in \
+        at.error[0].value

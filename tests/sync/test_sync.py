@@ -1,0 +1,308 @@
+"""The sync against the real server: per-field results, idempotence, removals, concurrency,
+interruption, and a training database that is never written."""
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import pytest
+from gridfs import GridFS
+from pymongo import MongoClient
+from pymongo.errors import OperationFailure
+
+from segcore.work import assignments
+from segcore.team import team
+from segcore.core.config import Settings
+from segcore.core.connection import open_databases
+from segcore.prepare import prepare
+from segcore.core.errors import PermissionDenied, SyncAlreadyRunning
+from segcore.core.actors import Actor
+from segcore.sync.sync import list_runs, last_run, run_sync
+from tests.helpers import ROOT, free_port
+from tests.servers import server_process
+
+T0 = datetime(2025, 10, 1, 10, 30)
+
+
+def put(dbs, filename, metadata=None, when=T0, size=10):
+    files = GridFS(dbs.training, collection="masks")
+    file_id = files.put(b"m" * size, filename=filename, metadata=metadata)
+    dbs.masks_files.update_one({"_id": file_id}, {"$set": {"uploadDate": when}})
+    return file_id
+
+
+@pytest.fixture
+def lab(dbs):
+    """A small lab with legacy batch documents and messy uploads."""
+    for name in ("Flor", "Ceci"):
+        team.add_member(dbs.work, name)
+    dbs.work.batches.insert_many([
+        {"id": "batch_400", "assignee": "Flor", "folder": "/p/batch_400", "status": "S",
+         "metadata": {"assigned_at": "2025-09-15", "due_date": "2025-09-30", "priority": "alta"}},
+        {"id": "batch_0012", "assignee": "Ceci"},
+        {"id": "batch_15", "assignee": None, "mongo_uploaded": True,
+         "training_metrics_info": {"file_count": 1, "files": ["old.zip"]}},
+        {"id": "batch_7", "assignee": "Flor"},
+        {"id": "odd_folder"},
+    ])
+    put(dbs, "masks_batch_400.tar.xz", {"uploaded_by": "flor", "batch_id": "batch_400"},
+        T0 + timedelta(hours=3), size=2048)
+    put(dbs, "Batch-400.zip", {"uploaded_by": "Flór"}, T0 + timedelta(hours=1))
+    put(dbs, "batch_0400_part2.zip", None, T0 + timedelta(hours=2))
+    put(dbs, "batch_12_to_batch_15.zip", {"uploaded_by": "flor"}, T0)
+    put(dbs, "BATCH9999.tgz", {"uploaded_by": "ceci"}, T0)
+    put(dbs, "final_masks.zip", {"uploaded_by": "ceci"}, T0)
+    put(dbs, "unrelated.zip", {"uploaded_by": "ceci", "batch_id": 7}, T0)
+    return dbs
+
+
+def batch(dbs, batch_id):
+    return dbs.work.batches.find_one({"id": batch_id}, {"_id": 0})
+
+
+def test_first_sync_sets_every_batch(lab):
+    report = run_sync(lab, author="me")
+    assert (report.total_files, report.batches_with_masks, report.batches_without_masks) == (7, 4, 1)
+    assert (report.orphans, report.unmatched, report.mismatches) == (1, 1, 2)
+    b400 = batch(lab, "batch_400")
+    assert b400["mongo_uploaded"] is True
+    assert b400["training_metrics_info"] == {
+        "file_count": 3, "latest_upload": T0 + timedelta(hours=3),
+        "first_upload": T0 + timedelta(hours=1),
+        "files": ["masks_batch_400.tar.xz", "batch_0400_part2.zip", "Batch-400.zip"],
+        "uploaders": ["flor"]}
+    # Other fields untouched, legacy values kept.
+    assert b400["status"] == "S" and b400["metadata"]["due_date"] == "2025-09-30"
+    assert batch(lab, "batch_0012")["training_metrics_info"]["files"] == ["batch_12_to_batch_15.zip"]
+    assert batch(lab, "batch_15")["training_metrics_info"]["files"] == ["batch_12_to_batch_15.zip"]
+    assert batch(lab, "batch_7")["training_metrics_info"]["files"] == ["unrelated.zip"]
+    assert batch(lab, "odd_folder")["mongo_uploaded"] is False
+    assert [(m.filename, m.assignee) for m in report.mismatched_uploads] == [
+        ("unrelated.zip", "Flor"), ("batch_12_to_batch_15.zip", "Ceci")] or \
+        {(m.filename, m.assignee) for m in report.mismatched_uploads} == {
+        ("unrelated.zip", "Flor"), ("batch_12_to_batch_15.zip", "Ceci")}
+    assert report.orphan_uploads[0].filename == "BATCH9999.tgz"
+    assert report.unmatched_uploads[0].uploaded_by == "ceci"
+
+
+def test_second_sync_writes_nothing(lab):
+    run_sync(lab)
+    before = list(lab.work.batches.find({}, {"_id": 0}))
+    with lab.work.batches.watch() as stream:
+        for full in (False, True):
+            report = run_sync(lab, full=full)
+            assert report.batches_updated == 0
+        assert stream.try_next() is None
+    assert list(lab.work.batches.find({}, {"_id": 0})) == before
+
+
+def test_first_upload_stays_put_until_that_upload_is_removed(lab):
+    run_sync(lab)
+    put(lab, "batch_400_fix.zip", {"uploaded_by": "flor"}, T0 + timedelta(days=2))
+    run_sync(lab)
+    info = batch(lab, "batch_400")["training_metrics_info"]
+    assert (info["first_upload"], info["latest_upload"]) == (T0 + timedelta(hours=1),
+                                                             T0 + timedelta(days=2))
+    earliest = lab.masks_files.find_one({"filename": "Batch-400.zip"})["_id"]
+    GridFS(lab.training, collection="masks").delete(earliest)
+    run_sync(lab)
+    assert batch(lab, "batch_400")["training_metrics_info"]["first_upload"] == \
+        T0 + timedelta(hours=2)
+
+
+def test_a_full_sync_adds_first_upload_to_batches_synced_before_it_existed(lab):
+    run_sync(lab)
+    lab.work.batches.update_many({}, {"$unset": {"training_metrics_info.first_upload": ""}})
+    assert run_sync(lab, full=True).batches_updated == 4
+    assert batch(lab, "batch_0012")["training_metrics_info"]["first_upload"] == T0
+    assert run_sync(lab, full=True).batches_updated == 0
+
+
+def test_new_and_removed_uploads_incrementally(lab):
+    run_sync(lab)
+    removed = lab.masks_files.find_one({"filename": "batch_12_to_batch_15.zip"})["_id"]
+    GridFS(lab.training, collection="masks").delete(removed)
+    put(lab, "batch_7_v2.zip", {"uploaded_by": "flor"}, T0 + timedelta(days=1))
+    report = run_sync(lab)
+    assert not report.full and (report.new_files, report.removed_files) == (1, 1)
+    assert batch(lab, "batch_0012")["mongo_uploaded"] is False
+    assert "training_metrics_info" not in batch(lab, "batch_0012")
+    assert batch(lab, "batch_7")["training_metrics_info"]["files"] == ["batch_7_v2.zip",
+                                                                       "unrelated.zip"]
+    # Incremental and full reads agree.
+    assert run_sync(lab, full=True).batches_updated == 0
+
+
+def test_new_batch_matches_an_earlier_orphan(lab):
+    run_sync(lab)
+    lab.work.batches.insert_one({"id": "batch_9999"})
+    report = run_sync(lab)
+    assert report.orphans == 0 and batch(lab, "batch_9999")["mongo_uploaded"] is True
+
+
+def test_training_database_is_never_written(lab):
+    def snapshot():
+        return {name: list(lab.training[name].find({}).sort("_id", 1))
+                for name in sorted(lab.training.list_collection_names())}
+    before = snapshot()
+    run_sync(lab)
+    run_sync(lab, full=True)
+    assert snapshot() == before
+
+
+def test_runs_are_recorded(lab):
+    run_sync(lab, mode="cron")
+    runs = list_runs(lab.work)
+    assert runs[0]["status"] == "ok" and runs[0]["mode"] == "cron"
+    assert runs[0]["total_files"] == 7 and runs[0]["duration_s"] >= 0
+    assert last_run(lab.work)["orphan_uploads"][0]["filename"] == "BATCH9999.tgz"
+
+
+def test_two_syncs_never_interleave(lab):
+    started, release = threading.Event(), threading.Event()
+    def slow(fraction, message):
+        started.set()
+        release.wait(10)
+    worker = threading.Thread(target=lambda: run_sync(lab, progress=slow))
+    worker.start()
+    assert started.wait(10)
+    with pytest.raises(SyncAlreadyRunning):
+        run_sync(lab)
+    release.set()
+    worker.join(10)
+    assert run_sync(lab).batches_updated == 0
+
+
+def test_viewer_cannot_sync(lab):
+    with pytest.raises(PermissionDenied):
+        run_sync(lab, author=Actor("vera", "viewer"))
+    assert list_runs(lab.work) == []
+
+
+def test_interrupted_sync_converges(lab):
+    def boom(fraction, message):
+        if fraction >= 0.7:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        run_sync(lab, progress=boom)
+    assert list_runs(lab.work)[0]["status"] == "failed"
+    report = run_sync(lab)
+    assert batch(lab, "batch_400")["training_metrics_info"]["file_count"] == 3
+    assert run_sync(lab, full=True).batches_updated == 0
+    assert report.batches_with_masks == 4
+
+
+def test_process_killed_mid_sync_then_rerun_converges(dbs, cli_env):
+    dbs.work.batches.insert_many([{"id": f"batch_{n}"} for n in range(3000)])
+    files = [{"filename": f"masks_batch_{n % 3000}_{n}.zip", "uploadDate": T0, "length": 5,
+              "chunkSize": 261120, "metadata": {"uploaded_by": "flor"}} for n in range(9000)]
+    dbs.masks_files.insert_many(files)
+    process = subprocess.Popen([sys.executable, "-m", "segcore", "sync", "--full"],
+                               env=cli_env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    report = run_sync(dbs)  # not blocked by the dead process's lock
+    assert report.batches_with_masks == 3000
+    assert dbs.work.batches.count_documents({"mongo_uploaded": True}) == 3000
+    assert run_sync(dbs, full=True).batches_updated == 0
+
+
+def test_cli_sync_and_uploads(lab, run_cli):
+    out = run_cli("sync", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    for key in ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
+                "orphans", "unmatched", "mismatches", "duration_s"):
+        assert key in report
+    assert (report["total_files"], report["batches_updated"]) == (7, 5)
+    mismatches = json.loads(run_cli("uploads", "--mismatches", "--json").stdout)
+    assert {(m["filename"], m["assignee"]) for m in mismatches} == {
+        ("unrelated.zip", "Flor"), ("batch_12_to_batch_15.zip", "Ceci")}
+    orphans = json.loads(run_cli("uploads", "--orphans", "--json").stdout)
+    assert [o["filename"] for o in orphans] == ["BATCH9999.tgz"] and "assignee" not in orphans[0]
+    recent = json.loads(run_cli("uploads", "--recent", "2", "--json").stdout)
+    assert [r["filename"] for r in recent] == ["masks_batch_400.tar.xz", "batch_0400_part2.zip"]
+    assert set(recent[0]) >= {"filename", "uploaded_by", "upload_date", "size_mb", "batches"}
+
+
+def test_upload_moved_to_another_batch_is_followed_incrementally(lab):
+    """An upload tool fixing an upload's metadata moves it; the change stream reports the edit."""
+    run_sync(lab)
+    lab.masks_files.update_one({"filename": "unrelated.zip"},
+                               {"$set": {"metadata.batch_id": "batch_400"}})
+    report = run_sync(lab)
+    assert not report.full
+    assert batch(lab, "batch_7")["mongo_uploaded"] is False
+    assert batch(lab, "batch_400")["training_metrics_info"]["file_count"] == 4
+    assert run_sync(lab, full=True).batches_updated == 0
+
+
+def test_reassignment_updates_mismatches_without_a_full_read(lab):
+    run_sync(lab)
+    assert run_sync(lab).mismatches == 2
+    assignments.assign(lab.work, ["batch_7"], "Ceci", author="coord")  # unrelated.zip is Ceci's
+    report = run_sync(lab)
+    assert not report.full and report.mismatches == 1
+    assert [m.filename for m in report.mismatched_uploads] == ["batch_12_to_batch_15.zip"]
+
+
+def test_dropped_uploads_collection_means_a_full_read(lab):
+    run_sync(lab)
+    lab.masks_files.drop()
+    report = run_sync(lab)
+    assert report.full and "drop" in report.full_reason
+    assert lab.work.batches.count_documents({"mongo_uploaded": True}) == 0
+
+
+@contextmanager
+def databases_on_a_server_of_their_own(tmp_path, *flags):
+    """Prepared databases on a server started with `flags`, stopped afterwards."""
+    port = free_port()
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    with server_process(tmp_path / "db", uri, port=port, flags=flags), MongoClient(uri) as client:
+        databases = open_databases(Settings(mongo_uri=uri, mongo_db="seg", training_db="tm",
+                                            embedded_path=tmp_path / "unused"), client=client)
+        prepare(databases)
+        yield databases
+
+
+def test_without_change_streams_new_and_removed_uploads_are_found_by_id(tmp_path):
+    """A standalone server has no change streams: the routine sync compares upload ids."""
+    with databases_on_a_server_of_their_own(tmp_path, "--standalone") as databases:
+        with pytest.raises(OperationFailure):
+            databases.masks_files.watch()
+        databases.work.batches.insert_many([{"id": "batch_1"}, {"id": "batch_2"}])
+        first = put(databases, "batch_1.zip", {"uploaded_by": "flor"})
+        assert run_sync(databases).full
+        GridFS(databases.training, collection="masks").delete(first)
+        put(databases, "batch_2.zip", {"uploaded_by": "flor"})
+        report = run_sync(databases)
+        assert not report.full and (report.new_files, report.removed_files) == (1, 1)
+        assert [b["id"] for b in databases.work.batches.find({"mongo_uploaded": True})] == [
+            "batch_2"]
+        assert run_sync(databases).batches_updated == 0
+
+
+def test_lost_change_history_means_a_full_read(tmp_path):
+    """When the server has pruned the history since the last sync, nothing is missed."""
+    flags = ("--oplog-max-entries", "10", "--oplog-retention-seconds", "1")
+    with databases_on_a_server_of_their_own(tmp_path, *flags) as databases:
+        databases.work.batches.insert_many([{"id": f"batch_{n}"} for n in range(1, 4)])
+        put(databases, "batch_1.zip", {"uploaded_by": "flor"})
+        assert run_sync(databases).full
+        put(databases, "batch_2.zip", {"uploaded_by": "flor"})
+        time.sleep(2)
+        # The server prunes older history now and then as new entries arrive.
+        databases.training.scratch.insert_many([{"n": n} for n in range(3000)])
+        for n in range(100):
+            databases.training.scratch.insert_one({"n": n})
+        report = run_sync(databases)
+        assert report.full and "history" in report.full_reason
+        assert databases.work.batches.count_documents({"mongo_uploaded": True}) == 2

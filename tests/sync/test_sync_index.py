@@ -1,0 +1,83 @@
+"""The compact stored form of the sync index: what goes in comes back out, odd uploads too."""
+
+from datetime import datetime, timedelta, timezone
+
+from bson import BSON, ObjectId
+
+from segcore.sync import sync_index
+from segcore.sync.sync_index import (UNMATCHED, append_journal, decode_part, encode_part,
+                                keys_holding, read_index, write_index)
+
+A, B, C = ObjectId(), ObjectId(), ObjectId()
+INDEX = {
+    "batch_1": {A: (A, "batch_1.zip", "flor", datetime(2025, 1, 2, 3, 4, 5, 678000), 2048),
+                B: (B, "batch_1_to_batch_2.zip", None, None, 0)},
+    "batch_2": {B: (B, "batch_1_to_batch_2.zip", None, None, 0)},
+    UNMATCHED: {"legacy-7": ("legacy-7", "final.zip", "ceci", datetime(2024, 5, 1), 10),
+                C: (C, "odd\x00name.zip", "Flór", datetime(1960, 1, 1), 5)},
+}
+
+
+def roundtrip(index):
+    stored = BSON.encode(encode_part(index)).decode()  # as the server would give it back
+    decoded: dict = {}
+    decode_part(stored, decoded)
+    return decoded
+
+
+def test_every_entry_comes_back_unchanged():
+    assert roundtrip(INDEX) == INDEX
+
+
+def test_a_date_with_a_time_zone_is_kept_as_written():
+    aware = {"batch_3": {A: (A, "batch_3.zip", "x", datetime(2025, 1, 1, tzinfo=timezone.utc), 1)}}
+    assert roundtrip(aware)["batch_3"][A][3] == datetime(2025, 1, 1)
+
+
+def test_empty_keys_are_not_stored():
+    assert roundtrip({"batch_1": {}, **INDEX}) == INDEX
+
+
+def test_the_digest_ignores_the_order_uploads_were_read_in():
+    reordered = {key: dict(reversed(list(entries.items()))) for key, entries in
+                 reversed(list(INDEX.items()))}
+    assert encode_part(reordered)["d"] == encode_part(INDEX)["d"]
+    changed = {**INDEX, "batch_2": {B: (B, "batch_1_to_batch_2.zip", "flor", None, 0)}}
+    assert encode_part(changed)["d"] != encode_part(INDEX)["d"]
+
+
+def test_keys_holding_finds_every_key_of_an_upload():
+    assert keys_holding(INDEX, [B, "legacy-7", ObjectId()]) == {
+        B: ["batch_1", "batch_2"], "legacy-7": [UNMATCHED]}
+
+
+def _entry(n, key="batch_1"):
+    upload_id = ObjectId()
+    return upload_id, (upload_id, f"{key}_{n}.zip", "flor", datetime(2025, 1, 1) + timedelta(minutes=n), n)
+
+
+def _stored(index):
+    return {k: dict(v) for k, v in index.items() if v}
+
+
+def test_the_journal_replays_over_the_parts_and_the_next_write_folds_it(db, monkeypatch):
+    """A live group journals only the keys it changed; a restart reads the same index, the
+    later write of a key wins, an emptied key is gone, and the next full write folds it all."""
+    index = {f"batch_{n}": dict([_entry(n, f"batch_{n}")]) for n in range(1, 40)}
+    write_index(db, index)
+    upload_id, entry = _entry(50)
+    index["batch_1"][upload_id] = entry
+    index["batch_2"] = {}
+    index["batch_99"] = dict([_entry(99, "batch_99")])
+    assert append_journal(db, index, {"batch_1", "batch_2", "batch_99"}) == 3
+    assert read_index(db) == _stored(index)
+    del index["batch_1"][upload_id]  # a second group undoes part of the first
+    monkeypatch.setattr(sync_index, "SEGMENT_BYTES", 300)  # this write spans several documents
+    index.update({f"batch_{n}": dict([_entry(n, f"batch_{n}"), _entry(n + 1, f"batch_{n}")])
+                  for n in range(3, 9)})
+    append_journal(db, index, {"batch_1", *(f"batch_{n}" for n in range(3, 9))})
+    assert db.sync_index.count_documents({"_id": {"$regex": "^j"}}) > 2
+    assert read_index(db) == _stored(index)
+    write_index(db, index, ())  # folds the journal into the parts it touches
+    assert db.sync_index.count_documents({"_id": {"$regex": "^j"}}) == 0
+    assert read_index(db) == _stored(index)

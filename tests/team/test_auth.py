@@ -1,0 +1,191 @@
+"""Login: hashed passwords, roles, lockout, session expiry, and the viewer refused by segcore."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from segcore.team import auth, team
+from segcore.core.actors import Actor
+from segcore.core.errors import AccountLocked, LoginFailed, PermissionDenied, ValidationError
+from segcore.core.history import list_history
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def users(db):
+    auth.add_user(db, "Coord", "coordinator", PASSWORD)
+    auth.add_user(db, "Vera", "viewer", PASSWORD)
+    return db
+
+
+def test_passwords_are_stored_only_as_bcrypt_hashes(users):
+    for doc in users.app_users.find({}):
+        assert PASSWORD not in str(doc) and doc["password_hash"].startswith(b"$2b$")
+    assert [(u.name, u.role) for u in auth.list_users(users)] == [("Coord", "coordinator"),
+                                                                   ("Vera", "viewer")]
+
+
+def test_login_returns_the_role(users):
+    assert auth.authenticate(users, "coord", PASSWORD) == Actor("Coord", "coordinator")
+    assert auth.authenticate(users, " VERA ", PASSWORD).can_write is False
+
+
+@pytest.mark.parametrize("name,password", [("Coord", "wrong password!"), ("Nobody", PASSWORD),
+                                           ("", PASSWORD), ("Coord", None)])
+def test_wrong_name_or_password_same_message(users, name, password):
+    with pytest.raises(LoginFailed) as exc:
+        auth.authenticate(users, name, password)
+    assert str(exc.value) == "Wrong user name or password."
+
+
+def test_lockout_after_repeated_failures_and_its_expiry(users):
+    now = datetime(2026, 1, 1, 12, 0)
+    for attempt in range(auth.MAX_FAILURES - 1):
+        with pytest.raises(LoginFailed):
+            auth.authenticate(users, "Coord", "nope nope nope", now + timedelta(seconds=attempt))
+    with pytest.raises(AccountLocked):
+        auth.authenticate(users, "Coord", "nope nope nope", now + timedelta(seconds=10))
+    # Even the right password is refused while locked...
+    with pytest.raises(AccountLocked):
+        auth.authenticate(users, "Coord", PASSWORD, now + timedelta(minutes=5))
+    # ...and accepted once the lockout has passed.
+    later = now + auth.LOCKOUT + timedelta(seconds=11)
+    assert auth.authenticate(users, "Coord", PASSWORD, later).name == "Coord"
+
+
+def test_failures_outside_the_window_do_not_lock(users):
+    now = datetime(2026, 1, 1, 12, 0)
+    for attempt in range(auth.MAX_FAILURES + 2):
+        with pytest.raises(LoginFailed):
+            auth.authenticate(users, "Coord", "nope nope nope",
+                              now + attempt * (auth.FAILURE_WINDOW / 2))
+
+
+@pytest.mark.parametrize("name,role,password,field", [
+    ("", "viewer", PASSWORD, "name"), ("x", "admin", PASSWORD, "role"),
+    ("x", "viewer", "short", "password"), ("coord", "viewer", PASSWORD, "name"),
+])
+def test_invalid_users_refused(users, name, role, password, field):
+    with pytest.raises(ValidationError) as exc:
+        auth.add_user(users, name, role, password)
+    assert exc.value.field == field
+
+
+def test_session_expiry():
+    start = datetime(2026, 1, 1, 8, 0)
+    assert not auth.session_expired(start, start + timedelta(minutes=59), 60)
+    assert auth.session_expired(start, start + timedelta(minutes=61), 60)
+    assert auth.session_expired(None, start, 60)
+
+
+def test_viewer_writes_refused_and_author_recorded(users):
+    viewer = auth.authenticate(users, "Vera", PASSWORD)
+    with pytest.raises(PermissionDenied):
+        team.add_member(users, "Flor", author=viewer)
+    assert users.segmentadores.count_documents({}) == 0
+    coordinator = auth.authenticate(users, "Coord", PASSWORD)
+    team.add_member(users, "Flor", author=coordinator)
+    assert list_history(users, "Flor")[0]["author"] == "Coord"
+
+
+def test_password_change_lifts_lockout(users):
+    now = datetime(2026, 1, 1, 12, 0)
+    for attempt in range(auth.MAX_FAILURES):
+        with pytest.raises((LoginFailed, AccountLocked)):
+            auth.authenticate(users, "Vera", "nope nope nope", now)
+    auth.set_password(users, "vera", "a brand new password")
+    assert auth.authenticate(users, "Vera", "a brand new password", now).role == "viewer"
+
+
+def test_cli_user_commands_never_show_the_password(run_cli, db):
+    out = run_cli("user", "add", "Coord", "--role", "coordinator", "--password-stdin",
+                  input_text=PASSWORD + "\n")
+    assert out.returncode == 0, out.stderr
+    listed = run_cli("user", "list", "--json")
+    assert '"Coord"' in listed.stdout and PASSWORD not in listed.stdout + listed.stderr
+    assert "password_hash" not in listed.stdout
+    short = run_cli("user", "add", "Other", "--role", "viewer", "--password-stdin",
+                    input_text="short\n")
+    assert short.returncode == 1 and "at least" in short.stderr
+
+
+def test_parallel_failures_still_lock_the_account(users):
+    """App instances share the failure count in MongoDB: a burst of wrong passwords sent in
+    parallel (as several instances, or threads, would) must not escape the lockout."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    now = datetime(2026, 1, 1, 12, 0)
+
+    def attempt(_):
+        try:
+            auth.authenticate(users, "Coord", "nope nope nope", now)
+        except (LoginFailed, AccountLocked) as exc:
+            return type(exc).__name__
+
+    with ThreadPoolExecutor(max_workers=auth.MAX_FAILURES * 2) as pool:
+        outcomes = list(pool.map(attempt, range(auth.MAX_FAILURES * 2)))
+    assert "AccountLocked" in outcomes
+    with pytest.raises(AccountLocked):
+        auth.authenticate(users, "Coord", PASSWORD, now + timedelta(minutes=1))
+
+
+def test_password_longer_than_bcrypt_reads_is_refused(db):
+    with pytest.raises(ValidationError) as exc:
+        auth.add_user(db, "Coord", "coordinator", "é" * 37)  # 74 bytes
+    assert exc.value.field == "password" and db.app_users.count_documents({}) == 0
+    auth.add_user(db, "Coord", "coordinator", "x" * 72)
+    assert auth.authenticate(db, "Coord", "x" * 72).name == "Coord"
+
+
+def test_cli_passwd_remove_and_expired_lockouts(run_cli, db):
+    assert run_cli("user", "add", "Vera", "--role", "viewer", "--password-stdin",
+                   input_text=PASSWORD + "\r\n").returncode == 0
+    assert auth.authenticate(db, "vera", PASSWORD).role == "viewer"
+    long_ago = datetime(2020, 1, 1)
+    for _ in range(auth.MAX_FAILURES):
+        with pytest.raises((LoginFailed, AccountLocked)):
+            auth.authenticate(db, "Vera", "nope nope nope", long_ago)
+    listed = run_cli("user", "list")
+    assert "Vera" in listed.stdout and "locked" not in listed.stdout  # that lockout is over
+    changed = run_cli("user", "passwd", "VERA", "--password-stdin",
+                      input_text="another long password\n")
+    assert changed.returncode == 0 and "another long password" not in changed.stdout
+    assert auth.authenticate(db, "Vera", "another long password").name == "Vera"
+    with pytest.raises(LoginFailed):
+        auth.authenticate(db, "Vera", PASSWORD)
+    assert run_cli("user", "remove", "vera").returncode == 0
+    assert db.app_users.count_documents({}) == 0
+    missing = run_cli("user", "remove", "vera")
+    assert missing.returncode == 1 and "No user named" in missing.stderr
+
+
+def test_a_name_that_is_not_a_user_locks_exactly_like_one_that_is(users):
+    """Neither the message nor the lockout tells whether a user name exists."""
+    now = datetime(2026, 1, 1, 12, 0)
+    messages = {}
+    for name in ("Coord", "Nobody"):
+        for attempt in range(auth.MAX_FAILURES - 1):
+            with pytest.raises(LoginFailed):
+                auth.authenticate(users, name, "nope nope nope", now)
+        with pytest.raises(AccountLocked) as locked:
+            auth.authenticate(users, name, "nope nope nope", now)
+        with pytest.raises(AccountLocked) as again:
+            auth.authenticate(users, name, PASSWORD, now + timedelta(minutes=1))
+        messages[name] = (str(locked.value), str(again.value))
+    assert messages["Coord"] == messages["Nobody"]
+    assert "Nobody" not in str(list(users.login_attempts.find()))  # stored only as a hash
+
+
+def test_the_lockout_time_is_in_the_office_zone(users):
+    from segcore.core.timefmt import office_zone
+
+    now = datetime(2026, 1, 1, 12, 0)  # UTC; Mexico City is UTC-6 in January
+    zone = office_zone("America/Mexico_City")
+    for _ in range(auth.MAX_FAILURES - 1):
+        with pytest.raises(LoginFailed):
+            auth.authenticate(users, "Coord", "nope nope nope", now, zone=zone)
+    with pytest.raises(AccountLocked) as locked:
+        auth.authenticate(users, "Coord", "nope nope nope", now, zone=zone)
+    assert str(locked.value) == ("Too many failed attempts: try again after 06:15 "
+                                 "(America/Mexico_City).")

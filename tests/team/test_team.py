@@ -1,0 +1,128 @@
+"""Team rules against the real server: validation, duplicates, legacy documents, removal."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from segcore.work import batches, handover
+from segcore.team import team
+from segcore.core.errors import DuplicateMember, MemberNotFound, ValidationError
+from segcore.core.history import list_history
+
+
+def test_add_trims_defaults_role_and_persists(db):
+    member = team.add_member(db, "  Mauricio  ", email="mauricio@example.com", author="coord")
+    assert member.name == "Mauricio" and member.role == "Segmentador"
+    stored = db.segmentadores.find_one({"name": "Mauricio"})
+    assert stored["email"] == "mauricio@example.com"
+    assert len(stored["created_at"]) == 19 and stored["created_at"][4] == "-"
+    assert [m.name for m in team.list_members(db)] == ["Mauricio"]
+
+
+@pytest.mark.parametrize("second", ["flor", "FLOR", " Flor ", "Flór", "flor\t"])
+def test_duplicates_refused_whatever_case_accents_spacing(db, second):
+    team.add_member(db, "Flor")
+    with pytest.raises(DuplicateMember) as exc:
+        team.add_member(db, second)
+    assert exc.value.field == "name" and "Flor" in str(exc.value)
+    assert db.segmentadores.count_documents({}) == 1
+
+
+@pytest.mark.parametrize("name,email,field", [
+    ("", None, "name"), ("   ", None, "name"), ("x" * 81, None, "name"),
+    ("Ana", "not-an-email", "email"), ("Ana", "ana@", "email"), ("Ana", "a b@c.com", "email"),
+])
+def test_invalid_input_names_the_field_and_writes_nothing(db, name, email, field):
+    with pytest.raises(ValidationError) as exc:
+        team.add_member(db, name, email=email)
+    assert exc.value.field == field
+    assert db.segmentadores.count_documents({}) == 0
+
+
+def test_concurrent_adds_of_the_same_person_leave_one(dbs):
+    names = ["Flor", " flor ", "FLOR", "Flór"] * 3
+    def add(name):
+        try:
+            team.add_member(dbs.work, name)
+            return "added"
+        except DuplicateMember:
+            return "duplicate"
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        outcomes = list(pool.map(add, names))
+    assert outcomes.count("added") == 1
+    assert dbs.work.segmentadores.count_documents({}) == 1
+
+
+def test_legacy_members_load_without_rewrite_and_block_duplicates(dbs):
+    from segcore.prepare import prepare
+    legacy = [{"name": "Maggie", "role": "Segmentador Senior", "email": "",
+               "created_at": "2025-10-07 12:00:00"}, {"name": "Ceci"}]
+    dbs.work.segmentadores.insert_many([dict(d) for d in legacy])
+    assert prepare(dbs) == []
+    members = {m.name: m for m in team.list_members(dbs.work)}
+    assert members["Ceci"].role is None and members["Ceci"].email is None
+    assert members["Maggie"].created_at == "2025-10-07 12:00:00"
+    stored = dbs.work.segmentadores.find_one({"name": "Ceci"}, {"_id": 0, "name_key": 0})
+    assert stored == {"name": "Ceci"}
+    with pytest.raises(DuplicateMember):
+        team.add_member(dbs.work, "ceci")
+
+
+def test_legacy_colliding_names_are_reported(dbs):
+    from segcore.prepare import prepare
+    dbs.work.segmentadores.insert_many([{"name": "Flor"}, {"name": "flor "}])
+    warnings = prepare(dbs)
+    assert len(warnings) == 1 and "flor" in warnings[0]
+
+
+def test_edit_role_and_email_records_history(db):
+    team.add_member(db, "Ignacio")
+    team.edit_member(db, "ignacio", role="Revisor", email="ig@example.com", author="coord")
+    member = team.find_member(db, "Ignacio")
+    assert (member.role, member.email) == ("Revisor", "ig@example.com")
+    fields = {(h["field"], h["old"], h["new"], h["author"]) for h in list_history(db, "Ignacio")}
+    assert ("role", "Segmentador", "Revisor", "coord") in fields
+    with pytest.raises(ValidationError):
+        team.edit_member(db, "Ignacio", email="bad")
+    assert team.find_member(db, "Ignacio").email == "ig@example.com"
+
+
+def _batches(db, docs):
+    db.batches.insert_many([dict(d) for d in docs])
+
+
+def test_remove_with_open_batches_needs_a_choice(db):
+    team.add_member(db, "Flor")
+    team.add_member(db, "Ceci")
+    _batches(db, [{"id": "batch_1", "assignee": "Flor", "status": "pending"},
+                  {"id": "batch_2", "assignee": "Flor", "mongo_uploaded": True,
+                   "mask_check": {"state": "complete", "usable": True}},
+                  {"id": "batch_3", "assignee": "Ceci"}])
+    with pytest.raises(ValidationError) as exc:
+        handover.remove_member(db, "Flor")
+    assert "1 open batches" in str(exc.value)
+    assert db.segmentadores.count_documents({}) == 2
+    moved = handover.remove_member(db, "flor", reassign_to="ceci", author="coord")
+    assert moved == 1
+    assert db.batches.find_one({"id": "batch_1"})["assignee"] == "Ceci"
+    # Finished work keeps the name of who did it.
+    assert db.batches.find_one({"id": "batch_2"})["assignee"] == "Flor"
+    assert [m.name for m in team.list_members(db)] == ["Ceci"]
+    assert any(h["field"] == "assignee" and h["new"] == "Ceci" for h in list_history(db, "batch_1"))
+
+
+def test_remove_and_unassign(db):
+    team.add_member(db, "Flor")
+    _batches(db, [{"id": "batch_1", "assignee": "Flor"}])
+    handover.remove_member(db, "Flor", unassign=True)
+    assert db.batches.find_one({"id": "batch_1"})["assignee"] is None
+
+
+def test_remove_unknown_or_to_unknown(db):
+    team.add_member(db, "Flor")
+    with pytest.raises(MemberNotFound):
+        handover.remove_member(db, "Nadie", unassign=True)
+    _batches(db, [{"id": "batch_1", "assignee": "Flor"}])
+    with pytest.raises(MemberNotFound):
+        handover.remove_member(db, "Flor", reassign_to="Nadie")
+    assert batches.open_batch_ids(db, "Flor") == ["batch_1"]

@@ -1,0 +1,339 @@
+"""A restore is all or nothing, a killed one is reported until it is redone, and it ends every
+login session (issue 20, items 2, 4 and 12). The faults are real: files written to fail on
+insert, odd files on disk, a restore process killed with SIGKILL."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from segcore import backup
+from segcore.core.actors import Actor
+from segcore.backup_restore import interrupted_restore, restore_backup
+from segcore.core.errors import RestoreFailed
+from segcore.prepare import prepare
+from segcore.team import auth, sessions
+
+def state(db) -> dict:
+    """Every document and every index of every live collection (not the sync lease, nor what
+    a restore writes aside: its marker, staging and moved-aside collections)."""
+    return {name: (sorted(db[name].find(), key=repr), db[name].index_information())
+            for name in sorted(db.list_collection_names())
+            if name != "locks" and not name.startswith("restore_")}
+
+
+def rewrite(source, target, edit) -> None:
+    """A backup whose document lines `edit` changed, with its counts and checksum made right
+    again: it passes every check of the file and fails only when written."""
+    lines = gzip.decompress(source.read_bytes()).splitlines(keepends=True)
+    header, body = lines[0], edit(lines[1:-1])
+    counts: dict[str, int] = {}
+    for line in body:
+        name = json.loads(line)["c"]
+        counts[name] = counts.get(name, 0) + 1
+    digest = hashlib.sha256(header + b"".join(body)).hexdigest()
+    manifest = json.dumps({"manifest": {"counts": counts, "sha256": digest}}).encode() + b"\n"
+    target.write_bytes(gzip.compress(header + b"".join(body) + manifest))
+
+
+def team_rows(names):
+    return [{"name": n, "name_key": n.lower(), "role": "Segmentador"} for n in names]
+
+
+@pytest.fixture
+def small(dbs):
+    """A little team and batch list, prepared as every command prepares it."""
+    db = dbs.work
+    db.segmentadores.insert_many(team_rows(["Flor", "Ceci"]))
+    db.batches.insert_many([{"id": f"batch_{n}", "assignee": "Flor"} for n in range(1, 50)])
+    db.batches.insert_one({"id": "batch_x", "extra": {"$date": "next monday"}})
+    prepare(dbs)
+    return db
+
+
+@pytest.mark.parametrize("fault", ["repeated document", "breaks a unique index"])
+@pytest.mark.parametrize("into", ["replace", "empty"])
+def test_a_file_that_fails_on_insert_changes_nothing(small, tmp_path, fault, into):
+    db = small
+    good = backup.backup_to_file(db, tmp_path / "good.jsonl.gz")
+    bad = tmp_path / "bad.jsonl.gz"
+    if fault == "repeated document":
+        rewrite(tmp_path / "good.jsonl.gz", bad, lambda body: body + body[-1:])
+    else:  # a second Flor under another _id: the unique name index refuses her
+        rewrite(tmp_path / "good.jsonl.gz", bad, lambda body: body + [json.dumps(
+            {"c": "segmentadores", "d": {"name": "FLOR", "name_key": "flor"}}).encode() + b"\n"])
+    backup.verify_backup(bad)  # the file itself is fine
+    if into == "empty":
+        for name in db.list_collection_names():
+            db.drop_collection(name)
+    else:
+        db.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Ceci"}})
+    before = state(db)
+    with pytest.raises(RestoreFailed) as exc:
+        restore_backup(db, bad, "test", replace=True)
+    assert "the database was not changed" in str(exc.value)
+    assert state(db) == before  # documents and indexes alike
+    assert interrupted_restore(db) is None
+    assert restore_backup(db, good.path, "test", replace=True).summary.documents == \
+        good.documents
+
+
+def fill(db, batches: int, collections: int = 0) -> None:
+    for start in range(0, batches, 2000):
+        db.batches.insert_many([{"id": f"batch_{n}", "number": n, "assignee": "Flor",
+                                 "pad": "x" * 200}
+                                for n in range(start, min(start + 2000, batches))])
+    for n in range(collections):
+        db[f"extra_{n:03}"].insert_one({"_id": n})
+
+
+def start_restore(cli_env, tmp_path, file, *flags) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "segcore", "restore", str(file), *flags],
+                            env=cli_env, cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def kill_when(process: subprocess.Popen, ready, timeout: float = 300) -> None:
+    """SIGKILL `process` as soon as `ready()` holds (polled; a restore that ends first fails)."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert process.poll() is None, f"the restore ended first: {process.communicate()}"
+        assert time.monotonic() < deadline, "the restore never reached that point"
+        time.sleep(0.002)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+
+
+def test_a_restore_killed_while_staging_is_reported_and_a_rerun_converges(
+        dbs, run_cli, cli_env, tmp_path):
+    db = dbs.work
+    fill(db, 6000)
+    file = tmp_path / "big.jsonl.gz"
+    backup.backup_to_file(db, file)
+    backed_up = state(db)
+    db.batches.delete_many({"id": {"$in": [f"batch_{n}" for n in range(10)]}})
+    db.segmentadores.insert_one({"name": "Added later"})
+    prepare(dbs)  # as the command will, before it restores
+    before = state(db)
+
+    process = start_restore(cli_env, tmp_path, file, "--replace", "--yes")
+    kill_when(process, lambda: db["restore_staging.batches"].estimated_document_count() > 500)
+    assert state(db) == before  # the live data never saw the restore
+    status = run_cli("status")
+    assert "warning: A restore from big.jsonl.gz" in status.stderr
+    assert "still holds the data from before it" in status.stderr
+    assert "did not finish" in json.loads(run_cli("status", "--json").stdout)[
+        "restore_incomplete"]
+    health = run_cli("health")
+    assert health.returncode == 1 and "did not finish" in health.stderr
+
+    again = run_cli("restore", str(file), "--replace", "--yes")
+    assert again.returncode == 0, again.stderr
+    assert "An interrupted restore from big.jsonl.gz was undone first." in again.stdout
+    after = state(db)
+    assert after["batches"] == backed_up["batches"]
+    assert after["segmentadores"] == backed_up["segmentadores"]
+    assert not [n for n in db.list_collection_names()
+                if n.startswith(("restore_staging.", "restore_previous."))]
+    assert db.restore_state.count_documents({}) == 0
+    assert "warning" not in run_cli("status").stderr and run_cli("health").returncode == 0
+
+
+def test_a_restore_killed_while_swapping_is_undone_by_the_next_one(
+        dbs, run_cli, cli_env, tmp_path):
+    db = dbs.work
+    fill(db, 10, collections=150)  # many collections: the swap takes a while
+    file = tmp_path / "many.jsonl.gz"
+    backup.backup_to_file(db, file)
+    backed_up = state(db)
+    for n in range(150):
+        db[f"extra_{n:03}"].update_one({"_id": n}, {"$set": {"changed": True}})
+    prepare(dbs)
+    before = state(db)
+
+    process = start_restore(cli_env, tmp_path, file, "--replace", "--yes")
+    kill_when(process, lambda: any(n.startswith("restore_previous.")
+                                   for n in db.list_collection_names()))
+    assert (db.restore_state.find_one() or {}).get("state") == "swapping"
+    status = run_cli("status")
+    assert "was interrupted while it swapped in the restored collections" in status.stderr
+
+    # Any later restore first puts the earlier data back: refused here, it leaves it so.
+    refused = run_cli("restore", str(file))
+    assert refused.returncode == 1 and "already holds data" in refused.stderr
+    assert state(db) == before
+    assert "did not finish; the database still holds the data from before it" in \
+        run_cli("status").stderr
+    done = run_cli("restore", str(file), "--replace", "--yes")
+    assert done.returncode == 0, done.stderr
+    after = state(db)
+    assert {k: v for k, v in after.items() if k.startswith("extra_")} == \
+        {k: v for k, v in backed_up.items() if k.startswith("extra_")}
+    assert interrupted_restore(db) is None
+
+
+def test_the_pages_warn_about_an_interrupted_restore(app_env, tmp_path):
+    from tests.helpers import page
+
+    db = app_env.work
+    fill(db, 10)
+    file = tmp_path / "b.jsonl.gz"
+    backup.backup_to_file(db, file)
+    db.restore_state.insert_one({"_id": "restore", "state": "staging", "file": file.name,
+                                 "started_at": datetime_now(), "owner": "a killed process"})
+    at = page("streamlit_app").run()
+    assert not at.exception
+    assert any("A restore from b.jsonl.gz" in e.value and "did not finish" in e.value
+               for e in at.error)
+    restore_backup(db, file, "test", replace=True)
+    at = page("streamlit_app").run()
+    assert not any("restore" in e.value for e in at.error)
+
+
+def datetime_now():
+    from segcore.core.timefmt import utcnow
+
+    return utcnow()
+
+
+def test_a_restore_ends_every_session_and_names_the_logins_it_brings_back(
+        db, run_cli, tmp_path):
+    auth.add_user(db, "coord", "coordinator", "a long password one")
+    auth.add_user(db, "revoked", "coordinator", "a long password two")
+    auth.add_user(db, "viewer", "viewer", "a long password six")
+    file = tmp_path / "logins.jsonl.gz"
+    old_token, _ = sessions.start_session(db, Actor("coord", "coordinator"), 60)
+    backup.backup_to_file(db, file)
+    auth.remove_user(db, "revoked")  # revoked since the backup
+    auth.set_password(db, "coord", "a changed password")
+    db.app_users.update_one({"name": "viewer"}, {"$set": {"role": "coordinator"}})
+    auth.add_user(db, "newcomer", "viewer", "a long password three")
+    new_token, _ = sessions.start_session(db, Actor("coord", "coordinator"), 60)
+
+    out = run_cli("restore", str(file), "--replace", "--yes")
+    assert out.returncode == 0, out.stderr
+    assert "Every login session was ended (1 open)" in out.stdout
+    assert "Logins removed since the backup, are back: revoked." in out.stdout
+    assert "Logins have the password they had at the backup again: coord." in out.stdout
+    assert "Logins have the role they had at the backup again: viewer." in out.stdout
+    assert "Logins added since the backup, are gone: newcomer." in out.stdout
+    assert f"backup of database {db.name} taken " in out.stdout
+    assert db.app_sessions.count_documents({}) == 0
+    assert sessions.resume_session(db, old_token) is None
+    assert sessions.resume_session(db, new_token) is None
+    assert db.app_sessions.index_information().keys() >= {"token_hash_1"}
+
+
+def test_the_replace_question_names_the_backups_database_and_date(db, cli_env, tmp_path):
+    db.segmentadores.insert_one({"name": "Flor"})
+    file = tmp_path / "q.jsonl.gz"
+    summary = backup.backup_to_file(db, file)
+    db.segmentadores.insert_one({"name": "Ceci"})
+    main, terminal = pty.openpty()
+    try:
+        os.write(main, b"n\n")  # the answer, typed at the terminal
+        process = subprocess.run([sys.executable, "-m", "segcore", "restore", str(file),
+                                  "--replace"], env=cli_env, cwd=tmp_path, stdin=terminal,
+                                 capture_output=True, text=True, timeout=120)
+    finally:
+        os.close(terminal)
+        os.close(main)
+    question = process.stdout
+    assert f"with the backup of database {db.name} taken " \
+           f"{summary.created:%Y-%m-%d %H:%M:%S} UTC" in question
+    assert "Every login session ends" in question
+    assert process.returncode == 1 and db.segmentadores.count_documents({}) == 2
+
+
+def odd_files(source, tmp_path) -> dict:
+    """Files a restore may meet, each made for real next to a good backup `source`."""
+    raw = gzip.decompress(source.read_bytes())
+    lines = raw.splitlines(keepends=True)
+    made = {}
+
+    def gz(name, data):
+        made[name] = tmp_path / f"{name.replace(' ', '-')}.jsonl.gz"
+        made[name].write_bytes(gzip.compress(data))
+
+    header = json.loads(lines[0])
+    gz("header without database", json.dumps({k: v for k, v in header.items()
+                                               if k != "database"}).encode() + b"\n"
+       + b"".join(lines[1:]))
+    gz("header without date", json.dumps({k: v for k, v in header.items()
+                                           if k != "created_at"}).encode() + b"\n"
+       + b"".join(lines[1:]))
+    oid = raw.index(b'"$oid": "') + 9
+    gz("oid with a non-hex digit", raw[:oid] + b"g" + raw[oid + 1:])
+    flipped = b"1" if raw[oid:oid + 1] != b"1" else b"2"
+    gz("oid with another hex digit", raw[:oid] + flipped + raw[oid + 1:])
+    gz("a foreign tool's $date", raw.replace(b'{"$segcoreKeys": [["$date", "next monday"]]}',
+                                             b'{"$date": "next monday"}'))
+    data = source.read_bytes()
+    made["truncated"] = tmp_path / "truncated.jsonl.gz"
+    made["truncated"].write_bytes(data[: len(data) // 2])
+    made["gzip corrupt"] = tmp_path / "corrupt.jsonl.gz"
+    made["gzip corrupt"].write_bytes(data[:40] + bytes(b ^ 0xFF for b in data[40:60]) + data[60:])
+    made["garbage"] = tmp_path / "garbage.jsonl.gz"
+    made["garbage"].write_bytes(os.urandom(3000))
+    made["empty"] = tmp_path / "empty.jsonl.gz"
+    made["empty"].write_bytes(b"")
+    made["folder"] = tmp_path / "segcore-backup-x-20240101-000000.jsonl.gz"
+    made["folder"].mkdir()
+    made["pipe"] = tmp_path / "pipe.jsonl.gz"
+    os.mkfifo(made["pipe"])
+    made["missing"] = tmp_path / "missing.jsonl.gz"
+    made["unreadable"] = "/proc/self/mem"  # a regular file that cannot be read, even by root
+    return made
+
+
+ODD = ["header without database", "header without date", "oid with a non-hex digit",
+       "oid with another hex digit", "a foreign tool's $date", "truncated", "gzip corrupt",
+       "garbage", "empty", "folder", "pipe", "missing", "unreadable"]
+
+
+@pytest.mark.parametrize("kind", ODD)
+def test_an_odd_file_is_one_line_and_changes_nothing(small, run_cli, tmp_path, kind):
+    db = small
+    good = tmp_path / "good.jsonl.gz"
+    backup.backup_to_file(db, good)
+    path = odd_files(good, tmp_path)[kind]
+    db.batches.insert_one({"id": "batch_after", "number": 999})
+    before = state(db)
+    out = run_cli("restore", str(path), "--replace", "--yes", timeout=120)
+    assert out.returncode == 1 and out.stderr.startswith("error: "), out.stderr
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert state(db) == before
+
+
+def test_no_restore_while_a_sync_runs_and_no_sync_while_a_restore_runs(small, run_cli, tmp_path):
+    from segcore.sync.sync_lease import Lease
+
+    db = small
+    file = tmp_path / "b.jsonl.gz"
+    backup.backup_to_file(db, file)
+    sync = Lease(db)
+    sync.acquire()  # a sync in this (live) process
+    try:
+        before = state(db)
+        out = run_cli("restore", str(file), "--replace", "--yes")
+        assert out.returncode == 1 and "Another sync is running" in out.stderr, out.stderr
+        assert "A restore must not mix with a sync's writes" in out.stderr
+        assert state(db) == before and db.restore_state.count_documents({}) == 0
+    finally:
+        sync.release_quietly()
+    restoring = Lease(db, kind="restore")
+    restoring.acquire()
+    try:
+        out = run_cli("sync")
+        assert out.returncode != 0 and "A restore of the database is running" in out.stderr
+    finally:
+        restoring.release_quietly()

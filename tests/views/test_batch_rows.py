@@ -1,0 +1,167 @@
+"""Numeric batch order everywhere, the in-memory batch rows, and caching keyed by the data
+version: a write bumps it, and re-reads only what it touched."""
+
+from datetime import datetime
+
+import pytest
+
+from segcore.work import assignments, batches, handover
+from segcore.core import data_version
+from segcore.team import team
+from segcore.views.batch_rows import BatchRows, batch_row, order
+from segcore.report.pace import pace_row
+from segcore.report.progress import progress_row
+from segcore.work.batches import BatchQuery
+from segcore.prepare import prepare
+
+
+@pytest.fixture
+def production(dbs):
+    """Batch documents as production holds them: no `number` field, ids in string order."""
+    team.add_member(dbs.work, "Flor")
+    dbs.work.batches.insert_many([{"id": f"batch_{n}", "status": "pending", "assignee": None}
+                                  for n in (1, 10, 100, 2, 20, 3)] + [{"id": "odd_folder"}])
+    prepare(dbs)  # as the app does at start: backfills the numbers
+    return dbs
+
+
+def test_backfilled_numbers_give_numeric_order_everywhere(production):
+    work = production.work
+    assert work.batches.count_documents({"number": None}) == 0
+    numeric = ["batch_1", "batch_2", "batch_3", "batch_10", "batch_20", "batch_100"]
+    assert batches.next_pending_ids(work, 4) == numeric[:4]
+    rows = BatchRows().refresh(work)
+    assert rows.select(BatchQuery())[:6] == numeric
+    assert rows.select(BatchQuery())[-1] == "odd_folder"
+    assert rows.select(BatchQuery(), descending=True)[:2] == ["odd_folder", "batch_100"]
+    listed = rows.page(work, BatchQuery(), page_size=3, page=2)
+    assert [d["id"] for d in listed.rows] == numeric[3:6]
+    assert prepare(production) == [] and batches.backfill_numbers(work) == 0  # idempotent
+
+
+def test_indexes_are_named_and_creating_them_again_is_harmless(production):
+    names = {i["name"] for i in production.work.batches.list_indexes()}
+    assert {"id_1", "number_1", "assignee_1"} <= names
+    batches.ensure_indexes(production.work)
+    assert {i["name"] for i in production.work.batches.list_indexes()} == names
+
+
+def test_indexes_no_query_uses_are_dropped_at_start(production):
+    """An earlier version indexed what the pages now sort in memory; each costs every write."""
+    work = production.work
+    work.batches.create_index([("status", 1), ("number", 1)], name="status_number")
+    work.batches.create_index([("training_metrics_info.latest_upload", -1)], name="latest_upload")
+    batches.ensure_indexes(work)
+    names = {i["name"] for i in work.batches.list_indexes()}
+    assert not names & {"status_number", "latest_upload"} and "number_1" in names
+
+
+@pytest.mark.parametrize("sort, descending, expected", [
+    ("assignee", False, ["b2", "b3", "b1", "b4"]),
+    ("assignee", True, ["b1", "b3", "b2", "b4"]),   # empty values last either way
+    ("id", True, ["b4", "b3", "b2", "b1"]),
+])
+def test_order_puts_empty_values_last(sort, descending, expected):
+    rows = [{"id": f"b{n}", "number": n, "assignee": name}
+            for n, name in ((1, "Maggie"), (2, "Ceci"), (3, "Flor"), (4, None))]
+    assert [r["id"] for r in order(rows, sort, descending)] == expected
+
+
+def test_a_write_re_reads_only_the_batches_it_touched(production):
+    work = production.work
+    rows = BatchRows().refresh(work)
+    before = data_version.read_versions(work)
+    assignments.assign(work, ["batch_2"], "Flor", "test")
+    # A change made behind segcore's back is not what the write touched: it is not re-read.
+    work.batches.update_one({"id": "batch_3"}, {"$set": {"status": "done"}})
+    after = data_version.read_versions(work)
+    assert after["batches"] != before["batches"] and after["team"] == before["team"]
+    assert not rows.needs_full_read(after)
+    rows.refresh(work, after)
+    by_id = {r["id"]: r for r in rows.rows()}
+    assert by_id["batch_2"]["assignee"] == "Flor" and by_id["batch_3"]["status"] == "pending"
+    assert rows.select(BatchQuery(assignee="Flor")) == ["batch_2"]
+    rows.forget()  # the Reload button: everything again
+    assert {r["id"]: r for r in rows.refresh(work).rows()}["batch_3"]["status"] == "done"
+
+
+def test_an_import_or_a_large_sync_asks_for_a_full_read(production):
+    rows = BatchRows().refresh(production.work)
+    data_version.bump_batches(production.work, None, by_sync=True)
+    assert rows.needs_full_read(data_version.read_versions(production.work))
+
+
+def test_cached_reads_follow_the_data_version(app_env):
+    """A write bumps the version of what it touched; an unrelated cached read survives it."""
+    from ui import reads
+    from ui.connection import forget_data_versions
+
+    work = app_env.work
+    team.add_member(work, "Flor")
+    work.batches.insert_one({"id": "batch_1", "number": 1, "status": "pending"})
+    assert [m["name"] for m in reads.members()] == ["Flor"]
+    runs = reads.sync_runs(20)
+    # Behind segcore's back (no version bump): the cached team stays as it was read...
+    work.segmentadores.insert_one({"name": "Ghost", "name_key": "ghost"})
+    assignments.assign(work, ["batch_1"], "Flor", "test")  # a batch write: not the team's topic
+    forget_data_versions()
+    assert [m["name"] for m in reads.members()] == ["Flor"]
+    assert reads.sync_runs(20) == runs
+    assert reads.progress_rows()[0]["assignee"] == "Flor"  # ...while the batches moved on
+    team.add_member(work, "Ceci")  # a team write bumps the team's version
+    forget_data_versions()
+    assert [m["name"] for m in reads.members()] == ["Ceci", "Flor", "Ghost"]
+
+
+@pytest.mark.parametrize("doc", [
+    {"id": "batch_1", "assignee": "Flor", "status": "pending", "number": 1},
+    {"id": "batch_2", "assignee": "  ", "status": "done", "mongo_uploaded": True, "number": True,
+     "training_metrics_info": {"latest_upload": "2025-09-03",
+                               "first_upload": datetime(2025, 9, 1, 8)},
+     "metadata": {"due_date": "2025-09-30", "priority": "alta"},
+     "mask_check": {"state": "complete"}, "folder_missing": True},
+    {"id": 7, "assignee": 3, "mongo_uploaded": "yes", "training_metrics_info": "odd",
+     "metadata": None, "mask_check": "complete", "folder_missing": "yes"},
+    {"id": "batch_4", "assignee": "Ceci", "status": "in_progress", "mongo_uploaded": True,
+     "training_metrics_info": {"latest_upload": datetime(2025, 9, 2, 9)},
+     "metadata": {"due_date": datetime(2025, 10, 1)}, "mask_check": {"state": "missing"}},
+    {},
+])
+def test_a_row_holds_what_the_progress_and_pace_figures_read(doc):
+    """The dashboard's figures and its Attention panel read the same rows: one pass per
+    document must give exactly what the progress and pace readings of it give."""
+    row = batch_row(doc)
+    assert {k: row[k] for k in progress_row(doc)} == progress_row(doc)
+    assert {k: row[k] for k in pace_row(doc)} == pace_row(doc)
+    check = doc.get("mask_check")
+    assert row["mask_state"] == (check.get("state") if isinstance(check, dict) else None)
+    assert row["folder_missing"] is (doc.get("folder_missing") is True)
+    number = doc.get("number")
+    assert row["number"] == (number if type(number) is int else None)  # True is no number
+
+
+def test_who_left_the_team_is_found_through_an_index(production):
+    """The Batches and Team pages label batches of people who left; that lookup must not be a
+    pass over the whole history (tens of thousands of entries after a first sync)."""
+    work = production.work
+    team.add_member(work, "Maggie")
+    team.delete_member(work, "Maggie", author="test")
+    assert "kind_field" in {i["name"] for i in work.history.list_indexes()}
+    assert handover.former_members(work) == {"Maggie"}
+    team.add_member(work, "Maggie")  # back on the team: not a former member any more
+    assert handover.former_members(work) == set()
+
+
+def test_edited_batches_names_segcore_edits_since_a_generation_not_sync_writes(db):
+    """What a live sync follows after a coordinator's edits: their batch ids, apart from the
+    sync's own writes; None when they cannot be told."""
+    since, _ = data_version.edited_batches(db, 0)
+    data_version.bump_batches(db, ["batch_1"])
+    data_version.bump_batches(db, ["batch_9"], by_sync=True)
+    data_version.bump_batches(db, ["batch_3", "batch_1"])
+    assert data_version.edited_batches(db, since) == (since + 2, {"batch_1", "batch_3"})
+    assert data_version.edited_batches(db, since + 2) == (since + 2, set())
+    assert data_version.edited_batches(db, None)[1] is None
+    data_version.bump_batches(db, None)  # an import: too many to list
+    assert data_version.edited_batches(db, since)[1] is None
+    assert data_version.edited_batches(db, since - 1)[1] is None  # older than remembered

@@ -1,0 +1,129 @@
+"""A segmentador's own page, enforced in segcore: logins linked to a team member, every read
+scoped to that member's batches, and "in progress" the only write they may make."""
+
+from datetime import date, datetime
+
+import pytest
+
+from segcore.core.actors import Actor
+from segcore.core.errors import MemberNotFound, PermissionDenied, ValidationError
+from segcore.core.history import list_history
+from segcore.team import auth, sessions, team
+from segcore.views import my_work
+from segcore.work import assignments, handover
+
+PASSWORD = "correct horse battery"
+TODAY = date(2025, 10, 20)
+NOW = datetime(2025, 10, 20, 12)
+
+
+@pytest.fixture
+def lab(db):
+    for name in ("Flor", "Ceci", "Luis"):
+        team.add_member(db, name, author="test")
+    docs = [
+        {"id": "batch_1", "assignee": "Flor", "status": "pending",
+         "metadata": {"due_date": "2025-10-18", "priority": "alta"}},
+        {"id": "batch_2", "assignee": "Flor", "status": "pending",
+         "metadata": {"due_date": "2025-10-30", "priority": "baja"},
+         "mask_check": {"state": "incomplete", "images": 3, "matched": 1, "missing_count": 2,
+                        "missing": ["img_2.png", "img_3.png"], "unreadable": []}},
+        {"id": "batch_3", "assignee": "Flor", "status": "done", "mongo_uploaded": True,
+         "training_metrics_info": {"first_upload": datetime(2025, 10, 16, 9), "file_count": 1}},
+        {"id": "batch_4", "assignee": "Ceci", "status": "pending",
+         "metadata": {"due_date": "2025-10-19"}},
+        {"id": "batch_5", "assignee": "Ceci", "status": "done", "mongo_uploaded": True,
+         "training_metrics_info": {"first_upload": datetime(2025, 10, 17, 9)}},
+        {"id": "batch_6", "status": "pending"},
+    ]
+    db.batches.insert_many(docs)
+    auth.add_user(db, "flor", "segmentador", PASSWORD, member="flor ")
+    auth.add_user(db, "ceci", "segmentador", PASSWORD, member="Ceci")
+    return db
+
+
+def flor(db):
+    return auth.authenticate(db, "flor", PASSWORD)
+
+
+def test_a_segmentador_login_belongs_to_one_existing_member(lab):
+    assert flor(lab) == Actor("flor", "segmentador", "Flor")  # the member's stored name
+    with pytest.raises(MemberNotFound):
+        auth.add_user(lab, "ghost", "segmentador", PASSWORD, member="Nobody")
+    with pytest.raises(ValidationError) as exc:
+        auth.add_user(lab, "lone", "segmentador", PASSWORD)
+    assert exc.value.field == "member"
+    with pytest.raises(ValidationError):
+        auth.add_user(lab, "boss", "coordinator", PASSWORD, member="Flor")
+    assert lab.app_users.count_documents({"name": {"$in": ["ghost", "lone", "boss"]}}) == 0
+    token, _ = sessions.start_session(lab, flor(lab), 60)
+    assert sessions.resume_session(lab, token)[0].member == "Flor"
+
+
+def test_removing_the_member_ends_their_logins_and_sessions(lab):
+    token, _ = sessions.start_session(lab, flor(lab), 60)
+    handover.remove_member(lab, "Flor", unassign=True, author="test")
+    assert [u.name for u in auth.list_users(lab)] == ["ceci"]
+    assert sessions.resume_session(lab, token) is None
+
+
+def test_only_the_members_own_batches_come_back(lab):
+    mine = my_work.my_batches(lab, flor(lab), TODAY)
+    assert [b.id for b in mine] == ["batch_1", "batch_2", "batch_3"]  # open first, due first
+    first, second = mine[0], mine[1]
+    assert (first.overdue, first.days_left) == (True, -2)
+    assert (second.missing, second.matched, second.images) == (["img_2.png", "img_3.png"], 1, 3)
+    # whatever member a segmentador asks for, they get their own
+    assert {b.id for b in my_work.my_batches(lab, flor(lab), TODAY, member="Ceci")} == \
+        {"batch_1", "batch_2", "batch_3"}
+    assert [r["id"] for r in my_work.my_reviews(lab, flor(lab), member="Ceci")] == ["batch_3"]
+    pace = my_work.my_pace(lab, flor(lab), NOW, member="Ceci")
+    assert (pace.open, pace.delivered_7) == (2, 1)
+    assert sum(w["deliveries"] for w in pace.weeks) == 1
+    # a coordinator chooses whose page; a login without a member sees nothing
+    assert {b.id for b in my_work.my_batches(lab, Actor("Coord"), TODAY, member="Ceci")} == \
+        {"batch_4", "batch_5"}
+    with pytest.raises(PermissionDenied):
+        my_work.my_batches(lab, Actor("odd", "segmentador"), TODAY)
+
+
+def test_marking_in_progress_is_the_one_write_and_only_on_their_batches(lab):
+    me = flor(lab)
+    result = assignments.start_batch(lab, "batch_1", "pending", me)
+    assert result.updated == ["batch_1"]
+    assert lab.batches.find_one({"id": "batch_1"})["status"] == "in_progress"
+    entry = list_history(lab, key="batch_1")[0]
+    assert (entry["author"], entry["old"], entry["new"]) == ("flor", "pending", "in_progress")
+    before = list(lab.batches.find({}, {"_id": 0}))
+    for batch_id in ("batch_4", "batch_6", "batch_99"):  # someone else's, nobody's, none
+        with pytest.raises(PermissionDenied) as exc:
+            assignments.start_batch(lab, batch_id, "pending", me)
+        assert "Ceci" not in str(exc.value)
+    with pytest.raises(ValidationError):
+        assignments.start_batch(lab, "batch_3", "done", me)
+    stale = assignments.start_batch(lab, "batch_2", "in_review_meanwhile", me)
+    assert stale.updated == [] and stale.conflicts
+    with pytest.raises(PermissionDenied):
+        assignments.assign(lab, ["batch_6"], "Flor", author=me)
+    with pytest.raises(PermissionDenied):
+        team.add_member(lab, "Intruder", author=me)
+    with pytest.raises(PermissionDenied):
+        auth.add_user(lab, "x", "coordinator", PASSWORD, author=me)
+    assert list(lab.batches.find({}, {"_id": 0})) == before
+    assert len(team.list_members(lab)) == 3
+
+
+def test_cli_hands_a_segmentador_login_to_a_member(run_cli, db):
+    team.add_member(db, "Flor", author="test")
+    out = run_cli("user", "add", "flor", "--role", "segmentador", "--member", "FLOR",
+                  "--password-stdin", input_text=PASSWORD + "\n")
+    assert out.returncode == 0, out.stderr
+    assert "segmentador role for Flor" in out.stdout
+    assert "flor" in run_cli("user", "list").stdout and "(Flor)" in run_cli("user", "list").stdout
+    nobody = run_cli("user", "add", "x", "--role", "segmentador", "--member", "Nobody",
+                     "--password-stdin", input_text=PASSWORD + "\n")
+    assert nobody.returncode == 1 and "Nobody" in nobody.stderr
+    assert len(nobody.stderr.strip().splitlines()) == 1
+    removed = run_cli("team", "remove", "Flor")
+    assert removed.returncode == 0, removed.stderr
+    assert "flor" not in run_cli("user", "list").stdout

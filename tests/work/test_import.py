@@ -1,0 +1,185 @@
+"""Importing the batch list: file shapes, malformed files, folder scans, idempotent re-import."""
+
+import json
+
+import pytest
+
+from segcore.work import batch_import, batches
+from segcore.work.batch_import import BatchEntry, import_batches, import_from_sources, parse_batches_json
+from segcore.core.errors import ImportFileError
+
+
+@pytest.mark.parametrize("text,ids,folders", [
+    ('["batch_1", "batch_2"]', ["batch_1", "batch_2"], ["/d/batch_1", "/d/batch_2"]),
+    ('["/data/a/batch_1", "/data/a/batch_2/"]', ["batch_1", "batch_2"],
+     ["/data/a/batch_1", "/data/a/batch_2/"]),
+    ('[{"id": "batch_1", "folder": "/x/batch_1"}, {"folder": "/x/batch_2"}]',
+     ["batch_1", "batch_2"], ["/x/batch_1", "/x/batch_2"]),
+    ('[{"id": "batch_7"}]', ["batch_7"], [None]),
+    ('{"batches": ["batch_1"]}', ["batch_1"], ["/d/batch_1"]),
+    ('{"version": 2, "folders": [{"id": " batch_3 ", "folder": "batch_3"}]}', ["batch_3"],
+     ["/d/batch_3"]),
+    ('[]', [], []),
+])
+def test_accepted_shapes(text, ids, folders):
+    from pathlib import Path
+    entries = parse_batches_json(text, base=Path("/d"))
+    assert [e.id for e in entries] == ids
+    assert [e.folder for e in entries] == folders
+
+
+def test_extra_fields_kept():
+    [entry] = parse_batches_json('[{"id": "batch_1", "images": 120, "site": "irapuato"}]')
+    assert entry.extra == {"images": 120, "site": "irapuato"}
+
+
+@pytest.mark.parametrize("text,where", [
+    ('[{"id": "batch_1"},', "line 1"),
+    ('{"a": [], "b": []}', "exactly one list"),
+    ('"batch_1"', "found str"),
+    ('[{"id": "batch_1"}, {"id": "batch_1"}]', "item 2 repeats batch 'batch_1' (already at item 1)"),
+    ('["batch_4", "batch_04"]', "item 2 repeats"),
+    ('[{"id": 12}]', "item 1: 'id' must be a string, found int"),
+    ('[42]', "item 1 must be a folder name"),
+    ('[{"name": "x"}]', "item 1 has neither"),
+    ('[{"id": "b", "folder": 3}]', "'folder' must be a string"),
+])
+def test_malformed_file_says_where(text, where):
+    with pytest.raises(ImportFileError) as exc:
+        parse_batches_json(text, source="batches.json")
+    assert where in str(exc.value) and "batches.json" in str(exc.value)
+
+
+def test_malformed_file_writes_nothing(db, tmp_path):
+    bad = tmp_path / "batches.json"
+    bad.write_text('[{"id": "batch_1"}, {"id": 2}]')
+    with pytest.raises(ImportFileError):
+        import_from_sources(db, bad, None, "me")
+    assert db.batches.count_documents({}) == 0
+
+
+def _folders(root, numbers, images=2):
+    for n in numbers:
+        folder = root / f"batch_{n}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(images):
+            (folder / f"img_{i}.png").write_bytes(b"x")
+        (folder / "notes.txt").write_text("not an image")
+    (root / "not_a_batch").mkdir(exist_ok=True)
+
+
+def test_scan_counts_images_with_progress(tmp_path):
+    _folders(tmp_path, [2, 10, 1], images=3)
+    seen = []
+    entries = batch_import.scan_data_directory(tmp_path, True, lambda d, t: seen.append((d, t)))
+    assert [e.id for e in entries] == ["batch_1", "batch_2", "batch_10"]
+    assert {e.image_count for e in entries} == {3}
+    assert seen[-1] == (3, 3)
+
+
+def test_reimport_is_idempotent_and_never_touches_assignments(db, tmp_path):
+    _folders(tmp_path, range(1, 6))
+    first = import_from_sources(db, None, tmp_path, "me")
+    assert first.added == 5
+    db.batches.update_one({"id": "batch_2"}, {"$set": {
+        "assignee": "Flor", "status": "S", "mongo_uploaded": True,
+        "training_metrics_info": {"file_count": 1}, "metadata": {"priority": "alta"}}})
+    before = db.batches.find_one({"id": "batch_2"}, {"_id": 0})
+    again = import_from_sources(db, None, tmp_path, "me")
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 5)
+    assert db.batches.find_one({"id": "batch_2"}, {"_id": 0}) == before
+
+
+def test_file_and_scan_merge_and_folder_updates(db, tmp_path):
+    _folders(tmp_path, [1, 2])
+    listing = tmp_path / "batches.json"
+    listing.write_text(json.dumps([{"id": "batch_1", "folder": "/old/place/batch_1"},
+                                   {"id": "batch_3", "folder": "/elsewhere/batch_3"}]))
+    result = import_from_sources(db, listing, tmp_path, "me")
+    assert result.added == 3
+    assert db.batches.find_one({"id": "batch_1"})["folder"] == "/old/place/batch_1"
+    listing.write_text(json.dumps([{"id": "batch_1", "folder": "/new/place/batch_1"}]))
+    result = import_from_sources(db, listing, None, "me")
+    assert result.updated == 1 and db.batches.find_one({"id": "batch_1"})["folder"] == \
+        "/new/place/batch_1"
+
+
+def test_disappeared_folders_are_flagged_not_deleted(db, tmp_path):
+    _folders(tmp_path, [1, 2, 3])
+    import_from_sources(db, None, tmp_path, "me")
+    (tmp_path / "batch_2" / "img_0.png").unlink()
+    for f in (tmp_path / "batch_2").iterdir():
+        f.unlink()
+    (tmp_path / "batch_2").rmdir()
+    result = import_from_sources(db, None, tmp_path, "me")
+    assert result.flagged_missing == ["batch_2"]
+    assert db.batches.count_documents({}) == 3
+    assert db.batches.find_one({"id": "batch_2"})["folder_missing"] is True
+    assert db.batches.count_documents(batches.build_filter(batches.BatchQuery(folder_missing=True))) == 1
+    _folders(tmp_path, [2])
+    result = import_from_sources(db, None, tmp_path, "me")
+    assert result.restored == ["batch_2"]
+    assert db.batches.find_one({"id": "batch_2"})["folder_missing"] is False
+
+
+def test_legacy_batches_gain_a_number_but_keep_their_fields(db):
+    legacy = {"id": "batch_400", "assignee": "Flor", "folder": "/p/batch_400", "status": "S",
+              "metadata": {"assigned_at": "2025-09-15", "due_date": "2025-09-30"}}
+    db.batches.insert_one(dict(legacy))
+    import_batches(db, [BatchEntry("batch_400", "/p/batch_400"), BatchEntry("batch_401", None)],
+                   "me")
+    doc = db.batches.find_one({"id": "batch_400"}, {"_id": 0})
+    assert doc == {**legacy, "number": 400}
+    new = db.batches.find_one({"id": "batch_401"})
+    assert new["status"] == "pending" and new["assignee"] is None and new["number"] == 401
+
+
+def test_nothing_to_import(db):
+    with pytest.raises(ImportFileError) as exc:
+        import_from_sources(db, None, None, "me")
+    assert "Nothing to import" in str(exc.value)
+
+
+def test_a_small_file_flags_nothing_that_exists(db, tmp_path):
+    # Issue 10 item 11: importing a three-batch file flagged every other batch "folder missing".
+    _folders(tmp_path, range(1, 7))
+    import_from_sources(db, None, tmp_path, "me")
+    listing = tmp_path / "three.json"
+    listing.write_text(json.dumps(["batch_1", "batch_2", "batch_9"]))
+    result = import_from_sources(db, listing, tmp_path, "me")
+    assert (result.added, result.flagged_missing) == (1, [])
+    assert db.batches.count_documents({"folder_missing": True}) == 0
+    # Without a data directory nothing can be checked on disk, so nothing is flagged either.
+    result = import_from_sources(db, listing, None, "me")
+    assert result.flagged_missing == []
+
+
+@pytest.mark.parametrize("on_disk, expected", [
+    ({"batch_1", "batch_2"}, []),             # folders present under DATA_DIRECTORY
+    ({"batch_1"}, ["batch_2"]),               # batch_2's folder is really gone
+])
+def test_only_a_folder_absent_on_disk_is_flagged(on_disk, expected):
+    existing = [{"id": "batch_1", "folder": "/mnt/a/batch_1"},
+                {"id": "batch_2", "folder": "/mnt/a/batch_2"}]
+    _inserts, _updates, result = batch_import.plan_import(
+        [], existing, lambda doc: doc["id"] in on_disk)
+    assert result.flagged_missing == expected
+    assert batch_import.plan_import([], existing)[2].flagged_missing == []
+
+
+def test_folders_mounted_elsewhere_still_count_as_present(db, tmp_path):
+    _folders(tmp_path, [1])
+    present = batch_import.folder_checker(tmp_path)
+    assert present({"id": "batch_1", "folder": "/office/path/batch_1"}) is True
+    assert present({"id": "batch_5", "folder": "/office/path/batch_5"}) is False
+    assert present({"id": "batch_6"}) is None
+    assert batch_import.folder_checker(tmp_path / "not-there") is None
+
+
+def test_preview_writes_nothing(db, tmp_path):
+    _folders(tmp_path, [1, 2])
+    import_from_sources(db, None, tmp_path, "me")
+    entries = [BatchEntry("batch_1", str(tmp_path / "batch_1")), BatchEntry("batch_3", None)]
+    preview = batch_import.preview_import(db, entries, batch_import.folder_checker(tmp_path))
+    assert (preview.added, preview.unchanged, preview.flagged_missing) == (1, 1, [])
+    assert db.batches.count_documents({}) == 2

@@ -1,0 +1,77 @@
+"""Import ids: another spelling of a stored batch is that batch; ids that cannot name a folder
+are refused, named, and nothing is written for them while the rest is imported."""
+
+import json
+
+import pytest
+
+from segcore.work.batch_import import BatchEntry, import_batches, merge_sources, plan_import
+from segcore.core.history import list_history
+from segcore.core.naming import unsafe_id_reason
+
+
+@pytest.mark.parametrize("batch_id,reason", [
+    ("../../etc", "contains a path separator"),
+    ("a/b", "contains a path separator"),
+    ("a\\b", "contains a path separator"),
+    ("..", "contains '..'"),
+    ("batch..7", "contains '..'"),
+    ("batch_\x007", "contains a control character"),
+    ("batch_7\x1b[2J", "contains a control character"),
+    ("batch\n7", "contains a control character"),
+    ("batch_7", None), ("Batch-007", None), ("odd folder", None), ("lote_ñ.v2", None),
+])
+def test_unsafe_ids(batch_id, reason):
+    assert unsafe_id_reason(batch_id) == reason
+
+
+def test_another_spelling_of_a_stored_batch_is_that_batch():
+    stored = [{"id": "batch_7", "folder": "/d/batch_7", "number": 7}]
+    inserts, updates, result = plan_import([BatchEntry("batch_007", "/d/batch_007")], stored)
+    assert inserts == [] and result.flagged_missing == []
+    assert updates == [("batch_7", {"folder": "/d/batch_007"}, ["updated"])]
+
+
+def test_two_sources_spelling_one_batch_differently_make_one_entry():
+    merged = merge_sources([BatchEntry("batch_7", None)], [BatchEntry("batch_007", "/d/x")])
+    assert merged == [BatchEntry("batch_7", "/d/x")]
+
+
+def test_import_of_batch_007_keeps_the_stored_batch_7(db, run_cli, tmp_path):
+    db.batches.insert_one({"id": "batch_7", "assignee": "Flor", "number": 7})
+    (tmp_path / "batches.json").write_text(json.dumps(["batch_007", "batch_8"]))
+    out = run_cli("import", "--file", str(tmp_path / "batches.json"))
+    assert out.returncode == 0, out.stderr
+    assert sorted(d["id"] for d in db.batches.find()) == ["batch_7", "batch_8"]
+    kept = db.batches.find_one({"id": "batch_7"})
+    assert kept["assignee"] == "Flor" and kept.get("folder_missing") is not True
+
+
+def test_ids_that_cannot_name_a_folder_are_refused_and_the_rest_imported(db, run_cli, tmp_path):
+    items = [{"id": "../../etc"}, {"id": "a/b"}, {"id": "batch_\x1b[2J9"}, {"id": "batch_1"},
+             "batch_2"]
+    (tmp_path / "batches.json").write_text(json.dumps(items))
+    out = run_cli("import", "--file", str(tmp_path / "batches.json"))
+    assert out.returncode == 1
+    assert "refused: '../../etc' contains a path separator; nothing was written" in out.stderr
+    assert "refused: 'batch_\\x1b[2J9' contains a control character" in out.stderr
+    assert "\x1b" not in out.stderr and "2 added" in out.stdout and "3 refused" in out.stdout
+    assert sorted(d["id"] for d in db.batches.find()) == ["batch_1", "batch_2"]
+    [entry] = list_history(db, kind="import")
+    assert entry["new"]["added"] == 2 and entry["new"]["refused"] == 3
+
+
+def test_a_scanned_folder_with_a_control_character_is_refused(db, tmp_path):
+    from segcore.work.batch_import import import_from_sources
+    for name in ("batch_1", "batch_2\x07"):
+        (tmp_path / name).mkdir()
+    result = import_from_sources(db, None, tmp_path, "me")
+    assert result.refused == {"batch_2\x07": "contains a control character"}
+    assert [d["id"] for d in db.batches.find()] == ["batch_1"]
+
+
+def test_a_refused_id_leaves_a_stored_batch_of_that_name_alone(db):
+    db.batches.insert_one({"id": "a/b", "folder": "/x"})
+    result = import_batches(db, [BatchEntry("a/b", "/y")], "me")
+    assert result.flagged_missing == [] and list(result.refused) == ["a/b"]
+    assert db.batches.find_one({"id": "a/b"})["folder"] == "/x"

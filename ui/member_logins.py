@@ -1,0 +1,49 @@
+"""The Team page's logins for segmentadores: a coordinator hands each member a login that
+shows only their own batches, and resets its password."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from segcore.core.actors import SEGMENTADOR
+from segcore.core.connection import Databases
+from segcore.team import auth
+from ui.actions import guarded, run_write
+from ui.connection import settings
+from ui.i18n import _
+from ui.state import current_actor
+
+
+def member_logins(databases: Databases, names: list[str]) -> None:
+    """List the segmentador logins and offer to create one or reset its password."""
+    users = [u for u in guarded(auth.list_users, databases.work) if u.role == SEGMENTADOR]
+    with st.expander(_("Logins for segmentadores ({count})").format(count=len(users))):
+        if not settings().login:
+            st.caption(_("Logins are asked for only with LOGIN=on."))
+        if users:
+            st.dataframe([{_("Login"): u.name, _("Member"): u.member or ""} for u in users],
+                         hide_index=True)
+        create, reset = st.columns(2)
+        with create.form("segmentador_login", clear_on_submit=False):
+            st.markdown(_("**New login** (sees only that person's batches)"))
+            member = st.selectbox(_("Member"), names, key="login_member")
+            name = st.text_input(_("Login name"), key="login_name")
+            password = st.text_input(_("Password (at least {n} characters)").format(
+                n=auth.MIN_PASSWORD), type="password", key="login_password")
+            slots = {"name": st.empty(), "password": st.empty(), "member": st.empty()}
+            if st.form_submit_button(_("Create login")):
+                run_write(_("Saving"), auth.add_user, databases.work, name, SEGMENTADOR,
+                          password, member=member, author=current_actor(), slot=slots,
+                          then=lambda user: _("{name} can now log in and see {member}'s "
+                                              "batches.").format(name=user.name,
+                                                                 member=user.member))
+        if users:
+            with reset.form("segmentador_reset"):
+                st.markdown(_("**Reset a password** (ends that login's sessions)"))
+                who = st.selectbox(_("Login"), [u.name for u in users], key="reset_login")
+                new = st.text_input(_("New password"), type="password", key="reset_password")
+                slot = {"password": st.empty()}
+                if st.form_submit_button(_("Reset password")):
+                    run_write(_("Saving"), auth.set_password, databases.work, who, new,
+                              author=current_actor(), slot=slot,
+                              then=_("{name}'s password was changed.").format(name=who))

@@ -1,0 +1,89 @@
+"""What the "My batches" page shows: the reads scoped to the logged-in segmentador, and the
+one action they have (mark a batch in progress)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from segcore.core.actors import Actor
+from segcore.core.connection import Databases
+from segcore.report.pace import PaceOptions
+from segcore.views import my_work
+from segcore.work import assignments
+from ui import labels
+from ui.actions import run_write
+from ui.connection import settings
+from ui.i18n import _, format_date, format_number, ngettext
+from ui.reads import cached_read
+
+
+@cached_read(topics=("batches",))
+def batches(found: Databases, actor: Actor, today) -> list:
+    return my_work.my_batches(found.work, actor, today)
+
+
+@cached_read(topics=("batches",))
+def pace(found: Databases, actor: Actor, minute) -> my_work.MyPace:
+    """Kept per minute: pace and stalls move with the clock, not only with the data."""
+    return my_work.my_pace(found.work, actor, minute, settings().zone,
+                           PaceOptions.from_settings(settings()))
+
+
+@cached_read(topics=("batches",))
+def reviews(found: Databases, actor: Actor) -> list[dict]:
+    return my_work.my_reviews(found.work, actor)
+
+
+def batch_row(batch) -> dict:
+    """One batch as a table row in the reader's language."""
+    if batch.days_left is None:
+        left = ""
+    elif batch.overdue:
+        left = ngettext("{n} day late", "{n} days late", -batch.days_left).format(
+            n=-batch.days_left)
+    else:
+        left = ngettext("{n} day left", "{n} days left", batch.days_left).format(
+            n=batch.days_left)
+    masks = "" if batch.images is None else f"{batch.matched or 0} / {batch.images}"
+    return {_("Batch"): batch.id, _("Status"): labels.status(batch.status),
+            _("Priority"): labels.priority(batch.priority) if batch.priority else "",
+            _("Due date"): format_date(batch.due_date) if batch.due_date else "",
+            _("Days left"): ("⚠ " if batch.overdue else "") + left,
+            _("Masks vs images"): masks,
+            _("Check"): labels.mask_state(batch.mask_state) if batch.mask_state else ""}
+
+
+def show_lacking(batch) -> None:
+    """The names of the images still without a mask, and unreadable uploads, of one batch."""
+    if batch.missing:
+        st.markdown(ngettext("**{batch}**: {count} image still without a mask",
+                             "**{batch}**: {count} images still without a mask",
+                             batch.missing_count).format(batch=batch.id,
+                                                         count=batch.missing_count))
+        st.code("\n".join(batch.missing), language=None)
+    for upload in batch.unreadable:
+        st.warning(_("{batch}: the upload {file} could not be read.").format(
+            batch=batch.id, file=upload.get("filename", "?")))
+
+
+def mark_in_progress(databases: Databases, actor: Actor, open_batches: list) -> None:
+    """Pick one of the person's open batches and mark it in progress."""
+    startable = [b for b in open_batches if b.status not in assignments.NOT_STARTABLE]
+    if not startable:
+        return
+    chosen = st.selectbox(_("Mark a batch as in progress"), [b.id for b in startable],
+                          key="my_start_batch")
+    if st.button(_("Mark in progress"), key="my_start_button", icon=":material/play_arrow:"):
+        seen = next(b.status for b in startable if b.id == chosen)
+        run_write(_("Saving"), assignments.start_batch, databases.work, chosen, seen, actor,
+                  then=lambda result: _("{batch} is in progress.").format(batch=chosen)
+                  if result.updated else _("{batch} changed meanwhile; nothing was saved.")
+                  .format(batch=chosen))
+
+
+def pace_caption(figures: my_work.MyPace) -> str:
+    finish = format_date(figures.projected_finish) if figures.projected_finish else "—"
+    return _("Delivered in the last 7 days: {d7}; in the last 28 days: {d28}. Pace: {pace} "
+             "batches per working day. Projected finish: {finish}.").format(
+        d7=figures.delivered_7, d28=figures.delivered_28,
+        pace=format_number(figures.pace, 2), finish=finish)

@@ -1,0 +1,49 @@
+"""My batches: a segmentador's own open batches, what their uploads still lack, their pace and
+the coordinator's reviews. The only page that role sees; every read is scoped to them."""
+
+import pandas as pd
+import streamlit as st
+
+from segcore.core.timefmt import to_office, utcnow
+from ui import charts, labels, my_work_view
+from ui.connection import settings
+from ui.i18n import N_, _, format_datetime
+from ui.state import current_actor
+from ui.widgets import page_start
+
+databases = page_start(N_("My batches"))
+actor = current_actor()
+if not actor.is_segmentador:
+    st.info(_("This page shows a segmentador their own batches when they log in."))
+    st.stop()
+now = utcnow().replace(second=0)
+today = to_office(now, settings().zone).date()
+mine = my_work_view.batches(actor, today)
+open_batches = [b for b in mine if b.open]
+st.caption(_("Logged in as {name}: your batches, due dates and what your uploads still lack.")
+           .format(name=actor.member))
+
+st.subheader(_("Open batches"), anchor=False)
+if open_batches:
+    st.dataframe(pd.DataFrame([my_work_view.batch_row(b) for b in open_batches]),
+                 hide_index=True)
+    my_work_view.mark_in_progress(databases, actor, open_batches)
+    for batch in open_batches:
+        my_work_view.show_lacking(batch)
+else:
+    st.info(_("You have no open batches."))
+
+st.subheader(_("Your pace"), anchor=False)
+figures = my_work_view.pace(actor, now)
+st.write(my_work_view.pace_caption(figures))
+st.plotly_chart(charts.my_deliveries(figures.weeks), key="chart_my_deliveries")
+
+st.subheader(_("Reviewed"), anchor=False)
+reviewed = my_work_view.reviews(actor)
+if reviewed:
+    st.dataframe([{_("Batch"): r["id"], _("Status"): labels.status(r["status"]),
+                   _("When"): format_datetime(r["at"]) if r["at"] else "",
+                   _("By"): r["by"] or "", _("Note"): r["note"] or ""} for r in reviewed],
+                 hide_index=True)
+else:
+    st.info(_("None of your deliveries has been reviewed yet."))
