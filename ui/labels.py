@@ -14,7 +14,8 @@ from ui.i18n import N_, _
 STATUS = {"pending": N_("Pending"), "in_progress": N_("In progress"),
           "rework": N_("Rework"), "review": N_("In review"), "done": N_("Done")}
 PROBLEM = {"unreadable": N_("unreadable"), "incomplete": N_("incomplete"),
-           "no_batch": N_("names no batch"), "unknown": N_("images not listed")}
+           "content": N_("content problems"), "no_batch": N_("names no batch"),
+           "unknown": N_("images not listed")}
 PRIORITY = {"alta": N_("High"), "media": N_("Medium"), "baja": N_("Low")}
 FOLDER = {"All": N_("All"), "Missing": N_("Folder missing"), "Present": N_("Folder present")}
 MASKS = {"Any": N_("Any"), "With masks": N_("With masks"), "Without masks": N_("Without masks")}

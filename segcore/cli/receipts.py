@@ -10,7 +10,7 @@ from segcore.cli.base import (author as _author, emit_json, handle_errors, json_
                               pass_context)
 from segcore.core.naming import printable
 
-PROBLEM_CHOICES = ("any", "none", "unreadable", "incomplete", "no_batch", "unknown")
+PROBLEM_CHOICES = ("any", "none", "unreadable", "incomplete", "content", "no_batch", "unknown")
 
 
 @main.command("receipts")

@@ -21,7 +21,7 @@ from segcore.masks import batch_images
 from segcore.masks.mask_matching import NAMES_SHOWN, compare_batch
 from segcore.work import delivery
 
-PROBLEMS = ("unreadable", "incomplete", "no_batch", "unknown")
+PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown")
 SHOWN = NAMES_SHOWN
 LIST_LIMIT = 2000
 
@@ -51,6 +51,10 @@ def build_receipt(upload: dict, listing: dict | None, parts: list[dict], made_by
                        extra_count=check.extra_count, extra=check.extra[:SHOWN])
         own.append(row)
     problem, reason = receipt_problem(listing, readable, parts)
+    content = listing.get("content")  # filled by content checks when they run
+    content_failed = isinstance(content, dict) and content.get("ok") is False
+    if content_failed and problem in (None, "unknown"):
+        problem, reason = "content", "the content checks found problems"
     metadata = upload.get("metadata") if isinstance(upload.get("metadata"), dict) else {}
     uploader = metadata.get("uploaded_by")
     return {"_id": upload["_id"], "filename": upload.get("filename"),
@@ -64,8 +68,8 @@ def build_receipt(upload: dict, listing: dict | None, parts: list[dict], made_by
             "missing": [n for r in own for n in r["missing"]][:SHOWN],
             "extra": [n for r in own for n in r["extra"]][:SHOWN], "parts": own,
             "other_files": list(listing.get("other_files") or [])[:SHOWN],
-            "changes": listing.get("changes"), "content": listing.get("content"),
-            "usable": bool(parts) and all(p["usable"] for p in parts),
+            "changes": listing.get("changes"), "content": content,
+            "usable": bool(parts) and all(p["usable"] for p in parts) and not content_failed,
             "made_by": made_by, "made_at": utcnow()}
 
 

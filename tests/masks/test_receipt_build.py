@@ -45,6 +45,8 @@ def test_a_receipt_counts_its_own_masks_and_carries_what_newer_checks_store():
     assert receipt["content"] == {"ok": False, "findings": ["empty"]}
     assert (receipt["problem"], receipt["uploaded_by"], receipt["usable"]) == \
         ("incomplete", "flor", False)
+    complete = build_receipt(UPLOAD, listing, [part(True)], "sync", ("_mask",))
+    assert (complete["problem"], complete["usable"]) == ("content", False)
 
 
 def test_a_receipt_without_content_checks_has_none():
