@@ -7,8 +7,11 @@ from ui.login import login_gate
 from ui.state import current_actor, init_state
 from ui.widgets import connection_status, demo_banner, language_selector, restore_banner
 
+SIDEBAR_PX = 240
+
+# A narrower sidebar than Streamlit's 300 px: at 1280 px the tables need the room.
 st.set_page_config(page_title=_("Segmentation work"), page_icon=":material/biotech:",
-                   layout="wide")
+                   layout="wide", initial_sidebar_state=SIDEBAR_PX)
 init_state()
 with st.sidebar:
     language_selector()

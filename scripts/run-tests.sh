@@ -4,10 +4,14 @@
 # pytest collects no test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# chromium for the browser tests; systemd for `systemd-analyze verify` of the units in deploy/.
+# chromium for the browser tests; systemd for `systemd-analyze verify` of the units in deploy/;
+# zip and xz for archives made by real tools.
 MISSING=""
 [ -x /usr/bin/chromium ] || MISSING="$MISSING chromium"
 command -v systemd-analyze >/dev/null || MISSING="$MISSING systemd"
+# Info-ZIP zip and xz (GNU tar -J) make the uploads of the mask content tests.
+command -v zip >/dev/null || MISSING="$MISSING zip"
+command -v xz >/dev/null || MISSING="$MISSING xz-utils"
 if [ -n "$MISSING" ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -9,6 +9,7 @@ data version and reports once after the rerun.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, Callable
 
 import streamlit as st
@@ -17,7 +18,8 @@ from pymongo.errors import PyMongoError
 from segcore.core.connection import friendly_errors, scrub
 from segcore.core.errors import (ConfigError, DatabaseUnavailable, EmbeddedServerError, SegcoreError,
                             SyncAlreadyRunning)
-from ui.connection import forget_data_versions, uri_or_none
+from segcore.core.timefmt import office_time
+from ui.connection import forget_data_versions, settings, uri_or_none
 from ui.i18n import _
 from ui.state import BATCH_SNAPSHOT, FLASH, OUTAGE_SHOWN
 
@@ -33,6 +35,8 @@ def worded(exc: BaseException) -> str:
     template, params = getattr(exc, "template", None), dict(getattr(exc, "params", {}) or {})
     if not template:
         return str(exc)
+    if isinstance(params.get("since"), datetime):  # a time segcore says in UTC: the office's
+        params["time"] = office_time(params["since"], settings().zone)
     problems = getattr(exc, "problems", None)  # a refused save: each problem worded too
     if problems:
         params["problems"] = "; ".join(f"{batch_id}: {worded(problem)}"

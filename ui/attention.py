@@ -8,8 +8,9 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from segcore.report.pace import Alerts
+from ui import late
 from ui.actions import flash
-from ui.i18n import N_, _, ngettext
+from ui.i18n import N_, _, format_date, ngettext
 
 SHOWN = 5  # the panel names a few; the suggestions page lists them all
 
@@ -35,11 +36,15 @@ def attention_panel(found: Alerts) -> None:
                     if p.days_since is not None
                     else _("{name} (never delivered)").format(name=p.name)
                     for p in found.stalled]))
+            late.links("stalled", [(p.name, {"who": p.name}) for p in found.stalled[:SHOWN]],
+                       _("All batches of stalled people"))
         if found.at_risk:
             st.markdown(":red[**" + ngettext("{count} batch at risk", "{count} batches at risk",
                                              len(found.at_risk)).format(
                 count=len(found.at_risk)) + "**] " + _("of missing their due date:") + " " +
                 _names([f"{b.id} ({b.assignee})" for b in found.at_risk]))
+            late.links("at_risk", [(b.id, {"batch": b.id}) for b in found.at_risk[:SHOWN]],
+                       _("All batches at risk"))
         if found.moves:
             label = ngettext("{count} suggested move: review and apply it",
                              "{count} suggested moves: review and apply them",
@@ -59,10 +64,21 @@ def moves_key(moves: list) -> str:
     return f"moves_editor_{fingerprint.hexdigest()[:12]}"
 
 
-def describe_applied(result) -> None:
-    """Queue what applying moves did: how many moved, and each batch that was left alone."""
-    flash("success", ngettext("{count} batch moved.", "{count} batches moved.",
-                              len(result.updated)).format(count=len(result.updated)))
+MOVES_NAMED = 20  # a success names this many moves; the history has every one
+
+
+def describe_applied(result, moves: list) -> None:
+    """Queue what applying `moves` did: which batch went to whom, and each one left alone."""
+    done = set(result.updated)
+    named = [_("{batch} from {old} to {new}").format(batch=m.id, old=m.from_, new=m.to)
+             for m in moves if m.id in done]
+    text = ngettext("{count} batch moved", "{count} batches moved",
+                    len(result.updated)).format(count=len(result.updated))
+    if named:
+        text += ": " + "; ".join(named[:MOVES_NAMED]) + (
+            " " + _("and {count} more").format(count=len(named) - MOVES_NAMED)
+            if len(named) > MOVES_NAMED else "")
+    flash("success", text + ".")
     for conflict in result.conflicts:
         flash("warning", _("Not moved, changed meanwhile: {what}").format(
             what=conflict.describe()))
@@ -79,7 +95,10 @@ PACE_COLUMNS = (N_("Pace / day"), N_("Last delivery"), N_("Projected finish"), N
 def pace_columns(person) -> dict:
     """The Team table's pace columns for one person (a `PersonPace`, or None), headed in the
     session's language."""
-    values = ((0.0, None, None, "") if person is None else
-              (person.pace, person.last_delivery, person.projected_finish,
+    # Dates worded as the Dashboard words them (one figure, one form); blanks, never "None".
+    values = ((0.0, "", "", "") if person is None else
+              (person.pace, format_date(person.last_delivery),
+               format_date(person.projected_finish) or (_("never at this pace")
+                                                        if person.open else ""),
                "⚠ " + _("stalled") if person.stalled else ""))
     return {_(header): value for header, value in zip(PACE_COLUMNS, values)}

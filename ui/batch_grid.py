@@ -8,28 +8,21 @@ drawn with the pending values already in place, under a new editor key.
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
-from segcore.views import batch_table, pending_edits
+from segcore.views import batch_rows, batch_table, pending_edits
 from segcore.work import batches
 from segcore.work.batches import PRIORITIES, STATUSES
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import person_key
-from segcore.core.timefmt import office_time
-from ui.receipt_views import show_receipts
+from segcore.core.timefmt import to_office, utcnow
 from ui import labels, reads
 from ui.connection import settings
-from ui.i18n import N_, _, ngettext
+from ui.i18n import _, ngettext
 from ui.state import BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS
 
 ROW_PX, HEADER_PX, MAX_ROWS_SHOWN = 35, 38, 20
-# History fields as the details table heads them (other stored keys are shown as they are).
-HISTORY_COLUMNS = {"at": N_("at"), "kind": N_("kind"), "key": N_("key"), "field": N_("field"),
-                   "old": N_("old"), "new": N_("new"), "author": N_("author"),
-                   "reason": N_("reason")}
 READ_ONLY = ["id", "overdue", "folder", "folder_missing", "masks", "file_count", "masks_vs_images",
              "mask_state", "latest_upload"]
 
@@ -86,8 +79,8 @@ def discard() -> None:
 
 
 def _frame(snap: dict, data_directory: str | None) -> pd.DataFrame:
-    pending, today = st.session_state.get(PENDING_EDITS, {}), date.today()
-    zone = settings().zone  # upload times in the office's time zone
+    zone = settings().zone  # upload times and "overdue" by the office's clock
+    pending, today = st.session_state.get(PENDING_EDITS, {}), to_office(utcnow(), zone).date()
     rows = []
     for doc in snap["rows"]:
         stored = batch_table.table_row(doc, zone)
@@ -97,10 +90,11 @@ def _frame(snap: dict, data_directory: str | None) -> pd.DataFrame:
             else row.get("mask_state")
         row["folder"] = batch_table.shown_folder(row["folder"], data_directory)
         rows.append({"select": False, **row})
-    columns = ["select", "id", "assignee", "status", "priority", "due_date", "overdue",
-               *[c for c in batch_table.COLUMNS if c in ("folder", "folder_missing", "masks",
-                                                         "file_count", "masks_vs_images",
-                                                         "mask_state", "latest_upload")]]
+    # What the coordinator reads first stays in view at 1280 px (masks vs images next to
+    # the status); the folder, the longest, comes last.
+    columns = ["select", "id", "assignee", "status", "masks_vs_images", "priority", "due_date",
+               "overdue", "mask_state", "masks", "file_count", "latest_upload", "folder",
+               "folder_missing"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -163,8 +157,27 @@ def show_grid(snap: dict, team: list[str], writable: bool) -> None:
                      height=height, placeholder="")
 
 
-def pending_bar(save) -> None:
-    """"N unsaved changes" with Save and Discard, shown whichever page of the table is shown."""
+def unseen_note(pending: dict, snap: dict, query) -> str:
+    """" 2 unsaved changes in rows hidden by the filter." (and on other pages), or ""."""
+    rows = {r["id"]: r for r in reads.batch_rows().rows()} if pending else {}
+    hidden, elsewhere = pending_edits.unseen_changes(
+        pending, {str(d.get("id")) for d in snap["rows"]},
+        lambda batch_id: batch_id in rows and batch_rows.matches(rows[batch_id], query))
+    parts = []
+    if hidden:
+        parts.append(ngettext("{count} unsaved change in rows hidden by the filter",
+                              "{count} unsaved changes in rows hidden by the filter",
+                              hidden).format(count=hidden))
+    if elsewhere:
+        parts.append(ngettext("{count} unsaved change on other pages of the table",
+                              "{count} unsaved changes on other pages of the table",
+                              elsewhere).format(count=elsewhere))
+    return (" " + "; ".join(parts) + ".") if parts else ""
+
+
+def pending_bar(save, snap: dict, query) -> None:
+    """"N unsaved changes" with Save and Discard, shown whichever page of the table is shown,
+    naming the changes in rows the filter or the page hides (they are saved too)."""
     pending = st.session_state.get(PENDING_EDITS, {})
     count = pending_edits.change_count(pending)
     text, save_col, discard_col = st.columns([3, 1.2, 1])
@@ -174,8 +187,8 @@ def pending_bar(save) -> None:
         text.warning(ngettext("{changes} in {count} batch, kept until you save or discard "
                               "them.",
                               "{changes} in {count} batches, kept until you save or discard "
-                              "them.", len(pending)).format(changes=changes, count=len(pending)),
-                     icon=":material/edit_note:")
+                              "them.", len(pending)).format(changes=changes, count=len(pending))
+                     + unseen_note(pending, snap, query), icon=":material/edit_note:")
     else:
         text.caption(_("No unsaved changes."))
     if save_col.button(_("Save changes") + " " + ngettext(
@@ -185,29 +198,3 @@ def pending_bar(save) -> None:
     if discard_col.button(_("Discard"), disabled=not count, key="discard_batches"):
         discard()
         st.rerun()
-
-
-def batch_details() -> None:
-    """Any batch by id, not only those on the shown page: stored fields, full folder, history."""
-    with st.expander(_("Batch details and history")):
-        typed = st.text_input(_("Batch id"), key="history_of", placeholder="batch_400").strip()
-        if not typed:
-            return
-        doc = reads.batch_detail(typed)
-        if doc is None:
-            st.info(_("There is no batch '{id}'.").format(id=typed))
-            return
-        st.markdown("**" + _("Folder:") + f"** `{doc.get('folder') or _('(none stored)')}`")
-        st.dataframe(pd.DataFrame([{_("field"): k, _("value"): str(v)} for k, v in doc.items()
-                                   if k != "folder"]), hide_index=True)
-        st.markdown("**" + _("Receipts") + "**")
-        show_receipts(reads.receipts((typed,)), _("No upload of this batch has a receipt yet."))
-        zone = settings().zone
-        st.dataframe([_history_row(h, zone) for h in reads.batch_history(typed)],
-                      hide_index=True)
-
-
-def _history_row(entry: dict, zone) -> dict:
-    """One history entry as a row: office time, headers in the session's language."""
-    shown = {**entry, "at": office_time(entry.get("at"), zone, "%Y-%m-%d %H:%M:%S")}
-    return {(_(HISTORY_COLUMNS[k]) if k in HISTORY_COLUMNS else k): v for k, v in shown.items()}

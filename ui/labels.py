@@ -22,6 +22,8 @@ MASKS = {"Any": N_("Any"), "With masks": N_("With masks"), "Without masks": N_("
 MASK_STATE = {"complete": N_("complete"), "incomplete": N_("incomplete"), "extra": N_("extra"),
               "unreadable": N_("unreadable"), "unknown": N_("unknown"),
               "(not checked)": N_("(not checked)")}
+LATE = {"All": N_("All"), "overdue": N_("Overdue"), "at_risk": N_("At risk"),
+        "stalled": N_("Held by stalled people")}
 # Filter options that are not stored values ("All", "(unassigned)").
 SPECIAL = {"All": N_("All"), "(unassigned)": N_("(unassigned)")}
 SORT = {"id": N_("id"), "assignee": N_("assignee"), "status": N_("status"),
@@ -61,6 +63,10 @@ def masks(value: object) -> str:
 
 def mask_state(value: object) -> str:
     return _labelled(MASK_STATE, value)
+
+
+def late(value: object) -> str:
+    return _labelled(LATE, value)
 
 
 def special(value: object) -> str:

@@ -58,15 +58,16 @@ def _known(value: object) -> object:
     return "?" if value is None else value
 
 
-def show_batch_masks(batch_ids: list[str]) -> None:
-    """For one chosen batch: images without a mask, masks without an image, unreadable uploads."""
+def show_batch_masks(batch_ids: list[str]) -> str | None:
+    """For one chosen batch: images without a mask, masks without an image, unreadable uploads;
+    returns the chosen batch."""
     chosen = st.selectbox(_("Batch"), batch_ids, index=None, key="masks_of")
     if not chosen:
-        return
+        return None
     detail = reads.mask_detail(chosen)
     if detail is None:
         st.caption(_("Not checked yet: run “Check masks” on the Sync page."))
-        return
+        return chosen
     st.write(f"**{labels.mask_state(detail['state'])}**: " + _(
         "{matched} of {images} images have a mask.").format(matched=_known(detail["matched"]),
                                                            images=_known(detail["images"])))
@@ -79,3 +80,4 @@ def show_batch_masks(batch_ids: list[str]) -> None:
     right.dataframe({_("mask"): detail["extra"]}, hide_index=True, key="masks_extra")
     for bad in detail["unreadable"]:
         st.warning(f"{bad['filename']}: {bad['reason']}")
+    return chosen

@@ -33,6 +33,12 @@ IMPORT_PREVIEW = "import_preview"      # what an import would do, shown before i
 OUTAGE_SHOWN = "outage_shown"          # the outage message already shown on this run
 LANGUAGE_OF = "language_of"            # whose remembered language the session has loaded
 LIVE_SEEN = "live_seen"                # {page: the data version it last showed}
+LANGUAGE_CHOICE = "language_choice"    # the sidebar's language selector
+# Choices whose options are labelled in the session's language (filters, sort, order, ...):
+# sent again to the browser when the language changes (`ui.widgets.relabel_choices`).
+LABELLED_CHOICES = ("dash_who", "dash_status", "bf_who", "bf_status", "bf_masks", "bf_folder",
+                    "bf_check", "bf_sort", "bf_order", "bf_late", "bulk_status",
+                    "bulk_priority", "bulk_scope", "bulk_due", "remove_choice", "move_to")
 
 _DEFAULTS = {ACTOR: None, LOGIN_AT: None, SESSION_TOKEN: None, NEW_COOKIE: None,
              TRIED_TOKEN: None, FLASH: [], BATCH_SNAPSHOT: None, EDITOR_VERSION: 0,

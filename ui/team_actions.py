@@ -23,6 +23,7 @@ from ui.i18n import N_, _, format_number, format_percent, ngettext
 from ui.state import REMOVE_TARGET, current_actor, forget
 
 ADD_FIELDS = ("add_name", "add_role", "add_email")
+ADD_CLEAR = "team_add_clear"  # a member was just added: empty the form on the next run
 HANDOVER = {"unassign": N_("Leave them unassigned"), "reassign": N_("Reassign them to…")}
 
 
@@ -51,19 +52,34 @@ def team_table(members: list[dict], load: dict[str, dict], paces: dict | None = 
     for member in members:
         mine = load[member["name"]]
         theirs = activity.get(person_key(member["name"])) or {}
-        values = (member["name"], member["role"], member["email"] or "", mine["assigned"],
+        values = (member["name"], member["role"] or "", member["email"] or "", mine["assigned"],
                   mine["with_masks"], mine["without_masks"], _when(mine["last_upload"]),
                   _when(theirs.get("latest")), theirs.get("files", 0))
-        rows.append({**{_(header): value for header, value in zip(TEAM_COLUMNS, values)},
-                     **pace_columns((paces or {}).get(member["name"]))})
+        columns = {_(header): value for header, value in zip(TEAM_COLUMNS, values)}
+        name = columns.pop(_(TEAM_COLUMNS[0]))
+        # Who and how they are doing first: pace, last delivery, projected finish and the
+        # stall marker stay in view at 1280 px; contact details and upload times follow.
+        rows.append({_(TEAM_COLUMNS[0]): name,
+                     **pace_columns((paces or {}).get(member["name"])), **columns})
     return rows
 
 
 def member_added(added) -> str:
-    """After a successful add only: empty the form (a refused one keeps what was typed)."""
-    for key in ADD_FIELDS:
-        st.session_state.pop(key, None)
+    """After a successful add only: empty the form on the next run (a refused one keeps what
+    was typed)."""
+    st.session_state[ADD_CLEAR] = True
     return _("{name} was added to the team.").format(name=added.name)
+
+
+def clear_added_form() -> None:
+    """Empty the add form after a success, before its fields are drawn.
+
+    Dropping the keys in the run that submitted is not enough: the browser keeps the typed
+    text and sends it back on the rerun. Values set before the widgets exist are drawn.
+    """
+    if st.session_state.pop(ADD_CLEAR, False):
+        for key in ADD_FIELDS:
+            st.session_state[key] = ""
 
 
 def removal_target(chosen: str, names: list[str], asked: bool) -> str | None:

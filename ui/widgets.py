@@ -17,14 +17,20 @@ from ui import i18n, reads
 from ui.i18n import _
 from ui.actions import describe_error, guarded, show_flash
 from ui.connection import databases, prepare_warnings
-from ui.state import (ACTOR, LANGUAGE_OF, OUTAGE_SHOWN, forget_other_pages_dialogs,
-                      init_state)
+from ui.state import (ACTOR, LABELLED_CHOICES, LANGUAGE_CHOICE, LANGUAGE_OF, OUTAGE_SHOWN,
+                      forget_other_pages_dialogs, init_state)
 
 STATUS_REFRESH = "20s"
 
 
 def language_selector() -> None:
-    """Sidebar choice of the interface language; remembered for the user when login is on."""
+    """Sidebar choice of the interface language; remembered for the user when login is on.
+
+    The page, the selector and every widget's shown value agree from the first run: the
+    selector's state is set before it is drawn (a widget's `index` is ignored once its key
+    holds a value), and a change re-sends every labelled choice so the browser shows it in
+    the new language instead of keeping the old label (see `state.LABELLED_CHOICES`).
+    """
     actor = st.session_state.get(ACTOR)
     if actor is not None and st.session_state.get(LANGUAGE_OF) != actor.name:
         # Just logged in: the user's own choice, if they made one, replaces the session's.
@@ -32,19 +38,34 @@ def language_selector() -> None:
         stored = guarded(auth.user_language, databases().work, actor.name)
         if stored in i18n.LANGUAGES:
             st.session_state[i18n.STATE_KEY] = stored
+            relabel_choices()
     remembered = i18n.current_language()
     st.session_state[i18n.STATE_KEY] = remembered
+    if st.session_state.get(LANGUAGE_CHOICE) != remembered:
+        st.session_state[LANGUAGE_CHOICE] = remembered
 
     def chosen() -> None:
-        st.session_state[i18n.STATE_KEY] = st.session_state["language_choice"]
+        st.session_state[i18n.STATE_KEY] = st.session_state[LANGUAGE_CHOICE]
+        relabel_choices()
         if st.session_state.get(ACTOR) is not None:
             guarded(auth.set_language, databases().work, st.session_state[ACTOR].name,
                     st.session_state[i18n.STATE_KEY])
 
-    codes = list(i18n.LANGUAGES)
-    st.selectbox(":material/translate: " + i18n._("Language"), codes,
-                 index=codes.index(remembered), format_func=i18n.LANGUAGES.get,
-                 key="language_choice", on_change=chosen)
+    st.selectbox(":material/translate: " + i18n._("Language"), list(i18n.LANGUAGES),
+                 format_func=i18n.LANGUAGES.get, key=LANGUAGE_CHOICE, on_change=chosen)
+
+
+def relabel_choices() -> None:
+    """Send every labelled choice again, so the browser draws it in the session's language.
+
+    The browser keeps the label it showed ("Todos") while the options change language under
+    it; it then sends that label back, which matches no option, and the choice falls back to
+    its default (a sort reset on the next live refresh). A value set in the session state is
+    sent with the options, so the label shown is the new one.
+    """
+    for key in LABELLED_CHOICES:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def page_start(title: str) -> Databases:

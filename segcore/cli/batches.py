@@ -131,3 +131,54 @@ def history_command(ctx, batch_id, limit, as_json):
     for e in entries:
         click.echo(f"{e['at']:%Y-%m-%d %H:%M:%S}  {printable(e['author']):<16} {e['kind']:<6} "
                    f"{printable(e['key']):<14} {e['field']}: {e['old']!r} -> {e['new']!r}")
+
+
+@main.group("batches")
+def batches_group():
+    """Change several batches at once."""
+
+
+@batches_group.command("set")
+@click.argument("batch_ids", nargs=-1)
+@click.option("--status", help="New status (pending, in_progress, review, done).")
+@click.option("--priority", help="New priority (alta, media, baja).")
+@click.option("--due", "due_date", help="New due date, YYYY-MM-DD.")
+@click.option("--clear-due", is_flag=True, help="Remove the due date.")
+@click.option("--where-status", help="Only the batches holding this stored status (e.g. a "
+                                     "legacy S); with no BATCH_IDS, every such batch.")
+@json_option
+@pass_context
+@handle_errors
+def batches_set(ctx, batch_ids, status, priority, due_date, clear_due, where_status, as_json):
+    """Set status, priority or due date of the given batches (compare-and-set, in history).
+
+    `segcore batches set --where-status S --status review` replaces a legacy status code.
+    """
+    from segcore.work import assignments, batches
+
+    changes = {name: value for name, value in (("status", status), ("priority", priority),
+                                               ("due_date", due_date)) if value}
+    if clear_due:
+        if due_date:
+            raise click.UsageError("give --due or --clear-due, not both")
+        changes["due_date"] = None
+    if not changes:
+        raise click.UsageError("give at least one of --status, --priority, --due, --clear-due")
+    if not batch_ids and not where_status:
+        raise click.UsageError("give BATCH_IDS, or --where-status to change every batch "
+                               "holding that status")
+    work = ctx.databases.work
+    ids = list(batch_ids) or batches.ids_with_status(work, where_status)
+    result = assignments.set_fields(work, ids, changes, _author(), where_status=where_status)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"{len(result.updated)} batches updated.")
+        for conflict in result.conflicts:
+            click.echo(f"conflict: {conflict.describe()}", err=True)
+        for batch_id, why in result.failed.items():
+            click.echo(f"not changed: {printable(batch_id)}: {why}", err=True)
+        for batch_id in result.missing:
+            click.echo(f"not found: {printable(batch_id)}", err=True)
+    if result.missing or result.conflicts or result.failed:
+        sys.exit(1)

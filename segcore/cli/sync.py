@@ -19,6 +19,8 @@ UNUSABLE_SHOWN = 10  # unusable uploads listed after a sync (all are counted)
 @click.option("--mode", default="cli", show_default=True, help="Recorded with the run (e.g. cron).")
 @click.option("--verify", "check_masks", is_flag=True,
               help="Then check the contents of the uploads this sync found new.")
+@click.option("--content", "check_content", is_flag=True,
+              help="With --verify: also check the new uploads' mask contents.")
 @click.option("--watch", is_flag=True,
               help="Keep running: apply new uploads within seconds (stop with SIGTERM/Ctrl-C).")
 @click.option("--interval", type=click.FloatRange(1, 60), default=10.0, show_default=True,
@@ -26,7 +28,7 @@ UNUSABLE_SHOWN = 10  # unusable uploads listed after a sync (all are counted)
 @json_option
 @pass_context
 @handle_errors
-def sync(ctx, full, mode, check_masks, watch, interval, as_json):
+def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
     """Sync the batch list with the uploaded masks (safe to run from cron)."""
     if watch:
         if as_json or check_masks:
@@ -44,17 +46,34 @@ def sync(ctx, full, mode, check_masks, watch, interval, as_json):
                 bar.update(int(fraction * 1000) - bar.pos)
         report = run_sync(ctx.databases, full=full, mode=mode, author=_author(),
                           progress=progress)
+    if check_content and not check_masks:
+        raise click.UsageError("--content goes with --verify.")
     checked = _verify_new(ctx, report, as_json) if check_masks else None
+    content = _content_new(ctx, report, as_json) if check_content else None
     if as_json:
+        from segcore.cli.verify import with_content
+
         emit_json({**report.as_dict(),
                    "unusable_uploads": [f.as_dict() for f in report.unusable_uploads],
-                   **({"verify": checked.as_dict()} if checked else {})})
+                   **({"verify": with_content(checked.as_dict(), content)} if checked else {})})
         return
     _print_sync(report)
     if checked is not None:
-        from segcore.cli.verify import print_report
+        from segcore.cli.verify import print_content, print_report
 
         print_report(checked)
+        if content is not None:
+            print_content(content)
+
+
+def _content_new(ctx, report, quiet: bool):
+    """Content-check the uploads the sync found new (after a full read, every one not yet)."""
+    from segcore.cli.verify import run_content
+    from segcore.masks.mask_content_check import ContentReport
+
+    if report.changed_upload_ids == []:
+        return ContentReport()
+    return run_content(ctx, quiet, upload_ids=report.changed_upload_ids)
 
 
 def _verify_new(ctx, report, quiet: bool):

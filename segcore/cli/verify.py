@@ -26,6 +26,37 @@ def run_verify(ctx, quiet: bool, **options):
         return verify(ctx.databases, author=_author(), progress=progress, **options)
 
 
+def run_content(ctx, quiet: bool, **options):
+    """Run the content checks with a progress bar; returns their ContentReport."""
+    from segcore.masks.mask_content_check import check_content
+
+    with progress_bar("Checking mask contents", quiet) as bar:
+        def progress(fraction, message):
+            bar.label = message.ljust(32)
+            bar.update(int(fraction * 1000) - bar.pos)
+        return check_content(ctx.databases, author=_author(), progress=progress, **options)
+
+
+def print_content(content) -> None:
+    """Each batch's content problems in English: counts, then the first offenders."""
+    from segcore.masks.mask_content import describe, describe_note
+
+    for row in content.batches:
+        counts = row.get("counts") or {}
+        click.echo(f"{row['id']:<14} content: {row.get('checked', 0)} masks checked, "
+                   f"{counts.get('wrong_size', 0)} wrong size, {counts.get('empty', 0)} empty, "
+                   f"{counts.get('too_small', 0)} too small, {counts.get('bad_labels', 0)} bad "
+                   f"labels, {counts.get('unreadable', 0)} unreadable")
+        for offender in row.get("offenders") or ():
+            click.echo(f"    {describe(offender)}")
+        for note in row.get("notes") or ():
+            click.echo(f"    {note.get('filename')}: {describe_note(note)}")
+    skipped = (f"; {content.skipped} not checked: no image of their batches is listed"
+               if content.skipped else "")
+    click.echo(f"{content.checked_uploads} uploads content-checked, "
+               f"{content.bytes_read / 1e6:,.1f} MB read{skipped}.")
+
+
 def print_report(report) -> None:
     """The human-readable report: one line per batch, then the totals."""
     for row in report.batches:
@@ -62,10 +93,13 @@ def print_report(report) -> None:
               help="Report every batch in the list, also those without uploads.")
 @click.option("--recheck", is_flag=True,
               help="Read uploads and image folders again even when already checked.")
+@click.option("--content", "content", is_flag=True,
+              help="Also check each mask's contents: its image's size, not empty, the agreed "
+                   "labels.")
 @json_option
 @pass_context
 @handle_errors
-def verify(ctx, batch_ids, every_batch, recheck, as_json):
+def verify(ctx, batch_ids, every_batch, recheck, content, as_json):
     """Check uploaded masks against the images in each batch's folder.
 
     With no BATCH, checks every upload not checked yet and reports every batch that has uploads.
@@ -76,7 +110,26 @@ def verify(ctx, batch_ids, every_batch, recheck, as_json):
         raise ValidationError("Name batches or use --all, not both.")
     report = run_verify(ctx, as_json, batch_ids=list(batch_ids) or None,
                         every_batch=every_batch, recheck=recheck)
+    checked = (run_content(ctx, as_json, batch_ids=list(batch_ids) or None, recheck=recheck)
+               if content else None)
     if as_json:
-        emit_json(report.as_dict())
+        emit_json(with_content(report.as_dict(), checked))
     else:
         print_report(report)
+        if checked is not None:
+            print_content(checked)
+
+
+def with_content(data: dict, content) -> dict:
+    """The verify JSON with each batch's `content` added (when the content was checked)."""
+    if content is None:
+        return data
+    from segcore.masks.mask_content_check import json_summary
+
+    rows = content.by_batch()
+    for batch in data["batches"]:
+        if batch["id"] in rows:
+            batch["content"] = json_summary(rows[batch["id"]])
+    data["content_checked_uploads"] = content.checked_uploads
+    data["content_skipped_uploads"] = content.skipped
+    return data

@@ -40,6 +40,15 @@ class Settings:
     def mask_check_budget(self) -> int:
         """Bytes a mask check may read or decompress from one upload."""
         return self.mask_check_budget_mb * 1024 * 1024
+    mask_labels: tuple[float, ...] | None = None  # MASK_LABELS; None: label values not checked
+    mask_min_pixels: int = 0  # MASK_MIN_PIXELS; 0: not checked
+    mask_qc_budget_mb: int = 2048
+    mask_qc_max_voxels: int = 64_000_000
+
+    @property
+    def mask_qc_budget(self) -> int:
+        """Bytes a content check may decompress from one upload."""
+        return self.mask_qc_budget_mb * 1024 * 1024
     timezone: str | None = None  # IANA name; None shows times in the server's own zone
     masks_set_status: bool = True
     stall_days: int = 7
@@ -164,6 +173,25 @@ def _timezone(value: str | None) -> str | None:
     return value
 
 
+def _labels(value: str | None) -> tuple[float, ...] | None:
+    """The agreed label values of MASK_LABELS (`0,1,2`), sorted; None when unset."""
+    if value is None:
+        return None
+    labels = set()
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        try:
+            number = float(part)
+        except ValueError:
+            number = float("nan")
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ConfigError(f"MASK_LABELS={value!r}: {part!r} is not a number (label values "
+                              "such as 0,1,2)")
+        labels.add(number)
+    if not labels:
+        raise ConfigError(f"MASK_LABELS={value!r}: no label values (such as 0,1,2)")
+    return tuple(sorted(labels))
+
+
 def settings_from(env: Mapping[str, str]) -> Settings:
     """Build settings from a mapping of variables; raise ConfigError naming a bad one."""
     values = {k: v.strip() for k, v in env.items() if isinstance(v, str) and v.strip()}
@@ -199,6 +227,13 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         mask_suffixes=_suffixes(values.get("MASK_SUFFIXES", ",".join(Settings.mask_suffixes))),
         mask_check_budget_mb=_int("MASK_CHECK_BUDGET_MB",
                                   values.get("MASK_CHECK_BUDGET_MB", "2048"), 1, 1_048_576),
+        mask_labels=_labels(values.get("MASK_LABELS")),
+        mask_min_pixels=_int("MASK_MIN_PIXELS", values.get("MASK_MIN_PIXELS", "0"), 0,
+                             1_000_000_000),
+        mask_qc_budget_mb=_int("MASK_QC_BUDGET_MB", values.get("MASK_QC_BUDGET_MB", "2048"), 1,
+                               1_048_576),
+        mask_qc_max_voxels=_int("MASK_QC_MAX_VOXELS",
+                                values.get("MASK_QC_MAX_VOXELS", "64000000"), 1, 10**12),
         timezone=_timezone(values.get("TIMEZONE")),
         masks_set_status=_switch("MASKS_SET_STATUS", values.get("MASKS_SET_STATUS", "on")),
         stall_days=_int("STALL_DAYS", values.get("STALL_DAYS", "7"), 1, 365),
@@ -253,6 +288,11 @@ def describe(settings: Settings) -> dict[str, str]:
         "LANGUAGE": settings.language,
         "MASK_SUFFIXES": ",".join(settings.mask_suffixes) or "(none)",
         "MASK_CHECK_BUDGET_MB": str(settings.mask_check_budget_mb),
+        "MASK_LABELS": (",".join(f"{v:g}" for v in settings.mask_labels)
+                        if settings.mask_labels is not None else "(not checked)"),
+        "MASK_MIN_PIXELS": str(settings.mask_min_pixels or "(not checked)"),
+        "MASK_QC_BUDGET_MB": str(settings.mask_qc_budget_mb),
+        "MASK_QC_MAX_VOXELS": str(settings.mask_qc_max_voxels),
         "TIMEZONE": settings.timezone or "(the server's zone)",
         "MASKS_SET_STATUS": "on" if settings.masks_set_status else "off",
         "STALL_DAYS": str(settings.stall_days),

@@ -21,6 +21,7 @@ SYNC_INDEX = "sync_index"
 LOCKS = "locks"
 MASK_CHECKS = "mask_checks"    # each upload's listed mask names, keyed by the upload's id
 RECEIPTS = "receipts"          # one receipt per upload, keyed by the upload's id
+MASK_CONTENT = "mask_content"  # each upload's content check (sizes, empty, labels), by id
 BATCH_IMAGES = "batch_images"  # each batch's image names, keyed by batch id
 UPLOAD_DAYS = "upload_days"  # uploads per local day, kept by the sync (segcore.sync.upload_stats)
 RESTORE_STATE = "restore_state"  # a restore under way (or interrupted), see segcore.backup_restore

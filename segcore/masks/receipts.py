@@ -15,9 +15,10 @@ from pymongo import DESCENDING, ReplaceOne
 from pymongo.database import Database
 
 from segcore.core.naming import person_key
-from segcore.core.schema import MASK_CHECKS, RECEIPTS, find_in
+from segcore.core.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in
 from segcore.core.timefmt import utcnow
 from segcore.masks import batch_images
+from segcore.masks.mask_content_check import has_content_problem
 from segcore.masks.mask_matching import NAMES_SHOWN, compare_batch
 from segcore.work import delivery
 
@@ -145,8 +146,25 @@ def list_receipts(work: Database, batch_ids: list[str] | None = None, *,
         query["problem"] = problem
     elif problem:
         raise ValueError(f"unknown problem {problem!r}")
-    cursor = work[RECEIPTS].find(query).sort("upload_date", DESCENDING).limit(int(limit))
-    return list(cursor)
+    found = list(work[RECEIPTS].find(query).sort("upload_date", DESCENDING).limit(int(limit)))
+    return with_content(work, found)
+
+
+def with_content(work: Database, receipts: list[dict]) -> list[dict]:
+    """The receipts with their uploads' content results (segcore.masks.mask_content_check),
+    joined when read: content checks run after the receipt is made. A result with problems
+    makes the upload not usable."""
+    results = {d["_id"]: d for d in find_in(work[MASK_CONTENT], "_id",
+                                             [r["_id"] for r in receipts])}
+    for receipt in receipts:
+        content = results.get(receipt["_id"])
+        if content is None:
+            continue
+        receipt["content"] = {k: v for k, v in content.items() if k != "_id"}
+        if has_content_problem(content) and receipt.get("problem") in (None, "unknown"):
+            receipt.update(problem="content", usable=False,
+                           reason=f"{content.get('problems')} content problem(s)")
+    return receipts
 
 
 def uploaders(work: Database) -> list[str]:

@@ -14,15 +14,40 @@ from segcore.work.batches import ChangeResult, Edit
 from segcore.work.delivery import CHECK_FIELD
 from segcore.report.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
 from segcore.team.team import list_members
+from segcore.core.errors import N_, ValidationError
 
 MOVE_PREFIX = "suggested move"
+# Who is late, as the Batches page filters it: a due date passed, at risk of missing it, or
+# held by someone stalled.
+LATE_KINDS = ("overdue", "at_risk", "stalled")
 # A move is applied only while its batch is still not delivered: never move usable work.
 _STILL_OPEN = {f"{CHECK_FIELD}.usable": {"$ne": True}}
+
 
 
 def pace_rows(db: Database) -> list[dict]:
     """Every batch as a `pace_row`, in one read with a projection."""
     return [pace_row(doc) for doc in db[BATCHES].find({}, PACE_PROJECTION)]
+
+
+def late_ids(found: Alerts, rows: list[dict], kind: str) -> frozenset[str]:
+    """The ids of the open batches that are late in the way `kind` (one of LATE_KINDS) says.
+
+    `rows` are `pace_row`s (or rows holding the same fields). Overdue: a due date before the
+    office's today on a batch without masks that is not done (the table's "overdue" marker);
+    at risk: `found.at_risk`; stalled: the open batches of stalled people. Pure; raises
+    ValidationError for another kind.
+    """
+    if kind == "overdue":
+        return frozenset(r["id"] for r in rows if r["due_date"] is not None
+                         and r["due_date"] < found.today and not r["with_masks"]
+                         and r.get("status") != "done")
+    if kind == "at_risk":
+        return frozenset(b.id for b in found.at_risk)
+    if kind == "stalled":
+        return frozenset(batch_id for person in found.stalled for batch_id in person.queue)
+    raise ValidationError(N_("'{kind}' is not a kind of lateness ({kinds})."), kind=kind,
+                          kinds=", ".join(LATE_KINDS), field="late")
 
 
 def team_rows(db: Database) -> list[dict]:

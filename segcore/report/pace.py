@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
-from segcore.work.delivery import CHECK_FIELD, delivered_at, is_open, is_usable_check
+from segcore.work.delivery import (CHECK_FIELD, CONTENT_FIELD, delivered_at, is_open,
+                                   is_usable_batch)
 from segcore.core.naming import batch_number, person_key
 from segcore.core.timefmt import parse_date
 
 PRIORITY_RANK = {"alta": 0, "media": 1, "baja": 2}  # anything else (legacy, missing) comes after
 PACE_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
                    "training_metrics_info.first_upload": 1,
-                   "training_metrics_info.latest_upload": 1, CHECK_FIELD: 1,
+                   "training_metrics_info.latest_upload": 1, CHECK_FIELD: 1, CONTENT_FIELD: 1,
                    "metadata.due_date": 1, "metadata.priority": 1, "review": 1}
 
 
@@ -131,11 +132,11 @@ def pace_row(doc: dict) -> dict:
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     assignee = doc.get("assignee")
     assignee = assignee if isinstance(assignee, str) and assignee.strip() else None
-    usable = is_usable_check(doc.get(CHECK_FIELD))
+    usable = is_usable_batch(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD))
     return {"id": str(doc.get("id", "")), "assignee": assignee, "usable": usable,
             "with_masks": doc.get("mongo_uploaded") is True,
             "open": is_open(assignee, usable, doc.get("status")),
-            "delivered": delivered_at(doc.get(CHECK_FIELD)),
+            "delivered": delivered_at(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD)),
             "due_date": parse_due_date(meta.get("due_date")), "priority": meta.get("priority")}
 
 

@@ -17,7 +17,7 @@ from segcore.work.batches import UNASSIGNED
 from segcore.core.naming import person_key
 from segcore.report.stats import Summary, summary_from_counts
 from segcore.core.timefmt import parse_date
-from segcore.work.delivery import delivered_at, is_usable_check
+from segcore.work.delivery import delivered_at, is_usable_batch
 
 PROGRESS_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
                        "training_metrics_info.latest_upload": 1, "mask_check": 1}
@@ -32,8 +32,8 @@ def progress_row(doc: dict) -> dict:
             "assignee": assignee if isinstance(assignee, str) and assignee.strip() else None,
             "status": doc.get("status"),
             "with_masks": doc.get("mongo_uploaded") is True,
-            "usable": is_usable_check(doc.get("mask_check")),
-            "delivered": delivered_at(doc.get("mask_check")),
+            "usable": is_usable_batch(doc.get("mask_check"), doc.get("mask_content")),
+            "delivered": delivered_at(doc.get("mask_check"), doc.get("mask_content")),
             "masks_complete": _mask_state(doc) == "complete",
             "latest_upload": latest if isinstance(latest, datetime) else parse_date(latest)}
 
@@ -183,6 +183,23 @@ def burndown(rows: list[dict], start: date, end: date, today: date,
         projection = [{"day": today, "pending": pending_now}, {"day": finish, "pending": 0}]
     return Burndown(points=points, rate_per_day=round(rate, 2), projected_finish=finish,
                     projection=projection, pending_now=pending_now)
+
+
+def person_burndown(trend: Burndown, open_now: int, finish: date | None,
+                    today: date) -> Burndown:
+    """`trend` (one person's batches) projected by that person's own rule, `pace.PersonPace`.
+
+    A person's projected finish is computed once, from their pace over working days
+    (`segcore.pace`), and shown as such wherever it appears: the Dashboard filtered to them
+    draws the same date the Team page lists, from their pending count down by their open
+    batches. Pure.
+    """
+    projection = ([{"day": today, "pending": trend.pending_now},
+                   {"day": finish, "pending": max(0, trend.pending_now - open_now)}]
+                  if finish is not None and open_now else [])
+    return Burndown(points=trend.points, rate_per_day=trend.rate_per_day,
+                    projected_finish=finish if open_now else None, projection=projection,
+                    pending_now=trend.pending_now)
 
 
 def sync_age(last_finished: datetime | None, now: datetime,

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pymongo.database import Database
 
 from segcore.work.batches import COLLECTION
-from segcore.work.delivery import CHECK_FIELD
+from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,9 @@ def summary(db: Database) -> Summary:
         "total": {"$sum": 1},
         "assigned": {"$sum": {"$cond": [{"$in": [{"$ifNull": ["$assignee", ""]}, [""]]}, 0, 1]}},
         "with_masks": {"$sum": {"$cond": [{"$eq": ["$mongo_uploaded", True]}, 1, 0]}},
-        "delivered": {"$sum": {"$cond": [{"$eq": [f"${CHECK_FIELD}.usable", True]}, 1, 0]}},
+        "delivered": {"$sum": {"$cond": [{"$and": [
+            {"$eq": [f"${CHECK_FIELD}.usable", True]},
+            {"$not": [{"$gt": [{"$ifNull": [f"${CONTENT_FIELD}.problems", 0]}, 0]}]}]}, 1, 0]}},
     }}]
     rows = list(db[COLLECTION].aggregate(pipeline))
     if not rows:

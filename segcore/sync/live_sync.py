@@ -23,7 +23,7 @@ from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from segcore.work.batches import generation
 from segcore.core.connection import Databases, driver_error_message
-from segcore.core.errors import SyncAlreadyRunning
+from segcore.core.errors import SegcoreError, SyncAlreadyRunning
 from segcore.core.timefmt import utcnow
 from segcore.uploads.live_stream import IDLE_WAIT_MS, ChangeFeed
 from segcore.sync.sync import batch_list_stamp, sync_once
@@ -203,10 +203,29 @@ class LiveSync:
         self.log(f"applied {len(documents)} changed uploads ({report.new_files} new, "
                  f"{report.removed_files} removed): batches updated {updated}, status moves "
                  f"{report.status_moves}, bulk writes {bulk_writes}, {seconds:.2f} s")
+        self._check_content([i for i, doc in documents.items() if doc is not None])
         if opened or time.monotonic() - self.summarised_at > SUMMARY_EVERY_S:
             self._summarise()
         if self.journaled > JOURNAL_MAX_ENTRIES:
             self._fold()
+
+    def _check_content(self, upload_ids: list) -> None:
+        """Content-check new uploads of batches whose images are listed (the others wait for
+        `verify`); a problem is logged, never stops the live sync."""
+        if not upload_ids:
+            return
+        from segcore.masks.mask_content_check import check_content
+
+        try:
+            found = check_content(self.databases, upload_ids=upload_ids, author=self.author,
+                                  list_images=False)
+        except (SegcoreError, PyMongoError) as exc:
+            self.log(f"content check skipped: {exc}")
+            return
+        if found.checked_uploads:
+            problems = sum(int(row.get("problems") or 0) for row in found.batches)
+            self.log(f"content-checked {found.checked_uploads} uploads: {problems} masks with "
+                     f"problems in their batches")
 
     def _idle(self, token: dict | None) -> None:
         """Between changes: keep the lease, notice batch-list changes, refresh the problems."""

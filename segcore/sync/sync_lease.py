@@ -87,23 +87,26 @@ class Lease:
 def _already_running(held: dict) -> SyncAlreadyRunning:
     """The refusal, naming a live sync (`sync --watch`) and where it runs when it is one."""
     since = held.get("since")
-    time_text = f"{since:%H:%M:%S}" if since else None
+    # `since` goes along too: the app words it in the office's zone, the CLI says UTC.
+    time_text = f"{since:%H:%M:%S} UTC" if since else None
     if held.get("kind") == "restore":
-        return SyncAlreadyRunning(N_("A restore of the database is running (since {time} UTC); "
-                                     "try again when it has finished."), time=time_text or "?")
+        return SyncAlreadyRunning(N_("A restore of the database is running (since {time}); "
+                                     "try again when it has finished."), time=time_text or "?",
+                                  since=since)
     if held.get("kind") == "live":
         host = held.get("host") or "another host"
         if time_text:
             return SyncAlreadyRunning(N_(
-                "A live sync (`segcore sync --watch` on {host}) has been running since {time} "
-                "UTC: it applies new uploads within seconds, so no sync is needed."),
-                live=True, host=host, time=time_text)
+                "A live sync (`segcore sync --watch` on {host}) has been running since {time}: "
+                "it applies new uploads within seconds, so no sync is needed."),
+                live=True, host=host, time=time_text, since=since)
         return SyncAlreadyRunning(N_(
             "A live sync (`segcore sync --watch` on {host}) is running: it applies new uploads "
             "within seconds, so no sync is needed."), live=True, host=host)
     if time_text:
-        return SyncAlreadyRunning(N_("Another sync is running (since {time} UTC); try "
-                                     "again when it has finished."), time=time_text)
+        return SyncAlreadyRunning(N_("Another sync is running (since {time}); try "
+                                     "again when it has finished."), time=time_text,
+                                  since=since)
     return SyncAlreadyRunning(N_("Another sync is running; try again when it has "
                                  "finished."))
 

@@ -73,10 +73,12 @@ class ChunkFile(io.RawIOBase):
     UnreadableUpload.
     """
 
-    def __init__(self, chunks: Collection, stored: StoredFile, stats: ReadStats | None = None):
+    def __init__(self, chunks: Collection, stored: StoredFile, stats: ReadStats | None = None,
+                 keep: int | None = None):
         self._chunks = chunks
         self._stored = stored
         self._cache: dict[int, bytes] = {}
+        self._keep = keep  # chunks kept in memory (None: all), for reading members in turn
         self._pos = 0
         self.stats = stats or ReadStats()
 
@@ -99,6 +101,8 @@ class ChunkFile(io.RawIOBase):
             doc = self._chunks.find_one({"files_id": self._stored.id, "n": n}, {"data": 1})
             data = _check_chunk(self._stored, n, doc.get("data") if doc else None)
             self.stats.add(data)
+            if self._keep is not None and len(self._cache) >= self._keep:
+                self._cache.pop(next(iter(self._cache)))  # the oldest fetched
             self._cache[n] = data
         return self._cache[n]
 
@@ -125,6 +129,7 @@ class ChunkStream(io.RawIOBase):
                                    batch_size=CURSOR_BATCH).sort("n", 1)
         self._next_n = 0
         self._buffer = b""
+        self._offset = 0
         self.stats = stats or ReadStats()
 
     def readable(self) -> bool:
@@ -144,11 +149,12 @@ class ChunkStream(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         view = memoryview(buffer).cast("B")
-        if not self._buffer:
-            self._buffer = self._fetch()
-        piece = self._buffer[:len(view)]
+        if self._offset >= len(self._buffer):
+            self._buffer, self._offset = self._fetch(), 0
+        # An offset into the chunk: slicing off what was read would copy the rest each time.
+        piece = memoryview(self._buffer)[self._offset:self._offset + len(view)]
         view[:len(piece)] = piece
-        self._buffer = self._buffer[len(piece):]
+        self._offset += len(piece)
         return len(piece)
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from segcore.work.batches import (MASK_STATES, SORTS, TABLE_PROJECTION, UNASSIGN
                              BatchPage, BatchQuery)
 from segcore.core.data_version import changed_batches, read_versions
 from segcore.core.errors import ValidationError
-from segcore.work.delivery import delivered_at, is_open, is_usable_check
+from segcore.work.delivery import delivered_at, is_open, is_usable_batch
 from segcore.report.pace import PACE_PROJECTION, parse_due_date
 from segcore.report.progress import PROGRESS_PROJECTION
 from segcore.core.schema import BATCHES, find_in
@@ -48,7 +48,9 @@ def batch_row(doc: dict) -> dict:
         meta = {}
     check = get("mask_check")
     mask_state = check.get("state") if isinstance(check, dict) else None
-    usable = is_usable_check(check)
+    content = get("mask_content")
+    problems = content.get("problems") if isinstance(content, dict) else None
+    usable = is_usable_batch(check, content)
     review = get("review") if isinstance(get("review"), dict) else {}
     assignee = get("assignee")
     if not (isinstance(assignee, str) and assignee.strip()):
@@ -61,7 +63,7 @@ def batch_row(doc: dict) -> dict:
             "with_masks": with_masks, "masks_complete": mask_state == "complete",
             "latest_upload": latest if isinstance(latest, datetime) else parse_date(latest),
             "open": is_open(assignee, usable, status), "usable": usable,
-            "delivered": delivered_at(check) if usable else None,
+            "delivered": delivered_at(check, content) if usable else None,
             "uploaded": (info.get("first_upload") or latest) if with_masks else None,
             "sent_back": review.get("sent_back") or 0,
             "accepted": isinstance(review.get("accepted_at"), datetime) and status == "done",
@@ -69,7 +71,8 @@ def batch_row(doc: dict) -> dict:
             "due_date": parse_due_date(meta.get("due_date")), "priority": meta.get("priority"),
             "number": number if isinstance(number, int) and not isinstance(number, bool)
             else None,
-            "folder_missing": get("folder_missing") is True, "mask_state": mask_state}
+            "folder_missing": get("folder_missing") is True, "mask_state": mask_state,
+            "mask_problems": problems if isinstance(problems, int) and problems > 0 else 0}
 
 
 def read_all_rows(db: Database) -> dict[str, dict]:
@@ -117,6 +120,10 @@ def matches(row: dict, query: BatchQuery) -> bool:
     elif query.mask_state:
         raise ValidationError(f"'{query.mask_state}' is not a mask-check state.",
                               field="mask_state")
+    if query.mask_problems is not None and bool(row["mask_problems"]) != query.mask_problems:
+        return False
+    if query.only is not None and row["id"] not in query.only:
+        return False
     text = (query.text or "").strip().casefold()
     return not text or text in row["id"].casefold()
 

@@ -62,6 +62,23 @@ def change_count(pending: Pending) -> int:
     return sum(len(columns) for columns in pending.values())
 
 
+def unseen_changes(pending: Pending, shown: set[str], matching) -> tuple[int, int]:
+    """Unsaved changes in rows not on screen: (hidden by the filter, on another table page).
+
+    `shown` holds the ids of the rows drawn; `matching(batch_id)` says whether a batch passes
+    the filter now (a pending value does not count: the stored row is what is filtered).
+    """
+    hidden = elsewhere = 0
+    for batch_id, columns in pending.items():
+        if batch_id in shown:
+            continue
+        if matching(batch_id):
+            elsewhere += len(columns)
+        else:
+            hidden += len(columns)
+    return hidden, elsewhere
+
+
 def shown_row(row: dict, columns: dict[str, tuple[object, object]]) -> dict:
     """A table row with the pending values in place of the stored ones (dates as dates)."""
     shown = dict(row)

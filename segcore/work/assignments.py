@@ -151,6 +151,51 @@ def assign(db: Database, batch_ids: list[str], assignee: str | None, author: "st
     return result
 
 
+BULK_FIELDS = ("status", "priority", "due_date")
+
+
+def bulk_edits(docs: dict[str, dict], changes: dict[str, object],
+               where_status: str | None = None) -> tuple[list[Edit], list[str]]:
+    """The compare-and-set edits setting `changes` on `docs` (the values their reader saw).
+
+    `where_status` keeps only the batches still holding that stored status (to replace a legacy
+    code such as "S"); the others are returned apart, by id. Pure; raises ValidationError for
+    a field bulk editing does not offer.
+    """
+    for name in changes:
+        if name not in BULK_FIELDS:
+            raise ValidationError(N_("'{name}' cannot be changed in bulk."), name=name,
+                                  field=name)
+    edits, skipped = [], []
+    for batch_id, doc in docs.items():
+        if where_status is not None and doc.get("status") != where_status:
+            skipped.append(batch_id)
+            continue
+        edits += [Edit(batch_id, name, get_value(doc, name), value)
+                  for name, value in changes.items()]
+    return edits, skipped
+
+
+def set_fields(db: Database, batch_ids: list[str], changes: dict[str, object],
+               author: "str | Actor", seen: dict[str, dict] | None = None,
+               where_status: str | None = None) -> ChangeResult:
+    """Set status, priority and/or due date of `batch_ids` at once, in the history like any edit.
+
+    Compare-and-set against `seen` (the documents the user was shown, by id) where given, else
+    against the values read now; `where_status` changes only batches still holding that status
+    (the others are reported in `failed`). Raises ValidationError (nothing written) for a value
+    that is not allowed.
+    """
+    current = get_batches(db, batch_ids, _EDIT_PROJECTION)
+    docs = {bid: (seen or {}).get(bid, doc) for bid, doc in current.items()}
+    edits, skipped = bulk_edits(docs, changes, where_status)
+    result = apply_edits(db, edits, author)
+    result.missing += [str(b) for b in batch_ids if str(b) not in current]
+    for batch_id in skipped:
+        result.failed[batch_id] = f"its status is no longer '{where_status}'"
+    return result
+
+
 def plan_balance(workloads: dict[str, int], batch_ids: list[str]) -> dict[str, str]:
     """Hand each batch to whoever has the fewest open batches at that point (ties by name)."""
     if not workloads:

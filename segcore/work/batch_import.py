@@ -238,11 +238,9 @@ def plan_import(entries: list[BatchEntry], existing: list[dict],
                 folder_exists: FolderCheck | None = None) -> tuple[list, list, ImportResult]:
     """Compare import entries with stored batches: what to insert, what to update, what to flag.
 
-    Pure apart from `folder_exists` (see `folder_checker`): `existing` holds the stored
-    {id, folder, number, folder_missing, image_count}. A stored batch is flagged "folder
-    missing" only when `folder_exists` says its folder is absent, never because no source
-    listed it: a small file must not flag the rest of the list. Updates are (stored id, fields
-    to set, what the update counts as).
+    Pure apart from `folder_exists` (see `folder_checker`); `existing` holds the stored
+    {id, folder, number, folder_missing, image_count}. Any batch is flagged "folder missing"
+    exactly when `folder_exists` says its folder is absent, never because no source listed it.
     """
     stored = {doc["id"]: doc for doc in existing if isinstance(doc.get("id"), str)}
     by_number: dict[str, str] = {}
@@ -268,30 +266,45 @@ def plan_import(entries: list[BatchEntry], existing: list[dict],
             wanted["folder"] = entry.folder
         if entry.image_count is not None:
             wanted["image_count"] = entry.image_count
+        # A listed batch is checked on disk too, new or old: being listed is not being there.
+        folder = wanted.get("folder", (doc or {}).get("folder"))
+        on_disk = folder_exists({"id": stored_id or entry.id, "folder": folder}) \
+            if folder_exists else None
         if doc is None:
             extra = {k: v for k, v in entry.extra.items() if k not in PROTECTED | set(wanted)}
             inserts.append({**extra, "id": entry.id, **wanted, "assignee": None,
-                            "status": "pending", "mongo_uploaded": False,
-                            "created_at": utcnow()})
+                            "status": "pending", "mongo_uploaded": False, "created_at": utcnow(),
+                            **({"folder_missing": True} if on_disk is False else {})})
             result.added += 1
-            continue
-        changes = {k: v for k, v in wanted.items() if doc.get(k) != v}
-        kinds = ["updated"] if changes else []
-        if doc.get("folder_missing") is True:
-            changes["folder_missing"] = False
-            result.restored.append(stored_id)
-            kinds.append("restored")
-        if changes:
-            updates.append((stored_id, changes, kinds))
-            result.updated += 1
-        else:
-            result.unchanged += 1
+            result.flagged_missing += [entry.id] if on_disk is False else []
+        elif update := _plan_update(stored_id, doc, wanted, on_disk, result):
+            updates.append(update)
     for batch_id, doc in stored.items():
         if (batch_id not in seen and doc.get("folder_missing") is not True
                 and folder_exists is not None and folder_exists(doc) is False):
             updates.append((batch_id, {"folder_missing": True}, ["flagged_missing"]))
             result.flagged_missing.append(batch_id)
     return inserts, updates, result
+
+
+def _plan_update(stored_id: str, doc: dict, wanted: dict, on_disk: bool | None,
+                 result: ImportResult) -> tuple | None:
+    """The update of one listed, stored batch (or None), counted in `result`."""
+    changes = {k: v for k, v in wanted.items() if doc.get(k) != v}
+    kinds = ["updated"] if changes else []
+    if on_disk is False and doc.get("folder_missing") is not True:
+        changes["folder_missing"] = True
+        result.flagged_missing.append(stored_id)
+        kinds.append("flagged_missing")
+    elif on_disk is not False and doc.get("folder_missing") is True:
+        changes["folder_missing"] = False
+        result.restored.append(stored_id)
+        kinds.append("restored")
+    if not changes:
+        result.unchanged += 1
+        return None
+    result.updated += 1
+    return stored_id, changes, kinds
 
 
 _EXISTING = {"_id": 0, "id": 1, "folder": 1, "number": 1, "folder_missing": 1, "image_count": 1}
@@ -319,7 +332,8 @@ def import_batches(db: Database, entries: list[BatchEntry], author: "str | Actor
     for attempt in range(3):
         existing = list(db[COLLECTION].find({}, _EXISTING))
         inserts, updates, result = plan_import(entries, existing, folder_exists)
-        steps = [(InsertOne(doc), ("added",)) for doc in inserts]
+        steps = [(InsertOne(doc), ("added", "flagged_missing") if doc.get("folder_missing")
+                  else ("added",)) for doc in inserts]
         steps += [(UpdateOne({"id": batch_id}, {"$set": changes}), kinds)
                   for batch_id, changes, kinds in updates]
         try:

@@ -115,6 +115,8 @@ class BatchQuery:
     text: str | None = None
     folder_missing: bool | None = None
     mask_state: str | None = None  # a mask-check state, or UNCHECKED
+    mask_problems: bool | None = None  # True: a content check found a mask problem
+    only: frozenset[str] | None = None  # only these ids (a set computed elsewhere: who is late)
 
 
 def build_filter(query: BatchQuery) -> dict:
@@ -140,8 +142,19 @@ def build_filter(query: BatchQuery) -> dict:
         clauses["mask_check.state"] = query.mask_state
     elif query.mask_state:
         raise ValidationError(f"'{query.mask_state}' is not a mask-check state.", field="mask_state")
+    if query.mask_problems is True:
+        clauses["mask_content.problems"] = {"$gt": 0}
+    elif query.mask_problems is False:
+        clauses["mask_content.problems"] = {"$not": {"$gt": 0}}
+    ids = []
     if query.text and query.text.strip():
-        clauses["id"] = {"$regex": re.escape(query.text.strip()), "$options": "i"}
+        ids.append({"id": {"$regex": re.escape(query.text.strip()), "$options": "i"}})
+    if query.only is not None:  # a large set is costly here: `batch_rows.matches` is not
+        ids.append({"id": {"$in": sorted(query.only)}})
+    if len(ids) == 1:
+        clauses.update(ids[0])
+    elif ids:
+        clauses["$and"] = ids
     return clauses
 
 
@@ -190,6 +203,13 @@ def next_pending_ids(db: Database, count: int) -> list[str]:
     cursor = (db[COLLECTION].find({**UNASSIGNED_WORK, "folder_missing": {"$ne": True}},
                                   {"_id": 0, "id": 1})
               .sort([("number", ASCENDING), ("id", ASCENDING)]).limit(max(0, int(count))))
+    return [doc["id"] for doc in cursor]
+
+
+def ids_with_status(db: Database, status: str) -> list[str]:
+    """Every batch holding `status` as stored (a legacy code too), in batch order."""
+    cursor = db[COLLECTION].find({"status": str(status)}, {"_id": 0, "id": 1}).sort(
+        [("number", ASCENDING), ("id", ASCENDING)])
     return [doc["id"] for doc in cursor]
 
 

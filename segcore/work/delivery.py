@@ -22,6 +22,7 @@ CHECK_FIELD = "mask_check"
 # The open-batch rule as a query, for the few segcore reads that ask the server (a person's
 # open batches when they leave the team, balancing): assigned, no usable masks, not done.
 # UNASSIGNED_WORK is the same work not yet handed to anyone (next N pending to a person).
+CONTENT_FIELD = "mask_content"  # the content checks' result on a batch (`problems`)
 NOT_DELIVERED = {f"{CHECK_FIELD}.usable": {"$ne": True}, "status": {"$ne": DONE}}
 OPEN_FILTER = {"assignee": {"$nin": [None, ""]}, **NOT_DELIVERED}
 UNASSIGNED_WORK = {"assignee": {"$in": [None, ""]}, **NOT_DELIVERED}
@@ -38,6 +39,13 @@ def is_usable_check(check: object) -> bool:
                               check.get("content"))
 
 
+def is_usable_batch(check: object, content: object = None) -> bool:
+    """A batch's delivery from its stored mask check and content check (`mask_content`, kept
+    by the content checks: any problem makes the masks unusable)."""
+    problems = content.get("problems") if isinstance(content, dict) else None
+    return is_usable_check(check) and not (isinstance(problems, int) and problems > 0)
+
+
 def usable_from_counts(state: object, images: object, missing: object, content=None) -> bool:
     """The delivery rule from a check's counts: images known and each with a mask."""
     if state not in ("complete", "extra", "unreadable"):
@@ -52,9 +60,9 @@ def is_open(assignee: object, usable: bool, status: object) -> bool:
     return isinstance(assignee, str) and bool(assignee.strip()) and not usable and status != DONE
 
 
-def delivered_at(check: object) -> datetime | None:
+def delivered_at(check: object, content: object = None) -> datetime | None:
     """When a usable batch became usable (the date of the upload that completed it), else None."""
-    if not is_usable_check(check):
+    if not is_usable_batch(check, content):
         return None
     moment = check.get("usable_since")
     return moment if isinstance(moment, datetime) else None

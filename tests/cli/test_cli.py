@@ -85,3 +85,25 @@ def test_health_reports_both_databases(run_cli, settings):
     report = json.loads(out.stdout)
     assert [h["database"] for h in report] == [settings.mongo_db, settings.training_db]
     assert all(h["reachable"] and h["rtt_ms"] is not None and h["version"] for h in report)
+
+
+def test_batches_set_replaces_a_legacy_status_and_sets_fields(run_cli, db):
+    # Issue 24 item 12: bulk edit from the command line, compare-and-set, in the history.
+    db.batches.insert_many([{"id": f"batch_{n}", "number": n,
+                             "status": "S" if n < 4 else "pending"} for n in range(1, 6)])
+    done = run_cli("batches", "set", "--where-status", "S", "--status", "review")
+    assert done.returncode == 0 and "3 batches updated" in done.stdout
+    assert sorted(d["id"] for d in db.batches.find({"status": "review"})) == \
+        ["batch_1", "batch_2", "batch_3"]
+    done = run_cli("batches", "set", "batch_4", "batch_5", "--priority", "alta", "--due",
+                   "2027-02-01")
+    assert done.returncode == 0 and "2 batches updated" in done.stdout
+    assert db.batches.find_one({"id": "batch_5"})["metadata"] == {"priority": "alta",
+                                                                   "due_date": "2027-02-01"}
+    bad = run_cli("batches", "set", "batch_4", "--status", "S")
+    assert bad.returncode == 1 and "Status must be one of" in bad.stderr
+    assert db.batches.find_one({"id": "batch_4"})["status"] == "pending"
+    hist = json.loads(run_cli("history", "batch_1", "--json").stdout)
+    assert [(h["field"], h["old"], h["new"]) for h in hist] == [("status", "S", "review")]
+    usage = run_cli("batches", "set", "batch_4")
+    assert usage.returncode == 2 and "at least one of" in usage.stderr

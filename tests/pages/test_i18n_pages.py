@@ -167,3 +167,37 @@ def test_a_refused_batch_edit_is_worded_in_spanish(app_env, monkeypatch, spanish
     assert [e.value for e in at.error] == [
         "No se guardó nada. batch_2: La prioridad debe ser una de estas: alta, media, baja."]
     assert db.batches.find_one({"id": "batch_2"}).get("metadata") is None
+
+
+def test_after_login_the_selector_shows_the_users_saved_language(app_env, monkeypatch):
+    # Issue 24 item 1: the page was English while the selector still said "Español".
+    monkeypatch.setenv("LOGIN", "on")
+    monkeypatch.setenv("LANGUAGE", "es")
+    auth.add_user(app_env.work, "Coord", "coordinator", PASSWORD)
+    auth.set_language(app_env.work, "Coord", "en")
+    at = page("streamlit_app").run()
+    assert at.selectbox(key="language_choice").value == "es"  # the login form: LANGUAGE
+    at = log_in(at, "Coord", PASSWORD)
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["Dashboard"]
+    assert at.selectbox(key="language_choice").value == "en"
+    at.selectbox(key="language_choice").set_value("es").run()
+    assert [t.value for t in at.title] == ["Tablero"]
+    assert auth.user_language(app_env.work, "Coord") == "es"
+
+
+def test_a_language_change_sends_every_labelled_choice_again(app_env, monkeypatch):
+    # Issue 24 item 1: the filters kept "Todos"/"Descendente" after a change, and the next
+    # live refresh reset the sort. The choices keep their stored values and are re-sent.
+    at = page("streamlit_app").run()
+    at.switch_page("ui/pages/batches.py").run()
+    at.selectbox(key="bf_order").set_value("Descending").run()
+    at.selectbox(key="bf_sort").set_value("assignee").run()
+    at.selectbox(key="language_choice").set_value("es").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="bf_order").value == "Descending"
+    assert at.selectbox(key="bf_order").options == ["Ascendente", "Descendente"]
+    assert at.selectbox(key="bf_sort").value == "assignee"
+    protos = {w.key: w.proto for w in at.selectbox}
+    # The browser is told the value again, in the new language's label.
+    assert protos["bf_order"].set_value and protos["bf_order"].raw_value == "Descendente"

@@ -114,7 +114,7 @@ def test_filters_paging_and_history(app_env):
     at.button(key="save_batches").click().run()
     at.text_input(key="history_of").input("batch_11").run()
     assert not at.exception
-    assert at.dataframe[-1].value.iloc[0]["new"] == "review"
+    assert at.dataframe[-1].value.iloc[0]["New"] == "In review"
 
 
 def grid_options(at, column):
@@ -253,3 +253,125 @@ def test_folder_is_relative_overdue_marked_and_details_for_any_batch(app_env, mo
     at.text_input(key="history_of").input("batch_55").run()  # not on the page shown
     assert not at.exception
     assert any("/data/batch_55" in m.value for m in at.markdown)
+
+
+def test_a_batchs_details_are_worded_in_the_office_time_zone(app_env, monkeypatch):
+    # Issue 24 item 5: a raw dict dump, English field names, False, None and UTC times.
+    from datetime import datetime
+    db = app_env.work
+    seed(db, 3)
+    db.batches.update_one({"id": "batch_2"}, {"$set": {
+        "status": "S", "created_at": datetime(2026, 1, 5, 18, 30), "folder_missing": False,
+        "mongo_uploaded": True, "metadata": {"priority": "alta", "due_date": "2026-01-30",
+                                             "reviewer": None},
+        "training_metrics_info": {"file_count": 2, "latest_upload": datetime(2026, 1, 6, 2, 5),
+                                  "files": ["a.zip", "b.zip"]}}})
+    monkeypatch.setenv("TIMEZONE", "America/Mexico_City")
+    from ui import i18n  # AppTest formats selectbox values outside the run: Spanish there too
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    at = page("batches")
+    at.session_state["language"] = "es"
+    at.run()
+    at.text_input(key="history_of").input("batch_2").run()
+    assert not at.exception, at.exception
+    fields = dict(at.dataframe[-2].value.values.tolist())
+    assert fields["Lote"] == "batch_2" and fields["Estado"] == "S"
+    assert fields["Prioridad"] == "Alta" and fields["Máscaras subidas"] == "Sí"
+    assert fields["Carpeta faltante"] == "No"
+    assert fields["Archivos subidos (los primeros)"] == "a.zip, b.zip"
+    # The office's clock (TIMEZONE), not UTC: Mexico City is UTC-6 in January.
+    assert fields["Creado"] == "2026-01-05 12:30"
+    assert fields["Última subida"] == "2026-01-05 20:05"
+    text = at.dataframe[-2].value.to_string()
+    for leftover in ("None", "False", "True", "{", "created_at", "metadata"):
+        assert leftover not in text
+
+
+def test_the_late_filter_and_the_attention_panels_links(app_env):
+    # Issue 24 item 13: who is late, on the Batches page, reached from the Attention panel.
+    from tests.pace_seed import seed_pace
+    seed_pace(app_env.work)
+    from segcore.report import alerts
+    found = alerts.current_alerts(app_env.work)
+    at = page("batches").run()
+    at.selectbox(key="bf_late").set_value("at_risk").run()
+    assert not at.exception, at.exception
+    shown = set(at.dataframe[0].value["id"])
+    assert shown == {b.id for b in found.at_risk}
+    at.selectbox(key="bf_late").set_value("stalled").run()
+    assert set(at.dataframe[0].value["id"]) == set(found.stalled[0].queue)
+    # The dashboard's links carry the filter in the URL; the page applies it once.
+    dash = page("streamlit_app").run()
+    assert not dash.exception, dash.exception
+    links = [e.proto for e in dash.get("page_link")]
+    by_label = {p.label: p for p in links}
+    assert "late=stalled&who=Cai" in by_label["Cai"].query_string
+    risky = found.at_risk[0].id
+    assert f"late=at_risk&batch={risky}" in by_label[risky].query_string
+    linked = page("batches")
+    linked.query_params["late"] = "stalled"
+    linked.query_params["who"] = "Cai"
+    linked.run()
+    assert not linked.exception, linked.exception
+    assert linked.session_state["bf_late"] == "stalled"
+    assert linked.session_state["bf_who"] == "Cai"
+    assert set(linked.dataframe[0].value["id"]) == set(found.stalled[0].queue)
+    linked.selectbox(key="bf_late").set_value("All").run()  # a later change by hand stays
+    assert linked.session_state["bf_late"] == "All"
+
+
+def test_bulk_edit_of_the_filtered_batches_replaces_a_legacy_status(app_env):
+    # Issue 24 item 12: bulk status/priority/due date, a legacy S to a current status,
+    # compare-and-set, in the history.
+    from segcore.core.history import list_history
+    db = app_env.work
+    seed(db, 6)
+    db.batches.update_many({"id": {"$in": ["batch_1", "batch_2", "batch_3"]}},
+                           {"$set": {"status": "S"}})
+    at = page("batches").run()
+    at.selectbox(key="bf_status").set_value("S").run()
+    at.radio(key="bulk_scope").set_value("filtered").run()
+    at.selectbox(key="bulk_status").set_value("review").run()
+    at.selectbox(key="bulk_priority").set_value("alta").run()
+    assert at.button(key="bulk_apply").label == "Apply to 3 batches"
+    db.batches.update_one({"id": "batch_3"}, {"$set": {"status": "done"}})  # meanwhile
+    at.button(key="bulk_apply").click().run()
+    assert not at.exception, at.exception
+    assert {d["id"]: d["status"] for d in db.batches.find({}, {"id": 1, "status": 1})} == {
+        "batch_1": "review", "batch_2": "review", "batch_3": "done", "batch_4": "pending",
+        "batch_5": "pending", "batch_6": "pending"}
+    assert db.batches.find_one({"id": "batch_1"})["metadata"]["priority"] == "alta"
+    assert [s.value for s in at.success] == ["Bulk change: 2 batches saved."]
+    assert any("batch_3 could not be saved: its status is no longer S" in e.value
+               for e in at.error)
+    changes = {(h["field"], h["old"], h["new"]) for h in list_history(db, key="batch_1")}
+    assert ("status", "S", "review") in changes and ("priority", None, "alta") in changes
+
+
+def test_bulk_edit_of_the_ticked_batches_sets_and_clears_due_dates(app_env):
+    db = app_env.work
+    seed(db, 4)
+    at = edit(page("batches").run(), {0: {"select": True}, 2: {"select": True}})
+    at.selectbox(key="bulk_due").set_value("set").run()
+    import datetime as dt
+    at.date_input(key="bulk_due_day").set_value(dt.date(2027, 3, 1)).run()
+    assert at.button(key="bulk_apply").label == "Apply to 2 batches"
+    at.button(key="bulk_apply").click().run()
+    assert not at.exception, at.exception
+    due = {d["id"]: (d.get("metadata") or {}).get("due_date") for d in db.batches.find()}
+    assert due == {"batch_1": "2027-03-01", "batch_2": None, "batch_3": "2027-03-01",
+                   "batch_4": None}
+
+
+def test_unsaved_changes_hidden_by_the_filter_are_said(app_env):
+    # Issue 24 item 7: a reassignment pending while a filter hides its row was not said.
+    seed(app_env.work, 4)
+    at = edit(page("batches").run(), {0: {"assignee": "Ceci"}, 1: {"assignee": "Flor"}})
+    at.text_input(key="bf_text").input("3").run()
+    assert not at.exception, at.exception
+    said = [w.value for w in at.warning if "unsaved" in w.value]
+    assert said == ["2 unsaved changes in 2 batches, kept until you save or discard them. "
+                    "2 unsaved changes in rows hidden by the filter."]
+    at.text_input(key="bf_text").input("").run()
+    assert [w.value for w in at.warning if "unsaved" in w.value] == [
+        "2 unsaved changes in 2 batches, kept until you save or discard them."]

@@ -3,6 +3,8 @@
 import json
 from datetime import datetime
 
+from babel.dates import format_date
+
 import pytest
 import streamlit as st
 
@@ -139,7 +141,7 @@ def test_the_attention_panel_links_to_the_suggestions_from_the_app(app_env):
     seed_pace(app_env.work)
     at = page("streamlit_app").run()
     assert not at.exception, at.exception
-    [link] = at.get("page_link")
+    [link] = [e for e in at.get("page_link") if e.proto.page.endswith("moves")]
     assert link.proto.label == "3 suggested moves: review and apply them"
     assert link.proto.page.endswith("moves")
 
@@ -172,3 +174,21 @@ def test_a_hundred_people_chart_shows_the_top_twenty_and_a_search(app_env):
     people = next(figure(c) for c in at.get("plotly_chart")
                   if figure(c)["layout"]["title"]["text"] == "Per segmentador")
     assert people["data"][0]["y"] == ["Person 42"]
+
+
+def test_one_persons_projected_finish_is_the_team_pages(app_env):
+    # Issue 24 item 3: the Dashboard filtered to one person said 26 Dec, the Team page 15 Jan.
+    seed_pace(app_env.work)
+    team_table = page("team").run().dataframe[0].value.set_index("Name")
+    listed = team_table.loc["Ana", "Projected finish"]
+    assert listed
+    at = page("dashboard").run()
+    at.selectbox(key="dash_who").set_value("Ana").run()
+    assert not at.exception, at.exception
+    said = [c.value for c in at.caption if "projected finish" in c.value]
+    assert len(said) == 1 and f"**{listed}**" in said[0] and said[0].startswith("Ana:")
+    burndown = next(figure(c) for c in at.get("plotly_chart")
+                    if figure(c)["layout"]["title"]["text"].startswith("Burn-down"))
+    projection = burndown["data"][1]  # the dashed line ends on the same day
+    end = datetime.fromisoformat(projection["x"][-1]).date()
+    assert format_date(end, "medium", locale="en") == listed

@@ -25,7 +25,9 @@ def test_apply_ticked_moves(app_env):
     assert at.button(key="apply_moves").label == "Apply ticked moves (2)"
     at.button(key="apply_moves").click().run()
     assert not at.exception, at.exception
-    assert [s.value for s in at.success] == ["2 batches moved."]
+    # Issue 24 item 8: which batch went to whom, not only how many.
+    assert [s.value for s in at.success] == [
+        "2 batches moved: batch_5 from Cai to Bea; batch_7 from Zoe to Bea."]
     assert {d["id"]: d["assignee"] for d in db.batches.find(
         {"id": {"$in": ["batch_1", "batch_5", "batch_7"]}})} == {
         "batch_1": "Ana", "batch_5": "Bea", "batch_7": "Bea"}

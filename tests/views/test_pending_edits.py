@@ -39,3 +39,12 @@ def test_a_shown_row_carries_the_pending_values():
     row = {"id": "batch_2", "status": None, "due_date": date(2025, 9, 30)}
     shown = pending_edits.shown_row(row, {"due_date": ("30/09/2025", "2025-10-01")})
     assert shown == {"id": "batch_2", "status": None, "due_date": date(2025, 10, 1)}
+
+
+def test_unseen_changes_split_hidden_by_filter_from_other_pages():
+    pending = {"batch_1": {"assignee": (None, "Flor")},
+               "batch_2": {"status": ("pending", "done"), "priority": (None, "alta")},
+               "batch_3": {"assignee": (None, "Ceci")}}
+    hidden, elsewhere = pending_edits.unseen_changes(pending, {"batch_3"},
+                                                     lambda batch_id: batch_id == "batch_2")
+    assert (hidden, elsewhere) == (1, 2)

@@ -147,8 +147,9 @@ def test_a_small_file_flags_nothing_that_exists(db, tmp_path):
     listing = tmp_path / "three.json"
     listing.write_text(json.dumps(["batch_1", "batch_2", "batch_9"]))
     result = import_from_sources(db, listing, tmp_path, "me")
-    assert (result.added, result.flagged_missing) == (1, [])
-    assert db.batches.count_documents({"folder_missing": True}) == 0
+    # Only the listed batch whose folder is not on disk (issue 24 item 2) is flagged.
+    assert (result.added, result.flagged_missing) == (1, ["batch_9"])
+    assert db.batches.count_documents({"folder_missing": True}) == 1
     # Without a data directory nothing can be checked on disk, so nothing is flagged either.
     result = import_from_sources(db, listing, None, "me")
     assert result.flagged_missing == []
@@ -183,3 +184,31 @@ def test_preview_writes_nothing(db, tmp_path):
     preview = batch_import.preview_import(db, entries, batch_import.folder_checker(tmp_path))
     assert (preview.added, preview.unchanged, preview.flagged_missing) == (1, 1, [])
     assert db.batches.count_documents({}) == 2
+
+
+def test_a_listed_folder_absent_on_disk_is_flagged_new_or_old(db, tmp_path):
+    # Issue 24 item 2: a batch listed in batches.json whose folder is not on disk was imported
+    # unflagged (the preview said 0 missing) and then handed out by "spread evenly".
+    from segcore.team import team
+    from segcore.work import assignments
+
+    team.add_member(db, "Flor", author="me")
+    _folders(tmp_path, [1])
+    db.batches.insert_one({"id": "batch_2", "folder": str(tmp_path / "batch_2"),
+                           "status": "pending", "assignee": None})
+    listing = tmp_path / "batches.json"
+    listing.write_text(json.dumps(["batch_1", "batch_2", "batch_3"]))
+    entries = batch_import.read_batches_file(listing, base=tmp_path)
+    preview = batch_import.preview_import(db, entries, batch_import.folder_checker(tmp_path))
+    assert sorted(preview.flagged_missing) == ["batch_2", "batch_3"]
+    result = import_from_sources(db, listing, tmp_path, "me")
+    assert sorted(result.flagged_missing) == ["batch_2", "batch_3"]
+    assert {d["id"] for d in db.batches.find({"folder_missing": True})} == {"batch_2", "batch_3"}
+    given = assignments.balance_pending(db, ["Flor"], "me")
+    assert given == {"Flor": 1}
+    assert db.batches.find_one({"id": "batch_1"})["assignee"] == "Flor"
+    assert db.batches.count_documents({"assignee": "Flor"}) == 1
+    # The folder appears: the next import clears the flag.
+    _folders(tmp_path, [3])
+    result = import_from_sources(db, listing, tmp_path, "me")
+    assert result.restored == ["batch_3"] and result.flagged_missing == []

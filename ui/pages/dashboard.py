@@ -61,19 +61,21 @@ def kpis(shown: list[dict]) -> None:
     finished, now = (last["finished_at"] if last else None), utcnow()  # both UTC
     _words, stale = progress.sync_age(finished, now)
     age = format_age(now - finished) if finished else _("never")
-    # The last column is wider: "Last sync" holds words ("12 min ago"), not a short number.
-    cols = st.columns([0.85, 0.85, 1, 1.3, 1.3, 1.1, 2.2])
-    cols[0].metric(_("Batches"), format_number(summary.total))
-    cols[1].metric(_("Assigned"), format_number(summary.assigned))
-    cols[2].metric(_("Uploaded"), format_number(summary.with_masks), help=_(MASKS_HELP))
-    cols[3].metric(_("Delivered, usable"), format_number(summary.delivered),
-                   help=_("Batches whose readable uploads hold a mask for every image: an "
-                          "unreadable or incomplete upload is not a delivery"))
-    cols[4].metric(_("Without masks"), format_number(summary.without_masks),
-                   help=_(MASKS_HELP))
-    cols[5].metric(_("% delivered"), format_percent(summary.percent_delivered / 100, 1),
-                   help=_("Share of batches delivered, usable"))
-    cols[6].metric(_("Last sync"), age)
+    # Side by side at their own width, wrapping to a second line on a narrow screen: a label
+    # or a value is never cut ("Con másc…", "hace 1 mi…", 50,000 in full).
+    with st.container(horizontal=True, wrap=True, gap="medium"):
+        for label, value, hint in (
+                (_("Batches"), format_number(summary.total), None),
+                (_("Assigned"), format_number(summary.assigned), None),
+                (_("Uploaded"), format_number(summary.with_masks), _(MASKS_HELP)),
+                (_("Delivered, usable"), format_number(summary.delivered),
+                 _("Batches whose readable uploads hold a mask for every image: an "
+                   "unreadable or incomplete upload is not a delivery")),
+                (_("Without masks"), format_number(summary.without_masks), _(MASKS_HELP)),
+                (_("% delivered"), format_percent(summary.percent_delivered / 100, 1),
+                 _("Share of batches delivered, usable")),
+                (_("Last sync"), age, None)):
+            st.metric(label, value, help=hint, width="content")
     if stale:
         st.warning(_("The last successful sync was {age}: mask counts may be out of date. Run "
                      "one from the Sync page.").format(age=age) if last else
@@ -111,8 +113,13 @@ def uploads_and_burndown(shown: list[dict]) -> None:
         with three:
             upload_models_notice()
     trend = progress.burndown(shown, start, end, today)
+    person = next((p for p in reads.current_alerts().people if p.name == owner), None)
+    if person is not None:  # one person: their projected finish is the Team page's, one rule
+        trend = progress.person_burndown(trend, person.open, person.projected_finish, today)
     four.plotly_chart(charts.burndown(trend.points, trend.projection), key="chart_burndown")
-    if trend.projected_finish is None:
+    if person is not None:
+        four.caption(person_finish(person))
+    elif trend.projected_finish is None:
         four.caption(_("{count} not delivered and none delivered usable masks in the last 14 "
                        "days: no projected finish date.").format(
             count=format_number(trend.pending_now)))
@@ -121,6 +128,21 @@ def uploads_and_burndown(shown: list[dict]) -> None:
                        "last 14 days: projected finish **{finish}**.").format(
             count=format_number(trend.pending_now), rate=format_number(trend.rate_per_day, 1),
             finish=format_date(trend.projected_finish)))
+
+
+def person_finish(person) -> str:
+    """One person's projected finish in words, by the rule the Team page shows."""
+    window = settings().pace_window_days
+    if not person.open:
+        return _("{name} has no open batches.").format(name=person.name)
+    if person.projected_finish is None:
+        return _("{name}: {count} open, nothing delivered in the last {days} days: no "
+                 "projected finish date.").format(name=person.name, count=person.open,
+                                                  days=window)
+    return _("{name}: {count} open at {pace} batches per working day (last {days} days): "
+             "projected finish **{finish}**, as on the Team page.").format(
+        name=person.name, count=format_number(person.open), pace=format_number(person.pace, 2),
+        days=window, finish=format_date(person.projected_finish))
 
 
 kpis(shown)

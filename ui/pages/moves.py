@@ -7,9 +7,15 @@ from segcore.report import alerts
 from ui import reads
 from ui.actions import run_write
 from ui.attention import describe_applied, moves_key
-from ui.i18n import N_, _
+from ui.i18n import N_, _, format_date
 from ui.state import can_write, current_actor
 from ui.widgets import page_start
+
+
+def reached(day) -> str:
+    """When the holder reaches a batch at their pace; "never" in words, not "None"."""
+    return format_date(day) if day else _("never at this pace")
+
 
 databases = page_start(N_("Suggested moves"))
 found = reads.current_alerts()
@@ -21,7 +27,8 @@ else:
                  "their own queue, at their recent pace. Tick the ones to apply."))
     # Columns keep machine names (the ticks are read back by name); headers are translated.
     table = pd.DataFrame([{"apply": False, "batch": m.id, "from": m.from_, "to": m.to,
-                           "due_date": m.due_date, "reached": m.projected_before,
+                           "due_date": format_date(m.due_date),
+                           "reached": reached(m.projected_before),
                            "why": m.reason, "change": m.change} for m in found.moves])
     headers = {"apply": st.column_config.CheckboxColumn(_("Apply"))} | {
         column: st.column_config.Column(_(title)) for column, title in (
@@ -36,12 +43,13 @@ else:
         if st.button(_("Apply ticked moves ({count})").format(count=len(ticked)), type="primary",
                      disabled=not ticked, key="apply_moves"):
             run_write(_("Applying moves"), alerts.apply_moves, databases.work, ticked,
-                      current_actor(), then=describe_applied)
+                      current_actor(), then=lambda result: describe_applied(result, ticked))
     else:
         st.dataframe(table.drop(columns="apply"), hide_index=True, column_config=headers)
 
 if found.at_risk:
     st.subheader(_("Batches at risk"), anchor=False)
-    st.dataframe([{_("Batch"): b.id, _("Assignee"): b.assignee, _("Due date"): b.due_date,
-                   _("Reached at current pace"): b.projected, _("Why"): b.reason}
+    st.dataframe([{_("Batch"): b.id, _("Assignee"): b.assignee,
+                   _("Due date"): format_date(b.due_date),
+                   _("Reached at current pace"): reached(b.projected), _("Why"): b.reason}
                   for b in found.at_risk], hide_index=True)

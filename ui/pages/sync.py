@@ -5,6 +5,7 @@ import streamlit as st
 from segcore.core.timefmt import office_time, zone_name
 from ui import reads
 from ui.connection import scheduler, settings
+from ui.content_actions import content_panel
 from ui.i18n import N_, _, format_number
 from ui.live import current_live_status, live_caption
 from ui.mask_actions import check_masks_panel, show_last_mask_check
@@ -28,6 +29,8 @@ if can_write():  # a viewer looks at runs and uploads only
             sync_now(databases, full)
         st.divider()
         check_masks_panel(databases)
+        st.divider()
+        content_panel(databases)
     auto, live = scheduler(), current_live_status()
     with right.container(border=True):
         if live is not None and live.running and not auto.minutes:

@@ -9,8 +9,8 @@ from ui.actions import run_write
 from ui.connection import settings
 from ui.i18n import N_, _
 from ui.state import can_write, current_actor
-from ui.team_actions import (confirm_removal, former_holders, member_added, removal_target,
-                             rework_table, team_table)
+from ui.team_actions import (clear_added_form, confirm_removal, former_holders, member_added,
+                             removal_target, rework_table, team_table)
 from ui.member_logins import member_logins
 from ui.widgets import page_start
 
@@ -41,7 +41,8 @@ if members:
 if not can_write():
     st.stop()  # a viewer sees the team and its workload, and no editing controls
 add, change = st.columns(2)
-# Not cleared on submit: a refused entry keeps what was typed; member_added empties it.
+# Not cleared on submit: a refused entry keeps what was typed; a success empties it.
+clear_added_form()
 with add.form("add_member", clear_on_submit=False, border=True):
     st.subheader(_("Add a segmentador"))
     name = st.text_input(_("Name"), key="add_name")

@@ -1,0 +1,178 @@
+"""Content rules for one mask against its image, and the words for what is wrong: pure functions.
+
+A problem is stored as a code with parameters (`{"name", "code", "params"}`), worded here in
+English for the command line and in the reader's language by the interface (the templates are
+marked for the catalog).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from segcore.core.errors import N_
+from segcore.masks.mask_geometry import Geometry, MaskValues
+
+OFFENDERS_SHOWN = 50
+SPACING_TOLERANCE = 1e-3  # relative: scanners write 0.7 as 0.69999999
+ORIGIN_TOLERANCE_MM = 1e-2
+DIRECTION_TOLERANCE = 1e-3
+
+# code -> the count it adds to; `header_only` is a note, not a problem
+COUNTED = {"size": "wrong_size", "spacing": "wrong_size", "origin": "wrong_size",
+           "direction": "wrong_size", "empty": "empty", "too_small": "too_small",
+           "labels": "bad_labels", "unreadable": "unreadable"}
+COUNT_KEYS = ("wrong_size", "empty", "too_small", "bad_labels", "unreadable")
+TEMPLATES = {
+    "size": N_("{name}: {mask}, image {image}"),
+    "spacing": N_("{name}: spacing {mask}, image {image}"),
+    "origin": N_("{name}: origin {mask}, image {image}"),
+    "direction": N_("{name}: direction {mask}, image {image}"),
+    "empty": N_("{name}: empty"),
+    "too_small": N_("{name}: {pixels} non-zero pixels, fewer than {minimum}"),
+    "labels": N_("{name}: label {labels} not in {allowed}"),
+    "unreadable": N_("{name}: unreadable ({reason})"),
+    "header_only": N_("{name}: {voxels} voxels, over the limit: size checked from the header "
+                      "only"),
+    "detached": N_("{name}: its values are in a separate file: size checked from the header "
+                   "only"),
+    "image_unreadable": N_("{name}: its image cannot be read ({reason})"),
+}
+UPLOAD_NOTES = {
+    "too_large": N_("too large to check: masks past its first {budget} MB not checked"),
+    "unreadable": N_("the upload cannot be read ({reason})"),
+}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The settings the values are checked against."""
+
+    labels: tuple[float, ...] | None = None  # MASK_LABELS; None: not checked
+    min_pixels: int = 0  # MASK_MIN_PIXELS; 0: not checked
+    max_voxels: int = 64_000_000  # MASK_QC_MAX_VOXELS
+
+
+def number(value: float) -> str:
+    """A value as people write it: 3 for a whole label, 0.8 or 3.0 for a spacing."""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def _spacing_text(values) -> str:
+    return "×".join(f"{v:.1f}" if float(v).is_integer() else f"{v:.4g}" for v in values)
+
+
+def _close(a, b, rel: float = 0.0, absolute: float = 0.0) -> bool:
+    return len(a) == len(b) and all(math.isclose(x, y, rel_tol=rel, abs_tol=absolute)
+                                    for x, y in zip(a, b))
+
+
+def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
+    """What differs between a mask's grid and its image's: size, then (when both carry them)
+    spacing, origin and direction within the tolerances."""
+    if mask.size != image.size:
+        return [("size", {"mask": "×".join(map(str, mask.size)),
+                          "image": "×".join(map(str, image.size))})]
+    problems = []
+    if mask.spacing and image.spacing:
+        dims = min(len(mask.spacing), len(image.spacing))
+        if not _close(mask.spacing[:dims], image.spacing[:dims], rel=SPACING_TOLERANCE):
+            problems.append(("spacing", {"mask": _spacing_text(mask.spacing),
+                                         "image": _spacing_text(image.spacing)}))
+    if mask.origin and image.origin and not _close(mask.origin, image.origin,
+                                                   absolute=ORIGIN_TOLERANCE_MM):
+        problems.append(("origin", {"mask": _spacing_text(mask.origin),
+                                    "image": _spacing_text(image.origin)}))
+    if mask.direction and image.direction and not _close(mask.direction, image.direction,
+                                                         absolute=DIRECTION_TOLERANCE):
+        problems.append(("direction", {"mask": _spacing_text(mask.direction),
+                                       "image": _spacing_text(image.direction)}))
+    return problems
+
+
+def check_values(values: MaskValues, rules: Rules) -> list[tuple[str, dict]]:
+    """Empty, too few non-zero pixels, or labels outside the agreed ones."""
+    problems = []
+    if values.nonzero == 0:
+        problems.append(("empty", {}))
+    elif rules.min_pixels and values.nonzero < rules.min_pixels:
+        problems.append(("too_small", {"pixels": values.nonzero, "minimum": rules.min_pixels}))
+    if rules.labels is not None:
+        allowed = set(rules.labels)
+        bad = [v for v in values.labels if v not in allowed]
+        if bad:
+            shown = ", ".join(number(v) for v in bad[:5]) + (", ..." if len(bad) > 5 else "")
+            problems.append(("labels", {"labels": shown,
+                                        "allowed": ",".join(number(v) for v in rules.labels)}))
+    return problems
+
+
+def check_mask(mask: Geometry, values: MaskValues | None, image: Geometry,
+               rules: Rules, detached: bool = False) -> list[tuple[str, dict]]:
+    """Every problem of one mask against its image (values None: checked by header only, over
+    the voxel limit or, `detached`, because its values are in a file of their own)."""
+    problems = compare_grid(mask, image)
+    if values is None:
+        return problems + [("detached", {}) if detached
+                           else ("header_only", {"voxels": mask.voxels})]
+    return problems + check_values(values, rules)
+
+
+@dataclass
+class ContentTally:
+    """Counts and the first offenders of one upload or one batch."""
+
+    checked: int = 0
+    counts: dict = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
+    header_only: int = 0
+    problems: int = 0  # masks with at least one problem
+    offenders: list[dict] = field(default_factory=list)
+
+    def add(self, name: str, problems: list[tuple[str, dict]]) -> None:
+        """Count one checked mask and its problems (first OFFENDERS_SHOWN kept by name)."""
+        self.checked += 1
+        real = [(code, params) for code, params in problems if code in COUNTED]
+        for counted in {COUNTED[code] for code, _ in real}:
+            self.counts[counted] += 1
+        self.header_only += any(code in ("header_only", "detached") for code, _ in problems)
+        self.problems += bool(real)
+        for code, params in problems:
+            if len(self.offenders) < OFFENDERS_SHOWN:
+                self.offenders.append({"name": name, "code": code, "params": params})
+
+    def merge(self, stored: dict) -> None:
+        """Add an upload's stored summary (a batch's tally is the sum of its uploads')."""
+        self.checked += int(stored.get("checked") or 0)
+        for key in COUNT_KEYS:
+            self.counts[key] += int((stored.get("counts") or {}).get(key) or 0)
+        self.header_only += int(stored.get("header_only") or 0)
+        self.problems += int(stored.get("problems") or 0)
+        room = OFFENDERS_SHOWN - len(self.offenders)
+        self.offenders.extend((stored.get("offenders") or [])[:max(0, room)])
+
+    def as_dict(self) -> dict:
+        return {"checked": self.checked, "counts": dict(self.counts),
+                "header_only": self.header_only, "problems": self.problems,
+                "offenders": list(self.offenders)}
+
+
+def describe(offender: dict, translate=lambda text: text) -> str:
+    """One offender in words: English by default, `translate` gives the reader's language."""
+    template = TEMPLATES.get(offender.get("code"), "{name}: {code}")
+    params = {"name": offender.get("name"), "code": offender.get("code"),
+              **(offender.get("params") or {})}
+    try:
+        return translate(template).format(**params)
+    except (KeyError, IndexError, ValueError):
+        return template.format_map({**params, **{k: "?" for k in ("mask", "image")}})
+
+
+def describe_note(note: dict, translate=lambda text: text) -> str:
+    """An upload-level note (too large, unreadable) in words."""
+    template = UPLOAD_NOTES.get(note.get("code"), "{code}")
+    try:
+        return translate(template).format(code=note.get("code"), **(note.get("params") or {}))
+    except (KeyError, IndexError, ValueError):
+        return str(note.get("code"))

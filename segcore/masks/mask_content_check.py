@@ -1,0 +1,213 @@
+"""Content checks stored: each upload's result in `mask_content`, each batch's sum on its document.
+
+An upload's result is keyed by its id with its length and date, so it is computed once and again
+only on request (`recheck`); a batch's `mask_content` field (counts, first offenders) is the sum
+of its uploads' results, kept for the Batches page's "Mask problems" filter. The training
+database is only read. `content_summary` is what an upload's receipt includes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from pymongo import UpdateOne
+
+from segcore.core.actors import Actor, authorize_write
+from segcore.core.connection import Databases
+from segcore.core.errors import N_, BatchNotFound
+from segcore.core.naming import canonical_batch_id
+from segcore.core.schema import BATCHES, MASK_CONTENT, find_in
+from segcore.core.timefmt import utcnow
+from segcore.masks import batch_images
+from segcore.masks.mask_content import COUNT_KEYS, ContentTally, Rules
+from segcore.masks.mask_content_scan import ImageIndex, check_upload_content
+from segcore.uploads.uploads import PROJECTION, resolve_batch_ids
+
+FIELD = "mask_content"  # a batch's sum, on its document in `batches`
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class ContentReport:
+    """What a content check did, and each batch's sum."""
+
+    checked_uploads: int = 0
+    skipped: int = 0  # uploads of batches whose images were not listed (not stored)
+    bytes_read: int = 0
+    batches: list[dict] = field(default_factory=list)  # {"id", **batch_summary}
+
+    def by_batch(self) -> dict[str, dict]:
+        return {row["id"]: row for row in self.batches}
+
+
+def rules_from(settings) -> Rules:
+    """The content rules the settings name (MASK_LABELS, MASK_MIN_PIXELS, MASK_QC_MAX_VOXELS)."""
+    return Rules(settings.mask_labels, settings.mask_min_pixels, settings.mask_qc_max_voxels)
+
+
+def json_summary(row: dict) -> dict:
+    """A batch's content in the command line's JSON shape."""
+    counts = row.get("counts") or {}
+    return {"checked": row.get("checked", 0), **{k: counts.get(k, 0) for k in COUNT_KEYS},
+            "header_only": row.get("header_only", 0), "problems": row.get("problems", 0),
+            "offenders": row.get("offenders") or [], "notes": row.get("notes") or []}
+
+
+def check_content(databases: Databases, batch_ids: list[str] | None = None, *,
+                  recheck: bool = False, upload_ids=None, author: "str | Actor" = "verify",
+                  progress: Progress | None = None, list_images: bool = True) -> ContentReport:
+    """Check the contents of uploads (those of `batch_ids`, or `upload_ids`, or every upload)
+    against their images, store each upload's result and each batch's sum.
+
+    Uploads already checked at the same length and date are not read again unless `recheck`.
+    Needs the batches' image listings (`mask_check.verify` stores them): missing ones are listed
+    now, or with `list_images` False (the live sync) the upload is left for a later check.
+    Raises BatchNotFound for an unknown batch, PermissionDenied for a viewer.
+    """
+    authorize_write(author)
+    notify = progress or (lambda fraction, message: None)
+    work, settings = databases.work, databases.settings
+    notify(0.0, "Reading uploads")
+    keys = _keys(work, batch_ids) if batch_ids else None
+    if upload_ids is not None and keys is None:  # a sync's new uploads: only those are read
+        targets = list(_uploads(databases, list(upload_ids)).values())
+    else:
+        uploads = _uploads(databases)
+        targets = [u for u in uploads.values() if keys is None or set(u["batches"]) & keys]
+        if keys is None:
+            _drop_removed(work, set(uploads))
+    stored = {d["_id"]: d for d in find_in(work[MASK_CONTENT], "_id", [u["_id"] for u in targets],
+                                           {"length": 1, "uploadDate": 1})}
+    todo = [u for u in targets if recheck or _changed(u, stored.get(u["_id"]))]
+    report, checked = ContentReport(), []
+    rules, chunks = rules_from(settings), databases.training[f"{settings.masks_bucket}.chunks"]
+    # Every listing at once: the live sync's burst of a thousand uploads costs a few reads.
+    known = _listings(databases, sorted({k for u in todo for k in u["batches"]}), list_images)
+    for number, upload in enumerate(todo, 1):
+        notify(0.05 + 0.9 * (number - 1) / max(1, len(todo)),
+               f"Checking mask contents {number:,} of {len(todo):,}")
+        listings = [known.get(k) for k in upload["batches"]]
+        if not any(listing is not None and listing.names for listing in listings):
+            report.skipped += 1  # no image to compare with yet: not stored, checked later
+            continue
+        index = ImageIndex.from_listings(listings, settings.mask_suffixes)
+        result = check_upload_content(chunks, upload, index, rules, settings.mask_qc_budget)
+        work[MASK_CONTENT].replace_one({"_id": upload["_id"]}, {
+            "filename": upload.get("filename"), "batches": upload["batches"],
+            "length": upload.get("length"), "uploadDate": upload.get("uploadDate"),
+            **result.tally.as_dict(), "notes": result.notes, "labels": _labels(rules),
+            "bytes_read": result.bytes_read, "checked_at": utcnow()}, upsert=True)
+        report.checked_uploads += 1
+        checked.append(upload)
+        report.bytes_read += result.bytes_read
+    scope = (keys if keys is not None else {k for u in targets for k in u["batches"]}
+             if list_images else {k for u in checked for k in u["batches"]})
+    report.batches = _update_batches(work, scope)
+    notify(1.0, "Done")
+    return report
+
+
+def _changed(upload: dict, stored: dict | None) -> bool:
+    return stored is None or any(stored.get(k) != upload.get(k) for k in ("length", "uploadDate"))
+
+
+def _labels(rules: Rules) -> list[float] | None:
+    return list(rules.labels) if rules.labels is not None else None
+
+
+def _uploads(databases: Databases, upload_ids: list | None = None) -> dict:
+    projection = {**PROJECTION, "chunkSize": 1}
+    uploads = {}
+    for doc in (databases.masks_files.find({}, projection, batch_size=5000) if upload_ids is None
+                else find_in(databases.masks_files, "_id", upload_ids, projection)):
+        doc["batches"] = resolve_batch_ids(doc.get("filename"), doc.get("metadata"))
+        uploads[doc["_id"]] = doc
+    return uploads
+
+
+def _drop_removed(work, current: set) -> None:
+    """Forget the results of uploads removed since their check."""
+    stale = [d["_id"] for d in work[MASK_CONTENT].find({}, {"_id": 1}) if d["_id"] not in current]
+    for start in range(0, len(stale), 50):
+        work[MASK_CONTENT].delete_many({"_id": {"$in": stale[start:start + 50]}})
+
+
+def _key(raw) -> str | None:
+    return (canonical_batch_id(raw) or raw) if isinstance(raw, str) else None
+
+
+def _keys(work, batch_ids: list[str]) -> set[str]:
+    wanted = {str(b): canonical_batch_id(str(b)) or str(b) for b in batch_ids}
+    known = {_key(d.get("id")) for d in work[BATCHES].find({}, {"_id": 0, "id": 1})}
+    unknown = [given for given, key in wanted.items() if key not in known]
+    if unknown:
+        raise BatchNotFound(N_("No batch {ids} in the batch list."), ids=", ".join(unknown[:5]))
+    return set(wanted.values())
+
+
+def _listings(databases: Databases, keys: list[str], list_images: bool) -> dict:
+    """The stored image listings of these batches by key, listing now those never listed (with
+    `list_images`)."""
+    found = batch_images.stored_listings(databases.work, keys)
+    missing = [k for k in keys if k not in found] if list_images else []
+    if missing:
+        docs = [d for d in databases.work[BATCHES].find({}, {"_id": 0, "id": 1, "folder": 1})
+                if _key(d.get("id")) in missing]
+        fresh = [batch_images.list_batch_images(d, databases.settings.data_directory,
+                                                _key(d.get("id"))) for d in docs]
+        batch_images.save_listings(databases.work, fresh)
+        found.update({item.batch_id: item for item in fresh})
+    return found
+
+
+def batch_summary(work, key: str) -> dict:
+    """A batch's content: the sum of the stored results of the uploads naming it."""
+    tally, notes, uploads = ContentTally(), [], []
+    for doc in sorted(work[MASK_CONTENT].find({"batches": key}), key=lambda d: str(d["_id"])):
+        tally.merge(doc)
+        uploads.append(doc["_id"])
+        notes += [{**note, "filename": doc.get("filename")} for note in doc.get("notes") or ()]
+    return {**tally.as_dict(), "notes": notes, "uploads": uploads}
+
+
+def _update_batches(work, keys: set[str]) -> list[dict]:
+    """Store each batch's sum on its document (the Batches page filters on it)."""
+    docs = find_in(work[BATCHES], "id", sorted(keys), {"_id": 0, "id": 1})
+    if len({_key(d.get("id")) for d in docs}) < len(keys):  # legacy ids (batch_0400)
+        docs = [d for d in work[BATCHES].find({}, {"_id": 0, "id": 1}) if _key(d.get("id")) in keys]
+    rows, writes = [], []
+    for doc in docs:
+        summary = {**batch_summary(work, _key(doc.get("id"))), "checked_at": utcnow()}
+        rows.append({"id": doc["id"], **summary})
+        writes.append(UpdateOne({"id": doc["id"]}, {"$set": {FIELD: summary}}))
+    for start in range(0, len(writes), 1000):
+        work[BATCHES].bulk_write(writes[start:start + 1000], ordered=False)
+    if writes:  # the pages re-read these batches
+        from segcore.core import data_version
+
+        data_version.bump_batches(work, [r["id"] for r in rows], by_sync=True)
+    return sorted(rows, key=lambda r: (len(str(r["id"])), str(r["id"])))
+
+
+def content_summary(work, upload_id) -> dict | None:
+    """An upload's stored content result, for its receipt: `checked`, `counts`, `problems`,
+    `offenders` (first 50, as codes with parameters), `notes`; None when never checked."""
+    doc = work[MASK_CONTENT].find_one({"_id": upload_id}, {"_id": 0})
+    return doc
+
+
+def has_content_problem(summary: dict | None) -> bool:
+    """True when a content result makes its upload not usable: a mask of the wrong size, empty,
+    too small, with labels outside the agreed ones, or unreadable."""
+    return bool(summary) and int(summary.get("problems") or 0) > 0
+
+
+def batch_content(work, batch_id: str) -> dict | None:
+    """A batch's stored content sum (`checked`, `counts`, `offenders`, `notes`), or None when
+    no content check covered it. Raises BatchNotFound when the batch is not in the list."""
+    doc = work[BATCHES].find_one({"id": str(batch_id)}, {"_id": 0, FIELD: 1})
+    if doc is None:
+        raise BatchNotFound(N_("No batch {ids} in the batch list."), ids=batch_id)
+    found = doc.get(FIELD)
+    return found if isinstance(found, dict) else None

@@ -1,0 +1,228 @@
+"""Content checks of one upload: each mask matched to an image, read once, one at a time.
+
+- A zip's members are read through `ChunkFile` at their own offsets, so only the GridFS chunks
+  holding a checked member are fetched (a few kept at a time).
+- A tar, plain or compressed, is streamed once; members are checked as they pass.
+- A single mask file is streamed from its chunks.
+At most `budget` bytes are decompressed per upload: past it the upload is "too large to check"
+and what was checked stands. Images are read by header only, cached by path, size and mtime.
+"""
+
+from __future__ import annotations
+
+import os
+import tarfile
+import zipfile
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pymongo.collection import Collection
+
+from segcore.core.errors import UnreadableUpload
+from segcore.masks.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
+from segcore.masks.mask_content import ContentTally, Rules, check_mask
+from segcore.masks.mask_formats import image_header, read_mask
+from segcore.masks.mask_geometry import Geometry, OverLimit
+from segcore.masks.mask_matching import (
+    base_name,
+    image_key,
+    is_image_name,
+    is_mask_member,
+    mask_key,
+    split_extension,
+)
+from segcore.uploads.gridfs_reader import ChunkFile, ChunkStream, ReadStats, StoredFile
+
+HEADER_CACHE_SIZE = 50_000
+ZIP_CHUNKS_KEPT = 4
+_headers: OrderedDict = OrderedDict()  # (path, size, mtime_ns) -> Geometry or reason
+
+
+def cached_image_header(path: str, name: str) -> Geometry:
+    """An image's grid read by header only, remembered by path, size and modification time;
+    raises UnreadableUpload when the image cannot be read."""
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        raise UnreadableUpload(f"missing ({exc.strerror or exc})") from None
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in _headers:
+        try:
+            _headers[key] = image_header(path, name)
+        except UnreadableUpload as exc:
+            _headers[key] = str(exc)
+        if len(_headers) > HEADER_CACHE_SIZE:
+            _headers.popitem(last=False)
+    found = _headers[key]
+    if isinstance(found, str):
+        raise UnreadableUpload(found)
+    return found
+
+
+@dataclass
+class ImageIndex:
+    """The images an upload's masks are matched to: key -> (path on disk, name)."""
+
+    images: dict[str, tuple[str, str]] = field(default_factory=dict)
+    suffixes: tuple[str, ...] = ()
+
+    @classmethod
+    def from_listings(cls, listings, suffixes) -> "ImageIndex":
+        """From stored batch image listings (folder and relative names)."""
+        index = cls(suffixes=tuple(suffixes))
+        for listing in listings:
+            if listing is None or not listing.names or not listing.folder:
+                continue
+            for name in listing.names:
+                index.images.setdefault(image_key(name),
+                                        (str(Path(listing.folder) / name), base_name(name)))
+        return index
+
+    def image_of(self, member: str) -> tuple[str, str] | None:
+        return self.images.get(mask_key(member, self.suffixes))
+
+
+@dataclass
+class UploadContent:
+    """One upload's content result: the tally and what stopped or limited the check."""
+
+    tally: ContentTally = field(default_factory=ContentTally)
+    notes: list[dict] = field(default_factory=list)  # [{"code", "params"}]
+    bytes_read: int = 0
+    bytes_decompressed: int = 0
+
+
+class _Scan:
+    def __init__(self, index: ImageIndex, rules: Rules, budget: int):
+        self.index, self.rules, self.budget = index, rules, budget
+        self.result = UploadContent()
+        self.used = 0
+
+    def wanted(self, path: str) -> tuple[str, str] | None:
+        if not is_mask_member(path) or not is_image_name(base_name(path)):
+            return None
+        return self.index.image_of(base_name(path))
+
+    def check(self, path: str, stream, image: tuple[str, str], size: int | None = None) -> None:
+        """Check one mask read from `stream` against its image; every problem is recorded."""
+        name = base_name(path).encode("utf-8", "replace").decode("utf-8")
+        try:
+            image_grid = cached_image_header(*image)
+        except UnreadableUpload as exc:
+            self.result.tally.add(name, [("image_unreadable", {"reason": str(exc)})])
+            return
+        counter = _Counting(stream, size)
+        try:
+            grid, values = read_mask(counter, name, self.rules.max_voxels,
+                                     max(0, self.budget - self.used))
+        except OverLimit:
+            self.used += counter.count
+            raise
+        except UnreadableUpload as exc:
+            self.used += counter.count
+            self.result.tally.add(name, [("unreadable", {"reason": str(exc)})])
+            return
+        self.used += counter.count
+        detached = split_extension(name)[1] == ".mhd"
+        self.result.tally.add(name, check_mask(grid, values, image_grid, self.rules, detached))
+
+    def too_large(self) -> None:
+        self.result.notes.append({"code": "too_large",
+                                  "params": {"budget": f"{self.budget / 1048576:,.0f}"}})
+
+
+class _Counting:
+    """A read-only stream wrapper counting the bytes read through it."""
+
+    def __init__(self, stream, size_hint: int | None = None):
+        self.stream, self.count, self.size_hint = stream, 0, size_hint
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.count += len(data)
+        return data
+
+
+def _scan_zip(scan: _Scan, source: ChunkFile) -> None:
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError,
+            EOFError) as exc:
+        raise UnreadableUpload(f"not a readable zip ({exc})") from None
+    with archive:
+        # In their order in the file: each chunk is fetched once, forwards.
+        for info in sorted(archive.infolist(), key=lambda i: i.header_offset):
+            image = None if info.is_dir() or info.flag_bits & 0x1 else scan.wanted(info.filename)
+            if image is None:
+                continue
+            if scan.used + info.file_size > scan.budget:
+                scan.too_large()
+                return
+            try:
+                with archive.open(info) as member:
+                    scan.check(info.filename, member, image, info.file_size)
+            except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError,
+                    OSError) as exc:
+                scan.result.tally.add(base_name(info.filename),
+                                      [("unreadable", {"reason": str(exc)[:120]})])
+
+
+def _scan_tar(scan: _Scan, stream) -> None:
+    try:
+        with tarfile.open(fileobj=stream, mode="r|*") as archive:
+            for member in archive:
+                archive.members.clear()  # stream mode keeps every header otherwise
+                if archive.offset > scan.budget:
+                    scan.too_large()
+                    return
+                image = scan.wanted(member.name) if member.isfile() else None
+                if image is None:
+                    continue
+                scan.used = archive.offset  # the tar's bytes decompressed before this member
+                scan.check(member.name, archive.extractfile(member), image, member.size)
+    except OverLimit:
+        scan.too_large()
+    except UnreadableUpload:
+        raise
+    except _TAR_ERRORS as exc:
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise UnreadableUpload(f"not a readable tar archive ({reason})") from None
+
+
+def check_upload_content(chunks: Collection, doc: dict, index: ImageIndex, rules: Rules,
+                         budget: int) -> UploadContent:
+    """Check every mask of one upload (a GridFS file document) that matches an image in
+    `index`; never raises for the upload's own problems: they become a note."""
+    filename = doc.get("filename") if isinstance(doc.get("filename"), str) else ""
+    scan = _Scan(index, rules, budget)
+    stats = ReadStats()
+    try:
+        stored = StoredFile.from_document(doc)
+        kind = kind_from_name(filename)
+        if kind == "unsupported":
+            raise UnreadableUpload("unsupported format")
+        if not kind:
+            kind = kind_from_magic(ChunkFile(chunks, stored, stats, keep=1).read(512))
+        if kind == "zip":
+            _scan_zip(scan, ChunkFile(chunks, stored, stats, keep=ZIP_CHUNKS_KEPT))
+        elif kind in ("tar", "file"):
+            stream = ChunkStream(chunks, stored, stats)
+            try:
+                if kind == "tar":
+                    _scan_tar(scan, stream)
+                elif scan.wanted(filename):
+                    try:
+                        scan.check(filename, stream, scan.wanted(filename))
+                    except OverLimit:
+                        scan.too_large()
+            finally:
+                stream.close()
+        else:
+            raise UnreadableUpload("unsupported format")
+    except OverLimit:
+        scan.too_large()
+    except UnreadableUpload as exc:
+        scan.result.notes.append({"code": "unreadable", "params": {"reason": str(exc)}})
+    scan.result.bytes_read, scan.result.bytes_decompressed = stats.bytes, scan.used
+    return scan.result

@@ -1,0 +1,117 @@
+"""What a mask or an image is made of: its grid (size, spacing, origin, direction) and values.
+
+The formats themselves are read in `segcore.masks.mask_formats`; this module holds what they return.
+Sizes are (width, height[, depth]) with trailing single slices dropped; positions are in the
+LPS patient frame DICOM and ITK use (NIfTI's RAS is turned into it), so any two volumes compare.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from segcore.core.errors import UnreadableUpload
+
+LPS_FROM_RAS = (-1.0, -1.0, 1.0)
+READ_PIECE = 1 << 20
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """A grid: `size` always; spacing, origin and direction (row-major 3×3) for volumes."""
+
+    size: tuple[int, ...]
+    spacing: tuple[float, ...] | None = None
+    origin: tuple[float, ...] | None = None
+    direction: tuple[float, ...] | None = None
+
+    @property
+    def voxels(self) -> int:
+        return math.prod(self.size) if self.size else 0
+
+
+@dataclass
+class MaskValues:
+    """What a check needs of a mask's values: how many are non-zero, and which occur."""
+
+    nonzero: int
+    labels: list[float]
+
+
+def grid_size(shape) -> tuple[int, ...]:
+    size = [int(n) for n in shape]
+    while len(size) > 2 and size[-1] == 1:
+        size.pop()
+    return tuple(size)
+
+
+def make_geometry(shape, spacing=None, origin=None, direction=None) -> Geometry:
+    size = grid_size(shape)
+    dims = len(size)
+    return Geometry(size,
+                    tuple(float(v) for v in spacing[:dims]) if spacing is not None else None,
+                    tuple(float(v) for v in origin[:3]) if origin is not None else None,
+                    tuple(float(v) for v in direction) if direction is not None else None)
+
+
+def from_ras_affine(shape, zooms, affine) -> Geometry:
+    """A grid from a NIfTI or NRRD affine given in RAS (converted to LPS)."""
+    import numpy as np
+
+    affine = np.asarray(affine, dtype=float)
+    matrix = affine[:3, :3] * np.asarray(LPS_FROM_RAS)[:, None]
+    norms = np.linalg.norm(matrix, axis=0)
+    direction = matrix / np.where(norms == 0, 1, norms)
+    origin = affine[:3, 3] * np.asarray(LPS_FROM_RAS)
+    spacing = list(zooms) if zooms is not None else list(norms)
+    return make_geometry(shape, spacing, origin, direction.flatten())
+
+
+def values_of(array) -> MaskValues:
+    """Non-zero count and distinct values of an array (one mask's values, already in memory)."""
+    import numpy as np
+
+    array = np.asarray(array)
+    if array.dtype.kind in "fc":
+        array = np.nan_to_num(array)
+    if array.dtype.kind in "biu" and array.size:
+        low, high = int(array.min()), int(array.max())
+        if high - low <= 64:
+            # Labels are a handful of small integers: one vectorised pass per possible value
+            # costs far less than sorting a large volume (np.unique) or widening it (bincount).
+            labels = [float(v) for v in range(low, high + 1)
+                      if v in (low, high) or (array == v).any()]
+            return MaskValues(int(np.count_nonzero(array)), labels)
+    labels = np.unique(array)
+    if labels.size > 1000:  # a photograph, not labels: the first ones are enough to say so
+        labels = labels[:1000]
+    return MaskValues(int(np.count_nonzero(array)), [float(v) for v in labels.tolist()])
+
+
+class OverLimit(UnreadableUpload):
+    """A mask decompresses to more than the bytes left in the upload's budget."""
+
+
+def read_at_most(stream: BinaryIO, limit: int) -> bytes:
+    """The rest of `stream`, in pieces (a huge `read(n)` would allocate n bytes at once)."""
+    expected = getattr(stream, "size_hint", None)
+    if expected is not None and expected <= limit:  # the archive says how long: one read
+        data = stream.read(expected)
+        if not stream.read(1):
+            return data
+        raise OverLimit("over the budget")
+    pieces, size = [], 0
+    while True:
+        piece = stream.read(min(READ_PIECE, limit + 1 - size))
+        if not piece:
+            return b"".join(pieces)
+        pieces.append(piece)
+        size += len(piece)
+        if size > limit:
+            raise OverLimit("over the budget")
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:120]
