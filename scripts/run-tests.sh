@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need (Python packages into .venv, Debian's Chromium for the
-# browser tests, systemd for checking the service units) and run the whole suite. Fails when
-# pytest collects no test.
+# browser tests, the archivers for the mask-check tests, systemd for checking the service units)
+# and run the whole suite. Fails when pytest collects no test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # chromium for the browser tests; systemd for `systemd-analyze verify` of the units in deploy/;
@@ -9,9 +9,14 @@ cd "$(dirname "$0")/.."
 MISSING=""
 [ -x /usr/bin/chromium ] || MISSING="$MISSING chromium"
 command -v systemd-analyze >/dev/null || MISSING="$MISSING systemd"
-# Info-ZIP zip and xz (GNU tar -J) make the uploads of the mask content tests.
-command -v zip >/dev/null || MISSING="$MISSING zip"
+# The archive tests build uploads with the tools annotators use: GNU tar (xz for -J), bsdtar,
+# Info-ZIP, 7-Zip.
+command -v tar >/dev/null || MISSING="$MISSING tar"
 command -v xz >/dev/null || MISSING="$MISSING xz-utils"
+command -v bsdtar >/dev/null || MISSING="$MISSING libarchive-tools"
+command -v zip >/dev/null || MISSING="$MISSING zip"
+command -v unzip >/dev/null || MISSING="$MISSING unzip"
+command -v 7z >/dev/null || MISSING="$MISSING p7zip-full"
 if [ -n "$MISSING" ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -1,26 +1,34 @@
 """Clearly labelled demo data, so a newcomer sees a working dashboard without real data.
 
 It writes a team, batch folders with image files and a batches.json, assignments in various
-states, and mask uploads through GridFS with the messy names and metadata real tools produce.
-It refuses to run on a database that already holds anything.
+states, and mask uploads through GridFS with the messy names and metadata real tools produce:
+real small zips and tars of PNG masks, most complete, some missing a mask, a few cut short or a
+part of a split zip (unreadable), some with a label map beside the masks. Then it runs a sync and
+a mask check, so every page shows figures and charts at once. It refuses to run on a database
+that already holds anything.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import random
+import tarfile
+import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from gridfs import GridFS
 from pymongo.errors import OperationFailure
 
-from segcore.work import assignments, batch_import, batches
-from segcore.team import team
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.connection import Databases
 from segcore.core.errors import N_, DemoRefused
 from segcore.core.schema import BATCHES, META, TEAM
+from segcore.masks import mask_check
+from segcore.sync import sync
+from segcore.team import team
+from segcore.work import assignments, batch_import, batches
 
 DEMO_TEAM = [("Mauricio", "Segmentador Senior", "mauricio@example.com"),
              ("Maggie", "Segmentador", "maggie@example.com"),
@@ -86,6 +94,73 @@ def _prepare(databases: Databases, directory: Path, count: int) -> Path:
                           reason=exc.strerror or exc) from None
 
 
+IMAGES_PER_BATCH = 3
+
+
+def demo_outcome(number: int) -> str:
+    """What the demo's uploads of batch `number` hold: "complete", "incomplete" (a mask
+    missing) or "unreadable" (an upload cut short, or a part of a split zip)."""
+    if number % 13 == 5:
+        return "unreadable"
+    if number % 10 == 3:
+        return "incomplete"
+    return "complete"
+
+
+def mask_archive(filename: str, names: list[str], other_files: dict | None = None) -> bytes:
+    """A real archive of PNG masks named `names`, its format chosen by `filename` (zip, tar.xz,
+    tgz; anything else a zip)."""
+    files = {name: PNG for name in names} | (other_files or {})
+    buffer = io.BytesIO()
+    lower = filename.lower()
+    if lower.endswith((".tar.xz", ".tgz", ".tar.gz")):
+        mode = "w:xz" if lower.endswith(".xz") else "w:gz"
+        with tarfile.open(fileobj=buffer, mode=mode) as archive:
+            for name, data in files.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+    else:
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in files.items():
+                archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _uploads_of(number: int, filenames: list[str], rng: random.Random) -> list[tuple[str, bytes]]:
+    """Each upload of a batch with its real contents, spreading the masks over its parts."""
+    masks = [f"masks/img_{image:03d}_mask.png" for image in range(1, IMAGES_PER_BATCH + 1)]
+    outcome = demo_outcome(number)
+    if outcome == "incomplete":
+        masks = masks[:-1]
+    uploads = []
+    for index, filename in enumerate(filenames):
+        part = masks[index::len(filenames)]
+        others = {"labelmap.txt": b"background:0,0,0::\nlesion:255,0,0::\n"} \
+            if rng.random() < 0.2 else None
+        uploads.append((filename, mask_archive(filename, part, others)))
+    if outcome == "unreadable":
+        filename, data = uploads[-1]
+        if filename.lower().endswith(".zip") and rng.random() < 0.5:
+            # The last part of a split zip: its end record says it spans two disks.
+            end = data.rfind(b"PK\x05\x06")
+            data = data[:end + 4] + b"\x01\x00\x01\x00" + data[end + 8:]
+        else:
+            data = data[:len(data) * 2 // 3]  # the upload died part-way
+        uploads[-1] = (filename, data)
+    return uploads
+
+
+def _orphan_uploads(files: GridFS) -> int:
+    """Uploads naming no batch in the list, or several at once, as real tools leave them."""
+    extras = [("batch_9999_masks.zip", "flor"), ("final_masks.zip", "ceci"),
+              ("batch_12_to_batch_15.zip", "maggie")]
+    for filename, uploader in extras:
+        files.put(mask_archive(filename, ["img_001_mask.png"]), filename=filename,
+                  metadata={"uploaded_by": uploader})
+    return len(extras)
+
+
 def _filenames(number: int, rng: random.Random) -> list[str]:
     shapes = [f"masks_batch_{number}.tar.xz", f"Batch-{number}.zip",
               f"batch_{number:04d}_part2.zip", f"BATCH{number}.tgz",
@@ -100,7 +175,7 @@ def build_folders(directory: Path, count: int) -> Path:
     for number in range(1, count + 1):
         folder = directory / f"batch_{number}"
         folder.mkdir(exist_ok=True)
-        for image in range(1, 4):
+        for image in range(1, IMAGES_PER_BATCH + 1):
             (folder / f"img_{image:03d}.png").write_bytes(PNG)
         entries.append({"id": f"batch_{number}", "folder": str(folder.resolve())})
     batches_file = directory / "batches.json"
@@ -143,7 +218,7 @@ def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "de
     for number in range(1, done_until + 1):
         batch_id = f"batch_{number}"
         assignee = names[(number - 1) * len(names) // assigned]
-        for filename in _filenames(number, rng):
+        for filename, data in _uploads_of(number, _filenames(number, rng), rng):
             uploader = assignee.lower() if rng.random() > 0.05 else rng.choice(names).lower()
             metadata: dict | None = {"uploaded_by": uploader}
             if rng.random() < 0.5:
@@ -152,18 +227,26 @@ def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "de
                 metadata = None
             when = datetime.combine(today, datetime.min.time()) - timedelta(
                 days=(done_until - number) * 30 / done_until, hours=rng.randint(0, 8))
-            file_id = files.put(PNG * rng.randint(1, 40), filename=filename, metadata=metadata)
+            file_id = files.put(data, filename=filename, metadata=metadata)
             # GridFS stamps the current time; the demo spreads uploads over the last month.
             databases.masks_files.update_one({"_id": file_id}, {"$set": {"uploadDate": when}})
             uploads += 1
-    extras = [("batch_9999_masks.zip", "flor"), ("final_masks.zip", "ceci"),
-              ("batch_12_to_batch_15.zip", "maggie")]
-    for filename, uploader in extras:
-        files.put(PNG, filename=filename, metadata={"uploaded_by": uploader})
-        uploads += 1
+    uploads += _orphan_uploads(files)
     # A few legacy values, as the old dashboard left them.
     work[BATCHES].update_one({"id": "batch_2"}, {"$set": {"status": "S"}})
     work[BATCHES].update_one({"id": f"batch_{assigned}"}, {"$set": {"assignee": "Roberto"}})
     batches.mark_changed(work, ["batch_2", f"batch_{assigned}"])
     return {"batches": count, "team": len(names), "assigned": assigned, "uploads": uploads,
-            "directory": str(Path(directory).resolve()), "batches_file": str(batches_file)}
+            "directory": str(Path(directory).resolve()), "batches_file": str(batches_file),
+            "mask_states": _sync_and_check(databases, author)}
+
+
+def _sync_and_check(databases: Databases, author: str) -> dict[str, int]:
+    """What a coordinator does first: a sync, then a mask check, so the Dashboard shows masks
+    and charts and "Check masks" has results as soon as the demo is loaded. Returns how many
+    batches are in each mask-check state."""
+    sync.run_sync(databases, author=author)
+    states: dict[str, int] = {}
+    for row in mask_check.verify(databases, author=author).batches:
+        states[row["state"]] = states.get(row["state"], 0) + 1
+    return states

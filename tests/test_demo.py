@@ -3,8 +3,8 @@
 import pytest
 
 from segcore import demo
-from segcore.report import stats
 from segcore.core.errors import DemoRefused
+from segcore.report import stats
 
 
 def test_demo_is_realistic_and_labelled(dbs, tmp_path):
@@ -24,8 +24,47 @@ def test_demo_is_realistic_and_labelled(dbs, tmp_path):
     assert dbs.work.batches.find_one({"id": "batch_2"})["status"] == "S"
 
 
+def test_demo_is_synced_and_its_masks_checked_when_loaded(dbs, tmp_path):
+    """Right after loading, the Dashboard has masks and "Check masks" has complete, incomplete
+    and unreadable batches, from real archives."""
+    summary = demo.load_demo(dbs, tmp_path / "demo", count=60)
+    counts = stats.summary(dbs.work)
+    assert counts.with_masks > 10 and dbs.work.sync_runs.count_documents({}) == 1
+    assert set(summary["mask_states"]) == {"complete", "incomplete", "unreadable"}
+    stored = [b["mask_check"]["state"]
+              for b in dbs.work.batches.find({"mask_check": {"$exists": True}})]
+    assert {s: stored.count(s) for s in set(stored)} == summary["mask_states"]
+    assert summary["mask_states"]["complete"] > summary["mask_states"]["incomplete"]
+    for number in range(1, 25):
+        stored = dbs.work.batches.find_one({"id": f"batch_{number}"})["mask_check"]
+        expected = demo.demo_outcome(number)
+        assert stored["state"] == expected, (number, stored)
+        if expected == "incomplete":
+            assert stored["missing"] == ["img_003.png"]
+    reasons = {bad["reason"] for c in dbs.work.batches.find({"mask_check.state": "unreadable"})
+               for bad in c["mask_check"]["unreadable"]}
+    assert reasons and all(r == "part of a split archive" or r.startswith(("truncated", "not a"))
+                           for r in reasons)
+
+
 def test_demo_refuses_a_database_with_real_data(dbs, tmp_path):
     dbs.work.segmentadores.insert_one({"name": "Real Person"})
     with pytest.raises(DemoRefused):
         demo.load_demo(dbs, tmp_path / "demo", count=20)
     assert dbs.work.batches.count_documents({}) == 0 and not demo.is_demo(dbs)
+
+
+def test_the_dashboard_shows_masks_right_after_the_demo_loads(app_env, tmp_path):
+    """No Sync press needed: the figures, the charts and the complete masks are there."""
+    import json
+
+    from tests.helpers import page
+
+    demo.load_demo(app_env, tmp_path / "demo", author="test", count=60)
+    at = page("dashboard").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["With masks"]) > 10 and int(metrics["Masks complete"]) > 10
+    pie = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+               if json.loads(c.proto.spec)["layout"]["title"]["text"] == "With masks vs without")
+    assert sum(pie["data"][0]["values"]) == 60

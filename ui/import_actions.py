@@ -15,6 +15,7 @@ import streamlit as st
 from segcore.work import batch_import
 from segcore.core.connection import Databases
 from segcore.core.errors import ImportFileError
+from segcore.core.json_input import decode_text
 from ui.actions import run_write, show_error
 from ui.i18n import N_, _, format_number
 from ui.state import IMPORT_PREVIEW, IMPORT_RESULT, current_actor
@@ -31,11 +32,11 @@ def read_sources(uploaded, typed_file: str, typed_dir: str, count_images: bool,
                                  "server."), path=typed_dir.strip())
     sources = []
     if uploaded is not None:
-        text = uploaded.getvalue().decode("utf-8", errors="replace")
+        text = decode_text(uploaded.getvalue(), uploaded.name)  # invalid UTF-8 is named
         sources.append(batch_import.parse_batches_json(text, source=uploaded.name, base=directory))
     if typed_file.strip():
         path = Path(typed_file.strip()).expanduser()
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             raise ImportFileError(N_("The batches file '{path}' does not exist on the "
                                      "server."), path=typed_file.strip())
         sources.append(batch_import.read_batches_file(path, base=directory))

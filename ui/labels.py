@@ -9,7 +9,7 @@ stored.
 from __future__ import annotations
 
 from segcore.core.naming import person_key
-from ui.i18n import N_, _
+from ui.i18n import N_, _, format_number
 
 STATUS = {"pending": N_("Pending"), "in_progress": N_("In progress"),
           "rework": N_("Rework"), "review": N_("In review"), "done": N_("Done")}
@@ -86,3 +86,19 @@ def person(name: object, team: list[str], former: set[str] = frozenset()) -> str
         return str(name)
     return "{name} ({why})".format(name=name,
                                    why=_(LEFT_THE_TEAM if name in former else NOT_ON_TEAM))
+
+
+def unreadable_reason(entry: dict) -> str:
+    """Why an upload could not be read (or a check's note), in the session's language: its
+    stored template and values worded here; a reason stored before templates were kept, as
+    stored (English)."""
+    code, reason = entry.get("code"), str(entry.get("reason") or "")
+    if not code:
+        return reason
+    params = {key: format_number(value) if isinstance(value, (int, float))
+              and not isinstance(value, bool) else value
+              for key, value in (entry.get("params") or {}).items()}
+    try:
+        return _(code).format(**params)
+    except (KeyError, IndexError, ValueError):  # a template from a newer version, say
+        return reason or code

@@ -6,11 +6,14 @@ import streamlit as st
 
 from segcore.masks import mask_check
 from segcore.core.connection import Databases
+from segcore.views.labels import FIELD_LABELS
 from ui import labels, reads
 from ui.actions import run_write
-from ui.i18n import N_, _, format_number
+from ui.i18n import N_, _, format_datetime, format_number
 from ui.state import MASK_LAST_REPORT, current_actor
 
+COMPARED = {"content": N_("content (checksums)"), "size": N_("size only"),
+            "names": N_("names only")}
 MASK_COLUMNS = {"id": N_("id"), "state": N_("state"), "images": N_("images"),
                 "masks": N_("masks"), "missing_count": N_("missing"), "extra_count": N_("extra")}
 
@@ -45,13 +48,23 @@ def check_masks_panel(databases: Databases) -> None:
 
 
 def show_last_mask_check() -> None:
-    """The batches the last "Check masks" of this session reported on."""
+    """The batches the last "Check masks" of this session reported on, and the unusable
+    uploads it skipped (with the sync's reason)."""
     checked = st.session_state.get(MASK_LAST_REPORT)
-    if checked and checked["batches"]:
+    if checked and (checked["batches"] or checked.get("skipped_uploads")):
         st.subheader(_("Last mask check"))
         st.dataframe([{_(header): labels.mask_state(r[k]) if k == "state" else r[k]
                        for k, header in MASK_COLUMNS.items()} for r in checked["batches"]],
                      hide_index=True)
+    if checked and checked.get("skipped_uploads"):
+        st.caption(_("Skipped {count} unusable uploads (they count for no batch):").format(
+            count=checked.get("skipped", len(checked["skipped_uploads"]))))
+        st.dataframe([{label("filename"): s["filename"], label("problem"): s["problem"]}
+                      for s in checked["skipped_uploads"]], hide_index=True)
+
+
+def label(field: str) -> str:
+    return _(FIELD_LABELS[field])
 
 
 def _known(value: object) -> object:
@@ -71,13 +84,37 @@ def show_batch_masks(batch_ids: list[str]) -> str | None:
     st.write(f"**{labels.mask_state(detail['state'])}**: " + _(
         "{matched} of {images} images have a mask.").format(matched=_known(detail["matched"]),
                                                            images=_known(detail["images"])))
-    if detail["note"]:
-        st.caption(detail["note"])
+    if detail["notes"] or detail["note"]:
+        st.caption("; ".join(labels.unreadable_reason(n) for n in detail["notes"])
+                   or detail["note"])
     left, right = st.columns(2)
     left.markdown(_("Images without a mask ({count})").format(count=len(detail["missing"])))
     left.dataframe({_("image"): detail["missing"]}, hide_index=True, key="masks_missing")
     right.markdown(_("Masks without an image ({count})").format(count=len(detail["extra"])))
     right.dataframe({_("mask"): detail["extra"]}, hide_index=True, key="masks_extra")
     for bad in detail["unreadable"]:
-        st.warning(f"{bad['filename']}: {bad['reason']}")
+        st.warning(f"{bad['filename']}: {labels.unreadable_reason(bad)}")
+    if detail["other_files"]:
+        st.caption(_("Other files (not masks): {names}").format(
+            names=", ".join(detail["other_files"])))
+    show_changes(detail["changes"])
     return chosen
+
+
+def _compared(row: dict) -> str:
+    kind = row.get("compared")
+    return _(COMPARED[kind]) if kind in COMPARED else str(kind)
+
+
+def show_changes(changes: list[dict]) -> None:
+    """What each later upload of the batch added, removed and changed since the one before."""
+    later = changes[1:]
+    if not later:
+        return
+    compared = {row["filename"]: _compared(row) for row in later}
+    st.markdown(_("Changes between uploads"))
+    st.dataframe([{_("upload"): row["filename"], _("date"): format_datetime(row["uploadDate"]),
+                   _("added"): ", ".join(row["added"]), _("removed"): ", ".join(row["removed"]),
+                   _("changed"): ", ".join(row["changed"]),
+                   _("compared by"): compared[row["filename"]]} for row in later],
+                 hide_index=True, key="masks_changes")

@@ -26,7 +26,7 @@ def member_logins(databases: Databases, names: list[str]) -> None:
         create, reset = st.columns(2)
         with create.form("segmentador_login", clear_on_submit=False):
             st.markdown(_("**New login** (sees only that person's batches)"))
-            member = st.selectbox(_("Member"), names, key="login_member")
+            member = st.selectbox(_("Belongs to"), names, key="login_member")
             name = st.text_input(_("Login name"), key="login_name")
             password = st.text_input(_("Password (at least {n} characters)").format(
                 n=auth.MIN_PASSWORD), type="password", key="login_password")

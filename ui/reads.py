@@ -232,7 +232,9 @@ def mask_detail(found: Databases, batch_id: str) -> dict | None:
         return None
     return {"state": detail.state, "images": detail.images,
             "matched": detail.matched, "missing": detail.missing, "extra": detail.extra,
-            "unreadable": detail.unreadable, "note": detail.note}
+            "unreadable": detail.unreadable, "note": detail.note, "notes": detail.notes,
+            "other_files": detail.other_files,
+            "changes": mask_check.upload_changes(found, batch_id)}
 
 
 def open_workloads(names: tuple[str, ...]) -> dict[str, int]:

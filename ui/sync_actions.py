@@ -39,7 +39,7 @@ def schedule_controls(auto: SyncScheduler) -> None:
     minutes = st.number_input(_("Automatic sync every N minutes while the app runs "
                                 "(0 = off)"), 0, 1440, int(auto.minutes), key="auto_minutes")
     if st.button(_("Apply"), key="auto_apply"):
-        run_write(_("Applying"), auto.set_minutes, minutes,
+        run_write(_("Applying"), auto.set_minutes, minutes, current_actor(),
                   then=_("Automatic sync every {minutes} minutes.").format(minutes=minutes)
                   if minutes else _("Automatic sync is off."))
     # The scheduler keeps the server's local time: astimezone() reads it as such.
@@ -67,6 +67,8 @@ def upload_rows(uploads: list[dict], with_assignee: bool = False) -> list[dict]:
                label("batches"): ", ".join(upload.get("batches") or [])}
         if with_assignee:
             row[label("assignee")] = upload.get("assignee") or ""
+        if upload.get("problem"):
+            row[label("problem")] = upload["problem"]
         rows.append(row)
     return rows
 
@@ -76,7 +78,7 @@ RUN_STATUS = {"ok": N_("ok"), "failed": N_("failed"), "running": N_("running"),
               "interrupted": N_("interrupted")}
 RUN_COLUMNS = ("started_at", "kind", "mode", "status", "duration_s", "total_files",
                "new_files", "removed_files", "batches_updated", "status_moves", "orphans",
-               "unmatched", "mismatches", "author", "error")
+               "unmatched", "mismatches", "unusable", "author", "error")
 
 
 def run_rows(runs: list[dict]) -> list[dict]:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from segcore.cli.base import emit_json, handle_errors, json_option, main, pass_context
+from segcore.core.naming import printable
+from segcore.cli.base import echo, emit_json, handle_errors, json_option, main, pass_context
 
 ALERT_EXIT = 3  # for a cron job that mails its output only when there is something to say
 
@@ -22,20 +23,20 @@ def _alerts(ctx, rows=None):
 
 def _print_alerts(found) -> None:
     if not found.any:
-        click.echo("Nothing needs attention.")
+        echo("Nothing needs attention.")
         return
-    click.echo(f"Stalled ({len(found.stalled)}):")
+    echo(f"Stalled ({len(found.stalled)}):")
     for p in found.stalled:
         since = f"{p.days_since} days ago" if p.days_since is not None else "never delivered"
-        click.echo(f"  {p.name:<20} {p.open} open, last delivery {p.last_delivery or '-'} "
+        echo(f"  {p.name:<20} {p.open} open, last delivery {p.last_delivery or '-'} "
                    f"({since})")
-    click.echo(f"At risk ({len(found.at_risk)}):")
+    echo(f"At risk ({len(found.at_risk)}):")
     for b in found.at_risk:
-        click.echo(f"  {b.id:<12} {b.assignee:<20} due {b.due_date or '-'}  reached "
+        echo(f"  {b.id:<12} {b.assignee:<20} due {b.due_date or '-'}  reached "
                    f"{b.projected or 'never'}  {b.reason}")
-    click.echo(f"Suggested moves ({len(found.moves)}):")
+    echo(f"Suggested moves ({len(found.moves)}):")
     for m in found.moves:
-        click.echo(f"  {m.id:<12} {m.from_} -> {m.to}  {m.reason}; {m.change}")
+        echo(f"  {m.id:<12} {m.from_} -> {m.to}  {m.reason}; {m.change}")
 
 
 @main.command()
@@ -69,10 +70,11 @@ def report(ctx, out_file):
     rows = pace_rows(ctx.databases.work)
     text = weekly_report(rows, _alerts(ctx, rows))
     if out_file is None:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
         return
     try:
-        out_file.write_text(text, encoding="utf-8")
+        # A cron job mails the file too: the same escapes as the terminal's.
+        out_file.write_text(printable(text, keep_newlines=True), encoding="utf-8")
     except OSError as exc:
         raise SegcoreError(f"Cannot write {out_file}: {exc.strerror or exc}") from None
-    click.echo(f"Report written to {out_file}.")
+    echo(f"Report written to {out_file}.")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
+from segcore.cli.base import (echo, author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import printable
@@ -39,14 +39,14 @@ def backup(ctx, out, keep, as_json):
     rotation = prune_backups(Path(out), work.name, keep, Path(summary.path)) if keep else None
     deleted = rotation.deleted if rotation else []
     for path, why in (rotation.left_alone if rotation else []):
-        click.echo(f"note: left alone {printable(path)}: {printable(why)}", err=True)
+        echo(f"note: left alone {printable(path)}: {printable(why)}", err=True)
     if as_json:
         emit_json({**{k: v for k, v in summary.__dict__.items() if k != "indexes"},
                    "documents": summary.documents, "deleted": [str(p) for p in deleted],
                    "left_alone": [str(p) for p, _why in (rotation.left_alone if rotation
                                                            else [])]})
         return
-    click.echo(f"Backup written: {printable(summary.path)} ({summary.documents} documents in "
+    echo(f"Backup written: {printable(summary.path)} ({summary.documents} documents in "
                f"{len(summary.counts)} collections)"
                f"{f'; {len(deleted)} older backups deleted' if deleted else ''}.")
 
@@ -76,16 +76,17 @@ def restore(ctx, file, replace, yes):
             raise SegcoreError("no terminal to confirm the replacement; add --yes")
         held = ", ".join(f"{count} {name}" for name, count in present.items())
         pending = interrupted_restore(work)
-        click.confirm(f"Replace everything in {work.name} ({held}) with {source}? Every login "
-                      f"session ends, and logins, passwords and roles become the backup's."
-                      f"{f' ({pending})' if pending else ''}", abort=True)
+        click.confirm(printable(  # the source database and date come from the file
+            f"Replace everything in {work.name} ({held}) with {source}? Every login "
+            f"session ends, and logins, passwords and roles become the backup's."
+            f"{f' ({pending})' if pending else ''}"), abort=True)
     result = restore_backup(work, file, _author(), replace=replace, verified=summary)
     prepare(ctx.databases)  # the standard indexes, should the backup lack any
     if result.redone:
-        click.echo(f"An interrupted restore from {printable(result.redone.get('file'))} was "
+        echo(f"An interrupted restore from {printable(result.redone.get('file'))} was "
                    "undone first.")
-    click.echo(f"Restored {source} from {printable(file)}.")
-    click.echo(f"Every login session was ended ({result.sessions_ended} open); everyone logs in "
+    echo(f"Restored {source} from {printable(file)}.")
+    echo(f"Every login session was ended ({result.sessions_ended} open); everyone logs in "
                "again.")
     _say_logins(result.logins)
 
@@ -97,4 +98,4 @@ def _say_logins(logins) -> None:
                         (logins.role, "have the role they had at the backup again"),
                         (logins.gone, "added since the backup, are gone")):
         if names:
-            click.echo(f"Logins {what}: {', '.join(printable(n) for n in sorted(names))}.")
+            echo(f"Logins {what}: {', '.join(printable(n) for n in sorted(names))}.")

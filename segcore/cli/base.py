@@ -16,9 +16,18 @@ from datetime import date, datetime
 import click
 
 from segcore.core.errors import SegcoreError
+from segcore.core.naming import printable, unsafe_character
 
-# Only click and the error classes are imported here: `segcore --help` and a cron run that
-# finds nothing new must not pay for pymongo, pandas or bcrypt before they are needed.
+# Only click, the error classes and naming are imported here: `segcore --help` and a cron run
+# that finds nothing new must not pay for pymongo, pandas or bcrypt before they are needed.
+
+
+def echo(message: object = "", err: bool = False, nl: bool = True) -> None:
+    """Print one message (or several lines) with control characters escaped: every command's
+    output goes through here, so a name from an archive, an upload's filename, a batch id or
+    a history value never rewrites the terminal or a cron mail (escape sequences, \\r, C1
+    controls, bidi overrides)."""
+    click.echo(printable(message, keep_newlines=True), err=err, nl=nl)
 
 
 def author() -> str:
@@ -56,7 +65,7 @@ class Context:
             self._databases = open_databases(self.settings)
             with friendly_errors(self._databases.uri):
                 for warning in prepare(self._databases):
-                    click.echo(f"warning: {warning}", err=True)
+                    echo(f"warning: {warning}", err=True)
         return self._databases
 
 
@@ -76,14 +85,14 @@ def handle_errors(command):
                 return command(*args, **kwargs)
         except SegcoreError as exc:
             uri = ctx._databases.uri if ctx and ctx._databases else None
-            click.echo(f"error: {scrub(str(exc), uri)}", err=True)
+            echo(f"error: {printable(scrub(str(exc), uri))}", err=True)
             sys.exit(1)
         except PyMongoError as exc:
             uri = ctx._databases.uri if ctx and ctx._databases else None
-            click.echo(f"error: {driver_error_message(exc, uri)}", err=True)
+            echo(f"error: {printable(driver_error_message(exc, uri))}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
+            echo("error: interrupted", err=True)
             sys.exit(130)
     return wrapper
 
@@ -102,16 +111,53 @@ def _plain(value):
     return str(value)
 
 
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code > 0xFFFF:  # JSON spells it as a UTF-16 pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def json_text(value) -> str:
+    """`value` as plain JSON (dates as ISO strings), the same data with every character a
+    terminal would act on written as a \\u escape (json leaves DEL, C1 and bidi raw)."""
+    text = json.dumps(_plain(value), ensure_ascii=False, indent=2)
+    if text.isprintable() or all(ch == "\n" or not unsafe_character(ch) for ch in text):
+        return text
+    return "".join(_json_escape(ch) if ch != "\n" and unsafe_character(ch) else ch
+                   for ch in text)
+
+
 def emit_json(value) -> None:
-    """Print `value` as plain JSON (dates as ISO strings)."""
-    click.echo(json.dumps(_plain(value), ensure_ascii=False, indent=2))
+    """Print `value` as plain JSON (dates as ISO strings), terminal-safe."""
+    click.echo(json_text(value))
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print plain JSON.")
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group()
+class SafeGroup(click.Group):
+    """The command group, whose usage errors (which repeat what was typed) are escaped too."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.ClickException as exc:
+            original = exc.format_message
+            exc.format_message = lambda: printable(original())
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=SafeGroup)
 @click.option("--env-file", default=None,
               help="Settings file read before the environment (default: .env, if present).")
 @click.pass_context

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
+from segcore.cli.base import (echo, author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
 from segcore.core.naming import printable
 
@@ -49,15 +49,15 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"Imported: {result.added} added, {result.updated} updated, "
+        echo(f"Imported: {result.added} added, {result.updated} updated, "
                    f"{result.unchanged} unchanged, {len(result.flagged_missing)} flagged as "
                    f"missing, {len(result.restored)} found again"
                    f"{f', {len(result.refused)} refused' if result.refused else ''}.")
         for batch_id, reason in result.refused.items():
             # repr: an id holding terminal escapes is shown, never replayed
-            click.echo(f"refused: {batch_id!r} {reason}; nothing was written for it", err=True)
+            echo(f"refused: {batch_id!r} {reason}; nothing was written for it", err=True)
         for folder in result.unreadable:
-            click.echo(f"warning: {printable(folder)}: cannot be read, its images were not "
+            echo(f"warning: {printable(folder)}: cannot be read, its images were not "
                        "counted", err=True)
     if result.refused:
         sys.exit(1)
@@ -81,11 +81,11 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"{len(result.updated)} batches updated.")
+        echo(f"{len(result.updated)} batches updated.")
         for conflict in result.conflicts:
-            click.echo(f"conflict: {conflict.describe()}", err=True)
+            echo(f"conflict: {conflict.describe()}", err=True)
         for batch_id in result.missing:
-            click.echo(f"not found: {printable(batch_id)}", err=True)
+            echo(f"not found: {printable(batch_id)}", err=True)
     if result.missing or result.conflicts or result.failed:
         sys.exit(1)
 
@@ -104,12 +104,12 @@ def status(ctx, as_json):
     if as_json:
         emit_json({**counts.as_dict(), "restore_incomplete": str(restore) if restore else None})
         return
-    click.echo(f"total {counts.total}  assigned {counts.assigned}  uploaded "
-               f"{counts.with_masks} ({counts.percent_with_masks}%)  delivered, usable "
-               f"{counts.delivered} ({counts.percent_delivered}%)  without masks "
-               f"{counts.without_masks}")
+    echo(f"total {counts.total}  assigned {counts.assigned}  uploaded "
+         f"{counts.with_masks} ({counts.percent_with_masks}%)  delivered, usable "
+         f"{counts.delivered} ({counts.percent_delivered}%)  without masks "
+         f"{counts.without_masks}")
     if restore:
-        click.echo(f"warning: {restore}", err=True)
+        echo(f"warning: {restore}", err=True)
 
 
 @main.command("history")
@@ -127,10 +127,14 @@ def history_command(ctx, batch_id, limit, as_json):
         emit_json(entries)
         return
     if not entries:
-        click.echo("No changes recorded.")
-    for e in entries:
-        click.echo(f"{e['at']:%Y-%m-%d %H:%M:%S}  {printable(e['author']):<16} {e['kind']:<6} "
-                   f"{printable(e['key']):<14} {e['field']}: {e['old']!r} -> {e['new']!r}")
+        echo("No changes recorded.")
+    from segcore.core.timefmt import office_time
+
+    for e in entries:  # times in the office's zone; an entry another tool wrote may lack fields
+        when = office_time(e.get("at"), ctx.settings.zone, "%Y-%m-%d %H:%M:%S") or "-"
+        echo(f"{when}  {printable(e.get('author', '-')):<16} {e.get('kind', '-')!s:<6} "
+             f"{printable(e.get('key', '-')):<14} {e.get('field', '-')}: {e.get('old')!r} -> "
+             f"{e.get('new')!r}")
 
 
 @main.group("batches")
@@ -173,12 +177,12 @@ def batches_set(ctx, batch_ids, status, priority, due_date, clear_due, where_sta
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"{len(result.updated)} batches updated.")
+        echo(f"{len(result.updated)} batches updated.")
         for conflict in result.conflicts:
-            click.echo(f"conflict: {conflict.describe()}", err=True)
+            echo(f"conflict: {conflict.describe()}", err=True)
         for batch_id, why in result.failed.items():
-            click.echo(f"not changed: {printable(batch_id)}: {why}", err=True)
+            echo(f"not changed: {printable(batch_id)}: {why}", err=True)
         for batch_id in result.missing:
-            click.echo(f"not found: {printable(batch_id)}", err=True)
+            echo(f"not found: {printable(batch_id)}", err=True)
     if result.missing or result.conflicts or result.failed:
         sys.exit(1)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
+from segcore.cli.base import (echo, author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
 
 
@@ -19,7 +19,7 @@ def stop_server(ctx):
     from segcore.core import embedded
 
     stopped = embedded.stop_server(ctx.settings.embedded_path)
-    click.echo("Embedded server stopped." if stopped else "No embedded server was running.")
+    echo("Embedded server stopped." if stopped else "No embedded server was running.")
 
 
 # --- demo data ------------------------------------------------------------------------------
@@ -41,5 +41,5 @@ def demo(ctx, directory, count, as_json):
     if as_json:
         emit_json(summary)
         return
-    click.echo(f"Demo loaded: {summary['batches']} batches in {summary['directory']}, "
+    echo(f"Demo loaded: {summary['batches']} batches in {summary['directory']}, "
                f"a team of {summary['team']}, {summary['uploads']} mask uploads.")

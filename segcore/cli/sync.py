@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
+from segcore.cli.base import (echo, author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import printable
@@ -87,17 +87,17 @@ def _verify_new(ctx, report, quiet: bool):
 
 
 def _print_sync(report) -> None:
-    click.echo(f"{report.total_files} files ({report.new_files} new, {report.removed_files} "
+    echo(f"{report.total_files} files ({report.new_files} new, {report.removed_files} "
                f"removed); {report.batches_with_masks} batches with masks, "
                f"{report.batches_without_masks} without; {report.batches_updated} updated; "
                f"{report.orphans} orphan, {report.unmatched} unmatched, {report.mismatches} "
                f"mismatched, {report.unusable} unusable uploads; {report.duration_s:.1f} s"
                f"{f' (full read: {report.full_reason})' if report.full else ''}.")
     if report.unusable:
-        click.echo(f"{report.unusable} uploads count for no batch (`uploads --unusable` lists "
+        echo(f"{report.unusable} uploads count for no batch (`uploads --unusable` lists "
                    f"them):", err=True)
         for finding in report.unusable_uploads[:UNUSABLE_SHOWN]:
-            click.echo(f"  unusable: {finding.filename[:80]}: {finding.problem}", err=True)
+            echo(f"  unusable: {finding.filename[:80]}: {finding.problem}", err=True)
 
 
 @main.command()
@@ -130,15 +130,17 @@ def uploads(ctx, recent, orphans, unmatched, mismatches, unusable, as_json):
     if as_json:
         emit_json(rows)
         return
-    for row in rows:
-        when = row["upload_date"].strftime("%Y-%m-%d %H:%M") if row.get("upload_date") else "-"
+    from segcore.core.timefmt import office_time
+
+    for row in rows:  # times in the office's zone, as the pages show them
+        when = office_time(row.get("upload_date"), ctx.settings.zone) or "-"
         extra = f"  assignee {row['assignee']}" if row.get("assignee") else ""
         extra += f"  unusable: {row['problem']}" if row.get("problem") else ""
-        click.echo(printable(
+        echo(printable(
             f"{when}  {row['uploaded_by'] or '-':<12} {row['size_mb']:>8.2f} MB  "
             f"{row['filename']}  [{', '.join(row['batches']) or 'no batch'}]{extra}"))
     if not rows:
-        click.echo("Nothing to show.")
+        echo("Nothing to show.")
 
 
 def _watch(ctx, full: bool, interval: float) -> None:
@@ -149,7 +151,7 @@ def _watch(ctx, full: bool, interval: float) -> None:
     from segcore.sync.live_sync import LiveSync
 
     def log(message: str) -> None:
-        click.echo(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}", err=True)
+        echo(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}", err=True)
 
     live = LiveSync(ctx.databases, log=log, author=_author(), poll_s=interval, full=full)
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
+from segcore.cli.base import (echo, author as _author, emit_json, handle_errors, json_option, main,
                               pass_context)
 from segcore.core.naming import printable
 
@@ -30,10 +30,10 @@ def team_list(ctx, as_json):
         emit_json(members)
         return
     if not members:
-        click.echo("The team is empty.")
+        echo("The team is empty.")
     for m in members:
         # Names stored before control characters were refused must not drive the terminal.
-        click.echo(f"{printable(m.name):<24} {printable(m.role or '-'):<24} "
+        echo(f"{printable(m.name):<24} {printable(m.role or '-'):<24} "
                    f"{printable(m.email or '-')}")
 
 
@@ -48,7 +48,7 @@ def team_add(ctx, name, role, email):
     from segcore.team import team
 
     member = team.add_member(ctx.databases.work, name, role, email, author=_author())
-    click.echo(f"Added {printable(member.name)} ({printable(member.role)}).")
+    echo(f"Added {printable(member.name)} ({printable(member.role)}).")
 
 
 @team_group.command("edit")
@@ -64,7 +64,7 @@ def team_edit(ctx, name, role, email):
     if role is None and email is None:
         raise click.UsageError("give --role and/or --email")
     member = team.edit_member(ctx.databases.work, name, role, email, author=_author())
-    click.echo(f"{printable(member.name)}: role {printable(member.role or '-')}, "
+    echo(f"{printable(member.name)}: role {printable(member.role or '-')}, "
                f"email {printable(member.email or '-')}.")
 
 
@@ -81,7 +81,7 @@ def team_remove(ctx, name, unassign, reassign_to):
     moved = handover.remove_member(ctx.databases.work, name, unassign=unassign,
                                    reassign_to=reassign_to, author=_author())
     where = f"reassigned to {reassign_to}" if reassign_to else "unassigned"
-    click.echo(f"Removed {printable(name)}; {moved} open batches {printable(where)}.")
+    echo(f"Removed {printable(name)}; {moved} open batches {printable(where)}.")
 
 
 @main.command()
@@ -100,10 +100,10 @@ def health(ctx, as_json):
         for h in results:
             state = (f"ok, {h.rtt_ms} ms, server {h.version}" if h.reachable
                      else f"UNREACHABLE: {h.error}")
-            click.echo(f"{h.database:<20} {state}")
-        click.echo(f"server: {results[0].uri}{' (embedded)' if results[0].embedded else ''}")
+            echo(f"{h.database:<20} {state}")
+        echo(f"server: {results[0].uri}{' (embedded)' if results[0].embedded else ''}")
     if restore:
-        click.echo(f"warning: {restore}", err=True)
+        echo(f"warning: {restore}", err=True)
     if restore or not all(h.reachable for h in results):
         sys.exit(1)
 

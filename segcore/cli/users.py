@@ -7,7 +7,7 @@ import sys
 import click
 
 from segcore.core.actors import ROLES
-from segcore.cli.base import (emit_json, handle_errors, json_option, main,
+from segcore.cli.base import (echo, emit_json, handle_errors, json_option, main,
                               pass_context)
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import printable
@@ -46,7 +46,7 @@ def user_add(ctx, name, role, member, password_stdin):
     user = auth.add_user(ctx.databases.work, name, role, _read_password(password_stdin),
                          member=member)
     owner = f" for {printable(user.member)}" if user.member else ""
-    click.echo(f"User {printable(user.name)} created with the {user.role} role{owner}.")
+    echo(f"User {printable(user.name)} created with the {user.role} role{owner}.")
 
 
 @user_group.command("passwd")
@@ -59,7 +59,7 @@ def user_passwd(ctx, name, password_stdin):
     from segcore.team import auth
 
     auth.set_password(ctx.databases.work, name, _read_password(password_stdin))
-    click.echo(f"Password of {printable(name)} changed.")
+    echo(f"Password of {printable(name)} changed.")
 
 
 @user_group.command("list")
@@ -80,9 +80,9 @@ def user_list(ctx, as_json):
         locked = (f"  locked until {user.locked_until:%H:%M} UTC"
                   if user.locked_until and user.locked_until > now else "")
         member = f" ({printable(user.member)})" if user.member else ""
-        click.echo(f"{printable(user.name):<24} {printable(user.role)}{member}{locked}")
+        echo(f"{printable(user.name):<24} {printable(user.role)}{member}{locked}")
     if not users:
-        click.echo("No users yet: add one with `python -m segcore user add NAME --role coordinator`.")
+        echo("No users yet: add one with `python -m segcore user add NAME --role coordinator`.")
 
 
 @user_group.command("remove")
@@ -94,4 +94,4 @@ def user_remove(ctx, name):
     from segcore.team import auth
 
     auth.remove_user(ctx.databases.work, name)
-    click.echo(f"User {printable(name)} removed.")
+    echo(f"User {printable(name)} removed.")

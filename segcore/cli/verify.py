@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from segcore.cli.base import author as _author, emit_json, handle_errors, json_option, main, pass_context
+from segcore.cli.base import (echo, author as _author, emit_json, handle_errors, json_option,
+                              main, pass_context)
 
 
 def progress_bar(label: str, quiet: bool):
@@ -26,6 +27,9 @@ def run_verify(ctx, quiet: bool, **options):
         return verify(ctx.databases, author=_author(), progress=progress, **options)
 
 
+SKIPPED_SHOWN = 10  # unusable uploads named after a check (all are counted)
+
+
 def run_content(ctx, quiet: bool, **options):
     """Run the content checks with a progress bar; returns their ContentReport."""
     from segcore.masks.mask_content_check import check_content
@@ -43,17 +47,17 @@ def print_content(content) -> None:
 
     for row in content.batches:
         counts = row.get("counts") or {}
-        click.echo(f"{row['id']:<14} content: {row.get('checked', 0)} masks checked, "
+        echo(f"{row['id']:<14} content: {row.get('checked', 0)} masks checked, "
                    f"{counts.get('wrong_size', 0)} wrong size, {counts.get('empty', 0)} empty, "
                    f"{counts.get('too_small', 0)} too small, {counts.get('bad_labels', 0)} bad "
                    f"labels, {counts.get('unreadable', 0)} unreadable")
         for offender in row.get("offenders") or ():
-            click.echo(f"    {describe(offender)}")
+            echo(f"    {describe(offender)}")
         for note in row.get("notes") or ():
-            click.echo(f"    {note.get('filename')}: {describe_note(note)}")
+            echo(f"    {note.get('filename')}: {describe_note(note)}")
     skipped = (f"; {content.skipped} not checked: no image of their batches is listed"
                if content.skipped else "")
-    click.echo(f"{content.checked_uploads} uploads content-checked, "
+    echo(f"{content.checked_uploads} uploads content-checked, "
                f"{content.bytes_read / 1e6:,.1f} MB read{skipped}.")
 
 
@@ -65,26 +69,36 @@ def print_report(report) -> None:
         line = f"{row['id']:<14} {row['state']:<11} {matched} / {images} images with a mask"
         if row.get("extra_count"):
             line += f", {row['extra_count']} extra"
-        click.echo(line)
+        echo(line)
         if row.get("missing"):
             more = row["missing_count"] - len(row["missing"])
-            click.echo(f"    without a mask: {', '.join(row['missing'])}"
+            echo(f"    without a mask: {', '.join(row['missing'])}"
                        + (f" (and {more} more)" if more > 0 else ""))
         if row.get("extra"):
             more = row["extra_count"] - len(row["extra"])
-            click.echo(f"    matching no image: {', '.join(row['extra'])}"
+            echo(f"    matching no image: {', '.join(row['extra'])}"
                        + (f" (and {more} more)" if more > 0 else ""))
         for bad in row.get("unreadable") or ():
-            click.echo(f"    unreadable: {bad['filename']}: {bad['reason']}")
+            echo(f"    unreadable: {bad['filename']}: {bad['reason']}")
+        if row.get("other_files"):
+            more = (row.get("other_files_count") or 0) - len(row["other_files"])
+            echo(f"    other files (not masks): {', '.join(row['other_files'])}"
+                 + (f" (and {more} more)" if more > 0 else ""))
         if row.get("note"):
-            click.echo(f"    {row['note']}")
+            echo(f"    {row['note']}")
     states: dict[str, int] = {}
     for row in report.batches:
         states[row["state"]] = states.get(row["state"], 0) + 1
     stored = f" of {report.bytes_stored / 1e6:,.1f} MB stored" if report.bytes_stored else ""
-    click.echo(f"{report.checked_uploads} uploads checked, {report.bytes_read / 1e6:,.1f} MB "
+    echo(f"{report.checked_uploads} uploads checked, {report.bytes_read / 1e6:,.1f} MB "
                f"read{stored}; {len(report.batches)} batches: "
                + (", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none") + ".")
+    skipped = getattr(report, "skipped", [])
+    if skipped:
+        echo(f"{report.skipped_count} unusable uploads skipped (as the sync counts them):",
+             err=True)
+        for bad in skipped[:SKIPPED_SHOWN]:
+            echo(f"  unusable: {bad['filename'][:80]}: {bad['problem']}", err=True)
 
 
 @main.command()

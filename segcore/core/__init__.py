@@ -2,5 +2,5 @@
 the embedded server, collection names, named errors, names and dates, and the change history.
 
 Modules: config, connection, embedded, schema, atomic, data_version, redact, errors, timefmt,
-naming, history, actors. Imports nothing else of segcore.
+naming, history, actors, regular_files, json_input. Imports nothing else of segcore.
 """

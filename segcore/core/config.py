@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -33,7 +34,12 @@ class Settings:
     login: bool = False
     session_minutes: int = 480
     language: str = "es"
-    mask_suffixes: tuple[str, ...] = ("_mask", "-mask", "_seg", "_label", "_labels", "_gt")
+    mask_suffixes: tuple[str, ...] = ("_mask", "-mask", "_seg", "_label", "_labels", "_gt",
+                                      "_segmentation", "-label", ".seg")
+    # The image and volume extensions: only members with one count as masks.
+    mask_extensions: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm",
+                                        ".nii", ".nii.gz", ".nrrd", ".seg.nrrd", ".mha", ".mhd",
+                                        ".npy", ".npz")
     mask_check_budget_mb: int = 2048
 
     @property
@@ -141,10 +147,29 @@ def parse_suffixes(text: str) -> tuple[str, ...]:
     """Mask suffixes from a comma-separated setting; raises ValueError naming a bad one."""
     suffixes = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
     for suffix in suffixes:
-        if "/" in suffix or "\\" in suffix or "." in suffix or len(suffix) > 32:
-            raise ValueError(f"{suffix!r} is not a mask suffix (no dots or slashes, at most 32 "
-                             "characters)")
+        # A leading dot is allowed (Slicer's `x.seg.nii.gz`); an extension is not a suffix.
+        if ("/" in suffix or "\\" in suffix or "." in suffix[1:] or len(suffix) > 32
+                or suffix.lower() in Settings.mask_extensions):
+            raise ValueError(f"{suffix!r} is not a mask suffix (no slashes, no extension, a "
+                             "dot only first, at most 32 characters)")
     return suffixes
+
+
+def parse_extensions(text: str) -> tuple[str, ...]:
+    """Extensions from a setting (`png jpg nii.gz`, commas or spaces, dots optional), lower-case
+    with a leading dot; raises ValueError naming a bad one."""
+    found = []
+    for part in re.split(r"[\s,]+", text.strip()):
+        if not part:
+            continue
+        extension = "." + part.lower().lstrip(".")
+        if not re.fullmatch(r"(\.[a-z0-9_+-]{1,16}){1,3}", extension):
+            raise ValueError(f"{part!r} is not a file extension (letters and digits, "
+                             "e.g. png or nii.gz)")
+        found.append(extension)
+    if not found:
+        raise ValueError("name at least one extension")
+    return tuple(dict.fromkeys(found))
 
 
 def _suffixes(value: str) -> tuple[str, ...]:
@@ -153,6 +178,13 @@ def _suffixes(value: str) -> tuple[str, ...]:
     except ValueError as exc:
         raise ConfigError(f"MASK_SUFFIXES: {exc}") from None
     return suffixes
+
+
+def _extensions(value: str) -> tuple[str, ...]:
+    try:
+        return parse_extensions(value)
+    except ValueError as exc:
+        raise ConfigError(f"MASK_EXTENSIONS: {exc}") from None
 
 
 def _switch(key: str, value: str) -> bool:
@@ -225,6 +257,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         session_minutes=_int("SESSION_MINUTES", values.get("SESSION_MINUTES", "480"), 1, 10_080),
         language=_language(values.get("LANGUAGE", "es")),
         mask_suffixes=_suffixes(values.get("MASK_SUFFIXES", ",".join(Settings.mask_suffixes))),
+        mask_extensions=_extensions(values.get("MASK_EXTENSIONS",
+                                               " ".join(Settings.mask_extensions))),
         mask_check_budget_mb=_int("MASK_CHECK_BUDGET_MB",
                                   values.get("MASK_CHECK_BUDGET_MB", "2048"), 1, 1_048_576),
         mask_labels=_labels(values.get("MASK_LABELS")),
@@ -287,6 +321,7 @@ def describe(settings: Settings) -> dict[str, str]:
         "SESSION_MINUTES": str(settings.session_minutes),
         "LANGUAGE": settings.language,
         "MASK_SUFFIXES": ",".join(settings.mask_suffixes) or "(none)",
+        "MASK_EXTENSIONS": " ".join(e.lstrip(".") for e in settings.mask_extensions),
         "MASK_CHECK_BUDGET_MB": str(settings.mask_check_budget_mb),
         "MASK_LABELS": (",".join(f"{v:g}" for v in settings.mask_labels)
                         if settings.mask_labels is not None else "(not checked)"),

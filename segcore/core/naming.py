@@ -28,13 +28,33 @@ def control_characters(text: str) -> list[str]:
     return [ch.encode("unicode_escape").decode() for ch in found]
 
 
-def printable(text: object) -> str:
-    """`text` with control characters shown as escapes, safe to print on a terminal."""
+# Shown as escapes when printed: control characters (C0, DEL, C1: terminal escape sequences,
+# \r rewriting a line), format characters (bidi overrides such as U+202E reorder what follows;
+# the joiners U+200C/U+200D stay, some scripts and emoji need them), line and paragraph
+# separators, and lone surrogates (undecodable bytes of a file name, unprintable as text).
+_UNSAFE = {"Cc", "Cf", "Zl", "Zp", "Cs"}
+_KEPT = {"\u200c", "\u200d"}
+
+
+def unsafe_character(ch: str) -> bool:
+    """True for a character a terminal would act on or hide rather than show."""
+    return ch not in _KEPT and unicodedata.category(ch) in _UNSAFE
+
+
+def escape_character(ch: str) -> str:
+    """"\\x1b", "\\u202e", "\\udcff": how `printable` shows an unsafe character."""
+    return ch.encode("unicode_escape", "backslashreplace").decode("ascii", "backslashreplace") \
+        if ord(ch) < 0xD800 or ord(ch) > 0xDFFF else f"\\u{ord(ch):04x}"
+
+
+def printable(text: object, keep_newlines: bool = False) -> str:
+    """`text` with control, bidi and other invisible format characters shown as escapes, safe
+    to print on a terminal or in a cron mail; `keep_newlines` keeps "\\n" (multi-line text)."""
     text = str(text)
-    if not any(unicodedata.category(ch) == "Cc" for ch in text):
+    if text.isprintable():  # the usual case, checked in C: nothing to escape
         return text
-    return "".join(ch.encode("unicode_escape").decode() if unicodedata.category(ch) == "Cc"
-                   else ch for ch in text)
+    return "".join(escape_character(ch) if unsafe_character(ch) and not
+                   (keep_newlines and ch == "\n") else ch for ch in text)
 
 
 @lru_cache(maxsize=8192)  # a sync compares hundreds of thousands of uploaders to a few names

@@ -3,7 +3,7 @@ in the office's time zone while they stay stored in UTC."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d/%m/%Y")
@@ -66,12 +66,47 @@ def office_zone(name: str | None) -> tzinfo | None:
             from None
 
 
+# --- the one rule for a usable stored date ---------------------------------------------------
+# Python and BSON dates end at years 1 and 9999. A stored date within two weeks of either end
+# cannot be shown in every office zone (9999-12-31 23:00 UTC is already year 10000 in Tokyo)
+# and then have a week added or taken away (day buckets, week starts, pace), so it is
+# *unusable*: an upload dated so counts for no batch, and every display shows it as unknown.
+USABLE_FROM = datetime(1, 1, 15)
+USABLE_UNTIL = datetime(9999, 12, 17)   # exclusive
+
+
+def unusable_date_reason(moment: object) -> str | None:
+    """Why stored datetime `moment` (naive means UTC) is unusable, or None when it is usable.
+
+    Anything that is not a datetime is the caller's business (None is "no date").
+    """
+    if not isinstance(moment, datetime):
+        return None
+    if moment.tzinfo is None:  # as pymongo returns them: a sync checks every upload's date
+        utc = moment
+    else:
+        try:
+            utc = moment.replace(tzinfo=None) - (moment.utcoffset() or timedelta(0))
+        except OverflowError:
+            utc = None
+    if utc is None or not USABLE_FROM <= utc < USABLE_UNTIL:
+        return (f"{moment.isoformat(sep=' ', timespec='minutes')} cannot be shown in every "
+                f"time zone (within two weeks of the calendar's end, year 1 or 9999)")
+    return None
+
+
+def usable_date(moment: object) -> bool:
+    """True for a datetime that can be shown in any zone, then moved a week either way."""
+    return isinstance(moment, datetime) and unusable_date_reason(moment) is None
+
+
 def to_office(moment: object, zone: tzinfo | None) -> datetime | None:
     """A stored UTC datetime as an aware datetime in `zone` (the server's zone for None).
 
-    Anything that is not a datetime gives None; an aware datetime is converted as it is.
+    Anything that is not a usable datetime (see `usable_date`) gives None; an aware datetime is
+    converted as it is.
     """
-    if not isinstance(moment, datetime):
+    if not usable_date(moment):
         return None
     aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     return aware.astimezone(zone)  # astimezone(None) uses the server's zone and its DST rules
@@ -97,7 +132,10 @@ def zone_name(zone: tzinfo | None) -> str:
 
 
 def office_midnight_utc(day: date, zone: tzinfo | None) -> datetime:
-    """When `day` begins in the office, as a stored (naive UTC) datetime: for date filters."""
-    start = datetime.combine(day, datetime.min.time())
+    """When `day` begins in the office, as a stored (naive UTC) datetime: for date filters.
+
+    A day outside the usable range (see `usable_date`) gives that range's nearest bound.
+    """
+    start = min(max(datetime.combine(day, datetime.min.time()), USABLE_FROM), USABLE_UNTIL)
     local = start.replace(tzinfo=zone) if zone is not None else start.astimezone()
     return local.astimezone(timezone.utc).replace(tzinfo=None)

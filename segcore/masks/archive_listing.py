@@ -1,62 +1,102 @@
-"""The mask names inside one upload, read from GridFS as little as possible, never extracted.
+"""What one upload holds, read from GridFS as little as possible, never extracted.
 
-- A zip is listed from its central directory: `zipfile` reads the end-of-central-directory
-  record (zip64 too) and the directory through `ChunkFile`, which fetches only those chunks.
-- A tar, plain or compressed, is streamed through `tarfile`'s stream mode (`r|*`) chunk by chunk;
-  member data is decompressed and skipped, never stored, and the bytes it may decompress are
-  capped by a budget, so a decompression bomb costs at most that.
-- A single mask file (an image extension) is its own name: nothing is read.
+- A chunk missing or short anywhere makes an upload *unreadable*: a tar is read whole, each
+  chunk checked as it streams; for the others (a zip, a 7z, a single file), whose listing reads
+  a few chunks or none, one aggregate first checks that the stored chunks add up to the length.
+- A zip is listed from its central directory (`archive_zip`), a 7z from its headers
+  (`archive_7z`), both through `ChunkFile`, which fetches only the chunks they touch.
+- A tar, plain or compressed, is streamed once through `archive_tar`, within a budget.
+- A single mask file (an image extension) is its own name: nothing more is read.
+- RAR and other formats are *unreadable*, the format named.
 
-Member names are text to compare, never paths on this machine.
+Member names are text to compare, never paths on this machine. A listing carries its format
+`VERSION`: a stored listing of an older version is listed again by the next check.
 """
 
 from __future__ import annotations
 
-import lzma
-import tarfile
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 
 from pymongo.collection import Collection
 
-from segcore.core.errors import UnreadableUpload
-from segcore.uploads.gridfs_reader import ChunkFile, ChunkStream, ReadStats, StoredFile
-from segcore.masks.mask_matching import base_name, is_image_name, is_mask_member, split_extension
+from segcore.core.errors import N_, UnreadableUpload
+from segcore.masks.archive_7z import MAGIC as MAGIC_7Z
+from segcore.masks.archive_7z import read_7z_headers
+from segcore.masks.archive_tar import TAR_ERRORS, read_tar_members
+from segcore.masks.archive_zip import SPLIT_REASON, is_split_part_name, read_zip_directory
+from segcore.masks.mask_matching import (
+    DEFAULT_EXTENSIONS,
+    file_extension,
+    is_image_name,
+    is_mask_member,
+    member_base_name,
+    sort_members,
+)
+from segcore.uploads.gridfs_reader import (
+    ChunkFile,
+    ChunkStream,
+    ReadStats,
+    StoredFile,
+    check_chunks_add_up,
+)
 
+_TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
+VERSION = 2  # 2: other files, member sizes and checksums, reasons as codes, 7z, NFC names
 TAR_ENDINGS = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz", ".tbz2")
-UNSUPPORTED_ENDINGS = (".7z", ".rar", ".zst", ".lz4")
-MAX_MEMBERS = 200_000  # a listing beyond this is refused rather than stored
-MAGIC = ((b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip"), (b"\x1f\x8b", "tar"),
-         (b"BZh", "tar"), (b"\xfd7zXZ\x00", "tar"))
-_TAR_ERRORS = (tarfile.TarError, lzma.LZMAError, zlib.error, EOFError, OSError, ValueError)
+# Formats recognised only to be named in the reason, by ending and by first bytes.
+OTHER_FORMATS = {".rar": "RAR", ".zst": "Zstandard", ".tar.zst": "Zstandard", ".lz4": "LZ4",
+                 ".lz": "lzip", ".cab": "CAB", ".iso": "ISO image", ".arj": "ARJ", ".lzh": "LHA",
+                 ".xar": "XAR", ".cpio": "cpio", ".ar": "ar", ".dmg": "Apple disk image"}
+MAGIC = ((b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip"), (b"PK\x07\x08", "zip"),
+         (b"PK00", "zip"), (MAGIC_7Z, "7z"), (b"\x1f\x8b", "tar"), (b"BZh", "tar"),
+         (b"\xfd7zXZ\x00", "tar"))
+OTHER_MAGIC = ((b"Rar!\x1a\x07", "RAR"), (b"\x28\xb5\x2f\xfd", "Zstandard"),
+               (b"\x04\x22\x4d\x18", "LZ4"), (b"MSCF", "CAB"), (b"LZIP", "lzip"),
+               (b"%PDF", "PDF"), (b"070707", "cpio"), (b"070701", "cpio"), (b"!<arch>", "ar"))
 
 
 @dataclass
 class Listing:
-    """What one upload holds: mask names, or why they cannot be known."""
+    """What one upload holds: mask names (and its other files), or why they cannot be known.
 
-    kind: str  # "zip", "tar", "file" or "unknown"
+    `members` gives each mask's `name`, `size` and a fingerprint of its data: `crc` (CRC-32 from
+    a zip's directory or a 7z's headers), `digest` (BLAKE2b, computed while streaming a tar) or
+    `md5` (a single mask file, when the GridFS document has one). `reason`
+    is the English text, `code` its template (`N_`) and `params` its values, for the UI to word
+    in the reader's language.
+    """
+
+    kind: str  # "zip", "tar", "7z", "file" or "unknown"
     names: list[str] = field(default_factory=list)
     reason: str | None = None  # set when unreadable
     bytes_read: int = 0
     chunks_read: int = 0
+    other_files: list[str] = field(default_factory=list)
+    members: list[dict] = field(default_factory=list)
+    code: str | None = None
+    params: dict = field(default_factory=dict)
+    version: int = VERSION
 
     @property
     def readable(self) -> bool:
         return self.reason is None
 
 
-def kind_from_name(filename: str) -> str:
-    """"zip", "tar", "file" (a single mask), "unsupported", or "" when the name does not say."""
+def kind_from_name(filename: str, extensions=DEFAULT_EXTENSIONS) -> str:
+    """"zip", "tar", "7z", "file" (a single mask), "split" (a part of a split archive),
+    "unsupported", or "" when the name does not say."""
     lower = filename.lower()
+    if is_split_part_name(lower):
+        return "split"
     if lower.endswith(".zip"):
         return "zip"
+    if lower.endswith(".7z"):
+        return "7z"
     if lower.endswith(TAR_ENDINGS):
         return "tar"
-    if is_image_name(filename):
+    if is_image_name(filename, extensions):
         return "file"
-    if lower.endswith(UNSUPPORTED_ENDINGS):
+    if any(lower.endswith(ending) for ending in OTHER_FORMATS):
         return "unsupported"
     return ""
 
@@ -71,103 +111,85 @@ def kind_from_magic(head: bytes) -> str:
     return ""
 
 
-def list_zip(source) -> list[str]:
-    """Mask names in a zip from its central directory; `source` is a seekable binary file."""
-    try:
-        with zipfile.ZipFile(source) as archive:
-            infos = archive.infolist()
-    except zipfile.BadZipFile as exc:
-        raise UnreadableUpload(f"not a readable zip (truncated or corrupt: {exc})") from None
-    except (zipfile.LargeZipFile, NotImplementedError, ValueError, EOFError) as exc:
-        raise UnreadableUpload(f"unsupported zip ({exc})") from None
-    if len(infos) > MAX_MEMBERS:
-        raise UnreadableUpload(f"too many members to check ({len(infos):,})")
-    if any(info.flag_bits & 0x1 for info in infos):
-        raise UnreadableUpload("encrypted zip")
-    return _mask_names(info.filename for info in infos if not info.is_dir())
+def format_name(filename: str, head: bytes = b"") -> str:
+    """The name of a format this check does not read, from its first bytes or its ending."""
+    for magic, name in OTHER_MAGIC:
+        if head.startswith(magic):
+            return name
+    lower = filename.lower()
+    for ending in sorted(OTHER_FORMATS, key=len, reverse=True):
+        if lower.endswith(ending):
+            return OTHER_FORMATS[ending]
+    return file_extension(filename) or ""
 
 
-def list_tar(stream, budget: int) -> list[str]:
-    """Mask names in a tar streamed from `stream` (compression detected), decompressing at most
-    `budget` bytes of it; raises UnreadableUpload when corrupt or beyond the budget."""
-    names: list[str] = []
-    try:
-        with tarfile.open(fileobj=stream, mode="r|*") as archive:
-            while True:
-                member = archive.next()
-                if member is None:
-                    break
-                archive.members.clear()  # stream mode keeps every header otherwise
-                if member.isfile():
-                    names.append(member.name)
-                    if len(names) > MAX_MEMBERS:
-                        raise UnreadableUpload(f"too many members to check (over {MAX_MEMBERS:,})")
-                # `offset` is where the next header starts: past the budget, skipping this
-                # member's data would decompress more than allowed.
-                if archive.offset > budget:
-                    raise UnreadableUpload(f"too large to check (over the budget of "
-                                           f"{_megabytes(budget)})")
-    except UnreadableUpload:
-        raise
-    except _TAR_ERRORS as exc:
-        raise UnreadableUpload(f"not a readable tar archive ({_reason(exc)})") from None
-    return _mask_names(names)
-
-
-def list_upload(chunks: Collection, doc: dict, budget: int) -> Listing:
+def list_upload(chunks: Collection, doc: dict, budget: int,
+                extensions=DEFAULT_EXTENSIONS) -> Listing:
     """List one upload (a GridFS file document) read only from `chunks`; never raises for the
     upload's own problems: they become the listing's `reason`."""
     filename = doc.get("filename") if isinstance(doc.get("filename"), str) else ""
-    kind = kind_from_name(filename)
-    if kind == "file":
-        return Listing("file", names=[base_name(filename)])
-    listing = Listing(kind or "unknown")
+    kind = kind_from_name(filename, extensions)
+    listing = Listing("unknown" if kind in ("", "unsupported", "split") else kind)
     stats = ReadStats()
     try:
         stored = StoredFile.from_document(doc)
-        if kind == "unsupported":
-            raise UnreadableUpload(f"unsupported format ({split_extension(filename)[1]})")
-        if not kind:
-            source = ChunkFile(chunks, stored, stats)
-            kind = kind_from_magic(source.read(512))
+        if kind == "split":
+            raise UnreadableUpload(SPLIT_REASON)
+        if kind == "file":
+            check_chunks_add_up(chunks, stored)
+            name = member_base_name(filename)
+            member = {"name": name, "size": stored.length}
+            if isinstance(doc.get("md5"), str):  # written by older GridFS drivers
+                member["md5"] = doc["md5"]
+            listing.names, listing.members = [name], [member]
+            return listing
+        if kind in ("", "unsupported"):
+            head = ChunkFile(chunks, stored, stats).read(512)
+            kind = kind_from_magic(head)  # a zip named .rar is still a zip
             listing.kind = kind or "unknown"
             if not kind:
-                raise UnreadableUpload("unsupported format (neither an archive nor a mask file)")
-        if kind == "zip":
-            source = ChunkFile(chunks, stored, stats)
-            listing.names = list_zip(source)
-        else:
-            # A zip costs its directory whatever its size; a tar costs every byte.
-            if stored.length > budget:
-                raise UnreadableUpload(f"too large to check ({_megabytes(stored.length)}, over "
-                                       f"the budget of {_megabytes(budget)})")
-            stream = ChunkStream(chunks, stored, stats)
-            try:
-                listing.names = list_tar(stream, budget)
-            finally:
-                stream.close()
+                named = format_name(filename, head)
+                if named:
+                    raise UnreadableUpload(N_("unsupported format ({format})"), format=named)
+                raise UnreadableUpload(N_("unsupported format (neither an archive nor a mask "
+                                          "file)"))
+        _list_archive(chunks, stored, kind, budget, stats, listing, extensions)
     except UnreadableUpload as exc:
-        listing.reason = str(exc)
-        listing.names = []
+        listing.reason, listing.code, listing.params = str(exc), exc.template, exc.params
+        listing.names, listing.other_files, listing.members = [], [], []
     listing.bytes_read, listing.chunks_read = stats.bytes, stats.chunks
     return listing
 
 
-def _mask_names(paths) -> list[str]:
-    # Text from the archive, compared by name only: surrogates from undecodable bytes are
-    # replaced so the name can be stored and shown.
-    names = {base_name(str(path).encode("utf-8", "replace").decode("utf-8"))
-             for path in paths if is_mask_member(str(path))}
-    return sorted(names)
+def _list_archive(chunks: Collection, stored: StoredFile, kind: str, budget: int,
+                  stats: ReadStats, listing: Listing, extensions) -> None:
+    if kind in ("zip", "7z"):
+        # A zip or a 7z costs its directory whatever its size, and one aggregate that finds a
+        # chunk missing or short where the directory does not lead.
+        check_chunks_add_up(chunks, stored)
+        source = ChunkFile(chunks, stored, stats)
+        read = read_zip_directory if kind == "zip" else read_7z_headers
+        entries = [(name, size, "crc", crc) for name, size, crc in read(source)]
+    else:
+        # A tar costs every byte: streaming it checks every chunk's place and size.
+        if stored.length > budget:
+            raise UnreadableUpload(N_("too large to check ({size} MB, over the budget of "
+                                      "{budget} MB)"), size=_megabytes(stored.length),
+                                   budget=_megabytes(budget))
+        stream = ChunkStream(chunks, stored, stats)
+        try:
+            entries = [(name, size, "digest", digest)
+                       for name, size, digest in read_tar_members(stream, budget)]
+        finally:
+            stream.close()
+    listing.names, listing.other_files = sort_members((e[0] for e in entries), extensions)
+    masks = set(listing.names)
+    listing.members = sorted(
+        ({"name": member_base_name(name), "size": size, key: value}
+         for name, size, key, value in entries
+         if is_mask_member(name) and member_base_name(name) in masks),
+        key=lambda m: (m["name"], m["size"], str(m.get("crc", m.get("digest")))))
 
 
-def _reason(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-    if isinstance(exc, (lzma.LZMAError, zlib.error, EOFError)) or "compressed" in text:
-        return f"corrupt compressed data: {text}"
-    return text
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):,.0f} MB"
-
+def _megabytes(size: int) -> int:
+    return max(1, round(size / (1024 * 1024)))

@@ -1,7 +1,12 @@
 """The images of a batch: the image files in its folder, listed by name with the time of listing.
 
 Folders may sit on an SSHFS mount, so a listing is stored (`batch_images`, keyed by batch id)
-and redone only on demand. A folder that cannot be read is recorded as such, never as empty.
+and redone only on demand, or when it was made by an older rule (`VERSION`) or for other
+extensions. A folder that cannot be read is recorded as such, never as empty.
+
+An image has one of the image or volume extensions; a file with none of them is an image when
+it is DICOM ('DICM' at byte 128), whatever dots its name holds (a UID such as
+`1.2.840.113619.2.55.3.604688119.969.1268071029.320`); `DICOMDIR` never is.
 """
 
 from __future__ import annotations
@@ -15,12 +20,17 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 
 from segcore.core.errors import FolderUnreadable
-from segcore.core.timefmt import utcnow
-from segcore.masks.mask_matching import is_image_name
+from segcore.core.regular_files import open_regular, regular_files
 from segcore.core.schema import BATCH_IMAGES, find_in
+from segcore.core.timefmt import utcnow
+from segcore.masks.mask_matching import DEFAULT_EXTENSIONS, NOT_IMAGES, is_image_name
 
 COLLECTION = BATCH_IMAGES
 DICOM_MAGIC_OFFSET = 128
+# The file meta's (0002,0002) Media Storage SOP Class: Media Storage Directory (a DICOMDIR).
+# The meta is always explicit VR little endian.
+DICOMDIR_CLASS = b"\x02\x00\x02\x00UI\x14\x001.2.840.10008.1.3.10"
+VERSION = 2  # 2: DICOM files with dots in their name, DICOMDIR excluded, configured extensions
 
 
 @dataclass(frozen=True)
@@ -32,19 +42,30 @@ class ImageListing:
     names: list[str] | None
     listed_at: datetime | None
     error: str | None = None
+    version: int = VERSION
+    extensions: tuple[str, ...] | None = None  # those it was listed for; None: the defaults
 
 
 def is_dicom_file(path: str) -> bool:
-    """True for a DICOM file without an extension: 'DICM' at byte 128 (one small read)."""
+    """True for a DICOM image without an extension: 'DICM' at byte 128, and a file meta that
+    does not name the Media Storage Directory class (a DICOMDIR under another name). One small
+    read."""
     try:
-        with open(path, "rb") as handle:
-            handle.seek(DICOM_MAGIC_OFFSET)
-            return handle.read(4) == b"DICM"
+        with open_regular(path) as handle:
+            head = handle.read(DICOM_MAGIC_OFFSET + 1024)
     except OSError:
         return False
+    return (head[DICOM_MAGIC_OFFSET:DICOM_MAGIC_OFFSET + 4] == b"DICM"
+            and DICOMDIR_CLASS not in head)
 
 
-def list_image_names(folder: Path) -> list[str]:
+def may_be_dicom(name: str) -> bool:
+    """True for a name a DICOM file may have without an extension: no dot, or a UID (digits
+    after the last dot); `notes.txt` is not opened to find out."""
+    return "." not in name or name.rsplit(".", 1)[1].isdigit()
+
+
+def list_image_names(folder: Path, extensions=DEFAULT_EXTENSIONS) -> list[str]:
     """Image files under `folder` (recursively, as the import counts them), relative, sorted.
 
     Raises FolderUnreadable when the folder is missing or cannot be read.
@@ -53,15 +74,13 @@ def list_image_names(folder: Path) -> list[str]:
         raise FolderUnreadable(f"folder {folder} cannot be read (missing or not mounted)")
     names: list[str] = []
     problems: list[OSError] = []
-    for root, dirs, files in os.walk(folder, onerror=problems.append):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__MACOSX")))
-        for name in files:
-            if name.startswith("."):
-                continue
-            if is_image_name(name) or ("." not in name and
-                                       is_dicom_file(os.path.join(root, name))):
-                names.append(os.path.relpath(os.path.join(root, name), folder)
-                             .replace(os.sep, "/"))
+    for entry in regular_files(folder, problems):  # a pipe or device is never an image
+        name = entry.name
+        if name.lower() in NOT_IMAGES:
+            continue
+        if is_image_name(name, extensions) or (may_be_dicom(name) and
+                                               is_dicom_file(entry.path)):
+            names.append(os.path.relpath(entry.path, folder).replace(os.sep, "/"))
     if problems:
         first = problems[0]
         raise FolderUnreadable(f"folder {folder} cannot be read ({first.strerror or first})")
@@ -82,19 +101,26 @@ def batch_folder(batch: dict, data_directory: Path | None) -> Path | None:
 
 
 def list_batch_images(batch: dict, data_directory: Path | None,
-                      key: str | None = None) -> ImageListing:
+                      key: str | None = None, extensions=DEFAULT_EXTENSIONS) -> ImageListing:
     """List one batch's images now, stored under `key` (default its id); a folder problem
     becomes the listing's `error`."""
     folder = batch_folder(batch, data_directory)
     batch_id = key or str(batch.get("id"))
+    extensions = tuple(extensions)
     if folder is None:
         return ImageListing(batch_id, None, None, utcnow(),
-                            "no folder recorded and no DATA_DIRECTORY set")
+                            "no folder recorded and no DATA_DIRECTORY set", extensions=extensions)
     try:
-        names = list_image_names(folder)
+        names = list_image_names(folder, extensions)
     except FolderUnreadable as exc:
-        return ImageListing(batch_id, str(folder), None, utcnow(), str(exc))
-    return ImageListing(batch_id, str(folder), names, utcnow())
+        return ImageListing(batch_id, str(folder), None, utcnow(), str(exc),
+                            extensions=extensions)
+    return ImageListing(batch_id, str(folder), names, utcnow(), extensions=extensions)
+
+
+def is_current(listing: ImageListing, extensions) -> bool:
+    """True when a stored listing was made by this rule for these extensions."""
+    return listing.version == VERSION and tuple(listing.extensions or ()) == tuple(extensions)
 
 
 def save_listings(db: Database, listings: list[ImageListing]) -> None:
@@ -102,7 +128,9 @@ def save_listings(db: Database, listings: list[ImageListing]) -> None:
     if listings:
         db[COLLECTION].bulk_write([UpdateOne({"_id": item.batch_id}, {"$set": {
             "folder": item.folder, "names": item.names, "listed_at": item.listed_at,
-            "error": item.error}}, upsert=True) for item in listings], ordered=False)
+            "error": item.error, "version": item.version,
+            "extensions": list(item.extensions or DEFAULT_EXTENSIONS)}}, upsert=True)
+            for item in listings], ordered=False)
 
 
 def stored_listings(db: Database, batch_ids: list[str] | None = None) -> dict[str, ImageListing]:
@@ -110,4 +138,6 @@ def stored_listings(db: Database, batch_ids: list[str] | None = None) -> dict[st
     docs = (db[COLLECTION].find() if batch_ids is None
             else find_in(db[COLLECTION], "_id", list(dict.fromkeys(batch_ids))))
     return {doc["_id"]: ImageListing(doc["_id"], doc.get("folder"), doc.get("names"),
-                                     doc.get("listed_at"), doc.get("error")) for doc in docs}
+                                     doc.get("listed_at"), doc.get("error"),
+                                     doc.get("version", 1), tuple(doc.get("extensions") or ()))
+            for doc in docs}

@@ -1,10 +1,12 @@
 """Mask completeness: each upload's contents checked once, each batch compared with its images.
 
 Uploads never change once written, so an upload's listing is stored in `mask_checks` keyed by
-its id, with its length and date: it is read again only when those change or on request. A
-batch's result (`mask_check` on its document: state, counts, the first names) is recomputed only
-when its uploads, their listings or its image listing changed. The training database is only
-read.
+its id, with its length and date: it is read again only when those change, on request, or when
+it was stored by an older listing format (`archive_listing.VERSION`) or for other extensions,
+so an old stored check is upgraded by the next check rather than trusted. A batch's result
+(`mask_check` on its document: state, counts, the first names) is recomputed only when its
+uploads, their listings, its image listing or the rules that made it changed. The training
+database is only read.
 """
 
 from __future__ import annotations
@@ -16,26 +18,31 @@ from typing import Callable
 from pymongo import UpdateOne
 from pymongo.database import Database
 
-from segcore.masks import batch_images
 from segcore.core import data_version
 from segcore.core.actors import Actor, authorize_write
-from segcore.masks.archive_listing import list_upload
-from segcore.masks.receipts import store_receipts
-from segcore.work.delivery import usable_from_counts
 from segcore.core.connection import Databases
 from segcore.core.errors import N_, BatchNotFound
-from segcore.core.timefmt import utcnow
-from segcore.masks.mask_matching import BatchCheck, compare_batch
 from segcore.core.naming import canonical_batch_id
 from segcore.core.schema import BATCHES, IN_CHUNK, MASK_CHECKS, find_in
-from segcore.uploads.uploads import PROJECTION, resolve_batch_ids
+from segcore.core.timefmt import utcnow
+from segcore.masks import archive_listing, batch_images
+from segcore.masks.archive_listing import list_upload
+from segcore.masks.listing_changes import changes_between, changes_by_upload
+from segcore.masks.mask_matching import DEFAULT_EXTENSIONS, NAMES_SHOWN, BatchCheck, compare_batch
+from segcore.masks.receipts import store_receipts
+from segcore.work.delivery import usable_fields
+from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_from_document
 
 CHECKS = MASK_CHECKS
 FIELD = "mask_check"  # the batch's result, on its document in `batches`
 UPLOAD_PROJECTION = {**PROJECTION, "chunkSize": 1}
 JSON_KEYS = ("state", "images", "masks", "missing_count", "extra_count", "missing", "extra",
-             "unreadable")
+             "unreadable", "other_files")
+SUMMARY_VERSION = 2  # 2: other files, unreadable reasons as codes, NFC and nnU-Net matching
+CHANGE_KINDS = ("added", "removed", "changed")
+MAX_STORED_MEMBERS = 50_000  # sizes and checksums kept per upload, within a document's 16 MB
 Progress = Callable[[float, str], None]
+SKIPPED_KEPT = 100  # unusable uploads a check lists (all are counted)
 
 
 @dataclass
@@ -46,17 +53,36 @@ class VerifyReport:
     bytes_read: int = 0
     bytes_stored: int = 0  # the length of the uploads checked
     batches: list[dict] = field(default_factory=list)  # {"id", **BatchCheck.summary()}
+    # Uploads the sync calls unusable (uploads.upload_from_document), skipped with its reason:
+    # all counted, the first SKIPPED_KEPT listed.
+    skipped: list[dict] = field(default_factory=list)  # {"filename", "problem"}
+    skipped_count: int = 0
 
     def as_dict(self) -> dict:
         """The command line's JSON: counts, and each batch in the documented shape."""
         return {"checked_uploads": self.checked_uploads, "bytes_read": self.bytes_read,
-                "batches": [{"id": row["id"], **{k: row.get(k) for k in JSON_KEYS}}
-                            for row in self.batches]}
+                "batches": [{"id": row["id"],
+                             **{k: _json_value(k, row.get(k)) for k in JSON_KEYS}}
+                            for row in self.batches], "skipped": self.skipped_count,
+                "skipped_uploads": self.skipped}
 
 
-def needs_check(upload: dict, stored: dict | None) -> bool:
-    """True when an upload was never listed, or its length or date changed since."""
-    return stored is None or any(stored.get(k) != upload.get(k) for k in ("length", "uploadDate"))
+def _json_value(key: str, value):
+    # The documented shape: each unreadable upload as its filename and English reason.
+    if key == "unreadable":
+        return [{"filename": bad.get("filename"), "reason": bad.get("reason")}
+                for bad in value or ()]
+    if key == "other_files":
+        return list(value or ())
+    return value
+
+
+def needs_check(upload: dict, stored: dict | None, extensions=None) -> bool:
+    """True when an upload was never listed, its length or date changed since, or its listing
+    was stored by an older format or for other extensions than `extensions`."""
+    return (stored is None or any(stored.get(k) != upload.get(k) for k in ("length", "uploadDate"))
+            or stored.get("version") != archive_listing.VERSION
+            or (extensions is not None and stored.get("extensions") != list(extensions)))
 
 
 def verify(databases: Databases, batch_ids: list[str] | None = None, *,
@@ -73,7 +99,8 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
     notify = progress or (lambda fraction, message: None)
     work, settings = databases.work, databases.settings
     notify(0.0, "Reading uploads")
-    uploads = _current_uploads(databases)
+    report = VerifyReport()
+    uploads = _current_uploads(databases, report)
     by_batch: dict[str, list] = {}
     for upload_id, upload in uploads.items():
         for key in upload["batches"]:
@@ -87,46 +114,59 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
         stale = [i for i in stored if i not in uploads]
         for start in range(0, len(stale), IN_CHUNK):  # uploads removed since their check
             work[CHECKS].delete_many({"_id": {"$in": stale[start:start + IN_CHUNK]}})
-    targets = [u for u in in_scope if recheck or needs_check(uploads[u], stored.get(u))]
-    report = VerifyReport()
+    extensions = settings.mask_extensions
+    targets = [u for u in in_scope
+               if recheck or needs_check(uploads[u], stored.get(u), extensions)]
     checked = _check_uploads(databases, [uploads[u] for u in targets], report, notify)
+    _record_changes(work, checked, uploads, by_batch)
     notify(0.9, "Listing images")
     relist = _relist_images(work, batches, settings.data_directory,
-                            bool(batch_ids or recheck))
+                            bool(batch_ids or recheck), extensions)
     changed_keys = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
     report.batches = _update_batches(work, batches, by_batch, changed_keys,
-                                     settings.mask_suffixes)
-    if checked:  # a receipt for each upload listed, against its batches' new results
-        store_receipts(work, [uploads[u] for u in checked], {b["key"]: b for b in batches},
-                       {b["key"]: row for b, row in zip(batches, report.batches)}, "verify",
-                       settings.mask_suffixes)
+                                     (settings.mask_suffixes, extensions))
+    store_receipts(work, [uploads[u] for u in checked], {b["key"]: b for b in batches},
+                   {b["key"]: r for b, r in zip(batches, report.batches)}, "verify",
+                   settings.mask_suffixes)  # a receipt per upload listed
     notify(1.0, "Done")
     return report
 
 
-def check_new_uploads(databases: Databases, uploads: dict, by_batch: dict,
-                      batches: list[dict]) -> dict[str, dict]:
-    """List `uploads` (documents by id, each with its batch keys in `batches`) and recompute
-    the results of `batches` (documents with `id`, `folder`, `mask_check`), whose uploads are
-    `by_batch` ({key: upload ids}). Without reading every upload or batch, for a sync that
-    already knows them. Returns each batch's stored result by key."""
+def check_new_uploads(databases: Databases, uploads: dict, by_batch: dict, batches: list[dict],
+                      dates: dict | None = None) -> dict[str, dict]:
+    """`verify` for a sync that knows the new uploads (`uploads`: documents by id with their
+    batch keys), their batches' documents and upload ids (`by_batch`, `dates` by id): lists
+    them, records what changed, recomputes those batches; their results by key."""
     for doc in batches:
         doc["key"] = _key(doc)
     batches = [b for b in batches if b["key"]]
+    settings = databases.settings
     checked = _check_uploads(databases, list(uploads.values()), VerifyReport(),
                              lambda fraction, message: None)
-    settings = databases.settings
-    relist = _relist_images(databases.work, batches, settings.data_directory, False)
+    known = {u: {"uploadDate": (dates or {}).get(u), "batches": [k]}
+             for k, ids in by_batch.items() for u in ids}
+    _record_changes(databases.work, checked, {**known, **uploads}, by_batch)
+    relist = _relist_images(databases.work, batches, settings.data_directory, False,
+                            settings.mask_extensions)
     changed = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
-    rows = _update_batches(databases.work, batches, by_batch, changed, settings.mask_suffixes)
+    rows = _update_batches(databases.work, batches, by_batch, changed,
+                           (settings.mask_suffixes, settings.mask_extensions))
     return {b["key"]: row for b, row in zip(batches, rows)}
 
 
-def _current_uploads(databases: Databases) -> dict:
-    """Every upload's document (projected) with its batch keys, by id."""
+def _current_uploads(databases: Databases, report: VerifyReport) -> dict:
+    """Every usable upload's document (projected) with its batch keys, by id; the uploads the
+    sync calls unusable are counted in `report` with the sync's reason, never opened."""
     uploads = {}
-    for doc in databases.masks_files.find({}, UPLOAD_PROJECTION, batch_size=5000):
-        doc["batches"] = resolve_batch_ids(doc.get("filename"), doc.get("metadata"))
+    files = databases.masks_files.with_options(codec_options=READ_OPTIONS)
+    for doc in files.find({}, UPLOAD_PROJECTION, batch_size=5000):
+        upload = upload_from_document(doc)
+        if upload.problem:
+            report.skipped_count += 1
+            if len(report.skipped) < SKIPPED_KEPT:
+                report.skipped.append({"filename": upload.filename, "problem": upload.problem})
+            continue
+        doc["batches"] = list(upload.batches)
         uploads[doc["_id"]] = doc
     return uploads
 
@@ -168,7 +208,7 @@ def _key(doc: dict) -> str | None:
 
 
 def _stored_checks(work: Database, upload_ids) -> dict:
-    projection = {"length": 1, "uploadDate": 1}
+    projection = {"length": 1, "uploadDate": 1, "version": 1, "extensions": 1}
     docs = (work[CHECKS].find({}, projection) if upload_ids is None
             else find_in(work[CHECKS], "_id", list(upload_ids), projection))
     return {d["_id"]: d for d in docs}
@@ -179,15 +219,21 @@ def _check_uploads(databases: Databases, targets: list[dict], report: VerifyRepo
     """List each target upload and store its listing; returns the ids checked."""
     chunks = databases.training[f"{databases.settings.masks_bucket}.chunks"]
     budget = databases.settings.mask_check_budget
+    extensions = databases.settings.mask_extensions
     checked = []
     for number, upload in enumerate(targets, 1):
         notify(0.05 + 0.85 * (number - 1) / max(1, len(targets)),
                f"Checking upload {number:,} of {len(targets):,}")
-        listing = list_upload(chunks, upload, budget)
+        listing = list_upload(chunks, upload, budget, extensions)
         databases.work[CHECKS].replace_one({"_id": upload["_id"]}, {
             "filename": upload.get("filename"), "batches": upload["batches"],
             "length": upload.get("length"), "uploadDate": upload.get("uploadDate"),
             "kind": listing.kind, "names": listing.names, "reason": listing.reason,
+            "reason_code": listing.code, "reason_params": listing.params,
+            "other_files": listing.other_files,
+            "members": (listing.members if len(listing.members) <= MAX_STORED_MEMBERS
+                        else None),
+            "version": listing.version, "extensions": list(extensions),
             "bytes_read": listing.bytes_read, "checked_at": utcnow()}, upsert=True)
         report.checked_uploads += 1
         report.bytes_read += listing.bytes_read
@@ -197,20 +243,59 @@ def _check_uploads(databases: Databases, targets: list[dict], report: VerifyRepo
     return checked
 
 
-def _relist_images(work: Database, batches: list[dict], data_directory, every: bool) -> list:
-    """List the images of `batches` (every one, or those never listed); returns those listed."""
-    listed = set() if every else set(batch_images.stored_listings(work, [b["key"] for b in batches]))
-    relist = [b for b in batches if b["key"] not in listed]
-    batch_images.save_listings(work, [batch_images.list_batch_images(b, data_directory, b["key"])
-                                      for b in relist])
+def previous_upload(upload_id, uploads: dict, by_batch: dict):
+    """The upload of the same batch (its first) that arrived just before `upload_id`, or None."""
+    upload = uploads[upload_id]
+    if not upload["batches"] or not isinstance(upload.get("uploadDate"), datetime):
+        return None
+    earlier = [u for u in by_batch.get(upload["batches"][0], ()) if u != upload_id
+               and isinstance(uploads[u].get("uploadDate"), datetime)
+               and (uploads[u]["uploadDate"], str(u)) < (upload["uploadDate"], str(upload_id))]
+    return max(earlier, key=lambda u: (uploads[u]["uploadDate"], str(u)), default=None)
+
+
+def _record_changes(work: Database, checked: list, uploads: dict, by_batch: dict) -> None:
+    """Store on each listing just made what it changed since the batch's previous upload
+    (`changes`: None for a batch's first upload); at most NAMES_SHOWN names per kind."""
+    for start in range(0, len(checked), IN_CHUNK):  # a slice at a time: listings can be large
+        previous = {u: previous_upload(u, uploads, by_batch)
+                    for u in checked[start:start + IN_CHUNK]}
+        wanted = list({*previous, *(p for p in previous.values() if p is not None)})
+        listings = {d["_id"]: d for d in find_in(work[CHECKS], "_id", wanted,
+                                                 {"filename": 1, "names": 1, "members": 1})}
+        writes = []
+        for upload_id, before in previous.items():
+            changes = None
+            if before is not None and before in listings and upload_id in listings:
+                found = changes_between(listings[before], listings[upload_id])
+                changes = {"previous": before, "compared": found.compared,
+                           "previous_filename": listings[before].get("filename"),
+                           **{k: getattr(found, k)[:NAMES_SHOWN] for k in CHANGE_KINDS},
+                           **{f"{k}_count": len(getattr(found, k)) for k in CHANGE_KINDS}}
+            writes.append(UpdateOne({"_id": upload_id}, {"$set": {"changes": changes}}))
+        if writes:
+            work[CHECKS].bulk_write(writes, ordered=False)
+
+
+def _relist_images(work: Database, batches: list[dict], data_directory, every: bool,
+                   extensions) -> list:
+    """List the images of `batches` (every one, or those never listed or listed by an older
+    rule); returns those listed."""
+    stored = {} if every else batch_images.stored_listings(work, [b["key"] for b in batches])
+    relist = [b for b in batches if b["key"] not in stored
+              or not batch_images.is_current(stored[b["key"]], extensions)]
+    batch_images.save_listings(work, [
+        batch_images.list_batch_images(b, data_directory, b["key"], extensions) for b in relist])
     return relist
 
 
 def _update_batches(work: Database, batches: list[dict], by_batch: dict, changed_keys: set,
-                    suffixes) -> list[dict]:
-    """Recompute the batches whose inputs changed, store their results, return every row."""
+                    rules) -> list[dict]:
+    """Recompute the batches whose inputs changed, store their results, return every row.
+    `rules`: the mask suffixes and extensions."""
+    suffixes, extensions = rules
     rows, writes, written = [], [], []
-    stale = [b for b in batches if _is_stale(b, by_batch, changed_keys, suffixes)]
+    stale = [b for b in batches if _is_stale(b, by_batch, changed_keys, rules)]
     stale_keys = {b["key"] for b in stale}
     listings = batch_images.stored_listings(work, [b["key"] for b in stale])
     for batch in batches:
@@ -218,10 +303,12 @@ def _update_batches(work: Database, batches: list[dict], by_batch: dict, changed
             rows.append({"id": batch["id"], **batch[FIELD]})
             continue
         upload_ids = sorted(by_batch.get(batch["key"], ()), key=str)
-        check, latest = _batch_state(work, upload_ids, listings.get(batch["key"]), suffixes)
+        check = batch_result(work, upload_ids, listings.get(batch["key"]), suffixes, extensions)
         summary = {**check.summary(), "uploads": upload_ids, "suffixes": list(suffixes),
+                   "extensions": list(extensions), "version": SUMMARY_VERSION,
                    "checked_at": utcnow(),
-                   **_usable(check, latest, batch.get(FIELD))}
+                   **usable_fields(check.state, check.images, check.missing_count,
+                                   check.latest_readable, batch.get(FIELD), utcnow())}
         rows.append({"id": batch["id"], **summary})
         writes.append(UpdateOne({"id": batch["id"]}, {"$set": {FIELD: summary}}))
         written.append(batch["id"])
@@ -232,55 +319,50 @@ def _update_batches(work: Database, batches: list[dict], by_batch: dict, changed
     return rows
 
 
-def _is_stale(batch: dict, by_batch: dict, changed_keys: set, suffixes) -> bool:
+def _is_stale(batch: dict, by_batch: dict, changed_keys: set, rules) -> bool:
     stored = batch.get(FIELD)
     if not isinstance(stored, dict) or batch["key"] in changed_keys:
         return True
+    suffixes, extensions = rules
     current = sorted(by_batch.get(batch["key"], ()), key=str)
-    return stored.get("uploads") != current or stored.get("suffixes") != list(suffixes)
+    return (stored.get("uploads") != current or stored.get("suffixes") != list(suffixes)
+            or stored.get("extensions") != list(extensions)
+            or stored.get("version") != SUMMARY_VERSION)
 
 
-def _usable(check: BatchCheck, latest, before) -> dict:
-    """Whether the batch is delivered, usable (segcore.delivery) and since when: kept from the
-    earlier result while it stays usable, else the newest readable upload's date."""
-    usable = usable_from_counts(check.state, check.images, check.missing_count)
-    since = None
-    if usable:
-        kept = before.get("usable_since") if isinstance(before, dict) and \
-            before.get("usable") is True else None
-        since = kept or latest or utcnow()
-    return {"usable": usable, "usable_since": since}
-
-
-def batch_result(work: Database, upload_ids: list, listing, suffixes) -> BatchCheck:
+def batch_result(work: Database, upload_ids: list, listing, suffixes,
+                 extensions=DEFAULT_EXTENSIONS) -> BatchCheck:
     """A batch's state from its uploads' stored listings and its stored image listing."""
-    return _batch_state(work, upload_ids, listing, suffixes)[0]
-
-
-def _batch_state(work: Database, upload_ids: list, listing, suffixes) -> tuple:
-    """(BatchCheck, the newest readable upload's date) of a batch."""
     checks = _stored_listings(work, upload_ids)
-    unreadable = [{"filename": c.get("filename"), "reason": c["reason"]}
+    unreadable = [{"filename": c.get("filename"), "reason": c["reason"],
+                   "code": c.get("reason_code"), "params": c.get("reason_params") or {}}
                   for c in checks.values() if c.get("reason")]
     unchecked = [u for u in upload_ids if u not in checks]
     masks = sorted({n for c in checks.values() for n in c.get("names") or ()})
-    notes = []
+    notes: list[dict] = []  # each a template and its values, worded by the reader
     if listing is None or listing.names is None:
-        notes.append(f"images: {listing.error}" if listing else "images: not listed yet")
+        notes.append({"code": N_("images: {error}"), "params": {"error": listing.error}}
+                     if listing else {"code": N_("images: not listed yet"), "params": {}})
     if not upload_ids:
-        notes.append("masks: no upload names this batch")
+        notes.append({"code": N_("masks: no upload names this batch"), "params": {}})
     elif unchecked:
-        notes.append(f"masks: {len(unchecked)} upload(s) not checked yet")
+        notes.append({"code": N_("masks: {count} upload(s) not checked yet"),
+                      "params": {"count": len(unchecked)}})
     known_masks = masks if upload_ids and not unchecked else None
-    dates = [c.get("uploadDate") for c in checks.values()
-             if not c.get("reason") and isinstance(c.get("uploadDate"), datetime)]
-    return (compare_batch(listing.names if listing else None, known_masks, unreadable,
-                          suffixes, note="; ".join(notes) or None), max(dates, default=None))
+    others = {n for c in checks.values() for n in c.get("other_files") or ()}
+    check = compare_batch(listing.names if listing else None, known_masks, unreadable, suffixes,
+                          note="; ".join(n["code"].format(**n["params"]) for n in notes) or None,
+                          extensions=extensions, other_files=others)
+    check.notes = notes
+    check.latest_readable = max((c["uploadDate"] for c in checks.values() if not c.get("reason")
+                                 and isinstance(c.get("uploadDate"), datetime)), default=None)
+    return check
 
 
 def _stored_listings(work: Database, upload_ids: list) -> dict:
     docs = find_in(work[CHECKS], "_id", list(upload_ids),
-                   {"filename": 1, "names": 1, "reason": 1, "uploadDate": 1})
+                   {"filename": 1, "names": 1, "reason": 1, "reason_code": 1, "reason_params": 1,
+                    "other_files": 1, "uploadDate": 1})
     return {doc["_id"]: doc for doc in docs}
 
 
@@ -297,6 +379,22 @@ def batch_detail(databases: Databases, batch_id: str) -> BatchCheck | None:
     key = _key(doc)
     listing = batch_images.stored_listings(databases.work, [key]).get(key)
     return batch_result(databases.work, list(stored.get("uploads") or []), listing,
-                        tuple(stored.get("suffixes") or databases.settings.mask_suffixes))
+                        tuple(stored.get("suffixes") or databases.settings.mask_suffixes),
+                        tuple(stored.get("extensions") or databases.settings.mask_extensions))
 
 
+def upload_changes(databases: Databases, batch_id: str) -> list[dict]:
+    """What each checked upload of a batch changed since the one before it (by upload date):
+    `{"filename", "uploadDate", "added", "removed", "changed", "compared"}`, oldest first.
+    Raises BatchNotFound when the batch is not in the list."""
+    doc = databases.work[BATCHES].find_one({"id": str(batch_id)}, {"_id": 0, FIELD: 1})
+    if doc is None:
+        raise BatchNotFound(N_("No batch {ids} in the batch list."), ids=batch_id)
+    upload_ids = list((doc.get(FIELD) or {}).get("uploads") or [])
+    checks = list(find_in(databases.work[CHECKS], "_id", upload_ids,
+                          {"filename": 1, "uploadDate": 1, "names": 1, "members": 1}))
+    checks.sort(key=lambda c: (c.get("uploadDate") is None, c.get("uploadDate") or 0,
+                               str(c["_id"])))
+    return [{"filename": check.get("filename"), "uploadDate": check.get("uploadDate"),
+             **changes.as_dict()}
+            for check, changes in zip(checks, changes_by_upload(checks))]

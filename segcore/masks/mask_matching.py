@@ -1,22 +1,36 @@
 """Matching mask names to image names, and a batch's completeness state: pure functions.
 
-A mask matches an image when their stems agree, ignoring case, folders, the extension (`.nii.gz`
-counts as one) and one mask suffix (`_mask`, `_seg`, ... configurable).
+A mask matches an image when their keys agree: the name without folders, without its image or
+volume extension (`.nii.gz`, `.seg.nrrd` count as one) and without one mask suffix (`_mask`,
+`_seg`, ... configurable), in Unicode NFC (macOS writes accents decomposed), ignoring case. An
+image whose name has no known extension (a DICOM file named by its UID) is keyed by its whole
+name; an image's nnU-Net channel suffix (`case_0001_0000.nii.gz`) may be left off by its mask
+(`case_0001.nii.gz`). Only members with a known extension are masks; other files are listed as
+such and never make a batch "extra".
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm", ".nii", ".nii.gz",
-                    ".nrrd", ".mha", ".mhd")
-# Longest first, so `.nii.gz` wins over a bare `.gz`.
-COMPOUND_EXTENSIONS = (".nii.gz",)
-DEFAULT_MASK_SUFFIXES = ("_mask", "-mask", "_seg", "_label", "_labels", "_gt")
-SYSTEM_FILES = {".ds_store", "thumbs.db"}
+from segcore.core.config import Settings
+
+# The settings' defaults (MASK_EXTENSIONS, MASK_SUFFIXES), named once in the configuration.
+DEFAULT_EXTENSIONS = Settings.mask_extensions
+DEFAULT_MASK_SUFFIXES = Settings.mask_suffixes
+SYSTEM_FILES = {".ds_store", "thumbs.db", "desktop.ini"}
+NOT_IMAGES = {"dicomdir"}  # a DICOM media index, not an image, whatever its bytes say
+CHANNEL_SUFFIX = re.compile(r"_\d{4}$")  # nnU-Net: case_0001_0000 is channel 0 of case_0001
 NAMES_SHOWN = 50  # names listed per kind in a report; all are counted
 
 STATES = ("complete", "incomplete", "extra", "unreadable", "unknown")
+
+
+def nfc(text: str) -> str:
+    """`text` in Unicode NFC, so a decomposed `í` (macOS) equals a composed one."""
+    return unicodedata.normalize("NFC", str(text))
 
 
 def base_name(path: str) -> str:
@@ -24,27 +38,39 @@ def base_name(path: str) -> str:
     return str(path).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
-def split_extension(name: str) -> tuple[str, str]:
-    """`(stem, extension)` of a file name, the extension lower-cased; `.nii.gz` is one."""
+def member_base_name(path: str) -> str:
+    """An archive member's base name as stored and compared: NFC, and any surrogate left by
+    undecodable bytes replaced so the name can be stored and shown."""
+    return nfc(base_name(str(path)).encode("utf-8", "replace").decode("utf-8"))
+
+
+def split_extension(name: str, extensions=DEFAULT_EXTENSIONS) -> tuple[str, str]:
+    """`(stem, extension)` of a file name for one of `extensions` (longest first, so `.nii.gz`
+    wins over `.gz`), the extension lower-cased; `(name, "")` when it has none of them."""
     lower = name.lower()
-    for compound in COMPOUND_EXTENSIONS:
-        if lower.endswith(compound) and len(name) > len(compound):
-            return name[:-len(compound)], compound
+    for extension in sorted(extensions, key=len, reverse=True):
+        if lower.endswith(extension) and len(name) > len(extension):
+            return name[:-len(extension)], extension
+    return name, ""
+
+
+def file_extension(name: str) -> str:
+    """The last extension of a file name, lower-cased ("" when none), for messages."""
+    name = base_name(name)
     dot = name.rfind(".")
-    if dot <= 0:
-        return name, ""
-    return name[:dot], lower[dot:]
+    return name[dot:].lower() if dot > 0 else ""
 
 
-def is_image_name(name: str) -> bool:
-    """True for a file name with one of the image extensions."""
-    return split_extension(base_name(name))[1] in IMAGE_EXTENSIONS
+def is_image_name(name: str, extensions=DEFAULT_EXTENSIONS) -> bool:
+    """True for a file name with one of the image or volume extensions (never `DICOMDIR`)."""
+    name = base_name(name)
+    return name.lower() not in NOT_IMAGES and split_extension(name, extensions)[1] != ""
 
 
 def is_mask_member(path: str, is_dir: bool = False) -> bool:
     """False for directories and for the system files archivers add (`__MACOSX/`, `.DS_Store`,
-    `Thumbs.db`, AppleDouble `._x`)."""
-    if is_dir or not path or path.endswith(("/", "\\")):
+    `Thumbs.db`, AppleDouble `._x`): the members worth listing."""
+    if is_dir or not path or str(path).endswith(("/", "\\")):
         return False
     parts = str(path).replace("\\", "/").split("/")
     if any(part == "__MACOSX" for part in parts[:-1]):
@@ -53,15 +79,34 @@ def is_mask_member(path: str, is_dir: bool = False) -> bool:
     return bool(name) and name.lower() not in SYSTEM_FILES and not name.startswith("._")
 
 
-def image_key(name: str) -> str:
-    """The key an image is matched by: its stem, case-folded."""
-    return split_extension(base_name(name))[0].casefold()
+def sort_members(paths, extensions=DEFAULT_EXTENSIONS) -> tuple[list[str], list[str]]:
+    """`(masks, other_files)`: the base names (NFC, sorted, once each) of the members worth
+    listing, split by whether they have an image or volume extension."""
+    masks, others = set(), set()
+    for path in paths:
+        path = str(path)
+        if not is_mask_member(path):
+            continue
+        name = member_base_name(path)
+        (masks if is_image_name(name, extensions) else others).add(name)
+    return sorted(masks), sorted(others)
 
 
-def mask_key(name: str, suffixes=DEFAULT_MASK_SUFFIXES) -> str:
-    """The key a mask is matched by: its stem without one mask suffix, case-folded."""
-    stem = split_extension(base_name(name))[0].casefold()
-    for suffix in sorted((s.casefold() for s in suffixes), key=len, reverse=True):
+def image_key(name: str, extensions=DEFAULT_EXTENSIONS) -> str:
+    """The key an image is matched by: its stem (its whole name without a known extension)."""
+    return nfc(split_extension(base_name(name), extensions)[0]).casefold()
+
+
+def channel_key(key: str) -> str | None:
+    """An image key without its nnU-Net channel suffix (`_0000`), None when it has none."""
+    stripped = CHANNEL_SUFFIX.sub("", key)
+    return stripped if stripped != key and stripped else None
+
+
+def mask_key(name: str, suffixes=DEFAULT_MASK_SUFFIXES, extensions=DEFAULT_EXTENSIONS) -> str:
+    """The key a mask is matched by: its stem without one mask suffix (the longest that fits)."""
+    stem = nfc(split_extension(base_name(name), extensions)[0]).casefold()
+    for suffix in sorted((nfc(s).casefold() for s in suffixes), key=len, reverse=True):
         if suffix and stem.endswith(suffix) and len(stem) > len(suffix):
             return stem[:-len(suffix)]
     return stem
@@ -77,8 +122,11 @@ class BatchCheck:
     matched: int | None = None
     missing: list[str] = field(default_factory=list)  # images without a mask
     extra: list[str] = field(default_factory=list)  # masks that match no image
-    unreadable: list[dict] = field(default_factory=list)  # [{"filename", "reason"}]
+    # [{"filename", "reason", "code", "params"}]: `reason` in English, `code` its template
+    unreadable: list[dict] = field(default_factory=list)
     note: str | None = None  # why the state is unknown
+    other_files: list[str] = field(default_factory=list)  # members that are not masks
+    notes: list[dict] = field(default_factory=list)  # `note` as [{"code", "params"}]
 
     @property
     def missing_count(self) -> int:
@@ -94,30 +142,41 @@ class BatchCheck:
                 "matched": self.matched, "missing_count": self.missing_count,
                 "extra_count": self.extra_count, "missing": self.missing[:NAMES_SHOWN],
                 "extra": self.extra[:NAMES_SHOWN], "unreadable": self.unreadable,
-                "note": self.note}
+                "note": self.note, "notes": self.notes,
+                "other_files_count": len(self.other_files),
+                "other_files": self.other_files[:NAMES_SHOWN]}
 
 
 def compare_batch(images: list[str] | None, masks: list[str] | None, unreadable: list[dict],
-                  suffixes=DEFAULT_MASK_SUFFIXES, note: str | None = None) -> BatchCheck:
+                  suffixes=DEFAULT_MASK_SUFFIXES, note: str | None = None,
+                  extensions=DEFAULT_EXTENSIONS, other_files=()) -> BatchCheck:
     """The state of a batch from its image names and the union of its uploads' mask names.
 
     `images` None: the folder was not listed or cannot be read; `masks` None: no upload of the
     batch was checked yet (or it has none). `unreadable` lists uploads whose contents could not
-    be listed. `note` says why something is unknown.
+    be listed. `note` says why something is unknown. `other_files` (members that are not masks)
+    are reported and never change the state.
     """
+    others = sorted(set(other_files))
     if images is None or masks is None:
         return BatchCheck("unknown", images=None if images is None else len(images),
                           masks=None if masks is None else len(set(masks)),
-                          unreadable=unreadable, note=note)
-    mask_by_key: dict[str, str] = {}
-    for name in sorted(set(masks)):
-        mask_by_key.setdefault(mask_key(name, suffixes), name)
-    image_keys = {image_key(name) for name in images}
-    missing = sorted(name for name in images if image_key(name) not in mask_by_key)
-    extra = sorted({name for name in masks if mask_key(name, suffixes) not in image_keys})
+                          unreadable=unreadable, note=note, other_files=others)
+    mask_keys = {mask_key(name, suffixes, extensions) for name in set(masks)}
+    image_keys: set[str] = set()
+    missing = []
+    for name in images:
+        key = image_key(name, extensions)
+        channel = channel_key(key)
+        image_keys.update((key, channel) if channel else (key,))
+        if key not in mask_keys and (channel is None or channel not in mask_keys):
+            missing.append(name)
+    missing.sort()
+    extra = sorted({name for name in masks if mask_key(name, suffixes, extensions)
+                    not in image_keys})
     check = BatchCheck("complete", images=len(images), masks=len(set(masks)),
                        matched=len(images) - len(missing), missing=missing, extra=extra,
-                       unreadable=unreadable, note=note)
+                       unreadable=unreadable, note=note, other_files=others)
     if unreadable:
         check.state = "unreadable"
     elif missing:

@@ -9,7 +9,7 @@ from pymongo.database import Database
 
 from segcore.work import assignments
 from segcore.core.schema import BATCHES
-from segcore.core.actors import Actor
+from segcore.core.actors import Actor, authorize_write
 from segcore.work.batches import ChangeResult, Edit
 from segcore.work.delivery import CHECK_FIELD
 from segcore.report.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
@@ -71,8 +71,10 @@ def apply_moves(db: Database, moves: list[Move], author: "str | Actor") -> Chang
     no masks; the history records each as a suggested move with its reason.
 
     A batch changed meanwhile is reported (conflicts, or `failed` when masks arrived), never
-    overwritten. Raises ValidationError (nothing written) when a target left the team.
+    overwritten. Raises ValidationError (nothing written) when a target left the team,
+    PermissionDenied for a viewer.
     """
+    authorize_write(author)
     edits = [Edit(m.id, "assignee", m.from_, m.to, reason=f"{MOVE_PREFIX}: {m.reason}")
              for m in moves]
     return assignments.apply_edits(db, edits, author, only_if=_STILL_OPEN,

@@ -13,12 +13,12 @@ import heapq
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from segcore.work.delivery import (CHECK_FIELD, CONTENT_FIELD, delivered_at, is_open,
                                    is_usable_batch)
 from segcore.core.naming import batch_number, person_key
-from segcore.core.timefmt import parse_date
+from segcore.core.timefmt import parse_date, to_office
 
 PRIORITY_RANK = {"alta": 0, "media": 1, "baja": 2}  # anything else (legacy, missing) comes after
 PACE_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
@@ -157,8 +157,8 @@ def local_day(moment: object, tz: tzinfo | None = None) -> date | None:
     `tz` None means the server's local zone; legacy strings are taken as the day they name.
     """
     if isinstance(moment, datetime):
-        aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-        return aware.astimezone(tz).date()
+        local = to_office(moment, tz)  # None for a date that cannot be shown (timefmt's rule)
+        return local.date() if local else None
     return parse_date(moment)
 
 

@@ -179,8 +179,12 @@ def burndown(rows: list[dict], start: date, end: date, today: date,
     if pending_now == 0:
         finish = today
     elif rate > 0:
-        finish = today + timedelta(days=math.ceil(pending_now / rate))
-        projection = [{"day": today, "pending": pending_now}, {"day": finish, "pending": 0}]
+        try:
+            finish = today + timedelta(days=math.ceil(pending_now / rate))
+        except OverflowError:  # so slow the finish leaves the calendar: no projected date
+            finish = None
+        projection = ([{"day": today, "pending": pending_now}, {"day": finish, "pending": 0}]
+                      if finish else [])
     return Burndown(points=points, rate_per_day=round(rate, 2), projected_finish=finish,
                     projection=projection, pending_now=pending_now)
 

@@ -23,8 +23,8 @@ _BATCH = {"id": 1, "folder": 1, "status": 1, "assignee": 1, mask_check.FIELD: 1}
 def make_receipts(databases: Databases, upload_ids: list, uploads_of, batch_by_key: dict, *,
                   made_by: str, author: str) -> list[review.Move]:
     """List the uploads `upload_ids`, recompute their batches, store their receipts and, with
-    MASKS_SET_STATUS on, move the batches' statuses. `uploads_of(key)`: every upload id of a
-    batch (the sync's index); `batch_by_key`: the batch list's documents (at least `_id`) by
+    MASKS_SET_STATUS on, move the batches' statuses. `uploads_of(key)`: every upload of a
+    batch, {id: index entry} (the sync's index); `batch_by_key`: the batch list's documents (at least `_id`) by
     key. A batch's earlier uploads never listed (older than the receipts) are not listed
     here: its state stays unknown until `segcore verify` lists them (on the benchmark, listing
     them made a routine sync after 1,000 new uploads 70 times slower). Returns the status
@@ -34,9 +34,11 @@ def make_receipts(databases: Databases, upload_ids: list, uploads_of, batch_by_k
     if not uploads:
         return []
     keys = {k for u in uploads.values() for k in u["batches"] if k in batch_by_key}
-    by_batch = {k: list(uploads_of(k)) for k in keys}
+    entries = {k: uploads_of(k) for k in keys}
+    by_batch = {k: list(found) for k, found in entries.items()}
+    dates = {u: getattr(e, "date", None) for found in entries.values() for u, e in found.items()}
     docs = find_in(work[BATCHES], "_id", [batch_by_key[k]["_id"] for k in sorted(keys)], _BATCH)
-    results = mask_check.check_new_uploads(databases, uploads, by_batch, docs)
+    results = mask_check.check_new_uploads(databases, uploads, by_batch, docs, dates)
     store_receipts(work, list(uploads.values()), {d["key"]: d for d in docs}, results, made_by,
                    databases.settings.mask_suffixes)
     if not databases.settings.masks_set_status:

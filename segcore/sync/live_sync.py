@@ -24,6 +24,7 @@ from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 from segcore.work.batches import generation
 from segcore.core.connection import Databases, driver_error_message
 from segcore.core.errors import SegcoreError, SyncAlreadyRunning
+from segcore.core.naming import printable
 from segcore.core.timefmt import utcnow
 from segcore.uploads.live_stream import IDLE_WAIT_MS, ChangeFeed
 from segcore.sync.sync import batch_list_stamp, sync_once
@@ -35,10 +36,12 @@ from segcore.sync.sync_lease import Lease
 from segcore.sync.sync_runs import LiveRecord, SyncReport
 from segcore.sync.sync_state import SyncState
 from segcore.uploads.upload_changes import Changes, FullReadNeeded, changes_from_ids
+from segcore.uploads.uploads import upload_from_document
 
 KEEP_EVERY_S = 30  # renew the lease, count the batches and save the idle resume point
 JOURNAL_MAX_ENTRIES = 50_000  # fold the index's journal after a group when it holds more
 SUMMARY_EVERY_S = 60  # recount problems (orphans, mismatches) at most this often
+UNUSABLE_LOGGED = 10  # unusable uploads of one group named in the log (all are counted)
 RECONNECT_MAX_S = 30
 # Errors of a server going away or restarting that a reconnection cures.
 _TRANSIENT_CODES = {6, 7, 43, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436}
@@ -203,6 +206,7 @@ class LiveSync:
         self.log(f"applied {len(documents)} changed uploads ({report.new_files} new, "
                  f"{report.removed_files} removed): batches updated {updated}, status moves "
                  f"{report.status_moves}, bulk writes {bulk_writes}, {seconds:.2f} s")
+        self._name_unusable(documents)
         self._check_content([i for i, doc in documents.items() if doc is not None])
         if opened or time.monotonic() - self.summarised_at > SUMMARY_EVERY_S:
             self._summarise()
@@ -244,6 +248,16 @@ class LiveSync:
             self._summarise()
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _name_unusable(self, documents: dict) -> None:
+        """Log the uploads of a group that count for no batch, with the reason, as `sync`
+        names them (all are counted in the live record)."""
+        found = [upload_from_document(d) for d in documents.values() if isinstance(d, dict)]
+        bad = [u for u in found if u.problem]
+        for upload in bad[:UNUSABLE_LOGGED]:
+            self.log(f"unusable upload {printable(upload.filename[:80])}: {upload.problem}")
+        if len(bad) > UNUSABLE_LOGGED:
+            self.log(f"... and {len(bad) - UNUSABLE_LOGGED} more unusable uploads")
 
     def _stamp(self) -> dict:
         """The batch list's stamp: its generation every time (one lookup), its count (a pass

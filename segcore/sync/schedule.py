@@ -13,6 +13,7 @@ from typing import Callable
 
 from pymongo.errors import PyMongoError
 
+from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import SegcoreError, SyncAlreadyRunning
 
 
@@ -38,8 +39,12 @@ class SyncScheduler:
             self._thread.start()
         return self
 
-    def set_minutes(self, minutes: float) -> None:
-        """Change the interval (0 turns it off); the next run is counted from now."""
+    def set_minutes(self, minutes: float, author: "str | Actor" = "app") -> None:
+        """Change the interval (0 turns it off); the next run is counted from now.
+
+        PermissionDenied for a viewer, ValueError for a negative interval; nothing changes then.
+        """
+        authorize_write(author)
         if minutes < 0:
             raise ValueError("minutes must be 0 (off) or more")
         self.minutes = float(minutes)

@@ -181,7 +181,7 @@ def _receipts(databases: Databases, index: SyncIndex, listing: BatchListing,
         return 0
     by_key = {batch_key(d): d for d in listing.docs if batch_key(d)}
     who = "sync" if author == "sync" else f"sync (started by {author})"
-    moves = intake.make_receipts(databases, ids, lambda key: index.get(key, {}).keys(), by_key,
+    moves = intake.make_receipts(databases, ids, lambda key: index.get(key, {}), by_key,
                                  made_by="live sync" if live else "sync", author=who)
     status = {m.doc_id: m.new for m in moves}
     for doc in listing.docs:

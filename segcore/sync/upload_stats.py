@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from pymongo import ReplaceOne, DeleteOne
 from pymongo.database import Database
@@ -25,6 +25,7 @@ from pymongo.database import Database
 from segcore.work.batches import UNASSIGNED
 from segcore.core.naming import person_key
 from segcore.core.schema import META, UPLOAD_DAYS
+from segcore.core.timefmt import to_office
 from segcore.sync.sync_state import SyncState
 from segcore.sync.sync_index import SyncIndex, keys_holding
 
@@ -39,10 +40,8 @@ BREAKDOWNS = ("owners", "pairs", "statuses", "uploaders")
 
 def local_day(moment: datetime | None, zone: tzinfo | None = None) -> str | None:
     """The local day ("YYYY-MM-DD", in `zone`, default the machine's) of a stored UTC time."""
-    if not isinstance(moment, datetime):
-        return None
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return aware.astimezone(zone).date().isoformat()
+    local = to_office(moment, zone)  # None for a date that cannot be shown (timefmt's rule)
+    return local.date().isoformat() if local else None
 
 
 def uploads_of(index: dict[str, dict]) -> dict:

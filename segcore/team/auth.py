@@ -160,8 +160,9 @@ def user_language(db: Database, name: str) -> str | None:
     return language if isinstance(language, str) else None
 
 
-def remove_user(db: Database, name: str) -> None:
-    """Delete a login and end every session of theirs."""
+def remove_user(db: Database, name: str, author: "str | Actor" = "command line") -> None:
+    """Delete a login and end every session of theirs; PermissionDenied for a viewer."""
+    authorize_write(author)
     if not db[COLLECTION].delete_one({"name_key": person_key(str(name))}).deleted_count:
         raise MemberNotFound(f"No user named '{clean_name(str(name))}'.")
     sessions.end_all_sessions(db, str(name))

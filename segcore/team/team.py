@@ -171,10 +171,12 @@ def delete_member(db: Database, name: str, author: "str | Actor" = "unknown") ->
     """Delete a member's document and record it; returns the stored name.
 
     Their batches are not looked at here: `handover.remove_member` hands them over first.
+    PermissionDenied for a viewer, before anything is read or written.
     """
+    author = authorize_write(author)
     doc = _find_document(db, name)
     db[COLLECTION].delete_one({"_id": doc["_id"]})
     history.record(db, [history.Change("team", doc["name"], "member", "on team", "removed",
-                                       authorize_write(author))])
+                                       author)])
     data_version.bump(db, "team")
     return doc["name"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pymongo.collection import Collection
 
-from segcore.core.errors import UnreadableUpload
+from segcore.core.errors import N_, UnreadableUpload
 
 CURSOR_BATCH = 8  # chunks per round trip when streaming: ~2 MB at the default chunk size
 
@@ -43,9 +43,9 @@ class StoredFile:
         """Raises UnreadableUpload when the document cannot describe readable chunks."""
         length, chunk_size = doc.get("length"), doc.get("chunkSize")
         if not isinstance(length, int) or isinstance(length, bool) or length < 0:
-            raise UnreadableUpload("the upload has no valid length")
+            raise UnreadableUpload(N_("the upload has no valid length"))
         if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size <= 0:
-            raise UnreadableUpload("the upload has no valid chunk size")
+            raise UnreadableUpload(N_("the upload has no valid chunk size"))
         return cls(doc.get("_id"), length, chunk_size)
 
     @property
@@ -57,13 +57,37 @@ class StoredFile:
         return min(self.chunk_size, self.length - n * self.chunk_size)
 
 
+MISSING_CHUNK = N_("truncated upload: chunk {chunk} is missing")
+EXTRA_CHUNKS = N_("the upload's chunks hold more than its length")
+
+
 def _check_chunk(stored: StoredFile, n: int, data: object) -> bytes:
     if not isinstance(data, (bytes, bytearray)):
-        raise UnreadableUpload(f"truncated upload: chunk {n} is missing")
+        raise UnreadableUpload(MISSING_CHUNK, chunk=n)
     if len(data) != stored.expected_size(n):
-        raise UnreadableUpload(f"truncated upload: chunk {n} holds {len(data)} bytes, "
-                               f"not {stored.expected_size(n)}")
+        raise UnreadableUpload(N_("truncated upload: chunk {chunk} holds {size} bytes, not "
+                                  "{expected}"), chunk=n, size=len(data),
+                               expected=stored.expected_size(n))
     return bytes(data)
+
+
+def check_chunks_add_up(chunks: Collection, stored: StoredFile) -> None:
+    """Raise UnreadableUpload unless the stored chunks hold exactly the upload's length.
+
+    One aggregate counts the chunks and sums their sizes on the server (no data is sent), so a
+    chunk missing or short anywhere is found, also where a listing never reads (the middle of a
+    zip, a single mask file).
+    """
+    found = list(chunks.aggregate([
+        {"$match": {"files_id": stored.id}},
+        {"$group": {"_id": None, "count": {"$sum": 1}, "bytes": {"$sum": {"$binarySize": "$data"}},
+                    "last": {"$max": "$n"}}}]))
+    count, size, last = ((found[0]["count"], found[0]["bytes"], found[0]["last"]) if found
+                         else (0, 0, -1))
+    if (count, size, last) != (stored.chunk_count, stored.length, stored.chunk_count - 1):
+        raise UnreadableUpload(N_("truncated upload: {chunks} of {expected} chunks stored, "
+                                  "{size} of {length} bytes"), chunks=count,
+                               expected=stored.chunk_count, size=size, length=stored.length)
 
 
 class ChunkFile(io.RawIOBase):
@@ -128,6 +152,7 @@ class ChunkStream(io.RawIOBase):
         self._cursor = chunks.find({"files_id": stored.id}, {"data": 1, "n": 1},
                                    batch_size=CURSOR_BATCH).sort("n", 1)
         self._next_n = 0
+        self._ended = False
         self._buffer = b""
         self._offset = 0
         self.stats = stats or ReadStats()
@@ -137,11 +162,14 @@ class ChunkStream(io.RawIOBase):
 
     def _fetch(self) -> bytes:
         if self._next_n >= self._stored.chunk_count:
+            if not self._ended and next(self._cursor, None) is not None:
+                raise UnreadableUpload(EXTRA_CHUNKS)
+            self._ended = True
             return b""
         doc = next(self._cursor, None)
         n = self._next_n
         if doc is None or doc.get("n") != n:
-            raise UnreadableUpload(f"truncated upload: chunk {n} is missing")
+            raise UnreadableUpload(MISSING_CHUNK, chunk=n)
         data = _check_chunk(self._stored, n, doc.get("data"))
         self.stats.add(data)
         self._next_n += 1

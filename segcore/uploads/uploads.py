@@ -17,6 +17,7 @@ from bson.codec_options import CodecOptions, DatetimeConversion
 
 from segcore.core.connection import Databases
 from segcore.core.naming import batch_ids_in
+from segcore.core.timefmt import unusable_date_reason
 
 # Only what the sync and the reports need: never the chunks, never the md5 or aliases.
 PROJECTION = {"filename": 1, "uploadDate": 1, "length": 1, "metadata.uploaded_by": 1,
@@ -150,8 +151,11 @@ def upload_from_document(doc: dict) -> Upload:
     if not isinstance(filename, str):
         problems.append("no filename" if filename is None
                         else f"filename is not text ({type(filename).__name__})")
+    date_problem = unusable_date_reason(date)  # the one rule (timefmt) for a usable date
     if date is not None and not isinstance(date, datetime):
         problems.append(f"uploadDate is not a date ({type(date).__name__})")
+    elif date_problem:
+        problems.append(f"uploadDate {date_problem}")
     batches: list[str] = []
     if not any(problems):
         batches = resolve_batch_ids(filename, metadata)
@@ -162,7 +166,7 @@ def upload_from_document(doc: dict) -> Upload:
         id=upload_key(raw_id),
         filename=short_filename(filename) if isinstance(filename, str) else "(no filename)",
         uploaded_by=uploader,
-        upload_date=date if isinstance(date, datetime) else None,
+        upload_date=date if isinstance(date, datetime) and not date_problem else None,
         length=length,
         batches=() if problem else tuple(batches),
         problem=problem,

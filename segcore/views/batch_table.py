@@ -94,14 +94,33 @@ def selected_ids(docs: list[dict], edited_rows: dict, column: str = "select") ->
             if changes.get(column) is True and 0 <= int(p) < len(docs)]
 
 
+# A spreadsheet runs a cell that begins with one of these as a formula (OWASP "CSV
+# injection"); full-width forms too, which some spreadsheets fold to the plain ones.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d",
+                  "\uff20")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell a spreadsheet shows as text, never runs: text beginning (after any spaces)
+    with a formula character gets a leading single quote (the OWASP rule).
+
+    Only text is changed: numbers the product writes as numbers (a file count, including a
+    negative one) stay numbers; text that merely looks like one ("-5" as a team name) is text
+    and is quoted.
+    """
+    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_text(rows: list[dict]) -> str:
-    """The rows as CSV with a header, dates in ISO form."""
+    """The rows as CSV with a header, dates in ISO form, every text cell spreadsheet-safe."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: (v.isoformat() if isinstance(v, (date, datetime)) else v)
-                         for k, v in row.items()})
+        writer.writerow({k: spreadsheet_safe(v.isoformat() if isinstance(v, (date, datetime))
+                                             else v) for k, v in row.items()})
     return out.getvalue()
 
 

@@ -21,6 +21,7 @@ FIELD_LABELS = {
     "batches_updated": N_("Batches updated"), "status_moves": N_("Statuses moved"),
     "orphans": N_("Orphans"), "unmatched": N_("Unmatched"), "mismatches": N_("Other uploader"),
     "author": N_("Started by"), "error": N_("Error"),
+    "unusable": N_("Unusable"), "problem": N_("Problem"),
 }
 
 _UNITS = ("bytes", "KB", "MB", "GB", "TB")

@@ -143,7 +143,11 @@ def _still_ours(db: Database, by_batch: dict[str, dict], done: ChangeResult) -> 
 
 
 def assign(db: Database, batch_ids: list[str], assignee: str | None, author: "str | Actor") -> ChangeResult:
-    """Assign `batch_ids` to `assignee` (None unassigns), from their current values."""
+    """Assign `batch_ids` to `assignee` (None unassigns), from their current values.
+
+    PermissionDenied for a viewer, before anything is read.
+    """
+    authorize_write(author)
     current = get_batches(db, batch_ids, {"_id": 0, "id": 1, "assignee": 1})
     edits = [Edit(bid, "assignee", doc.get("assignee"), assignee) for bid, doc in current.items()]
     result = apply_edits(db, edits, author)
@@ -184,8 +188,9 @@ def set_fields(db: Database, batch_ids: list[str], changes: dict[str, object],
     Compare-and-set against `seen` (the documents the user was shown, by id) where given, else
     against the values read now; `where_status` changes only batches still holding that status
     (the others are reported in `failed`). Raises ValidationError (nothing written) for a value
-    that is not allowed.
+    that is not allowed, PermissionDenied for a viewer (before anything is read).
     """
+    authorize_write(author)
     current = get_batches(db, batch_ids, _EDIT_PROJECTION)
     docs = {bid: (seen or {}).get(bid, doc) for bid, doc in current.items()}
     edits, skipped = bulk_edits(docs, changes, where_status)

@@ -10,12 +10,12 @@ is recorded in the history in the same transaction (see atomic.py).
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import bson
 from pymongo import InsertOne, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
@@ -25,6 +25,8 @@ from segcore.core.actors import Actor, authorize_write
 from segcore.core.atomic import in_one_step
 from segcore.work.batches import COLLECTION, mark_changed
 from segcore.core.errors import N_, ImportFileError
+from segcore.core.json_input import decode_text, loads_strict, read_file_bytes
+from segcore.core.regular_files import is_folder, regular_files
 from segcore.core.timefmt import utcnow
 from segcore.core.naming import batch_number, canonical_batch_id, unsafe_id_reason
 
@@ -34,6 +36,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm", ".ni
 PROTECTED = {"_id", "id", "assignee", "status", "metadata", "mongo_uploaded",
              "training_metrics_info", "folder_missing", "number", "image_count"}
 Progress = Callable[[int, int], None]
+MAX_EXTRA_BYTES = 1024 * 1024  # other fields kept on one new batch
 IMPORT_STEP = 2000  # writes per transaction, each step with its own history entry
 
 
@@ -58,12 +61,7 @@ def parse_batches_json(text: str, source: str = "batches.json",
     Accepted: a list of folder names or paths; a list of objects with `id` and/or `folder`
     (other keys are kept as extra fields); or an object holding such a list.
     """
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ImportFileError(N_("{source}: invalid JSON at line {line}, column {column}: "
-                                 "{reason}"), source=source, line=exc.lineno,
-                              column=exc.colno, reason=exc.msg) from None
+    data = loads_strict(text, source)  # every oddity of the file is one ImportFileError
     if isinstance(data, dict):
         lists = [(k, v) for k, v in data.items() if isinstance(v, list)]
         if len(lists) != 1:
@@ -101,13 +99,17 @@ def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEnt
             raise ImportFileError(N_("{source}: {where}: 'id' must be a string, found {kind} "
                                      "{value}"), source=source, where=_where(index),
                                   kind=type(batch_id).__name__, value=repr(batch_id))
-        if folder is not None and not isinstance(folder, str):
+        if folder is not None and not isinstance(folder, str) or "\x00" in (folder or ""):
             raise ImportFileError(N_("{source}: {where}: 'folder' must be a string"),
-                                  source=source, where=_where(index))
+                                  source=source, where=_where(index))  # NUL: never a path
     else:
         raise ImportFileError(N_("{source}: {where} must be a folder name or an object with "
                                  "'id'/'folder', found {kind}"), source=source,
                               where=_where(index), kind=type(item).__name__)
+    if extra and len(bson.encode(extra)) > MAX_EXTRA_BYTES:  # would fail the write halfway
+        raise ImportFileError(N_("{source}: {where}: its other fields take more than {limit} "
+                                 "KB"), source=source, where=_where(index),
+                              limit=MAX_EXTRA_BYTES // 1024)
     folder = folder.strip() if folder else None
     if batch_id is None or not batch_id.strip():
         if not folder:
@@ -122,12 +124,7 @@ def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEnt
 
 def read_batches_file(path: Path, base: Path | None = None) -> list[BatchEntry]:
     """Read and parse a batches file; raise ImportFileError when unreadable or malformed."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFileError(N_("{path}: cannot be read ({reason})"), path=path,
-                              reason=f"{exc.__class__.__name__}: "
-                                     f"{getattr(exc, 'strerror', None) or exc}") from None
+    text = decode_text(read_file_bytes(Path(path)), str(path))  # a regular file, not huge
     return parse_batches_json(text, source=str(path), base=base if base else Path(path).parent)
 
 
@@ -136,10 +133,9 @@ def count_images(folder: Path) -> int | None:
 
     os.walk skips unreadable folders silently, which would store a count of 0 as if true.
     """
-    total = 0
     failed: list[OSError] = []
-    for _root, _dirs, files in os.walk(folder, onerror=failed.append):
-        total += sum(1 for name in files if name.lower().endswith(IMAGE_SUFFIXES))
+    total = sum(1 for entry in regular_files(folder, failed, skip_hidden=False)
+                if entry.name.lower().endswith(IMAGE_SUFFIXES))  # a pipe is never an image
     return None if failed else total
 
 
@@ -155,7 +151,7 @@ def scan_data_directory(directory: Path, with_image_counts: bool = False,
     directory = Path(directory)
     try:
         folders = [e for e in os.scandir(directory)
-                   if e.is_dir() and canonical_batch_id(e.name) is not None]
+                   if canonical_batch_id(e.name) is not None and is_folder(e)]
     except OSError as exc:
         raise ImportFileError(N_("{path}: cannot be scanned ({reason})"), path=directory,
                               reason=exc.strerror or exc) from None
@@ -219,7 +215,7 @@ def folder_checker(data_directory: Path | None) -> FolderCheck | None:
         return None
     base = Path(data_directory)
     try:
-        names = {entry.name for entry in os.scandir(base) if entry.is_dir()}
+        names = {entry.name for entry in os.scandir(base) if is_folder(entry)}
     except OSError:
         return None
 
@@ -386,7 +382,7 @@ def import_from_sources(db: Database, batches_file: Path | None, data_directory:
     authorize_write(author)
     sources = []
     unreadable: list[str] = []
-    if batches_file is not None and Path(batches_file).is_file():
+    if batches_file is not None and os.path.lexists(batches_file):  # a pipe is named, not read
         sources.append(read_batches_file(Path(batches_file), base=data_directory))
     if data_directory is not None:
         sources.append(scan_data_directory(Path(data_directory), with_image_counts, progress,

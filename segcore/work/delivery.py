@@ -55,6 +55,19 @@ def usable_from_counts(state: object, images: object, missing: object, content=N
     return not (isinstance(content, dict) and content.get("ok") is False)
 
 
+def usable_fields(state, images, missing, latest, before, now: datetime) -> dict:
+    """`usable` and `usable_since` of a batch's new mask check: since when is kept from the
+    earlier result (`before`) while it stays usable, else the newest readable upload's date
+    (`latest`), else `now`."""
+    usable = usable_from_counts(state, images, missing)
+    since = None
+    if usable:
+        kept = before.get("usable_since") if isinstance(before, dict) and \
+            before.get("usable") is True else None
+        since = kept or latest or now
+    return {"usable": usable, "usable_since": since}
+
+
 def is_open(assignee: object, usable: bool, status: object) -> bool:
     """An open batch: assigned, without usable masks, not done."""
     return isinstance(assignee, str) and bool(assignee.strip()) and not usable and status != DONE

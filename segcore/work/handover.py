@@ -61,7 +61,8 @@ def move_open_batches(db: Database, former: str, to: str | None,
     """Hand the open batches someone not on the team still holds to a member (None unassigns).
 
     Compare-and-set like every assignment: a batch changed meanwhile is reported, not moved.
-    Raises MemberNotFound when `to` is not on the team.
+    Raises MemberNotFound when `to` is not on the team, PermissionDenied for a viewer.
     """
+    authorize_write(author)
     target = team.find_member(db, to).name if to else None
     return assignments.assign(db, batches.open_batch_ids(db, former), target, author)

@@ -80,8 +80,11 @@ def test_corrupt_xz_is_unreadable(listed):
 
 
 @pytest.mark.parametrize("filename, data, reason", [
-    ("batch_7.7z", b"7z\xbc\xaf\x27\x1c" + bytes(100), "unsupported format (.7z)"),
-    ("batch_7_notes.docx", b"\x00\x01" * 400, "unsupported format"),
+    ("batch_7.7z", b"7z\xbc\xaf\x27\x1c" + bytes(100), "not a readable 7z archive"),
+    ("batch_7_notes.docx", b"\x00\x01" * 400, "unsupported format (.docx)"),
+    ("batch_7_masks", b"Rar!\x1a\x07\x01\x00" + bytes(100), "unsupported format (RAR)"),
+    ("batch_7.rar", b"Rar!\x1a\x07\x00" + bytes(100), "unsupported format (RAR)"),
+    ("batch_7.tar.zst", b"\x28\xb5\x2f\xfd" + bytes(100), "unsupported format (Zstandard)"),
 ])
 def test_unknown_formats_are_unreadable(listed, filename, data, reason):
     listing = listed(filename, data)
@@ -128,3 +131,31 @@ def test_a_missing_chunk_is_reported_not_fatal(dbs, upload, listed):
 
     listing = list_upload(chunks, dbs.masks_files.find_one({"_id": file_id}), BUDGET)
     assert listing.reason == "truncated upload: chunk 3 is missing"
+    assert (listing.code, listing.params) == ("truncated upload: chunk {chunk} is missing",
+                                              {"chunk": 3})
+
+
+def test_a_hard_link_named_without_the_dot_slash_of_its_target_gets_its_data(listed):
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("./masks/a_mask.png")
+        info.size = 5
+        archive.addfile(info, io.BytesIO(b"12345"))
+        link = tarfile.TarInfo("./masks/b_mask.png")
+        link.type, link.linkname = tarfile.LNKTYPE, "masks/a_mask.png"
+        archive.addfile(link)
+    listing = listed("batch_7.tgz", buffer.getvalue())
+    a, b = listing.members
+    assert (a["name"], b["name"]) == ("a_mask.png", "b_mask.png")
+    assert (a["size"], a["digest"]) == (b["size"], b["digest"]) == (5, a["digest"])
+
+
+def test_a_damaged_header_in_a_plain_tar_is_unreadable_never_a_smaller_archive(listed):
+    data = bytearray(make_tar(images(6, ext="_mask.png"), "w", size=600))
+    data[3 * 1536 + 100:3 * 1536 + 140] = b"\xff" * 40  # the fourth member's header
+    listing = listed("masks_batch_7.tar", bytes(data))
+    assert (listing.names, listing.reason) == (
+        [], "not a readable tar archive (a damaged header at byte 4608)")

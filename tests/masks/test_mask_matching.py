@@ -2,12 +2,20 @@
 
 import pytest
 
-from segcore.masks.archive_listing import kind_from_magic, kind_from_name
-from segcore.core.config import settings_from
+from segcore.core.config import parse_suffixes, settings_from
 from segcore.core.errors import ConfigError
-from segcore.core.config import parse_suffixes
-from segcore.masks.mask_matching import (compare_batch, image_key, is_image_name, is_mask_member,
-                                         mask_key, split_extension)
+from segcore.masks.archive_listing import kind_from_magic, kind_from_name
+from segcore.masks.mask_matching import (
+    DEFAULT_EXTENSIONS,
+    DEFAULT_MASK_SUFFIXES,
+    compare_batch,
+    image_key,
+    is_image_name,
+    is_mask_member,
+    mask_key,
+    sort_members,
+    split_extension,
+)
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -16,7 +24,11 @@ from segcore.masks.mask_matching import (compare_batch, image_key, is_image_name
     ("CT_004.NII.GZ", ("CT_004", ".nii.gz")),
     ("scan.v2.nrrd", ("scan.v2", ".nrrd")),
     ("IM000123", ("IM000123", "")),
-    (".nii.gz", (".nii", ".gz")),
+    (".nii.gz", (".nii.gz", "")),  # an extension alone is no name
+    ("x.seg.nrrd", ("x", ".seg.nrrd")),
+    ("1.2.840.113619.2.55.3.604688119.969.1268071029.320",
+     ("1.2.840.113619.2.55.3.604688119.969.1268071029.320", "")),
+    ("labelmap.txt", ("labelmap.txt", "")),
 ])
 def test_split_extension(name, expected):
     assert split_extension(name) == expected
@@ -102,7 +114,8 @@ def test_summary_lists_at_most_fifty_names_but_counts_all():
 @pytest.mark.parametrize("filename, kind", [
     ("batch_400_part1.zip", "zip"), ("masks_batch_400.tar.xz", "tar"), ("BATCH400.tgz", "tar"),
     ("b.tar.bz2", "tar"), ("b.tar", "tar"), ("b.tar.gz", "tar"), ("img_001_mask.nii.gz", "file"),
-    ("b.7z", "unsupported"), ("b.rar", "unsupported"), ("batch_400_masks", ""),
+    ("b.7z", "7z"), ("b.rar", "unsupported"), ("batch_400_masks", ""), ("b.z01", "split"),
+    ("b.zip.001", "split"), ("b.7z.002", "split"), ("b.tar.zst", "unsupported"),
 ])
 def test_kind_from_name(filename, kind):
     assert kind_from_name(filename) == kind
@@ -119,7 +132,8 @@ def test_mask_settings_are_validated():
     settings = settings_from({"MASK_SUFFIXES": "_roi, -lbl ,_roi", "MASK_CHECK_BUDGET_MB": "64"})
     assert settings.mask_suffixes == ("_roi", "-lbl")
     assert settings.mask_check_budget == 64 * 1024 * 1024
-    assert settings_from({}).mask_suffixes == parse_suffixes("_mask,-mask,_seg,_label,_labels,_gt")
+    assert settings_from({}).mask_suffixes == parse_suffixes(
+        "_mask,-mask,_seg,_label,_labels,_gt,_segmentation,-label,.seg") == DEFAULT_MASK_SUFFIXES
     with pytest.raises(ConfigError, match="MASK_SUFFIXES"):
         settings_from({"MASK_SUFFIXES": "_mask,.png"})
     with pytest.raises(ConfigError, match="MASK_CHECK_BUDGET_MB"):
@@ -127,11 +141,48 @@ def test_mask_settings_are_validated():
 
 
 def test_the_batch_filter_takes_only_known_mask_states():
-    from segcore.work.batches import UNCHECKED, BatchQuery, build_filter
     from segcore.core.errors import ValidationError
+    from segcore.work.batches import UNCHECKED, BatchQuery, build_filter
 
     assert build_filter(BatchQuery(mask_state="incomplete")) == {"mask_check.state": "incomplete"}
     assert build_filter(BatchQuery(mask_state=UNCHECKED)) == \
         {"mask_check.state": {"$exists": False}}
     with pytest.raises(ValidationError):
         build_filter(BatchQuery(mask_state={"$ne": 1}))
+
+
+def test_mask_extensions_are_configurable_compound_ones_too():
+    settings = settings_from({"MASK_EXTENSIONS": "png, .NII.GZ seg.nrrd"})
+    assert settings.mask_extensions == (".png", ".nii.gz", ".seg.nrrd")
+    assert settings_from({}).mask_extensions == DEFAULT_EXTENSIONS
+    for bad in ("p/ng", ".", "png,an_extension_far_too_long", "nii..gz"):
+        with pytest.raises(ConfigError, match="MASK_EXTENSIONS"):
+            settings_from({"MASK_EXTENSIONS": bad})
+    extensions = settings.mask_extensions
+    assert sort_members(["x/CT_1.seg.nrrd", "a.nii.gz", "b.jpg", "labelmap.txt"], extensions) == (
+        ["CT_1.seg.nrrd", "a.nii.gz"], ["b.jpg", "labelmap.txt"])
+    assert mask_key("CT_1.seg.nrrd", (), extensions) == image_key("ct_1.nii.gz", extensions)
+
+
+@pytest.mark.parametrize("image, mask", [
+    ("case_0001_0000.nii.gz", "case_0001.nii.gz"),   # nnU-Net channel 0
+    ("case_0001_0003.nii.gz", "case_0001.nii.gz"),   # and any other channel
+    ("CT_001.nii.gz", "CT_001.seg.nrrd"),            # Slicer
+    ("CT_001.nii.gz", "CT_001.seg.nii.gz"),
+    ("CT_001.nii.gz", "CT_001_segmentation.nii.gz"),
+    ("CT_001.nii.gz", "CT_001-label.nrrd"),
+    ("1.2.840.113619.2.55.3.604688119.969.1268071029.320",
+     "1.2.840.113619.2.55.3.604688119.969.1268071029.320_mask.dcm"),
+    ("hi\u0301gado_001.png", "hígado_001_mask.png"),  # decomposed on one side
+    ("hígado_001.png", "hi\u0301gado_001_mask.png"),
+])
+def test_naming_conventions_match(image, mask):
+    check = compare_batch([image], [mask], [])
+    assert (check.state, check.matched) == ("complete", 1)
+
+
+def test_other_files_never_make_a_batch_extra_and_dicomdir_is_no_image():
+    check = compare_batch(["img_001.png"], ["img_001_mask.png"], [],
+                          other_files=["labelmap.txt", "README"])
+    assert (check.state, check.summary()["other_files"]) == ("complete", ["README", "labelmap.txt"])
+    assert not is_image_name("DICOMDIR") and not is_image_name("dicomdir")

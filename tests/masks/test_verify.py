@@ -82,6 +82,7 @@ def test_states_of_real_deliveries_and_the_training_database_untouched(lab, uplo
     assert rows["batch_5"]["state"] == "unknown" and rows["batch_5"]["images"] is None
     stored = dbs.work.batches.find_one({"id": "batch_5"})["mask_check"]
     assert "cannot be read" in stored["note"]
+    assert stored["notes"][0]["code"] == "images: {error}"  # worded by the reader's language
     listing = dbs.work.batch_images.find_one({"_id": "batch_1"})
     assert len(listing["names"]) == 240 and listing["listed_at"] is not None
     states = [d["mask_check"]["state"] for d in dbs.work.batches.find({"mask_check": {"$ne": None}})]
@@ -158,7 +159,7 @@ def test_extensionless_dicom_files_count_as_images(lab, upload, dbs, data_dir):
 def test_command_line_json_and_text(run_cli, lab, upload, data_dir):
     lab.batch(1, images(3))
     upload("batch_1_part1.zip", make_zip(images(2, ext="_mask.png")))
-    upload("batch_1.7z", b"7z\xbc\xaf\x27\x1c" + bytes(50))
+    upload("batch_1.rar", b"Rar!\x1a\x07\x01\x00" + bytes(50))
     env = {"DATA_DIRECTORY": str(data_dir)}
     done = run_cli("verify", "--json", env=env)
     assert done.returncode == 0, done.stderr
@@ -167,12 +168,13 @@ def test_command_line_json_and_text(run_cli, lab, upload, data_dir):
     assert result["batches"] == [{
         "id": "batch_1", "state": "unreadable", "images": 3, "masks": 2, "missing_count": 1,
         "extra_count": 0, "missing": ["img_003.png"], "extra": [],
-        "unreadable": [{"filename": "batch_1.7z", "reason": "unsupported format (.7z)"}]}]
+        "unreadable": [{"filename": "batch_1.rar", "reason": "unsupported format (RAR)"}],
+        "other_files": []}]
     text = run_cli("verify", "batch_1", env=env)
     assert text.returncode == 0
     assert "batch_1        unreadable  2 / 3 images with a mask" in text.stdout
     assert "without a mask: img_003.png" in text.stdout
-    assert "unreadable: batch_1.7z: unsupported format (.7z)" in text.stdout
+    assert "unreadable: batch_1.rar: unsupported format (RAR)" in text.stdout
     assert "0 uploads checked" in text.stdout
     refused = run_cli("verify", "batch_9", env=env)
     assert refused.returncode == 1

@@ -58,3 +58,35 @@ def test_dashboard_shows_complete_next_to_with_masks(app_env, upload, tmp_path):
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Uploaded"], metrics["Delivered, usable"]) == ("2", "1")
+
+
+def test_a_batchs_details_word_reasons_in_the_readers_language(app_env, upload, tmp_path,
+                                                                monkeypatch):
+    """Reasons stored as codes are worded in Spanish; one stored in English by an earlier
+    version is shown as stored; other files and what changed between uploads are listed."""
+    from segcore.masks.archive_zip import SPLIT_REASON
+
+    seed(app_env, upload, tmp_path)
+    upload("batch_1_v2.zip", make_zip(images(3, ext="_mask.png") + ["labelmap.txt"]))
+    upload("batch_1.z01", b"PK\x07\x08" + bytes(100))
+    verify(app_env, author="test")
+    check = app_env.work.mask_checks.find_one({"filename": "batch_1.z01"})
+    assert (check["reason"], check["reason_code"]) == (SPLIT_REASON, SPLIT_REASON)
+    old = upload("batch_1_old.zip", b"not a zip")
+    verify(app_env, author="test")
+    app_env.work.mask_checks.update_one({"_id": old}, {"$set": {
+        "reason": "unsupported zip (an old reason)"}, "$unset": {"reason_code": 1}})
+    from ui import i18n
+
+    monkeypatch.setenv("LANGUAGE", "es")
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    at = page("batches").run()
+    at.selectbox(key="masks_of").select("batch_1").run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert "batch_1.z01: parte de un archivo dividido" in warnings
+    assert "batch_1_old.zip: unsupported zip (an old reason)" in warnings
+    assert any("labelmap.txt" in c.value for c in at.caption)
+    changes = at.dataframe[-1].value  # the last table: changes between uploads
+    v2 = changes.set_index("entrega").loc["batch_1_v2.zip"]
+    assert (v2["agregadas"], v2["quitadas"]) == ("img_003_mask.png", "stray_mask.png")

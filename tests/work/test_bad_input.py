@@ -222,16 +222,14 @@ def unreadable_folder(tmp_path, monkeypatch):
     for n in (1, 2):
         (data / f"batch_{n}").mkdir(parents=True)
         (data / f"batch_{n}" / "a.png").write_bytes(b"x")
-    real_walk = os.walk
+    real_scandir = os.scandir
 
-    def walk(top, *args, onerror=None, **kwargs):
+    def scandir(top=".", *args, **kwargs):
         if str(top).endswith("batch_2"):
-            if onerror:
-                onerror(PermissionError(13, "Permission denied", str(top)))
-            return iter(())
-        return real_walk(top, *args, onerror=onerror, **kwargs)
+            raise PermissionError(13, "Permission denied", str(top))
+        return real_scandir(top, *args, **kwargs)
 
-    monkeypatch.setattr(batch_import.os, "walk", walk)
+    monkeypatch.setattr(os, "scandir", scandir)
     return data
 
 

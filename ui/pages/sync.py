@@ -14,7 +14,7 @@ from ui.sync_actions import label, run_rows, schedule_controls, sync_now, upload
 from ui.widgets import page_start, upload_models_notice
 
 COUNTS = ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
-          "status_moves", "orphans", "unmatched", "mismatches")
+          "status_moves", "orphans", "unmatched", "mismatches", "unusable")
 databases = page_start(N_("Sync"))
 zone = settings().zone
 live_caption()
@@ -52,8 +52,10 @@ if report:
     for field, title in (("orphan_uploads", N_("Orphan uploads (name a batch not in the list)")),
                          ("unmatched_uploads", N_("Unmatched uploads (name no batch)")),
                          ("mismatched_uploads",
-                          N_("Uploaded by someone other than the assignee"))):
-        if report[field]:
+                          N_("Uploaded by someone other than the assignee")),
+                         ("unusable_uploads",
+                          N_("Unusable uploads (count for no batch, with the reason)"))):
+        if report.get(field):
             st.markdown(f"**{_(title)}**")
             st.dataframe(upload_rows(report[field], field == "mismatched_uploads"),
                          hide_index=True)

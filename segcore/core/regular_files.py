@@ -1,0 +1,64 @@
+"""Files in folders other people fill: only regular files are listed or opened.
+
+A named pipe, socket or device in a batch folder would block `open()` forever (a FIFO waits
+for a writer) or read an endless stream; a symlink loop fails every stat. They are never
+images, so they are skipped, not reported as the folder being unreadable.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import BinaryIO, Iterator
+
+
+def regular_files(folder: str | os.PathLike, problems: list[OSError],
+                  skip_hidden: bool = True) -> Iterator[os.DirEntry]:
+    """Every regular file under `folder` (a symlink counts when it leads to one), depth first.
+
+    Symlinked folders are not followed (as os.walk); folders that cannot be read are appended
+    to `problems` and skipped. Hidden names (and `__MACOSX`) are skipped with `skip_hidden`.
+    """
+    stack = [os.fspath(folder)]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as found:
+                entries = sorted(found, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(exc)
+            continue
+        for entry in reversed(entries):
+            if skip_hidden and entry.name.startswith((".", "__MACOSX")):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.is_file():  # follows a symlink; False for pipes, sockets, devices
+                    yield entry
+            except OSError:  # a symlink loop, or an entry removed meanwhile: not a file
+                continue
+
+
+def is_folder(entry: os.DirEntry) -> bool:
+    """True for a folder (or a symlink to one); False for anything else, a symlink loop too."""
+    try:
+        return entry.is_dir()
+    except OSError:  # ELOOP and the like: one odd entry must not stop a scan
+        return False
+
+
+def open_regular(path: str | os.PathLike) -> BinaryIO:
+    """Open `path` for reading only if it is a regular file; OSError otherwise.
+
+    Opened without blocking (a FIFO swapped in after a check must not hang the open), then
+    checked on the open descriptor, so nothing can change between the check and the read.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{os.fspath(path)} is not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

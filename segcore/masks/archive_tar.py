@@ -1,0 +1,152 @@
+"""A tar's members streamed once, plain or compressed, with a digest of each file's data.
+
+- Compression is detected from the first bytes and undone by the standard library's readers,
+  which raise when the compressed stream ends before its end marker; the tar must also end with
+  its end-of-archive block: a stream cut between two members is *unreadable*, never a smaller
+  complete archive.
+- Hard-link members are files under their own names (GNU tar stores a second identical file as
+  a link to the first), with the data of the member they link to; symbolic links are names,
+  never followed. Long (GNU) and PAX names are read by `tarfile`.
+- Every byte decompressed counts against a budget, so a decompression bomb costs at most that.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import io
+import lzma
+import tarfile
+import zlib
+
+from segcore.core.errors import N_, UnreadableUpload
+
+MAX_MEMBERS = 200_000
+BLOCK = tarfile.BLOCKSIZE
+WINDOW = 4 * tarfile.RECORDSIZE  # decompressed bytes kept to find the end-of-archive block
+PIECE = 1024 * 1024
+DECOMPRESSORS = ((b"\x1f\x8b", lambda f: gzip.GzipFile(fileobj=f, mode="rb")),
+                 (b"BZh", bz2.BZ2File), (b"\xfd7zXZ\x00", lzma.LZMAFile))
+_ERRORS = (tarfile.TarError, lzma.LZMAError, zlib.error, OSError, ValueError)
+TAR_ERRORS = (*_ERRORS, EOFError)  # what reading any tar may raise
+TRUNCATED = N_("truncated archive: the compressed stream ends before the end of the archive")
+NO_END = N_("truncated archive: it ends before its end-of-archive marker")
+
+
+def _megabytes(size: int) -> int:
+    return round(size / (1024 * 1024))
+
+
+class _Budgeted(io.RawIOBase):
+    """The decompressed bytes, counted against the budget, the last few kept."""
+
+    def __init__(self, source, budget: int):
+        self._source, self._budget = source, budget
+        self.position = 0
+        self._window = bytearray()
+        self._window_start = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._source.read(len(view))
+        view[:len(data)] = data
+        self.position += len(data)
+        if self.position > self._budget:
+            raise UnreadableUpload(N_("too large to check (over the budget of {budget} MB)"),
+                                   budget=_megabytes(self._budget))
+        self._window += data
+        if len(self._window) > WINDOW:
+            cut = len(self._window) - WINDOW
+            del self._window[:cut]
+            self._window_start += cut
+        return len(data)
+
+    def block_at(self, offset: int) -> bytes:
+        """The block of decompressed data at `offset`, if still kept."""
+        start = offset - self._window_start
+        return bytes(self._window[start:start + BLOCK]) if start >= 0 else b""
+
+    def drain(self) -> None:
+        """Read to the end, so a compressed stream cut after the end block is noticed too."""
+        while self.read(PIECE):
+            pass
+
+
+def _open(stream, budget: int) -> _Budgeted:
+    buffered = io.BufferedReader(stream, 256 * 1024)
+    head = buffered.peek(6)[:6]
+    for magic, reader in DECOMPRESSORS:
+        if head.startswith(magic):
+            return _Budgeted(reader(buffered), budget)
+    return _Budgeted(buffered, budget)
+
+
+def read_tar_members(stream, budget: int) -> list[tuple[str, int, str]]:
+    """`(name, size, digest)` of every file, hard link and symbolic link in the tar streamed
+    from `stream`, decompressing at most `budget` bytes. A link's digest is its target's data
+    (hard) or its target's name (symbolic). Raises UnreadableUpload when corrupt, cut short or
+    beyond the budget."""
+    source = _open(stream, budget)
+    found: list[tuple[str, int, str]] = []
+    digests: dict[str, tuple[int, str]] = {}
+    try:
+        with tarfile.open(fileobj=source, mode="r|") as archive:
+            while (member := archive.next()) is not None:
+                archive.members.clear()  # stream mode keeps every header otherwise
+                if member.isfile():
+                    digests[_path(member.name)] = (member.size, _digest(archive, member))
+                    found.append((member.name, *digests[_path(member.name)]))
+                elif member.islnk():
+                    found.append((member.name, *digests.get(_path(member.linkname), (0, ""))))
+                elif member.issym():
+                    link = hashlib.blake2b(b"->" + member.linkname.encode("utf-8", "replace"),
+                                           digest_size=16)
+                    found.append((member.name, 0, link.hexdigest()))
+                if len(found) > MAX_MEMBERS:
+                    raise UnreadableUpload(N_("too many members to check (over {count})"),
+                                           count=MAX_MEMBERS)
+            end, end_block = archive.offset, source.block_at(archive.offset)
+        # Read to the end first: a corrupt compressed stream says so there, before a header
+        # it garbled is taken for the end.
+        source.drain()
+        if end_block != bytes(BLOCK):
+            if len(end_block) == BLOCK:  # a whole block, neither a header nor the end
+                raise UnreadableUpload(N_("not a readable tar archive (a damaged header at "
+                                          "byte {offset})"), offset=end)
+            raise UnreadableUpload(NO_END)
+    except UnreadableUpload:
+        raise
+    except EOFError:
+        raise UnreadableUpload(TRUNCATED) from None
+    except (lzma.LZMAError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+        raise UnreadableUpload(N_("not a readable tar archive (corrupt compressed data: "
+                                  "{detail})"), detail=_detail(exc)) from None
+    except _ERRORS as exc:
+        raise UnreadableUpload(N_("not a readable tar archive ({detail})"),
+                               detail=_detail(exc)) from None
+    return found
+
+
+def _path(name: str) -> str:
+    """A member path as a link names it, whether or not either carries `./` or `/` first."""
+    while name.startswith("./"):
+        name = name[2:]
+    return name.lstrip("/")
+
+
+def _digest(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:
+    """A digest of a member's data, read as it streams past (it would be skipped anyway)."""
+    digest = hashlib.blake2b(digest_size=16)
+    data = archive.extractfile(member)
+    while piece := data.read(PIECE):
+        digest.update(piece)
+    return digest.hexdigest()
+
+
+def _detail(exc: BaseException) -> str:
+    """The library's own words (English), one short line."""
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__

@@ -1,0 +1,111 @@
+"""A zip's members from its central directory only, named as the tool that wrote it meant.
+
+- Names: a name with the UTF-8 flag is UTF-8; without it, UTF-8 when the bytes are valid UTF-8
+  (Info-ZIP on Linux and many other tools write UTF-8 without setting the flag), else CP437
+  (the zip default, Windows' Explorer); the Info-ZIP Unicode Path extra field (0x7075) wins over
+  both. Backslashes are separators.
+- A part of a split or spanned zip (`zip -s`, `.z01` ...) is refused: the central directory
+  of the last part names members whose data sits in parts never uploaded.
+- Each member's CRC-32 and size come from the directory: the data is never read.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import zipfile
+
+from segcore.core.errors import N_, UnreadableUpload
+
+MAX_MEMBERS = 200_000  # a listing beyond this is refused rather than stored
+EOCD = b"PK\x05\x06"
+EOCD_SIZE = 22
+ZIP64_LOCATOR = b"PK\x06\x07"
+SPLIT_MARKERS = (b"PK\x07\x08", b"PK00")  # the first bytes of a split or spanned archive
+SPLIT_PART_NAME = re.compile(r"\.(z\d{2,}|zip\.\d{3}|7z\.\d{3}|part\d+\.rar|r\d{2})$", re.I)
+UNICODE_PATH = 0x7075
+UTF8_FLAG = 0x800
+SPLIT_REASON = N_("part of a split archive")
+
+
+def is_split_part_name(filename: str) -> bool:
+    """True for the names split archives give their parts (`x.z01`, `x.zip.001`, `x.7z.001`)."""
+    return bool(SPLIT_PART_NAME.search(filename))
+
+
+def check_not_split(source) -> None:
+    """Raise UnreadableUpload("part of a split archive") when the end record says the archive
+    spans several disks, or when it has none and starts with a split marker."""
+    size = source.seek(0, io.SEEK_END)
+    # Without an archive comment the end record is the last 22 bytes: read little first.
+    for reach in (EOCD_SIZE + 20, EOCD_SIZE + 65535):
+        tail_start = max(0, size - reach)
+        source.seek(tail_start)
+        tail = source.read(size - tail_start)
+        at = tail.rfind(EOCD)
+        if at >= 0:
+            break
+    if at < 0 or len(tail) - at < EOCD_SIZE:
+        source.seek(0)
+        if source.read(4) in SPLIT_MARKERS:
+            raise UnreadableUpload(SPLIT_REASON)
+        return
+    disk, directory_disk, here, total = struct.unpack("<4H", tail[at + 4:at + 12])
+    if disk not in (0, 0xFFFF) or directory_disk not in (0, 0xFFFF) or here != total:
+        raise UnreadableUpload(SPLIT_REASON)
+    if at >= 20 and tail[at - 20:at - 16] == ZIP64_LOCATOR:
+        zip64_disk, _, disks = struct.unpack("<LQL", tail[at - 16:at])
+        if zip64_disk != 0 or disks > 1:
+            raise UnreadableUpload(SPLIT_REASON)
+
+
+def unicode_path(extra: bytes) -> str | None:
+    """The name in an Info-ZIP Unicode Path extra field, None when there is none."""
+    position = 0
+    while position + 4 <= len(extra):
+        kind, size = struct.unpack("<HH", extra[position:position + 4])
+        body = extra[position + 4:position + 4 + size]
+        if kind == UNICODE_PATH and len(body) > 5 and body[0] == 1:
+            try:
+                return body[5:].decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        position += 4 + size
+    return None
+
+
+def member_name(info: zipfile.ZipInfo) -> str:
+    """A member's name as its writer meant it (see the module's docstring)."""
+    unicode = unicode_path(info.extra)
+    if unicode is not None:
+        return unicode
+    if info.flag_bits & UTF8_FLAG:
+        return info.orig_filename
+    raw = info.orig_filename.encode("cp437")  # zipfile decoded the raw bytes as CP437
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return info.orig_filename
+
+
+def read_zip_directory(source) -> list[tuple[str, int, int]]:
+    """`(name, size, crc)` of each file member of the zip in `source` (seekable), read from its
+    central directory. Raises UnreadableUpload for a split part, an encrypted or corrupt zip."""
+    check_not_split(source)
+    source.seek(0)
+    try:
+        with zipfile.ZipFile(source) as archive:
+            infos = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        if "span multiple disks" in str(exc):
+            raise UnreadableUpload(SPLIT_REASON) from None
+        raise UnreadableUpload(N_("not a readable zip (truncated or corrupt: {detail})"),
+                               detail=str(exc)) from None
+    except (zipfile.LargeZipFile, NotImplementedError, ValueError, EOFError) as exc:
+        raise UnreadableUpload(N_("unsupported zip ({detail})"), detail=str(exc)) from None
+    if len(infos) > MAX_MEMBERS:
+        raise UnreadableUpload(N_("too many members to check ({count})"), count=len(infos))
+    if any(info.flag_bits & 0x1 for info in infos):
+        raise UnreadableUpload(N_("encrypted zip"))
+    return [(member_name(info), info.file_size, info.CRC) for info in infos]

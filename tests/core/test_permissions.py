@@ -1,0 +1,215 @@
+"""Every segcore write checks the actor's role before it writes: each one, called by a viewer,
+raises PermissionDenied and leaves both databases exactly as they were.
+
+The writes are found, not listed by hand: every public function or method of a segcore module
+that takes an `author` (a name or an Actor), plus every one whose own code writes to the
+database. Each must be called below with a viewer, or be named in NOT_A_USER_WRITE with the
+reason; a new write that is neither fails `test_every_write_is_covered`.
+"""
+
+import importlib
+import inspect
+import pkgutil
+import re
+from datetime import date
+from pathlib import Path
+
+import bson
+import pytest
+from gridfs import GridFS
+
+import segcore
+from segcore.core.actors import Actor
+from segcore.core.errors import PermissionDenied
+
+VIEWER = Actor("Vera", "viewer")
+WRITE_CALL = re.compile(r"\.(insert_one|insert_many|update_one|update_many|replace_one|"
+                        r"delete_one|delete_many|bulk_write|find_one_and_\w+|drop_collection|"
+                        r"drop|create_index|rename|put|upload_from_stream)\(")
+
+# Writes that are not a user's change, each with why no role check belongs in it.
+_SETUP = "index and field set-up run by prepare() at start, not a user's change"
+_INNER = "a step of a write whose entry point checks the role first"
+NOT_A_USER_WRITE = {
+    **{f"{m}.ensure_indexes": _SETUP for m in ("auth", "batches", "history", "sessions",
+                                                "sync_runs", "team")},
+    "batches.backfill_numbers": _SETUP,
+    "auth.authenticate": "login bookkeeping (failures, last login): any user logs in",
+    "sessions.start_session": "a viewer's own login session",
+    "sessions.end_session": "a viewer's own logout",
+    "sessions.end_all_sessions": "called by set_password/remove_user after their check",
+    "auth.remove_member_logins": "called by handover.remove_member after its check",
+    "backup_restore.recover": "called by restore_backup after its check",
+    "auth.set_language": "a user's own interface language, a viewer's too",
+    "actors.authorize_write": "the check itself",
+    **{name: _INNER for name in (
+        "batch_images.save_listings", "data_version.bump", "data_version.bump_batches",
+        "history.record", "sync_index.append_journal", "sync_index.write_index",
+        "sync_lease.Lease.acquire", "sync_lease.Lease.renew", "sync_lease.Lease.keep",
+        "sync_lease.Lease.note_change", "sync_lease.Lease.release_quietly",
+        "sync_runs.start_run", "sync_runs.finish_run", "sync_runs.fail_run",
+        "sync_runs.LiveRecord.add", "sync_runs.LiveRecord.summarise", "upload_stats.stamp",
+        "sync_state.SyncState.save")},
+}
+
+
+def _public_callables(module):
+    for name, obj in vars(module).items():
+        if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
+            continue
+        if inspect.isfunction(obj):
+            yield name, obj
+        elif inspect.isclass(obj):
+            for attr, member in vars(obj).items():
+                if inspect.isfunction(member) and not attr.startswith("_"):
+                    yield f"{name}.{attr}", member
+
+
+def _modules():
+    for info in pkgutil.walk_packages(segcore.__path__, "segcore."):
+        if ".cli" not in info.name and not info.name.endswith("__main__"):
+            yield importlib.import_module(info.name)
+
+
+def _defining_module(name: str):
+    """The module that defines "module.function" (also once modules sit in packages)."""
+    short, function = name.split(".")[:2]
+    return next(m for m in _modules() if m.__name__.rsplit(".", 1)[-1] == short
+                and getattr(getattr(m, function, None), "__module__", None) == m.__name__)
+
+
+def discovered_writes() -> set[str]:
+    """"module.function" (the module's last name, so a move into a package changes nothing)."""
+    found = set()
+    for module in _modules():
+        short = module.__name__.rsplit(".", 1)[-1]
+        for name, function in _public_callables(module):
+            takes_author = "author" in inspect.signature(function).parameters
+            if takes_author or WRITE_CALL.search(inspect.getsource(function)):
+                found.add(f"{short}.{name}")
+    return found
+
+
+def _backup_file(dbs, tmp_path) -> Path:
+    from segcore.backup import write_backup
+
+    path = tmp_path / "copy.jsonl.gz"
+    with open(path, "wb") as stream:
+        write_backup(dbs.work, stream)
+    return path
+
+
+def _batches_file(tmp_path) -> Path:
+    path = tmp_path / "batches.json"
+    path.write_text('["batch_1", "batch_77"]')
+    return path
+
+
+CALLS = {  # each write as a viewer would call it, on data where a coordinator's call writes
+    "alerts.apply_moves": lambda m, d, t, who: m.apply_moves(d.work, [m.Move(
+        "batch_1", "Flor", "Ceci", "late", None, None, date(2030, 1, 1))], who),
+    "assignments.apply_edits": lambda m, d, t, who: m.apply_edits(
+        d.work, [m.Edit("batch_1", "assignee", "Flor", "Ceci")], who),
+    "assignments.assign": lambda m, d, t, who: m.assign(d.work, ["batch_1"], "Ceci", who),
+    "assignments.set_fields": lambda m, d, t, who: m.set_fields(
+        d.work, ["batch_1"], {"status": "review"}, who),
+    "assignments.balance_pending": lambda m, d, t, who: m.balance_pending(d.work, ["Ceci"], who),
+    "backup_restore.restore_backup": lambda m, d, t, who: m.restore_backup(
+        d.work, _backup_file(d, t), who, replace=True),
+    "batch_import.import_batches": lambda m, d, t, who: m.import_batches(
+        d.work, [m.BatchEntry("batch_77", None)], who),
+    "batch_import.import_from_sources": lambda m, d, t, who: m.import_from_sources(
+        d.work, _batches_file(t), None, who),
+    "demo.load_demo": lambda m, d, t, who: m.load_demo(d, t / "demo", who, count=5),
+    "handover.remove_member": lambda m, d, t, who: m.remove_member(d.work, "Flor", unassign=True,
+                                                              author=who),
+    "handover.move_open_batches": lambda m, d, t, who: m.move_open_batches(d.work, "Flor", "Ceci",
+                                                                      who),
+    "mask_check.verify": lambda m, d, t, who: m.verify(d, every_batch=True, recheck=True,
+                                                  author=who),
+    "mask_content_check.check_content": lambda m, d, t, who: m.check_content(
+        d, recheck=True, author=who),
+    "sync.run_sync": lambda m, d, t, who: m.run_sync(d, full=True, author=who),
+    "sync.sync_once": lambda m, d, t, who: m.sync_once(d, full=True, author=who),
+    "team.add_member": lambda m, d, t, who: m.add_member(d.work, "Nadia", author=who),
+    "team.edit_member": lambda m, d, t, who: m.edit_member(d.work, "Flor", role="Revisor",
+                                                      author=who),
+    "team.delete_member": lambda m, d, t, who: m.delete_member(d.work, "Ceci", who),
+    "auth.add_user": lambda m, d, t, who: m.add_user(d.work, "nadia", "viewer", "a long password 1",
+                                                author=who),
+    "auth.set_password": lambda m, d, t, who: m.set_password(d.work, "boss", "another password 2",
+                                                        author=who),
+    "auth.remove_user": lambda m, d, t, who: m.remove_user(d.work, "boss", author=who),
+}
+
+
+def test_every_write_is_covered():
+    found = discovered_writes()
+    assert "team.delete_member" in found and "schedule.SyncScheduler.set_minutes" in found
+    missing = found - set(CALLS) - set(NOT_A_USER_WRITE) - {"schedule.SyncScheduler.set_minutes"}
+    assert not missing, f"writes with no viewer test: {sorted(missing)}"
+    assert not (set(CALLS) | set(NOT_A_USER_WRITE)) - found, "stale names in the tables"
+
+
+def snapshot(dbs) -> dict:
+    """Every document of both databases, encoded, per collection, plus the index names."""
+    state = {}
+    for db in (dbs.work, dbs.training):
+        for name in sorted(db.list_collection_names()):
+            state[(db.name, name)] = (sorted(bson.encode(doc) for doc in db[name].find()),
+                                      sorted(db[name].index_information()))
+    return state
+
+
+@pytest.fixture
+def lab(dbs):
+    from segcore.team import auth, team
+
+    team.add_member(dbs.work, "Flor", author="setup")
+    team.add_member(dbs.work, "Ceci", author="setup")
+    auth.add_user(dbs.work, "boss", "coordinator", "a long password 0")
+    dbs.work.batches.insert_many([
+        {"id": "batch_1", "number": 1, "assignee": "Flor", "status": "pending",
+         "mongo_uploaded": False, "metadata": {"due_date": "2025-01-01"}},
+        {"id": "batch_2", "number": 2, "status": "pending", "mongo_uploaded": False}])
+    GridFS(dbs.training, collection="masks").put(b"m", filename="batch_2.zip",
+                                                 metadata={"uploaded_by": "ceci"})
+    return dbs
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_a_viewer_changes_nothing(name, lab, tmp_path):
+    module = _defining_module(name)
+    before = snapshot(lab)
+    with pytest.raises(PermissionDenied, match="Vera has the viewer role"):
+        CALLS[name](module, lab, tmp_path, VIEWER)
+    assert snapshot(lab) == before
+
+
+@pytest.mark.parametrize("name", sorted(set(CALLS) - {"demo.load_demo"}))  # demo: empty only
+def test_the_same_call_by_a_coordinator_writes(name, lab, tmp_path):
+    """So the viewer's test above is not vacuous."""
+    before = snapshot(lab)
+    CALLS[name](_defining_module(name), lab, tmp_path, Actor("Boss"))
+    assert snapshot(lab) != before
+
+
+def test_a_viewer_cannot_change_the_sync_schedule():
+    from segcore.sync.schedule import SyncScheduler
+
+    auto = SyncScheduler(lambda: None, minutes=15)
+    planned = auto.next_run
+    with pytest.raises(PermissionDenied):
+        auto.set_minutes(1, VIEWER)
+    assert (auto.minutes, auto.next_run) == (15.0, planned)
+    auto.set_minutes(0, Actor("Boss"))
+    assert auto.minutes == 0 and auto.next_run is None
+
+
+def test_a_viewers_delete_member_leaves_the_member_and_no_history(lab):
+    from segcore.team import team
+
+    with pytest.raises(PermissionDenied):
+        team.delete_member(lab.work, "Flor", VIEWER)
+    assert [m.name for m in team.list_members(lab.work)] == ["Ceci", "Flor"]
+    assert lab.work.history.count_documents({"new": "removed"}) == 0

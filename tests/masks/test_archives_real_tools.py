@@ -1,0 +1,227 @@
+"""Uploads made by the tools annotators use (GNU tar, bsdtar, Info-ZIP, 7-Zip, Python's shutil)
+from real medical files, stored in GridFS and listed as the mask check lists them."""
+
+import gzip
+import io
+import os
+import shutil
+import struct
+import tarfile
+import unicodedata
+import zipfile
+import zlib
+
+import pytest
+
+from segcore.masks.archive_listing import list_upload
+from tests.archives import archive_with, fill, medical_files, png_bytes, run_tool
+
+BUDGET = 64 * 1024 * 1024
+HIGADO = "hígado_001_mask.png"
+
+
+@pytest.fixture
+def listed(dbs, upload):
+    """Store `data` as an upload and list it; returns the Listing."""
+    def run(filename, data, chunk_size=None):
+        file_id = upload(filename, data, chunk_size=chunk_size)
+        doc = dbs.masks_files.find_one({"_id": file_id})
+        return list_upload(dbs.training[f"{dbs.settings.masks_bucket}.chunks"], doc, BUDGET)
+    return run
+
+
+@pytest.fixture
+def masks(tmp_path):
+    """A folder of masks as a segmentador leaves it: PNG masks, a NIfTI mask, a DICOM mask, and
+    a label map and a README that are not masks."""
+    real = medical_files()
+    return fill(tmp_path / "masks", {"a_mask.png": png_bytes(1), "deep/b_mask.png": png_bytes(2),
+                                     "CT_001_seg.nii.gz": real["nii_gz"],
+                                     "IM_004_mask.dcm": real["ct"], "labelmap.txt": b"0 bg\n",
+                                     "README": b"masks of batch 7\n"})
+
+
+MASKS = ["CT_001_seg.nii.gz", "IM_004_mask.dcm", "a_mask.png", "b_mask.png"]
+OTHERS = ["README", "labelmap.txt"]
+
+
+@pytest.mark.parametrize("tool, options, name", [
+    ("tar", ["-czf"], "b_7.tar.gz"), ("tar", ["-cJf"], "b_7.tar.xz"),
+    ("tar", ["-cjf"], "b_7.tar.bz2"), ("tar", ["--format=gnu", "-cf"], "b_7.tar"),
+    ("tar", ["--format=posix", "-czf"], "b_7.tgz"), ("bsdtar", ["-czf"], "b_7.tgz"),
+    ("bsdtar", ["--format=pax", "-cJf"], "b_7.tar.xz"), ("zip", [], "b_7.zip"),
+    ("7z", [], "b_7.7z"), ("7z", ["-tzip"], "b_7.zip"),
+    ("bsdtar", ["--format=zip", "-c"], "b_7.zip"),
+])
+def test_each_tool_lists_masks_and_other_files_apart(listed, masks, tmp_path, tool, options, name):
+    data = archive_with(tool, masks, tmp_path / name, *options)
+    listing = listed(name, data, chunk_size=4096)
+    assert (listing.reason, listing.names, listing.other_files) == (None, MASKS, OTHERS)
+    sizes = {m["name"]: m["size"] for m in listing.members}
+    assert sizes == {n: (masks / p).stat().st_size for n, p in
+                     zip(MASKS, ["CT_001_seg.nii.gz", "IM_004_mask.dcm", "a_mask.png",
+                                 "deep/b_mask.png"])}
+
+
+@pytest.mark.parametrize("fmt", ["zip", "gztar", "xztar", "tar"])
+def test_shutil_archives(listed, masks, tmp_path, fmt):
+    path = shutil.make_archive(str(tmp_path / "batch_7"), fmt, root_dir=masks)
+    listing = listed(os.path.basename(path), open(path, "rb").read())
+    assert (listing.reason, listing.names, listing.other_files) == (None, MASKS, OTHERS)
+
+
+@pytest.mark.parametrize("tool, options", [("tar", ["-czf"]), ("bsdtar", ["-cJf"]),
+                                           ("tar", ["--format=posix", "-cf"])])
+def test_hard_links_are_masks_with_their_targets_data_and_symlinks_are_never_followed(
+        listed, tmp_path, tool, options):
+    folder = fill(tmp_path / "m", {"empty_001_mask.png": png_bytes(0),
+                                   "other_mask.png": png_bytes(3)})
+    for n in (2, 3):  # identical empty masks: the tool stores them as links to the first
+        os.link(folder / "empty_001_mask.png", folder / f"empty_00{n}_mask.png")
+    os.symlink("/etc/passwd", folder / "evil_mask.png")
+    os.symlink("other_mask.png", folder / "alias_mask.png")
+    data = archive_with(tool, folder, tmp_path / "b.tar", *options)
+    with tarfile.open(fileobj=io.BytesIO(data)) as made:
+        kinds = {m.name.lstrip("./"): m.type for m in made.getmembers()}
+    assert list(kinds.values()).count(tarfile.LNKTYPE) == 2  # as the tool stored them
+    assert kinds["evil_mask.png"] == tarfile.SYMTYPE
+    listing = listed("masks_batch_7.tar.gz", data, chunk_size=2048)
+    assert listing.reason is None
+    assert listing.names == ["alias_mask.png", "empty_001_mask.png", "empty_002_mask.png",
+                             "empty_003_mask.png", "evil_mask.png", "other_mask.png"]
+    members = {m["name"]: m for m in listing.members}
+    empty = {(members[f"empty_00{n}_mask.png"]["size"], members[f"empty_00{n}_mask.png"]["digest"])
+             for n in (1, 2, 3)}
+    assert len(empty) == 1 and empty.pop()[0] == len(png_bytes(0))
+    assert members["evil_mask.png"]["size"] == 0  # a name: /etc/passwd was never read
+    assert members["alias_mask.png"]["digest"] != members["other_mask.png"]["digest"]
+
+
+@pytest.mark.parametrize("fmt", ["gnu", "posix", "ustar"])
+def test_long_and_accented_names_and_dot_slash_prefixes(listed, tmp_path, fmt):
+    deep = "/".join(["carpeta_muy_larga_de_segmentaciones"] * 4)
+    long_name = "paciente_" + "x" * 120 + "_mask.png"
+    names = {f"{deep}/{long_name}": png_bytes(1), f"{deep}/{HIGADO}": png_bytes(2)}
+    folder = fill(tmp_path / "m", names)
+    if fmt == "ustar":  # ustar cannot hold a 120-character name: GNU tar refuses it
+        names = {HIGADO: png_bytes(2)}
+        folder = fill(tmp_path / "u", names)
+    data = archive_with("tar", folder, tmp_path / "b.tar", f"--format={fmt}", "-czf")
+    listing = listed("b_7.tgz", data)
+    assert listing.reason is None
+    assert listing.names == sorted(n.rsplit("/", 1)[-1] for n in names)
+
+
+def _gzip_cut_at_member_boundary(tar_bytes: bytes) -> bytes:
+    """A complete gzip stream of a tar cut right after its first member: no end block."""
+    header = 512
+    size = int(tar_bytes[124:136].rstrip(b"\0 ") or b"0", 8)
+    first = header + -(-size // 512) * 512
+    return gzip.compress(tar_bytes[:first])
+
+
+def test_a_cut_compressed_tar_is_unreadable_never_smaller(listed, masks, tmp_path):
+    for options, name in ((["-czf"], "b.tar.gz"), (["-cJf"], "b.tar.xz"), (["-cjf"], "b.tar.bz2")):
+        data = archive_with("tar", masks, tmp_path / name, *options)
+        for cut in (len(data) // 2, len(data) - 8):
+            listing = listed(name, data[:cut])
+            assert listing.reason and listing.names == [], (name, cut, listing.names)
+            assert listing.reason.startswith(("truncated archive", "not a readable tar archive"))
+    plain = archive_with("tar", masks, tmp_path / "plain.tar", "-cf")
+    listing = listed("b.tar.gz", _gzip_cut_at_member_boundary(plain))
+    assert listing.reason == "truncated archive: it ends before its end-of-archive marker"
+    assert listed("b.tar", plain[:len(plain) // 2]).reason is not None
+
+
+def test_info_zip_utf8_names_without_the_flag(listed, tmp_path):
+    folder = fill(tmp_path / "m", {HIGADO: png_bytes(1)})
+    data = archive_with("zip", folder, tmp_path / "b.zip", env={"LC_ALL": "C.UTF-8"},
+                        members=(HIGADO,))
+    info = zipfile.ZipFile(io.BytesIO(data)).infolist()[0]
+    assert not info.flag_bits & 0x800  # as Info-ZIP on Linux writes it
+    assert listed("b_7.zip", data).names == [HIGADO]
+
+
+def _rename_member(data: bytes, old: bytes, new: bytes) -> bytes:
+    """A zip whose member name bytes are replaced in place (same length), as a Windows tool
+    writing CP437 would have stored them."""
+    assert len(old) == len(new)
+    return data.replace(old, new)
+
+
+def test_cp437_names_and_the_unicode_path_field_and_backslashes(listed, tmp_path):
+    # Windows' Explorer: CP437 bytes without the flag (0xA1 is í in CP437, not UTF-8).
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("h?gado_002_mask.png", png_bytes(1))
+        archive.writestr("masks\\sub\\bazo_001_mask.png", png_bytes(2))  # Windows separators
+    data = _rename_member(buffer.getvalue(), b"h?gado_002", b"h\xa1gado_002")
+    assert listed("b_7.zip", data).names == ["bazo_001_mask.png", "hígado_002_mask.png"]
+    # The Info-ZIP Unicode Path extra field names the member, whatever the header says.
+    unicode_name = "riñón_003_mask.png".encode("utf-8")
+    field = struct.pack("<HHB", 0x7075, 5 + len(unicode_name), 1) + \
+        struct.pack("<L", zlib.crc32(b"ri__n_003_mask.png")) + unicode_name
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        info = zipfile.ZipInfo("ri__n_003_mask.png")
+        info.extra = field
+        archive.writestr(info, png_bytes(3))
+    assert listed("b_8.zip", buffer.getvalue()).names == ["riñón_003_mask.png"]
+
+
+def test_parts_of_a_split_zip_are_unreadable(listed, masks, tmp_path):
+    big = fill(tmp_path / "big", {f"img_{n:03d}_mask.png": os.urandom(40_000) for n in range(8)})
+    run_tool("zip", "-q", "-r", "-s", "100k", str(tmp_path / "split.zip"), ".", cwd=big)
+    parts = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("split."))
+    assert parts[:2] == ["split.z01", "split.z02"] and parts[-1] == "split.zip"
+    for part, upload_name in (("split.zip", "batch_7.zip"), ("split.z01", "batch_7.z01"),
+                              ("split.z01", "batch_7_first.zip"), ("split.z02", "batch_7.z02")):
+        listing = listed(upload_name, (tmp_path / part).read_bytes())
+        assert (listing.reason, listing.names) == ("part of a split archive", []), upload_name
+        assert listing.code == "part of a split archive"
+
+
+def test_7z_encrypted_headers_and_encrypted_data_are_unreadable(listed, masks, tmp_path):
+    hidden = archive_with("7z", masks, tmp_path / "h.7z", "-mhe=on", "-psecret")
+    listing = listed("batch_7.7z", hidden)
+    assert (listing.reason, listing.names) == ("encrypted 7z headers", [])
+    locked = archive_with("7z", masks, tmp_path / "l.7z", "-psecret")
+    assert listed("batch_7.7z", locked).reason == "encrypted 7z archive"
+    whole = archive_with("7z", masks, tmp_path / "w.7z")
+    listing = listed("batch_7_masks", whole, chunk_size=4096)  # recognised by its first bytes
+    assert listing.names == MASKS
+    assert listing.chunks_read <= 3 < len(whole) // 4096  # its headers, not its data
+
+
+def test_decomposed_accents_are_stored_composed(listed, tmp_path):
+    decomposed = unicodedata.normalize("NFD", HIGADO)
+    folder = fill(tmp_path / "m", {decomposed: png_bytes(1)})
+    data = archive_with("zip", folder, tmp_path / "b.zip", members=(decomposed,))
+    assert listed("b_7.zip", data).names == [HIGADO]
+
+
+def test_a_chunk_missing_or_short_in_a_part_never_read_makes_the_upload_unreadable(
+        dbs, upload, masks, tmp_path):
+    data = archive_with("zip", masks, tmp_path / "b.zip", "-0")
+    chunks = dbs.training["masks.chunks"]
+    first = upload("b_7.zip", data, chunk_size=1024)
+    second = upload("b_8.zip", data, chunk_size=1024)
+    chunks.delete_one({"files_id": first, "n": 3})  # in the middle: the directory is at the end
+    chunks.update_one({"files_id": second, "n": 4}, {"$set": {"data": b"short"}})
+    for file_id in (first, second):
+        listing = list_upload(chunks, dbs.masks_files.find_one({"_id": file_id}), BUDGET)
+        assert listing.reason.startswith("truncated upload") and listing.names == []
+        assert listing.chunks_read == 0  # found by one aggregate, before reading anything
+    # A tar is read whole: the chunk after its end-of-archive block is checked too.
+    tar = archive_with("tar", masks, tmp_path / "b.tar", "-cf")
+    third = upload("b_9.tar", tar, chunk_size=1024)
+    last = -(-len(tar) // 1024) - 1
+    chunks.update_one({"files_id": third, "n": last}, {"$set": {"data": b"\0" * 10}})
+    listing = list_upload(chunks, dbs.masks_files.find_one({"_id": third}), BUDGET)
+    assert listing.reason == f"truncated upload: chunk {last} holds 10 bytes, not 1024"
+    # A chunk beyond the length: the chunks do not add up either.
+    for name, content in (("b_10.tar", tar), ("b_11.zip", data)):
+        file_id = upload(name, content, chunk_size=1024)
+        chunks.insert_one({"files_id": file_id, "n": -(-len(content) // 1024), "data": b"x"})
+        listing = list_upload(chunks, dbs.masks_files.find_one({"_id": file_id}), BUDGET)
+        assert listing.reason is not None and listing.names == [], name

@@ -1,0 +1,136 @@
+"""The mask check skips the uploads the sync calls unusable, with the sync's reason, and never
+opens anything but regular files in a batch folder (a real FIFO, a socket, a symlink loop)."""
+
+import json
+import os
+import socket
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+from bson import ObjectId
+
+from segcore.work import batch_import
+from segcore.masks.batch_images import list_image_names
+from segcore.core.connection import open_databases
+from segcore.masks.mask_check import verify
+from segcore.sync.sync import run_sync
+from tests.archives import images, make_zip
+
+T0 = datetime(2025, 10, 1, 10)
+ODD = [  # (changes to a good document, the reason the sync gives)
+    ({"_id": {"tool": "x"}}, "_id is not an id (dict)"),
+    ({"_id": [1, 2]}, "_id is not an id (list)"),
+    ({"length": "big"}, "length is not a number (str)"),
+    ({"length": float("nan")}, "length is nan"),
+    ({"length": -5}, "length -5 is not a file size"),
+    ({"length": {"n": 5}}, "length is not a number (dict)"),
+    ({"length": True}, "length is not a number (bool)"),
+    ({"length": 2 ** 62}, None),
+    ({"filename": None}, "no filename"),
+    ({"uploadDate": "today"}, "uploadDate is not a date (str)"),
+    ({"uploadDate": datetime(9999, 12, 31, 23)}, "cannot be shown"),
+]
+
+
+@pytest.fixture
+def lab(dbs, client, tmp_path):
+    data = tmp_path / "data"
+    (data / "batch_1").mkdir(parents=True)
+    for name in images(4):
+        (data / "batch_1" / name).write_bytes(b"\x89PNG")
+    dbs.work.batches.insert_one({"id": "batch_1", "number": 1, "folder": str(data / "batch_1")})
+    return open_databases(replace(dbs.settings, data_directory=data), client=client)
+
+
+def test_uploads_the_sync_calls_unusable_are_skipped_with_its_reason(lab, upload):
+    upload("batch_1_masks.zip", make_zip(images(4, ext="_mask.png")))
+    lab.masks_files.insert_many([{"_id": ObjectId(), "filename": f"batch_1_odd{n}.zip",
+                                  "length": 5, "chunkSize": 261120, "uploadDate": T0, **changes}
+                                 for n, (changes, _) in enumerate(ODD)])
+    sync = {f.problem for f in run_sync(lab, full=True).unusable_uploads}
+    report = verify(lab, every_batch=True)
+    reasons = [s["problem"] for s in report.skipped]
+    assert len(reasons) == len(sync) == len(ODD) == report.skipped_count
+    assert set(reasons) == sync  # the same words as the sync's
+    for _, reason in ODD:
+        if reason:
+            assert any(reason in r for r in reasons), reason
+    assert report.as_dict()["batches"][0]["state"] == "complete"
+    assert report.checked_uploads == 1
+
+
+def test_verify_on_the_command_line_names_them(lab, upload, run_cli, tmp_path):
+    upload("batch_1_masks.zip", make_zip(images(4, ext="_mask.png")))
+    lab.masks_files.insert_one({"_id": {"odd": 1}, "filename": "batch_1_x.zip", "length": "5"})
+    env = {"DATA_DIRECTORY": str(lab.settings.data_directory)}
+    out = run_cli("verify", "--all", env=env)
+    assert out.returncode == 0, out.stderr
+    assert "unusable: batch_1_x.zip: length is not a number (str); _id is not an id (dict)" \
+        in out.stderr
+    found = json.loads(run_cli("verify", "--all", "--json", env=env).stdout)
+    assert [s["filename"] for s in found["skipped_uploads"]] == ["batch_1_x.zip"]
+
+
+def _odd_files(folder):
+    os.mkfifo(folder / "img_900.png")      # named like an image
+    os.mkfifo(folder / "scan_without_extension")  # would be opened to look for DICOM
+    os.symlink("loop_b", folder / "loop_a.png")
+    os.symlink("loop_a.png", folder / "loop_b")
+    os.symlink("/dev/zero", folder / "zero")  # a device: an endless read
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(folder / "s.png"))
+    return sock
+
+
+def test_a_fifo_socket_device_or_symlink_loop_never_hangs_the_check(lab, upload, run_cli):
+    folder = lab.settings.data_directory / "batch_1"
+    sock = _odd_files(folder)
+    try:
+        assert list_image_names(folder) == images(4)
+        upload("batch_1_masks.zip", make_zip(images(4, ext="_mask.png")))
+        out = run_cli("verify", "batch_1", "--json", timeout=60,
+                      env={"DATA_DIRECTORY": str(lab.settings.data_directory)})
+        assert out.returncode == 0, out.stderr
+        row = json.loads(out.stdout)["batches"][0]
+        assert (row["state"], row["images"]) == ("complete", 4)
+    finally:
+        sock.close()
+
+
+def test_a_fifo_never_hangs_the_import(lab, run_cli, tmp_path):
+    folder = lab.settings.data_directory / "batch_1"
+    sock = _odd_files(folder)
+    try:
+        assert batch_import.count_images(folder) == 4
+        fifo = tmp_path / "batches.json"
+        os.mkfifo(fifo)
+        data = lab.settings.data_directory
+        os.symlink("batch_9", data / "batch_8")  # a loop and a pipe named like batch folders
+        os.symlink("batch_8", data / "batch_9")
+        os.mkfifo(data / "batch_7")
+        env = {"DATA_DIRECTORY": str(data)}
+        out = run_cli("import", "--count-images", "--json", env=env, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["unchanged"] + json.loads(out.stdout)["updated"] == 1
+        assert lab.work.batches.find_one({"id": "batch_1"})["image_count"] == 4
+        assert lab.work.batches.count_documents({}) == 1
+        named = run_cli("import", "--file", str(fifo), env=env, timeout=60)
+        assert named.returncode == 1 and "not a regular file" in named.stderr
+        assert named.stderr.count("\n") == 1
+    finally:
+        sock.close()
+
+
+def test_check_masks_on_the_sync_page_lists_them(lab, app_env, upload):
+    from tests.helpers import page
+
+    upload("batch_1_masks.zip", make_zip(images(4, ext="_mask.png")))
+    lab.masks_files.insert_one({"_id": {"odd": 1}, "filename": "batch_1_x.zip", "length": "5"})
+    at = page("sync").run()
+    at.button(key="check_masks").click().run(timeout=60)
+    assert not at.exception, at.exception
+    assert any("Skipped 1 unusable uploads" in c.value for c in at.caption)
+    table = next(t.value for t in at.dataframe if "Problem" in t.value.columns)
+    assert table["File"].tolist() == ["batch_1_x.zip"]
+    assert "_id is not an id (dict)" in table["Problem"][0]
