@@ -204,3 +204,27 @@ def test_a_sync_killed_while_making_receipts_makes_them_on_the_next_run(lab, upl
     assert dbs.work.receipts.count_documents({}) == 2
     assert [h["new"] for h in list_history(dbs.work, "batch_2") if h["field"] == "status"] == \
         ["rework"]
+
+
+def test_a_receipt_lists_other_files_and_what_changed_since_the_previous_upload(
+        lab, upload, dbs, tmp_path):
+    lab.batch(1, 3)
+    sync.run_sync(lab)
+    first = real_archive(tmp_path, "zip", masks(2), "a.zip")
+    upload("batch_1_v1.zip", first)
+    sync.run_sync(lab)
+    folder = tmp_path / "v2"
+    folder.mkdir()
+    for number, name in enumerate(masks(3)):
+        shutil.copyfile(DICOMS[number % len(DICOMS)], folder / name)
+    (folder / "labelmap.txt").write_text("0 background\n1 liver\n")
+    import subprocess
+    subprocess.run(["zip", "-q", str(tmp_path / "v2.zip"), *masks(3), "labelmap.txt"],
+                   cwd=folder, check=True)
+    upload("batch_1_v2.zip", (tmp_path / "v2.zip").read_bytes())
+    sync.run_sync(lab)
+    [newest, _older] = receipts.list_receipts(dbs.work, ["batch_1"])
+    assert newest["filename"] == "batch_1_v2.zip"
+    assert newest["other_files"] == ["labelmap.txt"] and newest["extra_count"] == 0
+    assert newest["changes"]["added"] == ["img_003_mask.dcm"]
+    assert newest["problem"] in (None, "content") and newest["matched"] == 3
