@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
-                              pass_context)
+from segcore.cli.base import (author as _author, echo, emit_json, handle_errors, json_option,
+                              main, pass_context)
 from segcore.core.naming import printable
 
 PROBLEM_CHOICES = ("any", "none", "unreadable", "incomplete", "content", "no_batch", "unknown")
@@ -32,15 +32,15 @@ def receipts_command(ctx, batch_ids, person, problem, limit, as_json):
                    for r in found])
         return
     if not found:
-        click.echo("No receipts.")
+        echo("No receipts.")
     for r in found:
         when = f"{r['upload_date']:%Y-%m-%d %H:%M}" if r.get("upload_date") else "?"
         verdict = "usable" if r.get("usable") else (r.get("problem") or "not usable")
-        click.echo(f"{when}  {printable(r.get('filename')):<32} "
+        echo(f"{when}  {printable(r.get('filename')):<32} "
                    f"{printable(', '.join(r.get('batches') or [])):<14} {verdict}"
                    + (f": {printable(r['reason'])}" if r.get("reason") else ""))
         if r.get("readable"):
-            click.echo(f"    {r.get('masks', 0)} masks, matched {r.get('matched')}, missing "
+            echo(f"    {r.get('masks', 0)} masks, matched {r.get('matched')}, missing "
                        f"{r.get('missing_count')}, extra {r.get('extra_count')}, other files "
                        f"{len(r.get('other_files') or [])}")
 
@@ -66,10 +66,10 @@ def review_command(ctx, batch_ids, accept, note, as_json):
     else:
         verb = "accepted" if accept else "sent back"
         for batch_id in result.moved:
-            click.echo(f"{verb}: {printable(batch_id)}")
+            echo(f"{verb}: {printable(batch_id)}")
         for batch_id in result.conflicts:
-            click.echo(f"conflict (changed meanwhile): {printable(batch_id)}", err=True)
+            echo(f"conflict (changed meanwhile): {printable(batch_id)}", err=True)
         for batch_id in result.refused:
-            click.echo(f"refused (no upload, or already done): {printable(batch_id)}", err=True)
+            echo(f"refused (no upload, or already done): {printable(batch_id)}", err=True)
     if result.conflicts or result.refused:
         sys.exit(1)
