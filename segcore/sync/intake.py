@@ -13,7 +13,7 @@ from segcore.core.connection import Databases
 from segcore.core.schema import BATCHES, RECEIPTS, find_in
 from segcore.masks import mask_check
 from segcore.masks.receipts import store_receipts
-from segcore.uploads.uploads import resolve_batch_ids
+from segcore.uploads.uploads import READ_OPTIONS, resolve_batch_ids, upload_from_document
 from segcore.work import delivery, review
 
 BACKLOG = 1000  # uploads without a receipt a first full read lists, newest first
@@ -47,9 +47,13 @@ def make_receipts(databases: Databases, upload_ids: list, uploads_of, batch_by_k
 
 
 def _read_uploads(databases: Databases, upload_ids: list) -> dict:
-    """The file documents of `upload_ids`, each with its batch keys in `batches`."""
+    """The file documents of `upload_ids`, each with its batch keys in `batches`; those the
+    sync calls unusable (odd documents) are never opened, as `verify` skips them."""
     uploads = {}
-    for doc in find_in(databases.masks_files, "_id", upload_ids, mask_check.UPLOAD_PROJECTION):
+    files = databases.masks_files.with_options(codec_options=READ_OPTIONS)
+    for doc in find_in(files, "_id", upload_ids, mask_check.UPLOAD_PROJECTION):
+        if upload_from_document(doc).problem:
+            continue
         doc["batches"] = resolve_batch_ids(doc.get("filename"), doc.get("metadata"))
         uploads[doc["_id"]] = doc
     return uploads
