@@ -81,9 +81,13 @@ echo "(Ctrl-C closes the tunnel.)"
 
 child=""  # the ssh (or the sleep between attempts) running now
 stop() {
-  if [[ -n "$child" ]]; then
-    kill "$child" 2>/dev/null
-    wait "$child" 2>/dev/null
+  # Every background job, not only "$child": a Ctrl-C right after ssh was started, before
+  # bash noted its pid, must not leave that ssh behind (seen on a busy machine).
+  local running
+  running=$(jobs -p)
+  if [[ -n "$running" ]]; then
+    kill $running 2>/dev/null
+    wait $running 2>/dev/null
   fi
   echo "Tunnel closed." >&2
   exit 0

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYBABEL=${PYBABEL:-.venv/bin/pybabel}
-"$PYBABEL" extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location --sort-output \
+"$PYBABEL" extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 -k Nn_:1,2 --no-location --sort-output \
   --project "segmentation-dashboard" -o locales/messages.pot .
 for catalog in locales/*/LC_MESSAGES/messages.po; do
   "$PYBABEL" update --no-fuzzy-matching --ignore-obsolete -i locales/messages.pot \

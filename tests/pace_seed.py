@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from segcore.team import team
+from segcore.core.timefmt import utcnow
+from segcore.sync.sync_runs import SyncReport, finish_run, start_run
 
 LONG_AGO = "2025-01-07 12:00:00"
 
@@ -26,8 +28,17 @@ def _open(batch_id: str, assignee: str, due: date | None, priority: str = "media
             "metadata": meta}
 
 
-def seed_pace(db) -> dict:
-    """Insert the scenario; returns the ids worth asserting on."""
+def record_sync(db, ago: timedelta) -> None:
+    """Record a successful sync run that finished `ago` before now, as `run_sync` records one
+    (the alerts rest on the last sync; a real sync here would clear the seeded masks)."""
+    report = SyncReport(mode="manual", started_at=utcnow() - ago)
+    report.finished_at = report.started_at
+    finish_run(db, start_run(db, report, "test"), report)
+
+
+def seed_pace(db, synced_ago: timedelta | None = timedelta(minutes=5)) -> dict:
+    """Insert the scenario, with a sync `synced_ago` (None: no sync has run yet); returns the
+    ids worth asserting on."""
     for name in ("Ana", "Bea", "Cai"):
         team.add_member(db, name, author="test")
     db.segmentadores.update_many({}, {"$set": {"created_at": LONG_AGO}})
@@ -46,5 +57,7 @@ def seed_pace(db) -> dict:
     for n, doc in enumerate(docs):
         doc["number"] = int(doc["id"].split("_")[1])
     db.batches.insert_many(docs)
+    if synced_ago is not None:
+        record_sync(db, synced_ago)
     return {"stalled": ["Cai"], "at_risk": {"batch_1", "batch_5", "batch_7"},
             "moves": {"batch_1": "Bea", "batch_5": "Bea", "batch_7": "Bea"}}

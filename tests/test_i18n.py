@@ -9,6 +9,7 @@ string where a coordinator would see it.
 from __future__ import annotations
 
 import ast
+import re
 from datetime import date
 
 import pytest
@@ -16,9 +17,10 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from tests.helpers import ROOT
+from segcore.core.phrases import Phrase
 from ui import i18n
 
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "Nn_": (1, 2)}
 # segcore marks the messages of its errors (and its shared labels) with N_ only.
 METHOD_MAP = [("ui/**.py", "python"), ("streamlit_app.py", "python"),
               ("segcore/**.py", "python")]
@@ -147,3 +149,143 @@ def test_numbers_and_dates_follow_the_locale(monkeypatch):
     monkeypatch.setattr(i18n, "current_language", lambda: "en")
     assert i18n.format_date(date(2026, 11, 26)) == "Nov 26, 2026"
     assert i18n.format_number(12345) == "12,345"
+
+
+# --- texts segcore computes, on Spanish pages -----------------------------------------------
+
+def english_fragments() -> set[str]:
+    """The fixed words of every text segcore marks (N_, Nn_: errors, reasons, progress...),
+    those of two words or more that the Spanish translation does not share."""
+    catalog = spanish()
+    found = set()
+    for filename, _lineno, message, _comments, _context in extract_from_dir(
+            ROOT, [("segcore/**.py", "python")], keywords=KEYWORDS):
+        forms = message if isinstance(message, tuple) else (message,)
+        key = forms[0]
+        translated = catalog.get(key)
+        strings = translated.string if translated is not None else ""
+        spanish_text = " ".join(strings) if isinstance(strings, tuple) else strings
+        for form in forms:
+            for fragment in re.split(r"\{[^}]*\}", form or ""):
+                fragment = fragment.strip(" :;,.()'")
+                if len(fragment.split()) >= 2 and fragment not in spanish_text:
+                    found.add(fragment)
+    return found
+
+
+def page_texts(at) -> str:
+    """Everything a page run shows: messages, headings, metrics, labels and every table cell."""
+    parts = [e.value for kind in ("title", "subheader", "caption", "markdown", "info",
+                                  "warning", "success", "error") for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    for table in at.dataframe:
+        frame = table.value
+        parts += [str(c) for c in frame.columns]
+        parts += [str(v) for v in frame.astype(str).to_numpy().ravel()]
+    return "\n".join(parts)
+
+
+def english_left(at, fragments: set[str]) -> list[str]:
+    text = page_texts(at)
+    return sorted(f for f in fragments if f in text)
+
+
+@pytest.fixture
+def spanish_app(app_env, monkeypatch):
+    """The app in Spanish (also outside the script runs, where AppTest formats options)."""
+    monkeypatch.setenv("LANGUAGE", "es")
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    return app_env
+
+
+def test_the_english_fragments_are_found_where_english_is_shown():
+    fragments = english_fragments()
+    # The check below is only as good as this list: it holds the texts the pages word.
+    assert {"would finish it by", "is no longer on the team", "suggested move",
+            "no complete index from an earlier sync", "Reading what changed since the last sync",
+            "embedded server", "it has usable masks now, so it stays where it is"} <= fragments
+
+
+def test_no_english_text_computed_by_segcore_on_a_spanish_page(spanish_app):
+    """Moves with their reasons and changes, an applied move in a batch's history, a full sync
+    and its reason, the configuration: every page in Spanish shows none of segcore's English."""
+    from segcore.report import alerts
+    from tests.helpers import page
+    from tests.pace_seed import seed_pace
+
+    db = spanish_app.work
+    seed_pace(db)
+    moves = alerts.current_alerts(db).moves
+    alerts.apply_moves(db, [m for m in moves if m.id == "batch_7"], "test")
+    fragments = english_fragments()
+    moves_page = page("moves").run()
+    assert english_left(moves_page, fragments) == []
+    assert "lo terminaría el" in page_texts(moves_page)  # the moves are there, in Spanish
+    for name, at in (("moves", moves_page), ("dashboard", page("dashboard").run()),
+                     ("team", page("team").run()), ("settings", page("settings").run())):
+        assert not at.exception, (name, at.exception)
+        assert english_left(at, fragments) == [], name
+    batches = page("batches").run()
+    batches.text_input(key="history_of").input("batch_7").run()  # the applied move's reason
+    assert not batches.exception, batches.exception
+    assert "movimiento sugerido: Zoe ya no está en el equipo" in page_texts(batches)
+    assert english_left(batches, fragments) == []
+    sync_page = page("sync").run()
+    sync_page.checkbox(key="sync_full").check().run()
+    sync_page.button(key="sync_now").click().run()
+    assert not sync_page.exception, sync_page.exception
+    assert "Completa (solicitada)" in page_texts(sync_page)  # the run's kind, and why
+    assert english_left(sync_page, fragments) == []
+
+
+def test_progress_messages_are_worded_in_the_readers_language(app_env, monkeypatch):
+    from segcore.sync import sync
+
+    messages = []
+    sync.run_sync(app_env, full=True, author="test", progress=lambda f, m: messages.append(m))
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    worded = [i18n.word(m) for m in messages]
+    assert worded[0] == "Leyendo cargas" and worded[-1] == "Terminado"
+    fragments = english_fragments()
+    assert [w for w in worded if any(f in w for f in fragments)] == []
+    monkeypatch.setattr(i18n, "current_language", lambda: "en")
+    assert [i18n.word(m) for m in messages] == [str(m) for m in messages]
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("en", ["overdue by 1 day", "overdue by 10 days", "Bea would finish it by Nov 26, 2026, "
+            "3 days after the due date"]),
+    ("es", ["vencido hace 1 día", "vencido hace 10 días", "Bea lo terminaría el 26 nov 2026, "
+            "3 días después de la fecha límite"])])
+def test_phrases_take_the_plural_and_the_date_of_the_readers_language(monkeypatch, language,
+                                                                      expected):
+    from segcore.report.pace import FINISH_LATE, OVERDUE
+    from segcore.core.phrases import Phrase
+
+    phrases = [Phrase(OVERDUE, plural_by="days", days=1),
+               Phrase(OVERDUE, plural_by="days", days=10),
+               Phrase(FINISH_LATE, plural_by="days", name="Bea", date=date(2026, 11, 26),
+                      days=3)]
+    monkeypatch.setattr(i18n, "current_language", lambda: language)
+    assert [i18n.word(p) for p in phrases] == expected
+    # The command line and JSON read the English text; a stored copy reads back the same.
+    assert str(phrases[0]) == "overdue by 1 day"
+    assert [i18n.word(Phrase.from_doc(p.as_doc())) for p in phrases] == expected
+
+
+def test_a_phrase_may_name_a_value_count(monkeypatch):
+    from segcore.sync.sync import READ_OF
+
+    phrase = Phrase(READ_OF, count=5000, expected=12000)
+    assert phrase == "Read 5000 uploads of ~12000"
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    assert i18n.word(phrase) == "Leídas 5,000 cargas de ~12,000"
+
+
+def test_a_record_stored_before_phrases_keeps_its_english_text():
+    from segcore.core.phrases import Phrase
+    from segcore.sync.sync_runs import full_reason_of
+
+    assert full_reason_of({"full_reason": "requested"}) == "requested"
+    assert full_reason_of({}) is None
+    assert Phrase.from_doc({"template": "gone {x}", "params": {}}, "as stored") == "as stored"

@@ -49,11 +49,23 @@ def fake_ssh(tmp_path):
     def calls() -> list[dict]:
         if not log.exists():
             return []
-        return [json.loads(line) for line in log.read_text().splitlines()]
+        # Only complete lines: the fake may be writing one while the test reads.
+        text = log.read_text()
+        return [json.loads(line) for line in text[:text.rfind("\n") + 1].splitlines()]
     return env, calls
 
 
-def run(env: dict, *args: str, timeout: float = 60, **extra_env: str):
+LONG = 120  # seconds: generous on a busy machine; the tests wait for states, not for time
+
+
+def wait_until(condition, failure: str, timeout: float = LONG) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)
+
+
+def run(env: dict, *args: str, timeout: float = LONG, **extra_env: str):
     return subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True,
                           env={**env, **extra_env}, timeout=timeout)
 
@@ -112,13 +124,16 @@ def test_interrupt_closes_the_tunnel_and_leaves_no_ssh_behind(fake_ssh, sig):
     process = subprocess.Popen(["bash", str(SCRIPT), "coord@office-server", "--local-port",
                                 str(free_port())], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True,
-                               env={**env, "FAKE_SSH_SLEEP": "60", "TUNNEL_MAX_ATTEMPTS": "0"})
-    deadline = time.monotonic() + 20
-    while not calls() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert calls(), "the script never started ssh"
-    process.send_signal(sig)
-    out, err = process.communicate(timeout=20)
+                               env={**env, "FAKE_SSH_SLEEP": "600", "TUNNEL_MAX_ATTEMPTS": "0"})
+    try:
+        wait_until(calls, "the script never started ssh")  # a state, however slow the machine
+        process.send_signal(sig)
+        # The pipes reach their end only when no ssh holds them: a left-behind ssh (it sleeps
+        # for ten minutes) shows as a timeout here.
+        out, err = process.communicate(timeout=LONG)
+    finally:
+        if process.poll() is None:
+            process.kill()
     assert process.returncode == 0 and "Tunnel closed." in err
     with pytest.raises(ProcessLookupError):
         os.kill(calls()[0]["pid"], 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
@@ -10,7 +11,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 from segcore.report.pace import Alerts
 from ui import late
 from ui.actions import flash
-from ui.i18n import N_, _, format_date, ngettext
+from ui.i18n import N_, _, format_age, format_date, ngettext, word
 
 SHOWN = 5  # the panel names a few; the suggestions page lists them all
 
@@ -21,10 +22,31 @@ def _names(items: list[str]) -> str:
     return ", ".join(items[:SHOWN]) + more
 
 
+def sync_note(found: Alerts) -> str:
+    """" (as of the last sync, 3 days ago)" when the figures rest on a stale sync, else ""."""
+    if not found.stale:
+        return ""
+    age = format_age(datetime.now(timezone.utc).replace(tzinfo=None) - found.basis.finished_at)
+    return " " + _("(as of the last sync, {age})").format(age=age)
+
+
+NO_SYNC_YET = N_("No sync has run yet: pace, stalls and batches at risk are worked out from "
+                 "the deliveries a sync reads, so none is shown until the first one (Sync "
+                 "page).")
+
+
 def attention_panel(found: Alerts) -> None:
-    """Say what needs the coordinator's attention; nothing at all when nothing does."""
+    """Say what needs the coordinator's attention; nothing at all when nothing does.
+
+    Before any sync it says that alerts need one; with a stale sync, each alert says how old
+    the sync it rests on is.
+    """
+    if found.waiting_for_sync:
+        st.info(_(NO_SYNC_YET), icon=":material/update:")
+        return
     if not found.any:
         return
+    note = f":orange[{sync_note(found)}]" if found.stale else ""
     with st.container(border=True):
         st.subheader(_("Attention"), anchor=False)
         if found.stalled:
@@ -32,23 +54,26 @@ def attention_panel(found: Alerts) -> None:
                                                 len(found.stalled)).format(
                 count=len(found.stalled)) + "**] " +
                 _("(open batches, no delivery for a while):") + " " + _names([
-                    _("{name} ({days} days)").format(name=p.name, days=p.days_since)
+                    ngettext("{name} ({days} day)", "{name} ({days} days)",
+                             p.days_since).format(name=p.name, days=p.days_since)
                     if p.days_since is not None
                     else _("{name} (never delivered)").format(name=p.name)
-                    for p in found.stalled]))
+                    for p in found.stalled]) + note)
             late.links("stalled", [(p.name, {"who": p.name}) for p in found.stalled[:SHOWN]],
                        _("All batches of stalled people"))
         if found.at_risk:
             st.markdown(":red[**" + ngettext("{count} batch at risk", "{count} batches at risk",
                                              len(found.at_risk)).format(
                 count=len(found.at_risk)) + "**] " + _("of missing their due date:") + " " +
-                _names([f"{b.id} ({b.assignee})" for b in found.at_risk]))
+                _names([f"{b.id} ({b.assignee})" for b in found.at_risk]) + note)
             late.links("at_risk", [(b.id, {"batch": b.id}) for b in found.at_risk[:SHOWN]],
                        _("All batches at risk"))
         if found.moves:
             label = ngettext("{count} suggested move: review and apply it",
                              "{count} suggested moves: review and apply them",
                              len(found.moves)).format(count=len(found.moves))
+            if found.stale:
+                st.caption(sync_note(found).strip())
             try:
                 st.page_link("ui/pages/moves.py", icon=":material/swap_horiz:", label=label)
             except StreamlitPageNotFoundError:
@@ -81,9 +106,9 @@ def describe_applied(result, moves: list) -> None:
     flash("success", text + ".")
     for conflict in result.conflicts:
         flash("warning", _("Not moved, changed meanwhile: {what}").format(
-            what=conflict.describe()))
+            what=word(conflict.describe())))
     for batch_id, why in result.failed.items():
-        flash("warning", _("Not moved: {batch}: {why}").format(batch=batch_id, why=why))
+        flash("warning", _("Not moved: {batch}: {why}").format(batch=batch_id, why=word(why)))
     for batch_id in result.missing:
         flash("warning", _("Not moved: {batch} is no longer in the batch list").format(
             batch=batch_id))
@@ -92,13 +117,19 @@ def describe_applied(result, moves: list) -> None:
 PACE_COLUMNS = (N_("Pace / day"), N_("Last delivery"), N_("Projected finish"), N_("Stalled"))
 
 
-def pace_columns(person) -> dict:
+def pace_columns(person, found: Alerts | None = None) -> dict:
     """The Team table's pace columns for one person (a `PersonPace`, or None), headed in the
-    session's language."""
+    session's language; before any sync they say a sync is needed, and a stall marker names a
+    stale sync."""
+    if found is not None and found.waiting_for_sync:
+        return {_(header): value for header, value in
+                zip(PACE_COLUMNS, ("", "", "", _("unknown until a sync")))}
     # Dates worded as the Dashboard words them (one figure, one form); blanks, never "None".
+    marker = ("⚠ " + _("stalled") + (sync_note(found) if found is not None else "")
+              if person is not None and person.stalled else "")
     values = ((0.0, "", "", "") if person is None else
               (person.pace, format_date(person.last_delivery),
                format_date(person.projected_finish) or (_("never at this pace")
                                                         if person.open else ""),
-               "⚠ " + _("stalled") if person.stalled else ""))
+               marker))
     return {_(header): value for header, value in zip(PACE_COLUMNS, values)}

@@ -14,7 +14,7 @@ from segcore.core.connection import Databases
 from ui import reads
 from ui.actions import flash, run_write
 from ui.connection import connection, db_key, settings
-from ui.i18n import N_, _, ngettext
+from ui.i18n import N_, _, ngettext, word
 from ui.state import (BALANCE_CONFIRM, BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS,
                       SAVE_CONFLICTS, current_actor)
 
@@ -83,7 +83,7 @@ def report_change(result: batches.ChangeResult, what: str, note: str = "") -> No
             ids=", ".join(result.missing[:20])))
     for batch_id, reason in result.failed.items():
         flash("error", _("{batch} could not be saved: {reason}").format(batch=batch_id,
-                                                                         reason=reason))
+                                                                         reason=word(reason)))
 
 
 CONFLICT_COLUMNS = {"batch": N_("batch"), "field": N_("field"), "expected": N_("you saw"),
@@ -160,7 +160,8 @@ def bulk_actions(databases: Databases, team_names: list[str], selected: list[str
     with left.container(border=True):
         person = st.selectbox(_("Assign the ticked batches to"), team_names,
                               key="bulk_selected_to")
-        if st.button(_("Assign {count} ticked").format(count=len(selected)),
+        if st.button(ngettext("Assign {count} ticked", "Assign {count} ticked",
+                            len(selected)).format(count=len(selected)),
                      disabled=not selected, key="bulk_selected"):
             run_write(_("Assigning"), assignments.assign, work, selected, person, actor,
                       then=lambda result: report_change(
@@ -187,8 +188,10 @@ def bulk_actions(databases: Databases, team_names: list[str], selected: list[str
 
 
 def _confirm_spread(work, names: list[str], limit: int, actor) -> None:
-    st.warning(_("Assign up to {limit} unassigned pending batches across {count} people, so "
-                 "their open workloads end up even?").format(limit=limit, count=len(names)))
+    st.warning(ngettext("Assign up to {limit} unassigned pending batches to {count} person?",
+                        "Assign up to {limit} unassigned pending batches across {count} people, "
+                        "so their open workloads end up even?", len(names)).format(
+        limit=limit, count=len(names)))
     yes, no = st.columns(2)
     if yes.button(_("Yes, assign"), type="primary", key="bulk_balance_yes"):
         st.session_state[BALANCE_CONFIRM] = False

@@ -16,7 +16,7 @@ from segcore.core.timefmt import office_time, zone_name
 from ui.receipt_views import show_receipts
 from ui import labels, reads
 from ui.connection import settings
-from ui.i18n import N_, _, format_date, format_number
+from ui.i18n import N_, _, format_date, format_number, word
 
 # Stored path -> its label; in this order, the rest after them as stored.
 FIELDS = {"id": N_("Batch"), "assignee": N_("Assignee"), "status": N_("Status"),
@@ -89,6 +89,8 @@ def history_row(entry: dict, zone) -> dict:
     """One history entry as a row: office time, values worded, headers in the session's
     language."""
     shown = {**entry, "at": office_time(entry.get("at"), zone, "%Y-%m-%d %H:%M:%S")}
+    if "reason" in shown:  # a phrase (an applied move's reason) in the session's language
+        shown["reason"] = word(shown["reason"])
     field = shown.get("field")
     if field in EDITED_FIELDS:
         shown["field"] = _(EDITED_FIELDS[field])

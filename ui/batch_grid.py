@@ -19,7 +19,7 @@ from segcore.core.naming import person_key
 from segcore.core.timefmt import to_office, utcnow
 from ui import labels, reads
 from ui.connection import settings
-from ui.i18n import _, ngettext
+from ui.i18n import _, date_format, ngettext
 from ui.state import BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS
 
 ROW_PX, HEADER_PX, MAX_ROWS_SHOWN = 35, 38, 20
@@ -131,7 +131,7 @@ def column_config(frame: pd.DataFrame, team: list[str]) -> dict:
                                       format_func=labels.status),
         "priority": cfg.SelectboxColumn(_("Priority"), options=priorities,
                                         format_func=labels.priority),
-        "due_date": cfg.DateColumn(_("Due date"), format="YYYY-MM-DD"),
+        "due_date": cfg.DateColumn(_("Due date"), format=date_format()),
         "overdue": cfg.TextColumn(_("Overdue"), width="small"),
         "folder": cfg.TextColumn(_("Folder"), help=_(
             "Relative to {base}; the full path is under 'Batch details and history' "

@@ -6,6 +6,9 @@ axes and legends go through `_()`, which keeps them as written (English) outside
 
 from __future__ import annotations
 
+import math
+from datetime import date, datetime, timedelta
+
 import plotly.graph_objects as go
 from babel import dates
 
@@ -13,6 +16,35 @@ from ui.i18n import _, babel_locale
 
 MASKS, PENDING, ACCENT = "#2e7d32", "#f9a825", "#1565c0"
 REWORK = "#c62828"  # uploaded, not usable
+
+
+AXIS_TICKS = 8  # date labels on a time axis, at most
+
+
+def _days(values: list) -> list[date]:
+    return sorted({v.date() if isinstance(v, datetime) else v for v in values
+                   if isinstance(v, date)})
+
+
+def _date_axis(figure: go.Figure, values: list) -> None:
+    """Label a time axis with dates in the session's language ("Nov 8" / "8 nov"), formatted
+    by Babel: plotly's own labels are always English. Ticks are spread over the whole span."""
+    days = _days(values)
+    if not days:
+        return
+    span = (days[-1] - days[0]).days
+    step = max(1, math.ceil((span + 1) / AXIS_TICKS))
+    ticks = [days[0] + timedelta(days=n) for n in range(0, span + 1, step)]
+    skeleton = "MMMd" if days[0].year == days[-1].year else "yMMMd"  # "Nov 8" / "8 nov"
+    figure.update_xaxes(tickmode="array", tickvals=[d.isoformat() for d in ticks],
+                        ticktext=[dates.format_skeleton(skeleton, d, locale=babel_locale())
+                                  for d in ticks])
+
+
+def _hover_days(values: list) -> list[str]:
+    """Each point's date as the locale writes it, for the hover text."""
+    return [dates.format_date(v, "medium", locale=babel_locale()) if isinstance(v, date) else ""
+            for v in values]
 
 
 def _layout(figure: go.Figure, title: str) -> go.Figure:
@@ -55,22 +87,33 @@ def per_segmentador(people: list[dict], others: dict | None = None) -> go.Figure
 
 
 def uploads_per_day(counts: list[dict]) -> go.Figure:
-    figure = go.Figure(go.Bar(x=[c["day"] for c in counts], y=[c["uploads"] for c in counts],
-                              marker_color=ACCENT, name=_("uploads")))
+    days = [c["day"] for c in counts]
+    figure = go.Figure(go.Bar(x=days, y=[c["uploads"] for c in counts],
+                              marker_color=ACCENT, name=_("uploads"),
+                              customdata=_hover_days(days),
+                              hovertemplate="%{customdata}: %{y}<extra></extra>"))
     figure.update_layout(yaxis_title=_("files uploaded"))
+    _date_axis(figure, days)
     return _layout(figure, _("Uploads per day"))
 
 
 def burndown(points: list[dict], projection: list[dict]) -> go.Figure:
-    figure = go.Figure(go.Scatter(x=[p["day"] for p in points], y=[p["pending"] for p in points],
+    days = [p["day"] for p in points]
+    hover = "%{customdata}: %{y}<extra></extra>"
+    figure = go.Figure(go.Scatter(x=days, y=[p["pending"] for p in points],
                                   mode="lines", name=_("Not delivered"),
-                                  line={"color": PENDING, "width": 3}))
+                                  line={"color": PENDING, "width": 3},
+                                  customdata=_hover_days(days), hovertemplate=hover))
     if projection:
-        figure.add_trace(go.Scatter(x=[p["day"] for p in projection],
+        ahead = [p["day"] for p in projection]
+        figure.add_trace(go.Scatter(x=ahead,
                                     y=[p["pending"] for p in projection], mode="lines",
                                     name=_("Projected at recent pace"),
-                                    line={"color": "#757575", "dash": "dash"}))
+                                    line={"color": "#757575", "dash": "dash"},
+                                    customdata=_hover_days(ahead), hovertemplate=hover))
+        days = days + ahead
     figure.update_layout(yaxis_title=_("batches not delivered"), yaxis_rangemode="tozero")
+    _date_axis(figure, days)
     return _layout(figure, _("Burn-down of batches not delivered (usable masks)"))
 
 

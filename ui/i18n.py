@@ -24,6 +24,7 @@ from babel.messages.pofile import read_po
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from segcore.core.errors import SegcoreError
+from segcore.core.phrases import Phrase
 from ui.connection import settings
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
@@ -109,8 +110,44 @@ def format_datetime(value: datetime | None) -> str:
     return dates.format_datetime(value, format="medium", locale=babel_locale())
 
 
+# How a date widget (st.date_input, a grid's DateColumn) writes dates: Streamlit takes a
+# moment.js pattern, not a locale, and its calendar's month and day names stay English.
+DATE_FORMATS = {"es": "DD/MM/YYYY", "en": "YYYY-MM-DD"}
+
+
+def date_format() -> str:
+    """The date widgets' pattern for the session's language."""
+    return DATE_FORMATS.get(current_language(), "YYYY-MM-DD")
+
+
 def format_age(delta: timedelta) -> str:
     """How long ago, in words ("12 minutes ago" / "hace 12 minutos")."""
     # At least a second: Babel words zero (or a clock a hair behind) as "in 0 seconds".
     return dates.format_timedelta(-max(delta, timedelta(seconds=1)), add_direction=True,
                                   locale=babel_locale())
+
+
+def word(value: object) -> str:
+    """A text segcore computed (a `Phrase`) in the session's language, its dates and numbers
+    in the locale's style; any other value (a text stored before phrases) as it is."""
+    if value is None:
+        return ""
+    if not isinstance(value, Phrase):
+        return value if isinstance(value, str) else str(value)
+    catalog = translations(current_language())
+    count = int(value.params.get(value.plural_by, 0)) if value.plural is not None else 0
+    text = (catalog.ngettext(value.template, value.plural, count)
+            if value.plural is not None else catalog.gettext(value.template))
+    return text.format(**{k: _worded_value(v) for k, v in value.params.items()})
+
+
+def _worded_value(value: object) -> object:
+    if isinstance(value, Phrase):
+        return word(value)
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, date):
+        return format_date(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    return format_number(value, 0 if isinstance(value, int) else 1)

@@ -9,7 +9,8 @@ stored.
 from __future__ import annotations
 
 from segcore.core.naming import person_key
-from ui.i18n import N_, _, format_number
+from segcore.core.phrases import Nn_
+from ui.i18n import N_, _, format_number, ngettext
 
 STATUS = {"pending": N_("Pending"), "in_progress": N_("In progress"),
           "rework": N_("Rework"), "review": N_("In review"), "done": N_("Done")}
@@ -19,16 +20,23 @@ PROBLEM = {"unreadable": N_("unreadable"), "incomplete": N_("incomplete"),
 PRIORITY = {"alta": N_("High"), "media": N_("Medium"), "baja": N_("Low")}
 FOLDER = {"All": N_("All"), "Missing": N_("Folder missing"), "Present": N_("Folder present")}
 MASKS = {"Any": N_("Any"), "With masks": N_("With masks"), "Without masks": N_("Without masks")}
-MASK_STATE = {"complete": N_("complete"), "incomplete": N_("incomplete"), "extra": N_("extra"),
-              "unreadable": N_("unreadable"), "unknown": N_("unknown"),
+MASK_STATE = {"complete": N_("Complete"), "incomplete": N_("Incomplete"),
+              "extra": N_("Extra masks"), "unreadable": N_("Unreadable"), "unknown": N_("Unknown"),
               "(not checked)": N_("(not checked)")}
+# "6 complete, 2 incomplete": each state counted, with the plural its count needs.
+MASK_STATE_COUNT = {
+    "complete": Nn_("{count} complete", "{count} complete"),
+    "incomplete": Nn_("{count} incomplete", "{count} incomplete"),
+    "extra": Nn_("{count} with extra masks", "{count} with extra masks"),
+    "unreadable": Nn_("{count} unreadable", "{count} unreadable"),
+    "unknown": Nn_("{count} unknown", "{count} unknown")}
 LATE = {"All": N_("All"), "overdue": N_("Overdue"), "at_risk": N_("At risk"),
         "stalled": N_("Held by stalled people")}
 # Filter options that are not stored values ("All", "(unassigned)").
 SPECIAL = {"All": N_("All"), "(unassigned)": N_("(unassigned)")}
-SORT = {"id": N_("id"), "assignee": N_("assignee"), "status": N_("status"),
-        "latest_upload": N_("latest upload"), "due_date": N_("due date"),
-        "priority": N_("priority")}
+SORT = {"id": N_("Batch id"), "assignee": N_("Assignee"), "status": N_("Status"),
+        "latest_upload": N_("Latest upload"), "due_date": N_("Due date"),
+        "priority": N_("Priority")}
 LEFT_THE_TEAM = N_("left the team")
 NOT_ON_TEAM = N_("not on the team")
 
@@ -63,6 +71,14 @@ def masks(value: object) -> str:
 
 def mask_state(value: object) -> str:
     return _labelled(MASK_STATE, value)
+
+
+def mask_state_count(value: object, count: int) -> str:
+    """"6 complete" for a mask-check state and how many batches are in it."""
+    forms = MASK_STATE_COUNT.get(str(value))
+    if forms is None:
+        return f"{format_number(count)} {mask_state(value)}"
+    return ngettext(*forms, count).format(count=format_number(count))
 
 
 def late(value: object) -> str:

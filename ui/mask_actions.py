@@ -9,7 +9,7 @@ from segcore.core.connection import Databases
 from segcore.views.labels import FIELD_LABELS
 from ui import labels, reads
 from ui.actions import run_write
-from ui.i18n import N_, _, format_datetime, format_number
+from ui.i18n import N_, _, format_datetime, format_number, word
 from ui.state import MASK_LAST_REPORT, current_actor
 
 COMPARED = {"content": N_("content (checksums)"), "size": N_("size only"),
@@ -23,7 +23,7 @@ def _checked(report) -> str:
     states: dict[str, int] = {}
     for row in report.batches:
         states[row["state"]] = states.get(row["state"], 0) + 1
-    found = ", ".join(f"{n} {labels.mask_state(s)}" for s, n in sorted(states.items()))
+    found = ", ".join(labels.mask_state_count(s, n) for s, n in sorted(states.items()))
     return _("Masks checked: {count} uploads read ({size} MB); {states}.").format(
         count=format_number(report.checked_uploads),
         size=format_number(report.bytes_read / 1e6, 1),
@@ -36,7 +36,7 @@ def check_masks(databases: Databases, recheck: bool) -> None:
     bar = slot.progress(0.0, text=_("Starting the mask check…"))
     run_write(_("Checking masks"), mask_check.verify, databases, recheck=recheck,
               author=current_actor(), then=_checked, slot=slot,
-              progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+              progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=word(m)))
 
 
 def check_masks_panel(databases: Databases) -> None:

@@ -28,6 +28,7 @@ from segcore.core import history
 from segcore.masks import mask_check
 from segcore.masks import receipts as receipts_store
 from segcore.report import pace
+from segcore.report.pace_basis import SyncBasis, as_of_sync
 from segcore.sync import sync, upload_stats
 from segcore.team import team
 from segcore.views.batch_rows import BatchRows
@@ -128,12 +129,13 @@ def progress_rows() -> list[dict]:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _alerts(key: str, stamp: tuple, minute: str, _rows: list[dict], _members: list[dict],
-            _now: datetime) -> pace.Alerts:
+def _alerts(key: str, stamp: tuple, minute: str, synced: datetime | None, _rows: list[dict],
+            _members: list[dict], _now: datetime) -> pace.Alerts:
     # Shared read-only by every session: the figures depend only on the data and the clock.
     current = settings()
-    return pace.analyse(_rows, _members, _now, current.zone,
-                        pace.PaceOptions.from_settings(current))
+    found = pace.analyse(_rows, _members, _now, current.zone,
+                         pace.PaceOptions.from_settings(current))
+    return as_of_sync(found, SyncBasis.of(synced, _now))
 
 
 def current_alerts() -> pace.Alerts:
@@ -144,8 +146,9 @@ def current_alerts() -> pace.Alerts:
     changes. Days are the office's (TIMEZONE).
     """
     now = datetime.now(timezone.utc)
+    last = last_sync()
     return _alerts(db_key(), _stamp(ALL_TOPICS), now.strftime("%Y-%m-%dT%H:%M"),
-                   progress_rows(), members(), now)
+                   last["finished_at"] if last else None, progress_rows(), members(), now)
 
 
 @cached_read(topics=("sync",))

@@ -10,10 +10,11 @@ from segcore.sync import sync
 from segcore.core.connection import Databases
 from segcore.views.labels import FIELD_LABELS, human_size, run_kind
 from segcore.sync.schedule import SyncScheduler
+from segcore.sync.sync_runs import full_reason_of
 from segcore.core.timefmt import office_time
 from ui.actions import run_write
 from ui.connection import settings
-from ui.i18n import N_, _, format_number
+from ui.i18n import N_, _, format_number, word
 from ui.state import SYNC_LAST_REPORT, current_actor
 
 
@@ -30,7 +31,7 @@ def sync_now(databases: Databases, full: bool) -> None:
     bar = slot.progress(0.0, text=_("Starting the sync…"))
     run_write(_("Syncing"), sync.run_sync, databases, full=full, mode="manual",
               author=current_actor(), then=_synced, slot=slot,
-              progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+              progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=word(m)))
 
 
 def schedule_controls(auto: SyncScheduler) -> None:
@@ -48,7 +49,7 @@ def schedule_controls(auto: SyncScheduler) -> None:
         if auto.next_run else _("Automatic sync is off."))
     if auto.last_outcome:
         st.caption(_("Last automatic run at {time}: {outcome}").format(
-            time=f"{auto.last_at.astimezone(zone):%H:%M}", outcome=auto.last_outcome))
+            time=f"{auto.last_at.astimezone(zone):%H:%M}", outcome=word(auto.last_outcome)))
 
 
 def upload_rows(uploads: list[dict], with_assignee: bool = False) -> list[dict]:
@@ -73,9 +74,9 @@ def upload_rows(uploads: list[dict], with_assignee: bool = False) -> list[dict]:
     return rows
 
 
-TRIGGERS = {"manual": N_("manual"), "scheduled": N_("scheduled"), "cron": N_("cron")}
-RUN_STATUS = {"ok": N_("ok"), "failed": N_("failed"), "running": N_("running"),
-              "interrupted": N_("interrupted")}
+TRIGGERS = {"manual": N_("Manual"), "scheduled": N_("Scheduled"), "cron": N_("Cron")}
+RUN_STATUS = {"ok": N_("OK"), "failed": N_("Failed"), "running": N_("Running"),
+              "interrupted": N_("Interrupted")}
 RUN_COLUMNS = ("started_at", "kind", "mode", "status", "duration_s", "total_files",
                "new_files", "removed_files", "batches_updated", "status_moves", "orphans",
                "unmatched", "mismatches", "unusable", "author", "error")
@@ -105,11 +106,11 @@ def label(field: str) -> str:
 
 
 def kind(run: dict) -> str:
-    """"Full (why)" or "Incremental" in the session's language (the why as segcore wrote it)."""
+    """"Full (why)" or "Incremental" in the session's language."""
     english = run_kind(run)
     if not english:
         return ""
     if not run.get("full"):
         return _("Incremental")
-    reason = run.get("full_reason")
-    return _("Full ({reason})").format(reason=reason) if reason else _("Full")
+    reason = full_reason_of(run)
+    return _("Full ({reason})").format(reason=word(reason)) if reason else _("Full")

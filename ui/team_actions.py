@@ -39,10 +39,11 @@ TEAM_COLUMNS = (N_("Name"), N_("Role"), N_("Email"), N_("Assigned"), N_("With ma
                 N_("Last upload by them"), N_("Files uploaded by them"))
 
 
-def team_table(members: list[dict], load: dict[str, dict], paces: dict | None = None
-               ) -> list[dict]:
+def team_table(members: list[dict], load: dict[str, dict], paces: dict | None = None,
+               found=None) -> list[dict]:
     """One row per member: their workload, both "last upload" figures labelled apart, and
-    their pace (from `paces`, by name), headed in the session's language.
+    their pace (from `paces`, by name; `found` the alerts they come from, which say what sync
+    they rest on), headed in the session's language.
 
     "On their batches" is the newest upload on batches assigned to them, whoever uploaded it;
     "by them" the newest upload they made, on any batch (from the last sync, no GridFS read).
@@ -60,7 +61,7 @@ def team_table(members: list[dict], load: dict[str, dict], paces: dict | None = 
         # Who and how they are doing first: pace, last delivery, projected finish and the
         # stall marker stay in view at 1280 px; contact details and upload times follow.
         rows.append({_(TEAM_COLUMNS[0]): name,
-                     **pace_columns((paces or {}).get(member["name"])), **columns})
+                     **pace_columns((paces or {}).get(member["name"]), found), **columns})
     return rows
 
 

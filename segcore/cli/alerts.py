@@ -22,21 +22,36 @@ def _alerts(ctx, rows=None):
 
 
 def _print_alerts(found) -> None:
+    if found.waiting_for_sync:
+        echo("No sync has run yet: pace, stalls and batches at risk are worked out from "
+             "the deliveries a sync reads. Run `segcore sync` first.")
+        return
     if not found.any:
         echo("Nothing needs attention.")
         return
-    echo(f"Stalled ({len(found.stalled)}):")
+    if found.stale:
+        echo(f"As of the last sync, {_age(found.basis.finished_at)} (stale): deliveries "
+             "since then are not counted. Run `segcore sync` for current figures.")
+    note = f", as of the sync {_age(found.basis.finished_at)}" if found.stale else ""
+    echo(f"Stalled ({len(found.stalled)}{note}):")
     for p in found.stalled:
         since = f"{p.days_since} days ago" if p.days_since is not None else "never delivered"
         echo(f"  {p.name:<20} {p.open} open, last delivery {p.last_delivery or '-'} "
                    f"({since})")
-    echo(f"At risk ({len(found.at_risk)}):")
+    echo(f"At risk ({len(found.at_risk)}{note}):")
     for b in found.at_risk:
         echo(f"  {b.id:<12} {b.assignee:<20} due {b.due_date or '-'}  reached "
                    f"{b.projected or 'never'}  {b.reason}")
-    echo(f"Suggested moves ({len(found.moves)}):")
+    echo(f"Suggested moves ({len(found.moves)}{note}):")
     for m in found.moves:
         echo(f"  {m.id:<12} {m.from_} -> {m.to}  {m.reason}; {m.change}")
+
+
+def _age(finished_at) -> str:
+    from segcore.core.timefmt import utcnow
+    from segcore.report.progress import sync_age
+
+    return sync_age(finished_at, utcnow())[0]
 
 
 @main.command()

@@ -8,6 +8,7 @@ from datetime import datetime
 from pymongo import DESCENDING
 from pymongo.database import Database
 
+from segcore.core.phrases import Phrase, text_of
 from segcore.core.schema import HISTORY
 from segcore.core.timefmt import utcnow
 
@@ -47,9 +48,14 @@ def record(db: Database, changes: list[Change], session=None) -> None:
 
 def documents(changes: list[Change]) -> list[dict]:
     """The stored form of `changes` (a restore writes them into its staging collection)."""
-    # A reason is stored only where there is one: older entries and hand edits have none.
-    return [{k: v for k, v in asdict(c).items() if k != "reason" or v is not None}
-            for c in changes]
+    return [_as_doc(c) for c in changes]
+
+
+def _as_doc(change: Change) -> dict:
+    doc = {k: v for k, v in asdict(change).items() if k != "reason" or v is not None}
+    if isinstance(change.reason, Phrase):  # the English text stays for older readers
+        doc["reason"], doc["reason_phrase"] = text_of(change.reason), change.reason.as_doc()
+    return doc
 
 
 def list_history(db: Database, key: str | None = None, kind: str | None = None,
@@ -61,4 +67,8 @@ def list_history(db: Database, key: str | None = None, kind: str | None = None,
     if kind is not None:
         query["kind"] = str(kind)
     cursor = db[COLLECTION].find(query, {"_id": 0}).sort("at", DESCENDING).limit(int(limit))
-    return list(cursor)
+    entries = list(cursor)
+    for entry in entries:  # a reason kept as a phrase reads back as one
+        if "reason_phrase" in entry:
+            entry["reason"] = Phrase.from_doc(entry.pop("reason_phrase"), entry.get("reason"))
+    return entries

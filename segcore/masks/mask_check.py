@@ -23,6 +23,7 @@ from segcore.core.actors import Actor, authorize_write
 from segcore.core.connection import Databases
 from segcore.core.errors import N_, BatchNotFound
 from segcore.core.naming import canonical_batch_id
+from segcore.core.phrases import DONE, READING_UPLOADS, Phrase
 from segcore.core.schema import BATCHES, IN_CHUNK, MASK_CHECKS, find_in
 from segcore.core.timefmt import utcnow
 from segcore.masks import archive_listing, batch_images
@@ -34,6 +35,8 @@ from segcore.work.delivery import usable_fields
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_from_document
 
 CHECKS = MASK_CHECKS
+LISTING_IMAGES = N_("Listing images")
+CHECKING_OF = N_("Checking upload {number} of {total}")
 FIELD = "mask_check"  # the batch's result, on its document in `batches`
 UPLOAD_PROJECTION = {**PROJECTION, "chunkSize": 1}
 JSON_KEYS = ("state", "images", "masks", "missing_count", "extra_count", "missing", "extra",
@@ -98,7 +101,7 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
     authorize_write(author)
     notify = progress or (lambda fraction, message: None)
     work, settings = databases.work, databases.settings
-    notify(0.0, "Reading uploads")
+    notify(0.0, Phrase(READING_UPLOADS))
     report = VerifyReport()
     uploads = _current_uploads(databases, report)
     by_batch: dict[str, list] = {}
@@ -119,7 +122,7 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
                if recheck or needs_check(uploads[u], stored.get(u), extensions)]
     checked = _check_uploads(databases, [uploads[u] for u in targets], report, notify)
     _record_changes(work, checked, uploads, by_batch)
-    notify(0.9, "Listing images")
+    notify(0.9, Phrase(LISTING_IMAGES))
     relist = _relist_images(work, batches, settings.data_directory,
                             bool(batch_ids or recheck), extensions)
     changed_keys = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
@@ -128,7 +131,7 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
     store_receipts(work, [uploads[u] for u in checked], {b["key"]: b for b in batches},
                    {b["key"]: r for b, r in zip(batches, report.batches)}, "verify",
                    settings.mask_suffixes)  # a receipt per upload listed
-    notify(1.0, "Done")
+    notify(1.0, Phrase(DONE))
     return report
 
 
@@ -137,19 +140,16 @@ def check_new_uploads(databases: Databases, uploads: dict, by_batch: dict, batch
     """`verify` for a sync that knows the new uploads (`uploads`: documents by id with their
     batch keys), their batches' documents and upload ids (`by_batch`, `dates` by id): lists
     them, records what changed, recomputes those batches; their results by key."""
-    for doc in batches:
-        doc["key"] = _key(doc)
-    batches = [b for b in batches if b["key"]]
-    settings = databases.settings
+    work, settings = databases.work, databases.settings
+    batches = [b for b in batches if b.setdefault("key", _key(b))]
     checked = _check_uploads(databases, list(uploads.values()), VerifyReport(),
                              lambda fraction, message: None)
     known = {u: {"uploadDate": (dates or {}).get(u), "batches": [k]}
              for k, ids in by_batch.items() for u in ids}
-    _record_changes(databases.work, checked, {**known, **uploads}, by_batch)
-    relist = _relist_images(databases.work, batches, settings.data_directory, False,
-                            settings.mask_extensions)
+    _record_changes(work, checked, {**known, **uploads}, by_batch)
+    relist = _relist_images(work, batches, settings.data_directory, False, settings.mask_extensions)
     changed = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
-    rows = _update_batches(databases.work, batches, by_batch, changed,
+    rows = _update_batches(work, batches, by_batch, changed,
                            (settings.mask_suffixes, settings.mask_extensions))
     return {b["key"]: row for b, row in zip(batches, rows)}
 
@@ -223,7 +223,7 @@ def _check_uploads(databases: Databases, targets: list[dict], report: VerifyRepo
     checked = []
     for number, upload in enumerate(targets, 1):
         notify(0.05 + 0.85 * (number - 1) / max(1, len(targets)),
-               f"Checking upload {number:,} of {len(targets):,}")
+               Phrase(CHECKING_OF, number=number, total=len(targets)))
         listing = list_upload(chunks, upload, budget, extensions)
         databases.work[CHECKS].replace_one({"_id": upload["_id"]}, {
             "filename": upload.get("filename"), "batches": upload["batches"],

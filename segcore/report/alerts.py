@@ -10,13 +10,17 @@ from pymongo.database import Database
 from segcore.work import assignments
 from segcore.core.schema import BATCHES
 from segcore.core.actors import Actor, authorize_write
+from segcore.core.phrases import N_, Phrase
 from segcore.work.batches import ChangeResult, Edit
 from segcore.work.delivery import CHECK_FIELD
 from segcore.report.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
+from segcore.report.pace_basis import SyncBasis, as_of_sync
+from segcore.sync.sync_runs import last_run
 from segcore.team.team import list_members
-from segcore.core.errors import N_, ValidationError
+from segcore.core.errors import ValidationError
 
-MOVE_PREFIX = "suggested move"
+MOVE_REASON = N_("suggested move: {reason}")
+HAS_MASKS_NOW = N_("it has usable masks now, so it stays where it is")
 # Who is late, as the Batches page filters it: a due date passed, at risk of missing it, or
 # held by someone stalled.
 LATE_KINDS = ("overdue", "at_risk", "stalled")
@@ -58,12 +62,15 @@ def team_rows(db: Database) -> list[dict]:
 def current_alerts(db: Database, options: PaceOptions = PaceOptions(),
                    now: datetime | None = None, tz: tzinfo | None = None,
                    rows: list[dict] | None = None) -> Alerts:
-    """Figures, stalled people, at-risk batches and suggested moves as of `now` (default: now).
+    """Figures, stalled people, at-risk batches and suggested moves as of `now` (default: now),
+    marked with the last successful sync they rest on (none before a first sync).
 
     `rows` lets a caller that already read `pace_rows` (for a chart) avoid a second read.
     """
     now = now or datetime.now(timezone.utc)
-    return analyse(pace_rows(db) if rows is None else rows, team_rows(db), now, tz, options)
+    found = analyse(pace_rows(db) if rows is None else rows, team_rows(db), now, tz, options)
+    last = last_run(db)
+    return as_of_sync(found, SyncBasis.of(last.get("finished_at") if last else None, now))
 
 
 def apply_moves(db: Database, moves: list[Move], author: "str | Actor") -> ChangeResult:
@@ -75,7 +82,7 @@ def apply_moves(db: Database, moves: list[Move], author: "str | Actor") -> Chang
     PermissionDenied for a viewer.
     """
     authorize_write(author)
-    edits = [Edit(m.id, "assignee", m.from_, m.to, reason=f"{MOVE_PREFIX}: {m.reason}")
+    edits = [Edit(m.id, "assignee", m.from_, m.to, reason=Phrase(MOVE_REASON, reason=m.reason))
              for m in moves]
     return assignments.apply_edits(db, edits, author, only_if=_STILL_OPEN,
-                               only_if_text="it has usable masks now, so it stays where it is")
+                               only_if_text=Phrase(HAS_MASKS_NOW))

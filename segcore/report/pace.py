@@ -18,8 +18,21 @@ from datetime import date, datetime, timedelta, tzinfo
 from segcore.work.delivery import (CHECK_FIELD, CONTENT_FIELD, delivered_at, is_open,
                                    is_usable_batch)
 from segcore.core.naming import batch_number, person_key
+from segcore.core.phrases import N_, Nn_, Phrase
 from segcore.core.timefmt import parse_date, to_office
 
+# What segcore says about a risk or a move (worded in the reader's language by the app).
+FINISH_BY = N_("{name} would finish it by {date}")
+FINISH_LATE = Nn_("{name} would finish it by {date}, {days} day after the due date",
+                  "{name} would finish it by {date}, {days} days after the due date")
+FINISH_ON_TIME = N_("{name} would finish it by {date}, on time")
+LEFT_TEAM = N_("{name} is no longer on the team")
+OVERDUE = Nn_("overdue by {days} day", "overdue by {days} days")
+WOULD_MISS = Nn_("would miss due date by {days} day",
+                 "would miss due date by {days} days")
+NEVER_DELIVERED = N_("stalled: {name} has not delivered anything yet")
+STALLED_FOR = Nn_("stalled: {name} has delivered nothing for {days} day",
+                  "stalled: {name} has delivered nothing for {days} days")
 PRIORITY_RANK = {"alta": 0, "media": 1, "baja": 2}  # anything else (legacy, missing) comes after
 PACE_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
                    "training_metrics_info.first_upload": 1,
@@ -65,7 +78,7 @@ class RiskyBatch:
     assignee: str
     due_date: date | None
     projected: date | None  # the day its assignee reaches it at their pace; None: never
-    reason: str
+    reason: Phrase
     priority: object = None
 
 
@@ -76,20 +89,21 @@ class Move:
     id: str
     from_: str
     to: str
-    reason: str
+    reason: Phrase
     due_date: date | None
     projected_before: date | None
     projected_after: date
 
     @property
-    def change(self) -> str:
+    def change(self) -> Phrase:
         """What the move changes, in words."""
-        after = self.projected_after.isoformat()
+        after = self.projected_after
         if self.due_date is None:
-            return f"{self.to} would finish it by {after}"
+            return Phrase(FINISH_BY, name=self.to, date=after)
         late = (self.projected_after - self.due_date).days
-        return (f"{self.to} would finish it by {after}, "
-                + (f"{late} days after the due date" if late > 0 else "on time"))
+        if late > 0:
+            return Phrase(FINISH_LATE, plural_by="days", name=self.to, date=after, days=late)
+        return Phrase(FINISH_ON_TIME, name=self.to, date=after)
 
 
 @dataclass
@@ -100,6 +114,19 @@ class Alerts:
     people: list[PersonPace]
     at_risk: list[RiskyBatch]
     moves: list[Move]
+    # The sync the deliveries were read by (`pace_basis.SyncBasis`); None: not told (tests).
+    basis: object = None
+
+    @property
+    def waiting_for_sync(self) -> bool:
+        """No sync has run: nothing about pace, stalls or risk can be said yet."""
+        return self.basis is not None and self.basis.finished_at is None
+
+    @property
+    def stale(self) -> bool:
+        """The figures rest on a sync older than the dashboard's freshness limit."""
+        return self.basis is not None and self.basis.finished_at is not None and \
+            self.basis.stale
 
     @property
     def stalled(self) -> list[PersonPace]:
@@ -113,11 +140,16 @@ class Alerts:
         """The `segcore alerts --json` shape."""
         def day(value):
             return value.isoformat() if value else None
-        return {"stalled": [{"name": p.name, "open": p.open, "last_delivery": day(p.last_delivery),
+        basis = ({"waiting_for_sync": self.waiting_for_sync, "stale": self.stale,
+                  "last_sync": self.basis.finished_at.isoformat()
+                  if self.basis.finished_at else None} if self.basis is not None else {})
+        return {**basis,
+                "stalled": [{"name": p.name, "open": p.open, "last_delivery": day(p.last_delivery),
                              "days_since": p.days_since} for p in self.stalled],
                 "at_risk": [{"id": b.id, "assignee": b.assignee, "due_date": day(b.due_date),
                              "projected": day(b.projected)} for b in self.at_risk],
-                "suggested_moves": [{"id": m.id, "from": m.from_, "to": m.to, "reason": m.reason}
+                "suggested_moves": [{"id": m.id, "from": m.from_, "to": m.to,
+                                     "reason": m.reason}
                                     for m in self.moves]}
 
 
@@ -238,13 +270,13 @@ def risk_of(row: dict, position: int, person: PersonPace, today: date) -> RiskyB
     due = row.get("due_date")
     projected = reach_day(today, position, person.pace)
     if not person.on_team:
-        reason = f"{person.name} is no longer on the team"
+        reason = Phrase(LEFT_TEAM, name=person.name)
     elif due is None:
         return None
     elif due < today:
-        reason = f"overdue by {(today - due).days} days"
+        reason = Phrase(OVERDUE, plural_by="days", days=(today - due).days)
     elif projected is not None and projected > due:
-        reason = f"would miss due date by {(projected - due).days} days"
+        reason = Phrase(WOULD_MISS, plural_by="days", days=(projected - due).days)
     elif projected is None and person.stalled:
         reason = _stalled_reason(person)
     else:
@@ -252,10 +284,10 @@ def risk_of(row: dict, position: int, person: PersonPace, today: date) -> RiskyB
     return RiskyBatch(row["id"], person.name, due, projected, reason, row.get("priority"))
 
 
-def _stalled_reason(person: PersonPace) -> str:
+def _stalled_reason(person: PersonPace) -> Phrase:
     if person.days_since is None:
-        return f"stalled: {person.name} has not delivered anything yet"
-    return f"stalled: {person.name} has delivered nothing for {person.days_since} days"
+        return Phrase(NEVER_DELIVERED, name=person.name)
+    return Phrase(STALLED_FOR, plural_by="days", name=person.name, days=person.days_since)
 
 
 # --- the whole team -------------------------------------------------------------------------

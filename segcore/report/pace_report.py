@@ -53,10 +53,16 @@ def people_table(alerts: Alerts) -> list[str]:
 
 
 def alert_lines(alerts: Alerts) -> list[str]:
-    """The alerts as Markdown sections; one line when there is nothing to say."""
+    """The alerts as Markdown sections; one line when there is nothing to say (or nothing
+    can be said yet: no sync has read the deliveries)."""
+    if alerts.waiting_for_sync:
+        return ["No sync has run yet: pace, stalls and batches at risk are worked out from the "
+                "deliveries a sync reads."]
     if not alerts.any:
         return ["Nothing needs attention."]
-    lines = [f"### Stalled ({len(alerts.stalled)})", ""]
+    lines = ([f"As of the last sync, {alerts.basis.finished_at:%Y-%m-%d %H:%M} UTC (stale): "
+              "deliveries since then are not counted.", ""] if alerts.stale else [])
+    lines += [f"### Stalled ({len(alerts.stalled)})", ""]
     lines += [f"- {_cell(p.name)}: {p.open} open, last delivery {_day(p.last_delivery)}"
               + (f" ({p.days_since} days ago)" if p.days_since is not None else " (never)")
               for p in alerts.stalled] or ["- nobody"]

@@ -15,6 +15,14 @@ from pymongo.errors import PyMongoError
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import SegcoreError, SyncAlreadyRunning
+from segcore.core.phrases import N_, Phrase
+
+# How the last automatic run went (worded in the reader's language by the app).
+SKIPPED_HERE = N_("skipped: a sync is already running in this app")
+RAN_OK = N_("ok in {seconds} s")
+SKIPPED_LIVE = N_("skipped: a live sync is running")
+SKIPPED_OTHER = N_("skipped: another sync was running")
+RUN_FAILED = N_("failed: {problem}")
 
 
 class SyncScheduler:
@@ -27,7 +35,7 @@ class SyncScheduler:
         self._wake = threading.Event()
         self.minutes = float(minutes)
         self.next_run: datetime | None = None
-        self.last_outcome: str | None = None
+        self.last_outcome: Phrase | None = None
         self.last_at: datetime | None = None
         self.runs = 0
         self._thread: threading.Thread | None = None
@@ -64,19 +72,18 @@ class SyncScheduler:
                 self.run_once()
                 self._schedule()
 
-    def run_once(self) -> str:
+    def run_once(self) -> Phrase:
         """Run one sync now unless one is already running here; return the outcome in words."""
         if not self._lock.acquire(blocking=False):
-            return "skipped: a sync is already running in this app"
+            return Phrase(SKIPPED_HERE)
         try:
             start = time.perf_counter()
             self._run()
-            outcome = f"ok in {time.perf_counter() - start:.1f} s"
+            outcome = Phrase(RAN_OK, seconds=round(time.perf_counter() - start, 1))
         except SyncAlreadyRunning as exc:
-            outcome = ("skipped: a live sync is running" if exc.live
-                       else "skipped: another sync was running")
+            outcome = Phrase(SKIPPED_LIVE if exc.live else SKIPPED_OTHER)
         except (SegcoreError, PyMongoError) as exc:
-            outcome = f"failed: {str(exc).splitlines()[0][:200]}"
+            outcome = Phrase(RUN_FAILED, problem=str(exc).splitlines()[0][:200])
         finally:
             self._lock.release()
         self.last_outcome, self.last_at = outcome, datetime.now()

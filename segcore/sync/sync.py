@@ -25,6 +25,7 @@ from segcore.core.actors import Actor, authorize_write
 from segcore.work.batches import generation
 from segcore.core.schema import BATCHES, META
 from segcore.core.connection import Databases
+from segcore.core.phrases import DONE, N_, READING_UPLOADS, Phrase
 from segcore.core.timefmt import utcnow
 from segcore.sync.sync_apply import (BatchListing, Progress, SyncWriter, apply_upload_changes, summarise,
                                 write_batches)
@@ -41,6 +42,16 @@ __all__ = ["SyncOutcome", "SyncReport", "last_run", "list_runs", "run_sync", "sy
            "uploader_activity_of"]
 
 FULL_EVERY = timedelta(hours=24)  # a routine sync reads everything at least this often
+# Why a run reads every upload, and what it is doing (worded in the reader's language).
+REQUESTED = N_("requested")
+NO_INDEX = N_("no complete index from an earlier sync")
+OTHER_COLLECTION = N_("the uploads collection is not the one synced last")
+FULL_TOO_OLD = N_("the last full read is more than a day old")
+READING_CHANGES = N_("Reading what changed since the last sync")
+READING_INDEX = N_("Reading the sync index")
+NOTHING_CHANGED = N_("Nothing changed since the last sync")
+READ_SO_FAR = N_("Read {count} uploads")
+READ_OF = N_("Read {count} uploads of ~{expected}")
 
 
 @dataclass
@@ -87,14 +98,15 @@ def sync_once(databases: Databases, *, full: bool = False, mode: str = "manual",
         batches_now = batch_list_stamp(work)
         same_batches = all(state.get(k) == v for k, v in batches_now.items())
         namespace = f"{databases.training.name}.{databases.masks_files.name}"
-        reason = "requested" if full else _full_reason(state, namespace)
+        reason = Phrase(REQUESTED) if full else _full_reason(state, namespace)
         changes = index = None
         if reason is None:
-            notify(0.05, "Reading what changed since the last sync")
+            notify(0.05, Phrase(READING_CHANGES))
             try:
                 changes, index = _read_changes(databases, state)
             except FullReadNeeded as exc:
-                reason = str(exc)
+                reason = exc.args[0] if exc.args and isinstance(exc.args[0], Phrase) \
+                    else str(exc)
         if changes is not None and not changes.documents and same_batches and \
                 upload_stats.is_current(work, databases.settings.zone):
             _finish_unchanged(work, run_id, report, state, changes, clock, notify)
@@ -113,7 +125,7 @@ def sync_once(databases: Databases, *, full: bool = False, mode: str = "manual",
         summarise(report, listing, index)
         report.finish(clock)
         finish_run(work, run_id, report)
-        notify(1.0, "Done")
+        notify(1.0, Phrase(DONE))
         return SyncOutcome(report, saved.get("token") if changes is None else changes.token,
                            batches_now, index, listing)
     except BaseException as exc:
@@ -126,7 +138,7 @@ def sync_once(databases: Databases, *, full: bool = False, mode: str = "manual",
 
 
 def _stored_index(work: Database, notify: Progress) -> SyncIndex:
-    notify(0.2, "Reading the sync index")
+    notify(0.2, Phrase(READING_INDEX))
     return read_index(work)
 
 
@@ -140,7 +152,7 @@ def _finish_unchanged(work: Database, run_id, report: SyncReport, state: dict,
     report.carry_over(last_run(work) or {})
     report.finish(clock)
     finish_run(work, run_id, report, unchanged=True)
-    notify(1.0, "Nothing changed since the last sync")
+    notify(1.0, Phrase(NOTHING_CHANGED))
 
 
 def _read_everything(databases: Databases, report: SyncReport, saved: dict, expected: int,
@@ -193,15 +205,15 @@ def uploader_activity_of(work: Database) -> dict[str, dict]:
     return {p["key"]: p for p in SyncState(work).uploaders() or [] if "key" in p}
 
 
-def _full_reason(state: dict, namespace: str) -> str | None:
+def _full_reason(state: dict, namespace: str) -> Phrase | None:
     """Why this run must read every upload, or None when reading the changes will do."""
     if not state.get("index_ok"):
-        return "no complete index from an earlier sync"
+        return Phrase(NO_INDEX)
     if state.get("namespace", namespace) != namespace:
-        return "the uploads collection is not the one synced last"
+        return Phrase(OTHER_COLLECTION)
     last_full = state.get("last_full_at")
     if last_full is None or utcnow() - last_full > FULL_EVERY:
-        return "the last full read is more than a day old"
+        return Phrase(FULL_TOO_OLD)
     return None
 
 
@@ -210,7 +222,7 @@ def _full_index(databases: Databases, report: SyncReport, notify: Progress, leas
     """Index every upload. `expected` (the last run's count) only scales the progress bar:
     counting first would cost a pass of its own on some servers."""
     report.full = True
-    notify(0.0, "Reading uploads")
+    notify(0.0, Phrase(READING_UPLOADS))
     index = SyncIndex()
     count = 0
     gc.disable()  # hundreds of thousands of new tuples would trigger collections for nothing
@@ -220,7 +232,8 @@ def _full_index(databases: Databases, report: SyncReport, notify: Progress, leas
             count += 1
             if count % 5000 == 0:
                 notify(min(0.65, 0.65 * count / max(expected, count * 1.1)),
-                       f"Read {count:,} uploads" + (f" of ~{expected:,}" if expected else ""))
+                       Phrase(READ_OF, count=count, expected=expected) if expected
+                       else Phrase(READ_SO_FAR, count=count))
                 lease.renew()
     finally:
         gc.enable()

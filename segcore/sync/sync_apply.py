@@ -21,6 +21,7 @@ from pymongo.database import Database
 from segcore.core import data_version
 from segcore.sync import intake, upload_stats
 from segcore.core.connection import Databases
+from segcore.core.phrases import N_, Phrase
 from segcore.core.schema import BATCHES, find_in
 from segcore.sync.sync_index import SyncIndex, append_journal, keys_holding, write_index
 from segcore.sync.sync_lease import Lease
@@ -33,7 +34,11 @@ from segcore.uploads.upload_changes import Changes
 
 KEEP = 200  # problem uploads listed per kind in a run's report (all are counted)
 WRITE_CHUNK = 1000
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, str], None]  # the text is a Phrase: the app words it
+COMPARING = N_("Comparing with the batch list")
+SAVING_INDEX = N_("Saving the sync index")
+UPDATED_OF = N_("Updated {done} of {total} batches")
+CHECKING_NEW = N_("Checking the new uploads")
 _LISTED = {"id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1}
 
 
@@ -134,8 +139,8 @@ def write_batches(writer: SyncWriter, index: SyncIndex, report: SyncReport, *,
     databases, author, lease, notify = (writer.databases, writer.author, writer.lease,
                                         writer.notify)
     work = databases.work
-    notify(0.7, "Comparing with the batch list")
-    # Statuses move from the new uploads' receipts (segcore.intake), not from their arrival.
+    notify(0.7, Phrase(COMPARING))
+    # Statuses move from the new uploads' receipts (segcore.sync.intake), not their arrival.
     if listing is not None:
         updates = plan_batch_updates(_sync_fields(work, listing.wanted(touched or set())),
                                      index)
@@ -146,14 +151,14 @@ def write_batches(writer: SyncWriter, index: SyncIndex, report: SyncReport, *,
     report.batches_updated = len(updates)
     # After the sync fields (the pages show the masks at once), before the resume point (a
     # crash makes the receipts again).
-    notify(0.9, "Checking the new uploads")
+    notify(0.9, Phrase(CHECKING_NEW))
     report.status_moves = _receipts(databases, index, listing, report, author, writer.journal)
     # The read models count uploads under their batch's status after the moves, as a rebuild
     # from a fresh listing would: a moved batch's later uploads are then subtracted right.
     listing.written(updates)
     models_group = _keep_read_models(work, index, listing, moved, report,
                                      databases.settings.zone)
-    notify(0.95, "Saving the sync index")
+    notify(0.95, Phrase(SAVING_INDEX))
     # A run killed while writing the index reads everything next time: a half-written part
     # that spills into overflow documents cannot be repaired by re-reading the changes.
     SyncState(work).save({"index_ok": False})
@@ -291,7 +296,7 @@ def _write_updates(work: Database, listing: BatchListing, updates: list[tuple],
         work[BATCHES].bulk_write(operations, ordered=False)
         lease.renew()
         notify(0.7 + 0.3 * min(1.0, (start + len(chunk)) / len(updates)),
-               f"Updated {start + len(chunk):,} of {len(updates):,} batches")
+               Phrase(UPDATED_OF, done=start + len(chunk), total=len(updates)))
     changed = [ids_of.get(doc_id) for doc_id, _, _ in updates]
     data_version.bump_batches(work, None if None in changed or not ids_of else changed,
                               by_sync=True)

@@ -15,6 +15,7 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from segcore.core import data_version
+from segcore.core.phrases import Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.core.schema import SYNC_RUNS
 from segcore.sync.sync_state import SyncState
@@ -41,7 +42,7 @@ class SyncReport:
     new_files: int = 0
     removed_files: int = 0
     status_moves: int = 0  # batches moved to "review" because their masks arrived
-    full_reason: str | None = None
+    full_reason: "str | Phrase | None" = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
     orphan_uploads: list[Finding] = field(default_factory=list)
@@ -64,8 +65,10 @@ class SyncReport:
     def as_dict(self, details: bool = False) -> dict:
         result = {k: getattr(self, k) for k in self.COUNTS}
         result.update(duration_s=self.duration_s, mode=self.mode, full=self.full,
-                      full_reason=self.full_reason,
+                      full_reason=text_of(self.full_reason) if self.full_reason else None,
                       started_at=self.started_at, finished_at=self.finished_at)
+        if isinstance(self.full_reason, Phrase):  # the English text stays for older readers
+            result["full_reason_phrase"] = self.full_reason.as_doc()
         if details:
             for name in self.DETAILS:
                 result[name] = [f.as_dict() for f in getattr(self, name)]
@@ -83,6 +86,12 @@ class SyncReport:
             setattr(self, name, previous.get(name, 0))
         for name in self.DETAILS:
             setattr(self, name, [Finding(**f) for f in previous.get(name, [])])
+
+
+def full_reason_of(run: dict) -> "str | Phrase | None":
+    """Why a recorded run (or a report's dict) read everything: a phrase, or the English text
+    of a run recorded before phrases."""
+    return Phrase.from_doc(run.get("full_reason_phrase"), run.get("full_reason"))
 
 
 def ensure_indexes(db: Database) -> None:

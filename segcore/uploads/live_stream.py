@@ -13,7 +13,9 @@ import time
 from pymongo.collection import Collection
 from pymongo.errors import OperationFailure, PyMongoError
 
-from segcore.uploads.upload_changes import FullReadNeeded
+from segcore.core.phrases import Phrase
+from segcore.uploads.upload_changes import (COLLECTION_EVENT, HISTORY_UNUSABLE, STREAM_CLOSED,
+                                            FullReadNeeded)
 from segcore.uploads.uploads import upload_key
 
 IDLE_WAIT_MS = 5000  # how long one idle getMore waits on the server
@@ -38,8 +40,8 @@ class ChangeFeed:
                                              "resumeAfter": token}}],
                 cursor={})
         except OperationFailure as exc:
-            raise FullReadNeeded("the change history cannot be used "
-                                 f"({str(exc).split(',', 1)[0][:120]})") from None
+            raise FullReadNeeded(Phrase(HISTORY_UNUSABLE,
+                                        problem=str(exc).split(',', 1)[0][:120])) from None
         self._take(reply["cursor"], "firstBatch")
 
     def _take(self, cursor: dict, key: str) -> None:
@@ -49,7 +51,7 @@ class ChangeFeed:
 
     def _more(self, wait_ms: int) -> None:
         if not self.cursor_id:
-            raise FullReadNeeded("the server closed the change stream")
+            raise FullReadNeeded(Phrase(STREAM_CLOSED))
         reply = self.files.database.command("getMore", self.cursor_id,
                                             collection=self.files.name, maxTimeMS=wait_ms,
                                             batchSize=GROUP_MAX)
@@ -71,7 +73,7 @@ class ChangeFeed:
                 event = self._pending.pop(0)
                 kind = event.get("operationType")
                 if kind not in _CHANGES:
-                    raise FullReadNeeded(f"the uploads collection saw a {kind or 'change'}")
+                    raise FullReadNeeded(Phrase(COLLECTION_EVENT, event=kind or "change"))
                 # Keyed as the index keys it (a document or float `_id` is not a plain key).
                 upload_id = upload_key(event["documentKey"].get("_id"))
                 documents.pop(upload_id, None)  # the last change of an id wins

@@ -14,8 +14,16 @@ from dataclasses import dataclass, field
 from pymongo.collection import Collection
 from pymongo.errors import ConnectionFailure, OperationFailure
 
+from segcore.core.phrases import N_, Phrase
 from segcore.core.schema import find_in
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_key
+
+# Why a sync must read every upload (shown with the run, in the reader's language).
+HISTORY_UNUSABLE = N_("the change history cannot be used ({problem})")
+STREAM_CLOSED = N_("the server closed the change stream")
+COLLECTION_EVENT = N_("the uploads collection saw a {event}")
+TOO_MANY_CHANGES = N_("too many changes since the last sync")
+TOO_MANY_IDS = N_("too many uploads to compare their ids")
 
 
 @dataclass
@@ -57,18 +65,18 @@ def changes_from_stream(files: Collection, token: dict, limit: int) -> Changes:
                     return changes
                 kind = event.get("operationType")
                 if kind not in ("insert", "update", "replace", "delete"):
-                    raise FullReadNeeded(f"the uploads collection saw a {kind or 'change'}")
+                    raise FullReadNeeded(Phrase(COLLECTION_EVENT, event=kind or "change"))
                 upload_id = upload_key(event["documentKey"].get("_id"))
                 document = event.get("fullDocument") if kind != "delete" else None
                 changes.documents.pop(upload_id, None)  # the last change of an id wins
                 changes.documents[upload_id] = document
                 if len(changes.documents) > limit:
-                    raise FullReadNeeded("too many changes since the last sync")
+                    raise FullReadNeeded(Phrase(TOO_MANY_CHANGES))
     except ConnectionFailure:
         raise
     except OperationFailure as exc:
-        raise FullReadNeeded("the change history cannot be used "
-                             f"({str(exc).split(',', 1)[0][:120]})") from None
+        raise FullReadNeeded(Phrase(HISTORY_UNUSABLE,
+                                    problem=str(exc).split(',', 1)[0][:120])) from None
 
 
 def changes_from_ids(files: Collection, known_ids) -> Changes:
@@ -77,7 +85,7 @@ def changes_from_ids(files: Collection, known_ids) -> Changes:
         # an odd _id (a document, a float) is compared by its key, looked up by itself
         current = {upload_key(raw): raw for raw in files.distinct("_id")}
     except OperationFailure:  # the distinct reply exceeds 16 MB on very large buckets
-        raise FullReadNeeded("too many uploads to compare their ids") from None
+        raise FullReadNeeded(Phrase(TOO_MANY_IDS)) from None
     known = set(known_ids)
     changes = Changes()
     changes.documents = dict.fromkeys(known.difference(current))

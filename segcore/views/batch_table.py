@@ -124,12 +124,10 @@ def csv_text(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def export_csv(db: Database, query: BatchQuery, zone: tzinfo | None = timezone.utc) -> str:
-    """Every batch matching `query` as CSV, in batch order, read in one pass.
-
-    Upload times are in `zone` (the office's; None: the server's) with their UTC offset, so a
-    spreadsheet reads them unambiguously.
-    """
+def export_rows(db: Database, query: BatchQuery, zone: tzinfo | None = timezone.utc
+                ) -> list[dict]:
+    """Every batch matching `query` as a table row, in batch order, read in one pass; upload
+    times aware, in `zone` (the office's; None: the server's)."""
     # A set of ids (who is late) is checked here: a long `$in` is slow on the embedded server.
     cursor = db[COLLECTION].find(build_filter(replace(query, only=None)), TABLE_PROJECTION,
                                  batch_size=EXPORT_BATCH).sort([("number", 1), ("id", 1)])
@@ -140,4 +138,29 @@ def export_csv(db: Database, query: BatchQuery, zone: tzinfo | None = timezone.u
         row = table_row(doc)
         row["latest_upload"] = to_office(row["latest_upload"], zone)
         rows.append(row)
-    return csv_text(rows)
+    return rows
+
+
+def export_csv(db: Database, query: BatchQuery, zone: tzinfo | None = timezone.utc) -> str:
+    """Every batch matching `query` as CSV with the machine field names, in batch order.
+
+    Upload times are in `zone` (the office's; None: the server's) with their UTC offset, so a
+    spreadsheet reads them unambiguously.
+    """
+    return csv_text(export_rows(db, query, zone))
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_bytes(table: list[list[str]], delimiter: str) -> bytes:
+    """Rows of text (the header first) as a CSV file a spreadsheet opens right: UTF-8 with a
+    byte-order mark (without it Excel reads accents as two odd characters), separated by the
+    reader's list separator (`;` where the decimal mark is a comma), and a cell that would
+    start a formula (a name written by another tool: `=HYPERLINK(...)`) kept as text."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    for row in table:
+        writer.writerow(["'" + cell if cell.startswith(FORMULA_STARTS) else cell
+                         for cell in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -22,15 +22,18 @@ from segcore.work.batches import (COLLECTION, EDITABLE, ChangeResult, Conflict, 
 from segcore.core.errors import N_, PermissionDenied, ValidationError
 from segcore.core.schema import find_in
 from segcore.core.naming import person_key
+from segcore.core.phrases import Phrase
 from segcore.team.team import list_members
 
 _EDIT_PROJECTION = {"_id": 1, "id": 1, "assignee": 1, "status": 1, "metadata": 1}
 # Batches written per step: one bulk write and one history insert, in one transaction where
 # the server offers them. Small enough for a transaction, large enough for bulk speed.
 EDIT_CHUNK = 500
+CHANGED_MEANWHILE = N_("it changed meanwhile")
+METADATA_NOT_OBJECT = N_("its metadata is not an object ({value})")
 
 def apply_edits(db: Database, edits: list[Edit], author: "str | Actor",
-                only_if: dict | None = None, only_if_text: str = "") -> ChangeResult:
+                only_if: dict | None = None, only_if_text: "str | Phrase" = "") -> ChangeResult:
     """Write `edits`, each batch only if it still holds the values the user saw.
 
     Every edit is validated first: one invalid value raises ValidationError and writes nothing.
@@ -96,7 +99,7 @@ def _write_step(db: Database, by_batch: dict[str, dict], author: str, session,
             done.missing.append(batch_id)
             continue
         if eligible is not None and batch_id not in eligible:
-            done.failed[batch_id] = only_if_text or "it changed meanwhile"
+            done.failed[batch_id] = only_if_text or Phrase(CHANGED_MEANWHILE)
             continue
         stale = [Conflict(batch_id, name, old, get_value(doc, name), new)
                  for name, (old, new) in fields.items() if get_value(doc, name) != old]
@@ -108,7 +111,8 @@ def _write_step(db: Database, by_batch: dict[str, dict], author: str, session,
             update["metadata.assigned_at"] = date.today().isoformat()
         if "metadata" in doc and not isinstance(doc["metadata"], dict) and \
                 any(path.startswith("metadata.") for path in update):
-            done.failed[batch_id] = f"its metadata is not an object ({doc['metadata']!r:.40})"
+            done.failed[batch_id] = Phrase(METADATA_NOT_OBJECT,
+                                           value=f"{doc['metadata']!r:.40}")
             continue
         expected = {EDITABLE[f]: old for f, (old, _) in fields.items()}
         planned[batch_id] = UpdateOne({"_id": doc["_id"], **expected, **(only_if or {})},

@@ -15,6 +15,7 @@ from segcore.work.delivery import OPEN_FILTER, REWORK, UNASSIGNED_WORK
 from segcore.core.schema import BATCHES, META, find_in
 from segcore.core.errors import N_, ValidationError
 from segcore.core.naming import person_key
+from segcore.core.phrases import Phrase
 from segcore.core.timefmt import date_string
 
 COLLECTION = BATCHES
@@ -255,6 +256,9 @@ class Edit:
     reason: str | None = None
 
 
+CONFLICT = N_("{batch}: {field} is now '{actual}' (you saw '{expected}', wanted '{wanted}')")
+
+
 @dataclass(frozen=True)
 class Conflict:
     """Someone else changed the batch since the user read it; nothing was written to it."""
@@ -265,9 +269,9 @@ class Conflict:
     actual: object
     wanted: object
 
-    def describe(self) -> str:
-        return (f"{self.batch_id}: {self.field} is now '{self.actual}' (you saw "
-                f"'{self.expected}', wanted '{self.wanted}')")
+    def describe(self) -> Phrase:
+        return Phrase(CONFLICT, batch=self.batch_id, field=self.field, actual=str(self.actual),
+                      expected=str(self.expected), wanted=str(self.wanted))
 
 
 @dataclass
@@ -275,7 +279,7 @@ class ChangeResult:
     updated: list[str] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, "str | Phrase"] = field(default_factory=dict)
 
 
 def team_member(value: object, team: list[str]) -> str | None:

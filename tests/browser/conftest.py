@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from tests.helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS, free_port
 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 
-def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -43,10 +44,9 @@ def app_env(tmp_path_factory):
     embedded.stop_server(home / "db")
 
 
-@pytest.fixture(scope="module")
-def app_url(app_env):
-    """The app served by `streamlit run` on a free localhost port; its log is kept for failures."""
-    env, home = app_env
+@contextlib.contextmanager
+def serve_app(env: dict, home: Path):
+    """`streamlit run` on a free localhost port, healthy; its log is kept in `home`."""
     port = free_port()
     log = open(home / "streamlit.log", "wb")
     process = subprocess.Popen(
@@ -66,6 +66,33 @@ def app_url(app_env):
 
 
 @pytest.fixture(scope="module")
+def app_url(app_env):
+    """The app served by `streamlit run` on a free localhost port; its log is kept for failures."""
+    with serve_app(*app_env) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_app(tmp_path):
+    """An app of its own on an empty database, for a test that needs a newcomer's first start
+    whatever ran before it: (url, the app's working database)."""
+    from pymongo import MongoClient
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MONGO", "DATA_DIRECTORY", "BATCHES_FILE", "LOGIN"))}
+    env.update(EMBEDDED_DB_PATH=str(tmp_path / "db"), PYTHONPATH=str(ROOT), LANGUAGE="en")
+    try:
+        with serve_app(env, tmp_path) as url:
+            client = MongoClient(embedded.ensure_server(tmp_path / "db"))
+            try:
+                yield url, client.segmentacion_db
+            finally:
+                client.close()
+    finally:
+        embedded.stop_server(tmp_path / "db")
+
+
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -81,5 +108,6 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()
+    tab.set_default_timeout(90_000)  # waits for a state; only a busy machine needs it long
     yield tab
     context.close()

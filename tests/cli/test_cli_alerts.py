@@ -1,16 +1,41 @@
 """`segcore alerts` and `segcore report` run as a cron job or a coordinator would run them."""
 
 import json
+from datetime import timedelta
 
-from tests.pace_seed import seed_pace
+from tests.pace_seed import record_sync, seed_pace
 
 
 def test_alerts_on_a_quiet_team_say_nothing_needs_attention(run_cli, db):
+    record_sync(db, timedelta(minutes=1))
     out = run_cli("alerts", "--fail-on-alert")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "Nothing needs attention."
-    assert json.loads(run_cli("alerts", "--json").stdout) == {
-        "stalled": [], "at_risk": [], "suggested_moves": []}
+    found = json.loads(run_cli("alerts", "--json").stdout)
+    assert found.pop("last_sync")
+    assert found == {"waiting_for_sync": False, "stale": False,
+                     "stalled": [], "at_risk": [], "suggested_moves": []}
+
+
+def test_before_any_sync_alerts_say_a_sync_is_needed_instead_of_alarming(run_cli, db):
+    seed_pace(db, synced_ago=None)  # Cai "stalled", three batches "at risk" once synced
+    out = run_cli("alerts", "--fail-on-alert")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("No sync has run yet:") and "segcore sync" in out.stdout
+    assert "Stalled" not in out.stdout and "Cai" not in out.stdout
+    found = json.loads(run_cli("alerts", "--json").stdout)
+    assert found == {"waiting_for_sync": True, "stale": False, "last_sync": None,
+                     "stalled": [], "at_risk": [], "suggested_moves": []}
+
+
+def test_a_stale_sync_is_named_next_to_every_alert(run_cli, db):
+    seed_pace(db, synced_ago=timedelta(days=3))
+    out = run_cli("alerts")
+    assert out.stdout.startswith("As of the last sync, 3 days ago (stale):")
+    for section in ("Stalled (1", "At risk (3", "Suggested moves (3"):
+        assert f"{section}, as of the sync 3 days ago):" in out.stdout
+    found = json.loads(run_cli("alerts", "--json").stdout)
+    assert found["stale"] is True and [s["name"] for s in found["stalled"]] == ["Cai"]
 
 
 def test_alerts_json_and_the_cron_exit_code(run_cli, db):

@@ -29,7 +29,7 @@ def test_check_masks_on_the_sync_page(app_env, upload, tmp_path):
                in s.value for s in at.success)
     table = at.dataframe[0].value
     assert table[["id", "state", "missing"]].values.tolist() == [
-        ["batch_1", "incomplete", 1], ["batch_2", "complete", 0]]
+        ["batch_1", "Incomplete", 1], ["batch_2", "Complete", 0]]
     assert app_env.work.mask_checks.count_documents({}) == 2
 
 
@@ -40,7 +40,7 @@ def test_batches_page_column_filter_and_names(app_env, upload, tmp_path):
     grid = at.dataframe[0].value  # the editable grid
     assert grid.set_index("id")["masks_vs_images"].fillna("not checked").to_dict() == {
         "batch_1": "2 / 3", "batch_2": "2 / 2", "batch_3": "not checked"}
-    assert grid.set_index("id")["mask_state"].tolist()[:2] == ["incomplete", "complete"]
+    assert grid.set_index("id")["mask_state"].tolist()[:2] == ["Incomplete", "Complete"]
     at.selectbox(key="bf_check").select("incomplete").run()
     assert at.dataframe[0].value["id"].tolist() == ["batch_1"]
     at.selectbox(key="masks_of").select("batch_1").run()

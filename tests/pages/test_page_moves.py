@@ -1,9 +1,11 @@
 """The suggested-moves page: tick moves, apply them, and see what was left alone and why."""
 
+from datetime import timedelta
+
 from segcore.report import alerts
 from segcore.core.history import list_history
 from tests.helpers import page
-from tests.pace_seed import seed_pace
+from tests.pace_seed import record_sync, seed_pace
 from ui.attention import moves_key
 
 
@@ -54,6 +56,7 @@ def test_a_batch_changed_meanwhile_is_reported_not_overwritten(app_env):
 
 
 def test_nothing_to_suggest(app_env):
+    record_sync(app_env.work, timedelta(minutes=1))
     at = page("moves").run()
     assert not at.exception
     assert [i.value for i in at.info] == ["No batch is at risk of missing its due date."]

@@ -38,7 +38,7 @@ def test_sync_now_updates_batches_and_shows_the_report(app_env):
     assert tables[0]["File"].tolist() == ["batch_99_masks.zip"]
     assert tables[1]["File"].tolist() == ["final_masks.zip"]
     assert tables[2]["Uploaded by"].tolist() == ["ceci"]
-    assert tables[3]["Status"].tolist() == ["ok"]  # the history of runs
+    assert tables[3]["Status"].tolist() == ["OK"]  # the history of runs
     assert len(tables[4]) == 4  # the most recent uploads
     assert any("Sync finished" in s.value for s in at.success)
 

@@ -70,7 +70,7 @@ def test_team_and_batches_keep_working(training_refused):
     assert any("Flor was added" in s.value for s in at.success)
     at = page("batches").run()
     assert not at.exception and not at.error
-    assert "1 batches match" in at.caption[0].value
+    assert "1 batch matches" in at.caption[0].value
 
 
 def test_dashboard_and_sync_say_which_part_is_missing(training_refused):

@@ -1,5 +1,7 @@
 """Batches: filter, edit assignments in a table, bulk actions, CSV export, history."""
 
+from datetime import date
+
 import streamlit as st
 
 from segcore.report import alerts
@@ -9,9 +11,10 @@ from segcore.work.batches import MASK_STATES, STATUSES, UNASSIGNED, UNCHECKED, B
 from ui import (batch_actions, batch_details, batch_grid, bulk_edit, content_actions, labels, late,
                 mask_actions, reads)
 from ui.actions import clear_caches
-from ui.i18n import N_, _, format_number
+from ui.i18n import N_, _, format_number, ngettext
 from ui.live import follow_changes
 from ui.receipt_views import review_form
+from ui.spreadsheet_export import SEPARATORS, cell, default_separator, spreadsheet_export
 from ui.state import SAVE_CONFLICTS, can_write
 from ui.widgets import page_start
 
@@ -77,13 +80,24 @@ if snap["page"] > snap["pages"]:  # the filter now matches fewer pages than the 
     snap = batch_actions.batch_snapshot(query, sort, descending, snap["pages"], size)
 
 nav[0].number_input(_("Page"), 1, snap["pages"], key="batch_page")
-st.caption(_("{count} batches match · page {page} of {pages}").format(
+st.caption(ngettext("{count} batch matches · page {page} of {pages}",
+                    "{count} batches match · page {page} of {pages}", snap["total"]).format(
     count=format_number(snap["total"]), page=snap["page"], pages=snap["pages"]))
 if nav[4].button(_("Reload"), icon=":material/refresh:"):
     clear_caches()
     st.rerun()
-nav[5].download_button(_("Export CSV"), lambda: batch_actions.export_csv(query), "batches.csv",
-                       "text/csv", on_click="ignore", icon=":material/download:")
+with nav[5].popover(_("Export"), icon=":material/download:"):
+    st.download_button(_("CSV (field names, for scripts)"), lambda: batch_actions.export_csv(
+        query), "batches.csv", "text/csv", on_click="ignore", key="export_csv")
+    separator = st.radio(_("List separator for a spreadsheet"), list(SEPARATORS),
+                         index=list(SEPARATORS).index(default_separator()),
+                         format_func=lambda s: _(SEPARATORS[s]), key="export_separator")
+    st.download_button(_("For a spreadsheet (Excel), in this language"),
+                       lambda: spreadsheet_export(query, separator), "batches-excel.csv",
+                       "text/csv", on_click="ignore", key="export_spreadsheet",
+                       help=_("Headers and values as the table shows them, dates as "
+                              "{example}; UTF-8, so accents open right.").format(
+                           example=cell("due_date", date(2026, 11, 26))))
 if writable:  # a viewer gets the same table, read only, and no controls that change anything
     batch_grid.pending_bar(lambda edits: batch_actions.save(databases, edits), snap, query)
 batch_grid.show_grid(snap, team, writable)

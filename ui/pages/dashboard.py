@@ -16,8 +16,8 @@ from ui import charts, labels, reads
 from ui.attention import attention_panel
 from ui.connection import settings
 from ui.dashboard_demo import offer_demo
-from ui.i18n import (N_, _, current_language, format_age, format_date, format_number,
-                     format_percent)
+from ui.i18n import (N_, _, date_format, format_age, format_date, format_number,
+                     format_percent, ngettext)
 from ui.live import follow_changes
 from ui.state import can_write
 from ui.widgets import page_start, upload_models_notice
@@ -47,7 +47,7 @@ status = middle.selectbox(_("Status"), [ANY, *statuses], key="dash_status",
                           else labels.status(s))
 span = right.date_input(_("Dates (uploads and burn-down)"), (today - timedelta(days=30), today),
                         max_value=today, key="dash_dates",
-                        format="DD/MM/YYYY" if current_language() == "es" else "YYYY/MM/DD")
+                        format=date_format())
 start, end = (span[0], span[-1]) if span else (today - timedelta(days=30), today)
 owner, state = (None if who == ANY else who), (None if status == ANY else status)
 shown = progress.filter_rows(rows, owner, state)
@@ -91,8 +91,10 @@ def done_and_people(shown: list[dict]) -> None:
                                                  summary.without_masks), key="chart_done")
     everyone = progress.per_segmentador(shown, reads.team_names(), include_idle=who == ANY)
     search = two.text_input(_("Find a segmentador"), key="dash_people_search",
-                            placeholder=_("{count} people; the {top} with the most open work "
-                                          "are shown").format(count=len(everyone), top=TOP))
+                            placeholder=ngettext(
+                                "{count} person; the {top} with the most open work are shown",
+                                "{count} people; the {top} with the most open work are shown",
+                                len(everyone)).format(count=len(everyone), top=TOP))
     top, others = progress.top_people(everyone, TOP, search)
     two.plotly_chart(charts.per_segmentador(top, others), key="chart_people")
 

@@ -6,8 +6,8 @@ import streamlit as st
 from segcore.report import alerts
 from ui import reads
 from ui.actions import run_write
-from ui.attention import describe_applied, moves_key
-from ui.i18n import N_, _, format_date
+from ui.attention import NO_SYNC_YET, describe_applied, moves_key, sync_note
+from ui.i18n import N_, _, format_date, word
 from ui.state import can_write, current_actor
 from ui.widgets import page_start
 
@@ -19,6 +19,12 @@ def reached(day) -> str:
 
 databases = page_start(N_("Suggested moves"))
 found = reads.current_alerts()
+if found.waiting_for_sync:
+    st.info(_(NO_SYNC_YET), icon=":material/update:")
+    st.stop()
+if found.stale:
+    st.warning(_("These figures rest on the last sync, which is old: deliveries since then are "
+                 "not counted. Run a sync first.") + sync_note(found), icon=":material/update:")
 if not found.moves:
     st.info(_("Nothing to suggest: no batch at risk could be finished sooner by someone else.")
             if found.at_risk else _("No batch is at risk of missing its due date."))
@@ -29,7 +35,8 @@ else:
     table = pd.DataFrame([{"apply": False, "batch": m.id, "from": m.from_, "to": m.to,
                            "due_date": format_date(m.due_date),
                            "reached": reached(m.projected_before),
-                           "why": m.reason, "change": m.change} for m in found.moves])
+                           "why": word(m.reason), "change": word(m.change)}
+                          for m in found.moves])
     headers = {"apply": st.column_config.CheckboxColumn(_("Apply"))} | {
         column: st.column_config.Column(_(title)) for column, title in (
             ("batch", N_("Batch")), ("from", N_("From")), ("to", N_("To")),
@@ -51,5 +58,5 @@ if found.at_risk:
     st.subheader(_("Batches at risk"), anchor=False)
     st.dataframe([{_("Batch"): b.id, _("Assignee"): b.assignee,
                    _("Due date"): format_date(b.due_date),
-                   _("Reached at current pace"): reached(b.projected), _("Why"): b.reason}
+                   _("Reached at current pace"): reached(b.projected), _("Why"): word(b.reason)}
                   for b in found.at_risk], hide_index=True)

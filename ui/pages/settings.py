@@ -6,7 +6,7 @@ from segcore import backup
 from segcore.core.config import describe
 from ui import import_actions, reads
 from ui.actions import clear_caches
-from ui.i18n import N_, _
+from ui.i18n import N_, _, word
 from ui.state import IMPORT_PREVIEW, IMPORT_RESULT, can_write
 from ui.widgets import page_start
 
@@ -23,7 +23,7 @@ st.dataframe([{_("Database"): h["database"], _("Reachable"): h["reachable"],
 
 st.subheader(_("Effective configuration"))
 st.caption(_("From the environment and `.env`; passwords are never shown."))
-st.dataframe([{_("Setting"): k, _("Value"): v}
+st.dataframe([{_("Setting"): k, _("Value"): word(v)}
               for k, v in describe(databases.settings).items()], hide_index=True)
 
 if can_write():  # importing changes the batch list: not for a viewer

@@ -2,11 +2,12 @@
 
 import streamlit as st
 
+from segcore.sync.sync_runs import full_reason_of
 from segcore.core.timefmt import office_time, zone_name
 from ui import reads
 from ui.connection import scheduler, settings
 from ui.content_actions import content_panel
-from ui.i18n import N_, _, format_number
+from ui.i18n import N_, _, format_number, word
 from ui.live import current_live_status, live_caption
 from ui.mask_actions import check_masks_panel, show_last_mask_check
 from ui.state import SYNC_LAST_REPORT, can_write
@@ -41,7 +42,7 @@ if can_write():  # a viewer looks at runs and uploads only
 
 report = st.session_state.get(SYNC_LAST_REPORT)
 if report:
-    kind = (_("full: {reason}").format(reason=report["full_reason"])
+    kind = (_("full: {reason}").format(reason=word(full_reason_of(report)))
             if report["full"] and report.get("full_reason")
             else _("full") if report["full"] else _("incremental"))
     st.subheader(_("Report of the sync at {when} ({seconds} s, {kind})").format(

@@ -18,10 +18,11 @@ databases = page_start(N_("Team"))
 members = reads.members()
 names = [m["name"] for m in members]
 load = {p["segmentador"]: p for p in progress.per_segmentador(reads.progress_rows(), names)}
-paces = {p.name: p for p in reads.current_alerts().people}
+found = reads.current_alerts()
+paces = {p.name: p for p in found.people}
 
 if members:
-    st.dataframe(team_table(members, load, paces), hide_index=True)
+    st.dataframe(team_table(members, load, paces, found), hide_index=True)
     st.caption(_("*Last upload on their batches*: the newest upload on batches assigned to "
                  "them, whoever made it. *Last upload by them*: the newest file they uploaded, "
                  "on any batch (as of the last sync)."))
