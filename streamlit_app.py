@@ -24,6 +24,7 @@ pages = [
     st.Page("ui/pages/batches.py", title=_("Batches"), icon=":material/table_view:"),
     st.Page("ui/pages/team.py", title=_("Team"), icon=":material/group:"),
     st.Page("ui/pages/moves.py", title=_("Suggested moves"), icon=":material/swap_horiz:"),
+    st.Page("ui/pages/receipts.py", title=_("Receipts"), icon=":material/receipt_long:"),
     st.Page("ui/pages/weekly_report.py", title=_("Weekly report"), icon=":material/summarize:"),
     st.Page("ui/pages/notifications.py", title=_("Notifications"), icon=":material/mail:"),
     st.Page("ui/pages/sync.py", title=_("Sync"), icon=":material/sync:"),

@@ -6,6 +6,7 @@ from segcore.team import auth, team
 from segcore.work import batches
 from segcore.core import history
 from segcore.sync import sync_runs
+from segcore.masks import receipts
 from segcore.core.connection import Databases
 from segcore import notify_outbox
 
@@ -23,6 +24,7 @@ def prepare(databases: Databases) -> list[str]:
     history.ensure_indexes(db)
     auth.ensure_indexes(db)
     notify_outbox.ensure_indexes(db)
+    receipts.ensure_indexes(db)
     collisions = team.ensure_indexes(db)
     return [f"Team member '{name}' has the same name as another one (up to case, accents or "
             f"spacing); rename or remove one of them." for name in collisions]

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 # The entry point and every page script under ui/pages/, as the smoke tests walk them.
-PAGES = ["streamlit_app", "dashboard", "batches", "team", "moves", "weekly_report",
+PAGES = ["streamlit_app", "dashboard", "batches", "team", "moves", "receipts", "weekly_report",
          "notifications", "sync", "settings", "my_batches"]
 
 CHROMIUM = "/usr/bin/chromium"

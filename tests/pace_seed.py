@@ -15,7 +15,9 @@ LONG_AGO = "2025-01-07 12:00:00"
 def _delivered(batch_id: str, assignee: str, when: datetime) -> dict:
     return {"id": batch_id, "assignee": assignee, "status": "pending", "mongo_uploaded": True,
             "training_metrics_info": {"file_count": 1, "first_upload": when,
-                                      "latest_upload": when, "files": [f"{batch_id}.zip"]}}
+                                      "latest_upload": when, "files": [f"{batch_id}.zip"]},
+            "mask_check": {"state": "complete", "images": 2, "missing_count": 0,
+                           "usable": True, "usable_since": when}}
 
 
 def _open(batch_id: str, assignee: str, due: date | None, priority: str = "media") -> dict:

@@ -64,7 +64,8 @@ def test_the_dashboard_shows_masks_right_after_the_demo_loads(app_env, tmp_path)
     at = page("dashboard").run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert int(metrics["With masks"]) > 10 and int(metrics["Masks complete"]) > 10
+    assert int(metrics["Uploaded"]) > 10 and int(metrics["Delivered, usable"]) > 10
     pie = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-               if json.loads(c.proto.spec)["layout"]["title"]["text"] == "With masks vs without")
+               if json.loads(c.proto.spec)["layout"]["title"]["text"] ==
+               "Delivered vs uploaded vs without masks")
     assert sum(pie["data"][0]["values"]) == 60

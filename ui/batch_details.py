@@ -13,6 +13,7 @@ import streamlit as st
 
 from segcore.views import batch_table
 from segcore.core.timefmt import office_time, zone_name
+from ui.receipt_views import show_receipts
 from ui import labels, reads
 from ui.connection import settings
 from ui.i18n import N_, _, format_date, format_number, word
@@ -115,6 +116,8 @@ def batch_details(team: list[str]) -> None:
         zone = settings().zone
         st.markdown("**" + _("Folder:") + f"** `{doc.get('folder') or _('(none stored)')}`")
         st.dataframe(detail_rows(doc, zone, team), hide_index=True)
+        st.markdown("**" + _("Receipts") + "**")
+        show_receipts(reads.receipts((typed,)), _("No upload of this batch has a receipt yet."))
         st.caption(_("History, times in {zone}").format(zone=zone_name(zone)))
         st.dataframe([history_row(h, zone) for h in reads.batch_history(typed)],
                      hide_index=True)

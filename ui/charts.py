@@ -15,6 +15,7 @@ from babel import dates
 from ui.i18n import _, babel_locale
 
 MASKS, PENDING, ACCENT = "#2e7d32", "#f9a825", "#1565c0"
+REWORK = "#c62828"  # uploaded, not usable
 
 
 AXIS_TICKS = 8  # date labels on a time axis, at most
@@ -54,11 +55,14 @@ def _layout(figure: go.Figure, title: str) -> go.Figure:
     return figure
 
 
-def segmented_vs_pending(with_masks: int, pending: int) -> go.Figure:
-    figure = go.Figure(go.Pie(labels=[_("With masks"), _("Without masks")],
-                              values=[with_masks, pending], hole=0.55,
-                              marker={"colors": [MASKS, PENDING]}, sort=False))
-    return _layout(figure, _("With masks vs without"))
+def segmented_vs_pending(delivered: int, uploaded: int, pending: int) -> go.Figure:
+    """Delivered (usable), uploaded but not usable, and without masks: the three add up."""
+    figure = go.Figure(go.Pie(labels=[_("Delivered, usable"), _("Uploaded, not usable"),
+                                      _("Without masks")],
+                              values=[delivered, max(0, uploaded - delivered), pending],
+                              hole=0.55, marker={"colors": [MASKS, REWORK, PENDING]},
+                              sort=False))
+    return _layout(figure, _("Delivered vs uploaded vs without masks"))
 
 
 def per_segmentador(people: list[dict], others: dict | None = None) -> go.Figure:
@@ -70,7 +74,10 @@ def per_segmentador(people: list[dict], others: dict | None = None) -> go.Figure
     figure = go.Figure([
         go.Bar(name=_("Assigned, no masks yet"), y=names, x=[p["without_masks"] for p in shown],
                orientation="h", marker_color=PENDING),
-        go.Bar(name=_("With masks"), y=names, x=[p["with_masks"] for p in shown],
+        go.Bar(name=_("Uploaded, not usable"), y=names,
+               x=[max(0, p["with_masks"] - p.get("delivered", 0)) for p in shown],
+               orientation="h", marker_color=REWORK),
+        go.Bar(name=_("Delivered, usable"), y=names, x=[p.get("delivered", 0) for p in shown],
                orientation="h", marker_color=MASKS)])
     figure.update_layout(barmode="stack", xaxis_title=_("batches"),
                          yaxis={"autorange": "reversed", "automargin": True})
@@ -94,8 +101,8 @@ def burndown(points: list[dict], projection: list[dict]) -> go.Figure:
     days = [p["day"] for p in points]
     hover = "%{customdata}: %{y}<extra></extra>"
     figure = go.Figure(go.Scatter(x=days, y=[p["pending"] for p in points],
-                                  mode="lines", name=_("Without masks"), line={"color": PENDING,
-                                                                      "width": 3},
+                                  mode="lines", name=_("Not delivered"),
+                                  line={"color": PENDING, "width": 3},
                                   customdata=_hover_days(days), hovertemplate=hover))
     if projection:
         ahead = [p["day"] for p in projection]
@@ -105,9 +112,9 @@ def burndown(points: list[dict], projection: list[dict]) -> go.Figure:
                                     line={"color": "#757575", "dash": "dash"},
                                     customdata=_hover_days(ahead), hovertemplate=hover))
         days = days + ahead
-    figure.update_layout(yaxis_title=_("batches without masks"), yaxis_rangemode="tozero")
+    figure.update_layout(yaxis_title=_("batches not delivered"), yaxis_rangemode="tozero")
     _date_axis(figure, days)
-    return _layout(figure, _("Burn-down of batches without masks"))
+    return _layout(figure, _("Burn-down of batches not delivered (usable masks)"))
 
 
 def weekly_pace(weeks: list[dict]) -> go.Figure:

@@ -13,7 +13,10 @@ from segcore.core.phrases import Nn_
 from ui.i18n import N_, _, format_number, ngettext
 
 STATUS = {"pending": N_("Pending"), "in_progress": N_("In progress"),
-          "review": N_("In review"), "done": N_("Done")}
+          "rework": N_("Rework"), "review": N_("In review"), "done": N_("Done")}
+PROBLEM = {"unreadable": N_("unreadable"), "incomplete": N_("incomplete"),
+           "content": N_("content problems"), "no_batch": N_("names no batch"),
+           "unknown": N_("images not listed")}
 PRIORITY = {"alta": N_("High"), "media": N_("Medium"), "baja": N_("Low")}
 FOLDER = {"All": N_("All"), "Missing": N_("Folder missing"), "Present": N_("Folder present")}
 MASKS = {"Any": N_("Any"), "With masks": N_("With masks"), "Without masks": N_("Without masks")}
@@ -47,6 +50,11 @@ def _labelled(table: dict, value: object) -> str:
 
 def status(value: object) -> str:
     return _labelled(STATUS, value)
+
+
+def problem(value: object) -> str:
+    """A receipt's problem; "" when there is none."""
+    return _labelled(PROBLEM, value)
 
 
 def priority(value: object) -> str:

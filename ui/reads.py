@@ -26,6 +26,7 @@ from segcore import backup_restore, demo
 from segcore.work import handover
 from segcore.core import history
 from segcore.masks import mask_check
+from segcore.masks import receipts as receipts_store
 from segcore.report import pace
 from segcore.report.pace_basis import SyncBasis, as_of_sync
 from segcore.sync import sync, upload_stats
@@ -240,10 +241,10 @@ def mask_detail(found: Databases, batch_id: str) -> dict | None:
 
 
 def open_workloads(names: tuple[str, ...]) -> dict[str, int]:
-    """How many open batches (assigned, no masks, not done) each of `names` holds."""
+    """How many open batches (segcore.delivery's rule) each of `names` holds, from the rows."""
     counts = dict.fromkeys(names, 0)
     for row in progress_rows():
-        if row["assignee"] in counts and not row["with_masks"] and row["status"] != "done":
+        if row["assignee"] in counts and row["open"]:
             counts[row["assignee"]] += 1
     return counts
 
@@ -266,3 +267,17 @@ def health() -> list[dict]:
 def uploader_activity(found: Databases) -> dict[str, dict]:
     """Who uploaded last and how much, per person_key, as the last sync saw it (no GridFS read)."""
     return sync.uploader_activity_of(found.work)
+
+
+@cached_read(topics=("batches", "sync"))
+def receipts(found: Databases, batch_ids: tuple[str, ...] = (), person: str | None = None,
+             problem: str | None = None, limit: int = 500) -> list[dict]:
+    """Receipts newest first (segcore.receipts), of `batch_ids` when given."""
+    return receipts_store.list_receipts(found.work, list(batch_ids) or None, person=person,
+                                        problem=problem, limit=limit)
+
+
+@cached_read(topics=("batches", "sync"))
+def receipt_uploaders(found: Databases) -> list[str]:
+    """Everyone who has a receipt, for the Receipts page's filter."""
+    return receipts_store.uploaders(found.work)

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import streamlit as st
 
-from segcore.work import handover
+from segcore.work import handover, review
 from segcore.work.batches import ChangeResult
 from segcore.core.connection import Databases
 from segcore.core.naming import person_key
@@ -19,7 +19,7 @@ from ui import reads
 from ui.actions import flash, run_write
 from ui.attention import pace_columns
 from ui.connection import settings
-from ui.i18n import N_, _, ngettext
+from ui.i18n import N_, _, format_number, format_percent, ngettext
 from ui.state import REMOVE_TARGET, current_actor, forget
 
 ADD_FIELDS = ("add_name", "add_role", "add_email")
@@ -149,9 +149,9 @@ def former_holders(databases: Databases, people: list[dict], names: list[str],
     st.subheader(_("Not on the team, still holding batches"))
     st.dataframe([{_("Name"): p["segmentador"], _("Assigned"): p["assigned"],
                    _("With masks"): p["with_masks"],
-                   _("Open (no masks yet)"): p["without_masks"]}
+                   _("Open (no usable masks yet)"): p["open"]}
                   for p in people], hide_index=True)
-    movable = [p["segmentador"] for p in people if p["without_masks"]]
+    movable = [p["segmentador"] for p in people if p["open"]]
     if not writable or not movable:
         return
     with st.container(border=True):
@@ -177,3 +177,18 @@ def former_holders(databases: Databases, people: list[dict], names: list[str],
                                 count).format(count=count, name=former)
             run_write(_("Moving"), handover.move_open_batches, databases.work, former, target,
                       author=current_actor(), then=moved, slot=slot)
+
+
+def rework_table(rows: list[dict]) -> list[dict]:
+    """Per person: delivered (usable), sent back, acceptance rate, median time to fix."""
+    table = []
+    for person in review.person_rework(rows).values():
+        hours = person["median_hours_to_accept"]
+        table.append({
+            _("Segmentador"): person["name"], _("Delivered, usable"): person["delivered"],
+            _("Sent back"): person["sent_back"], _("Accepted"): person["accepted"],
+            _("Acceptance rate"): "" if person["acceptance"] is None
+            else format_percent(person["acceptance"], 0),
+            _("Median time to fix"): "" if hours is None
+            else _("{days} days").format(days=format_number(hours / 24, 1))})
+    return table

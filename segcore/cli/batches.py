@@ -95,7 +95,7 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
 @pass_context
 @handle_errors
 def status(ctx, as_json):
-    """Counts: total, assigned, with masks, without masks (figures about masks, not statuses)."""
+    """Counts: total, assigned, uploaded (with masks), delivered (usable), without masks."""
     from segcore.backup_restore import interrupted_restore
     from segcore.report import stats
 
@@ -104,9 +104,10 @@ def status(ctx, as_json):
     if as_json:
         emit_json({**counts.as_dict(), "restore_incomplete": str(restore) if restore else None})
         return
-    echo(f"total {counts.total}  assigned {counts.assigned}  with masks "
-               f"{counts.with_masks} ({counts.percent_with_masks}%)  without masks "
-               f"{counts.without_masks}")
+    echo(f"total {counts.total}  assigned {counts.assigned}  uploaded "
+         f"{counts.with_masks} ({counts.percent_with_masks}%)  delivered, usable "
+         f"{counts.delivered} ({counts.percent_delivered}%)  without masks "
+         f"{counts.without_masks}")
     if restore:
         echo(f"warning: {restore}", err=True)
 

@@ -20,6 +20,7 @@ SYNC_RUNS = "sync_runs"
 SYNC_INDEX = "sync_index"
 LOCKS = "locks"
 MASK_CHECKS = "mask_checks"    # each upload's listed mask names, keyed by the upload's id
+RECEIPTS = "receipts"          # one receipt per upload, keyed by the upload's id
 MASK_CONTENT = "mask_content"  # each upload's content check (sizes, empty, labels), by id
 BATCH_IMAGES = "batch_images"  # each batch's image names, keyed by batch id
 NOTIFY_OUTBOX = "notify_outbox"  # every message to send, keyed by its idempotency key

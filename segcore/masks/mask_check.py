@@ -30,6 +30,8 @@ from segcore.masks import archive_listing, batch_images
 from segcore.masks.archive_listing import list_upload
 from segcore.masks.listing_changes import changes_between, changes_by_upload
 from segcore.masks.mask_matching import DEFAULT_EXTENSIONS, NAMES_SHOWN, BatchCheck, compare_batch
+from segcore.masks.receipts import store_receipts
+from segcore.work.delivery import usable_fields
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_from_document
 
 CHECKS = MASK_CHECKS
@@ -128,8 +130,30 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
     changed_keys = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
     report.batches = _update_batches(work, batches, by_batch, changed_keys,
                                      (settings.mask_suffixes, extensions))
+    store_receipts(work, [uploads[u] for u in checked], {b["key"]: b for b in batches},
+                   {b["key"]: r for b, r in zip(batches, report.batches)}, "verify",
+                   settings.mask_suffixes)  # a receipt per upload listed
     notify(1.0, Phrase(DONE))
     return report
+
+
+def check_new_uploads(databases: Databases, uploads: dict, by_batch: dict, batches: list[dict],
+                      dates: dict | None = None) -> dict[str, dict]:
+    """`verify` for a sync that knows the new uploads (`uploads`: documents by id with their
+    batch keys), their batches' documents and upload ids (`by_batch`, `dates` by id): lists
+    them, records what changed, recomputes those batches; their results by key."""
+    work, settings = databases.work, databases.settings
+    batches = [b for b in batches if b.setdefault("key", _key(b))]
+    checked = _check_uploads(databases, list(uploads.values()), VerifyReport(),
+                             lambda fraction, message: None)
+    known = {u: {"uploadDate": (dates or {}).get(u), "batches": [k]}
+             for k, ids in by_batch.items() for u in ids}
+    _record_changes(work, checked, {**known, **uploads}, by_batch)
+    relist = _relist_images(work, batches, settings.data_directory, False, settings.mask_extensions)
+    changed = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
+    rows = _update_batches(work, batches, by_batch, changed,
+                           (settings.mask_suffixes, settings.mask_extensions))
+    return {b["key"]: row for b, row in zip(batches, rows)}
 
 
 def _current_uploads(databases: Databases, report: VerifyReport) -> dict:
@@ -215,7 +239,8 @@ def _check_uploads(databases: Databases, targets: list[dict], report: VerifyRepo
             "bytes_read": listing.bytes_read, "checked_at": utcnow()}, upsert=True)
         report.checked_uploads += 1
         report.bytes_read += listing.bytes_read
-        report.bytes_stored += int(upload.get("length") or 0)
+        length = upload.get("length")  # other tools write odd values (NaN, text)
+        report.bytes_stored += length if isinstance(length, int) else 0
         checked.append(upload["_id"])
     return checked
 
@@ -273,16 +298,19 @@ def _update_batches(work: Database, batches: list[dict], by_batch: dict, changed
     suffixes, extensions = rules
     rows, writes, written = [], [], []
     stale = [b for b in batches if _is_stale(b, by_batch, changed_keys, rules)]
+    stale_keys = {b["key"] for b in stale}
     listings = batch_images.stored_listings(work, [b["key"] for b in stale])
     for batch in batches:
-        if batch not in stale:
+        if batch["key"] not in stale_keys:
             rows.append({"id": batch["id"], **batch[FIELD]})
             continue
         upload_ids = sorted(by_batch.get(batch["key"], ()), key=str)
         check = batch_result(work, upload_ids, listings.get(batch["key"]), suffixes, extensions)
         summary = {**check.summary(), "uploads": upload_ids, "suffixes": list(suffixes),
                    "extensions": list(extensions), "version": SUMMARY_VERSION,
-                   "checked_at": utcnow()}
+                   "checked_at": utcnow(),
+                   **usable_fields(check.state, check.images, check.missing_count,
+                                   check.latest_readable, batch.get(FIELD), utcnow())}
         rows.append({"id": batch["id"], **summary})
         writes.append(UpdateOne({"id": batch["id"]}, {"$set": {FIELD: summary}}))
         written.append(batch["id"])
@@ -328,13 +356,15 @@ def batch_result(work: Database, upload_ids: list, listing, suffixes,
                           note="; ".join(n["code"].format(**n["params"]) for n in notes) or None,
                           extensions=extensions, other_files=others)
     check.notes = notes
+    check.latest_readable = max((c["uploadDate"] for c in checks.values() if not c.get("reason")
+                                 and isinstance(c.get("uploadDate"), datetime)), default=None)
     return check
 
 
 def _stored_listings(work: Database, upload_ids: list) -> dict:
     docs = find_in(work[CHECKS], "_id", list(upload_ids),
                    {"filename": 1, "names": 1, "reason": 1, "reason_code": 1, "reason_params": 1,
-                    "other_files": 1})
+                    "other_files": 1, "uploadDate": 1})
     return {doc["_id"]: doc for doc in docs}
 
 
@@ -370,5 +400,3 @@ def upload_changes(databases: Databases, batch_id: str) -> list[dict]:
     return [{"filename": check.get("filename"), "uploadDate": check.get("uploadDate"),
              **changes.as_dict()}
             for check, changes in zip(checks, changes_by_upload(checks))]
-
-

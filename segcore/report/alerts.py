@@ -13,6 +13,7 @@ from segcore.core.actors import Actor, authorize_write
 from segcore.core.phrases import N_, Phrase
 from segcore.work.batches import ChangeResult, Edit
 from segcore.report.progress import PROGRESS_PROJECTION, progress_row
+from segcore.work.delivery import CHECK_FIELD
 from segcore.report.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
 from segcore.report.pace_basis import SyncBasis, as_of_sync
 from segcore.sync.sync_runs import last_run
@@ -20,12 +21,13 @@ from segcore.team.team import list_members
 from segcore.core.errors import ValidationError
 
 MOVE_REASON = N_("suggested move: {reason}")
-HAS_MASKS_NOW = N_("it has masks now, so it stays where it is")
+HAS_MASKS_NOW = N_("it has usable masks now, so it stays where it is")
 # Who is late, as the Batches page filters it: a due date passed, at risk of missing it, or
 # held by someone stalled.
 LATE_KINDS = ("overdue", "at_risk", "stalled")
-# A move is applied only while its batch still has no masks: never move delivered work.
-_STILL_OPEN = {"mongo_uploaded": {"$ne": True}}
+# A move is applied only while its batch is still not delivered: never move usable work.
+_STILL_OPEN = {f"{CHECK_FIELD}.usable": {"$ne": True}}
+
 
 
 def pace_rows(db: Database) -> list[dict]:

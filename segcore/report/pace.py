@@ -1,7 +1,8 @@
 """Pace, stalls and due-date risk per person (pure functions: plain dicts in, dataclasses out).
 
-A batch is *delivered* on the day its first mask upload arrived (`training_metrics_info.
-first_upload`, kept by the sync), counted in the office's local time zone. Pace is batches per
+A batch is *delivered* on the day its masks became usable (segcore.delivery: readable and
+complete; an unreadable or incomplete upload is no delivery), counted in the office's local
+time zone. Pace is batches per
 working day (Monday to Friday). Everything here takes the clock and the time zone as arguments,
 so the tests pin them; `segcore.report.alerts` reads the database and calls `analyse`.
 """
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime, timedelta, tzinfo
 
+from segcore.work.delivery import (CHECK_FIELD, CONTENT_FIELD, delivered_at, is_open,
+                                   is_usable_batch)
 from segcore.core.naming import batch_number, person_key
 from segcore.core.phrases import N_, Nn_, Phrase
 from segcore.core.timefmt import parse_date, to_office
@@ -33,8 +36,8 @@ STALLED_FOR = Nn_("stalled: {name} has delivered nothing for {days} day",
 PRIORITY_RANK = {"alta": 0, "media": 1, "baja": 2}  # anything else (legacy, missing) comes after
 PACE_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
                    "training_metrics_info.first_upload": 1,
-                   "training_metrics_info.latest_upload": 1,
-                   "metadata.due_date": 1, "metadata.priority": 1}
+                   "training_metrics_info.latest_upload": 1, CHECK_FIELD: 1, CONTENT_FIELD: 1,
+                   "metadata.due_date": 1, "metadata.priority": 1, "review": 1}
 
 
 @dataclass(frozen=True)
@@ -155,19 +158,17 @@ class Alerts:
 def pace_row(doc: dict) -> dict:
     """A stored batch (possibly legacy) as {id, assignee, open, delivered, due_date, priority}.
 
-    `delivered` is the first upload's datetime; batches synced before that field existed fall
-    back to their latest upload, the best date known until the next full sync.
+    `delivered` is when the batch's masks became usable (segcore.delivery): an upload that is
+    unreadable or incomplete is no delivery.
     """
-    info = doc.get("training_metrics_info") if isinstance(doc.get("training_metrics_info"),
-                                                          dict) else {}
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     assignee = doc.get("assignee")
     assignee = assignee if isinstance(assignee, str) and assignee.strip() else None
-    with_masks = doc.get("mongo_uploaded") is True
-    return {"id": str(doc.get("id", "")), "assignee": assignee, "with_masks": with_masks,
-            "open": bool(assignee) and not with_masks and doc.get("status") != "done",
-            "delivered": (info.get("first_upload") or info.get("latest_upload"))
-            if with_masks else None,
+    usable = is_usable_batch(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD))
+    return {"id": str(doc.get("id", "")), "assignee": assignee, "usable": usable,
+            "with_masks": doc.get("mongo_uploaded") is True,
+            "open": is_open(assignee, usable, doc.get("status")),
+            "delivered": delivered_at(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD)),
             "due_date": parse_due_date(meta.get("due_date")), "priority": meta.get("priority")}
 
 
@@ -310,7 +311,7 @@ def analyse(rows: list[dict], members: list[dict], now: datetime, tz: tzinfo | N
         names.setdefault(key, team[key]["name"] if key in team else row["assignee"])
         if row["open"]:
             queues.setdefault(key, []).append(row)
-        elif row["with_masks"]:
+        elif row["usable"]:
             day = local_day(row["delivered"], tz)
             if day is not None:
                 delivered.setdefault(key, []).append(day)
@@ -379,7 +380,7 @@ def weekly_deliveries(rows: list[dict], names: list[str], today: date,
     counts: dict[tuple[str, date], int] = {}
     display = {person_key(n): n for n in names}
     for row in rows:
-        day = local_day(row["delivered"], tz) if row["with_masks"] and row["assignee"] else None
+        day = local_day(row["delivered"], tz) if row["usable"] and row["assignee"] else None
         if day is None or not first <= day <= today:
             continue
         key = person_key(row["assignee"])

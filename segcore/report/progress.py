@@ -17,9 +17,10 @@ from segcore.work.batches import UNASSIGNED
 from segcore.core.naming import person_key
 from segcore.report.stats import Summary, summary_from_counts
 from segcore.core.timefmt import parse_date
+from segcore.work.delivery import delivered_at, is_usable_batch
 
 PROGRESS_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
-                       "training_metrics_info.latest_upload": 1, "mask_check.state": 1}
+                       "training_metrics_info.latest_upload": 1, "mask_check": 1}
 
 
 def progress_row(doc: dict) -> dict:
@@ -31,6 +32,8 @@ def progress_row(doc: dict) -> dict:
             "assignee": assignee if isinstance(assignee, str) and assignee.strip() else None,
             "status": doc.get("status"),
             "with_masks": doc.get("mongo_uploaded") is True,
+            "usable": is_usable_batch(doc.get("mask_check"), doc.get("mask_content")),
+            "delivered": delivered_at(doc.get("mask_check"), doc.get("mask_content")),
             "masks_complete": _mask_state(doc) == "complete",
             "latest_upload": latest if isinstance(latest, datetime) else parse_date(latest)}
 
@@ -61,7 +64,8 @@ def kpis(rows: list[dict]) -> Summary:
     """Total, assigned, with masks and pending over `rows`."""
     assigned = sum(1 for row in rows if row["assignee"])
     with_masks = sum(1 for row in rows if row["with_masks"])
-    return summary_from_counts(len(rows), assigned, with_masks)
+    delivered = sum(1 for row in rows if row.get("usable"))
+    return summary_from_counts(len(rows), assigned, with_masks, delivered)
 
 
 def per_segmentador(rows: list[dict], team: list[str], include_idle: bool = True) -> list[dict]:
@@ -78,6 +82,8 @@ def per_segmentador(rows: list[dict], team: list[str], include_idle: bool = True
             continue
         person = people.setdefault(name, _person(name, person_key(name) in on_team))
         person["assigned"] += 1
+        person["delivered"] += 1 if row.get("usable") else 0
+        person["open"] += 1 if row.get("open") else 0
         if row["with_masks"]:
             person["with_masks"] += 1
             latest, known = row.get("latest_upload"), person["last_upload"]
@@ -102,13 +108,14 @@ def top_people(people: list[dict], limit: int = 20, search: str = "") -> tuple[l
     if not rest:
         return top, None
     others = {"segmentador": f"{len(rest)} others", "on_team": True, "last_upload": None,
-              **{k: sum(p[k] for p in rest) for k in ("assigned", "with_masks", "without_masks")}}
+              **{k: sum(p[k] for p in rest)
+                 for k in ("assigned", "with_masks", "delivered", "open", "without_masks")}}
     return top, others
 
 
 def _person(name: str, on_team: bool) -> dict:
     return {"segmentador": name, "on_team": on_team, "assigned": 0, "with_masks": 0,
-            "without_masks": 0, "last_upload": None}
+            "delivered": 0, "open": 0, "without_masks": 0, "last_upload": None}
 
 
 def _as_datetime(value: date | datetime) -> datetime:
@@ -141,8 +148,9 @@ def burndown(rows: list[dict], start: date, end: date, today: date,
              window_days: int = 14) -> Burndown:
     """Pending batches per day over [start, end] and a projected finish date.
 
-    A batch counts as done on the day of its latest upload (the only date stored for it); one
-    with masks but no readable date counts as done before `start`. The pace is the number of
+    A batch counts as done on the day its masks became usable (segcore.delivery: an unreadable
+    or incomplete upload is not done); one usable with no readable date counts as done before
+    `start`. The pace is the number of
     batches done in the `window_days` up to `today`; with no recent progress there is no
     projected finish date.
     """
@@ -150,9 +158,9 @@ def burndown(rows: list[dict], start: date, end: date, today: date,
     done_days = Counter()
     undated_done = 0
     for row in rows:
-        if not row["with_masks"]:
+        if not row.get("usable"):
             continue
-        day = _as_date(row.get("latest_upload"))
+        day = _as_date(row.get("delivered"))
         if day is None:
             undated_done += 1
         else:

@@ -116,7 +116,7 @@ def sync_once(databases: Databases, *, full: bool = False, mode: str = "manual",
         if changes is None:
             report.full_reason = reason
             index, listing = _read_everything(databases, report, saved, total, author, lease,
-                                              notify)
+                                              notify, _known_uploads(work, state))
         else:
             index = index if index is not None else _stored_index(work, notify)
             listing = apply_upload_changes(SyncWriter(databases, author, lease, notify), index,
@@ -156,13 +156,25 @@ def _finish_unchanged(work: Database, run_id, report: SyncReport, state: dict,
 
 
 def _read_everything(databases: Databases, report: SyncReport, saved: dict, expected: int,
-                     author: str, lease: Lease, notify: Progress):
-    """Index every upload, then compare every batch with it: (index, batch listing)."""
+                     author: str, lease: Lease, notify: Progress, known: set | None):
+    """Index every upload, then compare every batch with it: (index, batch listing).
+    `known`: the uploads the last run indexed (None on first contact): the others are new."""
     saved["token"] = current_token(databases.masks_files)  # before reading: nothing is missed
     databases.work[META].delete_one({"_id": "sync_ids"})  # what earlier versions compared
     index = _full_index(databases, report, notify, lease, expected)
+    if known is not None:
+        report.changed_upload_ids = list({i for entries in index.values() for i in entries
+                                          if i not in known})
     return index, write_batches(SyncWriter(databases, author, lease, notify), index, report,
                                 saved=saved)
+
+
+def _known_uploads(work: Database, state: dict) -> set | None:
+    """What the last run indexed (uploads beyond it are new and get their receipts), None
+    on first contact."""
+    if not state.get("index_ok"):
+        return None
+    return {i for entries in read_index(work).values() for i in entries}
 
 
 def batch_list_stamp(work: Database) -> dict:

@@ -2,7 +2,7 @@
 
 `apply_upload_changes` applies one group of changed uploads as an incremental sync does: the
 index updated in memory, the batches whose uploads changed re-planned and written in bulk, the
-status moves (MASKS_SET_STATUS), the uploads' read models, the data version the pages poll, the
+new uploads' receipts with the status moves they cause (segcore.intake), the uploads' read models, the data version the pages poll, the
 index parts touched and the sync state with its resume point, saved last. A routine run
 (`segcore.sync.sync.run_sync`) calls it once; the live sync (`segcore.sync.live_sync`) once per group,
 passing the batch listing it keeps between groups. `write_batches` is its second half, which a
@@ -19,14 +19,13 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 
 from segcore.core import data_version
-from segcore.sync import upload_stats
+from segcore.sync import intake, upload_stats
 from segcore.core.connection import Databases
-from segcore.core.history import Change, record
 from segcore.core.phrases import N_, Phrase
 from segcore.core.schema import BATCHES, find_in
 from segcore.sync.sync_index import SyncIndex, append_journal, keys_holding, write_index
 from segcore.sync.sync_lease import Lease
-from segcore.sync.sync_plan import (MASKS_STATUS, StatusMove, apply_changes, batch_key,
+from segcore.sync.sync_plan import (apply_changes, batch_key,
                                find_problems, plan_batch_updates, updated_activity,
                                uploader_activity)
 from segcore.sync.sync_runs import SyncReport
@@ -39,6 +38,7 @@ Progress = Callable[[float, str], None]  # the text is a Phrase: the app words i
 COMPARING = N_("Comparing with the batch list")
 SAVING_INDEX = N_("Saving the sync index")
 UPDATED_OF = N_("Updated {done} of {total} batches")
+CHECKING_NEW = N_("Checking the new uploads")
 _LISTED = {"id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1}
 
 
@@ -76,14 +76,12 @@ class BatchListing:
                               "assignee": doc.get("assignee"), "status": doc.get("status"),
                               "synced": True})
 
-    def written(self, updates: list[tuple], moves: list[StatusMove]) -> None:
+    def written(self, updates: list[tuple]) -> None:
         """Note what a group wrote, so the listing stays what a fresh read would return."""
         written = {doc_id for doc_id, _, _ in updates}
-        status = {m.doc_id: MASKS_STATUS for m in moves}
         for doc in self.docs:
             if doc["_id"] in written:
                 doc["synced"] = True
-            doc["status"] = status.get(doc["_id"], doc["status"])
 
 
 @dataclass(frozen=True)
@@ -142,19 +140,22 @@ def write_batches(writer: SyncWriter, index: SyncIndex, report: SyncReport, *,
                                         writer.notify)
     work = databases.work
     notify(0.7, Phrase(COMPARING))
-    moves: list[StatusMove] | None = [] if databases.settings.masks_set_status else None
+    # Statuses move from the new uploads' receipts (segcore.sync.intake), not their arrival.
     if listing is not None:
         updates = plan_batch_updates(_sync_fields(work, listing.wanted(touched or set())),
-                                     index, moves)
+                                     index)
     else:
         listing = BatchListing()
-        updates = plan_batch_updates(listing.stream(work), index, moves)
-    report.status_moves = _move_statuses(work, moves or [], author)
+        updates = plan_batch_updates(listing.stream(work), index)
     _write_updates(work, listing, updates, notify, lease)
     report.batches_updated = len(updates)
+    # After the sync fields (the pages show the masks at once), before the resume point (a
+    # crash makes the receipts again).
+    notify(0.9, Phrase(CHECKING_NEW))
+    report.status_moves = _receipts(databases, index, listing, report, author, writer.journal)
     # The read models count uploads under their batch's status after the moves, as a rebuild
     # from a fresh listing would: a moved batch's later uploads are then subtracted right.
-    listing.written(updates, moves or [])
+    listing.written(updates)
     models_group = _keep_read_models(work, index, listing, moved, report,
                                      databases.settings.zone)
     notify(0.95, Phrase(SAVING_INDEX))
@@ -171,6 +172,26 @@ def write_batches(writer: SyncWriter, index: SyncIndex, report: SyncReport, *,
         state["last_full_at"] = report.started_at
     SyncState(work).save(state)
     return listing
+
+
+def _receipts(databases: Databases, index: SyncIndex, listing: BatchListing,
+              report: SyncReport, author: str, live: bool) -> int:
+    """Receipts for the uploads this run saw new (on first contact: the newest without one,
+    see intake.backlog), and the status moves they cause, noted in `listing`; returns how many
+    batches moved."""
+    ids = report.changed_upload_ids
+    if ids is None:
+        ids = intake.backlog(databases.work, index)
+    if not ids:
+        return 0
+    by_key = {batch_key(d): d for d in listing.docs if batch_key(d)}
+    who = "sync" if author == "sync" else f"sync (started by {author})"
+    moves = intake.make_receipts(databases, ids, lambda key: index.get(key, {}), by_key,
+                                 made_by="live sync" if live else "sync", author=who)
+    status = {m.doc_id: m.new for m in moves}
+    for doc in listing.docs:
+        doc["status"] = status.get(doc["_id"], doc["status"])
+    return len(moves)
 
 
 def follow_edits(databases: Databases, index: SyncIndex, listing: BatchListing,
@@ -250,30 +271,6 @@ def _keep_read_models(work: Database, index: SyncIndex, listing: BatchListing, m
     else:
         upload_stats.rebuild(work, index, owners, report.started_at, zone, group)
     return group
-
-
-def _move_statuses(work: Database, moves: list[StatusMove], author: str) -> int:
-    """Move the status of batches whose masks just arrived (MASKS_SET_STATUS); returns how many.
-
-    Runs before the sync fields are written: a run killed in between still moves them next
-    time (their masks still "arrive"). The history is written first, so a crash can repeat an
-    entry but never lose one; each move is a compare-and-set on the status the plan saw, so a
-    coordinator's edit made meanwhile wins.
-    """
-    if not moves:
-        return 0
-    who = "sync" if author == "sync" else f"sync (started by {author})"
-    record(work, [Change("batch", m.batch_id, "status", m.old, MASKS_STATUS, who)
-                  for m in moves])
-    moved = 0
-    for start in range(0, len(moves), WRITE_CHUNK):
-        result = work[BATCHES].bulk_write(
-            [UpdateOne({"_id": m.doc_id, "status": m.old}, {"$set": {"status": MASKS_STATUS}})
-             for m in moves[start:start + WRITE_CHUNK]], ordered=False)
-        moved += result.modified_count
-    if moved:
-        data_version.bump_batches(work, [m.batch_id for m in moves], by_sync=True)
-    return moved
 
 
 def _sync_fields(work: Database, doc_ids: list) -> list[dict]:

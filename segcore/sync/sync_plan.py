@@ -17,20 +17,6 @@ from segcore.uploads.upload_changes import Changes
 from segcore.uploads.uploads import Upload, upload_from_document
 
 FILES_KEPT = 5  # file names kept in `training_metrics_info.files`, as the old dashboard did
-# MASKS_SET_STATUS: when masks arrive on a batch with one of these statuses, the sync moves it
-# to MASKS_STATUS. review, done and legacy values ("S") are never touched, nor is a batch that
-# already had masks (a coordinator who sets it back to in_progress is not overruled).
-MOVABLE_STATUSES = ("pending", "in_progress")
-MASKS_STATUS = "review"
-
-
-@dataclass(frozen=True)
-class StatusMove:
-    """A batch whose masks just arrived: its status goes from `old` to MASKS_STATUS."""
-
-    doc_id: object
-    batch_id: str
-    old: str
 
 
 def batch_key(batch: dict) -> str | None:
@@ -70,21 +56,14 @@ def desired_info(entries) -> dict:
             "uploaders": sorted(uploaders.values(), key=person_key)}
 
 
-def plan_batch_updates(batches: list[dict], index: dict[str, dict],
-                       moves: list[StatusMove] | None = None) -> list[tuple]:
+def plan_batch_updates(batches: list[dict], index: dict[str, dict]) -> list[tuple]:
     """(document _id, $set, $unset) for each batch whose sync fields differ from the uploads.
-
-    With a `moves` list (MASKS_SET_STATUS on), the status moves of batches whose masks arrive
-    now are appended to it.
-    """
+    Statuses move from the uploads' receipts (segcore.intake), not here."""
     updates = []
     for doc in batches:
         key = batch_key(doc)
         entries = index.get(key, {}).values() if key else ()
         if entries:
-            if moves is not None and doc.get("mongo_uploaded") is not True and \
-                    doc.get("status") in MOVABLE_STATUSES:
-                moves.append(StatusMove(doc["_id"], str(doc.get("id")), doc["status"]))
             wanted = {"mongo_uploaded": True, "training_metrics_info": desired_info(entries)}
             if doc.get("mongo_uploaded") is not True or doc.get("training_metrics_info") != \
                     wanted["training_metrics_info"]:

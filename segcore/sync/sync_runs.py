@@ -49,8 +49,9 @@ class SyncReport:
     unmatched_uploads: list[Finding] = field(default_factory=list)
     mismatched_uploads: list[Finding] = field(default_factory=list)
     unusable_uploads: list[Finding] = field(default_factory=list)
-    # Uploads added or rewritten since the last run (for `sync --verify`); None after a full
-    # read, which cannot tell. Not recorded with the run.
+    # Uploads added or rewritten since the last run (for `sync --verify` and the receipts);
+    # after a full read, those the last run's index did not hold; None on first contact.
+    # Not recorded with the run.
     changed_upload_ids: list | None = field(default=None, repr=False)
     # Entries of the index keys a group changed (a journal write's size; not recorded).
     entries_changed: int = field(default=0, repr=False)

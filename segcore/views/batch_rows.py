@@ -21,6 +21,7 @@ from segcore.work.batches import (MASK_STATES, SORTS, TABLE_PROJECTION, UNASSIGN
                              BatchPage, BatchQuery)
 from segcore.core.data_version import changed_batches, read_versions
 from segcore.core.errors import ValidationError
+from segcore.work.delivery import delivered_at, is_open, is_usable_batch
 from segcore.report.pace import PACE_PROJECTION, parse_due_date
 from segcore.report.progress import PROGRESS_PROJECTION
 from segcore.core.schema import BATCHES, find_in
@@ -34,8 +35,9 @@ def batch_row(doc: dict) -> dict:
     """A stored batch as a row: the progress and pace fields (one read serves the dashboard's
     figures and its Attention panel) plus what the table sorts and filters on.
 
-    The same row as `{**progress_row(doc), **pace_row(doc)}` plus `number`, `folder_missing`
-    and `mask_state`, built in one pass: a cold page builds 50,000 of them.
+    The same row as `{**progress_row(doc), **pace_row(doc)}` plus `number`, `folder_missing`,
+    `mask_state` and the review figures, built in one pass: a cold page builds 50,000 of them.
+    `delivered` is when the batch became usable (segcore.delivery), `uploaded` its first upload.
     """
     get = doc.get
     info = get("training_metrics_info")
@@ -48,6 +50,8 @@ def batch_row(doc: dict) -> dict:
     mask_state = check.get("state") if isinstance(check, dict) else None
     content = get("mask_content")
     problems = content.get("problems") if isinstance(content, dict) else None
+    usable = is_usable_batch(check, content)
+    review = get("review") if isinstance(get("review"), dict) else {}
     assignee = get("assignee")
     if not (isinstance(assignee, str) and assignee.strip()):
         assignee = None
@@ -58,8 +62,12 @@ def batch_row(doc: dict) -> dict:
     return {"id": str(get("id", "")), "assignee": assignee, "status": status,
             "with_masks": with_masks, "masks_complete": mask_state == "complete",
             "latest_upload": latest if isinstance(latest, datetime) else parse_date(latest),
-            "open": assignee is not None and not with_masks and status != "done",
-            "delivered": (info.get("first_upload") or latest) if with_masks else None,
+            "open": is_open(assignee, usable, status), "usable": usable,
+            "delivered": delivered_at(check, content) if usable else None,
+            "uploaded": (info.get("first_upload") or latest) if with_masks else None,
+            "sent_back": review.get("sent_back") or 0,
+            "accepted": isinstance(review.get("accepted_at"), datetime) and status == "done",
+            "hours_to_accept": review.get("hours_to_accept"),
             "due_date": parse_due_date(meta.get("due_date")), "priority": meta.get("priority"),
             "number": number if isinstance(number, int) and not isinstance(number, bool)
             else None,

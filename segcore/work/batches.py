@@ -11,6 +11,7 @@ from pymongo.errors import OperationFailure
 
 from segcore.core import data_version
 from segcore.core.naming import batch_number
+from segcore.work.delivery import OPEN_FILTER, REWORK, UNASSIGNED_WORK
 from segcore.core.schema import BATCHES, META, find_in
 from segcore.core.errors import N_, ValidationError
 from segcore.core.naming import person_key
@@ -18,7 +19,7 @@ from segcore.core.phrases import Phrase
 from segcore.core.timefmt import date_string
 
 COLLECTION = BATCHES
-STATUSES = ("pending", "in_progress", "review", "done")
+STATUSES = ("pending", "in_progress", REWORK, "review", "done")
 PRIORITIES = ("alta", "media", "baja")
 UNASSIGNED = "(unassigned)"
 MASK_STATES = ("complete", "incomplete", "extra", "unreadable", "unknown")  # see mask_matching
@@ -193,17 +194,15 @@ def get_value(doc: dict, field_name: str) -> object:
 
 
 def open_batch_ids(db: Database, assignee: str) -> list[str]:
-    """Batches assigned to `assignee` that have no masks yet and are not done."""
-    cursor = db[COLLECTION].find({"assignee": assignee, "mongo_uploaded": {"$ne": True},
-                                  "status": {"$ne": "done"}}, {"_id": 0, "id": 1})
+    """The open batches (segcore.delivery) assigned to `assignee`."""
+    cursor = db[COLLECTION].find({**OPEN_FILTER, "assignee": assignee}, {"_id": 0, "id": 1})
     return [doc["id"] for doc in cursor]
 
 
 def next_pending_ids(db: Database, count: int) -> list[str]:
-    """The first `count` unassigned batches without masks, in batch order."""
-    cursor = (db[COLLECTION].find({"assignee": {"$in": [None, ""]},
-                                   "mongo_uploaded": {"$ne": True}, "status": {"$ne": "done"},
-                                   "folder_missing": {"$ne": True}}, {"_id": 0, "id": 1})
+    """The first `count` unassigned batches not delivered (segcore.delivery), in batch order."""
+    cursor = (db[COLLECTION].find({**UNASSIGNED_WORK, "folder_missing": {"$ne": True}},
+                                  {"_id": 0, "id": 1})
               .sort([("number", ASCENDING), ("id", ASCENDING)]).limit(max(0, int(count))))
     return [doc["id"] for doc in cursor]
 
@@ -225,17 +224,15 @@ def stored_values(db: Database, field_name: str) -> list[str]:
 
 
 def unassigned_missing_folder(db: Database) -> int:
-    """Unassigned batches without masks that bulk assignment skips because their folder is missing."""
-    return db[COLLECTION].count_documents({"assignee": {"$in": [None, ""]},
-                                           "mongo_uploaded": {"$ne": True},
-                                           "status": {"$ne": "done"}, "folder_missing": True})
+    """Unassigned batches not delivered that bulk assignment skips because their folder is
+    missing."""
+    return db[COLLECTION].count_documents({**UNASSIGNED_WORK, "folder_missing": True})
 
 
 def open_workloads(db: Database, names: list[str]) -> dict[str, int]:
-    """How many open batches each of `names` holds (0 for someone with none)."""
+    """How many open batches (segcore.delivery) each of `names` holds (0 for none)."""
     counts = {name: 0 for name in names}
-    pipeline = [{"$match": {"assignee": {"$nin": [None, ""]}, "mongo_uploaded": {"$ne": True},
-                            "status": {"$ne": "done"}}},
+    pipeline = [{"$match": OPEN_FILTER},
                 {"$group": {"_id": "$assignee", "n": {"$sum": 1}}}]
     for row in db[COLLECTION].aggregate(pipeline):
         if row["_id"] in counts:

@@ -16,6 +16,7 @@ SPANISH = {
     "batches": ("Lotes", "Segmentador"),           # the first filter
     "team": ("Equipo", "Agregar un segmentador"),  # the add form
     "moves": ("Movimientos sugeridos", None),
+    "receipts": ("Comprobantes", "Subido por"),   # the first filter
     "sync": ("Sincronización", "Ejecuciones"),     # the runs table
     "settings": ("Configuración", "Configuración efectiva"),
 }
@@ -62,7 +63,7 @@ def test_dashboard_numbers_and_stored_values_in_spanish(spanish, spanish_outside
     at = page("dashboard").run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Lotes"] == "60"
-    assert metrics["% con máscaras"].endswith("%")
+    assert metrics["% entregado"].endswith("%")
     assert metrics["Última sincronización"].startswith("hace")
     # The status filter shows the stored values labelled in Spanish; its value stays stored.
     status = at.selectbox(key="dash_status")

@@ -130,8 +130,9 @@ def seed_legacy(db):
     team.add_member(db, "Pedro", author="test")
     db.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Roberto", "status": "S"}})
     db.batches.update_one({"id": "batch_2"}, {"$set": {"assignee": "Pedro",
-                                                       "mongo_uploaded": True}})
-    handover.remove_member(db, "Pedro", author="test")  # batch_2 has masks: it stays his
+                                                       "mongo_uploaded": True,
+                                                       "mask_check.usable": True}})
+    handover.remove_member(db, "Pedro", author="test")  # batch_2 is delivered: it stays his
 
 
 def test_former_and_legacy_assignees_show_their_names_marked(app_env):

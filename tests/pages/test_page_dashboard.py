@@ -23,13 +23,16 @@ def test_kpis_and_the_four_charts(demo_dbs):
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Batches"] == "60" and metrics["Assigned"] == "45"
-    assert int(metrics["With masks"]) > 0
+    assert int(metrics["Uploaded"]) > 0
     assert metrics["Last sync"].endswith("ago")
     charts = {figure(c)["layout"]["title"]["text"]: figure(c) for c in at.get("plotly_chart")}
-    assert set(charts) == {"With masks vs without", "Per segmentador", "Uploads per day",
-                           "Burn-down of batches without masks", "Deliveries per week"}
-    pie = charts["With masks vs without"]["data"][0]
-    assert pie["values"] == [int(metrics["With masks"]), int(metrics["Without masks"])]
+    assert set(charts) == {"Delivered vs uploaded vs without masks", "Per segmentador",
+                           "Uploads per day", "Burn-down of batches not delivered (usable masks)",
+                           "Deliveries per week"}
+    pie = charts["Delivered vs uploaded vs without masks"]["data"][0]
+    assert pie["values"] == [int(metrics["Delivered, usable"]),
+                             int(metrics["Uploaded"]) - int(metrics["Delivered, usable"]),
+                             int(metrics["Without masks"])]
     people = charts["Per segmentador"]["data"][0]["y"]  # horizontal bars: names on the y axis
     assert "Roberto (not on team)" in people and "Ceci" in people
     assert sum(charts["Uploads per day"]["data"][0]["y"]) > 0
@@ -66,8 +69,8 @@ def test_no_figure_is_called_done_or_pending(demo_dbs):
     batch is done read as a contradiction."""
     at = page("dashboard").run()
     labels = [m.label for m in at.metric]
-    assert labels == ["Batches", "Assigned", "With masks", "Masks complete", "Without masks",
-                      "% with masks", "Last sync"]
+    assert labels == ["Batches", "Assigned", "Uploaded", "Delivered, usable", "Without masks",
+                      "% delivered", "Last sync"]
     assert not any("pending" in c.value.split("**")[0] for c in at.caption)
 
 

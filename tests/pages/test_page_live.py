@@ -33,12 +33,12 @@ def upload_and_sync(dbs, filename):
 def test_the_dashboard_shows_new_masks_without_a_reload(app_env):
     seed(app_env)
     at = page("dashboard").run()
-    assert {m.label: m.value for m in at.metric}["With masks"] == "0"
+    assert {m.label: m.value for m in at.metric}["Uploaded"] == "0"
     at.run()  # nothing new: the figures stay as they were
     upload_and_sync(app_env, "batch_2.zip")
     at.run()  # what the fragment's timer triggers: it sees the data version moved
     assert not at.exception
-    assert {m.label: m.value for m in at.metric}["With masks"] == "1"
+    assert {m.label: m.value for m in at.metric}["Uploaded"] == "1"
 
 
 def test_the_batch_table_keeps_unsaved_edits_when_masks_arrive(app_env):
@@ -58,7 +58,8 @@ def test_the_batch_table_keeps_unsaved_edits_when_masks_arrive(app_env):
     assert at.button(key="save_batches").label == "Save changes (1 batch)"
     at.button(key="save_batches").click().run()  # saving refreshes the table
     saved = app_env.work.batches.find_one({"id": "batch_1"})
-    assert (saved["metadata"]["priority"], saved["status"]) == ("alta", "review")  # moved by sync
+    assert (saved["metadata"]["priority"], saved["status"]) == ("alta", "rework")  # moved by sync:
+    # its one-byte upload is unreadable
 
 
 def test_the_batch_table_reloads_when_nothing_is_being_edited(app_env):

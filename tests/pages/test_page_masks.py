@@ -57,7 +57,7 @@ def test_dashboard_shows_complete_next_to_with_masks(app_env, upload, tmp_path):
     at = page("dashboard").run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert (metrics["With masks"], metrics["Masks complete"]) == ("2", "1")
+    assert (metrics["Uploaded"], metrics["Delivered, usable"]) == ("2", "1")
 
 
 def test_a_batchs_details_word_reasons_in_the_readers_language(app_env, upload, tmp_path,

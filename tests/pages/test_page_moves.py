@@ -43,13 +43,14 @@ def test_a_batch_changed_meanwhile_is_reported_not_overwritten(app_env):
     seed_pace(db)
     at = tick(page("moves").run(), db, "batch_1", "batch_5")
     db.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Cai"}})
-    db.batches.update_one({"id": "batch_5"}, {"$set": {"mongo_uploaded": True}})
+    db.batches.update_one({"id": "batch_5"}, {"$set": {"mongo_uploaded": True,
+                                                       "mask_check.usable": True}})
     at.button(key="apply_moves").click().run()
     assert not at.exception, at.exception
     assert [s.value for s in at.success] == ["0 batches moved."]
     warnings = [w.value for w in at.warning]
     assert any(w.startswith("Not moved, changed meanwhile: batch_1") for w in warnings)
-    assert "Not moved: batch_5: it has masks now, so it stays where it is" in warnings
+    assert "Not moved: batch_5: it has usable masks now, so it stays where it is" in warnings
     assert db.batches.find_one({"id": "batch_1"})["assignee"] == "Cai"
     assert db.batches.find_one({"id": "batch_5"})["assignee"] == "Cai"
 

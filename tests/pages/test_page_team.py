@@ -175,17 +175,19 @@ def test_people_not_on_the_team_who_hold_batches_are_listed_and_can_be_handed_ov
         {"id": "batch_1", "number": 1, "assignee": "Roberto", "status": "pending"},
         {"id": "batch_2", "number": 2, "assignee": "Roberto", "status": "S"},
         {"id": "batch_3", "number": 3, "assignee": "Roberto", "status": "pending",
+         "mongo_uploaded": True, "mask_check": {"state": "complete", "usable": True}},
+        {"id": "batch_4", "number": 4, "assignee": "Roberto", "status": "done",
          "mongo_uploaded": True}])
     at = page("team").run()
     assert not at.exception
     listed = at.dataframe[1].value.to_dict("records")
-    assert listed == [{"Name": "Roberto", "Assigned": 3, "With masks": 1,
-                       "Open (no masks yet)": 2}]
+    assert listed == [{"Name": "Roberto", "Assigned": 4, "With masks": 2,
+                       "Open (no usable masks yet)": 2}]
     at.selectbox(key="move_to").select("Ceci")
     at.button(key="move_former").click().run()
     assert not at.exception
     assert any("2 open batches of Roberto moved to Ceci" in s.value for s in at.success)
     assert sorted(d["id"] for d in db.batches.find({"assignee": "Ceci"})) == ["batch_1",
                                                                              "batch_2"]
-    assert db.batches.find_one({"id": "batch_3"})["assignee"] == "Roberto"  # has its masks
+    assert db.batches.find_one({"id": "batch_3"})["assignee"] == "Roberto"  # delivered, usable
     assert db.history.count_documents({"kind": "batch", "field": "assignee"}) == 2

@@ -36,11 +36,12 @@ def test_a_batch_changed_meanwhile_is_reported_not_overwritten(db):
     seed_pace(db)
     moves = alerts.current_alerts(db).moves
     db.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Cai"}})  # another coordinator
-    db.batches.update_one({"id": "batch_5"}, {"$set": {"mongo_uploaded": True}})  # masks arrived
+    db.batches.update_one({"id": "batch_5"}, {"$set": {"mongo_uploaded": True,  # delivered
+                                                       "mask_check.usable": True}})
     result = alerts.apply_moves(db, moves, "coord")
     assert result.updated == ["batch_7"]
     assert [(c.batch_id, c.actual) for c in result.conflicts] == [("batch_1", "Cai")]
-    assert result.failed == {"batch_5": "it has masks now, so it stays where it is"}
+    assert result.failed == {"batch_5": "it has usable masks now, so it stays where it is"}
     assert db.batches.find_one({"id": "batch_1"})["assignee"] == "Cai"
     assert db.batches.find_one({"id": "batch_5"})["assignee"] == "Cai"
     assert list_history(db, key="batch_1") == [] and list_history(db, key="batch_5") == []

@@ -18,8 +18,10 @@ def batch(batch_id, assignee, delivered=None, due=None, priority=None, status="p
     """A stored batch document; `delivered` a datetime (first upload) means it has masks."""
     doc = {"id": batch_id, "assignee": assignee, "status": status,
            "mongo_uploaded": delivered is not None, "metadata": {}}
-    if delivered is not None:
+    if delivered is not None:  # delivered means usable (segcore.delivery)
         doc["training_metrics_info"] = {"first_upload": delivered, "latest_upload": delivered}
+        doc["mask_check"] = {"state": "complete", "images": 3, "missing_count": 0,
+                             "usable": True, "usable_since": delivered}
     if due is not None:
         doc["metadata"]["due_date"] = due
     if priority is not None:
@@ -100,7 +102,14 @@ def test_deliveries_fall_on_the_offices_local_day(moment, tz, expected):
     ({"id": "batch_1", "assignee": "Flor", "status": "done"}, {"open": False}),
     ({"id": "batch_1", "assignee": "Flor", "mongo_uploaded": True,
       "training_metrics_info": {"latest_upload": datetime(2025, 10, 1)}},
-     {"open": False, "delivered": datetime(2025, 10, 1)}),  # synced before first_upload existed
+     {"open": True, "delivered": None}),  # uploaded, never checked: not delivered
+    ({"id": "batch_1", "assignee": "Flor", "mongo_uploaded": True,
+      "mask_check": {"state": "unreadable", "usable": False, "images": 4}},
+     {"open": True, "delivered": None, "usable": False}),  # a corrupt upload
+    ({"id": "batch_1", "assignee": "Flor", "mongo_uploaded": True,
+      "mask_check": {"state": "complete", "usable": True, "images": 4, "missing_count": 0,
+                     "usable_since": datetime(2025, 10, 1)}},
+     {"open": False, "delivered": datetime(2025, 10, 1)}),
     ({"id": "batch_1", "assignee": "Flor", "mongo_uploaded": "S"}, {"open": True,
                                                                     "with_masks": False}),
 ])

@@ -10,7 +10,9 @@ NOW = datetime(2025, 10, 15, 15, 0)
 
 def test_a_finished_project_reports_nothing_to_do():
     rows = [pace_row({"id": "batch_1", "assignee": "Ana", "mongo_uploaded": True,
-                      "training_metrics_info": {"first_upload": datetime(2025, 10, 14)}})]
+                      "training_metrics_info": {"first_upload": datetime(2025, 10, 14)},
+                      "mask_check": {"state": "complete", "usable": True,
+                                     "usable_since": datetime(2025, 10, 14)}})]
     alerts = analyse(rows, [{"name": "Ana", "created_at": "2025-01-07 12:00:00"}], NOW,
                      tz=timezone.utc, options=PaceOptions())
     report = weekly_report(rows, alerts)

@@ -13,9 +13,12 @@ TODAY = date(2025, 10, 20)
 
 
 def row(batch_id, assignee=None, status="pending", with_masks=False, latest=None,
-        complete=False):
+        complete=False, usable=None):
+    """A progress row; with masks means delivered, usable, on `latest`, unless `usable` says."""
+    usable = with_masks if usable is None else usable
     return {"id": batch_id, "assignee": assignee, "status": status, "with_masks": with_masks,
-            "masks_complete": complete, "latest_upload": latest}
+            "masks_complete": complete, "latest_upload": latest, "usable": usable,
+            "delivered": latest if usable else None}
 
 
 ROWS = [row("batch_1", "Flor", with_masks=True, latest=datetime(2025, 10, 18, 9)),
@@ -32,7 +35,8 @@ ROWS = [row("batch_1", "Flor", with_masks=True, latest=datetime(2025, 10, 18, 9)
      row("batch_2", status="S")),
     ({"id": "batch_3", "assignee": "Flor", "mongo_uploaded": True,
       "training_metrics_info": {"latest_upload": "2025-10-01 10:00:00"}},
-     row("batch_3", "Flor", status=None, with_masks=True, latest=date(2025, 10, 1))),
+     row("batch_3", "Flor", status=None, with_masks=True, latest=date(2025, 10, 1),
+         usable=False)),
     ({"id": "batch_4", "training_metrics_info": "legacy text"}, row("batch_4", status=None)),
     ({"id": "batch_5", "mask_check": {"state": "complete"}},
      row("batch_5", status=None, complete=True)),
@@ -64,7 +68,7 @@ def test_per_segmentador_lists_idle_members_and_flags_former_ones():
                                                                           "Ceci"])}
     assert list(people) == ["Ceci", "Flor", "Maggie", "Roberto"]
     assert people["Flor"] == {"segmentador": "Flor", "on_team": True, "assigned": 2,
-                              "with_masks": 1, "without_masks": 1,
+                              "with_masks": 1, "delivered": 1, "open": 0, "without_masks": 1,
                               "last_upload": datetime(2025, 10, 18, 9)}
     assert people["Ceci"]["assigned"] == 0 and people["Ceci"]["last_upload"] is None
     assert people["Roberto"]["on_team"] is False

@@ -110,17 +110,17 @@ def test_a_live_group_does_what_an_incremental_sync_does(dbs, cli_env, tmp_path)
     resume point: the same function applies a live group and a routine run."""
     dbs.work.batches.insert_many([{"id": f"batch_{n}", "assignee": "Flor", "status": "pending"}
                                   for n in range(1, 4)])
-    put(dbs, "batch_1.zip")
+    put(dbs, "batch_1.zip")  # one byte: unreadable, so the batches move to rework
     with watcher(cli_env, tmp_path / "live.log"):
-        assert dbs.work.batches.find_one({"id": "batch_1"})["status"] == "review"
+        assert dbs.work.batches.find_one({"id": "batch_1"})["status"] == "rework"
         before = synced(dbs)
         put(dbs, "batch_2.zip", uploaded_by="pedro")
-        wait_for(lambda: dbs.work.batches.find_one({"id": "batch_2"})["status"] == "review", 10,
-                 "batch_2 moving to review")
+        wait_for(lambda: dbs.work.batches.find_one({"id": "batch_2"})["status"] == "rework", 10,
+                 "batch_2 moving to rework")
         wait_for(lambda: "pedro" in uploader_activity_of(dbs.work), 5, "pedro's activity")
     assert synced(dbs) > before
     assert dbs.work.history.count_documents({"key": "batch_2", "field": "status",
-                                             "new": "review"}) == 1
+                                             "new": "rework"}) == 1
     newest, _ = upload_stats.read_recent(dbs.work, 5)
     assert [u["filename"] for u in newest][:2] == ["batch_2.zip", "batch_1.zip"]
     assert uploader_activity_of(dbs.work)["pedro"]["files"] == 1
@@ -231,8 +231,9 @@ def test_a_burst_of_a_thousand_uploads_is_applied_in_bulk(lab, cli_env, tmp_path
                  and lab.work.batches.find_one({"id": "batch_200"}).get(
                      "training_metrics_info", {}).get("file_count") == 5, 30, "the burst")
         elapsed = time.monotonic() - started
-        # The group's index keys went to the journal; the first idle wait folds it.
-        wait_for(lambda: "journaled index changes into" in log.read_text(), 15, "the fold")
+        # The group's index keys went to the journal; the first idle wait folds it, once the
+        # group has listed its 1,000 uploads for their receipts.
+        wait_for(lambda: "journaled index changes into" in log.read_text(), 120, "the fold")
         assert lab.work.sync_index.count_documents({"_id": {"$regex": "^j"}}) == 0
     live = lab.work.sync_runs.find_one({"mode": "live", "groups": {"$exists": True}})
     assert live["new_files"] == 1000 and live["groups"] <= 3 and live["bulk_writes"] <= 3

@@ -1,5 +1,6 @@
 """What the sync does besides the sync fields: the status of batches whose masks arrive
-(MASKS_SET_STATUS) and who uploaded last (for the Team page)."""
+(MASKS_SET_STATUS) and who uploaded last (for the Team page). The uploads here hold one byte
+named .zip: unreadable, so they move batches to rework (test_receipts.py has real archives)."""
 
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -11,8 +12,8 @@ from segcore.core.connection import open_databases
 from segcore.core.history import list_history
 from segcore.sync.sync import run_sync, uploader_activity_of
 from segcore.sync.sync_index import IndexEntry
-from segcore.sync.sync_plan import (StatusMove, plan_batch_updates, updated_activity,
-                               uploader_activity)
+from segcore.sync.sync_plan import updated_activity, uploader_activity
+from segcore.work.delivery import status_after_upload
 
 T0 = datetime(2025, 10, 1, 10, 30)
 
@@ -42,15 +43,16 @@ def statuses(dbs):
     return {d["id"]: d.get("status") for d in dbs.work.batches.find()}
 
 
-def test_masks_arriving_move_pending_and_in_progress_to_review_only(lab):
+def test_unreadable_masks_arriving_move_pending_and_in_progress_to_rework_only(lab):
     report = run_sync(lab, author="Coord")
-    assert statuses(lab) == {"batch_1": "review", "batch_2": "review", "batch_3": "done",
+    assert statuses(lab) == {"batch_1": "rework", "batch_2": "rework", "batch_3": "done",
                              "batch_4": "S", "batch_5": None, "batch_6": "pending"}
     assert report.status_moves == 2
     moved = list_history(lab.work, kind="batch")
     assert sorted((h["key"], h["old"], h["new"]) for h in moved) == \
-        [("batch_1", "pending", "review"), ("batch_2", "in_progress", "review")]
+        [("batch_1", "pending", "rework"), ("batch_2", "in_progress", "rework")]
     assert {h["author"] for h in moved} == {"sync (started by Coord)"}
+    assert all(h["reason"].startswith("unreadable: ") for h in moved)
 
 
 def test_a_batch_set_back_to_in_progress_is_not_moved_again(lab):
@@ -65,7 +67,7 @@ def test_masks_arriving_incrementally_move_the_status(lab):
     put(lab, "masks_batch_6.zip", "ceci", T0 + timedelta(days=1))
     report = run_sync(lab)
     assert not report.full and report.status_moves == 1
-    assert statuses(lab)["batch_6"] == "review"
+    assert statuses(lab)["batch_6"] == "rework"
     assert list_history(lab.work, key="batch_6")[0]["author"] == "sync"
 
 
@@ -75,14 +77,20 @@ def test_the_setting_off_leaves_every_status(lab, settings, client):
     assert statuses(lab)["batch_1"] == "pending" and not list_history(lab.work, kind="batch")
 
 
-def test_plan_lists_moves_only_when_masks_arrive():
-    entry = IndexEntry(1, "masks_batch_1.zip", "flor", T0, 10)
-    index = {"batch_1": {1: entry}, "batch_2": {1: entry}}
-    docs = [{"_id": "a", "id": "batch_1", "status": "pending"},
-            {"_id": "b", "id": "batch_2", "status": "pending", "mongo_uploaded": True}]
-    moves = []
-    plan_batch_updates(docs, index, moves)
-    assert moves == [StatusMove("a", "batch_1", "pending")]
+@pytest.mark.parametrize("status, usable, readable, problem, expected", [
+    ("pending", True, True, None, ("review", None)),
+    ("in_progress", False, False, "unreadable: x", ("rework", "unreadable: x")),
+    ("pending", False, True, "incomplete: 3 of 9", ("rework", "incomplete: 3 of 9")),
+    ("pending", False, True, None, ("review", None)),  # images unknown: a person looks
+    ("rework", True, True, None, ("review", None)),
+    ("rework", False, True, "incomplete: 1 of 9", None),
+    ("review", False, False, "unreadable: x", None),
+    ("done", True, True, None, None),
+    ("S", True, True, None, None),
+    (None, True, True, None, None),
+])
+def test_status_after_an_upload(status, usable, readable, problem, expected):
+    assert status_after_upload(status, usable, readable, problem) == expected
 
 
 def test_uploader_activity_counts_each_upload_once_and_keeps_the_newest():

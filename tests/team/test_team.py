@@ -95,7 +95,8 @@ def test_remove_with_open_batches_needs_a_choice(db):
     team.add_member(db, "Flor")
     team.add_member(db, "Ceci")
     _batches(db, [{"id": "batch_1", "assignee": "Flor", "status": "pending"},
-                  {"id": "batch_2", "assignee": "Flor", "mongo_uploaded": True},
+                  {"id": "batch_2", "assignee": "Flor", "mongo_uploaded": True,
+                   "mask_check": {"state": "complete", "usable": True}},
                   {"id": "batch_3", "assignee": "Ceci"}])
     with pytest.raises(ValidationError) as exc:
         handover.remove_member(db, "Flor")

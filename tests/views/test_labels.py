@@ -53,7 +53,8 @@ def test_cli_status_names_figures_for_masks_and_keeps_its_json_keys(run_cli, db)
                             {"id": "batch_2", "status": "pending"}])
     text = run_cli("status").stdout
     assert "done" not in text and "pending" not in text
-    assert "with masks 1 (50.0%)" in text and "without masks 1" in text
+    assert "uploaded 1 (50.0%)" in text and "without masks 1" in text
+    assert "delivered, usable 0 (0.0%)" in text  # uploaded, never checked: not delivered
     figures = json.loads(run_cli("status", "--json").stdout)
     assert figures["percent_done"] == figures["percent_with_masks"] == 50.0
     assert figures["pending"] == figures["without_masks"] == 1

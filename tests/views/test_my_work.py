@@ -29,11 +29,15 @@ def lab(db):
          "mask_check": {"state": "incomplete", "images": 3, "matched": 1, "missing_count": 2,
                         "missing": ["img_2.png", "img_3.png"], "unreadable": []}},
         {"id": "batch_3", "assignee": "Flor", "status": "done", "mongo_uploaded": True,
-         "training_metrics_info": {"first_upload": datetime(2025, 10, 16, 9), "file_count": 1}},
+         "training_metrics_info": {"first_upload": datetime(2025, 10, 16, 9), "file_count": 1},
+         "mask_check": {"state": "complete", "usable": True,  # delivered, usable
+                        "usable_since": datetime(2025, 10, 16, 9)}},
         {"id": "batch_4", "assignee": "Ceci", "status": "pending",
          "metadata": {"due_date": "2025-10-19"}},
         {"id": "batch_5", "assignee": "Ceci", "status": "done", "mongo_uploaded": True,
-         "training_metrics_info": {"first_upload": datetime(2025, 10, 17, 9)}},
+         "training_metrics_info": {"first_upload": datetime(2025, 10, 17, 9)},
+         "mask_check": {"state": "complete", "usable": True,
+                        "usable_since": datetime(2025, 10, 17, 9)}},
         {"id": "batch_6", "status": "pending"},
     ]
     db.batches.insert_many(docs)

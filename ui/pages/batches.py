@@ -13,6 +13,7 @@ from ui import (batch_actions, batch_details, batch_grid, bulk_edit, content_act
 from ui.actions import clear_caches
 from ui.i18n import N_, _, format_number, ngettext
 from ui.live import follow_changes
+from ui.receipt_views import review_form
 from ui.spreadsheet_export import SEPARATORS, cell, default_separator, spreadsheet_export
 from ui.state import SAVE_CONFLICTS, can_write
 from ui.widgets import page_start
@@ -113,6 +114,8 @@ if writable:
     batch_actions.bulk_actions(databases, team, ticked)
     bulk_edit.bulk_edit(databases, [d for d in snap["rows"] if str(d.get("id")) in ticked],
                         query, sort, descending)
+    review_form(databases, [d["id"] for d in snap["rows"] if d.get("mongo_uploaded")],
+                {d["id"]: d.get("status") for d in snap["rows"]})
 batch_details.batch_details(team)
 with st.expander(_("Masks of a batch")):
     chosen = mask_actions.show_batch_masks([d["id"] for d in snap["rows"]])

@@ -67,13 +67,13 @@ def kpis(shown: list[dict]) -> None:
         for label, value, hint in (
                 (_("Batches"), format_number(summary.total), None),
                 (_("Assigned"), format_number(summary.assigned), None),
-                (_("With masks"), format_number(summary.with_masks), _(MASKS_HELP)),
-                (_("Masks complete"), format_number(progress.masks_complete(shown)),
-                 _("Batches whose uploads hold a mask for every image (Sync page: Check "
-                   "masks)")),
+                (_("Uploaded"), format_number(summary.with_masks), _(MASKS_HELP)),
+                (_("Delivered, usable"), format_number(summary.delivered),
+                 _("Batches whose readable uploads hold a mask for every image: an "
+                   "unreadable or incomplete upload is not a delivery")),
                 (_("Without masks"), format_number(summary.without_masks), _(MASKS_HELP)),
-                (_("% with masks"), format_percent(summary.percent_with_masks / 100, 1),
-                 _(MASKS_HELP)),
+                (_("% delivered"), format_percent(summary.percent_delivered / 100, 1),
+                 _("Share of batches delivered, usable")),
                 (_("Last sync"), age, None)):
             st.metric(label, value, help=hint, width="content")
     if stale:
@@ -87,8 +87,8 @@ def kpis(shown: list[dict]) -> None:
 def done_and_people(shown: list[dict]) -> None:
     summary = progress.kpis(shown)
     one, two = st.columns(2)
-    one.plotly_chart(charts.segmented_vs_pending(summary.with_masks, summary.without_masks),
-                     key="chart_done")
+    one.plotly_chart(charts.segmented_vs_pending(summary.delivered, summary.with_masks,
+                                                 summary.without_masks), key="chart_done")
     everyone = progress.per_segmentador(shown, reads.team_names(), include_idle=who == ANY)
     search = two.text_input(_("Find a segmentador"), key="dash_people_search",
                             placeholder=ngettext(
@@ -122,10 +122,11 @@ def uploads_and_burndown(shown: list[dict]) -> None:
     if person is not None:
         four.caption(person_finish(person))
     elif trend.projected_finish is None:
-        four.caption(_("{count} without masks and none got masks in the last 14 days: no "
-                       "projected finish date.").format(count=format_number(trend.pending_now)))
+        four.caption(_("{count} not delivered and none delivered usable masks in the last 14 "
+                       "days: no projected finish date.").format(
+            count=format_number(trend.pending_now)))
     else:
-        four.caption(_("{count} without masks, at {rate} batches/day getting masks over the "
+        four.caption(_("{count} not delivered, at {rate} batches/day delivered usable over the "
                        "last 14 days: projected finish **{finish}**.").format(
             count=format_number(trend.pending_now), rate=format_number(trend.rate_per_day, 1),
             finish=format_date(trend.projected_finish)))

@@ -10,7 +10,7 @@ from ui.connection import settings
 from ui.i18n import N_, _
 from ui.state import can_write, current_actor
 from ui.team_actions import (clear_added_form, confirm_removal, former_holders, member_added,
-                             removal_target, team_table)
+                             removal_target, rework_table, team_table)
 from ui.member_logins import member_logins
 from ui.widgets import page_start
 from ui.write_to import write_buttons
@@ -33,6 +33,12 @@ if members:
 else:
     st.info(_("Nobody is on the team yet: add the first segmentador below."))
 former_holders(databases, [p for p in load.values() if not p["on_team"]], names, can_write())
+if members:
+    st.subheader(_("Review"), anchor=False)
+    st.dataframe(rework_table(reads.progress_rows()), hide_index=True)
+    st.caption(_("Delivered: batches whose masks are usable. Acceptance rate: accepted ÷ "
+                 "(accepted + times sent back). Time to fix: median from first upload to "
+                 "accepted."))
 
 if not can_write():
     st.stop()  # a viewer sees the team and its workload, and no editing controls

@@ -1,0 +1,75 @@
+"""Receipts of uploads, and the coordinator's review: accept or send back batches."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from segcore.cli.base import (author as _author, echo, emit_json, handle_errors, json_option,
+                              main, pass_context)
+from segcore.core.naming import printable
+
+PROBLEM_CHOICES = ("any", "none", "unreadable", "incomplete", "content", "no_batch", "unknown")
+
+
+@main.command("receipts")
+@click.argument("batch_ids", nargs=-1)
+@click.option("--person", help="Only uploads by this person (as stored).")
+@click.option("--problem", type=click.Choice(PROBLEM_CHOICES), help="Only receipts with it.")
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_context
+@handle_errors
+def receipts_command(ctx, batch_ids, person, problem, limit, as_json):
+    """Each upload's receipt, newest first (of the given batches)."""
+    from segcore.masks.receipts import list_receipts
+
+    found = list_receipts(ctx.databases.work, list(batch_ids) or None, person=person,
+                          problem=problem, limit=limit)
+    if as_json:
+        emit_json([{k: v for k, v in r.items() if k != "_id"} | {"upload_id": str(r["_id"])}
+                   for r in found])
+        return
+    if not found:
+        echo("No receipts.")
+    for r in found:
+        when = f"{r['upload_date']:%Y-%m-%d %H:%M}" if r.get("upload_date") else "?"
+        verdict = "usable" if r.get("usable") else (r.get("problem") or "not usable")
+        echo(f"{when}  {printable(r.get('filename')):<32} "
+                   f"{printable(', '.join(r.get('batches') or [])):<14} {verdict}"
+                   + (f": {printable(r['reason'])}" if r.get("reason") else ""))
+        if r.get("readable"):
+            echo(f"    {r.get('masks', 0)} masks, matched {r.get('matched')}, missing "
+                       f"{r.get('missing_count')}, extra {r.get('extra_count')}, other files "
+                       f"{len(r.get('other_files') or [])}")
+
+
+@main.command("review")
+@click.argument("batch_ids", nargs=-1, required=True)
+@click.option("--accept", is_flag=True, help="Accept the batches (status done).")
+@click.option("--rework", "note", metavar="NOTE", help="Send the batches back, saying why.")
+@json_option
+@pass_context
+@handle_errors
+def review_command(ctx, batch_ids, accept, note, as_json):
+    """Accept or send back delivered batches (compare-and-set, recorded in the history)."""
+    from segcore.work.review import review
+
+    if accept == (note is not None):
+        raise click.UsageError("Give exactly one of --accept or --rework NOTE.")
+    result = review(ctx.databases.work, list(batch_ids), accept=accept, note=note,
+                    author=_author())
+    if as_json:
+        emit_json({"moved": result.moved, "conflicts": result.conflicts,
+                   "refused": result.refused})
+    else:
+        verb = "accepted" if accept else "sent back"
+        for batch_id in result.moved:
+            echo(f"{verb}: {printable(batch_id)}")
+        for batch_id in result.conflicts:
+            echo(f"conflict (changed meanwhile): {printable(batch_id)}", err=True)
+        for batch_id in result.refused:
+            echo(f"refused (no upload, or already done): {printable(batch_id)}", err=True)
+    if result.conflicts or result.refused:
+        sys.exit(1)

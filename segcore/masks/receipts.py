@@ -1,0 +1,173 @@
+"""A receipt per upload: whether it could be read, and what it holds against its batch's images.
+
+Made as soon as a sync, the live sync or `verify` sees an upload, from the upload's stored
+listing (`mask_checks`) and the batch's image listing, and kept in `receipts` keyed by the
+upload's id. The receipt's counts are the upload's own (matched, missing, extra against its
+batch's images); its problem says what the batch is short of once this upload is counted
+together with the batch's other readable uploads. `content` is filled by content checks when
+they run (None otherwise). The sync's side (listing new uploads, moving statuses) is
+`segcore.intake`.
+"""
+
+from __future__ import annotations
+
+from pymongo import DESCENDING, ReplaceOne
+from pymongo.database import Database
+
+from segcore.core.naming import person_key
+from segcore.core.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in
+from segcore.core.timefmt import utcnow
+from segcore.masks import batch_images
+from segcore.masks.mask_content_check import has_content_problem
+from segcore.masks.mask_matching import NAMES_SHOWN, compare_batch
+from segcore.work import delivery
+
+PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown")
+SHOWN = NAMES_SHOWN
+LIST_LIMIT = 2000
+
+
+def ensure_indexes(db: Database) -> None:
+    """The Receipts page lists newest first, by batch or by problem."""
+    db[RECEIPTS].create_index([("upload_date", DESCENDING)], name="upload_date")
+    db[RECEIPTS].create_index([("batches", 1)], name="batches")
+
+
+def build_receipt(upload: dict, listing: dict | None, parts: list[dict], made_by: str,
+                  suffixes) -> dict:
+    """A receipt (pure). `upload`: the file document; `listing`: its stored listing (None when
+    never listed); `parts`: per batch it names, {"id", "images" (names or None), "usable",
+    "image_error"}."""
+    listing = listing or {}
+    readable = bool(listing) and not listing.get("reason")
+    names = listing.get("names") or [] if readable else []
+    own = []
+    for part in parts:
+        row = {"id": part["id"], "images": None, "matched": None, "missing_count": None,
+               "missing": [], "extra_count": None, "extra": [], "usable": part["usable"]}
+        if readable and part["images"] is not None:
+            check = compare_batch(part["images"], names, [], suffixes)
+            row.update(images=check.images, matched=check.matched,
+                       missing_count=check.missing_count, missing=check.missing[:SHOWN],
+                       extra_count=check.extra_count, extra=check.extra[:SHOWN])
+        own.append(row)
+    problem, reason = receipt_problem(listing, readable, parts)
+    content = listing.get("content")  # filled by content checks when they run
+    content_failed = isinstance(content, dict) and content.get("ok") is False
+    if content_failed and problem in (None, "unknown"):
+        problem, reason = "content", "the content checks found problems"
+    metadata = upload.get("metadata") if isinstance(upload.get("metadata"), dict) else {}
+    uploader = metadata.get("uploaded_by")
+    return {"_id": upload["_id"], "filename": upload.get("filename"),
+            "uploaded_by": uploader if isinstance(uploader, str) else None,
+            "upload_date": upload.get("uploadDate"), "length": upload.get("length"),
+            "batches": [p["id"] for p in parts], "kind": listing.get("kind"),
+            "readable": readable, "reason": reason, "problem": problem,
+            "masks": len(names), "matched": _total(own, "matched"),
+            "missing_count": _total(own, "missing_count"),
+            "extra_count": _total(own, "extra_count"),
+            "missing": [n for r in own for n in r["missing"]][:SHOWN],
+            "extra": [n for r in own for n in r["extra"]][:SHOWN], "parts": own,
+            "other_files": list(listing.get("other_files") or [])[:SHOWN],
+            "changes": listing.get("changes"), "content": content,
+            "usable": bool(parts) and all(p["usable"] for p in parts) and not content_failed,
+            "made_by": made_by, "made_at": utcnow()}
+
+
+def receipt_problem(listing: dict, readable: bool, parts: list[dict]) -> tuple:
+    """(problem, reason) of a receipt, or (None, None) when its batches are now usable."""
+    if not listing:
+        return "unreadable", "not listed"
+    if not readable:
+        return "unreadable", str(listing.get("reason"))
+    if not parts:
+        return "no_batch", "names no batch in the list"
+    for part in parts:
+        if not part["usable"] and part["images"] is not None and part.get("missing_count"):
+            return "incomplete", f"{part['id']}: {part['missing_count']} of " \
+                                 f"{len(part['images'])} images without a mask"
+    for part in parts:
+        if not part["usable"]:
+            why = f"images not listed ({part.get('image_error')})" if part["images"] is None \
+                else part.get("note") or "not known to be complete"
+            return "unknown", f"{part['id']}: {why}"
+    return None, None
+
+
+def _total(rows: list[dict], key: str):
+    values = [r[key] for r in rows if r[key] is not None]
+    return sum(values) if values else None
+
+
+def store_receipts(work: Database, uploads: list[dict], docs_by_key: dict, results: dict,
+                   made_by: str, suffixes) -> list[dict]:
+    """Build and store the receipts of `uploads` (each with `batches`, its keys) from their
+    stored listings and their batches' results (`results` by key); returns them."""
+    listings = {d["_id"]: d for d in find_in(work[MASK_CHECKS], "_id",
+                                             [u["_id"] for u in uploads])}
+    keys = sorted({k for u in uploads for k in u["batches"] if k in docs_by_key})
+    images = batch_images.stored_listings(work, keys)
+    receipts = []
+    for upload in uploads:
+        parts = [_part(docs_by_key[k], results.get(k), images.get(k))
+                 for k in upload["batches"] if k in docs_by_key]
+        receipts.append(build_receipt(upload, listings.get(upload["_id"]), parts, made_by,
+                                      suffixes))
+    if receipts:
+        work[RECEIPTS].bulk_write([ReplaceOne({"_id": r["_id"]}, r, upsert=True)
+                                   for r in receipts], ordered=False)
+    return receipts
+
+
+def _part(doc: dict, result: dict | None, images) -> dict:
+    result = result or {}
+    return {"id": str(doc.get("id")), "usable": delivery.is_usable_check(result),
+            "images": images.names if images is not None else None,
+            "image_error": images.error if images is not None else "not listed yet",
+            "missing_count": result.get("missing_count"), "note": result.get("note")}
+
+
+def list_receipts(work: Database, batch_ids: list[str] | None = None, *,
+                  person: str | None = None, problem: str | None = None,
+                  limit: int = LIST_LIMIT) -> list[dict]:
+    """Receipts newest first, of `batch_ids` when given; `problem` one of PROBLEMS or "any"
+    (any problem) or "none"; `person` an uploader, compared as typed. Never a query built from
+    raw input: every value is a plain string compared for equality."""
+    query: dict = {}
+    if batch_ids:
+        query["batches"] = {"$in": [str(b) for b in batch_ids][:200]}
+    if person:
+        query["uploaded_by"] = str(person)
+    if problem == "any":
+        query["problem"] = {"$ne": None}
+    elif problem == "none":
+        query["problem"] = None
+    elif problem in PROBLEMS:
+        query["problem"] = problem
+    elif problem:
+        raise ValueError(f"unknown problem {problem!r}")
+    found = list(work[RECEIPTS].find(query).sort("upload_date", DESCENDING).limit(int(limit)))
+    return with_content(work, found)
+
+
+def with_content(work: Database, receipts: list[dict]) -> list[dict]:
+    """The receipts with their uploads' content results (segcore.masks.mask_content_check),
+    joined when read: content checks run after the receipt is made. A result with problems
+    makes the upload not usable."""
+    results = {d["_id"]: d for d in find_in(work[MASK_CONTENT], "_id",
+                                             [r["_id"] for r in receipts])}
+    for receipt in receipts:
+        content = results.get(receipt["_id"])
+        if content is None:
+            continue
+        receipt["content"] = {k: v for k, v in content.items() if k != "_id"}
+        if has_content_problem(content) and receipt.get("problem") in (None, "unknown"):
+            receipt.update(problem="content", usable=False,
+                           reason=f"{content.get('problems')} content problem(s)")
+    return receipts
+
+
+def uploaders(work: Database) -> list[str]:
+    """Everyone who has a receipt (as stored), for the Receipts page's filter."""
+    names = work[RECEIPTS].distinct("uploaded_by")
+    return sorted({n for n in names if isinstance(n, str) and n.strip()}, key=person_key)

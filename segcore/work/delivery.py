@@ -1,0 +1,99 @@
+"""Uploaded is not delivered: when a batch counts as delivered, when it is open, and the status a
+new upload gives it. Pure functions over stored values: the one place these rules are written.
+
+A batch is *delivered, usable* when its readable uploads together give every image a mask (its
+mask check, `mask_check` on its document, found no image without a mask) and, when content
+checks are on, they found nothing wrong. An unreadable upload never counts: its masks are no
+masks. A batch whose images were never listed is *uploaded* but not known to be usable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+REWORK = "rework"
+REVIEW = "review"
+DONE = "done"
+# Statuses a new upload may move (MASKS_SET_STATUS): review, done and legacy values ("S") are
+# never touched.
+MOVABLE = ("pending", "in_progress")
+CHECK_FIELD = "mask_check"
+
+# The open-batch rule as a query, for the few segcore reads that ask the server (a person's
+# open batches when they leave the team, balancing): assigned, no usable masks, not done.
+# UNASSIGNED_WORK is the same work not yet handed to anyone (next N pending to a person).
+CONTENT_FIELD = "mask_content"  # the content checks' result on a batch (`problems`)
+NOT_DELIVERED = {f"{CHECK_FIELD}.usable": {"$ne": True}, "status": {"$ne": DONE}}
+OPEN_FILTER = {"assignee": {"$nin": [None, ""]}, **NOT_DELIVERED}
+UNASSIGNED_WORK = {"assignee": {"$in": [None, ""]}, **NOT_DELIVERED}
+
+
+def is_usable_check(check: object) -> bool:
+    """True when a stored mask check (`mask_check`) says every image has a readable mask and
+    the content checks (when they ran) found nothing."""
+    if not isinstance(check, dict):
+        return False
+    if "usable" in check:
+        return check.get("usable") is True
+    return usable_from_counts(check.get("state"), check.get("images"), check.get("missing_count"),
+                              check.get("content"))
+
+
+def is_usable_batch(check: object, content: object = None) -> bool:
+    """A batch's delivery from its stored mask check and content check (`mask_content`, kept
+    by the content checks: any problem makes the masks unusable)."""
+    problems = content.get("problems") if isinstance(content, dict) else None
+    return is_usable_check(check) and not (isinstance(problems, int) and problems > 0)
+
+
+def usable_from_counts(state: object, images: object, missing: object, content=None) -> bool:
+    """The delivery rule from a check's counts: images known and each with a mask."""
+    if state not in ("complete", "extra", "unreadable"):
+        return False  # "incomplete" has missing masks; "unknown" cannot tell
+    if not isinstance(images, int) or images <= 0 or missing != 0:
+        return False
+    return not (isinstance(content, dict) and content.get("ok") is False)
+
+
+def usable_fields(state, images, missing, latest, before, now: datetime) -> dict:
+    """`usable` and `usable_since` of a batch's new mask check: since when is kept from the
+    earlier result (`before`) while it stays usable, else the newest readable upload's date
+    (`latest`), else `now`."""
+    usable = usable_from_counts(state, images, missing)
+    since = None
+    if usable:
+        kept = before.get("usable_since") if isinstance(before, dict) and \
+            before.get("usable") is True else None
+        since = kept or latest or now
+    return {"usable": usable, "usable_since": since}
+
+
+def is_open(assignee: object, usable: bool, status: object) -> bool:
+    """An open batch: assigned, without usable masks, not done."""
+    return isinstance(assignee, str) and bool(assignee.strip()) and not usable and status != DONE
+
+
+def delivered_at(check: object, content: object = None) -> datetime | None:
+    """When a usable batch became usable (the date of the upload that completed it), else None."""
+    if not is_usable_batch(check, content):
+        return None
+    moment = check.get("usable_since")
+    return moment if isinstance(moment, datetime) else None
+
+
+def status_after_upload(status: object, usable: bool, readable_news: bool,
+                        problem: str | None) -> tuple[str, str | None] | None:
+    """The status a batch takes after new uploads were checked, with the reason; None to keep it.
+
+    `usable`: the batch is now delivered; `readable_news`: the new uploads could be read (when
+    the batch's images are unknown, a readable upload goes to review: a person must look);
+    `problem`: why the new uploads are not usable. pending and in_progress move to review or
+    rework; rework moves to review once usable; review, done and legacy values stay.
+    """
+    if usable:
+        return (REVIEW, None) if status in (*MOVABLE, REWORK) else None
+    if status not in MOVABLE:
+        return None
+    if problem:
+        return REWORK, problem
+    return (REVIEW, None) if readable_news else None

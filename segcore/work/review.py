@@ -1,0 +1,175 @@
+"""Review and rework: the coordinator accepts a delivered batch (`done`) or sends it back
+(`rework`, with a note); a new upload moves a batch to `review` or `rework` (MASKS_SET_STATUS).
+
+Every move is a compare-and-set on the status the caller saw, recorded in the history first (a
+crash can repeat an entry, never lose one). Each batch keeps, under `review` on its document,
+how many times it was sent back, when it was accepted and the hours from its first upload to
+that acceptance: the Team page's rework figures come from there.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pymongo import UpdateOne
+from pymongo.database import Database
+
+from segcore.core import data_version
+from segcore.core.actors import Actor, authorize_write
+from segcore.core.errors import N_, BatchNotFound, ValidationError
+from segcore.core.history import Change, record
+from segcore.core.naming import person_key
+from segcore.core.schema import BATCHES, find_in
+from segcore.core.timefmt import utcnow
+from segcore.work.delivery import DONE, REVIEW, REWORK
+
+FIELD = "review"  # on the batch document: sent_back, accepted_at, hours_to_accept, note
+REASON_FIELD = "rework_reason"  # why the batch is in rework (an upload's problem or a note)
+MAX_NOTE = 500
+_SEEN = {"id": 1, "status": 1, FIELD: 1, "training_metrics_info.first_upload": 1}
+
+
+@dataclass(frozen=True)
+class Move:
+    """A batch's status moving from `old` to `new`, with why."""
+
+    doc_id: object
+    batch_id: str
+    old: object
+    new: str
+    reason: str | None = None
+
+
+@dataclass
+class ReviewResult:
+    """What a review did: the batches moved, and those changed by someone else meanwhile."""
+
+    moved: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # status no longer what was seen
+    refused: list[str] = field(default_factory=list)  # already done, or nothing uploaded
+
+
+def apply_moves(work: Database, moves: list[Move], author: str) -> list[Move]:
+    """Write `moves` (history first, then compare-and-set on the old status, in bulk); returns
+    those that took effect. Used by the sync for the moves new uploads cause."""
+    if not moves:
+        return []
+    record(work, [Change("batch", m.batch_id, "status", m.old, m.new, author, reason=m.reason)
+                  for m in moves])
+    operations = []
+    for move in moves:
+        update = {"$set": {"status": move.new}}
+        if move.new == REWORK:
+            update["$set"][REASON_FIELD] = move.reason
+        else:
+            update["$unset"] = {REASON_FIELD: ""}
+        operations.append(UpdateOne({"_id": move.doc_id, "status": move.old}, update))
+    modified = 0
+    for start in range(0, len(operations), 1000):
+        modified += work[BATCHES].bulk_write(operations[start:start + 1000],
+                                             ordered=False).modified_count
+    done = moves
+    if modified < len(moves):  # some changed meanwhile: those whose status is now the new one
+        now = {d["_id"]: d.get("status") for d in find_in(work[BATCHES], "_id",
+                                                          [m.doc_id for m in moves],
+                                                          {"status": 1})}
+        done = [m for m in moves if now.get(m.doc_id) == m.new]
+    if done:
+        data_version.bump_batches(work, [m.batch_id for m in done], by_sync=True)
+    return done
+
+
+def review(work: Database, batch_ids: list[str], *, accept: bool, note: str | None = None,
+           seen: dict[str, object] | None = None, author: "str | Actor" = "cli") -> ReviewResult:
+    """Accept (`done`) or send back (`rework`, `note` required) the given batches.
+
+    `seen`: the status the user saw per batch (compare-and-set); without it, the current status
+    is taken, as the command line does. Only batches with uploads may be reviewed, and a `done`
+    batch is not sent back here (its status is edited in the table). Raises BatchNotFound,
+    ValidationError for a missing note, PermissionDenied for a viewer.
+    """
+    who = authorize_write(author)
+    note = (note or "").strip()
+    if not accept and not note:
+        raise ValidationError(N_("Say why the batch is sent back (a note is required)."),
+                              field="note")
+    if len(note) > MAX_NOTE:
+        raise ValidationError(N_("The note is too long (at most {n} characters)."),
+                              field="note", n=MAX_NOTE)
+    ids = list(dict.fromkeys(str(b) for b in batch_ids))
+    docs = {d["id"]: d for d in find_in(work[BATCHES], "id", ids,
+                                        {**_SEEN, "mongo_uploaded": 1})}
+    unknown = [b for b in ids if b not in docs]
+    if unknown:
+        raise BatchNotFound(N_("No batch {ids} in the batch list."), ids=", ".join(unknown[:5]))
+    result, now = ReviewResult(), utcnow()
+    for batch_id in ids:
+        doc = docs[batch_id]
+        old = seen.get(batch_id, doc.get("status")) if seen else doc.get("status")
+        if doc.get("mongo_uploaded") is not True or old == DONE:
+            result.refused.append(batch_id)
+            continue
+        change = _decision(doc, accept, note, now)
+        record(work, [Change("batch", batch_id, "status", old, change["status"], who,
+                             reason=None if accept else note)])
+        updated = work[BATCHES].update_one({"_id": doc["_id"], "status": old}, change["update"])
+        (result.moved if updated.modified_count else result.conflicts).append(batch_id)
+    if result.moved:
+        data_version.bump_batches(work, result.moved)
+    return result
+
+
+def _decision(doc: dict, accept: bool, note: str, now: datetime) -> dict:
+    kept = doc.get(FIELD) if isinstance(doc.get(FIELD), dict) else {}
+    if not accept:
+        return {"status": REWORK, "update": {
+            "$set": {"status": REWORK, REASON_FIELD: note, f"{FIELD}.note": note,
+                     f"{FIELD}.sent_back": int(kept.get("sent_back") or 0) + 1,
+                     f"{FIELD}.last_sent_back_at": now}}}
+    info = doc.get("training_metrics_info") if isinstance(doc.get("training_metrics_info"),
+                                                          dict) else {}
+    first = info.get("first_upload")
+    hours = round((now - first).total_seconds() / 3600, 2) if isinstance(first, datetime) \
+        else None
+    return {"status": DONE, "update": {
+        "$set": {"status": DONE, f"{FIELD}.accepted_at": now, f"{FIELD}.hours_to_accept": hours,
+                 f"{FIELD}.sent_back": int(kept.get("sent_back") or 0)},
+        "$unset": {REASON_FIELD: ""}}}
+
+
+def person_rework(rows: list[dict]) -> dict[str, dict]:
+    """Per assignee (by person_key, keeping the stored spelling): delivered (usable), sent back
+    (times), accepted, acceptance rate (accepted / (accepted + times sent back)) and the median
+    hours from first upload to acceptance. `rows`: batch rows (segcore.batch_rows)."""
+    people: dict[str, dict] = {}
+    for row in rows:
+        if not row.get("assignee"):
+            continue
+        person = people.setdefault(person_key(row["assignee"]), {
+            "name": row["assignee"], "delivered": 0, "sent_back": 0, "accepted": 0, "hours": []})
+        person["delivered"] += 1 if row.get("usable") else 0
+        person["sent_back"] += int(row.get("sent_back") or 0)
+        if row.get("accepted"):
+            person["accepted"] += 1
+            if row.get("hours_to_accept") is not None:
+                person["hours"].append(row["hours_to_accept"])
+    for person in people.values():
+        decided = person["accepted"] + person["sent_back"]
+        person["acceptance"] = person["accepted"] / decided if decided else None
+        hours = person.pop("hours")
+        person["median_hours_to_accept"] = statistics.median(hours) if hours else None
+    return people
+
+
+def moves_after_upload(batches: list[dict], decide) -> list[Move]:
+    """The moves for `batches` (documents with `_id`, `id`, `status`) by `decide(doc)`, which
+    returns (new status, reason) or None."""
+    moves = []
+    for doc in batches:
+        decided = decide(doc)
+        if decided and decided[0] != doc.get("status"):
+            moves.append(Move(doc["_id"], str(doc.get("id")), doc.get("status"), *decided))
+    return moves
+

@@ -1,0 +1,100 @@
+"""The Receipts page, a batch's receipts, the review actions and every figure that could count
+a corrupt upload as delivered, against real archives synced into the test database."""
+
+import json
+
+import pytest
+
+from segcore.core.history import list_history
+from segcore.report import stats
+from segcore.team import team as team_module
+from tests.helpers import page
+from tests.receipt_seed import Lab, seed_deliveries
+
+
+@pytest.fixture
+def lab(app_env, client, tmp_path):
+    lab = Lab(app_env, client, tmp_path)
+    seed_deliveries(lab)
+    return lab
+
+
+def table(at, index=0):
+    return at.dataframe[index].value
+
+
+def test_receipts_newest_first_with_filters(lab):
+    at = page("receipts").run()
+    assert not at.exception, at.exception
+    shown = table(at)
+    assert list(shown["File"]) == ["batch_4.zip", "batch_3.zip", "batch_2_masks.tar.gz",
+                                   "batch_1_masks.tar.gz"]
+    assert dict(zip(shown["File"], shown["Result"])) == {
+        "batch_4.zip": "incomplete", "batch_3.zip": "unreadable",
+        "batch_2_masks.tar.gz": "unreadable", "batch_1_masks.tar.gz": "usable"}
+    at.selectbox(key="rc_problem").set_value("unreadable").run()
+    assert set(table(at)["File"]) == {"batch_3.zip", "batch_2_masks.tar.gz"}
+    at.selectbox(key="rc_problem").set_value("All").run()
+    at.selectbox(key="rc_person").set_value("ceci").run()
+    assert list(table(at)["File"]) == ["batch_4.zip"]
+    assert any("without a mask: img_002.dcm" in c.value for c in at.caption)
+    at.text_input(key="rc_batch").input("batch_9").run()
+    assert [i.value for i in at.info] == ["No receipt matches."]
+
+
+def test_a_batch_details_show_its_receipts(lab):
+    at = page("batches").run()
+    at.text_input(key="history_of").input("batch_2").run()
+    assert not at.exception, at.exception
+    receipts = next(d.value for d in at.dataframe if "Result" in d.value.columns)
+    assert list(receipts["File"]) == ["batch_2_masks.tar.gz"]
+    assert list(receipts["Result"]) == ["unreadable"]
+
+
+def test_review_accepts_and_sends_back_from_the_batches_page(lab):
+    work = lab.dbs.work
+    at = page("batches").run()
+    at.multiselect(key="review_ids").set_value(["batch_1", "batch_2"]).run()
+    at.button(key="review_back").click().run()
+    assert not at.exception
+    assert any("note is required" in e.value for e in at.error)
+    assert work.batches.find_one({"id": "batch_1"})["status"] == "review"
+    at.text_input(key="review_note").input("edges cut").run()
+    at.button(key="review_back").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == ["2 batches moved."]
+    doc = work.batches.find_one({"id": "batch_1"})
+    assert (doc["status"], doc["rework_reason"], doc["review"]["sent_back"]) == \
+        ("rework", "edges cut", 1)
+    [entry] = [h for h in list_history(work, "batch_1") if h["new"] == "rework"]
+    assert entry["reason"] == "edges cut"
+    at = page("batches").run()
+    at.multiselect(key="review_ids").set_value(["batch_1"]).run()
+    at.button(key="review_accept").click().run()
+    assert work.batches.find_one({"id": "batch_1"})["status"] == "done"
+
+
+def test_a_corrupt_upload_is_never_counted_as_delivered(lab, run_cli):
+    """One usable batch of four with uploads: every page and figure says one."""
+    team_module.add_member(lab.dbs.work, "Flor", author="test")  # before any page reads it
+    assert stats.summary(lab.dbs.work).delivered == 1
+    status = json.loads(run_cli("status", "--json").stdout)
+    assert (status["uploaded"], status["delivered"]) == (4, 1)
+
+    at = page("dashboard").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Uploaded"], metrics["Delivered, usable"]) == ("4", "1")
+    charts = {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
+              for c in at.get("plotly_chart")}
+    assert charts["Delivered vs uploaded vs without masks"]["data"][0]["values"] == [1, 3, 0]
+    bars = {b["name"]: b["x"] for b in charts["Per segmentador"]["data"]}
+    assert bars["Delivered, usable"] == [1] and bars["Uploaded, not usable"] == [3]
+    assert sum(map(sum, charts["Deliveries per week"]["data"][0]["z"])) == 1
+
+    team = page("team").run()
+    assert not team.exception, team.exception
+    review = next(d.value for d in team.dataframe if "Sent back" in d.value.columns)
+    assert dict(zip(review["Segmentador"], review["Delivered, usable"])) == {"Flor": 1}
+    moves = page("moves").run()
+    assert not moves.exception

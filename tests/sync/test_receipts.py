@@ -1,0 +1,230 @@
+"""Receipts and usable deliveries end to end: archives made by GNU tar and Info-ZIP from real
+medical files, stored in GridFS, seen by a sync; statuses, receipts and every figure checked."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+
+import pytest
+
+from segcore.core.actors import VIEWER, Actor
+from segcore.core.connection import open_databases
+from segcore.core.errors import PermissionDenied, ValidationError
+from segcore.core.history import list_history
+from segcore.masks import receipts
+from segcore.sync import sync
+from segcore.views.batch_rows import read_all_rows
+from segcore.work import review
+from segcore.work.delivery import is_usable_check
+from tests.receipt_seed import DICOMS, masks, real_archive
+from tests.sync.test_live_sync import wait_for, watcher
+
+@pytest.fixture
+def lab(dbs, client, tmp_path):
+    """Databases with DATA_DIRECTORY, and a batch maker whose folders hold real DICOM files."""
+    data = tmp_path / "data"
+    data.mkdir()
+    databases = open_databases(replace(dbs.settings, data_directory=data), client=client)
+
+    def batch(number: int, count: int, status: str = "pending", assignee: str = "Flor"):
+        folder = data / f"batch_{number}"
+        folder.mkdir()
+        for n in range(1, count + 1):
+            shutil.copyfile(DICOMS[n % len(DICOMS)], folder / f"img_{n:03d}.dcm")
+        dbs.work.batches.insert_one({"id": f"batch_{number}", "number": number, "status": status,
+                                     "folder": str(folder), "assignee": assignee})
+    databases.batch = batch
+    return databases
+
+
+def status_of(dbs, batch_id: str) -> str:
+    return dbs.work.batches.find_one({"id": batch_id})["status"]
+
+
+def test_a_sync_gives_every_upload_a_receipt_and_only_usable_batches_count(lab, upload, dbs,
+                                                                            tmp_path):
+    for number in (1, 2, 3, 4):
+        lab.batch(number, 4)
+    upload("batch_1_masks.tar.gz", real_archive(tmp_path, "tar", masks(4), "a.tgz"))
+    truncated = real_archive(tmp_path, "tar", masks(4), "b.tgz")
+    upload("batch_2_masks.tar.gz", truncated[: len(truncated) // 2])
+    corrupt = bytearray(real_archive(tmp_path, "zip", masks(4), "c.zip"))
+    corrupt[-22:] = b"\0" * 22  # the end of central directory record gone
+    upload("batch_3.zip", bytes(corrupt))
+    upload("batch_4.zip", real_archive(tmp_path, "zip", masks(4, skip=(2,)), "d.zip"))
+    sync.run_sync(lab)
+
+    got = {r["batches"][0]: r for r in receipts.list_receipts(dbs.work)}
+    assert set(got) == {"batch_1", "batch_2", "batch_3", "batch_4"}
+    assert got["batch_1"]["problem"] is None and got["batch_1"]["matched"] == 4
+    assert got["batch_2"]["problem"] == "unreadable" and not got["batch_2"]["readable"]
+    assert got["batch_3"]["problem"] == "unreadable"
+    assert got["batch_4"]["problem"] == "incomplete"
+    assert got["batch_4"]["missing"] == ["img_002.dcm"] and got["batch_4"]["parts"][0][
+        "missing_count"] == 1
+    assert got["batch_1"]["content"] is None
+
+    assert status_of(dbs, "batch_1") == "review"
+    for batch_id in ("batch_2", "batch_3", "batch_4"):
+        assert status_of(dbs, batch_id) == "rework"
+        doc = dbs.work.batches.find_one({"id": batch_id})
+        assert doc["rework_reason"].startswith(("unreadable", "incomplete"))
+        [entry] = [h for h in list_history(dbs.work, batch_id) if h["field"] == "status"]
+        assert entry["new"] == "rework" and entry["reason"] == doc["rework_reason"]
+    rows = read_all_rows(dbs.work)
+    assert [r["id"] for r in rows.values() if r["usable"]] == ["batch_1"]
+    assert all(r["with_masks"] for r in rows.values())
+    assert {r["id"] for r in rows.values() if r["open"]} == {"batch_2", "batch_3", "batch_4"}
+
+    # a complete re-upload moves the rework batch to review and makes it usable
+    upload("batch_4_fix.zip", real_archive(tmp_path, "zip", ["img_002_mask.dcm"], "e.zip"))
+    sync.run_sync(lab)
+    assert status_of(dbs, "batch_4") == "review"
+    assert is_usable_check(dbs.work.batches.find_one({"id": "batch_4"})["mask_check"])
+    assert "rework_reason" not in dbs.work.batches.find_one({"id": "batch_4"})
+    newest = receipts.list_receipts(dbs.work, ["batch_4"])
+    assert [r["filename"] for r in newest] == ["batch_4_fix.zip", "batch_4.zip"]
+    assert newest[0]["problem"] is None and newest[0]["usable"]
+
+
+def test_masks_set_status_off_leaves_statuses_but_still_makes_receipts(lab, upload, dbs,
+                                                                       tmp_path, client):
+    lab.batch(1, 2)
+    lab.batch(2, 2, status="in_progress")
+    upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    upload("batch_2.zip", b"PK\x03\x04 not really a zip")
+    off = open_databases(replace(lab.settings, masks_set_status=False), client=client)
+    sync.run_sync(off)
+    assert status_of(dbs, "batch_1") == "pending" and status_of(dbs, "batch_2") == "in_progress"
+    assert len(receipts.list_receipts(dbs.work)) == 2
+    assert [r["filename"] for r in receipts.list_receipts(dbs.work, problem="unreadable")] == \
+        ["batch_2.zip"]
+
+
+def test_receipts_without_images_say_so_and_never_count_as_delivered(dbs, upload, tmp_path):
+    dbs.work.batches.insert_one({"id": "batch_7", "number": 7, "status": "pending",
+                                 "assignee": "Ceci"})
+    upload("batch_7.zip", real_archive(tmp_path, "zip", masks(3), "a.zip"), uploaded_by="ceci")
+    sync.run_sync(dbs)
+    [receipt] = receipts.list_receipts(dbs.work, person="ceci")
+    assert receipt["problem"] == "unknown" and receipt["masks"] == 3
+    assert status_of(dbs, "batch_7") == "review"  # readable, a person must look
+    assert not read_all_rows(dbs.work)["batch_7"]["usable"]
+
+
+def test_command_line_receipts_review_and_status(lab, upload, dbs, tmp_path, run_cli):
+    lab.batch(1, 2)
+    lab.batch(2, 2)
+    upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    truncated = real_archive(tmp_path, "tar", masks(2), "b.tgz")
+    upload("batch_2.tar.gz", truncated[:-200])
+    sync.run_sync(lab)
+
+    status = json.loads(run_cli("status", "--json").stdout)
+    assert status["uploaded"] == 2 and status["with_masks"] == 2
+    assert status["delivered"] == 1  # the corrupt upload is not a delivery
+    listed = json.loads(run_cli("receipts", "batch_2", "--json").stdout)
+    assert [(r["filename"], r["problem"]) for r in listed] == [("batch_2.tar.gz", "unreadable")]
+    text = run_cli("receipts", "--problem", "unreadable").stdout
+    assert "batch_2.tar.gz" in text and "batch_1.zip" not in text
+
+    sent = run_cli("review", "batch_1", "--rework", "masks cut off at the edge")
+    assert sent.returncode == 0 and "sent back: batch_1" in sent.stdout
+    assert status_of(dbs, "batch_1") == "rework"
+    doc = dbs.work.batches.find_one({"id": "batch_1"})
+    assert doc["review"]["sent_back"] == 1 and doc["rework_reason"] == "masks cut off at the edge"
+    accepted = run_cli("review", "batch_1", "--accept")
+    assert accepted.returncode == 0 and status_of(dbs, "batch_1") == "done"
+    doc = dbs.work.batches.find_one({"id": "batch_1"})
+    assert doc["review"]["sent_back"] == 1 and doc["review"]["hours_to_accept"] >= 0
+    moves = {(h["old"], h["new"]) for h in list_history(dbs.work, "batch_1")
+             if h["field"] == "status"}  # same second: their order is not kept
+    assert {("review", "rework"), ("rework", "done")} <= moves
+    refused = run_cli("review", "batch_1", "--rework", "again")  # done: edited in the table
+    assert refused.returncode == 1 and status_of(dbs, "batch_1") == "done"
+    assert run_cli("review", "batch_2", "--accept", "--rework", "x").returncode != 0
+    people = review.person_rework(list(read_all_rows(dbs.work).values()))
+    assert people["flor"]["sent_back"] == 1 and people["flor"]["acceptance"] == 0.5
+
+
+def test_review_is_compare_and_set(lab, upload, dbs, tmp_path):
+    lab.batch(1, 2)
+    upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    sync.run_sync(lab)
+    result = review.review(dbs.work, ["batch_1"], accept=True, seen={"batch_1": "pending"})
+    assert result.conflicts == ["batch_1"] and status_of(dbs, "batch_1") == "review"
+    with pytest.raises(ValidationError):
+        review.review(dbs.work, ["batch_1"], accept=False, note="  ")
+    with pytest.raises(PermissionDenied):
+        review.review(dbs.work, ["batch_1"], accept=True, author=Actor("v", VIEWER))
+    assert status_of(dbs, "batch_1") == "review"
+
+
+def test_the_live_sync_makes_the_receipt_within_seconds(lab, upload, dbs, tmp_path, cli_env):
+    """`sync --watch` lists a new upload right after seeing it: its receipt and the batch's
+    status follow within seconds (5 s on the benchmark's 100,000 uploads; generous here)."""
+    lab.batch(1, 3)
+    lab.batch(2, 3)
+    sync.run_sync(lab)
+    env = {**cli_env, "DATA_DIRECTORY": str(lab.settings.data_directory)}
+    with watcher(env, tmp_path / "live.log"):
+        good = upload("batch_1.zip", real_archive(tmp_path, "zip", masks(3), "a.zip"))
+        bad = upload("batch_2.tar.gz", real_archive(tmp_path, "tar", masks(3), "b.tgz")[:-100])
+        wait_for(lambda: dbs.work.receipts.count_documents({}) == 2, 60, "both receipts")
+    made = {r["_id"]: r for r in receipts.list_receipts(dbs.work)}
+    # its masks are copies of CT images: the content checks, when they ran, may object
+    assert made[good]["readable"] and made[good]["matched"] == 3
+    assert made[good]["problem"] in (None, "content") and made[good]["made_by"] == "live sync"
+    assert made[bad]["problem"] == "unreadable"
+    assert (status_of(dbs, "batch_1"), status_of(dbs, "batch_2")) == ("review", "rework")
+
+
+def test_a_sync_killed_while_making_receipts_makes_them_on_the_next_run(lab, upload, dbs,
+                                                                        tmp_path, monkeypatch):
+    lab.batch(1, 2)
+    lab.batch(2, 2)
+    sync.run_sync(lab)  # the index exists: what follows is a routine run
+    upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    upload("batch_2.zip", b"PK\x05\x06 cut short")
+    real = review.apply_moves
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the process dies after the receipts, before the moves
+
+    monkeypatch.setattr(review, "apply_moves", killed)
+    with pytest.raises(KeyboardInterrupt):
+        sync.run_sync(lab)
+    assert status_of(dbs, "batch_1") == "pending"
+    monkeypatch.setattr(review, "apply_moves", real)
+    report = sync.run_sync(lab)
+    assert not report.full and report.new_files == 2  # the resume point was not saved
+    assert (status_of(dbs, "batch_1"), status_of(dbs, "batch_2")) == ("review", "rework")
+    assert dbs.work.receipts.count_documents({}) == 2
+    assert [h["new"] for h in list_history(dbs.work, "batch_2") if h["field"] == "status"] == \
+        ["rework"]
+
+
+def test_a_receipt_lists_other_files_and_what_changed_since_the_previous_upload(
+        lab, upload, dbs, tmp_path):
+    lab.batch(1, 3)
+    sync.run_sync(lab)
+    first = real_archive(tmp_path, "zip", masks(2), "a.zip")
+    upload("batch_1_v1.zip", first)
+    sync.run_sync(lab)
+    folder = tmp_path / "v2"
+    folder.mkdir()
+    for number, name in enumerate(masks(3)):
+        shutil.copyfile(DICOMS[number % len(DICOMS)], folder / name)
+    (folder / "labelmap.txt").write_text("0 background\n1 liver\n")
+    import subprocess
+    subprocess.run(["zip", "-q", str(tmp_path / "v2.zip"), *masks(3), "labelmap.txt"],
+                   cwd=folder, check=True)
+    upload("batch_1_v2.zip", (tmp_path / "v2.zip").read_bytes())
+    sync.run_sync(lab)
+    [newest, _older] = receipts.list_receipts(dbs.work, ["batch_1"])
+    assert newest["filename"] == "batch_1_v2.zip"
+    assert newest["other_files"] == ["labelmap.txt"] and newest["extra_count"] == 0
+    assert newest["changes"]["added"] == ["img_003_mask.dcm"]
+    assert newest["problem"] in (None, "content") and newest["matched"] == 3
