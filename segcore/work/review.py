@@ -23,7 +23,7 @@ from segcore.core.history import Change, record
 from segcore.core.naming import person_key
 from segcore.core.schema import BATCHES, find_in
 from segcore.core.timefmt import utcnow
-from segcore.work.delivery import DONE, REVIEW, REWORK
+from segcore.work.delivery import DONE, REWORK
 
 FIELD = "review"  # on the batch document: sent_back, accepted_at, hours_to_accept, note
 REASON_FIELD = "rework_reason"  # why the batch is in rework (an upload's problem or a note)
