@@ -13,7 +13,8 @@ from segcore.work import assignments
 from ui import labels
 from ui.actions import run_write
 from ui.connection import settings
-from ui.i18n import _, format_date, format_number, ngettext
+from segcore.masks.mask_content import describe
+from ui.i18n import _, format_date, format_datetime, format_number, ngettext
 from ui.reads import cached_read
 
 
@@ -27,6 +28,11 @@ def pace(found: Databases, actor: Actor, minute) -> my_work.MyPace:
     """Kept per minute: pace and stalls move with the clock, not only with the data."""
     return my_work.my_pace(found.work, actor, minute, settings().zone,
                            PaceOptions.from_settings(settings()))
+
+
+@cached_read(topics=("batches", "sync"))
+def receipts(found: Databases, actor: Actor, batch_ids: tuple[str, ...]) -> dict[str, dict]:
+    return my_work.my_receipts(found.work, actor, list(batch_ids))
 
 
 @cached_read(topics=("batches",))
@@ -51,6 +57,31 @@ def batch_row(batch) -> dict:
             _("Days left"): ("⚠ " if batch.overdue else "") + left,
             _("Masks vs images"): masks,
             _("Check"): labels.mask_state(batch.mask_state) if batch.mask_state else ""}
+
+
+def show_receipt(batch, receipt: dict | None) -> None:
+    """What the latest upload of one batch was found to hold: readable or why not, masks
+    matched, the images still without a mask, the masks with content problems."""
+    if receipt is None:
+        show_lacking(batch)
+        return
+    when = format_datetime(receipt["upload_date"]) if receipt.get("upload_date") else ""
+    if not receipt.get("readable"):
+        st.error(_("**{batch}**: your upload {file} ({when}) could not be read: {reason}").format(
+            batch=batch.id, file=receipt.get("filename") or "", when=when,
+            reason=receipt.get("reason") or ""))
+        return
+    if receipt.get("images") is not None:
+        st.markdown(_("**{batch}**: your upload {file} ({when}) has masks for {matched} of "
+                      "{images} images.").format(batch=batch.id, file=receipt.get("filename") or "",
+                                                 when=when, matched=receipt.get("matched") or 0,
+                                                 images=receipt["images"]))
+    if receipt.get("missing"):
+        st.code("\n".join(receipt["missing"]), language=None)
+    problems = [describe(o, _) for o in receipt.get("content") or ()]
+    if problems:
+        st.warning(_("Masks with content problems:") + "\n\n" +
+                   "\n".join(f"- {p}" for p in problems))
 
 
 def show_lacking(batch) -> None:

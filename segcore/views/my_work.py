@@ -16,6 +16,7 @@ from pymongo.database import Database
 from segcore.core.actors import Actor
 from segcore.core.errors import N_, PermissionDenied
 from segcore.core.schema import BATCHES, HISTORY, find_in
+from segcore.masks import receipts
 from segcore.report.pace import PACE_PROJECTION, PaceOptions, analyse, pace_row, weekly_deliveries
 
 MY_PROJECTION = {**PACE_PROJECTION, "_id": 0, "folder_missing": 1, "mask_check": 1,
@@ -131,3 +132,35 @@ def my_reviews(db: Database, actor: "Actor | None", member: str | None = None,
             for i, s in status.items()]
     rows.sort(key=lambda r: (r["at"] is None, -(r["at"].timestamp() if r["at"] else 0), r["id"]))
     return rows[:limit]
+
+
+def my_receipts(db: Database, actor: "Actor | None", batch_ids: list[str],
+                member: str | None = None) -> dict[str, dict]:
+    """The latest receipt of each of the person's batches among `batch_ids`: {batch id:
+    {filename, upload_date, readable, reason, problem, matched, images, missing, content}}.
+
+    Only the part of a receipt about their own batch is kept: an upload naming other batches
+    too (`batch_12_to_batch_15.zip`), or made by someone else, tells nothing of anyone else.
+    """
+    name = member_of(actor, member)
+    own = {d["id"] for d in db[BATCHES].find({"assignee": name}, {"_id": 0, "id": 1})}
+    wanted = [b for b in batch_ids if b in own][:200]
+    latest: dict[str, dict] = {}
+    for receipt in receipts.list_receipts(db, wanted) if wanted else []:
+        for part in receipt.get("parts") or ():
+            batch = part.get("id")
+            if batch in wanted and batch not in latest:
+                content = receipt.get("content") if isinstance(receipt.get("content"), dict) \
+                    else {}
+                # a file naming other batches too: its name and its reason would name them
+                alone = set(receipt.get("batches") or ()) <= {batch}
+                latest[batch] = {
+                    "filename": receipt.get("filename") if alone else None,
+                    "upload_date": receipt.get("upload_date"), "readable": receipt.get("readable"),
+                    "reason": receipt.get("reason") if alone else None,
+                    "problem": receipt.get("problem"), "matched": part.get("matched"),
+                    "images": part.get("images"), "missing": list(part.get("missing") or []),
+                    "missing_count": part.get("missing_count"),
+                    "content": [o for o in content.get("offenders") or []
+                                if not isinstance(o, dict) or o.get("batch") in (None, batch)]}
+    return latest

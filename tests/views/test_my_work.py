@@ -131,3 +131,25 @@ def test_cli_hands_a_segmentador_login_to_a_member(run_cli, db):
     removed = run_cli("team", "remove", "Flor")
     assert removed.returncode == 0, removed.stderr
     assert "flor" not in run_cli("user", "list").stdout
+
+
+def test_the_latest_receipt_of_each_own_batch_and_nothing_of_anyone_elses(lab):
+    """An upload naming Flor's and Ceci's batches, uploaded by Ceci: Flor sees her batch's part
+    of the receipt only, with no word of Ceci or her batch."""
+    lab.receipts.insert_many([
+        {"_id": 1, "filename": "batch_1_and_batch_4.zip", "uploaded_by": "ceci",
+         "upload_date": datetime(2025, 10, 19, 9), "readable": True, "problem": "incomplete",
+         "reason": "batch_4: 2 of 2 images without a mask", "batches": ["batch_1", "batch_4"],
+         "parts": [{"id": "batch_1", "images": 2, "matched": 1, "missing": ["img_2.png"],
+                    "missing_count": 1},
+                   {"id": "batch_4", "images": 2, "matched": 0, "missing": ["x.png", "y.png"],
+                    "missing_count": 2}]},
+        {"_id": 2, "filename": "batch_1_old.zip", "upload_date": datetime(2025, 10, 1),
+         "readable": False, "reason": "truncated", "batches": ["batch_1"],
+         "parts": [{"id": "batch_1"}]}])
+    found = my_work.my_receipts(lab, flor(lab), ["batch_1", "batch_2", "batch_4"])
+    assert list(found) == ["batch_1"]  # the newest; batch_4 is not hers
+    receipt = found["batch_1"]
+    assert (receipt["matched"], receipt["images"], receipt["missing"]) == (1, 2, ["img_2.png"])
+    assert "ceci" not in str(receipt).lower() and "batch_4" not in str(receipt)
+    assert "x.png" not in str(receipt)

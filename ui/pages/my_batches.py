@@ -28,8 +28,9 @@ if open_batches:
     st.dataframe(pd.DataFrame([my_work_view.batch_row(b) for b in open_batches]),
                  hide_index=True)
     my_work_view.mark_in_progress(databases, actor, open_batches)
+    found = my_work_view.receipts(actor, tuple(b.id for b in open_batches))
     for batch in open_batches:
-        my_work_view.show_lacking(batch)
+        my_work_view.show_receipt(batch, found.get(batch.id))
 else:
     st.info(_("You have no open batches."))
 
