@@ -8,7 +8,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from segcore.core.config import describe, settings_from
+from segcore.core.config import settings_from
+from segcore.core.config_table import describe
 from segcore.core.errors import ConfigError
 from segcore.notify_channels import email_message, signature, webhook_payload
 from segcore.notify_mailto import MAX_LINK, mailto_link, person_batches

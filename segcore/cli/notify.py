@@ -6,25 +6,25 @@ import sys
 
 import click
 
-from segcore.cli.base import (author as _author, emit_json, handle_errors, json_option, main,
+from segcore.cli.base import (author as _author, echo, emit_json, handle_errors, json_option, main,
                               pass_context)
 
 
 def _print_messages(messages: list[dict]) -> None:
     if not messages:
-        click.echo("The outbox is empty.")
+        echo("The outbox is empty.")
         return
     for m in messages:
         when = m.get("sent_at") or m.get("due_at") or m.get("created_at")
         to = m.get("to") or "webhook"
         line = f"{m['state']:<8} {str(when)[:19]:<19} {m['kind']:<8} {to:<28} {m['subject']}"
-        click.echo(line)
+        echo(line)
         if m["state"] != "sent" and m.get("answer"):
-            click.echo(f"         attempt {m.get('attempts', 0)}: {m['answer']}")
+            echo(f"         attempt {m.get('attempts', 0)}: {m['answer']}")
 
 
 def _print_sent(report) -> None:
-    click.echo(f"{len(report.sent)} sent, {len(report.retrying)} to retry later, "
+    echo(f"{len(report.sent)} sent, {len(report.retrying)} to retry later, "
                f"{len(report.failed)} failed.")
 
 

@@ -14,8 +14,7 @@ from dotenv import dotenv_values
 from segcore.core.config_urls import (WEBHOOK_FORMATS, email_address, recipients, smtp_url,
                                       webhook_url)
 from segcore.core.errors import ConfigError
-from segcore.core.phrases import N_, Phrase
-from segcore.core.redact import ambiguous_userinfo, mask_uri, mask_url
+from segcore.core.redact import ambiguous_userinfo
 from segcore.core.timefmt import office_zone
 
 DEFAULT_EMBEDDED_PATH = ".segdata/db"
@@ -353,58 +352,3 @@ def load_settings(env_file: str | os.PathLike | None = ".env", required: bool = 
             merged.update(read_env_file(env_file))
     merged.update(os.environ)
     return settings_from(merged)
-
-
-EMBEDDED_SERVER = N_("(embedded server)")
-NOT_SET = N_("(not set)")
-NONE_SET = N_("(none)")
-SERVER_ZONE = N_("(the server's zone)")
-NOT_CHECKED = N_("(not checked)")
-
-
-def describe(settings: Settings) -> dict[str, str]:
-    """The effective configuration for display, with any password masked (what stands in for
-    a missing value is a Phrase, worded by the app)."""
-    return {
-        "MONGO_URI": mask_uri(settings.mongo_uri) if settings.mongo_uri else Phrase(EMBEDDED_SERVER),
-        "MONGO_DB": settings.mongo_db,
-        "TRAINING_DB": settings.training_db,
-        "MASKS_BUCKET": settings.masks_bucket,
-        "DATA_DIRECTORY": str(settings.data_directory) if settings.data_directory
-        else Phrase(NOT_SET),
-        "BATCHES_FILE": str(settings.effective_batches_file) if settings.effective_batches_file
-        else Phrase(NOT_SET),
-        "EMBEDDED_DB_PATH": str(settings.embedded_path),
-        "MONGO_TIMEOUT_MS": str(settings.timeout_ms),
-        "AUTO_SYNC_MINUTES": str(settings.auto_sync_minutes),
-        "LOGIN": "on" if settings.login else "off",
-        "SESSION_MINUTES": str(settings.session_minutes),
-        "LANGUAGE": settings.language,
-        "MASK_SUFFIXES": ",".join(settings.mask_suffixes) or Phrase(NONE_SET),
-        "MASK_EXTENSIONS": " ".join(e.lstrip(".") for e in settings.mask_extensions),
-        "MASK_CHECK_BUDGET_MB": str(settings.mask_check_budget_mb),
-        "MASK_LABELS": (",".join(f"{v:g}" for v in settings.mask_labels)
-                        if settings.mask_labels is not None else Phrase(NOT_CHECKED)),
-        "MASK_MIN_PIXELS": str(settings.mask_min_pixels) if settings.mask_min_pixels
-        else Phrase(NOT_CHECKED),
-        "MASK_QC_BUDGET_MB": str(settings.mask_qc_budget_mb),
-        "MASK_QC_MAX_VOXELS": str(settings.mask_qc_max_voxels),
-        "TIMEZONE": settings.timezone or Phrase(SERVER_ZONE),
-        "MASKS_SET_STATUS": "on" if settings.masks_set_status else "off",
-        "STALL_DAYS": str(settings.stall_days),
-        "PACE_WINDOW_DAYS": str(settings.pace_window_days),
-        "MOVE_MAX_SHARE": f"{settings.move_max_share:g}",
-        "SMTP_URL": mask_url(settings.smtp_url),
-        "NOTIFY_FROM": settings.notify_from or "(not set)",
-        "WEBHOOK_URL": mask_url(settings.webhook_url),
-        "WEBHOOK_FORMAT": settings.webhook_format,
-        "WEBHOOK_SECRET": "***" if settings.webhook_secret else "(not set)",
-        "NOTIFY_RECEIPTS": "on" if settings.notify_receipts else "off",
-        "NOTIFY_DAILY": "on" if settings.notify_daily else "off",
-        "NOTIFY_WEEKLY": "on" if settings.notify_weekly else "off",
-        "NOTIFY_COORDINATORS": ", ".join(f"{n} <{a}>" for n, a in settings.notify_coordinators)
-        or "(none)",
-        "NOTIFY_EXCLUDE": ", ".join(settings.notify_exclude) or "(none)",
-        "NOTIFY_TIMEOUT_S": str(settings.notify_timeout_s),
-        "NOTIFY_HOUR": str(settings.notify_hour),
-    }

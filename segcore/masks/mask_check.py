@@ -1,12 +1,10 @@
 """Mask completeness: each upload's contents checked once, each batch compared with its images.
 
-Uploads never change once written, so an upload's listing is stored in `mask_checks` keyed by
-its id, with its length and date: it is read again only when those change, on request, or when
-it was stored by an older listing format (`archive_listing.VERSION`) or for other extensions,
-so an old stored check is upgraded by the next check rather than trusted. A batch's result
-(`mask_check` on its document: state, counts, the first names) is recomputed only when its
-uploads, their listings, its image listing or the rules that made it changed. The training
-database is only read.
+An upload's listing is stored in `mask_checks` by its id, with its length and date, and read
+again only when those change, on request, or when an older listing format or other extensions
+made it (an old check is upgraded, not trusted). A batch's result (`mask_check` on its
+document) is recomputed only when its uploads, their listings, its images or the rules changed.
+The training database is only read.
 """
 
 from __future__ import annotations

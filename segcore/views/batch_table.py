@@ -150,9 +150,6 @@ def export_csv(db: Database, query: BatchQuery, zone: tzinfo | None = timezone.u
     return csv_text(export_rows(db, query, zone))
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def spreadsheet_bytes(table: list[list[str]], delimiter: str) -> bytes:
     """Rows of text (the header first) as a CSV file a spreadsheet opens right: UTF-8 with a
     byte-order mark (without it Excel reads accents as two odd characters), separated by the
@@ -161,6 +158,5 @@ def spreadsheet_bytes(table: list[list[str]], delimiter: str) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     for row in table:
-        writer.writerow(["'" + cell if cell.startswith(FORMULA_STARTS) else cell
-                         for cell in row])
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

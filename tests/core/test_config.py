@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from segcore.core.config import describe, load_settings, settings_from
+from segcore.core.config import load_settings, settings_from
+from segcore.core.config_table import describe
 from segcore.core.errors import ConfigError
 
 

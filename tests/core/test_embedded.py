@@ -16,7 +16,7 @@ def test_second_process_reuses_the_running_server(tmp_path):
     uri = embedded.ensure_server(path)
     try:
         MongoClient(uri).app.things.insert_one({"made_by": "first"})
-        code = ("import sys; from segcore import embedded; "
+        code = ("import sys; from segcore.core import embedded; "
                 f"print(embedded.ensure_server({str(path)!r}))")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              cwd=ROOT, timeout=60, check=True).stdout.strip()

@@ -20,7 +20,7 @@ from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
 from segcore.work import assignments, batch_import
-from segcore.core import config, connection
+from segcore.core import config, config_table, connection
 from segcore.team import team
 from segcore.core.config import settings_from
 from segcore.core.connection import check_health, friendly_errors, open_databases
@@ -115,7 +115,7 @@ def test_scram_with_auth_source_connects_and_reports_health(auth_port, clean, ca
     health = [check_health(databases, which) for which in ("work", "training")]
     assert all(h.reachable for h in health), health
     assert health[0].uri.startswith("mongodb://appuser:***@127.0.0.1:")
-    assert_no_password(health, config.describe(settings), repr(databases), repr(settings),
+    assert_no_password(health, config_table.describe(settings), repr(databases), repr(settings),
                        caplog.text)
 
 
@@ -129,7 +129,7 @@ def test_scram_over_tls_with_a_ca_file(tls, caplog):
     assert "tls=true" in health.uri
     with friendly_errors(databases.uri):
         prepare(databases)
-    assert_no_password(health, config.describe(settings), caplog.text)
+    assert_no_password(health, config_table.describe(settings), caplog.text)
 
 
 def test_tls_server_refuses_a_client_that_does_not_trust_its_certificate(tls):

@@ -36,8 +36,8 @@ def charts(at) -> dict[str, dict]:
 def test_chart_date_axes_are_written_in_the_readers_language(demo_dbs, language):
     at = page("dashboard").run()
     assert not at.exception, at.exception
-    titles = {"en": ("Uploads per day", "Burn-down of batches without masks"),
-              "es": ("Subidas por día", "Avance de lotes sin máscaras (burn-down)")}[language]
+    titles = {"en": ("Uploads per day", "Burn-down of batches not delivered (usable masks)"),
+              "es": ("Subidas por día", "Avance de lotes sin entregar (máscaras utilizables)")}[language]
     found = charts(at)
     for title in titles:
         ticks = " ".join(found[title]["layout"]["xaxis"]["ticktext"])

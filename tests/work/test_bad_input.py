@@ -16,7 +16,8 @@ import pytest
 from segcore.team import auth, team
 from segcore.work import batch_import
 from segcore.core import config
-from segcore.core.config import describe, load_settings, settings_from
+from segcore.core.config import load_settings, settings_from
+from segcore.core.config_table import describe
 from segcore.core.connection import check_health, open_databases
 from segcore.core.errors import ConfigError, SegcoreError, ValidationError
 from segcore.core.naming import printable
