@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import throwaway_server  # noqa: E402
-from segcore import backup  # noqa: E402
-from segcore.backup_restore import restore_backup  # noqa: E402
+from segcore.backups import backup
+from segcore.backups.backup_restore import restore_backup  # noqa: E402
 
 
 def fill(db, count: int) -> None:

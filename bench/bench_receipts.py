@@ -30,12 +30,12 @@ from gridfs import GridFS
 from PIL import Image
 from pymongo import MongoClient
 
-from segcore import embedded
-from segcore.config import Settings
-from segcore.connection import open_databases
-from segcore.mask_check import verify
+from segcore.core import embedded
+from segcore.core.config import Settings
+from segcore.core.connection import open_databases
+from segcore.masks.mask_check import verify
 from segcore.prepare import prepare
-from segcore.sync import run_sync
+from segcore.sync.sync import run_sync
 
 IMAGES = 20
 

@@ -8,7 +8,7 @@ from segcore.core import history
 from segcore.sync import sync_runs
 from segcore.masks import receipts
 from segcore.core.connection import Databases
-from segcore import notify_outbox
+from segcore.notify import notify_outbox
 
 
 def prepare(databases: Databases) -> list[str]:

@@ -132,11 +132,11 @@ def test_the_readme_layout_names_every_module():
 # segcore's domain packages, lowest first: a package imports only packages before it (or its
 # own modules). The top-level modules come after every package, the command line last.
 PACKAGE_ORDER = ["core", "team", "work", "uploads", "masks", "sync", "report", "views",
-                 "<top>", "cli"]
+                 "backups", "notify", "<top>", "cli"]
 
 
 def package_of(module: str) -> str:
-    """`segcore.sync.sync_plan` -> "sync"; a top-level module such as `segcore.backup` -> "<top>"."""
+    """`segcore.sync.sync_plan` -> "sync"; a top-level module such as `segcore.prepare` -> "<top>"."""
     parts = module.split(".")
     if len(parts) > 2 or (len(parts) == 2 and (ROOT / "segcore" / parts[1]).is_dir()):
         return parts[1]

@@ -9,8 +9,9 @@ from datetime import datetime
 import pytest
 from bson import ObjectId
 
-from segcore import backup, demo
-from segcore.backup_restore import restore_backup
+from segcore import demo
+from segcore.backups import backup
+from segcore.backups.backup_restore import restore_backup
 from segcore.core.errors import BackupFileError, RestoreRefused
 from segcore.sync import sync
 from segcore.prepare import prepare

@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from segcore import backup
+from segcore.backups import backup
 from segcore.core.actors import Actor
-from segcore.backup_restore import interrupted_restore, restore_backup
+from segcore.backups.backup_restore import interrupted_restore, restore_backup
 from segcore.core.errors import RestoreFailed
 from segcore.prepare import prepare
 from segcore.team import auth, sessions

@@ -12,7 +12,7 @@ import stat
 
 import pytest
 
-from segcore import backup
+from segcore.backups import backup
 
 
 def legacy_backup(path, database: str, created_at: str) -> None:

@@ -19,8 +19,8 @@ from bson.codec_options import CodecOptions
 from bson.datetime_ms import DatetimeMS
 from bson.raw_bson import RawBSONDocument
 
-from segcore import backup, backup_codec
-from segcore.backup_restore import restore_backup
+from segcore.backups import backup, backup_codec
+from segcore.backups.backup_restore import restore_backup
 
 RAW = CodecOptions(document_class=RawBSONDocument)
 

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from segcore.team import auth, team
-from segcore import notify_due, notify_outbox
+from segcore.notify import notify_due, notify_outbox
 from segcore.core.connection import open_databases
-from segcore.notify_channels import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from segcore.notify.notify_channels import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from segcore.prepare import prepare
 from tests.notify_servers import SmtpServer, WebhookReceiver
 

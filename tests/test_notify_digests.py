@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from segcore.team import auth
-from segcore import notify_due, notify_outbox
+from segcore.notify import notify_due, notify_outbox
 from segcore.report.alerts import current_alerts, report_rows
 from segcore.report.pace_report import delivery_quality
 from segcore.core.connection import open_databases

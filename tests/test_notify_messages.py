@@ -11,9 +11,9 @@ import pytest
 from segcore.core.config import settings_from
 from segcore.core.config_table import describe
 from segcore.core.errors import ConfigError
-from segcore.notify_channels import email_message, signature, webhook_payload
-from segcore.notify_mailto import MAX_LINK, mailto_link, person_batches
-from segcore.notify_messages import Recipient, excluded, receipt_problems
+from segcore.notify.notify_channels import email_message, signature, webhook_payload
+from segcore.notify.notify_mailto import MAX_LINK, mailto_link, person_batches
+from segcore.notify.notify_messages import Recipient, excluded, receipt_problems
 from segcore.core.redact import mask_url
 from segcore.core.translations import Words
 
@@ -141,7 +141,7 @@ def test_a_long_list_is_shortened_to_keep_the_link_short():
     ({"_id": "u5", "problem": "no_batch", "readable": True}, []),
 ])
 def test_a_stored_upload_receipt_becomes_a_receipt_to_notify(stored, verdicts):
-    from segcore.notify_messages import receipt_from_stored
+    from segcore.notify.notify_messages import receipt_from_stored
 
     receipt = receipt_from_stored({"filename": "x.zip", "uploaded_by": "flor",
                                    "batches": ["batch_7"], **stored})

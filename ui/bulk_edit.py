@@ -1,6 +1,6 @@
 """The Batches page's bulk edit: status, priority and due date of the ticked or filtered batches.
 
-A compare-and-set like every edit (`segcore.assignments.set_fields`): the ticked batches
+A compare-and-set like every edit (`segcore.work.assignments.set_fields`): the ticked batches
 against the values the table showed, the filtered ones against the values read when applying,
 and with a Status filter only the batches still holding that status, which is how a legacy code
 such as `S` is replaced by a current status. Every change is in the history.

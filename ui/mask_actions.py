@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore import notify_due
+from segcore.notify import notify_due
 from segcore.core.connection import Databases
 from segcore.views.labels import FIELD_LABELS
 from ui import labels, reads

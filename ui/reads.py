@@ -22,7 +22,8 @@ from typing import Callable
 
 import streamlit as st
 
-from segcore import backup_restore, demo
+from segcore import demo
+from segcore.backups import backup_restore
 from segcore.work import handover
 from segcore.core import history
 from segcore.masks import mask_check

@@ -1,12 +1,12 @@
 """"Write to <name>" links: a prefilled email in the interface's language naming the person's
-open, overdue and incomplete batches (`segcore.notify_mailto`)."""
+open, overdue and incomplete batches (`segcore.notify.notify_mailto`)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from segcore.core.naming import person_key
-from segcore.notify_mailto import mailto_link, person_batches
+from segcore.notify.notify_mailto import mailto_link, person_batches
 from segcore.core.translations import Words
 from ui import reads
 from ui.i18n import _, current_language

@@ -25,8 +25,8 @@ from segcore.core.naming import printable
 @handle_errors
 def backup(ctx, out, keep, as_json):
     """Back up every collection of the app's database to one compressed file (mode 0600)."""
-    from segcore import backup as backups
-    from segcore.backup_rotation import prune_backups
+    from segcore.backups import backup as backups
+    from segcore.backups.backup_rotation import prune_backups
 
     if keep and out is None:
         raise SegcoreError("--keep needs --out naming a folder")
@@ -62,8 +62,8 @@ def restore(ctx, file, replace, yes):
 
     Every login session ends; logins, passwords and roles become the backup's.
     """
-    from segcore import backup as backups
-    from segcore.backup_restore import interrupted_restore, restore_backup
+    from segcore.backups import backup as backups
+    from segcore.backups.backup_restore import interrupted_restore, restore_backup
     from segcore.prepare import prepare
 
     work = ctx.databases.work

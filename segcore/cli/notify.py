@@ -44,7 +44,7 @@ def _print_sent(report) -> None:
 @handle_errors
 def notify(ctx, list_, state, send_due, retry, test, as_json):
     """Email and chat notifications: receipts, daily alerts, the weekly report."""
-    from segcore import notify_due, notify_outbox
+    from segcore.notify import notify_due, notify_outbox
     from segcore.core.errors import SegcoreError
 
     if sum(map(bool, (list_, send_due, retry, test))) != 1:

@@ -158,7 +158,7 @@ def _watch(ctx, full: bool, interval: float) -> None:
         signal.signal(signum, lambda *_: live.stop())
     sender = None
     if ctx.settings.notify_channels:
-        from segcore.notify_due import Sender
+        from segcore.notify.notify_due import Sender
 
         # Its own thread: a slow or dead mail server delays the messages, never the sync.
         sender = Sender(ctx.databases, log=log)

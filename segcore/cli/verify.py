@@ -18,7 +18,7 @@ def progress_bar(label: str, quiet: bool):
 
 def run_verify(ctx, quiet: bool, **options):
     """Run a mask check with a progress bar; returns its VerifyReport."""
-    from segcore.notify_due import verify_and_notify
+    from segcore.notify.notify_due import verify_and_notify
 
     with progress_bar("Checking masks", quiet) as bar:
         def progress(fraction, message):

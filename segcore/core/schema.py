@@ -25,7 +25,7 @@ MASK_CONTENT = "mask_content"  # each upload's content check (sizes, empty, labe
 BATCH_IMAGES = "batch_images"  # each batch's image names, keyed by batch id
 NOTIFY_OUTBOX = "notify_outbox"  # every message to send, keyed by its idempotency key
 UPLOAD_DAYS = "upload_days"  # uploads per local day, kept by the sync (segcore.sync.upload_stats)
-RESTORE_STATE = "restore_state"  # a restore under way (or interrupted), see segcore.backup_restore
+RESTORE_STATE = "restore_state"  # a restore under way (or interrupted), see segcore.backups.backup_restore
 RESTORE_STAGING = "restore_staging."    # prefix: collections a restore writes before swapping in
 RESTORE_PREVIOUS = "restore_previous."  # prefix: the data a restore swapped out, until it ends
 

@@ -194,7 +194,7 @@ def person_burndown(trend: Burndown, open_now: int, finish: date | None,
     """`trend` (one person's batches) projected by that person's own rule, `pace.PersonPace`.
 
     A person's projected finish is computed once, from their pace over working days
-    (`segcore.pace`), and shown as such wherever it appears: the Dashboard filtered to them
+    (`segcore.report.pace`), and shown as such wherever it appears: the Dashboard filtered to them
     draws the same date the Team page lists, from their pending count down by their open
     batches. Pure.
     """

@@ -142,7 +142,7 @@ def _decision(doc: dict, accept: bool, note: str, now: datetime) -> dict:
 def person_rework(rows: list[dict]) -> dict[str, dict]:
     """Per assignee (by person_key, keeping the stored spelling): delivered (usable), sent back
     (times), accepted, acceptance rate (accepted / (accepted + times sent back)) and the median
-    hours from first upload to acceptance. `rows`: batch rows (segcore.batch_rows)."""
+    hours from first upload to acceptance. `rows`: batch rows (segcore.views.batch_rows)."""
     people: dict[str, dict] = {}
     for row in rows:
         if not row.get("assignee"):

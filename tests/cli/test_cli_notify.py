@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from segcore import notify_outbox
-from segcore.notify_outbox import Message
+from segcore.notify import notify_outbox
+from segcore.notify.notify_outbox import Message
 from tests.notify_servers import SmtpServer, WebhookReceiver
 from tests.pace_seed import seed_pace
 

@@ -96,7 +96,7 @@ def discovered_writes() -> set[str]:
 
 
 def _backup_file(dbs, tmp_path) -> Path:
-    from segcore.backup import write_backup
+    from segcore.backups.backup import write_backup
 
     path = tmp_path / "copy.jsonl.gz"
     with open(path, "wb") as stream:

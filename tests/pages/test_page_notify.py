@@ -7,9 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from segcore import notify_outbox
+from segcore.notify import notify_outbox
 from segcore.team import team
-from segcore.notify_outbox import Message
+from segcore.notify.notify_outbox import Message
 from tests.helpers import page
 from tests.notify_servers import SmtpServer
 from tests.pace_seed import seed_pace

@@ -51,7 +51,7 @@ def test_import_problem_is_shown_next_to_the_inputs(app_env, tmp_path):
 def test_download_a_backup_that_restores(app_env, tmp_path, monkeypatch):
     from streamlit.runtime.media_file_manager import MediaFileManager
 
-    from segcore import backup
+    from segcore.backups import backup
     from segcore.team import team
 
     # The button's data is built on click by a callable the server keeps: capture it.

@@ -3,7 +3,7 @@ resend and send now."""
 
 import streamlit as st
 
-from segcore import notify_due, notify_outbox
+from segcore.notify import notify_due, notify_outbox
 from ui.actions import run_write
 from ui.connection import settings
 from ui.i18n import N_, _, format_datetime, ngettext

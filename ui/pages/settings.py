@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from segcore import backup
+from segcore.backups import backup
 from segcore.core.config_table import describe
 from ui import import_actions, reads
 from ui.actions import clear_caches

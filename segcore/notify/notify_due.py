@@ -12,13 +12,13 @@ import threading
 from datetime import datetime, timezone
 
 from segcore.team import auth
-from segcore import notify_outbox
+from segcore.notify import notify_outbox
 from segcore.report.alerts import current_alerts, report_rows
 from segcore.core.connection import Databases
 from segcore.masks.mask_check import CHECKS, FIELD
 from segcore.core.naming import canonical_batch_id, person_key
-from segcore.notify_channels import deliverer
-from segcore.notify_messages import (Recipient, daily_messages, excluded, newly_at_risk,
+from segcore.notify.notify_channels import deliverer
+from segcore.notify.notify_messages import (Recipient, daily_messages, excluded, newly_at_risk,
                                      receipt_messages, test_message, weekly_messages)
 from segcore.report.pace import PaceOptions
 from segcore.report.pace_report import delivery_quality

@@ -17,7 +17,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from segcore.backup import BackupSummary, read_header, verify_backup
+from segcore.backups.backup import BackupSummary, read_header, verify_backup
 from segcore.core.errors import N_, BackupFileError
 
 _PREFIX = "segcore-backup-"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from segcore.core.naming import person_key
-from segcore.notify_outbox import Message
+from segcore.notify.notify_outbox import Message
 from segcore.report.pace import Alerts
 from segcore.report.pace_report import (alert_sections, build_report, risk_reason, to_html,
                                         to_text)

@@ -3,14 +3,14 @@
 The file is gzip-compressed JSON Lines. The first line (the header) says what it is: the format,
 the database it was taken from, when, under which file name, and each collection's indexes;
 then one line per document, `{"c": collection, "d": document}`, in MongoDB's canonical extended
-JSON (segcore.backup_codec: every type comes back as it was); the last line is the manifest:
+JSON (segcore.backups.backup_codec: every type comes back as it was); the last line is the manifest:
 documents per collection and the SHA-256 of every line before it. `zcat FILE | less` shows it
 to a person; no mongodump is needed, so it works against the embedded server and a real
 MongoDB alike.
 
 Writing and reading both stream, so memory stays flat however large the database is. Files are
 written 0600 (they hold password and session hashes) under a temporary name, renamed when
-complete. Restoring is segcore.backup_restore, rotation segcore.backup_rotation. The training
+complete. Restoring is segcore.backups.backup_restore, rotation segcore.backups.backup_rotation. The training
 database is never read or written here.
 """
 
@@ -33,7 +33,7 @@ import bson
 from bson.errors import BSONError
 from pymongo.database import Database
 
-from segcore import backup_codec
+from segcore.backups import backup_codec
 from segcore.core.errors import N_, BackupFileError
 from segcore.core.schema import LOCKS, RESTORE_PREVIOUS, RESTORE_STAGING, RESTORE_STATE
 

@@ -30,7 +30,7 @@ from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
 
 from segcore.core import data_version, history
 from segcore.core.actors import Actor, authorize_write
-from segcore.backup import (BackupSummary, backed_up_collections, documents, index_specs,
+from segcore.backups.backup import (BackupSummary, backed_up_collections, documents, index_specs,
                             stored_counts, verify_backup)
 from segcore.core.errors import (N_, RestoreFailed, RestoreIncomplete, RestoreRefused, SegcoreError,
                             SyncAlreadyRunning)
