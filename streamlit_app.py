@@ -10,8 +10,12 @@ from ui.widgets import connection_status, demo_banner, language_selector, restor
 SIDEBAR_PX = 240
 
 # A narrower sidebar than Streamlit's 300 px: at 1280 px the tables need the room.
-st.set_page_config(page_title=_("Segmentation work"), page_icon=":material/biotech:",
-                   layout="wide", initial_sidebar_state=SIDEBAR_PX)
+st.set_page_config(
+    page_title=_("Segmentation work"),
+    page_icon=":material/biotech:",
+    layout="wide",
+    initial_sidebar_state=SIDEBAR_PX,
+)
 init_state()
 with st.sidebar:
     language_selector()
@@ -19,8 +23,9 @@ with st.sidebar:
 # opened right after the server starts runs the page through Streamlit's legacy
 # auto-discovery, bypassing this entry point (no login gate, no sidebar status, no demo banner).
 pages = [
-    st.Page("ui/pages/dashboard.py", title=_("Dashboard"), icon=":material/monitoring:",
-            default=True),
+    st.Page(
+        "ui/pages/dashboard.py", title=_("Dashboard"), icon=":material/monitoring:", default=True
+    ),
     st.Page("ui/pages/batches.py", title=_("Batches"), icon=":material/table_view:"),
     st.Page("ui/pages/team.py", title=_("Team"), icon=":material/group:"),
     st.Page("ui/pages/moves.py", title=_("Suggested moves"), icon=":material/swap_horiz:"),
@@ -34,8 +39,14 @@ logged_in = login_gate()
 # A segmentador's login sees one page, their own: the other pages are not in its navigation,
 # so their links lead there too (segcore scopes every read of that page to the login).
 if logged_in and current_actor().is_segmentador:
-    pages = [st.Page("ui/pages/my_batches.py", title=_("My batches"),
-                     icon=":material/assignment_ind:", default=True)]
+    pages = [
+        st.Page(
+            "ui/pages/my_batches.py",
+            title=_("My batches"),
+            icon=":material/assignment_ind:",
+            default=True,
+        )
+    ]
 # The navigation is set up before the gate stops a logged-out run, so the page the link named
 # (path and query) stays the current one and is the one shown right after logging in.
 page = st.navigation(pages, position="sidebar" if logged_in else "hidden")

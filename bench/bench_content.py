@@ -59,8 +59,7 @@ def real_mask(rng, shape, speckle: float = 0.0) -> np.ndarray:
     return mask
 
 
-def make_files(tmp: Path, count: int, batch: str, kind: str,
-               speckle: float) -> tuple[Path, Path]:
+def make_files(tmp: Path, count: int, batch: str, kind: str, speckle: float) -> tuple[Path, Path]:
     """`count` masks (hard links to DISTINCT real ones) and as many images, in two folders."""
     masks, images = tmp / f"masks_{batch}", tmp / "data" / batch
     masks.mkdir(parents=True)
@@ -94,8 +93,9 @@ def pack(masks: Path, target: Path) -> None:
         subprocess.run(["zip", "-q", "-0", str(target), *names], cwd=masks, check=True)
         return
     with open(target, "wb") as out:
-        tar = subprocess.Popen(["tar", "--hard-dereference", "-cf", "-", *names], cwd=masks,
-                               stdout=subprocess.PIPE)
+        tar = subprocess.Popen(
+            ["tar", "--hard-dereference", "-cf", "-", *names], cwd=masks, stdout=subprocess.PIPE
+        )
         subprocess.run(["xz", "-0", "-T2", "-c"], stdin=tar.stdout, stdout=out, check=True)
         tar.wait()
 
@@ -170,13 +170,22 @@ def live_latency(uri: str, databases, bucket) -> float:
     """Seconds from a new copy of the NIfTI tar.xz landing to its content result, with
     `segcore sync --watch` running as its own process."""
     settings = databases.settings
-    env = {**os.environ, "MONGO_URI": uri, "MONGO_DB": settings.mongo_db,
-           "TRAINING_DB": settings.training_db, "DATA_DIRECTORY": str(settings.data_directory),
-           "MASK_LABELS": "0,1,2",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "MONGO_URI": uri,
+        "MONGO_DB": settings.mongo_db,
+        "TRAINING_DB": settings.training_db,
+        "DATA_DIRECTORY": str(settings.data_directory),
+        "MASK_LABELS": "0,1,2",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
     with tempfile.TemporaryFile() as log:
-        watcher = subprocess.Popen([sys.executable, "-m", "segcore", "sync", "--watch"], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=log)
+        watcher = subprocess.Popen(
+            [sys.executable, "-m", "segcore", "sync", "--watch"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
         try:
             while True:
                 log.seek(0)
@@ -186,8 +195,9 @@ def live_latency(uri: str, databases, bucket) -> float:
                 time.sleep(0.2)
             doc = databases.masks_files.find_one({"filename": "masks_batch_2.tar.xz"})
             data = bucket.open_download_stream(doc["_id"]).read()
-            upload_id = bucket.upload_from_stream("masks_batch_2_again.tar.xz", data,
-                                                  metadata={"batch_id": "batch_2"})
+            upload_id = bucket.upload_from_stream(
+                "masks_batch_2_again.tar.xz", data, metadata={"batch_id": "batch_2"}
+            )
             landed = time.perf_counter()
             while databases.work["mask_content"].find_one({"_id": upload_id}) is None:
                 assert time.perf_counter() - landed < 600, "no content result in 10 minutes"
@@ -228,15 +238,22 @@ def main() -> None:
     args = parser.parse_args()
     with throwaway_server() as (uri, client), tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        settings = Settings(mongo_uri=uri, mongo_db="bench_work", training_db="bench_training",
-                            data_directory=tmp / "data", mask_labels=(0.0, 1.0, 2.0))
+        settings = Settings(
+            mongo_uri=uri,
+            mongo_db="bench_work",
+            training_db="bench_training",
+            data_directory=tmp / "data",
+            mask_labels=(0.0, 1.0, 2.0),
+        )
         databases = open_databases(settings, client=client)
         prepare(databases)
         bucket = gridfs.GridFSBucket(databases.training, bucket_name="masks")
         build(databases, bucket, tmp, vars(args))
         verify(databases)  # lists the images, as `verify --content` does first
-        print(f"{'upload':<24}{'stored MB':>10}{'masks':>7}{'check s':>9}{'python s':>10}"
-              f"{'speed':>8}{'peak +MB':>10}{'python +MB':>12}")
+        print(
+            f"{'upload':<24}{'stored MB':>10}{'masks':>7}{'check s':>9}{'python s':>10}"
+            f"{'speed':>8}{'peak +MB':>10}{'python +MB':>12}"
+        )
         for doc in databases.masks_files.find().sort("filename", 1):
             batch, count = doc["metadata"]["batch_id"], 0
             if batch == "batch_3":  # each in a process of its own: time and peak memory
@@ -249,13 +266,21 @@ def main() -> None:
                 row = check_content(databases, [batch]).batches[0]
                 assert row["checked"] > 0 and row["problems"] == 0, row
                 count, memory = row["checked"], f"{'':>10}{'':>12}"
-            print(f"{doc['filename']:<24}{doc['length'] / 2**20:>10.1f}{count or '':>7}"
-                  f"{ours:>9.2f}{theirs:>10.2f}{theirs / ours:>7.2f}×{memory}", flush=True)
-        print("python: zipfile.testzip() for a zip, tarfile reading every member for a tar; "
-              "peak: the process's peak above its peak after the imports (batch_3 only)")
+            print(
+                f"{doc['filename']:<24}{doc['length'] / 2**20:>10.1f}{count or '':>7}"
+                f"{ours:>9.2f}{theirs:>10.2f}{theirs / ours:>7.2f}×{memory}",
+                flush=True,
+            )
+        print(
+            "python: zipfile.testzip() for a zip, tarfile reading every member for a tar; "
+            "peak: the process's peak above its peak after the imports (batch_3 only)"
+        )
         size = databases.masks_files.find_one({"filename": "masks_batch_2.tar.xz"})["length"]
-        print(f"live sync: a new {size / 2**20:.0f} MB tar.xz of NIfTI masks content-checked "
-              f"{live_latency(uri, databases, bucket):.1f} s after it landed", flush=True)
+        print(
+            f"live sync: a new {size / 2**20:.0f} MB tar.xz of NIfTI masks content-checked "
+            f"{live_latency(uri, databases, bucket):.1f} s after it landed",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -31,15 +31,15 @@ from bench_sync import fresh_batches, insert, upload_docs
 from gridfs import GridFS
 from pymongo import MongoClient
 
-from segcore.work import assignments
 from segcore.core import embedded
-from segcore.team import team
 from segcore.core.config import Settings
 from segcore.core.connection import open_databases
 from segcore.core.data_version import read_versions
-from segcore.sync.live_sync import LiveSync
 from segcore.prepare import prepare
+from segcore.sync.live_sync import LiveSync
 from segcore.sync.sync import run_sync
+from segcore.team import team
+from segcore.work import assignments
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -70,11 +70,21 @@ def idle_per_hour(pid: int, seconds: float) -> float:
 
 
 def start_watcher(uri: str, settings: Settings, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "MONGO_URI": uri, "MONGO_DB": settings.mongo_db,
-           "TRAINING_DB": settings.training_db, "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "MONGO_URI": uri,
+        "MONGO_DB": settings.mongo_db,
+        "TRAINING_DB": settings.training_db,
+        "PYTHONPATH": str(ROOT),
+    }
     with open(log, "w") as err:
-        process = subprocess.Popen([sys.executable, "-m", "segcore", "sync", "--watch"],
-                                   env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "segcore", "sync", "--watch"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
     deadline = time.monotonic() + 600
     while "waiting for uploads" not in log.read_text():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -83,8 +93,9 @@ def start_watcher(uri: str, settings: Settings, log: Path) -> subprocess.Popen:
     return process
 
 
-def single_latencies(databases, batches: int, count: int,
-                     rng: random.Random) -> tuple[list[float], list[float]]:
+def single_latencies(
+    databases, batches: int, count: int, rng: random.Random
+) -> tuple[list[float], list[float]]:
     """(latencies from the moment each upload landed, how long each GridFS put took).
 
     GridFS writes the file document last, so an upload has landed when `put` returns; `put`
@@ -96,13 +107,17 @@ def single_latencies(databases, batches: int, count: int,
         doc = databases.work.batches.find_one({"id": f"batch_{number}"})
         before = (doc.get("training_metrics_info") or {}).get("file_count", 0)
         began = time.perf_counter()
-        files.put(b"m" * 1000, filename=f"masks_batch_{number}_live{n}.zip",
-                  metadata={"uploaded_by": "flor", "batch_id": f"batch_{number}"})
+        files.put(
+            b"m" * 1000,
+            filename=f"masks_batch_{number}_live{n}.zip",
+            metadata={"uploaded_by": "flor", "batch_id": f"batch_{number}"},
+        )
         start = time.perf_counter()
         puts.append(start - began)
         while True:
-            doc = databases.work.batches.find_one({"id": f"batch_{number}"},
-                                                  {"training_metrics_info.file_count": 1})
+            doc = databases.work.batches.find_one(
+                {"id": f"batch_{number}"}, {"training_metrics_info.file_count": 1}
+            )
             if (doc.get("training_metrics_info") or {}).get("file_count", 0) > before:
                 break
             if time.perf_counter() - start > 60:
@@ -126,9 +141,12 @@ def burst_docs(batches: int, rng: random.Random, tag: str) -> tuple[list[dict], 
 
 
 def file_counts(databases, batch_ids: list[str]) -> dict[str, int]:
-    return {d["id"]: (d.get("training_metrics_info") or {}).get("file_count", 0)
-            for d in databases.work.batches.find({"id": {"$in": batch_ids}},
-                                                 {"id": 1, "training_metrics_info.file_count": 1})}
+    return {
+        d["id"]: (d.get("training_metrics_info") or {}).get("file_count", 0)
+        for d in databases.work.batches.find(
+            {"id": {"$in": batch_ids}}, {"id": 1, "training_metrics_info.file_count": 1}
+        )
+    }
 
 
 def edit_costs(databases, batches: int) -> tuple[float, float]:
@@ -191,8 +209,10 @@ def main() -> None:
 
             runs = databases.work.sync_runs
             live = lambda: list(runs.find({"mode": "live", "groups": {"$exists": True}}))  # noqa
-            totals = lambda: {k: sum(r.get(k, 0) for r in live())  # noqa: E731
-                              for k in ("groups", "bulk_writes", "batches_updated")}
+            totals = lambda: {
+                k: sum(r.get(k, 0) for r in live())  # noqa: E731
+                for k in ("groups", "bulk_writes", "batches_updated")
+            }
             before = totals()
             logged = len((Path(tmp) / "live.log").read_text())
             docs, per_batch = burst_docs(batches, rng, "burst")
@@ -205,7 +225,8 @@ def main() -> None:
             # Polled gently (the server is one process): the data version the pages poll (one
             # document) moves after each batch write; then the sampled batches are looked at.
             while version() == before_version or any(
-                    file_counts(databases, sample)[b] < n for b, n in wanted.items()):
+                file_counts(databases, sample)[b] < n for b, n in wanted.items()
+            ):
                 time.sleep(0.05)
             on_batches_s = time.perf_counter() - start
             # The live record is counted once the group's index and state are saved.
@@ -213,9 +234,11 @@ def main() -> None:
                 time.sleep(0.1)
             burst_s = time.perf_counter() - start
             after = totals()
-            applied = [line.split(" ", 2)[2] for line in
-                       (Path(tmp) / "live.log").read_text()[logged:].splitlines()
-                       if " applied " in line]
+            applied = [
+                line.split(" ", 2)[2]
+                for line in (Path(tmp) / "live.log").read_text()[logged:].splitlines()
+                if " applied " in line
+            ]
             watcher.send_signal(signal.SIGTERM)
             watcher.wait(60)
             edit_s, compare_s = edit_costs(databases, batches)
@@ -230,24 +253,34 @@ def main() -> None:
             embedded.stop_server(storage)
 
     print(f"\n{batches:,} batches, {uploads:,} uploads (embedded server)")
-    print(f"idle CPU per hour: watcher {watcher_idle:.1f} s; server {server_alone:.1f} s alone, "
-          f"{server_with:.1f} s with the watcher (measured over {idle_s:g} s)")
-    print(f"single uploads ({len(latencies)}): p50 {percentile(latencies, 0.5):.2f} s, "
-          f"p95 {percentile(latencies, 0.95):.2f} s, max {max(latencies):.2f} s "
-          f"from the moment each landed (target: p95 under 5 s); the GridFS put itself took "
-          f"p50 {percentile(puts, 0.5):.2f} s")
+    print(
+        f"idle CPU per hour: watcher {watcher_idle:.1f} s; server {server_alone:.1f} s alone, "
+        f"{server_with:.1f} s with the watcher (measured over {idle_s:g} s)"
+    )
+    print(
+        f"single uploads ({len(latencies)}): p50 {percentile(latencies, 0.5):.2f} s, "
+        f"p95 {percentile(latencies, 0.95):.2f} s, max {max(latencies):.2f} s "
+        f"from the moment each landed (target: p95 under 5 s); the GridFS put itself took "
+        f"p50 {percentile(puts, 0.5):.2f} s"
+    )
     groups = after["groups"] - before["groups"]
     writes = after["bulk_writes"] - before["bulk_writes"]
-    print(f"burst of 1,000 uploads: on their batches {on_batches_s:.2f} s after the insert "
-          f"(50 of its batches polled; target: under 5 s); wholly applied {burst_s:.2f} s after "
-          f"(index, read models and state saved), in {groups} groups "
-          f"and {writes} bulk writes ({after['batches_updated'] - before['batches_updated']} "
-          f"batch updates); the watcher's own log: {'; '.join(applied)}")
-    print(f"a reassignment of one batch, followed by the watcher: {edit_s:.2f} s; compared as "
-          f"before (every batch, read models rebuilt): {compare_s:.2f} s; "
-          f"ratio {edit_s / compare_s:.3f}")
-    print(f"the same burst through a routine sync (cron): {cron_s:.2f} s "
-          f"({cron.batches_updated} batches updated); live / routine = {burst_s / cron_s:.2f}")
+    print(
+        f"burst of 1,000 uploads: on their batches {on_batches_s:.2f} s after the insert "
+        f"(50 of its batches polled; target: under 5 s); wholly applied {burst_s:.2f} s after "
+        f"(index, read models and state saved), in {groups} groups "
+        f"and {writes} bulk writes ({after['batches_updated'] - before['batches_updated']} "
+        f"batch updates); the watcher's own log: {'; '.join(applied)}"
+    )
+    print(
+        f"a reassignment of one batch, followed by the watcher: {edit_s:.2f} s; compared as "
+        f"before (every batch, read models rebuilt): {compare_s:.2f} s; "
+        f"ratio {edit_s / compare_s:.3f}"
+    )
+    print(
+        f"the same burst through a routine sync (cron): {cron_s:.2f} s "
+        f"({cron.batches_updated} batches updated); live / routine = {burst_s / cron_s:.2f}"
+    )
 
 
 if __name__ == "__main__":

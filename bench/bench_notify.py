@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiosmtpd.controller import Controller  # noqa: E402
 
 from bench.common import throwaway_server  # noqa: E402
-from segcore.notify import notify_outbox
 from segcore.core.config import Settings  # noqa: E402
+from segcore.notify import notify_outbox
 from segcore.notify.notify_channels import deliverer, email_message  # noqa: E402
 from segcore.notify.notify_outbox import Message  # noqa: E402
 
@@ -46,10 +46,19 @@ class Count:
 
 
 def messages(count: int, run: str) -> list[Message]:
-    return [Message(f"receipt:{run}-{n}:ana@example.org", "receipt", "email", "ana@example.org",
-                    "Ana", "es", f"Carga batch_{n}.zip: faltan máscaras",
-                    "Hola Ana:\n\n" + "\n".join(f"- img_{i:03d}.png" for i in range(20)))
-            for n in range(count)]
+    return [
+        Message(
+            f"receipt:{run}-{n}:ana@example.org",
+            "receipt",
+            "email",
+            "ana@example.org",
+            "Ana",
+            "es",
+            f"Carga batch_{n}.zip: faltan máscaras",
+            "Hola Ana:\n\n" + "\n".join(f"- img_{i:03d}.png" for i in range(20)),
+        )
+        for n in range(count)
+    ]
 
 
 def main() -> None:
@@ -83,10 +92,13 @@ def main() -> None:
     assert len(report.sent) == count and again == 0 and handler.received == 2 * count
     print(f"{count} messages to a loopback SMTP server")
     print(f"  bare smtplib (baseline)     {bare:6.2f} s   {count / bare:6.0f} msg/s   1.00x")
-    print(f"  outbox send_due             {send:6.2f} s   {count / send:6.0f} msg/s   "
-          f"{send / bare:.2f}x")
-    print(f"  enqueue (a sync's part)     {enqueue:6.2f} s   "
-          f"{1000 * enqueue / count:6.1f} ms/message")
+    print(
+        f"  outbox send_due             {send:6.2f} s   {count / send:6.0f} msg/s   "
+        f"{send / bare:.2f}x"
+    )
+    print(
+        f"  enqueue (a sync's part)     {enqueue:6.2f} s   {1000 * enqueue / count:6.1f} ms/message"
+    )
     print(f"  enqueue again: {again} added (exactly once)")
 
 

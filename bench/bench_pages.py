@@ -20,29 +20,29 @@ of every batch document, measured in the same run on the same data.
 from __future__ import annotations
 
 import argparse
-import sys
 import os
 import random
+import sys
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from common import best_of, throwaway_server
-
 import streamlit as st
+from common import best_of, throwaway_server
 from streamlit.testing.v1 import AppTest
 
-from segcore.work import batches
-from segcore.team import team
 from segcore.core.config import load_settings
 from segcore.core.connection import open_databases
 from segcore.sync.sync import run_sync
+from segcore.team import team
+from segcore.work import batches
 
 ROOT = Path(__file__).resolve().parent.parent
 # The page scripts import the `ui` package from the project folder, which `streamlit run
 # streamlit_app.py` puts on the path; AppTest runs them in this process, so it goes here.
 sys.path.insert(0, str(ROOT))
 from ui import reads  # noqa: E402  (after the path is set)
+
 SIZES = {"quick": (5_000, 50_000), "full": (50_000, 500_000)}
 CHUNK = 10_000
 PAGES = ("dashboard", "batches", "team", "sync", "settings")
@@ -58,26 +58,45 @@ def build(client, name: str, count: int, uploads: int) -> None:
     names = people()
     for person in names:
         team.add_member(db, person, author="bench")
-    docs = [{"id": f"batch_{n}", "folder": f"/data/american_project/batch_{n}",
-             "assignee": rng.choice(names) if rng.random() < 0.7 else None,
-             "status": rng.choice(batches.STATUSES),
-             "metadata": {"priority": rng.choice(batches.PRIORITIES),
-                          "due_date": "2025-09-30", "assigned_at": "2025-09-01"}}
-            for n in range(1, count + 1)]
+    docs = [
+        {
+            "id": f"batch_{n}",
+            "folder": f"/data/american_project/batch_{n}",
+            "assignee": rng.choice(names) if rng.random() < 0.7 else None,
+            "status": rng.choice(batches.STATUSES),
+            "metadata": {
+                "priority": rng.choice(batches.PRIORITIES),
+                "due_date": "2025-09-30",
+                "assigned_at": "2025-09-01",
+            },
+        }
+        for n in range(1, count + 1)
+    ]
     for start in range(0, count, CHUNK):
-        db.batches.insert_many(docs[start:start + CHUNK])
+        db.batches.insert_many(docs[start : start + CHUNK])
     now = datetime.now()
     done = max(1, int(count * 0.45))  # uploads name the first 45 % of the batches
     for start in range(0, uploads, CHUNK):
         files = []
         for _ in range(start, min(uploads, start + CHUNK)):
             number = rng.randint(1, done)
-            filename = rng.choice([f"masks_batch_{number}.tar.xz", f"Batch-{number}.zip",
-                                   f"batch_{number:04d}_part2.zip", "final_masks.zip"])
-            files.append({"filename": filename, "length": rng.randint(10**5, 10**8),
-                          "chunkSize": 261_120,
-                          "uploadDate": now - timedelta(days=rng.uniform(0, 180)),
-                          "metadata": {"uploaded_by": rng.choice(names).lower()}})
+            filename = rng.choice(
+                [
+                    f"masks_batch_{number}.tar.xz",
+                    f"Batch-{number}.zip",
+                    f"batch_{number:04d}_part2.zip",
+                    "final_masks.zip",
+                ]
+            )
+            files.append(
+                {
+                    "filename": filename,
+                    "length": rng.randint(10**5, 10**8),
+                    "chunkSize": 261_120,
+                    "uploadDate": now - timedelta(days=rng.uniform(0, 180)),
+                    "metadata": {"uploaded_by": rng.choice(names).lower()},
+                }
+            )
         training["masks.files"].insert_many(files)
 
 
@@ -102,12 +121,14 @@ def cold_start(name: str) -> AppTest:
 
 def interaction(name: str, change) -> float:
     """Best time of the rerun after `change(at)` on a page already shown once (cold caches)."""
+
     def once() -> float:
         at = cold_start(name)
         rerun = change(at)
         started = time.perf_counter()
         checked(rerun.run())
         return time.perf_counter() - started
+
     return min(once() for _ in range(REPEAT))
 
 
@@ -115,22 +136,34 @@ def edit_first_status(at: AppTest) -> AppTest:
     key = f"batch_editor_{at.session_state['batch_editor_version']}"
     first = at.session_state["batch_snapshot"]["rows"][0]
     new = "review" if first.get("status") != "review" else "done"
-    at.session_state[key] = {"edited_rows": {0: {"status": new}}, "added_rows": [],
-                             "deleted_rows": []}
+    at.session_state[key] = {
+        "edited_rows": {0: {"status": new}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     checked(at.run())
     return at.button(key="save_batches").click()
 
 
 INTERACTIONS = {
-    "dashboard: filter one person": ("dashboard",
-                                     lambda at: at.selectbox(key="dash_who").set_value("Person 7")),
-    "dashboard: date range 90 days": ("dashboard", lambda at: at.date_input(key="dash_dates")
-                                      .set_value((date.today() - timedelta(days=90),
-                                                  date.today()))),
-    "batches: filter status": ("batches",
-                               lambda at: at.selectbox(key="bf_status").set_value("review")),
-    "batches: sort by latest upload": ("batches", lambda at: at.selectbox(key="bf_sort")
-                                       .set_value("latest_upload")),
+    "dashboard: filter one person": (
+        "dashboard",
+        lambda at: at.selectbox(key="dash_who").set_value("Person 7"),
+    ),
+    "dashboard: date range 90 days": (
+        "dashboard",
+        lambda at: at.date_input(key="dash_dates").set_value(
+            (date.today() - timedelta(days=90), date.today())
+        ),
+    ),
+    "batches: filter status": (
+        "batches",
+        lambda at: at.selectbox(key="bf_status").set_value("review"),
+    ),
+    "batches: sort by latest upload": (
+        "batches",
+        lambda at: at.selectbox(key="bf_sort").set_value("latest_upload"),
+    ),
     "batches: next page": ("batches", lambda at: at.number_input(key="batch_page").set_value(2)),
     "batches: save one edit": ("batches", edit_first_status),
     "sync: sync now, nothing new": ("sync", lambda at: at.button(key="sync_now").click()),
@@ -147,13 +180,17 @@ def measure(floor: float, pages: list[str], interactions: list[str]) -> None:
         cold = best_of(lambda: sessions.append(cold_start(name)), REPEAT)
         at = sessions[-1]
         warm = best_of(lambda: checked(at.run()), REPEAT)
-        print(f"| {name + ' page':<32} | {cold:>7.2f} | {cold / floor:>6.2f} | {warm:>7.2f} | "
-              f"{warm / floor:>6.2f} |", flush=True)
+        print(
+            f"| {name + ' page':<32} | {cold:>7.2f} | {cold / floor:>6.2f} | {warm:>7.2f} | "
+            f"{warm / floor:>6.2f} |",
+            flush=True,
+        )
     for label in interactions:
         name, change = INTERACTIONS[label]
         took = interaction(name, change)
-        print(f"| {label:<32} | {took:>7.2f} | {took / floor:>6.2f} | {'':>7} | {'':>6} |",
-              flush=True)
+        print(
+            f"| {label:<32} | {took:>7.2f} | {took / floor:>6.2f} | {'':>7} | {'':>6} |", flush=True
+        )
 
 
 def main() -> None:
@@ -171,14 +208,24 @@ def main() -> None:
     count, uploads = args.batches or count, args.uploads or uploads
     with throwaway_server() as (uri, client):
         name = "bench"
-        os.environ.update({"MONGO_URI": uri, "MONGO_TIMEOUT_MS": "60000",
-                           "MONGO_DB": f"{name}_seg", "TRAINING_DB": f"{name}_tm", "LOGIN": "off",
-                           # the clicks below name English options (AppTest matches labels)
-                           "LANGUAGE": "en"})
+        os.environ.update(
+            {
+                "MONGO_URI": uri,
+                "MONGO_TIMEOUT_MS": "60000",
+                "MONGO_DB": f"{name}_seg",
+                "TRAINING_DB": f"{name}_tm",
+                "LOGIN": "off",
+                # the clicks below name English options (AppTest matches labels)
+                "LANGUAGE": "en",
+            }
+        )
         started = time.perf_counter()
         build(client, name, count, uploads)
-        print(f"# {count:,} batches, {uploads:,} uploads built in "
-              f"{time.perf_counter() - started:.0f} s", flush=True)
+        print(
+            f"# {count:,} batches, {uploads:,} uploads built in "
+            f"{time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
         st.cache_data.clear()
         st.cache_resource.clear()
         started = time.perf_counter()

@@ -1,6 +1,6 @@
 """Batch-list queries at scale, as ratios of a bare read of the same documents.
 
-    python bench/bench_queries.py [--batches 50000]
+python bench/bench_queries.py [--batches 50000]
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import random
 
 from common import best_of, throwaway_server
 
-from segcore.work import batches
 from segcore.report import stats
 from segcore.team import team
+from segcore.work import batches
 from segcore.work.batches import BatchQuery
 
 
@@ -23,13 +23,19 @@ def build(db, count: int) -> None:
         team.add_member(db, name)
     docs = []
     for n in range(1, count + 1):
-        docs.append({"id": f"batch_{n}", "number": n, "folder": f"/data/batch_{n}",
-                     "assignee": rng.choice(names) if rng.random() < 0.7 else None,
-                     "status": rng.choice(batches.STATUSES), "mongo_uploaded": rng.random() < 0.4,
-                     "metadata": {"priority": rng.choice(batches.PRIORITIES),
-                                  "due_date": "2025-09-30"}})
+        docs.append(
+            {
+                "id": f"batch_{n}",
+                "number": n,
+                "folder": f"/data/batch_{n}",
+                "assignee": rng.choice(names) if rng.random() < 0.7 else None,
+                "status": rng.choice(batches.STATUSES),
+                "mongo_uploaded": rng.random() < 0.4,
+                "metadata": {"priority": rng.choice(batches.PRIORITIES), "due_date": "2025-09-30"},
+            }
+        )
     for start in range(0, len(docs), 5000):
-        db.batches.insert_many(docs[start:start + 5000])
+        db.batches.insert_many(docs[start : start + 5000])
 
 
 def main() -> None:
@@ -44,7 +50,9 @@ def main() -> None:
         cases = {
             "first page, no filter": lambda: batches.list_batches(db, BatchQuery()),
             "page 200, no filter": lambda: batches.list_batches(db, BatchQuery(), page=200),
-            "one person's batches": lambda: batches.list_batches(db, BatchQuery(assignee="Person 7")),
+            "one person's batches": lambda: batches.list_batches(
+                db, BatchQuery(assignee="Person 7")
+            ),
             "without masks": lambda: batches.list_batches(db, BatchQuery(has_masks=False)),
             "text search '123'": lambda: batches.list_batches(db, BatchQuery(text="123")),
             "status counts (summary)": lambda: stats.summary(db),

@@ -18,7 +18,6 @@ import argparse
 import os
 import random
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -72,8 +71,12 @@ def main() -> None:
         client = MongoClient(uri, serverSelectionTimeoutMS=10_000)
         watcher = None
         try:
-            settings = Settings(mongo_uri=uri, mongo_db="bench_app",
-                                training_db="bench_training", data_directory=data)
+            settings = Settings(
+                mongo_uri=uri,
+                mongo_db="bench_app",
+                training_db="bench_training",
+                data_directory=data,
+            )
             databases = open_databases(settings, client=client)
             print(f"Building {batches:,} batches and {uploads:,} uploads...", flush=True)
             insert(databases.masks_files, upload_docs(uploads, batches, rng, datetime(2025, 1, 1)))
@@ -92,8 +95,11 @@ def main() -> None:
             for n, number in enumerate(targets):
                 missing = n % 4 == 3
                 payload = mask_zip(tmp, f"u{n}", missing)
-                file_id = files.put(payload, filename=f"masks_batch_{number}_r{n}.zip",
-                                    metadata={"uploaded_by": "flor"})
+                file_id = files.put(
+                    payload,
+                    filename=f"masks_batch_{number}_r{n}.zip",
+                    metadata={"uploaded_by": "flor"},
+                )
                 landed = time.perf_counter()
                 while (receipt := databases.work.receipts.find_one({"_id": file_id})) is None:
                     if time.perf_counter() - landed > 60:
@@ -117,10 +123,14 @@ def main() -> None:
     p50, p95, worst = percentile(latencies, 0.5), percentile(latencies, 0.95), max(latencies)
     print(f"\n{batches:,} batches, {uploads:,} uploads (embedded server), live sync running")
     print(f"first full sync (lists the newest uploads without a receipt): {first_s:.1f} s")
-    print(f"upload landed -> receipt exists ({len(latencies)} real zips, {problems} incomplete "
-          f"as made): p50 {p50:.2f} s, p95 {p95:.2f} s, max {worst:.2f} s (target: 5 s)")
-    print(f"baseline: verify(upload_ids=[one]) in process {baseline_s:.2f} s; "
-          f"baseline / p50 = {baseline_s / p50:.1f}x")
+    print(
+        f"upload landed -> receipt exists ({len(latencies)} real zips, {problems} incomplete "
+        f"as made): p50 {p50:.2f} s, p95 {p95:.2f} s, max {worst:.2f} s (target: 5 s)"
+    )
+    print(
+        f"baseline: verify(upload_ids=[one]) in process {baseline_s:.2f} s; "
+        f"baseline / p50 = {baseline_s / p50:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -33,10 +33,18 @@ PEOPLE = ["flor", "ceci", "maggie", "mauricio", "ignacio"] + [f"person{i}" for i
 
 
 def messy_name(number: int, rng: random.Random) -> str:
-    return rng.choice([f"masks_batch_{number}.tar.xz", f"Batch-{number}.zip",
-                       f"batch_{number:04d}_part{rng.randint(1, 4)}.zip", f"BATCH{number}.tgz",
-                       f"batch {number} masks.zip", f"batch_{number}_to_batch_{number + 1}.zip",
-                       "final_masks.zip", f"export_{rng.randint(1, 10**6)}.zip"])
+    return rng.choice(
+        [
+            f"masks_batch_{number}.tar.xz",
+            f"Batch-{number}.zip",
+            f"batch_{number:04d}_part{rng.randint(1, 4)}.zip",
+            f"BATCH{number}.tgz",
+            f"batch {number} masks.zip",
+            f"batch_{number}_to_batch_{number + 1}.zip",
+            "final_masks.zip",
+            f"export_{rng.randint(1, 10**6)}.zip",
+        ]
+    )
 
 
 def upload_docs(count: int, batches: int, rng: random.Random, start: datetime) -> list[dict]:
@@ -48,22 +56,38 @@ def upload_docs(count: int, batches: int, rng: random.Random, start: datetime) -
             metadata["batch_id"] = f"batch_{number}"
         if rng.random() < 0.03:
             metadata = None
-        docs.append({"filename": messy_name(number, rng), "length": rng.randint(10**5, 10**8),
-                     "chunkSize": 261120, "uploadDate": start + timedelta(seconds=30 * i),
-                     "metadata": metadata})
+        docs.append(
+            {
+                "filename": messy_name(number, rng),
+                "length": rng.randint(10**5, 10**8),
+                "chunkSize": 261120,
+                "uploadDate": start + timedelta(seconds=30 * i),
+                "metadata": metadata,
+            }
+        )
     return docs
 
 
 def insert(collection, docs: list[dict]) -> None:
     for start in range(0, len(docs), 10_000):
-        collection.insert_many(docs[start:start + 10_000], ordered=False)
+        collection.insert_many(docs[start : start + 10_000], ordered=False)
 
 
 def fresh_batches(db, count: int) -> None:
     """The batch list as the old dashboard left it: no sync fields yet."""
     db.batches.drop()
-    insert(db.batches, [{"id": f"batch_{n}", "folder": f"/data/batch_{n}", "status": "pending",
-                         "assignee": PEOPLE[n % len(PEOPLE)].title()} for n in range(1, count + 1)])
+    insert(
+        db.batches,
+        [
+            {
+                "id": f"batch_{n}",
+                "folder": f"/data/batch_{n}",
+                "status": "pending",
+                "assignee": PEOPLE[n % len(PEOPLE)].title(),
+            }
+            for n in range(1, count + 1)
+        ],
+    )
     db.batches.create_index("id", unique=True)
 
 
@@ -81,11 +105,19 @@ def original_sync(databases) -> None:
                 info["latest_upload"] = date
     batches = databases.work.batches
     for batch_id, info in with_masks.items():
-        batches.update_one({"id": batch_id}, {"$set": {"mongo_uploaded": True,
-                                                       "training_metrics_info": {
-                                                           "file_count": len(info["files"]),
-                                                           "latest_upload": info["latest_upload"],
-                                                           "files": info["files"][:5]}}})
+        batches.update_one(
+            {"id": batch_id},
+            {
+                "$set": {
+                    "mongo_uploaded": True,
+                    "training_metrics_info": {
+                        "file_count": len(info["files"]),
+                        "latest_upload": info["latest_upload"],
+                        "files": info["files"][:5],
+                    },
+                }
+            },
+        )
     for batch in batches.find({}, {"id": 1}):
         if batch["id"] not in with_masks:
             batches.update_one({"id": batch["id"]}, {"$set": {"mongo_uploaded": False}})
@@ -93,8 +125,11 @@ def original_sync(databases) -> None:
 
 def floor(databases) -> None:
     list(databases.masks_files.find({}, PROJECTION))
-    list(databases.work.batches.find({}, {"id": 1, "assignee": 1, "mongo_uploaded": 1,
-                                          "training_metrics_info": 1}))
+    list(
+        databases.work.batches.find(
+            {}, {"id": 1, "assignee": 1, "mongo_uploaded": 1, "training_metrics_info": 1}
+        )
+    )
 
 
 def timed(function) -> float:
@@ -106,19 +141,36 @@ def timed(function) -> float:
 # Started from a fresh, small interpreter: a child forked from this benchmark would count this
 # process's own memory (the data it built) in its peak, since Linux keeps the high-water mark
 # across the fork and exec.
-LAUNCHER = ("import os, subprocess, sys\n"
-            "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, "
-            "stderr=subprocess.DEVNULL)\n"
-            "_, status, usage = os.wait4(p.pid, 0)\n"
-            "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)")
+LAUNCHER = (
+    "import os, subprocess, sys\n"
+    "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, "
+    "stderr=subprocess.DEVNULL)\n"
+    "_, status, usage = os.wait4(p.pid, 0)\n"
+    "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)"
+)
 
 
 def peak_memory_of_cli_sync(uri: str, settings: Settings) -> float:
     """Peak resident memory (MB) of `python -m segcore sync --full` as its own process."""
     env = cli_env(uri, settings)
-    out = subprocess.run([sys.executable, "-c", LAUNCHER, sys.executable, "-m", "segcore", "sync",
-                          "--full", "--json"], env=env, cwd=ROOT, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            LAUNCHER,
+            sys.executable,
+            "-m",
+            "segcore",
+            "sync",
+            "--full",
+            "--json",
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     code, kilobytes = out.stdout.split()
     if int(code):
         raise SystemExit(f"the command-line sync failed with exit code {code}")
@@ -126,14 +178,20 @@ def peak_memory_of_cli_sync(uri: str, settings: Settings) -> float:
 
 
 def cli_env(uri: str, settings: Settings) -> dict:
-    return {**os.environ, "MONGO_URI": uri, "MONGO_DB": settings.mongo_db,
-            "TRAINING_DB": settings.training_db, "PYTHONPATH": str(ROOT)}
+    return {
+        **os.environ,
+        "MONGO_URI": uri,
+        "MONGO_DB": settings.mongo_db,
+        "TRAINING_DB": settings.training_db,
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def cli_run(env: dict, *args: str) -> None:
     """Run `python -m segcore ARGS` as its own process, as cron would."""
-    subprocess.run([sys.executable, "-m", "segcore", *args], env=env, cwd=ROOT,
-                   capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "segcore", *args], env=env, cwd=ROOT, capture_output=True, check=True
+    )
 
 
 def main() -> None:
@@ -161,7 +219,8 @@ def main() -> None:
         results["3 same, `segcore sync` process"] = best_of(lambda: cli_run(env, "sync", "--json"))
         results["   `segcore --help` process"] = best_of(lambda: cli_run(env, "--help"))
         results["   bare `python -c pass` process"] = best_of(
-            lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
+            lambda: subprocess.run([sys.executable, "-c", "pass"], check=True)
+        )
         later = start + timedelta(seconds=30 * uploads)
         insert(databases.masks_files, upload_docs(uploads // 100, batches, rng, later))
         removed = [d["_id"] for d in databases.masks_files.find({}, {"_id": 1}).limit(20)]
@@ -171,6 +230,7 @@ def main() -> None:
         def incremental():
             nonlocal report
             report = run_sync(databases)
+
         results["4 after 1% new + 20 removed"] = timed(incremental)
         results["5 floor: bare read"] = best_of(lambda: floor(databases))
         memory = peak_memory_of_cli_sync(uri, settings)
@@ -181,8 +241,10 @@ def main() -> None:
     print(f"{'step':<34} {'time':>8} {'baseline/x':>11} {'x/floor':>8}")
     for label, seconds in results.items():
         print(f"{label:<34} {seconds:>7.2f}s {base / seconds:>10.1f}x {seconds / bare:>8.2f}")
-    print(f"step 4 read {report.new_files} new and dropped {report.removed_files} removed uploads,"
-          f" updated {report.batches_updated} batches")
+    print(
+        f"step 4 read {report.new_files} new and dropped {report.removed_files} removed uploads,"
+        f" updated {report.batches_updated} batches"
+    )
     print(f"peak memory of a full sync (separate process): {memory:.0f} MB")
 
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import gridfs
 from common import best_of, throwaway_server
 
-from segcore.masks.archive_listing import list_upload
 from segcore.core.config import Settings
 from segcore.core.connection import open_databases
+from segcore.masks.archive_listing import list_upload
 from segcore.masks.mask_check import verify
 from segcore.prepare import prepare
 
@@ -65,8 +65,9 @@ def baseline(bucket: gridfs.GridFSBucket, doc: dict) -> list[str]:
 
 
 def setup(uri: str, client, data_dir: Path, zip_mb: int, tar_mb: int):
-    settings = Settings(mongo_uri=uri, mongo_db="bench_work", training_db="bench_training",
-                        data_directory=data_dir)
+    settings = Settings(
+        mongo_uri=uri, mongo_db="bench_work", training_db="bench_training", data_directory=data_dir
+    )
     databases = open_databases(settings, client=client)
     prepare(databases)
     bucket = gridfs.GridFSBucket(databases.training, bucket_name="masks")
@@ -75,35 +76,46 @@ def setup(uri: str, client, data_dir: Path, zip_mb: int, tar_mb: int):
         folder.mkdir(parents=True)
         for n in range(1, IMAGES + 1):
             (folder / f"img_{n:03d}.png").write_bytes(b"\x89PNG")
-        databases.work.batches.insert_one({"id": f"batch_{batch}", "number": batch,
-                                           "folder": str(folder)})
+        databases.work.batches.insert_one(
+            {"id": f"batch_{batch}", "number": batch, "folder": str(folder)}
+        )
     for batch in (1, 2, 3):
         # three sizes around zip_mb: where the directory falls in the last chunk varies
         member = int(zip_mb * (0.6 + 0.3 * batch) * 1024 * 1024) // IMAGES
-        bucket.upload_from_stream(f"batch_{batch}_part1.zip", build_zip(batch, member),
-                                  metadata={"batch_id": f"batch_{batch}"})
-    bucket.upload_from_stream("masks_batch_4.tar.xz", build_tar_xz(4, tar_mb * 1024 * 1024),
-                              metadata={"batch_id": "batch_4"})
+        bucket.upload_from_stream(
+            f"batch_{batch}_part1.zip",
+            build_zip(batch, member),
+            metadata={"batch_id": f"batch_{batch}"},
+        )
+    bucket.upload_from_stream(
+        "masks_batch_4.tar.xz",
+        build_tar_xz(4, tar_mb * 1024 * 1024),
+        metadata={"batch_id": "batch_4"},
+    )
     return databases, bucket
 
 
 def compare(databases, bucket) -> None:
     chunks = databases.training["masks.chunks"]
     docs = list(databases.masks_files.find())
-    print(f"{'upload':<24}{'stored MB':>10}{'check s':>9}{'baseline s':>11}"
-          f"{'faster':>8}{'read / stored':>15}")
+    print(
+        f"{'upload':<24}{'stored MB':>10}{'check s':>9}{'baseline s':>11}"
+        f"{'faster':>8}{'read / stored':>15}"
+    )
     for doc in docs:
         repeat = 3 if doc["filename"].endswith(".zip") else 1
         listing = list_upload(chunks, doc, databases.settings.mask_check_budget)
         assert listing.reason is None and len(listing.names) == IMAGES, listing.reason
-        ours = best_of(lambda: list_upload(chunks, doc, databases.settings.mask_check_budget),
-                       repeat)
+        ours = best_of(
+            lambda: list_upload(chunks, doc, databases.settings.mask_check_budget), repeat
+        )
         theirs = best_of(lambda: baseline(bucket, doc), repeat)
-        print(f"{doc['filename']:<24}{doc['length'] / 2**20:>10.1f}{ours:>9.3f}{theirs:>11.3f}"
-              f"{theirs / ours:>7.1f}×{100 * listing.bytes_read / doc['length']:>14.2f}%")
+        print(
+            f"{doc['filename']:<24}{doc['length'] / 2**20:>10.1f}{ours:>9.3f}{theirs:>11.3f}"
+            f"{theirs / ours:>7.1f}×{100 * listing.bytes_read / doc['length']:>14.2f}%"
+        )
     everything = best_of(lambda: verify(databases, recheck=True), 1)
-    print(f"whole `verify --recheck` (4 uploads, 4 folders of {IMAGES} images): "
-          f"{everything:.2f} s")
+    print(f"whole `verify --recheck` (4 uploads, 4 folders of {IMAGES} images): {everything:.2f} s")
 
 
 # Imports only what a check needs, so the peak it reports is the check's, not the imports'.
@@ -133,9 +145,13 @@ print(before, peak_kb())
 def peak_memory(uri: str, ours: bool) -> tuple[float, float]:
     """(resident MB before the check, peak MB during it) of a fresh process."""
     code = CHILD.format(uri=uri, ours=ours)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         check=True).stdout.split()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout.split()
     return int(out[0]) / 1024, int(out[1]) / 1024
 
 
@@ -145,15 +161,19 @@ def main() -> None:
     args = parser.parse_args()
     zip_mb, tar_mb = (16, 160) if args.large else (4, 40)
     with throwaway_server() as (uri, client), tempfile.TemporaryDirectory() as tmp:
-        print(f"Building 3 zips of ~{zip_mb} MB (the default 255 KB chunks) and a tar.xz of ~{tar_mb} MB in GridFS ...")
+        print(
+            f"Building 3 zips of ~{zip_mb} MB (the default 255 KB chunks) and a tar.xz of ~{tar_mb} MB in GridFS ..."
+        )
         databases, bucket = setup(uri, client, Path(tmp) / "data", zip_mb, tar_mb)
         compare(databases, bucket)
         size = databases.masks_files.find_one({"filename": "masks_batch_4.tar.xz"})["length"]
         base_ours, peak_ours = peak_memory(uri, ours=True)
         base_theirs, peak_theirs = peak_memory(uri, ours=False)
-        print(f"peak memory checking the {size / 2**20:.0f} MB tar.xz, above the process's "
-              f"{base_ours:.0f} MB after imports: check +{peak_ours - base_ours:.0f} MB, "
-              f"baseline +{peak_theirs - base_theirs:.0f} MB")
+        print(
+            f"peak memory checking the {size / 2**20:.0f} MB tar.xz, above the process's "
+            f"{base_ours:.0f} MB after imports: check +{peak_ours - base_ours:.0f} MB, "
+            f"baseline +{peak_theirs - base_theirs:.0f} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-
 from pymongo import MongoClient  # noqa: E402
 
 from segcore.core import embedded

@@ -30,14 +30,18 @@ from segcore.sync import sync
 from segcore.team import team
 from segcore.work import assignments, batch_import, batches
 
-DEMO_TEAM = [("Mauricio", "Segmentador Senior", "mauricio@example.com"),
-             ("Maggie", "Segmentador", "maggie@example.com"),
-             ("Ceci", "Segmentador", ""),
-             ("Flor", "Segmentador Senior", "flor@example.com"),
-             ("Ignacio", "Revisor", "ignacio@example.com")]
+DEMO_TEAM = [
+    ("Mauricio", "Segmentador Senior", "mauricio@example.com"),
+    ("Maggie", "Segmentador", "maggie@example.com"),
+    ("Ceci", "Segmentador", ""),
+    ("Flor", "Segmentador Senior", "flor@example.com"),
+    ("Ignacio", "Revisor", "ignacio@example.com"),
+]
 # A 1x1 grey PNG: real image files, small enough to create hundreds quickly.
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108000000003a7e9b55"
-                    "0000000a4944415408d763680000000201017d8c8d7f0000000049454e44ae426082")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108000000003a7e9b55"
+    "0000000a4944415408d763680000000201017d8c8d7f0000000049454e44ae426082"
+)
 
 
 def is_demo(databases: Databases) -> bool:
@@ -61,8 +65,7 @@ def can_load_demo(databases: Databases) -> bool:
         return False
     if (work[META].find_one({"_id": "batches"}) or {}).get("generation"):
         return False
-    return (work[BATCHES].find_one({}, {"_id": 1}) is None
-            and files.find_one({}, {"_id": 1}) is None)
+    return work[BATCHES].find_one({}, {"_id": 1}) is None and files.find_one({}, {"_id": 1}) is None
 
 
 def _prepare(databases: Databases, directory: Path, count: int) -> Path:
@@ -83,15 +86,21 @@ def _prepare(databases: Databases, directory: Path, count: int) -> Path:
         if exc.code != 13:  # Unauthorized
             raise
         raise DemoRefused(
-            N_("The demo writes sample mask uploads into {database}, which this database user "
-               "may only read; run it with the embedded server or a user allowed to write "
-               "there. Nothing was loaded."), database=databases.training.name) from None
+            N_(
+                "The demo writes sample mask uploads into {database}, which this database user "
+                "may only read; run it with the embedded server or a user allowed to write "
+                "there. Nothing was loaded."
+            ),
+            database=databases.training.name,
+        ) from None
     try:
         return build_folders(Path(directory), count)
     except OSError as exc:
-        raise DemoRefused(N_("The demo folders cannot be created in {path} ({reason}); "
-                             "nothing was loaded."), path=directory,
-                          reason=exc.strerror or exc) from None
+        raise DemoRefused(
+            N_("The demo folders cannot be created in {path} ({reason}); nothing was loaded."),
+            path=directory,
+            reason=exc.strerror or exc,
+        ) from None
 
 
 IMAGES_PER_BATCH = 3
@@ -135,36 +144,50 @@ def _uploads_of(number: int, filenames: list[str], rng: random.Random) -> list[t
         masks = masks[:-1]
     uploads = []
     for index, filename in enumerate(filenames):
-        part = masks[index::len(filenames)]
-        others = {"labelmap.txt": b"background:0,0,0::\nlesion:255,0,0::\n"} \
-            if rng.random() < 0.2 else None
+        part = masks[index :: len(filenames)]
+        others = (
+            {"labelmap.txt": b"background:0,0,0::\nlesion:255,0,0::\n"}
+            if rng.random() < 0.2
+            else None
+        )
         uploads.append((filename, mask_archive(filename, part, others)))
     if outcome == "unreadable":
         filename, data = uploads[-1]
         if filename.lower().endswith(".zip") and rng.random() < 0.5:
             # The last part of a split zip: its end record says it spans two disks.
             end = data.rfind(b"PK\x05\x06")
-            data = data[:end + 4] + b"\x01\x00\x01\x00" + data[end + 8:]
+            data = data[: end + 4] + b"\x01\x00\x01\x00" + data[end + 8 :]
         else:
-            data = data[:len(data) * 2 // 3]  # the upload died part-way
+            data = data[: len(data) * 2 // 3]  # the upload died part-way
         uploads[-1] = (filename, data)
     return uploads
 
 
 def _orphan_uploads(files: GridFS) -> int:
     """Uploads naming no batch in the list, or several at once, as real tools leave them."""
-    extras = [("batch_9999_masks.zip", "flor"), ("final_masks.zip", "ceci"),
-              ("batch_12_to_batch_15.zip", "maggie")]
+    extras = [
+        ("batch_9999_masks.zip", "flor"),
+        ("final_masks.zip", "ceci"),
+        ("batch_12_to_batch_15.zip", "maggie"),
+    ]
     for filename, uploader in extras:
-        files.put(mask_archive(filename, ["img_001_mask.png"]), filename=filename,
-                  metadata={"uploaded_by": uploader})
+        files.put(
+            mask_archive(filename, ["img_001_mask.png"]),
+            filename=filename,
+            metadata={"uploaded_by": uploader},
+        )
     return len(extras)
 
 
 def _filenames(number: int, rng: random.Random) -> list[str]:
-    shapes = [f"masks_batch_{number}.tar.xz", f"Batch-{number}.zip",
-              f"batch_{number:04d}_part2.zip", f"BATCH{number}.tgz",
-              f"batch {number} masks.zip", f"batch_{number}_part1.zip"]
+    shapes = [
+        f"masks_batch_{number}.tar.xz",
+        f"Batch-{number}.zip",
+        f"batch_{number:04d}_part2.zip",
+        f"BATCH{number}.tgz",
+        f"batch {number} masks.zip",
+        f"batch_{number}_part1.zip",
+    ]
     return rng.sample(shapes, k=rng.choice([1, 1, 2, 3]))
 
 
@@ -183,19 +206,27 @@ def build_folders(directory: Path, count: int) -> Path:
     return batches_file
 
 
-def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "demo",
-              count: int = 300, seed: int = 7, today: date | None = None) -> dict:
+def load_demo(
+    databases: Databases,
+    directory: Path,
+    author: "str | Actor" = "demo",
+    count: int = 300,
+    seed: int = 7,
+    today: date | None = None,
+) -> dict:
     """Load the demo into empty databases; raise DemoRefused when they hold any data."""
     author = authorize_write(author)
     if not can_load_demo(databases):
-        raise DemoRefused(N_("The databases already hold data; the demo only loads into "
-                             "empty ones."))
+        raise DemoRefused(
+            N_("The databases already hold data; the demo only loads into empty ones.")
+        )
     batches_file = _prepare(databases, Path(directory), count)
     rng = random.Random(seed)
     today = today or date.today()
     work = databases.work
-    work[META].insert_one({"_id": "demo", "loaded_at": datetime.now(), "directory":
-                           str(Path(directory).resolve())})
+    work[META].insert_one(
+        {"_id": "demo", "loaded_at": datetime.now(), "directory": str(Path(directory).resolve())}
+    )
     batch_import.import_batches(work, batch_import.read_batches_file(batches_file), author)
     names = []
     for name, role, email in DEMO_TEAM:
@@ -226,7 +257,8 @@ def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "de
             if rng.random() < 0.05:
                 metadata = None
             when = datetime.combine(today, datetime.min.time()) - timedelta(
-                days=(done_until - number) * 30 / done_until, hours=rng.randint(0, 8))
+                days=(done_until - number) * 30 / done_until, hours=rng.randint(0, 8)
+            )
             file_id = files.put(data, filename=filename, metadata=metadata)
             # GridFS stamps the current time; the demo spreads uploads over the last month.
             databases.masks_files.update_one({"_id": file_id}, {"$set": {"uploadDate": when}})
@@ -236,9 +268,15 @@ def load_demo(databases: Databases, directory: Path, author: "str | Actor" = "de
     work[BATCHES].update_one({"id": "batch_2"}, {"$set": {"status": "S"}})
     work[BATCHES].update_one({"id": f"batch_{assigned}"}, {"$set": {"assignee": "Roberto"}})
     batches.mark_changed(work, ["batch_2", f"batch_{assigned}"])
-    return {"batches": count, "team": len(names), "assigned": assigned, "uploads": uploads,
-            "directory": str(Path(directory).resolve()), "batches_file": str(batches_file),
-            "mask_states": _sync_and_check(databases, author)}
+    return {
+        "batches": count,
+        "team": len(names),
+        "assigned": assigned,
+        "uploads": uploads,
+        "directory": str(Path(directory).resolve()),
+        "batches_file": str(batches_file),
+        "mask_states": _sync_and_check(databases, author),
+    }
 
 
 def _sync_and_check(databases: Databases, author: str) -> dict[str, int]:

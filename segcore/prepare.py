@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from segcore.core import history
+from segcore.core.connection import Databases
+from segcore.masks import receipts
+from segcore.notify import notify_outbox
+from segcore.sync import sync_runs
 from segcore.team import auth, team
 from segcore.work import batches
-from segcore.core import history
-from segcore.sync import sync_runs
-from segcore.masks import receipts
-from segcore.core.connection import Databases
-from segcore.notify import notify_outbox
 
 
 def prepare(databases: Databases) -> list[str]:
@@ -26,5 +26,8 @@ def prepare(databases: Databases) -> list[str]:
     notify_outbox.ensure_indexes(db)
     receipts.ensure_indexes(db)
     collisions = team.ensure_indexes(db)
-    return [f"Team member '{name}' has the same name as another one (up to case, accents or "
-            f"spacing); rename or remove one of them." for name in collisions]
+    return [
+        f"Team member '{name}' has the same name as another one (up to case, accents or "
+        f"spacing); rename or remove one of them."
+        for name in collisions
+    ]

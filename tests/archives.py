@@ -72,6 +72,7 @@ def images(count: int, prefix: str = "img_", ext: str = ".png") -> list[str]:
 
 # --- real files, archived by the real tools ------------------------------------------------
 
+
 def medical_files() -> dict[str, Path]:
     """Real files the test packages ship: DICOM (pydicom, also a DICOMDIR tree whose files have
     no extension) and NIfTI (nibabel)."""
@@ -80,9 +81,13 @@ def medical_files() -> dict[str, Path]:
 
     dicom = Path(pydicom.__file__).parent / "data" / "test_files"
     nifti = Path(nibabel.__file__).parent / "tests" / "data"
-    return {"ct": dicom / "CT_small.dcm", "mr": dicom / "MR_small.dcm",
-            "dicomdir": dicom / "dicomdirtests", "nii_gz": nifti / "example4d.nii.gz",
-            "nii": nifti / "anatomical.nii"}
+    return {
+        "ct": dicom / "CT_small.dcm",
+        "mr": dicom / "MR_small.dcm",
+        "dicomdir": dicom / "dicomdirtests",
+        "nii_gz": nifti / "example4d.nii.gz",
+        "nii": nifti / "anatomical.nii",
+    }
 
 
 def png_bytes(value: int = 0, size: int = 8) -> bytes:
@@ -108,20 +113,28 @@ def fill(folder: Path, files: dict[str, bytes | Path]) -> Path:
 
 def run_tool(*command: str, cwd: Path, env: dict | None = None) -> None:
     """Run an archiver; a failure shows its own message."""
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=120)
+    done = subprocess.run(
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
     assert done.returncode == 0, f"{command}: {done.stderr or done.stdout}"
 
 
-def archive_with(tool: str, folder: Path, out: Path, *options: str, members=(".",),
-                 env: dict | None = None) -> bytes:
+def archive_with(
+    tool: str, folder: Path, out: Path, *options: str, members=(".",), env: dict | None = None
+) -> bytes:
     """The bytes of an archive of `folder`'s contents made by `tool` (tar, bsdtar, zip, 7z)."""
     out = out.resolve()
     if tool in ("tar", "bsdtar"):
         # `-czf` style options end in f; others (`-c`) get one.
         ends_in_f = bool(options) and not options[-1].startswith("--") and options[-1].endswith("f")
-        run_tool(tool, *options, *(() if ends_in_f else ("-f",)), str(out), *members,
-                 cwd=folder, env=env)
+        run_tool(
+            tool, *options, *(() if ends_in_f else ("-f",)), str(out), *members, cwd=folder, env=env
+        )
     elif tool == "zip":
         run_tool("zip", "-q", "-r", *options, str(out), *members, cwd=folder, env=env)
     elif tool == "7z":

@@ -19,7 +19,6 @@ from tests.helpers import ROOT
 NOTIFY_CHANNELS = ("SMTP_URL", "WEBHOOK_URL", "NOTIFY_COORDINATORS")
 
 
-
 @pytest.fixture(scope="session")
 def server_path(tmp_path_factory) -> Path:
     """Storage path of the session's embedded server."""
@@ -45,8 +44,12 @@ def client(mongo_uri):
 def settings(mongo_uri, tmp_path) -> Settings:
     """Settings naming uniquely named databases, dropped after the test."""
     suffix = uuid.uuid4().hex[:10]
-    return Settings(mongo_uri=mongo_uri, mongo_db=f"seg_{suffix}", training_db=f"tm_{suffix}",
-                    embedded_path=tmp_path / "unused")
+    return Settings(
+        mongo_uri=mongo_uri,
+        mongo_db=f"seg_{suffix}",
+        training_db=f"tm_{suffix}",
+        embedded_path=tmp_path / "unused",
+    )
 
 
 @pytest.fixture
@@ -71,12 +74,21 @@ def upload(dbs):
     returns its id."""
     import gridfs
 
-    def store(filename: str, data: bytes, batch_id: str | None = None, chunk_size: int | None = None,
-              uploaded_by: str = "flor"):
-        bucket = gridfs.GridFSBucket(dbs.training, bucket_name=dbs.settings.masks_bucket,
-                                     **({"chunk_size_bytes": chunk_size} if chunk_size else {}))
+    def store(
+        filename: str,
+        data: bytes,
+        batch_id: str | None = None,
+        chunk_size: int | None = None,
+        uploaded_by: str = "flor",
+    ):
+        bucket = gridfs.GridFSBucket(
+            dbs.training,
+            bucket_name=dbs.settings.masks_bucket,
+            **({"chunk_size_bytes": chunk_size} if chunk_size else {}),
+        )
         metadata = {"uploaded_by": uploaded_by, **({"batch_id": batch_id} if batch_id else {})}
         return bucket.upload_from_stream(filename, data, metadata=metadata)
+
     return store
 
 
@@ -86,8 +98,14 @@ def cli_env(settings, mongo_uri):
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGO", "DATA_", "BATCHES"))}
-    env.update({"MONGO_URI": mongo_uri, "MONGO_DB": settings.mongo_db,
-                "TRAINING_DB": settings.training_db, "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "MONGO_URI": mongo_uri,
+            "MONGO_DB": settings.mongo_db,
+            "TRAINING_DB": settings.training_db,
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     # Nothing leaves the machine: a developer's own mail or chat settings (in the environment
     # or a .env) are blanked; tests that send name their loopback servers themselves.
     env.update({name: "" for name in NOTIFY_CHANNELS})
@@ -97,11 +115,20 @@ def cli_env(settings, mongo_uri):
 @pytest.fixture
 def run_cli(cli_env, tmp_path):
     """Run the command line as a user would; returns the CompletedProcess."""
-    def run(*args: str, env: dict | None = None, timeout: float = 120,
-            input_text: str | None = None):
-        return subprocess.run([sys.executable, "-m", "segcore", *args], capture_output=True,
-                              text=True, env={**cli_env, **(env or {})}, cwd=tmp_path,
-                              timeout=timeout, input=input_text)
+
+    def run(
+        *args: str, env: dict | None = None, timeout: float = 120, input_text: str | None = None
+    ):
+        return subprocess.run(
+            [sys.executable, "-m", "segcore", *args],
+            capture_output=True,
+            text=True,
+            env={**cli_env, **(env or {})},
+            cwd=tmp_path,
+            timeout=timeout,
+            input=input_text,
+        )
+
     return run
 
 
@@ -139,4 +166,3 @@ def demo_dbs(app_env, tmp_path):
     demo.load_demo(app_env, tmp_path / "demo", author="test", count=60)
     sync.run_sync(app_env, author="test")
     return app_env
-

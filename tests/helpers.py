@@ -11,16 +11,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 # The entry point and every page script under ui/pages/, as the smoke tests walk them.
-PAGES = ["streamlit_app", "dashboard", "batches", "team", "moves", "receipts", "weekly_report",
-         "notifications", "sync", "settings", "my_batches"]
+PAGES = [
+    "streamlit_app",
+    "dashboard",
+    "batches",
+    "team",
+    "moves",
+    "receipts",
+    "weekly_report",
+    "notifications",
+    "sync",
+    "settings",
+    "my_batches",
+]
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # Browser screenshots go to tests/artifacts/ (ignored by git); UPDATE_SCREENSHOTS=1 refreshes
 # the README's pictures in docs/screenshots/ instead.
-SCREENSHOTS = ROOT / ("docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else
-                      "tests/artifacts")
+SCREENSHOTS = ROOT / (
+    "docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else "tests/artifacts"
+)
 
 
 def free_port() -> int:

@@ -29,7 +29,7 @@ def png(path: Path, array) -> None:
 
 def label_square(shape, value: int = 1) -> np.ndarray:
     array = np.zeros(shape, dtype=np.uint8)
-    array[shape[0] // 4: shape[0] // 2, shape[1] // 4: shape[1] // 2] = value
+    array[shape[0] // 4 : shape[0] // 2, shape[1] // 4 : shape[1] // 2] = value
     return array
 
 
@@ -39,7 +39,7 @@ def nifti_like(source: Path, target: Path, *, spacing=None, value: int = 1, empt
     shape = image.shape[:3]
     data = np.zeros(shape, dtype=np.uint8)
     if not empty:
-        data[shape[0] // 4: shape[0] // 2, shape[1] // 4: shape[1] // 2, :] = value
+        data[shape[0] // 4 : shape[0] // 2, shape[1] // 4 : shape[1] // 2, :] = value
     affine = image.affine.copy()
     if spacing is not None:
         scale = np.asarray(spacing) / np.asarray(image.header.get_zooms()[:3])
@@ -60,16 +60,29 @@ def dicom_mask(target: Path, *, empty: bool = False) -> None:
     ds.save_as(target)
 
 
-def volume_image(target: Path, shape=(12, 10, 6), spacing=(0.7, 0.7, 3.0), origin=(0, 0, 0),
-                 direction=None, value: int = 1, writer: str = "itk") -> None:
+def volume_image(
+    target: Path,
+    shape=(12, 10, 6),
+    spacing=(0.7, 0.7, 3.0),
+    origin=(0, 0, 0),
+    direction=None,
+    value: int = 1,
+    writer: str = "itk",
+) -> None:
     """A small volume (image or mask) written by SimpleITK (.mha/.mhd) or pynrrd (.nrrd)."""
     data = np.zeros(shape, dtype=np.uint8)
     data[2:5, 2:5, 1:3] = value
     if writer == "nrrd":
         directions = np.diag(spacing) if direction is None else np.asarray(direction) * spacing
-        nrrd.write(str(target), data, {"space": "left-posterior-superior",
-                                       "space directions": directions,
-                                       "space origin": np.asarray(origin, float)})
+        nrrd.write(
+            str(target),
+            data,
+            {
+                "space": "left-posterior-superior",
+                "space directions": directions,
+                "space origin": np.asarray(origin, float),
+            },
+        )
         return
     image = SimpleITK.GetImageFromArray(np.transpose(data, (2, 1, 0)).copy())
     image.SetSpacing(spacing)
@@ -92,7 +105,7 @@ def build_batch(images: Path, masks: Path) -> dict[str, str]:
     png(masks / "img_041_mask.png", label_square((512, 512), 3))
     png(masks / "img_060_mask.png", np.pad(np.ones((2, 2)), ((0, 510), (0, 510))))  # 4 pixels
     good = (masks / "img_001_mask.png").read_bytes()
-    (masks / "img_050_mask.png").write_bytes(good[:len(good) // 2])  # truncated
+    (masks / "img_050_mask.png").write_bytes(good[: len(good) // 2])  # truncated
     shutil.copy(NIBABEL_DATA / "anatomical.nii", images / "case_01.nii")
     nifti_like(images / "case_01.nii", masks / "case_01_seg.nii.gz")
     shutil.copy(NIBABEL_DATA / "example4d.nii.gz", images / "case_07.nii.gz")

@@ -40,8 +40,7 @@ class Mailbox:
         if self.behaviour.refuse:
             return self.behaviour.refuse
         self.envelopes.append(envelope)
-        self.messages.append(message_from_bytes(envelope.original_content,
-                                                policy=policy.default))
+        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
         return "250 Message accepted for delivery"
 
 
@@ -56,17 +55,25 @@ class SmtpServer:
         self.controller = None
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):
-        ok = (isinstance(auth_data, LoginPassword) and self.users and
-              self.users.get(auth_data.login.decode()) == auth_data.password.decode())
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and self.users
+            and self.users.get(auth_data.login.decode()) == auth_data.password.decode()
+        )
         return AuthResult(success=bool(ok), handled=False)
 
     def start(self) -> "SmtpServer":
         options = {}
         if self.tls_context:
-            options = dict(tls_context=self.tls_context, require_starttls=True,
-                           authenticator=self._authenticate, auth_required=True)
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port,
-                                     ready_timeout=30, **options)
+            options = dict(
+                tls_context=self.tls_context,
+                require_starttls=True,
+                authenticator=self._authenticate,
+                auth_required=True,
+            )
+        self.controller = Controller(
+            self.mailbox, hostname="127.0.0.1", port=self.port, ready_timeout=30, **options
+        )
         self.controller.start()
         return self
 

@@ -50,9 +50,15 @@ class Lab:
         folder.mkdir()
         for n in range(1, count + 1):
             shutil.copyfile(DICOMS[n % len(DICOMS)], folder / f"img_{n:03d}.dcm")
-        self.dbs.work.batches.insert_one({"id": f"batch_{number}", "number": number,
-                                          "status": status, "folder": str(folder),
-                                          "assignee": assignee})
+        self.dbs.work.batches.insert_one(
+            {
+                "id": f"batch_{number}",
+                "number": number,
+                "status": status,
+                "folder": str(folder),
+                "assignee": assignee,
+            }
+        )
 
     def upload(self, filename: str, data: bytes, uploaded_by: str = "flor"):
         bucket = gridfs.GridFSBucket(self.dbs.training, bucket_name=self.dbs.settings.masks_bucket)
@@ -73,6 +79,9 @@ def seed_deliveries(lab: Lab) -> None:
     corrupt = bytearray(real_archive(lab.tmp, "zip", masks(4), "c.zip"))
     corrupt[-22:] = b"\0" * 22  # the end of central directory record gone
     lab.upload("batch_3.zip", bytes(corrupt))
-    lab.upload("batch_4.zip", real_archive(lab.tmp, "zip", masks(4, skip=(2,)), "d.zip"),
-               uploaded_by="ceci")
+    lab.upload(
+        "batch_4.zip",
+        real_archive(lab.tmp, "zip", masks(4, skip=(2,)), "d.zip"),
+        uploaded_by="ceci",
+    )
     lab.sync()

@@ -19,7 +19,6 @@ from segcore.core import embedded
 from tests.helpers import HOST
 
 
-
 def provision(storage: Path, setup) -> None:
     """Start a server on `storage` without auth, call `setup(client)`, and stop it."""
     uri = embedded.ensure_server(storage)
@@ -32,7 +31,9 @@ def provision(storage: Path, setup) -> None:
 
 
 @contextmanager
-def secured_server(storage: Path, probe_uri: str, *, port: int, tls: tuple[Path, Path] | None = None):
+def secured_server(
+    storage: Path, probe_uri: str, *, port: int, tls: tuple[Path, Path] | None = None
+):
     """Run `python -m secantus --auth` (and TLS when `tls` is (cert, key)) until the block ends.
 
     `probe_uri` is a URI with working credentials; the server is up when it authenticates.
@@ -47,18 +48,32 @@ def secured_server(storage: Path, probe_uri: str, *, port: int, tls: tuple[Path,
 @contextmanager
 def server_process(storage: Path, probe_uri: str, *, port: int, flags=()):
     """Run `python -m secantus` with `flags` until the block ends (up once `probe_uri` answers)."""
-    command = [sys.executable, "-m", "secantus", "--host", HOST, "--port", str(port),
-               "--storage-path", str(storage), "--log-level", "ERROR", *flags]
+    command = [
+        sys.executable,
+        "-m",
+        "secantus",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--storage-path",
+        str(storage),
+        "--log-level",
+        "ERROR",
+        *flags,
+    ]
     log = storage.with_name(storage.name + ".server.log")
     with open(log, "ab") as out:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"secantus --auth exited with {process.returncode}: "
-                                   f"{log.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"secantus --auth exited with {process.returncode}: {log.read_text()[-2000:]}"
+                )
             probe = MongoClient(probe_uri, serverSelectionTimeoutMS=500)
             try:
                 probe.admin.command("ping")
@@ -86,15 +101,55 @@ def make_certificates(directory: Path) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = {name: directory / f"{name}.pem" for name in ("ca", "ca_key", "cert", "key")}
     csr, ext = directory / "server.csr", directory / "server.ext"
-    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                   "extendedKeyUsage=serverAuth\n")
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
     commands = [
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=segcore test CA", "-keyout", paths["ca_key"], "-out", paths["ca"]],
-        ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-         "-keyout", paths["key"], "-out", csr],
-        ["openssl", "x509", "-req", "-in", csr, "-CA", paths["ca"], "-CAkey", paths["ca_key"],
-         "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", paths["cert"]],
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=segcore test CA",
+            "-keyout",
+            paths["ca_key"],
+            "-out",
+            paths["ca"],
+        ],
+        [
+            "openssl",
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            paths["key"],
+            "-out",
+            csr,
+        ],
+        [
+            "openssl",
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            paths["ca"],
+            "-CAkey",
+            paths["ca_key"],
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            ext,
+            "-out",
+            paths["cert"],
+        ],
     ]
     for command in commands:
         subprocess.run([str(c) for c in command], check=True, capture_output=True, timeout=60)

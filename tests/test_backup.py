@@ -13,18 +13,19 @@ from segcore import demo
 from segcore.backups import backup
 from segcore.backups.backup_restore import restore_backup
 from segcore.core.errors import BackupFileError, RestoreRefused
-from segcore.sync import sync
 from segcore.prepare import prepare
-
+from segcore.sync import sync
 
 NOT_DATA = ("locks", "restore_state")  # leases of running processes; a restore's bookkeeping
 
 
 def snapshot(db) -> dict[str, list[dict]]:
     """Every document of every collection, in _id order (types compared, not only values)."""
-    return {name: sorted(db[name].find(), key=lambda d: str(d["_id"]))
-            for name in sorted(db.list_collection_names())
-            if name not in NOT_DATA and db[name].count_documents({})}
+    return {
+        name: sorted(db[name].find(), key=lambda d: str(d["_id"]))
+        for name in sorted(db.list_collection_names())
+        if name not in NOT_DATA and db[name].count_documents({})
+    }
 
 
 VERSION_DOCS = ("batches", "data_version")  # app_meta documents holding the data version
@@ -35,8 +36,9 @@ def without_versions(state: dict) -> tuple[dict, dict]:
     meta = state.get("app_meta", [])
     versions = {d["_id"]: d for d in meta if d["_id"] in VERSION_DOCS}
     rest = [d for d in meta if d["_id"] not in VERSION_DOCS]
-    return {**state, "app_meta": rest} if rest else \
-        {k: v for k, v in state.items() if k != "app_meta"}, versions
+    return {**state, "app_meta": rest} if rest else {
+        k: v for k, v in state.items() if k != "app_meta"
+    }, versions
 
 
 def assert_restored(after: dict, before: dict) -> None:
@@ -85,7 +87,8 @@ def test_round_trip_restores_every_document_exactly(filled, tmp_path):
 
     summary = backup.backup_to_file(db, tmp_path)
     assert summary.counts == {name: len(docs) for name, docs in before.items()} | {
-        name: 0 for name in summary.counts if name not in before}
+        name: 0 for name in summary.counts if name not in before
+    }
     with gzip.open(summary.path, "rt") as text:  # readable by a person once decompressed
         lines = text.read().splitlines()
     assert json.loads(lines[0])["format"] == "segcore-backup"
@@ -119,13 +122,17 @@ def _damaged(path, tmp_path, how):
     return target
 
 
-@pytest.mark.parametrize("how,message", [
-    ("truncated", "truncated"), ("no manifest", "manifest is missing"),
-    ("edited", "checksum does not match"), ("not gzip", "damaged"),
-    ("half the lines", "checksum"),
-])
-def test_a_damaged_or_partial_file_is_refused_and_nothing_written(filled, tmp_path, how,
-                                                                  message):
+@pytest.mark.parametrize(
+    "how,message",
+    [
+        ("truncated", "truncated"),
+        ("no manifest", "manifest is missing"),
+        ("edited", "checksum does not match"),
+        ("not gzip", "damaged"),
+        ("half the lines", "checksum"),
+    ],
+)
+def test_a_damaged_or_partial_file_is_refused_and_nothing_written(filled, tmp_path, how, message):
     db = filled.work
     good = backup.backup_to_file(db, tmp_path / "good.jsonl.gz")
     bad = _damaged(tmp_path / "good.jsonl.gz", tmp_path, how)

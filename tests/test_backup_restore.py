@@ -17,18 +17,21 @@ import time
 import pytest
 
 from segcore.backups import backup
-from segcore.core.actors import Actor
 from segcore.backups.backup_restore import interrupted_restore, restore_backup
+from segcore.core.actors import Actor
 from segcore.core.errors import RestoreFailed
 from segcore.prepare import prepare
 from segcore.team import auth, sessions
 
+
 def state(db) -> dict:
     """Every document and every index of every live collection (not the sync lease, nor what
     a restore writes aside: its marker, staging and moved-aside collections)."""
-    return {name: (sorted(db[name].find(), key=repr), db[name].index_information())
-            for name in sorted(db.list_collection_names())
-            if name != "locks" and not name.startswith("restore_")}
+    return {
+        name: (sorted(db[name].find(), key=repr), db[name].index_information())
+        for name in sorted(db.list_collection_names())
+        if name != "locks" and not name.startswith("restore_")
+    }
 
 
 def rewrite(source, target, edit) -> None:
@@ -69,8 +72,19 @@ def test_a_file_that_fails_on_insert_changes_nothing(small, tmp_path, fault, int
     if fault == "repeated document":
         rewrite(tmp_path / "good.jsonl.gz", bad, lambda body: body + body[-1:])
     else:  # a second Flor under another _id: the unique name index refuses her
-        rewrite(tmp_path / "good.jsonl.gz", bad, lambda body: body + [json.dumps(
-            {"c": "segmentadores", "d": {"name": "FLOR", "name_key": "flor"}}).encode() + b"\n"])
+        rewrite(
+            tmp_path / "good.jsonl.gz",
+            bad,
+            lambda body: (
+                body
+                + [
+                    json.dumps(
+                        {"c": "segmentadores", "d": {"name": "FLOR", "name_key": "flor"}}
+                    ).encode()
+                    + b"\n"
+                ]
+            ),
+        )
     backup.verify_backup(bad)  # the file itself is fine
     if into == "empty":
         for name in db.list_collection_names():
@@ -83,23 +97,30 @@ def test_a_file_that_fails_on_insert_changes_nothing(small, tmp_path, fault, int
     assert "the database was not changed" in str(exc.value)
     assert state(db) == before  # documents and indexes alike
     assert interrupted_restore(db) is None
-    assert restore_backup(db, good.path, "test", replace=True).summary.documents == \
-        good.documents
+    assert restore_backup(db, good.path, "test", replace=True).summary.documents == good.documents
 
 
 def fill(db, batches: int, collections: int = 0) -> None:
     for start in range(0, batches, 2000):
-        db.batches.insert_many([{"id": f"batch_{n}", "number": n, "assignee": "Flor",
-                                 "pad": "x" * 200}
-                                for n in range(start, min(start + 2000, batches))])
+        db.batches.insert_many(
+            [
+                {"id": f"batch_{n}", "number": n, "assignee": "Flor", "pad": "x" * 200}
+                for n in range(start, min(start + 2000, batches))
+            ]
+        )
     for n in range(collections):
         db[f"extra_{n:03}"].insert_one({"_id": n})
 
 
 def start_restore(cli_env, tmp_path, file, *flags) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "segcore", "restore", str(file), *flags],
-                            env=cli_env, cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "segcore", "restore", str(file), *flags],
+        env=cli_env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def kill_when(process: subprocess.Popen, ready, timeout: float = 300) -> None:
@@ -114,7 +135,8 @@ def kill_when(process: subprocess.Popen, ready, timeout: float = 300) -> None:
 
 
 def test_a_restore_killed_while_staging_is_reported_and_a_rerun_converges(
-        dbs, run_cli, cli_env, tmp_path):
+    dbs, run_cli, cli_env, tmp_path
+):
     db = dbs.work
     fill(db, 6000)
     file = tmp_path / "big.jsonl.gz"
@@ -131,8 +153,7 @@ def test_a_restore_killed_while_staging_is_reported_and_a_rerun_converges(
     status = run_cli("status")
     assert "warning: A restore from big.jsonl.gz" in status.stderr
     assert "still holds the data from before it" in status.stderr
-    assert "did not finish" in json.loads(run_cli("status", "--json").stdout)[
-        "restore_incomplete"]
+    assert "did not finish" in json.loads(run_cli("status", "--json").stdout)["restore_incomplete"]
     health = run_cli("health")
     assert health.returncode == 1 and "did not finish" in health.stderr
 
@@ -142,14 +163,16 @@ def test_a_restore_killed_while_staging_is_reported_and_a_rerun_converges(
     after = state(db)
     assert after["batches"] == backed_up["batches"]
     assert after["segmentadores"] == backed_up["segmentadores"]
-    assert not [n for n in db.list_collection_names()
-                if n.startswith(("restore_staging.", "restore_previous."))]
+    assert not [
+        n
+        for n in db.list_collection_names()
+        if n.startswith(("restore_staging.", "restore_previous."))
+    ]
     assert db.restore_state.count_documents({}) == 0
     assert "warning" not in run_cli("status").stderr and run_cli("health").returncode == 0
 
 
-def test_a_restore_killed_while_swapping_is_undone_by_the_next_one(
-        dbs, run_cli, cli_env, tmp_path):
+def test_a_restore_killed_while_swapping_is_undone_by_the_next_one(dbs, run_cli, cli_env, tmp_path):
     db = dbs.work
     fill(db, 10, collections=150)  # many collections: the swap takes a while
     file = tmp_path / "many.jsonl.gz"
@@ -161,8 +184,9 @@ def test_a_restore_killed_while_swapping_is_undone_by_the_next_one(
     before = state(db)
 
     process = start_restore(cli_env, tmp_path, file, "--replace", "--yes")
-    kill_when(process, lambda: any(n.startswith("restore_previous.")
-                                   for n in db.list_collection_names()))
+    kill_when(
+        process, lambda: any(n.startswith("restore_previous.") for n in db.list_collection_names())
+    )
     assert (db.restore_state.find_one() or {}).get("state") == "swapping"
     status = run_cli("status")
     assert "was interrupted while it swapped in the restored collections" in status.stderr
@@ -171,13 +195,16 @@ def test_a_restore_killed_while_swapping_is_undone_by_the_next_one(
     refused = run_cli("restore", str(file))
     assert refused.returncode == 1 and "already holds data" in refused.stderr
     assert state(db) == before
-    assert "did not finish; the database still holds the data from before it" in \
-        run_cli("status").stderr
+    assert (
+        "did not finish; the database still holds the data from before it"
+        in run_cli("status").stderr
+    )
     done = run_cli("restore", str(file), "--replace", "--yes")
     assert done.returncode == 0, done.stderr
     after = state(db)
-    assert {k: v for k, v in after.items() if k.startswith("extra_")} == \
-        {k: v for k, v in backed_up.items() if k.startswith("extra_")}
+    assert {k: v for k, v in after.items() if k.startswith("extra_")} == {
+        k: v for k, v in backed_up.items() if k.startswith("extra_")
+    }
     assert interrupted_restore(db) is None
 
 
@@ -188,12 +215,20 @@ def test_the_pages_warn_about_an_interrupted_restore(app_env, tmp_path):
     fill(db, 10)
     file = tmp_path / "b.jsonl.gz"
     backup.backup_to_file(db, file)
-    db.restore_state.insert_one({"_id": "restore", "state": "staging", "file": file.name,
-                                 "started_at": datetime_now(), "owner": "a killed process"})
+    db.restore_state.insert_one(
+        {
+            "_id": "restore",
+            "state": "staging",
+            "file": file.name,
+            "started_at": datetime_now(),
+            "owner": "a killed process",
+        }
+    )
     at = page("streamlit_app").run()
     assert not at.exception
-    assert any("A restore from b.jsonl.gz" in e.value and "did not finish" in e.value
-               for e in at.error)
+    assert any(
+        "A restore from b.jsonl.gz" in e.value and "did not finish" in e.value for e in at.error
+    )
     restore_backup(db, file, "test", replace=True)
     at = page("streamlit_app").run()
     assert not any("restore" in e.value for e in at.error)
@@ -205,8 +240,7 @@ def datetime_now():
     return utcnow()
 
 
-def test_a_restore_ends_every_session_and_names_the_logins_it_brings_back(
-        db, run_cli, tmp_path):
+def test_a_restore_ends_every_session_and_names_the_logins_it_brings_back(db, run_cli, tmp_path):
     auth.add_user(db, "coord", "coordinator", "a long password one")
     auth.add_user(db, "revoked", "coordinator", "a long password two")
     auth.add_user(db, "viewer", "viewer", "a long password six")
@@ -241,15 +275,23 @@ def test_the_replace_question_names_the_backups_database_and_date(db, cli_env, t
     main, terminal = pty.openpty()
     try:
         os.write(main, b"n\n")  # the answer, typed at the terminal
-        process = subprocess.run([sys.executable, "-m", "segcore", "restore", str(file),
-                                  "--replace"], env=cli_env, cwd=tmp_path, stdin=terminal,
-                                 capture_output=True, text=True, timeout=120)
+        process = subprocess.run(
+            [sys.executable, "-m", "segcore", "restore", str(file), "--replace"],
+            env=cli_env,
+            cwd=tmp_path,
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         os.close(terminal)
         os.close(main)
     question = process.stdout
-    assert f"with the backup of database {db.name} taken " \
-           f"{summary.created:%Y-%m-%d %H:%M:%S} UTC" in question
+    assert (
+        f"with the backup of database {db.name} taken "
+        f"{summary.created:%Y-%m-%d %H:%M:%S} UTC" in question
+    )
     assert "Every login session ends" in question
     assert process.returncode == 1 and db.segmentadores.count_documents({}) == 2
 
@@ -265,18 +307,26 @@ def odd_files(source, tmp_path) -> dict:
         made[name].write_bytes(gzip.compress(data))
 
     header = json.loads(lines[0])
-    gz("header without database", json.dumps({k: v for k, v in header.items()
-                                               if k != "database"}).encode() + b"\n"
-       + b"".join(lines[1:]))
-    gz("header without date", json.dumps({k: v for k, v in header.items()
-                                           if k != "created_at"}).encode() + b"\n"
-       + b"".join(lines[1:]))
+    gz(
+        "header without database",
+        json.dumps({k: v for k, v in header.items() if k != "database"}).encode()
+        + b"\n"
+        + b"".join(lines[1:]),
+    )
+    gz(
+        "header without date",
+        json.dumps({k: v for k, v in header.items() if k != "created_at"}).encode()
+        + b"\n"
+        + b"".join(lines[1:]),
+    )
     oid = raw.index(b'"$oid": "') + 9
-    gz("oid with a non-hex digit", raw[:oid] + b"g" + raw[oid + 1:])
-    flipped = b"1" if raw[oid:oid + 1] != b"1" else b"2"
-    gz("oid with another hex digit", raw[:oid] + flipped + raw[oid + 1:])
-    gz("a foreign tool's $date", raw.replace(b'{"$segcoreKeys": [["$date", "next monday"]]}',
-                                             b'{"$date": "next monday"}'))
+    gz("oid with a non-hex digit", raw[:oid] + b"g" + raw[oid + 1 :])
+    flipped = b"1" if raw[oid : oid + 1] != b"1" else b"2"
+    gz("oid with another hex digit", raw[:oid] + flipped + raw[oid + 1 :])
+    gz(
+        "a foreign tool's $date",
+        raw.replace(b'{"$segcoreKeys": [["$date", "next monday"]]}', b'{"$date": "next monday"}'),
+    )
     data = source.read_bytes()
     made["truncated"] = tmp_path / "truncated.jsonl.gz"
     made["truncated"].write_bytes(data[: len(data) // 2])
@@ -295,9 +345,21 @@ def odd_files(source, tmp_path) -> dict:
     return made
 
 
-ODD = ["header without database", "header without date", "oid with a non-hex digit",
-       "oid with another hex digit", "a foreign tool's $date", "truncated", "gzip corrupt",
-       "garbage", "empty", "folder", "pipe", "missing", "unreadable"]
+ODD = [
+    "header without database",
+    "header without date",
+    "oid with a non-hex digit",
+    "oid with another hex digit",
+    "a foreign tool's $date",
+    "truncated",
+    "gzip corrupt",
+    "garbage",
+    "empty",
+    "folder",
+    "pipe",
+    "missing",
+    "unreadable",
+]
 
 
 @pytest.mark.parametrize("kind", ODD)

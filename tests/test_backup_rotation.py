@@ -17,8 +17,17 @@ from segcore.backups import backup
 
 def legacy_backup(path, database: str, created_at: str) -> None:
     """A version 1 backup (as segcore wrote them before headers named their file)."""
-    lines = [json.dumps({"format": "segcore-backup", "version": 1, "database": database,
-                         "created_at": created_at}).encode() + b"\n"]
+    lines = [
+        json.dumps(
+            {
+                "format": "segcore-backup",
+                "version": 1,
+                "database": database,
+                "created_at": created_at,
+            }
+        ).encode()
+        + b"\n"
+    ]
     manifest = {"manifest": {"counts": {}, "sha256": hashlib.sha256(b"".join(lines)).hexdigest()}}
     path.write_bytes(gzip.compress(b"".join(lines) + json.dumps(manifest).encode() + b"\n"))
 
@@ -28,9 +37,16 @@ def gz_lines(path, *lines: dict) -> None:
 
 
 def contents(folder) -> dict[str, bytes | str]:
-    return {p.name: ("folder" if p.is_dir() and not p.is_symlink() else
-                     f"-> {os.readlink(p)}" if p.is_symlink() else p.read_bytes())
-            for p in folder.iterdir()}
+    return {
+        p.name: (
+            "folder"
+            if p.is_dir() and not p.is_symlink()
+            else f"-> {os.readlink(p)}"
+            if p.is_symlink()
+            else p.read_bytes()
+        )
+        for p in folder.iterdir()
+    }
 
 
 def test_keep_deletes_only_this_databases_own_dated_backups(run_cli, db, tmp_path):
@@ -48,10 +64,14 @@ def test_keep_deletes_only_this_databases_own_dated_backups(run_cli, db, tmp_pat
     (folder / f"segcore-backup-{name}-20000101-000000.jsonl.gz").mkdir()  # a folder
     (folder / f"segcore-backup-{name}-20000102-000000.jsonl.gz").write_bytes(b"")  # empty
     (folder / f"segcore-backup-{name}-20000103-000000.jsonl.gz").write_bytes(b"\x1f\x8bjunk")
-    gz_lines(folder / f"segcore-backup-{name}-20000104-000000.jsonl.gz",
-             {"format": "segcore-backup", "version": 1, "created_at": "2000-01-04T00:00:00"})
-    gz_lines(folder / f"segcore-backup-{name}-20000105-000000.jsonl.gz",
-             {"format": "segcore-backup", "version": 1, "database": name})
+    gz_lines(
+        folder / f"segcore-backup-{name}-20000104-000000.jsonl.gz",
+        {"format": "segcore-backup", "version": 1, "created_at": "2000-01-04T00:00:00"},
+    )
+    gz_lines(
+        folder / f"segcore-backup-{name}-20000105-000000.jsonl.gz",
+        {"format": "segcore-backup", "version": 1, "database": name},
+    )
     os.symlink(folder / own[2], folder / f"segcore-backup-{name}-20000106-000000.jsonl.gz")
     untouched = {k: v for k, v in contents(folder).items() if k not in own}
 
@@ -62,8 +82,9 @@ def test_keep_deletes_only_this_databases_own_dated_backups(run_cli, db, tmp_pat
     written = out.stdout.split("Backup written: ")[1].split(" (")[0]
     assert os.path.basename(written) not in own and backup.verify_backup(written)
     assert [n for n in own if n in after] == [own[2]]  # the newest earlier one stays
-    assert {k: v for k, v in after.items() if k not in own and k != os.path.basename(written)} \
-        == untouched
+    assert {
+        k: v for k, v in after.items() if k not in own and k != os.path.basename(written)
+    } == untouched
     notes = [line for line in out.stderr.splitlines() if line.startswith("note: left alone")]
     assert len(notes) == 6 and len(out.stderr.splitlines()) == 6  # one line per odd file
 
@@ -73,14 +94,26 @@ def test_keep_orders_by_the_time_inside_and_never_deletes_the_new_one(run_cli, d
     folder.mkdir()
     name = db.name
     # Names and times disagree: the name dated the 3rd holds the oldest backup.
-    legacy_backup(folder / f"segcore-backup-{name}-20240103-023000.jsonl.gz", name,
-                  "2024-01-01T02:30:00+00:00")
-    legacy_backup(folder / f"segcore-backup-{name}-20240101-023000.jsonl.gz", name,
-                  "2024-01-03T02:30:00+00:00")
-    legacy_backup(folder / f"segcore-backup-{name}-20240102-023000.jsonl.gz", name,
-                  "2024-01-02T02:30:00+00:00")
-    legacy_backup(folder / f"segcore-backup-{name}x-20240104-023000.jsonl.gz", f"{name}x",
-                  "2024-01-04T02:30:00+00:00")  # a database whose name starts like this one
+    legacy_backup(
+        folder / f"segcore-backup-{name}-20240103-023000.jsonl.gz",
+        name,
+        "2024-01-01T02:30:00+00:00",
+    )
+    legacy_backup(
+        folder / f"segcore-backup-{name}-20240101-023000.jsonl.gz",
+        name,
+        "2024-01-03T02:30:00+00:00",
+    )
+    legacy_backup(
+        folder / f"segcore-backup-{name}-20240102-023000.jsonl.gz",
+        name,
+        "2024-01-02T02:30:00+00:00",
+    )
+    legacy_backup(
+        folder / f"segcore-backup-{name}x-20240104-023000.jsonl.gz",
+        f"{name}x",
+        "2024-01-04T02:30:00+00:00",
+    )  # a database whose name starts like this one
     out = run_cli("backup", "--out", str(folder), "--keep", "2")
     assert out.returncode == 0, out.stderr
     left = sorted(p.name for p in folder.iterdir())
@@ -89,14 +122,18 @@ def test_keep_orders_by_the_time_inside_and_never_deletes_the_new_one(run_cli, d
     assert len(left) == 3
 
     # A backup dated in the future (a clock set wrong) never makes --keep 1 delete the new one.
-    legacy_backup(folder / f"segcore-backup-{name}-20990101-000000.jsonl.gz", name,
-                  "2099-01-01T00:00:00+00:00")
+    legacy_backup(
+        folder / f"segcore-backup-{name}-20990101-000000.jsonl.gz",
+        name,
+        "2099-01-01T00:00:00+00:00",
+    )
     out = run_cli("backup", "--out", str(folder), "--keep", "1", "--json")
     assert out.returncode == 0, out.stderr
     written = json.loads(out.stdout)["path"]
     assert os.path.exists(written) and backup.verify_backup(written)
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        [os.path.basename(written), f"segcore-backup-{name}x-20240104-023000.jsonl.gz"])
+        [os.path.basename(written), f"segcore-backup-{name}x-20240104-023000.jsonl.gz"]
+    )
 
 
 def test_a_damaged_own_backup_is_left_alone_and_not_counted(run_cli, db, tmp_path):
@@ -129,12 +166,15 @@ def test_backups_are_private_files_in_a_private_new_folder(run_cli, db, tmp_path
 
 
 def test_an_existing_file_that_is_not_this_databases_backup_is_never_overwritten(
-        run_cli, db, tmp_path):
+    run_cli, db, tmp_path
+):
     notes = tmp_path / "notes.jsonl.gz"
     notes.write_text("keep me")
     other = tmp_path / "other.jsonl.gz"
-    assert run_cli("backup", "--out", str(other),
-                   env={"MONGO_DB": f"{db.name}-staging"}).returncode == 0
+    assert (
+        run_cli("backup", "--out", str(other), env={"MONGO_DB": f"{db.name}-staging"}).returncode
+        == 0
+    )
     other_bytes = other.read_bytes()
     os.mkfifo(tmp_path / "pipe.jsonl.gz")
     for target in (notes, other, tmp_path / "pipe.jsonl.gz"):
@@ -146,7 +186,10 @@ def test_an_existing_file_that_is_not_this_databases_backup_is_never_overwritten
         file_as_folder = run_cli("backup", "--out", str(target), "--keep", "3")
         assert file_as_folder.returncode == 1 and "not a folder" in file_as_folder.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
-        "notes.jsonl.gz", "other.jsonl.gz", "pipe.jsonl.gz"]
+        "notes.jsonl.gz",
+        "other.jsonl.gz",
+        "pipe.jsonl.gz",
+    ]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
@@ -154,5 +197,4 @@ def test_a_read_only_folder_is_one_line(run_cli, db, tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir(mode=0o500)
     out = run_cli("backup", "--out", str(folder), "--keep", "2")
-    assert out.returncode == 1 and "cannot be written" in out.stderr and \
-        out.stderr.count("\n") == 1
+    assert out.returncode == 1 and "cannot be written" in out.stderr and out.stderr.count("\n") == 1

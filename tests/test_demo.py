@@ -31,8 +31,9 @@ def test_demo_is_synced_and_its_masks_checked_when_loaded(dbs, tmp_path):
     counts = stats.summary(dbs.work)
     assert counts.with_masks > 10 and dbs.work.sync_runs.count_documents({}) == 1
     assert set(summary["mask_states"]) == {"complete", "incomplete", "unreadable"}
-    stored = [b["mask_check"]["state"]
-              for b in dbs.work.batches.find({"mask_check": {"$exists": True}})]
+    stored = [
+        b["mask_check"]["state"] for b in dbs.work.batches.find({"mask_check": {"$exists": True}})
+    ]
     assert {s: stored.count(s) for s in set(stored)} == summary["mask_states"]
     assert summary["mask_states"]["complete"] > summary["mask_states"]["incomplete"]
     for number in range(1, 25):
@@ -41,10 +42,14 @@ def test_demo_is_synced_and_its_masks_checked_when_loaded(dbs, tmp_path):
         assert stored["state"] == expected, (number, stored)
         if expected == "incomplete":
             assert stored["missing"] == ["img_003.png"]
-    reasons = {bad["reason"] for c in dbs.work.batches.find({"mask_check.state": "unreadable"})
-               for bad in c["mask_check"]["unreadable"]}
-    assert reasons and all(r == "part of a split archive" or r.startswith(("truncated", "not a"))
-                           for r in reasons)
+    reasons = {
+        bad["reason"]
+        for c in dbs.work.batches.find({"mask_check.state": "unreadable"})
+        for bad in c["mask_check"]["unreadable"]
+    }
+    assert reasons and all(
+        r == "part of a split archive" or r.startswith(("truncated", "not a")) for r in reasons
+    )
 
 
 def test_demo_refuses_a_database_with_real_data(dbs, tmp_path):
@@ -65,7 +70,10 @@ def test_the_dashboard_shows_masks_right_after_the_demo_loads(app_env, tmp_path)
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Uploaded"]) > 10 and int(metrics["Delivered, usable"]) > 10
-    pie = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-               if json.loads(c.proto.spec)["layout"]["title"]["text"] ==
-               "Delivered vs uploaded vs without masks")
+    pie = next(
+        json.loads(c.proto.spec)
+        for c in at.get("plotly_chart")
+        if json.loads(c.proto.spec)["layout"]["title"]["text"]
+        == "Delivered vs uploaded vs without masks"
+    )
     assert sum(pie["data"][0]["values"]) == 60

@@ -16,31 +16,91 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from tests.helpers import ROOT
 from segcore.core.phrases import Phrase
+from tests.helpers import ROOT
 from ui import i18n
 
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "Nn_": (1, 2)}
 # segcore marks the messages of its errors (and its shared labels) with N_ only.
-METHOD_MAP = [("ui/**.py", "python"), ("streamlit_app.py", "python"),
-              ("segcore/**.py", "python")]
+METHOD_MAP = [("ui/**.py", "python"), ("streamlit_app.py", "python"), ("segcore/**.py", "python")]
 CATALOG = ROOT / "locales" / "es" / "LC_MESSAGES" / "messages.po"
 
 # Calls whose first argument (or these keywords) a coordinator reads on the screen.
 VISIBLE_CALLS = {
-    "title", "header", "subheader", "caption", "markdown", "write", "text", "button",
-    "selectbox", "multiselect", "text_input", "text_area", "number_input", "radio", "checkbox",
-    "toggle", "date_input", "download_button", "file_uploader", "form_submit_button", "error",
-    "warning", "info", "success", "toast", "metric", "expander", "spinner", "status", "dialog",
-    "popover", "segmented_control", "pills", "slider", "link_button", "page_link",
-    "TextColumn", "NumberColumn", "CheckboxColumn", "SelectboxColumn", "DateColumn",
-    "DatetimeColumn", "LinkColumn", "ProgressColumn", "ListColumn", "Column", "Page",
-    "tabs", "progress", "feedback", "chat_input", "color_picker", "select_slider",
-    "time_input", "camera_input", "data_editor", "dataframe", "table", "set_page_config",
-    "flash", "run_write",
+    "title",
+    "header",
+    "subheader",
+    "caption",
+    "markdown",
+    "write",
+    "text",
+    "button",
+    "selectbox",
+    "multiselect",
+    "text_input",
+    "text_area",
+    "number_input",
+    "radio",
+    "checkbox",
+    "toggle",
+    "date_input",
+    "download_button",
+    "file_uploader",
+    "form_submit_button",
+    "error",
+    "warning",
+    "info",
+    "success",
+    "toast",
+    "metric",
+    "expander",
+    "spinner",
+    "status",
+    "dialog",
+    "popover",
+    "segmented_control",
+    "pills",
+    "slider",
+    "link_button",
+    "page_link",
+    "TextColumn",
+    "NumberColumn",
+    "CheckboxColumn",
+    "SelectboxColumn",
+    "DateColumn",
+    "DatetimeColumn",
+    "LinkColumn",
+    "ProgressColumn",
+    "ListColumn",
+    "Column",
+    "Page",
+    "tabs",
+    "progress",
+    "feedback",
+    "chat_input",
+    "color_picker",
+    "select_slider",
+    "time_input",
+    "camera_input",
+    "data_editor",
+    "dataframe",
+    "table",
+    "set_page_config",
+    "flash",
+    "run_write",
 }
-VISIBLE_KEYWORDS = {"label", "help", "title", "placeholder", "caption", "text", "page_title",
-                    "name", "xaxis_title", "yaxis_title"}
+VISIBLE_KEYWORDS = {
+    "label",
+    "help",
+    "title",
+    "placeholder",
+    "caption",
+    "text",
+    "page_title",
+    "name",
+    "xaxis_title",
+    "yaxis_title",
+}
 # The first argument of these is not a text (a page script, a DataFrame).
 NOT_FIRST = {"page_link", "data_editor", "dataframe", "table", "set_page_config", "progress"}
 # Literals shown as they are in every language: an example batch id.
@@ -53,7 +113,8 @@ def extracted() -> dict[str, tuple[str, int]]:
     """Every text the code marks for translation, with where it is."""
     found = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
-            ROOT, METHOD_MAP, keywords=KEYWORDS):
+        ROOT, METHOD_MAP, keywords=KEYWORDS
+    ):
         # A plural is one catalog entry, keyed by its singular; every form must be translated.
         text = message[0] if isinstance(message, tuple) else message
         if text:
@@ -72,7 +133,7 @@ def test_every_marked_text_has_a_spanish_translation():
     missing = []
     for text, (filename, lineno) in extracted().items():
         message = catalog.get(text)
-        strings = (message.string if message is not None else None)
+        strings = message.string if message is not None else None
         strings = strings if isinstance(strings, tuple) else (strings,)
         if message is None or not all(strings) or message.fuzzy:
             missing.append(f"{filename}:{lineno}: {text!r}")
@@ -85,11 +146,13 @@ def _is_bare_text(node: ast.AST) -> bool:
     if isinstance(node, ast.Constant) and node.value in NOT_TEXT:
         return False
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return any(c.isalpha() for c in node.value.replace(":material/", "").split(":")[0]) \
-            and not node.value.startswith(":material/")
+        return any(
+            c.isalpha() for c in node.value.replace(":material/", "").split(":")[0]
+        ) and not node.value.startswith(":material/")
     if isinstance(node, ast.JoinedStr):
-        return any(isinstance(v, ast.Constant) and any(c.isalpha() for c in v.value)
-                   for v in node.values)
+        return any(
+            isinstance(v, ast.Constant) and any(c.isalpha() for c in v.value) for v in node.values
+        )
     return False
 
 
@@ -101,12 +164,18 @@ def bare_visible_texts() -> list[str]:
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.Call):
                 continue
-            name = (node.func.attr if isinstance(node.func, ast.Attribute)
-                    else node.func.id if isinstance(node.func, ast.Name) else "")
+            name = (
+                node.func.attr
+                if isinstance(node.func, ast.Attribute)
+                else node.func.id
+                if isinstance(node.func, ast.Name)
+                else ""
+            )
             if name not in VISIBLE_CALLS:
                 continue
             candidates = ([] if name in NOT_FIRST else node.args[:1]) + [
-                k.value for k in node.keywords if k.arg in VISIBLE_KEYWORDS]
+                k.value for k in node.keywords if k.arg in VISIBLE_KEYWORDS
+            ]
             if name == "flash":  # flash(kind, text)
                 candidates = node.args[1:2]
             if name == "run_write":  # its spinner label and its success text
@@ -114,12 +183,18 @@ def bare_visible_texts() -> list[str]:
             if name == "Page":
                 candidates = [k.value for k in node.keywords if k.arg == "title"]
             if name in TABLES and node.args:  # headers of rows built as dict literals
-                candidates += [key for d in ast.walk(node.args[0]) if isinstance(d, ast.Dict)
-                               for key in d.keys if key is not None]
+                candidates += [
+                    key
+                    for d in ast.walk(node.args[0])
+                    if isinstance(d, ast.Dict)
+                    for key in d.keys
+                    if key is not None
+                ]
             for arg in candidates:
                 if _is_bare_text(arg):
-                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: "
-                                     f"{ast.unparse(arg)[:60]}")
+                    offenders.append(
+                        f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(arg)[:60]}"
+                    )
     return offenders
 
 
@@ -132,8 +207,7 @@ def test_texts_outside_a_streamlit_run_stay_as_written():
     assert i18n._("Save changes") == "Save changes"
 
 
-@pytest.mark.parametrize("language, expected", [("es", "Guardar cambios"),
-                                                ("en", "Save changes")])
+@pytest.mark.parametrize("language, expected", [("es", "Guardar cambios"), ("en", "Save changes")])
 def test_catalog_translates(language, expected):
     assert i18n.translations(language).gettext("Save changes") == expected
 
@@ -153,13 +227,15 @@ def test_numbers_and_dates_follow_the_locale(monkeypatch):
 
 # --- texts segcore computes, on Spanish pages -----------------------------------------------
 
+
 def english_fragments() -> set[str]:
     """The fixed words of every text segcore marks (N_, Nn_: errors, reasons, progress...),
     those of two words or more that the Spanish translation does not share."""
     catalog = spanish()
     found = set()
-    for filename, _lineno, message, _comments, _context in extract_from_dir(
-            ROOT, [("segcore/**.py", "python")], keywords=KEYWORDS):
+    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+        ROOT, [("segcore/**.py", "python")], keywords=KEYWORDS
+    ):
         forms = message if isinstance(message, tuple) else (message,)
         key = forms[0]
         translated = catalog.get(key)
@@ -175,8 +251,20 @@ def english_fragments() -> set[str]:
 
 def page_texts(at) -> str:
     """Everything a page run shows: messages, headings, metrics, labels and every table cell."""
-    parts = [e.value for kind in ("title", "subheader", "caption", "markdown", "info",
-                                  "warning", "success", "error") for e in getattr(at, kind)]
+    parts = [
+        e.value
+        for kind in (
+            "title",
+            "subheader",
+            "caption",
+            "markdown",
+            "info",
+            "warning",
+            "success",
+            "error",
+        )
+        for e in getattr(at, kind)
+    ]
     parts += [f"{m.label} {m.value}" for m in at.metric]
     for table in at.dataframe:
         frame = table.value
@@ -201,9 +289,15 @@ def spanish_app(app_env, monkeypatch):
 def test_the_english_fragments_are_found_where_english_is_shown():
     fragments = english_fragments()
     # The check below is only as good as this list: it holds the texts the pages word.
-    assert {"would finish it by", "is no longer on the team", "suggested move",
-            "no complete index from an earlier sync", "Reading what changed since the last sync",
-            "embedded server", "it has usable masks now, so it stays where it is"} <= fragments
+    assert {
+        "would finish it by",
+        "is no longer on the team",
+        "suggested move",
+        "no complete index from an earlier sync",
+        "Reading what changed since the last sync",
+        "embedded server",
+        "it has usable masks now, so it stays where it is",
+    } <= fragments
 
 
 def test_no_english_text_computed_by_segcore_on_a_spanish_page(spanish_app):
@@ -221,8 +315,12 @@ def test_no_english_text_computed_by_segcore_on_a_spanish_page(spanish_app):
     moves_page = page("moves").run()
     assert english_left(moves_page, fragments) == []
     assert "lo terminaría el" in page_texts(moves_page)  # the moves are there, in Spanish
-    for name, at in (("moves", moves_page), ("dashboard", page("dashboard").run()),
-                     ("team", page("team").run()), ("settings", page("settings").run())):
+    for name, at in (
+        ("moves", moves_page),
+        ("dashboard", page("dashboard").run()),
+        ("team", page("team").run()),
+        ("settings", page("settings").run()),
+    ):
         assert not at.exception, (name, at.exception)
         assert english_left(at, fragments) == [], name
     batches = page("batches").run()
@@ -252,20 +350,38 @@ def test_progress_messages_are_worded_in_the_readers_language(app_env, monkeypat
     assert [i18n.word(m) for m in messages] == [str(m) for m in messages]
 
 
-@pytest.mark.parametrize("language, expected", [
-    ("en", ["overdue by 1 day", "overdue by 10 days", "Bea would finish it by Nov 26, 2026, "
-            "3 days after the due date"]),
-    ("es", ["vencido hace 1 día", "vencido hace 10 días", "Bea lo terminaría el 26 nov 2026, "
-            "3 días después de la fecha límite"])])
-def test_phrases_take_the_plural_and_the_date_of_the_readers_language(monkeypatch, language,
-                                                                      expected):
-    from segcore.report.pace import FINISH_LATE, OVERDUE
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        (
+            "en",
+            [
+                "overdue by 1 day",
+                "overdue by 10 days",
+                "Bea would finish it by Nov 26, 2026, 3 days after the due date",
+            ],
+        ),
+        (
+            "es",
+            [
+                "vencido hace 1 día",
+                "vencido hace 10 días",
+                "Bea lo terminaría el 26 nov 2026, 3 días después de la fecha límite",
+            ],
+        ),
+    ],
+)
+def test_phrases_take_the_plural_and_the_date_of_the_readers_language(
+    monkeypatch, language, expected
+):
     from segcore.core.phrases import Phrase
+    from segcore.report.pace import FINISH_LATE, OVERDUE
 
-    phrases = [Phrase(OVERDUE, plural_by="days", days=1),
-               Phrase(OVERDUE, plural_by="days", days=10),
-               Phrase(FINISH_LATE, plural_by="days", name="Bea", date=date(2026, 11, 26),
-                      days=3)]
+    phrases = [
+        Phrase(OVERDUE, plural_by="days", days=1),
+        Phrase(OVERDUE, plural_by="days", days=10),
+        Phrase(FINISH_LATE, plural_by="days", name="Bea", date=date(2026, 11, 26), days=3),
+    ]
     monkeypatch.setattr(i18n, "current_language", lambda: language)
     assert [i18n.word(p) for p in phrases] == expected
     # The command line and JSON read the English text; a stored copy reads back the same.

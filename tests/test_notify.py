@@ -12,18 +12,28 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from segcore.team import auth, team
-from segcore.notify import notify_due, notify_outbox
 from segcore.core.connection import open_databases
+from segcore.notify import notify_due, notify_outbox
 from segcore.notify.notify_channels import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from segcore.prepare import prepare
+from segcore.team import auth, team
 from tests.notify_servers import SmtpServer, WebhookReceiver
 
 NOW = datetime(2025, 10, 15, 15, 0, tzinfo=timezone.utc)
-RECEIPT = {"id": "r-1", "upload_id": "u-1", "filename": "batch_7_part1.zip",
-           "batch_ids": ["batch_7"], "uploader": "flór ", "uploaded_at": NOW,
-           "problems": {"unreadable": None, "missing": ["img_003.png", "img_009.png"],
-                        "missing_count": 2, "content": ["img_001_mask.png: empty mask"]}}
+RECEIPT = {
+    "id": "r-1",
+    "upload_id": "u-1",
+    "filename": "batch_7_part1.zip",
+    "batch_ids": ["batch_7"],
+    "uploader": "flór ",
+    "uploaded_at": NOW,
+    "problems": {
+        "unreadable": None,
+        "missing": ["img_003.png", "img_009.png"],
+        "missing_count": 2,
+        "content": ["img_001_mask.png: empty mask"],
+    },
+}
 
 
 @pytest.fixture
@@ -43,14 +53,21 @@ def hook():
 @pytest.fixture
 def notify_dbs(settings, client, smtp):
     """Databases whose settings send email to the loopback SMTP server, to Ana (coordinator)."""
+
     def make(**changes):
-        options = dict(smtp_url=f"smtp://127.0.0.1:{smtp.port}", notify_from="Dashboard "
-                       "<dashboard@example.org>", notify_coordinators=(("Ana", "ana@example.org"),),
-                       notify_timeout_s=5, language="es")
-        databases = open_databases(dataclasses.replace(settings, **{**options, **changes}),
-                                   client=client)
+        options = dict(
+            smtp_url=f"smtp://127.0.0.1:{smtp.port}",
+            notify_from="Dashboard <dashboard@example.org>",
+            notify_coordinators=(("Ana", "ana@example.org"),),
+            notify_timeout_s=5,
+            language="es",
+        )
+        databases = open_databases(
+            dataclasses.replace(settings, **{**options, **changes}), client=client
+        )
         prepare(databases)
         return databases
+
     yield make
     client.drop_database(settings.mongo_db)
     client.drop_database(settings.training_db)
@@ -67,7 +84,8 @@ def _body(message) -> str:
 
 
 def test_a_receipt_reaches_the_uploader_and_the_coordinator_each_in_their_language(
-        notify_dbs, smtp):
+    notify_dbs, smtp
+):
     databases = notify_dbs()
     _team(databases)
     assert notify_due.enqueue_receipts(databases, [RECEIPT], NOW) == 2
@@ -77,8 +95,10 @@ def test_a_receipt_reaches_the_uploader_and_the_coordinator_each_in_their_langua
     flor, ana = mails["flor@example.org"], mails["ana@example.org"]
     assert flor["From"].addresses[0].addr_spec == "dashboard@example.org"
     # Flor has no login: LANGUAGE (es). Ana chose English.
-    assert flor["Subject"] == "Carga batch_7_part1.zip: faltan máscaras, no pasa las " \
-                              "revisiones de contenido"
+    assert (
+        flor["Subject"] == "Carga batch_7_part1.zip: faltan máscaras, no pasa las "
+        "revisiones de contenido"
+    )
     assert "2 imágenes no tienen máscara:" in _body(flor) and "- img_009.png" in _body(flor)
     assert "Hola Flor:" in _body(flor)
     assert ana["Subject"] == "Upload batch_7_part1.zip: masks missing, fails the content checks"
@@ -104,8 +124,10 @@ def test_enqueueing_again_a_restart_and_a_second_sender_never_send_twice(notify_
     assert notify_due.enqueue_receipts(databases, receipts, NOW) == 0  # a re-sync
     # Two senders at once (two app instances), each with its own connection.
     other = notify_dbs()
-    threads = [threading.Thread(target=notify_due.send_due, args=(d,), kwargs={"digests": False})
-               for d in (databases, other)]
+    threads = [
+        threading.Thread(target=notify_due.send_due, args=(d,), kwargs={"digests": False})
+        for d in (databases, other)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -130,8 +152,9 @@ def test_a_sender_that_died_mid_send_leaves_the_message_to_its_lease(notify_dbs,
     # Another sender meanwhile takes the other message only, not the claimed one.
     assert len(notify_due.send_due(databases, digests=False).sent) == 1
     later = now + timedelta(seconds=notify_outbox.LEASE_S + 1)
-    report = notify_outbox.send_due(databases.work,
-                                    notify_due.deliverer(databases.settings), lambda: later)
+    report = notify_outbox.send_due(
+        databases.work, notify_due.deliverer(databases.settings), lambda: later
+    )
     assert report.sent == [claimed["_id"]]
     assert len(smtp.wait_for(2)) == 2
 
@@ -150,8 +173,9 @@ def test_a_server_down_then_back_gets_the_message_later_with_the_failure_kept(no
     assert notify_due.send_due(databases, digests=False).sent == []
     smtp.start()
     later = datetime.now(timezone.utc) + notify_outbox.retry_delay(1) + timedelta(seconds=1)
-    report = notify_outbox.send_due(databases.work, notify_due.deliverer(databases.settings),
-                                    lambda: later)
+    report = notify_outbox.send_due(
+        databases.work, notify_due.deliverer(databases.settings), lambda: later
+    )
     assert report.sent == [doc["key"]]
     assert smtp.wait_for(1)[0]["To"].addresses[0].addr_spec == "flor@example.org"
     sent = databases.work[notify_outbox.OUTBOX].find_one({"_id": doc["key"]})
@@ -159,15 +183,17 @@ def test_a_server_down_then_back_gets_the_message_later_with_the_failure_kept(no
 
 
 def test_a_refusal_is_kept_with_the_server_answer_and_failed_after_the_last_attempt(
-        notify_dbs, smtp):
+    notify_dbs, smtp
+):
     databases = notify_dbs(notify_coordinators=())
     _team(databases)
     smtp.behaviour.refuse = "550 5.1.1 Mailbox flor unknown"
     notify_due.enqueue_receipts(databases, [RECEIPT], NOW)
     moment = datetime.now(timezone.utc)
     for attempt in range(notify_outbox.MAX_ATTEMPTS):
-        notify_outbox.send_due(databases.work, notify_due.deliverer(databases.settings),
-                               lambda: moment)
+        notify_outbox.send_due(
+            databases.work, notify_due.deliverer(databases.settings), lambda: moment
+        )
         moment += notify_outbox.retry_delay(attempt + 1) + timedelta(seconds=1)
     [doc] = notify_outbox.list_messages(databases.work)
     assert doc["state"] == "failed" and doc["attempts"] == notify_outbox.MAX_ATTEMPTS
@@ -193,8 +219,7 @@ def test_a_slow_server_within_the_timeout_gets_it_a_stuck_one_fails_fast(notify_
     assert [m["To"].addresses[0].addr_spec for m in smtp.messages] == ["flor@example.org"]
 
 
-def test_a_mask_check_is_never_held_up_by_a_mail_server_that_does_not_answer(
-        notify_dbs, upload):
+def test_a_mask_check_is_never_held_up_by_a_mail_server_that_does_not_answer(notify_dbs, upload):
     """The sync's and the check's part is to enqueue; a stuck server costs them nothing."""
     with socket_that_never_answers() as port:
         databases = notify_dbs(smtp_url=f"smtp://127.0.0.1:{port}", notify_timeout_s=30)
@@ -204,8 +229,9 @@ def test_a_mask_check_is_never_held_up_by_a_mail_server_that_does_not_answer(
         started = time.monotonic()
         report = notify_due.verify_and_notify(databases, author="test")
         assert time.monotonic() - started < 20 and report.checked_uploads == 1
-    [flor] = [m for m in notify_outbox.list_messages(databases.work)
-              if m["to"] == "flor@example.org"]
+    [flor] = [
+        m for m in notify_outbox.list_messages(databases.work) if m["to"] == "flor@example.org"
+    ]
     assert flor["state"] == "pending" and "batch_7_broken.zip" in flor["subject"]
     assert "no se puede leer" in flor["text"].lower()
 
@@ -254,8 +280,9 @@ def test_an_excluded_person_and_a_switched_off_kind_get_nothing(notify_dbs):
 
 
 def test_the_json_webhook_is_signed_and_slack_and_teams_get_their_shapes(notify_dbs, hook):
-    databases = notify_dbs(smtp_url=None, webhook_url=hook.url, webhook_secret="hunter2",
-                           language="en")
+    databases = notify_dbs(
+        smtp_url=None, webhook_url=hook.url, webhook_secret="hunter2", language="en"
+    )
     _team(databases)
     notify_due.enqueue_receipts(databases, [RECEIPT], NOW)
     assert len(notify_due.send_due(databases, digests=False).sent) == 1
@@ -264,22 +291,23 @@ def test_the_json_webhook_is_signed_and_slack_and_teams_get_their_shapes(notify_
     expected = hmac.new(b"hunter2", stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     assert got.headers[SIGNATURE_HEADER] == f"sha256={expected}"
     assert got.json["kind"] == "receipt" and got.json["data"]["problems"] == [
-        "incomplete", "content"]
+        "incomplete",
+        "content",
+    ]
     assert got.headers["Idempotency-Key"] == "receipt:r-1:webhook"
     assert got.json["text"].startswith("The upload batch_7_part1.zip")  # no "Hello webhook"
-    for fmt, check in (("slack", lambda j: j["text"].startswith("*Upload batch_7_part1.zip")),
-                       ("teams", lambda j: j["attachments"][0]["content"]["type"]
-                        == "AdaptiveCard")):
-        other = notify_dbs(smtp_url=None, webhook_url=hook.url, webhook_format=fmt,
-                           language="en")
+    for fmt, check in (
+        ("slack", lambda j: j["text"].startswith("*Upload batch_7_part1.zip")),
+        ("teams", lambda j: j["attachments"][0]["content"]["type"] == "AdaptiveCard"),
+    ):
+        other = notify_dbs(smtp_url=None, webhook_url=hook.url, webhook_format=fmt, language="en")
         notify_due.enqueue_receipts(other, [{**RECEIPT, "id": f"r-{fmt}"}], NOW)
         notify_due.send_due(other, digests=False)
         assert check(hook.received[-1].json)
         assert SIGNATURE_HEADER not in hook.received[-1].headers
 
 
-def test_a_webhook_that_refuses_or_hangs_is_retried_and_its_token_never_shown(notify_dbs,
-                                                                               hook):
+def test_a_webhook_that_refuses_or_hangs_is_retried_and_its_token_never_shown(notify_dbs, hook):
     databases = notify_dbs(smtp_url=None, webhook_url=hook.url, notify_timeout_s=1)
     notify_due.enqueue_receipts(databases, [RECEIPT], NOW)
     hook.behaviour.refuse = "404"
@@ -296,8 +324,9 @@ def test_a_webhook_that_refuses_or_hangs_is_retried_and_its_token_never_shown(no
     assert len(notify_due.send_due(databases, digests=False).sent) == 1
 
 
-def test_starttls_with_a_password_and_a_wrong_password_never_shown(notify_dbs, tmp_path,
-                                                                   monkeypatch):
+def test_starttls_with_a_password_and_a_wrong_password_never_shown(
+    notify_dbs, tmp_path, monkeypatch
+):
     import ssl
 
     from tests.servers import make_certificates
@@ -336,7 +365,6 @@ def test_nothing_configured_enqueues_nothing(settings, dbs):
     assert notify_due.enqueue_daily(dbs, NOW) == 0 and notify_due.enqueue_weekly(dbs, NOW) == 0
 
 
-
 def test_the_live_syncs_sender_thread_sends_what_is_enqueued(notify_dbs, smtp):
     databases = notify_dbs(notify_daily=False, notify_weekly=False)
     _team(databases)
@@ -355,8 +383,9 @@ def test_a_hung_server_costs_one_timeout_per_pass_not_one_per_message(notify_dbs
     with socket_that_never_answers() as port:
         databases = notify_dbs(smtp_url=f"smtp://127.0.0.1:{port}", notify_timeout_s=1)
         _team(databases)
-        notify_due.enqueue_receipts(databases, [{**RECEIPT, "id": f"r-{n}"} for n in range(10)],
-                                    NOW)
+        notify_due.enqueue_receipts(
+            databases, [{**RECEIPT, "id": f"r-{n}"} for n in range(10)], NOW
+        )
         started = time.monotonic()
         report = notify_due.send_due(databases, digests=False)
         assert time.monotonic() - started < 20  # one 1 s timeout, not twenty

@@ -8,14 +8,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from segcore.team import auth
-from segcore.notify import notify_due, notify_outbox
-from segcore.report.alerts import current_alerts, report_rows
-from segcore.report.pace_report import delivery_quality
 from segcore.core.connection import open_databases
-from segcore.report.pace_report import build_report
-from segcore.prepare import prepare
 from segcore.core.translations import Words
+from segcore.notify import notify_due, notify_outbox
+from segcore.prepare import prepare
+from segcore.report.alerts import current_alerts, report_rows
+from segcore.report.pace_report import build_report, delivery_quality
+from segcore.team import auth
 from tests.pace_seed import seed_pace
 
 
@@ -23,9 +22,14 @@ from tests.pace_seed import seed_pace
 def coordinated(settings, client):
     """Databases set to email Ana (English) and Luis (LANGUAGE, Spanish), seeded with pace."""
     changed = dataclasses.replace(
-        settings, smtp_url="smtp://127.0.0.1:9", notify_from="dash@example.org",
+        settings,
+        smtp_url="smtp://127.0.0.1:9",
+        notify_from="dash@example.org",
         notify_coordinators=(("Ana", "ana@example.org"), ("Luis", "luis@example.org")),
-        notify_hour=8, language="es", timezone="UTC")
+        notify_hour=8,
+        language="es",
+        timezone="UTC",
+    )
     databases = open_databases(changed, client=client)
     prepare(databases)
     auth.add_user(databases.work, "Ana", "coordinator", "a long password 1")
@@ -64,20 +68,30 @@ def test_the_next_day_lists_only_what_is_newly_at_risk(coordinated):
     stored = coordinated.work[notify_outbox.OUTBOX].find_one({"_id": first["key"]})
     assert set(stored["data"]["new_at_risk"]) == at_risk and at_risk  # the first day: all new
     assert notify_due.enqueue_daily(coordinated, _at(9, days=1)) == 2  # Cai is still stalled
-    second = [m for m in _messages(coordinated, "daily") if m["key"] != first["key"]
-              and m["to"] == "ana@example.org" and m["key"].startswith("daily:")][0]
+    second = [
+        m
+        for m in _messages(coordinated, "daily")
+        if m["key"] != first["key"]
+        and m["to"] == "ana@example.org"
+        and m["key"].startswith("daily:")
+    ][0]
     doc = coordinated.work[notify_outbox.OUTBOX].find_one({"_id": second["key"]})
     assert doc["data"]["new_at_risk"] == []
     assert "Newly at risk or overdue (0)" in second["text"]
 
 
 def test_switched_off_or_excluded_coordinators_get_no_digest(coordinated, client):
-    off = open_databases(dataclasses.replace(coordinated.settings, notify_daily=False,
-                                             notify_weekly=False), client=client)
-    assert notify_due.enqueue_daily(off, _at(9)) == 0 and notify_due.enqueue_weekly(off, _at(9)) == 0
-    fewer = open_databases(dataclasses.replace(coordinated.settings,
-                                               notify_exclude=("luis@EXAMPLE.org",)),
-                           client=client)
+    off = open_databases(
+        dataclasses.replace(coordinated.settings, notify_daily=False, notify_weekly=False),
+        client=client,
+    )
+    assert (
+        notify_due.enqueue_daily(off, _at(9)) == 0 and notify_due.enqueue_weekly(off, _at(9)) == 0
+    )
+    fewer = open_databases(
+        dataclasses.replace(coordinated.settings, notify_exclude=("luis@EXAMPLE.org",)),
+        client=client,
+    )
     assert notify_due.enqueue_daily(fewer, _at(9)) == 1
 
 

@@ -11,24 +11,32 @@ import pytest
 from segcore.core.config import settings_from
 from segcore.core.config_table import describe
 from segcore.core.errors import ConfigError
+from segcore.core.redact import mask_url
+from segcore.core.translations import Words
 from segcore.notify.notify_channels import email_message, signature, webhook_payload
 from segcore.notify.notify_mailto import MAX_LINK, mailto_link, person_batches
 from segcore.notify.notify_messages import Recipient, excluded, receipt_problems
-from segcore.core.redact import mask_url
-from segcore.core.translations import Words
 
 
 def test_settings_read_every_notification_variable_and_describe_masks_the_secrets():
-    settings = settings_from({
-        "SMTP_URL": "smtps://dash:Pa%40ss@mail.example.org:465",
-        "NOTIFY_FROM": "Dashboard <dash@example.org>",
-        "WEBHOOK_URL": "https://hooks.slack.com/services/T1/B2/TokenXYZ",
-        "WEBHOOK_FORMAT": "Slack", "WEBHOOK_SECRET": "hmac-key-1",
-        "NOTIFY_COORDINATORS": "Ana <ana@example.org>, luis@example.org",
-        "NOTIFY_EXCLUDE": "Flor, x@example.org", "NOTIFY_WEEKLY": "off", "NOTIFY_HOUR": "7"})
+    settings = settings_from(
+        {
+            "SMTP_URL": "smtps://dash:Pa%40ss@mail.example.org:465",
+            "NOTIFY_FROM": "Dashboard <dash@example.org>",
+            "WEBHOOK_URL": "https://hooks.slack.com/services/T1/B2/TokenXYZ",
+            "WEBHOOK_FORMAT": "Slack",
+            "WEBHOOK_SECRET": "hmac-key-1",
+            "NOTIFY_COORDINATORS": "Ana <ana@example.org>, luis@example.org",
+            "NOTIFY_EXCLUDE": "Flor, x@example.org",
+            "NOTIFY_WEEKLY": "off",
+            "NOTIFY_HOUR": "7",
+        }
+    )
     assert settings.webhook_format == "slack" and settings.notify_weekly is False
-    assert settings.notify_coordinators == (("Ana", "ana@example.org"),
-                                            ("luis", "luis@example.org"))
+    assert settings.notify_coordinators == (
+        ("Ana", "ana@example.org"),
+        ("luis", "luis@example.org"),
+    )
     assert settings.notify_exclude == ("Flor", "x@example.org") and settings.notify_hour == 7
     shown = describe(settings)
     assert shown["SMTP_URL"] == "smtps://dash:***@mail.example.org:465"
@@ -38,12 +46,15 @@ def test_settings_read_every_notification_variable_and_describe_masks_the_secret
     assert all(secret not in text for secret in ("Pa%40ss", "Pa@ss", "TokenXYZ", "hmac-key-1"))
 
 
-@pytest.mark.parametrize("url, shown", [
-    ("smtp://mail.example.org:25", "smtp://mail.example.org:25"),
-    ("smtp://user@mail.example.org", "smtp://user:***@mail.example.org"),
-    ("http://127.0.0.1:8080/hook?token=abc", "http://127.0.0.1:8080/***"),
-    (None, "(not set)"),
-])
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("smtp://mail.example.org:25", "smtp://mail.example.org:25"),
+        ("smtp://user@mail.example.org", "smtp://user:***@mail.example.org"),
+        ("http://127.0.0.1:8080/hook?token=abc", "http://127.0.0.1:8080/***"),
+        (None, "(not set)"),
+    ],
+)
 def test_mask_url(url, shown):
     assert mask_url(url) == shown
 
@@ -56,13 +67,16 @@ def test_no_sender_is_refused_only_when_email_is_configured():
         settings_from({"SMTP_URL": "smtp://mail.example.org", "NOTIFY_FROM": "nobody"})
 
 
-@pytest.mark.parametrize("problems, verdicts", [
-    ({"unreadable": "truncated gzip stream"}, ["unreadable"]),
-    ({"missing": ["a.png"], "missing_count": 1}, ["incomplete"]),
-    ({"missing_count": 3, "content": ["a_mask.png: empty"]}, ["incomplete", "content"]),
-    ({"unreadable": None, "missing": [], "content": []}, []),
-    ({}, []),
-])
+@pytest.mark.parametrize(
+    "problems, verdicts",
+    [
+        ({"unreadable": "truncated gzip stream"}, ["unreadable"]),
+        ({"missing": ["a.png"], "missing_count": 1}, ["incomplete"]),
+        ({"missing_count": 3, "content": ["a_mask.png: empty"]}, ["incomplete", "content"]),
+        ({"unreadable": None, "missing": [], "content": []}, []),
+        ({}, []),
+    ],
+)
 def test_receipt_verdicts(problems, verdicts):
     assert receipt_problems({"problems": problems}) == verdicts
 
@@ -73,9 +87,17 @@ def test_exclusion_by_name_ignores_case_accents_and_spacing_and_by_address_case(
     assert not excluded(flor, ("Ana",))
 
 
-DOC = {"_id": "receipt:r1:ana@example.org", "kind": "receipt", "to": "ana@example.org",
-       "name": "Ana", "language": "es", "subject": "Carga x.zip: faltan máscaras",
-       "text": "Hola Ana:\n", "html": None, "data": {"upload_id": "u1"}}
+DOC = {
+    "_id": "receipt:r1:ana@example.org",
+    "kind": "receipt",
+    "to": "ana@example.org",
+    "name": "Ana",
+    "language": "es",
+    "subject": "Carga x.zip: faltan máscaras",
+    "text": "Hola Ana:\n",
+    "html": None,
+    "data": {"upload_id": "u1"},
+}
 
 
 def test_the_email_has_a_message_id_from_its_key_and_its_language():
@@ -92,24 +114,44 @@ def test_webhook_shapes_and_the_signature():
     assert webhook_payload("json", DOC)["data"] == {"upload_id": "u1"}
     # Known answer: HMAC-SHA256("k", "1700000000.{}").
     assert signature("k", "1700000000", b"{}") == (
-        "sha256=" + __import__("hmac").new(b"k", b"1700000000.{}", "sha256").hexdigest())
+        "sha256=" + __import__("hmac").new(b"k", b"1700000000.{}", "sha256").hexdigest()
+    )
     assert signature("k", "1700000000", b"{}") != signature("k", "1700000001", b"{}")
 
 
-ROWS = [{"id": "batch_1", "assignee": "Luis", "open": True, "due_date": date(2025, 1, 2),
-         "mask_state": None},
-        {"id": "batch_2", "assignee": "luis ", "open": True, "due_date": None,
-         "mask_state": None},
-        {"id": "batch_3", "assignee": "Luis", "open": False, "due_date": None,
-         "mask_state": "incomplete"},
-        {"id": "batch_4", "assignee": "Ana", "open": True, "due_date": date(2025, 1, 1),
-         "mask_state": None}]
+ROWS = [
+    {
+        "id": "batch_1",
+        "assignee": "Luis",
+        "open": True,
+        "due_date": date(2025, 1, 2),
+        "mask_state": None,
+    },
+    {"id": "batch_2", "assignee": "luis ", "open": True, "due_date": None, "mask_state": None},
+    {
+        "id": "batch_3",
+        "assignee": "Luis",
+        "open": False,
+        "due_date": None,
+        "mask_state": "incomplete",
+    },
+    {
+        "id": "batch_4",
+        "assignee": "Ana",
+        "open": True,
+        "due_date": date(2025, 1, 1),
+        "mask_state": None,
+    },
+]
 
 
 def test_write_to_names_the_persons_batches_in_the_readers_language():
     batches = person_batches(ROWS, "Luis", date(2025, 3, 1))
-    assert batches == {"open": ["batch_1", "batch_2"], "overdue": ["batch_1"],
-                       "incomplete": ["batch_3"]}
+    assert batches == {
+        "open": ["batch_1", "batch_2"],
+        "overdue": ["batch_1"],
+        "incomplete": ["batch_3"],
+    }
     link = mailto_link("Luis", "luis@example.org", batches, Words("es"))
     parts = urlsplit(link)
     assert parts.scheme == "mailto" and parts.path == "luis@example.org"
@@ -130,20 +172,41 @@ def test_a_long_list_is_shortened_to_keep_the_link_short():
     assert "more" in body and "Overdue (0): none" in body
 
 
-@pytest.mark.parametrize("stored, verdicts", [
-    ({"_id": "u1", "problem": "unreadable", "reason": "part of a split archive",
-      "readable": False}, ["unreadable"]),
-    ({"_id": "u2", "problem": "incomplete", "missing": ["a.png"], "missing_count": 4,
-      "readable": True}, ["incomplete"]),
-    ({"_id": "u3", "problem": None, "readable": True, "content": ["a_mask.png: empty"]},
-     ["content"]),
-    ({"_id": "u4", "problem": None, "readable": True, "missing_count": 0}, []),
-    ({"_id": "u5", "problem": "no_batch", "readable": True}, []),
-])
+@pytest.mark.parametrize(
+    "stored, verdicts",
+    [
+        (
+            {
+                "_id": "u1",
+                "problem": "unreadable",
+                "reason": "part of a split archive",
+                "readable": False,
+            },
+            ["unreadable"],
+        ),
+        (
+            {
+                "_id": "u2",
+                "problem": "incomplete",
+                "missing": ["a.png"],
+                "missing_count": 4,
+                "readable": True,
+            },
+            ["incomplete"],
+        ),
+        (
+            {"_id": "u3", "problem": None, "readable": True, "content": ["a_mask.png: empty"]},
+            ["content"],
+        ),
+        ({"_id": "u4", "problem": None, "readable": True, "missing_count": 0}, []),
+        ({"_id": "u5", "problem": "no_batch", "readable": True}, []),
+    ],
+)
 def test_a_stored_upload_receipt_becomes_a_receipt_to_notify(stored, verdicts):
     from segcore.notify.notify_messages import receipt_from_stored
 
-    receipt = receipt_from_stored({"filename": "x.zip", "uploaded_by": "flor",
-                                   "batches": ["batch_7"], **stored})
+    receipt = receipt_from_stored(
+        {"filename": "x.zip", "uploaded_by": "flor", "batches": ["batch_7"], **stored}
+    )
     assert receipt_problems(receipt) == verdicts
     assert receipt["id"] == stored["_id"] and receipt["uploader"] == "flor"

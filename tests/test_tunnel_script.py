@@ -14,15 +14,22 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.helpers import ROOT, free_port
 
 SCRIPT = ROOT / "scripts" / "tunnel.sh"
-KEEPALIVE = ["-o", "ServerAliveInterval=30", "-o", "ServerAliveCountMax=3",
-             "-o", "ExitOnForwardFailure=yes", "-o", "ConnectTimeout=15"]
+KEEPALIVE = [
+    "-o",
+    "ServerAliveInterval=30",
+    "-o",
+    "ServerAliveCountMax=3",
+    "-o",
+    "ExitOnForwardFailure=yes",
+    "-o",
+    "ConnectTimeout=15",
+]
 
 FAKE_SSH = f"""#!{sys.executable}
 import json, os, sys, time
@@ -42,16 +49,22 @@ def fake_ssh(tmp_path):
     (bin_dir / "ssh").write_text(FAKE_SSH)
     (bin_dir / "ssh").chmod(0o755)
     log = tmp_path / "ssh-calls.jsonl"
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-           "FAKE_SSH_LOG": str(log), "TUNNEL_BACKOFF_START": "1", "TUNNEL_BACKOFF_MAX": "2",
-           "TUNNEL_MAX_ATTEMPTS": "1"}
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_SSH_LOG": str(log),
+        "TUNNEL_BACKOFF_START": "1",
+        "TUNNEL_BACKOFF_MAX": "2",
+        "TUNNEL_MAX_ATTEMPTS": "1",
+    }
 
     def calls() -> list[dict]:
         if not log.exists():
             return []
         # Only complete lines: the fake may be writing one while the test reads.
         text = log.read_text()
-        return [json.loads(line) for line in text[:text.rfind("\n") + 1].splitlines()]
+        return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
+
     return env, calls
 
 
@@ -66,20 +79,37 @@ def wait_until(condition, failure: str, timeout: float = LONG) -> None:
 
 
 def run(env: dict, *args: str, timeout: float = LONG, **extra_env: str):
-    return subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True,
-                          env={**env, **extra_env}, timeout=timeout)
+    return subprocess.run(
+        ["bash", str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        env={**env, **extra_env},
+        timeout=timeout,
+    )
 
 
-@pytest.mark.parametrize("args,forward,printed", [
-    ([], "8501:localhost:8501", "Open http://localhost:8501"),
-    (["--local-port", "8600"], "8600:localhost:8501", "Open http://localhost:8600"),
-    (["--local-port=8600", "--remote-port=8502"], "8600:localhost:8502",
-     "Open http://localhost:8600"),
-    (["--db"], "27017:localhost:27017",
-     "MONGO_URI=mongodb://USER:PASSWORD@localhost:27017/?authSource=admin&directConnection=true"),
-    (["--db", "--local-port", "27018"], "27018:localhost:27017",
-     "MONGO_URI=mongodb://USER:PASSWORD@localhost:27018/?authSource=admin&directConnection=true"),
-])
+@pytest.mark.parametrize(
+    "args,forward,printed",
+    [
+        ([], "8501:localhost:8501", "Open http://localhost:8501"),
+        (["--local-port", "8600"], "8600:localhost:8501", "Open http://localhost:8600"),
+        (
+            ["--local-port=8600", "--remote-port=8502"],
+            "8600:localhost:8502",
+            "Open http://localhost:8600",
+        ),
+        (
+            ["--db"],
+            "27017:localhost:27017",
+            "MONGO_URI=mongodb://USER:PASSWORD@localhost:27017/?authSource=admin&directConnection=true",
+        ),
+        (
+            ["--db", "--local-port", "27018"],
+            "27018:localhost:27017",
+            "MONGO_URI=mongodb://USER:PASSWORD@localhost:27018/?authSource=admin&directConnection=true",
+        ),
+    ],
+)
 def test_command_and_printed_url(fake_ssh, args, forward, printed):
     env, calls = fake_ssh
     # A port given explicitly must be free for the script to go on; the defaults may be taken
@@ -87,8 +117,9 @@ def test_command_and_printed_url(fake_ssh, args, forward, printed):
     result = run(env, "coord@office-server", *args)
     if "is already in use" in result.stderr:
         pytest.skip(f"a default port is busy on this machine: {result.stderr.strip()}")
-    assert calls() == [{"args": ["-N", *KEEPALIVE, "-L", forward, "coord@office-server"],
-                        "pid": calls()[0]["pid"]}]
+    assert calls() == [
+        {"args": ["-N", *KEEPALIVE, "-L", forward, "coord@office-server"], "pid": calls()[0]["pid"]}
+    ]
     assert printed in result.stdout.splitlines()
     assert result.returncode == 1 and "giving up after 1 attempts" in result.stderr
 
@@ -101,8 +132,11 @@ def test_reconnects_with_doubling_backoff_up_to_the_cap(fake_ssh):
     elapsed = time.monotonic() - started
     assert len(calls()) == 4
     assert len({tuple(c["args"]) for c in calls()}) == 1  # the same command every time
-    waits = [line.split("reconnecting in ")[1].split("s ")[0]
-             for line in result.stderr.splitlines() if "reconnecting in" in line]
+    waits = [
+        line.split("reconnecting in ")[1].split("s ")[0]
+        for line in result.stderr.splitlines()
+        if "reconnecting in" in line
+    ]
     assert waits == ["1", "2", "2"]
     assert "status 255" in result.stderr and elapsed >= 5
     assert result.stdout.count(f"Open http://localhost:{port}") == 1
@@ -110,21 +144,34 @@ def test_reconnects_with_doubling_backoff_up_to_the_cap(fake_ssh):
 
 def test_a_connection_that_stayed_up_resets_the_backoff(fake_ssh):
     env, calls = fake_ssh
-    result = run(env, "coord@office-server", "--local-port", str(free_port()),
-                 TUNNEL_MAX_ATTEMPTS="3", TUNNEL_STABLE_SECONDS="1", FAKE_SSH_SLEEP="1.2",
-                 TUNNEL_BACKOFF_MAX="8")
-    waits = [line.split("reconnecting in ")[1].split("s ")[0]
-             for line in result.stderr.splitlines() if "reconnecting in" in line]
+    result = run(
+        env,
+        "coord@office-server",
+        "--local-port",
+        str(free_port()),
+        TUNNEL_MAX_ATTEMPTS="3",
+        TUNNEL_STABLE_SECONDS="1",
+        FAKE_SSH_SLEEP="1.2",
+        TUNNEL_BACKOFF_MAX="8",
+    )
+    waits = [
+        line.split("reconnecting in ")[1].split("s ")[0]
+        for line in result.stderr.splitlines()
+        if "reconnecting in" in line
+    ]
     assert len(calls()) == 3 and waits == ["1", "1"]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_closes_the_tunnel_and_leaves_no_ssh_behind(fake_ssh, sig):
     env, calls = fake_ssh
-    process = subprocess.Popen(["bash", str(SCRIPT), "coord@office-server", "--local-port",
-                                str(free_port())], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True,
-                               env={**env, "FAKE_SSH_SLEEP": "600", "TUNNEL_MAX_ATTEMPTS": "0"})
+    process = subprocess.Popen(
+        ["bash", str(SCRIPT), "coord@office-server", "--local-port", str(free_port())],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "FAKE_SSH_SLEEP": "600", "TUNNEL_MAX_ATTEMPTS": "0"},
+    )
     try:
         wait_until(calls, "the script never started ssh")  # a state, however slow the machine
         process.send_signal(sig)
@@ -151,14 +198,17 @@ def test_busy_local_port_is_reported_once_without_calling_ssh(fake_ssh):
     assert calls() == []
 
 
-@pytest.mark.parametrize("args,message", [
-    ([], "usage:"),
-    (["coord@office-server", "--local-port"], "--local-port needs a value"),
-    (["coord@office-server", "--local-port", "http"], "--local-port must be a port"),
-    (["coord@office-server", "--remote-port=70000"], "--remote-port must be a port"),
-    (["coord@office-server", "--verbose"], "unknown option --verbose"),
-    (["coord@office-server", "other@host"], "only one USER@HOST"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        ([], "usage:"),
+        (["coord@office-server", "--local-port"], "--local-port needs a value"),
+        (["coord@office-server", "--local-port", "http"], "--local-port must be a port"),
+        (["coord@office-server", "--remote-port=70000"], "--remote-port must be a port"),
+        (["coord@office-server", "--verbose"], "unknown option --verbose"),
+        (["coord@office-server", "other@host"], "only one USER@HOST"),
+    ],
+)
 def test_bad_arguments_exit_2_without_calling_ssh(fake_ssh, args, message):
     env, calls = fake_ssh
     result = run(env, *args)

@@ -16,8 +16,13 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from segcore.core.connection import friendly_errors, scrub
-from segcore.core.errors import (ConfigError, DatabaseUnavailable, EmbeddedServerError, SegcoreError,
-                            SyncAlreadyRunning)
+from segcore.core.errors import (
+    ConfigError,
+    DatabaseUnavailable,
+    EmbeddedServerError,
+    SegcoreError,
+    SyncAlreadyRunning,
+)
 from segcore.core.timefmt import office_time
 from ui.connection import forget_data_versions, settings, uri_or_none
 from ui.i18n import _
@@ -39,8 +44,9 @@ def worded(exc: BaseException) -> str:
         params["time"] = office_time(params["since"], settings().zone)
     problems = getattr(exc, "problems", None)  # a refused save: each problem worded too
     if problems:
-        params["problems"] = "; ".join(f"{batch_id}: {worded(problem)}"
-                                       for batch_id, problem in problems)
+        params["problems"] = "; ".join(
+            f"{batch_id}: {worded(problem)}" for batch_id, problem in problems
+        )
     text = _(template)
     return text.format(**params) if params else text
 
@@ -53,7 +59,8 @@ def describe_error(exc: BaseException) -> str:
         return _("The database is not available: {problem}").format(problem=worded(exc))
     if isinstance(exc, PyMongoError):
         return _("The database answered with an error: {problem}").format(
-            problem=scrub(str(exc).split("\n")[0][:200], uri_or_none()))
+            problem=scrub(str(exc).split("\n")[0][:200], uri_or_none())
+        )
     if isinstance(exc, OSError):
         return _("A file or folder could not be used: {problem}").format(problem=exc)
     return worded(exc)
@@ -146,9 +153,14 @@ def show_flash() -> None:
         getattr(st, kind)(text)
 
 
-def run_write(label: str, function: Callable, *args,
-              then: Callable[[Any], str | None] | str | None = None, slot=None,
-              **kwargs) -> None:
+def run_write(
+    label: str,
+    function: Callable,
+    *args,
+    then: Callable[[Any], str | None] | str | None = None,
+    slot=None,
+    **kwargs,
+) -> None:
     """Run one segcore write: the only way the UI changes anything.
 
     `function(*args, **kwargs)` runs under a spinner saying `label` (already translated). Any

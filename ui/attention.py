@@ -18,22 +18,25 @@ SHOWN = 5  # the panel names a few; the suggestions page lists them all
 
 
 def _names(items: list[str]) -> str:
-    more = (" " + _("and {count} more").format(count=len(items) - SHOWN)
-            if len(items) > SHOWN else "")
+    more = (
+        " " + _("and {count} more").format(count=len(items) - SHOWN) if len(items) > SHOWN else ""
+    )
     return ", ".join(items[:SHOWN]) + more
 
 
 def sync_note(found: Alerts) -> str:
-    """" (as of the last sync, 3 days ago)" when the figures rest on a stale sync, else ""."""
+    """ " (as of the last sync, 3 days ago)" when the figures rest on a stale sync, else ""."""
     if not found.stale:
         return ""
     age = format_age(datetime.now(timezone.utc).replace(tzinfo=None) - found.basis.finished_at)
     return " " + _("(as of the last sync, {age})").format(age=age)
 
 
-NO_SYNC_YET = N_("No sync has run yet: pace, stalls and batches at risk are worked out from "
-                 "the deliveries a sync reads, so none is shown until the first one (Sync "
-                 "page).")
+NO_SYNC_YET = N_(
+    "No sync has run yet: pace, stalls and batches at risk are worked out from "
+    "the deliveries a sync reads, so none is shown until the first one (Sync "
+    "page)."
+)
 
 
 def attention_panel(found: Alerts) -> None:
@@ -51,29 +54,55 @@ def attention_panel(found: Alerts) -> None:
     with st.container(border=True):
         st.subheader(_("Attention"), anchor=False)
         if found.stalled:
-            st.markdown(":orange[**" + ngettext("{count} stalled", "{count} stalled",
-                                                len(found.stalled)).format(
-                count=len(found.stalled)) + "**] " +
-                _("(open batches, no delivery for a while):") + " " + _names([
-                    ngettext("{name} ({days} day)", "{name} ({days} days)",
-                             p.days_since).format(name=p.name, days=p.days_since)
-                    if p.days_since is not None
-                    else _("{name} (never delivered)").format(name=p.name)
-                    for p in found.stalled]) + note)
-            late.links("stalled", [(p.name, {"who": p.name}) for p in found.stalled[:SHOWN]],
-                       _("All batches of stalled people"))
+            st.markdown(
+                ":orange[**"
+                + ngettext("{count} stalled", "{count} stalled", len(found.stalled)).format(
+                    count=len(found.stalled)
+                )
+                + "**] "
+                + _("(open batches, no delivery for a while):")
+                + " "
+                + _names(
+                    [
+                        ngettext(
+                            "{name} ({days} day)", "{name} ({days} days)", p.days_since
+                        ).format(name=p.name, days=p.days_since)
+                        if p.days_since is not None
+                        else _("{name} (never delivered)").format(name=p.name)
+                        for p in found.stalled
+                    ]
+                )
+                + note
+            )
+            late.links(
+                "stalled",
+                [(p.name, {"who": p.name}) for p in found.stalled[:SHOWN]],
+                _("All batches of stalled people"),
+            )
             write_buttons([p.name for p in found.stalled[:SHOWN]])
         if found.at_risk:
-            st.markdown(":red[**" + ngettext("{count} batch at risk", "{count} batches at risk",
-                                             len(found.at_risk)).format(
-                count=len(found.at_risk)) + "**] " + _("of missing their due date:") + " " +
-                _names([f"{b.id} ({b.assignee})" for b in found.at_risk]) + note)
-            late.links("at_risk", [(b.id, {"batch": b.id}) for b in found.at_risk[:SHOWN]],
-                       _("All batches at risk"))
+            st.markdown(
+                ":red[**"
+                + ngettext(
+                    "{count} batch at risk", "{count} batches at risk", len(found.at_risk)
+                ).format(count=len(found.at_risk))
+                + "**] "
+                + _("of missing their due date:")
+                + " "
+                + _names([f"{b.id} ({b.assignee})" for b in found.at_risk])
+                + note
+            )
+            late.links(
+                "at_risk",
+                [(b.id, {"batch": b.id}) for b in found.at_risk[:SHOWN]],
+                _("All batches at risk"),
+            )
         if found.moves:
-            label = ngettext("{count} suggested move: review and apply it",
-                             "{count} suggested moves: review and apply them",
-                             len(found.moves)).format(count=len(found.moves))
+            label = ngettext(
+                "{count} suggested move: review and apply it",
+                "{count} suggested moves: review and apply them",
+                len(found.moves),
+            ).format(count=len(found.moves))
             if found.stale:
                 st.caption(sync_note(found).strip())
             try:
@@ -97,23 +126,36 @@ MOVES_NAMED = 20  # a success names this many moves; the history has every one
 def describe_applied(result, moves: list) -> None:
     """Queue what applying `moves` did: which batch went to whom, and each one left alone."""
     done = set(result.updated)
-    named = [_("{batch} from {old} to {new}").format(batch=m.id, old=m.from_, new=m.to)
-             for m in moves if m.id in done]
-    text = ngettext("{count} batch moved", "{count} batches moved",
-                    len(result.updated)).format(count=len(result.updated))
+    named = [
+        _("{batch} from {old} to {new}").format(batch=m.id, old=m.from_, new=m.to)
+        for m in moves
+        if m.id in done
+    ]
+    text = ngettext("{count} batch moved", "{count} batches moved", len(result.updated)).format(
+        count=len(result.updated)
+    )
     if named:
-        text += ": " + "; ".join(named[:MOVES_NAMED]) + (
-            " " + _("and {count} more").format(count=len(named) - MOVES_NAMED)
-            if len(named) > MOVES_NAMED else "")
+        text += (
+            ": "
+            + "; ".join(named[:MOVES_NAMED])
+            + (
+                " " + _("and {count} more").format(count=len(named) - MOVES_NAMED)
+                if len(named) > MOVES_NAMED
+                else ""
+            )
+        )
     flash("success", text + ".")
     for conflict in result.conflicts:
-        flash("warning", _("Not moved, changed meanwhile: {what}").format(
-            what=word(conflict.describe())))
+        flash(
+            "warning",
+            _("Not moved, changed meanwhile: {what}").format(what=word(conflict.describe())),
+        )
     for batch_id, why in result.failed.items():
         flash("warning", _("Not moved: {batch}: {why}").format(batch=batch_id, why=word(why)))
     for batch_id in result.missing:
-        flash("warning", _("Not moved: {batch} is no longer in the batch list").format(
-            batch=batch_id))
+        flash(
+            "warning", _("Not moved: {batch} is no longer in the batch list").format(batch=batch_id)
+        )
 
 
 PACE_COLUMNS = (N_("Pace / day"), N_("Last delivery"), N_("Projected finish"), N_("Stalled"))
@@ -124,14 +166,25 @@ def pace_columns(person, found: Alerts | None = None) -> dict:
     session's language; before any sync they say a sync is needed, and a stall marker names a
     stale sync."""
     if found is not None and found.waiting_for_sync:
-        return {_(header): value for header, value in
-                zip(PACE_COLUMNS, ("", "", "", _("unknown until a sync")))}
+        return {
+            _(header): value
+            for header, value in zip(PACE_COLUMNS, ("", "", "", _("unknown until a sync")))
+        }
     # Dates worded as the Dashboard words them (one figure, one form); blanks, never "None".
-    marker = ("⚠ " + _("stalled") + (sync_note(found) if found is not None else "")
-              if person is not None and person.stalled else "")
-    values = ((0.0, "", "", "") if person is None else
-              (person.pace, format_date(person.last_delivery),
-               format_date(person.projected_finish) or (_("never at this pace")
-                                                        if person.open else ""),
-               marker))
+    marker = (
+        "⚠ " + _("stalled") + (sync_note(found) if found is not None else "")
+        if person is not None and person.stalled
+        else ""
+    )
+    values = (
+        (0.0, "", "", "")
+        if person is None
+        else (
+            person.pace,
+            format_date(person.last_delivery),
+            format_date(person.projected_finish)
+            or (_("never at this pace") if person.open else ""),
+            marker,
+        )
+    )
     return {_(header): value for header, value in zip(PACE_COLUMNS, values)}

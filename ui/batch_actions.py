@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore.work import assignments, batches
-from segcore.views import batch_table
 from segcore.core.connection import Databases
+from segcore.views import batch_table
+from segcore.work import assignments, batches
 from ui import reads
 from ui.actions import flash, run_write
 from ui.connection import connection, db_key, settings
 from ui.i18n import N_, _, ngettext, word
-from ui.state import (BALANCE_CONFIRM, BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS,
-                      SAVE_CONFLICTS, current_actor)
+from ui.state import (
+    BALANCE_CONFIRM,
+    BATCH_SNAPSHOT,
+    EDITOR_VERSION,
+    PENDING_EDITS,
+    SAVE_CONFLICTS,
+    current_actor,
+)
 
 
-def batch_snapshot(query: batches.BatchQuery, sort: str, descending: bool, page: int,
-                   page_size: int) -> dict:
+def batch_snapshot(
+    query: batches.BatchQuery, sort: str, descending: bool, page: int, page_size: int
+) -> dict:
     """The page of batches being edited, kept in the session until the view changes.
 
     Edits are positions in this snapshot, so it must not shift under the user when the cache
@@ -31,8 +38,11 @@ def batch_snapshot(query: batches.BatchQuery, sort: str, descending: bool, page:
     wanted = (db_key(), query, sort, descending, page, page_size)
     current = st.session_state.get(BATCH_SNAPSHOT)
     if current is None or current["view"] != wanted:
-        current = {"view": wanted, "frame": None,
-                   **reads.batch_page(query, sort, page, page_size, descending)}
+        current = {
+            "view": wanted,
+            "frame": None,
+            **reads.batch_page(query, sort, page, page_size, descending),
+        }
         st.session_state[BATCH_SNAPSHOT] = current
         st.session_state[EDITOR_VERSION] = st.session_state.get(EDITOR_VERSION, 0) + 1
     return current
@@ -49,11 +59,14 @@ def save(databases: Databases, edits: list[batches.Edit]) -> None:
     A refused save (an invalid value) keeps every pending edit; a save that ran clears them,
     the ones someone else changed meanwhile being listed as conflicts.
     """
+
     def saved(result: batches.ChangeResult) -> None:
         st.session_state[PENDING_EDITS] = {}
         report_change(result, _("Save"))
-    run_write(_("Saving"), assignments.apply_edits, databases.work, edits, current_actor(),
-              then=saved)
+
+    run_write(
+        _("Saving"), assignments.apply_edits, databases.work, edits, current_actor(), then=saved
+    )
 
 
 def report_change(result: batches.ChangeResult, what: str, note: str = "") -> None:
@@ -64,36 +77,66 @@ def report_change(result: batches.ChangeResult, what: str, note: str = "") -> No
     """
     count = len(result.updated)
     if result.updated:
-        flash("success", ngettext("{what}: {count} batch saved.", "{what}: {count} batches saved.",
-                                  count).format(what=what, count=count) + note)
+        flash(
+            "success",
+            ngettext(
+                "{what}: {count} batch saved.", "{what}: {count} batches saved.", count
+            ).format(what=what, count=count)
+            + note,
+        )
     elif not (result.conflicts or result.missing or result.failed):
         flash("info", _("{what}: nothing to change.").format(what=what) + note)
     if result.conflicts:
         st.session_state[SAVE_CONFLICTS] = [
-            {"batch": c.batch_id, "field": c.field, "expected": c.expected, "actual": c.actual,
-             "wanted": c.wanted} for c in result.conflicts]
-        flash("warning", ngettext(
-            "{count} change was not saved: someone else changed that batch meanwhile. It is "
-            "listed below with both values.",
-            "{count} changes were not saved: someone else changed those batches meanwhile. "
-            "They are listed below with both values.",
-            len(result.conflicts)).format(count=len(result.conflicts)))
+            {
+                "batch": c.batch_id,
+                "field": c.field,
+                "expected": c.expected,
+                "actual": c.actual,
+                "wanted": c.wanted,
+            }
+            for c in result.conflicts
+        ]
+        flash(
+            "warning",
+            ngettext(
+                "{count} change was not saved: someone else changed that batch meanwhile. It is "
+                "listed below with both values.",
+                "{count} changes were not saved: someone else changed those batches meanwhile. "
+                "They are listed below with both values.",
+                len(result.conflicts),
+            ).format(count=len(result.conflicts)),
+        )
     if result.missing:
-        flash("warning", _("Not found (deleted meanwhile?): {ids}").format(
-            ids=", ".join(result.missing[:20])))
+        flash(
+            "warning",
+            _("Not found (deleted meanwhile?): {ids}").format(ids=", ".join(result.missing[:20])),
+        )
     for batch_id, reason in result.failed.items():
-        flash("error", _("{batch} could not be saved: {reason}").format(batch=batch_id,
-                                                                         reason=word(reason)))
+        flash(
+            "error",
+            _("{batch} could not be saved: {reason}").format(batch=batch_id, reason=word(reason)),
+        )
 
 
-CONFLICT_COLUMNS = {"batch": N_("batch"), "field": N_("field"), "expected": N_("you saw"),
-                    "actual": N_("now"), "wanted": N_("you wanted")}
+CONFLICT_COLUMNS = {
+    "batch": N_("batch"),
+    "field": N_("field"),
+    "expected": N_("you saw"),
+    "actual": N_("now"),
+    "wanted": N_("you wanted"),
+}
 
 
 def conflict_rows(conflicts: list[dict]) -> list[dict]:
     """The kept conflicts as table rows, headed in the session's language."""
-    return [{_(header): (_shown(c[key]) if key in ("expected", "actual", "wanted") else c[key])
-             for key, header in CONFLICT_COLUMNS.items()} for c in conflicts]
+    return [
+        {
+            _(header): (_shown(c[key]) if key in ("expected", "actual", "wanted") else c[key])
+            for key, header in CONFLICT_COLUMNS.items()
+        }
+        for c in conflicts
+    ]
 
 
 def _shown(value: object) -> str:
@@ -108,28 +151,38 @@ def skipped_note(skipped: int) -> str:
         "{count} unassigned pending batch was skipped because its folder is missing on disk "
         "(filter Folder: missing to see it).",
         "{count} unassigned pending batches were skipped because their folder is missing on "
-        "disk (filter Folder: missing to see them).", skipped).format(count=skipped)
+        "disk (filter Folder: missing to see them).",
+        skipped,
+    ).format(count=skipped)
 
 
-def _assign_next(work, count: int, person: str, actor) -> tuple[int, batches.ChangeResult | None,
-                                                                 int]:
+def _assign_next(
+    work, count: int, person: str, actor
+) -> tuple[int, batches.ChangeResult | None, int]:
     ids = batches.next_pending_ids(work, count)
     result = assignments.assign(work, ids, person, actor) if ids else None
     return len(ids), result, batches.unassigned_missing_folder(work)
 
 
-def _next_done(found: tuple[int, batches.ChangeResult | None, int], asked: int,
-               person: str) -> None:
+def _next_done(
+    found: tuple[int, batches.ChangeResult | None, int], asked: int, person: str
+) -> None:
     count, result, skipped = found
     if result is None:
-        flash("info", _("There are no unassigned pending batches to assign.") +
-              skipped_note(skipped))
+        flash(
+            "info", _("There are no unassigned pending batches to assign.") + skipped_note(skipped)
+        )
     else:
-        fewer = (" " + _("Asked for {asked}, found {count}.").format(asked=asked, count=count)
-                 if count < asked else "")
-        report_change(result, _("Next {count} pending to {person}").format(count=count,
-                                                                           person=person),
-                      fewer + (skipped_note(skipped) if count < asked else ""))
+        fewer = (
+            " " + _("Asked for {asked}, found {count}.").format(asked=asked, count=count)
+            if count < asked
+            else ""
+        )
+        report_change(
+            result,
+            _("Next {count} pending to {person}").format(count=count, person=person),
+            fewer + (skipped_note(skipped) if count < asked else ""),
+        )
 
 
 def _spread(work, names: list[str], actor, limit: int) -> tuple[dict[str, int], int]:
@@ -142,11 +195,11 @@ def _spread_done(found: tuple[dict[str, int], int]) -> str | None:
     total = sum(given.values())
     detail = ", ".join(f"{n}: {k}" for n, k in sorted(given.items()) if k)
     if not total:
-        flash("info", _("Spread 0 pending batches (none were unassigned).") +
-              skipped_note(skipped))
+        flash("info", _("Spread 0 pending batches (none were unassigned).") + skipped_note(skipped))
         return None
     return _("Spread {count} pending batches ({detail}).").format(
-        count=total, detail=detail) + skipped_note(skipped)
+        count=total, detail=detail
+    ) + skipped_note(skipped)
 
 
 def bulk_actions(databases: Databases, team_names: list[str], selected: list[str]) -> None:
@@ -158,29 +211,56 @@ def bulk_actions(databases: Databases, team_names: list[str], selected: list[str
     actor, work = current_actor(), databases.work
     left, middle, right = st.columns(3)
     with left.container(border=True):
-        person = st.selectbox(_("Assign the ticked batches to"), team_names,
-                              key="bulk_selected_to")
-        if st.button(ngettext("Assign {count} ticked", "Assign {count} ticked",
-                            len(selected)).format(count=len(selected)),
-                     disabled=not selected, key="bulk_selected"):
-            run_write(_("Assigning"), assignments.assign, work, selected, person, actor,
-                      then=lambda result: report_change(
-                          result, _("Assigned to {person}").format(person=person)))
+        person = st.selectbox(_("Assign the ticked batches to"), team_names, key="bulk_selected_to")
+        if st.button(
+            ngettext("Assign {count} ticked", "Assign {count} ticked", len(selected)).format(
+                count=len(selected)
+            ),
+            disabled=not selected,
+            key="bulk_selected",
+        ):
+            run_write(
+                _("Assigning"),
+                assignments.assign,
+                work,
+                selected,
+                person,
+                actor,
+                then=lambda result: report_change(
+                    result, _("Assigned to {person}").format(person=person)
+                ),
+            )
     with middle.container(border=True):
-        count = st.number_input(_("How many of the next unassigned pending batches"), 1, 5000,
-                                20, key="bulk_next_count")
+        count = st.number_input(
+            _("How many of the next unassigned pending batches"), 1, 5000, 20, key="bulk_next_count"
+        )
         person = st.selectbox(_("Assign them to"), team_names, key="bulk_next_to")
         if st.button(_("Assign next pending"), key="bulk_next"):
-            run_write(_("Assigning"), _assign_next, work, count, person, actor,
-                      then=lambda result: _next_done(result, int(count), person))
+            run_write(
+                _("Assigning"),
+                _assign_next,
+                work,
+                count,
+                person,
+                actor,
+                then=lambda result: _next_done(result, int(count), person),
+            )
     with right.container(border=True):
         # Empty by default: a hundred preselected chips hide the rest of the page.
         everyone = st.toggle(_("Whole team"), key="bulk_balance_all")
-        names = team_names if everyone else st.multiselect(
-            _("Spread unassigned pending batches across"), team_names, key="bulk_balance_names",
-            placeholder=_("Choose people, or switch on Whole team"))
-        limit = st.number_input(_("At most this many batches"), 1, 50_000, 200,
-                                key="bulk_balance_limit")
+        names = (
+            team_names
+            if everyone
+            else st.multiselect(
+                _("Spread unassigned pending batches across"),
+                team_names,
+                key="bulk_balance_names",
+                placeholder=_("Choose people, or switch on Whole team"),
+            )
+        )
+        limit = st.number_input(
+            _("At most this many batches"), 1, 50_000, 200, key="bulk_balance_limit"
+        )
         if st.button(_("Spread evenly…"), disabled=not names, key="bulk_balance_ask"):
             st.session_state[BALANCE_CONFIRM] = True
         if st.session_state.get(BALANCE_CONFIRM):
@@ -188,10 +268,14 @@ def bulk_actions(databases: Databases, team_names: list[str], selected: list[str
 
 
 def _confirm_spread(work, names: list[str], limit: int, actor) -> None:
-    st.warning(ngettext("Assign up to {limit} unassigned pending batches to {count} person?",
-                        "Assign up to {limit} unassigned pending batches across {count} people, "
-                        "so their open workloads end up even?", len(names)).format(
-        limit=limit, count=len(names)))
+    st.warning(
+        ngettext(
+            "Assign up to {limit} unassigned pending batches to {count} person?",
+            "Assign up to {limit} unassigned pending batches across {count} people, "
+            "so their open workloads end up even?",
+            len(names),
+        ).format(limit=limit, count=len(names))
+    )
     yes, no = st.columns(2)
     if yes.button(_("Yes, assign"), type="primary", key="bulk_balance_yes"):
         st.session_state[BALANCE_CONFIRM] = False

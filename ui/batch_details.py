@@ -11,32 +11,52 @@ from datetime import date, datetime
 
 import streamlit as st
 
-from segcore.views import batch_table
 from segcore.core.timefmt import office_time, zone_name
-from ui.receipt_views import show_receipts
+from segcore.views import batch_table
 from ui import labels, reads
 from ui.connection import settings
 from ui.i18n import N_, _, format_date, format_number, word
+from ui.receipt_views import show_receipts
 
 # Stored path -> its label; in this order, the rest after them as stored.
-FIELDS = {"id": N_("Batch"), "assignee": N_("Assignee"), "status": N_("Status"),
-          "metadata.priority": N_("Priority"), "metadata.due_date": N_("Due date"),
-          "metadata.assigned_at": N_("Assigned on"), "folder_missing": N_("Folder missing"),
-          "image_count": N_("Images in the folder"), "mongo_uploaded": N_("Masks uploaded"),
-          "training_metrics_info.file_count": N_("Files uploaded"),
-          "training_metrics_info.first_upload": N_("First upload"),
-          "training_metrics_info.latest_upload": N_("Latest upload"),
-          "training_metrics_info.files": N_("Uploaded files (first ones)"),
-          "mask_check.state": N_("Mask check"), "masks_vs_images": N_("Masks vs images"),
-          "mask_check.missing": N_("Images without a mask (first ones)"),
-          "mask_check.extra": N_("Masks without an image (first ones)"),
-          "mask_check.checked_at": N_("Masks checked at"), "created_at": N_("Created at")}
+FIELDS = {
+    "id": N_("Batch"),
+    "assignee": N_("Assignee"),
+    "status": N_("Status"),
+    "metadata.priority": N_("Priority"),
+    "metadata.due_date": N_("Due date"),
+    "metadata.assigned_at": N_("Assigned on"),
+    "folder_missing": N_("Folder missing"),
+    "image_count": N_("Images in the folder"),
+    "mongo_uploaded": N_("Masks uploaded"),
+    "training_metrics_info.file_count": N_("Files uploaded"),
+    "training_metrics_info.first_upload": N_("First upload"),
+    "training_metrics_info.latest_upload": N_("Latest upload"),
+    "training_metrics_info.files": N_("Uploaded files (first ones)"),
+    "mask_check.state": N_("Mask check"),
+    "masks_vs_images": N_("Masks vs images"),
+    "mask_check.missing": N_("Images without a mask (first ones)"),
+    "mask_check.extra": N_("Masks without an image (first ones)"),
+    "mask_check.checked_at": N_("Masks checked at"),
+    "created_at": N_("Created at"),
+}
 # Stored but of no use to a reader (internal keys, or shown another way).
 SKIPPED = {"_id", "folder", "number", "mask_check", "training_metrics_info", "metadata"}
-HISTORY_COLUMNS = {"at": N_("At"), "kind": N_("Kind"), "field": N_("Field"), "old": N_("Old"),
-                   "new": N_("New"), "author": N_("Author"), "reason": N_("Reason")}
-EDITED_FIELDS = {"assignee": N_("Assignee"), "status": N_("Status"),
-                 "priority": N_("Priority"), "due_date": N_("Due date")}
+HISTORY_COLUMNS = {
+    "at": N_("At"),
+    "kind": N_("Kind"),
+    "field": N_("Field"),
+    "old": N_("Old"),
+    "new": N_("New"),
+    "author": N_("Author"),
+    "reason": N_("Reason"),
+}
+EDITED_FIELDS = {
+    "assignee": N_("Assignee"),
+    "status": N_("Status"),
+    "priority": N_("Priority"),
+    "due_date": N_("Due date"),
+}
 
 
 def worded(value: object, zone) -> str:
@@ -55,8 +75,7 @@ def worded(value: object, zone) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(worded(v, zone) for v in value)
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {worded(v, zone)}" for k, v in value.items()
-                         if worded(v, zone))
+        return "; ".join(f"{k}: {worded(v, zone)}" for k, v in value.items() if worded(v, zone))
     return str(value)
 
 
@@ -75,12 +94,14 @@ def detail_rows(doc: dict, zone, team: list[str]) -> list[dict]:
     shown["status"] = labels.status(doc.get("status"))
     shown["metadata.priority"] = labels.priority(_get(doc, "metadata.priority"))
     shown["mask_check.state"] = labels.mask_state(_get(doc, "mask_check.state"))
-    rows = [(_(FIELDS[path]), worded(value, zone)) for path, value in shown.items()
-            if value is not None and value != ""]
+    rows = [
+        (_(FIELDS[path]), worded(value, zone))
+        for path, value in shown.items()
+        if value is not None and value != ""
+    ]
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     others = [(key, value) for key, value in doc.items() if key not in SKIPPED | set(FIELDS)]
-    others += [(key, value) for key, value in meta.items()
-               if f"metadata.{key}" not in FIELDS]
+    others += [(key, value) for key, value in meta.items() if f"metadata.{key}" not in FIELDS]
     rows += [(key, worded(value, zone)) for key, value in others if worded(value, zone)]
     return [{_("Field"): label, _("Value"): text} for label, text in rows]
 
@@ -96,11 +117,19 @@ def history_row(entry: dict, zone) -> dict:
         shown["field"] = _(EDITED_FIELDS[field])
     for key in ("old", "new"):
         value = shown.get(key)
-        shown[key] = (labels.status(value) if field == "status" and value else
-                      labels.priority(value) if field == "priority" and value else
-                      worded(value, zone))
-    return {_(header): worded(shown.get(key), zone) if key not in ("at", "old", "new")
-            else shown.get(key) for key, header in HISTORY_COLUMNS.items()}
+        shown[key] = (
+            labels.status(value)
+            if field == "status" and value
+            else labels.priority(value)
+            if field == "priority" and value
+            else worded(value, zone)
+        )
+    return {
+        _(header): worded(shown.get(key), zone)
+        if key not in ("at", "old", "new")
+        else shown.get(key)
+        for key, header in HISTORY_COLUMNS.items()
+    }
 
 
 def batch_details(team: list[str]) -> None:
@@ -119,5 +148,4 @@ def batch_details(team: list[str]) -> None:
         st.markdown("**" + _("Receipts") + "**")
         show_receipts(reads.receipts((typed,)), _("No upload of this batch has a receipt yet."))
         st.caption(_("History, times in {zone}").format(zone=zone_name(zone)))
-        st.dataframe([history_row(h, zone) for h in reads.batch_history(typed)],
-                     hide_index=True)
+        st.dataframe([history_row(h, zone) for h in reads.batch_history(typed)], hide_index=True)

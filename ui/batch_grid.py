@@ -11,20 +11,29 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from segcore.views import batch_rows, batch_table, pending_edits
-from segcore.work import batches
-from segcore.work.batches import PRIORITIES, STATUSES
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import person_key
 from segcore.core.timefmt import to_office, utcnow
+from segcore.views import batch_rows, batch_table, pending_edits
+from segcore.work import batches
+from segcore.work.batches import PRIORITIES, STATUSES
 from ui import labels, reads
 from ui.connection import settings
 from ui.i18n import _, date_format, ngettext
 from ui.state import BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS
 
 ROW_PX, HEADER_PX, MAX_ROWS_SHOWN = 35, 38, 20
-READ_ONLY = ["id", "overdue", "folder", "folder_missing", "masks", "file_count", "masks_vs_images",
-             "mask_state", "latest_upload"]
+READ_ONLY = [
+    "id",
+    "overdue",
+    "folder",
+    "folder_missing",
+    "masks",
+    "file_count",
+    "masks_vs_images",
+    "mask_state",
+    "latest_upload",
+]
 
 
 def editor_key() -> str:
@@ -46,16 +55,27 @@ def fold_editor_edits(team: list[str]) -> None:
     snap = st.session_state.get(BATCH_SNAPSHOT)
     if not snap:
         return
-    pending = pending_edits.fold_changes(st.session_state.get(PENDING_EDITS, {}), snap["rows"],
-                                         editor_changes())
-    refused = [(batch_id, columns.pop("assignee")[1]) for batch_id, columns in pending.items()
-               if "assignee" in columns and columns["assignee"][1]
-               and batches.team_member(columns["assignee"][1], team) is None]
+    pending = pending_edits.fold_changes(
+        st.session_state.get(PENDING_EDITS, {}), snap["rows"], editor_changes()
+    )
+    refused = [
+        (batch_id, columns.pop("assignee")[1])
+        for batch_id, columns in pending.items()
+        if "assignee" in columns
+        and columns["assignee"][1]
+        and batches.team_member(columns["assignee"][1], team) is None
+    ]
     if refused:
-        st.warning(" ".join(_("{name} is not on the team, so {batch} keeps its "
-                              "assignee.").format(name=name, batch=batch_id)
-                            for batch_id, name in refused[:5]) +
-                   " " + _("Batches are only given to current members."))
+        st.warning(
+            " ".join(
+                _("{name} is not on the team, so {batch} keeps its assignee.").format(
+                    name=name, batch=batch_id
+                )
+                for batch_id, name in refused[:5]
+            )
+            + " "
+            + _("Batches are only given to current members.")
+        )
         _redraw()
     st.session_state[PENDING_EDITS] = {b: c for b, c in pending.items() if c}
 
@@ -86,15 +106,29 @@ def _frame(snap: dict, data_directory: str | None) -> pd.DataFrame:
         stored = batch_table.table_row(doc, zone)
         row = pending_edits.shown_row(stored, pending.get(stored["id"], {}))
         row["overdue"] = "⚠ " + _("overdue") if batch_table.is_overdue(row, today) else None
-        row["mask_state"] = labels.mask_state(row["mask_state"]) if row.get("mask_state") \
-            else row.get("mask_state")
+        row["mask_state"] = (
+            labels.mask_state(row["mask_state"]) if row.get("mask_state") else row.get("mask_state")
+        )
         row["folder"] = batch_table.shown_folder(row["folder"], data_directory)
         rows.append({"select": False, **row})
     # What the coordinator reads first stays in view at 1280 px (masks vs images next to
     # the status); the folder, the longest, comes last.
-    columns = ["select", "id", "assignee", "status", "masks_vs_images", "priority", "due_date",
-               "overdue", "mask_state", "masks", "file_count", "latest_upload", "folder",
-               "folder_missing"]
+    columns = [
+        "select",
+        "id",
+        "assignee",
+        "status",
+        "masks_vs_images",
+        "priority",
+        "due_date",
+        "overdue",
+        "mask_state",
+        "masks",
+        "file_count",
+        "latest_upload",
+        "folder",
+        "folder_missing",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -121,27 +155,38 @@ def column_config(frame: pd.DataFrame, team: list[str]) -> dict:
     priorities = [*PRIORITIES, *sorted(set(frame["priority"].dropna()) - set(PRIORITIES))]
     base = _data_directory()
     return {
-        "select": cfg.CheckboxColumn("✓", width="small"), "id": cfg.TextColumn(_("Batch")),
+        "select": cfg.CheckboxColumn("✓", width="small"),
+        "id": cfg.TextColumn(_("Batch")),
         "assignee": cfg.SelectboxColumn(
-            _("Assignee"), options=[*team, *others],
+            _("Assignee"),
+            options=[*team, *others],
             format_func=lambda name: labels.person(name, team, former),
-            help=_("Batches are given to current members; former and unknown names are "
-                   "marked.")),
-        "status": cfg.SelectboxColumn(_("Status"), options=statuses, required=True,
-                                      format_func=labels.status),
-        "priority": cfg.SelectboxColumn(_("Priority"), options=priorities,
-                                        format_func=labels.priority),
+            help=_("Batches are given to current members; former and unknown names are marked."),
+        ),
+        "status": cfg.SelectboxColumn(
+            _("Status"), options=statuses, required=True, format_func=labels.status
+        ),
+        "priority": cfg.SelectboxColumn(
+            _("Priority"), options=priorities, format_func=labels.priority
+        ),
         "due_date": cfg.DateColumn(_("Due date"), format=date_format()),
         "overdue": cfg.TextColumn(_("Overdue"), width="small"),
-        "folder": cfg.TextColumn(_("Folder"), help=_(
-            "Relative to {base}; the full path is under 'Batch details and history' "
-            "below.").format(base=base or "DATA_DIRECTORY")),
+        "folder": cfg.TextColumn(
+            _("Folder"),
+            help=_(
+                "Relative to {base}; the full path is under 'Batch details and history' below."
+            ).format(base=base or "DATA_DIRECTORY"),
+        ),
         "folder_missing": cfg.CheckboxColumn(_("Folder missing")),
-        "file_count": cfg.NumberColumn(_("Files")), "masks": cfg.CheckboxColumn(_("Masks")),
-        "masks_vs_images": cfg.TextColumn(_("Masks vs images"), help=_(
-            "Images with a mask / images in the folder (Sync page: Check masks)")),
+        "file_count": cfg.NumberColumn(_("Files")),
+        "masks": cfg.CheckboxColumn(_("Masks")),
+        "masks_vs_images": cfg.TextColumn(
+            _("Masks vs images"),
+            help=_("Images with a mask / images in the folder (Sync page: Check masks)"),
+        ),
         "mask_state": cfg.TextColumn(_("Mask check")),
-        "latest_upload": cfg.DatetimeColumn(_("Latest upload"), format="YYYY-MM-DD HH:mm")}
+        "latest_upload": cfg.DatetimeColumn(_("Latest upload"), format="YYYY-MM-DD HH:mm"),
+    }
 
 
 def show_grid(snap: dict, team: list[str], writable: bool) -> None:
@@ -150,50 +195,83 @@ def show_grid(snap: dict, team: list[str], writable: bool) -> None:
     height = min(max(len(frame), 3), MAX_ROWS_SHOWN) * ROW_PX + HEADER_PX
     config = column_config(frame, team)
     if writable:
-        st.data_editor(frame, hide_index=True, key=editor_key(), num_rows="fixed",
-                       disabled=READ_ONLY, column_config=config, height=height, placeholder="")
+        st.data_editor(
+            frame,
+            hide_index=True,
+            key=editor_key(),
+            num_rows="fixed",
+            disabled=READ_ONLY,
+            column_config=config,
+            height=height,
+            placeholder="",
+        )
     else:
-        st.dataframe(frame.drop(columns="select"), hide_index=True, column_config=config,
-                     height=height, placeholder="")
+        st.dataframe(
+            frame.drop(columns="select"),
+            hide_index=True,
+            column_config=config,
+            height=height,
+            placeholder="",
+        )
 
 
 def unseen_note(pending: dict, snap: dict, query) -> str:
-    """" 2 unsaved changes in rows hidden by the filter." (and on other pages), or ""."""
+    """ " 2 unsaved changes in rows hidden by the filter." (and on other pages), or ""."""
     rows = {r["id"]: r for r in reads.batch_rows().rows()} if pending else {}
     hidden, elsewhere = pending_edits.unseen_changes(
-        pending, {str(d.get("id")) for d in snap["rows"]},
-        lambda batch_id: batch_id in rows and batch_rows.matches(rows[batch_id], query))
+        pending,
+        {str(d.get("id")) for d in snap["rows"]},
+        lambda batch_id: batch_id in rows and batch_rows.matches(rows[batch_id], query),
+    )
     parts = []
     if hidden:
-        parts.append(ngettext("{count} unsaved change in rows hidden by the filter",
-                              "{count} unsaved changes in rows hidden by the filter",
-                              hidden).format(count=hidden))
+        parts.append(
+            ngettext(
+                "{count} unsaved change in rows hidden by the filter",
+                "{count} unsaved changes in rows hidden by the filter",
+                hidden,
+            ).format(count=hidden)
+        )
     if elsewhere:
-        parts.append(ngettext("{count} unsaved change on other pages of the table",
-                              "{count} unsaved changes on other pages of the table",
-                              elsewhere).format(count=elsewhere))
+        parts.append(
+            ngettext(
+                "{count} unsaved change on other pages of the table",
+                "{count} unsaved changes on other pages of the table",
+                elsewhere,
+            ).format(count=elsewhere)
+        )
     return (" " + "; ".join(parts) + ".") if parts else ""
 
 
 def pending_bar(save, snap: dict, query) -> None:
-    """"N unsaved changes" with Save and Discard, shown whichever page of the table is shown,
+    """ "N unsaved changes" with Save and Discard, shown whichever page of the table is shown,
     naming the changes in rows the filter or the page hides (they are saved too)."""
     pending = st.session_state.get(PENDING_EDITS, {})
     count = pending_edits.change_count(pending)
     text, save_col, discard_col = st.columns([3, 1.2, 1])
     if count:
-        changes = ngettext("{count} unsaved change", "{count} unsaved changes",
-                           count).format(count=count)
-        text.warning(ngettext("{changes} in {count} batch, kept until you save or discard "
-                              "them.",
-                              "{changes} in {count} batches, kept until you save or discard "
-                              "them.", len(pending)).format(changes=changes, count=len(pending))
-                     + unseen_note(pending, snap, query), icon=":material/edit_note:")
+        changes = ngettext("{count} unsaved change", "{count} unsaved changes", count).format(
+            count=count
+        )
+        text.warning(
+            ngettext(
+                "{changes} in {count} batch, kept until you save or discard them.",
+                "{changes} in {count} batches, kept until you save or discard them.",
+                len(pending),
+            ).format(changes=changes, count=len(pending))
+            + unseen_note(pending, snap, query),
+            icon=":material/edit_note:",
+        )
     else:
         text.caption(_("No unsaved changes."))
-    if save_col.button(_("Save changes") + " " + ngettext(
-            "({count} batch)", "({count} batches)", len(pending)).format(count=len(pending)),
-                       type="primary", disabled=not count, key="save_batches"):
+    if save_col.button(
+        _("Save changes")
+        + " "
+        + ngettext("({count} batch)", "({count} batches)", len(pending)).format(count=len(pending)),
+        type="primary",
+        disabled=not count,
+        key="save_batches",
+    ):
         save(pending_edits.pending_edits(pending))
     if discard_col.button(_("Discard"), disabled=not count, key="discard_batches"):
         discard()

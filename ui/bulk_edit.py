@@ -12,9 +12,9 @@ from datetime import date
 
 import streamlit as st
 
+from segcore.core.connection import Databases
 from segcore.work import assignments
 from segcore.work.batches import PRIORITIES, STATUSES, BatchQuery
-from segcore.core.connection import Databases
 from ui import labels, reads
 from ui.actions import run_write
 from ui.batch_actions import report_change
@@ -44,46 +44,76 @@ def wanted_changes(status: str, priority: str, due: str, day: date | None) -> di
     return changes
 
 
-def bulk_edit(databases: Databases, ticked: list[dict], query: BatchQuery, sort: str,
-              descending: bool) -> None:
+def bulk_edit(
+    databases: Databases, ticked: list[dict], query: BatchQuery, sort: str, descending: bool
+) -> None:
     """The form: which batches, which fields, one Apply naming how many batches change."""
     with st.container(border=True):
         st.markdown("**" + _("Change status, priority or due date") + "**")
         filtered = reads.batch_rows().select(query, sort, descending)
         counts = {"ticked": len(ticked), "filtered": len(filtered)}
         scope_col, status_col, priority_col, due_col = st.columns([1.3, 1, 1, 1.3])
-        scope = scope_col.radio(_("Which batches"), list(SCOPES), key="bulk_scope",
-                                format_func=lambda s: _("{label} ({count})").format(
-                                    label=_(SCOPES[s]), count=format_number(counts[s])),
-                                help=_("To replace a legacy status such as S: filter Status "
-                                       "by it, choose every batch the filters show and the "
-                                       "new status; only batches still holding it change."))
-        status = status_col.selectbox(_("Status"), [KEEP, *STATUSES], key="bulk_status",
-                                      format_func=lambda v: _choice(v, labels.status))
-        priority = priority_col.selectbox(_("Priority"), [KEEP, *PRIORITIES, CLEAR],
-                                          key="bulk_priority",
-                                          format_func=lambda v: _choice(v, labels.priority))
-        due = due_col.selectbox(_("Due date"), [KEEP, "set", CLEAR], key="bulk_due",
-                                format_func=lambda v: _("set to…") if v == "set"
-                                else _(CHOICES[v]))
-        day = due_col.date_input(_("New due date"), None, key="bulk_due_day",
-                                 format="DD/MM/YYYY") if due == "set" else None
+        scope = scope_col.radio(
+            _("Which batches"),
+            list(SCOPES),
+            key="bulk_scope",
+            format_func=lambda s: _("{label} ({count})").format(
+                label=_(SCOPES[s]), count=format_number(counts[s])
+            ),
+            help=_(
+                "To replace a legacy status such as S: filter Status "
+                "by it, choose every batch the filters show and the "
+                "new status; only batches still holding it change."
+            ),
+        )
+        status = status_col.selectbox(
+            _("Status"),
+            [KEEP, *STATUSES],
+            key="bulk_status",
+            format_func=lambda v: _choice(v, labels.status),
+        )
+        priority = priority_col.selectbox(
+            _("Priority"),
+            [KEEP, *PRIORITIES, CLEAR],
+            key="bulk_priority",
+            format_func=lambda v: _choice(v, labels.priority),
+        )
+        due = due_col.selectbox(
+            _("Due date"),
+            [KEEP, "set", CLEAR],
+            key="bulk_due",
+            format_func=lambda v: _("set to…") if v == "set" else _(CHOICES[v]),
+        )
+        day = (
+            due_col.date_input(_("New due date"), None, key="bulk_due_day", format="DD/MM/YYYY")
+            if due == "set"
+            else None
+        )
         changes = wanted_changes(status, priority, due, day)
         ids = [str(d.get("id")) for d in ticked] if scope == "ticked" else filtered
         label = _("Apply to {count} batches").format(count=format_number(len(ids)))
-        if st.button(label, key="bulk_apply", disabled=not (ids and changes),
-                     icon=":material/done_all:"):
+        if st.button(
+            label, key="bulk_apply", disabled=not (ids and changes), icon=":material/done_all:"
+        ):
             seen = {str(d.get("id")): d for d in ticked} if scope == "ticked" else None
             where = query.status if scope == "filtered" else None
-            run_write(_("Saving"), assignments.set_fields, databases.work, ids, changes,
-                      current_actor(), seen=seen, where_status=where,
-                      then=lambda result: report_change(_worded(result, where),
-                                                        _("Bulk change")))
+            run_write(
+                _("Saving"),
+                assignments.set_fields,
+                databases.work,
+                ids,
+                changes,
+                current_actor(),
+                seen=seen,
+                where_status=where,
+                then=lambda result: report_change(_worded(result, where), _("Bulk change")),
+            )
 
 
 def _worded(result, where: str | None):
     """The batches left alone because their status changed, said in the session's language."""
     for batch_id in result.failed:
         result.failed[batch_id] = _("its status is no longer {status}").format(
-            status=labels.status(where))
+            status=labels.status(where)
+        )
     return result

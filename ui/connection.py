@@ -14,12 +14,12 @@ import time
 import streamlit as st
 
 from segcore.core import data_version
-from segcore.sync import sync
 from segcore.core.actors import Actor
 from segcore.core.config import Settings, load_settings
 from segcore.core.connection import Databases, open_databases
 from segcore.core.errors import ConfigError
 from segcore.prepare import prepare
+from segcore.sync import sync
 from segcore.sync.schedule import SyncScheduler
 
 
@@ -114,6 +114,7 @@ def _scheduler(key: str, _settings: Settings) -> SyncScheduler:
 
     def run() -> None:
         sync.run_sync(found, mode="scheduled", author=Actor("auto-sync"))
+
     # One per process and configuration: a second browser tab shares it.
     return SyncScheduler(run, minutes=_settings.auto_sync_minutes).start()
 

@@ -52,10 +52,13 @@ def start_content_check(databases, recheck: bool) -> bool:
 
         def work() -> None:
             try:
-                report = check_content(databases, recheck=recheck, author=actor or "app",
-                                       progress=progress)
-                run.outcome = {"uploads": report.checked_uploads,
-                               "problems": sum(r.get("problems", 0) for r in report.batches)}
+                report = check_content(
+                    databases, recheck=recheck, author=actor or "app", progress=progress
+                )
+                run.outcome = {
+                    "uploads": report.checked_uploads,
+                    "problems": sum(r.get("problems", 0) for r in report.batches),
+                }
             except (SegcoreError, OSError, ValueError) as exc:  # shown, never raised in a thread
                 run.outcome = {"error": str(exc)}
             except Exception as exc:  # noqa: BLE001 - a driver error must still end the run visibly
@@ -71,20 +74,33 @@ def content_progress() -> None:
     """The run's progress, redrawn every second while it runs; its outcome after."""
     run = content_run()
     if run.running:
-        st.progress(run.fraction, text=_("Checking mask contents… {percent} %").format(
-            percent=format_number(run.fraction * 100)))
+        st.progress(
+            run.fraction,
+            text=_("Checking mask contents… {percent} %").format(
+                percent=format_number(run.fraction * 100)
+            ),
+        )
     elif run.outcome and "error" in run.outcome:
         st.error(_("The mask content check stopped: {error}").format(error=run.outcome["error"]))
     elif run.outcome:
-        st.success(_("Mask contents checked: {uploads} uploads read; {problems} masks with "
-                     "problems.").format(uploads=format_number(run.outcome["uploads"]),
-                                         problems=format_number(run.outcome["problems"])))
+        st.success(
+            _(
+                "Mask contents checked: {uploads} uploads read; {problems} masks with problems."
+            ).format(
+                uploads=format_number(run.outcome["uploads"]),
+                problems=format_number(run.outcome["problems"]),
+            )
+        )
 
 
 def content_panel(databases) -> None:
     """The Sync page's "Check mask contents" button."""
-    st.write(_("Check each mask against its image: same size (and spacing for volumes), not "
-               "empty, only the agreed labels."))
+    st.write(
+        _(
+            "Check each mask against its image: same size (and spacing for volumes), not "
+            "empty, only the agreed labels."
+        )
+    )
     recheck = st.checkbox(_("Check uploads already checked again"), key="content_recheck")
     if st.button(_("Check mask contents"), icon=":material/biotech:", key="check_content"):
         if not start_content_check(databases, recheck):
@@ -96,18 +112,22 @@ def show_batch_content(databases, batch_id: str) -> None:
     """One batch's content problems, mask by mask, in the reader's language."""
     found = batch_content(databases.work, batch_id)
     if found is None:
-        st.caption(_("Mask contents not checked yet: run “Check mask contents” on the Sync "
-                     "page."))
+        st.caption(_("Mask contents not checked yet: run “Check mask contents” on the Sync page."))
         return
     counts = found.get("counts") or {}
-    st.write(_("Mask contents: {checked} masks checked; {size} wrong size, {empty} empty, "
-               "{small} too small, {labels} with other labels, {unreadable} unreadable.").format(
-        checked=format_number(found.get("checked", 0)),
-        size=format_number(counts.get("wrong_size", 0)),
-        empty=format_number(counts.get("empty", 0)),
-        small=format_number(counts.get("too_small", 0)),
-        labels=format_number(counts.get("bad_labels", 0)),
-        unreadable=format_number(counts.get("unreadable", 0))))
+    st.write(
+        _(
+            "Mask contents: {checked} masks checked; {size} wrong size, {empty} empty, "
+            "{small} too small, {labels} with other labels, {unreadable} unreadable."
+        ).format(
+            checked=format_number(found.get("checked", 0)),
+            size=format_number(counts.get("wrong_size", 0)),
+            empty=format_number(counts.get("empty", 0)),
+            small=format_number(counts.get("too_small", 0)),
+            labels=format_number(counts.get("bad_labels", 0)),
+            unreadable=format_number(counts.get("unreadable", 0)),
+        )
+    )
     offenders = [describe(o, _) for o in found.get("offenders") or ()]
     if offenders:
         st.dataframe({_("problem"): offenders}, hide_index=True, key="content_offenders")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import streamlit as st
 
 from segcore import demo
@@ -20,8 +19,13 @@ def offer_demo() -> None:
         return
     if not reads.demo_state()["can_load"]:
         return
-    st.info(_("The database is empty. You can load clearly labelled demo data to look around, "
-              "or import your batch list from the Settings page."), icon=":material/info:")
+    st.info(
+        _(
+            "The database is empty. You can load clearly labelled demo data to look around, "
+            "or import your batch list from the Settings page."
+        ),
+        icon=":material/info:",
+    )
     if st.button(_("Load demo data…"), key="demo_ask"):
         st.session_state[DEMO_CONFIRM] = True
     if st.session_state.get(DEMO_CONFIRM):
@@ -31,7 +35,8 @@ def offer_demo() -> None:
 def _loaded(result: dict) -> str:
     st.session_state[DEMO_CONFIRM] = False
     return _("Demo loaded: {batches} batches, a team of {team}, {uploads} uploads.").format(
-        batches=result["batches"], team=result["team"], uploads=result["uploads"])
+        batches=result["batches"], team=result["team"], uploads=result["uploads"]
+    )
 
 
 def _confirm_demo() -> None:
@@ -41,13 +46,22 @@ def _confirm_demo() -> None:
 
 def _demo_question() -> None:
     current = settings()
-    st.write(_("This creates 300 made-up batches, a team of five and mask uploads in the empty "
-               "database, and their folders under `{folder}`.").format(
-        folder=current.demo_directory))
+    st.write(
+        _(
+            "This creates 300 made-up batches, a team of five and mask uploads in the empty "
+            "database, and their folders under `{folder}`."
+        ).format(folder=current.demo_directory)
+    )
     left, right = st.columns(2)
     if left.button(_("Load the demo"), type="primary", key="demo_yes"):
-        run_write(_("Loading demo data"), demo.load_demo, databases(), current.demo_directory,
-                  author=current_actor(), then=_loaded)
+        run_write(
+            _("Loading demo data"),
+            demo.load_demo,
+            databases(),
+            current.demo_directory,
+            author=current_actor(),
+            then=_loaded,
+        )
     if right.button(_("Cancel"), key="demo_no"):
         st.session_state[DEMO_CONFIRM] = False
         st.rerun()

@@ -19,8 +19,11 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from segcore.core.errors import SegcoreError
 from segcore.core.phrases import Phrase
-from segcore.core.translations import (BABEL_LOCALES, DOMAIN, LANGUAGES,  # noqa: F401
-                                       LOCALES_DIR, translations)
+from segcore.core.translations import (
+    BABEL_LOCALES,
+    LANGUAGES,  # noqa: F401
+    translations,
+)
 from ui.connection import settings
 
 DEFAULT = "es"
@@ -101,8 +104,9 @@ def date_format() -> str:
 def format_age(delta: timedelta) -> str:
     """How long ago, in words ("12 minutes ago" / "hace 12 minutos")."""
     # At least a second: Babel words zero (or a clock a hair behind) as "in 0 seconds".
-    return dates.format_timedelta(-max(delta, timedelta(seconds=1)), add_direction=True,
-                                  locale=babel_locale())
+    return dates.format_timedelta(
+        -max(delta, timedelta(seconds=1)), add_direction=True, locale=babel_locale()
+    )
 
 
 def word(value: object) -> str:
@@ -114,8 +118,11 @@ def word(value: object) -> str:
         return value if isinstance(value, str) else str(value)
     catalog = translations(current_language())
     count = int(value.params.get(value.plural_by, 0)) if value.plural is not None else 0
-    text = (catalog.ngettext(value.template, value.plural, count)
-            if value.plural is not None else catalog.gettext(value.template))
+    text = (
+        catalog.ngettext(value.template, value.plural, count)
+        if value.plural is not None
+        else catalog.gettext(value.template)
+    )
     return text.format(**{k: _worded_value(v) for k, v in value.params.items()})
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from segcore.work import batch_import
 from segcore.core.connection import Databases
 from segcore.core.errors import ImportFileError
 from segcore.core.json_input import decode_text
+from segcore.work import batch_import
 from ui.actions import run_write, show_error
 from ui.i18n import N_, _, format_number
 from ui.state import IMPORT_PREVIEW, IMPORT_RESULT, current_actor
@@ -23,13 +23,15 @@ from ui.state import IMPORT_PREVIEW, IMPORT_RESULT, current_actor
 SHOWN_IDS = 50
 
 
-def read_sources(uploaded, typed_file: str, typed_dir: str, count_images: bool,
-                 progress) -> tuple[list[batch_import.BatchEntry], Path | None]:
+def read_sources(
+    uploaded, typed_file: str, typed_dir: str, count_images: bool, progress
+) -> tuple[list[batch_import.BatchEntry], Path | None]:
     """The entries of every source given, and the data directory; errors name what was typed."""
     directory = Path(typed_dir.strip()).expanduser() if typed_dir.strip() else None
     if directory is not None and not directory.is_dir():
-        raise ImportFileError(N_("The data directory '{path}' is not a folder on the "
-                                 "server."), path=typed_dir.strip())
+        raise ImportFileError(
+            N_("The data directory '{path}' is not a folder on the server."), path=typed_dir.strip()
+        )
     sources = []
     if uploaded is not None:
         text = decode_text(uploaded.getvalue(), uploaded.name)  # invalid UTF-8 is named
@@ -37,62 +39,92 @@ def read_sources(uploaded, typed_file: str, typed_dir: str, count_images: bool,
     if typed_file.strip():
         path = Path(typed_file.strip()).expanduser()
         if not path.exists() and not path.is_symlink():
-            raise ImportFileError(N_("The batches file '{path}' does not exist on the "
-                                     "server."), path=typed_file.strip())
+            raise ImportFileError(
+                N_("The batches file '{path}' does not exist on the server."),
+                path=typed_file.strip(),
+            )
         sources.append(batch_import.read_batches_file(path, base=directory))
     if directory is not None:
         sources.append(batch_import.scan_data_directory(directory, count_images, progress))
     if not sources:
-        raise ImportFileError(N_("Nothing to import: upload a batches file, or give a "
-                                 "batches file or a data directory on the server."))
+        raise ImportFileError(
+            N_(
+                "Nothing to import: upload a batches file, or give a "
+                "batches file or a data directory on the server."
+            )
+        )
     return batch_import.merge_sources(*sources), directory
 
 
-def prepare(databases: Databases, uploaded, typed_file: str, typed_dir: str,
-            count_images: bool, slot) -> None:
+def prepare(
+    databases: Databases, uploaded, typed_file: str, typed_dir: str, count_images: bool, slot
+) -> None:
     """Read the sources and keep what an import would do; a problem replaces the progress bar."""
     bar = slot.progress(0.0, text=_("Reading the batch list…"))
     try:
         entries, directory = read_sources(
-            uploaded, typed_file, typed_dir, count_images,
-            lambda done, total: bar.progress(done / total if total else 1.0,
-                                             text=_("Scanned {done} of {total} folders").format(
-                                                 done=done, total=total)))
+            uploaded,
+            typed_file,
+            typed_dir,
+            count_images,
+            lambda done, total: bar.progress(
+                done / total if total else 1.0,
+                text=_("Scanned {done} of {total} folders").format(done=done, total=total),
+            ),
+        )
         checker = batch_import.folder_checker(directory)
         plan = batch_import.preview_import(databases.work, entries, checker)
     except ImportFileError as exc:
         show_error(exc, slot)
         return
     slot.empty()
-    st.session_state[IMPORT_PREVIEW] = {"entries": entries, "plan": asdict(plan),
-                                        "directory": str(directory) if directory else None}
+    st.session_state[IMPORT_PREVIEW] = {
+        "entries": entries,
+        "plan": asdict(plan),
+        "directory": str(directory) if directory else None,
+    }
 
 
 def _imported(result: batch_import.ImportResult) -> str:
     st.session_state[IMPORT_PREVIEW] = None
     st.session_state[IMPORT_RESULT] = asdict(result)
-    refused = "".join(" " + _("Refused (not a folder name): {id}: {why}.").format(
-        id=repr(batch_id), why=why) for batch_id, why in list(result.refused.items())[:5])
-    return (_("Import finished: {added} added, {updated} refreshed, {unchanged} unchanged, "
-              "{missing} flagged missing.").format(
-                added=result.added, updated=result.updated, unchanged=result.unchanged,
-                missing=len(result.flagged_missing))
-            + (" " + _("{count} refused.").format(count=len(result.refused)) + refused
-               if result.refused else ""))
+    refused = "".join(
+        " " + _("Refused (not a folder name): {id}: {why}.").format(id=repr(batch_id), why=why)
+        for batch_id, why in list(result.refused.items())[:5]
+    )
+    return _(
+        "Import finished: {added} added, {updated} refreshed, {unchanged} unchanged, "
+        "{missing} flagged missing."
+    ).format(
+        added=result.added,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        missing=len(result.flagged_missing),
+    ) + (
+        " " + _("{count} refused.").format(count=len(result.refused)) + refused
+        if result.refused
+        else ""
+    )
 
 
 def _ids(label: str, ids: list[str]) -> None:
     if ids:
-        st.caption(f"{_(label)}: " + ", ".join(ids[:SHOWN_IDS]) +
-                   (" …" if len(ids) > SHOWN_IDS else ""))
+        st.caption(
+            f"{_(label)}: " + ", ".join(ids[:SHOWN_IDS]) + (" …" if len(ids) > SHOWN_IDS else "")
+        )
 
 
 def show_counts(plan: dict) -> None:
     """New, refreshed, to be flagged and unchanged batches as four figures."""
-    for column, (label, value) in zip(st.columns(4), [
-            (_("New"), plan["added"]), (_("Refreshed"), plan["updated"]),
+    for column, (label, value) in zip(
+        st.columns(4),
+        [
+            (_("New"), plan["added"]),
+            (_("Refreshed"), plan["updated"]),
             (_("Flagged folder missing"), len(plan["flagged_missing"])),
-            (_("Unchanged"), plan["unchanged"])]):
+            (_("Unchanged"), plan["unchanged"]),
+        ],
+    ):
         column.metric(label, format_number(value))
     _ids(N_("Folder missing on disk"), plan["flagged_missing"])
     _ids(N_("Folder found again"), plan["restored"])
@@ -107,15 +139,26 @@ def confirm(databases: Databases) -> None:
         st.markdown("**" + _("Preview: nothing is written until you press Import") + "**")
         show_counts(preview["plan"])
         if not preview["directory"]:
-            st.caption(_("No data directory was given, so no folder is checked on disk and "
-                         "nothing is flagged missing."))
+            st.caption(
+                _(
+                    "No data directory was given, so no folder is checked on disk and "
+                    "nothing is flagged missing."
+                )
+            )
         slot = st.empty()
         yes, no = st.columns(2)
         if yes.button(_("Import"), type="primary", key="import_confirm"):
             directory = Path(preview["directory"]) if preview["directory"] else None
-            run_write(_("Importing"), batch_import.import_batches, databases.work,
-                      preview["entries"], current_actor(),
-                      batch_import.folder_checker(directory), then=_imported, slot=slot)
+            run_write(
+                _("Importing"),
+                batch_import.import_batches,
+                databases.work,
+                preview["entries"],
+                current_actor(),
+                batch_import.folder_checker(directory),
+                then=_imported,
+                slot=slot,
+            )
         if no.button(_("Cancel"), key="import_cancel"):
             st.session_state[IMPORT_PREVIEW] = None
             st.rerun()

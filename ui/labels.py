@@ -12,31 +12,55 @@ from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_
 from ui.i18n import N_, _, format_number, ngettext
 
-STATUS = {"pending": N_("Pending"), "in_progress": N_("In progress"),
-          "rework": N_("Rework"), "review": N_("In review"), "done": N_("Done")}
-PROBLEM = {"unreadable": N_("unreadable"), "incomplete": N_("incomplete"),
-           "content": N_("content problems"), "no_batch": N_("names no batch"),
-           "unknown": N_("images not listed")}
+STATUS = {
+    "pending": N_("Pending"),
+    "in_progress": N_("In progress"),
+    "rework": N_("Rework"),
+    "review": N_("In review"),
+    "done": N_("Done"),
+}
+PROBLEM = {
+    "unreadable": N_("unreadable"),
+    "incomplete": N_("incomplete"),
+    "content": N_("content problems"),
+    "no_batch": N_("names no batch"),
+    "unknown": N_("images not listed"),
+}
 PRIORITY = {"alta": N_("High"), "media": N_("Medium"), "baja": N_("Low")}
 FOLDER = {"All": N_("All"), "Missing": N_("Folder missing"), "Present": N_("Folder present")}
 MASKS = {"Any": N_("Any"), "With masks": N_("With masks"), "Without masks": N_("Without masks")}
-MASK_STATE = {"complete": N_("Complete"), "incomplete": N_("Incomplete"),
-              "extra": N_("Extra masks"), "unreadable": N_("Unreadable"), "unknown": N_("Unknown"),
-              "(not checked)": N_("(not checked)")}
+MASK_STATE = {
+    "complete": N_("Complete"),
+    "incomplete": N_("Incomplete"),
+    "extra": N_("Extra masks"),
+    "unreadable": N_("Unreadable"),
+    "unknown": N_("Unknown"),
+    "(not checked)": N_("(not checked)"),
+}
 # "6 complete, 2 incomplete": each state counted, with the plural its count needs.
 MASK_STATE_COUNT = {
     "complete": Nn_("{count} complete", "{count} complete"),
     "incomplete": Nn_("{count} incomplete", "{count} incomplete"),
     "extra": Nn_("{count} with extra masks", "{count} with extra masks"),
     "unreadable": Nn_("{count} unreadable", "{count} unreadable"),
-    "unknown": Nn_("{count} unknown", "{count} unknown")}
-LATE = {"All": N_("All"), "overdue": N_("Overdue"), "at_risk": N_("At risk"),
-        "stalled": N_("Held by stalled people")}
+    "unknown": Nn_("{count} unknown", "{count} unknown"),
+}
+LATE = {
+    "All": N_("All"),
+    "overdue": N_("Overdue"),
+    "at_risk": N_("At risk"),
+    "stalled": N_("Held by stalled people"),
+}
 # Filter options that are not stored values ("All", "(unassigned)").
 SPECIAL = {"All": N_("All"), "(unassigned)": N_("(unassigned)")}
-SORT = {"id": N_("Batch id"), "assignee": N_("Assignee"), "status": N_("Status"),
-        "latest_upload": N_("Latest upload"), "due_date": N_("Due date"),
-        "priority": N_("Priority")}
+SORT = {
+    "id": N_("Batch id"),
+    "assignee": N_("Assignee"),
+    "status": N_("Status"),
+    "latest_upload": N_("Latest upload"),
+    "due_date": N_("Due date"),
+    "priority": N_("Priority"),
+}
 LEFT_THE_TEAM = N_("left the team")
 NOT_ON_TEAM = N_("not on the team")
 
@@ -74,7 +98,7 @@ def mask_state(value: object) -> str:
 
 
 def mask_state_count(value: object, count: int) -> str:
-    """"6 complete" for a mask-check state and how many batches are in it."""
+    """ "6 complete" for a mask-check state and how many batches are in it."""
     forms = MASK_STATE_COUNT.get(str(value))
     if forms is None:
         return f"{format_number(count)} {mask_state(value)}"
@@ -86,7 +110,7 @@ def late(value: object) -> str:
 
 
 def special(value: object) -> str:
-    """"All" and "(unassigned)" in the session's language; anything else as it is."""
+    """ "All" and "(unassigned)" in the session's language; anything else as it is."""
     return _labelled(SPECIAL, value)
 
 
@@ -100,8 +124,9 @@ def person(name: object, team: list[str], former: set[str] = frozenset()) -> str
         return ""
     if person_key(str(name)) in {person_key(n) for n in team}:
         return str(name)
-    return "{name} ({why})".format(name=name,
-                                   why=_(LEFT_THE_TEAM if name in former else NOT_ON_TEAM))
+    return "{name} ({why})".format(
+        name=name, why=_(LEFT_THE_TEAM if name in former else NOT_ON_TEAM)
+    )
 
 
 def unreadable_reason(entry: dict) -> str:
@@ -111,9 +136,12 @@ def unreadable_reason(entry: dict) -> str:
     code, reason = entry.get("code"), str(entry.get("reason") or "")
     if not code:
         return reason
-    params = {key: format_number(value) if isinstance(value, (int, float))
-              and not isinstance(value, bool) else value
-              for key, value in (entry.get("params") or {}).items()}
+    params = {
+        key: format_number(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+        else value
+        for key, value in (entry.get("params") or {}).items()
+    }
     try:
         return _(code).format(**params)
     except (KeyError, IndexError, ValueError):  # a template from a newer version, say

@@ -18,8 +18,14 @@ BATCHES_PAGE = "ui/pages/batches.py"
 LINK_KEYS = ("late", "who", "batch")
 APPLIED = "late_link_applied"  # the link whose filters this session applied last
 # The Batches page's other filters and their "any" values: a link starts from a clean view.
-CLEARED = {"bf_status": "All", "bf_masks": "Any", "bf_folder": "All", "bf_check": "All",
-           "bf_who": "All", "bf_text": ""}
+CLEARED = {
+    "bf_status": "All",
+    "bf_masks": "Any",
+    "bf_folder": "All",
+    "bf_check": "All",
+    "bf_who": "All",
+    "bf_text": "",
+}
 
 
 def apply_link_filters() -> None:
@@ -29,8 +35,9 @@ def apply_link_filters() -> None:
         return
     st.session_state[APPLIED] = wanted
     st.session_state.update(CLEARED)
-    st.session_state["bf_late"] = wanted.get("late") if wanted.get("late") in \
-        alerts.LATE_KINDS else "All"
+    st.session_state["bf_late"] = (
+        wanted.get("late") if wanted.get("late") in alerts.LATE_KINDS else "All"
+    )
     if wanted.get("who"):
         st.session_state["bf_who"] = wanted["who"]
     if wanted.get("batch"):
@@ -49,8 +56,7 @@ def link(label: str, **params: str) -> None:
     """A link to the Batches page with `params` as its query; plain text where the page runs
     without navigation (a page script run on its own)."""
     try:
-        st.page_link(BATCHES_PAGE, label=label, query_params=params,
-                     icon=":material/filter_alt:")
+        st.page_link(BATCHES_PAGE, label=label, query_params=params, icon=":material/filter_alt:")
     except StreamlitPageNotFoundError:
         st.markdown(label)
 
@@ -61,4 +67,3 @@ def links(kind: str, named: list[tuple[str, dict]], all_label: str) -> None:
         for label, params in named:
             link(label, late=kind, **params)
         link(all_label, late=kind)
-

@@ -16,9 +16,8 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from segcore.core.errors import SegcoreError
-from segcore.core.timefmt import utcnow
+from segcore.core.timefmt import office_time, utcnow
 from segcore.sync.live_status import LiveStatus, live_status
-from segcore.core.timefmt import office_time
 from ui.connection import data_versions, databases, settings
 from ui.i18n import _, format_age
 from ui.state import LIVE_SEEN
@@ -36,8 +35,9 @@ def _version(topics: tuple[str, ...]) -> tuple | None:
     return tuple(current[topic] for topic in topics)
 
 
-def follow_changes(page: str, topics: tuple[str, ...],
-                   on_change: Callable[[], None] | None = None) -> None:
+def follow_changes(
+    page: str, topics: tuple[str, ...], on_change: Callable[[], None] | None = None
+) -> None:
     """Rerun `page` when the data of `topics` changed. `on_change` runs first in a run that
     sees a change (the batch table drops its snapshot, after its edits were kept by id)."""
     version = _version(topics)
@@ -65,24 +65,30 @@ def current_live_status() -> LiveStatus | None:
 
 
 def describe_live(status: LiveStatus, now: datetime) -> str:
-    """"live: last change applied 3 seconds ago" (or why it says nothing yet)."""
+    """ "live: last change applied 3 seconds ago" (or why it says nothing yet)."""
     if not status.running:
         return _("no live sync is running")
     if status.last_change_at is None:
         return _("live: running, no change applied yet")
-    return _("live: last change applied {age}").format(
-        age=format_age(now - status.last_change_at))
+    return _("live: last change applied {age}").format(age=format_age(now - status.last_change_at))
 
 
 @st.fragment(run_every=POLL)
 def live_caption() -> None:
-    """"live: last change applied 3 seconds ago", kept current without rerunning the page."""
+    """ "live: last change applied 3 seconds ago", kept current without rerunning the page."""
     status = current_live_status()
     if status is not None and status.running:
-        text = _(":green[●] {status} (`sync --watch` on {host}, since {since})") \
-            if status.since else _(":green[●] {status} (`sync --watch` on {host})")
-        st.caption(text.format(status=describe_live(status, utcnow()),
-                               host=status.host or _("another host"),
-                               since=office_time(status.since, settings().zone)))
+        text = (
+            _(":green[●] {status} (`sync --watch` on {host}, since {since})")
+            if status.since
+            else _(":green[●] {status} (`sync --watch` on {host})")
+        )
+        st.caption(
+            text.format(
+                status=describe_live(status, utcnow()),
+                host=status.host or _("another host"),
+                since=office_time(status.since, settings().zone),
+            )
+        )
     elif status is not None:
         st.caption(describe_live(status, utcnow()))

@@ -18,17 +18,16 @@ from datetime import timezone
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore.team import auth, sessions
 from segcore.core.errors import SegcoreError
 from segcore.core.timefmt import utcnow
+from segcore.team import auth, sessions
 from ui.actions import run_write
 from ui.connection import databases, settings
 from ui.i18n import N_, _
 from ui.state import ACTOR, LOGIN_AT, NEW_COOKIE, SESSION_TOKEN, TRIED_TOKEN
 
 COOKIE = "segdash_session"
-ROLES = {"coordinator": N_("coordinator"), "viewer": N_("viewer"),
-         "segmentador": N_("segmentador")}
+ROLES = {"coordinator": N_("coordinator"), "viewer": N_("viewer"), "segmentador": N_("segmentador")}
 
 
 def cookie_token() -> str | None:
@@ -54,10 +53,12 @@ def login_gate() -> bool:
     if actor is not None and not auth.session_expired(since, utcnow(), current.session_minutes):
         with st.sidebar:
             _keep_cookie()
-            st.caption(_("Logged in as **{name}** ({role})").format(name=actor.name,
-                                                                     role=_(ROLES[actor.role])
-                                                                     if actor.role in ROLES
-                                                                     else actor.role))
+            st.caption(
+                _("Logged in as **{name}** ({role})").format(
+                    name=actor.name,
+                    role=_(ROLES[actor.role]) if actor.role in ROLES else actor.role,
+                )
+            )
             if st.button(_("Log out"), key="logout", icon=":material/logout:"):
                 token = _forget_login()
                 run_write(_("Logging out"), sessions.end_session, databases().work, token)
@@ -93,8 +94,12 @@ def _keep_cookie() -> None:
 
     token, expires = pending
     CookieManager(key="cookie_read").set(
-        COOKIE, token, key="cookie_write", same_site="strict",
-        expires_at=expires.replace(tzinfo=timezone.utc))
+        COOKIE,
+        token,
+        key="cookie_write",
+        same_site="strict",
+        expires_at=expires.replace(tzinfo=timezone.utc),
+    )
 
 
 def _forget_login() -> str | None:

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore.notify import notify_due
 from segcore.core.connection import Databases
+from segcore.notify import notify_due
 from segcore.views.labels import FIELD_LABELS
 from ui import labels, reads
 from ui.actions import run_write
 from ui.i18n import N_, _, format_datetime, format_number, word
 from ui.state import MASK_LAST_REPORT, current_actor
 
-COMPARED = {"content": N_("content (checksums)"), "size": N_("size only"),
-            "names": N_("names only")}
-MASK_COLUMNS = {"id": N_("id"), "state": N_("state"), "images": N_("images"),
-                "masks": N_("masks"), "missing_count": N_("missing"), "extra_count": N_("extra")}
+COMPARED = {
+    "content": N_("content (checksums)"),
+    "size": N_("size only"),
+    "names": N_("names only"),
+}
+MASK_COLUMNS = {
+    "id": N_("id"),
+    "state": N_("state"),
+    "images": N_("images"),
+    "masks": N_("masks"),
+    "missing_count": N_("missing"),
+    "extra_count": N_("extra"),
+}
 
 
 def _checked(report) -> str:
@@ -27,16 +36,24 @@ def _checked(report) -> str:
     return _("Masks checked: {count} uploads read ({size} MB); {states}.").format(
         count=format_number(report.checked_uploads),
         size=format_number(report.bytes_read / 1e6, 1),
-        states=found or _("no batch has uploads"))
+        states=found or _("no batch has uploads"),
+    )
 
 
 def check_masks(databases: Databases, recheck: bool) -> None:
     """Check every upload not checked yet (all with `recheck`), with a progress bar."""
     slot = st.empty()
     bar = slot.progress(0.0, text=_("Starting the mask check…"))
-    run_write(_("Checking masks"), notify_due.verify_and_notify, databases, recheck=recheck,
-              author=current_actor(), then=_checked, slot=slot,
-              progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=word(m)))
+    run_write(
+        _("Checking masks"),
+        notify_due.verify_and_notify,
+        databases,
+        recheck=recheck,
+        author=current_actor(),
+        then=_checked,
+        slot=slot,
+        progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=word(m)),
+    )
 
 
 def check_masks_panel(databases: Databases) -> None:
@@ -53,14 +70,29 @@ def show_last_mask_check() -> None:
     checked = st.session_state.get(MASK_LAST_REPORT)
     if checked and (checked["batches"] or checked.get("skipped_uploads")):
         st.subheader(_("Last mask check"))
-        st.dataframe([{_(header): labels.mask_state(r[k]) if k == "state" else r[k]
-                       for k, header in MASK_COLUMNS.items()} for r in checked["batches"]],
-                     hide_index=True)
+        st.dataframe(
+            [
+                {
+                    _(header): labels.mask_state(r[k]) if k == "state" else r[k]
+                    for k, header in MASK_COLUMNS.items()
+                }
+                for r in checked["batches"]
+            ],
+            hide_index=True,
+        )
     if checked and checked.get("skipped_uploads"):
-        st.caption(_("Skipped {count} unusable uploads (they count for no batch):").format(
-            count=checked.get("skipped", len(checked["skipped_uploads"]))))
-        st.dataframe([{label("filename"): s["filename"], label("problem"): s["problem"]}
-                      for s in checked["skipped_uploads"]], hide_index=True)
+        st.caption(
+            _("Skipped {count} unusable uploads (they count for no batch):").format(
+                count=checked.get("skipped", len(checked["skipped_uploads"]))
+            )
+        )
+        st.dataframe(
+            [
+                {label("filename"): s["filename"], label("problem"): s["problem"]}
+                for s in checked["skipped_uploads"]
+            ],
+            hide_index=True,
+        )
 
 
 def label(field: str) -> str:
@@ -81,12 +113,16 @@ def show_batch_masks(batch_ids: list[str]) -> str | None:
     if detail is None:
         st.caption(_("Not checked yet: run “Check masks” on the Sync page."))
         return chosen
-    st.write(f"**{labels.mask_state(detail['state'])}**: " + _(
-        "{matched} of {images} images have a mask.").format(matched=_known(detail["matched"]),
-                                                           images=_known(detail["images"])))
+    st.write(
+        f"**{labels.mask_state(detail['state'])}**: "
+        + _("{matched} of {images} images have a mask.").format(
+            matched=_known(detail["matched"]), images=_known(detail["images"])
+        )
+    )
     if detail["notes"] or detail["note"]:
-        st.caption("; ".join(labels.unreadable_reason(n) for n in detail["notes"])
-                   or detail["note"])
+        st.caption(
+            "; ".join(labels.unreadable_reason(n) for n in detail["notes"]) or detail["note"]
+        )
     left, right = st.columns(2)
     left.markdown(_("Images without a mask ({count})").format(count=len(detail["missing"])))
     left.dataframe({_("image"): detail["missing"]}, hide_index=True, key="masks_missing")
@@ -95,8 +131,9 @@ def show_batch_masks(batch_ids: list[str]) -> str | None:
     for bad in detail["unreadable"]:
         st.warning(f"{bad['filename']}: {labels.unreadable_reason(bad)}")
     if detail["other_files"]:
-        st.caption(_("Other files (not masks): {names}").format(
-            names=", ".join(detail["other_files"])))
+        st.caption(
+            _("Other files (not masks): {names}").format(names=", ".join(detail["other_files"]))
+        )
     show_changes(detail["changes"])
     return chosen
 
@@ -113,8 +150,18 @@ def show_changes(changes: list[dict]) -> None:
         return
     compared = {row["filename"]: _compared(row) for row in later}
     st.markdown(_("Changes between uploads"))
-    st.dataframe([{_("upload"): row["filename"], _("date"): format_datetime(row["uploadDate"]),
-                   _("added"): ", ".join(row["added"]), _("removed"): ", ".join(row["removed"]),
-                   _("changed"): ", ".join(row["changed"]),
-                   _("compared by"): compared[row["filename"]]} for row in later],
-                 hide_index=True, key="masks_changes")
+    st.dataframe(
+        [
+            {
+                _("upload"): row["filename"],
+                _("date"): format_datetime(row["uploadDate"]),
+                _("added"): ", ".join(row["added"]),
+                _("removed"): ", ".join(row["removed"]),
+                _("changed"): ", ".join(row["changed"]),
+                _("compared by"): compared[row["filename"]],
+            }
+            for row in later
+        ],
+        hide_index=True,
+        key="masks_changes",
+    )

@@ -21,22 +21,35 @@ def member_logins(databases: Databases, names: list[str]) -> None:
         if not settings().login:
             st.caption(_("Logins are asked for only with LOGIN=on."))
         if users:
-            st.dataframe([{_("Login"): u.name, _("Member"): u.member or ""} for u in users],
-                         hide_index=True)
+            st.dataframe(
+                [{_("Login"): u.name, _("Member"): u.member or ""} for u in users], hide_index=True
+            )
         create, reset = st.columns(2)
         with create.form("segmentador_login", clear_on_submit=False):
             st.markdown(_("**New login** (sees only that person's batches)"))
             member = st.selectbox(_("Belongs to"), names, key="login_member")
             name = st.text_input(_("Login name"), key="login_name")
-            password = st.text_input(_("Password (at least {n} characters)").format(
-                n=auth.MIN_PASSWORD), type="password", key="login_password")
+            password = st.text_input(
+                _("Password (at least {n} characters)").format(n=auth.MIN_PASSWORD),
+                type="password",
+                key="login_password",
+            )
             slots = {"name": st.empty(), "password": st.empty(), "member": st.empty()}
             if st.form_submit_button(_("Create login")):
-                run_write(_("Saving"), auth.add_user, databases.work, name, SEGMENTADOR,
-                          password, member=member, author=current_actor(), slot=slots,
-                          then=lambda user: _("{name} can now log in and see {member}'s "
-                                              "batches.").format(name=user.name,
-                                                                 member=user.member))
+                run_write(
+                    _("Saving"),
+                    auth.add_user,
+                    databases.work,
+                    name,
+                    SEGMENTADOR,
+                    password,
+                    member=member,
+                    author=current_actor(),
+                    slot=slots,
+                    then=lambda user: _("{name} can now log in and see {member}'s batches.").format(
+                        name=user.name, member=user.member
+                    ),
+                )
         if users:
             with reset.form("segmentador_reset"):
                 st.markdown(_("**Reset a password** (ends that login's sessions)"))
@@ -44,6 +57,13 @@ def member_logins(databases: Databases, names: list[str]) -> None:
                 new = st.text_input(_("New password"), type="password", key="reset_password")
                 slot = {"password": st.empty()}
                 if st.form_submit_button(_("Reset password")):
-                    run_write(_("Saving"), auth.set_password, databases.work, who, new,
-                              author=current_actor(), slot=slot,
-                              then=_("{name}'s password was changed.").format(name=who))
+                    run_write(
+                        _("Saving"),
+                        auth.set_password,
+                        databases.work,
+                        who,
+                        new,
+                        author=current_actor(),
+                        slot=slot,
+                        then=_("{name}'s password was changed.").format(name=who),
+                    )

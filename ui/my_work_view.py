@@ -7,13 +7,13 @@ import streamlit as st
 
 from segcore.core.actors import Actor
 from segcore.core.connection import Databases
+from segcore.masks.mask_content import describe
 from segcore.report.pace import PaceOptions
 from segcore.views import my_work
 from segcore.work import assignments
 from ui import labels
 from ui.actions import run_write
 from ui.connection import settings
-from segcore.masks.mask_content import describe
 from ui.i18n import _, format_date, format_datetime, format_number, ngettext
 from ui.reads import cached_read
 
@@ -26,8 +26,9 @@ def batches(found: Databases, actor: Actor, today) -> list:
 @cached_read(topics=("batches",))
 def pace(found: Databases, actor: Actor, minute) -> my_work.MyPace:
     """Kept per minute: pace and stalls move with the clock, not only with the data."""
-    return my_work.my_pace(found.work, actor, minute, settings().zone,
-                           PaceOptions.from_settings(settings()))
+    return my_work.my_pace(
+        found.work, actor, minute, settings().zone, PaceOptions.from_settings(settings())
+    )
 
 
 @cached_read(topics=("batches", "sync"))
@@ -46,17 +47,20 @@ def batch_row(batch) -> dict:
         left = ""
     elif batch.overdue:
         left = ngettext("{n} day late", "{n} days late", -batch.days_left).format(
-            n=-batch.days_left)
+            n=-batch.days_left
+        )
     else:
-        left = ngettext("{n} day left", "{n} days left", batch.days_left).format(
-            n=batch.days_left)
+        left = ngettext("{n} day left", "{n} days left", batch.days_left).format(n=batch.days_left)
     masks = "" if batch.images is None else f"{batch.matched or 0} / {batch.images}"
-    return {_("Batch"): batch.id, _("Status"): labels.status(batch.status),
-            _("Priority"): labels.priority(batch.priority) if batch.priority else "",
-            _("Due date"): format_date(batch.due_date) if batch.due_date else "",
-            _("Days left"): ("⚠ " if batch.overdue else "") + left,
-            _("Masks vs images"): masks,
-            _("Check"): labels.mask_state(batch.mask_state) if batch.mask_state else ""}
+    return {
+        _("Batch"): batch.id,
+        _("Status"): labels.status(batch.status),
+        _("Priority"): labels.priority(batch.priority) if batch.priority else "",
+        _("Due date"): format_date(batch.due_date) if batch.due_date else "",
+        _("Days left"): ("⚠ " if batch.overdue else "") + left,
+        _("Masks vs images"): masks,
+        _("Check"): labels.mask_state(batch.mask_state) if batch.mask_state else "",
+    }
 
 
 def show_receipt(batch, receipt: dict | None) -> None:
@@ -67,34 +71,54 @@ def show_receipt(batch, receipt: dict | None) -> None:
         return
     when = format_datetime(receipt["upload_date"]) if receipt.get("upload_date") else ""
     if not receipt.get("readable"):
-        st.error(_("**{batch}**: your upload {file} ({when}) could not be read: {reason}").format(
-            batch=batch.id, file=receipt.get("filename") or "", when=when,
-            reason=receipt.get("reason") or ""))
+        st.error(
+            _("**{batch}**: your upload {file} ({when}) could not be read: {reason}").format(
+                batch=batch.id,
+                file=receipt.get("filename") or "",
+                when=when,
+                reason=receipt.get("reason") or "",
+            )
+        )
         return
     if receipt.get("images") is not None:
-        st.markdown(_("**{batch}**: your upload {file} ({when}) has masks for {matched} of "
-                      "{images} images.").format(batch=batch.id, file=receipt.get("filename") or "",
-                                                 when=when, matched=receipt.get("matched") or 0,
-                                                 images=receipt["images"]))
+        st.markdown(
+            _(
+                "**{batch}**: your upload {file} ({when}) has masks for {matched} of "
+                "{images} images."
+            ).format(
+                batch=batch.id,
+                file=receipt.get("filename") or "",
+                when=when,
+                matched=receipt.get("matched") or 0,
+                images=receipt["images"],
+            )
+        )
     if receipt.get("missing"):
         st.code("\n".join(receipt["missing"]), language=None)
     problems = [describe(o, _) for o in receipt.get("content") or ()]
     if problems:
-        st.warning(_("Masks with content problems:") + "\n\n" +
-                   "\n".join(f"- {p}" for p in problems))
+        st.warning(
+            _("Masks with content problems:") + "\n\n" + "\n".join(f"- {p}" for p in problems)
+        )
 
 
 def show_lacking(batch) -> None:
     """The names of the images still without a mask, and unreadable uploads, of one batch."""
     if batch.missing:
-        st.markdown(ngettext("**{batch}**: {count} image still without a mask",
-                             "**{batch}**: {count} images still without a mask",
-                             batch.missing_count).format(batch=batch.id,
-                                                         count=batch.missing_count))
+        st.markdown(
+            ngettext(
+                "**{batch}**: {count} image still without a mask",
+                "**{batch}**: {count} images still without a mask",
+                batch.missing_count,
+            ).format(batch=batch.id, count=batch.missing_count)
+        )
         st.code("\n".join(batch.missing), language=None)
     for upload in batch.unreadable:
-        st.warning(_("{batch}: the upload {file} could not be read.").format(
-            batch=batch.id, file=upload.get("filename", "?")))
+        st.warning(
+            _("{batch}: the upload {file} could not be read.").format(
+                batch=batch.id, file=upload.get("filename", "?")
+            )
+        )
 
 
 def mark_in_progress(databases: Databases, actor: Actor, open_batches: list) -> None:
@@ -102,19 +126,34 @@ def mark_in_progress(databases: Databases, actor: Actor, open_batches: list) -> 
     startable = [b for b in open_batches if b.status not in assignments.NOT_STARTABLE]
     if not startable:
         return
-    chosen = st.selectbox(_("Mark a batch as in progress"), [b.id for b in startable],
-                          key="my_start_batch")
+    chosen = st.selectbox(
+        _("Mark a batch as in progress"), [b.id for b in startable], key="my_start_batch"
+    )
     if st.button(_("Mark in progress"), key="my_start_button", icon=":material/play_arrow:"):
         seen = next(b.status for b in startable if b.id == chosen)
-        run_write(_("Saving"), assignments.start_batch, databases.work, chosen, seen, actor,
-                  then=lambda result: _("{batch} is in progress.").format(batch=chosen)
-                  if result.updated else _("{batch} changed meanwhile; nothing was saved.")
-                  .format(batch=chosen))
+        run_write(
+            _("Saving"),
+            assignments.start_batch,
+            databases.work,
+            chosen,
+            seen,
+            actor,
+            then=lambda result: (
+                _("{batch} is in progress.").format(batch=chosen)
+                if result.updated
+                else _("{batch} changed meanwhile; nothing was saved.").format(batch=chosen)
+            ),
+        )
 
 
 def pace_caption(figures: my_work.MyPace) -> str:
     finish = format_date(figures.projected_finish) if figures.projected_finish else "—"
-    return _("Delivered in the last 7 days: {d7}; in the last 28 days: {d28}. Pace: {pace} "
-             "batches per working day. Projected finish: {finish}.").format(
-        d7=figures.delivered_7, d28=figures.delivered_28,
-        pace=format_number(figures.pace, 2), finish=finish)
+    return _(
+        "Delivered in the last 7 days: {d7}; in the last 28 days: {d28}. Pace: {pace} "
+        "batches per working day. Projected finish: {finish}."
+    ).format(
+        d7=figures.delivered_7,
+        d28=figures.delivered_28,
+        pace=format_number(figures.pace, 2),
+        finish=finish,
+    )

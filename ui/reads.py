@@ -24,8 +24,9 @@ import streamlit as st
 
 from segcore import demo
 from segcore.backups import backup_restore
-from segcore.work import handover
 from segcore.core import history
+from segcore.core.connection import Databases, check_health
+from segcore.core.naming import person_key
 from segcore.masks import mask_check
 from segcore.masks import receipts as receipts_store
 from segcore.report import pace
@@ -33,10 +34,8 @@ from segcore.report.pace_basis import SyncBasis, as_of_sync
 from segcore.sync import sync, upload_stats
 from segcore.team import team
 from segcore.views.batch_rows import BatchRows
-from segcore.work import batches
+from segcore.work import batches, handover
 from segcore.work.batches import BatchQuery
-from segcore.core.naming import person_key
-from segcore.core.connection import Databases, check_health
 from ui.actions import guarded, optional
 from ui.connection import connection, data_versions, databases, db_key, settings
 from ui.i18n import _
@@ -62,8 +61,9 @@ def _stamp(topics: tuple[str, ...]) -> tuple:
     return tuple(current[topic] for topic in topics)
 
 
-def cached_read(function: Callable | None = None, *, slow: bool = False,
-                topics: tuple[str, ...] = ALL_TOPICS):
+def cached_read(
+    function: Callable | None = None, *, slow: bool = False, topics: tuple[str, ...] = ALL_TOPICS
+):
     """Make `function(databases, *args)` a cached, guarded read callable as `read(*args)`.
 
     `topics` are the data it depends on: a write to another topic keeps its cached value.
@@ -130,12 +130,20 @@ def progress_rows() -> list[dict]:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _alerts(key: str, stamp: tuple, minute: str, synced: datetime | None, _rows: list[dict],
-            _members: list[dict], _now: datetime) -> pace.Alerts:
+def _alerts(
+    key: str,
+    stamp: tuple,
+    minute: str,
+    synced: datetime | None,
+    _rows: list[dict],
+    _members: list[dict],
+    _now: datetime,
+) -> pace.Alerts:
     # Shared read-only by every session: the figures depend only on the data and the clock.
     current = settings()
-    found = pace.analyse(_rows, _members, _now, current.zone,
-                         pace.PaceOptions.from_settings(current))
+    found = pace.analyse(
+        _rows, _members, _now, current.zone, pace.PaceOptions.from_settings(current)
+    )
     return as_of_sync(found, SyncBasis.of(synced, _now))
 
 
@@ -148,13 +156,21 @@ def current_alerts() -> pace.Alerts:
     """
     now = datetime.now(timezone.utc)
     last = last_sync()
-    return _alerts(db_key(), _stamp(ALL_TOPICS), now.strftime("%Y-%m-%dT%H:%M"),
-                   last["finished_at"] if last else None, progress_rows(), members(), now)
+    return _alerts(
+        db_key(),
+        _stamp(ALL_TOPICS),
+        now.strftime("%Y-%m-%dT%H:%M"),
+        last["finished_at"] if last else None,
+        progress_rows(),
+        members(),
+        now,
+    )
 
 
 @cached_read(topics=("sync",))
-def uploads_per_day(found: Databases, start: date, end: date, owner: str | None = None,
-                    status: str | None = None) -> list[dict]:
+def uploads_per_day(
+    found: Databases, start: date, end: date, owner: str | None = None, status: str | None = None
+) -> list[dict]:
     """{day, uploads} from the sync's read model: never a scan of the training database."""
     return upload_stats.uploads_per_day(found.work, start, end, owner, status)
 
@@ -163,16 +179,20 @@ def uploads_per_day(found: Databases, start: date, end: date, owner: str | None 
 def upload_models_state(found: Databases) -> str | None:
     """None when the uploads' read models are as recent as the last sync, else why not."""
     last = sync.last_run(found.work)
-    return upload_stats.staleness(upload_stats.synced_at(found.work),
-                                  last["started_at"] if last else None)
+    return upload_stats.staleness(
+        upload_stats.synced_at(found.work), last["started_at"] if last else None
+    )
 
 
-def batch_page(query: BatchQuery, sort: str, page: int, page_size: int,
-               descending: bool = False) -> dict:
+def batch_page(
+    query: BatchQuery, sort: str, page: int, page_size: int, descending: bool = False
+) -> dict:
     """One page of the batch table: filtered and sorted in memory, its documents read by id."""
+
     def load() -> dict:
         got = _fresh_rows().page(databases().work, query, sort, descending, page, page_size)
         return {"rows": got.rows, "total": got.total, "pages": got.pages, "page": got.page}
+
     return guarded(load)
 
 
@@ -234,11 +254,18 @@ def mask_detail(found: Databases, batch_id: str) -> dict | None:
     detail = mask_check.batch_detail(found, batch_id)
     if detail is None:
         return None
-    return {"state": detail.state, "images": detail.images,
-            "matched": detail.matched, "missing": detail.missing, "extra": detail.extra,
-            "unreadable": detail.unreadable, "note": detail.note, "notes": detail.notes,
-            "other_files": detail.other_files,
-            "changes": mask_check.upload_changes(found, batch_id)}
+    return {
+        "state": detail.state,
+        "images": detail.images,
+        "matched": detail.matched,
+        "missing": detail.missing,
+        "extra": detail.extra,
+        "unreadable": detail.unreadable,
+        "note": detail.note,
+        "notes": detail.notes,
+        "other_files": detail.other_files,
+        "changes": mask_check.upload_changes(found, batch_id),
+    }
 
 
 def open_workloads(names: tuple[str, ...]) -> dict[str, int]:
@@ -271,11 +298,17 @@ def uploader_activity(found: Databases) -> dict[str, dict]:
 
 
 @cached_read(topics=("batches", "sync"))
-def receipts(found: Databases, batch_ids: tuple[str, ...] = (), person: str | None = None,
-             problem: str | None = None, limit: int = 500) -> list[dict]:
+def receipts(
+    found: Databases,
+    batch_ids: tuple[str, ...] = (),
+    person: str | None = None,
+    problem: str | None = None,
+    limit: int = 500,
+) -> list[dict]:
     """Receipts newest first (segcore.receipts), of `batch_ids` when given."""
-    return receipts_store.list_receipts(found.work, list(batch_ids) or None, person=person,
-                                        problem=problem, limit=limit)
+    return receipts_store.list_receipts(
+        found.work, list(batch_ids) or None, person=person, problem=problem, limit=limit
+    )
 
 
 @cached_read(topics=("batches", "sync"))

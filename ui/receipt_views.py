@@ -20,17 +20,25 @@ def receipt_rows(found: list[dict]) -> list[dict]:
     zone = settings().zone
     rows = []
     for r in found:
-        verdict = _("usable") if r.get("usable") else labels.problem(r.get("problem")) or \
-            _("not usable")
-        rows.append({
-            _("Uploaded at"): office_time(r.get("upload_date"), zone, "%Y-%m-%d %H:%M"),
-            _("File"): r.get("filename"), _("Uploaded by"): r.get("uploaded_by"),
-            _("Batches"): ", ".join(r.get("batches") or []), _("Result"): verdict,
-            _("Why"): r.get("reason") or "", _("Masks"): r.get("masks"),
-            _("Matched"): r.get("matched"), _("Missing"): r.get("missing_count"),
-            _("Extra"): r.get("extra_count"),
-            _("Other files"): len(r.get("other_files") or []),
-            _("Size"): human_size(r.get("length"))})
+        verdict = (
+            _("usable") if r.get("usable") else labels.problem(r.get("problem")) or _("not usable")
+        )
+        rows.append(
+            {
+                _("Uploaded at"): office_time(r.get("upload_date"), zone, "%Y-%m-%d %H:%M"),
+                _("File"): r.get("filename"),
+                _("Uploaded by"): r.get("uploaded_by"),
+                _("Batches"): ", ".join(r.get("batches") or []),
+                _("Result"): verdict,
+                _("Why"): r.get("reason") or "",
+                _("Masks"): r.get("masks"),
+                _("Matched"): r.get("matched"),
+                _("Missing"): r.get("missing_count"),
+                _("Extra"): r.get("extra_count"),
+                _("Other files"): len(r.get("other_files") or []),
+                _("Size"): human_size(r.get("length")),
+            }
+        )
     return rows
 
 
@@ -42,36 +50,71 @@ def show_receipts(found: list[dict], empty: str) -> None:
     st.dataframe(receipt_rows(found), hide_index=True)
     worst = next((r for r in found if r.get("missing") or r.get("extra")), None)
     if worst:
-        st.caption(_("{file}: without a mask: {missing}; matching no image: {extra}").format(
-            file=worst.get("filename"), missing=", ".join(worst.get("missing") or []) or "-",
-            extra=", ".join(worst.get("extra") or []) or "-"))
+        st.caption(
+            _("{file}: without a mask: {missing}; matching no image: {extra}").format(
+                file=worst.get("filename"),
+                missing=", ".join(worst.get("missing") or []) or "-",
+                extra=", ".join(worst.get("extra") or []) or "-",
+            )
+        )
 
 
 def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) -> None:
     """Accept or send back the chosen batches (compare-and-set on the statuses shown)."""
     with st.expander(_("Review delivered batches")):
-        chosen = st.multiselect(_("Batches to review"), batch_ids, key="review_ids",
-                                format_func=lambda b: f"{b} ({labels.status(statuses.get(b))})")
-        note = st.text_input(_("Note for the segmentador (required to send back)"),
-                             key="review_note")
+        chosen = st.multiselect(
+            _("Batches to review"),
+            batch_ids,
+            key="review_ids",
+            format_func=lambda b: f"{b} ({labels.status(statuses.get(b))})",
+        )
+        note = st.text_input(
+            _("Note for the segmentador (required to send back)"), key="review_note"
+        )
         accept, back = st.columns(2)
         seen = {b: statuses.get(b) for b in chosen}
-        if accept.button(_("Accept ({count})").format(count=len(chosen)), key="review_accept",
-                         disabled=not chosen, type="primary"):
-            run_write(_("Accepting"), review.review, databases.work, chosen, accept=True,
-                      seen=seen, author=current_actor(), then=_describe)
-        if back.button(_("Send back ({count})").format(count=len(chosen)), key="review_back",
-                       disabled=not chosen):
-            run_write(_("Sending back"), review.review, databases.work, chosen, accept=False,
-                      note=note, seen=seen, author=current_actor(), then=_describe)
+        if accept.button(
+            _("Accept ({count})").format(count=len(chosen)),
+            key="review_accept",
+            disabled=not chosen,
+            type="primary",
+        ):
+            run_write(
+                _("Accepting"),
+                review.review,
+                databases.work,
+                chosen,
+                accept=True,
+                seen=seen,
+                author=current_actor(),
+                then=_describe,
+            )
+        if back.button(
+            _("Send back ({count})").format(count=len(chosen)),
+            key="review_back",
+            disabled=not chosen,
+        ):
+            run_write(
+                _("Sending back"),
+                review.review,
+                databases.work,
+                chosen,
+                accept=False,
+                note=note,
+                seen=seen,
+                author=current_actor(),
+                then=_describe,
+            )
 
 
 def _describe(result: review.ReviewResult) -> str:
     text = _("{count} batches moved.").format(count=format_number(len(result.moved)))
     if result.conflicts:
         text += " " + _("Changed by someone else meanwhile, not moved: {ids}.").format(
-            ids=", ".join(result.conflicts))
+            ids=", ".join(result.conflicts)
+        )
     if result.refused:
         text += " " + _("Not reviewed (no upload, or already done): {ids}.").format(
-            ids=", ".join(result.refused))
+            ids=", ".join(result.refused)
+        )
     return text

@@ -14,17 +14,31 @@ from ui import labels
 from ui.connection import connection, settings
 from ui.i18n import N_, _, babel_locale
 
-HEADERS = {"id": N_("Batch"), "assignee": N_("Assignee"), "status": N_("Status"),
-           "priority": N_("Priority"), "due_date": N_("Due date"), "folder": N_("Folder"),
-           "folder_missing": N_("Folder missing"), "masks": N_("Masks"),
-           "file_count": N_("Files"), "masks_vs_images": N_("Masks vs images"),
-           "mask_state": N_("Mask check"), "latest_upload": N_("Latest upload")}
+HEADERS = {
+    "id": N_("Batch"),
+    "assignee": N_("Assignee"),
+    "status": N_("Status"),
+    "priority": N_("Priority"),
+    "due_date": N_("Due date"),
+    "folder": N_("Folder"),
+    "folder_missing": N_("Folder missing"),
+    "masks": N_("Masks"),
+    "file_count": N_("Files"),
+    "masks_vs_images": N_("Masks vs images"),
+    "mask_state": N_("Mask check"),
+    "latest_upload": N_("Latest upload"),
+}
 # Day-month-year with four digits, which a Spanish spreadsheet reads as a date; ISO otherwise.
 DATE_PATTERNS = {"es": "dd/MM/yyyy", "en": "yyyy-MM-dd"}
-VALUE_LABELS = {"status": labels.status, "priority": labels.priority,
-                "mask_state": labels.mask_state}
-SEPARATORS = {";": N_("Semicolon (;): where the decimal mark is a comma (Spain, most of Europe)"),
-              ",": N_("Comma (,): where the decimal mark is a point (Mexico, the US)")}
+VALUE_LABELS = {
+    "status": labels.status,
+    "priority": labels.priority,
+    "mask_state": labels.mask_state,
+}
+SEPARATORS = {
+    ";": N_("Semicolon (;): where the decimal mark is a comma (Spain, most of Europe)"),
+    ",": N_("Comma (,): where the decimal mark is a point (Mexico, the US)"),
+}
 
 
 def default_separator() -> str:
@@ -42,8 +56,9 @@ def cell(column: str, value: object) -> str:
         return VALUE_LABELS[column](value)
     pattern = DATE_PATTERNS.get(babel_locale().language, "yyyy-MM-dd")
     if isinstance(value, datetime):
-        return dates.format_datetime(value, pattern + " HH:mm", tzinfo=value.tzinfo,
-                                     locale=babel_locale())
+        return dates.format_datetime(
+            value, pattern + " HH:mm", tzinfo=value.tzinfo, locale=babel_locale()
+        )
     if isinstance(value, date):
         return dates.format_date(value, pattern, locale=babel_locale())
     return str(value)  # counts stay plain digits: no grouping mark to misread

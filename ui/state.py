@@ -13,38 +13,68 @@ from segcore.core.actors import Actor
 from segcore.core.errors import SegcoreError
 from ui.connection import settings
 
-ACTOR = "actor"                        # the logged-in user (an Actor), None with login off
-LOGIN_AT = "login_at"                  # when the session's login happened (UTC)
-SESSION_TOKEN = "session_token"        # this login's token (its hash is in app_sessions)
-NEW_COOKIE = "session_cookie"          # (token, expiry) the browser should keep, after a login
-TRIED_TOKEN = "session_cookie_tried"   # the cookie's token, once tried: never looked up twice
-FLASH = "flash_messages"               # messages that survive one st.rerun()
-BATCH_SNAPSHOT = "batch_snapshot"      # the page of batches the editor shows
+ACTOR = "actor"  # the logged-in user (an Actor), None with login off
+LOGIN_AT = "login_at"  # when the session's login happened (UTC)
+SESSION_TOKEN = "session_token"  # this login's token (its hash is in app_sessions)
+NEW_COOKIE = "session_cookie"  # (token, expiry) the browser should keep, after a login
+TRIED_TOKEN = "session_cookie_tried"  # the cookie's token, once tried: never looked up twice
+FLASH = "flash_messages"  # messages that survive one st.rerun()
+BATCH_SNAPSHOT = "batch_snapshot"  # the page of batches the editor shows
 EDITOR_VERSION = "batch_editor_version"
 SAVE_CONFLICTS = "batch_save_conflicts"
 PENDING_EDITS = "batch_pending_edits"  # unsaved table edits, {batch id: {column: (old, new)}}
-BALANCE_CONFIRM = "balance_confirm"    # the "spread evenly" question is open
-REMOVE_TARGET = "team_remove_target"   # whose removal the confirmation dialog asks about
-DEMO_CONFIRM = "demo_confirm"          # the "load demo data" dialog is open
+BALANCE_CONFIRM = "balance_confirm"  # the "spread evenly" question is open
+REMOVE_TARGET = "team_remove_target"  # whose removal the confirmation dialog asks about
+DEMO_CONFIRM = "demo_confirm"  # the "load demo data" dialog is open
 SYNC_LAST_REPORT = "sync_last_report"
 IMPORT_RESULT = "import_result"
 MASK_LAST_REPORT = "mask_last_report"  # the last "Check masks" report, as plain data
-IMPORT_PREVIEW = "import_preview"      # what an import would do, shown before it writes
-OUTAGE_SHOWN = "outage_shown"          # the outage message already shown on this run
-LANGUAGE_OF = "language_of"            # whose remembered language the session has loaded
-LIVE_SEEN = "live_seen"                # {page: the data version it last showed}
-LANGUAGE_CHOICE = "language_choice"    # the sidebar's language selector
+IMPORT_PREVIEW = "import_preview"  # what an import would do, shown before it writes
+OUTAGE_SHOWN = "outage_shown"  # the outage message already shown on this run
+LANGUAGE_OF = "language_of"  # whose remembered language the session has loaded
+LIVE_SEEN = "live_seen"  # {page: the data version it last showed}
+LANGUAGE_CHOICE = "language_choice"  # the sidebar's language selector
 # Choices whose options are labelled in the session's language (filters, sort, order, ...):
 # sent again to the browser when the language changes (`ui.widgets.relabel_choices`).
-LABELLED_CHOICES = ("dash_who", "dash_status", "bf_who", "bf_status", "bf_masks", "bf_folder",
-                    "bf_check", "bf_sort", "bf_order", "bf_late", "bulk_status",
-                    "bulk_priority", "bulk_scope", "bulk_due", "remove_choice", "move_to")
+LABELLED_CHOICES = (
+    "dash_who",
+    "dash_status",
+    "bf_who",
+    "bf_status",
+    "bf_masks",
+    "bf_folder",
+    "bf_check",
+    "bf_sort",
+    "bf_order",
+    "bf_late",
+    "bulk_status",
+    "bulk_priority",
+    "bulk_scope",
+    "bulk_due",
+    "remove_choice",
+    "move_to",
+)
 
-_DEFAULTS = {ACTOR: None, LOGIN_AT: None, SESSION_TOKEN: None, NEW_COOKIE: None,
-             TRIED_TOKEN: None, FLASH: [], BATCH_SNAPSHOT: None, EDITOR_VERSION: 0,
-             SAVE_CONFLICTS: [], BALANCE_CONFIRM: False, REMOVE_TARGET: None,
-             DEMO_CONFIRM: False, SYNC_LAST_REPORT: None, IMPORT_RESULT: None,
-             MASK_LAST_REPORT: None, PENDING_EDITS: {}, IMPORT_PREVIEW: None, LIVE_SEEN: {}}
+_DEFAULTS = {
+    ACTOR: None,
+    LOGIN_AT: None,
+    SESSION_TOKEN: None,
+    NEW_COOKIE: None,
+    TRIED_TOKEN: None,
+    FLASH: [],
+    BATCH_SNAPSHOT: None,
+    EDITOR_VERSION: 0,
+    SAVE_CONFLICTS: [],
+    BALANCE_CONFIRM: False,
+    REMOVE_TARGET: None,
+    DEMO_CONFIRM: False,
+    SYNC_LAST_REPORT: None,
+    IMPORT_RESULT: None,
+    MASK_LAST_REPORT: None,
+    PENDING_EDITS: {},
+    IMPORT_PREVIEW: None,
+    LIVE_SEEN: {},
+}
 
 
 # Open questions (dialogs and inline confirmations) and the page that asks each: any other

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore.sync import sync
 from segcore.core.connection import Databases
-from segcore.views.labels import FIELD_LABELS, human_size, run_kind
+from segcore.core.timefmt import office_time
+from segcore.sync import sync
 from segcore.sync.schedule import SyncScheduler
 from segcore.sync.sync_runs import full_reason_of
-from segcore.core.timefmt import office_time
+from segcore.views.labels import FIELD_LABELS, human_size, run_kind
 from ui.actions import run_write
 from ui.connection import settings
 from ui.i18n import N_, _, format_number, word
@@ -21,35 +21,63 @@ from ui.state import SYNC_LAST_REPORT, current_actor
 def _synced(report) -> str:
     st.session_state[SYNC_LAST_REPORT] = report.as_dict(details=True)
     return _("Sync finished in {seconds} s: {updated} batches updated, {files} files.").format(
-        seconds=format_number(report.duration_s, 1), updated=report.batches_updated,
-        files=format_number(report.total_files))
+        seconds=format_number(report.duration_s, 1),
+        updated=report.batches_updated,
+        files=format_number(report.total_files),
+    )
 
 
 def sync_now(databases: Databases, full: bool) -> None:
     """Run a sync with a progress bar; a failure (or a sync already running) replaces the bar."""
     slot = st.empty()
     bar = slot.progress(0.0, text=_("Starting the sync…"))
-    run_write(_("Syncing"), sync.run_sync, databases, full=full, mode="manual",
-              author=current_actor(), then=_synced, slot=slot,
-              progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=word(m)))
+    run_write(
+        _("Syncing"),
+        sync.run_sync,
+        databases,
+        full=full,
+        mode="manual",
+        author=current_actor(),
+        then=_synced,
+        slot=slot,
+        progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=word(m)),
+    )
 
 
 def schedule_controls(auto: SyncScheduler) -> None:
     """The interval of the automatic sync while the app runs, and how its last run went."""
     zone = settings().zone
-    minutes = st.number_input(_("Automatic sync every N minutes while the app runs "
-                                "(0 = off)"), 0, 1440, int(auto.minutes), key="auto_minutes")
+    minutes = st.number_input(
+        _("Automatic sync every N minutes while the app runs (0 = off)"),
+        0,
+        1440,
+        int(auto.minutes),
+        key="auto_minutes",
+    )
     if st.button(_("Apply"), key="auto_apply"):
-        run_write(_("Applying"), auto.set_minutes, minutes, current_actor(),
-                  then=_("Automatic sync every {minutes} minutes.").format(minutes=minutes)
-                  if minutes else _("Automatic sync is off."))
+        run_write(
+            _("Applying"),
+            auto.set_minutes,
+            minutes,
+            current_actor(),
+            then=_("Automatic sync every {minutes} minutes.").format(minutes=minutes)
+            if minutes
+            else _("Automatic sync is off."),
+        )
     # The scheduler keeps the server's local time: astimezone() reads it as such.
-    st.caption(_("Next automatic run: {when}").format(
-        when=f"{auto.next_run.astimezone(zone):%Y-%m-%d %H:%M}")
-        if auto.next_run else _("Automatic sync is off."))
+    st.caption(
+        _("Next automatic run: {when}").format(
+            when=f"{auto.next_run.astimezone(zone):%Y-%m-%d %H:%M}"
+        )
+        if auto.next_run
+        else _("Automatic sync is off.")
+    )
     if auto.last_outcome:
-        st.caption(_("Last automatic run at {time}: {outcome}").format(
-            time=f"{auto.last_at.astimezone(zone):%H:%M}", outcome=word(auto.last_outcome)))
+        st.caption(
+            _("Last automatic run at {time}: {outcome}").format(
+                time=f"{auto.last_at.astimezone(zone):%H:%M}", outcome=word(auto.last_outcome)
+            )
+        )
 
 
 def upload_rows(uploads: list[dict], with_assignee: bool = False) -> list[dict]:
@@ -61,11 +89,13 @@ def upload_rows(uploads: list[dict], with_assignee: bool = False) -> list[dict]:
         size = upload.get("size_bytes")
         if size is None and upload.get("size_mb") is not None:  # runs recorded before sizes
             size = round(upload["size_mb"] * 1048576)
-        row = {label("filename"): upload.get("filename"),
-               label("uploaded_by"): upload.get("uploaded_by") or "",
-               label("upload_date"): office_time(upload.get("upload_date"), zone),
-               label("size"): human_size(size),
-               label("batches"): ", ".join(upload.get("batches") or [])}
+        row = {
+            label("filename"): upload.get("filename"),
+            label("uploaded_by"): upload.get("uploaded_by") or "",
+            label("upload_date"): office_time(upload.get("upload_date"), zone),
+            label("size"): human_size(size),
+            label("batches"): ", ".join(upload.get("batches") or []),
+        }
         if with_assignee:
             row[label("assignee")] = upload.get("assignee") or ""
         if upload.get("problem"):
@@ -75,11 +105,30 @@ def upload_rows(uploads: list[dict], with_assignee: bool = False) -> list[dict]:
 
 
 TRIGGERS = {"manual": N_("Manual"), "scheduled": N_("Scheduled"), "cron": N_("Cron")}
-RUN_STATUS = {"ok": N_("OK"), "failed": N_("Failed"), "running": N_("Running"),
-              "interrupted": N_("Interrupted")}
-RUN_COLUMNS = ("started_at", "kind", "mode", "status", "duration_s", "total_files",
-               "new_files", "removed_files", "batches_updated", "status_moves", "orphans",
-               "unmatched", "mismatches", "unusable", "author", "error")
+RUN_STATUS = {
+    "ok": N_("OK"),
+    "failed": N_("Failed"),
+    "running": N_("Running"),
+    "interrupted": N_("Interrupted"),
+}
+RUN_COLUMNS = (
+    "started_at",
+    "kind",
+    "mode",
+    "status",
+    "duration_s",
+    "total_files",
+    "new_files",
+    "removed_files",
+    "batches_updated",
+    "status_moves",
+    "orphans",
+    "unmatched",
+    "mismatches",
+    "unusable",
+    "author",
+    "error",
+)
 
 
 def run_rows(runs: list[dict]) -> list[dict]:
@@ -87,9 +136,13 @@ def run_rows(runs: list[dict]) -> list[dict]:
     zone = settings().zone
     rows = []
     for run in runs:
-        values = {**run, "kind": kind(run), "mode": _word(TRIGGERS, run.get("mode")),
-                  "status": _word(RUN_STATUS, run.get("status")),
-                  "started_at": office_time(run.get("started_at"), zone, "%Y-%m-%d %H:%M:%S")}
+        values = {
+            **run,
+            "kind": kind(run),
+            "mode": _word(TRIGGERS, run.get("mode")),
+            "status": _word(RUN_STATUS, run.get("status")),
+            "started_at": office_time(run.get("started_at"), zone, "%Y-%m-%d %H:%M:%S"),
+        }
         rows.append({label(c): values.get(c) for c in RUN_COLUMNS})
     return rows
 
@@ -106,7 +159,7 @@ def label(field: str) -> str:
 
 
 def kind(run: dict) -> str:
-    """"Full (why)" or "Incremental" in the session's language."""
+    """ "Full (why)" or "Incremental" in the session's language."""
     english = run_kind(run)
     if not english:
         return ""

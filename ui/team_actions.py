@@ -10,11 +10,11 @@ from datetime import date, datetime
 
 import streamlit as st
 
-from segcore.work import handover, review
-from segcore.work.batches import ChangeResult
 from segcore.core.connection import Databases
 from segcore.core.naming import person_key
 from segcore.core.timefmt import office_time
+from segcore.work import handover, review
+from segcore.work.batches import ChangeResult
 from ui import reads
 from ui.actions import flash, run_write
 from ui.attention import pace_columns
@@ -34,13 +34,22 @@ def _when(value: object) -> str:
     return value.isoformat() if isinstance(value, date) else ""
 
 
-TEAM_COLUMNS = (N_("Name"), N_("Role"), N_("Email"), N_("Assigned"), N_("With masks"),
-                N_("Without masks"), N_("Last upload on their batches"),
-                N_("Last upload by them"), N_("Files uploaded by them"))
+TEAM_COLUMNS = (
+    N_("Name"),
+    N_("Role"),
+    N_("Email"),
+    N_("Assigned"),
+    N_("With masks"),
+    N_("Without masks"),
+    N_("Last upload on their batches"),
+    N_("Last upload by them"),
+    N_("Files uploaded by them"),
+)
 
 
-def team_table(members: list[dict], load: dict[str, dict], paces: dict | None = None,
-               found=None) -> list[dict]:
+def team_table(
+    members: list[dict], load: dict[str, dict], paces: dict | None = None, found=None
+) -> list[dict]:
     """One row per member: their workload, both "last upload" figures labelled apart, and
     their pace (from `paces`, by name; `found` the alerts they come from, which say what sync
     they rest on), headed in the session's language.
@@ -53,15 +62,28 @@ def team_table(members: list[dict], load: dict[str, dict], paces: dict | None = 
     for member in members:
         mine = load[member["name"]]
         theirs = activity.get(person_key(member["name"])) or {}
-        values = (member["name"], member["role"] or "", member["email"] or "", mine["assigned"],
-                  mine["with_masks"], mine["without_masks"], _when(mine["last_upload"]),
-                  _when(theirs.get("latest")), theirs.get("files", 0))
+        values = (
+            member["name"],
+            member["role"] or "",
+            member["email"] or "",
+            mine["assigned"],
+            mine["with_masks"],
+            mine["without_masks"],
+            _when(mine["last_upload"]),
+            _when(theirs.get("latest")),
+            theirs.get("files", 0),
+        )
         columns = {_(header): value for header, value in zip(TEAM_COLUMNS, values)}
         name = columns.pop(_(TEAM_COLUMNS[0]))
         # Who and how they are doing first: pace, last delivery, projected finish and the
         # stall marker stay in view at 1280 px; contact details and upload times follow.
-        rows.append({_(TEAM_COLUMNS[0]): name,
-                     **pace_columns((paces or {}).get(member["name"]), found), **columns})
+        rows.append(
+            {
+                _(TEAM_COLUMNS[0]): name,
+                **pace_columns((paces or {}).get(member["name"]), found),
+                **columns,
+            }
+        )
     return rows
 
 
@@ -94,89 +116,141 @@ def removal_target(chosen: str, names: list[str], asked: bool) -> str | None:
     return target
 
 
-def confirm_removal(databases: Databases, name: str, others: list[str],
-                    with_masks: int) -> None:
+def confirm_removal(databases: Databases, name: str, others: list[str], with_masks: int) -> None:
     """Open the removal dialog, its title in the session's language."""
     st.dialog(_("Remove from the team?"), on_dismiss=lambda: forget(REMOVE_TARGET))(
-        _removal_question)(databases, name, others, with_masks)
+        _removal_question
+    )(databases, name, others, with_masks)
 
 
-def _removal_question(databases: Databases, name: str, others: list[str],
-                      with_masks: int) -> None:
+def _removal_question(databases: Databases, name: str, others: list[str], with_masks: int) -> None:
     """Ask what to do with the person's open batches, then remove them (or cancel)."""
     open_count = reads.open_workloads((name,)).get(name, 0)
     choice, target = "unassign", None
     if open_count:
-        st.write(_("**{name}** holds **{count}** open batches (assigned, without "
-                   "masks).").format(name=name, count=open_count))
+        st.write(
+            _("**{name}** holds **{count}** open batches (assigned, without masks).").format(
+                name=name, count=open_count
+            )
+        )
         options = ["unassign", "reassign"] if others else ["unassign"]
-        choice = st.radio(_("What should happen to them?"), options, key="remove_choice",
-                          format_func=lambda c: _(HANDOVER[c]))
+        choice = st.radio(
+            _("What should happen to them?"),
+            options,
+            key="remove_choice",
+            format_func=lambda c: _(HANDOVER[c]),
+        )
         if choice == "reassign":
             target = st.selectbox(_("Reassign to"), others, key="remove_target")
     else:
         st.write(_("**{name}** holds no open batches.").format(name=name))
     if with_masks:
-        st.write(_("**{count}** of {name}'s batches already have masks: they stay assigned to "
-                   "{name}, so the record shows who segmented them.").format(
-            count=with_masks, name=name))
+        st.write(
+            _(
+                "**{count}** of {name}'s batches already have masks: they stay assigned to "
+                "{name}, so the record shows who segmented them."
+            ).format(count=with_masks, name=name)
+        )
     slot = st.empty()
     yes, no = st.columns(2)
     if yes.button(_("Remove {name}").format(name=name), type="primary", key="remove_yes"):
+
         def removed(moved: int) -> str:
             forget(REMOVE_TARGET)
             if target:
-                return _("{name} was removed from the team and {count} open batches went to "
-                         "{target}.").format(name=name, count=moved, target=target)
+                return _(
+                    "{name} was removed from the team and {count} open batches went to {target}."
+                ).format(name=name, count=moved, target=target)
             if moved:
-                return _("{name} was removed from the team and {count} open batches are "
-                         "unassigned.").format(name=name, count=moved)
+                return _(
+                    "{name} was removed from the team and {count} open batches are unassigned."
+                ).format(name=name, count=moved)
             return _("{name} was removed from the team.").format(name=name)
-        run_write(_("Removing"), handover.remove_member, databases.work, name,
-                  unassign=bool(open_count) and choice == "unassign", reassign_to=target,
-                  author=current_actor(), then=removed, slot=slot)
+
+        run_write(
+            _("Removing"),
+            handover.remove_member,
+            databases.work,
+            name,
+            unassign=bool(open_count) and choice == "unassign",
+            reassign_to=target,
+            author=current_actor(),
+            then=removed,
+            slot=slot,
+        )
     if no.button(_("Cancel"), key="remove_no"):
         forget(REMOVE_TARGET)
         st.rerun()
 
 
-def former_holders(databases: Databases, people: list[dict], names: list[str],
-                   writable: bool) -> None:
+def former_holders(
+    databases: Databases, people: list[dict], names: list[str], writable: bool
+) -> None:
     """People not on the team who still hold batches, and (for a coordinator) a way to move
     their open batches to a member or leave them unassigned."""
     if not people:
         return
     st.subheader(_("Not on the team, still holding batches"))
-    st.dataframe([{_("Name"): p["segmentador"], _("Assigned"): p["assigned"],
-                   _("With masks"): p["with_masks"],
-                   _("Open (no usable masks yet)"): p["open"]}
-                  for p in people], hide_index=True)
+    st.dataframe(
+        [
+            {
+                _("Name"): p["segmentador"],
+                _("Assigned"): p["assigned"],
+                _("With masks"): p["with_masks"],
+                _("Open (no usable masks yet)"): p["open"],
+            }
+            for p in people
+        ],
+        hide_index=True,
+    )
     movable = [p["segmentador"] for p in people if p["open"]]
     if not writable or not movable:
         return
     with st.container(border=True):
         who, to = st.columns(2)
         former = who.selectbox(_("Move the open batches of"), movable, key="move_from")
-        target = to.selectbox(_("To"), [None, *names], key="move_to",
-                              format_func=lambda n: _("(leave unassigned)") if n is None else n)
+        target = to.selectbox(
+            _("To"),
+            [None, *names],
+            key="move_to",
+            format_func=lambda n: _("(leave unassigned)") if n is None else n,
+        )
         slot = st.empty()
         if st.button(_("Move {name}'s open batches").format(name=former), key="move_former"):
+
             def moved(result: ChangeResult) -> str:
                 if result.conflicts:
-                    flash("warning", ngettext(
-                        "{count} batch changed meanwhile and was left as it is.",
-                        "{count} batches changed meanwhile and were left as they are.",
-                        len(result.conflicts)).format(count=len(result.conflicts)))
+                    flash(
+                        "warning",
+                        ngettext(
+                            "{count} batch changed meanwhile and was left as it is.",
+                            "{count} batches changed meanwhile and were left as they are.",
+                            len(result.conflicts),
+                        ).format(count=len(result.conflicts)),
+                    )
                 count = len(result.updated)
                 if target:
-                    return ngettext("{count} open batch of {name} moved to {target}.",
-                                    "{count} open batches of {name} moved to {target}.",
-                                    count).format(count=count, name=former, target=target)
-                return ngettext("{count} open batch of {name} moved to nobody (unassigned).",
-                                "{count} open batches of {name} moved to nobody (unassigned).",
-                                count).format(count=count, name=former)
-            run_write(_("Moving"), handover.move_open_batches, databases.work, former, target,
-                      author=current_actor(), then=moved, slot=slot)
+                    return ngettext(
+                        "{count} open batch of {name} moved to {target}.",
+                        "{count} open batches of {name} moved to {target}.",
+                        count,
+                    ).format(count=count, name=former, target=target)
+                return ngettext(
+                    "{count} open batch of {name} moved to nobody (unassigned).",
+                    "{count} open batches of {name} moved to nobody (unassigned).",
+                    count,
+                ).format(count=count, name=former)
+
+            run_write(
+                _("Moving"),
+                handover.move_open_batches,
+                databases.work,
+                former,
+                target,
+                author=current_actor(),
+                then=moved,
+                slot=slot,
+            )
 
 
 def rework_table(rows: list[dict]) -> list[dict]:
@@ -184,11 +258,18 @@ def rework_table(rows: list[dict]) -> list[dict]:
     table = []
     for person in review.person_rework(rows).values():
         hours = person["median_hours_to_accept"]
-        table.append({
-            _("Segmentador"): person["name"], _("Delivered, usable"): person["delivered"],
-            _("Sent back"): person["sent_back"], _("Accepted"): person["accepted"],
-            _("Acceptance rate"): "" if person["acceptance"] is None
-            else format_percent(person["acceptance"], 0),
-            _("Median time to fix"): "" if hours is None
-            else _("{days} days").format(days=format_number(hours / 24, 1))})
+        table.append(
+            {
+                _("Segmentador"): person["name"],
+                _("Delivered, usable"): person["delivered"],
+                _("Sent back"): person["sent_back"],
+                _("Accepted"): person["accepted"],
+                _("Acceptance rate"): ""
+                if person["acceptance"] is None
+                else format_percent(person["acceptance"], 0),
+                _("Median time to fix"): ""
+                if hours is None
+                else _("{days} days").format(days=format_number(hours / 24, 1)),
+            }
+        )
     return table

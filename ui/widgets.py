@@ -14,11 +14,18 @@ from segcore.core.connection import Databases
 from segcore.core.errors import SegcoreError
 from segcore.team import auth
 from ui import i18n, reads
-from ui.i18n import _
 from ui.actions import describe_error, guarded, show_flash
 from ui.connection import databases, prepare_warnings
-from ui.state import (ACTOR, LABELLED_CHOICES, LANGUAGE_CHOICE, LANGUAGE_OF, OUTAGE_SHOWN,
-                      forget_other_pages_dialogs, init_state)
+from ui.i18n import _
+from ui.state import (
+    ACTOR,
+    LABELLED_CHOICES,
+    LANGUAGE_CHOICE,
+    LANGUAGE_OF,
+    OUTAGE_SHOWN,
+    forget_other_pages_dialogs,
+    init_state,
+)
 
 STATUS_REFRESH = "20s"
 
@@ -48,11 +55,20 @@ def language_selector() -> None:
         st.session_state[i18n.STATE_KEY] = st.session_state[LANGUAGE_CHOICE]
         relabel_choices()
         if st.session_state.get(ACTOR) is not None:
-            guarded(auth.set_language, databases().work, st.session_state[ACTOR].name,
-                    st.session_state[i18n.STATE_KEY])
+            guarded(
+                auth.set_language,
+                databases().work,
+                st.session_state[ACTOR].name,
+                st.session_state[i18n.STATE_KEY],
+            )
 
-    st.selectbox(":material/translate: " + i18n._("Language"), list(i18n.LANGUAGES),
-                 format_func=i18n.LANGUAGES.get, key=LANGUAGE_CHOICE, on_change=chosen)
+    st.selectbox(
+        ":material/translate: " + i18n._("Language"),
+        list(i18n.LANGUAGES),
+        format_func=i18n.LANGUAGES.get,
+        key=LANGUAGE_CHOICE,
+        on_change=chosen,
+    )
 
 
 def relabel_choices() -> None:
@@ -97,11 +113,17 @@ def connection_status() -> None:
     for row in rows:
         where = _("embedded") if row["embedded"] else _("remote")
         if row["reachable"]:
-            st.markdown(" · ".join([f":green[●] **{row['database']}**", where, _(
-                "{ms} ms").format(ms=i18n.format_number(row["rtt_ms"], 1))]))
+            st.markdown(
+                " · ".join(
+                    [
+                        f":green[●] **{row['database']}**",
+                        where,
+                        _("{ms} ms").format(ms=i18n.format_number(row["rtt_ms"], 1)),
+                    ]
+                )
+            )
         else:
-            st.markdown(" · ".join([f":red[●] **{row['database']}**", where,
-                                    _("unreachable")]))
+            st.markdown(" · ".join([f":red[●] **{row['database']}**", where, _("unreachable")]))
             st.caption(row["error"])
     st.caption(f"`{_host(rows[0]['uri'])}`")
 
@@ -115,12 +137,22 @@ def upload_models_notice() -> None:
     """Say so when the uploads' read models (kept by the sync) lag behind the last sync."""
     state, _problem = reads.upload_models_state.or_problem()
     if state == "behind":
-        st.info(_("These upload figures are older than the last sync (it ran with an earlier "
-                  "version of the app, or could not save them); the next sync brings them up "
-                  "to date."), icon=":material/history:")
+        st.info(
+            _(
+                "These upload figures are older than the last sync (it ran with an earlier "
+                "version of the app, or could not save them); the next sync brings them up "
+                "to date."
+            ),
+            icon=":material/history:",
+        )
     elif state == "missing":
-        st.info(_("Upload figures are built by the sync and none has saved them yet: run a "
-                  "sync from the Sync page."), icon=":material/history:")
+        st.info(
+            _(
+                "Upload figures are built by the sync and none has saved them yet: run a "
+                "sync from the Sync page."
+            ),
+            icon=":material/history:",
+        )
 
 
 def restore_banner() -> None:
@@ -134,6 +166,10 @@ def demo_banner() -> None:
     """A visible banner while the data shown is the demo's, not the team's."""
     state, _problem = reads.demo_state.or_problem()  # the page itself reports an outage
     if state and state["is_demo"]:
-        st.warning(_("**Demo data.** Everything shown here is made up; load your own batch "
-                     "list from the Settings page once you point the app at real data."),
-                   icon=":material/science:")
+        st.warning(
+            _(
+                "**Demo data.** Everything shown here is made up; load your own batch "
+                "list from the Settings page once you point the app at real data."
+            ),
+            icon=":material/science:",
+        )

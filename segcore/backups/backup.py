@@ -42,8 +42,16 @@ VERSION = 2
 READABLE = (1, 2)  # version 1: no indexes nor file name in the header
 # Not backed up: leases describe processes running now, and a restore's own bookkeeping.
 _SKIPPED = (LOCKS, RESTORE_STATE)
-_INDEX_OPTIONS = ("unique", "sparse", "expireAfterSeconds", "partialFilterExpression",
-                  "collation", "weights", "default_language", "language_override")
+_INDEX_OPTIONS = (
+    "unique",
+    "sparse",
+    "expireAfterSeconds",
+    "partialFilterExpression",
+    "collation",
+    "weights",
+    "default_language",
+    "language_override",
+)
 _PARSE_ERRORS = (ValueError, TypeError, KeyError, OverflowError, RecursionError, BSONError)
 
 
@@ -56,8 +64,8 @@ class BackupSummary:
     created_at: str
     counts: dict[str, int] = field(default_factory=dict)
     sha256: str = ""
-    file: str | None = None      # the name it was written under (None: a download)
-    rotate: bool = False         # a dated backup in a folder, which `--keep` may delete
+    file: str | None = None  # the name it was written under (None: a download)
+    rotate: bool = False  # a dated backup in a folder, which `--keep` may delete
     indexes: dict[str, list] | None = None  # None in a version 1 file
 
     @property
@@ -77,9 +85,11 @@ def parse_time(text: str) -> datetime:
 
 def backed_up_collections(db: Database) -> list[str]:
     """The collections a backup holds and a restore replaces."""
-    return sorted(n for n in db.list_collection_names()
-                  if not n.startswith(("system.", RESTORE_STAGING, RESTORE_PREVIOUS))
-                  and n not in _SKIPPED)
+    return sorted(
+        n
+        for n in db.list_collection_names()
+        if not n.startswith(("system.", RESTORE_STAGING, RESTORE_PREVIOUS)) and n not in _SKIPPED
+    )
 
 
 def index_specs(collection) -> list[dict]:
@@ -91,13 +101,15 @@ def index_specs(collection) -> list[dict]:
             if any(k == "_fts" for k, _v in key):  # a text index lists its fields as weights
                 fields = [[f, "text"] for f in info.get("weights", {})]
                 key = [[k, v] for k, v in key if k not in ("_fts", "_ftsx")] + fields
-            specs.append({"name": name, "key": key,
-                          **{o: info[o] for o in _INDEX_OPTIONS if o in info}})
+            specs.append(
+                {"name": name, "key": key, **{o: info[o] for o in _INDEX_OPTIONS if o in info}}
+            )
     return specs
 
 
-def write_backup(db: Database, stream: BinaryIO, file: str | None = None,
-                 rotate: bool = False) -> BackupSummary:
+def write_backup(
+    db: Database, stream: BinaryIO, file: str | None = None, rotate: bool = False
+) -> BackupSummary:
     """Write every collection of `db` to the binary `stream` (gzip, JSON Lines, manifest last).
 
     `file` is the name the backup is written under, `rotate` whether `--keep` may delete it.
@@ -105,17 +117,34 @@ def write_backup(db: Database, stream: BinaryIO, file: str | None = None,
     digest = hashlib.sha256()
     created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
     names = backed_up_collections(db)
-    summary = BackupSummary(None, db.name, created, file=file, rotate=rotate,
-                            indexes={n: index_specs(db[n]) for n in names})
+    summary = BackupSummary(
+        None,
+        db.name,
+        created,
+        file=file,
+        rotate=rotate,
+        indexes={n: index_specs(db[n]) for n in names},
+    )
     with gzip.GzipFile(fileobj=stream, mode="wb", compresslevel=6, mtime=0) as out:
+
         def line(value: str) -> None:
             data = (value + "\n").encode("utf-8")
             digest.update(data)
             out.write(data)
 
-        line(backup_codec.dumps({"format": FORMAT, "version": VERSION, "database": db.name,
-                                 "created_at": created, "file": file, "rotate": rotate,
-                                 "indexes": summary.indexes}))
+        line(
+            backup_codec.dumps(
+                {
+                    "format": FORMAT,
+                    "version": VERSION,
+                    "database": db.name,
+                    "created_at": created,
+                    "file": file,
+                    "rotate": rotate,
+                    "indexes": summary.indexes,
+                }
+            )
+        )
         for name in names:
             summary.counts[name] = 0
             source = db[name].with_options(codec_options=backup_codec.READ_OPTIONS)
@@ -123,8 +152,12 @@ def write_backup(db: Database, stream: BinaryIO, file: str | None = None,
                 line(backup_codec.dumps({"c": name, "d": doc}))
                 summary.counts[name] += 1
         summary.sha256 = digest.hexdigest()
-        out.write((json.dumps({"manifest": {"counts": summary.counts, "sha256":
-                                            summary.sha256}}) + "\n").encode("utf-8"))
+        out.write(
+            (
+                json.dumps({"manifest": {"counts": summary.counts, "sha256": summary.sha256}})
+                + "\n"
+            ).encode("utf-8")
+        )
     return summary
 
 
@@ -148,11 +181,15 @@ def _folder(out: Path) -> None:
         out.chmod(0o700)  # mkdir's mode is narrowed by the umask, never widened: say it exactly
     except FileExistsError:
         if not out.is_dir():
-            raise BackupFileError(N_("{path}: exists and is not a folder; nothing was written"),
-                                  path=out) from None
+            raise BackupFileError(
+                N_("{path}: exists and is not a folder; nothing was written"), path=out
+            ) from None
     except OSError as exc:
-        raise BackupFileError(N_("{path}: the folder cannot be created ({reason})"), path=out,
-                              reason=exc.strerror or exc) from None
+        raise BackupFileError(
+            N_("{path}: the folder cannot be created ({reason})"),
+            path=out,
+            reason=exc.strerror or exc,
+        ) from None
 
 
 def _free_name(out: Path, database: str) -> Path:
@@ -171,12 +208,14 @@ def _check_replaceable(path: Path, database: str) -> None:
         return
     header = read_header_quietly(path)
     if header is None or header.database != database:
-        raise BackupFileError(N_("{path}: already exists and is not a backup of {database}; "
-                                 "nothing was written"), path=path, database=database)
+        raise BackupFileError(
+            N_("{path}: already exists and is not a backup of {database}; nothing was written"),
+            path=path,
+            database=database,
+        )
 
 
-def backup_to_file(db: Database, out: Path | None = None,
-                   folder: bool = False) -> BackupSummary:
+def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) -> BackupSummary:
     """Write a backup to `out`: a file, or a folder (given as one, or `folder`) for a dated name.
 
     A missing folder is created 0700; the file is written 0600 under a temporary name and
@@ -193,8 +232,9 @@ def backup_to_file(db: Database, out: Path | None = None,
         _check_replaceable(path, db.name)
     partial = None
     try:
-        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                           suffix=".partial")
+        handle, partial = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".partial"
+        )
         os.fchmod(handle, 0o600)
         with open(handle, "wb") as stream:
             summary = write_backup(db, stream, file=path.name, rotate=rotate)
@@ -204,11 +244,18 @@ def backup_to_file(db: Database, out: Path | None = None,
         partial = None
         _sync_folder(path.parent)
     except OSError as exc:
-        raise BackupFileError(N_("{path}: cannot be written ({reason})"), path=path,
-                              reason=exc.strerror or exc) from None
+        raise BackupFileError(
+            N_("{path}: cannot be written ({reason})"), path=path, reason=exc.strerror or exc
+        ) from None
     except BSONError as exc:
-        raise BackupFileError(N_("{path}: a document cannot be read from the database ({reason});"
-                                 " nothing was written"), path=path, reason=exc) from None
+        raise BackupFileError(
+            N_(
+                "{path}: a document cannot be read from the database ({reason});"
+                " nothing was written"
+            ),
+            path=path,
+            reason=exc,
+        ) from None
     finally:
         if partial is not None and os.path.lexists(partial):  # stopped half-way
             os.unlink(partial)
@@ -230,36 +277,51 @@ def _records(path: Path) -> Iterator[tuple[int, bytes]]:
     try:
         mode = os.stat(path).st_mode
         if not stat.S_ISREG(mode):
-            raise BackupFileError(N_("{path}: not a regular file (a folder, a pipe or a device); "
-                                     "not a backup"), path=path)
+            raise BackupFileError(
+                N_("{path}: not a regular file (a folder, a pipe or a device); not a backup"),
+                path=path,
+            )
         with gzip.open(path, "rb") as handle:
             yield from enumerate(handle, start=1)
     except FileNotFoundError:
         raise BackupFileError(N_("{path}: no such file"), path=path) from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise BackupFileError(N_("{path}: damaged or truncated ({reason}); nothing was "
-                                 "restored"), path=path, reason=exc) from None
+        raise BackupFileError(
+            N_("{path}: damaged or truncated ({reason}); nothing was restored"),
+            path=path,
+            reason=exc,
+        ) from None
     except OSError as exc:
-        raise BackupFileError(N_("{path}: cannot be read ({reason})"), path=path,
-                              reason=exc.strerror or exc) from None
+        raise BackupFileError(
+            N_("{path}: cannot be read ({reason})"), path=path, reason=exc.strerror or exc
+        ) from None
 
 
 def parse_document(path: Path, number: int, raw: bytes) -> tuple[str, dict]:
     """(collection, document) of one line; BackupFileError when it is not a storable one."""
     try:
         record = backup_codec.loads(raw.decode("utf-8"))
-        name, doc = (record.get("c"), record.get("d")) if isinstance(record, dict) else (None,
-                                                                                         None)
+        name, doc = (record.get("c"), record.get("d")) if isinstance(record, dict) else (None, None)
         if isinstance(doc, dict):
             bson.encode(doc)  # storable as it is: keys, sizes, integer ranges
     except _PARSE_ERRORS as exc:
-        raise BackupFileError(N_("{path}: line {line} is not a valid document ({reason})"),
-                              path=path, line=number, reason=exc) from None
-    if not isinstance(name, str) or not name or name.startswith(
-            ("system.", RESTORE_STAGING, RESTORE_PREVIOUS)) or "$" in name \
-            or "\0" in name or not isinstance(doc, dict):
-        raise BackupFileError(N_("{path}: line {line} is not a backed-up document"), path=path,
-                              line=number)
+        raise BackupFileError(
+            N_("{path}: line {line} is not a valid document ({reason})"),
+            path=path,
+            line=number,
+            reason=exc,
+        ) from None
+    if (
+        not isinstance(name, str)
+        or not name
+        or name.startswith(("system.", RESTORE_STAGING, RESTORE_PREVIOUS))
+        or "$" in name
+        or "\0" in name
+        or not isinstance(doc, dict)
+    ):
+        raise BackupFileError(
+            N_("{path}: line {line} is not a backed-up document"), path=path, line=number
+        )
     return name, doc
 
 
@@ -277,8 +339,9 @@ def documents(path: Path, summary: BackupSummary) -> Iterator[tuple[str, dict]]:
         if number > 1:
             yield parse_document(Path(path), number, raw)
     if digest.hexdigest() != summary.sha256:
-        raise BackupFileError(N_("{path}: changed while it was being restored; nothing was "
-                                 "restored"), path=path)
+        raise BackupFileError(
+            N_("{path}: changed while it was being restored; nothing was restored"), path=path
+        )
 
 
 def verify_backup(path: Path, check_documents: bool = True) -> BackupSummary:
@@ -292,8 +355,9 @@ def verify_backup(path: Path, check_documents: bool = True) -> BackupSummary:
     header = manifest = None
     for number, raw in _records(path):
         if manifest is not None:
-            raise BackupFileError(N_("{path}: line {line} follows the manifest"), path=path,
-                                  line=number)
+            raise BackupFileError(
+                N_("{path}: line {line} follows the manifest"), path=path, line=number
+            )
         if number == 1:
             header = _header(path, raw)
         elif raw.startswith(b'{"manifest"'):
@@ -306,11 +370,13 @@ def verify_backup(path: Path, check_documents: bool = True) -> BackupSummary:
     if header is None:
         raise BackupFileError(N_("{path}: empty; not a backup"), path=path)
     if manifest is None:
-        raise BackupFileError(N_("{path}: incomplete, its manifest is missing; nothing was "
-                                 "restored"), path=path)
+        raise BackupFileError(
+            N_("{path}: incomplete, its manifest is missing; nothing was restored"), path=path
+        )
     if manifest["sha256"] != digest.hexdigest():
-        raise BackupFileError(N_("{path}: checksum does not match; the file was changed or "
-                                 "damaged"), path=path)
+        raise BackupFileError(
+            N_("{path}: checksum does not match; the file was changed or damaged"), path=path
+        )
     if check_documents and {k: v for k, v in manifest["counts"].items() if v} != counts:
         raise BackupFileError(N_("{path}: document counts do not match its manifest"), path=path)
     header.path, header.counts, header.sha256 = str(path), manifest["counts"], manifest["sha256"]
@@ -340,40 +406,56 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise BackupFileError(N_("{path}: not a segcore backup"), path=path)
     if header.get("version") not in READABLE:
-        raise BackupFileError(N_("{path}: backup format version {found} is not supported (this "
-                                 "segcore reads versions 1 and 2)"), path=path,
-                              found=repr(header.get("version")))
+        raise BackupFileError(
+            N_(
+                "{path}: backup format version {found} is not supported (this "
+                "segcore reads versions 1 and 2)"
+            ),
+            path=path,
+            found=repr(header.get("version")),
+        )
     database, created, file = header.get("database"), header.get("created_at"), header.get("file")
     if not isinstance(database, str) or not database.strip():
-        raise BackupFileError(N_("{path}: its header names no database; not a usable backup"),
-                              path=path)
+        raise BackupFileError(
+            N_("{path}: its header names no database; not a usable backup"), path=path
+        )
     try:
         parse_time(created)
     except (TypeError, ValueError):
-        raise BackupFileError(N_("{path}: its header has no valid date; not a usable backup"),
-                              path=path) from None
+        raise BackupFileError(
+            N_("{path}: its header has no valid date; not a usable backup"), path=path
+        ) from None
     indexes = header.get("indexes")
     if not (file is None or isinstance(file, str)) or not _valid_indexes(indexes, header):
         raise BackupFileError(N_("{path}: its header is malformed"), path=path)
-    return BackupSummary(None, database, created, file=file, rotate=header.get("rotate") is True,
-                         indexes=indexes)
+    return BackupSummary(
+        None, database, created, file=file, rotate=header.get("rotate") is True, indexes=indexes
+    )
 
 
 def _valid_indexes(indexes, header: dict) -> bool:
     if indexes is None:
         return header["version"] == 1
     return isinstance(indexes, dict) and all(
-        isinstance(specs, list) and all(isinstance(s, dict) and isinstance(s.get("name"), str)
-                                        and isinstance(s.get("key"), list) and s["key"]
-                                        for s in specs) for specs in indexes.values())
+        isinstance(specs, list)
+        and all(
+            isinstance(s, dict)
+            and isinstance(s.get("name"), str)
+            and isinstance(s.get("key"), list)
+            and s["key"]
+            for s in specs
+        )
+        for specs in indexes.values()
+    )
 
 
 def _manifest(path: Path, raw: bytes) -> dict:
     try:
         manifest = json.loads(raw)["manifest"]
         counts, sha = manifest["counts"], manifest["sha256"]
-        if isinstance(sha, str) and all(isinstance(k, str) and isinstance(v, int)
-                                        for k, v in counts.items()):
+        if isinstance(sha, str) and all(
+            isinstance(k, str) and isinstance(v, int) for k, v in counts.items()
+        ):
             return manifest
     except (ValueError, KeyError, TypeError, AttributeError):
         pass

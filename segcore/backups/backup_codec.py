@@ -20,13 +20,19 @@ from bson.codec_options import CodecOptions, DatetimeConversion
 from bson.json_util import JSONMode, JSONOptions
 
 ESCAPED = "$segcoreKeys"
-JSON_OPTIONS = JSONOptions(json_mode=JSONMode.CANONICAL, tz_aware=False,
-                           uuid_representation=UuidRepresentation.UNSPECIFIED,
-                           datetime_conversion=DatetimeConversion.DATETIME_AUTO)
+JSON_OPTIONS = JSONOptions(
+    json_mode=JSONMode.CANONICAL,
+    tz_aware=False,
+    uuid_representation=UuidRepresentation.UNSPECIFIED,
+    datetime_conversion=DatetimeConversion.DATETIME_AUTO,
+)
 # How documents are read for a backup: UUIDs stay binary (subtype 3 or 4, as stored) and dates
 # Python cannot hold (before year 1 or after 9999) come back as DatetimeMS, not as an error.
-READ_OPTIONS = CodecOptions(tz_aware=False, uuid_representation=UuidRepresentation.UNSPECIFIED,
-                            datetime_conversion=DatetimeConversion.DATETIME_AUTO)
+READ_OPTIONS = CodecOptions(
+    tz_aware=False,
+    uuid_representation=UuidRepresentation.UNSPECIFIED,
+    datetime_conversion=DatetimeConversion.DATETIME_AUTO,
+)
 
 
 def escape(value):
@@ -44,7 +50,8 @@ def _hook(pairs):
     if len(pairs) == 1 and pairs[0][0] == ESCAPED:
         items = pairs[0][1]
         if not isinstance(items, list) or not all(
-                isinstance(i, list) and len(i) == 2 and isinstance(i[0], str) for i in items):
+            isinstance(i, list) and len(i) == 2 and isinstance(i[0], str) for i in items
+        ):
             raise ValueError(f"malformed {ESCAPED}")
         return {key: item for key, item in items}
     return json_util.object_pairs_hook(pairs, JSON_OPTIONS)

@@ -28,15 +28,36 @@ from pathlib import Path
 from pymongo.database import Database
 from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
 
+from segcore.backups.backup import (
+    BackupSummary,
+    backed_up_collections,
+    documents,
+    index_specs,
+    stored_counts,
+    verify_backup,
+)
 from segcore.core import data_version, history
 from segcore.core.actors import Actor, authorize_write
-from segcore.backups.backup import (BackupSummary, backed_up_collections, documents, index_specs,
-                            stored_counts, verify_backup)
-from segcore.core.errors import (N_, RestoreFailed, RestoreIncomplete, RestoreRefused, SegcoreError,
-                            SyncAlreadyRunning)
+from segcore.core.errors import (
+    N_,
+    RestoreFailed,
+    RestoreIncomplete,
+    RestoreRefused,
+    SegcoreError,
+    SyncAlreadyRunning,
+)
+from segcore.core.schema import (
+    APP_SESSIONS,
+    APP_USERS,
+    HISTORY,
+    LOCKS,
+    META,
+    RESTORE_PREVIOUS,
+    RESTORE_STAGING,
+    RESTORE_STATE,
+    SYNC_STATE,
+)
 from segcore.core.timefmt import utcnow
-from segcore.core.schema import (APP_SESSIONS, APP_USERS, HISTORY, LOCKS, META, RESTORE_PREVIOUS,
-                            RESTORE_STAGING, RESTORE_STATE, SYNC_STATE)
 from segcore.sync.sync_lease import Lease, process_alive
 
 MARKER = "restore"
@@ -48,10 +69,10 @@ _NOT_RESTORED = (LOCKS, RESTORE_STATE, APP_SESSIONS)
 class LoginChanges:
     """How the restore changed the app's logins (names), compared with just before it."""
 
-    back: list[str] = field(default_factory=list)      # removed since the backup, back again
-    gone: list[str] = field(default_factory=list)      # added since the backup, gone
+    back: list[str] = field(default_factory=list)  # removed since the backup, back again
+    gone: list[str] = field(default_factory=list)  # added since the backup, gone
     password: list[str] = field(default_factory=list)  # the password they had at the backup
-    role: list[str] = field(default_factory=list)      # the role they had at the backup
+    role: list[str] = field(default_factory=list)  # the role they had at the backup
 
 
 @dataclass
@@ -68,33 +89,50 @@ def interrupted_restore(db: Database) -> RestoreIncomplete | None:
     if not marker or marker.get("state") == "swapped":
         return None  # "swapped": it finished; only moved-aside copies are left to drop
     started = marker.get("started_at")
-    params = {"file": marker.get("file", "?"),
-              "started": f"{started:%Y-%m-%d %H:%M}" if isinstance(started, datetime) else "?"}
+    params = {
+        "file": marker.get("file", "?"),
+        "started": f"{started:%Y-%m-%d %H:%M}" if isinstance(started, datetime) else "?",
+    }
     if _running(db, marker):
-        return RestoreIncomplete(N_("A restore from {file} is under way (since {started} UTC); "
-                                    "the data may change when it ends."), **params)
+        return RestoreIncomplete(
+            N_(
+                "A restore from {file} is under way (since {started} UTC); "
+                "the data may change when it ends."
+            ),
+            **params,
+        )
     if marker.get("state") == "swapping":
-        return RestoreIncomplete(N_(
-            "A restore from {file} (started {started} UTC) was interrupted while it swapped in "
-            "the restored collections: some hold the backup's data, the others the data from "
-            "before. Run the restore again; it first puts the earlier data back."), **params)
-    return RestoreIncomplete(N_(
-        "A restore from {file} (started {started} UTC) did not finish; the database still "
-        "holds the data from before it. Run the restore again."), **params)
+        return RestoreIncomplete(
+            N_(
+                "A restore from {file} (started {started} UTC) was interrupted while it swapped in "
+                "the restored collections: some hold the backup's data, the others the data from "
+                "before. Run the restore again; it first puts the earlier data back."
+            ),
+            **params,
+        )
+    return RestoreIncomplete(
+        N_(
+            "A restore from {file} (started {started} UTC) did not finish; the database still "
+            "holds the data from before it. Run the restore again."
+        ),
+        **params,
+    )
 
 
 def _running(db: Database, marker: dict) -> bool:
     """Whether the restore that wrote `marker` still runs: it holds the sync lease and, on this
     machine, its process is alive (a killed one keeps the lease until it expires)."""
     lease = db[LOCKS].find_one({"_id": "sync"}) or {}
-    if lease.get("owner") != marker.get("owner") or not lease.get("expires_at", utcnow()) > \
-            utcnow():
+    if (
+        lease.get("owner") != marker.get("owner")
+        or not lease.get("expires_at", utcnow()) > utcnow()
+    ):
         return False
     return marker.get("host") != socket.gethostname() or process_alive(marker.get("pid"))
 
 
 def _names(db: Database, prefix: str) -> list[str]:
-    return sorted(n[len(prefix):] for n in db.list_collection_names() if n.startswith(prefix))
+    return sorted(n[len(prefix) :] for n in db.list_collection_names() if n.startswith(prefix))
 
 
 def _drop_prefixed(db: Database, prefix: str) -> None:
@@ -170,30 +208,48 @@ def _stage(db: Database, path: Path, summary: BackupSummary, lease: Lease) -> No
         except CollectionInvalid:
             pass  # it holds documents already
         # A version 1 file names no indexes: those the live collection has are kept.
-        specs = (summary.indexes or {}).get(name, []) if summary.indexes is not None \
+        specs = (
+            (summary.indexes or {}).get(name, [])
+            if summary.indexes is not None
             else (index_specs(db[name]) if name in live else [])
+        )
         for spec in specs:
             options = {k: v for k, v in spec.items() if k not in ("key", "name")}
             target.create_index([tuple(k) for k in spec["key"]], name=spec["name"], **options)
 
 
-def _finish_staging(db: Database, path: Path, summary: BackupSummary, author: str,
-                    before: dict) -> None:
+def _finish_staging(
+    db: Database, path: Path, summary: BackupSummary, author: str, before: dict
+) -> None:
     """The restore's own history entry, the moved data version and a sync that reads all."""
-    change = history.Change("restore", "database", "restore", None,
-                            {"file": path.name, "database": summary.database,
-                             "created_at": summary.created_at,
-                             "documents": summary.documents}, author)
+    change = history.Change(
+        "restore",
+        "database",
+        "restore",
+        None,
+        {
+            "file": path.name,
+            "database": summary.database,
+            "created_at": summary.created_at,
+            "documents": summary.documents,
+        },
+        author,
+    )
     db[RESTORE_STAGING + HISTORY].insert_many(history.documents([change]))
     meta = db[RESTORE_STAGING + META]
     generation, synced = before["batches"]
     # Every data version moves past both the restored one and the one replaced, so no app
     # serves a cached read of the replaced data as if it were the restored one.
-    meta.update_one({"_id": data_version.BATCHES_DOC},
-                    {"$inc": {"generation": generation + 1, "synced": synced + 1},
-                     "$set": {"recent": [None]}}, upsert=True)
-    meta.update_one({"_id": data_version.VERSION_DOC},
-                    {"$inc": {t: before[t] + 1 for t in data_version.TOPICS}}, upsert=True)
+    meta.update_one(
+        {"_id": data_version.BATCHES_DOC},
+        {"$inc": {"generation": generation + 1, "synced": synced + 1}, "$set": {"recent": [None]}},
+        upsert=True,
+    )
+    meta.update_one(
+        {"_id": data_version.VERSION_DOC},
+        {"$inc": {t: before[t] + 1 for t in data_version.TOPICS}},
+        upsert=True,
+    )
     # The resume point is the backup's: uploads removed since would go unnoticed.
     meta.update_one({"_id": SYNC_STATE}, {"$set": {"index_ok": False}})
 
@@ -219,8 +275,10 @@ def _swap(db: Database, staged: list[str], lease: Lease) -> None:
     """Swap the staging collections in; every replaced collection is kept aside until the end."""
     live = backed_up_collections(db)
     names = sorted(set(staged) | set(live))
-    db[RESTORE_STATE].update_one({"_id": MARKER}, {"$set": {"state": "swapping", "names": names,
-                                                           "existed": live, "entered": []}})
+    db[RESTORE_STATE].update_one(
+        {"_id": MARKER},
+        {"$set": {"state": "swapping", "names": names, "existed": live, "entered": []}},
+    )
     for name in names:
         if name in live:
             db[name].rename(RESTORE_PREVIOUS + name, dropTarget=True)
@@ -238,13 +296,21 @@ def _swap(db: Database, staged: list[str], lease: Lease) -> None:
 def _reason(exc: PyMongoError) -> str:
     details = getattr(exc, "details", None) or {}
     errors = details.get("writeErrors") if isinstance(details, dict) else None
-    text = errors[0].get("errmsg") if errors else (
-        details.get("errmsg") if isinstance(details, dict) else None)
+    text = (
+        errors[0].get("errmsg")
+        if errors
+        else (details.get("errmsg") if isinstance(details, dict) else None)
+    )
     return str(text or exc).splitlines()[0][:300]
 
 
-def restore_backup(db: Database, path: Path, author: "str | Actor", replace: bool = False,
-                   verified: BackupSummary | None = None) -> RestoreResult:
+def restore_backup(
+    db: Database,
+    path: Path,
+    author: "str | Actor",
+    replace: bool = False,
+    verified: BackupSummary | None = None,
+) -> RestoreResult:
     """Restore the backup at `path` into `db`, all or nothing (see the module's docstring).
 
     Into a database holding data only with `replace`. Raises BackupFileError (bad file),
@@ -260,22 +326,40 @@ def restore_backup(db: Database, path: Path, author: "str | Actor", replace: boo
     try:
         lease.acquire()
     except SyncAlreadyRunning as exc:
-        raise RestoreRefused(N_("{reason} A restore must not mix with a sync's writes: stop the "
-                                "sync (the live sync or the sync timer), then restore."),
-                             reason=str(exc)) from None
+        raise RestoreRefused(
+            N_(
+                "{reason} A restore must not mix with a sync's writes: stop the "
+                "sync (the live sync or the sync timer), then restore."
+            ),
+            reason=str(exc),
+        ) from None
     try:
         prior = recover(db)
         present = stored_counts(db)
         if present and not replace:
-            raise RestoreRefused(N_("The database {database} already holds data ({counts}); "
-                                    "restore into an empty one, or use --replace."),
-                                 database=db.name,
-                                 counts=", ".join(f"{n} {c}" for n, c in present.items()))
+            raise RestoreRefused(
+                N_(
+                    "The database {database} already holds data ({counts}); "
+                    "restore into an empty one, or use --replace."
+                ),
+                database=db.name,
+                counts=", ".join(f"{n} {c}" for n, c in present.items()),
+            )
         before = data_version.read_versions(db)
-        db[RESTORE_STATE].replace_one({"_id": MARKER}, {
-            "state": "staging", "file": path.name, "database": summary.database,
-            "created_at": summary.created_at, "started_at": utcnow(), "owner": lease.owner,
-            "host": socket.gethostname(), "pid": os.getpid()}, upsert=True)
+        db[RESTORE_STATE].replace_one(
+            {"_id": MARKER},
+            {
+                "state": "staging",
+                "file": path.name,
+                "database": summary.database,
+                "created_at": summary.created_at,
+                "started_at": utcnow(),
+                "owner": lease.owner,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+            },
+            upsert=True,
+        )
         try:
             _stage(db, path, summary, lease)
             _finish_staging(db, path, summary, author, before)
@@ -288,16 +372,20 @@ def restore_backup(db: Database, path: Path, author: "str | Actor", replace: boo
             _put_back(db, prior)
             if isinstance(exc, SegcoreError):
                 raise
-            raise RestoreFailed(N_("{path}: cannot be restored ({reason}); the database was "
-                                   "not changed"), path=path, reason=_reason(exc)) from None
+            raise RestoreFailed(
+                N_("{path}: cannot be restored ({reason}); the database was not changed"),
+                path=path,
+                reason=_reason(exc),
+            ) from None
         _swap_or_roll_back(db, staged, path, prior, lease)
     finally:
         lease.release_quietly()
     return RestoreResult(summary, sessions, logins, prior)
 
 
-def _swap_or_roll_back(db: Database, staged: list[str], path: Path, prior: dict | None,
-                       lease: Lease) -> None:
+def _swap_or_roll_back(
+    db: Database, staged: list[str], path: Path, prior: dict | None, lease: Lease
+) -> None:
     try:
         _swap(db, staged, lease)
     except OperationFailure as exc:  # the server refused a rename: put everything back
@@ -305,6 +393,11 @@ def _swap_or_roll_back(db: Database, staged: list[str], path: Path, prior: dict 
         _roll_back(db, marker)
         _drop_prefixed(db, RESTORE_STAGING)
         _put_back(db, prior)
-        raise RestoreFailed(N_("{path}: the restored collections could not be swapped in "
-                               "({reason}); the database was not changed"), path=path,
-                            reason=_reason(exc)) from None
+        raise RestoreFailed(
+            N_(
+                "{path}: the restored collections could not be swapped in "
+                "({reason}); the database was not changed"
+            ),
+            path=path,
+            reason=_reason(exc),
+        ) from None

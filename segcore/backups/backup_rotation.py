@@ -50,8 +50,11 @@ def _candidate(path: Path, database: str) -> tuple[BackupSummary | None, str | N
         return None, "not a segcore backup"
     if header.database != database:
         return None, None
-    mine = (header.rotate and header.file == path.name) if header.file is not None \
+    mine = (
+        (header.rotate and header.file == path.name)
+        if header.file is not None
         else _legacy_name(database).fullmatch(path.name) is not None
+    )
     if not mine:
         return None, None
     try:
@@ -72,8 +75,11 @@ def prune_backups(directory: Path, database: str, keep: int, written: Path) -> R
     try:
         entries = sorted(Path(directory).iterdir())
     except OSError as exc:
-        raise BackupFileError(N_("{path}: the folder cannot be listed ({reason}); no backup was "
-                                 "deleted"), path=directory, reason=exc.strerror or exc) from None
+        raise BackupFileError(
+            N_("{path}: the folder cannot be listed ({reason}); no backup was deleted"),
+            path=directory,
+            reason=exc.strerror or exc,
+        ) from None
     for entry in entries:
         if entry.name == written.name:
             continue
@@ -83,7 +89,7 @@ def prune_backups(directory: Path, database: str, keep: int, written: Path) -> R
         elif why and entry.name.startswith(_PREFIX):
             rotation.left_alone.append((entry, why))
     found.sort(reverse=True)
-    for _created, _name, path in found[max(keep - 1, 0):]:
+    for _created, _name, path in found[max(keep - 1, 0) :]:
         try:
             path.unlink()
             rotation.deleted.append(path)

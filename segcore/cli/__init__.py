@@ -6,8 +6,18 @@ shared group, options and error handling are in `base`; each module here adds on
 commands to it.
 """
 
-from segcore.cli import (alerts, backup, batches, notify, receipts, server, sync,  # noqa: F401
-                         team, users, verify)  # (they register commands)
+from segcore.cli import (
+    alerts,
+    backup,
+    batches,
+    notify,
+    receipts,
+    server,
+    sync,  # noqa: F401
+    team,
+    users,
+    verify,
+)  # (they register commands)
 from segcore.cli.base import main
 
 __all__ = ["main"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from segcore.core.naming import printable
 from segcore.cli.base import echo, emit_json, handle_errors, json_option, main, pass_context
+from segcore.core.naming import printable
 
 ALERT_EXIT = 3  # for a cron job that mails its output only when there is something to say
 
@@ -17,31 +17,37 @@ def _alerts(ctx, rows=None):
     from segcore.report.alerts import current_alerts
     from segcore.report.pace import PaceOptions
 
-    return current_alerts(ctx.databases.work, PaceOptions.from_settings(ctx.settings),
-                          tz=ctx.settings.zone, rows=rows)
+    return current_alerts(
+        ctx.databases.work, PaceOptions.from_settings(ctx.settings), tz=ctx.settings.zone, rows=rows
+    )
 
 
 def _print_alerts(found) -> None:
     if found.waiting_for_sync:
-        echo("No sync has run yet: pace, stalls and batches at risk are worked out from "
-             "the deliveries a sync reads. Run `segcore sync` first.")
+        echo(
+            "No sync has run yet: pace, stalls and batches at risk are worked out from "
+            "the deliveries a sync reads. Run `segcore sync` first."
+        )
         return
     if not found.any:
         echo("Nothing needs attention.")
         return
     if found.stale:
-        echo(f"As of the last sync, {_age(found.basis.finished_at)} (stale): deliveries "
-             "since then are not counted. Run `segcore sync` for current figures.")
+        echo(
+            f"As of the last sync, {_age(found.basis.finished_at)} (stale): deliveries "
+            "since then are not counted. Run `segcore sync` for current figures."
+        )
     note = f", as of the sync {_age(found.basis.finished_at)}" if found.stale else ""
     echo(f"Stalled ({len(found.stalled)}{note}):")
     for p in found.stalled:
         since = f"{p.days_since} days ago" if p.days_since is not None else "never delivered"
-        echo(f"  {p.name:<20} {p.open} open, last delivery {p.last_delivery or '-'} "
-                   f"({since})")
+        echo(f"  {p.name:<20} {p.open} open, last delivery {p.last_delivery or '-'} ({since})")
     echo(f"At risk ({len(found.at_risk)}{note}):")
     for b in found.at_risk:
-        echo(f"  {b.id:<12} {b.assignee:<20} due {b.due_date or '-'}  reached "
-                   f"{b.projected or 'never'}  {b.reason}")
+        echo(
+            f"  {b.id:<12} {b.assignee:<20} due {b.due_date or '-'}  reached "
+            f"{b.projected or 'never'}  {b.reason}"
+        )
     echo(f"Suggested moves ({len(found.moves)}{note}):")
     for m in found.moves:
         echo(f"  {m.id:<12} {m.from_} -> {m.to}  {m.reason}; {m.change}")
@@ -55,8 +61,11 @@ def _age(finished_at) -> str:
 
 
 @main.command()
-@click.option("--fail-on-alert", is_flag=True,
-              help=f"Exit with code {ALERT_EXIT} when anything needs attention (for cron).")
+@click.option(
+    "--fail-on-alert",
+    is_flag=True,
+    help=f"Exit with code {ALERT_EXIT} when anything needs attention (for cron).",
+)
 @json_option
 @pass_context
 @handle_errors
@@ -72,12 +81,27 @@ def alerts(ctx, fail_on_alert, as_json):
 
 
 @main.command()
-@click.option("--out", "out_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write the report to this file instead of printing it.")
-@click.option("--language", type=click.Choice(["es", "en"]), default="en", show_default=True,
-              help="The report's language (the command line speaks English by default).")
-@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md",
-              show_default=True, help="Markdown, or a standalone printable HTML page.")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report to this file instead of printing it.",
+)
+@click.option(
+    "--language",
+    type=click.Choice(["es", "en"]),
+    default="en",
+    show_default=True,
+    help="The report's language (the command line speaks English by default).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html"]),
+    default="md",
+    show_default=True,
+    help="Markdown, or a standalone printable HTML page.",
+)
 @pass_context
 @handle_errors
 def report(ctx, out_file, language, fmt):
@@ -88,8 +112,7 @@ def report(ctx, out_file, language, fmt):
     from segcore.report.pace_report import delivery_quality, weekly_report
 
     rows = report_rows(ctx.databases.work)
-    text = weekly_report(rows, _alerts(ctx, rows), delivery_quality(rows),
-                         Words(language), fmt)
+    text = weekly_report(rows, _alerts(ctx, rows), delivery_quality(rows), Words(language), fmt)
     if out_file is None:
         echo(text, nl=False)
         return

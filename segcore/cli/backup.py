@@ -8,18 +8,33 @@ from pathlib import Path
 
 import click
 
-from segcore.cli.base import (echo, author as _author, emit_json, handle_errors, json_option, main,
-                              pass_context)
+from segcore.cli.base import (
+    author as _author,
+)
+from segcore.cli.base import (
+    echo,
+    emit_json,
+    handle_errors,
+    json_option,
+    main,
+    pass_context,
+)
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import printable
 
 
 @main.command()
-@click.option("--out", help="File to write, or a folder (existing, or ending in /) for a dated "
-                            "name (default: this folder).")
-@click.option("--keep", type=click.IntRange(1, 100_000),
-              help="With --out FOLDER: keep only the N newest backups of this database that "
-                   "backup wrote there (a missing folder is created).")
+@click.option(
+    "--out",
+    help="File to write, or a folder (existing, or ending in /) for a dated "
+    "name (default: this folder).",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(1, 100_000),
+    help="With --out FOLDER: keep only the N newest backups of this database that "
+    "backup wrote there (a missing folder is created).",
+)
 @json_option
 @pass_context
 @handle_errors
@@ -31,24 +46,34 @@ def backup(ctx, out, keep, as_json):
     if keep and out is None:
         raise SegcoreError("--keep needs --out naming a folder")
     folder = bool(keep) or (out is not None and out.endswith(("/", os.sep)))
-    if folder and (Path(out).exists() and not Path(out).is_dir()
-                   or not Path(out).exists() and out.endswith(".gz")):
+    if folder and (
+        Path(out).exists()
+        and not Path(out).is_dir()
+        or not Path(out).exists()
+        and out.endswith(".gz")
+    ):
         raise SegcoreError(f"{printable(out)}: not a folder; --keep needs --out naming a folder")
     work = ctx.databases.work
     summary = backups.backup_to_file(work, Path(out) if out else None, folder=folder)
     rotation = prune_backups(Path(out), work.name, keep, Path(summary.path)) if keep else None
     deleted = rotation.deleted if rotation else []
-    for path, why in (rotation.left_alone if rotation else []):
+    for path, why in rotation.left_alone if rotation else []:
         echo(f"note: left alone {printable(path)}: {printable(why)}", err=True)
     if as_json:
-        emit_json({**{k: v for k, v in summary.__dict__.items() if k != "indexes"},
-                   "documents": summary.documents, "deleted": [str(p) for p in deleted],
-                   "left_alone": [str(p) for p, _why in (rotation.left_alone if rotation
-                                                           else [])]})
+        emit_json(
+            {
+                **{k: v for k, v in summary.__dict__.items() if k != "indexes"},
+                "documents": summary.documents,
+                "deleted": [str(p) for p in deleted],
+                "left_alone": [str(p) for p, _why in (rotation.left_alone if rotation else [])],
+            }
+        )
         return
-    echo(f"Backup written: {printable(summary.path)} ({summary.documents} documents in "
-               f"{len(summary.counts)} collections)"
-               f"{f'; {len(deleted)} older backups deleted' if deleted else ''}.")
+    echo(
+        f"Backup written: {printable(summary.path)} ({summary.documents} documents in "
+        f"{len(summary.counts)} collections)"
+        f"{f'; {len(deleted)} older backups deleted' if deleted else ''}."
+    )
 
 
 @main.command()
@@ -68,34 +93,42 @@ def restore(ctx, file, replace, yes):
 
     work = ctx.databases.work
     summary = backups.verify_backup(file)  # a bad file is refused before any question
-    source = (f"the backup of database {printable(summary.database)} taken "
-              f"{summary.created:%Y-%m-%d %H:%M:%S} UTC ({summary.documents} documents)")
+    source = (
+        f"the backup of database {printable(summary.database)} taken "
+        f"{summary.created:%Y-%m-%d %H:%M:%S} UTC ({summary.documents} documents)"
+    )
     present = backups.stored_counts(work)
     if replace and present and not yes:
         if not sys.stdin.isatty():
             raise SegcoreError("no terminal to confirm the replacement; add --yes")
         held = ", ".join(f"{count} {name}" for name, count in present.items())
         pending = interrupted_restore(work)
-        click.confirm(printable(  # the source database and date come from the file
-            f"Replace everything in {work.name} ({held}) with {source}? Every login "
-            f"session ends, and logins, passwords and roles become the backup's."
-            f"{f' ({pending})' if pending else ''}"), abort=True)
+        click.confirm(
+            printable(  # the source database and date come from the file
+                f"Replace everything in {work.name} ({held}) with {source}? Every login "
+                f"session ends, and logins, passwords and roles become the backup's."
+                f"{f' ({pending})' if pending else ''}"
+            ),
+            abort=True,
+        )
     result = restore_backup(work, file, _author(), replace=replace, verified=summary)
     prepare(ctx.databases)  # the standard indexes, should the backup lack any
     if result.redone:
-        echo(f"An interrupted restore from {printable(result.redone.get('file'))} was "
-                   "undone first.")
+        echo(
+            f"An interrupted restore from {printable(result.redone.get('file'))} was undone first."
+        )
     echo(f"Restored {source} from {printable(file)}.")
-    echo(f"Every login session was ended ({result.sessions_ended} open); everyone logs in "
-               "again.")
+    echo(f"Every login session was ended ({result.sessions_ended} open); everyone logs in again.")
     _say_logins(result.logins)
 
 
 def _say_logins(logins) -> None:
     """Name every login the restore changed: what it silently brought back is said aloud."""
-    for names, what in ((logins.back, "removed since the backup, are back"),
-                        (logins.password, "have the password they had at the backup again"),
-                        (logins.role, "have the role they had at the backup again"),
-                        (logins.gone, "added since the backup, are gone")):
+    for names, what in (
+        (logins.back, "removed since the backup, are back"),
+        (logins.password, "have the password they had at the backup again"),
+        (logins.role, "have the role they had at the backup again"),
+        (logins.gone, "added since the backup, are gone"),
+    ):
         if names:
             echo(f"Logins {what}: {', '.join(printable(n) for n in sorted(names))}.")

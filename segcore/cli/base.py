@@ -52,8 +52,11 @@ class Context:
             from segcore.core.config import load_settings
 
             # The default `.env` may be absent; a file named with --env-file must exist.
-            self._settings = (load_settings(".env") if self.env_file is None
-                              else load_settings(self.env_file, required=True))
+            self._settings = (
+                load_settings(".env")
+                if self.env_file is None
+                else load_settings(self.env_file, required=True)
+            )
         return self._settings
 
     @property
@@ -71,6 +74,7 @@ class Context:
 
 def handle_errors(command):
     """Turn segcore errors into `error: <message>` and exit code 1."""
+
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         from pymongo.errors import PyMongoError
@@ -94,6 +98,7 @@ def handle_errors(command):
         except KeyboardInterrupt:
             echo("error: interrupted", err=True)
             sys.exit(130)
+
     return wrapper
 
 
@@ -125,8 +130,7 @@ def json_text(value) -> str:
     text = json.dumps(_plain(value), ensure_ascii=False, indent=2)
     if text.isprintable() or all(ch == "\n" or not unsafe_character(ch) for ch in text):
         return text
-    return "".join(_json_escape(ch) if ch != "\n" and unsafe_character(ch) else ch
-                   for ch in text)
+    return "".join(_json_escape(ch) if ch != "\n" and unsafe_character(ch) else ch for ch in text)
 
 
 def emit_json(value) -> None:
@@ -158,8 +162,11 @@ class SafeGroup(click.Group):
 
 
 @click.group(cls=SafeGroup)
-@click.option("--env-file", default=None,
-              help="Settings file read before the environment (default: .env, if present).")
+@click.option(
+    "--env-file",
+    default=None,
+    help="Settings file read before the environment (default: .env, if present).",
+)
 @click.pass_context
 def main(click_ctx, env_file):
     """Segmentation work dashboard: team, batches, assignments and mask sync."""

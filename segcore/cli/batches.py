@@ -7,19 +7,37 @@ from pathlib import Path
 
 import click
 
-from segcore.cli.base import (echo, author as _author, emit_json, handle_errors, json_option, main,
-                              pass_context)
+from segcore.cli.base import (
+    author as _author,
+)
+from segcore.cli.base import (
+    echo,
+    emit_json,
+    handle_errors,
+    json_option,
+    main,
+    pass_context,
+)
 from segcore.core.naming import printable
 
 
-
 @main.command("import")
-@click.option("--file", "batches_file", type=click.Path(path_type=Path),
-              help="Batches file (default: BATCHES_FILE).")
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder holding one directory per batch (default: DATA_DIRECTORY).")
-@click.option("--count-images", is_flag=True,
-              help="Count the image files of each folder (slow on network mounts).")
+@click.option(
+    "--file",
+    "batches_file",
+    type=click.Path(path_type=Path),
+    help="Batches file (default: BATCHES_FILE).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder holding one directory per batch (default: DATA_DIRECTORY).",
+)
+@click.option(
+    "--count-images",
+    is_flag=True,
+    help="Count the image files of each folder (slow on network mounts).",
+)
 @json_option
 @pass_context
 @handle_errors
@@ -42,23 +60,28 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
             bar.__enter__()
         bar.update(done - bar.pos)
 
-    result = batch_import.import_from_sources(ctx.databases.work, batches_file, data_dir,
-                                              _author(), count_images, progress)
+    result = batch_import.import_from_sources(
+        ctx.databases.work, batches_file, data_dir, _author(), count_images, progress
+    )
     if bar is not None:
         bar.__exit__(None, None, None)
     if as_json:
         emit_json(result)
     else:
-        echo(f"Imported: {result.added} added, {result.updated} updated, "
-                   f"{result.unchanged} unchanged, {len(result.flagged_missing)} flagged as "
-                   f"missing, {len(result.restored)} found again"
-                   f"{f', {len(result.refused)} refused' if result.refused else ''}.")
+        echo(
+            f"Imported: {result.added} added, {result.updated} updated, "
+            f"{result.unchanged} unchanged, {len(result.flagged_missing)} flagged as "
+            f"missing, {len(result.restored)} found again"
+            f"{f', {len(result.refused)} refused' if result.refused else ''}."
+        )
         for batch_id, reason in result.refused.items():
             # repr: an id holding terminal escapes is shown, never replayed
             echo(f"refused: {batch_id!r} {reason}; nothing was written for it", err=True)
         for folder in result.unreadable:
-            echo(f"warning: {printable(folder)}: cannot be read, its images were not "
-                       "counted", err=True)
+            echo(
+                f"warning: {printable(folder)}: cannot be read, its images were not counted",
+                err=True,
+            )
     if result.refused:
         sys.exit(1)
 
@@ -76,8 +99,9 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
 
     if bool(assignee) == bool(unassign):
         raise click.UsageError("give exactly one of --to NAME or --unassign")
-    result = assignments.assign(ctx.databases.work, list(batch_ids), None if unassign else assignee,
-                            _author())
+    result = assignments.assign(
+        ctx.databases.work, list(batch_ids), None if unassign else assignee, _author()
+    )
     if as_json:
         emit_json(result)
     else:
@@ -104,10 +128,12 @@ def status(ctx, as_json):
     if as_json:
         emit_json({**counts.as_dict(), "restore_incomplete": str(restore) if restore else None})
         return
-    echo(f"total {counts.total}  assigned {counts.assigned}  uploaded "
-         f"{counts.with_masks} ({counts.percent_with_masks}%)  delivered, usable "
-         f"{counts.delivered} ({counts.percent_delivered}%)  without masks "
-         f"{counts.without_masks}")
+    echo(
+        f"total {counts.total}  assigned {counts.assigned}  uploaded "
+        f"{counts.with_masks} ({counts.percent_with_masks}%)  delivered, usable "
+        f"{counts.delivered} ({counts.percent_delivered}%)  without masks "
+        f"{counts.without_masks}"
+    )
     if restore:
         echo(f"warning: {restore}", err=True)
 
@@ -132,9 +158,11 @@ def history_command(ctx, batch_id, limit, as_json):
 
     for e in entries:  # times in the office's zone; an entry another tool wrote may lack fields
         when = office_time(e.get("at"), ctx.settings.zone, "%Y-%m-%d %H:%M:%S") or "-"
-        echo(f"{when}  {printable(e.get('author', '-')):<16} {e.get('kind', '-')!s:<6} "
-             f"{printable(e.get('key', '-')):<14} {e.get('field', '-')}: {e.get('old')!r} -> "
-             f"{e.get('new')!r}")
+        echo(
+            f"{when}  {printable(e.get('author', '-')):<16} {e.get('kind', '-')!s:<6} "
+            f"{printable(e.get('key', '-')):<14} {e.get('field', '-')}: {e.get('old')!r} -> "
+            f"{e.get('new')!r}"
+        )
 
 
 @main.group("batches")
@@ -148,8 +176,11 @@ def batches_group():
 @click.option("--priority", help="New priority (alta, media, baja).")
 @click.option("--due", "due_date", help="New due date, YYYY-MM-DD.")
 @click.option("--clear-due", is_flag=True, help="Remove the due date.")
-@click.option("--where-status", help="Only the batches holding this stored status (e.g. a "
-                                     "legacy S); with no BATCH_IDS, every such batch.")
+@click.option(
+    "--where-status",
+    help="Only the batches holding this stored status (e.g. a "
+    "legacy S); with no BATCH_IDS, every such batch.",
+)
 @json_option
 @pass_context
 @handle_errors
@@ -160,8 +191,11 @@ def batches_set(ctx, batch_ids, status, priority, due_date, clear_due, where_sta
     """
     from segcore.work import assignments, batches
 
-    changes = {name: value for name, value in (("status", status), ("priority", priority),
-                                               ("due_date", due_date)) if value}
+    changes = {
+        name: value
+        for name, value in (("status", status), ("priority", priority), ("due_date", due_date))
+        if value
+    }
     if clear_due:
         if due_date:
             raise click.UsageError("give --due or --clear-due, not both")
@@ -169,8 +203,9 @@ def batches_set(ctx, batch_ids, status, priority, due_date, clear_due, where_sta
     if not changes:
         raise click.UsageError("give at least one of --status, --priority, --due, --clear-due")
     if not batch_ids and not where_status:
-        raise click.UsageError("give BATCH_IDS, or --where-status to change every batch "
-                               "holding that status")
+        raise click.UsageError(
+            "give BATCH_IDS, or --where-status to change every batch holding that status"
+        )
     work = ctx.databases.work
     ids = list(batch_ids) or batches.ids_with_status(work, where_status)
     result = assignments.set_fields(work, ids, changes, _author(), where_status=where_status)

@@ -6,8 +6,17 @@ import sys
 
 import click
 
-from segcore.cli.base import (author as _author, echo, emit_json, handle_errors, json_option, main,
-                              pass_context)
+from segcore.cli.base import (
+    author as _author,
+)
+from segcore.cli.base import (
+    echo,
+    emit_json,
+    handle_errors,
+    json_option,
+    main,
+    pass_context,
+)
 
 
 def _print_messages(messages: list[dict]) -> None:
@@ -24,28 +33,43 @@ def _print_messages(messages: list[dict]) -> None:
 
 
 def _print_sent(report) -> None:
-    echo(f"{len(report.sent)} sent, {len(report.retrying)} to retry later, "
-               f"{len(report.failed)} failed.")
+    echo(
+        f"{len(report.sent)} sent, {len(report.retrying)} to retry later, "
+        f"{len(report.failed)} failed."
+    )
 
 
 @main.command()
 @click.option("--list", "list_", is_flag=True, help="List the outbox, newest first.")
-@click.option("--state", type=click.Choice(["pending", "sending", "sent", "failed"]),
-              help="With --list: only messages in this state.")
-@click.option("--send-due", is_flag=True,
-              help="Enqueue the daily and weekly messages when due, then send what is due "
-                   "(for a timer or cron).")
-@click.option("--retry", is_flag=True,
-              help="Make failed messages and those waiting to be retried due now, and send.")
-@click.option("--test", "test", is_flag=True,
-              help="Send a test message to the coordinators and the webhook now.")
+@click.option(
+    "--state",
+    type=click.Choice(["pending", "sending", "sent", "failed"]),
+    help="With --list: only messages in this state.",
+)
+@click.option(
+    "--send-due",
+    is_flag=True,
+    help="Enqueue the daily and weekly messages when due, then send what is due "
+    "(for a timer or cron).",
+)
+@click.option(
+    "--retry",
+    is_flag=True,
+    help="Make failed messages and those waiting to be retried due now, and send.",
+)
+@click.option(
+    "--test",
+    "test",
+    is_flag=True,
+    help="Send a test message to the coordinators and the webhook now.",
+)
 @json_option
 @pass_context
 @handle_errors
 def notify(ctx, list_, state, send_due, retry, test, as_json):
     """Email and chat notifications: receipts, daily alerts, the weekly report."""
-    from segcore.notify import notify_due, notify_outbox
     from segcore.core.errors import SegcoreError
+    from segcore.notify import notify_due, notify_outbox
 
     if sum(map(bool, (list_, send_due, retry, test))) != 1:
         raise SegcoreError("choose one of --list, --send-due, --retry or --test")
@@ -55,8 +79,7 @@ def notify(ctx, list_, state, send_due, retry, test, as_json):
         emit_json(messages) if as_json else _print_messages(messages)
         return
     if not ctx.settings.notify_channels:
-        raise SegcoreError("no channel configured: set SMTP_URL (with NOTIFY_FROM) or "
-                           "WEBHOOK_URL")
+        raise SegcoreError("no channel configured: set SMTP_URL (with NOTIFY_FROM) or WEBHOOK_URL")
     if retry:
         notify_outbox.retry_waiting(db, _author())
     if test and not notify_due.enqueue_test(ctx.databases):

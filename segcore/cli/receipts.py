@@ -6,8 +6,17 @@ import sys
 
 import click
 
-from segcore.cli.base import (author as _author, echo, emit_json, handle_errors, json_option,
-                              main, pass_context)
+from segcore.cli.base import (
+    author as _author,
+)
+from segcore.cli.base import (
+    echo,
+    emit_json,
+    handle_errors,
+    json_option,
+    main,
+    pass_context,
+)
 from segcore.core.naming import printable
 
 PROBLEM_CHOICES = ("any", "none", "unreadable", "incomplete", "content", "no_batch", "unknown")
@@ -25,24 +34,33 @@ def receipts_command(ctx, batch_ids, person, problem, limit, as_json):
     """Each upload's receipt, newest first (of the given batches)."""
     from segcore.masks.receipts import list_receipts
 
-    found = list_receipts(ctx.databases.work, list(batch_ids) or None, person=person,
-                          problem=problem, limit=limit)
+    found = list_receipts(
+        ctx.databases.work, list(batch_ids) or None, person=person, problem=problem, limit=limit
+    )
     if as_json:
-        emit_json([{k: v for k, v in r.items() if k != "_id"} | {"upload_id": str(r["_id"])}
-                   for r in found])
+        emit_json(
+            [
+                {k: v for k, v in r.items() if k != "_id"} | {"upload_id": str(r["_id"])}
+                for r in found
+            ]
+        )
         return
     if not found:
         echo("No receipts.")
     for r in found:
         when = f"{r['upload_date']:%Y-%m-%d %H:%M}" if r.get("upload_date") else "?"
         verdict = "usable" if r.get("usable") else (r.get("problem") or "not usable")
-        echo(f"{when}  {printable(r.get('filename')):<32} "
-                   f"{printable(', '.join(r.get('batches') or [])):<14} {verdict}"
-                   + (f": {printable(r['reason'])}" if r.get("reason") else ""))
+        echo(
+            f"{when}  {printable(r.get('filename')):<32} "
+            f"{printable(', '.join(r.get('batches') or [])):<14} {verdict}"
+            + (f": {printable(r['reason'])}" if r.get("reason") else "")
+        )
         if r.get("readable"):
-            echo(f"    {r.get('masks', 0)} masks, matched {r.get('matched')}, missing "
-                       f"{r.get('missing_count')}, extra {r.get('extra_count')}, other files "
-                       f"{len(r.get('other_files') or [])}")
+            echo(
+                f"    {r.get('masks', 0)} masks, matched {r.get('matched')}, missing "
+                f"{r.get('missing_count')}, extra {r.get('extra_count')}, other files "
+                f"{len(r.get('other_files') or [])}"
+            )
 
 
 @main.command("review")
@@ -58,11 +76,9 @@ def review_command(ctx, batch_ids, accept, note, as_json):
 
     if accept == (note is not None):
         raise click.UsageError("Give exactly one of --accept or --rework NOTE.")
-    result = review(ctx.databases.work, list(batch_ids), accept=accept, note=note,
-                    author=_author())
+    result = review(ctx.databases.work, list(batch_ids), accept=accept, note=note, author=_author())
     if as_json:
-        emit_json({"moved": result.moved, "conflicts": result.conflicts,
-                   "refused": result.refused})
+        emit_json({"moved": result.moved, "conflicts": result.conflicts, "refused": result.refused})
     else:
         verb = "accepted" if accept else "sent back"
         for batch_id in result.moved:

@@ -6,9 +6,17 @@ from pathlib import Path
 
 import click
 
-from segcore.cli.base import (echo, author as _author, emit_json, handle_errors, json_option, main,
-                              pass_context)
-
+from segcore.cli.base import (
+    author as _author,
+)
+from segcore.cli.base import (
+    echo,
+    emit_json,
+    handle_errors,
+    json_option,
+    main,
+    pass_context,
+)
 
 
 @main.command("stop-server")
@@ -24,11 +32,15 @@ def stop_server(ctx):
 
 # --- demo data ------------------------------------------------------------------------------
 
+
 @main.command()
-@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False),
-              help="Where to create the demo folders (default: next to the embedded database).")
-@click.option("--batches", "count", default=300, show_default=True,
-              type=click.IntRange(10, 5000))
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where to create the demo folders (default: next to the embedded database).",
+)
+@click.option("--batches", "count", default=300, show_default=True, type=click.IntRange(10, 5000))
 @json_option
 @pass_context
 @handle_errors
@@ -41,5 +53,7 @@ def demo(ctx, directory, count, as_json):
     if as_json:
         emit_json(summary)
         return
-    echo(f"Demo loaded: {summary['batches']} batches in {summary['directory']}, "
-               f"a team of {summary['team']}, {summary['uploads']} mask uploads.")
+    echo(
+        f"Demo loaded: {summary['batches']} batches in {summary['directory']}, "
+        f"a team of {summary['team']}, {summary['uploads']} mask uploads."
+    )

@@ -6,8 +6,17 @@ import sys
 
 import click
 
-from segcore.cli.base import (echo, author as _author, emit_json, handle_errors, json_option, main,
-                              pass_context)
+from segcore.cli.base import (
+    author as _author,
+)
+from segcore.cli.base import (
+    echo,
+    emit_json,
+    handle_errors,
+    json_option,
+    main,
+    pass_context,
+)
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import printable
 
@@ -17,14 +26,30 @@ UNUSABLE_SHOWN = 10  # unusable uploads listed after a sync (all are counted)
 @main.command()
 @click.option("--full", is_flag=True, help="Read every upload instead of only what changed.")
 @click.option("--mode", default="cli", show_default=True, help="Recorded with the run (e.g. cron).")
-@click.option("--verify", "check_masks", is_flag=True,
-              help="Then check the contents of the uploads this sync found new.")
-@click.option("--content", "check_content", is_flag=True,
-              help="With --verify: also check the new uploads' mask contents.")
-@click.option("--watch", is_flag=True,
-              help="Keep running: apply new uploads within seconds (stop with SIGTERM/Ctrl-C).")
-@click.option("--interval", type=click.FloatRange(1, 60), default=10.0, show_default=True,
-              help="With --watch on a server without change streams: seconds between looks.")
+@click.option(
+    "--verify",
+    "check_masks",
+    is_flag=True,
+    help="Then check the contents of the uploads this sync found new.",
+)
+@click.option(
+    "--content",
+    "check_content",
+    is_flag=True,
+    help="With --verify: also check the new uploads' mask contents.",
+)
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep running: apply new uploads within seconds (stop with SIGTERM/Ctrl-C).",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(1, 60),
+    default=10.0,
+    show_default=True,
+    help="With --watch on a server without change streams: seconds between looks.",
+)
 @json_option
 @pass_context
 @handle_errors
@@ -32,20 +57,22 @@ def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
     """Sync the batch list with the uploaded masks (safe to run from cron)."""
     if watch:
         if as_json or check_masks:
-            raise click.UsageError("--json and --verify do not apply to --watch (it logs to "
-                                   "stderr; `segcore verify` checks the masks).")
+            raise click.UsageError(
+                "--json and --verify do not apply to --watch (it logs to "
+                "stderr; `segcore verify` checks the masks)."
+            )
         _watch(ctx, full, interval)
         return
     from segcore.sync.sync import run_sync
 
-    with click.progressbar(length=1000, label="Syncing", file=sys.stderr,
-                           show_eta=False) as bar:
+    with click.progressbar(length=1000, label="Syncing", file=sys.stderr, show_eta=False) as bar:
+
         def progress(fraction, message):
             if not as_json:
                 bar.label = message.ljust(40)
                 bar.update(int(fraction * 1000) - bar.pos)
-        report = run_sync(ctx.databases, full=full, mode=mode, author=_author(),
-                          progress=progress)
+
+        report = run_sync(ctx.databases, full=full, mode=mode, author=_author(), progress=progress)
     if check_content and not check_masks:
         raise click.UsageError("--content goes with --verify.")
     checked = _verify_new(ctx, report, as_json) if check_masks else None
@@ -53,9 +80,13 @@ def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
     if as_json:
         from segcore.cli.verify import with_content
 
-        emit_json({**report.as_dict(),
-                   "unusable_uploads": [f.as_dict() for f in report.unusable_uploads],
-                   **({"verify": with_content(checked.as_dict(), content)} if checked else {})})
+        emit_json(
+            {
+                **report.as_dict(),
+                "unusable_uploads": [f.as_dict() for f in report.unusable_uploads],
+                **({"verify": with_content(checked.as_dict(), content)} if checked else {}),
+            }
+        )
         return
     _print_sync(report)
     if checked is not None:
@@ -87,15 +118,19 @@ def _verify_new(ctx, report, quiet: bool):
 
 
 def _print_sync(report) -> None:
-    echo(f"{report.total_files} files ({report.new_files} new, {report.removed_files} "
-               f"removed); {report.batches_with_masks} batches with masks, "
-               f"{report.batches_without_masks} without; {report.batches_updated} updated; "
-               f"{report.orphans} orphan, {report.unmatched} unmatched, {report.mismatches} "
-               f"mismatched, {report.unusable} unusable uploads; {report.duration_s:.1f} s"
-               f"{f' (full read: {report.full_reason})' if report.full else ''}.")
+    echo(
+        f"{report.total_files} files ({report.new_files} new, {report.removed_files} "
+        f"removed); {report.batches_with_masks} batches with masks, "
+        f"{report.batches_without_masks} without; {report.batches_updated} updated; "
+        f"{report.orphans} orphan, {report.unmatched} unmatched, {report.mismatches} "
+        f"mismatched, {report.unusable} unusable uploads; {report.duration_s:.1f} s"
+        f"{f' (full read: {report.full_reason})' if report.full else ''}."
+    )
     if report.unusable:
-        echo(f"{report.unusable} uploads count for no batch (`uploads --unusable` lists "
-                   f"them):", err=True)
+        echo(
+            f"{report.unusable} uploads count for no batch (`uploads --unusable` lists them):",
+            err=True,
+        )
         for finding in report.unusable_uploads[:UNUSABLE_SHOWN]:
             echo(f"  unusable: {finding.filename[:80]}: {finding.problem}", err=True)
 
@@ -105,8 +140,11 @@ def _print_sync(report) -> None:
 @click.option("--orphans", is_flag=True, help="Uploads naming a batch that is not in the list.")
 @click.option("--unmatched", is_flag=True, help="Uploads naming no batch.")
 @click.option("--mismatches", is_flag=True, help="Uploads by someone other than the assignee.")
-@click.option("--unusable", is_flag=True,
-              help="Odd upload documents that count for no batch, with the reason.")
+@click.option(
+    "--unusable",
+    is_flag=True,
+    help="Odd upload documents that count for no batch, with the reason.",
+)
 @json_option
 @pass_context
 @handle_errors
@@ -122,11 +160,17 @@ def uploads(ctx, recent, orphans, unmatched, mismatches, unusable, as_json):
         run = last_run(ctx.databases.work)
         if run is None:
             raise SegcoreError("No sync has run yet: run `python -m segcore sync` first.")
-        for flag, key in ((orphans, "orphan_uploads"), (unmatched, "unmatched_uploads"),
-                          (mismatches, "mismatched_uploads"), (unusable, "unusable_uploads")):
+        for flag, key in (
+            (orphans, "orphan_uploads"),
+            (unmatched, "unmatched_uploads"),
+            (mismatches, "mismatched_uploads"),
+            (unusable, "unusable_uploads"),
+        ):
             if flag:
-                rows += [{k: v for k, v in f.items() if k != "assignee" or key ==
-                          "mismatched_uploads"} for f in run.get(key, [])]
+                rows += [
+                    {k: v for k, v in f.items() if k != "assignee" or key == "mismatched_uploads"}
+                    for f in run.get(key, [])
+                ]
     if as_json:
         emit_json(rows)
         return
@@ -136,9 +180,12 @@ def uploads(ctx, recent, orphans, unmatched, mismatches, unusable, as_json):
         when = office_time(row.get("upload_date"), ctx.settings.zone) or "-"
         extra = f"  assignee {row['assignee']}" if row.get("assignee") else ""
         extra += f"  unusable: {row['problem']}" if row.get("problem") else ""
-        echo(printable(
-            f"{when}  {row['uploaded_by'] or '-':<12} {row['size_mb']:>8.2f} MB  "
-            f"{row['filename']}  [{', '.join(row['batches']) or 'no batch'}]{extra}"))
+        echo(
+            printable(
+                f"{when}  {row['uploaded_by'] or '-':<12} {row['size_mb']:>8.2f} MB  "
+                f"{row['filename']}  [{', '.join(row['batches']) or 'no batch'}]{extra}"
+            )
+        )
     if not rows:
         echo("Nothing to show.")
 

@@ -6,10 +6,18 @@ import sys
 
 import click
 
-from segcore.cli.base import (echo, author as _author, emit_json, handle_errors, json_option, main,
-                              pass_context)
+from segcore.cli.base import (
+    author as _author,
+)
+from segcore.cli.base import (
+    echo,
+    emit_json,
+    handle_errors,
+    json_option,
+    main,
+    pass_context,
+)
 from segcore.core.naming import printable
-
 
 
 @main.group("team")
@@ -33,8 +41,7 @@ def team_list(ctx, as_json):
         echo("The team is empty.")
     for m in members:
         # Names stored before control characters were refused must not drive the terminal.
-        echo(f"{printable(m.name):<24} {printable(m.role or '-'):<24} "
-                   f"{printable(m.email or '-')}")
+        echo(f"{printable(m.name):<24} {printable(m.role or '-'):<24} {printable(m.email or '-')}")
 
 
 @team_group.command("add")
@@ -64,8 +71,10 @@ def team_edit(ctx, name, role, email):
     if role is None and email is None:
         raise click.UsageError("give --role and/or --email")
     member = team.edit_member(ctx.databases.work, name, role, email, author=_author())
-    echo(f"{printable(member.name)}: role {printable(member.role or '-')}, "
-               f"email {printable(member.email or '-')}.")
+    echo(
+        f"{printable(member.name)}: role {printable(member.role or '-')}, "
+        f"email {printable(member.email or '-')}."
+    )
 
 
 @team_group.command("remove")
@@ -78,8 +87,9 @@ def team_remove(ctx, name, unassign, reassign_to):
     """Remove a member; their open batches are unassigned or reassigned."""
     from segcore.work import handover
 
-    moved = handover.remove_member(ctx.databases.work, name, unassign=unassign,
-                                   reassign_to=reassign_to, author=_author())
+    moved = handover.remove_member(
+        ctx.databases.work, name, unassign=unassign, reassign_to=reassign_to, author=_author()
+    )
     where = f"reassigned to {reassign_to}" if reassign_to else "unassigned"
     echo(f"Removed {printable(name)}; {moved} open batches {printable(where)}.")
 
@@ -98,8 +108,11 @@ def health(ctx, as_json):
         emit_json(results)
     else:
         for h in results:
-            state = (f"ok, {h.rtt_ms} ms, server {h.version}" if h.reachable
-                     else f"UNREACHABLE: {h.error}")
+            state = (
+                f"ok, {h.rtt_ms} ms, server {h.version}"
+                if h.reachable
+                else f"UNREACHABLE: {h.error}"
+            )
             echo(f"{h.database:<20} {state}")
         echo(f"server: {results[0].uri}{' (embedded)' if results[0].embedded else ''}")
     if restore:

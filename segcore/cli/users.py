@@ -6,12 +6,10 @@ import sys
 
 import click
 
+from segcore.cli.base import echo, emit_json, handle_errors, json_option, main, pass_context
 from segcore.core.actors import ROLES
-from segcore.cli.base import (echo, emit_json, handle_errors, json_option, main,
-                              pass_context)
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import printable
-
 
 
 @main.group("user")
@@ -24,8 +22,9 @@ def _read_password(from_stdin: bool) -> str:
         return sys.stdin.readline().rstrip("\r\n")
     if not sys.stdin.isatty():
         # click would read an empty line and end with a bare "Aborted!".
-        raise SegcoreError("no terminal to ask for the password; use --password-stdin and "
-                           "pipe it in")
+        raise SegcoreError(
+            "no terminal to ask for the password; use --password-stdin and pipe it in"
+        )
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
@@ -43,8 +42,9 @@ def user_add(ctx, name, role, member, password_stdin):
     """
     from segcore.team import auth
 
-    user = auth.add_user(ctx.databases.work, name, role, _read_password(password_stdin),
-                         member=member)
+    user = auth.add_user(
+        ctx.databases.work, name, role, _read_password(password_stdin), member=member
+    )
     owner = f" for {printable(user.member)}" if user.member else ""
     echo(f"User {printable(user.name)} created with the {user.role} role{owner}.")
 
@@ -68,8 +68,8 @@ def user_passwd(ctx, name, password_stdin):
 @handle_errors
 def user_list(ctx, as_json):
     """Every app user and their role (never their password hashes)."""
-    from segcore.team import auth
     from segcore.core.timefmt import utcnow
+    from segcore.team import auth
 
     users = auth.list_users(ctx.databases.work)
     if as_json:
@@ -77,8 +77,11 @@ def user_list(ctx, as_json):
         return
     now = utcnow()
     for user in users:
-        locked = (f"  locked until {user.locked_until:%H:%M} UTC"
-                  if user.locked_until and user.locked_until > now else "")
+        locked = (
+            f"  locked until {user.locked_until:%H:%M} UTC"
+            if user.locked_until and user.locked_until > now
+            else ""
+        )
         member = f" ({printable(user.member)})" if user.member else ""
         echo(f"{printable(user.name):<24} {printable(user.role)}{member}{locked}")
     if not users:

@@ -6,14 +6,28 @@ import sys
 
 import click
 
-from segcore.cli.base import (echo, author as _author, emit_json, handle_errors, json_option,
-                              main, pass_context)
+from segcore.cli.base import (
+    author as _author,
+)
+from segcore.cli.base import (
+    echo,
+    emit_json,
+    handle_errors,
+    json_option,
+    main,
+    pass_context,
+)
 
 
 def progress_bar(label: str, quiet: bool):
     """A progress bar on stderr, drawn only on a terminal and never with --json."""
-    return click.progressbar(length=1000, label=label, file=sys.stderr, show_eta=False,
-                             hidden=quiet or not sys.stderr.isatty())
+    return click.progressbar(
+        length=1000,
+        label=label,
+        file=sys.stderr,
+        show_eta=False,
+        hidden=quiet or not sys.stderr.isatty(),
+    )
 
 
 def run_verify(ctx, quiet: bool, **options):
@@ -21,9 +35,11 @@ def run_verify(ctx, quiet: bool, **options):
     from segcore.notify.notify_due import verify_and_notify
 
     with progress_bar("Checking masks", quiet) as bar:
+
         def progress(fraction, message):
             bar.label = message.ljust(32)
             bar.update(int(fraction * 1000) - bar.pos)
+
         # Receipts are enqueued only: `notify --send-due` sends them, never holding up the check.
         return verify_and_notify(ctx.databases, author=_author(), progress=progress, **options)
 
@@ -36,9 +52,11 @@ def run_content(ctx, quiet: bool, **options):
     from segcore.masks.mask_content_check import check_content
 
     with progress_bar("Checking mask contents", quiet) as bar:
+
         def progress(fraction, message):
             bar.label = message.ljust(32)
             bar.update(int(fraction * 1000) - bar.pos)
+
         return check_content(ctx.databases, author=_author(), progress=progress, **options)
 
 
@@ -48,18 +66,25 @@ def print_content(content) -> None:
 
     for row in content.batches:
         counts = row.get("counts") or {}
-        echo(f"{row['id']:<14} content: {row.get('checked', 0)} masks checked, "
-                   f"{counts.get('wrong_size', 0)} wrong size, {counts.get('empty', 0)} empty, "
-                   f"{counts.get('too_small', 0)} too small, {counts.get('bad_labels', 0)} bad "
-                   f"labels, {counts.get('unreadable', 0)} unreadable")
+        echo(
+            f"{row['id']:<14} content: {row.get('checked', 0)} masks checked, "
+            f"{counts.get('wrong_size', 0)} wrong size, {counts.get('empty', 0)} empty, "
+            f"{counts.get('too_small', 0)} too small, {counts.get('bad_labels', 0)} bad "
+            f"labels, {counts.get('unreadable', 0)} unreadable"
+        )
         for offender in row.get("offenders") or ():
             echo(f"    {describe(offender)}")
         for note in row.get("notes") or ():
             echo(f"    {note.get('filename')}: {describe_note(note)}")
-    skipped = (f"; {content.skipped} not checked: no image of their batches is listed"
-               if content.skipped else "")
-    echo(f"{content.checked_uploads} uploads content-checked, "
-               f"{content.bytes_read / 1e6:,.1f} MB read{skipped}.")
+    skipped = (
+        f"; {content.skipped} not checked: no image of their batches is listed"
+        if content.skipped
+        else ""
+    )
+    echo(
+        f"{content.checked_uploads} uploads content-checked, "
+        f"{content.bytes_read / 1e6:,.1f} MB read{skipped}."
+    )
 
 
 def print_report(report) -> None:
@@ -73,44 +98,64 @@ def print_report(report) -> None:
         echo(line)
         if row.get("missing"):
             more = row["missing_count"] - len(row["missing"])
-            echo(f"    without a mask: {', '.join(row['missing'])}"
-                       + (f" (and {more} more)" if more > 0 else ""))
+            echo(
+                f"    without a mask: {', '.join(row['missing'])}"
+                + (f" (and {more} more)" if more > 0 else "")
+            )
         if row.get("extra"):
             more = row["extra_count"] - len(row["extra"])
-            echo(f"    matching no image: {', '.join(row['extra'])}"
-                       + (f" (and {more} more)" if more > 0 else ""))
+            echo(
+                f"    matching no image: {', '.join(row['extra'])}"
+                + (f" (and {more} more)" if more > 0 else "")
+            )
         for bad in row.get("unreadable") or ():
             echo(f"    unreadable: {bad['filename']}: {bad['reason']}")
         if row.get("other_files"):
             more = (row.get("other_files_count") or 0) - len(row["other_files"])
-            echo(f"    other files (not masks): {', '.join(row['other_files'])}"
-                 + (f" (and {more} more)" if more > 0 else ""))
+            echo(
+                f"    other files (not masks): {', '.join(row['other_files'])}"
+                + (f" (and {more} more)" if more > 0 else "")
+            )
         if row.get("note"):
             echo(f"    {row['note']}")
     states: dict[str, int] = {}
     for row in report.batches:
         states[row["state"]] = states.get(row["state"], 0) + 1
     stored = f" of {report.bytes_stored / 1e6:,.1f} MB stored" if report.bytes_stored else ""
-    echo(f"{report.checked_uploads} uploads checked, {report.bytes_read / 1e6:,.1f} MB "
-               f"read{stored}; {len(report.batches)} batches: "
-               + (", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none") + ".")
+    echo(
+        f"{report.checked_uploads} uploads checked, {report.bytes_read / 1e6:,.1f} MB "
+        f"read{stored}; {len(report.batches)} batches: "
+        + (", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none")
+        + "."
+    )
     skipped = getattr(report, "skipped", [])
     if skipped:
-        echo(f"{report.skipped_count} unusable uploads skipped (as the sync counts them):",
-             err=True)
+        echo(
+            f"{report.skipped_count} unusable uploads skipped (as the sync counts them):", err=True
+        )
         for bad in skipped[:SKIPPED_SHOWN]:
             echo(f"  unusable: {bad['filename'][:80]}: {bad['problem']}", err=True)
 
 
 @main.command()
 @click.argument("batch_ids", nargs=-1, metavar="[BATCH ...]")
-@click.option("--all", "every_batch", is_flag=True,
-              help="Report every batch in the list, also those without uploads.")
-@click.option("--recheck", is_flag=True,
-              help="Read uploads and image folders again even when already checked.")
-@click.option("--content", "content", is_flag=True,
-              help="Also check each mask's contents: its image's size, not empty, the agreed "
-                   "labels.")
+@click.option(
+    "--all",
+    "every_batch",
+    is_flag=True,
+    help="Report every batch in the list, also those without uploads.",
+)
+@click.option(
+    "--recheck",
+    is_flag=True,
+    help="Read uploads and image folders again even when already checked.",
+)
+@click.option(
+    "--content",
+    "content",
+    is_flag=True,
+    help="Also check each mask's contents: its image's size, not empty, the agreed labels.",
+)
 @json_option
 @pass_context
 @handle_errors
@@ -123,10 +168,14 @@ def verify(ctx, batch_ids, every_batch, recheck, content, as_json):
 
     if batch_ids and every_batch:
         raise ValidationError("Name batches or use --all, not both.")
-    report = run_verify(ctx, as_json, batch_ids=list(batch_ids) or None,
-                        every_batch=every_batch, recheck=recheck)
-    checked = (run_content(ctx, as_json, batch_ids=list(batch_ids) or None, recheck=recheck)
-               if content else None)
+    report = run_verify(
+        ctx, as_json, batch_ids=list(batch_ids) or None, every_batch=every_batch, recheck=recheck
+    )
+    checked = (
+        run_content(ctx, as_json, batch_ids=list(batch_ids) or None, recheck=recheck)
+        if content
+        else None
+    )
     if as_json:
         emit_json(with_content(report.as_dict(), checked))
     else:

@@ -41,7 +41,8 @@ def authorize_write(author: "str | Actor") -> str:
     """
     if isinstance(author, Actor):
         if not author.can_write:
-            raise PermissionDenied(N_("{name} has the viewer role and cannot change anything."),
-                                   name=author.name)
+            raise PermissionDenied(
+                N_("{name} has the viewer role and cannot change anything."), name=author.name
+            )
         return author.name
     return str(author)

@@ -5,14 +5,19 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Mapping
-from email.utils import parseaddr
 
 from dotenv import dotenv_values
 
-from segcore.core.config_urls import (WEBHOOK_FORMATS, email_address, recipients, smtp_url,
-                                      webhook_url)
+from segcore.core.config_urls import (
+    WEBHOOK_FORMATS,
+    email_address,
+    recipients,
+    smtp_url,
+    webhook_url,
+)
 from segcore.core.errors import ConfigError
 from segcore.core.redact import ambiguous_userinfo
 from segcore.core.timefmt import office_zone
@@ -37,18 +42,42 @@ class Settings:
     login: bool = False
     session_minutes: int = 480
     language: str = "es"
-    mask_suffixes: tuple[str, ...] = ("_mask", "-mask", "_seg", "_label", "_labels", "_gt",
-                                      "_segmentation", "-label", ".seg")
+    mask_suffixes: tuple[str, ...] = (
+        "_mask",
+        "-mask",
+        "_seg",
+        "_label",
+        "_labels",
+        "_gt",
+        "_segmentation",
+        "-label",
+        ".seg",
+    )
     # The image and volume extensions: only members with one count as masks.
-    mask_extensions: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm",
-                                        ".nii", ".nii.gz", ".nrrd", ".seg.nrrd", ".mha", ".mhd",
-                                        ".npy", ".npz")
+    mask_extensions: tuple[str, ...] = (
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".tif",
+        ".tiff",
+        ".bmp",
+        ".dcm",
+        ".nii",
+        ".nii.gz",
+        ".nrrd",
+        ".seg.nrrd",
+        ".mha",
+        ".mhd",
+        ".npy",
+        ".npz",
+    )
     mask_check_budget_mb: int = 2048
 
     @property
     def mask_check_budget(self) -> int:
         """Bytes a mask check may read or decompress from one upload."""
         return self.mask_check_budget_mb * 1024 * 1024
+
     mask_labels: tuple[float, ...] | None = None  # MASK_LABELS; None: label values not checked
     mask_min_pixels: int = 0  # MASK_MIN_PIXELS; 0: not checked
     mask_qc_budget_mb: int = 2048
@@ -58,6 +87,7 @@ class Settings:
     def mask_qc_budget(self) -> int:
         """Bytes a content check may decompress from one upload."""
         return self.mask_qc_budget_mb * 1024 * 1024
+
     timezone: str | None = None  # IANA name; None shows times in the server's own zone
     masks_set_status: bool = True
     stall_days: int = 7
@@ -80,8 +110,9 @@ class Settings:
     @property
     def notify_channels(self) -> tuple[str, ...]:
         """The channels configured: "email" when SMTP_URL is set, "webhook" for WEBHOOK_URL."""
-        return tuple(c for c, url in (("email", self.smtp_url), ("webhook", self.webhook_url))
-                     if url)
+        return tuple(
+            c for c, url in (("email", self.smtp_url), ("webhook", self.webhook_url)) if url
+        )
 
     @property
     def zone(self):
@@ -170,10 +201,17 @@ def parse_suffixes(text: str) -> tuple[str, ...]:
     suffixes = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
     for suffix in suffixes:
         # A leading dot is allowed (Slicer's `x.seg.nii.gz`); an extension is not a suffix.
-        if ("/" in suffix or "\\" in suffix or "." in suffix[1:] or len(suffix) > 32
-                or suffix.lower() in Settings.mask_extensions):
-            raise ValueError(f"{suffix!r} is not a mask suffix (no slashes, no extension, a "
-                             "dot only first, at most 32 characters)")
+        if (
+            "/" in suffix
+            or "\\" in suffix
+            or "." in suffix[1:]
+            or len(suffix) > 32
+            or suffix.lower() in Settings.mask_extensions
+        ):
+            raise ValueError(
+                f"{suffix!r} is not a mask suffix (no slashes, no extension, a "
+                "dot only first, at most 32 characters)"
+            )
     return suffixes
 
 
@@ -186,8 +224,9 @@ def parse_extensions(text: str) -> tuple[str, ...]:
             continue
         extension = "." + part.lower().lstrip(".")
         if not re.fullmatch(r"(\.[a-z0-9_+-]{1,16}){1,3}", extension):
-            raise ValueError(f"{part!r} is not a file extension (letters and digits, "
-                             "e.g. png or nii.gz)")
+            raise ValueError(
+                f"{part!r} is not a file extension (letters and digits, e.g. png or nii.gz)"
+            )
         found.append(extension)
     if not found:
         raise ValueError("name at least one extension")
@@ -222,8 +261,10 @@ def _timezone(value: str | None) -> str | None:
     try:
         office_zone(value)
     except ValueError:
-        raise ConfigError(f"TIMEZONE={value!r} is not a known time zone "
-                          "(an IANA name such as America/Mexico_City)") from None
+        raise ConfigError(
+            f"TIMEZONE={value!r} is not a known time zone "
+            "(an IANA name such as America/Mexico_City)"
+        ) from None
     return value
 
 
@@ -239,15 +280,18 @@ def _notify(values: dict) -> dict:
     if sender:
         email_address("NOTIFY_FROM", parseaddr(sender)[1])
     return dict(
-        smtp_url=smtp, notify_from=sender,
-        webhook_url=webhook_url(values.get("WEBHOOK_URL")), webhook_format=fmt,
+        smtp_url=smtp,
+        notify_from=sender,
+        webhook_url=webhook_url(values.get("WEBHOOK_URL")),
+        webhook_format=fmt,
         webhook_secret=values.get("WEBHOOK_SECRET"),
         notify_receipts=_switch("NOTIFY_RECEIPTS", values.get("NOTIFY_RECEIPTS", "on")),
         notify_daily=_switch("NOTIFY_DAILY", values.get("NOTIFY_DAILY", "on")),
         notify_weekly=_switch("NOTIFY_WEEKLY", values.get("NOTIFY_WEEKLY", "on")),
         notify_coordinators=recipients(values.get("NOTIFY_COORDINATORS", "")),
-        notify_exclude=tuple(filter(None, (i.strip() for i in
-                                           values.get("NOTIFY_EXCLUDE", "").split(",")))),
+        notify_exclude=tuple(
+            filter(None, (i.strip() for i in values.get("NOTIFY_EXCLUDE", "").split(",")))
+        ),
         notify_timeout_s=_int("NOTIFY_TIMEOUT_S", values.get("NOTIFY_TIMEOUT_S", "10"), 1, 300),
         notify_hour=_int("NOTIFY_HOUR", values.get("NOTIFY_HOUR", "8"), 0, 23),
     )
@@ -264,8 +308,9 @@ def _labels(value: str | None) -> tuple[float, ...] | None:
         except ValueError:
             number = float("nan")
         if number != number or number in (float("inf"), float("-inf")):
-            raise ConfigError(f"MASK_LABELS={value!r}: {part!r} is not a number (label values "
-                              "such as 0,1,2)")
+            raise ConfigError(
+                f"MASK_LABELS={value!r}: {part!r} is not a number (label values such as 0,1,2)"
+            )
         labels.add(number)
     if not labels:
         raise ConfigError(f"MASK_LABELS={value!r}: no label values (such as 0,1,2)")
@@ -281,9 +326,11 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         raise ConfigError("MONGO_URI must start with mongodb:// or mongodb+srv://")
     if uri is not None and ambiguous_userinfo(uri):
         # The driver would take part of the password for a host name and print it.
-        raise ConfigError("MONGO_URI: write a '@', '/', ':', '?' or '#' in the user name or "
-                          "password percent-encoded (for example @ as %40); not shown, as it "
-                          "holds the password")
+        raise ConfigError(
+            "MONGO_URI: write a '@', '/', ':', '?' or '#' in the user name or "
+            "password percent-encoded (for example @ as %40); not shown, as it "
+            "holds the password"
+        )
     bucket = values.get("MASKS_BUCKET", "masks")
     if "$" in bucket or bucket.startswith(".") or bucket.endswith("."):
         raise ConfigError(f"MASKS_BUCKET={bucket!r} is not a valid GridFS bucket name")
@@ -305,17 +352,22 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         session_minutes=_int("SESSION_MINUTES", values.get("SESSION_MINUTES", "480"), 1, 10_080),
         language=_language(values.get("LANGUAGE", "es")),
         mask_suffixes=_suffixes(values.get("MASK_SUFFIXES", ",".join(Settings.mask_suffixes))),
-        mask_extensions=_extensions(values.get("MASK_EXTENSIONS",
-                                               " ".join(Settings.mask_extensions))),
-        mask_check_budget_mb=_int("MASK_CHECK_BUDGET_MB",
-                                  values.get("MASK_CHECK_BUDGET_MB", "2048"), 1, 1_048_576),
+        mask_extensions=_extensions(
+            values.get("MASK_EXTENSIONS", " ".join(Settings.mask_extensions))
+        ),
+        mask_check_budget_mb=_int(
+            "MASK_CHECK_BUDGET_MB", values.get("MASK_CHECK_BUDGET_MB", "2048"), 1, 1_048_576
+        ),
         mask_labels=_labels(values.get("MASK_LABELS")),
-        mask_min_pixels=_int("MASK_MIN_PIXELS", values.get("MASK_MIN_PIXELS", "0"), 0,
-                             1_000_000_000),
-        mask_qc_budget_mb=_int("MASK_QC_BUDGET_MB", values.get("MASK_QC_BUDGET_MB", "2048"), 1,
-                               1_048_576),
-        mask_qc_max_voxels=_int("MASK_QC_MAX_VOXELS",
-                                values.get("MASK_QC_MAX_VOXELS", "64000000"), 1, 10**12),
+        mask_min_pixels=_int(
+            "MASK_MIN_PIXELS", values.get("MASK_MIN_PIXELS", "0"), 0, 1_000_000_000
+        ),
+        mask_qc_budget_mb=_int(
+            "MASK_QC_BUDGET_MB", values.get("MASK_QC_BUDGET_MB", "2048"), 1, 1_048_576
+        ),
+        mask_qc_max_voxels=_int(
+            "MASK_QC_MAX_VOXELS", values.get("MASK_QC_MAX_VOXELS", "64000000"), 1, 10**12
+        ),
         timezone=_timezone(values.get("TIMEZONE")),
         masks_set_status=_switch("MASKS_SET_STATUS", values.get("MASKS_SET_STATUS", "on")),
         stall_days=_int("STALL_DAYS", values.get("STALL_DAYS", "7"), 1, 365),
@@ -331,8 +383,9 @@ def read_env_file(env_file: str | os.PathLike) -> dict[str, str]:
         with open(env_file, encoding="utf-8") as handle:
             values = dotenv_values(stream=handle)
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{env_file}: is not UTF-8 text (byte {exc.start}); save it as "
-                          f"UTF-8") from None
+        raise ConfigError(
+            f"{env_file}: is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{env_file}: cannot be read ({exc.strerror or exc})") from None
     return {k: v for k, v in values.items() if v is not None}

@@ -18,13 +18,17 @@ def describe(settings: Settings) -> dict[str, str]:
     """The effective configuration for display, with any password masked (what stands in for
     a missing value is a Phrase, worded by the app)."""
     return {
-        "MONGO_URI": mask_uri(settings.mongo_uri) if settings.mongo_uri else Phrase(EMBEDDED_SERVER),
+        "MONGO_URI": mask_uri(settings.mongo_uri)
+        if settings.mongo_uri
+        else Phrase(EMBEDDED_SERVER),
         "MONGO_DB": settings.mongo_db,
         "TRAINING_DB": settings.training_db,
         "MASKS_BUCKET": settings.masks_bucket,
-        "DATA_DIRECTORY": str(settings.data_directory) if settings.data_directory
+        "DATA_DIRECTORY": str(settings.data_directory)
+        if settings.data_directory
         else Phrase(NOT_SET),
-        "BATCHES_FILE": str(settings.effective_batches_file) if settings.effective_batches_file
+        "BATCHES_FILE": str(settings.effective_batches_file)
+        if settings.effective_batches_file
         else Phrase(NOT_SET),
         "EMBEDDED_DB_PATH": str(settings.embedded_path),
         "MONGO_TIMEOUT_MS": str(settings.timeout_ms),
@@ -35,9 +39,13 @@ def describe(settings: Settings) -> dict[str, str]:
         "MASK_SUFFIXES": ",".join(settings.mask_suffixes) or Phrase(NONE_SET),
         "MASK_EXTENSIONS": " ".join(e.lstrip(".") for e in settings.mask_extensions),
         "MASK_CHECK_BUDGET_MB": str(settings.mask_check_budget_mb),
-        "MASK_LABELS": (",".join(f"{v:g}" for v in settings.mask_labels)
-                        if settings.mask_labels is not None else Phrase(NOT_CHECKED)),
-        "MASK_MIN_PIXELS": str(settings.mask_min_pixels) if settings.mask_min_pixels
+        "MASK_LABELS": (
+            ",".join(f"{v:g}" for v in settings.mask_labels)
+            if settings.mask_labels is not None
+            else Phrase(NOT_CHECKED)
+        ),
+        "MASK_MIN_PIXELS": str(settings.mask_min_pixels)
+        if settings.mask_min_pixels
         else Phrase(NOT_CHECKED),
         "MASK_QC_BUDGET_MB": str(settings.mask_qc_budget_mb),
         "MASK_QC_MAX_VOXELS": str(settings.mask_qc_max_voxels),

@@ -21,17 +21,23 @@ def smtp_url(value: str | None) -> str | None:
         return None
     parts = urlsplit(value)
     if parts.scheme not in ("smtp", "smtps"):
-        raise ConfigError("SMTP_URL must start with smtps:// (TLS, port 465) or smtp:// "
-                          "(STARTTLS, port 587); not shown, as it may hold the password")
+        raise ConfigError(
+            "SMTP_URL must start with smtps:// (TLS, port 465) or smtp:// "
+            "(STARTTLS, port 587); not shown, as it may hold the password"
+        )
     if value.count("@") > 1 or ("@" in value and "@" not in parts.netloc):
-        raise ConfigError("SMTP_URL: write an '@', '/', '?' or '#' in the user name or password "
-                          "percent-encoded (for example @ as %40); not shown, as it holds the "
-                          "password")
+        raise ConfigError(
+            "SMTP_URL: write an '@', '/', '?' or '#' in the user name or password "
+            "percent-encoded (for example @ as %40); not shown, as it holds the "
+            "password"
+        )
     try:
-        parts.port
+        _ = parts.port  # urlsplit checks the port only when asked for it
     except ValueError:
-        raise ConfigError("SMTP_URL has a port that is not a number from 1 to 65535; "
-                          "not shown, as it may hold the password") from None
+        raise ConfigError(
+            "SMTP_URL has a port that is not a number from 1 to 65535; "
+            "not shown, as it may hold the password"
+        ) from None
     if not parts.hostname:
         raise ConfigError("SMTP_URL names no host; not shown, as it may hold the password")
     return value
@@ -42,8 +48,10 @@ def webhook_url(value: str | None) -> str | None:
         return None
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError("WEBHOOK_URL must be an http:// or https:// address; not shown, as "
-                          "it holds the webhook's token")
+        raise ConfigError(
+            "WEBHOOK_URL must be an http:// or https:// address; not shown, as "
+            "it holds the webhook's token"
+        )
     return value
 
 

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 
 from pymongo import MongoClient
 from pymongo.database import Database
-from pymongo.errors import (ConfigurationError, ConnectionFailure, OperationFailure,
-                            PyMongoError)
+from pymongo.errors import ConfigurationError, ConnectionFailure, OperationFailure, PyMongoError
 
 from segcore.core import embedded
 from segcore.core.config import Settings
 from segcore.core.errors import DatabaseUnavailable
 from segcore.core.redact import mask_uri, scrub
+
 
 def resolve_uri(settings: Settings) -> str:
     """MONGO_URI, or the URI of the embedded server (started if needed)."""
@@ -28,9 +28,14 @@ def create_client(uri: str, timeout_ms: int = 3000) -> MongoClient:
     create before a fork: https://pymongo.readthedocs.io/en/stable/faq.html#is-pymongo-fork-safe
     """
     try:
-        return MongoClient(uri, connect=False, appname="segcore",
-                           serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
-                           tz_aware=False)
+        return MongoClient(
+            uri,
+            connect=False,
+            appname="segcore",
+            serverSelectionTimeoutMS=timeout_ms,
+            connectTimeoutMS=timeout_ms,
+            tz_aware=False,
+        )
     except (ConfigurationError, ValueError, OSError) as exc:
         # OSError: a tlsCAFile or tlsCertificateKeyFile that cannot be read.
         raise DatabaseUnavailable(f"MONGO_URI is not usable: {scrub(str(exc), uri)}") from None
@@ -56,8 +61,13 @@ def open_databases(settings: Settings, client: MongoClient | None = None) -> Dat
     """Connect (lazily) to both configured databases."""
     uri = resolve_uri(settings)
     client = client or create_client(uri, settings.timeout_ms)
-    return Databases(client=client, work=client[settings.mongo_db],
-                     training=client[settings.training_db], settings=settings, uri=uri)
+    return Databases(
+        client=client,
+        work=client[settings.mongo_db],
+        training=client[settings.training_db],
+        settings=settings,
+        uri=uri,
+    )
 
 
 _AUTH_FAILED = (18, 8000)  # AuthenticationFailed, and Atlas's variant of it
@@ -76,11 +86,15 @@ def driver_error_message(exc: PyMongoError, uri: str | None = None) -> str:
     """A one-line, password-free explanation of a driver error for a coordinator."""
     detail = scrub(_first_line(exc), uri)
     if _is_auth_failure(exc):
-        return ("the database refused the user name or password in MONGO_URI (check the user, "
-                f"the password and authSource) ({detail})")
+        return (
+            "the database refused the user name or password in MONGO_URI (check the user, "
+            f"the password and authSource) ({detail})"
+        )
     if isinstance(exc, OperationFailure) and exc.code == _UNAUTHORIZED:
-        return (f"the database user in MONGO_URI is not allowed to do this, so the database "
-                f"refused it ({detail})")
+        return (
+            f"the database user in MONGO_URI is not allowed to do this, so the database "
+            f"refused it ({detail})"
+        )
     if isinstance(exc, ConnectionFailure):
         return f"the database server cannot be reached ({detail})"
     return f"the database reported: {detail}"
@@ -93,8 +107,7 @@ def friendly_errors(uri: str | None = None):
     try:
         yield
     except (ConnectionFailure, OperationFailure) as exc:
-        if isinstance(exc, ConnectionFailure) or _is_auth_failure(exc) or \
-                exc.code == _UNAUTHORIZED:
+        if isinstance(exc, ConnectionFailure) or _is_auth_failure(exc) or exc.code == _UNAUTHORIZED:
             raise DatabaseUnavailable(driver_error_message(exc, uri)) from None
         raise
 

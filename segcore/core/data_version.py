@@ -20,8 +20,8 @@ from segcore.core.schema import META
 BATCHES_DOC = "batches"
 VERSION_DOC = "data_version"
 TOPICS = ("team", "sync")
-RECENT_KEPT = 64       # changes whose touched ids are remembered
-IDS_KEPT = 500         # beyond this many ids a change is remembered as "everything"
+RECENT_KEPT = 64  # changes whose touched ids are remembered
+IDS_KEPT = 500  # beyond this many ids a change is remembered as "everything"
 
 
 def _touched(batch_ids) -> list[str] | None:
@@ -37,8 +37,9 @@ def bump_batches(db: Database, batch_ids=None, *, by_sync: bool = False, session
     pushed = {"recent": {"$each": [touched], "$slice": -RECENT_KEPT}}
     if not by_sync:
         pushed["edits"] = {"$each": [touched], "$slice": -RECENT_KEPT}
-    db[META].update_one({"_id": BATCHES_DOC}, {"$inc": {counter: 1}, "$push": pushed},
-                        upsert=True, session=session)
+    db[META].update_one(
+        {"_id": BATCHES_DOC}, {"$inc": {counter: 1}, "$push": pushed}, upsert=True, session=session
+    )
 
 
 def edited_batches(db: Database, since: int | None) -> tuple[int, set[str] | None]:
@@ -46,8 +47,9 @@ def edited_batches(db: Database, since: int | None) -> tuple[int, set[str] | Non
     the ids None when they cannot be told (too many, or older than the edits remembered)."""
     doc = db[META].find_one({"_id": BATCHES_DOC}, {"generation": 1, "edits": 1}) or {}
     now = int(doc.get("generation", 0))
-    return now, _named_by_last(list(doc.get("edits") or []),
-                               now - since if isinstance(since, int) else -1)
+    return now, _named_by_last(
+        list(doc.get("edits") or []), now - since if isinstance(since, int) else -1
+    )
 
 
 def bump(db: Database, *topics: str) -> None:
@@ -68,8 +70,9 @@ def read_versions(db: Database) -> dict:
     return versions
 
 
-def changed_batches(before: tuple[int, int], after: tuple[int, int],
-                    recent: list) -> set[str] | None:
+def changed_batches(
+    before: tuple[int, int], after: tuple[int, int], recent: list
+) -> set[str] | None:
     """The batch ids changed between two versions, or None when they cannot be told apart
     (a change touched too many, or it is older than the changes remembered). Pure."""
     if min(after[0] - before[0], after[1] - before[1]) < 0:
@@ -83,7 +86,7 @@ def _named_by_last(entries: list, steps: int) -> set[str] | None:
     if steps < 0 or steps > len(entries):
         return None
     ids: set[str] = set()
-    for entry in entries[len(entries) - steps:] if steps else []:
+    for entry in entries[len(entries) - steps :] if steps else []:
         if entry is None:
             return None
         ids.update(entry)

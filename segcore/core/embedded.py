@@ -122,7 +122,8 @@ def _storage_errors(path: Path):
         reason = exc.strerror or exc.__class__.__name__
         raise EmbeddedServerError(
             f"EMBEDDED_DB_PATH={str(path)!r}: the embedded database folder cannot be created or "
-            f"written ({reason}{f': {exc.filename}' if exc.filename else ''})") from None
+            f"written ({reason}{f': {exc.filename}' if exc.filename else ''})"
+        ) from None
 
 
 def ensure_server(path: str | os.PathLike, start_timeout: float = 60.0) -> str:
@@ -144,9 +145,23 @@ def _start(path: Path, start_timeout: float) -> str:
     log_path = path.with_name(path.name + ".log")
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "secantus", "--host", HOST, "--port", str(port),
-             "--storage-path", str(path), "--log-level", "WARNING", *OPLOG],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "secantus",
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--storage-path",
+                str(path),
+                "--log-level",
+                "WARNING",
+                *OPLOG,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # outlives the app or command that started it
         )
     uri = _uri(port)
@@ -155,15 +170,18 @@ def _start(path: Path, start_timeout: float) -> str:
         if process.poll() is not None:
             raise EmbeddedServerError(
                 f"the embedded database server exited at start-up (code {process.returncode});"
-                f" see {log_path}")
+                f" see {log_path}"
+            )
         if _answers(uri, timeout_ms=500):
-            _state_file(path).write_text(json.dumps({
-                "uri": uri, "pid": process.pid, "started": _process_start(process.pid)}))
+            _state_file(path).write_text(
+                json.dumps({"uri": uri, "pid": process.pid, "started": _process_start(process.pid)})
+            )
             return uri
         time.sleep(0.1)
     process.kill()
-    raise EmbeddedServerError(f"the embedded database server did not answer within "
-                              f"{start_timeout:.0f} s; see {log_path}")
+    raise EmbeddedServerError(
+        f"the embedded database server did not answer within {start_timeout:.0f} s; see {log_path}"
+    )
 
 
 def stop_server(path: str | os.PathLike, timeout: float = 15.0) -> bool:

@@ -58,8 +58,9 @@ def _as_doc(change: Change) -> dict:
     return doc
 
 
-def list_history(db: Database, key: str | None = None, kind: str | None = None,
-                 limit: int = 200) -> list[dict]:
+def list_history(
+    db: Database, key: str | None = None, kind: str | None = None, limit: int = 200
+) -> list[dict]:
     """The most recent changes, newest first; only those of `key` (a batch id or name) if given."""
     query: dict = {}
     if key is not None:

@@ -19,8 +19,8 @@ from segcore.core.errors import N_, ImportFileError
 from segcore.core.regular_files import open_regular
 
 MAX_BYTES = 100 * 1024 * 1024  # 100 MB: a list of 500,000 batches is about 50 MB
-MAX_DEPTH = 64                  # lists and objects inside one another
-INT64 = (-2 ** 63, 2 ** 63 - 1)
+MAX_DEPTH = 64  # lists and objects inside one another
+INT64 = (-(2**63), 2**63 - 1)
 MAX_INT_DIGITS = 19
 
 
@@ -34,51 +34,69 @@ def read_file_bytes(path: Path) -> bytes:
         with open_regular(path) as handle:
             data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        reason = "not a regular file (a pipe, socket or device is never read)" \
-            if "not a regular file" in str(exc) else f"{exc.strerror or exc}"
-        raise ImportFileError(N_("{path}: cannot be read ({reason})"), path=path,
-                              reason=reason) from None
+        reason = (
+            "not a regular file (a pipe, socket or device is never read)"
+            if "not a regular file" in str(exc)
+            else f"{exc.strerror or exc}"
+        )
+        raise ImportFileError(
+            N_("{path}: cannot be read ({reason})"), path=path, reason=reason
+        ) from None
     if len(data) > MAX_BYTES:
-        raise ImportFileError(N_("{path}: larger than {limit} MB, too large to be a batch list"),
-                              path=path, limit=MAX_BYTES // (1024 * 1024))
+        raise ImportFileError(
+            N_("{path}: larger than {limit} MB, too large to be a batch list"),
+            path=path,
+            limit=MAX_BYTES // (1024 * 1024),
+        )
     return data
 
 
 def decode_text(data: bytes, source: str) -> str:
     """UTF-8 text (a leading byte-order mark allowed); ImportFileError naming the bad byte."""
     if len(data) > MAX_BYTES:
-        raise ImportFileError(N_("{path}: larger than {limit} MB, too large to be a batch list"),
-                              path=source, limit=MAX_BYTES // (1024 * 1024))
+        raise ImportFileError(
+            N_("{path}: larger than {limit} MB, too large to be a batch list"),
+            path=source,
+            limit=MAX_BYTES // (1024 * 1024),
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportFileError(N_("{source}: not valid UTF-8 (byte 0x{byte:02x} at position "
-                                 "{position})"), source=source, byte=data[exc.start],
-                              position=exc.start) from None
+        raise ImportFileError(
+            N_("{source}: not valid UTF-8 (byte 0x{byte:02x} at position {position})"),
+            source=source,
+            byte=data[exc.start],
+            position=exc.start,
+        ) from None
 
 
 def loads_strict(text: str, source: str) -> object:
     """`text` as JSON under the rules above; ImportFileError saying what and where."""
     try:
-        data = json.loads(text, parse_int=_integer, parse_constant=_constant,
-                          object_pairs_hook=_object)
+        data = json.loads(
+            text, parse_int=_integer, parse_constant=_constant, object_pairs_hook=_object
+        )
         _check_tree(data)
         return data
     except json.JSONDecodeError as exc:
-        raise ImportFileError(N_("{source}: invalid JSON at line {line}, column {column}: "
-                                 "{reason}"), source=source, line=exc.lineno,
-                              column=exc.colno, reason=exc.msg) from None
+        raise ImportFileError(
+            N_("{source}: invalid JSON at line {line}, column {column}: {reason}"),
+            source=source,
+            line=exc.lineno,
+            column=exc.colno,
+            reason=exc.msg,
+        ) from None
     except RecursionError:
-        raise ImportFileError(N_("{source}: nested more than {depth} levels deep"),
-                              source=source, depth=MAX_DEPTH) from None
+        raise ImportFileError(
+            N_("{source}: nested more than {depth} levels deep"), source=source, depth=MAX_DEPTH
+        ) from None
     except _Refused as exc:
         raise ImportFileError(N_("{source}: {reason}"), source=source, reason=str(exc)) from None
 
 
 def _integer(digits: str) -> int:
     if len(digits.lstrip("-")) > MAX_INT_DIGITS:
-        raise _Refused(f"an integer of {len(digits.lstrip('-')):,} digits does not fit in "
-                       f"64 bits")
+        raise _Refused(f"an integer of {len(digits.lstrip('-')):,} digits does not fit in 64 bits")
     value = int(digits)
     if not INT64[0] <= value <= INT64[1]:
         raise _Refused(f"the integer {digits} does not fit in 64 bits")
@@ -123,5 +141,6 @@ def _storable(text: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise _Refused(f"the text {text[:40]!r} holds an unpaired surrogate "
-                       f"(\\u{ord(text[exc.start]):04x})") from None
+        raise _Refused(
+            f"the text {text[:40]!r} holds an unpaired surrogate (\\u{ord(text[exc.start]):04x})"
+        ) from None

@@ -42,9 +42,12 @@ def unsafe_character(ch: str) -> bool:
 
 
 def escape_character(ch: str) -> str:
-    """"\\x1b", "\\u202e", "\\udcff": how `printable` shows an unsafe character."""
-    return ch.encode("unicode_escape", "backslashreplace").decode("ascii", "backslashreplace") \
-        if ord(ch) < 0xD800 or ord(ch) > 0xDFFF else f"\\u{ord(ch):04x}"
+    """ "\\x1b", "\\u202e", "\\udcff": how `printable` shows an unsafe character."""
+    return (
+        ch.encode("unicode_escape", "backslashreplace").decode("ascii", "backslashreplace")
+        if ord(ch) < 0xD800 or ord(ch) > 0xDFFF
+        else f"\\u{ord(ch):04x}"
+    )
 
 
 def printable(text: object, keep_newlines: bool = False) -> str:
@@ -53,8 +56,10 @@ def printable(text: object, keep_newlines: bool = False) -> str:
     text = str(text)
     if text.isprintable():  # the usual case, checked in C: nothing to escape
         return text
-    return "".join(escape_character(ch) if unsafe_character(ch) and not
-                   (keep_newlines and ch == "\n") else ch for ch in text)
+    return "".join(
+        escape_character(ch) if unsafe_character(ch) and not (keep_newlines and ch == "\n") else ch
+        for ch in text
+    )
 
 
 @lru_cache(maxsize=8192)  # a sync compares hundreds of thousands of uploaders to a few names

@@ -37,14 +37,19 @@ class Phrase(str):
     plural_by: str | None
     params: dict
 
-    def __new__(cls, template: str | tuple[str, str], plural_by: str | None = None,
-                **params: object) -> "Phrase":
+    def __new__(
+        cls, template: str | tuple[str, str], plural_by: str | None = None, **params: object
+    ) -> "Phrase":
         singular, plural = template if isinstance(template, tuple) else (template, None)
         chosen = plural if plural is not None and params.get(plural_by) != 1 else singular
         english = chosen.format(**{k: _english(v) for k, v in params.items()})
         self = super().__new__(cls, english)
-        self.template, self.plural, self.plural_by, self.params = (singular, plural, plural_by,
-                                                                   params)
+        self.template, self.plural, self.plural_by, self.params = (
+            singular,
+            plural,
+            plural_by,
+            params,
+        )
         return self
 
     def __reduce__(self):  # pickled by Streamlit's caches: keep the template, not only the str
@@ -52,10 +57,19 @@ class Phrase(str):
 
     def as_doc(self) -> dict:
         """A BSON-friendly form (a day as {"date": ISO}) to store next to the English text."""
-        doc = {"template": self.template,
-               "params": {k: (v.as_doc() if isinstance(v, Phrase)
-                              else {"date": v.isoformat()} if _is_day(v) else v)
-                          for k, v in self.params.items()}}
+        doc = {
+            "template": self.template,
+            "params": {
+                k: (
+                    v.as_doc()
+                    if isinstance(v, Phrase)
+                    else {"date": v.isoformat()}
+                    if _is_day(v)
+                    else v
+                )
+                for k, v in self.params.items()
+            },
+        }
         if self.plural is not None:
             doc |= {"plural": self.plural, "plural_by": self.plural_by}
         return doc
@@ -65,11 +79,21 @@ class Phrase(str):
         """The phrase stored as `doc`; `english` (the stored text) when there is no usable doc."""
         if not isinstance(doc, dict) or not isinstance(doc.get("template"), str):
             return english if english is None or isinstance(english, str) else str(english)
-        params = {k: (_day_of(v) if isinstance(v, dict) and "date" in v
-                      else cls.from_doc(v) if isinstance(v, dict) else v)
-                  for k, v in (doc.get("params") or {}).items()}
-        template = (doc["template"], doc["plural"]) if isinstance(doc.get("plural"), str) \
+        params = {
+            k: (
+                _day_of(v)
+                if isinstance(v, dict) and "date" in v
+                else cls.from_doc(v)
+                if isinstance(v, dict)
+                else v
+            )
+            for k, v in (doc.get("params") or {}).items()
+        }
+        template = (
+            (doc["template"], doc["plural"])
+            if isinstance(doc.get("plural"), str)
             else doc["template"]
+        )
         try:
             return cls(template, plural_by=doc.get("plural_by"), **params)
         except (KeyError, IndexError, ValueError):  # a template it was not written for

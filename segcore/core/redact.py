@@ -10,8 +10,11 @@ import re
 from urllib.parse import unquote, unquote_plus
 
 _SCHEME = re.compile(r"^mongodb(?:\+srv)?://")
-_SECRET_PARAMS = re.compile(r"((?:password|tlsCertificateKeyFilePassword|authMechanismProperties)=)"
-                            r"[^&]*", re.IGNORECASE)
+_SECRET_PARAMS = re.compile(
+    r"((?:password|tlsCertificateKeyFilePassword|authMechanismProperties)=)"
+    r"[^&]*",
+    re.IGNORECASE,
+)
 
 
 def _userinfo_candidates(uri: str) -> list[str]:
@@ -24,7 +27,7 @@ def _userinfo_candidates(uri: str) -> list[str]:
     match = _SCHEME.match(uri)
     if not match:
         return []
-    rest = uri[match.end():]
+    rest = uri[match.end() :]
     host_part = rest.partition("?")[0].partition("/")[0]
     candidates = [host_part.rpartition("@")[0], rest.rpartition("@")[0]]
     return [c for c in dict.fromkeys(candidates) if ":" in c]
@@ -40,7 +43,7 @@ def ambiguous_userinfo(uri: str) -> bool:
     match = _SCHEME.match(uri)
     if not match:
         return False
-    rest = uri[match.end():]
+    rest = uri[match.end() :]
     if rest.count("@") > 1:
         return True
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
@@ -58,7 +61,7 @@ def mask_uri(uri: str) -> str:
         userinfo = max(candidates, key=len)
         scheme = _SCHEME.match(uri).group(0)
         user = userinfo.split(":", 1)[0]
-        uri = f"{scheme}{user}:***@{uri[len(scheme) + len(userinfo) + 1:]}"
+        uri = f"{scheme}{user}:***@{uri[len(scheme) + len(userinfo) + 1 :]}"
     elif ambiguous_userinfo(uri):
         scheme = _SCHEME.match(uri).group(0)
         uri = f"{scheme}***@{uri.rpartition('@')[2]}"
@@ -99,7 +102,7 @@ def mask_url(url: str | None) -> str:
         user = rest.rpartition("@")[0].split(":", 1)[0] if "@" in rest else ""
         return f"{scheme}://" + (f"{user}:***@" if user else "") + authority
     host = authority.rpartition("@")[2]
-    return f"{scheme}://{host}" + ("/***" if rest[len(authority):] else "")
+    return f"{scheme}://{host}" + ("/***" if rest[len(authority) :] else "")
 
 
 def url_secrets(url: str | None) -> list[str]:
@@ -115,7 +118,7 @@ def url_secrets(url: str | None) -> list[str]:
             password = userinfo.split(":", 1)[1]
             found += [password, unquote(password)]
     authority = rest.split("/", 1)[0].split("?", 1)[0]
-    tail = rest[len(authority):]
+    tail = rest[len(authority) :]
     if len(tail) > 1:
         found.append(tail)
     return sorted({s for s in found if s}, key=len, reverse=True)

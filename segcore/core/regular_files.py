@@ -12,8 +12,9 @@ import stat
 from typing import BinaryIO, Iterator
 
 
-def regular_files(folder: str | os.PathLike, problems: list[OSError],
-                  skip_hidden: bool = True) -> Iterator[os.DirEntry]:
+def regular_files(
+    folder: str | os.PathLike, problems: list[OSError], skip_hidden: bool = True
+) -> Iterator[os.DirEntry]:
     """Every regular file under `folder` (a symlink counts when it leads to one), depth first.
 
     Symlinked folders are not followed (as os.walk); folders that cannot be read are appended

@@ -12,21 +12,23 @@ TEAM = "segmentadores"
 BATCHES = "batches"
 HISTORY = "history"
 APP_USERS = "app_users"
-APP_SESSIONS = "app_sessions"      # login sessions, by the SHA-256 of their cookie's token
+APP_SESSIONS = "app_sessions"  # login sessions, by the SHA-256 of their cookie's token
 LOGIN_ATTEMPTS = "login_attempts"  # failed logins for names that are not users (by hash)
-META = "app_meta"       # small state documents: batch-list generation, sync state, demo marker
-SYNC_STATE = "sync"     # the sync's state document in META (resume point, index stamp, ...)
+META = "app_meta"  # small state documents: batch-list generation, sync state, demo marker
+SYNC_STATE = "sync"  # the sync's state document in META (resume point, index stamp, ...)
 SYNC_RUNS = "sync_runs"
 SYNC_INDEX = "sync_index"
 LOCKS = "locks"
-MASK_CHECKS = "mask_checks"    # each upload's listed mask names, keyed by the upload's id
-RECEIPTS = "receipts"          # one receipt per upload, keyed by the upload's id
+MASK_CHECKS = "mask_checks"  # each upload's listed mask names, keyed by the upload's id
+RECEIPTS = "receipts"  # one receipt per upload, keyed by the upload's id
 MASK_CONTENT = "mask_content"  # each upload's content check (sizes, empty, labels), by id
 BATCH_IMAGES = "batch_images"  # each batch's image names, keyed by batch id
 NOTIFY_OUTBOX = "notify_outbox"  # every message to send, keyed by its idempotency key
 UPLOAD_DAYS = "upload_days"  # uploads per local day, kept by the sync (segcore.sync.upload_stats)
-RESTORE_STATE = "restore_state"  # a restore under way (or interrupted), see segcore.backups.backup_restore
-RESTORE_STAGING = "restore_staging."    # prefix: collections a restore writes before swapping in
+RESTORE_STATE = (
+    "restore_state"  # a restore under way (or interrupted), see segcore.backups.backup_restore
+)
+RESTORE_STAGING = "restore_staging."  # prefix: collections a restore writes before swapping in
 RESTORE_PREVIOUS = "restore_previous."  # prefix: the data a restore swapped out, until it ends
 
 # `$in` is quadratic in the list length on the embedded server (1,000 ids take 3 s): long
@@ -35,12 +37,21 @@ RESTORE_PREVIOUS = "restore_previous."  # prefix: the data a restore swapped out
 IN_CHUNK = 50
 
 
-def find_in(collection: Collection, field: str, values: list, projection: dict | None = None,
-            session=None, where: dict | None = None):
+def find_in(
+    collection: Collection,
+    field: str,
+    values: list,
+    projection: dict | None = None,
+    session=None,
+    where: dict | None = None,
+):
     """Every document whose `field` is one of `values` (and matching the fixed filter `where`),
     found with short `$in` lists."""
     found = []
     for start in range(0, len(values), IN_CHUNK):
-        found += collection.find({**(where or {}), field: {"$in": values[start:start + IN_CHUNK]}},
-                                 projection, session=session)
+        found += collection.find(
+            {**(where or {}), field: {"$in": values[start : start + IN_CHUNK]}},
+            projection,
+            session=session,
+        )
     return found

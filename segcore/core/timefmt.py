@@ -52,6 +52,7 @@ def date_string(value: object) -> str | None:
 # Times are stored in UTC without tzinfo (as pymongo returns them) and shown in the office's
 # zone (the TIMEZONE setting; None means the server's own zone).
 
+
 def office_zone(name: str | None) -> tzinfo | None:
     """The zone called `name` (an IANA name such as "America/Mexico_City"); None for "local".
 
@@ -62,8 +63,7 @@ def office_zone(name: str | None) -> tzinfo | None:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"'{name}' is not a known time zone (e.g. America/Mexico_City)") \
-            from None
+        raise ValueError(f"'{name}' is not a known time zone (e.g. America/Mexico_City)") from None
 
 
 # --- the one rule for a usable stored date ---------------------------------------------------
@@ -72,7 +72,7 @@ def office_zone(name: str | None) -> tzinfo | None:
 # and then have a week added or taken away (day buckets, week starts, pace), so it is
 # *unusable*: an upload dated so counts for no batch, and every display shows it as unknown.
 USABLE_FROM = datetime(1, 1, 15)
-USABLE_UNTIL = datetime(9999, 12, 17)   # exclusive
+USABLE_UNTIL = datetime(9999, 12, 17)  # exclusive
 
 
 def unusable_date_reason(moment: object) -> str | None:
@@ -90,8 +90,10 @@ def unusable_date_reason(moment: object) -> str | None:
         except OverflowError:
             utc = None
     if utc is None or not USABLE_FROM <= utc < USABLE_UNTIL:
-        return (f"{moment.isoformat(sep=' ', timespec='minutes')} cannot be shown in every "
-                f"time zone (within two weeks of the calendar's end, year 1 or 9999)")
+        return (
+            f"{moment.isoformat(sep=' ', timespec='minutes')} cannot be shown in every "
+            f"time zone (within two weeks of the calendar's end, year 1 or 9999)"
+        )
     return None
 
 

@@ -29,13 +29,24 @@ def read_7z_headers(source) -> list[tuple[str, int, int | None]]:
         raise UnreadableUpload(N_("encrypted 7z headers")) from None
     except UnreadableUpload:
         raise
-    except (py7zr_errors.ArchiveError, py7zr_errors.Bad7zFile, py7zr_errors.InternalError,
-            py7zr_errors.UnsupportedCompressionMethodError, EOFError, KeyError, ValueError,
-            TypeError, IndexError, OSError) as exc:
+    except (
+        py7zr_errors.ArchiveError,
+        py7zr_errors.Bad7zFile,
+        py7zr_errors.InternalError,
+        py7zr_errors.UnsupportedCompressionMethodError,
+        EOFError,
+        KeyError,
+        ValueError,
+        TypeError,
+        IndexError,
+        OSError,
+    ) as exc:
         detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise UnreadableUpload(N_("not a readable 7z archive ({detail})"),
-                               detail=detail) from None
+        raise UnreadableUpload(N_("not a readable 7z archive ({detail})"), detail=detail) from None
     if len(entries) > MAX_MEMBERS:
         raise UnreadableUpload(N_("too many members to check ({count})"), count=len(entries))
-    return [(entry.filename, int(entry.uncompressed or 0), entry.crc32) for entry in entries
-            if not entry.is_directory]
+    return [
+        (entry.filename, int(entry.uncompressed or 0), entry.crc32)
+        for entry in entries
+        if not entry.is_directory
+    ]

@@ -44,15 +44,42 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 VERSION = 2  # 2: other files, member sizes and checksums, reasons as codes, 7z, NFC names
 TAR_ENDINGS = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz", ".tbz2")
 # Formats recognised only to be named in the reason, by ending and by first bytes.
-OTHER_FORMATS = {".rar": "RAR", ".zst": "Zstandard", ".tar.zst": "Zstandard", ".lz4": "LZ4",
-                 ".lz": "lzip", ".cab": "CAB", ".iso": "ISO image", ".arj": "ARJ", ".lzh": "LHA",
-                 ".xar": "XAR", ".cpio": "cpio", ".ar": "ar", ".dmg": "Apple disk image"}
-MAGIC = ((b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip"), (b"PK\x07\x08", "zip"),
-         (b"PK00", "zip"), (MAGIC_7Z, "7z"), (b"\x1f\x8b", "tar"), (b"BZh", "tar"),
-         (b"\xfd7zXZ\x00", "tar"))
-OTHER_MAGIC = ((b"Rar!\x1a\x07", "RAR"), (b"\x28\xb5\x2f\xfd", "Zstandard"),
-               (b"\x04\x22\x4d\x18", "LZ4"), (b"MSCF", "CAB"), (b"LZIP", "lzip"),
-               (b"%PDF", "PDF"), (b"070707", "cpio"), (b"070701", "cpio"), (b"!<arch>", "ar"))
+OTHER_FORMATS = {
+    ".rar": "RAR",
+    ".zst": "Zstandard",
+    ".tar.zst": "Zstandard",
+    ".lz4": "LZ4",
+    ".lz": "lzip",
+    ".cab": "CAB",
+    ".iso": "ISO image",
+    ".arj": "ARJ",
+    ".lzh": "LHA",
+    ".xar": "XAR",
+    ".cpio": "cpio",
+    ".ar": "ar",
+    ".dmg": "Apple disk image",
+}
+MAGIC = (
+    (b"PK\x03\x04", "zip"),
+    (b"PK\x05\x06", "zip"),
+    (b"PK\x07\x08", "zip"),
+    (b"PK00", "zip"),
+    (MAGIC_7Z, "7z"),
+    (b"\x1f\x8b", "tar"),
+    (b"BZh", "tar"),
+    (b"\xfd7zXZ\x00", "tar"),
+)
+OTHER_MAGIC = (
+    (b"Rar!\x1a\x07", "RAR"),
+    (b"\x28\xb5\x2f\xfd", "Zstandard"),
+    (b"\x04\x22\x4d\x18", "LZ4"),
+    (b"MSCF", "CAB"),
+    (b"LZIP", "lzip"),
+    (b"%PDF", "PDF"),
+    (b"070707", "cpio"),
+    (b"070701", "cpio"),
+    (b"!<arch>", "ar"),
+)
 
 
 @dataclass
@@ -83,7 +110,7 @@ class Listing:
 
 
 def kind_from_name(filename: str, extensions=DEFAULT_EXTENSIONS) -> str:
-    """"zip", "tar", "7z", "file" (a single mask), "split" (a part of a split archive),
+    """ "zip", "tar", "7z", "file" (a single mask), "split" (a part of a split archive),
     "unsupported", or "" when the name does not say."""
     lower = filename.lower()
     if is_split_part_name(lower):
@@ -123,8 +150,9 @@ def format_name(filename: str, head: bytes = b"") -> str:
     return file_extension(filename) or ""
 
 
-def list_upload(chunks: Collection, doc: dict, budget: int,
-                extensions=DEFAULT_EXTENSIONS) -> Listing:
+def list_upload(
+    chunks: Collection, doc: dict, budget: int, extensions=DEFAULT_EXTENSIONS
+) -> Listing:
     """List one upload (a GridFS file document) read only from `chunks`; never raises for the
     upload's own problems: they become the listing's `reason`."""
     filename = doc.get("filename") if isinstance(doc.get("filename"), str) else ""
@@ -151,8 +179,9 @@ def list_upload(chunks: Collection, doc: dict, budget: int,
                 named = format_name(filename, head)
                 if named:
                     raise UnreadableUpload(N_("unsupported format ({format})"), format=named)
-                raise UnreadableUpload(N_("unsupported format (neither an archive nor a mask "
-                                          "file)"))
+                raise UnreadableUpload(
+                    N_("unsupported format (neither an archive nor a mask file)")
+                )
         _list_archive(chunks, stored, kind, budget, stats, listing, extensions)
     except UnreadableUpload as exc:
         listing.reason, listing.code, listing.params = str(exc), exc.template, exc.params
@@ -161,8 +190,15 @@ def list_upload(chunks: Collection, doc: dict, budget: int,
     return listing
 
 
-def _list_archive(chunks: Collection, stored: StoredFile, kind: str, budget: int,
-                  stats: ReadStats, listing: Listing, extensions) -> None:
+def _list_archive(
+    chunks: Collection,
+    stored: StoredFile,
+    kind: str,
+    budget: int,
+    stats: ReadStats,
+    listing: Listing,
+    extensions,
+) -> None:
     if kind in ("zip", "7z"):
         # A zip or a 7z costs its directory whatever its size, and one aggregate that finds a
         # chunk missing or short where the directory does not lead.
@@ -173,22 +209,29 @@ def _list_archive(chunks: Collection, stored: StoredFile, kind: str, budget: int
     else:
         # A tar costs every byte: streaming it checks every chunk's place and size.
         if stored.length > budget:
-            raise UnreadableUpload(N_("too large to check ({size} MB, over the budget of "
-                                      "{budget} MB)"), size=_megabytes(stored.length),
-                                   budget=_megabytes(budget))
+            raise UnreadableUpload(
+                N_("too large to check ({size} MB, over the budget of {budget} MB)"),
+                size=_megabytes(stored.length),
+                budget=_megabytes(budget),
+            )
         stream = ChunkStream(chunks, stored, stats)
         try:
-            entries = [(name, size, "digest", digest)
-                       for name, size, digest in read_tar_members(stream, budget)]
+            entries = [
+                (name, size, "digest", digest)
+                for name, size, digest in read_tar_members(stream, budget)
+            ]
         finally:
             stream.close()
     listing.names, listing.other_files = sort_members((e[0] for e in entries), extensions)
     masks = set(listing.names)
     listing.members = sorted(
-        ({"name": member_base_name(name), "size": size, key: value}
-         for name, size, key, value in entries
-         if is_mask_member(name) and member_base_name(name) in masks),
-        key=lambda m: (m["name"], m["size"], str(m.get("crc", m.get("digest")))))
+        (
+            {"name": member_base_name(name), "size": size, key: value}
+            for name, size, key, value in entries
+            if is_mask_member(name) and member_base_name(name) in masks
+        ),
+        key=lambda m: (m["name"], m["size"], str(m.get("crc", m.get("digest")))),
+    )
 
 
 def _megabytes(size: int) -> int:

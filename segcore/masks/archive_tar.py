@@ -26,8 +26,11 @@ MAX_MEMBERS = 200_000
 BLOCK = tarfile.BLOCKSIZE
 WINDOW = 4 * tarfile.RECORDSIZE  # decompressed bytes kept to find the end-of-archive block
 PIECE = 1024 * 1024
-DECOMPRESSORS = ((b"\x1f\x8b", lambda f: gzip.GzipFile(fileobj=f, mode="rb")),
-                 (b"BZh", bz2.BZ2File), (b"\xfd7zXZ\x00", lzma.LZMAFile))
+DECOMPRESSORS = (
+    (b"\x1f\x8b", lambda f: gzip.GzipFile(fileobj=f, mode="rb")),
+    (b"BZh", bz2.BZ2File),
+    (b"\xfd7zXZ\x00", lzma.LZMAFile),
+)
 _ERRORS = (tarfile.TarError, lzma.LZMAError, zlib.error, OSError, ValueError)
 TAR_ERRORS = (*_ERRORS, EOFError)  # what reading any tar may raise
 TRUNCATED = N_("truncated archive: the compressed stream ends before the end of the archive")
@@ -53,11 +56,13 @@ class _Budgeted(io.RawIOBase):
     def readinto(self, buffer) -> int:
         view = memoryview(buffer).cast("B")
         data = self._source.read(len(view))
-        view[:len(data)] = data
+        view[: len(data)] = data
         self.position += len(data)
         if self.position > self._budget:
-            raise UnreadableUpload(N_("too large to check (over the budget of {budget} MB)"),
-                                   budget=_megabytes(self._budget))
+            raise UnreadableUpload(
+                N_("too large to check (over the budget of {budget} MB)"),
+                budget=_megabytes(self._budget),
+            )
         self._window += data
         if len(self._window) > WINDOW:
             cut = len(self._window) - WINDOW
@@ -68,7 +73,7 @@ class _Budgeted(io.RawIOBase):
     def block_at(self, offset: int) -> bytes:
         """The block of decompressed data at `offset`, if still kept."""
         start = offset - self._window_start
-        return bytes(self._window[start:start + BLOCK]) if start >= 0 else b""
+        return bytes(self._window[start : start + BLOCK]) if start >= 0 else b""
 
     def drain(self) -> None:
         """Read to the end, so a compressed stream cut after the end block is noticed too."""
@@ -103,31 +108,37 @@ def read_tar_members(stream, budget: int) -> list[tuple[str, int, str]]:
                 elif member.islnk():
                     found.append((member.name, *digests.get(_path(member.linkname), (0, ""))))
                 elif member.issym():
-                    link = hashlib.blake2b(b"->" + member.linkname.encode("utf-8", "replace"),
-                                           digest_size=16)
+                    link = hashlib.blake2b(
+                        b"->" + member.linkname.encode("utf-8", "replace"), digest_size=16
+                    )
                     found.append((member.name, 0, link.hexdigest()))
                 if len(found) > MAX_MEMBERS:
-                    raise UnreadableUpload(N_("too many members to check (over {count})"),
-                                           count=MAX_MEMBERS)
+                    raise UnreadableUpload(
+                        N_("too many members to check (over {count})"), count=MAX_MEMBERS
+                    )
             end, end_block = archive.offset, source.block_at(archive.offset)
         # Read to the end first: a corrupt compressed stream says so there, before a header
         # it garbled is taken for the end.
         source.drain()
         if end_block != bytes(BLOCK):
             if len(end_block) == BLOCK:  # a whole block, neither a header nor the end
-                raise UnreadableUpload(N_("not a readable tar archive (a damaged header at "
-                                          "byte {offset})"), offset=end)
+                raise UnreadableUpload(
+                    N_("not a readable tar archive (a damaged header at byte {offset})"), offset=end
+                )
             raise UnreadableUpload(NO_END)
     except UnreadableUpload:
         raise
     except EOFError:
         raise UnreadableUpload(TRUNCATED) from None
     except (lzma.LZMAError, zlib.error, gzip.BadGzipFile, OSError) as exc:
-        raise UnreadableUpload(N_("not a readable tar archive (corrupt compressed data: "
-                                  "{detail})"), detail=_detail(exc)) from None
+        raise UnreadableUpload(
+            N_("not a readable tar archive (corrupt compressed data: {detail})"),
+            detail=_detail(exc),
+        ) from None
     except _ERRORS as exc:
-        raise UnreadableUpload(N_("not a readable tar archive ({detail})"),
-                               detail=_detail(exc)) from None
+        raise UnreadableUpload(
+            N_("not a readable tar archive ({detail})"), detail=_detail(exc)
+        ) from None
     return found
 
 

@@ -51,11 +51,11 @@ def check_not_split(source) -> None:
         if source.read(4) in SPLIT_MARKERS:
             raise UnreadableUpload(SPLIT_REASON)
         return
-    disk, directory_disk, here, total = struct.unpack("<4H", tail[at + 4:at + 12])
+    disk, directory_disk, here, total = struct.unpack("<4H", tail[at + 4 : at + 12])
     if disk not in (0, 0xFFFF) or directory_disk not in (0, 0xFFFF) or here != total:
         raise UnreadableUpload(SPLIT_REASON)
-    if at >= 20 and tail[at - 20:at - 16] == ZIP64_LOCATOR:
-        zip64_disk, _, disks = struct.unpack("<LQL", tail[at - 16:at])
+    if at >= 20 and tail[at - 20 : at - 16] == ZIP64_LOCATOR:
+        zip64_disk, _, disks = struct.unpack("<LQL", tail[at - 16 : at])
         if zip64_disk != 0 or disks > 1:
             raise UnreadableUpload(SPLIT_REASON)
 
@@ -64,8 +64,8 @@ def unicode_path(extra: bytes) -> str | None:
     """The name in an Info-ZIP Unicode Path extra field, None when there is none."""
     position = 0
     while position + 4 <= len(extra):
-        kind, size = struct.unpack("<HH", extra[position:position + 4])
-        body = extra[position + 4:position + 4 + size]
+        kind, size = struct.unpack("<HH", extra[position : position + 4])
+        body = extra[position + 4 : position + 4 + size]
         if kind == UNICODE_PATH and len(body) > 5 and body[0] == 1:
             try:
                 return body[5:].decode("utf-8")
@@ -100,8 +100,9 @@ def read_zip_directory(source) -> list[tuple[str, int, int]]:
     except zipfile.BadZipFile as exc:
         if "span multiple disks" in str(exc):
             raise UnreadableUpload(SPLIT_REASON) from None
-        raise UnreadableUpload(N_("not a readable zip (truncated or corrupt: {detail})"),
-                               detail=str(exc)) from None
+        raise UnreadableUpload(
+            N_("not a readable zip (truncated or corrupt: {detail})"), detail=str(exc)
+        ) from None
     except (zipfile.LargeZipFile, NotImplementedError, ValueError, EOFError) as exc:
         raise UnreadableUpload(N_("unsupported zip ({detail})"), detail=str(exc)) from None
     if len(infos) > MAX_MEMBERS:

@@ -55,8 +55,9 @@ def is_dicom_file(path: str) -> bool:
             head = handle.read(DICOM_MAGIC_OFFSET + 1024)
     except OSError:
         return False
-    return (head[DICOM_MAGIC_OFFSET:DICOM_MAGIC_OFFSET + 4] == b"DICM"
-            and DICOMDIR_CLASS not in head)
+    return (
+        head[DICOM_MAGIC_OFFSET : DICOM_MAGIC_OFFSET + 4] == b"DICM" and DICOMDIR_CLASS not in head
+    )
 
 
 def may_be_dicom(name: str) -> bool:
@@ -78,8 +79,7 @@ def list_image_names(folder: Path, extensions=DEFAULT_EXTENSIONS) -> list[str]:
         name = entry.name
         if name.lower() in NOT_IMAGES:
             continue
-        if is_image_name(name, extensions) or (may_be_dicom(name) and
-                                               is_dicom_file(entry.path)):
+        if is_image_name(name, extensions) or (may_be_dicom(name) and is_dicom_file(entry.path)):
             names.append(os.path.relpath(entry.path, folder).replace(os.sep, "/"))
     if problems:
         first = problems[0]
@@ -100,21 +100,27 @@ def batch_folder(batch: dict, data_directory: Path | None) -> Path | None:
     return None
 
 
-def list_batch_images(batch: dict, data_directory: Path | None,
-                      key: str | None = None, extensions=DEFAULT_EXTENSIONS) -> ImageListing:
+def list_batch_images(
+    batch: dict, data_directory: Path | None, key: str | None = None, extensions=DEFAULT_EXTENSIONS
+) -> ImageListing:
     """List one batch's images now, stored under `key` (default its id); a folder problem
     becomes the listing's `error`."""
     folder = batch_folder(batch, data_directory)
     batch_id = key or str(batch.get("id"))
     extensions = tuple(extensions)
     if folder is None:
-        return ImageListing(batch_id, None, None, utcnow(),
-                            "no folder recorded and no DATA_DIRECTORY set", extensions=extensions)
+        return ImageListing(
+            batch_id,
+            None,
+            None,
+            utcnow(),
+            "no folder recorded and no DATA_DIRECTORY set",
+            extensions=extensions,
+        )
     try:
         names = list_image_names(folder, extensions)
     except FolderUnreadable as exc:
-        return ImageListing(batch_id, str(folder), None, utcnow(), str(exc),
-                            extensions=extensions)
+        return ImageListing(batch_id, str(folder), None, utcnow(), str(exc), extensions=extensions)
     return ImageListing(batch_id, str(folder), names, utcnow(), extensions=extensions)
 
 
@@ -126,18 +132,44 @@ def is_current(listing: ImageListing, extensions) -> bool:
 def save_listings(db: Database, listings: list[ImageListing]) -> None:
     """Store listings, replacing earlier ones of the same batches."""
     if listings:
-        db[COLLECTION].bulk_write([UpdateOne({"_id": item.batch_id}, {"$set": {
-            "folder": item.folder, "names": item.names, "listed_at": item.listed_at,
-            "error": item.error, "version": item.version,
-            "extensions": list(item.extensions or DEFAULT_EXTENSIONS)}}, upsert=True)
-            for item in listings], ordered=False)
+        db[COLLECTION].bulk_write(
+            [
+                UpdateOne(
+                    {"_id": item.batch_id},
+                    {
+                        "$set": {
+                            "folder": item.folder,
+                            "names": item.names,
+                            "listed_at": item.listed_at,
+                            "error": item.error,
+                            "version": item.version,
+                            "extensions": list(item.extensions or DEFAULT_EXTENSIONS),
+                        }
+                    },
+                    upsert=True,
+                )
+                for item in listings
+            ],
+            ordered=False,
+        )
 
 
 def stored_listings(db: Database, batch_ids: list[str] | None = None) -> dict[str, ImageListing]:
     """Stored listings by batch id (all, or those of `batch_ids`)."""
-    docs = (db[COLLECTION].find() if batch_ids is None
-            else find_in(db[COLLECTION], "_id", list(dict.fromkeys(batch_ids))))
-    return {doc["_id"]: ImageListing(doc["_id"], doc.get("folder"), doc.get("names"),
-                                     doc.get("listed_at"), doc.get("error"),
-                                     doc.get("version", 1), tuple(doc.get("extensions") or ()))
-            for doc in docs}
+    docs = (
+        db[COLLECTION].find()
+        if batch_ids is None
+        else find_in(db[COLLECTION], "_id", list(dict.fromkeys(batch_ids)))
+    )
+    return {
+        doc["_id"]: ImageListing(
+            doc["_id"],
+            doc.get("folder"),
+            doc.get("names"),
+            doc.get("listed_at"),
+            doc.get("error"),
+            doc.get("version", 1),
+            tuple(doc.get("extensions") or ()),
+        )
+        for doc in docs
+    }

@@ -27,13 +27,18 @@ class MaskChanges:
         return bool(self.added or self.removed or self.changed)
 
     def as_dict(self) -> dict:
-        return {"added": self.added, "removed": self.removed, "changed": self.changed,
-                "compared": self.compared}
+        return {
+            "added": self.added,
+            "removed": self.removed,
+            "changed": self.changed,
+            "compared": self.compared,
+        }
 
 
 def _get(listing, key: str, default=None):
-    return listing.get(key, default) if isinstance(listing, dict) else getattr(listing, key,
-                                                                              default)
+    return (
+        listing.get(key, default) if isinstance(listing, dict) else getattr(listing, key, default)
+    )
 
 
 def fingerprints(listing) -> dict[str, set[tuple]]:
@@ -43,7 +48,8 @@ def fingerprints(listing) -> dict[str, set[tuple]]:
     for member in _get(listing, "members") or ():
         kind = next((k for k in FINGERPRINTS if member.get(k) is not None), None)
         found.setdefault(member["name"], set()).add(
-            (member.get("size"), kind, member.get(kind) if kind else None))
+            (member.get("size"), kind, member.get(kind) if kind else None)
+        )
     return found
 
 
@@ -65,8 +71,9 @@ def changes_between(previous, current) -> MaskChanges:
     if previous is None:
         return MaskChanges(added=sorted(after))
     before = fingerprints(previous)
-    changes = MaskChanges(added=sorted(set(after) - set(before)),
-                          removed=sorted(set(before) - set(after)))
+    changes = MaskChanges(
+        added=sorted(set(after) - set(before)), removed=sorted(set(before) - set(after))
+    )
     levels = set()
     for name in sorted(set(after) & set(before)):
         old, new, level = _comparable(before[name], after[name])

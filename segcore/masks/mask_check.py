@@ -29,16 +29,25 @@ from segcore.masks.archive_listing import list_upload
 from segcore.masks.listing_changes import changes_between, changes_by_upload
 from segcore.masks.mask_matching import DEFAULT_EXTENSIONS, NAMES_SHOWN, BatchCheck, compare_batch
 from segcore.masks.receipts import store_receipts
-from segcore.work.delivery import usable_fields
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_from_document
+from segcore.work.delivery import usable_fields
 
 CHECKS = MASK_CHECKS
 LISTING_IMAGES = N_("Listing images")
 CHECKING_OF = N_("Checking upload {number} of {total}")
 FIELD = "mask_check"  # the batch's result, on its document in `batches`
 UPLOAD_PROJECTION = {**PROJECTION, "chunkSize": 1}
-JSON_KEYS = ("state", "images", "masks", "missing_count", "extra_count", "missing", "extra",
-             "unreadable", "other_files")
+JSON_KEYS = (
+    "state",
+    "images",
+    "masks",
+    "missing_count",
+    "extra_count",
+    "missing",
+    "extra",
+    "unreadable",
+    "other_files",
+)
 SUMMARY_VERSION = 2  # 2: other files, unreadable reasons as codes, NFC and nnU-Net matching
 CHANGE_KINDS = ("added", "removed", "changed")
 MAX_STORED_MEMBERS = 50_000  # sizes and checksums kept per upload, within a document's 16 MB
@@ -62,18 +71,24 @@ class VerifyReport:
 
     def as_dict(self) -> dict:
         """The command line's JSON: counts, and each batch in the documented shape."""
-        return {"checked_uploads": self.checked_uploads, "bytes_read": self.bytes_read,
-                "batches": [{"id": row["id"],
-                             **{k: _json_value(k, row.get(k)) for k in JSON_KEYS}}
-                            for row in self.batches], "skipped": self.skipped_count,
-                "skipped_uploads": self.skipped}
+        return {
+            "checked_uploads": self.checked_uploads,
+            "bytes_read": self.bytes_read,
+            "batches": [
+                {"id": row["id"], **{k: _json_value(k, row.get(k)) for k in JSON_KEYS}}
+                for row in self.batches
+            ],
+            "skipped": self.skipped_count,
+            "skipped_uploads": self.skipped,
+        }
 
 
 def _json_value(key: str, value):
     # The documented shape: each unreadable upload as its filename and English reason.
     if key == "unreadable":
-        return [{"filename": bad.get("filename"), "reason": bad.get("reason")}
-                for bad in value or ()]
+        return [
+            {"filename": bad.get("filename"), "reason": bad.get("reason")} for bad in value or ()
+        ]
     if key == "other_files":
         return list(value or ())
     return value
@@ -82,14 +97,24 @@ def _json_value(key: str, value):
 def needs_check(upload: dict, stored: dict | None, extensions=None) -> bool:
     """True when an upload was never listed, its length or date changed since, or its listing
     was stored by an older format or for other extensions than `extensions`."""
-    return (stored is None or any(stored.get(k) != upload.get(k) for k in ("length", "uploadDate"))
-            or stored.get("version") != archive_listing.VERSION
-            or (extensions is not None and stored.get("extensions") != list(extensions)))
+    return (
+        stored is None
+        or any(stored.get(k) != upload.get(k) for k in ("length", "uploadDate"))
+        or stored.get("version") != archive_listing.VERSION
+        or (extensions is not None and stored.get("extensions") != list(extensions))
+    )
 
 
-def verify(databases: Databases, batch_ids: list[str] | None = None, *,
-           every_batch: bool = False, recheck: bool = False, upload_ids=None,
-           author: "str | Actor" = "verify", progress: Progress | None = None) -> VerifyReport:
+def verify(
+    databases: Databases,
+    batch_ids: list[str] | None = None,
+    *,
+    every_batch: bool = False,
+    recheck: bool = False,
+    upload_ids=None,
+    author: "str | Actor" = "verify",
+    progress: Progress | None = None,
+) -> VerifyReport:
     """Check uploads against the images of their batches and store the results.
 
     `batch_ids`: check those batches' uploads and re-list their images (BatchNotFound when one
@@ -108,49 +133,70 @@ def verify(databases: Databases, batch_ids: list[str] | None = None, *,
         for key in upload["batches"]:
             by_batch.setdefault(key, []).append(upload_id)
     batches = _scope(work, batch_ids, every_batch, upload_ids, uploads, by_batch)
-    in_scope = ({u for b in batches for u in by_batch.get(b["key"], ())} if batch_ids
-                else set(uploads) if upload_ids is None
-                else {u for u in upload_ids if u in uploads})
+    in_scope = (
+        {u for b in batches for u in by_batch.get(b["key"], ())}
+        if batch_ids
+        else set(uploads)
+        if upload_ids is None
+        else {u for u in upload_ids if u in uploads}
+    )
     stored = _stored_checks(work, in_scope if batch_ids or upload_ids is not None else None)
     if batch_ids is None and upload_ids is None:
         stale = [i for i in stored if i not in uploads]
         for start in range(0, len(stale), IN_CHUNK):  # uploads removed since their check
-            work[CHECKS].delete_many({"_id": {"$in": stale[start:start + IN_CHUNK]}})
+            work[CHECKS].delete_many({"_id": {"$in": stale[start : start + IN_CHUNK]}})
     extensions = settings.mask_extensions
-    targets = [u for u in in_scope
-               if recheck or needs_check(uploads[u], stored.get(u), extensions)]
-    checked = report.checked_ids = _check_uploads(databases, [uploads[u] for u in targets],
-                                                  report, notify)
+    targets = [u for u in in_scope if recheck or needs_check(uploads[u], stored.get(u), extensions)]
+    checked = report.checked_ids = _check_uploads(
+        databases, [uploads[u] for u in targets], report, notify
+    )
     _record_changes(work, checked, uploads, by_batch)
     notify(0.9, Phrase(LISTING_IMAGES))
-    relist = _relist_images(work, batches, settings.data_directory,
-                            bool(batch_ids or recheck), extensions)
+    relist = _relist_images(
+        work, batches, settings.data_directory, bool(batch_ids or recheck), extensions
+    )
     changed_keys = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
-    report.batches = _update_batches(work, batches, by_batch, changed_keys,
-                                     (settings.mask_suffixes, extensions))
-    store_receipts(work, [uploads[u] for u in checked], {b["key"]: b for b in batches},
-                   {b["key"]: r for b, r in zip(batches, report.batches)}, "verify",
-                   settings.mask_suffixes)  # a receipt per upload listed
+    report.batches = _update_batches(
+        work, batches, by_batch, changed_keys, (settings.mask_suffixes, extensions)
+    )
+    store_receipts(
+        work,
+        [uploads[u] for u in checked],
+        {b["key"]: b for b in batches},
+        {b["key"]: r for b, r in zip(batches, report.batches)},
+        "verify",
+        settings.mask_suffixes,
+    )  # a receipt per upload listed
     notify(1.0, Phrase(DONE))
     return report
 
 
-def check_new_uploads(databases: Databases, uploads: dict, by_batch: dict, batches: list[dict],
-                      dates: dict | None = None) -> dict[str, dict]:
+def check_new_uploads(
+    databases: Databases,
+    uploads: dict,
+    by_batch: dict,
+    batches: list[dict],
+    dates: dict | None = None,
+) -> dict[str, dict]:
     """`verify` for a sync that knows the new uploads (`uploads`: documents by id with their
     batch keys), their batches' documents and upload ids (`by_batch`, `dates` by id): lists
     them, records what changed, recomputes those batches; their results by key."""
     work, settings = databases.work, databases.settings
     batches = [b for b in batches if b.setdefault("key", _key(b))]
-    checked = _check_uploads(databases, list(uploads.values()), VerifyReport(),
-                             lambda fraction, message: None)
-    known = {u: {"uploadDate": (dates or {}).get(u), "batches": [k]}
-             for k, ids in by_batch.items() for u in ids}
+    checked = _check_uploads(
+        databases, list(uploads.values()), VerifyReport(), lambda fraction, message: None
+    )
+    known = {
+        u: {"uploadDate": (dates or {}).get(u), "batches": [k]}
+        for k, ids in by_batch.items()
+        for u in ids
+    }
     _record_changes(work, checked, {**known, **uploads}, by_batch)
     relist = _relist_images(work, batches, settings.data_directory, False, settings.mask_extensions)
     changed = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
-    rows = _update_batches(work, batches, by_batch, changed,
-                           (settings.mask_suffixes, settings.mask_extensions))
+    rows = _update_batches(
+        work, batches, by_batch, changed, (settings.mask_suffixes, settings.mask_extensions)
+    )
     return {b["key"]: row for b, row in zip(batches, rows)}
 
 
@@ -171,8 +217,9 @@ def _current_uploads(databases: Databases, report: VerifyReport) -> dict:
     return uploads
 
 
-def _scope(work: Database, batch_ids, every_batch: bool, upload_ids, uploads: dict,
-           by_batch: dict) -> list[dict]:
+def _scope(
+    work: Database, batch_ids, every_batch: bool, upload_ids, uploads: dict, by_batch: dict
+) -> list[dict]:
     """The batch documents to report on, each with its canonical `key`."""
     projection = {"_id": 0, "id": 1, "folder": 1, FIELD: 1}
     if batch_ids:
@@ -188,15 +235,23 @@ def _scope(work: Database, batch_ids, every_batch: bool, upload_ids, uploads: di
                     found[_key(doc)] = doc
         unknown = [given for given, key in wanted.items() if key not in found]
         if unknown:
-            raise BatchNotFound(N_("No batch {ids} in the batch list."),
-                                ids=", ".join(unknown[:5]))
+            raise BatchNotFound(N_("No batch {ids} in the batch list."), ids=", ".join(unknown[:5]))
         docs = list(found.values())
     else:
-        keys = None if every_batch else (
-            set(by_batch) if upload_ids is None
-            else {k for u in upload_ids if u in uploads for k in uploads[u]["batches"]})
-        docs = [d for d in work[BATCHES].find({}, projection)
-                if _key(d) and (keys is None or _key(d) in keys)]
+        keys = (
+            None
+            if every_batch
+            else (
+                set(by_batch)
+                if upload_ids is None
+                else {k for u in upload_ids if u in uploads for k in uploads[u]["batches"]}
+            )
+        )
+        docs = [
+            d
+            for d in work[BATCHES].find({}, projection)
+            if _key(d) and (keys is None or _key(d) in keys)
+        ]
     for doc in docs:
         doc["key"] = _key(doc)
     return sorted(docs, key=lambda d: (len(d["key"]), d["key"]))
@@ -209,32 +264,51 @@ def _key(doc: dict) -> str | None:
 
 def _stored_checks(work: Database, upload_ids) -> dict:
     projection = {"length": 1, "uploadDate": 1, "version": 1, "extensions": 1}
-    docs = (work[CHECKS].find({}, projection) if upload_ids is None
-            else find_in(work[CHECKS], "_id", list(upload_ids), projection))
+    docs = (
+        work[CHECKS].find({}, projection)
+        if upload_ids is None
+        else find_in(work[CHECKS], "_id", list(upload_ids), projection)
+    )
     return {d["_id"]: d for d in docs}
 
 
-def _check_uploads(databases: Databases, targets: list[dict], report: VerifyReport,
-                   notify: Progress) -> list:
+def _check_uploads(
+    databases: Databases, targets: list[dict], report: VerifyReport, notify: Progress
+) -> list:
     """List each target upload and store its listing; returns the ids checked."""
     chunks = databases.training[f"{databases.settings.masks_bucket}.chunks"]
     budget = databases.settings.mask_check_budget
     extensions = databases.settings.mask_extensions
     checked = []
     for number, upload in enumerate(targets, 1):
-        notify(0.05 + 0.85 * (number - 1) / max(1, len(targets)),
-               Phrase(CHECKING_OF, number=number, total=len(targets)))
+        notify(
+            0.05 + 0.85 * (number - 1) / max(1, len(targets)),
+            Phrase(CHECKING_OF, number=number, total=len(targets)),
+        )
         listing = list_upload(chunks, upload, budget, extensions)
-        databases.work[CHECKS].replace_one({"_id": upload["_id"]}, {
-            "filename": upload.get("filename"), "batches": upload["batches"],
-            "length": upload.get("length"), "uploadDate": upload.get("uploadDate"),
-            "kind": listing.kind, "names": listing.names, "reason": listing.reason,
-            "reason_code": listing.code, "reason_params": listing.params,
-            "other_files": listing.other_files,
-            "members": (listing.members if len(listing.members) <= MAX_STORED_MEMBERS
-                        else None),
-            "version": listing.version, "extensions": list(extensions),
-            "bytes_read": listing.bytes_read, "checked_at": utcnow()}, upsert=True)
+        databases.work[CHECKS].replace_one(
+            {"_id": upload["_id"]},
+            {
+                "filename": upload.get("filename"),
+                "batches": upload["batches"],
+                "length": upload.get("length"),
+                "uploadDate": upload.get("uploadDate"),
+                "kind": listing.kind,
+                "names": listing.names,
+                "reason": listing.reason,
+                "reason_code": listing.code,
+                "reason_params": listing.params,
+                "other_files": listing.other_files,
+                "members": (
+                    listing.members if len(listing.members) <= MAX_STORED_MEMBERS else None
+                ),
+                "version": listing.version,
+                "extensions": list(extensions),
+                "bytes_read": listing.bytes_read,
+                "checked_at": utcnow(),
+            },
+            upsert=True,
+        )
         report.checked_uploads += 1
         report.bytes_read += listing.bytes_read
         length = upload.get("length")  # other tools write odd values (NaN, text)
@@ -248,9 +322,13 @@ def previous_upload(upload_id, uploads: dict, by_batch: dict):
     upload = uploads[upload_id]
     if not upload["batches"] or not isinstance(upload.get("uploadDate"), datetime):
         return None
-    earlier = [u for u in by_batch.get(upload["batches"][0], ()) if u != upload_id
-               and isinstance(uploads[u].get("uploadDate"), datetime)
-               and (uploads[u]["uploadDate"], str(u)) < (upload["uploadDate"], str(upload_id))]
+    earlier = [
+        u
+        for u in by_batch.get(upload["batches"][0], ())
+        if u != upload_id
+        and isinstance(uploads[u].get("uploadDate"), datetime)
+        and (uploads[u]["uploadDate"], str(u)) < (upload["uploadDate"], str(upload_id))
+    ]
     return max(earlier, key=lambda u: (uploads[u]["uploadDate"], str(u)), default=None)
 
 
@@ -258,39 +336,52 @@ def _record_changes(work: Database, checked: list, uploads: dict, by_batch: dict
     """Store on each listing just made what it changed since the batch's previous upload
     (`changes`: None for a batch's first upload); at most NAMES_SHOWN names per kind."""
     for start in range(0, len(checked), IN_CHUNK):  # a slice at a time: listings can be large
-        previous = {u: previous_upload(u, uploads, by_batch)
-                    for u in checked[start:start + IN_CHUNK]}
+        previous = {
+            u: previous_upload(u, uploads, by_batch) for u in checked[start : start + IN_CHUNK]
+        }
         wanted = list({*previous, *(p for p in previous.values() if p is not None)})
-        listings = {d["_id"]: d for d in find_in(work[CHECKS], "_id", wanted,
-                                                 {"filename": 1, "names": 1, "members": 1})}
+        listings = {
+            d["_id"]: d
+            for d in find_in(work[CHECKS], "_id", wanted, {"filename": 1, "names": 1, "members": 1})
+        }
         writes = []
         for upload_id, before in previous.items():
             changes = None
             if before is not None and before in listings and upload_id in listings:
                 found = changes_between(listings[before], listings[upload_id])
-                changes = {"previous": before, "compared": found.compared,
-                           "previous_filename": listings[before].get("filename"),
-                           **{k: getattr(found, k)[:NAMES_SHOWN] for k in CHANGE_KINDS},
-                           **{f"{k}_count": len(getattr(found, k)) for k in CHANGE_KINDS}}
+                changes = {
+                    "previous": before,
+                    "compared": found.compared,
+                    "previous_filename": listings[before].get("filename"),
+                    **{k: getattr(found, k)[:NAMES_SHOWN] for k in CHANGE_KINDS},
+                    **{f"{k}_count": len(getattr(found, k)) for k in CHANGE_KINDS},
+                }
             writes.append(UpdateOne({"_id": upload_id}, {"$set": {"changes": changes}}))
         if writes:
             work[CHECKS].bulk_write(writes, ordered=False)
 
 
-def _relist_images(work: Database, batches: list[dict], data_directory, every: bool,
-                   extensions) -> list:
+def _relist_images(
+    work: Database, batches: list[dict], data_directory, every: bool, extensions
+) -> list:
     """List the images of `batches` (every one, or those never listed or listed by an older
     rule); returns those listed."""
     stored = {} if every else batch_images.stored_listings(work, [b["key"] for b in batches])
-    relist = [b for b in batches if b["key"] not in stored
-              or not batch_images.is_current(stored[b["key"]], extensions)]
-    batch_images.save_listings(work, [
-        batch_images.list_batch_images(b, data_directory, b["key"], extensions) for b in relist])
+    relist = [
+        b
+        for b in batches
+        if b["key"] not in stored or not batch_images.is_current(stored[b["key"]], extensions)
+    ]
+    batch_images.save_listings(
+        work,
+        [batch_images.list_batch_images(b, data_directory, b["key"], extensions) for b in relist],
+    )
     return relist
 
 
-def _update_batches(work: Database, batches: list[dict], by_batch: dict, changed_keys: set,
-                    rules) -> list[dict]:
+def _update_batches(
+    work: Database, batches: list[dict], by_batch: dict, changed_keys: set, rules
+) -> list[dict]:
     """Recompute the batches whose inputs changed, store their results, return every row.
     `rules`: the mask suffixes and extensions."""
     suffixes, extensions = rules
@@ -304,16 +395,27 @@ def _update_batches(work: Database, batches: list[dict], by_batch: dict, changed
             continue
         upload_ids = sorted(by_batch.get(batch["key"], ()), key=str)
         check = batch_result(work, upload_ids, listings.get(batch["key"]), suffixes, extensions)
-        summary = {**check.summary(), "uploads": upload_ids, "suffixes": list(suffixes),
-                   "extensions": list(extensions), "version": SUMMARY_VERSION,
-                   "checked_at": utcnow(),
-                   **usable_fields(check.state, check.images, check.missing_count,
-                                   check.latest_readable, batch.get(FIELD), utcnow())}
+        summary = {
+            **check.summary(),
+            "uploads": upload_ids,
+            "suffixes": list(suffixes),
+            "extensions": list(extensions),
+            "version": SUMMARY_VERSION,
+            "checked_at": utcnow(),
+            **usable_fields(
+                check.state,
+                check.images,
+                check.missing_count,
+                check.latest_readable,
+                batch.get(FIELD),
+                utcnow(),
+            ),
+        }
         rows.append({"id": batch["id"], **summary})
         writes.append(UpdateOne({"id": batch["id"]}, {"$set": {FIELD: summary}}))
         written.append(batch["id"])
     for start in range(0, len(writes), 1000):
-        work[BATCHES].bulk_write(writes[start:start + 1000], ordered=False)
+        work[BATCHES].bulk_write(writes[start : start + 1000], ordered=False)
     if writes:  # the pages re-read these batches; not a change of the list for the sync
         data_version.bump_batches(work, written, by_sync=True)
     return rows
@@ -325,44 +427,85 @@ def _is_stale(batch: dict, by_batch: dict, changed_keys: set, rules) -> bool:
         return True
     suffixes, extensions = rules
     current = sorted(by_batch.get(batch["key"], ()), key=str)
-    return (stored.get("uploads") != current or stored.get("suffixes") != list(suffixes)
-            or stored.get("extensions") != list(extensions)
-            or stored.get("version") != SUMMARY_VERSION)
+    return (
+        stored.get("uploads") != current
+        or stored.get("suffixes") != list(suffixes)
+        or stored.get("extensions") != list(extensions)
+        or stored.get("version") != SUMMARY_VERSION
+    )
 
 
-def batch_result(work: Database, upload_ids: list, listing, suffixes,
-                 extensions=DEFAULT_EXTENSIONS) -> BatchCheck:
+def batch_result(
+    work: Database, upload_ids: list, listing, suffixes, extensions=DEFAULT_EXTENSIONS
+) -> BatchCheck:
     """A batch's state from its uploads' stored listings and its stored image listing."""
     checks = _stored_listings(work, upload_ids)
-    unreadable = [{"filename": c.get("filename"), "reason": c["reason"],
-                   "code": c.get("reason_code"), "params": c.get("reason_params") or {}}
-                  for c in checks.values() if c.get("reason")]
+    unreadable = [
+        {
+            "filename": c.get("filename"),
+            "reason": c["reason"],
+            "code": c.get("reason_code"),
+            "params": c.get("reason_params") or {},
+        }
+        for c in checks.values()
+        if c.get("reason")
+    ]
     unchecked = [u for u in upload_ids if u not in checks]
     masks = sorted({n for c in checks.values() for n in c.get("names") or ()})
     notes: list[dict] = []  # each a template and its values, worded by the reader
     if listing is None or listing.names is None:
-        notes.append({"code": N_("images: {error}"), "params": {"error": listing.error}}
-                     if listing else {"code": N_("images: not listed yet"), "params": {}})
+        notes.append(
+            {"code": N_("images: {error}"), "params": {"error": listing.error}}
+            if listing
+            else {"code": N_("images: not listed yet"), "params": {}}
+        )
     if not upload_ids:
         notes.append({"code": N_("masks: no upload names this batch"), "params": {}})
     elif unchecked:
-        notes.append({"code": N_("masks: {count} upload(s) not checked yet"),
-                      "params": {"count": len(unchecked)}})
+        notes.append(
+            {
+                "code": N_("masks: {count} upload(s) not checked yet"),
+                "params": {"count": len(unchecked)},
+            }
+        )
     known_masks = masks if upload_ids and not unchecked else None
     others = {n for c in checks.values() for n in c.get("other_files") or ()}
-    check = compare_batch(listing.names if listing else None, known_masks, unreadable, suffixes,
-                          note="; ".join(n["code"].format(**n["params"]) for n in notes) or None,
-                          extensions=extensions, other_files=others)
+    check = compare_batch(
+        listing.names if listing else None,
+        known_masks,
+        unreadable,
+        suffixes,
+        note="; ".join(n["code"].format(**n["params"]) for n in notes) or None,
+        extensions=extensions,
+        other_files=others,
+    )
     check.notes = notes
-    check.latest_readable = max((c["uploadDate"] for c in checks.values() if not c.get("reason")
-                                 and isinstance(c.get("uploadDate"), datetime)), default=None)
+    check.latest_readable = max(
+        (
+            c["uploadDate"]
+            for c in checks.values()
+            if not c.get("reason") and isinstance(c.get("uploadDate"), datetime)
+        ),
+        default=None,
+    )
     return check
 
 
 def _stored_listings(work: Database, upload_ids: list) -> dict:
-    docs = find_in(work[CHECKS], "_id", list(upload_ids),
-                   {"filename": 1, "names": 1, "reason": 1, "reason_code": 1, "reason_params": 1,
-                    "other_files": 1, "uploadDate": 1})
+    docs = find_in(
+        work[CHECKS],
+        "_id",
+        list(upload_ids),
+        {
+            "filename": 1,
+            "names": 1,
+            "reason": 1,
+            "reason_code": 1,
+            "reason_params": 1,
+            "other_files": 1,
+            "uploadDate": 1,
+        },
+    )
     return {doc["_id"]: doc for doc in docs}
 
 
@@ -378,9 +521,13 @@ def batch_detail(databases: Databases, batch_id: str) -> BatchCheck | None:
         return None
     key = _key(doc)
     listing = batch_images.stored_listings(databases.work, [key]).get(key)
-    return batch_result(databases.work, list(stored.get("uploads") or []), listing,
-                        tuple(stored.get("suffixes") or databases.settings.mask_suffixes),
-                        tuple(stored.get("extensions") or databases.settings.mask_extensions))
+    return batch_result(
+        databases.work,
+        list(stored.get("uploads") or []),
+        listing,
+        tuple(stored.get("suffixes") or databases.settings.mask_suffixes),
+        tuple(stored.get("extensions") or databases.settings.mask_extensions),
+    )
 
 
 def upload_changes(databases: Databases, batch_id: str) -> list[dict]:
@@ -391,10 +538,22 @@ def upload_changes(databases: Databases, batch_id: str) -> list[dict]:
     if doc is None:
         raise BatchNotFound(N_("No batch {ids} in the batch list."), ids=batch_id)
     upload_ids = list((doc.get(FIELD) or {}).get("uploads") or [])
-    checks = list(find_in(databases.work[CHECKS], "_id", upload_ids,
-                          {"filename": 1, "uploadDate": 1, "names": 1, "members": 1}))
-    checks.sort(key=lambda c: (c.get("uploadDate") is None, c.get("uploadDate") or 0,
-                               str(c["_id"])))
-    return [{"filename": check.get("filename"), "uploadDate": check.get("uploadDate"),
-             **changes.as_dict()}
-            for check, changes in zip(checks, changes_by_upload(checks))]
+    checks = list(
+        find_in(
+            databases.work[CHECKS],
+            "_id",
+            upload_ids,
+            {"filename": 1, "uploadDate": 1, "names": 1, "members": 1},
+        )
+    )
+    checks.sort(
+        key=lambda c: (c.get("uploadDate") is None, c.get("uploadDate") or 0, str(c["_id"]))
+    )
+    return [
+        {
+            "filename": check.get("filename"),
+            "uploadDate": check.get("uploadDate"),
+            **changes.as_dict(),
+        }
+        for check, changes in zip(checks, changes_by_upload(checks))
+    ]

@@ -19,9 +19,16 @@ ORIGIN_TOLERANCE_MM = 1e-2
 DIRECTION_TOLERANCE = 1e-3
 
 # code -> the count it adds to; `header_only` is a note, not a problem
-COUNTED = {"size": "wrong_size", "spacing": "wrong_size", "origin": "wrong_size",
-           "direction": "wrong_size", "empty": "empty", "too_small": "too_small",
-           "labels": "bad_labels", "unreadable": "unreadable"}
+COUNTED = {
+    "size": "wrong_size",
+    "spacing": "wrong_size",
+    "origin": "wrong_size",
+    "direction": "wrong_size",
+    "empty": "empty",
+    "too_small": "too_small",
+    "labels": "bad_labels",
+    "unreadable": "unreadable",
+}
 COUNT_KEYS = ("wrong_size", "empty", "too_small", "bad_labels", "unreadable")
 TEMPLATES = {
     "size": N_("{name}: {mask}, image {image}"),
@@ -32,10 +39,8 @@ TEMPLATES = {
     "too_small": N_("{name}: {pixels} non-zero pixels, fewer than {minimum}"),
     "labels": N_("{name}: label {labels} not in {allowed}"),
     "unreadable": N_("{name}: unreadable ({reason})"),
-    "header_only": N_("{name}: {voxels} voxels, over the limit: size checked from the header "
-                      "only"),
-    "detached": N_("{name}: its values are in a separate file: size checked from the header "
-                   "only"),
+    "header_only": N_("{name}: {voxels} voxels, over the limit: size checked from the header only"),
+    "detached": N_("{name}: its values are in a separate file: size checked from the header only"),
     "image_unreadable": N_("{name}: its image cannot be read ({reason})"),
 }
 UPLOAD_NOTES = {
@@ -65,30 +70,50 @@ def _spacing_text(values) -> str:
 
 
 def _close(a, b, rel: float = 0.0, absolute: float = 0.0) -> bool:
-    return len(a) == len(b) and all(math.isclose(x, y, rel_tol=rel, abs_tol=absolute)
-                                    for x, y in zip(a, b))
+    return len(a) == len(b) and all(
+        math.isclose(x, y, rel_tol=rel, abs_tol=absolute) for x, y in zip(a, b)
+    )
 
 
 def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
     """What differs between a mask's grid and its image's: size, then (when both carry them)
     spacing, origin and direction within the tolerances."""
     if mask.size != image.size:
-        return [("size", {"mask": "×".join(map(str, mask.size)),
-                          "image": "×".join(map(str, image.size))})]
+        return [
+            (
+                "size",
+                {"mask": "×".join(map(str, mask.size)), "image": "×".join(map(str, image.size))},
+            )
+        ]
     problems = []
     if mask.spacing and image.spacing:
         dims = min(len(mask.spacing), len(image.spacing))
         if not _close(mask.spacing[:dims], image.spacing[:dims], rel=SPACING_TOLERANCE):
-            problems.append(("spacing", {"mask": _spacing_text(mask.spacing),
-                                         "image": _spacing_text(image.spacing)}))
-    if mask.origin and image.origin and not _close(mask.origin, image.origin,
-                                                   absolute=ORIGIN_TOLERANCE_MM):
-        problems.append(("origin", {"mask": _spacing_text(mask.origin),
-                                    "image": _spacing_text(image.origin)}))
-    if mask.direction and image.direction and not _close(mask.direction, image.direction,
-                                                         absolute=DIRECTION_TOLERANCE):
-        problems.append(("direction", {"mask": _spacing_text(mask.direction),
-                                       "image": _spacing_text(image.direction)}))
+            problems.append(
+                (
+                    "spacing",
+                    {"mask": _spacing_text(mask.spacing), "image": _spacing_text(image.spacing)},
+                )
+            )
+    if (
+        mask.origin
+        and image.origin
+        and not _close(mask.origin, image.origin, absolute=ORIGIN_TOLERANCE_MM)
+    ):
+        problems.append(
+            ("origin", {"mask": _spacing_text(mask.origin), "image": _spacing_text(image.origin)})
+        )
+    if (
+        mask.direction
+        and image.direction
+        and not _close(mask.direction, image.direction, absolute=DIRECTION_TOLERANCE)
+    ):
+        problems.append(
+            (
+                "direction",
+                {"mask": _spacing_text(mask.direction), "image": _spacing_text(image.direction)},
+            )
+        )
     return problems
 
 
@@ -104,19 +129,22 @@ def check_values(values: MaskValues, rules: Rules) -> list[tuple[str, dict]]:
         bad = [v for v in values.labels if v not in allowed]
         if bad:
             shown = ", ".join(number(v) for v in bad[:5]) + (", ..." if len(bad) > 5 else "")
-            problems.append(("labels", {"labels": shown,
-                                        "allowed": ",".join(number(v) for v in rules.labels)}))
+            problems.append(
+                ("labels", {"labels": shown, "allowed": ",".join(number(v) for v in rules.labels)})
+            )
     return problems
 
 
-def check_mask(mask: Geometry, values: MaskValues | None, image: Geometry,
-               rules: Rules, detached: bool = False) -> list[tuple[str, dict]]:
+def check_mask(
+    mask: Geometry, values: MaskValues | None, image: Geometry, rules: Rules, detached: bool = False
+) -> list[tuple[str, dict]]:
     """Every problem of one mask against its image (values None: checked by header only, over
     the voxel limit or, `detached`, because its values are in a file of their own)."""
     problems = compare_grid(mask, image)
     if values is None:
-        return problems + [("detached", {}) if detached
-                           else ("header_only", {"voxels": mask.voxels})]
+        return problems + [
+            ("detached", {}) if detached else ("header_only", {"voxels": mask.voxels})
+        ]
     return problems + check_values(values, rules)
 
 
@@ -150,19 +178,26 @@ class ContentTally:
         self.header_only += int(stored.get("header_only") or 0)
         self.problems += int(stored.get("problems") or 0)
         room = OFFENDERS_SHOWN - len(self.offenders)
-        self.offenders.extend((stored.get("offenders") or [])[:max(0, room)])
+        self.offenders.extend((stored.get("offenders") or [])[: max(0, room)])
 
     def as_dict(self) -> dict:
-        return {"checked": self.checked, "counts": dict(self.counts),
-                "header_only": self.header_only, "problems": self.problems,
-                "offenders": list(self.offenders)}
+        return {
+            "checked": self.checked,
+            "counts": dict(self.counts),
+            "header_only": self.header_only,
+            "problems": self.problems,
+            "offenders": list(self.offenders),
+        }
 
 
 def describe(offender: dict, translate=lambda text: text) -> str:
     """One offender in words: English by default, `translate` gives the reader's language."""
     template = TEMPLATES.get(offender.get("code"), "{name}: {code}")
-    params = {"name": offender.get("name"), "code": offender.get("code"),
-              **(offender.get("params") or {})}
+    params = {
+        "name": offender.get("name"),
+        "code": offender.get("code"),
+        **(offender.get("params") or {}),
+    }
     try:
         return translate(template).format(**params)
     except (KeyError, IndexError, ValueError):

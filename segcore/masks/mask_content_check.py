@@ -49,14 +49,26 @@ def rules_from(settings) -> Rules:
 def json_summary(row: dict) -> dict:
     """A batch's content in the command line's JSON shape."""
     counts = row.get("counts") or {}
-    return {"checked": row.get("checked", 0), **{k: counts.get(k, 0) for k in COUNT_KEYS},
-            "header_only": row.get("header_only", 0), "problems": row.get("problems", 0),
-            "offenders": row.get("offenders") or [], "notes": row.get("notes") or []}
+    return {
+        "checked": row.get("checked", 0),
+        **{k: counts.get(k, 0) for k in COUNT_KEYS},
+        "header_only": row.get("header_only", 0),
+        "problems": row.get("problems", 0),
+        "offenders": row.get("offenders") or [],
+        "notes": row.get("notes") or [],
+    }
 
 
-def check_content(databases: Databases, batch_ids: list[str] | None = None, *,
-                  recheck: bool = False, upload_ids=None, author: "str | Actor" = "verify",
-                  progress: Progress | None = None, list_images: bool = True) -> ContentReport:
+def check_content(
+    databases: Databases,
+    batch_ids: list[str] | None = None,
+    *,
+    recheck: bool = False,
+    upload_ids=None,
+    author: "str | Actor" = "verify",
+    progress: Progress | None = None,
+    list_images: bool = True,
+) -> ContentReport:
     """Check the contents of uploads (those of `batch_ids`, or `upload_ids`, or every upload)
     against their images, store each upload's result and each batch's sum.
 
@@ -77,32 +89,53 @@ def check_content(databases: Databases, batch_ids: list[str] | None = None, *,
         targets = [u for u in uploads.values() if keys is None or set(u["batches"]) & keys]
         if keys is None:
             _drop_removed(work, set(uploads))
-    stored = {d["_id"]: d for d in find_in(work[MASK_CONTENT], "_id", [u["_id"] for u in targets],
-                                           {"length": 1, "uploadDate": 1})}
+    stored = {
+        d["_id"]: d
+        for d in find_in(
+            work[MASK_CONTENT], "_id", [u["_id"] for u in targets], {"length": 1, "uploadDate": 1}
+        )
+    }
     todo = [u for u in targets if recheck or _changed(u, stored.get(u["_id"]))]
     report, checked = ContentReport(), []
     rules, chunks = rules_from(settings), databases.training[f"{settings.masks_bucket}.chunks"]
     # Every listing at once: the live sync's burst of a thousand uploads costs a few reads.
     known = _listings(databases, sorted({k for u in todo for k in u["batches"]}), list_images)
     for number, upload in enumerate(todo, 1):
-        notify(0.05 + 0.9 * (number - 1) / max(1, len(todo)),
-               f"Checking mask contents {number:,} of {len(todo):,}")
+        notify(
+            0.05 + 0.9 * (number - 1) / max(1, len(todo)),
+            f"Checking mask contents {number:,} of {len(todo):,}",
+        )
         listings = [known.get(k) for k in upload["batches"]]
         if not any(listing is not None and listing.names for listing in listings):
             report.skipped += 1  # no image to compare with yet: not stored, checked later
             continue
         index = ImageIndex.from_listings(listings, settings.mask_suffixes)
         result = check_upload_content(chunks, upload, index, rules, settings.mask_qc_budget)
-        work[MASK_CONTENT].replace_one({"_id": upload["_id"]}, {
-            "filename": upload.get("filename"), "batches": upload["batches"],
-            "length": upload.get("length"), "uploadDate": upload.get("uploadDate"),
-            **result.tally.as_dict(), "notes": result.notes, "labels": _labels(rules),
-            "bytes_read": result.bytes_read, "checked_at": utcnow()}, upsert=True)
+        work[MASK_CONTENT].replace_one(
+            {"_id": upload["_id"]},
+            {
+                "filename": upload.get("filename"),
+                "batches": upload["batches"],
+                "length": upload.get("length"),
+                "uploadDate": upload.get("uploadDate"),
+                **result.tally.as_dict(),
+                "notes": result.notes,
+                "labels": _labels(rules),
+                "bytes_read": result.bytes_read,
+                "checked_at": utcnow(),
+            },
+            upsert=True,
+        )
         report.checked_uploads += 1
         checked.append(upload)
         report.bytes_read += result.bytes_read
-    scope = (keys if keys is not None else {k for u in targets for k in u["batches"]}
-             if list_images else {k for u in checked for k in u["batches"]})
+    scope = (
+        keys
+        if keys is not None
+        else {k for u in targets for k in u["batches"]}
+        if list_images
+        else {k for u in checked for k in u["batches"]}
+    )
     report.batches = _update_batches(work, scope)
     notify(1.0, "Done")
     return report
@@ -119,8 +152,11 @@ def _labels(rules: Rules) -> list[float] | None:
 def _uploads(databases: Databases, upload_ids: list | None = None) -> dict:
     projection = {**PROJECTION, "chunkSize": 1}
     uploads = {}
-    for doc in (databases.masks_files.find({}, projection, batch_size=5000) if upload_ids is None
-                else find_in(databases.masks_files, "_id", upload_ids, projection)):
+    for doc in (
+        databases.masks_files.find({}, projection, batch_size=5000)
+        if upload_ids is None
+        else find_in(databases.masks_files, "_id", upload_ids, projection)
+    ):
         doc["batches"] = resolve_batch_ids(doc.get("filename"), doc.get("metadata"))
         uploads[doc["_id"]] = doc
     return uploads
@@ -130,7 +166,7 @@ def _drop_removed(work, current: set) -> None:
     """Forget the results of uploads removed since their check."""
     stale = [d["_id"] for d in work[MASK_CONTENT].find({}, {"_id": 1}) if d["_id"] not in current]
     for start in range(0, len(stale), 50):
-        work[MASK_CONTENT].delete_many({"_id": {"$in": stale[start:start + 50]}})
+        work[MASK_CONTENT].delete_many({"_id": {"$in": stale[start : start + 50]}})
 
 
 def _key(raw) -> str | None:
@@ -152,10 +188,15 @@ def _listings(databases: Databases, keys: list[str], list_images: bool) -> dict:
     found = batch_images.stored_listings(databases.work, keys)
     missing = [k for k in keys if k not in found] if list_images else []
     if missing:
-        docs = [d for d in databases.work[BATCHES].find({}, {"_id": 0, "id": 1, "folder": 1})
-                if _key(d.get("id")) in missing]
-        fresh = [batch_images.list_batch_images(d, databases.settings.data_directory,
-                                                _key(d.get("id"))) for d in docs]
+        docs = [
+            d
+            for d in databases.work[BATCHES].find({}, {"_id": 0, "id": 1, "folder": 1})
+            if _key(d.get("id")) in missing
+        ]
+        fresh = [
+            batch_images.list_batch_images(d, databases.settings.data_directory, _key(d.get("id")))
+            for d in docs
+        ]
         batch_images.save_listings(databases.work, fresh)
         found.update({item.batch_id: item for item in fresh})
     return found
@@ -182,7 +223,7 @@ def _update_batches(work, keys: set[str]) -> list[dict]:
         rows.append({"id": doc["id"], **summary})
         writes.append(UpdateOne({"id": doc["id"]}, {"$set": {FIELD: summary}}))
     for start in range(0, len(writes), 1000):
-        work[BATCHES].bulk_write(writes[start:start + 1000], ordered=False)
+        work[BATCHES].bulk_write(writes[start : start + 1000], ordered=False)
     if writes:  # the pages re-read these batches
         from segcore.core import data_version
 

@@ -75,8 +75,9 @@ class ImageIndex:
             if listing is None or not listing.names or not listing.folder:
                 continue
             for name in listing.names:
-                index.images.setdefault(image_key(name),
-                                        (str(Path(listing.folder) / name), base_name(name)))
+                index.images.setdefault(
+                    image_key(name), (str(Path(listing.folder) / name), base_name(name))
+                )
         return index
 
     def image_of(self, member: str) -> tuple[str, str] | None:
@@ -114,8 +115,9 @@ class _Scan:
             return
         counter = _Counting(stream, size)
         try:
-            grid, values = read_mask(counter, name, self.rules.max_voxels,
-                                     max(0, self.budget - self.used))
+            grid, values = read_mask(
+                counter, name, self.rules.max_voxels, max(0, self.budget - self.used)
+            )
         except OverLimit:
             self.used += counter.count
             raise
@@ -128,8 +130,9 @@ class _Scan:
         self.result.tally.add(name, check_mask(grid, values, image_grid, self.rules, detached))
 
     def too_large(self) -> None:
-        self.result.notes.append({"code": "too_large",
-                                  "params": {"budget": f"{self.budget / 1048576:,.0f}"}})
+        self.result.notes.append(
+            {"code": "too_large", "params": {"budget": f"{self.budget / 1048576:,.0f}"}}
+        )
 
 
 class _Counting:
@@ -147,8 +150,13 @@ class _Counting:
 def _scan_zip(scan: _Scan, source: ChunkFile) -> None:
     try:
         archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError,
-            EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        ValueError,
+        EOFError,
+    ) as exc:
         raise UnreadableUpload(f"not a readable zip ({exc})") from None
     with archive:
         # In their order in the file: each chunk is fetched once, forwards.
@@ -162,10 +170,10 @@ def _scan_zip(scan: _Scan, source: ChunkFile) -> None:
             try:
                 with archive.open(info) as member:
                     scan.check(info.filename, member, image, info.file_size)
-            except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError,
-                    OSError) as exc:
-                scan.result.tally.add(base_name(info.filename),
-                                      [("unreadable", {"reason": str(exc)[:120]})])
+            except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError) as exc:
+                scan.result.tally.add(
+                    base_name(info.filename), [("unreadable", {"reason": str(exc)[:120]})]
+                )
 
 
 def _scan_tar(scan: _Scan, stream) -> None:
@@ -190,8 +198,9 @@ def _scan_tar(scan: _Scan, stream) -> None:
         raise UnreadableUpload(f"not a readable tar archive ({reason})") from None
 
 
-def check_upload_content(chunks: Collection, doc: dict, index: ImageIndex, rules: Rules,
-                         budget: int) -> UploadContent:
+def check_upload_content(
+    chunks: Collection, doc: dict, index: ImageIndex, rules: Rules, budget: int
+) -> UploadContent:
     """Check every mask of one upload (a GridFS file document) that matches an image in
     `index`; never raises for the upload's own problems: they become a note."""
     filename = doc.get("filename") if isinstance(doc.get("filename"), str) else ""

@@ -33,6 +33,7 @@ NIFTI = (".nii", ".nii.gz")
 
 # --- planar images (Pillow) -------------------------------------------------------------
 
+
 def _pillow(source) -> "object":
     from PIL import Image
 
@@ -69,6 +70,7 @@ def planar_values(source, max_voxels: int) -> tuple[Geometry, MaskValues | None]
 
 # --- NIfTI (nibabel) --------------------------------------------------------------------
 
+
 def _nifti_class(head: bytes):
     import nibabel
 
@@ -91,8 +93,9 @@ def nifti_header(path: str) -> Geometry:
         raise UnreadableUpload(f"not a readable NIfTI file ({first_line(exc)})") from None
 
 
-def nifti_values(stream: BinaryIO, gzipped: bool, max_voxels: int,
-                 limit: int) -> tuple[Geometry, MaskValues | None]:
+def nifti_values(
+    stream: BinaryIO, gzipped: bool, max_voxels: int, limit: int
+) -> tuple[Geometry, MaskValues | None]:
     """A NIfTI mask from a stream: its header from the first bytes, then (within `max_voxels`
     and `limit` decompressed bytes) its values."""
     import nibabel
@@ -103,19 +106,26 @@ def nifti_values(stream: BinaryIO, gzipped: bool, max_voxels: int,
         head = source.read(544)
         image_class = _nifti_class(head)
         header = image_class.header_class.from_fileobj(  # the fixed header, not its extensions
-            io.BytesIO(head[:image_class.header_class.sizeof_hdr]))
+            io.BytesIO(head[: image_class.header_class.sizeof_hdr])
+        )
         geometry = _nifti_geometry(header)
         if math.prod(header.get_data_shape() or (0,)) > max_voxels:
             return geometry, None
         data = head + read_at_most(source, max(0, limit - len(head)))
         image = image_class.from_bytes(data)
         return geometry, values_of(np.asanyarray(image.dataobj))
-    except (OSError, ValueError, EOFError, nibabel.filebasedimages.ImageFileError,
-            nibabel.spatialimages.HeaderDataError) as exc:
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        nibabel.filebasedimages.ImageFileError,
+        nibabel.spatialimages.HeaderDataError,
+    ) as exc:
         raise UnreadableUpload(f"not a readable NIfTI file ({first_line(exc)})") from None
 
 
 # --- NRRD (pynrrd) ----------------------------------------------------------------------
+
 
 def _nrrd_geometry(header: dict) -> Geometry:
     import numpy as np
@@ -126,11 +136,14 @@ def _nrrd_geometry(header: dict) -> Geometry:
     if directions is None:
         return make_geometry(sizes, header.get("spacings"))
     rows = [d for d in directions if d is not None and not np.isnan(np.asarray(d, float)).all()]
-    spatial = [n for n, d in zip(sizes, directions)
-               if d is not None and not np.isnan(np.asarray(d, float)).all()]
+    spatial = [
+        n
+        for n, d in zip(sizes, directions)
+        if d is not None and not np.isnan(np.asarray(d, float)).all()
+    ]
     affine = np.eye(4)
     for axis, vector in enumerate(rows[:3]):
-        affine[:len(vector), axis] = vector
+        affine[: len(vector), axis] = vector
     affine[:3, 3] = np.asarray(header.get("space origin", (0, 0, 0)), float)[:3]
     if space in ("left-posterior-superior", "lps"):
         affine[:2] *= -1  # stored as LPS: from_ras_affine expects RAS
@@ -163,6 +176,7 @@ def nrrd_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValues
 
 # --- DICOM (pydicom) --------------------------------------------------------------------
 
+
 def _dicom_geometry(ds) -> Geometry:
     import numpy as np
 
@@ -175,10 +189,12 @@ def _dicom_geometry(ds) -> Geometry:
     if orientation is not None and len(orientation) == 6:
         row, column = np.asarray(orientation[:3], float), np.asarray(orientation[3:], float)
         direction = np.column_stack([row, column, np.cross(row, column)]).flatten()
-    return Geometry(grid_size(size),
-                    (float(spacing[1]), float(spacing[0])) if spacing is not None else None,
-                    tuple(float(v) for v in position) if position is not None else None,
-                    tuple(float(v) for v in direction) if direction is not None else None)
+    return Geometry(
+        grid_size(size),
+        (float(spacing[1]), float(spacing[0])) if spacing is not None else None,
+        tuple(float(v) for v in position) if position is not None else None,
+        tuple(float(v) for v in direction) if direction is not None else None,
+    )
 
 
 def dicom_header(path) -> Geometry:
@@ -186,8 +202,13 @@ def dicom_header(path) -> Geometry:
 
     try:
         return _dicom_geometry(pydicom.dcmread(path, stop_before_pixels=True))
-    except (OSError, ValueError, AttributeError, TypeError,
-            pydicom.errors.InvalidDicomError) as exc:
+    except (
+        OSError,
+        ValueError,
+        AttributeError,
+        TypeError,
+        pydicom.errors.InvalidDicomError,
+    ) as exc:
         raise UnreadableUpload(f"not a readable DICOM file ({first_line(exc)})") from None
 
 
@@ -200,12 +221,21 @@ def dicom_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValue
         if geometry.voxels > max_voxels:
             return geometry, None
         return geometry, values_of(ds.pixel_array)
-    except (OSError, ValueError, AttributeError, TypeError, KeyError, RuntimeError,
-            NotImplementedError, pydicom.errors.InvalidDicomError) as exc:
+    except (
+        OSError,
+        ValueError,
+        AttributeError,
+        TypeError,
+        KeyError,
+        RuntimeError,
+        NotImplementedError,
+        pydicom.errors.InvalidDicomError,
+    ) as exc:
         raise UnreadableUpload(f"not a readable DICOM file ({first_line(exc)})") from None
 
 
 # --- MetaImage (SimpleITK) --------------------------------------------------------------
+
 
 def _itk_reader(path: str):
     import SimpleITK
@@ -222,8 +252,9 @@ def _itk_reader(path: str):
 
 
 def _itk_geometry(reader) -> Geometry:
-    return make_geometry(reader.GetSize(), reader.GetSpacing(), reader.GetOrigin(),
-                     _square(reader.GetDirection()))
+    return make_geometry(
+        reader.GetSize(), reader.GetSpacing(), reader.GetOrigin(), _square(reader.GetDirection())
+    )
 
 
 def _square(direction) -> tuple[float, ...]:
@@ -237,8 +268,9 @@ def metaimage_header(path: str) -> Geometry:
     return _itk_geometry(_itk_reader(path))
 
 
-def metaimage_values(stream: BinaryIO, extension: str, max_voxels: int,
-                     limit: int) -> tuple[Geometry, MaskValues | None]:
+def metaimage_values(
+    stream: BinaryIO, extension: str, max_voxels: int, limit: int
+) -> tuple[Geometry, MaskValues | None]:
     """An MHA mask (SimpleITK reads only from a path: the member goes through a temporary
     file). An MHD's values are in a file of their own: its header alone is checked."""
     import SimpleITK
@@ -271,6 +303,7 @@ def _itk_reason(exc: BaseException) -> str:
 
 # --- one entry point per side -------------------------------------------------------------
 
+
 def image_header(path: str, name: str) -> Geometry:
     """An image's grid from its header only; raises UnreadableUpload (the name says the format;
     a name without an extension is DICOM)."""
@@ -287,8 +320,9 @@ def image_header(path: str, name: str) -> Geometry:
     return dicom_header(path)
 
 
-def read_mask(stream: BinaryIO, name: str, max_voxels: int,
-              limit: int) -> tuple[Geometry, MaskValues | None]:
+def read_mask(
+    stream: BinaryIO, name: str, max_voxels: int, limit: int
+) -> tuple[Geometry, MaskValues | None]:
     """A mask's grid and (unless it has over `max_voxels`) values, from a stream read once.
 
     `limit` caps the bytes decompressed from it. Raises UnreadableUpload.

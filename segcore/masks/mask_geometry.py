@@ -49,10 +49,12 @@ def grid_size(shape) -> tuple[int, ...]:
 def make_geometry(shape, spacing=None, origin=None, direction=None) -> Geometry:
     size = grid_size(shape)
     dims = len(size)
-    return Geometry(size,
-                    tuple(float(v) for v in spacing[:dims]) if spacing is not None else None,
-                    tuple(float(v) for v in origin[:3]) if origin is not None else None,
-                    tuple(float(v) for v in direction) if direction is not None else None)
+    return Geometry(
+        size,
+        tuple(float(v) for v in spacing[:dims]) if spacing is not None else None,
+        tuple(float(v) for v in origin[:3]) if origin is not None else None,
+        tuple(float(v) for v in direction) if direction is not None else None,
+    )
 
 
 def from_ras_affine(shape, zooms, affine) -> Geometry:
@@ -80,8 +82,9 @@ def values_of(array) -> MaskValues:
         if high - low <= 64:
             # Labels are a handful of small integers: one vectorised pass per possible value
             # costs far less than sorting a large volume (np.unique) or widening it (bincount).
-            labels = [float(v) for v in range(low, high + 1)
-                      if v in (low, high) or (array == v).any()]
+            labels = [
+                float(v) for v in range(low, high + 1) if v in (low, high) or (array == v).any()
+            ]
             return MaskValues(int(np.count_nonzero(array)), labels)
     labels = np.unique(array)
     if labels.size > 1000:  # a photograph, not labels: the first ones are enough to say so

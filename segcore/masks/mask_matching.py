@@ -50,7 +50,7 @@ def split_extension(name: str, extensions=DEFAULT_EXTENSIONS) -> tuple[str, str]
     lower = name.lower()
     for extension in sorted(extensions, key=len, reverse=True):
         if lower.endswith(extension) and len(name) > len(extension):
-            return name[:-len(extension)], extension
+            return name[: -len(extension)], extension
     return name, ""
 
 
@@ -108,7 +108,7 @@ def mask_key(name: str, suffixes=DEFAULT_MASK_SUFFIXES, extensions=DEFAULT_EXTEN
     stem = nfc(split_extension(base_name(name), extensions)[0]).casefold()
     for suffix in sorted((nfc(s).casefold() for s in suffixes), key=len, reverse=True):
         if suffix and stem.endswith(suffix) and len(stem) > len(suffix):
-            return stem[:-len(suffix)]
+            return stem[: -len(suffix)]
     return stem
 
 
@@ -138,18 +138,32 @@ class BatchCheck:
 
     def summary(self) -> dict:
         """What is stored with the batch and printed: counts, and at most NAMES_SHOWN names."""
-        return {"state": self.state, "images": self.images, "masks": self.masks,
-                "matched": self.matched, "missing_count": self.missing_count,
-                "extra_count": self.extra_count, "missing": self.missing[:NAMES_SHOWN],
-                "extra": self.extra[:NAMES_SHOWN], "unreadable": self.unreadable,
-                "note": self.note, "notes": self.notes,
-                "other_files_count": len(self.other_files),
-                "other_files": self.other_files[:NAMES_SHOWN]}
+        return {
+            "state": self.state,
+            "images": self.images,
+            "masks": self.masks,
+            "matched": self.matched,
+            "missing_count": self.missing_count,
+            "extra_count": self.extra_count,
+            "missing": self.missing[:NAMES_SHOWN],
+            "extra": self.extra[:NAMES_SHOWN],
+            "unreadable": self.unreadable,
+            "note": self.note,
+            "notes": self.notes,
+            "other_files_count": len(self.other_files),
+            "other_files": self.other_files[:NAMES_SHOWN],
+        }
 
 
-def compare_batch(images: list[str] | None, masks: list[str] | None, unreadable: list[dict],
-                  suffixes=DEFAULT_MASK_SUFFIXES, note: str | None = None,
-                  extensions=DEFAULT_EXTENSIONS, other_files=()) -> BatchCheck:
+def compare_batch(
+    images: list[str] | None,
+    masks: list[str] | None,
+    unreadable: list[dict],
+    suffixes=DEFAULT_MASK_SUFFIXES,
+    note: str | None = None,
+    extensions=DEFAULT_EXTENSIONS,
+    other_files=(),
+) -> BatchCheck:
     """The state of a batch from its image names and the union of its uploads' mask names.
 
     `images` None: the folder was not listed or cannot be read; `masks` None: no upload of the
@@ -159,9 +173,14 @@ def compare_batch(images: list[str] | None, masks: list[str] | None, unreadable:
     """
     others = sorted(set(other_files))
     if images is None or masks is None:
-        return BatchCheck("unknown", images=None if images is None else len(images),
-                          masks=None if masks is None else len(set(masks)),
-                          unreadable=unreadable, note=note, other_files=others)
+        return BatchCheck(
+            "unknown",
+            images=None if images is None else len(images),
+            masks=None if masks is None else len(set(masks)),
+            unreadable=unreadable,
+            note=note,
+            other_files=others,
+        )
     mask_keys = {mask_key(name, suffixes, extensions) for name in set(masks)}
     image_keys: set[str] = set()
     missing = []
@@ -172,11 +191,20 @@ def compare_batch(images: list[str] | None, masks: list[str] | None, unreadable:
         if key not in mask_keys and (channel is None or channel not in mask_keys):
             missing.append(name)
     missing.sort()
-    extra = sorted({name for name in masks if mask_key(name, suffixes, extensions)
-                    not in image_keys})
-    check = BatchCheck("complete", images=len(images), masks=len(set(masks)),
-                       matched=len(images) - len(missing), missing=missing, extra=extra,
-                       unreadable=unreadable, note=note, other_files=others)
+    extra = sorted(
+        {name for name in masks if mask_key(name, suffixes, extensions) not in image_keys}
+    )
+    check = BatchCheck(
+        "complete",
+        images=len(images),
+        masks=len(set(masks)),
+        matched=len(images) - len(missing),
+        missing=missing,
+        extra=extra,
+        unreadable=unreadable,
+        note=note,
+        other_files=others,
+    )
     if unreadable:
         check.state = "unreadable"
     elif missing:

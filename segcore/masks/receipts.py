@@ -33,8 +33,9 @@ def ensure_indexes(db: Database) -> None:
     db[RECEIPTS].create_index([("batches", 1)], name="batches")
 
 
-def build_receipt(upload: dict, listing: dict | None, parts: list[dict], made_by: str,
-                  suffixes) -> dict:
+def build_receipt(
+    upload: dict, listing: dict | None, parts: list[dict], made_by: str, suffixes
+) -> dict:
     """A receipt (pure). `upload`: the file document; `listing`: its stored listing (None when
     never listed); `parts`: per batch it names, {"id", "images" (names or None), "usable",
     "image_error"}."""
@@ -43,13 +44,26 @@ def build_receipt(upload: dict, listing: dict | None, parts: list[dict], made_by
     names = listing.get("names") or [] if readable else []
     own = []
     for part in parts:
-        row = {"id": part["id"], "images": None, "matched": None, "missing_count": None,
-               "missing": [], "extra_count": None, "extra": [], "usable": part["usable"]}
+        row = {
+            "id": part["id"],
+            "images": None,
+            "matched": None,
+            "missing_count": None,
+            "missing": [],
+            "extra_count": None,
+            "extra": [],
+            "usable": part["usable"],
+        }
         if readable and part["images"] is not None:
             check = compare_batch(part["images"], names, [], suffixes)
-            row.update(images=check.images, matched=check.matched,
-                       missing_count=check.missing_count, missing=check.missing[:SHOWN],
-                       extra_count=check.extra_count, extra=check.extra[:SHOWN])
+            row.update(
+                images=check.images,
+                matched=check.matched,
+                missing_count=check.missing_count,
+                missing=check.missing[:SHOWN],
+                extra_count=check.extra_count,
+                extra=check.extra[:SHOWN],
+            )
         own.append(row)
     problem, reason = receipt_problem(listing, readable, parts)
     content = listing.get("content")  # filled by content checks when they run
@@ -58,20 +72,31 @@ def build_receipt(upload: dict, listing: dict | None, parts: list[dict], made_by
         problem, reason = "content", "the content checks found problems"
     metadata = upload.get("metadata") if isinstance(upload.get("metadata"), dict) else {}
     uploader = metadata.get("uploaded_by")
-    return {"_id": upload["_id"], "filename": upload.get("filename"),
-            "uploaded_by": uploader if isinstance(uploader, str) else None,
-            "upload_date": upload.get("uploadDate"), "length": upload.get("length"),
-            "batches": [p["id"] for p in parts], "kind": listing.get("kind"),
-            "readable": readable, "reason": reason, "problem": problem,
-            "masks": len(names), "matched": _total(own, "matched"),
-            "missing_count": _total(own, "missing_count"),
-            "extra_count": _total(own, "extra_count"),
-            "missing": [n for r in own for n in r["missing"]][:SHOWN],
-            "extra": [n for r in own for n in r["extra"]][:SHOWN], "parts": own,
-            "other_files": list(listing.get("other_files") or [])[:SHOWN],
-            "changes": listing.get("changes"), "content": content,
-            "usable": bool(parts) and all(p["usable"] for p in parts) and not content_failed,
-            "made_by": made_by, "made_at": utcnow()}
+    return {
+        "_id": upload["_id"],
+        "filename": upload.get("filename"),
+        "uploaded_by": uploader if isinstance(uploader, str) else None,
+        "upload_date": upload.get("uploadDate"),
+        "length": upload.get("length"),
+        "batches": [p["id"] for p in parts],
+        "kind": listing.get("kind"),
+        "readable": readable,
+        "reason": reason,
+        "problem": problem,
+        "masks": len(names),
+        "matched": _total(own, "matched"),
+        "missing_count": _total(own, "missing_count"),
+        "extra_count": _total(own, "extra_count"),
+        "missing": [n for r in own for n in r["missing"]][:SHOWN],
+        "extra": [n for r in own for n in r["extra"]][:SHOWN],
+        "parts": own,
+        "other_files": list(listing.get("other_files") or [])[:SHOWN],
+        "changes": listing.get("changes"),
+        "content": content,
+        "usable": bool(parts) and all(p["usable"] for p in parts) and not content_failed,
+        "made_by": made_by,
+        "made_at": utcnow(),
+    }
 
 
 def receipt_problem(listing: dict, readable: bool, parts: list[dict]) -> tuple:
@@ -84,12 +109,18 @@ def receipt_problem(listing: dict, readable: bool, parts: list[dict]) -> tuple:
         return "no_batch", "names no batch in the list"
     for part in parts:
         if not part["usable"] and part["images"] is not None and part.get("missing_count"):
-            return "incomplete", f"{part['id']}: {part['missing_count']} of " \
-                                 f"{len(part['images'])} images without a mask"
+            return (
+                "incomplete",
+                f"{part['id']}: {part['missing_count']} of "
+                f"{len(part['images'])} images without a mask",
+            )
     for part in parts:
         if not part["usable"]:
-            why = f"images not listed ({part.get('image_error')})" if part["images"] is None \
+            why = (
+                f"images not listed ({part.get('image_error')})"
+                if part["images"] is None
                 else part.get("note") or "not known to be complete"
+            )
             return "unknown", f"{part['id']}: {why}"
     return None, None
 
@@ -99,37 +130,51 @@ def _total(rows: list[dict], key: str):
     return sum(values) if values else None
 
 
-def store_receipts(work: Database, uploads: list[dict], docs_by_key: dict, results: dict,
-                   made_by: str, suffixes) -> list[dict]:
+def store_receipts(
+    work: Database, uploads: list[dict], docs_by_key: dict, results: dict, made_by: str, suffixes
+) -> list[dict]:
     """Build and store the receipts of `uploads` (each with `batches`, its keys) from their
     stored listings and their batches' results (`results` by key); returns them."""
-    listings = {d["_id"]: d for d in find_in(work[MASK_CHECKS], "_id",
-                                             [u["_id"] for u in uploads])}
+    listings = {d["_id"]: d for d in find_in(work[MASK_CHECKS], "_id", [u["_id"] for u in uploads])}
     keys = sorted({k for u in uploads for k in u["batches"] if k in docs_by_key})
     images = batch_images.stored_listings(work, keys)
     receipts = []
     for upload in uploads:
-        parts = [_part(docs_by_key[k], results.get(k), images.get(k))
-                 for k in upload["batches"] if k in docs_by_key]
-        receipts.append(build_receipt(upload, listings.get(upload["_id"]), parts, made_by,
-                                      suffixes))
+        parts = [
+            _part(docs_by_key[k], results.get(k), images.get(k))
+            for k in upload["batches"]
+            if k in docs_by_key
+        ]
+        receipts.append(
+            build_receipt(upload, listings.get(upload["_id"]), parts, made_by, suffixes)
+        )
     if receipts:
-        work[RECEIPTS].bulk_write([ReplaceOne({"_id": r["_id"]}, r, upsert=True)
-                                   for r in receipts], ordered=False)
+        work[RECEIPTS].bulk_write(
+            [ReplaceOne({"_id": r["_id"]}, r, upsert=True) for r in receipts], ordered=False
+        )
     return receipts
 
 
 def _part(doc: dict, result: dict | None, images) -> dict:
     result = result or {}
-    return {"id": str(doc.get("id")), "usable": delivery.is_usable_check(result),
-            "images": images.names if images is not None else None,
-            "image_error": images.error if images is not None else "not listed yet",
-            "missing_count": result.get("missing_count"), "note": result.get("note")}
+    return {
+        "id": str(doc.get("id")),
+        "usable": delivery.is_usable_check(result),
+        "images": images.names if images is not None else None,
+        "image_error": images.error if images is not None else "not listed yet",
+        "missing_count": result.get("missing_count"),
+        "note": result.get("note"),
+    }
 
 
-def list_receipts(work: Database, batch_ids: list[str] | None = None, *,
-                  person: str | None = None, problem: str | None = None,
-                  limit: int = LIST_LIMIT) -> list[dict]:
+def list_receipts(
+    work: Database,
+    batch_ids: list[str] | None = None,
+    *,
+    person: str | None = None,
+    problem: str | None = None,
+    limit: int = LIST_LIMIT,
+) -> list[dict]:
     """Receipts newest first, of `batch_ids` when given; `problem` one of PROBLEMS or "any"
     (any problem) or "none"; `person` an uploader, compared as typed. Never a query built from
     raw input: every value is a plain string compared for equality."""
@@ -154,16 +199,20 @@ def with_content(work: Database, receipts: list[dict]) -> list[dict]:
     """The receipts with their uploads' content results (segcore.masks.mask_content_check),
     joined when read: content checks run after the receipt is made. A result with problems
     makes the upload not usable."""
-    results = {d["_id"]: d for d in find_in(work[MASK_CONTENT], "_id",
-                                             [r["_id"] for r in receipts])}
+    results = {
+        d["_id"]: d for d in find_in(work[MASK_CONTENT], "_id", [r["_id"] for r in receipts])
+    }
     for receipt in receipts:
         content = results.get(receipt["_id"])
         if content is None:
             continue
         receipt["content"] = {k: v for k, v in content.items() if k != "_id"}
         if has_content_problem(content) and receipt.get("problem") in (None, "unknown"):
-            receipt.update(problem="content", usable=False,
-                           reason=f"{content.get('problems')} content problem(s)")
+            receipt.update(
+                problem="content",
+                usable=False,
+                reason=f"{content.get('problems')} content problem(s)",
+            )
     return receipts
 
 

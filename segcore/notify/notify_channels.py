@@ -14,9 +14,9 @@ import ssl
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from datetime import datetime, timezone
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
@@ -30,8 +30,11 @@ ANSWER_BYTES = 300
 
 
 def _scrubbed(text: str, settings) -> str:
-    for secret in [*url_secrets(settings.smtp_url), *url_secrets(settings.webhook_url),
-                   *([settings.webhook_secret] if settings.webhook_secret else [])]:
+    for secret in [
+        *url_secrets(settings.smtp_url),
+        *url_secrets(settings.webhook_url),
+        *([settings.webhook_secret] if settings.webhook_secret else []),
+    ]:
         text = text.replace(secret, "***")
     return text
 
@@ -69,8 +72,12 @@ def _smtp_session(settings) -> smtplib.SMTP:
     parts = urlsplit(settings.smtp_url)
     timeout = settings.notify_timeout_s
     if parts.scheme == "smtps":
-        session = smtplib.SMTP_SSL(parts.hostname, parts.port or 465, timeout=timeout,
-                                   context=_tls_context(os.environ.get("SSL_CERT_FILE")))
+        session = smtplib.SMTP_SSL(
+            parts.hostname,
+            parts.port or 465,
+            timeout=timeout,
+            context=_tls_context(os.environ.get("SSL_CERT_FILE")),
+        )
     else:
         session = smtplib.SMTP(parts.hostname, parts.port or 587, timeout=timeout)
         session.ehlo()
@@ -79,8 +86,10 @@ def _smtp_session(settings) -> smtplib.SMTP:
             session.ehlo()
         elif parts.username:
             session.close()
-            raise DeliveryFailed("the mail server does not offer STARTTLS: the password is not "
-                                 "sent in clear (use smtps:// or a server with STARTTLS)")
+            raise DeliveryFailed(
+                "the mail server does not offer STARTTLS: the password is not "
+                "sent in clear (use smtps:// or a server with STARTTLS)"
+            )
     if parts.username:
         session.login(unquote(parts.username), unquote(parts.password or ""))
     return session
@@ -101,18 +110,26 @@ def send_email(settings, doc: dict) -> str:
             except (smtplib.SMTPException, OSError):
                 pass  # sent already: a connection lost while saying goodbye changes nothing
     except smtplib.SMTPResponseException as exc:
-        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) \
+        text = (
+            exc.smtp_error.decode("utf-8", "replace")
+            if isinstance(exc.smtp_error, bytes)
             else str(exc.smtp_error)
+        )
         raise DeliveryFailed(_scrubbed(f"{host}: {exc.smtp_code} {text}", settings)) from None
     except smtplib.SMTPRecipientsRefused as exc:
-        answers = "; ".join(f"{to}: {code} {msg.decode('utf-8', 'replace')}"
-                            for to, (code, msg) in exc.recipients.items())
+        answers = "; ".join(
+            f"{to}: {code} {msg.decode('utf-8', 'replace')}"
+            for to, (code, msg) in exc.recipients.items()
+        )
         raise DeliveryFailed(_scrubbed(f"{host}: refused {answers}", settings)) from None
     except (smtplib.SMTPException, OSError) as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
-        raise DeliveryFailed(_scrubbed(f"mail server {host}: {reason}", settings),
-                             unreachable=isinstance(exc, (OSError, smtplib.SMTPServerDisconnected,
-                                                          smtplib.SMTPConnectError))) from None
+        raise DeliveryFailed(
+            _scrubbed(f"mail server {host}: {reason}", settings),
+            unreachable=isinstance(
+                exc, (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)
+            ),
+        ) from None
     if refused:
         raise DeliveryFailed(f"{host}: refused {', '.join(refused)}")
     return f"{host}: accepted"
@@ -123,15 +140,35 @@ def webhook_payload(fmt: str, doc: dict) -> dict:
     if fmt == "slack":
         return {"text": f"*{doc['subject']}*\n{doc['text']}"}
     if fmt == "teams":
-        card = {"type": "AdaptiveCard", "version": "1.4",
-                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-                "body": [{"type": "TextBlock", "text": doc["subject"], "weight": "Bolder",
-                          "size": "Medium", "wrap": True},
-                         {"type": "TextBlock", "text": doc["text"], "wrap": True}]}
-        return {"type": "message", "attachments": [
-            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}]}
-    return {"key": doc["_id"], "kind": doc["kind"], "language": doc.get("language"),
-            "subject": doc["subject"], "text": doc["text"], "data": doc.get("data") or {}}
+        card = {
+            "type": "AdaptiveCard",
+            "version": "1.4",
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "body": [
+                {
+                    "type": "TextBlock",
+                    "text": doc["subject"],
+                    "weight": "Bolder",
+                    "size": "Medium",
+                    "wrap": True,
+                },
+                {"type": "TextBlock", "text": doc["text"], "wrap": True},
+            ],
+        }
+        return {
+            "type": "message",
+            "attachments": [
+                {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+            ],
+        }
+    return {
+        "key": doc["_id"],
+        "kind": doc["kind"],
+        "language": doc.get("language"),
+        "subject": doc["subject"],
+        "text": doc["text"],
+        "data": doc.get("data") or {},
+    }
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -144,16 +181,21 @@ def send_webhook(settings, doc: dict) -> str:
     """POST one message to WEBHOOK_URL; returns the HTTP status. Raises DeliveryFailed."""
     if not settings.webhook_url:
         raise DeliveryFailed("WEBHOOK_URL is not set: the chat message cannot be sent")
-    body = json.dumps(webhook_payload(settings.webhook_format, doc),
-                      ensure_ascii=False, default=str).encode()
-    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "segcore-notify",
-               KEY_HEADER: doc["_id"]}
+    body = json.dumps(
+        webhook_payload(settings.webhook_format, doc), ensure_ascii=False, default=str
+    ).encode()
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "segcore-notify",
+        KEY_HEADER: doc["_id"],
+    }
     if settings.webhook_format == "json" and settings.webhook_secret:
         stamp = str(int(time.time()))
         headers[TIMESTAMP_HEADER] = stamp
         headers[SIGNATURE_HEADER] = signature(settings.webhook_secret, stamp, body)
-    request = urllib.request.Request(settings.webhook_url, data=body, headers=headers,
-                                     method="POST")
+    request = urllib.request.Request(
+        settings.webhook_url, data=body, headers=headers, method="POST"
+    )
     host = urlsplit(settings.webhook_url).hostname
     try:
         with urllib.request.urlopen(request, timeout=settings.notify_timeout_s) as response:
@@ -161,19 +203,23 @@ def send_webhook(settings, doc: dict) -> str:
             return _scrubbed(f"HTTP {response.status} {answer}".strip(), settings)
     except urllib.error.HTTPError as exc:
         answer = exc.read(ANSWER_BYTES).decode("utf-8", "replace")
-        raise DeliveryFailed(_scrubbed(f"{host}: HTTP {exc.code} {answer}".strip(),
-                                       settings)) from None
+        raise DeliveryFailed(
+            _scrubbed(f"{host}: HTTP {exc.code} {answer}".strip(), settings)
+        ) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
         reason = "timed out" if isinstance(reason, TimeoutError) else str(reason)
-        raise DeliveryFailed(_scrubbed(f"webhook {host}: {reason}", settings),
-                             unreachable=True) from None
+        raise DeliveryFailed(
+            _scrubbed(f"webhook {host}: {reason}", settings), unreachable=True
+        ) from None
 
 
 def deliverer(settings) -> Callable[[dict], str]:
     """A function sending one outbox document on its channel, for `notify_outbox.send_due`."""
+
     def deliver(doc: dict) -> str:
         if doc.get("channel") == "email":
             return send_email(settings, doc)
         return send_webhook(settings, doc)
+
     return deliver

@@ -11,18 +11,25 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
-from segcore.team import auth
-from segcore.notify import notify_outbox
-from segcore.report.alerts import current_alerts, report_rows
 from segcore.core.connection import Databases
-from segcore.masks.mask_check import CHECKS, FIELD
 from segcore.core.naming import canonical_batch_id, person_key
+from segcore.core.schema import BATCHES, find_in
+from segcore.masks.mask_check import CHECKS, FIELD
+from segcore.notify import notify_outbox
 from segcore.notify.notify_channels import deliverer
-from segcore.notify.notify_messages import (Recipient, daily_messages, excluded, newly_at_risk,
-                                     receipt_messages, test_message, weekly_messages)
+from segcore.notify.notify_messages import (
+    Recipient,
+    daily_messages,
+    excluded,
+    newly_at_risk,
+    receipt_messages,
+    test_message,
+    weekly_messages,
+)
+from segcore.report.alerts import current_alerts, report_rows
 from segcore.report.pace import PaceOptions
 from segcore.report.pace_report import delivery_quality
-from segcore.core.schema import BATCHES, find_in
+from segcore.team import auth
 from segcore.team.team import list_members
 from segcore.uploads.uploads import upload_from_document
 
@@ -45,15 +52,22 @@ def _member_language(db, member: str, default: str) -> str:
 def coordinators(databases: Databases) -> list[Recipient]:
     """NOTIFY_COORDINATORS (when email is configured) and the chat webhook, minus the excluded."""
     settings, db = databases.settings, databases.work
-    found = [Recipient(name, address, _language(db, name, settings.language))
-             for name, address in settings.notify_coordinators] if settings.smtp_url else []
+    found = (
+        [
+            Recipient(name, address, _language(db, name, settings.language))
+            for name, address in settings.notify_coordinators
+        ]
+        if settings.smtp_url
+        else []
+    )
     if settings.webhook_url:
         found.append(Recipient("webhook", None, settings.language))
     return [r for r in found if not excluded(r, settings.notify_exclude)]
 
 
-def uploader_recipient(databases: Databases, uploader: str | None,
-                       members: list | None = None) -> Recipient | None:
+def uploader_recipient(
+    databases: Databases, uploader: str | None, members: list | None = None
+) -> Recipient | None:
     """The team member who uploaded (matched by name as everywhere: case, accents, spacing),
     when they have an email, email is configured and they are not excluded. `members`: the
     team, when the caller read it already."""
@@ -65,13 +79,15 @@ def uploader_recipient(databases: Databases, uploader: str | None,
     member = next((m for m in members if person_key(m.name) == key), None)
     if member is None or not member.email:
         return None
-    recipient = Recipient(member.name, member.email,
-                          _member_language(databases.work, member.name, settings.language))
+    recipient = Recipient(
+        member.name, member.email, _member_language(databases.work, member.name, settings.language)
+    )
     return None if excluded(recipient, settings.notify_exclude) else recipient
 
 
-def enqueue_receipts(databases: Databases, receipts: list[dict],
-                     now: datetime | None = None) -> int:
+def enqueue_receipts(
+    databases: Databases, receipts: list[dict], now: datetime | None = None
+) -> int:
     """Enqueue the receipts of unusable uploads to their uploader and the coordinators (once
     per receipt and recipient, whatever calls this again); returns how many were added."""
     if not databases.settings.notify_receipts or not databases.settings.notify_channels:
@@ -90,10 +106,18 @@ def receipts_from_checks(databases: Databases, upload_ids: list) -> list[dict]:
     """Receipts built from the stored mask checks of `upload_ids` (until upload receipts exist):
     the upload's own reason when unreadable, its batches' missing masks when incomplete."""
     work = databases.work
-    checks = find_in(work[CHECKS], "_id", list(upload_ids),
-                     {"filename": 1, "batches": 1, "reason": 1, "uploadDate": 1})
-    files = {d["_id"]: d for d in find_in(databases.masks_files, "_id", list(upload_ids),
-                                          {"metadata.uploaded_by": 1})}
+    checks = find_in(
+        work[CHECKS],
+        "_id",
+        list(upload_ids),
+        {"filename": 1, "batches": 1, "reason": 1, "uploadDate": 1},
+    )
+    files = {
+        d["_id"]: d
+        for d in find_in(
+            databases.masks_files, "_id", list(upload_ids), {"metadata.uploaded_by": 1}
+        )
+    }
     keys = sorted({k for c in checks for k in c.get("batches") or ()})
     batches = {}
     for doc in find_in(work[BATCHES], "id", keys, {"_id": 0, "id": 1, FIELD: 1}):
@@ -107,11 +131,22 @@ def receipts_from_checks(databases: Databases, upload_ids: list) -> list[dict]:
                 missing += [str(n) for n in result.get("missing") or ()]
                 count += int(result.get("missing_count") or 0)
         upload = upload_from_document({**files.get(check["_id"], {}), "_id": check["_id"]})
-        receipts.append({"id": str(check["_id"]), "upload_id": str(check["_id"]),
-                         "filename": check.get("filename"), "batch_ids": check.get("batches"),
-                         "uploader": upload.uploaded_by, "uploaded_at": check.get("uploadDate"),
-                         "problems": {"unreadable": check.get("reason"), "missing": missing,
-                                      "missing_count": count, "content": []}})
+        receipts.append(
+            {
+                "id": str(check["_id"]),
+                "upload_id": str(check["_id"]),
+                "filename": check.get("filename"),
+                "batch_ids": check.get("batches"),
+                "uploader": upload.uploaded_by,
+                "uploaded_at": check.get("uploadDate"),
+                "problems": {
+                    "unreadable": check.get("reason"),
+                    "missing": missing,
+                    "missing_count": count,
+                    "content": [],
+                },
+            }
+        )
     return receipts
 
 
@@ -139,11 +174,12 @@ def enqueue_daily(databases: Databases, now: datetime | None = None) -> int:
     alerts = current_alerts(db, PaceOptions.from_settings(settings), now, settings.zone)
     day = alerts.today.isoformat()
     previous = db[notify_outbox.OUTBOX].find_one(
-        {"kind": "daily", "data.day": {"$lt": day}}, {"data.at_risk": 1},
-        sort=[("data.day", -1)])
+        {"kind": "daily", "data.day": {"$lt": day}}, {"data.at_risk": 1}, sort=[("data.day", -1)]
+    )
     reported = set(((previous or {}).get("data") or {}).get("at_risk") or [])
     return notify_outbox.enqueue(
-        db, daily_messages(alerts, newly_at_risk(alerts, reported), recipients), now)
+        db, daily_messages(alerts, newly_at_risk(alerts, reported), recipients), now
+    )
 
 
 def iso_week(day) -> str:
@@ -164,12 +200,16 @@ def enqueue_weekly(databases: Databases, now: datetime | None = None) -> int:
         return 0
     rows = report_rows(db)
     alerts = current_alerts(db, PaceOptions.from_settings(settings), now, settings.zone, rows)
-    return notify_outbox.enqueue(db, weekly_messages(
-        rows, alerts, delivery_quality(rows), iso_week(local.date()), recipients), now)
+    return notify_outbox.enqueue(
+        db,
+        weekly_messages(rows, alerts, delivery_quality(rows), iso_week(local.date()), recipients),
+        now,
+    )
 
 
-def send_due(databases: Databases, now: datetime | None = None,
-             digests: bool = True) -> notify_outbox.SendReport:
+def send_due(
+    databases: Databases, now: datetime | None = None, digests: bool = True
+) -> notify_outbox.SendReport:
     """Enqueue the daily and weekly messages when due (with `digests`), then send everything
     due. Failures stay in the outbox with the server's answer, retried later."""
     if digests:
@@ -206,8 +246,10 @@ class Sender(threading.Thread):
                 report = send_due(self.databases)
                 self.last_error = None
                 if report.sent or report.retrying or report.failed:
-                    self.log(f"notifications: {len(report.sent)} sent, {len(report.retrying)} "
-                             f"to retry later, {len(report.failed)} failed")
+                    self.log(
+                        f"notifications: {len(report.sent)} sent, {len(report.retrying)} "
+                        f"to retry later, {len(report.failed)} failed"
+                    )
             except PyMongoError as exc:  # the database is down: try again next round
                 self.last_error = type(exc).__name__
             self.stopped.wait(self.interval)

@@ -1,4 +1,4 @@
-""""Write to <name>": a `mailto:` link whose message names the person's open, overdue and
+""" "Write to <name>": a `mailto:` link whose message names the person's open, overdue and
 incomplete batches, in the reader's language (pure: rows in, a link out).
 
 Mail clients and browsers cut long links (some at about 2,000 characters), so the lists are
@@ -22,10 +22,13 @@ def person_batches(rows: list[dict], name: str, today: date) -> dict[str, list[s
     unreadable (batch rows as `batch_rows.batch_row` makes them), each in batch order."""
     key = person_key(name)
     mine = [r for r in rows if r.get("assignee") and person_key(r["assignee"]) == key]
-    return {"open": [r["id"] for r in mine if r.get("open")],
-            "overdue": [r["id"] for r in mine if r.get("open") and r.get("due_date")
-                        and r["due_date"] < today],
-            "incomplete": [r["id"] for r in mine if r.get("mask_state") in PROBLEM_STATES]}
+    return {
+        "open": [r["id"] for r in mine if r.get("open")],
+        "overdue": [
+            r["id"] for r in mine if r.get("open") and r.get("due_date") and r["due_date"] < today
+        ],
+        "incomplete": [r["id"] for r in mine if r.get("mask_state") in PROBLEM_STATES],
+    }
 
 
 def _listed(ids: list[str], shown: int, words: Words) -> str:
@@ -38,33 +41,44 @@ def _listed(ids: list[str], shown: int, words: Words) -> str:
     return text
 
 
-def message(name: str, batches: dict[str, list[str]], words: Words,
-            shown: int = 10_000) -> tuple[str, str]:
+def message(
+    name: str, batches: dict[str, list[str]], words: Words, shown: int = 10_000
+) -> tuple[str, str]:
     """The subject and body, each list cut to `shown` ids."""
     _ = words.gettext
     subject = _("Your segmentation batches")
-    body = "\n".join([
-        _("Hello {name},").format(name=name), "",
-        _("Open batches ({count}): {ids}").format(count=len(batches["open"]),
-                                                  ids=_listed(batches["open"], shown, words)),
-        _("Overdue ({count}): {ids}").format(count=len(batches["overdue"]),
-                                             ids=_listed(batches["overdue"], shown, words)),
-        _("Uploads incomplete or unreadable ({count}): {ids}").format(
-            count=len(batches["incomplete"]), ids=_listed(batches["incomplete"], shown, words)),
-        ""])
+    body = "\n".join(
+        [
+            _("Hello {name},").format(name=name),
+            "",
+            _("Open batches ({count}): {ids}").format(
+                count=len(batches["open"]), ids=_listed(batches["open"], shown, words)
+            ),
+            _("Overdue ({count}): {ids}").format(
+                count=len(batches["overdue"]), ids=_listed(batches["overdue"], shown, words)
+            ),
+            _("Uploads incomplete or unreadable ({count}): {ids}").format(
+                count=len(batches["incomplete"]), ids=_listed(batches["incomplete"], shown, words)
+            ),
+            "",
+        ]
+    )
     return subject, body
 
 
-def mailto_link(name: str, address: str, batches: dict[str, list[str]], words: Words,
-                limit: int = MAX_LINK) -> str:
+def mailto_link(
+    name: str, address: str, batches: dict[str, list[str]], words: Words, limit: int = MAX_LINK
+) -> str:
     """A `mailto:` link to `address` with the message prefilled, URL-encoded, at most `limit`
     characters (the lists are shortened to fit)."""
     longest = max((len(v) for v in batches.values()), default=0)
     for shown in (longest, 50, 25, 10, 5, 0):
         subject, body = message(name, batches, words, shown)
         # RFC 6068: line breaks in a mailto body are CRLF, encoded %0D%0A.
-        link = (f"mailto:{quote(address, safe='@')}?subject={quote(subject, safe='')}"
-                f"&body={quote(body.replace(chr(10), chr(13) + chr(10)), safe='')}")
+        link = (
+            f"mailto:{quote(address, safe='@')}?subject={quote(subject, safe='')}"
+            f"&body={quote(body.replace(chr(10), chr(13) + chr(10)), safe='')}"
+        )
         if len(link) <= limit:
             return link
     return f"mailto:{quote(address, safe='@')}"

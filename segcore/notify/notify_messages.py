@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from segcore.core.naming import person_key
+from segcore.core.translations import Words
 from segcore.notify.notify_outbox import Message
 from segcore.report.pace import Alerts
-from segcore.report.pace_report import (alert_sections, build_report, risk_reason, to_html,
-                                        to_text)
-from segcore.core.translations import Words
+from segcore.report.pace_report import alert_sections, build_report, risk_reason, to_html, to_text
 
 NAMES_LISTED = 20  # missing masks named in a receipt; the rest are counted
 WEBHOOK = "webhook"
@@ -61,28 +60,37 @@ def receipt_from_stored(doc: dict) -> dict:
     `problem`, `missing`, `missing_count`, `content`)."""
     content = doc.get("content")
     problems = content.get("problems") if isinstance(content, dict) else content
-    return {"id": str(doc.get("_id")), "upload_id": str(doc.get("_id")),
-            "filename": doc.get("filename"), "batch_ids": list(doc.get("batches") or []),
-            "uploader": doc.get("uploaded_by"), "uploaded_at": doc.get("upload_date"),
-            "problems": {
-                "unreadable": (doc.get("reason") or "unreadable")
-                if doc.get("problem") == "unreadable" else None,
-                "missing": list(doc.get("missing") or []) if doc.get("problem") == "incomplete"
-                else [],
-                "missing_count": int(doc.get("missing_count") or 0)
-                if doc.get("problem") == "incomplete" else 0,
-                "content": [str(p) for p in problems or []] if isinstance(problems, list)
-                else []}}
+    return {
+        "id": str(doc.get("_id")),
+        "upload_id": str(doc.get("_id")),
+        "filename": doc.get("filename"),
+        "batch_ids": list(doc.get("batches") or []),
+        "uploader": doc.get("uploaded_by"),
+        "uploaded_at": doc.get("upload_date"),
+        "problems": {
+            "unreadable": (doc.get("reason") or "unreadable")
+            if doc.get("problem") == "unreadable"
+            else None,
+            "missing": list(doc.get("missing") or []) if doc.get("problem") == "incomplete" else [],
+            "missing_count": int(doc.get("missing_count") or 0)
+            if doc.get("problem") == "incomplete"
+            else 0,
+            "content": [str(p) for p in problems or []] if isinstance(problems, list) else [],
+        },
+    }
 
 
 def _verdicts(kinds: list[str], _) -> str:
-    words = {"unreadable": _("cannot be read"), "incomplete": _("masks missing"),
-             "content": _("fails the content checks")}
+    words = {
+        "unreadable": _("cannot be read"),
+        "incomplete": _("masks missing"),
+        "content": _("fails the content checks"),
+    }
     return ", ".join(words[k] for k in kinds)
 
 
 def _greeting(recipient: Recipient, _) -> list[str]:
-    """"Hello Ana," and a blank line for a person; nothing for a chat channel."""
+    """ "Hello Ana," and a blank line for a person; nothing for a chat channel."""
     return [_("Hello {name},").format(name=recipient.name), ""] if recipient.address else []
 
 
@@ -95,23 +103,35 @@ def receipt_text(receipt: dict, recipient: Recipient) -> tuple[str, str]:
     verdict = _verdicts(receipt_problems(receipt), _)
     subject = _("Upload {filename}: {verdict}").format(filename=filename, verdict=verdict)
     batches = ", ".join(receipt.get("batch_ids") or []) or _("no batch")
-    lines = [*_greeting(recipient, _),
-             _("The upload {filename} (batch {batches}, by {uploader}, {day}) has a problem: "
-               "{verdict}.")
-             .format(filename=filename, batches=batches,
-                     uploader=receipt.get("uploader") or _("unknown"),
-                     day=words.day(receipt.get("uploaded_at")), verdict=verdict), ""]
+    lines = [
+        *_greeting(recipient, _),
+        _(
+            "The upload {filename} (batch {batches}, by {uploader}, {day}) has a problem: "
+            "{verdict}."
+        ).format(
+            filename=filename,
+            batches=batches,
+            uploader=receipt.get("uploader") or _("unknown"),
+            day=words.day(receipt.get("uploaded_at")),
+            verdict=verdict,
+        ),
+        "",
+    ]
     if problems.get("unreadable"):
         lines += [_("It cannot be read: {reason}").format(reason=problems["unreadable"]), ""]
     missing = list(problems.get("missing") or [])
     count = max(int(problems.get("missing_count") or 0), len(missing))
     if count:
-        lines.append(words.ngettext("{count} image has no mask:", "{count} images have no mask:",
-                                    count).format(count=count))
+        lines.append(
+            words.ngettext(
+                "{count} image has no mask:", "{count} images have no mask:", count
+            ).format(count=count)
+        )
         lines += [f"- {name}" for name in missing[:NAMES_LISTED]]
         if count > min(len(missing), NAMES_LISTED):
-            lines.append("- " + _("and {count} more").format(
-                count=count - min(len(missing), NAMES_LISTED)))
+            lines.append(
+                "- " + _("and {count} more").format(count=count - min(len(missing), NAMES_LISTED))
+            )
         lines.append("")
     if problems.get("content"):
         lines.append(_("Content checks:"))
@@ -125,30 +145,61 @@ def receipt_messages(receipt: dict, recipients: list[Recipient]) -> list[Message
     """One message per recipient for a receipt with a problem; none for a usable upload."""
     if not receipt_problems(receipt):
         return []
-    data = {"receipt": str(receipt.get("id")), "upload_id": str(receipt.get("upload_id")),
-            "filename": receipt.get("filename"), "batch_ids": receipt.get("batch_ids") or [],
-            "uploader": receipt.get("uploader"), "problems": receipt_problems(receipt)}
+    data = {
+        "receipt": str(receipt.get("id")),
+        "upload_id": str(receipt.get("upload_id")),
+        "filename": receipt.get("filename"),
+        "batch_ids": receipt.get("batch_ids") or [],
+        "uploader": receipt.get("uploader"),
+        "problems": receipt_problems(receipt),
+    }
     messages = []
     for recipient in recipients:
         subject, text = receipt_text(receipt, recipient)
-        messages.append(_message(f"receipt:{receipt.get('id')}:{recipient.key}", "receipt",
-                                 recipient, subject, text, data=data))
+        messages.append(
+            _message(
+                f"receipt:{receipt.get('id')}:{recipient.key}",
+                "receipt",
+                recipient,
+                subject,
+                text,
+                data=data,
+            )
+        )
     return messages
 
 
-def _message(key: str, kind: str, recipient: Recipient, subject: str, text: str,
-             html: str | None = None, data: dict | None = None) -> Message:
-    return Message(key=key, kind=kind, channel="email" if recipient.address else WEBHOOK,
-                   to=recipient.address, name=recipient.name, language=recipient.language,
-                   subject=subject, text=text, html=html, data=data or {})
+def _message(
+    key: str,
+    kind: str,
+    recipient: Recipient,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    data: dict | None = None,
+) -> Message:
+    return Message(
+        key=key,
+        kind=kind,
+        channel="email" if recipient.address else WEBHOOK,
+        to=recipient.address,
+        name=recipient.name,
+        language=recipient.language,
+        subject=subject,
+        text=text,
+        html=html,
+        data=data or {},
+    )
 
 
 def newly_at_risk(alerts: Alerts, reported: set[str]) -> list:
     """The at-risk batches not in yesterday's digest, or overdue since: `reported` holds the
     ids reported before, an id with ":overdue" for one reported overdue."""
-    return [b for b in alerts.at_risk
-            if b.id not in reported or (_overdue(b, alerts.today) and
-                                        f"{b.id}:overdue" not in reported)]
+    return [
+        b
+        for b in alerts.at_risk
+        if b.id not in reported or (_overdue(b, alerts.today) and f"{b.id}:overdue" not in reported)
+    ]
 
 
 def _overdue(batch, today: date) -> bool:
@@ -157,8 +208,9 @@ def _overdue(batch, today: date) -> bool:
 
 def risk_marks(batches: list, today: date) -> list[str]:
     """What a digest records as reported: each id, and `id:overdue` for the overdue ones."""
-    return [m for b in batches for m in ([b.id] + ([f"{b.id}:overdue"]
-                                                   if _overdue(b, today) else []))]
+    return [
+        m for b in batches for m in ([b.id] + ([f"{b.id}:overdue"] if _overdue(b, today) else []))
+    ]
 
 
 def daily_messages(alerts: Alerts, fresh: list, recipients: list[Recipient]) -> list[Message]:
@@ -167,47 +219,84 @@ def daily_messages(alerts: Alerts, fresh: list, recipients: list[Recipient]) -> 
     if not alerts.stalled and not fresh:
         return []
     day = alerts.today.isoformat()
-    data = {"day": day, "stalled": [p.name for p in alerts.stalled],
-            "at_risk": risk_marks(alerts.at_risk, alerts.today),
-            "new_at_risk": [b.id for b in fresh],
-            "moves": [{"id": m.id, "from": m.from_, "to": m.to} for m in alerts.moves]}
+    data = {
+        "day": day,
+        "stalled": [p.name for p in alerts.stalled],
+        "at_risk": risk_marks(alerts.at_risk, alerts.today),
+        "new_at_risk": [b.id for b in fresh],
+        "moves": [{"id": m.id, "from": m.from_, "to": m.to} for m in alerts.moves],
+    }
     messages = []
     for recipient in recipients:
         words = Words(recipient.language)
         _ = words.gettext
         sections = alert_sections(alerts, _)
-        fresh_lines = [_("{batch} ({name}): due {due}; {reason}").format(
-            batch=b.id, name=b.assignee, due=words.day(b.due_date),
-            reason=risk_reason(b, alerts.today, _)) for b in fresh] or [_("none")]
-        parts = [*_greeting(recipient, _),
-                 sections[0][0], *[f"- {i}" for i in sections[0][1]], "",
-                 _("Newly at risk or overdue ({count})").format(count=len(fresh)),
-                 *[f"- {i}" for i in fresh_lines], "",
-                 sections[2][0], *[f"- {i}" for i in sections[2][1]]]
-        subject = _("Segmentation alerts, {day}: stalled {stalled}, newly at risk {fresh}") \
-            .format(day=words.day(alerts.today), stalled=len(alerts.stalled), fresh=len(fresh))
-        messages.append(_message(f"daily:{day}:{recipient.key}", "daily", recipient, subject,
-                                 "\n".join(parts) + "\n", data=data))
+        fresh_lines = [
+            _("{batch} ({name}): due {due}; {reason}").format(
+                batch=b.id,
+                name=b.assignee,
+                due=words.day(b.due_date),
+                reason=risk_reason(b, alerts.today, _),
+            )
+            for b in fresh
+        ] or [_("none")]
+        parts = [
+            *_greeting(recipient, _),
+            sections[0][0],
+            *[f"- {i}" for i in sections[0][1]],
+            "",
+            _("Newly at risk or overdue ({count})").format(count=len(fresh)),
+            *[f"- {i}" for i in fresh_lines],
+            "",
+            sections[2][0],
+            *[f"- {i}" for i in sections[2][1]],
+        ]
+        subject = _("Segmentation alerts, {day}: stalled {stalled}, newly at risk {fresh}").format(
+            day=words.day(alerts.today), stalled=len(alerts.stalled), fresh=len(fresh)
+        )
+        messages.append(
+            _message(
+                f"daily:{day}:{recipient.key}",
+                "daily",
+                recipient,
+                subject,
+                "\n".join(parts) + "\n",
+                data=data,
+            )
+        )
     return messages
 
 
-def weekly_messages(rows: list[dict], alerts: Alerts, quality, week: str,
-                    recipients: list[Recipient]) -> list[Message]:
+def weekly_messages(
+    rows: list[dict], alerts: Alerts, quality, week: str, recipients: list[Recipient]
+) -> list[Message]:
     """The weekly report for each coordinator (`week` as 2025-W42), text and HTML."""
     messages = []
     for recipient in recipients:
         words = Words(recipient.language)
         report = build_report(rows, alerts, quality, words)
         html = to_html(report, words) if recipient.address else None
-        messages.append(_message(f"weekly:{week}:{recipient.key}", "weekly", recipient,
-                                 report.title, to_text(report), html=html,
-                                 data={"week": week, "figures": report.figures}))
+        messages.append(
+            _message(
+                f"weekly:{week}:{recipient.key}",
+                "weekly",
+                recipient,
+                report.title,
+                to_text(report),
+                html=html,
+                data={"week": week, "figures": report.figures},
+            )
+        )
     return messages
 
 
 def test_message(recipient: Recipient, stamp: str) -> Message:
     """A message that only says the channel works (`segcore notify --test`)."""
     _ = Words(recipient.language).gettext
-    return _message(f"test:{stamp}:{recipient.key}", "test", recipient,
-                    _("Test message from the segmentation dashboard"),
-                    _("Notifications reach you on this channel.") + "\n")
+    return _message(
+        f"test:{stamp}:{recipient.key}",
+        "test",
+        recipient,
+        _("Test message from the segmentation dashboard"),
+        _("Notifications reach you on this channel.") + "\n",
+    )

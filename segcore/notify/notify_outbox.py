@@ -84,11 +84,23 @@ def enqueue(db: Database, messages: list[Message], now: datetime | None = None) 
     now = utc(now)
     added = 0
     for message in messages:
-        doc = {"_id": message.key, "kind": message.kind, "channel": message.channel,
-               "to": message.to, "name": message.name, "language": message.language,
-               "subject": message.subject, "text": message.text, "html": message.html,
-               "data": message.data, "state": PENDING, "attempts": 0, "created_at": now,
-               "due_at": now, "errors": []}
+        doc = {
+            "_id": message.key,
+            "kind": message.kind,
+            "channel": message.channel,
+            "to": message.to,
+            "name": message.name,
+            "language": message.language,
+            "subject": message.subject,
+            "text": message.text,
+            "html": message.html,
+            "data": message.data,
+            "state": PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "due_at": now,
+            "errors": [],
+        }
         try:
             db[OUTBOX].insert_one(doc)
             added += 1
@@ -114,14 +126,22 @@ def due_keys(db: Database, now: datetime | None = None, limit: int = 200) -> lis
     now = utc(now)
     found = []
     for state in (PENDING, SENDING):
-        found += [{**d, "state": state} for d in db[OUTBOX].find(
-            _due(now, state), {"channel": 1, "due_at": 1}).limit(limit)]
+        found += [
+            {**d, "state": state}
+            for d in db[OUTBOX].find(_due(now, state), {"channel": 1, "due_at": 1}).limit(limit)
+        ]
     found.sort(key=lambda d: (d.get("due_at") or now, str(d["_id"])))
     return [(d["_id"], d.get("channel"), d["state"]) for d in found[:limit]]
 
 
-def claim(db: Database, owner: str, key: str, now: datetime | None = None,
-          lease_s: int = LEASE_S, state: str = PENDING) -> dict | None:
+def claim(
+    db: Database,
+    owner: str,
+    key: str,
+    now: datetime | None = None,
+    lease_s: int = LEASE_S,
+    state: str = PENDING,
+) -> dict | None:
     """Take the message `key` for `owner` if it is still due in `state` (atomically: no other
     sender gets it), or None when another sender took it meanwhile.
 
@@ -130,18 +150,27 @@ def claim(db: Database, owner: str, key: str, now: datetime | None = None,
     now = utc(now)
     return db[OUTBOX].find_one_and_update(
         {"_id": key, **_due(now, state)},
-        {"$set": {"state": SENDING, "owner": owner,
-                  "lease_until": now + timedelta(seconds=lease_s)},
-         "$inc": {"attempts": 1}},
-        return_document=ReturnDocument.AFTER)
+        {
+            "$set": {
+                "state": SENDING,
+                "owner": owner,
+                "lease_until": now + timedelta(seconds=lease_s),
+            },
+            "$inc": {"attempts": 1},
+        },
+        return_document=ReturnDocument.AFTER,
+    )
 
 
 def mark_sent(db: Database, doc: dict, answer: str, now: datetime | None = None) -> bool:
     """Record the server's acceptance; False when the lease was lost meanwhile."""
     result = db[OUTBOX].update_one(
         {"_id": doc["_id"], "owner": doc["owner"], "state": SENDING},
-        {"$set": {"state": SENT, "sent_at": utc(now), "answer": answer[:ANSWER_CHARS]},
-         "$unset": {"lease_until": "", "owner": ""}})
+        {
+            "$set": {"state": SENT, "sent_at": utc(now), "answer": answer[:ANSWER_CHARS]},
+            "$unset": {"lease_until": "", "owner": ""},
+        },
+    )
     return result.modified_count == 1
 
 
@@ -152,19 +181,31 @@ def mark_failed(db: Database, doc: dict, answer: str, now: datetime | None = Non
     state = FAILED if doc["attempts"] >= MAX_ATTEMPTS else PENDING
     db[OUTBOX].update_one(
         {"_id": doc["_id"], "owner": doc["owner"], "state": SENDING},
-        {"$set": {"state": state, "answer": answer[:ANSWER_CHARS],
-                  "due_at": now + retry_delay(doc["attempts"])},
-         "$push": {"errors": {"$each": [{"at": now, "answer": answer[:ANSWER_CHARS]}],
-                              "$slice": -10}},
-         "$unset": {"lease_until": "", "owner": ""}})
+        {
+            "$set": {
+                "state": state,
+                "answer": answer[:ANSWER_CHARS],
+                "due_at": now + retry_delay(doc["attempts"]),
+            },
+            "$push": {
+                "errors": {"$each": [{"at": now, "answer": answer[:ANSWER_CHARS]}], "$slice": -10}
+            },
+            "$unset": {"lease_until": "", "owner": ""},
+        },
+    )
     return state
 
 
 Deliver = Callable[[dict], str]  # sends one outbox document; returns the server's answer
 
 
-def send_due(db: Database, deliver: Deliver, now: Callable[[], datetime] = utc,
-             limit: int = 200, lease_s: int = LEASE_S) -> SendReport:
+def send_due(
+    db: Database,
+    deliver: Deliver,
+    now: Callable[[], datetime] = utc,
+    limit: int = 200,
+    lease_s: int = LEASE_S,
+) -> SendReport:
     """Send every due message (at most `limit`) through `deliver`, one claim at a time.
 
     `deliver` raises DeliveryFailed with the server's answer; a server that does not answer at
@@ -195,8 +236,9 @@ def send_due(db: Database, deliver: Deliver, now: Callable[[], datetime] = utc,
     return report
 
 
-def resend(db: Database, keys: list[str], author: "str | Actor",
-           now: datetime | None = None) -> int:
+def resend(
+    db: Database, keys: list[str], author: "str | Actor", now: datetime | None = None
+) -> int:
     """Make messages due now again (a failed one, or a sent one sent once more on purpose);
     returns how many. PermissionDenied for a viewer; a message being sent is left alone."""
     authorize_write(author)
@@ -204,9 +246,14 @@ def resend(db: Database, keys: list[str], author: "str | Actor",
         raise ValidationError(N_("A message key must be text."))
     count = 0
     for key in keys:
-        count += db[OUTBOX].update_one(
-            {"_id": key, "state": {"$in": [PENDING, SENT, FAILED]}},
-            {"$set": {"state": PENDING, "due_at": utc(now), "attempts": 0}}).modified_count
+        count += (
+            db[OUTBOX]
+            .update_one(
+                {"_id": key, "state": {"$in": [PENDING, SENT, FAILED]}},
+                {"$set": {"state": PENDING, "due_at": utc(now), "attempts": 0}},
+            )
+            .modified_count
+        )
     return count
 
 
@@ -214,10 +261,12 @@ def retry_waiting(db: Database, author: "str | Actor", now: datetime | None = No
     """Make every failed message, and every pending one waiting for its backoff, due now."""
     authorize_write(author)
     now = utc(now)
-    failed = db[OUTBOX].update_many({"state": FAILED},
-                                    {"$set": {"state": PENDING, "due_at": now, "attempts": 0}})
-    waiting = db[OUTBOX].update_many({"state": PENDING, "due_at": {"$gt": now}},
-                                     {"$set": {"due_at": now}})
+    failed = db[OUTBOX].update_many(
+        {"state": FAILED}, {"$set": {"state": PENDING, "due_at": now, "attempts": 0}}
+    )
+    waiting = db[OUTBOX].update_many(
+        {"state": PENDING, "due_at": {"$gt": now}}, {"$set": {"due_at": now}}
+    )
     return failed.modified_count + waiting.modified_count
 
 

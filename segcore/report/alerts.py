@@ -7,18 +7,18 @@ from datetime import datetime, timezone, tzinfo
 
 from pymongo.database import Database
 
-from segcore.work import assignments
-from segcore.core.schema import BATCHES
 from segcore.core.actors import Actor, authorize_write
+from segcore.core.errors import ValidationError
 from segcore.core.phrases import N_, Phrase
-from segcore.work.batches import ChangeResult, Edit
-from segcore.report.progress import PROGRESS_PROJECTION, progress_row
-from segcore.work.delivery import CHECK_FIELD
+from segcore.core.schema import BATCHES
 from segcore.report.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
 from segcore.report.pace_basis import SyncBasis, as_of_sync
+from segcore.report.progress import PROGRESS_PROJECTION, progress_row
 from segcore.sync.sync_runs import last_run
 from segcore.team.team import list_members
-from segcore.core.errors import ValidationError
+from segcore.work import assignments
+from segcore.work.batches import ChangeResult, Edit
+from segcore.work.delivery import CHECK_FIELD
 
 MOVE_REASON = N_("suggested move: {reason}")
 HAS_MASKS_NOW = N_("it has usable masks now, so it stays where it is")
@@ -27,7 +27,6 @@ HAS_MASKS_NOW = N_("it has usable masks now, so it stays where it is")
 LATE_KINDS = ("overdue", "at_risk", "stalled")
 # A move is applied only while its batch is still not delivered: never move usable work.
 _STILL_OPEN = {f"{CHECK_FIELD}.usable": {"$ne": True}}
-
 
 
 def pace_rows(db: Database) -> list[dict]:
@@ -41,8 +40,13 @@ def report_rows(db: Database) -> list[dict]:
     rows = []
     for doc in db[BATCHES].find({}, {**PROGRESS_PROJECTION, **PACE_PROJECTION}):
         check = doc.get("mask_check")
-        rows.append({**progress_row(doc), **pace_row(doc),
-                     "mask_state": check.get("state") if isinstance(check, dict) else None})
+        rows.append(
+            {
+                **progress_row(doc),
+                **pace_row(doc),
+                "mask_state": check.get("state") if isinstance(check, dict) else None,
+            }
+        )
     return rows
 
 
@@ -55,15 +59,24 @@ def late_ids(found: Alerts, rows: list[dict], kind: str) -> frozenset[str]:
     ValidationError for another kind.
     """
     if kind == "overdue":
-        return frozenset(r["id"] for r in rows if r["due_date"] is not None
-                         and r["due_date"] < found.today and not r["with_masks"]
-                         and r.get("status") != "done")
+        return frozenset(
+            r["id"]
+            for r in rows
+            if r["due_date"] is not None
+            and r["due_date"] < found.today
+            and not r["with_masks"]
+            and r.get("status") != "done"
+        )
     if kind == "at_risk":
         return frozenset(b.id for b in found.at_risk)
     if kind == "stalled":
         return frozenset(batch_id for person in found.stalled for batch_id in person.queue)
-    raise ValidationError(N_("'{kind}' is not a kind of lateness ({kinds})."), kind=kind,
-                          kinds=", ".join(LATE_KINDS), field="late")
+    raise ValidationError(
+        N_("'{kind}' is not a kind of lateness ({kinds})."),
+        kind=kind,
+        kinds=", ".join(LATE_KINDS),
+        field="late",
+    )
 
 
 def team_rows(db: Database) -> list[dict]:
@@ -71,9 +84,13 @@ def team_rows(db: Database) -> list[dict]:
     return [{"name": m.name, "created_at": m.created_at} for m in list_members(db)]
 
 
-def current_alerts(db: Database, options: PaceOptions = PaceOptions(),
-                   now: datetime | None = None, tz: tzinfo | None = None,
-                   rows: list[dict] | None = None) -> Alerts:
+def current_alerts(
+    db: Database,
+    options: PaceOptions = PaceOptions(),
+    now: datetime | None = None,
+    tz: tzinfo | None = None,
+    rows: list[dict] | None = None,
+) -> Alerts:
     """Figures, stalled people, at-risk batches and suggested moves as of `now` (default: now),
     marked with the last successful sync they rest on (none before a first sync).
 
@@ -94,8 +111,10 @@ def apply_moves(db: Database, moves: list[Move], author: "str | Actor") -> Chang
     PermissionDenied for a viewer.
     """
     authorize_write(author)
-    edits = [Edit(m.id, "assignee", m.from_, m.to, reason=Phrase(MOVE_REASON, reason=m.reason))
-             for m in moves]
-    return assignments.apply_edits(db, edits, author, only_if=_STILL_OPEN,
-                               only_if_text=Phrase(HAS_MASKS_NOW))
-
+    edits = [
+        Edit(m.id, "assignee", m.from_, m.to, reason=Phrase(MOVE_REASON, reason=m.reason))
+        for m in moves
+    ]
+    return assignments.apply_edits(
+        db, edits, author, only_if=_STILL_OPEN, only_if_text=Phrase(HAS_MASKS_NOW)
+    )

@@ -12,32 +12,44 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, timedelta, tzinfo
+from functools import lru_cache
 
-from segcore.work.delivery import (CHECK_FIELD, CONTENT_FIELD, delivered_at, is_open,
-                                   is_usable_batch)
 from segcore.core.naming import batch_number, person_key
 from segcore.core.phrases import N_, Nn_, Phrase
 from segcore.core.timefmt import parse_date, to_office
+from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD, delivered_at, is_open, is_usable_batch
 
 # What segcore says about a risk or a move (worded in the reader's language by the app).
 FINISH_BY = N_("{name} would finish it by {date}")
-FINISH_LATE = Nn_("{name} would finish it by {date}, {days} day after the due date",
-                  "{name} would finish it by {date}, {days} days after the due date")
+FINISH_LATE = Nn_(
+    "{name} would finish it by {date}, {days} day after the due date",
+    "{name} would finish it by {date}, {days} days after the due date",
+)
 FINISH_ON_TIME = N_("{name} would finish it by {date}, on time")
 LEFT_TEAM = N_("{name} is no longer on the team")
 OVERDUE = Nn_("overdue by {days} day", "overdue by {days} days")
-WOULD_MISS = Nn_("would miss due date by {days} day",
-                 "would miss due date by {days} days")
+WOULD_MISS = Nn_("would miss due date by {days} day", "would miss due date by {days} days")
 NEVER_DELIVERED = N_("stalled: {name} has not delivered anything yet")
-STALLED_FOR = Nn_("stalled: {name} has delivered nothing for {days} day",
-                  "stalled: {name} has delivered nothing for {days} days")
+STALLED_FOR = Nn_(
+    "stalled: {name} has delivered nothing for {days} day",
+    "stalled: {name} has delivered nothing for {days} days",
+)
 PRIORITY_RANK = {"alta": 0, "media": 1, "baja": 2}  # anything else (legacy, missing) comes after
-PACE_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
-                   "training_metrics_info.first_upload": 1,
-                   "training_metrics_info.latest_upload": 1, CHECK_FIELD: 1, CONTENT_FIELD: 1,
-                   "metadata.due_date": 1, "metadata.priority": 1, "review": 1}
+PACE_PROJECTION = {
+    "_id": 0,
+    "id": 1,
+    "assignee": 1,
+    "status": 1,
+    "mongo_uploaded": 1,
+    "training_metrics_info.first_upload": 1,
+    "training_metrics_info.latest_upload": 1,
+    CHECK_FIELD: 1,
+    CONTENT_FIELD: 1,
+    "metadata.due_date": 1,
+    "metadata.priority": 1,
+    "review": 1,
+}
 
 
 @dataclass(frozen=True)
@@ -125,8 +137,7 @@ class Alerts:
     @property
     def stale(self) -> bool:
         """The figures rest on a sync older than the dashboard's freshness limit."""
-        return self.basis is not None and self.basis.finished_at is not None and \
-            self.basis.stale
+        return self.basis is not None and self.basis.finished_at is not None and self.basis.stale
 
     @property
     def stalled(self) -> list[PersonPace]:
@@ -138,22 +149,47 @@ class Alerts:
 
     def as_json(self) -> dict:
         """The `segcore alerts --json` shape."""
+
         def day(value):
             return value.isoformat() if value else None
-        basis = ({"waiting_for_sync": self.waiting_for_sync, "stale": self.stale,
-                  "last_sync": self.basis.finished_at.isoformat()
-                  if self.basis.finished_at else None} if self.basis is not None else {})
-        return {**basis,
-                "stalled": [{"name": p.name, "open": p.open, "last_delivery": day(p.last_delivery),
-                             "days_since": p.days_since} for p in self.stalled],
-                "at_risk": [{"id": b.id, "assignee": b.assignee, "due_date": day(b.due_date),
-                             "projected": day(b.projected)} for b in self.at_risk],
-                "suggested_moves": [{"id": m.id, "from": m.from_, "to": m.to,
-                                     "reason": m.reason}
-                                    for m in self.moves]}
+
+        basis = (
+            {
+                "waiting_for_sync": self.waiting_for_sync,
+                "stale": self.stale,
+                "last_sync": self.basis.finished_at.isoformat() if self.basis.finished_at else None,
+            }
+            if self.basis is not None
+            else {}
+        )
+        return {
+            **basis,
+            "stalled": [
+                {
+                    "name": p.name,
+                    "open": p.open,
+                    "last_delivery": day(p.last_delivery),
+                    "days_since": p.days_since,
+                }
+                for p in self.stalled
+            ],
+            "at_risk": [
+                {
+                    "id": b.id,
+                    "assignee": b.assignee,
+                    "due_date": day(b.due_date),
+                    "projected": day(b.projected),
+                }
+                for b in self.at_risk
+            ],
+            "suggested_moves": [
+                {"id": m.id, "from": m.from_, "to": m.to, "reason": m.reason} for m in self.moves
+            ],
+        }
 
 
 # --- rows and days --------------------------------------------------------------------------
+
 
 def pace_row(doc: dict) -> dict:
     """A stored batch (possibly legacy) as {id, assignee, open, delivered, due_date, priority}.
@@ -165,11 +201,16 @@ def pace_row(doc: dict) -> dict:
     assignee = doc.get("assignee")
     assignee = assignee if isinstance(assignee, str) and assignee.strip() else None
     usable = is_usable_batch(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD))
-    return {"id": str(doc.get("id", "")), "assignee": assignee, "usable": usable,
-            "with_masks": doc.get("mongo_uploaded") is True,
-            "open": is_open(assignee, usable, doc.get("status")),
-            "delivered": delivered_at(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD)),
-            "due_date": parse_due_date(meta.get("due_date")), "priority": meta.get("priority")}
+    return {
+        "id": str(doc.get("id", "")),
+        "assignee": assignee,
+        "usable": usable,
+        "with_masks": doc.get("mongo_uploaded") is True,
+        "open": is_open(assignee, usable, doc.get("status")),
+        "delivered": delivered_at(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD)),
+        "due_date": parse_due_date(meta.get("due_date")),
+        "priority": meta.get("priority"),
+    }
 
 
 @lru_cache(maxsize=4096)
@@ -228,8 +269,12 @@ def _natural(batch_id: str) -> tuple:
 def queue_key(row: dict) -> tuple:
     """Order of an open queue: priority alta > media > baja > other, then due date, then id."""
     due = row.get("due_date")
-    return (PRIORITY_RANK.get(row.get("priority"), len(PRIORITY_RANK)), due is None,
-            due or date.min, _natural(row["id"]))
+    return (
+        PRIORITY_RANK.get(row.get("priority"), len(PRIORITY_RANK)),
+        due is None,
+        due or date.min,
+        _natural(row["id"]),
+    )
 
 
 def reach_day(today: date, position: int, pace: float) -> date | None:
@@ -241,8 +286,16 @@ def reach_day(today: date, position: int, pace: float) -> date | None:
 
 # --- per person -----------------------------------------------------------------------------
 
-def person_figures(name: str, on_team: bool, joined: date | None, delivered: list[date],
-                   queue: list[dict], today: date, options: PaceOptions) -> PersonPace:
+
+def person_figures(
+    name: str,
+    on_team: bool,
+    joined: date | None,
+    delivered: list[date],
+    queue: list[dict],
+    today: date,
+    options: PaceOptions,
+) -> PersonPace:
     """One person's figures from their delivery days and their ordered open queue."""
     person = PersonPace(name, on_team, open=len(queue), queue=[r["id"] for r in queue])
     person.delivered_7 = sum(1 for d in delivered if 0 <= (today - d).days < 7)
@@ -258,10 +311,14 @@ def person_figures(name: str, on_team: bool, joined: date | None, delivered: lis
         person.days_since = (today - person.last_delivery).days
     person.projected_finish = reach_day(today, len(queue), person.pace) if queue else None
     # Stalled: nothing delivered for stall_days, counting from joining for someone new.
-    since = max(d for d in (person.last_delivery, joined) if d) \
-        if (person.last_delivery or joined) else None
-    person.stalled = bool(on_team and queue and
-                          (since is None or (today - since).days >= options.stall_days))
+    since = (
+        max(d for d in (person.last_delivery, joined) if d)
+        if (person.last_delivery or joined)
+        else None
+    )
+    person.stalled = bool(
+        on_team and queue and (since is None or (today - since).days >= options.stall_days)
+    )
     return person
 
 
@@ -292,8 +349,14 @@ def _stalled_reason(person: PersonPace) -> Phrase:
 
 # --- the whole team -------------------------------------------------------------------------
 
-def analyse(rows: list[dict], members: list[dict], now: datetime, tz: tzinfo | None = None,
-            options: PaceOptions = PaceOptions()) -> Alerts:
+
+def analyse(
+    rows: list[dict],
+    members: list[dict],
+    now: datetime,
+    tz: tzinfo | None = None,
+    options: PaceOptions = PaceOptions(),
+) -> Alerts:
     """Per-person figures, stalled people, at-risk batches and suggested moves.
 
     `rows` are `pace_row`s, `members` dicts with `name` and `created_at` (legacy strings
@@ -320,8 +383,17 @@ def analyse(rows: list[dict], members: list[dict], now: datetime, tz: tzinfo | N
         member = team.get(key)
         joined = parse_date(member.get("created_at")) if member else None
         queue = queues[key] = sorted(queues.get(key, []), key=queue_key)
-        people.append(person_figures(names.get(key) or member["name"], member is not None,
-                                     joined, delivered.get(key, []), queue, today, options))
+        people.append(
+            person_figures(
+                names.get(key) or member["name"],
+                member is not None,
+                joined,
+                delivered.get(key, []),
+                queue,
+                today,
+                options,
+            )
+        )
     at_risk = []
     for person in people:
         for position, row in enumerate(queues[person_key(person.name)], start=1):
@@ -332,8 +404,12 @@ def analyse(rows: list[dict], members: list[dict], now: datetime, tz: tzinfo | N
     return Alerts(today, people, at_risk, suggest_moves(people, at_risk, today, options))
 
 
-def suggest_moves(people: list[PersonPace], at_risk: list[RiskyBatch], today: date,
-                  options: PaceOptions = PaceOptions()) -> list[Move]:
+def suggest_moves(
+    people: list[PersonPace],
+    at_risk: list[RiskyBatch],
+    today: date,
+    options: PaceOptions = PaceOptions(),
+) -> list[Move]:
     """For each at-risk batch, the member who would finish it soonest after their own queue.
 
     Most urgent batches first; only to someone on the team with a pace who is not stalled;
@@ -341,16 +417,28 @@ def suggest_moves(people: list[PersonPace], at_risk: list[RiskyBatch], today: da
     batches leave them at once (someone who left the team can lose all of theirs).
     """
     by_name = {p.name: p for p in people}
-    left = {p.name: max(1, math.floor(options.max_share * p.open)) if p.on_team else p.open
-            for p in people}
+    left = {
+        p.name: max(1, math.floor(options.max_share * p.open)) if p.on_team else p.open
+        for p in people
+    }
     # Candidates in a heap by the day they would finish one more batch: each move costs a
     # logarithm, not a pass over the team (tens of thousands of at-risk batches are possible).
-    heap = [(reach_day(today, p.open + 1, p.pace), p.open, person_key(p.name), p.name)
-            for p in people if p.on_team and not p.stalled and p.pace > 0]
+    heap = [
+        (reach_day(today, p.open + 1, p.pace), p.open, person_key(p.name), p.name)
+        for p in people
+        if p.on_team and not p.stalled and p.pace > 0
+    ]
     heapq.heapify(heap)
     moves = []
-    urgent = sorted(at_risk, key=lambda b: (PRIORITY_RANK.get(b.priority, 3), b.due_date is None,
-                                            b.due_date or date.min, _natural(b.id)))
+    urgent = sorted(
+        at_risk,
+        key=lambda b: (
+            PRIORITY_RANK.get(b.priority, 3),
+            b.due_date is None,
+            b.due_date or date.min,
+            _natural(b.id),
+        ),
+    )
     for risky in urgent:
         if left.get(risky.assignee, 0) <= 0:
             continue
@@ -359,18 +447,29 @@ def suggest_moves(people: list[PersonPace], at_risk: list[RiskyBatch], today: da
             finish, load, key, target = heapq.heappop(heap)
             giver = by_name[risky.assignee]
             reason = _stalled_reason(giver) if giver.stalled else risky.reason
-            moves.append(Move(risky.id, risky.assignee, target, reason, risky.due_date,
-                              risky.projected, finish))
+            moves.append(
+                Move(
+                    risky.id,
+                    risky.assignee,
+                    target,
+                    reason,
+                    risky.due_date,
+                    risky.projected,
+                    finish,
+                )
+            )
             left[risky.assignee] -= 1
-            heapq.heappush(heap, (reach_day(today, load + 2, by_name[target].pace), load + 1,
-                                  key, target))
+            heapq.heappush(
+                heap, (reach_day(today, load + 2, by_name[target].pace), load + 1, key, target)
+            )
         if skipped:
             heapq.heappush(heap, skipped)
     return moves
 
 
-def weekly_deliveries(rows: list[dict], names: list[str], today: date,
-                      tz: tzinfo | None = None, weeks: int = 8) -> list[dict]:
+def weekly_deliveries(
+    rows: list[dict], names: list[str], today: date, tz: tzinfo | None = None, weeks: int = 8
+) -> list[dict]:
     """{week (its Monday), segmentador, deliveries} for the last `weeks` weeks, zeros included.
 
     Everyone in `names` appears; an assignee who left appears when they delivered in the range.
@@ -387,6 +486,8 @@ def weekly_deliveries(rows: list[dict], names: list[str], today: date,
         display.setdefault(key, row["assignee"])
         monday = day - timedelta(days=day.weekday())
         counts[(key, monday)] = counts.get((key, monday), 0) + 1
-    return [{"week": monday, "segmentador": display[key],
-             "deliveries": counts.get((key, monday), 0)}
-            for key in sorted(display) for monday in mondays]
+    return [
+        {"week": monday, "segmentador": display[key], "deliveries": counts.get((key, monday), 0)}
+        for key in sorted(display)
+        for monday in mondays
+    ]

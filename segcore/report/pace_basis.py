@@ -25,8 +25,9 @@ class SyncBasis:
     stale: bool
 
     @classmethod
-    def of(cls, finished_at: datetime | None, now: datetime,
-           stale_after: timedelta = STALE_AFTER) -> "SyncBasis":
+    def of(
+        cls, finished_at: datetime | None, now: datetime, stale_after: timedelta = STALE_AFTER
+    ) -> "SyncBasis":
         if finished_at is None:
             return cls(None, True)
         return cls(finished_at, _utc(now) - _utc(finished_at) > stale_after)
@@ -41,7 +42,17 @@ def as_of_sync(found: Alerts, basis: SyncBasis) -> Alerts:
     depends on deliveries (no pace, stall, risk or move), people keeping their open counts."""
     if basis.finished_at is not None:
         return replace(found, basis=basis)
-    people = [replace(p, pace=0.0, delivered_7=0, delivered_28=0, last_delivery=None,
-                      days_since=None, projected_finish=None, stalled=False)
-              for p in found.people]
+    people = [
+        replace(
+            p,
+            pace=0.0,
+            delivered_7=0,
+            delivered_28=0,
+            last_delivery=None,
+            days_since=None,
+            projected_finish=None,
+            stalled=False,
+        )
+        for p in found.people
+    ]
     return Alerts(found.today, people, [], [], basis)

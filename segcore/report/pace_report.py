@@ -11,10 +11,10 @@ import html
 from dataclasses import dataclass, field
 from datetime import date
 
+from segcore.core.translations import Words
 from segcore.report.pace import Alerts, RiskyBatch
 from segcore.report.progress import burndown
 from segcore.report.stats import summary_from_counts
-from segcore.core.translations import Words
 
 ENGLISH = Words("en")
 
@@ -38,9 +38,11 @@ def delivery_quality(rows: list[dict]) -> Quality:
     masks, those the mask check found complete, and those needing rework."""
     states = [r.get("mask_state") for r in rows]
     checked = any(state is not None for state in states)
-    return Quality(uploaded=sum(1 for r in rows if r["with_masks"]),
-                   usable=sum(1 for s in states if s in USABLE_STATES) if checked else None,
-                   rework=sum(1 for s in states if s in REWORK_STATES))
+    return Quality(
+        uploaded=sum(1 for r in rows if r["with_masks"]),
+        usable=sum(1 for s in states if s in USABLE_STATES) if checked else None,
+        rework=sum(1 for s in states if s in REWORK_STATES),
+    )
 
 
 @dataclass
@@ -77,62 +79,106 @@ def risk_reason(batch: RiskyBatch, today: date, _=ENGLISH.gettext) -> str:
         return _("overdue by {days} days").format(days=(today - batch.due_date).days)
     if reason.startswith("would miss") and batch.due_date and batch.projected:
         return _("would miss due date by {days} days").format(
-            days=(batch.projected - batch.due_date).days)
+            days=(batch.projected - batch.due_date).days
+        )
     if reason.startswith("stalled"):
         return _("stalled: {name}").format(name=batch.assignee)
     return reason
 
 
-def figures(rows: list[dict], alerts: Alerts, quality: Quality | None = None,
-            _=ENGLISH.gettext) -> list[str]:
+def figures(
+    rows: list[dict], alerts: Alerts, quality: Quality | None = None, _=ENGLISH.gettext
+) -> list[str]:
     """The headline figures, one sentence each."""
-    counts = summary_from_counts(len(rows), sum(1 for r in rows if r["assignee"]),
-                                 sum(1 for r in rows if r["with_masks"]))
-    lines = [_("Batches: {total} in total, {assigned} assigned, {with_masks} with masks, "
-               "{pending} pending ({percent}% done)").format(
-                 total=counts.total, assigned=counts.assigned, with_masks=counts.with_masks,
-                 pending=counts.pending, percent=counts.percent_done),
-             _("Delivered: {week} in the last 7 days, {month} in the last 28").format(
-                 week=sum(p.delivered_7 for p in alerts.people),
-                 month=sum(p.delivered_28 for p in alerts.people)),
-             _("Open batches held by someone: {count}").format(
-                 count=sum(p.open for p in alerts.people)),
-             _("Needing attention: {stalled} stalled, {at_risk} batches at risk, {moves} "
-               "suggested moves").format(stalled=len(alerts.stalled),
-                                         at_risk=len(alerts.at_risk), moves=len(alerts.moves))]
+    counts = summary_from_counts(
+        len(rows), sum(1 for r in rows if r["assignee"]), sum(1 for r in rows if r["with_masks"])
+    )
+    lines = [
+        _(
+            "Batches: {total} in total, {assigned} assigned, {with_masks} with masks, "
+            "{pending} pending ({percent}% done)"
+        ).format(
+            total=counts.total,
+            assigned=counts.assigned,
+            with_masks=counts.with_masks,
+            pending=counts.pending,
+            percent=counts.percent_done,
+        ),
+        _("Delivered: {week} in the last 7 days, {month} in the last 28").format(
+            week=sum(p.delivered_7 for p in alerts.people),
+            month=sum(p.delivered_28 for p in alerts.people),
+        ),
+        _("Open batches held by someone: {count}").format(count=sum(p.open for p in alerts.people)),
+        _(
+            "Needing attention: {stalled} stalled, {at_risk} batches at risk, {moves} "
+            "suggested moves"
+        ).format(stalled=len(alerts.stalled), at_risk=len(alerts.at_risk), moves=len(alerts.moves)),
+    ]
     finish = burndown(rows, alerts.today, alerts.today, alerts.today).projected_finish
-    lines.append(_("Projected finish of every batch at the pace of the last 14 days: {day}")
-                 .format(day=finish.isoformat() if finish else _("none (no recent progress)")))
+    lines.append(
+        _("Projected finish of every batch at the pace of the last 14 days: {day}").format(
+            day=finish.isoformat() if finish else _("none (no recent progress)")
+        )
+    )
     if quality is not None:
         usable = "?" if quality.usable is None else quality.usable
-        lines.append(_("Usable vs uploaded: {usable} of {uploaded} batches with masks have "
-                       "complete masks; {rework} need rework").format(
-                         usable=usable, uploaded=quality.uploaded, rework=quality.rework))
+        lines.append(
+            _(
+                "Usable vs uploaded: {usable} of {uploaded} batches with masks have "
+                "complete masks; {rework} need rework"
+            ).format(usable=usable, uploaded=quality.uploaded, rework=quality.rework)
+        )
     return lines
 
 
-def build_report(rows: list[dict], alerts: Alerts, quality: Quality | None = None,
-                 words: Words = ENGLISH) -> WeeklyReport:
+def build_report(
+    rows: list[dict], alerts: Alerts, quality: Quality | None = None, words: Words = ENGLISH
+) -> WeeklyReport:
     """The report's contents in `words`' language. Before any sync has read the deliveries
     there is nothing to say about pace; a stale sync is named above the figures."""
     _ = words.gettext
-    header = [_("Person"), _("Open"), _("Delivered 7 d"), _("Delivered 28 d"),
-              _("Pace / working day"), _("Last delivery"), _("Projected finish"), _("Note")]
-    people = [[p.name, str(p.open), str(p.delivered_7), str(p.delivered_28), f"{p.pace:.2f}",
-               _day(p.last_delivery), _day(p.projected_finish),
-               _("stalled") if p.stalled else ("" if p.on_team else
-                                               _("no longer on the team"))]
-              for p in alerts.people]
-    report = WeeklyReport(_("Segmentation weekly report, {day}").format(
-        day=alerts.today.isoformat()), figures(rows, alerts, quality, _), header, people)
+    header = [
+        _("Person"),
+        _("Open"),
+        _("Delivered 7 d"),
+        _("Delivered 28 d"),
+        _("Pace / working day"),
+        _("Last delivery"),
+        _("Projected finish"),
+        _("Note"),
+    ]
+    people = [
+        [
+            p.name,
+            str(p.open),
+            str(p.delivered_7),
+            str(p.delivered_28),
+            f"{p.pace:.2f}",
+            _day(p.last_delivery),
+            _day(p.projected_finish),
+            _("stalled") if p.stalled else ("" if p.on_team else _("no longer on the team")),
+        ]
+        for p in alerts.people
+    ]
+    report = WeeklyReport(
+        _("Segmentation weekly report, {day}").format(day=alerts.today.isoformat()),
+        figures(rows, alerts, quality, _),
+        header,
+        people,
+    )
     if getattr(alerts, "waiting_for_sync", False):
-        report.nothing = _("No sync has run yet: pace, stalls and batches at risk are worked out "
-                           "from the deliveries a sync reads.")
+        report.nothing = _(
+            "No sync has run yet: pace, stalls and batches at risk are worked out "
+            "from the deliveries a sync reads."
+        )
         return report
     if getattr(alerts, "stale", False):
-        report.figures.insert(0, _("As of the last sync, {when} UTC (stale): deliveries since "
-                                   "then are not counted.").format(
-            when=f"{alerts.basis.finished_at:%Y-%m-%d %H:%M}"))
+        report.figures.insert(
+            0,
+            _(
+                "As of the last sync, {when} UTC (stale): deliveries since then are not counted."
+            ).format(when=f"{alerts.basis.finished_at:%Y-%m-%d %H:%M}"),
+        )
     if not alerts.any:
         report.nothing = _("Nothing needs attention.")
         return report
@@ -143,31 +189,59 @@ def build_report(rows: list[dict], alerts: Alerts, quality: Quality | None = Non
 def alert_sections(alerts: Alerts, _=ENGLISH.gettext) -> list[tuple[str, list[str]]]:
     """Stalled people, batches at risk and suggested moves, each a heading and its lines."""
     never = _("never at the current pace")
-    stalled = [_("{name}: {count} open, last delivery {day}").format(
-        name=p.name, count=p.open, day=_day(p.last_delivery))
-        + (" " + _("({days} days ago)").format(days=p.days_since) if p.days_since is not None
-           else " " + _("(never)")) for p in alerts.stalled] or [_("nobody")]
-    risky = [_("{batch} ({name}): due {due}, reached {reached}; {reason}").format(
-        batch=b.id, name=b.assignee, due=_day(b.due_date),
-        reached=_day(b.projected) if b.projected else never,
-        reason=risk_reason(b, alerts.today, _)) for b in alerts.at_risk] or [_("none")]
-    moves = [_("{batch}: {giver} → {taker} (would finish it by {day})").format(
-        batch=m.id, giver=m.from_, taker=m.to, day=_day(m.projected_after))
-        for m in alerts.moves] or [_("none")]
-    return [(_("Stalled ({count})").format(count=len(alerts.stalled)), stalled),
-            (_("Batches at risk ({count})").format(count=len(alerts.at_risk)), risky),
-            (_("Suggested moves ({count})").format(count=len(alerts.moves)), moves)]
+    stalled = [
+        _("{name}: {count} open, last delivery {day}").format(
+            name=p.name, count=p.open, day=_day(p.last_delivery)
+        )
+        + (
+            " " + _("({days} days ago)").format(days=p.days_since)
+            if p.days_since is not None
+            else " " + _("(never)")
+        )
+        for p in alerts.stalled
+    ] or [_("nobody")]
+    risky = [
+        _("{batch} ({name}): due {due}, reached {reached}; {reason}").format(
+            batch=b.id,
+            name=b.assignee,
+            due=_day(b.due_date),
+            reached=_day(b.projected) if b.projected else never,
+            reason=risk_reason(b, alerts.today, _),
+        )
+        for b in alerts.at_risk
+    ] or [_("none")]
+    moves = [
+        _("{batch}: {giver} → {taker} (would finish it by {day})").format(
+            batch=m.id, giver=m.from_, taker=m.to, day=_day(m.projected_after)
+        )
+        for m in alerts.moves
+    ] or [_("none")]
+    return [
+        (_("Stalled ({count})").format(count=len(alerts.stalled)), stalled),
+        (_("Batches at risk ({count})").format(count=len(alerts.at_risk)), risky),
+        (_("Suggested moves ({count})").format(count=len(alerts.moves)), moves),
+    ]
 
 
 def to_markdown(report: WeeklyReport, words: Words = ENGLISH) -> str:
     """The report as one Markdown document."""
     _ = words.gettext
-    lines = [f"# {report.title}", "", f"## {_('Figures')}", "",
-             *[f"- {line}" for line in report.figures], "", f"## {_('Per person')}", "",
-             "| " + " | ".join(report.people_header) + " |",
-             "|---|" + "---:|" * 4 + "---|" * 3,
-             *["| " + " | ".join(_cell(c) for c in row) + " |" for row in report.people],
-             "", f"## {_('Alerts')}", ""]
+    lines = [
+        f"# {report.title}",
+        "",
+        f"## {_('Figures')}",
+        "",
+        *[f"- {line}" for line in report.figures],
+        "",
+        f"## {_('Per person')}",
+        "",
+        "| " + " | ".join(report.people_header) + " |",
+        "|---|" + "---:|" * 4 + "---|" * 3,
+        *["| " + " | ".join(_cell(c) for c in row) + " |" for row in report.people],
+        "",
+        f"## {_('Alerts')}",
+        "",
+    ]
     if report.nothing:
         lines.append(report.nothing)
     for heading, items in report.sections:
@@ -197,22 +271,36 @@ def to_html(report: WeeklyReport, words: Words = ENGLISH) -> str:
     _ = words.gettext
     esc = html.escape
     head = "".join(f"<th>{esc(h)}</th>" for h in report.people_header)
-    rows = "".join("<tr>" + "".join(
-        f"<td{' class=n' if 0 < i < 5 else ''}>{esc(c or '-')}</td>" for i, c in enumerate(row))
-        + "</tr>" for row in report.people)
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td{' class=n' if 0 < i < 5 else ''}>{esc(c or '-')}</td>" for i, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in report.people
+    )
     alerts = f"<p>{esc(report.nothing)}</p>" if report.nothing else ""
-    alerts += "".join(f"<h3>{esc(h)}</h3><ul>" + "".join(f"<li>{esc(i)}</li>" for i in items)
-                      + "</ul>" for h, items in report.sections)
-    return (f'<!DOCTYPE html><html lang="{words.language}"><head><meta charset="utf-8">'
-            f"<title>{esc(report.title)}</title><style>{PRINT_CSS}</style></head><body>"
-            f"<h1>{esc(report.title)}</h1><h2>{esc(_('Figures'))}</h2><ul>"
-            + "".join(f"<li>{esc(f)}</li>" for f in report.figures)
-            + f"</ul><h2>{esc(_('Per person'))}</h2><table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{rows}</tbody></table><h2>{esc(_('Alerts'))}</h2>{alerts}</body></html>\n")
+    alerts += "".join(
+        f"<h3>{esc(h)}</h3><ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
+        for h, items in report.sections
+    )
+    return (
+        f'<!DOCTYPE html><html lang="{words.language}"><head><meta charset="utf-8">'
+        f"<title>{esc(report.title)}</title><style>{PRINT_CSS}</style></head><body>"
+        f"<h1>{esc(report.title)}</h1><h2>{esc(_('Figures'))}</h2><ul>"
+        + "".join(f"<li>{esc(f)}</li>" for f in report.figures)
+        + f"</ul><h2>{esc(_('Per person'))}</h2><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{rows}</tbody></table><h2>{esc(_('Alerts'))}</h2>{alerts}</body></html>\n"
+    )
 
 
-def weekly_report(rows: list[dict], alerts: Alerts, quality: Quality | None = None,
-                  words: Words = ENGLISH, fmt: str = "md") -> str:
+def weekly_report(
+    rows: list[dict],
+    alerts: Alerts,
+    quality: Quality | None = None,
+    words: Words = ENGLISH,
+    fmt: str = "md",
+) -> str:
     """The whole report in `words`' language as Markdown (`fmt` "md") or HTML ("html")."""
     report = build_report(rows, alerts, quality, words)
     return to_html(report, words) if fmt == "html" else to_markdown(report, words)

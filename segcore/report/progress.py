@@ -12,15 +12,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-
-from segcore.work.batches import UNASSIGNED
 from segcore.core.naming import person_key
-from segcore.report.stats import Summary, summary_from_counts
 from segcore.core.timefmt import parse_date
+from segcore.report.stats import Summary, summary_from_counts
+from segcore.work.batches import UNASSIGNED
 from segcore.work.delivery import delivered_at, is_usable_batch
 
-PROGRESS_PROJECTION = {"_id": 0, "id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1,
-                       "training_metrics_info.latest_upload": 1, "mask_check": 1}
+PROGRESS_PROJECTION = {
+    "_id": 0,
+    "id": 1,
+    "assignee": 1,
+    "status": 1,
+    "mongo_uploaded": 1,
+    "training_metrics_info.latest_upload": 1,
+    "mask_check": 1,
+}
 
 
 def progress_row(doc: dict) -> dict:
@@ -28,14 +34,16 @@ def progress_row(doc: dict) -> dict:
     info = doc.get("training_metrics_info")
     latest = info.get("latest_upload") if isinstance(info, dict) else None
     assignee = doc.get("assignee")
-    return {"id": str(doc.get("id", "")),
-            "assignee": assignee if isinstance(assignee, str) and assignee.strip() else None,
-            "status": doc.get("status"),
-            "with_masks": doc.get("mongo_uploaded") is True,
-            "usable": is_usable_batch(doc.get("mask_check"), doc.get("mask_content")),
-            "delivered": delivered_at(doc.get("mask_check"), doc.get("mask_content")),
-            "masks_complete": _mask_state(doc) == "complete",
-            "latest_upload": latest if isinstance(latest, datetime) else parse_date(latest)}
+    return {
+        "id": str(doc.get("id", "")),
+        "assignee": assignee if isinstance(assignee, str) and assignee.strip() else None,
+        "status": doc.get("status"),
+        "with_masks": doc.get("mongo_uploaded") is True,
+        "usable": is_usable_batch(doc.get("mask_check"), doc.get("mask_content")),
+        "delivered": delivered_at(doc.get("mask_check"), doc.get("mask_content")),
+        "masks_complete": _mask_state(doc) == "complete",
+        "latest_upload": latest if isinstance(latest, datetime) else parse_date(latest),
+    }
 
 
 def _mask_state(doc: dict) -> str | None:
@@ -48,15 +56,18 @@ def masks_complete(rows: list[dict]) -> int:
     return sum(1 for row in rows if row.get("masks_complete"))
 
 
-def filter_rows(rows: list[dict], assignee: str | None = None,
-                status: str | None = None) -> list[dict]:
+def filter_rows(
+    rows: list[dict], assignee: str | None = None, status: str | None = None
+) -> list[dict]:
     """Rows of `assignee` (a name, or UNASSIGNED) and `status`; None means any."""
+
     def keep(row: dict) -> bool:
         if assignee == UNASSIGNED and row["assignee"]:
             return False
         if assignee and assignee != UNASSIGNED and row["assignee"] != assignee:
             return False
         return not status or row["status"] == status
+
     return [row for row in rows if keep(row)]
 
 
@@ -87,15 +98,16 @@ def per_segmentador(rows: list[dict], team: list[str], include_idle: bool = True
         if row["with_masks"]:
             person["with_masks"] += 1
             latest, known = row.get("latest_upload"), person["last_upload"]
-            if latest is not None and (known is None or
-                                       _as_datetime(latest) > _as_datetime(known)):
+            if latest is not None and (known is None or _as_datetime(latest) > _as_datetime(known)):
                 person["last_upload"] = latest
         else:
             person["without_masks"] += 1
     return sorted(people.values(), key=lambda p: person_key(p["segmentador"]))
 
 
-def top_people(people: list[dict], limit: int = 20, search: str = "") -> tuple[list[dict], dict | None]:
+def top_people(
+    people: list[dict], limit: int = 20, search: str = ""
+) -> tuple[list[dict], dict | None]:
     """(the `limit` people with the most open work, the rest summed in one row or None).
 
     `search` keeps only names containing it (any case or accents). Open work is assigned
@@ -107,15 +119,29 @@ def top_people(people: list[dict], limit: int = 20, search: str = "") -> tuple[l
     top, rest = found[:limit], found[limit:]
     if not rest:
         return top, None
-    others = {"segmentador": f"{len(rest)} others", "on_team": True, "last_upload": None,
-              **{k: sum(p[k] for p in rest)
-                 for k in ("assigned", "with_masks", "delivered", "open", "without_masks")}}
+    others = {
+        "segmentador": f"{len(rest)} others",
+        "on_team": True,
+        "last_upload": None,
+        **{
+            k: sum(p[k] for p in rest)
+            for k in ("assigned", "with_masks", "delivered", "open", "without_masks")
+        },
+    }
     return top, others
 
 
 def _person(name: str, on_team: bool) -> dict:
-    return {"segmentador": name, "on_team": on_team, "assigned": 0, "with_masks": 0,
-            "delivered": 0, "open": 0, "without_masks": 0, "last_upload": None}
+    return {
+        "segmentador": name,
+        "on_team": on_team,
+        "assigned": 0,
+        "with_masks": 0,
+        "delivered": 0,
+        "open": 0,
+        "without_masks": 0,
+        "last_upload": None,
+    }
 
 
 def _as_datetime(value: date | datetime) -> datetime:
@@ -144,8 +170,9 @@ class Burndown:
     pending_now: int = 0
 
 
-def burndown(rows: list[dict], start: date, end: date, today: date,
-             window_days: int = 14) -> Burndown:
+def burndown(
+    rows: list[dict], start: date, end: date, today: date, window_days: int = 14
+) -> Burndown:
     """Pending batches per day over [start, end] and a projected finish date.
 
     A batch counts as done on the day its masks became usable (segcore.delivery: an unreadable
@@ -183,14 +210,21 @@ def burndown(rows: list[dict], start: date, end: date, today: date,
             finish = today + timedelta(days=math.ceil(pending_now / rate))
         except OverflowError:  # so slow the finish leaves the calendar: no projected date
             finish = None
-        projection = ([{"day": today, "pending": pending_now}, {"day": finish, "pending": 0}]
-                      if finish else [])
-    return Burndown(points=points, rate_per_day=round(rate, 2), projected_finish=finish,
-                    projection=projection, pending_now=pending_now)
+        projection = (
+            [{"day": today, "pending": pending_now}, {"day": finish, "pending": 0}]
+            if finish
+            else []
+        )
+    return Burndown(
+        points=points,
+        rate_per_day=round(rate, 2),
+        projected_finish=finish,
+        projection=projection,
+        pending_now=pending_now,
+    )
 
 
-def person_burndown(trend: Burndown, open_now: int, finish: date | None,
-                    today: date) -> Burndown:
+def person_burndown(trend: Burndown, open_now: int, finish: date | None, today: date) -> Burndown:
     """`trend` (one person's batches) projected by that person's own rule, `pace.PersonPace`.
 
     A person's projected finish is computed once, from their pace over working days
@@ -198,16 +232,26 @@ def person_burndown(trend: Burndown, open_now: int, finish: date | None,
     draws the same date the Team page lists, from their pending count down by their open
     batches. Pure.
     """
-    projection = ([{"day": today, "pending": trend.pending_now},
-                   {"day": finish, "pending": max(0, trend.pending_now - open_now)}]
-                  if finish is not None and open_now else [])
-    return Burndown(points=trend.points, rate_per_day=trend.rate_per_day,
-                    projected_finish=finish if open_now else None, projection=projection,
-                    pending_now=trend.pending_now)
+    projection = (
+        [
+            {"day": today, "pending": trend.pending_now},
+            {"day": finish, "pending": max(0, trend.pending_now - open_now)},
+        ]
+        if finish is not None and open_now
+        else []
+    )
+    return Burndown(
+        points=trend.points,
+        rate_per_day=trend.rate_per_day,
+        projected_finish=finish if open_now else None,
+        projection=projection,
+        pending_now=trend.pending_now,
+    )
 
 
-def sync_age(last_finished: datetime | None, now: datetime,
-             stale_after: timedelta = timedelta(hours=24)) -> tuple[str, bool]:
+def sync_age(
+    last_finished: datetime | None, now: datetime, stale_after: timedelta = timedelta(hours=24)
+) -> tuple[str, bool]:
     """How old the last sync is, in words, and whether it is stale (or never happened)."""
     if last_finished is None:
         return "never", True

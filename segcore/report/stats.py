@@ -37,33 +37,66 @@ class Summary:
         return round(100.0 * self.delivered / self.total, 1) if self.total else 0.0
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "percent_done": self.percent_with_masks,
-                "uploaded": self.with_masks, "percent_delivered": self.percent_delivered,
-                "without_masks": self.without_masks,
-                "percent_with_masks": self.percent_with_masks}
+        return {
+            **asdict(self),
+            "percent_done": self.percent_with_masks,
+            "uploaded": self.with_masks,
+            "percent_delivered": self.percent_delivered,
+            "without_masks": self.without_masks,
+            "percent_with_masks": self.percent_with_masks,
+        }
 
 
-def summary_from_counts(total: int, assigned: int, with_masks: int,
-                        delivered: int = 0) -> Summary:
+def summary_from_counts(total: int, assigned: int, with_masks: int, delivered: int = 0) -> Summary:
     """Pending means "no masks uploaded yet", whoever holds the batch."""
-    return Summary(total=total, assigned=assigned, with_masks=with_masks,
-                   pending=total - with_masks, delivered=delivered)
+    return Summary(
+        total=total,
+        assigned=assigned,
+        with_masks=with_masks,
+        pending=total - with_masks,
+        delivered=delivered,
+    )
 
 
 def summary(db: Database) -> Summary:
     """Counts over the whole batch list, in one pass."""
-    pipeline = [{"$group": {
-        "_id": None,
-        "total": {"$sum": 1},
-        "assigned": {"$sum": {"$cond": [{"$in": [{"$ifNull": ["$assignee", ""]}, [""]]}, 0, 1]}},
-        "with_masks": {"$sum": {"$cond": [{"$eq": ["$mongo_uploaded", True]}, 1, 0]}},
-        "delivered": {"$sum": {"$cond": [{"$and": [
-            {"$eq": [f"${CHECK_FIELD}.usable", True]},
-            {"$not": [{"$gt": [{"$ifNull": [f"${CONTENT_FIELD}.problems", 0]}, 0]}]}]}, 1, 0]}},
-    }}]
+    pipeline = [
+        {
+            "$group": {
+                "_id": None,
+                "total": {"$sum": 1},
+                "assigned": {
+                    "$sum": {"$cond": [{"$in": [{"$ifNull": ["$assignee", ""]}, [""]]}, 0, 1]}
+                },
+                "with_masks": {"$sum": {"$cond": [{"$eq": ["$mongo_uploaded", True]}, 1, 0]}},
+                "delivered": {
+                    "$sum": {
+                        "$cond": [
+                            {
+                                "$and": [
+                                    {"$eq": [f"${CHECK_FIELD}.usable", True]},
+                                    {
+                                        "$not": [
+                                            {
+                                                "$gt": [
+                                                    {"$ifNull": [f"${CONTENT_FIELD}.problems", 0]},
+                                                    0,
+                                                ]
+                                            }
+                                        ]
+                                    },
+                                ]
+                            },
+                            1,
+                            0,
+                        ]
+                    }
+                },
+            }
+        }
+    ]
     rows = list(db[COLLECTION].aggregate(pipeline))
     if not rows:
         return summary_from_counts(0, 0, 0)
     row = rows[0]
-    return summary_from_counts(row["total"], row["assigned"], row["with_masks"],
-                               row["delivered"])
+    return summary_from_counts(row["total"], row["assigned"], row["with_masks"], row["delivered"])

@@ -20,8 +20,15 @@ BACKLOG = 1000  # uploads without a receipt a first full read lists, newest firs
 _BATCH = {"id": 1, "folder": 1, "status": 1, "assignee": 1, mask_check.FIELD: 1}
 
 
-def make_receipts(databases: Databases, upload_ids: list, uploads_of, batch_by_key: dict, *,
-                  made_by: str, author: str) -> list[review.Move]:
+def make_receipts(
+    databases: Databases,
+    upload_ids: list,
+    uploads_of,
+    batch_by_key: dict,
+    *,
+    made_by: str,
+    author: str,
+) -> list[review.Move]:
     """List the uploads `upload_ids`, recompute their batches, store their receipts and, with
     MASKS_SET_STATUS on, move the batches' statuses. `uploads_of(key)`: every upload of a
     batch, {id: index entry} (the sync's index); `batch_by_key`: the batch list's documents (at least `_id`) by
@@ -39,8 +46,14 @@ def make_receipts(databases: Databases, upload_ids: list, uploads_of, batch_by_k
     dates = {u: getattr(e, "date", None) for found in entries.values() for u, e in found.items()}
     docs = find_in(work[BATCHES], "_id", [batch_by_key[k]["_id"] for k in sorted(keys)], _BATCH)
     results = mask_check.check_new_uploads(databases, uploads, by_batch, docs, dates)
-    store_receipts(work, list(uploads.values()), {d["key"]: d for d in docs}, results, made_by,
-                   databases.settings.mask_suffixes)
+    store_receipts(
+        work,
+        list(uploads.values()),
+        {d["key"]: d for d in docs},
+        results,
+        made_by,
+        databases.settings.mask_suffixes,
+    )
     if not databases.settings.masks_set_status:
         return []
     return review.apply_moves(work, _moves(work, uploads, docs, results), author)
@@ -74,9 +87,15 @@ def backlog(work: Database, index: dict[str, dict], limit: int = BACKLOG) -> lis
 
 
 def _moves(work: Database, uploads: dict, docs: list[dict], results: dict) -> list[review.Move]:
-    receipts = {r["_id"]: r for r in find_in(work[RECEIPTS], "_id", list(uploads),
-                                             {"readable": 1, "reason": 1, "problem": 1,
-                                              "batches": 1, "upload_date": 1})}
+    receipts = {
+        r["_id"]: r
+        for r in find_in(
+            work[RECEIPTS],
+            "_id",
+            list(uploads),
+            {"readable": 1, "reason": 1, "problem": 1, "batches": 1, "upload_date": 1},
+        )
+    }
 
     newest_of: dict[str, dict] = {}
     for receipt in sorted(receipts.values(), key=lambda r: str(r.get("upload_date"))):
@@ -88,11 +107,11 @@ def _moves(work: Database, uploads: dict, docs: list[dict], results: dict) -> li
         if newest is None:
             return None
         usable = delivery.is_usable_check(results.get(doc["key"]))
-        problem = None if newest["problem"] in (None, "unknown") else \
-            f"{newest['problem']}: {newest['reason']}"
-        return delivery.status_after_upload(doc.get("status"), usable, newest["readable"],
-                                            problem)
+        problem = (
+            None
+            if newest["problem"] in (None, "unknown")
+            else f"{newest['problem']}: {newest['reason']}"
+        )
+        return delivery.status_after_upload(doc.get("status"), usable, newest["readable"], problem)
 
     return review.moves_after_upload(docs, decide)
-
-

@@ -14,8 +14,8 @@ from datetime import datetime
 
 from pymongo.database import Database
 
-from segcore.core.timefmt import utcnow
 from segcore.core.schema import LOCKS
+from segcore.core.timefmt import utcnow
 
 
 @dataclass(frozen=True)

@@ -21,22 +21,29 @@ from typing import Callable
 
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
-from segcore.work.batches import generation
 from segcore.core.connection import Databases, driver_error_message
+from segcore.core.data_version import edited_batches
 from segcore.core.errors import SegcoreError, SyncAlreadyRunning
 from segcore.core.naming import printable
 from segcore.core.timefmt import utcnow
-from segcore.uploads.live_stream import IDLE_WAIT_MS, ChangeFeed
 from segcore.sync.sync import batch_list_stamp, sync_once
-from segcore.core.data_version import edited_batches
-from segcore.sync.sync_apply import (WRITE_CHUNK, BatchListing, SyncWriter, apply_upload_changes, fold_journal,
-                                follow_edits, summarise)
+from segcore.sync.sync_apply import (
+    WRITE_CHUNK,
+    BatchListing,
+    SyncWriter,
+    apply_upload_changes,
+    fold_journal,
+    follow_edits,
+    summarise,
+)
 from segcore.sync.sync_index import journal_keys, read_index
 from segcore.sync.sync_lease import Lease
 from segcore.sync.sync_runs import LiveRecord, SyncReport
 from segcore.sync.sync_state import SyncState
+from segcore.uploads.live_stream import IDLE_WAIT_MS, ChangeFeed
 from segcore.uploads.upload_changes import Changes, FullReadNeeded, changes_from_ids
 from segcore.uploads.uploads import upload_from_document
+from segcore.work.batches import generation
 
 KEEP_EVERY_S = 30  # renew the lease, count the batches and save the idle resume point
 JOURNAL_MAX_ENTRIES = 50_000  # fold the index's journal after a group when it holds more
@@ -54,9 +61,16 @@ class Stopped(Exception):
 class LiveSync:
     """Follows the uploads until `stop()`; `run()` does the work (see the module docstring)."""
 
-    def __init__(self, databases: Databases, *, log: Callable[[str], None],
-                 author: str = "live-sync", poll_s: float = 10.0, full: bool = False,
-                 idle_wait_ms: int = IDLE_WAIT_MS):
+    def __init__(
+        self,
+        databases: Databases,
+        *,
+        log: Callable[[str], None],
+        author: str = "live-sync",
+        poll_s: float = 10.0,
+        full: bool = False,
+        idle_wait_ms: int = IDLE_WAIT_MS,
+    ):
         self.databases, self.work = databases, databases.work
         self.log, self.author, self.poll_s = log, author, poll_s
         self.full_first, self.idle_wait_ms = full, idle_wait_ms
@@ -103,8 +117,10 @@ class LiveSync:
                 except PyMongoError as exc:
                     if not _transient(exc):
                         raise
-                    self.log(f"{driver_error_message(exc, self.databases.uri)}; "
-                             f"retrying in {backoff:.0f} s")
+                    self.log(
+                        f"{driver_error_message(exc, self.databases.uri)}; "
+                        f"retrying in {backoff:.0f} s"
+                    )
                     self._drop_state()
                     self._pause(backoff)
                     backoff = min(backoff * 2, RECONNECT_MAX_S)
@@ -118,15 +134,21 @@ class LiveSync:
     def _catch_up(self) -> None:
         """One routine sync under the live lease, then its index and batch listing in memory."""
         self.lease.keep()
-        outcome = sync_once(self.databases, full=self.full_first, mode="live",
-                            author=self.author, lease=self.lease)
+        outcome = sync_once(
+            self.databases, full=self.full_first, mode="live", author=self.author, lease=self.lease
+        )
         report = outcome.report
         self.full_first = False
-        self.log(f"caught up: {report.total_files} files ({report.new_files} new, "
-                 f"{report.removed_files} removed), {report.batches_updated} batches updated"
-                 f"{f' (full read: {report.full_reason})' if report.full else ''}")
-        self.token, self.total_files, self.stamp = (outcome.token, report.total_files,
-                                                    outcome.stamp)
+        self.log(
+            f"caught up: {report.total_files} files ({report.new_files} new, "
+            f"{report.removed_files} removed), {report.batches_updated} batches updated"
+            f"{f' (full read: {report.full_reason})' if report.full else ''}"
+        )
+        self.token, self.total_files, self.stamp = (
+            outcome.token,
+            report.total_files,
+            outcome.stamp,
+        )
         # The run's own index and listing; a run that found nothing new read neither.
         self.index = outcome.index if outcome.index is not None else read_index(self.work)
         self.listing = outcome.listing or BatchListing.read(self.work)
@@ -140,8 +162,10 @@ class LiveSync:
     def _follow(self) -> None:
         if self.token is None:
             if not self.said_polling:
-                self.log("this server offers no change streams (a standalone server?): "
-                         f"looking for new uploads every {self.poll_s:g} s instead")
+                self.log(
+                    "this server offers no change streams (a standalone server?): "
+                    f"looking for new uploads every {self.poll_s:g} s instead"
+                )
                 self.said_polling = True
             self._poll()
             return
@@ -184,9 +208,15 @@ class LiveSync:
         report = SyncReport(mode="live", started_at=utcnow())
         writer = SyncWriter(self.databases, self.author, self.lease, journal=same)
         self.listing = apply_upload_changes(
-            writer, self.index, Changes(documents, token), report,
-            saved={**stamp, "namespace": self.namespace}, total_files=self.total_files,
-            same_batches=same, listing=self.listing if same else None)
+            writer,
+            self.index,
+            Changes(documents, token),
+            report,
+            saved={**stamp, "namespace": self.namespace},
+            total_files=self.total_files,
+            same_batches=same,
+            listing=self.listing if same else None,
+        )
         self.journaled = self.journaled + report.entries_changed if same else 0
         # A full comparison counts the read models with the listing it streams.
         self.followable = self.followable or not same
@@ -199,13 +229,20 @@ class LiveSync:
         self.lease.note_change()
         seconds = time.perf_counter() - clock
         bulk_writes = -(-updated // WRITE_CHUNK)
-        opened = self.record.add(new_files=report.new_files, removed_files=report.removed_files,
-                                 batches_updated=updated, status_moves=report.status_moves,
-                                 bulk_writes=bulk_writes, total_files=self.total_files,
-                                 duration_s=seconds)
-        self.log(f"applied {len(documents)} changed uploads ({report.new_files} new, "
-                 f"{report.removed_files} removed): batches updated {updated}, status moves "
-                 f"{report.status_moves}, bulk writes {bulk_writes}, {seconds:.2f} s")
+        opened = self.record.add(
+            new_files=report.new_files,
+            removed_files=report.removed_files,
+            batches_updated=updated,
+            status_moves=report.status_moves,
+            bulk_writes=bulk_writes,
+            total_files=self.total_files,
+            duration_s=seconds,
+        )
+        self.log(
+            f"applied {len(documents)} changed uploads ({report.new_files} new, "
+            f"{report.removed_files} removed): batches updated {updated}, status moves "
+            f"{report.status_moves}, bulk writes {bulk_writes}, {seconds:.2f} s"
+        )
         self._name_unusable(documents)
         self._check_content([i for i, doc in documents.items() if doc is not None])
         if opened or time.monotonic() - self.summarised_at > SUMMARY_EVERY_S:
@@ -221,15 +258,18 @@ class LiveSync:
         from segcore.masks.mask_content_check import check_content
 
         try:
-            found = check_content(self.databases, upload_ids=upload_ids, author=self.author,
-                                  list_images=False)
+            found = check_content(
+                self.databases, upload_ids=upload_ids, author=self.author, list_images=False
+            )
         except (SegcoreError, PyMongoError) as exc:
             self.log(f"content check skipped: {exc}")
             return
         if found.checked_uploads:
             problems = sum(int(row.get("problems") or 0) for row in found.batches)
-            self.log(f"content-checked {found.checked_uploads} uploads: {problems} masks with "
-                     f"problems in their batches")
+            self.log(
+                f"content-checked {found.checked_uploads} uploads: {problems} masks with "
+                f"problems in their batches"
+            )
 
     def _idle(self, token: dict | None) -> None:
         """Between changes: keep the lease, notice batch-list changes, refresh the problems."""
@@ -272,12 +312,16 @@ class LiveSync:
         """True when the batch list changed by segcore's edits of known batches alone, now
         followed in the listing and the read models (a coordinator's reassignment must not
         cost a comparison of every batch while uploads wait)."""
-        if not self.followable or self.listing is None or \
-                stamp.get("batch_count") != self.stamp.get("batch_count"):
+        if (
+            not self.followable
+            or self.listing is None
+            or stamp.get("batch_count") != self.stamp.get("batch_count")
+        ):
             return False
         _, edited = edited_batches(self.work, self.stamp.get("generation"))
-        if edited is None or not follow_edits(self.databases, self.index, self.listing, edited,
-                                              {**stamp, "namespace": self.namespace}):
+        if edited is None or not follow_edits(
+            self.databases, self.index, self.listing, edited, {**stamp, "namespace": self.namespace}
+        ):
             return False
         self.log(f"followed edits of {len(edited)} batches")
         self.stamp, self.dirty = stamp, True  # mismatches depend on who holds a batch
@@ -287,8 +331,10 @@ class LiveSync:
         """Fold the index's journal into its parts (a routine sync would do it otherwise)."""
         clock = time.perf_counter()
         written = fold_journal(self.work, self.index)
-        self.log(f"folded the journaled index changes into {written} index parts, "
-                 f"{time.perf_counter() - clock:.2f} s")
+        self.log(
+            f"folded the journaled index changes into {written} index parts, "
+            f"{time.perf_counter() - clock:.2f} s"
+        )
         self.journaled = 0
 
     def _keep_lease(self) -> bool:
@@ -331,8 +377,10 @@ class LiveSync:
                     self._summarise()
         except PyMongoError as exc:
             detail = driver_error_message(exc, self.databases.uri)
-            self.log(f"could not save the resume point ({detail}); the next start reads the "
-                     "changes since the last saved one")
+            self.log(
+                f"could not save the resume point ({detail}); the next start reads the "
+                "changes since the last saved one"
+            )
         self.lease.release_quietly()
         self.log("live sync stopped")
 
@@ -342,4 +390,5 @@ def _transient(exc: PyMongoError) -> bool:
     if isinstance(exc, ConnectionFailure):
         return True
     return isinstance(exc, OperationFailure) and (
-        exc.code in _TRANSIENT_CODES or exc.has_error_label("ResumableChangeStreamError"))
+        exc.code in _TRANSIENT_CODES or exc.has_error_label("ResumableChangeStreamError")
+    )

@@ -60,8 +60,9 @@ class SyncScheduler:
         self._wake.set()
 
     def _schedule(self) -> None:
-        self.next_run = (datetime.now() + timedelta(minutes=self.minutes)
-                         if self.minutes > 0 else None)
+        self.next_run = (
+            datetime.now() + timedelta(minutes=self.minutes) if self.minutes > 0 else None
+        )
 
     def _loop(self) -> None:
         while True:

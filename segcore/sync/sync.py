@@ -20,26 +20,44 @@ from datetime import timedelta
 
 from pymongo.database import Database
 
-from segcore.sync import upload_stats
 from segcore.core.actors import Actor, authorize_write
-from segcore.work.batches import generation
-from segcore.core.schema import BATCHES, META
 from segcore.core.connection import Databases
 from segcore.core.phrases import DONE, N_, READING_UPLOADS, Phrase
+from segcore.core.schema import BATCHES, META
 from segcore.core.timefmt import utcnow
-from segcore.sync.sync_apply import (BatchListing, Progress, SyncWriter, apply_upload_changes, summarise,
-                                write_batches)
+from segcore.sync import upload_stats
+from segcore.sync.sync_apply import (
+    BatchListing,
+    Progress,
+    SyncWriter,
+    apply_upload_changes,
+    summarise,
+    write_batches,
+)
 from segcore.sync.sync_index import SyncIndex, read_index
 from segcore.sync.sync_lease import Lease
 from segcore.sync.sync_plan import add_to_index
 from segcore.sync.sync_runs import SyncReport, fail_run, finish_run, last_run, list_runs, start_run
 from segcore.sync.sync_state import SyncState
-from segcore.uploads.upload_changes import (Changes, FullReadNeeded, changes_from_ids,
-                                    changes_from_stream, current_token)
+from segcore.uploads.upload_changes import (
+    Changes,
+    FullReadNeeded,
+    changes_from_ids,
+    changes_from_stream,
+    current_token,
+)
 from segcore.uploads.uploads import read_uploads
+from segcore.work.batches import generation
 
-__all__ = ["SyncOutcome", "SyncReport", "last_run", "list_runs", "run_sync", "sync_once",
-           "uploader_activity_of"]
+__all__ = [
+    "SyncOutcome",
+    "SyncReport",
+    "last_run",
+    "list_runs",
+    "run_sync",
+    "sync_once",
+    "uploader_activity_of",
+]
 
 FULL_EVERY = timedelta(hours=24)  # a routine sync reads everything at least this often
 # Why a run reads every upload, and what it is doing (worded in the reader's language).
@@ -67,8 +85,14 @@ class SyncOutcome:
     listing: BatchListing | None = None
 
 
-def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
-             author: "str | Actor" = "sync", progress: Progress | None = None) -> SyncReport:
+def run_sync(
+    databases: Databases,
+    *,
+    full: bool = False,
+    mode: str = "manual",
+    author: "str | Actor" = "sync",
+    progress: Progress | None = None,
+) -> SyncReport:
     """Sync every batch with the uploaded masks and record the run.
 
     Incremental unless `full` (or no complete index exists yet, or the last full read is older
@@ -78,9 +102,15 @@ def run_sync(databases: Databases, *, full: bool = False, mode: str = "manual",
     return sync_once(databases, full=full, mode=mode, author=author, progress=progress).report
 
 
-def sync_once(databases: Databases, *, full: bool = False, mode: str = "manual",
-              author: "str | Actor" = "sync", progress: Progress | None = None,
-              lease: Lease | None = None) -> SyncOutcome:
+def sync_once(
+    databases: Databases,
+    *,
+    full: bool = False,
+    mode: str = "manual",
+    author: "str | Actor" = "sync",
+    progress: Progress | None = None,
+    lease: Lease | None = None,
+) -> SyncOutcome:
     """`run_sync`, returning what the run leaves in memory. `lease`: one the caller already
     holds (the live sync), kept afterwards."""
     author = authorize_write(author)
@@ -105,29 +135,44 @@ def sync_once(databases: Databases, *, full: bool = False, mode: str = "manual",
             try:
                 changes, index = _read_changes(databases, state)
             except FullReadNeeded as exc:
-                reason = exc.args[0] if exc.args and isinstance(exc.args[0], Phrase) \
-                    else str(exc)
-        if changes is not None and not changes.documents and same_batches and \
-                upload_stats.is_current(work, databases.settings.zone):
+                reason = exc.args[0] if exc.args and isinstance(exc.args[0], Phrase) else str(exc)
+        if (
+            changes is not None
+            and not changes.documents
+            and same_batches
+            and upload_stats.is_current(work, databases.settings.zone)
+        ):
             _finish_unchanged(work, run_id, report, state, changes, clock, notify)
             return SyncOutcome(report, changes.token or state.get("token"), batches_now, index)
         saved = {**batches_now, "namespace": namespace}
         total = int(state.get("total_files") or 0)
         if changes is None:
             report.full_reason = reason
-            index, listing = _read_everything(databases, report, saved, total, author, lease,
-                                              notify, _known_uploads(work, state))
+            index, listing = _read_everything(
+                databases, report, saved, total, author, lease, notify, _known_uploads(work, state)
+            )
         else:
             index = index if index is not None else _stored_index(work, notify)
-            listing = apply_upload_changes(SyncWriter(databases, author, lease, notify), index,
-                                           changes, report, saved=saved, total_files=total,
-                                           same_batches=same_batches)
+            listing = apply_upload_changes(
+                SyncWriter(databases, author, lease, notify),
+                index,
+                changes,
+                report,
+                saved=saved,
+                total_files=total,
+                same_batches=same_batches,
+            )
         summarise(report, listing, index)
         report.finish(clock)
         finish_run(work, run_id, report)
         notify(1.0, Phrase(DONE))
-        return SyncOutcome(report, saved.get("token") if changes is None else changes.token,
-                           batches_now, index, listing)
+        return SyncOutcome(
+            report,
+            saved.get("token") if changes is None else changes.token,
+            batches_now,
+            index,
+            listing,
+        )
     except BaseException as exc:
         if run_id is not None:
             fail_run(work, run_id, exc, clock)
@@ -142,8 +187,15 @@ def _stored_index(work: Database, notify: Progress) -> SyncIndex:
     return read_index(work)
 
 
-def _finish_unchanged(work: Database, run_id, report: SyncReport, state: dict,
-                      changes: Changes, clock: float, notify: Progress) -> None:
+def _finish_unchanged(
+    work: Database,
+    run_id,
+    report: SyncReport,
+    state: dict,
+    changes: Changes,
+    clock: float,
+    notify: Progress,
+) -> None:
     """Nothing changed: keep the resume point, and record the run with the last run's figures."""
     report.total_files = int(state.get("total_files") or 0)
     report.changed_upload_ids = []
@@ -155,18 +207,28 @@ def _finish_unchanged(work: Database, run_id, report: SyncReport, state: dict,
     notify(1.0, Phrase(NOTHING_CHANGED))
 
 
-def _read_everything(databases: Databases, report: SyncReport, saved: dict, expected: int,
-                     author: str, lease: Lease, notify: Progress, known: set | None):
+def _read_everything(
+    databases: Databases,
+    report: SyncReport,
+    saved: dict,
+    expected: int,
+    author: str,
+    lease: Lease,
+    notify: Progress,
+    known: set | None,
+):
     """Index every upload, then compare every batch with it: (index, batch listing).
     `known`: the uploads the last run indexed (None on first contact): the others are new."""
     saved["token"] = current_token(databases.masks_files)  # before reading: nothing is missed
     databases.work[META].delete_one({"_id": "sync_ids"})  # what earlier versions compared
     index = _full_index(databases, report, notify, lease, expected)
     if known is not None:
-        report.changed_upload_ids = list({i for entries in index.values() for i in entries
-                                          if i not in known})
-    return index, write_batches(SyncWriter(databases, author, lease, notify), index, report,
-                                saved=saved)
+        report.changed_upload_ids = list(
+            {i for entries in index.values() for i in entries if i not in known}
+        )
+    return index, write_batches(
+        SyncWriter(databases, author, lease, notify), index, report, saved=saved
+    )
 
 
 def _known_uploads(work: Database, state: dict) -> set | None:
@@ -179,9 +241,11 @@ def _known_uploads(work: Database, state: dict) -> set | None:
 
 def batch_list_stamp(work: Database) -> dict:
     """What tells whether the batch list changed since the last run."""
-    return {"generation": generation(work),
-            # other tools may add or remove batch documents without segcore
-            "batch_count": work[BATCHES].estimated_document_count()}
+    return {
+        "generation": generation(work),
+        # other tools may add or remove batch documents without segcore
+        "batch_count": work[BATCHES].estimated_document_count(),
+    }
 
 
 def _read_changes(databases: Databases, state: dict) -> tuple[Changes, dict | None]:
@@ -191,8 +255,11 @@ def _read_changes(databases: Databases, state: dict) -> tuple[Changes, dict | No
     FullReadNeeded when the history cannot tell.
     """
     if state.get("token") is not None:
-        return changes_from_stream(databases.masks_files, state["token"],
-                                   limit=max(5000, int(state.get("total_files") or 0) // 5)), None
+        return changes_from_stream(
+            databases.masks_files,
+            state["token"],
+            limit=max(5000, int(state.get("total_files") or 0) // 5),
+        ), None
     index = read_index(databases.work)
     return changes_from_ids(databases.masks_files, index.upload_ids()), index
 
@@ -217,8 +284,9 @@ def _full_reason(state: dict, namespace: str) -> Phrase | None:
     return None
 
 
-def _full_index(databases: Databases, report: SyncReport, notify: Progress, lease: Lease,
-                expected: int) -> SyncIndex:
+def _full_index(
+    databases: Databases, report: SyncReport, notify: Progress, lease: Lease, expected: int
+) -> SyncIndex:
     """Index every upload. `expected` (the last run's count) only scales the progress bar:
     counting first would cost a pass of its own on some servers."""
     report.full = True
@@ -231,9 +299,12 @@ def _full_index(databases: Databases, report: SyncReport, notify: Progress, leas
             add_to_index(index, upload)
             count += 1
             if count % 5000 == 0:
-                notify(min(0.65, 0.65 * count / max(expected, count * 1.1)),
-                       Phrase(READ_OF, count=count, expected=expected) if expected
-                       else Phrase(READ_SO_FAR, count=count))
+                notify(
+                    min(0.65, 0.65 * count / max(expected, count * 1.1)),
+                    Phrase(READ_OF, count=count, expected=expected)
+                    if expected
+                    else Phrase(READ_SO_FAR, count=count),
+                )
                 lease.renew()
     finally:
         gc.enable()

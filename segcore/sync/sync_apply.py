@@ -19,15 +19,20 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 
 from segcore.core import data_version
-from segcore.sync import intake, upload_stats
 from segcore.core.connection import Databases
 from segcore.core.phrases import N_, Phrase
 from segcore.core.schema import BATCHES, find_in
+from segcore.sync import intake, upload_stats
 from segcore.sync.sync_index import SyncIndex, append_journal, keys_holding, write_index
 from segcore.sync.sync_lease import Lease
-from segcore.sync.sync_plan import (apply_changes, batch_key,
-                               find_problems, plan_batch_updates, updated_activity,
-                               uploader_activity)
+from segcore.sync.sync_plan import (
+    apply_changes,
+    batch_key,
+    find_problems,
+    plan_batch_updates,
+    updated_activity,
+    uploader_activity,
+)
 from segcore.sync.sync_runs import SyncReport
 from segcore.sync.sync_state import SyncState
 from segcore.uploads.upload_changes import Changes
@@ -56,9 +61,18 @@ class BatchListing:
 
     @classmethod
     def read(cls, work: Database) -> "BatchListing":
-        return cls([{"_id": d["_id"], "id": d.get("id"), "assignee": d.get("assignee"),
-                     "status": d.get("status"), "synced": "mongo_uploaded" in d}
-                    for d in work[BATCHES].find({}, _LISTED)])
+        return cls(
+            [
+                {
+                    "_id": d["_id"],
+                    "id": d.get("id"),
+                    "assignee": d.get("assignee"),
+                    "status": d.get("status"),
+                    "synced": "mongo_uploaded" in d,
+                }
+                for d in work[BATCHES].find({}, _LISTED)
+            ]
+        )
 
     def wanted(self, touched: set[str]) -> list:
         """Document ids of the batches to compare: those whose uploads changed, and batches
@@ -69,12 +83,17 @@ class BatchListing:
         """Every batch with its sync fields, filling the listing as it goes: holding 50,000
         batches' upload info at once would dwarf the index."""
         self.docs.clear()
-        for doc in work[BATCHES].find({}, {**_LISTED, "training_metrics_info": 1},
-                                      batch_size=2000):
+        for doc in work[BATCHES].find({}, {**_LISTED, "training_metrics_info": 1}, batch_size=2000):
             yield doc
-            self.docs.append({"_id": doc["_id"], "id": doc.get("id"),
-                              "assignee": doc.get("assignee"), "status": doc.get("status"),
-                              "synced": True})
+            self.docs.append(
+                {
+                    "_id": doc["_id"],
+                    "id": doc.get("id"),
+                    "assignee": doc.get("assignee"),
+                    "status": doc.get("status"),
+                    "synced": True,
+                }
+            )
 
     def written(self, updates: list[tuple]) -> None:
         """Note what a group wrote, so the listing stays what a fresh read would return."""
@@ -99,9 +118,17 @@ class SyncWriter:
     journal: bool = False
 
 
-def apply_upload_changes(writer: SyncWriter, index: SyncIndex, changes: Changes,
-                         report: SyncReport, *, saved: dict, total_files: int,
-                         same_batches: bool, listing: BatchListing | None = None) -> BatchListing:
+def apply_upload_changes(
+    writer: SyncWriter,
+    index: SyncIndex,
+    changes: Changes,
+    report: SyncReport,
+    *,
+    saved: dict,
+    total_files: int,
+    same_batches: bool,
+    listing: BatchListing | None = None,
+) -> BatchListing:
     """Apply one group of changed uploads to `index` and to the batches, as an incremental sync.
 
     `saved`: the state fields to save with the resume point (the batch list's stamp, the
@@ -112,22 +139,33 @@ def apply_upload_changes(writer: SyncWriter, index: SyncIndex, changes: Changes,
     """
     holders = keys_holding(index, changes.documents)  # one pass over the index's keys
     before = {i: (index[keys[0]][i], keys) for i, keys in holders.items()}
-    touched, report.new_files, report.removed_files, placed = apply_changes(index, changes,
-                                                                            holders)
+    touched, report.new_files, report.removed_files, placed = apply_changes(index, changes, holders)
     report.entries_changed = len(touched) + sum(len(index.get(key) or ()) for key in touched)
     report.changed_upload_ids = [i for i, d in changes.documents.items() if d is not None]
     report.total_files = total_files + report.new_files - report.removed_files
     after = {i: (index[keys[0]][i], list(keys)) for i, keys in placed.items()}
     moved = (before, after) if same_batches else None
-    return write_batches(writer, index, report, saved={**saved, "token": changes.token},
-                         touched=touched, moved=moved,
-                         listing=(listing or BatchListing.read(writer.databases.work))
-                         if same_batches else None)
+    return write_batches(
+        writer,
+        index,
+        report,
+        saved={**saved, "token": changes.token},
+        touched=touched,
+        moved=moved,
+        listing=(listing or BatchListing.read(writer.databases.work)) if same_batches else None,
+    )
 
 
-def write_batches(writer: SyncWriter, index: SyncIndex, report: SyncReport, *,
-                  saved: dict, touched: set[str] | None = None, moved: tuple | None = None,
-                  listing: BatchListing | None = None) -> BatchListing:
+def write_batches(
+    writer: SyncWriter,
+    index: SyncIndex,
+    report: SyncReport,
+    *,
+    saved: dict,
+    touched: set[str] | None = None,
+    moved: tuple | None = None,
+    listing: BatchListing | None = None,
+) -> BatchListing:
     """Write what `index` says to the batches, the read models and the sync state.
 
     With `listing` (the batch list unchanged), only the batches in `touched` and those never
@@ -136,14 +174,17 @@ def write_batches(writer: SyncWriter, index: SyncIndex, report: SyncReport, *,
     full read, or a changed batch list). `touched` None writes the whole index; the writer's
     `journal` appends the touched keys to the index's journal instead (see sync_index).
     """
-    databases, author, lease, notify = (writer.databases, writer.author, writer.lease,
-                                        writer.notify)
+    databases, author, lease, notify = (
+        writer.databases,
+        writer.author,
+        writer.lease,
+        writer.notify,
+    )
     work = databases.work
     notify(0.7, Phrase(COMPARING))
     # Statuses move from the new uploads' receipts (segcore.sync.intake), not their arrival.
     if listing is not None:
-        updates = plan_batch_updates(_sync_fields(work, listing.wanted(touched or set())),
-                                     index)
+        updates = plan_batch_updates(_sync_fields(work, listing.wanted(touched or set())), index)
     else:
         listing = BatchListing()
         updates = plan_batch_updates(listing.stream(work), index)
@@ -156,8 +197,7 @@ def write_batches(writer: SyncWriter, index: SyncIndex, report: SyncReport, *,
     # The read models count uploads under their batch's status after the moves, as a rebuild
     # from a fresh listing would: a moved batch's later uploads are then subtracted right.
     listing.written(updates)
-    models_group = _keep_read_models(work, index, listing, moved, report,
-                                     databases.settings.zone)
+    models_group = _keep_read_models(work, index, listing, moved, report, databases.settings.zone)
     notify(0.95, Phrase(SAVING_INDEX))
     # A run killed while writing the index reads everything next time: a half-written part
     # that spills into overflow documents cannot be repaired by re-reading the changes.
@@ -166,16 +206,27 @@ def write_batches(writer: SyncWriter, index: SyncIndex, report: SyncReport, *,
         append_journal(work, index, touched)
     else:
         write_index(work, index, touched)
-    state = {**saved, "total_files": report.total_files, "index_ok": True,
-             "uploaders": _activity(work, index, moved), "models_group": models_group}
+    state = {
+        **saved,
+        "total_files": report.total_files,
+        "index_ok": True,
+        "uploaders": _activity(work, index, moved),
+        "models_group": models_group,
+    }
     if report.full:
         state["last_full_at"] = report.started_at
     SyncState(work).save(state)
     return listing
 
 
-def _receipts(databases: Databases, index: SyncIndex, listing: BatchListing,
-              report: SyncReport, author: str, live: bool) -> int:
+def _receipts(
+    databases: Databases,
+    index: SyncIndex,
+    listing: BatchListing,
+    report: SyncReport,
+    author: str,
+    live: bool,
+) -> int:
     """Receipts for the uploads this run saw new (on first contact: the newest without one,
     see intake.backlog), and the status moves they cause, noted in `listing`; returns how many
     batches moved."""
@@ -186,16 +237,23 @@ def _receipts(databases: Databases, index: SyncIndex, listing: BatchListing,
         return 0
     by_key = {batch_key(d): d for d in listing.docs if batch_key(d)}
     who = "sync" if author == "sync" else f"sync (started by {author})"
-    moves = intake.make_receipts(databases, ids, lambda key: index.get(key, {}), by_key,
-                                 made_by="live sync" if live else "sync", author=who)
+    moves = intake.make_receipts(
+        databases,
+        ids,
+        lambda key: index.get(key, {}),
+        by_key,
+        made_by="live sync" if live else "sync",
+        author=who,
+    )
     status = {m.doc_id: m.new for m in moves}
     for doc in listing.docs:
         doc["status"] = status.get(doc["_id"], doc["status"])
     return len(moves)
 
 
-def follow_edits(databases: Databases, index: SyncIndex, listing: BatchListing,
-                 batch_ids: set[str], saved: dict) -> bool:
+def follow_edits(
+    databases: Databases, index: SyncIndex, listing: BatchListing, batch_ids: set[str], saved: dict
+) -> bool:
     """Bring `listing` and the uploads' read models in line with segcore's edits of
     `batch_ids` (new assignees or statuses), then save `saved` (the batch list's stamp) as
     what the index was last compared with. A live sync does this instead of comparing every
@@ -205,9 +263,11 @@ def follow_edits(databases: Databases, index: SyncIndex, listing: BatchListing,
     work = databases.work
     docs = find_in(work[BATCHES], "id", sorted(batch_ids), _LISTED)
     listed = {d["_id"]: d for d in listing.docs}
-    if len(docs) != len(batch_ids) or any(listed.get(d["_id"], {}).get("id") != d.get("id")
-                                          for d in docs) \
-            or not upload_stats.is_current(work, databases.settings.zone):
+    if (
+        len(docs) != len(batch_ids)
+        or any(listed.get(d["_id"], {}).get("id") != d.get("id") for d in docs)
+        or not upload_stats.is_current(work, databases.settings.zone)
+    ):
         return False
     before = upload_stats.owners_of(listing.docs, batch_key)
     for doc in docs:
@@ -216,8 +276,7 @@ def follow_edits(databases: Databases, index: SyncIndex, listing: BatchListing,
     moved = {key for key in set(before) | set(after) if before.get(key) != after.get(key)}
     group = uuid.uuid4().hex
     if moved:
-        upload_stats.move_owners(work, index, moved, before, after, databases.settings.zone,
-                                 group)
+        upload_stats.move_owners(work, index, moved, before, after, databases.settings.zone, group)
         SyncState(work).save({**saved, "models_group": group})
     else:
         SyncState(work).save(saved)
@@ -258,8 +317,9 @@ def summarise(report: SyncReport, listing: BatchListing, index: SyncIndex) -> No
     report.unusable, report.unusable_uploads = problems.unusable
 
 
-def _keep_read_models(work: Database, index: SyncIndex, listing: BatchListing, moved,
-                      report: SyncReport, zone) -> str:
+def _keep_read_models(
+    work: Database, index: SyncIndex, listing: BatchListing, moved, report: SyncReport, zone
+) -> str:
     """Bring the uploads' read models up to date: the changed uploads' differences when the
     batch list (every owner) is as last time and the models are current, else a rebuild.
     Days are the office's (`zone`, from TIMEZONE). Returns the mark to save with the sync
@@ -274,19 +334,27 @@ def _keep_read_models(work: Database, index: SyncIndex, listing: BatchListing, m
 
 
 def _sync_fields(work: Database, doc_ids: list) -> list[dict]:
-    return find_in(work[BATCHES], "_id", doc_ids,
-                   {"id": 1, "mongo_uploaded": 1, "status": 1, "training_metrics_info": 1})
+    return find_in(
+        work[BATCHES],
+        "_id",
+        doc_ids,
+        {"id": 1, "mongo_uploaded": 1, "status": 1, "training_metrics_info": 1},
+    )
 
 
-def _write_updates(work: Database, listing: BatchListing, updates: list[tuple],
-                   notify: Progress, lease: Lease) -> None:
+def _write_updates(
+    work: Database, listing: BatchListing, updates: list[tuple], notify: Progress, lease: Lease
+) -> None:
     """Write the planned updates in bulk, then tell the pages which batches changed."""
     if not updates:
         return
-    ids_of = {d["_id"]: d.get("id") for d in listing.docs} if len(updates) <= \
-        data_version.IDS_KEPT else {}
+    ids_of = (
+        {d["_id"]: d.get("id") for d in listing.docs}
+        if len(updates) <= data_version.IDS_KEPT
+        else {}
+    )
     for start in range(0, len(updates), WRITE_CHUNK):
-        chunk = updates[start:start + WRITE_CHUNK]
+        chunk = updates[start : start + WRITE_CHUNK]
         operations = []
         for doc_id, to_set, to_unset in chunk:
             change = {"$set": to_set}
@@ -295,8 +363,11 @@ def _write_updates(work: Database, listing: BatchListing, updates: list[tuple],
             operations.append(UpdateOne({"_id": doc_id}, change))
         work[BATCHES].bulk_write(operations, ordered=False)
         lease.renew()
-        notify(0.7 + 0.3 * min(1.0, (start + len(chunk)) / len(updates)),
-               Phrase(UPDATED_OF, done=start + len(chunk), total=len(updates)))
+        notify(
+            0.7 + 0.3 * min(1.0, (start + len(chunk)) / len(updates)),
+            Phrase(UPDATED_OF, done=start + len(chunk), total=len(updates)),
+        )
     changed = [ids_of.get(doc_id) for doc_id, _, _ in updates]
-    data_version.bump_batches(work, None if None in changed or not ids_of else changed,
-                              by_sync=True)
+    data_version.bump_batches(
+        work, None if None in changed or not ids_of else changed, by_sync=True
+    )

@@ -41,8 +41,8 @@ UNMATCHED = "~unmatched"  # the key of uploads that name no batch
 UNUSABLE = "~unusable:"  # the prefix of the keys of unusable uploads, followed by the reason
 EPOCH = datetime(1970, 1, 1)
 MS = timedelta(milliseconds=1)
-NO_DATE = -(2 ** 63)
-_INT64 = range(-(2 ** 63) + 1, 2 ** 63)
+NO_DATE = -(2**63)
+_INT64 = range(-(2**63) + 1, 2**63)
 SEGMENT_BYTES = 4 * 1024 * 1024  # a quarter of the 16 MB document limit: room for estimates
 JOURNAL = "j"  # the journal's document ids: "j" + a zero-padded sequence number (+ ".segment")
 _JOURNAL_IDS = {"_id": {"$gte": JOURNAL, "$lt": chr(ord(JOURNAL) + 1)}}
@@ -94,7 +94,7 @@ class SyncIndex(dict):
         """(entry, reason) of every unusable upload."""
         for key, entries in self.items():
             if key.startswith(UNUSABLE):
-                reason = key[len(UNUSABLE):]
+                reason = key[len(UNUSABLE) :]
                 yield from ((entry, reason) for entry in entries.values())
 
     def upload_ids(self):
@@ -110,8 +110,12 @@ def part_of(key: str) -> int:
 def _compact(entry: IndexEntry) -> bool:
     """True when an entry fits the packed columns (the usual case: an ObjectId, a naive date)."""
     upload_id, filename, _, date, length = entry
-    return (type(upload_id) is ObjectId and "\x00" not in filename and length in _INT64
-            and (date is None or date.tzinfo is None))
+    return (
+        type(upload_id) is ObjectId
+        and "\x00" not in filename
+        and length in _INT64
+        and (date is None or date.tzinfo is None)
+    )
 
 
 def _id_order(entry: IndexEntry) -> tuple[str, str]:
@@ -143,9 +147,17 @@ def encode_part(keys: dict[str, dict]) -> dict:
             packed += 1
         key_list.append(key)
         counts.append(packed)
-    part = {"k": key_list, "c": counts.tobytes(), "i": bytes(ids), "f": "\x00".join(files),
-            "u": who.tobytes(), "un": list(names), "t": when.tobytes(), "n": size.tobytes(),
-            "x": extra}
+    part = {
+        "k": key_list,
+        "c": counts.tobytes(),
+        "i": bytes(ids),
+        "f": "\x00".join(files),
+        "u": who.tobytes(),
+        "un": list(names),
+        "t": when.tobytes(),
+        "n": size.tobytes(),
+        "x": extra,
+    }
     digest = hashlib.blake2b(digest_size=16)
     for name in ("c", "i", "u", "t", "n"):
         digest.update(part[name])
@@ -209,11 +221,15 @@ def decode_part(part: dict, into: dict[str, dict]) -> None:
     for key, count in zip(part.get("k", []), counts):
         entries = into.setdefault(key, {})
         for n in range(position, position + count):
-            upload_id = ObjectId(raw[12 * n:12 * n + 12])
+            upload_id = ObjectId(raw[12 * n : 12 * n + 12])
             millis = when[n]
-            entries[upload_id] = IndexEntry(upload_id, files[n], names[who[n]],
-                                            None if millis == NO_DATE else EPOCH + millis * MS,
-                                            size[n])
+            entries[upload_id] = IndexEntry(
+                upload_id,
+                files[n],
+                names[who[n]],
+                None if millis == NO_DATE else EPOCH + millis * MS,
+                size[n],
+            )
         position += count
     for key, *entry in part.get("x", []):
         into.setdefault(key, {})[entry[0]] = IndexEntry(*entry)
@@ -262,7 +278,7 @@ def append_journal(db: Database, index: dict[str, dict], changed_keys) -> int:
     if not keys:
         return 0
     last = [d["_id"] for d in db[INDEX].find(_JOURNAL_IDS, {"_id": 1})]
-    seq = 1 + max((int(i[len(JOURNAL):].split(".")[0]) for i in last), default=0)
+    seq = 1 + max((int(i[len(JOURNAL) :].split(".")[0]) for i in last), default=0)
     segments = encode_segments({k: index[k] for k in keys if index.get(k)})
     segments[0]["z"] = sorted(k for k in keys if not index.get(k))
     names = [f"{JOURNAL}{seq:09d}"] + [f"{JOURNAL}{seq:09d}.{i}" for i in range(1, len(segments))]
@@ -290,10 +306,14 @@ def write_index(db: Database, index: dict[str, dict], changed_keys=None) -> int:
     for key, entries in index.items():
         if entries:
             by_part[part_of(key)][key] = entries
-    touched = range(PARTS) if changed_keys is None else \
-        sorted({part_of(k) for k in (*changed_keys, *journaled)})
-    stored = {d["_id"]: d.get("d") for d in db[INDEX].find({}, {"d": 1})
-              if not _is_journal(d["_id"])}
+    touched = (
+        range(PARTS)
+        if changed_keys is None
+        else sorted({part_of(k) for k in (*changed_keys, *journaled)})
+    )
+    stored = {
+        d["_id"]: d.get("d") for d in db[INDEX].find({}, {"d": 1}) if not _is_journal(d["_id"])
+    }
     overflow = defaultdict(list)
     for doc_id in stored:
         if isinstance(doc_id, str):
@@ -304,8 +324,10 @@ def write_index(db: Database, index: dict[str, dict], changed_keys=None) -> int:
         if stored.get(n) == segments[0]["d"]:
             continue
         names = [f"{n}.{i}" for i in range(1, len(segments))]
-        others += [ReplaceOne({"_id": name}, {"_id": name, **segment}, upsert=True)
-                   for name, segment in zip(names, segments[1:])]
+        others += [
+            ReplaceOne({"_id": name}, {"_id": name, **segment}, upsert=True)
+            for name, segment in zip(names, segments[1:])
+        ]
         others += [DeleteOne({"_id": name}) for name in overflow[n] if name not in names]
         firsts.append(ReplaceOne({"_id": n}, {"_id": n, **segments[0]}, upsert=True))
         if len(firsts) + len(others) >= 16:
@@ -333,8 +355,11 @@ def keys_holding(index: dict[str, dict], upload_ids) -> dict[object, list[str]]:
     found: dict[object, list[str]] = defaultdict(list)
     if wanted:
         for key, entries in index.items():
-            hits = ([i for i in wanted if i in entries] if len(wanted) < 64
-                    else wanted.intersection(entries))
+            hits = (
+                [i for i in wanted if i in entries]
+                if len(wanted) < 64
+                else wanted.intersection(entries)
+            )
             for upload_id in hits:
                 found[upload_id].append(key)
     return found

@@ -15,8 +15,8 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from segcore.core.errors import N_, SyncAlreadyRunning
-from segcore.core.timefmt import utcnow
 from segcore.core.schema import LOCKS
+from segcore.core.timefmt import utcnow
 
 LEASE = timedelta(minutes=2)
 RENEW_AFTER_S = 20
@@ -33,19 +33,28 @@ class Lease:
 
     def acquire(self) -> None:
         now = utcnow()
-        mine = {"owner": self.owner, "expires_at": now + LEASE, "since": now,
-                "host": socket.gethostname(), "pid": os.getpid(), "kind": self.kind,
-                "last_change_at": None}
+        mine = {
+            "owner": self.owner,
+            "expires_at": now + LEASE,
+            "since": now,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "kind": self.kind,
+            "last_change_at": None,
+        }
         try:
             self.db[LOCKS].update_one(
                 {"_id": self.name, "$or": [{"expires_at": {"$lt": now}}, {"owner": self.owner}]},
-                {"$set": mine}, upsert=True)
+                {"$set": mine},
+                upsert=True,
+            )
         except DuplicateKeyError:
             held = self.db[LOCKS].find_one({"_id": self.name}) or {}
             # A holder killed on this machine need not block until its lease expires.
             if held.get("host") == mine["host"] and not process_alive(held.get("pid")):
-                taken = self.db[LOCKS].update_one({"_id": self.name, "owner": held.get("owner")},
-                                                  {"$set": mine})
+                taken = self.db[LOCKS].update_one(
+                    {"_id": self.name, "owner": held.get("owner")}, {"$set": mine}
+                )
                 if taken.modified_count:
                     self.renewed = time.monotonic()
                     return
@@ -54,15 +63,17 @@ class Lease:
 
     def renew(self) -> None:
         if time.monotonic() - self.renewed > RENEW_AFTER_S:
-            self.db[LOCKS].update_one({"_id": self.name, "owner": self.owner},
-                                      {"$set": {"expires_at": utcnow() + LEASE}})
+            self.db[LOCKS].update_one(
+                {"_id": self.name, "owner": self.owner}, {"$set": {"expires_at": utcnow() + LEASE}}
+            )
             self.renewed = time.monotonic()
 
     def keep(self) -> None:
         """Renew now, taking the lease back if it expired meanwhile (a long outage); raises
         SyncAlreadyRunning when another sync took it."""
-        held = self.db[LOCKS].update_one({"_id": self.name, "owner": self.owner},
-                                         {"$set": {"expires_at": utcnow() + LEASE}})
+        held = self.db[LOCKS].update_one(
+            {"_id": self.name, "owner": self.owner}, {"$set": {"expires_at": utcnow() + LEASE}}
+        )
         if held.matched_count:
             self.renewed = time.monotonic()
         else:
@@ -72,8 +83,10 @@ class Lease:
         """Renew, and record that the holder just applied a change (the Sync page shows when
         a live sync last did)."""
         now = utcnow()
-        self.db[LOCKS].update_one({"_id": self.name, "owner": self.owner},
-                                  {"$set": {"expires_at": now + LEASE, "last_change_at": now}})
+        self.db[LOCKS].update_one(
+            {"_id": self.name, "owner": self.owner},
+            {"$set": {"expires_at": now + LEASE, "last_change_at": now}},
+        )
         self.renewed = time.monotonic()
 
     def release_quietly(self) -> None:
@@ -90,25 +103,42 @@ def _already_running(held: dict) -> SyncAlreadyRunning:
     # `since` goes along too: the app words it in the office's zone, the CLI says UTC.
     time_text = f"{since:%H:%M:%S} UTC" if since else None
     if held.get("kind") == "restore":
-        return SyncAlreadyRunning(N_("A restore of the database is running (since {time}); "
-                                     "try again when it has finished."), time=time_text or "?",
-                                  since=since)
+        return SyncAlreadyRunning(
+            N_(
+                "A restore of the database is running (since {time}); "
+                "try again when it has finished."
+            ),
+            time=time_text or "?",
+            since=since,
+        )
     if held.get("kind") == "live":
         host = held.get("host") or "another host"
         if time_text:
-            return SyncAlreadyRunning(N_(
-                "A live sync (`segcore sync --watch` on {host}) has been running since {time}: "
-                "it applies new uploads within seconds, so no sync is needed."),
-                live=True, host=host, time=time_text, since=since)
-        return SyncAlreadyRunning(N_(
-            "A live sync (`segcore sync --watch` on {host}) is running: it applies new uploads "
-            "within seconds, so no sync is needed."), live=True, host=host)
+            return SyncAlreadyRunning(
+                N_(
+                    "A live sync (`segcore sync --watch` on {host}) has been running since {time}: "
+                    "it applies new uploads within seconds, so no sync is needed."
+                ),
+                live=True,
+                host=host,
+                time=time_text,
+                since=since,
+            )
+        return SyncAlreadyRunning(
+            N_(
+                "A live sync (`segcore sync --watch` on {host}) is running: it applies new uploads "
+                "within seconds, so no sync is needed."
+            ),
+            live=True,
+            host=host,
+        )
     if time_text:
-        return SyncAlreadyRunning(N_("Another sync is running (since {time}); try "
-                                     "again when it has finished."), time=time_text,
-                                  since=since)
-    return SyncAlreadyRunning(N_("Another sync is running; try again when it has "
-                                 "finished."))
+        return SyncAlreadyRunning(
+            N_("Another sync is running (since {time}); try again when it has finished."),
+            time=time_text,
+            since=since,
+        )
+    return SyncAlreadyRunning(N_("Another sync is running; try again when it has finished."))
 
 
 def process_alive(pid: object) -> bool:

@@ -8,8 +8,8 @@ import heapq
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import datetime
+from typing import NamedTuple
 
 from segcore.core.naming import canonical_batch_id, person_key
 from segcore.sync.sync_index import IndexEntry, SyncIndex, keys_holding
@@ -42,18 +42,21 @@ def desired_info(entries) -> dict:
     Plus the additive `first_upload` (the earliest upload date): the day the batch was
     delivered, so pace can be counted without re-reading uploads.
     """
-    ordered = sorted(entries, key=lambda e: (e.date is not None, e.date or datetime.min,
-                                             str(e.id)), reverse=True)
+    ordered = sorted(
+        entries, key=lambda e: (e.date is not None, e.date or datetime.min, str(e.id)), reverse=True
+    )
     uploaders: dict[str, str] = {}
     for entry in ordered:
         if entry.uploader:
             uploaders.setdefault(person_key(entry.uploader), entry.uploader)
     dated = [e.date for e in ordered if isinstance(e.date, datetime)]
-    return {"file_count": len(ordered),
-            "latest_upload": ordered[0].date if ordered else None,
-            "first_upload": min(dated) if dated else None,
-            "files": [e.filename for e in ordered[:FILES_KEPT]],
-            "uploaders": sorted(uploaders.values(), key=person_key)}
+    return {
+        "file_count": len(ordered),
+        "latest_upload": ordered[0].date if ordered else None,
+        "first_upload": min(dated) if dated else None,
+        "files": [e.filename for e in ordered[:FILES_KEPT]],
+        "uploaders": sorted(uploaders.values(), key=person_key),
+    }
 
 
 def plan_batch_updates(batches: list[dict], index: dict[str, dict]) -> list[tuple]:
@@ -65,15 +68,21 @@ def plan_batch_updates(batches: list[dict], index: dict[str, dict]) -> list[tupl
         entries = index.get(key, {}).values() if key else ()
         if entries:
             wanted = {"mongo_uploaded": True, "training_metrics_info": desired_info(entries)}
-            if doc.get("mongo_uploaded") is not True or doc.get("training_metrics_info") != \
-                    wanted["training_metrics_info"]:
+            if (
+                doc.get("mongo_uploaded") is not True
+                or doc.get("training_metrics_info") != wanted["training_metrics_info"]
+            ):
                 updates.append((doc["_id"], wanted, None))
         else:
             stale_info = doc.get("training_metrics_info") is not None
             if doc.get("mongo_uploaded") is not False or stale_info:
-                updates.append((doc["_id"], {"mongo_uploaded": False},
-                                {"training_metrics_info": ""} if "training_metrics_info" in doc
-                                else None))
+                updates.append(
+                    (
+                        doc["_id"],
+                        {"mongo_uploaded": False},
+                        {"training_metrics_info": ""} if "training_metrics_info" in doc else None,
+                    )
+                )
     return updates
 
 
@@ -95,9 +104,15 @@ class Finding:
 
 
 def _finding(entry: IndexEntry, batches: list[str], assignee: str | None = None) -> Finding:
-    return Finding(entry.filename, entry.uploader, entry.date,
-                   round((entry.length or 0) / 1048576, 2), batches, assignee,
-                   entry.length or 0)
+    return Finding(
+        entry.filename,
+        entry.uploader,
+        entry.date,
+        round((entry.length or 0) / 1048576, 2),
+        batches,
+        assignee,
+        entry.length or 0,
+    )
 
 
 class Kind(NamedTuple):
@@ -153,16 +168,24 @@ def find_problems(batches: list[dict], index: SyncIndex, keep: int = 1000) -> Pr
                 elif item > mismatched[0]:
                     heapq.heapreplace(mismatched, item)
     newest = lambda pairs: heapq.nlargest(keep, pairs, key=lambda p: _date_key(p[0]))  # noqa: E731
-    orphans = [_finding(e, sorted(orphan_batches[e.id]))
-               for e, _ in newest((e, None) for e in orphan_entries.values())]
+    orphans = [
+        _finding(e, sorted(orphan_batches[e.id]))
+        for e, _ in newest((e, None) for e in orphan_entries.values())
+    ]
     unmatched_entries = index.unmatched()
     unmatched = [_finding(e, []) for e, _ in newest((e, None) for e in unmatched_entries.values())]
-    mismatches = [_finding(e, [key], assignee) for _, _, e, key, assignee in
-                  sorted(mismatched, reverse=True)]
-    unusable_findings = [Finding(**{**_finding(e, []).as_dict(), "problem": why})
-                         for e, why in newest(unusable)]
-    return Problems(Kind(len(orphan_entries), orphans), Kind(len(unmatched_entries), unmatched),
-                    Kind(mismatch_count, mismatches), Kind(len(unusable), unusable_findings))
+    mismatches = [
+        _finding(e, [key], assignee) for _, _, e, key, assignee in sorted(mismatched, reverse=True)
+    ]
+    unusable_findings = [
+        Finding(**{**_finding(e, []).as_dict(), "problem": why}) for e, why in newest(unusable)
+    ]
+    return Problems(
+        Kind(len(orphan_entries), orphans),
+        Kind(len(unmatched_entries), unmatched),
+        Kind(mismatch_count, mismatches),
+        Kind(len(unusable), unusable_findings),
+    )
 
 
 def uploader_activity(index: dict[str, dict]) -> list[dict]:
@@ -179,11 +202,13 @@ def uploader_activity(index: dict[str, dict]) -> list[dict]:
                 continue
             seen.add(upload_id)
             key = person_key(entry.uploader)
-            person = people.setdefault(key, {"name": entry.uploader, "key": key,
-                                             "latest": None, "files": 0})
+            person = people.setdefault(
+                key, {"name": entry.uploader, "key": key, "latest": None, "files": 0}
+            )
             person["files"] += 1
-            if entry.date is not None and (person["latest"] is None or
-                                           entry.date > person["latest"]):
+            if entry.date is not None and (
+                person["latest"] is None or entry.date > person["latest"]
+            ):
                 person["latest"] = entry.date
     return sorted(people.values(), key=lambda p: p["key"])
 
@@ -207,11 +232,11 @@ def updated_activity(activity: list[dict], before: dict, after: dict) -> list[di
         if not entry.uploader:
             continue
         key = person_key(entry.uploader)
-        person = people.setdefault(key, {"name": entry.uploader, "key": key, "latest": None,
-                                         "files": 0})
+        person = people.setdefault(
+            key, {"name": entry.uploader, "key": key, "latest": None, "files": 0}
+        )
         person["files"] += 1
-        if entry.date is not None and (person["latest"] is None or
-                                       entry.date > person["latest"]):
+        if entry.date is not None and (person["latest"] is None or entry.date > person["latest"]):
             person["latest"] = entry.date
     return sorted((p for p in people.values() if p["files"] > 0), key=lambda p: p["key"])
 
@@ -220,8 +245,9 @@ def _date_key(entry: IndexEntry) -> tuple:
     return (entry.date is not None, entry.date or datetime.min)
 
 
-def apply_changes(index: dict[str, dict], changes: Changes,
-                  holders: dict | None = None) -> tuple[set[str], int, int, dict]:
+def apply_changes(
+    index: dict[str, dict], changes: Changes, holders: dict | None = None
+) -> tuple[set[str], int, int, dict]:
     """Update the index with changed uploads.
 
     `holders`: `keys_holding(index, changes.documents)` when the caller has it already (a pass

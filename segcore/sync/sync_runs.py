@@ -16,10 +16,10 @@ from pymongo.errors import PyMongoError
 
 from segcore.core import data_version
 from segcore.core.phrases import Phrase, text_of
-from segcore.core.timefmt import utcnow
 from segcore.core.schema import SYNC_RUNS
-from segcore.sync.sync_state import SyncState
+from segcore.core.timefmt import utcnow
 from segcore.sync.sync_plan import Finding
+from segcore.sync.sync_state import SyncState
 
 RUNS = SYNC_RUNS
 
@@ -56,17 +56,32 @@ class SyncReport:
     # Entries of the index keys a group changed (a journal write's size; not recorded).
     entries_changed: int = field(default=0, repr=False)
 
-    COUNTS = ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
-              "orphans", "unmatched", "mismatches", "unusable", "new_files", "removed_files",
-              "status_moves")
+    COUNTS = (
+        "total_files",
+        "batches_with_masks",
+        "batches_without_masks",
+        "batches_updated",
+        "orphans",
+        "unmatched",
+        "mismatches",
+        "unusable",
+        "new_files",
+        "removed_files",
+        "status_moves",
+    )
 
     DETAILS = ("orphan_uploads", "unmatched_uploads", "mismatched_uploads", "unusable_uploads")
 
     def as_dict(self, details: bool = False) -> dict:
         result = {k: getattr(self, k) for k in self.COUNTS}
-        result.update(duration_s=self.duration_s, mode=self.mode, full=self.full,
-                      full_reason=text_of(self.full_reason) if self.full_reason else None,
-                      started_at=self.started_at, finished_at=self.finished_at)
+        result.update(
+            duration_s=self.duration_s,
+            mode=self.mode,
+            full=self.full,
+            full_reason=text_of(self.full_reason) if self.full_reason else None,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+        )
         if isinstance(self.full_reason, Phrase):  # the English text stays for older readers
             result["full_reason_phrase"] = self.full_reason.as_doc()
         if details:
@@ -81,8 +96,14 @@ class SyncReport:
 
     def carry_over(self, previous: dict) -> None:
         """Take the counts and lists of an earlier run (for a run that found nothing new)."""
-        for name in ("batches_with_masks", "batches_without_masks", "orphans", "unmatched",
-                     "mismatches", "unusable"):
+        for name in (
+            "batches_with_masks",
+            "batches_without_masks",
+            "orphans",
+            "unmatched",
+            "mismatches",
+            "unusable",
+        ):
             setattr(self, name, previous.get(name, 0))
         for name in self.DETAILS:
             setattr(self, name, [Finding(**f) for f in previous.get(name, [])])
@@ -101,18 +122,31 @@ def ensure_indexes(db: Database) -> None:
 
 def start_run(db: Database, report: SyncReport, author: str):
     """Close runs left "running" by a killed process, then record this one; returns its id."""
-    db[RUNS].update_many({"status": "running"},
-                         {"$set": {"status": "interrupted", "error": "the run did not finish"}})
-    run_id = db[RUNS].insert_one({"started_at": report.started_at, "mode": report.mode,
-                                  "status": "running", "author": author}).inserted_id
+    db[RUNS].update_many(
+        {"status": "running"},
+        {"$set": {"status": "interrupted", "error": "the run did not finish"}},
+    )
+    run_id = (
+        db[RUNS]
+        .insert_one(
+            {
+                "started_at": report.started_at,
+                "mode": report.mode,
+                "status": "running",
+                "author": author,
+            }
+        )
+        .inserted_id
+    )
     data_version.bump(db, "sync")
     return run_id
 
 
 def finish_run(db: Database, run_id, report: SyncReport, **extra) -> None:
     """Record a successful run from its report, with its upload lists."""
-    db[RUNS].update_one({"_id": run_id}, {"$set": {**report.as_dict(details=True),
-                                                   "status": "ok", **extra}})
+    db[RUNS].update_one(
+        {"_id": run_id}, {"$set": {**report.as_dict(details=True), "status": "ok", **extra}}
+    )
     # Found by `_id` by the pages: sorting every run to find the latest grows with the runs.
     SyncState(db).save({"last_ok_run": run_id})
     data_version.bump(db, "sync")
@@ -122,10 +156,17 @@ def fail_run(db: Database, run_id, exc: BaseException, clock: float) -> None:
     """Record a failed run; never raises (the server may be what failed)."""
     text = str(exc).splitlines()[0][:200] if str(exc) else ""
     try:
-        db[RUNS].update_one({"_id": run_id}, {"$set": {
-            "status": "failed", "finished_at": utcnow(),
-            "duration_s": round(time.perf_counter() - clock, 3),
-            "error": f"{type(exc).__name__}: {text}" if text else type(exc).__name__}})
+        db[RUNS].update_one(
+            {"_id": run_id},
+            {
+                "$set": {
+                    "status": "failed",
+                    "finished_at": utcnow(),
+                    "duration_s": round(time.perf_counter() - clock, 3),
+                    "error": f"{type(exc).__name__}: {text}" if text else type(exc).__name__,
+                }
+            },
+        )
         data_version.bump(db, "sync")
     except PyMongoError:
         pass  # the server is gone; the run stays "running" and is closed next time
@@ -135,8 +176,12 @@ def list_runs(db: Database, limit: int = 20) -> list[dict]:
     """The most recent sync runs, newest first (without their upload lists)."""
     projection = {"_id": 0, **{name: 0 for name in SyncReport.DETAILS}}
     # Start times are kept to the second: two runs in one second are told apart by `_id`.
-    return list(db[RUNS].find(projection=projection)
-                .sort([("started_at", DESCENDING), ("_id", DESCENDING)]).limit(int(limit)))
+    return list(
+        db[RUNS]
+        .find(projection=projection)
+        .sort([("started_at", DESCENDING), ("_id", DESCENDING)])
+        .limit(int(limit))
+    )
 
 
 def last_run(db: Database, successful: bool = True) -> dict | None:
@@ -152,8 +197,14 @@ def last_run(db: Database, successful: bool = True) -> dict | None:
 
 
 LIVE_SPAN_S = 3600  # a live sync's record covers this long, then a new one starts
-_LIVE_COUNTS = ("groups", "new_files", "removed_files", "batches_updated", "status_moves",
-                "bulk_writes")
+_LIVE_COUNTS = (
+    "groups",
+    "new_files",
+    "removed_files",
+    "batches_updated",
+    "status_moves",
+    "bulk_writes",
+)
 
 
 class LiveRecord:
@@ -165,22 +216,52 @@ class LiveRecord:
         self.run_id = None
         self.opened = 0.0
 
-    def add(self, *, new_files: int, removed_files: int, batches_updated: int,
-            status_moves: int, bulk_writes: int, total_files: int, duration_s: float) -> bool:
+    def add(
+        self,
+        *,
+        new_files: int,
+        removed_files: int,
+        batches_updated: int,
+        status_moves: int,
+        bulk_writes: int,
+        total_files: int,
+        duration_s: float,
+    ) -> bool:
         """Count one applied group; True when that opened a new record (the hour's first)."""
         now = utcnow()
         opened = self.run_id is None or time.monotonic() - self.opened >= LIVE_SPAN_S
         if opened:
-            self.run_id = self.db[RUNS].insert_one({
-                "started_at": now, "mode": "live", "status": "ok", "author": self.author,
-                "full": False, **dict.fromkeys(_LIVE_COUNTS, 0), "duration_s": 0.0}).inserted_id
+            self.run_id = (
+                self.db[RUNS]
+                .insert_one(
+                    {
+                        "started_at": now,
+                        "mode": "live",
+                        "status": "ok",
+                        "author": self.author,
+                        "full": False,
+                        **dict.fromkeys(_LIVE_COUNTS, 0),
+                        "duration_s": 0.0,
+                    }
+                )
+                .inserted_id
+            )
             self.opened = time.monotonic()
-        self.db[RUNS].update_one({"_id": self.run_id}, {
-            "$inc": {"groups": 1, "new_files": new_files, "removed_files": removed_files,
-                     "batches_updated": batches_updated, "status_moves": status_moves,
-                     "bulk_writes": bulk_writes,
-                     "duration_s": round(duration_s, 3)},
-            "$set": {"finished_at": now, "total_files": total_files}})
+        self.db[RUNS].update_one(
+            {"_id": self.run_id},
+            {
+                "$inc": {
+                    "groups": 1,
+                    "new_files": new_files,
+                    "removed_files": removed_files,
+                    "batches_updated": batches_updated,
+                    "status_moves": status_moves,
+                    "bulk_writes": bulk_writes,
+                    "duration_s": round(duration_s, 3),
+                },
+                "$set": {"finished_at": now, "total_files": total_files},
+            },
+        )
         # The group also rewrote the uploads' read models: pages reading them re-read.
         data_version.bump(self.db, "sync")
         return opened
@@ -189,11 +270,20 @@ class LiveRecord:
         """Store the batch counts and problem lists of `report` in the current record."""
         if self.run_id is None:
             return
-        fields = {k: getattr(report, k) for k in ("batches_with_masks", "batches_without_masks",
-                                                  "orphans", "unmatched", "mismatches",
-                                                  "unusable")}
-        fields.update({name: [f.as_dict() for f in getattr(report, name)]
-                       for name in SyncReport.DETAILS})
+        fields = {
+            k: getattr(report, k)
+            for k in (
+                "batches_with_masks",
+                "batches_without_masks",
+                "orphans",
+                "unmatched",
+                "mismatches",
+                "unusable",
+            )
+        }
+        fields.update(
+            {name: [f.as_dict() for f in getattr(report, name)] for name in SyncReport.DETAILS}
+        )
         self.db[RUNS].update_one({"_id": self.run_id}, {"$set": fields})
         # The newest counts: a routine run that finds nothing new afterwards carries them over.
         SyncState(self.db).save({"last_ok_run": self.run_id})

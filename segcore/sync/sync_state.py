@@ -46,7 +46,8 @@ class SyncState:
 
     def with_document(self, other_id: str, projection: dict) -> tuple[dict, dict]:
         """This state and another `app_meta` document in one read: (state, other)."""
-        docs = {d["_id"]: d for d in self.collection.find({"_id": {"$in": [other_id, self.ID]}},
-                                                          projection)}
+        docs = {
+            d["_id"]: d
+            for d in self.collection.find({"_id": {"$in": [other_id, self.ID]}}, projection)
+        }
         return docs.get(self.ID) or {}, docs.get(other_id) or {}
-

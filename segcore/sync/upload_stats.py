@@ -19,24 +19,25 @@ import heapq
 from collections import Counter
 from datetime import date, datetime, timedelta, tzinfo
 
-from pymongo import ReplaceOne, DeleteOne
+from pymongo import DeleteOne, ReplaceOne
 from pymongo.database import Database
 
-from segcore.work.batches import UNASSIGNED
 from segcore.core.naming import person_key
 from segcore.core.schema import META, UPLOAD_DAYS
 from segcore.core.timefmt import to_office
-from segcore.sync.sync_state import SyncState
 from segcore.sync.sync_index import SyncIndex, keys_holding
+from segcore.sync.sync_state import SyncState
+from segcore.work.batches import UNASSIGNED
 
 STATS_DOC = "upload_stats"
-FORMAT = 2          # bump when the stored layout changes: the next sync rebuilds everything
+FORMAT = 2  # bump when the stored layout changes: the next sync rebuilds everything
 RECENT_KEPT = 300
 WRITE_CHUNK = 200
 BREAKDOWNS = ("owners", "pairs", "statuses", "uploaders")
 
 
 # --- building (pure) -----------------------------------------------------------------------
+
 
 def local_day(moment: datetime | None, zone: tzinfo | None = None) -> str | None:
     """The local day ("YYYY-MM-DD", in `zone`, default the machine's) of a stored UTC time."""
@@ -105,16 +106,20 @@ def owners_of(listing: list[dict], key_of) -> dict:
         if key:
             assignee = doc.get("assignee")
             status = doc.get("status")
-            owners[key] = (assignee if isinstance(assignee, str) and assignee.strip() else None,
-                           status if isinstance(status, str) else None)
+            owners[key] = (
+                assignee if isinstance(assignee, str) and assignee.strip() else None,
+                status if isinstance(status, str) else None,
+            )
     return owners
 
 
 def encode_day(day: str, counts: dict) -> dict:
     doc = {"_id": day, "total": counts["total"]}
     for name in BREAKDOWNS:
-        doc[name] = sorted(([*k, n] if isinstance(k, tuple) else [k, n]
-                            for k, n in counts[name].items() if n), key=repr)
+        doc[name] = sorted(
+            ([*k, n] if isinstance(k, tuple) else [k, n] for k, n in counts[name].items() if n),
+            key=repr,
+        )
     return doc
 
 
@@ -129,11 +134,16 @@ def decode_day(doc: dict) -> dict:
 
 
 def as_recent(upload_id, entry, keys) -> dict:
-    return {"upload_id": upload_id, "filename": entry.filename, "uploaded_by": entry.uploader,
-            "upload_date": entry.date, "size_mb": round((entry.length or 0) / 1048576, 2),
-            # exact: a mask file of a few KB rounds to 0.0 MB
-            "size_bytes": entry.length,
-            "batches": sorted(k for k in keys if SyncIndex.is_batch_key(k))}
+    return {
+        "upload_id": upload_id,
+        "filename": entry.filename,
+        "uploaded_by": entry.uploader,
+        "upload_date": entry.date,
+        "size_mb": round((entry.length or 0) / 1048576, 2),
+        # exact: a mask file of a few KB rounds to 0.0 MB
+        "size_bytes": entry.length,
+        "batches": sorted(k for k in keys if SyncIndex.is_batch_key(k)),
+    }
 
 
 def _newest(item: dict) -> tuple:
@@ -143,14 +153,17 @@ def _newest(item: dict) -> tuple:
 
 def recent(uploads: dict, keep: int = RECENT_KEPT) -> list[dict]:
     """The `keep` newest uploads, newest first (undated ones last)."""
-    newest = heapq.nlargest(keep, uploads.items(),
-                            key=lambda kv: (kv[1][0].date is not None,
-                                            kv[1][0].date or datetime.min, str(kv[0])))
+    newest = heapq.nlargest(
+        keep,
+        uploads.items(),
+        key=lambda kv: (kv[1][0].date is not None, kv[1][0].date or datetime.min, str(kv[0])),
+    )
     return [as_recent(upload_id, entry, keys) for upload_id, (entry, keys) in newest]
 
 
-def merge_recent(stored: list[dict], gone: set, added: dict,
-                 keep: int = RECENT_KEPT) -> list[dict] | None:
+def merge_recent(
+    stored: list[dict], gone: set, added: dict, keep: int = RECENT_KEPT
+) -> list[dict] | None:
     """The stored list with `gone` ids dropped and `added` uploads merged in; None when a drop
     may have let an older upload into the newest `keep` (then rebuild from the index)."""
     kept = [item for item in stored if item["upload_id"] not in gone]
@@ -162,6 +175,7 @@ def merge_recent(stored: list[dict], gone: set, added: dict,
 
 # --- keeping (database) --------------------------------------------------------------------
 
+
 def zone_key(zone: tzinfo | None) -> str:
     """A name for the zone the days are counted in ("local": the machine's)."""
     return getattr(zone, "key", None) or (str(zone) if zone else "local")
@@ -172,10 +186,15 @@ def is_current(db: Database, zone: tzinfo | None = None) -> bool:
     TIMEZONE change they are rebuilt) and hold what the sync state says was applied: a sync
     killed while updating them leaves its group's mark on them but not on the sync state, and
     applying its changes again would count them twice, so they are rebuilt instead."""
-    state, doc = SyncState(db).with_document(STATS_DOC, {"format": 1, "zone": 1, "group": 1,
-                                                         "models_group": 1})
-    return bool(doc) and doc.get("format") == FORMAT and \
-        doc.get("zone", "local") == zone_key(zone) and doc.get("group") == state.get("models_group")
+    state, doc = SyncState(db).with_document(
+        STATS_DOC, {"format": 1, "zone": 1, "group": 1, "models_group": 1}
+    )
+    return (
+        bool(doc)
+        and doc.get("format") == FORMAT
+        and doc.get("zone", "local") == zone_key(zone)
+        and doc.get("group") == state.get("models_group")
+    )
 
 
 def _mark(db: Database, group: str) -> None:
@@ -183,25 +202,43 @@ def _mark(db: Database, group: str) -> None:
     db[META].update_one({"_id": STATS_DOC}, {"$set": {"group": group}})
 
 
-def rebuild(db: Database, index: dict[str, dict], owners: dict, synced_at: datetime,
-            zone=None, group: str | None = None) -> int:
+def rebuild(
+    db: Database,
+    index: dict[str, dict],
+    owners: dict,
+    synced_at: datetime,
+    zone=None,
+    group: str | None = None,
+) -> int:
     """Recompute both read models from the whole index; write only the days that differ.
     `group`: the mark the sync saves with its state once done (see is_current)."""
     _mark(db, group)
     uploads = uploads_of(index)
-    wanted = {day: encode_day(day, counts)
-              for day, counts in day_counts(uploads, owners, zone).items()}
+    wanted = {
+        day: encode_day(day, counts) for day, counts in day_counts(uploads, owners, zone).items()
+    }
     stored = {d["_id"]: d for d in db[UPLOAD_DAYS].find({})}
-    operations = [ReplaceOne({"_id": day}, doc, upsert=True) for day, doc in wanted.items()
-                  if stored.get(day) != doc]
+    operations = [
+        ReplaceOne({"_id": day}, doc, upsert=True)
+        for day, doc in wanted.items()
+        if stored.get(day) != doc
+    ]
     operations += [DeleteOne({"_id": day}) for day in stored if day not in wanted]
     _write(db, operations)
     _save_stats(db, recent(uploads), synced_at, zone, group)
     return len(operations)
 
 
-def apply_changes(db: Database, index: dict[str, dict], before: dict, after: dict,
-                  owners: dict, synced_at: datetime, zone=None, group: str | None = None) -> int:
+def apply_changes(
+    db: Database,
+    index: dict[str, dict],
+    before: dict,
+    after: dict,
+    owners: dict,
+    synced_at: datetime,
+    zone=None,
+    group: str | None = None,
+) -> int:
     """Update the read models with changed uploads: `before` and `after` are
     {upload id: (entry, keys)} as the index held them before and holds them now; `group` as
     for rebuild."""
@@ -214,13 +251,21 @@ def apply_changes(db: Database, index: dict[str, dict], before: dict, after: dic
     operations = _add_deltas(db, days)
     stats = db[META].find_one({"_id": STATS_DOC}) or {}
     merged = merge_recent(stats.get("recent", []), set(before) | set(after), after)
-    _save_stats(db, merged if merged is not None else recent(uploads_of(index)), synced_at,
-                zone, group)
+    _save_stats(
+        db, merged if merged is not None else recent(uploads_of(index)), synced_at, zone, group
+    )
     return len(operations)
 
 
-def move_owners(db: Database, index: dict[str, dict], keys: set[str], before: dict,
-                after: dict, zone=None, group: str | None = None) -> int:
+def move_owners(
+    db: Database,
+    index: dict[str, dict],
+    keys: set[str],
+    before: dict,
+    after: dict,
+    zone=None,
+    group: str | None = None,
+) -> int:
     """Count the uploads of the batches `keys` under their new owners and statuses: `before`
     and `after` are {batch key: (owner, status)} as the models counted and as they are now
     (an edit reassigned them). `group` as for rebuild. Returns how many days were written."""
@@ -257,29 +302,44 @@ def stamp(db: Database, synced_at: datetime) -> None:
     db[META].update_one({"_id": STATS_DOC}, {"$set": {"synced_at": synced_at}})
 
 
-def _save_stats(db: Database, newest: list[dict], synced_at: datetime, zone=None,
-                group: str | None = None) -> None:
-    db[META].replace_one({"_id": STATS_DOC}, {"_id": STATS_DOC, "format": FORMAT,
-                                              "zone": zone_key(zone), "synced_at": synced_at,
-                                              "recent": newest, "group": group}, upsert=True)
+def _save_stats(
+    db: Database, newest: list[dict], synced_at: datetime, zone=None, group: str | None = None
+) -> None:
+    db[META].replace_one(
+        {"_id": STATS_DOC},
+        {
+            "_id": STATS_DOC,
+            "format": FORMAT,
+            "zone": zone_key(zone),
+            "synced_at": synced_at,
+            "recent": newest,
+            "group": group,
+        },
+        upsert=True,
+    )
 
 
 def _write(db: Database, operations: list) -> None:
     for start in range(0, len(operations), WRITE_CHUNK):
-        db[UPLOAD_DAYS].bulk_write(operations[start:start + WRITE_CHUNK], ordered=False)
+        db[UPLOAD_DAYS].bulk_write(operations[start : start + WRITE_CHUNK], ordered=False)
 
 
 # --- reading (for the pages) ----------------------------------------------------------------
+
 
 def read_recent(db: Database, limit: int = 50) -> tuple[list[dict], datetime | None]:
     """(the newest uploads, newest first, as the Sync page lists them; when they were synced).
 
     ([], None) when no sync has built the read models yet.
     """
-    doc = db[META].find_one({"_id": STATS_DOC}, {"recent": {"$slice": int(limit)},
-                                                 "synced_at": 1}) or {}
-    rows = [{k: v for k, v in item.items() if k != "upload_id"}
-            for item in doc.get("recent", [])[:int(limit)]]
+    doc = (
+        db[META].find_one({"_id": STATS_DOC}, {"recent": {"$slice": int(limit)}, "synced_at": 1})
+        or {}
+    )
+    rows = [
+        {k: v for k, v in item.items() if k != "upload_id"}
+        for item in doc.get("recent", [])[: int(limit)]
+    ]
     return rows, doc.get("synced_at")
 
 
@@ -310,12 +370,20 @@ def count_in(doc: dict, owner: str | None = None, status: str | None = None) -> 
     return sum(n for o, s, n in doc.get("pairs", []) if o == wanted_owner and s == status)
 
 
-def uploads_per_day(db: Database, start: date, end: date, owner: str | None = None,
-                    status: str | None = None) -> list[dict]:
+def uploads_per_day(
+    db: Database, start: date, end: date, owner: str | None = None, status: str | None = None
+) -> list[dict]:
     """{day, uploads} for every day in [start, end] (zeros included), read by `_id` range."""
-    found = {d["_id"]: d for d in db[UPLOAD_DAYS].find(
-        {"_id": {"$gte": start.isoformat(), "$lte": end.isoformat()}})}
-    return [{"day": start + timedelta(days=n),
-             "uploads": count_in(found.get((start + timedelta(days=n)).isoformat(), {}),
-                                 owner, status)}
-            for n in range((end - start).days + 1)]
+    found = {
+        d["_id"]: d
+        for d in db[UPLOAD_DAYS].find({"_id": {"$gte": start.isoformat(), "$lte": end.isoformat()}})
+    }
+    return [
+        {
+            "day": start + timedelta(days=n),
+            "uploads": count_in(
+                found.get((start + timedelta(days=n)).isoformat(), {}), owner, status
+            ),
+        }
+        for n in range((end - start).days + 1)
+    ]

@@ -17,12 +17,11 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from segcore.core.actors import ROLES, SEGMENTADOR, Actor, authorize_write
-from segcore.team import sessions, team
 from segcore.core.errors import N_, AccountLocked, LoginFailed, MemberNotFound, ValidationError
-from segcore.core.timefmt import utcnow
 from segcore.core.naming import clean_name, control_characters, person_key
 from segcore.core.schema import APP_USERS, LOGIN_ATTEMPTS
-from segcore.core.timefmt import office_time, zone_name
+from segcore.core.timefmt import office_time, utcnow, zone_name
+from segcore.team import sessions, team
 
 COLLECTION = APP_USERS
 WRONG = N_("Wrong user name or password.")
@@ -64,17 +63,22 @@ def _validate(name: object, role: str | None = None, password: str | None = None
         raise ValidationError(N_("A user name is required."), field="name")
     bad = control_characters(clean_name(name))
     if bad:
-        raise ValidationError(f"A user name may not contain control characters "
-                              f"({', '.join(bad)}).", field="name")
+        raise ValidationError(
+            f"A user name may not contain control characters ({', '.join(bad)}).", field="name"
+        )
     if role is not None and role not in ROLES:
         raise ValidationError(f"Role must be one of {', '.join(ROLES)}.", field="role")
     if password is not None and len(password) < MIN_PASSWORD:
-        raise ValidationError(f"A password has at least {MIN_PASSWORD} characters.",
-                              field="password")
+        raise ValidationError(
+            f"A password has at least {MIN_PASSWORD} characters.", field="password"
+        )
     if password is not None and len(password.encode()) > MAX_PASSWORD_BYTES:
         # bcrypt reads only the first 72 bytes: a longer one would not be checked in full.
-        raise ValidationError(f"A password has at most {MAX_PASSWORD_BYTES} bytes (about "
-                              f"{MAX_PASSWORD_BYTES} letters without accents).", field="password")
+        raise ValidationError(
+            f"A password has at most {MAX_PASSWORD_BYTES} bytes (about "
+            f"{MAX_PASSWORD_BYTES} letters without accents).",
+            field="password",
+        )
     return clean_name(name)
 
 
@@ -83,8 +87,14 @@ def _hash(password: str) -> bytes:
     return bcrypt.hashpw(password.encode()[:72], bcrypt.gensalt())
 
 
-def add_user(db: Database, name: str, role: str, password: str, member: str | None = None,
-             author: "str | Actor" = "command line") -> AppUser:
+def add_user(
+    db: Database,
+    name: str,
+    role: str,
+    password: str,
+    member: str | None = None,
+    author: "str | Actor" = "command line",
+) -> AppUser:
     """Create a login; raise ValidationError for a bad name, role, short password or duplicate.
 
     A `segmentador` login belongs to one team member (`member`, required; MemberNotFound when
@@ -94,15 +104,22 @@ def add_user(db: Database, name: str, role: str, password: str, member: str | No
     authorize_write(author)
     cleaned = _validate(name, role, password)
     linked = _linked_member(db, role, member)
-    doc = {"name": cleaned, "name_key": person_key(cleaned), "role": role,
-           "password_hash": _hash(password), "created_at": utcnow(), "failures": []}
+    doc = {
+        "name": cleaned,
+        "name_key": person_key(cleaned),
+        "role": role,
+        "password_hash": _hash(password),
+        "created_at": utcnow(),
+        "failures": [],
+    }
     if linked:
         doc.update(member=linked, member_key=person_key(linked))
     try:
         db[COLLECTION].insert_one(doc)
     except DuplicateKeyError:
-        raise ValidationError(N_("A user named '{name}' already exists."), name=cleaned,
-                              field="name") from None
+        raise ValidationError(
+            N_("A user named '{name}' already exists."), name=cleaned, field="name"
+        ) from None
     return AppUser(cleaned, role, doc["created_at"], member=linked)
 
 
@@ -110,19 +127,23 @@ def _linked_member(db: Database, role: str, member: str | None) -> str | None:
     """The team member's stored name for a segmentador login; None for the other roles."""
     if role != SEGMENTADOR:
         if member:
-            raise ValidationError(N_("Only a segmentador login belongs to a team member."),
-                                  field="member")
+            raise ValidationError(
+                N_("Only a segmentador login belongs to a team member."), field="member"
+            )
         return None
     if not isinstance(member, str) or not member.strip():
-        raise ValidationError(N_("A segmentador login needs the team member it belongs to."),
-                              field="member")
+        raise ValidationError(
+            N_("A segmentador login needs the team member it belongs to."), field="member"
+        )
     return team.find_member(db, member).name
 
 
 def member_logins(db: Database, member: str) -> list[str]:
     """The names of the segmentador logins that belong to team member `member`."""
-    return sorted((d["name"] for d in db[COLLECTION].find({"member_key": person_key(member)},
-                                                          {"name": 1})), key=person_key)
+    return sorted(
+        (d["name"] for d in db[COLLECTION].find({"member_key": person_key(member)}, {"name": 1})),
+        key=person_key,
+    )
 
 
 def remove_member_logins(db: Database, member: str) -> list[str]:
@@ -134,14 +155,16 @@ def remove_member_logins(db: Database, member: str) -> list[str]:
     return names
 
 
-def set_password(db: Database, name: str, password: str,
-                 author: "str | Actor" = "command line") -> None:
+def set_password(
+    db: Database, name: str, password: str, author: "str | Actor" = "command line"
+) -> None:
     """Change a user's password, lift any lockout and end every session of theirs."""
     authorize_write(author)
     _validate(name, password=password)
     result = db[COLLECTION].update_one(
         {"name_key": person_key(name)},
-        {"$set": {"password_hash": _hash(password), "failures": [], "locked_until": None}})
+        {"$set": {"password_hash": _hash(password), "failures": [], "locked_until": None}},
+    )
     if not result.matched_count:
         raise MemberNotFound(f"No user named '{clean_name(name)}'.")
     sessions.end_all_sessions(db, name)
@@ -169,14 +192,23 @@ def remove_user(db: Database, name: str, author: "str | Actor" = "command line")
 
 
 def list_users(db: Database) -> list[AppUser]:
-    docs = db[COLLECTION].find({}, {"name": 1, "role": 1, "created_at": 1, "locked_until": 1,
-                                    "member": 1})
-    return sorted((AppUser(d["name"], d["role"], d.get("created_at"), d.get("locked_until"),
-                           d.get("member")) for d in docs), key=lambda u: person_key(u.name))
+    docs = db[COLLECTION].find(
+        {}, {"name": 1, "role": 1, "created_at": 1, "locked_until": 1, "member": 1}
+    )
+    return sorted(
+        (
+            AppUser(
+                d["name"], d["role"], d.get("created_at"), d.get("locked_until"), d.get("member")
+            )
+            for d in docs
+        ),
+        key=lambda u: person_key(u.name),
+    )
 
 
-def authenticate(db: Database, name: str, password: str, now: datetime | None = None,
-                 zone=None) -> Actor:
+def authenticate(
+    db: Database, name: str, password: str, now: datetime | None = None, zone=None
+) -> Actor:
     """The Actor for a correct name and password.
 
     Raises LoginFailed (the same message whether the name or the password is wrong) and
@@ -197,9 +229,9 @@ def authenticate(db: Database, name: str, password: str, now: datetime | None = 
         _count_failure(attempts, where, now, zone, upsert=True)
     _refuse_if_locked(doc.get("locked_until"), now, zone)
     if isinstance(password, str) and bcrypt.checkpw(password.encode()[:72], doc["password_hash"]):
-        db[COLLECTION].update_one({"_id": doc["_id"]},
-                                  {"$set": {"failures": [], "locked_until": None,
-                                            "last_login": now}})
+        db[COLLECTION].update_one(
+            {"_id": doc["_id"]}, {"$set": {"failures": [], "locked_until": None, "last_login": now}}
+        )
         return Actor(doc["name"], doc["role"], doc.get("member"))
     _count_failure(db[COLLECTION], {"_id": doc["_id"]}, now, zone)
 
@@ -210,8 +242,11 @@ def _name_hash(key: str) -> str:
 
 
 def _locked(until: datetime, zone) -> AccountLocked:
-    return AccountLocked(N_("Too many failed attempts: try again after {time} ({zone})."),
-                         time=office_time(until, zone, "%H:%M"), zone=zone_name(zone))
+    return AccountLocked(
+        N_("Too many failed attempts: try again after {time} ({zone})."),
+        time=office_time(until, zone, "%H:%M"),
+        zone=zone_name(zone),
+    )
 
 
 def _refuse_if_locked(locked_until: datetime | None, now: datetime, zone) -> None:
@@ -228,9 +263,16 @@ def _count_failure(collection, where: dict, now: datetime, zone, upsert: bool = 
     change: dict = {"$push": {"failures": {"$each": [now], "$slice": -MAX_FAILURES}}}
     if upsert:  # a record of attempts on a non-user goes away on its own (TTL index)
         change["$set"] = {"expire_at": now + FAILURE_WINDOW + LOCKOUT}
-    after = collection.find_one_and_update(
-        where, change, projection={"failures": 1}, upsert=upsert,
-        return_document=ReturnDocument.AFTER) or {}
+    after = (
+        collection.find_one_and_update(
+            where,
+            change,
+            projection={"failures": 1},
+            upsert=upsert,
+            return_document=ReturnDocument.AFTER,
+        )
+        or {}
+    )
     recent = [t for t in after.get("failures", []) if t > now - FAILURE_WINDOW]
     if len(recent) >= MAX_FAILURES:
         collection.update_one(where, {"$set": {"failures": [], "locked_until": now + LOCKOUT}})

@@ -15,9 +15,9 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
 from segcore.core.actors import Actor
-from segcore.core.timefmt import utcnow
 from segcore.core.naming import person_key
 from segcore.core.schema import APP_SESSIONS, APP_USERS
+from segcore.core.timefmt import utcnow
 
 COLLECTION = APP_SESSIONS
 TOKEN_BYTES = 32
@@ -38,19 +38,27 @@ def ensure_indexes(db: Database) -> None:
         pass  # a server without TTL indexes keeps expired, useless documents
 
 
-def start_session(db: Database, actor: Actor, minutes: int,
-                  now: datetime | None = None) -> tuple[str, datetime]:
+def start_session(
+    db: Database, actor: Actor, minutes: int, now: datetime | None = None
+) -> tuple[str, datetime]:
     """A new session for `actor`: (the token for the cookie, when it expires, UTC)."""
     now = now or utcnow()
     token = secrets.token_urlsafe(TOKEN_BYTES)
     expires = now + timedelta(minutes=minutes)
-    db[COLLECTION].insert_one({"token_hash": token_hash(token), "name_key": person_key(actor.name),
-                               "started_at": now, "expires_at": expires})
+    db[COLLECTION].insert_one(
+        {
+            "token_hash": token_hash(token),
+            "name_key": person_key(actor.name),
+            "started_at": now,
+            "expires_at": expires,
+        }
+    )
     return token, expires
 
 
-def resume_session(db: Database, token: object,
-                   now: datetime | None = None) -> tuple[Actor, datetime] | None:
+def resume_session(
+    db: Database, token: object, now: datetime | None = None
+) -> tuple[Actor, datetime] | None:
     """(who, when the session started) for a live token; None for an unknown, ended or expired
     one, or when the user no longer exists. The role is read afresh from the user."""
     if not isinstance(token, str) or not token or len(token) > 200:
@@ -59,8 +67,9 @@ def resume_session(db: Database, token: object,
     found = db[COLLECTION].find_one({"token_hash": token_hash(token)})
     if found is None or found["expires_at"] <= now:
         return None
-    user = db[APP_USERS].find_one({"name_key": found["name_key"]},
-                                  {"name": 1, "role": 1, "member": 1})
+    user = db[APP_USERS].find_one(
+        {"name_key": found["name_key"]}, {"name": 1, "role": 1, "member": 1}
+    )
     if user is None:
         return None
     return Actor(user["name"], user["role"], user.get("member")), found["started_at"]

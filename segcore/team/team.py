@@ -33,8 +33,12 @@ class Member:
 
     @classmethod
     def from_document(cls, doc: dict) -> "Member":
-        return cls(name=str(doc.get("name", "")), role=doc.get("role"), email=doc.get("email"),
-                   created_at=doc.get("created_at"))
+        return cls(
+            name=str(doc.get("name", "")),
+            role=doc.get("role"),
+            email=doc.get("email"),
+            created_at=doc.get("created_at"),
+        )
 
 
 # What refuse_control_characters names, per field (marked for the interface's catalog).
@@ -49,8 +53,10 @@ def refuse_control_characters(text: str, what: str, field: str) -> str:
     """`text` unchanged, or ValidationError when it holds control characters (ESC, BEL, NUL)."""
     bad = control_characters(text)
     if bad:
-        template = (_CONTROL_REFUSED.get(field)
-                    or what + " may not contain control characters ({characters}).")
+        template = (
+            _CONTROL_REFUSED.get(field)
+            or what + " may not contain control characters ({characters})."
+        )
         raise ValidationError(template, characters=", ".join(bad), field=field)
     return text
 
@@ -61,8 +67,9 @@ def validate_name(name: object) -> str:
         raise ValidationError(N_("A name is required."), field="name")
     cleaned = refuse_control_characters(clean_name(name), "A name", "name")
     if len(cleaned) > MAX_NAME:
-        raise ValidationError(N_("A name has at most {count} characters."), count=MAX_NAME,
-                              field="name")
+        raise ValidationError(
+            N_("A name has at most {count} characters."), count=MAX_NAME, field="name"
+        )
     return cleaned
 
 
@@ -71,8 +78,9 @@ def validate_role(role: object) -> str:
     cleaned = clean_name(role) if isinstance(role, str) else ""
     refuse_control_characters(cleaned, "A role", "role")
     if len(cleaned) > MAX_ROLE:
-        raise ValidationError(N_("A role has at most {count} characters."), count=MAX_ROLE,
-                              field="role")
+        raise ValidationError(
+            N_("A role has at most {count} characters."), count=MAX_ROLE, field="role"
+        )
     return cleaned or DEFAULT_ROLE
 
 
@@ -81,8 +89,9 @@ def validate_email(email: object) -> str:
     cleaned = email.strip() if isinstance(email, str) else ""
     refuse_control_characters(cleaned, "An email address", "email")
     if cleaned and not _EMAIL.match(cleaned):
-        raise ValidationError(N_("'{value}' is not a valid email address."), value=cleaned,
-                              field="email")
+        raise ValidationError(
+            N_("'{value}' is not a valid email address."), value=cleaned, field="email"
+        )
     return cleaned
 
 
@@ -93,16 +102,18 @@ def ensure_indexes(db: Database) -> list[str]:
     Returns the names that collide with an earlier member and so stay without a key.
     """
     collection = db[COLLECTION]
-    taken = {doc["name_key"] for doc in collection.find({"name_key": {"$exists": True}},
-                                                        {"name_key": 1})}
+    taken = {
+        doc["name_key"] for doc in collection.find({"name_key": {"$exists": True}}, {"name_key": 1})
+    }
     collisions = []
     for doc in collection.find({"name_key": {"$exists": False}}, {"name": 1}):
         key = person_key(doc.get("name") or "")
         if not key or key in taken:
             collisions.append(str(doc.get("name")))
             continue
-        collection.update_one({"_id": doc["_id"], "name_key": {"$exists": False}},
-                              {"$set": {"name_key": key}})
+        collection.update_one(
+            {"_id": doc["_id"], "name_key": {"$exists": False}}, {"$set": {"name_key": key}}
+        )
         taken.add(key)
     # Sparse: a legacy duplicate without a key does not block the index.
     collection.create_index("name_key", unique=True, sparse=True)
@@ -129,26 +140,42 @@ def _find_document(db: Database, name: str) -> dict:
     return doc
 
 
-def add_member(db: Database, name: str, role: str | None = None, email: str | None = None,
-               author: "str | Actor" = "unknown") -> Member:
+def add_member(
+    db: Database,
+    name: str,
+    role: str | None = None,
+    email: str | None = None,
+    author: "str | Actor" = "unknown",
+) -> Member:
     """Add a segmentador; raise ValidationError or DuplicateMember (case/accent/space-blind)."""
     author = authorize_write(author)
     cleaned = validate_name(name)
-    doc = {"name": cleaned, "role": validate_role(role), "email": validate_email(email),
-           "created_at": legacy_timestamp(), "name_key": person_key(cleaned)}
+    doc = {
+        "name": cleaned,
+        "role": validate_role(role),
+        "email": validate_email(email),
+        "created_at": legacy_timestamp(),
+        "name_key": person_key(cleaned),
+    }
     try:
         db[COLLECTION].insert_one(doc)
     except DuplicateKeyError:
         existing = db[COLLECTION].find_one({"name_key": doc["name_key"]}, {"name": 1}) or {}
-        raise DuplicateMember(N_("'{name}' is already on the team."),
-                              name=existing.get("name", cleaned), field="name") from None
+        raise DuplicateMember(
+            N_("'{name}' is already on the team."), name=existing.get("name", cleaned), field="name"
+        ) from None
     history.record(db, [history.Change("team", cleaned, "member", None, "added", author)])
     data_version.bump(db, "team")
     return Member.from_document(doc)
 
 
-def edit_member(db: Database, name: str, role: str | None = None, email: str | None = None,
-                author: "str | Actor" = "unknown") -> Member:
+def edit_member(
+    db: Database,
+    name: str,
+    role: str | None = None,
+    email: str | None = None,
+    author: "str | Actor" = "unknown",
+) -> Member:
     """Change a member's role and/or email (None leaves a field as it is)."""
     author = authorize_write(author)
     doc = _find_document(db, name)
@@ -160,8 +187,13 @@ def edit_member(db: Database, name: str, role: str | None = None, email: str | N
     changes = {k: v for k, v in changes.items() if doc.get(k) != v}
     if changes:
         db[COLLECTION].update_one({"_id": doc["_id"]}, {"$set": changes})
-        history.record(db, [history.Change("team", doc["name"], f, doc.get(f), v, author)
-                            for f, v in changes.items()])
+        history.record(
+            db,
+            [
+                history.Change("team", doc["name"], f, doc.get(f), v, author)
+                for f, v in changes.items()
+            ],
+        )
         data_version.bump(db, "team")
         doc.update(changes)
     return Member.from_document(doc)
@@ -176,7 +208,8 @@ def delete_member(db: Database, name: str, author: "str | Actor" = "unknown") ->
     author = authorize_write(author)
     doc = _find_document(db, name)
     db[COLLECTION].delete_one({"_id": doc["_id"]})
-    history.record(db, [history.Change("team", doc["name"], "member", "on team", "removed",
-                                       author)])
+    history.record(
+        db, [history.Change("team", doc["name"], "member", "on team", "removed", author)]
+    )
     data_version.bump(db, "team")
     return doc["name"]

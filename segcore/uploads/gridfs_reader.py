@@ -65,9 +65,12 @@ def _check_chunk(stored: StoredFile, n: int, data: object) -> bytes:
     if not isinstance(data, (bytes, bytearray)):
         raise UnreadableUpload(MISSING_CHUNK, chunk=n)
     if len(data) != stored.expected_size(n):
-        raise UnreadableUpload(N_("truncated upload: chunk {chunk} holds {size} bytes, not "
-                                  "{expected}"), chunk=n, size=len(data),
-                               expected=stored.expected_size(n))
+        raise UnreadableUpload(
+            N_("truncated upload: chunk {chunk} holds {size} bytes, not {expected}"),
+            chunk=n,
+            size=len(data),
+            expected=stored.expected_size(n),
+        )
     return bytes(data)
 
 
@@ -78,16 +81,32 @@ def check_chunks_add_up(chunks: Collection, stored: StoredFile) -> None:
     chunk missing or short anywhere is found, also where a listing never reads (the middle of a
     zip, a single mask file).
     """
-    found = list(chunks.aggregate([
-        {"$match": {"files_id": stored.id}},
-        {"$group": {"_id": None, "count": {"$sum": 1}, "bytes": {"$sum": {"$binarySize": "$data"}},
-                    "last": {"$max": "$n"}}}]))
-    count, size, last = ((found[0]["count"], found[0]["bytes"], found[0]["last"]) if found
-                         else (0, 0, -1))
+    found = list(
+        chunks.aggregate(
+            [
+                {"$match": {"files_id": stored.id}},
+                {
+                    "$group": {
+                        "_id": None,
+                        "count": {"$sum": 1},
+                        "bytes": {"$sum": {"$binarySize": "$data"}},
+                        "last": {"$max": "$n"},
+                    }
+                },
+            ]
+        )
+    )
+    count, size, last = (
+        (found[0]["count"], found[0]["bytes"], found[0]["last"]) if found else (0, 0, -1)
+    )
     if (count, size, last) != (stored.chunk_count, stored.length, stored.chunk_count - 1):
-        raise UnreadableUpload(N_("truncated upload: {chunks} of {expected} chunks stored, "
-                                  "{size} of {length} bytes"), chunks=count,
-                               expected=stored.chunk_count, size=size, length=stored.length)
+        raise UnreadableUpload(
+            N_("truncated upload: {chunks} of {expected} chunks stored, {size} of {length} bytes"),
+            chunks=count,
+            expected=stored.chunk_count,
+            size=size,
+            length=stored.length,
+        )
 
 
 class ChunkFile(io.RawIOBase):
@@ -97,8 +116,13 @@ class ChunkFile(io.RawIOBase):
     UnreadableUpload.
     """
 
-    def __init__(self, chunks: Collection, stored: StoredFile, stats: ReadStats | None = None,
-                 keep: int | None = None):
+    def __init__(
+        self,
+        chunks: Collection,
+        stored: StoredFile,
+        stats: ReadStats | None = None,
+        keep: int | None = None,
+    ):
         self._chunks = chunks
         self._stored = stored
         self._cache: dict[int, bytes] = {}
@@ -137,8 +161,8 @@ class ChunkFile(io.RawIOBase):
         size = self._stored.chunk_size
         while done < wanted:
             n, start = divmod(self._pos, size)
-            piece = self._chunk(n)[start:start + wanted - done]
-            view[done:done + len(piece)] = piece
+            piece = self._chunk(n)[start : start + wanted - done]
+            view[done : done + len(piece)] = piece
             done += len(piece)
             self._pos += len(piece)
         return done
@@ -149,8 +173,9 @@ class ChunkStream(io.RawIOBase):
 
     def __init__(self, chunks: Collection, stored: StoredFile, stats: ReadStats | None = None):
         self._stored = stored
-        self._cursor = chunks.find({"files_id": stored.id}, {"data": 1, "n": 1},
-                                   batch_size=CURSOR_BATCH).sort("n", 1)
+        self._cursor = chunks.find(
+            {"files_id": stored.id}, {"data": 1, "n": 1}, batch_size=CURSOR_BATCH
+        ).sort("n", 1)
         self._next_n = 0
         self._ended = False
         self._buffer = b""
@@ -180,8 +205,8 @@ class ChunkStream(io.RawIOBase):
         if self._offset >= len(self._buffer):
             self._buffer, self._offset = self._fetch(), 0
         # An offset into the chunk: slicing off what was read would copy the rest each time.
-        piece = memoryview(self._buffer)[self._offset:self._offset + len(view)]
-        view[:len(piece)] = piece
+        piece = memoryview(self._buffer)[self._offset : self._offset + len(view)]
+        view[: len(piece)] = piece
         self._offset += len(piece)
         return len(piece)
 

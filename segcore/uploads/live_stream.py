@@ -14,8 +14,12 @@ from pymongo.collection import Collection
 from pymongo.errors import OperationFailure, PyMongoError
 
 from segcore.core.phrases import Phrase
-from segcore.uploads.upload_changes import (COLLECTION_EVENT, HISTORY_UNUSABLE, STREAM_CLOSED,
-                                            FullReadNeeded)
+from segcore.uploads.upload_changes import (
+    COLLECTION_EVENT,
+    HISTORY_UNUSABLE,
+    STREAM_CLOSED,
+    FullReadNeeded,
+)
 from segcore.uploads.uploads import upload_key
 
 IDLE_WAIT_MS = 5000  # how long one idle getMore waits on the server
@@ -35,13 +39,17 @@ class ChangeFeed:
         self._pending: list[dict] = []
         try:
             reply = files.database.command(
-                "aggregate", files.name,
-                pipeline=[{"$changeStream": {"fullDocument": "updateLookup",
-                                             "resumeAfter": token}}],
-                cursor={})
+                "aggregate",
+                files.name,
+                pipeline=[
+                    {"$changeStream": {"fullDocument": "updateLookup", "resumeAfter": token}}
+                ],
+                cursor={},
+            )
         except OperationFailure as exc:
-            raise FullReadNeeded(Phrase(HISTORY_UNUSABLE,
-                                        problem=str(exc).split(',', 1)[0][:120])) from None
+            raise FullReadNeeded(
+                Phrase(HISTORY_UNUSABLE, problem=str(exc).split(",", 1)[0][:120])
+            ) from None
         self._take(reply["cursor"], "firstBatch")
 
     def _take(self, cursor: dict, key: str) -> None:
@@ -52,9 +60,13 @@ class ChangeFeed:
     def _more(self, wait_ms: int) -> None:
         if not self.cursor_id:
             raise FullReadNeeded(Phrase(STREAM_CLOSED))
-        reply = self.files.database.command("getMore", self.cursor_id,
-                                            collection=self.files.name, maxTimeMS=wait_ms,
-                                            batchSize=GROUP_MAX)
+        reply = self.files.database.command(
+            "getMore",
+            self.cursor_id,
+            collection=self.files.name,
+            maxTimeMS=wait_ms,
+            batchSize=GROUP_MAX,
+        )
         self._take(reply["cursor"], "nextBatch")
 
     def next_group(self, idle_wait_ms: int = IDLE_WAIT_MS) -> dict | None:
@@ -95,8 +107,9 @@ class ChangeFeed:
         """Free the server's cursor (quietly: the server may be what went away)."""
         if self.cursor_id:
             try:
-                self.files.database.command("killCursors", self.files.name,
-                                            cursors=[self.cursor_id])
+                self.files.database.command(
+                    "killCursors", self.files.name, cursors=[self.cursor_id]
+                )
             except PyMongoError:
                 pass  # best effort: the server may be gone, and then so is the cursor
             self.cursor_id = 0

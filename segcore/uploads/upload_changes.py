@@ -56,8 +56,9 @@ def changes_from_stream(files: Collection, token: dict, limit: int) -> Changes:
     changes = Changes()
     files = files.with_options(codec_options=READ_OPTIONS)
     try:
-        with files.watch(resume_after=token, full_document="updateLookup",
-                         max_await_time_ms=20, batch_size=5000) as stream:
+        with files.watch(
+            resume_after=token, full_document="updateLookup", max_await_time_ms=20, batch_size=5000
+        ) as stream:
             while True:
                 event = stream.try_next()
                 if event is None:
@@ -75,8 +76,9 @@ def changes_from_stream(files: Collection, token: dict, limit: int) -> Changes:
     except ConnectionFailure:
         raise
     except OperationFailure as exc:
-        raise FullReadNeeded(Phrase(HISTORY_UNUSABLE,
-                                    problem=str(exc).split(',', 1)[0][:120])) from None
+        raise FullReadNeeded(
+            Phrase(HISTORY_UNUSABLE, problem=str(exc).split(",", 1)[0][:120])
+        ) from None
 
 
 def changes_from_ids(files: Collection, known_ids) -> Changes:

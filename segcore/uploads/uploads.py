@@ -20,16 +20,21 @@ from segcore.core.naming import batch_ids_in
 from segcore.core.timefmt import unusable_date_reason
 
 # Only what the sync and the reports need: never the chunks, never the md5 or aliases.
-PROJECTION = {"filename": 1, "uploadDate": 1, "length": 1, "metadata.uploaded_by": 1,
-              "metadata.batch_id": 1}
+PROJECTION = {
+    "filename": 1,
+    "uploadDate": 1,
+    "length": 1,
+    "metadata.uploaded_by": 1,
+    "metadata.batch_id": 1,
+}
 # A date beyond year 9999 (possible on a real MongoDB) would stop the whole read with
 # InvalidBSON: read it as a raw number of milliseconds instead and call the upload unusable.
 READ_OPTIONS = CodecOptions(datetime_conversion=DatetimeConversion.DATETIME_AUTO)
 
-MAX_BATCHES = 500       # batch ids one upload may claim; beyond that it counts for none
-MAX_FILENAME = 512      # characters of a filename kept in the index and the reports
-MAX_UPLOADER = 200      # characters of an uploader's name
-MAX_LENGTH = 2 ** 53    # bytes (8 PiB): anything larger is not a real file size
+MAX_BATCHES = 500  # batch ids one upload may claim; beyond that it counts for none
+MAX_FILENAME = 512  # characters of a filename kept in the index and the reports
+MAX_UPLOADER = 200  # characters of an uploader's name
+MAX_LENGTH = 2**53  # bytes (8 PiB): anything larger is not a real file size
 _ID_TYPES = (ObjectId, str, int, Binary)
 
 
@@ -61,7 +66,7 @@ def _declared_ids(value: object) -> list[str]:
     if isinstance(value, bool) or value is None:
         return []
     if isinstance(value, int):
-        return [f"batch_{value}"] if 0 <= value < 10 ** 15 else []
+        return [f"batch_{value}"] if 0 <= value < 10**15 else []
     if isinstance(value, str):
         text = value.strip()
         if text.isdecimal() and len(text.lstrip("0")) <= 15:
@@ -95,9 +100,14 @@ class Upload:
         return round(self.length / (1024 * 1024), 2)
 
     def as_dict(self) -> dict:
-        row = {"filename": self.filename, "uploaded_by": self.uploaded_by,
-               "upload_date": self.upload_date, "size_mb": self.size_mb,
-               "size_bytes": self.length, "batches": list(self.batches)}
+        row = {
+            "filename": self.filename,
+            "uploaded_by": self.uploaded_by,
+            "upload_date": self.upload_date,
+            "size_mb": self.size_mb,
+            "size_bytes": self.length,
+            "batches": list(self.batches),
+        }
         if self.problem:
             row["problem"] = self.problem
         return row
@@ -107,7 +117,7 @@ def short_filename(name: str) -> str:
     """`name`, cut to MAX_FILENAME characters with a mark saying how much was left out."""
     if len(name) <= MAX_FILENAME:
         return name
-    return f"{name[:MAX_FILENAME - 40]}…(+{len(name) - MAX_FILENAME + 40:,} characters)"
+    return f"{name[: MAX_FILENAME - 40]}…(+{len(name) - MAX_FILENAME + 40:,} characters)"
 
 
 def _length(value: object) -> tuple[int, str | None]:
@@ -149,8 +159,11 @@ def upload_from_document(doc: dict) -> Upload:
     if not isinstance(raw_id, _ID_TYPES) or isinstance(raw_id, bool):
         problems.append(f"_id is not an id ({type(raw_id).__name__})")
     if not isinstance(filename, str):
-        problems.append("no filename" if filename is None
-                        else f"filename is not text ({type(filename).__name__})")
+        problems.append(
+            "no filename"
+            if filename is None
+            else f"filename is not text ({type(filename).__name__})"
+        )
     date_problem = unusable_date_reason(date)  # the one rule (timefmt) for a usable date
     if date is not None and not isinstance(date, datetime):
         problems.append(f"uploadDate is not a date ({type(date).__name__})")

@@ -17,15 +17,22 @@ from datetime import date, datetime
 
 from pymongo.database import Database
 
-from segcore.work.batches import (MASK_STATES, SORTS, TABLE_PROJECTION, UNASSIGNED, UNCHECKED,
-                             BatchPage, BatchQuery)
 from segcore.core.data_version import changed_batches, read_versions
 from segcore.core.errors import ValidationError
-from segcore.work.delivery import delivered_at, is_open, is_usable_batch
-from segcore.report.pace import PACE_PROJECTION, parse_due_date
-from segcore.report.progress import PROGRESS_PROJECTION
 from segcore.core.schema import BATCHES, find_in
 from segcore.core.timefmt import parse_date
+from segcore.report.pace import PACE_PROJECTION, parse_due_date
+from segcore.report.progress import PROGRESS_PROJECTION
+from segcore.work.batches import (
+    MASK_STATES,
+    SORTS,
+    TABLE_PROJECTION,
+    UNASSIGNED,
+    UNCHECKED,
+    BatchPage,
+    BatchQuery,
+)
+from segcore.work.delivery import delivered_at, is_open, is_usable_batch
 
 ROW_PROJECTION = {**PROGRESS_PROJECTION, **PACE_PROJECTION, "number": 1, "folder_missing": 1}
 SELECTIONS_KEPT = 32
@@ -59,20 +66,27 @@ def batch_row(doc: dict) -> dict:
     with_masks = get("mongo_uploaded") is True
     latest = info.get("latest_upload")
     number = get("number")
-    return {"id": str(get("id", "")), "assignee": assignee, "status": status,
-            "with_masks": with_masks, "masks_complete": mask_state == "complete",
-            "latest_upload": latest if isinstance(latest, datetime) else parse_date(latest),
-            "open": is_open(assignee, usable, status), "usable": usable,
-            "delivered": delivered_at(check, content) if usable else None,
-            "uploaded": (info.get("first_upload") or latest) if with_masks else None,
-            "sent_back": review.get("sent_back") or 0,
-            "accepted": isinstance(review.get("accepted_at"), datetime) and status == "done",
-            "hours_to_accept": review.get("hours_to_accept"),
-            "due_date": parse_due_date(meta.get("due_date")), "priority": meta.get("priority"),
-            "number": number if isinstance(number, int) and not isinstance(number, bool)
-            else None,
-            "folder_missing": get("folder_missing") is True, "mask_state": mask_state,
-            "mask_problems": problems if isinstance(problems, int) and problems > 0 else 0}
+    return {
+        "id": str(get("id", "")),
+        "assignee": assignee,
+        "status": status,
+        "with_masks": with_masks,
+        "masks_complete": mask_state == "complete",
+        "latest_upload": latest if isinstance(latest, datetime) else parse_date(latest),
+        "open": is_open(assignee, usable, status),
+        "usable": usable,
+        "delivered": delivered_at(check, content) if usable else None,
+        "uploaded": (info.get("first_upload") or latest) if with_masks else None,
+        "sent_back": review.get("sent_back") or 0,
+        "accepted": isinstance(review.get("accepted_at"), datetime) and status == "done",
+        "hours_to_accept": review.get("hours_to_accept"),
+        "due_date": parse_due_date(meta.get("due_date")),
+        "priority": meta.get("priority"),
+        "number": number if isinstance(number, int) and not isinstance(number, bool) else None,
+        "folder_missing": get("folder_missing") is True,
+        "mask_state": mask_state,
+        "mask_problems": problems if isinstance(problems, int) and problems > 0 else 0,
+    }
 
 
 def read_all_rows(db: Database) -> dict[str, dict]:
@@ -118,8 +132,9 @@ def matches(row: dict, query: BatchQuery) -> bool:
         if row["mask_state"] != query.mask_state:
             return False
     elif query.mask_state:
-        raise ValidationError(f"'{query.mask_state}' is not a mask-check state.",
-                              field="mask_state")
+        raise ValidationError(
+            f"'{query.mask_state}' is not a mask-check state.", field="mask_state"
+        )
     if query.mask_problems is not None and bool(row["mask_problems"]) != query.mask_problems:
         return False
     if query.only is not None and row["id"] not in query.only:
@@ -163,8 +178,9 @@ class BatchRows:
     def needs_full_read(self, versions: dict) -> bool:
         """True when `refresh` will read every batch (the caller may show a spinner)."""
         return self.version is None or (
-            self.version != versions["batches"] and
-            changed_batches(self.version, versions["batches"], versions["recent"]) is None)
+            self.version != versions["batches"]
+            and changed_batches(self.version, versions["batches"], versions["recent"]) is None
+        )
 
     def refresh(self, db: Database, versions: dict | None = None) -> "BatchRows":
         """Catch up with the stored batch list: nothing, the touched batches, or everything."""
@@ -172,8 +188,11 @@ class BatchRows:
         with self._lock:
             if self.version == versions["batches"]:
                 return self
-            changed = None if self.version is None else changed_batches(
-                self.version, versions["batches"], versions["recent"])
+            changed = (
+                None
+                if self.version is None
+                else changed_batches(self.version, versions["batches"], versions["recent"])
+            )
             if changed is None:
                 self._rows = read_all_rows(db)
             elif changed:
@@ -216,13 +235,24 @@ class BatchRows:
                 self._selections.popitem(last=False)
         return chosen
 
-    def page(self, db: Database, query: BatchQuery, sort: str = "id", descending: bool = False,
-             page: int = 1, page_size: int = 100) -> BatchPage:
+    def page(
+        self,
+        db: Database,
+        query: BatchQuery,
+        sort: str = "id",
+        descending: bool = False,
+        page: int = 1,
+        page_size: int = 100,
+    ) -> BatchPage:
         """One page of the table: the ids from `select`, the documents read by id."""
         page_size = max(1, min(int(page_size), 1000))
         chosen = self.select(query, sort, descending)
         page = max(1, int(page))
-        wanted = chosen[(page - 1) * page_size:page * page_size]
+        wanted = chosen[(page - 1) * page_size : page * page_size]
         docs = {d["id"]: d for d in find_in(db[BATCHES], "id", wanted, TABLE_PROJECTION)}
-        return BatchPage(rows=[docs[i] for i in wanted if i in docs], total=len(chosen),
-                         page=page, page_size=page_size)
+        return BatchPage(
+            rows=[docs[i] for i in wanted if i in docs],
+            total=len(chosen),
+            page=page,
+            page_size=page_size,
+        )

@@ -13,11 +13,23 @@ from datetime import date, datetime, timezone, tzinfo
 
 from pymongo.database import Database
 
-from segcore.work.batches import COLLECTION, TABLE_PROJECTION, BatchQuery, build_filter, get_value
 from segcore.core.timefmt import office_naive, parse_date, to_office
+from segcore.work.batches import COLLECTION, TABLE_PROJECTION, BatchQuery, build_filter, get_value
 
-COLUMNS = ("id", "assignee", "status", "priority", "due_date", "folder", "folder_missing", "masks",
-           "file_count", "masks_vs_images", "mask_state", "latest_upload")
+COLUMNS = (
+    "id",
+    "assignee",
+    "status",
+    "priority",
+    "due_date",
+    "folder",
+    "folder_missing",
+    "masks",
+    "file_count",
+    "masks_vs_images",
+    "mask_state",
+    "latest_upload",
+)
 OPEN_STATUSES_EXCLUDED = ("done",)
 EXPORT_BATCH = 5000
 
@@ -32,23 +44,26 @@ def table_row(doc: dict, zone: tzinfo | None = timezone.utc) -> dict:
     info = info if isinstance(info, dict) else {}
     latest = info.get("latest_upload")
     count = info.get("file_count")
-    return {"id": str(doc.get("id", "")),
-            "assignee": _text(doc.get("assignee")),
-            "status": _text(doc.get("status")),
-            "priority": _text(get_value(doc, "priority")),
-            "due_date": parse_date(get_value(doc, "due_date")),
-            "folder": _text(doc.get("folder")),
-            "folder_missing": doc.get("folder_missing") is True,
-            "masks": doc.get("mongo_uploaded") is True,
-            "file_count": count if isinstance(count, int) and not isinstance(count, bool) else 0,
-            "masks_vs_images": masks_vs_images(doc.get("mask_check")),
-            "mask_state": _text(doc["mask_check"].get("state"))
-            if isinstance(doc.get("mask_check"), dict) else None,
-            "latest_upload": office_naive(latest, zone)}
+    return {
+        "id": str(doc.get("id", "")),
+        "assignee": _text(doc.get("assignee")),
+        "status": _text(doc.get("status")),
+        "priority": _text(get_value(doc, "priority")),
+        "due_date": parse_date(get_value(doc, "due_date")),
+        "folder": _text(doc.get("folder")),
+        "folder_missing": doc.get("folder_missing") is True,
+        "masks": doc.get("mongo_uploaded") is True,
+        "file_count": count if isinstance(count, int) and not isinstance(count, bool) else 0,
+        "masks_vs_images": masks_vs_images(doc.get("mask_check")),
+        "mask_state": _text(doc["mask_check"].get("state"))
+        if isinstance(doc.get("mask_check"), dict)
+        else None,
+        "latest_upload": office_naive(latest, zone),
+    }
 
 
 def masks_vs_images(check: object) -> str | None:
-    """"236 / 240": images with a mask out of the images in the folder; None before a check,
+    """ "236 / 240": images with a mask out of the images in the folder; None before a check,
     "? / 240" or "? / ?" while masks or images are unknown."""
     if not isinstance(check, dict):
         return None
@@ -67,14 +82,18 @@ def shown_folder(folder: str | None, data_directory: str | None) -> str | None:
     if not folder or not data_directory:
         return folder
     base = str(data_directory).rstrip("/") + "/"
-    return (folder[len(base):] or folder) if folder.startswith(base) else folder
+    return (folder[len(base) :] or folder) if folder.startswith(base) else folder
 
 
 def is_overdue(row: dict, today: date) -> bool:
     """A due date in the past on a batch that has no masks yet and is not done."""
     due = row.get("due_date")
-    return (isinstance(due, date) and due < today and not row.get("masks")
-            and row.get("status") not in OPEN_STATUSES_EXCLUDED)
+    return (
+        isinstance(due, date)
+        and due < today
+        and not row.get("masks")
+        and row.get("status") not in OPEN_STATUSES_EXCLUDED
+    )
 
 
 def plain_value(value: object) -> object:
@@ -90,14 +109,16 @@ def plain_value(value: object) -> object:
 
 def selected_ids(docs: list[dict], edited_rows: dict, column: str = "select") -> list[str]:
     """Ids of the rows whose selection box the user ticked."""
-    return [str(docs[int(p)].get("id")) for p, changes in edited_rows.items()
-            if changes.get(column) is True and 0 <= int(p) < len(docs)]
+    return [
+        str(docs[int(p)].get("id"))
+        for p, changes in edited_rows.items()
+        if changes.get(column) is True and 0 <= int(p) < len(docs)
+    ]
 
 
 # A spreadsheet runs a cell that begins with one of these as a formula (OWASP "CSV
 # injection"); full-width forms too, which some spreadsheets fold to the plain ones.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d",
-                  "\uff20")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def spreadsheet_safe(value: object) -> object:
@@ -119,18 +140,24 @@ def csv_text(rows: list[dict]) -> str:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: spreadsheet_safe(v.isoformat() if isinstance(v, (date, datetime))
-                                             else v) for k, v in row.items()})
+        writer.writerow(
+            {
+                k: spreadsheet_safe(v.isoformat() if isinstance(v, (date, datetime)) else v)
+                for k, v in row.items()
+            }
+        )
     return out.getvalue()
 
 
-def export_rows(db: Database, query: BatchQuery, zone: tzinfo | None = timezone.utc
-                ) -> list[dict]:
+def export_rows(db: Database, query: BatchQuery, zone: tzinfo | None = timezone.utc) -> list[dict]:
     """Every batch matching `query` as a table row, in batch order, read in one pass; upload
     times aware, in `zone` (the office's; None: the server's)."""
     # A set of ids (who is late) is checked here: a long `$in` is slow on the embedded server.
-    cursor = db[COLLECTION].find(build_filter(replace(query, only=None)), TABLE_PROJECTION,
-                                 batch_size=EXPORT_BATCH).sort([("number", 1), ("id", 1)])
+    cursor = (
+        db[COLLECTION]
+        .find(build_filter(replace(query, only=None)), TABLE_PROJECTION, batch_size=EXPORT_BATCH)
+        .sort([("number", 1), ("id", 1)])
+    )
     rows = []
     for doc in cursor:
         if query.only is not None and str(doc.get("id")) not in query.only:

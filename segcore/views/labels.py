@@ -12,16 +12,31 @@ from segcore.core.errors import N_
 
 # Stored or reported field -> the label every table uses for it.
 FIELD_LABELS = {
-    "filename": N_("File"), "uploaded_by": N_("Uploaded by"), "upload_date": N_("Uploaded at"),
-    "size": N_("Size"), "batches": N_("Batches"), "assignee": N_("Assignee"),
-    "started_at": N_("Started at"), "mode": N_("Trigger"), "kind": N_("Kind"),
-    "status": N_("Status"), "duration_s": N_("Duration (s)"), "total_files": N_("Files"),
-    "new_files": N_("New files"), "removed_files": N_("Removed files"),
-    "batches_with_masks": N_("With masks"), "batches_without_masks": N_("Without masks"),
-    "batches_updated": N_("Batches updated"), "status_moves": N_("Statuses moved"),
-    "orphans": N_("Orphans"), "unmatched": N_("Unmatched"), "mismatches": N_("Other uploader"),
-    "author": N_("Started by"), "error": N_("Error"),
-    "unusable": N_("Unusable"), "problem": N_("Problem"),
+    "filename": N_("File"),
+    "uploaded_by": N_("Uploaded by"),
+    "upload_date": N_("Uploaded at"),
+    "size": N_("Size"),
+    "batches": N_("Batches"),
+    "assignee": N_("Assignee"),
+    "started_at": N_("Started at"),
+    "mode": N_("Trigger"),
+    "kind": N_("Kind"),
+    "status": N_("Status"),
+    "duration_s": N_("Duration (s)"),
+    "total_files": N_("Files"),
+    "new_files": N_("New files"),
+    "removed_files": N_("Removed files"),
+    "batches_with_masks": N_("With masks"),
+    "batches_without_masks": N_("Without masks"),
+    "batches_updated": N_("Batches updated"),
+    "status_moves": N_("Statuses moved"),
+    "orphans": N_("Orphans"),
+    "unmatched": N_("Unmatched"),
+    "mismatches": N_("Other uploader"),
+    "author": N_("Started by"),
+    "error": N_("Error"),
+    "unusable": N_("Unusable"),
+    "problem": N_("Problem"),
 }
 
 _UNITS = ("bytes", "KB", "MB", "GB", "TB")
@@ -43,7 +58,7 @@ def human_size(length: object) -> str:
 
 
 def run_kind(run: dict) -> str:
-    """"Full (why)" or "Incremental" for a recorded sync run; "" for a run that never got far."""
+    """ "Full (why)" or "Incremental" for a recorded sync run; "" for a run that never got far."""
     if run.get("status") == "running" or "full" not in run:
         return ""
     if not run.get("full"):

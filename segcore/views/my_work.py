@@ -19,8 +19,13 @@ from segcore.core.schema import BATCHES, HISTORY, find_in
 from segcore.masks import receipts
 from segcore.report.pace import PACE_PROJECTION, PaceOptions, analyse, pace_row, weekly_deliveries
 
-MY_PROJECTION = {**PACE_PROJECTION, "_id": 0, "folder_missing": 1, "mask_check": 1,
-                 "training_metrics_info.file_count": 1}
+MY_PROJECTION = {
+    **PACE_PROJECTION,
+    "_id": 0,
+    "folder_missing": 1,
+    "mask_check": 1,
+    "training_metrics_info.file_count": 1,
+}
 REVIEWED = ("done", "rework", "review")  # delivered, then accepted, sent back, or awaiting it
 URGENCY = {"alta": 0, "media": 1, "baja": 2}
 
@@ -61,8 +66,9 @@ class MyBatch:
     unreadable: list[dict] = field(default_factory=list)
 
 
-def my_batches(db: Database, actor: "Actor | None", today: date,
-               member: str | None = None) -> list[MyBatch]:
+def my_batches(
+    db: Database, actor: "Actor | None", today: date, member: str | None = None
+) -> list[MyBatch]:
     """The person's batches, open ones first by due date and priority, each with what the
     latest check of their uploads found (images still without a mask, unreadable uploads)."""
     name = member_of(actor, member)
@@ -72,18 +78,34 @@ def my_batches(db: Database, actor: "Actor | None", today: date,
         due = row["due_date"]
         check = doc.get("mask_check") if isinstance(doc.get("mask_check"), dict) else {}
         info = doc.get("training_metrics_info")
-        rows.append(MyBatch(
-            id=row["id"], status=doc.get("status") if isinstance(doc.get("status"), str) else None,
-            priority=row["priority"], due_date=due,
-            days_left=(due - today).days if due else None,
-            overdue=bool(row["open"] and due and due < today), open=row["open"],
-            uploads=int((info or {}).get("file_count") or 0) if isinstance(info, dict) else 0,
-            mask_state=check.get("state"), images=check.get("images"),
-            matched=check.get("matched"), missing=list(check.get("missing") or []),
-            missing_count=int(check.get("missing_count") or 0),
-            unreadable=list(check.get("unreadable") or [])))
-    return sorted(rows, key=lambda b: (not b.open, b.due_date is None, b.due_date or today,
-                                       URGENCY.get(b.priority, 3), b.id))
+        rows.append(
+            MyBatch(
+                id=row["id"],
+                status=doc.get("status") if isinstance(doc.get("status"), str) else None,
+                priority=row["priority"],
+                due_date=due,
+                days_left=(due - today).days if due else None,
+                overdue=bool(row["open"] and due and due < today),
+                open=row["open"],
+                uploads=int((info or {}).get("file_count") or 0) if isinstance(info, dict) else 0,
+                mask_state=check.get("state"),
+                images=check.get("images"),
+                matched=check.get("matched"),
+                missing=list(check.get("missing") or []),
+                missing_count=int(check.get("missing_count") or 0),
+                unreadable=list(check.get("unreadable") or []),
+            )
+        )
+    return sorted(
+        rows,
+        key=lambda b: (
+            not b.open,
+            b.due_date is None,
+            b.due_date or today,
+            URGENCY.get(b.priority, 3),
+            b.id,
+        ),
+    )
 
 
 @dataclass
@@ -99,43 +121,72 @@ class MyPace:
     weeks: list[dict]  # {week, deliveries}, oldest first
 
 
-def my_pace(db: Database, actor: "Actor | None", now: datetime, tz: tzinfo | None = None,
-            options: PaceOptions = PaceOptions(), member: str | None = None) -> MyPace:
+def my_pace(
+    db: Database,
+    actor: "Actor | None",
+    now: datetime,
+    tz: tzinfo | None = None,
+    options: PaceOptions = PaceOptions(),
+    member: str | None = None,
+) -> MyPace:
     """Pace, deliveries over the last weeks and projected finish of the person alone."""
     name = member_of(actor, member)
     rows = [pace_row(doc) for doc in _my_docs(db, name)]
-    person = next(p for p in analyse(rows, [{"name": name}], now, tz, options).people
-                  if p.name == name)
-    weeks = [{"week": w["week"], "deliveries": w["deliveries"]}
-             for w in weekly_deliveries(rows, [name], now.date(), tz)]
-    return MyPace(person.open, person.delivered_7, person.delivered_28, person.pace,
-                  person.last_delivery, person.projected_finish, weeks)
+    person = next(
+        p for p in analyse(rows, [{"name": name}], now, tz, options).people if p.name == name
+    )
+    weeks = [
+        {"week": w["week"], "deliveries": w["deliveries"]}
+        for w in weekly_deliveries(rows, [name], now.date(), tz)
+    ]
+    return MyPace(
+        person.open,
+        person.delivered_7,
+        person.delivered_28,
+        person.pace,
+        person.last_delivery,
+        person.projected_finish,
+        weeks,
+    )
 
 
-def my_reviews(db: Database, actor: "Actor | None", member: str | None = None,
-               limit: int = 50) -> list[dict]:
+def my_reviews(
+    db: Database, actor: "Actor | None", member: str | None = None, limit: int = 50
+) -> list[dict]:
     """The person's delivered batches that were accepted, sent back or await review, newest
     change first, with the coordinator's note when there is one: {id, status, at, by, note}."""
     name = member_of(actor, member)
-    status = {d["id"]: d.get("status") for d in
-              db[BATCHES].find({"assignee": name, "status": {"$in": list(REVIEWED)}},
-                               {"_id": 0, "id": 1, "status": 1}) if isinstance(d.get("id"), str)}
+    status = {
+        d["id"]: d.get("status")
+        for d in db[BATCHES].find(
+            {"assignee": name, "status": {"$in": list(REVIEWED)}}, {"_id": 0, "id": 1, "status": 1}
+        )
+        if isinstance(d.get("id"), str)
+    }
     latest: dict[str, dict] = {}
-    for entry in find_in(db[HISTORY], "key", list(status), {"_id": 0},
-                         where={"kind": "batch", "field": "status"}):
+    for entry in find_in(
+        db[HISTORY], "key", list(status), {"_id": 0}, where={"kind": "batch", "field": "status"}
+    ):
         key = entry.get("key")
         if key in status and (key not in latest or entry["at"] > latest[key]["at"]):
             latest[key] = entry
-    rows = [{"id": i, "status": s, "at": latest.get(i, {}).get("at"),
-             "by": latest.get(i, {}).get("author"),
-             "note": latest.get(i, {}).get("note") or latest.get(i, {}).get("reason")}
-            for i, s in status.items()]
+    rows = [
+        {
+            "id": i,
+            "status": s,
+            "at": latest.get(i, {}).get("at"),
+            "by": latest.get(i, {}).get("author"),
+            "note": latest.get(i, {}).get("note") or latest.get(i, {}).get("reason"),
+        }
+        for i, s in status.items()
+    ]
     rows.sort(key=lambda r: (r["at"] is None, -(r["at"].timestamp() if r["at"] else 0), r["id"]))
     return rows[:limit]
 
 
-def my_receipts(db: Database, actor: "Actor | None", batch_ids: list[str],
-                member: str | None = None) -> dict[str, dict]:
+def my_receipts(
+    db: Database, actor: "Actor | None", batch_ids: list[str], member: str | None = None
+) -> dict[str, dict]:
     """The latest receipt of each of the person's batches among `batch_ids`: {batch id:
     {filename, upload_date, readable, reason, problem, matched, images, missing, content}}.
 
@@ -150,17 +201,23 @@ def my_receipts(db: Database, actor: "Actor | None", batch_ids: list[str],
         for part in receipt.get("parts") or ():
             batch = part.get("id")
             if batch in wanted and batch not in latest:
-                content = receipt.get("content") if isinstance(receipt.get("content"), dict) \
-                    else {}
+                content = receipt.get("content") if isinstance(receipt.get("content"), dict) else {}
                 # a file naming other batches too: its name and its reason would name them
                 alone = set(receipt.get("batches") or ()) <= {batch}
                 latest[batch] = {
                     "filename": receipt.get("filename") if alone else None,
-                    "upload_date": receipt.get("upload_date"), "readable": receipt.get("readable"),
+                    "upload_date": receipt.get("upload_date"),
+                    "readable": receipt.get("readable"),
                     "reason": receipt.get("reason") if alone else None,
-                    "problem": receipt.get("problem"), "matched": part.get("matched"),
-                    "images": part.get("images"), "missing": list(part.get("missing") or []),
+                    "problem": receipt.get("problem"),
+                    "matched": part.get("matched"),
+                    "images": part.get("images"),
+                    "missing": list(part.get("missing") or []),
                     "missing_count": part.get("missing_count"),
-                    "content": [o for o in content.get("offenders") or []
-                                if not isinstance(o, dict) or o.get("batch") in (None, batch)]}
+                    "content": [
+                        o
+                        for o in content.get("offenders") or []
+                        if not isinstance(o, dict) or o.get("batch") in (None, batch)
+                    ],
+                }
     return latest

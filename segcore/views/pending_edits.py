@@ -8,9 +8,9 @@ dropped, so the count of unsaved changes is honest.
 
 from __future__ import annotations
 
+from segcore.core.timefmt import parse_date
 from segcore.views.batch_table import plain_value
 from segcore.work.batches import EDITABLE, Edit, get_value
-from segcore.core.timefmt import parse_date
 
 Pending = dict[str, dict[str, tuple[object, object]]]
 
@@ -53,8 +53,11 @@ def fold_changes(pending: Pending, docs: list[dict], edited_rows: dict) -> Pendi
 
 def pending_edits(pending: Pending) -> list[Edit]:
     """The compare-and-set edits of every pending change, in batch order of entry."""
-    return [Edit(batch_id, column, old, new)
-            for batch_id, columns in pending.items() for column, (old, new) in columns.items()]
+    return [
+        Edit(batch_id, column, old, new)
+        for batch_id, columns in pending.items()
+        for column, (old, new) in columns.items()
+    ]
 
 
 def change_count(pending: Pending) -> int:

@@ -16,14 +16,24 @@ from pymongo.database import Database
 from segcore.core import history
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.atomic import in_one_step
-from segcore.work.batches import (COLLECTION, EDITABLE, ChangeResult, Conflict, Edit, get_batches,
-                             get_value, mark_changed, next_pending_ids, open_workloads,
-                             validate_value)
 from segcore.core.errors import N_, PermissionDenied, ValidationError
-from segcore.core.schema import find_in
 from segcore.core.naming import person_key
 from segcore.core.phrases import Phrase
+from segcore.core.schema import find_in
 from segcore.team.team import list_members
+from segcore.work.batches import (
+    COLLECTION,
+    EDITABLE,
+    ChangeResult,
+    Conflict,
+    Edit,
+    get_batches,
+    get_value,
+    mark_changed,
+    next_pending_ids,
+    open_workloads,
+    validate_value,
+)
 
 _EDIT_PROJECTION = {"_id": 1, "id": 1, "assignee": 1, "status": 1, "metadata": 1}
 # Batches written per step: one bulk write and one history insert, in one transaction where
@@ -32,8 +42,14 @@ EDIT_CHUNK = 500
 CHANGED_MEANWHILE = N_("it changed meanwhile")
 METADATA_NOT_OBJECT = N_("its metadata is not an object ({value})")
 
-def apply_edits(db: Database, edits: list[Edit], author: "str | Actor",
-                only_if: dict | None = None, only_if_text: "str | Phrase" = "") -> ChangeResult:
+
+def apply_edits(
+    db: Database,
+    edits: list[Edit],
+    author: "str | Actor",
+    only_if: dict | None = None,
+    only_if_text: "str | Phrase" = "",
+) -> ChangeResult:
     """Write `edits`, each batch only if it still holds the values the user saw.
 
     Every edit is validated first: one invalid value raises ValidationError and writes nothing.
@@ -59,18 +75,22 @@ def apply_edits(db: Database, edits: list[Edit], author: "str | Actor",
     if problems:
         more = len(problems) - 5
         refused = ValidationError(
-            N_("Nothing was saved. {problems} (and {more} more)") if more > 0
+            N_("Nothing was saved. {problems} (and {more} more)")
+            if more > 0
             else N_("Nothing was saved. {problems}"),
             problems="; ".join(f"{batch_id}: {exc}" for batch_id, exc in problems[:5]),
-            more=more)
+            more=more,
+        )
         refused.problems = problems[:5]  # the UI words each one in the user's language
         raise refused
     result = ChangeResult()
     items = list(by_batch.items())
     for start in range(0, len(items), EDIT_CHUNK):
-        step = dict(items[start:start + EDIT_CHUNK])
-        done = in_one_step(db, lambda session: _write_step(
-            db, step, author, session, reasons, only_if, only_if_text))
+        step = dict(items[start : start + EDIT_CHUNK])
+        done = in_one_step(
+            db,
+            lambda session: _write_step(db, step, author, session, reasons, only_if, only_if_text),
+        )
         result.updated += done.updated
         result.conflicts += done.conflicts
         result.missing += done.missing
@@ -78,8 +98,15 @@ def apply_edits(db: Database, edits: list[Edit], author: "str | Actor",
     return result
 
 
-def _write_step(db: Database, by_batch: dict[str, dict], author: str, session,
-                reasons: dict[str, str], only_if: dict | None, only_if_text: str) -> ChangeResult:
+def _write_step(
+    db: Database,
+    by_batch: dict[str, dict],
+    author: str,
+    session,
+    reasons: dict[str, str],
+    only_if: dict | None,
+    only_if_text: str,
+) -> ChangeResult:
     """Compare-and-set one step of edits in one bulk write, and record their history with it.
 
     Reads the batches through `session`, so inside a transaction the comparison and the writes
@@ -89,9 +116,16 @@ def _write_step(db: Database, by_batch: dict[str, dict], author: str, session,
     docs: dict[str, dict] = {}
     for doc in find_in(db[COLLECTION], "id", list(by_batch), _EDIT_PROJECTION, session=session):
         docs.setdefault(doc["id"], doc)  # legacy repeated ids: the first one, as update_one did
-    eligible = None if only_if is None else {
-        d["id"] for d in find_in(db[COLLECTION], "id", list(docs), {"id": 1}, session=session,
-                                 where=only_if)}
+    eligible = (
+        None
+        if only_if is None
+        else {
+            d["id"]
+            for d in find_in(
+                db[COLLECTION], "id", list(docs), {"id": 1}, session=session, where=only_if
+            )
+        }
+    )
     planned: dict[str, tuple] = {}
     for batch_id, fields in by_batch.items():
         doc = docs.get(batch_id)
@@ -101,32 +135,42 @@ def _write_step(db: Database, by_batch: dict[str, dict], author: str, session,
         if eligible is not None and batch_id not in eligible:
             done.failed[batch_id] = only_if_text or Phrase(CHANGED_MEANWHILE)
             continue
-        stale = [Conflict(batch_id, name, old, get_value(doc, name), new)
-                 for name, (old, new) in fields.items() if get_value(doc, name) != old]
+        stale = [
+            Conflict(batch_id, name, old, get_value(doc, name), new)
+            for name, (old, new) in fields.items()
+            if get_value(doc, name) != old
+        ]
         if stale:
             done.conflicts += stale
             continue
         update = {EDITABLE[f]: new for f, (_, new) in fields.items()}
         if fields.get("assignee", (None, None))[1]:
             update["metadata.assigned_at"] = date.today().isoformat()
-        if "metadata" in doc and not isinstance(doc["metadata"], dict) and \
-                any(path.startswith("metadata.") for path in update):
-            done.failed[batch_id] = Phrase(METADATA_NOT_OBJECT,
-                                           value=f"{doc['metadata']!r:.40}")
+        if (
+            "metadata" in doc
+            and not isinstance(doc["metadata"], dict)
+            and any(path.startswith("metadata.") for path in update)
+        ):
+            done.failed[batch_id] = Phrase(METADATA_NOT_OBJECT, value=f"{doc['metadata']!r:.40}")
             continue
         expected = {EDITABLE[f]: old for f, (old, _) in fields.items()}
-        planned[batch_id] = UpdateOne({"_id": doc["_id"], **expected, **(only_if or {})},
-                                      {"$set": update})
+        planned[batch_id] = UpdateOne(
+            {"_id": doc["_id"], **expected, **(only_if or {})}, {"$set": update}
+        )
     if planned:
-        outcome = db[COLLECTION].bulk_write(list(planned.values()), ordered=False,
-                                            session=session)
+        outcome = db[COLLECTION].bulk_write(list(planned.values()), ordered=False, session=session)
         done.updated = list(planned)
         if outcome.matched_count != len(planned):  # without a transaction, someone was faster
             done.updated = _still_ours(db, {b: by_batch[b] for b in planned}, done)
-    history.record(db, [history.Change("batch", batch_id, f, old, new, author,
-                                       reason=reasons.get(batch_id))
-                        for batch_id in done.updated
-                        for f, (old, new) in by_batch[batch_id].items()], session=session)
+    history.record(
+        db,
+        [
+            history.Change("batch", batch_id, f, old, new, author, reason=reasons.get(batch_id))
+            for batch_id in done.updated
+            for f, (old, new) in by_batch[batch_id].items()
+        ],
+        session=session,
+    )
     if done.updated:
         mark_changed(db, done.updated, session=session)
     return done
@@ -140,13 +184,17 @@ def _still_ours(db: Database, by_batch: dict[str, dict], done: ChangeResult) -> 
         if all(get_value(doc, name) == new for name, (_, new) in fields.items()):
             ours.append(batch_id)
         else:
-            done.conflicts += [Conflict(batch_id, name, old, get_value(doc, name), new)
-                               for name, (old, new) in fields.items()
-                               if get_value(doc, name) != new]
+            done.conflicts += [
+                Conflict(batch_id, name, old, get_value(doc, name), new)
+                for name, (old, new) in fields.items()
+                if get_value(doc, name) != new
+            ]
     return ours
 
 
-def assign(db: Database, batch_ids: list[str], assignee: str | None, author: "str | Actor") -> ChangeResult:
+def assign(
+    db: Database, batch_ids: list[str], assignee: str | None, author: "str | Actor"
+) -> ChangeResult:
     """Assign `batch_ids` to `assignee` (None unassigns), from their current values.
 
     PermissionDenied for a viewer, before anything is read.
@@ -162,8 +210,9 @@ def assign(db: Database, batch_ids: list[str], assignee: str | None, author: "st
 BULK_FIELDS = ("status", "priority", "due_date")
 
 
-def bulk_edits(docs: dict[str, dict], changes: dict[str, object],
-               where_status: str | None = None) -> tuple[list[Edit], list[str]]:
+def bulk_edits(
+    docs: dict[str, dict], changes: dict[str, object], where_status: str | None = None
+) -> tuple[list[Edit], list[str]]:
     """The compare-and-set edits setting `changes` on `docs` (the values their reader saw).
 
     `where_status` keeps only the batches still holding that stored status (to replace a legacy
@@ -172,21 +221,26 @@ def bulk_edits(docs: dict[str, dict], changes: dict[str, object],
     """
     for name in changes:
         if name not in BULK_FIELDS:
-            raise ValidationError(N_("'{name}' cannot be changed in bulk."), name=name,
-                                  field=name)
+            raise ValidationError(N_("'{name}' cannot be changed in bulk."), name=name, field=name)
     edits, skipped = [], []
     for batch_id, doc in docs.items():
         if where_status is not None and doc.get("status") != where_status:
             skipped.append(batch_id)
             continue
-        edits += [Edit(batch_id, name, get_value(doc, name), value)
-                  for name, value in changes.items()]
+        edits += [
+            Edit(batch_id, name, get_value(doc, name), value) for name, value in changes.items()
+        ]
     return edits, skipped
 
 
-def set_fields(db: Database, batch_ids: list[str], changes: dict[str, object],
-               author: "str | Actor", seen: dict[str, dict] | None = None,
-               where_status: str | None = None) -> ChangeResult:
+def set_fields(
+    db: Database,
+    batch_ids: list[str],
+    changes: dict[str, object],
+    author: "str | Actor",
+    seen: dict[str, dict] | None = None,
+    where_status: str | None = None,
+) -> ChangeResult:
     """Set status, priority and/or due date of `batch_ids` at once, in the history like any edit.
 
     Compare-and-set against `seen` (the documents the user was shown, by id) where given, else
@@ -218,8 +272,9 @@ def plan_balance(workloads: dict[str, int], batch_ids: list[str]) -> dict[str, s
     return plan
 
 
-def balance_pending(db: Database, names: list[str], author: "str | Actor",
-                    limit: int | None = None) -> dict[str, int]:
+def balance_pending(
+    db: Database, names: list[str], author: "str | Actor", limit: int | None = None
+) -> dict[str, int]:
     """Spread unassigned pending batches over `names` so open workloads end up even.
 
     Returns how many batches each person received.
@@ -240,8 +295,9 @@ IN_PROGRESS = "in_progress"
 NOT_STARTABLE = ("in_progress", "review", "done")  # already started, delivered or accepted
 
 
-def start_batch(db: Database, batch_id: str, seen_status: object,
-                actor: "str | Actor") -> ChangeResult:
+def start_batch(
+    db: Database, batch_id: str, seen_status: object, actor: "str | Actor"
+) -> ChangeResult:
     """Mark a batch `in_progress`, compare-and-set on the status the person saw.
 
     The one write a segmentador may make, and only on a batch assigned to their own team
@@ -253,8 +309,11 @@ def start_batch(db: Database, batch_id: str, seen_status: object,
     batch_id = str(batch_id)
     doc = db[COLLECTION].find_one({"id": batch_id}, {"assignee": 1, "status": 1})
     if isinstance(actor, Actor) and actor.is_segmentador:
-        if doc is None or not actor.member or \
-                person_key(str(doc.get("assignee") or "")) != person_key(actor.member):
+        if (
+            doc is None
+            or not actor.member
+            or person_key(str(doc.get("assignee") or "")) != person_key(actor.member)
+        ):
             raise PermissionDenied(N_("You can only mark your own batches."))
         author = actor.name
     else:
@@ -262,9 +321,19 @@ def start_batch(db: Database, batch_id: str, seen_status: object,
         if doc is None:
             raise ValidationError(N_("There is no batch {batch}."), batch=batch_id)
     if seen_status in NOT_STARTABLE:
-        raise ValidationError(N_("{batch} is already {status}."), batch=batch_id,
-                              status=seen_status)
+        raise ValidationError(
+            N_("{batch} is already {status}."), batch=batch_id, status=seen_status
+        )
     step = {batch_id: {"status": (seen_status, IN_PROGRESS)}}
-    return in_one_step(db, lambda session: _write_step(
-        db, step, author, session, {}, {"assignee": doc.get("assignee")},
-        "it is no longer assigned to you"))
+    return in_one_step(
+        db,
+        lambda session: _write_step(
+            db,
+            step,
+            author,
+            session,
+            {},
+            {"assignee": doc.get("assignee")},
+            "it is no longer assigned to you",
+        ),
+    )

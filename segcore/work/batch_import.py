@@ -23,18 +23,40 @@ from pymongo.errors import BulkWriteError
 from segcore.core import history
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.atomic import in_one_step
-from segcore.work.batches import COLLECTION, mark_changed
 from segcore.core.errors import N_, ImportFileError
 from segcore.core.json_input import decode_text, loads_strict, read_file_bytes
+from segcore.core.naming import batch_number, canonical_batch_id, unsafe_id_reason
 from segcore.core.regular_files import is_folder, regular_files
 from segcore.core.timefmt import utcnow
-from segcore.core.naming import batch_number, canonical_batch_id, unsafe_id_reason
+from segcore.work.batches import COLLECTION, mark_changed
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm", ".nii", ".nii.gz",
-                  ".nrrd", ".mha", ".mhd")
+IMAGE_SUFFIXES = (
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".tif",
+    ".tiff",
+    ".bmp",
+    ".dcm",
+    ".nii",
+    ".nii.gz",
+    ".nrrd",
+    ".mha",
+    ".mhd",
+)
 # Fields an import may never set on an existing batch.
-PROTECTED = {"_id", "id", "assignee", "status", "metadata", "mongo_uploaded",
-             "training_metrics_info", "folder_missing", "number", "image_count"}
+PROTECTED = {
+    "_id",
+    "id",
+    "assignee",
+    "status",
+    "metadata",
+    "mongo_uploaded",
+    "training_metrics_info",
+    "folder_missing",
+    "number",
+    "image_count",
+}
 Progress = Callable[[int, int], None]
 MAX_EXTRA_BYTES = 1024 * 1024  # other fields kept on one new batch
 IMPORT_STEP = 2000  # writes per transaction, each step with its own history entry
@@ -54,8 +76,9 @@ def _where(index: int) -> str:
     return f"item {index + 1}"
 
 
-def parse_batches_json(text: str, source: str = "batches.json",
-                       base: Path | None = None) -> list[BatchEntry]:
+def parse_batches_json(
+    text: str, source: str = "batches.json", base: Path | None = None
+) -> list[BatchEntry]:
     """Parse the plausible shapes of a batches file; raise ImportFileError saying where.
 
     Accepted: a list of folder names or paths; a list of objects with `id` and/or `folder`
@@ -65,23 +88,35 @@ def parse_batches_json(text: str, source: str = "batches.json",
     if isinstance(data, dict):
         lists = [(k, v) for k, v in data.items() if isinstance(v, list)]
         if len(lists) != 1:
-            raise ImportFileError(N_("{source}: expected a list of batches, or an object "
-                                     "holding exactly one list (found {count} lists)"),
-                                  source=source, count=len(lists))
+            raise ImportFileError(
+                N_(
+                    "{source}: expected a list of batches, or an object "
+                    "holding exactly one list (found {count} lists)"
+                ),
+                source=source,
+                count=len(lists),
+            )
         key, data = lists[0]
         source = f"{source}, list '{key}'"
     if not isinstance(data, list):
-        raise ImportFileError(N_("{source}: expected a list of batches, found {kind}"),
-                              source=source, kind=type(data).__name__)
+        raise ImportFileError(
+            N_("{source}: expected a list of batches, found {kind}"),
+            source=source,
+            kind=type(data).__name__,
+        )
     entries: list[BatchEntry] = []
     first_seen: dict[str, int] = {}
     for index, item in enumerate(data):
         entry = _entry(item, index, source, base)
         for key in {entry.id, canonical_batch_id(entry.id) or entry.id}:
             if key in first_seen:
-                raise ImportFileError(N_("{source}: {where} repeats batch '{id}' (already at "
-                                         "{first})"), source=source, where=_where(index),
-                                      id=entry.id, first=_where(first_seen[key]))
+                raise ImportFileError(
+                    N_("{source}: {where} repeats batch '{id}' (already at {first})"),
+                    source=source,
+                    where=_where(index),
+                    id=entry.id,
+                    first=_where(first_seen[key]),
+                )
             first_seen[key] = index
         entries.append(entry)
     return entries
@@ -92,29 +127,53 @@ def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEnt
         folder, batch_id, extra = item, None, {}
     elif isinstance(item, dict):
         batch_id, folder = item.get("id"), item.get("folder")
-        extra = {k: v for k, v in item.items()
-                 if k not in ("id", "folder") and isinstance(k, str) and not k.startswith("$")
-                 and "." not in k}
+        extra = {
+            k: v
+            for k, v in item.items()
+            if k not in ("id", "folder")
+            and isinstance(k, str)
+            and not k.startswith("$")
+            and "." not in k
+        }
         if batch_id is not None and not isinstance(batch_id, str):
-            raise ImportFileError(N_("{source}: {where}: 'id' must be a string, found {kind} "
-                                     "{value}"), source=source, where=_where(index),
-                                  kind=type(batch_id).__name__, value=repr(batch_id))
+            raise ImportFileError(
+                N_("{source}: {where}: 'id' must be a string, found {kind} {value}"),
+                source=source,
+                where=_where(index),
+                kind=type(batch_id).__name__,
+                value=repr(batch_id),
+            )
         if folder is not None and not isinstance(folder, str) or "\x00" in (folder or ""):
-            raise ImportFileError(N_("{source}: {where}: 'folder' must be a string"),
-                                  source=source, where=_where(index))  # NUL: never a path
+            raise ImportFileError(
+                N_("{source}: {where}: 'folder' must be a string"),
+                source=source,
+                where=_where(index),
+            )  # NUL: never a path
     else:
-        raise ImportFileError(N_("{source}: {where} must be a folder name or an object with "
-                                 "'id'/'folder', found {kind}"), source=source,
-                              where=_where(index), kind=type(item).__name__)
+        raise ImportFileError(
+            N_(
+                "{source}: {where} must be a folder name or an object with "
+                "'id'/'folder', found {kind}"
+            ),
+            source=source,
+            where=_where(index),
+            kind=type(item).__name__,
+        )
     if extra and len(bson.encode(extra)) > MAX_EXTRA_BYTES:  # would fail the write halfway
-        raise ImportFileError(N_("{source}: {where}: its other fields take more than {limit} "
-                                 "KB"), source=source, where=_where(index),
-                              limit=MAX_EXTRA_BYTES // 1024)
+        raise ImportFileError(
+            N_("{source}: {where}: its other fields take more than {limit} KB"),
+            source=source,
+            where=_where(index),
+            limit=MAX_EXTRA_BYTES // 1024,
+        )
     folder = folder.strip() if folder else None
     if batch_id is None or not batch_id.strip():
         if not folder:
-            raise ImportFileError(N_("{source}: {where} has neither 'id' nor 'folder'"),
-                                  source=source, where=_where(index))
+            raise ImportFileError(
+                N_("{source}: {where} has neither 'id' nor 'folder'"),
+                source=source,
+                where=_where(index),
+            )
         batch_id = Path(folder.rstrip("/")).name
     batch_id = batch_id.strip()
     if folder and base is not None and not os.path.isabs(folder):
@@ -134,14 +193,20 @@ def count_images(folder: Path) -> int | None:
     os.walk skips unreadable folders silently, which would store a count of 0 as if true.
     """
     failed: list[OSError] = []
-    total = sum(1 for entry in regular_files(folder, failed, skip_hidden=False)
-                if entry.name.lower().endswith(IMAGE_SUFFIXES))  # a pipe is never an image
+    total = sum(
+        1
+        for entry in regular_files(folder, failed, skip_hidden=False)
+        if entry.name.lower().endswith(IMAGE_SUFFIXES)
+    )  # a pipe is never an image
     return None if failed else total
 
 
-def scan_data_directory(directory: Path, with_image_counts: bool = False,
-                        progress: Progress | None = None,
-                        unreadable: list[str] | None = None) -> list[BatchEntry]:
+def scan_data_directory(
+    directory: Path,
+    with_image_counts: bool = False,
+    progress: Progress | None = None,
+    unreadable: list[str] | None = None,
+) -> list[BatchEntry]:
     """Batch folders directly under `directory` (names that name a batch), sorted by number.
 
     Counting images reads every folder, which is slow on a network mount: it is optional. A
@@ -150,19 +215,24 @@ def scan_data_directory(directory: Path, with_image_counts: bool = False,
     """
     directory = Path(directory)
     try:
-        folders = [e for e in os.scandir(directory)
-                   if canonical_batch_id(e.name) is not None and is_folder(e)]
+        folders = [
+            e
+            for e in os.scandir(directory)
+            if canonical_batch_id(e.name) is not None and is_folder(e)
+        ]
     except OSError as exc:
-        raise ImportFileError(N_("{path}: cannot be scanned ({reason})"), path=directory,
-                              reason=exc.strerror or exc) from None
+        raise ImportFileError(
+            N_("{path}: cannot be scanned ({reason})"), path=directory, reason=exc.strerror or exc
+        ) from None
     folders.sort(key=lambda e: (batch_number(e.name), e.name))
     entries = []
     for done, entry in enumerate(folders, start=1):
         images = count_images(Path(entry.path)) if with_image_counts else None
         if with_image_counts and images is None and unreadable is not None:
             unreadable.append(entry.name)
-        entries.append(BatchEntry(id=entry.name, folder=str(Path(entry.path).resolve()),
-                                  image_count=images))
+        entries.append(
+            BatchEntry(id=entry.name, folder=str(Path(entry.path).resolve()), image_count=images)
+        )
         if progress and (with_image_counts or done == len(folders)):
             progress(done, len(folders))
     return entries
@@ -183,10 +253,13 @@ def merge_sources(*sources: list[BatchEntry]) -> list[BatchEntry]:
                 merged[key] = entry
             else:
                 merged[key] = BatchEntry(
-                    id=earlier.id, folder=earlier.folder or entry.folder,
+                    id=earlier.id,
+                    folder=earlier.folder or entry.folder,
                     extra={**entry.extra, **earlier.extra},
-                    image_count=earlier.image_count if earlier.image_count is not None
-                    else entry.image_count)
+                    image_count=earlier.image_count
+                    if earlier.image_count is not None
+                    else entry.image_count,
+                )
     return list(merged.values())
 
 
@@ -227,11 +300,13 @@ def folder_checker(data_directory: Path | None) -> FolderCheck | None:
         if folder:
             return (base / folder).is_dir()  # an absolute folder replaces the base
         return None
+
     return present
 
 
-def plan_import(entries: list[BatchEntry], existing: list[dict],
-                folder_exists: FolderCheck | None = None) -> tuple[list, list, ImportResult]:
+def plan_import(
+    entries: list[BatchEntry], existing: list[dict], folder_exists: FolderCheck | None = None
+) -> tuple[list, list, ImportResult]:
     """Compare import entries with stored batches: what to insert, what to update, what to flag.
 
     Pure apart from `folder_exists` (see `folder_checker`); `existing` holds the stored
@@ -246,8 +321,11 @@ def plan_import(entries: list[BatchEntry], existing: list[dict],
     inserts, updates = [], []
     seen = set()
     for entry in entries:
-        stored_id = entry.id if entry.id in stored else \
-            by_number.get(canonical_batch_id(entry.id) or entry.id)
+        stored_id = (
+            entry.id
+            if entry.id in stored
+            else by_number.get(canonical_batch_id(entry.id) or entry.id)
+        )
         reason = unsafe_id_reason(entry.id)
         if reason:
             result.refused[entry.id] = reason
@@ -264,27 +342,44 @@ def plan_import(entries: list[BatchEntry], existing: list[dict],
             wanted["image_count"] = entry.image_count
         # A listed batch is checked on disk too, new or old: being listed is not being there.
         folder = wanted.get("folder", (doc or {}).get("folder"))
-        on_disk = folder_exists({"id": stored_id or entry.id, "folder": folder}) \
-            if folder_exists else None
+        on_disk = (
+            folder_exists({"id": stored_id or entry.id, "folder": folder})
+            if folder_exists
+            else None
+        )
         if doc is None:
             extra = {k: v for k, v in entry.extra.items() if k not in PROTECTED | set(wanted)}
-            inserts.append({**extra, "id": entry.id, **wanted, "assignee": None,
-                            "status": "pending", "mongo_uploaded": False, "created_at": utcnow(),
-                            **({"folder_missing": True} if on_disk is False else {})})
+            inserts.append(
+                {
+                    **extra,
+                    "id": entry.id,
+                    **wanted,
+                    "assignee": None,
+                    "status": "pending",
+                    "mongo_uploaded": False,
+                    "created_at": utcnow(),
+                    **({"folder_missing": True} if on_disk is False else {}),
+                }
+            )
             result.added += 1
             result.flagged_missing += [entry.id] if on_disk is False else []
         elif update := _plan_update(stored_id, doc, wanted, on_disk, result):
             updates.append(update)
     for batch_id, doc in stored.items():
-        if (batch_id not in seen and doc.get("folder_missing") is not True
-                and folder_exists is not None and folder_exists(doc) is False):
+        if (
+            batch_id not in seen
+            and doc.get("folder_missing") is not True
+            and folder_exists is not None
+            and folder_exists(doc) is False
+        ):
             updates.append((batch_id, {"folder_missing": True}, ["flagged_missing"]))
             result.flagged_missing.append(batch_id)
     return inserts, updates, result
 
 
-def _plan_update(stored_id: str, doc: dict, wanted: dict, on_disk: bool | None,
-                 result: ImportResult) -> tuple | None:
+def _plan_update(
+    stored_id: str, doc: dict, wanted: dict, on_disk: bool | None, result: ImportResult
+) -> tuple | None:
     """The update of one listed, stored batch (or None), counted in `result`."""
     changes = {k: v for k, v in wanted.items() if doc.get(k) != v}
     kinds = ["updated"] if changes else []
@@ -306,8 +401,9 @@ def _plan_update(stored_id: str, doc: dict, wanted: dict, on_disk: bool | None,
 _EXISTING = {"_id": 0, "id": 1, "folder": 1, "number": 1, "folder_missing": 1, "image_count": 1}
 
 
-def preview_import(db: Database, entries: list[BatchEntry],
-                   folder_exists: FolderCheck | None = None) -> ImportResult:
+def preview_import(
+    db: Database, entries: list[BatchEntry], folder_exists: FolderCheck | None = None
+) -> ImportResult:
     """What `import_batches` would do now (new, refreshed, flagged, unchanged); writes nothing."""
     return plan_import(entries, list(db[COLLECTION].find({}, _EXISTING)), folder_exists)[2]
 
@@ -316,8 +412,12 @@ class _Raced(Exception):
     """A concurrent import inserted one of the same batches inside our transaction."""
 
 
-def import_batches(db: Database, entries: list[BatchEntry], author: "str | Actor",
-                   folder_exists: FolderCheck | None = None) -> ImportResult:
+def import_batches(
+    db: Database,
+    entries: list[BatchEntry],
+    author: "str | Actor",
+    folder_exists: FolderCheck | None = None,
+) -> ImportResult:
     """Upsert `entries` by id in bulk; flag stored batches whose folder is gone from disk.
 
     Writes in steps of IMPORT_STEP, each with a history entry counting what that step did, in
@@ -328,19 +428,30 @@ def import_batches(db: Database, entries: list[BatchEntry], author: "str | Actor
     for attempt in range(3):
         existing = list(db[COLLECTION].find({}, _EXISTING))
         inserts, updates, result = plan_import(entries, existing, folder_exists)
-        steps = [(InsertOne(doc), ("added", "flagged_missing") if doc.get("folder_missing")
-                  else ("added",)) for doc in inserts]
-        steps += [(UpdateOne({"id": batch_id}, {"$set": changes}), kinds)
-                  for batch_id, changes, kinds in updates]
+        steps = [
+            (
+                InsertOne(doc),
+                ("added", "flagged_missing") if doc.get("folder_missing") else ("added",),
+            )
+            for doc in inserts
+        ]
+        steps += [
+            (UpdateOne({"id": batch_id}, {"$set": changes}), kinds)
+            for batch_id, changes, kinds in updates
+        ]
         try:
             for start in range(0, len(steps), IMPORT_STEP):
-                step = steps[start:start + IMPORT_STEP]
+                step = steps[start : start + IMPORT_STEP]
                 refused = len(result.refused) if start == 0 else 0
                 in_one_step(db, lambda session: _write_step(db, step, author, session, refused))
         except _Raced:
             if attempt == 2:
-                raise ImportFileError(N_("Another import wrote the same batches at the same "
-                                         "time; run the import again.")) from None
+                raise ImportFileError(
+                    N_(
+                        "Another import wrote the same batches at the same "
+                        "time; run the import again."
+                    )
+                ) from None
             continue
         if not steps:
             _write_step(db, [], author, None, refused=len(result.refused))
@@ -367,13 +478,19 @@ def _write_step(db: Database, step: list, author: str, session, refused: int = 0
         mark_changed(db, session=session)
     if refused:
         counts["refused"] = refused
-    history.record(db, [history.Change("import", "batches", "import", None, counts, author)],
-                   session=session)
+    history.record(
+        db, [history.Change("import", "batches", "import", None, counts, author)], session=session
+    )
 
 
-def import_from_sources(db: Database, batches_file: Path | None, data_directory: Path | None,
-                        author: "str | Actor", with_image_counts: bool = False,
-                        progress: Progress | None = None) -> ImportResult:
+def import_from_sources(
+    db: Database,
+    batches_file: Path | None,
+    data_directory: Path | None,
+    author: "str | Actor",
+    with_image_counts: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
     """Import from the batches file (when it exists) and the data directory (when given).
 
     Raises ImportFileError when there is nothing to read or a source is malformed; in that
@@ -385,12 +502,18 @@ def import_from_sources(db: Database, batches_file: Path | None, data_directory:
     if batches_file is not None and os.path.lexists(batches_file):  # a pipe is named, not read
         sources.append(read_batches_file(Path(batches_file), base=data_directory))
     if data_directory is not None:
-        sources.append(scan_data_directory(Path(data_directory), with_image_counts, progress,
-                                           unreadable))
+        sources.append(
+            scan_data_directory(Path(data_directory), with_image_counts, progress, unreadable)
+        )
     if not sources:
-        raise ImportFileError(N_("Nothing to import: BATCHES_FILE does not exist and "
-                                 "DATA_DIRECTORY is not set."))
-    result = import_batches(db, merge_sources(*sources), author,
-                            folder_checker(Path(data_directory)) if data_directory else None)
+        raise ImportFileError(
+            N_("Nothing to import: BATCHES_FILE does not exist and DATA_DIRECTORY is not set.")
+        )
+    result = import_batches(
+        db,
+        merge_sources(*sources),
+        author,
+        folder_checker(Path(data_directory)) if data_directory else None,
+    )
     result.unreadable = unreadable
     return result

@@ -10,13 +10,12 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
 from segcore.core import data_version
-from segcore.core.naming import batch_number
-from segcore.work.delivery import OPEN_FILTER, REWORK, UNASSIGNED_WORK
-from segcore.core.schema import BATCHES, META, find_in
 from segcore.core.errors import N_, ValidationError
-from segcore.core.naming import person_key
+from segcore.core.naming import batch_number, person_key
 from segcore.core.phrases import Phrase
+from segcore.core.schema import BATCHES, META, find_in
 from segcore.core.timefmt import date_string
+from segcore.work.delivery import OPEN_FILTER, REWORK, UNASSIGNED_WORK
 
 COLLECTION = BATCHES
 STATUSES = ("pending", "in_progress", REWORK, "review", "done")
@@ -25,17 +24,39 @@ UNASSIGNED = "(unassigned)"
 MASK_STATES = ("complete", "incomplete", "extra", "unreadable", "unknown")  # see mask_matching
 UNCHECKED = "(not checked)"
 # Editable field -> path in the stored document (production layout).
-EDITABLE = {"assignee": "assignee", "status": "status",
-            "priority": "metadata.priority", "due_date": "metadata.due_date"}
-SORTS = {"id": "number", "assignee": "assignee", "status": "status",
-         "latest_upload": "training_metrics_info.latest_upload",
-         "due_date": "metadata.due_date", "priority": "metadata.priority"}
-TABLE_PROJECTION = {"_id": 0, "id": 1, "number": 1, "assignee": 1, "folder": 1, "status": 1,
-                    "mongo_uploaded": 1, "folder_missing": 1, "image_count": 1,
-                    "training_metrics_info.file_count": 1,
-                    "training_metrics_info.latest_upload": 1,
-                    "metadata.priority": 1, "metadata.due_date": 1, "metadata.assigned_at": 1,
-                    "mask_check.state": 1, "mask_check.images": 1, "mask_check.matched": 1}
+EDITABLE = {
+    "assignee": "assignee",
+    "status": "status",
+    "priority": "metadata.priority",
+    "due_date": "metadata.due_date",
+}
+SORTS = {
+    "id": "number",
+    "assignee": "assignee",
+    "status": "status",
+    "latest_upload": "training_metrics_info.latest_upload",
+    "due_date": "metadata.due_date",
+    "priority": "metadata.priority",
+}
+TABLE_PROJECTION = {
+    "_id": 0,
+    "id": 1,
+    "number": 1,
+    "assignee": 1,
+    "folder": 1,
+    "status": 1,
+    "mongo_uploaded": 1,
+    "folder_missing": 1,
+    "image_count": 1,
+    "training_metrics_info.file_count": 1,
+    "training_metrics_info.latest_upload": 1,
+    "metadata.priority": 1,
+    "metadata.due_date": 1,
+    "metadata.assigned_at": 1,
+    "mask_check.state": 1,
+    "mask_check.images": 1,
+    "mask_check.matched": 1,
+}
 
 
 # What segcore's queries filter and sort on: "next N pending" and the export in number order, a
@@ -46,7 +67,7 @@ INDEXES = {"number_1": [("number", ASCENDING)], "assignee_1": [("assignee", ASCE
 # Created by earlier versions for page queries that now run in memory; dropped at start.
 RETIRED_INDEXES = ("status_number", "latest_upload")
 # Batches whose id names no number sort after every numbered one (then by id).
-UNNUMBERED = 10 ** 12
+UNNUMBERED = 10**12
 NUMBER_CHUNK = 1000
 
 
@@ -84,10 +105,13 @@ def backfill_numbers(db: Database) -> int:
         number = batch_number(str(doc.get("id")))
         # By `_id` alone: a filter on the null `number` would match every unnumbered batch
         # for each update on the embedded server.
-        operations.append(UpdateOne({"_id": doc["_id"]},
-                                    {"$set": {"number": UNNUMBERED if number is None else number}}))
+        operations.append(
+            UpdateOne(
+                {"_id": doc["_id"]}, {"$set": {"number": UNNUMBERED if number is None else number}}
+            )
+        )
     for start in range(0, len(operations), NUMBER_CHUNK):
-        db[COLLECTION].bulk_write(operations[start:start + NUMBER_CHUNK], ordered=False)
+        db[COLLECTION].bulk_write(operations[start : start + NUMBER_CHUNK], ordered=False)
     mark_changed(db)
     return len(operations)
 
@@ -105,6 +129,7 @@ def generation(db: Database) -> int:
 
 
 # --- querying -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class BatchQuery:
@@ -142,7 +167,9 @@ def build_filter(query: BatchQuery) -> dict:
     elif query.mask_state in MASK_STATES:
         clauses["mask_check.state"] = query.mask_state
     elif query.mask_state:
-        raise ValidationError(f"'{query.mask_state}' is not a mask-check state.", field="mask_state")
+        raise ValidationError(
+            f"'{query.mask_state}' is not a mask-check state.", field="mask_state"
+        )
     if query.mask_problems is True:
         clauses["mask_content.problems"] = {"$gt": 0}
     elif query.mask_problems is False:
@@ -171,7 +198,9 @@ class BatchPage:
         return max(1, -(-self.total // self.page_size))
 
 
-def get_batches(db: Database, batch_ids: list[str], projection: dict | None = None) -> dict[str, dict]:
+def get_batches(
+    db: Database, batch_ids: list[str], projection: dict | None = None
+) -> dict[str, dict]:
     """The documents of `batch_ids`, by id (missing ids are simply absent)."""
     found: dict[str, dict] = {}
     ids = [str(b) for b in dict.fromkeys(batch_ids)]
@@ -201,16 +230,22 @@ def open_batch_ids(db: Database, assignee: str) -> list[str]:
 
 def next_pending_ids(db: Database, count: int) -> list[str]:
     """The first `count` unassigned batches not delivered (segcore.delivery), in batch order."""
-    cursor = (db[COLLECTION].find({**UNASSIGNED_WORK, "folder_missing": {"$ne": True}},
-                                  {"_id": 0, "id": 1})
-              .sort([("number", ASCENDING), ("id", ASCENDING)]).limit(max(0, int(count))))
+    cursor = (
+        db[COLLECTION]
+        .find({**UNASSIGNED_WORK, "folder_missing": {"$ne": True}}, {"_id": 0, "id": 1})
+        .sort([("number", ASCENDING), ("id", ASCENDING)])
+        .limit(max(0, int(count)))
+    )
     return [doc["id"] for doc in cursor]
 
 
 def ids_with_status(db: Database, status: str) -> list[str]:
     """Every batch holding `status` as stored (a legacy code too), in batch order."""
-    cursor = db[COLLECTION].find({"status": str(status)}, {"_id": 0, "id": 1}).sort(
-        [("number", ASCENDING), ("id", ASCENDING)])
+    cursor = (
+        db[COLLECTION]
+        .find({"status": str(status)}, {"_id": 0, "id": 1})
+        .sort([("number", ASCENDING), ("id", ASCENDING)])
+    )
     return [doc["id"] for doc in cursor]
 
 
@@ -219,8 +254,7 @@ def stored_values(db: Database, field_name: str) -> list[str]:
     if field_name not in ("assignee", "status"):
         raise ValidationError(f"Cannot list the values of '{field_name}'.", field=field_name)
     values = db[COLLECTION].distinct(field_name)
-    return sorted({str(v) for v in values if v is not None and str(v).strip()},
-                  key=person_key)
+    return sorted({str(v) for v in values if v is not None and str(v).strip()}, key=person_key)
 
 
 def unassigned_missing_folder(db: Database) -> int:
@@ -232,8 +266,7 @@ def unassigned_missing_folder(db: Database) -> int:
 def open_workloads(db: Database, names: list[str]) -> dict[str, int]:
     """How many open batches (segcore.delivery) each of `names` holds (0 for none)."""
     counts = {name: 0 for name in names}
-    pipeline = [{"$match": OPEN_FILTER},
-                {"$group": {"_id": "$assignee", "n": {"$sum": 1}}}]
+    pipeline = [{"$match": OPEN_FILTER}, {"$group": {"_id": "$assignee", "n": {"$sum": 1}}}]
     for row in db[COLLECTION].aggregate(pipeline):
         if row["_id"] in counts:
             counts[row["_id"]] = row["n"]
@@ -241,6 +274,7 @@ def open_workloads(db: Database, names: list[str]) -> dict[str, int]:
 
 
 # --- changing -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Edit:
@@ -270,8 +304,14 @@ class Conflict:
     wanted: object
 
     def describe(self) -> Phrase:
-        return Phrase(CONFLICT, batch=self.batch_id, field=self.field, actual=str(self.actual),
-                      expected=str(self.expected), wanted=str(self.wanted))
+        return Phrase(
+            CONFLICT,
+            batch=self.batch_id,
+            field=self.field,
+            actual=str(self.actual),
+            expected=str(self.expected),
+            wanted=str(self.wanted),
+        )
 
 
 @dataclass
@@ -292,8 +332,7 @@ def team_member(value: object, team: list[str]) -> str | None:
 def validate_value(field_name: str, value: object, team: list[str]) -> object:
     """The value to store for an edit of `field_name`, or ValidationError naming the field."""
     if field_name not in EDITABLE:
-        raise ValidationError(N_("'{name}' cannot be edited."), name=field_name,
-                              field=field_name)
+        raise ValidationError(N_("'{name}' cannot be edited."), name=field_name, field=field_name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if field_name == "status":
             raise ValidationError(N_("A status is required."), field="status")
@@ -301,21 +340,27 @@ def validate_value(field_name: str, value: object, team: list[str]) -> object:
     if field_name == "assignee":
         name = team_member(value, team)
         if name is None:
-            raise ValidationError(N_("'{value}' is not on the team."), value=value,
-                                  field="assignee")
+            raise ValidationError(
+                N_("'{value}' is not on the team."), value=value, field="assignee"
+            )
         return name
     if field_name == "status":
         if value not in STATUSES:
-            raise ValidationError(N_("Status must be one of {values}."),
-                                  values=", ".join(STATUSES), field="status")
+            raise ValidationError(
+                N_("Status must be one of {values}."), values=", ".join(STATUSES), field="status"
+            )
         return value
     if field_name == "priority":
         if value not in PRIORITIES:
-            raise ValidationError(N_("Priority must be one of {values}."),
-                                  values=", ".join(PRIORITIES), field="priority")
+            raise ValidationError(
+                N_("Priority must be one of {values}."),
+                values=", ".join(PRIORITIES),
+                field="priority",
+            )
         return value
     try:
         return date_string(value)
     except ValueError:
-        raise ValidationError(N_("'{value}' is not a date (use YYYY-MM-DD)"), value=value,
-                              field="due_date") from None
+        raise ValidationError(
+            N_("'{value}' is not a date (use YYYY-MM-DD)"), value=value, field="due_date"
+        ) from None

@@ -35,8 +35,9 @@ def is_usable_check(check: object) -> bool:
         return False
     if "usable" in check:
         return check.get("usable") is True
-    return usable_from_counts(check.get("state"), check.get("images"), check.get("missing_count"),
-                              check.get("content"))
+    return usable_from_counts(
+        check.get("state"), check.get("images"), check.get("missing_count"), check.get("content")
+    )
 
 
 def is_usable_batch(check: object, content: object = None) -> bool:
@@ -62,8 +63,11 @@ def usable_fields(state, images, missing, latest, before, now: datetime) -> dict
     usable = usable_from_counts(state, images, missing)
     since = None
     if usable:
-        kept = before.get("usable_since") if isinstance(before, dict) and \
-            before.get("usable") is True else None
+        kept = (
+            before.get("usable_since")
+            if isinstance(before, dict) and before.get("usable") is True
+            else None
+        )
         since = kept or latest or now
     return {"usable": usable, "usable_since": since}
 
@@ -81,8 +85,9 @@ def delivered_at(check: object, content: object = None) -> datetime | None:
     return moment if isinstance(moment, datetime) else None
 
 
-def status_after_upload(status: object, usable: bool, readable_news: bool,
-                        problem: str | None) -> tuple[str, str | None] | None:
+def status_after_upload(
+    status: object, usable: bool, readable_news: bool, problem: str | None
+) -> tuple[str, str | None] | None:
     """The status a batch takes after new uploads were checked, with the reason; None to keep it.
 
     `usable`: the batch is now delivered; `readable_news`: the new uploads could be read (when

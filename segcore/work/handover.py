@@ -7,16 +7,22 @@ from __future__ import annotations
 
 from pymongo.database import Database
 
-from segcore.work import assignments, batches
-from segcore.team import auth, team
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, ValidationError
 from segcore.core.naming import person_key
 from segcore.core.schema import HISTORY
+from segcore.team import auth, team
+from segcore.work import assignments, batches
 
 
-def remove_member(db: Database, name: str, *, unassign: bool = False,
-                  reassign_to: str | None = None, author: "str | Actor" = "unknown") -> int:
+def remove_member(
+    db: Database,
+    name: str,
+    *,
+    unassign: bool = False,
+    reassign_to: str | None = None,
+    author: "str | Actor" = "unknown",
+) -> int:
     """Remove a member after handing over their open batches.
 
     Returns how many open batches were handed over. Raises ValidationError when the member has
@@ -31,19 +37,31 @@ def remove_member(db: Database, name: str, *, unassign: bool = False,
     if reassign_to:
         target = team.find_member(db, reassign_to).name
         if person_key(target) == person_key(member_name):
-            raise ValidationError(N_("Reassign to someone else than the person being removed."),
-                                  field="reassign_to")
+            raise ValidationError(
+                N_("Reassign to someone else than the person being removed."), field="reassign_to"
+            )
     open_ids = batches.open_batch_ids(db, member_name)
     if open_ids and not (unassign or target):
         raise ValidationError(
-            N_("{name} has {count} open batches: choose to unassign them or to reassign them "
-               "to someone."), name=member_name, count=len(open_ids), field="open_batches")
+            N_(
+                "{name} has {count} open batches: choose to unassign them or to reassign them "
+                "to someone."
+            ),
+            name=member_name,
+            count=len(open_ids),
+            field="open_batches",
+        )
     if open_ids:
         result = assignments.assign(db, open_ids, target, author=author)
         if result.conflicts:
-            raise ValidationError(N_("{count} of {name}'s batches changed meanwhile, so {name} "
-                                     "was not removed. Try again."),
-                                  count=len(result.conflicts), name=member_name)
+            raise ValidationError(
+                N_(
+                    "{count} of {name}'s batches changed meanwhile, so {name} "
+                    "was not removed. Try again."
+                ),
+                count=len(result.conflicts),
+                name=member_name,
+            )
     team.delete_member(db, member_name, author)
     auth.remove_member_logins(db, member_name)  # their own page is gone with them
     return len(open_ids)
@@ -56,8 +74,9 @@ def former_members(db: Database) -> set[str]:
     return {str(name) for name in removed if person_key(str(name)) not in current}
 
 
-def move_open_batches(db: Database, former: str, to: str | None,
-                      author: "str | Actor" = "unknown") -> batches.ChangeResult:
+def move_open_batches(
+    db: Database, former: str, to: str | None, author: "str | Actor" = "unknown"
+) -> batches.ChangeResult:
     """Hand the open batches someone not on the team still holds to a member (None unassigns).
 
     Compare-and-set like every assignment: a batch changed meanwhile is reported, not moved.

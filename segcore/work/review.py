@@ -56,8 +56,13 @@ def apply_moves(work: Database, moves: list[Move], author: str) -> list[Move]:
     those that took effect. Used by the sync for the moves new uploads cause."""
     if not moves:
         return []
-    record(work, [Change("batch", m.batch_id, "status", m.old, m.new, author, reason=m.reason)
-                  for m in moves])
+    record(
+        work,
+        [
+            Change("batch", m.batch_id, "status", m.old, m.new, author, reason=m.reason)
+            for m in moves
+        ],
+    )
     operations = []
     for move in moves:
         update = {"$set": {"status": move.new}}
@@ -68,21 +73,30 @@ def apply_moves(work: Database, moves: list[Move], author: str) -> list[Move]:
         operations.append(UpdateOne({"_id": move.doc_id, "status": move.old}, update))
     modified = 0
     for start in range(0, len(operations), 1000):
-        modified += work[BATCHES].bulk_write(operations[start:start + 1000],
-                                             ordered=False).modified_count
+        modified += (
+            work[BATCHES].bulk_write(operations[start : start + 1000], ordered=False).modified_count
+        )
     done = moves
     if modified < len(moves):  # some changed meanwhile: those whose status is now the new one
-        now = {d["_id"]: d.get("status") for d in find_in(work[BATCHES], "_id",
-                                                          [m.doc_id for m in moves],
-                                                          {"status": 1})}
+        now = {
+            d["_id"]: d.get("status")
+            for d in find_in(work[BATCHES], "_id", [m.doc_id for m in moves], {"status": 1})
+        }
         done = [m for m in moves if now.get(m.doc_id) == m.new]
     if done:
         data_version.bump_batches(work, [m.batch_id for m in done], by_sync=True)
     return done
 
 
-def review(work: Database, batch_ids: list[str], *, accept: bool, note: str | None = None,
-           seen: dict[str, object] | None = None, author: "str | Actor" = "cli") -> ReviewResult:
+def review(
+    work: Database,
+    batch_ids: list[str],
+    *,
+    accept: bool,
+    note: str | None = None,
+    seen: dict[str, object] | None = None,
+    author: "str | Actor" = "cli",
+) -> ReviewResult:
     """Accept (`done`) or send back (`rework`, `note` required) the given batches.
 
     `seen`: the status the user saw per batch (compare-and-set); without it, the current status
@@ -93,14 +107,15 @@ def review(work: Database, batch_ids: list[str], *, accept: bool, note: str | No
     who = authorize_write(author)
     note = (note or "").strip()
     if not accept and not note:
-        raise ValidationError(N_("Say why the batch is sent back (a note is required)."),
-                              field="note")
+        raise ValidationError(
+            N_("Say why the batch is sent back (a note is required)."), field="note"
+        )
     if len(note) > MAX_NOTE:
-        raise ValidationError(N_("The note is too long (at most {n} characters)."),
-                              field="note", n=MAX_NOTE)
+        raise ValidationError(
+            N_("The note is too long (at most {n} characters)."), field="note", n=MAX_NOTE
+        )
     ids = list(dict.fromkeys(str(b) for b in batch_ids))
-    docs = {d["id"]: d for d in find_in(work[BATCHES], "id", ids,
-                                        {**_SEEN, "mongo_uploaded": 1})}
+    docs = {d["id"]: d for d in find_in(work[BATCHES], "id", ids, {**_SEEN, "mongo_uploaded": 1})}
     unknown = [b for b in ids if b not in docs]
     if unknown:
         raise BatchNotFound(N_("No batch {ids} in the batch list."), ids=", ".join(unknown[:5]))
@@ -112,8 +127,20 @@ def review(work: Database, batch_ids: list[str], *, accept: bool, note: str | No
             result.refused.append(batch_id)
             continue
         change = _decision(doc, accept, note, now)
-        record(work, [Change("batch", batch_id, "status", old, change["status"], who,
-                             reason=None if accept else note)])
+        record(
+            work,
+            [
+                Change(
+                    "batch",
+                    batch_id,
+                    "status",
+                    old,
+                    change["status"],
+                    who,
+                    reason=None if accept else note,
+                )
+            ],
+        )
         updated = work[BATCHES].update_one({"_id": doc["_id"], "status": old}, change["update"])
         (result.moved if updated.modified_count else result.conflicts).append(batch_id)
     if result.moved:
@@ -124,19 +151,37 @@ def review(work: Database, batch_ids: list[str], *, accept: bool, note: str | No
 def _decision(doc: dict, accept: bool, note: str, now: datetime) -> dict:
     kept = doc.get(FIELD) if isinstance(doc.get(FIELD), dict) else {}
     if not accept:
-        return {"status": REWORK, "update": {
-            "$set": {"status": REWORK, REASON_FIELD: note, f"{FIELD}.note": note,
-                     f"{FIELD}.sent_back": int(kept.get("sent_back") or 0) + 1,
-                     f"{FIELD}.last_sent_back_at": now}}}
-    info = doc.get("training_metrics_info") if isinstance(doc.get("training_metrics_info"),
-                                                          dict) else {}
+        return {
+            "status": REWORK,
+            "update": {
+                "$set": {
+                    "status": REWORK,
+                    REASON_FIELD: note,
+                    f"{FIELD}.note": note,
+                    f"{FIELD}.sent_back": int(kept.get("sent_back") or 0) + 1,
+                    f"{FIELD}.last_sent_back_at": now,
+                }
+            },
+        }
+    info = (
+        doc.get("training_metrics_info")
+        if isinstance(doc.get("training_metrics_info"), dict)
+        else {}
+    )
     first = info.get("first_upload")
-    hours = round((now - first).total_seconds() / 3600, 2) if isinstance(first, datetime) \
-        else None
-    return {"status": DONE, "update": {
-        "$set": {"status": DONE, f"{FIELD}.accepted_at": now, f"{FIELD}.hours_to_accept": hours,
-                 f"{FIELD}.sent_back": int(kept.get("sent_back") or 0)},
-        "$unset": {REASON_FIELD: ""}}}
+    hours = round((now - first).total_seconds() / 3600, 2) if isinstance(first, datetime) else None
+    return {
+        "status": DONE,
+        "update": {
+            "$set": {
+                "status": DONE,
+                f"{FIELD}.accepted_at": now,
+                f"{FIELD}.hours_to_accept": hours,
+                f"{FIELD}.sent_back": int(kept.get("sent_back") or 0),
+            },
+            "$unset": {REASON_FIELD: ""},
+        },
+    }
 
 
 def person_rework(rows: list[dict]) -> dict[str, dict]:
@@ -147,8 +192,10 @@ def person_rework(rows: list[dict]) -> dict[str, dict]:
     for row in rows:
         if not row.get("assignee"):
             continue
-        person = people.setdefault(person_key(row["assignee"]), {
-            "name": row["assignee"], "delivered": 0, "sent_back": 0, "accepted": 0, "hours": []})
+        person = people.setdefault(
+            person_key(row["assignee"]),
+            {"name": row["assignee"], "delivered": 0, "sent_back": 0, "accepted": 0, "hours": []},
+        )
         person["delivered"] += 1 if row.get("usable") else 0
         person["sent_back"] += int(row.get("sent_back") or 0)
         if row.get("accepted"):
@@ -172,4 +219,3 @@ def moves_after_upload(batches: list[dict], decide) -> list[Move]:
         if decided and decided[0] != doc.get("status"):
             moves.append(Move(doc["_id"], str(doc.get("id")), doc.get("status"), *decided))
     return moves
-

@@ -36,8 +36,11 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 180) -
 def app_env(tmp_path_factory):
     """Environment of a newcomer's first start: no MONGO_URI, no DATA_DIRECTORY."""
     home = tmp_path_factory.mktemp("app")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MONGO", "DATA_DIRECTORY", "BATCHES_FILE", "LOGIN"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MONGO", "DATA_DIRECTORY", "BATCHES_FILE", "LOGIN"))
+    }
     # English by default: the flows assert English texts; the language walk switches it.
     env.update(EMBEDDED_DB_PATH=str(home / "db"), PYTHONPATH=str(ROOT), LANGUAGE="en")
     env.update(SMTP_URL="", WEBHOOK_URL="", NOTIFY_COORDINATORS="")  # nothing leaves the machine
@@ -52,7 +55,11 @@ def serve_app(env: dict, home: Path):
     log = open(home / "streamlit.log", "wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_health(url, process)
@@ -79,8 +86,11 @@ def fresh_app(tmp_path):
     whatever ran before it: (url, the app's working database)."""
     from pymongo import MongoClient
 
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MONGO", "DATA_DIRECTORY", "BATCHES_FILE", "LOGIN"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MONGO", "DATA_DIRECTORY", "BATCHES_FILE", "LOGIN"))
+    }
     env.update(EMBEDDED_DB_PATH=str(tmp_path / "db"), PYTHONPATH=str(ROOT), LANGUAGE="en")
     try:
         with serve_app(env, tmp_path) as url:

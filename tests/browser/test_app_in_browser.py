@@ -6,14 +6,19 @@ from __future__ import annotations
 import pytest
 from pymongo import MongoClient
 
-from segcore.core import config, embedded
 from segcore import demo
+from segcore.core import config, embedded
 from segcore.core.connection import open_databases
 from tests.helpers import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
-PAGES = {"dashboard": ("", "Dashboard"), "batches": ("batches", "Batches"),
-         "team": ("team", "Team"), "sync": ("sync", "Sync"), "settings": ("settings", "Settings")}
+PAGES = {
+    "dashboard": ("", "Dashboard"),
+    "batches": ("batches", "Batches"),
+    "team": ("team", "Team"),
+    "sync": ("sync", "Sync"),
+    "settings": ("settings", "Settings"),
+}
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 SLOW = 180_000  # ms: a limit for states that take long only on a busy machine
 
@@ -21,7 +26,9 @@ SLOW = 180_000  # ms: a limit for states that take long only on a busy machine
 @pytest.fixture(scope="module")
 def work_db(app_env):
     env, home = app_env
-    client = MongoClient(embedded.running_server(home / "db") or embedded.ensure_server(home / "db"))
+    client = MongoClient(
+        embedded.running_server(home / "db") or embedded.ensure_server(home / "db")
+    )
     yield client.segmentacion_db
     client.close()
 
@@ -53,19 +60,25 @@ def edit_cell(page, column: str, value: str, done) -> None:
     selected = grid.locator("td[aria-selected='true']").first
     selected.wait_for(state="attached")
     while int(selected.get_attribute("aria-colindex")) != int(target):
-        step = "ArrowRight" if int(selected.get_attribute("aria-colindex")) < int(target) \
+        step = (
+            "ArrowRight"
+            if int(selected.get_attribute("aria-colindex")) < int(target)
             else "ArrowLeft"
+        )
         now = selected.get_attribute("aria-colindex")
         page.keyboard.press(step)
         page.wait_for_function(
             "([el, before]) => el.querySelector(\"td[aria-selected='true']\")"
             "?.getAttribute('aria-colindex') !== before",
-            arg=[grid.element_handle(), now], timeout=SLOW)
+            arg=[grid.element_handle(), now],
+            timeout=SLOW,
+        )
     page.keyboard.press("Enter")
     editor = page.locator("#portal input[role='combobox']")
     editor.wait_for(timeout=SLOW)
-    page.wait_for_function("() => document.activeElement?.getAttribute('role') === 'combobox'",
-                           timeout=SLOW)
+    page.wait_for_function(
+        "() => document.activeElement?.getAttribute('role') === 'combobox'", timeout=SLOW
+    )
     page.keyboard.type(value)
     page.get_by_role("option", name=value, exact=True).first.wait_for(timeout=SLOW)
     page.keyboard.press("Enter")
@@ -221,15 +234,18 @@ def test_settings_page_screenshot(page, app_url, demo_loaded):
 def test_a_former_members_batch_shows_their_name_in_the_grid(page, app_url, demo_loaded):
     from segcore.team import team
     from segcore.work import assignments, batches, handover
+
     work_db = demo_loaded
     # Someone of their own, so the demo team stays whole for the other tests.
     team.add_member(work_db, "Gaby", author="browser test")
     held = work_db.batches.find_one({"assignee": {"$exists": True, "$ne": None}})
-    assignments.apply_edits(work_db, [batches.Edit(held["id"], "assignee", held["assignee"],
-                                                   "Gaby")], "browser test")
+    assignments.apply_edits(
+        work_db, [batches.Edit(held["id"], "assignee", held["assignee"], "Gaby")], "browser test"
+    )
     # A finished batch stays with the person who did it when they leave the team.
-    assignments.apply_edits(work_db, [batches.Edit(held["id"], "status", held["status"], "done")],
-                            "browser test")
+    assignments.apply_edits(
+        work_db, [batches.Edit(held["id"], "status", held["status"], "done")], "browser test"
+    )
     handover.remove_member(work_db, "Gaby", unassign=True, author="browser test")
     open_page(page, app_url, "batches", "Batches")
     page.get_by_role("button", name="Reload").click()  # removed outside this session
@@ -256,7 +272,8 @@ def test_pending_edits_survive_a_sort_change_and_a_visit_elsewhere(page, app_url
     page.get_by_test_id("stSelectbox").filter(has_text="Order").click()
     page.get_by_role("option", name="Descending").click()
     page.get_by_test_id("stDataFrame").first.locator("td", has_text="batch_300").first.wait_for(
-        state="attached")
+        state="attached"
+    )
     pending.wait_for()
     page.get_by_test_id("stSidebar").get_by_role("link", name="Team").click()
     page.get_by_role("heading", name="Team", exact=True).wait_for()
@@ -268,12 +285,14 @@ def test_pending_edits_survive_a_sort_change_and_a_visit_elsewhere(page, app_url
     assert_no_exception(page)
 
 
-def test_importing_a_three_batch_file_flags_only_the_folder_absent_on_disk(page, app_url,
-                                                                          demo_loaded, tmp_path):
+def test_importing_a_three_batch_file_flags_only_the_folder_absent_on_disk(
+    page, app_url, demo_loaded, tmp_path
+):
     # Issue 10: a small file flagged every other batch. Issue 24: a listed batch whose folder
     # is not on disk (batch_9001) is flagged, new as it is.
     work_db = demo_loaded
     from pathlib import Path
+
     data_directory = Path(work_db.batches.find_one({"id": "batch_1"})["folder"]).parent
     listing = tmp_path / "three.json"
     listing.write_text('["batch_1", "batch_2", "batch_9001"]')
@@ -283,10 +302,10 @@ def test_importing_a_three_batch_file_flags_only_the_folder_absent_on_disk(page,
     page.get_by_text("three.json").wait_for()
     page.get_by_label("…or a batches file on the server").fill("")
     page.get_by_label("Data directory on the server (one folder per batch)").fill(
-        str(data_directory))
+        str(data_directory)
+    )
     page.get_by_role("button", name="Preview import").click()
-    page.get_by_text("Preview: nothing is written until you press Import").wait_for(
-        timeout=SLOW)
+    page.get_by_text("Preview: nothing is written until you press Import").wait_for(timeout=SLOW)
     assert work_db.batches.count_documents({}) == before
     page.get_by_text("Folder missing on disk: batch_9001").wait_for()
     page.screenshot(path=str(SCREENSHOTS / "settings-import-preview.png"), full_page=True)

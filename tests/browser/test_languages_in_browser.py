@@ -12,14 +12,24 @@ from tests.helpers import ROOT, SCREENSHOTS
 pytestmark = pytest.mark.browser
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 # Page -> its title (and sidebar link) in English and in Spanish.
-TITLES = {"dashboard": ("Dashboard", "Tablero"), "batches": ("Batches", "Lotes"),
-          "team": ("Team", "Equipo"), "moves": ("Suggested moves", "Movimientos sugeridos"),
-          "sync": ("Sync", "Sincronización"), "settings": ("Settings", "Configuración")}
+TITLES = {
+    "dashboard": ("Dashboard", "Tablero"),
+    "batches": ("Batches", "Lotes"),
+    "team": ("Team", "Equipo"),
+    "moves": ("Suggested moves", "Movimientos sugeridos"),
+    "sync": ("Sync", "Sincronización"),
+    "settings": ("Settings", "Configuración"),
+}
 # Texts each page shows besides its title, in Spanish (checked after the switch); the moves
 # page's text depends on what is at risk today.
-SPANISH_TEXTS = {"dashboard": "Última sincronización", "batches": "Acciones en bloque",
-                 "team": "Agregar un segmentador", "moves": None,
-                 "sync": "Sincronizar ahora", "settings": "Configuración efectiva"}
+SPANISH_TEXTS = {
+    "dashboard": "Última sincronización",
+    "batches": "Acciones en bloque",
+    "team": "Agregar un segmentador",
+    "moves": None,
+    "sync": "Sincronizar ahora",
+    "settings": "Configuración efectiva",
+}
 README_PICTURES = ("dashboard", "batches")
 
 
@@ -76,5 +86,6 @@ def test_every_page_in_english_then_in_spanish(page, app_url):
     wait_for_title(page, "Settings")
     if SCREENSHOTS.name == "artifacts":  # the README shows the Spanish dashboard and table
         for name in README_PICTURES:
-            shutil.copyfile(SCREENSHOTS / f"{name}-es.png",
-                            ROOT / "docs" / "screenshots" / f"{name}-es.png")
+            shutil.copyfile(
+                SCREENSHOTS / f"{name}-es.png", ROOT / "docs" / "screenshots" / f"{name}-es.png"
+            )

@@ -8,8 +8,8 @@ import os
 import pytest
 from pymongo import MongoClient
 
-from segcore.team import auth, team
 from segcore.core import embedded
+from segcore.team import auth, team
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.browser
@@ -21,17 +21,28 @@ PASSWORD = "correct horse battery"
 def app_env(tmp_path_factory):
     """LOGIN=on over an embedded database holding a coordinator and two team members."""
     home = tmp_path_factory.mktemp("login-app")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MONGO", "DATA_DIRECTORY", "BATCHES_FILE", "LOGIN"))}
-    env.update(EMBEDDED_DB_PATH=str(home / "db"), PYTHONPATH=str(ROOT), LOGIN="on",
-               LANGUAGE="en")  # the flow reads English texts
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MONGO", "DATA_DIRECTORY", "BATCHES_FILE", "LOGIN"))
+    }
+    env.update(
+        EMBEDDED_DB_PATH=str(home / "db"), PYTHONPATH=str(ROOT), LOGIN="on", LANGUAGE="en"
+    )  # the flow reads English texts
     client = MongoClient(embedded.ensure_server(home / "db"))
     work = client.segmentacion_db
     auth.add_user(work, "Coord", "coordinator", PASSWORD)
     for name in ("Ceci", "Pedro"):
         team.add_member(work, name, author="test")
-    work.batches.insert_one({"id": "batch_1", "number": 1, "assignee": "Pedro",
-                             "status": "pending", "mongo_uploaded": False})
+    work.batches.insert_one(
+        {
+            "id": "batch_1",
+            "number": 1,
+            "assignee": "Pedro",
+            "status": "pending",
+            "mongo_uploaded": False,
+        }
+    )
     client.close()
     yield env, home
     embedded.stop_server(home / "db")

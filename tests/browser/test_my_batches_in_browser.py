@@ -23,19 +23,29 @@ LUIS = ["batch_21", "batch_22", "batch_23"]
 def app_env(tmp_path_factory):
     """LOGIN=on: a coordinator, and Flor and Luis with a login each and batches of their own."""
     home = tmp_path_factory.mktemp("my-batches-app")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MONGO", "DATA_DIRECTORY", "BATCHES_FILE", "LOGIN"))}
-    env.update(EMBEDDED_DB_PATH=str(home / "db"), PYTHONPATH=str(ROOT), LOGIN="on",
-               LANGUAGE="en")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MONGO", "DATA_DIRECTORY", "BATCHES_FILE", "LOGIN"))
+    }
+    env.update(EMBEDDED_DB_PATH=str(home / "db"), PYTHONPATH=str(ROOT), LOGIN="on", LANGUAGE="en")
     client = MongoClient(embedded.ensure_server(home / "db"))
     work = client.segmentacion_db
     auth.add_user(work, "coord", "coordinator", PASSWORD)
     for name, ids in (("Flor", FLOR), ("Luis", LUIS)):
         team.add_member(work, name, author="test")
-        work.batches.insert_many([{"id": i, "number": int(i.split("_")[1]), "assignee": name,
-                                   "status": "pending",
-                                   "metadata": {"due_date": "2025-01-10", "priority": "alta"}}
-                                  for i in ids])
+        work.batches.insert_many(
+            [
+                {
+                    "id": i,
+                    "number": int(i.split("_")[1]),
+                    "assignee": name,
+                    "status": "pending",
+                    "metadata": {"due_date": "2025-01-10", "priority": "alta"},
+                }
+                for i in ids
+            ]
+        )
         auth.add_user(work, name.lower(), "segmentador", PASSWORD, member=name)
     client.close()
     yield env, home
@@ -65,8 +75,13 @@ def record_frames(tab) -> list[bytes]:
     frames: list[bytes] = []
 
     def follow(socket):
-        socket.on("framereceived", lambda payload: frames.append(
-            payload if isinstance(payload, bytes) else payload.encode()))
+        socket.on(
+            "framereceived",
+            lambda payload: frames.append(
+                payload if isinstance(payload, bytes) else payload.encode()
+            ),
+        )
+
     tab.on("websocket", follow)
     return frames
 
@@ -77,16 +92,24 @@ def settle(tab) -> None:
 
 
 @pytest.mark.parametrize("who, mine, theirs", [("flor", FLOR, LUIS), ("luis", LUIS, FLOR)])
-def test_each_segmentador_sees_only_their_own_batches_at_any_url(browser, app_url, who, mine,
-                                                                  theirs):
+def test_each_segmentador_sees_only_their_own_batches_at_any_url(
+    browser, app_url, who, mine, theirs
+):
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     tab = context.new_page()
     frames = record_frames(tab)
     try:
         log_in(tab, f"{app_url}/batches", who, "My batches")  # the link named another page
         # the table is drawn on a canvas: its batch ids are read from the page's own data
-        for url in ("", "/batches", "/team", "/sync", "/settings", "/moves",
-                    "/batches?batch=" + theirs[0]):
+        for url in (
+            "",
+            "/batches",
+            "/team",
+            "/sync",
+            "/settings",
+            "/moves",
+            "/batches?batch=" + theirs[0],
+        ):
             tab.goto(app_url + url)
             wait_heading(tab, "My batches")
             settle(tab)

@@ -31,35 +31,80 @@ CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 WIDTH = 1280
 # The words of each language the walk reads on screen.
 WORDS = {
-    "es": {"locale": "es_MX", "dashboard": "Tablero", "batches": "Lotes", "team": "Equipo",
-           "moves": "Movimientos sugeridos", "settings": "Configuración", "all": "Todos",
-           "order": "Orden", "ascending": "Ascendente", "descending": "Descendente",
-           "segmentador": "Segmentador", "match": "lotes coinciden", "at_risk_link":
-           "Todos los lotes en riesgo", "at_risk": "En riesgo", "late": "Retrasos",
-           "pace": ["Nombre", "Ritmo / día", "Última entrega", "Fin proyectado", "Detenido"],
-           "masks_vs_images": "Máscaras vs. imágenes", "details": "Detalles e historial del lote",
-           "batch_id": "Id del lote", "name": "Nombre", "email": "Correo electrónico (opcional)",
-           "add": "Agregar", "added": "se agregó al equipo", "invalid": "no es un correo",
-           "apply_moves": "Aplicar los movimientos marcados", "moved": "movido",
-           "status": "Estado", "which": "Los lotes marcados", "every": "Todos los lotes que "
-           "muestran los filtros", "review": "En revisión", "saved": "Cambio en bloque: ",
-           "preview": "Vista previa de la importación", "flagged": "Carpeta faltante en disco",
-           "file_on_server": "…o un archivo de lotes en el servidor",
-           "data_dir": "Directorio de datos en el servidor (una carpeta por lote)"},
-    "en": {"locale": "en", "dashboard": "Dashboard", "batches": "Batches", "team": "Team",
-           "moves": "Suggested moves", "settings": "Settings", "all": "All", "order": "Order",
-           "ascending": "Ascending", "descending": "Descending", "segmentador": "Segmentador",
-           "match": "batches match", "at_risk_link": "All batches at risk",
-           "at_risk": "At risk", "late": "Late",
-           "pace": ["Name", "Pace / day", "Last delivery", "Projected finish", "Stalled"],
-           "masks_vs_images": "Masks vs images", "details": "Batch details and history",
-           "batch_id": "Batch id", "name": "Name", "email": "Email (optional)", "add": "Add",
-           "added": "was added to the team", "invalid": "is not a valid email",
-           "apply_moves": "Apply ticked moves", "moved": "moved", "status": "Status",
-           "which": "The ticked batches", "every": "Every batch the filters show",
-           "review": "In review", "saved": "Bulk change: ", "preview": "Preview import",
-           "flagged": "Folder missing on disk", "file_on_server": "…or a batches file on the "
-           "server", "data_dir": "Data directory on the server (one folder per batch)"},
+    "es": {
+        "locale": "es_MX",
+        "dashboard": "Tablero",
+        "batches": "Lotes",
+        "team": "Equipo",
+        "moves": "Movimientos sugeridos",
+        "settings": "Configuración",
+        "all": "Todos",
+        "order": "Orden",
+        "ascending": "Ascendente",
+        "descending": "Descendente",
+        "segmentador": "Segmentador",
+        "match": "lotes coinciden",
+        "at_risk_link": "Todos los lotes en riesgo",
+        "at_risk": "En riesgo",
+        "late": "Retrasos",
+        "pace": ["Nombre", "Ritmo / día", "Última entrega", "Fin proyectado", "Detenido"],
+        "masks_vs_images": "Máscaras vs. imágenes",
+        "details": "Detalles e historial del lote",
+        "batch_id": "Id del lote",
+        "name": "Nombre",
+        "email": "Correo electrónico (opcional)",
+        "add": "Agregar",
+        "added": "se agregó al equipo",
+        "invalid": "no es un correo",
+        "apply_moves": "Aplicar los movimientos marcados",
+        "moved": "movido",
+        "status": "Estado",
+        "which": "Los lotes marcados",
+        "every": "Todos los lotes que muestran los filtros",
+        "review": "En revisión",
+        "saved": "Cambio en bloque: ",
+        "preview": "Vista previa de la importación",
+        "flagged": "Carpeta faltante en disco",
+        "file_on_server": "…o un archivo de lotes en el servidor",
+        "data_dir": "Directorio de datos en el servidor (una carpeta por lote)",
+    },
+    "en": {
+        "locale": "en",
+        "dashboard": "Dashboard",
+        "batches": "Batches",
+        "team": "Team",
+        "moves": "Suggested moves",
+        "settings": "Settings",
+        "all": "All",
+        "order": "Order",
+        "ascending": "Ascending",
+        "descending": "Descending",
+        "segmentador": "Segmentador",
+        "match": "batches match",
+        "at_risk_link": "All batches at risk",
+        "at_risk": "At risk",
+        "late": "Late",
+        "pace": ["Name", "Pace / day", "Last delivery", "Projected finish", "Stalled"],
+        "masks_vs_images": "Masks vs images",
+        "details": "Batch details and history",
+        "batch_id": "Batch id",
+        "name": "Name",
+        "email": "Email (optional)",
+        "add": "Add",
+        "added": "was added to the team",
+        "invalid": "is not a valid email",
+        "apply_moves": "Apply ticked moves",
+        "moved": "moved",
+        "status": "Status",
+        "which": "The ticked batches",
+        "every": "Every batch the filters show",
+        "review": "In review",
+        "saved": "Bulk change: ",
+        "preview": "Preview import",
+        "flagged": "Folder missing on disk",
+        "file_on_server": "…or a batches file on the server",
+        "data_dir": "Data directory on the server (one folder per batch)",
+    },
 }
 
 
@@ -68,10 +113,18 @@ def work_db(app_env):
     """The demo, synced, in the app's embedded database (loaded by the command line)."""
     env, home = app_env
     for command in (["demo"], ["sync"]):
-        done = subprocess.run([sys.executable, "-m", "segcore", *command], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-m", "segcore", *command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, done.stderr
-    client = MongoClient(embedded.running_server(home / "db") or embedded.ensure_server(home / "db"))
+    client = MongoClient(
+        embedded.running_server(home / "db") or embedded.ensure_server(home / "db")
+    )
     yield client.segmentacion_db
     client.close()
 
@@ -98,7 +151,7 @@ def select(page, label: str, option: str, where=None, last: bool = False) -> Non
     sidebar = where is not None  # the language selector's label starts with an icon's name
     boxes = (where or page).get_by_role("combobox", name=label, exact=not sidebar)
     choice = page.get_by_role("option", name=option, exact=True)
-    for attempt in range(4):  # a rerun that redraws the box closes a list just opened
+    for _attempt in range(4):  # a rerun that redraws the box closes a list just opened
         page.wait_for_load_state("networkidle")
         (boxes.last if last else boxes.first).click()
         try:
@@ -112,7 +165,8 @@ def select(page, label: str, option: str, where=None, last: bool = False) -> Non
 def wait_showing(page, label: str, text: str) -> None:
     """Wait until the choice labelled `label` shows `text` (what the coordinator reads)."""
     expect(page.get_by_role("combobox", name=label, exact=True).first).to_have_value(
-        text, timeout=60_000)
+        text, timeout=60_000
+    )
 
 
 def shown_values(page) -> list[str]:
@@ -136,9 +190,12 @@ def open_in(page, app_url: str, language: str) -> dict:
 
 def cut_texts(page, selector: str) -> list[str]:
     """Texts under `selector` drawn narrower than they are (an ellipsis or a clip)."""
-    return page.eval_on_selector_all(selector, """nodes => nodes.flatMap(node =>
+    return page.eval_on_selector_all(
+        selector,
+        """nodes => nodes.flatMap(node =>
         [node, ...node.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1
-            && getComputedStyle(e).overflow !== 'visible').map(e => e.innerText))""")
+            && getComputedStyle(e).overflow !== 'visible').map(e => e.innerText))""",
+    )
 
 
 def grid_headers(page, wanted: str, index: int = 0) -> list[str]:
@@ -161,21 +218,30 @@ def check_filters_follow_the_language(page, words: dict, work_db) -> None:
     select(page, words["order"], words["descending"])
     wait_showing(page, words["order"], words["descending"])
     other = WORDS["en" if words is WORDS["es"] else "es"]
-    select(page, "Idioma" if words is WORDS["es"] else "Language",
-           "English" if words is WORDS["es"] else "Español", page.get_by_test_id("stSidebar"))
+    select(
+        page,
+        "Idioma" if words is WORDS["es"] else "Language",
+        "English" if words is WORDS["es"] else "Español",
+        page.get_by_test_id("stSidebar"),
+    )
     wait_title(page, other["batches"])
     wait_showing(page, other["order"], other["descending"])
     values = shown_values(page)
     assert words["all"] not in values and values.count(other["all"]) >= 4, values
-    select(page, "Language" if words is WORDS["es"] else "Idioma",
-           "Español" if words is WORDS["es"] else "English", page.get_by_test_id("stSidebar"))
+    select(
+        page,
+        "Language" if words is WORDS["es"] else "Idioma",
+        "Español" if words is WORDS["es"] else "English",
+        page.get_by_test_id("stSidebar"),
+    )
     wait_title(page, words["batches"])
     wait_showing(page, words["order"], words["descending"])
     # Someone else writes: the page reruns by itself; the order stays as chosen.
     work_db.batches.update_one({"id": "batch_300"}, {"$set": {"metadata.note": "live"}})
     mark_changed(work_db, ["batch_300"])
     page.get_by_test_id("stDataFrame").first.locator("td", has_text="batch_300").first.wait_for(
-        state="attached", timeout=60_000)
+        state="attached", timeout=60_000
+    )
     page.wait_for_timeout(6000)  # a live refresh polls every 5 s: let one happen
     page.wait_for_load_state("networkidle")
     wait_showing(page, words["order"], words["descending"])
@@ -198,15 +264,17 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
     person = next(p for p in found.people if p.projected_finish and p.on_team)
     day = format_date(person.projected_finish, "medium", locale=words["locale"])
     select(page, words["segmentador"], person.name)
-    page.get_by_text(re.compile(rf"^{re.escape(person.name)}: .*{re.escape(day)}")).first \
-        .wait_for(timeout=60_000)
+    page.get_by_text(re.compile(rf"^{re.escape(person.name)}: .*{re.escape(day)}")).first.wait_for(
+        timeout=60_000
+    )
     select(page, words["segmentador"], words["all"])
 
     # Item 13: the Attention panel's link opens the Batches page filtered to who is late.
     page.get_by_role("link", name=words["at_risk_link"]).click()
     wait_title(page, words["batches"])
     page.get_by_text(re.compile(rf"^{len(found.at_risk)} {words['match']}")).wait_for(
-        timeout=60_000)
+        timeout=60_000
+    )
     wait_showing(page, words["late"], words["at_risk"])
     assert "late=at_risk" in page.url
     no_exception(page)
@@ -244,8 +312,10 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
         page.get_by_role("button", name=re.compile(r"^(Aplicar a|Apply to) ")).click()
         page.get_by_text(words["saved"]).first.wait_for(timeout=60_000)
         assert work_db.batches.count_documents({"status": "S"}) == 0
-        assert work_db.history.count_documents({"field": "status", "old": "S",
-                                                "new": "review"}) == held_s
+        assert (
+            work_db.history.count_documents({"field": "status", "old": "S", "new": "review"})
+            == held_s
+        )
     no_exception(page)
 
     # Item 4: the Team table's pace columns in view; item 7: the add form emptied after a
@@ -255,7 +325,8 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
     assert headers[:5] == words["pace"] and len(headers) > 5, headers
     # Item 3: the date the Dashboard said is the one the Team page lists.
     page.get_by_test_id("stDataFrame").first.locator("td", has_text=day).first.wait_for(
-        state="attached")
+        state="attached"
+    )
     name = f"Walker {language.upper()}"
     page.get_by_label(words["name"], exact=True).fill(name)
     page.get_by_label(words["email"]).fill("not-an-email")
@@ -290,8 +361,12 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
                 page.wait_for_timeout(1000 * (attempt + 1))
         apply.click()
         first = moves[0]
-        page.get_by_text(re.compile(rf"{re.escape(first.id)} \w+ {re.escape(first.from_)} \w+ "
-                                    rf"{re.escape(first.to)}")).first.wait_for(timeout=60_000)
+        page.get_by_text(
+            re.compile(
+                rf"{re.escape(first.id)} \w+ {re.escape(first.from_)} \w+ "
+                rf"{re.escape(first.to)}"
+            )
+        ).first.wait_for(timeout=60_000)
         assert work_db.batches.find_one({"id": first.id})["assignee"] == first.to
     no_exception(page)
 
@@ -304,5 +379,6 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
     page.get_by_label(words["data_dir"]).fill(str(base))
     page.get_by_role("button", name=words["preview"]).click()
     page.get_by_text(re.compile(rf"^{re.escape(words['flagged'])}: batch_900")).wait_for(
-        timeout=60_000)
+        timeout=60_000
+    )
     no_exception(page)

@@ -17,14 +17,17 @@ CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 @pytest.fixture(scope="module")
 def seeded(app_env):
     env, home = app_env
-    client = MongoClient(embedded.running_server(home / "db") or embedded.ensure_server(home / "db"))
+    client = MongoClient(
+        embedded.running_server(home / "db") or embedded.ensure_server(home / "db")
+    )
     seed_pace(client.segmentacion_db)
     yield client.segmentacion_db
     client.close()
 
 
-def test_the_weekly_report_prints_without_the_sidebar_and_downloads_as_html(page, app_url,
-                                                                           seeded, tmp_path):
+def test_the_weekly_report_prints_without_the_sidebar_and_downloads_as_html(
+    page, app_url, seeded, tmp_path
+):
     page.goto(f"{app_url}/weekly_report")
     page.wait_for_selector(CONNECTED, timeout=60_000)
     page.get_by_role("heading", name="Weekly report", exact=True).wait_for(timeout=60_000)

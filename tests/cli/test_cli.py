@@ -15,14 +15,17 @@ def test_team_commands(run_cli, db):
     assert run_cli("team", "edit", "ceci", "--email", "ceci@example.com").returncode == 0
     listed = json.loads(run_cli("team", "list", "--json").stdout)
     assert [(m["name"], m["role"], m["email"]) for m in listed] == [
-        ("Ceci", "Revisor", "ceci@example.com"), ("Flor", "Segmentador", "flor@example.com")]
+        ("Ceci", "Revisor", "ceci@example.com"),
+        ("Flor", "Segmentador", "flor@example.com"),
+    ]
     bad = run_cli("team", "edit", "Ceci", "--email", "nope")
     assert bad.returncode == 1 and "not a valid email" in bad.stderr
 
 
 def test_assign_status_history_and_remove(run_cli, db):
-    db.batches.insert_many([{"id": f"batch_{n}", "number": n, "status": "pending"}
-                            for n in range(1, 5)])
+    db.batches.insert_many(
+        [{"id": f"batch_{n}", "number": n, "status": "pending"} for n in range(1, 5)]
+    )
     run_cli("team", "add", "Flor")
     run_cli("team", "add", "Ceci")
     done = run_cli("assign", "batch_1", "batch_2", "--to", "flor")
@@ -30,8 +33,12 @@ def test_assign_status_history_and_remove(run_cli, db):
     missing = run_cli("assign", "batch_9", "--to", "Flor")
     assert missing.returncode == 1 and "batch_9" in missing.stderr
     status = json.loads(run_cli("status", "--json").stdout)
-    assert (status["total"], status["assigned"], status["with_masks"], status["pending"]) == \
-        (4, 2, 0, 4)
+    assert (status["total"], status["assigned"], status["with_masks"], status["pending"]) == (
+        4,
+        2,
+        0,
+        4,
+    )
     refused = run_cli("team", "remove", "Flor")
     assert refused.returncode == 1 and "2 open batches" in refused.stderr
     assert run_cli("team", "remove", "Flor", "--reassign-to", "Ceci").returncode == 0
@@ -50,17 +57,22 @@ def test_import_command(run_cli, db, tmp_path):
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["added"] == 3
     assert db.batches.find_one({"id": "batch_2"})["image_count"] == 1
-    (data / "batches.json").write_text("[{\"id\": 3}]")
+    (data / "batches.json").write_text('[{"id": 3}]')
     bad = run_cli("import", env={"DATA_DIRECTORY": str(data)})
     assert bad.returncode == 1
     assert bad.stderr.count("\n") == 1 and "'id' must be a string" in bad.stderr
 
 
-@pytest.mark.parametrize("env,message", [
-    ({"MONGO_DB": "bad name"}, "MONGO_DB"),
-    ({"MONGO_URI": "mongodb://app:pa55word@127.0.0.1:1/", "MONGO_TIMEOUT_MS": "300"},
-     "cannot be reached"),
-])
+@pytest.mark.parametrize(
+    "env,message",
+    [
+        ({"MONGO_DB": "bad name"}, "MONGO_DB"),
+        (
+            {"MONGO_URI": "mongodb://app:pa55word@127.0.0.1:1/", "MONGO_TIMEOUT_MS": "300"},
+            "cannot be reached",
+        ),
+    ],
+)
 def test_errors_are_one_line_and_never_leak_the_password(run_cli, env, message):
     out = run_cli("status", "--json", env=env)
     assert out.returncode == 1 and out.stdout == ""
@@ -89,17 +101,27 @@ def test_health_reports_both_databases(run_cli, settings):
 
 def test_batches_set_replaces_a_legacy_status_and_sets_fields(run_cli, db):
     # Issue 24 item 12: bulk edit from the command line, compare-and-set, in the history.
-    db.batches.insert_many([{"id": f"batch_{n}", "number": n,
-                             "status": "S" if n < 4 else "pending"} for n in range(1, 6)])
+    db.batches.insert_many(
+        [
+            {"id": f"batch_{n}", "number": n, "status": "S" if n < 4 else "pending"}
+            for n in range(1, 6)
+        ]
+    )
     done = run_cli("batches", "set", "--where-status", "S", "--status", "review")
     assert done.returncode == 0 and "3 batches updated" in done.stdout
-    assert sorted(d["id"] for d in db.batches.find({"status": "review"})) == \
-        ["batch_1", "batch_2", "batch_3"]
-    done = run_cli("batches", "set", "batch_4", "batch_5", "--priority", "alta", "--due",
-                   "2027-02-01")
+    assert sorted(d["id"] for d in db.batches.find({"status": "review"})) == [
+        "batch_1",
+        "batch_2",
+        "batch_3",
+    ]
+    done = run_cli(
+        "batches", "set", "batch_4", "batch_5", "--priority", "alta", "--due", "2027-02-01"
+    )
     assert done.returncode == 0 and "2 batches updated" in done.stdout
-    assert db.batches.find_one({"id": "batch_5"})["metadata"] == {"priority": "alta",
-                                                                   "due_date": "2027-02-01"}
+    assert db.batches.find_one({"id": "batch_5"})["metadata"] == {
+        "priority": "alta",
+        "due_date": "2027-02-01",
+    }
     bad = run_cli("batches", "set", "batch_4", "--status", "S")
     assert bad.returncode == 1 and "Status must be one of" in bad.stderr
     assert db.batches.find_one({"id": "batch_4"})["status"] == "pending"

@@ -13,8 +13,13 @@ def test_alerts_on_a_quiet_team_say_nothing_needs_attention(run_cli, db):
     assert out.stdout.strip() == "Nothing needs attention."
     found = json.loads(run_cli("alerts", "--json").stdout)
     assert found.pop("last_sync")
-    assert found == {"waiting_for_sync": False, "stale": False,
-                     "stalled": [], "at_risk": [], "suggested_moves": []}
+    assert found == {
+        "waiting_for_sync": False,
+        "stale": False,
+        "stalled": [],
+        "at_risk": [],
+        "suggested_moves": [],
+    }
 
 
 def test_before_any_sync_alerts_say_a_sync_is_needed_instead_of_alarming(run_cli, db):
@@ -24,8 +29,14 @@ def test_before_any_sync_alerts_say_a_sync_is_needed_instead_of_alarming(run_cli
     assert out.stdout.startswith("No sync has run yet:") and "segcore sync" in out.stdout
     assert "Stalled" not in out.stdout and "Cai" not in out.stdout
     found = json.loads(run_cli("alerts", "--json").stdout)
-    assert found == {"waiting_for_sync": True, "stale": False, "last_sync": None,
-                     "stalled": [], "at_risk": [], "suggested_moves": []}
+    assert found == {
+        "waiting_for_sync": True,
+        "stale": False,
+        "last_sync": None,
+        "stalled": [],
+        "at_risk": [],
+        "suggested_moves": [],
+    }
 
 
 def test_a_stale_sync_is_named_next_to_every_alert(run_cli, db):
@@ -48,7 +59,10 @@ def test_alerts_json_and_the_cron_exit_code(run_cli, db):
     assert {b["id"] for b in found["at_risk"]} == expected["at_risk"]
     assert all(set(b) == {"id", "assignee", "due_date", "projected"} for b in found["at_risk"])
     assert {m["id"]: (m["from"], m["to"]) for m in found["suggested_moves"]} == {
-        "batch_1": ("Ana", "Bea"), "batch_5": ("Cai", "Bea"), "batch_7": ("Zoe", "Bea")}
+        "batch_1": ("Ana", "Bea"),
+        "batch_5": ("Cai", "Bea"),
+        "batch_7": ("Zoe", "Bea"),
+    }
     assert all(set(m) == {"id", "from", "to", "reason"} for m in found["suggested_moves"])
     text = run_cli("alerts")
     assert text.returncode == 0

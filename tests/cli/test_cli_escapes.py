@@ -49,31 +49,75 @@ def hostile_lab(dbs, tmp_path):
     archive = tmp_path / "masks.tar.gz"
     subprocess.run(["tar", "-czf", str(archive), "-C", str(masks), "."], check=True)
     bucket = GridFS(dbs.training, collection="masks")
-    bucket.put(archive.read_bytes(), filename=f"batch_1{ESC}.tar.gz",
-               metadata={"uploaded_by": NAME})
+    bucket.put(
+        archive.read_bytes(), filename=f"batch_1{ESC}.tar.gz", metadata={"uploaded_by": NAME}
+    )
     bucket.put(b"x", filename="batch_2\r\x9b.zip", metadata={"uploaded_by": "ceci"})
-    dbs.masks_files.insert_one({"_id": f"odd{ESC}", "filename": f"batch_1_{ESC}.zip",
-                                "length": "big", "uploadDate": datetime(2025, 1, 1)})
-    dbs.work.batches.insert_many([
-        {"id": "batch_1", "number": 1, "folder": str(folder), "assignee": NAME,
-         "status": "pending", "metadata": {"due_date": "2020-01-01"}},
-        {"id": f"batch_9{ESC}", "number": 9, "assignee": NAME, "status": f"s{ESC}"}])
-    dbs.work.segmentadores.insert_one({"name": NAME, "name_key": "flor-hostile",
-                                       "role": f"r{ESC}", "created_at": "2020-01-01"})
-    dbs.work.history.insert_one({"at": datetime(2025, 1, 1), "author": f"a{ESC}",
-                                 "kind": "batch", "key": "batch_1", "field": "assignee",
-                                 "old": f"x{ESC}", "new": NAME})
-    dbs.work.history.insert_many([{"at": "yesterday", "key": f"k{ESC}"},  # other tools'
-                                  {"at": datetime(9999, 12, 31, 23), "new": {"x": ESC}}])
+    dbs.masks_files.insert_one(
+        {
+            "_id": f"odd{ESC}",
+            "filename": f"batch_1_{ESC}.zip",
+            "length": "big",
+            "uploadDate": datetime(2025, 1, 1),
+        }
+    )
+    dbs.work.batches.insert_many(
+        [
+            {
+                "id": "batch_1",
+                "number": 1,
+                "folder": str(folder),
+                "assignee": NAME,
+                "status": "pending",
+                "metadata": {"due_date": "2020-01-01"},
+            },
+            {"id": f"batch_9{ESC}", "number": 9, "assignee": NAME, "status": f"s{ESC}"},
+        ]
+    )
+    dbs.work.segmentadores.insert_one(
+        {"name": NAME, "name_key": "flor-hostile", "role": f"r{ESC}", "created_at": "2020-01-01"}
+    )
+    dbs.work.history.insert_one(
+        {
+            "at": datetime(2025, 1, 1),
+            "author": f"a{ESC}",
+            "kind": "batch",
+            "key": "batch_1",
+            "field": "assignee",
+            "old": f"x{ESC}",
+            "new": NAME,
+        }
+    )
+    dbs.work.history.insert_many(
+        [
+            {"at": "yesterday", "key": f"k{ESC}"},  # other tools'
+            {"at": datetime(9999, 12, 31, 23), "new": {"x": ESC}},
+        ]
+    )
     return data
 
 
-COMMANDS = [["sync", "--full"], ["sync", "--json"], ["uploads", "--recent", "10"],
-            ["uploads", "--unusable"], ["uploads", "--mismatches", "--json"],
-            ["verify", "--all"], ["verify", "--all", "--json"], ["team", "list"],
-            ["team", "list", "--json"], ["history"], ["history", "--json"], ["alerts"],
-            ["alerts", "--json"], ["report"], ["status"], ["assign", f"batch_5{ESC}", "--to", "x"],
-            ["team", "remove", NAME], [f"no-such{ESC}"], ["team", "add", "--bogus", ESC]]
+COMMANDS = [
+    ["sync", "--full"],
+    ["sync", "--json"],
+    ["uploads", "--recent", "10"],
+    ["uploads", "--unusable"],
+    ["uploads", "--mismatches", "--json"],
+    ["verify", "--all"],
+    ["verify", "--all", "--json"],
+    ["team", "list"],
+    ["team", "list", "--json"],
+    ["history"],
+    ["history", "--json"],
+    ["alerts"],
+    ["alerts", "--json"],
+    ["report"],
+    ["status"],
+    ["assign", f"batch_5{ESC}", "--to", "x"],
+    ["team", "remove", NAME],
+    [f"no-such{ESC}"],
+    ["team", "add", "--bogus", ESC],
+]
 
 
 def test_no_command_prints_a_raw_control_character(hostile_lab, run_cli):
@@ -104,7 +148,11 @@ def test_every_command_prints_through_the_one_helper():
 
     raw = re.compile(r"\bclick\.(echo|secho)\(|(?<![\w.])print\(|sys\.std(out|err)\.write\(")
     folder = Path(segcore.cli.__file__).parent
-    offenders = [f"{path.name}:{n}" for path in sorted(folder.glob("*.py"))
-                 if path.name != "base.py"
-                 for n, line in enumerate(path.read_text().splitlines(), 1) if raw.search(line)]
+    offenders = [
+        f"{path.name}:{n}"
+        for path in sorted(folder.glob("*.py"))
+        if path.name != "base.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if raw.search(line)
+    ]
     assert offenders == []

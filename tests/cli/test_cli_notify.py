@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
 
 import pytest
 
@@ -31,8 +30,12 @@ def hook():
 
 
 def _mail_env(smtp) -> dict:
-    return {"SMTP_URL": f"smtp://127.0.0.1:{smtp.port}", "NOTIFY_FROM": "dash@example.org",
-            "NOTIFY_COORDINATORS": "Ana <ana@example.org>", "NOTIFY_HOUR": "0"}
+    return {
+        "SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
+        "NOTIFY_FROM": "dash@example.org",
+        "NOTIFY_COORDINATORS": "Ana <ana@example.org>",
+        "NOTIFY_HOUR": "0",
+    }
 
 
 def test_list_on_an_empty_outbox_and_one_clear_error_without_a_channel(run_cli, db):
@@ -44,21 +47,35 @@ def test_list_on_an_empty_outbox_and_one_clear_error_without_a_channel(run_cli, 
     assert none.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("env, named", [
-    ({"SMTP_URL": "smtps://dash:Hunter2Secret@mail.example.org:465"}, "NOTIFY_FROM"),
-    ({"SMTP_URL": "http://dash:Hunter2Secret@mail.example.org"}, "SMTP_URL"),
-    ({"SMTP_URL": "smtp://dash:Hunter2Secret@mail.example.org:99999",
-      "NOTIFY_FROM": "a@b.org"}, "SMTP_URL"),
-    ({"SMTP_URL": "smtp://dash:Hunter2/Secret@mail.example.org", "NOTIFY_FROM": "a@b.org"},
-     "percent-encoded"),
-    ({"SMTP_URL": "smtp://dash:Hunter2@Secret@mail.example.org", "NOTIFY_FROM": "a@b.org"},
-     "percent-encoded"),
-    ({"WEBHOOK_URL": "ftp://hooks.example.org/Hunter2Secret"}, "WEBHOOK_URL"),
-    ({"WEBHOOK_URL": "https://hooks.example.org/x", "WEBHOOK_FORMAT": "discord"},
-     "WEBHOOK_FORMAT"),
-    ({"NOTIFY_COORDINATORS": "Ana <not an address>"}, "NOTIFY_COORDINATORS"),
-    ({"NOTIFY_DAILY": "sometimes"}, "NOTIFY_DAILY"),
-])
+@pytest.mark.parametrize(
+    "env, named",
+    [
+        ({"SMTP_URL": "smtps://dash:Hunter2Secret@mail.example.org:465"}, "NOTIFY_FROM"),
+        ({"SMTP_URL": "http://dash:Hunter2Secret@mail.example.org"}, "SMTP_URL"),
+        (
+            {
+                "SMTP_URL": "smtp://dash:Hunter2Secret@mail.example.org:99999",
+                "NOTIFY_FROM": "a@b.org",
+            },
+            "SMTP_URL",
+        ),
+        (
+            {"SMTP_URL": "smtp://dash:Hunter2/Secret@mail.example.org", "NOTIFY_FROM": "a@b.org"},
+            "percent-encoded",
+        ),
+        (
+            {"SMTP_URL": "smtp://dash:Hunter2@Secret@mail.example.org", "NOTIFY_FROM": "a@b.org"},
+            "percent-encoded",
+        ),
+        ({"WEBHOOK_URL": "ftp://hooks.example.org/Hunter2Secret"}, "WEBHOOK_URL"),
+        (
+            {"WEBHOOK_URL": "https://hooks.example.org/x", "WEBHOOK_FORMAT": "discord"},
+            "WEBHOOK_FORMAT",
+        ),
+        ({"NOTIFY_COORDINATORS": "Ana <not an address>"}, "NOTIFY_COORDINATORS"),
+        ({"NOTIFY_DAILY": "sometimes"}, "NOTIFY_DAILY"),
+    ],
+)
 def test_a_bad_setting_is_named_at_start_and_its_secret_never_shown(run_cli, db, env, named):
     out = run_cli("notify", "--list", env=env)
     assert out.returncode == 1 and named in out.stderr and out.stderr.count("\n") == 1
@@ -70,22 +87,41 @@ def test_test_message_reaches_the_webhook_and_the_list_shows_it_sent(run_cli, db
     out = run_cli("notify", "--test", env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "1 sent, 0 to retry later, 0 failed."
-    assert hook.received[0].json["text"].startswith(
-        "*Mensaje de prueba del tablero de segmentación*")
+    assert (
+        hook.received[0].json["text"].startswith("*Mensaje de prueba del tablero de segmentación*")
+    )
     listed = json.loads(run_cli("notify", "--list", "--json", env=env).stdout)
     assert [(m["state"], m["kind"], m["to"]) for m in listed] == [("sent", "test", None)]
     assert "s3cr3tToken" not in json.dumps(listed)
 
 
-def test_two_senders_started_at_once_send_each_message_once(run_cli, cli_env, db, smtp,
-                                                           tmp_path):
-    messages = [Message(f"receipt:r{n}:ana@example.org", "receipt", "email", "ana@example.org",
-                        "Ana", "en", f"Upload {n}", "text") for n in range(30)]
+def test_two_senders_started_at_once_send_each_message_once(run_cli, cli_env, db, smtp, tmp_path):
+    messages = [
+        Message(
+            f"receipt:r{n}:ana@example.org",
+            "receipt",
+            "email",
+            "ana@example.org",
+            "Ana",
+            "en",
+            f"Upload {n}",
+            "text",
+        )
+        for n in range(30)
+    ]
     assert notify_outbox.enqueue(db, messages) == 30
     env = {**cli_env, **_mail_env(smtp), "NOTIFY_DAILY": "off", "NOTIFY_WEEKLY": "off"}
-    senders = [subprocess.Popen([sys.executable, "-m", "segcore", "notify", "--send-due"],
-                                env=env, cwd=tmp_path, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    senders = [
+        subprocess.Popen(
+            [sys.executable, "-m", "segcore", "notify", "--send-due"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [s.communicate(timeout=180) for s in senders]
     assert all(s.returncode == 0 for s in senders), outputs
     assert len(smtp.wait_for(30)) == 30
@@ -94,7 +130,8 @@ def test_two_senders_started_at_once_send_each_message_once(run_cli, cli_env, db
 
 
 def test_send_due_sends_the_daily_and_weekly_once_and_retry_brings_back_a_failure(
-        run_cli, db, smtp):
+    run_cli, db, smtp
+):
     seed_pace(db)
     env = _mail_env(smtp)
     first = run_cli("notify", "--send-due", env=env)
@@ -106,8 +143,7 @@ def test_send_due_sends_the_daily_and_weekly_once_and_retry_brings_back_a_failur
     assert subjects[0].startswith("Alertas de segmentación") and "detenidos 1" in subjects[0]
     assert subjects[1].startswith("Informe semanal de segmentación")
     smtp.stop()
-    db[notify_outbox.OUTBOX].update_many({}, {"$set": {"state": "failed",
-                                                        "answer": "550 earlier"}})
+    db[notify_outbox.OUTBOX].update_many({}, {"$set": {"state": "failed", "answer": "550 earlier"}})
     down = run_cli("notify", "--retry", env=env)
     # The server did not answer the first: the other waits for the next pass untried.
     assert down.returncode == 0 and "0 sent, 1 to retry later" in down.stdout
@@ -118,8 +154,9 @@ def test_send_due_sends_the_daily_and_weekly_once_and_retry_brings_back_a_failur
 
 def test_report_in_spanish_as_html_has_the_same_figures(run_cli, db, tmp_path):
     seed_pace(db)
-    out = run_cli("report", "--language", "es", "--format", "html", "--out",
-                  str(tmp_path / "week.html"))
+    out = run_cli(
+        "report", "--language", "es", "--format", "html", "--out", str(tmp_path / "week.html")
+    )
     assert out.returncode == 0, out.stderr
     page = (tmp_path / "week.html").read_text()
     assert page.startswith('<!DOCTYPE html><html lang="es">')
@@ -142,13 +179,31 @@ def test_the_live_sync_sends_due_messages_itself(cli_env, db, smtp, tmp_path):
     import signal
     import time
 
-    notify_outbox.enqueue(db, [Message("receipt:r1:ana@example.org", "receipt", "email",
-                                       "ana@example.org", "Ana", "en", "Upload 1", "text")])
+    notify_outbox.enqueue(
+        db,
+        [
+            Message(
+                "receipt:r1:ana@example.org",
+                "receipt",
+                "email",
+                "ana@example.org",
+                "Ana",
+                "en",
+                "Upload 1",
+                "text",
+            )
+        ],
+    )
     log = tmp_path / "live.log"
     env = {**cli_env, **_mail_env(smtp), "NOTIFY_DAILY": "off", "NOTIFY_WEEKLY": "off"}
     with open(log, "w") as err:
-        process = subprocess.Popen([sys.executable, "-m", "segcore", "sync", "--watch"],
-                                   env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=err)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "segcore", "sync", "--watch"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
     try:
         assert [m["Subject"] for m in smtp.wait_for(1, timeout=90)] == ["Upload 1"]
         deadline = time.monotonic() + 60

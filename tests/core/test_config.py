@@ -1,7 +1,5 @@
 """Settings: defaults, .env files, and a clear error naming a malformed setting."""
 
-from pathlib import Path
-
 import pytest
 
 from segcore.core.config import load_settings, settings_from
@@ -21,24 +19,38 @@ def test_batches_file_defaults_to_the_data_directory(tmp_path):
     assert settings.effective_batches_file == tmp_path / "batches.json"
 
 
-@pytest.mark.parametrize("key,value", [
-    ("MONGO_DB", "bad name"), ("MONGO_DB", "a.b"), ("TRAINING_DB", "x" * 70),
-    ("MONGO_TIMEOUT_MS", "soon"), ("MONGO_TIMEOUT_MS", "5"),
-    ("MASKS_BUCKET", "$masks"), ("AUTO_SYNC_MINUTES", "-1"),
-    ("STALL_DAYS", "0"), ("STALL_DAYS", "a week"), ("PACE_WINDOW_DAYS", "3"),
-    ("MOVE_MAX_SHARE", "0"), ("MOVE_MAX_SHARE", "150%"), ("MOVE_MAX_SHARE", "half"),
-])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("MONGO_DB", "bad name"),
+        ("MONGO_DB", "a.b"),
+        ("TRAINING_DB", "x" * 70),
+        ("MONGO_TIMEOUT_MS", "soon"),
+        ("MONGO_TIMEOUT_MS", "5"),
+        ("MASKS_BUCKET", "$masks"),
+        ("AUTO_SYNC_MINUTES", "-1"),
+        ("STALL_DAYS", "0"),
+        ("STALL_DAYS", "a week"),
+        ("PACE_WINDOW_DAYS", "3"),
+        ("MOVE_MAX_SHARE", "0"),
+        ("MOVE_MAX_SHARE", "150%"),
+        ("MOVE_MAX_SHARE", "half"),
+    ],
+)
 def test_malformed_setting_is_named(key, value):
     with pytest.raises(ConfigError) as exc:
         settings_from({key: value})
     assert key in str(exc.value)
 
 
-@pytest.mark.parametrize("env,expected", [
-    ({}, (7, 28, 0.5)),
-    ({"STALL_DAYS": "5", "PACE_WINDOW_DAYS": "14", "MOVE_MAX_SHARE": "25%"}, (5, 14, 0.25)),
-    ({"MOVE_MAX_SHARE": "1"}, (7, 28, 1.0)),
-])
+@pytest.mark.parametrize(
+    "env,expected",
+    [
+        ({}, (7, 28, 0.5)),
+        ({"STALL_DAYS": "5", "PACE_WINDOW_DAYS": "14", "MOVE_MAX_SHARE": "25%"}, (5, 14, 0.25)),
+        ({"MOVE_MAX_SHARE": "1"}, (7, 28, 1.0)),
+    ],
+)
 def test_pace_settings(env, expected):
     settings = settings_from(env)
     assert (settings.stall_days, settings.pace_window_days, settings.move_max_share) == expected
@@ -59,6 +71,8 @@ def test_env_file_is_read_and_environment_wins(tmp_path, monkeypatch):
 
 
 def test_describe_masks_the_password():
-    shown = describe(settings_from({"MONGO_URI": "mongodb://app:s3cr%40t@db.local:27017/?authSource=admin"}))
+    shown = describe(
+        settings_from({"MONGO_URI": "mongodb://app:s3cr%40t@db.local:27017/?authSource=admin"})
+    )
     assert "s3cr" not in " ".join(shown.values())
     assert shown["MONGO_URI"].startswith("mongodb://app:***@db.local")

@@ -3,7 +3,6 @@
 from datetime import date, datetime
 
 import pytest
-
 from pymongo.errors import AutoReconnect, OperationFailure, ServerSelectionTimeoutError
 
 from segcore.core.connection import driver_error_message
@@ -11,26 +10,43 @@ from segcore.core.redact import mask_uri, scrub, uri_secrets
 from segcore.core.timefmt import date_string, parse_date
 
 
-@pytest.mark.parametrize("uri,shown", [
-    ("mongodb://localhost:27017", "mongodb://localhost:27017"),
-    ("mongodb://app:s3cret@db:27017/?authSource=admin", "mongodb://app:***@db:27017/?authSource=admin"),
-    ("mongodb+srv://app:p%40ss@cluster.example.net/x", "mongodb+srv://app:***@cluster.example.net/x"),
-    ("mongodb://app@db/?authMechanism=MONGODB-X509", "mongodb://app@db/?authMechanism=MONGODB-X509"),
-    ("mongodb://h1,h2/?tls=true&tlsCertificateKeyFilePassword=kpw&replicaSet=rs",
-     "mongodb://h1,h2/?tls=true&tlsCertificateKeyFilePassword=***&replicaSet=rs"),
-])
+@pytest.mark.parametrize(
+    "uri,shown",
+    [
+        ("mongodb://localhost:27017", "mongodb://localhost:27017"),
+        (
+            "mongodb://app:s3cret@db:27017/?authSource=admin",
+            "mongodb://app:***@db:27017/?authSource=admin",
+        ),
+        (
+            "mongodb+srv://app:p%40ss@cluster.example.net/x",
+            "mongodb+srv://app:***@cluster.example.net/x",
+        ),
+        (
+            "mongodb://app@db/?authMechanism=MONGODB-X509",
+            "mongodb://app@db/?authMechanism=MONGODB-X509",
+        ),
+        (
+            "mongodb://h1,h2/?tls=true&tlsCertificateKeyFilePassword=kpw&replicaSet=rs",
+            "mongodb://h1,h2/?tls=true&tlsCertificateKeyFilePassword=***&replicaSet=rs",
+        ),
+    ],
+)
 def test_mask_uri(uri, shown):
     assert mask_uri(uri) == shown
 
 
-@pytest.mark.parametrize("uri,shown", [
-    # Unquoted reserved characters: pymongo refuses these URIs, but they are displayed first.
-    ("mongodb://app:pa/ss@db:27017/", "mongodb://app:***@db:27017/"),
-    ("mongodb://app:pa@ss@db/", "mongodb://app:***@db/"),
-    ("mongodb://app:pa?ss@db/?authSource=admin", "mongodb://app:***@db/?authSource=admin"),
-    # An "@" in the options makes the mask cover too much, never too little.
-    ("mongodb://app:pw@db/?appname=a@b", "mongodb://app:***@b"),
-])
+@pytest.mark.parametrize(
+    "uri,shown",
+    [
+        # Unquoted reserved characters: pymongo refuses these URIs, but they are displayed first.
+        ("mongodb://app:pa/ss@db:27017/", "mongodb://app:***@db:27017/"),
+        ("mongodb://app:pa@ss@db/", "mongodb://app:***@db/"),
+        ("mongodb://app:pa?ss@db/?authSource=admin", "mongodb://app:***@db/?authSource=admin"),
+        # An "@" in the options makes the mask cover too much, never too little.
+        ("mongodb://app:pw@db/?appname=a@b", "mongodb://app:***@b"),
+    ],
+)
 def test_mask_uri_of_malformed_uris_hides_the_whole_password(uri, shown):
     assert mask_uri(uri) == shown
 
@@ -43,16 +59,30 @@ def test_secrets_include_every_decoding_longest_first():
     assert scrub("failed for a b/c", "mongodb://app:a+b%2Fc@db/") == "failed for ***"
 
 
-@pytest.mark.parametrize("exc,expected", [
-    (OperationFailure("authentication failed", 18, {"errmsg": "x"}), "user name or password"),
-    (AutoReconnect("127.0.0.1:1: authentication failed, full error: {'ok': 0}"),
-     "user name or password"),
-    (OperationFailure("not authorized on tm to execute command (action: insert), full error: "
-                      "{'ok': 0.0}", 13), "not allowed to do this"),
-    (ServerSelectionTimeoutError("db:27017: [Errno 111] Connection refused, Timeout: 3s, "
-                                 "Topology Description: <...>"), "cannot be reached"),
-    (OperationFailure("bad query", 2), "the database reported: bad query"),
-])
+@pytest.mark.parametrize(
+    "exc,expected",
+    [
+        (OperationFailure("authentication failed", 18, {"errmsg": "x"}), "user name or password"),
+        (
+            AutoReconnect("127.0.0.1:1: authentication failed, full error: {'ok': 0}"),
+            "user name or password",
+        ),
+        (
+            OperationFailure(
+                "not authorized on tm to execute command (action: insert), full error: {'ok': 0.0}",
+                13,
+            ),
+            "not allowed to do this",
+        ),
+        (
+            ServerSelectionTimeoutError(
+                "db:27017: [Errno 111] Connection refused, Timeout: 3s, Topology Description: <...>"
+            ),
+            "cannot be reached",
+        ),
+        (OperationFailure("bad query", 2), "the database reported: bad query"),
+    ],
+)
 def test_driver_errors_become_one_short_line(exc, expected):
     message = driver_error_message(exc, "mongodb://app:s3cret@db/")
     assert expected in message and "full error" not in message and "Topology" not in message
@@ -64,11 +94,19 @@ def test_scrub_removes_raw_and_decoded_password():
     assert scrub("auth failed for p@ss and p%40ss", uri) == "auth failed for *** and ***"
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("2025-09-30", date(2025, 9, 30)), ("2025-10-07 12:00:00", date(2025, 10, 7)),
-    ("30/09/2025", date(2025, 9, 30)), (datetime(2025, 1, 2, 3, 4), date(2025, 1, 2)),
-    (date(2025, 1, 2), date(2025, 1, 2)), ("soon", None), (None, None), (42, None),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("2025-09-30", date(2025, 9, 30)),
+        ("2025-10-07 12:00:00", date(2025, 10, 7)),
+        ("30/09/2025", date(2025, 9, 30)),
+        (datetime(2025, 1, 2, 3, 4), date(2025, 1, 2)),
+        (date(2025, 1, 2), date(2025, 1, 2)),
+        ("soon", None),
+        (None, None),
+        (42, None),
+    ],
+)
 def test_parse_legacy_dates(value, expected):
     assert parse_date(value) == expected
 

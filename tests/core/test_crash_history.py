@@ -16,9 +16,9 @@ import pytest
 import secantus
 from pymongo import MongoClient
 
-from segcore.work import assignments
 from segcore.core import atomic, history
 from segcore.team import team
+from segcore.work import assignments
 from tests.conftest import ROOT
 
 COUNT = 2000
@@ -29,9 +29,12 @@ IDS = [f"batch_{n}" for n in range(1, COUNT + 1)]
 def server(tmp_path_factory):
     """A server that gives up a killed client's open transaction after 10 s instead of 60 s
     (the lifetime of an idle transaction on MongoDB and on the embedded server)."""
-    instance = secantus.SecantusDBServer(host="127.0.0.1", port=0,
-                                         storage_path=str(tmp_path_factory.mktemp("crash")),
-                                         transaction_lifetime_seconds=10)
+    instance = secantus.SecantusDBServer(
+        host="127.0.0.1",
+        port=0,
+        storage_path=str(tmp_path_factory.mktemp("crash")),
+        transaction_lifetime_seconds=10,
+    )
     instance.start()
     yield instance
     instance.stop()
@@ -49,10 +52,17 @@ def work(server):
 
 def start(server, db, *args):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGO", "DATA_", "BATCHES"))}
-    env.update(MONGO_URI=server.uri, MONGO_DB=db.name, TRAINING_DB=f"{db.name}_tm",
-               PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", "segcore", *args], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env.update(
+        MONGO_URI=server.uri, MONGO_DB=db.name, TRAINING_DB=f"{db.name}_tm", PYTHONPATH=str(ROOT)
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "segcore", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def kill_when(process, reached, timeout=600):
@@ -109,8 +119,13 @@ def test_team_remove_reassigning_killed_midway_leaves_every_change_recorded(serv
     for name in ("Ana", "Flor"):
         team.add_member(work, name)
     work.batches.insert_many([{"id": i, "assignee": "Ana"} for i in IDS])
-    history.record(work, [history.Change("batch", i, "assignee", None, "Ana", "test",
-                                         datetime(2025, 1, 1)) for i in IDS])
+    history.record(
+        work,
+        [
+            history.Change("batch", i, "assignee", None, "Ana", "test", datetime(2025, 1, 1))
+            for i in IDS
+        ],
+    )
     process = start(server, work, "team", "remove", "Ana", "--reassign-to", "Flor")
     kill_when(process, lambda: work.batches.count_documents({"assignee": "Flor"}) >= 1)
     assert work.batches.count_documents({"assignee": "Ana"}) > 0
@@ -142,8 +157,9 @@ def test_import_killed_midway_is_accounted_for_then_completed(server, work, tmp_
 
 def test_without_transactions_changes_are_still_recorded(tmp_path):
     """A standalone server has no transactions: the same writes run one after the other."""
-    instance = secantus.SecantusDBServer(host="127.0.0.1", port=0, storage_path=str(tmp_path),
-                                         replica_set_name=None)
+    instance = secantus.SecantusDBServer(
+        host="127.0.0.1", port=0, storage_path=str(tmp_path), replica_set_name=None
+    )
     instance.start()
     try:
         client = MongoClient(instance.uri)

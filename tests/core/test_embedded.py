@@ -16,10 +16,18 @@ def test_second_process_reuses_the_running_server(tmp_path):
     uri = embedded.ensure_server(path)
     try:
         MongoClient(uri).app.things.insert_one({"made_by": "first"})
-        code = ("import sys; from segcore.core import embedded; "
-                f"print(embedded.ensure_server({str(path)!r}))")
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             cwd=ROOT, timeout=60, check=True).stdout.strip()
+        code = (
+            "import sys; from segcore.core import embedded; "
+            f"print(embedded.ensure_server({str(path)!r}))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
         assert out == uri
         pid = json.loads((tmp_path / "db.server.json").read_text())["pid"]
         assert embedded.running_server(path) == uri and pid > 0
@@ -36,8 +44,9 @@ def test_second_process_reuses_the_running_server(tmp_path):
 
 def test_stale_state_file_is_replaced(tmp_path):
     path = tmp_path / "db"
-    (tmp_path / "db.server.json").write_text(json.dumps({"uri": "mongodb://127.0.0.1:1/",
-                                                        "pid": 999999}))
+    (tmp_path / "db.server.json").write_text(
+        json.dumps({"uri": "mongodb://127.0.0.1:1/", "pid": 999999})
+    )
     uri = embedded.ensure_server(path)
     try:
         assert uri != "mongodb://127.0.0.1:1/" and embedded.running_server(path) == uri
@@ -51,8 +60,9 @@ def test_stop_server_never_signals_a_program_that_reused_the_pid(tmp_path, run_c
     path = tmp_path / "db"
     other = subprocess.Popen(["sleep", "60"])
     try:
-        (tmp_path / "db.server.json").write_text(json.dumps({"uri": "mongodb://127.0.0.1:1/",
-                                                            "pid": other.pid}))
+        (tmp_path / "db.server.json").write_text(
+            json.dumps({"uri": "mongodb://127.0.0.1:1/", "pid": other.pid})
+        )
         out = run_cli("stop-server", env={"MONGO_URI": "", "EMBEDDED_DB_PATH": str(path)})
         assert out.returncode == 0 and "No embedded server was running" in out.stdout
         assert other.poll() is None, "an unrelated process was killed"
@@ -72,7 +82,8 @@ def test_stop_server_refuses_a_server_of_another_path_or_start_time(tmp_path):
         (tmp_path / "db.server.json").write_text(json.dumps(state))
         assert not embedded.stop_server(path)
         (tmp_path / "other" / "db.server.json").write_text(
-            json.dumps({**state, "started": state["started"] + 1}))
+            json.dumps({**state, "started": state["started"] + 1})
+        )
         assert not embedded.stop_server(elsewhere)
         os.kill(state["pid"], 0)  # still running
     finally:

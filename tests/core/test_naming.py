@@ -2,12 +2,26 @@
 
 import pytest
 
-from segcore.core.naming import batch_ids_in, batch_number, canonical_batch_id, clean_name, person_key
+from segcore.core.naming import (
+    batch_ids_in,
+    batch_number,
+    canonical_batch_id,
+    clean_name,
+    person_key,
+)
 
 
-@pytest.mark.parametrize("a,b", [("Flor", "flor"), ("Flor", " FLOR "), ("Flór", "flor"),
-                                 ("María José", "maria   jose"), ("Ignacio", "IGNACIO\t"),
-                                 ("Müller", "muller")])
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("Flor", "flor"),
+        ("Flor", " FLOR "),
+        ("Flór", "flor"),
+        ("María José", "maria   jose"),
+        ("Ignacio", "IGNACIO\t"),
+        ("Müller", "muller"),
+    ],
+)
 def test_same_person(a, b):
     assert person_key(a) == person_key(b)
 
@@ -21,30 +35,57 @@ def test_clean_name_keeps_letters_and_collapses_spaces():
     assert clean_name("  María   José ") == "María José"
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("batch_400", "batch_400"), ("Batch-400", "batch_400"), ("BATCH400", "batch_400"),
-    ("batch 400", "batch_400"), ("batch_0400", "batch_400"), ("batch_0", "batch_0"),
-    ("/home/x/american_project/batch_12", "batch_12"), ("folder_7", None), ("batches", None),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("batch_400", "batch_400"),
+        ("Batch-400", "batch_400"),
+        ("BATCH400", "batch_400"),
+        ("batch 400", "batch_400"),
+        ("batch_0400", "batch_400"),
+        ("batch_0", "batch_0"),
+        ("/home/x/american_project/batch_12", "batch_12"),
+        ("folder_7", None),
+        ("batches", None),
+    ],
+)
 def test_canonical_batch_id(text, expected):
     assert canonical_batch_id(text) == expected
 
 
-@pytest.mark.parametrize("filename,expected", [
-    ("masks_batch_400.tar.xz", ["batch_400"]), ("Batch-400.zip", ["batch_400"]),
-    ("batch_0400_part2.zip", ["batch_400"]), ("BATCH400.tgz", ["batch_400"]),
-    ("batch_12_to_batch_15.zip", ["batch_12", "batch_15"]),
-    ("batch_3_batch_003.zip", ["batch_3"]), ("final_masks.zip", []), ("", []),
-])
+@pytest.mark.parametrize(
+    "filename,expected",
+    [
+        ("masks_batch_400.tar.xz", ["batch_400"]),
+        ("Batch-400.zip", ["batch_400"]),
+        ("batch_0400_part2.zip", ["batch_400"]),
+        ("BATCH400.tgz", ["batch_400"]),
+        ("batch_12_to_batch_15.zip", ["batch_12", "batch_15"]),
+        ("batch_3_batch_003.zip", ["batch_3"]),
+        ("final_masks.zip", []),
+        ("", []),
+    ],
+)
 def test_batch_ids_in(filename, expected):
     assert batch_ids_in(filename) == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("batch_12", 12), ("batch_0012", 12), ("batch_", None), ("batch_12x", 12),
-    ("batch_1²", 1), ("batch_²", None), ("batch_" + "9" * 16, None),
-    ("batch_" + "9" * 16 + "_batch_4", 4), ("Batch_7", 7), ("batch-7", 7), (7, None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("batch_12", 12),
+        ("batch_0012", 12),
+        ("batch_", None),
+        ("batch_12x", 12),
+        ("batch_1²", 1),
+        ("batch_²", None),
+        ("batch_" + "9" * 16, None),
+        ("batch_" + "9" * 16 + "_batch_4", 4),
+        ("Batch_7", 7),
+        ("batch-7", 7),
+        (7, None),
+    ],
+)
 def test_a_stored_id_numbers_as_any_name_does(text, expected):
     """Ids order numerically (table, queues); the quick reading of a plain `batch_<n>` id must
     agree with the pattern every other name goes through."""

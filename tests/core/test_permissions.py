@@ -23,16 +23,29 @@ from segcore.core.actors import Actor
 from segcore.core.errors import PermissionDenied
 
 VIEWER = Actor("Vera", "viewer")
-WRITE_CALL = re.compile(r"\.(insert_one|insert_many|update_one|update_many|replace_one|"
-                        r"delete_one|delete_many|bulk_write|find_one_and_\w+|drop_collection|"
-                        r"drop|create_index|rename|put|upload_from_stream)\(")
+WRITE_CALL = re.compile(
+    r"\.(insert_one|insert_many|update_one|update_many|replace_one|"
+    r"delete_one|delete_many|bulk_write|find_one_and_\w+|drop_collection|"
+    r"drop|create_index|rename|put|upload_from_stream)\("
+)
 
 # Writes that are not a user's change, each with why no role check belongs in it.
 _SETUP = "index and field set-up run by prepare() at start, not a user's change"
 _INNER = "a step of a write whose entry point checks the role first"
 NOT_A_USER_WRITE = {
-    **{f"{m}.ensure_indexes": _SETUP for m in ("auth", "batches", "history", "sessions",
-                                                "sync_runs", "team", "receipts", "notify_outbox")},
+    **{
+        f"{m}.ensure_indexes": _SETUP
+        for m in (
+            "auth",
+            "batches",
+            "history",
+            "sessions",
+            "sync_runs",
+            "team",
+            "receipts",
+            "notify_outbox",
+        )
+    },
     "batches.backfill_numbers": _SETUP,
     "auth.authenticate": "login bookkeeping (failures, last login): any user logs in",
     "sessions.start_session": "a viewer's own login session",
@@ -42,19 +55,38 @@ NOT_A_USER_WRITE = {
     "backup_restore.recover": "called by restore_backup after its check",
     "auth.set_language": "a user's own interface language, a viewer's too",
     "actors.authorize_write": "the check itself",
-    **{name: _INNER for name in (
-        "batch_images.save_listings", "data_version.bump", "data_version.bump_batches",
-        "history.record", "sync_index.append_journal", "sync_index.write_index",
-        "sync_lease.Lease.acquire", "sync_lease.Lease.renew", "sync_lease.Lease.keep",
-        "sync_lease.Lease.note_change", "sync_lease.Lease.release_quietly",
-        "sync_runs.start_run", "sync_runs.finish_run", "sync_runs.fail_run",
-        "sync_runs.LiveRecord.add", "sync_runs.LiveRecord.summarise", "upload_stats.stamp",
-        "sync_state.SyncState.save", "intake.make_receipts", "receipts.store_receipts",
-        "review.apply_moves")},
+    **{
+        name: _INNER
+        for name in (
+            "batch_images.save_listings",
+            "data_version.bump",
+            "data_version.bump_batches",
+            "history.record",
+            "sync_index.append_journal",
+            "sync_index.write_index",
+            "sync_lease.Lease.acquire",
+            "sync_lease.Lease.renew",
+            "sync_lease.Lease.keep",
+            "sync_lease.Lease.note_change",
+            "sync_lease.Lease.release_quietly",
+            "sync_runs.start_run",
+            "sync_runs.finish_run",
+            "sync_runs.fail_run",
+            "sync_runs.LiveRecord.add",
+            "sync_runs.LiveRecord.summarise",
+            "upload_stats.stamp",
+            "sync_state.SyncState.save",
+            "intake.make_receipts",
+            "receipts.store_receipts",
+            "review.apply_moves",
+        )
+    },
     # the outbox is written by the syncs, checks and commands that enqueue or send, after their
     # own checks; a resend from the Notifications page goes through notify_due.resend_now
-    **{f"notify_outbox.{name}": _INNER for name in (
-        "claim", "enqueue", "mark_failed", "mark_sent", "resend", "retry_waiting")},
+    **{
+        f"notify_outbox.{name}": _INNER
+        for name in ("claim", "enqueue", "mark_failed", "mark_sent", "resend", "retry_waiting")
+    },
 }
 
 
@@ -79,12 +111,16 @@ def _modules():
 def _defining_module(name: str):
     """The module that defines "module.function" (also once modules sit in packages)."""
     short, function = name.split(".")[:2]
-    return next(m for m in _modules() if m.__name__.rsplit(".", 1)[-1] == short
-                and getattr(getattr(m, function, None), "__module__", None) == m.__name__)
+    return next(
+        m
+        for m in _modules()
+        if m.__name__.rsplit(".", 1)[-1] == short
+        and getattr(getattr(m, function, None), "__module__", None) == m.__name__
+    )
 
 
 def discovered_writes() -> set[str]:
-    """"module.function" (the module's last name, so a move into a package changes nothing)."""
+    """ "module.function" (the module's last name, so a move into a package changes nothing)."""
     found = set()
     for module in _modules():
         short = module.__name__.rsplit(".", 1)[-1]
@@ -111,42 +147,54 @@ def _batches_file(tmp_path) -> Path:
 
 
 CALLS = {  # each write as a viewer would call it, on data where a coordinator's call writes
-    "alerts.apply_moves": lambda m, d, t, who: m.apply_moves(d.work, [m.Move(
-        "batch_1", "Flor", "Ceci", "late", None, None, date(2030, 1, 1))], who),
+    "alerts.apply_moves": lambda m, d, t, who: m.apply_moves(
+        d.work, [m.Move("batch_1", "Flor", "Ceci", "late", None, None, date(2030, 1, 1))], who
+    ),
     "assignments.apply_edits": lambda m, d, t, who: m.apply_edits(
-        d.work, [m.Edit("batch_1", "assignee", "Flor", "Ceci")], who),
+        d.work, [m.Edit("batch_1", "assignee", "Flor", "Ceci")], who
+    ),
     "assignments.assign": lambda m, d, t, who: m.assign(d.work, ["batch_1"], "Ceci", who),
     "assignments.set_fields": lambda m, d, t, who: m.set_fields(
-        d.work, ["batch_1"], {"status": "review"}, who),
+        d.work, ["batch_1"], {"status": "review"}, who
+    ),
     "assignments.balance_pending": lambda m, d, t, who: m.balance_pending(d.work, ["Ceci"], who),
     "backup_restore.restore_backup": lambda m, d, t, who: m.restore_backup(
-        d.work, _backup_file(d, t), who, replace=True),
+        d.work, _backup_file(d, t), who, replace=True
+    ),
     "batch_import.import_batches": lambda m, d, t, who: m.import_batches(
-        d.work, [m.BatchEntry("batch_77", None)], who),
+        d.work, [m.BatchEntry("batch_77", None)], who
+    ),
     "batch_import.import_from_sources": lambda m, d, t, who: m.import_from_sources(
-        d.work, _batches_file(t), None, who),
+        d.work, _batches_file(t), None, who
+    ),
     "demo.load_demo": lambda m, d, t, who: m.load_demo(d, t / "demo", who, count=5),
-    "handover.remove_member": lambda m, d, t, who: m.remove_member(d.work, "Flor", unassign=True,
-                                                              author=who),
-    "handover.move_open_batches": lambda m, d, t, who: m.move_open_batches(d.work, "Flor", "Ceci",
-                                                                      who),
-    "mask_check.verify": lambda m, d, t, who: m.verify(d, every_batch=True, recheck=True,
-                                                  author=who),
+    "handover.remove_member": lambda m, d, t, who: m.remove_member(
+        d.work, "Flor", unassign=True, author=who
+    ),
+    "handover.move_open_batches": lambda m, d, t, who: m.move_open_batches(
+        d.work, "Flor", "Ceci", who
+    ),
+    "mask_check.verify": lambda m, d, t, who: m.verify(
+        d, every_batch=True, recheck=True, author=who
+    ),
     "mask_content_check.check_content": lambda m, d, t, who: m.check_content(
-        d, recheck=True, author=who),
+        d, recheck=True, author=who
+    ),
     "sync.run_sync": lambda m, d, t, who: m.run_sync(d, full=True, author=who),
     "sync.sync_once": lambda m, d, t, who: m.sync_once(d, full=True, author=who),
     "team.add_member": lambda m, d, t, who: m.add_member(d.work, "Nadia", author=who),
-    "team.edit_member": lambda m, d, t, who: m.edit_member(d.work, "Flor", role="Revisor",
-                                                      author=who),
+    "team.edit_member": lambda m, d, t, who: m.edit_member(
+        d.work, "Flor", role="Revisor", author=who
+    ),
     "team.delete_member": lambda m, d, t, who: m.delete_member(d.work, "Ceci", who),
-    "auth.add_user": lambda m, d, t, who: m.add_user(d.work, "nadia", "viewer", "a long password 1",
-                                                author=who),
-    "auth.set_password": lambda m, d, t, who: m.set_password(d.work, "boss", "another password 2",
-                                                        author=who),
+    "auth.add_user": lambda m, d, t, who: m.add_user(
+        d.work, "nadia", "viewer", "a long password 1", author=who
+    ),
+    "auth.set_password": lambda m, d, t, who: m.set_password(
+        d.work, "boss", "another password 2", author=who
+    ),
     "auth.remove_user": lambda m, d, t, who: m.remove_user(d.work, "boss", author=who),
-    "review.review": lambda m, d, t, who: m.review(d.work, ["batch_3"], accept=True,
-                                                   author=who),
+    "review.review": lambda m, d, t, who: m.review(d.work, ["batch_3"], accept=True, author=who),
     "notify_due.resend_now": lambda m, d, t, who: m.resend_now(d, "receipt:x:y", who),
 }
 
@@ -164,8 +212,10 @@ def snapshot(dbs) -> dict:
     state = {}
     for db in (dbs.work, dbs.training):
         for name in sorted(db.list_collection_names()):
-            state[(db.name, name)] = (sorted(bson.encode(doc) for doc in db[name].find()),
-                                      sorted(db[name].index_information()))
+            state[(db.name, name)] = (
+                sorted(bson.encode(doc) for doc in db[name].find()),
+                sorted(db[name].index_information()),
+            )
     return state
 
 
@@ -176,14 +226,29 @@ def lab(dbs):
     team.add_member(dbs.work, "Flor", author="setup")
     team.add_member(dbs.work, "Ceci", author="setup")
     auth.add_user(dbs.work, "boss", "coordinator", "a long password 0")
-    dbs.work.batches.insert_many([
-        {"id": "batch_1", "number": 1, "assignee": "Flor", "status": "pending",
-         "mongo_uploaded": False, "metadata": {"due_date": "2025-01-01"}},
-        {"id": "batch_2", "number": 2, "status": "pending", "mongo_uploaded": False},
-        {"id": "batch_3", "number": 3, "assignee": "Ceci", "status": "review",
-         "mongo_uploaded": True}])
-    GridFS(dbs.training, collection="masks").put(b"m", filename="batch_2.zip",
-                                                 metadata={"uploaded_by": "ceci"})
+    dbs.work.batches.insert_many(
+        [
+            {
+                "id": "batch_1",
+                "number": 1,
+                "assignee": "Flor",
+                "status": "pending",
+                "mongo_uploaded": False,
+                "metadata": {"due_date": "2025-01-01"},
+            },
+            {"id": "batch_2", "number": 2, "status": "pending", "mongo_uploaded": False},
+            {
+                "id": "batch_3",
+                "number": 3,
+                "assignee": "Ceci",
+                "status": "review",
+                "mongo_uploaded": True,
+            },
+        ]
+    )
+    GridFS(dbs.training, collection="masks").put(
+        b"m", filename="batch_2.zip", metadata={"uploaded_by": "ceci"}
+    )
     return dbs
 
 

@@ -19,13 +19,13 @@ import pytest
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
-from segcore.work import assignments, batch_import
-from segcore.core import config, config_table, connection
-from segcore.team import team
+from segcore.core import config_table
 from segcore.core.config import settings_from
 from segcore.core.connection import check_health, friendly_errors, open_databases
 from segcore.core.errors import DatabaseUnavailable
 from segcore.prepare import prepare
+from segcore.team import team
+from segcore.work import assignments, batch_import
 from tests.helpers import free_port
 from tests.servers import make_certificates, provision, secured_server
 
@@ -35,10 +35,13 @@ QUOTED = quote_plus(PASSWORD)
 FORMS = (PASSWORD, QUOTED, "S3cr3t")  # the password, as quoted in the URI, and a fragment
 APP_DB, TRAINING_DB = "seg_access", "tm_access"
 # The least a deployment needs: its own database read-write, the masks' file documents read.
-MASKS_READER = {"privileges": [
-    {"resource": {"db": TRAINING_DB, "collection": "masks.files"}, "actions": ["find"]},
-    {"resource": {"db": TRAINING_DB, "collection": ""}, "actions": ["listCollections"]}],
-    "roles": []}
+MASKS_READER = {
+    "privileges": [
+        {"resource": {"db": TRAINING_DB, "collection": "masks.files"}, "actions": ["find"]},
+        {"resource": {"db": TRAINING_DB, "collection": ""}, "actions": ["listCollections"]},
+    ],
+    "roles": [],
+}
 USERS = {
     "appuser": [{"role": "readWrite", "db": APP_DB}, {"role": "read", "db": TRAINING_DB}],
     "strictuser": [{"role": "readWrite", "db": APP_DB}, {"role": "masksReader", "db": "admin"}],
@@ -53,8 +56,10 @@ def create_users(client: MongoClient) -> None:
 
 
 def uri_for(port: int, user: str = "appuser", password: str = QUOTED, extra: str = "") -> str:
-    return (f"mongodb://{user}:{password}@127.0.0.1:{port}/?authSource=admin"
-            f"&directConnection=true{extra}")
+    return (
+        f"mongodb://{user}:{password}@127.0.0.1:{port}/?authSource=admin"
+        f"&directConnection=true{extra}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +86,15 @@ def tls(tmp_path_factory):
 
 
 def settings_for(uri: str, **extra: str):
-    return settings_from({"MONGO_URI": uri, "MONGO_DB": APP_DB, "TRAINING_DB": TRAINING_DB,
-                          "MONGO_TIMEOUT_MS": "3000", **extra})
+    return settings_from(
+        {
+            "MONGO_URI": uri,
+            "MONGO_DB": APP_DB,
+            "TRAINING_DB": TRAINING_DB,
+            "MONGO_TIMEOUT_MS": "3000",
+            **extra,
+        }
+    )
 
 
 def assert_no_password(*texts: object) -> None:
@@ -104,6 +116,7 @@ def clean(auth_port):
 
 # --- connecting -----------------------------------------------------------------------------
 
+
 def test_scram_with_auth_source_connects_and_reports_health(auth_port, clean, caplog):
     caplog.set_level(logging.DEBUG)
     settings = settings_for(uri_for(auth_port))
@@ -115,8 +128,9 @@ def test_scram_with_auth_source_connects_and_reports_health(auth_port, clean, ca
     health = [check_health(databases, which) for which in ("work", "training")]
     assert all(h.reachable for h in health), health
     assert health[0].uri.startswith("mongodb://appuser:***@127.0.0.1:")
-    assert_no_password(health, config_table.describe(settings), repr(databases), repr(settings),
-                       caplog.text)
+    assert_no_password(
+        health, config_table.describe(settings), repr(databases), repr(settings), caplog.text
+    )
 
 
 def test_scram_over_tls_with_a_ca_file(tls, caplog):
@@ -134,8 +148,9 @@ def test_scram_over_tls_with_a_ca_file(tls, caplog):
 
 def test_tls_server_refuses_a_client_that_does_not_trust_its_certificate(tls):
     port, _ = tls
-    databases = open_databases(settings_for(uri_for(port, extra="&tls=true"),
-                                            MONGO_TIMEOUT_MS="1500"))
+    databases = open_databases(
+        settings_for(uri_for(port, extra="&tls=true"), MONGO_TIMEOUT_MS="1500")
+    )
     health = check_health(databases, "work")
     assert not health.reachable and "certificate" in health.error.lower()
     with pytest.raises(DatabaseUnavailable) as exc:
@@ -171,21 +186,27 @@ def test_wrong_auth_source_is_reported_as_refused_credentials(auth_port):
 
 # --- least privileges ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("user", ["appuser", "strictuser"])
-def test_read_only_training_user_is_enough_for_everything_segcore_does(auth_port, clean, user,
-                                                                       tmp_path):
+def test_read_only_training_user_is_enough_for_everything_segcore_does(
+    auth_port, clean, user, tmp_path
+):
     from gridfs import GridFS
 
     uploads = MongoClient(uri_for(auth_port, "uploader"))[TRAINING_DB]
-    GridFS(uploads, collection="masks").put(b"mask", filename="masks_batch_2.tar.xz",
-                                            metadata={"uploaded_by": "flor", "batch_id": "batch_2"})
+    GridFS(uploads, collection="masks").put(
+        b"mask",
+        filename="masks_batch_2.tar.xz",
+        metadata={"uploaded_by": "flor", "batch_id": "batch_2"},
+    )
     databases = open_databases(settings_for(uri_for(auth_port, user)))
     with friendly_errors(databases.uri):
         prepare(databases)
         team.add_member(databases.work, "Flor", author="coord")
         (tmp_path / "batches.json").write_text(json.dumps(["batch_1", "batch_2", "batch_3"]))
-        result = batch_import.import_from_sources(databases.work, tmp_path / "batches.json",
-                                                  None, "coord")
+        result = batch_import.import_from_sources(
+            databases.work, tmp_path / "batches.json", None, "coord"
+        )
         assert result.added == 3
         assert assignments.assign(databases.work, ["batch_1", "batch_2"], "Flor", "coord").updated
         from segcore.sync.sync import run_sync
@@ -206,38 +227,64 @@ def test_read_only_training_user_is_enough_for_everything_segcore_does(auth_port
 
 # --- the command line ------------------------------------------------------------------------
 
+
 def run_cli(uri: str, *args: str, tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGO", "DATA_", "BATCHES"))}
-    env.update({"MONGO_URI": uri, "MONGO_DB": APP_DB, "TRAINING_DB": TRAINING_DB,
-                "PYTHONPATH": str(ROOT), "MONGO_TIMEOUT_MS": "3000"})
-    return subprocess.run([sys.executable, "-m", "segcore", *args], capture_output=True,
-                          text=True, env=env, cwd=tmp_path, timeout=120)
+    env.update(
+        {
+            "MONGO_URI": uri,
+            "MONGO_DB": APP_DB,
+            "TRAINING_DB": TRAINING_DB,
+            "PYTHONPATH": str(ROOT),
+            "MONGO_TIMEOUT_MS": "3000",
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "segcore", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
 
 
-@pytest.mark.parametrize("args", [("status", "--json"), ("team", "list", "--json"),
-                                  ("health", "--json"), ("team", "add", "Flor")])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("status", "--json"),
+        ("team", "list", "--json"),
+        ("health", "--json"),
+        ("team", "add", "Flor"),
+    ],
+)
 def test_cli_never_prints_the_password(auth_port, clean, tmp_path, args):
     good = run_cli(uri_for(auth_port), *args, tmp_path=tmp_path)
     assert good.returncode == 0, good.stderr
     assert_no_password(good.stdout, good.stderr)
-    bad = run_cli(uri_for(auth_port, password=quote_plus("nope " + PASSWORD)), *args,
-                  tmp_path=tmp_path)
+    bad = run_cli(
+        uri_for(auth_port, password=quote_plus("nope " + PASSWORD)), *args, tmp_path=tmp_path
+    )
     assert bad.returncode == 1 and bad.stderr.startswith("error:")
     assert_no_password(bad.stdout, bad.stderr)
 
 
 def test_cli_refused_write_to_a_database_the_user_may_only_read(auth_port, clean, tmp_path):
-    out = run_cli(uri_for(auth_port).replace("appuser", "uploader"), "team", "add", "Flor",
-                  tmp_path=tmp_path)
+    out = run_cli(
+        uri_for(auth_port).replace("appuser", "uploader"), "team", "add", "Flor", tmp_path=tmp_path
+    )
     assert out.returncode == 1 and "not allowed" in out.stderr, out.stderr
     assert_no_password(out.stdout, out.stderr)
 
 
-@pytest.mark.parametrize("uri", [
-    "mongodb://appuser:{raw}@127.0.0.1:1/",  # unquoted: pymongo refuses it
-    "mongodb://appuser:{quoted}@127.0.0.1:1/?tls=true&tlsCAFile=/nonexistent/ca.pem",
-    "mongodb://appuser:{quoted}@127.0.0.1:1/?authSource=admin",  # nothing listens on port 1
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "mongodb://appuser:{raw}@127.0.0.1:1/",  # unquoted: pymongo refuses it
+        "mongodb://appuser:{quoted}@127.0.0.1:1/?tls=true&tlsCAFile=/nonexistent/ca.pem",
+        "mongodb://appuser:{quoted}@127.0.0.1:1/?authSource=admin",  # nothing listens on port 1
+    ],
+)
 def test_cli_errors_for_unusable_uris_never_print_the_password(tmp_path, uri):
     uri = uri.format(raw=PASSWORD, quoted=QUOTED)
     out = run_cli(uri, "status", "--json", tmp_path=tmp_path)
@@ -247,6 +294,7 @@ def test_cli_errors_for_unusable_uris_never_print_the_password(tmp_path, uri):
 
 
 # --- the pages ------------------------------------------------------------------------------
+
 
 def rendered_text(at) -> str:
     """Everything an AppTest run put on the page, as one string (widget values included)."""
@@ -258,12 +306,14 @@ def rendered_text(at) -> str:
             parts.append(str(proto))
         for child in getattr(node, "children", {}).values():
             walk(child)
+
     walk(at._tree)
     return "\n".join(parts)
 
 
-@pytest.mark.parametrize("name", ["streamlit_app", "dashboard", "batches", "team", "sync",
-                                  "settings"])
+@pytest.mark.parametrize(
+    "name", ["streamlit_app", "dashboard", "batches", "team", "sync", "settings"]
+)
 @pytest.mark.parametrize("password", [QUOTED, quote_plus("nope " + PASSWORD)])
 def test_pages_never_show_the_password(auth_port, clean, monkeypatch, caplog, name, password):
     import streamlit as st
@@ -294,8 +344,9 @@ def test_pages_never_show_the_password(auth_port, clean, monkeypatch, caplog, na
     assert password not in text + caplog.text
 
 
-def test_demo_as_the_least_privilege_user_refuses_before_writing_anything(auth_port, clean,
-                                                                          tmp_path):
+def test_demo_as_the_least_privilege_user_refuses_before_writing_anything(
+    auth_port, clean, tmp_path
+):
     from segcore import demo
     from segcore.core.errors import DemoRefused
 
@@ -306,10 +357,20 @@ def test_demo_as_the_least_privilege_user_refuses_before_writing_anything(auth_p
             demo.load_demo(databases, tmp_path / "demo", count=10)
     assert TRAINING_DB in str(exc.value) and "Nothing was loaded" in str(exc.value)
     work = databases.work
-    assert {name: work[name].count_documents({}) for name in work.list_collection_names()
-            if work[name].count_documents({})} == {}
+    assert {
+        name: work[name].count_documents({})
+        for name in work.list_collection_names()
+        if work[name].count_documents({})
+    } == {}
     assert demo.can_load_demo(databases)  # still empty, so a demo with rights can load later
-    out = run_cli(uri_for(auth_port, "strictuser"), "demo", "--dir", str(tmp_path / "d2"),
-                  "--batches", "10", tmp_path=tmp_path)
+    out = run_cli(
+        uri_for(auth_port, "strictuser"),
+        "demo",
+        "--dir",
+        str(tmp_path / "d2"),
+        "--batches",
+        "10",
+        tmp_path=tmp_path,
+    )
     assert out.returncode == 1 and out.stderr.count("\n") == 1
     assert out.stderr.startswith("error: The demo writes sample mask uploads"), out.stderr

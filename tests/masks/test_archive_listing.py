@@ -13,17 +13,26 @@ BUDGET = 64 * 1024 * 1024
 @pytest.fixture
 def listed(dbs, upload):
     """Store `data` as an upload and list it; returns the Listing."""
+
     def run(filename, data, budget=BUDGET, **options):
         file_id = upload(filename, data, **options)
         doc = dbs.masks_files.find_one({"_id": file_id})
         chunks = dbs.training[f"{dbs.settings.masks_bucket}.chunks"]
         return list_upload(chunks, doc, budget)
+
     return run
 
 
-NESTED = ["batch_400/", "batch_400/masks/", "batch_400/masks/img_001_mask.png",
-          "batch_400/masks/deep/img_002_seg.png", "__MACOSX/batch_400/._img_001_mask.png",
-          "batch_400/.DS_Store", "batch_400/Thumbs.db", "CT_003_label.nii.gz"]
+NESTED = [
+    "batch_400/",
+    "batch_400/masks/",
+    "batch_400/masks/img_001_mask.png",
+    "batch_400/masks/deep/img_002_seg.png",
+    "__MACOSX/batch_400/._img_001_mask.png",
+    "batch_400/.DS_Store",
+    "batch_400/Thumbs.db",
+    "CT_003_label.nii.gz",
+]
 EXPECTED = ["CT_003_label.nii.gz", "img_001_mask.png", "img_002_seg.png"]
 
 
@@ -32,10 +41,16 @@ def test_zip_lists_masks_in_nested_folders_without_system_files(listed):
     assert (listing.kind, listing.reason, listing.names) == ("zip", None, EXPECTED)
 
 
-@pytest.mark.parametrize("filename, mode", [
-    ("masks_batch_400.tar.xz", "w:xz"), ("BATCH400.tgz", "w:gz"), ("b_400.tar.gz", "w:gz"),
-    ("b_400.tar.bz2", "w:bz2"), ("b_400.tar", "w"),
-])
+@pytest.mark.parametrize(
+    "filename, mode",
+    [
+        ("masks_batch_400.tar.xz", "w:xz"),
+        ("BATCH400.tgz", "w:gz"),
+        ("b_400.tar.gz", "w:gz"),
+        ("b_400.tar.bz2", "w:bz2"),
+        ("b_400.tar", "w"),
+    ],
+)
 def test_tar_archives_list_the_same_masks(listed, filename, mode):
     listing = listed(filename, make_tar(NESTED, mode), chunk_size=1024)
     assert (listing.kind, listing.reason, listing.names) == ("tar", None, EXPECTED)
@@ -74,18 +89,21 @@ def test_encrypted_zip_is_unreadable(listed):
 
 def test_corrupt_xz_is_unreadable(listed):
     data = bytearray(make_tar(images(50, ext="_mask.png"), "w:xz", size=5000, random=True))
-    data[len(data) // 2: len(data) // 2 + 64] = bytes(64)
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)
     listing = listed("masks_batch_7.tar.xz", bytes(data))
     assert listing.names == [] and "not a readable tar archive" in listing.reason
 
 
-@pytest.mark.parametrize("filename, data, reason", [
-    ("batch_7.7z", b"7z\xbc\xaf\x27\x1c" + bytes(100), "not a readable 7z archive"),
-    ("batch_7_notes.docx", b"\x00\x01" * 400, "unsupported format (.docx)"),
-    ("batch_7_masks", b"Rar!\x1a\x07\x01\x00" + bytes(100), "unsupported format (RAR)"),
-    ("batch_7.rar", b"Rar!\x1a\x07\x00" + bytes(100), "unsupported format (RAR)"),
-    ("batch_7.tar.zst", b"\x28\xb5\x2f\xfd" + bytes(100), "unsupported format (Zstandard)"),
-])
+@pytest.mark.parametrize(
+    "filename, data, reason",
+    [
+        ("batch_7.7z", b"7z\xbc\xaf\x27\x1c" + bytes(100), "not a readable 7z archive"),
+        ("batch_7_notes.docx", b"\x00\x01" * 400, "unsupported format (.docx)"),
+        ("batch_7_masks", b"Rar!\x1a\x07\x01\x00" + bytes(100), "unsupported format (RAR)"),
+        ("batch_7.rar", b"Rar!\x1a\x07\x00" + bytes(100), "unsupported format (RAR)"),
+        ("batch_7.tar.zst", b"\x28\xb5\x2f\xfd" + bytes(100), "unsupported format (Zstandard)"),
+    ],
+)
 def test_unknown_formats_are_unreadable(listed, filename, data, reason):
     listing = listed(filename, data)
     assert listing.reason.startswith(reason)
@@ -131,8 +149,10 @@ def test_a_missing_chunk_is_reported_not_fatal(dbs, upload, listed):
 
     listing = list_upload(chunks, dbs.masks_files.find_one({"_id": file_id}), BUDGET)
     assert listing.reason == "truncated upload: chunk 3 is missing"
-    assert (listing.code, listing.params) == ("truncated upload: chunk {chunk} is missing",
-                                              {"chunk": 3})
+    assert (listing.code, listing.params) == (
+        "truncated upload: chunk {chunk} is missing",
+        {"chunk": 3},
+    )
 
 
 def test_a_hard_link_named_without_the_dot_slash_of_its_target_gets_its_data(listed):
@@ -155,7 +175,9 @@ def test_a_hard_link_named_without_the_dot_slash_of_its_target_gets_its_data(lis
 
 def test_a_damaged_header_in_a_plain_tar_is_unreadable_never_a_smaller_archive(listed):
     data = bytearray(make_tar(images(6, ext="_mask.png"), "w", size=600))
-    data[3 * 1536 + 100:3 * 1536 + 140] = b"\xff" * 40  # the fourth member's header
+    data[3 * 1536 + 100 : 3 * 1536 + 140] = b"\xff" * 40  # the fourth member's header
     listing = listed("masks_batch_7.tar", bytes(data))
     assert (listing.names, listing.reason) == (
-        [], "not a readable tar archive (a damaged header at byte 4608)")
+        [],
+        "not a readable tar archive (a damaged header at byte 4608)",
+    )

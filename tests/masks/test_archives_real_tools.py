@@ -23,10 +23,12 @@ HIGADO = "hígado_001_mask.png"
 @pytest.fixture
 def listed(dbs, upload):
     """Store `data` as an upload and list it; returns the Listing."""
+
     def run(filename, data, chunk_size=None):
         file_id = upload(filename, data, chunk_size=chunk_size)
         doc = dbs.masks_files.find_one({"_id": file_id})
         return list_upload(dbs.training[f"{dbs.settings.masks_bucket}.chunks"], doc, BUDGET)
+
     return run
 
 
@@ -35,32 +37,50 @@ def masks(tmp_path):
     """A folder of masks as a segmentador leaves it: PNG masks, a NIfTI mask, a DICOM mask, and
     a label map and a README that are not masks."""
     real = medical_files()
-    return fill(tmp_path / "masks", {"a_mask.png": png_bytes(1), "deep/b_mask.png": png_bytes(2),
-                                     "CT_001_seg.nii.gz": real["nii_gz"],
-                                     "IM_004_mask.dcm": real["ct"], "labelmap.txt": b"0 bg\n",
-                                     "README": b"masks of batch 7\n"})
+    return fill(
+        tmp_path / "masks",
+        {
+            "a_mask.png": png_bytes(1),
+            "deep/b_mask.png": png_bytes(2),
+            "CT_001_seg.nii.gz": real["nii_gz"],
+            "IM_004_mask.dcm": real["ct"],
+            "labelmap.txt": b"0 bg\n",
+            "README": b"masks of batch 7\n",
+        },
+    )
 
 
 MASKS = ["CT_001_seg.nii.gz", "IM_004_mask.dcm", "a_mask.png", "b_mask.png"]
 OTHERS = ["README", "labelmap.txt"]
 
 
-@pytest.mark.parametrize("tool, options, name", [
-    ("tar", ["-czf"], "b_7.tar.gz"), ("tar", ["-cJf"], "b_7.tar.xz"),
-    ("tar", ["-cjf"], "b_7.tar.bz2"), ("tar", ["--format=gnu", "-cf"], "b_7.tar"),
-    ("tar", ["--format=posix", "-czf"], "b_7.tgz"), ("bsdtar", ["-czf"], "b_7.tgz"),
-    ("bsdtar", ["--format=pax", "-cJf"], "b_7.tar.xz"), ("zip", [], "b_7.zip"),
-    ("7z", [], "b_7.7z"), ("7z", ["-tzip"], "b_7.zip"),
-    ("bsdtar", ["--format=zip", "-c"], "b_7.zip"),
-])
+@pytest.mark.parametrize(
+    "tool, options, name",
+    [
+        ("tar", ["-czf"], "b_7.tar.gz"),
+        ("tar", ["-cJf"], "b_7.tar.xz"),
+        ("tar", ["-cjf"], "b_7.tar.bz2"),
+        ("tar", ["--format=gnu", "-cf"], "b_7.tar"),
+        ("tar", ["--format=posix", "-czf"], "b_7.tgz"),
+        ("bsdtar", ["-czf"], "b_7.tgz"),
+        ("bsdtar", ["--format=pax", "-cJf"], "b_7.tar.xz"),
+        ("zip", [], "b_7.zip"),
+        ("7z", [], "b_7.7z"),
+        ("7z", ["-tzip"], "b_7.zip"),
+        ("bsdtar", ["--format=zip", "-c"], "b_7.zip"),
+    ],
+)
 def test_each_tool_lists_masks_and_other_files_apart(listed, masks, tmp_path, tool, options, name):
     data = archive_with(tool, masks, tmp_path / name, *options)
     listing = listed(name, data, chunk_size=4096)
     assert (listing.reason, listing.names, listing.other_files) == (None, MASKS, OTHERS)
     sizes = {m["name"]: m["size"] for m in listing.members}
-    assert sizes == {n: (masks / p).stat().st_size for n, p in
-                     zip(MASKS, ["CT_001_seg.nii.gz", "IM_004_mask.dcm", "a_mask.png",
-                                 "deep/b_mask.png"])}
+    assert sizes == {
+        n: (masks / p).stat().st_size
+        for n, p in zip(
+            MASKS, ["CT_001_seg.nii.gz", "IM_004_mask.dcm", "a_mask.png", "deep/b_mask.png"]
+        )
+    }
 
 
 @pytest.mark.parametrize("fmt", ["zip", "gztar", "xztar", "tar"])
@@ -70,12 +90,15 @@ def test_shutil_archives(listed, masks, tmp_path, fmt):
     assert (listing.reason, listing.names, listing.other_files) == (None, MASKS, OTHERS)
 
 
-@pytest.mark.parametrize("tool, options", [("tar", ["-czf"]), ("bsdtar", ["-cJf"]),
-                                           ("tar", ["--format=posix", "-cf"])])
+@pytest.mark.parametrize(
+    "tool, options", [("tar", ["-czf"]), ("bsdtar", ["-cJf"]), ("tar", ["--format=posix", "-cf"])]
+)
 def test_hard_links_are_masks_with_their_targets_data_and_symlinks_are_never_followed(
-        listed, tmp_path, tool, options):
-    folder = fill(tmp_path / "m", {"empty_001_mask.png": png_bytes(0),
-                                   "other_mask.png": png_bytes(3)})
+    listed, tmp_path, tool, options
+):
+    folder = fill(
+        tmp_path / "m", {"empty_001_mask.png": png_bytes(0), "other_mask.png": png_bytes(3)}
+    )
     for n in (2, 3):  # identical empty masks: the tool stores them as links to the first
         os.link(folder / "empty_001_mask.png", folder / f"empty_00{n}_mask.png")
     os.symlink("/etc/passwd", folder / "evil_mask.png")
@@ -87,11 +110,19 @@ def test_hard_links_are_masks_with_their_targets_data_and_symlinks_are_never_fol
     assert kinds["evil_mask.png"] == tarfile.SYMTYPE
     listing = listed("masks_batch_7.tar.gz", data, chunk_size=2048)
     assert listing.reason is None
-    assert listing.names == ["alias_mask.png", "empty_001_mask.png", "empty_002_mask.png",
-                             "empty_003_mask.png", "evil_mask.png", "other_mask.png"]
+    assert listing.names == [
+        "alias_mask.png",
+        "empty_001_mask.png",
+        "empty_002_mask.png",
+        "empty_003_mask.png",
+        "evil_mask.png",
+        "other_mask.png",
+    ]
     members = {m["name"]: m for m in listing.members}
-    empty = {(members[f"empty_00{n}_mask.png"]["size"], members[f"empty_00{n}_mask.png"]["digest"])
-             for n in (1, 2, 3)}
+    empty = {
+        (members[f"empty_00{n}_mask.png"]["size"], members[f"empty_00{n}_mask.png"]["digest"])
+        for n in (1, 2, 3)
+    }
     assert len(empty) == 1 and empty.pop()[0] == len(png_bytes(0))
     assert members["evil_mask.png"]["size"] == 0  # a name: /etc/passwd was never read
     assert members["alias_mask.png"]["digest"] != members["other_mask.png"]["digest"]
@@ -130,13 +161,14 @@ def test_a_cut_compressed_tar_is_unreadable_never_smaller(listed, masks, tmp_pat
     plain = archive_with("tar", masks, tmp_path / "plain.tar", "-cf")
     listing = listed("b.tar.gz", _gzip_cut_at_member_boundary(plain))
     assert listing.reason == "truncated archive: it ends before its end-of-archive marker"
-    assert listed("b.tar", plain[:len(plain) // 2]).reason is not None
+    assert listed("b.tar", plain[: len(plain) // 2]).reason is not None
 
 
 def test_info_zip_utf8_names_without_the_flag(listed, tmp_path):
     folder = fill(tmp_path / "m", {HIGADO: png_bytes(1)})
-    data = archive_with("zip", folder, tmp_path / "b.zip", env={"LC_ALL": "C.UTF-8"},
-                        members=(HIGADO,))
+    data = archive_with(
+        "zip", folder, tmp_path / "b.zip", env={"LC_ALL": "C.UTF-8"}, members=(HIGADO,)
+    )
     info = zipfile.ZipFile(io.BytesIO(data)).infolist()[0]
     assert not info.flag_bits & 0x800  # as Info-ZIP on Linux writes it
     assert listed("b_7.zip", data).names == [HIGADO]
@@ -159,8 +191,11 @@ def test_cp437_names_and_the_unicode_path_field_and_backslashes(listed, tmp_path
     assert listed("b_7.zip", data).names == ["bazo_001_mask.png", "hígado_002_mask.png"]
     # The Info-ZIP Unicode Path extra field names the member, whatever the header says.
     unicode_name = "riñón_003_mask.png".encode("utf-8")
-    field = struct.pack("<HHB", 0x7075, 5 + len(unicode_name), 1) + \
-        struct.pack("<L", zlib.crc32(b"ri__n_003_mask.png")) + unicode_name
+    field = (
+        struct.pack("<HHB", 0x7075, 5 + len(unicode_name), 1)
+        + struct.pack("<L", zlib.crc32(b"ri__n_003_mask.png"))
+        + unicode_name
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         info = zipfile.ZipInfo("ri__n_003_mask.png")
@@ -174,8 +209,12 @@ def test_parts_of_a_split_zip_are_unreadable(listed, masks, tmp_path):
     run_tool("zip", "-q", "-r", "-s", "100k", str(tmp_path / "split.zip"), ".", cwd=big)
     parts = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("split."))
     assert parts[:2] == ["split.z01", "split.z02"] and parts[-1] == "split.zip"
-    for part, upload_name in (("split.zip", "batch_7.zip"), ("split.z01", "batch_7.z01"),
-                              ("split.z01", "batch_7_first.zip"), ("split.z02", "batch_7.z02")):
+    for part, upload_name in (
+        ("split.zip", "batch_7.zip"),
+        ("split.z01", "batch_7.z01"),
+        ("split.z01", "batch_7_first.zip"),
+        ("split.z02", "batch_7.z02"),
+    ):
         listing = listed(upload_name, (tmp_path / part).read_bytes())
         assert (listing.reason, listing.names) == ("part of a split archive", []), upload_name
         assert listing.code == "part of a split archive"
@@ -201,7 +240,8 @@ def test_decomposed_accents_are_stored_composed(listed, tmp_path):
 
 
 def test_a_chunk_missing_or_short_in_a_part_never_read_makes_the_upload_unreadable(
-        dbs, upload, masks, tmp_path):
+    dbs, upload, masks, tmp_path
+):
     data = archive_with("zip", masks, tmp_path / "b.zip", "-0")
     chunks = dbs.training["masks.chunks"]
     first = upload("b_7.zip", data, chunk_size=1024)

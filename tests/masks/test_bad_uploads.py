@@ -9,40 +9,46 @@ import pytest
 from bson import Binary, Decimal128, Int64, ObjectId
 from bson.datetime_ms import DatetimeMS
 
-from segcore.sync import sync_index
 from segcore.core.naming import batch_ids_in, canonical_batch_id
+from segcore.sync import sync_index
 from segcore.sync.sync import last_run, run_sync
 from segcore.sync.sync_index import PARTS, decode_part, encode_segments, read_index
-from tests.helpers import index_uploads
 from segcore.uploads.uploads import MAX_BATCHES, MAX_FILENAME, upload_from_document, upload_key
+from tests.helpers import index_uploads
 
 T0 = datetime(2025, 10, 1, 10, 30)
 GOOD = {"filename": "batch_3.zip", "uploadDate": T0, "length": 10, "metadata": {}}
 MANY = "_".join(f"batch_{n}" for n in range(1, 14001)) + ".zip"
 
 
-@pytest.mark.parametrize("changes,reason", [
-    ({"length": float("nan")}, "length is nan"),
-    ({"length": float("inf")}, "length is inf"),
-    ({"length": float("-inf")}, "length is -inf"),
-    ({"length": 1e300}, "length 1e+300 is not a file size"),
-    ({"length": -5}, "length -5 is not a file size"),
-    ({"length": "big"}, "length is not a number (str)"),
-    ({"length": Decimal128("12")}, "length is not a number (Decimal128)"),
-    ({"length": [1]}, "length is not a number (list)"),
-    ({"_id": {"a": 1}}, "_id is not an id (dict)"),
-    ({"_id": 1.5}, "_id is not an id (float)"),
-    ({"_id": None}, "_id is not an id (NoneType)"),
-    ({"filename": None}, "no filename"),
-    ({"filename": 42}, "filename is not text (int)"),
-    ({"filename": {"x": 1}}, "filename is not text (dict)"),
-    ({"uploadDate": "yesterday"}, "uploadDate is not a date (str)"),
-    ({"uploadDate": DatetimeMS(2 ** 62)}, "uploadDate is not a date (DatetimeMS)"),
-    ({"metadata": {"uploaded_by": {"name": "flor"}}}, "uploaded_by is not a name (dict)"),
-    ({"metadata": {"uploaded_by": "x" * 10_000}}, "uploaded_by is 10,000 characters long"),
-    ({"filename": MANY}, f"names more than {MAX_BATCHES} batches"),
-    ({"metadata": {"batch_id": list(range(100_000))}}, f"names more than {MAX_BATCHES} batches"),
-])
+@pytest.mark.parametrize(
+    "changes,reason",
+    [
+        ({"length": float("nan")}, "length is nan"),
+        ({"length": float("inf")}, "length is inf"),
+        ({"length": float("-inf")}, "length is -inf"),
+        ({"length": 1e300}, "length 1e+300 is not a file size"),
+        ({"length": -5}, "length -5 is not a file size"),
+        ({"length": "big"}, "length is not a number (str)"),
+        ({"length": Decimal128("12")}, "length is not a number (Decimal128)"),
+        ({"length": [1]}, "length is not a number (list)"),
+        ({"_id": {"a": 1}}, "_id is not an id (dict)"),
+        ({"_id": 1.5}, "_id is not an id (float)"),
+        ({"_id": None}, "_id is not an id (NoneType)"),
+        ({"filename": None}, "no filename"),
+        ({"filename": 42}, "filename is not text (int)"),
+        ({"filename": {"x": 1}}, "filename is not text (dict)"),
+        ({"uploadDate": "yesterday"}, "uploadDate is not a date (str)"),
+        ({"uploadDate": DatetimeMS(2**62)}, "uploadDate is not a date (DatetimeMS)"),
+        ({"metadata": {"uploaded_by": {"name": "flor"}}}, "uploaded_by is not a name (dict)"),
+        ({"metadata": {"uploaded_by": "x" * 10_000}}, "uploaded_by is 10,000 characters long"),
+        ({"filename": MANY}, f"names more than {MAX_BATCHES} batches"),
+        (
+            {"metadata": {"batch_id": list(range(100_000))}},
+            f"names more than {MAX_BATCHES} batches",
+        ),
+    ],
+)
 def test_a_bad_document_is_unusable_with_its_reason(changes, reason):
     upload = upload_from_document({"_id": ObjectId(), **GOOD, **changes})
     assert upload.problem == reason
@@ -51,12 +57,22 @@ def test_a_bad_document_is_unusable_with_its_reason(changes, reason):
     hash(upload.id)  # the index files it by this key
 
 
-@pytest.mark.parametrize("changes", [
-    {"_id": 7}, {"_id": "legacy-7"}, {"_id": Int64(9)}, {"_id": Binary(b"\x01" * 16, 4)},
-    {"length": 12.0}, {"length": Int64(3)}, {"length": None}, {"uploadDate": None},
-    {"metadata": None}, {"metadata": {"uploaded_by": 17}},
-    {"filename": "batch_3_" + "x" * 5000 + ".zip"},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"_id": 7},
+        {"_id": "legacy-7"},
+        {"_id": Int64(9)},
+        {"_id": Binary(b"\x01" * 16, 4)},
+        {"length": 12.0},
+        {"length": Int64(3)},
+        {"length": None},
+        {"uploadDate": None},
+        {"metadata": None},
+        {"metadata": {"uploaded_by": 17}},
+        {"filename": "batch_3_" + "x" * 5000 + ".zip"},
+    ],
+)
 def test_odd_but_harmless_documents_still_count(changes):
     upload = upload_from_document({"_id": ObjectId(), **GOOD, **changes})
     assert upload.problem is None and upload.batches == ("batch_3",)
@@ -77,11 +93,14 @@ def test_odd_ids_get_a_stable_hashable_key():
     assert upload_key(oid) is oid
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("batch_" + "9" * 5000, []),                     # Python refuses to convert 4,300+ digits
-    ("batch_" + "9" * 16 + "_batch_4", ["batch_4"]),  # would not fit a stored integer
-    ("batch_" + "0" * 30 + "12", ["batch_12"]),      # leading zeros do not count
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("batch_" + "9" * 5000, []),  # Python refuses to convert 4,300+ digits
+        ("batch_" + "9" * 16 + "_batch_4", ["batch_4"]),  # would not fit a stored integer
+        ("batch_" + "0" * 30 + "12", ["batch_12"]),  # leading zeros do not count
+    ],
+)
 def test_batch_numbers_too_long_to_be_numbers_are_ignored(text, expected):
     assert batch_ids_in(text) == expected
     assert canonical_batch_id(text) == (expected[0] if expected else None)
@@ -102,9 +121,16 @@ def _roundtrip(segments):
 
 
 def test_a_part_far_over_16_mb_spills_into_segments_that_round_trip():
-    docs = [{"_id": ObjectId(), "filename": f"batch_5_{n}_" + "é" * 500, "uploadDate": T0,
-             "length": n, "metadata": {"uploaded_by": f"person {n % 300}"}}
-            for n in range(20_000)]  # about 20 MB of names in one batch's entries
+    docs = [
+        {
+            "_id": ObjectId(),
+            "filename": f"batch_5_{n}_" + "é" * 500,
+            "uploadDate": T0,
+            "length": n,
+            "metadata": {"uploaded_by": f"person {n % 300}"},
+        }
+        for n in range(20_000)
+    ]  # about 20 MB of names in one batch's entries
     index = index_uploads(upload_from_document(d) for d in docs)
     segments = encode_segments(index)
     assert len(segments) > 4 and segments[0]["s"] == len(segments)
@@ -112,8 +138,12 @@ def test_a_part_far_over_16_mb_spills_into_segments_that_round_trip():
 
 
 def test_an_unusable_upload_is_filed_once_under_its_reason():
-    index = index_uploads([upload_from_document({"_id": 1, **GOOD, "filename": MANY}),
-                           upload_from_document({"_id": 2, **GOOD})])
+    index = index_uploads(
+        [
+            upload_from_document({"_id": 1, **GOOD, "filename": MANY}),
+            upload_from_document({"_id": 2, **GOOD}),
+        ]
+    )
     assert set(index) == {"~unusable:names more than 500 batches", "batch_3"}
 
 
@@ -129,16 +159,22 @@ BAD = [
     {"_id": ObjectId(), "length": 5, "uploadDate": T0, "metadata": {"batch_id": "batch_1"}},
     {"_id": ObjectId(), "filename": "batch_1_date.zip", "length": 5, "uploadDate": "2025-10-01"},
     {"_id": ObjectId(), "filename": MANY, "length": 5, "uploadDate": T0},
-    {"_id": ObjectId(), "filename": "batch_1_meta.zip", "length": 5, "uploadDate": T0,
-     "metadata": {"uploaded_by": "x" * 500, "notes": "y" * 3_000_000}},
+    {
+        "_id": ObjectId(),
+        "filename": "batch_1_meta.zip",
+        "length": 5,
+        "uploadDate": T0,
+        "metadata": {"uploaded_by": "x" * 500, "notes": "y" * 3_000_000},
+    },
 ]
 
 
 @pytest.fixture
 def bad_lab(dbs):
     dbs.work.batches.insert_many([{"id": f"batch_{n}"} for n in (1, 2, 3)])
-    dbs.masks_files.insert_many([{**GOOD, "_id": ObjectId(), "filename": "batch_2.zip"}] +
-                                [dict(d) for d in BAD])
+    dbs.masks_files.insert_many(
+        [{**GOOD, "_id": ObjectId(), "filename": "batch_2.zip"}] + [dict(d) for d in BAD]
+    )
     return dbs
 
 
@@ -149,9 +185,16 @@ def test_bad_uploads_never_stop_a_full_sync(bad_lab):
     assert bad_lab.work.batches.find_one({"id": "batch_2"})["mongo_uploaded"] is True
     assert bad_lab.work.batches.find_one({"id": "batch_1"})["mongo_uploaded"] is False
     reasons = {f.problem for f in report.unusable_uploads}
-    assert {"_id is not an id (dict)", "length is nan", "length is inf", "no filename",
-            "length 1e+300 is not a file size", "uploadDate is not a date (str)",
-            "names more than 500 batches", "uploaded_by is 500 characters long"} <= reasons
+    assert {
+        "_id is not an id (dict)",
+        "length is nan",
+        "length is inf",
+        "no filename",
+        "length 1e+300 is not a file size",
+        "uploadDate is not a date (str)",
+        "names more than 500 batches",
+        "uploaded_by is 500 characters long",
+    } <= reasons
     assert last_run(bad_lab.work)["unusable"] == len(BAD)
     assert len(last_run(bad_lab.work)["unusable_uploads"]) == len(BAD)
     assert run_sync(bad_lab, full=True).batches_updated == 0  # and again, for good
@@ -160,8 +203,9 @@ def test_bad_uploads_never_stop_a_full_sync(bad_lab):
 def test_bad_uploads_arriving_later_never_stop_an_incremental_sync(dbs):
     dbs.work.batches.insert_many([{"id": "batch_1"}, {"id": "batch_2"}])
     run_sync(dbs, full=True)
-    dbs.masks_files.insert_many([dict(d) for d in BAD] +
-                                [{**GOOD, "_id": ObjectId(), "filename": "batch_2.zip"}])
+    dbs.masks_files.insert_many(
+        [dict(d) for d in BAD] + [{**GOOD, "_id": ObjectId(), "filename": "batch_2.zip"}]
+    )
     report = run_sync(dbs)
     assert not report.full and report.unusable == len(BAD) and report.new_files == len(BAD) + 1
     assert dbs.work.batches.find_one({"id": "batch_2"})["mongo_uploaded"] is True
@@ -171,7 +215,7 @@ def test_bad_uploads_arriving_later_never_stop_an_incremental_sync(dbs):
 
 
 def test_bad_uploads_are_compared_by_id_without_change_streams(bad_lab, monkeypatch):
-    from segcore.sync import sync
+
     run_sync(bad_lab, full=True)
     bad_lab.work.app_meta.update_one({"_id": "sync"}, {"$set": {"token": None}})
     bad_lab.masks_files.delete_one({"_id": {"nested": "id"}})
@@ -186,10 +230,13 @@ def test_the_stored_index_spills_and_round_trips(dbs, monkeypatch):
     standing in for the 16 MB limit: every part stays under it and the index comes back."""
     monkeypatch.setattr(sync_index, "SEGMENT_BYTES", 10_000)
     dbs.work.batches.insert_many([{"id": f"batch_{n}"} for n in range(1, 501)])
-    names = ["_".join(f"batch_{n}" for n in range(1 + k % 7, 500, 7)) + f"_{k}"
-             for k in range(70)]
-    dbs.masks_files.insert_many([{"_id": ObjectId(), "filename": name + ".zip", "length": 3,
-                                  "uploadDate": T0} for name in names + [MANY]])
+    names = ["_".join(f"batch_{n}" for n in range(1 + k % 7, 500, 7)) + f"_{k}" for k in range(70)]
+    dbs.masks_files.insert_many(
+        [
+            {"_id": ObjectId(), "filename": name + ".zip", "length": 3, "uploadDate": T0}
+            for name in names + [MANY]
+        ]
+    )
     report = run_sync(dbs, full=True)
     assert (report.unusable, report.batches_with_masks) == (1, 499)
     stored = list(dbs.work.sync_index.find())

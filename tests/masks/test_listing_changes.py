@@ -5,13 +5,17 @@ from segcore.masks.listing_changes import changes_between, changes_by_upload
 
 def zip_listing(**masks):
     """A stored zip listing: name -> (size, crc)."""
-    return {"names": sorted(masks), "members": [{"name": n, "size": s, "crc": c}
-                                                 for n, (s, c) in masks.items()]}
+    return {
+        "names": sorted(masks),
+        "members": [{"name": n, "size": s, "crc": c} for n, (s, c) in masks.items()],
+    }
 
 
 def tar_listing(**masks):
-    return {"names": sorted(masks), "members": [{"name": n, "size": s, "digest": d}
-                                                 for n, (s, d) in masks.items()]}
+    return {
+        "names": sorted(masks),
+        "members": [{"name": n, "size": s, "digest": d} for n, (s, d) in masks.items()],
+    }
 
 
 def test_added_removed_and_changed_by_checksum():
@@ -19,13 +23,18 @@ def test_added_removed_and_changed_by_checksum():
     after = zip_listing(a=(10, 1), b=(10, 9), d=(4, 4))
     found = changes_between(before, after)
     assert (found.added, found.removed, found.changed, found.compared) == (
-        ["d"], ["c"], ["b"], "content")
+        ["d"],
+        ["c"],
+        ["b"],
+        "content",
+    )
     assert found.any and not changes_between(after, after).any
 
 
 def test_a_zip_then_a_tar_compare_sizes_only():
-    found = changes_between(zip_listing(a=(10, 1), b=(10, 2)),
-                            tar_listing(a=(10, "x"), b=(12, "y")))
+    found = changes_between(
+        zip_listing(a=(10, 1), b=(10, 2)), tar_listing(a=(10, "x"), b=(12, "y"))
+    )
     assert (found.changed, found.compared) == (["b"], "size")
 
 
@@ -33,14 +42,22 @@ def test_a_listing_from_before_sizes_were_kept_compares_names():
     old = {"names": ["a", "b"]}  # stored by the first version: no members
     found = changes_between(old, zip_listing(a=(10, 1), c=(1, 1)))
     assert (found.added, found.removed, found.changed, found.compared) == (
-        ["c"], ["b"], [], "names")
+        ["c"],
+        ["b"],
+        [],
+        "names",
+    )
 
 
 def test_the_same_name_in_two_folders_counts_once_and_changes_when_either_does():
-    before = {"names": ["a"], "members": [{"name": "a", "size": 1, "crc": 1},
-                                          {"name": "a", "size": 1, "crc": 2}]}
-    after = {"names": ["a"], "members": [{"name": "a", "size": 1, "crc": 1},
-                                         {"name": "a", "size": 1, "crc": 3}]}
+    before = {
+        "names": ["a"],
+        "members": [{"name": "a", "size": 1, "crc": 1}, {"name": "a", "size": 1, "crc": 2}],
+    }
+    after = {
+        "names": ["a"],
+        "members": [{"name": "a", "size": 1, "crc": 1}, {"name": "a", "size": 1, "crc": 3}],
+    }
     assert changes_between(before, after).changed == ["a"]
 
 

@@ -18,12 +18,14 @@ from tests.masks_content_files import build_batch, pack
 @pytest.fixture
 def lab(dbs, client, tmp_path):
     data = tmp_path / "data"
-    settings = replace(dbs.settings, data_directory=data, mask_labels=(0.0, 1.0, 2.0),
-                       mask_min_pixels=10)
+    settings = replace(
+        dbs.settings, data_directory=data, mask_labels=(0.0, 1.0, 2.0), mask_min_pixels=10
+    )
     databases = open_databases(settings, client=client)
     wrong = build_batch(data / "batch_1", tmp_path / "masks")
-    dbs.work.batches.insert_one({"id": "batch_1", "folder": str(data / "batch_1"),
-                                 "status": "pending"})
+    dbs.work.batches.insert_one(
+        {"id": "batch_1", "folder": str(data / "batch_1"), "status": "pending"}
+    )
     databases.wrong = wrong
     databases.masks = tmp_path / "masks"
     return databases
@@ -46,8 +48,9 @@ def assert_every_defect_named(row, wrong: dict) -> None:
     assert row["checked"] == 13
 
 
-@pytest.mark.parametrize("tool, filename", [("zip", "batch_1_masks.zip"),
-                                            ("tar", "masks_batch_1.tar.xz")])
+@pytest.mark.parametrize(
+    "tool, filename", [("zip", "batch_1_masks.zip"), ("tar", "masks_batch_1.tar.xz")]
+)
 def test_every_planted_defect_is_named(lab, upload, tmp_path, tool, filename):
     upload_id = upload(filename, pack(lab.masks, tmp_path / filename, tool), chunk_size=4096)
     verify(lab, ["batch_1"])
@@ -67,8 +70,10 @@ def test_a_zip_member_costs_only_its_own_chunks(lab, upload, tmp_path, client):
     filler.mkdir()
     (filler / "notes.bin").write_bytes(__import__("os").urandom(2_000_000))
     import subprocess
-    subprocess.run(["zip", "-q", "-0", str(tmp_path / "b.zip"), "notes.bin"], cwd=filler,
-                   check=True)
+
+    subprocess.run(
+        ["zip", "-q", "-0", str(tmp_path / "b.zip"), "notes.bin"], cwd=filler, check=True
+    )
     data = (tmp_path / "b.zip").read_bytes()
     upload("batch_1_masks.zip", data, chunk_size=65536)
     verify(lab, ["batch_1"])
@@ -77,8 +82,9 @@ def test_a_zip_member_costs_only_its_own_chunks(lab, upload, tmp_path, client):
 
 
 def test_budget_and_voxel_limit(lab, upload, tmp_path, client):
-    small = open_databases(replace(lab.settings, mask_qc_budget_mb=1, mask_qc_max_voxels=1000),
-                           client=client)
+    small = open_databases(
+        replace(lab.settings, mask_qc_budget_mb=1, mask_qc_max_voxels=1000), client=client
+    )
     # 2 MB of data that is no mask, after img_030 and before img_041 in the archive
     (lab.masks / "img_040_notes.bin").write_bytes(os.urandom(2_000_000))
     upload("masks_batch_1.tar.xz", pack(lab.masks, tmp_path / "m.tar.xz", "tar"))
@@ -88,8 +94,7 @@ def test_budget_and_voxel_limit(lab, upload, tmp_path, client):
     assert header_only and row["header_only"] == len(header_only)
     # the 512×512 masks (262,144 pixels) are over 1,000 voxels: checked by header only, and the
     # wrong size is still found from the header
-    assert any(describe(o) == "img_012_mask.png: 512×513, image 512×512"
-               for o in row["offenders"])
+    assert any(describe(o) == "img_012_mask.png: 512×513, image 512×512" for o in row["offenders"])
     assert [n["code"] for n in row["notes"]] == ["too_large"]
     # what was checked before the budget ran out stands; nothing after it was read
     named = {o["name"] for o in row["offenders"]}
@@ -99,15 +104,17 @@ def test_budget_and_voxel_limit(lab, upload, tmp_path, client):
 
 def test_cli_json_and_english_words(lab, upload, tmp_path, run_cli):
     upload("batch_1_masks.zip", pack(lab.masks, tmp_path / "c.zip", "zip"))
-    env = {"DATA_DIRECTORY": str(lab.settings.data_directory), "MASK_LABELS": "0,1,2",
-           "MASK_MIN_PIXELS": "10"}
+    env = {
+        "DATA_DIRECTORY": str(lab.settings.data_directory),
+        "MASK_LABELS": "0,1,2",
+        "MASK_MIN_PIXELS": "10",
+    }
     done = run_cli("verify", "--content", "batch_1", "--json", env=env)
     assert done.returncode == 0, done.stderr
     content = json.loads(done.stdout)["batches"][0]["content"]
-    assert {k: content[k] for k in ("checked", "wrong_size", "empty", "bad_labels",
-                                    "unreadable")} == {"checked": 13, "wrong_size": 4,
-                                                       "empty": 2, "bad_labels": 1,
-                                                       "unreadable": 1}
+    assert {
+        k: content[k] for k in ("checked", "wrong_size", "empty", "bad_labels", "unreadable")
+    } == {"checked": 13, "wrong_size": 4, "empty": 2, "bad_labels": 1, "unreadable": 1}
     assert {o["name"] for o in content["offenders"]} == set(lab.wrong)
     text = run_cli("verify", "--content", "batch_1", env=env)
     assert "img_041_mask.png: label 3 not in 0,1,2" in text.stdout
@@ -125,8 +132,7 @@ def test_sync_verify_content_checks_new_uploads(lab, upload, tmp_path, run_cli):
     assert batch["content"]["empty"] == 2 and batch["content"]["bad_labels"] == 1
 
 
-def test_the_live_sync_checks_a_new_upload_right_after_applying_it(lab, upload, tmp_path,
-                                                                   cli_env):
+def test_the_live_sync_checks_a_new_upload_right_after_applying_it(lab, upload, tmp_path, cli_env):
     """`sync --watch` as its own process: a new upload of a batch whose images are listed gets
     its content result without any other command."""
     import signal
@@ -137,12 +143,21 @@ def test_the_live_sync_checks_a_new_upload_right_after_applying_it(lab, upload, 
     from tests.helpers import ROOT
 
     verify(lab, ["batch_1"])  # lists the batch's images
-    env = {**cli_env, "DATA_DIRECTORY": str(lab.settings.data_directory), "MASK_LABELS": "0,1,2",
-           "MASK_MIN_PIXELS": "10"}
+    env = {
+        **cli_env,
+        "DATA_DIRECTORY": str(lab.settings.data_directory),
+        "MASK_LABELS": "0,1,2",
+        "MASK_MIN_PIXELS": "10",
+    }
     log = tmp_path / "live.log"
     with open(log, "w") as err:
-        process = subprocess.Popen([sys.executable, "-m", "segcore", "sync", "--watch"], env=env,
-                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "segcore", "sync", "--watch"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
     try:
         deadline = time.monotonic() + 60
         while "waiting for uploads" not in log.read_text() and time.monotonic() < deadline:

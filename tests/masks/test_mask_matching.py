@@ -18,40 +18,51 @@ from segcore.masks.mask_matching import (
 )
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("img_001.png", ("img_001", ".png")),
-    ("CT_004.nii.gz", ("CT_004", ".nii.gz")),
-    ("CT_004.NII.GZ", ("CT_004", ".nii.gz")),
-    ("scan.v2.nrrd", ("scan.v2", ".nrrd")),
-    ("IM000123", ("IM000123", "")),
-    (".nii.gz", (".nii.gz", "")),  # an extension alone is no name
-    ("x.seg.nrrd", ("x", ".seg.nrrd")),
-    ("1.2.840.113619.2.55.3.604688119.969.1268071029.320",
-     ("1.2.840.113619.2.55.3.604688119.969.1268071029.320", "")),
-    ("labelmap.txt", ("labelmap.txt", "")),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("img_001.png", ("img_001", ".png")),
+        ("CT_004.nii.gz", ("CT_004", ".nii.gz")),
+        ("CT_004.NII.GZ", ("CT_004", ".nii.gz")),
+        ("scan.v2.nrrd", ("scan.v2", ".nrrd")),
+        ("IM000123", ("IM000123", "")),
+        (".nii.gz", (".nii.gz", "")),  # an extension alone is no name
+        ("x.seg.nrrd", ("x", ".seg.nrrd")),
+        (
+            "1.2.840.113619.2.55.3.604688119.969.1268071029.320",
+            ("1.2.840.113619.2.55.3.604688119.969.1268071029.320", ""),
+        ),
+        ("labelmap.txt", ("labelmap.txt", "")),
+    ],
+)
 def test_split_extension(name, expected):
     assert split_extension(name) == expected
 
 
-@pytest.mark.parametrize("mask, image", [
-    ("img_001_mask.png", "img_001.png"),
-    ("IMG_001-MASK.PNG", "img_001.jpg"),
-    ("batch_400/masks/deep/img_001_seg.png", "img_001.tif"),
-    ("masks\\img_001_label.png", "img_001.png"),
-    ("img_001_labels.nii.gz", "img_001.nii.gz"),
-    ("CT_004_gt.nii.gz", "CT_004.nii"),
-    ("img_001.png", "img_001.png"),  # a mask named exactly as its image
-])
+@pytest.mark.parametrize(
+    "mask, image",
+    [
+        ("img_001_mask.png", "img_001.png"),
+        ("IMG_001-MASK.PNG", "img_001.jpg"),
+        ("batch_400/masks/deep/img_001_seg.png", "img_001.tif"),
+        ("masks\\img_001_label.png", "img_001.png"),
+        ("img_001_labels.nii.gz", "img_001.nii.gz"),
+        ("CT_004_gt.nii.gz", "CT_004.nii"),
+        ("img_001.png", "img_001.png"),  # a mask named exactly as its image
+    ],
+)
 def test_masks_match_their_images(mask, image):
     assert mask_key(mask) == image_key(image)
 
 
-@pytest.mark.parametrize("mask, image", [
-    ("img_001_mask.png", "img_002.png"),
-    ("img_001_mask_mask.png", "img_001.png"),  # one suffix is removed, not every one
-    ("_mask.png", "mask.png"),
-])
+@pytest.mark.parametrize(
+    "mask, image",
+    [
+        ("img_001_mask.png", "img_002.png"),
+        ("img_001_mask_mask.png", "img_001.png"),  # one suffix is removed, not every one
+        ("_mask.png", "mask.png"),
+    ],
+)
 def test_masks_that_do_not_match(mask, image):
     assert mask_key(mask) != image_key(image)
 
@@ -61,24 +72,37 @@ def test_configured_suffixes_replace_the_defaults():
     assert mask_key("img_001_mask.png", ("_roi",)) == "img_001_mask"
 
 
-@pytest.mark.parametrize("path, is_mask", [
-    ("img_001_mask.png", True),
-    ("batch_400/masks/img_001_mask.png", True),
-    ("batch_400/", False),
-    ("__MACOSX/batch_400/._img_001_mask.png", False),
-    ("batch_400/.DS_Store", False),
-    ("Thumbs.db", False),
-    ("THUMBS.DB", False),
-    ("batch_400\\", False),
-])
+@pytest.mark.parametrize(
+    "path, is_mask",
+    [
+        ("img_001_mask.png", True),
+        ("batch_400/masks/img_001_mask.png", True),
+        ("batch_400/", False),
+        ("__MACOSX/batch_400/._img_001_mask.png", False),
+        ("batch_400/.DS_Store", False),
+        ("Thumbs.db", False),
+        ("THUMBS.DB", False),
+        ("batch_400\\", False),
+    ],
+)
 def test_directories_and_system_files_are_not_masks(path, is_mask):
     assert is_mask_member(path) is is_mask
 
 
-@pytest.mark.parametrize("name, is_image", [
-    ("a.png", True), ("a.JPEG", True), ("a.nii.gz", True), ("a.mhd", True), ("a.dcm", True),
-    ("a.gz", False), ("a.txt", False), ("a.zip", False), ("IM0001", False),
-])
+@pytest.mark.parametrize(
+    "name, is_image",
+    [
+        ("a.png", True),
+        ("a.JPEG", True),
+        ("a.nii.gz", True),
+        ("a.mhd", True),
+        ("a.dcm", True),
+        ("a.gz", False),
+        ("a.txt", False),
+        ("a.zip", False),
+        ("IM0001", False),
+    ],
+)
 def test_image_extensions(name, is_image):
     assert is_image_name(name) is is_image
 
@@ -86,8 +110,12 @@ def test_image_extensions(name, is_image):
 def test_complete_incomplete_and_extra():
     images = ["img_001.png", "img_002.png", "sub/img_003.png"]
     complete = compare_batch(images, ["IMG_001_mask.png", "img_002_seg.png", "img_003.png"], [])
-    assert (complete.state, complete.matched, complete.images, complete.masks) == \
-        ("complete", 3, 3, 3)
+    assert (complete.state, complete.matched, complete.images, complete.masks) == (
+        "complete",
+        3,
+        3,
+        3,
+    )
     incomplete = compare_batch(images, ["img_001_mask.png", "stray_mask.png"], [])
     assert incomplete.state == "incomplete"
     assert incomplete.missing == ["img_002.png", "sub/img_003.png"]
@@ -100,8 +128,9 @@ def test_unreadable_upload_and_unknown_inputs():
     bad = [{"filename": "part2.zip", "reason": "encrypted zip"}]
     state = compare_batch(["img_001.png"], ["img_001_mask.png"], bad)
     assert state.state == "unreadable" and state.unreadable == bad
-    assert compare_batch(None, ["img_001_mask.png"], [], note="images: not mounted").state == \
-        "unknown"
+    assert (
+        compare_batch(None, ["img_001_mask.png"], [], note="images: not mounted").state == "unknown"
+    )
     assert compare_batch(["img_001.png"], None, []).state == "unknown"
 
 
@@ -111,12 +140,25 @@ def test_summary_lists_at_most_fifty_names_but_counts_all():
     assert summary["missing_count"] == 120 and len(summary["missing"]) == 50
 
 
-@pytest.mark.parametrize("filename, kind", [
-    ("batch_400_part1.zip", "zip"), ("masks_batch_400.tar.xz", "tar"), ("BATCH400.tgz", "tar"),
-    ("b.tar.bz2", "tar"), ("b.tar", "tar"), ("b.tar.gz", "tar"), ("img_001_mask.nii.gz", "file"),
-    ("b.7z", "7z"), ("b.rar", "unsupported"), ("batch_400_masks", ""), ("b.z01", "split"),
-    ("b.zip.001", "split"), ("b.7z.002", "split"), ("b.tar.zst", "unsupported"),
-])
+@pytest.mark.parametrize(
+    "filename, kind",
+    [
+        ("batch_400_part1.zip", "zip"),
+        ("masks_batch_400.tar.xz", "tar"),
+        ("BATCH400.tgz", "tar"),
+        ("b.tar.bz2", "tar"),
+        ("b.tar", "tar"),
+        ("b.tar.gz", "tar"),
+        ("img_001_mask.nii.gz", "file"),
+        ("b.7z", "7z"),
+        ("b.rar", "unsupported"),
+        ("batch_400_masks", ""),
+        ("b.z01", "split"),
+        ("b.zip.001", "split"),
+        ("b.7z.002", "split"),
+        ("b.tar.zst", "unsupported"),
+    ],
+)
 def test_kind_from_name(filename, kind):
     assert kind_from_name(filename) == kind
 
@@ -132,8 +174,11 @@ def test_mask_settings_are_validated():
     settings = settings_from({"MASK_SUFFIXES": "_roi, -lbl ,_roi", "MASK_CHECK_BUDGET_MB": "64"})
     assert settings.mask_suffixes == ("_roi", "-lbl")
     assert settings.mask_check_budget == 64 * 1024 * 1024
-    assert settings_from({}).mask_suffixes == parse_suffixes(
-        "_mask,-mask,_seg,_label,_labels,_gt,_segmentation,-label,.seg") == DEFAULT_MASK_SUFFIXES
+    assert (
+        settings_from({}).mask_suffixes
+        == parse_suffixes("_mask,-mask,_seg,_label,_labels,_gt,_segmentation,-label,.seg")
+        == DEFAULT_MASK_SUFFIXES
+    )
     with pytest.raises(ConfigError, match="MASK_SUFFIXES"):
         settings_from({"MASK_SUFFIXES": "_mask,.png"})
     with pytest.raises(ConfigError, match="MASK_CHECK_BUDGET_MB"):
@@ -145,8 +190,9 @@ def test_the_batch_filter_takes_only_known_mask_states():
     from segcore.work.batches import UNCHECKED, BatchQuery, build_filter
 
     assert build_filter(BatchQuery(mask_state="incomplete")) == {"mask_check.state": "incomplete"}
-    assert build_filter(BatchQuery(mask_state=UNCHECKED)) == \
-        {"mask_check.state": {"$exists": False}}
+    assert build_filter(BatchQuery(mask_state=UNCHECKED)) == {
+        "mask_check.state": {"$exists": False}
+    }
     with pytest.raises(ValidationError):
         build_filter(BatchQuery(mask_state={"$ne": 1}))
 
@@ -160,29 +206,37 @@ def test_mask_extensions_are_configurable_compound_ones_too():
             settings_from({"MASK_EXTENSIONS": bad})
     extensions = settings.mask_extensions
     assert sort_members(["x/CT_1.seg.nrrd", "a.nii.gz", "b.jpg", "labelmap.txt"], extensions) == (
-        ["CT_1.seg.nrrd", "a.nii.gz"], ["b.jpg", "labelmap.txt"])
+        ["CT_1.seg.nrrd", "a.nii.gz"],
+        ["b.jpg", "labelmap.txt"],
+    )
     assert mask_key("CT_1.seg.nrrd", (), extensions) == image_key("ct_1.nii.gz", extensions)
 
 
-@pytest.mark.parametrize("image, mask", [
-    ("case_0001_0000.nii.gz", "case_0001.nii.gz"),   # nnU-Net channel 0
-    ("case_0001_0003.nii.gz", "case_0001.nii.gz"),   # and any other channel
-    ("CT_001.nii.gz", "CT_001.seg.nrrd"),            # Slicer
-    ("CT_001.nii.gz", "CT_001.seg.nii.gz"),
-    ("CT_001.nii.gz", "CT_001_segmentation.nii.gz"),
-    ("CT_001.nii.gz", "CT_001-label.nrrd"),
-    ("1.2.840.113619.2.55.3.604688119.969.1268071029.320",
-     "1.2.840.113619.2.55.3.604688119.969.1268071029.320_mask.dcm"),
-    ("hi\u0301gado_001.png", "hígado_001_mask.png"),  # decomposed on one side
-    ("hígado_001.png", "hi\u0301gado_001_mask.png"),
-])
+@pytest.mark.parametrize(
+    "image, mask",
+    [
+        ("case_0001_0000.nii.gz", "case_0001.nii.gz"),  # nnU-Net channel 0
+        ("case_0001_0003.nii.gz", "case_0001.nii.gz"),  # and any other channel
+        ("CT_001.nii.gz", "CT_001.seg.nrrd"),  # Slicer
+        ("CT_001.nii.gz", "CT_001.seg.nii.gz"),
+        ("CT_001.nii.gz", "CT_001_segmentation.nii.gz"),
+        ("CT_001.nii.gz", "CT_001-label.nrrd"),
+        (
+            "1.2.840.113619.2.55.3.604688119.969.1268071029.320",
+            "1.2.840.113619.2.55.3.604688119.969.1268071029.320_mask.dcm",
+        ),
+        ("hi\u0301gado_001.png", "hígado_001_mask.png"),  # decomposed on one side
+        ("hígado_001.png", "hi\u0301gado_001_mask.png"),
+    ],
+)
 def test_naming_conventions_match(image, mask):
     check = compare_batch([image], [mask], [])
     assert (check.state, check.matched) == ("complete", 1)
 
 
 def test_other_files_never_make_a_batch_extra_and_dicomdir_is_no_image():
-    check = compare_batch(["img_001.png"], ["img_001_mask.png"], [],
-                          other_files=["labelmap.txt", "README"])
+    check = compare_batch(
+        ["img_001.png"], ["img_001_mask.png"], [], other_files=["labelmap.txt", "README"]
+    )
     assert (check.state, check.summary()["other_files"]) == ("complete", ["README", "labelmap.txt"])
     assert not is_image_name("DICOMDIR") and not is_image_name("dicomdir")

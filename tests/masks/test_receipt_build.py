@@ -7,44 +7,72 @@ import pytest
 
 from segcore.masks.receipts import build_receipt, receipt_problem
 
-UPLOAD = {"_id": 7, "filename": "batch_1.zip", "uploadDate": datetime(2026, 1, 2, 9),
-          "length": 120, "metadata": {"uploaded_by": "flor"}}
+UPLOAD = {
+    "_id": 7,
+    "filename": "batch_1.zip",
+    "uploadDate": datetime(2026, 1, 2, 9),
+    "length": 120,
+    "metadata": {"uploaded_by": "flor"},
+}
 IMAGES = ["img_001.png", "img_002.png", "img_003.png"]
 
 
 def part(usable, images=IMAGES, missing=0, note=None):
-    return {"id": "batch_1", "usable": usable, "images": images, "image_error": None,
-            "missing_count": missing, "note": note}
+    return {
+        "id": "batch_1",
+        "usable": usable,
+        "images": images,
+        "image_error": None,
+        "missing_count": missing,
+        "note": note,
+    }
 
 
-@pytest.mark.parametrize("listing, parts, expected", [
-    (None, [part(False)], "unreadable"),
-    ({"reason": "not a readable zip (truncated)"}, [part(False)], "unreadable"),
-    ({"names": ["a_mask.png"]}, [], "no_batch"),
-    ({"names": ["img_001_mask.png"]}, [part(False, missing=2)], "incomplete"),
-    ({"names": ["img_001_mask.png"]}, [part(False, images=None)], "unknown"),
-    ({"names": ["img_001_mask.png"]}, [part(False, note="masks: 1 upload(s) not checked yet")],
-     "unknown"),
-    ({"names": ["img_001_mask.png"]}, [part(True)], None),  # the batch is usable with it
-])
+@pytest.mark.parametrize(
+    "listing, parts, expected",
+    [
+        (None, [part(False)], "unreadable"),
+        ({"reason": "not a readable zip (truncated)"}, [part(False)], "unreadable"),
+        ({"names": ["a_mask.png"]}, [], "no_batch"),
+        ({"names": ["img_001_mask.png"]}, [part(False, missing=2)], "incomplete"),
+        ({"names": ["img_001_mask.png"]}, [part(False, images=None)], "unknown"),
+        (
+            {"names": ["img_001_mask.png"]},
+            [part(False, note="masks: 1 upload(s) not checked yet")],
+            "unknown",
+        ),
+        ({"names": ["img_001_mask.png"]}, [part(True)], None),  # the batch is usable with it
+    ],
+)
 def test_the_problem_of_a_receipt(listing, parts, expected):
     readable = bool(listing) and not listing.get("reason")
     assert receipt_problem(listing or {}, readable, parts)[0] == expected
 
 
 def test_a_receipt_counts_its_own_masks_and_carries_what_newer_checks_store():
-    listing = {"kind": "zip", "names": ["img_001_mask.png", "img_002_mask.png", "x_mask.png"],
-               "other_files": ["labelmap.txt"], "content": {"ok": False, "findings": ["empty"]},
-               "changes": {"added": ["img_002_mask.png"], "removed": [], "changed": []}}
+    listing = {
+        "kind": "zip",
+        "names": ["img_001_mask.png", "img_002_mask.png", "x_mask.png"],
+        "other_files": ["labelmap.txt"],
+        "content": {"ok": False, "findings": ["empty"]},
+        "changes": {"added": ["img_002_mask.png"], "removed": [], "changed": []},
+    }
     receipt = build_receipt(UPLOAD, listing, [part(False, missing=1)], "sync", ("_mask",))
-    assert (receipt["masks"], receipt["matched"], receipt["missing_count"],
-            receipt["extra_count"]) == (3, 2, 1, 1)
+    assert (
+        receipt["masks"],
+        receipt["matched"],
+        receipt["missing_count"],
+        receipt["extra_count"],
+    ) == (3, 2, 1, 1)
     assert receipt["missing"] == ["img_003.png"] and receipt["extra"] == ["x_mask.png"]
     assert receipt["other_files"] == ["labelmap.txt"]
     assert receipt["changes"]["added"] == ["img_002_mask.png"]
     assert receipt["content"] == {"ok": False, "findings": ["empty"]}
-    assert (receipt["problem"], receipt["uploaded_by"], receipt["usable"]) == \
-        ("incomplete", "flor", False)
+    assert (receipt["problem"], receipt["uploaded_by"], receipt["usable"]) == (
+        "incomplete",
+        "flor",
+        False,
+    )
     complete = build_receipt(UPLOAD, listing, [part(True)], "sync", ("_mask",))
     assert (complete["problem"], complete["usable"]) == ("content", False)
 

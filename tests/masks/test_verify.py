@@ -1,15 +1,15 @@
 """Mask completeness end to end: uploads in GridFS, image folders on disk, results stored."""
 
 import json
-from datetime import datetime
 from dataclasses import replace
+from datetime import datetime
 
 import bson
 import pytest
 
+from segcore.core.actors import Actor
 from segcore.core.connection import open_databases
 from segcore.core.errors import BatchNotFound, PermissionDenied
-from segcore.core.actors import Actor
 from segcore.masks.mask_check import batch_detail, verify
 from tests.archives import images, make_tar, make_zip
 
@@ -32,16 +32,20 @@ def lab(dbs, client, data_dir):
             for name in image_names:
                 (path / name).parent.mkdir(parents=True, exist_ok=True)
                 (path / name).write_bytes(b"\x89PNG")
-        dbs.work.batches.insert_one({"id": f"batch_{number}", "number": number,
-                                     "folder": str(path), "status": "pending"})
+        dbs.work.batches.insert_one(
+            {"id": f"batch_{number}", "number": number, "folder": str(path), "status": "pending"}
+        )
+
     databases.batch = batch
     return databases
 
 
 def training_snapshot(dbs) -> dict:
     """Every document of the training database, encoded, per collection."""
-    return {name: sorted(bson.encode(doc) for doc in dbs.training[name].find())
-            for name in dbs.training.list_collection_names()}
+    return {
+        name: sorted(bson.encode(doc) for doc in dbs.training[name].find())
+        for name in dbs.training.list_collection_names()
+    }
 
 
 def by_id(report) -> dict:
@@ -53,11 +57,15 @@ def test_states_of_real_deliveries_and_the_training_database_untouched(lab, uplo
     upload("batch_1_masks.zip", make_zip([f"out/{n}" for n in images(236, ext="_mask.png")]))
     lab.batch(2, images(6))
     upload("batch_2_part1.zip", make_zip(images(3, ext="_mask.png")))
-    upload("masks_batch_2_part2.tar.xz",
-           make_tar([f"batch_2/deep/img_{n:03d}_seg.png" for n in (4, 5, 6)] + ["batch_2/"]))
+    upload(
+        "masks_batch_2_part2.tar.xz",
+        make_tar([f"batch_2/deep/img_{n:03d}_seg.png" for n in (4, 5, 6)] + ["batch_2/"]),
+    )
     lab.batch(3, ["CT_001.nii.gz", "CT_002.nii.gz"])
-    upload("BATCH3.tgz", make_tar(["CT_001_label.nii.gz", "CT_002_gt.nii.gz", "CT_099_gt.nii.gz"],
-                                  "w:gz"))
+    upload(
+        "BATCH3.tgz",
+        make_tar(["CT_001_label.nii.gz", "CT_002_gt.nii.gz", "CT_099_gt.nii.gz"], "w:gz"),
+    )
     lab.batch(4, images(2))
     upload("batch_4.zip", make_zip(images(2, ext="_mask.png"))[:-30])
     lab.batch(5, images(2), folder=False)  # the share is not mounted
@@ -71,8 +79,11 @@ def test_states_of_real_deliveries_and_the_training_database_untouched(lab, uplo
     rows = by_id(report)
     assert report.checked_uploads == 6 and sorted(rows) == [f"batch_{n}" for n in range(1, 6)]
     assert rows["batch_1"]["state"] == "incomplete"
-    assert (rows["batch_1"]["images"], rows["batch_1"]["masks"], rows["batch_1"]["missing_count"]) \
-        == (240, 236, 4)
+    assert (
+        rows["batch_1"]["images"],
+        rows["batch_1"]["masks"],
+        rows["batch_1"]["missing_count"],
+    ) == (240, 236, 4)
     assert rows["batch_1"]["missing"] == images(240)[236:]
     assert rows["batch_2"]["state"] == "complete"  # two parts complete it together
     assert (rows["batch_3"]["state"], rows["batch_3"]["extra"]) == ("extra", ["CT_099_gt.nii.gz"])
@@ -85,9 +96,16 @@ def test_states_of_real_deliveries_and_the_training_database_untouched(lab, uplo
     assert stored["notes"][0]["code"] == "images: {error}"  # worded by the reader's language
     listing = dbs.work.batch_images.find_one({"_id": "batch_1"})
     assert len(listing["names"]) == 240 and listing["listed_at"] is not None
-    states = [d["mask_check"]["state"] for d in dbs.work.batches.find({"mask_check": {"$ne": None}})]
-    assert {s: states.count(s) for s in states} == {"incomplete": 1, "complete": 1, "extra": 1,
-                                        "unreadable": 1, "unknown": 1}
+    states = [
+        d["mask_check"]["state"] for d in dbs.work.batches.find({"mask_check": {"$ne": None}})
+    ]
+    assert {s: states.count(s) for s in states} == {
+        "incomplete": 1,
+        "complete": 1,
+        "extra": 1,
+        "unreadable": 1,
+        "unknown": 1,
+    }
     everything = by_id(verify(lab, every_batch=True))
     assert everything["batch_6"]["state"] == "unknown"
     assert "no upload" in dbs.work.batches.find_one({"id": "batch_6"})["mask_check"]["note"]
@@ -123,8 +141,9 @@ def test_a_removed_upload_leaves_the_batch_result(lab, upload, dbs):
     assert by_id(verify(lab))["batch_1"]["missing"] == ["img_002.png"]
 
 
-def test_named_batches_relist_their_images_and_unknown_names_are_refused(lab, upload, dbs,
-                                                                         data_dir):
+def test_named_batches_relist_their_images_and_unknown_names_are_refused(
+    lab, upload, dbs, data_dir
+):
     lab.batch(1, images(2))
     upload("batch_1.zip", make_zip(images(2, ext="_mask.png")))
     assert by_id(verify(lab, ["batch_1"]))["batch_1"]["state"] == "complete"
@@ -165,11 +184,20 @@ def test_command_line_json_and_text(run_cli, lab, upload, data_dir):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["checked_uploads"] == 2 and result["bytes_read"] > 0
-    assert result["batches"] == [{
-        "id": "batch_1", "state": "unreadable", "images": 3, "masks": 2, "missing_count": 1,
-        "extra_count": 0, "missing": ["img_003.png"], "extra": [],
-        "unreadable": [{"filename": "batch_1.rar", "reason": "unsupported format (RAR)"}],
-        "other_files": []}]
+    assert result["batches"] == [
+        {
+            "id": "batch_1",
+            "state": "unreadable",
+            "images": 3,
+            "masks": 2,
+            "missing_count": 1,
+            "extra_count": 0,
+            "missing": ["img_003.png"],
+            "extra": [],
+            "unreadable": [{"filename": "batch_1.rar", "reason": "unsupported format (RAR)"}],
+            "other_files": [],
+        }
+    ]
     text = run_cli("verify", "batch_1", env=env)
     assert text.returncode == 0
     assert "batch_1        unreadable  2 / 3 images with a mask" in text.stdout
@@ -197,8 +225,9 @@ def test_sync_verify_checks_the_uploads_the_sync_found_new(run_cli, lab, upload,
     upload("batch_2_part1.zip", make_zip(["img_001_mask.png"]))
     second = json.loads(run_cli("sync", "--verify", "--json", env=env).stdout)
     assert (second["new_files"], second["verify"]["checked_uploads"]) == (1, 0)
-    assert [(b["id"], b["state"]) for b in second["verify"]["batches"]] == \
-        [("batch_2", "incomplete")]
+    assert [(b["id"], b["state"]) for b in second["verify"]["batches"]] == [
+        ("batch_2", "incomplete")
+    ]
     quiet = run_cli("sync", "--verify", env=env)
     assert quiet.returncode == 0 and "0 uploads checked" in quiet.stdout
     assert dbs.work.mask_checks.count_documents({}) == 2

@@ -10,11 +10,11 @@ from datetime import datetime
 import pytest
 from bson import ObjectId
 
-from segcore.work import batch_import
-from segcore.masks.batch_images import list_image_names
 from segcore.core.connection import open_databases
+from segcore.masks.batch_images import list_image_names
 from segcore.masks.mask_check import verify
 from segcore.sync.sync import run_sync
+from segcore.work import batch_import
 from tests.archives import images, make_zip
 
 T0 = datetime(2025, 10, 1, 10)
@@ -26,7 +26,7 @@ ODD = [  # (changes to a good document, the reason the sync gives)
     ({"length": -5}, "length -5 is not a file size"),
     ({"length": {"n": 5}}, "length is not a number (dict)"),
     ({"length": True}, "length is not a number (bool)"),
-    ({"length": 2 ** 62}, None),
+    ({"length": 2**62}, None),
     ({"filename": None}, "no filename"),
     ({"uploadDate": "today"}, "uploadDate is not a date (str)"),
     ({"uploadDate": datetime(9999, 12, 31, 23)}, "cannot be shown"),
@@ -45,9 +45,19 @@ def lab(dbs, client, tmp_path):
 
 def test_uploads_the_sync_calls_unusable_are_skipped_with_its_reason(lab, upload):
     upload("batch_1_masks.zip", make_zip(images(4, ext="_mask.png")))
-    lab.masks_files.insert_many([{"_id": ObjectId(), "filename": f"batch_1_odd{n}.zip",
-                                  "length": 5, "chunkSize": 261120, "uploadDate": T0, **changes}
-                                 for n, (changes, _) in enumerate(ODD)])
+    lab.masks_files.insert_many(
+        [
+            {
+                "_id": ObjectId(),
+                "filename": f"batch_1_odd{n}.zip",
+                "length": 5,
+                "chunkSize": 261120,
+                "uploadDate": T0,
+                **changes,
+            }
+            for n, (changes, _) in enumerate(ODD)
+        ]
+    )
     sync = {f.problem for f in run_sync(lab, full=True).unusable_uploads}
     report = verify(lab, every_batch=True)
     reasons = [s["problem"] for s in report.skipped]
@@ -67,14 +77,16 @@ def test_verify_on_the_command_line_names_them(lab, upload, run_cli, tmp_path):
     env = {"DATA_DIRECTORY": str(lab.settings.data_directory)}
     out = run_cli("verify", "--all", env=env)
     assert out.returncode == 0, out.stderr
-    assert "unusable: batch_1_x.zip: length is not a number (str); _id is not an id (dict)" \
+    assert (
+        "unusable: batch_1_x.zip: length is not a number (str); _id is not an id (dict)"
         in out.stderr
+    )
     found = json.loads(run_cli("verify", "--all", "--json", env=env).stdout)
     assert [s["filename"] for s in found["skipped_uploads"]] == ["batch_1_x.zip"]
 
 
 def _odd_files(folder):
-    os.mkfifo(folder / "img_900.png")      # named like an image
+    os.mkfifo(folder / "img_900.png")  # named like an image
     os.mkfifo(folder / "scan_without_extension")  # would be opened to look for DICOM
     os.symlink("loop_b", folder / "loop_a.png")
     os.symlink("loop_a.png", folder / "loop_b")
@@ -90,8 +102,13 @@ def test_a_fifo_socket_device_or_symlink_loop_never_hangs_the_check(lab, upload,
     try:
         assert list_image_names(folder) == images(4)
         upload("batch_1_masks.zip", make_zip(images(4, ext="_mask.png")))
-        out = run_cli("verify", "batch_1", "--json", timeout=60,
-                      env={"DATA_DIRECTORY": str(lab.settings.data_directory)})
+        out = run_cli(
+            "verify",
+            "batch_1",
+            "--json",
+            timeout=60,
+            env={"DATA_DIRECTORY": str(lab.settings.data_directory)},
+        )
         assert out.returncode == 0, out.stderr
         row = json.loads(out.stdout)["batches"][0]
         assert (row["state"], row["images"]) == ("complete", 4)

@@ -12,12 +12,12 @@ PASSWORD = "correct horse battery"
 
 # Page script -> (its title in Spanish, a Spanish text the page shows besides the title).
 SPANISH = {
-    "dashboard": ("Tablero", "Lotes"),             # the first KPI
-    "batches": ("Lotes", "Segmentador"),           # the first filter
+    "dashboard": ("Tablero", "Lotes"),  # the first KPI
+    "batches": ("Lotes", "Segmentador"),  # the first filter
     "team": ("Equipo", "Agregar un segmentador"),  # the add form
     "moves": ("Movimientos sugeridos", None),
-    "receipts": ("Comprobantes", "Subido por"),   # the first filter
-    "sync": ("Sincronización", "Ejecuciones"),     # the runs table
+    "receipts": ("Comprobantes", "Subido por"),  # the first filter
+    "sync": ("Sincronización", "Ejecuciones"),  # the runs table
     "settings": ("Configuración", "Configuración efectiva"),
 }
 
@@ -40,12 +40,17 @@ def spanish_outside_runs(monkeypatch):
 
 def texts(at) -> list[str]:
     """Every title, header, label and metric label the run shows (main area and sidebar)."""
-    found = [e.value for kind in ("title", "subheader", "caption", "markdown", "info")
-             for e in getattr(at, kind)]
+    found = [
+        e.value
+        for kind in ("title", "subheader", "caption", "markdown", "info")
+        for e in getattr(at, kind)
+    ]
     found += [m.label for m in at.metric]
-    found += [w.label for kind in ("selectbox", "text_input", "button", "checkbox",
-                                   "number_input")
-              for w in getattr(at, kind)]
+    found += [
+        w.label
+        for kind in ("selectbox", "text_input", "button", "checkbox", "number_input")
+        for w in getattr(at, kind)
+    ]
     return found
 
 
@@ -73,8 +78,7 @@ def test_dashboard_numbers_and_stored_values_in_spanish(spanish, spanish_outside
     assert at.session_state["dash_status"] == "pending"
 
 
-def test_batch_filters_keep_stored_values_and_translate_labels(spanish,
-                                                              spanish_outside_runs):
+def test_batch_filters_keep_stored_values_and_translate_labels(spanish, spanish_outside_runs):
     at = page("batches").run()
     status = at.selectbox(key="bf_status")
     assert at.session_state["bf_status"] == "All" and status.options[1] == "Pendiente"
@@ -131,7 +135,8 @@ def test_a_wrong_password_is_refused_in_spanish(app_env, monkeypatch):
 
 
 def test_a_segcore_error_is_spanish_on_screen_and_english_on_the_command_line(
-        app_env, monkeypatch, run_cli):
+    app_env, monkeypatch, run_cli
+):
     monkeypatch.setenv("LANGUAGE", "es")
     team.add_member(app_env.work, "Flor", author="test")
     at = page("team").run()
@@ -153,19 +158,33 @@ def test_a_refused_batch_edit_is_worded_in_spanish(app_env, monkeypatch, spanish
     monkeypatch.setenv("LANGUAGE", "es")
     db = app_env.work
     team.add_member(db, "Flor", author="test")
-    db.batches.insert_many([{"id": f"batch_{n}", "number": n, "folder": f"/data/batch_{n}",
-                             "assignee": None, "status": "pending", "mongo_uploaded": False}
-                            for n in (1, 2)])
+    db.batches.insert_many(
+        [
+            {
+                "id": f"batch_{n}",
+                "number": n,
+                "folder": f"/data/batch_{n}",
+                "assignee": None,
+                "status": "pending",
+                "mongo_uploaded": False,
+            }
+            for n in (1, 2)
+        ]
+    )
     at = page("batches").run()
     key = f"batch_editor_{at.session_state['batch_editor_version']}"
-    at.session_state[key] = {"edited_rows": {1: {"priority": "urgente"}}, "added_rows": [],
-                             "deleted_rows": []}
+    at.session_state[key] = {
+        "edited_rows": {1: {"priority": "urgente"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.run()
     assert "1 cambio sin guardar en 1 lote" in at.warning[0].value
     at.button(key="save_batches").click().run()
     assert not at.exception
     assert [e.value for e in at.error] == [
-        "No se guardó nada. batch_2: La prioridad debe ser una de estas: alta, media, baja."]
+        "No se guardó nada. batch_2: La prioridad debe ser una de estas: alta, media, baja."
+    ]
     assert db.batches.find_one({"id": "batch_2"}).get("metadata") is None
 
 

@@ -12,16 +12,26 @@ from tests.pace_seed import seed_pace
 
 # language -> the texts a coordinator must read
 WORDS = {
-    "en": {"no_sync": "No sync has run yet: pace, stalls and batches at risk",
-           "attention": "Attention", "stale": "(as of the last sync, 3 days ago)",
-           "stalled": "Stalled", "unknown": "unknown until a sync", "name": "Name",
-           "moves_stale": "These figures rest on the last sync, which is old",
-           "alarm": ("stalled", "at risk", "never delivered")},
-    "es": {"no_sync": "Aún no se ha sincronizado: el ritmo, los detenidos y los lotes en riesgo",
-           "attention": "Atención", "stale": "(según la última sincronización, hace 3 días)",
-           "stalled": "Detenido", "unknown": "se sabrá tras una sincronización",
-           "name": "Nombre", "moves_stale": "Estas cifras se basan en la última sincronización",
-           "alarm": ("detenido", "en riesgo", "nunca ha entregado")},
+    "en": {
+        "no_sync": "No sync has run yet: pace, stalls and batches at risk",
+        "attention": "Attention",
+        "stale": "(as of the last sync, 3 days ago)",
+        "stalled": "Stalled",
+        "unknown": "unknown until a sync",
+        "name": "Name",
+        "moves_stale": "These figures rest on the last sync, which is old",
+        "alarm": ("stalled", "at risk", "never delivered"),
+    },
+    "es": {
+        "no_sync": "Aún no se ha sincronizado: el ritmo, los detenidos y los lotes en riesgo",
+        "attention": "Atención",
+        "stale": "(según la última sincronización, hace 3 días)",
+        "stalled": "Detenido",
+        "unknown": "se sabrá tras una sincronización",
+        "name": "Nombre",
+        "moves_stale": "Estas cifras se basan en la última sincronización",
+        "alarm": ("detenido", "en riesgo", "nunca ha entregado"),
+    },
 }
 
 
@@ -30,17 +40,20 @@ def language(request, monkeypatch):
     monkeypatch.setenv("LANGUAGE", request.param)
     if request.param == "es":  # selectbox labels are formatted outside the script run too
         from ui import i18n
+
         monkeypatch.setattr(i18n, "current_language", lambda: "es")
     return WORDS[request.param]
 
 
 def shown(at) -> str:
-    return " ".join(e.value for kind in ("markdown", "info", "warning", "caption", "subheader")
-                    for e in getattr(at, kind))
+    return " ".join(
+        e.value
+        for kind in ("markdown", "info", "warning", "caption", "subheader")
+        for e in getattr(at, kind)
+    )
 
 
-def test_before_any_sync_the_dashboard_says_a_sync_is_needed_instead_of_alarming(app_env,
-                                                                                  language):
+def test_before_any_sync_the_dashboard_says_a_sync_is_needed_instead_of_alarming(app_env, language):
     seed_pace(app_env.work, synced_ago=None)  # once synced: Cai stalled, 3 batches at risk
     at = page("dashboard").run()
     assert not at.exception, at.exception

@@ -7,9 +7,19 @@ from tests.helpers import page
 def seed(db, count=5):
     for name in ("Ceci", "Flor"):
         team.add_member(db, name, author="test")
-    db.batches.insert_many([{"id": f"batch_{n}", "number": n, "folder": f"/data/batch_{n}",
-                             "assignee": None, "status": "pending", "mongo_uploaded": False}
-                            for n in range(1, count + 1)])
+    db.batches.insert_many(
+        [
+            {
+                "id": f"batch_{n}",
+                "number": n,
+                "folder": f"/data/batch_{n}",
+                "assignee": None,
+                "status": "pending",
+                "mongo_uploaded": False,
+            }
+            for n in range(1, count + 1)
+        ]
+    )
 
 
 def edit(at, rows):
@@ -22,8 +32,10 @@ def edit(at, rows):
 def test_save_writes_only_the_edited_rows(app_env):
     db = app_env.work
     seed(db)
-    at = edit(page("batches").run(), {0: {"assignee": "Ceci", "priority": "alta"},
-                                      2: {"due_date": "2025-12-01T00:00:00.000"}})
+    at = edit(
+        page("batches").run(),
+        {0: {"assignee": "Ceci", "priority": "alta"}, 2: {"due_date": "2025-12-01T00:00:00.000"}},
+    )
     assert at.button(key="save_batches").label == "Save changes (2 batches)"
     at.button(key="save_batches").click().run()
     assert not at.exception
@@ -49,9 +61,15 @@ def test_conflicting_save_lists_both_values_and_keeps_the_rest(app_env):
     assert db.batches.find_one({"id": "batch_2"})["assignee"] == "Ceci"
     assert any("not saved" in w.value for w in at.warning)
     conflicts = at.dataframe[1].value  # [0] is the editor itself
-    assert conflicts.to_dict("records") == [{"batch": "batch_1", "field": "assignee",
-                                             "you saw": "(empty)", "now": "Flor",
-                                             "you wanted": "Ceci"}]
+    assert conflicts.to_dict("records") == [
+        {
+            "batch": "batch_1",
+            "field": "assignee",
+            "you saw": "(empty)",
+            "now": "Flor",
+            "you wanted": "Ceci",
+        }
+    ]
 
 
 def test_invalid_edit_is_refused_next_to_the_table(app_env):
@@ -79,8 +97,11 @@ def test_bulk_assign_ticked_and_next_pending(app_env):
     at.number_input(key="bulk_next_count").set_value(3)
     at.selectbox(key="bulk_next_to").select("Ceci")
     at.button(key="bulk_next").click().run()
-    assert sorted(d["id"] for d in db.batches.find({"assignee": "Ceci"})) == \
-        ["batch_1", "batch_3", "batch_5"]
+    assert sorted(d["id"] for d in db.batches.find({"assignee": "Ceci"})) == [
+        "batch_1",
+        "batch_3",
+        "batch_5",
+    ]
 
 
 def test_spread_pending_asks_first(app_env):
@@ -120,18 +141,21 @@ def test_filters_paging_and_history(app_env):
 def grid_options(at, column):
     """The grid column's choices as (stored value, label shown)."""
     import json
+
     config = json.loads(at.dataframe[0].proto.columns)[column]["type_config"]
     return [(o["value"], o["label"]) for o in config["options"]]
 
 
 def seed_legacy(db):
     from segcore.work import handover
+
     seed(db, 3)
     team.add_member(db, "Pedro", author="test")
     db.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Roberto", "status": "S"}})
-    db.batches.update_one({"id": "batch_2"}, {"$set": {"assignee": "Pedro",
-                                                       "mongo_uploaded": True,
-                                                       "mask_check.usable": True}})
+    db.batches.update_one(
+        {"id": "batch_2"},
+        {"$set": {"assignee": "Pedro", "mongo_uploaded": True, "mask_check.usable": True}},
+    )
     handover.remove_member(db, "Pedro", author="test")  # batch_2 is delivered: it stays his
 
 
@@ -141,11 +165,15 @@ def test_former_and_legacy_assignees_show_their_names_marked(app_env):
     at = page("batches").run()
     assert not at.exception
     rows = at.dataframe[0].value.set_index("id")
-    assert rows.loc["batch_1", "assignee"] == "Roberto" and rows.loc["batch_2", "assignee"] == \
-        "Pedro"
-    assert grid_options(at, "assignee") == [("Ceci", "Ceci"), ("Flor", "Flor"),
-                                            ("Pedro", "Pedro (left the team)"),
-                                            ("Roberto", "Roberto (not on the team)")]
+    assert (
+        rows.loc["batch_1", "assignee"] == "Roberto" and rows.loc["batch_2", "assignee"] == "Pedro"
+    )
+    assert grid_options(at, "assignee") == [
+        ("Ceci", "Ceci"),
+        ("Flor", "Flor"),
+        ("Pedro", "Pedro (left the team)"),
+        ("Roberto", "Roberto (not on the team)"),
+    ]
     assert at.dataframe[0].proto.placeholder == ""  # blanks, not a grey "None"
     who = at.selectbox(key="bf_who")
     assert who.options[-2:] == ["Pedro (left the team)", "Roberto (not on the team)"]
@@ -156,6 +184,7 @@ def test_former_and_legacy_assignees_show_their_names_marked(app_env):
 
 def test_a_viewer_sees_the_same_names(app_env, monkeypatch):
     from segcore.core.actors import Actor
+
     seed_legacy(app_env.work)
     at = page("batches")
     at.session_state["actor"] = Actor("vera", "viewer")
@@ -171,8 +200,10 @@ def test_saving_another_field_never_rewrites_a_former_assignee(app_env):
     seed_legacy(db)
     at = edit(page("batches").run(), {0: {"priority": "baja"}, 1: {"status": "review"}})
     at.button(key="save_batches").click().run()
-    assert [db.batches.find_one({"id": b})["assignee"] for b in ("batch_1", "batch_2")] == \
-        ["Roberto", "Pedro"]
+    assert [db.batches.find_one({"id": b})["assignee"] for b in ("batch_1", "batch_2")] == [
+        "Roberto",
+        "Pedro",
+    ]
     assert db.history.count_documents({"kind": "batch", "field": "assignee"}) == 0
 
 
@@ -180,8 +211,7 @@ def test_priorities_and_statuses_are_labelled_in_one_language(app_env):
     # Issue 10 item 14: stored "alta" and "in_progress" side by side; stored values kept.
     seed(app_env.work, 2)
     at = page("batches").run()
-    assert grid_options(at, "priority") == [("alta", "High"), ("media", "Medium"),
-                                            ("baja", "Low")]
+    assert grid_options(at, "priority") == [("alta", "High"), ("media", "Medium"), ("baja", "Low")]
     assert ("in_progress", "In progress") in grid_options(at, "status")
     assert at.selectbox(key="bf_status").options[:3] == ["All", "Pending", "In progress"]
     at.selectbox(key="bf_status").select("in_progress").run()
@@ -234,17 +264,22 @@ def test_folder_missing_is_a_column_and_a_filter_and_skips_are_explained(app_env
     at.selectbox(key="bulk_next_to").select("Ceci")
     at.button(key="bulk_next").click().run()
     [message] = [s.value for s in at.success]
-    assert "Asked for 10, found 2" in message and "3 unassigned pending batches were " \
-        "skipped because their folder is missing" in message
+    assert (
+        "Asked for 10, found 2" in message
+        and "3 unassigned pending batches were skipped because their folder is missing" in message
+    )
 
 
-def test_folder_is_relative_overdue_marked_and_details_for_any_batch(app_env, monkeypatch,
-                                                                    tmp_path):
+def test_folder_is_relative_overdue_marked_and_details_for_any_batch(
+    app_env, monkeypatch, tmp_path
+):
     monkeypatch.setenv("DATA_DIRECTORY", str(tmp_path))
     db = app_env.work
     seed(db, 60)
-    db.batches.update_one({"id": "batch_1"}, {"$set": {"folder": str(tmp_path / "batch_1"),
-                                                       "metadata.due_date": "2020-01-31"}})
+    db.batches.update_one(
+        {"id": "batch_1"},
+        {"$set": {"folder": str(tmp_path / "batch_1"), "metadata.due_date": "2020-01-31"}},
+    )
     at = page("batches")
     at.session_state["bf_size"] = 50
     at.run()
@@ -258,16 +293,29 @@ def test_folder_is_relative_overdue_marked_and_details_for_any_batch(app_env, mo
 def test_a_batchs_details_are_worded_in_the_office_time_zone(app_env, monkeypatch):
     # Issue 24 item 5: a raw dict dump, English field names, False, None and UTC times.
     from datetime import datetime
+
     db = app_env.work
     seed(db, 3)
-    db.batches.update_one({"id": "batch_2"}, {"$set": {
-        "status": "S", "created_at": datetime(2026, 1, 5, 18, 30), "folder_missing": False,
-        "mongo_uploaded": True, "metadata": {"priority": "alta", "due_date": "2026-01-30",
-                                             "reviewer": None},
-        "training_metrics_info": {"file_count": 2, "latest_upload": datetime(2026, 1, 6, 2, 5),
-                                  "files": ["a.zip", "b.zip"]}}})
+    db.batches.update_one(
+        {"id": "batch_2"},
+        {
+            "$set": {
+                "status": "S",
+                "created_at": datetime(2026, 1, 5, 18, 30),
+                "folder_missing": False,
+                "mongo_uploaded": True,
+                "metadata": {"priority": "alta", "due_date": "2026-01-30", "reviewer": None},
+                "training_metrics_info": {
+                    "file_count": 2,
+                    "latest_upload": datetime(2026, 1, 6, 2, 5),
+                    "files": ["a.zip", "b.zip"],
+                },
+            }
+        },
+    )
     monkeypatch.setenv("TIMEZONE", "America/Mexico_City")
     from ui import i18n  # AppTest formats selectbox values outside the run: Spanish there too
+
     monkeypatch.setattr(i18n, "current_language", lambda: "es")
     at = page("batches")
     at.session_state["language"] = "es"
@@ -290,8 +338,10 @@ def test_a_batchs_details_are_worded_in_the_office_time_zone(app_env, monkeypatc
 def test_the_late_filter_and_the_attention_panels_links(app_env):
     # Issue 24 item 13: who is late, on the Batches page, reached from the Attention panel.
     from tests.pace_seed import seed_pace
+
     seed_pace(app_env.work)
     from segcore.report import alerts
+
     found = alerts.current_alerts(app_env.work)
     at = page("batches").run()
     at.selectbox(key="bf_late").set_value("at_risk").run()
@@ -324,10 +374,12 @@ def test_bulk_edit_of_the_filtered_batches_replaces_a_legacy_status(app_env):
     # Issue 24 item 12: bulk status/priority/due date, a legacy S to a current status,
     # compare-and-set, in the history.
     from segcore.core.history import list_history
+
     db = app_env.work
     seed(db, 6)
-    db.batches.update_many({"id": {"$in": ["batch_1", "batch_2", "batch_3"]}},
-                           {"$set": {"status": "S"}})
+    db.batches.update_many(
+        {"id": {"$in": ["batch_1", "batch_2", "batch_3"]}}, {"$set": {"status": "S"}}
+    )
     at = page("batches").run()
     at.selectbox(key="bf_status").set_value("S").run()
     at.radio(key="bulk_scope").set_value("filtered").run()
@@ -338,12 +390,16 @@ def test_bulk_edit_of_the_filtered_batches_replaces_a_legacy_status(app_env):
     at.button(key="bulk_apply").click().run()
     assert not at.exception, at.exception
     assert {d["id"]: d["status"] for d in db.batches.find({}, {"id": 1, "status": 1})} == {
-        "batch_1": "review", "batch_2": "review", "batch_3": "done", "batch_4": "pending",
-        "batch_5": "pending", "batch_6": "pending"}
+        "batch_1": "review",
+        "batch_2": "review",
+        "batch_3": "done",
+        "batch_4": "pending",
+        "batch_5": "pending",
+        "batch_6": "pending",
+    }
     assert db.batches.find_one({"id": "batch_1"})["metadata"]["priority"] == "alta"
     assert [s.value for s in at.success] == ["Bulk change: 2 batches saved."]
-    assert any("batch_3 could not be saved: its status is no longer S" in e.value
-               for e in at.error)
+    assert any("batch_3 could not be saved: its status is no longer S" in e.value for e in at.error)
     changes = {(h["field"], h["old"], h["new"]) for h in list_history(db, key="batch_1")}
     assert ("status", "S", "review") in changes and ("priority", None, "alta") in changes
 
@@ -354,13 +410,18 @@ def test_bulk_edit_of_the_ticked_batches_sets_and_clears_due_dates(app_env):
     at = edit(page("batches").run(), {0: {"select": True}, 2: {"select": True}})
     at.selectbox(key="bulk_due").set_value("set").run()
     import datetime as dt
+
     at.date_input(key="bulk_due_day").set_value(dt.date(2027, 3, 1)).run()
     assert at.button(key="bulk_apply").label == "Apply to 2 batches"
     at.button(key="bulk_apply").click().run()
     assert not at.exception, at.exception
     due = {d["id"]: (d.get("metadata") or {}).get("due_date") for d in db.batches.find()}
-    assert due == {"batch_1": "2027-03-01", "batch_2": None, "batch_3": "2027-03-01",
-                   "batch_4": None}
+    assert due == {
+        "batch_1": "2027-03-01",
+        "batch_2": None,
+        "batch_3": "2027-03-01",
+        "batch_4": None,
+    }
 
 
 def test_unsaved_changes_hidden_by_the_filter_are_said(app_env):
@@ -370,8 +431,11 @@ def test_unsaved_changes_hidden_by_the_filter_are_said(app_env):
     at.text_input(key="bf_text").input("3").run()
     assert not at.exception, at.exception
     said = [w.value for w in at.warning if "unsaved" in w.value]
-    assert said == ["2 unsaved changes in 2 batches, kept until you save or discard them. "
-                    "2 unsaved changes in rows hidden by the filter."]
+    assert said == [
+        "2 unsaved changes in 2 batches, kept until you save or discard them. "
+        "2 unsaved changes in rows hidden by the filter."
+    ]
     at.text_input(key="bf_text").input("").run()
     assert [w.value for w in at.warning if "unsaved" in w.value] == [
-        "2 unsaved changes in 2 batches, kept until you save or discard them."]
+        "2 unsaved changes in 2 batches, kept until you save or discard them."
+    ]

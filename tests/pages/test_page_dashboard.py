@@ -3,12 +3,10 @@
 import json
 from datetime import datetime
 
-from babel.dates import format_date
-
 import pytest
 import streamlit as st
+from babel.dates import format_date
 
-from segcore import demo
 from segcore.core import embedded
 from tests.helpers import page
 from tests.pace_seed import seed_pace
@@ -26,13 +24,19 @@ def test_kpis_and_the_four_charts(demo_dbs):
     assert int(metrics["Uploaded"]) > 0
     assert metrics["Last sync"].endswith("ago")
     charts = {figure(c)["layout"]["title"]["text"]: figure(c) for c in at.get("plotly_chart")}
-    assert set(charts) == {"Delivered vs uploaded vs without masks", "Per segmentador",
-                           "Uploads per day", "Burn-down of batches not delivered (usable masks)",
-                           "Deliveries per week"}
+    assert set(charts) == {
+        "Delivered vs uploaded vs without masks",
+        "Per segmentador",
+        "Uploads per day",
+        "Burn-down of batches not delivered (usable masks)",
+        "Deliveries per week",
+    }
     pie = charts["Delivered vs uploaded vs without masks"]["data"][0]
-    assert pie["values"] == [int(metrics["Delivered, usable"]),
-                             int(metrics["Uploaded"]) - int(metrics["Delivered, usable"]),
-                             int(metrics["Without masks"])]
+    assert pie["values"] == [
+        int(metrics["Delivered, usable"]),
+        int(metrics["Uploaded"]) - int(metrics["Delivered, usable"]),
+        int(metrics["Without masks"]),
+    ]
     people = charts["Per segmentador"]["data"][0]["y"]  # horizontal bars: names on the y axis
     assert "Roberto (not on team)" in people and "Ceci" in people
     assert sum(charts["Uploads per day"]["data"][0]["y"]) > 0
@@ -47,10 +51,14 @@ def test_attention_panel_names_stalled_people_and_batches_at_risk(app_env):
     text = " ".join(m.value for m in at.markdown)
     assert "1 stalled" in text and "Cai (20 days)" in text
     assert "3 batches at risk" in text and "batch_7 (Zoe)" in text
-    assert "3 suggested moves: review and apply them on the **Suggested moves** page." in \
-        [m.value for m in at.markdown]
-    pace_chart = next(figure(c) for c in at.get("plotly_chart")
-                      if figure(c)["layout"]["title"]["text"] == "Deliveries per week")
+    assert "3 suggested moves: review and apply them on the **Suggested moves** page." in [
+        m.value for m in at.markdown
+    ]
+    pace_chart = next(
+        figure(c)
+        for c in at.get("plotly_chart")
+        if figure(c)["layout"]["title"]["text"] == "Deliveries per week"
+    )
     heat = pace_chart["data"][0]
     assert heat["y"] == ["Cai", "Bea", "Ana"] and len(heat["x"]) == 8
     assert [sum(row) for row in heat["z"]] == [1, 20, 10]  # every delivery of the 8 weeks
@@ -69,8 +77,15 @@ def test_no_figure_is_called_done_or_pending(demo_dbs):
     batch is done read as a contradiction."""
     at = page("dashboard").run()
     labels = [m.label for m in at.metric]
-    assert labels == ["Batches", "Assigned", "Uploaded", "Delivered, usable", "Without masks",
-                      "% delivered", "Last sync"]
+    assert labels == [
+        "Batches",
+        "Assigned",
+        "Uploaded",
+        "Delivered, usable",
+        "Without masks",
+        "% delivered",
+        "Last sync",
+    ]
     assert not any("pending" in c.value.split("**")[0] for c in at.caption)
 
 
@@ -150,8 +165,9 @@ def test_upload_figures_older_than_the_last_sync_are_flagged(demo_dbs):
     at = page("dashboard").run()
     assert not any("older than the last sync" in i.value for i in at.info)
     # As after a sync run by an earlier version of the app, which kept no read models.
-    demo_dbs.work.app_meta.update_one({"_id": "upload_stats"},
-                                      {"$set": {"synced_at": datetime(2000, 1, 1)}})
+    demo_dbs.work.app_meta.update_one(
+        {"_id": "upload_stats"}, {"$set": {"synced_at": datetime(2000, 1, 1)}}
+    )
     st.cache_data.clear()
     at = page("dashboard").run()
     assert not at.exception
@@ -160,19 +176,30 @@ def test_upload_figures_older_than_the_last_sync_are_flagged(demo_dbs):
 
 def test_a_hundred_people_chart_shows_the_top_twenty_and_a_search(app_env):
     work = app_env.work
-    work.segmentadores.insert_many([{"name": f"Person {n}", "name_key": f"person {n}"}
-                                    for n in range(100)])
-    work.batches.insert_many([{"id": f"batch_{n}", "number": n, "status": "pending",
-                               "assignee": f"Person {n % 100}"} for n in range(1, 351)])
+    work.segmentadores.insert_many(
+        [{"name": f"Person {n}", "name_key": f"person {n}"} for n in range(100)]
+    )
+    work.batches.insert_many(
+        [
+            {"id": f"batch_{n}", "number": n, "status": "pending", "assignee": f"Person {n % 100}"}
+            for n in range(1, 351)
+        ]
+    )
     at = page("dashboard").run()
-    people = next(figure(c) for c in at.get("plotly_chart")
-                  if figure(c)["layout"]["title"]["text"] == "Per segmentador")
+    people = next(
+        figure(c)
+        for c in at.get("plotly_chart")
+        if figure(c)["layout"]["title"]["text"] == "Per segmentador"
+    )
     names = people["data"][0]["y"]
     assert len(names) == 21 and names[-1] == "80 others"
     assert names[0] == "Person 1"  # the most open work (4 batches) first, ties by name
     at.text_input(key="dash_people_search").input("person 42").run()
-    people = next(figure(c) for c in at.get("plotly_chart")
-                  if figure(c)["layout"]["title"]["text"] == "Per segmentador")
+    people = next(
+        figure(c)
+        for c in at.get("plotly_chart")
+        if figure(c)["layout"]["title"]["text"] == "Per segmentador"
+    )
     assert people["data"][0]["y"] == ["Person 42"]
 
 
@@ -187,8 +214,11 @@ def test_one_persons_projected_finish_is_the_team_pages(app_env):
     assert not at.exception, at.exception
     said = [c.value for c in at.caption if "projected finish" in c.value]
     assert len(said) == 1 and f"**{listed}**" in said[0] and said[0].startswith("Ana:")
-    burndown = next(figure(c) for c in at.get("plotly_chart")
-                    if figure(c)["layout"]["title"]["text"].startswith("Burn-down"))
+    burndown = next(
+        figure(c)
+        for c in at.get("plotly_chart")
+        if figure(c)["layout"]["title"]["text"].startswith("Burn-down")
+    )
     projection = burndown["data"][1]  # the dashed line ends on the same day
     end = datetime.fromisoformat(projection["x"][-1]).date()
     assert format_date(end, "medium", locale="en") == listed

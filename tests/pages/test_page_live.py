@@ -6,18 +6,22 @@ from datetime import datetime, timedelta
 import pytest
 from gridfs import GridFS
 
-from segcore.sync import sync
-from segcore.team import team
 from segcore.core.timefmt import utcnow
+from segcore.sync import sync
 from segcore.sync.live_status import LiveStatus
-from ui.live import describe_live
+from segcore.team import team
 from tests.helpers import page
+from ui.live import describe_live
 
 
 def seed(dbs, count=3):
     team.add_member(dbs.work, "Flor", author="test")
-    dbs.work.batches.insert_many([{"id": f"batch_{n}", "number": n, "assignee": "Flor",
-                                   "status": "pending"} for n in range(1, count + 1)])
+    dbs.work.batches.insert_many(
+        [
+            {"id": f"batch_{n}", "number": n, "assignee": "Flor", "status": "pending"}
+            for n in range(1, count + 1)
+        ]
+    )
     sync.run_sync(dbs, author="test")
 
 
@@ -45,8 +49,11 @@ def test_the_batch_table_keeps_unsaved_edits_when_masks_arrive(app_env):
     seed(app_env)
     at = page("batches").run()
     key = f"batch_editor_{at.session_state['batch_editor_version']}"
-    at.session_state[key] = {"edited_rows": {0: {"priority": "alta"}}, "added_rows": [],
-                             "deleted_rows": []}
+    at.session_state[key] = {
+        "edited_rows": {0: {"priority": "alta"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.run()
     upload_and_sync(app_env, "batch_1.zip")
     at.run()
@@ -78,14 +85,23 @@ def test_the_sync_page_shows_a_running_live_sync_and_hides_the_schedule(app_env)
     assert "no live sync is running" in [c.value for c in at.caption]
     assert at.number_input(key="auto_minutes")  # the schedule can be started
     now = utcnow()
-    app_env.work.locks.insert_one({"_id": "sync", "owner": "w", "kind": "live", "host": "office",
-                                   "since": now - timedelta(minutes=5),
-                                   "expires_at": now + timedelta(minutes=2),
-                                   "last_change_at": now - timedelta(seconds=3)})
+    app_env.work.locks.insert_one(
+        {
+            "_id": "sync",
+            "owner": "w",
+            "kind": "live",
+            "host": "office",
+            "since": now - timedelta(minutes=5),
+            "expires_at": now + timedelta(minutes=2),
+            "last_change_at": now - timedelta(seconds=3),
+        }
+    )
     at.run()
     assert not at.exception
-    assert any(c.value.startswith(":green[●] live: last change applied ")
-               and "office" in c.value for c in at.caption)
+    assert any(
+        c.value.startswith(":green[●] live: last change applied ") and "office" in c.value
+        for c in at.caption
+    )
     assert not at.number_input  # no schedule offered next to a live sync
     assert any("A live sync is running" in i.value for i in at.info)
     at.button(key="sync_now").click().run()
@@ -95,14 +111,24 @@ def test_the_sync_page_shows_a_running_live_sync_and_hides_the_schedule(app_env)
 NOW = datetime(2025, 10, 1, 12, 0, 0)
 
 
-@pytest.mark.parametrize("status, expected", [
-    (LiveStatus(False), "no live sync is running"),
-    (LiveStatus(True, "vm", NOW), "live: running, no change applied yet"),
-    (LiveStatus(True, "vm", NOW, NOW - timedelta(seconds=3)),
-     "live: last change applied 3 seconds ago"),
-    (LiveStatus(True, "vm", NOW, NOW - timedelta(minutes=12)),
-     "live: last change applied 12 minutes ago"),
-    (LiveStatus(True, "vm", NOW, NOW - timedelta(hours=5)), "live: last change applied 5 hours ago"),
-])
+@pytest.mark.parametrize(
+    "status, expected",
+    [
+        (LiveStatus(False), "no live sync is running"),
+        (LiveStatus(True, "vm", NOW), "live: running, no change applied yet"),
+        (
+            LiveStatus(True, "vm", NOW, NOW - timedelta(seconds=3)),
+            "live: last change applied 3 seconds ago",
+        ),
+        (
+            LiveStatus(True, "vm", NOW, NOW - timedelta(minutes=12)),
+            "live: last change applied 12 minutes ago",
+        ),
+        (
+            LiveStatus(True, "vm", NOW, NOW - timedelta(hours=5)),
+            "live: last change applied 5 hours ago",
+        ),
+    ],
+)
 def test_describe_live(status, expected):
     assert describe_live(status, NOW) == expected  # outside a page run: English, as written

@@ -4,10 +4,10 @@ from datetime import timedelta
 
 import pytest
 
-from segcore.team import auth
 from segcore.core.actors import Actor
 from segcore.core.history import list_history
 from segcore.core.timefmt import utcnow
+from segcore.team import auth
 from tests.helpers import page
 
 PASSWORD = "correct horse battery"
@@ -63,8 +63,10 @@ def test_viewer_pages_have_no_editing_controls(login_on):
         assert not at.exception, name
         assert not at.get("data_editor") and not at.form_submit_button, name
         labels = [b.label for b in at.button]
-        assert not any(l.startswith(("Save", "Sync now", "Remove", "Assign", "Spread", "Import"))
-                       for l in labels), (name, labels)
+        assert not any(
+            label.startswith(("Save", "Sync now", "Remove", "Assign", "Spread", "Import"))
+            for label in labels
+        ), (name, labels)
     at = page("batches")
     at.session_state["actor"] = viewer
     at.run()

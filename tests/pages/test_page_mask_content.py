@@ -13,15 +13,23 @@ def seed(app_env, upload, tmp_path):
     """batch_1: masks with planted defects; batch_2: one right mask."""
     wrong = build_batch(tmp_path / "batch_1", tmp_path / "masks")
     (tmp_path / "batch_2").mkdir()
-    (tmp_path / "batch_2" / "img_001.png").write_bytes((tmp_path / "batch_1" / "img_001.png")
-                                                       .read_bytes())
+    (tmp_path / "batch_2" / "img_001.png").write_bytes(
+        (tmp_path / "batch_1" / "img_001.png").read_bytes()
+    )
     (tmp_path / "masks_2").mkdir()
     (tmp_path / "masks_2" / "img_001_mask.png").write_bytes(
-        (tmp_path / "masks" / "img_001_mask.png").read_bytes())
+        (tmp_path / "masks" / "img_001_mask.png").read_bytes()
+    )
     for number in (1, 2):
-        app_env.work.batches.insert_one({"id": f"batch_{number}", "number": number,
-                                         "folder": str(tmp_path / f"batch_{number}"),
-                                         "status": "pending", "mongo_uploaded": True})
+        app_env.work.batches.insert_one(
+            {
+                "id": f"batch_{number}",
+                "number": number,
+                "folder": str(tmp_path / f"batch_{number}"),
+                "status": "pending",
+                "mongo_uploaded": True,
+            }
+        )
     upload("batch_1_masks.zip", pack(tmp_path / "masks", tmp_path / "1.zip", "zip"))
     upload("masks_batch_2.tar.xz", pack(tmp_path / "masks_2", tmp_path / "2.tar.xz", "tar"))
     verify(app_env, author="test")
@@ -39,8 +47,9 @@ def test_sync_page_checks_contents_in_the_background(app_env, upload, tmp_path):
         if any("Mask contents checked" in s.value for s in at.success):
             break
         time.sleep(0.5)
-    assert any("Mask contents checked: 2 uploads read" in s.value for s in at.success), \
-        [s.value for s in at.success]
+    assert any("Mask contents checked: 2 uploads read" in s.value for s in at.success), [
+        s.value for s in at.success
+    ]
     assert app_env.work.mask_content.count_documents({}) == 2
 
 

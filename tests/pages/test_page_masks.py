@@ -13,9 +13,15 @@ def seed(dbs, upload, tmp_path):
         folder.mkdir()
         for name in images(count):
             (folder / name).write_bytes(b"\x89PNG")
-        dbs.work.batches.insert_one({"id": f"batch_{number}", "number": number,
-                                     "folder": str(folder), "status": "pending",
-                                     "mongo_uploaded": number < 3})
+        dbs.work.batches.insert_one(
+            {
+                "id": f"batch_{number}",
+                "number": number,
+                "folder": str(folder),
+                "status": "pending",
+                "mongo_uploaded": number < 3,
+            }
+        )
     upload("batch_1.zip", make_zip(images(2, ext="_mask.png") + ["stray_mask.png"]))
     upload("masks_batch_2.zip", make_zip(images(2, ext="_seg.png")))
 
@@ -25,11 +31,15 @@ def test_check_masks_on_the_sync_page(app_env, upload, tmp_path):
     at = page("sync").run()
     at.button(key="check_masks").click().run()
     assert not at.exception
-    assert any("Masks checked: 2 uploads read" in s.value and "1 complete, 1 incomplete"
-               in s.value for s in at.success)
+    assert any(
+        "Masks checked: 2 uploads read" in s.value and "1 complete, 1 incomplete" in s.value
+        for s in at.success
+    )
     table = at.dataframe[0].value
     assert table[["id", "state", "missing"]].values.tolist() == [
-        ["batch_1", "Incomplete", 1], ["batch_2", "Complete", 0]]
+        ["batch_1", "Incomplete", 1],
+        ["batch_2", "Complete", 0],
+    ]
     assert app_env.work.mask_checks.count_documents({}) == 2
 
 
@@ -39,7 +49,10 @@ def test_batches_page_column_filter_and_names(app_env, upload, tmp_path):
     at = page("batches").run()
     grid = at.dataframe[0].value  # the editable grid
     assert grid.set_index("id")["masks_vs_images"].fillna("not checked").to_dict() == {
-        "batch_1": "2 / 3", "batch_2": "2 / 2", "batch_3": "not checked"}
+        "batch_1": "2 / 3",
+        "batch_2": "2 / 2",
+        "batch_3": "not checked",
+    }
     assert grid.set_index("id")["mask_state"].tolist()[:2] == ["Incomplete", "Complete"]
     at.selectbox(key="bf_check").select("incomplete").run()
     assert at.dataframe[0].value["id"].tolist() == ["batch_1"]
@@ -60,8 +73,9 @@ def test_dashboard_shows_complete_next_to_with_masks(app_env, upload, tmp_path):
     assert (metrics["Uploaded"], metrics["Delivered, usable"]) == ("2", "1")
 
 
-def test_a_batchs_details_word_reasons_in_the_readers_language(app_env, upload, tmp_path,
-                                                                monkeypatch):
+def test_a_batchs_details_word_reasons_in_the_readers_language(
+    app_env, upload, tmp_path, monkeypatch
+):
     """Reasons stored as codes are worded in Spanish; one stored in English by an earlier
     version is shown as stored; other files and what changed between uploads are listed."""
     from segcore.masks.archive_zip import SPLIT_REASON
@@ -74,8 +88,10 @@ def test_a_batchs_details_word_reasons_in_the_readers_language(app_env, upload, 
     assert (check["reason"], check["reason_code"]) == (SPLIT_REASON, SPLIT_REASON)
     old = upload("batch_1_old.zip", b"not a zip")
     verify(app_env, author="test")
-    app_env.work.mask_checks.update_one({"_id": old}, {"$set": {
-        "reason": "unsupported zip (an old reason)"}, "$unset": {"reason_code": 1}})
+    app_env.work.mask_checks.update_one(
+        {"_id": old},
+        {"$set": {"reason": "unsupported zip (an old reason)"}, "$unset": {"reason_code": 1}},
+    )
     from ui import i18n
 
     monkeypatch.setenv("LANGUAGE", "es")

@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-from segcore.report import alerts
 from segcore.core.history import list_history
+from segcore.report import alerts
 from tests.helpers import page
 from tests.pace_seed import record_sync, seed_pace
 from ui.attention import moves_key
@@ -12,8 +12,7 @@ from ui.attention import moves_key
 def tick(at, db, *batch_ids):
     moves = alerts.current_alerts(db).moves
     rows = {i: {"apply": True} for i, m in enumerate(moves) if m.id in batch_ids}
-    at.session_state[moves_key(moves)] = {"edited_rows": rows, "added_rows": [],
-                                          "deleted_rows": []}
+    at.session_state[moves_key(moves)] = {"edited_rows": rows, "added_rows": [], "deleted_rows": []}
     return at.run()
 
 
@@ -29,10 +28,12 @@ def test_apply_ticked_moves(app_env):
     assert not at.exception, at.exception
     # Issue 24 item 8: which batch went to whom, not only how many.
     assert [s.value for s in at.success] == [
-        "2 batches moved: batch_5 from Cai to Bea; batch_7 from Zoe to Bea."]
-    assert {d["id"]: d["assignee"] for d in db.batches.find(
-        {"id": {"$in": ["batch_1", "batch_5", "batch_7"]}})} == {
-        "batch_1": "Ana", "batch_5": "Bea", "batch_7": "Bea"}
+        "2 batches moved: batch_5 from Cai to Bea; batch_7 from Zoe to Bea."
+    ]
+    assert {
+        d["id"]: d["assignee"]
+        for d in db.batches.find({"id": {"$in": ["batch_1", "batch_5", "batch_7"]}})
+    } == {"batch_1": "Ana", "batch_5": "Bea", "batch_7": "Bea"}
     [entry] = list_history(db, key="batch_7")
     assert entry["reason"] == "suggested move: Zoe is no longer on the team"
     assert entry["author"] == "app"
@@ -43,8 +44,9 @@ def test_a_batch_changed_meanwhile_is_reported_not_overwritten(app_env):
     seed_pace(db)
     at = tick(page("moves").run(), db, "batch_1", "batch_5")
     db.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Cai"}})
-    db.batches.update_one({"id": "batch_5"}, {"$set": {"mongo_uploaded": True,
-                                                       "mask_check.usable": True}})
+    db.batches.update_one(
+        {"id": "batch_5"}, {"$set": {"mongo_uploaded": True, "mask_check.usable": True}}
+    )
     at.button(key="apply_moves").click().run()
     assert not at.exception, at.exception
     assert [s.value for s in at.success] == ["0 batches moved."]

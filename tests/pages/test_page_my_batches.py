@@ -29,8 +29,11 @@ def log_in(at, name):
 
 def shown_text(at) -> str:
     parts = [str(df.value.to_dict()) for df in at.dataframe]
-    parts += [e.value for kind in (at.markdown, at.caption, at.code, at.warning, at.info,
-                                   at.title, at.subheader) for e in kind]
+    parts += [
+        e.value
+        for kind in (at.markdown, at.caption, at.code, at.warning, at.info, at.title, at.subheader)
+        for e in kind
+    ]
     return "\n".join(parts)
 
 
@@ -40,8 +43,7 @@ def test_a_segmentador_sees_only_their_page_and_their_batches(two_logins):
     assert not at.exception
     assert [t.value for t in at.title] == ["My batches"]
     mine = {d["id"] for d in dbs.work.batches.find({"assignee": names[0]}, {"id": 1})}
-    others = {d["id"] for d in dbs.work.batches.find({"assignee": {"$ne": names[0]}},
-                                                     {"id": 1})}
+    others = {d["id"] for d in dbs.work.batches.find({"assignee": {"$ne": names[0]}}, {"id": 1})}
     shown = at.dataframe[0].value["Batch"].tolist()
     assert shown and set(shown) <= mine
     text = shown_text(at)
@@ -81,8 +83,7 @@ def test_the_coordinator_hands_out_a_login_from_the_team_page(two_logins):
     at.text_input(key="login_password").input("short")
     at = at.button(key="FormSubmitter:segmentador_login-Create login").click().run()
     assert not at.exception
-    assert auth.list_users(dbs.work) and "third" not in [u.name for u in
-                                                       auth.list_users(dbs.work)]
+    assert auth.list_users(dbs.work) and "third" not in [u.name for u in auth.list_users(dbs.work)]
     assert at.text_input(key="login_name").value == "third"  # a refused entry keeps what was typed
     at.text_input(key="login_password").input(PASSWORD)
     at = at.button(key="FormSubmitter:segmentador_login-Create login").click().run()

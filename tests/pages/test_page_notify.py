@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from segcore.notify import notify_outbox
-from segcore.team import team
 from segcore.notify.notify_outbox import Message
+from segcore.team import team
 from tests.helpers import page
 from tests.notify_servers import SmtpServer
 from tests.pace_seed import seed_pace
@@ -27,10 +27,31 @@ def smtp(monkeypatch):
 
 
 def _failed(db, key="receipt:r1:flor@example.org"):
-    notify_outbox.enqueue(db, [Message(key, "receipt", "email", "flor@example.org", "Flor",
-                                       "es", "Carga x.zip: faltan máscaras", "Hola Flor:\n")])
-    db[notify_outbox.OUTBOX].update_one({"_id": key}, {"$set": {
-        "state": "failed", "attempts": 8, "answer": "mail.example.org: 550 mailbox full"}})
+    notify_outbox.enqueue(
+        db,
+        [
+            Message(
+                key,
+                "receipt",
+                "email",
+                "flor@example.org",
+                "Flor",
+                "es",
+                "Carga x.zip: faltan máscaras",
+                "Hola Flor:\n",
+            )
+        ],
+    )
+    db[notify_outbox.OUTBOX].update_one(
+        {"_id": key},
+        {
+            "$set": {
+                "state": "failed",
+                "attempts": 8,
+                "answer": "mail.example.org: 550 mailbox full",
+            }
+        },
+    )
 
 
 def test_without_a_channel_the_page_says_what_to_set(app_env):

@@ -27,11 +27,18 @@ def test_receipts_newest_first_with_filters(lab):
     at = page("receipts").run()
     assert not at.exception, at.exception
     shown = table(at)
-    assert list(shown["File"]) == ["batch_4.zip", "batch_3.zip", "batch_2_masks.tar.gz",
-                                   "batch_1_masks.tar.gz"]
+    assert list(shown["File"]) == [
+        "batch_4.zip",
+        "batch_3.zip",
+        "batch_2_masks.tar.gz",
+        "batch_1_masks.tar.gz",
+    ]
     assert dict(zip(shown["File"], shown["Result"])) == {
-        "batch_4.zip": "incomplete", "batch_3.zip": "unreadable",
-        "batch_2_masks.tar.gz": "unreadable", "batch_1_masks.tar.gz": "usable"}
+        "batch_4.zip": "incomplete",
+        "batch_3.zip": "unreadable",
+        "batch_2_masks.tar.gz": "unreadable",
+        "batch_1_masks.tar.gz": "usable",
+    }
     at.selectbox(key="rc_problem").set_value("unreadable").run()
     assert set(table(at)["File"]) == {"batch_3.zip", "batch_2_masks.tar.gz"}
     at.selectbox(key="rc_problem").set_value("All").run()
@@ -64,8 +71,11 @@ def test_review_accepts_and_sends_back_from_the_batches_page(lab):
     assert not at.exception, at.exception
     assert [s.value for s in at.success] == ["2 batches moved."]
     doc = work.batches.find_one({"id": "batch_1"})
-    assert (doc["status"], doc["rework_reason"], doc["review"]["sent_back"]) == \
-        ("rework", "edges cut", 1)
+    assert (doc["status"], doc["rework_reason"], doc["review"]["sent_back"]) == (
+        "rework",
+        "edges cut",
+        1,
+    )
     [entry] = [h for h in list_history(work, "batch_1") if h["new"] == "rework"]
     assert entry["reason"] == "edges cut"
     at = page("batches").run()
@@ -85,8 +95,10 @@ def test_a_corrupt_upload_is_never_counted_as_delivered(lab, run_cli):
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Uploaded"], metrics["Delivered, usable"]) == ("4", "1")
-    charts = {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
-              for c in at.get("plotly_chart")}
+    charts = {
+        json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
+        for c in at.get("plotly_chart")
+    }
     assert charts["Delivered vs uploaded vs without masks"]["data"][0]["values"] == [1, 3, 0]
     bars = {b["name"]: b["x"] for b in charts["Per segmentador"]["data"]}
     assert bars["Delivered, usable"] == [1] and bars["Uploaded, not usable"] == [3]

@@ -30,8 +30,12 @@ def test_import_from_file_and_directory_with_summary(app_env, tmp_path):
     assert {m.label: m.value for m in at.metric}["New"] == "4"
     assert app_env.work.batches.count_documents({}) == 0  # a preview writes nothing
     at.button(key="import_confirm").click().run()
-    assert sorted(d["id"] for d in app_env.work.batches.find()) == \
-        ["batch_1", "batch_2", "batch_3", "batch_4"]
+    assert sorted(d["id"] for d in app_env.work.batches.find()) == [
+        "batch_1",
+        "batch_2",
+        "batch_3",
+        "batch_4",
+    ]
     assert any("Import finished: 4 added" in s.value for s in at.success)
     # Again: idempotent, and the preview says so.
     at.form_submit_button[0].click().run()
@@ -85,12 +89,24 @@ def test_a_viewer_gets_no_backup_button(app_env, monkeypatch):
     at.run()
     assert not at.exception
     assert not at.get("download_button")
+
+
 def seed_three_hundred(db, root):
     for n in range(1, 301):
         (root / f"batch_{n}").mkdir()
-    db.batches.insert_many([{"id": f"batch_{n}", "number": n, "folder": str(root / f"batch_{n}"),
-                             "assignee": None, "status": "pending", "mongo_uploaded": False}
-                            for n in range(1, 301)])
+    db.batches.insert_many(
+        [
+            {
+                "id": f"batch_{n}",
+                "number": n,
+                "folder": str(root / f"batch_{n}"),
+                "assignee": None,
+                "status": "pending",
+                "mongo_uploaded": False,
+            }
+            for n in range(1, 301)
+        ]
+    )
 
 
 def test_an_uploaded_three_batch_file_flags_nothing_that_exists(app_env, tmp_path):
@@ -122,5 +138,6 @@ def test_a_missing_path_error_names_what_was_typed(app_env, tmp_path):
     assert "BATCHES_FILE" not in at.error[0].value
     at.text_input(key="import_file").input("")
     at.form_submit_button[0].click().run()
-    assert "upload a batches file" in at.error[0].value and "DATA_DIRECTORY" not in \
-        at.error[0].value
+    assert (
+        "upload a batches file" in at.error[0].value and "DATA_DIRECTORY" not in at.error[0].value
+    )

@@ -36,8 +36,10 @@ def charts(at) -> dict[str, dict]:
 def test_chart_date_axes_are_written_in_the_readers_language(demo_dbs, language):
     at = page("dashboard").run()
     assert not at.exception, at.exception
-    titles = {"en": ("Uploads per day", "Burn-down of batches not delivered (usable masks)"),
-              "es": ("Subidas por día", "Avance de lotes sin entregar (máscaras utilizables)")}[language]
+    titles = {
+        "en": ("Uploads per day", "Burn-down of batches not delivered (usable masks)"),
+        "es": ("Subidas por día", "Avance de lotes sin entregar (máscaras utilizables)"),
+    }[language]
     found = charts(at)
     for title in titles:
         ticks = " ".join(found[title]["layout"]["xaxis"]["ticktext"])
@@ -46,9 +48,13 @@ def test_chart_date_axes_are_written_in_the_readers_language(demo_dbs, language)
         assert months.search(ticks) and not other.search(ticks), (title, ticks)
 
 
-@pytest.mark.parametrize("language, one, many", [
-    ("en", "1 batch matches · page 1 of 1", "60 batches match"),
-    ("es", "1 lote coincide · página 1 de 1", "60 lotes coinciden")])
+@pytest.mark.parametrize(
+    "language, one, many",
+    [
+        ("en", "1 batch matches · page 1 of 1", "60 batches match"),
+        ("es", "1 lote coincide · página 1 de 1", "60 lotes coinciden"),
+    ],
+)
 def test_the_match_count_takes_its_plural(demo_dbs, monkeypatch, language, one, many):
     from ui import i18n
 
@@ -64,8 +70,9 @@ def test_one_person_is_not_people_and_sort_options_are_capitalised(app_env, lang
     from segcore.team import team
 
     team.add_member(app_env.work, "Flor", author="test")
-    app_env.work.batches.insert_one({"id": "batch_1", "number": 1, "status": "pending",
-                                     "assignee": "Flor"})
+    app_env.work.batches.insert_one(
+        {"id": "batch_1", "number": 1, "status": "pending", "assignee": "Flor"}
+    )
     dashboard = page("dashboard").run()
     assert not dashboard.exception, dashboard.exception
     placeholder = dashboard.text_input(key="dash_people_search").placeholder
@@ -78,19 +85,41 @@ def test_one_person_is_not_people_and_sort_options_are_capitalised(app_env, lang
 
 
 def _seed_export(db) -> None:
-    db.batches.insert_many([
-        {"id": "batch_1", "number": 1, "assignee": "Flor Muñoz", "status": "pending",
-         "mongo_uploaded": True, "folder": "/data/batch_1",
-         "metadata": {"priority": "alta", "due_date": "2026-11-26"}},
-        {"id": "batch_2", "number": 2, "assignee": "=HYPERLINK(\"http://x\")", "status": "S",
-         "folder": "/data/batch_2"}])
+    db.batches.insert_many(
+        [
+            {
+                "id": "batch_1",
+                "number": 1,
+                "assignee": "Flor Muñoz",
+                "status": "pending",
+                "mongo_uploaded": True,
+                "folder": "/data/batch_1",
+                "metadata": {"priority": "alta", "due_date": "2026-11-26"},
+            },
+            {
+                "id": "batch_2",
+                "number": 2,
+                "assignee": '=HYPERLINK("http://x")',
+                "status": "S",
+                "folder": "/data/batch_2",
+            },
+        ]
+    )
 
 
 SPREADSHEET = {
-    "en": (",", ["Batch", "Assignee", "Status", "Priority", "Due date"],
-           ["batch_1", "Flor Muñoz", "Pending", "High", "2026-11-26"], "Yes"),
-    "es": (";", ["Lote", "Asignado a", "Estado", "Prioridad", "Fecha límite"],
-           ["batch_1", "Flor Muñoz", "Pendiente", "Alta", "26/11/2026"], "Sí"),
+    "en": (
+        ",",
+        ["Batch", "Assignee", "Status", "Priority", "Due date"],
+        ["batch_1", "Flor Muñoz", "Pending", "High", "2026-11-26"],
+        "Yes",
+    ),
+    "es": (
+        ";",
+        ["Lote", "Asignado a", "Estado", "Prioridad", "Fecha límite"],
+        ["batch_1", "Flor Muñoz", "Pendiente", "Alta", "26/11/2026"],
+        "Sí",
+    ),
 }
 
 
@@ -103,11 +132,13 @@ def test_the_spreadsheet_export_is_in_the_readers_language(app_env, language):
     data = spreadsheet_export(BatchQuery(), separator)
     assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM: Excel reads the accents
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=separator))
-    assert rows[0][:5] == [i18n.translations(language).gettext(h) if language == "es" else h
-                           for h in SPREADSHEET["en"][1]]
+    assert rows[0][:5] == [
+        i18n.translations(language).gettext(h) if language == "es" else h
+        for h in SPREADSHEET["en"][1]
+    ]
     assert rows[0][:5] == header
     assert rows[1][:5] == first and yes in rows[1]
-    assert rows[2][1] == "'=HYPERLINK(\"http://x\")"  # kept as text, never a formula
+    assert rows[2][1] == '\'=HYPERLINK("http://x")'  # kept as text, never a formula
     assert rows[2][2] == "S"  # a legacy status as stored
     assert len(rows) == 3
 
@@ -121,13 +152,14 @@ def test_the_machine_csv_keeps_its_field_names_in_spanish(app_env, monkeypatch):
 
 
 @pytest.mark.parametrize("language, separator", [("en", ","), ("es", ",")])
-def test_the_default_separator_follows_the_locales_decimal_mark(monkeypatch, language,
-                                                                separator):
+def test_the_default_separator_follows_the_locales_decimal_mark(monkeypatch, language, separator):
     # es_MX writes 1,234.5: a Mexican Excel separates lists with a comma. A reader in Spain
     # picks the semicolon in the export's options.
     from ui import i18n, spreadsheet_export
 
     monkeypatch.setattr(i18n, "current_language", lambda: language)
     assert spreadsheet_export.default_separator() == separator
-    assert spreadsheet_export.cell("due_date", date(2026, 11, 26)) == {
-        "en": "2026-11-26", "es": "26/11/2026"}[language]
+    assert (
+        spreadsheet_export.cell("due_date", date(2026, 11, 26))
+        == {"en": "2026-11-26", "es": "26/11/2026"}[language]
+    )

@@ -11,9 +11,18 @@ from tests.helpers import page
 
 def seed(dbs):
     team.add_member(dbs.work, "Flor", author="test")
-    dbs.work.batches.insert_many([{"id": f"batch_{n}", "number": n, "assignee": "Flor",
-                                   "status": "pending", "mongo_uploaded": False}
-                                  for n in (1, 2, 3)])
+    dbs.work.batches.insert_many(
+        [
+            {
+                "id": f"batch_{n}",
+                "number": n,
+                "assignee": "Flor",
+                "status": "pending",
+                "mongo_uploaded": False,
+            }
+            for n in (1, 2, 3)
+        ]
+    )
     files = GridFS(dbs.training, collection="masks")
     files.put(b"x" * 2048, filename="masks_batch_1.tar.xz", metadata={"uploaded_by": "flor"})
     files.put(b"x", filename="Batch-2.zip", metadata={"uploaded_by": "ceci"})
@@ -28,8 +37,10 @@ def test_sync_now_updates_batches_and_shows_the_report(app_env):
     at.button(key="sync_now").click().run()
     assert not at.exception
     db = app_env.work
-    assert sorted(d["id"] for d in db.batches.find({"mongo_uploaded": True})) == \
-        ["batch_1", "batch_2"]
+    assert sorted(d["id"] for d in db.batches.find({"mongo_uploaded": True})) == [
+        "batch_1",
+        "batch_2",
+    ]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Files"] == "4" and metrics["Batches updated"] == "2"
     assert metrics["Orphans"] == "1" and metrics["Unmatched"] == "1"
@@ -45,9 +56,15 @@ def test_sync_now_updates_batches_and_shows_the_report(app_env):
 
 def test_a_running_sync_is_reported_not_doubled(app_env):
     seed(app_env)
-    app_env.work.locks.insert_one({"_id": "sync", "owner": "other", "host": "elsewhere",
-                                   "since": datetime(2025, 1, 1, 9),
-                                   "expires_at": datetime(2999, 1, 1)})
+    app_env.work.locks.insert_one(
+        {
+            "_id": "sync",
+            "owner": "other",
+            "host": "elsewhere",
+            "since": datetime(2025, 1, 1, 9),
+            "expires_at": datetime(2999, 1, 1),
+        }
+    )
     at = page("sync").run()
     at.button(key="sync_now").click().run()
     assert not at.exception
@@ -95,8 +112,9 @@ def test_recent_uploads_come_from_the_sync_and_say_when_they_are_older(app_env):
     assert not any("none has saved them yet" in i.value for i in at.info)
     listed = at.dataframe[-1].value
     assert "masks_batch_1.tar.xz" in set(listed["File"])
-    app_env.work.app_meta.update_one({"_id": "upload_stats"},
-                                     {"$set": {"synced_at": datetime(2000, 1, 1)}})
+    app_env.work.app_meta.update_one(
+        {"_id": "upload_stats"}, {"$set": {"synced_at": datetime(2000, 1, 1)}}
+    )
     st.cache_data.clear()
     at = page("sync").run()
     assert any("older than the last sync" in i.value for i in at.info)

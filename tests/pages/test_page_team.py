@@ -1,10 +1,10 @@
 """The team page against the real test database: add (with field errors), edit, remove."""
 
-from segcore.team import team
 from datetime import datetime, timedelta, timezone
 
 from babel.dates import format_date
 
+from segcore.team import team
 from tests.helpers import page
 from tests.pace_seed import seed_pace
 
@@ -21,8 +21,9 @@ def test_add_a_segmentador(app_env):
     assert any("Nobody is on the team" in i.value for i in at.info)
     add(at, "  Flor  ", "", "flor@example.com")
     assert not at.exception
-    assert [(m.name, m.role, m.email) for m in team.list_members(app_env.work)] == \
-        [("Flor", "Segmentador", "flor@example.com")]
+    assert [(m.name, m.role, m.email) for m in team.list_members(app_env.work)] == [
+        ("Flor", "Segmentador", "flor@example.com")
+    ]
     assert any("Flor was added" in s.value for s in at.success)
     assert at.dataframe[0].value["Name"].tolist() == ["Flor"]
 
@@ -49,8 +50,18 @@ def test_remove_asks_what_to_do_with_open_batches(app_env):
     db = app_env.work
     for name in ("Ceci", "Flor"):
         team.add_member(db, name, author="test")
-    db.batches.insert_many([{"id": f"batch_{n}", "number": n, "assignee": "Flor",
-                             "status": "pending", "mongo_uploaded": False} for n in (1, 2)])
+    db.batches.insert_many(
+        [
+            {
+                "id": f"batch_{n}",
+                "number": n,
+                "assignee": "Flor",
+                "status": "pending",
+                "mongo_uploaded": False,
+            }
+            for n in (1, 2)
+        ]
+    )
     at = page("team").run()
     at.selectbox(key="edit_who").select("Flor").run()
     at.button(key="remove_ask").click().run()
@@ -84,21 +95,27 @@ def test_pace_last_delivery_projected_finish_and_stall_marker(app_env):
     assert table.loc["Bea", "Projected finish"] == ""  # nothing open: blank, never "None"
     assert table.loc["Ana", "Projected finish"] != ""
     assert table.loc["Ana", "Last delivery"] == format_date(
-        (datetime.now(timezone.utc) - timedelta(days=1)).astimezone().date(), "medium",
-        locale="en")
+        (datetime.now(timezone.utc) - timedelta(days=1)).astimezone().date(), "medium", locale="en"
+    )
     assert "None" not in table.astype(str).to_string()
 
 
 def test_a_refused_entry_keeps_what_was_typed_and_a_success_clears_it(app_env):
     at = add(page("team").run(), "Ceci", "Revisora", "not-an-email")
     assert "not a valid email" in at.error[0].value
-    assert [at.text_input(key=k).value for k in ("add_name", "add_role", "add_email")] == \
-        ["Ceci", "Revisora", "not-an-email"]
+    assert [at.text_input(key=k).value for k in ("add_name", "add_role", "add_email")] == [
+        "Ceci",
+        "Revisora",
+        "not-an-email",
+    ]
     at.text_input(key="add_email").input("ceci@example.com")
     at = at.form_submit_button[0].click().run()
     assert any("Ceci was added" in s.value for s in at.success)
-    assert [at.text_input(key=k).value for k in ("add_name", "add_role", "add_email")] == \
-        ["", "", ""]
+    assert [at.text_input(key=k).value for k in ("add_name", "add_role", "add_email")] == [
+        "",
+        "",
+        "",
+    ]
 
 
 def removal_dialog_names(at):
@@ -133,10 +150,18 @@ def test_leaving_the_page_forgets_the_removal_dialog(app_env):
 
 def test_removal_dialog_says_batches_with_masks_stay(app_env):
     team.add_member(app_env.work, "Pedro", author="test")
-    app_env.work.batches.insert_many([
-        {"id": "batch_1", "number": 1, "assignee": "Pedro", "status": "review",
-         "mongo_uploaded": True},
-        {"id": "batch_2", "number": 2, "assignee": "Pedro", "status": "pending"}])
+    app_env.work.batches.insert_many(
+        [
+            {
+                "id": "batch_1",
+                "number": 1,
+                "assignee": "Pedro",
+                "status": "review",
+                "mongo_uploaded": True,
+            },
+            {"id": "batch_2", "number": 2, "assignee": "Pedro", "status": "pending"},
+        ]
+    )
     at = page("team").run()
     at.button(key="remove_ask").click().run()
     assert any("**1** of Pedro's batches already have masks" in m.value for m in at.markdown)
@@ -152,12 +177,17 @@ def test_both_last_uploads_are_shown_and_labelled(app_env, monkeypatch):
     monkeypatch.setenv("TIMEZONE", "America/Mexico_City")
     for name in ("Ceci", "Flor"):
         team.add_member(app_env.work, name, author="test")
-    app_env.work.batches.insert_many([
-        {"id": "batch_1", "number": 1, "assignee": "Flor", "status": "pending"},
-        {"id": "batch_2", "number": 2, "assignee": "Ceci", "status": "pending"}])
+    app_env.work.batches.insert_many(
+        [
+            {"id": "batch_1", "number": 1, "assignee": "Flor", "status": "pending"},
+            {"id": "batch_2", "number": 2, "assignee": "Ceci", "status": "pending"},
+        ]
+    )
     files = GridFS(app_env.training, collection="masks")
-    for filename, who, when in (("masks_batch_1.zip", "ceci", datetime(2025, 10, 1, 18, 0)),
-                                ("masks_batch_2.zip", "ceci", datetime(2025, 10, 2, 18, 0))):
+    for filename, who, when in (
+        ("masks_batch_1.zip", "ceci", datetime(2025, 10, 1, 18, 0)),
+        ("masks_batch_2.zip", "ceci", datetime(2025, 10, 2, 18, 0)),
+    ):
         file_id = files.put(b"m", filename=filename, metadata={"uploaded_by": who})
         app_env.masks_files.update_one({"_id": file_id}, {"$set": {"uploadDate": when}})
     run_sync(app_env)
@@ -167,27 +197,43 @@ def test_both_last_uploads_are_shown_and_labelled(app_env, monkeypatch):
     assert table.loc["Flor", "Last upload by them"] == ""
     assert table.loc["Ceci", "Last upload by them"] == "2025-10-02 12:00"
     assert table.loc["Ceci", "Files uploaded by them"] == 2
+
+
 def test_people_not_on_the_team_who_hold_batches_are_listed_and_can_be_handed_over(app_env):
     # Issue 10 item 1: only a caption named them, with no way to move their batches.
     db = app_env.work
     team.add_member(db, "Ceci", author="test")
-    db.batches.insert_many([
-        {"id": "batch_1", "number": 1, "assignee": "Roberto", "status": "pending"},
-        {"id": "batch_2", "number": 2, "assignee": "Roberto", "status": "S"},
-        {"id": "batch_3", "number": 3, "assignee": "Roberto", "status": "pending",
-         "mongo_uploaded": True, "mask_check": {"state": "complete", "usable": True}},
-        {"id": "batch_4", "number": 4, "assignee": "Roberto", "status": "done",
-         "mongo_uploaded": True}])
+    db.batches.insert_many(
+        [
+            {"id": "batch_1", "number": 1, "assignee": "Roberto", "status": "pending"},
+            {"id": "batch_2", "number": 2, "assignee": "Roberto", "status": "S"},
+            {
+                "id": "batch_3",
+                "number": 3,
+                "assignee": "Roberto",
+                "status": "pending",
+                "mongo_uploaded": True,
+                "mask_check": {"state": "complete", "usable": True},
+            },
+            {
+                "id": "batch_4",
+                "number": 4,
+                "assignee": "Roberto",
+                "status": "done",
+                "mongo_uploaded": True,
+            },
+        ]
+    )
     at = page("team").run()
     assert not at.exception
     listed = at.dataframe[1].value.to_dict("records")
-    assert listed == [{"Name": "Roberto", "Assigned": 4, "With masks": 2,
-                       "Open (no usable masks yet)": 2}]
+    assert listed == [
+        {"Name": "Roberto", "Assigned": 4, "With masks": 2, "Open (no usable masks yet)": 2}
+    ]
     at.selectbox(key="move_to").select("Ceci")
     at.button(key="move_former").click().run()
     assert not at.exception
     assert any("2 open batches of Roberto moved to Ceci" in s.value for s in at.success)
-    assert sorted(d["id"] for d in db.batches.find({"assignee": "Ceci"})) == ["batch_1",
-                                                                             "batch_2"]
+    assert sorted(d["id"] for d in db.batches.find({"assignee": "Ceci"})) == ["batch_1", "batch_2"]
     assert db.batches.find_one({"id": "batch_3"})["assignee"] == "Roberto"  # delivered, usable
     assert db.history.count_documents({"kind": "batch", "field": "assignee"}) == 2

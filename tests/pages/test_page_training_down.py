@@ -15,7 +15,6 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from segcore.core import embedded
-from segcore.team import team
 from tests.helpers import free_port, page
 
 
@@ -24,18 +23,35 @@ def restricted_uri(tmp_path_factory):
     path = tmp_path_factory.mktemp("auth") / "db"
     uri = embedded.ensure_server(path)
     admin = MongoClient(uri)
-    admin.admin.command("createUser", "coord", pwd="pw-secret",
-                        roles=[{"role": "readWrite", "db": "seg_restricted"}])
+    admin.admin.command(
+        "createUser",
+        "coord",
+        pwd="pw-secret",
+        roles=[{"role": "readWrite", "db": "seg_restricted"}],
+    )
     admin.seg_restricted.batches.insert_one({"id": "batch_1", "number": 1, "status": "pending"})
     admin.close()
     embedded.stop_server(path)
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port",
-                                str(port), "--storage-path", str(path), "--auth",
-                                "--log-level", "ERROR"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    uri = (f"mongodb://coord:pw-secret@127.0.0.1:{port}/?authSource=admin"
-           "&directConnection=true")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "secantus",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--storage-path",
+            str(path),
+            "--auth",
+            "--log-level",
+            "ERROR",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    uri = f"mongodb://coord:pw-secret@127.0.0.1:{port}/?authSource=admin&directConnection=true"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

@@ -10,8 +10,9 @@ from tests.helpers import PAGES, free_port, page
 def dead_server(monkeypatch, tmp_path):
     port = free_port()  # a port nothing listens on
     monkeypatch.setenv("LANGUAGE", "en")  # these tests read the English texts
-    monkeypatch.setenv("MONGO_URI", f"mongodb://coord:secret-pw@127.0.0.1:{port}/"
-                                    "?directConnection=true")
+    monkeypatch.setenv(
+        "MONGO_URI", f"mongodb://coord:secret-pw@127.0.0.1:{port}/?directConnection=true"
+    )
     monkeypatch.setenv("MONGO_TIMEOUT_MS", "300")
     monkeypatch.setenv("MONGO_DB", "segmentacion_db")
     monkeypatch.delenv("DATA_DIRECTORY", raising=False)
@@ -54,8 +55,15 @@ def test_bad_configuration_is_a_message(monkeypatch):
 @pytest.fixture
 def first_run(monkeypatch, tmp_path):
     """No MONGO_URI and a fresh folder as the working directory, as for a new user."""
-    for name in ("MONGO_URI", "MONGO_DB", "TRAINING_DB", "DATA_DIRECTORY", "LOGIN",
-                 "EMBEDDED_DB_PATH", "AUTO_SYNC_MINUTES"):
+    for name in (
+        "MONGO_URI",
+        "MONGO_DB",
+        "TRAINING_DB",
+        "DATA_DIRECTORY",
+        "LOGIN",
+        "EMBEDDED_DB_PATH",
+        "AUTO_SYNC_MINUTES",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     st.cache_data.clear()
@@ -65,12 +73,16 @@ def first_run(monkeypatch, tmp_path):
     st.cache_resource.clear()
 
 
-@pytest.mark.parametrize("problem,expected", [
-    ("embedded path under a file", "EMBEDDED_DB_PATH="),
-    (".env not UTF-8", ".env: is not UTF-8"),
-])
-def test_a_broken_first_run_is_one_sentence_on_every_page(first_run, monkeypatch, problem,
-                                                          expected):
+@pytest.mark.parametrize(
+    "problem,expected",
+    [
+        ("embedded path under a file", "EMBEDDED_DB_PATH="),
+        (".env not UTF-8", ".env: is not UTF-8"),
+    ],
+)
+def test_a_broken_first_run_is_one_sentence_on_every_page(
+    first_run, monkeypatch, problem, expected
+):
     if problem == ".env not UTF-8":
         (first_run / ".env").write_bytes("MONGO_DB=se\xf1al\n".encode("latin-1"))
     else:

@@ -10,8 +10,8 @@ import streamlit as st
 from pymongo import MongoClient
 
 from segcore.core import embedded
-from segcore.team import team
 from segcore.core.config import Settings
+from segcore.team import team
 from tests.helpers import page
 from ui.connection import identity
 
@@ -24,9 +24,18 @@ def own_server(tmp_path, monkeypatch):
     client = MongoClient(uri)
     for name in ("Ceci", "Flor"):
         team.add_member(client.seg_outage, name, author="test")
-    client.seg_outage.batches.insert_many([{"id": f"batch_{n}", "number": n, "assignee": None,
-                                            "status": "pending", "mongo_uploaded": False}
-                                           for n in (1, 2, 3)])
+    client.seg_outage.batches.insert_many(
+        [
+            {
+                "id": f"batch_{n}",
+                "number": n,
+                "assignee": None,
+                "status": "pending",
+                "mongo_uploaded": False,
+            }
+            for n in (1, 2, 3)
+        ]
+    )
     client.close()
     for name in ("DATA_DIRECTORY", "BATCHES_FILE", "AUTO_SYNC_MINUTES", "LOGIN"):
         monkeypatch.delenv(name, raising=False)
@@ -47,8 +56,11 @@ def test_save_in_the_batch_editor_with_the_database_stopped(own_server):
     at = page("batches").run()
     assert not at.exception and not at.error
     key = f"batch_editor_{at.session_state['batch_editor_version']}"
-    at.session_state[key] = {"edited_rows": {0: {"assignee": "Ceci"}}, "added_rows": [],
-                             "deleted_rows": []}
+    at.session_state[key] = {
+        "edited_rows": {0: {"assignee": "Ceci"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.run()
     embedded.stop_server(own_server)
     at.button(key="save_batches").click().run()

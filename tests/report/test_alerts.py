@@ -1,8 +1,8 @@
 """Alerts from the real database, and applying suggested moves with compare-and-set."""
 
+from segcore.core.history import list_history
 from segcore.report import alerts
 from segcore.work import assignments
-from segcore.core.history import list_history
 from tests.pace_seed import seed_pace
 
 
@@ -17,7 +17,11 @@ def test_alerts_read_from_the_database(db):
     assert reasons["batch_7"] == "Zoe is no longer on the team"
     assert reasons["batch_1"] == "overdue by 3 days"
     assert [(p.name, p.on_team, p.open) for p in found.people] == [
-        ("Ana", True, 4), ("Bea", True, 0), ("Cai", True, 2), ("Zoe", False, 1)]
+        ("Ana", True, 4),
+        ("Bea", True, 0),
+        ("Cai", True, 2),
+        ("Zoe", False, 1),
+    ]
 
 
 def test_applied_moves_are_recorded_with_their_reason(db):
@@ -36,8 +40,15 @@ def test_a_batch_changed_meanwhile_is_reported_not_overwritten(db):
     seed_pace(db)
     moves = alerts.current_alerts(db).moves
     db.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Cai"}})  # another coordinator
-    db.batches.update_one({"id": "batch_5"}, {"$set": {"mongo_uploaded": True,  # delivered
-                                                       "mask_check.usable": True}})
+    db.batches.update_one(
+        {"id": "batch_5"},
+        {
+            "$set": {
+                "mongo_uploaded": True,  # delivered
+                "mask_check.usable": True,
+            }
+        },
+    )
     result = alerts.apply_moves(db, moves, "coord")
     assert result.updated == ["batch_7"]
     assert [(c.batch_id, c.actual) for c in result.conflicts] == [("batch_1", "Cai")]

@@ -5,8 +5,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from segcore.report.pace import (PaceOptions, analyse, local_day, nth_working_day, pace_row,
-                          weekly_deliveries, working_days)
+from segcore.report.pace import (
+    PaceOptions,
+    analyse,
+    local_day,
+    nth_working_day,
+    pace_row,
+    weekly_deliveries,
+    working_days,
+)
 
 NOW = datetime(2025, 10, 15, 15, 0)  # a Wednesday, 15:00 UTC (naive, as pymongo returns it)
 TODAY = date(2025, 10, 15)
@@ -16,12 +23,22 @@ LONG_AGO = "2025-01-07 12:00:00"  # the legacy created_at form
 
 def batch(batch_id, assignee, delivered=None, due=None, priority=None, status="pending"):
     """A stored batch document; `delivered` a datetime (first upload) means it has masks."""
-    doc = {"id": batch_id, "assignee": assignee, "status": status,
-           "mongo_uploaded": delivered is not None, "metadata": {}}
+    doc = {
+        "id": batch_id,
+        "assignee": assignee,
+        "status": status,
+        "mongo_uploaded": delivered is not None,
+        "metadata": {},
+    }
     if delivered is not None:  # delivered means usable (segcore.delivery)
         doc["training_metrics_info"] = {"first_upload": delivered, "latest_upload": delivered}
-        doc["mask_check"] = {"state": "complete", "images": 3, "missing_count": 0,
-                             "usable": True, "usable_since": delivered}
+        doc["mask_check"] = {
+            "state": "complete",
+            "images": 3,
+            "missing_count": 0,
+            "usable": True,
+            "usable_since": delivered,
+        }
     if due is not None:
         doc["metadata"]["due_date"] = due
     if priority is not None:
@@ -30,8 +47,10 @@ def batch(batch_id, assignee, delivered=None, due=None, priority=None, status="p
 
 
 def delivered_days_ago(prefix, assignee, days_ago_list):
-    return [batch(f"{prefix}_{n}", assignee, delivered=NOW - timedelta(days=d))
-            for n, d in enumerate(days_ago_list)]
+    return [
+        batch(f"{prefix}_{n}", assignee, delivered=NOW - timedelta(days=d))
+        for n, d in enumerate(days_ago_list)
+    ]
 
 
 def member(name, created_at=LONG_AGO):
@@ -49,23 +68,30 @@ def person(alerts, name):
 
 # --- days -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("start,end,expected", [
-    (date(2025, 10, 13), date(2025, 10, 17), 5),   # Monday to Friday
-    (date(2025, 10, 18), date(2025, 10, 19), 0),   # a weekend
-    (date(2025, 9, 18), date(2025, 10, 15), 20),   # any 28 days hold 20 working days
-    (date(2025, 10, 15), date(2025, 10, 14), 0),   # empty range
-])
+
+@pytest.mark.parametrize(
+    "start,end,expected",
+    [
+        (date(2025, 10, 13), date(2025, 10, 17), 5),  # Monday to Friday
+        (date(2025, 10, 18), date(2025, 10, 19), 0),  # a weekend
+        (date(2025, 9, 18), date(2025, 10, 15), 20),  # any 28 days hold 20 working days
+        (date(2025, 10, 15), date(2025, 10, 14), 0),  # empty range
+    ],
+)
 def test_working_days(start, end, expected):
     assert working_days(start, end) == expected
 
 
-@pytest.mark.parametrize("start,n,expected", [
-    (date(2025, 10, 15), 1, date(2025, 10, 15)),   # today counts when it is a working day
-    (date(2025, 10, 17), 2, date(2025, 10, 20)),   # Friday + 1 skips the weekend
-    (date(2025, 10, 18), 1, date(2025, 10, 20)),   # from a Saturday: Monday
-    (date(2025, 10, 13), 6, date(2025, 10, 20)),   # a full week later
-    (date(2025, 10, 16), 3, date(2025, 10, 20)),   # Thu, Fri, Mon
-])
+@pytest.mark.parametrize(
+    "start,n,expected",
+    [
+        (date(2025, 10, 15), 1, date(2025, 10, 15)),  # today counts when it is a working day
+        (date(2025, 10, 17), 2, date(2025, 10, 20)),  # Friday + 1 skips the weekend
+        (date(2025, 10, 18), 1, date(2025, 10, 20)),  # from a Saturday: Monday
+        (date(2025, 10, 13), 6, date(2025, 10, 20)),  # a full week later
+        (date(2025, 10, 16), 3, date(2025, 10, 20)),  # Thu, Fri, Mon
+    ],
+)
 def test_nth_working_day(start, n, expected):
     assert nth_working_day(start, n) == expected
 
@@ -74,51 +100,96 @@ def test_a_hopelessly_slow_pace_does_not_crash():
     assert nth_working_day(date(2025, 10, 15), 10**8) == date.max
 
 
-@pytest.mark.parametrize("moment,tz,expected", [
-    (datetime(2025, 10, 15, 3, 0), ZoneInfo("America/Mexico_City"), date(2025, 10, 14)),
-    (datetime(2025, 10, 15, 3, 0), UTC, date(2025, 10, 15)),
-    (datetime(2025, 10, 15, 3, 0, tzinfo=UTC), ZoneInfo("America/Mexico_City"),
-     date(2025, 10, 14)),
-    ("2025-10-07 12:00:00", UTC, date(2025, 10, 7)),
-    ("garbage", UTC, None),
-    (None, UTC, None),
-])
+@pytest.mark.parametrize(
+    "moment,tz,expected",
+    [
+        (datetime(2025, 10, 15, 3, 0), ZoneInfo("America/Mexico_City"), date(2025, 10, 14)),
+        (datetime(2025, 10, 15, 3, 0), UTC, date(2025, 10, 15)),
+        (
+            datetime(2025, 10, 15, 3, 0, tzinfo=UTC),
+            ZoneInfo("America/Mexico_City"),
+            date(2025, 10, 14),
+        ),
+        ("2025-10-07 12:00:00", UTC, date(2025, 10, 7)),
+        ("garbage", UTC, None),
+        (None, UTC, None),
+    ],
+)
 def test_deliveries_fall_on_the_offices_local_day(moment, tz, expected):
     assert local_day(moment, tz) == expected
 
 
 # --- legacy documents -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("doc,expected", [
-    ({"id": "batch_1", "assignee": "Flor", "metadata": {"due_date": "2025-09-30"}},
-     {"open": True, "due_date": date(2025, 9, 30)}),
-    ({"id": "batch_1", "assignee": "Flor", "metadata": {"due_date": "30/09/2025"}},
-     {"due_date": date(2025, 9, 30)}),
-    ({"id": "batch_1", "assignee": "Flor", "metadata": {"due_date": datetime(2025, 9, 30)}},
-     {"due_date": date(2025, 9, 30)}),
-    ({"id": "batch_1", "assignee": "Flor", "metadata": {"due_date": "soon"}}, {"due_date": None}),
-    ({"id": "batch_1", "assignee": "Flor", "metadata": "legacy text"}, {"due_date": None}),
-    ({"id": "batch_1", "assignee": "  "}, {"assignee": None, "open": False}),
-    ({"id": "batch_1", "assignee": "Flor", "status": "done"}, {"open": False}),
-    ({"id": "batch_1", "assignee": "Flor", "mongo_uploaded": True,
-      "training_metrics_info": {"latest_upload": datetime(2025, 10, 1)}},
-     {"open": True, "delivered": None}),  # uploaded, never checked: not delivered
-    ({"id": "batch_1", "assignee": "Flor", "mongo_uploaded": True,
-      "mask_check": {"state": "unreadable", "usable": False, "images": 4}},
-     {"open": True, "delivered": None, "usable": False}),  # a corrupt upload
-    ({"id": "batch_1", "assignee": "Flor", "mongo_uploaded": True,
-      "mask_check": {"state": "complete", "usable": True, "images": 4, "missing_count": 0,
-                     "usable_since": datetime(2025, 10, 1)}},
-     {"open": False, "delivered": datetime(2025, 10, 1)}),
-    ({"id": "batch_1", "assignee": "Flor", "mongo_uploaded": "S"}, {"open": True,
-                                                                    "with_masks": False}),
-])
+
+@pytest.mark.parametrize(
+    "doc,expected",
+    [
+        (
+            {"id": "batch_1", "assignee": "Flor", "metadata": {"due_date": "2025-09-30"}},
+            {"open": True, "due_date": date(2025, 9, 30)},
+        ),
+        (
+            {"id": "batch_1", "assignee": "Flor", "metadata": {"due_date": "30/09/2025"}},
+            {"due_date": date(2025, 9, 30)},
+        ),
+        (
+            {"id": "batch_1", "assignee": "Flor", "metadata": {"due_date": datetime(2025, 9, 30)}},
+            {"due_date": date(2025, 9, 30)},
+        ),
+        (
+            {"id": "batch_1", "assignee": "Flor", "metadata": {"due_date": "soon"}},
+            {"due_date": None},
+        ),
+        ({"id": "batch_1", "assignee": "Flor", "metadata": "legacy text"}, {"due_date": None}),
+        ({"id": "batch_1", "assignee": "  "}, {"assignee": None, "open": False}),
+        ({"id": "batch_1", "assignee": "Flor", "status": "done"}, {"open": False}),
+        (
+            {
+                "id": "batch_1",
+                "assignee": "Flor",
+                "mongo_uploaded": True,
+                "training_metrics_info": {"latest_upload": datetime(2025, 10, 1)},
+            },
+            {"open": True, "delivered": None},
+        ),  # uploaded, never checked: not delivered
+        (
+            {
+                "id": "batch_1",
+                "assignee": "Flor",
+                "mongo_uploaded": True,
+                "mask_check": {"state": "unreadable", "usable": False, "images": 4},
+            },
+            {"open": True, "delivered": None, "usable": False},
+        ),  # a corrupt upload
+        (
+            {
+                "id": "batch_1",
+                "assignee": "Flor",
+                "mongo_uploaded": True,
+                "mask_check": {
+                    "state": "complete",
+                    "usable": True,
+                    "images": 4,
+                    "missing_count": 0,
+                    "usable_since": datetime(2025, 10, 1),
+                },
+            },
+            {"open": False, "delivered": datetime(2025, 10, 1)},
+        ),
+        (
+            {"id": "batch_1", "assignee": "Flor", "mongo_uploaded": "S"},
+            {"open": True, "with_masks": False},
+        ),
+    ],
+)
 def test_legacy_batches_are_read_without_crashing(doc, expected):
     row = pace_row(doc)
     assert {k: row[k] for k in expected} == expected
 
 
 # --- per person -----------------------------------------------------------------------------
+
 
 def test_pace_counts_and_projected_finish():
     rows = delivered_days_ago("d", "Ana", [0, 1, 2, 5, 6, 8, 10, 20, 25, 27, 40])
@@ -135,11 +206,16 @@ def test_pace_counts_and_projected_finish():
 def test_someone_who_never_delivered():
     alerts = run([batch("batch_1", "Ana")], [member("Ana")])
     ana = person(alerts, "Ana")
-    assert (ana.pace, ana.last_delivery, ana.days_since, ana.projected_finish) == \
-        (0, None, None, None)
+    assert (ana.pace, ana.last_delivery, ana.days_since, ana.projected_finish) == (
+        0,
+        None,
+        None,
+        None,
+    )
     assert ana.stalled
-    assert alerts.as_json()["stalled"] == [{"name": "Ana", "open": 1, "last_delivery": None,
-                                            "days_since": None}]
+    assert alerts.as_json()["stalled"] == [
+        {"name": "Ana", "open": 1, "last_delivery": None, "days_since": None}
+    ]
 
 
 def test_a_newcomer_is_not_stalled_and_their_pace_counts_from_joining():
@@ -152,9 +228,16 @@ def test_a_newcomer_is_not_stalled_and_their_pace_counts_from_joining():
     assert not person(idle, "Cai").stalled and idle.at_risk == []
 
 
-@pytest.mark.parametrize("days_ago,stall_days,stalled", [
-    (6, 7, False), (7, 7, True), (30, 7, True), (2, 3, False), (3, 3, True),
-])
+@pytest.mark.parametrize(
+    "days_ago,stall_days,stalled",
+    [
+        (6, 7, False),
+        (7, 7, True),
+        (30, 7, True),
+        (2, 3, False),
+        (3, 3, True),
+    ],
+)
 def test_stalled_after_stall_days_without_a_delivery(days_ago, stall_days, stalled):
     rows = delivered_days_ago("d", "Ana", [days_ago]) + [batch("batch_9", "Ana")]
     assert person(run(rows, [member("Ana")], stall_days=stall_days), "Ana").stalled is stalled
@@ -166,17 +249,26 @@ def test_nobody_is_stalled_without_open_batches():
 
 
 def test_open_queue_order_priority_then_due_date():
-    rows = [batch("batch_10", "Ana", due="2025-11-01", priority="baja"),
-            batch("batch_2", "Ana", priority="alta"),
-            batch("batch_9", "Ana", due="2025-10-30", priority="media"),
-            batch("batch_3", "Ana", due="2025-10-20", priority="alta"),
-            batch("batch_4", "Ana", priority="S"),
-            batch("batch_5", "Ana", due="2025-10-25", priority="media")]
+    rows = [
+        batch("batch_10", "Ana", due="2025-11-01", priority="baja"),
+        batch("batch_2", "Ana", priority="alta"),
+        batch("batch_9", "Ana", due="2025-10-30", priority="media"),
+        batch("batch_3", "Ana", due="2025-10-20", priority="alta"),
+        batch("batch_4", "Ana", priority="S"),
+        batch("batch_5", "Ana", due="2025-10-25", priority="media"),
+    ]
     assert person(run(rows, [member("Ana")]), "Ana").queue == [
-        "batch_3", "batch_2", "batch_5", "batch_9", "batch_10", "batch_4"]
+        "batch_3",
+        "batch_2",
+        "batch_5",
+        "batch_9",
+        "batch_10",
+        "batch_4",
+    ]
 
 
 # --- at risk --------------------------------------------------------------------------------
+
 
 def half_a_day_pace(name):
     """Ten deliveries in the window: a pace of 0.5 batches per working day."""
@@ -185,15 +277,17 @@ def half_a_day_pace(name):
 
 def test_at_risk_when_projected_after_the_due_date_or_overdue():
     rows = half_a_day_pace("Ana") + [
-        batch("batch_1", "Ana", due="2025-10-16", priority="alta"),   # reached Thursday: fine
+        batch("batch_1", "Ana", due="2025-10-16", priority="alta"),  # reached Thursday: fine
         batch("batch_2", "Ana", due="2025-10-16", priority="media"),  # reached Monday 20th
-        batch("batch_3", "Ana", due="2025-10-10", priority="baja"),   # overdue
-        batch("batch_4", "Ana", priority="baja"),                     # no due date: never
-        batch("batch_5", "Ana", due="not a date", priority="baja")]
+        batch("batch_3", "Ana", due="2025-10-10", priority="baja"),  # overdue
+        batch("batch_4", "Ana", priority="baja"),  # no due date: never
+        batch("batch_5", "Ana", due="not a date", priority="baja"),
+    ]
     alerts = run(rows, [member("Ana")])
     assert [(b.id, b.projected, b.reason) for b in alerts.at_risk] == [
         ("batch_3", date(2025, 10, 22), "overdue by 5 days"),
-        ("batch_2", date(2025, 10, 20), "would miss due date by 4 days")]
+        ("batch_2", date(2025, 10, 20), "would miss due date by 4 days"),
+    ]
     assert alerts.moves == []  # nobody else to take them
 
 
@@ -201,13 +295,19 @@ def test_batches_of_someone_who_left_are_at_risk_and_all_may_move():
     rows = half_a_day_pace("Ana") + [batch(f"batch_{n}", "Zoe") for n in range(1, 5)]
     alerts = run(rows, [member("Ana")], max_share=0.25)
     assert [(b.id, b.assignee, b.reason) for b in alerts.at_risk] == [
-        (f"batch_{n}", "Zoe", "Zoe is no longer on the team") for n in range(1, 5)]
+        (f"batch_{n}", "Zoe", "Zoe is no longer on the team") for n in range(1, 5)
+    ]
     zoe = person(alerts, "Zoe")
     assert not zoe.on_team and not zoe.stalled
     assert [(m.id, m.from_, m.to) for m in alerts.moves] == [
-        (f"batch_{n}", "Zoe", "Ana") for n in range(1, 5)]
+        (f"batch_{n}", "Zoe", "Ana") for n in range(1, 5)
+    ]
     assert [m.projected_after for m in alerts.moves] == [
-        date(2025, 10, 16), date(2025, 10, 20), date(2025, 10, 22), date(2025, 10, 24)]
+        date(2025, 10, 16),
+        date(2025, 10, 20),
+        date(2025, 10, 22),
+        date(2025, 10, 24),
+    ]
 
 
 def test_moves_go_to_whoever_finishes_soonest_and_respect_the_share():
@@ -220,9 +320,11 @@ def test_moves_go_to_whoever_finishes_soonest_and_respect_the_share():
     assert [b.id for b in alerts.at_risk] == [f"batch_{n}" for n in range(2, 7)]
     moves = [(m.id, m.from_, m.to, m.reason) for m in alerts.moves]
     # At most half of Ana's six open batches move; Cai has no pace, so gets none.
-    assert moves == [("batch_2", "Ana", "Bea", "would miss due date by 3 days"),
-                     ("batch_3", "Ana", "Bea", "would miss due date by 5 days"),
-                     ("batch_4", "Ana", "Bea", "would miss due date by 7 days")]
+    assert moves == [
+        ("batch_2", "Ana", "Bea", "would miss due date by 3 days"),
+        ("batch_3", "Ana", "Bea", "would miss due date by 5 days"),
+        ("batch_4", "Ana", "Bea", "would miss due date by 7 days"),
+    ]
     assert alerts.moves[0].change == "Bea would finish it by 2025-10-17, on time"
     assert alerts.moves[2].change == "Bea would finish it by 2025-10-21, 4 days after the due date"
 
@@ -235,10 +337,15 @@ def test_a_stalled_person_without_pace_has_dated_batches_moved_with_that_reason(
     assert ana.stalled and ana.pace == 0.05 and ana.days_since == 9
     # Her old pace still reaches the batch weeks before its due date: not at risk yet.
     assert alerts.at_risk == [] and alerts.moves == []
-    never = run(delivered_days_ago("d", "Ana", [40]) + half_a_day_pace("Bea") +
-                [batch("batch_1", "Ana", due="2025-12-01")], [member("Ana"), member("Bea")])
+    never = run(
+        delivered_days_ago("d", "Ana", [40])
+        + half_a_day_pace("Bea")
+        + [batch("batch_1", "Ana", due="2025-12-01")],
+        [member("Ana"), member("Bea")],
+    )
     assert [(m.id, m.to, m.reason) for m in never.moves] == [
-        ("batch_1", "Bea", "stalled: Ana has delivered nothing for 40 days")]
+        ("batch_1", "Bea", "stalled: Ana has delivered nothing for 40 days")
+    ]
 
 
 def test_stalled_people_never_receive_moves():
@@ -267,10 +374,23 @@ def test_json_shape():
     rows += [batch("batch_1", "Ana", due="2025-10-14")]
     assert run(rows, [member("Ana"), member("Bea")]).as_json() == {
         "stalled": [{"name": "Ana", "open": 1, "last_delivery": "2025-10-03", "days_since": 12}],
-        "at_risk": [{"id": "batch_1", "assignee": "Ana", "due_date": "2025-10-14",
-                     "projected": "2025-11-11"}],
-        "suggested_moves": [{"id": "batch_1", "from": "Ana", "to": "Bea",
-                             "reason": "stalled: Ana has delivered nothing for 12 days"}]}
+        "at_risk": [
+            {
+                "id": "batch_1",
+                "assignee": "Ana",
+                "due_date": "2025-10-14",
+                "projected": "2025-11-11",
+            }
+        ],
+        "suggested_moves": [
+            {
+                "id": "batch_1",
+                "from": "Ana",
+                "to": "Bea",
+                "reason": "stalled: Ana has delivered nothing for 12 days",
+            }
+        ],
+    }
 
 
 def test_assignee_names_match_the_team_regardless_of_case_and_accents():
@@ -280,6 +400,7 @@ def test_assignee_names_match_the_team_regardless_of_case_and_accents():
 
 
 # --- weekly chart ---------------------------------------------------------------------------
+
 
 def test_weekly_deliveries_has_every_week_and_person():
     rows = delivered_days_ago("d", "Ana", [0, 1, 7, 60]) + delivered_days_ago("z", "Zoe", [14])

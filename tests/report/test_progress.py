@@ -12,47 +12,85 @@ from segcore.work.batches import UNASSIGNED
 TODAY = date(2025, 10, 20)
 
 
-def row(batch_id, assignee=None, status="pending", with_masks=False, latest=None,
-        complete=False, usable=None):
+def row(
+    batch_id,
+    assignee=None,
+    status="pending",
+    with_masks=False,
+    latest=None,
+    complete=False,
+    usable=None,
+):
     """A progress row; with masks means delivered, usable, on `latest`, unless `usable` says."""
     usable = with_masks if usable is None else usable
-    return {"id": batch_id, "assignee": assignee, "status": status, "with_masks": with_masks,
-            "masks_complete": complete, "latest_upload": latest, "usable": usable,
-            "delivered": latest if usable else None}
+    return {
+        "id": batch_id,
+        "assignee": assignee,
+        "status": status,
+        "with_masks": with_masks,
+        "masks_complete": complete,
+        "latest_upload": latest,
+        "usable": usable,
+        "delivered": latest if usable else None,
+    }
 
 
-ROWS = [row("batch_1", "Flor", with_masks=True, latest=datetime(2025, 10, 18, 9)),
-        row("batch_2", "Flor", status="S"),
-        row("batch_3", "Maggie", with_masks=True, latest=date(2025, 10, 19)),
-        row("batch_4", "Roberto"),
-        row("batch_5"),
-        row("batch_6", with_masks=True)]
+ROWS = [
+    row("batch_1", "Flor", with_masks=True, latest=datetime(2025, 10, 18, 9)),
+    row("batch_2", "Flor", status="S"),
+    row("batch_3", "Maggie", with_masks=True, latest=date(2025, 10, 19)),
+    row("batch_4", "Roberto"),
+    row("batch_5"),
+    row("batch_6", with_masks=True),
+]
 
 
-@pytest.mark.parametrize("doc, expected", [
-    ({"id": "batch_1"}, row("batch_1", status=None)),
-    ({"id": "batch_2", "assignee": "  ", "status": "S", "mongo_uploaded": "yes"},
-     row("batch_2", status="S")),
-    ({"id": "batch_3", "assignee": "Flor", "mongo_uploaded": True,
-      "training_metrics_info": {"latest_upload": "2025-10-01 10:00:00"}},
-     row("batch_3", "Flor", status=None, with_masks=True, latest=date(2025, 10, 1),
-         usable=False)),
-    ({"id": "batch_4", "training_metrics_info": "legacy text"}, row("batch_4", status=None)),
-    ({"id": "batch_5", "mask_check": {"state": "complete"}},
-     row("batch_5", status=None, complete=True)),
-    ({"id": "batch_6", "mask_check": "legacy text"}, row("batch_6", status=None)),
-])
+@pytest.mark.parametrize(
+    "doc, expected",
+    [
+        ({"id": "batch_1"}, row("batch_1", status=None)),
+        (
+            {"id": "batch_2", "assignee": "  ", "status": "S", "mongo_uploaded": "yes"},
+            row("batch_2", status="S"),
+        ),
+        (
+            {
+                "id": "batch_3",
+                "assignee": "Flor",
+                "mongo_uploaded": True,
+                "training_metrics_info": {"latest_upload": "2025-10-01 10:00:00"},
+            },
+            row(
+                "batch_3",
+                "Flor",
+                status=None,
+                with_masks=True,
+                latest=date(2025, 10, 1),
+                usable=False,
+            ),
+        ),
+        ({"id": "batch_4", "training_metrics_info": "legacy text"}, row("batch_4", status=None)),
+        (
+            {"id": "batch_5", "mask_check": {"state": "complete"}},
+            row("batch_5", status=None, complete=True),
+        ),
+        ({"id": "batch_6", "mask_check": "legacy text"}, row("batch_6", status=None)),
+    ],
+)
 def test_progress_row_tolerates_legacy_documents(doc, expected):
     assert progress.progress_row(doc) == expected
 
 
-@pytest.mark.parametrize("assignee, status, ids", [
-    (None, None, ["batch_1", "batch_2", "batch_3", "batch_4", "batch_5", "batch_6"]),
-    ("Flor", None, ["batch_1", "batch_2"]),
-    (UNASSIGNED, None, ["batch_5", "batch_6"]),
-    (None, "S", ["batch_2"]),
-    ("Flor", "pending", ["batch_1"]),
-])
+@pytest.mark.parametrize(
+    "assignee, status, ids",
+    [
+        (None, None, ["batch_1", "batch_2", "batch_3", "batch_4", "batch_5", "batch_6"]),
+        ("Flor", None, ["batch_1", "batch_2"]),
+        (UNASSIGNED, None, ["batch_5", "batch_6"]),
+        (None, "S", ["batch_2"]),
+        ("Flor", "pending", ["batch_1"]),
+    ],
+)
 def test_filter_rows(assignee, status, ids):
     assert [r["id"] for r in progress.filter_rows(ROWS, assignee, status)] == ids
 
@@ -64,23 +102,31 @@ def test_kpis_count_pending_as_without_masks():
 
 
 def test_per_segmentador_lists_idle_members_and_flags_former_ones():
-    people = {p["segmentador"]: p for p in progress.per_segmentador(ROWS, ["Flor", "Maggie",
-                                                                          "Ceci"])}
+    people = {
+        p["segmentador"]: p for p in progress.per_segmentador(ROWS, ["Flor", "Maggie", "Ceci"])
+    }
     assert list(people) == ["Ceci", "Flor", "Maggie", "Roberto"]
-    assert people["Flor"] == {"segmentador": "Flor", "on_team": True, "assigned": 2,
-                              "with_masks": 1, "delivered": 1, "open": 0, "without_masks": 1,
-                              "last_upload": datetime(2025, 10, 18, 9)}
+    assert people["Flor"] == {
+        "segmentador": "Flor",
+        "on_team": True,
+        "assigned": 2,
+        "with_masks": 1,
+        "delivered": 1,
+        "open": 0,
+        "without_masks": 1,
+        "last_upload": datetime(2025, 10, 18, 9),
+    }
     assert people["Ceci"]["assigned"] == 0 and people["Ceci"]["last_upload"] is None
     assert people["Roberto"]["on_team"] is False
     assert people["Maggie"]["last_upload"] == date(2025, 10, 19)
-    only_flor = progress.per_segmentador(progress.filter_rows(ROWS, "Flor"), ["Flor", "Ceci"],
-                                         include_idle=False)
+    only_flor = progress.per_segmentador(
+        progress.filter_rows(ROWS, "Flor"), ["Flor", "Ceci"], include_idle=False
+    )
     assert [(p["segmentador"], p["on_team"]) for p in only_flor] == [("Flor", True)]
 
 
 def test_burndown_counts_pending_per_day_and_projects_a_finish():
-    result = progress.burndown(ROWS, date(2025, 10, 17), date(2025, 10, 20), TODAY,
-                               window_days=4)
+    result = progress.burndown(ROWS, date(2025, 10, 17), date(2025, 10, 20), TODAY, window_days=4)
     # batch_6 has masks but no date: done before the window.
     assert [p["pending"] for p in result.points] == [5, 4, 3, 3]
     assert result.pending_now == 3
@@ -96,15 +142,16 @@ def test_burndown_without_recent_progress_has_no_finish_date():
     assert progress.burndown([], date(2025, 10, 1), TODAY, TODAY).projected_finish == TODAY
 
 
-@pytest.mark.parametrize("age, text, stale", [
-    (timedelta(seconds=30), "30 s ago", False),
-    (timedelta(minutes=20), "20 min ago", False),
-    (timedelta(hours=30), "30 h ago", True),
-    (timedelta(days=5), "5 days ago", True),
-])
+@pytest.mark.parametrize(
+    "age, text, stale",
+    [
+        (timedelta(seconds=30), "30 s ago", False),
+        (timedelta(minutes=20), "20 min ago", False),
+        (timedelta(hours=30), "30 h ago", True),
+        (timedelta(days=5), "5 days ago", True),
+    ],
+)
 def test_sync_age(age, text, stale):
     now = datetime(2025, 10, 20, 12)
     assert progress.sync_age(now - age, now) == (text, stale)
     assert progress.sync_age(None, now) == ("never", True)
-
-

@@ -12,17 +12,16 @@ from datetime import datetime, timedelta
 import pytest
 from gridfs import GridFS
 
-from segcore.work import assignments
 from segcore.core import data_version
-from segcore.sync import sync_runs, upload_stats
-from segcore.team import team
 from segcore.core.errors import SyncAlreadyRunning
+from segcore.sync import sync_runs, upload_stats
 from segcore.sync.live_status import live_status
 from segcore.sync.live_sync import LiveSync
-from segcore.sync.sync_apply import BatchListing
 from segcore.sync.sync import run_sync, uploader_activity_of
-from tests.helpers import ROOT
-from tests.helpers import free_port
+from segcore.sync.sync_apply import BatchListing
+from segcore.team import team
+from segcore.work import assignments
+from tests.helpers import ROOT, free_port
 from tests.servers import server_process
 
 NOW = datetime(2025, 10, 1, 12, 0, 0)
@@ -30,7 +29,8 @@ NOW = datetime(2025, 10, 1, 12, 0, 0)
 
 def put(databases, filename, uploaded_by="flor"):
     return GridFS(databases.training, collection="masks").put(
-        b"m", filename=filename, metadata={"uploaded_by": uploaded_by})
+        b"m", filename=filename, metadata={"uploaded_by": uploaded_by}
+    )
 
 
 def wait_for(condition, timeout=10.0, what="the condition"):
@@ -56,11 +56,19 @@ def watcher(env, log, *args, ready="waiting for uploads"):
     """`segcore sync --watch` as its own process, logging to `log`; stopped with SIGTERM."""
     earlier = len(log.read_text()) if log.exists() else 0
     with open(log, "a") as err:
-        process = subprocess.Popen([sys.executable, "-m", "segcore", "sync", "--watch", *args],
-                                   env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "segcore", "sync", "--watch", *args],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
     try:
-        wait_for(lambda: ready in log.read_text()[earlier:] or process.poll() is not None, 60,
-                 "the watcher's start")
+        wait_for(
+            lambda: ready in log.read_text()[earlier:] or process.poll() is not None,
+            60,
+            "the watcher's start",
+        )
         assert process.poll() is None, log.read_text()
         yield process
     finally:
@@ -108,19 +116,25 @@ def test_an_upload_shows_within_seconds_and_sigterm_stops_cleanly(lab, cli_env, 
 def test_a_live_group_does_what_an_incremental_sync_does(dbs, cli_env, tmp_path):
     """Status moves, the uploads' read models, uploader activity, the data version and the
     resume point: the same function applies a live group and a routine run."""
-    dbs.work.batches.insert_many([{"id": f"batch_{n}", "assignee": "Flor", "status": "pending"}
-                                  for n in range(1, 4)])
+    dbs.work.batches.insert_many(
+        [{"id": f"batch_{n}", "assignee": "Flor", "status": "pending"} for n in range(1, 4)]
+    )
     put(dbs, "batch_1.zip")  # one byte: unreadable, so the batches move to rework
     with watcher(cli_env, tmp_path / "live.log"):
         assert dbs.work.batches.find_one({"id": "batch_1"})["status"] == "rework"
         before = synced(dbs)
         put(dbs, "batch_2.zip", uploaded_by="pedro")
-        wait_for(lambda: dbs.work.batches.find_one({"id": "batch_2"})["status"] == "rework", 10,
-                 "batch_2 moving to rework")
+        wait_for(
+            lambda: dbs.work.batches.find_one({"id": "batch_2"})["status"] == "rework",
+            10,
+            "batch_2 moving to rework",
+        )
         wait_for(lambda: "pedro" in uploader_activity_of(dbs.work), 5, "pedro's activity")
     assert synced(dbs) > before
-    assert dbs.work.history.count_documents({"key": "batch_2", "field": "status",
-                                             "new": "rework"}) == 1
+    assert (
+        dbs.work.history.count_documents({"key": "batch_2", "field": "status", "new": "rework"})
+        == 1
+    )
     newest, _ = upload_stats.read_recent(dbs.work, 5)
     assert [u["filename"] for u in newest][:2] == ["batch_2.zip", "batch_1.zip"]
     assert uploader_activity_of(dbs.work)["pedro"]["files"] == 1
@@ -135,14 +149,19 @@ def test_a_reassignment_is_followed_without_comparing_every_batch(dbs, cli_env, 
     leaving the models equal to a rebuild and nothing for a routine sync to do."""
     team.add_member(dbs.work, "Flor")
     team.add_member(dbs.work, "Ceci")
-    dbs.work.batches.insert_many([{"id": f"batch_{n}", "assignee": "Flor", "status": "pending"}
-                                  for n in range(1, 4)])
+    dbs.work.batches.insert_many(
+        [{"id": f"batch_{n}", "assignee": "Flor", "status": "pending"} for n in range(1, 4)]
+    )
     for n in (1, 2, 2):
         put(dbs, f"batch_{n}.zip")
     log = tmp_path / "live.log"
     day = datetime.utcnow().date()
-    per_owner = lambda owner: sum(d["uploads"] for d in upload_stats.uploads_per_day(  # noqa
-        dbs.work, day - timedelta(days=1), day + timedelta(days=1), owner))
+    per_owner = lambda owner: sum(
+        d["uploads"]
+        for d in upload_stats.uploads_per_day(  # noqa
+            dbs.work, day - timedelta(days=1), day + timedelta(days=1), owner
+        )
+    )
     with watcher(cli_env, log):
         assert (per_owner("Flor"), per_owner("Ceci")) == (3, 0)
         assignments.assign(dbs.work, ["batch_2"], "Ceci", "coordinator")
@@ -158,8 +177,7 @@ def test_a_reassignment_is_followed_without_comparing_every_batch(dbs, cli_env, 
     assert {d["_id"]: d for d in dbs.work.upload_days.find({})} == models
 
 
-def test_an_edit_landing_during_the_catch_up_is_not_lost_from_the_read_models(dbs,
-                                                                             monkeypatch):
+def test_an_edit_landing_during_the_catch_up_is_not_lost_from_the_read_models(dbs, monkeypatch):
     """The listing read after catching up may already hold an edit the read models never
     counted: the first change after it gets a full comparison instead of being followed."""
     team.add_member(dbs.work, "Flor")
@@ -169,8 +187,12 @@ def test_an_edit_landing_during_the_catch_up_is_not_lost_from_the_read_models(db
         put(dbs, f"batch_{n}.zip")
     run_sync(dbs)
     day = datetime.utcnow().date()
-    ceci = lambda: sum(d["uploads"] for d in upload_stats.uploads_per_day(  # noqa: E731
-        dbs.work, day - timedelta(days=1), day + timedelta(days=1), "Ceci"))
+    ceci = lambda: sum(
+        d["uploads"]
+        for d in upload_stats.uploads_per_day(  # noqa: E731
+            dbs.work, day - timedelta(days=1), day + timedelta(days=1), "Ceci"
+        )
+    )
     real, edited = BatchListing.read.__func__, []
 
     def read_just_after_an_edit(cls, work):
@@ -178,6 +200,7 @@ def test_an_edit_landing_during_the_catch_up_is_not_lost_from_the_read_models(db
             assignments.assign(dbs.work, ["batch_2"], "Ceci", "coordinator")
             edited.append(True)
         return real(cls, work)
+
     monkeypatch.setattr(BatchListing, "read", classmethod(read_just_after_an_edit))
     live = LiveSync(dbs, log=lambda message: None)
     live.lease.acquire()
@@ -197,8 +220,15 @@ def test_uploads_with_odd_ids_do_not_stop_the_watcher(lab, cli_env, tmp_path):
     log = tmp_path / "live.log"
     with watcher(cli_env, log) as process:
         for odd in ({"tool": "x", "n": 1}, 1.5):
-            lab.masks_files.insert_one({"_id": odd, "filename": "batch_3.zip", "length": 5,
-                                        "uploadDate": NOW, "chunkSize": 261120})
+            lab.masks_files.insert_one(
+                {
+                    "_id": odd,
+                    "filename": "batch_3.zip",
+                    "length": 5,
+                    "uploadDate": NOW,
+                    "chunkSize": 261120,
+                }
+            )
         put(lab, "batch_4.zip")
         wait_for(lambda: has_masks(lab, "batch_4"), 10, "batch_4's masks")
         assert process.poll() is None, log.read_text()
@@ -224,12 +254,29 @@ def test_a_burst_of_a_thousand_uploads_is_applied_in_bulk(lab, cli_env, tmp_path
     log = tmp_path / "live.log"
     with watcher(cli_env, log):
         started = time.monotonic()
-        lab.masks_files.insert_many([
-            {"filename": f"batch_{n % 200 + 1}_part{n}.zip", "length": 5, "chunkSize": 261120,
-             "uploadDate": NOW, "metadata": {"uploaded_by": "flor"}} for n in range(1000)])
-        wait_for(lambda: lab.work.batches.count_documents({"mongo_uploaded": True}) == 200
-                 and lab.work.batches.find_one({"id": "batch_200"}).get(
-                     "training_metrics_info", {}).get("file_count") == 5, 30, "the burst")
+        lab.masks_files.insert_many(
+            [
+                {
+                    "filename": f"batch_{n % 200 + 1}_part{n}.zip",
+                    "length": 5,
+                    "chunkSize": 261120,
+                    "uploadDate": NOW,
+                    "metadata": {"uploaded_by": "flor"},
+                }
+                for n in range(1000)
+            ]
+        )
+        wait_for(
+            lambda: (
+                lab.work.batches.count_documents({"mongo_uploaded": True}) == 200
+                and lab.work.batches.find_one({"id": "batch_200"})
+                .get("training_metrics_info", {})
+                .get("file_count")
+                == 5
+            ),
+            30,
+            "the burst",
+        )
         elapsed = time.monotonic() - started
         # The group's index keys went to the journal; the first idle wait folds it, once the
         # group has listed its 1,000 uploads for their receipts.
@@ -244,25 +291,38 @@ def test_a_burst_of_a_thousand_uploads_is_applied_in_bulk(lab, cli_env, tmp_path
 
 
 @pytest.mark.parametrize("delay", [0.5, 1.0, 1.5])
-def test_a_watcher_killed_mid_burst_loses_nothing_and_counts_nothing_twice(lab, cli_env,
-                                                                           tmp_path, delay):
+def test_a_watcher_killed_mid_burst_loses_nothing_and_counts_nothing_twice(
+    lab, cli_env, tmp_path, delay
+):
     """SIGKILL while a group is gathered, written or journaled: the restart catches up from
     what was saved, every batch counts its uploads once, and so do the uploads per day."""
     log = tmp_path / "live.log"
     with watcher(cli_env, log) as process:
-        lab.masks_files.insert_many([
-            {"filename": f"batch_{n % 200 + 1}_part{n}.zip", "length": 5, "chunkSize": 261120,
-             "uploadDate": NOW, "metadata": {"uploaded_by": "flor"}} for n in range(1000)])
+        lab.masks_files.insert_many(
+            [
+                {
+                    "filename": f"batch_{n % 200 + 1}_part{n}.zip",
+                    "length": 5,
+                    "chunkSize": 261120,
+                    "uploadDate": NOW,
+                    "metadata": {"uploaded_by": "flor"},
+                }
+                for n in range(1000)
+            ]
+        )
         time.sleep(delay)
         process.kill()
         process.wait()
     with watcher(cli_env, log):
         pass  # caught up at start
-    counts = {d["id"]: d["training_metrics_info"]["file_count"]
-              for d in lab.work.batches.find({"mongo_uploaded": True})}
+    counts = {
+        d["id"]: d["training_metrics_info"]["file_count"]
+        for d in lab.work.batches.find({"mongo_uploaded": True})
+    }
     assert counts == {f"batch_{n}": 6 if n == 1 else 5 for n in range(1, 201)}
-    days = upload_stats.uploads_per_day(lab.work, NOW.date() - timedelta(days=1),
-                                        NOW.date() + timedelta(days=1))
+    days = upload_stats.uploads_per_day(
+        lab.work, NOW.date() - timedelta(days=1), NOW.date() + timedelta(days=1)
+    )
     assert sum(d["uploads"] for d in days) == 1000
     assert uploader_activity_of(lab.work)["flor"]["files"] == 1001
     report = run_sync(lab, full=True)  # reading everything again changes nothing
@@ -270,7 +330,8 @@ def test_a_watcher_killed_mid_burst_loses_nothing_and_counts_nothing_twice(lab, 
 
 
 def test_a_second_watcher_and_a_routine_sync_are_refused_with_a_clear_message(
-        lab, cli_env, tmp_path, run_cli):
+    lab, cli_env, tmp_path, run_cli
+):
     with watcher(cli_env, tmp_path / "live.log"):
         second = run_cli("sync", "--watch", timeout=60)
         assert second.returncode == 1
@@ -288,6 +349,7 @@ def test_the_database_restarted_under_it(tmp_path, cli_env):
     env = {**cli_env, "MONGO_URI": uri, "MONGO_DB": "seg", "TRAINING_DB": "tm"}
     storage, log = tmp_path / "db", tmp_path / "live.log"
     from pymongo import MongoClient
+
     running = watcher(env, log)
     with server_process(storage, uri, port=port), MongoClient(uri) as client:
         client.seg.batches.insert_many([{"id": "batch_1"}, {"id": "batch_2"}])
@@ -298,8 +360,14 @@ def test_the_database_restarted_under_it(tmp_path, cli_env):
         assert process.poll() is None
         with server_process(storage, uri, port=port), MongoClient(uri) as client:
             GridFS(client.tm, collection="masks").put(b"m", filename="batch_2.zip")
-            wait_for(lambda: (client.seg.batches.find_one({"id": "batch_2"}) or {}).get(
-                "mongo_uploaded") is True, 40, "the upload after the restart")
+            wait_for(
+                lambda: (
+                    (client.seg.batches.find_one({"id": "batch_2"}) or {}).get("mongo_uploaded")
+                    is True
+                ),
+                40,
+                "the upload after the restart",
+            )
             process.send_signal(signal.SIGTERM)
             assert process.wait(20) == 0
     finally:
@@ -313,33 +381,61 @@ def test_a_standalone_server_is_polled(tmp_path, cli_env):
     env = {**cli_env, "MONGO_URI": uri, "MONGO_DB": "seg", "TRAINING_DB": "tm"}
     log = tmp_path / "live.log"
     from pymongo import MongoClient
-    with server_process(tmp_path / "db", uri, port=port, flags=["--standalone"]), \
-            MongoClient(uri) as client:
+
+    with (
+        server_process(tmp_path / "db", uri, port=port, flags=["--standalone"]),
+        MongoClient(uri) as client,
+    ):
         client.seg.batches.insert_many([{"id": "batch_1"}, {"id": "batch_2"}])
         files = GridFS(client.tm, collection="masks")
         first = files.put(b"m", filename="batch_1.zip")
         with watcher(env, log, "--interval", "1", ready="looking for new uploads every 1 s"):
             files.delete(first)
             files.put(b"m", filename="batch_2.zip")
-            wait_for(lambda: (client.seg.batches.find_one({"id": "batch_2"}) or {}).get(
-                "mongo_uploaded") is True, 10, "the polled upload")
+            wait_for(
+                lambda: (
+                    (client.seg.batches.find_one({"id": "batch_2"}) or {}).get("mongo_uploaded")
+                    is True
+                ),
+                10,
+                "the polled upload",
+            )
             assert client.seg.batches.find_one({"id": "batch_1"})["mongo_uploaded"] is False
     assert log.read_text().count("no change streams") == 1
 
 
 # --- without a process of its own ----------------------------------------------------------
 
+
 def test_live_records_one_per_hour_updated_in_place(db, monkeypatch):
     record = sync_runs.LiveRecord(db, "live")
     for _ in range(3):
-        record.add(new_files=2, removed_files=1, batches_updated=2, status_moves=1,
-                   bulk_writes=1, total_files=10, duration_s=0.1)
+        record.add(
+            new_files=2,
+            removed_files=1,
+            batches_updated=2,
+            status_moves=1,
+            bulk_writes=1,
+            total_files=10,
+            duration_s=0.1,
+        )
     assert db.sync_runs.count_documents({}) == 1
     stored = db.sync_runs.find_one()
-    assert (stored["groups"], stored["new_files"], stored["removed_files"],
-            stored["status_moves"]) == (3, 6, 3, 3)
+    assert (
+        stored["groups"],
+        stored["new_files"],
+        stored["removed_files"],
+        stored["status_moves"],
+    ) == (3, 6, 3, 3)
     monkeypatch.setattr(sync_runs, "LIVE_SPAN_S", 0)
-    assert record.add(new_files=1, removed_files=0, batches_updated=1, status_moves=0,
-                      bulk_writes=1, total_files=11, duration_s=0.1)
+    assert record.add(
+        new_files=1,
+        removed_files=0,
+        batches_updated=1,
+        status_moves=0,
+        bulk_writes=1,
+        total_files=11,
+        duration_s=0.1,
+    )
     assert db.sync_runs.count_documents({"mode": "live"}) == 2
     assert sorted(r["groups"] for r in sync_runs.list_runs(db)) == [1, 3]

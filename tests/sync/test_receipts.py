@@ -21,6 +21,7 @@ from segcore.work.delivery import is_usable_check
 from tests.receipt_seed import DICOMS, masks, real_archive
 from tests.sync.test_live_sync import wait_for, watcher
 
+
 @pytest.fixture
 def lab(dbs, client, tmp_path):
     """Databases with DATA_DIRECTORY, and a batch maker whose folders hold real DICOM files."""
@@ -33,8 +34,16 @@ def lab(dbs, client, tmp_path):
         folder.mkdir()
         for n in range(1, count + 1):
             shutil.copyfile(DICOMS[n % len(DICOMS)], folder / f"img_{n:03d}.dcm")
-        dbs.work.batches.insert_one({"id": f"batch_{number}", "number": number, "status": status,
-                                     "folder": str(folder), "assignee": assignee})
+        dbs.work.batches.insert_one(
+            {
+                "id": f"batch_{number}",
+                "number": number,
+                "status": status,
+                "folder": str(folder),
+                "assignee": assignee,
+            }
+        )
+
     databases.batch = batch
     return databases
 
@@ -43,8 +52,9 @@ def status_of(dbs, batch_id: str) -> str:
     return dbs.work.batches.find_one({"id": batch_id})["status"]
 
 
-def test_a_sync_gives_every_upload_a_receipt_and_only_usable_batches_count(lab, upload, dbs,
-                                                                            tmp_path):
+def test_a_sync_gives_every_upload_a_receipt_and_only_usable_batches_count(
+    lab, upload, dbs, tmp_path
+):
     for number in (1, 2, 3, 4):
         lab.batch(number, 4)
     upload("batch_1_masks.tar.gz", real_archive(tmp_path, "tar", masks(4), "a.tgz"))
@@ -62,8 +72,10 @@ def test_a_sync_gives_every_upload_a_receipt_and_only_usable_batches_count(lab, 
     assert got["batch_2"]["problem"] == "unreadable" and not got["batch_2"]["readable"]
     assert got["batch_3"]["problem"] == "unreadable"
     assert got["batch_4"]["problem"] == "incomplete"
-    assert got["batch_4"]["missing"] == ["img_002.dcm"] and got["batch_4"]["parts"][0][
-        "missing_count"] == 1
+    assert (
+        got["batch_4"]["missing"] == ["img_002.dcm"]
+        and got["batch_4"]["parts"][0]["missing_count"] == 1
+    )
     assert got["batch_1"]["content"] is None
 
     assert status_of(dbs, "batch_1") == "review"
@@ -89,8 +101,9 @@ def test_a_sync_gives_every_upload_a_receipt_and_only_usable_batches_count(lab, 
     assert newest[0]["problem"] is None and newest[0]["usable"]
 
 
-def test_masks_set_status_off_leaves_statuses_but_still_makes_receipts(lab, upload, dbs,
-                                                                       tmp_path, client):
+def test_masks_set_status_off_leaves_statuses_but_still_makes_receipts(
+    lab, upload, dbs, tmp_path, client
+):
     lab.batch(1, 2)
     lab.batch(2, 2, status="in_progress")
     upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
@@ -99,13 +112,15 @@ def test_masks_set_status_off_leaves_statuses_but_still_makes_receipts(lab, uplo
     sync.run_sync(off)
     assert status_of(dbs, "batch_1") == "pending" and status_of(dbs, "batch_2") == "in_progress"
     assert len(receipts.list_receipts(dbs.work)) == 2
-    assert [r["filename"] for r in receipts.list_receipts(dbs.work, problem="unreadable")] == \
-        ["batch_2.zip"]
+    assert [r["filename"] for r in receipts.list_receipts(dbs.work, problem="unreadable")] == [
+        "batch_2.zip"
+    ]
 
 
 def test_receipts_without_images_say_so_and_never_count_as_delivered(dbs, upload, tmp_path):
-    dbs.work.batches.insert_one({"id": "batch_7", "number": 7, "status": "pending",
-                                 "assignee": "Ceci"})
+    dbs.work.batches.insert_one(
+        {"id": "batch_7", "number": 7, "status": "pending", "assignee": "Ceci"}
+    )
     upload("batch_7.zip", real_archive(tmp_path, "zip", masks(3), "a.zip"), uploaded_by="ceci")
     sync.run_sync(dbs)
     [receipt] = receipts.list_receipts(dbs.work, person="ceci")
@@ -139,8 +154,9 @@ def test_command_line_receipts_review_and_status(lab, upload, dbs, tmp_path, run
     assert accepted.returncode == 0 and status_of(dbs, "batch_1") == "done"
     doc = dbs.work.batches.find_one({"id": "batch_1"})
     assert doc["review"]["sent_back"] == 1 and doc["review"]["hours_to_accept"] >= 0
-    moves = {(h["old"], h["new"]) for h in list_history(dbs.work, "batch_1")
-             if h["field"] == "status"}  # same second: their order is not kept
+    moves = {
+        (h["old"], h["new"]) for h in list_history(dbs.work, "batch_1") if h["field"] == "status"
+    }  # same second: their order is not kept
     assert {("review", "rework"), ("rework", "done")} <= moves
     refused = run_cli("review", "batch_1", "--rework", "again")  # done: edited in the table
     assert refused.returncode == 1 and status_of(dbs, "batch_1") == "done"
@@ -181,8 +197,9 @@ def test_the_live_sync_makes_the_receipt_within_seconds(lab, upload, dbs, tmp_pa
     assert (status_of(dbs, "batch_1"), status_of(dbs, "batch_2")) == ("review", "rework")
 
 
-def test_a_sync_killed_while_making_receipts_makes_them_on_the_next_run(lab, upload, dbs,
-                                                                        tmp_path, monkeypatch):
+def test_a_sync_killed_while_making_receipts_makes_them_on_the_next_run(
+    lab, upload, dbs, tmp_path, monkeypatch
+):
     lab.batch(1, 2)
     lab.batch(2, 2)
     sync.run_sync(lab)  # the index exists: what follows is a routine run
@@ -202,12 +219,14 @@ def test_a_sync_killed_while_making_receipts_makes_them_on_the_next_run(lab, upl
     assert not report.full and report.new_files == 2  # the resume point was not saved
     assert (status_of(dbs, "batch_1"), status_of(dbs, "batch_2")) == ("review", "rework")
     assert dbs.work.receipts.count_documents({}) == 2
-    assert [h["new"] for h in list_history(dbs.work, "batch_2") if h["field"] == "status"] == \
-        ["rework"]
+    assert [h["new"] for h in list_history(dbs.work, "batch_2") if h["field"] == "status"] == [
+        "rework"
+    ]
 
 
 def test_a_receipt_lists_other_files_and_what_changed_since_the_previous_upload(
-        lab, upload, dbs, tmp_path):
+    lab, upload, dbs, tmp_path
+):
     lab.batch(1, 3)
     sync.run_sync(lab)
     first = real_archive(tmp_path, "zip", masks(2), "a.zip")
@@ -219,8 +238,10 @@ def test_a_receipt_lists_other_files_and_what_changed_since_the_previous_upload(
         shutil.copyfile(DICOMS[number % len(DICOMS)], folder / name)
     (folder / "labelmap.txt").write_text("0 background\n1 liver\n")
     import subprocess
-    subprocess.run(["zip", "-q", str(tmp_path / "v2.zip"), *masks(3), "labelmap.txt"],
-                   cwd=folder, check=True)
+
+    subprocess.run(
+        ["zip", "-q", str(tmp_path / "v2.zip"), *masks(3), "labelmap.txt"], cwd=folder, check=True
+    )
     upload("batch_1_v2.zip", (tmp_path / "v2.zip").read_bytes())
     sync.run_sync(lab)
     [newest, _older] = receipts.list_receipts(dbs.work, ["batch_1"])

@@ -3,8 +3,8 @@
 import threading
 import time
 
-from segcore.sync import sync
 from segcore.core.errors import DatabaseUnavailable, SyncAlreadyRunning
+from segcore.sync import sync
 from segcore.sync.schedule import SyncScheduler
 
 

@@ -15,14 +15,14 @@ from gridfs import GridFS
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
-from segcore.work import assignments
-from segcore.team import team
+from segcore.core.actors import Actor
 from segcore.core.config import Settings
 from segcore.core.connection import open_databases
-from segcore.prepare import prepare
 from segcore.core.errors import PermissionDenied, SyncAlreadyRunning
-from segcore.core.actors import Actor
-from segcore.sync.sync import list_runs, last_run, run_sync
+from segcore.prepare import prepare
+from segcore.sync.sync import last_run, list_runs, run_sync
+from segcore.team import team
+from segcore.work import assignments
 from tests.helpers import ROOT, free_port
 from tests.servers import server_process
 
@@ -41,17 +41,37 @@ def lab(dbs):
     """A small lab with legacy batch documents and messy uploads."""
     for name in ("Flor", "Ceci"):
         team.add_member(dbs.work, name)
-    dbs.work.batches.insert_many([
-        {"id": "batch_400", "assignee": "Flor", "folder": "/p/batch_400", "status": "S",
-         "metadata": {"assigned_at": "2025-09-15", "due_date": "2025-09-30", "priority": "alta"}},
-        {"id": "batch_0012", "assignee": "Ceci"},
-        {"id": "batch_15", "assignee": None, "mongo_uploaded": True,
-         "training_metrics_info": {"file_count": 1, "files": ["old.zip"]}},
-        {"id": "batch_7", "assignee": "Flor"},
-        {"id": "odd_folder"},
-    ])
-    put(dbs, "masks_batch_400.tar.xz", {"uploaded_by": "flor", "batch_id": "batch_400"},
-        T0 + timedelta(hours=3), size=2048)
+    dbs.work.batches.insert_many(
+        [
+            {
+                "id": "batch_400",
+                "assignee": "Flor",
+                "folder": "/p/batch_400",
+                "status": "S",
+                "metadata": {
+                    "assigned_at": "2025-09-15",
+                    "due_date": "2025-09-30",
+                    "priority": "alta",
+                },
+            },
+            {"id": "batch_0012", "assignee": "Ceci"},
+            {
+                "id": "batch_15",
+                "assignee": None,
+                "mongo_uploaded": True,
+                "training_metrics_info": {"file_count": 1, "files": ["old.zip"]},
+            },
+            {"id": "batch_7", "assignee": "Flor"},
+            {"id": "odd_folder"},
+        ]
+    )
+    put(
+        dbs,
+        "masks_batch_400.tar.xz",
+        {"uploaded_by": "flor", "batch_id": "batch_400"},
+        T0 + timedelta(hours=3),
+        size=2048,
+    )
     put(dbs, "Batch-400.zip", {"uploaded_by": "Flór"}, T0 + timedelta(hours=1))
     put(dbs, "batch_0400_part2.zip", None, T0 + timedelta(hours=2))
     put(dbs, "batch_12_to_batch_15.zip", {"uploaded_by": "flor"}, T0)
@@ -67,25 +87,36 @@ def batch(dbs, batch_id):
 
 def test_first_sync_sets_every_batch(lab):
     report = run_sync(lab, author="me")
-    assert (report.total_files, report.batches_with_masks, report.batches_without_masks) == (7, 4, 1)
+    assert (report.total_files, report.batches_with_masks, report.batches_without_masks) == (
+        7,
+        4,
+        1,
+    )
     assert (report.orphans, report.unmatched, report.mismatches) == (1, 1, 2)
     b400 = batch(lab, "batch_400")
     assert b400["mongo_uploaded"] is True
     assert b400["training_metrics_info"] == {
-        "file_count": 3, "latest_upload": T0 + timedelta(hours=3),
+        "file_count": 3,
+        "latest_upload": T0 + timedelta(hours=3),
         "first_upload": T0 + timedelta(hours=1),
         "files": ["masks_batch_400.tar.xz", "batch_0400_part2.zip", "Batch-400.zip"],
-        "uploaders": ["flor"]}
+        "uploaders": ["flor"],
+    }
     # Other fields untouched, legacy values kept.
     assert b400["status"] == "S" and b400["metadata"]["due_date"] == "2025-09-30"
-    assert batch(lab, "batch_0012")["training_metrics_info"]["files"] == ["batch_12_to_batch_15.zip"]
+    assert batch(lab, "batch_0012")["training_metrics_info"]["files"] == [
+        "batch_12_to_batch_15.zip"
+    ]
     assert batch(lab, "batch_15")["training_metrics_info"]["files"] == ["batch_12_to_batch_15.zip"]
     assert batch(lab, "batch_7")["training_metrics_info"]["files"] == ["unrelated.zip"]
     assert batch(lab, "odd_folder")["mongo_uploaded"] is False
     assert [(m.filename, m.assignee) for m in report.mismatched_uploads] == [
-        ("unrelated.zip", "Flor"), ("batch_12_to_batch_15.zip", "Ceci")] or \
-        {(m.filename, m.assignee) for m in report.mismatched_uploads} == {
-        ("unrelated.zip", "Flor"), ("batch_12_to_batch_15.zip", "Ceci")}
+        ("unrelated.zip", "Flor"),
+        ("batch_12_to_batch_15.zip", "Ceci"),
+    ] or {(m.filename, m.assignee) for m in report.mismatched_uploads} == {
+        ("unrelated.zip", "Flor"),
+        ("batch_12_to_batch_15.zip", "Ceci"),
+    }
     assert report.orphan_uploads[0].filename == "BATCH9999.tgz"
     assert report.unmatched_uploads[0].uploaded_by == "ceci"
 
@@ -106,13 +137,16 @@ def test_first_upload_stays_put_until_that_upload_is_removed(lab):
     put(lab, "batch_400_fix.zip", {"uploaded_by": "flor"}, T0 + timedelta(days=2))
     run_sync(lab)
     info = batch(lab, "batch_400")["training_metrics_info"]
-    assert (info["first_upload"], info["latest_upload"]) == (T0 + timedelta(hours=1),
-                                                             T0 + timedelta(days=2))
+    assert (info["first_upload"], info["latest_upload"]) == (
+        T0 + timedelta(hours=1),
+        T0 + timedelta(days=2),
+    )
     earliest = lab.masks_files.find_one({"filename": "Batch-400.zip"})["_id"]
     GridFS(lab.training, collection="masks").delete(earliest)
     run_sync(lab)
-    assert batch(lab, "batch_400")["training_metrics_info"]["first_upload"] == \
-        T0 + timedelta(hours=2)
+    assert batch(lab, "batch_400")["training_metrics_info"]["first_upload"] == T0 + timedelta(
+        hours=2
+    )
 
 
 def test_a_full_sync_adds_first_upload_to_batches_synced_before_it_existed(lab):
@@ -132,8 +166,10 @@ def test_new_and_removed_uploads_incrementally(lab):
     assert not report.full and (report.new_files, report.removed_files) == (1, 1)
     assert batch(lab, "batch_0012")["mongo_uploaded"] is False
     assert "training_metrics_info" not in batch(lab, "batch_0012")
-    assert batch(lab, "batch_7")["training_metrics_info"]["files"] == ["batch_7_v2.zip",
-                                                                       "unrelated.zip"]
+    assert batch(lab, "batch_7")["training_metrics_info"]["files"] == [
+        "batch_7_v2.zip",
+        "unrelated.zip",
+    ]
     # Incremental and full reads agree.
     assert run_sync(lab, full=True).batches_updated == 0
 
@@ -147,8 +183,11 @@ def test_new_batch_matches_an_earlier_orphan(lab):
 
 def test_training_database_is_never_written(lab):
     def snapshot():
-        return {name: list(lab.training[name].find({}).sort("_id", 1))
-                for name in sorted(lab.training.list_collection_names())}
+        return {
+            name: list(lab.training[name].find({}).sort("_id", 1))
+            for name in sorted(lab.training.list_collection_names())
+        }
+
     before = snapshot()
     run_sync(lab)
     run_sync(lab, full=True)
@@ -165,9 +204,11 @@ def test_runs_are_recorded(lab):
 
 def test_two_syncs_never_interleave(lab):
     started, release = threading.Event(), threading.Event()
+
     def slow(fraction, message):
         started.set()
         release.wait(10)
+
     worker = threading.Thread(target=lambda: run_sync(lab, progress=slow))
     worker.start()
     assert started.wait(10)
@@ -188,6 +229,7 @@ def test_interrupted_sync_converges(lab):
     def boom(fraction, message):
         if fraction >= 0.7:
             raise KeyboardInterrupt
+
     with pytest.raises(KeyboardInterrupt):
         run_sync(lab, progress=boom)
     assert list_runs(lab.work)[0]["status"] == "failed"
@@ -199,12 +241,24 @@ def test_interrupted_sync_converges(lab):
 
 def test_process_killed_mid_sync_then_rerun_converges(dbs, cli_env):
     dbs.work.batches.insert_many([{"id": f"batch_{n}"} for n in range(3000)])
-    files = [{"filename": f"masks_batch_{n % 3000}_{n}.zip", "uploadDate": T0, "length": 5,
-              "chunkSize": 261120, "metadata": {"uploaded_by": "flor"}} for n in range(9000)]
+    files = [
+        {
+            "filename": f"masks_batch_{n % 3000}_{n}.zip",
+            "uploadDate": T0,
+            "length": 5,
+            "chunkSize": 261120,
+            "metadata": {"uploaded_by": "flor"},
+        }
+        for n in range(9000)
+    ]
     dbs.masks_files.insert_many(files)
-    process = subprocess.Popen([sys.executable, "-m", "segcore", "sync", "--full"],
-                               env=cli_env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "segcore", "sync", "--full"],
+        env=cli_env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(1.0)
     process.send_signal(signal.SIGKILL)
     process.wait(10)
@@ -218,13 +272,23 @@ def test_cli_sync_and_uploads(lab, run_cli):
     out = run_cli("sync", "--json")
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
-    for key in ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
-                "orphans", "unmatched", "mismatches", "duration_s"):
+    for key in (
+        "total_files",
+        "batches_with_masks",
+        "batches_without_masks",
+        "batches_updated",
+        "orphans",
+        "unmatched",
+        "mismatches",
+        "duration_s",
+    ):
         assert key in report
     assert (report["total_files"], report["batches_updated"]) == (7, 5)
     mismatches = json.loads(run_cli("uploads", "--mismatches", "--json").stdout)
     assert {(m["filename"], m["assignee"]) for m in mismatches} == {
-        ("unrelated.zip", "Flor"), ("batch_12_to_batch_15.zip", "Ceci")}
+        ("unrelated.zip", "Flor"),
+        ("batch_12_to_batch_15.zip", "Ceci"),
+    }
     orphans = json.loads(run_cli("uploads", "--orphans", "--json").stdout)
     assert [o["filename"] for o in orphans] == ["BATCH9999.tgz"] and "assignee" not in orphans[0]
     recent = json.loads(run_cli("uploads", "--recent", "2", "--json").stdout)
@@ -235,8 +299,9 @@ def test_cli_sync_and_uploads(lab, run_cli):
 def test_upload_moved_to_another_batch_is_followed_incrementally(lab):
     """An upload tool fixing an upload's metadata moves it; the change stream reports the edit."""
     run_sync(lab)
-    lab.masks_files.update_one({"filename": "unrelated.zip"},
-                               {"$set": {"metadata.batch_id": "batch_400"}})
+    lab.masks_files.update_one(
+        {"filename": "unrelated.zip"}, {"$set": {"metadata.batch_id": "batch_400"}}
+    )
     report = run_sync(lab)
     assert not report.full
     assert batch(lab, "batch_7")["mongo_uploaded"] is False
@@ -267,8 +332,12 @@ def databases_on_a_server_of_their_own(tmp_path, *flags):
     port = free_port()
     uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
     with server_process(tmp_path / "db", uri, port=port, flags=flags), MongoClient(uri) as client:
-        databases = open_databases(Settings(mongo_uri=uri, mongo_db="seg", training_db="tm",
-                                            embedded_path=tmp_path / "unused"), client=client)
+        databases = open_databases(
+            Settings(
+                mongo_uri=uri, mongo_db="seg", training_db="tm", embedded_path=tmp_path / "unused"
+            ),
+            client=client,
+        )
         prepare(databases)
         yield databases
 
@@ -286,7 +355,8 @@ def test_without_change_streams_new_and_removed_uploads_are_found_by_id(tmp_path
         report = run_sync(databases)
         assert not report.full and (report.new_files, report.removed_files) == (1, 1)
         assert [b["id"] for b in databases.work.batches.find({"mongo_uploaded": True})] == [
-            "batch_2"]
+            "batch_2"
+        ]
         assert run_sync(databases).batches_updated == 0
 
 

@@ -5,16 +5,27 @@ from datetime import datetime, timedelta, timezone
 from bson import BSON, ObjectId
 
 from segcore.sync import sync_index
-from segcore.sync.sync_index import (UNMATCHED, append_journal, decode_part, encode_part,
-                                keys_holding, read_index, write_index)
+from segcore.sync.sync_index import (
+    UNMATCHED,
+    append_journal,
+    decode_part,
+    encode_part,
+    keys_holding,
+    read_index,
+    write_index,
+)
 
 A, B, C = ObjectId(), ObjectId(), ObjectId()
 INDEX = {
-    "batch_1": {A: (A, "batch_1.zip", "flor", datetime(2025, 1, 2, 3, 4, 5, 678000), 2048),
-                B: (B, "batch_1_to_batch_2.zip", None, None, 0)},
+    "batch_1": {
+        A: (A, "batch_1.zip", "flor", datetime(2025, 1, 2, 3, 4, 5, 678000), 2048),
+        B: (B, "batch_1_to_batch_2.zip", None, None, 0),
+    },
     "batch_2": {B: (B, "batch_1_to_batch_2.zip", None, None, 0)},
-    UNMATCHED: {"legacy-7": ("legacy-7", "final.zip", "ceci", datetime(2024, 5, 1), 10),
-                C: (C, "odd\x00name.zip", "Flór", datetime(1960, 1, 1), 5)},
+    UNMATCHED: {
+        "legacy-7": ("legacy-7", "final.zip", "ceci", datetime(2024, 5, 1), 10),
+        C: (C, "odd\x00name.zip", "Flór", datetime(1960, 1, 1), 5),
+    },
 }
 
 
@@ -39,8 +50,9 @@ def test_empty_keys_are_not_stored():
 
 
 def test_the_digest_ignores_the_order_uploads_were_read_in():
-    reordered = {key: dict(reversed(list(entries.items()))) for key, entries in
-                 reversed(list(INDEX.items()))}
+    reordered = {
+        key: dict(reversed(list(entries.items()))) for key, entries in reversed(list(INDEX.items()))
+    }
     assert encode_part(reordered)["d"] == encode_part(INDEX)["d"]
     changed = {**INDEX, "batch_2": {B: (B, "batch_1_to_batch_2.zip", "flor", None, 0)}}
     assert encode_part(changed)["d"] != encode_part(INDEX)["d"]
@@ -48,12 +60,20 @@ def test_the_digest_ignores_the_order_uploads_were_read_in():
 
 def test_keys_holding_finds_every_key_of_an_upload():
     assert keys_holding(INDEX, [B, "legacy-7", ObjectId()]) == {
-        B: ["batch_1", "batch_2"], "legacy-7": [UNMATCHED]}
+        B: ["batch_1", "batch_2"],
+        "legacy-7": [UNMATCHED],
+    }
 
 
 def _entry(n, key="batch_1"):
     upload_id = ObjectId()
-    return upload_id, (upload_id, f"{key}_{n}.zip", "flor", datetime(2025, 1, 1) + timedelta(minutes=n), n)
+    return upload_id, (
+        upload_id,
+        f"{key}_{n}.zip",
+        "flor",
+        datetime(2025, 1, 1) + timedelta(minutes=n),
+        n,
+    )
 
 
 def _stored(index):
@@ -73,8 +93,12 @@ def test_the_journal_replays_over_the_parts_and_the_next_write_folds_it(db, monk
     assert read_index(db) == _stored(index)
     del index["batch_1"][upload_id]  # a second group undoes part of the first
     monkeypatch.setattr(sync_index, "SEGMENT_BYTES", 300)  # this write spans several documents
-    index.update({f"batch_{n}": dict([_entry(n, f"batch_{n}"), _entry(n + 1, f"batch_{n}")])
-                  for n in range(3, 9)})
+    index.update(
+        {
+            f"batch_{n}": dict([_entry(n, f"batch_{n}"), _entry(n + 1, f"batch_{n}")])
+            for n in range(3, 9)
+        }
+    )
     append_journal(db, index, {"batch_1", *(f"batch_{n}" for n in range(3, 9))})
     assert db.sync_index.count_documents({"_id": {"$regex": "^j"}}) > 2
     assert read_index(db) == _stored(index)

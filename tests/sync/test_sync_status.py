@@ -20,20 +20,23 @@ T0 = datetime(2025, 10, 1, 10, 30)
 
 def put(dbs, filename, uploader, when=T0):
     file_id = GridFS(dbs.training, collection="masks").put(
-        b"m", filename=filename, metadata={"uploaded_by": uploader} if uploader else None)
+        b"m", filename=filename, metadata={"uploaded_by": uploader} if uploader else None
+    )
     dbs.masks_files.update_one({"_id": file_id}, {"$set": {"uploadDate": when}})
 
 
 @pytest.fixture
 def lab(dbs):
-    dbs.work.batches.insert_many([
-        {"id": "batch_1", "assignee": "Flor", "status": "pending"},
-        {"id": "batch_2", "assignee": "Flor", "status": "in_progress"},
-        {"id": "batch_3", "assignee": "Flor", "status": "done"},
-        {"id": "batch_4", "assignee": "Flor", "status": "S"},
-        {"id": "batch_5", "assignee": "Flor"},
-        {"id": "batch_6", "assignee": "Ceci", "status": "pending"},  # no masks
-    ])
+    dbs.work.batches.insert_many(
+        [
+            {"id": "batch_1", "assignee": "Flor", "status": "pending"},
+            {"id": "batch_2", "assignee": "Flor", "status": "in_progress"},
+            {"id": "batch_3", "assignee": "Flor", "status": "done"},
+            {"id": "batch_4", "assignee": "Flor", "status": "S"},
+            {"id": "batch_5", "assignee": "Flor"},
+            {"id": "batch_6", "assignee": "Ceci", "status": "pending"},  # no masks
+        ]
+    )
     for n in range(1, 6):
         put(dbs, f"masks_batch_{n}.zip", "ceci" if n == 2 else "flor", T0 + timedelta(hours=n))
     return dbs
@@ -45,12 +48,20 @@ def statuses(dbs):
 
 def test_unreadable_masks_arriving_move_pending_and_in_progress_to_rework_only(lab):
     report = run_sync(lab, author="Coord")
-    assert statuses(lab) == {"batch_1": "rework", "batch_2": "rework", "batch_3": "done",
-                             "batch_4": "S", "batch_5": None, "batch_6": "pending"}
+    assert statuses(lab) == {
+        "batch_1": "rework",
+        "batch_2": "rework",
+        "batch_3": "done",
+        "batch_4": "S",
+        "batch_5": None,
+        "batch_6": "pending",
+    }
     assert report.status_moves == 2
     moved = list_history(lab.work, kind="batch")
-    assert sorted((h["key"], h["old"], h["new"]) for h in moved) == \
-        [("batch_1", "pending", "rework"), ("batch_2", "in_progress", "rework")]
+    assert sorted((h["key"], h["old"], h["new"]) for h in moved) == [
+        ("batch_1", "pending", "rework"),
+        ("batch_2", "in_progress", "rework"),
+    ]
     assert {h["author"] for h in moved} == {"sync (started by Coord)"}
     assert all(h["reason"].startswith("unreadable: ") for h in moved)
 
@@ -77,18 +88,21 @@ def test_the_setting_off_leaves_every_status(lab, settings, client):
     assert statuses(lab)["batch_1"] == "pending" and not list_history(lab.work, kind="batch")
 
 
-@pytest.mark.parametrize("status, usable, readable, problem, expected", [
-    ("pending", True, True, None, ("review", None)),
-    ("in_progress", False, False, "unreadable: x", ("rework", "unreadable: x")),
-    ("pending", False, True, "incomplete: 3 of 9", ("rework", "incomplete: 3 of 9")),
-    ("pending", False, True, None, ("review", None)),  # images unknown: a person looks
-    ("rework", True, True, None, ("review", None)),
-    ("rework", False, True, "incomplete: 1 of 9", None),
-    ("review", False, False, "unreadable: x", None),
-    ("done", True, True, None, None),
-    ("S", True, True, None, None),
-    (None, True, True, None, None),
-])
+@pytest.mark.parametrize(
+    "status, usable, readable, problem, expected",
+    [
+        ("pending", True, True, None, ("review", None)),
+        ("in_progress", False, False, "unreadable: x", ("rework", "unreadable: x")),
+        ("pending", False, True, "incomplete: 3 of 9", ("rework", "incomplete: 3 of 9")),
+        ("pending", False, True, None, ("review", None)),  # images unknown: a person looks
+        ("rework", True, True, None, ("review", None)),
+        ("rework", False, True, "incomplete: 1 of 9", None),
+        ("review", False, False, "unreadable: x", None),
+        ("done", True, True, None, None),
+        ("S", True, True, None, None),
+        (None, True, True, None, None),
+    ],
+)
 def test_status_after_an_upload(status, usable, readable, problem, expected):
     assert status_after_upload(status, usable, readable, problem) == expected
 
@@ -97,11 +111,16 @@ def test_uploader_activity_counts_each_upload_once_and_keeps_the_newest():
     shared = IndexEntry(1, "batch_1_to_batch_2.zip", "Flor", T0, 10)
     later = IndexEntry(2, "masks_batch_3.zip", "flor", T0 + timedelta(days=2), 10)
     undated = IndexEntry(3, "x.zip", "ceci", None, 10)
-    index = {"batch_1": {1: shared}, "batch_2": {1: shared}, "batch_3": {2: later},
-             "~unmatched": {3: undated}}
+    index = {
+        "batch_1": {1: shared},
+        "batch_2": {1: shared},
+        "batch_3": {2: later},
+        "~unmatched": {3: undated},
+    }
     assert uploader_activity(index) == [
         {"name": "ceci", "key": "ceci", "latest": None, "files": 1},
-        {"name": "Flor", "key": "flor", "latest": T0 + timedelta(days=2), "files": 2}]
+        {"name": "Flor", "key": "flor", "latest": T0 + timedelta(days=2), "files": 2},
+    ]
 
 
 def _held(index, ids):
@@ -115,8 +134,10 @@ def test_uploader_activity_follows_changed_uploads_without_a_recount():
     newest = IndexEntry(2, "batch_2.zip", "flor", T0 + timedelta(days=1), 10)
     index = {"batch_1": {1: old}, "batch_2": {2: newest}}
     saved = uploader_activity(index)
-    arriving = {3: IndexEntry(3, "batch_3.zip", "Ceci", T0 + timedelta(days=3), 10),
-                4: IndexEntry(4, "x.zip", None, T0, 10)}
+    arriving = {
+        3: IndexEntry(3, "batch_3.zip", "Ceci", T0 + timedelta(days=3), 10),
+        4: IndexEntry(4, "x.zip", None, T0, 10),
+    }
     after = {**index, "batch_3": {3: arriving[3]}, "~unmatched": {4: arriving[4]}}
     assert updated_activity(saved, {}, _held(after, [3, 4])) == uploader_activity(after)
     without_old = {"batch_2": {2: newest}}

@@ -6,14 +6,14 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from segcore.work import assignments
 from segcore.sync import upload_stats
-from segcore.team import team
-from segcore.work.batches import UNASSIGNED
 from segcore.sync.sync import run_sync
 from segcore.sync.sync_index import IndexEntry
 from segcore.sync.sync_state import SyncState
+from segcore.team import team
 from segcore.uploads.uploads import read_uploads
+from segcore.work import assignments
+from segcore.work.batches import UNASSIGNED
 from tests.sync.test_sync import put
 
 T0 = datetime(2025, 10, 1, 10, 30)
@@ -24,14 +24,21 @@ def entry(n, day, uploader="flor"):
 
 
 def test_day_counts_count_each_upload_once_per_breakdown():
-    owners = {"batch_1": ("Flor", "pending"), "batch_2": ("Flor", "done"),
-              "batch_3": (None, "pending")}
-    uploads = {1: (entry(1, 1), ["batch_1", "batch_2"]),  # one file, two of Flor's batches
-               2: (entry(2, 1, "Ceci"), ["batch_3"]),
-               3: (entry(3, 2), ["batch_99"]),              # names a batch not in the list
-               4: (entry(4, 2), ["~unmatched"])}
-    days = {d: upload_stats.encode_day(d, c)
-            for d, c in upload_stats.day_counts(uploads, owners, zone=None).items()}
+    owners = {
+        "batch_1": ("Flor", "pending"),
+        "batch_2": ("Flor", "done"),
+        "batch_3": (None, "pending"),
+    }
+    uploads = {
+        1: (entry(1, 1), ["batch_1", "batch_2"]),  # one file, two of Flor's batches
+        2: (entry(2, 1, "Ceci"), ["batch_3"]),
+        3: (entry(3, 2), ["batch_99"]),  # names a batch not in the list
+        4: (entry(4, 2), ["~unmatched"]),
+    }
+    days = {
+        d: upload_stats.encode_day(d, c)
+        for d, c in upload_stats.day_counts(uploads, owners, zone=None).items()
+    }
     first = days[upload_stats.local_day(datetime(2025, 10, 1, 12))]
     assert upload_stats.count_in(first) == 2
     assert upload_stats.count_in(first, owner="Flor") == 1
@@ -42,13 +49,16 @@ def test_day_counts_count_each_upload_once_per_breakdown():
     assert upload_stats.count_in(second) == 2 and upload_stats.count_in(second, "Flor") == 0
 
 
-@pytest.mark.parametrize("stored_at, last_started, expected", [
-    (None, None, "missing"),
-    (None, T0, "missing"),
-    (T0, T0, None),
-    (T0 + timedelta(seconds=1), T0, None),
-    (T0 - timedelta(seconds=1), T0, "behind"),
-])
+@pytest.mark.parametrize(
+    "stored_at, last_started, expected",
+    [
+        (None, None, "missing"),
+        (None, T0, "missing"),
+        (T0, T0, None),
+        (T0 + timedelta(seconds=1), T0, None),
+        (T0 - timedelta(seconds=1), T0, "behind"),
+    ],
+)
 def test_staleness(stored_at, last_started, expected):
     assert upload_stats.staleness(stored_at, last_started) == expected
 
@@ -75,20 +85,35 @@ def from_scratch(dbs) -> tuple[dict, list]:
 
 def by_hand(dbs) -> Counter:
     """Uploads per local day counted straight from the training database."""
-    return Counter(upload_stats.local_day(u.upload_date) for u in read_uploads(dbs)
-                   if u.upload_date is not None)
+    return Counter(
+        upload_stats.local_day(u.upload_date)
+        for u in read_uploads(dbs)
+        if u.upload_date is not None
+    )
 
 
 @pytest.fixture
 def lab(dbs):
     for name in ("Flor", "Ceci"):
         team.add_member(dbs.work, name)
-    dbs.work.batches.insert_many([{"id": f"batch_{n}", "number": n, "status": "pending",
-                                   "assignee": ("Flor", "Ceci", None)[n % 3]}
-                                  for n in range(1, 13)])
+    dbs.work.batches.insert_many(
+        [
+            {
+                "id": f"batch_{n}",
+                "number": n,
+                "status": "pending",
+                "assignee": ("Flor", "Ceci", None)[n % 3],
+            }
+            for n in range(1, 13)
+        ]
+    )
     for n in range(1, 25):
-        put(dbs, f"masks_batch_{n % 14 + 1}.zip", {"uploaded_by": ("flor", "Ceci")[n % 2]},
-            T0 + timedelta(hours=7 * n))
+        put(
+            dbs,
+            f"masks_batch_{n % 14 + 1}.zip",
+            {"uploaded_by": ("flor", "Ceci")[n % 2]},
+            T0 + timedelta(hours=7 * n),
+        )
     put(dbs, "final_masks.zip", {"uploaded_by": "ceci"}, T0)
     return dbs
 
@@ -123,6 +148,7 @@ def test_a_sync_killed_after_updating_the_read_models_counts_nothing_twice(lab, 
         if fields == {"index_ok": False}:
             raise KeyboardInterrupt  # as a process killed at that point
         real(state, fields)
+
     monkeypatch.setattr(SyncState, "save", dies_before_the_index)
     with pytest.raises(KeyboardInterrupt):
         run_sync(lab, author="test")
@@ -137,16 +163,20 @@ def test_a_sync_killed_after_updating_the_read_models_counts_nothing_twice(lab, 
 def test_a_reassignment_moves_the_counts_at_the_next_sync(lab):
     run_sync(lab, author="test")
     start, end = date(2025, 9, 30), date(2025, 10, 9)
-    flor_before = sum(d["uploads"] for d in upload_stats.uploads_per_day(lab.work, start, end,
-                                                                          "Flor"))
+    flor_before = sum(
+        d["uploads"] for d in upload_stats.uploads_per_day(lab.work, start, end, "Flor")
+    )
     assignments.assign(lab.work, ["batch_1"], "Flor", "test")  # was Ceci's
     assignments.assign(lab.work, ["batch_3"], "Ceci", "test")  # was Flor's
     run_sync(lab, author="test")
     after = upload_stats.uploads_per_day(lab.work, start, end, "Flor")
     assert stored(lab.work) == from_scratch(lab)
-    expected = sum(1 for u in read_uploads(lab)
-                   if any(b in {"batch_1", "batch_6", "batch_9", "batch_12"} for b in u.batches)
-                   and start <= date.fromisoformat(upload_stats.local_day(u.upload_date)) <= end)
+    expected = sum(
+        1
+        for u in read_uploads(lab)
+        if any(b in {"batch_1", "batch_6", "batch_9", "batch_12"} for b in u.batches)
+        and start <= date.fromisoformat(upload_stats.local_day(u.upload_date)) <= end
+    )
     assert sum(d["uploads"] for d in after) == expected != flor_before
 
 

@@ -4,10 +4,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from segcore.team import auth, team
 from segcore.core.actors import Actor
 from segcore.core.errors import AccountLocked, LoginFailed, PermissionDenied, ValidationError
 from segcore.core.history import list_history
+from segcore.team import auth, team
 
 PASSWORD = "correct horse battery"
 
@@ -22,8 +22,10 @@ def users(db):
 def test_passwords_are_stored_only_as_bcrypt_hashes(users):
     for doc in users.app_users.find({}):
         assert PASSWORD not in str(doc) and doc["password_hash"].startswith(b"$2b$")
-    assert [(u.name, u.role) for u in auth.list_users(users)] == [("Coord", "coordinator"),
-                                                                   ("Vera", "viewer")]
+    assert [(u.name, u.role) for u in auth.list_users(users)] == [
+        ("Coord", "coordinator"),
+        ("Vera", "viewer"),
+    ]
 
 
 def test_login_returns_the_role(users):
@@ -31,8 +33,10 @@ def test_login_returns_the_role(users):
     assert auth.authenticate(users, " VERA ", PASSWORD).can_write is False
 
 
-@pytest.mark.parametrize("name,password", [("Coord", "wrong password!"), ("Nobody", PASSWORD),
-                                           ("", PASSWORD), ("Coord", None)])
+@pytest.mark.parametrize(
+    "name,password",
+    [("Coord", "wrong password!"), ("Nobody", PASSWORD), ("", PASSWORD), ("Coord", None)],
+)
 def test_wrong_name_or_password_same_message(users, name, password):
     with pytest.raises(LoginFailed) as exc:
         auth.authenticate(users, name, password)
@@ -58,14 +62,20 @@ def test_failures_outside_the_window_do_not_lock(users):
     now = datetime(2026, 1, 1, 12, 0)
     for attempt in range(auth.MAX_FAILURES + 2):
         with pytest.raises(LoginFailed):
-            auth.authenticate(users, "Coord", "nope nope nope",
-                              now + attempt * (auth.FAILURE_WINDOW / 2))
+            auth.authenticate(
+                users, "Coord", "nope nope nope", now + attempt * (auth.FAILURE_WINDOW / 2)
+            )
 
 
-@pytest.mark.parametrize("name,role,password,field", [
-    ("", "viewer", PASSWORD, "name"), ("x", "admin", PASSWORD, "role"),
-    ("x", "viewer", "short", "password"), ("coord", "viewer", PASSWORD, "name"),
-])
+@pytest.mark.parametrize(
+    "name,role,password,field",
+    [
+        ("", "viewer", PASSWORD, "name"),
+        ("x", "admin", PASSWORD, "role"),
+        ("x", "viewer", "short", "password"),
+        ("coord", "viewer", PASSWORD, "name"),
+    ],
+)
 def test_invalid_users_refused(users, name, role, password, field):
     with pytest.raises(ValidationError) as exc:
         auth.add_user(users, name, role, password)
@@ -91,7 +101,7 @@ def test_viewer_writes_refused_and_author_recorded(users):
 
 def test_password_change_lifts_lockout(users):
     now = datetime(2026, 1, 1, 12, 0)
-    for attempt in range(auth.MAX_FAILURES):
+    for _attempt in range(auth.MAX_FAILURES):
         with pytest.raises((LoginFailed, AccountLocked)):
             auth.authenticate(users, "Vera", "nope nope nope", now)
     auth.set_password(users, "vera", "a brand new password")
@@ -99,14 +109,22 @@ def test_password_change_lifts_lockout(users):
 
 
 def test_cli_user_commands_never_show_the_password(run_cli, db):
-    out = run_cli("user", "add", "Coord", "--role", "coordinator", "--password-stdin",
-                  input_text=PASSWORD + "\n")
+    out = run_cli(
+        "user",
+        "add",
+        "Coord",
+        "--role",
+        "coordinator",
+        "--password-stdin",
+        input_text=PASSWORD + "\n",
+    )
     assert out.returncode == 0, out.stderr
     listed = run_cli("user", "list", "--json")
     assert '"Coord"' in listed.stdout and PASSWORD not in listed.stdout + listed.stderr
     assert "password_hash" not in listed.stdout
-    short = run_cli("user", "add", "Other", "--role", "viewer", "--password-stdin",
-                    input_text="short\n")
+    short = run_cli(
+        "user", "add", "Other", "--role", "viewer", "--password-stdin", input_text="short\n"
+    )
     assert short.returncode == 1 and "at least" in short.stderr
 
 
@@ -139,8 +157,18 @@ def test_password_longer_than_bcrypt_reads_is_refused(db):
 
 
 def test_cli_passwd_remove_and_expired_lockouts(run_cli, db):
-    assert run_cli("user", "add", "Vera", "--role", "viewer", "--password-stdin",
-                   input_text=PASSWORD + "\r\n").returncode == 0
+    assert (
+        run_cli(
+            "user",
+            "add",
+            "Vera",
+            "--role",
+            "viewer",
+            "--password-stdin",
+            input_text=PASSWORD + "\r\n",
+        ).returncode
+        == 0
+    )
     assert auth.authenticate(db, "vera", PASSWORD).role == "viewer"
     long_ago = datetime(2020, 1, 1)
     for _ in range(auth.MAX_FAILURES):
@@ -148,8 +176,9 @@ def test_cli_passwd_remove_and_expired_lockouts(run_cli, db):
             auth.authenticate(db, "Vera", "nope nope nope", long_ago)
     listed = run_cli("user", "list")
     assert "Vera" in listed.stdout and "locked" not in listed.stdout  # that lockout is over
-    changed = run_cli("user", "passwd", "VERA", "--password-stdin",
-                      input_text="another long password\n")
+    changed = run_cli(
+        "user", "passwd", "VERA", "--password-stdin", input_text="another long password\n"
+    )
     assert changed.returncode == 0 and "another long password" not in changed.stdout
     assert auth.authenticate(db, "Vera", "another long password").name == "Vera"
     with pytest.raises(LoginFailed):
@@ -165,7 +194,7 @@ def test_a_name_that_is_not_a_user_locks_exactly_like_one_that_is(users):
     now = datetime(2026, 1, 1, 12, 0)
     messages = {}
     for name in ("Coord", "Nobody"):
-        for attempt in range(auth.MAX_FAILURES - 1):
+        for _attempt in range(auth.MAX_FAILURES - 1):
             with pytest.raises(LoginFailed):
                 auth.authenticate(users, name, "nope nope nope", now)
         with pytest.raises(AccountLocked) as locked:
@@ -187,5 +216,6 @@ def test_the_lockout_time_is_in_the_office_zone(users):
             auth.authenticate(users, "Coord", "nope nope nope", now, zone=zone)
     with pytest.raises(AccountLocked) as locked:
         auth.authenticate(users, "Coord", "nope nope nope", now, zone=zone)
-    assert str(locked.value) == ("Too many failed attempts: try again after 06:15 "
-                                 "(America/Mexico_City).")
+    assert str(locked.value) == (
+        "Too many failed attempts: try again after 06:15 (America/Mexico_City)."
+    )

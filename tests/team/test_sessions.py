@@ -4,8 +4,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from segcore.team import auth, sessions
 from segcore.core.actors import Actor
+from segcore.team import auth, sessions
 
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 1, 1, 8, 0)
@@ -23,8 +23,10 @@ def test_a_session_resumes_with_its_token_and_stores_only_a_hash(users):
     assert expires == T0 + timedelta(minutes=480)
     assert token not in str(list(users.app_sessions.find()))
     assert users.app_sessions.find_one()["token_hash"] == sessions.token_hash(token)
-    assert sessions.resume_session(users, token, T0 + timedelta(minutes=10)) == \
-        (Actor("Coord", "coordinator"), T0)
+    assert sessions.resume_session(users, token, T0 + timedelta(minutes=10)) == (
+        Actor("Coord", "coordinator"),
+        T0,
+    )
 
 
 @pytest.mark.parametrize("token", ["", None, "not-a-token", "x" * 500])
@@ -65,7 +67,8 @@ def test_the_role_is_read_afresh(users):
 
 def test_cli_passwd_ends_sessions(users, run_cli):
     token, _ = sessions.start_session(users, Actor("Coord", "coordinator"), 60)
-    done = run_cli("user", "passwd", "Coord", "--password-stdin",
-                   input_text="a brand new password\n")
+    done = run_cli(
+        "user", "passwd", "Coord", "--password-stdin", input_text="a brand new password\n"
+    )
     assert done.returncode == 0, done.stderr
     assert sessions.resume_session(users, token) is None

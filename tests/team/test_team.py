@@ -4,10 +4,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from segcore.work import batches, handover
-from segcore.team import team
 from segcore.core.errors import DuplicateMember, MemberNotFound, ValidationError
 from segcore.core.history import list_history
+from segcore.team import team
+from segcore.work import batches, handover
 
 
 def test_add_trims_defaults_role_and_persists(db):
@@ -28,10 +28,17 @@ def test_duplicates_refused_whatever_case_accents_spacing(db, second):
     assert db.segmentadores.count_documents({}) == 1
 
 
-@pytest.mark.parametrize("name,email,field", [
-    ("", None, "name"), ("   ", None, "name"), ("x" * 81, None, "name"),
-    ("Ana", "not-an-email", "email"), ("Ana", "ana@", "email"), ("Ana", "a b@c.com", "email"),
-])
+@pytest.mark.parametrize(
+    "name,email,field",
+    [
+        ("", None, "name"),
+        ("   ", None, "name"),
+        ("x" * 81, None, "name"),
+        ("Ana", "not-an-email", "email"),
+        ("Ana", "ana@", "email"),
+        ("Ana", "a b@c.com", "email"),
+    ],
+)
 def test_invalid_input_names_the_field_and_writes_nothing(db, name, email, field):
     with pytest.raises(ValidationError) as exc:
         team.add_member(db, name, email=email)
@@ -41,12 +48,14 @@ def test_invalid_input_names_the_field_and_writes_nothing(db, name, email, field
 
 def test_concurrent_adds_of_the_same_person_leave_one(dbs):
     names = ["Flor", " flor ", "FLOR", "Flór"] * 3
+
     def add(name):
         try:
             team.add_member(dbs.work, name)
             return "added"
         except DuplicateMember:
             return "duplicate"
+
     with ThreadPoolExecutor(max_workers=len(names)) as pool:
         outcomes = list(pool.map(add, names))
     assert outcomes.count("added") == 1
@@ -55,8 +64,16 @@ def test_concurrent_adds_of_the_same_person_leave_one(dbs):
 
 def test_legacy_members_load_without_rewrite_and_block_duplicates(dbs):
     from segcore.prepare import prepare
-    legacy = [{"name": "Maggie", "role": "Segmentador Senior", "email": "",
-               "created_at": "2025-10-07 12:00:00"}, {"name": "Ceci"}]
+
+    legacy = [
+        {
+            "name": "Maggie",
+            "role": "Segmentador Senior",
+            "email": "",
+            "created_at": "2025-10-07 12:00:00",
+        },
+        {"name": "Ceci"},
+    ]
     dbs.work.segmentadores.insert_many([dict(d) for d in legacy])
     assert prepare(dbs) == []
     members = {m.name: m for m in team.list_members(dbs.work)}
@@ -70,6 +87,7 @@ def test_legacy_members_load_without_rewrite_and_block_duplicates(dbs):
 
 def test_legacy_colliding_names_are_reported(dbs):
     from segcore.prepare import prepare
+
     dbs.work.segmentadores.insert_many([{"name": "Flor"}, {"name": "flor "}])
     warnings = prepare(dbs)
     assert len(warnings) == 1 and "flor" in warnings[0]
@@ -94,10 +112,19 @@ def _batches(db, docs):
 def test_remove_with_open_batches_needs_a_choice(db):
     team.add_member(db, "Flor")
     team.add_member(db, "Ceci")
-    _batches(db, [{"id": "batch_1", "assignee": "Flor", "status": "pending"},
-                  {"id": "batch_2", "assignee": "Flor", "mongo_uploaded": True,
-                   "mask_check": {"state": "complete", "usable": True}},
-                  {"id": "batch_3", "assignee": "Ceci"}])
+    _batches(
+        db,
+        [
+            {"id": "batch_1", "assignee": "Flor", "status": "pending"},
+            {
+                "id": "batch_2",
+                "assignee": "Flor",
+                "mongo_uploaded": True,
+                "mask_check": {"state": "complete", "usable": True},
+            },
+            {"id": "batch_3", "assignee": "Ceci"},
+        ],
+    )
     with pytest.raises(ValidationError) as exc:
         handover.remove_member(db, "Flor")
     assert "1 open batches" in str(exc.value)

@@ -5,22 +5,27 @@ from datetime import datetime
 
 import pytest
 
-from segcore.work import assignments, batches, handover
 from segcore.core import data_version
-from segcore.team import team
-from segcore.views.batch_rows import BatchRows, batch_row, order
+from segcore.prepare import prepare
 from segcore.report.pace import pace_row
 from segcore.report.progress import progress_row
+from segcore.team import team
+from segcore.views.batch_rows import BatchRows, batch_row, order
+from segcore.work import assignments, batches, handover
 from segcore.work.batches import BatchQuery
-from segcore.prepare import prepare
 
 
 @pytest.fixture
 def production(dbs):
     """Batch documents as production holds them: no `number` field, ids in string order."""
     team.add_member(dbs.work, "Flor")
-    dbs.work.batches.insert_many([{"id": f"batch_{n}", "status": "pending", "assignee": None}
-                                  for n in (1, 10, 100, 2, 20, 3)] + [{"id": "odd_folder"}])
+    dbs.work.batches.insert_many(
+        [
+            {"id": f"batch_{n}", "status": "pending", "assignee": None}
+            for n in (1, 10, 100, 2, 20, 3)
+        ]
+        + [{"id": "odd_folder"}]
+    )
     prepare(dbs)  # as the app does at start: backfills the numbers
     return dbs
 
@@ -56,14 +61,19 @@ def test_indexes_no_query_uses_are_dropped_at_start(production):
     assert not names & {"status_number", "latest_upload"} and "number_1" in names
 
 
-@pytest.mark.parametrize("sort, descending, expected", [
-    ("assignee", False, ["b2", "b3", "b1", "b4"]),
-    ("assignee", True, ["b1", "b3", "b2", "b4"]),   # empty values last either way
-    ("id", True, ["b4", "b3", "b2", "b1"]),
-])
+@pytest.mark.parametrize(
+    "sort, descending, expected",
+    [
+        ("assignee", False, ["b2", "b3", "b1", "b4"]),
+        ("assignee", True, ["b1", "b3", "b2", "b4"]),  # empty values last either way
+        ("id", True, ["b4", "b3", "b2", "b1"]),
+    ],
+)
 def test_order_puts_empty_values_last(sort, descending, expected):
-    rows = [{"id": f"b{n}", "number": n, "assignee": name}
-            for n, name in ((1, "Maggie"), (2, "Ceci"), (3, "Flor"), (4, None))]
+    rows = [
+        {"id": f"b{n}", "number": n, "assignee": name}
+        for n, name in ((1, "Maggie"), (2, "Ceci"), (3, "Flor"), (4, None))
+    ]
     assert [r["id"] for r in order(rows, sort, descending)] == expected
 
 
@@ -113,20 +123,45 @@ def test_cached_reads_follow_the_data_version(app_env):
     assert [m["name"] for m in reads.members()] == ["Ceci", "Flor", "Ghost"]
 
 
-@pytest.mark.parametrize("doc", [
-    {"id": "batch_1", "assignee": "Flor", "status": "pending", "number": 1},
-    {"id": "batch_2", "assignee": "  ", "status": "done", "mongo_uploaded": True, "number": True,
-     "training_metrics_info": {"latest_upload": "2025-09-03",
-                               "first_upload": datetime(2025, 9, 1, 8)},
-     "metadata": {"due_date": "2025-09-30", "priority": "alta"},
-     "mask_check": {"state": "complete"}, "folder_missing": True},
-    {"id": 7, "assignee": 3, "mongo_uploaded": "yes", "training_metrics_info": "odd",
-     "metadata": None, "mask_check": "complete", "folder_missing": "yes"},
-    {"id": "batch_4", "assignee": "Ceci", "status": "in_progress", "mongo_uploaded": True,
-     "training_metrics_info": {"latest_upload": datetime(2025, 9, 2, 9)},
-     "metadata": {"due_date": datetime(2025, 10, 1)}, "mask_check": {"state": "missing"}},
-    {},
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"id": "batch_1", "assignee": "Flor", "status": "pending", "number": 1},
+        {
+            "id": "batch_2",
+            "assignee": "  ",
+            "status": "done",
+            "mongo_uploaded": True,
+            "number": True,
+            "training_metrics_info": {
+                "latest_upload": "2025-09-03",
+                "first_upload": datetime(2025, 9, 1, 8),
+            },
+            "metadata": {"due_date": "2025-09-30", "priority": "alta"},
+            "mask_check": {"state": "complete"},
+            "folder_missing": True,
+        },
+        {
+            "id": 7,
+            "assignee": 3,
+            "mongo_uploaded": "yes",
+            "training_metrics_info": "odd",
+            "metadata": None,
+            "mask_check": "complete",
+            "folder_missing": "yes",
+        },
+        {
+            "id": "batch_4",
+            "assignee": "Ceci",
+            "status": "in_progress",
+            "mongo_uploaded": True,
+            "training_metrics_info": {"latest_upload": datetime(2025, 9, 2, 9)},
+            "metadata": {"due_date": datetime(2025, 10, 1)},
+            "mask_check": {"state": "missing"},
+        },
+        {},
+    ],
+)
 def test_a_row_holds_what_the_progress_and_pace_figures_read(doc):
     """The dashboard's figures and its Attention panel read the same rows: one pass per
     document must give exactly what the progress and pace readings of it give."""

@@ -5,41 +5,93 @@ from datetime import date, datetime
 import pytest
 
 from segcore.views import batch_table
-from segcore.work.batches import BatchQuery, Edit
+from segcore.work.batches import BatchQuery
 
-LEGACY = {"id": "batch_400", "assignee": "Flor", "status": "S", "mongo_uploaded": True,
-          "folder": "/data/batch_400",
-          "training_metrics_info": {"file_count": 3, "latest_upload": datetime(2025, 9, 1, 8)},
-          "metadata": {"priority": "alta", "due_date": "30/09/2025"}}
+LEGACY = {
+    "id": "batch_400",
+    "assignee": "Flor",
+    "status": "S",
+    "mongo_uploaded": True,
+    "folder": "/data/batch_400",
+    "training_metrics_info": {"file_count": 3, "latest_upload": datetime(2025, 9, 1, 8)},
+    "metadata": {"priority": "alta", "due_date": "30/09/2025"},
+}
 
 
-@pytest.mark.parametrize("doc, expected", [
-    (LEGACY, {"id": "batch_400", "assignee": "Flor", "status": "S", "priority": "alta",
-              "due_date": date(2025, 9, 30), "folder": "/data/batch_400",
-              "folder_missing": False, "masks": True,
-              "file_count": 3, "masks_vs_images": None, "mask_state": None,
-              "latest_upload": datetime(2025, 9, 1, 8)}),
-    ({"id": "batch_1", "assignee": "", "metadata": "text", "training_metrics_info": None},
-     {"id": "batch_1", "assignee": None, "status": None, "priority": None, "due_date": None,
-      "folder": None, "folder_missing": False, "masks": False, "file_count": 0, "masks_vs_images": None,
-      "mask_state": None, "latest_upload": None}),
-    ({"id": "batch_2", "metadata": {"due_date": "soon"}, "training_metrics_info":
-      {"file_count": True}}, {"id": "batch_2", "assignee": None, "status": None,
-                              "priority": None, "due_date": None, "folder": None,
-                              "folder_missing": False, "masks": False, "file_count": 0, "masks_vs_images": None,
-                              "mask_state": None, "latest_upload": None}),
-])
+@pytest.mark.parametrize(
+    "doc, expected",
+    [
+        (
+            LEGACY,
+            {
+                "id": "batch_400",
+                "assignee": "Flor",
+                "status": "S",
+                "priority": "alta",
+                "due_date": date(2025, 9, 30),
+                "folder": "/data/batch_400",
+                "folder_missing": False,
+                "masks": True,
+                "file_count": 3,
+                "masks_vs_images": None,
+                "mask_state": None,
+                "latest_upload": datetime(2025, 9, 1, 8),
+            },
+        ),
+        (
+            {"id": "batch_1", "assignee": "", "metadata": "text", "training_metrics_info": None},
+            {
+                "id": "batch_1",
+                "assignee": None,
+                "status": None,
+                "priority": None,
+                "due_date": None,
+                "folder": None,
+                "folder_missing": False,
+                "masks": False,
+                "file_count": 0,
+                "masks_vs_images": None,
+                "mask_state": None,
+                "latest_upload": None,
+            },
+        ),
+        (
+            {
+                "id": "batch_2",
+                "metadata": {"due_date": "soon"},
+                "training_metrics_info": {"file_count": True},
+            },
+            {
+                "id": "batch_2",
+                "assignee": None,
+                "status": None,
+                "priority": None,
+                "due_date": None,
+                "folder": None,
+                "folder_missing": False,
+                "masks": False,
+                "file_count": 0,
+                "masks_vs_images": None,
+                "mask_state": None,
+                "latest_upload": None,
+            },
+        ),
+    ],
+)
 def test_table_row(doc, expected):
     assert batch_table.table_row(doc) == expected
 
 
-@pytest.mark.parametrize("check, shown", [
-    ({"state": "incomplete", "matched": 236, "images": 240}, "236 / 240"),
-    ({"state": "unknown", "matched": None, "images": 240}, "? / 240"),
-    ({"state": "unknown"}, "? / ?"),
-    (None, None),
-    ("legacy text", None),
-])
+@pytest.mark.parametrize(
+    "check, shown",
+    [
+        ({"state": "incomplete", "matched": 236, "images": 240}, "236 / 240"),
+        ({"state": "unknown", "matched": None, "images": 240}, "? / 240"),
+        ({"state": "unknown"}, "? / ?"),
+        (None, None),
+        ("legacy text", None),
+    ],
+)
 def test_masks_vs_images(check, shown):
     row = batch_table.table_row({"id": "batch_1", "mask_check": check})
     assert row["masks_vs_images"] == shown
@@ -48,20 +100,26 @@ def test_masks_vs_images(check, shown):
 
 def test_selected_ids_follow_the_ticked_rows():
     docs = [LEGACY, {"id": "batch_1"}]
-    edited = {"0": {"due_date": "2025-10-15T00:00:00.000", "select": True},
-              1: {"assignee": "Ceci", "select": False}, 7: {"select": True}}
+    edited = {
+        "0": {"due_date": "2025-10-15T00:00:00.000", "select": True},
+        1: {"assignee": "Ceci", "select": False},
+        7: {"select": True},
+    }
     assert batch_table.selected_ids(docs, edited) == ["batch_400"]
 
 
 def test_csv_export_reads_the_filtered_batches(db):
-    db.batches.insert_many([{**LEGACY, "number": 400},
-                            {"id": "batch_2", "number": 2, "assignee": "Ceci, \"C\""}])
+    db.batches.insert_many(
+        [{**LEGACY, "number": 400}, {"id": "batch_2", "number": 2, "assignee": 'Ceci, "C"'}]
+    )
     text = batch_table.export_csv(db, BatchQuery())
     lines = text.splitlines()
     assert lines[0] == ",".join(batch_table.COLUMNS)
     assert lines[1].startswith('batch_2,"Ceci, ""C"""')
-    assert "batch_400,Flor,S,alta,2025-09-30,/data/batch_400,False,True,3,,,2025-09-01T08:00:00+00:00" \
+    assert (
+        "batch_400,Flor,S,alta,2025-09-30,/data/batch_400,False,True,3,,,2025-09-01T08:00:00+00:00"
         in text
+    )
     assert batch_table.export_csv(db, BatchQuery(assignee="Flor")).count("\n") == 2
 
 
@@ -75,25 +133,34 @@ def test_csv_and_table_show_upload_times_in_the_office_zone(db):
     assert batch_table.table_row(LEGACY, mexico)["latest_upload"] == datetime(2025, 9, 1, 2, 0)
 
 
-@pytest.mark.parametrize("folder, base, shown", [
-    ("/data/american_project/batch_4", "/data/american_project", "batch_4"),
-    ("/data/american_project/batch_4", "/data/american_project/", "batch_4"),
-    ("/elsewhere/batch_4", "/data/american_project", "/elsewhere/batch_4"),
-    ("/data/american_project_old/batch_4", "/data/american_project",
-     "/data/american_project_old/batch_4"),
-    ("/data/x/batch_4", None, "/data/x/batch_4"),
-    (None, "/data", None),
-])
+@pytest.mark.parametrize(
+    "folder, base, shown",
+    [
+        ("/data/american_project/batch_4", "/data/american_project", "batch_4"),
+        ("/data/american_project/batch_4", "/data/american_project/", "batch_4"),
+        ("/elsewhere/batch_4", "/data/american_project", "/elsewhere/batch_4"),
+        (
+            "/data/american_project_old/batch_4",
+            "/data/american_project",
+            "/data/american_project_old/batch_4",
+        ),
+        ("/data/x/batch_4", None, "/data/x/batch_4"),
+        (None, "/data", None),
+    ],
+)
 def test_folder_is_shown_relative_to_the_data_directory(folder, base, shown):
     assert batch_table.shown_folder(folder, base) == shown
 
 
-@pytest.mark.parametrize("row, overdue", [
-    ({"due_date": date(2025, 9, 30), "masks": False, "status": "pending"}, True),
-    ({"due_date": date(2025, 9, 30), "masks": True, "status": "pending"}, False),
-    ({"due_date": date(2025, 9, 30), "masks": False, "status": "done"}, False),
-    ({"due_date": date(2025, 10, 1), "masks": False, "status": "S"}, False),
-    ({"due_date": None, "masks": False, "status": "pending"}, False),
-])
+@pytest.mark.parametrize(
+    "row, overdue",
+    [
+        ({"due_date": date(2025, 9, 30), "masks": False, "status": "pending"}, True),
+        ({"due_date": date(2025, 9, 30), "masks": True, "status": "pending"}, False),
+        ({"due_date": date(2025, 9, 30), "masks": False, "status": "done"}, False),
+        ({"due_date": date(2025, 10, 1), "masks": False, "status": "S"}, False),
+        ({"due_date": None, "masks": False, "status": "pending"}, False),
+    ],
+)
 def test_overdue(row, overdue):
     assert batch_table.is_overdue(row, date(2025, 10, 1)) is overdue

@@ -22,22 +22,56 @@ def lab(db):
     for name in ("Flor", "Ceci", "Luis"):
         team.add_member(db, name, author="test")
     docs = [
-        {"id": "batch_1", "assignee": "Flor", "status": "pending",
-         "metadata": {"due_date": "2025-10-18", "priority": "alta"}},
-        {"id": "batch_2", "assignee": "Flor", "status": "pending",
-         "metadata": {"due_date": "2025-10-30", "priority": "baja"},
-         "mask_check": {"state": "incomplete", "images": 3, "matched": 1, "missing_count": 2,
-                        "missing": ["img_2.png", "img_3.png"], "unreadable": []}},
-        {"id": "batch_3", "assignee": "Flor", "status": "done", "mongo_uploaded": True,
-         "training_metrics_info": {"first_upload": datetime(2025, 10, 16, 9), "file_count": 1},
-         "mask_check": {"state": "complete", "usable": True,  # delivered, usable
-                        "usable_since": datetime(2025, 10, 16, 9)}},
-        {"id": "batch_4", "assignee": "Ceci", "status": "pending",
-         "metadata": {"due_date": "2025-10-19"}},
-        {"id": "batch_5", "assignee": "Ceci", "status": "done", "mongo_uploaded": True,
-         "training_metrics_info": {"first_upload": datetime(2025, 10, 17, 9)},
-         "mask_check": {"state": "complete", "usable": True,
-                        "usable_since": datetime(2025, 10, 17, 9)}},
+        {
+            "id": "batch_1",
+            "assignee": "Flor",
+            "status": "pending",
+            "metadata": {"due_date": "2025-10-18", "priority": "alta"},
+        },
+        {
+            "id": "batch_2",
+            "assignee": "Flor",
+            "status": "pending",
+            "metadata": {"due_date": "2025-10-30", "priority": "baja"},
+            "mask_check": {
+                "state": "incomplete",
+                "images": 3,
+                "matched": 1,
+                "missing_count": 2,
+                "missing": ["img_2.png", "img_3.png"],
+                "unreadable": [],
+            },
+        },
+        {
+            "id": "batch_3",
+            "assignee": "Flor",
+            "status": "done",
+            "mongo_uploaded": True,
+            "training_metrics_info": {"first_upload": datetime(2025, 10, 16, 9), "file_count": 1},
+            "mask_check": {
+                "state": "complete",
+                "usable": True,  # delivered, usable
+                "usable_since": datetime(2025, 10, 16, 9),
+            },
+        },
+        {
+            "id": "batch_4",
+            "assignee": "Ceci",
+            "status": "pending",
+            "metadata": {"due_date": "2025-10-19"},
+        },
+        {
+            "id": "batch_5",
+            "assignee": "Ceci",
+            "status": "done",
+            "mongo_uploaded": True,
+            "training_metrics_info": {"first_upload": datetime(2025, 10, 17, 9)},
+            "mask_check": {
+                "state": "complete",
+                "usable": True,
+                "usable_since": datetime(2025, 10, 17, 9),
+            },
+        },
         {"id": "batch_6", "status": "pending"},
     ]
     db.batches.insert_many(docs)
@@ -78,15 +112,20 @@ def test_only_the_members_own_batches_come_back(lab):
     assert (first.overdue, first.days_left) == (True, -2)
     assert (second.missing, second.matched, second.images) == (["img_2.png", "img_3.png"], 1, 3)
     # whatever member a segmentador asks for, they get their own
-    assert {b.id for b in my_work.my_batches(lab, flor(lab), TODAY, member="Ceci")} == \
-        {"batch_1", "batch_2", "batch_3"}
+    assert {b.id for b in my_work.my_batches(lab, flor(lab), TODAY, member="Ceci")} == {
+        "batch_1",
+        "batch_2",
+        "batch_3",
+    }
     assert [r["id"] for r in my_work.my_reviews(lab, flor(lab), member="Ceci")] == ["batch_3"]
     pace = my_work.my_pace(lab, flor(lab), NOW, member="Ceci")
     assert (pace.open, pace.delivered_7) == (2, 1)
     assert sum(w["deliveries"] for w in pace.weeks) == 1
     # a coordinator chooses whose page; a login without a member sees nothing
-    assert {b.id for b in my_work.my_batches(lab, Actor("Coord"), TODAY, member="Ceci")} == \
-        {"batch_4", "batch_5"}
+    assert {b.id for b in my_work.my_batches(lab, Actor("Coord"), TODAY, member="Ceci")} == {
+        "batch_4",
+        "batch_5",
+    }
     with pytest.raises(PermissionDenied):
         my_work.my_batches(lab, Actor("odd", "segmentador"), TODAY)
 
@@ -119,13 +158,31 @@ def test_marking_in_progress_is_the_one_write_and_only_on_their_batches(lab):
 
 def test_cli_hands_a_segmentador_login_to_a_member(run_cli, db):
     team.add_member(db, "Flor", author="test")
-    out = run_cli("user", "add", "flor", "--role", "segmentador", "--member", "FLOR",
-                  "--password-stdin", input_text=PASSWORD + "\n")
+    out = run_cli(
+        "user",
+        "add",
+        "flor",
+        "--role",
+        "segmentador",
+        "--member",
+        "FLOR",
+        "--password-stdin",
+        input_text=PASSWORD + "\n",
+    )
     assert out.returncode == 0, out.stderr
     assert "segmentador role for Flor" in out.stdout
     assert "flor" in run_cli("user", "list").stdout and "(Flor)" in run_cli("user", "list").stdout
-    nobody = run_cli("user", "add", "x", "--role", "segmentador", "--member", "Nobody",
-                     "--password-stdin", input_text=PASSWORD + "\n")
+    nobody = run_cli(
+        "user",
+        "add",
+        "x",
+        "--role",
+        "segmentador",
+        "--member",
+        "Nobody",
+        "--password-stdin",
+        input_text=PASSWORD + "\n",
+    )
     assert nobody.returncode == 1 and "Nobody" in nobody.stderr
     assert len(nobody.stderr.strip().splitlines()) == 1
     removed = run_cli("team", "remove", "Flor")
@@ -136,17 +193,45 @@ def test_cli_hands_a_segmentador_login_to_a_member(run_cli, db):
 def test_the_latest_receipt_of_each_own_batch_and_nothing_of_anyone_elses(lab):
     """An upload naming Flor's and Ceci's batches, uploaded by Ceci: Flor sees her batch's part
     of the receipt only, with no word of Ceci or her batch."""
-    lab.receipts.insert_many([
-        {"_id": 1, "filename": "batch_1_and_batch_4.zip", "uploaded_by": "ceci",
-         "upload_date": datetime(2025, 10, 19, 9), "readable": True, "problem": "incomplete",
-         "reason": "batch_4: 2 of 2 images without a mask", "batches": ["batch_1", "batch_4"],
-         "parts": [{"id": "batch_1", "images": 2, "matched": 1, "missing": ["img_2.png"],
-                    "missing_count": 1},
-                   {"id": "batch_4", "images": 2, "matched": 0, "missing": ["x.png", "y.png"],
-                    "missing_count": 2}]},
-        {"_id": 2, "filename": "batch_1_old.zip", "upload_date": datetime(2025, 10, 1),
-         "readable": False, "reason": "truncated", "batches": ["batch_1"],
-         "parts": [{"id": "batch_1"}]}])
+    lab.receipts.insert_many(
+        [
+            {
+                "_id": 1,
+                "filename": "batch_1_and_batch_4.zip",
+                "uploaded_by": "ceci",
+                "upload_date": datetime(2025, 10, 19, 9),
+                "readable": True,
+                "problem": "incomplete",
+                "reason": "batch_4: 2 of 2 images without a mask",
+                "batches": ["batch_1", "batch_4"],
+                "parts": [
+                    {
+                        "id": "batch_1",
+                        "images": 2,
+                        "matched": 1,
+                        "missing": ["img_2.png"],
+                        "missing_count": 1,
+                    },
+                    {
+                        "id": "batch_4",
+                        "images": 2,
+                        "matched": 0,
+                        "missing": ["x.png", "y.png"],
+                        "missing_count": 2,
+                    },
+                ],
+            },
+            {
+                "_id": 2,
+                "filename": "batch_1_old.zip",
+                "upload_date": datetime(2025, 10, 1),
+                "readable": False,
+                "reason": "truncated",
+                "batches": ["batch_1"],
+                "parts": [{"id": "batch_1"}],
+            },
+        ]
+    )
     found = my_work.my_receipts(lab, flor(lab), ["batch_1", "batch_2", "batch_4"])
     assert list(found) == ["batch_1"]  # the newest; batch_4 is not hers
     receipt = found["batch_1"]

@@ -5,18 +5,23 @@ from datetime import date
 from segcore.views import pending_edits
 from segcore.work.batches import Edit
 
-PAGE_ONE = [{"id": "batch_1", "assignee": "Roberto", "status": "S"},
-            {"id": "batch_2", "metadata": {"due_date": "30/09/2025", "priority": "alta"}}]
+PAGE_ONE = [
+    {"id": "batch_1", "assignee": "Roberto", "status": "S"},
+    {"id": "batch_2", "metadata": {"due_date": "30/09/2025", "priority": "alta"}},
+]
 PAGE_TWO = [{"id": "batch_9", "status": "pending"}]
 
 
 def test_edits_of_two_pages_are_kept_by_batch_id_with_the_value_seen():
-    pending = pending_edits.fold_changes({}, PAGE_ONE, {0: {"priority": "media", "select": True},
-                                                        "1": {"status": "review"}})
+    pending = pending_edits.fold_changes(
+        {}, PAGE_ONE, {0: {"priority": "media", "select": True}, "1": {"status": "review"}}
+    )
     pending = pending_edits.fold_changes(pending, PAGE_TWO, {0: {"status": "done"}})
     assert pending_edits.pending_edits(pending) == [
-        Edit("batch_1", "priority", None, "media"), Edit("batch_2", "status", None, "review"),
-        Edit("batch_9", "status", "pending", "done")]
+        Edit("batch_1", "priority", None, "media"),
+        Edit("batch_2", "status", None, "review"),
+        Edit("batch_9", "status", "pending", "done"),
+    ]
     assert pending_edits.change_count(pending) == 3
 
 
@@ -42,9 +47,12 @@ def test_a_shown_row_carries_the_pending_values():
 
 
 def test_unseen_changes_split_hidden_by_filter_from_other_pages():
-    pending = {"batch_1": {"assignee": (None, "Flor")},
-               "batch_2": {"status": ("pending", "done"), "priority": (None, "alta")},
-               "batch_3": {"assignee": (None, "Ceci")}}
-    hidden, elsewhere = pending_edits.unseen_changes(pending, {"batch_3"},
-                                                     lambda batch_id: batch_id == "batch_2")
+    pending = {
+        "batch_1": {"assignee": (None, "Flor")},
+        "batch_2": {"status": ("pending", "done"), "priority": (None, "alta")},
+        "batch_3": {"assignee": (None, "Ceci")},
+    }
+    hidden, elsewhere = pending_edits.unseen_changes(
+        pending, {"batch_3"}, lambda batch_id: batch_id == "batch_2"
+    )
     assert (hidden, elsewhere) == (1, 2)

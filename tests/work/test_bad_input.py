@@ -13,8 +13,6 @@ import stat
 
 import pytest
 
-from segcore.team import auth, team
-from segcore.work import batch_import
 from segcore.core import config
 from segcore.core.config import load_settings, settings_from
 from segcore.core.config_table import describe
@@ -22,6 +20,8 @@ from segcore.core.connection import check_health, open_databases
 from segcore.core.errors import ConfigError, SegcoreError, ValidationError
 from segcore.core.naming import printable
 from segcore.core.redact import mask_uri
+from segcore.team import auth, team
+from segcore.work import batch_import
 
 # --- a MONGO_URI whose password holds reserved characters -----------------------------------
 
@@ -40,8 +40,14 @@ SHAPES = [
     "mongodb://user:{pw}@127.0.0.1:1/?password={pw}",
 ]
 # Shapes with a single "@": each reserved character of the password on its own.
-SINGLE = ["Pa55/w0rdEnd", "Pa55?w0rdEnd", "Pa55#w0rdEnd", "Pa55:w0rdEnd", "Pa55 w0rdEnd",
-          "Pa55%zzw0rdEnd"]
+SINGLE = [
+    "Pa55/w0rdEnd",
+    "Pa55?w0rdEnd",
+    "Pa55#w0rdEnd",
+    "Pa55:w0rdEnd",
+    "Pa55 w0rdEnd",
+    "Pa55%zzw0rdEnd",
+]
 
 
 def _outcome(uri: str) -> str:
@@ -83,8 +89,7 @@ def test_unescaped_at_sign_is_refused_up_front_without_the_uri():
 
 @pytest.mark.parametrize("shape", SHAPES[:3] + SHAPES[4:6])
 def test_cli_health_never_shows_a_fragment(run_cli, shape):
-    out = run_cli("health", env={"MONGO_URI": shape.format(pw=PASSWORD),
-                                 "MONGO_TIMEOUT_MS": "300"})
+    out = run_cli("health", env={"MONGO_URI": shape.format(pw=PASSWORD), "MONGO_TIMEOUT_MS": "300"})
     assert out.returncode == 1 and out.stderr.startswith("error:")
     assert "Traceback" not in out.stderr
     for fragment in FRAGMENTS:
@@ -138,10 +143,12 @@ def test_printable_leaves_ordinary_names_alone():
 
 # --- configuration on a first run -----------------------------------------------------------
 
+
 def test_embedded_path_under_a_regular_file_is_one_line(run_cli, tmp_path):
     (tmp_path / "afile").write_text("")
-    out = run_cli("status", env={"MONGO_URI": "", "EMBEDDED_DB_PATH": str(tmp_path / "afile" /
-                                                                          "db")})
+    out = run_cli(
+        "status", env={"MONGO_URI": "", "EMBEDDED_DB_PATH": str(tmp_path / "afile" / "db")}
+    )
     assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
     assert out.stderr.startswith("error: EMBEDDED_DB_PATH=") and "Traceback" not in out.stderr
 
@@ -154,8 +161,9 @@ def test_embedded_path_in_a_read_only_folder_is_one_line_as_a_user(run_cli, tmp_
 def _read_only_embedded_path(run_cli, tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir()
-    locked.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH |
-                 stat.S_IXOTH)
+    locked.chmod(
+        stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH
+    )
     try:
         out = run_cli("status", env={"MONGO_URI": "", "EMBEDDED_DB_PATH": str(locked / "db")})
     finally:
@@ -164,8 +172,7 @@ def _read_only_embedded_path(run_cli, tmp_path):
     assert out.stderr.startswith("error: EMBEDDED_DB_PATH=") and "Permission denied" in out.stderr
 
 
-def test_embedded_path_in_a_read_only_folder_as_root_becomes_a_clear_error(tmp_path,
-                                                                           monkeypatch):
+def test_embedded_path_in_a_read_only_folder_as_root_becomes_a_clear_error(tmp_path, monkeypatch):
     # Root ignores permission bits, so the refusal the kernel gives a user is simulated here.
     from segcore.core import embedded
     from segcore.core.errors import EmbeddedServerError
@@ -216,6 +223,7 @@ def test_missing_data_directory_stops_only_commands_that_read_folders(run_cli, d
 
 # --- unreadable batch folders ---------------------------------------------------------------
 
+
 @pytest.fixture
 def unreadable_folder(tmp_path, monkeypatch):
     """A data directory whose batch_2 cannot be read (simulated: root reads everything)."""
@@ -236,8 +244,9 @@ def unreadable_folder(tmp_path, monkeypatch):
 
 def test_unreadable_folder_gets_no_count_and_is_reported(db, unreadable_folder):
     db.batches.insert_one({"id": "batch_2", "number": 2, "image_count": 7})
-    result = batch_import.import_from_sources(db, None, unreadable_folder, "test",
-                                              with_image_counts=True)
+    result = batch_import.import_from_sources(
+        db, None, unreadable_folder, "test", with_image_counts=True
+    )
     assert result.unreadable == ["batch_2"]
     assert db.batches.find_one({"id": "batch_1"})["image_count"] == 1
     assert db.batches.find_one({"id": "batch_2"})["image_count"] == 7  # left as it was
@@ -271,12 +280,21 @@ def test_real_unreadable_folder_is_not_counted(tmp_path):
 
 # --- no terminal ----------------------------------------------------------------------------
 
+
 def test_user_add_without_a_terminal_says_why(run_cli, db):
     out = run_cli("user", "add", "coord", "--role", "coordinator", input_text="")
     assert out.returncode == 1
-    assert out.stderr.strip() == ("error: no terminal to ask for the password; use "
-                                  "--password-stdin and pipe it in")
+    assert out.stderr.strip() == (
+        "error: no terminal to ask for the password; use --password-stdin and pipe it in"
+    )
     assert db.app_users.count_documents({}) == 0
-    ok = run_cli("user", "add", "coord", "--role", "coordinator", "--password-stdin",
-                 input_text="a long password\n")
+    ok = run_cli(
+        "user",
+        "add",
+        "coord",
+        "--role",
+        "coordinator",
+        "--password-stdin",
+        input_text="a long password\n",
+    )
     assert ok.returncode == 0, ok.stderr

@@ -2,24 +2,35 @@
 
 import pytest
 
-from segcore.work import assignments, batches
-from segcore.team import team
 from segcore.core.actors import Actor
-from segcore.views.batch_rows import BatchRows
-from segcore.work.batches import BatchQuery, Edit
 from segcore.core.errors import PermissionDenied, ValidationError
 from segcore.core.history import list_history
+from segcore.team import team
+from segcore.views.batch_rows import BatchRows
+from segcore.work import assignments, batches
+from segcore.work.batches import BatchQuery, Edit
 
 
 @pytest.fixture
 def seeded(db):
     for name in ("Flor", "Ceci", "Mauricio"):
         team.add_member(db, name)
-    docs = [{"id": f"batch_{n}", "number": n, "assignee": None, "status": "pending",
-             "mongo_uploaded": False} for n in range(1, 21)]
-    docs[0].update(assignee="Flor", status="S", mongo_uploaded=True,
-                   metadata={"priority": "alta", "due_date": "2025-09-30",
-                             "assigned_at": "2025-09-15"})
+    docs = [
+        {
+            "id": f"batch_{n}",
+            "number": n,
+            "assignee": None,
+            "status": "pending",
+            "mongo_uploaded": False,
+        }
+        for n in range(1, 21)
+    ]
+    docs[0].update(
+        assignee="Flor",
+        status="S",
+        mongo_uploaded=True,
+        metadata={"priority": "alta", "due_date": "2025-09-30", "assigned_at": "2025-09-15"},
+    )
     docs[1].update(assignee="Roberto")  # no longer on the team
     docs[2].update(assignee="Ceci")
     db.batches.insert_many(docs)
@@ -40,8 +51,9 @@ def test_filters_and_pagination(seeded):
     assert listed(seeded, BatchQuery(has_masks=True)).total == 1
     assert listed(seeded, BatchQuery(has_masks=False)).total == 19
     assert listed(seeded, BatchQuery(status="S")).total == 1
-    assert {r["id"] for r in listed(seeded, BatchQuery(text="_1")).rows} == \
-        {"batch_1"} | {f"batch_{n}" for n in range(10, 20)}
+    assert {r["id"] for r in listed(seeded, BatchQuery(text="_1")).rows} == {"batch_1"} | {
+        f"batch_{n}" for n in range(10, 20)
+    }
 
 
 def test_text_filter_is_not_interpreted_as_a_pattern(seeded):
@@ -56,19 +68,30 @@ def test_edit_writes_only_changed_fields_and_keeps_legacy_values(seeded):
     assert doc["status"] == "S" and doc["metadata"]["due_date"] == "2025-09-30"
     assert doc["metadata"]["priority"] == "baja" and doc["assignee"] == "Flor"
     entry = list_history(seeded, "batch_1")[0]
-    assert (entry["field"], entry["old"], entry["new"], entry["author"]) == \
-        ("priority", "alta", "baja", "coord")
+    assert (entry["field"], entry["old"], entry["new"], entry["author"]) == (
+        "priority",
+        "alta",
+        "baja",
+        "coord",
+    )
 
 
 def test_conflict_names_batch_and_both_values_and_keeps_other_rows(seeded):
     # Another coordinator reassigned batch_3 after this one read it.
     assignments.apply_edits(seeded, [Edit("batch_3", "assignee", "Ceci", "Mauricio")], "other")
-    result = assignments.apply_edits(seeded, [Edit("batch_3", "assignee", "Ceci", "Flor"),
-                                          Edit("batch_4", "assignee", None, "Flor")], "me")
+    result = assignments.apply_edits(
+        seeded,
+        [Edit("batch_3", "assignee", "Ceci", "Flor"), Edit("batch_4", "assignee", None, "Flor")],
+        "me",
+    )
     assert result.updated == ["batch_4"]
     [conflict] = result.conflicts
-    assert (conflict.batch_id, conflict.expected, conflict.actual, conflict.wanted) == \
-        ("batch_3", "Ceci", "Mauricio", "Flor")
+    assert (conflict.batch_id, conflict.expected, conflict.actual, conflict.wanted) == (
+        "batch_3",
+        "Ceci",
+        "Mauricio",
+        "Flor",
+    )
     assert "batch_3" in conflict.describe() and "Mauricio" in conflict.describe()
     assert seeded.batches.find_one({"id": "batch_3"})["assignee"] == "Mauricio"
     assert seeded.batches.find_one({"id": "batch_4"})["assignee"] == "Flor"
@@ -76,9 +99,15 @@ def test_conflict_names_batch_and_both_values_and_keeps_other_rows(seeded):
 
 def test_invalid_value_writes_nothing(seeded):
     with pytest.raises(ValidationError) as exc:
-        assignments.apply_edits(seeded, [Edit("batch_4", "assignee", None, "Flor"),
-                                     Edit("batch_5", "assignee", None, "Nadie"),
-                                     Edit("batch_6", "due_date", None, "tomorrow")], "me")
+        assignments.apply_edits(
+            seeded,
+            [
+                Edit("batch_4", "assignee", None, "Flor"),
+                Edit("batch_5", "assignee", None, "Nadie"),
+                Edit("batch_6", "due_date", None, "tomorrow"),
+            ],
+            "me",
+        )
     assert "Nadie" in str(exc.value) and "tomorrow" in str(exc.value)
     assert seeded.batches.count_documents({"assignee": "Flor"}) == 1
 
@@ -110,12 +139,15 @@ def test_next_pending_and_balance(seeded):
     assert max(loads.values()) - min(loads.values()) <= 1
 
 
-@pytest.mark.parametrize("loads,count,expected", [
-    ({"A": 0, "B": 0}, 4, {"A": 2, "B": 2}),
-    ({"A": 5, "B": 0}, 3, {"B": 3}),
-    ({"A": 5, "B": 0}, 7, {"A": 1, "B": 6}),
-    ({}, 3, {}),
-])
+@pytest.mark.parametrize(
+    "loads,count,expected",
+    [
+        ({"A": 0, "B": 0}, 4, {"A": 2, "B": 2}),
+        ({"A": 5, "B": 0}, 3, {"B": 3}),
+        ({"A": 5, "B": 0}, 7, {"A": 1, "B": 6}),
+        ({}, 3, {}),
+    ],
+)
 def test_plan_balance(loads, count, expected):
     plan = assignments.plan_balance(loads, [f"b{i}" for i in range(count)])
     got = {}
@@ -124,9 +156,16 @@ def test_plan_balance(loads, count, expected):
     assert got == expected
 
 
-@pytest.mark.parametrize("field,value", [("status", "finished"), ("priority", "urgent"),
-                                         ("status", None), ("due_date", "31-31-2025"),
-                                         ("folder", "/x")])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("status", "finished"),
+        ("priority", "urgent"),
+        ("status", None),
+        ("due_date", "31-31-2025"),
+        ("folder", "/x"),
+    ],
+)
 def test_validate_value_refuses(field, value):
     with pytest.raises(ValidationError):
         batches.validate_value(field, value, ["Flor"])
@@ -134,17 +173,21 @@ def test_validate_value_refuses(field, value):
 
 def test_validate_due_date_forms():
     from datetime import date
+
     assert batches.validate_value("due_date", date(2025, 9, 30), []) == "2025-09-30"
     assert batches.validate_value("due_date", "2025-09-30", []) == "2025-09-30"
     assert batches.validate_value("due_date", "", []) is None
 
 
 def test_empty_values_sort_last_both_ways_and_legacy_values_are_listed(db):
-    db.batches.insert_many([{"id": "batch_1", "number": 1, "assignee": "Ceci", "status": "S"},
-                            {"id": "batch_2", "number": 2, "assignee": None,
-                             "status": "pending"},
-                            {"id": "batch_3", "number": 3, "assignee": "Roberto"},
-                            {"id": "batch_4", "number": 4, "assignee": ""}])
+    db.batches.insert_many(
+        [
+            {"id": "batch_1", "number": 1, "assignee": "Ceci", "status": "S"},
+            {"id": "batch_2", "number": 2, "assignee": None, "status": "pending"},
+            {"id": "batch_3", "number": 3, "assignee": "Roberto"},
+            {"id": "batch_4", "number": 4, "assignee": ""},
+        ]
+    )
     up = listed(db, BatchQuery(), sort="assignee")
     down = listed(db, BatchQuery(), sort="assignee", descending=True)
     assert [r["id"] for r in up.rows][:2] == ["batch_1", "batch_3"]

@@ -4,25 +4,43 @@ import json
 
 import pytest
 
-from segcore.work import batch_import, batches
-from segcore.work.batch_import import BatchEntry, import_batches, import_from_sources, parse_batches_json
 from segcore.core.errors import ImportFileError
+from segcore.work import batch_import, batches
+from segcore.work.batch_import import (
+    BatchEntry,
+    import_batches,
+    import_from_sources,
+    parse_batches_json,
+)
 
 
-@pytest.mark.parametrize("text,ids,folders", [
-    ('["batch_1", "batch_2"]', ["batch_1", "batch_2"], ["/d/batch_1", "/d/batch_2"]),
-    ('["/data/a/batch_1", "/data/a/batch_2/"]', ["batch_1", "batch_2"],
-     ["/data/a/batch_1", "/data/a/batch_2/"]),
-    ('[{"id": "batch_1", "folder": "/x/batch_1"}, {"folder": "/x/batch_2"}]',
-     ["batch_1", "batch_2"], ["/x/batch_1", "/x/batch_2"]),
-    ('[{"id": "batch_7"}]', ["batch_7"], [None]),
-    ('{"batches": ["batch_1"]}', ["batch_1"], ["/d/batch_1"]),
-    ('{"version": 2, "folders": [{"id": " batch_3 ", "folder": "batch_3"}]}', ["batch_3"],
-     ["/d/batch_3"]),
-    ('[]', [], []),
-])
+@pytest.mark.parametrize(
+    "text,ids,folders",
+    [
+        ('["batch_1", "batch_2"]', ["batch_1", "batch_2"], ["/d/batch_1", "/d/batch_2"]),
+        (
+            '["/data/a/batch_1", "/data/a/batch_2/"]',
+            ["batch_1", "batch_2"],
+            ["/data/a/batch_1", "/data/a/batch_2/"],
+        ),
+        (
+            '[{"id": "batch_1", "folder": "/x/batch_1"}, {"folder": "/x/batch_2"}]',
+            ["batch_1", "batch_2"],
+            ["/x/batch_1", "/x/batch_2"],
+        ),
+        ('[{"id": "batch_7"}]', ["batch_7"], [None]),
+        ('{"batches": ["batch_1"]}', ["batch_1"], ["/d/batch_1"]),
+        (
+            '{"version": 2, "folders": [{"id": " batch_3 ", "folder": "batch_3"}]}',
+            ["batch_3"],
+            ["/d/batch_3"],
+        ),
+        ("[]", [], []),
+    ],
+)
 def test_accepted_shapes(text, ids, folders):
     from pathlib import Path
+
     entries = parse_batches_json(text, base=Path("/d"))
     assert [e.id for e in entries] == ids
     assert [e.folder for e in entries] == folders
@@ -33,17 +51,23 @@ def test_extra_fields_kept():
     assert entry.extra == {"images": 120, "site": "irapuato"}
 
 
-@pytest.mark.parametrize("text,where", [
-    ('[{"id": "batch_1"},', "line 1"),
-    ('{"a": [], "b": []}', "exactly one list"),
-    ('"batch_1"', "found str"),
-    ('[{"id": "batch_1"}, {"id": "batch_1"}]', "item 2 repeats batch 'batch_1' (already at item 1)"),
-    ('["batch_4", "batch_04"]', "item 2 repeats"),
-    ('[{"id": 12}]', "item 1: 'id' must be a string, found int"),
-    ('[42]', "item 1 must be a folder name"),
-    ('[{"name": "x"}]', "item 1 has neither"),
-    ('[{"id": "b", "folder": 3}]', "'folder' must be a string"),
-])
+@pytest.mark.parametrize(
+    "text,where",
+    [
+        ('[{"id": "batch_1"},', "line 1"),
+        ('{"a": [], "b": []}', "exactly one list"),
+        ('"batch_1"', "found str"),
+        (
+            '[{"id": "batch_1"}, {"id": "batch_1"}]',
+            "item 2 repeats batch 'batch_1' (already at item 1)",
+        ),
+        ('["batch_4", "batch_04"]', "item 2 repeats"),
+        ('[{"id": 12}]', "item 1: 'id' must be a string, found int"),
+        ("[42]", "item 1 must be a folder name"),
+        ('[{"name": "x"}]', "item 1 has neither"),
+        ('[{"id": "b", "folder": 3}]', "'folder' must be a string"),
+    ],
+)
 def test_malformed_file_says_where(text, where):
     with pytest.raises(ImportFileError) as exc:
         parse_batches_json(text, source="batches.json")
@@ -81,9 +105,18 @@ def test_reimport_is_idempotent_and_never_touches_assignments(db, tmp_path):
     _folders(tmp_path, range(1, 6))
     first = import_from_sources(db, None, tmp_path, "me")
     assert first.added == 5
-    db.batches.update_one({"id": "batch_2"}, {"$set": {
-        "assignee": "Flor", "status": "S", "mongo_uploaded": True,
-        "training_metrics_info": {"file_count": 1}, "metadata": {"priority": "alta"}}})
+    db.batches.update_one(
+        {"id": "batch_2"},
+        {
+            "$set": {
+                "assignee": "Flor",
+                "status": "S",
+                "mongo_uploaded": True,
+                "training_metrics_info": {"file_count": 1},
+                "metadata": {"priority": "alta"},
+            }
+        },
+    )
     before = db.batches.find_one({"id": "batch_2"}, {"_id": 0})
     again = import_from_sources(db, None, tmp_path, "me")
     assert (again.added, again.updated, again.unchanged) == (0, 0, 5)
@@ -93,15 +126,23 @@ def test_reimport_is_idempotent_and_never_touches_assignments(db, tmp_path):
 def test_file_and_scan_merge_and_folder_updates(db, tmp_path):
     _folders(tmp_path, [1, 2])
     listing = tmp_path / "batches.json"
-    listing.write_text(json.dumps([{"id": "batch_1", "folder": "/old/place/batch_1"},
-                                   {"id": "batch_3", "folder": "/elsewhere/batch_3"}]))
+    listing.write_text(
+        json.dumps(
+            [
+                {"id": "batch_1", "folder": "/old/place/batch_1"},
+                {"id": "batch_3", "folder": "/elsewhere/batch_3"},
+            ]
+        )
+    )
     result = import_from_sources(db, listing, tmp_path, "me")
     assert result.added == 3
     assert db.batches.find_one({"id": "batch_1"})["folder"] == "/old/place/batch_1"
     listing.write_text(json.dumps([{"id": "batch_1", "folder": "/new/place/batch_1"}]))
     result = import_from_sources(db, listing, None, "me")
-    assert result.updated == 1 and db.batches.find_one({"id": "batch_1"})["folder"] == \
-        "/new/place/batch_1"
+    assert (
+        result.updated == 1
+        and db.batches.find_one({"id": "batch_1"})["folder"] == "/new/place/batch_1"
+    )
 
 
 def test_disappeared_folders_are_flagged_not_deleted(db, tmp_path):
@@ -115,7 +156,10 @@ def test_disappeared_folders_are_flagged_not_deleted(db, tmp_path):
     assert result.flagged_missing == ["batch_2"]
     assert db.batches.count_documents({}) == 3
     assert db.batches.find_one({"id": "batch_2"})["folder_missing"] is True
-    assert db.batches.count_documents(batches.build_filter(batches.BatchQuery(folder_missing=True))) == 1
+    assert (
+        db.batches.count_documents(batches.build_filter(batches.BatchQuery(folder_missing=True)))
+        == 1
+    )
     _folders(tmp_path, [2])
     result = import_from_sources(db, None, tmp_path, "me")
     assert result.restored == ["batch_2"]
@@ -123,11 +167,17 @@ def test_disappeared_folders_are_flagged_not_deleted(db, tmp_path):
 
 
 def test_legacy_batches_gain_a_number_but_keep_their_fields(db):
-    legacy = {"id": "batch_400", "assignee": "Flor", "folder": "/p/batch_400", "status": "S",
-              "metadata": {"assigned_at": "2025-09-15", "due_date": "2025-09-30"}}
+    legacy = {
+        "id": "batch_400",
+        "assignee": "Flor",
+        "folder": "/p/batch_400",
+        "status": "S",
+        "metadata": {"assigned_at": "2025-09-15", "due_date": "2025-09-30"},
+    }
     db.batches.insert_one(dict(legacy))
-    import_batches(db, [BatchEntry("batch_400", "/p/batch_400"), BatchEntry("batch_401", None)],
-                   "me")
+    import_batches(
+        db, [BatchEntry("batch_400", "/p/batch_400"), BatchEntry("batch_401", None)], "me"
+    )
     doc = db.batches.find_one({"id": "batch_400"}, {"_id": 0})
     assert doc == {**legacy, "number": 400}
     new = db.batches.find_one({"id": "batch_401"})
@@ -155,15 +205,21 @@ def test_a_small_file_flags_nothing_that_exists(db, tmp_path):
     assert result.flagged_missing == []
 
 
-@pytest.mark.parametrize("on_disk, expected", [
-    ({"batch_1", "batch_2"}, []),             # folders present under DATA_DIRECTORY
-    ({"batch_1"}, ["batch_2"]),               # batch_2's folder is really gone
-])
+@pytest.mark.parametrize(
+    "on_disk, expected",
+    [
+        ({"batch_1", "batch_2"}, []),  # folders present under DATA_DIRECTORY
+        ({"batch_1"}, ["batch_2"]),  # batch_2's folder is really gone
+    ],
+)
 def test_only_a_folder_absent_on_disk_is_flagged(on_disk, expected):
-    existing = [{"id": "batch_1", "folder": "/mnt/a/batch_1"},
-                {"id": "batch_2", "folder": "/mnt/a/batch_2"}]
+    existing = [
+        {"id": "batch_1", "folder": "/mnt/a/batch_1"},
+        {"id": "batch_2", "folder": "/mnt/a/batch_2"},
+    ]
     _inserts, _updates, result = batch_import.plan_import(
-        [], existing, lambda doc: doc["id"] in on_disk)
+        [], existing, lambda doc: doc["id"] in on_disk
+    )
     assert result.flagged_missing == expected
     assert batch_import.plan_import([], existing)[2].flagged_missing == []
 
@@ -194,8 +250,14 @@ def test_a_listed_folder_absent_on_disk_is_flagged_new_or_old(db, tmp_path):
 
     team.add_member(db, "Flor", author="me")
     _folders(tmp_path, [1])
-    db.batches.insert_one({"id": "batch_2", "folder": str(tmp_path / "batch_2"),
-                           "status": "pending", "assignee": None})
+    db.batches.insert_one(
+        {
+            "id": "batch_2",
+            "folder": str(tmp_path / "batch_2"),
+            "status": "pending",
+            "assignee": None,
+        }
+    )
     listing = tmp_path / "batches.json"
     listing.write_text(json.dumps(["batch_1", "batch_2", "batch_3"]))
     entries = batch_import.read_batches_file(listing, base=tmp_path)

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from segcore.work.batch_import import import_from_sources, parse_batches_json
 from segcore.core.errors import ImportFileError
 from segcore.core.json_input import MAX_BYTES, decode_text
+from segcore.work.batch_import import import_from_sources, parse_batches_json
 from tests.helpers import page
 
 BAD = [  # (file bytes, words the message holds)
@@ -40,8 +40,9 @@ def test_each_oddity_is_one_clear_error(data, words):
 
 
 def test_a_byte_order_mark_is_fine():
-    assert [e.id for e in parse_batches_json(decode_text(b'\xef\xbb\xbf["batch_1"]', "f"))] \
-        == ["batch_1"]
+    assert [e.id for e in parse_batches_json(decode_text(b'\xef\xbb\xbf["batch_1"]', "f"))] == [
+        "batch_1"
+    ]
 
 
 @pytest.mark.parametrize("data,words", BAD[:9:2])

@@ -5,22 +5,28 @@ import json
 
 import pytest
 
-from segcore.work.batch_import import BatchEntry, import_batches, merge_sources, plan_import
 from segcore.core.history import list_history
 from segcore.core.naming import unsafe_id_reason
+from segcore.work.batch_import import BatchEntry, import_batches, merge_sources, plan_import
 
 
-@pytest.mark.parametrize("batch_id,reason", [
-    ("../../etc", "contains a path separator"),
-    ("a/b", "contains a path separator"),
-    ("a\\b", "contains a path separator"),
-    ("..", "contains '..'"),
-    ("batch..7", "contains '..'"),
-    ("batch_\x007", "contains a control character"),
-    ("batch_7\x1b[2J", "contains a control character"),
-    ("batch\n7", "contains a control character"),
-    ("batch_7", None), ("Batch-007", None), ("odd folder", None), ("lote_ñ.v2", None),
-])
+@pytest.mark.parametrize(
+    "batch_id,reason",
+    [
+        ("../../etc", "contains a path separator"),
+        ("a/b", "contains a path separator"),
+        ("a\\b", "contains a path separator"),
+        ("..", "contains '..'"),
+        ("batch..7", "contains '..'"),
+        ("batch_\x007", "contains a control character"),
+        ("batch_7\x1b[2J", "contains a control character"),
+        ("batch\n7", "contains a control character"),
+        ("batch_7", None),
+        ("Batch-007", None),
+        ("odd folder", None),
+        ("lote_ñ.v2", None),
+    ],
+)
 def test_unsafe_ids(batch_id, reason):
     assert unsafe_id_reason(batch_id) == reason
 
@@ -48,8 +54,13 @@ def test_import_of_batch_007_keeps_the_stored_batch_7(db, run_cli, tmp_path):
 
 
 def test_ids_that_cannot_name_a_folder_are_refused_and_the_rest_imported(db, run_cli, tmp_path):
-    items = [{"id": "../../etc"}, {"id": "a/b"}, {"id": "batch_\x1b[2J9"}, {"id": "batch_1"},
-             "batch_2"]
+    items = [
+        {"id": "../../etc"},
+        {"id": "a/b"},
+        {"id": "batch_\x1b[2J9"},
+        {"id": "batch_1"},
+        "batch_2",
+    ]
     (tmp_path / "batches.json").write_text(json.dumps(items))
     out = run_cli("import", "--file", str(tmp_path / "batches.json"))
     assert out.returncode == 1
@@ -63,6 +74,7 @@ def test_ids_that_cannot_name_a_folder_are_refused_and_the_rest_imported(db, run
 
 def test_a_scanned_folder_with_a_control_character_is_refused(db, tmp_path):
     from segcore.work.batch_import import import_from_sources
+
     for name in ("batch_1", "batch_2\x07"):
         (tmp_path / name).mkdir()
     result = import_from_sources(db, None, tmp_path, "me")

@@ -8,8 +8,17 @@ from segcore.report import alerts
 from segcore.views import batch_table
 from segcore.work import batches
 from segcore.work.batches import MASK_STATES, STATUSES, UNASSIGNED, UNCHECKED, BatchQuery
-from ui import (batch_actions, batch_details, batch_grid, bulk_edit, content_actions, labels, late,
-                mask_actions, reads)
+from ui import (
+    batch_actions,
+    batch_details,
+    batch_grid,
+    bulk_edit,
+    content_actions,
+    labels,
+    late,
+    mask_actions,
+    reads,
+)
 from ui.actions import clear_caches
 from ui.i18n import N_, _, format_number, ngettext
 from ui.live import follow_changes
@@ -40,38 +49,79 @@ late.apply_link_filters()  # a link from the Dashboard's Attention panel: its fi
 cols = st.columns([1.2, 1, 1.1, 1.2, 1, 1.1, 1.2])
 nav = st.columns([0.9, 1, 1.1, 0.7, 1.1, 1.1], vertical_alignment="bottom")
 # Options are the stored values (and "All"); only their labels are translated.
-who = cols[0].selectbox(_("Segmentador"), [ANY, UNASSIGNED, *team, *holders], key="bf_who",
-                        on_change=first_page, format_func=lambda n: labels.special(n)
-                        if n in (ANY, UNASSIGNED) else labels.person(n, team, former))
-status = cols[1].selectbox(_("Status"), [ANY, *STATUSES, *stored_statuses], key="bf_status",
-                           on_change=first_page, format_func=lambda s: labels.special(s)
-                           if s == ANY else labels.status(s))
-lateness = cols[2].selectbox(_("Late"), [ANY, *alerts.LATE_KINDS], key="bf_late",
-                             on_change=first_page, format_func=labels.late,
-                             help=_("Overdue: the due date has passed. At risk: the holder "
-                                    "will not reach it by its due date at their pace. Held by "
-                                    "stalled people: nothing delivered for a while."))
-masks = cols[3].selectbox(_("Masks"), list(MASKS), key="bf_masks", on_change=first_page,
-                          format_func=labels.masks)
-folder = cols[4].selectbox(_("Folder"), list(FOLDER), key="bf_folder", on_change=first_page,
-                           format_func=labels.folder)
-check = cols[5].selectbox(_("Mask check"), [ANY, *MASK_STATES, UNCHECKED], key="bf_check",
-                          on_change=first_page, format_func=lambda s: labels.special(s)
-                          if s == ANY else labels.mask_state(s))
+who = cols[0].selectbox(
+    _("Segmentador"),
+    [ANY, UNASSIGNED, *team, *holders],
+    key="bf_who",
+    on_change=first_page,
+    format_func=lambda n: (
+        labels.special(n) if n in (ANY, UNASSIGNED) else labels.person(n, team, former)
+    ),
+)
+status = cols[1].selectbox(
+    _("Status"),
+    [ANY, *STATUSES, *stored_statuses],
+    key="bf_status",
+    on_change=first_page,
+    format_func=lambda s: labels.special(s) if s == ANY else labels.status(s),
+)
+lateness = cols[2].selectbox(
+    _("Late"),
+    [ANY, *alerts.LATE_KINDS],
+    key="bf_late",
+    on_change=first_page,
+    format_func=labels.late,
+    help=_(
+        "Overdue: the due date has passed. At risk: the holder "
+        "will not reach it by its due date at their pace. Held by "
+        "stalled people: nothing delivered for a while."
+    ),
+)
+masks = cols[3].selectbox(
+    _("Masks"), list(MASKS), key="bf_masks", on_change=first_page, format_func=labels.masks
+)
+folder = cols[4].selectbox(
+    _("Folder"), list(FOLDER), key="bf_folder", on_change=first_page, format_func=labels.folder
+)
+check = cols[5].selectbox(
+    _("Mask check"),
+    [ANY, *MASK_STATES, UNCHECKED],
+    key="bf_check",
+    on_change=first_page,
+    format_func=lambda s: labels.special(s) if s == ANY else labels.mask_state(s),
+)
 text = cols[6].text_input(_("Batch id contains"), key="bf_text", on_change=first_page)
-problems = st.toggle(_("Mask problems"), key="bf_problems", on_change=first_page,
-                     help=_("Only batches whose masks a content check found wrong: another size "
-                            "than the image, empty, or labels outside the agreed ones."))
-sort = nav[1].selectbox(_("Sort by"), list(batches.SORTS), key="bf_sort", on_change=first_page,
-                        format_func=labels.sort)
-order = nav[2].selectbox(_("Order"), ["Ascending", "Descending"], key="bf_order",
-                         on_change=first_page, help=_("Empty values come last either way."),
-                         format_func=lambda o: _(ORDER[o]))
+problems = st.toggle(
+    _("Mask problems"),
+    key="bf_problems",
+    on_change=first_page,
+    help=_(
+        "Only batches whose masks a content check found wrong: another size "
+        "than the image, empty, or labels outside the agreed ones."
+    ),
+)
+sort = nav[1].selectbox(
+    _("Sort by"), list(batches.SORTS), key="bf_sort", on_change=first_page, format_func=labels.sort
+)
+order = nav[2].selectbox(
+    _("Order"),
+    ["Ascending", "Descending"],
+    key="bf_order",
+    on_change=first_page,
+    help=_("Empty values come last either way."),
+    format_func=lambda o: _(ORDER[o]),
+)
 size = nav[3].selectbox(_("Rows"), [50, 100, 200], index=1, key="bf_size", on_change=first_page)
-query = BatchQuery(assignee=None if who == ANY else who, status=None if status == ANY else status,
-                   has_masks=MASKS[masks], text=text or None, folder_missing=FOLDER[folder],
-                   mask_state=None if check == ANY else check,
-                   mask_problems=True if problems else None, only=late.late_ids(lateness))
+query = BatchQuery(
+    assignee=None if who == ANY else who,
+    status=None if status == ANY else status,
+    has_masks=MASKS[masks],
+    text=text or None,
+    folder_missing=FOLDER[folder],
+    mask_state=None if check == ANY else check,
+    mask_problems=True if problems else None,
+    only=late.late_ids(lateness),
+)
 descending = order == "Descending"
 page = st.session_state.get("batch_page", 1)
 snap = batch_actions.batch_snapshot(query, sort, descending, page, size)
@@ -80,24 +130,44 @@ if snap["page"] > snap["pages"]:  # the filter now matches fewer pages than the 
     snap = batch_actions.batch_snapshot(query, sort, descending, snap["pages"], size)
 
 nav[0].number_input(_("Page"), 1, snap["pages"], key="batch_page")
-st.caption(ngettext("{count} batch matches · page {page} of {pages}",
-                    "{count} batches match · page {page} of {pages}", snap["total"]).format(
-    count=format_number(snap["total"]), page=snap["page"], pages=snap["pages"]))
+st.caption(
+    ngettext(
+        "{count} batch matches · page {page} of {pages}",
+        "{count} batches match · page {page} of {pages}",
+        snap["total"],
+    ).format(count=format_number(snap["total"]), page=snap["page"], pages=snap["pages"])
+)
 if nav[4].button(_("Reload"), icon=":material/refresh:"):
     clear_caches()
     st.rerun()
 with nav[5].popover(_("Export"), icon=":material/download:"):
-    st.download_button(_("CSV (field names, for scripts)"), lambda: batch_actions.export_csv(
-        query), "batches.csv", "text/csv", on_click="ignore", key="export_csv")
-    separator = st.radio(_("List separator for a spreadsheet"), list(SEPARATORS),
-                         index=list(SEPARATORS).index(default_separator()),
-                         format_func=lambda s: _(SEPARATORS[s]), key="export_separator")
-    st.download_button(_("For a spreadsheet (Excel), in this language"),
-                       lambda: spreadsheet_export(query, separator), "batches-excel.csv",
-                       "text/csv", on_click="ignore", key="export_spreadsheet",
-                       help=_("Headers and values as the table shows them, dates as "
-                              "{example}; UTF-8, so accents open right.").format(
-                           example=cell("due_date", date(2026, 11, 26))))
+    st.download_button(
+        _("CSV (field names, for scripts)"),
+        lambda: batch_actions.export_csv(query),
+        "batches.csv",
+        "text/csv",
+        on_click="ignore",
+        key="export_csv",
+    )
+    separator = st.radio(
+        _("List separator for a spreadsheet"),
+        list(SEPARATORS),
+        index=list(SEPARATORS).index(default_separator()),
+        format_func=lambda s: _(SEPARATORS[s]),
+        key="export_separator",
+    )
+    st.download_button(
+        _("For a spreadsheet (Excel), in this language"),
+        lambda: spreadsheet_export(query, separator),
+        "batches-excel.csv",
+        "text/csv",
+        on_click="ignore",
+        key="export_spreadsheet",
+        help=_(
+            "Headers and values as the table shows them, dates as "
+            "{example}; UTF-8, so accents open right."
+        ).format(example=cell("due_date", date(2026, 11, 26))),
+    )
 if writable:  # a viewer gets the same table, read only, and no controls that change anything
     batch_grid.pending_bar(lambda edits: batch_actions.save(databases, edits), snap, query)
 batch_grid.show_grid(snap, team, writable)
@@ -112,10 +182,14 @@ if st.session_state.get(SAVE_CONFLICTS):
 if writable:
     ticked = batch_table.selected_ids(snap["rows"], batch_grid.editor_changes())
     batch_actions.bulk_actions(databases, team, ticked)
-    bulk_edit.bulk_edit(databases, [d for d in snap["rows"] if str(d.get("id")) in ticked],
-                        query, sort, descending)
-    review_form(databases, [d["id"] for d in snap["rows"] if d.get("mongo_uploaded")],
-                {d["id"]: d.get("status") for d in snap["rows"]})
+    bulk_edit.bulk_edit(
+        databases, [d for d in snap["rows"] if str(d.get("id")) in ticked], query, sort, descending
+    )
+    review_form(
+        databases,
+        [d["id"] for d in snap["rows"] if d.get("mongo_uploaded")],
+        {d["id"]: d.get("status") for d in snap["rows"]},
+    )
 batch_details.batch_details(team)
 with st.expander(_("Masks of a batch")):
     chosen = mask_actions.show_batch_masks([d["id"] for d in snap["rows"]])

@@ -8,24 +8,33 @@ from datetime import timedelta
 
 import streamlit as st
 
+from segcore.core.timefmt import to_office, utcnow
 from segcore.report import pace, progress
 from segcore.work.batches import STATUSES, UNASSIGNED
-from segcore.core.timefmt import utcnow
-from segcore.core.timefmt import to_office
 from ui import charts, labels, reads
 from ui.attention import attention_panel
 from ui.connection import settings
 from ui.dashboard_demo import offer_demo
-from ui.i18n import (N_, _, date_format, format_age, format_date, format_number,
-                     format_percent, ngettext)
+from ui.i18n import (
+    N_,
+    _,
+    date_format,
+    format_age,
+    format_date,
+    format_number,
+    format_percent,
+    ngettext,
+)
 from ui.live import follow_changes
 from ui.state import can_write
 from ui.widgets import page_start, upload_models_notice
 
 ANY, TOP = "All", 20
-MASKS_HELP = N_("Counts batches by whether masks were uploaded, whatever their status. The "
-                "status is set by the coordinator; a sync moves pending and in_progress batches "
-                "to review when their masks arrive (MASKS_SET_STATUS).")
+MASKS_HELP = N_(
+    "Counts batches by whether masks were uploaded, whatever their status. The "
+    "status is set by the coordinator; a sync moves pending and in_progress batches "
+    "to review when their masks arrive (MASKS_SET_STATUS)."
+)
 
 page_start(N_("Dashboard"))
 follow_changes("dashboard", ("batches", "team", "sync"))  # new masks show by themselves
@@ -40,18 +49,25 @@ people = sorted({r["assignee"] for r in rows if r["assignee"]} | set(reads.team_
 statuses = list(STATUSES) + sorted({str(r["status"]) for r in rows if r["status"]} - set(STATUSES))
 today = to_office(utcnow(), settings().zone).date()  # the office's today, not the server's
 left, middle, right = st.columns([1, 1, 2])
-who = left.selectbox(_("Segmentador"), [ANY, UNASSIGNED, *people], key="dash_who",
-                     format_func=labels.special)
-status = middle.selectbox(_("Status"), [ANY, *statuses], key="dash_status",
-                          format_func=lambda s: labels.special(s) if s == ANY
-                          else labels.status(s))
-span = right.date_input(_("Dates (uploads and burn-down)"), (today - timedelta(days=30), today),
-                        max_value=today, key="dash_dates",
-                        format=date_format())
+who = left.selectbox(
+    _("Segmentador"), [ANY, UNASSIGNED, *people], key="dash_who", format_func=labels.special
+)
+status = middle.selectbox(
+    _("Status"),
+    [ANY, *statuses],
+    key="dash_status",
+    format_func=lambda s: labels.special(s) if s == ANY else labels.status(s),
+)
+span = right.date_input(
+    _("Dates (uploads and burn-down)"),
+    (today - timedelta(days=30), today),
+    max_value=today,
+    key="dash_dates",
+    format=date_format(),
+)
 start, end = (span[0], span[-1]) if span else (today - timedelta(days=30), today)
 owner, state = (None if who == ANY else who), (None if status == ANY else status)
 shown = progress.filter_rows(rows, owner, state)
-
 
 
 @st.fragment
@@ -65,36 +81,58 @@ def kpis(shown: list[dict]) -> None:
     # or a value is never cut ("Con másc…", "hace 1 mi…", 50,000 in full).
     with st.container(horizontal=True, wrap=True, gap="medium"):
         for label, value, hint in (
-                (_("Batches"), format_number(summary.total), None),
-                (_("Assigned"), format_number(summary.assigned), None),
-                (_("Uploaded"), format_number(summary.with_masks), _(MASKS_HELP)),
-                (_("Delivered, usable"), format_number(summary.delivered),
-                 _("Batches whose readable uploads hold a mask for every image: an "
-                   "unreadable or incomplete upload is not a delivery")),
-                (_("Without masks"), format_number(summary.without_masks), _(MASKS_HELP)),
-                (_("% delivered"), format_percent(summary.percent_delivered / 100, 1),
-                 _("Share of batches delivered, usable")),
-                (_("Last sync"), age, None)):
+            (_("Batches"), format_number(summary.total), None),
+            (_("Assigned"), format_number(summary.assigned), None),
+            (_("Uploaded"), format_number(summary.with_masks), _(MASKS_HELP)),
+            (
+                _("Delivered, usable"),
+                format_number(summary.delivered),
+                _(
+                    "Batches whose readable uploads hold a mask for every image: an "
+                    "unreadable or incomplete upload is not a delivery"
+                ),
+            ),
+            (_("Without masks"), format_number(summary.without_masks), _(MASKS_HELP)),
+            (
+                _("% delivered"),
+                format_percent(summary.percent_delivered / 100, 1),
+                _("Share of batches delivered, usable"),
+            ),
+            (_("Last sync"), age, None),
+        ):
             st.metric(label, value, help=hint, width="content")
     if stale:
-        st.warning(_("The last successful sync was {age}: mask counts may be out of date. Run "
-                     "one from the Sync page.").format(age=age) if last else
-                   _("No sync has run yet: mask counts may be out of date. Run one from the "
-                     "Sync page."), icon=":material/update:")
+        st.warning(
+            _(
+                "The last successful sync was {age}: mask counts may be out of date. Run "
+                "one from the Sync page."
+            ).format(age=age)
+            if last
+            else _(
+                "No sync has run yet: mask counts may be out of date. Run one from the Sync page."
+            ),
+            icon=":material/update:",
+        )
 
 
 @st.fragment
 def done_and_people(shown: list[dict]) -> None:
     summary = progress.kpis(shown)
     one, two = st.columns(2)
-    one.plotly_chart(charts.segmented_vs_pending(summary.delivered, summary.with_masks,
-                                                 summary.without_masks), key="chart_done")
+    one.plotly_chart(
+        charts.segmented_vs_pending(summary.delivered, summary.with_masks, summary.without_masks),
+        key="chart_done",
+    )
     everyone = progress.per_segmentador(shown, reads.team_names(), include_idle=who == ANY)
-    search = two.text_input(_("Find a segmentador"), key="dash_people_search",
-                            placeholder=ngettext(
-                                "{count} person; the {top} with the most open work are shown",
-                                "{count} people; the {top} with the most open work are shown",
-                                len(everyone)).format(count=len(everyone), top=TOP))
+    search = two.text_input(
+        _("Find a segmentador"),
+        key="dash_people_search",
+        placeholder=ngettext(
+            "{count} person; the {top} with the most open work are shown",
+            "{count} people; the {top} with the most open work are shown",
+            len(everyone),
+        ).format(count=len(everyone), top=TOP),
+    )
     top, others = progress.top_people(everyone, TOP, search)
     two.plotly_chart(charts.per_segmentador(top, others), key="chart_people")
 
@@ -105,13 +143,17 @@ def uploads_and_burndown(shown: list[dict]) -> None:
     with three, st.spinner(_("Counting uploads…")):
         counts, problem = reads.uploads_per_day.or_problem(start, end, owner, state)
     if problem:
-        three.warning(_("Uploads cannot be read right now, so that chart is missing. "
-                        "{problem}").format(problem=problem))
+        three.warning(
+            _("Uploads cannot be read right now, so that chart is missing. {problem}").format(
+                problem=problem
+            )
+        )
     else:
         three.plotly_chart(charts.uploads_per_day(counts), key="chart_uploads")
         if owner or state:
-            three.caption(_("Uploads of the batches that match, by their assignee at the last "
-                            "sync."))
+            three.caption(
+                _("Uploads of the batches that match, by their assignee at the last sync.")
+            )
         with three:
             upload_models_notice()
     trend = progress.burndown(shown, start, end, today)
@@ -122,14 +164,23 @@ def uploads_and_burndown(shown: list[dict]) -> None:
     if person is not None:
         four.caption(person_finish(person))
     elif trend.projected_finish is None:
-        four.caption(_("{count} not delivered and none delivered usable masks in the last 14 "
-                       "days: no projected finish date.").format(
-            count=format_number(trend.pending_now)))
+        four.caption(
+            _(
+                "{count} not delivered and none delivered usable masks in the last 14 "
+                "days: no projected finish date."
+            ).format(count=format_number(trend.pending_now))
+        )
     else:
-        four.caption(_("{count} not delivered, at {rate} batches/day delivered usable over the "
-                       "last 14 days: projected finish **{finish}**.").format(
-            count=format_number(trend.pending_now), rate=format_number(trend.rate_per_day, 1),
-            finish=format_date(trend.projected_finish)))
+        four.caption(
+            _(
+                "{count} not delivered, at {rate} batches/day delivered usable over the "
+                "last 14 days: projected finish **{finish}**."
+            ).format(
+                count=format_number(trend.pending_now),
+                rate=format_number(trend.rate_per_day, 1),
+                finish=format_date(trend.projected_finish),
+            )
+        )
 
 
 def person_finish(person) -> str:
@@ -138,23 +189,33 @@ def person_finish(person) -> str:
     if not person.open:
         return _("{name} has no open batches.").format(name=person.name)
     if person.projected_finish is None:
-        return _("{name}: {count} open, nothing delivered in the last {days} days: no "
-                 "projected finish date.").format(name=person.name, count=person.open,
-                                                  days=window)
-    return _("{name}: {count} open at {pace} batches per working day (last {days} days): "
-             "projected finish **{finish}**, as on the Team page.").format(
-        name=person.name, count=format_number(person.open), pace=format_number(person.pace, 2),
-        days=window, finish=format_date(person.projected_finish))
+        return _(
+            "{name}: {count} open, nothing delivered in the last {days} days: no "
+            "projected finish date."
+        ).format(name=person.name, count=person.open, days=window)
+    return _(
+        "{name}: {count} open at {pace} batches per working day (last {days} days): "
+        "projected finish **{finish}**, as on the Team page."
+    ).format(
+        name=person.name,
+        count=format_number(person.open),
+        pace=format_number(person.pace, 2),
+        days=window,
+        finish=format_date(person.projected_finish),
+    )
 
 
 kpis(shown)
 attention_panel(reads.current_alerts())
 if not shown:  # a filter that matches nothing: say so, instead of empty axes and a 0 pace
-    st.info(_("No batches match these filters: choose another segmentador or status."),
-            icon=":material/filter_alt_off:")
+    st.info(
+        _("No batches match these filters: choose another segmentador or status."),
+        icon=":material/filter_alt_off:",
+    )
     st.stop()
 done_and_people(shown)
 uploads_and_burndown(shown)
-weeks = pace.weekly_deliveries(shown, reads.team_names() if who == ANY else [], today,
-                               settings().zone)
+weeks = pace.weekly_deliveries(
+    shown, reads.team_names() if who == ANY else [], today, settings().zone
+)
 st.plotly_chart(charts.weekly_pace(weeks), key="chart_pace")

@@ -23,40 +23,93 @@ if found.waiting_for_sync:
     st.info(_(NO_SYNC_YET), icon=":material/update:")
     st.stop()
 if found.stale:
-    st.warning(_("These figures rest on the last sync, which is old: deliveries since then are "
-                 "not counted. Run a sync first.") + sync_note(found), icon=":material/update:")
+    st.warning(
+        _(
+            "These figures rest on the last sync, which is old: deliveries since then are "
+            "not counted. Run a sync first."
+        )
+        + sync_note(found),
+        icon=":material/update:",
+    )
 if not found.moves:
-    st.info(_("Nothing to suggest: no batch at risk could be finished sooner by someone else.")
-            if found.at_risk else _("No batch is at risk of missing its due date."))
+    st.info(
+        _("Nothing to suggest: no batch at risk could be finished sooner by someone else.")
+        if found.at_risk
+        else _("No batch is at risk of missing its due date.")
+    )
 else:
-    st.caption(_("Each move hands an at-risk batch to whoever would finish it soonest after "
-                 "their own queue, at their recent pace. Tick the ones to apply."))
+    st.caption(
+        _(
+            "Each move hands an at-risk batch to whoever would finish it soonest after "
+            "their own queue, at their recent pace. Tick the ones to apply."
+        )
+    )
     # Columns keep machine names (the ticks are read back by name); headers are translated.
-    table = pd.DataFrame([{"apply": False, "batch": m.id, "from": m.from_, "to": m.to,
-                           "due_date": format_date(m.due_date),
-                           "reached": reached(m.projected_before),
-                           "why": word(m.reason), "change": word(m.change)}
-                          for m in found.moves])
+    table = pd.DataFrame(
+        [
+            {
+                "apply": False,
+                "batch": m.id,
+                "from": m.from_,
+                "to": m.to,
+                "due_date": format_date(m.due_date),
+                "reached": reached(m.projected_before),
+                "why": word(m.reason),
+                "change": word(m.change),
+            }
+            for m in found.moves
+        ]
+    )
     headers = {"apply": st.column_config.CheckboxColumn(_("Apply"))} | {
-        column: st.column_config.Column(_(title)) for column, title in (
-            ("batch", N_("Batch")), ("from", N_("From")), ("to", N_("To")),
-            ("due_date", N_("Due date")), ("reached", N_("Now reached")), ("why", N_("Why")),
-            ("change", N_("What it changes")))}
+        column: st.column_config.Column(_(title))
+        for column, title in (
+            ("batch", N_("Batch")),
+            ("from", N_("From")),
+            ("to", N_("To")),
+            ("due_date", N_("Due date")),
+            ("reached", N_("Now reached")),
+            ("why", N_("Why")),
+            ("change", N_("What it changes")),
+        )
+    }
     if can_write():
-        edited = st.data_editor(table, key=moves_key(found.moves), hide_index=True,
-                                disabled=[c for c in table.columns if c != "apply"],
-                                column_config=headers)
+        edited = st.data_editor(
+            table,
+            key=moves_key(found.moves),
+            hide_index=True,
+            disabled=[c for c in table.columns if c != "apply"],
+            column_config=headers,
+        )
         ticked = [m for m, tick in zip(found.moves, edited["apply"]) if tick]
-        if st.button(_("Apply ticked moves ({count})").format(count=len(ticked)), type="primary",
-                     disabled=not ticked, key="apply_moves"):
-            run_write(_("Applying moves"), alerts.apply_moves, databases.work, ticked,
-                      current_actor(), then=lambda result: describe_applied(result, ticked))
+        if st.button(
+            _("Apply ticked moves ({count})").format(count=len(ticked)),
+            type="primary",
+            disabled=not ticked,
+            key="apply_moves",
+        ):
+            run_write(
+                _("Applying moves"),
+                alerts.apply_moves,
+                databases.work,
+                ticked,
+                current_actor(),
+                then=lambda result: describe_applied(result, ticked),
+            )
     else:
         st.dataframe(table.drop(columns="apply"), hide_index=True, column_config=headers)
 
 if found.at_risk:
     st.subheader(_("Batches at risk"), anchor=False)
-    st.dataframe([{_("Batch"): b.id, _("Assignee"): b.assignee,
-                   _("Due date"): format_date(b.due_date),
-                   _("Reached at current pace"): reached(b.projected), _("Why"): word(b.reason)}
-                  for b in found.at_risk], hide_index=True)
+    st.dataframe(
+        [
+            {
+                _("Batch"): b.id,
+                _("Assignee"): b.assignee,
+                _("Due date"): format_date(b.due_date),
+                _("Reached at current pace"): reached(b.projected),
+                _("Why"): word(b.reason),
+            }
+            for b in found.at_risk
+        ],
+        hide_index=True,
+    )

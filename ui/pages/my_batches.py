@@ -20,13 +20,15 @@ now = utcnow().replace(second=0)
 today = to_office(now, settings().zone).date()
 mine = my_work_view.batches(actor, today)
 open_batches = [b for b in mine if b.open]
-st.caption(_("Logged in as {name}: your batches, due dates and what your uploads still lack.")
-           .format(name=actor.member))
+st.caption(
+    _("Logged in as {name}: your batches, due dates and what your uploads still lack.").format(
+        name=actor.member
+    )
+)
 
 st.subheader(_("Open batches"), anchor=False)
 if open_batches:
-    st.dataframe(pd.DataFrame([my_work_view.batch_row(b) for b in open_batches]),
-                 hide_index=True)
+    st.dataframe(pd.DataFrame([my_work_view.batch_row(b) for b in open_batches]), hide_index=True)
     my_work_view.mark_in_progress(databases, actor, open_batches)
     found = my_work_view.receipts(actor, tuple(b.id for b in open_batches))
     for batch in open_batches:
@@ -42,9 +44,18 @@ st.plotly_chart(charts.my_deliveries(figures.weeks), key="chart_my_deliveries")
 st.subheader(_("Reviewed"), anchor=False)
 reviewed = my_work_view.reviews(actor)
 if reviewed:
-    st.dataframe([{_("Batch"): r["id"], _("Status"): labels.status(r["status"]),
-                   _("When"): format_datetime(r["at"]) if r["at"] else "",
-                   _("By"): r["by"] or "", _("Note"): r["note"] or ""} for r in reviewed],
-                 hide_index=True)
+    st.dataframe(
+        [
+            {
+                _("Batch"): r["id"],
+                _("Status"): labels.status(r["status"]),
+                _("When"): format_datetime(r["at"]) if r["at"] else "",
+                _("By"): r["by"] or "",
+                _("Note"): r["note"] or "",
+            }
+            for r in reviewed
+        ],
+        hide_index=True,
+    )
 else:
     st.info(_("None of your deliveries has been reviewed yet."))

@@ -10,52 +10,94 @@ from ui.i18n import N_, _, format_datetime, ngettext
 from ui.state import can_write, current_actor
 from ui.widgets import page_start
 
-STATE_LABELS = {"pending": N_("Pending"), "sending": N_("Sending"), "sent": N_("Sent"),
-                "failed": N_("Failed")}
-KIND_LABELS = {"receipt": N_("Upload receipt"), "daily": N_("Daily alerts"),
-               "weekly": N_("Weekly report"), "test": N_("Test")}
+STATE_LABELS = {
+    "pending": N_("Pending"),
+    "sending": N_("Sending"),
+    "sent": N_("Sent"),
+    "failed": N_("Failed"),
+}
+KIND_LABELS = {
+    "receipt": N_("Upload receipt"),
+    "daily": N_("Daily alerts"),
+    "weekly": N_("Weekly report"),
+    "test": N_("Test"),
+}
 
 databases = page_start(N_("Notifications"))
 current = settings()
 if not current.notify_channels:
-    st.info(_("No channel is configured: set SMTP_URL and NOTIFY_FROM for email, or "
-              "WEBHOOK_URL for a chat (see the README). Messages are kept here once a "
-              "channel is set."))
+    st.info(
+        _(
+            "No channel is configured: set SMTP_URL and NOTIFY_FROM for email, or "
+            "WEBHOOK_URL for a chat (see the README). Messages are kept here once a "
+            "channel is set."
+        )
+    )
 counts = notify_outbox.count_by_state(databases.work)
 columns = st.columns(4)
 for column, (state, label) in zip(columns, STATE_LABELS.items()):
     column.metric(_(label), counts[state])
 
-shown = st.segmented_control(_("Show"), [None, *STATE_LABELS], key="notify_state",
-                             format_func=lambda s: _("All") if s is None else _(STATE_LABELS[s]))
+shown = st.segmented_control(
+    _("Show"),
+    [None, *STATE_LABELS],
+    key="notify_state",
+    format_func=lambda s: _("All") if s is None else _(STATE_LABELS[s]),
+)
 messages = notify_outbox.list_messages(databases.work, shown)
 if not messages:
     st.caption(_("No message yet."))
 else:
-    st.dataframe([{_("State"): _(STATE_LABELS.get(m["state"], m["state"])),
-                   _("Kind"): _(KIND_LABELS.get(m["kind"], m["kind"])),
-                   _("To"): m.get("to") or _("chat webhook"),
-                   _("Subject"): m["subject"],
-                   _("Created"): format_datetime(m.get("created_at")),
-                   _("Sent"): format_datetime(m.get("sent_at")),
-                   _("Next attempt"): format_datetime(m.get("due_at"))
-                   if m["state"] == "pending" else "",
-                   _("Attempts"): m.get("attempts", 0),
-                   _("Server's answer"): m.get("answer") or ""} for m in messages],
-                 hide_index=True)
+    st.dataframe(
+        [
+            {
+                _("State"): _(STATE_LABELS.get(m["state"], m["state"])),
+                _("Kind"): _(KIND_LABELS.get(m["kind"], m["kind"])),
+                _("To"): m.get("to") or _("chat webhook"),
+                _("Subject"): m["subject"],
+                _("Created"): format_datetime(m.get("created_at")),
+                _("Sent"): format_datetime(m.get("sent_at")),
+                _("Next attempt"): format_datetime(m.get("due_at"))
+                if m["state"] == "pending"
+                else "",
+                _("Attempts"): m.get("attempts", 0),
+                _("Server's answer"): m.get("answer") or "",
+            }
+            for m in messages
+        ],
+        hide_index=True,
+    )
 
 if can_write() and current.notify_channels:
     again = [m for m in messages if m["state"] in ("failed", "sent", "pending")]
-    chosen = st.multiselect(_("Messages to send again"), [m["key"] for m in again],
-                            format_func=lambda k: next(
-                                f"{m['subject']} → {m.get('to') or _('chat webhook')}"
-                                for m in again if m["key"] == k), key="notify_resend")
+    chosen = st.multiselect(
+        _("Messages to send again"),
+        [m["key"] for m in again],
+        format_func=lambda k: next(
+            f"{m['subject']} → {m.get('to') or _('chat webhook')}" for m in again if m["key"] == k
+        ),
+        key="notify_resend",
+    )
     left, right = st.columns(2)
     if left.button(_("Resend the chosen"), disabled=not chosen, key="notify_resend_go"):
-        run_write(_("Sending"), notify_due.resend_now, databases, chosen, current_actor(),
-                  then=lambda r: ngettext("{count} message sent.", "{count} messages sent.",
-                                          len(r.sent)).format(count=len(r.sent)))
+        run_write(
+            _("Sending"),
+            notify_due.resend_now,
+            databases,
+            chosen,
+            current_actor(),
+            then=lambda r: ngettext(
+                "{count} message sent.", "{count} messages sent.", len(r.sent)
+            ).format(count=len(r.sent)),
+        )
     if right.button(_("Send what is due now"), key="notify_send_due"):
-        run_write(_("Sending"), notify_due.resend_now, databases, [], current_actor(),
-                  then=lambda r: ngettext("{count} message sent.", "{count} messages sent.",
-                                          len(r.sent)).format(count=len(r.sent)))
+        run_write(
+            _("Sending"),
+            notify_due.resend_now,
+            databases,
+            [],
+            current_actor(),
+            then=lambda r: ngettext(
+                "{count} message sent.", "{count} messages sent.", len(r.sent)
+            ).format(count=len(r.sent)),
+        )

@@ -16,45 +16,80 @@ databases = page_start(N_("Settings"))
 st.subheader(_("Connection to both databases"))
 if st.button(_("Check again"), icon=":material/refresh:", key="health_again"):
     clear_caches()
-st.dataframe([{_("Database"): h["database"], _("Reachable"): h["reachable"],
-               _("Round trip (ms)"): h["rtt_ms"], _("Version"): h["version"],
-               _("Server"): _("embedded") if h["embedded"] else _("remote"), _("URI"): h["uri"],
-               _("Problem"): h["error"] or ""} for h in reads.health()], hide_index=True)
+st.dataframe(
+    [
+        {
+            _("Database"): h["database"],
+            _("Reachable"): h["reachable"],
+            _("Round trip (ms)"): h["rtt_ms"],
+            _("Version"): h["version"],
+            _("Server"): _("embedded") if h["embedded"] else _("remote"),
+            _("URI"): h["uri"],
+            _("Problem"): h["error"] or "",
+        }
+        for h in reads.health()
+    ],
+    hide_index=True,
+)
 
 st.subheader(_("Effective configuration"))
 st.caption(_("From the environment and `.env`; passwords are never shown."))
-st.dataframe([{_("Setting"): k, _("Value"): word(v)}
-              for k, v in describe(databases.settings).items()], hide_index=True)
+st.dataframe(
+    [{_("Setting"): k, _("Value"): word(v)} for k, v in describe(databases.settings).items()],
+    hide_index=True,
+)
 
 if can_write():  # importing changes the batch list: not for a viewer
     st.subheader(_("Import batches"))
-    st.caption(_("Adds new batches and refreshes folders; never touches assignments. A batch "
-                 "is flagged \"folder missing\" only when its folder is absent from the data "
-                 "directory, never because the file does not list it. You see what would "
-                 "change before anything is written."))
+    st.caption(
+        _(
+            "Adds new batches and refreshes folders; never touches assignments. A batch "
+            'is flagged "folder missing" only when its folder is absent from the data '
+            "directory, never because the file does not list it. You see what would "
+            "change before anything is written."
+        )
+    )
     current = databases.settings
     with st.form("import_form"):
-        uploaded = st.file_uploader(_("Upload a batches file (batches.json)"), type=["json"],
-                                    key="import_upload")
-        batches_file = st.text_input(_("…or a batches file on the server"),
-                                     str(current.effective_batches_file or ""), key="import_file")
-        data_directory = st.text_input(_("Data directory on the server (one folder per batch)"),
-                                       str(current.data_directory or ""), key="import_dir")
-        count_images = st.checkbox(_("Count the images in each folder (slow on a network "
-                                     "mount)"), key="import_count")
+        uploaded = st.file_uploader(
+            _("Upload a batches file (batches.json)"), type=["json"], key="import_upload"
+        )
+        batches_file = st.text_input(
+            _("…or a batches file on the server"),
+            str(current.effective_batches_file or ""),
+            key="import_file",
+        )
+        data_directory = st.text_input(
+            _("Data directory on the server (one folder per batch)"),
+            str(current.data_directory or ""),
+            key="import_dir",
+        )
+        count_images = st.checkbox(
+            _("Count the images in each folder (slow on a network mount)"), key="import_count"
+        )
         slot = st.empty()
         if st.form_submit_button(_("Preview import"), type="primary"):
-            import_actions.prepare(databases, uploaded, batches_file, data_directory,
-                                   count_images, slot)
+            import_actions.prepare(
+                databases, uploaded, batches_file, data_directory, count_images, slot
+            )
     import_actions.confirm(databases)
 
 if can_write():  # a backup holds the logins' password hashes: not for a viewer
     st.subheader(_("Backup"))
-    st.caption(_("Every collection of the app's database in one compressed file, made when you "
-                 "click; restore it with `segcore restore FILE`."))
-    st.download_button(_("Download a backup"), lambda: backup.backup_bytes(databases.work),
-                       file_name=backup.default_name(databases.work.name), key="backup",
-                       mime="application/gzip", icon=":material/download:")
+    st.caption(
+        _(
+            "Every collection of the app's database in one compressed file, made when you "
+            "click; restore it with `segcore restore FILE`."
+        )
+    )
+    st.download_button(
+        _("Download a backup"),
+        lambda: backup.backup_bytes(databases.work),
+        file_name=backup.default_name(databases.work.name),
+        key="backup",
+        mime="application/gzip",
+        icon=":material/download:",
+    )
 
 result = st.session_state.get(IMPORT_RESULT)
 if result and not st.session_state.get(IMPORT_PREVIEW):

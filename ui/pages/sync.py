@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from segcore.sync.sync_runs import full_reason_of
 from segcore.core.timefmt import office_time, zone_name
+from segcore.sync.sync_runs import full_reason_of
 from ui import reads
 from ui.connection import scheduler, settings
 from ui.content_actions import content_panel
@@ -14,8 +14,17 @@ from ui.state import SYNC_LAST_REPORT, can_write
 from ui.sync_actions import label, run_rows, schedule_controls, sync_now, upload_rows
 from ui.widgets import page_start, upload_models_notice
 
-COUNTS = ("total_files", "batches_with_masks", "batches_without_masks", "batches_updated",
-          "status_moves", "orphans", "unmatched", "mismatches", "unusable")
+COUNTS = (
+    "total_files",
+    "batches_with_masks",
+    "batches_without_masks",
+    "batches_updated",
+    "status_moves",
+    "orphans",
+    "unmatched",
+    "mismatches",
+    "unusable",
+)
 databases = page_start(N_("Sync"))
 zone = settings().zone
 live_caption()
@@ -23,8 +32,11 @@ live_caption()
 if can_write():  # a viewer looks at runs and uploads only
     left, right = st.columns([2, 3])
     with left.container(border=True):
-        st.write(_("Match every batch with the files in `{collection}`.").format(
-            collection=f"{databases.training.name}.{databases.settings.masks_bucket}.files"))
+        st.write(
+            _("Match every batch with the files in `{collection}`.").format(
+                collection=f"{databases.training.name}.{databases.settings.masks_bucket}.files"
+            )
+        )
         full = st.checkbox(_("Full rescan (re-read every upload)"), key="sync_full")
         if st.button(_("Sync now"), type="primary", icon=":material/sync:", key="sync_now"):
             sync_now(databases, full)
@@ -35,40 +47,55 @@ if can_write():  # a viewer looks at runs and uploads only
     auto, live = scheduler(), current_live_status()
     with right.container(border=True):
         if live is not None and live.running and not auto.minutes:
-            st.info(_("A live sync is running: new uploads reach their batches within seconds, "
-                      "so no automatic schedule is needed."), icon=":material/bolt:")
+            st.info(
+                _(
+                    "A live sync is running: new uploads reach their batches within seconds, "
+                    "so no automatic schedule is needed."
+                ),
+                icon=":material/bolt:",
+            )
         else:
             schedule_controls(auto)
 
 report = st.session_state.get(SYNC_LAST_REPORT)
 if report:
-    kind = (_("full: {reason}").format(reason=word(full_reason_of(report)))
-            if report["full"] and report.get("full_reason")
-            else _("full") if report["full"] else _("incremental"))
-    st.subheader(_("Report of the sync at {when} ({seconds} s, {kind})").format(
-        when=office_time(report["started_at"], zone, "%Y-%m-%d %H:%M:%S"),
-        seconds=format_number(report["duration_s"], 1), kind=kind))
+    kind = (
+        _("full: {reason}").format(reason=word(full_reason_of(report)))
+        if report["full"] and report.get("full_reason")
+        else _("full")
+        if report["full"]
+        else _("incremental")
+    )
+    st.subheader(
+        _("Report of the sync at {when} ({seconds} s, {kind})").format(
+            when=office_time(report["started_at"], zone, "%Y-%m-%d %H:%M:%S"),
+            seconds=format_number(report["duration_s"], 1),
+            kind=kind,
+        )
+    )
     for column, field in zip(st.columns(len(COUNTS)), COUNTS):
         column.metric(label(field), format_number(report.get(field, 0)))
-    for field, title in (("orphan_uploads", N_("Orphan uploads (name a batch not in the list)")),
-                         ("unmatched_uploads", N_("Unmatched uploads (name no batch)")),
-                         ("mismatched_uploads",
-                          N_("Uploaded by someone other than the assignee")),
-                         ("unusable_uploads",
-                          N_("Unusable uploads (count for no batch, with the reason)"))):
+    for field, title in (
+        ("orphan_uploads", N_("Orphan uploads (name a batch not in the list)")),
+        ("unmatched_uploads", N_("Unmatched uploads (name no batch)")),
+        ("mismatched_uploads", N_("Uploaded by someone other than the assignee")),
+        ("unusable_uploads", N_("Unusable uploads (count for no batch, with the reason)")),
+    ):
         if report.get(field):
             st.markdown(f"**{_(title)}**")
-            st.dataframe(upload_rows(report[field], field == "mismatched_uploads"),
-                         hide_index=True)
+            st.dataframe(upload_rows(report[field], field == "mismatched_uploads"), hide_index=True)
 
 show_last_mask_check()
 st.subheader(_("Runs"))
 runs = reads.sync_runs(20)
 if runs:
     st.dataframe(run_rows(runs), hide_index=True)
-    st.caption(_("Times in {zone}. An incremental run reads only the uploads changed since the "
-                 "last one; a full run reads them all, for the reason shown.").format(
-        zone=zone_name(zone)))
+    st.caption(
+        _(
+            "Times in {zone}. An incremental run reads only the uploads changed since the "
+            "last one; a full run reads them all, for the reason shown."
+        ).format(zone=zone_name(zone))
+    )
 else:
     st.caption(_("No sync has run yet."))
 

@@ -8,10 +8,17 @@ from ui import reads
 from ui.actions import run_write
 from ui.connection import settings
 from ui.i18n import N_, _
-from ui.state import can_write, current_actor
-from ui.team_actions import (clear_added_form, confirm_removal, former_holders, member_added,
-                             removal_target, rework_table, team_table)
 from ui.member_logins import member_logins
+from ui.state import can_write, current_actor
+from ui.team_actions import (
+    clear_added_form,
+    confirm_removal,
+    former_holders,
+    member_added,
+    removal_target,
+    rework_table,
+    team_table,
+)
 from ui.widgets import page_start
 from ui.write_to import write_buttons
 
@@ -24,21 +31,32 @@ paces = {p.name: p for p in found.people}
 
 if members:
     st.dataframe(team_table(members, load, paces, found), hide_index=True)
-    st.caption(_("*Last upload on their batches*: the newest upload on batches assigned to "
-                 "them, whoever made it. *Last upload by them*: the newest file they uploaded, "
-                 "on any batch (as of the last sync)."))
-    st.caption(_("Pace: batches delivered per working day over the last {days} days. Projected "
-                 "finish: when their open batches would be done at that pace.").format(
-        days=settings().pace_window_days))
+    st.caption(
+        _(
+            "*Last upload on their batches*: the newest upload on batches assigned to "
+            "them, whoever made it. *Last upload by them*: the newest file they uploaded, "
+            "on any batch (as of the last sync)."
+        )
+    )
+    st.caption(
+        _(
+            "Pace: batches delivered per working day over the last {days} days. Projected "
+            "finish: when their open batches would be done at that pace."
+        ).format(days=settings().pace_window_days)
+    )
 else:
     st.info(_("Nobody is on the team yet: add the first segmentador below."))
 former_holders(databases, [p for p in load.values() if not p["on_team"]], names, can_write())
 if members:
     st.subheader(_("Review"), anchor=False)
     st.dataframe(rework_table(reads.progress_rows()), hide_index=True)
-    st.caption(_("Delivered: batches whose masks are usable. Acceptance rate: accepted ÷ "
-                 "(accepted + times sent back). Time to fix: median from first upload to "
-                 "accepted."))
+    st.caption(
+        _(
+            "Delivered: batches whose masks are usable. Acceptance rate: accepted ÷ "
+            "(accepted + times sent back). Time to fix: median from first upload to "
+            "accepted."
+        )
+    )
 
 if not can_write():
     st.stop()  # a viewer sees the team and its workload, and no editing controls
@@ -54,8 +72,17 @@ with add.form("add_member", clear_on_submit=False, border=True):
     email = st.text_input(_("Email (optional)"), key="add_email")
     slots["email"] = st.empty()
     if st.form_submit_button(_("Add"), type="primary"):
-        run_write(_("Adding"), team.add_member, databases.work, name, role, email,
-                  author=current_actor(), slot=slots, then=member_added)
+        run_write(
+            _("Adding"),
+            team.add_member,
+            databases.work,
+            name,
+            role,
+            email,
+            author=current_actor(),
+            slot=slots,
+            then=member_added,
+        )
 
 with change.container(border=True):
     st.subheader(_("Edit or remove"))
@@ -70,14 +97,24 @@ with change.container(border=True):
         email = st.text_input(_("Email"), member["email"] or "", key=f"edit_email_{chosen}")
         slots["email"] = st.empty()
         if st.form_submit_button(_("Save role and email")):
-            run_write(_("Saving"), team.edit_member, databases.work, chosen, role, email,
-                      author=current_actor(), slot=slots,
-                      then=_("{name}'s details were saved.").format(name=chosen))
+            run_write(
+                _("Saving"),
+                team.edit_member,
+                databases.work,
+                chosen,
+                role,
+                email,
+                author=current_actor(),
+                slot=slots,
+                then=_("{name}'s details were saved.").format(name=chosen),
+            )
     write_buttons([chosen])
-    asked = st.button(_("Remove {name}…").format(name=chosen), key="remove_ask",
-                      icon=":material/person_remove:")
+    asked = st.button(
+        _("Remove {name}…").format(name=chosen), key="remove_ask", icon=":material/person_remove:"
+    )
 member_logins(databases, names)
 target = removal_target(chosen, names, asked)
 if target:
-    confirm_removal(databases, target, [n for n in names if n != target],
-                    load[target]["with_masks"])
+    confirm_removal(
+        databases, target, [n for n in names if n != target], load[target]["with_masks"]
+    )

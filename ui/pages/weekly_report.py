@@ -3,9 +3,9 @@ from the browser and downloadable as HTML."""
 
 import streamlit as st
 
+from segcore.core.translations import Words
 from segcore.report import pace
 from segcore.report.pace_report import build_report, delivery_quality, to_html
-from segcore.core.translations import Words
 from ui import charts, reads
 from ui.connection import settings
 from ui.i18n import N_, _, current_language
@@ -28,9 +28,13 @@ words = Words(current_language())
 report = build_report(rows, found, delivery_quality(rows), words)
 st.subheader(report.title, anchor=False)
 st.markdown("\n".join(f"- {line}" for line in report.figures))
-st.download_button(_("Download as HTML"), to_html(report, words),
-                   file_name=f"weekly-report-{found.today.isoformat()}.html", mime="text/html",
-                   icon=":material/download:")
+st.download_button(
+    _("Download as HTML"),
+    to_html(report, words),
+    file_name=f"weekly-report-{found.today.isoformat()}.html",
+    mime="text/html",
+    icon=":material/download:",
+)
 st.caption(_("To print it or save it as PDF, use the browser's Print: the sidebar is left out."))
 st.subheader(_("Per person"), anchor=False)
 st.dataframe([dict(zip(report.people_header, row)) for row in report.people], hide_index=True)
