@@ -34,12 +34,17 @@ class Actor:
 
 
 def authorize_write(author: "str | Actor") -> str:
-    """Check that `author` may write (PermissionDenied for a viewer) and return the name to
+    """Check that `author` may write (PermissionDenied for a viewer or a segmentador, whose one
+    write is `assignments.start_batch`) and return the name to
     record in the history. Every segcore write calls it before writing anything.
 
     Plain strings come from trusted callers (the command line, tests) and may always write.
     """
     if isinstance(author, Actor):
+        if author.is_segmentador:
+            raise PermissionDenied(
+                N_("{name} can only mark their own batches as in progress."), name=author.name
+            )
         if not author.can_write:
             raise PermissionDenied(
                 N_("{name} has the viewer role and cannot change anything."), name=author.name

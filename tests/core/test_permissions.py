@@ -261,6 +261,16 @@ def test_a_viewer_changes_nothing(name, lab, tmp_path):
     assert snapshot(lab) == before
 
 
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_a_segmentador_changes_nothing(name, lab, tmp_path):
+    """A segmentador's login (linked to Flor, who holds batch_1) may write nothing of these."""
+    module = _defining_module(name)
+    before = snapshot(lab)
+    with pytest.raises(PermissionDenied, match="can only mark their own batches"):
+        CALLS[name](module, lab, tmp_path, Actor("flor", "segmentador", "Flor"))
+    assert snapshot(lab) == before
+
+
 # demo: only into empty databases; resend: only with messages in the outbox
 @pytest.mark.parametrize("name", sorted(set(CALLS) - {"demo.load_demo", "notify_due.resend_now"}))
 def test_the_same_call_by_a_coordinator_writes(name, lab, tmp_path):
