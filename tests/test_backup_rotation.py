@@ -54,7 +54,9 @@ def test_keep_deletes_only_this_databases_own_dated_backups(run_cli, db, tmp_pat
     name = db.name
     for _ in range(3):  # three earlier nightly backups of this database
         assert run_cli("backup", "--out", str(folder), "--keep", "100").returncode == 0
-    own = sorted(p.name for p in folder.iterdir())
+    # in the order they were written: two backups in one second are named -<time>-2, which
+    # sorts before -<time>
+    own = [p.name for p in sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime_ns)]
     staging = run_cli("backup", "--out", str(folder), env={"MONGO_DB": f"{name}-staging"})
     assert staging.returncode == 0, staging.stderr
     # What an operator or another tool leaves next to them:
