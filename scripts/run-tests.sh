@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need (Python packages into .venv, Debian's Chromium for the
 # browser tests, the archivers for the mask-check tests, systemd for checking the service units)
-# and run the whole suite. Fails when pytest collects no test.
+# and run the whole suite in parallel. Fails when pytest collects no test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # chromium for the browser tests; systemd for `systemd-analyze verify` of the units in deploy/;
@@ -28,7 +28,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
 set +e
-.venv/bin/python -m pytest "$@"
+# In parallel (pytest-xdist): the tests mostly wait on servers, apps and browsers they start,
+# so more workers than cores pay off; each worker has its own embedded server, temporary
+# folders, free ports and Streamlit apps (tests/conftest.py). --dist loadfile keeps a module's
+# tests on one worker, so its module-scoped app starts once. TEST_WORKERS=0 runs in one process.
+.venv/bin/python -m pytest -n "${TEST_WORKERS:-4}" --dist loadfile "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

@@ -86,7 +86,7 @@ class SmtpServer:
     def messages(self):
         return self.mailbox.messages
 
-    def wait_for(self, count: int, timeout: float = 30) -> list:
+    def wait_for(self, count: int, timeout: float = 180) -> list:
         deadline = time.monotonic() + timeout
         while len(self.messages) < count and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -16,13 +16,54 @@ from segcore.core import embedded
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS, free_port
 
 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+# What a failed browser test leaves behind: each open tab's screenshot and text.
+FAILURES = ROOT / "tests" / "artifacts" / "failures"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test shows its cause: every tab still open gets a screenshot and its
+    text in tests/artifacts/failures/, and the report carries the text and the end of the
+    app's log (the test's own fixtures still hold the browser at this point)."""
+    report = yield
+    if report.failed and report.when == "call":
+        try:
+            capture_failure(item, report)
+        except Exception as exc:  # a capture that fails must not hide the test's own failure
+            report.sections.append(("failure capture", f"could not capture: {exc!r}"))
+    return report
+
+
+def capture_failure(item, report) -> None:
+    FAILURES.mkdir(parents=True, exist_ok=True)
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in item.nodeid)[-150:]
+    browser = item.funcargs.get("browser")
+    tabs = [tab for context in browser.contexts for tab in context.pages] if browser else []
+    for number, tab in enumerate(tabs):
+        shot = FAILURES / f"{name}-{number}.png"
+        tab.screenshot(path=str(shot), full_page=True, timeout=30_000)
+        text = tab.inner_text("body", timeout=10_000)
+        (FAILURES / f"{name}-{number}.txt").write_text(f"{tab.url}\n\n{text}")
+        report.sections.append((f"tab {number}: {tab.url} ({shot})", text[-4000:]))
+    for fixture in ("app_env", "fresh_app"):
+        home = item.funcargs.get(fixture)
+        log = item.funcargs.get("tmp_path") if fixture == "fresh_app" else None
+        if fixture == "app_env" and home:
+            log = home[1]
+        if home and log and (log / "streamlit.log").exists():
+            tail = (log / "streamlit.log").read_text(errors="replace")[-4000:]
+            report.sections.append((f"streamlit log ({fixture})", tail))
+
+
+class StreamlitExited(RuntimeError):
+    """`streamlit run` ended before it answered its health check."""
 
 
 def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {process.returncode}")
+            raise StreamlitExited(f"streamlit exited with code {process.returncode}")
         try:
             with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as answer:
                 if answer.status == 200:
@@ -48,29 +89,60 @@ def app_env(tmp_path_factory):
     embedded.stop_server(home / "db")
 
 
+def start_streamlit(env: dict, home: Path, log) -> tuple[subprocess.Popen, str]:
+    """`streamlit run` on a free localhost port, healthy: (process, url).
+
+    Another test worker may take the port between the probe and Streamlit's bind; a process that
+    exits before it is healthy is started again on another port (three tries).
+    """
+    for attempt in range(3):
+        port = free_port()
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "streamlit_app.py",
+                "--server.port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_health(url, process)
+            return process, url
+        except StreamlitExited:
+            if attempt == 2:
+                raise
+        except BaseException:
+            stop(process)
+            raise
+    raise AssertionError("unreachable")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextlib.contextmanager
 def serve_app(env: dict, home: Path):
     """`streamlit run` on a free localhost port, healthy; its log is kept in `home`."""
-    port = free_port()
-    log = open(home / "streamlit.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(url, process)
-        yield url
-    finally:
-        process.terminate()
+    with open(home / "streamlit.log", "ab") as log:
+        process, url = start_streamlit(env, home, log)
         try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+            yield url
+        finally:
+            stop(process)
 
 
 @pytest.fixture(scope="module")

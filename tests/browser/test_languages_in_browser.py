@@ -3,11 +3,9 @@ each page is photographed in English and in Spanish (tests/artifacts/<page>-<lan
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from tests.helpers import ROOT, SCREENSHOTS
+from tests.helpers import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
@@ -30,7 +28,6 @@ SPANISH_TEXTS = {
     "sync": "Sincronizar ahora",
     "settings": "Configuración efectiva",
 }
-README_PICTURES = ("dashboard", "batches")
 
 
 def wait_for_title(page, title: str) -> None:
@@ -53,7 +50,9 @@ def walk(page, language: int, suffix: str) -> None:
         if language == 1 and SPANISH_TEXTS[name]:
             page.get_by_text(SPANISH_TEXTS[name], exact=True).first.wait_for(timeout=60_000)
         assert_no_exception(page)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{suffix}.png"), full_page=True)
+        # Named apart from the walk's (test_walk_in_browser.py owns the README's pictures):
+        # the two may run at once in two test workers.
+        page.screenshot(path=str(SCREENSHOTS / f"languages-{name}-{suffix}.png"), full_page=True)
 
 
 def choose_language(page, label: str, option: str) -> None:
@@ -84,8 +83,3 @@ def test_every_page_in_english_then_in_spanish(page, app_url):
 
     choose_language(page, "Idioma", "English")
     wait_for_title(page, "Settings")
-    if SCREENSHOTS.name == "artifacts":  # the README shows the Spanish dashboard and table
-        for name in README_PICTURES:
-            shutil.copyfile(
-                SCREENSHOTS / f"{name}-es.png", ROOT / "docs" / "screenshots" / f"{name}-es.png"
-            )

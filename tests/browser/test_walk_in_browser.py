@@ -29,6 +29,7 @@ from tests.helpers import ROOT, SCREENSHOTS
 pytestmark = pytest.mark.browser
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 WIDTH = 1280
+SLOW = 180_000  # ms: the limit for any state, reached only on a very busy machine
 # The words of each language the walk reads on screen.
 WORDS = {
     "es": {
@@ -62,6 +63,8 @@ WORDS = {
         "which": "Los lotes marcados",
         "every": "Todos los lotes que muestran los filtros",
         "review": "En revisión",
+        "high": "Alta",
+        "low": "Baja",
         "saved": "Cambio en bloque: ",
         "preview": "Vista previa de la importación",
         "flagged": "Carpeta faltante en disco",
@@ -99,6 +102,8 @@ WORDS = {
         "which": "The ticked batches",
         "every": "Every batch the filters show",
         "review": "In review",
+        "high": "High",
+        "low": "Low",
         "saved": "Bulk change: ",
         "preview": "Preview import",
         "flagged": "Folder missing on disk",
@@ -132,13 +137,17 @@ def work_db(app_env):
 @pytest.fixture
 def tab(browser):
     context = browser.new_context(viewport={"width": WIDTH, "height": 1000})
-    yield context.new_page()
+    page = context.new_page()
+    # Every wait is for a state; a rerun takes long only on a busy machine (Playwright's own
+    # default, 30 s, is not enough there).
+    page.set_default_timeout(SLOW)
+    yield page
     context.close()
 
 
 def wait_title(page, title: str) -> None:
-    page.wait_for_selector(CONNECTED, timeout=60_000)
-    page.get_by_role("heading", name=title, exact=True).wait_for(timeout=60_000)
+    page.wait_for_selector(CONNECTED, timeout=SLOW)
+    page.get_by_role("heading", name=title, exact=True).wait_for(timeout=SLOW)
     page.wait_for_load_state("networkidle")
 
 
@@ -165,7 +174,7 @@ def select(page, label: str, option: str, where=None, last: bool = False) -> Non
 def wait_showing(page, label: str, text: str) -> None:
     """Wait until the choice labelled `label` shows `text` (what the coordinator reads)."""
     expect(page.get_by_role("combobox", name=label, exact=True).first).to_have_value(
-        text, timeout=60_000
+        text, timeout=SLOW
     )
 
 
@@ -201,14 +210,16 @@ def cut_texts(page, selector: str) -> list[str]:
 def grid_headers(page, wanted: str, index: int = 0) -> list[str]:
     """The headers a grid draws now, once `wanted` is among them: its accessible table holds
     the columns in view only (and is redrawn on every rerun)."""
-    heads = page.get_by_test_id("stDataFrame").nth(index).locator("th[role='columnheader']")
-    expect(heads.filter(has_text=wanted).first).to_be_attached(timeout=60_000)
-    for _ in range(60):
-        found = [h.strip() for h in heads.all_inner_texts()]
-        if wanted in found:
-            return found
-        page.wait_for_timeout(500)
-    return found
+    grid = page.get_by_test_id("stDataFrame").nth(index)
+    heads = grid.locator("th[role='columnheader']")
+    expect(heads.filter(has_text=wanted).first).to_be_attached(timeout=SLOW)
+    page.wait_for_function(
+        """([grid, wanted]) => [...grid.querySelectorAll("th[role='columnheader']")]
+            .some(h => h.innerText.trim() === wanted)""",
+        arg=[grid.element_handle(), wanted],
+        timeout=SLOW,
+    )
+    return [h.strip() for h in heads.all_inner_texts()]
 
 
 def check_filters_follow_the_language(page, words: dict, work_db) -> None:
@@ -236,14 +247,15 @@ def check_filters_follow_the_language(page, words: dict, work_db) -> None:
     )
     wait_title(page, words["batches"])
     wait_showing(page, words["order"], words["descending"])
-    # Someone else writes: the page reruns by itself; the order stays as chosen.
-    work_db.batches.update_one({"id": "batch_300"}, {"$set": {"metadata.note": "live"}})
+    # Someone else writes (batch_300's priority, shown in the table): the page reruns by
+    # itself, the new priority appears in the row, and the order stays as chosen.
+    row = page.get_by_test_id("stDataFrame").first.locator("tr", has_text="batch_300").first
+    row.wait_for(state="attached")
+    before = work_db.batches.find_one({"id": "batch_300"})["metadata"].get("priority")
+    after, label = ("baja", words["low"]) if before == "alta" else ("alta", words["high"])
+    work_db.batches.update_one({"id": "batch_300"}, {"$set": {"metadata.priority": after}})
     mark_changed(work_db, ["batch_300"])
-    page.get_by_test_id("stDataFrame").first.locator("td", has_text="batch_300").first.wait_for(
-        state="attached", timeout=60_000
-    )
-    page.wait_for_timeout(6000)  # a live refresh polls every 5 s: let one happen
-    page.wait_for_load_state("networkidle")
+    expect(row.locator("td", has_text=label)).to_have_count(1, timeout=SLOW)
     wait_showing(page, words["order"], words["descending"])
     select(page, words["order"], words["ascending"])
 
@@ -255,7 +267,7 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
     suffix = "-es" if language == "es" else ""
 
     # Item 4: the KPIs in full at 1280 px.
-    page.get_by_test_id("stMetric").nth(6).wait_for(timeout=60_000)
+    page.get_by_test_id("stMetric").nth(6).wait_for(timeout=SLOW)
     assert cut_texts(page, "[data-testid='stMetric']") == []
     page.screenshot(path=str(SCREENSHOTS / f"dashboard{suffix}.png"))
 
@@ -265,16 +277,14 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
     day = format_date(person.projected_finish, "medium", locale=words["locale"])
     select(page, words["segmentador"], person.name)
     page.get_by_text(re.compile(rf"^{re.escape(person.name)}: .*{re.escape(day)}")).first.wait_for(
-        timeout=60_000
+        timeout=SLOW
     )
     select(page, words["segmentador"], words["all"])
 
     # Item 13: the Attention panel's link opens the Batches page filtered to who is late.
     page.get_by_role("link", name=words["at_risk_link"]).click()
     wait_title(page, words["batches"])
-    page.get_by_text(re.compile(rf"^{len(found.at_risk)} {words['match']}")).wait_for(
-        timeout=60_000
-    )
+    page.get_by_text(re.compile(rf"^{len(found.at_risk)} {words['match']}")).wait_for(timeout=SLOW)
     wait_showing(page, words["late"], words["at_risk"])
     assert "late=at_risk" in page.url
     no_exception(page)
@@ -291,7 +301,7 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
     page.get_by_label(words["batch_id"], exact=True).fill("batch_2")
     page.get_by_label(words["batch_id"], exact=True).press("Enter")
     details = page.get_by_test_id("stDataFrame").nth(-2)
-    details.locator("td", has_text="batch_2").first.wait_for(state="attached", timeout=60_000)
+    details.locator("td", has_text="batch_2").first.wait_for(state="attached", timeout=SLOW)
     text = " ".join(details.locator("td").all_inner_texts())
     for leftover in ("None", "False", "True", "{", "mongo_uploaded", "training_metrics_info"):
         assert leftover not in text, (leftover, text)
@@ -310,7 +320,7 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
         page.get_by_text(words["every"]).click()
         select(page, words["status"], words["review"], last=True)
         page.get_by_role("button", name=re.compile(r"^(Aplicar a|Apply to) ")).click()
-        page.get_by_text(words["saved"]).first.wait_for(timeout=60_000)
+        page.get_by_text(words["saved"]).first.wait_for(timeout=SLOW)
         assert work_db.batches.count_documents({"status": "S"}) == 0
         assert (
             work_db.history.count_documents({"field": "status", "old": "S", "new": "review"})
@@ -335,10 +345,10 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
     assert page.get_by_label(words["name"], exact=True).input_value() == name
     page.get_by_label(words["email"]).fill(f"walker-{language}@example.com")
     page.get_by_role("button", name=words["add"], exact=True).click()
-    page.get_by_text(words["added"]).first.wait_for(timeout=60_000)
+    page.get_by_text(words["added"]).first.wait_for(timeout=SLOW)
     # The message shows at the top of the rerun, before the form below it is drawn again.
-    expect(page.get_by_label(words["name"], exact=True)).to_have_value("", timeout=60_000)
-    expect(page.get_by_label(words["email"])).to_have_value("", timeout=60_000)
+    expect(page.get_by_label(words["name"], exact=True)).to_have_value("", timeout=SLOW)
+    expect(page.get_by_label(words["email"])).to_have_value("", timeout=SLOW)
     page.screenshot(path=str(SCREENSHOTS / f"team{suffix}.png"))
 
     # Item 5: no "None" among the suggested moves; item 8: which batch went to whom.
@@ -349,16 +359,19 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
         grid = page.get_by_test_id("stDataFrame").first
         canvas = grid.locator("canvas").first
         canvas.wait_for()
-        page.wait_for_timeout(1000)  # the canvas takes clicks once it has drawn its rows
+        # The canvas takes clicks once its rows are drawn (mirrored in its accessible table).
+        grid.locator("td", has_text=moves[0].id).first.wait_for(state="attached")
         box = canvas.bounding_box()
         apply = page.get_by_role("button", name=f"{words['apply_moves']} (1)")
-        for attempt in range(3):  # tick the first row's box
+        for _attempt in range(3):  # tick the first row's box
+            if apply.count():  # a click taken late: clicking again would untick it
+                break
             page.mouse.click(box["x"] + 40, box["y"] + 35 + 17)
             try:
-                apply.wait_for(timeout=10_000)
+                apply.wait_for(timeout=15_000)
                 break
             except PlaywrightTimeoutError:  # the click came before the canvas took input
-                page.wait_for_timeout(1000 * (attempt + 1))
+                pass
         apply.click()
         first = moves[0]
         page.get_by_text(
@@ -366,7 +379,7 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
                 rf"{re.escape(first.id)} \w+ {re.escape(first.from_)} \w+ "
                 rf"{re.escape(first.to)}"
             )
-        ).first.wait_for(timeout=60_000)
+        ).first.wait_for(timeout=SLOW)
         assert work_db.batches.find_one({"id": first.id})["assignee"] == first.to
     no_exception(page)
 
@@ -379,6 +392,6 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
     page.get_by_label(words["data_dir"]).fill(str(base))
     page.get_by_role("button", name=words["preview"]).click()
     page.get_by_text(re.compile(rf"^{re.escape(words['flagged'])}: batch_900")).wait_for(
-        timeout=60_000
+        timeout=SLOW
     )
     no_exception(page)

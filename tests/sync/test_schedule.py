@@ -25,12 +25,12 @@ def test_never_two_at_once_in_one_process():
 
     def slow():
         started.set()
-        release.wait(5)
+        release.wait(300)
 
     scheduler = SyncScheduler(slow)
     worker = threading.Thread(target=scheduler.run_once)
     worker.start()
-    started.wait(5)
+    assert started.wait(300)
     assert scheduler.run_once().startswith("skipped")
     release.set()
     worker.join()

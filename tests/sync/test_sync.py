@@ -207,15 +207,15 @@ def test_two_syncs_never_interleave(lab):
 
     def slow(fraction, message):
         started.set()
-        release.wait(10)
+        release.wait(300)
 
     worker = threading.Thread(target=lambda: run_sync(lab, progress=slow))
     worker.start()
-    assert started.wait(10)
+    assert started.wait(300)
     with pytest.raises(SyncAlreadyRunning):
         run_sync(lab)
     release.set()
-    worker.join(10)
+    worker.join(300)
     assert run_sync(lab).batches_updated == 0
 
 

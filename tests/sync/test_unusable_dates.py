@@ -247,7 +247,7 @@ def test_the_live_sync_counts_them_and_goes_on(lab, cli_env, tmp_path):
     with watcher({**cli_env, "TIMEZONE": "Asia/Tokyo"}, log) as process:
         _insert_bad(lab)
         GridFS(lab.training, collection="masks").put(b"m", filename="batch_1_ok.zip")
-        wait_for(lambda: has_masks(lab, "batch_1"), 30, "batch_1's masks")
+        wait_for(lambda: has_masks(lab, "batch_1"), 300, "batch_1's masks")
         assert process.poll() is None, log.read_text()
     assert "Traceback" not in log.read_text()
     assert (
