@@ -251,7 +251,7 @@ def check_filters_follow_the_language(page, words: dict, work_db) -> None:
     # itself, the new priority appears in the row, and the order stays as chosen.
     row = page.get_by_test_id("stDataFrame").first.locator("tr", has_text="batch_300").first
     row.wait_for(state="attached")
-    before = work_db.batches.find_one({"id": "batch_300"})["metadata"].get("priority")
+    before = (work_db.batches.find_one({"id": "batch_300"}).get("metadata") or {}).get("priority")
     after, label = ("baja", words["low"]) if before == "alta" else ("alta", words["high"])
     work_db.batches.update_one({"id": "batch_300"}, {"$set": {"metadata.priority": after}})
     mark_changed(work_db, ["batch_300"])
