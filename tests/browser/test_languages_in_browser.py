@@ -20,6 +20,10 @@ TITLES = {
 }
 # Texts each page shows besides its title, in Spanish (checked after the switch); the moves
 # page's text depends on what is at risk today.
+SLOW = 180_000  # ms: a page's first run in a fresh app, on a busy machine
+# Loading the demo (300 batches) and its first sync: minutes beside a CPU load.
+LOADING = 600_000
+
 SPANISH_TEXTS = {
     "dashboard": "Última sincronización",
     "batches": "Acciones en bloque",
@@ -31,8 +35,8 @@ SPANISH_TEXTS = {
 
 
 def wait_for_title(page, title: str) -> None:
-    page.wait_for_selector(CONNECTED, timeout=60_000)
-    page.get_by_role("heading", name=title, exact=True).wait_for(timeout=60_000)
+    page.wait_for_selector(CONNECTED, timeout=SLOW)
+    page.get_by_role("heading", name=title, exact=True).wait_for(timeout=SLOW)
     page.wait_for_load_state("networkidle")
 
 
@@ -48,7 +52,7 @@ def walk(page, language: int, suffix: str) -> None:
         sidebar.get_by_role("link", name=titles[language], exact=True).click()
         wait_for_title(page, titles[language])
         if language == 1 and SPANISH_TEXTS[name]:
-            page.get_by_text(SPANISH_TEXTS[name], exact=True).first.wait_for(timeout=60_000)
+            page.get_by_text(SPANISH_TEXTS[name], exact=True).first.wait_for(timeout=SLOW)
         assert_no_exception(page)
         # Named apart from the walk's (test_walk_in_browser.py owns the README's pictures):
         # the two may run at once in two test workers.
@@ -67,11 +71,11 @@ def test_every_page_in_english_then_in_spanish(page, app_url):
     # A newcomer's empty database: load the demo so every page has something to show.
     page.get_by_role("button", name="Load demo data…").click()
     page.get_by_role("button", name="Load the demo").click()
-    page.get_by_text("Demo loaded:").first.wait_for(timeout=120_000)
+    page.get_by_text("Demo loaded:").first.wait_for(timeout=LOADING)
     page.get_by_test_id("stSidebar").get_by_role("link", name="Sync", exact=True).click()
     wait_for_title(page, "Sync")
     page.get_by_role("button", name="Sync now").click()
-    page.get_by_text("Sync finished").first.wait_for(timeout=120_000)
+    page.get_by_text("Sync finished").first.wait_for(timeout=LOADING)
     walk(page, 0, "en")
 
     choose_language(page, "Language", "Español")

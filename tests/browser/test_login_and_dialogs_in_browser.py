@@ -49,8 +49,8 @@ def app_env(tmp_path_factory):
 
 
 def wait_heading(tab, heading: str):
-    tab.wait_for_selector(CONNECTED, timeout=60_000)
-    tab.get_by_role("heading", name=heading, exact=True).wait_for(timeout=60_000)
+    tab.wait_for_selector(CONNECTED, timeout=180_000)
+    tab.get_by_role("heading", name=heading, exact=True).wait_for(timeout=180_000)
 
 
 def session_cookie(context):

@@ -61,12 +61,12 @@ def log_in(tab, url: str, name: str, heading: str) -> None:
     wait_heading(tab, heading)
     # the login lives on in a cookie the page writes after logging in: opening other URLs
     # before it is there would start a new, logged-out session
-    tab.wait_for_function("document.cookie.includes('segdash_session=')", timeout=60_000)
+    tab.wait_for_function("document.cookie.includes('segdash_session=')", timeout=180_000)
 
 
 def wait_heading(tab, heading: str) -> None:
-    tab.wait_for_selector(CONNECTED, timeout=60_000)
-    tab.get_by_role("heading", name=heading, exact=True).wait_for(timeout=60_000)
+    tab.wait_for_selector(CONNECTED, timeout=180_000)
+    tab.get_by_role("heading", name=heading, exact=True).wait_for(timeout=180_000)
 
 
 def record_frames(tab) -> list[bytes]:
@@ -87,7 +87,7 @@ def record_frames(tab) -> list[bytes]:
 
 
 def settle(tab) -> None:
-    tab.get_by_text("Your pace").wait_for(timeout=60_000)
+    tab.get_by_text("Your pace").wait_for(timeout=180_000)
     tab.wait_for_load_state("networkidle")
 
 
@@ -135,6 +135,6 @@ def test_the_coordinator_sees_every_page_and_every_batch(browser, app_url):
         wait_heading(tab, "Dashboard")
         tab.goto(f"{app_url}/team")
         wait_heading(tab, "Team")
-        tab.get_by_text("Logins for segmentadores (2)").wait_for(timeout=60_000)
+        tab.get_by_text("Logins for segmentadores (2)").wait_for(timeout=180_000)
     finally:
         context.close()

@@ -29,12 +29,12 @@ def test_the_weekly_report_prints_without_the_sidebar_and_downloads_as_html(
     page, app_url, seeded, tmp_path
 ):
     page.goto(f"{app_url}/weekly_report")
-    page.wait_for_selector(CONNECTED, timeout=60_000)
-    page.get_by_role("heading", name="Weekly report", exact=True).wait_for(timeout=60_000)
-    page.get_by_text("Batches: 39 in total").wait_for(timeout=60_000)
+    page.wait_for_selector(CONNECTED, timeout=180_000)
+    page.get_by_role("heading", name="Weekly report", exact=True).wait_for(timeout=180_000)
+    page.get_by_text("Batches: 39 in total").wait_for(timeout=180_000)
     chart = page.locator(".js-plotly-plot").first
-    chart.locator("g.hm image").first.wait_for(timeout=60_000)
-    with page.expect_download(timeout=60_000) as download:
+    chart.locator("g.hm image").first.wait_for(timeout=180_000)
+    with page.expect_download(timeout=180_000) as download:
         page.get_by_role("button", name="Download as HTML").click()
     saved = tmp_path / "report.html"
     download.value.save_as(saved)
