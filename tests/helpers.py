@@ -57,7 +57,8 @@ def page(name: str):
     """An AppTest of one page script (or of the entry point for "streamlit_app")."""
     from streamlit.testing.v1 import AppTest
 
-    return AppTest.from_file(str(page_path(name)), default_timeout=60)
+    # A page run waits for a state (the script finished); beside a CPU load it may take minutes.
+    return AppTest.from_file(str(page_path(name)), default_timeout=300)
 
 
 def index_uploads(uploads) -> dict[str, dict]:

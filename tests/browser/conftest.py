@@ -43,6 +43,13 @@ def capture_failure(item, report) -> None:
         shot = FAILURES / f"{name}-{number}.png"
         tab.screenshot(path=str(shot), full_page=True, timeout=30_000)
         text = tab.inner_text("body", timeout=10_000)
+        # A grid is drawn on a canvas: its accessible table (hidden) holds the cells in view.
+        grids = tab.eval_on_selector_all(
+            "[data-testid='stDataFrame'] table",
+            "tables => tables.map(t => [...t.rows].map(r => [...r.cells]"
+            ".map(c => c.textContent).join(' | ')).join('\\n'))",
+        )
+        text += "".join(f"\n\n[grid {n}]\n{grid}" for n, grid in enumerate(grids))
         (FAILURES / f"{name}-{number}.txt").write_text(f"{tab.url}\n\n{text}")
         report.sections.append((f"tab {number}: {tab.url} ({shot})", text[-4000:]))
     for fixture in ("app_env", "fresh_app"):
