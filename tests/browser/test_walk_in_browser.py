@@ -205,17 +205,19 @@ def cut_texts(page, selector: str) -> list[str]:
 
 def grid_headers(page, wanted: str, index: int = 0) -> list[str]:
     """The headers a grid draws now, once `wanted` is among them: its accessible table holds
-    the columns in view only (and is redrawn on every rerun)."""
-    grid = page.get_by_test_id("stDataFrame").nth(index)
-    heads = grid.locator("th[role='columnheader']")
-    expect(heads.filter(has_text=wanted).first).to_be_attached(timeout=SLOW)
-    page.wait_for_function(
-        """([grid, wanted]) => [...grid.querySelectorAll("th[role='columnheader']")]
-            .some(h => h.innerText.trim() === wanted)""",
-        arg=[grid.element_handle(), wanted],
+    the columns in view only, and is redrawn on every rerun, so they are read in the same
+    moment as `wanted` is found."""
+    found = page.wait_for_function(
+        """([index, wanted]) => {
+            const grid = document.querySelectorAll("[data-testid='stDataFrame']")[index];
+            const heads = grid ? [...grid.querySelectorAll("th[role='columnheader']")] : [];
+            const texts = heads.map(h => h.innerText.trim());
+            return texts.includes(wanted) ? texts : null;
+        }""",
+        arg=[index, wanted],
         timeout=SLOW,
     )
-    return [h.strip() for h in heads.all_inner_texts()]
+    return found.json_value()
 
 
 def check_filters_follow_the_language(page, words: dict, work_db) -> None:
