@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.connection import release_indexing
 from ui.i18n import _
 from ui.login import login_gate
 from ui.state import current_actor, init_state
@@ -57,4 +58,7 @@ if not current_actor().is_segmentador:  # figures of the whole lab are not their
     with st.sidebar:
         connection_status()
     demo_banner()
-page.run()
+try:
+    page.run()
+finally:
+    release_indexing()  # the page is on screen: the database may be indexed now

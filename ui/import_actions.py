@@ -17,6 +17,7 @@ from segcore.core.errors import ImportFileError
 from segcore.core.json_input import decode_text
 from segcore.work import batch_import
 from ui.actions import run_write, show_error
+from ui.connection import indexing
 from ui.i18n import N_, _, format_number
 from ui.state import IMPORT_PREVIEW, IMPORT_RESULT, current_actor
 
@@ -149,6 +150,7 @@ def confirm(databases: Databases) -> None:
         yes, no = st.columns(2)
         if yes.button(_("Import"), type="primary", key="import_confirm"):
             directory = Path(preview["directory"]) if preview["directory"] else None
+            indexing().wait()  # new batches need the unique id index, built in the background
             run_write(
                 _("Importing"),
                 batch_import.import_batches,

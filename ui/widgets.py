@@ -15,7 +15,7 @@ from segcore.core.errors import SegcoreError
 from segcore.team import auth
 from ui import i18n, reads
 from ui.actions import describe_error, guarded, show_flash
-from ui.connection import databases, prepare_warnings
+from ui.connection import databases, indexing, prepare_warnings
 from ui.i18n import _
 from ui.state import (
     ACTOR,
@@ -28,6 +28,7 @@ from ui.state import (
 )
 
 STATUS_REFRESH = "20s"
+INDEXING_REFRESH = "2s"
 
 
 def language_selector() -> None:
@@ -98,7 +99,38 @@ def page_start(title: str) -> Databases:
     found = guarded(databases)
     for warning in prepare_warnings():
         st.warning(warning)
+    if not indexing().done:
+        indexing_notice()
     return found
+
+
+@st.fragment(run_every=INDEXING_REFRESH)
+def indexing_notice() -> None:
+    """What the background preparation of the database is doing, refreshed until it ends."""
+    state = indexing()
+    if state.error is not None:
+        st.warning(
+            _(
+                "Indexing the batch list stopped ({problem}); it starts again with the next page."
+            ).format(problem=describe_error(state.error))
+        )
+    elif state.running and state.started_at is None:
+        st.info(
+            _(
+                "Preparing the database: the batch list gets its indexes once this page is "
+                "shown. Every page works meanwhile."
+            ),
+            icon=":material/hourglass_top:",
+        )
+    elif state.running:
+        st.info(
+            _(
+                "Preparing the database in the background: indexing the batch list "
+                "({seconds} s so far, about 15 s per 50,000 batches). Every page works "
+                "meanwhile; the batch table may be slower until it ends."
+            ).format(seconds=i18n.format_number(state.seconds(), 0)),
+            icon=":material/hourglass_top:",
+        )
 
 
 @st.fragment(run_every=STATUS_REFRESH)

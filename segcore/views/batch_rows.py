@@ -31,6 +31,7 @@ from segcore.work.batches import (
     UNCHECKED,
     BatchPage,
     BatchQuery,
+    order_number,
 )
 from segcore.work.delivery import delivered_at, is_open, is_usable_batch
 
@@ -65,7 +66,6 @@ def batch_row(doc: dict) -> dict:
     status = get("status")
     with_masks = get("mongo_uploaded") is True
     latest = info.get("latest_upload")
-    number = get("number")
     return {
         "id": str(get("id", "")),
         "assignee": assignee,
@@ -82,7 +82,7 @@ def batch_row(doc: dict) -> dict:
         "hours_to_accept": review.get("hours_to_accept"),
         "due_date": parse_due_date(meta.get("due_date")),
         "priority": meta.get("priority"),
-        "number": number if isinstance(number, int) and not isinstance(number, bool) else None,
+        "number": order_number(doc),
         "folder_missing": get("folder_missing") is True,
         "mask_state": mask_state,
         "mask_problems": problems if isinstance(problems, int) and problems > 0 else 0,

@@ -14,7 +14,14 @@ from datetime import date, datetime, timezone, tzinfo
 from pymongo.database import Database
 
 from segcore.core.timefmt import office_naive, parse_date, to_office
-from segcore.work.batches import COLLECTION, TABLE_PROJECTION, BatchQuery, build_filter, get_value
+from segcore.work.batches import (
+    COLLECTION,
+    TABLE_PROJECTION,
+    BatchQuery,
+    build_filter,
+    get_value,
+    id_order,
+)
 
 COLUMNS = (
     "id",
@@ -153,13 +160,12 @@ def export_rows(db: Database, query: BatchQuery, zone: tzinfo | None = timezone.
     """Every batch matching `query` as a table row, in batch order, read in one pass; upload
     times aware, in `zone` (the office's; None: the server's)."""
     # A set of ids (who is late) is checked here: a long `$in` is slow on the embedded server.
-    cursor = (
-        db[COLLECTION]
-        .find(build_filter(replace(query, only=None)), TABLE_PROJECTION, batch_size=EXPORT_BATCH)
-        .sort([("number", 1), ("id", 1)])
+    cursor = db[COLLECTION].find(
+        build_filter(replace(query, only=None)), TABLE_PROJECTION, batch_size=EXPORT_BATCH
     )
     rows = []
-    for doc in cursor:
+    # Sorted here: legacy documents have no stored `number` to sort on (batches.id_order).
+    for doc in sorted(cursor, key=id_order):
         if query.only is not None and str(doc.get("id")) not in query.only:
             continue
         row = table_row(doc)

@@ -46,7 +46,6 @@ NOT_A_USER_WRITE = {
             "notify_outbox",
         )
     },
-    "batches.backfill_numbers": _SETUP,
     "auth.authenticate": "login bookkeeping (failures, last login): any user logs in",
     "sessions.start_session": "a viewer's own login session",
     "sessions.end_session": "a viewer's own logout",
