@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from ui.actions import optional
 from ui.connection import release_indexing
 from ui.i18n import _
 from ui.login import login_gate
+from ui.reads import prefetch_batch_rows
 from ui.state import current_actor, init_state
 from ui.widgets import connection_status, demo_banner, language_selector, restore_banner
 
@@ -53,6 +55,8 @@ if logged_in and current_actor().is_segmentador:
 page = st.navigation(pages, position="sidebar" if logged_in else "hidden")
 if not logged_in:
     st.stop()
+if not current_actor().is_segmentador:
+    optional(prefetch_batch_rows)  # cold start: overlaps the page's imports and other reads
 restore_banner()  # the data itself is unfinished: everyone is told
 if not current_actor().is_segmentador:  # figures of the whole lab are not theirs to see
     with st.sidebar:

@@ -20,6 +20,7 @@ from ui.actions import run_write, show_error
 from ui.connection import indexing
 from ui.i18n import N_, _, format_number
 from ui.state import IMPORT_PREVIEW, IMPORT_RESULT, current_actor
+from ui.widgets import metric_row
 
 SHOWN_IDS = 50
 
@@ -117,16 +118,15 @@ def _ids(label: str, ids: list[str]) -> None:
 
 def show_counts(plan: dict) -> None:
     """New, refreshed, to be flagged and unchanged batches as four figures."""
-    for column, (label, value) in zip(
-        st.columns(4),
-        [
+    metric_row(
+        (label, format_number(value))
+        for label, value in (
             (_("New"), plan["added"]),
             (_("Refreshed"), plan["updated"]),
             (_("Flagged folder missing"), len(plan["flagged_missing"])),
             (_("Unchanged"), plan["unchanged"]),
-        ],
-    ):
-        column.metric(label, format_number(value))
+        )
+    )
     _ids(N_("Folder missing on disk"), plan["flagged_missing"])
     _ids(N_("Folder found again"), plan["restored"])
 

@@ -14,18 +14,22 @@ only the batches a write touched.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 import uuid
 from dataclasses import asdict
 from datetime import date, datetime, timezone
 from typing import Callable
 
 import streamlit as st
+from pymongo.errors import PyMongoError
 
 from segcore import demo
 from segcore.backups import backup_restore
 from segcore.core import history
 from segcore.core.connection import Databases, check_health
+from segcore.core.errors import SegcoreError
 from segcore.core.naming import person_key
 from segcore.masks import mask_check
 from segcore.masks import receipts as receipts_store
@@ -107,6 +111,35 @@ def _fresh_rows() -> BatchRows:
         with st.spinner(_("Reading the batch list…")):
             return rows.refresh(databases().work, current)
     return rows.refresh(databases().work, current)
+
+
+def prefetch_batch_rows() -> None:
+    """Start reading the batch list in a thread when this process has not read it yet.
+
+    On a cold start (after a restart) the read is most of a page's time, and mostly the
+    server's: begun before the page imports its modules (plotly, pandas) and reads the rest,
+    it overlaps them. The page's own `batch_rows()` then waits for it (the rows' lock) instead
+    of reading again.
+    """
+    holder = _batch_rows(db_key())
+    rows, epoch = holder["rows"], _epoch(db_key())
+    if holder["epoch"] != epoch:
+        rows.forget()
+        holder["epoch"] = epoch
+    running = holder.get("prefetch")
+    if rows.version is not None or (running is not None and running.is_alive()):
+        return
+    current, work = data_versions(), databases().work
+    holder["prefetch"] = threading.Thread(
+        target=_prefetch, args=(rows, work, current), name="batch-rows-prefetch", daemon=True
+    )
+    holder["prefetch"].start()
+
+
+def _prefetch(rows: BatchRows, work, current: dict) -> None:
+    # A failure here is not reported: the page's own read tries again and reports it.
+    with contextlib.suppress(PyMongoError, SegcoreError):
+        rows.refresh(work, current)
 
 
 def batch_rows() -> BatchRows:

@@ -133,6 +133,14 @@ def indexing_notice() -> None:
         )
 
 
+def metric_row(figures) -> None:
+    """(label, value[, help]) figures side by side at their own width, wrapping to a second
+    line on a narrow screen: a label or a value is never cut ("Con másc…", "5…" for 50,000)."""
+    with st.container(horizontal=True, wrap=True, gap="medium"):
+        for label, value, *hint in figures:
+            st.metric(label, value, help=hint[0] if hint else None, width="content")
+
+
 @st.fragment(run_every=STATUS_REFRESH)
 def connection_status() -> None:
     """Sidebar panel: both databases' status, refreshed on its own without rerunning the page."""

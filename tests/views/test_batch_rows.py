@@ -17,7 +17,6 @@ from segcore.views.batch_table import export_rows
 from segcore.work import assignments, batch_import, batches, handover
 from segcore.work.batches import BatchQuery
 
-
 NUMERIC = ["batch_1", "batch_2", "batch_3", "batch_10", "batch_20", "batch_100"]
 
 

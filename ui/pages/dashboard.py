@@ -27,7 +27,7 @@ from ui.i18n import (
 )
 from ui.live import follow_changes
 from ui.state import can_write
-from ui.widgets import page_start, upload_models_notice
+from ui.widgets import metric_row, page_start, upload_models_notice
 
 ANY, TOP = "All", 20
 MASKS_HELP = N_(
@@ -77,10 +77,8 @@ def kpis(shown: list[dict]) -> None:
     finished, now = (last["finished_at"] if last else None), utcnow()  # both UTC
     _words, stale = progress.sync_age(finished, now)
     age = format_age(now - finished) if finished else _("never")
-    # Side by side at their own width, wrapping to a second line on a narrow screen: a label
-    # or a value is never cut ("Con másc…", "hace 1 mi…", 50,000 in full).
-    with st.container(horizontal=True, wrap=True, gap="medium"):
-        for label, value, hint in (
+    metric_row(
+        (
             (_("Batches"), format_number(summary.total), None),
             (_("Assigned"), format_number(summary.assigned), None),
             (_("Uploaded"), format_number(summary.with_masks), _(MASKS_HELP)),
@@ -99,8 +97,8 @@ def kpis(shown: list[dict]) -> None:
                 _("Share of batches delivered, usable"),
             ),
             (_("Last sync"), age, None),
-        ):
-            st.metric(label, value, help=hint, width="content")
+        )
+    )
     if stale:
         st.warning(
             _(
