@@ -204,7 +204,14 @@ def full_sync(uri: str) -> None:
     """A full sync as the command line runs it, on the benchmark's databases at `uri`."""
     from segcore.prepare import prepare
 
-    os.environ.update({"MONGO_URI": uri, "MONGO_DB": "bench_seg", "TRAINING_DB": "bench_tm"})
+    os.environ.update(
+        {
+            "MONGO_URI": uri,
+            "MONGO_DB": "bench_seg",
+            "TRAINING_DB": "bench_tm",
+            "MONGO_TIMEOUT_MS": "120000",
+        }
+    )
     databases = open_databases(load_settings())
     prepare(databases)
     run_sync(databases, full=True, mode="bench")

@@ -20,7 +20,7 @@ from segcore.team import auth, team
 from segcore.work import batches
 
 # Without a first page to wait for (a test, a script), the background step starts after this.
-START_DELAY_S = 30.0
+START_DELAY_S = 120.0
 
 
 def prepare(databases: Databases) -> list[str]:

@@ -260,8 +260,11 @@ def nth_working_day(start: date, n: int) -> date:
         return date.max
 
 
+@lru_cache(maxsize=1 << 17)
 def _natural(batch_id: str) -> tuple:
-    """batch_2 before batch_10; ids without a number after those with one."""
+    """batch_2 before batch_10; ids without a number after those with one.
+
+    Kept per id: an analysis sorts tens of thousands of batches by it, several times."""
     number = batch_number(batch_id)
     return (number is None, number or 0, batch_id)
 
@@ -327,18 +330,23 @@ def risk_of(row: dict, position: int, person: PersonPace, today: date) -> RiskyB
     due = row.get("due_date")
     projected = reach_day(today, position, person.pace)
     if not person.on_team:
-        reason = Phrase(LEFT_TEAM, name=person.name)
+        reason = _reason(LEFT_TEAM, name=person.name)
     elif due is None:
         return None
     elif due < today:
-        reason = Phrase(OVERDUE, plural_by="days", days=(today - due).days)
+        reason = _reason(OVERDUE, plural_by="days", days=(today - due).days)
     elif projected is not None and projected > due:
-        reason = Phrase(WOULD_MISS, plural_by="days", days=(projected - due).days)
+        reason = _reason(WOULD_MISS, plural_by="days", days=(projected - due).days)
     elif projected is None and person.stalled:
         reason = _stalled_reason(person)
     else:
         return None
     return RiskyBatch(row["id"], person.name, due, projected, reason, row.get("priority"))
+
+
+# Tens of thousands of at-risk batches share a few reasons ("overdue by 66 days"): one phrase
+# each, not one per batch (a phrase is never changed once made).
+_reason = lru_cache(maxsize=4096)(Phrase)
 
 
 def _stalled_reason(person: PersonPace) -> Phrase:
