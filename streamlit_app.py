@@ -38,6 +38,9 @@ pages = [
     st.Page("ui/pages/sync.py", title=_("Sync"), icon=":material/sync:"),
     st.Page("ui/pages/settings.py", title=_("Settings"), icon=":material/settings:"),
 ]
+# A cold start (once per process): the batch list is read in a thread meanwhile, overlapping
+# the login check, the page's imports and its other reads (nothing is shown before a login).
+optional(prefetch_batch_rows)
 logged_in = login_gate()
 # A segmentador's login sees one page, their own: the other pages are not in its navigation,
 # so their links lead there too (segcore scopes every read of that page to the login).
@@ -55,8 +58,6 @@ if logged_in and current_actor().is_segmentador:
 page = st.navigation(pages, position="sidebar" if logged_in else "hidden")
 if not logged_in:
     st.stop()
-if not current_actor().is_segmentador:
-    optional(prefetch_batch_rows)  # cold start: overlaps the page's imports and other reads
 restore_banner()  # the data itself is unfinished: everyone is told
 if not current_actor().is_segmentador:  # figures of the whole lab are not theirs to see
     with st.sidebar:

@@ -37,6 +37,9 @@ sys.path.insert(0, str(ROOT))
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
 WIDTH, HEIGHT = 1280, 1000
+# As scripts/run-app.sh and the service start it (a warm start, see serve.py); override with
+# SEGBENCH_SCRIPT=streamlit_app.py to measure the app without it.
+SCRIPT = os.environ.get("SEGBENCH_SCRIPT", "serve.py")
 TIMEOUT_MS = 600_000
 NAME = "bench"
 # What "the figures are on screen" means, per page: (label, CSS selector, how many).
@@ -92,7 +95,7 @@ def app(uri: str, log: Path):
     )
     with open(log, "ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py"]
+            [sys.executable, "-m", "streamlit", "run", SCRIPT]
             + ["--server.port", str(port), "--server.headless", "true"],
             cwd=ROOT,
             env=env,
@@ -142,19 +145,33 @@ def wait_for_indexes(db, timeout: float = 900) -> float:
     raise RuntimeError("the batch list was never indexed")
 
 
+def _template(template: Path, build, source: Path | None = None) -> None:
+    """Build `template` once: `build(client)` on a new database, or on a copy of `source`."""
+    if (template / "built").exists():
+        return
+    shutil.rmtree(template / "db", ignore_errors=True)
+    if source is not None:
+        shutil.copytree(source / "db", template / "db")
+    uri = embedded.ensure_server(template / "db")
+    with MongoClient(uri) as client:
+        build(client) if source is None else build(uri)
+    embedded.stop_server(template / "db")
+    (template / "built").write_text("ok\n")
+
+
 @contextlib.contextmanager
-def database(template: Path | None, build):
-    """A server on a copy of `template` (built once, by `build(client)`, when absent), or on a
-    new temporary database built now."""
+def database(template: Path | None, build, sync=None):
+    """A server on a copy of `template` (built once, by `build(client)`, when absent; synced
+    once by `sync(uri)` when given), or on a new temporary database built now."""
     with tempfile.TemporaryDirectory(prefix="segbench-browser-") as tmp:
         path = Path(tmp) / "db"
         if template is not None:
-            if not (template / "built").exists():
-                uri = embedded.ensure_server(template / "db")
-                with MongoClient(uri) as client:
-                    build(client)
-                embedded.stop_server(template / "db")
-                (template / "built").write_text("ok\n")
+            _template(template, build)
+            if sync is not None:
+                synced = template.with_name(template.name + "-synced")
+                synced.mkdir(exist_ok=True)
+                _template(synced, sync, source=template)
+                template = synced
             shutil.copytree(template / "db", path)
         uri = embedded.ensure_server(path)
         client = MongoClient(uri, serverSelectionTimeoutMS=10_000)
@@ -172,34 +189,55 @@ def show(label: str, seconds: float, floor: float, note: str = "") -> None:
 
 
 def run(build, sync, template: Path | None, pages: list[str], first_start: bool) -> None:
-    """Both measurements (see the module's docstring); `sync(uri)` runs a full sync."""
+    """Both measurements (see the module's docstring); `sync(uri)` runs a full sync.
+
+    With a `template` the first start runs on a copy of the unsynced data and the cold pages
+    on a copy synced once (kept beside it); without, on one database synced in between.
+    """
     from playwright.sync_api import sync_playwright
 
     shots = ROOT / "tests" / "artifacts" / "bench"
     shots.mkdir(parents=True, exist_ok=True)
-    with database(template, build) as (uri, client, tmp), sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        db, log = client[f"{NAME}_seg"], tmp / "streamlit.log"
         print(f"| {'view':<40} | {'s':>7} | {'× read':>6} |\n|---|---:|---:|", flush=True)
-        if first_start:
-            floor = bare_read(db)
-            show("bare read, before any sync", floor, floor)
-            with app(uri, log) as url:
-                times = open_page(browser, url, "dashboard", shots)
-                indexed = wait_for_indexes(db)
-            note = "notice shown" if times["notice"] else "no notice"
-            show("first start: dashboard KPIs", times["KPIs"], floor, note)
-            show("first start: dashboard charts", times["charts"], floor)
-            print(f"# KPI values {times['values']}; cut: {times['cut'] or 'none'}", flush=True)
-            print(f"# batch list indexed {indexed:.0f} s after the first page", flush=True)
-        started = time.perf_counter()
-        sync(uri)
-        print(f"# full sync {time.perf_counter() - started:.0f} s", flush=True)
-        floor = bare_read(db)
-        show("bare read, after the sync", floor, floor)
-        for name in pages:
-            with app(uri, log) as url:
-                times = open_page(browser, url, name, shots)
-            last = FIGURES[name][-1][0]
-            show(f"cold {name} (restarted)", times[last], floor)
+        if template is not None:
+            if first_start:
+                with database(template, build) as (uri, client, tmp):
+                    first_page(browser, uri, client, tmp, shots)
+            with database(template, build, sync) as (uri, client, tmp):
+                cold_pages(browser, uri, client, tmp, shots, pages)
+        else:
+            with database(None, build) as (uri, client, tmp):
+                if first_start:
+                    first_page(browser, uri, client, tmp, shots)
+                started = time.perf_counter()
+                sync(uri)
+                print(f"# full sync {time.perf_counter() - started:.0f} s", flush=True)
+                cold_pages(browser, uri, client, tmp, shots, pages)
         browser.close()
+
+
+def first_page(browser, uri: str, client, tmp: Path, shots: Path) -> None:
+    """Measurement 1: the first Dashboard of a first start on the unsynced production data."""
+    db = client[f"{NAME}_seg"]
+    floor = bare_read(db)
+    show("bare read, before any sync", floor, floor)
+    with app(uri, tmp / "streamlit.log") as url:
+        times = open_page(browser, url, "dashboard", shots)
+        indexed = wait_for_indexes(db)
+    note = "notice shown" if times["notice"] else "no notice"
+    show("first start: dashboard KPIs", times["KPIs"], floor, note)
+    show("first start: dashboard charts", times["charts"], floor)
+    print(f"# KPI values {times['values']}; cut: {times['cut'] or 'none'}", flush=True)
+    print(f"# batch list indexed {indexed:.0f} s after the first page", flush=True)
+
+
+def cold_pages(browser, uri: str, client, tmp: Path, shots: Path, pages: list[str]) -> None:
+    """Measurement 2: each page in a freshly restarted app, after a full sync."""
+    floor = bare_read(client[f"{NAME}_seg"])
+    show("bare read, after the sync", floor, floor)
+    for name in pages:
+        with app(uri, tmp / "streamlit.log") as url:
+            times = open_page(browser, url, name, shots)
+        show(f"cold {name} (restarted)", times[FIGURES[name][-1][0]], floor)

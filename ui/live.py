@@ -9,7 +9,7 @@ Unsaved edits in the batch table survive it: they are kept per batch id (`PENDIN
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 import streamlit as st
@@ -22,7 +22,7 @@ from ui.connection import data_versions, databases, settings
 from ui.i18n import _, format_age
 from ui.state import LIVE_SEEN
 
-POLL = "5s"
+POLL = timedelta(seconds=5)  # not "5s": Streamlit parses strings with pandas (slow import)
 
 
 def _version(topics: tuple[str, ...]) -> tuple | None:

@@ -7,6 +7,8 @@ Widgets used by one page live with that page (`ui/batch_actions.py`, `ui/team_ac
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import streamlit as st
 from pymongo.errors import PyMongoError
 
@@ -27,8 +29,10 @@ from ui.state import (
     init_state,
 )
 
-STATUS_REFRESH = "20s"
-INDEXING_REFRESH = "2s"
+# Durations as timedelta: Streamlit parses a string such as "20s" with pandas, whose import
+# (0.5 s, more on a busy machine) would be paid by pages that need no table.
+STATUS_REFRESH = timedelta(seconds=20)
+INDEXING_REFRESH = timedelta(seconds=2)
 
 
 def language_selector() -> None:
