@@ -30,7 +30,7 @@ from pathlib import Path
 from common import best_of
 from pymongo import MongoClient
 
-from segcore.core import embedded
+from segcore.store import embedded
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
