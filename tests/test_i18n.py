@@ -405,3 +405,18 @@ def test_a_record_stored_before_phrases_keeps_its_english_text():
     assert full_reason_of({"full_reason": "requested"}) == "requested"
     assert full_reason_of({}) is None
     assert Phrase.from_doc({"template": "gone {x}", "params": {}}, "as stored") == "as stored"
+
+
+def test_the_configuration_words_its_placeholders_in_spanish(spanish_app, monkeypatch):
+    """One-word placeholders escape the fragment check above: each is looked for by name."""
+    from segcore.core.config_table import EMBEDDED_SERVER, NONE_SET, NOT_CHECKED, NOT_SET
+    from tests.helpers import page
+
+    monkeypatch.setenv("NOTIFY_COORDINATORS", "")
+    monkeypatch.setenv("NOTIFY_EXCLUDE", "")
+    at = page("settings").run()
+    assert not at.exception, at.exception
+    values = [str(v) for t in at.dataframe for v in t.value.to_numpy().ravel()]
+    for english in (NONE_SET, NOT_SET, NOT_CHECKED, EMBEDDED_SERVER):
+        assert english not in values, english
+    assert "(ninguno)" in values or "(ninguna)" in values
