@@ -222,3 +222,19 @@ def test_one_persons_projected_finish_is_the_team_pages(app_env):
     projection = burndown["data"][1]  # the dashed line ends on the same day
     end = datetime.fromisoformat(projection["x"][-1]).date()
     assert format_date(end, "medium", locale="en") == listed
+
+
+def test_the_people_search_promises_a_top_twenty_only_when_there_are_more(demo_dbs, app_env):
+    """Six people are all shown: "6 people; the 20 with the most open work" contradicted itself."""
+    at = page("dashboard").run()
+    few = at.text_input(key="dash_people_search").placeholder
+    assert few.endswith("people") and "20" not in few
+    app_env.work.segmentadores.insert_many(
+        [{"name": f"Person {n}", "name_key": f"person {n}"} for n in range(30)]
+    )
+    st.cache_data.clear()
+    at = page("dashboard").run()
+    assert (
+        "the 20 with the most open work are shown"
+        in at.text_input(key="dash_people_search").placeholder
+    )

@@ -127,10 +127,14 @@ def done_and_people(shown: list[dict]) -> None:
     search = two.text_input(
         _("Find a segmentador"),
         key="dash_people_search",
-        placeholder=ngettext(
-            "{count} person; the {top} with the most open work are shown",
-            "{count} people; the {top} with the most open work are shown",
-            len(everyone),
+        placeholder=(
+            ngettext(
+                "{count} person; the {top} with the most open work are shown",
+                "{count} people; the {top} with the most open work are shown",
+                len(everyone),
+            )
+            if len(everyone) > TOP  # fewer are all shown: no top to promise
+            else ngettext("{count} person", "{count} people", len(everyone))
         ).format(count=len(everyone), top=TOP),
     )
     top, others = progress.top_people(everyone, TOP, search)
