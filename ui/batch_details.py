@@ -143,7 +143,8 @@ def batch_details(team: list[str]) -> None:
             st.info(_("There is no batch '{id}'.").format(id=typed))
             return
         zone = settings().zone
-        st.markdown("**" + _("Folder:") + f"** `{doc.get('folder') or _('(none stored)')}`")
+        folder = doc.get("folder") or _("(none stored)")  # outside the f-string: extracted
+        st.markdown("**" + _("Folder:") + f"** `{folder}`")
         st.dataframe(detail_rows(doc, zone, team), hide_index=True)
         st.markdown("**" + _("Receipts") + "**")
         show_receipts(reads.receipts((typed,)), _("No upload of this batch has a receipt yet."))
