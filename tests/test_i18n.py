@@ -420,3 +420,21 @@ def test_the_configuration_words_its_placeholders_in_spanish(spanish_app, monkey
     for english in (NONE_SET, NOT_SET, NOT_CHECKED, EMBEDDED_SERVER):
         assert english not in values, english
     assert "(ninguno)" in values or "(ninguna)" in values
+
+
+def test_no_text_is_marked_inside_an_f_string():
+    """pybabel does not look inside f-strings: `f"{_('Figures')}"` never reached the catalog
+    and stayed English on Spanish pages ("Figures", "(none stored)")."""
+    import io
+    import tokenize
+
+    marked = re.compile(r"\b(_|N_|ngettext|Nn_)\(\s*[rbu]?['\"]")  # a literal, not _(label)
+    found = []
+    for path in sorted([*ROOT.glob("ui/**/*.py"), *ROOT.glob("segcore/**/*.py")]):
+        tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+        for token in tokens:
+            prefix = token.string[: token.string.find(token.string.lstrip("rRbBuUfF")[:1])]
+            if token.type == tokenize.STRING and "f" in prefix.lower():
+                if marked.search(token.string):
+                    found.append(f"{path.relative_to(ROOT)}:{token.start[0]}")
+    assert found == []
