@@ -281,6 +281,12 @@ def english_left(at, fragments: set[str]) -> list[str]:
 @pytest.fixture
 def spanish_app(app_env, monkeypatch):
     """The app in Spanish (also outside the script runs, where AppTest formats options)."""
+    import importlib
+
+    # A ui module first imported while the patch is on would keep the patched function for
+    # the rest of the session (`from ui.i18n import current_language`): import them first.
+    for path in sorted((ROOT / "ui").glob("*.py")):
+        importlib.import_module(f"ui.{path.stem}")
     monkeypatch.setenv("LANGUAGE", "es")
     monkeypatch.setattr(i18n, "current_language", lambda: "es")
     return app_env
