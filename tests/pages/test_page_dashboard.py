@@ -238,3 +238,14 @@ def test_the_people_search_promises_a_top_twenty_only_when_there_are_more(demo_d
         "the 20 with the most open work are shown"
         in at.text_input(key="dash_people_search").placeholder
     )
+
+
+def test_the_donuts_legend_sits_under_it_not_over_its_title(demo_dbs):
+    """At 1280 px the donut has half the page: a legend above the plot, right of the title,
+    wrapped onto the title ("Entregados vs subidos vs sin máscaras" drawn over it)."""
+    at = page("dashboard").run()
+    donut = next(
+        figure(c) for c in at.get("plotly_chart") if figure(c)["data"][0].get("type") == "pie"
+    )
+    legend = donut["layout"]["legend"]
+    assert legend["y"] < 0 and legend["yanchor"] == "top"
