@@ -23,6 +23,7 @@ from pymongo.errors import BulkWriteError
 from segcore.core import history
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.atomic import in_one_step
+from segcore.core.config import Settings
 from segcore.core.errors import N_, ImportFileError
 from segcore.core.json_input import decode_text, loads_strict, read_file_bytes
 from segcore.core.naming import batch_number, canonical_batch_id, unsafe_id_reason
@@ -30,20 +31,8 @@ from segcore.core.regular_files import is_folder, regular_files
 from segcore.core.timefmt import utcnow
 from segcore.work.batches import COLLECTION, mark_changed
 
-IMAGE_SUFFIXES = (
-    ".png",
-    ".jpg",
-    ".jpeg",
-    ".tif",
-    ".tiff",
-    ".bmp",
-    ".dcm",
-    ".nii",
-    ".nii.gz",
-    ".nrrd",
-    ".mha",
-    ".mhd",
-)
+# The images of a folder: the same extensions as the mask check's (MASK_EXTENSIONS default).
+IMAGE_SUFFIXES = Settings.mask_extensions
 # Fields an import may never set on an existing batch.
 PROTECTED = {
     "_id",
