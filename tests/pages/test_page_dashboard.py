@@ -249,3 +249,20 @@ def test_the_donuts_legend_sits_under_it_not_over_its_title(demo_dbs):
     )
     legend = donut["layout"]["legend"]
     assert legend["y"] < 0 and legend["yanchor"] == "top"
+
+
+def test_the_mask_counts_help_names_statuses_as_the_filters_do(demo_dbs, monkeypatch):
+    """ "pasa los lotes pending e in_progress a review": stored codes in a Spanish sentence,
+    and no word of rework, where an unusable upload sends a batch."""
+    from ui import i18n
+
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    at = page("dashboard")
+    at.session_state["language"] = "es"
+    at.run()
+    assert not at.exception, at.exception
+    [uploaded] = [m for m in at.metric if m.label == "Subidos"]
+    help_text = uploaded.proto.help
+    for code in ("pending", "in_progress", " review", "rework"):
+        assert code not in help_text, help_text
+    assert "Pendiente" in help_text and "Por corregir" in help_text
