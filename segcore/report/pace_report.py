@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timezone, tzinfo
 
 from segcore.core.phrases import Nn_
+from segcore.core.timefmt import office_time, zone_name
 from segcore.core.translations import Words
 from segcore.report.pace import Alerts, RiskyBatch
 from segcore.report.progress import burndown, kpis
@@ -137,10 +138,15 @@ def figures(rows: list[dict], alerts: Alerts, quality: Quality | None = None, wo
 
 
 def build_report(
-    rows: list[dict], alerts: Alerts, quality: Quality | None = None, words: Words = ENGLISH
+    rows: list[dict],
+    alerts: Alerts,
+    quality: Quality | None = None,
+    words: Words = ENGLISH,
+    zone: tzinfo | None = timezone.utc,
 ) -> WeeklyReport:
     """The report's contents in `words`' language. Before any sync has read the deliveries
-    there is nothing to say about pace; a stale sync is named above the figures."""
+    there is nothing to say about pace; a stale sync is named above the figures, at the time
+    of `zone` (the office's, as every other time is shown)."""
     _ = words.gettext
     header = [
         _("Person"),
@@ -181,8 +187,9 @@ def build_report(
         report.figures.insert(
             0,
             _(
-                "As of the last sync, {when} UTC (stale): deliveries since then are not counted."
-            ).format(when=f"{alerts.basis.finished_at:%Y-%m-%d %H:%M}"),
+                "As of the last sync, {when} ({zone}) (stale): deliveries since then are not "
+                "counted."
+            ).format(when=office_time(alerts.basis.finished_at, zone), zone=zone_name(zone)),
         )
     if not alerts.any:
         report.nothing = _("Nothing needs attention.")
@@ -315,9 +322,10 @@ def weekly_report(
     quality: Quality | None = None,
     words: Words = ENGLISH,
     fmt: str = "md",
+    zone: tzinfo | None = timezone.utc,
 ) -> str:
     """The whole report in `words`' language as Markdown (`fmt` "md") or HTML ("html")."""
-    report = build_report(rows, alerts, quality, words)
+    report = build_report(rows, alerts, quality, words, zone)
     return to_html(report, words) if fmt == "html" else to_markdown(report, words)
 
 

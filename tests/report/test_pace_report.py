@@ -120,3 +120,20 @@ def test_the_reports_share_is_the_dashboards_delivered_not_uploaded():
         "2 without masks (25.0% delivered)" in report
     )
     assert "% done" not in report
+
+
+def test_a_stale_sync_is_named_in_the_offices_time_not_utc():
+    """ "desde las 12:38:55 UTC" beside "desde 06:38": one time zone, the office's."""
+    from dataclasses import replace
+    from zoneinfo import ZoneInfo
+
+    from segcore.report.pace_basis import SyncBasis
+    from segcore.report.pace_report import build_report
+
+    rows, alerts = late_team_rows()
+    stale = replace(alerts, basis=SyncBasis(datetime(2025, 10, 13, 18, 0), True))
+    report = build_report(rows, stale, zone=ZoneInfo("America/Mexico_City"))
+    assert report.figures[0].startswith(
+        "As of the last sync, 2025-10-13 12:00 (America/Mexico_City) (stale)"
+    )
+    assert "UTC" not in report.figures[0]
