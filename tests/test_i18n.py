@@ -415,7 +415,7 @@ def test_a_record_stored_before_phrases_keeps_its_english_text():
 
 def test_the_configuration_words_its_placeholders_in_spanish(spanish_app, monkeypatch):
     """One-word placeholders escape the fragment check above: each is looked for by name."""
-    from segcore.core.config_table import EMBEDDED_SERVER, NONE_SET, NOT_CHECKED, NOT_SET
+    from segcore.settings.config_table import EMBEDDED_SERVER, NONE_SET, NOT_CHECKED, NOT_SET
     from tests.helpers import page
 
     monkeypatch.setenv("NOTIFY_COORDINATORS", "")

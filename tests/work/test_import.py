@@ -279,7 +279,7 @@ def test_a_listed_folder_absent_on_disk_is_flagged_new_or_old(db, tmp_path):
 def test_the_import_counts_images_by_the_mask_checks_extensions(tmp_path):
     """One list of image extensions (config's MASK_EXTENSIONS default): a NumPy volume or a
     Slicer segmentation in a folder is an image for the import's count as for the mask check."""
-    from segcore.core.config import Settings
+    from segcore.settings.config import Settings
 
     for name in ("a.png", "b.npy", "c.seg.nrrd", "d.nii.gz", "notes.txt"):
         (tmp_path / name).write_bytes(b"x")
