@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import subprocess
 import tempfile
 import time
@@ -61,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--small", action="store_true", help="2,000 batches, 10,000 uploads")
     parser.add_argument("--uploads", type=int, default=30)
+    parser.add_argument("--keep-log", type=Path, help="copy the live sync's log here")
     args = parser.parse_args()
     batches, uploads = (2_000, 10_000) if args.small else (10_000, 100_000)
     rng = random.Random(11)
@@ -106,10 +108,13 @@ def main() -> None:
                         raise SystemExit(f"upload {n} got no receipt within 60 s")
                     time.sleep(0.02)
                 latencies.append(time.perf_counter() - landed)
+                print(f"upload {n}: receipt after {latencies[-1]:.2f} s", flush=True)
                 problems += receipt["problem"] == "incomplete"
                 time.sleep(rng.uniform(0.2, 0.6))  # one by one, not a burst
             watcher.terminate()
             watcher.wait(60)
+            if args.keep_log:
+                shutil.copyfile(tmp / "live.log", args.keep_log)
             last = file_id
             start = time.perf_counter()
             verify(databases, upload_ids=[last], recheck=True)

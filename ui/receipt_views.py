@@ -6,12 +6,13 @@ from __future__ import annotations
 import streamlit as st
 
 from segcore.core.timefmt import office_time
+from segcore.masks.mask_content import describe, describe_note
 from segcore.views.labels import human_size
 from segcore.work import review
 from ui import labels
 from ui.actions import run_write
 from ui.connection import settings
-from ui.i18n import _, format_number
+from ui.i18n import _, format_number, word
 from ui.state import current_actor
 
 
@@ -30,7 +31,7 @@ def receipt_rows(found: list[dict]) -> list[dict]:
                 _("Uploaded by"): r.get("uploaded_by"),
                 _("Batches"): ", ".join(r.get("batches") or []),
                 _("Result"): verdict,
-                _("Why"): r.get("reason") or "",
+                _("Why"): word(r.get("reason")),
                 _("Masks"): r.get("masks"),
                 _("Matched"): r.get("matched"),
                 _("Missing"): r.get("missing_count"),
@@ -48,6 +49,7 @@ def show_receipts(found: list[dict], empty: str) -> None:
         st.info(empty)
         return
     st.dataframe(receipt_rows(found), hide_index=True)
+    _content_caption(found)
     worst = next((r for r in found if r.get("missing") or r.get("extra")), None)
     if worst:
         st.caption(
@@ -55,6 +57,23 @@ def show_receipts(found: list[dict], empty: str) -> None:
                 file=worst.get("filename"),
                 missing=", ".join(worst.get("missing") or []) or "-",
                 extra=", ".join(worst.get("extra") or []) or "-",
+            )
+        )
+
+
+def _content_caption(found: list[dict]) -> None:
+    """What the content checks found in the newest receipt with content problems, worded in
+    the session's language."""
+    newest = next((r for r in found if r.get("problem") == "content"), None)
+    content = newest.get("content") if newest else None
+    if not isinstance(content, dict):
+        return
+    named = [describe(o, _) for o in content.get("offenders") or () if isinstance(o, dict)]
+    named += [describe_note(n, _) for n in content.get("notes") or () if isinstance(n, dict)]
+    if named:
+        st.caption(
+            _("{file}: content problems: {problems}").format(
+                file=newest.get("filename"), problems="; ".join(named[:10])
             )
         )
 
