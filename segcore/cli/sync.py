@@ -75,7 +75,8 @@ def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
         report = run_sync(ctx.databases, full=full, mode=mode, author=_author(), progress=progress)
     if check_content and not check_masks:
         raise click.UsageError("--content goes with --verify.")
-    checked = _verify_new(ctx, report, as_json) if check_masks else None
+    # With --content, the receipts are told about once their contents are checked too.
+    checked = _verify_new(ctx, report, as_json, not check_content) if check_masks else None
     content = _content_new(ctx, report, as_json) if check_content else None
     if as_json:
         from segcore.cli.verify import with_content
@@ -107,14 +108,14 @@ def _content_new(ctx, report, quiet: bool):
     return run_content(ctx, quiet, upload_ids=report.changed_upload_ids)
 
 
-def _verify_new(ctx, report, quiet: bool):
+def _verify_new(ctx, report, quiet: bool, notify: bool = True):
     """Check the uploads the sync found new (after a full read, every one not checked yet)."""
     from segcore.cli.verify import run_verify
     from segcore.masks.mask_check import VerifyReport
 
     if report.changed_upload_ids == []:
         return VerifyReport()
-    return run_verify(ctx, quiet, upload_ids=report.changed_upload_ids)
+    return run_verify(ctx, quiet, notify=notify, upload_ids=report.changed_upload_ids)
 
 
 def _print_sync(report) -> None:
@@ -200,15 +201,29 @@ def _watch(ctx, full: bool, interval: float) -> None:
     def log(message: str) -> None:
         echo(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}", err=True)
 
-    live = LiveSync(ctx.databases, log=log, author=_author(), poll_s=interval, full=full)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: live.stop())
-    sender = None
+    sender, on_receipts = None, None
     if ctx.settings.notify_channels:
-        from segcore.notify.notify_due import Sender
+        from segcore.notify.notify_due import Sender, enqueue_stored_receipts
 
         # Its own thread: a slow or dead mail server delays the messages, never the sync.
         sender = Sender(ctx.databases, log=log)
+
+        def on_receipts(upload_ids: list) -> None:
+            """The live sync's receipts, once content-checked: enqueued, then sent at once."""
+            if enqueue_stored_receipts(ctx.databases, upload_ids):
+                sender.wake()
+
+    live = LiveSync(
+        ctx.databases,
+        log=log,
+        author=_author(),
+        poll_s=interval,
+        full=full,
+        on_receipts=on_receipts,
+    )
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: live.stop())
+    if sender:
         sender.start()
     try:
         live.run()

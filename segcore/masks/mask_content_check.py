@@ -36,6 +36,7 @@ class ContentReport:
     skipped: int = 0  # uploads of batches whose images were not listed (not stored)
     bytes_read: int = 0
     batches: list[dict] = field(default_factory=list)  # {"id", **batch_summary}
+    checked_ids: list = field(default_factory=list)  # the uploads checked (their receipts change)
 
     def by_batch(self) -> dict[str, dict]:
         return {row["id"]: row for row in self.batches}
@@ -127,6 +128,7 @@ def check_content(
             upsert=True,
         )
         report.checked_uploads += 1
+        report.checked_ids.append(upload["_id"])
         checked.append(upload)
         report.bytes_read += result.bytes_read
     scope = (

@@ -11,7 +11,7 @@ they run (None otherwise). The sync's side (listing new uploads, moving statuses
 
 from __future__ import annotations
 
-from pymongo import DESCENDING, ReplaceOne
+from pymongo import DESCENDING, ReplaceOne, UpdateOne
 from pymongo.database import Database
 
 from segcore.core.errors import N_
@@ -25,6 +25,8 @@ from segcore.masks.mask_matching import NAMES_SHOWN, compare_batch
 from segcore.work import delivery
 
 PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown")
+NOTIFIED = ("unreadable", "incomplete", "content")  # the problems people are told about
+NOTIFY_DUE = "notify_due"
 SHOWN = NAMES_SHOWN
 LIST_LIMIT = 2000
 
@@ -33,6 +35,8 @@ def ensure_indexes(db: Database) -> None:
     """The Receipts page lists newest first, by batch or by problem."""
     db[RECEIPTS].create_index([("upload_date", DESCENDING)], name="upload_date")
     db[RECEIPTS].create_index([("batches", 1)], name="batches")
+    # The notifications' scan reads only the receipts still to tell someone about.
+    db[RECEIPTS].create_index([(NOTIFY_DUE, 1)], name=NOTIFY_DUE, sparse=True)
 
 
 def build_receipt(
@@ -100,6 +104,8 @@ def build_receipt(
         "usable": bool(parts) and all(p["usable"] for p in parts) and not content_failed,
         "made_by": made_by,
         "made_at": utcnow(),
+        # set while its notifications are to be enqueued (segcore.notify), unset after
+        **({NOTIFY_DUE: True} if problem in NOTIFIED else {}),
     }
 
 
@@ -286,6 +292,37 @@ def with_content(work: Database, receipts: list[dict]) -> list[dict]:
                 reason=Phrase(CONTENT_PROBLEMS, plural_by="count", count=_count(content)),
             )
     return receipts
+
+
+def apply_content(work: Database, upload_ids: list) -> int:
+    """Write the content results of `upload_ids` into their stored receipts (a problem makes
+    the receipt's problem `content` when it had none); returns how many receipts changed."""
+    results = find_in(work[MASK_CONTENT], "_id", list(upload_ids))
+    writes = []
+    for content in results:
+        update: dict = {"content": {k: v for k, v in content.items() if k != "_id"}}
+        if has_content_problem(content):  # the content problems are told, once found
+            update[NOTIFY_DUE] = True
+        writes.append(UpdateOne({"_id": content["_id"]}, {"$set": update}))
+        if has_content_problem(content):
+            reason = Phrase(CONTENT_PROBLEMS, plural_by="count", count=_count(content))
+            writes.append(
+                UpdateOne(
+                    {"_id": content["_id"], "problem": {"$in": [None, "unknown"]}},
+                    {
+                        "$set": {
+                            "problem": "content",
+                            "usable": False,
+                            "reason": text_of(reason),
+                            "reason_phrase": reason.as_doc(),
+                            NOTIFY_DUE: True,
+                        }
+                    },
+                )
+            )
+    if not writes:
+        return 0
+    return work[RECEIPTS].bulk_write(writes, ordered=True).modified_count
 
 
 def _count(content: dict) -> int:
