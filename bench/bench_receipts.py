@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="2,000 batches, 10,000 uploads")
     parser.add_argument("--uploads", type=int, default=30)
     parser.add_argument("--keep-log", type=Path, help="copy the live sync's log here")
+    parser.add_argument("--profile", type=Path, help="run the live sync under cProfile, to here")
     args = parser.parse_args()
     batches, uploads = (2_000, 10_000) if args.small else (10_000, 100_000)
     rng = random.Random(11)
@@ -91,6 +92,8 @@ def main() -> None:
             run_sync(databases, full=True)
             first_s = time.perf_counter() - start
             os.environ["DATA_DIRECTORY"] = str(data)
+            if args.profile:  # the watcher's own interpreter, under cProfile (`-m` twice)
+                os.environ["SEGCORE_BENCH_PYTHON_ARGS"] = f"-m cProfile -o {args.profile}"
             watcher = start_watcher(uri, settings, tmp / "live.log")
             files = GridFS(databases.training, collection="masks")
             latencies, problems = [], 0

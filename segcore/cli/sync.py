@@ -191,6 +191,27 @@ def uploads(ctx, recent, orphans, unmatched, mismatches, unusable, as_json):
         echo("Nothing to show.")
 
 
+LIVE_CONNECT_TIMEOUT_MS = 30_000
+
+
+def _patient(databases):
+    """The same databases through a client whose heartbeat waits LIVE_CONNECT_TIMEOUT_MS: on a
+    saturated machine a 3 s heartbeat missed cancelled the live sync's operations, and its
+    catch-up held a receipt up for 15 s."""
+    from dataclasses import replace
+
+    from segcore.core.connection import create_client
+
+    settings = databases.settings
+    client = create_client(databases.uri, settings.timeout_ms, LIVE_CONNECT_TIMEOUT_MS)
+    return replace(
+        databases,
+        client=client,
+        work=client[settings.mongo_db],
+        training=client[settings.training_db],
+    )
+
+
 def _watch(ctx, full: bool, interval: float) -> None:
     """Run the live sync until SIGTERM or Ctrl-C, logging one line per applied group."""
     import signal
@@ -201,20 +222,21 @@ def _watch(ctx, full: bool, interval: float) -> None:
     def log(message: str) -> None:
         echo(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}", err=True)
 
+    databases = _patient(ctx.databases)
     sender, on_receipts = None, None
     if ctx.settings.notify_channels:
         from segcore.notify.notify_due import Sender, enqueue_stored_receipts
 
         # Its own thread: a slow or dead mail server delays the messages, never the sync.
-        sender = Sender(ctx.databases, log=log)
+        sender = Sender(databases, log=log)
 
         def on_receipts(upload_ids: list) -> None:
             """The live sync's receipts, once content-checked: enqueued, then sent at once."""
-            if enqueue_stored_receipts(ctx.databases, upload_ids):
+            if enqueue_stored_receipts(databases, upload_ids):
                 sender.wake()
 
     live = LiveSync(
-        ctx.databases,
+        databases,
         log=log,
         author=_author(),
         poll_s=interval,
