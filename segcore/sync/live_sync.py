@@ -160,6 +160,8 @@ class LiveSync:
             report.total_files,
             outcome.stamp,
         )
+        # The uploads it found new get their content checked too (a full read: `verify`).
+        self.content.add(list(report.changed_upload_ids or []))
         # The run's own index and listing; a run that found nothing new read neither.
         self.index = outcome.index if outcome.index is not None else read_index(self.work)
         self.listing = outcome.listing or BatchListing.read(self.work)
