@@ -273,16 +273,18 @@ class LiveSync:
 
     def _idle(self, token: dict | None, quiet: bool = True) -> None:
         """Between changes: keep the lease, notice batch-list changes, refresh the problems.
-        Not `quiet` (the wait ended early, with no upload), only the lease is kept, unless the
-        rest has waited QUIET_MAX_S: every step here delays an upload that lands meanwhile."""
-        if not quiet and time.monotonic() - self.tidied_at < QUIET_MAX_S:
-            self._keep_lease()
-            return
-        self.tidied_at = time.monotonic()
-        stamp = self._stamp()
+        Not `quiet` (the wait ended early, with no upload), only edits are followed and the
+        lease kept, unless the rest has waited QUIET_MAX_S: every step here delays an upload
+        that lands meanwhile."""
+        tidy = quiet or time.monotonic() - self.tidied_at >= QUIET_MAX_S
+        stamp = self._stamp(count=tidy)  # the generation (one lookup) every time
         if stamp != self.stamp and not self._follow_edits(stamp):
             self._apply({}, token if token is not None else self.token)
             return
+        if not tidy:
+            self._keep_lease()
+            return
+        self.tidied_at = time.monotonic()
         if self.journaled:
             self._fold()
         if not self._keep_lease():
