@@ -14,11 +14,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
-from segcore.core.connection import open_databases
 from segcore.core.translations import translations
 from segcore.masks.receipts import NOTIFY_DUE
 from segcore.notify import notify_due, notify_outbox
 from segcore.prepare import prepare
+from segcore.store.connection import open_databases
 from segcore.sync import sync
 from segcore.team import auth, team
 from tests.notify_servers import SmtpServer

@@ -200,7 +200,7 @@ def _patient(databases):
     catch-up held a receipt up for 15 s."""
     from dataclasses import replace
 
-    from segcore.core.connection import create_client
+    from segcore.store.connection import create_client
 
     settings = databases.settings
     client = create_client(databases.uri, settings.timeout_ms, LIVE_CONNECT_TIMEOUT_MS)

@@ -17,11 +17,11 @@ from pymongo.database import Database
 from segcore.core.errors import N_
 from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_, Phrase, text_of
-from segcore.core.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in
 from segcore.core.timefmt import utcnow
 from segcore.masks import batch_images
 from segcore.masks.mask_content_check import has_content_problem
 from segcore.masks.mask_matching import NAMES_SHOWN, compare_batch
+from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in
 from segcore.work import delivery
 
 PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown")

@@ -13,9 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from pymongo import UpdateOne
 
-from segcore.core.connection import Databases
 from segcore.core.naming import person_key
-from segcore.core.schema import RECEIPTS, find_in
 from segcore.masks import receipts
 from segcore.masks.receipts import NOTIFY_DUE
 from segcore.notify import notify_outbox
@@ -33,6 +31,8 @@ from segcore.notify.notify_messages import (
 from segcore.report.alerts import current_alerts, report_rows
 from segcore.report.pace import PaceOptions
 from segcore.report.pace_report import delivery_quality
+from segcore.store.connection import Databases
+from segcore.store.schema import RECEIPTS, find_in
 from segcore.team import auth
 from segcore.team.team import list_members
 

@@ -16,9 +16,9 @@ from typing import Callable
 
 from pymongo.errors import PyMongoError
 
-from segcore.core.connection import Databases
 from segcore.core.errors import SegcoreError
 from segcore.masks.receipts import apply_content
+from segcore.store.connection import Databases
 
 STOP_WAIT_S = 60.0  # how long a stopping live sync waits for the check under way
 
