@@ -21,16 +21,8 @@ from segcore.prepare import prepare
 from segcore.store.connection import open_databases
 from segcore.sync import sync
 from segcore.team import auth, team
-from tests.notify_servers import SmtpServer
 from tests.receipt_seed import DICOMS, masks, real_archive
 from tests.sync.test_live_sync import wait_for, watcher
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
