@@ -62,31 +62,6 @@ class Words:
             value = value.date()
         return dates.format_date(value, format="medium", locale=self.locale)
 
-    def phrase(self, value: object) -> str:
-        """A text segcore computed (a `Phrase`) in this language; any other value as text."""
-        if value is None:
-            return ""
-        if not isinstance(value, Phrase):
-            return str(value)
-        count = int(value.params.get(value.plural_by, 0)) if value.plural is not None else 0
-        text = (
-            self.ngettext(value.template, value.plural, count)
-            if value.plural is not None
-            else self.gettext(value.template)
-        )
-        params = {
-            k: self.phrase(v)
-            if isinstance(v, Phrase)
-            else self.number(v)
-            if isinstance(v, int) and not isinstance(v, bool)
-            else v
-            for k, v in value.params.items()
-        }
-        try:
-            return text.format(**params)
-        except (KeyError, IndexError, ValueError):  # a catalog entry that names other values
-            return str(value)
-
     def number(self, value: float, decimals: int = 0) -> str:
         pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
         return numbers.format_decimal(value, format=pattern, locale=self.locale)
