@@ -207,3 +207,31 @@ def test_the_live_sync_checks_an_upload_of_a_batch_never_listed_and_updates_its_
     assert receipt["problem"] == "content" and receipt["usable"] is False
     assert {o["name"] for o in receipt["content"]["offenders"]} == set(lab.wrong)
     assert_every_defect_named(receipt["content"], lab.wrong)
+
+
+def test_a_content_problem_sends_the_batch_back_in_history(lab, upload, tmp_path):
+    upload("batch_1_masks.zip", pack(lab.masks, tmp_path / "b.zip", "zip"))
+    verify(lab, ["batch_1"])
+    before = lab.work.batches.find_one({"id": "batch_1"})["status"]
+    assert before in ("pending", "review")  # every image has a mask: nothing wrong yet
+    report = check_content(lab, ["batch_1"])
+    assert report.sent_back == ["batch_1"]
+    doc = lab.work.batches.find_one({"id": "batch_1"})
+    assert doc["status"] == "rework"
+    assert doc["rework_reason"] == f"content: {len(lab.wrong)} masks with problems"
+    entry = lab.work.history.find_one({"key": "batch_1", "new": "rework"})
+    assert entry is not None and entry["old"] == before
+    # a check again changes nothing more; an accepted batch is never sent back by a check
+    lab.work.batches.update_one({"id": "batch_1"}, {"$set": {"status": "done"}})
+    assert check_content(lab, ["batch_1"], recheck=True).sent_back == []
+    assert lab.work.batches.find_one({"id": "batch_1"})["status"] == "done"
+
+
+def test_content_problems_leave_statuses_alone_with_masks_set_status_off(
+    lab, upload, tmp_path, client
+):
+    quiet = open_databases(replace(lab.settings, masks_set_status=False), client=client)
+    upload("batch_1_masks.zip", pack(lab.masks, tmp_path / "b.zip", "zip"))
+    verify(quiet, ["batch_1"])
+    assert check_content(quiet, ["batch_1"]).sent_back == []
+    assert lab.work.batches.find_one({"id": "batch_1"})["status"] == "pending"
