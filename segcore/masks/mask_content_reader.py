@@ -6,10 +6,19 @@ takes as long as decoding a mask), so the check asks for many chunks at once:
 - `WindowFile`: a zip's members are read at their own offsets, a run of neighbouring members'
   chunks fetched in one query (at most `WINDOW_CHUNKS` beyond the member being read); a member
   that is not checked is never fetched, and chunks outside the range being read are dropped.
-- `BatchedStream`: a tar is streamed in cursor batches of `STREAM_BATCH_CHUNKS` chunks.
+- `BatchedStream`: a tar is streamed in cursor batches of `STREAM_BATCH_CHUNKS` chunks, and
+  `ReadAhead` decompresses it in a thread of its own, a few MB ahead of the check.
 """
 
 from __future__ import annotations
+
+import bz2
+import io
+import lzma
+import queue
+import tarfile
+import threading
+import zlib
 
 from pymongo.collection import Collection
 
@@ -66,3 +75,109 @@ class BatchedStream(ChunkStream):
     def __init__(self, chunks: Collection, stored: StoredFile, stats: ReadStats | None = None):
         super().__init__(chunks, stored, stats)
         self._cursor.batch_size(STREAM_BATCH_CHUNKS)
+
+
+# --- a tar's decompression in a thread of its own ----------------------------------------
+
+PIECE = 1 << 20
+AHEAD_PIECES = 4  # decompressed pieces held ahead of the reader: ~4 MB
+# The compressions `tarfile`'s "r|*" recognises, by the same first bytes, each undone by the
+# standard library's decompressor fed as tarfile feeds it (its first block, then a record at a
+# time), so a corrupt or cut stream ends at the same byte as with tarfile's own reader.
+DECOMPRESSORS = (
+    (
+        lambda head: head.startswith(b"\x1f\x8b\x08"),
+        lambda: zlib.decompressobj(16 + zlib.MAX_WBITS),
+    ),
+    (lambda head: head[:3] == b"BZh" and head[4:10] == b"1AY&SY", bz2.BZ2Decompressor),
+    (lambda head: head.startswith((b"\x5d\x00\x00\x80", b"\xfd7zXZ")), lzma.LZMADecompressor),
+)
+CORRUPT = (lzma.LZMAError, zlib.error, OSError)  # what tarfile calls "invalid compressed data"
+
+
+def _decompressed(stream):
+    """The decompressed pieces of `stream` (as it is when not compressed), in order."""
+    head = stream.read(tarfile.BLOCKSIZE)
+    decompressor = next((make() for known, make in DECOMPRESSORS if known(head)), None)
+    data = head
+    while data:
+        if decompressor is None:
+            yield data
+        else:
+            try:
+                yield decompressor.decompress(data)
+            except CORRUPT as exc:
+                raise tarfile.ReadError("invalid compressed data") from exc
+        data = stream.read(tarfile.RECORDSIZE)
+
+
+class ReadAhead(io.RawIOBase):
+    """A tar stream's decompressed bytes, decompressed in a thread of its own up to
+    AHEAD_PIECES pieces ahead of the reader: the archive is undone on one core while its masks
+    are decoded on the other (the decompressors and Pillow let go of the interpreter lock).
+    What the stream raises reaches the reader where it occurs, in `tarfile`'s words: corrupt
+    data is "invalid compressed data"; a stream cut short just ends."""
+
+    def __init__(self, stream):
+        super().__init__()
+        self._queue: queue.Queue = queue.Queue(AHEAD_PIECES)
+        self._stopping = threading.Event()
+        self._buffer, self._offset, self._ended = b"", 0, False
+        self._thread = threading.Thread(
+            target=self._produce, args=(stream,), name="tar-read-ahead", daemon=True
+        )
+        self._thread.start()
+
+    def readable(self) -> bool:
+        return True
+
+    def _produce(self, stream) -> None:
+        parts, size = [], 0
+        try:
+            for data in _decompressed(stream):
+                if self._stopping.is_set():
+                    return
+                parts.append(data)
+                size += len(data)
+                if size >= PIECE:
+                    self._put(b"".join(parts))
+                    parts, size = [], 0
+            self._put(b"".join(parts))
+            self._put(None)  # the end
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
+            self._put(b"".join(parts))  # what came before it still counts, as with tarfile
+            self._put(exc)
+
+    def _put(self, item) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def readinto(self, buffer) -> int:
+        if self._offset >= len(self._buffer):
+            if self._ended:
+                return 0
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                self._ended = True
+                raise item
+            if item is None:
+                self._ended = True
+                return 0
+            self._buffer, self._offset = item, 0
+            if not item:  # a piece with nothing in it: ask again
+                return self.readinto(buffer)
+        view = memoryview(buffer).cast("B")
+        piece = memoryview(self._buffer)[self._offset : self._offset + len(view)]
+        view[: len(piece)] = piece
+        self._offset += len(piece)
+        return len(piece)
+
+    def close(self) -> None:
+        """Stop the thread (it ends after its current piece) before the stream is closed."""
+        self._stopping.set()
+        self._thread.join()
+        super().close()

@@ -3,8 +3,8 @@
 - A zip's members are read at their own offsets, so only the GridFS chunks holding a checked
   member are fetched: a run of neighbouring checked members' chunks in one query, at most
   `WINDOW_CHUNKS` kept (`mask_content_reader`).
-- A tar, plain or compressed, is streamed once in large cursor batches; members are checked as
-  they pass.
+- A tar, plain or compressed, is streamed once in large cursor batches and decompressed in a
+  thread of its own a few MB ahead; members are checked as they pass, one at a time.
 - A single mask file is streamed from its chunks.
 At most `budget` bytes are decompressed per upload: past it the upload is "too large to check"
 and what was checked stands. Images are read by header only, cached by path, size and mtime.
@@ -24,7 +24,7 @@ from pymongo.collection import Collection
 from segcore.core.errors import UnreadableUpload
 from segcore.masks.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
 from segcore.masks.mask_content import ContentTally, Rules, check_mask
-from segcore.masks.mask_content_reader import WINDOW_CHUNKS, BatchedStream, WindowFile
+from segcore.masks.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
 from segcore.masks.mask_formats import image_header, read_mask
 from segcore.masks.mask_geometry import Geometry, OverLimit
 from segcore.masks.mask_matching import (
@@ -212,7 +212,7 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
 
 def _scan_tar(scan: _Scan, stream) -> None:
     try:
-        with tarfile.open(fileobj=stream, mode="r|*") as archive:
+        with tarfile.open(fileobj=stream, mode="r|") as archive:  # decompressed by ReadAhead
             for member in archive:
                 archive.members.clear()  # stream mode keeps every header otherwise
                 if archive.offset > scan.budget:
@@ -253,7 +253,11 @@ def check_upload_content(
             stream = BatchedStream(chunks, stored, stats)
             try:
                 if kind == "tar":
-                    _scan_tar(scan, stream)
+                    ahead = ReadAhead(stream)
+                    try:
+                        _scan_tar(scan, ahead)
+                    finally:
+                        ahead.close()
                 elif scan.wanted(filename):
                     try:
                         scan.check(filename, stream, scan.wanted(filename))
