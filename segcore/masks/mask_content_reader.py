@@ -135,13 +135,13 @@ class ReadAhead(io.RawIOBase):
         parts, size = [], 0
         try:
             for data in _decompressed(stream):
-                if self._stopping.is_set():
-                    return
                 parts.append(data)
                 size += len(data)
                 if size >= PIECE:
                     self._put(b"".join(parts))
                     parts, size = [], 0
+                    if self._stopping.is_set():  # before reading on
+                        return
             self._put(b"".join(parts))
             self._put(None)  # the end
         except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
