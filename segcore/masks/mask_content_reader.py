@@ -79,8 +79,7 @@ class BatchedStream(ChunkStream):
 
 # --- a tar's decompression in a thread of its own ----------------------------------------
 
-PIECE = 1 << 20
-AHEAD_PIECES = 4  # decompressed pieces held ahead of the reader: ~4 MB
+AHEAD_PIECES = 64  # decompressed records held ahead of the reader: a few MB
 # The compressions `tarfile`'s "r|*" recognises, by the same first bytes, each undone by the
 # standard library's decompressor fed as tarfile feeds it (its first block, then a record at a
 # time), so a corrupt or cut stream ends at the same byte as with tarfile's own reader.
@@ -113,7 +112,7 @@ def _decompressed(stream):
 
 class ReadAhead(io.RawIOBase):
     """A tar stream's decompressed bytes, decompressed in a thread of its own up to
-    AHEAD_PIECES pieces ahead of the reader: the archive is undone on one core while its masks
+    AHEAD_PIECES records ahead of the reader: the archive is undone on one core while its masks
     are decoded on the other (the decompressors and Pillow let go of the interpreter lock).
     What the stream raises reaches the reader where it occurs, in `tarfile`'s words: corrupt
     data is "invalid compressed data"; a stream cut short just ends."""
@@ -132,20 +131,14 @@ class ReadAhead(io.RawIOBase):
         return True
 
     def _produce(self, stream) -> None:
-        parts, size = [], 0
         try:
             for data in _decompressed(stream):
-                parts.append(data)
-                size += len(data)
-                if size >= PIECE:
-                    self._put(b"".join(parts))
-                    parts, size = [], 0
-                    if self._stopping.is_set():  # before reading on
-                        return
-            self._put(b"".join(parts))
+                if data:
+                    self._put(data)
+                if self._stopping.is_set():  # before reading on
+                    return
             self._put(None)  # the end
         except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
-            self._put(b"".join(parts))  # what came before it still counts, as with tarfile
             self._put(exc)
 
     def _put(self, item) -> None:
@@ -156,25 +149,32 @@ class ReadAhead(io.RawIOBase):
             except queue.Full:
                 continue
 
-    def readinto(self, buffer) -> int:
+    def read(self, size: int = -1) -> bytes:
+        """Up to `size` bytes of the current piece (the piece itself, uncopied, when all of it
+        is asked for)."""
         if self._offset >= len(self._buffer):
             if self._ended:
-                return 0
+                return b""
             item = self._queue.get()
             if isinstance(item, BaseException):
                 self._ended = True
                 raise item
             if item is None:
                 self._ended = True
-                return 0
+                return b""
             self._buffer, self._offset = item, 0
-            if not item:  # a piece with nothing in it: ask again
-                return self.readinto(buffer)
-        view = memoryview(buffer).cast("B")
-        piece = memoryview(self._buffer)[self._offset : self._offset + len(view)]
-        view[: len(piece)] = piece
-        self._offset += len(piece)
-        return len(piece)
+        if self._offset == 0 and (size < 0 or size >= len(self._buffer)):
+            data, self._buffer = self._buffer, b""
+            return data
+        end = len(self._buffer) if size < 0 else self._offset + size
+        data = self._buffer[self._offset : end]
+        self._offset += len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(memoryview(buffer).cast("B")))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         """Stop the thread (it ends after its current piece) before the stream is closed."""

@@ -212,7 +212,8 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
 
 def _scan_tar(scan: _Scan, stream) -> None:
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as archive:  # decompressed by ReadAhead
+        # Decompressed by ReadAhead; read a piece at a time, as it hands them on.
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as archive:
             for member in archive:
                 archive.members.clear()  # stream mode keeps every header otherwise
                 if archive.offset > scan.budget:
