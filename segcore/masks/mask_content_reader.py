@@ -79,7 +79,7 @@ class BatchedStream(ChunkStream):
 
 # --- a tar's decompression in a thread of its own ----------------------------------------
 
-AHEAD_PIECES = 64  # decompressed records held ahead of the reader: a few MB
+AHEAD_BYTES = 4 << 20  # decompressed bytes held ahead of the reader (one record's may be more)
 # The compressions `tarfile`'s "r|*" recognises, by the same first bytes, each undone by the
 # standard library's decompressor fed as tarfile feeds it (its first block, then a record at a
 # time), so a corrupt or cut stream ends at the same byte as with tarfile's own reader.
@@ -112,14 +112,16 @@ def _decompressed(stream):
 
 class ReadAhead(io.RawIOBase):
     """A tar stream's decompressed bytes, decompressed in a thread of its own up to
-    AHEAD_PIECES records ahead of the reader: the archive is undone on one core while its masks
+    AHEAD_BYTES ahead of the reader: the archive is undone on one core while its masks
     are decoded on the other (the decompressors and Pillow let go of the interpreter lock).
     What the stream raises reaches the reader where it occurs, in `tarfile`'s words: corrupt
     data is "invalid compressed data"; a stream cut short just ends."""
 
     def __init__(self, stream):
         super().__init__()
-        self._queue: queue.Queue = queue.Queue(AHEAD_PIECES)
+        self._queue: queue.Queue = queue.Queue()
+        self._room = threading.Condition()
+        self._held = 0  # bytes in the queue
         self._stopping = threading.Event()
         self._buffer, self._offset, self._ended = b"", 0, False
         self._thread = threading.Thread(
@@ -142,12 +144,23 @@ class ReadAhead(io.RawIOBase):
             self._put(exc)
 
     def _put(self, item) -> None:
-        while not self._stopping.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+        """Queue `item` once the bytes held leave room for it (always when none are held)."""
+        size = len(item) if isinstance(item, bytes) else 0
+        with self._room:
+            while self._held and self._held + size > AHEAD_BYTES:
+                if self._stopping.is_set():
+                    return
+                self._room.wait(0.1)
+            self._held += size
+        self._queue.put(item)
+
+    def _next(self):
+        item = self._queue.get()
+        if isinstance(item, bytes):
+            with self._room:
+                self._held -= len(item)
+                self._room.notify()
+        return item
 
     def read(self, size: int = -1) -> bytes:
         """Up to `size` bytes of the current piece (the piece itself, uncopied, when all of it
@@ -155,7 +168,7 @@ class ReadAhead(io.RawIOBase):
         if self._offset >= len(self._buffer):
             if self._ended:
                 return b""
-            item = self._queue.get()
+            item = self._next()
             if isinstance(item, BaseException):
                 self._ended = True
                 raise item
@@ -177,7 +190,9 @@ class ReadAhead(io.RawIOBase):
         return len(data)
 
     def close(self) -> None:
-        """Stop the thread (it ends after its current piece) before the stream is closed."""
+        """Stop the thread (it ends after its current record) before the stream is closed."""
         self._stopping.set()
+        with self._room:
+            self._room.notify()
         self._thread.join()
         super().close()
