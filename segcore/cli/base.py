@@ -49,7 +49,7 @@ class Context:
     @property
     def settings(self):
         if self._settings is None:
-            from segcore.core.config import load_settings
+            from segcore.settings.config import load_settings
 
             # The default `.env` may be absent; a file named with --env-file must exist.
             self._settings = (
@@ -62,8 +62,8 @@ class Context:
     @property
     def databases(self):
         if self._databases is None:
-            from segcore.core.connection import friendly_errors, open_databases
             from segcore.prepare import prepare
+            from segcore.store.connection import friendly_errors, open_databases
 
             self._databases = open_databases(self.settings)
             with friendly_errors(self._databases.uri):
@@ -79,8 +79,8 @@ def handle_errors(command):
     def wrapper(*args, **kwargs):
         from pymongo.errors import PyMongoError
 
-        from segcore.core.connection import driver_error_message, friendly_errors
         from segcore.core.redact import scrub
+        from segcore.store.connection import driver_error_message, friendly_errors
 
         ctx = click.get_current_context().find_object(Context)
         uri = ctx._databases.uri if ctx and ctx._databases else None
