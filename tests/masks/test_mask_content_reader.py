@@ -71,7 +71,7 @@ def test_a_corrupt_or_cut_compressed_tar_is_said_so(lab, upload, tmp_path, flag,
 def test_the_read_ahead_stops_with_a_check_cut_short_by_the_budget(lab, upload, tmp_path, client):
     from dataclasses import replace
 
-    from segcore.core.connection import open_databases
+    from segcore.store.connection import open_databases
 
     small = open_databases(replace(lab.settings, mask_qc_budget_mb=1), client=client)
     (lab.masks / "img_040_notes.bin").write_bytes(bytes(3_000_000))
@@ -121,7 +121,7 @@ class ChunkReads(monitoring.CommandListener):
 
 
 def test_a_zip_costs_a_few_round_trips_not_one_per_chunk(lab, upload, tmp_path, mongo_uri):
-    from segcore.core.connection import open_databases
+    from segcore.store.connection import open_databases
 
     subprocess.run(
         ["zip", "-q", "-0", str(tmp_path / "m.zip"), *sorted(p.name for p in lab.masks.iterdir())],
