@@ -12,7 +12,7 @@ from segcore.work import review
 from ui import labels
 from ui.actions import run_write
 from ui.connection import settings
-from ui.i18n import _, format_number, word
+from ui.i18n import _, format_number, ngettext, word
 from ui.state import current_actor
 
 
@@ -28,19 +28,25 @@ def receipt_rows(found: list[dict]) -> list[dict]:
             {
                 _("Uploaded at"): office_time(r.get("upload_date"), zone, "%Y-%m-%d %H:%M"),
                 _("File"): r.get("filename"),
-                _("Uploaded by"): r.get("uploaded_by"),
+                _("Uploaded by"): r.get("uploaded_by") or "-",
                 _("Batches"): ", ".join(r.get("batches") or []),
                 _("Result"): verdict,
                 _("Why"): word(r.get("reason")),
-                _("Masks"): r.get("masks"),
-                _("Matched"): r.get("matched"),
-                _("Missing"): r.get("missing_count"),
-                _("Extra"): r.get("extra_count"),
-                _("Other files"): len(r.get("other_files") or []),
+                _("Masks"): _count(r.get("masks")),
+                _("Matched"): _count(r.get("matched")),
+                _("Missing"): _count(r.get("missing_count")),
+                _("Extra"): _count(r.get("extra_count")),
+                _("Other files"): _count(len(r.get("other_files") or [])),
                 _("Size"): human_size(r.get("length")),
             }
         )
     return rows
+
+
+def _count(value: object) -> str:
+    """A count as text in the session's style; "-" where the receipt could not count (an
+    unreadable upload, images never listed), never a grey None or a float "2.0"."""
+    return format_number(value) if isinstance(value, int) and not isinstance(value, bool) else "-"
 
 
 def show_receipts(found: list[dict], empty: str) -> None:
@@ -127,7 +133,10 @@ def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) ->
 
 
 def _describe(result: review.ReviewResult) -> str:
-    text = _("{count} batches moved.").format(count=format_number(len(result.moved)))
+    moved = len(result.moved)
+    text = ngettext("{count} batch moved.", "{count} batches moved.", moved).format(
+        count=format_number(moved)
+    )
     if result.conflicts:
         text += " " + _("Changed by someone else meanwhile, not moved: {ids}.").format(
             ids=", ".join(result.conflicts)

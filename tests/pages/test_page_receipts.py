@@ -39,6 +39,11 @@ def test_receipts_newest_first_with_filters(lab):
         "batch_2_masks.tar.gz": "unreadable",
         "batch_1_masks.tar.gz": "usable",
     }
+    # what a receipt could not count reads "-", never a grey None or a float "2.0"
+    counts = shown.set_index("File")[["Masks", "Matched", "Missing", "Extra", "Uploaded by"]]
+    assert counts.loc["batch_3.zip", "Matched"] == "-"
+    assert all(isinstance(v, str) and v != "None" for v in counts.to_numpy().ravel())
+    assert not any("." in v for v in counts[["Masks", "Matched", "Missing"]].to_numpy().ravel())
     at.selectbox(key="rc_problem").set_value("unreadable").run()
     assert set(table(at)["File"]) == {"batch_3.zip", "batch_2_masks.tar.gz"}
     at.selectbox(key="rc_problem").set_value("All").run()
