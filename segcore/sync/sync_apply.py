@@ -22,7 +22,7 @@ from segcore.core import data_version
 from segcore.core.connection import Databases
 from segcore.core.phrases import N_, Phrase
 from segcore.core.schema import BATCHES, find_in
-from segcore.sync import intake, upload_stats
+from segcore.sync import upload_stats
 from segcore.sync.sync_index import (
     SyncIndex,
     append_journal,
@@ -247,6 +247,10 @@ def _receipts(
     see intake.backlog), and the status moves they cause, noted in `listing`; returns how many
     batches moved. `acting`: the author and the lease; `pending`: planned updates not yet
     written, those of the receipts' batches written with them (see intake.make_receipts)."""
+    # Imported here: listing archives needs py7zr and more, which a routine run that finds
+    # nothing new (a cron job every few minutes) never loads.
+    from segcore.sync import intake
+
     author, lease = acting
     ids = report.changed_upload_ids
     if ids is None:

@@ -189,6 +189,11 @@ def is_current(db: Database, zone: tzinfo | None = None) -> bool:
     state, doc = SyncState(db).with_document(
         STATS_DOC, {"format": 1, "zone": 1, "group": 1, "models_group": 1}
     )
+    return is_current_doc(doc, state, zone)
+
+
+def is_current_doc(doc: dict | None, state: dict, zone: tzinfo | None = None) -> bool:
+    """`is_current` from the read models' document and the sync state, already read."""
     return (
         bool(doc)
         and doc.get("format") == FORMAT
