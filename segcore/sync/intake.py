@@ -7,6 +7,8 @@ one group, before their resume point is saved: a crash repeats it, and it is ide
 
 from __future__ import annotations
 
+import heapq
+
 from pymongo.database import Database
 
 from segcore.core.connection import Databases
@@ -95,8 +97,7 @@ def backlog(work: Database, index: dict[str, dict], limit: int = BACKLOG) -> lis
         for upload_id, entry in entries.items():
             if upload_id not in have:
                 newest[upload_id] = entry.date
-    ordered = sorted(newest, key=lambda u: (newest[u] is not None, newest[u] or 0), reverse=True)
-    return ordered[:limit]
+    return heapq.nlargest(limit, newest, key=lambda u: (newest[u] is not None, newest[u] or 0))
 
 
 def _moves(receipts: list[dict], docs: list[dict], results: dict) -> list[review.Move]:
