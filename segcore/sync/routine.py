@@ -109,6 +109,7 @@ def sync_if_unchanged(
                 databases.masks_files,
                 state["token"],
                 limit=max(5000, int(state.get("total_files") or 0) // 5),
+                await_ms=1,  # a run that finds nothing new need not wait for what comes next
             )
         except FullReadNeeded:
             return None
@@ -140,7 +141,7 @@ def _batches_unchanged(work, state: dict):
         same = state.get("batch_count") == work[BATCHES].estimated_document_count()
         return {} if same else None
     try:
-        changes = changes_from_stream(work[BATCHES], token, limit=0)
+        changes = changes_from_stream(work[BATCHES], token, limit=0, await_ms=1)
     except FullReadNeeded:  # the first change is one too many
         return None
     return None if changes.documents else changes.token
