@@ -31,11 +31,11 @@ import numpy as np
 from common import throwaway_server
 from PIL import Image
 
-from segcore.core.config import Settings
-from segcore.core.connection import open_databases
 from segcore.masks.mask_check import verify
 from segcore.masks.mask_content_check import check_content
 from segcore.prepare import prepare
+from segcore.settings.config import Settings
+from segcore.store.connection import open_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIDE = 1024

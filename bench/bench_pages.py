@@ -31,8 +31,8 @@ import streamlit as st
 from common import best_of, throwaway_server
 from streamlit.testing.v1 import AppTest
 
-from segcore.core.config import load_settings
-from segcore.core.connection import open_databases
+from segcore.settings.config import load_settings
+from segcore.store.connection import open_databases
 from segcore.sync.sync import run_sync
 from segcore.team import team
 from segcore.work import batches

@@ -29,11 +29,11 @@ from gridfs import GridFS
 from PIL import Image
 from pymongo import MongoClient
 
-from segcore.core import embedded
-from segcore.core.config import Settings
-from segcore.core.connection import open_databases
 from segcore.masks.mask_check import verify
 from segcore.prepare import prepare
+from segcore.settings.config import Settings
+from segcore.store import embedded
+from segcore.store.connection import open_databases
 from segcore.sync.sync import run_sync
 
 IMAGES = 20

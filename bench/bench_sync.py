@@ -34,9 +34,9 @@ from pathlib import Path
 from common import best_of, throwaway_server
 from pymongo import UpdateOne
 
-from segcore.core.config import Settings
-from segcore.core.connection import open_databases
 from segcore.prepare import prepare
+from segcore.settings.config import Settings
+from segcore.store.connection import open_databases
 from segcore.sync.sync import run_sync
 from segcore.uploads.uploads import PROJECTION
 

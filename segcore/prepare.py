@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from segcore.core import history
-from segcore.core.connection import Databases
 from segcore.masks import receipts
 from segcore.notify import notify_outbox
+from segcore.store import history
+from segcore.store.connection import Databases
 from segcore.sync import sync_runs
 from segcore.team import auth, team
 from segcore.work import batches

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pymongo.database import Database
 
-from segcore.core.schema import META
 from segcore.core.timefmt import utcnow
+from segcore.store.schema import META
 
 PREPARED = "prepared"  # the `app_meta` document (segcore.sync.routine reads it too)
 _ROOT = Path(__file__).resolve().parent

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient
 
-from segcore.core import embedded
-from segcore.core.config import Settings
-from segcore.core.connection import open_databases
 from segcore.prepare import prepare
+from segcore.settings.config import Settings
+from segcore.store import embedded
+from segcore.store.connection import open_databases
 from tests.helpers import ROOT
 
 NOTIFY_CHANNELS = ("SMTP_URL", "WEBHOOK_URL", "NOTIFY_COORDINATORS")

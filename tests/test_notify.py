@@ -12,10 +12,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from segcore.core.connection import open_databases
 from segcore.notify import notify_due, notify_outbox
 from segcore.notify.notify_channels import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from segcore.prepare import prepare
+from segcore.store.connection import open_databases
 from segcore.team import auth, team
 from tests.notify_servers import SmtpServer, WebhookReceiver
 

@@ -8,14 +8,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from segcore.core.config import settings_from
-from segcore.core.config_table import describe
 from segcore.core.errors import ConfigError
 from segcore.core.redact import mask_url
 from segcore.core.translations import Words
 from segcore.notify.notify_channels import email_message, signature, webhook_payload
 from segcore.notify.notify_mailto import MAX_LINK, mailto_link, person_batches
 from segcore.notify.notify_messages import Recipient, excluded, receipt_problems
+from segcore.settings.config import settings_from
+from segcore.settings.config_table import describe
 
 
 def test_settings_read_every_notification_variable_and_describe_masks_the_secrets():

@@ -13,12 +13,12 @@ import time
 
 import streamlit as st
 
-from segcore.core import data_version
 from segcore.core.actors import Actor
-from segcore.core.config import Settings, load_settings
-from segcore.core.connection import Databases, open_databases
 from segcore.core.errors import ConfigError
 from segcore.prepare import prepare
+from segcore.settings.config import Settings, load_settings
+from segcore.store import data_version
+from segcore.store.connection import Databases, open_databases
 from segcore.sync import sync
 from segcore.sync.schedule import SyncScheduler
 
@@ -74,7 +74,7 @@ _versions_lock = threading.Lock()
 
 
 def data_versions() -> dict:
-    """The data version (`segcore.core.data_version.read_versions`), read at most once a second
+    """The data version (`segcore.store.data_version.read_versions`), read at most once a second
     per process and configuration: one indexed lookup keys every cached read of a page."""
     key, now = db_key(), time.monotonic()
     with _versions_lock:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from segcore.core.connection import Databases
 from segcore.core.errors import ImportFileError
 from segcore.core.json_input import decode_text
+from segcore.store.connection import Databases
 from segcore.work import batch_import
 from ui.actions import run_write, show_error
 from ui.i18n import N_, _, format_number

@@ -1,6 +1,6 @@
 """Pages that follow new data by themselves, and the live sync's status on the Sync page.
 
-A page calls `follow_changes` early: it notes the data version (`segcore.core.data_version`, read at
+A page calls `follow_changes` early: it notes the data version (`segcore.store.data_version`, read at
 most once a second per process) of the topics it shows, and a fragment looks at it again every
 few seconds, rerunning the page only when it moved: a sync applied new masks, or someone else
 wrote. Cached reads are keyed by that version, so the rerun re-reads only what changed.

@@ -6,9 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from segcore.core.actors import Actor
-from segcore.core.connection import Databases
 from segcore.masks.mask_content import describe
 from segcore.report.pace import PaceOptions
+from segcore.store.connection import Databases
 from segcore.views import my_work
 from segcore.work import assignments
 from ui import labels

@@ -5,7 +5,7 @@ decorate it with `@cached_read(topics=...)`: callers then pass the arguments onl
 cached value, or a message and a Retry when the database is down (`.or_problem(...)` returns
 `(value, None)` or `(None, message)` instead, for parts of a page that can do without).
 
-The cache key holds the version of each topic the read depends on (`segcore.core.data_version`,
+The cache key holds the version of each topic the read depends on (`segcore.store.data_version`,
 one indexed read per second and process): a write bumps only its topics, so a page re-reads
 only what changed, for every user at once, and nothing expires by the clock. The batch list
 itself is held once per process in memory (`segcore.views.batch_rows`) and caught up by re-reading
@@ -24,13 +24,13 @@ import streamlit as st
 
 from segcore import demo
 from segcore.backups import backup_restore
-from segcore.core import history
-from segcore.core.connection import Databases, check_health
 from segcore.core.naming import person_key
 from segcore.masks import mask_check
 from segcore.masks import receipts as receipts_store
 from segcore.report import pace
 from segcore.report.pace_basis import SyncBasis, as_of_sync
+from segcore.store import history
+from segcore.store.connection import Databases, check_health
 from segcore.sync import sync, upload_stats
 from segcore.team import team
 from segcore.views.batch_rows import BatchRows

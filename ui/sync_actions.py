@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore.core.connection import Databases
 from segcore.core.timefmt import office_time
+from segcore.store.connection import Databases
 from segcore.sync import sync
 from segcore.sync.schedule import SyncScheduler
 from segcore.sync.sync_runs import full_reason_of

@@ -10,8 +10,8 @@ from __future__ import annotations
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore.core.connection import Databases
 from segcore.core.errors import SegcoreError
+from segcore.store.connection import Databases
 from segcore.team import auth
 from ui import i18n, reads
 from ui.actions import describe_error, guarded, show_flash

@@ -50,7 +50,7 @@ class Context:
     @property
     def settings(self):
         if self._settings is None:
-            from segcore.core.config import load_settings
+            from segcore.settings.config import load_settings
 
             # The default `.env` may be absent; a file named with --env-file must exist.
             self._settings = (
@@ -64,9 +64,9 @@ class Context:
     def databases(self):
         """The databases, prepared (`segcore.prepare`) once per process."""
         if not self._prepared:
-            from segcore.core.connection import friendly_errors
             from segcore.prepare import prepare
             from segcore.prepare_stamp import code_stamp, mark_prepared
+            from segcore.store.connection import friendly_errors
 
             databases = self.unprepared()
             with friendly_errors(databases.uri):
@@ -80,7 +80,7 @@ class Context:
         """The databases as they are, for a command that checks the preparation's stamp
         itself (a routine sync that finds nothing new, see segcore.prepare_stamp)."""
         if self._databases is None:
-            from segcore.core.connection import open_databases
+            from segcore.store.connection import open_databases
 
             self._databases = open_databases(self.settings)
         return self._databases
@@ -93,8 +93,8 @@ def handle_errors(command):
     def wrapper(*args, **kwargs):
         from pymongo.errors import PyMongoError
 
-        from segcore.core.connection import driver_error_message, friendly_errors
         from segcore.core.redact import scrub
+        from segcore.store.connection import driver_error_message, friendly_errors
 
         ctx = click.get_current_context().find_object(Context)
         uri = ctx._databases.uri if ctx and ctx._databases else None

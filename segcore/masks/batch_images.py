@@ -20,9 +20,9 @@ from pymongo.database import Database
 
 from segcore.core.errors import FolderUnreadable
 from segcore.core.regular_files import open_regular, regular_files
-from segcore.core.schema import BATCH_IMAGES, find_in, replace_many
 from segcore.core.timefmt import utcnow
 from segcore.masks.mask_matching import DEFAULT_EXTENSIONS, NOT_IMAGES, is_image_name
+from segcore.store.schema import BATCH_IMAGES, find_in, replace_many
 
 COLLECTION = BATCH_IMAGES
 DICOM_MAGIC_OFFSET = 128

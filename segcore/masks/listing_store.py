@@ -13,13 +13,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from segcore.core.connection import Databases
 from segcore.core.phrases import N_, Phrase
-from segcore.core.schema import MASK_CHECKS, find_in, replace_many
 from segcore.core.timefmt import utcnow
 from segcore.masks.archive_listing import list_upload
 from segcore.masks.listing_changes import changes_between
 from segcore.masks.mask_matching import NAMES_SHOWN
+from segcore.store.connection import Databases
+from segcore.store.schema import MASK_CHECKS, find_in, replace_many
 from segcore.uploads.gridfs_reader import NO_CHUNKS, chunk_totals
 
 CHECKING_OF = N_("Checking upload {number} of {total}")

@@ -16,18 +16,18 @@ from typing import Callable
 from pymongo import UpdateOne
 from pymongo.database import Database
 
-from segcore.core import data_version
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.connection import Databases
 from segcore.core.errors import N_, BatchNotFound
 from segcore.core.naming import canonical_batch_id
 from segcore.core.phrases import DONE, READING_UPLOADS, Phrase
-from segcore.core.schema import BATCHES, IN_CHUNK, MASK_CHECKS, find_in
 from segcore.core.timefmt import utcnow
 from segcore.masks import archive_listing, batch_images, listing_store
 from segcore.masks.listing_changes import changes_by_upload
 from segcore.masks.mask_matching import DEFAULT_EXTENSIONS, BatchCheck, compare_batch
 from segcore.masks.receipts import store_receipts
+from segcore.store import data_version
+from segcore.store.connection import Databases
+from segcore.store.schema import BATCHES, IN_CHUNK, MASK_CHECKS, find_in
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_from_document
 from segcore.work.delivery import usable_fields
 

@@ -14,14 +14,14 @@ from typing import Callable
 from pymongo import UpdateOne
 
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.connection import Databases
 from segcore.core.errors import N_, BatchNotFound
 from segcore.core.naming import canonical_batch_id
-from segcore.core.schema import BATCHES, MASK_CONTENT, find_in
 from segcore.core.timefmt import utcnow
 from segcore.masks import batch_images
 from segcore.masks.mask_content import COUNT_KEYS, ContentTally, Rules
 from segcore.masks.mask_content_scan import ImageIndex, check_upload_content
+from segcore.store.connection import Databases
+from segcore.store.schema import BATCHES, MASK_CONTENT, find_in
 from segcore.uploads.uploads import PROJECTION, resolve_batch_ids
 
 FIELD = "mask_content"  # a batch's sum, on its document in `batches`
@@ -225,7 +225,7 @@ def _update_batches(work, keys: set[str]) -> list[dict]:
     for start in range(0, len(writes), 1000):
         work[BATCHES].bulk_write(writes[start : start + 1000], ordered=False)
     if writes:  # the pages re-read these batches
-        from segcore.core import data_version
+        from segcore.store import data_version
 
         data_version.bump_batches(work, [r["id"] for r in rows], by_sync=True)
     return sorted(rows, key=lambda r: (len(str(r["id"])), str(r["id"])))

@@ -15,11 +15,11 @@ from pymongo import DESCENDING
 from pymongo.database import Database
 
 from segcore.core.naming import person_key
-from segcore.core.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
 from segcore.core.timefmt import utcnow
 from segcore.masks import batch_images
 from segcore.masks.mask_content_check import has_content_problem
 from segcore.masks.mask_matching import NAMES_SHOWN, compare_batch
+from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
 from segcore.work import delivery
 
 PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown")

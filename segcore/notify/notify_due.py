@@ -11,9 +11,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
-from segcore.core.connection import Databases
 from segcore.core.naming import canonical_batch_id, person_key
-from segcore.core.schema import BATCHES, find_in
 from segcore.masks.mask_check import CHECKS, FIELD
 from segcore.notify import notify_outbox
 from segcore.notify.notify_channels import deliverer
@@ -29,6 +27,8 @@ from segcore.notify.notify_messages import (
 from segcore.report.alerts import current_alerts, report_rows
 from segcore.report.pace import PaceOptions
 from segcore.report.pace_report import delivery_quality
+from segcore.store.connection import Databases
+from segcore.store.schema import BATCHES, find_in
 from segcore.team import auth
 from segcore.team.team import list_members
 from segcore.uploads.uploads import upload_from_document

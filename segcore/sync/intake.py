@@ -11,10 +11,10 @@ import heapq
 
 from pymongo.database import Database
 
-from segcore.core.connection import Databases
-from segcore.core.schema import BATCHES, RECEIPTS, find_in
 from segcore.masks import mask_check
 from segcore.masks.receipts import store_receipts
+from segcore.store.connection import Databases
+from segcore.store.schema import BATCHES, RECEIPTS, find_in
 from segcore.uploads.uploads import READ_OPTIONS, resolve_batch_ids, upload_from_document
 from segcore.work import delivery, review
 

@@ -21,11 +21,11 @@ from typing import Callable
 
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
-from segcore.core.connection import Databases, driver_error_message
-from segcore.core.data_version import edited_batches
 from segcore.core.errors import SegcoreError, SyncAlreadyRunning
 from segcore.core.naming import printable
 from segcore.core.timefmt import utcnow
+from segcore.store.connection import Databases, driver_error_message
+from segcore.store.data_version import edited_batches
 from segcore.sync.sync import batch_list_stamp, sync_once
 from segcore.sync.sync_apply import (
     WRITE_CHUNK,

@@ -18,12 +18,12 @@ from datetime import timedelta
 
 from pymongo import UpdateOne
 
-from segcore.core import data_version
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.connection import Databases
 from segcore.core.phrases import N_, Phrase
-from segcore.core.schema import BATCHES, META, SYNC_RUNS
 from segcore.core.timefmt import utcnow
+from segcore.store import data_version
+from segcore.store.connection import Databases
+from segcore.store.schema import BATCHES, META, SYNC_RUNS
 from segcore.sync import upload_stats
 from segcore.sync.sync_lease import Lease
 from segcore.sync.sync_runs import SyncReport, last_run

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pymongo.database import Database
 
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.connection import Databases
 from segcore.core.phrases import DONE, N_, READING_UPLOADS, Phrase
-from segcore.core.schema import BATCHES, META
 from segcore.core.timefmt import utcnow
+from segcore.store.connection import Databases
+from segcore.store.schema import BATCHES, META
 from segcore.sync import upload_stats
 from segcore.sync.routine import BATCHES_TOKEN, full_reason
 from segcore.sync.sync_apply import (

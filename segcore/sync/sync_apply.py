@@ -18,10 +18,10 @@ from typing import Callable
 from pymongo import UpdateOne
 from pymongo.database import Database
 
-from segcore.core import data_version
-from segcore.core.connection import Databases
 from segcore.core.phrases import N_, Phrase
-from segcore.core.schema import BATCHES, find_in
+from segcore.store import data_version
+from segcore.store.connection import Databases
+from segcore.store.schema import BATCHES, find_in
 from segcore.sync import upload_stats
 from segcore.sync.sync_index import (
     SyncIndex,

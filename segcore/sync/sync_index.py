@@ -33,7 +33,7 @@ from bson import ObjectId
 from pymongo import DeleteOne, ReplaceOne
 from pymongo.database import Database
 
-from segcore.core.schema import SYNC_INDEX
+from segcore.store.schema import SYNC_INDEX
 
 INDEX = SYNC_INDEX
 PARTS = 128

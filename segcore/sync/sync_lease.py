@@ -15,8 +15,8 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from segcore.core.errors import N_, SyncAlreadyRunning
-from segcore.core.schema import LOCKS
 from segcore.core.timefmt import utcnow
+from segcore.store.schema import LOCKS
 
 LEASE = timedelta(minutes=2)
 RENEW_AFTER_S = 20

@@ -14,10 +14,10 @@ from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from segcore.core import data_version
 from segcore.core.phrases import Phrase, text_of
-from segcore.core.schema import SYNC_RUNS
 from segcore.core.timefmt import utcnow
+from segcore.store import data_version
+from segcore.store.schema import SYNC_RUNS
 from segcore.sync.sync_plan import Finding
 from segcore.sync.sync_state import SyncState
 

@@ -24,8 +24,8 @@ from pymongo import DeleteOne, ReplaceOne
 from pymongo.database import Database
 
 from segcore.core.naming import person_key
-from segcore.core.schema import META, UPLOAD_DAYS
 from segcore.core.timefmt import to_office
+from segcore.store.schema import META, UPLOAD_DAYS
 from segcore.sync.sync_index import SyncIndex, keys_holding
 from segcore.sync.sync_state import SyncState
 from segcore.work.batches import UNASSIGNED

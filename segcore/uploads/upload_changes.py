@@ -15,7 +15,7 @@ from pymongo.collection import Collection
 from pymongo.errors import ConnectionFailure, OperationFailure
 
 from segcore.core.phrases import N_, Phrase
-from segcore.core.schema import find_in
+from segcore.store.schema import find_in
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_key
 
 # Why a sync must read every upload (shown with the run, in the reader's language).

@@ -3,7 +3,7 @@
 On the embedded server every count, sort or filter that is not a selective indexed equality
 costs a pass over the whole collection, and a real MongoDB still pays one per filter. So one
 process-wide `BatchRows` reads the few fields the pages filter, sort and count on once; after
-that a write costs re-reading only the batches it touched (`segcore.core.data_version`), a filter or
+that a write costs re-reading only the batches it touched (`segcore.store.data_version`), a filter or
 sort is Python over the rows (counted once per view), and a page of the table reads its
 documents by id through the unique index.
 """
@@ -17,12 +17,12 @@ from datetime import date, datetime
 
 from pymongo.database import Database
 
-from segcore.core.data_version import changed_batches, read_versions
 from segcore.core.errors import ValidationError
-from segcore.core.schema import BATCHES, find_in
 from segcore.core.timefmt import parse_date
 from segcore.report.pace import PACE_PROJECTION, parse_due_date
 from segcore.report.progress import PROGRESS_PROJECTION
+from segcore.store.data_version import changed_batches, read_versions
+from segcore.store.schema import BATCHES, find_in
 from segcore.work.batches import (
     MASK_STATES,
     SORTS,

@@ -9,12 +9,12 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from segcore.core import data_version
 from segcore.core.errors import N_, ValidationError
 from segcore.core.naming import batch_number, person_key
 from segcore.core.phrases import Phrase
-from segcore.core.schema import BATCHES, META, find_in
 from segcore.core.timefmt import date_string
+from segcore.store import data_version
+from segcore.store.schema import BATCHES, META, find_in
 from segcore.work.delivery import OPEN_FILTER, REWORK, UNASSIGNED_WORK
 
 COLLECTION = BATCHES

@@ -17,13 +17,13 @@ from typing import Callable
 from pymongo import UpdateOne
 from pymongo.database import Database
 
-from segcore.core import data_version
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, BatchNotFound, ValidationError
-from segcore.core.history import Change, record
 from segcore.core.naming import person_key
-from segcore.core.schema import BATCHES, find_in
 from segcore.core.timefmt import utcnow
+from segcore.store import data_version
+from segcore.store.history import Change, record
+from segcore.store.schema import BATCHES, find_in
 from segcore.work.delivery import DONE, REWORK
 
 FIELD = "review"  # on the batch document: sent_back, accepted_at, hours_to_accept, note

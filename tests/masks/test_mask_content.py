@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from segcore.core.connection import open_databases
-from segcore.core.schema import MASK_CONTENT
 from segcore.masks.mask_check import verify
 from segcore.masks.mask_content import describe
 from segcore.masks.mask_content_check import check_content, content_summary, has_content_problem
+from segcore.store.connection import open_databases
+from segcore.store.schema import MASK_CONTENT
 from tests.masks_content_files import build_batch, pack
 
 

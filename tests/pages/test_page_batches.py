@@ -373,7 +373,7 @@ def test_the_late_filter_and_the_attention_panels_links(app_env):
 def test_bulk_edit_of_the_filtered_batches_replaces_a_legacy_status(app_env):
     # Issue 24 item 12: bulk status/priority/due date, a legacy S to a current status,
     # compare-and-set, in the history.
-    from segcore.core.history import list_history
+    from segcore.store.history import list_history
 
     db = app_env.work
     seed(db, 6)

@@ -7,7 +7,7 @@ import pytest
 import streamlit as st
 from babel.dates import format_date
 
-from segcore.core import embedded
+from segcore.store import embedded
 from tests.helpers import page
 from tests.pace_seed import seed_pace
 

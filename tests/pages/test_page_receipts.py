@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from segcore.core.history import list_history
 from segcore.report import stats
+from segcore.store.history import list_history
 from segcore.team import team as team_module
 from tests.helpers import page
 from tests.receipt_seed import Lab, seed_deliveries

@@ -10,10 +10,10 @@ from dataclasses import replace
 import pytest
 
 from segcore.core.actors import VIEWER, Actor
-from segcore.core.connection import open_databases
 from segcore.core.errors import PermissionDenied, ValidationError
-from segcore.core.history import list_history
 from segcore.masks import receipts
+from segcore.store.connection import open_databases
+from segcore.store.history import list_history
 from segcore.sync import sync
 from segcore.views.batch_rows import read_all_rows
 from segcore.work import review

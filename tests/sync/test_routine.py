@@ -9,8 +9,8 @@ import json
 import subprocess
 import sys
 
-from segcore.core.schema import META
 from segcore.prepare_stamp import PREPARED, code_stamp
+from segcore.store.schema import META
 from segcore.sync import routine
 from segcore.sync.sync import list_runs, run_sync
 from segcore.sync.sync_lease import Lease

@@ -5,10 +5,10 @@ from datetime import datetime
 
 import pytest
 
-from segcore.core import data_version
 from segcore.prepare import prepare
 from segcore.report.pace import pace_row
 from segcore.report.progress import progress_row
+from segcore.store import data_version
 from segcore.team import team
 from segcore.views.batch_rows import BatchRows, batch_row, order
 from segcore.work import assignments, batches, handover

@@ -4,7 +4,7 @@ meanwhile keeps that status but still gets the other fields."""
 
 from __future__ import annotations
 
-from segcore.core.history import list_history
+from segcore.store.history import list_history
 from segcore.work.review import REASON_FIELD, Move, apply_moves
 
 

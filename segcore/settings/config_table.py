@@ -3,9 +3,9 @@ setting's value, passwords masked, and a phrase for what stands in for a missing
 
 from __future__ import annotations
 
-from segcore.core.config import Settings
 from segcore.core.phrases import N_, Phrase
 from segcore.core.redact import mask_uri, mask_url
+from segcore.settings.config import Settings
 
 EMBEDDED_SERVER = N_("(embedded server)")
 NOT_SET = N_("(not set)")

@@ -10,10 +10,10 @@ from pymongo import MongoClient
 from pymongo.database import Database
 from pymongo.errors import ConfigurationError, ConnectionFailure, OperationFailure, PyMongoError
 
-from segcore.core import embedded
-from segcore.core.config import Settings
 from segcore.core.errors import DatabaseUnavailable
 from segcore.core.redact import mask_uri, scrub
+from segcore.settings.config import Settings
+from segcore.store import embedded
 
 
 def resolve_uri(settings: Settings) -> str:
