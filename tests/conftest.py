@@ -166,3 +166,23 @@ def demo_dbs(app_env, tmp_path):
     demo.load_demo(app_env, tmp_path / "demo", author="test", count=60)
     sync.run_sync(app_env, author="test")
     return app_env
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on loopback, stopped after the test."""
+    from tests.notify_servers import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hook():
+    """A real webhook receiver (http.server) on loopback, stopped after the test."""
+    from tests.notify_servers import WebhookReceiver
+
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()

@@ -129,6 +129,8 @@ RUN_COLUMNS = (
     "author",
     "error",
 )
+# Columns of words: a missing one is an empty cell (a grid draws None as a grey "None").
+RUN_TEXT_COLUMNS = ("started_at", "kind", "mode", "status", "author", "error")
 
 
 def run_rows(runs: list[dict]) -> list[dict]:
@@ -143,6 +145,9 @@ def run_rows(runs: list[dict]) -> list[dict]:
             "status": _word(RUN_STATUS, run.get("status")),
             "started_at": office_time(run.get("started_at"), zone, "%Y-%m-%d %H:%M:%S"),
         }
+        for column in RUN_TEXT_COLUMNS:
+            if values.get(column) is None:
+                values[column] = ""
         rows.append({label(c): values.get(c) for c in RUN_COLUMNS})
     return rows
 

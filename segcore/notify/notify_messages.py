@@ -230,13 +230,13 @@ def daily_messages(alerts: Alerts, fresh: list, recipients: list[Recipient]) -> 
     for recipient in recipients:
         words = Words(recipient.language)
         _ = words.gettext
-        sections = alert_sections(alerts, _)
+        sections = alert_sections(alerts, words)
         fresh_lines = [
             _("{batch} ({name}): due {due}; {reason}").format(
                 batch=b.id,
                 name=b.assignee,
                 due=words.day(b.due_date),
-                reason=risk_reason(b, alerts.today, _),
+                reason=risk_reason(b, words),
             )
             for b in fresh
         ] or [_("none")]

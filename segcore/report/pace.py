@@ -301,10 +301,12 @@ def person_figures(
     person.delivered_7 = sum(1 for d in delivered if 0 <= (today - d).days < 7)
     person.delivered_28 = sum(1 for d in delivered if 0 <= (today - d).days < 28)
     window_start = today - timedelta(days=options.window_days - 1)
-    in_window = sum(1 for d in delivered if window_start <= d <= today)
-    # A newcomer's pace counts only the days since they joined, not the whole window.
-    start = max(window_start, joined) if joined and joined <= today else window_start
-    person.pace = round(in_window / max(1, working_days(start, today)), 3)
+    in_window = [d for d in delivered if window_start <= d <= today]
+    # A newcomer's pace counts only the days since they joined, not the whole window; work
+    # delivered before the recorded joining (a team list written later) counts from its day.
+    began = min([joined, *in_window]) if joined and joined <= today else window_start
+    start = max(window_start, began)
+    person.pace = round(len(in_window) / max(1, working_days(start, today)), 3)
     past = [d for d in delivered if d <= today]
     person.last_delivery = max(past) if past else None
     if person.last_delivery:

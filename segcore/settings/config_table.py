@@ -63,8 +63,8 @@ def describe(settings: Settings) -> dict[str, str]:
         "NOTIFY_DAILY": "on" if settings.notify_daily else "off",
         "NOTIFY_WEEKLY": "on" if settings.notify_weekly else "off",
         "NOTIFY_COORDINATORS": ", ".join(f"{n} <{a}>" for n, a in settings.notify_coordinators)
-        or "(none)",
-        "NOTIFY_EXCLUDE": ", ".join(settings.notify_exclude) or "(none)",
+        or Phrase(NONE_SET),
+        "NOTIFY_EXCLUDE": ", ".join(settings.notify_exclude) or Phrase(NONE_SET),
         "NOTIFY_TIMEOUT_S": str(settings.notify_timeout_s),
         "NOTIFY_HOUR": str(settings.notify_hour),
     }

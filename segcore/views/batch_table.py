@@ -15,6 +15,7 @@ from pymongo.database import Database
 
 from segcore.core.timefmt import office_naive, parse_date, to_office
 from segcore.work.batches import COLLECTION, TABLE_PROJECTION, BatchQuery, build_filter, get_value
+from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD, is_usable_batch
 
 COLUMNS = (
     "id",
@@ -53,6 +54,7 @@ def table_row(doc: dict, zone: tzinfo | None = timezone.utc) -> dict:
         "folder": _text(doc.get("folder")),
         "folder_missing": doc.get("folder_missing") is True,
         "masks": doc.get("mongo_uploaded") is True,
+        "usable": is_usable_batch(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD)),
         "file_count": count if isinstance(count, int) and not isinstance(count, bool) else 0,
         "masks_vs_images": masks_vs_images(doc.get("mask_check")),
         "mask_state": _text(doc["mask_check"].get("state"))
@@ -86,12 +88,12 @@ def shown_folder(folder: str | None, data_directory: str | None) -> str | None:
 
 
 def is_overdue(row: dict, today: date) -> bool:
-    """A due date in the past on a batch that has no masks yet and is not done."""
+    """A due date in the past on a batch not delivered (no usable masks) and not done."""
     due = row.get("due_date")
     return (
         isinstance(due, date)
         and due < today
-        and not row.get("masks")
+        and not row.get("usable")
         and row.get("status") not in OPEN_STATUSES_EXCLUDED
     )
 

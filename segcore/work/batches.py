@@ -56,6 +56,11 @@ TABLE_PROJECTION = {
     "mask_check.state": 1,
     "mask_check.images": 1,
     "mask_check.matched": 1,
+    # whether the batch is delivered (the Overdue column): segcore.work.delivery's rule
+    "mask_check.usable": 1,
+    "mask_check.missing_count": 1,
+    "mask_check.content": 1,
+    "mask_content.problems": 1,
 }
 
 

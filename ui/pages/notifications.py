@@ -74,7 +74,9 @@ if can_write() and current.notify_channels:
         _("Messages to send again"),
         [m["key"] for m in again],
         format_func=lambda k: next(
-            f"{m['subject']} → {m.get('to') or _('chat webhook')}" for m in again if m["key"] == k
+            m["subject"] + " → " + (m.get("to") or _("chat webhook"))
+            for m in again
+            if m["key"] == k
         ),
         key="notify_resend",
     )
