@@ -21,9 +21,11 @@ installed cron job does, whatever PYTHONDONTWRITEBYTECODE says here.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -249,6 +251,7 @@ def peak_memory_of_cli_sync(uri: str, settings: Settings) -> float:
 
 
 PYCACHE = tempfile.mkdtemp(prefix="segbench-pyc-")
+atexit.register(shutil.rmtree, PYCACHE, True)
 
 
 def cli_env(uri: str, settings: Settings) -> dict:
