@@ -63,16 +63,22 @@ def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
             )
         _watch(ctx, full, interval)
         return
-    from segcore.sync.sync import run_sync
+    report = None if full else _if_unchanged(ctx, mode)
+    if report is None:
+        from segcore.sync.sync import run_sync
 
-    with click.progressbar(length=1000, label="Syncing", file=sys.stderr, show_eta=False) as bar:
+        with click.progressbar(
+            length=1000, label="Syncing", file=sys.stderr, show_eta=False
+        ) as bar:
 
-        def progress(fraction, message):
-            if not as_json:
-                bar.label = message.ljust(40)
-                bar.update(int(fraction * 1000) - bar.pos)
+            def progress(fraction, message):
+                if not as_json:
+                    bar.label = message.ljust(40)
+                    bar.update(int(fraction * 1000) - bar.pos)
 
-        report = run_sync(ctx.databases, full=full, mode=mode, author=_author(), progress=progress)
+            report = run_sync(
+                ctx.databases, full=full, mode=mode, author=_author(), progress=progress
+            )
     if check_content and not check_masks:
         raise click.UsageError("--content goes with --verify.")
     # With --content, the receipts are told about once their contents are checked too.
@@ -96,6 +102,15 @@ def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
         print_report(checked)
         if content is not None:
             print_content(content)
+
+
+def _if_unchanged(ctx, mode: str):
+    """The run's report when nothing changed since the last sync (a cron job's usual run, at
+    the cost of a few round trips and without preparing the database again), else None."""
+    from segcore.prepare_stamp import code_stamp
+    from segcore.sync.routine import sync_if_unchanged
+
+    return sync_if_unchanged(ctx.unprepared(), mode=mode, author=_author(), prepared=code_stamp())
 
 
 def _content_new(ctx, report, quiet: bool):

@@ -11,7 +11,7 @@ they run (None otherwise). The sync's side (listing new uploads, moving statuses
 
 from __future__ import annotations
 
-from pymongo import DESCENDING, ReplaceOne, UpdateOne
+from pymongo import DESCENDING, UpdateOne
 from pymongo.database import Database
 
 from segcore.core.errors import N_
@@ -21,7 +21,7 @@ from segcore.core.timefmt import utcnow
 from segcore.masks import batch_images
 from segcore.masks.mask_content_check import has_content_problem
 from segcore.masks.mask_matching import NAMES_SHOWN, compare_batch
-from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in
+from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
 from segcore.work import delivery
 
 PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown")
@@ -188,13 +188,26 @@ def _total(rows: list[dict], key: str):
 
 
 def store_receipts(
-    work: Database, uploads: list[dict], docs_by_key: dict, results: dict, made_by: str, suffixes
+    work: Database,
+    uploads: list[dict],
+    docs_by_key: dict,
+    results: dict,
+    made_by: str,
+    suffixes,
+    listings: dict | None = None,
+    images: dict | None = None,
 ) -> list[dict]:
     """Build and store the receipts of `uploads` (each with `batches`, its keys) from their
-    stored listings and their batches' results (`results` by key); returns them."""
-    listings = {d["_id"]: d for d in find_in(work[MASK_CHECKS], "_id", [u["_id"] for u in uploads])}
-    keys = sorted({k for u in uploads for k in u["batches"] if k in docs_by_key})
-    images = batch_images.stored_listings(work, keys)
+    stored listings and their batches' results (`results` by key); returns them. `listings`
+    (by upload id) and `images` (by batch key): those already in memory, instead of reading
+    them again."""
+    if listings is None:
+        listings = {
+            d["_id"]: d for d in find_in(work[MASK_CHECKS], "_id", [u["_id"] for u in uploads])
+        }
+    if images is None:
+        keys = sorted({k for u in uploads for k in u["batches"] if k in docs_by_key})
+        images = batch_images.stored_listings(work, keys)
     receipts = []
     for upload in uploads:
         parts = [
@@ -205,10 +218,7 @@ def store_receipts(
         receipts.append(
             build_receipt(upload, listings.get(upload["_id"]), parts, made_by, suffixes)
         )
-    if receipts:
-        work[RECEIPTS].bulk_write(
-            [ReplaceOne({"_id": r["_id"]}, r, upsert=True) for r in receipts], ordered=False
-        )
+    replace_many(work[RECEIPTS], receipts)
     return receipts
 
 
