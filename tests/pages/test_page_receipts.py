@@ -149,6 +149,11 @@ def test_receipts_word_every_reason_in_spanish(lab, spanish, run_cli):
     assert not details.exception, details.exception
     receipts = next(d.value for d in details.dataframe if "Resultado" in d.value.columns)
     assert list(receipts["Motivo"]) == ["batch_4: 1 de 4 imágenes sin máscara"]
+    # the history names segcore's own work in Spanish too, never "sync (started by ...)"
+    history = next(d.value for d in details.dataframe if "Autor" in d.value.columns)
+    authors = set(history["Autor"])
+    assert authors and not any("started by" in a or a == "sync" for a in authors), authors
+    assert any(a.startswith("sincronización") for a in authors), authors
 
     out = run_cli("receipts", "batch_4").stdout
     assert "batch_4: 1 of 4 images without a mask" in out
