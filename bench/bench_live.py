@@ -79,7 +79,14 @@ def start_watcher(uri: str, settings: Settings, log: Path) -> subprocess.Popen:
     }
     with open(log, "w") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "segcore", "sync", "--watch"],
+            [
+                sys.executable,
+                *os.environ.get("SEGCORE_BENCH_PYTHON_ARGS", "").split(),
+                "-m",
+                "segcore",
+                "sync",
+                "--watch",
+            ],
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,

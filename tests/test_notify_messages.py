@@ -210,3 +210,46 @@ def test_a_stored_upload_receipt_becomes_a_receipt_to_notify(stored, verdicts):
     )
     assert receipt_problems(receipt) == verdicts
     assert receipt["id"] == stored["_id"] and receipt["uploader"] == "flor"
+
+
+def test_a_stored_receipt_is_worded_in_each_recipients_language():
+    """The reason kept as a template and the content checks' offenders as codes: Spanish for
+    Flor, English for Ana; an unreadable upload's content result is not repeated."""
+    from segcore.core.phrases import Phrase
+    from segcore.masks.receipts import INCOMPLETE
+    from segcore.notify.notify_messages import Recipient, receipt_from_stored, receipt_text
+
+    stored = {
+        "_id": "u9",
+        "filename": "batch_7.zip",
+        "uploaded_by": "flor",
+        "batches": ["batch_7"],
+        "readable": True,
+        "problem": "incomplete",
+        "reason": Phrase(INCOMPLETE, plural_by="images", batch="batch_7", missing=1, images=3),
+        "missing": ["img_003.png"],
+        "missing_count": 1,
+        "content": {
+            "problems": 1,
+            "offenders": [{"name": "img_001_mask.png", "code": "empty", "params": {}}],
+            "notes": [],
+        },
+    }
+    receipt = receipt_from_stored(stored)
+    assert receipt_problems(receipt) == ["incomplete", "content"]
+    _, spanish = receipt_text(receipt, Recipient("Flor", "flor@example.org", "es"))
+    _, english = receipt_text(receipt, Recipient("Ana", "ana@example.org", "en"))
+    assert "- img_001_mask.png: vacía" in spanish and "- img_003.png" in spanish
+    assert "- img_001_mask.png: empty" in english
+
+    unreadable = receipt_from_stored(
+        {
+            **stored,
+            "readable": False,
+            "problem": "unreadable",
+            "reason": Phrase("unsupported format ({format})", format="RAR"),
+        }
+    )
+    assert receipt_problems(unreadable) == ["unreadable"]
+    _, spanish = receipt_text(unreadable, Recipient("Flor", "flor@example.org", "es"))
+    assert "No se puede leer: formato no compatible (RAR)" in spanish

@@ -127,6 +127,7 @@ def history_row(entry: dict, zone) -> dict:
     """One history entry as a row: office time, values worded, headers in the session's
     language."""
     shown = {**entry, "at": office_time(entry.get("at"), zone, "%Y-%m-%d %H:%M:%S")}
+    shown["author"] = labels.author(shown.get("author"))
     if "reason" in shown:  # a phrase (an applied move's reason) in the session's language
         shown["reason"] = word(shown["reason"])
     field = shown.get("field")

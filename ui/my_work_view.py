@@ -14,7 +14,7 @@ from segcore.work import assignments
 from ui import labels
 from ui.actions import run_write
 from ui.connection import settings
-from ui.i18n import _, format_date, format_datetime, format_number, ngettext
+from ui.i18n import _, format_date, format_datetime, format_number, ngettext, word
 from ui.reads import cached_read
 
 
@@ -76,7 +76,7 @@ def show_receipt(batch, receipt: dict | None) -> None:
                 batch=batch.id,
                 file=receipt.get("filename") or "",
                 when=when,
-                reason=receipt.get("reason") or "",
+                reason=word(receipt.get("reason")),
             )
         )
         return

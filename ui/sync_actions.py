@@ -12,6 +12,7 @@ from segcore.sync import sync
 from segcore.sync.schedule import SyncScheduler
 from segcore.sync.sync_runs import full_reason_of
 from segcore.views.labels import FIELD_LABELS, human_size, run_kind
+from ui import labels
 from ui.actions import run_write
 from ui.connection import settings
 from ui.i18n import N_, _, format_number, word
@@ -143,6 +144,7 @@ def run_rows(runs: list[dict]) -> list[dict]:
             "kind": kind(run),
             "mode": _word(TRIGGERS, run.get("mode")),
             "status": _word(RUN_STATUS, run.get("status")),
+            "author": labels.author(run.get("author")),
             "started_at": office_time(run.get("started_at"), zone, "%Y-%m-%d %H:%M:%S"),
         }
         for column in RUN_TEXT_COLUMNS:

@@ -21,8 +21,14 @@ def resolve_uri(settings: Settings) -> str:
     return settings.mongo_uri or embedded.ensure_server(settings.embedded_path)
 
 
-def create_client(uri: str, timeout_ms: int = 3000) -> MongoClient:
+def create_client(
+    uri: str, timeout_ms: int = 3000, connect_timeout_ms: int | None = None
+) -> MongoClient:
     """A client that reports a dead server within `timeout_ms` instead of hanging.
+
+    `connect_timeout_ms` (default `timeout_ms`) also bounds the driver's heartbeat: a
+    long-running process gives a busy server longer, since a missed heartbeat cancels every
+    operation in flight (the live sync then has to catch up from scratch).
 
     connect=False defers the first connection until it is used, which keeps the client safe to
     create before a fork: https://pymongo.readthedocs.io/en/stable/faq.html#is-pymongo-fork-safe
@@ -33,7 +39,7 @@ def create_client(uri: str, timeout_ms: int = 3000) -> MongoClient:
             connect=False,
             appname="segcore",
             serverSelectionTimeoutMS=timeout_ms,
-            connectTimeoutMS=timeout_ms,
+            connectTimeoutMS=connect_timeout_ms or timeout_ms,
             tz_aware=False,
         )
     except (ConfigurationError, ValueError, OSError) as exc:

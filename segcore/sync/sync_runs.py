@@ -142,13 +142,16 @@ def start_run(db: Database, report: SyncReport, author: str):
     return run_id
 
 
-def finish_run(db: Database, run_id, report: SyncReport, **extra) -> None:
-    """Record a successful run from its report, with its upload lists."""
+def finish_run(
+    db: Database, run_id, report: SyncReport, state: dict | None = None, **extra
+) -> None:
+    """Record a successful run from its report, with its upload lists; `state`: more fields
+    of the sync state to save with it."""
     db[RUNS].update_one(
         {"_id": run_id}, {"$set": {**report.as_dict(details=True), "status": "ok", **extra}}
     )
     # Found by `_id` by the pages: sorting every run to find the latest grows with the runs.
-    SyncState(db).save({"last_ok_run": run_id})
+    SyncState(db).save({**(state or {}), "last_ok_run": run_id})
     data_version.bump(db, "sync")
 
 
