@@ -78,6 +78,10 @@ NOT_A_USER_WRITE = {
             "sync_state.SyncState.save",
             "intake.make_receipts",
             "review.apply_moves",
+            # a check's results into its receipts, and the notifications they owe: called by
+            # verify, the content checks, the syncs and `notify --send-due` after their checks
+            "receipts.apply_content",
+            "notify_due.enqueue_stored_receipts",
         )
     },
     # the outbox is written by the syncs, checks and commands that enqueue or send, after their
