@@ -21,14 +21,19 @@ def resolve_uri(settings: Settings) -> str:
     return settings.mongo_uri or embedded.ensure_server(settings.embedded_path)
 
 
+HEARTBEAT_MS = 20_000
+
+
 def create_client(
     uri: str, timeout_ms: int = 3000, connect_timeout_ms: int | None = None
 ) -> MongoClient:
     """A client that reports a dead server within `timeout_ms` instead of hanging.
 
-    `connect_timeout_ms` (default `timeout_ms`) also bounds the driver's heartbeat: a
-    long-running process gives a busy server longer, since a missed heartbeat cancels every
-    operation in flight (the live sync then has to catch up from scratch).
+    `connect_timeout_ms` also bounds the driver's heartbeat. A missed heartbeat cancels every
+    operation in flight, so it defaults to at least HEARTBEAT_MS: a full sync on a saturated
+    server was cancelled after minutes by one 3 s heartbeat it missed. A dead server is still
+    reported within `timeout_ms` (server selection), since that is what every operation waits on
+    first.
 
     connect=False defers the first connection until it is used, which keeps the client safe to
     create before a fork: https://pymongo.readthedocs.io/en/stable/faq.html#is-pymongo-fork-safe
@@ -39,7 +44,7 @@ def create_client(
             connect=False,
             appname="segcore",
             serverSelectionTimeoutMS=timeout_ms,
-            connectTimeoutMS=connect_timeout_ms or timeout_ms,
+            connectTimeoutMS=connect_timeout_ms or max(timeout_ms, HEARTBEAT_MS),
             tz_aware=False,
         )
     except (ConfigurationError, ValueError, OSError) as exc:
