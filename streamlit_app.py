@@ -2,8 +2,11 @@
 
 import streamlit as st
 
+from ui.actions import optional
+from ui.connection import release_indexing
 from ui.i18n import _
 from ui.login import login_gate
+from ui.reads import prefetch_batch_rows
 from ui.state import current_actor, init_state
 from ui.widgets import connection_status, demo_banner, language_selector, restore_banner
 
@@ -35,6 +38,9 @@ pages = [
     st.Page("ui/pages/sync.py", title=_("Sync"), icon=":material/sync:"),
     st.Page("ui/pages/settings.py", title=_("Settings"), icon=":material/settings:"),
 ]
+# A cold start (once per process): the batch list is read in a thread meanwhile, overlapping
+# the login check, the page's imports and its other reads (nothing is shown before a login).
+optional(prefetch_batch_rows)
 logged_in = login_gate()
 # A segmentador's login sees one page, their own: the other pages are not in its navigation,
 # so their links lead there too (segcore scopes every read of that page to the login).
@@ -57,4 +63,7 @@ if not current_actor().is_segmentador:  # figures of the whole lab are not their
     with st.sidebar:
         connection_status()
     demo_banner()
-page.run()
+try:
+    page.run()
+finally:
+    release_indexing()  # the page is on screen: the database may be indexed now

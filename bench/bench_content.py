@@ -9,8 +9,9 @@ ones under every image's name): PNGs of 1024×1024 written by Pillow in a zip ma
 `xz -0` (GNU tar's -J uses xz -6: minutes for 500 MB). Stored in GridFS with the default chunk
 size on a throw-away embedded server; the images are PNGs on disk, read by header. Prints the
 check's throughput next to `zipfile.testzip()` and a `tarfile` read of every member (both over
-GridFS's own reader), then the peak memory of a process checking the tar.xz, and of one doing
-the `tarfile` read, above what each held after its imports.
+GridFS's own reader), as wall time (the best of 3, the two taken in turns) and as CPU time (the
+reading process's plus the server's), then the peak memory of a process checking the tar.xz,
+and of one doing the `tarfile` read, above what each held after its imports.
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ import numpy as np
 from common import throwaway_server
 from PIL import Image
 
-from segcore.core.config import Settings
-from segcore.core.connection import open_databases
 from segcore.masks.mask_check import verify
 from segcore.masks.mask_content_check import check_content
 from segcore.prepare import prepare
+from segcore.settings.config import Settings
+from segcore.store.connection import open_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIDE = 1024
@@ -130,7 +131,7 @@ training, work = client["bench_training"], client["bench_work"]
 doc = training["masks.files"].find_one({{"filename": {name!r}}})
 index = ImageIndex.from_listings(stored_listings(work, [{batch!r}]).values(), ("_mask",))
 before = peak_kb()
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 if {ours!r}:
     result = check_upload_content(training["masks.chunks"], doc, index, Rules(labels=(0, 1, 2)),
                                   2**40)
@@ -143,27 +144,60 @@ else:
             if member.isfile():
                 archive.extractfile(member).read()
             archive.members.clear()
-print(before, peak_kb(), time.perf_counter() - start)
+print(before, peak_kb(), time.perf_counter() - start, time.process_time() - cpu)
 """
 
 
-def in_child(uri: str, name: str, batch: str, ours: bool) -> tuple[float, float, float]:
-    """(peak MB after imports, peak MB at the end, seconds) of a fresh process checking (or
-    reading) one upload."""
+def in_child(uri: str, name: str, batch: str, ours: bool) -> tuple[float, float, float, float]:
+    """(peak MB after imports, peak MB at the end, seconds, CPU seconds of the process and the
+    server) of a fresh process checking (or reading) one upload."""
     code = CHILD.format(uri=uri, name=name, batch=batch, ours=ours)
     path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path}
+    server = server_cpu(uri)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if done.returncode:
         raise SystemExit(done.stderr.strip().splitlines()[-1])
     out = done.stdout.split()
-    return int(out[0]) / 1024, int(out[1]) / 1024, float(out[2])
+    cpu = float(out[3]) + server_cpu(uri) - server
+    return int(out[0]) / 1024, int(out[1]) / 1024, float(out[2]), cpu
 
 
-def timed(function) -> float:
-    start = time.perf_counter()
+def server_cpu(uri: str) -> float:
+    """CPU seconds the embedded server (a process of its own) has used so far: a read's cost
+    is the reader's CPU plus the server's."""
+    port = uri.rsplit(":", 1)[-1].split("/")[0].encode()
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if (
+                b"secantus" in argv
+                and b"--port" in argv
+                and argv[argv.index(b"--port") + 1] == port
+            ):
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            continue
+    return 0.0
+
+
+def timed(uri: str, function) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process and the server) of one call."""
+    start, cpu, server = time.perf_counter(), time.process_time(), server_cpu(uri)
     function()
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    return wall, time.process_time() - cpu + server_cpu(uri) - server
+
+
+def interleaved(uri: str, ours, theirs, repeat: int = 3) -> tuple[tuple, tuple]:
+    """The best of `repeat` runs of each, taken in turns (the load on a shared machine moves:
+    both sides see the same moments)."""
+    mine, python = [], []
+    for _ in range(repeat):
+        python.append(timed(uri, theirs))
+        mine.append(timed(uri, ours))
+    return min(mine), min(python)
 
 
 def live_latency(uri: str, databases, bucket) -> float:
@@ -252,28 +286,36 @@ def main() -> None:
         verify(databases)  # lists the images, as `verify --content` does first
         print(
             f"{'upload':<24}{'stored MB':>10}{'masks':>7}{'check s':>9}{'python s':>10}"
-            f"{'speed':>8}{'peak +MB':>10}{'python +MB':>12}"
+            f"{'speed':>8}{'check cpu':>11}{'python cpu':>12}{'peak +MB':>10}{'python +MB':>12}"
         )
         for doc in databases.masks_files.find().sort("filename", 1):
             batch, count = doc["metadata"]["batch_id"], 0
             if batch == "batch_3":  # each in a process of its own: time and peak memory
-                base, peak, ours = in_child(uri, doc["filename"], batch, ours=True)
-                base_py, peak_py, theirs = in_child(uri, doc["filename"], batch, ours=False)
+                base, peak, ours, ours_cpu = in_child(uri, doc["filename"], batch, ours=True)
+                base_py, peak_py, theirs, theirs_cpu = in_child(
+                    uri, doc["filename"], batch, ours=False
+                )
                 memory = f"{peak - base:>10.0f}{peak_py - base_py:>12.0f}"
             else:
-                theirs = timed(lambda: baseline(bucket, doc))
-                ours = timed(lambda: check_content(databases, [batch], recheck=True))
+                (ours, ours_cpu), (theirs, theirs_cpu) = interleaved(
+                    uri,
+                    lambda: check_content(databases, [batch], recheck=True),
+                    lambda: baseline(bucket, doc),
+                )
                 row = check_content(databases, [batch]).batches[0]
                 assert row["checked"] > 0 and row["problems"] == 0, row
                 count, memory = row["checked"], f"{'':>10}{'':>12}"
             print(
                 f"{doc['filename']:<24}{doc['length'] / 2**20:>10.1f}{count or '':>7}"
-                f"{ours:>9.2f}{theirs:>10.2f}{theirs / ours:>7.2f}×{memory}",
+                f"{ours:>9.2f}{theirs:>10.2f}{theirs / ours:>7.2f}×"
+                f"{ours_cpu:>11.2f}{theirs_cpu:>12.2f}{memory}",
                 flush=True,
             )
         print(
             "python: zipfile.testzip() for a zip, tarfile reading every member for a tar; "
-            "peak: the process's peak above its peak after the imports (batch_3 only)"
+            "s: wall time, the best of 3 taken in turns (batch_3: one run each); cpu: CPU "
+            "seconds of the reading process plus the server's; peak: the process's peak above "
+            "its peak after the imports (batch_3 only)"
         )
         size = databases.masks_files.find_one({"filename": "masks_batch_2.tar.xz"})["length"]
         print(

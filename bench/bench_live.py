@@ -31,11 +31,11 @@ from bench_sync import fresh_batches, insert, upload_docs
 from gridfs import GridFS
 from pymongo import MongoClient
 
-from segcore.core import embedded
-from segcore.core.config import Settings
-from segcore.core.connection import open_databases
-from segcore.core.data_version import read_versions
 from segcore.prepare import prepare
+from segcore.settings.config import Settings
+from segcore.store import embedded
+from segcore.store.connection import open_databases
+from segcore.store.data_version import read_versions
 from segcore.sync.live_sync import LiveSync
 from segcore.sync.sync import run_sync
 from segcore.team import team
@@ -79,7 +79,14 @@ def start_watcher(uri: str, settings: Settings, log: Path) -> subprocess.Popen:
     }
     with open(log, "w") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "segcore", "sync", "--watch"],
+            [
+                sys.executable,
+                *os.environ.get("SEGCORE_BENCH_PYTHON_ARGS", "").split(),
+                "-m",
+                "segcore",
+                "sync",
+                "--watch",
+            ],
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,

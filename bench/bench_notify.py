@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiosmtpd.controller import Controller  # noqa: E402
 
 from bench.common import throwaway_server  # noqa: E402
-from segcore.core.config import Settings  # noqa: E402
 from segcore.notify import notify_outbox
 from segcore.notify.notify_channels import deliverer, email_message  # noqa: E402
 from segcore.notify.notify_outbox import Message  # noqa: E402
+from segcore.settings.config import Settings  # noqa: E402
 
 
 def free_port() -> int:

@@ -3,6 +3,8 @@
     python bench/bench_pages.py                 # quick: 5,000 batches, 50,000 uploads
     python bench/bench_pages.py --size full     # 50,000 batches, 500,000 uploads
     python bench/bench_pages.py --batches 20000 --uploads 100000 --repeat 1
+    python bench/bench_pages.py --browser       # Chromium, app restarted: 50,000 / 200,000
+    python bench/bench_pages.py --browser --data /tmp/pages50k   # data built once, then copied
 
 (AppTest outside `streamlit run` logs "no runtime" warnings on stderr; add 2>/dev/null to read
 only the table.)
@@ -15,6 +17,11 @@ each page with Streamlit's AppTest. "cold" is a new session with Streamlit's dat
 An interaction is the rerun after one change on a page whose first view was already shown:
 filter, sort, next page, date range, save, sync with nothing new. The floor is a bare `find()`
 of every batch document, measured in the same run on the same data.
+
+`--browser` measures what a coordinator meets instead (see `bench/pages_in_browser.py`): the
+first Dashboard of a first start on the unsynced production data, then the Dashboard, Batches
+and Team pages each in a freshly restarted `streamlit run`, in Chromium at 1280 px, timed
+until the page's figures are drawn, as ratios of a bare read in the same run.
 """
 
 from __future__ import annotations
@@ -31,8 +38,8 @@ import streamlit as st
 from common import best_of, throwaway_server
 from streamlit.testing.v1 import AppTest
 
-from segcore.core.config import load_settings
-from segcore.core.connection import open_databases
+from segcore.settings.config import load_settings
+from segcore.store.connection import open_databases
 from segcore.sync.sync import run_sync
 from segcore.team import team
 from segcore.work import batches
@@ -43,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from ui import reads  # noqa: E402  (after the path is set)
 
-SIZES = {"quick": (5_000, 50_000), "full": (50_000, 500_000)}
+SIZES = {"quick": (5_000, 50_000), "full": (50_000, 500_000), "browser": (50_000, 200_000)}
 CHUNK = 10_000
 PAGES = ("dashboard", "batches", "team", "sync", "settings")
 
@@ -193,10 +200,47 @@ def measure(floor: float, pages: list[str], interactions: list[str]) -> None:
         )
 
 
+def full_sync(uri: str) -> None:
+    """A full sync as the command line runs it, on the benchmark's databases at `uri`."""
+    from segcore.prepare import prepare
+
+    os.environ.update(
+        {
+            "MONGO_URI": uri,
+            "MONGO_DB": "bench_seg",
+            "TRAINING_DB": "bench_tm",
+            "MONGO_TIMEOUT_MS": "120000",
+        }
+    )
+    databases = open_databases(load_settings())
+    prepare(databases)
+    run_sync(databases, full=True, mode="bench")
+
+
+def browser_mode(args, count: int, uploads: int) -> None:
+    import pages_in_browser
+
+    template = None
+    if args.data:
+        template = Path(args.data) / f"{count}-{uploads}"
+        template.mkdir(parents=True, exist_ok=True)
+    print(f"# {count:,} batches, {uploads:,} uploads; Chromium at 1280 px", flush=True)
+    pages_in_browser.run(
+        lambda client: build(client, "bench", count, uploads),
+        full_sync,
+        template,
+        [p for p in args.pages if p in pages_in_browser.FIGURES],
+        first_start=not args.no_first_start,
+    )
+
+
 def main() -> None:
     global REPEAT
     parser = argparse.ArgumentParser()
-    parser.add_argument("--size", choices=list(SIZES), default="quick")
+    parser.add_argument("--size", choices=list(SIZES))
+    parser.add_argument("--browser", action="store_true", help="Chromium, app restarted")
+    parser.add_argument("--data", help="--browser: build the data once in this folder, reuse it")
+    parser.add_argument("--no-first-start", action="store_true", help="--browser: cold pages only")
     parser.add_argument("--batches", type=int, help="overrides --size")
     parser.add_argument("--uploads", type=int, help="overrides --size")
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
@@ -204,8 +248,10 @@ def main() -> None:
     parser.add_argument("--interactions", nargs="*", default=list(INTERACTIONS))
     args = parser.parse_args()
     REPEAT = args.repeat
-    count, uploads = SIZES[args.size]
+    count, uploads = SIZES[args.size or ("browser" if args.browser else "quick")]
     count, uploads = args.batches or count, args.uploads or uploads
+    if args.browser:
+        return browser_mode(args, count, uploads)
     with throwaway_server() as (uri, client):
         name = "bench"
         os.environ.update(
@@ -229,8 +275,12 @@ def main() -> None:
         st.cache_data.clear()
         st.cache_resource.clear()
         started = time.perf_counter()
-        checked(page("batches").run())  # first run: client, indexes (prepare)
-        print(f"# first start (prepare) {time.perf_counter() - started:.1f} s", flush=True)
+        checked(page("batches").run())  # first run: client, quick preparation
+        print(f"# first page {time.perf_counter() - started:.1f} s", flush=True)
+        from ui.connection import indexing
+
+        indexing().wait()  # the batch list's indexes, built in the background by the app
+        print(f"# batch list indexed {time.perf_counter() - started:.1f} s", flush=True)
         started = time.perf_counter()
         run_sync(open_databases(load_settings()), full=True, mode="bench")
         print(f"# full sync {time.perf_counter() - started:.0f} s", flush=True)

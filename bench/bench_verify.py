@@ -24,11 +24,11 @@ from pathlib import Path
 import gridfs
 from common import best_of, throwaway_server
 
-from segcore.core.config import Settings
-from segcore.core.connection import open_databases
 from segcore.masks.archive_listing import list_upload
 from segcore.masks.mask_check import verify
 from segcore.prepare import prepare
+from segcore.settings.config import Settings
+from segcore.store.connection import open_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = 240

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pymongo import MongoClient  # noqa: E402
 
-from segcore.core import embedded
+from segcore.store import embedded
 
 
 @contextmanager

@@ -7,4 +7,4 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -e .
-exec .venv/bin/python -m streamlit run streamlit_app.py "$@"
+exec .venv/bin/python -m streamlit run serve.py "$@"  # streamlit_app.py with a warm start

@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "load_settings": "segcore.core.config",
-    "open_databases": "segcore.core.connection",
+    "load_settings": "segcore.settings.config",
+    "open_databases": "segcore.store.connection",
     "prepare": "segcore.prepare",
     "run_sync": "segcore.sync.sync",
     "SegcoreError": "segcore.core.errors",

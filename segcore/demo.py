@@ -22,10 +22,10 @@ from gridfs import GridFS
 from pymongo.errors import OperationFailure
 
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.connection import Databases
 from segcore.core.errors import N_, DemoRefused
-from segcore.core.schema import BATCHES, META, TEAM
 from segcore.masks import mask_check
+from segcore.store.connection import Databases
+from segcore.store.schema import BATCHES, META, TEAM
 from segcore.sync import sync
 from segcore.team import team
 from segcore.work import assignments, batch_import, batches

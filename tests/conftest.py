@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient
 
-from segcore.core import embedded
-from segcore.core.config import Settings
-from segcore.core.connection import open_databases
 from segcore.prepare import prepare
+from segcore.settings.config import Settings
+from segcore.store import embedded
+from segcore.store.connection import open_databases
 from tests.helpers import ROOT
 
 NOTIFY_CHANNELS = ("SMTP_URL", "WEBHOOK_URL", "NOTIFY_COORDINATORS")
@@ -166,3 +166,23 @@ def demo_dbs(app_env, tmp_path):
     demo.load_demo(app_env, tmp_path / "demo", author="test", count=60)
     sync.run_sync(app_env, author="test")
     return app_env
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on loopback, stopped after the test."""
+    from tests.notify_servers import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hook():
+    """A real webhook receiver (http.server) on loopback, stopped after the test."""
+    from tests.notify_servers import WebhookReceiver
+
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()

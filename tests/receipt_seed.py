@@ -11,7 +11,7 @@ from pathlib import Path
 import gridfs
 import pydicom.data
 
-from segcore.core.connection import Databases, open_databases
+from segcore.store.connection import Databases, open_databases
 from segcore.sync import sync
 
 DICOMS = sorted(Path(pydicom.data.__file__).parent.joinpath("test_files").glob("*.dcm"))[:4]

@@ -15,7 +15,7 @@ from pathlib import Path
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure, PyMongoError
 
-from segcore.core import embedded
+from segcore.store import embedded
 from tests.helpers import HOST
 
 

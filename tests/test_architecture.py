@@ -140,6 +140,8 @@ def test_the_readme_layout_names_every_module():
 # own modules). The top-level modules come after every package, the command line last.
 PACKAGE_ORDER = [
     "core",
+    "settings",
+    "store",
     "team",
     "work",
     "uploads",

@@ -12,12 +12,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from segcore.core.connection import open_databases
 from segcore.notify import notify_due, notify_outbox
 from segcore.notify.notify_channels import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from segcore.prepare import prepare
+from segcore.store.connection import open_databases
 from segcore.team import auth, team
-from tests.notify_servers import SmtpServer, WebhookReceiver
+from tests.notify_servers import SmtpServer
 
 NOW = datetime(2025, 10, 15, 15, 0, tzinfo=timezone.utc)
 RECEIPT = {
@@ -34,20 +34,6 @@ RECEIPT = {
         "content": ["img_001_mask.png: empty mask"],
     },
 }
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def hook():
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.fixture

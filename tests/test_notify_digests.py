@@ -8,12 +8,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from segcore.core.connection import open_databases
 from segcore.core.translations import Words
 from segcore.notify import notify_due, notify_outbox
 from segcore.prepare import prepare
 from segcore.report.alerts import current_alerts, report_rows
 from segcore.report.pace_report import build_report, delivery_quality
+from segcore.store.connection import open_databases
 from segcore.team import auth
 from tests.pace_seed import seed_pace
 

@@ -8,14 +8,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from segcore.core.config import settings_from
-from segcore.core.config_table import describe
 from segcore.core.errors import ConfigError
 from segcore.core.redact import mask_url
 from segcore.core.translations import Words
 from segcore.notify.notify_channels import email_message, signature, webhook_payload
 from segcore.notify.notify_mailto import MAX_LINK, mailto_link, person_batches
 from segcore.notify.notify_messages import Recipient, excluded, receipt_problems
+from segcore.settings.config import settings_from
+from segcore.settings.config_table import describe
 
 
 def test_settings_read_every_notification_variable_and_describe_masks_the_secrets():
@@ -210,3 +210,46 @@ def test_a_stored_upload_receipt_becomes_a_receipt_to_notify(stored, verdicts):
     )
     assert receipt_problems(receipt) == verdicts
     assert receipt["id"] == stored["_id"] and receipt["uploader"] == "flor"
+
+
+def test_a_stored_receipt_is_worded_in_each_recipients_language():
+    """The reason kept as a template and the content checks' offenders as codes: Spanish for
+    Flor, English for Ana; an unreadable upload's content result is not repeated."""
+    from segcore.core.phrases import Phrase
+    from segcore.masks.receipts import INCOMPLETE
+    from segcore.notify.notify_messages import Recipient, receipt_from_stored, receipt_text
+
+    stored = {
+        "_id": "u9",
+        "filename": "batch_7.zip",
+        "uploaded_by": "flor",
+        "batches": ["batch_7"],
+        "readable": True,
+        "problem": "incomplete",
+        "reason": Phrase(INCOMPLETE, plural_by="images", batch="batch_7", missing=1, images=3),
+        "missing": ["img_003.png"],
+        "missing_count": 1,
+        "content": {
+            "problems": 1,
+            "offenders": [{"name": "img_001_mask.png", "code": "empty", "params": {}}],
+            "notes": [],
+        },
+    }
+    receipt = receipt_from_stored(stored)
+    assert receipt_problems(receipt) == ["incomplete", "content"]
+    _, spanish = receipt_text(receipt, Recipient("Flor", "flor@example.org", "es"))
+    _, english = receipt_text(receipt, Recipient("Ana", "ana@example.org", "en"))
+    assert "- img_001_mask.png: vacía" in spanish and "- img_003.png" in spanish
+    assert "- img_001_mask.png: empty" in english
+
+    unreadable = receipt_from_stored(
+        {
+            **stored,
+            "readable": False,
+            "problem": "unreadable",
+            "reason": Phrase("unsupported format ({format})", format="RAR"),
+        }
+    )
+    assert receipt_problems(unreadable) == ["unreadable"]
+    _, spanish = receipt_text(unreadable, Recipient("Flor", "flor@example.org", "es"))
+    assert "No se puede leer: formato no compatible (RAR)" in spanish

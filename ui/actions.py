@@ -15,7 +15,6 @@ from typing import Any, Callable
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore.core.connection import friendly_errors, scrub
 from segcore.core.errors import (
     ConfigError,
     DatabaseUnavailable,
@@ -24,6 +23,7 @@ from segcore.core.errors import (
     SyncAlreadyRunning,
 )
 from segcore.core.timefmt import office_time
+from segcore.store.connection import friendly_errors, scrub
 from ui.connection import forget_data_versions, settings, uri_or_none
 from ui.i18n import _
 from ui.state import BATCH_SNAPSHOT, FLASH, OUTAGE_SHOWN

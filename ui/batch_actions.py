@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore.core.connection import Databases
+from segcore.store.connection import Databases
 from segcore.views import batch_table
 from segcore.work import assignments, batches
 from ui import reads

@@ -39,9 +39,26 @@ FIELDS = {
     "mask_check.extra": N_("Masks without an image (first ones)"),
     "mask_check.checked_at": N_("Masks checked at"),
     "created_at": N_("Created at"),
+    # written by review and rework (segcore.work.review)
+    "rework_reason": N_("Why it needs rework"),
+    "review.sent_back": N_("Times sent back"),
+    "review.last_sent_back_at": N_("Last sent back at"),
+    "review.accepted_at": N_("Accepted at"),
+    "review.hours_to_accept": N_("Hours from first upload to accepted"),
+    "review.note": N_("Review note"),
 }
 # Stored but of no use to a reader (internal keys, or shown another way).
-SKIPPED = {"_id", "folder", "number", "mask_check", "training_metrics_info", "metadata"}
+# The content checks' sum (`mask_content`) is shown mask by mask under "Masks of a batch".
+SKIPPED = {
+    "_id",
+    "folder",
+    "number",
+    "mask_check",
+    "training_metrics_info",
+    "metadata",
+    "review",
+    "mask_content",
+}
 HISTORY_COLUMNS = {
     "at": N_("At"),
     "kind": N_("Kind"),
@@ -110,6 +127,7 @@ def history_row(entry: dict, zone) -> dict:
     """One history entry as a row: office time, values worded, headers in the session's
     language."""
     shown = {**entry, "at": office_time(entry.get("at"), zone, "%Y-%m-%d %H:%M:%S")}
+    shown["author"] = labels.author(shown.get("author"))
     if "reason" in shown:  # a phrase (an applied move's reason) in the session's language
         shown["reason"] = word(shown["reason"])
     field = shown.get("field")
@@ -143,7 +161,8 @@ def batch_details(team: list[str]) -> None:
             st.info(_("There is no batch '{id}'.").format(id=typed))
             return
         zone = settings().zone
-        st.markdown("**" + _("Folder:") + f"** `{doc.get('folder') or _('(none stored)')}`")
+        folder = doc.get("folder") or _("(none stored)")  # outside the f-string: extracted
+        st.markdown("**" + _("Folder:") + f"** `{folder}`")
         st.dataframe(detail_rows(doc, zone, team), hide_index=True)
         st.markdown("**" + _("Receipts") + "**")
         show_receipts(reads.receipts((typed,)), _("No upload of this batch has a receipt yet."))

@@ -12,7 +12,7 @@ from datetime import date
 
 import streamlit as st
 
-from segcore.core.connection import Databases
+from segcore.store.connection import Databases
 from segcore.work import assignments
 from segcore.work.batches import PRIORITIES, STATUSES, BatchQuery
 from ui import labels, reads

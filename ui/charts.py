@@ -74,7 +74,14 @@ def segmented_vs_pending(delivered: int, uploaded: int, pending: int) -> go.Figu
             sort=False,
         )
     )
-    return _layout(figure, _("Delivered vs uploaded vs without masks"))
+    _layout(figure, _("Delivered vs uploaded vs without masks"))
+    # Half the page at 1280 px: a legend beside the title wraps onto it; under the donut it
+    # has the width (a donut has no axis labels there to collide with).
+    figure.update_layout(
+        legend={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0.5, "xanchor": "center"},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
+    return figure
 
 
 def per_segmentador(people: list[dict], others: dict | None = None) -> go.Figure:

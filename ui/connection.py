@@ -13,12 +13,12 @@ import time
 
 import streamlit as st
 
-from segcore.core import data_version
 from segcore.core.actors import Actor
-from segcore.core.config import Settings, load_settings
-from segcore.core.connection import Databases, open_databases
 from segcore.core.errors import ConfigError
-from segcore.prepare import prepare
+from segcore.prepare import BackgroundIndexing, prepare_quickly
+from segcore.settings.config import Settings, load_settings
+from segcore.store import data_version
+from segcore.store.connection import Databases, open_databases
 from segcore.sync import sync
 from segcore.sync.schedule import SyncScheduler
 
@@ -49,10 +49,16 @@ def _client_databases(key: str, _settings: Settings) -> Databases:
     return open_databases(_settings)
 
 
-@st.cache_resource(show_spinner="Preparing the database…")
+@st.cache_resource(show_spinner=False)
 def _prepared(key: str, _databases: Databases) -> list[str]:
-    # Not cached when it raises, so a retry after an outage prepares again.
-    return prepare(_databases)
+    # Not cached when it raises, so a retry after an outage prepares again. Quick: the batch
+    # list's indexes, the one slow step on a large production database, are `_indexing`'s.
+    return prepare_quickly(_databases)
+
+
+@st.cache_resource(show_spinner=False)
+def _indexing(key: str, _databases: Databases) -> BackgroundIndexing:
+    return BackgroundIndexing(_databases)
 
 
 def connection() -> Databases:
@@ -62,10 +68,29 @@ def connection() -> Databases:
 
 
 def databases() -> Databases:
-    """Both databases, prepared once per process (indexes, legacy keys)."""
+    """Both databases, prepared once per process (indexes, legacy keys); the batch list's
+    indexes, when missing, are built in the background (see `indexing`)."""
     found = connection()
-    _prepared(identity(found.settings), found)
+    key = identity(found.settings)
+    _prepared(key, found)
+    _started[key] = _indexing(key, found).start()
     return found
+
+
+_started: dict[str, BackgroundIndexing] = {}
+
+
+def release_indexing() -> None:
+    """A page is on screen: the background indexing may use the server now (it would have
+    competed with that page's reads)."""
+    for started in list(_started.values()):
+        started.release()
+
+
+def indexing() -> BackgroundIndexing:
+    """The background build of the batch list's indexes of this process and configuration."""
+    found = connection()
+    return _indexing(identity(found.settings), found)
 
 
 VERSION_TTL_S = 1.0  # how long another session's write may go unseen
@@ -74,7 +99,7 @@ _versions_lock = threading.Lock()
 
 
 def data_versions() -> dict:
-    """The data version (`segcore.core.data_version.read_versions`), read at most once a second
+    """The data version (`segcore.store.data_version.read_versions`), read at most once a second
     per process and configuration: one indexed lookup keys every cached read of a page."""
     key, now = db_key(), time.monotonic()
     with _versions_lock:

@@ -14,7 +14,8 @@ import streamlit as st
 
 from segcore.core.errors import SegcoreError
 from segcore.masks.mask_content import describe, describe_note
-from segcore.masks.mask_content_check import batch_content, check_content
+from segcore.masks.mask_content_check import batch_content
+from segcore.notify.notify_due import content_and_notify
 from ui.i18n import _, format_number
 from ui.state import current_actor
 
@@ -52,7 +53,7 @@ def start_content_check(databases, recheck: bool) -> bool:
 
         def work() -> None:
             try:
-                report = check_content(
+                report = content_and_notify(
                     databases, recheck=recheck, author=actor or "app", progress=progress
                 )
                 run.outcome = {

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from segcore.core.connection import Databases
 from segcore.core.errors import ImportFileError
 from segcore.core.json_input import decode_text
+from segcore.store.connection import Databases
 from segcore.work import batch_import
 from ui.actions import run_write, show_error
+from ui.connection import indexing
 from ui.i18n import N_, _, format_number
 from ui.state import IMPORT_PREVIEW, IMPORT_RESULT, current_actor
+from ui.widgets import metric_row
 
 SHOWN_IDS = 50
 
@@ -116,16 +118,15 @@ def _ids(label: str, ids: list[str]) -> None:
 
 def show_counts(plan: dict) -> None:
     """New, refreshed, to be flagged and unchanged batches as four figures."""
-    for column, (label, value) in zip(
-        st.columns(4),
-        [
+    metric_row(
+        (label, format_number(value))
+        for label, value in (
             (_("New"), plan["added"]),
             (_("Refreshed"), plan["updated"]),
             (_("Flagged folder missing"), len(plan["flagged_missing"])),
             (_("Unchanged"), plan["unchanged"]),
-        ],
-    ):
-        column.metric(label, format_number(value))
+        )
+    )
     _ids(N_("Folder missing on disk"), plan["flagged_missing"])
     _ids(N_("Folder found again"), plan["restored"])
 
@@ -149,6 +150,7 @@ def confirm(databases: Databases) -> None:
         yes, no = st.columns(2)
         if yes.button(_("Import"), type="primary", key="import_confirm"):
             directory = Path(preview["directory"]) if preview["directory"] else None
+            indexing().wait()  # new batches need the unique id index, built in the background
             run_write(
                 _("Importing"),
                 batch_import.import_batches,

@@ -26,6 +26,18 @@ PROBLEM = {
     "no_batch": N_("names no batch"),
     "unknown": N_("images not listed"),
 }
+# Who made a change, when it was not a person: the names segcore records for its own work.
+AUTHOR = {
+    "sync": N_("sync"),
+    "app": N_("app"),
+    "cli": N_("command line"),
+    "command line": N_("command line"),
+    "verify": N_("mask check"),
+    "live-sync": N_("live sync"),
+    "demo": N_("demo data"),
+    "unknown": N_("unknown"),
+}
+_STARTED_BY = "sync (started by "
 PRIORITY = {"alta": N_("High"), "media": N_("Medium"), "baja": N_("Low")}
 FOLDER = {"All": N_("All"), "Missing": N_("Folder missing"), "Present": N_("Folder present")}
 MASKS = {"Any": N_("Any"), "With masks": N_("With masks"), "Without masks": N_("Without masks")}
@@ -146,3 +158,15 @@ def unreadable_reason(entry: dict) -> str:
         return _(code).format(**params)
     except (KeyError, IndexError, ValueError):  # a template from a newer version, say
         return reason or code
+
+
+def author(value: object) -> str:
+    """Who made a change, in the session's language: segcore's own names (`sync`, `app`,
+    `sync (started by app)`) worded, a person's name as stored, nothing as ""."""
+    if value is None:
+        return ""
+    text = str(value)
+    if text.startswith(_STARTED_BY) and text.endswith(")"):
+        return _("sync (started by {who})").format(who=author(text[len(_STARTED_BY) : -1]))
+    marked = AUTHOR.get(text)
+    return _(marked) if marked else text

@@ -1,6 +1,6 @@
 """Pages that follow new data by themselves, and the live sync's status on the Sync page.
 
-A page calls `follow_changes` early: it notes the data version (`segcore.core.data_version`, read at
+A page calls `follow_changes` early: it notes the data version (`segcore.store.data_version`, read at
 most once a second per process) of the topics it shows, and a fragment looks at it again every
 few seconds, rerunning the page only when it moved: a sync applied new masks, or someone else
 wrote. Cached reads are keyed by that version, so the rerun re-reads only what changed.
@@ -9,7 +9,7 @@ Unsaved edits in the batch table survive it: they are kept per batch id (`PENDIN
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 import streamlit as st
@@ -22,7 +22,7 @@ from ui.connection import data_versions, databases, settings
 from ui.i18n import _, format_age
 from ui.state import LIVE_SEEN
 
-POLL = "5s"
+POLL = timedelta(seconds=5)  # not "5s": Streamlit parses strings with pandas (slow import)
 
 
 def _version(topics: tuple[str, ...]) -> tuple | None:

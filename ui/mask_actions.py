@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore.core.connection import Databases
 from segcore.notify import notify_due
+from segcore.store.connection import Databases
 from segcore.views.labels import FIELD_LABELS
 from ui import labels, reads
 from ui.actions import run_write

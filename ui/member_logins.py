@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from segcore.core.actors import SEGMENTADOR
-from segcore.core.connection import Databases
+from segcore.store.connection import Databases
 from segcore.team import auth
 from ui.actions import guarded, run_write
 from ui.connection import settings

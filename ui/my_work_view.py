@@ -6,15 +6,15 @@ from __future__ import annotations
 import streamlit as st
 
 from segcore.core.actors import Actor
-from segcore.core.connection import Databases
 from segcore.masks.mask_content import describe
 from segcore.report.pace import PaceOptions
+from segcore.store.connection import Databases
 from segcore.views import my_work
 from segcore.work import assignments
 from ui import labels
 from ui.actions import run_write
 from ui.connection import settings
-from ui.i18n import _, format_date, format_datetime, format_number, ngettext
+from ui.i18n import _, format_date, format_datetime, format_number, ngettext, word
 from ui.reads import cached_read
 
 
@@ -76,7 +76,7 @@ def show_receipt(batch, receipt: dict | None) -> None:
                 batch=batch.id,
                 file=receipt.get("filename") or "",
                 when=when,
-                reason=receipt.get("reason") or "",
+                reason=word(receipt.get("reason")),
             )
         )
         return

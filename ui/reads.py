@@ -5,7 +5,7 @@ decorate it with `@cached_read(topics=...)`: callers then pass the arguments onl
 cached value, or a message and a Retry when the database is down (`.or_problem(...)` returns
 `(value, None)` or `(None, message)` instead, for parts of a page that can do without).
 
-The cache key holds the version of each topic the read depends on (`segcore.core.data_version`,
+The cache key holds the version of each topic the read depends on (`segcore.store.data_version`,
 one indexed read per second and process): a write bumps only its topics, so a page re-reads
 only what changed, for every user at once, and nothing expires by the clock. The batch list
 itself is held once per process in memory (`segcore.views.batch_rows`) and caught up by re-reading
@@ -14,23 +14,27 @@ only the batches a write touched.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 import uuid
 from dataclasses import asdict
 from datetime import date, datetime, timezone
 from typing import Callable
 
 import streamlit as st
+from pymongo.errors import PyMongoError
 
 from segcore import demo
 from segcore.backups import backup_restore
-from segcore.core import history
-from segcore.core.connection import Databases, check_health
+from segcore.core.errors import SegcoreError
 from segcore.core.naming import person_key
 from segcore.masks import mask_check
 from segcore.masks import receipts as receipts_store
 from segcore.report import pace
 from segcore.report.pace_basis import SyncBasis, as_of_sync
+from segcore.store import history
+from segcore.store.connection import Databases, check_health
 from segcore.sync import sync, upload_stats
 from segcore.team import team
 from segcore.views.batch_rows import BatchRows
@@ -107,6 +111,35 @@ def _fresh_rows() -> BatchRows:
         with st.spinner(_("Reading the batch list…")):
             return rows.refresh(databases().work, current)
     return rows.refresh(databases().work, current)
+
+
+def prefetch_batch_rows() -> None:
+    """Start reading the batch list in a thread when this process has not read it yet.
+
+    On a cold start (after a restart) the read is most of a page's time, and mostly the
+    server's: begun before the page imports its modules (plotly, pandas) and reads the rest,
+    it overlaps them. The page's own `batch_rows()` then waits for it (the rows' lock) instead
+    of reading again.
+    """
+    holder = _batch_rows(db_key())
+    rows, epoch = holder["rows"], _epoch(db_key())
+    if holder["epoch"] != epoch:
+        rows.forget()
+        holder["epoch"] = epoch
+    running = holder.get("prefetch")
+    if rows.version is not None or (running is not None and running.is_alive()):
+        return
+    current, work = data_versions(), databases().work
+    holder["prefetch"] = threading.Thread(
+        target=_prefetch, args=(rows, work, current), name="batch-rows-prefetch", daemon=True
+    )
+    holder["prefetch"].start()
+
+
+def _prefetch(rows: BatchRows, work, current: dict) -> None:
+    # A failure here is not reported: the page's own read tries again and reports it.
+    with contextlib.suppress(PyMongoError, SegcoreError):
+        rows.refresh(work, current)
 
 
 def batch_rows() -> BatchRows:

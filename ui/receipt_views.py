@@ -6,12 +6,13 @@ from __future__ import annotations
 import streamlit as st
 
 from segcore.core.timefmt import office_time
+from segcore.masks.mask_content import describe, describe_note
 from segcore.views.labels import human_size
 from segcore.work import review
 from ui import labels
 from ui.actions import run_write
 from ui.connection import settings
-from ui.i18n import _, format_number
+from ui.i18n import _, format_number, ngettext, word
 from ui.state import current_actor
 
 
@@ -27,19 +28,25 @@ def receipt_rows(found: list[dict]) -> list[dict]:
             {
                 _("Uploaded at"): office_time(r.get("upload_date"), zone, "%Y-%m-%d %H:%M"),
                 _("File"): r.get("filename"),
-                _("Uploaded by"): r.get("uploaded_by"),
+                _("Uploaded by"): r.get("uploaded_by") or "-",
                 _("Batches"): ", ".join(r.get("batches") or []),
                 _("Result"): verdict,
-                _("Why"): r.get("reason") or "",
-                _("Masks"): r.get("masks"),
-                _("Matched"): r.get("matched"),
-                _("Missing"): r.get("missing_count"),
-                _("Extra"): r.get("extra_count"),
-                _("Other files"): len(r.get("other_files") or []),
+                _("Why"): word(r.get("reason")),
+                _("Masks"): _count(r.get("masks")),
+                _("Matched"): _count(r.get("matched")),
+                _("Missing"): _count(r.get("missing_count")),
+                _("Extra"): _count(r.get("extra_count")),
+                _("Other files"): _count(len(r.get("other_files") or [])),
                 _("Size"): human_size(r.get("length")),
             }
         )
     return rows
+
+
+def _count(value: object) -> str:
+    """A count as text in the session's style; "-" where the receipt could not count (an
+    unreadable upload, images never listed), never a grey None or a float "2.0"."""
+    return format_number(value) if isinstance(value, int) and not isinstance(value, bool) else "-"
 
 
 def show_receipts(found: list[dict], empty: str) -> None:
@@ -48,6 +55,7 @@ def show_receipts(found: list[dict], empty: str) -> None:
         st.info(empty)
         return
     st.dataframe(receipt_rows(found), hide_index=True)
+    _content_caption(found)
     worst = next((r for r in found if r.get("missing") or r.get("extra")), None)
     if worst:
         st.caption(
@@ -55,6 +63,23 @@ def show_receipts(found: list[dict], empty: str) -> None:
                 file=worst.get("filename"),
                 missing=", ".join(worst.get("missing") or []) or "-",
                 extra=", ".join(worst.get("extra") or []) or "-",
+            )
+        )
+
+
+def _content_caption(found: list[dict]) -> None:
+    """What the content checks found in the newest receipt with content problems, worded in
+    the session's language."""
+    newest = next((r for r in found if r.get("problem") == "content"), None)
+    content = newest.get("content") if newest else None
+    if not isinstance(content, dict):
+        return
+    named = [describe(o, _) for o in content.get("offenders") or () if isinstance(o, dict)]
+    named += [describe_note(n, _) for n in content.get("notes") or () if isinstance(n, dict)]
+    if named:
+        st.caption(
+            _("{file}: content problems: {problems}").format(
+                file=newest.get("filename"), problems="; ".join(named[:10])
             )
         )
 
@@ -108,7 +133,10 @@ def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) ->
 
 
 def _describe(result: review.ReviewResult) -> str:
-    text = _("{count} batches moved.").format(count=format_number(len(result.moved)))
+    moved = len(result.moved)
+    text = ngettext("{count} batch moved.", "{count} batches moved.", moved).format(
+        count=format_number(moved)
+    )
     if result.conflicts:
         text += " " + _("Changed by someone else meanwhile, not moved: {ids}.").format(
             ids=", ".join(result.conflicts)

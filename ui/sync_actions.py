@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore.core.connection import Databases
 from segcore.core.timefmt import office_time
+from segcore.store.connection import Databases
 from segcore.sync import sync
 from segcore.sync.schedule import SyncScheduler
 from segcore.sync.sync_runs import full_reason_of
 from segcore.views.labels import FIELD_LABELS, human_size, run_kind
+from ui import labels
 from ui.actions import run_write
 from ui.connection import settings
 from ui.i18n import N_, _, format_number, word
@@ -129,6 +130,8 @@ RUN_COLUMNS = (
     "author",
     "error",
 )
+# Columns of words: a missing one is an empty cell (a grid draws None as a grey "None").
+RUN_TEXT_COLUMNS = ("started_at", "kind", "mode", "status", "author", "error")
 
 
 def run_rows(runs: list[dict]) -> list[dict]:
@@ -141,8 +144,12 @@ def run_rows(runs: list[dict]) -> list[dict]:
             "kind": kind(run),
             "mode": _word(TRIGGERS, run.get("mode")),
             "status": _word(RUN_STATUS, run.get("status")),
+            "author": labels.author(run.get("author")),
             "started_at": office_time(run.get("started_at"), zone, "%Y-%m-%d %H:%M:%S"),
         }
+        for column in RUN_TEXT_COLUMNS:
+            if values.get(column) is None:
+                values[column] = ""
         rows.append({label(c): values.get(c) for c in RUN_COLUMNS})
     return rows
 

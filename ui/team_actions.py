@@ -10,9 +10,9 @@ from datetime import date, datetime
 
 import streamlit as st
 
-from segcore.core.connection import Databases
 from segcore.core.naming import person_key
 from segcore.core.timefmt import office_time
+from segcore.store.connection import Databases
 from segcore.work import handover, review
 from segcore.work.batches import ChangeResult
 from ui import reads

@@ -7,15 +7,17 @@ Widgets used by one page live with that page (`ui/batch_actions.py`, `ui/team_ac
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore.core.connection import Databases
 from segcore.core.errors import SegcoreError
+from segcore.store.connection import Databases
 from segcore.team import auth
 from ui import i18n, reads
 from ui.actions import describe_error, guarded, show_flash
-from ui.connection import databases, prepare_warnings
+from ui.connection import databases, indexing, prepare_warnings
 from ui.i18n import _
 from ui.state import (
     ACTOR,
@@ -27,7 +29,10 @@ from ui.state import (
     init_state,
 )
 
-STATUS_REFRESH = "20s"
+# Durations as timedelta: Streamlit parses a string such as "20s" with pandas, whose import
+# (0.5 s, more on a busy machine) would be paid by pages that need no table.
+STATUS_REFRESH = timedelta(seconds=20)
+INDEXING_REFRESH = timedelta(seconds=2)
 
 
 def language_selector() -> None:
@@ -98,7 +103,46 @@ def page_start(title: str) -> Databases:
     found = guarded(databases)
     for warning in prepare_warnings():
         st.warning(warning)
+    if not indexing().done:
+        indexing_notice()
     return found
+
+
+@st.fragment(run_every=INDEXING_REFRESH)
+def indexing_notice() -> None:
+    """What the background preparation of the database is doing, refreshed until it ends."""
+    state = indexing()
+    if state.error is not None:
+        st.warning(
+            _(
+                "Indexing the batch list stopped ({problem}); it starts again with the next page."
+            ).format(problem=describe_error(state.error))
+        )
+    elif state.running and state.started_at is None:
+        st.info(
+            _(
+                "Preparing the database: the batch list gets its indexes once this page is "
+                "shown. Every page works meanwhile."
+            ),
+            icon=":material/hourglass_top:",
+        )
+    elif state.running:
+        st.info(
+            _(
+                "Preparing the database in the background: indexing the batch list "
+                "({seconds} s so far, about 15 s per 50,000 batches). Every page works "
+                "meanwhile; the batch table may be slower until it ends."
+            ).format(seconds=i18n.format_number(state.seconds(), 0)),
+            icon=":material/hourglass_top:",
+        )
+
+
+def metric_row(figures) -> None:
+    """(label, value[, help]) figures side by side at their own width, wrapping to a second
+    line on a narrow screen: a label or a value is never cut ("Con másc…", "5…" for 50,000)."""
+    with st.container(horizontal=True, wrap=True, gap="medium"):
+        for label, value, *hint in figures:
+            st.metric(label, value, help=hint[0] if hint else None, width="content")
 
 
 @st.fragment(run_every=STATUS_REFRESH)

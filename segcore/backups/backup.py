@@ -35,7 +35,7 @@ from pymongo.database import Database
 
 from segcore.backups import backup_codec
 from segcore.core.errors import N_, BackupFileError
-from segcore.core.schema import LOCKS, RESTORE_PREVIOUS, RESTORE_STAGING, RESTORE_STATE
+from segcore.store.schema import LOCKS, RESTORE_PREVIOUS, RESTORE_STAGING, RESTORE_STATE
 
 FORMAT = "segcore-backup"
 VERSION = 2

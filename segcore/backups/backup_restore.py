@@ -36,7 +36,6 @@ from segcore.backups.backup import (
     stored_counts,
     verify_backup,
 )
-from segcore.core import data_version, history
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import (
     N_,
@@ -46,7 +45,9 @@ from segcore.core.errors import (
     SegcoreError,
     SyncAlreadyRunning,
 )
-from segcore.core.schema import (
+from segcore.core.timefmt import utcnow
+from segcore.store import data_version, history
+from segcore.store.schema import (
     APP_SESSIONS,
     APP_USERS,
     HISTORY,
@@ -57,7 +58,6 @@ from segcore.core.schema import (
     RESTORE_STATE,
     SYNC_STATE,
 )
-from segcore.core.timefmt import utcnow
 from segcore.sync.sync_lease import Lease, process_alive
 
 MARKER = "restore"

@@ -112,7 +112,10 @@ def report(ctx, out_file, language, fmt):
     from segcore.report.pace_report import delivery_quality, weekly_report
 
     rows = report_rows(ctx.databases.work)
-    text = weekly_report(rows, _alerts(ctx, rows), delivery_quality(rows), Words(language), fmt)
+    found = _alerts(ctx, rows)
+    text = weekly_report(
+        rows, found, delivery_quality(rows), Words(language), fmt, ctx.settings.zone
+    )
     if out_file is None:
         echo(text, nl=False)
         return

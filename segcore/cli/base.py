@@ -45,11 +45,12 @@ class Context:
         self.env_file = env_file
         self._settings = None
         self._databases = None
+        self._prepared = False
 
     @property
     def settings(self):
         if self._settings is None:
-            from segcore.core.config import load_settings
+            from segcore.settings.config import load_settings
 
             # The default `.env` may be absent; a file named with --env-file must exist.
             self._settings = (
@@ -61,14 +62,27 @@ class Context:
 
     @property
     def databases(self):
-        if self._databases is None:
-            from segcore.core.connection import friendly_errors, open_databases
+        """The databases, prepared (`segcore.prepare`) once per process."""
+        if not self._prepared:
             from segcore.prepare import prepare
+            from segcore.prepare_stamp import code_stamp, mark_prepared
+            from segcore.store.connection import friendly_errors
+
+            databases = self.unprepared()
+            with friendly_errors(databases.uri):
+                for warning in prepare(databases):
+                    echo(f"warning: {warning}", err=True)
+                mark_prepared(databases.work, code_stamp())
+            self._prepared = True
+        return self._databases
+
+    def unprepared(self):
+        """The databases as they are, for a command that checks the preparation's stamp
+        itself (a routine sync that finds nothing new, see segcore.prepare_stamp)."""
+        if self._databases is None:
+            from segcore.store.connection import open_databases
 
             self._databases = open_databases(self.settings)
-            with friendly_errors(self._databases.uri):
-                for warning in prepare(self._databases):
-                    echo(f"warning: {warning}", err=True)
         return self._databases
 
 
@@ -79,8 +93,8 @@ def handle_errors(command):
     def wrapper(*args, **kwargs):
         from pymongo.errors import PyMongoError
 
-        from segcore.core.connection import driver_error_message, friendly_errors
         from segcore.core.redact import scrub
+        from segcore.store.connection import driver_error_message, friendly_errors
 
         ctx = click.get_current_context().find_object(Context)
         uri = ctx._databases.uri if ctx and ctx._databases else None
@@ -143,7 +157,29 @@ pass_context = click.make_pass_decorator(Context)
 
 
 class SafeGroup(click.Group):
-    """The command group, whose usage errors (which repeat what was typed) are escaped too."""
+    """The command group, whose usage errors (which repeat what was typed) are escaped too,
+    and whose commands are loaded when named (`lazy`: command -> module of segcore.cli, set
+    by segcore.cli; `modules`: all of them, loaded for --help or a name not in `lazy`)."""
+
+    lazy: dict = {}
+    modules: tuple = ()
+
+    def _load(self, *modules: str) -> None:
+        import importlib
+
+        for module in modules:
+            importlib.import_module(f"segcore.cli.{module}")
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            self._load(self.lazy[cmd_name])
+        if cmd_name not in self.commands:
+            self._load(*self.modules)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx):
+        self._load(*self.modules)
+        return super().list_commands(ctx)
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
         if not standalone_mode:

@@ -146,7 +146,7 @@ def status(ctx, as_json):
 @handle_errors
 def history_command(ctx, batch_id, limit, as_json):
     """Recent changes, of one batch (or team member) if given."""
-    from segcore.core import history
+    from segcore.store import history
 
     entries = history.list_history(ctx.databases.work, key=batch_id, limit=limit)
     if as_json:

@@ -32,7 +32,7 @@ PROBLEM_CHOICES = ("any", "none", "unreadable", "incomplete", "content", "no_bat
 @handle_errors
 def receipts_command(ctx, batch_ids, person, problem, limit, as_json):
     """Each upload's receipt, newest first (of the given batches)."""
-    from segcore.masks.receipts import list_receipts
+    from segcore.masks.receipts import NOTIFY_DUE, list_receipts
 
     found = list_receipts(
         ctx.databases.work, list(batch_ids) or None, person=person, problem=problem, limit=limit
@@ -40,7 +40,8 @@ def receipts_command(ctx, batch_ids, person, problem, limit, as_json):
     if as_json:
         emit_json(
             [
-                {k: v for k, v in r.items() if k != "_id"} | {"upload_id": str(r["_id"])}
+                {k: v for k, v in r.items() if k not in ("_id", NOTIFY_DUE)}
+                | {"upload_id": str(r["_id"])}
                 for r in found
             ]
         )

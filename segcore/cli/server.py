@@ -24,7 +24,7 @@ from segcore.cli.base import (
 @handle_errors
 def stop_server(ctx):
     """Stop the embedded database server (it starts again when needed)."""
-    from segcore.core import embedded
+    from segcore.store import embedded
 
     stopped = embedded.stop_server(ctx.settings.embedded_path)
     echo("Embedded server stopped." if stopped else "No embedded server was running.")

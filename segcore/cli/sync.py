@@ -63,19 +63,26 @@ def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
             )
         _watch(ctx, full, interval)
         return
-    from segcore.sync.sync import run_sync
+    report = None if full else _if_unchanged(ctx, mode)
+    if report is None:
+        from segcore.sync.sync import run_sync
 
-    with click.progressbar(length=1000, label="Syncing", file=sys.stderr, show_eta=False) as bar:
+        with click.progressbar(
+            length=1000, label="Syncing", file=sys.stderr, show_eta=False
+        ) as bar:
 
-        def progress(fraction, message):
-            if not as_json:
-                bar.label = message.ljust(40)
-                bar.update(int(fraction * 1000) - bar.pos)
+            def progress(fraction, message):
+                if not as_json:
+                    bar.label = message.ljust(40)
+                    bar.update(int(fraction * 1000) - bar.pos)
 
-        report = run_sync(ctx.databases, full=full, mode=mode, author=_author(), progress=progress)
+            report = run_sync(
+                ctx.databases, full=full, mode=mode, author=_author(), progress=progress
+            )
     if check_content and not check_masks:
         raise click.UsageError("--content goes with --verify.")
-    checked = _verify_new(ctx, report, as_json) if check_masks else None
+    # With --content, the receipts are told about once their contents are checked too.
+    checked = _verify_new(ctx, report, as_json, not check_content) if check_masks else None
     content = _content_new(ctx, report, as_json) if check_content else None
     if as_json:
         from segcore.cli.verify import with_content
@@ -97,6 +104,15 @@ def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
             print_content(content)
 
 
+def _if_unchanged(ctx, mode: str):
+    """The run's report when nothing changed since the last sync (a cron job's usual run, at
+    the cost of a few round trips and without preparing the database again), else None."""
+    from segcore.prepare_stamp import code_stamp
+    from segcore.sync.routine import sync_if_unchanged
+
+    return sync_if_unchanged(ctx.unprepared(), mode=mode, author=_author(), prepared=code_stamp())
+
+
 def _content_new(ctx, report, quiet: bool):
     """Content-check the uploads the sync found new (after a full read, every one not yet)."""
     from segcore.cli.verify import run_content
@@ -107,14 +123,14 @@ def _content_new(ctx, report, quiet: bool):
     return run_content(ctx, quiet, upload_ids=report.changed_upload_ids)
 
 
-def _verify_new(ctx, report, quiet: bool):
+def _verify_new(ctx, report, quiet: bool, notify: bool = True):
     """Check the uploads the sync found new (after a full read, every one not checked yet)."""
     from segcore.cli.verify import run_verify
     from segcore.masks.mask_check import VerifyReport
 
     if report.changed_upload_ids == []:
         return VerifyReport()
-    return run_verify(ctx, quiet, upload_ids=report.changed_upload_ids)
+    return run_verify(ctx, quiet, notify=notify, upload_ids=report.changed_upload_ids)
 
 
 def _print_sync(report) -> None:
@@ -190,6 +206,27 @@ def uploads(ctx, recent, orphans, unmatched, mismatches, unusable, as_json):
         echo("Nothing to show.")
 
 
+LIVE_CONNECT_TIMEOUT_MS = 30_000
+
+
+def _patient(databases):
+    """The same databases through a client whose heartbeat waits LIVE_CONNECT_TIMEOUT_MS: on a
+    saturated machine a 3 s heartbeat missed cancelled the live sync's operations, and its
+    catch-up held a receipt up for 15 s."""
+    from dataclasses import replace
+
+    from segcore.store.connection import create_client
+
+    settings = databases.settings
+    client = create_client(databases.uri, settings.timeout_ms, LIVE_CONNECT_TIMEOUT_MS)
+    return replace(
+        databases,
+        client=client,
+        work=client[settings.mongo_db],
+        training=client[settings.training_db],
+    )
+
+
 def _watch(ctx, full: bool, interval: float) -> None:
     """Run the live sync until SIGTERM or Ctrl-C, logging one line per applied group."""
     import signal
@@ -200,15 +237,30 @@ def _watch(ctx, full: bool, interval: float) -> None:
     def log(message: str) -> None:
         echo(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}", err=True)
 
-    live = LiveSync(ctx.databases, log=log, author=_author(), poll_s=interval, full=full)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: live.stop())
-    sender = None
+    databases = _patient(ctx.databases)
+    sender, on_receipts = None, None
     if ctx.settings.notify_channels:
-        from segcore.notify.notify_due import Sender
+        from segcore.notify.notify_due import Sender, enqueue_stored_receipts
 
         # Its own thread: a slow or dead mail server delays the messages, never the sync.
-        sender = Sender(ctx.databases, log=log)
+        sender = Sender(databases, log=log)
+
+        def on_receipts(upload_ids: list) -> None:
+            """The live sync's receipts, once content-checked: enqueued, then sent at once."""
+            if enqueue_stored_receipts(databases, upload_ids):
+                sender.wake()
+
+    live = LiveSync(
+        databases,
+        log=log,
+        author=_author(),
+        poll_s=interval,
+        full=full,
+        on_receipts=on_receipts,
+    )
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: live.stop())
+    if sender:
         sender.start()
     try:
         live.run()

@@ -100,7 +100,7 @@ def team_remove(ctx, name, unassign, reassign_to):
 @handle_errors
 def health(ctx, as_json):
     """Whether both databases answer, how fast, and which server (password masked)."""
-    from segcore.core.connection import check_health
+    from segcore.store.connection import check_health
 
     results = [check_health(ctx.databases, which) for which in ("work", "training")]
     restore = _interrupted_restore(ctx.databases.work) if results[0].reachable else None

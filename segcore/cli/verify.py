@@ -30,8 +30,10 @@ def progress_bar(label: str, quiet: bool):
     )
 
 
-def run_verify(ctx, quiet: bool, **options):
-    """Run a mask check with a progress bar; returns its VerifyReport."""
+def run_verify(ctx, quiet: bool, notify: bool = True, **options):
+    """Run a mask check with a progress bar; returns its VerifyReport. Without `notify`, the
+    receipts are left for the content check that follows to tell about."""
+    from segcore.masks.mask_check import verify
     from segcore.notify.notify_due import verify_and_notify
 
     with progress_bar("Checking masks", quiet) as bar:
@@ -41,15 +43,17 @@ def run_verify(ctx, quiet: bool, **options):
             bar.update(int(fraction * 1000) - bar.pos)
 
         # Receipts are enqueued only: `notify --send-due` sends them, never holding up the check.
-        return verify_and_notify(ctx.databases, author=_author(), progress=progress, **options)
+        check = verify_and_notify if notify else verify
+        return check(ctx.databases, author=_author(), progress=progress, **options)
 
 
 SKIPPED_SHOWN = 10  # unusable uploads named after a check (all are counted)
 
 
 def run_content(ctx, quiet: bool, **options):
-    """Run the content checks with a progress bar; returns their ContentReport."""
-    from segcore.masks.mask_content_check import check_content
+    """Run the content checks with a progress bar (the receipts get their results and those
+    with problems are enqueued to be told); returns their ContentReport."""
+    from segcore.notify.notify_due import content_and_notify
 
     with progress_bar("Checking mask contents", quiet) as bar:
 
@@ -57,7 +61,7 @@ def run_content(ctx, quiet: bool, **options):
             bar.label = message.ljust(32)
             bar.update(int(fraction * 1000) - bar.pos)
 
-        return check_content(ctx.databases, author=_author(), progress=progress, **options)
+        return content_and_notify(ctx.databases, author=_author(), progress=progress, **options)
 
 
 def print_content(content) -> None:

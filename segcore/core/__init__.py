@@ -1,7 +1,7 @@
-"""The foundation every other package stands on: settings, the connection to both databases,
-the embedded server, collection names, named errors, names and dates, and the change history.
+"""The foundation every other package stands on, with no database and no settings: named
+errors, names and escaping them, dates, phrases and their catalogs, masked URIs, who is acting,
+regular files only and strict JSON input.
 
-Modules: config, config_urls, connection, embedded, schema, atomic, data_version, redact, errors,
-timefmt, naming, history, actors, regular_files, json_input, phrases, translations. Imports
-nothing else of segcore.
+Modules: errors, naming, timefmt, phrases, translations, redact, actors, regular_files,
+json_input. Imports nothing else of segcore.
 """

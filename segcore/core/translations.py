@@ -17,6 +17,8 @@ from babel import Locale, dates, numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from segcore.core.phrases import Phrase
+
 LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
 DOMAIN = "messages"
 LANGUAGES = {"es": "Español", "en": "English"}
@@ -63,3 +65,23 @@ class Words:
     def number(self, value: float, decimals: int = 0) -> str:
         pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
         return numbers.format_decimal(value, format=pattern, locale=self.locale)
+
+    def phrase(self, value: object) -> str:
+        """A text segcore computed (a `Phrase`) in this language, with the plural its count
+        needs; any other value (a text stored before phrases) as it is. The interface's
+        counterpart is `ui.i18n.word`."""
+        if not isinstance(value, Phrase):
+            return "" if value is None else str(value)
+        if value.plural is None:
+            text = self.gettext(value.template)
+        else:
+            count = int(value.params.get(value.plural_by, 0))
+            text = self.ngettext(value.template, value.plural, count)
+        return text.format(**{k: self._value(v) for k, v in value.params.items()})
+
+    def _value(self, value: object) -> object:
+        if isinstance(value, Phrase):
+            return self.phrase(value)
+        if isinstance(value, (date, datetime)):
+            return self.day(value)
+        return value

@@ -33,6 +33,7 @@ from segcore.masks.mask_matching import (
     sort_members,
 )
 from segcore.uploads.gridfs_reader import (
+    MISSING_CHUNK,
     ChunkFile,
     ChunkStream,
     ReadStats,
@@ -151,10 +152,15 @@ def format_name(filename: str, head: bytes = b"") -> str:
 
 
 def list_upload(
-    chunks: Collection, doc: dict, budget: int, extensions=DEFAULT_EXTENSIONS
+    chunks: Collection,
+    doc: dict,
+    budget: int,
+    extensions=DEFAULT_EXTENSIONS,
+    totals: tuple | None = None,
 ) -> Listing:
     """List one upload (a GridFS file document) read only from `chunks`; never raises for the
-    upload's own problems: they become the listing's `reason`."""
+    upload's own problems: they become the listing's `reason`. `totals`: its chunks' totals
+    from `gridfs_reader.chunk_totals` (read for many uploads at once), else asked here."""
     filename = doc.get("filename") if isinstance(doc.get("filename"), str) else ""
     kind = kind_from_name(filename, extensions)
     listing = Listing("unknown" if kind in ("", "unsupported", "split") else kind)
@@ -163,8 +169,11 @@ def list_upload(
         stored = StoredFile.from_document(doc)
         if kind == "split":
             raise UnreadableUpload(SPLIT_REASON)
+        if totals is not None and totals[0] == 0 and stored.chunk_count:
+            # Nothing stored: what the first chunk read would say, without asking for it.
+            _no_chunks(stored, kind, budget)
         if kind == "file":
-            check_chunks_add_up(chunks, stored)
+            check_chunks_add_up(chunks, stored, totals)
             name = member_base_name(filename)
             member = {"name": name, "size": stored.length}
             if isinstance(doc.get("md5"), str):  # written by older GridFS drivers
@@ -182,7 +191,7 @@ def list_upload(
                 raise UnreadableUpload(
                     N_("unsupported format (neither an archive nor a mask file)")
                 )
-        _list_archive(chunks, stored, kind, budget, stats, listing, extensions)
+        _list_archive(chunks, stored, kind, budget, stats, listing, extensions, totals)
     except UnreadableUpload as exc:
         listing.reason, listing.code, listing.params = str(exc), exc.template, exc.params
         listing.names, listing.other_files, listing.members = [], [], []
@@ -198,22 +207,18 @@ def _list_archive(
     stats: ReadStats,
     listing: Listing,
     extensions,
+    totals: tuple | None = None,
 ) -> None:
     if kind in ("zip", "7z"):
         # A zip or a 7z costs its directory whatever its size, and one aggregate that finds a
         # chunk missing or short where the directory does not lead.
-        check_chunks_add_up(chunks, stored)
+        check_chunks_add_up(chunks, stored, totals)
         source = ChunkFile(chunks, stored, stats)
         read = read_zip_directory if kind == "zip" else read_7z_headers
         entries = [(name, size, "crc", crc) for name, size, crc in read(source)]
     else:
         # A tar costs every byte: streaming it checks every chunk's place and size.
-        if stored.length > budget:
-            raise UnreadableUpload(
-                N_("too large to check ({size} MB, over the budget of {budget} MB)"),
-                size=_megabytes(stored.length),
-                budget=_megabytes(budget),
-            )
+        _check_budget(stored, budget)
         stream = ChunkStream(chunks, stored, stats)
         try:
             entries = [
@@ -232,6 +237,26 @@ def _list_archive(
         ),
         key=lambda m: (m["name"], m["size"], str(m.get("crc", m.get("digest")))),
     )
+
+
+def _check_budget(stored: StoredFile, budget: int) -> None:
+    if stored.length > budget:
+        raise UnreadableUpload(
+            N_("too large to check ({size} MB, over the budget of {budget} MB)"),
+            size=_megabytes(stored.length),
+            budget=_megabytes(budget),
+        )
+
+
+def _no_chunks(stored: StoredFile, kind: str, budget: int) -> None:
+    """Raise what listing an upload with no stored chunk raises, in the same order of checks:
+    a tar over the budget is refused first; every other read fails at chunk 0 (a zip's or a 7z's
+    totals, a single file's totals, which `check_chunks_add_up` words)."""
+    if kind == "tar":
+        _check_budget(stored, budget)
+        raise UnreadableUpload(MISSING_CHUNK, chunk=0)
+    if kind in ("", "unsupported"):
+        raise UnreadableUpload(MISSING_CHUNK, chunk=0)  # the first bytes are read first
 
 
 def _megabytes(size: int) -> int:

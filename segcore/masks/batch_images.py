@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pymongo import UpdateOne
 from pymongo.database import Database
 
 from segcore.core.errors import FolderUnreadable
 from segcore.core.regular_files import open_regular, regular_files
-from segcore.core.schema import BATCH_IMAGES, find_in
 from segcore.core.timefmt import utcnow
 from segcore.masks.mask_matching import DEFAULT_EXTENSIONS, NOT_IMAGES, is_image_name
+from segcore.store.schema import BATCH_IMAGES, find_in, replace_many
 
 COLLECTION = BATCH_IMAGES
 DICOM_MAGIC_OFFSET = 128
@@ -131,27 +130,21 @@ def is_current(listing: ImageListing, extensions) -> bool:
 
 def save_listings(db: Database, listings: list[ImageListing]) -> None:
     """Store listings, replacing earlier ones of the same batches."""
-    if listings:
-        db[COLLECTION].bulk_write(
-            [
-                UpdateOne(
-                    {"_id": item.batch_id},
-                    {
-                        "$set": {
-                            "folder": item.folder,
-                            "names": item.names,
-                            "listed_at": item.listed_at,
-                            "error": item.error,
-                            "version": item.version,
-                            "extensions": list(item.extensions or DEFAULT_EXTENSIONS),
-                        }
-                    },
-                    upsert=True,
-                )
-                for item in listings
-            ],
-            ordered=False,
-        )
+    replace_many(
+        db[COLLECTION],
+        [
+            {
+                "_id": item.batch_id,
+                "folder": item.folder,
+                "names": item.names,
+                "listed_at": item.listed_at,
+                "error": item.error,
+                "version": item.version,
+                "extensions": list(item.extensions or DEFAULT_EXTENSIONS),
+            }
+            for item in listings
+        ],
+    )
 
 
 def stored_listings(db: Database, batch_ids: list[str] | None = None) -> dict[str, ImageListing]:

@@ -16,25 +16,23 @@ from typing import Callable
 from pymongo import UpdateOne
 from pymongo.database import Database
 
-from segcore.core import data_version
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.connection import Databases
 from segcore.core.errors import N_, BatchNotFound
 from segcore.core.naming import canonical_batch_id
 from segcore.core.phrases import DONE, READING_UPLOADS, Phrase
-from segcore.core.schema import BATCHES, IN_CHUNK, MASK_CHECKS, find_in
 from segcore.core.timefmt import utcnow
-from segcore.masks import archive_listing, batch_images
-from segcore.masks.archive_listing import list_upload
-from segcore.masks.listing_changes import changes_between, changes_by_upload
-from segcore.masks.mask_matching import DEFAULT_EXTENSIONS, NAMES_SHOWN, BatchCheck, compare_batch
+from segcore.masks import archive_listing, batch_images, listing_store
+from segcore.masks.listing_changes import changes_by_upload
+from segcore.masks.mask_matching import DEFAULT_EXTENSIONS, BatchCheck, compare_batch
 from segcore.masks.receipts import store_receipts
+from segcore.store import data_version
+from segcore.store.connection import Databases
+from segcore.store.schema import BATCHES, IN_CHUNK, MASK_CHECKS, find_in
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_from_document
 from segcore.work.delivery import usable_fields
 
 CHECKS = MASK_CHECKS
 LISTING_IMAGES = N_("Listing images")
-CHECKING_OF = N_("Checking upload {number} of {total}")
 FIELD = "mask_check"  # the batch's result, on its document in `batches`
 UPLOAD_PROJECTION = {**PROJECTION, "chunkSize": 1}
 JSON_KEYS = (
@@ -49,10 +47,9 @@ JSON_KEYS = (
     "other_files",
 )
 SUMMARY_VERSION = 2  # 2: other files, unreadable reasons as codes, NFC and nnU-Net matching
-CHANGE_KINDS = ("added", "removed", "changed")
-MAX_STORED_MEMBERS = 50_000  # sizes and checksums kept per upload, within a document's 16 MB
 Progress = Callable[[float, str], None]
 SKIPPED_KEPT = 100  # unusable uploads a check lists (all are counted)
+BATCH_SLICE = 200  # batches recomputed per read of their uploads' listings
 
 
 @dataclass
@@ -92,6 +89,18 @@ def _json_value(key: str, value):
     if key == "other_files":
         return list(value or ())
     return value
+
+
+@dataclass
+class NewUploadsCheck:
+    """What checking a sync's new uploads found, for the sync to store: the uploads'
+    `listings` (as stored, by id), each recomputed batch's result (`fields`, by key, not yet
+    written) and every result by key (`results`), and the batches' stored image listings."""
+
+    listings: dict = field(default_factory=dict)
+    fields: dict = field(default_factory=dict)
+    results: dict = field(default_factory=dict)
+    images: dict = field(default_factory=dict)
 
 
 def needs_check(upload: dict, stored: dict | None, extensions=None) -> bool:
@@ -147,10 +156,10 @@ def verify(
             work[CHECKS].delete_many({"_id": {"$in": stale[start : start + IN_CHUNK]}})
     extensions = settings.mask_extensions
     targets = [u for u in in_scope if recheck or needs_check(uploads[u], stored.get(u), extensions)]
-    checked = report.checked_ids = _check_uploads(
-        databases, [uploads[u] for u in targets], report, notify
+    checked, _ = listing_store.list_and_store(
+        databases, [uploads[u] for u in targets], uploads, by_batch, report, notify
     )
-    _record_changes(work, checked, uploads, by_batch)
+    report.checked_ids = checked
     notify(0.9, Phrase(LISTING_IMAGES))
     relist = _relist_images(
         work, batches, settings.data_directory, bool(batch_ids or recheck), extensions
@@ -177,27 +186,40 @@ def check_new_uploads(
     by_batch: dict,
     batches: list[dict],
     dates: dict | None = None,
-) -> dict[str, dict]:
+) -> NewUploadsCheck:
     """`verify` for a sync that knows the new uploads (`uploads`: documents by id with their
     batch keys), their batches' documents and upload ids (`by_batch`, `dates` by id): lists
-    them, records what changed, recomputes those batches; their results by key."""
+    them and stores their listings with what changed, recomputes those batches. The batches'
+    results are returned with their writes, not written: the sync writes each batch once."""
     work, settings = databases.work, databases.settings
     batches = [b for b in batches if b.setdefault("key", _key(b))]
-    checked = _check_uploads(
-        databases, list(uploads.values()), VerifyReport(), lambda fraction, message: None
-    )
     known = {
         u: {"uploadDate": (dates or {}).get(u), "batches": [k]}
         for k, ids in by_batch.items()
         for u in ids
     }
-    _record_changes(work, checked, {**known, **uploads}, by_batch)
+    checked, listed = listing_store.list_and_store(
+        databases,
+        list(uploads.values()),
+        {**known, **uploads},
+        by_batch,
+        VerifyReport(),
+        lambda fraction, message: None,
+        keep=True,
+    )
     relist = _relist_images(work, batches, settings.data_directory, False, settings.mask_extensions)
     changed = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
+    found = NewUploadsCheck(listings=listed)
     rows = _update_batches(
-        work, batches, by_batch, changed, (settings.mask_suffixes, settings.mask_extensions)
+        work,
+        batches,
+        by_batch,
+        changed,
+        (settings.mask_suffixes, settings.mask_extensions),
+        found,
     )
-    return {b["key"]: row for b, row in zip(batches, rows)}
+    found.results = {b["key"]: row for b, row in zip(batches, rows)}
+    return found
 
 
 def _current_uploads(databases: Databases, report: VerifyReport) -> dict:
@@ -272,95 +294,6 @@ def _stored_checks(work: Database, upload_ids) -> dict:
     return {d["_id"]: d for d in docs}
 
 
-def _check_uploads(
-    databases: Databases, targets: list[dict], report: VerifyReport, notify: Progress
-) -> list:
-    """List each target upload and store its listing; returns the ids checked."""
-    chunks = databases.training[f"{databases.settings.masks_bucket}.chunks"]
-    budget = databases.settings.mask_check_budget
-    extensions = databases.settings.mask_extensions
-    checked = []
-    for number, upload in enumerate(targets, 1):
-        notify(
-            0.05 + 0.85 * (number - 1) / max(1, len(targets)),
-            Phrase(CHECKING_OF, number=number, total=len(targets)),
-        )
-        listing = list_upload(chunks, upload, budget, extensions)
-        databases.work[CHECKS].replace_one(
-            {"_id": upload["_id"]},
-            {
-                "filename": upload.get("filename"),
-                "batches": upload["batches"],
-                "length": upload.get("length"),
-                "uploadDate": upload.get("uploadDate"),
-                "kind": listing.kind,
-                "names": listing.names,
-                "reason": listing.reason,
-                "reason_code": listing.code,
-                "reason_params": listing.params,
-                "other_files": listing.other_files,
-                "members": (
-                    listing.members if len(listing.members) <= MAX_STORED_MEMBERS else None
-                ),
-                "version": listing.version,
-                "extensions": list(extensions),
-                "bytes_read": listing.bytes_read,
-                "checked_at": utcnow(),
-            },
-            upsert=True,
-        )
-        report.checked_uploads += 1
-        report.bytes_read += listing.bytes_read
-        length = upload.get("length")  # other tools write odd values (NaN, text)
-        report.bytes_stored += length if isinstance(length, int) else 0
-        checked.append(upload["_id"])
-    return checked
-
-
-def previous_upload(upload_id, uploads: dict, by_batch: dict):
-    """The upload of the same batch (its first) that arrived just before `upload_id`, or None."""
-    upload = uploads[upload_id]
-    if not upload["batches"] or not isinstance(upload.get("uploadDate"), datetime):
-        return None
-    earlier = [
-        u
-        for u in by_batch.get(upload["batches"][0], ())
-        if u != upload_id
-        and isinstance(uploads[u].get("uploadDate"), datetime)
-        and (uploads[u]["uploadDate"], str(u)) < (upload["uploadDate"], str(upload_id))
-    ]
-    return max(earlier, key=lambda u: (uploads[u]["uploadDate"], str(u)), default=None)
-
-
-def _record_changes(work: Database, checked: list, uploads: dict, by_batch: dict) -> None:
-    """Store on each listing just made what it changed since the batch's previous upload
-    (`changes`: None for a batch's first upload); at most NAMES_SHOWN names per kind."""
-    for start in range(0, len(checked), IN_CHUNK):  # a slice at a time: listings can be large
-        previous = {
-            u: previous_upload(u, uploads, by_batch) for u in checked[start : start + IN_CHUNK]
-        }
-        wanted = list({*previous, *(p for p in previous.values() if p is not None)})
-        listings = {
-            d["_id"]: d
-            for d in find_in(work[CHECKS], "_id", wanted, {"filename": 1, "names": 1, "members": 1})
-        }
-        writes = []
-        for upload_id, before in previous.items():
-            changes = None
-            if before is not None and before in listings and upload_id in listings:
-                found = changes_between(listings[before], listings[upload_id])
-                changes = {
-                    "previous": before,
-                    "compared": found.compared,
-                    "previous_filename": listings[before].get("filename"),
-                    **{k: getattr(found, k)[:NAMES_SHOWN] for k in CHANGE_KINDS},
-                    **{f"{k}_count": len(getattr(found, k)) for k in CHANGE_KINDS},
-                }
-            writes.append(UpdateOne({"_id": upload_id}, {"$set": {"changes": changes}}))
-        if writes:
-            work[CHECKS].bulk_write(writes, ordered=False)
-
-
 def _relist_images(
     work: Database, batches: list[dict], data_directory, every: bool, extensions
 ) -> list:
@@ -380,45 +313,67 @@ def _relist_images(
 
 
 def _update_batches(
-    work: Database, batches: list[dict], by_batch: dict, changed_keys: set, rules
+    work: Database,
+    batches: list[dict],
+    by_batch: dict,
+    changed_keys: set,
+    rules,
+    found: NewUploadsCheck | None = None,
 ) -> list[dict]:
     """Recompute the batches whose inputs changed, store their results, return every row.
-    `rules`: the mask suffixes and extensions."""
+    `rules`: the mask suffixes and extensions. With `found` (a sync's new uploads, their
+    listings in memory), the results go into `found.fields` for the sync to write instead."""
     suffixes, extensions = rules
-    rows, writes, written = [], [], []
     stale = [b for b in batches if _is_stale(b, by_batch, changed_keys, rules)]
-    stale_keys = {b["key"] for b in stale}
-    listings = batch_images.stored_listings(work, [b["key"] for b in stale])
-    for batch in batches:
-        if batch["key"] not in stale_keys:
-            rows.append({"id": batch["id"], **batch[FIELD]})
-            continue
-        upload_ids = sorted(by_batch.get(batch["key"], ()), key=str)
-        check = batch_result(work, upload_ids, listings.get(batch["key"]), suffixes, extensions)
-        summary = {
-            **check.summary(),
-            "uploads": upload_ids,
-            "suffixes": list(suffixes),
-            "extensions": list(extensions),
-            "version": SUMMARY_VERSION,
-            "checked_at": utcnow(),
-            **usable_fields(
-                check.state,
-                check.images,
-                check.missing_count,
-                check.latest_readable,
-                batch.get(FIELD),
-                utcnow(),
-            ),
-        }
-        rows.append({"id": batch["id"], **summary})
-        writes.append(UpdateOne({"id": batch["id"]}, {"$set": {FIELD: summary}}))
-        written.append(batch["id"])
+    images = batch_images.stored_listings(work, [b["key"] for b in stale])
+    known = found.listings if found is not None else {}
+    made: dict[str, dict] = {}
+    for start in range(0, len(stale), BATCH_SLICE):  # the uploads' listings a slice at a time
+        part = stale[start : start + BATCH_SLICE]
+        wanted = {u for b in part for u in by_batch.get(b["key"], ()) if u not in known}
+        checks = {**_stored_listings(work, sorted(wanted, key=str)), **known}
+        for batch in part:
+            upload_ids = sorted(by_batch.get(batch["key"], ()), key=str)
+            check = batch_result(
+                work, upload_ids, images.get(batch["key"]), suffixes, extensions, checks
+            )
+            made[batch["key"]] = _summary(check, upload_ids, rules, batch.get(FIELD))
+    if found is not None:
+        found.fields, found.images = made, images
+    else:
+        _write_results(work, [(b["id"], made[b["key"]]) for b in stale])
+    return [{"id": b["id"], **(made.get(b["key"]) or b[FIELD])} for b in batches]
+
+
+def _summary(check: BatchCheck, upload_ids: list, rules, before) -> dict:
+    suffixes, extensions = rules
+    return {
+        **check.summary(),
+        "uploads": upload_ids,
+        "suffixes": list(suffixes),
+        "extensions": list(extensions),
+        "version": SUMMARY_VERSION,
+        "checked_at": utcnow(),
+        **usable_fields(
+            check.state,
+            check.images,
+            check.missing_count,
+            check.latest_readable,
+            before,
+            utcnow(),
+        ),
+    }
+
+
+def _write_results(work: Database, results: list[tuple]) -> None:
+    """Store (batch id, result) pairs on the batches, in bulk."""
+    writes = [
+        UpdateOne({"id": batch_id}, {"$set": {FIELD: summary}}) for batch_id, summary in results
+    ]
     for start in range(0, len(writes), 1000):
         work[BATCHES].bulk_write(writes[start : start + 1000], ordered=False)
     if writes:  # the pages re-read these batches; not a change of the list for the sync
-        data_version.bump_batches(work, written, by_sync=True)
-    return rows
+        data_version.bump_batches(work, [b for b, _ in results], by_sync=True)
 
 
 def _is_stale(batch: dict, by_batch: dict, changed_keys: set, rules) -> bool:
@@ -436,10 +391,20 @@ def _is_stale(batch: dict, by_batch: dict, changed_keys: set, rules) -> bool:
 
 
 def batch_result(
-    work: Database, upload_ids: list, listing, suffixes, extensions=DEFAULT_EXTENSIONS
+    work: Database,
+    upload_ids: list,
+    listing,
+    suffixes,
+    extensions=DEFAULT_EXTENSIONS,
+    stored: dict | None = None,
 ) -> BatchCheck:
-    """A batch's state from its uploads' stored listings and its stored image listing."""
-    checks = _stored_listings(work, upload_ids)
+    """A batch's state from its uploads' stored listings and its stored image listing.
+    `stored`: listings by upload id already read (a superset), instead of reading them."""
+    checks = (
+        _stored_listings(work, upload_ids)
+        if stored is None
+        else {u: stored[u] for u in upload_ids if u in stored}
+    )
     unreadable = [
         {
             "filename": c.get("filename"),

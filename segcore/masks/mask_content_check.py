@@ -14,18 +14,25 @@ from typing import Callable
 from pymongo import UpdateOne
 
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.connection import Databases
 from segcore.core.errors import N_, BatchNotFound
 from segcore.core.naming import canonical_batch_id
-from segcore.core.schema import BATCHES, MASK_CONTENT, find_in
+from segcore.core.phrases import Nn_, Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.masks import batch_images
 from segcore.masks.mask_content import COUNT_KEYS, ContentTally, Rules
 from segcore.masks.mask_content_scan import ImageIndex, check_upload_content
+from segcore.store.connection import Databases
+from segcore.store.schema import BATCHES, MASK_CONTENT, find_in
 from segcore.uploads.uploads import PROJECTION, resolve_batch_ids
+from segcore.work import review
+from segcore.work.delivery import MOVABLE, REVIEW, REWORK
 
 FIELD = "mask_content"  # a batch's sum, on its document in `batches`
 Progress = Callable[[float, str], None]
+
+
+# Why a content check sent a batch back (stored in English in history, as an upload's problem).
+SENT_BACK = Nn_("content: {count} mask with a problem", "content: {count} masks with problems")
 
 
 @dataclass
@@ -36,6 +43,8 @@ class ContentReport:
     skipped: int = 0  # uploads of batches whose images were not listed (not stored)
     bytes_read: int = 0
     batches: list[dict] = field(default_factory=list)  # {"id", **batch_summary}
+    checked_ids: list = field(default_factory=list)  # the uploads checked (their receipts change)
+    sent_back: list[str] = field(default_factory=list)  # batches moved to rework by a problem
 
     def by_batch(self) -> dict[str, dict]:
         return {row["id"]: row for row in self.batches}
@@ -77,7 +86,7 @@ def check_content(
     now, or with `list_images` False (the live sync) the upload is left for a later check.
     Raises BatchNotFound for an unknown batch, PermissionDenied for a viewer.
     """
-    authorize_write(author)
+    writer = authorize_write(author)
     notify = progress or (lambda fraction, message: None)
     work, settings = databases.work, databases.settings
     notify(0.0, "Reading uploads")
@@ -127,6 +136,7 @@ def check_content(
             upsert=True,
         )
         report.checked_uploads += 1
+        report.checked_ids.append(upload["_id"])
         checked.append(upload)
         report.bytes_read += result.bytes_read
     scope = (
@@ -137,6 +147,8 @@ def check_content(
         else {k for u in checked for k in u["batches"]}
     )
     report.batches = _update_batches(work, scope)
+    if settings.masks_set_status:
+        report.sent_back = _send_back(work, report.batches, writer)
     notify(1.0, "Done")
     return report
 
@@ -225,10 +237,30 @@ def _update_batches(work, keys: set[str]) -> list[dict]:
     for start in range(0, len(writes), 1000):
         work[BATCHES].bulk_write(writes[start : start + 1000], ordered=False)
     if writes:  # the pages re-read these batches
-        from segcore.core import data_version
+        from segcore.store import data_version
 
         data_version.bump_batches(work, [r["id"] for r in rows], by_sync=True)
     return sorted(rows, key=lambda r: (len(str(r["id"])), str(r["id"])))
+
+
+def _send_back(work, rows: list[dict], author: str) -> list[str]:
+    """A content problem makes the masks unusable, so the batch goes back to its segmentador as
+    an unreadable or incomplete upload does: pending, in progress or awaiting review move to
+    `rework` with the reason, compare-and-set and in history. Done and legacy values stay."""
+    bad = {str(r["id"]): int(r.get("problems") or 0) for r in rows if r.get("problems")}
+    if not bad:
+        return []
+    docs = find_in(work[BATCHES], "id", list(bad), {"_id": 1, "id": 1, "status": 1})
+    moves = [
+        review.Move(d["_id"], str(d["id"]), d.get("status"), REWORK, _reason(bad[str(d["id"])]))
+        for d in docs
+        if d.get("status") in (*MOVABLE, REVIEW)
+    ]
+    return [m.batch_id for m in review.apply_moves(work, moves, author)]
+
+
+def _reason(problems: int) -> str:
+    return text_of(Phrase(SENT_BACK, plural_by="count", count=problems))
 
 
 def content_summary(work, upload_id) -> dict | None:

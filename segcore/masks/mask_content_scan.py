@@ -1,8 +1,10 @@
 """Content checks of one upload: each mask matched to an image, read once, one at a time.
 
-- A zip's members are read through `ChunkFile` at their own offsets, so only the GridFS chunks
-  holding a checked member are fetched (a few kept at a time).
-- A tar, plain or compressed, is streamed once; members are checked as they pass.
+- A zip's members are read at their own offsets, so only the GridFS chunks holding a checked
+  member are fetched: a run of neighbouring checked members' chunks in one query, at most
+  `WINDOW_CHUNKS` kept (`mask_content_reader`).
+- A tar, plain or compressed, is streamed once in large cursor batches and decompressed in a
+  thread of its own a few MB ahead; members are checked as they pass, one at a time.
 - A single mask file is streamed from its chunks.
 At most `budget` bytes are decompressed per upload: past it the upload is "too large to check"
 and what was checked stands. Images are read by header only, cached by path, size and mtime.
@@ -22,6 +24,7 @@ from pymongo.collection import Collection
 from segcore.core.errors import UnreadableUpload
 from segcore.masks.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
 from segcore.masks.mask_content import ContentTally, Rules, check_mask
+from segcore.masks.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
 from segcore.masks.mask_formats import image_header, read_mask
 from segcore.masks.mask_geometry import Geometry, OverLimit
 from segcore.masks.mask_matching import (
@@ -32,10 +35,9 @@ from segcore.masks.mask_matching import (
     mask_key,
     split_extension,
 )
-from segcore.uploads.gridfs_reader import ChunkFile, ChunkStream, ReadStats, StoredFile
+from segcore.uploads.gridfs_reader import ChunkFile, ReadStats, StoredFile
 
 HEADER_CACHE_SIZE = 50_000
-ZIP_CHUNKS_KEPT = 4
 _headers: OrderedDict = OrderedDict()  # (path, size, mtime_ns) -> Geometry or reason
 
 
@@ -147,7 +149,32 @@ class _Counting:
         return data
 
 
-def _scan_zip(scan: _Scan, source: ChunkFile) -> None:
+def _member_spans(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, int, int]]:
+    """Each member with the bytes it spans (its local header up to the next member or the
+    central directory), in their order in the file."""
+    infos = sorted(archive.infolist(), key=lambda i: i.header_offset)
+    ends = [i.header_offset for i in infos[1:]] + [getattr(archive, "start_dir", None)]
+    return [
+        (info, info.header_offset, end if isinstance(end, int) and end > info.header_offset else 0)
+        for info, end in zip(infos, ends)
+    ]
+
+
+def _window(wanted: list, at: int, source: WindowFile, room: int) -> int:
+    """The end of the bytes to fetch for the member `wanted[at]`: it and the members checked
+    right after it that lie next to it, within WINDOW_CHUNKS chunks and `room` bytes of the
+    budget."""
+    info, start, end = wanted[at][1]
+    limit, room = source.chunk_of(start) + WINDOW_CHUNKS, room - info.file_size
+    for _, (info, next_start, next_end) in wanted[at + 1 :]:
+        room -= info.file_size
+        if next_start != end or not next_end or room < 0 or source.chunk_of(next_end - 1) > limit:
+            break
+        end = next_end
+    return end
+
+
+def _scan_zip(scan: _Scan, source: WindowFile) -> None:
     try:
         archive = zipfile.ZipFile(source)
     except (
@@ -159,14 +186,21 @@ def _scan_zip(scan: _Scan, source: ChunkFile) -> None:
     ) as exc:
         raise UnreadableUpload(f"not a readable zip ({exc})") from None
     with archive:
-        # In their order in the file: each chunk is fetched once, forwards.
-        for info in sorted(archive.infolist(), key=lambda i: i.header_offset):
+        # In their order in the file: each chunk is fetched once, forwards, a run of checked
+        # members' chunks in one query.
+        wanted = []
+        for info, start, end in _member_spans(archive):
             image = None if info.is_dir() or info.flag_bits & 0x1 else scan.wanted(info.filename)
-            if image is None:
-                continue
+            if image is not None:
+                wanted.append((image, (info, start, end)))
+        fetched = 0
+        for at, (image, (info, start, end)) in enumerate(wanted):
             if scan.used + info.file_size > scan.budget:
                 scan.too_large()
                 return
+            if end and end > fetched:
+                fetched = _window(wanted, at, source, scan.budget - scan.used)
+                source.fetch(start, fetched)
             try:
                 with archive.open(info) as member:
                     scan.check(info.filename, member, image, info.file_size)
@@ -178,7 +212,8 @@ def _scan_zip(scan: _Scan, source: ChunkFile) -> None:
 
 def _scan_tar(scan: _Scan, stream) -> None:
     try:
-        with tarfile.open(fileobj=stream, mode="r|*") as archive:
+        # Decompressed by ReadAhead; read a piece at a time, as it hands them on.
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as archive:
             for member in archive:
                 archive.members.clear()  # stream mode keeps every header otherwise
                 if archive.offset > scan.budget:
@@ -214,12 +249,16 @@ def check_upload_content(
         if not kind:
             kind = kind_from_magic(ChunkFile(chunks, stored, stats, keep=1).read(512))
         if kind == "zip":
-            _scan_zip(scan, ChunkFile(chunks, stored, stats, keep=ZIP_CHUNKS_KEPT))
+            _scan_zip(scan, WindowFile(chunks, stored, stats))
         elif kind in ("tar", "file"):
-            stream = ChunkStream(chunks, stored, stats)
+            stream = BatchedStream(chunks, stored, stats)
             try:
                 if kind == "tar":
-                    _scan_tar(scan, stream)
+                    ahead = ReadAhead(stream)
+                    try:
+                        _scan_tar(scan, ahead)
+                    finally:
+                        ahead.close()
                 elif scan.wanted(filename):
                     try:
                         scan.check(filename, stream, scan.wanted(filename))

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from segcore.core.config import Settings
+from segcore.settings.config import Settings
 
 # The settings' defaults (MASK_EXTENSIONS, MASK_SUFFIXES), named once in the configuration.
 DEFAULT_EXTENSIONS = Settings.mask_extensions

@@ -11,18 +11,22 @@ they run (None otherwise). The sync's side (listing new uploads, moving statuses
 
 from __future__ import annotations
 
-from pymongo import DESCENDING, ReplaceOne
+from pymongo import DESCENDING, UpdateOne
 from pymongo.database import Database
 
+from segcore.core.errors import N_
 from segcore.core.naming import person_key
-from segcore.core.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in
+from segcore.core.phrases import Nn_, Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.masks import batch_images
 from segcore.masks.mask_content_check import has_content_problem
 from segcore.masks.mask_matching import NAMES_SHOWN, compare_batch
+from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
 from segcore.work import delivery
 
 PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown")
+NOTIFIED = ("unreadable", "incomplete", "content")  # the problems people are told about
+NOTIFY_DUE = "notify_due"
 SHOWN = NAMES_SHOWN
 LIST_LIMIT = 2000
 
@@ -31,6 +35,8 @@ def ensure_indexes(db: Database) -> None:
     """The Receipts page lists newest first, by batch or by problem."""
     db[RECEIPTS].create_index([("upload_date", DESCENDING)], name="upload_date")
     db[RECEIPTS].create_index([("batches", 1)], name="batches")
+    # The notifications' scan reads only the receipts still to tell someone about.
+    db[RECEIPTS].create_index([(NOTIFY_DUE, 1)], name=NOTIFY_DUE, sparse=True)
 
 
 def build_receipt(
@@ -69,7 +75,7 @@ def build_receipt(
     content = listing.get("content")  # filled by content checks when they run
     content_failed = isinstance(content, dict) and content.get("ok") is False
     if content_failed and problem in (None, "unknown"):
-        problem, reason = "content", "the content checks found problems"
+        problem, reason = "content", Phrase(CONTENT_FAILED)
     metadata = upload.get("metadata") if isinstance(upload.get("metadata"), dict) else {}
     uploader = metadata.get("uploaded_by")
     return {
@@ -81,7 +87,9 @@ def build_receipt(
         "batches": [p["id"] for p in parts],
         "kind": listing.get("kind"),
         "readable": readable,
-        "reason": reason,
+        "reason": None if reason is None else text_of(reason),
+        # the reason's template and values, worded in each reader's language when read
+        "reason_phrase": reason.as_doc() if isinstance(reason, Phrase) else None,
         "problem": problem,
         "masks": len(names),
         "matched": _total(own, "matched"),
@@ -96,33 +104,82 @@ def build_receipt(
         "usable": bool(parts) and all(p["usable"] for p in parts) and not content_failed,
         "made_by": made_by,
         "made_at": utcnow(),
+        # set while its notifications are to be enqueued (segcore.notify), unset after
+        **({NOTIFY_DUE: True} if problem in NOTIFIED else {}),
     }
 
 
+# Why a receipt is not usable, kept as templates so each reader gets them in their language.
+NOT_LISTED = N_("not listed")
+NO_BATCH = N_("names no batch in the list")
+INCOMPLETE = Nn_(
+    "{batch}: {missing} of {images} image without a mask",
+    "{batch}: {missing} of {images} images without a mask",
+)
+IMAGES_NOT_LISTED = N_("{batch}: images not listed ({error})")
+IMAGES_NOT_LISTED_YET = N_("{batch}: images not listed yet")
+NOT_KNOWN_COMPLETE = N_("{batch}: not known to be complete")
+CHECK_NOTE = N_("{batch}: {note}")
+CONTENT_FAILED = N_("the content checks found problems")
+CONTENT_PROBLEMS = Nn_("{count} content problem", "{count} content problems")
+
+
 def receipt_problem(listing: dict, readable: bool, parts: list[dict]) -> tuple:
-    """(problem, reason) of a receipt, or (None, None) when its batches are now usable."""
+    """(problem, reason as a Phrase) of a receipt, or (None, None) when its batches are now
+    usable."""
     if not listing:
-        return "unreadable", "not listed"
+        return "unreadable", Phrase(NOT_LISTED)
     if not readable:
-        return "unreadable", str(listing.get("reason"))
+        return "unreadable", unreadable_phrase(listing)
     if not parts:
-        return "no_batch", "names no batch in the list"
+        return "no_batch", Phrase(NO_BATCH)
     for part in parts:
         if not part["usable"] and part["images"] is not None and part.get("missing_count"):
-            return (
-                "incomplete",
-                f"{part['id']}: {part['missing_count']} of "
-                f"{len(part['images'])} images without a mask",
+            return "incomplete", Phrase(
+                INCOMPLETE,
+                plural_by="images",
+                batch=part["id"],
+                missing=part["missing_count"],
+                images=len(part["images"]),
             )
     for part in parts:
         if not part["usable"]:
-            why = (
-                f"images not listed ({part.get('image_error')})"
-                if part["images"] is None
-                else part.get("note") or "not known to be complete"
-            )
-            return "unknown", f"{part['id']}: {why}"
+            return "unknown", _unknown_phrase(part)
     return None, None
+
+
+def unreadable_phrase(listing: dict) -> "Phrase | str":
+    """Why a stored listing could not be read: its template and values (`reason_code`,
+    `reason_params`); a listing stored before codes were kept gives its English text."""
+    code, params = listing.get("reason_code"), listing.get("reason_params")
+    english = str(listing.get("reason"))
+    if not isinstance(code, str):
+        return english
+    return Phrase.from_doc({"template": code, "params": params or {}}, english)
+
+
+def _unknown_phrase(part: dict) -> Phrase:
+    if part["images"] is None:
+        error = part.get("image_error")
+        if error in (None, "not listed yet"):
+            return Phrase(IMAGES_NOT_LISTED_YET, batch=part["id"])
+        return Phrase(IMAGES_NOT_LISTED, batch=part["id"], error=str(error))
+    notes = [
+        n for n in part.get("notes") or () if isinstance(n, dict) and isinstance(n.get("code"), str)
+    ]
+    if notes:
+        return Phrase(CHECK_NOTE, batch=part["id"], note=_joined(notes))
+    if part.get("note"):
+        return Phrase(CHECK_NOTE, batch=part["id"], note=str(part["note"]))
+    return Phrase(NOT_KNOWN_COMPLETE, batch=part["id"])
+
+
+def _joined(notes: list[dict]) -> "Phrase | str":
+    """A check's notes ({"code", "params"}) as one phrase, "; " between them."""
+    first = Phrase.from_doc({"template": notes[0]["code"], "params": notes[0].get("params") or {}})
+    if len(notes) == 1:
+        return first
+    return Phrase("{first}; {rest}", first=first, rest=_joined(notes[1:]))
 
 
 def _total(rows: list[dict], key: str):
@@ -131,13 +188,26 @@ def _total(rows: list[dict], key: str):
 
 
 def store_receipts(
-    work: Database, uploads: list[dict], docs_by_key: dict, results: dict, made_by: str, suffixes
+    work: Database,
+    uploads: list[dict],
+    docs_by_key: dict,
+    results: dict,
+    made_by: str,
+    suffixes,
+    listings: dict | None = None,
+    images: dict | None = None,
 ) -> list[dict]:
     """Build and store the receipts of `uploads` (each with `batches`, its keys) from their
-    stored listings and their batches' results (`results` by key); returns them."""
-    listings = {d["_id"]: d for d in find_in(work[MASK_CHECKS], "_id", [u["_id"] for u in uploads])}
-    keys = sorted({k for u in uploads for k in u["batches"] if k in docs_by_key})
-    images = batch_images.stored_listings(work, keys)
+    stored listings and their batches' results (`results` by key); returns them. `listings`
+    (by upload id) and `images` (by batch key): those already in memory, instead of reading
+    them again."""
+    if listings is None:
+        listings = {
+            d["_id"]: d for d in find_in(work[MASK_CHECKS], "_id", [u["_id"] for u in uploads])
+        }
+    if images is None:
+        keys = sorted({k for u in uploads for k in u["batches"] if k in docs_by_key})
+        images = batch_images.stored_listings(work, keys)
     receipts = []
     for upload in uploads:
         parts = [
@@ -148,10 +218,7 @@ def store_receipts(
         receipts.append(
             build_receipt(upload, listings.get(upload["_id"]), parts, made_by, suffixes)
         )
-    if receipts:
-        work[RECEIPTS].bulk_write(
-            [ReplaceOne({"_id": r["_id"]}, r, upsert=True) for r in receipts], ordered=False
-        )
+    replace_many(work[RECEIPTS], receipts)
     return receipts
 
 
@@ -164,6 +231,7 @@ def _part(doc: dict, result: dict | None, images) -> dict:
         "image_error": images.error if images is not None else "not listed yet",
         "missing_count": result.get("missing_count"),
         "note": result.get("note"),
+        "notes": result.get("notes"),
     }
 
 
@@ -192,7 +260,27 @@ def list_receipts(
     elif problem:
         raise ValueError(f"unknown problem {problem!r}")
     found = list(work[RECEIPTS].find(query).sort("upload_date", DESCENDING).limit(int(limit)))
-    return with_content(work, found)
+    return with_content(work, with_reasons(work, found))
+
+
+def with_reasons(work: Database, receipts: list[dict]) -> list[dict]:
+    """Each receipt's `reason` as a Phrase (its English text, worded by each reader), from its
+    stored template; a receipt stored before templates were kept gets its upload's listing's
+    when unreadable, else keeps its English text."""
+    old = [
+        r["_id"]
+        for r in receipts
+        if not r.get("reason_phrase") and r.get("problem") == "unreadable"
+    ]
+    projection = {"reason": 1, "reason_code": 1, "reason_params": 1}
+    listings = {d["_id"]: d for d in find_in(work[MASK_CHECKS], "_id", old, projection)}
+    for receipt in receipts:
+        stored = receipt.pop("reason_phrase", None)
+        if stored:
+            receipt["reason"] = Phrase.from_doc(stored, receipt.get("reason"))
+        elif receipt["_id"] in listings and listings[receipt["_id"]].get("reason"):
+            receipt["reason"] = unreadable_phrase(listings[receipt["_id"]])
+    return receipts
 
 
 def with_content(work: Database, receipts: list[dict]) -> list[dict]:
@@ -211,9 +299,45 @@ def with_content(work: Database, receipts: list[dict]) -> list[dict]:
             receipt.update(
                 problem="content",
                 usable=False,
-                reason=f"{content.get('problems')} content problem(s)",
+                reason=Phrase(CONTENT_PROBLEMS, plural_by="count", count=_count(content)),
             )
     return receipts
+
+
+def apply_content(work: Database, upload_ids: list) -> int:
+    """Write the content results of `upload_ids` into their stored receipts (a problem makes
+    the receipt's problem `content` when it had none); returns how many receipts changed."""
+    results = find_in(work[MASK_CONTENT], "_id", list(upload_ids))
+    writes = []
+    for content in results:
+        update: dict = {"content": {k: v for k, v in content.items() if k != "_id"}}
+        if has_content_problem(content):  # the content problems are told, once found
+            update[NOTIFY_DUE] = True
+        writes.append(UpdateOne({"_id": content["_id"]}, {"$set": update}))
+        if has_content_problem(content):
+            reason = Phrase(CONTENT_PROBLEMS, plural_by="count", count=_count(content))
+            writes.append(
+                UpdateOne(
+                    {"_id": content["_id"], "problem": {"$in": [None, "unknown"]}},
+                    {
+                        "$set": {
+                            "problem": "content",
+                            "usable": False,
+                            "reason": text_of(reason),
+                            "reason_phrase": reason.as_doc(),
+                            NOTIFY_DUE: True,
+                        }
+                    },
+                )
+            )
+    if not writes:
+        return 0
+    return work[RECEIPTS].bulk_write(writes, ordered=True).modified_count
+
+
+def _count(content: dict) -> int:
+    problems = content.get("problems")
+    return problems if isinstance(problems, int) and not isinstance(problems, bool) else 0
 
 
 def uploaders(work: Database) -> list[str]:

@@ -9,12 +9,13 @@ sender thread, or from the Notifications page. A sync therefore never waits for 
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from segcore.core.connection import Databases
-from segcore.core.naming import canonical_batch_id, person_key
-from segcore.core.schema import BATCHES, find_in
-from segcore.masks.mask_check import CHECKS, FIELD
+from pymongo import UpdateOne
+
+from segcore.core.naming import person_key
+from segcore.masks import receipts
+from segcore.masks.receipts import NOTIFY_DUE
 from segcore.notify import notify_outbox
 from segcore.notify.notify_channels import deliverer
 from segcore.notify.notify_messages import (
@@ -22,6 +23,7 @@ from segcore.notify.notify_messages import (
     daily_messages,
     excluded,
     newly_at_risk,
+    receipt_from_stored,
     receipt_messages,
     test_message,
     weekly_messages,
@@ -29,9 +31,14 @@ from segcore.notify.notify_messages import (
 from segcore.report.alerts import current_alerts, report_rows
 from segcore.report.pace import PaceOptions
 from segcore.report.pace_report import delivery_quality
+from segcore.store.connection import Databases
+from segcore.store.schema import RECEIPTS, find_in
 from segcore.team import auth
 from segcore.team.team import list_members
-from segcore.uploads.uploads import upload_from_document
+
+SETTLE_S = 120  # a live receipt waits this long for its content check before a scan tells it
+RECEIPT_MAX_AGE = timedelta(days=7)  # older receipts still marked are cleared unsent
+SCAN_LIMIT = 2000  # receipts enqueued per scan (the rest on the next)
 
 
 def _language(db, name: str, default: str) -> str:
@@ -85,9 +92,7 @@ def uploader_recipient(
     return None if excluded(recipient, settings.notify_exclude) else recipient
 
 
-def enqueue_receipts(
-    databases: Databases, receipts: list[dict], now: datetime | None = None
-) -> int:
+def enqueue_receipts(databases: Databases, found: list[dict], now: datetime | None = None) -> int:
     """Enqueue the receipts of unusable uploads to their uploader and the coordinators (once
     per receipt and recipient, whatever calls this again); returns how many were added."""
     if not databases.settings.notify_receipts or not databases.settings.notify_channels:
@@ -95,66 +100,65 @@ def enqueue_receipts(
     team = coordinators(databases)
     members = list_members(databases.work)
     messages = []
-    for receipt in receipts:
+    for receipt in found:
         uploader = uploader_recipient(databases, receipt.get("uploader"), members)
         recipients = list({r.key: r for r in ([uploader] if uploader else []) + team}.values())
         messages += receipt_messages(receipt, recipients)
     return notify_outbox.enqueue(databases.work, messages, now)
 
 
-def receipts_from_checks(databases: Databases, upload_ids: list) -> list[dict]:
-    """Receipts built from the stored mask checks of `upload_ids` (until upload receipts exist):
-    the upload's own reason when unreadable, its batches' missing masks when incomplete."""
+def enqueue_stored_receipts(
+    databases: Databases,
+    upload_ids: list | None = None,
+    now: datetime | None = None,
+    settle_s: float = SETTLE_S,
+) -> int:
+    """Enqueue the notifications of the stored receipts still to tell about (`notify_due`:
+    unreadable, incomplete or failing the content checks), whoever made them (a sync, the
+    live sync, `verify`), then clear their mark; returns how many messages were added.
+
+    `upload_ids`: only these receipts, right away (the live sync once their content is
+    checked, `verify`). Without them (a scan, `notify --send-due`), a receipt the live sync
+    made less than `settle_s` ago without a content result yet is left for its own call, so
+    its message names the content problems too. Receipts older than RECEIPT_MAX_AGE are
+    cleared unsent (a channel configured today does not tell last year's problems). Each
+    message's key is its receipt and recipient: a receipt made again, a restart or a second
+    process never sends it twice (notify_outbox)."""
     work = databases.work
-    checks = find_in(
-        work[CHECKS],
-        "_id",
-        list(upload_ids),
-        {"filename": 1, "batches": 1, "reason": 1, "uploadDate": 1},
+    now = now or datetime.now(timezone.utc)
+    where = {NOTIFY_DUE: True}
+    docs = (
+        find_in(work[RECEIPTS], "_id", list(upload_ids), where=where)
+        if upload_ids is not None
+        else list(work[RECEIPTS].find(where).limit(SCAN_LIMIT))
     )
-    files = {
-        d["_id"]: d
-        for d in find_in(
-            databases.masks_files, "_id", list(upload_ids), {"metadata.uploaded_by": 1}
-        )
-    }
-    keys = sorted({k for c in checks for k in c.get("batches") or ()})
-    batches = {}
-    for doc in find_in(work[BATCHES], "id", keys, {"_id": 0, "id": 1, FIELD: 1}):
-        batches[canonical_batch_id(doc["id"]) or doc["id"]] = doc.get(FIELD) or {}
-    receipts = []
-    for check in checks:
-        missing, count = [], 0
-        for key in check.get("batches") or ():
-            result = batches.get(key) or {}
-            if result.get("state") == "incomplete":
-                missing += [str(n) for n in result.get("missing") or ()]
-                count += int(result.get("missing_count") or 0)
-        upload = upload_from_document({**files.get(check["_id"], {}), "_id": check["_id"]})
-        receipts.append(
-            {
-                "id": str(check["_id"]),
-                "upload_id": str(check["_id"]),
-                "filename": check.get("filename"),
-                "batch_ids": check.get("batches"),
-                "uploader": upload.uploaded_by,
-                "uploaded_at": check.get("uploadDate"),
-                "problems": {
-                    "unreadable": check.get("reason"),
-                    "missing": missing,
-                    "missing_count": count,
-                    "content": [],
-                },
-            }
-        )
-    return receipts
+    if not docs:
+        return 0
+    docs = receipts.with_content(work, receipts.with_reasons(work, docs))
+    naive = now.astimezone(timezone.utc).replace(tzinfo=None)
+    fresh, done = [], []
+    for doc in docs:
+        made = doc.get("made_at") if isinstance(doc.get("made_at"), datetime) else naive
+        made = made.astimezone(timezone.utc).replace(tzinfo=None) if made.tzinfo else made
+        if upload_ids is None and doc.get("made_by") == "live sync" and not doc.get("content"):
+            if (naive - made).total_seconds() < settle_s:
+                continue  # the live sync tells it once its content is checked
+        done.append(doc["_id"])
+        if (naive - made).total_seconds() <= RECEIPT_MAX_AGE.total_seconds():
+            fresh.append(receipt_from_stored(doc))
+    added = enqueue_receipts(databases, fresh, now) if fresh else 0
+    # Cleared once enqueued: a crash between the two enqueues again, finding the keys taken.
+    work[RECEIPTS].bulk_write(
+        [UpdateOne({"_id": i}, {"$unset": {NOTIFY_DUE: ""}}) for i in done], ordered=False
+    )
+    return added
 
 
 def notify_checked(databases: Databases, upload_ids: list, now: datetime | None = None) -> int:
-    """Enqueue the receipts of uploads a mask check just looked at (see `receipts_from_checks`)."""
-    if not upload_ids or not databases.settings.notify_receipts:
+    """Enqueue the receipts of uploads a mask check or a content check just looked at."""
+    if not upload_ids:
         return 0
-    return enqueue_receipts(databases, receipts_from_checks(databases, upload_ids), now)
+    return enqueue_stored_receipts(databases, list(upload_ids), now)
 
 
 def _local(databases: Databases, now: datetime) -> datetime:
@@ -212,6 +216,7 @@ def send_due(
 ) -> notify_outbox.SendReport:
     """Enqueue the daily and weekly messages when due (with `digests`), then send everything
     due. Failures stay in the outbox with the server's answer, retried later."""
+    enqueue_stored_receipts(databases, now=now)  # those a cron sync or `verify` made
     if digests:
         enqueue_daily(databases, now)
         enqueue_weekly(databases, now)
@@ -236,6 +241,7 @@ class Sender(threading.Thread):
         self.databases, self.interval = databases, interval
         self.log = log or (lambda message: None)
         self.stopped = threading.Event()
+        self.woken = threading.Event()
         self.last_error: str | None = None
 
     def run(self) -> None:
@@ -252,10 +258,16 @@ class Sender(threading.Thread):
                     )
             except PyMongoError as exc:  # the database is down: try again next round
                 self.last_error = type(exc).__name__
-            self.stopped.wait(self.interval)
+            self.woken.wait(self.interval)
+            self.woken.clear()
+
+    def wake(self) -> None:
+        """Send now rather than at the next round (something was just enqueued)."""
+        self.woken.set()
 
     def stop(self) -> None:
         self.stopped.set()
+        self.woken.set()
 
 
 def verify_and_notify(databases: Databases, **options):
@@ -265,6 +277,19 @@ def verify_and_notify(databases: Databases, **options):
 
     report = verify(databases, **options)
     notify_checked(databases, report.checked_ids)
+    return report
+
+
+def content_and_notify(databases: Databases, **options):
+    """A content check (`mask_content_check.check_content`, same arguments) that writes its
+    results into the uploads' receipts and enqueues those with problems (with `upload_ids`:
+    the receipts of those uploads too, as `sync --verify --content` checks its new uploads
+    first and tells about them after)."""
+    from segcore.masks.mask_content_check import check_content
+
+    report = check_content(databases, **options)
+    receipts.apply_content(databases.work, report.checked_ids)
+    notify_checked(databases, list(options.get("upload_ids") or []) + report.checked_ids)
     return report
 
 

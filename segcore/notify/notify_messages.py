@@ -4,7 +4,9 @@ rendered as outbox messages in its recipient's language (pure: no database, no n
 A receipt is a plain dict, the small interface the upload checks fill in:
 `{"id", "upload_id", "filename", "batch_ids", "uploader", "uploaded_at",
   "problems": {"unreadable": reason or None, "missing": [names], "missing_count": n,
-               "content": [texts]}}`.
+               "content": [offenders or texts]}}`: a reason may be a `Phrase` and a content
+problem an offender as the content checks store it (`{"name", "code", "params"}`), both worded
+in each recipient's language.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import date
 
 from segcore.core.naming import person_key
 from segcore.core.translations import Words
+from segcore.masks.mask_content import describe, describe_note
 from segcore.notify.notify_outbox import Message
 from segcore.report.pace import Alerts
 from segcore.report.pace_report import alert_sections, build_report, risk_reason, to_html, to_text
@@ -55,11 +58,25 @@ def receipt_problems(receipt: dict) -> list[str]:
 
 
 def receipt_from_stored(doc: dict) -> dict:
-    """This module's receipt from an upload receipt as `segcore.receipts` stores it (issue 22:
-    `_id`, `filename`, `uploaded_by`, `upload_date`, `batches`, `readable`, `reason`,
-    `problem`, `missing`, `missing_count`, `content`)."""
-    content = doc.get("content")
-    problems = content.get("problems") if isinstance(content, dict) else content
+    """This module's receipt from an upload receipt as `segcore.masks.receipts` reads it
+    (`_id`, `filename`, `uploaded_by`, `upload_date`, `batches`, `readable`, `reason` (a
+    Phrase when read by `list_receipts`), `problem`, `missing`, `missing_count`, `content`
+    with the content checks' `offenders` and `notes`). Content problems are told whatever the
+    receipt's main problem."""
+    # An unreadable upload's content result only repeats why (its members cannot be read).
+    content = doc.get("content") if doc.get("problem") != "unreadable" else None
+    if isinstance(content, dict):
+        problems = [o for o in content.get("offenders") or () if isinstance(o, dict)]
+        if not problems and int(content.get("problems") or 0) > 0:
+            problems = [str(content.get("problems"))]
+        # An upload's notes (too large to check, say) only beside problems: alone, they
+        # are not one (an unreadable upload's is its receipt's own reason).
+        if problems:
+            problems += [
+                {**n, "note": True} for n in content.get("notes") or () if isinstance(n, dict)
+            ]
+    else:
+        problems = content
     return {
         "id": str(doc.get("_id")),
         "upload_id": str(doc.get("_id")),
@@ -75,7 +92,9 @@ def receipt_from_stored(doc: dict) -> dict:
             "missing_count": int(doc.get("missing_count") or 0)
             if doc.get("problem") == "incomplete"
             else 0,
-            "content": [str(p) for p in problems or []] if isinstance(problems, list) else [],
+            "content": [p if isinstance(p, dict) else str(p) for p in problems]
+            if isinstance(problems, list)
+            else [],
         },
     }
 
@@ -118,7 +137,8 @@ def receipt_text(receipt: dict, recipient: Recipient) -> tuple[str, str]:
         "",
     ]
     if problems.get("unreadable"):
-        lines += [_("It cannot be read: {reason}").format(reason=problems["unreadable"]), ""]
+        reason = words.phrase(problems["unreadable"])
+        lines += [_("It cannot be read: {reason}").format(reason=reason), ""]
     missing = list(problems.get("missing") or [])
     count = max(int(problems.get("missing_count") or 0), len(missing))
     if count:
@@ -135,10 +155,18 @@ def receipt_text(receipt: dict, recipient: Recipient) -> tuple[str, str]:
         lines.append("")
     if problems.get("content"):
         lines.append(_("Content checks:"))
-        lines += [f"- {text}" for text in problems["content"][:NAMES_LISTED]]
+        lines += [f"- {_content_line(p, _)}" for p in problems["content"][:NAMES_LISTED]]
         lines.append("")
     lines.append(_("Please upload the batch again once it is fixed."))
     return subject, "\n".join(lines) + "\n"
+
+
+def _content_line(problem: object, _) -> str:
+    """A content problem in the reader's language: an offender or an upload's note as stored,
+    or a text as it is."""
+    if not isinstance(problem, dict):
+        return str(problem)
+    return describe_note(problem, _) if problem.get("note") else describe(problem, _)
 
 
 def receipt_messages(receipt: dict, recipients: list[Recipient]) -> list[Message]:
@@ -230,13 +258,13 @@ def daily_messages(alerts: Alerts, fresh: list, recipients: list[Recipient]) -> 
     for recipient in recipients:
         words = Words(recipient.language)
         _ = words.gettext
-        sections = alert_sections(alerts, _)
+        sections = alert_sections(alerts, words)
         fresh_lines = [
             _("{batch} ({name}): due {due}; {reason}").format(
                 batch=b.id,
                 name=b.assignee,
                 due=words.day(b.due_date),
-                reason=risk_reason(b, alerts.today, _),
+                reason=risk_reason(b, words),
             )
             for b in fresh
         ] or [_("none")]

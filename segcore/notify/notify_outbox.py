@@ -27,7 +27,7 @@ from pymongo.errors import DuplicateKeyError
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, DeliveryFailed, ValidationError
-from segcore.core.schema import NOTIFY_OUTBOX
+from segcore.store.schema import NOTIFY_OUTBOX
 
 OUTBOX = NOTIFY_OUTBOX
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"

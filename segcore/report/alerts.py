@@ -10,10 +10,10 @@ from pymongo.database import Database
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import ValidationError
 from segcore.core.phrases import N_, Phrase
-from segcore.core.schema import BATCHES
 from segcore.report.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
 from segcore.report.pace_basis import SyncBasis, as_of_sync
 from segcore.report.progress import PROGRESS_PROJECTION, progress_row
+from segcore.store.schema import BATCHES
 from segcore.sync.sync_runs import last_run
 from segcore.team.team import list_members
 from segcore.work import assignments

@@ -260,8 +260,11 @@ def nth_working_day(start: date, n: int) -> date:
         return date.max
 
 
+@lru_cache(maxsize=1 << 17)
 def _natural(batch_id: str) -> tuple:
-    """batch_2 before batch_10; ids without a number after those with one."""
+    """batch_2 before batch_10; ids without a number after those with one.
+
+    Kept per id: an analysis sorts tens of thousands of batches by it, several times."""
     number = batch_number(batch_id)
     return (number is None, number or 0, batch_id)
 
@@ -301,10 +304,12 @@ def person_figures(
     person.delivered_7 = sum(1 for d in delivered if 0 <= (today - d).days < 7)
     person.delivered_28 = sum(1 for d in delivered if 0 <= (today - d).days < 28)
     window_start = today - timedelta(days=options.window_days - 1)
-    in_window = sum(1 for d in delivered if window_start <= d <= today)
-    # A newcomer's pace counts only the days since they joined, not the whole window.
-    start = max(window_start, joined) if joined and joined <= today else window_start
-    person.pace = round(in_window / max(1, working_days(start, today)), 3)
+    in_window = [d for d in delivered if window_start <= d <= today]
+    # A newcomer's pace counts only the days since they joined, not the whole window; work
+    # delivered before the recorded joining (a team list written later) counts from its day.
+    began = min([joined, *in_window]) if joined and joined <= today else window_start
+    start = max(window_start, began)
+    person.pace = round(len(in_window) / max(1, working_days(start, today)), 3)
     past = [d for d in delivered if d <= today]
     person.last_delivery = max(past) if past else None
     if person.last_delivery:
@@ -327,18 +332,23 @@ def risk_of(row: dict, position: int, person: PersonPace, today: date) -> RiskyB
     due = row.get("due_date")
     projected = reach_day(today, position, person.pace)
     if not person.on_team:
-        reason = Phrase(LEFT_TEAM, name=person.name)
+        reason = _reason(LEFT_TEAM, name=person.name)
     elif due is None:
         return None
     elif due < today:
-        reason = Phrase(OVERDUE, plural_by="days", days=(today - due).days)
+        reason = _reason(OVERDUE, plural_by="days", days=(today - due).days)
     elif projected is not None and projected > due:
-        reason = Phrase(WOULD_MISS, plural_by="days", days=(projected - due).days)
+        reason = _reason(WOULD_MISS, plural_by="days", days=(projected - due).days)
     elif projected is None and person.stalled:
         reason = _stalled_reason(person)
     else:
         return None
     return RiskyBatch(row["id"], person.name, due, projected, reason, row.get("priority"))
+
+
+# Tens of thousands of at-risk batches share a few reasons ("overdue by 66 days"): one phrase
+# each, not one per batch (a phrase is never changed once made).
+_reason = lru_cache(maxsize=4096)(Phrase)
 
 
 def _stalled_reason(person: PersonPace) -> Phrase:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timezone, tzinfo
 
+from segcore.core.phrases import Nn_
+from segcore.core.timefmt import office_time, zone_name
 from segcore.core.translations import Words
 from segcore.report.pace import Alerts, RiskyBatch
-from segcore.report.progress import burndown
-from segcore.report.stats import summary_from_counts
+from segcore.report.progress import burndown, kpis
 
 ENGLISH = Words("en")
 
@@ -70,49 +71,48 @@ def _day(value: date | None) -> str:
     return value.isoformat() if value else "-"
 
 
-def risk_reason(batch: RiskyBatch, today: date, _=ENGLISH.gettext) -> str:
-    """Why a batch is at risk, in the reader's language (the same rules as `pace.risk_of`)."""
-    reason = batch.reason
-    if reason.endswith("is no longer on the team"):
-        return _("{name} is no longer on the team").format(name=batch.assignee)
-    if reason.startswith("overdue by") and batch.due_date:
-        return _("overdue by {days} days").format(days=(today - batch.due_date).days)
-    if reason.startswith("would miss") and batch.due_date and batch.projected:
-        return _("would miss due date by {days} days").format(
-            days=(batch.projected - batch.due_date).days
-        )
-    if reason.startswith("stalled"):
-        return _("stalled: {name}").format(name=batch.assignee)
-    return reason
+def risk_reason(batch: RiskyBatch, words: Words = ENGLISH) -> str:
+    """Why a batch is at risk, in the reader's language, with the plural its count needs (the
+    reason is a phrase of `pace.risk_of`; a plain text is shown as it is)."""
+    return words.phrase(batch.reason)
 
 
-def figures(
-    rows: list[dict], alerts: Alerts, quality: Quality | None = None, _=ENGLISH.gettext
-) -> list[str]:
-    """The headline figures, one sentence each."""
-    counts = summary_from_counts(
-        len(rows), sum(1 for r in rows if r["assignee"]), sum(1 for r in rows if r["with_masks"])
-    )
+def _count(words: Words, forms: tuple[str, str], count: int) -> str:
+    """A count with its noun in the plural it needs ("1 batch at risk", "2 batches at risk")."""
+    return words.ngettext(*forms, count).format(count=count)
+
+
+def figures(rows: list[dict], alerts: Alerts, quality: Quality | None = None, words=ENGLISH):
+    """The headline figures, one sentence each: the Dashboard's counts (uploaded is not
+    delivered, the share is of batches delivered and usable)."""
+    _ = words.gettext
+    counts = kpis(rows)
     lines = [
         _(
-            "Batches: {total} in total, {assigned} assigned, {with_masks} with masks, "
-            "{pending} pending ({percent}% done)"
+            "Batches: {total} in total, {assigned} assigned, {uploaded} uploaded, {delivered} "
+            "delivered and usable, {without} without masks ({percent}% delivered)"
         ).format(
             total=counts.total,
             assigned=counts.assigned,
-            with_masks=counts.with_masks,
-            pending=counts.pending,
-            percent=counts.percent_done,
+            uploaded=counts.with_masks,
+            delivered=counts.delivered,
+            without=counts.without_masks,
+            percent=counts.percent_delivered,
         ),
         _("Delivered: {week} in the last 7 days, {month} in the last 28").format(
             week=sum(p.delivered_7 for p in alerts.people),
             month=sum(p.delivered_28 for p in alerts.people),
         ),
         _("Open batches held by someone: {count}").format(count=sum(p.open for p in alerts.people)),
-        _(
-            "Needing attention: {stalled} stalled, {at_risk} batches at risk, {moves} "
-            "suggested moves"
-        ).format(stalled=len(alerts.stalled), at_risk=len(alerts.at_risk), moves=len(alerts.moves)),
+        _("Needing attention: {stalled}, {at_risk}, {moves}").format(
+            stalled=_count(words, Nn_("{count} stalled", "{count} stalled"), len(alerts.stalled)),
+            at_risk=_count(
+                words, Nn_("{count} batch at risk", "{count} batches at risk"), len(alerts.at_risk)
+            ),
+            moves=_count(
+                words, Nn_("{count} suggested move", "{count} suggested moves"), len(alerts.moves)
+            ),
+        ),
     ]
     finish = burndown(rows, alerts.today, alerts.today, alerts.today).projected_finish
     lines.append(
@@ -125,17 +125,28 @@ def figures(
         lines.append(
             _(
                 "Usable vs uploaded: {usable} of {uploaded} batches with masks have "
-                "complete masks; {rework} need rework"
-            ).format(usable=usable, uploaded=quality.uploaded, rework=quality.rework)
+                "complete masks; {rework}"
+            ).format(
+                usable=usable,
+                uploaded=quality.uploaded,
+                rework=_count(
+                    words, Nn_("{count} needs rework", "{count} need rework"), quality.rework
+                ),
+            )
         )
     return lines
 
 
 def build_report(
-    rows: list[dict], alerts: Alerts, quality: Quality | None = None, words: Words = ENGLISH
+    rows: list[dict],
+    alerts: Alerts,
+    quality: Quality | None = None,
+    words: Words = ENGLISH,
+    zone: tzinfo | None = timezone.utc,
 ) -> WeeklyReport:
     """The report's contents in `words`' language. Before any sync has read the deliveries
-    there is nothing to say about pace; a stale sync is named above the figures."""
+    there is nothing to say about pace; a stale sync is named above the figures, at the time
+    of `zone` (the office's, as every other time is shown)."""
     _ = words.gettext
     header = [
         _("Person"),
@@ -162,7 +173,7 @@ def build_report(
     ]
     report = WeeklyReport(
         _("Segmentation weekly report, {day}").format(day=alerts.today.isoformat()),
-        figures(rows, alerts, quality, _),
+        figures(rows, alerts, quality, words),
         header,
         people,
     )
@@ -176,37 +187,46 @@ def build_report(
         report.figures.insert(
             0,
             _(
-                "As of the last sync, {when} UTC (stale): deliveries since then are not counted."
-            ).format(when=f"{alerts.basis.finished_at:%Y-%m-%d %H:%M}"),
+                "As of the last sync, {when} ({zone}) (stale): deliveries since then are not "
+                "counted."
+            ).format(when=office_time(alerts.basis.finished_at, zone), zone=zone_name(zone)),
         )
     if not alerts.any:
         report.nothing = _("Nothing needs attention.")
         return report
-    report.sections = alert_sections(alerts, _)
+    report.sections = alert_sections(alerts, words)
     return report
 
 
-def alert_sections(alerts: Alerts, _=ENGLISH.gettext) -> list[tuple[str, list[str]]]:
+def _stalled_line(person, words: Words) -> str:
+    """ "Bea: 2 open, never delivered", "Ana: 1 open, last delivery 2025-10-01 (14 days ago)"."""
+    held = _count(words, Nn_("{count} open", "{count} open"), person.open)
+    _ = words.gettext
+    if person.last_delivery is None:
+        return _("{name}: {open}, never delivered").format(name=person.name, open=held)
+    days = person.days_since or 0
+    return words.ngettext(
+        "{name}: {open}, last delivery {day} ({days} day ago)",
+        "{name}: {open}, last delivery {day} ({days} days ago)",
+        days,
+    ).format(name=person.name, open=held, day=_day(person.last_delivery), days=days)
+
+
+def alert_sections(alerts: Alerts, words: Words = ENGLISH) -> list[tuple[str, list[str]]]:
     """Stalled people, batches at risk and suggested moves, each a heading and its lines."""
-    never = _("never at the current pace")
-    stalled = [
-        _("{name}: {count} open, last delivery {day}").format(
-            name=p.name, count=p.open, day=_day(p.last_delivery)
-        )
-        + (
-            " " + _("({days} days ago)").format(days=p.days_since)
-            if p.days_since is not None
-            else " " + _("(never)")
-        )
-        for p in alerts.stalled
-    ] or [_("nobody")]
+    _ = words.gettext
+    stalled = [_stalled_line(p, words) for p in alerts.stalled] or [_("nobody")]
     risky = [
-        _("{batch} ({name}): due {due}, reached {reached}; {reason}").format(
+        (
+            _("{batch} ({name}): due {due}, reached {reached}; {reason}")
+            if b.projected
+            else _("{batch} ({name}): due {due}, not reached at the current pace; {reason}")
+        ).format(
             batch=b.id,
             name=b.assignee,
             due=_day(b.due_date),
-            reached=_day(b.projected) if b.projected else never,
-            reason=risk_reason(b, alerts.today, _),
+            reached=_day(b.projected),
+            reason=risk_reason(b, words),
         )
         for b in alerts.at_risk
     ] or [_("none")]
@@ -226,20 +246,21 @@ def alert_sections(alerts: Alerts, _=ENGLISH.gettext) -> list[tuple[str, list[st
 def to_markdown(report: WeeklyReport, words: Words = ENGLISH) -> str:
     """The report as one Markdown document."""
     _ = words.gettext
+    figures_heading, people_heading, alerts_heading = _("Figures"), _("Per person"), _("Alerts")
     lines = [
         f"# {report.title}",
         "",
-        f"## {_('Figures')}",
+        f"## {figures_heading}",
         "",
         *[f"- {line}" for line in report.figures],
         "",
-        f"## {_('Per person')}",
+        f"## {people_heading}",
         "",
         "| " + " | ".join(report.people_header) + " |",
         "|---|" + "---:|" * 4 + "---|" * 3,
         *["| " + " | ".join(_cell(c) for c in row) + " |" for row in report.people],
         "",
-        f"## {_('Alerts')}",
+        f"## {alerts_heading}",
         "",
     ]
     if report.nothing:
@@ -269,6 +290,7 @@ td.n{text-align:right}@media print{body{margin:0}h2{break-after:avoid}tr{break-i
 def to_html(report: WeeklyReport, words: Words = ENGLISH) -> str:
     """The report as a standalone HTML page (the download, the email's HTML part)."""
     _ = words.gettext
+    figures_heading, people_heading, alerts_heading = _("Figures"), _("Per person"), _("Alerts")
     esc = html.escape
     head = "".join(f"<th>{esc(h)}</th>" for h in report.people_header)
     rows = "".join(
@@ -287,10 +309,10 @@ def to_html(report: WeeklyReport, words: Words = ENGLISH) -> str:
     return (
         f'<!DOCTYPE html><html lang="{words.language}"><head><meta charset="utf-8">'
         f"<title>{esc(report.title)}</title><style>{PRINT_CSS}</style></head><body>"
-        f"<h1>{esc(report.title)}</h1><h2>{esc(_('Figures'))}</h2><ul>"
+        f"<h1>{esc(report.title)}</h1><h2>{esc(figures_heading)}</h2><ul>"
         + "".join(f"<li>{esc(f)}</li>" for f in report.figures)
-        + f"</ul><h2>{esc(_('Per person'))}</h2><table><thead><tr>{head}</tr></thead>"
-        f"<tbody>{rows}</tbody></table><h2>{esc(_('Alerts'))}</h2>{alerts}</body></html>\n"
+        + f"</ul><h2>{esc(people_heading)}</h2><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{rows}</tbody></table><h2>{esc(alerts_heading)}</h2>{alerts}</body></html>\n"
     )
 
 
@@ -300,9 +322,10 @@ def weekly_report(
     quality: Quality | None = None,
     words: Words = ENGLISH,
     fmt: str = "md",
+    zone: tzinfo | None = timezone.utc,
 ) -> str:
     """The whole report in `words`' language as Markdown (`fmt` "md") or HTML ("html")."""
-    report = build_report(rows, alerts, quality, words)
+    report = build_report(rows, alerts, quality, words, zone)
     return to_html(report, words) if fmt == "html" else to_markdown(report, words)
 
 

@@ -7,12 +7,14 @@ one group, before their resume point is saved: a crash repeats it, and it is ide
 
 from __future__ import annotations
 
+import heapq
+
 from pymongo.database import Database
 
-from segcore.core.connection import Databases
-from segcore.core.schema import BATCHES, RECEIPTS, find_in
 from segcore.masks import mask_check
 from segcore.masks.receipts import store_receipts
+from segcore.store.connection import Databases
+from segcore.store.schema import BATCHES, RECEIPTS, find_in
 from segcore.uploads.uploads import READ_OPTIONS, resolve_batch_ids, upload_from_document
 from segcore.work import delivery, review
 
@@ -28,15 +30,20 @@ def make_receipts(
     *,
     made_by: str,
     author: str,
+    pending: dict | None = None,
+    renew=None,
 ) -> list[review.Move]:
     """List the uploads `upload_ids`, recompute their batches, store their receipts and, with
     MASKS_SET_STATUS on, move the batches' statuses. `uploads_of(key)`: every upload of a
-    batch, {id: index entry} (the sync's index); `batch_by_key`: the batch list's documents (at least `_id`) by
-    key. A batch's earlier uploads never listed (older than the receipts) are not listed
-    here: its state stays unknown until `segcore verify` lists them (on the benchmark, listing
-    them made a routine sync after 1,000 new uploads 70 times slower). Returns the status
-    moves made."""
-    work = databases.work
+    batch, {id: index entry} (the sync's index); `batch_by_key`: the batch list's documents
+    (at least `_id`) by key. `pending`: the sync's planned updates not yet written
+    ({doc id: (batch id, $set, $unset)}); those of these batches are taken out and written in
+    the same update as the batch's result and move, so a batch is written once. `renew` runs
+    between bulk writes. A batch's earlier uploads never listed (older than the receipts) are
+    not listed here: its state stays unknown until `segcore verify` lists them (on the
+    benchmark, listing them made a routine sync after 1,000 new uploads 70 times slower).
+    Returns the status moves made."""
+    work, settings = databases.work, databases.settings
     uploads = _read_uploads(databases, list(upload_ids))
     if not uploads:
         return []
@@ -45,18 +52,26 @@ def make_receipts(
     by_batch = {k: list(found) for k, found in entries.items()}
     dates = {u: getattr(e, "date", None) for found in entries.values() for u, e in found.items()}
     docs = find_in(work[BATCHES], "_id", [batch_by_key[k]["_id"] for k in sorted(keys)], _BATCH)
-    results = mask_check.check_new_uploads(databases, uploads, by_batch, docs, dates)
-    store_receipts(
+    found = mask_check.check_new_uploads(databases, uploads, by_batch, docs, dates)
+    made = store_receipts(
         work,
         list(uploads.values()),
         {d["key"]: d for d in docs},
-        results,
+        found.results,
         made_by,
-        databases.settings.mask_suffixes,
+        settings.mask_suffixes,
+        listings=found.listings,
+        images=found.images,
     )
-    if not databases.settings.masks_set_status:
-        return []
-    return review.apply_moves(work, _moves(work, uploads, docs, results), author)
+    moves = _moves(made, docs, found.results) if settings.masks_set_status else []
+    also = {}
+    for doc in docs:
+        batch_id, to_set, to_unset = (pending or {}).pop(doc["_id"], (doc.get("id"), {}, {}))
+        if doc["key"] in found.fields:
+            to_set = {**to_set, mask_check.FIELD: found.fields[doc["key"]]}
+        if to_set or to_unset:
+            also[doc["_id"]] = (batch_id, to_set, to_unset)
+    return review.apply_moves(work, moves, author, also=also, each_chunk=renew)
 
 
 def _read_uploads(databases: Databases, upload_ids: list) -> dict:
@@ -82,23 +97,13 @@ def backlog(work: Database, index: dict[str, dict], limit: int = BACKLOG) -> lis
         for upload_id, entry in entries.items():
             if upload_id not in have:
                 newest[upload_id] = entry.date
-    ordered = sorted(newest, key=lambda u: (newest[u] is not None, newest[u] or 0), reverse=True)
-    return ordered[:limit]
+    return heapq.nlargest(limit, newest, key=lambda u: (newest[u] is not None, newest[u] or 0))
 
 
-def _moves(work: Database, uploads: dict, docs: list[dict], results: dict) -> list[review.Move]:
-    receipts = {
-        r["_id"]: r
-        for r in find_in(
-            work[RECEIPTS],
-            "_id",
-            list(uploads),
-            {"readable": 1, "reason": 1, "problem": 1, "batches": 1, "upload_date": 1},
-        )
-    }
-
+def _moves(receipts: list[dict], docs: list[dict], results: dict) -> list[review.Move]:
+    """The status moves the new uploads' receipts cause: each batch follows its newest one."""
     newest_of: dict[str, dict] = {}
-    for receipt in sorted(receipts.values(), key=lambda r: str(r.get("upload_date"))):
+    for receipt in sorted(receipts, key=lambda r: str(r.get("upload_date"))):
         for batch_id in receipt["batches"]:
             newest_of[batch_id] = receipt
 

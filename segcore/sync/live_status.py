@@ -3,7 +3,7 @@ words it, in the user's language: `ui.live.describe_live`).
 
 Both are read from the sync lease, which a live sync (`segcore sync --watch`) holds, renews and
 stamps with `last_change_at` after each applied group: one read by `_id`. Which batches changed
-is not kept here: every sync write moves the data version (`segcore.core.data_version`), which the
+is not kept here: every sync write moves the data version (`segcore.store.data_version`), which the
 pages poll.
 """
 
@@ -14,8 +14,8 @@ from datetime import datetime
 
 from pymongo.database import Database
 
-from segcore.core.schema import LOCKS
 from segcore.core.timefmt import utcnow
+from segcore.store.schema import LOCKS
 
 
 @dataclass(frozen=True)

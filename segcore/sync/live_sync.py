@@ -21,11 +21,12 @@ from typing import Callable
 
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
-from segcore.core.connection import Databases, driver_error_message
-from segcore.core.data_version import edited_batches
-from segcore.core.errors import SegcoreError, SyncAlreadyRunning
+from segcore.core.errors import SyncAlreadyRunning
 from segcore.core.naming import printable
 from segcore.core.timefmt import utcnow
+from segcore.store.connection import Databases, driver_error_message
+from segcore.store.data_version import edited_batches
+from segcore.sync.live_content import ContentWorker
 from segcore.sync.sync import batch_list_stamp, sync_once
 from segcore.sync.sync_apply import (
     WRITE_CHUNK,
@@ -47,9 +48,12 @@ from segcore.work.batches import generation
 
 KEEP_EVERY_S = 30  # renew the lease, count the batches and save the idle resume point
 JOURNAL_MAX_ENTRIES = 50_000  # fold the index's journal after a group when it holds more
-SUMMARY_EVERY_S = 60  # recount problems (orphans, mismatches) at most this often
+SUMMARY_EVERY_S = 60  # recount problems (orphans, mismatches) at most this often, when idle
+SUMMARY_MAX_S = 600  # ... and after a group, when uploads came without a pause this long
 UNUSABLE_LOGGED = 10  # unusable uploads of one group named in the log (all are counted)
 RECONNECT_MAX_S = 30
+QUIET_SHARE = 0.8  # an idle wait that lasted this share of its length saw no other writes
+QUIET_MAX_S = 30  # never put the idle work off longer than this
 # Errors of a server going away or restarting that a reconnection cures.
 _TRANSIENT_CODES = {6, 7, 43, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436}
 
@@ -70,6 +74,7 @@ class LiveSync:
         poll_s: float = 10.0,
         full: bool = False,
         idle_wait_ms: int = IDLE_WAIT_MS,
+        on_receipts: Callable[[list], None] | None = None,
     ):
         self.databases, self.work = databases, databases.work
         self.log, self.author, self.poll_s = log, author, poll_s
@@ -85,6 +90,11 @@ class LiveSync:
         self.total_files = self.journaled = 0
         self.followable = False  # the listing is what the read models were counted with
         self.kept_at = self.summarised_at = self.counted_at = 0.0
+        self.summary_due = False  # a new live record: recount its problems when idle
+        self.tidied_at = 0.0  # the last idle moment that did more than keep the lease
+        # New uploads' content checks run beside the loop (see live_content); `on_receipts`
+        # gets their upload ids once their receipts are final (the notifications' hook).
+        self.content = ContentWorker(databases, author, log, on_receipts)
 
     def stop(self) -> None:
         """Ask the live sync to stop (safe in a signal handler: it interrupts a wait only)."""
@@ -98,6 +108,7 @@ class LiveSync:
         or not) holds the lease at start; other errors than a lost server propagate."""
         self.lease.acquire()
         self.log("live sync started")
+        self.content.start()
         backoff = 1.0
         try:
             while not self.stopping:
@@ -149,6 +160,8 @@ class LiveSync:
             report.total_files,
             outcome.stamp,
         )
+        # The uploads it found new get their content checked too (a full read: `verify`).
+        self.content.add(list(report.changed_upload_ids or []))
         # The run's own index and listing; a run that found nothing new read neither.
         self.index = outcome.index if outcome.index is not None else read_index(self.work)
         self.listing = outcome.listing or BatchListing.read(self.work)
@@ -174,6 +187,7 @@ class LiveSync:
         try:
             while not self.stopping:
                 self.waiting = True
+                started = time.monotonic()
                 try:
                     documents = feed.next_group(self.idle_wait_ms)
                 finally:
@@ -181,7 +195,10 @@ class LiveSync:
                 if documents:
                     self._apply(documents, feed.token)
                 else:
-                    self._idle(feed.token)
+                    # Woken early by other writes (an upload's chunks landing, say): its file
+                    # document may be next, so only what cannot wait is done.
+                    waited = time.monotonic() - started
+                    self._idle(feed.token, quiet=waited >= QUIET_SHARE * self.idle_wait_ms / 1000)
         finally:
             feed.close()
 
@@ -202,7 +219,9 @@ class LiveSync:
     def _apply(self, documents: dict, token: dict | None) -> None:
         """Apply one group of changed uploads as an incremental sync (the shared function)."""
         clock = time.perf_counter()
-        stamp = self._stamp()
+        # Never a count of the batches here: on the embedded server it costs seconds, which
+        # every receipt of the group would wait for (idle moments count them, see _idle).
+        stamp = self._stamp(count=False)
         # Else every batch is compared, as run_sync does.
         same = stamp == self.stamp or self._follow_edits(stamp)
         report = SyncReport(mode="live", started_at=utcnow())
@@ -244,39 +263,28 @@ class LiveSync:
             f"{report.status_moves}, bulk writes {bulk_writes}, {seconds:.2f} s"
         )
         self._name_unusable(documents)
-        self._check_content([i for i, doc in documents.items() if doc is not None])
-        if opened or time.monotonic() - self.summarised_at > SUMMARY_EVERY_S:
+        self.content.add([i for i, doc in documents.items() if doc is not None])
+        # A pass over the whole index: when idle, unless uploads never stop coming.
+        self.summary_due = self.summary_due or bool(opened)
+        if time.monotonic() - self.summarised_at > SUMMARY_MAX_S:
             self._summarise()
         if self.journaled > JOURNAL_MAX_ENTRIES:
             self._fold()
 
-    def _check_content(self, upload_ids: list) -> None:
-        """Content-check new uploads of batches whose images are listed (the others wait for
-        `verify`); a problem is logged, never stops the live sync."""
-        if not upload_ids:
-            return
-        from segcore.masks.mask_content_check import check_content
-
-        try:
-            found = check_content(
-                self.databases, upload_ids=upload_ids, author=self.author, list_images=False
-            )
-        except (SegcoreError, PyMongoError) as exc:
-            self.log(f"content check skipped: {exc}")
-            return
-        if found.checked_uploads:
-            problems = sum(int(row.get("problems") or 0) for row in found.batches)
-            self.log(
-                f"content-checked {found.checked_uploads} uploads: {problems} masks with "
-                f"problems in their batches"
-            )
-
-    def _idle(self, token: dict | None) -> None:
-        """Between changes: keep the lease, notice batch-list changes, refresh the problems."""
-        stamp = self._stamp()
+    def _idle(self, token: dict | None, quiet: bool = True) -> None:
+        """Between changes: keep the lease, notice batch-list changes, refresh the problems.
+        Not `quiet` (the wait ended early, with no upload), only edits are followed and the
+        lease kept, unless the rest has waited QUIET_MAX_S: every step here delays an upload
+        that lands meanwhile."""
+        tidy = quiet or time.monotonic() - self.tidied_at >= QUIET_MAX_S
+        stamp = self._stamp(count=tidy)  # the generation (one lookup) every time
         if stamp != self.stamp and not self._follow_edits(stamp):
             self._apply({}, token if token is not None else self.token)
             return
+        if not tidy:
+            self._keep_lease()
+            return
+        self.tidied_at = time.monotonic()
         if self.journaled:
             self._fold()
         if not self._keep_lease():
@@ -284,7 +292,9 @@ class LiveSync:
         if token is not None and token != self.token:
             SyncState(self.work).save({"token": token})  # a restart then skips less history
             self.token = token
-        if self.dirty and time.monotonic() - self.summarised_at > SUMMARY_EVERY_S:
+        if self.summary_due or (
+            self.dirty and time.monotonic() - self.summarised_at > SUMMARY_EVERY_S
+        ):
             self._summarise()
 
     # --- helpers ---------------------------------------------------------------------------
@@ -299,11 +309,11 @@ class LiveSync:
         if len(bad) > UNUSABLE_LOGGED:
             self.log(f"... and {len(bad) - UNUSABLE_LOGGED} more unusable uploads")
 
-    def _stamp(self) -> dict:
+    def _stamp(self, count: bool = True) -> dict:
         """The batch list's stamp: its generation every time (one lookup), its count (a pass
-        over the batches on the embedded server) every KEEP_EVERY_S, since only other tools
-        add or remove batches without bumping the generation."""
-        if time.monotonic() - self.counted_at >= KEEP_EVERY_S:
+        over the batches on the embedded server) every KEEP_EVERY_S when `count`, since only
+        other tools add or remove batches without bumping the generation."""
+        if count and time.monotonic() - self.counted_at >= KEEP_EVERY_S:
             self.counted_at = time.monotonic()
             return batch_list_stamp(self.work)
         return {"generation": generation(self.work), "batch_count": self.stamp.get("batch_count")}
@@ -351,7 +361,7 @@ class LiveSync:
         report = SyncReport(mode="live")
         summarise(report, self.listing, self.index)
         self.record.summarise(report)
-        self.summarised_at, self.dirty = time.monotonic(), False
+        self.summarised_at, self.dirty, self.summary_due = time.monotonic(), False, False
 
     def _drop_state(self) -> None:
         """Forget what is in memory: after a failure it may be ahead of what was saved."""
@@ -381,6 +391,7 @@ class LiveSync:
                 f"could not save the resume point ({detail}); the next start reads the "
                 "changes since the last saved one"
             )
+        self.content.stop()
         self.lease.release_quietly()
         self.log("live sync stopped")
 

@@ -16,16 +16,16 @@ from __future__ import annotations
 import gc
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 
 from pymongo.database import Database
 
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.connection import Databases
 from segcore.core.phrases import DONE, N_, READING_UPLOADS, Phrase
-from segcore.core.schema import BATCHES, META
 from segcore.core.timefmt import utcnow
+from segcore.store.connection import Databases
+from segcore.store.schema import BATCHES, META
 from segcore.sync import upload_stats
+from segcore.sync.routine import BATCHES_TOKEN, full_reason
 from segcore.sync.sync_apply import (
     BatchListing,
     Progress,
@@ -59,12 +59,8 @@ __all__ = [
     "uploader_activity_of",
 ]
 
-FULL_EVERY = timedelta(hours=24)  # a routine sync reads everything at least this often
 # Why a run reads every upload, and what it is doing (worded in the reader's language).
 REQUESTED = N_("requested")
-NO_INDEX = N_("no complete index from an earlier sync")
-OTHER_COLLECTION = N_("the uploads collection is not the one synced last")
-FULL_TOO_OLD = N_("the last full read is more than a day old")
 READING_CHANGES = N_("Reading what changed since the last sync")
 READING_INDEX = N_("Reading the sync index")
 NOTHING_CHANGED = N_("Nothing changed since the last sync")
@@ -128,7 +124,7 @@ def sync_once(
         batches_now = batch_list_stamp(work)
         same_batches = all(state.get(k) == v for k, v in batches_now.items())
         namespace = f"{databases.training.name}.{databases.masks_files.name}"
-        reason = Phrase(REQUESTED) if full else _full_reason(state, namespace)
+        reason = Phrase(REQUESTED) if full else full_reason(state, namespace)
         changes = index = None
         if reason is None:
             notify(0.05, Phrase(READING_CHANGES))
@@ -164,7 +160,7 @@ def sync_once(
             )
         summarise(report, listing, index)
         report.finish(clock)
-        finish_run(work, run_id, report)
+        finish_run(work, run_id, report, _after_writes(work))
         notify(1.0, Phrase(DONE))
         return SyncOutcome(
             report,
@@ -180,6 +176,12 @@ def sync_once(
     finally:
         if own_lease:
             lease.release_quietly()
+
+
+def _after_writes(work: Database) -> dict:
+    """Where the batch list's change stream stands after this run's writes: the next routine
+    run tells from it whether another tool changed the batch list (see routine)."""
+    return {BATCHES_TOKEN: current_token(work[BATCHES])}
 
 
 def _stored_index(work: Database, notify: Progress) -> SyncIndex:
@@ -203,7 +205,7 @@ def _finish_unchanged(
     upload_stats.stamp(work, report.started_at)
     report.carry_over(last_run(work) or {})
     report.finish(clock)
-    finish_run(work, run_id, report, unchanged=True)
+    finish_run(work, run_id, report, _after_writes(work), unchanged=True)
     notify(1.0, Phrase(NOTHING_CHANGED))
 
 
@@ -270,18 +272,6 @@ def uploader_activity_of(work: Database) -> dict[str, dict]:
     Read from the sync's own state: the Team page never scans the training database.
     """
     return {p["key"]: p for p in SyncState(work).uploaders() or [] if "key" in p}
-
-
-def _full_reason(state: dict, namespace: str) -> Phrase | None:
-    """Why this run must read every upload, or None when reading the changes will do."""
-    if not state.get("index_ok"):
-        return Phrase(NO_INDEX)
-    if state.get("namespace", namespace) != namespace:
-        return Phrase(OTHER_COLLECTION)
-    last_full = state.get("last_full_at")
-    if last_full is None or utcnow() - last_full > FULL_EVERY:
-        return Phrase(FULL_TOO_OLD)
-    return None
 
 
 def _full_index(

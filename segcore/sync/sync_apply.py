@@ -18,12 +18,18 @@ from typing import Callable
 from pymongo import UpdateOne
 from pymongo.database import Database
 
-from segcore.core import data_version
-from segcore.core.connection import Databases
 from segcore.core.phrases import N_, Phrase
-from segcore.core.schema import BATCHES, find_in
-from segcore.sync import intake, upload_stats
-from segcore.sync.sync_index import SyncIndex, append_journal, keys_holding, write_index
+from segcore.store import data_version
+from segcore.store.connection import Databases
+from segcore.store.schema import BATCHES, find_in
+from segcore.sync import upload_stats
+from segcore.sync.sync_index import (
+    SyncIndex,
+    append_journal,
+    journal_is_small,
+    keys_holding,
+    write_index,
+)
 from segcore.sync.sync_lease import Lease
 from segcore.sync.sync_plan import (
     apply_changes,
@@ -188,12 +194,21 @@ def write_batches(
     else:
         listing = BatchListing()
         updates = plan_batch_updates(listing.stream(work), index)
-    _write_updates(work, listing, updates, notify, lease)
     report.batches_updated = len(updates)
-    # After the sync fields (the pages show the masks at once), before the resume point (a
-    # crash makes the receipts again).
-    notify(0.9, Phrase(CHECKING_NEW))
-    report.status_moves = _receipts(databases, index, listing, report, author, writer.journal)
+    if writer.journal:  # a live sync shows the masks at once, then makes the receipts
+        _write_updates(work, listing, updates, notify, lease)
+        pending = None
+    else:  # each batch written once: the new uploads' batches with their results and moves
+        ids = {d["_id"]: d.get("id") for d in listing.docs}
+        pending = {doc_id: (ids.get(doc_id), s, u) for doc_id, s, u in updates}
+    # Before the resume point (a crash makes the receipts again).
+    notify(0.8 if pending is not None else 0.9, Phrase(CHECKING_NEW))
+    report.status_moves = _receipts(
+        databases, index, listing, report, (author, lease), writer.journal, pending
+    )
+    if pending:
+        rest = [(doc_id, s, u) for doc_id, (_, s, u) in pending.items()]
+        _write_updates(work, listing, rest, notify, lease)
     # The read models count uploads under their batch's status after the moves, as a rebuild
     # from a fresh listing would: a moved batch's later uploads are then subtracted right.
     listing.written(updates)
@@ -202,7 +217,7 @@ def write_batches(
     # A run killed while writing the index reads everything next time: a half-written part
     # that spills into overflow documents cannot be repaired by re-reading the changes.
     SyncState(work).save({"index_ok": False})
-    if writer.journal and touched is not None:
+    if touched is not None and (writer.journal or journal_is_small(work, index, touched)):
         append_journal(work, index, touched)
     else:
         write_index(work, index, touched)
@@ -224,12 +239,19 @@ def _receipts(
     index: SyncIndex,
     listing: BatchListing,
     report: SyncReport,
-    author: str,
+    acting: tuple[str, Lease],
     live: bool,
+    pending: dict | None,
 ) -> int:
     """Receipts for the uploads this run saw new (on first contact: the newest without one,
     see intake.backlog), and the status moves they cause, noted in `listing`; returns how many
-    batches moved."""
+    batches moved. `acting`: the author and the lease; `pending`: planned updates not yet
+    written, those of the receipts' batches written with them (see intake.make_receipts)."""
+    # Imported here: listing archives needs py7zr and more, which a routine run that finds
+    # nothing new (a cron job every few minutes) never loads.
+    from segcore.sync import intake
+
+    author, lease = acting
     ids = report.changed_upload_ids
     if ids is None:
         ids = intake.backlog(databases.work, index)
@@ -244,6 +266,8 @@ def _receipts(
         by_key,
         made_by="live sync" if live else "sync",
         author=who,
+        pending=pending,
+        renew=lease.renew,
     )
     status = {m.doc_id: m.new for m in moves}
     for doc in listing.docs:

@@ -33,7 +33,7 @@ from bson import ObjectId
 from pymongo import DeleteOne, ReplaceOne
 from pymongo.database import Database
 
-from segcore.core.schema import SYNC_INDEX
+from segcore.store.schema import SYNC_INDEX
 
 INDEX = SYNC_INDEX
 PARTS = 128
@@ -45,6 +45,7 @@ NO_DATE = -(2**63)
 _INT64 = range(-(2**63) + 1, 2**63)
 SEGMENT_BYTES = 4 * 1024 * 1024  # a quarter of the 16 MB document limit: room for estimates
 JOURNAL = "j"  # the journal's document ids: "j" + a zero-padded sequence number (+ ".segment")
+FOLD_SHARE = 4
 _JOURNAL_IDS = {"_id": {"$gte": JOURNAL, "$lt": chr(ord(JOURNAL) + 1)}}
 
 
@@ -284,6 +285,15 @@ def append_journal(db: Database, index: dict[str, dict], changed_keys) -> int:
     names = [f"{JOURNAL}{seq:09d}"] + [f"{JOURNAL}{seq:09d}.{i}" for i in range(1, len(segments))]
     db[INDEX].insert_many([{"_id": name, **segment} for name, segment in zip(names, segments)])
     return len(keys)
+
+
+def journal_is_small(db: Database, index: dict[str, dict], changed_keys) -> bool:
+    """True when the journal, with `changed_keys` appended, holds at most 1/FOLD_SHARE of the
+    index's keys: a routine run then appends to it instead of rewriting the parts (1,000 new
+    uploads touch nearly every part: a rewrite of the whole index); past that share the next
+    `write_index` folds it."""
+    _, keys = journal_keys(db)
+    return len(keys | set(changed_keys)) * FOLD_SHARE <= len(index)
 
 
 def journal_keys(db: Database) -> tuple[list[str], set[str]]:

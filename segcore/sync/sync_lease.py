@@ -15,8 +15,8 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from segcore.core.errors import N_, SyncAlreadyRunning
-from segcore.core.schema import LOCKS
 from segcore.core.timefmt import utcnow
+from segcore.store.schema import LOCKS
 
 LEASE = timedelta(minutes=2)
 RENEW_AFTER_S = 20
@@ -30,6 +30,7 @@ class Lease:
         others name it when they are refused."""
         self.db, self.name, self.owner, self.kind = db, name, uuid.uuid4().hex, kind
         self.renewed = 0.0
+        self.took_over = False  # the last acquire took the lease from a holder that died
 
     def acquire(self) -> None:
         now = utcnow()
@@ -43,11 +44,13 @@ class Lease:
             "last_change_at": None,
         }
         try:
-            self.db[LOCKS].update_one(
+            taken = self.db[LOCKS].update_one(
                 {"_id": self.name, "$or": [{"expires_at": {"$lt": now}}, {"owner": self.owner}]},
                 {"$set": mine},
                 upsert=True,
             )
+            # Not created but matched: a holder's lease ran out without being given back.
+            self.took_over = taken.upserted_id is None and taken.modified_count > 0
         except DuplicateKeyError:
             held = self.db[LOCKS].find_one({"_id": self.name}) or {}
             # A holder killed on this machine need not block until its lease expires.
@@ -57,6 +60,7 @@ class Lease:
                 )
                 if taken.modified_count:
                     self.renewed = time.monotonic()
+                    self.took_over = True
                     return
             raise _already_running(held) from None
         self.renewed = time.monotonic()

@@ -14,10 +14,10 @@ from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from segcore.core import data_version
 from segcore.core.phrases import Phrase, text_of
-from segcore.core.schema import SYNC_RUNS
 from segcore.core.timefmt import utcnow
+from segcore.store import data_version
+from segcore.store.schema import SYNC_RUNS
 from segcore.sync.sync_plan import Finding
 from segcore.sync.sync_state import SyncState
 
@@ -142,13 +142,16 @@ def start_run(db: Database, report: SyncReport, author: str):
     return run_id
 
 
-def finish_run(db: Database, run_id, report: SyncReport, **extra) -> None:
-    """Record a successful run from its report, with its upload lists."""
+def finish_run(
+    db: Database, run_id, report: SyncReport, state: dict | None = None, **extra
+) -> None:
+    """Record a successful run from its report, with its upload lists; `state`: more fields
+    of the sync state to save with it."""
     db[RUNS].update_one(
         {"_id": run_id}, {"$set": {**report.as_dict(details=True), "status": "ok", **extra}}
     )
     # Found by `_id` by the pages: sorting every run to find the latest grows with the runs.
-    SyncState(db).save({"last_ok_run": run_id})
+    SyncState(db).save({**(state or {}), "last_ok_run": run_id})
     data_version.bump(db, "sync")
 
 

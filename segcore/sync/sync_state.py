@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pymongo.database import Database
 
-from segcore.core.schema import META, SYNC_STATE
+from segcore.store.schema import META, SYNC_STATE
 
 
 class SyncState:

@@ -18,13 +18,14 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from datetime import date, datetime, timedelta, tzinfo
+from functools import lru_cache
 
 from pymongo import DeleteOne, ReplaceOne
 from pymongo.database import Database
 
 from segcore.core.naming import person_key
-from segcore.core.schema import META, UPLOAD_DAYS
 from segcore.core.timefmt import to_office
+from segcore.store.schema import META, UPLOAD_DAYS
 from segcore.sync.sync_index import SyncIndex, keys_holding
 from segcore.sync.sync_state import SyncState
 from segcore.work.batches import UNASSIGNED
@@ -74,7 +75,9 @@ def add_upload(days: dict, entry, keys, owners: dict, zone=None, sign: int = 1) 
     day = local_day(entry.date, zone)
     if day is None:
         return
-    counts = days.setdefault(day, new_day())
+    counts = days.get(day)
+    if counts is None:  # not setdefault: a new day's counters for every upload cost seconds
+        counts = days[day] = new_day()
     counts["total"] += sign
     mine, pairs, statuses = _contribution(entry, keys, owners)
     for owner in mine:
@@ -83,7 +86,11 @@ def add_upload(days: dict, entry, keys, owners: dict, zone=None, sign: int = 1) 
         counts["pairs"][pair] += sign
     for status in statuses:
         counts["statuses"][status] += sign
-    counts["uploaders"][person_key(entry.uploader) if entry.uploader else None] += sign
+    counts["uploaders"][_uploader_key(entry.uploader) if entry.uploader else None] += sign
+
+
+# A few hundred uploaders among hundreds of thousands of uploads: each name normalised once.
+_uploader_key = lru_cache(maxsize=4096)(person_key)
 
 
 def new_day() -> dict:
@@ -189,6 +196,11 @@ def is_current(db: Database, zone: tzinfo | None = None) -> bool:
     state, doc = SyncState(db).with_document(
         STATS_DOC, {"format": 1, "zone": 1, "group": 1, "models_group": 1}
     )
+    return is_current_doc(doc, state, zone)
+
+
+def is_current_doc(doc: dict | None, state: dict, zone: tzinfo | None = None) -> bool:
+    """`is_current` from the read models' document and the sync state, already read."""
     return (
         bool(doc)
         and doc.get("format") == FORMAT

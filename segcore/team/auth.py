@@ -19,8 +19,8 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from segcore.core.actors import ROLES, SEGMENTADOR, Actor, authorize_write
 from segcore.core.errors import N_, AccountLocked, LoginFailed, MemberNotFound, ValidationError
 from segcore.core.naming import clean_name, control_characters, person_key
-from segcore.core.schema import APP_USERS, LOGIN_ATTEMPTS
 from segcore.core.timefmt import office_time, utcnow, zone_name
+from segcore.store.schema import APP_USERS, LOGIN_ATTEMPTS
 from segcore.team import sessions, team
 
 COLLECTION = APP_USERS

@@ -16,8 +16,8 @@ from pymongo.errors import OperationFailure
 
 from segcore.core.actors import Actor
 from segcore.core.naming import person_key
-from segcore.core.schema import APP_SESSIONS, APP_USERS
 from segcore.core.timefmt import utcnow
+from segcore.store.schema import APP_SESSIONS, APP_USERS
 
 COLLECTION = APP_SESSIONS
 TOKEN_BYTES = 32

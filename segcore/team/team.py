@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from segcore.core import data_version, history
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, DuplicateMember, MemberNotFound, ValidationError
 from segcore.core.naming import clean_name, control_characters, person_key
-from segcore.core.schema import TEAM
 from segcore.core.timefmt import legacy_timestamp
+from segcore.store import data_version, history
+from segcore.store.schema import TEAM
 
 COLLECTION = TEAM
 DEFAULT_ROLE = "Segmentador"

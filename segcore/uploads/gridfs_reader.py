@@ -74,31 +74,49 @@ def _check_chunk(stored: StoredFile, n: int, data: object) -> bytes:
     return bytes(data)
 
 
-def check_chunks_add_up(chunks: Collection, stored: StoredFile) -> None:
+NO_CHUNKS = (0, 0, -1)  # the totals of an upload with no stored chunk
+TOTALS_CHUNK = 50  # uploads per aggregate: `$in` lists stay short (see schema.IN_CHUNK)
+
+
+def _totals_pipeline(match: dict, by) -> list[dict]:
+    return [
+        {"$match": match},
+        {
+            "$group": {
+                "_id": by,
+                "count": {"$sum": 1},
+                "bytes": {"$sum": {"$binarySize": "$data"}},
+                "last": {"$max": "$n"},
+            }
+        },
+    ]
+
+
+def chunk_totals(chunks: Collection, file_ids: list) -> dict:
+    """{file id: (chunks stored, bytes stored, highest n)} of many uploads, a few aggregates for
+    all of them instead of one each (a sync that sees 1,000 new uploads); an upload with no
+    chunk is absent (its totals are NO_CHUNKS)."""
+    totals = {}
+    for start in range(0, len(file_ids), TOTALS_CHUNK):
+        part = file_ids[start : start + TOTALS_CHUNK]
+        for row in chunks.aggregate(_totals_pipeline({"files_id": {"$in": part}}, "$files_id")):
+            totals[row["_id"]] = (row["count"], row["bytes"], row["last"])
+    return totals
+
+
+def check_chunks_add_up(
+    chunks: Collection, stored: StoredFile, totals: tuple | None = None
+) -> None:
     """Raise UnreadableUpload unless the stored chunks hold exactly the upload's length.
 
     One aggregate counts the chunks and sums their sizes on the server (no data is sent), so a
     chunk missing or short anywhere is found, also where a listing never reads (the middle of a
-    zip, a single mask file).
+    zip, a single mask file). `totals`: what `chunk_totals` found, instead of asking again.
     """
-    found = list(
-        chunks.aggregate(
-            [
-                {"$match": {"files_id": stored.id}},
-                {
-                    "$group": {
-                        "_id": None,
-                        "count": {"$sum": 1},
-                        "bytes": {"$sum": {"$binarySize": "$data"}},
-                        "last": {"$max": "$n"},
-                    }
-                },
-            ]
-        )
-    )
-    count, size, last = (
-        (found[0]["count"], found[0]["bytes"], found[0]["last"]) if found else (0, 0, -1)
-    )
+    if totals is None:
+        found = list(chunks.aggregate(_totals_pipeline({"files_id": stored.id}, None)))
+        totals = (found[0]["count"], found[0]["bytes"], found[0]["last"]) if found else NO_CHUNKS
+    count, size, last = totals
     if (count, size, last) != (stored.chunk_count, stored.length, stored.chunk_count - 1):
         raise UnreadableUpload(
             N_("truncated upload: {chunks} of {expected} chunks stored, {size} of {length} bytes"),

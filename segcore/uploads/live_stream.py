@@ -23,7 +23,7 @@ from segcore.uploads.upload_changes import (
 from segcore.uploads.uploads import upload_key
 
 IDLE_WAIT_MS = 5000  # how long one idle getMore waits on the server
-GATHER_WAIT_MS = 250  # after a change, wait this long for more before applying the group
+GATHER_WAIT_MS = 100  # after a change, wait this long for more before applying the group
 GATHER_MAX_S = 1.0  # never gather for longer than this (the latency budget is seconds)
 GROUP_MAX = 5000  # uploads per group: a larger burst becomes several groups
 _CHANGES = ("insert", "update", "replace", "delete")

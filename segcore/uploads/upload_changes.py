@@ -15,7 +15,7 @@ from pymongo.collection import Collection
 from pymongo.errors import ConnectionFailure, OperationFailure
 
 from segcore.core.phrases import N_, Phrase
-from segcore.core.schema import find_in
+from segcore.store.schema import find_in
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_key
 
 # Why a sync must read every upload (shown with the run, in the reader's language).
@@ -50,14 +50,19 @@ def current_token(files: Collection) -> dict | None:
         return None
 
 
-def changes_from_stream(files: Collection, token: dict, limit: int) -> Changes:
+def changes_from_stream(files: Collection, token: dict, limit: int, await_ms: int = 20) -> Changes:
     """Every change since `token`; raises FullReadNeeded when the history cannot serve it or
-    holds more than `limit` changes (then one full read is cheaper)."""
+    holds more than `limit` changes (then one full read is cheaper). `await_ms`: how long the
+    server waits for a change at the end of the history (what is already there is read
+    whatever it is)."""
     changes = Changes()
     files = files.with_options(codec_options=READ_OPTIONS)
     try:
         with files.watch(
-            resume_after=token, full_document="updateLookup", max_await_time_ms=20, batch_size=5000
+            resume_after=token,
+            full_document="updateLookup",
+            max_await_time_ms=await_ms,
+            batch_size=5000,
         ) as stream:
             while True:
                 event = stream.try_next()

@@ -15,9 +15,9 @@ from datetime import datetime
 from bson import Binary, ObjectId, json_util
 from bson.codec_options import CodecOptions, DatetimeConversion
 
-from segcore.core.connection import Databases
 from segcore.core.naming import batch_ids_in
 from segcore.core.timefmt import unusable_date_reason
+from segcore.store.connection import Databases
 
 # Only what the sync and the reports need: never the chunks, never the md5 or aliases.
 PROJECTION = {

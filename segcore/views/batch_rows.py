@@ -3,7 +3,7 @@
 On the embedded server every count, sort or filter that is not a selective indexed equality
 costs a pass over the whole collection, and a real MongoDB still pays one per filter. So one
 process-wide `BatchRows` reads the few fields the pages filter, sort and count on once; after
-that a write costs re-reading only the batches it touched (`segcore.core.data_version`), a filter or
+that a write costs re-reading only the batches it touched (`segcore.store.data_version`), a filter or
 sort is Python over the rows (counted once per view), and a page of the table reads its
 documents by id through the unique index.
 """
@@ -17,12 +17,12 @@ from datetime import date, datetime
 
 from pymongo.database import Database
 
-from segcore.core.data_version import changed_batches, read_versions
 from segcore.core.errors import ValidationError
-from segcore.core.schema import BATCHES, find_in
 from segcore.core.timefmt import parse_date
 from segcore.report.pace import PACE_PROJECTION, parse_due_date
 from segcore.report.progress import PROGRESS_PROJECTION
+from segcore.store.data_version import changed_batches, read_versions
+from segcore.store.schema import BATCHES, find_in
 from segcore.work.batches import (
     MASK_STATES,
     SORTS,
@@ -31,6 +31,7 @@ from segcore.work.batches import (
     UNCHECKED,
     BatchPage,
     BatchQuery,
+    order_number,
 )
 from segcore.work.delivery import delivered_at, is_open, is_usable_batch
 
@@ -65,7 +66,6 @@ def batch_row(doc: dict) -> dict:
     status = get("status")
     with_masks = get("mongo_uploaded") is True
     latest = info.get("latest_upload")
-    number = get("number")
     return {
         "id": str(get("id", "")),
         "assignee": assignee,
@@ -82,7 +82,7 @@ def batch_row(doc: dict) -> dict:
         "hours_to_accept": review.get("hours_to_accept"),
         "due_date": parse_due_date(meta.get("due_date")),
         "priority": meta.get("priority"),
-        "number": number if isinstance(number, int) and not isinstance(number, bool) else None,
+        "number": order_number(doc),
         "folder_missing": get("folder_missing") is True,
         "mask_state": mask_state,
         "mask_problems": problems if isinstance(problems, int) and problems > 0 else 0,

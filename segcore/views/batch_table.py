@@ -14,7 +14,15 @@ from datetime import date, datetime, timezone, tzinfo
 from pymongo.database import Database
 
 from segcore.core.timefmt import office_naive, parse_date, to_office
-from segcore.work.batches import COLLECTION, TABLE_PROJECTION, BatchQuery, build_filter, get_value
+from segcore.work.batches import (
+    COLLECTION,
+    TABLE_PROJECTION,
+    BatchQuery,
+    build_filter,
+    get_value,
+    id_order,
+)
+from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD, is_usable_batch
 
 COLUMNS = (
     "id",
@@ -53,6 +61,7 @@ def table_row(doc: dict, zone: tzinfo | None = timezone.utc) -> dict:
         "folder": _text(doc.get("folder")),
         "folder_missing": doc.get("folder_missing") is True,
         "masks": doc.get("mongo_uploaded") is True,
+        "usable": is_usable_batch(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD)),
         "file_count": count if isinstance(count, int) and not isinstance(count, bool) else 0,
         "masks_vs_images": masks_vs_images(doc.get("mask_check")),
         "mask_state": _text(doc["mask_check"].get("state"))
@@ -86,12 +95,12 @@ def shown_folder(folder: str | None, data_directory: str | None) -> str | None:
 
 
 def is_overdue(row: dict, today: date) -> bool:
-    """A due date in the past on a batch that has no masks yet and is not done."""
+    """A due date in the past on a batch not delivered (no usable masks) and not done."""
     due = row.get("due_date")
     return (
         isinstance(due, date)
         and due < today
-        and not row.get("masks")
+        and not row.get("usable")
         and row.get("status") not in OPEN_STATUSES_EXCLUDED
     )
 
@@ -153,13 +162,12 @@ def export_rows(db: Database, query: BatchQuery, zone: tzinfo | None = timezone.
     """Every batch matching `query` as a table row, in batch order, read in one pass; upload
     times aware, in `zone` (the office's; None: the server's)."""
     # A set of ids (who is late) is checked here: a long `$in` is slow on the embedded server.
-    cursor = (
-        db[COLLECTION]
-        .find(build_filter(replace(query, only=None)), TABLE_PROJECTION, batch_size=EXPORT_BATCH)
-        .sort([("number", 1), ("id", 1)])
+    cursor = db[COLLECTION].find(
+        build_filter(replace(query, only=None)), TABLE_PROJECTION, batch_size=EXPORT_BATCH
     )
     rows = []
-    for doc in cursor:
+    # Sorted here: legacy documents have no stored `number` to sort on (batches.id_order).
+    for doc in sorted(cursor, key=id_order):
         if query.only is not None and str(doc.get("id")) not in query.only:
             continue
         row = table_row(doc)

@@ -15,9 +15,9 @@ from pymongo.database import Database
 
 from segcore.core.actors import Actor
 from segcore.core.errors import N_, PermissionDenied
-from segcore.core.schema import BATCHES, HISTORY, find_in
 from segcore.masks import receipts
 from segcore.report.pace import PACE_PROJECTION, PaceOptions, analyse, pace_row, weekly_deliveries
+from segcore.store.schema import BATCHES, HISTORY, find_in
 
 MY_PROJECTION = {
     **PACE_PROJECTION,

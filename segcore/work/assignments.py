@@ -13,13 +13,13 @@ from datetime import date
 from pymongo import UpdateOne
 from pymongo.database import Database
 
-from segcore.core import history
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.atomic import in_one_step
 from segcore.core.errors import N_, PermissionDenied, ValidationError
 from segcore.core.naming import person_key
 from segcore.core.phrases import Phrase
-from segcore.core.schema import find_in
+from segcore.store import history
+from segcore.store.atomic import in_one_step
+from segcore.store.schema import find_in
 from segcore.team.team import list_members
 from segcore.work.batches import (
     COLLECTION,

@@ -20,30 +20,19 @@ from pymongo import InsertOne, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from segcore.core import history
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.atomic import in_one_step
 from segcore.core.errors import N_, ImportFileError
 from segcore.core.json_input import decode_text, loads_strict, read_file_bytes
 from segcore.core.naming import batch_number, canonical_batch_id, unsafe_id_reason
 from segcore.core.regular_files import is_folder, regular_files
 from segcore.core.timefmt import utcnow
+from segcore.settings.config import Settings
+from segcore.store import history
+from segcore.store.atomic import in_one_step
 from segcore.work.batches import COLLECTION, mark_changed
 
-IMAGE_SUFFIXES = (
-    ".png",
-    ".jpg",
-    ".jpeg",
-    ".tif",
-    ".tiff",
-    ".bmp",
-    ".dcm",
-    ".nii",
-    ".nii.gz",
-    ".nrrd",
-    ".mha",
-    ".mhd",
-)
+# The images of a folder: the same extensions as the mask check's (MASK_EXTENSIONS default).
+IMAGE_SUFFIXES = Settings.mask_extensions
 # Fields an import may never set on an existing batch.
 PROTECTED = {
     "_id",

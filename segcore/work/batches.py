@@ -5,16 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from segcore.core import data_version
 from segcore.core.errors import N_, ValidationError
 from segcore.core.naming import batch_number, person_key
 from segcore.core.phrases import Phrase
-from segcore.core.schema import BATCHES, META, find_in
 from segcore.core.timefmt import date_string
+from segcore.store import data_version
+from segcore.store.schema import BATCHES, META, find_in
 from segcore.work.delivery import OPEN_FILTER, REWORK, UNASSIGNED_WORK
 
 COLLECTION = BATCHES
@@ -31,7 +31,7 @@ EDITABLE = {
     "due_date": "metadata.due_date",
 }
 SORTS = {
-    "id": "number",
+    "id": "number",  # id order: `id_order`
     "assignee": "assignee",
     "status": "status",
     "latest_upload": "training_metrics_info.latest_upload",
@@ -56,19 +56,23 @@ TABLE_PROJECTION = {
     "mask_check.state": 1,
     "mask_check.images": 1,
     "mask_check.matched": 1,
+    # whether the batch is delivered (the Overdue column): segcore.work.delivery's rule
+    "mask_check.usable": 1,
+    "mask_check.missing_count": 1,
+    "mask_check.content": 1,
+    "mask_content.problems": 1,
 }
 
 
-# What segcore's queries filter and sort on: "next N pending" and the export in number order, a
-# member's batches. The pages filter and sort the in-memory rows (segcore.views.batch_rows), so no
+# What segcore's queries filter on: a member's batches. The pages filter and sort the in-memory
+# rows (segcore.views.batch_rows), and id order is computed from the ids (`id_order`), so no
 # index serves them. Few on purpose: every index makes each batch write dearer (1,000 sync
-# updates on the embedded server: 3.05 s with the two below, 2.45 s without).
-INDEXES = {"number_1": [("number", ASCENDING)], "assignee_1": [("assignee", ASCENDING)]}
-# Created by earlier versions for page queries that now run in memory; dropped at start.
-RETIRED_INDEXES = ("status_number", "latest_upload")
-# Batches whose id names no number sort after every numbered one (then by id).
+# updates on the embedded server: 3.05 s with two, 2.45 s without).
+INDEXES = {"assignee_1": [("assignee", ASCENDING)]}
+# Created by earlier versions for queries that now run in memory; dropped at start.
+RETIRED_INDEXES = ("status_number", "latest_upload", "number_1")
+# Earlier versions stored this `number` for ids that name none; it means "no number".
 UNNUMBERED = 10**12
-NUMBER_CHUNK = 1000
 
 
 def ensure_indexes(db: Database) -> None:
@@ -91,29 +95,32 @@ def ensure_indexes(db: Database) -> None:
                     raise
 
 
-def backfill_numbers(db: Database) -> int:
-    """Give every batch without a `number` the one its id names, so id order is numeric.
+def missing_indexes(db: Database) -> list[str]:
+    """The names of the indexes `ensure_indexes` would create or drop (one round trip): on a
+    production batch list never indexed, building them is a pass per index."""
+    present = {index["name"] for index in db[COLLECTION].list_indexes()}
+    wanted = {"id_1", *INDEXES}
+    return sorted((wanted - present) | (present & set(RETIRED_INDEXES)))
 
-    Production documents written before the import set it have none. Found through the
-    `number` index (a null match), written in bulk; returns how many were numbered.
+
+def order_number(doc: dict) -> int | None:
+    """A batch's place in id order: the number its id names (`batch_7` before `batch_10`).
+
+    The import stores it as `number`; production documents written before have none, and it
+    is computed from the id instead (the same rule, so it never changes between pages,
+    exports or restarts): numbering 50,000 legacy documents in the database took minutes on
+    the embedded server. None when the id names no number (those sort after, by id).
     """
-    missing = list(db[COLLECTION].find({"number": None}, {"id": 1}))
-    if not missing:
-        return 0
-    operations = []
-    for doc in missing:
-        number = batch_number(str(doc.get("id")))
-        # By `_id` alone: a filter on the null `number` would match every unnumbered batch
-        # for each update on the embedded server.
-        operations.append(
-            UpdateOne(
-                {"_id": doc["_id"]}, {"$set": {"number": UNNUMBERED if number is None else number}}
-            )
-        )
-    for start in range(0, len(operations), NUMBER_CHUNK):
-        db[COLLECTION].bulk_write(operations[start : start + NUMBER_CHUNK], ordered=False)
-    mark_changed(db)
-    return len(operations)
+    stored = doc.get("number")
+    if type(stored) is int and 0 <= stored < UNNUMBERED:
+        return stored
+    return batch_number(str(doc.get("id", "")))
+
+
+def id_order(doc: dict) -> tuple:
+    """Sort key of batch order (numeric by `order_number`, then by id) for a document or row."""
+    number = order_number(doc)
+    return (number is None, number or 0, str(doc.get("id", "")))
 
 
 def mark_changed(db: Database, batch_ids=None, session=None) -> None:
@@ -230,23 +237,16 @@ def open_batch_ids(db: Database, assignee: str) -> list[str]:
 
 def next_pending_ids(db: Database, count: int) -> list[str]:
     """The first `count` unassigned batches not delivered (segcore.delivery), in batch order."""
-    cursor = (
-        db[COLLECTION]
-        .find({**UNASSIGNED_WORK, "folder_missing": {"$ne": True}}, {"_id": 0, "id": 1})
-        .sort([("number", ASCENDING), ("id", ASCENDING)])
-        .limit(max(0, int(count)))
-    )
-    return [doc["id"] for doc in cursor]
+    # Sorted here, by `id_order`: legacy documents have no stored `number` to sort on.
+    wanted = {**UNASSIGNED_WORK, "folder_missing": {"$ne": True}}
+    found = db[COLLECTION].find(wanted, {"_id": 0, "id": 1, "number": 1})
+    return [doc["id"] for doc in sorted(found, key=id_order)[: max(0, int(count))]]
 
 
 def ids_with_status(db: Database, status: str) -> list[str]:
     """Every batch holding `status` as stored (a legacy code too), in batch order."""
-    cursor = (
-        db[COLLECTION]
-        .find({"status": str(status)}, {"_id": 0, "id": 1})
-        .sort([("number", ASCENDING), ("id", ASCENDING)])
-    )
-    return [doc["id"] for doc in cursor]
+    found = db[COLLECTION].find({"status": str(status)}, {"_id": 0, "id": 1, "number": 1})
+    return [doc["id"] for doc in sorted(found, key=id_order)]
 
 
 def stored_values(db: Database, field_name: str) -> list[str]:

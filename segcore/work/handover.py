@@ -10,7 +10,7 @@ from pymongo.database import Database
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, ValidationError
 from segcore.core.naming import person_key
-from segcore.core.schema import HISTORY
+from segcore.store.schema import HISTORY
 from segcore.team import auth, team
 from segcore.work import assignments, batches
 

@@ -12,22 +12,24 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 
 from pymongo import UpdateOne
 from pymongo.database import Database
 
-from segcore.core import data_version
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, BatchNotFound, ValidationError
-from segcore.core.history import Change, record
 from segcore.core.naming import person_key
-from segcore.core.schema import BATCHES, find_in
 from segcore.core.timefmt import utcnow
+from segcore.store import data_version
+from segcore.store.history import Change, record
+from segcore.store.schema import BATCHES, find_in
 from segcore.work.delivery import DONE, REWORK
 
 FIELD = "review"  # on the batch document: sent_back, accepted_at, hours_to_accept, note
 REASON_FIELD = "rework_reason"  # why the batch is in rework (an upload's problem or a note)
 MAX_NOTE = 500
+WRITE_CHUNK = 1000  # batch updates per bulk write
 _SEEN = {"id": 1, "status": 1, FIELD: 1, "training_metrics_info.first_upload": 1}
 
 
@@ -51,10 +53,20 @@ class ReviewResult:
     refused: list[str] = field(default_factory=list)  # already done, or nothing uploaded
 
 
-def apply_moves(work: Database, moves: list[Move], author: str) -> list[Move]:
+def apply_moves(
+    work: Database,
+    moves: list[Move],
+    author: str,
+    also: dict | None = None,
+    each_chunk: Callable[[], None] | None = None,
+) -> list[Move]:
     """Write `moves` (history first, then compare-and-set on the old status, in bulk); returns
-    those that took effect. Used by the sync for the moves new uploads cause."""
-    if not moves:
+    those that took effect. Used by the sync for the moves new uploads cause, with `also`, the
+    other fields it writes to batches ({doc id: (batch id, $set, $unset)}), in the same update
+    as a batch's move, so each batch is written once. `each_chunk` runs after each bulk write
+    (the sync renews its lease there)."""
+    also = also or {}
+    if not moves and not also:
         return []
     record(
         work,
@@ -63,29 +75,53 @@ def apply_moves(work: Database, moves: list[Move], author: str) -> list[Move]:
             for m in moves
         ],
     )
-    operations = []
-    for move in moves:
-        update = {"$set": {"status": move.new}}
-        if move.new == REWORK:
-            update["$set"][REASON_FIELD] = move.reason
-        else:
-            update["$unset"] = {REASON_FIELD: ""}
-        operations.append(UpdateOne({"_id": move.doc_id, "status": move.old}, update))
-    modified = 0
-    for start in range(0, len(operations), 1000):
-        modified += (
-            work[BATCHES].bulk_write(operations[start : start + 1000], ordered=False).modified_count
-        )
+    operations = [_move_update(m, *also.get(m.doc_id, (None, {}, {}))[1:]) for m in moves]
+    modified = _bulk(work, operations, each_chunk)
     done = moves
+    moved = {m.doc_id for m in moves}
+    rest = [d for d in also if d not in moved]
     if modified < len(moves):  # some changed meanwhile: those whose status is now the new one
         now = {
             d["_id"]: d.get("status")
             for d in find_in(work[BATCHES], "_id", [m.doc_id for m in moves], {"status": 1})
         }
         done = [m for m in moves if now.get(m.doc_id) == m.new]
-    if done:
-        data_version.bump_batches(work, [m.batch_id for m in done], by_sync=True)
+        rest += [m.doc_id for m in moves if m.doc_id in also]  # their other fields still land
+    _bulk(work, [UpdateOne({"_id": d}, _update(*also[d][1:])) for d in rest], each_chunk)
+    written = [m.batch_id for m in done] + [also[d][0] for d in rest]
+    if written:
+        data_version.bump_batches(work, written, by_sync=True)
     return done
+
+
+def _update(to_set: dict, to_unset: dict) -> dict:
+    update = {"$set": dict(to_set)}
+    if to_unset:
+        update["$unset"] = dict(to_unset)
+    return update
+
+
+def _move_update(move: Move, to_set: dict, to_unset: dict) -> UpdateOne:
+    update = _update({**to_set, "status": move.new}, to_unset)
+    if move.new == REWORK:
+        update["$set"][REASON_FIELD] = move.reason
+        if REASON_FIELD in update.get("$unset", {}):
+            del update["$unset"][REASON_FIELD]
+            if not update["$unset"]:
+                del update["$unset"]
+    else:
+        update.setdefault("$unset", {})[REASON_FIELD] = ""
+    return UpdateOne({"_id": move.doc_id, "status": move.old}, update)
+
+
+def _bulk(work: Database, operations: list, each_chunk) -> int:
+    modified = 0
+    for start in range(0, len(operations), WRITE_CHUNK):
+        result = work[BATCHES].bulk_write(operations[start : start + WRITE_CHUNK], ordered=False)
+        modified += result.modified_count
+        if each_chunk is not None:
+            each_chunk()
+    return modified
 
 
 def review(

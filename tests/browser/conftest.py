@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from segcore.core import embedded
+from segcore.store import embedded
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS, free_port
 
 SCREENSHOTS.mkdir(parents=True, exist_ok=True)

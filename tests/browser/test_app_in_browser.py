@@ -7,8 +7,9 @@ import pytest
 from pymongo import MongoClient
 
 from segcore import demo
-from segcore.core import config, embedded
-from segcore.core.connection import open_databases
+from segcore.settings import config
+from segcore.store import embedded
+from segcore.store.connection import open_databases
 from tests.helpers import SCREENSHOTS
 
 pytestmark = pytest.mark.browser

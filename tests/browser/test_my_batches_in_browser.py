@@ -8,7 +8,7 @@ import os
 import pytest
 from pymongo import MongoClient
 
-from segcore.core import embedded
+from segcore.store import embedded
 from segcore.team import auth, team
 from tests.helpers import ROOT, SCREENSHOTS
 

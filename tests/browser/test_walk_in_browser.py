@@ -21,8 +21,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 from pymongo import MongoClient
 
-from segcore.core import embedded
 from segcore.report import alerts
+from segcore.store import embedded
 from segcore.work.batches import mark_changed
 from tests.helpers import ROOT, SCREENSHOTS
 

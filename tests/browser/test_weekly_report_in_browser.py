@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pymongo import MongoClient
 
-from segcore.core import embedded
+from segcore.store import embedded
 from tests.helpers import SCREENSHOTS
 from tests.pace_seed import seed_pace
 

@@ -85,7 +85,10 @@ def test_weekly_report_in_markdown(run_cli, db, tmp_path):
     assert out.returncode == 0, out.stderr
     report = (tmp_path / "week.md").read_text()
     assert report.startswith("# Segmentation weekly report, ")
-    assert "- Batches: 39 in total, 38 assigned, 31 with masks, 8 pending (79.5% done)" in report
+    assert (
+        "- Batches: 39 in total, 38 assigned, 31 uploaded, 31 delivered and usable, "
+        "8 without masks (79.5% delivered)" in report
+    )
     assert "| Cai | 2 | 0 | 1 | 0.05 |" in report and "| stalled |" in report
     assert "| Zoe | 1 | 0 | 0 | 0.00 | - | - | no longer on the team |" in report
     assert "### Suggested moves (3)" in report and "- batch_7: Zoe → Bea" in report

@@ -11,22 +11,7 @@ import pytest
 
 from segcore.notify import notify_outbox
 from segcore.notify.notify_outbox import Message
-from tests.notify_servers import SmtpServer, WebhookReceiver
 from tests.pace_seed import seed_pace
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def hook():
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 def _mail_env(smtp) -> dict:
@@ -161,10 +146,16 @@ def test_report_in_spanish_as_html_has_the_same_figures(run_cli, db, tmp_path):
     page = (tmp_path / "week.html").read_text()
     assert page.startswith('<!DOCTYPE html><html lang="es">')
     assert "Informe semanal de segmentación" in page and "@media print" in page
-    assert "Lotes: 39 en total, 38 asignados, 31 con máscaras, 8 pendientes (79.5% hecho)" in page
+    assert (
+        "Lotes: 39 en total, 38 asignados, 31 subidos, 31 entregados y utilizables, "
+        "8 sin máscaras (79.5% entregado)" in page
+    )
     assert "<td>Zoe</td>" in page and "ya no está en el equipo" in page
     english = run_cli("report", "--language", "en").stdout
-    assert "- Batches: 39 in total, 38 assigned, 31 with masks, 8 pending (79.5% done)" in english
+    assert (
+        "- Batches: 39 in total, 38 assigned, 31 uploaded, 31 delivered and usable, "
+        "8 without masks (79.5% delivered)" in english
+    )
     # The same rule as the Dashboard's burn-down.
     from segcore.report.alerts import current_alerts, report_rows
     from segcore.report.progress import burndown

@@ -46,7 +46,7 @@ NOT_A_USER_WRITE = {
             "notify_outbox",
         )
     },
-    "batches.backfill_numbers": _SETUP,
+    "prepare_stamp.mark_prepared": _SETUP,
     "auth.authenticate": "login bookkeeping (failures, last login): any user logs in",
     "sessions.start_session": "a viewer's own login session",
     "sessions.end_session": "a viewer's own logout",
@@ -58,7 +58,7 @@ NOT_A_USER_WRITE = {
     **{
         name: _INNER
         for name in (
-            "batch_images.save_listings",
+            "schema.replace_many",
             "data_version.bump",
             "data_version.bump_batches",
             "history.record",
@@ -77,8 +77,11 @@ NOT_A_USER_WRITE = {
             "upload_stats.stamp",
             "sync_state.SyncState.save",
             "intake.make_receipts",
-            "receipts.store_receipts",
             "review.apply_moves",
+            # a check's results into its receipts, and the notifications they owe: called by
+            # verify, the content checks, the syncs and `notify --send-due` after their checks
+            "receipts.apply_content",
+            "notify_due.enqueue_stored_receipts",
         )
     },
     # the outbox is written by the syncs, checks and commands that enqueue or send, after their
@@ -182,6 +185,7 @@ CALLS = {  # each write as a viewer would call it, on data where a coordinator's
     ),
     "sync.run_sync": lambda m, d, t, who: m.run_sync(d, full=True, author=who),
     "sync.sync_once": lambda m, d, t, who: m.sync_once(d, full=True, author=who),
+    "routine.sync_if_unchanged": lambda m, d, t, who: m.sync_if_unchanged(d, author=who),
     "team.add_member": lambda m, d, t, who: m.add_member(d.work, "Nadia", author=who),
     "team.edit_member": lambda m, d, t, who: m.edit_member(
         d.work, "Flor", role="Revisor", author=who
@@ -271,8 +275,12 @@ def test_a_segmentador_changes_nothing(name, lab, tmp_path):
     assert snapshot(lab) == before
 
 
-# demo: only into empty databases; resend: only with messages in the outbox
-@pytest.mark.parametrize("name", sorted(set(CALLS) - {"demo.load_demo", "notify_due.resend_now"}))
+# demo: only into empty databases; resend: only with messages in the outbox; the routine run's
+# short path: only after a sync (tests/sync/test_routine.py shows it records the run)
+@pytest.mark.parametrize(
+    "name",
+    sorted(set(CALLS) - {"demo.load_demo", "notify_due.resend_now", "routine.sync_if_unchanged"}),
+)
 def test_the_same_call_by_a_coordinator_writes(name, lab, tmp_path):
     """So the viewer's test above is not vacuous."""
     before = snapshot(lab)

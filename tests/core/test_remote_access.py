@@ -19,11 +19,11 @@ import pytest
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
-from segcore.core import config_table
-from segcore.core.config import settings_from
-from segcore.core.connection import check_health, friendly_errors, open_databases
 from segcore.core.errors import DatabaseUnavailable
 from segcore.prepare import prepare
+from segcore.settings import config_table
+from segcore.settings.config import settings_from
+from segcore.store.connection import check_health, friendly_errors, open_databases
 from segcore.team import team
 from segcore.work import assignments, batch_import
 from tests.helpers import free_port

@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from segcore.core.connection import open_databases
-from segcore.core.schema import MASK_CONTENT
 from segcore.masks.mask_check import verify
 from segcore.masks.mask_content import describe
 from segcore.masks.mask_content_check import check_content, content_summary, has_content_problem
+from segcore.store.connection import open_databases
+from segcore.store.schema import MASK_CONTENT
 from tests.masks_content_files import build_batch, pack
 
 
@@ -176,3 +176,62 @@ def test_the_live_sync_checks_a_new_upload_right_after_applying_it(lab, upload, 
     batch = lab.work.batches.find_one({"id": "batch_1"})["mask_content"]
     assert batch["counts"]["bad_labels"] == 1
     assert "content-checked 1 uploads" in log.read_text()
+
+
+def test_the_live_sync_checks_an_upload_of_a_batch_never_listed_and_updates_its_receipt(
+    lab, upload, tmp_path, cli_env
+):
+    """No `verify` before: the batch's images were never listed. The live sync still checks
+    the new upload's contents within 30 s and its stored receipt says what is wrong, while
+    the receipt itself came first."""
+    import time
+
+    from tests.sync.test_live_sync import wait_for, watcher
+
+    env = {
+        **cli_env,
+        "DATA_DIRECTORY": str(lab.settings.data_directory),
+        "MASK_LABELS": "0,1,2",
+        "MASK_MIN_PIXELS": "10",
+    }
+    with watcher(env, tmp_path / "live.log"):
+        upload_id = upload("masks_batch_1.tar.xz", pack(lab.masks, tmp_path / "n.tar.xz", "tar"))
+        landed = time.monotonic()
+        wait_for(lambda: lab.work.receipts.find_one({"_id": upload_id}), 30, "the receipt")
+        wait_for(
+            lambda: (lab.work.receipts.find_one({"_id": upload_id}) or {}).get("content"),
+            30 - (time.monotonic() - landed),
+            "the content result in the receipt",
+        )
+    receipt = lab.work.receipts.find_one({"_id": upload_id})
+    assert receipt["problem"] == "content" and receipt["usable"] is False
+    assert {o["name"] for o in receipt["content"]["offenders"]} == set(lab.wrong)
+    assert_every_defect_named(receipt["content"], lab.wrong)
+
+
+def test_a_content_problem_sends_the_batch_back_in_history(lab, upload, tmp_path):
+    upload("batch_1_masks.zip", pack(lab.masks, tmp_path / "b.zip", "zip"))
+    verify(lab, ["batch_1"])
+    before = lab.work.batches.find_one({"id": "batch_1"})["status"]
+    assert before in ("pending", "review")  # every image has a mask: nothing wrong yet
+    report = check_content(lab, ["batch_1"])
+    assert report.sent_back == ["batch_1"]
+    doc = lab.work.batches.find_one({"id": "batch_1"})
+    assert doc["status"] == "rework"
+    assert doc["rework_reason"] == f"content: {len(lab.wrong)} masks with problems"
+    entry = lab.work.history.find_one({"key": "batch_1", "new": "rework"})
+    assert entry is not None and entry["old"] == before
+    # a check again changes nothing more; an accepted batch is never sent back by a check
+    lab.work.batches.update_one({"id": "batch_1"}, {"$set": {"status": "done"}})
+    assert check_content(lab, ["batch_1"], recheck=True).sent_back == []
+    assert lab.work.batches.find_one({"id": "batch_1"})["status"] == "done"
+
+
+def test_content_problems_leave_statuses_alone_with_masks_set_status_off(
+    lab, upload, tmp_path, client
+):
+    quiet = open_databases(replace(lab.settings, masks_set_status=False), client=client)
+    upload("batch_1_masks.zip", pack(lab.masks, tmp_path / "b.zip", "zip"))
+    verify(quiet, ["batch_1"])
+    assert check_content(quiet, ["batch_1"]).sent_back == []
+    assert lab.work.batches.find_one({"id": "batch_1"})["status"] == "pending"

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from segcore.core.config import settings_from
 from segcore.core.errors import ConfigError
 from segcore.masks.mask_content import (
     OFFENDERS_SHOWN,
@@ -16,6 +15,7 @@ from segcore.masks.mask_content import (
     describe_note,
 )
 from segcore.masks.mask_geometry import Geometry, values_of
+from segcore.settings.config import settings_from
 
 EYE = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
 CT = Geometry((512, 512, 40), (0.7, 0.7, 3.0), (0.0, 0.0, 0.0), EYE)

@@ -2,7 +2,6 @@
 
 import pytest
 
-from segcore.core.config import parse_suffixes, settings_from
 from segcore.core.errors import ConfigError
 from segcore.masks.archive_listing import kind_from_magic, kind_from_name
 from segcore.masks.mask_matching import (
@@ -16,6 +15,7 @@ from segcore.masks.mask_matching import (
     sort_members,
     split_extension,
 )
+from segcore.settings.config import parse_suffixes, settings_from
 
 
 @pytest.mark.parametrize(

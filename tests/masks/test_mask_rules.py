@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from segcore.core.connection import open_databases
 from segcore.masks import archive_listing
 from segcore.masks.listing_changes import changes_between
 from segcore.masks.mask_check import upload_changes, verify
+from segcore.store.connection import open_databases
 from tests.archives import archive_with, fill, medical_files, png_bytes
 
 UID = "1.2.840.113619.2.55.3.604688119.969.1268071029.320"

@@ -8,9 +8,9 @@ import bson
 import pytest
 
 from segcore.core.actors import Actor
-from segcore.core.connection import open_databases
 from segcore.core.errors import BatchNotFound, PermissionDenied
 from segcore.masks.mask_check import batch_detail, verify
+from segcore.store.connection import open_databases
 from tests.archives import images, make_tar, make_zip
 
 

@@ -10,9 +10,9 @@ from datetime import datetime
 import pytest
 from bson import ObjectId
 
-from segcore.core.connection import open_databases
 from segcore.masks.batch_images import list_image_names
 from segcore.masks.mask_check import verify
+from segcore.store.connection import open_databases
 from segcore.sync.sync import run_sync
 from segcore.work import batch_import
 from tests.archives import images, make_zip

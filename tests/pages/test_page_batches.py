@@ -373,7 +373,7 @@ def test_the_late_filter_and_the_attention_panels_links(app_env):
 def test_bulk_edit_of_the_filtered_batches_replaces_a_legacy_status(app_env):
     # Issue 24 item 12: bulk status/priority/due date, a legacy S to a current status,
     # compare-and-set, in the history.
-    from segcore.core.history import list_history
+    from segcore.store.history import list_history
 
     db = app_env.work
     seed(db, 6)
@@ -439,3 +439,37 @@ def test_unsaved_changes_hidden_by_the_filter_are_said(app_env):
     assert [w.value for w in at.warning if "unsaved" in w.value] == [
         "2 unsaved changes in 2 batches, kept until you save or discard them."
     ]
+
+
+def test_fields_segcore_writes_on_a_batch_are_labelled_in_its_details(app_env, monkeypatch):
+    """Review and rework write `rework_reason` and `review`; content checks `mask_content`:
+    they showed as raw English keys ("rework_reason", "review: sent_back: 1; …")."""
+    from datetime import datetime
+
+    db = app_env.work
+    seed(db, 3)
+    db.batches.update_one(
+        {"id": "batch_2"},
+        {
+            "$set": {
+                "status": "rework",
+                "rework_reason": "faltan dos máscaras",
+                "review": {"sent_back": 2, "last_sent_back_at": datetime(2026, 1, 6, 2, 5)},
+                "mask_content": {"checked": 3, "problems": 1, "offenders": [{"name": "a.png"}]},
+            }
+        },
+    )
+    from ui import i18n
+
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    at = page("batches")
+    at.session_state["language"] = "es"
+    at.run()
+    at.text_input(key="history_of").input("batch_2").run()
+    assert not at.exception, at.exception
+    fields = dict(at.dataframe[-2].value.values.tolist())
+    assert fields["Motivo del retrabajo"] == "faltan dos máscaras"
+    assert fields["Veces devuelto"] == "2"
+    text = at.dataframe[-2].value.to_string()
+    for leftover in ("rework_reason", "review", "sent_back", "mask_content", "offenders"):
+        assert leftover not in text

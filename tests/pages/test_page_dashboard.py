@@ -7,7 +7,7 @@ import pytest
 import streamlit as st
 from babel.dates import format_date
 
-from segcore.core import embedded
+from segcore.store import embedded
 from tests.helpers import page
 from tests.pace_seed import seed_pace
 
@@ -222,3 +222,47 @@ def test_one_persons_projected_finish_is_the_team_pages(app_env):
     projection = burndown["data"][1]  # the dashed line ends on the same day
     end = datetime.fromisoformat(projection["x"][-1]).date()
     assert format_date(end, "medium", locale="en") == listed
+
+
+def test_the_people_search_promises_a_top_twenty_only_when_there_are_more(demo_dbs, app_env):
+    """Six people are all shown: "6 people; the 20 with the most open work" contradicted itself."""
+    at = page("dashboard").run()
+    few = at.text_input(key="dash_people_search").placeholder
+    assert few.endswith("people") and "20" not in few
+    app_env.work.segmentadores.insert_many(
+        [{"name": f"Person {n}", "name_key": f"person {n}"} for n in range(30)]
+    )
+    st.cache_data.clear()
+    at = page("dashboard").run()
+    assert (
+        "the 20 with the most open work are shown"
+        in at.text_input(key="dash_people_search").placeholder
+    )
+
+
+def test_the_donuts_legend_sits_under_it_not_over_its_title(demo_dbs):
+    """At 1280 px the donut has half the page: a legend above the plot, right of the title,
+    wrapped onto the title ("Entregados vs subidos vs sin máscaras" drawn over it)."""
+    at = page("dashboard").run()
+    donut = next(
+        figure(c) for c in at.get("plotly_chart") if figure(c)["data"][0].get("type") == "pie"
+    )
+    legend = donut["layout"]["legend"]
+    assert legend["y"] < 0 and legend["yanchor"] == "top"
+
+
+def test_the_mask_counts_help_names_statuses_as_the_filters_do(demo_dbs, monkeypatch):
+    """ "pasa los lotes pending e in_progress a review": stored codes in a Spanish sentence,
+    and no word of rework, where an unusable upload sends a batch."""
+    from ui import i18n
+
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    at = page("dashboard")
+    at.session_state["language"] = "es"
+    at.run()
+    assert not at.exception, at.exception
+    [uploaded] = [m for m in at.metric if m.label == "Subidos"]
+    help_text = uploaded.proto.help
+    for code in ("pending", "in_progress", " review", "rework"):
+        assert code not in help_text, help_text
+    assert "Pendiente" in help_text and "Por corregir" in help_text

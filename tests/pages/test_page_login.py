@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from segcore.core.actors import Actor
-from segcore.core.history import list_history
 from segcore.core.timefmt import utcnow
+from segcore.store.history import list_history
 from segcore.team import auth
 from tests.helpers import page
 

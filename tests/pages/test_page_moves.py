@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-from segcore.core.history import list_history
 from segcore.report import alerts
+from segcore.store.history import list_history
 from tests.helpers import page
 from tests.pace_seed import record_sync, seed_pace
 from ui.attention import moves_key

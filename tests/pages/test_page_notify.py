@@ -81,7 +81,10 @@ def test_the_weekly_report_page_shows_the_report_figures_and_offers_the_html(app
     at = page("weekly_report").run()
     assert not at.exception, at.exception
     text = " ".join(m.value for m in at.markdown)
-    assert "Batches: 39 in total, 38 assigned, 31 with masks, 8 pending (79.5% done)" in text
+    assert (
+        "Batches: 39 in total, 38 assigned, 31 uploaded, 31 delivered and usable, "
+        "8 without masks (79.5% delivered)" in text
+    )
     assert "Stalled (1)" in text
     table = at.dataframe[0].value
     assert "Cai" in list(table["Person"])

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from segcore.core.history import list_history
 from segcore.report import stats
+from segcore.store.history import list_history
 from segcore.team import team as team_module
 from tests.helpers import page
 from tests.receipt_seed import Lab, seed_deliveries
@@ -39,6 +39,11 @@ def test_receipts_newest_first_with_filters(lab):
         "batch_2_masks.tar.gz": "unreadable",
         "batch_1_masks.tar.gz": "usable",
     }
+    # what a receipt could not count reads "-", never a grey None or a float "2.0"
+    counts = shown.set_index("File")[["Masks", "Matched", "Missing", "Extra", "Uploaded by"]]
+    assert counts.loc["batch_3.zip", "Matched"] == "-"
+    assert all(isinstance(v, str) and v != "None" for v in counts.to_numpy().ravel())
+    assert not any("." in v for v in counts[["Masks", "Matched", "Missing"]].to_numpy().ravel())
     at.selectbox(key="rc_problem").set_value("unreadable").run()
     assert set(table(at)["File"]) == {"batch_3.zip", "batch_2_masks.tar.gz"}
     at.selectbox(key="rc_problem").set_value("All").run()
@@ -110,3 +115,60 @@ def test_a_corrupt_upload_is_never_counted_as_delivered(lab, run_cli):
     assert dict(zip(review["Segmentador"], review["Delivered, usable"])) == {"Flor": 1}
     moves = page("moves").run()
     assert not moves.exception
+
+
+@pytest.fixture
+def spanish(monkeypatch):
+    """The interface in Spanish, in the script runs and in the test's own thread (AppTest
+    formats selectbox values outside the run)."""
+    from ui import i18n
+
+    monkeypatch.setenv("LANGUAGE", "es")
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+
+
+def test_receipts_word_every_reason_in_spanish(lab, spanish, run_cli):
+    """The Receipts page and a batch's details say why in Spanish; the command line in
+    English; a receipt stored before reasons were kept as templates still reads."""
+    from segcore.core.translations import translations
+
+    listing = lab.dbs.work.mask_checks.find_one({"filename": "batch_3.zip"})
+    spanish_unreadable = translations("es").gettext(listing["reason_code"])
+    assert spanish_unreadable != listing["reason_code"]  # the catalog words it
+    at = page("receipts").run()
+    assert not at.exception, at.exception
+    shown = table(at)
+    why = dict(zip(shown["Archivo"], shown["Motivo"]))
+    assert why["batch_4.zip"] == "batch_4: 1 de 4 imágenes sin máscara"
+    assert why["batch_3.zip"] == spanish_unreadable.format(**listing["reason_params"])
+    assert why["batch_1_masks.tar.gz"] == ""
+    assert dict(zip(shown["Archivo"], shown["Resultado"]))["batch_4.zip"] == "incompleta"
+
+    details = page("batches").run()
+    details.text_input(key="history_of").input("batch_4").run()
+    assert not details.exception, details.exception
+    receipts = next(d.value for d in details.dataframe if "Resultado" in d.value.columns)
+    assert list(receipts["Motivo"]) == ["batch_4: 1 de 4 imágenes sin máscara"]
+    # the history names segcore's own work in Spanish too, never "sync (started by ...)"
+    history = next(d.value for d in details.dataframe if "Autor" in d.value.columns)
+    authors = set(history["Autor"])
+    assert authors and not any("started by" in a or a == "sync" for a in authors), authors
+    assert any(a.startswith("sincronización") for a in authors), authors
+
+    out = run_cli("receipts", "batch_4").stdout
+    assert "batch_4: 1 of 4 images without a mask" in out
+
+    # Receipts stored before templates: the unreadable one is worded from its upload's
+    # listing; one with nothing to go on keeps its English text.
+    lab.dbs.work.receipts.update_many({}, {"$unset": {"reason_phrase": ""}})
+    lab.dbs.work.receipts.update_one(
+        {"filename": "batch_4.zip"}, {"$set": {"reason": "batch_4: an old English reason"}}
+    )
+    import streamlit as st
+
+    st.cache_data.clear()
+    at = page("receipts").run()
+    assert not at.exception, at.exception
+    why = dict(zip(table(at)["Archivo"], table(at)["Motivo"]))
+    assert why["batch_3.zip"] == spanish_unreadable.format(**listing["reason_params"])
+    assert why["batch_4.zip"] == "batch_4: an old English reason"

@@ -118,3 +118,14 @@ def test_recent_uploads_come_from_the_sync_and_say_when_they_are_older(app_env):
     st.cache_data.clear()
     at = page("sync").run()
     assert any("older than the last sync" in i.value for i in at.info)
+
+
+def test_a_run_without_an_error_shows_an_empty_cell_not_none(app_env):
+    """A grid draws a missing value as a grey "None": a run that went well has no error."""
+    seed(app_env)
+    at = page("sync").run()
+    at.button(key="sync_now").click().run()
+    runs = at.dataframe[3].value
+    assert runs["Error"].tolist() == [""]
+    text_columns = ["Started at", "Kind", "Trigger", "Status", "Started by", "Error"]
+    assert not runs[text_columns].isna().any().any()

@@ -14,7 +14,7 @@ import streamlit as st
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from segcore.core import embedded
+from segcore.store import embedded
 from tests.helpers import free_port, page
 
 

@@ -9,8 +9,8 @@ import pytest
 import streamlit as st
 from pymongo import MongoClient
 
-from segcore.core import embedded
-from segcore.core.config import Settings
+from segcore.settings.config import Settings
+from segcore.store import embedded
 from segcore.team import team
 from tests.helpers import page
 from ui.connection import identity

@@ -1,7 +1,7 @@
 """Alerts from the real database, and applying suggested moves with compare-and-set."""
 
-from segcore.core.history import list_history
 from segcore.report import alerts
+from segcore.store.history import list_history
 from segcore.work import assignments
 from tests.pace_seed import seed_pace
 

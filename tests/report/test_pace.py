@@ -411,3 +411,16 @@ def test_weekly_deliveries_has_every_week_and_person():
     assert weeks[-1]["week"] == date(2025, 10, 13)
     assert sum(w["deliveries"] for w in weeks if w["segmentador"] == "Bea") == 0
     assert sum(w["deliveries"] for w in weeks if w["segmentador"] == "Zoe") == 1
+
+
+def test_deliveries_before_the_recorded_joining_count_from_the_first_of_them():
+    """A team list written after the work began (the demo, a migrated team): Maggie joined
+    today on record but delivered 20 batches over the last four weeks. Her pace is not 20 a
+    day, which contradicted the team's 3 a day on the Dashboard."""
+    rows = delivered_days_ago("d", "Maggie", list(range(0, 28, 1))[:20])
+    rows.append(batch("batch_1", "Maggie", due="2025-10-20"))
+    maggie = person(run(rows, [member("Maggie", "2025-10-15 09:00:00")]), "Maggie")
+    window = working_days(date(2025, 9, 18), date(2025, 10, 15))
+    first = working_days(date(2025, 9, 26), date(2025, 10, 15))  # 19 days before today
+    assert maggie.pace == round(20 / first, 3) and first < window
+    assert maggie.pace < 2

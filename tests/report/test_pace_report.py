@@ -32,7 +32,10 @@ def test_a_finished_project_reports_nothing_to_do():
         options=PaceOptions(),
     )
     report = weekly_report(rows, alerts)
-    assert "- Batches: 1 in total, 1 assigned, 1 with masks, 0 pending (100.0% done)" in report
+    assert (
+        "- Batches: 1 in total, 1 assigned, 1 uploaded, 1 delivered and usable, "
+        "0 without masks (100.0% delivered)" in report
+    )
     assert "| Ana | 0 | 1 | 1 | 0.05 | 2025-10-14 | - | - |" in report
     assert report.rstrip().endswith("Nothing needs attention.")
 
@@ -42,7 +45,7 @@ def test_names_written_by_other_tools_cannot_break_the_table():
     report = weekly_report(rows, analyse(rows, [], NOW, tz=timezone.utc))
     assert "| Ana \\| QA | 1 |" in report
     assert (
-        "- batch_1 (Ana \\| QA): due -, reached never at the current pace; "
+        "- batch_1 (Ana \\| QA): due -, not reached at the current pace; "
         "Ana \\| QA is no longer on the team" in report
     )
 
@@ -61,3 +64,76 @@ def test_usable_vs_uploaded_counts_checked_masks_and_rework():
     quality = delivery_quality(rows)
     assert (quality.uploaded, quality.usable, quality.rework) == (5, 2, 2)
     assert delivery_quality([{"with_masks": True, "mask_state": None}]).usable is None
+
+
+def late_team_rows():
+    """Ana delivered batch_1 (usable) and uploaded batch_2 incomplete; batch_3, due yesterday,
+    has no masks and Bea, who never delivered, holds batch_4 due in two days."""
+    usable = {"state": "complete", "usable": True, "usable_since": datetime(2025, 10, 14)}
+    docs = [
+        {"id": "batch_1", "assignee": "Ana", "mongo_uploaded": True, "mask_check": usable},
+        {
+            "id": "batch_2",
+            "assignee": "Ana",
+            "mongo_uploaded": True,
+            "mask_check": {"state": "incomplete", "usable": False},
+        },
+        {"id": "batch_3", "assignee": "Ana", "metadata": {"due_date": "2025-10-14"}},
+        {"id": "batch_4", "assignee": "Bea", "metadata": {"due_date": "2025-10-17"}},
+    ]
+    rows = [pace_row(d) for d in docs]
+    rows[0]["mask_state"], rows[1]["mask_state"] = "complete", "incomplete"
+    team = [{"name": n, "created_at": "2025-01-07 12:00:00"} for n in ("Ana", "Bea")]
+    return rows, analyse(rows, team, NOW, tz=timezone.utc, options=PaceOptions())
+
+
+def test_the_spanish_report_takes_the_plural_its_count_needs():
+    """ "vencido hace 1 días", "se alcanza nunca al ritmo actual" were on the Spanish page."""
+    from segcore.core.translations import Words
+    from segcore.report.pace_report import delivery_quality
+
+    rows, alerts = late_team_rows()
+    spanish = weekly_report(rows, alerts, delivery_quality(rows), Words("es"))
+    assert "vencido hace 1 día\n" in spanish and "1 días" not in spanish
+    assert "batch_4 (Bea): vence 2025-10-17, no se alcanza al ritmo actual" in spanish
+    assert "Requieren atención: 1 detenido, 2 lotes en riesgo, 1 movimiento sugerido" in spanish
+    assert "Bea: 1 abierto, nunca entregó" in spanish
+    assert "; 1 necesita retrabajo" in spanish
+    assert "## Cifras" in spanish and "Figures" not in spanish
+    english = weekly_report(rows, alerts, delivery_quality(rows))
+    assert "overdue by 1 day\n" in english and "1 days" not in english
+    assert "batch_4 (Bea): due 2025-10-17, not reached at the current pace" in english
+    assert "Needing attention: 1 stalled, 2 batches at risk, 1 suggested move" in english
+    assert "Bea: 1 open, never delivered" in english
+
+
+def test_the_reports_share_is_the_dashboards_delivered_not_uploaded():
+    """The Dashboard said 33.7% delivered while the report said 41.0% done (uploaded)."""
+    from segcore.report.progress import kpis
+
+    rows, alerts = late_team_rows()
+    summary = kpis(rows)
+    assert (summary.with_masks, summary.delivered, summary.percent_delivered) == (2, 1, 25.0)
+    report = weekly_report(rows, alerts)
+    assert (
+        "- Batches: 4 in total, 4 assigned, 2 uploaded, 1 delivered and usable, "
+        "2 without masks (25.0% delivered)" in report
+    )
+    assert "% done" not in report
+
+
+def test_a_stale_sync_is_named_in_the_offices_time_not_utc():
+    """ "desde las 12:38:55 UTC" beside "desde 06:38": one time zone, the office's."""
+    from dataclasses import replace
+    from zoneinfo import ZoneInfo
+
+    from segcore.report.pace_basis import SyncBasis
+    from segcore.report.pace_report import build_report
+
+    rows, alerts = late_team_rows()
+    stale = replace(alerts, basis=SyncBasis(datetime(2025, 10, 13, 18, 0), True))
+    report = build_report(rows, stale, zone=ZoneInfo("America/Mexico_City"))
+    assert report.figures[0].startswith(
+        "As of the last sync, 2025-10-13 12:00 (America/Mexico_City) (stale)"
+    )
+    assert "UTC" not in report.figures[0]

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 import pytest
 from gridfs import GridFS
 
-from segcore.core import data_version
 from segcore.core.errors import SyncAlreadyRunning
+from segcore.store import data_version
 from segcore.sync import sync_runs, upload_stats
 from segcore.sync.live_status import live_status
 from segcore.sync.live_sync import LiveSync

@@ -10,10 +10,10 @@ from dataclasses import replace
 import pytest
 
 from segcore.core.actors import VIEWER, Actor
-from segcore.core.connection import open_databases
 from segcore.core.errors import PermissionDenied, ValidationError
-from segcore.core.history import list_history
 from segcore.masks import receipts
+from segcore.store.connection import open_databases
+from segcore.store.history import list_history
 from segcore.sync import sync
 from segcore.views.batch_rows import read_all_rows
 from segcore.work import review
@@ -194,7 +194,12 @@ def test_the_live_sync_makes_the_receipt_within_seconds(lab, upload, dbs, tmp_pa
     assert made[good]["readable"] and made[good]["matched"] == 3
     assert made[good]["problem"] in (None, "content") and made[good]["made_by"] == "live sync"
     assert made[bad]["problem"] == "unreadable"
-    assert (status_of(dbs, "batch_1"), status_of(dbs, "batch_2")) == ("review", "rework")
+    assert status_of(dbs, "batch_2") == "rework"
+    # complete masks go to review; a content problem, once its check is in, sends them back
+    first = dbs.work.batches.find_one({"id": "batch_1"})
+    assert first["status"] == "review" or (
+        first["status"] == "rework" and first["rework_reason"].startswith("content: ")
+    ), first
 
 
 def test_a_sync_killed_while_making_receipts_makes_them_on_the_next_run(

@@ -16,10 +16,10 @@ from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
 from segcore.core.actors import Actor
-from segcore.core.config import Settings
-from segcore.core.connection import open_databases
 from segcore.core.errors import PermissionDenied, SyncAlreadyRunning
 from segcore.prepare import prepare
+from segcore.settings.config import Settings
+from segcore.store.connection import open_databases
 from segcore.sync.sync import last_run, list_runs, run_sync
 from segcore.team import team
 from segcore.work import assignments

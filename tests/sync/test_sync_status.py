@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from gridfs import GridFS
 
-from segcore.core.connection import open_databases
-from segcore.core.history import list_history
+from segcore.store.connection import open_databases
+from segcore.store.history import list_history
 from segcore.sync.sync import run_sync, uploader_activity_of
 from segcore.sync.sync_index import IndexEntry
 from segcore.sync.sync_plan import updated_activity, uploader_activity

@@ -11,11 +11,11 @@ import pytest
 from bson import ObjectId
 from gridfs import GridFS
 
-from segcore.core.connection import open_databases
 from segcore.core.timefmt import office_time, to_office, usable_date
 from segcore.report import progress
 from segcore.report.alerts import current_alerts, pace_rows
 from segcore.report.pace_report import weekly_report
+from segcore.store.connection import open_databases
 from segcore.sync import upload_stats
 from segcore.sync.sync import run_sync
 from segcore.uploads.uploads import recent_uploads, upload_from_document

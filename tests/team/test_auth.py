@@ -6,7 +6,7 @@ import pytest
 
 from segcore.core.actors import Actor
 from segcore.core.errors import AccountLocked, LoginFailed, PermissionDenied, ValidationError
-from segcore.core.history import list_history
+from segcore.store.history import list_history
 from segcore.team import auth, team
 
 PASSWORD = "correct horse battery"

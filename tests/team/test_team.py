@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from segcore.core.errors import DuplicateMember, MemberNotFound, ValidationError
-from segcore.core.history import list_history
+from segcore.store.history import list_history
 from segcore.team import team
 from segcore.work import batches, handover
 

@@ -5,14 +5,19 @@ from datetime import datetime
 
 import pytest
 
-from segcore.core import data_version
+from segcore.core.actors import Actor
+from segcore.core.naming import batch_number
 from segcore.prepare import prepare
 from segcore.report.pace import pace_row
 from segcore.report.progress import progress_row
+from segcore.store import data_version
 from segcore.team import team
 from segcore.views.batch_rows import BatchRows, batch_row, order
-from segcore.work import assignments, batches, handover
+from segcore.views.batch_table import export_rows
+from segcore.work import assignments, batch_import, batches, handover
 from segcore.work.batches import BatchQuery
+
+NUMERIC = ["batch_1", "batch_2", "batch_3", "batch_10", "batch_20", "batch_100"]
 
 
 @pytest.fixture
@@ -24,29 +29,67 @@ def production(dbs):
             {"id": f"batch_{n}", "status": "pending", "assignee": None}
             for n in (1, 10, 100, 2, 20, 3)
         ]
-        + [{"id": "odd_folder"}]
+        + [{"id": "odd_folder", "status": "pending"}]
     )
-    prepare(dbs)  # as the app does at start: backfills the numbers
+    prepare(dbs)  # as the command line does at start; the app, as far as batches go, the same
     return dbs
 
 
-def test_backfilled_numbers_give_numeric_order_everywhere(production):
-    work = production.work
-    assert work.batches.count_documents({"number": None}) == 0
-    numeric = ["batch_1", "batch_2", "batch_3", "batch_10", "batch_20", "batch_100"]
-    assert batches.next_pending_ids(work, 4) == numeric[:4]
+def listed_orders(work) -> dict[str, list[str]]:
+    """The batch order each reader of the batch list gives."""
     rows = BatchRows().refresh(work)
-    assert rows.select(BatchQuery())[:6] == numeric
-    assert rows.select(BatchQuery())[-1] == "odd_folder"
-    assert rows.select(BatchQuery(), descending=True)[:2] == ["odd_folder", "batch_100"]
-    listed = rows.page(work, BatchQuery(), page_size=3, page=2)
-    assert [d["id"] for d in listed.rows] == numeric[3:6]
-    assert prepare(production) == [] and batches.backfill_numbers(work) == 0  # idempotent
+    return {
+        "table": rows.select(BatchQuery()),
+        "table page 2 of 3": [
+            d["id"] for d in rows.page(work, BatchQuery(), page_size=3, page=2).rows
+        ],
+        "next pending": batches.next_pending_ids(work, 10),
+        "status": batches.ids_with_status(work, "pending"),
+        "export": [r["id"] for r in export_rows(work, BatchQuery())],
+    }
+
+
+def test_unnumbered_batches_are_in_numeric_order_everywhere_without_a_write(production):
+    """Nothing numbers 50,000 production documents before a first page: the order comes from
+    the ids, the same on every page, the export, the command line's bulk edits."""
+    work = production.work
+    assert work.batches.count_documents({"number": {"$exists": True}}) == 0
+    expected = [*NUMERIC, "odd_folder"]
+    assert listed_orders(work) == {
+        "table": expected,
+        "table page 2 of 3": NUMERIC[3:6],
+        "next pending": expected,
+        "status": expected,
+        "export": expected,
+    }
+    assert BatchRows().refresh(work).select(BatchQuery(), descending=True)[:2] == [
+        "odd_folder",
+        "batch_100",
+    ]
+
+
+def test_order_stays_the_same_once_the_import_stores_the_numbers(production, tmp_path):
+    """A batch never changes place: the numbers an import stores (and an earlier version's
+    numbering) are the ones the ids give, and a list half numbered orders the same."""
+    work = production.work
+    before = listed_orders(work)
+    work.batches.update_one({"id": "odd_folder"}, {"$set": {"number": batches.UNNUMBERED}})
+    entries = [
+        batch_import.BatchEntry(id=i, folder=None) for i in ("batch_2", "batch_100", "batch_7")
+    ]
+    batch_import.import_batches(work, entries, Actor("Coordinator", "coordinator"))
+    stored = {d["id"]: d.get("number") for d in work.batches.find({}, {"id": 1, "number": 1})}
+    assert stored["batch_2"] == 2 and stored["batch_7"] == 7 and stored["batch_10"] is None
+    after = listed_orders(work)
+    for name, ids in before.items():
+        if name != "table page 2 of 3":  # batch_7 joined the list
+            assert [i for i in after[name] if i != "batch_7"] == ids, name
+    assert after["table"].index("batch_7") == after["table"].index("batch_3") + 1
 
 
 def test_indexes_are_named_and_creating_them_again_is_harmless(production):
     names = {i["name"] for i in production.work.batches.list_indexes()}
-    assert {"id_1", "number_1", "assignee_1"} <= names
+    assert {"id_1", "assignee_1"} <= names and batches.missing_indexes(production.work) == []
     batches.ensure_indexes(production.work)
     assert {i["name"] for i in production.work.batches.list_indexes()} == names
 
@@ -56,9 +99,12 @@ def test_indexes_no_query_uses_are_dropped_at_start(production):
     work = production.work
     work.batches.create_index([("status", 1), ("number", 1)], name="status_number")
     work.batches.create_index([("training_metrics_info.latest_upload", -1)], name="latest_upload")
+    work.batches.create_index([("number", 1)], name="number_1")
+    assert batches.missing_indexes(work) == ["latest_upload", "number_1", "status_number"]
     batches.ensure_indexes(work)
     names = {i["name"] for i in work.batches.list_indexes()}
-    assert not names & {"status_number", "latest_upload"} and "number_1" in names
+    assert not names & {"status_number", "latest_upload", "number_1"}
+    assert batches.missing_indexes(work) == []
 
 
 @pytest.mark.parametrize(
@@ -172,7 +218,8 @@ def test_a_row_holds_what_the_progress_and_pace_figures_read(doc):
     assert row["mask_state"] == (check.get("state") if isinstance(check, dict) else None)
     assert row["folder_missing"] is (doc.get("folder_missing") is True)
     number = doc.get("number")
-    assert row["number"] == (number if type(number) is int else None)  # True is no number
+    # A stored number where there is one (True is none), else the one the id names.
+    assert row["number"] == (number if type(number) is int else batch_number(str(doc.get("id"))))
 
 
 def test_who_left_the_team_is_found_through_an_index(production):

@@ -32,6 +32,7 @@ LEGACY = {
                 "folder": "/data/batch_400",
                 "folder_missing": False,
                 "masks": True,
+                "usable": False,
                 "file_count": 3,
                 "masks_vs_images": None,
                 "mask_state": None,
@@ -49,6 +50,7 @@ LEGACY = {
                 "folder": None,
                 "folder_missing": False,
                 "masks": False,
+                "usable": False,
                 "file_count": 0,
                 "masks_vs_images": None,
                 "mask_state": None,
@@ -70,6 +72,7 @@ LEGACY = {
                 "folder": None,
                 "folder_missing": False,
                 "masks": False,
+                "usable": False,
                 "file_count": 0,
                 "masks_vs_images": None,
                 "mask_state": None,
@@ -156,7 +159,9 @@ def test_folder_is_shown_relative_to_the_data_directory(folder, base, shown):
     "row, overdue",
     [
         ({"due_date": date(2025, 9, 30), "masks": False, "status": "pending"}, True),
-        ({"due_date": date(2025, 9, 30), "masks": True, "status": "pending"}, False),
+        ({"due_date": date(2025, 9, 30), "masks": True, "usable": True, "status": "review"}, False),
+        # uploaded is not delivered: an unreadable or incomplete upload leaves it overdue
+        ({"due_date": date(2025, 9, 30), "masks": True, "usable": False, "status": "rework"}, True),
         ({"due_date": date(2025, 9, 30), "masks": False, "status": "done"}, False),
         ({"due_date": date(2025, 10, 1), "masks": False, "status": "S"}, False),
         ({"due_date": None, "masks": False, "status": "pending"}, False),
@@ -164,3 +169,13 @@ def test_folder_is_shown_relative_to_the_data_directory(folder, base, shown):
 )
 def test_overdue(row, overdue):
     assert batch_table.is_overdue(row, date(2025, 10, 1)) is overdue
+
+
+def test_a_row_says_whether_its_masks_are_usable():
+    """The Overdue column follows the delivery rule (segcore.work.delivery), not the upload."""
+    unreadable = {"state": "unreadable", "usable": False}
+    complete = {"state": "complete", "usable": True}
+    assert batch_table.table_row({"id": "b", "mask_check": unreadable})["usable"] is False
+    assert batch_table.table_row({"id": "b", "mask_check": complete})["usable"] is True
+    wrong = {"id": "b", "mask_check": complete, "mask_content": {"problems": 2}}
+    assert batch_table.table_row(wrong)["usable"] is False

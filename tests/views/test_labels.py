@@ -5,9 +5,9 @@ from datetime import datetime
 
 import pytest
 
-from segcore.core.config import settings_from
 from segcore.core.errors import ConfigError
 from segcore.core.timefmt import office_time, office_zone
+from segcore.settings.config import settings_from
 from segcore.views.labels import human_size, run_kind
 
 

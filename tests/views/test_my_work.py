@@ -7,7 +7,7 @@ import pytest
 
 from segcore.core.actors import Actor
 from segcore.core.errors import MemberNotFound, PermissionDenied, ValidationError
-from segcore.core.history import list_history
+from segcore.store.history import list_history
 from segcore.team import auth, sessions, team
 from segcore.views import my_work
 from segcore.work import assignments, handover

@@ -13,13 +13,13 @@ import stat
 
 import pytest
 
-from segcore.core import config
-from segcore.core.config import load_settings, settings_from
-from segcore.core.config_table import describe
-from segcore.core.connection import check_health, open_databases
 from segcore.core.errors import ConfigError, SegcoreError, ValidationError
 from segcore.core.naming import printable
 from segcore.core.redact import mask_uri
+from segcore.settings import config
+from segcore.settings.config import load_settings, settings_from
+from segcore.settings.config_table import describe
+from segcore.store.connection import check_health, open_databases
 from segcore.team import auth, team
 from segcore.work import batch_import
 
@@ -174,8 +174,8 @@ def _read_only_embedded_path(run_cli, tmp_path):
 
 def test_embedded_path_in_a_read_only_folder_as_root_becomes_a_clear_error(tmp_path, monkeypatch):
     # Root ignores permission bits, so the refusal the kernel gives a user is simulated here.
-    from segcore.core import embedded
     from segcore.core.errors import EmbeddedServerError
+    from segcore.store import embedded
 
     def refuse(self, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(self))

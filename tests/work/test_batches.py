@@ -4,7 +4,7 @@ import pytest
 
 from segcore.core.actors import Actor
 from segcore.core.errors import PermissionDenied, ValidationError
-from segcore.core.history import list_history
+from segcore.store.history import list_history
 from segcore.team import team
 from segcore.views.batch_rows import BatchRows
 from segcore.work import assignments, batches

@@ -274,3 +274,14 @@ def test_a_listed_folder_absent_on_disk_is_flagged_new_or_old(db, tmp_path):
     _folders(tmp_path, [3])
     result = import_from_sources(db, listing, tmp_path, "me")
     assert result.restored == ["batch_3"] and result.flagged_missing == []
+
+
+def test_the_import_counts_images_by_the_mask_checks_extensions(tmp_path):
+    """One list of image extensions (config's MASK_EXTENSIONS default): a NumPy volume or a
+    Slicer segmentation in a folder is an image for the import's count as for the mask check."""
+    from segcore.settings.config import Settings
+
+    for name in ("a.png", "b.npy", "c.seg.nrrd", "d.nii.gz", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert batch_import.count_images(tmp_path) == 4
+    assert batch_import.IMAGE_SUFFIXES == Settings.mask_extensions

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from segcore.core.history import list_history
 from segcore.core.naming import unsafe_id_reason
+from segcore.store.history import list_history
 from segcore.work.batch_import import BatchEntry, import_batches, merge_sources, plan_import
 
 

@@ -27,13 +27,13 @@ from ui.i18n import (
 )
 from ui.live import follow_changes
 from ui.state import can_write
-from ui.widgets import page_start, upload_models_notice
+from ui.widgets import metric_row, page_start, upload_models_notice
 
 ANY, TOP = "All", 20
 MASKS_HELP = N_(
-    "Counts batches by whether masks were uploaded, whatever their status. The "
-    "status is set by the coordinator; a sync moves pending and in_progress batches "
-    "to review when their masks arrive (MASKS_SET_STATUS)."
+    "Counts batches by whether masks were uploaded, whatever their status. The status is set "
+    "by the coordinator; a sync moves {pending} and {in_progress} batches to {review} when "
+    "their masks can be used, to {rework} when an upload cannot (MASKS_SET_STATUS)."
 )
 
 page_start(N_("Dashboard"))
@@ -77,13 +77,14 @@ def kpis(shown: list[dict]) -> None:
     finished, now = (last["finished_at"] if last else None), utcnow()  # both UTC
     _words, stale = progress.sync_age(finished, now)
     age = format_age(now - finished) if finished else _("never")
-    # Side by side at their own width, wrapping to a second line on a narrow screen: a label
-    # or a value is never cut ("Con másc…", "hace 1 mi…", 50,000 in full).
-    with st.container(horizontal=True, wrap=True, gap="medium"):
-        for label, value, hint in (
+    masks_help = _(MASKS_HELP).format(  # the statuses as the filters and the table name them
+        **{code: labels.status(code) for code in ("pending", "in_progress", "review", "rework")}
+    )
+    metric_row(  # a label or a value is never cut ("Con másc…", 50,000 in full)
+        (
             (_("Batches"), format_number(summary.total), None),
             (_("Assigned"), format_number(summary.assigned), None),
-            (_("Uploaded"), format_number(summary.with_masks), _(MASKS_HELP)),
+            (_("Uploaded"), format_number(summary.with_masks), masks_help),
             (
                 _("Delivered, usable"),
                 format_number(summary.delivered),
@@ -92,15 +93,15 @@ def kpis(shown: list[dict]) -> None:
                     "unreadable or incomplete upload is not a delivery"
                 ),
             ),
-            (_("Without masks"), format_number(summary.without_masks), _(MASKS_HELP)),
+            (_("Without masks"), format_number(summary.without_masks), masks_help),
             (
                 _("% delivered"),
                 format_percent(summary.percent_delivered / 100, 1),
                 _("Share of batches delivered, usable"),
             ),
             (_("Last sync"), age, None),
-        ):
-            st.metric(label, value, help=hint, width="content")
+        )
+    )
     if stale:
         st.warning(
             _(
@@ -127,10 +128,14 @@ def done_and_people(shown: list[dict]) -> None:
     search = two.text_input(
         _("Find a segmentador"),
         key="dash_people_search",
-        placeholder=ngettext(
-            "{count} person; the {top} with the most open work are shown",
-            "{count} people; the {top} with the most open work are shown",
-            len(everyone),
+        placeholder=(
+            ngettext(
+                "{count} person; the {top} with the most open work are shown",
+                "{count} people; the {top} with the most open work are shown",
+                len(everyone),
+            )
+            if len(everyone) > TOP  # fewer are all shown: no top to promise
+            else ngettext("{count} person", "{count} people", len(everyone))
         ).format(count=len(everyone), top=TOP),
     )
     top, others = progress.top_people(everyone, TOP, search)

@@ -50,7 +50,7 @@ if reviewed:
                 _("Batch"): r["id"],
                 _("Status"): labels.status(r["status"]),
                 _("When"): format_datetime(r["at"]) if r["at"] else "",
-                _("By"): r["by"] or "",
+                _("By"): labels.author(r["by"]),
                 _("Note"): r["note"] or "",
             }
             for r in reviewed

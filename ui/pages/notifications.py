@@ -6,9 +6,9 @@ import streamlit as st
 from segcore.notify import notify_due, notify_outbox
 from ui.actions import run_write
 from ui.connection import settings
-from ui.i18n import N_, _, format_datetime, ngettext
+from ui.i18n import N_, _, format_datetime, format_number, ngettext
 from ui.state import can_write, current_actor
-from ui.widgets import page_start
+from ui.widgets import metric_row, page_start
 
 STATE_LABELS = {
     "pending": N_("Pending"),
@@ -34,9 +34,7 @@ if not current.notify_channels:
         )
     )
 counts = notify_outbox.count_by_state(databases.work)
-columns = st.columns(4)
-for column, (state, label) in zip(columns, STATE_LABELS.items()):
-    column.metric(_(label), counts[state])
+metric_row((_(label), format_number(counts[state])) for state, label in STATE_LABELS.items())
 
 shown = st.segmented_control(
     _("Show"),
@@ -74,7 +72,9 @@ if can_write() and current.notify_channels:
         _("Messages to send again"),
         [m["key"] for m in again],
         format_func=lambda k: next(
-            f"{m['subject']} → {m.get('to') or _('chat webhook')}" for m in again if m["key"] == k
+            m["subject"] + " → " + (m.get("to") or _("chat webhook"))
+            for m in again
+            if m["key"] == k
         ),
         key="notify_resend",
     )

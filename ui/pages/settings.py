@@ -3,7 +3,7 @@
 import streamlit as st
 
 from segcore.backups import backup
-from segcore.core.config_table import describe
+from segcore.settings.config_table import describe
 from ui import import_actions, reads
 from ui.actions import clear_caches
 from ui.i18n import N_, _, word

@@ -12,7 +12,7 @@ from ui.live import current_live_status, live_caption
 from ui.mask_actions import check_masks_panel, show_last_mask_check
 from ui.state import SYNC_LAST_REPORT, can_write
 from ui.sync_actions import label, run_rows, schedule_controls, sync_now, upload_rows
-from ui.widgets import page_start, upload_models_notice
+from ui.widgets import metric_row, page_start, upload_models_notice
 
 COUNTS = (
     "total_files",
@@ -73,8 +73,7 @@ if report:
             kind=kind,
         )
     )
-    for column, field in zip(st.columns(len(COUNTS)), COUNTS):
-        column.metric(label(field), format_number(report.get(field, 0)))
+    metric_row((label(field), format_number(report.get(field, 0))) for field in COUNTS)
     for field, title in (
         ("orphan_uploads", N_("Orphan uploads (name a batch not in the list)")),
         ("unmatched_uploads", N_("Unmatched uploads (name no batch)")),

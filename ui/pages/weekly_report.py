@@ -25,7 +25,7 @@ st.html(PRINT_CSS)
 rows = reads.progress_rows()
 found = reads.current_alerts()
 words = Words(current_language())
-report = build_report(rows, found, delivery_quality(rows), words)
+report = build_report(rows, found, delivery_quality(rows), words, settings().zone)
 st.subheader(report.title, anchor=False)
 st.markdown("\n".join(f"- {line}" for line in report.figures))
 st.download_button(

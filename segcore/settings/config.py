@@ -11,16 +11,16 @@ from typing import Mapping
 
 from dotenv import dotenv_values
 
-from segcore.core.config_urls import (
+from segcore.core.errors import ConfigError
+from segcore.core.redact import ambiguous_userinfo
+from segcore.core.timefmt import office_zone
+from segcore.settings.config_urls import (
     WEBHOOK_FORMATS,
     email_address,
     recipients,
     smtp_url,
     webhook_url,
 )
-from segcore.core.errors import ConfigError
-from segcore.core.redact import ambiguous_userinfo
-from segcore.core.timefmt import office_zone
 
 DEFAULT_EMBEDDED_PATH = ".segdata/db"
 

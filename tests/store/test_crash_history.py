@@ -16,7 +16,7 @@ import pytest
 import secantus
 from pymongo import MongoClient
 
-from segcore.core import atomic, history
+from segcore.store import atomic, history
 from segcore.team import team
 from segcore.work import assignments
 from tests.conftest import ROOT

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pymongo.database import Database
 
-from segcore.core.schema import META
+from segcore.store.schema import META
 
 BATCHES_DOC = "batches"
 VERSION_DOC = "data_version"

@@ -10,10 +10,10 @@ from pymongo import MongoClient
 from pymongo.database import Database
 from pymongo.errors import ConfigurationError, ConnectionFailure, OperationFailure, PyMongoError
 
-from segcore.core import embedded
-from segcore.core.config import Settings
 from segcore.core.errors import DatabaseUnavailable
 from segcore.core.redact import mask_uri, scrub
+from segcore.settings.config import Settings
+from segcore.store import embedded
 
 
 def resolve_uri(settings: Settings) -> str:
@@ -21,8 +21,19 @@ def resolve_uri(settings: Settings) -> str:
     return settings.mongo_uri or embedded.ensure_server(settings.embedded_path)
 
 
-def create_client(uri: str, timeout_ms: int = 3000) -> MongoClient:
+HEARTBEAT_MS = 20_000
+
+
+def create_client(
+    uri: str, timeout_ms: int = 3000, connect_timeout_ms: int | None = None
+) -> MongoClient:
     """A client that reports a dead server within `timeout_ms` instead of hanging.
+
+    `connect_timeout_ms` also bounds the driver's heartbeat. A missed heartbeat cancels every
+    operation in flight, so it defaults to at least HEARTBEAT_MS: a full sync on a saturated
+    server was cancelled after minutes by one 3 s heartbeat it missed. A dead server is still
+    reported within `timeout_ms` (server selection), since that is what every operation waits on
+    first.
 
     connect=False defers the first connection until it is used, which keeps the client safe to
     create before a fork: https://pymongo.readthedocs.io/en/stable/faq.html#is-pymongo-fork-safe
@@ -33,7 +44,7 @@ def create_client(uri: str, timeout_ms: int = 3000) -> MongoClient:
             connect=False,
             appname="segcore",
             serverSelectionTimeoutMS=timeout_ms,
-            connectTimeoutMS=timeout_ms,
+            connectTimeoutMS=connect_timeout_ms or max(timeout_ms, HEARTBEAT_MS),
             tz_aware=False,
         )
     except (ConfigurationError, ValueError, OSError) as exc:

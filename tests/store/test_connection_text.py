@@ -5,9 +5,9 @@ from datetime import date, datetime
 import pytest
 from pymongo.errors import AutoReconnect, OperationFailure, ServerSelectionTimeoutError
 
-from segcore.core.connection import driver_error_message
 from segcore.core.redact import mask_uri, scrub, uri_secrets
 from segcore.core.timefmt import date_string, parse_date
+from segcore.store.connection import driver_error_message
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,9 @@
 
 import pytest
 
-from segcore.core.config import load_settings, settings_from
-from segcore.core.config_table import describe
 from segcore.core.errors import ConfigError
+from segcore.settings.config import load_settings, settings_from
+from segcore.settings.config_table import describe
 
 
 def test_defaults_use_the_embedded_server():

@@ -9,8 +9,8 @@ from pymongo import DESCENDING
 from pymongo.database import Database
 
 from segcore.core.phrases import Phrase, text_of
-from segcore.core.schema import HISTORY
 from segcore.core.timefmt import utcnow
+from segcore.store.schema import HISTORY
 
 COLLECTION = HISTORY
 

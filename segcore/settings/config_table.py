@@ -3,9 +3,9 @@ setting's value, passwords masked, and a phrase for what stands in for a missing
 
 from __future__ import annotations
 
-from segcore.core.config import Settings
 from segcore.core.phrases import N_, Phrase
 from segcore.core.redact import mask_uri, mask_url
+from segcore.settings.config import Settings
 
 EMBEDDED_SERVER = N_("(embedded server)")
 NOT_SET = N_("(not set)")
@@ -63,8 +63,8 @@ def describe(settings: Settings) -> dict[str, str]:
         "NOTIFY_DAILY": "on" if settings.notify_daily else "off",
         "NOTIFY_WEEKLY": "on" if settings.notify_weekly else "off",
         "NOTIFY_COORDINATORS": ", ".join(f"{n} <{a}>" for n, a in settings.notify_coordinators)
-        or "(none)",
-        "NOTIFY_EXCLUDE": ", ".join(settings.notify_exclude) or "(none)",
+        or Phrase(NONE_SET),
+        "NOTIFY_EXCLUDE": ", ".join(settings.notify_exclude) or Phrase(NONE_SET),
         "NOTIFY_TIMEOUT_S": str(settings.notify_timeout_s),
         "NOTIFY_HOUR": str(settings.notify_hour),
     }

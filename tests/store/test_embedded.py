@@ -7,7 +7,7 @@ import sys
 
 from pymongo import MongoClient
 
-from segcore.core import embedded
+from segcore.store import embedded
 from tests.helpers import ROOT
 
 
@@ -17,7 +17,7 @@ def test_second_process_reuses_the_running_server(tmp_path):
     try:
         MongoClient(uri).app.things.insert_one({"made_by": "first"})
         code = (
-            "import sys; from segcore.core import embedded; "
+            "import sys; from segcore.store import embedded; "
             f"print(embedded.ensure_server({str(path)!r}))"
         )
         out = subprocess.run(

@@ -1,0 +1,148 @@
+"""Listing uploads and storing their listings (`mask_checks`), many at a time.
+
+A sync that sees 1,000 new uploads, or a `verify` of a whole bucket, lists them in slices: the
+chunk totals of a slice's uploads come from a few aggregates (not one per upload), and each
+listing is stored once, in bulk, with what it changed since its batch's previous upload
+(`changes`) already on it. Uploads are listed oldest first, so a batch's previous upload is
+either stored by an earlier slice or in memory in this one. A crash between two slices leaves
+each listing either old or new; the next check lists what is missing again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from segcore.core.phrases import N_, Phrase
+from segcore.core.timefmt import utcnow
+from segcore.masks.archive_listing import list_upload
+from segcore.masks.listing_changes import changes_between
+from segcore.masks.mask_matching import NAMES_SHOWN
+from segcore.store.connection import Databases
+from segcore.store.schema import MASK_CHECKS, find_in, replace_many
+from segcore.uploads.gridfs_reader import NO_CHUNKS, chunk_totals
+
+CHECKING_OF = N_("Checking upload {number} of {total}")
+CHANGE_KINDS = ("added", "removed", "changed")
+MAX_STORED_MEMBERS = 50_000  # sizes and checksums kept per upload, within a document's 16 MB
+SLICE = 200  # uploads listed, then stored in one bulk write
+_PREVIOUS = {"filename": 1, "names": 1, "members": 1}
+Progress = Callable[[float, str], None]
+
+
+def previous_upload(upload_id, uploads: dict, by_batch: dict):
+    """The upload of the same batch (its first) that arrived just before `upload_id`, or None."""
+    upload = uploads[upload_id]
+    if not upload["batches"] or not isinstance(upload.get("uploadDate"), datetime):
+        return None
+    earlier = [
+        u
+        for u in by_batch.get(upload["batches"][0], ())
+        if u != upload_id
+        and isinstance(uploads[u].get("uploadDate"), datetime)
+        and (uploads[u]["uploadDate"], str(u)) < (upload["uploadDate"], str(upload_id))
+    ]
+    return max(earlier, key=lambda u: (uploads[u]["uploadDate"], str(u)), default=None)
+
+
+def _oldest_first(upload: dict) -> tuple:
+    date = upload.get("uploadDate")
+    return (
+        not isinstance(date, datetime),
+        date if isinstance(date, datetime) else 0,
+        str(upload["_id"]),
+    )
+
+
+def list_and_store(
+    databases: Databases,
+    targets: list[dict],
+    uploads: dict,
+    by_batch: dict,
+    report,
+    notify: Progress,
+    keep: bool = False,
+) -> tuple[list, dict]:
+    """List `targets` (file documents with their batch keys) and store their listings.
+
+    `uploads` and `by_batch` (every known upload by id, the upload ids of each batch key) find
+    each one's previous upload. Counts go into `report` (checked_uploads, bytes_read,
+    bytes_stored). Returns the ids listed and, with `keep`, their stored documents by id.
+    """
+    chunks = databases.training[f"{databases.settings.masks_bucket}.chunks"]
+    ordered = sorted(targets, key=_oldest_first)
+    checked, kept = [], {}
+    for start in range(0, len(ordered), SLICE):
+        part = ordered[start : start + SLICE]
+        notify(
+            0.05 + 0.85 * start / max(1, len(ordered)),
+            Phrase(CHECKING_OF, number=start + 1, total=len(ordered)),
+        )
+        totals = chunk_totals(chunks, [u["_id"] for u in part if _hashable(u["_id"])])
+        docs = {}
+        for upload in part:
+            found = totals.get(upload["_id"], NO_CHUNKS) if _hashable(upload["_id"]) else None
+            docs[upload["_id"]] = _listing_doc(databases, chunks, upload, found)
+            report.checked_uploads += 1
+            report.bytes_read += docs[upload["_id"]]["bytes_read"]
+            length = upload.get("length")  # other tools write odd values (NaN, text)
+            report.bytes_stored += length if isinstance(length, int) else 0
+        _add_changes(databases, docs, uploads, by_batch)
+        replace_many(databases.work[MASK_CHECKS], [{"_id": i, **doc} for i, doc in docs.items()])
+        checked += list(docs)
+        if keep:
+            kept.update(docs)
+    return checked, kept
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _listing_doc(databases: Databases, chunks, upload: dict, totals) -> dict:
+    settings = databases.settings
+    extensions = settings.mask_extensions
+    listing = list_upload(chunks, upload, settings.mask_check_budget, extensions, totals)
+    return {
+        "filename": upload.get("filename"),
+        "batches": upload["batches"],
+        "length": upload.get("length"),
+        "uploadDate": upload.get("uploadDate"),
+        "kind": listing.kind,
+        "names": listing.names,
+        "reason": listing.reason,
+        "reason_code": listing.code,
+        "reason_params": listing.params,
+        "other_files": listing.other_files,
+        "members": (listing.members if len(listing.members) <= MAX_STORED_MEMBERS else None),
+        "version": listing.version,
+        "extensions": list(extensions),
+        "bytes_read": listing.bytes_read,
+        "checked_at": utcnow(),
+        "changes": None,
+    }
+
+
+def _add_changes(databases: Databases, docs: dict, uploads: dict, by_batch: dict) -> None:
+    """Set on each listing of `docs` what it changed since the batch's previous upload
+    (`changes`: None for a batch's first upload, or one never listed); at most NAMES_SHOWN
+    names per kind."""
+    previous = {u: previous_upload(u, uploads, by_batch) for u in docs}
+    stored = [p for p in set(previous.values()) if p is not None and p not in docs]
+    listings = {d["_id"]: d for d in find_in(databases.work[MASK_CHECKS], "_id", stored, _PREVIOUS)}
+    listings.update(docs)
+    for upload_id, before in previous.items():
+        if before is None or before not in listings:
+            continue
+        found = changes_between(listings[before], docs[upload_id])
+        docs[upload_id]["changes"] = {
+            "previous": before,
+            "compared": found.compared,
+            "previous_filename": listings[before].get("filename"),
+            **{k: getattr(found, k)[:NAMES_SHOWN] for k in CHANGE_KINDS},
+            **{f"{k}_count": len(getattr(found, k)) for k in CHANGE_KINDS},
+        }

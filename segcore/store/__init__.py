@@ -1,0 +1,4 @@
+"""The database: the one `MongoClient` and health checks (`connection`), the embedded server,
+collection names and indexes (`schema`), atomic writes, the data version and the change history.
+Imports only `core` and `settings`.
+"""

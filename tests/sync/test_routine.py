@@ -1,0 +1,106 @@
+"""The routine sync that finds nothing new (what cron runs every few minutes): it records its
+run with the last run's figures at the cost of a few round trips, and hands over to the whole
+sync whenever anything may have changed: a new upload, a batch added by another tool, a
+segcore edit, code that has not prepared the database yet, a lease left by a run that died."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from segcore.prepare_stamp import PREPARED, code_stamp
+from segcore.store.schema import META
+from segcore.sync import routine
+from segcore.sync.sync import list_runs, run_sync
+from segcore.sync.sync_lease import Lease
+from segcore.work import assignments
+from tests.helpers import ROOT
+from tests.sync.test_sync import lab, put  # noqa: F401  (the fixture)
+
+
+def unchanged(dbs, **kwargs):
+    return routine.sync_if_unchanged(dbs, mode="cron", author="sync", **kwargs)
+
+
+def test_nothing_new_is_recorded_with_the_last_runs_figures(lab):  # noqa: F811
+    first = run_sync(lab)
+    report = unchanged(lab)
+    assert report is not None and not report.full and report.new_files == 0
+    assert (report.total_files, report.orphans, report.mismatches) == (
+        first.total_files,
+        first.orphans,
+        first.mismatches,
+    )
+    newest = list_runs(lab.work, limit=1)[0]
+    assert (newest["status"], newest["mode"], newest["unchanged"]) == ("ok", "cron", True)
+    assert newest["batches_with_masks"] == first.batches_with_masks
+    assert lab.work.locks.count_documents({}) == 0  # the lease was given back
+    # the full record keeps the problem lists the pages show
+    assert lab.work.sync_runs.find_one({"unchanged": True})["orphan_uploads"]
+
+
+def test_any_change_hands_over_to_the_whole_sync_having_written_nothing(lab):  # noqa: F811
+    run_sync(lab)
+    runs = lab.work.sync_runs.count_documents({})
+    put(lab, "batch_7_masks.zip")  # a new upload
+    assert unchanged(lab) is None
+    assert run_sync(lab).new_files == 1
+    runs += 1
+    lab.work.batches.insert_one({"id": "batch_8", "assignee": "Ceci"})  # another tool
+    assert unchanged(lab) is None
+    run_sync(lab)
+    runs += 1
+    assignments.assign(lab.work, ["batch_7"], "Ceci", author="me")  # a segcore edit
+    assert unchanged(lab) is None
+    assert lab.work.sync_runs.count_documents({}) == runs
+    run_sync(lab)
+    assert unchanged(lab) is not None
+
+
+def test_a_database_prepared_by_other_code_is_prepared_again(lab):  # noqa: F811
+    run_sync(lab)
+    lab.work[META].update_one({"_id": PREPARED}, {"$set": {"code": "older code"}}, upsert=True)
+    assert unchanged(lab, prepared=code_stamp()) is None
+    lab.work[META].update_one({"_id": PREPARED}, {"$set": {"code": code_stamp()}})
+    assert unchanged(lab, prepared=code_stamp()) is not None
+
+
+def test_a_lease_left_by_a_dead_run_hands_over_to_the_whole_sync(lab):  # noqa: F811
+    run_sync(lab)
+    dead = Lease(lab.work)
+    dead.acquire()
+    lab.work.locks.update_one({"_id": "sync"}, {"$set": {"pid": 2**22 + 1}})  # no such process
+    lab.work.sync_runs.insert_one({"status": "running", "started_at": None})
+    assert unchanged(lab) is None
+    run_sync(lab)  # closes the run the dead process left
+    assert lab.work.sync_runs.count_documents({"status": "running"}) == 0
+
+
+def test_cron_runs_the_short_path_and_prepares_only_once(lab, run_cli):  # noqa: F811
+    first = run_cli("sync", "--mode", "cron", "--json")
+    assert first.returncode == 0, first.stderr
+    assert lab.work[META].find_one({"_id": PREPARED})["code"] == code_stamp()
+    again = run_cli("sync", "--mode", "cron", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["total_files"] == json.loads(first.stdout)["total_files"]
+    assert "Syncing" not in again.stderr  # the whole sync (with its progress bar) did not run
+    assert list_runs(lab.work, limit=1)[0].get("unchanged") is True
+
+
+def test_a_command_loads_only_its_own_module():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from segcore.cli import main\n"
+        "CliRunner().invoke(main, ['sync', '--help'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('segcore.cli.')))\n"
+        "CliRunner().invoke(main, ['--help'])\n"
+        "print(len([m for m in sys.modules if m.startswith('segcore.cli.')]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    only, everything = out.stdout.splitlines()
+    assert only == "['segcore.cli.base', 'segcore.cli.sync']"
+    assert int(everything) >= 11

@@ -1,0 +1,36 @@
+"""What a freshly started app does before its first visitor (see serve.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+
+from pymongo.errors import PyMongoError
+
+from segcore.core.errors import SegcoreError
+
+# The modules the Dashboard, Batches and Team pages import on their first run.
+PAGE_MODULES = (
+    "ui.widgets",
+    "ui.charts",
+    "ui.attention",
+    "ui.dashboard_demo",
+    "ui.batch_grid",
+    "ui.batch_actions",
+    "ui.team_actions",
+    "ui.live",
+)
+
+
+def warm_up() -> None:
+    """Start reading the batch list, then import the pages' modules meanwhile.
+
+    A failure is not reported here (no page is shown yet): the first page reads again and
+    says what is wrong.
+    """
+    from ui import reads
+
+    with contextlib.suppress(PyMongoError, SegcoreError):
+        reads.prefetch_batch_rows()
+    for name in PAGE_MODULES:
+        importlib.import_module(name)
