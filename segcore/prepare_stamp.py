@@ -36,5 +36,11 @@ def code_stamp() -> str:
 
 
 def mark_prepared(db: Database, stamp: str) -> None:
-    """Record that `prepare` ran to the end with the code of `stamp`."""
-    db[META].update_one({"_id": PREPARED}, {"$set": {"code": stamp, "at": utcnow()}}, upsert=True)
+    """Record that `prepare` ran to the end with the code of `stamp`. The same code again
+    changes nothing: a command that refuses (a restore into a database with data) leaves the
+    database exactly as it was."""
+    db[META].update_one(
+        {"_id": PREPARED},
+        {"$set": {"code": stamp}, "$setOnInsert": {"first_at": utcnow()}},
+        upsert=True,
+    )

@@ -26,12 +26,18 @@ from segcore.team import auth, sessions
 
 def state(db) -> dict:
     """Every document and every index of every live collection (not the sync lease, nor what
-    a restore writes aside: its marker, staging and moved-aside collections)."""
-    return {
-        name: (sorted(db[name].find(), key=repr), db[name].index_information())
+    a restore writes aside: its marker, staging and moved-aside collections, nor the stamp of
+    the code that prepared the database, which any command writes once)."""
+    found = {
+        name: (
+            sorted(db[name].find({"_id": {"$ne": "prepared"}}), key=repr),
+            db[name].index_information(),
+        )
         for name in sorted(db.list_collection_names())
         if name != "locks" and not name.startswith("restore_")
     }
+    # a collection that held only the stamp (created by the command that wrote it) is nothing
+    return {k: v for k, v in found.items() if v[0] or set(v[1]) != {"_id_"}}
 
 
 def rewrite(source, target, edit) -> None:
