@@ -107,6 +107,13 @@ while :; do
   # ssh reads a passphrase or a host-key answer from the terminal, not from stdin.
   "${ssh_command[@]}" &
   child=$!
+  # Waited for in steps of two seconds: a Ctrl-C that lands while bash is still starting ssh
+  # (before `wait` began; seen on a busy machine) is then acted on within two seconds instead of
+  # when ssh ends. Any other Ctrl-C ends the wait at once.
+  while kill -0 "$child" 2>/dev/null; do
+    sleep 2 &
+    wait $!
+  done
   wait "$child"
   status=$?
   child=""
