@@ -163,6 +163,16 @@ def test_a_connection_that_stayed_up_resets_the_backoff(fake_ssh):
     assert len(calls()) == 3 and waits == ["1", "1"]
 
 
+def as_from_a_terminal() -> None:
+    """Start the script with every signal delivered and handled by default, as a shell in a
+    terminal does. The test process may not: a signal blocked or ignored in it is blocked or
+    ignored in the script too, and bash cannot trap a signal ignored when it started (in the
+    parallel suite under load, a Ctrl-C never reached the trap)."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_closes_the_tunnel_and_leaves_no_ssh_behind(fake_ssh, sig):
     env, calls = fake_ssh
@@ -172,6 +182,7 @@ def test_interrupt_closes_the_tunnel_and_leaves_no_ssh_behind(fake_ssh, sig):
         stderr=subprocess.PIPE,
         text=True,
         env={**env, "FAKE_SSH_SLEEP": "600", "TUNNEL_MAX_ATTEMPTS": "0"},
+        preexec_fn=as_from_a_terminal,
     )
     try:
         wait_until(calls, "the script never started ssh")  # a state, however slow the machine
