@@ -32,8 +32,8 @@ import numpy as np
 from common import throwaway_server
 from PIL import Image
 
+from segcore.content.mask_content_check import check_content
 from segcore.masks.mask_check import verify
-from segcore.masks.mask_content_check import check_content
 from segcore.prepare import prepare
 from segcore.settings.config import Settings
 from segcore.store.connection import open_databases
@@ -118,10 +118,10 @@ def baseline(bucket: gridfs.GridFSBucket, doc: dict) -> None:
 CHILD = """
 import time
 from pymongo import MongoClient
-from segcore.masks.mask_content_scan import ImageIndex, check_upload_content
-from segcore.masks.mask_content import Rules
+from segcore.content.mask_content_scan import ImageIndex, check_upload_content
+from segcore.content.mask_content import Rules
 import gridfs, tarfile, PIL.Image, numpy, nibabel
-from segcore.masks.batch_images import stored_listings
+from segcore.images.batch_images import stored_listings
 def peak_kb():  # VmHWM: ru_maxrss would carry the parent's peak over the fork
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):

@@ -24,7 +24,7 @@ from pathlib import Path
 import gridfs
 from common import best_of, throwaway_server
 
-from segcore.masks.archive_listing import list_upload
+from segcore.archives.archive_listing import list_upload
 from segcore.masks.mask_check import verify
 from segcore.prepare import prepare
 from segcore.settings.config import Settings
@@ -123,7 +123,7 @@ CHILD = """
 import io, tarfile
 import gridfs
 from pymongo import MongoClient
-from segcore.masks.archive_listing import list_upload
+from segcore.archives.archive_listing import list_upload
 def peak_kb():  # VmHWM: ru_maxrss would carry the parent's peak over the fork
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from segcore.content.mask_content import describe, describe_note
+from segcore.content.mask_content_check import batch_content
 from segcore.core.errors import SegcoreError
-from segcore.masks.mask_content import describe, describe_note
-from segcore.masks.mask_content_check import batch_content
 from segcore.notify.notify_due import content_and_notify
 from ui.i18n import _, format_number
 from ui.state import current_actor

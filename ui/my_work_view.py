@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from segcore.content.mask_content import describe
 from segcore.core.actors import Actor
-from segcore.masks.mask_content import describe
 from segcore.report.pace import PaceOptions
 from segcore.store.connection import Databases
 from segcore.views import my_work

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from segcore.content.mask_content import describe, describe_note
 from segcore.core.timefmt import office_time
-from segcore.masks.mask_content import describe, describe_note
 from segcore.views.labels import human_size
 from segcore.work import review
 from ui import labels

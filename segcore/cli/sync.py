@@ -116,7 +116,7 @@ def _if_unchanged(ctx, mode: str):
 def _content_new(ctx, report, quiet: bool):
     """Content-check the uploads the sync found new (after a full read, every one not yet)."""
     from segcore.cli.verify import run_content
-    from segcore.masks.mask_content_check import ContentReport
+    from segcore.content.mask_content_check import ContentReport
 
     if report.changed_upload_ids == []:
         return ContentReport()

@@ -66,7 +66,7 @@ def run_content(ctx, quiet: bool, **options):
 
 def print_content(content) -> None:
     """Each batch's content problems in English: counts, then the first offenders."""
-    from segcore.masks.mask_content import describe, describe_note
+    from segcore.content.mask_content import describe, describe_note
 
     for row in content.batches:
         counts = row.get("counts") or {}
@@ -192,7 +192,7 @@ def with_content(data: dict, content) -> dict:
     """The verify JSON with each batch's `content` added (when the content was checked)."""
     if content is None:
         return data
-    from segcore.masks.mask_content_check import json_summary
+    from segcore.content.mask_content_check import json_summary
 
     rows = content.by_batch()
     for batch in data["batches"]:

@@ -16,14 +16,15 @@ from typing import Callable
 from pymongo import UpdateOne
 from pymongo.database import Database
 
+from segcore.archives import archive_listing, listing_store
+from segcore.archives.listing_changes import changes_by_upload
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, BatchNotFound
 from segcore.core.naming import canonical_batch_id
 from segcore.core.phrases import DONE, READING_UPLOADS, Phrase
 from segcore.core.timefmt import utcnow
-from segcore.masks import archive_listing, batch_images, listing_store
-from segcore.masks.listing_changes import changes_by_upload
-from segcore.masks.mask_matching import DEFAULT_EXTENSIONS, BatchCheck, compare_batch
+from segcore.images import batch_images
+from segcore.images.mask_matching import DEFAULT_EXTENSIONS, BatchCheck, compare_batch
 from segcore.masks.receipts import store_receipts
 from segcore.store import data_version
 from segcore.store.connection import Databases

@@ -14,13 +14,13 @@ from __future__ import annotations
 from pymongo import DESCENDING, UpdateOne
 from pymongo.database import Database
 
+from segcore.content.mask_content_check import has_content_problem
 from segcore.core.errors import N_
 from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_, Phrase, text_of
 from segcore.core.timefmt import utcnow
-from segcore.masks import batch_images
-from segcore.masks.mask_content_check import has_content_problem
-from segcore.masks.mask_matching import NAMES_SHOWN, compare_batch
+from segcore.images import batch_images
+from segcore.images.mask_matching import NAMES_SHOWN, compare_batch
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
 from segcore.work import delivery
 
@@ -284,7 +284,7 @@ def with_reasons(work: Database, receipts: list[dict]) -> list[dict]:
 
 
 def with_content(work: Database, receipts: list[dict]) -> list[dict]:
-    """The receipts with their uploads' content results (segcore.masks.mask_content_check),
+    """The receipts with their uploads' content results (segcore.content.mask_content_check),
     joined when read: content checks run after the receipt is made. A result with problems
     makes the upload not usable."""
     results = {

@@ -285,7 +285,7 @@ def content_and_notify(databases: Databases, **options):
     results into the uploads' receipts and enqueues those with problems (with `upload_ids`:
     the receipts of those uploads too, as `sync --verify --content` checks its new uploads
     first and tells about them after)."""
-    from segcore.masks.mask_content_check import check_content
+    from segcore.content.mask_content_check import check_content
 
     report = check_content(databases, **options)
     receipts.apply_content(databases.work, report.checked_ids)

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from segcore.content.mask_content import describe, describe_note
 from segcore.core.naming import person_key
 from segcore.core.translations import Words
-from segcore.masks.mask_content import describe, describe_note
 from segcore.notify.notify_outbox import Message
 from segcore.report.pace import Alerts
 from segcore.report.pace_report import alert_sections, build_report, risk_reason, to_html, to_text

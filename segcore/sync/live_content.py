@@ -80,7 +80,7 @@ class ContentWorker(threading.Thread):
         """Check `upload_ids`, update their receipts, then call `after` (also when the check
         failed: the receipts stand without it); a problem is logged and never stops the live
         sync (the uploads wait for `verify --content`)."""
-        from segcore.masks.mask_content_check import check_content
+        from segcore.content.mask_content_check import check_content
 
         try:
             found = check_content(self.databases, upload_ids=upload_ids, author=self.author)

@@ -13,7 +13,7 @@ import zlib
 
 import pytest
 
-from segcore.masks.archive_listing import list_upload
+from segcore.archives.archive_listing import list_upload
 from tests.archives import archive_with, fill, medical_files, png_bytes, run_tool
 
 BUDGET = 64 * 1024 * 1024

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from segcore.masks import archive_listing
-from segcore.masks.listing_changes import changes_between
+from segcore.archives import archive_listing
+from segcore.archives.listing_changes import changes_between
 from segcore.masks.mask_check import upload_changes, verify
 from segcore.store.connection import open_databases
 from tests.archives import archive_with, fill, medical_files, png_bytes

@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 from bson import ObjectId
 
-from segcore.masks.batch_images import list_image_names
+from segcore.images.batch_images import list_image_names
 from segcore.masks.mask_check import verify
 from segcore.store.connection import open_databases
 from segcore.sync.sync import run_sync

@@ -3,8 +3,8 @@ page's "Mask problems" filter and a batch's problems in the reader's language.""
 
 import time
 
+from segcore.content.mask_content_check import check_content
 from segcore.masks.mask_check import verify
-from segcore.masks.mask_content_check import check_content
 from tests.helpers import page
 from tests.masks_content_files import build_batch, pack
 

@@ -78,7 +78,7 @@ def test_a_batchs_details_word_reasons_in_the_readers_language(
 ):
     """Reasons stored as codes are worded in Spanish; one stored in English by an earlier
     version is shown as stored; other files and what changed between uploads are listed."""
-    from segcore.masks.archive_zip import SPLIT_REASON
+    from segcore.archives.archive_zip import SPLIT_REASON
 
     seed(app_env, upload, tmp_path)
     upload("batch_1_v2.zip", make_zip(images(3, ext="_mask.png") + ["labelmap.txt"]))

@@ -13,11 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
+from segcore.archives.archive_listing import list_upload
+from segcore.archives.listing_changes import changes_between
 from segcore.core.phrases import N_, Phrase
 from segcore.core.timefmt import utcnow
-from segcore.masks.archive_listing import list_upload
-from segcore.masks.listing_changes import changes_between
-from segcore.masks.mask_matching import NAMES_SHOWN
+from segcore.images.mask_matching import NAMES_SHOWN
 from segcore.store.connection import Databases
 from segcore.store.schema import MASK_CHECKS, find_in, replace_many
 from segcore.uploads.gridfs_reader import NO_CHUNKS, chunk_totals

@@ -15,8 +15,7 @@ import os
 import tempfile
 from typing import BinaryIO
 
-from segcore.core.errors import UnreadableUpload
-from segcore.masks.mask_geometry import (
+from segcore.content.mask_geometry import (
     Geometry,
     MaskValues,
     first_line,
@@ -26,7 +25,8 @@ from segcore.masks.mask_geometry import (
     read_at_most,
     values_of,
 )
-from segcore.masks.mask_matching import split_extension
+from segcore.core.errors import UnreadableUpload
+from segcore.images.mask_matching import split_extension
 
 PLANAR = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 NIFTI = (".nii", ".nii.gz")

@@ -2,9 +2,9 @@
 
 import pytest
 
+from segcore.archives.archive_listing import kind_from_magic, kind_from_name
 from segcore.core.errors import ConfigError
-from segcore.masks.archive_listing import kind_from_magic, kind_from_name
-from segcore.masks.mask_matching import (
+from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     DEFAULT_MASK_SUFFIXES,
     compare_batch,

@@ -21,13 +21,13 @@ from pathlib import Path
 
 from pymongo.collection import Collection
 
+from segcore.archives.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
+from segcore.content.mask_content import ContentTally, Rules, check_mask
+from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
+from segcore.content.mask_formats import image_header, read_mask
+from segcore.content.mask_geometry import Geometry, OverLimit
 from segcore.core.errors import UnreadableUpload
-from segcore.masks.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
-from segcore.masks.mask_content import ContentTally, Rules, check_mask
-from segcore.masks.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
-from segcore.masks.mask_formats import image_header, read_mask
-from segcore.masks.mask_geometry import Geometry, OverLimit
-from segcore.masks.mask_matching import (
+from segcore.images.mask_matching import (
     base_name,
     image_key,
     is_image_name,

@@ -1,6 +1,6 @@
 """What a mask or an image is made of: its grid (size, spacing, origin, direction) and values.
 
-The formats themselves are read in `segcore.masks.mask_formats`; this module holds what they return.
+The formats themselves are read in `segcore.content.mask_formats`; this module holds what they return.
 Sizes are (width, height[, depth]) with trailing single slices dropped; positions are in the
 LPS patient frame DICOM and ITK use (NIfTI's RAS is turned into it), so any two volumes compare.
 """

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
+from segcore.content.mask_content import describe
+from segcore.content.mask_content_check import check_content, content_summary, has_content_problem
 from segcore.masks.mask_check import verify
-from segcore.masks.mask_content import describe
-from segcore.masks.mask_content_check import check_content, content_summary, has_content_problem
 from segcore.store.connection import open_databases
 from segcore.store.schema import MASK_CONTENT
 from tests.masks_content_files import build_batch, pack

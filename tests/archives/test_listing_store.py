@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from segcore.masks import listing_store
-from segcore.masks.archive_listing import list_upload
+from segcore.archives import listing_store
+from segcore.archives.archive_listing import list_upload
 from segcore.masks.mask_check import VerifyReport
 from segcore.uploads.gridfs_reader import chunk_totals
 from tests.archives import images, make_tar, make_zip

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from segcore.core.errors import ConfigError
-from segcore.masks.mask_content import (
+from segcore.content.mask_content import (
     OFFENDERS_SHOWN,
     ContentTally,
     Rules,
@@ -14,7 +13,8 @@ from segcore.masks.mask_content import (
     describe,
     describe_note,
 )
-from segcore.masks.mask_geometry import Geometry, values_of
+from segcore.content.mask_geometry import Geometry, values_of
+from segcore.core.errors import ConfigError
 from segcore.settings.config import settings_from
 
 EYE = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)

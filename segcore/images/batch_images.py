@@ -21,7 +21,7 @@ from pymongo.database import Database
 from segcore.core.errors import FolderUnreadable
 from segcore.core.regular_files import open_regular, regular_files
 from segcore.core.timefmt import utcnow
-from segcore.masks.mask_matching import DEFAULT_EXTENSIONS, NOT_IMAGES, is_image_name
+from segcore.images.mask_matching import DEFAULT_EXTENSIONS, NOT_IMAGES, is_image_name
 from segcore.store.schema import BATCH_IMAGES, find_in, replace_many
 
 COLLECTION = BATCH_IMAGES

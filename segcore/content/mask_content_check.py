@@ -13,14 +13,14 @@ from typing import Callable
 
 from pymongo import UpdateOne
 
+from segcore.content.mask_content import COUNT_KEYS, ContentTally, Rules
+from segcore.content.mask_content_scan import ImageIndex, check_upload_content
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, BatchNotFound
 from segcore.core.naming import canonical_batch_id
 from segcore.core.phrases import Nn_, Phrase, text_of
 from segcore.core.timefmt import utcnow
-from segcore.masks import batch_images
-from segcore.masks.mask_content import COUNT_KEYS, ContentTally, Rules
-from segcore.masks.mask_content_scan import ImageIndex, check_upload_content
+from segcore.images import batch_images
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, MASK_CONTENT, find_in
 from segcore.uploads.uploads import PROJECTION, resolve_batch_ids

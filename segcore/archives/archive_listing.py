@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 
 from pymongo.collection import Collection
 
+from segcore.archives.archive_7z import MAGIC as MAGIC_7Z
+from segcore.archives.archive_7z import read_7z_headers
+from segcore.archives.archive_tar import TAR_ERRORS, read_tar_members
+from segcore.archives.archive_zip import SPLIT_REASON, is_split_part_name, read_zip_directory
 from segcore.core.errors import N_, UnreadableUpload
-from segcore.masks.archive_7z import MAGIC as MAGIC_7Z
-from segcore.masks.archive_7z import read_7z_headers
-from segcore.masks.archive_tar import TAR_ERRORS, read_tar_members
-from segcore.masks.archive_zip import SPLIT_REASON, is_split_part_name, read_zip_directory
-from segcore.masks.mask_matching import (
+from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     file_extension,
     is_image_name,

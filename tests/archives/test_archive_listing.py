@@ -4,7 +4,7 @@ import zipfile
 
 import pytest
 
-from segcore.masks.archive_listing import list_upload
+from segcore.archives.archive_listing import list_upload
 from tests.archives import encrypted_zip, images, make_tar, make_zip
 
 BUDGET = 64 * 1024 * 1024
@@ -145,7 +145,7 @@ def test_a_missing_chunk_is_reported_not_fatal(dbs, upload, listed):
     file_id = upload("masks_batch_8.tar", data, chunk_size=8 * 1024)
     chunks = dbs.training[f"{dbs.settings.masks_bucket}.chunks"]
     chunks.delete_one({"files_id": file_id, "n": 3})  # another tool's upload died half-way
-    from segcore.masks.archive_listing import list_upload
+    from segcore.archives.archive_listing import list_upload
 
     listing = list_upload(chunks, dbs.masks_files.find_one({"_id": file_id}), BUDGET)
     assert listing.reason == "truncated upload: chunk 3 is missing"

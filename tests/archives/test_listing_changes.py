@@ -1,6 +1,6 @@
 """What changed between two listings of a batch's uploads: pure, no database."""
 
-from segcore.masks.listing_changes import changes_between, changes_by_upload
+from segcore.archives.listing_changes import changes_between, changes_by_upload
 
 
 def zip_listing(**masks):

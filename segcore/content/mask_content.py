@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from segcore.content.mask_geometry import Geometry, MaskValues
 from segcore.core.errors import N_
-from segcore.masks.mask_geometry import Geometry, MaskValues
 
 OFFENDERS_SHOWN = 50
 SPACING_TOLERANCE = 1e-3  # relative: scanners write 0.7 as 0.69999999

@@ -7,9 +7,9 @@ import threading
 import pytest
 from pymongo import MongoClient, monitoring
 
+from segcore.content.mask_content import describe
+from segcore.content.mask_content_check import check_content, content_summary
 from segcore.masks.mask_check import verify
-from segcore.masks.mask_content import describe
-from segcore.masks.mask_content_check import check_content, content_summary
 from tests.masks import test_mask_content as content
 
 lab = content.lab  # one batch of real images and masks with a planted defect of every kind

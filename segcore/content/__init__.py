@@ -1,0 +1,1 @@
+"""Content checks of masks against their images: size, geometry, emptiness, labels, per format, read within a budget."""
