@@ -10,7 +10,7 @@ from pymongo import MongoClient, monitoring
 from segcore.content.mask_content import describe
 from segcore.content.mask_content_check import check_content, content_summary
 from segcore.masks.mask_check import verify
-from tests.masks import test_mask_content as content
+from tests.content import test_mask_content as content
 
 lab = content.lab  # one batch of real images and masks with a planted defect of every kind
 
