@@ -17,6 +17,7 @@ and of one doing the `tarfile` read, above what each held after its imports.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import subprocess
 import sys
@@ -101,18 +102,34 @@ def pack(masks: Path, target: Path) -> None:
         tar.wait()
 
 
-def baseline(bucket: gridfs.GridFSBucket, doc: dict) -> None:
-    """Python's own full read: `testzip()` for a zip, every member of a tar read in a stream."""
+def baseline(bucket: gridfs.GridFSBucket, doc: dict, decode: bool = False) -> None:
+    """Python's own full read: `testzip()` for a zip, every member of a tar read in a stream.
+    `decode`: each member's bytes then decoded by its format's library as well (Pillow,
+    nibabel), one at a time: the least any content check must do."""
     source = bucket.open_download_stream(doc["_id"])
     if doc["filename"].endswith(".zip"):
         with zipfile.ZipFile(source) as archive:
-            assert archive.testzip() is None
+            if not decode:
+                assert archive.testzip() is None
+                return
+            for name in archive.namelist():
+                decoded(name, archive.read(name))
         return
     with tarfile.open(fileobj=source, mode="r|*") as archive:
         for member in archive:
             if member.isfile():
-                archive.extractfile(member).read()
+                data = archive.extractfile(member).read()
+                if decode:
+                    decoded(member.name, data)
             archive.members.clear()
+
+
+def decoded(name: str, data: bytes) -> np.ndarray:
+    """A mask's values, decoded by the library of its format."""
+    if name.endswith(".png"):
+        with Image.open(io.BytesIO(data)) as image:
+            return np.asarray(image)
+    return np.asanyarray(nibabel.Nifti1Image.from_bytes(data).dataobj)
 
 
 CHILD = """
@@ -138,21 +155,19 @@ if {ours!r}:
     assert result.tally.checked > 0 and not result.notes, result.notes
     assert result.tally.problems == 0, result.tally.offenders[:3]
 else:
-    source = gridfs.GridFSBucket(training, bucket_name="masks").open_download_stream(doc["_id"])
-    with tarfile.open(fileobj=source, mode="r|*") as archive:
-        for member in archive:
-            if member.isfile():
-                archive.extractfile(member).read()
-            archive.members.clear()
+    from bench_content import baseline
+    baseline(gridfs.GridFSBucket(training, bucket_name="masks"), doc, decode={decode!r})
 print(before, peak_kb(), time.perf_counter() - start, time.process_time() - cpu)
 """
 
 
-def in_child(uri: str, name: str, batch: str, ours: bool) -> tuple[float, float, float, float]:
+def in_child(
+    uri: str, name: str, batch: str, ours: bool, decode: bool = False
+) -> tuple[float, float, float, float]:
     """(peak MB after imports, peak MB at the end, seconds, CPU seconds of the process and the
-    server) of a fresh process checking (or reading) one upload."""
-    code = CHILD.format(uri=uri, name=name, batch=batch, ours=ours)
-    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    server) of a fresh process checking (or reading, and with `decode` decoding) one upload."""
+    code = CHILD.format(uri=uri, name=name, batch=batch, ours=ours, decode=decode)
+    path = os.pathsep.join([str(ROOT), str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path}
     server = server_cpu(uri)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
@@ -190,14 +205,14 @@ def timed(uri: str, function) -> tuple[float, float]:
     return wall, time.process_time() - cpu + server_cpu(uri) - server
 
 
-def interleaved(uri: str, ours, theirs, repeat: int = 3) -> tuple[tuple, tuple]:
-    """The best of `repeat` runs of each, taken in turns (the load on a shared machine moves:
-    both sides see the same moments)."""
-    mine, python = [], []
+def interleaved(uri: str, *functions, repeat: int = 3) -> list[tuple[float, float]]:
+    """The best of `repeat` runs of each function, taken in turns (the load on a shared machine
+    moves: all of them see the same moments)."""
+    runs = [[] for _ in functions]
     for _ in range(repeat):
-        python.append(timed(uri, theirs))
-        mine.append(timed(uri, ours))
-    return min(mine), min(python)
+        for times, function in zip(runs, functions):
+            times.append(timed(uri, function))
+    return [min(times) for times in runs]
 
 
 def live_latency(uri: str, databases, bucket) -> float:
@@ -286,7 +301,8 @@ def main() -> None:
         verify(databases)  # lists the images, as `verify --content` does first
         print(
             f"{'upload':<24}{'stored MB':>10}{'masks':>7}{'check s':>9}{'python s':>10}"
-            f"{'speed':>8}{'check cpu':>11}{'python cpu':>12}{'peak +MB':>10}{'python +MB':>12}"
+            f"{'speed':>8}{'+decode s':>10}{'speed':>8}{'check cpu':>11}{'python cpu':>12}"
+            f"{'+decode cpu':>12}{'peak +MB':>10}{'python +MB':>12}"
         )
         for doc in databases.masks_files.find().sort("filename", 1):
             batch, count = doc["metadata"]["batch_id"], 0
@@ -295,12 +311,16 @@ def main() -> None:
                 base_py, peak_py, theirs, theirs_cpu = in_child(
                     uri, doc["filename"], batch, ours=False
                 )
+                _, _, floor, floor_cpu = in_child(
+                    uri, doc["filename"], batch, ours=False, decode=True
+                )
                 memory = f"{peak - base:>10.0f}{peak_py - base_py:>12.0f}"
             else:
-                (ours, ours_cpu), (theirs, theirs_cpu) = interleaved(
+                (ours, ours_cpu), (theirs, theirs_cpu), (floor, floor_cpu) = interleaved(
                     uri,
                     lambda: check_content(databases, [batch], recheck=True),
                     lambda: baseline(bucket, doc),
+                    lambda: baseline(bucket, doc, decode=True),
                 )
                 row = check_content(databases, [batch]).batches[0]
                 assert row["checked"] > 0 and row["problems"] == 0, row
@@ -308,14 +328,17 @@ def main() -> None:
             print(
                 f"{doc['filename']:<24}{doc['length'] / 2**20:>10.1f}{count or '':>7}"
                 f"{ours:>9.2f}{theirs:>10.2f}{theirs / ours:>7.2f}×"
-                f"{ours_cpu:>11.2f}{theirs_cpu:>12.2f}{memory}",
+                f"{floor:>10.2f}{floor / ours:>7.2f}×"
+                f"{ours_cpu:>11.2f}{theirs_cpu:>12.2f}{floor_cpu:>12.2f}{memory}",
                 flush=True,
             )
         print(
             "python: zipfile.testzip() for a zip, tarfile reading every member for a tar; "
-            "s: wall time, the best of 3 taken in turns (batch_3: one run each); cpu: CPU "
-            "seconds of the reading process plus the server's; peak: the process's peak above "
-            "its peak after the imports (batch_3 only)"
+            "+decode: the same read with every mask also decoded by its library (Pillow, nibabel), "
+            "the least a content check must do; speed: that time over the check's; s: wall time, "
+            "the best of 3 taken in turns (batch_3: one run each); cpu: CPU seconds of the "
+            "reading process plus the server's; peak: the process's peak above its peak after "
+            "the imports (batch_3 only)"
         )
         size = databases.masks_files.find_one({"filename": "masks_batch_2.tar.xz"})["length"]
         print(
