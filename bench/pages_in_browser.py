@@ -13,6 +13,9 @@ same data:
    (a new process: every cache empty), then the page is opened and timed until its figures are
    on screen: the Dashboard's KPIs and its five charts; the Batches page's count of matching
    batches and its grid; the Team page's two tables.
+
+Beside each bare read, Streamlit's own floor: a freshly started app whose page is one metric,
+timed the same way (what any Streamlit page costs before its own work).
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def _healthy(url: str, process: subprocess.Popen, timeout: float = 300) -> None:
 
 
 @contextlib.contextmanager
-def app(uri: str, log: Path):
+def app(uri: str, log: Path, script: str = SCRIPT):
     """A fresh `streamlit run` process on `uri` (every cache empty), healthy."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGO", "DATA_DIRECTORY"))}
@@ -95,7 +98,7 @@ def app(uri: str, log: Path):
     )
     with open(log, "ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", SCRIPT]
+            [sys.executable, "-m", "streamlit", "run", script]
             + ["--server.port", str(port), "--server.headless", "true"],
             cwd=ROOT,
             env=env,
@@ -223,6 +226,7 @@ def first_page(browser, uri: str, client, tmp: Path, shots: Path) -> None:
     db = client[f"{NAME}_seg"]
     floor = bare_read(db)
     show("bare read, before any sync", floor, floor)
+    show("a one-metric Streamlit app (no database)", streamlit_floor(browser, uri, tmp), floor)
     with app(uri, tmp / "streamlit.log") as url:
         times = open_page(browser, url, "dashboard", shots)
         indexed = wait_for_indexes(db)
@@ -233,10 +237,32 @@ def first_page(browser, uri: str, client, tmp: Path, shots: Path) -> None:
     print(f"# batch list indexed {indexed:.0f} s after the first page", flush=True)
 
 
+HELLO = 'import streamlit as st\nst.metric("Batches", "50,000")\n'
+
+
+def streamlit_floor(browser, uri: str, tmp: Path) -> float:
+    """Seconds until a freshly started one-metric Streamlit app shows its metric in a new tab,
+    best of three: what any page of any Streamlit app costs before its own work."""
+    script = tmp / "hello.py"
+    script.write_text(HELLO)
+    times = []
+    for _ in range(3):
+        with app(uri, tmp / "streamlit.log", str(script)) as url:
+            context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+            tab = context.new_page()
+            started = time.perf_counter()
+            tab.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
+            tab.locator(FIGURES["dashboard"][0][1]).first.wait_for(timeout=TIMEOUT_MS)
+            times.append(time.perf_counter() - started)
+            context.close()
+    return min(times)
+
+
 def cold_pages(browser, uri: str, client, tmp: Path, shots: Path, pages: list[str]) -> None:
     """Measurement 2: each page in a freshly restarted app, after a full sync."""
     floor = bare_read(client[f"{NAME}_seg"])
     show("bare read, after the sync", floor, floor)
+    show("a one-metric Streamlit app (no database)", streamlit_floor(browser, uri, tmp), floor)
     for name in pages:
         with app(uri, tmp / "streamlit.log") as url:
             times = open_page(browser, url, name, shots)

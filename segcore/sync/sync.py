@@ -282,6 +282,7 @@ def _full_index(
     report.full = True
     notify(0.0, Phrase(READING_UPLOADS))
     index = SyncIndex()
+    index.several = set()  # read upload by upload: the index knows which name several batches
     count = 0
     gc.disable()  # hundreds of thousands of new tuples would trigger collections for nothing
     try:

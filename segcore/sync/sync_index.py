@@ -62,7 +62,12 @@ class IndexEntry(NamedTuple):
 class SyncIndex(dict):
     """The index in memory: `{batch key: {upload id: IndexEntry}}`. Uploads that name no batch
     and unusable ones are filed under keys of their own; only this class knows those keys, so
-    the rest of the sync asks it for batches, unmatched and unusable uploads by name."""
+    the rest of the sync asks it for batches, unmatched and unusable uploads by name.
+
+    `several`: the ids of uploads filed under more than one key (naming several batches) when
+    the index was built upload by upload (a full read), else None (see each_upload)."""
+
+    several: set | None = None
 
     @staticmethod
     def keys_for(batches, problem: str | None) -> tuple[str, ...]:
@@ -78,6 +83,8 @@ class SyncIndex(dict):
     def file(self, upload_id, entry: IndexEntry, keys) -> None:
         for key in keys:
             self.setdefault(key, {})[upload_id] = entry
+        if self.several is not None and len(keys) > 1:
+            self.several.add(upload_id)
 
     def batch_items(self):
         """(batch key, {upload id: entry}) for every batch some upload names."""
@@ -234,6 +241,36 @@ def decode_part(part: dict, into: dict[str, dict]) -> None:
         position += count
     for key, *entry in part.get("x", []):
         into.setdefault(key, {})[entry[0]] = IndexEntry(*entry)
+
+
+def each_upload(index: dict[str, dict]):
+    """(upload id, entry, keys) of every upload in `index`, once each, in the order of their
+    first key, without a second map of every upload (at 500,000 uploads such a copy costs more
+    memory than the index itself): uploads filed under several keys are told apart by
+    `index.several`, or, when the index does not know them, by a pass over every id."""
+    several = getattr(index, "several", None)
+    if several is None:
+        seen: set = set()
+        several = set()
+        for entries in index.values():
+            for upload_id in entries:
+                if upload_id in seen:
+                    several.add(upload_id)
+                else:
+                    seen.add(upload_id)
+        del seen
+    shared: dict = {}
+    if several:
+        for key, entries in index.items():
+            for upload_id in several.intersection(entries):
+                shared.setdefault(upload_id, []).append(key)
+    for key, entries in index.items():
+        for upload_id, entry in entries.items():
+            if upload_id not in shared:
+                yield upload_id, entry, (key,)
+            elif shared[upload_id] is not None:
+                yield upload_id, entry, shared[upload_id]
+                shared[upload_id] = None  # told once, at its first key
 
 
 def _is_journal(doc_id) -> bool:

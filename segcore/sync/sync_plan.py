@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from segcore.core.naming import canonical_batch_id, person_key
-from segcore.sync.sync_index import IndexEntry, SyncIndex, keys_holding
+from segcore.sync.sync_index import IndexEntry, SyncIndex, each_upload, keys_holding
 from segcore.uploads.upload_changes import Changes
 from segcore.uploads.uploads import Upload, upload_from_document
 
@@ -203,21 +203,16 @@ def uploader_activity(index: dict[str, dict]) -> list[dict]:
     once. Kept by the sync so the Team page never reads the training database.
     """
     people: dict[str, dict] = {}
-    seen: set = set()
-    for entries in index.values():
-        for upload_id, entry in entries.items():
-            if upload_id in seen or not entry.uploader:
-                continue
-            seen.add(upload_id)
-            key = person_key(entry.uploader)
-            person = people.setdefault(
-                key, {"name": entry.uploader, "key": key, "latest": None, "files": 0}
-            )
-            person["files"] += 1
-            if entry.date is not None and (
-                person["latest"] is None or entry.date > person["latest"]
-            ):
-                person["latest"] = entry.date
+    for _upload_id, entry, _keys in each_upload(index):
+        if not entry.uploader:
+            continue
+        key = person_key(entry.uploader)
+        person = people.setdefault(
+            key, {"name": entry.uploader, "key": key, "latest": None, "files": 0}
+        )
+        person["files"] += 1
+        if entry.date is not None and (person["latest"] is None or entry.date > person["latest"]):
+            person["latest"] = entry.date
     return sorted(people.values(), key=lambda p: p["key"])
 
 

@@ -26,7 +26,7 @@ from pymongo.database import Database
 from segcore.core.naming import person_key
 from segcore.core.timefmt import to_office
 from segcore.store.schema import META, UPLOAD_DAYS
-from segcore.sync.sync_index import SyncIndex, keys_holding
+from segcore.sync.sync_index import SyncIndex, each_upload, keys_holding
 from segcore.sync.sync_state import SyncState
 from segcore.work.batches import UNASSIGNED
 
@@ -44,19 +44,6 @@ def local_day(moment: datetime | None, zone: tzinfo | None = None) -> str | None
     """The local day ("YYYY-MM-DD", in `zone`, default the machine's) of a stored UTC time."""
     local = to_office(moment, zone)  # None for a date that cannot be shown (timefmt's rule)
     return local.date().isoformat() if local else None
-
-
-def uploads_of(index: dict[str, dict]) -> dict:
-    """{upload id: (entry, [batch keys])} from the sync's index ({key: {upload id: entry}})."""
-    found: dict = {}
-    for key, entries in index.items():
-        for upload_id, entry in entries.items():
-            held = found.get(upload_id)
-            if held is None:
-                found[upload_id] = (entry, [key])
-            else:
-                held[1].append(key)
-    return found
 
 
 def _contribution(entry, keys, owners: dict) -> tuple[set, set, set]:
@@ -99,8 +86,13 @@ def new_day() -> dict:
 
 def day_counts(uploads: dict, owners: dict, zone=None) -> dict:
     """Every day's counts from {upload id: (entry, keys)}; `owners` is {key: (owner, status)}."""
+    return count_days(((None, e, k) for e, k in uploads.values()), owners, zone)
+
+
+def count_days(uploads, owners: dict, zone=None) -> dict:
+    """`day_counts` of (upload id, entry, keys) triples (see each_upload)."""
     days: dict = {}
-    for entry, keys in uploads.values():
+    for _upload_id, entry, keys in uploads:
         add_upload(days, entry, keys, owners, zone)
     return days
 
@@ -158,14 +150,15 @@ def _newest(item: dict) -> tuple:
     return (when is not None, when or datetime.min, str(item["upload_id"]))
 
 
-def recent(uploads: dict, keep: int = RECENT_KEPT) -> list[dict]:
-    """The `keep` newest uploads, newest first (undated ones last)."""
+def recent(uploads, keep: int = RECENT_KEPT) -> list[dict]:
+    """The `keep` newest of (upload id, entry, keys) triples, newest first (undated ones
+    last)."""
     newest = heapq.nlargest(
         keep,
-        uploads.items(),
-        key=lambda kv: (kv[1][0].date is not None, kv[1][0].date or datetime.min, str(kv[0])),
+        uploads,
+        key=lambda u: (u[1].date is not None, u[1].date or datetime.min, str(u[0])),
     )
-    return [as_recent(upload_id, entry, keys) for upload_id, (entry, keys) in newest]
+    return [as_recent(upload_id, entry, keys) for upload_id, entry, keys in newest]
 
 
 def merge_recent(
@@ -225,9 +218,9 @@ def rebuild(
     """Recompute both read models from the whole index; write only the days that differ.
     `group`: the mark the sync saves with its state once done (see is_current)."""
     _mark(db, group)
-    uploads = uploads_of(index)
     wanted = {
-        day: encode_day(day, counts) for day, counts in day_counts(uploads, owners, zone).items()
+        day: encode_day(day, counts)
+        for day, counts in count_days(each_upload(index), owners, zone).items()
     }
     stored = {d["_id"]: d for d in db[UPLOAD_DAYS].find({})}
     operations = [
@@ -237,7 +230,7 @@ def rebuild(
     ]
     operations += [DeleteOne({"_id": day}) for day in stored if day not in wanted]
     _write(db, operations)
-    _save_stats(db, recent(uploads), synced_at, zone, group)
+    _save_stats(db, recent(each_upload(index)), synced_at, zone, group)
     return len(operations)
 
 
@@ -264,7 +257,7 @@ def apply_changes(
     stats = db[META].find_one({"_id": STATS_DOC}) or {}
     merged = merge_recent(stats.get("recent", []), set(before) | set(after), after)
     _save_stats(
-        db, merged if merged is not None else recent(uploads_of(index)), synced_at, zone, group
+        db, merged if merged is not None else recent(each_upload(index)), synced_at, zone, group
     )
     return len(operations)
 

@@ -7,8 +7,10 @@ from bson import BSON, ObjectId
 from segcore.sync import sync_index
 from segcore.sync.sync_index import (
     UNMATCHED,
+    SyncIndex,
     append_journal,
     decode_part,
+    each_upload,
     encode_part,
     keys_holding,
     read_index,
@@ -63,6 +65,30 @@ def test_keys_holding_finds_every_key_of_an_upload():
         B: ["batch_1", "batch_2"],
         "legacy-7": [UNMATCHED],
     }
+
+
+def test_each_upload_is_told_once_with_all_its_keys_in_the_order_of_its_first():
+    """An upload naming two batches counts once in the charts and the activity, whether the
+    index was built upload by upload (it knows which name several batches), read back from the
+    database (it does not), or knows of an upload that has since lost a key."""
+    expected = [
+        (A, INDEX["batch_1"][A], ("batch_1",)),
+        (B, INDEX["batch_1"][B], ["batch_1", "batch_2"]),
+        ("legacy-7", INDEX[UNMATCHED]["legacy-7"], (UNMATCHED,)),
+        (C, INDEX[UNMATCHED][C], (UNMATCHED,)),
+    ]
+    assert [tuple(u) for u in each_upload(INDEX)] == expected
+    built = SyncIndex()
+    built.several = set()
+    for entries in INDEX.values():
+        for upload_id, entry in entries.items():
+            if upload_id not in built.several:
+                built.file(upload_id, entry, [k for k in INDEX if upload_id in INDEX[k]])
+    assert built.several == {B}
+    assert [tuple(u) for u in each_upload(built)] == expected
+    built["batch_2"].pop(B)  # removed from one batch: one key left
+    keys = [u[2] for u in each_upload(built)]
+    assert keys == [("batch_1",), ["batch_1"], (UNMATCHED,), (UNMATCHED,)]
 
 
 def _entry(n, key="batch_1"):
