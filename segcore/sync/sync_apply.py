@@ -212,6 +212,7 @@ def write_batches(
     # The read models count uploads under their batch's status after the moves, as a rebuild
     # from a fresh listing would: a moved batch's later uploads are then subtracted right.
     listing.written(updates)
+    del updates, pending  # 50,000 planned updates are not held through the index's write
     models_group = _keep_read_models(work, index, listing, moved, report, databases.settings.zone)
     notify(0.95, Phrase(SAVING_INDEX))
     # A run killed while writing the index reads everything next time: a half-written part

@@ -43,6 +43,7 @@ EPOCH = datetime(1970, 1, 1)
 MS = timedelta(milliseconds=1)
 NO_DATE = -(2**63)
 _INT64 = range(-(2**63) + 1, 2**63)
+PARTS_PER_WRITE = 4  # parts (or overflow segments) per bulk write: a few MB held at a time
 SEGMENT_BYTES = 4 * 1024 * 1024  # a quarter of the 16 MB document limit: room for estimates
 JOURNAL = "j"  # the journal's document ids: "j" + a zero-padded sequence number (+ ".segment")
 FOLD_SHARE = 4
@@ -377,7 +378,7 @@ def write_index(db: Database, index: dict[str, dict], changed_keys=None) -> int:
         ]
         others += [DeleteOne({"_id": name}) for name in overflow[n] if name not in names]
         firsts.append(ReplaceOne({"_id": n}, {"_id": n, **segments[0]}, upsert=True))
-        if len(firsts) + len(others) >= 16:
+        if len(firsts) + len(others) >= PARTS_PER_WRITE:
             written += _write_parts(db, firsts, others)
             firsts, others = [], []
     written += _write_parts(db, firsts, others)
