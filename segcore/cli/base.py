@@ -21,6 +21,8 @@ from segcore.core.naming import printable, unsafe_character
 # Only click, the error classes and naming are imported here: `segcore --help` and a cron run
 # that finds nothing new must not pay for pymongo, pandas or bcrypt before they are needed.
 
+_CLIENTS: list = []  # the clients this process's commands opened, closed before it exits
+
 
 def echo(message: object = "", err: bool = False, nl: bool = True) -> None:
     """Print one message (or several lines) with control characters escaped: every command's
@@ -83,6 +85,7 @@ class Context:
             from segcore.store.connection import open_databases
 
             self._databases = open_databases(self.settings)
+            _CLIENTS.append(self._databases.client)
         return self._databases
 
 
@@ -194,6 +197,11 @@ class SafeGroup(click.Group):
         except click.Abort:
             echo("Aborted!", err=True)
             sys.exit(1)
+        finally:
+            if _CLIENTS:  # the process ends here: see close_for_exit
+                from segcore.store.connection import close_for_exit
+
+                close_for_exit(_CLIENTS)
         sys.exit(code if isinstance(code, int) else 0)
 
 

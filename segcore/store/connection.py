@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,6 +51,24 @@ def create_client(
     except (ConfigurationError, ValueError, OSError) as exc:
         # OSError: a tlsCAFile or tlsCertificateKeyFile that cannot be read.
         raise DatabaseUnavailable(f"MONGO_URI is not usable: {scrub(str(exc), uri)}") from None
+
+
+def close_for_exit(clients: list[MongoClient]) -> None:
+    """Close `clients` before the process exits, and spare the exit the driver's wait.
+
+    pymongo's exit hook joins every monitor thread, each asleep in half-second steps, so a
+    command's process lingered up to 0.5 s after its work (a cron sync that found nothing new
+    took 0.70 s, of which 0.45 s after its last line). Once the clients are closed the threads
+    have nothing left to do; they are daemon threads and end with the process.
+    """
+    for client in clients:
+        client.close()
+    clients.clear()
+    from pymongo.synchronous import monitor
+
+    hook = getattr(monitor, "_shutdown_resources", None)  # pymongo's own, not public
+    if hook is not None:
+        atexit.unregister(hook)
 
 
 @dataclass
