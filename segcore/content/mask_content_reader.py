@@ -95,7 +95,12 @@ CORRUPT = (lzma.LZMAError, zlib.error, OSError)  # what tarfile calls "invalid c
 
 
 def _decompressed(stream):
-    """The decompressed pieces of `stream` (as it is when not compressed), in order."""
+    """The decompressed pieces of `stream` (as it is when not compressed), in order.
+
+    A compressed stream whose data ends before its end mark is invalid: corrupt data does
+    not always make the decompressor fail (a damaged bzip2 block can read as one still
+    going), and a cut stream never fails at all; either would otherwise read as a tar that
+    just ends ("empty file" when the cut or damage is in the first block)."""
     head = stream.read(tarfile.BLOCKSIZE)
     decompressor = next((make() for known, make in DECOMPRESSORS if known(head)), None)
     data = head
@@ -108,6 +113,8 @@ def _decompressed(stream):
             except CORRUPT as exc:
                 raise tarfile.ReadError("invalid compressed data") from exc
         data = stream.read(tarfile.RECORDSIZE)
+    if decompressor is not None and not decompressor.eof:
+        raise tarfile.ReadError("invalid compressed data")
 
 
 class ReadAhead(io.RawIOBase):
@@ -115,7 +122,8 @@ class ReadAhead(io.RawIOBase):
     AHEAD_BYTES ahead of the reader: the archive is undone on one core while its masks
     are decoded on the other (the decompressors and Pillow let go of the interpreter lock).
     What the stream raises reaches the reader where it occurs, in `tarfile`'s words: corrupt
-    data is "invalid compressed data"; a stream cut short just ends."""
+    data, or a stream cut short, is "invalid compressed data" once the pieces before it are
+    read."""
 
     def __init__(self, stream):
         super().__init__()

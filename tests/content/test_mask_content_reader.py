@@ -63,8 +63,10 @@ def test_a_corrupt_or_cut_compressed_tar_is_said_so(lab, upload, tmp_path, flag,
         ]
         for key, i in (("corrupt", corrupt_id), ("cut", cut_id))
     }
-    assert notes["corrupt"] == ["not a readable tar archive (invalid compressed data)"], notes
-    assert len(notes["cut"]) == 1 and notes["cut"][0].startswith("not a readable tar archive")
+    # Damage does not always make a decompressor fail (a bzip2 block can read as one still
+    # going) and a cut never does: both end before the stream's end mark, and are said so.
+    said = ["not a readable tar archive (invalid compressed data)"]
+    assert notes == {"corrupt": said, "cut": said}, notes
     assert not read_ahead_threads()  # each check's thread ended with it
 
 
