@@ -23,7 +23,6 @@ from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from segcore.core.errors import SyncAlreadyRunning
 from segcore.core.naming import printable
-from segcore.core.timefmt import utcnow
 from segcore.store.connection import Databases, driver_error_message
 from segcore.store.data_version import edited_batches
 from segcore.sync.live_content import ContentWorker
@@ -39,7 +38,7 @@ from segcore.sync.sync_apply import (
 )
 from segcore.sync.sync_index import journal_keys, read_index
 from segcore.sync.sync_lease import Lease
-from segcore.sync.sync_runs import LiveRecord, SyncReport
+from segcore.sync.sync_runs import LiveRecord, SyncReport, run_started
 from segcore.sync.sync_state import SyncState
 from segcore.uploads.live_stream import IDLE_WAIT_MS, ChangeFeed
 from segcore.uploads.upload_changes import Changes, FullReadNeeded, changes_from_ids
@@ -224,7 +223,7 @@ class LiveSync:
         stamp = self._stamp(count=False)
         # Else every batch is compared, as run_sync does.
         same = stamp == self.stamp or self._follow_edits(stamp)
-        report = SyncReport(mode="live", started_at=utcnow())
+        report = SyncReport(mode="live", started_at=run_started())
         writer = SyncWriter(self.databases, self.author, self.lease, journal=same)
         self.listing = apply_upload_changes(
             writer,

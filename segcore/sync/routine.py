@@ -26,7 +26,7 @@ from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, META, SYNC_RUNS
 from segcore.sync import upload_stats
 from segcore.sync.sync_lease import Lease
-from segcore.sync.sync_runs import SyncReport, last_run
+from segcore.sync.sync_runs import SyncReport, last_run, run_started
 from segcore.sync.sync_state import SyncState
 from segcore.uploads.upload_changes import FullReadNeeded, changes_from_stream
 
@@ -97,7 +97,7 @@ def sync_if_unchanged(
     batches_token = _batches_unchanged(work, state)
     if batches_token is None:
         return None
-    report = SyncReport(mode=mode, started_at=utcnow())
+    report = SyncReport(mode=mode, started_at=run_started())
     clock = time.perf_counter()
     lease = Lease(work)
     lease.acquire()

@@ -21,7 +21,6 @@ from pymongo.database import Database
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.phrases import DONE, N_, READING_UPLOADS, Phrase
-from segcore.core.timefmt import utcnow
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, META
 from segcore.sync import upload_stats
@@ -34,10 +33,18 @@ from segcore.sync.sync_apply import (
     summarise,
     write_batches,
 )
-from segcore.sync.sync_index import SyncIndex, read_index
+from segcore.sync.sync_index import SyncIndex, id_key, read_index, stored_upload_ids
 from segcore.sync.sync_lease import Lease
 from segcore.sync.sync_plan import add_to_index
-from segcore.sync.sync_runs import SyncReport, fail_run, finish_run, last_run, list_runs, start_run
+from segcore.sync.sync_runs import (
+    SyncReport,
+    fail_run,
+    finish_run,
+    last_run,
+    list_runs,
+    run_started,
+    start_run,
+)
 from segcore.sync.sync_state import SyncState
 from segcore.uploads.upload_changes import (
     Changes,
@@ -115,7 +122,7 @@ def sync_once(
     own_lease, lease = lease is None, lease or Lease(work)
     if own_lease:
         lease.acquire()
-    report = SyncReport(mode=mode, started_at=utcnow())
+    report = SyncReport(mode=mode, started_at=run_started())
     clock = time.perf_counter()
     run_id = None
     try:
@@ -226,8 +233,9 @@ def _read_everything(
     index = _full_index(databases, report, notify, lease, expected)
     if known is not None:
         report.changed_upload_ids = list(
-            {i for entries in index.values() for i in entries if i not in known}
+            {i for entries in index.values() for i in entries if id_key(i) not in known}
         )
+        known.clear()  # not held through the writes
     return index, write_batches(
         SyncWriter(databases, author, lease, notify), index, report, saved=saved
     )
@@ -238,7 +246,7 @@ def _known_uploads(work: Database, state: dict) -> set | None:
     on first contact."""
     if not state.get("index_ok"):
         return None
-    return {i for entries in read_index(work).values() for i in entries}
+    return stored_upload_ids(work)
 
 
 def batch_list_stamp(work: Database) -> dict:

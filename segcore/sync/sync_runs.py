@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 from pymongo import DESCENDING
 from pymongo.database import Database
@@ -175,10 +175,19 @@ def fail_run(db: Database, run_id, exc: BaseException, clock: float) -> None:
         pass  # the server is gone; the run stays "running" and is closed next time
 
 
+def run_started() -> datetime:
+    """A run's start time: now in UTC to the millisecond (what the database keeps). Two runs
+    started in one second by different processes (a cron run right after another) keep their
+    order; their ids do not, being random after the second."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 def list_runs(db: Database, limit: int = 20) -> list[dict]:
     """The most recent sync runs, newest first (without their upload lists)."""
     projection = {"_id": 0, **{name: 0 for name in SyncReport.DETAILS}}
-    # Start times are kept to the second: two runs in one second are told apart by `_id`.
+    # Runs of one process in one millisecond (and older runs, kept to the second) are told
+    # apart by `_id`.
     return list(
         db[RUNS]
         .find(projection=projection)

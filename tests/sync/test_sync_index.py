@@ -12,8 +12,10 @@ from segcore.sync.sync_index import (
     decode_part,
     each_upload,
     encode_part,
+    id_key,
     keys_holding,
     read_index,
+    stored_upload_ids,
     write_index,
 )
 
@@ -128,6 +130,12 @@ def test_the_journal_replays_over_the_parts_and_the_next_write_folds_it(db, monk
     append_journal(db, index, {"batch_1", *(f"batch_{n}" for n in range(3, 9))})
     assert db.sync_index.count_documents({"_id": {"$regex": "^j"}}) > 2
     assert read_index(db) == _stored(index)
+    # What a full read tells new uploads by: the same ids, read without their entries.
+    index[UNMATCHED] = {"legacy-7": ("legacy-7", "final.zip", "ceci", None, 10)}
+    append_journal(db, index, {UNMATCHED})
+    assert stored_upload_ids(db) == {id_key(i) for entries in index.values() for i in entries}
+    assert stored_upload_ids(db) >= {upload_id.binary for upload_id in index["batch_3"]}
+    assert upload_id.binary not in stored_upload_ids(db)  # removed by the second group
     write_index(db, index, ())  # folds the journal into the parts it touches
     assert db.sync_index.count_documents({"_id": {"$regex": "^j"}}) == 0
     assert read_index(db) == _stored(index)
