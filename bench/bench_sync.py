@@ -295,8 +295,12 @@ def main() -> None:
         fresh_batches(databases.work, batches)
         if args.memory_only:
             prepare(databases)
-            memory = peak_memory_of_cli_sync(uri, settings)
-            print(f"peak memory of `segcore sync --full` as its own process: {memory:.0f} MB")
+            first = peak_memory_of_cli_sync(uri, settings)
+            again = peak_memory_of_cli_sync(uri, settings)
+            print(
+                f"peak memory of `segcore sync --full` as its own process: {first:.0f} MB on "
+                f"first contact, {again:.0f} MB on a synced database"
+            )
             return
 
         results = {}
