@@ -34,8 +34,8 @@ from segcore.sync.sync_lease import Lease
 from segcore.sync.sync_plan import (
     apply_changes,
     batch_key,
+    each_batch_update,
     find_problems,
-    plan_batch_updates,
     updated_activity,
     uploader_activity,
 )
@@ -101,9 +101,10 @@ class BatchListing:
                 }
             )
 
-    def written(self, updates: list[tuple]) -> None:
-        """Note what a group wrote, so the listing stays what a fresh read would return."""
-        written = {doc_id for doc_id, _, _ in updates}
+    def written(self, doc_ids) -> None:
+        """Note the batches a group wrote, so the listing stays what a fresh read would
+        return."""
+        written = set(doc_ids)
         for doc in self.docs:
             if doc["_id"] in written:
                 doc["synced"] = True
@@ -190,29 +191,34 @@ def write_batches(
     notify(0.7, Phrase(COMPARING))
     # Statuses move from the new uploads' receipts (segcore.sync.intake), not their arrival.
     if listing is not None:
-        updates = plan_batch_updates(_sync_fields(work, listing.wanted(touched or set())), index)
+        batches = _sync_fields(work, listing.wanted(touched or set()))
     else:
         listing = BatchListing()
-        updates = plan_batch_updates(listing.stream(work), index)
-    report.batches_updated = len(updates)
+        batches = listing.stream(work)
+    planned = each_batch_update(batches, index)
+    receipt_ids = _receipt_ids(work, index, report)
     if writer.journal:  # a live sync shows the masks at once, then makes the receipts
+        updates = [update for _doc, update in planned]
+        report.batches_updated = len(updates)
         _write_updates(work, listing, updates, notify, lease)
-        pending = None
+        pending, planned_ids = None, [doc_id for doc_id, _, _ in updates]
+        del updates
     else:  # each batch written once: the new uploads' batches with their results and moves
-        ids = {d["_id"]: d.get("id") for d in listing.docs}
-        pending = {doc_id: (ids.get(doc_id), s, u) for doc_id, s, u in updates}
+        held = {key for keys in keys_holding(index, receipt_ids).values() for key in keys}
+        pending, planned_ids = _write_unless_held(work, planned, held, report, writer)
     # Before the resume point (a crash makes the receipts again).
     notify(0.8 if pending is not None else 0.9, Phrase(CHECKING_NEW))
     report.status_moves = _receipts(
-        databases, index, listing, report, (author, lease), writer.journal, pending
+        databases, index, listing, receipt_ids, (author, lease), writer.journal, pending
     )
     if pending:
         rest = [(doc_id, s, u) for doc_id, (_, s, u) in pending.items()]
         _write_updates(work, listing, rest, notify, lease)
+        del rest
     # The read models count uploads under their batch's status after the moves, as a rebuild
     # from a fresh listing would: a moved batch's later uploads are then subtracted right.
-    listing.written(updates)
-    del updates, pending  # 50,000 planned updates are not held through the index's write
+    listing.written(planned_ids)
+    del pending, planned_ids
     models_group = _keep_read_models(work, index, listing, moved, report, databases.settings.zone)
     notify(0.95, Phrase(SAVING_INDEX))
     # A run killed while writing the index reads everything next time: a half-written part
@@ -235,27 +241,65 @@ def write_batches(
     return listing
 
 
-def _receipts(
-    databases: Databases,
-    index: SyncIndex,
-    listing: BatchListing,
-    report: SyncReport,
-    acting: tuple[str, Lease],
-    live: bool,
-    pending: dict | None,
-) -> int:
-    """Receipts for the uploads this run saw new (on first contact: the newest without one,
-    see intake.backlog), and the status moves they cause, noted in `listing`; returns how many
-    batches moved. `acting`: the author and the lease; `pending`: planned updates not yet
-    written, those of the receipts' batches written with them (see intake.make_receipts)."""
+def _receipt_ids(work: Database, index: SyncIndex, report: SyncReport) -> list:
+    """The uploads this run makes receipts for: those it saw new (on first contact: the
+    newest without one, see intake.backlog)."""
+    if report.changed_upload_ids is not None:
+        return report.changed_upload_ids
     # Imported here: listing archives needs py7zr and more, which a routine run that finds
     # nothing new (a cron job every few minutes) never loads.
     from segcore.sync import intake
 
+    return intake.backlog(work, index)
+
+
+def _write_unless_held(
+    work: Database, planned, held: set[str], report: SyncReport, writer: SyncWriter
+) -> tuple[dict, set]:
+    """Write the planned updates as they come, a chunk at a time, except those of the batches
+    `held` (the receipts' batches, written later with their results and moves): a full sync
+    never holds 50,000 planned updates at once. Returns the held ones ({doc id: (batch id,
+    $set, $unset)}) and the document ids of every batch planned."""
+    pending: dict = {}
+    planned_ids: set = set()
+    chunk: list = []
+    changed: list = []
+    for doc, (doc_id, to_set, to_unset) in planned:
+        planned_ids.add(doc_id)
+        if batch_key(doc) in held:
+            pending[doc_id] = (doc.get("id"), to_set, to_unset)
+            continue
+        chunk.append((doc_id, to_set, to_unset))
+        changed.append(doc.get("id"))
+        if len(chunk) == WRITE_CHUNK:
+            _bulk_updates(work, chunk)
+            writer.lease.renew()
+            writer.notify(0.75, Phrase(UPDATED_OF, done=len(changed), total=len(planned_ids)))
+            chunk = []
+    _bulk_updates(work, chunk)
+    report.batches_updated = len(planned_ids)
+    if changed:
+        many = None in changed or len(changed) > data_version.IDS_KEPT
+        data_version.bump_batches(work, None if many else changed, by_sync=True)
+    return pending, planned_ids
+
+
+def _receipts(
+    databases: Databases,
+    index: SyncIndex,
+    listing: BatchListing,
+    ids: list,
+    acting: tuple[str, Lease],
+    live: bool,
+    pending: dict | None,
+) -> int:
+    """Receipts for the uploads `ids` (see _receipt_ids), and the status moves they cause,
+    noted in `listing`; returns how many batches moved. `acting`: the author and the lease;
+    `pending`: planned updates not yet written, those of the receipts' batches written with
+    them (see intake.make_receipts)."""
+    from segcore.sync import intake
+
     author, lease = acting
-    ids = report.changed_upload_ids
-    if ids is None:
-        ids = intake.backlog(databases.work, index)
     if not ids:
         return 0
     by_key = {batch_key(d): d for d in listing.docs if batch_key(d)}
@@ -367,6 +411,18 @@ def _sync_fields(work: Database, doc_ids: list) -> list[dict]:
     )
 
 
+def _bulk_updates(work: Database, chunk: list[tuple]) -> None:
+    """One bulk write of (document _id, $set, $unset) updates."""
+    operations = []
+    for doc_id, to_set, to_unset in chunk:
+        change = {"$set": to_set}
+        if to_unset:
+            change["$unset"] = to_unset
+        operations.append(UpdateOne({"_id": doc_id}, change))
+    if operations:
+        work[BATCHES].bulk_write(operations, ordered=False)
+
+
 def _write_updates(
     work: Database, listing: BatchListing, updates: list[tuple], notify: Progress, lease: Lease
 ) -> None:
@@ -380,13 +436,7 @@ def _write_updates(
     )
     for start in range(0, len(updates), WRITE_CHUNK):
         chunk = updates[start : start + WRITE_CHUNK]
-        operations = []
-        for doc_id, to_set, to_unset in chunk:
-            change = {"$set": to_set}
-            if to_unset:
-                change["$unset"] = to_unset
-            operations.append(UpdateOne({"_id": doc_id}, change))
-        work[BATCHES].bulk_write(operations, ordered=False)
+        _bulk_updates(work, chunk)
         lease.renew()
         notify(
             0.7 + 0.3 * min(1.0, (start + len(chunk)) / len(updates)),

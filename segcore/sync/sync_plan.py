@@ -70,7 +70,12 @@ def desired_info(entries) -> dict:
 def plan_batch_updates(batches: list[dict], index: dict[str, dict]) -> list[tuple]:
     """(document _id, $set, $unset) for each batch whose sync fields differ from the uploads.
     Statuses move from the uploads' receipts (segcore.intake), not here."""
-    updates = []
+    return [update for _doc, update in each_batch_update(batches, index)]
+
+
+def each_batch_update(batches, index: dict[str, dict]):
+    """`plan_batch_updates` one batch at a time: (batch document, update), so a full sync
+    writes them as they come instead of holding 50,000."""
     for doc in batches:
         key = batch_key(doc)
         entries = index.get(key, {}).values() if key else ()
@@ -80,18 +85,12 @@ def plan_batch_updates(batches: list[dict], index: dict[str, dict]) -> list[tupl
                 doc.get("mongo_uploaded") is not True
                 or doc.get("training_metrics_info") != wanted["training_metrics_info"]
             ):
-                updates.append((doc["_id"], wanted, None))
+                yield doc, (doc["_id"], wanted, None)
         else:
             stale_info = doc.get("training_metrics_info") is not None
             if doc.get("mongo_uploaded") is not False or stale_info:
-                updates.append(
-                    (
-                        doc["_id"],
-                        {"mongo_uploaded": False},
-                        {"training_metrics_info": ""} if "training_metrics_info" in doc else None,
-                    )
-                )
-    return updates
+                unset = {"training_metrics_info": ""} if "training_metrics_info" in doc else None
+                yield doc, (doc["_id"], {"mongo_uploaded": False}, unset)
 
 
 @dataclass
