@@ -7,7 +7,6 @@ SecantusDB has no localhost exception, so users are created on a server started 
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +15,6 @@ from pymongo import MongoClient
 from pymongo.errors import OperationFailure, PyMongoError
 
 from segcore.store import embedded
-from tests.helpers import HOST
 
 
 def provision(storage: Path, setup) -> None:
@@ -48,20 +46,7 @@ def secured_server(
 @contextmanager
 def server_process(storage: Path, probe_uri: str, *, port: int, flags=()):
     """Run `python -m secantus` with `flags` until the block ends (up once `probe_uri` answers)."""
-    command = [
-        sys.executable,
-        "-m",
-        "secantus",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--storage-path",
-        str(storage),
-        "--log-level",
-        "ERROR",
-        *flags,
-    ]
+    command = embedded.server_command(storage, port, "ERROR", *flags)
     log = storage.with_name(storage.name + ".server.log")
     with open(log, "ab") as out:
         process = subprocess.Popen(

@@ -139,26 +139,31 @@ def ensure_server(path: str | os.PathLike, start_timeout: float = 60.0) -> str:
             return running_server(path) or _start(path, start_timeout)
 
 
+def server_command(path: Path, port: int, log_level: str, *flags: str) -> list[str]:
+    """The command line of a SecantusDB server on `port` storing its data in `path`."""
+    return [
+        sys.executable,
+        "-m",
+        "secantus",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--storage-path",
+        str(path),
+        "--log-level",
+        log_level,
+        *flags,
+    ]
+
+
 def _start(path: Path, start_timeout: float) -> str:
     path.mkdir(exist_ok=True)  # fails here, with a clear message, when it cannot be written
     port = _free_port()
     log_path = path.with_name(path.name + ".log")
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "secantus",
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                "--storage-path",
-                str(path),
-                "--log-level",
-                "WARNING",
-                *OPLOG,
-            ],
+            server_command(path, port, "WARNING", *OPLOG),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

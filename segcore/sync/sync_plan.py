@@ -203,16 +203,21 @@ def uploader_activity(index: dict[str, dict]) -> list[dict]:
     """
     people: dict[str, dict] = {}
     for _upload_id, entry, _keys in each_upload(index):
-        if not entry.uploader:
-            continue
-        key = person_key(entry.uploader)
-        person = people.setdefault(
-            key, {"name": entry.uploader, "key": key, "latest": None, "files": 0}
-        )
-        person["files"] += 1
-        if entry.date is not None and (person["latest"] is None or entry.date > person["latest"]):
-            person["latest"] = entry.date
+        _count_upload(people, entry)
     return sorted(people.values(), key=lambda p: p["key"])
+
+
+def _count_upload(people: dict[str, dict], entry) -> None:
+    """Count one upload for its uploader (by person_key), keeping their newest date."""
+    if not entry.uploader:
+        return
+    key = person_key(entry.uploader)
+    person = people.setdefault(
+        key, {"name": entry.uploader, "key": key, "latest": None, "files": 0}
+    )
+    person["files"] += 1
+    if entry.date is not None and (person["latest"] is None or entry.date > person["latest"]):
+        person["latest"] = entry.date
 
 
 def updated_activity(activity: list[dict], before: dict, after: dict) -> list[dict] | None:
@@ -231,15 +236,7 @@ def updated_activity(activity: list[dict], before: dict, after: dict) -> list[di
             return None
         person["files"] -= 1
     for entry, _ in after.values():
-        if not entry.uploader:
-            continue
-        key = person_key(entry.uploader)
-        person = people.setdefault(
-            key, {"name": entry.uploader, "key": key, "latest": None, "files": 0}
-        )
-        person["files"] += 1
-        if entry.date is not None and (person["latest"] is None or entry.date > person["latest"]):
-            person["latest"] = entry.date
+        _count_upload(people, entry)
     return sorted((p for p in people.values() if p["files"] > 0), key=lambda p: p["key"])
 
 

@@ -290,6 +290,19 @@ def test_folder_is_relative_overdue_marked_and_details_for_any_batch(
     assert any("/data/batch_55" in m.value for m in at.markdown)
 
 
+def _details_in_spanish(monkeypatch, batch_id: str):
+    """The Batches page in Spanish with `batch_id`'s details shown: (the run, {field: value})."""
+    from ui import i18n  # AppTest formats selectbox values outside the run: Spanish there too
+
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    at = page("batches")
+    at.session_state["language"] = "es"
+    at.run()
+    at.text_input(key="history_of").input(batch_id).run()
+    assert not at.exception, at.exception
+    return at, dict(at.dataframe[-2].value.values.tolist())
+
+
 def test_a_batchs_details_are_worded_in_the_office_time_zone(app_env, monkeypatch):
     # Issue 24 item 5: a raw dict dump, English field names, False, None and UTC times.
     from datetime import datetime
@@ -314,15 +327,7 @@ def test_a_batchs_details_are_worded_in_the_office_time_zone(app_env, monkeypatc
         },
     )
     monkeypatch.setenv("TIMEZONE", "America/Mexico_City")
-    from ui import i18n  # AppTest formats selectbox values outside the run: Spanish there too
-
-    monkeypatch.setattr(i18n, "current_language", lambda: "es")
-    at = page("batches")
-    at.session_state["language"] = "es"
-    at.run()
-    at.text_input(key="history_of").input("batch_2").run()
-    assert not at.exception, at.exception
-    fields = dict(at.dataframe[-2].value.values.tolist())
+    at, fields = _details_in_spanish(monkeypatch, "batch_2")
     assert fields["Lote"] == "batch_2" and fields["Estado"] == "S"
     assert fields["Prioridad"] == "Alta" and fields["Máscaras subidas"] == "Sí"
     assert fields["Carpeta faltante"] == "No"
@@ -459,15 +464,7 @@ def test_fields_segcore_writes_on_a_batch_are_labelled_in_its_details(app_env, m
             }
         },
     )
-    from ui import i18n
-
-    monkeypatch.setattr(i18n, "current_language", lambda: "es")
-    at = page("batches")
-    at.session_state["language"] = "es"
-    at.run()
-    at.text_input(key="history_of").input("batch_2").run()
-    assert not at.exception, at.exception
-    fields = dict(at.dataframe[-2].value.values.tolist())
+    at, fields = _details_in_spanish(monkeypatch, "batch_2")
     assert fields["Motivo del retrabajo"] == "faltan dos máscaras"
     assert fields["Veces devuelto"] == "2"
     text = at.dataframe[-2].value.to_string()
