@@ -302,31 +302,25 @@ def stored_upload_ids(db: Database) -> set:
     """The `id_key` of every upload in the stored index, its entries left undecoded: what a
     full read tells new uploads by (at 500,000 uploads, decoding the whole index for its ids
     cost as much memory as the index the full read then builds)."""
-    index: dict[str, dict] = {}
-    journal = []
-    for part in db[INDEX].find({}, {"k": 1, "c": 1, "i": 1, "x": 1, "z": 1}):
-        if _is_journal(part["_id"]):
-            journal.append(part)
-        else:
-            _decode_ids(part, index)
-    replay_journal(journal, index, ids_only=True)
-    return {i for entries in index.values() for i in entries}
+    return {i for entries in read_index(db, ids_only=True).values() for i in entries}
 
 
 def _is_journal(doc_id) -> bool:
     return isinstance(doc_id, str) and doc_id.startswith(JOURNAL)
 
 
-def read_index(db: Database) -> SyncIndex:
-    """The whole stored index: the parts, then the journal replayed over them."""
+def read_index(db: Database, ids_only: bool = False) -> SyncIndex:
+    """The whole stored index: the parts, then the journal replayed over them. `ids_only`:
+    the uploads' id keys alone (see decode_part), read without their entries' fields."""
     index = SyncIndex()
     journal = []
-    for part in db[INDEX].find({}, {"d": 0}):
+    fields = {"k": 1, "c": 1, "i": 1, "x": 1, "z": 1} if ids_only else {"d": 0}
+    for part in db[INDEX].find({}, fields):
         if _is_journal(part["_id"]):
             journal.append(part)
         else:
-            decode_part(part, index)
-    replay_journal(journal, index)
+            decode_part(part, index, ids_only)
+    replay_journal(journal, index, ids_only)
     return index
 
 
