@@ -1,7 +1,8 @@
 """The sync's memory of which uploads name which batch, stored compactly in the app's database.
 
 In memory the index is `{batch key: {upload id: entry}}`, an entry being
-`(upload id, filename, uploader, upload date, length)`. In `sync_index` it is split over a fixed
+`(upload id, filename, uploader, upload date, length)`, packed into one bytes object when its
+values allow (see PackedEntry). In `sync_index` it is split over a fixed
 number of part documents, each holding its entries column by column (ids packed as bytes,
 filenames joined, dates and lengths as packed integers): a routine sync reads and rewrites the
 whole index in a fraction of the time one small array per upload would take, and a part whose
@@ -23,6 +24,7 @@ ever holds keys newer than their part, so replaying any tail of it over the part
 from __future__ import annotations
 
 import hashlib
+import struct
 import zlib
 from array import array
 from collections import defaultdict
@@ -43,6 +45,8 @@ EPOCH = datetime(1970, 1, 1)
 MS = timedelta(milliseconds=1)
 NO_DATE = -(2**63)
 _INT64 = range(-(2**63) + 1, 2**63)
+US = timedelta(microseconds=1)
+_US_RANGE = range((datetime.min - EPOCH) // US, (datetime.max - EPOCH) // US + 1)
 PARTS_PER_WRITE = 4  # parts (or overflow segments) per bulk write: a few MB held at a time
 SEGMENT_BYTES = 4 * 1024 * 1024  # a quarter of the 16 MB document limit: room for estimates
 JOURNAL = "j"  # the journal's document ids: "j" + a zero-padded sequence number (+ ".segment")
@@ -58,6 +62,117 @@ class IndexEntry(NamedTuple):
     uploader: str | None
     date: datetime | None
     length: int
+
+
+_HEAD = struct.Struct("<qqH")  # date in µs since EPOCH (or NO_DATE), length, uploader's bytes
+_ID_END, _HEAD_END = 12, 12 + _HEAD.size
+NO_UPLOADER = 0xFFFF  # the uploader's byte count for None
+
+
+class PackedEntry(bytes):
+    """An IndexEntry held as one bytes object: id, then `_HEAD`, the uploader and the filename
+    in UTF-8. About 130 bytes against 250 for the tuple with its date, length and filename
+    objects: at 500,000 uploads, 60 MB off a full sync's peak (and off a live sync's memory).
+
+    Read like an IndexEntry, by attribute or by unpacking; it equals the IndexEntry of the same
+    values. `entry_of` makes one when the values fit, an IndexEntry otherwise."""
+
+    __slots__ = ()
+
+    @property
+    def id(self) -> ObjectId:
+        return ObjectId(self[:_ID_END])
+
+    @property
+    def date(self) -> datetime | None:
+        micros = _HEAD.unpack_from(self, _ID_END)[0]
+        return None if micros == NO_DATE else EPOCH + micros * US
+
+    @property
+    def length(self) -> int:
+        return _HEAD.unpack_from(self, _ID_END)[1]
+
+    @property
+    def uploader(self) -> str | None:
+        size = _HEAD.unpack_from(self, _ID_END)[2]
+        if size == NO_UPLOADER:
+            return None
+        return self[_HEAD_END : _HEAD_END + size].decode("utf-8", "surrogatepass")
+
+    @property
+    def filename(self) -> str:
+        size = _HEAD.unpack_from(self, _ID_END)[2]
+        start = _HEAD_END + (0 if size == NO_UPLOADER else size)
+        return self[start:].decode("utf-8", "surrogatepass")
+
+    def raw(self) -> tuple[bytes, int, int, str | None, str]:
+        """(id bytes, date in µs or NO_DATE, length, uploader, filename): the fields without
+        building an ObjectId or a datetime."""
+        micros, length, size = _HEAD.unpack_from(self, _ID_END)
+        if size == NO_UPLOADER:
+            uploader, start = None, _HEAD_END
+        else:
+            start = _HEAD_END + size
+            uploader = self[_HEAD_END:start].decode("utf-8", "surrogatepass")
+        return (
+            self[:_ID_END],
+            micros,
+            length,
+            uploader,
+            self[start:].decode("utf-8", "surrogatepass"),
+        )
+
+    def fields(self) -> IndexEntry:
+        raw_id, micros, length, uploader, filename = self.raw()
+        date = None if micros == NO_DATE else EPOCH + micros * US
+        return IndexEntry(ObjectId(raw_id), filename, uploader, date, length)
+
+    def __iter__(self):
+        return iter(self.fields())
+
+    def __eq__(self, other):
+        if isinstance(other, (PackedEntry, tuple)):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self):
+        return hash(self.fields())
+
+    def __reduce__(self):
+        return entry_of, tuple(self)
+
+    def __repr__(self):
+        return repr(self.fields())
+
+
+def entry_of(upload_id, filename, uploader, date, length) -> IndexEntry | PackedEntry:
+    """The index's entry for one upload: packed when the values allow (an ObjectId, a naive
+    date, an integer length: nearly always), else an IndexEntry."""
+    if (
+        type(upload_id) is ObjectId
+        and type(filename) is str
+        and (uploader is None or type(uploader) is str)
+        and (date is None or (type(date) is datetime and date.tzinfo is None))
+        and type(length) is int
+        and length in _INT64
+    ):
+        who = _uploader_bytes(uploader)
+        if who is not None:
+            micros = NO_DATE if date is None else (date - EPOCH) // US
+            head = _HEAD.pack(micros, length, who[0])
+            return PackedEntry(
+                upload_id.binary + head + who[1] + filename.encode("utf-8", "surrogatepass")
+            )
+    return IndexEntry(upload_id, filename, uploader, date, length)
+
+
+def unpacked(entry) -> IndexEntry:
+    """An entry as an IndexEntry (read once, where many fields of many entries are read)."""
+    return entry.fields() if type(entry) is PackedEntry else entry
 
 
 class SyncIndex(dict):
@@ -127,7 +242,9 @@ def _compact(entry: IndexEntry) -> bool:
     )
 
 
-def _id_order(entry: IndexEntry) -> tuple[str, str]:
+def _id_order(entry) -> tuple[str, str]:
+    if type(entry) is PackedEntry:
+        return "ObjectId", entry[:_ID_END].hex()
     upload_id = entry[0]
     return type(upload_id).__name__, str(upload_id)
 
@@ -144,14 +261,23 @@ def encode_part(keys: dict[str, dict]) -> dict:
             continue
         packed = 0
         for entry in sorted(entries.values(), key=_id_order):
-            if not _compact(entry):
+            if type(entry) is PackedEntry:
+                raw_id, micros, length, uploader, filename = entry.raw()
+                millis = NO_DATE if micros == NO_DATE else micros // 1000
+            elif _compact(entry):
+                upload_id, filename, uploader, date, length = entry
+                raw_id = upload_id.binary
+                millis = NO_DATE if date is None else (date - EPOCH) // MS
+            else:
                 extra.append([key, *entry])
                 continue
-            upload_id, filename, uploader, date, length = entry
-            ids += upload_id.binary
+            if "\x00" in filename:
+                extra.append([key, *entry])
+                continue
+            ids += raw_id
             files.append(filename)
             who.append(names.setdefault(uploader, len(names)))
-            when.append(NO_DATE if date is None else (date - EPOCH) // MS)
+            when.append(millis)
             size.append(length)
             packed += 1
         key_list.append(key)
@@ -175,8 +301,10 @@ def encode_part(keys: dict[str, dict]) -> dict:
     return part
 
 
-def _size(entry: IndexEntry) -> int:
+def _size(entry) -> int:
     """An upper bound of the bytes an entry takes in a stored part (without its uploader)."""
+    if type(entry) is PackedEntry:
+        return 40 + len(entry) - _HEAD_END  # the filename's UTF-8 bytes, and the uploader's
     upload_id, filename = entry[0], entry[1]
     text = len(filename) if filename.isascii() else 4 * len(filename)
     if type(upload_id) is ObjectId:
@@ -195,7 +323,7 @@ def encode_segments(keys: dict[str, dict], limit: int | None = None) -> list[dic
     used, names = 0, set()
     for key in sorted(keys):
         for upload_id, entry in sorted(keys[key].items(), key=lambda item: _id_order(item[1])):
-            uploader = entry[2]
+            uploader = entry.uploader if type(entry) is PackedEntry else entry[2]
             cost = _size(entry) + len(key) * 4 + 16
             if uploader not in names:
                 cost += 16 + 4 * len(uploader or "")
@@ -228,24 +356,40 @@ def decode_part(part: dict, into: dict[str, dict], ids_only: bool = False) -> No
     when.frombytes(part.get("t", b""))
     size.frombytes(part.get("n", b""))
     names = part.get("un", [None])
+    encoded = [_uploader_bytes(name) for name in names]
     raw = part.get("i", b"")
-    files = part["f"].split("\x00") if part.get("f") or len(who) else []
-    position = 0
+    text = part.get("f") or ""
+    files = text.encode("utf-8", "surrogatepass").split(b"\x00") if text or len(who) else []
+    head, position = _HEAD.pack, 0
     for key, count in zip(part.get("k", []), counts):
         entries = into.setdefault(key, {})
         for n in range(position, position + count):
-            upload_id = ObjectId(raw[12 * n : 12 * n + 12])
+            raw_id = raw[12 * n : 12 * n + 12]
             millis = when[n]
-            entries[upload_id] = IndexEntry(
-                upload_id,
-                files[n],
-                names[who[n]],
-                None if millis == NO_DATE else EPOCH + millis * MS,
-                size[n],
+            micros = NO_DATE if millis == NO_DATE else millis * 1000
+            if micros not in _US_RANGE and micros != NO_DATE:
+                raise OverflowError(f"date value out of range: {millis} ms")
+            uploader = encoded[who[n]]
+            if uploader is None:  # a name too long to pack
+                date = None if millis == NO_DATE else EPOCH + millis * MS
+                entries[ObjectId(raw_id)] = IndexEntry(
+                    ObjectId(raw_id), files[n].decode(), names[who[n]], date, size[n]
+                )
+                continue
+            entries[ObjectId(raw_id)] = PackedEntry(
+                raw_id + head(micros, size[n], uploader[0]) + uploader[1] + files[n]
             )
         position += count
     for key, *entry in part.get("x", []):
         into.setdefault(key, {})[entry[0]] = IndexEntry(*entry)
+
+
+def _uploader_bytes(name: str | None) -> tuple[int, bytes] | None:
+    """(byte count, bytes) of an uploader in a PackedEntry; None when it does not fit."""
+    if name is None:
+        return NO_UPLOADER, b""
+    encoded = name.encode("utf-8", "surrogatepass")
+    return (len(encoded), encoded) if len(encoded) < NO_UPLOADER else None
 
 
 def each_upload(index: dict[str, dict]):

@@ -13,7 +13,14 @@ from datetime import datetime
 from typing import NamedTuple
 
 from segcore.core.naming import canonical_batch_id, person_key
-from segcore.sync.sync_index import IndexEntry, SyncIndex, each_upload, keys_holding
+from segcore.sync.sync_index import (
+    IndexEntry,
+    SyncIndex,
+    each_upload,
+    entry_of,
+    keys_holding,
+    unpacked,
+)
 from segcore.uploads.upload_changes import Changes
 from segcore.uploads.uploads import Upload, upload_from_document
 
@@ -35,7 +42,7 @@ def _canonical(raw: str) -> str | None:
 
 def add_to_index(index: SyncIndex, upload: Upload) -> None:
     uploader = sys.intern(upload.uploaded_by) if upload.uploaded_by else None
-    entry = IndexEntry(upload.id, upload.filename, uploader, upload.upload_date, upload.length)
+    entry = entry_of(upload.id, upload.filename, uploader, upload.upload_date, upload.length)
     index.file(upload.id, entry, upload_keys(upload))
 
 
@@ -51,7 +58,9 @@ def desired_info(entries) -> dict:
     delivered, so pace can be counted without re-reading uploads.
     """
     ordered = sorted(
-        entries, key=lambda e: (e.date is not None, e.date or datetime.min, str(e.id)), reverse=True
+        map(unpacked, entries),
+        key=lambda e: (e.date is not None, e.date or datetime.min, str(e.id)),
+        reverse=True,
     )
     uploaders: dict[str, str] = {}
     for entry in ordered:

@@ -7,11 +7,14 @@ from bson import BSON, ObjectId
 from segcore.sync import sync_index
 from segcore.sync.sync_index import (
     UNMATCHED,
+    IndexEntry,
+    PackedEntry,
     SyncIndex,
     append_journal,
     decode_part,
     each_upload,
     encode_part,
+    entry_of,
     id_key,
     keys_holding,
     read_index,
@@ -42,6 +45,56 @@ def roundtrip(index):
 
 def test_every_entry_comes_back_unchanged():
     assert roundtrip(INDEX) == INDEX
+
+
+USUAL = [
+    (A, "batch_1.zip", "flor", datetime(2025, 1, 2, 3, 4, 5, 678901), 2048),
+    (B, "lote 7 — máscaras.zip", "Flór Núñez", None, 0),
+    (C, "odd\x00name.zip", None, datetime(1960, 1, 1, 0, 0, 0, 1), 2**63 - 1),
+    (A, "", "", datetime.min, -(2**63) + 1),
+    (B, "x.zip", "ceci", datetime.max, 1),
+]
+
+
+def test_an_entry_is_packed_and_reads_back_every_value():
+    """The usual upload is held as one bytes object; each field, unpacking, equality and
+    hashing read as the tuple of the same values would."""
+    for values in USUAL:
+        entry = entry_of(*values)
+        assert type(entry) is PackedEntry
+        assert tuple(entry) == values and entry == IndexEntry(*values)
+        assert (entry.id, entry.filename, entry.uploader, entry.date, entry.length) == values
+        assert hash(entry) == hash(IndexEntry(*values)) and not entry != IndexEntry(*values)
+    assert entry_of(*USUAL[0]) != entry_of(*USUAL[1])
+
+
+def test_values_that_do_not_pack_stay_as_they_are():
+    odd = [
+        ("legacy-7", "final.zip", "ceci", datetime(2024, 5, 1), 10),
+        (A, "a.zip", "x", datetime(2025, 1, 1, tzinfo=timezone.utc), 1),
+        (A, "a.zip", "x", None, 2.5),
+        (A, "a.zip", "x", None, True),
+        (A, "a.zip", "x" * 70_000, None, 1),
+        (A, "a.zip", None, None, 2**63),
+    ]
+    for values in odd:
+        entry = entry_of(*values)
+        assert type(entry) is IndexEntry and entry == values
+
+
+def test_packed_entries_come_back_unchanged_from_the_stored_form():
+    """Stored dates keep their milliseconds, as they always did; everything else is exact."""
+    index = {"batch_1": {}, UNMATCHED: {}}
+    for n, values in enumerate(USUAL):
+        values = (ObjectId(), *values[1:])
+        index["batch_1" if n % 2 else UNMATCHED][values[0]] = entry_of(*values)
+    back = roundtrip(index)
+    for key, entries in index.items():
+        for upload_id, entry in entries.items():
+            date = entry.date and entry.date.replace(
+                microsecond=entry.date.microsecond // 1000 * 1000
+            )
+            assert back[key][upload_id] == (*tuple(entry)[:3], date, entry.length)
 
 
 def test_a_date_with_a_time_zone_is_kept_as_written():
