@@ -16,6 +16,7 @@ from segcore.core.naming import canonical_batch_id, person_key
 from segcore.sync.sync_index import (
     IndexEntry,
     SyncIndex,
+    date_order,
     each_upload,
     entry_of,
     keys_holding,
@@ -176,14 +177,15 @@ def find_problems(batches: list[dict], index: SyncIndex, keep: int = 1000) -> Pr
             continue
         wanted = person_key(assignee)
         for entry in entries.values():
-            if entry.uploader and person_key(entry.uploader) != wanted:
+            uploader = entry.uploader
+            if uploader and person_key(uploader) != wanted:
                 mismatch_count += 1
-                item = (_date_key(entry), mismatch_count, entry, key, assignee)
+                item = (date_order(entry), mismatch_count, entry, key, assignee)
                 if len(mismatched) < keep:
                     heapq.heappush(mismatched, item)
                 elif item > mismatched[0]:
                     heapq.heapreplace(mismatched, item)
-    newest = lambda pairs: heapq.nlargest(keep, pairs, key=lambda p: _date_key(p[0]))  # noqa: E731
+    newest = lambda pairs: heapq.nlargest(keep, pairs, key=lambda p: date_order(p[0]))  # noqa: E731
     orphans = [
         _finding(e, sorted(orphan_batches[e.id]))
         for e, _ in newest((e, None) for e in orphan_entries.values())
@@ -247,10 +249,6 @@ def updated_activity(activity: list[dict], before: dict, after: dict) -> list[di
     for entry, _ in after.values():
         _count_upload(people, entry)
     return sorted((p for p in people.values() if p["files"] > 0), key=lambda p: p["key"])
-
-
-def _date_key(entry: IndexEntry) -> tuple:
-    return (entry.date is not None, entry.date or datetime.min)
 
 
 def apply_changes(

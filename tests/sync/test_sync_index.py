@@ -13,6 +13,7 @@ from segcore.sync.sync_index import (
     append_journal,
     decode_part,
     each_upload,
+    date_order,
     encode_part,
     entry_of,
     id_key,
@@ -80,6 +81,20 @@ def test_values_that_do_not_pack_stay_as_they_are():
     for values in odd:
         entry = entry_of(*values)
         assert type(entry) is IndexEntry and entry == values
+
+
+def test_date_order_sorts_uploads_as_their_dates_undated_first():
+    dates = [
+        datetime(2025, 1, 2, 3, 4, 5, 1),
+        None,
+        datetime(1960, 1, 1),
+        datetime(2025, 1, 2, 4, 4, 5, tzinfo=timezone(timedelta(hours=2))),  # 02:04:05 UTC
+        datetime(2025, 1, 2, 3, 4, 5),
+    ]
+    made = [entry_of(ObjectId(), "a.zip", None, d, 1) for d in dates]
+    made += [IndexEntry(f"legacy-{n}", "a.zip", None, d, 1) for n, d in enumerate(dates)]
+    in_order = [e.date for e in sorted(made, key=date_order)]
+    assert in_order == [None, None] + [dates[i] for i in (2, 2, 3, 3, 4, 4, 0, 0)]
 
 
 def test_packed_entries_come_back_unchanged_from_the_stored_form():
