@@ -15,7 +15,7 @@ from segcore.masks import mask_check
 from segcore.masks.receipts import store_receipts
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, RECEIPTS, find_in
-from segcore.sync.sync_index import each_upload
+from segcore.sync.sync_index import date_order, each_upload
 from segcore.uploads.uploads import READ_OPTIONS, resolve_batch_ids, upload_from_document
 from segcore.work import delivery, review
 
@@ -93,8 +93,8 @@ def backlog(work: Database, index: dict[str, dict], limit: int = BACKLOG) -> lis
     `index` without a receipt (one pass over the receipts' ids). The older ones get theirs from
     `segcore verify` ("Check masks"): listing 500,000 uploads is a mask check of its own."""
     have = {d["_id"] for d in work[RECEIPTS].find({}, {"_id": 1})}
-    without = ((i, entry.date) for i, entry, _keys in each_upload(index) if i not in have)
-    newest = heapq.nlargest(limit, without, key=lambda u: (u[1] is not None, u[1] or 0))
+    without = ((i, date_order(entry)) for i, entry, _keys in each_upload(index) if i not in have)
+    newest = heapq.nlargest(limit, without, key=lambda u: u[1])
     return [upload_id for upload_id, _date in newest]
 
 

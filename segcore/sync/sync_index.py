@@ -325,6 +325,18 @@ def _size(entry) -> int:
     return 96 + text + 4 * len(str(upload_id))  # stored as a BSON array in "x"
 
 
+def _cost(key: str, entry, names: set) -> int:
+    """An upper bound of what `entry` adds to a stored part under `key`; `names`: the
+    uploaders counted so far (a packed entry's own size counts its uploader's bytes)."""
+    cost = _size(entry) + len(key) * 4 + 16
+    if type(entry) is not PackedEntry:
+        uploader = entry[2]
+        if uploader not in names:
+            cost += 16 + 4 * len(uploader or "")
+            names.add(uploader)
+    return cost
+
+
 def encode_segments(keys: dict[str, dict], limit: int | None = None) -> list[dict]:
     """The stored form of one part, split into segments of about `limit` bytes at most.
 
@@ -332,19 +344,20 @@ def encode_segments(keys: dict[str, dict], limit: int | None = None) -> list[dic
     One key's entries may be spread over several segments; decode_part merges them back.
     """
     limit = limit or SEGMENT_BYTES
+    names: set = set()
+    total = sum(_cost(key, entry, names) for key in keys for entry in keys[key].values())
+    if total <= limit:  # the usual part: one segment, without regrouping its entries
+        return [encode_part(keys)]
     groups: list[dict[str, dict]] = [{}]
     used, names = 0, set()
     for key in sorted(keys):
         for upload_id, entry in sorted(keys[key].items(), key=lambda item: _id_order(item[1])):
-            uploader = entry.uploader if type(entry) is PackedEntry else entry[2]
-            cost = _size(entry) + len(key) * 4 + 16
-            if uploader not in names:
-                cost += 16 + 4 * len(uploader or "")
+            cost = _cost(key, entry, names)
             if used + cost > limit and used:
                 groups.append({})
                 used, names = 0, set()
+                cost = _cost(key, entry, names)
             groups[-1].setdefault(key, {})[upload_id] = entry
-            names.add(uploader)
             used += cost
     segments = [encode_part(group) for group in groups]
     if len(segments) > 1:

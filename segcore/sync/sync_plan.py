@@ -220,15 +220,15 @@ def uploader_activity(index: dict[str, dict]) -> list[dict]:
 
 def _count_upload(people: dict[str, dict], entry) -> None:
     """Count one upload for its uploader (by person_key), keeping their newest date."""
-    if not entry.uploader:
+    uploader = entry.uploader  # each field read once: a packed entry decodes it on each read
+    if not uploader:
         return
-    key = person_key(entry.uploader)
-    person = people.setdefault(
-        key, {"name": entry.uploader, "key": key, "latest": None, "files": 0}
-    )
+    key = person_key(uploader)
+    person = people.setdefault(key, {"name": uploader, "key": key, "latest": None, "files": 0})
     person["files"] += 1
-    if entry.date is not None and (person["latest"] is None or entry.date > person["latest"]):
-        person["latest"] = entry.date
+    date = entry.date
+    if date is not None and (person["latest"] is None or date > person["latest"]):
+        person["latest"] = date
 
 
 def updated_activity(activity: list[dict], before: dict, after: dict) -> list[dict] | None:

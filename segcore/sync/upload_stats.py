@@ -26,7 +26,7 @@ from pymongo.database import Database
 from segcore.core.naming import person_key
 from segcore.core.timefmt import to_office
 from segcore.store.schema import META, UPLOAD_DAYS
-from segcore.sync.sync_index import SyncIndex, each_upload, keys_holding
+from segcore.sync.sync_index import SyncIndex, date_order, each_upload, keys_holding
 from segcore.sync.sync_state import SyncState
 from segcore.work.batches import UNASSIGNED
 
@@ -73,7 +73,8 @@ def add_upload(days: dict, entry, keys, owners: dict, zone=None, sign: int = 1) 
         counts["pairs"][pair] += sign
     for status in statuses:
         counts["statuses"][status] += sign
-    counts["uploaders"][_uploader_key(entry.uploader) if entry.uploader else None] += sign
+    uploader = entry.uploader  # read once: a packed entry decodes it on each read
+    counts["uploaders"][_uploader_key(uploader) if uploader else None] += sign
 
 
 # A few hundred uploaders among hundreds of thousands of uploads: each name normalised once.
@@ -156,7 +157,7 @@ def recent(uploads, keep: int = RECENT_KEPT) -> list[dict]:
     newest = heapq.nlargest(
         keep,
         uploads,
-        key=lambda u: (u[1].date is not None, u[1].date or datetime.min, str(u[0])),
+        key=lambda u: (date_order(u[1]), str(u[0])),
     )
     return [as_recent(upload_id, entry, keys) for upload_id, entry, keys in newest]
 
