@@ -2,7 +2,7 @@
 
 In memory the index is `{batch key: {upload id: entry}}`, an entry being
 `(upload id, filename, uploader, upload date, length)`, packed into one bytes object when its
-values allow (see PackedEntry). In `sync_index` it is split over a fixed
+values allow (see `index_entry`). In `sync_index` it is split over a fixed
 number of part documents, each holding its entries column by column (ids packed as bytes,
 filenames joined, dates and lengths as packed integers): a routine sync reads and rewrites the
 whole index in a fraction of the time one small array per upload would take, and a part whose
@@ -24,168 +24,39 @@ ever holds keys newer than their part, so replaying any tail of it over the part
 from __future__ import annotations
 
 import hashlib
-import struct
 import zlib
 from array import array
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
-from typing import NamedTuple
+from datetime import timedelta
 
 from bson import ObjectId
 from pymongo import DeleteOne, ReplaceOne
 from pymongo.database import Database
 
 from segcore.store.schema import SYNC_INDEX
+from segcore.sync.index_entry import (
+    EPOCH,
+    HEAD,
+    HEAD_END,
+    ID_END,
+    INT64,
+    NO_DATE,
+    US_RANGE,
+    IndexEntry,
+    PackedEntry,
+    uploader_bytes,
+)
 
 INDEX = SYNC_INDEX
 PARTS = 128
 UNMATCHED = "~unmatched"  # the key of uploads that name no batch
 UNUSABLE = "~unusable:"  # the prefix of the keys of unusable uploads, followed by the reason
-EPOCH = datetime(1970, 1, 1)
 MS = timedelta(milliseconds=1)
-NO_DATE = -(2**63)
-_INT64 = range(-(2**63) + 1, 2**63)
-US = timedelta(microseconds=1)
-_US_RANGE = range((datetime.min - EPOCH) // US, (datetime.max - EPOCH) // US + 1)
 PARTS_PER_WRITE = 4  # parts (or overflow segments) per bulk write: a few MB held at a time
 SEGMENT_BYTES = 4 * 1024 * 1024  # a quarter of the 16 MB document limit: room for estimates
 JOURNAL = "j"  # the journal's document ids: "j" + a zero-padded sequence number (+ ".segment")
 FOLD_SHARE = 4
 _JOURNAL_IDS = {"_id": {"$gte": JOURNAL, "$lt": chr(ord(JOURNAL) + 1)}}
-
-
-class IndexEntry(NamedTuple):
-    """One upload as the index remembers it."""
-
-    id: object
-    filename: str
-    uploader: str | None
-    date: datetime | None
-    length: int
-
-
-_HEAD = struct.Struct("<qqH")  # date in µs since EPOCH (or NO_DATE), length, uploader's bytes
-_ID_END, _HEAD_END = 12, 12 + _HEAD.size
-NO_UPLOADER = 0xFFFF  # the uploader's byte count for None
-
-
-class PackedEntry(bytes):
-    """An IndexEntry held as one bytes object: id, then `_HEAD`, the uploader and the filename
-    in UTF-8. About 120 bytes against 240 for the tuple with its date, length and filename
-    objects: at 500,000 uploads, 60 MB off a full sync's peak (and off a live sync's memory).
-
-    Read like an IndexEntry, by attribute or by unpacking; it equals the IndexEntry of the same
-    values. `entry_of` makes one when the values fit, an IndexEntry otherwise."""
-
-    __slots__ = ()
-
-    @property
-    def id(self) -> ObjectId:
-        return ObjectId(self[:_ID_END])
-
-    @property
-    def date(self) -> datetime | None:
-        micros = _HEAD.unpack_from(self, _ID_END)[0]
-        return None if micros == NO_DATE else EPOCH + micros * US
-
-    @property
-    def length(self) -> int:
-        return _HEAD.unpack_from(self, _ID_END)[1]
-
-    @property
-    def uploader(self) -> str | None:
-        size = _HEAD.unpack_from(self, _ID_END)[2]
-        if size == NO_UPLOADER:
-            return None
-        return self[_HEAD_END : _HEAD_END + size].decode("utf-8", "surrogatepass")
-
-    @property
-    def filename(self) -> str:
-        size = _HEAD.unpack_from(self, _ID_END)[2]
-        start = _HEAD_END + (0 if size == NO_UPLOADER else size)
-        return self[start:].decode("utf-8", "surrogatepass")
-
-    def raw(self) -> tuple[bytes, int, int, str | None, str]:
-        """(id bytes, date in µs or NO_DATE, length, uploader, filename): the fields without
-        building an ObjectId or a datetime."""
-        micros, length, size = _HEAD.unpack_from(self, _ID_END)
-        if size == NO_UPLOADER:
-            uploader, start = None, _HEAD_END
-        else:
-            start = _HEAD_END + size
-            uploader = self[_HEAD_END:start].decode("utf-8", "surrogatepass")
-        return (
-            self[:_ID_END],
-            micros,
-            length,
-            uploader,
-            self[start:].decode("utf-8", "surrogatepass"),
-        )
-
-    def fields(self) -> IndexEntry:
-        raw_id, micros, length, uploader, filename = self.raw()
-        date = None if micros == NO_DATE else EPOCH + micros * US
-        return IndexEntry(ObjectId(raw_id), filename, uploader, date, length)
-
-    def __iter__(self):
-        return iter(self.fields())
-
-    def __eq__(self, other):
-        if isinstance(other, (PackedEntry, tuple)):
-            return tuple(self) == tuple(other)
-        return NotImplemented
-
-    def __ne__(self, other):
-        equal = self.__eq__(other)
-        return equal if equal is NotImplemented else not equal
-
-    def __hash__(self):
-        return hash(self.fields())
-
-    def __reduce__(self):
-        return entry_of, tuple(self)
-
-    def __repr__(self):
-        return repr(self.fields())
-
-
-def entry_of(upload_id, filename, uploader, date, length) -> IndexEntry | PackedEntry:
-    """The index's entry for one upload: packed when the values allow (an ObjectId, a naive
-    date, an integer length: nearly always), else an IndexEntry."""
-    if (
-        type(upload_id) is ObjectId
-        and type(filename) is str
-        and (uploader is None or type(uploader) is str)
-        and (date is None or (type(date) is datetime and date.tzinfo is None))
-        and type(length) is int
-        and length in _INT64
-    ):
-        who = _uploader_bytes(uploader)
-        if who is not None:
-            micros = NO_DATE if date is None else (date - EPOCH) // US
-            head = _HEAD.pack(micros, length, who[0])
-            return PackedEntry(
-                upload_id.binary + head + who[1] + filename.encode("utf-8", "surrogatepass")
-            )
-    return IndexEntry(upload_id, filename, uploader, date, length)
-
-
-def date_order(entry) -> int:
-    """An entry's date as an integer that sorts like the dates (µs since EPOCH, NO_DATE, the
-    least, for none; an aware date at its UTC time), read without building the date."""
-    if type(entry) is PackedEntry:
-        return _HEAD.unpack_from(entry, _ID_END)[0]
-    date = entry.date
-    if date is None:
-        return NO_DATE
-    if date.tzinfo is not None:
-        date = date.astimezone(timezone.utc).replace(tzinfo=None)
-    return (date - EPOCH) // US
-
-
-def unpacked(entry) -> IndexEntry:
-    """An entry as an IndexEntry (read once, where many fields of many entries are read)."""
-    return entry.fields() if type(entry) is PackedEntry else entry
 
 
 class SyncIndex(dict):
@@ -250,14 +121,14 @@ def _compact(entry: IndexEntry) -> bool:
     return (
         type(upload_id) is ObjectId
         and "\x00" not in filename
-        and length in _INT64
+        and length in INT64
         and (date is None or date.tzinfo is None)
     )
 
 
 def _id_order(entry) -> tuple[str, str]:
     if type(entry) is PackedEntry:
-        return "ObjectId", entry[:_ID_END].hex()
+        return "ObjectId", entry[:ID_END].hex()
     upload_id = entry[0]
     return type(upload_id).__name__, str(upload_id)
 
@@ -317,7 +188,7 @@ def encode_part(keys: dict[str, dict]) -> dict:
 def _size(entry) -> int:
     """An upper bound of the bytes an entry takes in a stored part (without its uploader)."""
     if type(entry) is PackedEntry:
-        return 40 + len(entry) - _HEAD_END  # the filename's UTF-8 bytes, and the uploader's
+        return 40 + len(entry) - HEAD_END  # the filename's UTF-8 bytes, and the uploader's
     upload_id, filename = entry[0], entry[1]
     text = len(filename) if filename.isascii() else 4 * len(filename)
     if type(upload_id) is ObjectId:
@@ -382,18 +253,18 @@ def decode_part(part: dict, into: dict[str, dict], ids_only: bool = False) -> No
     when.frombytes(part.get("t", b""))
     size.frombytes(part.get("n", b""))
     names = part.get("un", [None])
-    encoded = [_uploader_bytes(name) for name in names]
+    encoded = [uploader_bytes(name) for name in names]
     raw = part.get("i", b"")
     text = part.get("f") or ""
     files = text.encode("utf-8", "surrogatepass").split(b"\x00") if text or len(who) else []
-    head, position = _HEAD.pack, 0
+    head, position = HEAD.pack, 0
     for key, count in zip(part.get("k", []), counts):
         entries = into.setdefault(key, {})
         for n in range(position, position + count):
             raw_id = raw[12 * n : 12 * n + 12]
             millis = when[n]
             micros = NO_DATE if millis == NO_DATE else millis * 1000
-            if micros not in _US_RANGE and micros != NO_DATE:
+            if micros not in US_RANGE and micros != NO_DATE:
                 raise OverflowError(f"date value out of range: {millis} ms")
             uploader = encoded[who[n]]
             if uploader is None:  # a name too long to pack
@@ -412,14 +283,6 @@ def decode_part(part: dict, into: dict[str, dict], ids_only: bool = False) -> No
         position += count
     for key, *entry in part.get("x", []):
         into.setdefault(key, {})[entry[0]] = IndexEntry(*entry)
-
-
-def _uploader_bytes(name: str | None) -> tuple[int, bytes] | None:
-    """(byte count, bytes) of an uploader in a PackedEntry; None when it does not fit."""
-    if name is None:
-        return NO_UPLOADER, b""
-    encoded = name.encode("utf-8", "surrogatepass")
-    return (len(encoded), encoded) if len(encoded) < NO_UPLOADER else None
 
 
 def each_upload(index: dict[str, dict]):

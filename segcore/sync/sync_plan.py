@@ -13,15 +13,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from segcore.core.naming import canonical_batch_id, person_key
-from segcore.sync.sync_index import (
-    IndexEntry,
-    SyncIndex,
-    date_order,
-    each_upload,
-    entry_of,
-    keys_holding,
-    unpacked,
-)
+from segcore.sync.index_entry import IndexEntry, date_order, entry_of, unpacked
+from segcore.sync.sync_index import SyncIndex, each_upload, keys_holding
 from segcore.uploads.upload_changes import Changes
 from segcore.uploads.uploads import Upload, upload_from_document
 

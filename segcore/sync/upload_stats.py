@@ -26,7 +26,8 @@ from pymongo.database import Database
 from segcore.core.naming import person_key
 from segcore.core.timefmt import to_office
 from segcore.store.schema import META, UPLOAD_DAYS
-from segcore.sync.sync_index import SyncIndex, date_order, each_upload, keys_holding
+from segcore.sync.index_entry import date_order
+from segcore.sync.sync_index import SyncIndex, each_upload, keys_holding
 from segcore.sync.sync_state import SyncState
 from segcore.work.batches import UNASSIGNED
 

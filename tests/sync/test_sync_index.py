@@ -5,17 +5,14 @@ from datetime import datetime, timedelta, timezone
 from bson import BSON, ObjectId
 
 from segcore.sync import sync_index
+from segcore.sync.index_entry import IndexEntry, PackedEntry, date_order, entry_of
 from segcore.sync.sync_index import (
     UNMATCHED,
-    IndexEntry,
-    PackedEntry,
     SyncIndex,
     append_journal,
     decode_part,
     each_upload,
-    date_order,
     encode_part,
-    entry_of,
     id_key,
     keys_holding,
     read_index,

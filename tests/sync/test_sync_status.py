@@ -10,8 +10,8 @@ from gridfs import GridFS
 
 from segcore.store.connection import open_databases
 from segcore.store.history import list_history
+from segcore.sync.index_entry import IndexEntry
 from segcore.sync.sync import run_sync, uploader_activity_of
-from segcore.sync.sync_index import IndexEntry
 from segcore.sync.sync_plan import updated_activity, uploader_activity
 from segcore.work.delivery import status_after_upload
 

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from segcore.sync import upload_stats
+from segcore.sync.index_entry import IndexEntry
 from segcore.sync.sync import run_sync
-from segcore.sync.sync_index import IndexEntry
 from segcore.sync.sync_state import SyncState
 from segcore.team import team
 from segcore.uploads.uploads import read_uploads
