@@ -167,6 +167,22 @@ def select(page, label: str, option: str, where=None, last: bool = False) -> Non
     choice.click()
 
 
+def choose(page, label_start: str) -> None:
+    """Pick the radio option whose label starts with `label_start`. A rerun that redraws the
+    group can drop a click made meanwhile (the walk failed so once), so the click is repeated
+    until the option shows as chosen."""
+    option = page.get_by_role("radio", name=re.compile("^" + re.escape(label_start)))
+    for _attempt in range(4):
+        page.wait_for_load_state("networkidle")
+        page.get_by_text(label_start).click()
+        try:
+            expect(option).to_be_checked(timeout=10_000)
+            return
+        except AssertionError:
+            continue
+    expect(option).to_be_checked(timeout=SLOW)
+
+
 def wait_showing(page, label: str, text: str) -> None:
     """Wait until the choice labelled `label` shows `text` (what the coordinator reads)."""
     expect(page.get_by_role("combobox", name=label, exact=True).first).to_have_value(
@@ -317,7 +333,7 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
     if held_s:
         select(page, words["status"], "S")
         page.get_by_text(re.compile(rf"^{held_s} {words['match']}")).wait_for()
-        page.get_by_text(words["every"]).click()
+        choose(page, words["every"])
         select(page, words["status"], words["review"], last=True)
         page.get_by_role("button", name=re.compile(r"^(Aplicar a|Apply to) ")).click()
         page.get_by_text(words["saved"]).first.wait_for(timeout=SLOW)
