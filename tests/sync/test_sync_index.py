@@ -1,5 +1,6 @@
 """The compact stored form of the sync index: what goes in comes back out, odd uploads too."""
 
+import pickle
 from datetime import datetime, timedelta, timezone
 
 from bson import BSON, ObjectId
@@ -63,6 +64,8 @@ def test_an_entry_is_packed_and_reads_back_every_value():
         assert tuple(entry) == values and entry == IndexEntry(*values)
         assert (entry.id, entry.filename, entry.uploader, entry.date, entry.length) == values
         assert hash(entry) == hash(IndexEntry(*values)) and not entry != IndexEntry(*values)
+        copied = pickle.loads(pickle.dumps(entry))  # as a cache or a worker process keeps it
+        assert type(copied) is PackedEntry and copied == entry
     assert entry_of(*USUAL[0]) != entry_of(*USUAL[1])
 
 
