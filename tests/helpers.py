@@ -71,3 +71,21 @@ def index_uploads(uploads) -> dict[str, dict]:
     for upload in uploads:
         add_to_index(index, upload)
     return index
+
+
+def pick_option(page, opener, option: str) -> None:
+    """Open a select box (`opener`, a Playwright locator) and choose `option` in its list. A
+    rerun that redraws the box closes a list just opened (a browser test failed so), so the
+    box is opened again until the option is listed."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _attempt in range(4):
+        page.wait_for_load_state("networkidle")
+        opener.click()
+        try:
+            choice.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+    choice.click()

@@ -10,7 +10,7 @@ from segcore import demo
 from segcore.settings import config
 from segcore.store import embedded
 from segcore.store.connection import open_databases
-from tests.helpers import SCREENSHOTS
+from tests.helpers import SCREENSHOTS, pick_option
 
 pytestmark = pytest.mark.browser
 PAGES = {
@@ -217,8 +217,7 @@ def test_add_and_remove_a_segmentador(page, app_url, work_db):
 
     # The first "Member" box is the edit form's: another one, in an expander further down,
     # may be on the page too.
-    page.get_by_test_id("stSelectbox").filter(has_text="Member").first.click()
-    page.get_by_role("option", name="Roberta").click()
+    pick_option(page, page.get_by_test_id("stSelectbox").filter(has_text="Member").first, "Roberta")
     page.get_by_role("button", name="Remove Roberta…").click()
     page.get_by_role("dialog").get_by_role("button", name="Remove Roberta").click()
     page.get_by_text("Roberta was removed from the team").first.wait_for()
@@ -251,8 +250,11 @@ def test_a_former_members_batch_shows_their_name_in_the_grid(page, app_url, demo
     open_page(page, app_url, "batches", "Batches")
     page.get_by_role("button", name="Reload").click()  # removed outside this session
     page.wait_for_load_state("networkidle")
-    page.get_by_test_id("stSelectbox").filter(has_text="Segmentador").click()
-    page.get_by_role("option", name="Gaby (left the team)").click()
+    pick_option(
+        page,
+        page.get_by_test_id("stSelectbox").filter(has_text="Segmentador"),
+        "Gaby (left the team)",
+    )
     page.get_by_text("1 batch matches").wait_for(timeout=SLOW)
     # The canvas draws the option's label ("Gaby (left the team)", checked in the page
     # tests); its accessible table holds the stored value, which must be there, not blank.
@@ -270,8 +272,7 @@ def test_pending_edits_survive_a_sort_change_and_a_visit_elsewhere(page, app_url
     open_page(page, app_url, "batches", "Batches")
     pending = page.get_by_text("1 unsaved change in 1 batch")
     edit_cell(page, "Priority", wanted, done=pending)
-    page.get_by_test_id("stSelectbox").filter(has_text="Order").click()
-    page.get_by_role("option", name="Descending").click()
+    pick_option(page, page.get_by_test_id("stSelectbox").filter(has_text="Order"), "Descending")
     page.get_by_test_id("stDataFrame").first.locator("td", has_text="batch_300").first.wait_for(
         state="attached"
     )

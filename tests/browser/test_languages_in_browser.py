@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import SCREENSHOTS
+from tests.helpers import SCREENSHOTS, pick_option
 
 pytestmark = pytest.mark.browser
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
@@ -61,8 +61,7 @@ def walk(page, language: int, suffix: str) -> None:
 
 def choose_language(page, label: str, option: str) -> None:
     box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text=label)
-    box.click()
-    page.get_by_role("option", name=option).click()
+    pick_option(page, box, option)
 
 
 def test_every_page_in_english_then_in_spanish(page, app_url):

@@ -10,7 +10,7 @@ from pymongo import MongoClient
 
 from segcore.store import embedded
 from segcore.team import auth, team
-from tests.helpers import ROOT
+from tests.helpers import ROOT, pick_option
 
 pytestmark = pytest.mark.browser
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
@@ -58,8 +58,7 @@ def session_cookie(context):
 
 
 def choose(tab, label: str, option: str):
-    tab.get_by_test_id("stSelectbox").filter(has_text=label).click()
-    tab.get_by_role("option", name=option, exact=True).click()
+    pick_option(tab, tab.get_by_test_id("stSelectbox").filter(has_text=label), option)
 
 
 def test_login_survives_reload_and_new_tab_and_a_closed_dialog_stays_closed(page, app_url):

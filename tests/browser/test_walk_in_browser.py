@@ -24,7 +24,7 @@ from pymongo import MongoClient
 from segcore.report import alerts
 from segcore.store import embedded
 from segcore.work.batches import mark_changed
-from tests.helpers import ROOT, SCREENSHOTS
+from tests.helpers import ROOT, SCREENSHOTS, pick_option
 
 pytestmark = pytest.mark.browser
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
@@ -155,16 +155,7 @@ def go(page, words: dict, name: str) -> None:
 def select(page, label: str, option: str, where=None, last: bool = False) -> None:
     sidebar = where is not None  # the language selector's label starts with an icon's name
     boxes = (where or page).get_by_role("combobox", name=label, exact=not sidebar)
-    choice = page.get_by_role("option", name=option, exact=True)
-    for _attempt in range(4):  # a rerun that redraws the box closes a list just opened
-        page.wait_for_load_state("networkidle")
-        (boxes.last if last else boxes.first).click()
-        try:
-            choice.wait_for(timeout=10_000)
-            break
-        except PlaywrightTimeoutError:
-            page.keyboard.press("Escape")
-    choice.click()
+    pick_option(page, boxes.last if last else boxes.first, option)
 
 
 def choose(page, label_start: str) -> None:
