@@ -10,7 +10,7 @@ from pymongo.database import Database
 
 from segcore.core.phrases import Phrase, text_of
 from segcore.core.timefmt import utcnow
-from segcore.store.schema import HISTORY
+from segcore.store.schema import HISTORY, IN_CHUNK
 
 COLLECTION = HISTORY
 
@@ -40,10 +40,22 @@ def ensure_indexes(db: Database) -> None:
     db[COLLECTION].create_index([("kind", 1), ("field", 1)], name="kind_field")
 
 
-def record(db: Database, changes: list[Change], session=None) -> None:
-    """Append `changes` to the history in one write (within `session`'s transaction, if any)."""
-    if changes:
-        db[COLLECTION].insert_many(documents(changes), ordered=False, session=session)
+def record(db: Database, changes: list[Change], session=None) -> list:
+    """Append `changes` to the history in one write (within `session`'s transaction, if any);
+    returns the entries' ids, in the order of `changes` (see `withdraw`)."""
+    if not changes:
+        return []
+    docs = documents(changes)
+    db[COLLECTION].insert_many(docs, ordered=False, session=session)
+    return [doc["_id"] for doc in docs]
+
+
+def withdraw(db: Database, entry_ids: list) -> None:
+    """Remove entries `record` just wrote for changes that then did not happen (a
+    compare-and-set that found the value changed meanwhile): the history says only what was
+    done. Entries are written before their change so that a crash repeats one, never loses one."""
+    for start in range(0, len(entry_ids), IN_CHUNK):
+        db[COLLECTION].delete_many({"_id": {"$in": entry_ids[start : start + IN_CHUNK]}})
 
 
 def documents(changes: list[Change]) -> list[dict]:

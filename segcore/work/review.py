@@ -2,9 +2,10 @@
 (`rework`, with a note); a new upload moves a batch to `review` or `rework` (MASKS_SET_STATUS).
 
 Every move is a compare-and-set on the status the caller saw, recorded in the history first (a
-crash can repeat an entry, never lose one). Each batch keeps, under `review` on its document,
-how many times it was sent back, when it was accepted and the hours from its first upload to
-that acceptance: the Team page's rework figures come from there.
+crash can repeat an entry, never lose one); a move that finds the status changed meanwhile takes
+its entry back. Each batch keeps, under `review` on its document, how many times it was sent
+back, when it was accepted and the hours from its first upload to that acceptance: the Team
+page's rework figures come from there.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from segcore.core.errors import N_, BatchNotFound, ValidationError
 from segcore.core.naming import person_key
 from segcore.core.timefmt import utcnow
 from segcore.store import data_version
-from segcore.store.history import Change, record
+from segcore.store.history import Change, record, withdraw
 from segcore.store.schema import BATCHES, find_in
 from segcore.work.delivery import DONE, REWORK
 
@@ -68,7 +69,7 @@ def apply_moves(
     also = also or {}
     if not moves and not also:
         return []
-    record(
+    entries = record(
         work,
         [
             Change("batch", m.batch_id, "status", m.old, m.new, author, reason=m.reason)
@@ -86,6 +87,7 @@ def apply_moves(
             for d in find_in(work[BATCHES], "_id", [m.doc_id for m in moves], {"status": 1})
         }
         done = [m for m in moves if now.get(m.doc_id) == m.new]
+        withdraw(work, [e for m, e in zip(moves, entries) if now.get(m.doc_id) != m.new])
         rest += [m.doc_id for m in moves if m.doc_id in also]  # their other fields still land
     _bulk(work, [UpdateOne({"_id": d}, _update(*also[d][1:])) for d in rest], each_chunk)
     written = [m.batch_id for m in done] + [also[d][0] for d in rest]
@@ -163,7 +165,7 @@ def review(
             result.refused.append(batch_id)
             continue
         change = _decision(doc, accept, note, now)
-        record(
+        entries = record(
             work,
             [
                 Change(
@@ -178,7 +180,11 @@ def review(
             ],
         )
         updated = work[BATCHES].update_one({"_id": doc["_id"], "status": old}, change["update"])
-        (result.moved if updated.modified_count else result.conflicts).append(batch_id)
+        if updated.modified_count:
+            result.moved.append(batch_id)
+        else:
+            withdraw(work, entries)
+            result.conflicts.append(batch_id)
     if result.moved:
         data_version.bump_batches(work, result.moved)
     return result

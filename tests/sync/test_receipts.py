@@ -11,7 +11,7 @@ import pytest
 
 from segcore.core.actors import VIEWER, Actor
 from segcore.core.errors import PermissionDenied, ValidationError
-from segcore.masks import receipts
+from segcore.masks import mask_check, receipts
 from segcore.store.connection import open_databases
 from segcore.store.history import list_history
 from segcore.sync import sync
@@ -169,8 +169,10 @@ def test_review_is_compare_and_set(lab, upload, dbs, tmp_path):
     lab.batch(1, 2)
     upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
     sync.run_sync(lab)
+    told = list_history(dbs.work, "batch_1")
     result = review.review(dbs.work, ["batch_1"], accept=True, seen={"batch_1": "pending"})
     assert result.conflicts == ["batch_1"] and status_of(dbs, "batch_1") == "review"
+    assert list_history(dbs.work, "batch_1") == told  # no entry for the refused move
     with pytest.raises(ValidationError):
         review.review(dbs.work, ["batch_1"], accept=False, note="  ")
     with pytest.raises(PermissionDenied):
@@ -227,6 +229,40 @@ def test_a_sync_killed_while_making_receipts_makes_them_on_the_next_run(
     assert [h["new"] for h in list_history(dbs.work, "batch_2") if h["field"] == "status"] == [
         "rework"
     ]
+
+
+def test_a_status_set_while_a_routine_run_lists_the_new_uploads_is_kept(
+    lab, upload, dbs, tmp_path, monkeypatch
+):
+    """A routine run reads the batches it compares once, before listing the new uploads (the
+    receipts reuse that read): a status set meanwhile (here behind segcore's back, so with no
+    entry of its own) is not overwritten by the move the upload would cause, and the history
+    does not tell of that move."""
+    lab.batch(1, 2)
+    lab.batch(2, 2)
+    sync.run_sync(lab)  # the index exists: what follows is a routine run
+    upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    upload("batch_2.zip", real_archive(tmp_path, "zip", masks(2), "b.zip"))
+    real = mask_check.check_new_uploads
+
+    def coordinator_edits_meanwhile(*args, **kwargs):
+        dbs.work.batches.update_one({"id": "batch_2"}, {"$set": {"status": "done"}})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mask_check, "check_new_uploads", coordinator_edits_meanwhile)
+    report = sync.run_sync(lab)
+    assert not report.full and report.new_files == 2
+    assert (status_of(dbs, "batch_1"), status_of(dbs, "batch_2")) == ("review", "done")
+    assert report.status_moves == 1
+    assert [h["new"] for h in list_history(dbs.work, "batch_1") if h["field"] == "status"] == [
+        "review"
+    ]
+    assert list_history(dbs.work, "batch_2") == []  # the move that did not happen is not told
+    assert len(receipts.list_receipts(dbs.work)) == 2
+    # the batch's other fields still landed with the run: its masks are counted
+    doc = dbs.work.batches.find_one({"id": "batch_2"})
+    assert doc["mongo_uploaded"] is True and doc["training_metrics_info"]["file_count"] == 1
+    assert is_usable_check(doc["mask_check"])
 
 
 def test_a_receipt_lists_other_files_and_what_changed_since_the_previous_upload(
