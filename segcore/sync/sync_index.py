@@ -346,13 +346,19 @@ def _is_journal(doc_id) -> bool:
     return isinstance(doc_id, str) and doc_id.startswith(JOURNAL)
 
 
-def read_index(db: Database, ids_only: bool = False) -> SyncIndex:
+def read_index(db: Database, ids_only: bool = False, answered=None) -> SyncIndex:
     """The whole stored index: the parts, then the journal replayed over them. `ids_only`:
-    the uploads' id keys alone (see decode_part), read without their entries' fields."""
+    the uploads' id keys alone (see decode_part), read without their entries' fields.
+    `answered`: called once the server has sent the parts, before they are decoded (the
+    caller's other reads then wait on the server while this process decodes)."""
     index = SyncIndex()
     journal = []
     fields = {"k": 1, "c": 1, "i": 1, "x": 1, "z": 1} if ids_only else {"d": 0}
-    for part in db[INDEX].find({}, fields):
+    cursor = db[INDEX].find({}, fields, batch_size=PARTS)
+    for part in cursor:
+        if answered is not None:
+            answered()
+            answered = None
         if _is_journal(part["_id"]):
             journal.append(part)
         else:
