@@ -51,6 +51,17 @@ SAVING_INDEX = N_("Saving the sync index")
 UPDATED_OF = N_("Updated {done} of {total} batches")
 CHECKING_NEW = N_("Checking the new uploads")
 _LISTED = {"id": 1, "assignee": 1, "status": 1, "mongo_uploaded": 1}
+# A compared batch's sync fields, and what the receipts read of the new uploads' batches
+# (intake.BATCH_FIELDS): those batches are among the compared ones, so one read serves both.
+COMPARED = {
+    "id": 1,
+    "mongo_uploaded": 1,
+    "status": 1,
+    "training_metrics_info": 1,
+    "folder": 1,
+    "assignee": 1,
+    "mask_check": 1,
+}
 
 
 def _quiet(fraction: float, message: str) -> None:
@@ -190,8 +201,10 @@ def write_batches(
     work = databases.work
     notify(0.7, Phrase(COMPARING))
     # Statuses move from the new uploads' receipts (segcore.sync.intake), not their arrival.
+    compared: dict = {}  # the batches read whole, by document id: the receipts reuse them
     if listing is not None:
         batches = _sync_fields(work, listing.wanted(touched or set()))
+        compared = {d["_id"]: d for d in batches}
     else:
         listing = BatchListing()
         batches = listing.stream(work)
@@ -209,8 +222,9 @@ def write_batches(
     # Before the resume point (a crash makes the receipts again).
     notify(0.8 if pending is not None else 0.9, Phrase(CHECKING_NEW))
     report.status_moves = _receipts(
-        databases, index, listing, receipt_ids, (author, lease), writer.journal, pending
+        databases, index, listing, receipt_ids, (author, lease), writer.journal, pending, compared
     )
+    del compared
     if pending:
         rest = [(doc_id, s, u) for doc_id, (_, s, u) in pending.items()]
         _write_updates(work, listing, rest, notify, lease)
@@ -292,11 +306,13 @@ def _receipts(
     acting: tuple[str, Lease],
     live: bool,
     pending: dict | None,
+    compared: dict,
 ) -> int:
     """Receipts for the uploads `ids` (see _receipt_ids), and the status moves they cause,
     noted in `listing`; returns how many batches moved. `acting`: the author and the lease;
     `pending`: planned updates not yet written, those of the receipts' batches written with
-    them (see intake.make_receipts)."""
+    them (see intake.make_receipts); `compared`: batch documents this run read (COMPARED) and
+    has not written since, by document id."""
     from segcore.sync import intake
 
     author, lease = acting
@@ -313,6 +329,7 @@ def _receipts(
         author=who,
         pending=pending,
         renew=lease.renew,
+        read=compared,
     )
     status = {m.doc_id: m.new for m in moves}
     for doc in listing.docs:
@@ -403,12 +420,7 @@ def _keep_read_models(
 
 
 def _sync_fields(work: Database, doc_ids: list) -> list[dict]:
-    return find_in(
-        work[BATCHES],
-        "_id",
-        doc_ids,
-        {"id": 1, "mongo_uploaded": 1, "status": 1, "training_metrics_info": 1},
-    )
+    return find_in(work[BATCHES], "_id", doc_ids, COMPARED)
 
 
 def _bulk_updates(work: Database, chunk: list[tuple]) -> None:
