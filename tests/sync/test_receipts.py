@@ -290,3 +290,12 @@ def test_a_receipt_lists_other_files_and_what_changed_since_the_previous_upload(
     assert newest["other_files"] == ["labelmap.txt"] and newest["extra_count"] == 0
     assert newest["changes"]["added"] == ["img_003_mask.dcm"]
     assert newest["problem"] in (None, "content") and newest["matched"] == 3
+
+
+def test_the_compared_batches_carry_every_field_the_receipts_read():
+    """The receipts take their batches' documents from the run's read of the compared batches
+    (sync_apply.COMPARED): a field the receipts need but that read lacks would read as missing
+    (an unknown folder, no stored mask check) without any error."""
+    from segcore.sync import intake, sync_apply
+
+    assert set(intake.BATCH_FIELDS) <= set(sync_apply.COMPARED)
