@@ -94,7 +94,7 @@ def sync_if_unchanged(
         or not upload_stats.is_current_doc(docs.get(upload_stats.STATS_DOC), state, zone)
     ):
         return None
-    batches_token = _batches_unchanged(work, state)
+    batches_token = batches_unchanged(work, state)
     if batches_token is None:
         return None
     report = SyncReport(mode=mode, started_at=run_started())
@@ -128,7 +128,7 @@ def sync_if_unchanged(
         lease.release_quietly()
 
 
-def _batches_unchanged(work, state: dict):
+def batches_unchanged(work, state: dict):
     """Where the batch list's change stream stands now when no other tool changed the batch
     list since the last run ({} where the server has no change streams), else None.
 

@@ -25,7 +25,7 @@ from segcore.core.phrases import DONE, N_, READING_UPLOADS, Phrase
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, META
 from segcore.sync import upload_stats
-from segcore.sync.routine import BATCHES_TOKEN, full_reason
+from segcore.sync.routine import BATCHES_TOKEN, batches_unchanged, full_reason
 from segcore.sync.sync_apply import (
     BatchListing,
     Progress,
@@ -129,7 +129,7 @@ def sync_once(
     try:
         run_id = start_run(work, report, author)
         state = SyncState(work).read()
-        batches_now = batch_list_stamp(work)
+        batches_now = _batch_list_now(work, state)
         same_batches = all(state.get(k) == v for k, v in batches_now.items())
         namespace = f"{databases.training.name}.{databases.masks_files.name}"
         reason = Phrase(REQUESTED) if full else full_reason(state, namespace)
@@ -271,6 +271,16 @@ def _known_uploads(work: Database, state: dict) -> set | None:
     if not state.get("index_ok"):
         return None
     return stored_upload_ids(work)
+
+
+def _batch_list_now(work: Database, state: dict) -> dict:
+    """`batch_list_stamp`, without counting the batches when the batch list's change stream
+    says no other tool touched it since the last run (the count is then the one saved; counting
+    is a pass over every batch on the embedded server, 0.28 s at 50,000)."""
+    if state.get(BATCHES_TOKEN) is not None and "batch_count" in state:
+        if batches_unchanged(work, state) is not None:
+            return {"generation": generation(work), "batch_count": state["batch_count"]}
+    return batch_list_stamp(work)
 
 
 def batch_list_stamp(work: Database) -> dict:
