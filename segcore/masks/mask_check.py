@@ -162,12 +162,12 @@ def verify(
     )
     report.checked_ids = checked
     notify(0.9, Phrase(LISTING_IMAGES))
-    relist = _relist_images(
+    relist, images = _relist_images(
         work, batches, settings.data_directory, bool(batch_ids or recheck), extensions
     )
     changed_keys = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
     report.batches = _update_batches(
-        work, batches, by_batch, changed_keys, (settings.mask_suffixes, extensions)
+        work, batches, by_batch, changed_keys, (settings.mask_suffixes, extensions), images=images
     )
     store_receipts(
         work,
@@ -208,7 +208,9 @@ def check_new_uploads(
         lambda fraction, message: None,
         keep=True,
     )
-    relist = _relist_images(work, batches, settings.data_directory, False, settings.mask_extensions)
+    relist, images = _relist_images(
+        work, batches, settings.data_directory, False, settings.mask_extensions
+    )
     changed = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
     found = NewUploadsCheck(listings=listed)
     rows = _update_batches(
@@ -218,6 +220,7 @@ def check_new_uploads(
         changed,
         (settings.mask_suffixes, settings.mask_extensions),
         found,
+        images,
     )
     found.results = {b["key"]: row for b, row in zip(batches, rows)}
     return found
@@ -297,20 +300,20 @@ def _stored_checks(work: Database, upload_ids) -> dict:
 
 def _relist_images(
     work: Database, batches: list[dict], data_directory, every: bool, extensions
-) -> list:
+) -> tuple[list, dict]:
     """List the images of `batches` (every one, or those never listed or listed by an older
-    rule); returns those listed."""
+    rule); returns those listed, and every batch's listing as now stored, by key."""
     stored = {} if every else batch_images.stored_listings(work, [b["key"] for b in batches])
     relist = [
         b
         for b in batches
         if b["key"] not in stored or not batch_images.is_current(stored[b["key"]], extensions)
     ]
-    batch_images.save_listings(
-        work,
-        [batch_images.list_batch_images(b, data_directory, b["key"], extensions) for b in relist],
-    )
-    return relist
+    listed = [
+        batch_images.list_batch_images(b, data_directory, b["key"], extensions) for b in relist
+    ]
+    batch_images.save_listings(work, listed)
+    return relist, {**stored, **{item.batch_id: item for item in listed}}
 
 
 def _update_batches(
@@ -320,13 +323,18 @@ def _update_batches(
     changed_keys: set,
     rules,
     found: NewUploadsCheck | None = None,
+    images: dict | None = None,
 ) -> list[dict]:
     """Recompute the batches whose inputs changed, store their results, return every row.
     `rules`: the mask suffixes and extensions. With `found` (a sync's new uploads, their
-    listings in memory), the results go into `found.fields` for the sync to write instead."""
+    listings in memory), the results go into `found.fields` for the sync to write instead.
+    `images`: the batches' image listings as stored, by key (see _relist_images), else read."""
     suffixes, extensions = rules
     stale = [b for b in batches if _is_stale(b, by_batch, changed_keys, rules)]
-    images = batch_images.stored_listings(work, [b["key"] for b in stale])
+    if images is None:
+        images = batch_images.stored_listings(work, [b["key"] for b in stale])
+    else:
+        images = {b["key"]: images[b["key"]] for b in stale if b["key"] in images}
     known = found.listings if found is not None else {}
     made: dict[str, dict] = {}
     for start in range(0, len(stale), BATCH_SLICE):  # the uploads' listings a slice at a time
