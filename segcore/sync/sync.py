@@ -129,8 +129,7 @@ def sync_once(
     try:
         run_id = start_run(work, report, author)
         state = SyncState(work).read()
-        batches_now = _batch_list_now(work, state)
-        same_batches = all(state.get(k) == v for k, v in batches_now.items())
+        batches_now, same_batches = _batch_list_now(work, state)
         namespace = f"{databases.training.name}.{databases.masks_files.name}"
         reason = Phrase(REQUESTED) if full else full_reason(state, namespace)
         changes = index = None
@@ -273,14 +272,21 @@ def _known_uploads(work: Database, state: dict) -> set | None:
     return stored_upload_ids(work)
 
 
-def _batch_list_now(work: Database, state: dict) -> dict:
-    """`batch_list_stamp`, without counting the batches when the batch list's change stream
-    says no other tool touched it since the last run (the count is then the one saved; counting
-    is a pass over every batch on the embedded server, 0.28 s at 50,000)."""
-    if state.get(BATCHES_TOKEN) is not None and "batch_count" in state:
-        if batches_unchanged(work, state) is not None:
-            return {"generation": generation(work), "batch_count": state["batch_count"]}
-    return batch_list_stamp(work)
+def _batch_list_now(work: Database, state: dict) -> tuple[dict, bool]:
+    """The batch list's stamp to save, and whether the batch list is as the last run left it.
+
+    Segcore's edits bump the generation; other tools may add, remove or edit batch documents
+    without it. Their change stream since the last run's writes tells, in a round trip or two;
+    a stamp saved by an earlier version (no position in that stream) is compared by counting
+    the batches, a pass over every one on the embedded server (0.28 s at 50,000), which tells
+    of added and removed batches only."""
+    if state.get(BATCHES_TOKEN) is None or "batch_count" not in state:
+        stamp = batch_list_stamp(work)
+        return stamp, all(state.get(k) == v for k, v in stamp.items())
+    if batches_unchanged(work, state) is None:
+        return batch_list_stamp(work), False
+    stamp = {"generation": generation(work), "batch_count": state["batch_count"]}
+    return stamp, stamp["generation"] == state.get("generation")
 
 
 def batch_list_stamp(work: Database) -> dict:

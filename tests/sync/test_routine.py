@@ -8,15 +8,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import timedelta
 
 from segcore.prepare_stamp import PREPARED, code_stamp
 from segcore.store.schema import META
 from segcore.sync import routine
 from segcore.sync.sync import list_runs, run_sync
 from segcore.sync.sync_lease import Lease
+from segcore.sync.upload_stats import uploads_per_day
 from segcore.work import assignments
 from tests.helpers import ROOT
-from tests.sync.test_sync import lab, put  # noqa: F401  (the fixture)
+from tests.sync.test_sync import T0, lab, put  # noqa: F401  (the fixture)
 
 
 def unchanged(dbs, **kwargs):
@@ -104,3 +106,21 @@ def test_a_command_loads_only_its_own_module():
     only, everything = out.stdout.splitlines()
     assert only == "['segcore.cli.base', 'segcore.cli.sync']"
     assert int(everything) >= 11
+
+
+def test_a_run_with_new_uploads_sees_a_batch_another_tool_reassigned(lab):  # noqa: F811
+    """Another tool reassigns a batch (no count or generation of segcore's changes): the next
+    run with new uploads counts that batch's uploads under its new assignee on the daily
+    figures, as a first sync would, and points out the uploads by someone else."""
+    run_sync(lab)
+    run_sync(lab)  # the batch list as the last run left it
+    day = T0.date()
+    before = uploads_per_day(lab.work, day, day, owner="Flor")[0]["uploads"]
+    assert before >= 3  # batch_400's three uploads, among others
+    lab.work.batches.update_one({"id": "batch_400"}, {"$set": {"assignee": "Ceci"}})
+    put(lab, "batch_7_masks.zip", when=T0 + timedelta(days=1))
+    report = run_sync(lab)
+    assert report.new_files == 1
+    assert uploads_per_day(lab.work, day, day, owner="Flor")[0]["uploads"] == before - 3
+    assert uploads_per_day(lab.work, day, day, owner="Ceci")[0]["uploads"] >= 3
+    assert any(f.batches == ["batch_400"] for f in report.mismatched_uploads)
