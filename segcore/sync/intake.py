@@ -43,10 +43,10 @@ def make_receipts(
     ({doc id: (batch id, $set, $unset)}); those of these batches are taken out and written in
     the same update as the batch's result and move, so a batch is written once. `renew` runs
     between bulk writes. `read`: batch documents the caller read (with BATCH_FIELDS) and has
-    not written since, by document id; the others are read here. A batch's earlier uploads never listed (older than the receipts) are
-    not listed here: its state stays unknown until `segcore verify` lists them (on the
-    benchmark, listing them made a routine sync after 1,000 new uploads 70 times slower).
-    Returns the status moves made."""
+    not changed those fields of since, by document id; the others are read here. A batch's
+    earlier uploads never listed (older than the receipts) are not listed here: its state
+    stays unknown until `segcore verify` lists them (on the benchmark, listing them made a
+    routine sync after 1,000 new uploads 70 times slower). Returns the status moves made."""
     work, settings = databases.work, databases.settings
     uploads = _read_uploads(databases, list(upload_ids))
     if not uploads:

@@ -311,8 +311,8 @@ def _receipts(
     """Receipts for the uploads `ids` (see _receipt_ids), and the status moves they cause,
     noted in `listing`; returns how many batches moved. `acting`: the author and the lease;
     `pending`: planned updates not yet written, those of the receipts' batches written with
-    them (see intake.make_receipts); `compared`: batch documents this run read (COMPARED) and
-    has not written since, by document id."""
+    them (see intake.make_receipts); `compared`: batch documents this run read (COMPARED), by
+    document id: it wrote only their sync fields since."""
     from segcore.sync import intake
 
     author, lease = acting
