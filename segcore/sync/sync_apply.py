@@ -2,11 +2,11 @@
 
 `apply_upload_changes` applies one group of changed uploads as an incremental sync does: the
 index updated in memory, the batches whose uploads changed re-planned and written in bulk, the
-new uploads' receipts with the status moves they cause (segcore.intake), the uploads' read models, the data version the pages poll, the
-index parts touched and the sync state with its resume point, saved last. A routine run
-(`segcore.sync.sync.run_sync`) calls it once; the live sync (`segcore.sync.live_sync`) once per group,
-passing the batch listing it keeps between groups. `write_batches` is its second half, which a
-full read calls directly.
+new uploads' receipts with the status moves they cause (segcore.sync.intake), the uploads' read
+models, the data version the pages poll, the index parts touched and the sync state with its
+resume point, saved last. A routine run (`segcore.sync.sync.run_sync`) calls it once; the live
+sync (`segcore.sync.live_sync`) once per group, passing the batch listing it keeps between
+groups. `write_batches` is its second half, which a full read calls directly.
 """
 
 from __future__ import annotations
