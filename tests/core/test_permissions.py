@@ -62,6 +62,7 @@ NOT_A_USER_WRITE = {
             "data_version.bump",
             "data_version.bump_batches",
             "history.record",
+            "history.withdraw",
             "sync_index.append_journal",
             "sync_index.write_index",
             "sync_lease.Lease.acquire",
