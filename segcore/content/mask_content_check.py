@@ -22,7 +22,7 @@ from segcore.core.phrases import Nn_, Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.images import batch_images
 from segcore.store.connection import Databases
-from segcore.store.schema import BATCHES, MASK_CONTENT, find_in
+from segcore.store.schema import BATCHES, MASK_CONTENT, delete_in, find_in
 from segcore.uploads.uploads import PROJECTION, resolve_batch_ids
 from segcore.work import review
 from segcore.work.delivery import MOVABLE, REVIEW, REWORK
@@ -177,8 +177,7 @@ def _uploads(databases: Databases, upload_ids: list | None = None) -> dict:
 def _drop_removed(work, current: set) -> None:
     """Forget the results of uploads removed since their check."""
     stale = [d["_id"] for d in work[MASK_CONTENT].find({}, {"_id": 1}) if d["_id"] not in current]
-    for start in range(0, len(stale), 50):
-        work[MASK_CONTENT].delete_many({"_id": {"$in": stale[start : start + 50]}})
+    delete_in(work[MASK_CONTENT], "_id", stale)
 
 
 def _key(raw) -> str | None:

@@ -28,7 +28,7 @@ from segcore.images.mask_matching import DEFAULT_EXTENSIONS, BatchCheck, compare
 from segcore.masks.receipts import store_receipts
 from segcore.store import data_version
 from segcore.store.connection import Databases
-from segcore.store.schema import BATCHES, IN_CHUNK, MASK_CHECKS, find_in
+from segcore.store.schema import BATCHES, MASK_CHECKS, delete_in, find_in
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_from_document
 from segcore.work.delivery import usable_fields
 
@@ -152,9 +152,8 @@ def verify(
     )
     stored = _stored_checks(work, in_scope if batch_ids or upload_ids is not None else None)
     if batch_ids is None and upload_ids is None:
-        stale = [i for i in stored if i not in uploads]
-        for start in range(0, len(stale), IN_CHUNK):  # uploads removed since their check
-            work[CHECKS].delete_many({"_id": {"$in": stale[start : start + IN_CHUNK]}})
+        # uploads removed since their check
+        delete_in(work[CHECKS], "_id", [i for i in stored if i not in uploads])
     extensions = settings.mask_extensions
     targets = [u for u in in_scope if recheck or needs_check(uploads[u], stored.get(u), extensions)]
     checked, _ = listing_store.list_and_store(

@@ -10,7 +10,7 @@ from pymongo.database import Database
 
 from segcore.core.phrases import Phrase, text_of
 from segcore.core.timefmt import utcnow
-from segcore.store.schema import HISTORY, IN_CHUNK
+from segcore.store.schema import HISTORY, delete_in
 
 COLLECTION = HISTORY
 
@@ -54,8 +54,7 @@ def withdraw(db: Database, entry_ids: list) -> None:
     """Remove entries `record` just wrote for changes that then did not happen (a
     compare-and-set that found the value changed meanwhile): the history says only what was
     done. Entries are written before their change so that a crash repeats one, never loses one."""
-    for start in range(0, len(entry_ids), IN_CHUNK):
-        db[COLLECTION].delete_many({"_id": {"$in": entry_ids[start : start + IN_CHUNK]}})
+    delete_in(db[COLLECTION], "_id", entry_ids)
 
 
 def documents(changes: list[Change]) -> list[dict]:

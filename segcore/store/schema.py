@@ -57,6 +57,13 @@ def find_in(
     return found
 
 
+def delete_in(collection: Collection, field: str, values: list) -> None:
+    """Delete every document whose `field` is one of `values`, with short `$in` lists (see
+    find_in)."""
+    for start in range(0, len(values), IN_CHUNK):
+        collection.delete_many({field: {"$in": values[start : start + IN_CHUNK]}})
+
+
 DUPLICATE_KEY = 11000
 
 

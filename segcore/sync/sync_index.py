@@ -354,8 +354,7 @@ def read_index(db: Database, ids_only: bool = False, answered=None) -> SyncIndex
     index = SyncIndex()
     journal = []
     fields = {"k": 1, "c": 1, "i": 1, "x": 1, "z": 1} if ids_only else {"d": 0}
-    cursor = db[INDEX].find({}, fields, batch_size=PARTS)
-    for part in cursor:
+    for part in db[INDEX].find({}, fields, batch_size=PARTS):
         if answered is not None:
             answered()
             answered = None

@@ -27,6 +27,7 @@ WRITE_CALL = re.compile(
     r"\.(insert_one|insert_many|update_one|update_many|replace_one|"
     r"delete_one|delete_many|bulk_write|find_one_and_\w+|drop_collection|"
     r"drop|create_index|rename|put|upload_from_stream)\("
+    r"|\b(delete_in|replace_many)\("  # segcore.store.schema's helpers around those
 )
 
 # Writes that are not a user's change, each with why no role check belongs in it.
@@ -59,6 +60,7 @@ NOT_A_USER_WRITE = {
         name: _INNER
         for name in (
             "schema.replace_many",
+            "schema.delete_in",
             "data_version.bump",
             "data_version.bump_batches",
             "history.record",
@@ -83,6 +85,10 @@ NOT_A_USER_WRITE = {
             # verify, the content checks, the syncs and `notify --send-due` after their checks
             "receipts.apply_content",
             "notify_due.enqueue_stored_receipts",
+            # the listings and receipts a sync or `verify` stores, after their checks
+            "batch_images.save_listings",
+            "listing_store.list_and_store",
+            "receipts.store_receipts",
         )
     },
     # the outbox is written by the syncs, checks and commands that enqueue or send, after their
