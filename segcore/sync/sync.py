@@ -192,9 +192,9 @@ def _after_writes(work: Database) -> dict:
     return {BATCHES_TOKEN: current_token(work[BATCHES])}
 
 
-def _stored_index(work: Database, notify: Progress) -> SyncIndex:
+def _stored_index(work: Database, notify: Progress, answered=None) -> SyncIndex:
     notify(0.2, Phrase(READING_INDEX))
-    return read_index(work)
+    return read_index(work, answered=answered)
 
 
 def _index_and_listing(
@@ -212,8 +212,7 @@ def _index_and_listing(
             listing.append(pool.submit(BatchListing.read, work))
 
         if index is None:
-            notify(0.2, Phrase(READING_INDEX))
-            index = read_index(work, answered=list_batches)
+            index = _stored_index(work, notify, answered=list_batches)
         if not listing:  # no index part, or the index was read before
             list_batches()
         return index, listing[0].result()
