@@ -166,38 +166,52 @@ def progress_rows() -> list[dict]:
 def _alerts(
     key: str,
     stamp: tuple,
-    minute: str,
-    synced: datetime | None,
+    day: date,
+    options: pace.PaceOptions,
+    zone: str,
     _rows: list[dict],
     _members: list[dict],
     _now: datetime,
 ) -> pace.Alerts:
-    # Shared read-only by every session: the figures depend only on the data and the clock.
-    current = settings()
-    found = pace.analyse(
-        _rows, _members, _now, current.zone, pace.PaceOptions.from_settings(current)
-    )
-    return as_of_sync(found, SyncBasis.of(synced, _now))
+    # Shared read-only by every session. The analysis reads the clock for the office's day
+    # only (see pace.analyse), so the day, the data and the settings it uses are its whole key.
+    return pace.analyse(_rows, _members, _now, settings().zone, options)
 
 
 def current_alerts() -> pace.Alerts:
     """Pace, stalled people, at-risk batches and suggested moves, from the in-memory rows.
 
-    About 0.4 s of work at 50,000 batches, so it is kept per data version and minute: a rerun
-    of the Dashboard, Team or Suggested moves page reuses it until the data or the minute
-    changes. Days are the office's (TIMEZONE).
+    About 0.4 s of work at 50,000 batches, so it is kept per data version and office day: the
+    Dashboard, Team and Suggested moves pages, every session's, share it until the data, the
+    day or the pace settings change. Only the last sync's age is added on each call. Days are
+    the office's (TIMEZONE).
     """
-    now = datetime.now(timezone.utc)
-    last = last_sync()
-    return _alerts(
+    return _current_alerts(progress_rows(), members(), last_sync())
+
+
+def warm_alerts() -> None:
+    """Make today's alerts in a freshly started process, before its first visitor (see
+    ui.warm_start). Nothing when the database cannot be read: the page reads again and says
+    what is wrong."""
+    rows = _fresh_rows().rows()
+    (found, problem), (last, late) = members.or_problem(), last_sync.or_problem()
+    if problem is None and late is None:
+        _current_alerts(rows, found, last)
+
+
+def _current_alerts(rows: list[dict], found: list[dict], last: dict | None) -> pace.Alerts:
+    now, current = datetime.now(timezone.utc), settings()
+    alerts = _alerts(
         db_key(),
         _stamp(ALL_TOPICS),
-        now.strftime("%Y-%m-%dT%H:%M"),
-        last["finished_at"] if last else None,
-        progress_rows(),
-        members(),
+        pace.local_day(now, current.zone),
+        pace.PaceOptions.from_settings(current),
+        current.timezone or "",
+        rows,
+        found,
         now,
     )
+    return as_of_sync(alerts, SyncBasis.of(last["finished_at"] if last else None, now))
 
 
 @cached_read(topics=("sync",))

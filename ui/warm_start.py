@@ -23,7 +23,8 @@ PAGE_MODULES = (
 
 
 def warm_up() -> None:
-    """Start reading the batch list, then import the pages' modules meanwhile.
+    """Start reading the batch list, import the pages' modules meanwhile, then make today's
+    alerts (the pace analysis the Dashboard and Team pages show, kept per data and day).
 
     A failure is not reported here (no page is shown yet): the first page reads again and
     says what is wrong.
@@ -34,3 +35,5 @@ def warm_up() -> None:
         reads.prefetch_batch_rows()
     for name in PAGE_MODULES:
         importlib.import_module(name)
+    with contextlib.suppress(PyMongoError, SegcoreError):
+        reads.warm_alerts()
