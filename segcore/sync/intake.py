@@ -35,6 +35,7 @@ def make_receipts(
     pending: dict | None = None,
     renew=None,
     read: dict | None = None,
+    files: dict | None = None,
 ) -> list[review.Move]:
     """List the uploads `upload_ids`, recompute their batches, store their receipts and, with
     MASKS_SET_STATUS on, move the batches' statuses. `uploads_of(key)`: every upload of a
@@ -43,12 +44,14 @@ def make_receipts(
     ({doc id: (batch id, $set, $unset)}); those of these batches are taken out and written in
     the same update as the batch's result and move, so a batch is written once. `renew` runs
     between bulk writes. `read`: batch documents the caller read (with BATCH_FIELDS) and has
-    not changed those fields of since, by document id; the others are read here. A batch's
+    not changed those fields of since, by document id; the others are read here. `files`: the
+    uploads' whole file documents the caller has (a change stream's), by upload id; the others
+    are read here. A batch's
     earlier uploads never listed (older than the receipts) are not listed here: its state
     stays unknown until `segcore verify` lists them (on the benchmark, listing them made a
     routine sync after 1,000 new uploads 70 times slower). Returns the status moves made."""
     work, settings = databases.work, databases.settings
-    uploads = _read_uploads(databases, list(upload_ids))
+    uploads = _read_uploads(databases, list(upload_ids), files or {})
     if not uploads:
         return []
     keys = {k for u in uploads.values() for k in u["batches"] if k in batch_by_key}
@@ -89,17 +92,41 @@ def _batches(work: Database, doc_ids: list, read: dict) -> list[dict]:
     return [found[i] for i in doc_ids if i in found]
 
 
-def _read_uploads(databases: Databases, upload_ids: list) -> dict:
-    """The file documents of `upload_ids`, each with its batch keys in `batches`; those the
-    sync calls unusable (odd documents) are never opened, as `verify` skips them."""
+def _read_uploads(databases: Databases, upload_ids: list, whole: dict) -> dict:
+    """The file documents of `upload_ids` (from `whole` where it has them, cut to what the
+    sync reads), each with its batch keys in `batches`; those the sync calls unusable (odd
+    documents) are never opened, as `verify` skips them."""
     uploads = {}
+    have = {i: _as_read(whole[i]) if whole.get(i) is not None else None for i in upload_ids}
     files = databases.masks_files.with_options(codec_options=READ_OPTIONS)
-    for doc in find_in(files, "_id", upload_ids, mask_check.UPLOAD_PROJECTION):
+    missing = [i for i in upload_ids if have[i] is None]
+    read = find_in(files, "_id", missing, mask_check.UPLOAD_PROJECTION)
+    for doc in [d for d in have.values() if d is not None] + read:
         if upload_from_document(doc).problem:
             continue
         doc["batches"] = resolve_batch_ids(doc.get("filename"), doc.get("metadata"))
         uploads[doc["_id"]] = doc
     return uploads
+
+
+def _as_read(doc: dict) -> dict | None:
+    """A whole file document cut to mask_check.UPLOAD_PROJECTION (paths one level deep), as
+    the server returns it; None when a path runs through something not a document (read it
+    again: the server's projection of that decides)."""
+    cut = {"_id": doc["_id"]}
+    for path in mask_check.UPLOAD_PROJECTION:
+        top, _, inner = path.partition(".")
+        if top not in doc:
+            continue
+        if not inner:
+            cut[top] = doc[top]
+        elif isinstance(doc[top], dict):
+            part = cut.setdefault(top, {})
+            if inner in doc[top]:
+                part[inner] = doc[top][inner]
+        else:
+            return None
+    return cut
 
 
 def backlog(work: Database, index: dict[str, dict], limit: int = BACKLOG) -> list:

@@ -228,7 +228,7 @@ class LiveSync:
         self.listing = apply_upload_changes(
             writer,
             self.index,
-            Changes(documents, token),
+            Changes(documents, token, whole=True),
             report,
             saved={**stamp, "namespace": self.namespace},
             total_files=self.total_files,

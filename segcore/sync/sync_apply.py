@@ -171,6 +171,7 @@ def apply_upload_changes(
         touched=touched,
         moved=moved,
         listing=(listing or BatchListing.read(writer.databases.work)) if same_batches else None,
+        files=changes.documents if changes.whole else None,
     )
 
 
@@ -183,6 +184,7 @@ def write_batches(
     touched: set[str] | None = None,
     moved: tuple | None = None,
     listing: BatchListing | None = None,
+    files: dict | None = None,
 ) -> BatchListing:
     """Write what `index` says to the batches, the read models and the sync state.
 
@@ -191,6 +193,8 @@ def write_batches(
     get the differences. Without them, every batch is compared and the models are rebuilt (a
     full read, or a changed batch list). `touched` None writes the whole index; the writer's
     `journal` appends the touched keys to the index's journal instead (see sync_index).
+    `files`: the changed uploads' whole file documents by id (a change stream's), which the
+    receipts take instead of reading them again.
     """
     databases, author, lease, notify = (
         writer.databases,
@@ -222,7 +226,14 @@ def write_batches(
     # Before the resume point (a crash makes the receipts again).
     notify(0.8 if pending is not None else 0.9, Phrase(CHECKING_NEW))
     report.status_moves = _receipts(
-        databases, index, listing, receipt_ids, (author, lease), writer.journal, pending, compared
+        databases,
+        index,
+        listing,
+        receipt_ids,
+        (author, lease),
+        writer.journal,
+        pending,
+        (compared, files),
     )
     del compared
     if pending:
@@ -306,16 +317,18 @@ def _receipts(
     acting: tuple[str, Lease],
     live: bool,
     pending: dict | None,
-    compared: dict,
+    known: tuple[dict, dict | None],
 ) -> int:
     """Receipts for the uploads `ids` (see _receipt_ids), and the status moves they cause,
     noted in `listing`; returns how many batches moved. `acting`: the author and the lease;
     `pending`: planned updates not yet written, those of the receipts' batches written with
-    them (see intake.make_receipts); `compared`: batch documents this run read (COMPARED), by
-    document id: it wrote only their sync fields since."""
+    them (see intake.make_receipts); `known`: the batch documents this run read (COMPARED), by
+    document id (it wrote only their sync fields since), and the uploads' whole file documents
+    when it has them (see write_batches)."""
     from segcore.sync import intake
 
     author, lease = acting
+    compared, files = known
     if not ids:
         return 0
     by_key = {batch_key(d): d for d in listing.docs if batch_key(d)}
@@ -330,6 +343,7 @@ def _receipts(
         pending=pending,
         renew=lease.renew,
         read=compared,
+        files=files,
     )
     status = {m.doc_id: m.new for m in moves}
     for doc in listing.docs:

@@ -32,6 +32,7 @@ class Changes:
 
     documents: dict = field(default_factory=dict)
     token: dict | None = None  # where the next sync resumes, when read from a change stream
+    whole: bool = False  # the documents are whole (a change stream's), not the sync's projection
 
 
 class FullReadNeeded(Exception):
@@ -55,7 +56,7 @@ def changes_from_stream(files: Collection, token: dict, limit: int, await_ms: in
     holds more than `limit` changes (then one full read is cheaper). `await_ms`: how long the
     server waits for a change at the end of the history (what is already there is read
     whatever it is)."""
-    changes = Changes()
+    changes = Changes(whole=True)
     files = files.with_options(codec_options=READ_OPTIONS)
     try:
         with files.watch(

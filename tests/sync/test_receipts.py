@@ -299,3 +299,53 @@ def test_the_compared_batches_carry_every_field_the_receipts_read():
     from segcore.sync import intake, sync_apply
 
     assert set(intake.BATCH_FIELDS) <= set(sync_apply.COMPARED)
+
+
+ODD_METADATA = [
+    {"uploaded_by": "flor", "batch_id": "batch_2", "tool": {"name": "itk-snap"}},  # extras
+    {"uploaded_by": "ceci"},
+    {},
+    None,
+    "batch_2",  # a tool that wrote a string
+    ["batch_2"],
+]
+
+
+def test_a_change_streams_whole_document_is_cut_as_the_server_projects_it(dbs):
+    """A routine run takes the new uploads' documents from the change stream (whole) instead
+    of reading them again: cut to the sync's projection they must be what the server returns,
+    or the receipts would name other batches or uploaders than the rest of the sync."""
+    from segcore.sync import intake
+
+    docs = [
+        {"filename": f"batch_{n}.zip", "length": 5, "chunkSize": 1, "metadata": meta}
+        for n, meta in enumerate(ODD_METADATA)
+    ] + [{"filename": "no_metadata.zip", "length": 5}]
+    dbs.masks_files.insert_many(docs)
+    for doc in dbs.masks_files.find({}):
+        cut = intake._as_read(doc)
+        served = dbs.masks_files.find_one({"_id": doc["_id"]}, mask_check.UPLOAD_PROJECTION)
+        if isinstance(doc.get("metadata", {}), dict):
+            assert cut == served
+        else:  # read again from the server instead
+            assert cut is None
+
+
+def test_receipts_from_the_change_stream_name_the_batches_the_uploads_claim(lab, upload, dbs):
+    lab.batch(1, 2)
+    lab.batch(2, 2)
+    sync.run_sync(lab)  # the next run reads the change stream
+    for n, meta in enumerate(ODD_METADATA):
+        dbs.training["masks.files"].insert_one(
+            {"filename": f"batch_1_try{n}.zip", "length": 0, "chunkSize": 255, "metadata": meta}
+        )
+    report = sync.run_sync(lab)
+    assert not report.full
+    got = {r["filename"]: r for r in receipts.list_receipts(dbs.work)}
+    assert len(got) == len(ODD_METADATA)
+    # metadata.batch_id names the batch when the metadata is a document; else the file name
+    assert got["batch_1_try0.zip"]["batches"] == ["batch_2"]
+    assert got["batch_1_try0.zip"]["uploaded_by"] == "flor"
+    assert got["batch_1_try1.zip"]["uploaded_by"] == "ceci"
+    for n in (1, 2, 3, 4, 5):
+        assert got[f"batch_1_try{n}.zip"]["batches"] == ["batch_1"]
