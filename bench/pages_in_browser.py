@@ -277,26 +277,25 @@ def streamlit_floor(where, uri: str, tmp: Path) -> float:
 def cold_pages(browser, uri: str, client, tmp: Path, shots: Path, pages: list[str]) -> None:
     """Measurement 2: each page in a freshly restarted app, after a full sync, in a new
     browser profile and in a returning one."""
-    floor = bare_read(client[f"{NAME}_seg"])
-    show("bare read, after the sync", floor, floor)
-    show("a one-metric Streamlit app (no database)", streamlit_floor(browser, uri, tmp), floor)
-    for name in pages:
-        with app(uri, tmp / "streamlit.log") as url:
-            times = open_page(browser, url, name, shots)
-        for label, _selector, _count in FIGURES[name]:
-            show(f"cold {name} (restarted): {label}", times[label], floor)
+    _restarts(browser, "", uri, client, tmp, shots, pages)
     returning = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
     try:
         with app(uri, tmp / "streamlit.log") as url:  # the visits before the restarts
             for name in pages:
                 open_page(returning, url, name, shots)
-        floor = bare_read(client[f"{NAME}_seg"])
-        show("bare read, again", floor, floor)
-        show("the one-metric app, returning browser", streamlit_floor(returning, uri, tmp), floor)
-        for name in pages:
-            with app(uri, tmp / "streamlit.log") as url:
-                times = open_page(returning, url, name, shots)
-            for label, _selector, _count in FIGURES[name]:
-                show(f"cold {name} (restarted, returning browser): {label}", times[label], floor)
+        _restarts(returning, ", returning browser", uri, client, tmp, shots, pages)
     finally:
         returning.close()
+
+
+def _restarts(where, label: str, uri: str, client, tmp: Path, shots: Path, pages: list[str]):
+    """The bare read and the one-metric app, then each page in a freshly restarted app, in
+    new tabs of `where` (see new_tab)."""
+    floor = bare_read(client[f"{NAME}_seg"])
+    show(f"bare read, after the sync{label}", floor, floor)
+    show(f"a one-metric Streamlit app{label}", streamlit_floor(where, uri, tmp), floor)
+    for name in pages:
+        with app(uri, tmp / "streamlit.log") as url:
+            times = open_page(where, url, name, shots)
+        for figure, _selector, _count in FIGURES[name]:
+            show(f"cold {name} (restarted{label}): {figure}", times[figure], floor)

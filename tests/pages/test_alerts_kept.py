@@ -1,12 +1,15 @@
 """The pace analysis behind the Dashboard, Team and Suggested moves pages (about 0.4 s at
 50,000 batches) is kept per data version and office day: the clock moving within a day reuses
-it, a new day or a write makes it again, so overdue counts move at midnight and after edits."""
+it, a new day or a write makes it again, so overdue counts move at midnight and after edits.
+A warm start (`streamlit run serve.py`) makes it before the first visitor."""
 
+import threading
 from datetime import datetime, timezone
 
 import pytest
 
 from segcore.report import pace
+from tests.helpers import page
 
 
 @pytest.fixture
@@ -33,27 +36,29 @@ def analyses(monkeypatch):
     return made
 
 
+def _ana_with_one_batch(databases, due: str) -> None:
+    """Ana on the team, with one pending batch due on `due`, after a sync (before any sync
+    nothing is called late)."""
+    from segcore.sync import sync
+    from segcore.team import team
+
+    team.add_member(databases.work, "Ana", author="test")
+    databases.work.batches.insert_one(
+        {"id": "batch_1", "status": "pending", "assignee": "Ana", "metadata": {"due_date": due}}
+    )
+    sync.run_sync(databases, author="test")
+
+
 def _reasons(alerts) -> list[str]:
     return [str(b.reason) for b in alerts.at_risk]
 
 
 def test_alerts_are_made_once_a_day_and_again_after_a_write(app_env, clock, analyses):
-    from segcore.sync import sync
-    from segcore.team import team
     from segcore.work import assignments
     from ui import reads
     from ui.connection import forget_data_versions
 
-    team.add_member(app_env.work, "Ana", author="test")
-    app_env.work.batches.insert_one(
-        {
-            "id": "batch_1",
-            "status": "pending",
-            "assignee": "Ana",
-            "metadata": {"due_date": "2027-03-02"},
-        }
-    )
-    sync.run_sync(app_env, author="test")  # before any sync nothing is called late
+    _ana_with_one_batch(app_env, "2027-03-02")
     stalled = ["stalled: Ana has not delivered anything yet"]
     assert _reasons(reads.current_alerts()) == stalled  # due tomorrow
     clock.now_value = datetime(2027, 3, 1, 17, 59, tzinfo=timezone.utc)  # later that day
@@ -68,3 +73,21 @@ def test_alerts_are_made_once_a_day_and_again_after_a_write(app_env, clock, anal
     forget_data_versions()  # as a page does after its own save
     assert _reasons(reads.current_alerts()) == stalled  # the new due date counts at once
     assert len(analyses) == 3
+
+
+def test_the_warm_start_makes_the_alerts_the_team_page_shows(app_env, analyses):
+    from ui import reads
+    from ui.warm_start import warm_up
+
+    _ana_with_one_batch(app_env, "2020-01-06")
+    starter = threading.Thread(target=warm_up)  # as serve.py's lifespan runs it: no session
+    starter.start()
+    starter.join(120)
+    assert len(analyses) == 1
+    (late,) = reads.current_alerts().at_risk
+    assert late.id == "batch_1" and str(late.reason).startswith("overdue by")
+
+    at = page("team").run()
+    assert not at.exception
+    assert len(analyses) == 1  # the page showed the alerts made at start
+    assert list(at.dataframe[0].value["Name"]) == ["Ana"]

@@ -37,39 +37,3 @@ def test_the_first_page_after_a_warm_start_reads_no_batch_again(app_env, monkeyp
     assert not at.exception
     assert list(at.dataframe[0].value["id"]) == ["batch_1", "batch_2", "batch_3"]
     assert reads_made == [1]  # the page found the rows read at start
-
-
-def test_the_warm_start_makes_the_alerts_the_team_page_shows(app_env, monkeypatch):
-    from segcore.report import pace
-    from segcore.sync import sync
-    from segcore.team import team
-    from ui import reads
-    from ui.warm_start import warm_up
-
-    team.add_member(app_env.work, "Ana", author="test")
-    app_env.work.batches.insert_many(
-        [
-            {
-                "id": "batch_1",
-                "status": "pending",
-                "assignee": "Ana",
-                "metadata": {"due_date": "2020-01-06"},
-            },
-            {"id": "batch_2", "status": "pending", "assignee": "Ana"},
-        ]
-    )
-    sync.run_sync(app_env, author="test")
-    analyses = []
-    real = pace.analyse
-    monkeypatch.setattr(pace, "analyse", lambda *a, **k: analyses.append(1) or real(*a, **k))
-    starter = threading.Thread(target=warm_up)  # as serve.py's lifespan runs it: no session
-    starter.start()
-    starter.join(120)
-    assert analyses == [1]
-    made = reads.current_alerts()
-    assert [b.id for b in made.at_risk] == ["batch_1"]  # overdue since 2020
-
-    at = page("team").run()
-    assert not at.exception
-    assert analyses == [1]  # the page showed the alerts made at start
-    assert list(at.dataframe[0].value["Name"]) == ["Ana"]
