@@ -29,6 +29,7 @@ from segcore import demo
 from segcore.backups import backup_restore
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import person_key
+from segcore.core.timefmt import office_zone
 from segcore.masks import mask_check
 from segcore.masks import receipts as receipts_store
 from segcore.report import pace
@@ -168,14 +169,14 @@ def _alerts(
     stamp: tuple,
     day: date,
     options: pace.PaceOptions,
-    zone: str,
+    zone: str | None,
     _rows: list[dict],
     _members: list[dict],
     _now: datetime,
 ) -> pace.Alerts:
     # Shared read-only by every session. The analysis reads the clock for the office's day
     # only (see pace.analyse), so the day, the data and the settings it uses are its whole key.
-    return pace.analyse(_rows, _members, _now, settings().zone, options)
+    return pace.analyse(_rows, _members, _now, office_zone(zone), options)
 
 
 def current_alerts() -> pace.Alerts:
@@ -194,8 +195,8 @@ def warm_alerts() -> None:
     ui.warm_start). Nothing when the database cannot be read: the page reads again and says
     what is wrong."""
     rows = _fresh_rows().rows()
-    (found, problem), (last, late) = members.or_problem(), last_sync.or_problem()
-    if problem is None and late is None:
+    (found, team_problem), (last, sync_problem) = members.or_problem(), last_sync.or_problem()
+    if team_problem is None and sync_problem is None:
         _current_alerts(rows, found, last)
 
 
@@ -206,7 +207,7 @@ def _current_alerts(rows: list[dict], found: list[dict], last: dict | None) -> p
         _stamp(ALL_TOPICS),
         pace.local_day(now, current.zone),
         pace.PaceOptions.from_settings(current),
-        current.timezone or "",
+        current.timezone,
         rows,
         found,
         now,

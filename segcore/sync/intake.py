@@ -46,10 +46,10 @@ def make_receipts(
     between bulk writes. `read`: batch documents the caller read (with BATCH_FIELDS) and has
     not changed those fields of since, by document id; the others are read here. `files`: the
     uploads' whole file documents the caller has (a change stream's), by upload id; the others
-    are read here. A batch's
-    earlier uploads never listed (older than the receipts) are not listed here: its state
-    stays unknown until `segcore verify` lists them (on the benchmark, listing them made a
-    routine sync after 1,000 new uploads 70 times slower). Returns the status moves made."""
+    are read here. A batch's earlier uploads never listed (older than the receipts) are not
+    listed here: its state stays unknown until `segcore verify` lists them (on the benchmark,
+    listing them made a routine sync after 1,000 new uploads 70 times slower). Returns the
+    status moves made."""
     work, settings = databases.work, databases.settings
     uploads = _read_uploads(databases, list(upload_ids), files or {})
     if not uploads:
