@@ -73,19 +73,21 @@ def index_uploads(uploads) -> dict[str, dict]:
     return index
 
 
-def pick_option(page, opener, option: str) -> None:
+def pick_option(page, opener, option: str, attempts: int = 5) -> None:
     """Open a select box (`opener`, a Playwright locator) and choose `option` in its list. A
-    rerun that redraws the box closes a list just opened (a browser test failed so), so the
-    box is opened again until the option is listed."""
+    rerun that redraws the box closes a list just opened, even between the option showing and
+    its click (browser tests failed so, both ways), so opening and clicking are tried again
+    together; the last try's error says what was missing."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
     choice = page.get_by_role("option", name=option, exact=True)
-    for _attempt in range(4):
+    for attempt in range(attempts):
         page.wait_for_load_state("networkidle")
         opener.click()
         try:
-            choice.wait_for(timeout=10_000)
-            break
+            choice.click(timeout=10_000)
+            return
         except PlaywrightTimeoutError:
+            if attempt == attempts - 1:
+                raise
             page.keyboard.press("Escape")
-    choice.click()
