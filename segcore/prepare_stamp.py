@@ -5,14 +5,10 @@ half the package; a cron sync that finds nothing new would pay it every few minu
 nothing. So the command line records, once `prepare` has run, a stamp of the code in
 `app_meta` (`prepared`), and a routine sync skips `prepare` while the stamp is the same. The
 stamp changes with any source file of segcore (its name, size or modification time): new code
-prepares again, and a fresh database has no stamp at all.
+prepares again, and a fresh database has no stamp at all (segcore.core.code_stamp).
 """
 
 from __future__ import annotations
-
-import hashlib
-import os
-from pathlib import Path
 
 from pymongo.database import Database
 
@@ -20,19 +16,6 @@ from segcore.core.timefmt import utcnow
 from segcore.store.schema import META
 
 PREPARED = "prepared"  # the `app_meta` document (segcore.sync.routine reads it too)
-_ROOT = Path(__file__).resolve().parent
-
-
-def code_stamp() -> str:
-    """A digest of every segcore source file's path, size and modification time (a scan of
-    the package's folders, no file read)."""
-    digest = hashlib.blake2b(digest_size=12)
-    for folder, dirs, files in sorted(os.walk(_ROOT)):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(f for f in files if f.endswith(".py")):
-            info = os.stat(os.path.join(folder, name))
-            digest.update(f"{folder}/{name}:{info.st_size}:{info.st_mtime_ns};".encode())
-    return digest.hexdigest()
 
 
 def mark_prepared(db: Database, stamp: str) -> None:

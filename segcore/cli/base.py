@@ -66,8 +66,9 @@ class Context:
     def databases(self):
         """The databases, prepared (`segcore.prepare`) once per process."""
         if not self._prepared:
+            from segcore.core.code_stamp import code_stamp
             from segcore.prepare import prepare
-            from segcore.prepare_stamp import code_stamp, mark_prepared
+            from segcore.prepare_stamp import mark_prepared
             from segcore.store.connection import friendly_errors
 
             databases = self.unprepared()

@@ -107,7 +107,7 @@ def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
 def _if_unchanged(ctx, mode: str):
     """The run's report when nothing changed since the last sync (a cron job's usual run, at
     the cost of a few round trips and without preparing the database again), else None."""
-    from segcore.prepare_stamp import code_stamp
+    from segcore.core.code_stamp import code_stamp
     from segcore.sync.routine import sync_if_unchanged
 
     return sync_if_unchanged(ctx.unprepared(), mode=mode, author=_author(), prepared=code_stamp())

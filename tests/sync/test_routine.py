@@ -10,7 +10,8 @@ import subprocess
 import sys
 from datetime import timedelta
 
-from segcore.prepare_stamp import PREPARED, code_stamp
+from segcore.core.code_stamp import code_stamp
+from segcore.prepare_stamp import PREPARED
 from segcore.store.schema import META
 from segcore.sync import routine
 from segcore.sync.sync import list_runs, run_sync
