@@ -2,7 +2,8 @@
 
 The same app as `streamlit run streamlit_app.py`, plus a warm start: as soon as the server is
 up, a thread imports the pages' modules and reads the batch list into the process (the read a
-page would otherwise make its first visitor wait for), so the first page after a restart is
+page would otherwise make its first visitor wait for; from the rows the app stored for its
+next start when it can, segcore.views.row_snapshot), so the first page after a restart is
 as quick as the next ones.
 """
 

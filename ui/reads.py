@@ -9,13 +9,15 @@ The cache key holds the version of each topic the read depends on (`segcore.stor
 one indexed read per second and process): a write bumps only its topics, so a page re-reads
 only what changed, for every user at once, and nothing expires by the clock. The batch list
 itself is held once per process in memory (`segcore.views.batch_rows`) and caught up by re-reading
-only the batches a write touched.
+only the batches a write touched; a copy is kept in the database for the next start
+(`segcore.views.row_snapshot`), saved in the background when missing or far behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import threading
 import uuid
 from dataclasses import asdict
@@ -45,6 +47,7 @@ from ui.actions import guarded, optional
 from ui.connection import connection, data_versions, databases, db_key, settings
 from ui.i18n import _
 
+log = logging.getLogger(__name__)
 READ_TTL_S = 3600  # entries are keyed by the data version: this only frees memory
 HEALTH_TTL_S = 10
 ALL_TOPICS = ("batches", "team", "sync")
@@ -101,17 +104,48 @@ def _epoch(key: str) -> str:
     return uuid.uuid4().hex
 
 
-def _fresh_rows() -> BatchRows:
+def _rows_holder() -> dict:
+    """This process's rows, read from scratch again (not from the stored snapshot) when the
+    cached data was cleared since (Retry, Reload)."""
     holder = _batch_rows(db_key())
-    rows, epoch = holder["rows"], _epoch(db_key())
+    epoch = _epoch(db_key())
     if holder["epoch"] != epoch:
-        rows.forget()
+        if holder["epoch"] is not None:  # not the process's first use: a clear
+            holder["rows"].forget()
         holder["epoch"] = epoch
-    current = data_versions()
+    return holder
+
+
+def _fresh_rows() -> BatchRows:
+    holder = _rows_holder()
+    rows, current = holder["rows"], data_versions()
+    work = databases().work
     if rows.needs_full_read(current):
         with st.spinner(_("Reading the batch list…")):
-            return rows.refresh(databases().work, current)
-    return rows.refresh(databases().work, current)
+            rows.refresh(work, current)
+    else:
+        rows.refresh(work, current)
+    _save_when_due(holder, work)
+    return rows
+
+
+def _save_when_due(holder: dict, work) -> None:
+    """Store the rows for the next restart (segcore.views.row_snapshot) in a thread, when
+    the stored ones are missing or too far behind: the page does not wait for it."""
+    rows, running = holder["rows"], holder.get("saving")
+    if not rows.snapshot_due() or (running is not None and running.is_alive()):
+        return
+    holder["saving"] = threading.Thread(
+        target=_save, args=(rows, work), name="batch-rows-save", daemon=True
+    )
+    holder["saving"].start()
+
+
+def _save(rows: BatchRows, work) -> None:
+    try:
+        rows.save_snapshot(work)
+    except (PyMongoError, SegcoreError) as problem:  # a cache: the next restart reads all
+        log.warning("The batch rows were not stored for the next start: %s", problem)
 
 
 def prefetch_batch_rows() -> None:
@@ -119,28 +153,26 @@ def prefetch_batch_rows() -> None:
 
     On a cold start (after a restart) the read is most of a page's time, and mostly the
     server's: begun before the page imports its modules (plotly, pandas) and reads the rest,
-    it overlaps them. The page's own `batch_rows()` then waits for it (the rows' lock) instead
+    it overlaps them. It starts from the rows stored for the next start when those can be
+    caught up with (segcore.views.row_snapshot): a few documents instead of every batch. The page's own `batch_rows()` then waits for it (the rows' lock) instead
     of reading again.
     """
-    holder = _batch_rows(db_key())
-    rows, epoch = holder["rows"], _epoch(db_key())
-    if holder["epoch"] != epoch:
-        rows.forget()
-        holder["epoch"] = epoch
-    running = holder.get("prefetch")
+    holder = _rows_holder()
+    rows, running = holder["rows"], holder.get("prefetch")
     if rows.version is not None or (running is not None and running.is_alive()):
         return
     current, work = data_versions(), databases().work
     holder["prefetch"] = threading.Thread(
-        target=_prefetch, args=(rows, work, current), name="batch-rows-prefetch", daemon=True
+        target=_prefetch, args=(holder, work, current), name="batch-rows-prefetch", daemon=True
     )
     holder["prefetch"].start()
 
 
-def _prefetch(rows: BatchRows, work, current: dict) -> None:
+def _prefetch(holder: dict, work, current: dict) -> None:
     # A failure here is not reported: the page's own read tries again and reports it.
     with contextlib.suppress(PyMongoError, SegcoreError):
-        rows.refresh(work, current)
+        holder["rows"].refresh(work, current)
+        _save_when_due(holder, work)
 
 
 def batch_rows() -> BatchRows:

@@ -35,13 +35,20 @@ from pymongo.database import Database
 
 from segcore.backups import backup_codec
 from segcore.core.errors import N_, BackupFileError
-from segcore.store.schema import LOCKS, RESTORE_PREVIOUS, RESTORE_STAGING, RESTORE_STATE
+from segcore.store.schema import (
+    LOCKS,
+    RESTORE_PREVIOUS,
+    RESTORE_STAGING,
+    RESTORE_STATE,
+    ROW_SNAPSHOT,
+)
 
 FORMAT = "segcore-backup"
 VERSION = 2
 READABLE = (1, 2)  # version 1: no indexes nor file name in the header
-# Not backed up: leases describe processes running now, and a restore's own bookkeeping.
-_SKIPPED = (LOCKS, RESTORE_STATE)
+# Not backed up: leases describe processes running now, a restore's own bookkeeping, and the
+# batch rows a restarted app starts from (a copy of the batch list, made again after a restore).
+_SKIPPED = (LOCKS, RESTORE_STATE, ROW_SNAPSHOT)
 _INDEX_OPTIONS = (
     "unique",
     "sparse",

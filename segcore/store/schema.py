@@ -25,6 +25,7 @@ MASK_CONTENT = "mask_content"  # each upload's content check (sizes, empty, labe
 BATCH_IMAGES = "batch_images"  # each batch's image names, keyed by batch id
 NOTIFY_OUTBOX = "notify_outbox"  # every message to send, keyed by its idempotency key
 UPLOAD_DAYS = "upload_days"  # uploads per local day, kept by the sync (segcore.sync.upload_stats)
+ROW_SNAPSHOT = "row_snapshot"  # the batch rows a restarted app starts from (segcore.views)
 RESTORE_STATE = (
     "restore_state"  # a restore under way (or interrupted), see segcore.backups.backup_restore
 )

@@ -23,6 +23,7 @@ from segcore.report.pace import PACE_PROJECTION, parse_due_date
 from segcore.report.progress import PROGRESS_PROJECTION
 from segcore.store.data_version import changed_batches, read_versions
 from segcore.store.schema import BATCHES, find_in
+from segcore.views import row_snapshot
 from segcore.work.batches import (
     MASK_STATES,
     SORTS,
@@ -37,6 +38,9 @@ from segcore.work.delivery import delivered_at, is_open, is_usable_batch
 
 ROW_PROJECTION = {**PROGRESS_PROJECTION, **PACE_PROJECTION, "number": 1, "folder_missing": 1}
 SELECTIONS_KEPT = 32
+# A snapshot this many data changes behind is saved again: well inside the changes
+# `data_version` remembers (RECENT_KEPT), so a restart can still catch up from it.
+SNAPSHOT_EVERY = 16
 
 
 def batch_row(doc: dict) -> dict:
@@ -87,6 +91,9 @@ def batch_row(doc: dict) -> dict:
         "mask_state": mask_state,
         "mask_problems": problems if isinstance(problems, int) and problems > 0 else 0,
     }
+
+
+ROW_FIELDS = tuple(batch_row({}))
 
 
 def read_all_rows(db: Database) -> dict[str, dict]:
@@ -174,20 +181,28 @@ class BatchRows:
         self._list: list[dict] | None = None
         self._selections: OrderedDict = OrderedDict()
         self.version: tuple | None = None
+        self.saved: tuple | None = None  # the version of the snapshot stored or read
+        self._snapshot_trusted = True  # False after `forget`: read every batch itself
 
     def needs_full_read(self, versions: dict) -> bool:
-        """True when `refresh` will read every batch (the caller may show a spinner)."""
+        """True when `refresh` may read every batch (the caller may show a spinner)."""
         return self.version is None or (
             self.version != versions["batches"]
             and changed_batches(self.version, versions["batches"], versions["recent"]) is None
         )
 
     def refresh(self, db: Database, versions: dict | None = None) -> "BatchRows":
-        """Catch up with the stored batch list: nothing, the touched batches, or everything."""
+        """Catch up with the stored batch list: nothing, the touched batches, or everything.
+
+        Starting from nothing (a new process), it starts from the stored snapshot
+        (segcore.views.row_snapshot) when that can be caught up with.
+        """
         versions = versions or read_versions(db)  # read before the rows: never miss a change
         with self._lock:
             if self.version == versions["batches"]:
                 return self
+            if self.version is None and self._snapshot_trusted:
+                self._start_from_snapshot(db, versions)
             changed = (
                 None
                 if self.version is None
@@ -195,6 +210,7 @@ class BatchRows:
             )
             if changed is None:
                 self._rows = read_all_rows(db)
+                self._snapshot_trusted, self.saved = True, None
             elif changed:
                 for batch_id in changed:
                     self._rows.pop(batch_id, None)
@@ -206,17 +222,54 @@ class BatchRows:
             self._selections.clear()
         return self
 
+    def _start_from_snapshot(self, db: Database, versions: dict) -> None:
+        copy = row_snapshot.load(db, ROW_FIELDS)
+        if copy is None or (
+            copy.version != versions["batches"]
+            and changed_batches(copy.version, versions["batches"], versions["recent"]) is None
+        ):
+            return
+        self._rows, self.version, self.saved = copy.rows, copy.version, copy.version
+
     def forget(self) -> None:
-        """Read everything again next time (the Reload button, changes made by other tools)."""
+        """Read every batch again next time, not the snapshot (the Reload button, changes
+        made by other tools)."""
         with self._lock:
             self.version = None
+            self._snapshot_trusted = False
+
+    def snapshot_due(self) -> bool:
+        """True when the stored snapshot is missing or SNAPSHOT_EVERY changes behind these
+        rows: a restart would read every batch, or soon could not catch up."""
+        with self._lock:
+            if self.version is None:
+                return False
+            if self.saved is None:
+                return True
+            steps = (self.version[0] - self.saved[0]) + (self.version[1] - self.saved[1])
+            return steps >= SNAPSHOT_EVERY or steps < 0
+
+    def save_snapshot(self, db: Database) -> bool:
+        """Store these rows as the snapshot a restarted app starts from (see snapshot_due)."""
+        with self._lock:
+            rows, version = self._row_list(), self.version
+        if version is None:
+            return False
+        saved = row_snapshot.save(db, rows, version, ROW_FIELDS)
+        with self._lock:  # also when not saved: try again SNAPSHOT_EVERY changes later
+            if self.saved is None or self.saved < version:
+                self.saved = version
+        return saved
 
     def rows(self) -> list[dict]:
         """Every row (shared: do not change them)."""
         with self._lock:
-            if self._list is None:
-                self._list = list(self._rows.values())
-            return self._list
+            return self._row_list()
+
+    def _row_list(self) -> list[dict]:  # under the lock
+        if self._list is None:
+            self._list = list(self._rows.values())
+        return self._list
 
     def select(self, query: BatchQuery, sort: str = "id", descending: bool = False) -> list[str]:
         """The ids matching `query` in table order; computed once per view and version."""

@@ -56,6 +56,8 @@ NOT_A_USER_WRITE = {
     "backup_restore.recover": "called by restore_backup after its check",
     "auth.set_language": "a user's own interface language, a viewer's too",
     "actors.authorize_write": "the check itself",
+    "row_snapshot.save": "a copy of the batch rows for the app's next start, made by any "
+    "page view (a viewer's too): no user's change",
     **{
         name: _INNER
         for name in (

@@ -37,3 +37,37 @@ def test_the_first_page_after_a_warm_start_reads_no_batch_again(app_env, monkeyp
     assert not at.exception
     assert list(at.dataframe[0].value["id"]) == ["batch_1", "batch_2", "batch_3"]
     assert reads_made == [1]  # the page found the rows read at start
+
+
+def test_a_restarted_app_starts_from_the_rows_it_stored(app_env, monkeypatch):
+    """The first view stores the batch rows (in the background); after a restart the pages
+    show the same table from them without reading every batch, until a Reload asks for it."""
+    import streamlit as st
+
+    from segcore.store.schema import ROW_SNAPSHOT
+    from segcore.views import row_snapshot
+    from ui import reads
+
+    app_env.work.batches.insert_many(
+        [{"id": f"batch_{n}", "status": "pending", "assignee": None} for n in (3, 1, 2)]
+    )
+    first = page("batches").run()
+    assert list(first.dataframe[0].value["id"]) == ["batch_1", "batch_2", "batch_3"]
+    saving = reads._batch_rows(reads.db_key()).get("saving")
+    assert saving is not None, "the first view did not store the rows"
+    saving.join(120)
+    assert app_env.work[ROW_SNAPSHOT].find_one({"_id": row_snapshot.HEAD})["rows"] == 3
+
+    st.cache_data.clear()  # a restart: every cache of the process empty
+    st.cache_resource.clear()
+    reads_made = []
+    real = batch_rows.read_all_rows
+    monkeypatch.setattr(batch_rows, "read_all_rows", lambda db: reads_made.append(1) or real(db))
+    again = page("batches").run()
+    assert not again.exception
+    assert list(again.dataframe[0].value["id"]) == ["batch_1", "batch_2", "batch_3"]
+    assert reads_made == []
+
+    reload = next(b for b in again.button if b.label == "Reload")  # for other tools' changes
+    assert not reload.click().run().exception
+    assert reads_made == [1]  # every batch, not the stored rows
