@@ -22,9 +22,16 @@ PAGE_MODULES = (
 )
 
 
+def import_pages() -> None:
+    """Import every module the pages import on their first run, before any page runs (see
+    serve.py): an import racing a page's run can leave the page a half-imported module."""
+    for name in ("ui.reads", *PAGE_MODULES):
+        importlib.import_module(name)
+
+
 def warm_up() -> None:
-    """Start reading the batch list, import the pages' modules meanwhile, then make today's
-    alerts (the pace analysis the Dashboard and Team pages show, kept per data and day).
+    """Start reading the batch list, then make today's alerts (the pace analysis the
+    Dashboard and Team pages show, kept per data and day).
 
     A failure is not reported here (no page is shown yet): the first page reads again and
     says what is wrong.
@@ -33,7 +40,5 @@ def warm_up() -> None:
 
     with contextlib.suppress(PyMongoError, SegcoreError):
         reads.prefetch_batch_rows()
-    for name in PAGE_MODULES:
-        importlib.import_module(name)
     with contextlib.suppress(PyMongoError, SegcoreError):
         reads.warm_alerts()

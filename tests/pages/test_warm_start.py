@@ -1,6 +1,8 @@
 """The warm start of `streamlit run serve.py`: the batch list is read before the first visitor,
 and the first page reuses that read instead of making its visitor wait for another."""
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -14,6 +16,23 @@ def test_serve_py_is_the_app_with_a_start_up_hook():
     found = discover_asgi_app(Path(ROOT / "serve.py"))
     assert found.is_asgi_app and found.app_name == "app"
     assert "streamlit_app.py" in (ROOT / "serve.py").read_text()
+
+
+def test_serve_py_imports_the_pages_modules_before_the_server_starts():
+    """Imported by the warm start's thread while a first page ran, plotly found pandas half
+    imported and the page failed ("partially initialized module 'pandas'"); loading serve.py,
+    which `streamlit run` does before opening its port, now imports them all."""
+    probe = (
+        "import sys, serve, ui.warm_start as w\n"
+        "wanted = ['ui.reads', *w.PAGE_MODULES, 'pandas', 'plotly.graph_objects']\n"
+        "print([m for m in wanted if m not in sys.modules], hasattr(sys.modules['pandas'], "
+        "'Series'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == "[] True"
 
 
 def test_the_first_page_after_a_warm_start_reads_no_batch_again(app_env, monkeypatch):
