@@ -19,6 +19,7 @@ import contextlib
 import functools
 import logging
 import threading
+import time
 import uuid
 from dataclasses import asdict
 from datetime import date, datetime, timezone
@@ -48,6 +49,7 @@ from ui.connection import connection, data_versions, databases, db_key, settings
 from ui.i18n import _
 
 log = logging.getLogger(__name__)
+SAVE_DELAY_S = 3.0  # after a full read, before storing the rows for the next start
 READ_TTL_S = 3600  # entries are keyed by the data version: this only frees memory
 HEALTH_TTL_S = 10
 ALL_TOPICS = ("batches", "team", "sync")
@@ -142,6 +144,9 @@ def _save_when_due(holder: dict, work) -> None:
 
 
 def _save(rows: BatchRows, work) -> None:
+    # Not while the page that read the rows draws itself: the save is about a second of CPU
+    # at 50,000 batches, and the page's own run and the server share the process.
+    time.sleep(SAVE_DELAY_S)
     try:
         rows.save_snapshot(work)
     except (PyMongoError, SegcoreError) as problem:  # a cache: the next restart reads all

@@ -67,6 +67,7 @@ def test_a_restarted_app_starts_from_the_rows_it_stored(app_env, monkeypatch):
     from segcore.views import row_snapshot
     from ui import reads
 
+    monkeypatch.setattr(reads, "SAVE_DELAY_S", 0)  # no page drawing here to make way for
     app_env.work.batches.insert_many(
         [{"id": f"batch_{n}", "status": "pending", "assignee": None} for n in (3, 1, 2)]
     )
