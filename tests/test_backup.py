@@ -185,3 +185,26 @@ def test_backup_to_an_unwritable_place_is_one_line(db, tmp_path):
         backup.backup_to_file(db, tmp_path / "file" / "backup.jsonl.gz")
     assert "cannot be written" in str(exc.value)
     assert list(tmp_path.iterdir()) == [tmp_path / "file"]
+
+
+def test_a_restore_is_what_a_restarted_app_shows_not_the_rows_it_stored(filled, tmp_path):
+    """The copy of the batch rows a restarted app starts from is not backed up, and after a
+    restore a restarted app reads the restored batches, not the copy stored before."""
+    from segcore.core.actors import Actor
+    from segcore.store.schema import ROW_SNAPSHOT
+    from segcore.views.batch_rows import BatchRows, batch_row
+    from segcore.work import assignments
+
+    db = filled.work
+    summary = backup.backup_to_file(db, tmp_path)  # before the edit below
+    first = db.batches.find_one({"assignee": {"$nin": [None, ""]}})
+    other = next(m["name"] for m in db.segmentadores.find() if m["name"] != first["assignee"])
+    assignments.assign(db, [first["id"]], other, Actor("Coordinator", "coordinator"))
+    rows = BatchRows().refresh(db)
+    assert rows.save_snapshot(db)  # as the app stores them, with the edit
+    assert ROW_SNAPSHOT not in backup.backup_to_file(db, tmp_path / "later").counts
+
+    restore_backup(db, summary.path, "test", replace=True)
+    restarted = {r["id"]: r for r in BatchRows().refresh(db).rows()}
+    assert restarted == {r["id"]: r for r in map(batch_row, db.batches.find())}
+    assert restarted[first["id"]]["assignee"] == first["assignee"]  # the backup's, not the edit
