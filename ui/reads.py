@@ -159,8 +159,8 @@ def prefetch_batch_rows() -> None:
     On a cold start (after a restart) the read is most of a page's time, and mostly the
     server's: begun before the page imports its modules (plotly, pandas) and reads the rest,
     it overlaps them. It starts from the rows stored for the next start when those can be
-    caught up with (segcore.views.row_snapshot): a few documents instead of every batch. The page's own `batch_rows()` then waits for it (the rows' lock) instead
-    of reading again.
+    caught up with (segcore.views.row_snapshot): a few documents instead of every batch. The
+    page's own `batch_rows()` then waits for it (the rows' lock) instead of reading again.
     """
     holder = _rows_holder()
     rows, running = holder["rows"], holder.get("prefetch")
