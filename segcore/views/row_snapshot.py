@@ -5,7 +5,7 @@ A cold page's largest cost is reading every batch document: on the embedded serv
 the whole collection (about 2 s at 50,000 batches), on any server every document's bytes. The
 rows the pages use (`batch_rows.batch_row`) hold a fraction of those bytes and repeat few
 values, so they are kept column by column, each column as its distinct values plus each row's
-index into them: 50,000 rows take about a megabyte and read back in a fraction of a second.
+index into them: 50,000 rows take about 2.6 MB and read back in a fraction of a second.
 
 A snapshot names the batch list's data version it was read at and the code that made it
 (`segcore.core.code_stamp`). A reader takes it only with the same code and a version it can
@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 
 HEAD = "head"
 FORMAT = 1
-PART_ROWS = 20_000  # rows per part document: well under the 16 MB limit at any id length
+PART_ROWS = 20_000  # rows per part document: about 1 MB with ids like "batch_12345"
+PART_MAX_BYTES = 15 * 1024 * 1024  # a document may hold 16 MB: longer ids mean no snapshot
 ORPHAN_AGE = timedelta(hours=1)  # parts no head names, older than this, are a killed save's
 _CODES = np.dtype("<u4")
 
@@ -192,6 +193,9 @@ def save(db: Database, rows: list[dict], version: tuple[int, int], fields: tuple
         return False
     if not same:
         log.warning("The batch rows are not stored: some values would not read back the same")
+        return False
+    if any(len(part) > PART_MAX_BYTES for part in stored):
+        log.warning("The batch rows are not stored: a part would exceed a document's size")
         return False
     collection = db[ROW_SNAPSHOT]
     for part in stored:  # one at a time: a few MB each at most

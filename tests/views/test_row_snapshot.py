@@ -219,6 +219,13 @@ def test_rows_bson_cannot_keep_exactly_are_not_stored(db, value):
     assert db[ROW_SNAPSHOT].count_documents({}) == 0
 
 
+def test_rows_too_large_for_a_document_are_not_stored(db, monkeypatch):
+    monkeypatch.setattr(row_snapshot, "PART_MAX_BYTES", 1000)  # as ids of kilobytes would
+    rows = [batch_row({"id": f"batch_{n}"}) for n in range(100)]
+    assert row_snapshot.save(db, rows, (1, 0), ROW_FIELDS) is False
+    assert db[ROW_SNAPSHOT].count_documents({}) == 0
+
+
 def test_a_save_removes_the_parts_no_head_names(db):
     rows = [batch_row({"id": f"batch_{n}"}) for n in range(3)]
     db[ROW_SNAPSHOT].insert_one(
