@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import threading
 import time
 import uuid
@@ -48,7 +47,6 @@ from ui.actions import guarded, optional
 from ui.connection import connection, data_versions, databases, db_key, settings
 from ui.i18n import _
 
-log = logging.getLogger(__name__)
 SAVE_DELAY_S = 3.0  # after a full read, before storing the rows for the next start
 READ_TTL_S = 3600  # entries are keyed by the data version: this only frees memory
 HEALTH_TTL_S = 10
@@ -147,10 +145,7 @@ def _save(rows: BatchRows, work) -> None:
     # Not while the page that read the rows draws itself: the save is about a second of CPU
     # at 50,000 batches, and the page's own run and the server share the process.
     time.sleep(SAVE_DELAY_S)
-    try:
-        rows.save_snapshot(work)
-    except (PyMongoError, SegcoreError) as problem:  # a cache: the next restart reads all
-        log.warning("The batch rows were not stored for the next start: %s", problem)
+    rows.save_snapshot(work)  # a failure is logged there: the next start reads every batch
 
 
 def prefetch_batch_rows() -> None:

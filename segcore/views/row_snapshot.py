@@ -34,6 +34,7 @@ from bson import Binary
 from bson.errors import BSONError
 from bson.raw_bson import RawBSONDocument
 from pymongo.database import Database
+from pymongo.errors import PyMongoError
 
 from segcore.core.code_stamp import code_stamp
 from segcore.core.timefmt import utcnow
@@ -198,29 +199,33 @@ def save(db: Database, rows: list[dict], version: tuple[int, int], fields: tuple
         log.warning("The batch rows are not stored: a part would exceed a document's size")
         return False
     collection = db[ROW_SNAPSHOT]
-    for part in stored:  # one at a time: a few MB each at most
-        collection.insert_one(RawBSONDocument(part))
-    before = collection.find_one_and_replace(
-        {"_id": HEAD},
-        {
-            "_id": HEAD,
-            "token": token,
-            "format": FORMAT,
-            "code": current_code(),
-            "fields": list(fields),
-            "version": list(version),
-            "parts": len(stored),
-            "rows": len(rows),
-            "at": now,
-        },
-        upsert=True,
-    )
-    earlier = before.get("token") if isinstance(before, dict) else None
-    collection.delete_many(
-        {
-            "_id": {"$ne": HEAD},
-            "token": {"$ne": token},
-            "$or": [{"token": earlier}, {"at": {"$lt": now - ORPHAN_AGE}}],
-        }
-    )
+    try:
+        for part in stored:  # one at a time: a few MB each at most
+            collection.insert_one(RawBSONDocument(part))
+        before = collection.find_one_and_replace(
+            {"_id": HEAD},
+            {
+                "_id": HEAD,
+                "token": token,
+                "format": FORMAT,
+                "code": current_code(),
+                "fields": list(fields),
+                "version": list(version),
+                "parts": len(stored),
+                "rows": len(rows),
+                "at": now,
+            },
+            upsert=True,
+        )
+        earlier = before.get("token") if isinstance(before, dict) else None
+        collection.delete_many(
+            {
+                "_id": {"$ne": HEAD},
+                "token": {"$ne": token},
+                "$or": [{"token": earlier}, {"at": {"$lt": now - ORPHAN_AGE}}],
+            }
+        )
+    except PyMongoError as problem:  # a copy for the next start: that start reads every batch
+        log.warning("The batch rows are not stored: %s", problem)
+        return False
     return True

@@ -219,6 +219,17 @@ def test_rows_bson_cannot_keep_exactly_are_not_stored(db, value):
     assert db[ROW_SNAPSHOT].count_documents({}) == 0
 
 
+def test_a_server_that_cannot_be_written_means_no_copy_not_an_error(caplog):
+    """A copy for the next start: when it cannot be stored, that start reads every batch."""
+    from tests.helpers import free_port
+
+    gone = MongoClient(f"mongodb://127.0.0.1:{free_port()}", serverSelectionTimeoutMS=300)
+    rows = [batch_row({"id": "batch_1"})]
+    assert row_snapshot.save(gone["work"], rows, (1, 0), ROW_FIELDS) is False
+    assert "The batch rows are not stored" in caplog.text
+    gone.close()
+
+
 def test_rows_too_large_for_a_document_are_not_stored(db, monkeypatch):
     monkeypatch.setattr(row_snapshot, "PART_MAX_BYTES", 1000)  # as ids of kilobytes would
     rows = [batch_row({"id": f"batch_{n}"}) for n in range(100)]
