@@ -120,10 +120,8 @@ def _fresh_rows() -> BatchRows:
     holder = _rows_holder()
     rows, current = holder["rows"], data_versions()
     work = databases().work
-    if rows.needs_full_read(current):
-        with st.spinner(_("Reading the batch list…")):
-            rows.refresh(work, current)
-    else:
+    reading_all = rows.needs_full_read(current)
+    with st.spinner(_("Reading the batch list…")) if reading_all else contextlib.nullcontext():
         rows.refresh(work, current)
     _save_when_due(holder, work)
     return rows

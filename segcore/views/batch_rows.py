@@ -247,7 +247,7 @@ class BatchRows:
             if self.saved is None:
                 return True
             steps = (self.version[0] - self.saved[0]) + (self.version[1] - self.saved[1])
-            return steps >= SNAPSHOT_EVERY or steps < 0
+            return steps >= SNAPSHOT_EVERY
 
     def save_snapshot(self, db: Database) -> bool:
         """Store these rows as the snapshot a restarted app starts from (see snapshot_due)."""
