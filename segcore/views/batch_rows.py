@@ -278,11 +278,13 @@ class BatchRows:
             if key in self._selections:
                 self._selections.move_to_end(key)
                 return self._selections[key]
-        rows = self.rows()
+            rows, version = self._row_list(), self.version
         if query != BatchQuery():  # no filter (a page's first view): every row matches
             rows = [r for r in rows if matches(r, query)]
         chosen = [r["id"] for r in order(rows, sort, descending)]
         with self._lock:
+            if self.version != version:  # a refresh came meanwhile: not for the new rows
+                return chosen
             self._selections[key] = chosen
             while len(self._selections) > SELECTIONS_KEPT:
                 self._selections.popitem(last=False)

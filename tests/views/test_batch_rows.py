@@ -141,6 +141,28 @@ def test_a_write_re_reads_only_the_batches_it_touched(production):
     assert {r["id"]: r for r in rows.refresh(work).rows()}["batch_3"]["status"] == "done"
 
 
+def test_a_filter_counted_while_another_session_caught_up_is_not_kept(production, monkeypatch):
+    """Two sessions share the rows: one filters while the other catches up with a write.
+    The filter counted on the rows before the write must not stand for the rows after it
+    (the Batches page would show, and bulk-edit, batches that no longer match)."""
+    from segcore.views import batch_rows
+
+    work = production.work
+    rows = BatchRows().refresh(work)
+    real_order = batch_rows.order
+
+    def order_then_someone_writes(found, sort, descending=False):
+        result = real_order(found, sort, descending)
+        monkeypatch.setattr(batch_rows, "order", real_order)  # once
+        assignments.assign(work, ["batch_2"], "Flor", "test")
+        rows.refresh(work)  # the other session's run, between the count and its keeping
+        return result
+
+    monkeypatch.setattr(batch_rows, "order", order_then_someone_writes)
+    assert rows.select(BatchQuery(assignee="Flor")) == []  # counted before the write
+    assert rows.select(BatchQuery(assignee="Flor")) == ["batch_2"]
+
+
 def test_an_import_or_a_large_sync_asks_for_a_full_read(production):
     rows = BatchRows().refresh(production.work)
     data_version.bump_batches(production.work, None, by_sync=True)
