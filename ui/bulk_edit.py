@@ -18,7 +18,7 @@ from segcore.work.batches import PRIORITIES, STATUSES, BatchQuery
 from ui import labels, reads
 from ui.actions import run_write
 from ui.batch_actions import report_change
-from ui.i18n import N_, _, format_number
+from ui.i18n import N_, _, format_number, ngettext
 from ui.state import current_actor
 
 KEEP, CLEAR = "(keep)", "(clear)"
@@ -53,13 +53,20 @@ def bulk_edit(
         filtered = reads.batch_rows().select(query, sort, descending)
         counts = {"ticked": len(ticked), "filtered": len(filtered)}
         scope_col, status_col, priority_col, due_col = st.columns([1.3, 1, 1, 1.3])
+        # The counts are captions, not part of the options' labels: the browser sends back the
+        # label chosen, and one that no longer matches (a filter changed, the data moved)
+        # would silently put the choice back to the ticked batches.
         scope = scope_col.radio(
             _("Which batches"),
             list(SCOPES),
             key="bulk_scope",
-            format_func=lambda s: _("{label} ({count})").format(
-                label=_(SCOPES[s]), count=format_number(counts[s])
-            ),
+            format_func=lambda s: _(SCOPES[s]),
+            captions=[
+                ngettext("{count} batch", "{count} batches", counts[s]).format(
+                    count=format_number(counts[s])
+                )
+                for s in SCOPES
+            ],
             help=_(
                 "To replace a legacy status such as S: filter Status "
                 "by it, choose every batch the filters show and the "

@@ -227,23 +227,20 @@ def grid_headers(page, wanted: str, index: int = 0) -> list[str]:
     return found.json_value()
 
 
-def apply_to_every_filtered(page, words: dict, count: int, status: str) -> None:
-    """Bulk edit: every batch the filters show (the form must count `count` of them), the new
-    status, Apply. A rerun of the whole page arriving with a click can drop the choice (it
-    happened once on a busy machine: the form went back to the ticked batches, 'Apply to 0');
-    a coordinator sees it and chooses again, and so does the walk."""
-    every = page.get_by_text(f"{words['every']} ({count})", exact=True)
+def apply_to_every_filtered(page, words: dict, status_filter: str, count: int, status: str) -> None:
+    """Bulk edit, in the order a coordinator may well take: every batch the filters show,
+    then the filter narrowed to `status_filter` (`count` batches), the new status, Apply.
+    The choice of batches must survive the filter's change (it went back to the ticked
+    batches, 'Apply to 0', while the count was part of the option's label)."""
+    choose(page, words["every"])
+    select(page, words["status"], status_filter)
+    page.get_by_text(re.compile(rf"^{count} {words['match']}")).wait_for()
+    select(page, words["status"], status, last=True)
+    expect(
+        page.get_by_role("radio", name=re.compile("^" + re.escape(words["every"])))
+    ).to_be_checked()
     apply = page.get_by_role("button", name=re.compile(rf"^(Aplicar a|Apply to) {count} "))
-    for attempt in range(3):
-        choose(page, words["every"])
-        expect(every).to_be_visible(timeout=SLOW)  # the filtered batches counted right
-        select(page, words["status"], status, last=True)
-        try:
-            expect(apply).to_be_enabled(timeout=SLOW if attempt == 2 else 30_000)
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
+    expect(apply).to_be_enabled(timeout=SLOW)
     apply.click()
 
 
@@ -342,9 +339,7 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
     page.wait_for_load_state("networkidle")
     held_s = work_db.batches.count_documents({"status": "S"})
     if held_s:
-        select(page, words["status"], "S")
-        page.get_by_text(re.compile(rf"^{held_s} {words['match']}")).wait_for()
-        apply_to_every_filtered(page, words, held_s, words["review"])
+        apply_to_every_filtered(page, words, "S", held_s, words["review"])
         page.get_by_text(words["saved"]).first.wait_for(timeout=SLOW)
         assert work_db.batches.count_documents({"status": "S"}) == 0
         assert (

@@ -409,6 +409,26 @@ def test_bulk_edit_of_the_filtered_batches_replaces_a_legacy_status(app_env):
     assert ("status", "S", "review") in changes and ("priority", None, "alta") in changes
 
 
+def test_the_bulk_edit_keeps_every_filtered_batch_chosen_when_the_filter_changes(app_env):
+    """The coordinator chooses every filtered batch, then narrows the filter: the choice stays
+    (it went back to the ticked batches, 'Apply to 0', when the count was part of its label),
+    and the form counts the batches the new filter shows."""
+    db = app_env.work
+    seed(db, 6)
+    db.batches.update_many({"id": {"$in": ["batch_1", "batch_2"]}}, {"$set": {"status": "S"}})
+    at = page("batches").run()
+    at.radio(key="bulk_scope").set_value("filtered").run()
+    assert at.radio(key="bulk_scope").value == "filtered"
+    assert "6 batches" in at.radio(key="bulk_scope").proto.captions[1]
+    at.selectbox(key="bf_status").set_value("S").run()
+    at.selectbox(key="bulk_status").set_value("review").run()
+    assert not at.exception, at.exception
+    assert at.radio(key="bulk_scope").value == "filtered"
+    assert list(at.radio(key="bulk_scope").proto.captions) == ["0 batches", "2 batches"]
+    assert at.button(key="bulk_apply").label == "Apply to 2 batches"
+    assert not at.button(key="bulk_apply").disabled
+
+
 def test_bulk_edit_of_the_ticked_batches_sets_and_clears_due_dates(app_env):
     db = app_env.work
     seed(db, 4)
