@@ -11,6 +11,7 @@ documents by id through the unique index.
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 from collections import OrderedDict
 from datetime import date, datetime
@@ -23,7 +24,7 @@ from segcore.report.pace import PACE_PROJECTION, parse_due_date
 from segcore.report.progress import PROGRESS_PROJECTION
 from segcore.store.data_version import changed_batches, read_versions
 from segcore.store.schema import BATCHES, find_in
-from segcore.views import row_snapshot
+from segcore.views import batch_changes, row_snapshot
 from segcore.work.batches import (
     MASK_STATES,
     SORTS,
@@ -37,10 +38,15 @@ from segcore.work.batches import (
 from segcore.work.delivery import delivered_at, is_open, is_usable_batch
 
 ROW_PROJECTION = {**PROGRESS_PROJECTION, **PACE_PROJECTION, "number": 1, "folder_missing": 1}
+log = logging.getLogger(__name__)
+
 SELECTIONS_KEPT = 32
 # A snapshot this many data changes behind is saved again: well inside the changes
 # `data_version` remembers (RECENT_KEPT), so a restart can still catch up from it.
 SNAPSHOT_EVERY = 16
+# Batches other tools changed since the snapshot, re-read one by one at a restart; beyond this
+# many, reading every batch is about as cheap.
+CATCH_UP_MAX = 2_000
 
 
 def batch_row(doc: dict) -> dict:
@@ -183,6 +189,9 @@ class BatchRows:
         self.version: tuple | None = None
         self.saved: tuple | None = None  # the version of the snapshot stored or read
         self._snapshot_trusted = True  # False after `forget`: read every batch itself
+        # The batch list's change stream position these rows are whole at: another tool's
+        # edit after it is not in them (None: the server has no change streams).
+        self._stream: dict | None = None
 
     def needs_full_read(self, versions: dict) -> bool:
         """True when `refresh` may read every batch (the caller may show a spinner)."""
@@ -209,6 +218,7 @@ class BatchRows:
                 else changed_batches(self.version, versions["batches"], versions["recent"])
             )
             if changed is None:
+                self._stream = batch_changes.current_token(db[BATCHES])  # before the read
                 self._rows = read_all_rows(db)
                 self._snapshot_trusted, self.saved = True, None
             elif changed:
@@ -223,13 +233,28 @@ class BatchRows:
         return self
 
     def _start_from_snapshot(self, db: Database, versions: dict) -> None:
+        """Take the stored rows when segcore's changes since can be caught up with (by the
+        data version, in `refresh`) and other tools' too (by the change stream)."""
         copy = row_snapshot.load(db, ROW_FIELDS)
         if copy is None or (
             copy.version != versions["batches"]
             and changed_batches(copy.version, versions["batches"], versions["recent"]) is None
         ):
             return
-        self._rows, self.version, self.saved = copy.rows, copy.version, copy.version
+        rows, saved, stream = copy.rows, copy.version, copy.stream
+        if stream is not None:
+            try:
+                edited = batch_changes.changes_since(db[BATCHES], stream, CATCH_UP_MAX)
+            except batch_changes.ReadEveryBatch as why:
+                log.info("The stored batch rows are not used: %s", why)
+                return
+            for doc in edited.documents.values():
+                row = batch_row(doc)
+                rows[row["id"]] = row
+            stream = edited.token
+            if edited.documents:  # store them caught up: the next restart re-reads fewer
+                saved = None
+        self._rows, self.version, self.saved, self._stream = rows, copy.version, saved, stream
 
     def forget(self) -> None:
         """Read every batch again next time, not the snapshot (the Reload button, changes
@@ -252,10 +277,10 @@ class BatchRows:
     def save_snapshot(self, db: Database) -> bool:
         """Store these rows as the snapshot a restarted app starts from (see snapshot_due)."""
         with self._lock:
-            rows, version = self._row_list(), self.version
+            rows, version, stream = self._row_list(), self.version, self._stream
         if version is None:
             return False
-        saved = row_snapshot.save(db, rows, version, ROW_FIELDS)
+        saved = row_snapshot.save(db, rows, version, ROW_FIELDS, stream)
         with self._lock:  # also when not saved: try again SNAPSHOT_EVERY changes later
             if self.saved is None or self.saved < version:
                 self.saved = version

@@ -7,10 +7,12 @@ rows the pages use (`batch_rows.batch_row`) hold a fraction of those bytes and r
 values, so they are kept column by column, each column as its distinct values plus each row's
 index into them: 50,000 rows take about 2.6 MB and read back in a fraction of a second.
 
-A snapshot names the batch list's data version it was read at and the code that made it
-(`segcore.core.code_stamp`). A reader takes it only with the same code and a version it can
-catch up with by re-reading the batches changed since (`data_version.changed_batches`), as a
-running app does. Anything else (new code, a restore, more changes than are remembered) means
+A snapshot names the batch list's data version it was read at, the code that made it
+(`segcore.core.code_stamp`) and the point in the batch list's change stream from which other
+tools' edits may be missing from it. A reader takes it only with the same code and a version it
+can catch up with by re-reading the batches changed since (`data_version.changed_batches`), as a
+running app does, and re-reads the batches the change stream names since that point
+(`segcore.views.batch_changes`). Anything else (new code, a restore, more changes than are remembered) means
 reading every batch, after which the app saves a new snapshot. A snapshot is saved only when it
 reads back as exactly the rows it was made from.
 
@@ -43,7 +45,7 @@ from segcore.store.schema import ROW_SNAPSHOT
 log = logging.getLogger(__name__)
 
 HEAD = "head"
-FORMAT = 1
+FORMAT = 2  # 2: the change stream's position
 PART_ROWS = 20_000  # rows per part document: about 1 MB with ids like "batch_12345"
 PART_MAX_BYTES = 15 * 1024 * 1024  # a document may hold 16 MB: longer ids mean no snapshot
 ORPHAN_AGE = timedelta(hours=1)  # parts no head names, older than this, are a killed save's
@@ -58,6 +60,7 @@ class SnapshotDamaged(ValueError):
 class Snapshot:
     version: tuple[int, int]
     rows: dict[str, dict]  # by batch id, in the order they were saved
+    stream: dict | None = None  # other tools' edits after this point may be missing
 
 
 @functools.cache
@@ -157,7 +160,7 @@ def load(db: Database, fields: tuple[str, ...]) -> Snapshot | None:
     except SnapshotDamaged as problem:
         log.warning("The stored batch rows are not used: %s", problem)
         return None
-    return Snapshot(tuple(head["version"]), rows)
+    return Snapshot(tuple(head["version"]), rows, head["stream"])
 
 
 def _usable_head(head: object, fields: tuple[str, ...]) -> bool:
@@ -171,16 +174,25 @@ def _usable_head(head: object, fields: tuple[str, ...]) -> bool:
         and isinstance(head.get("token"), str)
         and isinstance(head.get("parts"), int)
         and isinstance(head.get("rows"), int)
+        and (head.get("stream") is None or isinstance(head.get("stream"), dict))
+        and "stream" in head
         and isinstance(version, list)
         and len(version) == 2
         and all(type(v) is int for v in version)
     )
 
 
-def save(db: Database, rows: list[dict], version: tuple[int, int], fields: tuple[str, ...]) -> bool:
+def save(
+    db: Database,
+    rows: list[dict],
+    version: tuple[int, int],
+    fields: tuple[str, ...],
+    stream: dict | None = None,
+) -> bool:
     """Store `rows` (dicts with exactly `fields`, "id" among them), read at `version`, as the
-    snapshot. False, with nothing changed, when they would not read back as the same rows (a
-    value BSON cannot keep exactly)."""
+    snapshot; `stream` is the change stream's position they are whole at (None: no stream).
+    False, with nothing changed, when they would not read back as the same rows (a value BSON
+    cannot keep exactly)."""
     token, now = uuid.uuid4().hex, utcnow()
     try:  # as BSON, and back as the server would return it
         stored = [
@@ -213,6 +225,7 @@ def save(db: Database, rows: list[dict], version: tuple[int, int], fields: tuple
                 "version": list(version),
                 "parts": len(stored),
                 "rows": len(rows),
+                "stream": stream,
                 "at": now,
             },
             upsert=True,

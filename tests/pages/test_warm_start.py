@@ -78,6 +78,8 @@ def test_a_restarted_app_starts_from_the_rows_it_stored(app_env, monkeypatch):
     saving.join(120)
     assert app_env.work[ROW_SNAPSHOT].find_one({"_id": row_snapshot.HEAD})["rows"] == 3
 
+    # Meanwhile another tool, not segcore, changes a batch's status (no data version says so).
+    app_env.work.batches.update_one({"id": "batch_2"}, {"$set": {"status": "done"}})
     st.cache_data.clear()  # a restart: every cache of the process empty
     st.cache_resource.clear()
     reads_made = []
@@ -86,6 +88,8 @@ def test_a_restarted_app_starts_from_the_rows_it_stored(app_env, monkeypatch):
     again = page("batches").run()
     assert not again.exception
     assert list(again.dataframe[0].value["id"]) == ["batch_1", "batch_2", "batch_3"]
+    again.selectbox(key="bf_status").set_value("done").run()  # the other tool's edit counts
+    assert list(again.dataframe[0].value["id"]) == ["batch_2"]
     assert reads_made == []
 
     reload = next(b for b in again.button if b.label == "Reload")  # for other tools' changes

@@ -148,6 +148,57 @@ def test_it_catches_up_with_the_edits_made_since_the_snapshot(lab, watched):
     assert rows["batch_3"]["assignee"] == "Ceci" and rows["batch_7"]["status"] == "done"
 
 
+def test_a_restart_shows_what_other_tools_changed_in_the_batches_meanwhile(lab, watched):
+    """Another tool (the old dashboard, a script) edits and adds batch documents without
+    segcore, before and after the rows are stored: a restart shows both, re-reading only the
+    batches the change stream names, and stores the rows caught up."""
+    work, finds = watched
+    rows = process_rows(lab.work)
+    lab.work.batches.update_one({"id": "batch_1"}, {"$set": {"status": "done"}})  # before it
+    rows.save_snapshot(lab.work)
+    lab.work.batches.update_one({"id": "batch_2"}, {"$set": {"assignee": "Someone Else"}})
+    lab.work.batches.insert_one({"id": "batch_9000", "status": "pending"})
+    restarted = process_rows(work)
+    assert not finds.read_every_batch()
+    shown = {r["id"]: r for r in restarted.rows()}
+    assert shown == every_row(lab.work)
+    assert shown["batch_1"]["status"] == "done" and shown["batch_2"]["assignee"] == "Someone Else"
+    assert "batch_9000" in shown
+    assert restarted.snapshot_due()  # stored caught up: the next start re-reads fewer
+    assert restarted.save_snapshot(lab.work)
+    finds.seen.clear()
+    again = process_rows(work)
+    assert not finds.read_every_batch()
+    assert {r["id"]: r for r in again.rows()} == every_row(lab.work)
+    assert not again.snapshot_due()
+
+
+@pytest.mark.parametrize(
+    "other_tool",
+    [
+        lambda work: work.batches.delete_one({"id": "batch_5"}),
+        lambda work: work.batches.update_one({"id": "batch_5"}, {"$set": {"id": "batch_5b"}}),
+        lambda work: work.batches.replace_one({"id": "batch_5"}, {"id": "batch_5c"}),
+        lambda work: work.batches.update_many(
+            {"id": {"$in": [f"batch_{n}" for n in range(1, 6)]}}, {"$set": {"status": "done"}}
+        ),
+    ],
+    ids=["removed", "id-changed", "replaced", "more-than-the-rows-follow"],
+)
+def test_what_the_rows_cannot_follow_by_id_means_reading_every_batch(
+    lab, watched, monkeypatch, other_tool
+):
+    from segcore.views import batch_rows
+
+    monkeypatch.setattr(batch_rows, "CATCH_UP_MAX", 3)
+    work, finds = watched
+    process_rows(lab.work).save_snapshot(lab.work)
+    other_tool(lab.work)
+    restarted = process_rows(work)
+    assert finds.read_every_batch()
+    assert {r["id"]: r for r in restarted.rows()} == every_row(lab.work)
+
+
 def test_a_snapshot_far_behind_is_saved_again(lab):
     rows = process_rows(lab.work)
     rows.save_snapshot(lab.work)
