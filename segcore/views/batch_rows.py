@@ -37,9 +37,9 @@ from segcore.work.batches import (
 )
 from segcore.work.delivery import delivered_at, is_open, is_usable_batch
 
-ROW_PROJECTION = {**PROGRESS_PROJECTION, **PACE_PROJECTION, "number": 1, "folder_missing": 1}
 log = logging.getLogger(__name__)
 
+ROW_PROJECTION = {**PROGRESS_PROJECTION, **PACE_PROJECTION, "number": 1, "folder_missing": 1}
 SELECTIONS_KEPT = 32
 # A snapshot this many data changes behind is saved again: well inside the changes
 # `data_version` remembers (RECENT_KEPT), so a restart can still catch up from it.
@@ -186,6 +186,7 @@ class BatchRows:
         self._rows: dict[str, dict] = {}
         self._list: list[dict] | None = None
         self._selections: OrderedDict = OrderedDict()
+        self._changes = 0  # how many times the rows changed: a selection counts for one
         self.version: tuple | None = None
         self.saved: tuple | None = None  # the version of the snapshot stored or read
         self._snapshot_trusted = True  # False after `forget`: read every batch itself
@@ -230,6 +231,7 @@ class BatchRows:
             self.version = versions["batches"]
             self._list = None
             self._selections.clear()
+            self._changes += 1
         return self
 
     def _start_from_snapshot(self, db: Database, versions: dict) -> None:
@@ -303,12 +305,12 @@ class BatchRows:
             if key in self._selections:
                 self._selections.move_to_end(key)
                 return self._selections[key]
-            rows, version = self._row_list(), self.version
+            rows, changes = self._row_list(), self._changes
         if query != BatchQuery():  # no filter (a page's first view): every row matches
             rows = [r for r in rows if matches(r, query)]
         chosen = [r["id"] for r in order(rows, sort, descending)]
         with self._lock:
-            if self.version != version:  # a refresh came meanwhile: not for the new rows
+            if self._changes != changes:  # a refresh came meanwhile: not for the new rows
                 return chosen
             self._selections[key] = chosen
             while len(self._selections) > SELECTIONS_KEPT:
