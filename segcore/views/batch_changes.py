@@ -49,7 +49,8 @@ def changes_since(batches: Collection, token: dict, limit: int) -> BatchChanges:
                 if event is None:
                     found.token = stream.resume_token
                     return found
-                found.documents[repr(event["documentKey"].get("_id"))] = _document(event)
+                document = _document(event)  # first: some events name no document
+                found.documents[repr(event["documentKey"].get("_id"))] = document
                 if len(found.documents) > limit:
                     raise ReadEveryBatch(f"more than {limit} batches changed")
     except ConnectionFailure:

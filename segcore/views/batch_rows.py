@@ -17,6 +17,7 @@ from collections import OrderedDict
 from datetime import date, datetime
 
 from pymongo.database import Database
+from pymongo.errors import PyMongoError
 
 from segcore.core.errors import ValidationError
 from segcore.core.timefmt import parse_date
@@ -219,8 +220,10 @@ class BatchRows:
                 else changed_batches(self.version, versions["batches"], versions["recent"])
             )
             if changed is None:
-                self._stream = batch_changes.current_token(db[BATCHES])  # before the read
-                self._rows = read_all_rows(db)
+                stream = batch_changes.current_token(db[BATCHES])  # before the read
+                if stream is None:
+                    log.info("No change stream: other tools' batch edits show on a Reload")
+                self._rows, self._stream = read_all_rows(db), stream
                 self._snapshot_trusted, self.saved = True, None
             elif changed:
                 for batch_id in changed:
@@ -278,6 +281,7 @@ class BatchRows:
 
     def save_snapshot(self, db: Database) -> bool:
         """Store these rows as the snapshot a restarted app starts from (see snapshot_due)."""
+        self._advance_stream(db)
         with self._lock:
             rows, version, stream = self._row_list(), self.version, self._stream
         if version is None:
@@ -287,6 +291,25 @@ class BatchRows:
             if self.saved is None or self.saved < version:
                 self.saved = version
         return saved
+
+    def _advance_stream(self, db: Database) -> None:
+        """Move the change stream position these rows are whole at past the batches changed
+        since, when every one of them reads as its row already does (segcore's own writes,
+        caught up by the data version). Otherwise it stays, and a restart re-reads them: the
+        running rows are never changed here, where no data version would tell the pages."""
+        with self._lock:
+            stream = self._stream
+        if stream is None:
+            return
+        try:
+            seen = batch_changes.changes_since(db[BATCHES], stream, CATCH_UP_MAX)
+        except (batch_changes.ReadEveryBatch, PyMongoError) as why:
+            log.info("The batch rows' change stream position stays: %s", why)
+            return
+        now = [batch_row(doc) for doc in seen.documents.values()]
+        with self._lock:
+            if self._stream is stream and all(self._rows.get(r["id"]) == r for r in now):
+                self._stream = seen.token
 
     def rows(self) -> list[dict]:
         """Every row (shared: do not change them)."""

@@ -238,7 +238,7 @@ def apply_to_every_filtered(page, words: dict, status_filter: str, count: int, s
     select(page, words["status"], status, last=True)
     expect(
         page.get_by_role("radio", name=re.compile("^" + re.escape(words["every"])))
-    ).to_be_checked()
+    ).to_be_checked(timeout=SLOW)
     apply = page.get_by_role("button", name=re.compile(rf"^(Aplicar a|Apply to) {count} "))
     expect(apply).to_be_enabled(timeout=SLOW)
     apply.click()

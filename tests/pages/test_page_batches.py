@@ -411,8 +411,10 @@ def test_bulk_edit_of_the_filtered_batches_replaces_a_legacy_status(app_env):
 
 def test_the_bulk_edit_keeps_every_filtered_batch_chosen_when_the_filter_changes(app_env):
     """The coordinator chooses every filtered batch, then narrows the filter: the choice stays
-    (it went back to the ticked batches, 'Apply to 0', when the count was part of its label),
-    and the form counts the batches the new filter shows."""
+    and the form counts the batches the new filter shows. The counts are captions, not part of
+    the options' labels: the browser sends back the label it showed, and a stale count put the
+    choice back to the ticked batches ('Apply to 0'). AppTest sends the current label, so only
+    the browser walk (`test_walk_in_browser.apply_to_every_filtered`) shows that failure."""
     db = app_env.work
     seed(db, 6)
     db.batches.update_many({"id": {"$in": ["batch_1", "batch_2"]}}, {"$set": {"status": "S"}})
