@@ -33,6 +33,7 @@ IMPORT_PREVIEW = "import_preview"  # what an import would do, shown before it wr
 OUTAGE_SHOWN = "outage_shown"  # the outage message already shown on this run
 LANGUAGE_OF = "language_of"  # whose remembered language the session has loaded
 LIVE_SEEN = "live_seen"  # {page: the data version it last showed}
+LABEL_BASIS = "label_basis"  # {page: what its choices' labels were made from}
 LANGUAGE_CHOICE = "language_choice"  # the sidebar's language selector
 # Choices whose options are labelled in the session's language (filters, sort, order, ...):
 # sent again to the browser when the language changes (`ui.widgets.relabel_choices`).
@@ -74,6 +75,7 @@ _DEFAULTS = {
     PENDING_EDITS: {},
     IMPORT_PREVIEW: None,
     LIVE_SEEN: {},
+    LABEL_BASIS: {},
 }
 
 

@@ -21,6 +21,7 @@ from ui.connection import databases, indexing, prepare_warnings
 from ui.i18n import _
 from ui.state import (
     ACTOR,
+    LABEL_BASIS,
     LABELLED_CHOICES,
     LANGUAGE_CHOICE,
     LANGUAGE_OF,
@@ -87,6 +88,17 @@ def relabel_choices() -> None:
     for key in LABELLED_CHOICES:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
+
+
+def relabel_when_changed(page: str, basis: tuple) -> None:
+    """Send the labelled choices again when what their labels are made from changed (a holder
+    joined the team and lost "not on the team"): the browser keeps and sends back the label
+    it showed, which matches no option any more (the box went on saying "not on the team" of
+    a member). Call it before the page draws those choices."""
+    seen = st.session_state[LABEL_BASIS]
+    if seen.get(page, basis) != basis:
+        relabel_choices()
+    seen[page] = basis
 
 
 def page_start(title: str) -> Databases:

@@ -415,3 +415,31 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
         timeout=SLOW
     )
     no_exception(page)
+
+
+def test_a_segmentador_filter_stays_on_a_holder_who_joins_the_team(tab, fresh_app):
+    """The Batches page filtered by someone holding batches but not on the team ("Roberto
+    (not on the team)"); meanwhile Roberto is added to the team, and the label loses its mark.
+    The next rerun shows the filter on plain "Roberto", still matching his batches. Before, the
+    browser kept and sent back the label it had shown, which matches no option any more: the
+    box went on saying "(not on the team)" of a member of the team."""
+    from segcore.team import team
+
+    page, (app_url, work_db) = tab, fresh_app
+    team.add_member(work_db, "Flor")
+    work_db.batches.insert_many(
+        [
+            {"id": f"batch_{n}", "status": "pending", "assignee": "Roberto" if n <= 2 else "Flor"}
+            for n in range(1, 6)
+        ]
+    )
+    page.goto(f"{app_url}/batches")
+    wait_title(page, "Batches")
+    select(page, "Segmentador", "Roberto (not on the team)")
+    page.get_by_text(re.compile(r"^2 batches match")).wait_for(timeout=SLOW)
+    team.add_member(work_db, "Roberto")  # by another coordinator, as the Team page does
+    select(page, "Order", "Descending")  # any next rerun
+    wait_showing(page, "Order", "Descending")
+    wait_showing(page, "Segmentador", "Roberto")
+    page.get_by_text(re.compile(r"^2 batches match")).wait_for(timeout=SLOW)
+    no_exception(page)

@@ -25,7 +25,7 @@ from ui.live import follow_changes
 from ui.receipt_views import review_form
 from ui.spreadsheet_export import SEPARATORS, cell, default_separator, spreadsheet_export
 from ui.state import SAVE_CONFLICTS, can_write
-from ui.widgets import page_start
+from ui.widgets import page_start, relabel_when_changed
 
 ANY = "All"
 MASKS = {"Any": None, "With masks": True, "Without masks": False}
@@ -38,6 +38,7 @@ batch_grid.fold_editor_edits(team)  # first: the edits belong to the page of row
 follow_changes("batches", ("batches",), on_change=batch_grid.reload_rows)  # new masks
 former = reads.former_members()
 holders = [n for n in reads.stored_values("assignee") if n not in team]
+relabel_when_changed("batches", (tuple(team), tuple(sorted(former))))  # people's labels
 stored_statuses = [s for s in reads.stored_values("status") if s not in STATUSES]
 
 
