@@ -51,34 +51,46 @@ def current_token(files: Collection) -> dict | None:
         return None
 
 
+def replay(collection: Collection, token: dict, each, await_ms: int, batch_size: int) -> dict:
+    """Give every change to `collection` since `token` to `each`, with the changed document
+    as it is now; returns the position after the last one. `await_ms`: how long the server
+    waits for a change at the end of the history (what is already there is read whatever
+    it is)."""
+    with collection.watch(
+        resume_after=token,
+        full_document="updateLookup",
+        max_await_time_ms=await_ms,
+        batch_size=batch_size,
+    ) as stream:
+        while True:
+            event = stream.try_next()
+            if event is None:
+                return stream.resume_token
+            each(event)
+
+
 def changes_from_stream(files: Collection, token: dict, limit: int, await_ms: int = 20) -> Changes:
     """Every change since `token`; raises FullReadNeeded when the history cannot serve it or
     holds more than `limit` changes (then one full read is cheaper). `await_ms`: how long the
     server waits for a change at the end of the history (what is already there is read
     whatever it is)."""
     changes = Changes(whole=True)
+
+    def take(event: dict) -> None:
+        kind = event.get("operationType")
+        if kind not in ("insert", "update", "replace", "delete"):
+            raise FullReadNeeded(Phrase(COLLECTION_EVENT, event=kind or "change"))
+        upload_id = upload_key(event["documentKey"].get("_id"))
+        document = event.get("fullDocument") if kind != "delete" else None
+        changes.documents.pop(upload_id, None)  # the last change of an id wins
+        changes.documents[upload_id] = document
+        if len(changes.documents) > limit:
+            raise FullReadNeeded(Phrase(TOO_MANY_CHANGES))
+
     files = files.with_options(codec_options=READ_OPTIONS)
     try:
-        with files.watch(
-            resume_after=token,
-            full_document="updateLookup",
-            max_await_time_ms=await_ms,
-            batch_size=5000,
-        ) as stream:
-            while True:
-                event = stream.try_next()
-                if event is None:
-                    changes.token = stream.resume_token
-                    return changes
-                kind = event.get("operationType")
-                if kind not in ("insert", "update", "replace", "delete"):
-                    raise FullReadNeeded(Phrase(COLLECTION_EVENT, event=kind or "change"))
-                upload_id = upload_key(event["documentKey"].get("_id"))
-                document = event.get("fullDocument") if kind != "delete" else None
-                changes.documents.pop(upload_id, None)  # the last change of an id wins
-                changes.documents[upload_id] = document
-                if len(changes.documents) > limit:
-                    raise FullReadNeeded(Phrase(TOO_MANY_CHANGES))
+        changes.token = replay(files, token, take, await_ms, batch_size=5000)
+        return changes
     except ConnectionFailure:
         raise
     except OperationFailure as exc:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pymongo.collection import Collection
 from pymongo.errors import ConnectionFailure, OperationFailure
 
-from segcore.uploads.upload_changes import current_token
+from segcore.uploads.upload_changes import current_token, replay
 
 __all__ = ["BatchChanges", "ReadEveryBatch", "changes_since", "current_token"]
 
@@ -40,19 +40,16 @@ def changes_since(batches: Collection, token: dict, limit: int) -> BatchChanges:
     Raises ReadEveryBatch for a change rows keyed by `id` cannot follow, or when more than
     `limit` documents changed (reading every batch is then as cheap)."""
     found = BatchChanges()
+
+    def take(event: dict) -> None:
+        document = _document(event)  # first: some events name no document
+        found.documents[repr(event["documentKey"].get("_id"))] = document
+        if len(found.documents) > limit:
+            raise ReadEveryBatch(f"more than {limit} batches changed")
+
     try:
-        with batches.watch(
-            resume_after=token, full_document="updateLookup", max_await_time_ms=1, batch_size=1000
-        ) as stream:
-            while True:
-                event = stream.try_next()
-                if event is None:
-                    found.token = stream.resume_token
-                    return found
-                document = _document(event)  # first: some events name no document
-                found.documents[repr(event["documentKey"].get("_id"))] = document
-                if len(found.documents) > limit:
-                    raise ReadEveryBatch(f"more than {limit} batches changed")
+        found.token = replay(batches, token, take, await_ms=1, batch_size=1000)
+        return found
     except ConnectionFailure:
         raise
     except OperationFailure as exc:  # the history no longer reaches back that far, no rights
