@@ -45,8 +45,9 @@ SELECTIONS_KEPT = 32
 # A snapshot this many data changes behind is saved again: well inside the changes
 # `data_version` remembers (RECENT_KEPT), so a restart can still catch up from it.
 SNAPSHOT_EVERY = 16
-# Batches other tools changed since the snapshot, re-read one by one at a restart; beyond this
-# many, reading every batch is about as cheap.
+# At most this many batches changed since the snapshot are re-read from the change stream at a
+# restart (about 0.3 s on the embedded server, against about 2 s for reading 50,000 batches);
+# beyond it, a restart reads every batch.
 CATCH_UP_MAX = 2_000
 
 
