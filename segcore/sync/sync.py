@@ -22,6 +22,7 @@ from pymongo.database import Database
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.phrases import DONE, N_, READING_UPLOADS, Phrase
+from segcore.store.change_stream import current_token
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, META
 from segcore.sync import upload_stats
@@ -52,7 +53,6 @@ from segcore.uploads.upload_changes import (
     FullReadNeeded,
     changes_from_ids,
     changes_from_stream,
-    current_token,
 )
 from segcore.uploads.uploads import read_uploads
 from segcore.work.batches import generation

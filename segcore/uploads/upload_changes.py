@@ -15,6 +15,7 @@ from pymongo.collection import Collection
 from pymongo.errors import ConnectionFailure, OperationFailure
 
 from segcore.core.phrases import N_, Phrase
+from segcore.store.change_stream import replay
 from segcore.store.schema import find_in
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_key
 
@@ -37,36 +38,6 @@ class Changes:
 
 class FullReadNeeded(Exception):
     """The changes cannot be read cheaply; the message says why."""
-
-
-def current_token(files: Collection) -> dict | None:
-    """A resume token for "now" (taken before a full read, so nothing after it is missed),
-    or None when the server offers no change stream."""
-    try:
-        with files.watch(max_await_time_ms=1) as stream:
-            return stream.resume_token
-    except ConnectionFailure:
-        raise
-    except OperationFailure:
-        return None
-
-
-def replay(collection: Collection, token: dict, each, await_ms: int, batch_size: int) -> dict:
-    """Give every change to `collection` since `token` to `each`, with the changed document
-    as it is now; returns the position after the last one. `await_ms`: how long the server
-    waits for a change at the end of the history (what is already there is read whatever
-    it is)."""
-    with collection.watch(
-        resume_after=token,
-        full_document="updateLookup",
-        max_await_time_ms=await_ms,
-        batch_size=batch_size,
-    ) as stream:
-        while True:
-            event = stream.try_next()
-            if event is None:
-                return stream.resume_token
-            each(event)
 
 
 def changes_from_stream(files: Collection, token: dict, limit: int, await_ms: int = 20) -> Changes:

@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from pymongo.collection import Collection
 from pymongo.errors import ConnectionFailure, OperationFailure
 
-from segcore.uploads.upload_changes import current_token, replay
-
-__all__ = ["BatchChanges", "ReadEveryBatch", "changes_since", "current_token"]
+from segcore.store.change_stream import replay
 
 
 class ReadEveryBatch(Exception):

@@ -23,6 +23,7 @@ from segcore.core.errors import ValidationError
 from segcore.core.timefmt import parse_date
 from segcore.report.pace import PACE_PROJECTION, parse_due_date
 from segcore.report.progress import PROGRESS_PROJECTION
+from segcore.store.change_stream import current_token
 from segcore.store.data_version import changed_batches, read_versions
 from segcore.store.schema import BATCHES, find_in
 from segcore.views import batch_changes, row_snapshot
@@ -221,7 +222,7 @@ class BatchRows:
                 else changed_batches(self.version, versions["batches"], versions["recent"])
             )
             if changed is None:
-                stream = batch_changes.current_token(db[BATCHES])  # before the read
+                stream = current_token(db[BATCHES])  # before the read
                 if stream is None:
                     log.info("No change stream: other tools' batch edits show on a Reload")
                 self._rows, self._stream = read_all_rows(db), stream

@@ -174,8 +174,7 @@ def _usable_head(head: object, fields: tuple[str, ...]) -> bool:
         and isinstance(head.get("token"), str)
         and isinstance(head.get("parts"), int)
         and isinstance(head.get("rows"), int)
-        and (head.get("stream") is None or isinstance(head.get("stream"), dict))
-        and "stream" in head
+        and isinstance(head.get("stream", False), (dict, type(None)))
         and isinstance(version, list)
         and len(version) == 2
         and all(type(v) is int for v in version)
