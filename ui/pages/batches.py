@@ -35,7 +35,8 @@ databases = page_start(N_("Batches"))
 team = reads.team_names()
 writable = can_write()
 batch_grid.fold_editor_edits(team)  # first: the edits belong to the page of rows shown last
-follow_changes("batches", ("batches",), on_change=batch_grid.reload_rows)  # new masks
+# New masks and others' edits; the team too: the people's labels and choices come from it.
+follow_changes("batches", ("batches", "team"), on_change=batch_grid.reload_rows)
 former = reads.former_members()
 holders = [n for n in reads.stored_values("assignee") if n not in team]
 relabel_when_changed("batches", (tuple(team), tuple(sorted(former))))  # people's labels
