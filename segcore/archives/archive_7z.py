@@ -9,10 +9,30 @@ from __future__ import annotations
 import py7zr
 from py7zr import exceptions as py7zr_errors
 
-from segcore.core.errors import N_, UnreadableUpload
+from segcore.core.errors import N_, UnreadableUpload, UploadTooLarge
 
 MAX_MEMBERS = 200_000
 MAGIC = b"7z\xbc\xaf\x27\x1c"
+UNREADABLE = N_("not a readable 7z archive ({detail})")
+SEVEN_ZIP_ERRORS = (  # what py7zr raises for a corrupt, cut or unsupported archive
+    py7zr_errors.ArchiveError,
+    py7zr_errors.Bad7zFile,
+    py7zr_errors.InternalError,
+    py7zr_errors.UnsupportedCompressionMethodError,
+    py7zr_errors.DecompressionError,
+    py7zr_errors.CrcError,
+    EOFError,
+    KeyError,
+    ValueError,
+    TypeError,
+    IndexError,
+    OSError,
+)
+
+
+def error_detail(exc: BaseException) -> str:
+    """py7zr's own words (English), one short line."""
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
 
 
 def read_7z_headers(source) -> list[tuple[str, int, int | None]]:
@@ -29,22 +49,10 @@ def read_7z_headers(source) -> list[tuple[str, int, int | None]]:
         raise UnreadableUpload(N_("encrypted 7z headers")) from None
     except UnreadableUpload:
         raise
-    except (
-        py7zr_errors.ArchiveError,
-        py7zr_errors.Bad7zFile,
-        py7zr_errors.InternalError,
-        py7zr_errors.UnsupportedCompressionMethodError,
-        EOFError,
-        KeyError,
-        ValueError,
-        TypeError,
-        IndexError,
-        OSError,
-    ) as exc:
-        detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise UnreadableUpload(N_("not a readable 7z archive ({detail})"), detail=detail) from None
+    except SEVEN_ZIP_ERRORS as exc:
+        raise UnreadableUpload(UNREADABLE, detail=error_detail(exc)) from None
     if len(entries) > MAX_MEMBERS:
-        raise UnreadableUpload(N_("too many members to check ({count})"), count=len(entries))
+        raise UploadTooLarge(N_("too many members to check ({count})"), count=len(entries))
     return [
         (entry.filename, int(entry.uncompressed or 0), entry.crc32)
         for entry in entries

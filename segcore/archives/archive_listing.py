@@ -23,7 +23,7 @@ from segcore.archives.archive_7z import MAGIC as MAGIC_7Z
 from segcore.archives.archive_7z import read_7z_headers
 from segcore.archives.archive_tar import TAR_ERRORS, read_tar_members
 from segcore.archives.archive_zip import SPLIT_REASON, is_split_part_name, read_zip_directory
-from segcore.core.errors import N_, UnreadableUpload
+from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     file_extension,
@@ -42,7 +42,9 @@ from segcore.uploads.gridfs_reader import (
 )
 
 _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
-VERSION = 2  # 2: other files, member sizes and checksums, reasons as codes, 7z, NFC names
+# 2: other files, member sizes and checksums, reasons as codes, 7z, NFC names; 3: a zip whose
+# directory places members outside it is unreadable, an archive misnamed is read by its bytes
+VERSION = 3
 TAR_ENDINGS = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz", ".tbz2")
 # Formats recognised only to be named in the reason, by ending and by first bytes.
 OTHER_FORMATS = {
@@ -191,12 +193,39 @@ def list_upload(
                 raise UnreadableUpload(
                     N_("unsupported format (neither an archive nor a mask file)")
                 )
-        _list_archive(chunks, stored, kind, budget, stats, listing, extensions, totals)
+        try:
+            _list_archive(chunks, stored, kind, budget, stats, listing, extensions, totals)
+        except (DamagedUpload, UploadTooLarge):  # nothing to do with its format
+            raise
+        except UnreadableUpload:
+            actual = _renamed(chunks, stored, kind, stats)
+            if not actual:
+                raise
+            listing.kind = actual
+            _list_archive(chunks, stored, actual, budget, stats, listing, extensions, totals)
     except UnreadableUpload as exc:
         listing.reason, listing.code, listing.params = str(exc), exc.template, exc.params
         listing.names, listing.other_files, listing.members = [], [], []
     listing.bytes_read, listing.chunks_read = stats.bytes, stats.chunks
     return listing
+
+
+def _renamed(chunks: Collection, stored: StoredFile, kind: str, stats: ReadStats) -> str:
+    """The kind an upload that cannot be read as its name says really is, from its first
+    bytes: another archive kind (a 7z or a tar.gz named .zip); raises UnreadableUpload naming
+    the format they name instead (a Zstandard tar named .tar.gz); "" when they say nothing
+    more than the name did."""
+    try:
+        head = ChunkFile(chunks, stored, stats).read(512)
+    except UnreadableUpload:
+        head = b""
+    actual = kind_from_magic(head)
+    if actual and actual != kind:
+        return actual
+    named = format_name("", head) if head else ""
+    if named and not actual:
+        raise UnreadableUpload(N_("unsupported format ({format})"), format=named) from None
+    return ""
 
 
 def _list_archive(
@@ -241,7 +270,7 @@ def _list_archive(
 
 def _check_budget(stored: StoredFile, budget: int) -> None:
     if stored.length > budget:
-        raise UnreadableUpload(
+        raise UploadTooLarge(
             N_("too large to check ({size} MB, over the budget of {budget} MB)"),
             size=_megabytes(stored.length),
             budget=_megabytes(budget),

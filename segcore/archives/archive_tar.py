@@ -20,7 +20,7 @@ import lzma
 import tarfile
 import zlib
 
-from segcore.core.errors import N_, UnreadableUpload
+from segcore.core.errors import N_, UnreadableUpload, UploadTooLarge
 
 MAX_MEMBERS = 200_000
 BLOCK = tarfile.BLOCKSIZE
@@ -59,7 +59,7 @@ class _Budgeted(io.RawIOBase):
         view[: len(data)] = data
         self.position += len(data)
         if self.position > self._budget:
-            raise UnreadableUpload(
+            raise UploadTooLarge(
                 N_("too large to check (over the budget of {budget} MB)"),
                 budget=_megabytes(self._budget),
             )
@@ -81,13 +81,21 @@ class _Budgeted(io.RawIOBase):
             pass
 
 
-def _open(stream, budget: int) -> _Budgeted:
+def decompressing(stream):
+    """`stream`'s bytes undone by the reader its first bytes call for (as they are when not
+    compressed). The readers go on through every stream of a multi-stream file (pigz,
+    pbzip2 and lbzip2 write one per block; gzip files may be concatenated) and raise EOFError
+    when the last one ends before its end marker."""
     buffered = io.BufferedReader(stream, 256 * 1024)
     head = buffered.peek(6)[:6]
     for magic, reader in DECOMPRESSORS:
         if head.startswith(magic):
-            return _Budgeted(reader(buffered), budget)
-    return _Budgeted(buffered, budget)
+            return reader(buffered)
+    return buffered
+
+
+def _open(stream, budget: int) -> _Budgeted:
+    return _Budgeted(decompressing(stream), budget)
 
 
 def read_tar_members(stream, budget: int) -> list[tuple[str, int, str]]:
@@ -113,7 +121,7 @@ def read_tar_members(stream, budget: int) -> list[tuple[str, int, str]]:
                     )
                     found.append((member.name, 0, link.hexdigest()))
                 if len(found) > MAX_MEMBERS:
-                    raise UnreadableUpload(
+                    raise UploadTooLarge(
                         N_("too many members to check (over {count})"), count=MAX_MEMBERS
                     )
             end, end_block = archive.offset, source.block_at(archive.offset)

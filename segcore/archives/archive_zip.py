@@ -16,7 +16,7 @@ import re
 import struct
 import zipfile
 
-from segcore.core.errors import N_, UnreadableUpload
+from segcore.core.errors import N_, UnreadableUpload, UploadTooLarge
 
 MAX_MEMBERS = 200_000  # a listing beyond this is refused rather than stored
 EOCD = b"PK\x05\x06"
@@ -89,6 +89,22 @@ def member_name(info: zipfile.ZipInfo) -> str:
         return info.orig_filename
 
 
+CORRUPT = N_("not a readable zip (truncated or corrupt: {detail})")
+
+
+def check_member_offsets(archive: zipfile.ZipFile) -> None:
+    """Raise UnreadableUpload when a member's local header would lie outside the data before
+    the central directory: the directory's offsets are wrong (Info-ZIP's `zip -fz` writing data
+    descriptors puts some 4 GiB off), and unzip and 7-Zip refuse the zip. `zipfile` itself
+    reads such a zip, a member's data from the wrong place."""
+    end = getattr(archive, "start_dir", None)
+    for info in archive.infolist():
+        if info.header_offset < 0 or (isinstance(end, int) and info.header_offset >= end):
+            raise UnreadableUpload(
+                CORRUPT, detail=f"the directory places {info.filename!r} outside the archive"
+            )
+
+
 def read_zip_directory(source) -> list[tuple[str, int, int]]:
     """`(name, size, crc)` of each file member of the zip in `source` (seekable), read from its
     central directory. Raises UnreadableUpload for a split part, an encrypted or corrupt zip."""
@@ -97,16 +113,15 @@ def read_zip_directory(source) -> list[tuple[str, int, int]]:
     try:
         with zipfile.ZipFile(source) as archive:
             infos = archive.infolist()
-    except zipfile.BadZipFile as exc:
+            check_member_offsets(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
         if "span multiple disks" in str(exc):
             raise UnreadableUpload(SPLIT_REASON) from None
-        raise UnreadableUpload(
-            N_("not a readable zip (truncated or corrupt: {detail})"), detail=str(exc)
-        ) from None
+        raise UnreadableUpload(CORRUPT, detail=str(exc)) from None
     except (zipfile.LargeZipFile, NotImplementedError, ValueError, EOFError) as exc:
         raise UnreadableUpload(N_("unsupported zip ({detail})"), detail=str(exc)) from None
     if len(infos) > MAX_MEMBERS:
-        raise UnreadableUpload(N_("too many members to check ({count})"), count=len(infos))
+        raise UploadTooLarge(N_("too many members to check ({count})"), count=len(infos))
     if any(info.flag_bits & 0x1 for info in infos):
         raise UnreadableUpload(N_("encrypted zip"))
     return [(member_name(info), info.file_size, info.CRC) for info in infos]

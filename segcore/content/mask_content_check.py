@@ -28,6 +28,9 @@ from segcore.work import review
 from segcore.work.delivery import MOVABLE, REVIEW, REWORK
 
 FIELD = "mask_content"  # a batch's sum, on its document in `batches`
+# A stored result of an older version is checked again: 2 opens 7z archives, a tar's linked
+# masks, every stream of a multi-stream tar, every page of a TIFF, and zip names as listed.
+VERSION = 2
 Progress = Callable[[float, str], None]
 
 
@@ -101,7 +104,10 @@ def check_content(
     stored = {
         d["_id"]: d
         for d in find_in(
-            work[MASK_CONTENT], "_id", [u["_id"] for u in targets], {"length": 1, "uploadDate": 1}
+            work[MASK_CONTENT],
+            "_id",
+            [u["_id"] for u in targets],
+            {"length": 1, "uploadDate": 1, "version": 1},
         )
     }
     todo = [u for u in targets if recheck or _changed(u, stored.get(u["_id"]))]
@@ -131,6 +137,7 @@ def check_content(
                 "notes": result.notes,
                 "labels": _labels(rules),
                 "bytes_read": result.bytes_read,
+                "version": VERSION,
                 "checked_at": utcnow(),
             },
             upsert=True,
@@ -154,7 +161,13 @@ def check_content(
 
 
 def _changed(upload: dict, stored: dict | None) -> bool:
-    return stored is None or any(stored.get(k) != upload.get(k) for k in ("length", "uploadDate"))
+    """True when an upload was never checked, changed since, or was checked by an older
+    version of the check (`VERSION`): a result that may have missed masks is not kept."""
+    return (
+        stored is None
+        or any(stored.get(k) != upload.get(k) for k in ("length", "uploadDate"))
+        or stored.get("version", 1) != VERSION
+    )
 
 
 def _labels(rules: Rules) -> list[float] | None:

@@ -12,7 +12,6 @@ takes as long as decoding a mask), so the check asks for many chunks at once:
 
 from __future__ import annotations
 
-import bz2
 import io
 import lzma
 import queue
@@ -22,6 +21,7 @@ import zlib
 
 from pymongo.collection import Collection
 
+from segcore.archives.archive_tar import decompressing
 from segcore.uploads.gridfs_reader import (
     ChunkFile,
     ChunkStream,
@@ -80,41 +80,21 @@ class BatchedStream(ChunkStream):
 # --- a tar's decompression in a thread of its own ----------------------------------------
 
 AHEAD_BYTES = 4 << 20  # decompressed bytes held ahead of the reader (one record's may be more)
-# The compressions `tarfile`'s "r|*" recognises, by the same first bytes, each undone by the
-# standard library's decompressor fed as tarfile feeds it (its first block, then a record at a
-# time), so a corrupt or cut stream ends at the same byte as with tarfile's own reader.
-DECOMPRESSORS = (
-    (
-        lambda head: head.startswith(b"\x1f\x8b\x08"),
-        lambda: zlib.decompressobj(16 + zlib.MAX_WBITS),
-    ),
-    (lambda head: head[:3] == b"BZh" and head[4:10] == b"1AY&SY", bz2.BZ2Decompressor),
-    (lambda head: head.startswith((b"\x5d\x00\x00\x80", b"\xfd7zXZ")), lzma.LZMADecompressor),
-)
-CORRUPT = (lzma.LZMAError, zlib.error, OSError)  # what tarfile calls "invalid compressed data"
+PIECE = 256 * 1024
+CORRUPT = (EOFError, OSError, lzma.LZMAError, zlib.error)  # tarfile: "invalid compressed data"
 
 
 def _decompressed(stream):
-    """The decompressed pieces of `stream` (as it is when not compressed), in order.
-
-    A compressed stream whose data ends before its end mark is invalid: corrupt data does
-    not always make the decompressor fail (a damaged bzip2 block can read as one still
-    going), and a cut stream never fails at all; either would otherwise read as a tar that
-    just ends ("empty file" when the cut or damage is in the first block)."""
-    head = stream.read(tarfile.BLOCKSIZE)
-    decompressor = next((make() for known, make in DECOMPRESSORS if known(head)), None)
-    data = head
-    while data:
-        if decompressor is None:
+    """The decompressed pieces of `stream` (as it is when not compressed), in order, undone by
+    the listing's readers (`archive_tar.decompressing`): every stream of a multi-stream file in
+    turn, and a compressed stream cut or damaged before its end marker is invalid, never read
+    as a tar that just ends."""
+    reader = decompressing(stream)
+    try:
+        while data := reader.read(PIECE):
             yield data
-        else:
-            try:
-                yield decompressor.decompress(data)
-            except CORRUPT as exc:
-                raise tarfile.ReadError("invalid compressed data") from exc
-        data = stream.read(tarfile.RECORDSIZE)
-    if decompressor is not None and not decompressor.eof:
-        raise tarfile.ReadError("invalid compressed data")
+    except CORRUPT as exc:
+        raise tarfile.ReadError("invalid compressed data") from exc
 
 
 class ReadAhead(io.RawIOBase):

@@ -12,21 +12,29 @@ and what was checked stands. Images are read by header only, cached by path, siz
 
 from __future__ import annotations
 
+import io
 import os
+import posixpath
 import tarfile
 import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import py7zr
+from py7zr import exceptions as py7zr_errors
+from py7zr.io import Py7zIO, WriterFactory
 from pymongo.collection import Collection
 
+from segcore.archives.archive_7z import SEVEN_ZIP_ERRORS, error_detail
 from segcore.archives.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
+from segcore.archives.archive_tar import _path
+from segcore.archives.archive_zip import check_member_offsets, member_name
 from segcore.content.mask_content import ContentTally, Rules, check_mask
 from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
 from segcore.content.mask_formats import image_header, read_mask
 from segcore.content.mask_geometry import Geometry, OverLimit
-from segcore.core.errors import UnreadableUpload
+from segcore.core.errors import DamagedUpload, UnreadableUpload, UploadTooLarge
 from segcore.images.mask_matching import (
     base_name,
     image_key,
@@ -101,6 +109,8 @@ class _Scan:
         self.index, self.rules, self.budget = index, rules, budget
         self.result = UploadContent()
         self.used = 0
+        self.read: dict[str, tuple | str] = {}  # a tar's masks read so far, for its links
+        self.links: list[tuple] = []  # links whose target was not read yet
 
     def wanted(self, path: str) -> tuple[str, str] | None:
         if not is_mask_member(path) or not is_image_name(base_name(path)):
@@ -109,32 +119,83 @@ class _Scan:
 
     def check(self, path: str, stream, image: tuple[str, str], size: int | None = None) -> None:
         """Check one mask read from `stream` against its image; every problem is recorded."""
-        name = base_name(path).encode("utf-8", "replace").decode("utf-8")
-        try:
-            image_grid = cached_image_header(*image)
-        except UnreadableUpload as exc:
-            self.result.tally.add(name, [("image_unreadable", {"reason": str(exc)})])
+        name = _shown(path)
+        image_grid = self._image_grid(name, image)
+        if image_grid is None:
             return
         counter = _Counting(stream, size)
         try:
-            grid, values = read_mask(
-                counter, name, self.rules.max_voxels, max(0, self.budget - self.used)
-            )
+            mask = read_mask(counter, name, self.rules.max_voxels, max(0, self.budget - self.used))
         except OverLimit:
             self.used += counter.count
             raise
         except UnreadableUpload as exc:
-            self.used += counter.count
-            self.result.tally.add(name, [("unreadable", {"reason": str(exc)})])
-            return
+            mask = str(exc)
         self.used += counter.count
+        self.read[_path(path)] = mask
+        self._tally(name, mask, image_grid)
+
+    def check_link(self, path: str, target: str, image: tuple[str, str]) -> None:
+        """Check a tar's link member as the mask it links to; a link to a member not read yet
+        (a symbolic link may point forwards) waits for the end of the archive."""
+        mask = self.read.get(target)
+        if mask is None:
+            self.links.append((path, target, image))
+            return
+        self.read[_path(path)] = mask  # a link to this link finds it
+        name = _shown(path)
+        image_grid = self._image_grid(name, image)
+        if image_grid is not None:
+            self._tally(name, mask, image_grid)
+
+    def finish_links(self) -> None:
+        """Check the links left waiting, once the whole archive is read: a link whose target
+        is no mask read from it is unreadable, never skipped."""
+        while self.links:
+            waiting, self.links = self.links, []
+            for path, target, image in waiting:
+                self.check_link(path, target, image)
+            if len(self.links) == len(waiting):  # nothing more to be found
+                break
+        for path, target, image in self.links:
+            self.read[target] = f"a link to {target!r}, not a mask this check read"
+            self.check_link(path, target, image)
+        self.links = []
+
+    def _image_grid(self, name: str, image: tuple[str, str]) -> Geometry | None:
+        try:
+            return cached_image_header(*image)
+        except UnreadableUpload as exc:
+            self.result.tally.add(name, [("image_unreadable", {"reason": str(exc)})])
+            return None
+
+    def _tally(self, name: str, mask: tuple | str, image_grid: Geometry) -> None:
+        """Record one mask's problems: `mask` is its grid and values, or why it is unreadable."""
+        if isinstance(mask, str):
+            self.result.tally.add(name, [("unreadable", {"reason": mask})])
+            return
         detached = split_extension(name)[1] == ".mhd"
-        self.result.tally.add(name, check_mask(grid, values, image_grid, self.rules, detached))
+        self.result.tally.add(name, check_mask(*mask, image_grid, self.rules, detached))
 
     def too_large(self) -> None:
         self.result.notes.append(
             {"code": "too_large", "params": {"budget": f"{self.budget / 1048576:,.0f}"}}
         )
+
+
+def _shown(path: str) -> str:
+    """A member's base name as results name it (undecodable bytes replaced)."""
+    return base_name(path).encode("utf-8", "replace").decode("utf-8")
+
+
+def _link_target(member: tarfile.TarInfo) -> str:
+    """The archive path a link member names: a hard link's target is a member path, a
+    symbolic link's is relative to the link's folder (never a path on this machine)."""
+    if member.islnk():
+        return _path(member.linkname)
+    return _path(
+        posixpath.normpath(posixpath.join(posixpath.dirname(_path(member.name)), member.linkname))
+    )
 
 
 class _Counting:
@@ -166,7 +227,7 @@ def _window(wanted: list, at: int, source: WindowFile, room: int) -> int:
     budget."""
     info, start, end = wanted[at][1]
     limit, room = source.chunk_of(start) + WINDOW_CHUNKS, room - info.file_size
-    for _, (info, next_start, next_end) in wanted[at + 1 :]:
+    for _, (info, next_start, next_end), _ in wanted[at + 1 :]:
         room -= info.file_size
         if next_start != end or not next_end or room < 0 or source.chunk_of(next_end - 1) > limit:
             break
@@ -183,18 +244,21 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
         NotImplementedError,
         ValueError,
         EOFError,
+        OSError,
     ) as exc:
         raise UnreadableUpload(f"not a readable zip ({exc})") from None
     with archive:
+        check_member_offsets(archive)
         # In their order in the file: each chunk is fetched once, forwards, a run of checked
         # members' chunks in one query.
         wanted = []
         for info, start, end in _member_spans(archive):
-            image = None if info.is_dir() or info.flag_bits & 0x1 else scan.wanted(info.filename)
+            name = member_name(info)  # as the listing names it (UTF-8 without the flag too)
+            image = None if info.is_dir() or info.flag_bits & 0x1 else scan.wanted(name)
             if image is not None:
-                wanted.append((image, (info, start, end)))
+                wanted.append((image, (info, start, end), name))
         fetched = 0
-        for at, (image, (info, start, end)) in enumerate(wanted):
+        for at, (image, (info, start, end), name) in enumerate(wanted):
             if scan.used + info.file_size > scan.budget:
                 scan.too_large()
                 return
@@ -203,11 +267,9 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
                 source.fetch(start, fetched)
             try:
                 with archive.open(info) as member:
-                    scan.check(info.filename, member, image, info.file_size)
+                    scan.check(name, member, image, info.file_size)
             except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError) as exc:
-                scan.result.tally.add(
-                    base_name(info.filename), [("unreadable", {"reason": str(exc)[:120]})]
-                )
+                scan.result.tally.add(base_name(name), [("unreadable", {"reason": str(exc)[:120]})])
 
 
 def _scan_tar(scan: _Scan, stream) -> None:
@@ -219,11 +281,16 @@ def _scan_tar(scan: _Scan, stream) -> None:
                 if archive.offset > scan.budget:
                     scan.too_large()
                     return
-                image = scan.wanted(member.name) if member.isfile() else None
+                links = member.islnk() or member.issym()
+                image = scan.wanted(member.name) if member.isfile() or links else None
                 if image is None:
                     continue
                 scan.used = archive.offset  # the tar's bytes decompressed before this member
-                scan.check(member.name, archive.extractfile(member), image, member.size)
+                if links:  # a mask under its own name (GNU tar links identical files)
+                    scan.check_link(member.name, _link_target(member), image)
+                else:
+                    scan.check(member.name, archive.extractfile(member), image, member.size)
+        scan.finish_links()
     except OverLimit:
         scan.too_large()
     except UnreadableUpload:
@@ -233,44 +300,131 @@ def _scan_tar(scan: _Scan, stream) -> None:
         raise UnreadableUpload(f"not a readable tar archive ({reason})") from None
 
 
+class _MaskWriters(WriterFactory):
+    """Where py7zr writes a 7z's checked members: each mask is held until py7zr closes it,
+    then checked and let go (one at a time, within the upload's budget)."""
+
+    def __init__(self, scan: _Scan, images: dict[str, tuple[str, str]]):
+        self.scan, self.images = scan, images
+
+    def create(self, filename: str) -> Py7zIO:
+        return _MaskWriter(self.scan, filename, self.images.get(filename))
+
+
+class _MaskWriter(Py7zIO):
+    def __init__(self, scan: _Scan, name: str, image: tuple[str, str] | None):
+        self.scan, self.name, self.image = scan, name, image
+        self.data = io.BytesIO()
+
+    def write(self, data) -> int:
+        if self.scan.used + self.data.tell() + len(data) > self.scan.budget:
+            raise OverLimit("too large")
+        return self.data.write(data)
+
+    def close(self) -> None:
+        if self.image is not None:
+            size = self.data.tell()
+            self.data.seek(0)
+            self.scan.check(self.name, self.data, self.image, size)
+        self.data = io.BytesIO()
+
+    def read(self, size=None) -> bytes:
+        return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.data.tell()
+
+    def flush(self) -> None:
+        pass
+
+    def size(self) -> int:
+        return self.data.tell()
+
+
+def _scan_7z(scan: _Scan, source: ChunkFile) -> None:
+    try:
+        with py7zr.SevenZipFile(source, mode="r") as archive:
+            if archive.needs_password():
+                raise UnreadableUpload("encrypted 7z archive")
+            images = {
+                entry.filename: scan.wanted(entry.filename)
+                for entry in archive.list()
+                if not entry.is_directory and scan.wanted(entry.filename)
+            }
+            if images:
+                archive.extract(targets=list(images), factory=_MaskWriters(scan, images))
+    except py7zr_errors.PasswordRequired:
+        raise UnreadableUpload("encrypted 7z headers") from None
+    except SEVEN_ZIP_ERRORS as exc:
+        raise UnreadableUpload(f"not a readable 7z archive ({error_detail(exc)})") from None
+
+
 def check_upload_content(
     chunks: Collection, doc: dict, index: ImageIndex, rules: Rules, budget: int
 ) -> UploadContent:
     """Check every mask of one upload (a GridFS file document) that matches an image in
-    `index`; never raises for the upload's own problems: they become a note."""
+    `index`; never raises for the upload's own problems: they become a note.
+
+    The format is the one the listing read (`archive_listing.list_upload`): the name's, else
+    the first bytes'; when the name's cannot be read and the first bytes name another format
+    (a 7z or a tar.gz named .zip), that one."""
     filename = doc.get("filename") if isinstance(doc.get("filename"), str) else ""
     scan = _Scan(index, rules, budget)
     stats = ReadStats()
     try:
         stored = StoredFile.from_document(doc)
         kind = kind_from_name(filename)
-        if kind == "unsupported":
-            raise UnreadableUpload("unsupported format")
-        if not kind:
+        if kind in ("", "unsupported"):
             kind = kind_from_magic(ChunkFile(chunks, stored, stats, keep=1).read(512))
-        if kind == "zip":
-            _scan_zip(scan, WindowFile(chunks, stored, stats))
-        elif kind in ("tar", "file"):
-            stream = BatchedStream(chunks, stored, stats)
-            try:
-                if kind == "tar":
-                    ahead = ReadAhead(stream)
-                    try:
-                        _scan_tar(scan, ahead)
-                    finally:
-                        ahead.close()
-                elif scan.wanted(filename):
-                    try:
-                        scan.check(filename, stream, scan.wanted(filename))
-                    except OverLimit:
-                        scan.too_large()
-            finally:
-                stream.close()
-        else:
-            raise UnreadableUpload("unsupported format")
+        try:
+            _scan_kind(scan, kind, chunks, stored, stats, filename)
+        except (DamagedUpload, UploadTooLarge, OverLimit):  # nothing to do with its format
+            raise
+        except UnreadableUpload:
+            actual = _first_bytes_kind(chunks, stored, stats)
+            if not actual or actual == kind:
+                raise
+            scan = _Scan(index, rules, budget)
+            _scan_kind(scan, actual, chunks, stored, stats, filename)
     except OverLimit:
         scan.too_large()
     except UnreadableUpload as exc:
         scan.result.notes.append({"code": "unreadable", "params": {"reason": str(exc)}})
     scan.result.bytes_read, scan.result.bytes_decompressed = stats.bytes, scan.used
     return scan.result
+
+
+def _first_bytes_kind(chunks: Collection, stored: StoredFile, stats: ReadStats) -> str:
+    """The archive kind the upload's first bytes name, "" when they name none or cannot be
+    read (what failed first is then said)."""
+    try:
+        return kind_from_magic(ChunkFile(chunks, stored, stats, keep=1).read(512))
+    except UnreadableUpload:
+        return ""
+
+
+def _scan_kind(
+    scan: _Scan, kind: str, chunks: Collection, stored: StoredFile, stats: ReadStats, filename
+) -> None:
+    if kind == "zip":
+        _scan_zip(scan, WindowFile(chunks, stored, stats))
+    elif kind == "7z":
+        _scan_7z(scan, ChunkFile(chunks, stored, stats, keep=WINDOW_CHUNKS))
+    elif kind in ("tar", "file"):
+        stream = BatchedStream(chunks, stored, stats)
+        try:
+            if kind == "tar":
+                ahead = ReadAhead(stream)
+                try:
+                    _scan_tar(scan, ahead)
+                finally:
+                    ahead.close()
+            elif scan.wanted(filename):
+                try:
+                    scan.check(filename, stream, scan.wanted(filename))
+                except OverLimit:
+                    scan.too_large()
+        finally:
+            stream.close()
+    else:
+        raise UnreadableUpload("unsupported format")

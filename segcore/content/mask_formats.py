@@ -37,6 +37,10 @@ NIFTI = (".nii", ".nii.gz")
 def _pillow(source) -> "object":
     from PIL import Image
 
+    # Pillow refuses to open an image of over 179 million pixels (DecompressionBombError), even
+    # to read its header: the content check has its own limit, MASK_QC_MAX_VOXELS, checked from
+    # the header before any value is decoded, and a larger mask is checked by its header only.
+    Image.MAX_IMAGE_PIXELS = None
     try:
         return Image.open(source)
     except (OSError, SyntaxError, ValueError) as exc:
@@ -50,22 +54,29 @@ def planar_header(source) -> Geometry:
 
 def planar_values(source, max_voxels: int) -> tuple[Geometry, MaskValues | None]:
     import numpy as np
+    from PIL import ImageSequence
 
     image = _pillow(source)
     geometry = make_geometry((image.width, image.height, getattr(image, "n_frames", 1)))
     if geometry.voxels > max_voxels:
         return geometry, None
     try:
-        image.load()
-        array = np.asarray(image)
-    except (OSError, SyntaxError, ValueError) as exc:
+        # Every page of a multi-page TIFF (a stack's slices), not only the first.
+        pages = [_labels(np.asarray(page)) for page in ImageSequence.Iterator(image)]
+        array = np.stack(pages) if len(pages) > 1 else pages[0]
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UnreadableUpload(f"not a readable image ({first_line(exc)})") from None
-    if array.ndim == 3:  # a colour mask: one value per pixel when every channel agrees
+    return geometry, values_of(array)
+
+
+def _labels(array):
+    """One value per pixel: a colour mask's, when every channel agrees."""
+    if array.ndim == 3:
         channels = array[..., :3] if array.shape[2] >= 3 else array[..., :1]
         if not (channels == channels[..., :1]).all():
             raise UnreadableUpload("a colour image, not a label mask (channels differ)")
         array = channels[..., 0]
-    return geometry, values_of(array)
+    return array
 
 
 # --- NIfTI (nibabel) --------------------------------------------------------------------

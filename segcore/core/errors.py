@@ -91,6 +91,16 @@ class UnreadableUpload(SegcoreError):
     large); the message says why. A mask check records it and goes on."""
 
 
+class DamagedUpload(UnreadableUpload):
+    """An upload's stored chunks do not hold its bytes (missing, short, too many, no valid
+    length): nothing read from them could say more about its format."""
+
+
+class UploadTooLarge(UnreadableUpload):
+    """An upload beyond what a check reads (its budget, its member count): it is not judged
+    by its format at all."""
+
+
 class FolderUnreadable(SegcoreError):
     """A batch's image folder cannot be read (not mounted, missing, no permission)."""
 

@@ -8,12 +8,13 @@ chunks in order with a small cursor batch (so a tar of any size passes through b
 
 from __future__ import annotations
 
+import errno
 import io
 from dataclasses import dataclass
 
 from pymongo.collection import Collection
 
-from segcore.core.errors import N_, UnreadableUpload
+from segcore.core.errors import N_, DamagedUpload
 
 CURSOR_BATCH = 8  # chunks per round trip when streaming: ~2 MB at the default chunk size
 
@@ -43,9 +44,9 @@ class StoredFile:
         """Raises UnreadableUpload when the document cannot describe readable chunks."""
         length, chunk_size = doc.get("length"), doc.get("chunkSize")
         if not isinstance(length, int) or isinstance(length, bool) or length < 0:
-            raise UnreadableUpload(N_("the upload has no valid length"))
+            raise DamagedUpload(N_("the upload has no valid length"))
         if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size <= 0:
-            raise UnreadableUpload(N_("the upload has no valid chunk size"))
+            raise DamagedUpload(N_("the upload has no valid chunk size"))
         return cls(doc.get("_id"), length, chunk_size)
 
     @property
@@ -63,9 +64,9 @@ EXTRA_CHUNKS = N_("the upload's chunks hold more than its length")
 
 def _check_chunk(stored: StoredFile, n: int, data: object) -> bytes:
     if not isinstance(data, (bytes, bytearray)):
-        raise UnreadableUpload(MISSING_CHUNK, chunk=n)
+        raise DamagedUpload(MISSING_CHUNK, chunk=n)
     if len(data) != stored.expected_size(n):
-        raise UnreadableUpload(
+        raise DamagedUpload(
             N_("truncated upload: chunk {chunk} holds {size} bytes, not {expected}"),
             chunk=n,
             size=len(data),
@@ -118,7 +119,7 @@ def check_chunks_add_up(
         totals = (found[0]["count"], found[0]["bytes"], found[0]["last"]) if found else NO_CHUNKS
     count, size, last = totals
     if (count, size, last) != (stored.chunk_count, stored.length, stored.chunk_count - 1):
-        raise UnreadableUpload(
+        raise DamagedUpload(
             N_("truncated upload: {chunks} of {expected} chunks stored, {size} of {length} bytes"),
             chunks=count,
             expected=stored.chunk_count,
@@ -159,7 +160,9 @@ class ChunkFile(io.RawIOBase):
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._stored.length}[whence]
-        self._pos = max(0, base + offset)
+        if base + offset < 0:  # as a file on disk: a corrupt zip's offset is never read as 0
+            raise OSError(errno.EINVAL, "Invalid argument: a position before the file's start")
+        self._pos = base + offset
         return self._pos
 
     def _chunk(self, n: int) -> bytes:
@@ -206,13 +209,13 @@ class ChunkStream(io.RawIOBase):
     def _fetch(self) -> bytes:
         if self._next_n >= self._stored.chunk_count:
             if not self._ended and next(self._cursor, None) is not None:
-                raise UnreadableUpload(EXTRA_CHUNKS)
+                raise DamagedUpload(EXTRA_CHUNKS)
             self._ended = True
             return b""
         doc = next(self._cursor, None)
         n = self._next_n
         if doc is None or doc.get("n") != n:
-            raise UnreadableUpload(MISSING_CHUNK, chunk=n)
+            raise DamagedUpload(MISSING_CHUNK, chunk=n)
         data = _check_chunk(self._stored, n, doc.get("data"))
         self.stats.add(data)
         self._next_n += 1

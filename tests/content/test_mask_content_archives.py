@@ -1,0 +1,228 @@
+"""Content checks of uploads as ordinary tools write them: every mask the listing counts is
+opened, whatever the archive (7z, a tar's links, a multi-stream tar, accented zip names, a
+misnamed archive), and a zip whose directory is wrong is unreadable, as unzip and 7-Zip say."""
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from segcore.archives.archive_listing import list_upload
+from segcore.content.mask_content import describe
+from segcore.content.mask_content_check import check_content
+from segcore.masks.mask_check import verify
+from segcore.store.connection import open_databases
+from segcore.store.schema import MASK_CONTENT
+from tests.archives import archive_with, run_tool
+
+SIDE = 8
+
+
+def png(path: Path, array) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path)
+
+
+def square(value: int = 1) -> np.ndarray:
+    array = np.zeros((SIDE, SIDE), dtype=np.uint8)
+    array[2:5, 2:5] = value
+    return array
+
+
+@pytest.fixture
+def lab(dbs, client, tmp_path):
+    """One batch whose images are `stems` (8×8 PNGs, written by `images`), labels 0 to 2."""
+    data = tmp_path / "data"
+    settings = replace(dbs.settings, data_directory=data, mask_labels=(0.0, 1.0, 2.0))
+    databases = open_databases(settings, client=client)
+    dbs.work.batches.insert_one(
+        {"id": "batch_1", "folder": str(data / "batch_1"), "status": "pending"}
+    )
+
+    def images(*stems: str, size=(SIDE, SIDE)) -> None:
+        for stem in stems:
+            png(data / "batch_1" / f"{stem}.png", np.full(size[::-1], 90))
+
+    databases.images = images
+    databases.masks = tmp_path / "masks"
+    databases.masks.mkdir()
+    return databases
+
+
+def checked(lab, upload, filename: str, data: bytes) -> dict:
+    """Upload `data`, list it and check its masks' contents; the batch's content row."""
+    upload(filename, data, chunk_size=4096)
+    verify(lab, ["batch_1"])
+    return check_content(lab, ["batch_1"]).by_batch()["batch_1"]
+
+
+def said(row) -> dict[str, str]:
+    return {o["name"]: describe(o) for o in row["offenders"]}
+
+
+def test_a_7z_upload_has_its_masks_opened(lab, upload, tmp_path):
+    lab.images("case_1", "case_2")
+    png(lab.masks / "case_1_mask.png", np.zeros((SIDE, SIDE)))
+    png(lab.masks / "case_2_mask.png", square(7))
+    row = checked(lab, upload, "batch_1.7z", archive_with("7z", lab.masks, tmp_path / "m.7z"))
+    assert row["checked"] == 2 and not row["notes"]
+    assert said(row) == {
+        "case_1_mask.png": "case_1_mask.png: empty",
+        "case_2_mask.png": "case_2_mask.png: label 7 not in 0,1,2",
+    }
+
+
+def test_a_7z_over_the_budget_stops_and_says_so(lab, upload, tmp_path, client):
+    small = open_databases(replace(lab.settings, mask_qc_budget_mb=1), client=client)
+    lab.images("case_1")
+    png(lab.masks / "case_1_mask.png", np.zeros((SIDE, SIDE)))
+    (lab.masks / "case_1_mask.png").write_bytes(  # a 2 MB mask: a PNG with data after its end
+        (lab.masks / "case_1_mask.png").read_bytes() + os.urandom(2_000_000)
+    )
+    upload("batch_1.7z", archive_with("7z", lab.masks, tmp_path / "m.7z", "-mx=0"))
+    verify(small, ["batch_1"])
+    row = check_content(small, ["batch_1"]).by_batch()["batch_1"]
+    assert [n["code"] for n in row["notes"]] == ["too_large"] and row["checked"] == 0
+
+
+def test_gnu_tar_links_are_checked_as_the_masks_they_link_to(lab, upload, tmp_path):
+    lab.images("empty_1", "empty_2", "empty_3", "alias_1", "ok_1")
+    png(lab.masks / "empty_1_mask.png", np.zeros((SIDE, SIDE)))
+    # identical files hard-linked on disk: GNU tar stores the second and third as links
+    os.link(lab.masks / "empty_1_mask.png", lab.masks / "empty_2_mask.png")
+    os.link(lab.masks / "empty_1_mask.png", lab.masks / "empty_3_mask.png")
+    png(lab.masks / "ok_1_mask.png", square())
+    os.symlink("empty_1_mask.png", lab.masks / "alias_1_mask.png")  # may come before its target
+    row = checked(
+        lab, upload, "batch_1.tar.gz", archive_with("tar", lab.masks, tmp_path / "m.tgz", "-czf")
+    )
+    assert row["checked"] == 5
+    assert said(row) == {
+        name: f"{name}: empty"
+        for name in ("empty_1_mask.png", "empty_2_mask.png", "empty_3_mask.png", "alias_1_mask.png")
+    }
+
+
+def test_a_link_to_no_mask_of_the_archive_is_unreadable_never_skipped(lab, upload, tmp_path):
+    lab.images("outside_1")
+    os.symlink("/etc/hostname", lab.masks / "outside_1_mask.png")  # never followed on disk
+    row = checked(
+        lab, upload, "batch_1.tar", archive_with("tar", lab.masks, tmp_path / "m.tar", "-cf")
+    )
+    assert row["checked"] == 1 and row["counts"]["unreadable"] == 1
+    assert "a link to 'etc/hostname'" in said(row)["outside_1_mask.png"]
+
+
+@pytest.mark.parametrize("compress", ["gzip", "bzip2", "xz"])
+def test_every_stream_of_a_multi_stream_tar_is_checked(lab, upload, tmp_path, compress):
+    # pigz, pbzip2 and lbzip2 write one compressed stream per block; gzip files may be joined.
+    stems = [f"img_{n}" for n in range(6)]
+    lab.images(*stems)
+    for n, stem in enumerate(stems):
+        noise = np.random.default_rng(n).integers(0, 3, (SIDE * 32, SIDE * 32))
+        png(lab.masks / f"{stem}_mask.png", noise if n != 5 else np.zeros((SIDE, SIDE)))
+    lab.images(*stems[:5], size=(SIDE * 32, SIDE * 32))
+    archive = tmp_path / "m.tar"
+    archive_with("tar", lab.masks, archive, "-cf")
+    whole, parts = archive.read_bytes(), tmp_path / "parts"
+    parts.mkdir()
+    joined = b""
+    for n, start in enumerate(range(0, len(whole), 40_000)):
+        part = parts / f"part_{n:03d}"
+        part.write_bytes(whole[start : start + 40_000])
+        run_tool(compress, "-k", part.name, cwd=parts)
+        joined += next(parts.glob(f"{part.name}.*")).read_bytes()
+    assert len(list(parts.glob("*.*"))) > 2  # several streams
+    ending = {"gzip": "tar.gz", "bzip2": "tar.bz2", "xz": "tar.xz"}[compress]
+    row = checked(lab, upload, f"batch_1.{ending}", joined)
+    assert row["checked"] == 6 and not row["notes"]
+    assert said(row) == {"img_5_mask.png": "img_5_mask.png: empty"}
+
+
+def test_accented_names_in_an_info_zip_zip_are_checked(lab, upload, tmp_path):
+    lab.images("hígado_001", "bazo_001")
+    png(lab.masks / "hígado_001_mask.png", np.zeros((SIDE, SIDE)))
+    png(lab.masks / "bazo_001_mask.png", square())
+    data = archive_with("zip", lab.masks, tmp_path / "m.zip", env={"LC_ALL": "C.UTF-8"})
+    row = checked(lab, upload, "batch_1.zip", data)
+    assert row["checked"] == 2 and said(row) == {
+        "hígado_001_mask.png": "hígado_001_mask.png: empty"
+    }
+
+
+@pytest.mark.parametrize(
+    "tool, options, filename",
+    [("zip", (), "batch_1.rar"), ("7z", (), "batch_1.zip"), ("tar", ("-czf",), "batch_1.zip")],
+)
+def test_a_misnamed_archive_is_read_by_its_first_bytes(
+    lab, upload, tmp_path, tool, options, filename
+):
+    lab.images("case_1")
+    png(lab.masks / "case_1_mask.png", np.zeros((SIDE, SIDE)))
+    data = archive_with(tool, lab.masks, tmp_path / f"m.{tool}", *options)
+    row = checked(lab, upload, filename, data)
+    assert row["checked"] == 1 and not row["notes"]
+    assert said(row) == {"case_1_mask.png": "case_1_mask.png: empty"}
+
+
+def test_a_zstandard_tar_named_tar_gz_is_named_for_what_it_is(lab, upload, dbs, tmp_path):
+    import shutil
+
+    if shutil.which("zstd") is None:  # bsdtar writes it without the zstd tool
+        data = archive_with("bsdtar", lab.masks, tmp_path / "m.tar.zst", "--zstd", "-c")
+    else:
+        data = archive_with("tar", lab.masks, tmp_path / "m.tar.zst", "--zstd", "-cf")
+    file_id = upload("batch_1.tar.gz", data)
+    doc = dbs.masks_files.find_one({"_id": file_id})
+    listing = list_upload(dbs.training["masks.chunks"], doc, 1 << 26)
+    assert listing.reason == "unsupported format (Zstandard)"
+
+
+def test_a_zip_whose_directory_points_outside_it_is_unreadable(lab, upload, dbs, tmp_path):
+    # Info-ZIP's `zip -fz -fd` (zip64 forced, data descriptors) writes directory offsets 4 GiB
+    # off: unzip and 7-Zip refuse it; zipfile alone would read a member from the wrong place.
+    lab.images("a", "b")
+    png(lab.masks / "a_mask.png", square())
+    png(lab.masks / "b_mask.png", np.zeros((SIDE, SIDE)))
+    data = archive_with("zip", lab.masks, tmp_path / "m.zip", "-fz", "-fd")
+    file_id = upload("batch_1.zip", data)
+    doc = dbs.masks_files.find_one({"_id": file_id})
+    listing = list_upload(dbs.training["masks.chunks"], doc, 1 << 26)
+    assert listing.reason.startswith("not a readable zip (truncated or corrupt: the directory")
+    assert listing.names == []
+    report = verify(lab, ["batch_1"])
+    assert report.batches[0]["state"] == "unreadable"
+
+
+def test_every_page_of_a_multi_page_tiff_is_read(lab, upload, tmp_path):
+    stack = [Image.fromarray(np.full((SIDE, SIDE), 50, np.uint8)) for _ in range(3)]
+    images = lab.settings.data_directory / "batch_1"
+    images.mkdir(parents=True)
+    stack[0].save(images / "stack.tif", save_all=True, append_images=stack[1:])
+    pages = [np.zeros((SIDE, SIDE)), square(1), square(7)]  # labels on pages 2 and 3 only
+    pages = [Image.fromarray(np.asarray(p, np.uint8)) for p in pages]
+    pages[0].save(lab.masks / "stack_mask.tif", save_all=True, append_images=pages[1:])
+    row = checked(lab, upload, "batch_1.zip", archive_with("zip", lab.masks, tmp_path / "m.zip"))
+    assert said(row) == {"stack_mask.tif": "stack_mask.tif: label 7 not in 0,1,2"}
+
+
+def test_a_mask_beyond_pillows_pixel_limit_is_checked_by_its_header(lab, upload, tmp_path):
+    # 196 million pixels: Pillow refuses to open it at all (DecompressionBombError); the check's
+    # own limit (MASK_QC_MAX_VOXELS) makes it a header-only check, and the size still compares.
+    lab.images("slide")
+    Image.new("1", (14_000, 14_000)).save(lab.masks / "slide_mask.png")
+    row = checked(lab, upload, "batch_1.zip", archive_with("zip", lab.masks, tmp_path / "m.zip"))
+    assert "slide_mask.png: 14000×14000, image 8×8" in [describe(o) for o in row["offenders"]]
+    assert row["header_only"] == 1
+
+
+def test_results_of_an_older_check_are_checked_again(lab, upload, tmp_path):
+    lab.images("case_1")
+    png(lab.masks / "case_1_mask.png", np.zeros((SIDE, SIDE)))
+    checked(lab, upload, "batch_1.7z", archive_with("7z", lab.masks, tmp_path / "m.7z"))
+    lab.work[MASK_CONTENT].update_many({}, {"$unset": {"version": ""}})  # as stored before
+    assert check_content(lab, ["batch_1"]).checked_uploads == 1
+    assert check_content(lab, ["batch_1"]).checked_uploads == 0
