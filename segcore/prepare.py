@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 import time
 
+from segcore.core.naming import clean_name, printable
+from segcore.core.phrases import N_, Phrase
 from segcore.masks import receipts
 from segcore.notify import notify_outbox
 from segcore.store import history
@@ -26,18 +28,25 @@ START_DELAY_S = 120.0
 def prepare(databases: Databases) -> list[str]:
     """Create every index segcore relies on; never writes to the training database.
 
-    Returns warnings for the user (legacy team members whose names collide).
+    Returns warnings for the user (legacy team members whose names collide or are missing).
     """
     warnings = prepare_quickly(databases)
     batches.ensure_indexes(databases.work)
     return warnings
 
 
+SAME_NAME = N_(
+    "Team member '{name}' has the same name as another one (up to case, accents or spacing); "
+    "rename or remove one of them."
+)
+NO_NAME = N_("A team member has no name (stored: {stored}); give it one or remove it.")
+
+
 def prepare_quickly(databases: Databases) -> list[str]:
     """Everything but the batch list's indexes (see `missing_batch_indexes`): the unique keys
     that guard team and login writes and the indexes of the app's own, smaller collections.
 
-    Returns warnings for the user (legacy team members whose names collide).
+    Returns warnings for the user (legacy team members whose names collide or are missing).
     """
     db = databases.work
     sync_runs.ensure_indexes(db)
@@ -47,8 +56,9 @@ def prepare_quickly(databases: Databases) -> list[str]:
     receipts.ensure_indexes(db)
     collisions = team.ensure_indexes(db)
     return [
-        f"Team member '{name}' has the same name as another one (up to case, accents or "
-        f"spacing); rename or remove one of them."
+        Phrase(SAME_NAME, name=printable(clean_name(str(name))))
+        if team.has_a_name(name)
+        else Phrase(NO_NAME, stored=printable(repr(name)))
         for name in collisions
     ]
 

@@ -18,7 +18,7 @@ from segcore.team import auth
 from ui import i18n, reads
 from ui.actions import describe_error, guarded, show_flash
 from ui.connection import databases, indexing, prepare_warnings
-from ui.i18n import _
+from ui.i18n import _, word
 from ui.state import (
     ACTOR,
     LABEL_BASIS,
@@ -114,7 +114,7 @@ def page_start(title: str) -> Databases:
     show_flash()
     found = guarded(databases)
     for warning in prepare_warnings():
-        st.warning(warning)
+        st.warning(word(warning))
     if not indexing().done:
         indexing_notice()
     return found

@@ -62,11 +62,13 @@ def printable(text: object, keep_newlines: bool = False) -> str:
     )
 
 
-@lru_cache(maxsize=8192)  # a sync compares hundreds of thousands of uploaders to a few names
 def person_key(name: str) -> str:
-    """A key equal for names that differ only in case, accents or spacing ("Flór " == "flor")."""
+    """A key equal for names that differ only in case, accents or spacing ("Flór " == "flor").
+
+    Any stored value has one: another tool's list or dict (unhashable, so never cached) is
+    keyed by its text, as it is shown."""
     if type(name) is str:
-        return _cached_key(name)  # the pages key 50,000 rows by a hundred names
+        return _cached_key(name)  # a sync keys 500,000 uploaders, the pages 50,000 rows
     return _key(name)
 
 
@@ -76,7 +78,7 @@ def _key(name: str) -> str:
     return bare.casefold()
 
 
-_cached_key = lru_cache(maxsize=4096)(_key)
+_cached_key = lru_cache(maxsize=8192)(_key)
 
 
 def batch_number(text: str) -> int | None:

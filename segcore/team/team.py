@@ -99,7 +99,8 @@ def ensure_indexes(db: Database) -> list[str]:
     """Give legacy members a normalised key and enforce its uniqueness.
 
     Adds only the new `name_key` field; other fields of legacy documents stay as they are.
-    Returns the names that collide with an earlier member and so stay without a key.
+    Returns the stored names (as stored) that collide with an earlier member or are no name
+    at all (missing, None, blank), which so stay without a key.
     """
     collection = db[COLLECTION]
     taken = {
@@ -107,9 +108,9 @@ def ensure_indexes(db: Database) -> list[str]:
     }
     collisions = []
     for doc in collection.find({"name_key": {"$exists": False}}, {"name": 1}):
-        key = person_key(doc.get("name") or "")
+        key = person_key(doc.get("name")) if has_a_name(doc.get("name")) else ""
         if not key or key in taken:
-            collisions.append(str(doc.get("name")))
+            collisions.append(doc.get("name"))
             continue
         collection.update_one(
             {"_id": doc["_id"], "name_key": {"$exists": False}}, {"$set": {"name_key": key}}
@@ -118,6 +119,11 @@ def ensure_indexes(db: Database) -> list[str]:
     # Sparse: a legacy duplicate without a key does not block the index.
     collection.create_index("name_key", unique=True, sparse=True)
     return collisions
+
+
+def has_a_name(value: object) -> bool:
+    """False for a stored name that names nobody: missing, None or blank."""
+    return value is not None and bool(person_key(value))
 
 
 def list_members(db: Database) -> list[Member]:

@@ -379,3 +379,23 @@ def test_lost_change_history_means_a_full_read(tmp_path):
         report = run_sync(databases)
         assert report.full and "history" in report.full_reason
         assert databases.work.batches.count_documents({"mongo_uploaded": True}) == 2
+
+
+def test_a_batch_assignee_stored_as_a_document_does_not_stop_a_full_sync(dbs, upload, run_cli):
+    """Another tool's `assignee` that is a dict or a list used to make every full sync fail
+    after the batches were written (the problem lists key each holder): the run ends, the
+    batch counts as uploaded, and an upload by someone else is a mismatch."""
+    dbs.work.batches.insert_many(
+        [
+            {"id": "batch_1", "status": "pending", "assignee": {"name": "Flor"}},
+            {"id": "batch_2", "status": "pending", "assignee": ["Ceci"]},
+            {"id": "batch_3", "status": "pending", "assignee": "Ana"},
+        ]
+    )
+    for n, who in ((1, "flor"), (2, "ceci"), (3, "ana")):
+        upload(f"batch_{n}.zip", b"PK\x05\x06" + bytes(18), uploaded_by=who)
+    for args in (("sync",), ("sync", "--full")):
+        done = run_cli(*args, "--json")
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert report["batches_with_masks"] == 3 and report["mismatches"] == 2, report

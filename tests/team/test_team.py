@@ -153,3 +153,25 @@ def test_remove_unknown_or_to_unknown(db):
     with pytest.raises(MemberNotFound):
         handover.remove_member(db, "Flor", reassign_to="Nadie")
     assert batches.open_batch_ids(db, "Flor") == ["batch_1"]
+
+
+def test_a_name_another_tool_stored_as_a_list_or_nothing_stops_nothing(dbs, run_cli):
+    """A legacy member whose name is a list, a dict, None or blank used to stop every command
+    and page (an unhashable name in a cache); it is shown as stored, and a nameless one is
+    called nameless, not a duplicate."""
+    from segcore.prepare import prepare
+
+    dbs.work.segmentadores.insert_many(
+        [{"name": "Flor"}, {"name": ["Ceci"]}, {"name": {"first": "Ana"}}, {"name": None}]
+    )
+    dbs.work.segmentadores.insert_one({"role": "Revisor"})  # no name at all
+    warnings = prepare(dbs)
+    assert warnings == [
+        "A team member has no name (stored: None); give it one or remove it.",
+        "A team member has no name (stored: None); give it one or remove it.",
+    ]
+    listed = run_cli("team", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "['Ceci']" in listed.stdout and "{'first': 'Ana'}" in listed.stdout
+    status = run_cli("status")
+    assert status.returncode == 0 and "Traceback" not in status.stderr
