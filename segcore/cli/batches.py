@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from segcore.cli.base import (
     main,
     pass_context,
 )
+from segcore.core.errors import N_, ImportFileError
 from segcore.core.naming import printable
 
 
@@ -46,6 +48,10 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
     from segcore.work import batch_import
 
     settings = ctx.settings
+    if batches_file is not None and not os.path.lexists(batches_file):  # a typo is not ignored
+        raise ImportFileError(
+            N_("The batches file '{path}' does not exist on the server."), path=str(batches_file)
+        )
     if data_dir is None and settings.data_directory is not None:
         data_dir = settings.require_data_directory()  # a dropped mount is named here
     batches_file = batches_file or settings.effective_batches_file

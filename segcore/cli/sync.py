@@ -55,6 +55,8 @@ UNUSABLE_SHOWN = 10  # unusable uploads listed after a sync (all are counted)
 @handle_errors
 def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
     """Sync the batch list with the uploaded masks (safe to run from cron)."""
+    if check_content and not check_masks:  # before anything is read or written
+        raise click.UsageError("--content goes with --verify.")
     if watch:
         if as_json or check_masks:
             raise click.UsageError(
@@ -79,8 +81,6 @@ def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
             report = run_sync(
                 ctx.databases, full=full, mode=mode, author=_author(), progress=progress
             )
-    if check_content and not check_masks:
-        raise click.UsageError("--content goes with --verify.")
     # With --content, the receipts are told about once their contents are checked too.
     checked = _verify_new(ctx, report, as_json, not check_content) if check_masks else None
     content = _content_new(ctx, report, as_json) if check_content else None

@@ -129,3 +129,25 @@ def test_batches_set_replaces_a_legacy_status_and_sets_fields(run_cli, db):
     assert [(h["field"], h["old"], h["new"]) for h in hist] == [("status", "S", "review")]
     usage = run_cli("batches", "set", "batch_4")
     assert usage.returncode == 2 and "at least one of" in usage.stderr
+
+
+def test_sync_content_without_verify_is_refused_before_anything_runs(run_cli, db, upload):
+    db.batches.insert_one({"id": "batch_1", "status": "pending"})
+    upload("batch_1.zip", b"PK\x05\x06" + bytes(18))
+    refused = run_cli("sync", "--content")
+    assert refused.returncode == 2 and "--content goes with --verify" in refused.stderr
+    # nothing was synced: no run recorded, the batch as it was
+    assert db.sync_runs.count_documents({}) == 0
+    assert db.batches.find_one({"id": "batch_1"}, {"_id": 0}) == {
+        "id": "batch_1",
+        "status": "pending",
+    }
+
+
+def test_import_of_a_file_that_does_not_exist_is_refused_even_with_a_folder(run_cli, db, tmp_path):
+    (tmp_path / "data" / "batch_1").mkdir(parents=True)
+    typo = tmp_path / "batchs.json"
+    done = run_cli("import", "--file", str(typo), "--data-dir", str(tmp_path / "data"))
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"error: The batches file '{typo}' does not exist on the server."
+    assert db.batches.count_documents({}) == 0  # the folder alone was not imported instead
