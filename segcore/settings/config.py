@@ -317,6 +317,37 @@ def _labels(value: str | None) -> tuple[float, ...] | None:
     return tuple(sorted(labels))
 
 
+def _check_uri_options(uri: str) -> None:
+    """Raise ConfigError naming the first option of MONGO_URI the driver does not accept.
+
+    The driver itself only warns and drops it, so a typo such as `tls=ture` would connect
+    without TLS. Values are never shown (an option may hold a secret)."""
+    query = uri.split("?", 1)[1] if "?" in uri else ""
+    pairs = [p for p in query.replace(";", "&").split("&") if p]
+    values = [p.partition("=")[2] for p in pairs]
+    for pair, value in zip(pairs, values):
+        _accepted(pair, f"the option {pair.partition('=')[0]!r}", [value])
+    if len(pairs) > 1:  # conflicting ones (tls=true&ssl=false)
+        _accepted(query, "its options together", values)
+
+
+def _accepted(options: str, where: str, values: list[str]) -> None:
+    from urllib.parse import unquote_plus
+
+    from pymongo.uri_parser import split_options
+
+    try:
+        split_options(options, validate=True, warn=False)
+    except Exception as exc:  # noqa: BLE001 - the driver raises ValueError, OSError and more
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if any(v and (v in detail or unquote_plus(v) in detail) for v in values):
+            detail = ""  # the driver's words quote a value: never shown
+        raise ConfigError(
+            f"MONGO_URI: {where} cannot be used{f' ({detail})' if detail else ''}; "
+            "values are not shown"
+        ) from None
+
+
 def settings_from(env: Mapping[str, str]) -> Settings:
     """Build settings from a mapping of variables; raise ConfigError naming a bad one."""
     values = {k: v.strip() for k, v in env.items() if isinstance(v, str) and v.strip()}
@@ -331,6 +362,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
             "password percent-encoded (for example @ as %40); not shown, as it "
             "holds the password"
         )
+    if uri is not None:
+        _check_uri_options(uri)
     bucket = values.get("MASKS_BUCKET", "masks")
     if "$" in bucket or bucket.startswith(".") or bucket.endswith("."):
         raise ConfigError(f"MASKS_BUCKET={bucket!r} is not a valid GridFS bucket name")

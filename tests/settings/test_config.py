@@ -62,6 +62,30 @@ def test_bad_uri_error_does_not_echo_it():
     assert "MONGO_URI" in str(exc.value) and "hunter2" not in str(exc.value)
 
 
+@pytest.mark.parametrize(
+    "options, named",
+    [
+        ("tls=ture", "the option 'tls'"),  # the driver would drop it and connect without TLS
+        ("authMechanism=SCRAM-SHA-265", "the option 'authMechanism'"),
+        ("serverSelectionTimeoutMS=abc", "the option 'serverSelectionTimeoutMS'"),
+        ("retryWrite=true", "the option 'retryWrite'"),  # unknown: a typo of retryWrites
+        ("authMechanismProperties=AWS_SESSION_TOKEN%3Ahunter2&x=1", "the option 'x'"),
+        ("tls=true&ssl=false", "its options together"),
+    ],
+)
+def test_an_option_the_driver_would_drop_stops_with_its_name(options, named):
+    with pytest.raises(ConfigError) as exc:
+        settings_from({"MONGO_URI": f"mongodb://admin:hunter2@db.local/?{options}"})
+    said = str(exc.value)
+    assert said.startswith(f"MONGO_URI: {named} cannot be used")
+    assert "hunter2" not in said and "ture" not in said and "abc" not in said
+
+
+def test_the_usual_options_are_accepted():
+    uri = "mongodb://app:pw@db1,db2/?replicaSet=rs0&authSource=admin&tls=true&retryWrites=true"
+    assert settings_from({"MONGO_URI": uri}).mongo_uri == uri
+
+
 def test_env_file_is_read_and_environment_wins(tmp_path, monkeypatch):
     env_file = tmp_path / ".env"
     env_file.write_text("MONGO_DB=from_file\nTRAINING_DB=tm_file\n")
