@@ -25,6 +25,7 @@ from ui.state import BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS
 ROW_PX, HEADER_PX, MAX_ROWS_SHOWN = 35, 38, 20
 READ_ONLY = [
     "id",
+    "due_date_stored",
     "overdue",
     "folder",
     "folder_missing",
@@ -104,7 +105,10 @@ def _frame(snap: dict, data_directory: str | None) -> pd.DataFrame:
     rows = []
     for doc in snap["rows"]:
         stored = batch_table.table_row(doc, zone)
-        row = pending_edits.shown_row(stored, pending.get(stored["id"], {}))
+        edits = pending.get(stored["id"], {})
+        row = pending_edits.shown_row(stored, edits)
+        if "due_date" in edits:  # a date chosen replaces the unreadable one
+            row["due_date_stored"] = None
         row["overdue"] = "⚠ " + _("overdue") if batch_table.is_overdue(row, today) else None
         row["mask_state"] = (
             labels.mask_state(row["mask_state"]) if row.get("mask_state") else row.get("mask_state")
@@ -121,6 +125,7 @@ def _frame(snap: dict, data_directory: str | None) -> pd.DataFrame:
         "masks_vs_images",
         "priority",
         "due_date",
+        *(["due_date_stored"] if any(r["due_date_stored"] for r in rows) else []),
         "overdue",
         "mask_state",
         "masks",
@@ -170,6 +175,13 @@ def column_config(frame: pd.DataFrame, team: list[str]) -> dict:
             _("Priority"), options=priorities, format_func=labels.priority
         ),
         "due_date": cfg.DateColumn(_("Due date"), format=date_format()),
+        "due_date_stored": cfg.TextColumn(
+            _("Due date as stored"),
+            help=_(
+                "A due date stored by another tool that is not a date, shown as it is; a date "
+                "chosen under Due date replaces it."
+            ),
+        ),
         "overdue": cfg.TextColumn(_("Overdue"), width="small"),
         "folder": cfg.TextColumn(
             _("Folder"),

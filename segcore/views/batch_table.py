@@ -43,7 +43,8 @@ EXPORT_BATCH = 5000
 
 
 def table_row(doc: dict, zone: tzinfo | None = timezone.utc) -> dict:
-    """A stored batch as a flat row; unreadable legacy dates become None (stored value kept).
+    """A stored batch as a flat row; an unreadable legacy due date is None in `due_date` and
+    its stored value, as text, in `due_date_stored` (a blank would read as "no due date").
 
     `latest_upload` is the wall-clock time in `zone` (the office's; None: the server's),
     without tzinfo, as a table draws it.
@@ -52,12 +53,14 @@ def table_row(doc: dict, zone: tzinfo | None = timezone.utc) -> dict:
     info = info if isinstance(info, dict) else {}
     latest = info.get("latest_upload")
     count = info.get("file_count")
+    due = get_value(doc, "due_date")
     return {
         "id": str(doc.get("id", "")),
         "assignee": _text(doc.get("assignee")),
         "status": _text(doc.get("status")),
         "priority": _text(get_value(doc, "priority")),
-        "due_date": parse_date(get_value(doc, "due_date")),
+        "due_date": parse_date(due),
+        "due_date_stored": _unreadable(due),
         "folder": _text(doc.get("folder")),
         "folder_missing": doc.get("folder_missing") is True,
         "masks": doc.get("mongo_uploaded") is True,
@@ -78,6 +81,12 @@ def masks_vs_images(check: object) -> str | None:
         return None
     matched, images = check.get("matched"), check.get("images")
     return f"{'?' if matched is None else matched} / {'?' if images is None else images}"
+
+
+def _unreadable(value: object) -> str | None:
+    """A stored date that is no date ("next friday", 2026-02-30, 20261231), as text."""
+    text = _text(value)
+    return text if text is not None and parse_date(value) is None else None
 
 
 def _text(value: object) -> str | None:
@@ -172,6 +181,9 @@ def export_rows(db: Database, query: BatchQuery, zone: tzinfo | None = timezone.
             continue
         row = table_row(doc)
         row["latest_upload"] = to_office(row["latest_upload"], zone)
+        stored = row.pop("due_date_stored")
+        if stored is not None:  # the export keeps the stored value, unreadable or not
+            row["due_date"] = stored
         rows.append(row)
     return rows
 

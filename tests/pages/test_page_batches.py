@@ -492,3 +492,35 @@ def test_fields_segcore_writes_on_a_batch_are_labelled_in_its_details(app_env, m
     text = at.dataframe[-2].value.to_string()
     for leftover in ("rework_reason", "review", "sent_back", "mask_content", "offenders"):
         assert leftover not in text
+
+
+def test_a_due_date_that_is_no_date_is_shown_as_stored_and_exported_so(app_env):
+    """A blank would read as "no due date": the stored text is shown beside the date column,
+    exported as stored, and gone once a date is chosen (saved compare-and-set over it)."""
+    from segcore.views import batch_table
+    from segcore.work.batches import BatchQuery
+
+    db = app_env.work
+    seed(db, 3)
+    db.batches.update_one({"id": "batch_1"}, {"$set": {"metadata.due_date": "next friday"}})
+    db.batches.update_one({"id": "batch_2"}, {"$set": {"metadata.due_date": 20261231}})
+    at = page("batches").run()
+    rows = at.dataframe[0].value.set_index("id")
+    assert rows.loc["batch_1", "due_date_stored"] == "next friday"
+    assert rows.loc["batch_2", "due_date_stored"] == "20261231"
+    assert rows["due_date"].isna().all()
+    exported = batch_table.export_csv(db, BatchQuery()).splitlines()
+    assert exported[1].split(",")[4] == "next friday" and exported[2].split(",")[4] == "20261231"
+    at = edit(at, {0: {"due_date": "2026-12-18T00:00:00.000"}})
+    at.button(key="save_batches").click().run()
+    assert db.batches.find_one({"id": "batch_1"})["metadata"]["due_date"] == "2026-12-18"
+    at = page("batches").run()
+    rows = at.dataframe[0].value.set_index("id")
+    assert rows.loc["batch_1", "due_date"] is not None  # the chosen date, nothing beside it
+    assert rows["due_date_stored"].isna().tolist() == [True, False, True]
+
+
+def test_the_stored_due_date_column_shows_only_when_a_row_needs_it(app_env):
+    seed(app_env.work, 2)
+    at = page("batches").run()
+    assert "due_date_stored" not in at.dataframe[0].value.columns
