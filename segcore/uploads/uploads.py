@@ -136,9 +136,11 @@ def _length(value: object) -> tuple[int, str | None]:
 def _uploader(metadata: object) -> tuple[str | None, str | None]:
     """(the uploader's name, or None; why it is not a name, or None)."""
     value = metadata.get("uploaded_by") if isinstance(metadata, dict) else None
-    if value in (None, ""):
+    if value is None or (isinstance(value, str) and not value):
         return None, None
-    if isinstance(value, (dict, list, bytes)):
+    # Text, or a whole number (a user number, shown as stored); True, NaN, a date, an ObjectId,
+    # a document or a list name nobody.
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
         return None, f"uploaded_by is not a name ({type(value).__name__})"
     text = str(value).strip()
     if len(text) > MAX_UPLOADER:

@@ -41,6 +41,11 @@ MANY = "_".join(f"batch_{n}" for n in range(1, 14001)) + ".zip"
         ({"uploadDate": "yesterday"}, "uploadDate is not a date (str)"),
         ({"uploadDate": DatetimeMS(2**62)}, "uploadDate is not a date (DatetimeMS)"),
         ({"metadata": {"uploaded_by": {"name": "flor"}}}, "uploaded_by is not a name (dict)"),
+        ({"metadata": {"uploaded_by": True}}, "uploaded_by is not a name (bool)"),
+        ({"metadata": {"uploaded_by": float("nan")}}, "uploaded_by is not a name (float)"),
+        ({"metadata": {"uploaded_by": T0}}, "uploaded_by is not a name (datetime)"),
+        ({"metadata": {"uploaded_by": ObjectId()}}, "uploaded_by is not a name (ObjectId)"),
+        ({"metadata": {"uploaded_by": Decimal128("1")}}, "uploaded_by is not a name (Decimal128)"),
         ({"metadata": {"uploaded_by": "x" * 10_000}}, "uploaded_by is 10,000 characters long"),
         ({"filename": MANY}, f"names more than {MAX_BATCHES} batches"),
         (
