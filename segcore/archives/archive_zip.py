@@ -3,7 +3,8 @@
 - Names: a name with the UTF-8 flag is UTF-8; without it, UTF-8 when the bytes are valid UTF-8
   (Info-ZIP on Linux and many other tools write UTF-8 without setting the flag), else CP437
   (the zip default, Windows' Explorer); the Info-ZIP Unicode Path extra field (0x7075) wins over
-  both. Backslashes are separators.
+  both. A name flagged UTF-8 that is not (bsdtar flags every name) is read as an unflagged one.
+  Backslashes are separators.
 - A part of a split or spanned zip (`zip -s`, `.z01` ...) is refused: the central directory
   of the last part names members whose data sits in parts never uploaded.
 - Each member's CRC-32 and size come from the directory: the data is never read.
@@ -105,13 +106,97 @@ def check_member_offsets(archive: zipfile.ZipFile) -> None:
             )
 
 
+class _FlagsCleared(io.RawIOBase):
+    """A zip's bytes with the UTF-8 flag cleared on each central-directory entry whose name is
+    not UTF-8 (bsdtar sets the flag on every name, also on a Latin-1 one it cannot convert):
+    `zipfile` then reads that name as an unflagged one instead of refusing the whole zip."""
+
+    def __init__(self, source, start: int, directory: bytes):
+        super().__init__()
+        self._source, self._start, self._directory = source, start, directory
+        self._end = start + len(directory)
+        self._pos = 0
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset, whence = self._pos + offset, io.SEEK_SET
+        self._pos = self._source.seek(offset, whence)
+        return self._pos
+
+    def read(self, size: int = -1) -> bytes:
+        self._source.seek(self._pos)
+        data = self._source.read(size)
+        start, end = self._pos, self._pos + len(data)
+        if start < self._end and end > self._start:  # overlaps the directory: patched bytes
+            low, high = max(start, self._start), min(end, self._end)
+            data = (
+                data[: low - start]
+                + self._directory[low - self._start : high - self._start]
+                + data[high - start :]
+            )
+        self._pos = end
+        return data
+
+
+def _without_false_utf8_flags(source) -> _FlagsCleared | None:
+    """`source` seen through `_FlagsCleared`, or None when its directory cannot be found or
+    no flagged name is undecodable (the failure was something else)."""
+    try:
+        end_record = zipfile._EndRecData(source)  # the standard library's own search
+        if not end_record:
+            return None
+        size = end_record[zipfile._ECD_SIZE]
+        start = end_record[zipfile._ECD_LOCATION] - size
+        if end_record[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:
+            start -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator
+        source.seek(start)
+        directory = bytearray(source.read(size))
+    except (OSError, ValueError, struct.error, AttributeError, TypeError):
+        return None
+    position, cleared = 0, False
+    while position + 46 <= len(directory) and directory[position : position + 4] == b"PK\x01\x02":
+        (flags,) = struct.unpack_from("<H", directory, position + 8)
+        name_size, extra_size, comment_size = struct.unpack_from("<3H", directory, position + 28)
+        name = bytes(directory[position + 46 : position + 46 + name_size])
+        if flags & UTF8_FLAG:
+            try:
+                name.decode("utf-8")
+            except UnicodeDecodeError:
+                struct.pack_into("<H", directory, position + 8, flags & ~UTF8_FLAG)
+                cleared = True
+        position += 46 + name_size + extra_size + comment_size
+    return _FlagsCleared(source, start, bytes(directory)) if cleared else None
+
+
+def open_zip(source) -> zipfile.ZipFile:
+    """`zipfile.ZipFile` over `source` (seekable); a name flagged UTF-8 whose bytes are not
+    UTF-8 is read as an unflagged name (see `member_name`), as unzip and 7-Zip list it,
+    instead of making every member of the zip unreadable."""
+    try:
+        return zipfile.ZipFile(source)
+    except UnicodeDecodeError:
+        cleared = _without_false_utf8_flags(source)
+        if cleared is None:
+            raise
+        return zipfile.ZipFile(cleared)
+
+
 def read_zip_directory(source) -> list[tuple[str, int, int]]:
     """`(name, size, crc)` of each file member of the zip in `source` (seekable), read from its
     central directory. Raises UnreadableUpload for a split part, an encrypted or corrupt zip."""
     check_not_split(source)
     source.seek(0)
     try:
-        with zipfile.ZipFile(source) as archive:
+        with open_zip(source) as archive:
             infos = archive.infolist()
             check_member_offsets(archive)
     except (zipfile.BadZipFile, OSError) as exc:

@@ -29,7 +29,7 @@ from pymongo.collection import Collection
 from segcore.archives.archive_7z import SEVEN_ZIP_ERRORS, error_detail
 from segcore.archives.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
 from segcore.archives.archive_tar import _path
-from segcore.archives.archive_zip import check_member_offsets, member_name
+from segcore.archives.archive_zip import check_member_offsets, member_name, open_zip
 from segcore.content.mask_content import ContentTally, Rules, check_mask
 from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
 from segcore.content.mask_formats import image_header, read_mask
@@ -237,7 +237,7 @@ def _window(wanted: list, at: int, source: WindowFile, room: int) -> int:
 
 def _scan_zip(scan: _Scan, source: WindowFile) -> None:
     try:
-        archive = zipfile.ZipFile(source)
+        archive = open_zip(source)
     except (
         zipfile.BadZipFile,
         zipfile.LargeZipFile,

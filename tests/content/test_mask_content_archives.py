@@ -226,3 +226,25 @@ def test_results_of_an_older_check_are_checked_again(lab, upload, tmp_path):
     lab.work[MASK_CONTENT].update_many({}, {"$unset": {"version": ""}})  # as stored before
     assert check_content(lab, ["batch_1"]).checked_uploads == 1
     assert check_content(lab, ["batch_1"]).checked_uploads == 0
+
+
+def test_a_bsdtar_zip_with_a_name_it_could_not_convert_is_still_read(lab, upload, dbs, tmp_path):
+    # bsdtar flags every name UTF-8, also a Latin-1 one from an old disk: unzip and 7-Zip list
+    # the zip; zipfile alone refuses it whole, every good mask with it.
+    lab.images("a", "b")
+    png(lab.masks / "a_mask.png", np.zeros((SIDE, SIDE)))
+    png(lab.masks / "b_mask.png", square())
+    with open(os.path.join(os.fsencode(lab.masks), b"ri\xf1on_mask.png"), "wb") as latin:
+        latin.write((lab.masks / "b_mask.png").read_bytes())
+    data = archive_with(
+        "bsdtar", lab.masks, tmp_path / "m.zip", "--format=zip", "-c", env={"LC_ALL": "C.UTF-8"}
+    )
+    file_id = upload("batch_1.zip", data)
+    listing = list_upload(
+        dbs.training["masks.chunks"], dbs.masks_files.find_one({"_id": file_id}), 1 << 26
+    )
+    assert listing.reason is None
+    assert listing.names == ["a_mask.png", "b_mask.png", "ri±on_mask.png"]  # as unzip shows it
+    verify(lab, ["batch_1"])
+    row = check_content(lab, ["batch_1"]).by_batch()["batch_1"]
+    assert row["checked"] == 2 and said(row) == {"a_mask.png": "a_mask.png: empty"}
