@@ -14,6 +14,7 @@ import streamlit as st
 
 from segcore.core.errors import ImportFileError
 from segcore.core.json_input import decode_text
+from segcore.core.naming import cut
 from segcore.store.connection import Databases
 from segcore.work import batch_import
 from ui.actions import run_write, show_error
@@ -91,7 +92,7 @@ def _imported(result: batch_import.ImportResult) -> str:
     st.session_state[IMPORT_PREVIEW] = None
     st.session_state[IMPORT_RESULT] = asdict(result)
     refused = "".join(
-        " " + _("Refused (not a folder name): {id}: {why}.").format(id=repr(batch_id), why=why)
+        " " + _("Refused (not a folder name): {id}: {why}.").format(id=repr(cut(batch_id)), why=why)
         for batch_id, why in list(result.refused.items())[:5]
     )
     return _(

@@ -20,7 +20,7 @@ from segcore.cli.base import (
     pass_context,
 )
 from segcore.core.errors import N_, ImportFileError
-from segcore.core.naming import printable
+from segcore.core.naming import cut, printable
 
 
 @main.command("import")
@@ -82,7 +82,7 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
         )
         for batch_id, reason in result.refused.items():
             # repr: an id holding terminal escapes is shown, never replayed
-            echo(f"refused: {batch_id!r} {reason}; nothing was written for it", err=True)
+            echo(f"refused: {cut(batch_id)!r} {reason}; nothing was written for it", err=True)
         for folder in result.unreadable:
             echo(
                 f"warning: {printable(folder)}: cannot be read, its images were not counted",

@@ -114,6 +114,15 @@ def batch_ids_in(text: str) -> list[str]:
     return list(seen)
 
 
+def cut(text: str, limit: int = 80) -> str:
+    """`text` to show, cut after `limit` characters with an ellipsis (a refused id may be a
+    megabyte long)."""
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+MAX_FOLDER_NAME = 255  # bytes: the longest file name on Linux, macOS and Windows file systems
+
+
 def unsafe_id_reason(batch_id: str) -> str | None:
     """Why `batch_id` cannot name a folder (a path separator, "..", a control character such
     as NUL or a terminal escape), or None when it can."""
@@ -123,4 +132,6 @@ def unsafe_id_reason(batch_id: str) -> str | None:
         return "contains '..'"
     if any(unicodedata.category(ch) == "Cc" for ch in batch_id):
         return "contains a control character"
+    if len(batch_id.encode("utf-8", "surrogatepass")) > MAX_FOLDER_NAME:
+        return f"is longer than a folder name can be ({MAX_FOLDER_NAME} bytes)"
     return None

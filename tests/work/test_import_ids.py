@@ -25,6 +25,9 @@ from segcore.work.batch_import import BatchEntry, import_batches, merge_sources,
         ("Batch-007", None),
         ("odd folder", None),
         ("lote_ñ.v2", None),
+        ("b" * 255, None),
+        ("b" * 256, "is longer than a folder name can be (255 bytes)"),
+        ("ñ" * 128, "is longer than a folder name can be (255 bytes)"),  # 256 bytes in UTF-8
     ],
 )
 def test_unsafe_ids(batch_id, reason):
@@ -87,3 +90,14 @@ def test_a_refused_id_leaves_a_stored_batch_of_that_name_alone(db):
     result = import_batches(db, [BatchEntry("a/b", "/y")], "me")
     assert result.flagged_missing == [] and list(result.refused) == ["a/b"]
     assert db.batches.find_one({"id": "a/b"})["folder"] == "/x"
+
+
+def test_an_id_too_long_for_a_folder_is_refused_and_shown_cut(db, run_cli, tmp_path):
+    long_id = "batch_" + "x" * 100_000
+    (tmp_path / "batches.json").write_text(json.dumps([long_id, "batch_8"]))
+    out = run_cli("import", "--file", str(tmp_path / "batches.json"))
+    assert out.returncode == 1  # as for any refused id, the rest imported
+    assert [d["id"] for d in db.batches.find()] == ["batch_8"]
+    refused = [line for line in out.stderr.splitlines() if line.startswith("refused:")]
+    assert len(refused) == 1 and len(refused[0]) < 200
+    assert "is longer than a folder name can be (255 bytes)" in refused[0]
