@@ -111,10 +111,10 @@ def read_tar_members(stream, budget: int) -> list[tuple[str, int, str]]:
             while (member := archive.next()) is not None:
                 archive.members.clear()  # stream mode keeps every header otherwise
                 if member.isfile():
-                    digests[_path(member.name)] = (member.size, _digest(archive, member))
-                    found.append((member.name, *digests[_path(member.name)]))
+                    digests[member_path(member.name)] = (member.size, _digest(archive, member))
+                    found.append((member.name, *digests[member_path(member.name)]))
                 elif member.islnk():
-                    found.append((member.name, *digests.get(_path(member.linkname), (0, ""))))
+                    found.append((member.name, *digests.get(member_path(member.linkname), (0, ""))))
                 elif member.issym():
                     link = hashlib.blake2b(
                         b"->" + member.linkname.encode("utf-8", "replace"), digest_size=16
@@ -150,7 +150,7 @@ def read_tar_members(stream, budget: int) -> list[tuple[str, int, str]]:
     return found
 
 
-def _path(name: str) -> str:
+def member_path(name: str) -> str:
     """A member path as a link names it, whether or not either carries `./` or `/` first."""
     while name.startswith("./"):
         name = name[2:]

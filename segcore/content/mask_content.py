@@ -77,8 +77,11 @@ def _close(a, b, rel: float = 0.0, absolute: float = 0.0) -> bool:
 
 def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
     """What differs between a mask's grid and its image's: size, then (when both carry them)
-    spacing, origin and direction within the tolerances."""
-    if mask.size != image.size:
+    spacing, origin and direction within the tolerances. A volume mask of a series (a 4D
+    image) is compared with one of its volumes; a mask of several volumes is not the mask of
+    one."""
+    size = image.size[:3] if len(mask.size) == 3 and len(image.size) > 3 else image.size
+    if mask.size != size:
         return [
             (
                 "size",

@@ -25,10 +25,11 @@ import py7zr
 from py7zr import exceptions as py7zr_errors
 from py7zr.io import Py7zIO, WriterFactory
 from pymongo.collection import Collection
+from pymongo.errors import PyMongoError
 
 from segcore.archives.archive_7z import SEVEN_ZIP_ERRORS, error_detail
 from segcore.archives.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
-from segcore.archives.archive_tar import _path
+from segcore.archives.archive_tar import member_path
 from segcore.archives.archive_zip import check_member_offsets, member_name, open_zip
 from segcore.content.mask_content import ContentTally, Rules, check_mask
 from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
@@ -37,6 +38,7 @@ from segcore.content.mask_geometry import Geometry, OverLimit
 from segcore.core.errors import DamagedUpload, UnreadableUpload, UploadTooLarge
 from segcore.images.mask_matching import (
     base_name,
+    channel_key,
     image_key,
     is_image_name,
     is_mask_member,
@@ -85,9 +87,11 @@ class ImageIndex:
             if listing is None or not listing.names or not listing.folder:
                 continue
             for name in listing.names:
-                index.images.setdefault(
-                    image_key(name), (str(Path(listing.folder) / name), base_name(name))
-                )
+                key, image = image_key(name), (str(Path(listing.folder) / name), base_name(name))
+                index.images.setdefault(key, image)
+                channel = channel_key(key)  # nnU-Net: case_0001's mask, of case_0001_0000
+                if channel:
+                    index.images.setdefault(channel, image)
         return index
 
     def image_of(self, member: str) -> tuple[str, str] | None:
@@ -109,7 +113,8 @@ class _Scan:
         self.index, self.rules, self.budget = index, rules, budget
         self.result = UploadContent()
         self.used = 0
-        self.read: dict[str, tuple | str] = {}  # a tar's masks read so far, for its links
+        self.keep_for_links = False  # a tar: its masks are kept (grid and values) for its links
+        self.read: dict[str, tuple | str] = {}  # a tar's masks read so far, by member path
         self.links: list[tuple] = []  # links whose target was not read yet
 
     def wanted(self, path: str) -> tuple[str, str] | None:
@@ -132,7 +137,8 @@ class _Scan:
         except UnreadableUpload as exc:
             mask = str(exc)
         self.used += counter.count
-        self.read[_path(path)] = mask
+        if self.keep_for_links:
+            self.read[member_path(path)] = mask
         self._tally(name, mask, image_grid)
 
     def check_link(self, path: str, target: str, image: tuple[str, str]) -> None:
@@ -142,7 +148,7 @@ class _Scan:
         if mask is None:
             self.links.append((path, target, image))
             return
-        self.read[_path(path)] = mask  # a link to this link finds it
+        self.read[member_path(path)] = mask  # a link to this link finds it
         name = _shown(path)
         image_grid = self._image_grid(name, image)
         if image_grid is not None:
@@ -192,9 +198,11 @@ def _link_target(member: tarfile.TarInfo) -> str:
     """The archive path a link member names: a hard link's target is a member path, a
     symbolic link's is relative to the link's folder (never a path on this machine)."""
     if member.islnk():
-        return _path(member.linkname)
-    return _path(
-        posixpath.normpath(posixpath.join(posixpath.dirname(_path(member.name)), member.linkname))
+        return member_path(member.linkname)
+    return member_path(
+        posixpath.normpath(
+            posixpath.join(posixpath.dirname(member_path(member.name)), member.linkname)
+        )
     )
 
 
@@ -273,6 +281,7 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
 
 
 def _scan_tar(scan: _Scan, stream) -> None:
+    scan.keep_for_links = True
     try:
         # Decompressed by ReadAhead; read a piece at a time, as it hands them on.
         with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as archive:
@@ -390,6 +399,12 @@ def check_upload_content(
         scan.too_large()
     except UnreadableUpload as exc:
         scan.result.notes.append({"code": "unreadable", "params": {"reason": str(exc)}})
+    except PyMongoError:
+        raise  # the database, not the upload: the run stops and says so
+    except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
+        # One upload never stops a check of thousands: what failed is its note, shown.
+        reason = f"the check could not read it ({type(exc).__name__}: {exc!s:.120})"
+        scan.result.notes.append({"code": "unreadable", "params": {"reason": reason}})
     scan.result.bytes_read, scan.result.bytes_decompressed = stats.bytes, scan.used
     return scan.result
 

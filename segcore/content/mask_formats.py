@@ -30,6 +30,7 @@ from segcore.images.mask_matching import split_extension
 
 PLANAR = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 NIFTI = (".nii", ".nii.gz")
+NUMPY = (".npy", ".npz")
 
 # --- planar images (Pillow) -------------------------------------------------------------
 
@@ -60,6 +61,8 @@ def planar_values(source, max_voxels: int) -> tuple[Geometry, MaskValues | None]
     geometry = make_geometry((image.width, image.height, getattr(image, "n_frames", 1)))
     if geometry.voxels > max_voxels:
         return geometry, None
+    if _deep_colour(image, source):
+        return geometry, values_of(_itk_planar(source, image.format))
     try:
         # Every page of a multi-page TIFF (a stack's slices), not only the first.
         pages = [_labels(np.asarray(page)) for page in ImageSequence.Iterator(image)]
@@ -67,6 +70,41 @@ def planar_values(source, max_voxels: int) -> tuple[Geometry, MaskValues | None]
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UnreadableUpload(f"not a readable image ({first_line(exc)})") from None
     return geometry, values_of(array)
+
+
+def _deep_colour(image, source) -> bool:
+    """True for a PNG or TIFF of 16 bits per channel and more than one channel (RGB, grey with
+    alpha): Pillow keeps only each value's high byte, so labels 0, 1, 2 would read as 0."""
+    if image.format == "PNG":
+        head = source.getvalue()[24:26] if hasattr(source, "getvalue") else b""
+        return len(head) == 2 and head[0] == 16 and head[1] in (2, 4, 6)  # IHDR depth, colour
+    if image.format == "TIFF":
+        bits = image.tag_v2.get(258) if hasattr(image, "tag_v2") else None
+        bits = bits if isinstance(bits, tuple) else (bits,)
+        return len(bits) > 1 and 16 in bits
+    return False
+
+
+def _itk_planar(source, image_format: str):
+    """A deep-colour PNG or TIFF's values, one per pixel, read by SimpleITK at full depth
+    (through a temporary file: it reads only from a path)."""
+    import SimpleITK
+
+    handle, path = tempfile.mkstemp(suffix=".png" if image_format == "PNG" else ".tif")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(source.getvalue())
+        SimpleITK.ProcessObject.SetGlobalWarningDisplay(False)
+        try:
+            array = SimpleITK.GetArrayFromImage(SimpleITK.ReadImage(path))
+        except RuntimeError:
+            raise UnreadableUpload(
+                "a 16-bit colour or grey-and-alpha image that no library here reads at full "
+                "depth (Pillow keeps 8 bits, SimpleITK refuses it)"
+            ) from None
+        return _labels(array)
+    finally:
+        os.unlink(path)
 
 
 def _labels(array):
@@ -91,8 +129,15 @@ def _nifti_class(head: bytes):
 
 
 def _nifti_geometry(header) -> Geometry:
-    shape = header.get_data_shape()[:3]
-    return from_ras_affine(shape, header.get_zooms()[:3], header.get_best_affine())
+    """The grid; a 4th (or later) dimension of more than one slice is part of its size (a mask
+    of 3 volumes is not the mask of one). A file whose qform and sform codes are both 0 says
+    nothing of its position: nibabel's made-up affine is not compared, only size and spacing."""
+    shape = header.get_data_shape()
+    zooms = header.get_zooms()[:3]
+    if int(header["qform_code"]) == 0 and int(header["sform_code"]) == 0:
+        return make_geometry(shape, zooms)
+    geometry = from_ras_affine(shape[:3], zooms, header.get_best_affine())
+    return Geometry(grid_size(shape), geometry.spacing, geometry.origin, geometry.direction)
 
 
 def nifti_header(path: str) -> Geometry:
@@ -156,9 +201,22 @@ def _nrrd_geometry(header: dict) -> Geometry:
     for axis, vector in enumerate(rows[:3]):
         affine[: len(vector), axis] = vector
     affine[:3, 3] = np.asarray(header.get("space origin", (0, 0, 0)), float)[:3]
-    if space in ("left-posterior-superior", "lps"):
-        affine[:2] *= -1  # stored as LPS: from_ras_affine expects RAS
+    affine[:3] *= np.asarray(_ras_signs(space))[:, None]  # from_ras_affine expects RAS
     return from_ras_affine(spatial, None, affine)
+
+
+# Each axis of an NRRD "space": its sign towards RAS (left, posterior, inferior point away).
+_AXIS_SIGNS = {"l": -1.0, "r": 1.0, "p": -1.0, "a": 1.0, "i": -1.0, "s": 1.0}
+
+
+def _ras_signs(space: str) -> tuple[float, ...]:
+    """(±1, ±1, ±1) turning a vector of `space` (left-anterior-superior, LAS, RAS, ...) into
+    RAS; a space of no anatomical axes (scanner-xyz, 3D-right-handed) as RAS."""
+    parts = space.split("-") if "-" in space else list(space)
+    letters = [part[:1] for part in parts]
+    if len(letters) == 3 and letters[0] in "lr" and letters[1] in "pa" and letters[2] in "is":
+        return tuple(_AXIS_SIGNS[letter] for letter in letters)
+    return (1.0, 1.0, 1.0)
 
 
 def nrrd_header(path: str) -> Geometry:
@@ -183,6 +241,61 @@ def nrrd_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValues
         return geometry, values_of(nrrd.read_data(header, stream, index_order="F"))
     except (OSError, ValueError, EOFError, nrrd.NRRDError) as exc:
         raise UnreadableUpload(f"not a readable NRRD file ({first_line(exc)})") from None
+
+
+# --- NumPy (.npy, .npz) ----------------------------------------------------------------
+
+
+def numpy_values(source: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValues | None]:
+    """A `.npy` array, or the single array of a `.npz` (never unpickled). Its shape is its
+    grid (rows, columns[, slices] as NumPy writes an image: shown width × height); it carries
+    no spacing or position."""
+    import numpy as np
+
+    data = np.load(source, allow_pickle=False, mmap_mode=None)
+    if isinstance(data, np.lib.npyio.NpzFile):
+        with data:
+            if len(data.files) != 1:
+                raise UnreadableUpload(
+                    f"an .npz of {len(data.files)} arrays: which one is the mask is not known"
+                )
+            array = data[data.files[0]]
+    else:
+        array = data
+    shape = (array.shape[1], array.shape[0], *array.shape[2:]) if array.ndim >= 2 else array.shape
+    geometry = make_geometry(shape)
+    if geometry.voxels > max_voxels:
+        return geometry, None
+    return geometry, values_of(array)
+
+
+def numpy_header(path: str) -> Geometry:
+    """An image's grid from a `.npy` header (or the single array's of a `.npz`): its values
+    are never read."""
+    import zipfile
+
+    import numpy as np
+
+    def shape_of(handle) -> tuple:
+        version = np.lib.format.read_magic(handle)
+        read = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        return read(handle)[0]
+
+    if path.lower().endswith(".npz"):
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if n.endswith(".npy")]
+            if len(names) != 1:
+                raise UnreadableUpload(f"an .npz of {len(names)} arrays, not one image")
+            with archive.open(names[0]) as handle:
+                shape = shape_of(handle)
+    else:
+        with open(path, "rb") as handle:
+            shape = shape_of(handle)
+    return make_geometry((shape[1], shape[0], *shape[2:]) if len(shape) >= 2 else shape)
 
 
 # --- DICOM (pydicom) --------------------------------------------------------------------
@@ -315,20 +428,63 @@ def _itk_reason(exc: BaseException) -> str:
 # --- one entry point per side -------------------------------------------------------------
 
 
+def _format(name: str) -> str:
+    """The reader a file's name calls for: planar, nifti, nrrd, metaimage, numpy or dicom (a
+    `.dcm`, or a name without a known extension)."""
+    extension = split_extension(name)[1]
+    if extension in PLANAR:
+        return "planar"
+    if extension in NIFTI:
+        return "nifti"
+    if extension in (".nrrd", ".seg.nrrd", ".nhdr"):
+        return "nrrd"
+    if extension in (".mha", ".mhd"):
+        return "metaimage"
+    if extension in NUMPY:
+        return "numpy"
+    return "dicom"
+
+
+READABLE_NAMES = {
+    "planar": "image",
+    "nifti": "NIfTI file",
+    "nrrd": "NRRD file",
+    "metaimage": "MetaImage file",
+    "numpy": "NumPy file",
+    "dicom": "DICOM file",
+}
+
+
+def _unreadable(kind: str, exc: BaseException) -> UnreadableUpload:
+    """What any other error of a library reading damaged bytes becomes: the file is
+    unreadable, in the library's words (a cut header, a corrupt deflate stream, a zero-byte
+    file make some raise errors of their own, zlib.error, struct.error, StopIteration...)."""
+    return UnreadableUpload(
+        f"not a readable {READABLE_NAMES[kind]} ({type(exc).__name__}: {first_line(exc)})"
+    )
+
+
 def image_header(path: str, name: str) -> Geometry:
     """An image's grid from its header only; raises UnreadableUpload (the name says the format;
     a name without an extension is DICOM)."""
-    extension = split_extension(name)[1]
-    if extension in PLANAR:
-        with open(path, "rb") as handle:
-            return planar_header(handle)
-    if extension in NIFTI:
-        return nifti_header(path)
-    if extension == ".nrrd":
-        return nrrd_header(path)
-    if extension in (".mha", ".mhd"):
-        return metaimage_header(path)
-    return dicom_header(path)
+    kind = _format(name)
+    try:
+        if kind == "planar":
+            with open(path, "rb") as handle:
+                return planar_header(handle)
+        if kind == "nifti":
+            return nifti_header(path)
+        if kind == "nrrd":
+            return nrrd_header(path)
+        if kind == "metaimage":
+            return metaimage_header(path)
+        if kind == "numpy":
+            return numpy_header(path)
+        return dicom_header(path)
+    except UnreadableUpload:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see _unreadable
+        raise _unreadable(kind, exc) from None
 
 
 def read_mask(
@@ -336,15 +492,24 @@ def read_mask(
 ) -> tuple[Geometry, MaskValues | None]:
     """A mask's grid and (unless it has over `max_voxels`) values, from a stream read once.
 
-    `limit` caps the bytes decompressed from it. Raises UnreadableUpload.
+    `limit` caps the bytes decompressed from it. Raises UnreadableUpload (OverLimit past the
+    limit).
     """
-    extension = split_extension(name)[1]
-    if extension in PLANAR:
-        return planar_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
-    if extension in NIFTI:
-        return nifti_values(stream, extension == ".nii.gz", max_voxels, limit)
-    if extension == ".nrrd":
-        return nrrd_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
-    if extension in (".mha", ".mhd"):
-        return metaimage_values(stream, extension, max_voxels, limit)
-    return dicom_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
+    kind = _format(name)
+    try:
+        if kind == "planar":
+            return planar_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
+        if kind == "nifti":
+            gzipped = split_extension(name)[1] == ".nii.gz"
+            return nifti_values(stream, gzipped, max_voxels, limit)
+        if kind == "nrrd":
+            return nrrd_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
+        if kind == "metaimage":
+            return metaimage_values(stream, split_extension(name)[1], max_voxels, limit)
+        if kind == "numpy":
+            return numpy_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
+        return dicom_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
+    except UnreadableUpload:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see _unreadable
+        raise _unreadable(kind, exc) from None

@@ -76,7 +76,10 @@ def values_of(array) -> MaskValues:
 
     array = np.asarray(array)
     if array.dtype.kind in "fc":
-        array = np.nan_to_num(array)
+        missing = np.isnan(array)
+        if missing.any():  # NaN is no label, nor background: named as a value of its own
+            found = values_of(array[~missing])
+            return MaskValues(found.nonzero, [*found.labels, float("nan")])
     if array.dtype.kind in "biu" and array.size:
         low, high = int(array.min()), int(array.max())
         if high - low <= 64:

@@ -6,7 +6,8 @@ extensions. A folder that cannot be read is recorded as such, never as empty.
 
 An image has one of the image or volume extensions; a file with none of them is an image when
 it is DICOM ('DICM' at byte 128), whatever dots its name holds (a UID such as
-`1.2.840.113619.2.55.3.604688119.969.1268071029.320`); `DICOMDIR` never is.
+`1.2.840.113619.2.55.3.604688119.969.1268071029.320`) or a DICOM ending (`.dicom`, `.IMA`);
+`DICOMDIR` never is.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ from pymongo.database import Database
 from segcore.core.errors import FolderUnreadable
 from segcore.core.regular_files import open_regular, regular_files
 from segcore.core.timefmt import utcnow
-from segcore.images.mask_matching import DEFAULT_EXTENSIONS, NOT_IMAGES, is_image_name
+from segcore.images.mask_matching import (
+    DEFAULT_EXTENSIONS,
+    DICOM_ENDINGS,
+    NOT_IMAGES,
+    is_image_name,
+)
 from segcore.store.schema import BATCH_IMAGES, find_in, replace_many
 
 COLLECTION = BATCH_IMAGES
@@ -29,7 +35,9 @@ DICOM_MAGIC_OFFSET = 128
 # The file meta's (0002,0002) Media Storage SOP Class: Media Storage Directory (a DICOMDIR).
 # The meta is always explicit VR little endian.
 DICOMDIR_CLASS = b"\x02\x00\x02\x00UI\x14\x001.2.840.10008.1.3.10"
-VERSION = 2  # 2: DICOM files with dots in their name, DICOMDIR excluded, configured extensions
+# 2: DICOM files with dots in their name, DICOMDIR excluded, configured extensions; 3: DICOM
+# files named .dicom, .ima or .dic
+VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -60,9 +68,12 @@ def is_dicom_file(path: str) -> bool:
 
 
 def may_be_dicom(name: str) -> bool:
-    """True for a name a DICOM file may have without an extension: no dot, or a UID (digits
-    after the last dot); `notes.txt` is not opened to find out."""
-    return "." not in name or name.rsplit(".", 1)[1].isdigit()
+    """True for a name a DICOM file may have without an image extension: no dot, a UID
+    (digits after the last dot), or a DICOM ending (`.dicom`, Siemens' `.IMA`); `notes.txt` is
+    not opened to find out."""
+    return (
+        "." not in name or name.rsplit(".", 1)[1].isdigit() or name.lower().endswith(DICOM_ENDINGS)
+    )
 
 
 def list_image_names(folder: Path, extensions=DEFAULT_EXTENSIONS) -> list[str]:

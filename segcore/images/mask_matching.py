@@ -22,6 +22,9 @@ DEFAULT_EXTENSIONS = Settings.mask_extensions
 DEFAULT_MASK_SUFFIXES = Settings.mask_suffixes
 SYSTEM_FILES = {".ds_store", "thumbs.db", "desktop.ini"}
 NOT_IMAGES = {"dicomdir"}  # a DICOM media index, not an image, whatever its bytes say
+# Endings DICOM files are given besides .dcm (exporters, Siemens): listed when the file's
+# first bytes say DICOM, and matched without them.
+DICOM_ENDINGS = (".dicom", ".ima", ".dic")
 CHANNEL_SUFFIX = re.compile(r"_\d{4}$")  # nnU-Net: case_0001_0000 is channel 0 of case_0001
 NAMES_SHOWN = 50  # names listed per kind in a report; all are counted
 
@@ -93,8 +96,12 @@ def sort_members(paths, extensions=DEFAULT_EXTENSIONS) -> tuple[list[str], list[
 
 
 def image_key(name: str, extensions=DEFAULT_EXTENSIONS) -> str:
-    """The key an image is matched by: its stem (its whole name without a known extension)."""
-    return nfc(split_extension(base_name(name), extensions)[0]).casefold()
+    """The key an image is matched by: its stem (its whole name without a known extension, or
+    without a DICOM file's own ending: `chest_0001.dicom` is `chest_0001`)."""
+    stem, extension = split_extension(base_name(name), extensions)
+    if not extension and stem.lower().endswith(DICOM_ENDINGS):
+        stem = stem.rsplit(".", 1)[0] or stem
+    return nfc(stem).casefold()
 
 
 def channel_key(key: str) -> str | None:

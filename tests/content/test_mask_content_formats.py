@@ -1,0 +1,237 @@
+"""Content checks of real medical files as the field's libraries write them: every format the
+listing counts is read by its own library, a damaged file is unreadable (never a crash that
+stops the run), and a grid is compared in the frame its format states."""
+
+import gzip
+import shutil
+import subprocess
+
+import nibabel
+import nrrd
+import numpy as np
+import pytest
+import SimpleITK
+from PIL import Image
+from pydicom.data import get_testdata_file
+
+from segcore.content.mask_content_check import check_content
+from segcore.images.batch_images import list_image_names
+from segcore.masks.mask_check import verify
+from tests.content.test_mask_content_archives import SIDE, checked, lab, png, said, square
+from tests.masks_content_files import NIBABEL_DATA, nifti_like
+
+__all__ = ["lab"]  # the fixture, shared
+
+
+def images_dir(lab):
+    folder = lab.settings.data_directory / "batch_1"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def zipped(lab, tmp_path) -> bytes:
+    target = tmp_path / "m.zip"
+    names = sorted(p.name for p in lab.masks.iterdir())
+    subprocess.run(["zip", "-q", str(target), *names], cwd=lab.masks, check=True)
+    return target.read_bytes()
+
+
+def volume(shape=(7, 6, 5)) -> np.ndarray:
+    data = np.zeros(shape, np.uint8)
+    data[2:4, 2:4, 1:3] = 1
+    return data
+
+
+@pytest.mark.parametrize("tool", ["zip", "tar"])
+def test_damaged_files_are_unreadable_and_the_check_goes_on(lab, upload, tmp_path, tool):
+    images = images_dir(lab)
+    for stem in ("zero", "cut", "corrupt", "dfl", "good"):
+        shutil.copy(NIBABEL_DATA / "anatomical.nii", images / f"{stem}.nii")
+    (images / "empty_image.nrrd").write_bytes(b"")  # a zero-byte image
+    png(lab.masks / "empty_image_mask.png", square())
+    (lab.masks / "zero_mask.nii.gz").write_bytes(b"")
+    (lab.masks / "cut_mask.nii").write_bytes((NIBABEL_DATA / "anatomical.nii").read_bytes()[:200])
+    good = gzip.compress((NIBABEL_DATA / "anatomical.nii").read_bytes())
+    broken = good[:40] + bytes(b ^ 0x5A for b in good[40:80]) + good[80:]
+    (lab.masks / "corrupt_mask.nii.gz").write_bytes(broken)  # a corrupt deflate stream
+    dfl = open(get_testdata_file("image_dfl.dcm"), "rb").read()
+    (lab.masks / "dfl_mask.dcm").write_bytes(dfl[: len(dfl) - 200])  # deflated DICOM, cut
+    nifti_like(images / "good.nii", lab.masks / "good_mask.nii.gz")
+    # In a tar.gz a corrupt member's deflate error used to end the whole upload there.
+    if tool == "zip":
+        data, name = zipped(lab, tmp_path), "batch_1.zip"
+    else:
+        subprocess.run(
+            ["tar", "-czf", str(tmp_path / "m.tgz"), "-C", str(lab.masks), "."], check=True
+        )
+        data, name = (tmp_path / "m.tgz").read_bytes(), "batch_1.tar.gz"
+    row = checked(lab, upload, name, data)
+    shown = said(row)
+    assert row["checked"] == 6 and not row["notes"], row
+    for mask in ("zero_mask.nii.gz", "cut_mask.nii", "corrupt_mask.nii.gz", "dfl_mask.dcm"):
+        assert shown[mask].startswith(f"{mask}: unreadable"), shown
+    assert shown["empty_image_mask.png"].startswith(
+        "empty_image_mask.png: its image cannot be read (not a readable NRRD file"
+    )
+    assert "good_mask.nii.gz" not in shown
+
+
+def test_a_slicer_seg_nrrd_mask_is_read_as_nrrd(lab, upload, tmp_path):
+    data = volume()
+    image = SimpleITK.GetImageFromArray(data.astype(np.int16))
+    image.SetSpacing((0.8, 0.9, 2.5))
+    SimpleITK.WriteImage(image, str(images_dir(lab) / "CT_001.nii.gz"))
+    mask = SimpleITK.GetImageFromArray(data)
+    mask.CopyInformation(image)
+    SimpleITK.WriteImage(mask, str(lab.masks / "CT_001.seg.nrrd"), True)
+    moved = SimpleITK.GetImageFromArray(data)
+    moved.CopyInformation(image)
+    moved.SetOrigin((0.0, 0.0, 5.0))
+    SimpleITK.WriteImage(image, str(images_dir(lab) / "CT_002.nii.gz"))
+    SimpleITK.WriteImage(moved, str(lab.masks / "CT_002.seg.nrrd"), True)
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 2
+    assert said(row) == {
+        "CT_002.seg.nrrd": "CT_002.seg.nrrd: origin 0.0×0.0×5.0, image 0.0×0.0×0.0"
+    }
+
+
+def test_an_nnunet_mask_is_opened_against_its_channel_image(lab, upload, tmp_path):
+    nibabel.save(
+        nibabel.Nifti1Image(np.ones((10, 10, 4), np.int16), np.eye(4)),
+        images_dir(lab) / "case_0001_0000.nii.gz",
+    )
+    nibabel.save(
+        nibabel.Nifti1Image(np.zeros((3, 3, 3), np.uint8), np.eye(4)),
+        lab.masks / "case_0001.nii.gz",
+    )
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 1
+    assert set(said(row)) == {"case_0001.nii.gz"} and row["counts"]["wrong_size"] == 1
+
+
+def test_numpy_masks_and_images_are_read_by_numpy(lab, upload, tmp_path):
+    images = images_dir(lab)
+    png(images / "a.png", np.full((12, 16), 90))
+    png(images / "b.png", np.full((12, 16), 90))
+    np.save(images / "c.npy", np.ones((12, 16), np.uint8))
+    mask = np.zeros((12, 16), np.uint8)
+    mask[2:5, 3:7] = 1
+    np.save(lab.masks / "a_mask.npy", mask)
+    np.savez_compressed(lab.masks / "b_mask.npz", np.zeros((12, 16), np.uint8))
+    wrong = np.zeros((13, 16))
+    wrong[1, 1] = 1
+    png(lab.masks / "c_mask.png", wrong)
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 3
+    assert said(row) == {
+        "b_mask.npz": "b_mask.npz: empty",
+        "c_mask.png": "c_mask.png: 16×13, image 16×12",
+    }
+
+
+@pytest.mark.parametrize(
+    "filename", ["MR_small_jpeg_ls_lossless.dcm", "JPGExtended.dcm", "MR_small_RLE.dcm"]
+)
+def test_compressed_dicom_masks_are_decoded(lab, upload, tmp_path, filename):
+    shutil.copy(get_testdata_file(filename), images_dir(lab) / "mr.dcm")
+    shutil.copy(get_testdata_file(filename), lab.masks / "mr_mask.dcm")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 1 and row["counts"]["unreadable"] == 0, said(row)
+
+
+def test_an_nrrd_grid_is_read_in_the_space_it_names(lab, upload, tmp_path):
+    data = volume()
+    spacing, origin = np.diag([0.8, 0.9, 2.5]), np.array([10.5, -20.25, 30.0])
+    ras = np.diag([-0.8, -0.9, 2.5, 1.0])
+    ras[:3, 3] = origin * [-1, -1, 1]
+    for stem, space, flip in (
+        ("a", "left-posterior-superior", [1, 1, 1]),
+        ("b", "right-anterior-superior", [-1, -1, 1]),
+        ("c", "left-anterior-superior", [1, -1, 1]),
+        ("d", "LAS", [1, -1, 1]),
+    ):
+        nibabel.save(
+            nibabel.Nifti1Image(np.ones((7, 6, 5), np.int16), ras),
+            images_dir(lab) / f"{stem}.nii.gz",
+        )
+        flip = np.array(flip, float)
+        nrrd.write(
+            str(lab.masks / f"{stem}_mask.nrrd"),
+            data,
+            {"space": space, "space directions": spacing * flip, "space origin": origin * flip},
+        )
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 4 and said(row) == {}  # one grid, written in four frames
+
+
+def test_a_mask_of_several_volumes_is_not_the_mask_of_one(lab, upload, tmp_path):
+    nibabel.save(
+        nibabel.Nifti1Image(np.ones((10, 12, 5), np.int16), np.eye(4)), images_dir(lab) / "a.nii.gz"
+    )
+    nibabel.save(
+        nibabel.Nifti1Image(np.ones((10, 12, 5), np.int16), np.eye(4)), images_dir(lab) / "b.nii.gz"
+    )
+    nibabel.save(
+        nibabel.Nifti1Image(np.ones((10, 12, 5, 3), np.uint8), np.eye(4)),
+        lab.masks / "a_mask.nii.gz",
+    )
+    nibabel.save(
+        nibabel.Nifti1Image(np.ones((10, 12, 5, 1), np.uint8), np.eye(4)),
+        lab.masks / "b_mask.nii.gz",
+    )
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert said(row) == {"a_mask.nii.gz": "a_mask.nii.gz: 10×12×5×3, image 10×12×5"}
+
+
+def test_a_nifti_mask_without_orientation_is_compared_by_size_and_spacing(lab, upload, tmp_path):
+    affine = np.diag([-1.0, -1.0, 1.0, 1.0])
+    affine[:3, 3] = [4.5, 5.5, -2.0]
+    nibabel.save(
+        nibabel.Nifti1Image(np.ones((10, 12, 5), np.int16), affine), images_dir(lab) / "a.nii.gz"
+    )
+    bare = nibabel.Nifti1Image(volume((10, 12, 5)), None)  # qform and sform codes 0
+    bare.header.set_zooms((1.0, 1.0, 1.0))
+    nibabel.save(bare, lab.masks / "a_mask.nii.gz")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 1 and said(row) == {}
+
+
+def test_nan_in_a_float_mask_is_named_as_a_value(lab, upload, tmp_path):
+    nibabel.save(
+        nibabel.Nifti1Image(np.ones((6, 6, 3), np.int16), np.eye(4)), images_dir(lab) / "a.nii.gz"
+    )
+    mask = volume((6, 6, 3)).astype(np.float32)
+    mask[0, 0, 0] = np.nan
+    nibabel.save(nibabel.Nifti1Image(mask, np.eye(4)), lab.masks / "a_mask.nii.gz")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert said(row) == {"a_mask.nii.gz": "a_mask.nii.gz: label nan not in 0,1,2"}
+
+
+def test_a_16_bit_colour_mask_keeps_its_labels(lab, upload, tmp_path):
+    images = images_dir(lab)
+    png(images / "rgb.png", np.full((SIDE, SIDE), 90))
+    labels = np.zeros((SIDE, SIDE), np.uint16)
+    labels[1:3, 1:3], labels[4, 4] = 1, 2
+    rgb = SimpleITK.GetImageFromArray(np.stack([labels] * 3, axis=-1), isVector=True)
+    SimpleITK.WriteImage(rgb, str(lab.masks / "rgb_mask.png"))  # 16 bits per channel
+    assert Image.open(lab.masks / "rgb_mask.png").mode == "RGB"  # Pillow keeps 8 of them
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 1 and said(row) == {}  # not "empty": labels 1 and 2 are there
+
+
+def test_dicom_files_named_dicom_or_ima_are_images(tmp_path):
+    for name in ("chest_0001.dicom", "MR.0001.0001.IMA", "IM_0001"):
+        shutil.copy(get_testdata_file("CT_small.dcm"), tmp_path / name)
+    (tmp_path / "notes.dicom").write_text("not DICOM")
+    assert list_image_names(tmp_path) == ["IM_0001", "MR.0001.0001.IMA", "chest_0001.dicom"]
+
+
+def test_a_dicom_image_named_dicom_is_matched_and_opened(lab, upload, tmp_path):
+    shutil.copy(get_testdata_file("CT_small.dcm"), images_dir(lab) / "chest_0001.dicom")
+    shutil.copy(get_testdata_file("CT_small.dcm"), lab.masks / "chest_0001_mask.dcm")
+    upload("batch_1.zip", zipped(lab, tmp_path))
+    report = verify(lab, ["batch_1"])
+    assert report.batches[0]["state"] == "complete"
+    row = check_content(lab, ["batch_1"]).by_batch()["batch_1"]
+    assert row["checked"] == 1 and row["counts"]["unreadable"] == 0
