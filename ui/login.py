@@ -50,7 +50,19 @@ def login_gate() -> bool:
     if st.session_state.get(ACTOR) is None:
         _resume_from_cookie()
     actor, since = st.session_state.get(ACTOR), st.session_state.get(LOGIN_AT)
-    if actor is not None and not auth.session_expired(since, utcnow(), current.session_minutes):
+    expired = actor is not None and auth.session_expired(since, utcnow(), current.session_minutes)
+    if actor is not None and not expired and not _still_valid():
+        _forget_login()
+        st.info(
+            _(
+                "Your session was ended (logged out elsewhere, a new password, or the user "
+                "removed): please log in again."
+            )
+        )
+        _login_form()
+        return False
+    actor = st.session_state.get(ACTOR)
+    if actor is not None and not expired:
         with st.sidebar:
             _keep_cookie()
             st.caption(
@@ -68,6 +80,21 @@ def login_gate() -> bool:
         st.info(_("Your session has expired: please log in again."))
     _login_form()
     return False
+
+
+def _still_valid() -> bool:
+    """Whether this tab's session still exists on the server, read on every run: `user
+    passwd`, `user remove` and removing a member end sessions in every browser, and an open
+    tab must not go on writing as that user. The role is read afresh too. An outage keeps
+    the tab as it is (the page reports it)."""
+    try:
+        found = sessions.resume_session(databases().work, st.session_state.get(SESSION_TOKEN))
+    except (SegcoreError, PyMongoError):
+        return True
+    if found is None:
+        return False
+    st.session_state[ACTOR] = found[0]
+    return True
 
 
 def _resume_from_cookie() -> None:

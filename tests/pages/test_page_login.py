@@ -112,6 +112,34 @@ def test_a_login_survives_a_reload_until_logout(login_on, monkeypatch):
     assert [t.value for t in reopened(monkeypatch, token).title] == ["Log in"]
 
 
+@pytest.mark.parametrize("ending", ["new password", "user removed", "logged out elsewhere"])
+def test_an_open_tab_stops_when_its_session_is_ended_elsewhere(login_on, ending):
+    """`user passwd`, `user remove` and a logout in another browser end every session: a tab
+    already open must not go on acting as that user (it used to, until its 8 hours ran out)."""
+    from segcore.team import sessions
+
+    at = log_in(page("streamlit_app").run(), "Coord", PASSWORD)
+    assert "Dashboard" in [t.value for t in at.title]
+    work = login_on.work
+    if ending == "new password":
+        auth.set_password(work, "Coord", "another long password", author="admin")
+    elif ending == "user removed":
+        auth.remove_user(work, "Coord", author="admin")
+    else:
+        sessions.end_all_sessions(work, "Coord")
+    at.run()
+    assert [t.value for t in at.title] == ["Log in"]
+    assert any("Your session was ended" in i.value for i in at.info)
+    assert at.session_state["actor"] is None
+
+
+def test_a_role_changed_elsewhere_counts_at_the_next_click(login_on):
+    at = log_in(page("streamlit_app").run(), "Coord", PASSWORD)
+    login_on.work.app_users.update_one({"name": "Coord"}, {"$set": {"role": "viewer"}})
+    at.run()
+    assert at.session_state["actor"] == Actor("Coord", "viewer")
+
+
 def test_a_forged_cookie_logs_nobody_in(login_on, monkeypatch):
     at = reopened(monkeypatch, "forged-token")
     assert [t.value for t in at.title] == ["Log in"] and at.session_state["actor"] is None
