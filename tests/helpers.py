@@ -91,3 +91,11 @@ def pick_option(page, opener, option: str, attempts: int = 5) -> None:
             if attempt == attempts - 1:
                 raise
             page.keyboard.press("Escape")
+
+
+def shown(text: str) -> str:
+    """Markdown as its reader sees it: the backslash escapes that keep stored names literal
+    (`ui.labels.literal`) undone."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", str(text))

@@ -119,6 +119,12 @@ def test_webhook_shapes_and_the_signature():
     assert signature("k", "1700000000", b"{}") != signature("k", "1700000001", b"{}")
 
 
+def test_a_file_name_shaped_like_a_slack_link_stays_text():
+    odd = {**DOC, "subject": "Upload <https://evil.example/|batch_12 fixed>.zip", "text": "a & b"}
+    text = webhook_payload("slack", odd)["text"]
+    assert text == "*Upload &lt;https://evil.example/|batch_12 fixed&gt;.zip*\na &amp; b"
+
+
 ROWS = [
     {
         "id": "batch_1",

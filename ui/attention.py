@@ -12,6 +12,7 @@ from segcore.report.pace import Alerts
 from ui import late
 from ui.actions import flash
 from ui.i18n import N_, _, format_age, format_date, ngettext, word
+from ui.labels import literal
 from ui.write_to import write_buttons
 
 SHOWN = 5  # the panel names a few; the suggestions page lists them all
@@ -66,9 +67,9 @@ def attention_panel(found: Alerts) -> None:
                     [
                         ngettext(
                             "{name} ({days} day)", "{name} ({days} days)", p.days_since
-                        ).format(name=p.name, days=p.days_since)
+                        ).format(name=literal(p.name), days=p.days_since)
                         if p.days_since is not None
-                        else _("{name} (never delivered)").format(name=p.name)
+                        else _("{name} (never delivered)").format(name=literal(p.name))
                         for p in found.stalled
                     ]
                 )
@@ -76,7 +77,7 @@ def attention_panel(found: Alerts) -> None:
             )
             late.links(
                 "stalled",
-                [(p.name, {"who": p.name}) for p in found.stalled[:SHOWN]],
+                [(literal(p.name), {"who": p.name}) for p in found.stalled[:SHOWN]],
                 _("All batches of stalled people"),
             )
             write_buttons([p.name for p in found.stalled[:SHOWN]])
@@ -89,12 +90,12 @@ def attention_panel(found: Alerts) -> None:
                 + "**] "
                 + _("of missing their due date:")
                 + " "
-                + _names([f"{b.id} ({b.assignee})" for b in found.at_risk])
+                + _names([f"{literal(b.id)} ({literal(b.assignee)})" for b in found.at_risk])
                 + note
             )
             late.links(
                 "at_risk",
-                [(b.id, {"batch": b.id}) for b in found.at_risk[:SHOWN]],
+                [(literal(b.id), {"batch": b.id}) for b in found.at_risk[:SHOWN]],
                 _("All batches at risk"),
             )
         if found.moves:
@@ -127,7 +128,9 @@ def describe_applied(result, moves: list) -> None:
     """Queue what applying `moves` did: which batch went to whom, and each one left alone."""
     done = set(result.updated)
     named = [
-        _("{batch} from {old} to {new}").format(batch=m.id, old=m.from_, new=m.to)
+        _("{batch} from {old} to {new}").format(
+            batch=literal(m.id), old=literal(m.from_), new=literal(m.to)
+        )
         for m in moves
         if m.id in done
     ]

@@ -8,6 +8,8 @@ stored.
 
 from __future__ import annotations
 
+import re
+
 from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_
 from ui.i18n import N_, _, format_number, ngettext
@@ -75,6 +77,17 @@ SORT = {
 }
 LEFT_THE_TEAM = N_("left the team")
 NOT_ON_TEAM = N_("not on the team")
+
+
+# What Streamlit's markdown would read as markup (and `:` for its :colour[...] and :icon:).
+MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def literal(text: object) -> str:
+    """`text` (a stored name, a file name) as it is inside Streamlit markdown: captions,
+    messages and button labels render markdown, so a name "**x**" or "[x](url)" would show
+    bold or as a link."""
+    return MARKDOWN.sub(r"\\\1", str(text))
 
 
 def _labelled(table: dict, value: object) -> str:

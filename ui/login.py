@@ -24,6 +24,7 @@ from segcore.team import auth, sessions
 from ui.actions import run_write
 from ui.connection import databases, settings
 from ui.i18n import N_, _
+from ui.labels import literal
 from ui.state import ACTOR, LOGIN_AT, NEW_COOKIE, SESSION_TOKEN, TRIED_TOKEN
 
 COOKIE = "segdash_session"
@@ -67,7 +68,7 @@ def login_gate() -> bool:
             _keep_cookie()
             st.caption(
                 _("Logged in as **{name}** ({role})").format(
-                    name=actor.name,
+                    name=literal(actor.name),
                     role=_(ROLES[actor.role]) if actor.role in ROLES else actor.role,
                 )
             )

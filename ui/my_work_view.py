@@ -15,6 +15,7 @@ from ui import labels
 from ui.actions import run_write
 from ui.connection import settings
 from ui.i18n import _, format_date, format_datetime, format_number, ngettext, word
+from ui.labels import literal
 from ui.reads import cached_read
 
 
@@ -73,10 +74,10 @@ def show_receipt(batch, receipt: dict | None) -> None:
     if not receipt.get("readable"):
         st.error(
             _("**{batch}**: your upload {file} ({when}) could not be read: {reason}").format(
-                batch=batch.id,
-                file=receipt.get("filename") or "",
+                batch=literal(batch.id),
+                file=literal(receipt.get("filename") or ""),
                 when=when,
-                reason=word(receipt.get("reason")),
+                reason=literal(word(receipt.get("reason"))),
             )
         )
         return
@@ -86,8 +87,8 @@ def show_receipt(batch, receipt: dict | None) -> None:
                 "**{batch}**: your upload {file} ({when}) has masks for {matched} of "
                 "{images} images."
             ).format(
-                batch=batch.id,
-                file=receipt.get("filename") or "",
+                batch=literal(batch.id),
+                file=literal(receipt.get("filename") or ""),
                 when=when,
                 matched=receipt.get("matched") or 0,
                 images=receipt["images"],
@@ -98,7 +99,9 @@ def show_receipt(batch, receipt: dict | None) -> None:
     problems = [describe(o, _) for o in receipt.get("content") or ()]
     if problems:
         st.warning(
-            _("Masks with content problems:") + "\n\n" + "\n".join(f"- {p}" for p in problems)
+            _("Masks with content problems:")
+            + "\n\n"
+            + "\n".join(f"- {literal(p)}" for p in problems)
         )
 
 
@@ -110,13 +113,13 @@ def show_lacking(batch) -> None:
                 "**{batch}**: {count} image still without a mask",
                 "**{batch}**: {count} images still without a mask",
                 batch.missing_count,
-            ).format(batch=batch.id, count=batch.missing_count)
+            ).format(batch=literal(batch.id), count=batch.missing_count)
         )
         st.code("\n".join(batch.missing), language=None)
     for upload in batch.unreadable:
         st.warning(
             _("{batch}: the upload {file} could not be read.").format(
-                batch=batch.id, file=upload.get("filename", "?")
+                batch=literal(batch.id), file=literal(upload.get("filename", "?"))
             )
         )
 

@@ -13,6 +13,7 @@ from ui import labels
 from ui.actions import run_write
 from ui.connection import settings
 from ui.i18n import _, format_number, ngettext, word
+from ui.labels import literal
 from ui.state import current_actor
 
 
@@ -60,9 +61,9 @@ def show_receipts(found: list[dict], empty: str) -> None:
     if worst:
         st.caption(
             _("{file}: without a mask: {missing}; matching no image: {extra}").format(
-                file=worst.get("filename"),
-                missing=", ".join(worst.get("missing") or []) or "-",
-                extra=", ".join(worst.get("extra") or []) or "-",
+                file=literal(worst.get("filename")),
+                missing=literal(", ".join(worst.get("missing") or []) or "-"),
+                extra=literal(", ".join(worst.get("extra") or []) or "-"),
             )
         )
 
@@ -79,7 +80,7 @@ def _content_caption(found: list[dict]) -> None:
     if named:
         st.caption(
             _("{file}: content problems: {problems}").format(
-                file=newest.get("filename"), problems="; ".join(named[:10])
+                file=literal(newest.get("filename")), problems=literal("; ".join(named[:10]))
             )
         )
 

@@ -20,6 +20,7 @@ from ui.actions import flash, run_write
 from ui.attention import pace_columns
 from ui.connection import settings
 from ui.i18n import N_, _, format_number, format_percent, ngettext
+from ui.labels import literal
 from ui.state import REMOVE_TARGET, current_actor, forget
 
 ADD_FIELDS = ("add_name", "add_role", "add_email")
@@ -91,7 +92,7 @@ def member_added(added) -> str:
     """After a successful add only: empty the form on the next run (a refused one keeps what
     was typed)."""
     st.session_state[ADD_CLEAR] = True
-    return _("{name} was added to the team.").format(name=added.name)
+    return _("{name} was added to the team.").format(name=literal(added.name))
 
 
 def clear_added_form() -> None:
@@ -130,7 +131,7 @@ def _removal_question(databases: Databases, name: str, others: list[str], with_m
     if open_count:
         st.write(
             _("**{name}** holds **{count}** open batches (assigned, without masks).").format(
-                name=name, count=open_count
+                name=literal(name), count=open_count
             )
         )
         options = ["unassign", "reassign"] if others else ["unassign"]
@@ -143,29 +144,29 @@ def _removal_question(databases: Databases, name: str, others: list[str], with_m
         if choice == "reassign":
             target = st.selectbox(_("Reassign to"), others, key="remove_target")
     else:
-        st.write(_("**{name}** holds no open batches.").format(name=name))
+        st.write(_("**{name}** holds no open batches.").format(name=literal(name)))
     if with_masks:
         st.write(
             _(
                 "**{count}** of {name}'s batches already have masks: they stay assigned to "
                 "{name}, so the record shows who segmented them."
-            ).format(count=with_masks, name=name)
+            ).format(count=with_masks, name=literal(name))
         )
     slot = st.empty()
     yes, no = st.columns(2)
-    if yes.button(_("Remove {name}").format(name=name), type="primary", key="remove_yes"):
+    if yes.button(_("Remove {name}").format(name=literal(name)), type="primary", key="remove_yes"):
 
         def removed(moved: int) -> str:
             forget(REMOVE_TARGET)
             if target:
                 return _(
                     "{name} was removed from the team and {count} open batches went to {target}."
-                ).format(name=name, count=moved, target=target)
+                ).format(name=literal(name), count=moved, target=literal(target))
             if moved:
                 return _(
                     "{name} was removed from the team and {count} open batches are unassigned."
-                ).format(name=name, count=moved)
-            return _("{name} was removed from the team.").format(name=name)
+                ).format(name=literal(name), count=moved)
+            return _("{name} was removed from the team.").format(name=literal(name))
 
         run_write(
             _("Removing"),
@@ -216,7 +217,9 @@ def former_holders(
             format_func=lambda n: _("(leave unassigned)") if n is None else n,
         )
         slot = st.empty()
-        if st.button(_("Move {name}'s open batches").format(name=former), key="move_former"):
+        if st.button(
+            _("Move {name}'s open batches").format(name=literal(former)), key="move_former"
+        ):
 
             def moved(result: ChangeResult) -> str:
                 if result.conflicts:
@@ -234,12 +237,12 @@ def former_holders(
                         "{count} open batch of {name} moved to {target}.",
                         "{count} open batches of {name} moved to {target}.",
                         count,
-                    ).format(count=count, name=former, target=target)
+                    ).format(count=count, name=literal(former), target=literal(target))
                 return ngettext(
                     "{count} open batch of {name} moved to nobody (unassigned).",
                     "{count} open batches of {name} moved to nobody (unassigned).",
                     count,
-                ).format(count=count, name=former)
+                ).format(count=count, name=literal(former))
 
             run_write(
                 _("Moving"),

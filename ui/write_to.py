@@ -10,6 +10,7 @@ from segcore.core.translations import Words
 from segcore.notify.notify_mailto import mailto_link, person_batches
 from ui import reads
 from ui.i18n import _, current_language
+from ui.labels import literal
 
 
 def write_links(names: list[str]) -> dict[str, str]:
@@ -36,5 +37,5 @@ def write_buttons(names: list[str]) -> None:
     columns = st.columns(min(len(links), 5))
     for number, (name, link) in enumerate(links.items()):
         columns[number % len(columns)].link_button(
-            _("Write to {name}").format(name=name), link, icon=":material/mail:"
+            _("Write to {name}").format(name=literal(name)), link, icon=":material/mail:"
         )

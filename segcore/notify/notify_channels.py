@@ -135,10 +135,16 @@ def send_email(settings, doc: dict) -> str:
     return f"{host}: accepted"
 
 
+def _slack_text(text: object) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def webhook_payload(fmt: str, doc: dict) -> dict:
     """The body a chat expects: Slack's `text`, a Teams Adaptive Card, or the plain facts."""
     if fmt == "slack":
-        return {"text": f"*{doc['subject']}*\n{doc['text']}"}
+        # Slack reads <...> as a link or a mention: names and file names are escaped as its
+        # documentation asks (&, < and >), so `<https://x|batch_12 fixed>.zip` stays text.
+        return {"text": f"*{_slack_text(doc['subject'])}*\n{_slack_text(doc['text'])}"}
     if fmt == "teams":
         card = {
             "type": "AdaptiveCard",

@@ -2,6 +2,7 @@
 
 from segcore.team import team
 from tests.helpers import page
+from tests.helpers import shown as as_read
 
 
 def seed(db, count=5):
@@ -359,7 +360,7 @@ def test_the_late_filter_and_the_attention_panels_links(app_env):
     dash = page("streamlit_app").run()
     assert not dash.exception, dash.exception
     links = [e.proto for e in dash.get("page_link")]
-    by_label = {p.label: p for p in links}
+    by_label = {as_read(p.label): p for p in links}
     assert "late=stalled&who=Cai" in by_label["Cai"].query_string
     risky = found.at_risk[0].id
     assert f"late=at_risk&batch={risky}" in by_label[risky].query_string

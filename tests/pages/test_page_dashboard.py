@@ -8,7 +8,7 @@ import streamlit as st
 from babel.dates import format_date
 
 from segcore.store import embedded
-from tests.helpers import page
+from tests.helpers import page, shown
 from tests.pace_seed import seed_pace
 
 
@@ -48,11 +48,11 @@ def test_attention_panel_names_stalled_people_and_batches_at_risk(app_env):
     at = page("dashboard").run()
     assert not at.exception, at.exception
     assert [h.value for h in at.subheader] == ["Attention"]
-    text = " ".join(m.value for m in at.markdown)
+    text = " ".join(shown(m.value) for m in at.markdown)
     assert "1 stalled" in text and "Cai (20 days)" in text
     assert "3 batches at risk" in text and "batch_7 (Zoe)" in text
     assert "3 suggested moves: review and apply them on the **Suggested moves** page." in [
-        m.value for m in at.markdown
+        shown(m.value) for m in at.markdown
     ]
     pace_chart = next(
         figure(c)

@@ -237,3 +237,30 @@ def test_people_not_on_the_team_who_hold_batches_are_listed_and_can_be_handed_ov
     assert sorted(d["id"] for d in db.batches.find({"assignee": "Ceci"})) == ["batch_1", "batch_2"]
     assert db.batches.find_one({"id": "batch_3"})["assignee"] == "Roberto"  # delivered, usable
     assert db.history.count_documents({"kind": "batch", "field": "assignee"}) == 2
+
+
+def test_a_name_with_markdown_is_shown_literally(app_env):
+    """Captions, messages and button labels render markdown: a name "**Bo** [x](javascript:…)"
+    showed bold and as a link. Its text is escaped, so the reader sees it as stored."""
+    from tests.helpers import shown
+
+    odd = "**Bo** [x](javascript:alert(1)) :red[y]"
+    team.add_member(app_env.work, odd, author="test")
+    at = page("team").run()
+    at.selectbox(key="edit_who").select(odd).run()
+    label = at.button(key="remove_ask").label
+    assert "**Bo**" not in label and "](" not in label and ":red[" not in label
+    assert shown(label) == f"Remove {odd}…"
+    at.button(key="remove_ask").click().run()
+    assert not at.exception
+    said = [m.value for m in at.markdown if "holds no open batches" in shown(m.value)]
+    assert said and "[x](" not in said[0]  # the name inside the sentence, escaped too
+
+
+def test_literal_keeps_any_text_as_it_is():
+    from tests.helpers import shown
+    from ui.labels import literal
+
+    for text in ("batch_1.zip", "a\\b", "<script>", "$x$", "#1 - ok!", "`code`", "|a|b|", "~~no~~"):
+        assert shown(literal(text)) == text
+        assert all(ch not in literal(text).replace("\\" + ch, "") for ch in "*[]`$<>|~")

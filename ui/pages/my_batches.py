@@ -8,6 +8,7 @@ from segcore.core.timefmt import to_office, utcnow
 from ui import charts, labels, my_work_view
 from ui.connection import settings
 from ui.i18n import N_, _, format_datetime
+from ui.labels import literal
 from ui.state import current_actor
 from ui.widgets import page_start
 
@@ -22,7 +23,7 @@ mine = my_work_view.batches(actor, today)
 open_batches = [b for b in mine if b.open]
 st.caption(
     _("Logged in as {name}: your batches, due dates and what your uploads still lack.").format(
-        name=actor.member
+        name=literal(actor.member)
     )
 )
 

@@ -8,6 +8,7 @@ from ui import reads
 from ui.actions import run_write
 from ui.connection import settings
 from ui.i18n import N_, _
+from ui.labels import literal
 from ui.member_logins import member_logins
 from ui.state import can_write, current_actor
 from ui.team_actions import (
@@ -106,11 +107,13 @@ with change.container(border=True):
                 email,
                 author=current_actor(),
                 slot=slots,
-                then=_("{name}'s details were saved.").format(name=chosen),
+                then=_("{name}'s details were saved.").format(name=literal(chosen)),
             )
     write_buttons([chosen])
     asked = st.button(
-        _("Remove {name}…").format(name=chosen), key="remove_ask", icon=":material/person_remove:"
+        _("Remove {name}…").format(name=literal(chosen)),
+        key="remove_ask",
+        icon=":material/person_remove:",
     )
 member_logins(databases, names)
 target = removal_target(chosen, names, asked)

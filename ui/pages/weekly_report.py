@@ -9,6 +9,7 @@ from segcore.report.pace_report import build_report, delivery_quality, to_html
 from ui import charts, reads
 from ui.connection import settings
 from ui.i18n import N_, _, current_language
+from ui.labels import literal
 from ui.widgets import page_start
 
 # Printing: no sidebar, header or buttons; the charts keep their place on the page.
@@ -27,7 +28,7 @@ found = reads.current_alerts()
 words = Words(current_language())
 report = build_report(rows, found, delivery_quality(rows), words, settings().zone)
 st.subheader(report.title, anchor=False)
-st.markdown("\n".join(f"- {line}" for line in report.figures))
+st.markdown("\n".join(f"- {literal(line)}" for line in report.figures))
 st.download_button(
     _("Download as HTML"),
     to_html(report, words),
@@ -42,6 +43,6 @@ weeks = pace.weekly_deliveries(rows, reads.team_names(), found.today, settings()
 st.plotly_chart(charts.weekly_pace(weeks), key="weekly_report_pace")
 st.subheader(_("Alerts"), anchor=False)
 if report.nothing:
-    st.write(report.nothing)
+    st.markdown(literal(report.nothing))
 for heading, items in report.sections:
-    st.markdown(f"**{heading}**\n\n" + "\n".join(f"- {item}" for item in items))
+    st.markdown(f"**{literal(heading)}**\n\n" + "\n".join(f"- {literal(i)}" for i in items))
