@@ -273,6 +273,20 @@ def test_a_restore_ends_every_session_and_names_the_logins_it_brings_back(db, ru
     assert db.app_sessions.index_information().keys() >= {"token_hash_1"}
 
 
+def test_a_restore_into_a_new_database_needs_no_replace(db, client, run_cli, tmp_path):
+    """Any command stamps a database it opens (`app_meta` `prepared`): that stamp alone made a
+    new, empty database 'already hold data', and the documented restore was always refused."""
+    db.batches.insert_many([{"id": f"batch_{n}", "status": "pending"} for n in range(1, 4)])
+    file = tmp_path / "b.jsonl.gz"
+    backup.backup_to_file(db, file)
+    fresh = f"{db.name}_fresh"
+    out = run_cli("restore", str(file), env={"MONGO_DB": fresh})
+    assert out.returncode == 0, out.stderr
+    assert client[fresh].batches.count_documents({}) == 3
+    again = run_cli("restore", str(file), env={"MONGO_DB": fresh})  # now it holds data
+    assert again.returncode == 1 and "batches 3" in again.stderr and "--replace" in again.stderr
+
+
 def test_the_replace_question_names_the_backups_database_and_date(db, cli_env, tmp_path):
     db.segmentadores.insert_one({"name": "Flor"})
     file = tmp_path / "q.jsonl.gz"

@@ -37,6 +37,7 @@ from segcore.backups import backup_codec
 from segcore.core.errors import N_, BackupFileError
 from segcore.store.schema import (
     LOCKS,
+    META,
     RESTORE_PREVIOUS,
     RESTORE_STAGING,
     RESTORE_STATE,
@@ -470,6 +471,13 @@ def _manifest(path: Path, raw: bytes) -> dict:
 
 
 def stored_counts(db: Database) -> dict[str, int]:
-    """Documents per collection of `db` that a restore would replace, only those holding any."""
+    """Documents per collection of `db` that a restore would replace, only those holding any.
+
+    The stamp any command writes on opening a database (`app_meta` `prepared`) is not data: a
+    database holding only it is empty, so a restore into a new database needs no --replace."""
+    from segcore.prepare_stamp import PREPARED
+
     counts = {name: db[name].estimated_document_count() for name in backed_up_collections(db)}
+    if counts.get(META):
+        counts[META] = db[META].count_documents({"_id": {"$ne": PREPARED}})
     return {name: count for name, count in counts.items() if count}
