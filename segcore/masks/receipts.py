@@ -196,11 +196,12 @@ def store_receipts(
     suffixes,
     listings: dict | None = None,
     images: dict | None = None,
+    store: bool = True,
 ) -> list[dict]:
     """Build and store the receipts of `uploads` (each with `batches`, its keys) from their
     stored listings and their batches' results (`results` by key); returns them. `listings`
     (by upload id) and `images` (by batch key): those already in memory, instead of reading
-    them again."""
+    them again. `store` False: built only (the caller stores them with `save_receipts`)."""
     if listings is None:
         listings = {
             d["_id"]: d for d in find_in(work[MASK_CHECKS], "_id", [u["_id"] for u in uploads])
@@ -218,8 +219,14 @@ def store_receipts(
         receipts.append(
             build_receipt(upload, listings.get(upload["_id"]), parts, made_by, suffixes)
         )
-    replace_many(work[RECEIPTS], receipts)
+    if store:
+        save_receipts(work, receipts)
     return receipts
+
+
+def save_receipts(work: Database, receipts: list[dict]) -> None:
+    """Store built receipts (each replacing the upload's earlier one)."""
+    replace_many(work[RECEIPTS], receipts)
 
 
 def _part(doc: dict, result: dict | None, images) -> dict:

@@ -12,7 +12,7 @@ import heapq
 from pymongo.database import Database
 
 from segcore.masks import mask_check
-from segcore.masks.receipts import store_receipts
+from segcore.masks.receipts import save_receipts, store_receipts
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, RECEIPTS, find_in
 from segcore.sync.index_entry import date_order
@@ -69,6 +69,7 @@ def make_receipts(
         settings.mask_suffixes,
         listings=found.listings,
         images=found.images,
+        store=False,
     )
     moves = _moves(made, docs, found.results) if settings.masks_set_status else []
     also = {}
@@ -78,7 +79,12 @@ def make_receipts(
             to_set = {**to_set, mask_check.FIELD: found.fields[doc["key"]]}
         if to_set or to_unset:
             also[doc["_id"]] = (batch_id, to_set, to_unset)
-    return review.apply_moves(work, moves, author, also=also, each_chunk=renew)
+    applied = review.apply_moves(work, moves, author, also=also, each_chunk=renew)
+    # The receipts last: a run killed before this point leaves these uploads without receipts,
+    # so the next run (first contact lists the uploads without one) makes them and their moves
+    # again; stored first, a kill between them and the moves lost the moves for good.
+    save_receipts(work, made)
+    return applied
 
 
 def _batches(work: Database, doc_ids: list, read: dict) -> list[dict]:

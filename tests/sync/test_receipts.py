@@ -231,6 +231,42 @@ def test_a_sync_killed_while_making_receipts_makes_them_on_the_next_run(
     ]
 
 
+@pytest.mark.parametrize("at", ["before the moves", "between the history and the moves"])
+def test_a_first_sync_killed_while_moving_statuses_converges_on_the_next_run(
+    lab, upload, dbs, tmp_path, monkeypatch, at
+):
+    """On first contact a run makes receipts for the uploads without one. They used to be
+    stored before the moves: a run killed in between left them stored, so the next run skipped
+    their uploads and never made the moves, while the history (written first) named moves
+    that never happened. The receipts now come last."""
+    for number in (1, 2):
+        lab.batch(number, 2)
+    upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    upload("batch_2.zip", b"PK\x05\x06 cut short")
+    real_moves, real_bulk = review.apply_moves, review._bulk
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the process dies here
+
+    if at == "before the moves":
+        monkeypatch.setattr(review, "apply_moves", killed)
+    else:
+        monkeypatch.setattr(review, "_bulk", killed)  # the history entries are written
+    with pytest.raises(KeyboardInterrupt):
+        sync.run_sync(lab)
+    assert (status_of(dbs, "batch_1"), status_of(dbs, "batch_2")) == ("pending", "pending")
+    assert dbs.work.receipts.count_documents({}) == 0  # nothing claims these uploads are done
+    monkeypatch.setattr(review, "apply_moves", real_moves)
+    monkeypatch.setattr(review, "_bulk", real_bulk)
+    sync.run_sync(lab)
+    assert (status_of(dbs, "batch_1"), status_of(dbs, "batch_2")) == ("review", "rework")
+    assert dbs.work.receipts.count_documents({}) == 2
+    for batch_id, status in (("batch_1", "review"), ("batch_2", "rework")):
+        moves = [h["new"] for h in list_history(dbs.work, batch_id) if h["field"] == "status"]
+        assert set(moves) == {status}  # an entry may be repeated, never one missing or false
+    assert sync.run_sync(lab, full=True).status_moves == 0
+
+
 def test_a_status_set_while_a_routine_run_lists_the_new_uploads_is_kept(
     lab, upload, dbs, tmp_path, monkeypatch
 ):
