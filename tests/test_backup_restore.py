@@ -419,3 +419,40 @@ def test_no_restore_while_a_sync_runs_and_no_sync_while_a_restore_runs(small, ru
         assert out.returncode != 0 and "A restore of the database is running" in out.stderr
     finally:
         restoring.release_quietly()
+
+
+def test_no_backup_of_a_database_a_restore_is_swapping_or_left_half_done(db, run_cli, tmp_path):
+    """A backup read while a restore swapped the collections in missed a whole collection and
+    said "Backup written"; one taken after a killed restore held mixed data without a word."""
+    fill(db, 10)
+    db.restore_state.insert_one(
+        {
+            "_id": "restore",
+            "state": "swapping",
+            "file": "old.jsonl.gz",
+            "started_at": datetime_now(),
+            "owner": "a killed process",
+        }
+    )
+    out = run_cli("backup", "--out", str(tmp_path / "b.jsonl.gz"))
+    assert out.returncode == 1 and "interrupted while it swapped" in out.stderr
+    assert list(tmp_path.iterdir()) == []  # no file, not even a partial one
+
+
+def test_a_backup_during_which_a_restore_ran_is_not_kept(db, tmp_path, monkeypatch):
+    from segcore.core.errors import RestoreIncomplete
+
+    fill(db, 10)
+    real = backup.write_backup
+
+    def with_a_restore_meanwhile(*args, **kwargs):
+        summary = real(*args, **kwargs)
+        db.restore_state.insert_one(  # a restore started and finished while this one read
+            {"_id": "restore", "state": "swapped", "file": "x", "started_at": datetime_now()}
+        )
+        return summary
+
+    monkeypatch.setattr(backup, "write_backup", with_a_restore_meanwhile)
+    with pytest.raises(RestoreIncomplete, match="A restore ran while the backup was read"):
+        backup.backup_to_file(db, tmp_path / "b.jsonl.gz")
+    assert list(tmp_path.iterdir()) == []

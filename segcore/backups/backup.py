@@ -34,7 +34,7 @@ from bson.errors import BSONError
 from pymongo.database import Database
 
 from segcore.backups import backup_codec
-from segcore.core.errors import N_, BackupFileError
+from segcore.core.errors import N_, BackupFileError, RestoreIncomplete
 from segcore.store.schema import (
     LOCKS,
     META,
@@ -238,6 +238,7 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
     else:
         path, rotate = out, False
         _check_replaceable(path, db.name)
+    restore_before = _no_restore_under_way(db)
     partial = None
     try:
         handle, partial = tempfile.mkstemp(
@@ -248,6 +249,13 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
             summary = write_backup(db, stream, file=path.name, rotate=rotate)
             stream.flush()
             os.fsync(stream.fileno())
+        if _no_restore_under_way(db) != restore_before:  # one ran while the backup read
+            raise RestoreIncomplete(
+                N_(
+                    "A restore ran while the backup was read: the backup would mix data from "
+                    "before and after it, so it was not kept. Back up again."
+                )
+            )
         os.replace(partial, path)
         partial = None
         _sync_folder(path.parent)
@@ -269,6 +277,19 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
             os.unlink(partial)
     summary.path = str(path)
     return summary
+
+
+def _no_restore_under_way(db: Database) -> object:
+    """The restore marker as it stands; raises RestoreIncomplete (in its words) while a restore
+    runs or after one was interrupted: the collections are being swapped, or half swapped, and
+    a backup of them would be taken for a whole database."""
+    from segcore.backups.backup_restore import MARKER, interrupted_restore
+
+    pending = interrupted_restore(db)
+    if pending is not None:
+        raise pending
+    marker = db[RESTORE_STATE].find_one({"_id": MARKER})
+    return marker and (marker.get("owner"), marker.get("started_at"), marker.get("state"))
 
 
 def _sync_folder(folder: Path) -> None:
