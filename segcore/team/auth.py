@@ -64,19 +64,23 @@ def _validate(name: object, role: str | None = None, password: str | None = None
     bad = control_characters(clean_name(name))
     if bad:
         raise ValidationError(
-            f"A user name may not contain control characters ({', '.join(bad)}).", field="name"
+            N_("A user name may not contain control characters ({characters})."),
+            characters=", ".join(bad),
+            field="name",
         )
     if role is not None and role not in ROLES:
-        raise ValidationError(f"Role must be one of {', '.join(ROLES)}.", field="role")
+        raise ValidationError(
+            N_("Role must be one of {roles}."), roles=", ".join(ROLES), field="role"
+        )
     if password is not None and len(password) < MIN_PASSWORD:
         raise ValidationError(
-            f"A password has at least {MIN_PASSWORD} characters.", field="password"
+            N_("A password has at least {count} characters."), count=MIN_PASSWORD, field="password"
         )
     if password is not None and len(password.encode()) > MAX_PASSWORD_BYTES:
         # bcrypt reads only the first 72 bytes: a longer one would not be checked in full.
         raise ValidationError(
-            f"A password has at most {MAX_PASSWORD_BYTES} bytes (about "
-            f"{MAX_PASSWORD_BYTES} letters without accents).",
+            N_("A password has at most {count} bytes (about {count} letters without accents)."),
+            count=MAX_PASSWORD_BYTES,
             field="password",
         )
     return clean_name(name)
@@ -166,7 +170,7 @@ def set_password(
         {"$set": {"password_hash": _hash(password), "failures": [], "locked_until": None}},
     )
     if not result.matched_count:
-        raise MemberNotFound(f"No user named '{clean_name(name)}'.")
+        raise MemberNotFound(N_("No user named '{name}'."), name=clean_name(name))
     sessions.end_all_sessions(db, name)
 
 
@@ -187,7 +191,7 @@ def remove_user(db: Database, name: str, author: "str | Actor" = "command line")
     """Delete a login and end every session of theirs; PermissionDenied for a viewer."""
     authorize_write(author)
     if not db[COLLECTION].delete_one({"name_key": person_key(str(name))}).deleted_count:
-        raise MemberNotFound(f"No user named '{clean_name(str(name))}'.")
+        raise MemberNotFound(N_("No user named '{name}'."), name=clean_name(str(name)))
     sessions.end_all_sessions(db, str(name))
 
 

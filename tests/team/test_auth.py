@@ -221,3 +221,25 @@ def test_the_lockout_time_is_in_the_office_zone(users):
     assert str(locked.value) == (
         "Too many failed attempts: try again after 06:15 (America/Mexico_City)."
     )
+
+
+@pytest.mark.parametrize(
+    "kwargs, spanish",
+    [
+        ({"password": "short"}, "Una contraseña tiene al menos 10 caracteres."),
+        ({"password": "x" * 80}, "Una contraseña tiene como máximo 72 bytes"),
+        ({"role": "boss"}, "El rol debe ser uno de"),
+        ({"name": "a\x1bb"}, "Un nombre de usuario no puede contener caracteres de control"),
+    ],
+)
+def test_a_refused_login_is_worded_in_the_readers_language(db, kwargs, spanish):
+    """These refusals were English f-strings: a Spanish coordinator creating a login with a
+    short password read "A password has at least 10 characters."."""
+    from segcore.core.translations import translations
+
+    values = {"name": "Ana", "role": "viewer", "password": "a long password", **kwargs}
+    with pytest.raises(ValidationError) as refused:
+        auth.add_user(db, values["name"], values["role"], values["password"])
+    catalog = translations("es")
+    worded = catalog.gettext(refused.value.template).format(**refused.value.params)
+    assert worded.startswith(spanish), worded
