@@ -82,16 +82,20 @@ def kpis(rows: list[dict]) -> Summary:
 def per_segmentador(rows: list[dict], team: list[str], include_idle: bool = True) -> list[dict]:
     """Per person: assigned, with masks, assigned without masks, last upload.
 
-    Everyone on `team` appears (with zeros if idle, unless `include_idle` is False); assignees
-    no longer on the team appear too, flagged, because their batches still need someone.
+    Everyone on `team` appears (with zeros if idle, unless `include_idle` is False), counting
+    the batches stored under another spelling of their name; assignees no longer on the team
+    appear too, flagged, because their batches still need someone.
     """
-    on_team = {person_key(name) for name in team}
+    on_team = {person_key(name): name for name in team}
     people: dict[str, dict] = {name: _person(name, True) for name in team} if include_idle else {}
     for row in rows:
         name = row["assignee"]
         if not name:
             continue
-        person = people.setdefault(name, _person(name, person_key(name) in on_team))
+        # Another spelling of a member ("flor" stored for Flor) counts as that member, as the
+        # pace and the alerts count it.
+        name = on_team.get(person_key(name), name)
+        person = people.setdefault(name, _person(name, name in team))
         person["assigned"] += 1
         person["delivered"] += 1 if row.get("usable") else 0
         person["open"] += 1 if row.get("open") else 0

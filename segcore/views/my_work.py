@@ -15,6 +15,7 @@ from pymongo.database import Database
 
 from segcore.core.actors import Actor
 from segcore.core.errors import N_, PermissionDenied
+from segcore.core.naming import person_key
 from segcore.masks import receipts
 from segcore.report.pace import PACE_PROJECTION, PaceOptions, analyse, pace_row, weekly_deliveries
 from segcore.store.schema import BATCHES, HISTORY, find_in
@@ -43,7 +44,15 @@ def member_of(actor: "Actor | None", member: str | None = None) -> str:
 
 
 def _my_docs(db: Database, name: str) -> list[dict]:
-    return list(db[BATCHES].find({"assignee": name}, MY_PROJECTION))
+    """The batches held by `name` under any spelling another tool stored ("flor" for Flor), as
+    the coordinator's pages count them (`person_key`); one indexed read of the spellings."""
+    key = person_key(name)
+    spellings = {
+        found
+        for found in db[BATCHES].distinct("assignee")
+        if isinstance(found, str) and person_key(found) == key
+    }
+    return list(db[BATCHES].find({"assignee": {"$in": sorted(spellings | {name})}}, MY_PROJECTION))
 
 
 @dataclass

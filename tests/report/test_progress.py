@@ -125,6 +125,13 @@ def test_per_segmentador_lists_idle_members_and_flags_former_ones():
     assert [(p["segmentador"], p["on_team"]) for p in only_flor] == [("Flor", True)]
 
 
+def test_another_spelling_of_a_members_name_counts_as_that_member():
+    rows = [dict(ROWS[0], assignee="flor"), *ROWS]
+    people = {p["segmentador"]: p for p in progress.per_segmentador(rows, ["Flor", "Ceci"])}
+    assert "flor" not in people and people["Flor"]["assigned"] == 3  # as the alerts count it
+    assert sum(p["assigned"] for p in people.values()) == progress.kpis(rows).assigned
+
+
 def test_burndown_counts_pending_per_day_and_projects_a_finish():
     result = progress.burndown(ROWS, date(2025, 10, 17), date(2025, 10, 20), TODAY, window_days=4)
     # batch_6 has masks but no date: done before the window.

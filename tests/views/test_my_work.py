@@ -238,3 +238,12 @@ def test_the_latest_receipt_of_each_own_batch_and_nothing_of_anyone_elses(lab):
     assert (receipt["matched"], receipt["images"], receipt["missing"]) == (1, 2, ["img_2.png"])
     assert "ceci" not in str(receipt).lower() and "batch_4" not in str(receipt)
     assert "x.png" not in str(receipt)
+
+
+def test_a_batch_stored_under_another_spelling_of_the_name_is_theirs(lab):
+    """Another tool stored "FLOR " for Flor: the coordinator's pages and the alerts count it as
+    hers; her own page did not list it (an exact match), nor offer to mark it in progress."""
+    lab.batches.insert_one({"id": "batch_9", "assignee": "FLÓR ", "status": "pending"})
+    mine = {b.id for b in my_work.my_batches(lab, flor(lab), TODAY)}
+    assert mine == {"batch_1", "batch_2", "batch_3", "batch_9"}
+    assert "batch_9" not in {b.id for b in my_work.my_batches(lab, Actor("C"), TODAY, "Ceci")}
