@@ -11,8 +11,10 @@ from datetime import date, datetime
 
 import streamlit as st
 
+from segcore.core.phrases import Phrase
 from segcore.core.timefmt import office_time, zone_name
 from segcore.views import batch_table
+from segcore.work.review import REASON_PHRASE
 from ui import labels, reads
 from ui.connection import settings
 from ui.i18n import N_, _, format_date, format_number, word
@@ -58,6 +60,7 @@ SKIPPED = {
     "metadata",
     "review",
     "mask_content",
+    "rework_reason_phrase",  # worded under rework_reason
 }
 HISTORY_COLUMNS = {
     "at": N_("At"),
@@ -111,6 +114,8 @@ def detail_rows(doc: dict, zone, team: list[str]) -> list[dict]:
     shown["status"] = labels.status(doc.get("status"))
     shown["metadata.priority"] = labels.priority(_get(doc, "metadata.priority"))
     shown["mask_check.state"] = labels.mask_state(_get(doc, "mask_check.state"))
+    # a sync's reason in the reader's language; a coordinator's note as typed
+    shown["rework_reason"] = word(Phrase.from_doc(doc.get(REASON_PHRASE), doc.get("rework_reason")))
     rows = [
         (_(FIELDS[path]), worded(value, zone))
         for path, value in shown.items()

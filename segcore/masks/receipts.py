@@ -25,6 +25,14 @@ from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, r
 from segcore.work import delivery
 
 PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown")
+# A problem in words (the pages' labels, ui.labels.PROBLEM): what a rework reason starts with.
+PROBLEM_WORDS = {
+    "unreadable": N_("unreadable"),
+    "incomplete": N_("incomplete"),
+    "content": N_("content problems"),
+    "no_batch": N_("names no batch"),
+    "unknown": N_("images not listed"),
+}
 NOTIFIED = ("unreadable", "incomplete", "content")  # the problems people are told about
 NOTIFY_DUE = "notify_due"
 SHOWN = NAMES_SHOWN

@@ -11,8 +11,9 @@ import heapq
 
 from pymongo.database import Database
 
+from segcore.core.phrases import N_, Phrase
 from segcore.masks import mask_check
-from segcore.masks.receipts import save_receipts, store_receipts
+from segcore.masks.receipts import PROBLEM_WORDS, save_receipts, store_receipts
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, RECEIPTS, find_in
 from segcore.sync.index_entry import date_order
@@ -160,7 +161,11 @@ def _moves(receipts: list[dict], docs: list[dict], results: dict) -> list[review
         problem = (
             None
             if newest["problem"] in (None, "unknown")
-            else f"{newest['problem']}: {newest['reason']}"
+            else Phrase(
+                N_("{problem}: {reason}"),
+                problem=Phrase(PROBLEM_WORDS.get(newest["problem"], newest["problem"])),
+                reason=Phrase.from_doc(newest.get("reason_phrase"), newest["reason"]),
+            )
         )
         return delivery.status_after_upload(doc.get("status"), usable, newest["readable"], problem)
 

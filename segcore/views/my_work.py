@@ -16,6 +16,7 @@ from pymongo.database import Database
 from segcore.core.actors import Actor
 from segcore.core.errors import N_, PermissionDenied
 from segcore.core.naming import person_key
+from segcore.core.phrases import Phrase
 from segcore.masks import receipts
 from segcore.report.pace import PACE_PROJECTION, PaceOptions, analyse, pace_row, weekly_deliveries
 from segcore.store.schema import BATCHES, HISTORY, find_in
@@ -46,13 +47,18 @@ def member_of(actor: "Actor | None", member: str | None = None) -> str:
 def _my_docs(db: Database, name: str) -> list[dict]:
     """The batches held by `name` under any spelling another tool stored ("flor" for Flor), as
     the coordinator's pages count them (`person_key`); one indexed read of the spellings."""
+    return list(db[BATCHES].find({"assignee": {"$in": _spellings(db, name)}}, MY_PROJECTION))
+
+
+def _spellings(db: Database, name: str) -> list[str]:
+    """`name` and every other spelling of it the batch list holds (one indexed read)."""
     key = person_key(name)
-    spellings = {
-        found
-        for found in db[BATCHES].distinct("assignee")
-        if isinstance(found, str) and person_key(found) == key
+    found = {
+        stored
+        for stored in db[BATCHES].distinct("assignee")
+        if isinstance(stored, str) and person_key(stored) == key
     }
-    return list(db[BATCHES].find({"assignee": {"$in": sorted(spellings | {name})}}, MY_PROJECTION))
+    return sorted(found | {name})
 
 
 @dataclass
@@ -168,7 +174,8 @@ def my_reviews(
     status = {
         d["id"]: d.get("status")
         for d in db[BATCHES].find(
-            {"assignee": name, "status": {"$in": list(REVIEWED)}}, {"_id": 0, "id": 1, "status": 1}
+            {"assignee": {"$in": _spellings(db, name)}, "status": {"$in": list(REVIEWED)}},
+            {"_id": 0, "id": 1, "status": 1},
         )
         if isinstance(d.get("id"), str)
     }
@@ -185,7 +192,10 @@ def my_reviews(
             "status": s,
             "at": latest.get(i, {}).get("at"),
             "by": latest.get(i, {}).get("author"),
-            "note": latest.get(i, {}).get("note") or latest.get(i, {}).get("reason"),
+            "note": latest.get(i, {}).get("note")
+            or Phrase.from_doc(
+                latest.get(i, {}).get("reason_phrase"), latest.get(i, {}).get("reason")
+            ),
         }
         for i, s in status.items()
     ]

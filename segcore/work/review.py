@@ -21,6 +21,7 @@ from pymongo.database import Database
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, BatchNotFound, ValidationError
 from segcore.core.naming import person_key
+from segcore.core.phrases import Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.store import data_version
 from segcore.store.history import Change, record, withdraw
@@ -29,6 +30,9 @@ from segcore.work.delivery import DONE, REWORK
 
 FIELD = "review"  # on the batch document: sent_back, accepted_at, hours_to_accept, note
 REASON_FIELD = "rework_reason"  # why the batch is in rework (an upload's problem or a note)
+# The same reason's template and values when segcore wrote it (a sync's), so each reader gets
+# it in their language; a coordinator's note is text as typed and has none.
+REASON_PHRASE = "rework_reason_phrase"
 MAX_NOTE = 500
 WRITE_CHUNK = 1000  # batch updates per bulk write
 _SEEN = {"id": 1, "status": 1, FIELD: 1, "training_metrics_info.first_upload": 1}
@@ -105,14 +109,19 @@ def _update(to_set: dict, to_unset: dict) -> dict:
 
 def _move_update(move: Move, to_set: dict, to_unset: dict) -> UpdateOne:
     update = _update({**to_set, "status": move.new}, to_unset)
+    unset = update.setdefault("$unset", {})
     if move.new == REWORK:
-        update["$set"][REASON_FIELD] = move.reason
-        if REASON_FIELD in update.get("$unset", {}):
-            del update["$unset"][REASON_FIELD]
-            if not update["$unset"]:
-                del update["$unset"]
+        update["$set"][REASON_FIELD] = text_of(move.reason)
+        unset.pop(REASON_FIELD, None)
+        if isinstance(move.reason, Phrase):
+            update["$set"][REASON_PHRASE] = move.reason.as_doc()
+            unset.pop(REASON_PHRASE, None)
+        else:
+            unset[REASON_PHRASE] = ""
     else:
-        update.setdefault("$unset", {})[REASON_FIELD] = ""
+        unset[REASON_FIELD] = unset[REASON_PHRASE] = ""
+    if not unset:
+        del update["$unset"]
     return UpdateOne({"_id": move.doc_id, "status": move.old}, update)
 
 
@@ -202,7 +211,8 @@ def _decision(doc: dict, accept: bool, note: str, now: datetime) -> dict:
                     f"{FIELD}.note": note,
                     f"{FIELD}.sent_back": int(kept.get("sent_back") or 0) + 1,
                     f"{FIELD}.last_sent_back_at": now,
-                }
+                },
+                "$unset": {REASON_PHRASE: ""},  # the note is the reason now
             },
         }
     info = (
@@ -221,7 +231,7 @@ def _decision(doc: dict, accept: bool, note: str, now: datetime) -> dict:
                 f"{FIELD}.hours_to_accept": hours,
                 f"{FIELD}.sent_back": int(kept.get("sent_back") or 0),
             },
-            "$unset": {REASON_FIELD: ""},
+            "$unset": {REASON_FIELD: "", REASON_PHRASE: ""},
         },
     }
 

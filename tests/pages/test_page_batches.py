@@ -525,3 +525,25 @@ def test_the_stored_due_date_column_shows_only_when_a_row_needs_it(app_env):
     seed(app_env.work, 2)
     at = page("batches").run()
     assert "due_date_stored" not in at.dataframe[0].value.columns
+
+
+def test_a_syncs_rework_reason_is_in_the_readers_language(app_env, monkeypatch, upload):
+    """The sync stored its rework reason in English only ("incomplete: batch_1: 2 of 3 images
+    without a mask") and a Spanish page showed it so; it now keeps its template beside it."""
+    from segcore.sync.sync import run_sync
+
+    seed(app_env.work, 1)
+    upload("batch_1.zip", b"PK\x05\x06 cut short")
+    run_sync(app_env)
+    stored = app_env.work.batches.find_one({"id": "batch_1"})
+    assert stored["status"] == "rework" and stored["rework_reason"].startswith("unreadable: ")
+    from ui import i18n
+
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    at = page("batches")
+    at.session_state["language"] = "es"
+    at.run()
+    at.text_input(key="history_of").input("batch_1").run()
+    rows = [r for d in at.dataframe for r in d.value.values.tolist() if len(r) == 2]
+    reason = dict(rows)["Motivo del retrabajo"]
+    assert reason.startswith("ilegible: ") and "unreadable" not in reason

@@ -7,7 +7,7 @@ import streamlit as st
 from segcore.core.timefmt import to_office, utcnow
 from ui import charts, labels, my_work_view
 from ui.connection import settings
-from ui.i18n import N_, _, format_datetime
+from ui.i18n import N_, _, format_datetime, word
 from ui.labels import literal
 from ui.state import current_actor
 from ui.widgets import page_start
@@ -52,7 +52,7 @@ if reviewed:
                 _("Status"): labels.status(r["status"]),
                 _("When"): format_datetime(r["at"]) if r["at"] else "",
                 _("By"): labels.author(r["by"]),
-                _("Note"): r["note"] or "",
+                _("Note"): word(r["note"]),  # a sync's reason in their language
             }
             for r in reviewed
         ],
