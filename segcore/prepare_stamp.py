@@ -13,9 +13,7 @@ from __future__ import annotations
 from pymongo.database import Database
 
 from segcore.core.timefmt import utcnow
-from segcore.store.schema import META
-
-PREPARED = "prepared"  # the `app_meta` document (segcore.sync.routine reads it too)
+from segcore.store.schema import META, PREPARED
 
 
 def mark_prepared(db: Database, stamp: str) -> None:

@@ -17,7 +17,8 @@ import time
 import pytest
 
 from segcore.backups import backup
-from segcore.backups.backup_restore import interrupted_restore, restore_backup
+from segcore.backups.backup_restore import restore_backup
+from segcore.backups.restore_marker import interrupted_restore
 from segcore.core.actors import Actor
 from segcore.core.errors import RestoreFailed
 from segcore.prepare import prepare

@@ -28,7 +28,7 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from segcore import demo
-from segcore.backups import backup_restore
+from segcore.backups import restore_marker
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import person_key
 from segcore.core.timefmt import office_zone
@@ -300,7 +300,7 @@ def batch_history(found: Databases, batch_id: str) -> list[dict]:
 def interrupted_restore():
     """A RestoreIncomplete for a restore that did not finish, or None. Read on every run (one
     small find): a killed restore moves no data version, so no cached read would notice it."""
-    found, _problem = optional(lambda: backup_restore.interrupted_restore(databases().work))
+    found, _problem = optional(lambda: restore_marker.interrupted_restore(databases().work))
     return found
 
 

@@ -38,6 +38,7 @@ from segcore.core.errors import N_, BackupFileError, RestoreIncomplete
 from segcore.store.schema import (
     LOCKS,
     META,
+    PREPARED,
     RESTORE_PREVIOUS,
     RESTORE_STAGING,
     RESTORE_STATE,
@@ -283,7 +284,7 @@ def _no_restore_under_way(db: Database) -> object:
     """The restore marker as it stands; raises RestoreIncomplete (in its words) while a restore
     runs or after one was interrupted: the collections are being swapped, or half swapped, and
     a backup of them would be taken for a whole database."""
-    from segcore.backups.backup_restore import MARKER, interrupted_restore
+    from segcore.backups.restore_marker import MARKER, interrupted_restore
 
     pending = interrupted_restore(db)
     if pending is not None:
@@ -496,8 +497,6 @@ def stored_counts(db: Database) -> dict[str, int]:
 
     The stamp any command writes on opening a database (`app_meta` `prepared`) is not data: a
     database holding only it is empty, so a restore into a new database needs no --replace."""
-    from segcore.prepare_stamp import PREPARED
-
     counts = {name: db[name].estimated_document_count() for name in backed_up_collections(db)}
     if counts.get(META):
         counts[META] = db[META].count_documents({"_id": {"$ne": PREPARED}})

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from pymongo.database import Database
@@ -36,11 +35,11 @@ from segcore.backups.backup import (
     stored_counts,
     verify_backup,
 )
+from segcore.backups.restore_marker import MARKER
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import (
     N_,
     RestoreFailed,
-    RestoreIncomplete,
     RestoreRefused,
     SegcoreError,
     SyncAlreadyRunning,
@@ -58,9 +57,8 @@ from segcore.store.schema import (
     RESTORE_STATE,
     SYNC_STATE,
 )
-from segcore.sync.sync_lease import Lease, process_alive
+from segcore.sync.sync_lease import Lease
 
-MARKER = "restore"
 _CHUNK = 500  # documents per insert_many: bounded memory, few round trips
 _NOT_RESTORED = (LOCKS, RESTORE_STATE, APP_SESSIONS)
 
@@ -81,54 +79,6 @@ class RestoreResult:
     sessions_ended: int
     logins: LoginChanges
     redone: dict | None = None  # the interrupted restore this one undid first
-
-
-def interrupted_restore(db: Database) -> RestoreIncomplete | None:
-    """A RestoreIncomplete describing a restore that was interrupted, or None (read only)."""
-    marker = db[RESTORE_STATE].find_one({"_id": MARKER})
-    if not marker or marker.get("state") == "swapped":
-        return None  # "swapped": it finished; only moved-aside copies are left to drop
-    started = marker.get("started_at")
-    params = {
-        "file": marker.get("file", "?"),
-        "started": f"{started:%Y-%m-%d %H:%M}" if isinstance(started, datetime) else "?",
-    }
-    if _running(db, marker):
-        return RestoreIncomplete(
-            N_(
-                "A restore from {file} is under way (since {started} UTC); "
-                "the data may change when it ends."
-            ),
-            **params,
-        )
-    if marker.get("state") == "swapping":
-        return RestoreIncomplete(
-            N_(
-                "A restore from {file} (started {started} UTC) was interrupted while it swapped in "
-                "the restored collections: some hold the backup's data, the others the data from "
-                "before. Run the restore again; it first puts the earlier data back."
-            ),
-            **params,
-        )
-    return RestoreIncomplete(
-        N_(
-            "A restore from {file} (started {started} UTC) did not finish; the database still "
-            "holds the data from before it. Run the restore again."
-        ),
-        **params,
-    )
-
-
-def _running(db: Database, marker: dict) -> bool:
-    """Whether the restore that wrote `marker` still runs: it holds the sync lease and, on this
-    machine, its process is alive (a killed one keeps the lease until it expires)."""
-    lease = db[LOCKS].find_one({"_id": "sync"}) or {}
-    if (
-        lease.get("owner") != marker.get("owner")
-        or not lease.get("expires_at", utcnow()) > utcnow()
-    ):
-        return False
-    return marker.get("host") != socket.gethostname() or process_alive(marker.get("pid"))
 
 
 def _names(db: Database, prefix: str) -> list[str]:

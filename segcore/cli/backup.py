@@ -88,7 +88,8 @@ def restore(ctx, file, replace, yes):
     Every login session ends; logins, passwords and roles become the backup's.
     """
     from segcore.backups import backup as backups
-    from segcore.backups.backup_restore import interrupted_restore, restore_backup
+    from segcore.backups.backup_restore import restore_backup
+    from segcore.backups.restore_marker import interrupted_restore
     from segcore.prepare import prepare
 
     work = ctx.databases.work

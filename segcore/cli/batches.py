@@ -126,7 +126,7 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
 @handle_errors
 def status(ctx, as_json):
     """Counts: total, assigned, uploaded (with masks), delivered (usable), without masks."""
-    from segcore.backups.backup_restore import interrupted_restore
+    from segcore.backups.restore_marker import interrupted_restore
     from segcore.report import stats
 
     counts = stats.summary(ctx.databases.work)

@@ -15,6 +15,7 @@ APP_USERS = "app_users"
 APP_SESSIONS = "app_sessions"  # login sessions, by the SHA-256 of their cookie's token
 LOGIN_ATTEMPTS = "login_attempts"  # failed logins for names that are not users (by hash)
 META = "app_meta"  # small state documents: batch-list generation, sync state, demo marker
+PREPARED = "prepared"  # the `app_meta` stamp of the code that last prepared the database
 SYNC_STATE = "sync"  # the sync's state document in META (resume point, index stamp, ...)
 SYNC_RUNS = "sync_runs"
 SYNC_INDEX = "sync_index"

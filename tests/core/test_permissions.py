@@ -90,7 +90,7 @@ NOT_A_USER_WRITE = {
             # the listings and receipts a sync or `verify` stores, after their checks
             "batch_images.save_listings",
             "listing_store.list_and_store",
-            "receipts.store_receipts",
+            "receipts.save_receipts",
         )
     },
     # the outbox is written by the syncs, checks and commands that enqueue or send, after their

@@ -1,0 +1,65 @@
+"""The mark a restore leaves while it runs (`restore_state`), and what it says: a restore
+under way, or one interrupted that left the database half restored. Read by the restore
+itself, by backups (never of a database half restored) and by the pages and `status`."""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime
+
+from pymongo.database import Database
+
+from segcore.core.errors import N_, RestoreIncomplete
+from segcore.core.timefmt import utcnow
+from segcore.store.schema import LOCKS, RESTORE_STATE
+from segcore.sync.sync_lease import process_alive
+
+MARKER = "restore"
+
+
+def interrupted_restore(db: Database) -> RestoreIncomplete | None:
+    """A RestoreIncomplete describing a restore that was interrupted, or None (read only)."""
+    marker = db[RESTORE_STATE].find_one({"_id": MARKER})
+    if not marker or marker.get("state") == "swapped":
+        return None  # "swapped": it finished; only moved-aside copies are left to drop
+    started = marker.get("started_at")
+    params = {
+        "file": marker.get("file", "?"),
+        "started": f"{started:%Y-%m-%d %H:%M}" if isinstance(started, datetime) else "?",
+    }
+    if _running(db, marker):
+        return RestoreIncomplete(
+            N_(
+                "A restore from {file} is under way (since {started} UTC); "
+                "the data may change when it ends."
+            ),
+            **params,
+        )
+    if marker.get("state") == "swapping":
+        return RestoreIncomplete(
+            N_(
+                "A restore from {file} (started {started} UTC) was interrupted while it swapped in "
+                "the restored collections: some hold the backup's data, the others the data from "
+                "before. Run the restore again; it first puts the earlier data back."
+            ),
+            **params,
+        )
+    return RestoreIncomplete(
+        N_(
+            "A restore from {file} (started {started} UTC) did not finish; the database still "
+            "holds the data from before it. Run the restore again."
+        ),
+        **params,
+    )
+
+
+def _running(db: Database, marker: dict) -> bool:
+    """Whether the restore that wrote `marker` still runs: it holds the sync lease and, on this
+    machine, its process is alive (a killed one keeps the lease until it expires)."""
+    lease = db[LOCKS].find_one({"_id": "sync"}) or {}
+    if (
+        lease.get("owner") != marker.get("owner")
+        or not lease.get("expires_at", utcnow()) > utcnow()
+    ):
+        return False
+    return marker.get("host") != socket.gethostname() or process_alive(marker.get("pid"))
