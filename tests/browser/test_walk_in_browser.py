@@ -381,11 +381,14 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
         canvas.wait_for()
         # The canvas takes clicks once its rows are drawn (mirrored in its accessible table).
         grid.locator("td", has_text=moves[0].id).first.wait_for(state="attached")
-        box = canvas.bounding_box()
         apply = page.get_by_role("button", name=f"{words['apply_moves']} (1)")
         for _attempt in range(8):  # tick the first row's box (slow on a busy machine)
             if apply.count():  # a click taken late: clicking again would untick it
                 break
+            # In view first: the page keeps the scroll of the one before (the Team page's form,
+            # at its bottom), and a click above the window ticks nothing.
+            canvas.scroll_into_view_if_needed()
+            box = canvas.bounding_box()
             page.mouse.click(box["x"] + 40, box["y"] + 35 + 17)
             try:
                 apply.wait_for(timeout=15_000)
