@@ -34,6 +34,7 @@ from bson.errors import BSONError
 from pymongo.database import Database
 
 from segcore.backups import backup_codec
+from segcore.backups.restore_marker import interrupted_restore, read_marker
 from segcore.core.errors import N_, BackupFileError, RestoreIncomplete
 from segcore.store.schema import (
     LOCKS,
@@ -284,12 +285,10 @@ def _no_restore_under_way(db: Database) -> object:
     """The restore marker as it stands; raises RestoreIncomplete (in its words) while a restore
     runs or after one was interrupted: the collections are being swapped, or half swapped, and
     a backup of them would be taken for a whole database."""
-    from segcore.backups.restore_marker import MARKER, interrupted_restore
-
-    pending = interrupted_restore(db)
+    marker = read_marker(db)
+    pending = interrupted_restore(db, marker)
     if pending is not None:
         raise pending
-    marker = db[RESTORE_STATE].find_one({"_id": MARKER})
     return marker and (marker.get("owner"), marker.get("started_at"), marker.get("state"))
 
 

@@ -17,9 +17,15 @@ from segcore.sync.sync_lease import process_alive
 MARKER = "restore"
 
 
-def interrupted_restore(db: Database) -> RestoreIncomplete | None:
-    """A RestoreIncomplete describing a restore that was interrupted, or None (read only)."""
-    marker = db[RESTORE_STATE].find_one({"_id": MARKER})
+def read_marker(db: Database) -> dict | None:
+    """The mark a restore left, if any (read only)."""
+    return db[RESTORE_STATE].find_one({"_id": MARKER})
+
+
+def interrupted_restore(db: Database, marker: object = ...) -> RestoreIncomplete | None:
+    """A RestoreIncomplete describing a restore that was interrupted, or None (read only).
+    `marker`: the mark already read (`read_marker`), else it is read here."""
+    marker = read_marker(db) if marker is ... else marker
     if not marker or marker.get("state") == "swapped":
         return None  # "swapped": it finished; only moved-aside copies are left to drop
     started = marker.get("started_at")

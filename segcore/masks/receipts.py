@@ -195,7 +195,14 @@ def _total(rows: list[dict], key: str):
     return sum(values) if values else None
 
 
-def store_receipts(
+def store_receipts(work: Database, uploads: list[dict], *args, **kwargs) -> list[dict]:
+    """Build (`build_receipts`) and store the receipts of `uploads`; returns them."""
+    receipts = build_receipts(work, uploads, *args, **kwargs)
+    save_receipts(work, receipts)
+    return receipts
+
+
+def build_receipts(
     work: Database,
     uploads: list[dict],
     docs_by_key: dict,
@@ -204,12 +211,10 @@ def store_receipts(
     suffixes,
     listings: dict | None = None,
     images: dict | None = None,
-    store: bool = True,
 ) -> list[dict]:
-    """Build and store the receipts of `uploads` (each with `batches`, its keys) from their
-    stored listings and their batches' results (`results` by key); returns them. `listings`
-    (by upload id) and `images` (by batch key): those already in memory, instead of reading
-    them again. `store` False: built only (the caller stores them with `save_receipts`)."""
+    """The receipts of `uploads` (each with `batches`, its keys) from their stored listings and
+    their batches' results (`results` by key), not stored yet. `listings` (by upload id) and
+    `images` (by batch key): those already in memory, instead of reading them again."""
     if listings is None:
         listings = {
             d["_id"]: d for d in find_in(work[MASK_CHECKS], "_id", [u["_id"] for u in uploads])
@@ -227,8 +232,6 @@ def store_receipts(
         receipts.append(
             build_receipt(upload, listings.get(upload["_id"]), parts, made_by, suffixes)
         )
-    if store:
-        save_receipts(work, receipts)
     return receipts
 
 

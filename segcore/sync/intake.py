@@ -13,7 +13,7 @@ from pymongo.database import Database
 
 from segcore.core.phrases import N_, Phrase
 from segcore.masks import mask_check
-from segcore.masks.receipts import PROBLEM_WORDS, save_receipts, store_receipts
+from segcore.masks.receipts import PROBLEM_WORDS, build_receipts, save_receipts
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, RECEIPTS, find_in
 from segcore.sync.index_entry import date_order
@@ -61,7 +61,7 @@ def make_receipts(
     dates = {u: getattr(e, "date", None) for found in entries.values() for u, e in found.items()}
     docs = _batches(work, [batch_by_key[k]["_id"] for k in sorted(keys)], read or {})
     found = mask_check.check_new_uploads(databases, uploads, by_batch, docs, dates)
-    made = store_receipts(
+    made = build_receipts(
         work,
         list(uploads.values()),
         {d["key"]: d for d in docs},
@@ -70,7 +70,6 @@ def make_receipts(
         settings.mask_suffixes,
         listings=found.listings,
         images=found.images,
-        store=False,
     )
     moves = _moves(made, docs, found.results) if settings.masks_set_status else []
     also = {}
