@@ -8,6 +8,7 @@ loaded.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import math
@@ -90,10 +91,8 @@ def _itk_planar(source, image_format: str):
     (through a temporary file: it reads only from a path)."""
     import SimpleITK
 
-    handle, path = tempfile.mkstemp(suffix=".png" if image_format == "PNG" else ".tif")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(source.getvalue())
+    suffix = ".png" if image_format == "PNG" else ".tif"
+    with _as_file(source.getvalue(), suffix) as path:
         SimpleITK.ProcessObject.SetGlobalWarningDisplay(False)
         try:
             array = SimpleITK.GetArrayFromImage(SimpleITK.ReadImage(path))
@@ -103,6 +102,17 @@ def _itk_planar(source, image_format: str):
                 "depth (Pillow keeps 8 bits, SimpleITK refuses it)"
             ) from None
         return _labels(array)
+
+
+@contextlib.contextmanager
+def _as_file(data: bytes, suffix: str):
+    """`data` in a temporary file named with `suffix` (SimpleITK reads only from a path),
+    removed afterwards."""
+    handle, path = tempfile.mkstemp(suffix=suffix)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        yield path
     finally:
         os.unlink(path)
 
@@ -399,10 +409,7 @@ def metaimage_values(
     file). An MHD's values are in a file of their own: its header alone is checked."""
     import SimpleITK
 
-    handle, path = tempfile.mkstemp(suffix=extension)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(read_at_most(stream, limit))
+    with _as_file(read_at_most(stream, limit), extension) as path:
         reader = _itk_reader(path)
         geometry = _itk_geometry(reader)
         if extension == ".mhd" or geometry.voxels > max_voxels:
@@ -412,8 +419,6 @@ def metaimage_values(
         except RuntimeError as exc:
             raise UnreadableUpload(f"not a readable MetaImage file ({_itk_reason(exc)})") from None
         return geometry, values_of(SimpleITK.GetArrayViewFromImage(image))
-    finally:
-        os.unlink(path)
 
 
 def _itk_reason(exc: BaseException) -> str:
