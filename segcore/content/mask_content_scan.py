@@ -355,11 +355,10 @@ def _scan_7z(scan: _Scan, source: ChunkFile) -> None:
         with py7zr.SevenZipFile(source, mode="r") as archive:
             if archive.needs_password():
                 raise UnreadableUpload("encrypted 7z archive")
-            images = {
-                entry.filename: scan.wanted(entry.filename)
-                for entry in archive.list()
-                if not entry.is_directory and scan.wanted(entry.filename)
+            found = {
+                e.filename: scan.wanted(e.filename) for e in archive.list() if not e.is_directory
             }
+            images = {name: image for name, image in found.items() if image}
             if images:
                 archive.extract(targets=list(images), factory=_MaskWriters(scan, images))
     except py7zr_errors.PasswordRequired:
