@@ -13,6 +13,7 @@ from segcore.core.errors import N_, DuplicateMember, MemberNotFound, ValidationE
 from segcore.core.naming import clean_name, control_characters, person_key
 from segcore.core.timefmt import legacy_timestamp
 from segcore.store import data_version, history
+from segcore.store.atomic import in_one_step
 from segcore.store.schema import TEAM
 
 COLLECTION = TEAM
@@ -163,14 +164,19 @@ def add_member(
         "created_at": legacy_timestamp(),
         "name_key": person_key(cleaned),
     }
+    added = history.Change("team", cleaned, "member", None, "added", author)
+
+    def write(session) -> None:
+        db[COLLECTION].insert_one(dict(doc), session=session)
+        history.record(db, [added], session=session)
+
     try:
-        db[COLLECTION].insert_one(doc)
+        in_one_step(db, write)
     except DuplicateKeyError:
         existing = db[COLLECTION].find_one({"name_key": doc["name_key"]}, {"name": 1}) or {}
         raise DuplicateMember(
             N_("'{name}' is already on the team."), name=existing.get("name", cleaned), field="name"
         ) from None
-    history.record(db, [history.Change("team", cleaned, "member", None, "added", author)])
     data_version.bump(db, "team")
     return Member.from_document(doc)
 
@@ -192,14 +198,16 @@ def edit_member(
         changes["email"] = validate_email(email)
     changes = {k: v for k, v in changes.items() if doc.get(k) != v}
     if changes:
-        db[COLLECTION].update_one({"_id": doc["_id"]}, {"$set": changes})
-        history.record(
-            db,
-            [
-                history.Change("team", doc["name"], f, doc.get(f), v, author)
-                for f, v in changes.items()
-            ],
-        )
+        edited = [
+            history.Change("team", doc["name"], f, doc.get(f), v, author)
+            for f, v in changes.items()
+        ]
+
+        def write(session) -> None:
+            db[COLLECTION].update_one({"_id": doc["_id"]}, {"$set": changes}, session=session)
+            history.record(db, edited, session=session)
+
+        in_one_step(db, write)
         data_version.bump(db, "team")
         doc.update(changes)
     return Member.from_document(doc)
@@ -213,9 +221,12 @@ def delete_member(db: Database, name: str, author: "str | Actor" = "unknown") ->
     """
     author = authorize_write(author)
     doc = _find_document(db, name)
-    db[COLLECTION].delete_one({"_id": doc["_id"]})
-    history.record(
-        db, [history.Change("team", doc["name"], "member", "on team", "removed", author)]
-    )
+    removed = history.Change("team", doc["name"], "member", "on team", "removed", author)
+
+    def write(session) -> None:
+        db[COLLECTION].delete_one({"_id": doc["_id"]}, session=session)
+        history.record(db, [removed], session=session)
+
+    in_one_step(db, write)
     data_version.bump(db, "team")
     return doc["name"]

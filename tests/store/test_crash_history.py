@@ -175,3 +175,23 @@ def test_without_transactions_changes_are_still_recorded(tmp_path):
         client.close()
     finally:
         instance.stop()
+
+
+def test_a_team_change_is_written_with_its_history_or_not_at_all(work, monkeypatch):
+    """A crash between a member's write and its history entry (the history write failing
+    stands in for the kill: the two writes are too quick to kill between) leaves neither."""
+    team.add_member(work, "Ana", email="ana@example.org")
+
+    def killed(*_args, **_kwargs):
+        raise RuntimeError("killed between the two writes")
+
+    monkeypatch.setattr(history, "record", killed)
+    for change in (
+        lambda: team.add_member(work, "Flor"),
+        lambda: team.edit_member(work, "Ana", role="Revisora"),
+        lambda: team.delete_member(work, "Ana"),
+    ):
+        with pytest.raises(RuntimeError):
+            change()
+    assert [(m.name, m.role) for m in team.list_members(work)] == [("Ana", "Segmentador")]
+    assert [e["new"] for e in work.history.find({"kind": "team"})] == ["added"]
