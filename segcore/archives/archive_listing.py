@@ -6,7 +6,8 @@
 - A zip is listed from its central directory (`archive_zip`), a 7z from its headers
   (`archive_7z`), both through `ChunkFile`, which fetches only the chunks they touch.
 - A tar, plain or compressed, is streamed once through `archive_tar`, within a budget.
-- A single mask file (an image extension) is its own name: nothing more is read.
+- A single mask file (an image extension) is its own name: nothing more is read. A file of
+  0 bytes is no mask: as an upload it is unreadable, in an archive one of its other files.
 - RAR and other formats are *unreadable*, the format named.
 
 Member names are text to compare, never paths on this machine. A listing carries its format
@@ -43,8 +44,11 @@ from segcore.uploads.gridfs_reader import (
 
 _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # 2: other files, member sizes and checksums, reasons as codes, 7z, NFC names; 3: a zip whose
-# directory places members outside it is unreadable, an archive misnamed is read by its bytes
-VERSION = 3
+# directory places members outside it is unreadable, an archive misnamed is read by its bytes;
+# 4: a mask of 0 bytes is no mask (an other file), a single file of 0 bytes is unreadable
+VERSION = 4
+EMPTY_FILE = N_("an empty file (0 bytes)")
+EMPTY_MEMBER = "{name} (0 bytes)"  # how a 0-byte mask member is listed among the other files
 TAR_ENDINGS = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz", ".tbz2")
 # Formats recognised only to be named in the reason, by ending and by first bytes.
 OTHER_FORMATS = {
@@ -176,6 +180,8 @@ def list_upload(
             _no_chunks(stored, kind, budget)
         if kind == "file":
             check_chunks_add_up(chunks, stored, totals)
+            if stored.length == 0:  # a mask named file with nothing in it
+                raise UnreadableUpload(EMPTY_FILE)
             name = member_base_name(filename)
             member = {"name": name, "size": stored.length}
             if isinstance(doc.get("md5"), str):  # written by older GridFS drivers
@@ -256,7 +262,13 @@ def _list_archive(
             ]
         finally:
             stream.close()
-    listing.names, listing.other_files = sort_members((e[0] for e in entries), extensions)
+    names, listing.other_files = sort_members((e[0] for e in entries), extensions)
+    # A mask name whose every member holds 0 bytes (a failed export, a placeholder) is no mask:
+    # it goes among the other files, so its image counts as without a mask.
+    written = {member_base_name(e[0]) for e in entries if e[1] != 0 and is_mask_member(e[0])}
+    listing.names = [n for n in names if n in written]
+    empty = [EMPTY_MEMBER.format(name=n) for n in names if n not in written]
+    listing.other_files = sorted(listing.other_files + empty)
     masks = set(listing.names)
     listing.members = sorted(
         (

@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import io
 import lzma
+import posixpath
 import tarfile
 import zlib
 
@@ -98,14 +99,16 @@ def _open(stream, budget: int) -> _Budgeted:
     return _Budgeted(decompressing(stream), budget)
 
 
-def read_tar_members(stream, budget: int) -> list[tuple[str, int, str]]:
+def read_tar_members(stream, budget: int) -> list[tuple[str, int | None, str]]:
     """`(name, size, digest)` of every file, hard link and symbolic link in the tar streamed
     from `stream`, decompressing at most `budget` bytes. A link's digest is its target's data
-    (hard) or its target's name (symbolic). Raises UnreadableUpload when corrupt, cut short or
+    (hard) or its target's name (symbolic); its size its target's (None: a symbolic link to
+    no file of the archive). Raises UnreadableUpload when corrupt, cut short or
     beyond the budget."""
     source = _open(stream, budget)
-    found: list[tuple[str, int, str]] = []
+    found: list[tuple[str, int | None, str]] = []
     digests: dict[str, tuple[int, str]] = {}
+    symbolic: list[tuple[int, str]] = []  # (its place in `found`, the member it points to)
     try:
         with tarfile.open(fileobj=source, mode="r|") as archive:
             while (member := archive.next()) is not None:
@@ -119,6 +122,7 @@ def read_tar_members(stream, budget: int) -> list[tuple[str, int, str]]:
                     link = hashlib.blake2b(
                         b"->" + member.linkname.encode("utf-8", "replace"), digest_size=16
                     )
+                    symbolic.append((len(found), link_target(member)))
                     found.append((member.name, 0, link.hexdigest()))
                 if len(found) > MAX_MEMBERS:
                     raise UploadTooLarge(
@@ -134,6 +138,9 @@ def read_tar_members(stream, budget: int) -> list[tuple[str, int, str]]:
                     N_("not a readable tar archive (a damaged header at byte {offset})"), offset=end
                 )
             raise UnreadableUpload(NO_END)
+        for at, target in symbolic:  # its size is its target's (may come after it), or unknown
+            name, _, digest = found[at]
+            found[at] = (name, digests.get(target, (None,))[0], digest)
     except UnreadableUpload:
         raise
     except EOFError:
@@ -169,3 +176,15 @@ def _digest(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:
 def _detail(exc: BaseException) -> str:
     """The library's own words (English), one short line."""
     return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+
+
+def link_target(member: tarfile.TarInfo) -> str:
+    """The archive path a link member names: a hard link's target is a member path, a
+    symbolic link's is relative to the link's folder (never a path on this machine)."""
+    if member.islnk():
+        return member_path(member.linkname)
+    return member_path(
+        posixpath.normpath(
+            posixpath.join(posixpath.dirname(member_path(member.name)), member.linkname)
+        )
+    )

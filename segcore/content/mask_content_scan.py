@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import os
-import posixpath
 import tarfile
 import zipfile
 from collections import OrderedDict
@@ -29,7 +28,7 @@ from pymongo.errors import PyMongoError
 
 from segcore.archives.archive_7z import SEVEN_ZIP_ERRORS, error_detail
 from segcore.archives.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
-from segcore.archives.archive_tar import member_path
+from segcore.archives.archive_tar import link_target, member_path
 from segcore.archives.archive_zip import check_member_offsets, member_name, open_zip
 from segcore.content.mask_content import ContentTally, Rules, check_mask
 from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
@@ -194,18 +193,6 @@ def _shown(path: str) -> str:
     return base_name(path).encode("utf-8", "replace").decode("utf-8")
 
 
-def _link_target(member: tarfile.TarInfo) -> str:
-    """The archive path a link member names: a hard link's target is a member path, a
-    symbolic link's is relative to the link's folder (never a path on this machine)."""
-    if member.islnk():
-        return member_path(member.linkname)
-    return member_path(
-        posixpath.normpath(
-            posixpath.join(posixpath.dirname(member_path(member.name)), member.linkname)
-        )
-    )
-
-
 class _Counting:
     """A read-only stream wrapper counting the bytes read through it."""
 
@@ -296,7 +283,7 @@ def _scan_tar(scan: _Scan, stream) -> None:
                     continue
                 scan.used = archive.offset  # the tar's bytes decompressed before this member
                 if links:  # a mask under its own name (GNU tar links identical files)
-                    scan.check_link(member.name, _link_target(member), image)
+                    scan.check_link(member.name, link_target(member), image)
                 else:
                     scan.check(member.name, archive.extractfile(member), image, member.size)
         scan.finish_links()

@@ -42,10 +42,10 @@ class StoredFile:
     @classmethod
     def from_document(cls, doc: dict) -> "StoredFile":
         """Raises UnreadableUpload when the document cannot describe readable chunks."""
-        length, chunk_size = doc.get("length"), doc.get("chunkSize")
-        if not isinstance(length, int) or isinstance(length, bool) or length < 0:
+        length, chunk_size = _whole(doc.get("length")), _whole(doc.get("chunkSize"))
+        if length is None or length < 0:
             raise DamagedUpload(N_("the upload has no valid length"))
-        if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size <= 0:
+        if chunk_size is None or chunk_size <= 0:
             raise DamagedUpload(N_("the upload has no valid chunk size"))
         return cls(doc.get("_id"), length, chunk_size)
 
@@ -56,6 +56,18 @@ class StoredFile:
     def expected_size(self, n: int) -> int:
         """How many bytes chunk `n` must hold."""
         return min(self.chunk_size, self.length - n * self.chunk_size)
+
+
+def _whole(value: object) -> int | None:
+    """A whole number as an int, also stored as a double (Node's BSON writes integers past
+    2**31 - 1 that way, and other drivers may too); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
 
 
 MISSING_CHUNK = N_("truncated upload: chunk {chunk} is missing")
@@ -118,14 +130,17 @@ def check_chunks_add_up(
         found = list(chunks.aggregate(_totals_pipeline({"files_id": stored.id}, None)))
         totals = (found[0]["count"], found[0]["bytes"], found[0]["last"]) if found else NO_CHUNKS
     count, size, last = totals
-    if (count, size, last) != (stored.chunk_count, stored.length, stored.chunk_count - 1):
-        raise DamagedUpload(
-            N_("truncated upload: {chunks} of {expected} chunks stored, {size} of {length} bytes"),
-            chunks=count,
-            expected=stored.chunk_count,
-            size=size,
-            length=stored.length,
-        )
+    if (count, size, last) == (stored.chunk_count, stored.length, stored.chunk_count - 1):
+        return
+    if size > stored.length:
+        raise DamagedUpload(EXTRA_CHUNKS)
+    raise DamagedUpload(
+        N_("truncated upload: {chunks} of {expected} chunks stored, {size} of {length} bytes"),
+        chunks=count,
+        expected=stored.chunk_count,
+        size=size,
+        length=stored.length,
+    )
 
 
 class ChunkFile(io.RawIOBase):

@@ -181,3 +181,31 @@ def test_a_damaged_header_in_a_plain_tar_is_unreadable_never_a_smaller_archive(l
         [],
         "not a readable tar archive (a damaged header at byte 4608)",
     )
+
+
+def test_a_length_stored_as_a_double_is_a_length(dbs, upload, listed):
+    """Node's BSON writes a length past 2**31 - 1 as a double; so may other tools for any."""
+    file_id = upload("batch_7_masks.zip", make_zip(images(3, ext="_mask.png")), chunk_size=256)
+    doc = dbs.masks_files.find_one({"_id": file_id})
+    dbs.masks_files.update_one(
+        {"_id": file_id}, {"$set": {"length": float(doc["length"]), "chunkSize": 256.0}}
+    )
+    chunks = dbs.training[f"{dbs.settings.masks_bucket}.chunks"]
+    listing = list_upload(chunks, dbs.masks_files.find_one({"_id": file_id}), BUDGET)
+    assert (listing.reason, listing.names) == (None, images(3, ext="_mask.png"))
+    dbs.masks_files.update_one({"_id": file_id}, {"$set": {"length": doc["length"] + 0.5}})
+    listing = list_upload(chunks, dbs.masks_files.find_one({"_id": file_id}), BUDGET)
+    assert listing.reason == "the upload has no valid length"
+
+
+def test_chunks_holding_more_than_the_length_are_said_so(dbs, upload):
+    file_id = upload("batch_7_masks.zip", make_zip(images(3, ext="_mask.png")), chunk_size=256)
+    dbs.masks_files.update_one({"_id": file_id}, {"$inc": {"length": -100}})
+    chunks = dbs.training[f"{dbs.settings.masks_bucket}.chunks"]
+    listing = list_upload(chunks, dbs.masks_files.find_one({"_id": file_id}), BUDGET)
+    assert listing.reason == "the upload's chunks hold more than its length"
+
+
+def test_a_single_mask_file_of_zero_bytes_is_unreadable(listed):
+    listing = listed("batch_7/CT_004_mask.nii.gz", b"")
+    assert (listing.kind, listing.reason, listing.names) == ("file", "an empty file (0 bytes)", [])

@@ -124,7 +124,8 @@ def test_hard_links_are_masks_with_their_targets_data_and_symlinks_are_never_fol
         for n in (1, 2, 3)
     }
     assert len(empty) == 1 and empty.pop()[0] == len(png_bytes(0))
-    assert members["evil_mask.png"]["size"] == 0  # a name: /etc/passwd was never read
+    assert members["evil_mask.png"]["size"] is None  # a name: /etc/passwd was never read
+    assert members["alias_mask.png"]["size"] == len(png_bytes(3))  # its target's
     assert members["alias_mask.png"]["digest"] != members["other_mask.png"]["digest"]
 
 
@@ -265,3 +266,21 @@ def test_a_chunk_missing_or_short_in_a_part_never_read_makes_the_upload_unreadab
         chunks.insert_one({"files_id": file_id, "n": -(-len(content) // 1024), "data": b"x"})
         listing = list_upload(chunks, dbs.masks_files.find_one({"_id": file_id}), BUDGET)
         assert listing.reason is not None and listing.names == [], name
+
+
+@pytest.mark.parametrize("tool", ["zip", "7z", "tar", "bsdtar"])
+def test_a_mask_of_zero_bytes_is_no_mask(tmp_path, listed, tool):
+    """A failed export leaves a 0-byte mask: its image counts as without a mask, and the file
+    is named among the other files; a link to a real mask still counts."""
+    folder = fill(tmp_path / "in", {"img_001_mask.png": png_bytes(1), "img_002_mask.png": b""})
+    members = ["img_001_mask.png", "img_002_mask.png"]
+    if tool in ("tar", "bsdtar"):
+        (folder / "img_003_mask.png").symlink_to("img_001_mask.png")
+        members.append("img_003_mask.png")
+    out = tmp_path / ("masks.zip" if tool == "zip" else "masks.7z" if tool == "7z" else "m.tar")
+    options = ("-cf",) if tool.endswith("tar") else ()
+    data = archive_with(tool, folder, out, *options, members=members)
+    listing = listed(out.name, data)
+    expected = ["img_001_mask.png"] + (["img_003_mask.png"] if tool.endswith("tar") else [])
+    assert (listing.reason, listing.names) == (None, expected)
+    assert listing.other_files == ["img_002_mask.png (0 bytes)"]
