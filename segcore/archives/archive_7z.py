@@ -6,6 +6,9 @@ headers lists its names but no mask in it can be opened: *unreadable* too, as an
 
 from __future__ import annotations
 
+import lzma
+import zlib
+
 import py7zr
 from py7zr import exceptions as py7zr_errors
 
@@ -21,6 +24,8 @@ SEVEN_ZIP_ERRORS = (  # what py7zr raises for a corrupt, cut or unsupported arch
     py7zr_errors.UnsupportedCompressionMethodError,
     py7zr_errors.DecompressionError,
     py7zr_errors.CrcError,
+    lzma.LZMAError,  # a compressed header (7-Zip's default) or stream that is corrupt
+    zlib.error,
     EOFError,
     KeyError,
     ValueError,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pymongo.collection import Collection
+from pymongo.errors import PyMongoError
 
 from segcore.archives.archive_7z import MAGIC as MAGIC_7Z
 from segcore.archives.archive_7z import read_7z_headers
@@ -48,6 +49,7 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # 4: a mask of 0 bytes is no mask (an other file), a single file of 0 bytes is unreadable
 VERSION = 4
 EMPTY_FILE = N_("an empty file (0 bytes)")
+NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = "{name} (0 bytes)"  # how a 0-byte mask member is listed among the other files
 TAR_ENDINGS = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz", ".tbz2")
 # Formats recognised only to be named in the reason, by ending and by first bytes.
@@ -211,6 +213,14 @@ def list_upload(
             _list_archive(chunks, stored, actual, budget, stats, listing, extensions, totals)
     except UnreadableUpload as exc:
         listing.reason, listing.code, listing.params = str(exc), exc.template, exc.params
+        listing.names, listing.other_files, listing.members = [], [], []
+    except PyMongoError:
+        raise  # the database, not the upload: the run stops and says so
+    except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
+        # One upload never stops a sync of thousands: what failed is its reason, shown.
+        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
+        listing.reason = NOT_LISTABLE.format(detail=detail)
+        listing.code, listing.params = NOT_LISTABLE, {"detail": detail}
         listing.names, listing.other_files, listing.members = [], [], []
     listing.bytes_read, listing.chunks_read = stats.bytes, stats.chunks
     return listing

@@ -42,6 +42,7 @@ TEMPLATES = {
     "header_only": N_("{name}: {voxels} voxels, over the limit: size checked from the header only"),
     "detached": N_("{name}: its values are in a separate file: size checked from the header only"),
     "image_unreadable": N_("{name}: its image cannot be read ({reason})"),
+    "no_reader": N_("{name}: contents not checked ({reason})"),
 }
 UPLOAD_NOTES = {
     "too_large": N_("too large to check: masks past its first {budget} MB not checked"),
@@ -153,25 +154,43 @@ def check_mask(
 
 @dataclass
 class ContentTally:
-    """Counts and the first offenders of one upload or one batch."""
+    """Counts and the first offenders of one upload or one batch.
+
+    `masks` keeps one entry per checked mask (`k`: the image it was matched to, `n`: its
+    name, `c`: the counts it adds to, `h`: checked by header only), so that a batch's sum can
+    take each image's newest mask (see `newest_masks`)."""
 
     checked: int = 0
     counts: dict = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
     header_only: int = 0
     problems: int = 0  # masks with at least one problem
     offenders: list[dict] = field(default_factory=list)
+    masks: list[dict] = field(default_factory=list)
 
-    def add(self, name: str, problems: list[tuple[str, dict]]) -> None:
-        """Count one checked mask and its problems (first OFFENDERS_SHOWN kept by name)."""
-        self.checked += 1
+    @property
+    def names(self) -> set[str]:
+        return {m["n"] for m in self.masks}
+
+    def add(self, name: str, problems: list[tuple[str, dict]], key: str | None = None) -> None:
+        """Count one checked mask and its problems (first OFFENDERS_SHOWN kept by name);
+        `key`: the image it was matched to."""
         real = [(code, params) for code, params in problems if code in COUNTED]
-        for counted in {COUNTED[code] for code, _ in real}:
-            self.counts[counted] += 1
-        self.header_only += any(code in ("header_only", "detached") for code, _ in problems)
-        self.problems += bool(real)
+        header_only = any(code in ("header_only", "detached") for code, _ in problems)
+        kinds = sorted({COUNTED[code] for code, _ in real})
+        self.masks.append({"k": key if key is not None else name, "n": name, "c": kinds})
+        if header_only:
+            self.masks[-1]["h"] = True
+        self._count(kinds, header_only)
         for code, params in problems:
             if len(self.offenders) < OFFENDERS_SHOWN:
                 self.offenders.append({"name": name, "code": code, "params": params})
+
+    def _count(self, kinds: list[str], header_only: bool) -> None:
+        self.checked += 1
+        for counted in kinds:
+            self.counts[counted] += 1
+        self.header_only += header_only
+        self.problems += bool(kinds)
 
     def merge(self, stored: dict) -> None:
         """Add an upload's stored summary (a batch's tally is the sum of its uploads')."""
@@ -191,6 +210,34 @@ class ContentTally:
             "problems": self.problems,
             "offenders": list(self.offenders),
         }
+
+
+def newest_masks(results: list[dict]) -> tuple[ContentTally, set[int]]:
+    """A batch's content from its uploads' stored results, oldest upload first: each image
+    counts its newest upload's mask only, so a corrected re-upload (the whole batch again, or
+    the one mask fixed) replaces what was wrong. A result stored without `masks` (by an older
+    version) adds whole, as it used to. Also returns the places in `results` still counted."""
+    newest: dict[str, tuple[int, dict]] = {}
+    for at, result in enumerate(results):
+        for mask in result.get("masks") or ():
+            if isinstance(mask, dict) and isinstance(mask.get("k"), str):
+                newest[mask["k"]] = (at, mask)
+    current = {(at, mask.get("n")) for at, mask in newest.values()}
+    tally = ContentTally()
+    for at, result in enumerate(results):
+        if not isinstance(result.get("masks"), list):
+            tally.merge(result)
+            continue
+        for offender in result.get("offenders") or ():
+            if (at, offender.get("name")) in current and len(tally.offenders) < OFFENDERS_SHOWN:
+                tally.offenders.append(offender)
+    for _, mask in sorted(newest.values(), key=lambda pair: pair[0]):
+        kinds = [k for k in mask.get("c") or () if k in COUNT_KEYS]
+        tally.masks.append(mask)
+        tally._count(kinds, bool(mask.get("h")))
+    counting = {at for at, _ in newest.values()}
+    counting |= {at for at, r in enumerate(results) if not isinstance(r.get("masks"), list)}
+    return tally, counting
 
 
 def describe(offender: dict, translate=lambda text: text) -> str:

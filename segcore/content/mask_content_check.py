@@ -9,11 +9,12 @@ database is only read. `content_summary` is what an upload's receipt includes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable
 
 from pymongo import UpdateOne
 
-from segcore.content.mask_content import COUNT_KEYS, ContentTally, Rules
+from segcore.content.mask_content import COUNT_KEYS, Rules, newest_masks
 from segcore.content.mask_content_scan import ImageIndex, check_upload_content
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, BatchNotFound
@@ -22,15 +23,18 @@ from segcore.core.phrases import Nn_, Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.images import batch_images
 from segcore.store.connection import Databases
-from segcore.store.schema import BATCHES, MASK_CONTENT, delete_in, find_in
+from segcore.store.schema import BATCHES, MASK_CHECKS, MASK_CONTENT, delete_in, find_in
 from segcore.uploads.uploads import PROJECTION, resolve_batch_ids
 from segcore.work import review
 from segcore.work.delivery import MOVABLE, REVIEW, REWORK
 
 FIELD = "mask_content"  # a batch's sum, on its document in `batches`
+SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # A stored result of an older version is checked again: 2 opens 7z archives, a tar's linked
-# masks, every stream of a multi-stream tar, every page of a TIFF, and zip names as listed.
-VERSION = 2
+# masks, every stream of a multi-stream tar, every page of a TIFF, and zip names as listed;
+# 3 keeps each mask's image (a re-upload replaces it), counts the masks of an upload that
+# cannot be read to its end as unreadable, and reads masks of every configured extension.
+VERSION = 3
 Progress = Callable[[float, str], None]
 
 
@@ -115,6 +119,7 @@ def check_content(
     rules, chunks = rules_from(settings), databases.training[f"{settings.masks_bucket}.chunks"]
     # Every listing at once: the live sync's burst of a thousand uploads costs a few reads.
     known = _listings(databases, sorted({k for u in todo for k in u["batches"]}), list_images)
+    listed = _listed_masks(work, [u["_id"] for u in todo])
     for number, upload in enumerate(todo, 1):
         notify(
             0.05 + 0.9 * (number - 1) / max(1, len(todo)),
@@ -124,8 +129,10 @@ def check_content(
         if not any(listing is not None and listing.names for listing in listings):
             report.skipped += 1  # no image to compare with yet: not stored, checked later
             continue
-        index = ImageIndex.from_listings(listings, settings.mask_suffixes)
-        result = check_upload_content(chunks, upload, index, rules, settings.mask_qc_budget)
+        index = ImageIndex.from_listings(listings, settings.mask_suffixes, settings.mask_extensions)
+        result = check_upload_content(
+            chunks, upload, index, rules, settings.mask_qc_budget, listed.get(upload["_id"], [])
+        )
         work[MASK_CONTENT].replace_one(
             {"_id": upload["_id"]},
             {
@@ -134,6 +141,7 @@ def check_content(
                 "length": upload.get("length"),
                 "uploadDate": upload.get("uploadDate"),
                 **result.tally.as_dict(),
+                "masks": result.tally.masks,  # each mask's image: a re-upload replaces it
                 "notes": result.notes,
                 "labels": _labels(rules),
                 "bytes_read": result.bytes_read,
@@ -226,14 +234,31 @@ def _listings(databases: Databases, keys: list[str], list_images: bool) -> dict:
     return found
 
 
+def _listed_masks(work, upload_ids: list) -> dict:
+    """The mask names each upload's stored listing counted, by upload id."""
+    docs = find_in(work[MASK_CHECKS], "_id", upload_ids, {"names": 1})
+    return {d["_id"]: [n for n in d.get("names") or () if isinstance(n, str)] for d in docs}
+
+
+def _upload_order(doc: dict) -> tuple:
+    """Oldest upload first (by its date, then id): the newest mask of an image counts."""
+    date = doc.get("uploadDate")
+    return (date.timestamp() if isinstance(date, datetime) else float("-inf"), str(doc["_id"]))
+
+
 def batch_summary(work, key: str) -> dict:
-    """A batch's content: the sum of the stored results of the uploads naming it."""
-    tally, notes, uploads = ContentTally(), [], []
-    for doc in sorted(work[MASK_CONTENT].find({"batches": key}), key=lambda d: str(d["_id"])):
-        tally.merge(doc)
-        uploads.append(doc["_id"])
-        notes += [{**note, "filename": doc.get("filename")} for note in doc.get("notes") or ()]
-    return {**tally.as_dict(), "notes": notes, "uploads": uploads}
+    """A batch's content from the stored results of the uploads naming it: each image's
+    newest mask (`mask_content.newest_masks`). Notes come from the newest upload and from
+    those whose masks still count."""
+    docs = sorted(work[MASK_CONTENT].find({"batches": key}), key=_upload_order)
+    tally, counting = newest_masks(docs)
+    notes = [
+        {**note, "filename": doc.get("filename")}
+        for at, doc in enumerate(docs)
+        if at == len(docs) - 1 or at in counting
+        for note in doc.get("notes") or ()
+    ]
+    return {**tally.as_dict(), "notes": notes, "uploads": [d["_id"] for d in docs]}
 
 
 def _update_batches(work, keys: set[str]) -> list[dict]:
@@ -278,8 +303,7 @@ def _reason(problems: int) -> str:
 def content_summary(work, upload_id) -> dict | None:
     """An upload's stored content result, for its receipt: `checked`, `counts`, `problems`,
     `offenders` (first 50, as codes with parameters), `notes`; None when never checked."""
-    doc = work[MASK_CONTENT].find_one({"_id": upload_id}, {"_id": 0})
-    return doc
+    return work[MASK_CONTENT].find_one({"_id": upload_id}, SUMMARY)
 
 
 def has_content_problem(summary: dict | None) -> bool:

@@ -32,10 +32,11 @@ from segcore.archives.archive_tar import link_target, member_path
 from segcore.archives.archive_zip import check_member_offsets, member_name, open_zip
 from segcore.content.mask_content import ContentTally, Rules, check_mask
 from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
-from segcore.content.mask_formats import image_header, read_mask
+from segcore.content.mask_formats import image_header, no_reader, read_mask
 from segcore.content.mask_geometry import Geometry, OverLimit
 from segcore.core.errors import DamagedUpload, UnreadableUpload, UploadTooLarge
 from segcore.images.mask_matching import (
+    DEFAULT_EXTENSIONS,
     base_name,
     channel_key,
     image_key,
@@ -77,16 +78,19 @@ class ImageIndex:
 
     images: dict[str, tuple[str, str]] = field(default_factory=dict)
     suffixes: tuple[str, ...] = ()
+    extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
 
     @classmethod
-    def from_listings(cls, listings, suffixes) -> "ImageIndex":
-        """From stored batch image listings (folder and relative names)."""
-        index = cls(suffixes=tuple(suffixes))
+    def from_listings(cls, listings, suffixes, extensions=DEFAULT_EXTENSIONS) -> "ImageIndex":
+        """From stored batch image listings (folder and relative names); `suffixes` and
+        `extensions` as configured (MASK_SUFFIXES, MASK_EXTENSIONS), as the listing used."""
+        index = cls(suffixes=tuple(suffixes), extensions=tuple(extensions))
         for listing in listings:
             if listing is None or not listing.names or not listing.folder:
                 continue
             for name in listing.names:
-                key, image = image_key(name), (str(Path(listing.folder) / name), base_name(name))
+                key = image_key(name, index.extensions)
+                image = (str(Path(listing.folder) / name), base_name(name))
                 index.images.setdefault(key, image)
                 channel = channel_key(key)  # nnU-Net: case_0001's mask, of case_0001_0000
                 if channel:
@@ -94,7 +98,7 @@ class ImageIndex:
         return index
 
     def image_of(self, member: str) -> tuple[str, str] | None:
-        return self.images.get(mask_key(member, self.suffixes))
+        return self.images.get(mask_key(member, self.suffixes, self.extensions))
 
 
 @dataclass
@@ -117,13 +121,26 @@ class _Scan:
         self.links: list[tuple] = []  # links whose target was not read yet
 
     def wanted(self, path: str) -> tuple[str, str] | None:
-        if not is_mask_member(path) or not is_image_name(base_name(path)):
+        name = base_name(path)
+        if not is_mask_member(path) or not is_image_name(name, self.index.extensions):
             return None
-        return self.index.image_of(base_name(path))
+        return self.index.image_of(name)
+
+    def unread(self, listed: list[str], reason: str) -> None:
+        """The upload could not be read to its end: each mask its listing counted (the
+        completeness check relies on them) that was not checked is unreadable, for `reason`."""
+        for name in listed:
+            image = self.wanted(name)
+            if image is not None and name not in self.result.tally.names:
+                self.result.tally.add(name, [("unreadable", {"reason": reason})], image[0])
 
     def check(self, path: str, stream, image: tuple[str, str], size: int | None = None) -> None:
         """Check one mask read from `stream` against its image; every problem is recorded."""
         name = _shown(path)
+        unknown = next((n for n in (name, image[1]) if no_reader(n)), None)
+        if unknown:  # an extension added to MASK_EXTENSIONS: said, never a problem
+            self.result.tally.add(name, [("no_reader", {"reason": no_reader(unknown)})], image[0])
+            return
         image_grid = self._image_grid(name, image)
         if image_grid is None:
             return
@@ -138,7 +155,7 @@ class _Scan:
         self.used += counter.count
         if self.keep_for_links:
             self.read[member_path(path)] = mask
-        self._tally(name, mask, image_grid)
+        self._tally(name, mask, image_grid, image[0])
 
     def check_link(self, path: str, target: str, image: tuple[str, str]) -> None:
         """Check a tar's link member as the mask it links to; a link to a member not read yet
@@ -151,7 +168,7 @@ class _Scan:
         name = _shown(path)
         image_grid = self._image_grid(name, image)
         if image_grid is not None:
-            self._tally(name, mask, image_grid)
+            self._tally(name, mask, image_grid, image[0])
 
     def finish_links(self) -> None:
         """Check the links left waiting, once the whole archive is read: a link whose target
@@ -171,16 +188,16 @@ class _Scan:
         try:
             return cached_image_header(*image)
         except UnreadableUpload as exc:
-            self.result.tally.add(name, [("image_unreadable", {"reason": str(exc)})])
+            self.result.tally.add(name, [("image_unreadable", {"reason": str(exc)})], image[0])
             return None
 
-    def _tally(self, name: str, mask: tuple | str, image_grid: Geometry) -> None:
+    def _tally(self, name: str, mask: tuple | str, image_grid: Geometry, image: str) -> None:
         """Record one mask's problems: `mask` is its grid and values, or why it is unreadable."""
         if isinstance(mask, str):
-            self.result.tally.add(name, [("unreadable", {"reason": mask})])
+            self.result.tally.add(name, [("unreadable", {"reason": mask})], image)
             return
-        detached = split_extension(name)[1] == ".mhd"
-        self.result.tally.add(name, check_mask(*mask, image_grid, self.rules, detached))
+        detached = split_extension(name, self.index.extensions)[1] == ".mhd"
+        self.result.tally.add(name, check_mask(*mask, image_grid, self.rules, detached), image)
 
     def too_large(self) -> None:
         self.result.notes.append(
@@ -264,7 +281,8 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
                 with archive.open(info) as member:
                     scan.check(name, member, image, info.file_size)
             except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError) as exc:
-                scan.result.tally.add(base_name(name), [("unreadable", {"reason": str(exc)[:120]})])
+                reason = {"reason": str(exc)[:120]}
+                scan.result.tally.add(_shown(name), [("unreadable", reason)], image[0])
 
 
 def _scan_tar(scan: _Scan, stream) -> None:
@@ -355,10 +373,17 @@ def _scan_7z(scan: _Scan, source: ChunkFile) -> None:
 
 
 def check_upload_content(
-    chunks: Collection, doc: dict, index: ImageIndex, rules: Rules, budget: int
+    chunks: Collection,
+    doc: dict,
+    index: ImageIndex,
+    rules: Rules,
+    budget: int,
+    listed: list[str] = (),
 ) -> UploadContent:
     """Check every mask of one upload (a GridFS file document) that matches an image in
-    `index`; never raises for the upload's own problems: they become a note.
+    `index`; never raises for the upload's own problems: they become a note. When the upload
+    cannot be read to its end, each of the masks its listing counted (`listed`) and not
+    checked is unreadable: a mask the completeness check counts is never one nobody opened.
 
     The format is the one the listing read (`archive_listing.list_upload`): the name's, else
     the first bytes'; when the name's cannot be read and the first bytes name another format
@@ -368,7 +393,7 @@ def check_upload_content(
     stats = ReadStats()
     try:
         stored = StoredFile.from_document(doc)
-        kind = kind_from_name(filename)
+        kind = kind_from_name(filename, index.extensions)
         if kind in ("", "unsupported"):
             kind = kind_from_magic(ChunkFile(chunks, stored, stats, keep=1).read(512))
         try:
@@ -385,12 +410,14 @@ def check_upload_content(
         scan.too_large()
     except UnreadableUpload as exc:
         scan.result.notes.append({"code": "unreadable", "params": {"reason": str(exc)}})
+        scan.unread(listed, str(exc))
     except PyMongoError:
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
         # One upload never stops a check of thousands: what failed is its note, shown.
         reason = f"the check could not read it ({type(exc).__name__}: {exc!s:.120})"
         scan.result.notes.append({"code": "unreadable", "params": {"reason": reason}})
+        scan.unread(listed, reason)
     scan.result.bytes_read, scan.result.bytes_decompressed = stats.bytes, scan.used
     return scan.result
 

@@ -27,9 +27,22 @@ from segcore.content.mask_geometry import (
     values_of,
 )
 from segcore.core.errors import UnreadableUpload
-from segcore.images.mask_matching import split_extension
+from segcore.images.mask_matching import (
+    DEFAULT_EXTENSIONS,
+    DICOM_ENDINGS,
+    file_extension,
+    split_extension,
+)
 
 PLANAR = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+MGH = (".mgz", ".mgh")  # FreeSurfer's, read by nibabel; an extension to add to MASK_EXTENSIONS
+
+
+class NoReader(UnreadableUpload):
+    """A file of an extension the settings list (MASK_EXTENSIONS) that no reader here knows:
+    its contents are not checked, and it is said so (never a problem of the mask)."""
+
+
 NIFTI = (".nii", ".nii.gz")
 NUMPY = (".npy", ".npz")
 
@@ -188,6 +201,41 @@ def nifti_values(
         nibabel.spatialimages.HeaderDataError,
     ) as exc:
         raise UnreadableUpload(f"not a readable NIfTI file ({first_line(exc)})") from None
+
+
+def mgh_header(path: str) -> Geometry:
+    import nibabel
+
+    try:
+        return _mgh_geometry(nibabel.load(path).header)
+    except (OSError, ValueError, EOFError, nibabel.filebasedimages.ImageFileError) as exc:
+        raise UnreadableUpload(f"not a readable MGH file ({first_line(exc)})") from None
+
+
+def _mgh_geometry(header) -> Geometry:
+    shape = header.get_data_shape()
+    geometry = from_ras_affine(shape[:3], header.get_zooms()[:3], header.get_best_affine())
+    return Geometry(grid_size(shape), geometry.spacing, geometry.origin, geometry.direction)
+
+
+def mgh_values(
+    stream: BinaryIO, gzipped: bool, max_voxels: int, limit: int
+) -> tuple[Geometry, MaskValues | None]:
+    """A FreeSurfer MGH mask (`.mgz`: gzipped), its header first, then its values."""
+    import nibabel
+    import numpy as np
+
+    source = gzip.GzipFile(fileobj=stream) if gzipped else stream
+    try:
+        head = source.read(nibabel.freesurfer.mghformat.MGHHeader._hdrdtype.itemsize)
+        header = nibabel.freesurfer.mghformat.MGHHeader.from_fileobj(io.BytesIO(head))
+        geometry = _mgh_geometry(header)
+        if math.prod(header.get_data_shape() or (0,)) > max_voxels:
+            return geometry, None
+        image = nibabel.MGHImage.from_bytes(head + read_at_most(source, limit))
+        return geometry, values_of(np.asanyarray(image.dataobj))
+    except (OSError, ValueError, EOFError, nibabel.filebasedimages.ImageFileError) as exc:
+        raise UnreadableUpload(f"not a readable MGH file ({first_line(exc)})") from None
 
 
 # --- NRRD (pynrrd) ----------------------------------------------------------------------
@@ -434,9 +482,10 @@ def _itk_reason(exc: BaseException) -> str:
 
 
 def _format(name: str) -> str:
-    """The reader a file's name calls for: planar, nifti, nrrd, metaimage, numpy or dicom (a
-    `.dcm`, or a name without a known extension)."""
-    extension = split_extension(name)[1]
+    """The reader a file's name calls for: planar, nifti, nrrd, metaimage, numpy, mgh or dicom
+    (a `.dcm`, a DICOM ending, or a name without an extension or with a number for one: a
+    UID); "none" for any other extension (one added to MASK_EXTENSIONS)."""
+    extension = split_extension(name, (*DEFAULT_EXTENSIONS, *MGH))[1]
     if extension in PLANAR:
         return "planar"
     if extension in NIFTI:
@@ -447,7 +496,12 @@ def _format(name: str) -> str:
         return "metaimage"
     if extension in NUMPY:
         return "numpy"
-    return "dicom"
+    if extension in MGH:
+        return "mgh"
+    last = file_extension(name)
+    if extension or not last or last in DICOM_ENDINGS or last[1:].isdigit():
+        return "dicom"
+    return "none"
 
 
 READABLE_NAMES = {
@@ -456,8 +510,19 @@ READABLE_NAMES = {
     "nrrd": "NRRD file",
     "metaimage": "MetaImage file",
     "numpy": "NumPy file",
+    "mgh": "MGH file",
     "dicom": "DICOM file",
 }
+
+
+def no_reader(name: str) -> str | None:
+    """Why a file of this name cannot be read here (no reader for its extension), or None."""
+    return f"no reader for {file_extension(name)} files" if _format(name) == "none" else None
+
+
+def _has_reader(kind: str, name: str) -> None:
+    if kind == "none":
+        raise NoReader(no_reader(name))
 
 
 def _unreadable(kind: str, exc: BaseException) -> UnreadableUpload:
@@ -473,6 +538,7 @@ def image_header(path: str, name: str) -> Geometry:
     """An image's grid from its header only; raises UnreadableUpload (the name says the format;
     a name without an extension is DICOM)."""
     kind = _format(name)
+    _has_reader(kind, name)
     try:
         if kind == "planar":
             with open(path, "rb") as handle:
@@ -485,6 +551,8 @@ def image_header(path: str, name: str) -> Geometry:
             return metaimage_header(path)
         if kind == "numpy":
             return numpy_header(path)
+        if kind == "mgh":
+            return mgh_header(path)
         return dicom_header(path)
     except UnreadableUpload:
         raise
@@ -501,6 +569,7 @@ def read_mask(
     limit).
     """
     kind = _format(name)
+    _has_reader(kind, name)
     try:
         if kind == "planar":
             return planar_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
@@ -513,6 +582,8 @@ def read_mask(
             return metaimage_values(stream, split_extension(name)[1], max_voxels, limit)
         if kind == "numpy":
             return numpy_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
+        if kind == "mgh":
+            return mgh_values(stream, file_extension(name) == ".mgz", max_voxels, limit)
         return dicom_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
     except UnreadableUpload:
         raise

@@ -175,6 +175,7 @@ def verify(
         {b["key"]: r for b, r in zip(batches, report.batches)},
         "verify",
         settings.mask_suffixes,
+        extensions=extensions,
     )  # a receipt per upload listed
     notify(1.0, Phrase(DONE))
     return report

@@ -20,7 +20,7 @@ from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_, Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.images import batch_images
-from segcore.images.mask_matching import NAMES_SHOWN, compare_batch
+from segcore.images.mask_matching import DEFAULT_EXTENSIONS, NAMES_SHOWN, compare_batch
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
 from segcore.work import delivery
 
@@ -48,11 +48,16 @@ def ensure_indexes(db: Database) -> None:
 
 
 def build_receipt(
-    upload: dict, listing: dict | None, parts: list[dict], made_by: str, suffixes
+    upload: dict,
+    listing: dict | None,
+    parts: list[dict],
+    made_by: str,
+    suffixes,
+    extensions=DEFAULT_EXTENSIONS,
 ) -> dict:
     """A receipt (pure). `upload`: the file document; `listing`: its stored listing (None when
     never listed); `parts`: per batch it names, {"id", "images" (names or None), "usable",
-    "image_error"}."""
+    "image_error"}; `suffixes` and `extensions` as configured, as the mask check matched."""
     listing = listing or {}
     readable = bool(listing) and not listing.get("reason")
     names = listing.get("names") or [] if readable else []
@@ -69,7 +74,7 @@ def build_receipt(
             "usable": part["usable"],
         }
         if readable and part["images"] is not None:
-            check = compare_batch(part["images"], names, [], suffixes)
+            check = compare_batch(part["images"], names, [], suffixes, extensions=extensions)
             row.update(
                 images=check.images,
                 matched=check.matched,
@@ -211,6 +216,7 @@ def build_receipts(
     suffixes,
     listings: dict | None = None,
     images: dict | None = None,
+    extensions=DEFAULT_EXTENSIONS,
 ) -> list[dict]:
     """The receipts of `uploads` (each with `batches`, its keys) from their stored listings and
     their batches' results (`results` by key), not stored yet. `listings` (by upload id) and
@@ -230,7 +236,7 @@ def build_receipts(
             if k in docs_by_key
         ]
         receipts.append(
-            build_receipt(upload, listings.get(upload["_id"]), parts, made_by, suffixes)
+            build_receipt(upload, listings.get(upload["_id"]), parts, made_by, suffixes, extensions)
         )
     return receipts
 
@@ -312,7 +318,7 @@ def with_content(work: Database, receipts: list[dict]) -> list[dict]:
         content = results.get(receipt["_id"])
         if content is None:
             continue
-        receipt["content"] = {k: v for k, v in content.items() if k != "_id"}
+        receipt["content"] = {k: v for k, v in content.items() if k not in ("_id", "masks")}
         if has_content_problem(content) and receipt.get("problem") in (None, "unknown"):
             receipt.update(
                 problem="content",
@@ -328,7 +334,7 @@ def apply_content(work: Database, upload_ids: list) -> int:
     results = find_in(work[MASK_CONTENT], "_id", list(upload_ids))
     writes = []
     for content in results:
-        update: dict = {"content": {k: v for k, v in content.items() if k != "_id"}}
+        update: dict = {"content": {k: v for k, v in content.items() if k not in ("_id", "masks")}}
         if has_content_problem(content):  # the content problems are told, once found
             update[NOTIFY_DUE] = True
         writes.append(UpdateOne({"_id": content["_id"]}, {"$set": update}))

@@ -70,6 +70,7 @@ def make_receipts(
         settings.mask_suffixes,
         listings=found.listings,
         images=found.images,
+        extensions=settings.mask_extensions,
     )
     moves = _moves(made, docs, found.results) if settings.masks_set_status else []
     also = {}

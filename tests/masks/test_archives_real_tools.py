@@ -284,3 +284,15 @@ def test_a_mask_of_zero_bytes_is_no_mask(tmp_path, listed, tool):
     expected = ["img_001_mask.png"] + (["img_003_mask.png"] if tool.endswith("tar") else [])
     assert (listing.reason, listing.names) == (None, expected)
     assert listing.other_files == ["img_002_mask.png (0 bytes)"]
+
+
+def test_a_7z_whose_compressed_headers_are_damaged_is_unreadable(tmp_path, listed):
+    """7-Zip packs its headers with LZMA: damaged there, the archive cannot be listed (one
+    upload never stops a sync)."""
+    folder = fill(tmp_path / "in", {f"img_00{n}_mask.png": png_bytes(n) for n in (1, 2, 3)})
+    data = bytearray(archive_with("7z", folder, tmp_path / "m.7z", "-mx=9"))
+    header_end = 32 + int.from_bytes(data[12:20], "little")
+    data[header_end - 12 : header_end - 4] = bytes(8)  # the packed header, just before its end
+    listing = listed("batch_7_masks.7z", bytes(data))
+    assert listing.reason.startswith("not a readable 7z archive (")
+    assert listing.names == []
