@@ -53,8 +53,10 @@ class SmtpServer:
         self.mailbox = Mailbox(self.behaviour)
         self.tls_context, self.users = tls_context, users
         self.controller = None
+        self.logins = 0  # login attempts, refused or not
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        self.logins += 1
         ok = (
             isinstance(auth_data, LoginPassword)
             and self.users
@@ -125,6 +127,8 @@ class WebhookReceiver:
                 answer = b"ok" if status == 200 else b"channel_not_found"
                 try:
                     self.send_response(status)
+                    if 300 <= status < 400:  # a sign-in page, or http:// sent to https://
+                        self.send_header("Location", "/login")
                     self.send_header("Content-Length", str(len(answer)))
                     self.end_headers()
                     self.wfile.write(answer)

@@ -214,8 +214,8 @@ def test_the_live_sync_tells_about_its_receipts_itself_once_across_a_restart(
 
 def test_a_scan_leaves_a_fresh_live_receipt_to_the_live_sync_and_clears_old_ones(lab):
     """The timer's scan does not tell a receipt the live sync made a moment ago (its content
-    check may add to it); the live sync's own call does; a receipt marked long ago is cleared
-    unsent."""
+    check may add to it); the live sync's own call does; the receipt of an upload of long ago
+    is cleared unsent."""
     lab.batch(1, 3)
     lab.batch(2, 3)
     first = put(lab, "batch_1_masks.tar.gz", truncated_tar(lab, "a.tgz"))
@@ -224,7 +224,7 @@ def test_a_scan_leaves_a_fresh_live_receipt_to_the_live_sync_and_clears_old_ones
     now = datetime.now(timezone.utc)
     lab.work.receipts.update_one({"_id": first}, {"$set": {"made_by": "live sync"}})
     old = (now - timedelta(days=30)).replace(tzinfo=None)
-    lab.work.receipts.update_one({"_id": second}, {"$set": {"made_at": old}})
+    lab.work.receipts.update_one({"_id": second}, {"$set": {"upload_date": old}})
     assert notify_due.enqueue_stored_receipts(lab, now=now) == 0
     assert lab.work.receipts.find_one({"_id": second}).get(NOTIFY_DUE) is None
     assert lab.work.receipts.find_one({"_id": first})[NOTIFY_DUE] is True

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import smtplib
@@ -16,7 +17,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
@@ -47,8 +48,10 @@ def email_message(doc: dict, sender: str) -> EmailMessage:
     """
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = formataddr((doc.get("name") or "", doc["to"]))
-    message["Subject"] = doc["subject"]
+    # parseaddr: an address stored before the team's check refused `Flor <flor@x.org>`
+    address = parseaddr(doc["to"])[1] or doc["to"]
+    message["To"] = formataddr((_one_line(doc.get("name") or ""), _ascii_domain(address)))
+    message["Subject"] = _one_line(doc["subject"])
     message["Date"] = format_datetime(datetime.now(timezone.utc))
     digest = hashlib.sha256(doc["_id"].encode()).hexdigest()[:32]
     message["Message-ID"] = f"<{digest}@segcore.notify>"
@@ -58,6 +61,21 @@ def email_message(doc: dict, sender: str) -> EmailMessage:
     # After the content: setting it clears every Content-* header.
     message["Content-Language"] = doc.get("language") or "en"
     return message
+
+
+def _one_line(text: str) -> str:
+    """A header's text on one line: a file name with a line break stays one subject."""
+    return " ".join(str(text).split())
+
+
+def _ascii_domain(address: str) -> str:
+    """An address with an internationalised domain (flor@münchen.de) as mail servers route it,
+    its domain in IDNA (flor@xn--mnchen-3ya.de). DeliveryFailed for one that cannot be."""
+    local, _, domain = address.rpartition("@")
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        raise DeliveryFailed(f"{address}: the domain cannot be written for mail servers") from None
 
 
 @functools.lru_cache(maxsize=4)
@@ -101,9 +119,13 @@ def send_email(settings, doc: dict) -> str:
         raise DeliveryFailed("SMTP_URL is not set: email cannot be sent")
     host = urlsplit(settings.smtp_url).hostname
     try:
+        message = email_message(doc, settings.notify_from)
+    except (ValueError, TypeError, UnicodeError) as exc:  # a value no header can hold
+        raise DeliveryFailed(f"the message cannot be written ({exc})"[:ANSWER_BYTES]) from None
+    try:
         session = _smtp_session(settings)
         try:
-            refused = session.send_message(email_message(doc, settings.notify_from))
+            refused = session.send_message(message)
         finally:
             try:
                 session.quit()
@@ -115,13 +137,20 @@ def send_email(settings, doc: dict) -> str:
             if isinstance(exc.smtp_error, bytes)
             else str(exc.smtp_error)
         )
-        raise DeliveryFailed(_scrubbed(f"{host}: {exc.smtp_code} {text}", settings)) from None
+        # A refused login is refused for every message: trying again per message would lock
+        # the account on servers that count failed logins.
+        raise DeliveryFailed(
+            _scrubbed(f"{host}: {exc.smtp_code} {text}", settings),
+            unreachable=isinstance(exc, smtplib.SMTPAuthenticationError),
+        ) from None
     except smtplib.SMTPRecipientsRefused as exc:
         answers = "; ".join(
             f"{to}: {code} {msg.decode('utf-8', 'replace')}"
             for to, (code, msg) in exc.recipients.items()
         )
         raise DeliveryFailed(_scrubbed(f"{host}: refused {answers}", settings)) from None
+    except UnicodeError as exc:  # an address the server cannot take (no SMTPUTF8)
+        raise DeliveryFailed(f"{host}: {doc['to']}: {exc}"[:ANSWER_BYTES]) from None
     except (smtplib.SMTPException, OSError) as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
         raise DeliveryFailed(
@@ -183,6 +212,16 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer of its own (DeliveryFailed), never followed."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_KeepRedirects)
+
+
 def send_webhook(settings, doc: dict) -> str:
     """POST one message to WEBHOOK_URL; returns the HTTP status. Raises DeliveryFailed."""
     if not settings.webhook_url:
@@ -204,13 +243,26 @@ def send_webhook(settings, doc: dict) -> str:
     )
     host = urlsplit(settings.webhook_url).hostname
     try:
-        with urllib.request.urlopen(request, timeout=settings.notify_timeout_s) as response:
+        with _NO_REDIRECTS.open(request, timeout=settings.notify_timeout_s) as response:
             answer = response.read(ANSWER_BYTES).decode("utf-8", "replace")
             return _scrubbed(f"HTTP {response.status} {answer}".strip(), settings)
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:  # followed, the POST would become a GET of another page
+            where = exc.headers.get("Location") or "?"
+            raise DeliveryFailed(
+                _scrubbed(
+                    f"{host}: HTTP {exc.code}, redirected to {where}: nothing posted "
+                    "(set WEBHOOK_URL to the address the redirect names)",
+                    settings,
+                )
+            ) from None
         answer = exc.read(ANSWER_BYTES).decode("utf-8", "replace")
         raise DeliveryFailed(
             _scrubbed(f"{host}: HTTP {exc.code} {answer}".strip(), settings)
+        ) from None
+    except http.client.HTTPException as exc:  # an answer that is not HTTP
+        raise DeliveryFailed(
+            _scrubbed(f"webhook {host}: not an HTTP answer ({type(exc).__name__})", settings)
         ) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc

@@ -107,6 +107,13 @@ def enqueue_receipts(databases: Databases, found: list[dict], now: datetime | No
     return notify_outbox.enqueue(databases.work, messages, now)
 
 
+def _naive(value: object, default: datetime) -> datetime:
+    """A stored date as naive UTC; `default` when it is not a date."""
+    if not isinstance(value, datetime):
+        return default
+    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+
+
 def enqueue_stored_receipts(
     databases: Databases,
     upload_ids: list | None = None,
@@ -120,11 +127,14 @@ def enqueue_stored_receipts(
     `upload_ids`: only these receipts, right away (the live sync once their content is
     checked, `verify`). Without them (a scan, `notify --send-due`), a receipt the live sync
     made less than `settle_s` ago without a content result yet is left for its own call, so
-    its message names the content problems too. Receipts older than RECEIPT_MAX_AGE are
-    cleared unsent (a channel configured today does not tell last year's problems). Each
+    its message names the content problems too. Receipts of uploads older than RECEIPT_MAX_AGE
+    are cleared unsent (a channel configured today, or a first sync, does not tell last year's
+    problems); with no channel set nothing is cleared. Each
     message's key is its receipt and recipient: a receipt made again, a restart or a second
     process never sends it twice (notify_outbox)."""
     work = databases.work
+    if not databases.settings.notify_receipts or not databases.settings.notify_channels:
+        return 0  # kept marked: told once a channel is set (within RECEIPT_MAX_AGE)
     now = now or datetime.now(timezone.utc)
     where = {NOTIFY_DUE: True}
     docs = (
@@ -138,13 +148,14 @@ def enqueue_stored_receipts(
     naive = now.astimezone(timezone.utc).replace(tzinfo=None)
     fresh, done = [], []
     for doc in docs:
-        made = doc.get("made_at") if isinstance(doc.get("made_at"), datetime) else naive
-        made = made.astimezone(timezone.utc).replace(tzinfo=None) if made.tzinfo else made
+        made = _naive(doc.get("made_at"), naive)
         if upload_ids is None and doc.get("made_by") == "live sync" and not doc.get("content"):
             if (naive - made).total_seconds() < settle_s:
                 continue  # the live sync tells it once its content is checked
         done.append(doc["_id"])
-        if (naive - made).total_seconds() <= RECEIPT_MAX_AGE.total_seconds():
+        # Aged by the upload's own date: a first sync makes receipts of last year's uploads.
+        uploaded = _naive(doc.get("upload_date"), made)
+        if (naive - uploaded).total_seconds() <= RECEIPT_MAX_AGE.total_seconds():
             fresh.append(receipt_from_stored(doc))
     added = enqueue_receipts(databases, fresh, now) if fresh else 0
     # Cleared once enqueued: a crash between the two enqueues again, finding the keys taken.
@@ -258,6 +269,10 @@ class Sender(threading.Thread):
                     )
             except PyMongoError as exc:  # the database is down: try again next round
                 self.last_error = type(exc).__name__
+            except Exception as exc:  # noqa: BLE001 - a message the sender could not handle
+                # Put back by send_due; said in the log, and the next round sends the others.
+                self.last_error = type(exc).__name__
+                self.log(f"notifications: not sent ({type(exc).__name__}: {exc!s:.200})")
             self.woken.wait(self.interval)
             self.woken.clear()
 

@@ -20,7 +20,9 @@ COLLECTION = TEAM
 DEFAULT_ROLE = "Segmentador"
 MAX_NAME = 80
 MAX_ROLE = 60
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+# No display name, list or quoting: `Flor <flor@x.org>` or `a@x.org, b@x.org` is refused.
+_NOT_IN_ADDRESS = r"@\s<>(),;:\"\[\]\\"
+_EMAIL = re.compile(rf"^[^{_NOT_IN_ADDRESS}]+@[^{_NOT_IN_ADDRESS}]+\.[^{_NOT_IN_ADDRESS}.]+$")
 
 
 @dataclass(frozen=True)
