@@ -60,10 +60,11 @@ class Rules:
 
 
 def number(value: float) -> str:
-    """A value as people write it: 3 for a whole label, 0.8 or 3.0 for a spacing."""
+    """A value as people write it: 3 for a whole label, 0.8 or 1.00012 otherwise (never a
+    value rounded to look like a label it is not)."""
     if float(value).is_integer():
         return str(int(value))
-    return f"{value:.6g}"
+    return f"{value:.10g}"
 
 
 def _spacing_text(values) -> str:
@@ -74,6 +75,13 @@ def _close(a, b, rel: float = 0.0, absolute: float = 0.0) -> bool:
     return len(a) == len(b) and all(
         math.isclose(x, y, rel_tol=rel, abs_tol=absolute) for x, y in zip(a, b)
     )
+
+
+def _same_length(a, b) -> tuple[tuple, tuple]:
+    """Two points of a 2D grid as one format writes it (x, y) and another (x, y, 0): the
+    shorter padded with zeros."""
+    length = max(len(a), len(b))
+    return tuple(a) + (0.0,) * (length - len(a)), tuple(b) + (0.0,) * (length - len(b))
 
 
 def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
@@ -102,7 +110,7 @@ def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
     if (
         mask.origin
         and image.origin
-        and not _close(mask.origin, image.origin, absolute=ORIGIN_TOLERANCE_MM)
+        and not _close(*_same_length(mask.origin, image.origin), absolute=ORIGIN_TOLERANCE_MM)
     ):
         problems.append(
             ("origin", {"mask": _spacing_text(mask.origin), "image": _spacing_text(image.origin)})
@@ -121,6 +129,13 @@ def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
     return problems
 
 
+LABEL_TOLERANCE = 1e-4  # a float mask's 1.0000000591 (uint8 255 × scl_slope 1/255) is label 1
+
+
+def _a_label(value: float, labels) -> bool:
+    return any(math.isclose(value, label, rel_tol=0, abs_tol=LABEL_TOLERANCE) for label in labels)
+
+
 def check_values(values: MaskValues, rules: Rules) -> list[tuple[str, dict]]:
     """Empty, too few non-zero pixels, or labels outside the agreed ones."""
     problems = []
@@ -129,8 +144,7 @@ def check_values(values: MaskValues, rules: Rules) -> list[tuple[str, dict]]:
     elif rules.min_pixels and values.nonzero < rules.min_pixels:
         problems.append(("too_small", {"pixels": values.nonzero, "minimum": rules.min_pixels}))
     if rules.labels is not None:
-        allowed = set(rules.labels)
-        bad = [v for v in values.labels if v not in allowed]
+        bad = [v for v in values.labels if not _a_label(v, rules.labels)]
         if bad:
             shown = ", ".join(number(v) for v in bad[:5]) + (", ..." if len(bad) > 5 else "")
             problems.append(

@@ -33,7 +33,7 @@ from segcore.archives.archive_zip import check_member_offsets, member_name, open
 from segcore.content.mask_content import ContentTally, Rules, check_mask
 from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
 from segcore.content.mask_formats import image_header, no_reader, read_mask
-from segcore.content.mask_geometry import Geometry, OverLimit
+from segcore.content.mask_geometry import Geometry, OverLimit, first_line
 from segcore.core.errors import DamagedUpload, UnreadableUpload, UploadTooLarge
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
@@ -48,6 +48,7 @@ from segcore.images.mask_matching import (
 from segcore.uploads.gridfs_reader import ChunkFile, ReadStats, StoredFile
 
 HEADER_CACHE_SIZE = 50_000
+ENCRYPTED = {"reason": "an encrypted member"}
 _headers: OrderedDict = OrderedDict()  # (path, size, mtime_ns) -> Geometry or reason
 
 
@@ -266,8 +267,10 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
         wanted = []
         for info, start, end in _member_spans(archive):
             name = member_name(info)  # as the listing names it (UTF-8 without the flag too)
-            image = None if info.is_dir() or info.flag_bits & 0x1 else scan.wanted(name)
-            if image is not None:
+            image = None if info.is_dir() else scan.wanted(name)
+            if image is not None and info.flag_bits & 0x1:  # encrypted: never opened here
+                scan.result.tally.add(_shown(name), [("unreadable", ENCRYPTED)], image[0])
+            elif image is not None:
                 wanted.append((image, (info, start, end), name))
         fetched = 0
         for at, (image, (info, start, end), name) in enumerate(wanted):
@@ -281,7 +284,7 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
                 with archive.open(info) as member:
                     scan.check(name, member, image, info.file_size)
             except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError) as exc:
-                reason = {"reason": str(exc)[:120]}
+                reason = {"reason": first_line(exc)}
                 scan.result.tally.add(_shown(name), [("unreadable", reason)], image[0])
 
 
@@ -415,7 +418,7 @@ def check_upload_content(
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
         # One upload never stops a check of thousands: what failed is its note, shown.
-        reason = f"the check could not read it ({type(exc).__name__}: {exc!s:.120})"
+        reason = f"the check could not read it ({type(exc).__name__}: {first_line(exc)})"
         scan.result.notes.append({"code": "unreadable", "params": {"reason": reason}})
         scan.unread(listed, reason)
     scan.result.bytes_read, scan.result.bytes_decompressed = stats.bytes, scan.used

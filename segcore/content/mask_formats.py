@@ -16,6 +16,7 @@ import os
 import tempfile
 from typing import BinaryIO
 
+from segcore.content.mask_format_dicom import dicom_header, dicom_values
 from segcore.content.mask_geometry import (
     Geometry,
     MaskValues,
@@ -258,7 +259,8 @@ def _nrrd_geometry(header: dict) -> Geometry:
     affine = np.eye(4)
     for axis, vector in enumerate(rows[:3]):
         affine[: len(vector), axis] = vector
-    affine[:3, 3] = np.asarray(header.get("space origin", (0, 0, 0)), float)[:3]
+    origin = np.asarray(header.get("space origin", (0, 0, 0)), float)[:3]
+    affine[: len(origin), 3] = origin  # a 2D image's origin has two values
     affine[:3] *= np.asarray(_ras_signs(space))[:, None]  # from_ras_affine expects RAS
     return from_ras_affine(spatial, None, affine)
 
@@ -269,7 +271,10 @@ _AXIS_SIGNS = {"l": -1.0, "r": 1.0, "p": -1.0, "a": 1.0, "i": -1.0, "s": 1.0}
 
 def _ras_signs(space: str) -> tuple[float, ...]:
     """(±1, ±1, ±1) turning a vector of `space` (left-anterior-superior, LAS, RAS, ...) into
-    RAS; a space of no anatomical axes (scanner-xyz, 3D-right-handed) as RAS."""
+    RAS; a space of no anatomical axes (scanner-xyz, 3D-right-handed) as RAS; no space at all
+    as LPS, as ITK reads and writes it."""
+    if not space:  # no space named (ITK writes 2D images so): ITK's own frame, LPS
+        return (-1.0, -1.0, 1.0)
     parts = space.split("-") if "-" in space else list(space)
     letters = [part[:1] for part in parts]
     if len(letters) == 3 and letters[0] in "lr" and letters[1] in "pa" and letters[2] in "is":
@@ -356,66 +361,6 @@ def numpy_header(path: str) -> Geometry:
     return make_geometry((shape[1], shape[0], *shape[2:]) if len(shape) >= 2 else shape)
 
 
-# --- DICOM (pydicom) --------------------------------------------------------------------
-
-
-def _dicom_geometry(ds) -> Geometry:
-    import numpy as np
-
-    frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
-    size = (int(ds.Columns), int(ds.Rows), frames)
-    spacing = getattr(ds, "PixelSpacing", None)
-    orientation = getattr(ds, "ImageOrientationPatient", None)
-    position = getattr(ds, "ImagePositionPatient", None)
-    direction = None
-    if orientation is not None and len(orientation) == 6:
-        row, column = np.asarray(orientation[:3], float), np.asarray(orientation[3:], float)
-        direction = np.column_stack([row, column, np.cross(row, column)]).flatten()
-    return Geometry(
-        grid_size(size),
-        (float(spacing[1]), float(spacing[0])) if spacing is not None else None,
-        tuple(float(v) for v in position) if position is not None else None,
-        tuple(float(v) for v in direction) if direction is not None else None,
-    )
-
-
-def dicom_header(path) -> Geometry:
-    import pydicom
-
-    try:
-        return _dicom_geometry(pydicom.dcmread(path, stop_before_pixels=True))
-    except (
-        OSError,
-        ValueError,
-        AttributeError,
-        TypeError,
-        pydicom.errors.InvalidDicomError,
-    ) as exc:
-        raise UnreadableUpload(f"not a readable DICOM file ({first_line(exc)})") from None
-
-
-def dicom_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValues | None]:
-    import pydicom
-
-    try:
-        ds = pydicom.dcmread(stream)
-        geometry = _dicom_geometry(ds)
-        if geometry.voxels > max_voxels:
-            return geometry, None
-        return geometry, values_of(ds.pixel_array)
-    except (
-        OSError,
-        ValueError,
-        AttributeError,
-        TypeError,
-        KeyError,
-        RuntimeError,
-        NotImplementedError,
-        pydicom.errors.InvalidDicomError,
-    ) as exc:
-        raise UnreadableUpload(f"not a readable DICOM file ({first_line(exc)})") from None
-
-
 # --- MetaImage (SimpleITK) --------------------------------------------------------------
 
 
@@ -425,6 +370,7 @@ def _itk_reader(path: str):
     # ITK prints its own errors on stderr; the reason is reported once, as a problem.
     SimpleITK.ProcessObject.SetGlobalWarningDisplay(False)
     reader = SimpleITK.ImageFileReader()
+    reader.SetImageIO("MetaImageIO")  # ITK picks by extension, case-sensitively: scan.MHA
     reader.SetFileName(path)
     try:
         reader.ReadImageInformation()

@@ -8,6 +8,7 @@ LPS patient frame DICOM and ITK use (NIfTI's RAS is turned into it), so any two 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -118,6 +119,11 @@ def read_at_most(stream: BinaryIO, limit: int) -> bytes:
             raise OverLimit("over the budget")
 
 
+_OBJECT_REPR = re.compile(r"\s*<[^<>]* (?:object )?at 0x[0-9a-fA-F]+>")
+
+
 def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    """A library's reason on one line, without the Python objects it names (Pillow's "cannot
+    identify image file <_io.BytesIO object at 0x7f...>" is no help to anyone)."""
+    text = _OBJECT_REPR.sub("", str(exc)).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:120]

@@ -3,6 +3,7 @@ opened, whatever the archive (7z, a tar's links, a multi-stream tar, accented zi
 misnamed archive), and a zip whose directory is wrong is unreadable, as unzip and 7-Zip say."""
 
 import os
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -248,3 +249,19 @@ def test_a_bsdtar_zip_with_a_name_it_could_not_convert_is_still_read(lab, upload
     verify(lab, ["batch_1"])
     row = check_content(lab, ["batch_1"]).by_batch()["batch_1"]
     assert row["checked"] == 2 and said(row) == {"a_mask.png": "a_mask.png: empty"}
+
+
+def test_the_masks_of_a_password_protected_zip_are_unreadable_not_unchecked(lab, upload, tmp_path):
+    """Info-ZIP's `zip -P`: the listing names the masks, no check can open them."""
+    lab.images("case_1", "case_2")
+    png(lab.masks / "case_1_mask.png", square())
+    png(lab.masks / "case_2_mask.png", square())
+    target = tmp_path / "locked.zip"
+    names = ["case_1_mask.png", "case_2_mask.png"]
+    subprocess.run(["zip", "-q", "-P", "s3cret", str(target), *names], cwd=lab.masks, check=True)
+    row = checked(lab, upload, "batch_1.zip", target.read_bytes())
+    assert (row["checked"], row["counts"]["unreadable"]) == (2, 2)
+    assert set(said(row).values()) == {
+        "case_1_mask.png: unreadable (an encrypted member)",
+        "case_2_mask.png: unreadable (an encrypted member)",
+    }

@@ -235,3 +235,84 @@ def test_a_dicom_image_named_dicom_is_matched_and_opened(lab, upload, tmp_path):
     assert report.batches[0]["state"] == "complete"
     row = check_content(lab, ["batch_1"]).by_batch()["batch_1"]
     assert row["checked"] == 1 and row["counts"]["unreadable"] == 0
+
+
+def itk_2d(path, array, origin=(-12.0, 30.0), spacing=(0.5, 0.7)) -> None:
+    """A 2D image written by SimpleITK (as an X-ray pipeline writes NRRD, MHA or NIfTI)."""
+    image = SimpleITK.GetImageFromArray(np.asarray(array, np.uint8))
+    image.SetOrigin(origin)
+    image.SetSpacing(spacing)
+    SimpleITK.WriteImage(image, str(path))
+
+
+def test_2d_grids_match_across_formats_and_in_any_case(lab, upload, tmp_path):
+    """One 2D grid as SimpleITK writes it in NRRD (no space: ITK's frame), MHA (an upper-case
+    name too) and NIfTI (a third origin value of 0): the right masks pass, a wrong one is named."""
+    images = images_dir(lab)
+    shape = (48, 64)
+    for stem, ending in (("a", ".nrrd"), ("b", ".MHA"), ("c", ".nii.gz"), ("d", ".nrrd")):
+        itk_2d(images / f"{stem}.tmp{ending.lower()}", np.full(shape, 90))
+        (images / f"{stem}.tmp{ending.lower()}").rename(images / f"{stem}{ending}")
+    mask = np.zeros(shape)
+    mask[10:20, 10:20] = 1
+    itk_2d(lab.masks / "a_mask.nrrd", mask)
+    itk_2d(lab.masks / "b_mask.nii.gz", mask)
+    itk_2d(lab.masks / "c_mask.mha", mask)
+    itk_2d(lab.masks / "d_mask.mha", mask, origin=(-2.0, 30.0))  # 10 mm off
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 4
+    assert said(row) == {"d_mask.mha": "d_mask.mha: origin -2.0×30.0, image -12.0×30.0×0.0"}
+
+
+def test_a_dicom_seg_grid_is_read_from_its_functional_groups(lab, upload, tmp_path):
+    """An enhanced multi-frame object keeps spacing, orientation and position in its
+    functional groups: a SEG 50 mm off at half the spacing is named."""
+    import pydicom
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    image = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    shutil.copyfile(get_testdata_file("CT_small.dcm"), images_dir(lab) / "ct.dcm")
+    seg = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    for keyword in ("PixelSpacing", "ImageOrientationPatient", "ImagePositionPatient"):
+        delattr(seg, keyword)
+    measures, orientation, position = Dataset(), Dataset(), Dataset()
+    measures.PixelSpacing = [float(v) / 2 for v in image.PixelSpacing]
+    orientation.ImageOrientationPatient = image.ImageOrientationPatient
+    position.ImagePositionPatient = [float(v) - 50 for v in image.ImagePositionPatient]
+    shared, frame = Dataset(), Dataset()
+    shared.PixelMeasuresSequence = Sequence([measures])
+    shared.PlaneOrientationSequence = Sequence([orientation])
+    frame.PlanePositionSequence = Sequence([position])
+    seg.SharedFunctionalGroupsSequence = Sequence([shared])
+    seg.PerFrameFunctionalGroupsSequence = Sequence([frame])
+    seg.NumberOfFrames = 1
+    seg.save_as(lab.masks / "ct_seg.dcm")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert {o["code"] for o in row["offenders"]} >= {"spacing", "origin"}
+
+
+def test_float_noise_on_a_label_is_that_label(lab, upload, tmp_path):
+    """uint8 255 with scl_slope 1/255 reads as 1.0000000591: label 1. A value truly off is
+    shown as it is, never rounded to look like a label."""
+    nibabel.save(
+        nibabel.Nifti1Image(np.ones((6, 6, 3), np.int16), np.eye(4)), images_dir(lab) / "a.nii.gz"
+    )
+    nibabel.save(
+        nibabel.Nifti1Image(np.ones((6, 6, 3), np.int16), np.eye(4)), images_dir(lab) / "b.nii.gz"
+    )
+    scaled = nibabel.Nifti1Image(volume((6, 6, 3)) * 255, np.eye(4))
+    scaled.header.set_slope_inter(1 / 255, 0)
+    nibabel.save(scaled, lab.masks / "a_mask.nii.gz")
+    off = volume((6, 6, 3)).astype(np.float32) * np.float32(1.0002)
+    nibabel.save(nibabel.Nifti1Image(off, np.eye(4)), lab.masks / "b_mask.nii.gz")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert said(row) == {"b_mask.nii.gz": "b_mask.nii.gz: label 1.000200033 not in 0,1,2"}
+
+
+def test_an_unreadable_png_is_said_without_python_object_names(lab, upload, tmp_path):
+    lab.images("x")
+    (lab.masks / "x_mask.png").write_bytes(b"not a png at all")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    [reason] = [o["params"]["reason"] for o in row["offenders"]]
+    assert "0x" not in reason and "object" not in reason, reason
