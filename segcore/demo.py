@@ -37,11 +37,20 @@ DEMO_TEAM = [
     ("Flor", "Segmentador Senior", "flor@example.com"),
     ("Ignacio", "Revisor", "ignacio@example.com"),
 ]
-# A 1x1 grey PNG: real image files, small enough to create hundreds quickly.
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108000000003a7e9b55"
-    "0000000a4944415408d763680000000201017d8c8d7f0000000049454e44ae426082"
-)
+
+
+def _png(value: int) -> bytes:
+    """An 8×8 grey PNG written by Pillow: real files that every content check can open, small
+    enough to create hundreds quickly."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (8, 8), value).save(out, format="PNG")
+    return out.getvalue()
+
+
+IMAGE_PNG = _png(128)  # each image of a batch's folder
+MASK_PNG = _png(1)  # each mask: label 1 over the whole image, neither empty nor a stray label
 
 
 def is_demo(databases: Databases) -> bool:
@@ -119,7 +128,7 @@ def demo_outcome(number: int) -> str:
 def mask_archive(filename: str, names: list[str], other_files: dict | None = None) -> bytes:
     """A real archive of PNG masks named `names`, its format chosen by `filename` (zip, tar.xz,
     tgz; anything else a zip)."""
-    files = {name: PNG for name in names} | (other_files or {})
+    files = {name: MASK_PNG for name in names} | (other_files or {})
     buffer = io.BytesIO()
     lower = filename.lower()
     if lower.endswith((".tar.xz", ".tgz", ".tar.gz")):
@@ -199,7 +208,7 @@ def build_folders(directory: Path, count: int) -> Path:
         folder = directory / f"batch_{number}"
         folder.mkdir(exist_ok=True)
         for image in range(1, IMAGES_PER_BATCH + 1):
-            (folder / f"img_{image:03d}.png").write_bytes(PNG)
+            (folder / f"img_{image:03d}.png").write_bytes(IMAGE_PNG)
         entries.append({"id": f"batch_{number}", "folder": str(folder.resolve())})
     batches_file = directory / "batches.json"
     batches_file.write_text(json.dumps({"batches": entries}, indent=1))

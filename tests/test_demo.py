@@ -77,3 +77,18 @@ def test_the_dashboard_shows_masks_right_after_the_demo_loads(app_env, tmp_path)
         == "Delivered vs uploaded vs without masks"
     )
     assert sum(pie["data"][0]["values"]) == 60
+
+
+def test_the_demos_masks_pass_a_content_check_and_stay_delivered(dbs, tmp_path):
+    """The demo's images and masks are PNGs Pillow opens: "Check mask contents" on the demo
+    finds nothing wrong and takes no delivery away."""
+    from segcore.content.mask_content_check import check_content
+
+    demo.load_demo(dbs, tmp_path / "demo", count=60)
+    before = stats.summary(dbs.work)
+    report = check_content(dbs, author="test")
+    assert report.checked_uploads > 10
+    assert [r["id"] for r in report.batches if r["problems"]] == []
+    assert report.sent_back == []
+    after = stats.summary(dbs.work)
+    assert before.delivered > 10 and after == before
