@@ -12,7 +12,7 @@ from datetime import date, datetime
 import streamlit as st
 
 from segcore.core.phrases import Phrase
-from segcore.core.timefmt import office_time, zone_name
+from segcore.core.timefmt import office_time, parse_date, zone_name
 from segcore.views import batch_table
 from segcore.work.review import REASON_PHRASE
 from ui import labels, reads
@@ -116,6 +116,9 @@ def detail_rows(doc: dict, zone, team: list[str]) -> list[dict]:
     shown["mask_check.state"] = labels.mask_state(_get(doc, "mask_check.state"))
     # a sync's reason in the reader's language; a coordinator's note as typed
     shown["rework_reason"] = word(Phrase.from_doc(doc.get(REASON_PHRASE), doc.get("rework_reason")))
+    due = shown.get("metadata.due_date")
+    if isinstance(due, datetime):  # a day stored as a date: the day it names, as the grid shows
+        shown["metadata.due_date"] = parse_date(due) or due
     rows = [
         (_(FIELDS[path]), worded(value, zone))
         for path, value in shown.items()

@@ -260,7 +260,9 @@ def pending_bar(save, snap: dict, query) -> None:
     naming the changes in rows the filter or the page hides (they are saved too)."""
     pending = st.session_state.get(PENDING_EDITS, {})
     count = pending_edits.change_count(pending)
-    text, save_col, discard_col = st.columns([3, 1.2, 1])
+    text = st.container()  # the message on a line of its own, the buttons whole below it
+    buttons = st.container(horizontal=True)
+    save_col = discard_col = buttons
     if count:
         changes = ngettext("{count} unsaved change", "{count} unsaved changes", count).format(
             count=count

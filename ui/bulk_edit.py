@@ -52,7 +52,8 @@ def bulk_edit(
         st.markdown("**" + _("Change status, priority or due date") + "**")
         filtered = reads.batch_rows().select(query, sort, descending)
         counts = {"ticked": len(ticked), "filtered": len(filtered)}
-        scope_col, status_col, priority_col, due_col = st.columns([1.3, 1, 1, 1.3])
+        scope_col, due_col = st.columns(2)  # two rows of two: "(keep as it is)" whole at 800 px
+        status_col, priority_col = st.columns(2)
         # The counts are captions, not part of the options' labels: the browser sends back the
         # label chosen, and one that no longer matches (a filter changed, the data moved)
         # would silently put the choice back to the ticked batches.

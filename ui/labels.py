@@ -90,11 +90,23 @@ def literal(text: object) -> str:
     return MARKDOWN.sub(r"\\\1", str(text))
 
 
+AS_STORED = N_("{value} (as stored)")
+
+
 def _labelled(table: dict, value: object) -> str:
+    """A stored value's label; a value without one as stored, marked when it reads like the
+    label of another (a legacy "Pendiente" beside `pending`'s "Pendiente"): a filter or a grid
+    told apart by labels would otherwise pick the wrong one."""
     if value is None:
         return ""
     label = table.get(str(value))
-    return _(label) if label else str(value)
+    if label:
+        return _(label)
+    text = str(value)
+    key = person_key(text)
+    if key and any(person_key(_(known)) == key for known in table.values()):
+        return _(AS_STORED).format(value=text)
+    return text
 
 
 def status(value: object) -> str:

@@ -105,7 +105,13 @@ def upload_rows(uploads: list[dict], with_assignee: bool = False) -> list[dict]:
     return rows
 
 
-TRIGGERS = {"manual": N_("Manual"), "scheduled": N_("Scheduled"), "cron": N_("Cron")}
+TRIGGERS = {
+    "manual": N_("Manual"),
+    "scheduled": N_("Scheduled"),
+    "cron": N_("Cron"),
+    "cli": N_("Command line"),
+    "live": N_("Live sync"),
+}
 RUN_STATUS = {
     "ok": N_("OK"),
     "failed": N_("Failed"),

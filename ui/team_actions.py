@@ -117,20 +117,23 @@ def removal_target(chosen: str, names: list[str], asked: bool) -> str | None:
     return target
 
 
-def confirm_removal(databases: Databases, name: str, others: list[str], with_masks: int) -> None:
-    """Open the removal dialog, its title in the session's language."""
+def confirm_removal(databases: Databases, name: str, others: list[str], held: int) -> None:
+    """Open the removal dialog, its title in the session's language; `held`: every batch the
+    person holds (the Team page's count)."""
     st.dialog(_("Remove from the team?"), on_dismiss=lambda: forget(REMOVE_TARGET))(
         _removal_question
-    )(databases, name, others, with_masks)
+    )(databases, name, others, held)
 
 
-def _removal_question(databases: Databases, name: str, others: list[str], with_masks: int) -> None:
-    """Ask what to do with the person's open batches, then remove them (or cancel)."""
+def _removal_question(databases: Databases, name: str, others: list[str], held: int) -> None:
+    """Ask what to do with the person's open batches, then remove them (or cancel). The two
+    figures add up to what they hold: the open ones are handed over, the rest stay."""
     open_count = reads.open_workloads((name,)).get(name, 0)
+    staying = max(0, held - open_count)
     choice, target = "unassign", None
     if open_count:
         st.write(
-            _("**{name}** holds **{count}** open batches (assigned, without masks).").format(
+            _("**{name}** holds **{count}** open batches (not delivered yet, not done).").format(
                 name=literal(name), count=open_count
             )
         )
@@ -145,12 +148,12 @@ def _removal_question(databases: Databases, name: str, others: list[str], with_m
             target = st.selectbox(_("Reassign to"), others, key="remove_target")
     else:
         st.write(_("**{name}** holds no open batches.").format(name=literal(name)))
-    if with_masks:
+    if staying:
         st.write(
             _(
-                "**{count}** of {name}'s batches already have masks: they stay assigned to "
+                "**{count}** other batches of {name}'s (delivered or done) stay assigned to "
                 "{name}, so the record shows who segmented them."
-            ).format(count=with_masks, name=literal(name))
+            ).format(count=staying, name=literal(name))
         )
     slot = st.empty()
     yes, no = st.columns(2)

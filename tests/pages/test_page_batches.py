@@ -547,3 +547,31 @@ def test_a_syncs_rework_reason_is_in_the_readers_language(app_env, monkeypatch, 
     rows = [r for d in at.dataframe for r in d.value.values.tolist() if len(r) == 2]
     reason = dict(rows)["Motivo del retrabajo"]
     assert reason.startswith("ilegible: ") and "unreadable" not in reason
+
+
+def test_a_legacy_status_that_reads_like_a_label_is_told_apart(app_env):
+    """The old app stored "Done" (and in Spanish "Pendiente"): beside `done`'s label "Done" it
+    is marked, so a filter or grid that sends labels back picks the value chosen."""
+    seed(app_env.work, 2)
+    app_env.work.batches.insert_many(
+        [{"id": "batch_900", "status": "Done"}, {"id": "batch_901", "status": "done"}]
+    )
+    at = page("batches").run()
+    options = at.selectbox(key="bf_status").options
+    assert {"Done", "Done (as stored)"} <= set(options) and len(set(options)) == len(options)
+    assert {("done", "Done"), ("Done", "Done (as stored)")} <= set(grid_options(at, "status"))
+    at.selectbox(key="bf_status").select("Done").run()
+    assert "1 batch matches" in at.caption[0].value
+
+
+def test_a_due_date_stored_as_a_date_is_the_day_it_names_in_the_details(app_env, monkeypatch):
+    """A tool that wrote the due date as a BSON date (midnight UTC): the details show the day
+    the grid shows, not the evening before in the office's time zone."""
+    from datetime import datetime
+
+    db = app_env.work
+    seed(db, 3)
+    db.batches.update_one({"id": "batch_2"}, {"$set": {"metadata.due_date": datetime(2026, 12, 3)}})
+    monkeypatch.setenv("TIMEZONE", "America/Mexico_City")
+    _at, fields = _details_in_spanish(monkeypatch, "batch_2")
+    assert fields["Fecha límite"] == "3 dic 2026"

@@ -148,23 +148,40 @@ def test_leaving_the_page_forgets_the_removal_dialog(app_env):
     assert removal_dialog_names(at) == []
 
 
-def test_removal_dialog_says_batches_with_masks_stay(app_env):
+def test_removal_dialog_figures_add_up_to_what_happens(app_env):
+    """Open batches (a rework batch whose uploaded masks are unusable among them) are handed
+    over; the rest stay: the dialog's two figures are those, and add up to what Pedro holds."""
     team.add_member(app_env.work, "Pedro", author="test")
+    usable = {"state": "complete", "images": 3, "missing_count": 0, "usable": True}
+    unusable = {"state": "incomplete", "images": 3, "missing_count": 2, "usable": False}
     app_env.work.batches.insert_many(
         [
+            {"id": "batch_1", "assignee": "Pedro", "status": "done", "mongo_uploaded": True},
+            {"id": "batch_2", "assignee": "Pedro", "status": "pending"},
             {
-                "id": "batch_1",
-                "number": 1,
+                "id": "batch_3",
+                "assignee": "Pedro",
+                "status": "rework",
+                "mongo_uploaded": True,
+                "mask_check": unusable,
+            },
+            {
+                "id": "batch_4",
                 "assignee": "Pedro",
                 "status": "review",
                 "mongo_uploaded": True,
+                "mask_check": usable,
             },
-            {"id": "batch_2", "number": 2, "assignee": "Pedro", "status": "pending"},
         ]
     )
     at = page("team").run()
     at.button(key="remove_ask").click().run()
-    assert any("**1** of Pedro's batches already have masks" in m.value for m in at.markdown)
+    said = " ".join(m.value for m in at.markdown)
+    assert "holds **2** open batches" in said
+    assert "**2** other batches of Pedro's (delivered or done) stay assigned" in said
+    at.button(key="remove_yes").click().run()
+    kept = {d["id"] for d in app_env.work.batches.find({"assignee": "Pedro"})}
+    assert kept == {"batch_1", "batch_4"}
 
 
 def test_both_last_uploads_are_shown_and_labelled(app_env, monkeypatch):

@@ -48,8 +48,9 @@ def first_page():
 
 
 late.apply_link_filters()  # a link from the Dashboard's Attention panel: its filters first
-cols = st.columns([1.2, 1, 1.1, 1.2, 1, 1.1, 1.2])
-nav = st.columns([0.9, 1, 1.1, 0.7, 1.1, 1.1], vertical_alignment="bottom")
+# Rows of at most four: seven filters in one row cut their values in a laptop's 800 px window.
+cols = st.columns(4) + st.columns([1, 1, 2])
+nav = st.columns(4, vertical_alignment="bottom")
 # Options are the stored values (and "All"); only their labels are translated.
 who = cols[0].selectbox(
     _("Segmentador"),
@@ -132,17 +133,19 @@ if snap["page"] > snap["pages"]:  # the filter now matches fewer pages than the 
     snap = batch_actions.batch_snapshot(query, sort, descending, snap["pages"], size)
 
 nav[0].number_input(_("Page"), 1, snap["pages"], key="batch_page")
-st.caption(
+matches = st.container()
+reload_col = export_col = st.container(horizontal=True)
+matches.caption(
     ngettext(
         "{count} batch matches · page {page} of {pages}",
         "{count} batches match · page {page} of {pages}",
         snap["total"],
     ).format(count=format_number(snap["total"]), page=snap["page"], pages=snap["pages"])
 )
-if nav[4].button(_("Reload"), icon=":material/refresh:"):
+if reload_col.button(_("Reload"), icon=":material/refresh:"):
     clear_caches()
     st.rerun()
-with nav[5].popover(_("Export"), icon=":material/download:"):
+with export_col.popover(_("Export"), icon=":material/download:"):
     st.download_button(
         _("CSV (field names, for scripts)"),
         lambda: batch_actions.export_csv(query),

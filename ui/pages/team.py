@@ -118,6 +118,4 @@ with change.container(border=True):
 member_logins(databases, names)
 target = removal_target(chosen, names, asked)
 if target:
-    confirm_removal(
-        databases, target, [n for n in names if n != target], load[target]["with_masks"]
-    )
+    confirm_removal(databases, target, [n for n in names if n != target], load[target]["assigned"])
