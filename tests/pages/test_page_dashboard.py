@@ -266,3 +266,24 @@ def test_the_mask_counts_help_names_statuses_as_the_filters_do(demo_dbs, monkeyp
     for code in ("pending", "in_progress", " review", "rework"):
         assert code not in help_text, help_text
     assert "Pendiente" in help_text and "Por corregir" in help_text
+
+
+def test_the_segmentador_filter_names_who_left_the_team_as_the_batches_page_does(app_env):
+    from segcore.team import team
+    from segcore.work import handover
+
+    for name in ("Ceci", "Flor"):
+        team.add_member(app_env.work, name, author="test")
+    app_env.work.batches.insert_many(
+        [
+            {"id": "batch_1", "assignee": "Ceci", "status": "done"},
+            {"id": "batch_2", "assignee": "Flor", "status": "pending"},
+            {"id": "batch_3", "assignee": "Roberto", "status": "done"},
+        ]
+    )
+    handover.remove_member(app_env.work, "Ceci", unassign=True, author="test")
+    at = page("dashboard").run()
+    options = at.selectbox(key="dash_who").options
+    assert {"Ceci (left the team)", "Flor", "Roberto (not on the team)"} <= set(options)
+    batches = page("batches").run()
+    assert "Ceci (left the team)" in batches.selectbox(key="bf_who").options

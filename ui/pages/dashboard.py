@@ -45,12 +45,18 @@ if not rows:
     st.info(_("There are no batches yet. Import the batch list from the Settings page."))
     st.stop()
 
-people = sorted({r["assignee"] for r in rows if r["assignee"]} | set(reads.team_names()))
+team, former = reads.team_names(), reads.former_members()
+people = sorted({r["assignee"] for r in rows if r["assignee"]} | set(team))
 statuses = list(STATUSES) + sorted({str(r["status"]) for r in rows if r["status"]} - set(STATUSES))
 today = to_office(utcnow(), settings().zone).date()  # the office's today, not the server's
 left, middle, right = st.columns([1, 1, 2])
 who = left.selectbox(
-    _("Segmentador"), [ANY, UNASSIGNED, *people], key="dash_who", format_func=labels.special
+    _("Segmentador"),
+    [ANY, UNASSIGNED, *people],
+    key="dash_who",
+    format_func=lambda n: (  # as the Batches page names them: who left the team says so
+        labels.special(n) if n in (ANY, UNASSIGNED) else labels.person(n, team, former)
+    ),
 )
 status = middle.selectbox(
     _("Status"),
