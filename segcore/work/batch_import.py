@@ -45,6 +45,14 @@ PROTECTED = {
     "folder_missing",
     "number",
     "image_count",
+    # What the sync, the mask and content checks and the review write: a list exported from
+    # the collection (mongoexport) must not bring a delivery no upload made.
+    "mask_check",
+    "mask_content",
+    "review",
+    "rework_reason",
+    "rework_reason_phrase",
+    "created_at",
 }
 Progress = Callable[[int, int], None]
 MAX_EXTRA_BYTES = 1024 * 1024  # other fields kept on one new batch

@@ -285,3 +285,30 @@ def test_the_import_counts_images_by_the_mask_checks_extensions(tmp_path):
         (tmp_path / name).write_bytes(b"x")
     assert batch_import.count_images(tmp_path) == 4
     assert batch_import.IMAGE_SUFFIXES == Settings.mask_extensions
+
+
+def test_a_list_exported_from_the_collection_brings_no_delivery(db, tmp_path, run_cli):
+    """`mongoexport --jsonArray` of another deployment's batches: ids, folders and the lab's own
+    keys come in; the mask check, content check and review that other deployment wrote do not,
+    so `status` counts nothing delivered without an upload."""
+    exported = [
+        {
+            "id": "batch_1",
+            "folder": "/data/batch_1",
+            "site": "Hospital Norte",
+            "status": "review",
+            "mask_check": {"state": "complete", "images": 3, "missing_count": 0, "usable": True},
+            "mask_content": {"checked": 3, "problems": 0},
+            "review": {"accepted_at": "2026-01-05"},
+            "rework_reason": "old note",
+        }
+    ]
+    listing = tmp_path / "batches.json"
+    listing.write_text(json.dumps(exported))
+    done = run_cli("import", "--file", str(listing))
+    assert done.returncode == 0, done.stderr
+    doc = db.batches.find_one({"id": "batch_1"}, {"_id": 0})
+    assert doc["site"] == "Hospital Norte" and doc["status"] == "pending"
+    assert not {"mask_check", "mask_content", "review", "rework_reason"} & set(doc)
+    status = run_cli("status", "--json")
+    assert json.loads(status.stdout)["delivered"] == 0
