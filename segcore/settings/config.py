@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Mapping
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from segcore.core.errors import ConfigError
 from segcore.core.redact import ambiguous_userinfo
@@ -414,14 +416,31 @@ def read_env_file(env_file: str | os.PathLike) -> dict[str, str]:
     """The variables of a `.env` file; ConfigError naming the file when it cannot be read."""
     try:
         with open(env_file, encoding="utf-8") as handle:
-            values = dotenv_values(stream=handle)
+            text = handle.read()
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{env_file}: is not UTF-8 text (byte {exc.start}); save it as UTF-8"
         ) from None
     except OSError as exc:
         raise ConfigError(f"{env_file}: cannot be read ({exc.strerror or exc})") from None
+    _refuse_unparsable_lines(env_file, text)
+    values = dotenv_values(stream=io.StringIO(text))
     return {k: v for k, v in values.items() if v is not None}
+
+
+_SETTING_NAME = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
+
+
+def _refuse_unparsable_lines(env_file, text: str) -> None:
+    """ConfigError for a line python-dotenv cannot read (an unclosed quote): it would skip it
+    and the command would run on the default. The line's value is never shown (a password)."""
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            found = _SETTING_NAME.match(binding.original.string)
+            what = f"{found.group(1)} cannot be read" if found else "is not NAME=value"
+            raise ConfigError(
+                f"{env_file}, line {binding.original.line}: {what} (an unclosed quote?)"
+            )
 
 
 def load_settings(env_file: str | os.PathLike | None = ".env", required: bool = False) -> Settings:

@@ -100,3 +100,22 @@ def test_describe_masks_the_password():
     )
     assert "s3cr" not in " ".join(shown.values())
     assert shown["MONGO_URI"].startswith("mongodb://app:***@db.local")
+
+
+@pytest.mark.parametrize(
+    "line, said",
+    [
+        ('MONGO_DB="lab', ".env, line 2: MONGO_DB cannot be read (an unclosed quote?)"),
+        ("MONGO_URI='mongodb://app:hunter2@db", ".env, line 2: MONGO_URI cannot be read"),
+        ("this is no setting", ".env, line 2: is not NAME=value"),
+    ],
+)
+def test_a_line_the_env_file_cannot_hold_stops_with_its_line_and_name(tmp_path, line, said):
+    """python-dotenv skips such a line with a warning: the command would run on the default
+    database (an empty embedded one for MONGO_URI). Its value is never shown."""
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"TRAINING_DB=tm\n{line}\nLANGUAGE=en\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env_file)
+    assert str(caught.value).replace(str(tmp_path) + "/", "").startswith(said)
+    assert "hunter2" not in str(caught.value)
