@@ -158,8 +158,11 @@ def test_cli_backup_and_restore(run_cli, filled, tmp_path):
     assert snapshot(db) == before
 
     db.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Someone Else"}})
+    db.qa_notes.insert_one({"note": "another tool's collection, made after the backup"})
     done = run_cli("restore", str(tmp_path / "daily.jsonl.gz"), "--replace", "--yes")
     assert done.returncode == 0 and "Restored" in done.stdout, done.stderr
+    assert "Removed, as the backup does not hold them: qa_notes." in done.stdout  # said aloud
+    assert "qa_notes" not in db.list_collection_names()
     after = snapshot(db)
     after["history"].pop()
     assert_restored(after, before)

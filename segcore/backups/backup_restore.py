@@ -79,6 +79,7 @@ class RestoreResult:
     sessions_ended: int
     logins: LoginChanges
     redone: dict | None = None  # the interrupted restore this one undid first
+    removed: list[str] = field(default_factory=list)  # collections the backup does not hold
 
 
 def _names(db: Database, prefix: str) -> list[str]:
@@ -327,10 +328,11 @@ def restore_backup(
                 path=path,
                 reason=_reason(exc),
             ) from None
+        removed = sorted(set(backed_up_collections(db)) - set(staged))
         _swap_or_roll_back(db, staged, path, prior, lease)
     finally:
         lease.release_quietly()
-    return RestoreResult(summary, sessions, logins, prior)
+    return RestoreResult(summary, sessions, logins, prior, removed)
 
 
 def _swap_or_roll_back(

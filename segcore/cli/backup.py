@@ -104,10 +104,12 @@ def restore(ctx, file, replace, yes):
             raise SegcoreError("no terminal to confirm the replacement; add --yes")
         held = ", ".join(f"{count} {name}" for name, count in present.items())
         pending = interrupted_restore(work)
+        gone = ", ".join(sorted(set(backups.backed_up_collections(work)) - set(summary.counts)))
         click.confirm(
             printable(  # the source database and date come from the file
                 f"Replace everything in {work.name} ({held}) with {source}? Every login "
                 f"session ends, and logins, passwords and roles become the backup's."
+                f"{f' Not in the backup, so removed: {gone}.' if gone else ''}"
                 f"{f' ({pending})' if pending else ''}"
             ),
             abort=True,
@@ -119,6 +121,9 @@ def restore(ctx, file, replace, yes):
             f"An interrupted restore from {printable(result.redone.get('file'))} was undone first."
         )
     echo(f"Restored {source} from {printable(file)}.")
+    if result.removed:
+        removed = ", ".join(printable(n) for n in result.removed)
+        echo(f"Removed, as the backup does not hold them: {removed}.")
     echo(f"Every login session was ended ({result.sessions_ended} open); everyone logs in again.")
     _say_logins(result.logins)
 

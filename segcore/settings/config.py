@@ -371,10 +371,18 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         raise ConfigError(f"MASKS_BUCKET={bucket!r} is not a valid GridFS bucket name")
     data_dir = values.get("DATA_DIRECTORY")
     batches_file = values.get("BATCHES_FILE")
+    app_db = _database_name("MONGO_DB", values.get("MONGO_DB", "segmentacion_db"))
+    training_db = _database_name("TRAINING_DB", values.get("TRAINING_DB", "training_metrics"))
+    if app_db.lower() == training_db.lower():  # MongoDB's names differ by more than case
+        raise ConfigError(
+            f"TRAINING_DB={training_db!r} is the app's own database (MONGO_DB): the uploads "
+            "would be backed up and restored with the app's data (a restore would remove "
+            "uploads made since the backup). Name the database the annotators upload to."
+        )
     return Settings(
         mongo_uri=uri,
-        mongo_db=_database_name("MONGO_DB", values.get("MONGO_DB", "segmentacion_db")),
-        training_db=_database_name("TRAINING_DB", values.get("TRAINING_DB", "training_metrics")),
+        mongo_db=app_db,
+        training_db=training_db,
         masks_bucket=bucket,
         # Not checked here: a dropped mount must not stop the sync or the status, which do not
         # read folders (see Settings.require_data_directory).

@@ -119,3 +119,12 @@ def test_a_line_the_env_file_cannot_hold_stops_with_its_line_and_name(tmp_path, 
         load_settings(env_file)
     assert str(caught.value).replace(str(tmp_path) + "/", "").startswith(said)
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize("training", ["segmentacion_db", "SEGMENTACION_DB"])
+def test_the_uploads_database_cannot_be_the_apps_own(training):
+    """A backup holds the app's whole database and a restore replaces it: with the uploads in
+    it, a restore would remove every upload made since the backup."""
+    with pytest.raises(ConfigError) as caught:
+        settings_from({"MONGO_DB": "segmentacion_db", "TRAINING_DB": training})
+    assert str(caught.value).startswith(f"TRAINING_DB={training!r} is the app's own database")
