@@ -8,6 +8,8 @@ drawn with the pending values already in place, under a new editor key.
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
@@ -16,7 +18,7 @@ from segcore.core.naming import person_key
 from segcore.core.timefmt import to_office, utcnow
 from segcore.views import batch_rows, batch_table, pending_edits
 from segcore.work import batches
-from segcore.work.batches import PRIORITIES, STATUSES
+from segcore.work.batches import DUE_DATES, PRIORITIES, STATUSES
 from ui import labels, reads
 from ui.connection import settings
 from ui.i18n import _, date_format, ngettext
@@ -174,7 +176,12 @@ def column_config(frame: pd.DataFrame, team: list[str]) -> dict:
         "priority": cfg.SelectboxColumn(
             _("Priority"), options=priorities, format_func=labels.priority
         ),
-        "due_date": cfg.DateColumn(_("Due date"), format=date_format()),
+        "due_date": cfg.DateColumn(
+            _("Due date"),
+            format=date_format(),
+            min_value=date.fromisoformat(DUE_DATES[0]),
+            max_value=date.fromisoformat(DUE_DATES[1]),
+        ),
         "due_date_stored": cfg.TextColumn(
             _("Due date as stored"),
             help=_(

@@ -14,7 +14,7 @@ import streamlit as st
 
 from segcore.store.connection import Databases
 from segcore.work import assignments
-from segcore.work.batches import PRIORITIES, STATUSES, BatchQuery
+from segcore.work.batches import DUE_DATES, PRIORITIES, STATUSES, BatchQuery
 from ui import labels, reads
 from ui.actions import run_write
 from ui.batch_actions import report_change
@@ -93,7 +93,14 @@ def bulk_edit(
             format_func=lambda v: _("set to…") if v == "set" else _(CHOICES[v]),
         )
         day = (
-            due_col.date_input(_("New due date"), None, key="bulk_due_day", format="DD/MM/YYYY")
+            due_col.date_input(
+                _("New due date"),
+                None,
+                min_value=date.fromisoformat(DUE_DATES[0]),
+                max_value=date.fromisoformat(DUE_DATES[1]),
+                key="bulk_due_day",
+                format="DD/MM/YYYY",
+            )
             if due == "set"
             else None
         )

@@ -329,6 +329,9 @@ def team_member(value: object, team: list[str]) -> str | None:
     return by_key.get(person_key(str(value)))
 
 
+DUE_DATES = ("2000-01-01", "2099-12-31")  # what a coordinator may set (stored ones stay)
+
+
 def validate_value(field_name: str, value: object, team: list[str]) -> object:
     """The value to store for an edit of `field_name`, or ValidationError naming the field."""
     if field_name not in EDITABLE:
@@ -359,8 +362,17 @@ def validate_value(field_name: str, value: object, team: list[str]) -> object:
             )
         return value
     try:
-        return date_string(value)
+        stored = date_string(value)
     except ValueError:
         raise ValidationError(
             N_("'{value}' is not a date (use YYYY-MM-DD)"), value=value, field="due_date"
         ) from None
+    if stored is not None and not DUE_DATES[0] <= stored <= DUE_DATES[1]:  # a typed 0001, 20266
+        raise ValidationError(
+            N_("A due date must lie between {first} and {last} (not {value})."),
+            first=DUE_DATES[0],
+            last=DUE_DATES[1],
+            value=value,
+            field="due_date",
+        )
+    return stored

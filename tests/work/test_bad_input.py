@@ -298,3 +298,13 @@ def test_user_add_without_a_terminal_says_why(run_cli, db):
         input_text="a long password\n",
     )
     assert ok.returncode == 0, ok.stderr
+
+
+@pytest.mark.parametrize("typed", ["0001-01-01", "2100-01-01", "1999-12-31"])
+def test_a_due_date_out_of_any_plan_is_refused_and_changes_nothing(db, run_cli, typed):
+    """A typo (year 0001) would make the alerts say "overdue by 739,955 days"."""
+    db.batches.insert_one({"id": "batch_1", "metadata": {"due_date": "2026-12-01"}})
+    done = run_cli("batches", "set", "batch_1", "--due", typed)
+    assert done.returncode != 0
+    assert f"A due date must lie between 2000-01-01 and 2099-12-31 (not {typed})" in done.stderr
+    assert db.batches.find_one({"id": "batch_1"})["metadata"]["due_date"] == "2026-12-01"
