@@ -133,23 +133,7 @@ def check_content(
         result = check_upload_content(
             chunks, upload, index, rules, settings.mask_qc_budget, listed.get(upload["_id"], [])
         )
-        work[MASK_CONTENT].replace_one(
-            {"_id": upload["_id"]},
-            {
-                "filename": upload.get("filename"),
-                "batches": upload["batches"],
-                "length": upload.get("length"),
-                "uploadDate": upload.get("uploadDate"),
-                **result.tally.as_dict(),
-                "masks": result.tally.masks,  # each mask's image: a re-upload replaces it
-                "notes": result.notes,
-                "labels": _labels(rules),
-                "bytes_read": result.bytes_read,
-                "version": VERSION,
-                "checked_at": utcnow(),
-            },
-            upsert=True,
-        )
+        _store_result(work, upload, result, rules)
         report.checked_uploads += 1
         report.checked_ids.append(upload["_id"])
         checked.append(upload)
@@ -166,6 +150,27 @@ def check_content(
         report.sent_back = _send_back(work, report.batches, writer)
     notify(1.0, "Done")
     return report
+
+
+def _store_result(work, upload: dict, result, rules: Rules) -> None:
+    """One upload's result in `mask_content`, keyed by its id, with its length and date."""
+    work[MASK_CONTENT].replace_one(
+        {"_id": upload["_id"]},
+        {
+            "filename": upload.get("filename"),
+            "batches": upload["batches"],
+            "length": upload.get("length"),
+            "uploadDate": upload.get("uploadDate"),
+            **result.tally.as_dict(),
+            "masks": result.tally.masks,  # each mask's image: a re-upload replaces it
+            "notes": result.notes,
+            "labels": _labels(rules),
+            "bytes_read": result.bytes_read,
+            "version": VERSION,
+            "checked_at": utcnow(),
+        },
+        upsert=True,
+    )
 
 
 def _changed(upload: dict, stored: dict | None) -> bool:
