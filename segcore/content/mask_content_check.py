@@ -29,6 +29,7 @@ from segcore.work import review
 from segcore.work.delivery import MOVABLE, REVIEW, REWORK
 
 FIELD = "mask_content"  # a batch's sum, on its document in `batches`
+MASKS_KEPT = 50_000  # masks per upload whose images are kept (about 150 bytes each)
 SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # A stored result of an older version is checked again: 2 opens 7z archives, a tar's linked
 # masks, every stream of a multi-stream tar, every page of a TIFF, and zip names as listed;
@@ -162,7 +163,9 @@ def _store_result(work, upload: dict, result, rules: Rules) -> None:
             "length": upload.get("length"),
             "uploadDate": upload.get("uploadDate"),
             **result.tally.as_dict(),
-            "masks": result.tally.masks,  # each mask's image: a re-upload replaces it
+            # each mask's image, so a re-upload replaces it; an upload of more masks than a
+            # document holds (16 MB) adds whole to its batch, as results of version 2 do
+            "masks": result.tally.masks if len(result.tally.masks) <= MASKS_KEPT else None,
             "notes": result.notes,
             "labels": _labels(rules),
             "bytes_read": result.bytes_read,
