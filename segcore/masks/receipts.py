@@ -114,7 +114,11 @@ def build_receipt(
         "other_files": list(listing.get("other_files") or [])[:SHOWN],
         "changes": listing.get("changes"),
         "content": content,
-        "usable": bool(parts) and all(p["usable"] for p in parts) and not content_failed,
+        # An upload that cannot be read is never usable, whatever its batches' earlier ones made
+        "usable": readable
+        and bool(parts)
+        and all(p["usable"] for p in parts)
+        and not content_failed,
         "made_by": made_by,
         "made_at": utcnow(),
         # set while its notifications are to be enqueued (segcore.notify), unset after

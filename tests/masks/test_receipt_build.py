@@ -81,3 +81,11 @@ def test_a_receipt_without_content_checks_has_none():
     receipt = build_receipt(UPLOAD, {"names": []}, [part(True)], "verify", ())
     assert receipt["content"] is None and receipt["changes"] is None
     assert receipt["other_files"] == [] and receipt["made_by"] == "verify"
+
+
+def test_an_unreadable_upload_is_not_usable_though_its_batch_was_delivered_before():
+    """A truncated archive after a complete delivery: the batch stays delivered (its earlier
+    upload), the receipt of this upload is not usable."""
+    listing = {"reason": "truncated archive: the compressed stream ends"}
+    receipt = build_receipt(UPLOAD, listing, [part(True)], "sync", ("_mask",))
+    assert (receipt["problem"], receipt["usable"]) == ("unreadable", False)
