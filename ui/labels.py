@@ -83,11 +83,18 @@ NOT_ON_TEAM = N_("not on the team")
 MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
+# What GitHub-flavoured markdown turns into a link by itself: "https://…", "www.…", "a@b.c".
+AUTOLINK = re.compile(
+    r"(?i)(?<=https)(?=\\:)|(?<=http)(?=\\:)|(?<=ftp)(?=\\:)|(?<=www)(?=\\.)|(?<=@)"
+)
+WORD_JOINER = "\u2060"  # invisible, and no character of a link: the link is broken, not the text
+
+
 def literal(text: object) -> str:
     """`text` (a stored name, a file name) as it is inside Streamlit markdown: captions,
     messages and button labels render markdown, so a name "**x**" or "[x](url)" would show
-    bold or as a link."""
-    return MARKDOWN.sub(r"\\\1", str(text))
+    bold or as a link, and "https://x.org/a.zip" as a link."""
+    return AUTOLINK.sub(WORD_JOINER, MARKDOWN.sub(r"\\\1", str(text)))
 
 
 AS_STORED = N_("{value} (as stored)")

@@ -116,11 +116,13 @@ def show_lacking(batch) -> None:
             ).format(batch=literal(batch.id), count=batch.missing_count)
         )
         st.code("\n".join(batch.missing), language=None)
-    for upload in batch.unreadable:
+    if batch.unreadable:  # counted only: such an upload may be someone else's
         st.warning(
-            _("{batch}: the upload {file} could not be read.").format(
-                batch=literal(batch.id), file=literal(upload.get("filename", "?"))
-            )
+            ngettext(
+                "{batch}: {count} upload naming this batch could not be read.",
+                "{batch}: {count} uploads naming this batch could not be read.",
+                batch.unreadable,
+            ).format(batch=literal(batch.id), count=batch.unreadable)
         )
 
 

@@ -170,9 +170,9 @@ def check_mask(
 class ContentTally:
     """Counts and the first offenders of one upload or one batch.
 
-    `masks` keeps one entry per checked mask (`k`: the image it was matched to, `n`: its
-    name, `c`: the counts it adds to, `h`: checked by header only), so that a batch's sum can
-    take each image's newest mask (see `newest_masks`)."""
+    `masks` keeps one entry per checked mask (`k`: the image it was matched to, `b`: that
+    image's batch, `n`: its name, `c`: the counts it adds to, `h`: checked by header only), so
+    that a batch's sum takes its own images' newest masks (see `newest_masks`)."""
 
     checked: int = 0
     counts: dict = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
@@ -185,19 +185,26 @@ class ContentTally:
     def names(self) -> set[str]:
         return {m["n"] for m in self.masks}
 
-    def add(self, name: str, problems: list[tuple[str, dict]], key: str | None = None) -> None:
+    def add(
+        self,
+        name: str,
+        problems: list[tuple[str, dict]],
+        key: str | None = None,
+        batch: str | None = None,
+    ) -> None:
         """Count one checked mask and its problems (first OFFENDERS_SHOWN kept by name);
-        `key`: the image it was matched to."""
+        `key`: the image it was matched to, `batch`: that image's batch."""
         real = [(code, params) for code, params in problems if code in COUNTED]
         header_only = any(code in ("header_only", "detached") for code, _ in problems)
         kinds = sorted({COUNTED[code] for code, _ in real})
-        self.masks.append({"k": key if key is not None else name, "n": name, "c": kinds})
-        if header_only:
-            self.masks[-1]["h"] = True
+        mask = {"k": key if key is not None else name, "n": name, "c": kinds}
+        mask.update({"h": True} if header_only else {}, **({"b": batch} if batch else {}))
+        self.masks.append(mask)
         self._count(kinds, header_only)
         for code, params in problems:
             if len(self.offenders) < OFFENDERS_SHOWN:
-                self.offenders.append({"name": name, "code": code, "params": params})
+                offender = {"name": name, "code": code, "params": params}
+                self.offenders.append({**offender, "b": batch} if batch else offender)
 
     def _count(self, kinds: list[str], header_only: bool) -> None:
         self.checked += 1
@@ -226,24 +233,30 @@ class ContentTally:
         }
 
 
-def newest_masks(results: list[dict]) -> tuple[ContentTally, set[int]]:
-    """A batch's content from its uploads' stored results, oldest upload first: each image
-    counts its newest upload's mask only, so a corrected re-upload (the whole batch again, or
-    the one mask fixed) replaces what was wrong. A result stored without `masks` (by an older
-    version) adds whole, as it used to. Also returns the places in `results` still counted."""
+def newest_masks(results: list[dict], batch: str | None = None) -> tuple[ContentTally, set[int]]:
+    """A batch's content from its uploads' stored results, oldest upload first: each of its
+    images counts its newest upload's mask only, so a corrected re-upload (the whole batch
+    again, or the one mask fixed) replaces what was wrong; the masks an upload holds for
+    another `batch` are that batch's. A result stored without `masks` (by an older version)
+    adds whole, as it used to. Also returns the places in `results` still counted."""
+
+    def ours(entry: dict) -> bool:
+        return batch is None or entry.get("b") in (None, batch)
+
     newest: dict[str, tuple[int, dict]] = {}
     for at, result in enumerate(results):
         for mask in result.get("masks") or ():
-            if isinstance(mask, dict) and isinstance(mask.get("k"), str):
+            if isinstance(mask, dict) and isinstance(mask.get("k"), str) and ours(mask):
                 newest[mask["k"]] = (at, mask)
-    current = {(at, mask.get("n")) for at, mask in newest.values()}
+    current = {(at, mask.get("n"), mask.get("b")) for at, mask in newest.values()}
     tally = ContentTally()
     for at, result in enumerate(results):
         if not isinstance(result.get("masks"), list):
             tally.merge(result)
             continue
         for offender in result.get("offenders") or ():
-            if (at, offender.get("name")) in current and len(tally.offenders) < OFFENDERS_SHOWN:
+            here = (at, offender.get("name"), offender.get("b"))
+            if here in current and len(tally.offenders) < OFFENDERS_SHOWN:
                 tally.offenders.append(offender)
     for _, mask in sorted(newest.values(), key=lambda pair: pair[0]):
         kinds = [k for k in mask.get("c") or () if k in COUNT_KEYS]

@@ -15,7 +15,7 @@ from typing import Callable
 from pymongo import UpdateOne
 
 from segcore.content.mask_content import COUNT_KEYS, Rules, newest_masks
-from segcore.content.mask_content_scan import ImageIndex, check_upload_content
+from segcore.content.mask_content_scan import ImageIndex, UploadContent, check_upload_content
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, BatchNotFound
 from segcore.core.naming import canonical_batch_id
@@ -112,7 +112,7 @@ def check_content(
             work[MASK_CONTENT],
             "_id",
             [u["_id"] for u in targets],
-            {"length": 1, "uploadDate": 1, "version": 1},
+            {"length": 1, "uploadDate": 1, "version": 1, "batches": 1},
         )
     }
     todo = [u for u in targets if recheck or _changed(u, stored.get(u["_id"]))]
@@ -120,7 +120,7 @@ def check_content(
     rules, chunks = rules_from(settings), databases.training[f"{settings.masks_bucket}.chunks"]
     # Every listing at once: the live sync's burst of a thousand uploads costs a few reads.
     known = _listings(databases, sorted({k for u in todo for k in u["batches"]}), list_images)
-    listed = _listed_masks(work, [u["_id"] for u in todo])
+    listed = _listed_masks(work, [u["_id"] for u in todo])  # None: never listed
     for number, upload in enumerate(todo, 1):
         notify(
             0.05 + 0.9 * (number - 1) / max(1, len(todo)),
@@ -131,9 +131,15 @@ def check_content(
             report.skipped += 1  # no image to compare with yet: not stored, checked later
             continue
         index = ImageIndex.from_listings(listings, settings.mask_suffixes, settings.mask_extensions)
-        result = check_upload_content(
-            chunks, upload, index, rules, settings.mask_qc_budget, listed.get(upload["_id"], [])
-        )
+        listing = listed.get(upload["_id"])
+        if listing is not None and listing.get("reason"):  # the listing found it unreadable:
+            # its masks count for nothing, and nothing more is read of it
+            result = UploadContent(notes=[_unreadable_note(listing["reason"])])
+        else:
+            names = None if listing is None else listing["names"]
+            result = check_upload_content(
+                chunks, upload, index, rules, settings.mask_qc_budget, names
+            )
         _store_result(work, upload, result, rules)
         report.checked_uploads += 1
         report.checked_ids.append(upload["_id"])
@@ -146,6 +152,8 @@ def check_content(
         if list_images
         else {k for u in checked for k in u["batches"]}
     )
+    # An upload re-tagged to another batch (its metadata corrected) leaves the one it named.
+    scope |= {k for u in checked for k in (stored.get(u["_id"]) or {}).get("batches") or ()}
     report.batches = _update_batches(work, scope)
     if settings.masks_set_status:
         report.sent_back = _send_back(work, report.batches, writer)
@@ -177,11 +185,13 @@ def _store_result(work, upload: dict, result, rules: Rules) -> None:
 
 
 def _changed(upload: dict, stored: dict | None) -> bool:
-    """True when an upload was never checked, changed since, or was checked by an older
-    version of the check (`VERSION`): a result that may have missed masks is not kept."""
+    """True when an upload was never checked, changed since (its bytes, or the batches it
+    names: metadata corrected), or was checked by an older version of the check (`VERSION`):
+    a result that may have missed masks is not kept."""
     return (
         stored is None
         or any(stored.get(k) != upload.get(k) for k in ("length", "uploadDate"))
+        or sorted(stored.get("batches") or ()) != sorted(upload["batches"])
         or stored.get("version", 1) != VERSION
     )
 
@@ -243,9 +253,20 @@ def _listings(databases: Databases, keys: list[str], list_images: bool) -> dict:
 
 
 def _listed_masks(work, upload_ids: list) -> dict:
-    """The mask names each upload's stored listing counted, by upload id."""
-    docs = find_in(work[MASK_CHECKS], "_id", upload_ids, {"names": 1})
-    return {d["_id"]: [n for n in d.get("names") or () if isinstance(n, str)] for d in docs}
+    """Each upload's stored listing, by upload id: the mask names it counted (`names`) and why
+    it could not be read (`reason`, None when it could)."""
+    docs = find_in(work[MASK_CHECKS], "_id", upload_ids, {"names": 1, "reason": 1})
+    return {
+        d["_id"]: {
+            "names": [n for n in d.get("names") or () if isinstance(n, str)],
+            "reason": d.get("reason") if isinstance(d.get("reason"), str) else None,
+        }
+        for d in docs
+    }
+
+
+def _unreadable_note(reason: str) -> dict:
+    return {"code": "unreadable", "params": {"reason": reason}}
 
 
 def _upload_order(doc: dict) -> tuple:
@@ -259,7 +280,7 @@ def batch_summary(work, key: str) -> dict:
     newest mask (`mask_content.newest_masks`). Notes come from the newest upload and from
     those whose masks still count."""
     docs = sorted(work[MASK_CONTENT].find({"batches": key}), key=_upload_order)
-    tally, counting = newest_masks(docs)
+    tally, counting = newest_masks(docs, key)
     notes = [
         {**note, "filename": doc.get("filename")}
         for at, doc in enumerate(docs)

@@ -35,6 +35,7 @@ from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, Re
 from segcore.content.mask_formats import image_header, no_reader, read_mask
 from segcore.content.mask_geometry import Geometry, OverLimit, first_line
 from segcore.core.errors import DamagedUpload, UnreadableUpload, UploadTooLarge
+from segcore.core.naming import canonical_batch_id
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     base_name,
@@ -43,6 +44,7 @@ from segcore.images.mask_matching import (
     is_image_name,
     is_mask_member,
     mask_key,
+    nfc,
     split_extension,
 )
 from segcore.uploads.gridfs_reader import ChunkFile, ReadStats, StoredFile
@@ -73,11 +75,15 @@ def cached_image_header(path: str, name: str) -> Geometry:
     return found
 
 
+Image = tuple[str, str, str]  # (its path on disk, its name, the batch it belongs to)
+
+
 @dataclass
 class ImageIndex:
-    """The images an upload's masks are matched to: key -> (path on disk, name)."""
+    """The images an upload's masks are matched to: key -> each batch's image of that key (an
+    upload may name several batches, whose images may share names)."""
 
-    images: dict[str, tuple[str, str]] = field(default_factory=dict)
+    images: dict[str, list[Image]] = field(default_factory=dict)
     suffixes: tuple[str, ...] = ()
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
 
@@ -91,15 +97,27 @@ class ImageIndex:
                 continue
             for name in listing.names:
                 key = image_key(name, index.extensions)
-                image = (str(Path(listing.folder) / name), base_name(name))
-                index.images.setdefault(key, image)
+                image = (str(Path(listing.folder) / name), base_name(name), listing.batch_id)
+                index._add(key, image)
                 channel = channel_key(key)  # nnU-Net: case_0001's mask, of case_0001_0000
                 if channel:
-                    index.images.setdefault(channel, image)
+                    index._add(channel, image)
         return index
 
-    def image_of(self, member: str) -> tuple[str, str] | None:
-        return self.images.get(mask_key(member, self.suffixes, self.extensions))
+    def _add(self, key: str, image: Image) -> None:
+        found = self.images.setdefault(key, [])
+        if all(known[2] != image[2] for known in found):  # each batch's first of that key
+            found.append(image)
+
+    def image_of(self, member: str) -> Image | None:
+        """The image a mask member (its path in the archive) is matched to; among several
+        batches' images of the same name, the one of the batch its folder names."""
+        found = self.images.get(mask_key(base_name(member), self.suffixes, self.extensions))
+        if not found:
+            return None
+        folders = str(member).replace("\\", "/").split("/")[:-1]
+        named = {canonical_batch_id(f) or f for f in folders if f}
+        return next((image for image in found if image[2] in named), found[0])
 
 
 @dataclass
@@ -113,19 +131,26 @@ class UploadContent:
 
 
 class _Scan:
-    def __init__(self, index: ImageIndex, rules: Rules, budget: int):
+    def __init__(self, index: ImageIndex, rules: Rules, budget: int, listed=None):
         self.index, self.rules, self.budget = index, rules, budget
+        self.listed = None if listed is None else {nfc(n) for n in listed}
         self.result = UploadContent()
         self.used = 0
         self.keep_for_links = False  # a tar: its masks are kept (grid and values) for its links
         self.read: dict[str, tuple | str] = {}  # a tar's masks read so far, by member path
         self.links: list[tuple] = []  # links whose target was not read yet
 
-    def wanted(self, path: str) -> tuple[str, str] | None:
+    def wanted(self, path: str) -> Image | None:
         name = base_name(path)
         if not is_mask_member(path) or not is_image_name(name, self.index.extensions):
             return None
-        return self.index.image_of(name)
+        if self.listed is not None and nfc(_shown(path)) not in self.listed:
+            return None  # what the listing did not count as a mask (a 0-byte one) is none
+        return self.index.image_of(path)
+
+    def add(self, name: str, problems: list, image: Image) -> None:
+        """Record one mask's problems against the image (and batch) it was matched to."""
+        self.result.tally.add(name, problems, image[0], image[2])
 
     def unread(self, listed: list[str], reason: str) -> None:
         """The upload could not be read to its end: each mask its listing counted (the
@@ -133,14 +158,14 @@ class _Scan:
         for name in listed:
             image = self.wanted(name)
             if image is not None and name not in self.result.tally.names:
-                self.result.tally.add(name, [("unreadable", {"reason": reason})], image[0])
+                self.add(name, [("unreadable", {"reason": reason})], image)
 
-    def check(self, path: str, stream, image: tuple[str, str], size: int | None = None) -> None:
+    def check(self, path: str, stream, image: Image, size: int | None = None) -> None:
         """Check one mask read from `stream` against its image; every problem is recorded."""
         name = _shown(path)
         unknown = next((n for n in (name, image[1]) if no_reader(n)), None)
         if unknown:  # an extension added to MASK_EXTENSIONS: said, never a problem
-            self.result.tally.add(name, [("no_reader", {"reason": no_reader(unknown)})], image[0])
+            self.add(name, [("no_reader", {"reason": no_reader(unknown)})], image)
             return
         image_grid = self._image_grid(name, image)
         if image_grid is None:
@@ -156,9 +181,9 @@ class _Scan:
         self.used += counter.count
         if self.keep_for_links:
             self.read[member_path(path)] = mask
-        self._tally(name, mask, image_grid, image[0])
+        self._tally(name, mask, image_grid, image)
 
-    def check_link(self, path: str, target: str, image: tuple[str, str]) -> None:
+    def check_link(self, path: str, target: str, image: Image) -> None:
         """Check a tar's link member as the mask it links to; a link to a member not read yet
         (a symbolic link may point forwards) waits for the end of the archive."""
         mask = self.read.get(target)
@@ -169,7 +194,7 @@ class _Scan:
         name = _shown(path)
         image_grid = self._image_grid(name, image)
         if image_grid is not None:
-            self._tally(name, mask, image_grid, image[0])
+            self._tally(name, mask, image_grid, image)
 
     def finish_links(self) -> None:
         """Check the links left waiting, once the whole archive is read: a link whose target
@@ -185,20 +210,20 @@ class _Scan:
             self.check_link(path, target, image)
         self.links = []
 
-    def _image_grid(self, name: str, image: tuple[str, str]) -> Geometry | None:
+    def _image_grid(self, name: str, image: Image) -> Geometry | None:
         try:
-            return cached_image_header(*image)
+            return cached_image_header(image[0], image[1])
         except UnreadableUpload as exc:
-            self.result.tally.add(name, [("image_unreadable", {"reason": str(exc)})], image[0])
+            self.add(name, [("image_unreadable", {"reason": str(exc)})], image)
             return None
 
-    def _tally(self, name: str, mask: tuple | str, image_grid: Geometry, image: str) -> None:
+    def _tally(self, name: str, mask: tuple | str, image_grid: Geometry, image: Image) -> None:
         """Record one mask's problems: `mask` is its grid and values, or why it is unreadable."""
         if isinstance(mask, str):
-            self.result.tally.add(name, [("unreadable", {"reason": mask})], image)
+            self.add(name, [("unreadable", {"reason": mask})], image)
             return
         detached = split_extension(name, self.index.extensions)[1] == ".mhd"
-        self.result.tally.add(name, check_mask(*mask, image_grid, self.rules, detached), image)
+        self.add(name, check_mask(*mask, image_grid, self.rules, detached), image)
 
     def too_large(self) -> None:
         self.result.notes.append(
@@ -269,7 +294,7 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
             name = member_name(info)  # as the listing names it (UTF-8 without the flag too)
             image = None if info.is_dir() else scan.wanted(name)
             if image is not None and info.flag_bits & 0x1:  # encrypted: never opened here
-                scan.result.tally.add(_shown(name), [("unreadable", ENCRYPTED)], image[0])
+                scan.add(_shown(name), [("unreadable", ENCRYPTED)], image)
             elif image is not None:
                 wanted.append((image, (info, start, end), name))
         fetched = 0
@@ -285,7 +310,7 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
                     scan.check(name, member, image, info.file_size)
             except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError) as exc:
                 reason = {"reason": first_line(exc)}
-                scan.result.tally.add(_shown(name), [("unreadable", reason)], image[0])
+                scan.add(_shown(name), [("unreadable", reason)], image)
 
 
 def _scan_tar(scan: _Scan, stream) -> None:
@@ -321,7 +346,7 @@ class _MaskWriters(WriterFactory):
     """Where py7zr writes a 7z's checked members: each mask is held until py7zr closes it,
     then checked and let go (one at a time, within the upload's budget)."""
 
-    def __init__(self, scan: _Scan, images: dict[str, tuple[str, str]]):
+    def __init__(self, scan: _Scan, images: dict[str, Image]):
         self.scan, self.images = scan, images
 
     def create(self, filename: str) -> Py7zIO:
@@ -329,7 +354,7 @@ class _MaskWriters(WriterFactory):
 
 
 class _MaskWriter(Py7zIO):
-    def __init__(self, scan: _Scan, name: str, image: tuple[str, str] | None):
+    def __init__(self, scan: _Scan, name: str, image: Image | None):
         self.scan, self.name, self.image = scan, name, image
         self.data = io.BytesIO()
 
@@ -381,7 +406,7 @@ def check_upload_content(
     index: ImageIndex,
     rules: Rules,
     budget: int,
-    listed: list[str] = (),
+    listed: list[str] | None = None,
 ) -> UploadContent:
     """Check every mask of one upload (a GridFS file document) that matches an image in
     `index`; never raises for the upload's own problems: they become a note. When the upload
@@ -392,7 +417,7 @@ def check_upload_content(
     the first bytes'; when the name's cannot be read and the first bytes name another format
     (a 7z or a tar.gz named .zip), that one."""
     filename = doc.get("filename") if isinstance(doc.get("filename"), str) else ""
-    scan = _Scan(index, rules, budget)
+    scan = _Scan(index, rules, budget, listed)
     stats = ReadStats()
     try:
         stored = StoredFile.from_document(doc)
@@ -407,20 +432,20 @@ def check_upload_content(
             actual = _first_bytes_kind(chunks, stored, stats)
             if not actual or actual == kind:
                 raise
-            scan = _Scan(index, rules, budget)
+            scan = _Scan(index, rules, budget, listed)
             _scan_kind(scan, actual, chunks, stored, stats, filename)
     except OverLimit:
         scan.too_large()
     except UnreadableUpload as exc:
         scan.result.notes.append({"code": "unreadable", "params": {"reason": str(exc)}})
-        scan.unread(listed, str(exc))
+        scan.unread(listed or (), str(exc))
     except PyMongoError:
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
         # One upload never stops a check of thousands: what failed is its note, shown.
         reason = f"the check could not read it ({type(exc).__name__}: {first_line(exc)})"
         scan.result.notes.append({"code": "unreadable", "params": {"reason": reason}})
-        scan.unread(listed, reason)
+        scan.unread(listed or (), reason)
     scan.result.bytes_read, scan.result.bytes_decompressed = stats.bytes, scan.used
     return scan.result
 

@@ -19,7 +19,7 @@ from segcore.core.naming import person_key
 from segcore.core.phrases import Phrase
 from segcore.masks import receipts
 from segcore.report.pace import PACE_PROJECTION, PaceOptions, analyse, pace_row, weekly_deliveries
-from segcore.store.schema import BATCHES, HISTORY, find_in
+from segcore.store.schema import BATCHES, HISTORY, TEAM, find_in
 
 MY_PROJECTION = {
     **PACE_PROJECTION,
@@ -42,6 +42,14 @@ def member_of(actor: "Actor | None", member: str | None = None) -> str:
     if not member:
         raise PermissionDenied(N_("Choose whose page to show."))
     return member
+
+
+def _theirs(uploaded_by: object, name: str) -> bool:
+    """An upload made by `name` (any spelling), or by nobody known (older tools store no
+    uploader: on their own batch, it is theirs)."""
+    if not isinstance(uploaded_by, str) or not uploaded_by.strip():
+        return True
+    return person_key(uploaded_by) == person_key(name)
 
 
 def _my_docs(db: Database, name: str) -> list[dict]:
@@ -78,7 +86,7 @@ class MyBatch:
     matched: int | None = None
     missing: list[str] = field(default_factory=list)
     missing_count: int = 0
-    unreadable: list[dict] = field(default_factory=list)
+    unreadable: int = 0  # uploads naming the batch that cannot be read (whose: not said)
 
 
 def my_batches(
@@ -108,7 +116,7 @@ def my_batches(
                 matched=check.get("matched"),
                 missing=list(check.get("missing") or []),
                 missing_count=int(check.get("missing_count") or 0),
-                unreadable=list(check.get("unreadable") or []),
+                unreadable=len(check.get("unreadable") or ()),
             )
         )
     return sorted(
@@ -147,8 +155,13 @@ def my_pace(
     """Pace, deliveries over the last weeks and projected finish of the person alone."""
     name = member_of(actor, member)
     rows = [pace_row(doc) for doc in _my_docs(db, name)]
+    joined = db[TEAM].find_one({"name": name}, {"_id": 0, "name": 1, "created_at": 1})
+    # with their join date: someone who joined last week is paced over that week, as the
+    # coordinator's pages pace them
     person = next(
-        p for p in analyse(rows, [{"name": name}], now, tz, options).people if p.name == name
+        p
+        for p in analyse(rows, [joined or {"name": name}], now, tz, options).people
+        if p.name == name
     )
     weeks = [
         {"week": w["week"], "deliveries": w["deliveries"]}
@@ -213,10 +226,13 @@ def my_receipts(
     too (`batch_12_to_batch_15.zip`), or made by someone else, tells nothing of anyone else.
     """
     name = member_of(actor, member)
-    own = {d["id"] for d in db[BATCHES].find({"assignee": name}, {"_id": 0, "id": 1})}
+    spellings = _spellings(db, name)  # "flor" stored for Flor: hers too, as on her list
+    own = {d["id"] for d in db[BATCHES].find({"assignee": {"$in": spellings}}, {"_id": 0, "id": 1})}
     wanted = [b for b in batch_ids if b in own][:200]
     latest: dict[str, dict] = {}
     for receipt in receipts.list_receipts(db, wanted) if wanted else []:
+        if not _theirs(receipt.get("uploaded_by"), name):
+            continue  # someone else's upload on their batch: its name and time are not theirs
         for part in receipt.get("parts") or ():
             batch = part.get("id")
             if batch in wanted and batch not in latest:
@@ -236,7 +252,10 @@ def my_receipts(
                     "content": [
                         o
                         for o in content.get("offenders") or []
-                        if not isinstance(o, dict) or o.get("batch") in (None, batch)
+                        # an offender of a multi-batch upload names its batch (`b`)
+                        if isinstance(o, dict)
+                        and o.get("b", o.get("batch")) in (None, batch)
+                        and (alone or o.get("b") == batch)
                     ],
                 }
     return latest

@@ -47,6 +47,12 @@ def test_every_compression_tarfile_reads_is_checked(lab, upload, tmp_path, flag,
     "flag, ending", [("-czf", "tar.gz"), ("-cjf", "tar.bz2"), ("-cJf", "tar.xz")]
 )
 def test_a_corrupt_or_cut_compressed_tar_is_said_so(lab, upload, tmp_path, flag, ending):
+    """The reader on its own (a sync's content check leaves to the listing an upload the
+    listing found unreadable): a corrupt or cut stream ends the upload's check with a note."""
+    from segcore.content.mask_content_check import rules_from
+    from segcore.content.mask_content_scan import ImageIndex, check_upload_content
+    from segcore.images.batch_images import stored_listings
+
     data = tar(lab.masks, tmp_path / f"m.{ending}", flag)
     middle = len(data) // 2
     corrupt = (
@@ -55,19 +61,25 @@ def test_a_corrupt_or_cut_compressed_tar_is_said_so(lab, upload, tmp_path, flag,
     corrupt_id = upload(f"masks_batch_1.{ending}", corrupt)
     cut_id = upload(f"masks_batch_1_again.{ending}", data[:middle])
     verify(lab, ["batch_1"])
-    check_content(lab, ["batch_1"])
-    notes = {
-        key: [
-            describe_note["params"]["reason"]
-            for describe_note in content_summary(lab.work, i)["notes"]
-        ]
-        for key, i in (("corrupt", corrupt_id), ("cut", cut_id))
-    }
+    index = ImageIndex.from_listings(
+        stored_listings(lab.work, ["batch_1"]).values(), lab.settings.mask_suffixes
+    )
+    chunks = lab.training[f"{lab.settings.masks_bucket}.chunks"]
+    notes = {}
+    for key, upload_id in (("corrupt", corrupt_id), ("cut", cut_id)):
+        doc = lab.masks_files.find_one({"_id": upload_id})
+        found = check_upload_content(chunks, doc, index, rules_from(lab.settings), 10**9)
+        notes[key] = [note["params"]["reason"] for note in found.notes]
     # Damage does not always make a decompressor fail (a bzip2 block can read as one still
     # going) and a cut never does: both end before the stream's end mark, and are said so.
     said = ["not a readable tar archive (invalid compressed data)"]
     assert notes == {"corrupt": said, "cut": said}, notes
     assert not read_ahead_threads()  # each check's thread ended with it
+    # Through the content check: the listing's own reason, and nothing more read of them
+    check_content(lab, ["batch_1"])
+    for upload_id in (corrupt_id, cut_id):
+        summary = content_summary(lab.work, upload_id)
+        assert summary["checked"] == 0 and summary["notes"][0]["code"] == "unreadable"
 
 
 def test_the_read_ahead_stops_with_a_check_cut_short_by_the_budget(lab, upload, tmp_path, client):

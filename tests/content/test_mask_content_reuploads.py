@@ -40,15 +40,15 @@ def status(lab) -> str:
 
 
 @pytest.fixture
-def sync_and_check(lab, run_cli):
-    """`segcore sync --verify --content`, as the coordinator's schedule runs it; the batch's
-    content as the run reports it."""
+def sync_and_check(dbs, run_cli, tmp_path):
+    """`segcore sync --verify --content`, as the coordinator's schedule runs it; batch_1's
+    content as the run stored it."""
 
     def run() -> dict:
-        env = {"DATA_DIRECTORY": str(lab.settings.data_directory), "MASK_LABELS": "0,1"}
+        env = {"DATA_DIRECTORY": str(tmp_path / "data"), "MASK_LABELS": "0,1"}
         done = run_cli("sync", "--verify", "--content", "--json", env=env)
         assert done.returncode == 0, done.stderr
-        return {**lab.work.batches.find_one({"id": "batch_1"})["mask_content"]}
+        return {**(dbs.work.batches.find_one({"id": "batch_1"}).get("mask_content") or {})}
 
     return run
 
@@ -99,3 +99,75 @@ def test_masks_of_a_7z_whose_data_cannot_be_read_are_unreadable(
     upload("batch_1_again.zip", archive_with("zip", masks(tmp_path / "n"), tmp_path / "n.zip"))
     assert sync_and_check()["problems"] == 0
     assert status(lab) == "review"
+
+
+@pytest.fixture
+def two(dbs, tmp_path):
+    """batch_1 of 40×32 images and batch_2 of 64×64 ones, the same image names in both."""
+    for batch, shape in (("batch_1", (32, 40)), ("batch_2", (64, 64))):
+        folder = tmp_path / "data" / batch
+        folder.mkdir(parents=True)
+        for n in (1, 2):
+            png(folder / f"img_00{n}.png", np.full(shape, 80))
+        dbs.work.batches.insert_one({"id": batch, "folder": str(folder), "status": "pending"})
+    return dbs
+
+
+def test_one_upload_for_two_batches_checks_each_mask_against_its_own_batch(
+    two, upload, tmp_path, sync_and_check
+):
+    """`batch_1/img_001_mask.png` is batch_1's, `batch_2/img_001_mask.png` batch_2's: each is
+    compared with its own batch's image, and a problem of one batch is never the other's."""
+    masks = tmp_path / "m"
+    for batch, shape in (("batch_1", (32, 40)), ("batch_2", (64, 64))):
+        (masks / batch).mkdir(parents=True)
+        for n in (1, 2):
+            empty = batch == "batch_2" and n == 2
+            png(
+                masks / batch / f"img_00{n}_mask.png",
+                np.zeros(shape) if empty else label_square(shape),
+            )
+    upload("batch_1_and_batch_2.zip", archive_with("zip", masks, tmp_path / "both.zip"))
+    sync_and_check()
+    content = {
+        d["id"]: d["mask_content"] for d in two.work.batches.find({}, {"id": 1, "mask_content": 1})
+    }
+    assert (content["batch_1"]["checked"], content["batch_1"]["problems"]) == (2, 0)
+    assert (content["batch_2"]["checked"], content["batch_2"]["problems"]) == (2, 1)
+    assert [o["name"] for o in content["batch_2"]["offenders"]] == ["img_002_mask.png"]
+    assert content["batch_1"]["offenders"] == []
+    statuses = {d["id"]: d["status"] for d in two.work.batches.find({}, {"id": 1, "status": 1})}
+    assert statuses == {"batch_1": "review", "batch_2": "rework"}
+
+
+def test_a_mask_of_zero_bytes_never_replaces_a_right_one(lab, upload, tmp_path, sync_and_check):
+    upload("batch_1_masks.zip", archive_with("zip", masks(tmp_path / "a"), tmp_path / "1.zip"))
+    assert sync_and_check()["problems"] == 0
+    folder = tmp_path / "b"
+    folder.mkdir()
+    (folder / "img_002_mask.png").write_bytes(b"")  # a failed export
+    upload("batch_1_again.zip", archive_with("zip", folder, tmp_path / "2.zip"))
+    upload("batch_1/img_003_mask.png", b"")
+    row = sync_and_check()
+    assert (row["checked"], row["problems"], status(lab)) == (3, 0, "review")
+
+
+def test_an_upload_re_tagged_to_another_batch_moves_its_content_with_it(
+    two, upload, tmp_path, sync_and_check
+):
+    """Its metadata named batch_2 by mistake, then batch_1: the empty mask is batch_1's."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    png(folder / "img_001_mask.png", np.zeros((32, 40)))
+    upload_id = upload(
+        "masks.zip", archive_with("zip", folder, tmp_path / "m.zip"), batch_id="batch_2"
+    )
+    sync_and_check()
+    two.masks_files.update_one({"_id": upload_id}, {"$set": {"metadata.batch_id": "batch_1"}})
+    sync_and_check()
+    content = {
+        d["id"]: d.get("mask_content") or {}
+        for d in two.work.batches.find({}, {"id": 1, "mask_content": 1})
+    }
+    assert content["batch_1"]["problems"] == 1
+    assert content["batch_2"].get("problems", 0) == 0

@@ -191,8 +191,8 @@ def test_cli_hands_a_segmentador_login_to_a_member(run_cli, db):
 
 
 def test_the_latest_receipt_of_each_own_batch_and_nothing_of_anyone_elses(lab):
-    """An upload naming Flor's and Ceci's batches, uploaded by Ceci: Flor sees her batch's part
-    of the receipt only, with no word of Ceci or her batch."""
+    """An upload naming Flor's and Ceci's batches: uploaded by Ceci, nothing of it reaches
+    Flor; uploaded by Flor, she sees her batch's part only, with no word of Ceci's batch."""
     lab.receipts.insert_many(
         [
             {
@@ -233,11 +233,16 @@ def test_the_latest_receipt_of_each_own_batch_and_nothing_of_anyone_elses(lab):
         ]
     )
     found = my_work.my_receipts(lab, flor(lab), ["batch_1", "batch_2", "batch_4"])
-    assert list(found) == ["batch_1"]  # the newest; batch_4 is not hers
+    assert list(found) == ["batch_1"]  # batch_4 is not hers
     receipt = found["batch_1"]
-    assert (receipt["matched"], receipt["images"], receipt["missing"]) == (1, 2, ["img_2.png"])
+    # Ceci's upload is Ceci's: Flor's page shows her own newest (no uploader stored: hers)
+    assert (receipt["filename"], receipt["readable"]) == ("batch_1_old.zip", False)
     assert "ceci" not in str(receipt).lower() and "batch_4" not in str(receipt)
     assert "x.png" not in str(receipt)
+    lab.receipts.update_one({"_id": 1}, {"$set": {"uploaded_by": "FLÓR"}})  # hers after all
+    receipt = my_work.my_receipts(lab, flor(lab), ["batch_1"])["batch_1"]
+    assert (receipt["matched"], receipt["images"], receipt["missing"]) == (1, 2, ["img_2.png"])
+    assert receipt["filename"] is None and "batch_4" not in str(receipt)  # names another batch
 
 
 def test_a_batch_stored_under_another_spelling_of_the_name_is_theirs(lab):
@@ -247,3 +252,40 @@ def test_a_batch_stored_under_another_spelling_of_the_name_is_theirs(lab):
     mine = {b.id for b in my_work.my_batches(lab, flor(lab), TODAY)}
     assert mine == {"batch_1", "batch_2", "batch_3", "batch_9"}
     assert "batch_9" not in {b.id for b in my_work.my_batches(lab, Actor("C"), TODAY, "Ceci")}
+
+
+def test_my_page_names_only_the_own_batchs_problems_of_a_multi_batch_upload(lab):
+    """Content offenders of an upload naming two batches carry their batch: Flor's page lists
+    hers, never the masks (names may carry patient ids) of Ceci's batch."""
+    offenders = [
+        {"name": "a_mask.png", "code": "empty", "params": {}, "b": "batch_1"},
+        {"name": "p123_mask.png", "code": "empty", "params": {}, "b": "batch_4"},
+    ]
+    lab.receipts.insert_one(
+        {
+            "_id": 3,
+            "filename": "batch_1_and_batch_4.zip",
+            "uploaded_by": "flor",
+            "upload_date": datetime(2025, 10, 20),
+            "readable": True,
+            "problem": "content",
+            "batches": ["batch_1", "batch_4"],
+            "parts": [{"id": "batch_1"}, {"id": "batch_4"}],
+            "content": {"offenders": offenders},
+        }
+    )
+    receipt = my_work.my_receipts(lab, flor(lab), ["batch_1"])["batch_1"]
+    assert [o["name"] for o in receipt["content"]] == ["a_mask.png"]
+
+
+def test_my_pace_counts_from_the_day_they_joined_as_the_team_page_does(lab):
+    """Someone who joined 7 days ago is paced over those 7 days, not over the 28-day window."""
+    from segcore.report.pace import analyse, pace_row
+
+    now = datetime(2025, 10, 20, 12)
+    lab.segmentadores.update_one({"name": "Ceci"}, {"$set": {"created_at": "2025-10-13"}})
+    mine = my_work.my_pace(lab, Actor("C"), now, member="Ceci")
+    rows = [pace_row(d) for d in lab.batches.find({})]
+    members = list(lab.segmentadores.find({}, {"_id": 0}))
+    team_page = next(p for p in analyse(rows, members, now).people if p.name == "Ceci")
+    assert (mine.pace, mine.projected_finish) == (team_page.pace, team_page.projected_finish)
