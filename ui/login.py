@@ -21,7 +21,7 @@ from pymongo.errors import PyMongoError
 from segcore.core.errors import SegcoreError
 from segcore.core.timefmt import utcnow
 from segcore.team import auth, sessions
-from ui.actions import run_write
+from ui.actions import describe_error, run_write
 from ui.connection import databases, settings
 from ui.i18n import N_, _
 from ui.labels import literal
@@ -103,11 +103,14 @@ def _resume_from_cookie() -> None:
     token = cookie_token()
     if not token or token == st.session_state.get(TRIED_TOKEN):
         return
-    st.session_state[TRIED_TOKEN] = token
     try:
         found = sessions.resume_session(databases().work, token)
-    except (SegcoreError, PyMongoError):
-        return  # the login form shows, and the page reports the outage
+    except (SegcoreError, PyMongoError) as exc:
+        # Not marked as tried: once the database is back, the next run logs the tab in again
+        # without asking for the password of a session that is still valid.
+        st.error(describe_error(exc))
+        return
+    st.session_state[TRIED_TOKEN] = token
     if found:
         st.session_state[ACTOR], st.session_state[LOGIN_AT] = found
         st.session_state[SESSION_TOKEN] = token

@@ -169,3 +169,29 @@ def test_a_locked_name_and_an_unknown_one_read_the_same(login_on):
     apart = (hours[1] * 60 + minutes[1] - hours[0] * 60 - minutes[0]) % (24 * 60)
     assert apart <= 1
     assert "Too many failed attempts" in seen["Coord"][0]
+
+
+def test_a_reload_during_an_outage_says_so_and_logs_in_once_the_database_is_back(
+    login_on, monkeypatch
+):
+    """The session read failing stands in for the outage (the embedded server is shared by
+    this worker's tests): the page said nothing and the tab stayed logged out after it."""
+    from pymongo.errors import ServerSelectionTimeoutError
+
+    from segcore.team import sessions
+
+    at = log_in(page("streamlit_app").run(), "Coord", PASSWORD)
+    token = at.session_state["session_token"]
+    real = sessions.resume_session
+
+    def down(*_args, **_kwargs):
+        raise ServerSelectionTimeoutError("127.0.0.1:27017: connection refused")
+
+    monkeypatch.setattr(sessions, "resume_session", down)
+    again = reopened(monkeypatch, token)
+    assert [t.value for t in again.title] == ["Log in"]
+    assert any("database" in e.value for e in again.error), [e.value for e in again.error]
+    monkeypatch.setattr(sessions, "resume_session", real)  # the database is back
+    again.run()
+    assert "Dashboard" in [t.value for t in again.title]
+    assert again.session_state["actor"] == Actor("Coord", "coordinator")
