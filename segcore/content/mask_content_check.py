@@ -99,13 +99,14 @@ def check_content(
     work, settings = databases.work, databases.settings
     notify(0.0, "Reading uploads")
     keys = _keys(work, batch_ids) if batch_ids else None
+    emptied: set[str] = set()  # batches whose results named uploads removed since
     if upload_ids is not None and keys is None:  # a sync's new uploads: only those are read
         targets = list(_uploads(databases, list(upload_ids)).values())
     else:
         uploads = _uploads(databases)
         targets = [u for u in uploads.values() if keys is None or set(u["batches"]) & keys]
         if keys is None:
-            _drop_removed(work, set(uploads))
+            emptied = _drop_removed(work, set(uploads))
     stored = {
         d["_id"]: d
         for d in find_in(
@@ -151,7 +152,7 @@ def check_content(
         else {k for u in targets for k in u["batches"]}
         if list_images
         else {k for u in checked for k in u["batches"]}
-    )
+    ) | emptied
     # An upload re-tagged to another batch (its metadata corrected) leaves the one it named.
     scope |= {k for u in checked for k in (stored.get(u["_id"]) or {}).get("batches") or ()}
     report.batches = _update_batches(work, scope)
@@ -213,10 +214,25 @@ def _uploads(databases: Databases, upload_ids: list | None = None) -> dict:
     return uploads
 
 
-def _drop_removed(work, current: set) -> None:
-    """Forget the results of uploads removed since their check."""
-    stale = [d["_id"] for d in work[MASK_CONTENT].find({}, {"_id": 1}) if d["_id"] not in current]
-    delete_in(work[MASK_CONTENT], "_id", stale)
+def _drop_removed(work, current: set) -> set[str]:
+    """Forget the results of uploads removed since their check; the batches they named (their
+    sums change)."""
+    stale = [
+        d for d in work[MASK_CONTENT].find({}, {"_id": 1, "batches": 1}) if d["_id"] not in current
+    ]
+    delete_in(work[MASK_CONTENT], "_id", [d["_id"] for d in stale])
+    return {k for d in stale for k in d.get("batches") or () if isinstance(k, str)}
+
+
+def forget_uploads(work, upload_ids: list) -> set[str]:
+    """Forget the content results of removed uploads and store the sums of the batches they
+    named again (what is left decides); returns those batches."""
+    gone = find_in(work[MASK_CONTENT], "_id", upload_ids, {"batches": 1})
+    keys = {k for d in gone for k in d.get("batches") or () if isinstance(k, str)}
+    delete_in(work[MASK_CONTENT], "_id", [d["_id"] for d in gone])
+    if keys:
+        _update_batches(work, keys)
+    return keys
 
 
 def _key(raw) -> str | None:

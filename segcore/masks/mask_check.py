@@ -226,6 +226,21 @@ def check_new_uploads(
     return found
 
 
+def recheck_batches(databases: Databases, by_batch: dict[str, list]) -> None:
+    """Recompute and store the results of the batches in `by_batch` (key -> the upload ids
+    naming it now) from their uploads' stored listings: uploads were removed from them (the
+    annotator deleted a part or a fix), so what is left decides, never what was."""
+    work, settings = databases.work, databases.settings
+    projection = {"_id": 0, "id": 1, "folder": 1, FIELD: 1}
+    docs = [d for d in find_in(work[BATCHES], "id", sorted(by_batch), projection) if _key(d)]
+    if len({_key(d) for d in docs}) < len(by_batch):  # legacy ids (batch_0400)
+        docs = [d for d in work[BATCHES].find({}, projection) if _key(d) in by_batch]
+    for doc in docs:
+        doc["key"] = _key(doc)
+    rules = (settings.mask_suffixes, settings.mask_extensions)
+    _update_batches(work, docs, by_batch, set(by_batch), rules)
+
+
 def _current_uploads(databases: Databases, report: VerifyReport) -> dict:
     """Every usable upload's document (projected) with its batch keys, by id; the uploads the
     sync calls unusable are counted in `report` with the sync's reason, never opened."""
@@ -276,11 +291,19 @@ def _scope(
         docs = [
             d
             for d in work[BATCHES].find({}, projection)
-            if _key(d) and (keys is None or _key(d) in keys)
+            if _key(d)
+            and (keys is None or _key(d) in keys or (upload_ids is None and _had_uploads(d)))
         ]
     for doc in docs:
         doc["key"] = _key(doc)
     return sorted(docs, key=lambda d: (len(d["key"]), d["key"]))
+
+
+def _had_uploads(doc: dict) -> bool:
+    """A batch whose stored result counted uploads: with none naming it now (deleted), it is
+    checked again rather than left delivered by uploads that are gone."""
+    stored = doc.get(FIELD)
+    return isinstance(stored, dict) and bool(stored.get("uploads"))
 
 
 def _key(doc: dict) -> str | None:

@@ -163,6 +163,9 @@ def apply_upload_changes(
     report.total_files = total_files + report.new_files - report.removed_files
     after = {i: (index[keys[0]][i], list(keys)) for i, keys in placed.items()}
     moved = (before, after) if same_batches else None
+    removed = [i for i, doc in changes.documents.items() if doc is None and i in holders]
+    if removed:  # before the resume point: a run killed here does it again
+        _after_removal(writer.databases, index, {k for i in removed for k in holders[i]}, removed)
     return write_batches(
         writer,
         index,
@@ -173,6 +176,16 @@ def apply_upload_changes(
         listing=(listing or BatchListing.read(writer.databases.work)) if same_batches else None,
         files=changes.documents if changes.whole else None,
     )
+
+
+def _after_removal(databases: Databases, index: SyncIndex, keys: set, removed: list) -> None:
+    """Uploads were deleted (a part, a fix): their batches' mask checks and content sums are
+    made again from the uploads left, so a batch is never delivered by uploads that are gone."""
+    from segcore.content.mask_content_check import forget_uploads
+    from segcore.masks.mask_check import recheck_batches
+
+    recheck_batches(databases, {key: list(index.get(key) or ()) for key in keys})
+    forget_uploads(databases.work, removed)
 
 
 def write_batches(

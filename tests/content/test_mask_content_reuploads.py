@@ -2,6 +2,7 @@
 and the masks of an upload that cannot be read to its end count as unreadable. Real PNGs by
 Pillow, packed by Info-ZIP and 7-Zip, uploaded to GridFS, synced and checked."""
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -171,3 +172,66 @@ def test_an_upload_re_tagged_to_another_batch_moves_its_content_with_it(
     }
     assert content["batch_1"]["problems"] == 1
     assert content["batch_2"].get("problems", 0) == 0
+
+
+def delete_upload(dbs, upload_id) -> None:
+    """What an annotator's tool does to take an upload back: its file document and chunks."""
+    dbs.masks_files.delete_one({"_id": upload_id})
+    dbs.training[f"{dbs.settings.masks_bucket}.chunks"].delete_many({"files_id": upload_id})
+
+
+def delivered(run_cli) -> int:
+    done = run_cli("status", "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["delivered"]
+
+
+def test_a_deleted_part_or_fix_takes_its_masks_with_it(
+    lab, upload, tmp_path, sync_and_check, run_cli
+):
+    """Two parts make the batch complete; the second deleted, it is not delivered any more. A
+    fix deleted, the wrong mask it replaced counts again."""
+    first = archive_with("zip", masks(tmp_path / "p1", only=(1, 2)), tmp_path / "p1.zip")
+    upload("batch_1_part1.zip", first)
+    part2 = upload(
+        "batch_1_part2.zip",
+        archive_with("zip", masks(tmp_path / "p2", only=(3,)), tmp_path / "p2.zip"),
+    )
+    sync_and_check()
+    assert delivered(run_cli) == 1 and status(lab) == "review"
+    delete_upload(lab, part2)
+    sync_and_check()
+    check = lab.work.batches.find_one({"id": "batch_1"})["mask_check"]
+    assert (check["usable"], check["missing_count"]) == (False, 1)
+    assert delivered(run_cli) == 0
+    # a wrong mask, then its fix; the fix taken back
+    upload(
+        "batch_1_part2_again.zip",
+        archive_with("zip", masks(tmp_path / "p3", only=(3,), empty=(3,)), tmp_path / "p3.zip"),
+    )
+    assert sync_and_check()["problems"] == 1
+    fix = upload(
+        "batch_1_fix.zip",
+        archive_with("zip", masks(tmp_path / "p4", only=(3,)), tmp_path / "p4.zip"),
+    )
+    assert sync_and_check()["problems"] == 0 and delivered(run_cli) == 1
+    delete_upload(lab, fix)
+    assert sync_and_check()["problems"] == 1
+    assert delivered(run_cli) == 0
+
+
+def test_a_batch_whose_uploads_are_all_deleted_is_not_delivered_after_a_check(
+    lab, upload, tmp_path, run_cli
+):
+    only = upload(
+        "batch_1_masks.zip", archive_with("zip", masks(tmp_path / "a"), tmp_path / "a.zip")
+    )
+    env = {"DATA_DIRECTORY": str(tmp_path / "data"), "MASK_LABELS": "0,1"}
+    assert run_cli("verify", "--content", env=env).returncode == 0
+    assert delivered(run_cli) == 1
+    delete_upload(lab, only)
+    assert run_cli("verify", "--content", env=env).returncode == 0
+    assert delivered(run_cli) == 0
+    assert (lab.work.batches.find_one({"id": "batch_1"}).get("mask_content") or {}).get(
+        "checked", 0
+    ) == 0

@@ -91,6 +91,8 @@ NOT_A_USER_WRITE = {
             "batch_images.save_listings",
             "listing_store.list_and_store",
             "receipts.save_receipts",
+            # a sync's step after uploads were deleted: the content sums of their batches
+            "mask_content_check.forget_uploads",
         )
     },
     # the outbox is written by the syncs, checks and commands that enqueue or send, after their
