@@ -5,7 +5,6 @@ before any channel was set. Real SMTP (aiosmtpd) and HTTP servers on loopback.""
 
 from __future__ import annotations
 
-import dataclasses
 import ssl
 from datetime import datetime, timedelta, timezone
 
@@ -14,38 +13,18 @@ import pytest
 from segcore.core.errors import ValidationError
 from segcore.masks.receipts import NOTIFY_DUE
 from segcore.notify import notify_due, notify_outbox
-from segcore.prepare import prepare
-from segcore.store.connection import open_databases
 from segcore.team import team
+from tests import test_notify
 from tests.notify_servers import SmtpServer
 from tests.test_notify import RECEIPT, upload_file
+
+notify_dbs = test_notify.notify_dbs  # databases sending to the loopback servers
 
 NOW = datetime.now(timezone.utc)
 
 
-@pytest.fixture
-def databases(settings, client, smtp):
-    def make(**changes):
-        options = dict(
-            smtp_url=f"smtp://127.0.0.1:{smtp.port}",
-            notify_from="Dashboard <dashboard@example.org>",
-            notify_coordinators=(("Ana", "ana@example.org"),),
-            notify_timeout_s=5,
-            language="en",
-        )
-        made = open_databases(
-            dataclasses.replace(settings, **{**options, **changes}), client=client
-        )
-        prepare(made)
-        return made
-
-    yield make
-    client.drop_database(settings.mongo_db)
-    client.drop_database(settings.training_db)
-
-
-def test_a_file_name_with_a_line_break_is_sent_on_one_line_and_stops_nothing(databases, smtp):
-    made = databases()
+def test_a_file_name_with_a_line_break_is_sent_on_one_line_and_stops_nothing(notify_dbs, smtp):
+    made = notify_dbs()
     team.add_member(made.work, "Flor", email="flor@example.org")
     odd = {**RECEIPT, "id": "r-odd", "filename": "batch_1_masks\n.zip", "uploaded_at": NOW}
     plain = {**RECEIPT, "id": "r-plain", "uploaded_at": NOW}
@@ -57,8 +36,8 @@ def test_a_file_name_with_a_line_break_is_sent_on_one_line_and_stops_nothing(dat
     assert all("\n" not in s for s in subjects)
 
 
-def test_an_internationalised_domain_is_mailed_in_idna(databases, smtp):
-    made = databases(notify_coordinators=())
+def test_an_internationalised_domain_is_mailed_in_idna(notify_dbs, smtp):
+    made = notify_dbs(notify_coordinators=())
     team.add_member(made.work, "Flor", email="flor@münchen.de")
     notify_due.enqueue_receipts(made, [{**RECEIPT, "uploaded_at": NOW}], NOW)
     assert len(notify_due.send_due(made, digests=False).sent) == 1
@@ -67,9 +46,9 @@ def test_an_internationalised_domain_is_mailed_in_idna(databases, smtp):
 
 
 def test_an_address_typed_with_a_display_name_is_refused_and_a_stored_one_reaches_it(
-    databases, smtp
+    notify_dbs, smtp
 ):
-    made = databases(notify_coordinators=())
+    made = notify_dbs(notify_coordinators=())
     for typed in ("Flor<flor@example.org>", "flor@example.org, ana@example.org"):
         with pytest.raises(ValidationError):
             team.add_member(made.work, "Flor", email=typed)
@@ -84,8 +63,8 @@ def test_an_address_typed_with_a_display_name_is_refused_and_a_stored_one_reache
 
 
 @pytest.mark.parametrize("status", ["301", "302", "303"])
-def test_a_webhook_that_redirects_is_not_sent(databases, hook, status):
-    made = databases(smtp_url=None, webhook_url=hook.url)
+def test_a_webhook_that_redirects_is_not_sent(notify_dbs, hook, status):
+    made = notify_dbs(smtp_url=None, webhook_url=hook.url)
     notify_due.enqueue_receipts(made, [{**RECEIPT, "uploaded_at": NOW}], NOW)
     hook.behaviour.refuse = status
     report = notify_due.send_due(made, digests=False)
@@ -96,7 +75,7 @@ def test_a_webhook_that_redirects_is_not_sent(databases, hook, status):
 
 
 def test_a_refused_login_is_tried_once_per_run_not_once_per_message(
-    databases, tmp_path, monkeypatch
+    notify_dbs, tmp_path, monkeypatch
 ):
     from tests.servers import make_certificates
 
@@ -106,7 +85,7 @@ def test_a_refused_login_is_tried_once_per_run_not_once_per_message(
     monkeypatch.setenv("SSL_CERT_FILE", str(paths["ca"]))
     server = SmtpServer(tls_context=context, users={"dash": "right"}).start()
     try:
-        made = databases(smtp_url=f"smtp://dash:wrong@127.0.0.1:{server.port}")
+        made = notify_dbs(smtp_url=f"smtp://dash:wrong@127.0.0.1:{server.port}")
         found = [{**RECEIPT, "id": f"r-{n}", "uploaded_at": NOW} for n in range(5)]
         notify_due.enqueue_receipts(made, found, NOW)
         report = notify_due.send_due(made, digests=False)
@@ -119,8 +98,8 @@ def test_a_refused_login_is_tried_once_per_run_not_once_per_message(
         server.stop()
 
 
-def test_a_first_sync_does_not_tell_last_years_uploads(databases, smtp):
-    made = databases()
+def test_a_first_sync_does_not_tell_last_years_uploads(notify_dbs, smtp):
+    made = notify_dbs()
     team.add_member(made.work, "Flor", email="flor@example.org")
     made.work.batches.insert_many([{"id": "batch_7", "assignee": "Flor"}, {"id": "batch_8"}])
     old = upload_file(made, "batch_7.tar.gz", b"\x1f\x8b\x08 truncated")
@@ -134,14 +113,14 @@ def test_a_first_sync_does_not_tell_last_years_uploads(databases, smtp):
     assert made.work.receipts.count_documents({NOTIFY_DUE: True}) == 0
 
 
-def test_receipts_checked_before_any_channel_is_set_are_told_once_one_is(databases, smtp):
-    quiet = databases(smtp_url=None, notify_coordinators=())
+def test_receipts_checked_before_any_channel_is_set_are_told_once_one_is(notify_dbs, smtp):
+    quiet = notify_dbs(smtp_url=None, notify_coordinators=())
     team.add_member(quiet.work, "Flor", email="flor@example.org")
     quiet.work.batches.insert_one({"id": "batch_7", "assignee": "Flor"})
     upload_file(quiet, "batch_7.tar.gz", b"\x1f\x8b\x08 truncated")
     notify_due.verify_and_notify(quiet, author="test")
     assert notify_outbox.list_messages(quiet.work) == []
-    made = databases(notify_coordinators=())
+    made = notify_dbs(notify_coordinators=())
     notify_due.enqueue_stored_receipts(made)
     assert len(notify_due.send_due(made, digests=False).sent) == 1
     assert "batch_7.tar.gz" in smtp.wait_for(1)[0]["Subject"]
