@@ -9,6 +9,7 @@ The training database is only read.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
@@ -226,15 +227,17 @@ def check_new_uploads(
     return found
 
 
-def recheck_batches(databases: Databases, by_batch: dict[str, list]) -> None:
+def recheck_batches(databases: Databases, by_batch: dict[str, list], removed: list) -> None:
     """Recompute and store the results of the batches in `by_batch` (key -> the upload ids
-    naming it now) from their uploads' stored listings: uploads were removed from them (the
-    annotator deleted a part or a fix), so what is left decides, never what was."""
+    naming it now) whose stored result counted one of the `removed` uploads (the annotator
+    deleted a part or a fix), from their uploads' stored listings: what is left decides."""
     work, settings = databases.work, databases.settings
     projection = {"_id": 0, "id": 1, "folder": 1, FIELD: 1}
     docs = [d for d in find_in(work[BATCHES], "id", sorted(by_batch), projection) if _key(d)]
     if len({_key(d) for d in docs}) < len(by_batch):  # legacy ids (batch_0400)
         docs = [d for d in work[BATCHES].find({}, projection) if _key(d) in by_batch]
+    gone = set(removed)
+    docs = [d for d in docs if isinstance(d.get(FIELD), dict) and gone & set(_counted(d))]
     for doc in docs:
         doc["key"] = _key(doc)
     rules = (settings.mask_suffixes, settings.mask_extensions)
@@ -297,6 +300,12 @@ def _scope(
     for doc in docs:
         doc["key"] = _key(doc)
     return sorted(docs, key=lambda d: (len(d["key"]), d["key"]))
+
+
+def _counted(doc: dict) -> list:
+    """The upload ids a batch's stored result counted."""
+    uploads = doc[FIELD].get("uploads")
+    return [u for u in uploads if isinstance(u, Hashable)] if isinstance(uploads, list) else []
 
 
 def _had_uploads(doc: dict) -> bool:

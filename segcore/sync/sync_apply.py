@@ -184,7 +184,7 @@ def _after_removal(databases: Databases, index: SyncIndex, keys: set, removed: l
     from segcore.content.mask_content_check import forget_uploads
     from segcore.masks.mask_check import recheck_batches
 
-    recheck_batches(databases, {key: list(index.get(key) or ()) for key in keys})
+    recheck_batches(databases, {key: list(index.get(key) or ()) for key in keys}, removed)
     forget_uploads(databases.work, removed)
 
 
