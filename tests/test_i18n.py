@@ -444,3 +444,32 @@ def test_no_text_is_marked_inside_an_f_string():
                 if marked.search(token.string):
                     found.append(f"{path.relative_to(ROOT)}:{token.start[0]}")
     assert found == []
+
+
+@pytest.mark.parametrize(
+    "stored, spanish",
+    [
+        (
+            "not a readable image (Truncated File Read)",
+            "imagen no legible (Truncated File Read)",
+        ),
+        (
+            "not a readable MetaImage file (truncated or corrupt header)",
+            "archivo MetaImage no legible (cabecera truncada o dañada)",
+        ),
+        ("an encrypted member", "un archivo cifrado"),
+        ("no reader for .xyz files", "no hay lector para archivos .xyz"),
+        ("a reason of a library's own", "a reason of a library's own"),
+    ],
+)
+def test_a_content_checks_reason_is_worded_in_spanish_around_the_librarys_words(
+    monkeypatch, stored, spanish
+):
+    """The content checks store their reasons in English; a Spanish page words segcore's own
+    part and keeps the library's as it said it."""
+    from ui import labels
+
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    assert labels.read_reason(stored) == spanish
+    offender = {"name": "a_mask.png", "code": "unreadable", "params": {"reason": stored}}
+    assert labels.offender(offender) == f"a_mask.png: ilegible ({spanish})"

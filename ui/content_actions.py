@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from segcore.content.mask_content import describe, describe_note
 from segcore.content.mask_content_check import batch_content
 from segcore.core.errors import SegcoreError
 from segcore.notify.notify_due import content_and_notify
+from ui import labels
 from ui.i18n import _, format_number
 from ui.state import current_actor
 
@@ -129,8 +129,8 @@ def show_batch_content(databases, batch_id: str) -> None:
             unreadable=format_number(counts.get("unreadable", 0)),
         )
     )
-    offenders = [describe(o, _) for o in found.get("offenders") or ()]
+    offenders = [labels.offender(o) for o in found.get("offenders") or ()]
     if offenders:
         st.dataframe({_("problem"): offenders}, hide_index=True, key="content_offenders")
     for note in found.get("notes") or ():
-        st.warning(f"{note.get('filename')}: {describe_note(note, _)}")
+        st.warning(f"{note.get('filename')}: {labels.upload_note(note)}")

@@ -202,3 +202,76 @@ def author(value: object) -> str:
         return _("sync (started by {who})").format(who=author(text[len(_STARTED_BY) : -1]))
     marked = AUTHOR.get(text)
     return _(marked) if marked else text
+
+
+# --- why a mask or an upload could not be read (stored in English by the content checks) ---
+
+READ_KINDS = {
+    "image": N_("image"),
+    "NIfTI file": N_("NIfTI file"),
+    "MGH file": N_("MGH file"),
+    "NRRD file": N_("NRRD file"),
+    "NumPy file": N_("NumPy file"),
+    "MetaImage file": N_("MetaImage file"),
+    "DICOM file": N_("DICOM file"),
+    "zip": N_("zip"),
+    "tar archive": N_("tar archive"),
+    "7z archive": N_("7z archive"),
+}
+READ_PHRASES = {
+    "an encrypted member": N_("an encrypted member"),
+    "a colour image, not a label mask (channels differ)": N_(
+        "a colour image, not a label mask (channels differ)"
+    ),
+    "NRRD header without its data (a detached data file)": N_(
+        "NRRD header without its data (a detached data file)"
+    ),
+    "encrypted 7z archive": N_("encrypted 7z archive"),
+    "encrypted 7z headers": N_("encrypted 7z headers"),
+    "unsupported format": N_("unsupported format"),
+    "truncated: fewer values than its header declares": N_(
+        "truncated: fewer values than its header declares"
+    ),
+    "truncated or corrupt header": N_("truncated or corrupt header"),
+}
+NOT_READABLE = N_("not a readable {kind} ({detail})")
+NO_READER = N_("no reader for {extension} files")
+_NOT_READABLE = re.compile(r"^not a readable (?P<kind>.+?) \((?P<detail>.*)\)$", re.DOTALL)
+_NO_READER = re.compile(r"^no reader for (?P<extension>\S+) files$")
+
+
+def read_reason(text: object) -> str:
+    """A content check's stored reason (English) in the session's language: its own words
+    translated, the library's words inside them as they are."""
+    text = str(text)
+    if text in READ_PHRASES:
+        return _(READ_PHRASES[text])
+    found = _NOT_READABLE.match(text)
+    kind, detail = found.group(1, 2) if found else (None, None)
+    if kind in READ_KINDS:
+        return _(NOT_READABLE).format(kind=_(READ_KINDS[kind]), detail=read_reason(detail))
+    found = _NO_READER.match(text)
+    if found:
+        return _(NO_READER).format(extension=found["extension"])
+    return text
+
+
+def offender(entry: dict) -> str:
+    """One content problem of a mask, in the session's language."""
+    from segcore.content.mask_content import describe
+
+    params = entry.get("params") if isinstance(entry.get("params"), dict) else {}
+    if isinstance(params.get("reason"), str):
+        entry = {**entry, "params": {**params, "reason": read_reason(params["reason"])}}
+    return describe(entry, _)
+
+
+def upload_note(note: dict) -> str:
+    """An upload-level note of a content check (too large, unreadable), in the session's
+    language."""
+    from segcore.content.mask_content import describe_note
+
+    params = note.get("params") if isinstance(note.get("params"), dict) else {}
+    if isinstance(params.get("reason"), str):
+        note = {**note, "params": {**params, "reason": read_reason(params["reason"])}}
+    return describe_note(note, _)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore.content.mask_content import describe
 from segcore.core.actors import Actor
 from segcore.report.pace import PaceOptions
 from segcore.store.connection import Databases
@@ -96,7 +95,7 @@ def show_receipt(batch, receipt: dict | None) -> None:
         )
     if receipt.get("missing"):
         st.code("\n".join(receipt["missing"]), language=None)
-    problems = [describe(o, _) for o in receipt.get("content") or ()]
+    problems = [labels.offender(o) for o in receipt.get("content") or ()]
     if problems:
         st.warning(
             _("Masks with content problems:")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore.content.mask_content import describe, describe_note
 from segcore.core.timefmt import office_time
 from segcore.views.labels import human_size
 from segcore.work import review
@@ -75,8 +74,8 @@ def _content_caption(found: list[dict]) -> None:
     content = newest.get("content") if newest else None
     if not isinstance(content, dict):
         return
-    named = [describe(o, _) for o in content.get("offenders") or () if isinstance(o, dict)]
-    named += [describe_note(n, _) for n in content.get("notes") or () if isinstance(n, dict)]
+    named = [labels.offender(o) for o in content.get("offenders") or () if isinstance(o, dict)]
+    named += [labels.upload_note(n) for n in content.get("notes") or () if isinstance(n, dict)]
     if named:
         st.caption(
             _("{file}: content problems: {problems}").format(
