@@ -17,6 +17,7 @@ from segcore.cli.base import (
     main,
     pass_context,
 )
+from segcore.core.naming import printable
 
 
 def _print_messages(messages: list[dict]) -> None:
@@ -26,10 +27,11 @@ def _print_messages(messages: list[dict]) -> None:
     for m in messages:
         when = m.get("sent_at") or m.get("due_at") or m.get("created_at")
         to = m.get("to") or "webhook"
+        # one line each, whatever a file name in the subject holds (a line break, a control)
         line = f"{m['state']:<8} {str(when)[:19]:<19} {m['kind']:<8} {to:<28} {m['subject']}"
-        echo(line)
+        echo(printable(line))
         if m["state"] != "sent" and m.get("answer"):
-            echo(f"         attempt {m.get('attempts', 0)}: {m['answer']}")
+            echo(printable(f"         attempt {m.get('attempts', 0)}: {m['answer']}"))
 
 
 def _print_sent(report) -> None:

@@ -205,3 +205,21 @@ def test_the_live_sync_sends_due_messages_itself(cli_env, db, smtp, tmp_path):
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) == 0, log.read_text()
     assert notify_outbox.count_by_state(db)["sent"] == 1
+
+
+def test_the_list_shows_each_message_on_one_line_whatever_its_subject_holds(run_cli, db):
+    odd = Message(
+        "receipt:r-odd:ana@example.org",
+        "receipt",
+        "email",
+        "ana@example.org",
+        "Ana",
+        "en",
+        "Upload batch_1_masks\n.zip: cannot be read",  # a file name with a line break
+        "text",
+    )
+    assert notify_outbox.enqueue(db, [odd]) == 1
+    listed = run_cli("notify", "--list")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert len(lines) == 1 and "batch_1_masks\\n.zip" in lines[0]
