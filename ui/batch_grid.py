@@ -269,7 +269,6 @@ def pending_bar(save, snap: dict, query) -> None:
     count = pending_edits.change_count(pending)
     text = st.container()  # the message on a line of its own, the buttons whole below it
     buttons = st.container(horizontal=True)
-    save_col = discard_col = buttons
     if count:
         changes = ngettext("{count} unsaved change", "{count} unsaved changes", count).format(
             count=count
@@ -285,7 +284,7 @@ def pending_bar(save, snap: dict, query) -> None:
         )
     else:
         text.caption(_("No unsaved changes."))
-    if save_col.button(
+    if buttons.button(
         _("Save changes")
         + " "
         + ngettext("({count} batch)", "({count} batches)", len(pending)).format(count=len(pending)),
@@ -294,6 +293,6 @@ def pending_bar(save, snap: dict, query) -> None:
         key="save_batches",
     ):
         save(pending_edits.pending_edits(pending))
-    if discard_col.button(_("Discard"), disabled=not count, key="discard_batches"):
+    if buttons.button(_("Discard"), disabled=not count, key="discard_batches"):
         discard()
         st.rerun()

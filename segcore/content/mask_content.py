@@ -198,7 +198,10 @@ class ContentTally:
         header_only = any(code in ("header_only", "detached") for code, _ in problems)
         kinds = sorted({COUNTED[code] for code, _ in real})
         mask = {"k": key if key is not None else name, "n": name, "c": kinds}
-        mask.update({"h": True} if header_only else {}, **({"b": batch} if batch else {}))
+        if header_only:
+            mask["h"] = True
+        if batch:
+            mask["b"] = batch
         self.masks.append(mask)
         self._count(kinds, header_only)
         for code, params in problems:

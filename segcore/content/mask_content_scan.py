@@ -155,10 +155,12 @@ class _Scan:
     def unread(self, listed: list[str], reason: str) -> None:
         """The upload could not be read to its end: each mask its listing counted (the
         completeness check relies on them) that was not checked is unreadable, for `reason`."""
+        seen = self.result.tally.names
         for name in listed:
             image = self.wanted(name)
-            if image is not None and name not in self.result.tally.names:
+            if image is not None and name not in seen:
                 self.add(name, [("unreadable", {"reason": reason})], image)
+                seen.add(name)
 
     def check(self, path: str, stream, image: Image, size: int | None = None) -> None:
         """Check one mask read from `stream` against its image; every problem is recorded."""

@@ -237,7 +237,7 @@ def recheck_batches(databases: Databases, by_batch: dict[str, list], removed: li
     if len({_key(d) for d in docs}) < len(by_batch):  # legacy ids (batch_0400)
         docs = [d for d in work[BATCHES].find({}, projection) if _key(d) in by_batch]
     gone = set(removed)
-    docs = [d for d in docs if isinstance(d.get(FIELD), dict) and gone & set(_counted(d))]
+    docs = [d for d in docs if gone & set(_counted(d))]
     for doc in docs:
         doc["key"] = _key(doc)
     rules = (settings.mask_suffixes, settings.mask_extensions)
@@ -295,7 +295,9 @@ def _scope(
             d
             for d in work[BATCHES].find({}, projection)
             if _key(d)
-            and (keys is None or _key(d) in keys or (upload_ids is None and _had_uploads(d)))
+            # a batch whose stored result counted uploads when none names it now (deleted):
+            # checked again rather than left delivered by uploads that are gone
+            and (keys is None or _key(d) in keys or (upload_ids is None and bool(_counted(d))))
         ]
     for doc in docs:
         doc["key"] = _key(doc)
@@ -303,16 +305,10 @@ def _scope(
 
 
 def _counted(doc: dict) -> list:
-    """The upload ids a batch's stored result counted."""
-    uploads = doc[FIELD].get("uploads")
-    return [u for u in uploads if isinstance(u, Hashable)] if isinstance(uploads, list) else []
-
-
-def _had_uploads(doc: dict) -> bool:
-    """A batch whose stored result counted uploads: with none naming it now (deleted), it is
-    checked again rather than left delivered by uploads that are gone."""
+    """The upload ids a batch's stored result counted ([] without one)."""
     stored = doc.get(FIELD)
-    return isinstance(stored, dict) and bool(stored.get("uploads"))
+    uploads = stored.get("uploads") if isinstance(stored, dict) else None
+    return [u for u in uploads if isinstance(u, Hashable)] if isinstance(uploads, list) else []
 
 
 def _key(doc: dict) -> str | None:

@@ -252,10 +252,9 @@ def my_receipts(
                     "content": [
                         o
                         for o in content.get("offenders") or []
-                        # an offender of a multi-batch upload names its batch (`b`)
+                        # of a multi-batch upload, only those naming this batch (`b`)
                         if isinstance(o, dict)
-                        and o.get("b", o.get("batch")) in (None, batch)
-                        and (alone or o.get("b") == batch)
+                        and o.get("b") in ((batch, None) if alone else (batch,))
                     ],
                 }
     return latest

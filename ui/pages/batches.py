@@ -134,7 +134,7 @@ if snap["page"] > snap["pages"]:  # the filter now matches fewer pages than the 
 
 nav[0].number_input(_("Page"), 1, snap["pages"], key="batch_page")
 matches = st.container()
-reload_col = export_col = st.container(horizontal=True)
+actions = st.container(horizontal=True)
 matches.caption(
     ngettext(
         "{count} batch matches · page {page} of {pages}",
@@ -142,10 +142,10 @@ matches.caption(
         snap["total"],
     ).format(count=format_number(snap["total"]), page=snap["page"], pages=snap["pages"])
 )
-if reload_col.button(_("Reload"), icon=":material/refresh:"):
+if actions.button(_("Reload"), icon=":material/refresh:"):
     clear_caches()
     st.rerun()
-with export_col.popover(_("Export"), icon=":material/download:"):
+with actions.popover(_("Export"), icon=":material/download:"):
     st.download_button(
         _("CSV (field names, for scripts)"),
         lambda: batch_actions.export_csv(query),
