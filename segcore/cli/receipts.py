@@ -18,6 +18,7 @@ from segcore.cli.base import (
     pass_context,
 )
 from segcore.core.naming import printable
+from segcore.core.timefmt import office_time
 
 PROBLEM_CHOICES = ("any", "none", "unreadable", "incomplete", "content", "no_batch", "unknown")
 
@@ -49,7 +50,7 @@ def receipts_command(ctx, batch_ids, person, problem, limit, as_json):
     if not found:
         echo("No receipts.")
     for r in found:
-        when = f"{r['upload_date']:%Y-%m-%d %H:%M}" if r.get("upload_date") else "?"
+        when = office_time(r.get("upload_date"), ctx.settings.zone) or "?"  # as the pages
         verdict = "usable" if r.get("usable") else (r.get("problem") or "not usable")
         echo(
             f"{when}  {printable(r.get('filename')):<32} "
@@ -57,11 +58,15 @@ def receipts_command(ctx, batch_ids, person, problem, limit, as_json):
             + (f": {printable(r['reason'])}" if r.get("reason") else "")
         )
         if r.get("readable"):
-            echo(
-                f"    {r.get('masks', 0)} masks, matched {r.get('matched')}, missing "
-                f"{r.get('missing_count')}, extra {r.get('extra_count')}, other files "
-                f"{len(r.get('other_files') or [])}"
+            echo(  # "-" where the batch's images are unknown, as the pages show it
+                f"    {r.get('masks', 0)} masks, matched {_count(r.get('matched'))}, missing "
+                f"{_count(r.get('missing_count'))}, extra {_count(r.get('extra_count'))}, "
+                f"other files {len(r.get('other_files') or [])}"
             )
+
+
+def _count(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 @main.command("review")

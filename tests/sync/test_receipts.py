@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
 
@@ -163,6 +164,22 @@ def test_command_line_receipts_review_and_status(lab, upload, dbs, tmp_path, run
     assert run_cli("review", "batch_2", "--accept", "--rework", "x").returncode != 0
     people = review.person_rework(list(read_all_rows(dbs.work).values()))
     assert people["flor"]["sent_back"] == 1 and people["flor"]["acceptance"] == 0.5
+
+
+def test_command_line_receipts_show_office_time_and_a_dash_for_unknown_counts(
+    dbs, upload, tmp_path, run_cli
+):
+    dbs.work.batches.insert_one({"id": "batch_7", "number": 7, "status": "pending"})
+    upload("batch_7.zip", real_archive(tmp_path, "zip", masks(3), "a.zip"))
+    late = datetime(2026, 12, 5, 23, 30)  # UTC: the next day in Madrid
+    dbs.training[f"{dbs.settings.masks_bucket}.files"].update_many(
+        {}, {"$set": {"uploadDate": late}}
+    )
+    sync.run_sync(dbs)
+
+    text = run_cli("receipts", env={"TIMEZONE": "Europe/Madrid"}).stdout
+    assert "2026-12-06 00:30" in text, text  # as `segcore uploads` and the pages show it
+    assert "None" not in text and "matched -, missing -, extra -" in text, text
 
 
 def test_review_is_compare_and_set(lab, upload, dbs, tmp_path):
