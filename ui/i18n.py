@@ -19,6 +19,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from segcore.core.errors import SegcoreError
 from segcore.core.phrases import Phrase
+from segcore.core.timefmt import to_office
 from segcore.core.translations import (
     BABEL_LOCALES,
     LANGUAGES,  # noqa: F401
@@ -85,10 +86,14 @@ def format_date(value: date | datetime | None) -> str:
 
 
 def format_datetime(value: datetime | None) -> str:
-    """A date and time in the locale's short style; blank for none."""
+    """A stored (UTC) date and time in the office's zone and the locale's style; blank for
+    none. Babel alone would show it in UTC: another day than every other screen after 23:00."""
     if value is None:
         return ""
-    return dates.format_datetime(value, format="medium", locale=babel_locale())
+    local = to_office(value, settings().zone)
+    if local is None:  # not a date anyone can place in time: shown as stored
+        return str(value)
+    return dates.format_datetime(local, format="medium", tzinfo=local.tzinfo, locale=babel_locale())
 
 
 # How a date widget (st.date_input, a grid's DateColumn) writes dates: Streamlit takes a

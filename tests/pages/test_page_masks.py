@@ -106,3 +106,23 @@ def test_a_batchs_details_word_reasons_in_the_readers_language(
     changes = at.dataframe[-1].value  # the last table: changes between uploads
     v2 = changes.set_index("entrega").loc["batch_1_v2.zip"]
     assert (v2["agregadas"], v2["quitadas"]) == ("img_003_mask.png", "stray_mask.png")
+
+
+def test_times_on_the_pages_are_the_offices(app_env, upload, tmp_path, monkeypatch):
+    """A stored UTC time shows in the office's zone everywhere (here the changes between
+    uploads): 23:30 UTC on 5 December is 00:30 on the 6th in Madrid, as the receipts say."""
+    from datetime import datetime
+
+    monkeypatch.setenv("TIMEZONE", "Europe/Madrid")
+    seed(app_env, upload, tmp_path)
+    upload("batch_1_fix.zip", make_zip(images(3, ext="_mask.png")))
+    files = app_env.training[f"{app_env.settings.masks_bucket}.files"]
+    files.update_one({"filename": "batch_1.zip"}, {"$set": {"uploadDate": datetime(2026, 12, 4)}})
+    files.update_one(
+        {"filename": "batch_1_fix.zip"}, {"$set": {"uploadDate": datetime(2026, 12, 5, 23, 30)}}
+    )
+    verify(app_env, author="test")
+    at = page("batches").run()
+    at.selectbox(key="masks_of").select("batch_1").run()
+    [changes] = [t.value for t in at.dataframe if "added" in t.value.columns]
+    assert changes["date"].tolist() == ["Dec 6, 2026, 12:30:00\u202fAM"]
