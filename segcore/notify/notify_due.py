@@ -217,7 +217,14 @@ def enqueue_weekly(databases: Databases, now: datetime | None = None) -> int:
     alerts = current_alerts(db, PaceOptions.from_settings(settings), now, settings.zone, rows)
     return notify_outbox.enqueue(
         db,
-        weekly_messages(rows, alerts, delivery_quality(rows), iso_week(local.date()), recipients),
+        weekly_messages(
+            rows,
+            alerts,
+            delivery_quality(rows),
+            iso_week(local.date()),
+            recipients,
+            settings.zone,
+        ),
         now,
     )
 

@@ -12,7 +12,7 @@ in each recipient's language.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timezone, tzinfo
 
 from segcore.content.mask_content import describe, describe_note
 from segcore.core.naming import person_key
@@ -296,13 +296,19 @@ def daily_messages(alerts: Alerts, fresh: list, recipients: list[Recipient]) -> 
 
 
 def weekly_messages(
-    rows: list[dict], alerts: Alerts, quality, week: str, recipients: list[Recipient]
+    rows: list[dict],
+    alerts: Alerts,
+    quality,
+    week: str,
+    recipients: list[Recipient],
+    zone: tzinfo | None = timezone.utc,
 ) -> list[Message]:
-    """The weekly report for each coordinator (`week` as 2025-W42), text and HTML."""
+    """The weekly report for each coordinator (`week` as 2025-W42), text and HTML, its days
+    and times `zone`'s (the office's)."""
     messages = []
     for recipient in recipients:
         words = Words(recipient.language)
-        report = build_report(rows, alerts, quality, words)
+        report = build_report(rows, alerts, quality, words, zone)
         html = to_html(report, words) if recipient.address else None
         messages.append(
             _message(

@@ -82,9 +82,15 @@ def _count(words: Words, forms: tuple[str, str], count: int) -> str:
     return words.ngettext(*forms, count).format(count=count)
 
 
-def figures(rows: list[dict], alerts: Alerts, quality: Quality | None = None, words=ENGLISH):
+def figures(
+    rows: list[dict],
+    alerts: Alerts,
+    quality: Quality | None = None,
+    words=ENGLISH,
+    zone: tzinfo | None = timezone.utc,
+):
     """The headline figures, one sentence each: the Dashboard's counts (uploaded is not
-    delivered, the share is of batches delivered and usable)."""
+    delivered, the share is of batches delivered and usable); days are `zone`'s."""
     _ = words.gettext
     counts = kpis(rows)
     lines = [
@@ -114,7 +120,8 @@ def figures(rows: list[dict], alerts: Alerts, quality: Quality | None = None, wo
             ),
         ),
     ]
-    finish = burndown(rows, alerts.today, alerts.today, alerts.today).projected_finish
+    today = alerts.today
+    finish = burndown(rows, today, today, today, zone=zone).projected_finish
     lines.append(
         _("Projected finish of every batch at the pace of the last 14 days: {day}").format(
             day=finish.isoformat() if finish else _("none (no recent progress)")
@@ -173,7 +180,7 @@ def build_report(
     ]
     report = WeeklyReport(
         _("Segmentation weekly report, {day}").format(day=alerts.today.isoformat()),
-        figures(rows, alerts, quality, words),
+        figures(rows, alerts, quality, words, zone),
         header,
         people,
     )

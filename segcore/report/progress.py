@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone, tzinfo
 
 from segcore.core.naming import person_key
-from segcore.core.timefmt import parse_date
+from segcore.core.timefmt import parse_date, to_office
 from segcore.report.stats import Summary, summary_from_counts
 from segcore.work.batches import UNASSIGNED
 from segcore.work.delivery import delivered_at, is_usable_batch
@@ -152,9 +152,10 @@ def _as_datetime(value: date | datetime) -> datetime:
     return value if isinstance(value, datetime) else datetime.combine(value, datetime.min.time())
 
 
-def _as_date(value: object) -> date | None:
+def _as_date(value: object, zone: tzinfo | None = timezone.utc) -> date | None:
     if isinstance(value, datetime):
-        return value.date()
+        local = to_office(value, zone)  # None for a date no zone can place
+        return local.date() if local else None
     return value if isinstance(value, date) else None
 
 
@@ -175,7 +176,12 @@ class Burndown:
 
 
 def burndown(
-    rows: list[dict], start: date, end: date, today: date, window_days: int = 14
+    rows: list[dict],
+    start: date,
+    end: date,
+    today: date,
+    window_days: int = 14,
+    zone: tzinfo | None = timezone.utc,
 ) -> Burndown:
     """Pending batches per day over [start, end] and a projected finish date.
 
@@ -183,7 +189,8 @@ def burndown(
     or incomplete upload is not done); one usable with no readable date counts as done before
     `start`. The pace is the number of
     batches done in the `window_days` up to `today`; with no recent progress there is no
-    projected finish date.
+    projected finish date. Days are `zone`'s (the office's, as `today` and the uploads chart):
+    a delivery at 00:30 in Madrid is that day's, not the UTC day before.
     """
     total = len(rows)
     done_days = Counter()
@@ -191,7 +198,7 @@ def burndown(
     for row in rows:
         if not row.get("usable"):
             continue
-        day = _as_date(row.get("delivered"))
+        day = _as_date(row.get("delivered"), zone)
         if day is None:
             undated_done += 1
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -147,6 +148,24 @@ def test_burndown_without_recent_progress_has_no_finish_date():
     result = progress.burndown(rows, date(2025, 10, 1), TODAY, TODAY)
     assert result.projected_finish is None and result.projection == []
     assert progress.burndown([], date(2025, 10, 1), TODAY, TODAY).projected_finish == TODAY
+
+
+def test_burndown_places_a_delivery_on_the_offices_day():
+    """Stored times are UTC: 23:30 UTC on 24 October is 01:30 on the 25th in Madrid (summer
+    time), the day the uploads chart and the Team page give it."""
+    madrid = ZoneInfo("Europe/Madrid")
+    late = datetime(2026, 10, 24, 23, 30)
+    rows = [row("batch_1", with_masks=True, latest=late), row("batch_2")]
+    day = date(2026, 10, 25)
+    points = progress.burndown(rows, day - timedelta(days=1), day, day, zone=madrid).points
+    assert [p["pending"] for p in points] == [2, 1]
+    utc = progress.burndown(rows, day - timedelta(days=1), day, day).points
+    assert [p["pending"] for p in utc] == [1, 1]  # UTC's own day, for a caller without a zone
+    kiritimati = ZoneInfo("Pacific/Kiritimati")  # UTC+14: a 14-day window of the office's days
+    recent = [row(f"b{n}", with_masks=True, latest=datetime(2026, 10, 11, 11)) for n in range(2)]
+    rows = [*recent, row("open")]
+    assert progress.burndown(rows, day, day, day, zone=kiritimati).rate_per_day == 0.14  # 2 / 14
+    assert progress.burndown(rows, day, day, day).rate_per_day == 0  # the 10th in UTC
 
 
 @pytest.mark.parametrize(

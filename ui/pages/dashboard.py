@@ -167,7 +167,7 @@ def uploads_and_burndown(shown: list[dict]) -> None:
             )
         with three:
             upload_models_notice()
-    trend = progress.burndown(shown, start, end, today)
+    trend = progress.burndown(shown, start, end, today, zone=settings().zone)
     person = next((p for p in reads.current_alerts().people if p.name == owner), None)
     if person is not None:  # one person: their projected finish is the Team page's, one rule
         trend = progress.person_burndown(trend, person.open, person.projected_finish, today)
