@@ -17,7 +17,7 @@ from segcore.core.errors import SegcoreError
 from segcore.core.naming import person_key
 from segcore.core.timefmt import to_office, utcnow
 from segcore.views import batch_rows, batch_table, pending_edits
-from segcore.work import batches
+from segcore.work import batches, delivery
 from segcore.work.batches import DUE_DATES, PRIORITIES, STATUSES
 from ui import labels, reads
 from ui.connection import settings
@@ -111,7 +111,7 @@ def _frame(snap: dict, data_directory: str | None) -> pd.DataFrame:
         row = pending_edits.shown_row(stored, edits)
         if "due_date" in edits:  # a date chosen replaces the unreadable one
             row["due_date_stored"] = None
-        row["overdue"] = "⚠ " + _("overdue") if batch_table.is_overdue(row, today) else None
+        row["overdue"] = "⚠ " + _("overdue") if delivery.is_overdue(row, today) else None
         row["mask_state"] = (
             labels.mask_state(row["mask_state"]) if row.get("mask_state") else row.get("mask_state")
         )

@@ -18,7 +18,7 @@ from segcore.sync.sync_runs import last_run
 from segcore.team.team import list_members
 from segcore.work import assignments
 from segcore.work.batches import ChangeResult, Edit
-from segcore.work.delivery import CHECK_FIELD
+from segcore.work.delivery import CHECK_FIELD, is_overdue
 
 MOVE_REASON = N_("suggested move: {reason}")
 HAS_MASKS_NOW = N_("it has usable masks now, so it stays where it is")
@@ -53,20 +53,13 @@ def report_rows(db: Database) -> list[dict]:
 def late_ids(found: Alerts, rows: list[dict], kind: str) -> frozenset[str]:
     """The ids of the open batches that are late in the way `kind` (one of LATE_KINDS) says.
 
-    `rows` are `pace_row`s (or rows holding the same fields). Overdue: a due date before the
-    office's today on a batch without masks that is not done (the table's "overdue" marker);
+    `rows` are the batch rows (`due_date`, `usable`, `status`). Overdue: a due date before the
+    office's today on a batch not delivered and not done (the table's "overdue" marker);
     at risk: `found.at_risk`; stalled: the open batches of stalled people. Pure; raises
     ValidationError for another kind.
     """
     if kind == "overdue":
-        return frozenset(
-            r["id"]
-            for r in rows
-            if r["due_date"] is not None
-            and r["due_date"] < found.today
-            and not r["with_masks"]
-            and r.get("status") != "done"
-        )
+        return frozenset(r["id"] for r in rows if is_overdue(r, found.today))
     if kind == "at_risk":
         return frozenset(b.id for b in found.at_risk)
     if kind == "stalled":

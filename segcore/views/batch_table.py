@@ -38,7 +38,6 @@ COLUMNS = (
     "mask_state",
     "latest_upload",
 )
-OPEN_STATUSES_EXCLUDED = ("done",)
 EXPORT_BATCH = 5000
 
 
@@ -101,17 +100,6 @@ def shown_folder(folder: str | None, data_directory: str | None) -> str | None:
         return folder
     base = str(data_directory).rstrip("/") + "/"
     return (folder[len(base) :] or folder) if folder.startswith(base) else folder
-
-
-def is_overdue(row: dict, today: date) -> bool:
-    """A due date in the past on a batch not delivered (no usable masks) and not done."""
-    due = row.get("due_date")
-    return (
-        isinstance(due, date)
-        and due < today
-        and not row.get("usable")
-        and row.get("status") not in OPEN_STATUSES_EXCLUDED
-    )
 
 
 def plain_value(value: object) -> object:

@@ -9,7 +9,7 @@ masks. A batch whose images were never listed is *uploaded* but not known to be 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 REWORK = "rework"
 REVIEW = "review"
@@ -75,6 +75,18 @@ def usable_fields(state, images, missing, latest, before, now: datetime) -> dict
 def is_open(assignee: object, usable: bool, status: object) -> bool:
     """An open batch: assigned, without usable masks, not done."""
     return isinstance(assignee, str) and bool(assignee.strip()) and not usable and status != DONE
+
+
+def is_overdue(row: dict, today: date) -> bool:
+    """A due date (`due_date`, a date) before `today` on a batch not delivered (`usable`) and
+    not done: the table's "overdue" marker, the Late filter and the alerts, one rule."""
+    due = row.get("due_date")
+    return (
+        isinstance(due, date)
+        and due < today
+        and not row.get("usable")
+        and row.get("status") != DONE
+    )
 
 
 def delivered_at(check: object, content: object = None) -> datetime | None:

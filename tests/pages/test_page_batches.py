@@ -376,6 +376,41 @@ def test_the_late_filter_and_the_attention_panels_links(app_env):
     assert linked.session_state["bf_late"] == "All"
 
 
+def test_the_overdue_filter_lists_every_batch_the_table_marks_overdue(app_env):
+    """Uploaded is not delivered: an overdue batch whose upload is incomplete is overdue in
+    the table's marker and in the Late filter alike."""
+    check = {"state": "incomplete", "usable": False, "images": 3, "missing": 1}
+    for number, extra in (
+        (1, {}),  # nothing uploaded
+        (2, {"mongo_uploaded": True, "mask_check": check}),  # incomplete
+        (
+            3,
+            {
+                "mongo_uploaded": True,
+                "mask_check": {**check, "state": "complete", "missing": 0, "usable": True},
+            },
+        ),
+        (4, {"status": "done"}),
+    ):
+        app_env.work.batches.insert_one(
+            {
+                "id": f"batch_{number}",
+                "number": number,
+                "status": "in_progress",
+                "assignee": "Flor",
+                "metadata": {"due_date": "2020-01-31"},
+            }
+            | extra
+        )
+    at = page("batches").run()
+    table = at.dataframe[0].value
+    marked = set(table[table["overdue"].notna()]["id"])
+    assert marked == {"batch_1", "batch_2"}
+    at.selectbox(key="bf_late").set_value("overdue").run()
+    assert not at.exception, at.exception
+    assert set(at.dataframe[0].value["id"]) == marked
+
+
 def test_bulk_edit_of_the_filtered_batches_replaces_a_legacy_status(app_env):
     # Issue 24 item 12: bulk status/priority/due date, a legacy S to a current status,
     # compare-and-set, in the history.

@@ -5,6 +5,7 @@ from datetime import date, datetime
 import pytest
 
 from segcore.views import batch_table
+from segcore.work import delivery
 from segcore.work.batches import BatchQuery
 
 LEGACY = {
@@ -171,7 +172,7 @@ def test_folder_is_shown_relative_to_the_data_directory(folder, base, shown):
     ],
 )
 def test_overdue(row, overdue):
-    assert batch_table.is_overdue(row, date(2025, 10, 1)) is overdue
+    assert delivery.is_overdue(row, date(2025, 10, 1)) is overdue
 
 
 def test_a_row_says_whether_its_masks_are_usable():
