@@ -54,7 +54,7 @@ from segcore.uploads.upload_changes import (
     changes_from_ids,
     changes_from_stream,
 )
-from segcore.uploads.uploads import read_uploads
+from segcore.uploads.uploads import read_uploads, require_uploads_collection
 from segcore.work.batches import generation
 
 __all__ = [
@@ -150,6 +150,8 @@ def sync_once(
         saved = {**batches_now, "namespace": namespace}
         total = int(state.get("total_files") or 0)
         if changes is None:
+            if not full:
+                require_uploads_collection(databases, total)
             report.full_reason = reason
             index, listing = _read_everything(
                 databases, report, saved, total, author, lease, notify, _known_uploads(work, state)

@@ -15,9 +15,11 @@ from datetime import datetime
 from bson import Binary, ObjectId, json_util
 from bson.codec_options import CodecOptions, DatetimeConversion
 
+from segcore.core.errors import N_, ConfigError
 from segcore.core.naming import batch_ids_in
 from segcore.core.timefmt import unusable_date_reason
 from segcore.store.connection import Databases
+from segcore.store.schema import BATCHES
 
 # Only what the sync and the reports need: never the chunks, never the md5 or aliases.
 PROJECTION = {
@@ -200,3 +202,24 @@ def recent_uploads(databases: Databases, limit: int = 50) -> list[Upload]:
     files = databases.masks_files.with_options(codec_options=READ_OPTIONS)
     cursor = files.find({}, PROJECTION).sort("uploadDate", -1).limit(max(1, int(limit)))
     return [upload_from_document(doc) for doc in cursor]
+
+
+MISSING_COLLECTION = N_(
+    "The uploads collection '{namespace}' does not exist, yet batches have uploads recorded: "
+    "check TRAINING_DB and MASKS_BUCKET. The sync changed nothing. If the uploads were "
+    "removed on purpose, a full rescan clears them from every batch."
+)
+
+
+def require_uploads_collection(databases: Databases, recorded_uploads: int) -> None:
+    """Refuse to read every upload from a collection that does not exist while batches have
+    uploads recorded (`recorded_uploads` by the last sync, or a batch's `mongo_uploaded`, as
+    the original dashboard left them): a typo in TRAINING_DB or MASKS_BUCKET would otherwise
+    read no upload and clear every batch's. Deleting uploads, even all of them, leaves the
+    collection in place; a new lab with nothing uploaded and nothing recorded goes ahead, and
+    a full rescan asked for (the collection dropped on purpose) is not refused."""
+    files = databases.masks_files
+    if files.name in databases.training.list_collection_names(filter={"name": files.name}):
+        return
+    if recorded_uploads or databases.work[BATCHES].find_one({"mongo_uploaded": True}, {"_id": 1}):
+        raise ConfigError(MISSING_COLLECTION, namespace=f"{databases.training.name}.{files.name}")

@@ -16,7 +16,7 @@ from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
 from segcore.core.actors import Actor
-from segcore.core.errors import PermissionDenied, SyncAlreadyRunning
+from segcore.core.errors import ConfigError, PermissionDenied, SyncAlreadyRunning
 from segcore.prepare import prepare
 from segcore.settings.config import Settings
 from segcore.store.connection import open_databases
@@ -321,12 +321,34 @@ def test_reassignment_updates_mismatches_without_a_full_read(lab):
     assert [m.filename for m in report.mismatched_uploads] == ["batch_12_to_batch_15.zip"]
 
 
-def test_dropped_uploads_collection_means_a_full_read(lab):
+def test_dropped_uploads_collection_is_cleared_only_by_a_full_rescan(lab):
     run_sync(lab)
     lab.masks_files.drop()
-    report = run_sync(lab)
-    assert report.full and "drop" in report.full_reason
+    before = list(lab.work.batches.find({}, {"_id": 0}))
+    with pytest.raises(ConfigError, match=r"\.masks\.files' does not exist"):
+        run_sync(lab)  # the same as a typo in TRAINING_DB: nothing is cleared
+    assert list(lab.work.batches.find({}, {"_id": 0})) == before
+    assert last_run(lab.work, successful=False)["status"] == "failed"
+    report = run_sync(lab, full=True)  # removed on purpose: asked for
+    assert report.full
     assert lab.work.batches.count_documents({"mongo_uploaded": True}) == 0
+
+
+def test_a_misspelt_uploads_database_or_bucket_is_refused_and_changes_nothing(lab, run_cli):
+    assert run_cli("sync").returncode == 0
+    before = list(lab.work.batches.find({}, {"_id": 0}))
+    for setting in ({"TRAINING_DB": "training_metric"}, {"MASKS_BUCKET": "masks.files"}):
+        out = run_cli("sync", env=setting)
+        assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
+        assert "does not exist" in out.stderr and "check TRAINING_DB and MASKS_BUCKET" in out.stderr
+        assert list(lab.work.batches.find({}, {"_id": 0})) == before
+
+
+def test_a_new_lab_with_nothing_uploaded_yet_syncs(dbs):
+    dbs.work.batches.insert_one({"id": "batch_1", "assignee": "Flor"})
+    assert "masks.files" not in dbs.training.list_collection_names()
+    report = run_sync(dbs)
+    assert report.total_files == 0 and report.batches_without_masks == 1
 
 
 @contextmanager
