@@ -18,9 +18,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from bson import ObjectId
 from pymongo.database import Database
 
 from segcore.core.actors import Actor, authorize_write
+from segcore.core.naming import canonical_batch_id
 from segcore.core.phrases import DONE, N_, READING_UPLOADS, Phrase
 from segcore.store.change_stream import current_token
 from segcore.store.connection import Databases
@@ -31,6 +33,7 @@ from segcore.sync.sync_apply import (
     BatchListing,
     Progress,
     SyncWriter,
+    after_removal,
     apply_upload_changes,
     summarise,
     write_batches,
@@ -56,6 +59,7 @@ from segcore.uploads.upload_changes import (
 )
 from segcore.uploads.uploads import read_uploads, require_uploads_collection
 from segcore.work.batches import generation
+from segcore.work.delivery import CHECK_FIELD
 
 __all__ = [
     "SyncOutcome",
@@ -259,10 +263,31 @@ def _read_everything(
         report.changed_upload_ids = list(
             {i for entries in index.values() for i in entries if id_key(i) not in known}
         )
+        for entries in index.values():
+            for upload_id in entries:
+                known.discard(id_key(upload_id))
+        if known:  # gone since the last run (a history lost, a collection dropped on purpose)
+            _after_full_removal(databases, index, [_as_id(k) for k in known])
         known.clear()  # not held through the writes
     return index, write_batches(
         SyncWriter(databases, author, lease, notify), index, report, saved=saved
     )
+
+
+def _after_full_removal(databases: Databases, index: SyncIndex, removed: list) -> None:
+    """What a routine run does for deleted uploads (sync_apply), for those a full read finds
+    gone: the batches whose stored checks counted them are checked again from what is left,
+    so none stays delivered by uploads that no longer exist."""
+    counted = databases.work[BATCHES].find(
+        {f"{CHECK_FIELD}.uploads": {"$in": removed}}, {"_id": 0, "id": 1}
+    )
+    keys = {canonical_batch_id(d["id"]) or d["id"] for d in counted if isinstance(d.get("id"), str)}
+    after_removal(databases, index, keys, removed)
+
+
+def _as_id(key):
+    """An upload id back from its `id_key`."""
+    return ObjectId(key) if isinstance(key, bytes) and len(key) == 12 else key
 
 
 def _known_uploads(work: Database, state: dict) -> set | None:

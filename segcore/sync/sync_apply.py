@@ -165,7 +165,7 @@ def apply_upload_changes(
     moved = (before, after) if same_batches else None
     removed = [i for i, doc in changes.documents.items() if doc is None and i in holders]
     if removed:  # before the resume point: a run killed here does it again
-        _after_removal(writer.databases, index, {k for i in removed for k in holders[i]}, removed)
+        after_removal(writer.databases, index, {k for i in removed for k in holders[i]}, removed)
     return write_batches(
         writer,
         index,
@@ -178,7 +178,7 @@ def apply_upload_changes(
     )
 
 
-def _after_removal(databases: Databases, index: SyncIndex, keys: set, removed: list) -> None:
+def after_removal(databases: Databases, index: SyncIndex, keys: set, removed: list) -> None:
     """Uploads were deleted (a part, a fix): their batches' mask checks and content sums are
     made again from the uploads left, so a batch is never delivered by uploads that are gone."""
     from segcore.content.mask_content_check import forget_uploads

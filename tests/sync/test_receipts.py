@@ -182,6 +182,22 @@ def test_command_line_receipts_show_office_time_and_a_dash_for_unknown_counts(
     assert "None" not in text and "matched -, missing -, extra -" in text, text
 
 
+def test_a_full_read_that_finds_uploads_gone_checks_their_batches_again(lab, upload, dbs, tmp_path):
+    """Uploads gone without a change stream saying so (here the collection dropped on purpose,
+    then a full rescan): no batch stays delivered by them."""
+    lab.batch(1, 2)
+    lab.batch(2, 2)
+    upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    upload("batch_2.zip", real_archive(tmp_path, "zip", masks(2), "b.zip"))
+    sync.run_sync(lab)
+    assert read_all_rows(dbs.work)["batch_1"]["usable"]
+    dbs.masks_files.drop()
+    sync.run_sync(lab, full=True)
+    rows = read_all_rows(dbs.work)
+    assert not rows["batch_1"]["usable"] and not rows["batch_2"]["usable"]
+    assert not rows["batch_1"]["with_masks"]
+
+
 def test_review_is_compare_and_set(lab, upload, dbs, tmp_path):
     lab.batch(1, 2)
     upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
