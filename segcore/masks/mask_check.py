@@ -177,6 +177,10 @@ def verify(
         "verify",
         settings.mask_suffixes,
         extensions=extensions,
+        by_batch={
+            k: {u: uploads[u].get("uploadDate") for u in by_batch.get(k, ())}
+            for k in {k for u in checked for k in uploads[u]["batches"]}
+        },
     )  # a receipt per upload listed
     notify(1.0, Phrase(DONE))
     return report

@@ -4,12 +4,14 @@ Made as soon as a sync, the live sync or `verify` sees an upload, from the uploa
 listing (`mask_checks`) and the batch's image listing, and kept in `receipts` keyed by the
 upload's id. The receipt's counts are the upload's own (matched, missing, extra against its
 batch's images); its problem says what the batch is short of once this upload is counted
-together with the batch's other readable uploads. `content` is filled by content checks when
+together with the batch's readable uploads up to it (as it stood when the upload came in). `content` is filled by content checks when
 they run (None otherwise). The sync's side (listing new uploads, moving statuses) is
 `segcore.intake`.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from pymongo import DESCENDING, UpdateOne
 from pymongo.database import Database
@@ -121,8 +123,9 @@ def build_receipt(
         and not content_failed,
         "made_by": made_by,
         "made_at": utcnow(),
-        # set while its notifications are to be enqueued (segcore.notify), unset after
-        **({NOTIFY_DUE: True} if problem in NOTIFIED else {}),
+        # set while its notifications are to be enqueued (segcore.notify), unset after; not
+        # for a part whose fix came in with it (nothing is left to tell)
+        **({NOTIFY_DUE: True} if problem in NOTIFIED and not _fixed_since(parts) else {}),
     }
 
 
@@ -221,10 +224,13 @@ def build_receipts(
     listings: dict | None = None,
     images: dict | None = None,
     extensions=DEFAULT_EXTENSIONS,
+    by_batch: dict | None = None,
 ) -> list[dict]:
     """The receipts of `uploads` (each with `batches`, its keys) from their stored listings and
     their batches' results (`results` by key), not stored yet. `listings` (by upload id) and
-    `images` (by batch key): those already in memory, instead of reading them again."""
+    `images` (by batch key): those already in memory, instead of reading them again.
+    `by_batch`: each batch's upload ids, with their dates, {key: {id: date}}: a receipt then
+    judges its batch as it stood when the upload came in (see `_at_arrival`)."""
     if listings is None:
         listings = {
             d["_id"]: d for d in find_in(work[MASK_CHECKS], "_id", [u["_id"] for u in uploads])
@@ -233,9 +239,10 @@ def build_receipts(
         keys = sorted({k for u in uploads for k in u["batches"] if k in docs_by_key})
         images = batch_images.stored_listings(work, keys)
     receipts = []
+    arrival = _Arrival(work, by_batch or {}, listings, suffixes, extensions)
     for upload in uploads:
         parts = [
-            _part(docs_by_key[k], results.get(k), images.get(k))
+            arrival.judge(upload, _part(docs_by_key[k], results.get(k), images.get(k)), k)
             for k in upload["batches"]
             if k in docs_by_key
         ]
@@ -243,6 +250,52 @@ def build_receipts(
             build_receipt(upload, listings.get(upload["_id"]), parts, made_by, suffixes, extensions)
         )
     return receipts
+
+
+def _fixed_since(parts: list[dict]) -> bool:
+    return bool(parts) and all(p["usable"] or p.get("fixed_later") for p in parts)
+
+
+class _Arrival:
+    """A batch as it stood when an upload came in. A batch made usable by a later upload (the
+    fix of a part, both seen by one run) was not usable at the part's arrival: its receipt
+    says so, as it would have had a run come between them."""
+
+    def __init__(self, work, by_batch: dict, listings: dict, suffixes, extensions):
+        self.work, self.by_batch, self.listings = work, by_batch, listings
+        self.rules = (suffixes, extensions)
+
+    def judge(self, upload: dict, part: dict, key: str) -> dict:
+        since, date = part.pop("usable_since", None), upload.get("uploadDate")
+        uploads = self.by_batch.get(key)
+        if not (part["usable"] and uploads and part["images"] is not None):
+            return part
+        if not (isinstance(since, datetime) and isinstance(date, datetime) and date < since):
+            return part
+        mine = (date, str(upload["_id"]))
+        earlier = [
+            u
+            for u, when in uploads.items()
+            if isinstance(when, datetime) and (when, str(u)) <= mine
+        ]
+        self._read([u for u in earlier if u not in self.listings])
+        names = [
+            n
+            for u in earlier
+            if self.listings.get(u) and not self.listings[u].get("reason")
+            for n in self.listings[u].get("names") or ()
+        ]
+        suffixes, extensions = self.rules
+        check = compare_batch(part["images"], names, [], suffixes, extensions=extensions)
+        if check.missing_count:
+            part.update(usable=False, missing_count=check.missing_count, fixed_later=True)
+        return part
+
+    def _read(self, upload_ids: list) -> None:
+        if upload_ids:
+            self.listings.update(
+                (d["_id"], d) for d in find_in(self.work[MASK_CHECKS], "_id", upload_ids)
+            )
 
 
 def save_receipts(work: Database, receipts: list[dict]) -> None:
@@ -260,6 +313,7 @@ def _part(doc: dict, result: dict | None, images) -> dict:
         "missing_count": result.get("missing_count"),
         "note": result.get("note"),
         "notes": result.get("notes"),
+        "usable_since": result.get("usable_since"),
     }
 
 

@@ -71,6 +71,7 @@ def make_receipts(
         listings=found.listings,
         images=found.images,
         extensions=settings.mask_extensions,
+        by_batch={k: {u: dates[u] for u in found_ids} for k, found_ids in entries.items()},
     )
     moves = _moves(made, docs, found.results) if settings.masks_set_status else []
     also = {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -196,6 +196,32 @@ def test_a_full_read_that_finds_uploads_gone_checks_their_batches_again(lab, upl
     rows = read_all_rows(dbs.work)
     assert not rows["batch_1"]["usable"] and not rows["batch_2"]["usable"]
     assert not rows["batch_1"]["with_masks"]
+
+
+@pytest.mark.parametrize("sync_between", [True, False])
+def test_a_receipt_judges_the_batch_as_it_stood_when_the_upload_came_in(
+    lab, upload, dbs, tmp_path, sync_between
+):
+    """A first part missing a mask, then its fix a day later: the part is incomplete whether
+    or not a sync ran between them (one run seeing both made it "usable")."""
+    lab.batch(1, 3)
+    files = dbs.training[f"{dbs.settings.masks_bucket}.files"]
+    day = datetime(2026, 12, 1, 10)
+    part = upload("batch_1_part1.zip", real_archive(tmp_path, "zip", masks(3, skip=(1,)), "p.zip"))
+    files.update_one({"_id": part}, {"$set": {"uploadDate": day}})
+    if sync_between:
+        sync.run_sync(lab)
+    fix = upload("batch_1_fix.zip", real_archive(tmp_path, "zip", masks(3), "f.zip"))
+    files.update_one({"_id": fix}, {"$set": {"uploadDate": day + timedelta(days=1)}})
+    sync.run_sync(lab)
+    found = {r["filename"]: r for r in receipts.list_receipts(dbs.work, ["batch_1"])}
+    first, second = found["batch_1_part1.zip"], found["batch_1_fix.zip"]
+    assert (first["problem"], first["usable"]) == ("incomplete", False)
+    assert "1 of 3 images without a mask" in str(first["reason"])
+    assert (second["problem"], second["usable"]) == (None, True)
+    assert read_all_rows(dbs.work)["batch_1"]["usable"]
+    # told about only when a run saw the part before its fix: then it was news
+    assert ("notify_due" in first) is sync_between
 
 
 def test_review_is_compare_and_set(lab, upload, dbs, tmp_path):
