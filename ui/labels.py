@@ -27,6 +27,7 @@ PROBLEM = {
     "content": N_("content problems"),
     "no_batch": N_("names no batch"),
     "unknown": N_("images not listed"),
+    "removed": N_("deleted"),
 }
 # Who made a change, when it was not a person: the names segcore records for its own work.
 AUTHOR = {

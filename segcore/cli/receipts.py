@@ -20,7 +20,17 @@ from segcore.cli.base import (
 from segcore.core.naming import printable
 from segcore.core.timefmt import office_time
 
-PROBLEM_CHOICES = ("any", "none", "unreadable", "incomplete", "content", "no_batch", "unknown")
+# receipts.PROBLEMS, written out: `segcore --help` does not import the receipts
+PROBLEM_CHOICES = (
+    "any",
+    "none",
+    "unreadable",
+    "incomplete",
+    "content",
+    "no_batch",
+    "unknown",
+    "removed",
+)
 
 
 @main.command("receipts")

@@ -26,7 +26,7 @@ from segcore.images.mask_matching import DEFAULT_EXTENSIONS, NAMES_SHOWN, compar
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
 from segcore.work import delivery
 
-PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown")
+PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown", "removed")
 # A problem in words (the pages' labels, ui.labels.PROBLEM): what a rework reason starts with.
 PROBLEM_WORDS = {
     "unreadable": N_("unreadable"),
@@ -34,6 +34,7 @@ PROBLEM_WORDS = {
     "content": N_("content problems"),
     "no_batch": N_("names no batch"),
     "unknown": N_("images not listed"),
+    "removed": N_("deleted"),
 }
 NOTIFIED = ("unreadable", "incomplete", "content")  # the problems people are told about
 NOTIFY_DUE = "notify_due"
@@ -415,6 +416,32 @@ def apply_content(work: Database, upload_ids: list) -> int:
     if not writes:
         return 0
     return work[RECEIPTS].bulk_write(writes, ordered=True).modified_count
+
+
+REMOVED = N_("the upload was deleted on {day}")
+
+
+def mark_removed(work: Database, upload_ids: list) -> None:
+    """The receipts of deleted uploads say so (problem `removed`, not usable, nothing left to
+    tell): a receipt kept "usable" after its upload was deleted contradicted the batch, which
+    no longer counts it. What the upload held stays on the receipt, as a record."""
+    if not upload_ids:
+        return
+    now = utcnow()
+    reason = Phrase(REMOVED, day=now.date())
+    work[RECEIPTS].update_many(
+        {"_id": {"$in": list(upload_ids)}},
+        {
+            "$set": {
+                "problem": "removed",
+                "usable": False,
+                "removed_at": now,
+                "reason": text_of(reason),
+                "reason_phrase": reason.as_doc(),
+            },
+            "$unset": {NOTIFY_DUE: ""},
+        },
+    )
 
 
 def _count(content: dict) -> int:

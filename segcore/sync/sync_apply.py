@@ -183,9 +183,11 @@ def after_removal(databases: Databases, index: SyncIndex, keys: set, removed: li
     made again from the uploads left, so a batch is never delivered by uploads that are gone."""
     from segcore.content.mask_content_check import forget_uploads
     from segcore.masks.mask_check import recheck_batches
+    from segcore.masks.receipts import mark_removed
 
     recheck_batches(databases, {key: list(index.get(key) or ()) for key in keys}, removed)
     forget_uploads(databases.work, removed)
+    mark_removed(databases.work, removed)
 
 
 def write_batches(

@@ -233,6 +233,8 @@ def my_receipts(
     for receipt in receipts.list_receipts(db, wanted) if wanted else []:
         if not _theirs(receipt.get("uploaded_by"), name):
             continue  # someone else's upload on their batch: its name and time are not theirs
+        if receipt.get("problem") == "removed":
+            continue  # deleted: it tells nothing of the batch now
         for part in receipt.get("parts") or ():
             batch = part.get("id")
             if batch in wanted and batch not in latest:

@@ -224,6 +224,29 @@ def test_a_receipt_judges_the_batch_as_it_stood_when_the_upload_came_in(
     assert ("notify_due" in first) is sync_between
 
 
+def test_a_deleted_uploads_receipt_says_so_and_no_longer_counts(
+    lab, upload, dbs, tmp_path, run_cli
+):
+    import gridfs
+
+    from segcore.cli.receipts import PROBLEM_CHOICES
+    from segcore.views.my_work import my_receipts
+
+    lab.batch(1, 2)
+    gone = upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    sync.run_sync(lab)
+    gridfs.GridFSBucket(dbs.training, bucket_name=dbs.settings.masks_bucket).delete(gone)
+    sync.run_sync(lab)
+    [receipt] = receipts.list_receipts(dbs.work, ["batch_1"])
+    assert (receipt["problem"], receipt["usable"]) == ("removed", False)
+    assert "the upload was deleted on" in str(receipt["reason"]) and receipt["masks"] == 2
+    assert not read_all_rows(dbs.work)["batch_1"]["usable"]
+    text = run_cli("receipts", "--problem", "removed").stdout
+    assert "batch_1.zip" in text and "removed: the upload was deleted on" in text, text
+    assert "batch_1" not in my_receipts(dbs.work, None, ["batch_1"], member="Flor")
+    assert PROBLEM_CHOICES == ("any", "none", *receipts.PROBLEMS)
+
+
 def test_review_is_compare_and_set(lab, upload, dbs, tmp_path):
     lab.batch(1, 2)
     upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
