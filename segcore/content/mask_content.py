@@ -84,13 +84,41 @@ def _same_length(a, b) -> tuple[tuple, tuple]:
     return tuple(a) + (0.0,) * (length - len(a)), tuple(b) + (0.0,) * (length - len(b))
 
 
+def _image_volume(mask: Geometry, image: Geometry) -> tuple[int, ...]:
+    """The image size a mask is compared with: one volume of a series (a 4D image) for a
+    volume mask."""
+    return image.size[:3] if len(mask.size) == 3 and len(image.size) > 3 else image.size
+
+
+def _fewer_slices(mask: Geometry, size: tuple[int, ...]) -> bool:
+    """A DICOM SEG that left out the positions where nothing is drawn: the image's width and
+    height, fewer slices."""
+    if not mask.partial_stack or len(size) != 3 or mask.size[:2] != size[:2]:
+        return False
+    return len(mask.size) == 2 or (len(mask.size) == 3 and mask.size[2] < size[2])
+
+
+def _origin_differs(mask: Geometry, image: Geometry, along_slices: bool) -> bool:
+    """True when the origins differ beyond the tolerance; with `along_slices` False (a SEG of
+    fewer slices, which may start at another one) only within the image's plane."""
+    mask_origin, image_origin = _same_length(mask.origin, image.origin)
+    if along_slices:
+        return not _close(mask_origin, image_origin, absolute=ORIGIN_TOLERANCE_MM)
+    if not image.direction or len(mask_origin) != 3:
+        return False
+    offset = [a - b for a, b in zip(mask_origin, image_origin)]
+    axes = (image.direction[0::3], image.direction[1::3])  # the row and column directions
+    return any(abs(sum(o * a for o, a in zip(offset, axis))) > ORIGIN_TOLERANCE_MM for axis in axes)
+
+
 def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
     """What differs between a mask's grid and its image's: size, then (when both carry them)
     spacing, origin and direction within the tolerances. A volume mask of a series (a 4D
     image) is compared with one of its volumes; a mask of several volumes is not the mask of
-    one."""
-    size = image.size[:3] if len(mask.size) == 3 and len(image.size) > 3 else image.size
-    if mask.size != size:
+    one. A DICOM SEG may hold fewer slices than its image (those where something is drawn)."""
+    size = _image_volume(mask, image)
+    fewer = mask.size != size and _fewer_slices(mask, size)
+    if mask.size != size and not fewer:
         return [
             (
                 "size",
@@ -107,11 +135,7 @@ def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
                     {"mask": _spacing_text(mask.spacing), "image": _spacing_text(image.spacing)},
                 )
             )
-    if (
-        mask.origin
-        and image.origin
-        and not _close(*_same_length(mask.origin, image.origin), absolute=ORIGIN_TOLERANCE_MM)
-    ):
+    if mask.origin and image.origin and _origin_differs(mask, image, not fewer):
         problems.append(
             ("origin", {"mask": _spacing_text(mask.origin), "image": _spacing_text(image.origin)})
         )

@@ -20,12 +20,16 @@ READ_PIECE = 1 << 20
 
 @dataclass(frozen=True)
 class Geometry:
-    """A grid: `size` always; spacing, origin and direction (row-major 3×3) for volumes."""
+    """A grid: `size` always; spacing, origin and direction (row-major 3×3) for volumes.
+
+    `partial_stack`: a DICOM SEG, which leaves out the positions where no segment is drawn, so
+    it may hold fewer slices than its image, starting at another one."""
 
     size: tuple[int, ...]
     spacing: tuple[float, ...] | None = None
     origin: tuple[float, ...] | None = None
     direction: tuple[float, ...] | None = None
+    partial_stack: bool = False
 
     @property
     def voxels(self) -> int:
