@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from segcore.content.mask_geometry import Geometry, MaskValues
+from segcore.content.mask_geometry import Geometry, MaskValues, grid_size
 from segcore.core.errors import N_
 
 OFFENDERS_SHOWN = 50
@@ -85,9 +85,11 @@ def _same_length(a, b) -> tuple[tuple, tuple]:
 
 
 def _image_volume(mask: Geometry, image: Geometry) -> tuple[int, ...]:
-    """The image size a mask is compared with: one volume of a series (a 4D image) for a
-    volume mask."""
-    return image.size[:3] if len(mask.size) == 3 and len(image.size) > 3 else image.size
+    """The image size a mask is compared with: one volume of a series (a 4D image) for a mask
+    of up to three dimensions (a single-slice series' volume is 2D: its inner 1 dropped)."""
+    if len(image.size) > 3 and len(mask.size) <= 3:
+        return grid_size(image.size[:3])
+    return image.size
 
 
 def _fewer_slices(mask: Geometry, size: tuple[int, ...]) -> bool:

@@ -185,6 +185,21 @@ def test_a_mask_of_several_volumes_is_not_the_mask_of_one(lab, upload, tmp_path)
     assert said(row) == {"a_mask.nii.gz": "a_mask.nii.gz: 10×12×5×3, image 10×12×5"}
 
 
+def test_a_mask_of_a_single_slice_series_is_one_of_its_volumes(lab, upload, tmp_path):
+    """A cine slice (64×48×1, 10 frames) is masked by one 64×48 slice, as a 3-slice series by
+    one 3-slice volume; a mask of two slices is not the mask of one."""
+    affine = np.diag([0.8, 0.8, 5.0, 1.0])
+    for stem, slices in (("one", 1), ("three", 3), ("two", 1)):
+        series = np.ones((64, 48, slices, 10), np.int16)
+        nibabel.save(nibabel.Nifti1Image(series, affine), images_dir(lab) / f"{stem}.nii.gz")
+        mask = np.zeros((64, 48, slices if stem != "two" else 2), np.uint8)
+        mask[10:20, 10:20] = 1
+        nibabel.save(nibabel.Nifti1Image(mask, affine), lab.masks / f"{stem}_mask.nii.gz")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 3
+    assert said(row) == {"two_mask.nii.gz": "two_mask.nii.gz: 64×48×2, image 64×48×1×10"}
+
+
 def test_a_nifti_mask_without_orientation_is_compared_by_size_and_spacing(lab, upload, tmp_path):
     affine = np.diag([-1.0, -1.0, 1.0, 1.0])
     affine[:3, 3] = [4.5, 5.5, -2.0]
