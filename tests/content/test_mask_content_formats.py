@@ -213,6 +213,29 @@ def test_a_nifti_mask_without_orientation_is_compared_by_size_and_spacing(lab, u
     assert row["checked"] == 1 and said(row) == {}
 
 
+def test_nifti_spacing_is_compared_in_mm_whatever_unit_the_header_names(lab, upload, tmp_path):
+    """Images in microns and meters, their masks written by SimpleITK (in mm, as Slicer and
+    ITK-SNAP write them) pass; a mask in mm of the same numbers as an image in microns is
+    named."""
+    for stem, unit in (("micron", "micron"), ("meter", "meter"), ("numbers", "micron")):
+        image = nibabel.Nifti1Image(np.ones((10, 8, 4), np.int16), np.diag([0.5, 0.5, 2.0, 1]))
+        image.header.set_xyzt_units(unit)
+        nibabel.save(image, images_dir(lab) / f"{stem}.nii.gz")
+        if stem == "numbers":
+            mask = nibabel.Nifti1Image(volume((10, 8, 4)), image.affine)  # in mm
+            nibabel.save(mask, lab.masks / "numbers_mask.nii")
+            continue
+        grid = SimpleITK.ReadImage(str(images_dir(lab) / f"{stem}.nii.gz"))
+        mask = SimpleITK.GetImageFromArray(np.transpose(volume((10, 8, 4)), (2, 1, 0)).copy())
+        mask.CopyInformation(grid)
+        SimpleITK.WriteImage(mask, str(lab.masks / f"{stem}_mask.nii.gz"))
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 3
+    assert said(row) == {
+        "numbers_mask.nii": "numbers_mask.nii: spacing 0.5×0.5×2.0, image 0.0005×0.0005×0.002"
+    }
+
+
 def test_nan_in_a_float_mask_is_named_as_a_value(lab, upload, tmp_path):
     nibabel.save(
         nibabel.Nifti1Image(np.ones((6, 6, 3), np.int16), np.eye(4)), images_dir(lab) / "a.nii.gz"
