@@ -128,6 +128,12 @@ _OBJECT_REPR = re.compile(r"\s*<[^<>]* (?:object )?at 0x[0-9a-fA-F]+>")
 
 def first_line(exc: BaseException) -> str:
     """A library's reason on one line, without the Python objects it names (Pillow's "cannot
-    identify image file <_io.BytesIO object at 0x7f...>" is no help to anyone)."""
-    text = _OBJECT_REPR.sub("", str(exc)).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:120]
+    identify image file <_io.BytesIO object at 0x7f...>" is no help to anyone). A first line
+    that ends in a colon introduces the reasons on the lines after it (pydicom's "raised by all
+    available plugins:" then one line per plugin): they are kept, joined by semicolons."""
+    lines = [line.strip() for line in _OBJECT_REPR.sub("", str(exc)).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if lines[0].endswith(":") and len(lines) > 1:
+        return f"{lines[0]} {'; '.join(lines[1:])}"[:400]
+    return lines[0][:120]

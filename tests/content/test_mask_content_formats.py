@@ -355,3 +355,14 @@ def test_an_unreadable_png_is_said_without_python_object_names(lab, upload, tmp_
     row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
     [reason] = [o["params"]["reason"] for o in row["offenders"]]
     assert "0x" not in reason and "object" not in reason, reason
+
+
+def test_a_dicom_no_plugin_decodes_is_said_with_each_plugins_reason(lab, upload, tmp_path):
+    """pydicom names the reasons on the lines after "raised by all available plugins:": the
+    reason keeps them (here Pillow's: 12-bit JPEG Extended)."""
+    shutil.copy(get_testdata_file("JPEG-lossy.dcm"), images_dir(lab) / "ct_001.dcm")
+    shutil.copy(get_testdata_file("JPEG-lossy.dcm"), lab.masks / "ct_001_mask.dcm")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    [shown] = said(row).values()
+    assert shown.startswith("ct_001_mask.dcm: unreadable (not a readable DICOM file (Unable to")
+    assert "pillow: Pillow does not support 'JPEG Extended' for samples with 12-bit" in shown
