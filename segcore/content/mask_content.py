@@ -162,15 +162,25 @@ def _a_label(value: float, labels) -> bool:
     return any(math.isclose(value, label, rel_tol=0, abs_tol=LABEL_TOLERANCE) for label in labels)
 
 
+def _one_bit_on(labels) -> float:
+    """The label a 1-bit image's "on" is: 1, or 255 when the agreed labels list 255 and not 1
+    (the same black-and-white mask saved in 8 bits is 0 and 255)."""
+    return 255.0 if _a_label(255.0, labels) and not _a_label(1.0, labels) else 1.0
+
+
 def check_values(values: MaskValues, rules: Rules) -> list[tuple[str, dict]]:
-    """Empty, too few non-zero pixels, or labels outside the agreed ones."""
+    """Empty, too few non-zero pixels, or labels outside the agreed ones (a 1-bit mask's "on"
+    is 1 or 255, whichever the agreed labels name)."""
     problems = []
     if values.nonzero == 0:
         problems.append(("empty", {}))
     elif rules.min_pixels and values.nonzero < rules.min_pixels:
         problems.append(("too_small", {"pixels": values.nonzero, "minimum": rules.min_pixels}))
     if rules.labels is not None:
-        bad = [v for v in values.labels if not _a_label(v, rules.labels)]
+        found = values.labels
+        if values.one_bit:
+            found = [_one_bit_on(rules.labels) if v == 1.0 else v for v in found]
+        bad = [v for v in found if not _a_label(v, rules.labels)]
         if bad:
             shown = ", ".join(number(v) for v in bad[:5]) + (", ..." if len(bad) > 5 else "")
             problems.append(

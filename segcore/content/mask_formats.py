@@ -80,11 +80,16 @@ def planar_values(source, max_voxels: int) -> tuple[Geometry, MaskValues | None]
         return geometry, values_of(_itk_planar(source, image.format))
     try:
         # Every page of a multi-page TIFF (a stack's slices), not only the first.
-        pages = [_labels(np.asarray(page)) for page in ImageSequence.Iterator(image)]
+        pages, modes = [], set()
+        for page in ImageSequence.Iterator(image):
+            modes.add(page.mode)
+            pages.append(_labels(np.asarray(page)))
         array = np.stack(pages) if len(pages) > 1 else pages[0]
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UnreadableUpload(f"not a readable image ({first_line(exc)})") from None
-    return geometry, values_of(array)
+    values = values_of(array)
+    values.one_bit = modes == {"1"}
+    return geometry, values
 
 
 def _deep_colour(image, source) -> bool:

@@ -38,10 +38,13 @@ class Geometry:
 
 @dataclass
 class MaskValues:
-    """What a check needs of a mask's values: how many are non-zero, and which occur."""
+    """What a check needs of a mask's values: how many are non-zero, and which occur.
+
+    `one_bit`: a 1-bit image (Pillow's mode "1"), whose values are off and on (read as 0 and 1)."""
 
     nonzero: int
     labels: list[float]
+    one_bit: bool = False
 
 
 def grid_size(shape) -> tuple[int, ...]:

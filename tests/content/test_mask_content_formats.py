@@ -5,6 +5,7 @@ stops the run), and a grid is compared in the frame its format states."""
 import gzip
 import shutil
 import subprocess
+from dataclasses import replace
 
 import nibabel
 import nrrd
@@ -257,6 +258,21 @@ def test_a_16_bit_colour_mask_keeps_its_labels(lab, upload, tmp_path):
     assert Image.open(lab.masks / "rgb_mask.png").mode == "RGB"  # Pillow keeps 8 of them
     row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
     assert row["checked"] == 1 and said(row) == {}  # not "empty": labels 1 and 2 are there
+
+
+def test_a_1_bit_mask_is_off_and_on_whichever_labels_are_agreed(lab, upload, tmp_path):
+    """A black-and-white mask saved in 1 bit (PNG, Group 4 TIFF, BMP; read as 0 and 1) passes
+    with labels 0,255 as in 8 bits; an 8-bit mask of 0 and 1 is still not one of 0 and 255."""
+    lab.settings = replace(lab.settings, mask_labels=(0.0, 255.0))
+    lab.images("bw_png", "bw_tif", "bw_bmp", "grey")
+    white = Image.fromarray(square(255))
+    white.convert("1").save(lab.masks / "bw_png_mask.png")
+    white.convert("1").save(lab.masks / "bw_tif_mask.tif", compression="group4")
+    white.convert("1").save(lab.masks / "bw_bmp_mask.bmp")
+    png(lab.masks / "grey_mask.png", square(1))
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 4
+    assert said(row) == {"grey_mask.png": "grey_mask.png: label 1 not in 0,255"}
 
 
 def test_dicom_files_named_dicom_or_ima_are_images(tmp_path):
