@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from segcore.content.mask_geometry import Geometry, MaskValues
+from segcore.content.mask_geometry import Geometry, MaskValues, grid_size
 from segcore.core.errors import N_
 
 OFFENDERS_SHOWN = 50
@@ -84,13 +84,43 @@ def _same_length(a, b) -> tuple[tuple, tuple]:
     return tuple(a) + (0.0,) * (length - len(a)), tuple(b) + (0.0,) * (length - len(b))
 
 
+def _image_volume(mask: Geometry, image: Geometry) -> tuple[int, ...]:
+    """The image size a mask is compared with: one volume of a series (a 4D image) for a mask
+    of up to three dimensions (a single-slice series' volume is 2D: its inner 1 dropped)."""
+    if len(image.size) > 3 and len(mask.size) <= 3:
+        return grid_size(image.size[:3])
+    return image.size
+
+
+def _fewer_slices(mask: Geometry, size: tuple[int, ...]) -> bool:
+    """A DICOM SEG that left out the positions where nothing is drawn: the image's width and
+    height, fewer slices."""
+    if not mask.partial_stack or len(size) != 3 or mask.size[:2] != size[:2]:
+        return False
+    return len(mask.size) == 2 or (len(mask.size) == 3 and mask.size[2] < size[2])
+
+
+def _origin_differs(mask: Geometry, image: Geometry, along_slices: bool) -> bool:
+    """True when the origins differ beyond the tolerance; with `along_slices` False (a SEG of
+    fewer slices, which may start at another one) only within the image's plane."""
+    mask_origin, image_origin = _same_length(mask.origin, image.origin)
+    if along_slices:
+        return not _close(mask_origin, image_origin, absolute=ORIGIN_TOLERANCE_MM)
+    if not image.direction or len(mask_origin) != 3:
+        return False
+    offset = [a - b for a, b in zip(mask_origin, image_origin)]
+    axes = (image.direction[0::3], image.direction[1::3])  # the row and column directions
+    return any(abs(sum(o * a for o, a in zip(offset, axis))) > ORIGIN_TOLERANCE_MM for axis in axes)
+
+
 def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
     """What differs between a mask's grid and its image's: size, then (when both carry them)
     spacing, origin and direction within the tolerances. A volume mask of a series (a 4D
     image) is compared with one of its volumes; a mask of several volumes is not the mask of
-    one."""
-    size = image.size[:3] if len(mask.size) == 3 and len(image.size) > 3 else image.size
-    if mask.size != size:
+    one. A DICOM SEG may hold fewer slices than its image (those where something is drawn)."""
+    size = _image_volume(mask, image)
+    fewer = mask.size != size and _fewer_slices(mask, size)
+    if mask.size != size and not fewer:
         return [
             (
                 "size",
@@ -107,11 +137,7 @@ def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
                     {"mask": _spacing_text(mask.spacing), "image": _spacing_text(image.spacing)},
                 )
             )
-    if (
-        mask.origin
-        and image.origin
-        and not _close(*_same_length(mask.origin, image.origin), absolute=ORIGIN_TOLERANCE_MM)
-    ):
+    if mask.origin and image.origin and _origin_differs(mask, image, not fewer):
         problems.append(
             ("origin", {"mask": _spacing_text(mask.origin), "image": _spacing_text(image.origin)})
         )
@@ -136,15 +162,25 @@ def _a_label(value: float, labels) -> bool:
     return any(math.isclose(value, label, rel_tol=0, abs_tol=LABEL_TOLERANCE) for label in labels)
 
 
+def _one_bit_on(labels) -> float:
+    """The label a 1-bit image's "on" is: 1, or 255 when the agreed labels list 255 and not 1
+    (the same black-and-white mask saved in 8 bits is 0 and 255)."""
+    return 255.0 if _a_label(255.0, labels) and not _a_label(1.0, labels) else 1.0
+
+
 def check_values(values: MaskValues, rules: Rules) -> list[tuple[str, dict]]:
-    """Empty, too few non-zero pixels, or labels outside the agreed ones."""
+    """Empty, too few non-zero pixels, or labels outside the agreed ones (a 1-bit mask's "on"
+    is 1 or 255, whichever the agreed labels name)."""
     problems = []
     if values.nonzero == 0:
         problems.append(("empty", {}))
     elif rules.min_pixels and values.nonzero < rules.min_pixels:
         problems.append(("too_small", {"pixels": values.nonzero, "minimum": rules.min_pixels}))
     if rules.labels is not None:
-        bad = [v for v in values.labels if not _a_label(v, rules.labels)]
+        found = values.labels
+        if values.one_bit:
+            found = [_one_bit_on(rules.labels) if v == 1.0 else v for v in found]
+        bad = [v for v in found if not _a_label(v, rules.labels)]
         if bad:
             shown = ", ".join(number(v) for v in bad[:5]) + (", ..." if len(bad) > 5 else "")
             problems.append(

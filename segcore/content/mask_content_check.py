@@ -34,8 +34,11 @@ SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # A stored result of an older version is checked again: 2 opens 7z archives, a tar's linked
 # masks, every stream of a multi-stream tar, every page of a TIFF, and zip names as listed;
 # 3 keeps each mask's image (a re-upload replaces it), counts the masks of an upload that
-# cannot be read to its end as unreadable, and reads masks of every configured extension.
-VERSION = 3
+# cannot be read to its end as unreadable, and reads masks of every configured extension;
+# 4 reads a DICOM SEG's segments and positions, compares a 2D mask with a single-slice
+# series' volume and a NIfTI's spacing in mm whatever its units, and a 1-bit mask's "on" with
+# 255 (3 named such right masks as problems: uploads not usable).
+VERSION = 4
 Progress = Callable[[float, str], None]
 
 

@@ -80,11 +80,16 @@ def planar_values(source, max_voxels: int) -> tuple[Geometry, MaskValues | None]
         return geometry, values_of(_itk_planar(source, image.format))
     try:
         # Every page of a multi-page TIFF (a stack's slices), not only the first.
-        pages = [_labels(np.asarray(page)) for page in ImageSequence.Iterator(image)]
+        pages, modes = [], set()
+        for page in ImageSequence.Iterator(image):
+            modes.add(page.mode)
+            pages.append(_labels(np.asarray(page)))
         array = np.stack(pages) if len(pages) > 1 else pages[0]
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UnreadableUpload(f"not a readable image ({first_line(exc)})") from None
-    return geometry, values_of(array)
+    values = values_of(array)
+    values.one_bit = modes == {"1"}
+    return geometry, values
 
 
 def _deep_colour(image, source) -> bool:
@@ -152,15 +157,24 @@ def _nifti_class(head: bytes):
     return nibabel.Nifti1Image
 
 
+# NIfTI's spatial units (xyzt_units) in mm, the unit every other format (and ITK) uses;
+# "unknown" is taken as mm, as ITK and nibabel's users do.
+MM_PER_NIFTI_UNIT = {"meter": 1000.0, "mm": 1.0, "micron": 0.001}
+
+
 def _nifti_geometry(header) -> Geometry:
-    """The grid; a 4th (or later) dimension of more than one slice is part of its size (a mask
-    of 3 volumes is not the mask of one). A file whose qform and sform codes are both 0 says
-    nothing of its position: nibabel's made-up affine is not compared, only size and spacing."""
+    """The grid, in mm whatever unit the header names (ITK writes a mask of an image in microns
+    in mm). A 4th (or later) dimension of more than one slice is part of its size (a mask of 3
+    volumes is not the mask of one). A file whose qform and sform codes are both 0 says nothing
+    of its position: nibabel's made-up affine is not compared, only size and spacing."""
     shape = header.get_data_shape()
-    zooms = header.get_zooms()[:3]
+    mm = MM_PER_NIFTI_UNIT.get(header.get_xyzt_units()[0], 1.0)
+    zooms = [float(zoom) * mm for zoom in header.get_zooms()[:3]]
     if int(header["qform_code"]) == 0 and int(header["sform_code"]) == 0:
         return make_geometry(shape, zooms)
-    geometry = from_ras_affine(shape[:3], zooms, header.get_best_affine())
+    affine = header.get_best_affine().copy()
+    affine[:3] *= mm
+    geometry = from_ras_affine(shape[:3], zooms, affine)
     return Geometry(grid_size(shape), geometry.spacing, geometry.origin, geometry.direction)
 
 

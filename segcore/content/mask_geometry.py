@@ -20,12 +20,16 @@ READ_PIECE = 1 << 20
 
 @dataclass(frozen=True)
 class Geometry:
-    """A grid: `size` always; spacing, origin and direction (row-major 3×3) for volumes."""
+    """A grid: `size` always; spacing, origin and direction (row-major 3×3) for volumes.
+
+    `partial_stack`: a DICOM SEG, which leaves out the positions where no segment is drawn, so
+    it may hold fewer slices than its image, starting at another one."""
 
     size: tuple[int, ...]
     spacing: tuple[float, ...] | None = None
     origin: tuple[float, ...] | None = None
     direction: tuple[float, ...] | None = None
+    partial_stack: bool = False
 
     @property
     def voxels(self) -> int:
@@ -34,10 +38,13 @@ class Geometry:
 
 @dataclass
 class MaskValues:
-    """What a check needs of a mask's values: how many are non-zero, and which occur."""
+    """What a check needs of a mask's values: how many are non-zero, and which occur.
+
+    `one_bit`: a 1-bit image (Pillow's mode "1"), whose values are off and on (read as 0 and 1)."""
 
     nonzero: int
     labels: list[float]
+    one_bit: bool = False
 
 
 def grid_size(shape) -> tuple[int, ...]:
@@ -124,6 +131,12 @@ _OBJECT_REPR = re.compile(r"\s*<[^<>]* (?:object )?at 0x[0-9a-fA-F]+>")
 
 def first_line(exc: BaseException) -> str:
     """A library's reason on one line, without the Python objects it names (Pillow's "cannot
-    identify image file <_io.BytesIO object at 0x7f...>" is no help to anyone)."""
-    text = _OBJECT_REPR.sub("", str(exc)).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:120]
+    identify image file <_io.BytesIO object at 0x7f...>" is no help to anyone). A first line
+    that ends in a colon introduces the reasons on the lines after it (pydicom's "raised by all
+    available plugins:" then one line per plugin): they are kept, joined by semicolons."""
+    lines = [line.strip() for line in _OBJECT_REPR.sub("", str(exc)).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if lines[0].endswith(":") and len(lines) > 1:
+        return f"{lines[0]} {'; '.join(lines[1:])}"[:400]
+    return lines[0][:120]

@@ -7,7 +7,7 @@ extensions. A folder that cannot be read is recorded as such, never as empty.
 An image has one of the image or volume extensions; a file with none of them is an image when
 it is DICOM ('DICM' at byte 128), whatever dots its name holds (a UID such as
 `1.2.840.113619.2.55.3.604688119.969.1268071029.320`) or a DICOM ending (`.dicom`, `.IMA`);
-`DICOMDIR` never is.
+`DICOMDIR` never is, nor a DICOMDIR saved with an image extension (`DICOMDIR.dcm`).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ DICOM_MAGIC_OFFSET = 128
 # The meta is always explicit VR little endian.
 DICOMDIR_CLASS = b"\x02\x00\x02\x00UI\x14\x001.2.840.10008.1.3.10"
 # 2: DICOM files with dots in their name, DICOMDIR excluded, configured extensions; 3: DICOM
-# files named .dicom, .ima or .dic
-VERSION = 3
+# files named .dicom, .ima or .dic; 4: a DICOMDIR named .dcm excluded
+VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,36 @@ class ImageListing:
     extensions: tuple[str, ...] | None = None  # those it was listed for; None: the defaults
 
 
-def is_dicom_file(path: str) -> bool:
-    """True for a DICOM image without an extension: 'DICM' at byte 128, and a file meta that
-    does not name the Media Storage Directory class (a DICOMDIR under another name). One small
-    read."""
+def _dicom_head(path: str) -> bytes | None:
+    """A DICOM file's preamble and file meta (one small read), or None when it is no DICOM."""
     try:
         with open_regular(path) as handle:
             head = handle.read(DICOM_MAGIC_OFFSET + 1024)
     except OSError:
-        return False
-    return (
-        head[DICOM_MAGIC_OFFSET : DICOM_MAGIC_OFFSET + 4] == b"DICM" and DICOMDIR_CLASS not in head
-    )
+        return None
+    return head if head[DICOM_MAGIC_OFFSET : DICOM_MAGIC_OFFSET + 4] == b"DICM" else None
+
+
+def is_dicom_file(path: str) -> bool:
+    """True for a DICOM image without an extension: 'DICM' at byte 128, and a file meta that
+    does not name the Media Storage Directory class (a DICOMDIR under another name)."""
+    head = _dicom_head(path)
+    return head is not None and DICOMDIR_CLASS not in head
+
+
+def is_dicomdir(path: str) -> bool:
+    """True for a DICOMDIR: a DICOM file whose file meta names the Media Storage Directory
+    class."""
+    head = _dicom_head(path)
+    return head is not None and DICOMDIR_CLASS in head
+
+
+def _named_dicomdir(name: str, path: str) -> bool:
+    """True for a DICOMDIR saved with an image extension (`DICOMDIR.dcm`, pydicom's
+    `DICOMDIR-empty.dcm`). Only names holding "dicomdir" are opened: reading the file meta of
+    every `.dcm` doubled the listing of 2,000 files on a local disk (40 ms more) and costs a
+    round trip per image on an SSHFS mount."""
+    return "dicomdir" in name.lower() and is_dicomdir(path)
 
 
 def may_be_dicom(name: str) -> bool:
@@ -89,8 +107,12 @@ def list_image_names(folder: Path, extensions=DEFAULT_EXTENSIONS) -> list[str]:
         name = entry.name
         if name.lower() in NOT_IMAGES:
             continue
-        if is_image_name(name, extensions) or (may_be_dicom(name) and is_dicom_file(entry.path)):
-            names.append(os.path.relpath(entry.path, folder).replace(os.sep, "/"))
+        if is_image_name(name, extensions):
+            if _named_dicomdir(name, entry.path):
+                continue
+        elif not (may_be_dicom(name) and is_dicom_file(entry.path)):
+            continue
+        names.append(os.path.relpath(entry.path, folder).replace(os.sep, "/"))
     if problems:
         first = problems[0]
         raise FolderUnreadable(f"folder {folder} cannot be read ({first.strerror or first})")

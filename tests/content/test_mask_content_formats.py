@@ -5,6 +5,7 @@ stops the run), and a grid is compared in the frame its format states."""
 import gzip
 import shutil
 import subprocess
+from dataclasses import replace
 
 import nibabel
 import nrrd
@@ -185,6 +186,21 @@ def test_a_mask_of_several_volumes_is_not_the_mask_of_one(lab, upload, tmp_path)
     assert said(row) == {"a_mask.nii.gz": "a_mask.nii.gz: 10×12×5×3, image 10×12×5"}
 
 
+def test_a_mask_of_a_single_slice_series_is_one_of_its_volumes(lab, upload, tmp_path):
+    """A cine slice (64×48×1, 10 frames) is masked by one 64×48 slice, as a 3-slice series by
+    one 3-slice volume; a mask of two slices is not the mask of one."""
+    affine = np.diag([0.8, 0.8, 5.0, 1.0])
+    for stem, slices in (("one", 1), ("three", 3), ("two", 1)):
+        series = np.ones((64, 48, slices, 10), np.int16)
+        nibabel.save(nibabel.Nifti1Image(series, affine), images_dir(lab) / f"{stem}.nii.gz")
+        mask = np.zeros((64, 48, slices if stem != "two" else 2), np.uint8)
+        mask[10:20, 10:20] = 1
+        nibabel.save(nibabel.Nifti1Image(mask, affine), lab.masks / f"{stem}_mask.nii.gz")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 3
+    assert said(row) == {"two_mask.nii.gz": "two_mask.nii.gz: 64×48×2, image 64×48×1×10"}
+
+
 def test_a_nifti_mask_without_orientation_is_compared_by_size_and_spacing(lab, upload, tmp_path):
     affine = np.diag([-1.0, -1.0, 1.0, 1.0])
     affine[:3, 3] = [4.5, 5.5, -2.0]
@@ -196,6 +212,29 @@ def test_a_nifti_mask_without_orientation_is_compared_by_size_and_spacing(lab, u
     nibabel.save(bare, lab.masks / "a_mask.nii.gz")
     row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
     assert row["checked"] == 1 and said(row) == {}
+
+
+def test_nifti_spacing_is_compared_in_mm_whatever_unit_the_header_names(lab, upload, tmp_path):
+    """Images in microns and meters, their masks written by SimpleITK (in mm, as Slicer and
+    ITK-SNAP write them) pass; a mask in mm of the same numbers as an image in microns is
+    named."""
+    for stem, unit in (("micron", "micron"), ("meter", "meter"), ("numbers", "micron")):
+        image = nibabel.Nifti1Image(np.ones((10, 8, 4), np.int16), np.diag([0.5, 0.5, 2.0, 1]))
+        image.header.set_xyzt_units(unit)
+        nibabel.save(image, images_dir(lab) / f"{stem}.nii.gz")
+        if stem == "numbers":
+            mask = nibabel.Nifti1Image(volume((10, 8, 4)), image.affine)  # in mm
+            nibabel.save(mask, lab.masks / "numbers_mask.nii")
+            continue
+        grid = SimpleITK.ReadImage(str(images_dir(lab) / f"{stem}.nii.gz"))
+        mask = SimpleITK.GetImageFromArray(np.transpose(volume((10, 8, 4)), (2, 1, 0)).copy())
+        mask.CopyInformation(grid)
+        SimpleITK.WriteImage(mask, str(lab.masks / f"{stem}_mask.nii.gz"))
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 3
+    assert said(row) == {
+        "numbers_mask.nii": "numbers_mask.nii: spacing 0.5×0.5×2.0, image 0.0005×0.0005×0.002"
+    }
 
 
 def test_nan_in_a_float_mask_is_named_as_a_value(lab, upload, tmp_path):
@@ -219,6 +258,21 @@ def test_a_16_bit_colour_mask_keeps_its_labels(lab, upload, tmp_path):
     assert Image.open(lab.masks / "rgb_mask.png").mode == "RGB"  # Pillow keeps 8 of them
     row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
     assert row["checked"] == 1 and said(row) == {}  # not "empty": labels 1 and 2 are there
+
+
+def test_a_1_bit_mask_is_off_and_on_whichever_labels_are_agreed(lab, upload, tmp_path):
+    """A black-and-white mask saved in 1 bit (PNG, Group 4 TIFF, BMP; read as 0 and 1) passes
+    with labels 0,255 as in 8 bits; an 8-bit mask of 0 and 1 is still not one of 0 and 255."""
+    lab.settings = replace(lab.settings, mask_labels=(0.0, 255.0))
+    lab.images("bw_png", "bw_tif", "bw_bmp", "grey")
+    white = Image.fromarray(square(255))
+    white.convert("1").save(lab.masks / "bw_png_mask.png")
+    white.convert("1").save(lab.masks / "bw_tif_mask.tif", compression="group4")
+    white.convert("1").save(lab.masks / "bw_bmp_mask.bmp")
+    png(lab.masks / "grey_mask.png", square(1))
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 4
+    assert said(row) == {"grey_mask.png": "grey_mask.png: label 1 not in 0,255"}
 
 
 def test_dicom_files_named_dicom_or_ima_are_images(tmp_path):
@@ -317,3 +371,14 @@ def test_an_unreadable_png_is_said_without_python_object_names(lab, upload, tmp_
     row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
     [reason] = [o["params"]["reason"] for o in row["offenders"]]
     assert "0x" not in reason and "object" not in reason, reason
+
+
+def test_a_dicom_no_plugin_decodes_is_said_with_each_plugins_reason(lab, upload, tmp_path):
+    """pydicom names the reasons on the lines after "raised by all available plugins:": the
+    reason keeps them (here Pillow's: 12-bit JPEG Extended)."""
+    shutil.copy(get_testdata_file("JPEG-lossy.dcm"), images_dir(lab) / "ct_001.dcm")
+    shutil.copy(get_testdata_file("JPEG-lossy.dcm"), lab.masks / "ct_001_mask.dcm")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    [shown] = said(row).values()
+    assert shown.startswith("ct_001_mask.dcm: unreadable (not a readable DICOM file (Unable to")
+    assert "pillow: Pillow does not support 'JPEG Extended' for samples with 12-bit" in shown

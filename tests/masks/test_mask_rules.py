@@ -66,6 +66,25 @@ def test_dicom_by_uid_and_in_a_dicomdir_tree(lab, upload, tmp_path):
     assert row["missing"] == [sorted(patients)[0]]  # DICOMDIR and notes.txt are no images
 
 
+def test_a_dicomdir_named_dcm_is_no_image(lab, upload, tmp_path):
+    """pydicom's DICOMDIR-empty.dcm (its file meta names the Media Storage Directory class), as
+    shipped and as DICOMDIR.DCM, needs no mask; an image whose name holds "dicomdir" does."""
+    real = medical_files()
+    lab.batch(
+        1,
+        {
+            "mr_001.dcm": real["mr"],
+            "DICOMDIR-empty.dcm": real["dicomdir"] / "DICOMDIR-empty.dcm",
+            "DICOMDIR.DCM": real["dicomdir"] / "DICOMDIR-empty.dcm",
+            "ct_from_dicomdir.dcm": real["ct"],
+        },
+    )
+    masks = {"mr_001_mask.dcm": real["mr"], "ct_from_dicomdir_mask.dcm": real["ct"]}
+    upload("batch_1.zip", archive_with("zip", fill(tmp_path / "m", masks), tmp_path / "m.zip"))
+    row = checked(lab)
+    assert (row["images"], row["state"], row["missing"]) == (2, "complete", [])
+
+
 def test_nnunet_slicer_and_suffixes(lab, upload, tmp_path):
     nii = medical_files()["nii_gz"]
     lab.batch(
