@@ -199,20 +199,21 @@ def _language(value: str) -> str:
 
 
 def parse_suffixes(text: str) -> tuple[str, ...]:
-    """Mask suffixes from a comma-separated setting; raises ValueError naming a bad one."""
-    suffixes = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    """Mask suffixes from a setting (`_mask,_seg` or `_mask _seg`, as MASK_EXTENSIONS takes);
+    raises ValueError naming a bad one."""
+    parts = (part for part in re.split(r"[\s,]+", text.strip()) if part)
+    suffixes = tuple(dict.fromkeys(parts))
     for suffix in suffixes:
-        # A leading dot is allowed (Slicer's `x.seg.nii.gz`); an extension is not a suffix.
+        # A leading dot is allowed (Slicer's `x.seg.nii.gz`); an extension is not a suffix. Any
+        # other character (`_mask;_seg` pasted with a semicolon) ends no file's name.
         if (
-            "/" in suffix
-            or "\\" in suffix
-            or "." in suffix[1:]
+            not re.fullmatch(r"\.?[\w+-]+", suffix)
             or len(suffix) > 32
             or suffix.lower() in Settings.mask_extensions
         ):
             raise ValueError(
-                f"{suffix!r} is not a mask suffix (no slashes, no extension, a "
-                "dot only first, at most 32 characters)"
+                f"{suffix!r} is not a mask suffix (letters, digits, _ - +, a dot only first, "
+                "no extension, at most 32 characters; separate suffixes with commas or spaces)"
             )
     return suffixes
 
