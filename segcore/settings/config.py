@@ -19,6 +19,7 @@ from segcore.core.timefmt import office_zone
 from segcore.settings.config_urls import (
     WEBHOOK_FORMATS,
     email_address,
+    exclusions,
     recipients,
     smtp_url,
     webhook_url,
@@ -292,9 +293,7 @@ def _notify(values: dict) -> dict:
         notify_daily=_switch("NOTIFY_DAILY", values.get("NOTIFY_DAILY", "on")),
         notify_weekly=_switch("NOTIFY_WEEKLY", values.get("NOTIFY_WEEKLY", "on")),
         notify_coordinators=recipients(values.get("NOTIFY_COORDINATORS", "")),
-        notify_exclude=tuple(
-            filter(None, (i.strip() for i in values.get("NOTIFY_EXCLUDE", "").split(",")))
-        ),
+        notify_exclude=exclusions(values.get("NOTIFY_EXCLUDE", "")),
         notify_timeout_s=_int("NOTIFY_TIMEOUT_S", values.get("NOTIFY_TIMEOUT_S", "10"), 1, 300),
         notify_hour=_int("NOTIFY_HOUR", values.get("NOTIFY_HOUR", "8"), 0, 23),
     )
