@@ -79,8 +79,11 @@ def parse_batches_json(
     """Parse the plausible shapes of a batches file; raise ImportFileError saying where.
 
     Accepted: a list of folder names or paths; a list of objects with `id` and/or `folder`
-    (other keys are kept as extra fields); or an object holding such a list.
+    (other keys are kept as extra fields); or an object holding such a list. A relative folder
+    is stored under `base`, made absolute: a folder relative to wherever the import ran would
+    not be found by the app or a timer running elsewhere.
     """
+    base = Path(os.path.abspath(base)) if base is not None else None
     data = loads_strict(text, source)  # every oddity of the file is one ImportFileError
     if isinstance(data, dict):
         lists = [(k, v) for k, v in data.items() if isinstance(v, list)]

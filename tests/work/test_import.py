@@ -1,6 +1,7 @@
 """Importing the batch list: file shapes, malformed files, folder scans, idempotent re-import."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -312,3 +313,27 @@ def test_a_list_exported_from_the_collection_brings_no_delivery(db, tmp_path, ru
     assert not {"mask_check", "mask_content", "review", "rework_reason"} & set(doc)
     status = run_cli("status", "--json")
     assert json.loads(status.stdout)["delivered"] == 0
+
+
+def test_a_relative_batches_file_stores_absolute_folders(db, run_cli, tmp_path):
+    """`import --file batches.json` run in the data folder stored `folder: "batch_1"`, which
+    the app and the timers, running elsewhere, never found."""
+    _folders(tmp_path, [1, 2])
+    (tmp_path / "batches.json").write_text(json.dumps(["batch_1", {"folder": "batch_2"}]))
+    out = run_cli("import", "--file", "batches.json")  # run in tmp_path, as a coordinator would
+    assert out.returncode == 0, out.stderr
+    assert {d["id"]: d["folder"] for d in db.batches.find()} == {
+        "batch_1": str(tmp_path / "batch_1"),
+        "batch_2": str(tmp_path / "batch_2"),
+    }
+
+
+def test_folders_of_a_file_read_against_a_relative_folder_are_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = json.dumps(["batch_1", "sub/batch_2", "/srv/data/batch_3"])
+    entries = batch_import.parse_batches_json(text, base=Path("data"))
+    assert [e.folder for e in entries] == [
+        str(tmp_path / "data" / "batch_1"),
+        str(tmp_path / "data" / "sub" / "batch_2"),
+        "/srv/data/batch_3",
+    ]
