@@ -141,3 +141,28 @@ def test_a_missing_path_error_names_what_was_typed(app_env, tmp_path):
     assert (
         "upload a batches file" in at.error[0].value and "DATA_DIRECTORY" not in at.error[0].value
     )
+
+
+def test_folders_naming_one_batch_are_named_in_the_preview_and_the_exact_one_imported(
+    app_env, tmp_path
+):
+    """A leftover `batch_05` beside `batch_5` was chosen instead of it, without a word."""
+    for name in ("batch_05", "batch_5", "batch_5_redo", "batch_6"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "batch_5" / "img_001.png").write_bytes(b"x")
+    at = page("settings").run()
+    at.text_input(key="import_file").input("")
+    at.text_input(key="import_dir").input(str(tmp_path))
+    at.form_submit_button[0].click().run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["New"] == "2"
+    assert [w.value for w in at.warning] == [
+        "Not imported: 'batch_05', 'batch_5_redo' name the same batch as folder 'batch_5', "
+        "which is imported instead."
+    ]
+    at.button(key="import_confirm").click().run()
+    assert {d["id"]: d["folder"] for d in app_env.work.batches.find()} == {
+        "batch_5": str(tmp_path / "batch_5"),
+        "batch_6": str(tmp_path / "batch_6"),
+    }
+    assert any("'batch_05', 'batch_5_redo' name the same batch" in s.value for s in at.success)
