@@ -7,6 +7,7 @@ only "Import" writes, through `ui.actions.run_write`, re-planned against the dat
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -33,10 +34,12 @@ def read_sources(
     count_images: bool,
     progress,
     same_batch: list[batch_import.SameBatch] | None = None,
+    default_file: Path | None = None,
 ) -> tuple[list[batch_import.BatchEntry], Path | None]:
     """The entries of every source given, and the data directory; errors name what was typed.
 
-    Folders the scan set aside, naming one batch, are appended to `same_batch`."""
+    Folders the scan set aside, naming one batch, are appended to `same_batch`. The prefilled
+    `default_file` is skipped when it does not exist (see `missing_default`)."""
     directory = Path(typed_dir.strip()).expanduser() if typed_dir.strip() else None
     if directory is not None and not directory.is_dir():
         raise ImportFileError(
@@ -46,7 +49,7 @@ def read_sources(
     if uploaded is not None:
         text = decode_text(uploaded.getvalue(), uploaded.name)  # invalid UTF-8 is named
         sources.append(batch_import.parse_batches_json(text, source=uploaded.name, base=directory))
-    if typed_file.strip():
+    if typed_file.strip() and not missing_default(typed_file, default_file):
         path = Path(typed_file.strip()).expanduser()
         if not path.exists() and not path.is_symlink():
             raise ImportFileError(
@@ -70,6 +73,16 @@ def read_sources(
     return batch_import.merge_sources(*sources), directory
 
 
+def missing_default(typed_file: str, default_file: Path | None) -> bool:
+    """True when `typed_file` is the form's prefilled default (`$DATA_DIRECTORY/batches.json`)
+    and there is no such file: as for `segcore import`, the folders alone are then read. A file
+    the user typed that does not exist stays an error."""
+    if not typed_file.strip() or default_file is None:
+        return False
+    path = Path(typed_file.strip()).expanduser()
+    return path == Path(default_file).expanduser() and not os.path.lexists(path)
+
+
 def prepare(
     databases: Databases, uploaded, typed_file: str, typed_dir: str, count_images: bool, slot
 ) -> None:
@@ -87,6 +100,7 @@ def prepare(
                 text=_("Scanned {done} of {total} folders").format(done=done, total=total),
             ),
             same_batch,
+            databases.settings.effective_batches_file,
         )
         checker = batch_import.folder_checker(directory)
         plan = batch_import.preview_import(databases.work, entries, checker)
@@ -99,6 +113,9 @@ def prepare(
         "plan": asdict(plan),
         "directory": str(directory) if directory else None,
         "same_batch": same_batch,
+        "no_default_file": typed_file.strip()
+        if missing_default(typed_file, databases.settings.effective_batches_file)
+        else None,
     }
 
 
@@ -174,6 +191,12 @@ def confirm(databases: Databases) -> None:
     with st.container(border=True):
         st.markdown("**" + _("Preview: nothing is written until you press Import") + "**")
         show_counts(preview["plan"])
+        if preview.get("no_default_file"):
+            st.caption(
+                _("There is no batches file at '{path}': the folders alone are read.").format(
+                    path=preview["no_default_file"]
+                )
+            )
         for line in same_batch_lines(preview.get("same_batch") or []):
             st.warning(line)
         if not preview["directory"]:
