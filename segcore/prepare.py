@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 
-from segcore.core.naming import clean_name, printable
+from segcore.core.naming import printable
 from segcore.core.phrases import N_, Phrase
 from segcore.masks import receipts
 from segcore.notify import notify_outbox
@@ -36,8 +36,8 @@ def prepare(databases: Databases) -> list[str]:
 
 
 SAME_NAME = N_(
-    "Team member '{name}' has the same name as another one (up to case, accents or spacing); "
-    "rename or remove one of them."
+    "Team member '{name}' has the same name as another one (up to case, accents, spacing or "
+    "invisible characters); rename or remove one of them."
 )
 NO_NAME = N_("A team member has no name (stored: {stored}); give it one or remove it.")
 
@@ -56,7 +56,8 @@ def prepare_quickly(databases: Databases) -> list[str]:
     receipts.ensure_indexes(db)
     collisions = team.ensure_indexes(db)
     return [
-        Phrase(SAME_NAME, name=printable(clean_name(str(name))))
+        # as stored, its invisible characters shown: "Flor\u200b" next to "Flor"
+        Phrase(SAME_NAME, name=printable(" ".join(str(name).split())))
         if team.has_a_name(name)
         else Phrase(NO_NAME, stored=printable(repr(name)))
         for name in collisions

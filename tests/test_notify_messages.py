@@ -259,3 +259,51 @@ def test_a_stored_receipt_is_worded_in_each_recipients_language():
     assert receipt_problems(unreadable) == ["unreadable"]
     _, spanish = receipt_text(unreadable, Recipient("Flor", "flor@example.org", "es"))
     assert "No se puede leer: formato no compatible (RAR)" in spanish
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        # Outlook's To: field copied as it is
+        (
+            "ana@example.org; luis@example.org",
+            (("ana", "ana@example.org"), ("luis", "luis@example.org")),
+        ),
+        (
+            "Ana Pérez <ana@example.org>; Luis <luis@example.org>;",
+            (("Ana Pérez", "ana@example.org"), ("Luis", "luis@example.org")),
+        ),
+        (
+            '"Pérez, Ana" <ana@example.org>, luis@example.org',
+            (("Pérez, Ana", "ana@example.org"), ("luis", "luis@example.org")),
+        ),
+        ("<ana@example.org>", (("ana", "ana@example.org"),)),
+    ],
+)
+def test_coordinators_are_separated_by_commas_or_semicolons(value, expected):
+    assert settings_from({"NOTIFY_COORDINATORS": value}).notify_coordinators == expected
+
+
+@pytest.mark.parametrize(
+    "value, named",
+    [
+        ("Pérez, Ana <ana@example.org>", "'Pérez' is not an email address (a name with a comma"),
+        ("ana@example.org luis@example.org", "(separate addresses with commas or semicolons)"),
+        ("Ana <ana@example.org> luis@example.org", "'Ana <ana@example.org> luis@example.org'"),
+        ("Ana <ana@example.org", "'Ana <ana@example.org' is not an email address"),
+        ("ana@example.org; Luis", "'Luis' is not an email address"),
+    ],
+)
+def test_a_coordinator_entry_that_is_no_address_is_refused_never_dropped(value, named):
+    with pytest.raises(ConfigError, match="NOTIFY_COORDINATORS") as refused:
+        settings_from({"NOTIFY_COORDINATORS": value})
+    assert named in str(refused.value)
+
+
+def test_excluded_names_and_addresses_are_separated_by_commas_or_semicolons():
+    exclude = settings_from(
+        {"NOTIFY_EXCLUDE": 'Flor; luis@example.org, "Pérez, Ana"; Ceci <ceci@example.org>'}
+    ).notify_exclude
+    assert exclude == ("Flor", "luis@example.org", "Pérez, Ana", "Ceci", "ceci@example.org")
+    assert excluded(Recipient("Luis", "luis@example.org", "es"), exclude)
+    assert excluded(Recipient("flor", "flor@example.org", "es"), exclude)

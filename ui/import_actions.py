@@ -7,6 +7,7 @@ only "Import" writes, through `ui.actions.run_write`, re-planned against the dat
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -27,9 +28,18 @@ SHOWN_IDS = 50
 
 
 def read_sources(
-    uploaded, typed_file: str, typed_dir: str, count_images: bool, progress
+    uploaded,
+    typed_file: str,
+    typed_dir: str,
+    count_images: bool,
+    progress,
+    same_batch: list[batch_import.SameBatch] | None = None,
+    default_file: Path | None = None,
 ) -> tuple[list[batch_import.BatchEntry], Path | None]:
-    """The entries of every source given, and the data directory; errors name what was typed."""
+    """The entries of every source given, and the data directory; errors name what was typed.
+
+    Folders the scan set aside, naming one batch, are appended to `same_batch`. The prefilled
+    `default_file` is skipped when it does not exist (see `missing_default`)."""
     directory = Path(typed_dir.strip()).expanduser() if typed_dir.strip() else None
     if directory is not None and not directory.is_dir():
         raise ImportFileError(
@@ -39,7 +49,7 @@ def read_sources(
     if uploaded is not None:
         text = decode_text(uploaded.getvalue(), uploaded.name)  # invalid UTF-8 is named
         sources.append(batch_import.parse_batches_json(text, source=uploaded.name, base=directory))
-    if typed_file.strip():
+    if typed_file.strip() and not missing_default(typed_file, default_file):
         path = Path(typed_file.strip()).expanduser()
         if not path.exists() and not path.is_symlink():
             raise ImportFileError(
@@ -48,7 +58,11 @@ def read_sources(
             )
         sources.append(batch_import.read_batches_file(path, base=directory))
     if directory is not None:
-        sources.append(batch_import.scan_data_directory(directory, count_images, progress))
+        sources.append(
+            batch_import.scan_data_directory(
+                directory, count_images, progress, same_batch=same_batch
+            )
+        )
     if not sources:
         raise ImportFileError(
             N_(
@@ -59,11 +73,22 @@ def read_sources(
     return batch_import.merge_sources(*sources), directory
 
 
+def missing_default(typed_file: str, default_file: Path | None) -> bool:
+    """True when `typed_file` is the form's prefilled default (`$DATA_DIRECTORY/batches.json`)
+    and there is no such file: as for `segcore import`, the folders alone are then read. A file
+    the user typed that does not exist stays an error."""
+    if not typed_file.strip() or default_file is None:
+        return False
+    path = Path(typed_file.strip()).expanduser()
+    return path == Path(default_file).expanduser() and not os.path.lexists(path)
+
+
 def prepare(
     databases: Databases, uploaded, typed_file: str, typed_dir: str, count_images: bool, slot
 ) -> None:
     """Read the sources and keep what an import would do; a problem replaces the progress bar."""
     bar = slot.progress(0.0, text=_("Reading the batch list…"))
+    same_batch: list[batch_import.SameBatch] = []
     try:
         entries, directory = read_sources(
             uploaded,
@@ -74,6 +99,8 @@ def prepare(
                 done / total if total else 1.0,
                 text=_("Scanned {done} of {total} folders").format(done=done, total=total),
             ),
+            same_batch,
+            databases.settings.effective_batches_file,
         )
         checker = batch_import.folder_checker(directory)
         plan = batch_import.preview_import(databases.work, entries, checker)
@@ -85,28 +112,52 @@ def prepare(
         "entries": entries,
         "plan": asdict(plan),
         "directory": str(directory) if directory else None,
+        "same_batch": same_batch,
+        "no_default_file": typed_file.strip()
+        if missing_default(typed_file, databases.settings.effective_batches_file)
+        else None,
     }
 
 
-def _imported(result: batch_import.ImportResult) -> str:
+def same_batch_lines(groups: list[batch_import.SameBatch]) -> list[str]:
+    """One sentence per batch whose folders the scan set aside, in the session's language."""
+    return [
+        _(
+            "Not imported: {folders} name the same batch as folder '{kept}', which is "
+            "imported instead."
+        ).format(folders=", ".join(map(repr, g.others)), kept=g.kept)
+        if g.kept
+        else _(
+            "Not imported: {folders} name the same batch; none of them is imported until "
+            "only one is left."
+        ).format(folders=", ".join(map(repr, g.others)))
+        for g in groups
+    ]
+
+
+def _imported(result: batch_import.ImportResult, same_batch=()) -> str:
     st.session_state[IMPORT_PREVIEW] = None
     st.session_state[IMPORT_RESULT] = asdict(result)
     refused = "".join(
         " " + _("Refused (not a folder name): {id}: {why}.").format(id=repr(cut(batch_id)), why=why)
         for batch_id, why in list(result.refused.items())[:5]
     )
-    return _(
-        "Import finished: {added} added, {updated} refreshed, {unchanged} unchanged, "
-        "{missing} flagged missing."
-    ).format(
-        added=result.added,
-        updated=result.updated,
-        unchanged=result.unchanged,
-        missing=len(result.flagged_missing),
-    ) + (
-        " " + _("{count} refused.").format(count=len(result.refused)) + refused
-        if result.refused
-        else ""
+    return (
+        _(
+            "Import finished: {added} added, {updated} refreshed, {unchanged} unchanged, "
+            "{missing} flagged missing."
+        ).format(
+            added=result.added,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            missing=len(result.flagged_missing),
+        )
+        + (
+            " " + _("{count} refused.").format(count=len(result.refused)) + refused
+            if result.refused
+            else ""
+        )
+        + "".join(" " + line for line in same_batch_lines(list(same_batch)))
     )
 
 
@@ -140,6 +191,14 @@ def confirm(databases: Databases) -> None:
     with st.container(border=True):
         st.markdown("**" + _("Preview: nothing is written until you press Import") + "**")
         show_counts(preview["plan"])
+        if preview.get("no_default_file"):
+            st.caption(
+                _("There is no batches file at '{path}': the folders alone are read.").format(
+                    path=preview["no_default_file"]
+                )
+            )
+        for line in same_batch_lines(preview.get("same_batch") or []):
+            st.warning(line)
         if not preview["directory"]:
             st.caption(
                 _(
@@ -159,7 +218,7 @@ def confirm(databases: Databases) -> None:
                 preview["entries"],
                 current_actor(),
                 batch_import.folder_checker(directory),
-                then=_imported,
+                then=lambda result: _imported(result, preview.get("same_batch") or []),
                 slot=slot,
             )
         if no.button(_("Cancel"), key="import_cancel"):

@@ -15,8 +15,17 @@ MAX_DIGITS = 15
 
 
 def clean_name(name: str) -> str:
-    """Trim a name and collapse inner runs of spaces, keeping its letters as typed."""
-    return " ".join(str(name).split())
+    """Trim a name and collapse inner runs of spaces, keeping its letters as typed.
+
+    The invisible format characters a paste brings (zero-width space, soft hyphen, BOM, bidi
+    marks) are dropped: "Flor\u200b" is Flor. The joiners some scripts need between letters
+    (U+200C, U+200D) stay inside a word, never at its ends.
+    """
+    text = str(name)
+    if not text.isascii():  # the usual name: nothing invisible to look for
+        text = "".join(ch for ch in text if ch in _JOINERS or unicodedata.category(ch) != "Cf")
+        return " ".join(w for w in (w.strip(_JOINERS) for w in text.split()) if w)
+    return " ".join(text.split())
 
 
 def control_characters(text: str) -> list[str]:
@@ -33,7 +42,8 @@ def control_characters(text: str) -> list[str]:
 # the joiners U+200C/U+200D stay, some scripts and emoji need them), line and paragraph
 # separators, and lone surrogates (undecodable bytes of a file name, unprintable as text).
 _UNSAFE = {"Cc", "Cf", "Zl", "Zp", "Cs"}
-_KEPT = {"\u200c", "\u200d"}
+_JOINERS = "\u200c\u200d"
+_KEPT = set(_JOINERS)
 
 
 def unsafe_character(ch: str) -> bool:
@@ -63,7 +73,8 @@ def printable(text: object, keep_newlines: bool = False) -> str:
 
 
 def person_key(name: str) -> str:
-    """A key equal for names that differ only in case, accents or spacing ("Flór " == "flor").
+    """A key equal for names that differ only in case, accents, spacing or invisible characters
+    ("Flór " == "flor" == "Flor\u200b").
 
     Any stored value has one: another tool's list or dict (unhashable, so never cached) is
     keyed by its text, as it is shown."""
@@ -75,9 +86,10 @@ def person_key(name: str) -> str:
 def _key(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", clean_name(name))
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return bare.casefold()
+    return bare.casefold() if bare.isascii() else bare.translate(_NO_JOINERS).casefold()
 
 
+_NO_JOINERS = dict.fromkeys(map(ord, _JOINERS))
 _cached_key = lru_cache(maxsize=8192)(_key)
 
 

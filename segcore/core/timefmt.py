@@ -3,10 +3,16 @@ in the office's time zone while they stay stored in UTC."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d/%m/%Y")
+_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
+# A stored date may carry the time another tool wrote after it ("2025-10-07 12:00:00",
+# "2026-12-20T00:00:00.000Z", "2026-12-20 10:00"); the day is the one the text names. Anything
+# else after the date ("2026-12-201", "2026-12-20abc") makes it no date rather than another one.
+_DATE_AND_TIME = re.compile(r"(?P<day>[^\sT]+)(?:(?:T|\s+)(?P<clock>\S+))?")
+_CLOCK = re.compile(r"([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?")
 
 
 def utcnow() -> datetime:
@@ -20,16 +26,21 @@ def legacy_timestamp(moment: datetime | None = None) -> str:
 
 
 def parse_date(value: object) -> date | None:
-    """A date from a datetime, a date or a legacy string; None when it cannot be read."""
+    """A date from a datetime, a date or a legacy string; None when it cannot be read.
+
+    A string must be a date as a whole (YYYY-MM-DD or DD/MM/YYYY, then perhaps a time of day).
+    """
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, str):
-        text = value.strip()
+        parts = _DATE_AND_TIME.fullmatch(value.strip())
+        if parts is None or (parts["clock"] and not _CLOCK.fullmatch(parts["clock"])):
+            return None
         for fmt in _FORMATS:
             try:
-                return datetime.strptime(text[:19] if "%H" in fmt else text[:10], fmt).date()
+                return datetime.strptime(parts["day"], fmt).date()
             except ValueError:
                 continue
     return None

@@ -19,6 +19,7 @@ from segcore.core.timefmt import office_zone
 from segcore.settings.config_urls import (
     WEBHOOK_FORMATS,
     email_address,
+    exclusions,
     recipients,
     smtp_url,
     webhook_url,
@@ -199,20 +200,21 @@ def _language(value: str) -> str:
 
 
 def parse_suffixes(text: str) -> tuple[str, ...]:
-    """Mask suffixes from a comma-separated setting; raises ValueError naming a bad one."""
-    suffixes = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    """Mask suffixes from a setting (`_mask,_seg` or `_mask _seg`, as MASK_EXTENSIONS takes);
+    raises ValueError naming a bad one."""
+    parts = (part for part in re.split(r"[\s,]+", text.strip()) if part)
+    suffixes = tuple(dict.fromkeys(parts))
     for suffix in suffixes:
-        # A leading dot is allowed (Slicer's `x.seg.nii.gz`); an extension is not a suffix.
+        # A leading dot is allowed (Slicer's `x.seg.nii.gz`); an extension is not a suffix. Any
+        # other character (`_mask;_seg` pasted with a semicolon) ends no file's name.
         if (
-            "/" in suffix
-            or "\\" in suffix
-            or "." in suffix[1:]
+            not re.fullmatch(r"\.?[\w+-]+", suffix)
             or len(suffix) > 32
             or suffix.lower() in Settings.mask_extensions
         ):
             raise ValueError(
-                f"{suffix!r} is not a mask suffix (no slashes, no extension, a "
-                "dot only first, at most 32 characters)"
+                f"{suffix!r} is not a mask suffix (letters, digits, _ - +, a dot only first, "
+                "no extension, at most 32 characters; separate suffixes with commas or spaces)"
             )
     return suffixes
 
@@ -291,9 +293,7 @@ def _notify(values: dict) -> dict:
         notify_daily=_switch("NOTIFY_DAILY", values.get("NOTIFY_DAILY", "on")),
         notify_weekly=_switch("NOTIFY_WEEKLY", values.get("NOTIFY_WEEKLY", "on")),
         notify_coordinators=recipients(values.get("NOTIFY_COORDINATORS", "")),
-        notify_exclude=tuple(
-            filter(None, (i.strip() for i in values.get("NOTIFY_EXCLUDE", "").split(",")))
-        ),
+        notify_exclude=exclusions(values.get("NOTIFY_EXCLUDE", "")),
         notify_timeout_s=_int("NOTIFY_TIMEOUT_S", values.get("NOTIFY_TIMEOUT_S", "10"), 1, 300),
         notify_hour=_int("NOTIFY_HOUR", values.get("NOTIFY_HOUR", "8"), 0, 23),
     )

@@ -1,12 +1,13 @@
 """Checking the notification settings' URLs and addresses (SMTP_URL, WEBHOOK_URL, NOTIFY_FROM,
-NOTIFY_COORDINATORS) without ever echoing a secret: each error names the setting, never the
-password or the webhook's token. `config` calls these; only it reads the environment.
+NOTIFY_COORDINATORS, NOTIFY_EXCLUDE) without ever echoing a secret: each error names the
+setting, never the password or the webhook's token. `config` calls these; only it reads the
+environment.
 """
 
 from __future__ import annotations
 
 import re
-from email.utils import parseaddr
+from email.utils import unquote
 from urllib.parse import urlsplit
 
 from segcore.core.errors import ConfigError
@@ -61,10 +62,67 @@ def email_address(key: str, value: str) -> str:
     return value
 
 
+# One entry of an address list: `"Pérez, Ana" <ana@x.org>`, `Ana <ana@x.org>` or `ana@x.org`.
+_ENTRY = re.compile(
+    r'(?:(?P<name>"(?:[^"\\]|\\.)*"|[^"<>]*?)\s*<(?P<angled>[^<>]*)>|(?P<bare>[^\s"<>]+))'
+)
+_QUOTE_HINT = 'a name with a comma goes in double quotes: "Pérez, Ana" <ana@example.org>'
+
+
+def split_list(value: str) -> list[str]:
+    """The entries of a list setting, separated by commas or semicolons (Outlook's separator)
+    outside double quotes and angle brackets."""
+    entries, current, quoted, angled, escaped = [], [], False, False, False
+    for char in value:
+        if escaped:
+            escaped = False
+        elif quoted:
+            escaped, quoted = char == "\\", char != '"'
+        elif char in ",;" and not angled:
+            entries.append("".join(current))
+            current = []
+            continue
+        else:
+            quoted = char == '"'
+            angled = (angled or char == "<") and char != ">"
+        current.append(char)
+    entries.append("".join(current))
+    return [entry.strip() for entry in entries if entry.strip()]
+
+
+def _entry(key: str, text: str) -> tuple[str, str]:
+    """(name, address) of one list entry; ConfigError naming the setting and the entry."""
+    found = _ENTRY.fullmatch(text)
+    address = (found["angled"] or found["bare"] or "").strip() if found else ""
+    if "@" not in address:
+        if "@" not in text and "<" not in text:  # a fragment: what a comma in a name leaves
+            hint = f" ({_QUOTE_HINT})"
+        elif text.count("@") > 1 and "<" not in text:
+            hint = " (separate addresses with commas or semicolons)"
+        else:
+            hint = ""
+        raise ConfigError(f"{key}: {text!r} is not an email address{hint}")
+    name = (found["name"] or "").strip()
+    return (unquote(name) if name.startswith('"') else name), email_address(key, address)
+
+
 def recipients(value: str) -> tuple[tuple[str, str], ...]:
-    """NOTIFY_COORDINATORS: comma-separated `Name <address>` or bare addresses."""
+    """NOTIFY_COORDINATORS: `Name <address>` or bare addresses, separated by commas or
+    semicolons. Raises ConfigError naming any entry that is no address: none is dropped."""
     found = []
-    for item in filter(None, (i.strip() for i in value.split(","))):
-        name, address = parseaddr(item)
-        found.append((name or address.split("@")[0], email_address("NOTIFY_COORDINATORS", address)))
+    for text in split_list(value):
+        name, address = _entry("NOTIFY_COORDINATORS", text)
+        found.append((name or address.split("@")[0], address))
     return tuple(found)
+
+
+def exclusions(value: str) -> tuple[str, ...]:
+    """NOTIFY_EXCLUDE: names or addresses, separated by commas or semicolons; `Name <address>`
+    excludes by either."""
+    found = []
+    for text in split_list(value):
+        if "<" in text:
+            found.extend(filter(None, _entry("NOTIFY_EXCLUDE", text)))
+        else:
+            found.append(unquote(text) if text.startswith('"') else text)
+    return tuple(dict.fromkeys(found))

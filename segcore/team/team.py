@@ -101,23 +101,30 @@ def validate_email(email: object) -> str:
 def ensure_indexes(db: Database) -> list[str]:
     """Give legacy members a normalised key and enforce its uniqueness.
 
-    Adds only the new `name_key` field; other fields of legacy documents stay as they are.
-    Returns the stored names (as stored) that collide with an earlier member or are no name
-    at all (missing, None, blank), which so stay without a key.
+    Adds only the `name_key` field, and redoes one an older rule made (before invisible
+    characters were ignored, "Flor\u200b" had a key of its own); other fields of legacy
+    documents stay as they are. Returns the stored names (as stored) that collide with an
+    earlier member or are no name at all (missing, None, blank), which so stay without a key.
     """
     collection = db[COLLECTION]
-    taken = {
-        doc["name_key"] for doc in collection.find({"name_key": {"$exists": True}}, {"name_key": 1})
-    }
+    docs = list(collection.find({}, {"name": 1, "name_key": 1}))
+    wanted = {d["_id"]: person_key(d["name"]) if has_a_name(d.get("name")) else "" for d in docs}
+    taken = {d["name_key"] for d in docs if d.get("name_key") == wanted[d["_id"]] != ""}
     collisions = []
-    for doc in collection.find({"name_key": {"$exists": False}}, {"name": 1}):
-        key = person_key(doc.get("name")) if has_a_name(doc.get("name")) else ""
+    for doc in docs:
+        key, stored = wanted[doc["_id"]], doc.get("name_key")
+        if "name_key" in doc and (stored == key or not key):
+            continue
+        where = {"_id": doc["_id"], "name_key": stored if "name_key" in doc else {"$exists": False}}
         if not key or key in taken:
             collisions.append(doc.get("name"))
+            if "name_key" in doc:  # its old key would still find it, its name no longer
+                collection.update_one(where, {"$unset": {"name_key": ""}})
             continue
-        collection.update_one(
-            {"_id": doc["_id"], "name_key": {"$exists": False}}, {"$set": {"name_key": key}}
-        )
+        try:
+            collection.update_one(where, {"$set": {"name_key": key}})
+        except DuplicateKeyError:  # another process gave that key first
+            collisions.append(doc.get("name"))
         taken.add(key)
     # Sparse: a legacy duplicate without a key does not block the index.
     collection.create_index("name_key", unique=True, sparse=True)

@@ -79,8 +79,11 @@ def parse_batches_json(
     """Parse the plausible shapes of a batches file; raise ImportFileError saying where.
 
     Accepted: a list of folder names or paths; a list of objects with `id` and/or `folder`
-    (other keys are kept as extra fields); or an object holding such a list.
+    (other keys are kept as extra fields); or an object holding such a list. A relative folder
+    is stored under `base`, made absolute: a folder relative to wherever the import ran would
+    not be found by the app or a timer running elsewhere.
     """
+    base = Path(os.path.abspath(base)) if base is not None else None
     data = loads_strict(text, source)  # every oddity of the file is one ImportFileError
     if isinstance(data, dict):
         lists = [(k, v) for k, v in data.items() if isinstance(v, list)]
@@ -198,17 +201,55 @@ def count_images(folder: Path) -> int | None:
     return None if failed else total
 
 
+@dataclass(frozen=True)
+class SameBatch:
+    """Folders naming one batch (`batch_5`, `batch_05`, `batch_5_redo`): a scan imports the one
+    named exactly as the batch (`kept`), or none of them, and says so."""
+
+    batch_id: str
+    kept: str | None
+    others: tuple[str, ...]
+
+    def reason(self) -> str:
+        """Why each of `others` was not imported, in English (the command line's words)."""
+        if self.kept:
+            return f"names the same batch as folder '{self.kept}', which is imported instead"
+        return (
+            f"names the same batch as {', '.join(repr(f) for f in self.others)}; none of "
+            "them is imported until only one is left"
+        )
+
+
+def _one_folder_per_batch(folders: list, same_batch: list[SameBatch] | None) -> list:
+    """`folders` (sorted), keeping one per batch: the only one, or the one named exactly as the
+    batch; the others are listed in `same_batch`, never chosen silently."""
+    groups: dict[str | None, list] = {}
+    for entry in folders:
+        groups.setdefault(canonical_batch_id(entry.name), []).append(entry)
+    kept = []
+    for batch_id, group in groups.items():
+        exact = next((e for e in group if e.name == batch_id), None)
+        if len(group) == 1 or exact is not None:
+            kept.append(group[0] if len(group) == 1 else exact)
+        if len(group) > 1 and same_batch is not None:
+            others = tuple(e.name for e in group if e is not exact)
+            same_batch.append(SameBatch(str(batch_id), exact.name if exact else None, others))
+    return kept
+
+
 def scan_data_directory(
     directory: Path,
     with_image_counts: bool = False,
     progress: Progress | None = None,
     unreadable: list[str] | None = None,
+    same_batch: list[SameBatch] | None = None,
 ) -> list[BatchEntry]:
     """Batch folders directly under `directory` (names that name a batch), sorted by number.
 
     Counting images reads every folder, which is slow on a network mount: it is optional. A
     folder that cannot be read gets no count (a stored one stays) and its id is appended to
-    `unreadable`.
+    `unreadable`. Folders naming one batch (`batch_5`, `batch_05`) are appended to
+    `same_batch` (see SameBatch): only one named exactly `batch_5` is imported.
     """
     directory = Path(directory)
     try:
@@ -222,6 +263,7 @@ def scan_data_directory(
             N_("{path}: cannot be scanned ({reason})"), path=directory, reason=exc.strerror or exc
         ) from None
     folders.sort(key=lambda e: (batch_number(e.name), e.name))
+    folders = _one_folder_per_batch(folders, same_batch)
     entries = []
     for done, entry in enumerate(folders, start=1):
         images = count_images(Path(entry.path)) if with_image_counts else None
@@ -490,17 +532,20 @@ def import_from_sources(
 ) -> ImportResult:
     """Import from the batches file (when it exists) and the data directory (when given).
 
-    Raises ImportFileError when there is nothing to read or a source is malformed; in that
+    Folders the scan set aside (see SameBatch) are reported in `refused`. Raises ImportFileError when there is nothing to read or a source is malformed; in that
     case nothing is written.
     """
     authorize_write(author)
     sources = []
     unreadable: list[str] = []
+    same_batch: list[SameBatch] = []
     if batches_file is not None and os.path.lexists(batches_file):  # a pipe is named, not read
         sources.append(read_batches_file(Path(batches_file), base=data_directory))
     if data_directory is not None:
         sources.append(
-            scan_data_directory(Path(data_directory), with_image_counts, progress, unreadable)
+            scan_data_directory(
+                Path(data_directory), with_image_counts, progress, unreadable, same_batch
+            )
         )
     if not sources:
         raise ImportFileError(
@@ -513,4 +558,5 @@ def import_from_sources(
         folder_checker(Path(data_directory)) if data_directory else None,
     )
     result.unreadable = unreadable
+    result.refused.update({f: group.reason() for group in same_batch for f in group.others})
     return result

@@ -22,6 +22,15 @@ def test_team_commands(run_cli, db):
     assert bad.returncode == 1 and "not a valid email" in bad.stderr
 
 
+@pytest.mark.parametrize("pasted", ["Flor\u200b", "Flor\u00ad", "\ufeffFlor"])
+def test_team_add_of_a_name_pasted_with_an_invisible_character_is_a_duplicate(run_cli, db, pasted):
+    assert run_cli("team", "add", "Flor").returncode == 0
+    duplicate = run_cli("team", "add", pasted)
+    assert duplicate.returncode == 1
+    assert duplicate.stderr.strip() == "error: 'Flor' is already on the team."
+    assert [d["name"] for d in db.segmentadores.find()] == ["Flor"]
+
+
 def test_assign_status_history_and_remove(run_cli, db):
     db.batches.insert_many(
         [{"id": f"batch_{n}", "number": n, "status": "pending"} for n in range(1, 5)]

@@ -80,6 +80,21 @@ def test_test_message_reaches_the_webhook_and_the_list_shows_it_sent(run_cli, db
     assert "s3cr3tToken" not in json.dumps(listed)
 
 
+def test_coordinators_pasted_from_outlook_are_all_written_to(run_cli, db, smtp):
+    """`ana@example.org; luis@example.org` (Outlook's To: field) kept Ana only, without a word."""
+    env = {
+        **_mail_env(smtp),
+        "NOTIFY_COORDINATORS": '"Pérez, Ana" <ana@example.org>; luis@example.org',
+    }
+    out = run_cli("notify", "--test", env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "2 sent, 0 to retry later, 0 failed."
+    assert sorted(m["To"] for m in smtp.wait_for(2)) == [
+        '"Pérez, Ana" <ana@example.org>',
+        "luis <luis@example.org>",
+    ]
+
+
 def test_two_senders_started_at_once_send_each_message_once(run_cli, cli_env, db, smtp, tmp_path):
     messages = [
         Message(

@@ -20,6 +20,13 @@ from segcore.core.naming import (
         ("María José", "maria   jose"),
         ("Ignacio", "IGNACIO\t"),
         ("Müller", "muller"),
+        # invisible characters a paste brings
+        ("Flor", "Flor\u200b"),
+        ("Flor", "Flor\u00ad"),
+        ("Flor", "\ufeffFlor"),
+        ("Flor", "\u202eFlor\u202c"),
+        ("Flor", "Fl\u200dor"),
+        ("María José", "María\u200b José\u2060"),
     ],
 )
 def test_same_person(a, b):
@@ -33,6 +40,21 @@ def test_different_people(a, b):
 
 def test_clean_name_keeps_letters_and_collapses_spaces():
     assert clean_name("  María   José ") == "María José"
+
+
+@pytest.mark.parametrize(
+    "typed, cleaned",
+    [
+        ("Flor\u200b", "Flor"),
+        ("\ufeffFlor", "Flor"),
+        ("Mar\u00adía \u200eJosé", "María José"),
+        ("\u200dFlor\u200c", "Flor"),  # a joiner at a word's end joins nothing
+        ("می\u200cخواهم", "می\u200cخواهم"),  # Persian needs its non-joiner inside a word
+        ("\u200b", ""),
+    ],
+)
+def test_clean_name_drops_the_invisible_characters_a_paste_brings(typed, cleaned):
+    assert clean_name(typed) == cleaned
 
 
 @pytest.mark.parametrize(

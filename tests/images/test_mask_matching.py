@@ -185,6 +185,28 @@ def test_mask_settings_are_validated():
         settings_from({"MASK_CHECK_BUDGET_MB": "0"})
 
 
+@pytest.mark.parametrize(
+    "value", ["_mask _seg _label", "_mask, _seg,_label", "_mask\t_seg\n_label"]
+)
+def test_mask_suffixes_split_on_spaces_as_well_as_commas(value):
+    """As MASK_EXTENSIONS does: "_mask _seg _label" was one suffix that no mask ends with."""
+    suffixes = settings_from({"MASK_SUFFIXES": value}).mask_suffixes
+    assert suffixes == ("_mask", "_seg", "_label")
+    for mask in ("img_001_mask.png", "img_001_seg.png", "img_001_label.nii.gz"):
+        assert mask_key(mask, suffixes) == image_key("img_001.png")
+
+
+@pytest.mark.parametrize(
+    "value, bad",
+    [("_mask;_seg", "_mask;_seg"), ("_mask, _seg;", "_seg;"), ("_mask|_seg", "_mask|_seg")],
+)
+def test_a_mask_suffix_with_a_character_no_file_name_ends_with_is_refused(value, bad):
+    with pytest.raises(ConfigError, match="MASK_SUFFIXES") as refused:
+        settings_from({"MASK_SUFFIXES": value})
+    assert f"{bad!r} is not a mask suffix" in str(refused.value)
+    assert "commas or spaces" in str(refused.value)
+
+
 def test_the_batch_filter_takes_only_known_mask_states():
     from segcore.core.errors import ValidationError
     from segcore.work.batches import UNCHECKED, BatchQuery, build_filter

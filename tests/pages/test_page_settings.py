@@ -141,3 +141,58 @@ def test_a_missing_path_error_names_what_was_typed(app_env, tmp_path):
     assert (
         "upload a batches file" in at.error[0].value and "DATA_DIRECTORY" not in at.error[0].value
     )
+
+
+def test_folders_naming_one_batch_are_named_in_the_preview_and_the_exact_one_imported(
+    app_env, tmp_path
+):
+    """A leftover `batch_05` beside `batch_5` was chosen instead of it, without a word."""
+    for name in ("batch_05", "batch_5", "batch_5_redo", "batch_6"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "batch_5" / "img_001.png").write_bytes(b"x")
+    at = page("settings").run()
+    at.text_input(key="import_file").input("")
+    at.text_input(key="import_dir").input(str(tmp_path))
+    at.form_submit_button[0].click().run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["New"] == "2"
+    assert [w.value for w in at.warning] == [
+        "Not imported: 'batch_05', 'batch_5_redo' name the same batch as folder 'batch_5', "
+        "which is imported instead."
+    ]
+    at.button(key="import_confirm").click().run()
+    assert {d["id"]: d["folder"] for d in app_env.work.batches.find()} == {
+        "batch_5": str(tmp_path / "batch_5"),
+        "batch_6": str(tmp_path / "batch_6"),
+    }
+    assert any("'batch_05', 'batch_5_redo' name the same batch" in s.value for s in at.success)
+
+
+def test_the_prefilled_batches_file_missing_means_the_folders_alone_as_segcore_import(
+    app_env, tmp_path, monkeypatch
+):
+    """The form comes with `$DATA_DIRECTORY/batches.json`; without that file its own preview
+    failed ("does not exist on the server") where `segcore import` scans the folders."""
+    for n in (1, 2, 3):
+        (tmp_path / f"batch_{n}").mkdir()
+    monkeypatch.setenv("DATA_DIRECTORY", str(tmp_path))
+    at = page("settings").run()
+    assert at.text_input(key="import_file").value == str(tmp_path / "batches.json")
+    at.form_submit_button[0].click().run()
+    assert not at.exception and not at.error
+    assert {m.label: m.value for m in at.metric}["New"] == "3"
+    assert f"There is no batches file at '{tmp_path / 'batches.json'}'" in " ".join(
+        c.value for c in at.caption
+    )
+    # with a file uploaded beside the prefilled fields: the file and the folders
+    listing = json.dumps(["batch_1", "batch_4"]).encode()
+    at.file_uploader(key="import_upload").set_value(("batches.json", listing, "application/json"))
+    at.form_submit_button[0].click().run()
+    assert not at.error and {m.label: m.value for m in at.metric}["New"] == "4"
+    at.button(key="import_confirm").click().run()
+    assert app_env.work.batches.count_documents({}) == 4
+    # a file the user typed that does not exist is still refused
+    at.file_uploader(key="import_upload").set_value(None)
+    at.text_input(key="import_file").input(str(tmp_path / "batchs.json"))
+    at.form_submit_button[0].click().run()
+    assert f"The batches file '{tmp_path / 'batchs.json'}' does not exist" in at.error[0].value

@@ -81,6 +81,17 @@ def lab(dbs):
     return dbs
 
 
+def test_an_uploader_name_with_an_invisible_character_is_the_assignee(dbs):
+    """Another tool's `uploaded_by` with a zero-width space or BOM is no mismatch, one uploader."""
+    team.add_member(dbs.work, "Flor")
+    dbs.work.batches.insert_one({"id": "batch_1", "assignee": "Flor"})
+    put(dbs, "batch_1.zip", {"uploaded_by": "Flor\u200b"}, T0)
+    put(dbs, "batch_1_v2.zip", {"uploaded_by": "\ufeffflor"}, T0 + timedelta(hours=1))
+    report = run_sync(dbs, author="me")
+    assert report.mismatches == 0 and report.mismatched_uploads == []
+    assert len(batch(dbs, "batch_1")["training_metrics_info"]["uploaders"]) == 1
+
+
 def batch(dbs, batch_id):
     return dbs.work.batches.find_one({"id": batch_id}, {"_id": 0})
 

@@ -19,7 +19,22 @@ def test_add_trims_defaults_role_and_persists(db):
     assert [m.name for m in team.list_members(db)] == ["Mauricio"]
 
 
-@pytest.mark.parametrize("second", ["flor", "FLOR", " Flor ", "Flór", "flor\t"])
+@pytest.mark.parametrize(
+    "second",
+    # the last ones pasted with an invisible character: zero-width space, soft hyphen, BOM,
+    # a left-to-right mark
+    [
+        "flor",
+        "FLOR",
+        " Flor ",
+        "Flór",
+        "flor\t",
+        "Flor\u200b",
+        "Flor\u00ad",
+        "\ufeffFlor",
+        "\u200eFlor",
+    ],
+)
 def test_duplicates_refused_whatever_case_accents_spacing(db, second):
     team.add_member(db, "Flor")
     with pytest.raises(DuplicateMember) as exc:
@@ -91,6 +106,44 @@ def test_legacy_colliding_names_are_reported(dbs):
     dbs.work.segmentadores.insert_many([{"name": "Flor"}, {"name": "flor "}])
     warnings = prepare(dbs)
     assert len(warnings) == 1 and "flor" in warnings[0]
+
+
+def test_a_name_pasted_with_invisible_characters_is_stored_without_them(db):
+    member = team.add_member(db, "\ufeffMar\u00adía\u200b José")
+    assert member.name == "María José"
+    assert [m.name for m in team.list_members(db)] == ["María José"]
+    assert team.find_member(db, "maria jose\u200b").name == "María José"
+    with pytest.raises(ValidationError, match="A name is required"):
+        team.add_member(db, "\u200b\u00ad")
+
+
+def test_a_legacy_name_with_an_invisible_character_is_one_person_and_shown_as_stored(dbs):
+    """Keys made before invisible characters were ignored are redone; a stored pair that is
+    now one person is reported with the invisible character shown, so it can be told apart."""
+    from segcore.prepare import prepare
+
+    dbs.work.segmentadores.insert_many(
+        [
+            {"name": "Flor", "name_key": "flor"},
+            {"name": "Flor\u200b", "name_key": "flor\u200b"},
+            {"name": "Ana\u00ad", "name_key": "ana\u00ad"},
+        ]
+    )
+    warnings = prepare(dbs)
+    assert [str(w) for w in warnings] == [
+        "Team member 'Flor\\u200b' has the same name as another one (up to case, accents, "
+        "spacing or invisible characters); rename or remove one of them."
+    ]
+    assert sorted(m.name for m in team.list_members(dbs.work)) == [
+        "Ana\u00ad",
+        "Flor",
+        "Flor\u200b",
+    ]
+    assert team.find_member(dbs.work, "Ana").name == "Ana\u00ad"  # as stored
+    with pytest.raises(DuplicateMember, match="'Ana\u00ad' is already on the team"):
+        team.add_member(dbs.work, "Ana")
+    with pytest.raises(DuplicateMember, match="'Flor' is already on the team"):
+        team.add_member(dbs.work, "Flor\u200b")
 
 
 def test_edit_role_and_email_records_history(db):

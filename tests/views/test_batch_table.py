@@ -89,6 +89,13 @@ def test_table_row(doc, expected):
     assert batch_table.table_row(doc) == expected
 
 
+@pytest.mark.parametrize("stored", ["2026-12-20abc", "2026-12-201", "12/05/20261"])
+def test_a_due_date_with_trailing_characters_is_shown_as_stored(stored):
+    """Not as the date its first ten characters name, which is another date."""
+    row = batch_table.table_row({"id": "batch_1", "metadata": {"due_date": stored}})
+    assert (row["due_date"], row["due_date_stored"]) == (None, stored)
+
+
 @pytest.mark.parametrize(
     "check, shown",
     [

@@ -308,3 +308,13 @@ def test_a_due_date_out_of_any_plan_is_refused_and_changes_nothing(db, run_cli, 
     assert done.returncode != 0
     assert f"A due date must lie between 2000-01-01 and 2099-12-31 (not {typed})" in done.stderr
     assert db.batches.find_one({"id": "batch_1"})["metadata"]["due_date"] == "2026-12-01"
+
+
+@pytest.mark.parametrize("typed", ["2026-12-201", "2026-12-2099", "2026-12-20abc", "12/05/20261"])
+def test_a_due_date_with_trailing_characters_is_refused_and_changes_nothing(db, run_cli, typed):
+    """`2026-12-201` was stored as 2026-12-20 and `12/05/20261` as 2026-05-12: other dates."""
+    db.batches.insert_one({"id": "batch_1", "metadata": {"due_date": "2026-12-01"}})
+    done = run_cli("batches", "set", "batch_1", "--due", typed)
+    assert done.returncode != 0
+    assert f"'{typed}' is not a date (use YYYY-MM-DD)" in done.stderr
+    assert db.batches.find_one({"id": "batch_1"})["metadata"]["due_date"] == "2026-12-01"

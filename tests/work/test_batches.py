@@ -171,6 +171,12 @@ def test_validate_value_refuses(field, value):
         batches.validate_value(field, value, ["Flor"])
 
 
+@pytest.mark.parametrize("typed", ["flor", "Flor\u200b", "\ufeffFlor", "Fl\u00ador"])
+def test_an_assignee_pasted_with_invisible_characters_is_the_member(typed):
+    """Assigned as the member's stored name, not refused as someone not on the team."""
+    assert batches.validate_value("assignee", typed, ["Ceci", "Flor"]) == "Flor"
+
+
 def test_validate_due_date_forms():
     from datetime import date
 

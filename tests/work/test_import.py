@@ -1,6 +1,7 @@
 """Importing the batch list: file shapes, malformed files, folder scans, idempotent re-import."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -312,3 +313,61 @@ def test_a_list_exported_from_the_collection_brings_no_delivery(db, tmp_path, ru
     assert not {"mask_check", "mask_content", "review", "rework_reason"} & set(doc)
     status = run_cli("status", "--json")
     assert json.loads(status.stdout)["delivered"] == 0
+
+
+def test_a_relative_batches_file_stores_absolute_folders(db, run_cli, tmp_path):
+    """`import --file batches.json` run in the data folder stored `folder: "batch_1"`, which
+    the app and the timers, running elsewhere, never found."""
+    _folders(tmp_path, [1, 2])
+    (tmp_path / "batches.json").write_text(json.dumps(["batch_1", {"folder": "batch_2"}]))
+    out = run_cli("import", "--file", "batches.json")  # run in tmp_path, as a coordinator would
+    assert out.returncode == 0, out.stderr
+    assert {d["id"]: d["folder"] for d in db.batches.find()} == {
+        "batch_1": str(tmp_path / "batch_1"),
+        "batch_2": str(tmp_path / "batch_2"),
+    }
+
+
+def test_folders_of_a_file_read_against_a_relative_folder_are_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = json.dumps(["batch_1", "sub/batch_2", "/srv/data/batch_3"])
+    entries = batch_import.parse_batches_json(text, base=Path("data"))
+    assert [e.folder for e in entries] == [
+        str(tmp_path / "data" / "batch_1"),
+        str(tmp_path / "data" / "sub" / "batch_2"),
+        "/srv/data/batch_3",
+    ]
+
+
+def test_folders_naming_one_batch_keep_the_exact_name_and_say_so(tmp_path):
+    """batch_5, a leftover (empty) batch_05 and batch_5_redo: batch_05 was kept, silently."""
+    _folders(tmp_path, [5, "05", "5_redo", "07", "007", 8])
+    same = []
+    entries = batch_import.scan_data_directory(tmp_path, same_batch=same)
+    assert [(e.id, e.folder) for e in entries] == [
+        ("batch_5", str(tmp_path / "batch_5")),
+        ("batch_8", str(tmp_path / "batch_8")),
+    ]
+    assert same == [
+        batch_import.SameBatch("batch_5", "batch_5", ("batch_05", "batch_5_redo")),
+        batch_import.SameBatch("batch_7", None, ("batch_007", "batch_07")),
+    ]
+
+
+def test_a_scan_of_folders_naming_one_batch_imports_the_exact_one_and_reports_the_others(
+    db, run_cli, tmp_path
+):
+    data = tmp_path / "data"
+    _folders(data, ["05", "5_redo", 6], images=0)
+    _folders(data, [5], images=2)  # the real one
+    out = run_cli("import", "--data-dir", str(data), "--count-images")
+    assert out.returncode == 1  # as for any refused folder: the rest is imported
+    assert "2 added" in out.stdout and "2 refused" in out.stdout
+    assert [line for line in out.stderr.splitlines() if line.startswith("refused")] == [
+        "refused: 'batch_05' names the same batch as folder 'batch_5', which is imported "
+        "instead; nothing was written for it",
+        "refused: 'batch_5_redo' names the same batch as folder 'batch_5', which is imported "
+        "instead; nothing was written for it",
+    ]
+    stored = {d["id"]: (d["folder"], d["image_count"]) for d in db.batches.find()}
+    assert stored == {"batch_5": (str(data / "batch_5"), 2), "batch_6": (str(data / "batch_6"), 0)}
