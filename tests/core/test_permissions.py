@@ -86,6 +86,7 @@ NOT_A_USER_WRITE = {
             # a check's results into its receipts, and the notifications they owe: called by
             # verify, the content checks, the syncs and `notify --send-due` after their checks
             "receipts.apply_content",
+            "receipts.mark_removed",
             "notify_due.enqueue_stored_receipts",
             # the listings and receipts a sync or `verify` stores, after their checks
             "batch_images.save_listings",
