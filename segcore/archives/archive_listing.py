@@ -23,7 +23,7 @@ from pymongo.errors import PyMongoError
 
 from segcore.archives.archive_7z import MAGIC as MAGIC_7Z
 from segcore.archives.archive_7z import read_7z_headers
-from segcore.archives.archive_tar import TAR_ERRORS, read_tar_members
+from segcore.archives.archive_tar import TAR_ERRORS, member_path, read_tar_members
 from segcore.archives.archive_zip import SPLIT_REASON, is_split_part_name, read_zip_directory
 from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge
 from segcore.images.mask_matching import (
@@ -46,8 +46,9 @@ from segcore.uploads.gridfs_reader import (
 _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # 2: other files, member sizes and checksums, reasons as codes, 7z, NFC names; 3: a zip whose
 # directory places members outside it is unreadable, an archive misnamed is read by its bytes;
-# 4: a mask of 0 bytes is no mask (an other file), a single file of 0 bytes is unreadable
-VERSION = 4
+# 4: a mask of 0 bytes is no mask (an other file), a single file of 0 bytes is unreadable;
+# 5: a path held twice (`tar -u`) is its last copy, as extracting the archive leaves it
+VERSION = 5
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = "{name} (0 bytes)"  # how a 0-byte mask member is listed among the other files
@@ -272,6 +273,7 @@ def _list_archive(
             ]
         finally:
             stream.close()
+    entries = last_copies(entries)
     names, listing.other_files = sort_members((e[0] for e in entries), extensions)
     # A mask name whose every member holds 0 bytes (a failed export, a placeholder) is no mask:
     # it goes among the other files, so its image counts as without a mask.
@@ -288,6 +290,23 @@ def _list_archive(
         ),
         key=lambda m: (m["name"], m["size"], str(m.get("crc", m.get("digest")))),
     )
+
+
+def archive_path(name: str) -> str:
+    """A member's path as extracting the archive would write it: `/` between folders, no `./`
+    or `/` first, so `./a.png` and `a.png` are one path."""
+    return member_path(str(name).replace("\\", "/"))
+
+
+def last_copies(entries: list) -> list:
+    """`entries` (`(path, ...)`, in archive order) without the copies of a path that a later
+    one replaces: `tar -u` and `tar -r` append a newer copy, a zip or a 7z may hold a path
+    twice, and extracting any of them leaves the last."""
+    last = {archive_path(entry[0]): at for at, entry in enumerate(entries)}
+    if len(last) == len(entries):
+        return entries
+    kept = set(last.values())
+    return [entry for at, entry in enumerate(entries) if at in kept]
 
 
 def _check_budget(stored: StoredFile, budget: int) -> None:

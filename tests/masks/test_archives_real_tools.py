@@ -296,3 +296,40 @@ def test_a_7z_whose_compressed_headers_are_damaged_is_unreadable(tmp_path, liste
     listing = listed("batch_7_masks.7z", bytes(data))
     assert listing.reason.startswith("not a readable 7z archive (")
     assert listing.names == []
+
+
+@pytest.mark.parametrize("tool, append", [("tar", "-uf"), ("tar", "-rf"), ("bsdtar", "-rf")])
+def test_a_path_held_twice_is_its_last_copy_as_extracting_leaves_it(tmp_path, listed, tool, append):
+    """`tar -u` (or `-r`) after a failed re-export appends a 0-byte copy: extracting leaves the
+    empty file, so the image is without a mask; a good copy appended after an empty one is a
+    mask."""
+    folder = fill(tmp_path / "in", {f"img_00{n}_mask.png": png_bytes(n) for n in (1, 2, 3)})
+    (folder / "img_004_mask.png").write_bytes(b"")
+    out = tmp_path / "m.tar"
+    archive_with(tool, folder, out, "-cf")
+    (folder / "img_003_mask.png").write_bytes(b"")
+    (folder / "img_004_mask.png").write_bytes(png_bytes(4))
+    for name in ("img_003_mask.png", "img_004_mask.png"):
+        os.utime(folder / name, (2e9, 2e9))  # newer: `tar -u` appends it
+    data = archive_with(tool, folder, out, append, members=["img_003_mask.png", "img_004_mask.png"])
+    with tarfile.open(fileobj=io.BytesIO(data)) as made:
+        assert [m.name.lstrip("./") for m in made.getmembers()].count("img_003_mask.png") == 2
+    listing = listed("batch_3.tar", data)
+    assert listing.names == ["img_001_mask.png", "img_002_mask.png", "img_004_mask.png"]
+    assert listing.other_files == ["img_003_mask.png (0 bytes)"]
+    sizes = {m["name"]: m["size"] for m in listing.members}
+    assert sizes["img_004_mask.png"] == len(png_bytes(4))
+
+
+def test_a_zip_holding_a_path_twice_is_its_last_copy(tmp_path, listed):
+    """Python's zipfile writes a name again (with a warning); unzip extracts the last."""
+    buffer = io.BytesIO()
+    with pytest.warns(UserWarning), zipfile.ZipFile(buffer, "w") as made:
+        made.writestr("masks/img_001_mask.png", png_bytes(1))
+        made.writestr("masks/img_002_mask.png", png_bytes(2))
+        made.writestr("masks/img_002_mask.png", b"")
+    listing = listed("batch_3.zip", buffer.getvalue())
+    assert (listing.names, listing.other_files) == (
+        ["img_001_mask.png"],
+        ["img_002_mask.png (0 bytes)"],
+    )
