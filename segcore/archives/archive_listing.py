@@ -32,6 +32,7 @@ from segcore.images.mask_matching import (
     is_image_name,
     is_mask_member,
     member_base_name,
+    place_masks,
     sort_members,
 )
 from segcore.uploads.gridfs_reader import (
@@ -47,7 +48,8 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # 2: other files, member sizes and checksums, reasons as codes, 7z, NFC names; 3: a zip whose
 # directory places members outside it is unreadable, an archive misnamed is read by its bytes;
 # 4: a mask of 0 bytes is no mask (an other file), a single file of 0 bytes is unreadable;
-# 5: a path held twice (`tar -u`) is its last copy, as extracting the archive leaves it
+# 5: a path held twice (`tar -u`) is its last copy, as extracting the archive leaves it, and
+# the masks under each batch-named folder are kept (`placed`)
 VERSION = 5
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
@@ -100,7 +102,8 @@ class Listing:
     a zip's directory or a 7z's headers), `digest` (BLAKE2b, computed while streaming a tar) or
     `md5` (a single mask file, when the GridFS document has one). `reason`
     is the English text, `code` its template (`N_`) and `params` its values, for the UI to word
-    in the reader's language.
+    in the reader's language. `placed` and `also_loose`: the masks under each batch-named
+    folder (`mask_matching.place_masks`), for an upload naming several batches.
     """
 
     kind: str  # "zip", "tar", "7z", "file" or "unknown"
@@ -113,6 +116,8 @@ class Listing:
     code: str | None = None
     params: dict = field(default_factory=dict)
     version: int = VERSION
+    placed: dict = field(default_factory=dict)
+    also_loose: list[str] = field(default_factory=list)
 
     @property
     def readable(self) -> bool:
@@ -215,6 +220,7 @@ def list_upload(
     except UnreadableUpload as exc:
         listing.reason, listing.code, listing.params = str(exc), exc.template, exc.params
         listing.names, listing.other_files, listing.members = [], [], []
+        listing.placed, listing.also_loose = {}, []
     except PyMongoError:
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
@@ -223,6 +229,7 @@ def list_upload(
         listing.reason = NOT_LISTABLE.format(detail=detail)
         listing.code, listing.params = NOT_LISTABLE, {"detail": detail}
         listing.names, listing.other_files, listing.members = [], [], []
+        listing.placed, listing.also_loose = {}, []
     listing.bytes_read, listing.chunks_read = stats.bytes, stats.chunks
     return listing
 
@@ -282,6 +289,11 @@ def _list_archive(
     empty = [EMPTY_MEMBER.format(name=n) for n in names if n not in written]
     listing.other_files = sorted(listing.other_files + empty)
     masks = set(listing.names)
+    listing.placed, listing.also_loose = place_masks(
+        e[0]
+        for e in entries
+        if e[1] != 0 and is_mask_member(e[0]) and member_base_name(e[0]) in masks
+    )
     listing.members = sorted(
         (
             {"name": member_base_name(name), "size": size, key: value}

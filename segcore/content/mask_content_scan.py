@@ -35,11 +35,11 @@ from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, Re
 from segcore.content.mask_formats import image_header, no_reader, read_mask
 from segcore.content.mask_geometry import Geometry, OverLimit, first_line
 from segcore.core.errors import DamagedUpload, UnreadableUpload, UploadTooLarge
-from segcore.core.naming import canonical_batch_id
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     base_name,
     channel_key,
+    folder_batches,
     image_key,
     is_image_name,
     is_mask_member,
@@ -86,6 +86,7 @@ class ImageIndex:
     images: dict[str, list[Image]] = field(default_factory=dict)
     suffixes: tuple[str, ...] = ()
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
+    folders: dict = field(default_factory=dict)  # folder -> the batch it names (folder_batches)
 
     @classmethod
     def from_listings(cls, listings, suffixes, extensions=DEFAULT_EXTENSIONS) -> "ImageIndex":
@@ -115,8 +116,7 @@ class ImageIndex:
         found = self.images.get(mask_key(base_name(member), self.suffixes, self.extensions))
         if not found:
             return None
-        folders = str(member).replace("\\", "/").split("/")[:-1]
-        named = {canonical_batch_id(f) or f for f in folders if f}
+        named = folder_batches(member, self.folders)
         return next((image for image in found if image[2] in named), found[0])
 
 
