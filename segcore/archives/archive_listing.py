@@ -23,7 +23,8 @@ from pymongo.errors import PyMongoError
 
 from segcore.archives.archive_7z import MAGIC as MAGIC_7Z
 from segcore.archives.archive_7z import read_7z_headers
-from segcore.archives.archive_tar import TAR_ERRORS, member_path, read_tar_members
+from segcore.archives.archive_links import archive_path, resolve_links
+from segcore.archives.archive_tar import TAR_ERRORS, read_tar_members
 from segcore.archives.archive_zip import SPLIT_REASON, is_split_part_name, read_zip_directory
 from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge
 from segcore.images.mask_matching import (
@@ -48,8 +49,9 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # 2: other files, member sizes and checksums, reasons as codes, 7z, NFC names; 3: a zip whose
 # directory places members outside it is unreadable, an archive misnamed is read by its bytes;
 # 4: a mask of 0 bytes is no mask (an other file), a single file of 0 bytes is unreadable;
-# 5: a path held twice (`tar -u`) is its last copy, as extracting the archive leaves it, and
-# the masks under each batch-named folder are kept (`placed`)
+# 5: a path held twice (`tar -u`) is its last copy, as extracting the archive leaves it, the
+# masks under each batch-named folder are kept (`placed`), and a symbolic link (tar, zip, 7z)
+# counts as the file it leads to, or is no mask
 VERSION = 5
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
@@ -267,27 +269,38 @@ def _list_archive(
         # chunk missing or short where the directory does not lead.
         check_chunks_add_up(chunks, stored, totals)
         source = ChunkFile(chunks, stored, stats)
-        read = read_zip_directory if kind == "zip" else read_7z_headers
-        entries = [(name, size, "crc", crc) for name, size, crc in read(source)]
+        if kind == "zip":
+            found = read_zip_directory(source)
+        else:
+            found = read_7z_headers(source, budget)
+        entries = [(name, size, "crc", crc, link) for name, size, crc, link in found]
     else:
         # A tar costs every byte: streaming it checks every chunk's place and size.
         _check_budget(stored, budget)
         stream = ChunkStream(chunks, stored, stats)
         try:
             entries = [
-                (name, size, "digest", digest)
-                for name, size, digest in read_tar_members(stream, budget)
+                (name, size, "digest", digest, link)
+                for name, size, digest, link in read_tar_members(stream, budget)
             ]
         finally:
             stream.close()
-    entries = last_copies(entries)
+    # What extracting leaves: a path's last copy; a link as the file it leads to, or no mask
+    entries, dangling = resolve_links(last_copies(entries))
     names, listing.other_files = sort_members((e[0] for e in entries), extensions)
+    # a link named as a mask that leads nowhere says so; one named as another file is one
+    noted = [
+        note
+        for name, note in dangling
+        if is_mask_member(name) and is_image_name(member_base_name(name), extensions)
+    ]
+    others = sort_members((name for name, _ in dangling), extensions)[1]
     # A mask name whose every member holds 0 bytes (a failed export, a placeholder) is no mask:
     # it goes among the other files, so its image counts as without a mask.
     written = {member_base_name(e[0]) for e in entries if e[1] != 0 and is_mask_member(e[0])}
     listing.names = [n for n in names if n in written]
     empty = [EMPTY_MEMBER.format(name=n) for n in names if n not in written]
-    listing.other_files = sorted(listing.other_files + empty)
+    listing.other_files = sorted({*listing.other_files, *others, *noted, *empty})
     masks = set(listing.names)
     listing.placed, listing.also_loose = place_masks(
         e[0]
@@ -297,17 +310,11 @@ def _list_archive(
     listing.members = sorted(
         (
             {"name": member_base_name(name), "size": size, key: value}
-            for name, size, key, value in entries
+            for name, size, key, value, _ in entries
             if is_mask_member(name) and member_base_name(name) in masks
         ),
         key=lambda m: (m["name"], m["size"], str(m.get("crc", m.get("digest")))),
     )
-
-
-def archive_path(name: str) -> str:
-    """A member's path as extracting the archive would write it: `/` between folders, no `./`
-    or `/` first, so `./a.png` and `a.png` are one path."""
-    return member_path(str(name).replace("\\", "/"))
 
 
 def last_copies(entries: list) -> list:

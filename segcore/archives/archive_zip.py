@@ -7,16 +7,20 @@
   Backslashes are separators.
 - A part of a split or spanned zip (`zip -s`, `.z01` ...) is refused: the central directory
   of the last part names members whose data sits in parts never uploaded.
-- Each member's CRC-32 and size come from the directory: the data is never read.
+- Each member's CRC-32 and size come from the directory: the data is never read, but for a
+  symbolic link's (`zip -y`, macOS Finder: its Unix mode says link), a few bytes naming the
+  path it points to.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import stat
 import struct
 import zipfile
 
+from segcore.archives.archive_links import MAX_LINK_BYTES
 from segcore.core.errors import N_, UnreadableUpload, UploadTooLarge
 
 MAX_MEMBERS = 200_000  # a listing beyond this is refused rather than stored
@@ -190,15 +194,36 @@ def open_zip(source) -> zipfile.ZipFile:
         return zipfile.ZipFile(cleared)
 
 
-def read_zip_directory(source) -> list[tuple[str, int, int]]:
-    """`(name, size, crc)` of each file member of the zip in `source` (seekable), read from its
-    central directory. Raises UnreadableUpload for a split part, an encrypted or corrupt zip."""
+def is_symlink(info: zipfile.ZipInfo) -> bool:
+    """True for a member stored as a symbolic link (its Unix mode, in the external attributes,
+    says so), whose data is the path it points to."""
+    return info.file_size <= MAX_LINK_BYTES and stat.S_ISLNK(info.external_attr >> 16)
+
+
+def link_text(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
+    """The path a symbolic link member points to, None when its data cannot be read."""
+    try:
+        return archive.read(info).decode("utf-8", "replace")
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError, RuntimeError):
+        return None
+
+
+def read_zip_directory(source) -> list[tuple[str, int, int, str | None]]:
+    """`(name, size, crc, link)` of each file member of the zip in `source` (seekable), read
+    from its central directory; `link`: the path a symbolic link points to (read from its
+    data), else None. Raises UnreadableUpload for a split part, an encrypted or corrupt zip."""
     check_not_split(source)
     source.seek(0)
     try:
         with open_zip(source) as archive:
             infos = archive.infolist()
             check_member_offsets(archive)
+            encrypted = any(info.flag_bits & 0x1 for info in infos)
+            links = {
+                info.filename: link_text(archive, info)
+                for info in infos
+                if is_symlink(info) and not encrypted and len(infos) <= MAX_MEMBERS
+            }
     except (zipfile.BadZipFile, OSError) as exc:
         if "span multiple disks" in str(exc):
             raise UnreadableUpload(SPLIT_REASON) from None
@@ -209,4 +234,6 @@ def read_zip_directory(source) -> list[tuple[str, int, int]]:
         raise UploadTooLarge(N_("too many members to check ({count})"), count=len(infos))
     if any(info.flag_bits & 0x1 for info in infos):
         raise UnreadableUpload(N_("encrypted zip"))
-    return [(member_name(info), info.file_size, info.CRC) for info in infos]
+    return [
+        (member_name(info), info.file_size, info.CRC, links.get(info.filename)) for info in infos
+    ]

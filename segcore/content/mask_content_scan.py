@@ -23,15 +23,17 @@ from py7zr.io import Py7zIO, WriterFactory
 from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
 
-from segcore.archives.archive_7z import SEVEN_ZIP_ERRORS, error_detail
-from segcore.archives.archive_listing import (
-    _TAR_ERRORS,
-    archive_path,
-    kind_from_magic,
-    kind_from_name,
+from segcore.archives.archive_7z import SEVEN_ZIP_ERRORS, error_detail, link_texts
+from segcore.archives.archive_links import archive_path, follow, link_path
+from segcore.archives.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
+from segcore.archives.archive_tar import member_path
+from segcore.archives.archive_zip import (
+    check_member_offsets,
+    is_symlink,
+    link_text,
+    member_name,
+    open_zip,
 )
-from segcore.archives.archive_tar import link_target, member_path
-from segcore.archives.archive_zip import check_member_offsets, member_name, open_zip
 from segcore.content.mask_content import COUNTED, ContentTally, Rules, check_mask
 from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
 from segcore.content.mask_formats import no_reader, read_mask
@@ -263,6 +265,35 @@ def _window(wanted: list, at: int, source: WindowFile, room: int) -> int:
     return end
 
 
+def _zip_wanted(scan: _Scan, archive: zipfile.ZipFile) -> list:
+    """The members to check, `(images, (the member whose data is read, start, end), name)`, in
+    their data's order in the file, so each chunk is fetched once, forwards, a run of checked
+    members' chunks in one query. A path held twice counts its last copy, as unzip leaves it;
+    a symbolic link is checked as the member it leads to, under its own name."""
+    spans = _member_spans(archive)
+    last = {archive_path(member_name(info)): info for info, _, _ in spans}
+    texts = {path: link_text(archive, info) for path, info in last.items() if is_symlink(info)}
+    links = {path: link_path(path, text) for path, text in texts.items() if text is not None}
+    files = {path for path, info in last.items() if path not in links and not info.is_dir()}
+    where = {id(info): (start, end) for info, start, end in spans}
+    wanted = []
+    for info, _, _ in spans:
+        name = member_name(info)  # as the listing names it (UTF-8 without the flag too)
+        path = archive_path(name)
+        images = scan.wanted(name) if not info.is_dir() and last[path] is info else []
+        if not images:
+            continue
+        target = last.get(follow(path, links, files) or "") if path in links else info
+        if target is None:
+            reason = f"a link to {texts[path]!r}, not a file of the archive"
+            scan.add(name, [("unreadable", {"reason": reason})], images)
+        elif target.flag_bits & 0x1:  # encrypted: never opened here
+            scan.add(name, [("unreadable", ENCRYPTED)], images)
+        else:
+            wanted.append((images, (target, *where[id(target)]), name))
+    return sorted(wanted, key=lambda item: item[1][1])
+
+
 def _scan_zip(scan: _Scan, source: WindowFile) -> None:
     try:
         archive = open_zip(source)
@@ -277,19 +308,7 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
         raise UnreadableUpload(f"not a readable zip ({exc})") from None
     with archive:
         check_member_offsets(archive)
-        # In their order in the file: each chunk is fetched once, forwards, a run of checked
-        # members' chunks in one query.
-        wanted = []
-        # a path held twice: its last copy only, as unzip leaves it
-        last = {archive_path(member_name(info)): info for info in archive.infolist()}
-        for info, start, end in _member_spans(archive):
-            name = member_name(info)  # as the listing names it (UTF-8 without the flag too)
-            images = [] if info.is_dir() or last[archive_path(name)] is not info else None
-            images = scan.wanted(name) if images is None else images
-            if images and info.flag_bits & 0x1:  # encrypted: never opened here
-                scan.add(name, [("unreadable", ENCRYPTED)], images)
-            elif images:
-                wanted.append((images, (info, start, end), name))
+        wanted = _zip_wanted(scan, archive)
         fetched = 0
         for at, (images, (info, start, end), name) in enumerate(wanted):
             if scan.used + info.file_size > scan.budget:
@@ -320,8 +339,15 @@ def _scan_tar(scan: _Scan, stream) -> None:
                 if not images:
                     continue
                 scan.used = archive.offset  # the tar's bytes decompressed before this member
-                if links:  # a mask under its own name (GNU tar links identical files)
-                    scan.check_link(member.name, link_target(member), images)
+                if member.islnk():  # a mask under its own name (GNU tar links identical files)
+                    scan.check_link(member.name, member_path(member.linkname), images)
+                elif member.issym():  # relative to its folder; never followed out of the archive
+                    target = link_path(member.name, member.linkname)
+                    if target is None:
+                        reason = f"a link to {member.linkname!r}, outside the archive"
+                        scan.add(member.name, [("unreadable", {"reason": reason})], images)
+                    else:
+                        scan.check_link(member.name, target, images)
                 else:
                     scan.check(member.name, archive.extractfile(member), images, member.size)
         scan.finish_links()
@@ -336,18 +362,19 @@ def _scan_tar(scan: _Scan, stream) -> None:
 
 class _MaskWriters(WriterFactory):
     """Where py7zr writes a 7z's checked members: each mask is held until py7zr closes it,
-    then checked and let go (one at a time, within the upload's budget)."""
+    then checked (as itself and as each link leading to it) and let go (one at a time, within
+    the upload's budget). `checks`: member name -> [(the name it is checked as, images)]."""
 
-    def __init__(self, scan: _Scan, images: dict[str, list[Image]]):
-        self.scan, self.images = scan, images
+    def __init__(self, scan: _Scan, checks: dict[str, list]):
+        self.scan, self.checks = scan, checks
 
     def create(self, filename: str) -> Py7zIO:
-        return _MaskWriter(self.scan, filename, self.images.get(filename) or [])
+        return _MaskWriter(self.scan, self.checks.get(filename) or [])
 
 
 class _MaskWriter(Py7zIO):
-    def __init__(self, scan: _Scan, name: str, images: list[Image]):
-        self.scan, self.name, self.images = scan, name, images
+    def __init__(self, scan: _Scan, checks: list):
+        self.scan, self.checks = scan, checks
         self.data = io.BytesIO()
 
     def write(self, data) -> int:
@@ -356,10 +383,10 @@ class _MaskWriter(Py7zIO):
         return self.data.write(data)
 
     def close(self) -> None:
-        if self.images:
-            size = self.data.tell()
+        size = self.data.tell()
+        for name, images in self.checks:
             self.data.seek(0)
-            self.scan.check(self.name, self.data, self.images, size)
+            self.scan.check(name, self.data, images, size)
         self.data = io.BytesIO()
 
     def read(self, size=None) -> bytes:
@@ -375,17 +402,35 @@ class _MaskWriter(Py7zIO):
         return self.data.tell()
 
 
+def _7z_checks(scan: _Scan, archive: py7zr.SevenZipFile) -> dict[str, list]:
+    """Member name -> what its data is checked as: itself, and each symbolic link (`7z -snl`)
+    that leads to it; a link leading nowhere is unreadable."""
+    entries = [e for e in archive.list() if not e.is_directory]
+    texts = link_texts(archive, entries, scan.budget)
+    links = {archive_path(n): link_path(n, text) for n, text in texts.items()}
+    names = {archive_path(e.filename): e.filename for e in entries}
+    files = {path for path in names if path not in links}
+    checks: dict[str, list] = {}
+    for entry in entries:
+        images = scan.wanted(entry.filename)
+        path = archive_path(entry.filename)
+        target = follow(path, links, files) if path in links else path
+        if images and target is None:
+            reason = f"a link to {texts[entry.filename]!r}, not a file of the archive"
+            scan.add(entry.filename, [("unreadable", {"reason": reason})], images)
+        elif images:
+            checks.setdefault(names[target], []).append((entry.filename, images))
+    return checks
+
+
 def _scan_7z(scan: _Scan, source: ChunkFile) -> None:
     try:
         with py7zr.SevenZipFile(source, mode="r") as archive:
             if archive.needs_password():
                 raise UnreadableUpload("encrypted 7z archive")
-            found = {
-                e.filename: scan.wanted(e.filename) for e in archive.list() if not e.is_directory
-            }
-            images = {name: candidates for name, candidates in found.items() if candidates}
-            if images:
-                archive.extract(targets=list(images), factory=_MaskWriters(scan, images))
+            checks = _7z_checks(scan, archive)
+            if checks:
+                archive.extract(targets=list(checks), factory=_MaskWriters(scan, checks))
     except py7zr_errors.PasswordRequired:
         raise UnreadableUpload("encrypted 7z headers") from None
     except SEVEN_ZIP_ERRORS as exc:

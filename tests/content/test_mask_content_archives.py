@@ -107,14 +107,34 @@ def test_gnu_tar_links_are_checked_as_the_masks_they_link_to(lab, upload, tmp_pa
     }
 
 
-def test_a_link_to_no_mask_of_the_archive_is_unreadable_never_skipped(lab, upload, tmp_path):
-    lab.images("outside_1")
+@pytest.mark.parametrize(
+    "tool, options, name",
+    [
+        ("zip", ["-y"], "batch_1.zip"),
+        ("7z", ["-snl"], "batch_1.7z"),
+        ("7z", ["-tzip", "-snl"], "batch_1.zip"),
+        ("tar", ["-czf"], "batch_1.tar.gz"),
+    ],
+)
+def test_symbolic_links_are_checked_as_the_masks_they_lead_to(
+    lab, upload, tmp_path, tool, options, name
+):
+    """A link (`zip -y`, `7z -snl`, tar) is the mask it leads to, never its own text read as
+    an image; one leading out of the archive is no mask (the listing says so), never opened."""
+    lab.images("empty_1", "alias_1", "alias_2", "ok_1", "outside_1")
+    png(lab.masks / "empty_1_mask.png", np.zeros((SIDE, SIDE)))
+    png(lab.masks / "ok_1_mask.png", square())
+    os.symlink("empty_1_mask.png", lab.masks / "alias_1_mask.png")
+    os.symlink("ok_1_mask.png", lab.masks / "alias_2_mask.png")
     os.symlink("/etc/hostname", lab.masks / "outside_1_mask.png")  # never followed on disk
-    row = checked(
-        lab, upload, "batch_1.tar", archive_with("tar", lab.masks, tmp_path / "m.tar", "-cf")
-    )
-    assert row["checked"] == 1 and row["counts"]["unreadable"] == 1
-    assert "a link to 'etc/hostname'" in said(row)["outside_1_mask.png"]
+    row = checked(lab, upload, name, archive_with(tool, lab.masks, tmp_path / name, *options))
+    assert (row["checked"], row["problems"]) == (4, 2)
+    assert said(row) == {
+        "empty_1_mask.png": "empty_1_mask.png: empty",
+        "alias_1_mask.png": "alias_1_mask.png: empty",
+    }
+    check = lab.work.batches.find_one({"id": "batch_1"})["mask_check"]
+    assert (check["state"], check["missing"]) == ("incomplete", ["outside_1.png"])
 
 
 @pytest.mark.parametrize("compress", ["gzip", "bzip2", "xz"])

@@ -93,7 +93,7 @@ def test_shutil_archives(listed, masks, tmp_path, fmt):
 @pytest.mark.parametrize(
     "tool, options", [("tar", ["-czf"]), ("bsdtar", ["-cJf"]), ("tar", ["--format=posix", "-cf"])]
 )
-def test_hard_links_are_masks_with_their_targets_data_and_symlinks_are_never_followed(
+def test_hard_links_are_masks_with_their_targets_data_and_symlinks_stay_in_the_archive(
     listed, tmp_path, tool, options
 ):
     folder = fill(
@@ -115,16 +115,15 @@ def test_hard_links_are_masks_with_their_targets_data_and_symlinks_are_never_fol
         "empty_001_mask.png",
         "empty_002_mask.png",
         "empty_003_mask.png",
-        "evil_mask.png",
         "other_mask.png",
     ]
+    assert listing.other_files == ["evil_mask.png (a link to /etc/passwd, outside the archive)"]
     members = {m["name"]: m for m in listing.members}
     empty = {
         (members[f"empty_00{n}_mask.png"]["size"], members[f"empty_00{n}_mask.png"]["digest"])
         for n in (1, 2, 3)
     }
     assert len(empty) == 1 and empty.pop()[0] == len(png_bytes(0))
-    assert members["evil_mask.png"]["size"] is None  # a name: /etc/passwd was never read
     assert members["alias_mask.png"]["size"] == len(png_bytes(3))  # its target's
     assert members["alias_mask.png"]["digest"] != members["other_mask.png"]["digest"]
 
@@ -333,3 +332,38 @@ def test_a_zip_holding_a_path_twice_is_its_last_copy(tmp_path, listed):
         ["img_001_mask.png"],
         ["img_002_mask.png (0 bytes)"],
     )
+
+
+@pytest.mark.parametrize(
+    "tool, options",
+    [
+        ("tar", ["-czf"]),
+        ("bsdtar", ["-cf"]),
+        ("zip", ["-y"]),
+        ("7z", ["-snl"]),
+        ("7z", ["-tzip", "-snl"]),
+    ],
+)
+def test_symbolic_links_count_as_the_file_they_lead_to_in_every_format(
+    listed, tmp_path, tool, options
+):
+    """`zip -y`, `7z -snl` and tar store a link as the path it points to: it counts as the
+    member it leads to (its size), through other links too; a link out of the archive or to
+    nothing in it is no mask, said among the other files."""
+    folder = fill(tmp_path / "m", {"img_001_mask.png": png_bytes(1)})
+    (folder / "sub").mkdir()
+    os.symlink("img_001_mask.png", folder / "img_002_mask.png")
+    os.symlink("../img_002_mask.png", folder / "sub" / "img_003_mask.png")  # a link to a link
+    os.symlink("/etc/passwd", folder / "evil_mask.png")
+    os.symlink("../../x.png", folder / "up_mask.png")
+    os.symlink("missing.png", folder / "gone_mask.png")
+    name = "b.zip" if "zip" in tool or "-tzip" in options else "b.7z" if tool == "7z" else "b.tgz"
+    listing = listed(name, archive_with(tool, folder, tmp_path / name, *options))
+    assert listing.reason is None
+    assert listing.names == ["img_001_mask.png", "img_002_mask.png", "img_003_mask.png"]
+    assert listing.other_files == [
+        "evil_mask.png (a link to /etc/passwd, outside the archive)",
+        "gone_mask.png (a link to missing.png, no file of the archive)",
+        "up_mask.png (a link to ../../x.png, outside the archive)",
+    ]
+    assert {m["size"] for m in listing.members} == {len(png_bytes(1))}
