@@ -28,10 +28,12 @@ from segcore.archives.archive_links import archive_path, follow, link_path
 from segcore.archives.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
 from segcore.archives.archive_tar import member_path
 from segcore.archives.archive_zip import (
+    UnsupportedMethod,
     check_member_offsets,
     is_symlink,
     link_text,
     member_name,
+    open_member,
     open_zip,
 )
 from segcore.content.mask_content import COUNTED, ContentTally, Rules, check_mask
@@ -318,8 +320,11 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
                 fetched = _window(wanted, at, source, scan.budget - scan.used)
                 source.fetch(start, fetched)
             try:
-                with archive.open(info) as member:
+                with open_member(archive, info) as member:
                     scan.check(name, member, images, info.file_size)
+            except UnsupportedMethod as exc:  # the zip is fine: we cannot read that method
+                reason = f"compressed by {exc}, which this check cannot read"
+                scan.add(name, [("no_reader", {"reason": reason})], images)
             except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError) as exc:
                 scan.add(name, [("unreadable", {"reason": first_line(exc)})], images)
 
