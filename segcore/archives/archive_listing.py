@@ -50,8 +50,8 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # directory places members outside it is unreadable, an archive misnamed is read by its bytes;
 # 4: a mask of 0 bytes is no mask (an other file), a single file of 0 bytes is unreadable;
 # 5: a path held twice (`tar -u`) is its last copy, as extracting the archive leaves it, the
-# masks under each batch-named folder are kept (`placed`), and a symbolic link (tar, zip, 7z)
-# counts as the file it leads to, or is no mask
+# masks under each batch-named folder are kept (`placed`), a symbolic link (tar, zip, 7z)
+# counts as the file it leads to, or is no mask, and zip names may be CP850
 VERSION = 5
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")

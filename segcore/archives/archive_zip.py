@@ -1,9 +1,10 @@
 """A zip's members from its central directory only, named as the tool that wrote it meant.
 
 - Names: a name with the UTF-8 flag is UTF-8; without it, UTF-8 when the bytes are valid UTF-8
-  (Info-ZIP on Linux and many other tools write UTF-8 without setting the flag), else CP437
-  (the zip default, Windows' Explorer); the Info-ZIP Unicode Path extra field (0x7075) wins over
-  both. A name flagged UTF-8 that is not (bsdtar flags every name) is read as an unflagged one.
+  (Info-ZIP on Linux and many other tools write UTF-8 without setting the flag), else the code
+  page of the Windows that wrote it (`legacy_name`: CP850 in Spain and Latin America, whose
+  accented capitals CP437 reads as Greek letters and box drawing, else CP437, the zip default);
+  the Info-ZIP Unicode Path extra field (0x7075) wins over all. A name flagged UTF-8 that is not (bsdtar flags every name) is read as an unflagged one.
   Backslashes are separators.
 - A part of a split or spanned zip (`zip -s`, `.z01` ...) is refused: the central directory
   of the last part names members whose data sits in parts never uploaded.
@@ -99,7 +100,22 @@ def member_name(info: zipfile.ZipInfo) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return info.orig_filename
+        return legacy_name(raw)
+
+
+def legacy_name(raw: bytes) -> str:
+    """A name without the UTF-8 flag that is not UTF-8, as the Windows that wrote it meant:
+    CP850 (Windows' OEM code page in Spain and Latin America) when every byte CP437 and CP850
+    read differently is a letter in CP850 (`RIÑÓN`, whose Ó CP437 reads as α, Á as ╡, Ú as Θ),
+    else CP437 (the zip default, Windows in the United States)."""
+    differing = [b for b in set(raw) if _CP437[b] != _CP850[b]]
+    if differing and all(_CP850[b].isalpha() for b in differing):
+        return raw.decode("cp850")
+    return raw.decode("cp437")
+
+
+_CP437 = bytes(range(256)).decode("cp437")
+_CP850 = bytes(range(256)).decode("cp850")
 
 
 CORRUPT = N_("not a readable zip (truncated or corrupt: {detail})")

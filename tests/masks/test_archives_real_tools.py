@@ -204,6 +204,25 @@ def test_cp437_names_and_the_unicode_path_field_and_backslashes(listed, tmp_path
     assert listed("b_8.zip", buffer.getvalue()).names == ["riñón_003_mask.png"]
 
 
+def test_a_zip_in_cp850_from_a_spanish_windows_lists_its_accented_names(listed, tmp_path):
+    """bsdtar writes the names as Explorer does on a Spanish Windows: CP850, no UTF-8 flag."""
+    stems = ["RIÑÓN_001", "CRÁNEO_002", "ÚTERO_003"]
+    folder = fill(tmp_path / "in", {f"MÁSCARAS/{s}_mask.png": png_bytes(1) for s in stems})
+    data = archive_with(
+        "bsdtar",
+        folder,
+        tmp_path / "m.zip",
+        "--format",
+        "zip",
+        "--options",
+        "zip:hdrcharset=CP850",
+        "-c",
+        members=["MÁSCARAS"],
+    )
+    assert b"\xb5SCARAS/RI\xa5\xe0N" in data  # CP850 bytes, as Windows writes them
+    assert listed("batch_5.zip", data).names == sorted(f"{s}_mask.png" for s in stems)
+
+
 def test_parts_of_a_split_zip_are_unreadable(listed, masks, tmp_path):
     big = fill(tmp_path / "big", {f"img_{n:03d}_mask.png": os.urandom(40_000) for n in range(8)})
     run_tool("zip", "-q", "-r", "-s", "100k", str(tmp_path / "split.zip"), ".", cwd=big)
