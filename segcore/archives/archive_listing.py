@@ -8,6 +8,9 @@
 - A tar, plain or compressed, is streamed once through `archive_tar`, within a budget.
 - A single mask file (an image extension) is its own name: nothing more is read. A file of
   0 bytes is no mask: as an upload it is unreadable, in an archive one of its other files.
+- An archive is listed as extracting it leaves it: a path held twice is its last copy, a
+  symbolic link the member it leads to, or no mask when it leads out of the archive or to
+  nothing (`archive_links`).
 - RAR and other formats are *unreadable*, the format named.
 
 Member names are text to compare, never paths on this machine. A listing carries its format

@@ -6,6 +6,9 @@
 - A tar, plain or compressed, is streamed once in large cursor batches and decompressed in a
   thread of its own a few MB ahead; members are checked as they pass, one at a time.
 - A single mask file is streamed from its chunks.
+- What counts is what extracting leaves: a path's last copy, a link as the member it leads to;
+  an image's masks under several folders must each be right (`_Scan.finish`), and which image
+  a mask is checked against is `mask_images`' to say.
 At most `budget` bytes are decompressed per upload: past it the upload is "too large to check"
 and what was checked stands. Images are read by header only, cached by path, size and mtime.
 """

@@ -135,8 +135,10 @@ def not_attributed(images: list[Image], mask: "Geometry | str", fits: int) -> di
     batches = " and ".join(sorted({image[2] for image in images}))
     if isinstance(mask, str):
         why = f"it cannot be read ({mask})"
-    elif fits:
+    elif fits == len(images):
         why = "its size fits each of them"
+    elif fits:
+        why = f"its size fits {fits} of them"
     else:
         why = f"its size ({'×'.join(map(str, mask.size))}) fits none of them"
     return {
