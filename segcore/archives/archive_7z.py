@@ -2,16 +2,21 @@
 
 Encrypted headers (`7z -mhe=on`) hide the names: *unreadable*. Encrypted data with plain
 headers lists its names but no mask in it can be opened: *unreadable* too, as an encrypted zip.
+A symbolic link (`7z -snl`) holds the path it points to in its data: that much is decompressed,
+when the archive's whole data is within the budget (a solid block is decompressed up to it).
 """
 
 from __future__ import annotations
 
+import io
 import lzma
 import zlib
 
 import py7zr
 from py7zr import exceptions as py7zr_errors
+from py7zr.io import Py7zIO, WriterFactory
 
+from segcore.archives.archive_links import MAX_LINK_BYTES
 from segcore.core.errors import N_, UnreadableUpload, UploadTooLarge
 
 MAX_MEMBERS = 200_000
@@ -40,8 +45,60 @@ def error_detail(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
 
 
-def read_7z_headers(source) -> list[tuple[str, int, int | None]]:
-    """`(name, size, crc)` of each file in the 7z archive in `source` (seekable).
+class _Kept(Py7zIO):
+    """A link member's data, kept up to MAX_LINK_BYTES."""
+
+    def __init__(self, name: str, texts: dict):
+        self.name, self.texts, self.data = name, texts, io.BytesIO()
+
+    def write(self, data) -> int:
+        if self.data.tell() < MAX_LINK_BYTES:
+            self.data.write(bytes(data[: MAX_LINK_BYTES - self.data.tell()]))
+        return len(data)
+
+    def close(self) -> None:
+        self.texts[self.name] = self.data.getvalue().decode("utf-8", "replace")
+
+    def read(self, size=None) -> bytes:
+        return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.data.tell()
+
+    def flush(self) -> None:
+        pass
+
+    def size(self) -> int:
+        return self.data.tell()
+
+
+class _LinkTexts(WriterFactory):
+    def __init__(self):
+        self.texts: dict[str, str] = {}
+
+    def create(self, filename: str) -> Py7zIO:
+        return _Kept(filename, self.texts)
+
+
+def link_texts(archive: py7zr.SevenZipFile, entries, budget: int | None = None) -> dict:
+    """The path each symbolic link of `entries` (its `list()`) points to, by name; {} when the
+    archive holds none, or more data than `budget` (a link's text may sit at the end of a solid
+    block: all of it is decompressed first)."""
+    names = [e.filename for e in entries if e.is_symlink and not e.is_directory]
+    total = sum(int(e.uncompressed or 0) for e in entries)
+    if not names or (budget is not None and total > budget):
+        return {}
+    found = _LinkTexts()
+    archive.extract(targets=names, factory=found)
+    archive.reset()
+    return found.texts
+
+
+def read_7z_headers(
+    source, budget: int | None = None
+) -> list[tuple[str, int, int | None, str | None]]:
+    """`(name, size, crc, link)` of each file in the 7z archive in `source` (seekable); `link`:
+    the path a symbolic link points to (`link_texts`, within `budget`), else None.
 
     Raises UnreadableUpload when the headers are encrypted or the archive is corrupt.
     """
@@ -50,6 +107,7 @@ def read_7z_headers(source) -> list[tuple[str, int, int | None]]:
             if archive.needs_password():
                 raise UnreadableUpload(N_("encrypted 7z archive"))
             entries = archive.list()
+            links = link_texts(archive, entries, budget) if len(entries) <= MAX_MEMBERS else {}
     except py7zr_errors.PasswordRequired:
         raise UnreadableUpload(N_("encrypted 7z headers")) from None
     except UnreadableUpload:
@@ -59,7 +117,7 @@ def read_7z_headers(source) -> list[tuple[str, int, int | None]]:
     if len(entries) > MAX_MEMBERS:
         raise UploadTooLarge(N_("too many members to check ({count})"), count=len(entries))
     return [
-        (entry.filename, int(entry.uncompressed or 0), entry.crc32)
+        (entry.filename, int(entry.uncompressed or 0), entry.crc32, links.get(entry.filename))
         for entry in entries
         if not entry.is_directory
     ]

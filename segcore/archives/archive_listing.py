@@ -8,6 +8,9 @@
 - A tar, plain or compressed, is streamed once through `archive_tar`, within a budget.
 - A single mask file (an image extension) is its own name: nothing more is read. A file of
   0 bytes is no mask: as an upload it is unreadable, in an archive one of its other files.
+- An archive is listed as extracting it leaves it: a path held twice is its last copy, a
+  symbolic link the member it leads to, or no mask when it leads out of the archive or to
+  nothing (`archive_links`).
 - RAR and other formats are *unreadable*, the format named.
 
 Member names are text to compare, never paths on this machine. A listing carries its format
@@ -23,6 +26,7 @@ from pymongo.errors import PyMongoError
 
 from segcore.archives.archive_7z import MAGIC as MAGIC_7Z
 from segcore.archives.archive_7z import read_7z_headers
+from segcore.archives.archive_links import archive_path, resolve_links
 from segcore.archives.archive_tar import TAR_ERRORS, read_tar_members
 from segcore.archives.archive_zip import SPLIT_REASON, is_split_part_name, read_zip_directory
 from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge
@@ -32,6 +36,7 @@ from segcore.images.mask_matching import (
     is_image_name,
     is_mask_member,
     member_base_name,
+    place_masks,
     sort_members,
 )
 from segcore.uploads.gridfs_reader import (
@@ -46,8 +51,11 @@ from segcore.uploads.gridfs_reader import (
 _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # 2: other files, member sizes and checksums, reasons as codes, 7z, NFC names; 3: a zip whose
 # directory places members outside it is unreadable, an archive misnamed is read by its bytes;
-# 4: a mask of 0 bytes is no mask (an other file), a single file of 0 bytes is unreadable
-VERSION = 4
+# 4: a mask of 0 bytes is no mask (an other file), a single file of 0 bytes is unreadable;
+# 5: a path held twice (`tar -u`) is its last copy, as extracting the archive leaves it, the
+# masks under each batch-named folder are kept (`placed`), a symbolic link (tar, zip, 7z)
+# counts as the file it leads to, or is no mask, and zip names may be CP850
+VERSION = 5
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = "{name} (0 bytes)"  # how a 0-byte mask member is listed among the other files
@@ -99,7 +107,8 @@ class Listing:
     a zip's directory or a 7z's headers), `digest` (BLAKE2b, computed while streaming a tar) or
     `md5` (a single mask file, when the GridFS document has one). `reason`
     is the English text, `code` its template (`N_`) and `params` its values, for the UI to word
-    in the reader's language.
+    in the reader's language. `placed` and `also_loose`: the masks under each batch-named
+    folder (`mask_matching.place_masks`), for an upload naming several batches.
     """
 
     kind: str  # "zip", "tar", "7z", "file" or "unknown"
@@ -112,6 +121,8 @@ class Listing:
     code: str | None = None
     params: dict = field(default_factory=dict)
     version: int = VERSION
+    placed: dict = field(default_factory=dict)
+    also_loose: list[str] = field(default_factory=list)
 
     @property
     def readable(self) -> bool:
@@ -214,6 +225,7 @@ def list_upload(
     except UnreadableUpload as exc:
         listing.reason, listing.code, listing.params = str(exc), exc.template, exc.params
         listing.names, listing.other_files, listing.members = [], [], []
+        listing.placed, listing.also_loose = {}, []
     except PyMongoError:
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
@@ -222,6 +234,7 @@ def list_upload(
         listing.reason = NOT_LISTABLE.format(detail=detail)
         listing.code, listing.params = NOT_LISTABLE, {"detail": detail}
         listing.names, listing.other_files, listing.members = [], [], []
+        listing.placed, listing.also_loose = {}, []
     listing.bytes_read, listing.chunks_read = stats.bytes, stats.chunks
     return listing
 
@@ -259,35 +272,63 @@ def _list_archive(
         # chunk missing or short where the directory does not lead.
         check_chunks_add_up(chunks, stored, totals)
         source = ChunkFile(chunks, stored, stats)
-        read = read_zip_directory if kind == "zip" else read_7z_headers
-        entries = [(name, size, "crc", crc) for name, size, crc in read(source)]
+        if kind == "zip":
+            found = read_zip_directory(source)
+        else:
+            found = read_7z_headers(source, budget)
+        entries = [(name, size, "crc", crc, link) for name, size, crc, link in found]
     else:
         # A tar costs every byte: streaming it checks every chunk's place and size.
         _check_budget(stored, budget)
         stream = ChunkStream(chunks, stored, stats)
         try:
             entries = [
-                (name, size, "digest", digest)
-                for name, size, digest in read_tar_members(stream, budget)
+                (name, size, "digest", digest, link)
+                for name, size, digest, link in read_tar_members(stream, budget)
             ]
         finally:
             stream.close()
+    # What extracting leaves: a path's last copy; a link as the file it leads to, or no mask
+    entries, dangling = resolve_links(last_copies(entries))
     names, listing.other_files = sort_members((e[0] for e in entries), extensions)
+    # a link named as a mask that leads nowhere says so; one named as another file is one
+    noted = [
+        note
+        for name, note in dangling
+        if is_mask_member(name) and is_image_name(member_base_name(name), extensions)
+    ]
+    others = sort_members((name for name, _ in dangling), extensions)[1]
     # A mask name whose every member holds 0 bytes (a failed export, a placeholder) is no mask:
     # it goes among the other files, so its image counts as without a mask.
     written = {member_base_name(e[0]) for e in entries if e[1] != 0 and is_mask_member(e[0])}
     listing.names = [n for n in names if n in written]
     empty = [EMPTY_MEMBER.format(name=n) for n in names if n not in written]
-    listing.other_files = sorted(listing.other_files + empty)
+    listing.other_files = sorted({*listing.other_files, *others, *noted, *empty})
     masks = set(listing.names)
+    listing.placed, listing.also_loose = place_masks(
+        e[0]
+        for e in entries
+        if e[1] != 0 and is_mask_member(e[0]) and member_base_name(e[0]) in masks
+    )
     listing.members = sorted(
         (
             {"name": member_base_name(name), "size": size, key: value}
-            for name, size, key, value in entries
+            for name, size, key, value, _ in entries
             if is_mask_member(name) and member_base_name(name) in masks
         ),
         key=lambda m: (m["name"], m["size"], str(m.get("crc", m.get("digest")))),
     )
+
+
+def last_copies(entries: list) -> list:
+    """`entries` (`(path, ...)`, in archive order) without the copies of a path that a later
+    one replaces: `tar -u` and `tar -r` append a newer copy, a zip or a 7z may hold a path
+    twice, and extracting any of them leaves the last."""
+    last = {archive_path(entry[0]): at for at, entry in enumerate(entries)}
+    if len(last) == len(entries):
+        return entries
+    kept = set(last.values())
+    return [entry for at, entry in enumerate(entries) if at in kept]
 
 
 def _check_budget(stored: StoredFile, budget: int) -> None:

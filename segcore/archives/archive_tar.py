@@ -5,8 +5,9 @@
   its end-of-archive block: a stream cut between two members is *unreadable*, never a smaller
   complete archive.
 - Hard-link members are files under their own names (GNU tar stores a second identical file as
-  a link to the first), with the data of the member they link to; symbolic links are names,
-  never followed. Long (GNU) and PAX names are read by `tarfile`.
+  a link to the first), with the data of the member they link to; symbolic links are listed with
+  the path they point to (`archive_links` resolves them inside the archive), never followed on
+  this machine. Long (GNU) and PAX names are read by `tarfile`.
 - Every byte decompressed counts against a budget, so a decompression bomb costs at most that.
 """
 
@@ -17,7 +18,6 @@ import gzip
 import hashlib
 import io
 import lzma
-import posixpath
 import tarfile
 import zlib
 
@@ -99,31 +99,30 @@ def _open(stream, budget: int) -> _Budgeted:
     return _Budgeted(decompressing(stream), budget)
 
 
-def read_tar_members(stream, budget: int) -> list[tuple[str, int | None, str]]:
-    """`(name, size, digest)` of every file, hard link and symbolic link in the tar streamed
-    from `stream`, decompressing at most `budget` bytes. A link's digest is its target's data
-    (hard) or its target's name (symbolic); its size its target's (None: a symbolic link to
-    no file of the archive). Raises UnreadableUpload when corrupt, cut short or
-    beyond the budget."""
+def read_tar_members(stream, budget: int) -> list[tuple[str, int, str, str | None]]:
+    """`(name, size, digest, link)` of every file, hard link and symbolic link in the tar
+    streamed from `stream`, decompressing at most `budget` bytes. A hard link's size and digest
+    are its target's data; a symbolic link's `link` is the path it points to (its size 0 until
+    `archive_links.resolve_links` gives it its target's, its digest that of the path), None for
+    the others. Raises UnreadableUpload when corrupt, cut short or beyond the budget."""
     source = _open(stream, budget)
-    found: list[tuple[str, int | None, str]] = []
+    found: list[tuple[str, int, str, str | None]] = []
     digests: dict[str, tuple[int, str]] = {}
-    symbolic: list[tuple[int, str]] = []  # (its place in `found`, the member it points to)
     try:
         with tarfile.open(fileobj=source, mode="r|") as archive:
             while (member := archive.next()) is not None:
                 archive.members.clear()  # stream mode keeps every header otherwise
                 if member.isfile():
                     digests[member_path(member.name)] = (member.size, _digest(archive, member))
-                    found.append((member.name, *digests[member_path(member.name)]))
+                    found.append((member.name, *digests[member_path(member.name)], None))
                 elif member.islnk():
-                    found.append((member.name, *digests.get(member_path(member.linkname), (0, ""))))
+                    target = digests.get(member_path(member.linkname), (0, ""))
+                    found.append((member.name, *target, None))
                 elif member.issym():
                     link = hashlib.blake2b(
                         b"->" + member.linkname.encode("utf-8", "replace"), digest_size=16
                     )
-                    symbolic.append((len(found), link_target(member)))
-                    found.append((member.name, 0, link.hexdigest()))
+                    found.append((member.name, 0, link.hexdigest(), member.linkname))
                 if len(found) > MAX_MEMBERS:
                     raise UploadTooLarge(
                         N_("too many members to check (over {count})"), count=MAX_MEMBERS
@@ -138,9 +137,6 @@ def read_tar_members(stream, budget: int) -> list[tuple[str, int | None, str]]:
                     N_("not a readable tar archive (a damaged header at byte {offset})"), offset=end
                 )
             raise UnreadableUpload(NO_END)
-        for at, target in symbolic:  # its size is its target's (may come after it), or unknown
-            name, _, digest = found[at]
-            found[at] = (name, digests.get(target, (None,))[0], digest)
     except UnreadableUpload:
         raise
     except EOFError:
@@ -176,15 +172,3 @@ def _digest(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:
 def _detail(exc: BaseException) -> str:
     """The library's own words (English), one short line."""
     return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-
-
-def link_target(member: tarfile.TarInfo) -> str:
-    """The archive path a link member names: a hard link's target is a member path, a
-    symbolic link's is relative to the link's folder (never a path on this machine)."""
-    if member.islnk():
-        return member_path(member.linkname)
-    return member_path(
-        posixpath.normpath(
-            posixpath.join(posixpath.dirname(member_path(member.name)), member.linkname)
-        )
-    )

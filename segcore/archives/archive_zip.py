@@ -1,22 +1,35 @@
 """A zip's members from its central directory only, named as the tool that wrote it meant.
 
 - Names: a name with the UTF-8 flag is UTF-8; without it, UTF-8 when the bytes are valid UTF-8
-  (Info-ZIP on Linux and many other tools write UTF-8 without setting the flag), else CP437
-  (the zip default, Windows' Explorer); the Info-ZIP Unicode Path extra field (0x7075) wins over
-  both. A name flagged UTF-8 that is not (bsdtar flags every name) is read as an unflagged one.
+  (Info-ZIP on Linux and many other tools write UTF-8 without setting the flag), else the code
+  page of the Windows that wrote it (`legacy_name`: CP850 in Spain and Latin America, whose
+  accented capitals CP437 reads as Greek letters and box drawing, else CP437, the zip default);
+  the Info-ZIP Unicode Path extra field (0x7075) wins over all. A name flagged UTF-8 that is not (bsdtar flags every name) is read as an unflagged one.
   Backslashes are separators.
 - A part of a split or spanned zip (`zip -s`, `.z01` ...) is refused: the central directory
   of the last part names members whose data sits in parts never uploaded.
-- Each member's CRC-32 and size come from the directory: the data is never read.
+- Each member's CRC-32 and size come from the directory: the data is never read, but for a
+  symbolic link's (`zip -y`, macOS Finder: its Unix mode says link), a few bytes naming the
+  path it points to.
+- A member's data (`open_member`) is read by `zipfile` for the methods it knows (stored,
+  deflate, bzip2, LZMA) and here for those 7-Zip also writes: PPMd (`pyppmd`, as py7zr reads
+  a 7z's) and Deflate64 (`inflate64`). Any other method raises `UnsupportedMethod`.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import re
+import stat
 import struct
 import zipfile
+import zlib
 
+import inflate64
+import pyppmd
+
+from segcore.archives.archive_links import MAX_LINK_BYTES
 from segcore.core.errors import N_, UnreadableUpload, UploadTooLarge
 
 MAX_MEMBERS = 200_000  # a listing beyond this is refused rather than stored
@@ -87,7 +100,22 @@ def member_name(info: zipfile.ZipInfo) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return info.orig_filename
+        return legacy_name(raw)
+
+
+def legacy_name(raw: bytes) -> str:
+    """A name without the UTF-8 flag that is not UTF-8, as the Windows that wrote it meant:
+    CP850 (Windows' OEM code page in Spain and Latin America) when every byte CP437 and CP850
+    read differently is a letter in CP850 (`RIÑÓN`, whose Ó CP437 reads as α, Á as ╡, Ú as Θ),
+    else CP437 (the zip default, Windows in the United States)."""
+    differing = [b for b in set(raw) if _CP437[b] != _CP850[b]]
+    if differing and all(_CP850[b].isalpha() for b in differing):
+        return raw.decode("cp850")
+    return raw.decode("cp437")
+
+
+_CP437 = bytes(range(256)).decode("cp437")
+_CP850 = bytes(range(256)).decode("cp850")
 
 
 CORRUPT = N_("not a readable zip (truncated or corrupt: {detail})")
@@ -190,15 +218,118 @@ def open_zip(source) -> zipfile.ZipFile:
         return zipfile.ZipFile(cleared)
 
 
-def read_zip_directory(source) -> list[tuple[str, int, int]]:
-    """`(name, size, crc)` of each file member of the zip in `source` (seekable), read from its
-    central directory. Raises UnreadableUpload for a split part, an encrypted or corrupt zip."""
+def is_symlink(info: zipfile.ZipInfo) -> bool:
+    """True for a member stored as a symbolic link (its Unix mode, in the external attributes,
+    says so), whose data is the path it points to."""
+    return info.file_size <= MAX_LINK_BYTES and stat.S_ISLNK(info.external_attr >> 16)
+
+
+def link_text(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
+    """The path a symbolic link member points to, None when its data cannot be read."""
+    try:
+        with open_member(archive, info) as member:
+            return member.read(MAX_LINK_BYTES).decode("utf-8", "replace")
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError, RuntimeError):
+        return None
+
+
+PPMD, DEFLATE64 = 98, 9
+METHOD_NAMES = {
+    1: "Shrink",
+    6: "Implode",
+    9: "Deflate64",
+    10: "PKWARE DCL Implode",
+    18: "IBM TERSE",
+    19: "IBM LZ77",
+    93: "Zstandard",
+    95: "xz",
+    96: "JPEG",
+    97: "WavPack",
+    98: "PPMd",
+}
+PIECE = 64 * 1024
+
+
+class UnsupportedMethod(NotImplementedError):
+    """A member compressed by a method this check cannot read (its data, not the zip, is
+    unknown to us: a note, never the annotator's problem)."""
+
+
+def method_name(method: int) -> str:
+    """A compression method as people know it: "Zstandard (93)"."""
+    return f"{METHOD_NAMES.get(method, 'method')} ({method})"
+
+
+def open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo):
+    """A readable stream of a member's data, whichever method compressed it (see the module's
+    docstring); its size and CRC-32 checked against the directory's. Raises UnsupportedMethod
+    for a method read neither by `zipfile` nor here, BadZipFile for damaged data."""
+    if info.compress_type not in (PPMD, DEFLATE64):
+        try:
+            return archive.open(info)
+        except NotImplementedError as exc:
+            if "compression method" not in str(exc):
+                raise
+            raise UnsupportedMethod(method_name(info.compress_type)) from None
+    raw = copy.copy(info)  # the member's compressed bytes, as zipfile reads a stored member
+    raw.compress_type, raw.file_size, raw.CRC = zipfile.ZIP_STORED, info.compress_size, None
+    with archive.open(raw) as packed:
+        data = packed.read()
+    try:
+        if info.compress_type == PPMD:
+            data = _ppmd(data, info.file_size)
+        else:
+            data = _deflate64(data, info.file_size)
+    except (pyppmd.PpmdError, ValueError, RuntimeError, EOFError, OSError) as exc:
+        raise zipfile.BadZipFile(f"corrupt {method_name(info.compress_type)} data: {exc}") from None
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+    return io.BytesIO(data)
+
+
+def _ppmd(data: bytes, size: int) -> bytes:
+    """PPMd variant I rev. 1 as a zip stores it: two bytes of parameters (order, memory in MB,
+    restore method), then the model's output; at most `size` bytes decoded."""
+    if len(data) < 2:
+        raise ValueError("no PPMd parameters")
+    (parameters,) = struct.unpack("<H", data[:2])
+    order, memory, restore = (
+        (parameters & 0xF) + 1,
+        ((parameters >> 4) & 0xFF) + 1,
+        parameters >> 12,
+    )
+    if order < 2 or restore > 1:
+        raise ValueError("invalid PPMd parameters")
+    return pyppmd.Ppmd8Decoder(order, memory << 20, restore).decode(data[2:], size)
+
+
+def _deflate64(data: bytes, size: int) -> bytes:
+    """Deflate64 inflated a piece at a time, never past `size` bytes and a piece (a bomb
+    stops there)."""
+    inflater, out = inflate64.Inflater(), bytearray()
+    for start in range(0, len(data), PIECE):
+        out += inflater.inflate(data[start : start + PIECE])
+        if len(out) > size:
+            break
+    return bytes(out)
+
+
+def read_zip_directory(source) -> list[tuple[str, int, int, str | None]]:
+    """`(name, size, crc, link)` of each file member of the zip in `source` (seekable), read
+    from its central directory; `link`: the path a symbolic link points to (read from its
+    data), else None. Raises UnreadableUpload for a split part, an encrypted or corrupt zip."""
     check_not_split(source)
     source.seek(0)
     try:
         with open_zip(source) as archive:
             infos = archive.infolist()
             check_member_offsets(archive)
+            encrypted = any(info.flag_bits & 0x1 for info in infos)
+            links = {
+                info.filename: link_text(archive, info)
+                for info in infos
+                if is_symlink(info) and not encrypted and len(infos) <= MAX_MEMBERS
+            }
     except (zipfile.BadZipFile, OSError) as exc:
         if "span multiple disks" in str(exc):
             raise UnreadableUpload(SPLIT_REASON) from None
@@ -209,4 +340,6 @@ def read_zip_directory(source) -> list[tuple[str, int, int]]:
         raise UploadTooLarge(N_("too many members to check ({count})"), count=len(infos))
     if any(info.flag_bits & 0x1 for info in infos):
         raise UnreadableUpload(N_("encrypted zip"))
-    return [(member_name(info), info.file_size, info.CRC) for info in infos]
+    return [
+        (member_name(info), info.file_size, info.CRC, links.get(info.filename)) for info in infos
+    ]

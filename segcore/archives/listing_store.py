@@ -119,6 +119,10 @@ def _listing_doc(databases: Databases, chunks, upload: dict, totals) -> dict:
         "reason_params": listing.params,
         "other_files": listing.other_files,
         "members": (listing.members if len(listing.members) <= MAX_STORED_MEMBERS else None),
+        # which batch's folder holds each mask (an upload naming several batches); past the
+        # members kept, not stored: every mask then counts for every batch, as without folders
+        "placed": listing.placed if len(listing.names) <= MAX_STORED_MEMBERS else {},
+        "also_loose": listing.also_loose if len(listing.names) <= MAX_STORED_MEMBERS else [],
         "version": listing.version,
         "extensions": list(extensions),
         "bytes_read": listing.bytes_read,

@@ -277,7 +277,9 @@ def newest_masks(results: list[dict], batch: str | None = None) -> tuple[Content
     images counts its newest upload's mask only, so a corrected re-upload (the whole batch
     again, or the one mask fixed) replaces what was wrong; the masks an upload holds for
     another `batch` are that batch's. A result stored without `masks` (by an older version)
-    adds whole, as it used to. Also returns the places in `results` still counted."""
+    adds whole, as it used to. An offender is its mask's by the image it names (`k`, whatever
+    path it is shown by: `old/img_003_mask.png`), else by its name. Also returns the places in
+    `results` still counted."""
 
     def ours(entry: dict) -> bool:
         return batch is None or entry.get("b") in (None, batch)
@@ -288,13 +290,15 @@ def newest_masks(results: list[dict], batch: str | None = None) -> tuple[Content
             if isinstance(mask, dict) and isinstance(mask.get("k"), str) and ours(mask):
                 newest[mask["k"]] = (at, mask)
     current = {(at, mask.get("n"), mask.get("b")) for at, mask in newest.values()}
+    current |= {(at, ("k", mask["k"]), mask.get("b")) for at, mask in newest.values()}
     tally = ContentTally()
     for at, result in enumerate(results):
         if not isinstance(result.get("masks"), list):
             tally.merge(result)
             continue
         for offender in result.get("offenders") or ():
-            here = (at, offender.get("name"), offender.get("b"))
+            shown_as = ("k", offender["k"]) if "k" in offender else offender.get("name")
+            here = (at, shown_as, offender.get("b"))
             if here in current and len(tally.offenders) < OFFENDERS_SHOWN:
                 tally.offenders.append(offender)
     for _, mask in sorted(newest.values(), key=lambda pair: pair[0]):

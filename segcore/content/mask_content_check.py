@@ -15,7 +15,8 @@ from typing import Callable
 from pymongo import UpdateOne
 
 from segcore.content.mask_content import COUNT_KEYS, Rules, newest_masks
-from segcore.content.mask_content_scan import ImageIndex, UploadContent, check_upload_content
+from segcore.content.mask_content_scan import UploadContent, check_upload_content
+from segcore.content.mask_images import ImageIndex
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, BatchNotFound
 from segcore.core.naming import canonical_batch_id
@@ -37,7 +38,9 @@ SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # cannot be read to its end as unreadable, and reads masks of every configured extension;
 # 4 reads a DICOM SEG's segments and positions, compares a 2D mask with a single-slice
 # series' volume and a NIfTI's spacing in mm whatever its units, and a 1-bit mask's "on" with
-# 255 (3 named such right masks as problems: uploads not usable).
+# 255 (3 named such right masks as problems: uploads not usable); it also counts a path held
+# twice by its last copy, an image's masks under several folders as one that must be fine in
+# each, and a mask several batches may own against none unless its grid says.
 VERSION = 4
 Progress = Callable[[float, str], None]
 
@@ -134,7 +137,9 @@ def check_content(
         if not any(listing is not None and listing.names for listing in listings):
             report.skipped += 1  # no image to compare with yet: not stored, checked later
             continue
-        index = ImageIndex.from_listings(listings, settings.mask_suffixes, settings.mask_extensions)
+        index = ImageIndex.from_listings(
+            listings, settings.mask_suffixes, settings.mask_extensions, upload["batches"]
+        )
         listing = listed.get(upload["_id"])
         if listing is not None and listing.get("reason"):  # the listing found it unreadable:
             # its masks count for nothing, and nothing more is read of it

@@ -6,6 +6,9 @@
 - A tar, plain or compressed, is streamed once in large cursor batches and decompressed in a
   thread of its own a few MB ahead; members are checked as they pass, one at a time.
 - A single mask file is streamed from its chunks.
+- What counts is what extracting leaves: a path's last copy, a link as the member it leads to;
+  an image's masks under several folders must each be right (`_Scan.finish`), and which image
+  a mask is checked against is `mask_images`' to say.
 At most `budget` bytes are decompressed per upload: past it the upload is "too large to check"
 and what was checked stands. Images are read by header only, cached by path, size and mtime.
 """
@@ -13,12 +16,9 @@ and what was checked stands. Images are read by header only, cached by path, siz
 from __future__ import annotations
 
 import io
-import os
 import tarfile
 import zipfile
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import py7zr
 from py7zr import exceptions as py7zr_errors
@@ -26,98 +26,41 @@ from py7zr.io import Py7zIO, WriterFactory
 from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
 
-from segcore.archives.archive_7z import SEVEN_ZIP_ERRORS, error_detail
+from segcore.archives.archive_7z import SEVEN_ZIP_ERRORS, error_detail, link_texts
+from segcore.archives.archive_links import archive_path, follow, link_path
 from segcore.archives.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
-from segcore.archives.archive_tar import link_target, member_path
-from segcore.archives.archive_zip import check_member_offsets, member_name, open_zip
-from segcore.content.mask_content import ContentTally, Rules, check_mask
+from segcore.archives.archive_tar import member_path
+from segcore.archives.archive_zip import (
+    UnsupportedMethod,
+    check_member_offsets,
+    is_symlink,
+    link_text,
+    member_name,
+    open_member,
+    open_zip,
+)
+from segcore.content.mask_content import COUNTED, ContentTally, Rules, check_mask
 from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
-from segcore.content.mask_formats import image_header, no_reader, read_mask
-from segcore.content.mask_geometry import Geometry, OverLimit, first_line
+from segcore.content.mask_formats import no_reader, read_mask
+from segcore.content.mask_geometry import OverLimit, first_line
+from segcore.content.mask_images import (
+    Image,
+    ImageIndex,
+    fitting,
+    image_grids,
+    not_attributed,
+)
 from segcore.core.errors import DamagedUpload, UnreadableUpload, UploadTooLarge
-from segcore.core.naming import canonical_batch_id
 from segcore.images.mask_matching import (
-    DEFAULT_EXTENSIONS,
     base_name,
-    channel_key,
-    image_key,
     is_image_name,
     is_mask_member,
-    mask_key,
     nfc,
     split_extension,
 )
 from segcore.uploads.gridfs_reader import ChunkFile, ReadStats, StoredFile
 
-HEADER_CACHE_SIZE = 50_000
 ENCRYPTED = {"reason": "an encrypted member"}
-_headers: OrderedDict = OrderedDict()  # (path, size, mtime_ns) -> Geometry or reason
-
-
-def cached_image_header(path: str, name: str) -> Geometry:
-    """An image's grid read by header only, remembered by path, size and modification time;
-    raises UnreadableUpload when the image cannot be read."""
-    try:
-        stat = os.stat(path)
-    except OSError as exc:
-        raise UnreadableUpload(f"missing ({exc.strerror or exc})") from None
-    key = (path, stat.st_size, stat.st_mtime_ns)
-    if key not in _headers:
-        try:
-            _headers[key] = image_header(path, name)
-        except UnreadableUpload as exc:
-            _headers[key] = str(exc)
-        if len(_headers) > HEADER_CACHE_SIZE:
-            _headers.popitem(last=False)
-    found = _headers[key]
-    if isinstance(found, str):
-        raise UnreadableUpload(found)
-    return found
-
-
-Image = tuple[str, str, str]  # (its path on disk, its name, the batch it belongs to)
-
-
-@dataclass
-class ImageIndex:
-    """The images an upload's masks are matched to: key -> each batch's image of that key (an
-    upload may name several batches, whose images may share names)."""
-
-    images: dict[str, list[Image]] = field(default_factory=dict)
-    suffixes: tuple[str, ...] = ()
-    extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
-
-    @classmethod
-    def from_listings(cls, listings, suffixes, extensions=DEFAULT_EXTENSIONS) -> "ImageIndex":
-        """From stored batch image listings (folder and relative names); `suffixes` and
-        `extensions` as configured (MASK_SUFFIXES, MASK_EXTENSIONS), as the listing used."""
-        index = cls(suffixes=tuple(suffixes), extensions=tuple(extensions))
-        for listing in listings:
-            if listing is None or not listing.names or not listing.folder:
-                continue
-            for name in listing.names:
-                key = image_key(name, index.extensions)
-                image = (str(Path(listing.folder) / name), base_name(name), listing.batch_id)
-                index._add(key, image)
-                channel = channel_key(key)  # nnU-Net: case_0001's mask, of case_0001_0000
-                if channel:
-                    index._add(channel, image)
-        return index
-
-    def _add(self, key: str, image: Image) -> None:
-        found = self.images.setdefault(key, [])
-        if all(known[2] != image[2] for known in found):  # each batch's first of that key
-            found.append(image)
-
-    def image_of(self, member: str) -> Image | None:
-        """The image a mask member (its path in the archive) is matched to; among several
-        batches' images of the same name, the one of the batch its folder names."""
-        found = self.images.get(mask_key(base_name(member), self.suffixes, self.extensions))
-        if not found:
-            return None
-        folders = str(member).replace("\\", "/").split("/")[:-1]
-        named = {canonical_batch_id(f) or f for f in folders if f}
-        return next((image for image in found if image[2] in named), found[0])
 
 
 @dataclass
@@ -130,7 +73,15 @@ class UploadContent:
     bytes_decompressed: int = 0
 
 
+Outcome = list[tuple[Image, list]]  # a mask member's problems against each image it counts for
+
+
 class _Scan:
+    """One upload's check under way: each mask member's outcome, by its path in the archive
+    (a path held twice counts its last copy, as extracting leaves it), made into the tally at
+    the end (`finish`), where an image's masks under several folders count as one that must
+    be fine in every copy."""
+
     def __init__(self, index: ImageIndex, rules: Rules, budget: int, listed=None):
         self.index, self.rules, self.budget = index, rules, budget
         self.listed = None if listed is None else {nfc(n) for n in listed}
@@ -139,38 +90,47 @@ class _Scan:
         self.keep_for_links = False  # a tar: its masks are kept (grid and values) for its links
         self.read: dict[str, tuple | str] = {}  # a tar's masks read so far, by member path
         self.links: list[tuple] = []  # links whose target was not read yet
+        self.outcomes: dict[str, tuple[str, Outcome]] = {}  # archive path -> (member, outcome)
 
-    def wanted(self, path: str) -> Image | None:
+    def wanted(self, path: str) -> list[Image]:
+        """The images a member may be the mask of ([]: not a mask to check)."""
         name = base_name(path)
         if not is_mask_member(path) or not is_image_name(name, self.index.extensions):
-            return None
+            return []
         if self.listed is not None and nfc(_shown(path)) not in self.listed:
-            return None  # what the listing did not count as a mask (a 0-byte one) is none
-        return self.index.image_of(path)
+            return []  # what the listing did not count as a mask (a 0-byte one) is none
+        return self.index.images_of(path)
 
-    def add(self, name: str, problems: list, image: Image) -> None:
-        """Record one mask's problems against the image (and batch) it was matched to."""
-        self.result.tally.add(name, problems, image[0], image[2])
+    def record(self, path: str, outcome: Outcome) -> None:
+        """A member's outcome; a later copy of the same path replaces it."""
+        self.outcomes.pop(archive_path(path), None)
+        self.outcomes[archive_path(path)] = (path, outcome)
+
+    def add(self, path: str, problems: list, images: list[Image]) -> None:
+        """A member whose problems do not depend on its image (encrypted, unreadable data):
+        its image's, or a note under each image when several batches may own it."""
+        if len(images) == 1 or not any(code in COUNTED for code, _ in problems):
+            self.record(path, [(image, problems) for image in images])
+        else:
+            reason = next(p.get("reason") for code, p in problems if code in COUNTED)
+            self._tally(path, str(reason), images)
 
     def unread(self, listed: list[str], reason: str) -> None:
         """The upload could not be read to its end: each mask its listing counted (the
         completeness check relies on them) that was not checked is unreadable, for `reason`."""
-        seen = self.result.tally.names
+        seen = {nfc(_shown(member)) for member, _ in self.outcomes.values()}
         for name in listed:
-            image = self.wanted(name)
-            if image is not None and name not in seen:
-                self.add(name, [("unreadable", {"reason": reason})], image)
-                seen.add(name)
+            images = self.wanted(name)
+            if images and nfc(name) not in seen:
+                self.add(name, [("unreadable", {"reason": reason})], images)
+                seen.add(nfc(name))
 
-    def check(self, path: str, stream, image: Image, size: int | None = None) -> None:
+    def check(self, path: str, stream, images: list[Image], size: int | None = None) -> None:
         """Check one mask read from `stream` against its image; every problem is recorded."""
         name = _shown(path)
-        unknown = next((n for n in (name, image[1]) if no_reader(n)), None)
+        unknown = next((n for n in (name, images[0][1]) if no_reader(n)), None)
         if unknown:  # an extension added to MASK_EXTENSIONS: said, never a problem
-            self.add(name, [("no_reader", {"reason": no_reader(unknown)})], image)
-            return
-        image_grid = self._image_grid(name, image)
-        if image_grid is None:
+            self.add(path, [("no_reader", {"reason": no_reader(unknown)})], images)
             return
         counter = _Counting(stream, size)
         try:
@@ -183,59 +143,94 @@ class _Scan:
         self.used += counter.count
         if self.keep_for_links:
             self.read[member_path(path)] = mask
-        self._tally(name, mask, image_grid, image)
+        self._tally(path, mask, images)
 
-    def check_link(self, path: str, target: str, image: Image) -> None:
+    def check_link(self, path: str, target: str, images: list[Image]) -> None:
         """Check a tar's link member as the mask it links to; a link to a member not read yet
         (a symbolic link may point forwards) waits for the end of the archive."""
         mask = self.read.get(target)
         if mask is None:
-            self.links.append((path, target, image))
+            self.links.append((path, target, images))
             return
         self.read[member_path(path)] = mask  # a link to this link finds it
-        name = _shown(path)
-        image_grid = self._image_grid(name, image)
-        if image_grid is not None:
-            self._tally(name, mask, image_grid, image)
+        self._tally(path, mask, images)
 
     def finish_links(self) -> None:
         """Check the links left waiting, once the whole archive is read: a link whose target
         is no mask read from it is unreadable, never skipped."""
         while self.links:
             waiting, self.links = self.links, []
-            for path, target, image in waiting:
-                self.check_link(path, target, image)
+            for path, target, images in waiting:
+                self.check_link(path, target, images)
             if len(self.links) == len(waiting):  # nothing more to be found
                 break
-        for path, target, image in self.links:
+        for path, target, images in self.links:
             self.read[target] = f"a link to {target!r}, not a mask this check read"
-            self.check_link(path, target, image)
+            self.check_link(path, target, images)
         self.links = []
 
-    def _image_grid(self, name: str, image: Image) -> Geometry | None:
-        try:
-            return cached_image_header(image[0], image[1])
-        except UnreadableUpload as exc:
-            self.add(name, [("image_unreadable", {"reason": str(exc)})], image)
-            return None
-
-    def _tally(self, name: str, mask: tuple | str, image_grid: Geometry, image: Image) -> None:
-        """Record one mask's problems: `mask` is its grid and values, or why it is unreadable."""
-        if isinstance(mask, str):
-            self.add(name, [("unreadable", {"reason": mask})], image)
-            return
-        detached = split_extension(name, self.index.extensions)[1] == ".mhd"
-        self.add(name, check_mask(*mask, image_grid, self.rules, detached), image)
+    def _tally(self, path: str, mask: tuple | str, images: list[Image]) -> None:
+        """Record one mask's problems: `mask` is its grid and values, or why it is unreadable.
+        Among several batches' images, the one its grid fits is its image; none, or several:
+        a note under each (see `mask_images`)."""
+        grids = image_grids(images)
+        if len(images) > 1:
+            fits = [] if isinstance(mask, str) else fitting(mask[0], grids)
+            if len(fits) != 1:
+                note = [("no_reader", not_attributed(images, mask, len(fits)))]
+                self.record(path, [(image, note) for image in images])
+                return
+            images = fits
+        image, grid = images[0], grids[images[0]]
+        if isinstance(grid, str):
+            problems = [("image_unreadable", {"reason": grid})]
+        elif isinstance(mask, str):
+            problems = [("unreadable", {"reason": mask})]
+        else:
+            detached = split_extension(_shown(path), self.index.extensions)[1] == ".mhd"
+            problems = check_mask(*mask, grid, self.rules, detached)
+        self.record(path, [(image, problems)])
 
     def too_large(self) -> None:
         self.result.notes.append(
             {"code": "too_large", "params": {"budget": f"{self.budget / 1048576:,.0f}"}}
         )
 
+    def finish(self) -> UploadContent:
+        """The tally from each path's outcome: one entry per image, its masks' problems
+        together (a mask under `final/` and a copy under `old/`: both must be fine), each
+        offender named by its path in the archive when the image has several."""
+        by_image: dict[Image, list[tuple[str, list]]] = {}
+        for member, outcome in self.outcomes.values():
+            for image, problems in outcome:
+                by_image.setdefault(image, []).append((member, problems))
+        tally = self.result.tally
+        for image, copies in by_image.items():
+            before = len(tally.offenders)
+            tally.add(
+                _shown(copies[-1][0]), [p for _, ps in copies for p in ps], image[0], image[2]
+            )
+            shown = [
+                _path_shown(member) if len(copies) > 1 else None
+                for member, ps in copies
+                for _ in ps
+            ]
+            for offender, path in zip(tally.offenders[before:], shown):
+                offender["k"] = image[0]  # the image it is of, whatever name it is shown by
+                if path:
+                    offender["name"] = path
+        self.outcomes = {}
+        return self.result
+
 
 def _shown(path: str) -> str:
     """A member's base name as results name it (undecodable bytes replaced)."""
     return base_name(path).encode("utf-8", "replace").decode("utf-8")
+
+
+def _path_shown(path: str) -> str:
+    """A member's path in the archive as results name it (`old/img_003_mask.png`)."""
+    return archive_path(path).encode("utf-8", "replace").decode("utf-8")
 
 
 class _Counting:
@@ -275,6 +270,35 @@ def _window(wanted: list, at: int, source: WindowFile, room: int) -> int:
     return end
 
 
+def _zip_wanted(scan: _Scan, archive: zipfile.ZipFile) -> list:
+    """The members to check, `(images, (the member whose data is read, start, end), name)`, in
+    their data's order in the file, so each chunk is fetched once, forwards, a run of checked
+    members' chunks in one query. A path held twice counts its last copy, as unzip leaves it;
+    a symbolic link is checked as the member it leads to, under its own name."""
+    spans = _member_spans(archive)
+    last = {archive_path(member_name(info)): info for info, _, _ in spans}
+    texts = {path: link_text(archive, info) for path, info in last.items() if is_symlink(info)}
+    links = {path: link_path(path, text) for path, text in texts.items() if text is not None}
+    files = {path for path, info in last.items() if path not in links and not info.is_dir()}
+    where = {id(info): (start, end) for info, start, end in spans}
+    wanted = []
+    for info, _, _ in spans:
+        name = member_name(info)  # as the listing names it (UTF-8 without the flag too)
+        path = archive_path(name)
+        images = scan.wanted(name) if not info.is_dir() and last[path] is info else []
+        if not images:
+            continue
+        target = last.get(follow(path, links, files) or "") if path in links else info
+        if target is None:
+            reason = f"a link to {texts[path]!r}, not a file of the archive"
+            scan.add(name, [("unreadable", {"reason": reason})], images)
+        elif target.flag_bits & 0x1:  # encrypted: never opened here
+            scan.add(name, [("unreadable", ENCRYPTED)], images)
+        else:
+            wanted.append((images, (target, *where[id(target)]), name))
+    return sorted(wanted, key=lambda item: item[1][1])
+
+
 def _scan_zip(scan: _Scan, source: WindowFile) -> None:
     try:
         archive = open_zip(source)
@@ -289,18 +313,9 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
         raise UnreadableUpload(f"not a readable zip ({exc})") from None
     with archive:
         check_member_offsets(archive)
-        # In their order in the file: each chunk is fetched once, forwards, a run of checked
-        # members' chunks in one query.
-        wanted = []
-        for info, start, end in _member_spans(archive):
-            name = member_name(info)  # as the listing names it (UTF-8 without the flag too)
-            image = None if info.is_dir() else scan.wanted(name)
-            if image is not None and info.flag_bits & 0x1:  # encrypted: never opened here
-                scan.add(_shown(name), [("unreadable", ENCRYPTED)], image)
-            elif image is not None:
-                wanted.append((image, (info, start, end), name))
+        wanted = _zip_wanted(scan, archive)
         fetched = 0
-        for at, (image, (info, start, end), name) in enumerate(wanted):
+        for at, (images, (info, start, end), name) in enumerate(wanted):
             if scan.used + info.file_size > scan.budget:
                 scan.too_large()
                 return
@@ -308,11 +323,13 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
                 fetched = _window(wanted, at, source, scan.budget - scan.used)
                 source.fetch(start, fetched)
             try:
-                with archive.open(info) as member:
-                    scan.check(name, member, image, info.file_size)
+                with open_member(archive, info) as member:
+                    scan.check(name, member, images, info.file_size)
+            except UnsupportedMethod as exc:  # the zip is fine: we cannot read that method
+                reason = f"compressed by {exc}, which this check cannot read"
+                scan.add(name, [("no_reader", {"reason": reason})], images)
             except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError) as exc:
-                reason = {"reason": first_line(exc)}
-                scan.add(_shown(name), [("unreadable", reason)], image)
+                scan.add(name, [("unreadable", {"reason": first_line(exc)})], images)
 
 
 def _scan_tar(scan: _Scan, stream) -> None:
@@ -326,14 +343,21 @@ def _scan_tar(scan: _Scan, stream) -> None:
                     scan.too_large()
                     return
                 links = member.islnk() or member.issym()
-                image = scan.wanted(member.name) if member.isfile() or links else None
-                if image is None:
+                images = scan.wanted(member.name) if member.isfile() or links else []
+                if not images:
                     continue
                 scan.used = archive.offset  # the tar's bytes decompressed before this member
-                if links:  # a mask under its own name (GNU tar links identical files)
-                    scan.check_link(member.name, link_target(member), image)
+                if member.islnk():  # a mask under its own name (GNU tar links identical files)
+                    scan.check_link(member.name, member_path(member.linkname), images)
+                elif member.issym():  # relative to its folder; never followed out of the archive
+                    target = link_path(member.name, member.linkname)
+                    if target is None:
+                        reason = f"a link to {member.linkname!r}, outside the archive"
+                        scan.add(member.name, [("unreadable", {"reason": reason})], images)
+                    else:
+                        scan.check_link(member.name, target, images)
                 else:
-                    scan.check(member.name, archive.extractfile(member), image, member.size)
+                    scan.check(member.name, archive.extractfile(member), images, member.size)
         scan.finish_links()
     except OverLimit:
         scan.too_large()
@@ -346,18 +370,19 @@ def _scan_tar(scan: _Scan, stream) -> None:
 
 class _MaskWriters(WriterFactory):
     """Where py7zr writes a 7z's checked members: each mask is held until py7zr closes it,
-    then checked and let go (one at a time, within the upload's budget)."""
+    then checked (as itself and as each link leading to it) and let go (one at a time, within
+    the upload's budget). `checks`: member name -> [(the name it is checked as, images)]."""
 
-    def __init__(self, scan: _Scan, images: dict[str, Image]):
-        self.scan, self.images = scan, images
+    def __init__(self, scan: _Scan, checks: dict[str, list]):
+        self.scan, self.checks = scan, checks
 
     def create(self, filename: str) -> Py7zIO:
-        return _MaskWriter(self.scan, filename, self.images.get(filename))
+        return _MaskWriter(self.scan, self.checks.get(filename) or [])
 
 
 class _MaskWriter(Py7zIO):
-    def __init__(self, scan: _Scan, name: str, image: Image | None):
-        self.scan, self.name, self.image = scan, name, image
+    def __init__(self, scan: _Scan, checks: list):
+        self.scan, self.checks = scan, checks
         self.data = io.BytesIO()
 
     def write(self, data) -> int:
@@ -366,10 +391,10 @@ class _MaskWriter(Py7zIO):
         return self.data.write(data)
 
     def close(self) -> None:
-        if self.image is not None:
-            size = self.data.tell()
+        size = self.data.tell()
+        for name, images in self.checks:
             self.data.seek(0)
-            self.scan.check(self.name, self.data, self.image, size)
+            self.scan.check(name, self.data, images, size)
         self.data = io.BytesIO()
 
     def read(self, size=None) -> bytes:
@@ -385,17 +410,35 @@ class _MaskWriter(Py7zIO):
         return self.data.tell()
 
 
+def _7z_checks(scan: _Scan, archive: py7zr.SevenZipFile) -> dict[str, list]:
+    """Member name -> what its data is checked as: itself, and each symbolic link (`7z -snl`)
+    that leads to it; a link leading nowhere is unreadable."""
+    entries = [e for e in archive.list() if not e.is_directory]
+    texts = link_texts(archive, entries, scan.budget)
+    links = {archive_path(n): link_path(n, text) for n, text in texts.items()}
+    names = {archive_path(e.filename): e.filename for e in entries}
+    files = {path for path in names if path not in links}
+    checks: dict[str, list] = {}
+    for entry in entries:
+        images = scan.wanted(entry.filename)
+        path = archive_path(entry.filename)
+        target = follow(path, links, files) if path in links else path
+        if images and target is None:
+            reason = f"a link to {texts[entry.filename]!r}, not a file of the archive"
+            scan.add(entry.filename, [("unreadable", {"reason": reason})], images)
+        elif images:
+            checks.setdefault(names[target], []).append((entry.filename, images))
+    return checks
+
+
 def _scan_7z(scan: _Scan, source: ChunkFile) -> None:
     try:
         with py7zr.SevenZipFile(source, mode="r") as archive:
             if archive.needs_password():
                 raise UnreadableUpload("encrypted 7z archive")
-            found = {
-                e.filename: scan.wanted(e.filename) for e in archive.list() if not e.is_directory
-            }
-            images = {name: image for name, image in found.items() if image}
-            if images:
-                archive.extract(targets=list(images), factory=_MaskWriters(scan, images))
+            checks = _7z_checks(scan, archive)
+            if checks:
+                archive.extract(targets=list(checks), factory=_MaskWriters(scan, checks))
     except py7zr_errors.PasswordRequired:
         raise UnreadableUpload("encrypted 7z headers") from None
     except SEVEN_ZIP_ERRORS as exc:
@@ -449,7 +492,7 @@ def check_upload_content(
         scan.result.notes.append({"code": "unreadable", "params": {"reason": reason}})
         scan.unread(listed or (), reason)
     scan.result.bytes_read, scan.result.bytes_decompressed = stats.bytes, scan.used
-    return scan.result
+    return scan.finish()
 
 
 def _first_bytes_kind(chunks: Collection, stored: StoredFile, stats: ReadStats) -> str:

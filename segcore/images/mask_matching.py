@@ -6,7 +6,8 @@ volume extension (`.nii.gz`, `.seg.nrrd` count as one) and without one mask suff
 image whose name has no known extension (a DICOM file named by its UID) is keyed by its whole
 name; an image's nnU-Net channel suffix (`case_0001_0000.nii.gz`) may be left off by its mask
 (`case_0001.nii.gz`). Only members with a known extension are masks; other files are listed as
-such and never make a batch "extra".
+such and never make a batch "extra". An upload naming several batches places a mask in the batch
+its folder names (`place_masks`, `masks_for_batch`); for one batch, folders do not matter.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from segcore.core.naming import batch_ids_in
 from segcore.settings.config import Settings
 
 # The settings' defaults (MASK_EXTENSIONS, MASK_SUFFIXES), named once in the configuration.
@@ -93,6 +95,57 @@ def sort_members(paths, extensions=DEFAULT_EXTENSIONS) -> tuple[list[str], list[
         name = member_base_name(path)
         (masks if is_image_name(name, extensions) else others).add(name)
     return sorted(masks), sorted(others)
+
+
+def folder_batches(path: str, seen: dict | None = None) -> set[str]:
+    """The batches the folders of an archive member's path name: each folder naming exactly
+    one (`batch_2/`, `masks_batch_2/`); a folder naming several (`batch_1_to_batch_2/`, named
+    as the upload is) says nothing. `seen`: folder -> its batch, kept across calls."""
+    seen = {} if seen is None else seen
+    found = set()
+    for folder in str(path).replace("\\", "/").split("/")[:-1]:
+        if folder not in seen:
+            ids = batch_ids_in(folder)
+            seen[folder] = ids[0] if len(ids) == 1 else None
+        if seen[folder]:
+            found.add(seen[folder])
+    return found
+
+
+def place_masks(paths) -> tuple[dict[str, list[str]], list[str]]:
+    """`(placed, also_loose)` for the paths of an archive's mask members: the mask names under
+    a folder naming each batch, and those of them also held under no batch-named folder
+    (`({}, [])` when no folder names a batch)."""
+    placed: dict[str, set] = {}
+    loose: set[str] = set()
+    seen: dict = {}
+    for path in paths:
+        name = member_base_name(path)
+        batches = folder_batches(path, seen)
+        for batch in batches:
+            placed.setdefault(batch, set()).add(name)
+        if not batches:
+            loose.add(name)
+    in_folders = set().union(*placed.values()) if placed else set()
+    return {b: sorted(names) for b, names in placed.items()}, sorted(loose & in_folders)
+
+
+def masks_for_batch(names, placed, also_loose, key: str | None, batches) -> list[str]:
+    """The mask `names` of one upload that count for batch `key`. An upload naming several
+    `batches` whose folders name some of them (`placed`, `also_loose`: see `place_masks`)
+    gives each of those batches the masks under its own folder, and every batch the masks
+    under no folder naming one of them; otherwise (one batch, or no such folder) every mask
+    counts, wherever it is."""
+    names = list(names or ())
+    batches = set(batches or ())
+    placed = placed if isinstance(placed, dict) else {}
+    named = [b for b in batches if isinstance(placed.get(b), list)]
+    if key is None or len(batches) < 2 or not named:
+        return names
+    in_named = {n for b in named for n in placed[b]}
+    own = set(placed.get(key) or ()) if key in batches else set()
+    loose = set(also_loose or ())
+    return [n for n in names if n in own or n not in in_named or n in loose]
 
 
 def image_key(name: str, extensions=DEFAULT_EXTENSIONS) -> str:

@@ -25,7 +25,12 @@ from segcore.core.naming import canonical_batch_id
 from segcore.core.phrases import DONE, READING_UPLOADS, Phrase
 from segcore.core.timefmt import utcnow
 from segcore.images import batch_images
-from segcore.images.mask_matching import DEFAULT_EXTENSIONS, BatchCheck, compare_batch
+from segcore.images.mask_matching import (
+    DEFAULT_EXTENSIONS,
+    BatchCheck,
+    compare_batch,
+    masks_for_batch,
+)
 from segcore.masks.receipts import store_receipts
 from segcore.store import data_version
 from segcore.store.connection import Databases
@@ -48,7 +53,9 @@ JSON_KEYS = (
     "unreadable",
     "other_files",
 )
-SUMMARY_VERSION = 2  # 2: other files, unreadable reasons as codes, NFC and nnU-Net matching
+# 2: other files, unreadable reasons as codes, NFC and nnU-Net matching; 3: an upload naming
+# several batches gives each the masks under its own folder
+SUMMARY_VERSION = 3
 Progress = Callable[[float, str], None]
 SKIPPED_KEPT = 100  # unusable uploads a check lists (all are counted)
 BATCH_SLICE = 200  # batches recomputed per read of their uploads' listings
@@ -376,7 +383,13 @@ def _update_batches(
         for batch in part:
             upload_ids = sorted(by_batch.get(batch["key"], ()), key=str)
             check = batch_result(
-                work, upload_ids, images.get(batch["key"]), suffixes, extensions, checks
+                work,
+                upload_ids,
+                images.get(batch["key"]),
+                suffixes,
+                extensions,
+                checks,
+                batch["key"],
             )
             made[batch["key"]] = _summary(check, upload_ids, rules, batch.get(FIELD))
     if found is not None:
@@ -438,9 +451,14 @@ def batch_result(
     suffixes,
     extensions=DEFAULT_EXTENSIONS,
     stored: dict | None = None,
+    key: str | None = None,
 ) -> BatchCheck:
     """A batch's state from its uploads' stored listings and its stored image listing.
-    `stored`: listings by upload id already read (a superset), instead of reading them."""
+    `stored`: listings by upload id already read (a superset), instead of reading them. `key`:
+    the batch's (else its image listing's): an upload naming several batches counts for it the
+    masks under its own folder and those under none (`mask_matching.masks_for_batch`)."""
+    if key is None and listing is not None:
+        key = listing.batch_id
     checks = (
         _stored_listings(work, upload_ids)
         if stored is None
@@ -457,7 +475,15 @@ def batch_result(
         if c.get("reason")
     ]
     unchecked = [u for u in upload_ids if u not in checks]
-    masks = sorted({n for c in checks.values() for n in c.get("names") or ()})
+    masks = sorted(
+        {
+            n
+            for c in checks.values()
+            for n in masks_for_batch(
+                c.get("names"), c.get("placed"), c.get("also_loose"), key, c.get("batches")
+            )
+        }
+    )
     notes: list[dict] = []  # each a template and its values, worded by the reader
     if listing is None or listing.names is None:
         notes.append(
@@ -510,6 +536,9 @@ def _stored_listings(work: Database, upload_ids: list) -> dict:
             "reason_params": 1,
             "other_files": 1,
             "uploadDate": 1,
+            "batches": 1,
+            "placed": 1,
+            "also_loose": 1,
         },
     )
     return {doc["_id"]: doc for doc in docs}
@@ -533,6 +562,7 @@ def batch_detail(databases: Databases, batch_id: str) -> BatchCheck | None:
         listing,
         tuple(stored.get("suffixes") or databases.settings.mask_suffixes),
         tuple(stored.get("extensions") or databases.settings.mask_extensions),
+        key=key,
     )
 
 

@@ -22,7 +22,12 @@ from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_, Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.images import batch_images
-from segcore.images.mask_matching import DEFAULT_EXTENSIONS, NAMES_SHOWN, compare_batch
+from segcore.images.mask_matching import (
+    DEFAULT_EXTENSIONS,
+    NAMES_SHOWN,
+    compare_batch,
+    masks_for_batch,
+)
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
 from segcore.work import delivery
 
@@ -59,13 +64,19 @@ def build_receipt(
     extensions=DEFAULT_EXTENSIONS,
 ) -> dict:
     """A receipt (pure). `upload`: the file document; `listing`: its stored listing (None when
-    never listed); `parts`: per batch it names, {"id", "images" (names or None), "usable",
-    "image_error"}; `suffixes` and `extensions` as configured, as the mask check matched."""
+    never listed); `parts`: per batch it names, {"id", "key", "images" (names or None),
+    "usable", "image_error"}; `suffixes` and `extensions` as configured, as the mask check
+    matched. Each part counts the masks the mask check counts for its batch (an upload naming
+    several batches: those under its folder and under none)."""
     listing = listing or {}
     readable = bool(listing) and not listing.get("reason")
     names = listing.get("names") or [] if readable else []
     own = []
+    batches = upload.get("batches") or [p.get("key", p["id"]) for p in parts]
     for part in parts:
+        counted = masks_for_batch(
+            names, listing.get("placed"), listing.get("also_loose"), part.get("key"), batches
+        )
         row = {
             "id": part["id"],
             "images": None,
@@ -77,7 +88,7 @@ def build_receipt(
             "usable": part["usable"],
         }
         if readable and part["images"] is not None:
-            check = compare_batch(part["images"], names, [], suffixes, extensions=extensions)
+            check = compare_batch(part["images"], counted, [], suffixes, extensions=extensions)
             row.update(
                 images=check.images,
                 matched=check.matched,
@@ -243,7 +254,7 @@ def build_receipts(
     arrival = _Arrival(work, by_batch or {}, listings, suffixes, extensions)
     for upload in uploads:
         parts = [
-            arrival.judge(upload, _part(docs_by_key[k], results.get(k), images.get(k)), k)
+            arrival.judge(upload, _part(docs_by_key[k], results.get(k), images.get(k), k), k)
             for k in upload["batches"]
             if k in docs_by_key
         ]
@@ -251,6 +262,17 @@ def build_receipts(
             build_receipt(upload, listings.get(upload["_id"]), parts, made_by, suffixes, extensions)
         )
     return receipts
+
+
+def _counted_for(listing: dict, key: str) -> list[str]:
+    """An upload's masks that count for batch `key` (its own folder's in a several-batch one)."""
+    return masks_for_batch(
+        listing.get("names"),
+        listing.get("placed"),
+        listing.get("also_loose"),
+        key,
+        listing.get("batches") or [key],
+    )
 
 
 def _fixed_since(parts: list[dict]) -> bool:
@@ -284,7 +306,7 @@ class _Arrival:
             n
             for u in earlier
             if self.listings.get(u) and not self.listings[u].get("reason")
-            for n in self.listings[u].get("names") or ()
+            for n in _counted_for(self.listings[u], key)
         ]
         suffixes, extensions = self.rules
         check = compare_batch(part["images"], names, [], suffixes, extensions=extensions)
@@ -304,10 +326,11 @@ def save_receipts(work: Database, receipts: list[dict]) -> None:
     replace_many(work[RECEIPTS], receipts)
 
 
-def _part(doc: dict, result: dict | None, images) -> dict:
+def _part(doc: dict, result: dict | None, images, key: str) -> dict:
     result = result or {}
     return {
         "id": str(doc.get("id")),
+        "key": key,
         "usable": delivery.is_usable_check(result),
         "images": images.names if images is not None else None,
         "image_error": images.error if images is not None else "not listed yet",

@@ -8,10 +8,13 @@ from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     DEFAULT_MASK_SUFFIXES,
     compare_batch,
+    folder_batches,
     image_key,
     is_image_name,
     is_mask_member,
     mask_key,
+    masks_for_batch,
+    place_masks,
     sort_members,
     split_extension,
 )
@@ -262,3 +265,65 @@ def test_other_files_never_make_a_batch_extra_and_dicomdir_is_no_image():
     )
     assert (check.state, check.summary()["other_files"]) == ("complete", ["README", "labelmap.txt"])
     assert not is_image_name("DICOMDIR") and not is_image_name("dicomdir")
+
+
+@pytest.mark.parametrize(
+    "path, batches",
+    [
+        ("batch_2/img_001_mask.png", {"batch_2"}),
+        ("entrega/Masks_Batch-0002/img_001_mask.png", {"batch_2"}),
+        ("batch_1_to_batch_2/img_001_mask.png", set()),  # named as the upload: says nothing
+        ("batch_1_to_batch_2/batch_2/img_001_mask.png", {"batch_2"}),
+        ("lote_A/img_001_mask.png", set()),
+        ("batch_3_mask.png", set()),  # a file name is no folder
+        ("masks\\batch_4\\img_001_mask.png", {"batch_4"}),
+    ],
+)
+def test_the_batch_a_folder_names(path, batches):
+    assert folder_batches(path) == batches
+
+
+PATHS = [
+    "batch_1/img_001_mask.png",
+    "batch_1/img_002_mask.png",
+    "batch_1/img_003_mask.png",
+    "batch_2/img_001_mask.png",
+    "batch_2/img_002_mask.png",
+    "shared/labelmap_mask.png",
+    "img_009_mask.png",
+    "old/img_002_mask.png",
+]
+NAMES = sorted({p.rsplit("/", 1)[-1] for p in PATHS})
+
+
+@pytest.mark.parametrize(
+    "key, batches, expected",
+    [
+        # each batch its own folder's masks and those under no batch's folder
+        (
+            "batch_1",
+            ["batch_1", "batch_2"],
+            ["img_001_mask.png", "img_002_mask.png", "img_003_mask.png", "img_009_mask.png"]
+            + ["labelmap_mask.png"],
+        ),
+        (
+            "batch_2",
+            ["batch_1", "batch_2"],
+            ["img_001_mask.png", "img_002_mask.png", "img_009_mask.png", "labelmap_mask.png"],
+        ),
+        # a batch whose folder is absent gets the loose masks only
+        (
+            "batch_5",
+            ["batch_1", "batch_5"],
+            ["img_002_mask.png", "img_009_mask.png", "labelmap_mask.png"],
+        ),
+        # one batch: folders do not matter
+        ("batch_2", ["batch_2"], NAMES),
+        # folders naming none of the upload's batches: every mask counts
+        ("batch_7", ["batch_7", "batch_8"], NAMES),
+    ],
+)
+def test_an_upload_for_several_batches_gives_each_the_masks_of_its_folder(key, batches, expected):
+    placed, also_loose = place_masks(PATHS)
+    assert also_loose == ["img_002_mask.png"]  # in batch_1/ and batch_2/, and in old/
+    assert masks_for_batch(NAMES, placed, also_loose, key, batches) == expected

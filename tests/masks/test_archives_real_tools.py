@@ -93,7 +93,7 @@ def test_shutil_archives(listed, masks, tmp_path, fmt):
 @pytest.mark.parametrize(
     "tool, options", [("tar", ["-czf"]), ("bsdtar", ["-cJf"]), ("tar", ["--format=posix", "-cf"])]
 )
-def test_hard_links_are_masks_with_their_targets_data_and_symlinks_are_never_followed(
+def test_hard_links_are_masks_with_their_targets_data_and_symlinks_stay_in_the_archive(
     listed, tmp_path, tool, options
 ):
     folder = fill(
@@ -115,16 +115,15 @@ def test_hard_links_are_masks_with_their_targets_data_and_symlinks_are_never_fol
         "empty_001_mask.png",
         "empty_002_mask.png",
         "empty_003_mask.png",
-        "evil_mask.png",
         "other_mask.png",
     ]
+    assert listing.other_files == ["evil_mask.png (a link to /etc/passwd, outside the archive)"]
     members = {m["name"]: m for m in listing.members}
     empty = {
         (members[f"empty_00{n}_mask.png"]["size"], members[f"empty_00{n}_mask.png"]["digest"])
         for n in (1, 2, 3)
     }
     assert len(empty) == 1 and empty.pop()[0] == len(png_bytes(0))
-    assert members["evil_mask.png"]["size"] is None  # a name: /etc/passwd was never read
     assert members["alias_mask.png"]["size"] == len(png_bytes(3))  # its target's
     assert members["alias_mask.png"]["digest"] != members["other_mask.png"]["digest"]
 
@@ -203,6 +202,25 @@ def test_cp437_names_and_the_unicode_path_field_and_backslashes(listed, tmp_path
         info.extra = field
         archive.writestr(info, png_bytes(3))
     assert listed("b_8.zip", buffer.getvalue()).names == ["riñón_003_mask.png"]
+
+
+def test_a_zip_in_cp850_from_a_spanish_windows_lists_its_accented_names(listed, tmp_path):
+    """bsdtar writes the names as Explorer does on a Spanish Windows: CP850, no UTF-8 flag."""
+    stems = ["RIÑÓN_001", "CRÁNEO_002", "ÚTERO_003"]
+    folder = fill(tmp_path / "in", {f"MÁSCARAS/{s}_mask.png": png_bytes(1) for s in stems})
+    data = archive_with(
+        "bsdtar",
+        folder,
+        tmp_path / "m.zip",
+        "--format",
+        "zip",
+        "--options",
+        "zip:hdrcharset=CP850",
+        "-c",
+        members=["MÁSCARAS"],
+    )
+    assert b"\xb5SCARAS/RI\xa5\xe0N" in data  # CP850 bytes, as Windows writes them
+    assert listed("batch_5.zip", data).names == sorted(f"{s}_mask.png" for s in stems)
 
 
 def test_parts_of_a_split_zip_are_unreadable(listed, masks, tmp_path):
@@ -296,3 +314,75 @@ def test_a_7z_whose_compressed_headers_are_damaged_is_unreadable(tmp_path, liste
     listing = listed("batch_7_masks.7z", bytes(data))
     assert listing.reason.startswith("not a readable 7z archive (")
     assert listing.names == []
+
+
+@pytest.mark.parametrize("tool, append", [("tar", "-uf"), ("tar", "-rf"), ("bsdtar", "-rf")])
+def test_a_path_held_twice_is_its_last_copy_as_extracting_leaves_it(tmp_path, listed, tool, append):
+    """`tar -u` (or `-r`) after a failed re-export appends a 0-byte copy: extracting leaves the
+    empty file, so the image is without a mask; a good copy appended after an empty one is a
+    mask."""
+    folder = fill(tmp_path / "in", {f"img_00{n}_mask.png": png_bytes(n) for n in (1, 2, 3)})
+    (folder / "img_004_mask.png").write_bytes(b"")
+    out = tmp_path / "m.tar"
+    archive_with(tool, folder, out, "-cf")
+    (folder / "img_003_mask.png").write_bytes(b"")
+    (folder / "img_004_mask.png").write_bytes(png_bytes(4))
+    for name in ("img_003_mask.png", "img_004_mask.png"):
+        os.utime(folder / name, (2e9, 2e9))  # newer: `tar -u` appends it
+    data = archive_with(tool, folder, out, append, members=["img_003_mask.png", "img_004_mask.png"])
+    with tarfile.open(fileobj=io.BytesIO(data)) as made:
+        assert [m.name.lstrip("./") for m in made.getmembers()].count("img_003_mask.png") == 2
+    listing = listed("batch_3.tar", data)
+    assert listing.names == ["img_001_mask.png", "img_002_mask.png", "img_004_mask.png"]
+    assert listing.other_files == ["img_003_mask.png (0 bytes)"]
+    sizes = {m["name"]: m["size"] for m in listing.members}
+    assert sizes["img_004_mask.png"] == len(png_bytes(4))
+
+
+def test_a_zip_holding_a_path_twice_is_its_last_copy(tmp_path, listed):
+    """Python's zipfile writes a name again (with a warning); unzip extracts the last."""
+    buffer = io.BytesIO()
+    with pytest.warns(UserWarning), zipfile.ZipFile(buffer, "w") as made:
+        made.writestr("masks/img_001_mask.png", png_bytes(1))
+        made.writestr("masks/img_002_mask.png", png_bytes(2))
+        made.writestr("masks/img_002_mask.png", b"")
+    listing = listed("batch_3.zip", buffer.getvalue())
+    assert (listing.names, listing.other_files) == (
+        ["img_001_mask.png"],
+        ["img_002_mask.png (0 bytes)"],
+    )
+
+
+@pytest.mark.parametrize(
+    "tool, options",
+    [
+        ("tar", ["-czf"]),
+        ("bsdtar", ["-cf"]),
+        ("zip", ["-y"]),
+        ("7z", ["-snl"]),
+        ("7z", ["-tzip", "-snl"]),
+    ],
+)
+def test_symbolic_links_count_as_the_file_they_lead_to_in_every_format(
+    listed, tmp_path, tool, options
+):
+    """`zip -y`, `7z -snl` and tar store a link as the path it points to: it counts as the
+    member it leads to (its size), through other links too; a link out of the archive or to
+    nothing in it is no mask, said among the other files."""
+    folder = fill(tmp_path / "m", {"img_001_mask.png": png_bytes(1)})
+    (folder / "sub").mkdir()
+    os.symlink("img_001_mask.png", folder / "img_002_mask.png")
+    os.symlink("../img_002_mask.png", folder / "sub" / "img_003_mask.png")  # a link to a link
+    os.symlink("/etc/passwd", folder / "evil_mask.png")
+    os.symlink("../../x.png", folder / "up_mask.png")
+    os.symlink("missing.png", folder / "gone_mask.png")
+    name = "b.zip" if "zip" in tool or "-tzip" in options else "b.7z" if tool == "7z" else "b.tgz"
+    listing = listed(name, archive_with(tool, folder, tmp_path / name, *options))
+    assert listing.reason is None
+    assert listing.names == ["img_001_mask.png", "img_002_mask.png", "img_003_mask.png"]
+    assert listing.other_files == [
+        "evil_mask.png (a link to /etc/passwd, outside the archive)",
+        "gone_mask.png (a link to missing.png, no file of the archive)",
+        "up_mask.png (a link to ../../x.png, outside the archive)",
+    ]
+    assert {m["size"] for m in listing.members} == {len(png_bytes(1))}

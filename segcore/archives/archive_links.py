@@ -1,0 +1,73 @@
+"""Symbolic links inside an archive, resolved as extracting the archive would: pure functions.
+
+A link member (tar `SYMTYPE`, a zip member whose Unix mode says link, as `zip -y` and macOS
+Finder store them, a 7z member with the link attribute, as `7z -snl` stores it) holds the path
+it points to, relative to its own folder. It counts as the member it leads to (following links
+to links); one pointing outside the archive (an absolute path, or up past its top folder) or to
+no file of it is never followed: it is no mask, and is listed among the other files saying so.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from segcore.archives.archive_tar import member_path
+from segcore.images.mask_matching import member_base_name
+
+MAX_HOPS = 40  # as the Linux kernel follows: a loop of links ends
+MAX_LINK_BYTES = 4096  # a link's text longer than a path can be is no link to follow
+OUTSIDE = "{name} (a link to {target}, outside the archive)"
+MISSING = "{name} (a link to {target}, no file of the archive)"
+_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+def archive_path(name: str) -> str:
+    """A member's path as extracting the archive would write it: `/` between folders, no `./`
+    or `/` first, so `./a.png` and `a.png` are one path."""
+    return member_path(str(name).replace("\\", "/"))
+
+
+def link_path(member: str, target: str) -> str | None:
+    """The archive path the link `member` points to (`target`: its text), None when it points
+    outside the archive."""
+    target = str(target).replace("\\", "/")
+    if target.startswith("/") or _DRIVE.match(target) or not target:
+        return None
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(archive_path(member)), target))
+    if joined == ".." or joined.startswith("../"):
+        return None
+    return member_path(joined)
+
+
+def follow(path: str, links: dict[str, str | None], files) -> str | None:
+    """The file `path` (an archive path) leads to through `links` (link path -> the path it
+    points to, None outside), among `files` (paths); None when it leads nowhere."""
+    for _ in range(MAX_HOPS):
+        if path in files:
+            return path
+        if path not in links or links[path] is None:
+            return None
+        path = links[path]
+    return None
+
+
+def resolve_links(entries: list) -> tuple[list, list[str]]:
+    """`entries` (`(name, size, key, value, link)`, `link` the text of a symbolic link, else
+    None) with each link given its target's size, and `(name, note)` (`OUTSIDE`, `MISSING`) for
+    the links that lead to no file of the archive, which are left out. A link keeps its own
+    fingerprint (its text's)."""
+    files = {archive_path(e[0]): e[1] for e in entries if e[4] is None}
+    links = {archive_path(e[0]): link_path(e[0], e[4]) for e in entries if e[4] is not None}
+    kept, notes = [], []
+    for name, size, key, value, link in entries:
+        if link is None:
+            kept.append((name, size, key, value, None))
+            continue
+        target = follow(archive_path(name), links, files)
+        if target is not None:
+            kept.append((name, files[target], key, value, None))
+        else:
+            template = OUTSIDE if links.get(archive_path(name)) is None else MISSING
+            notes.append((name, template.format(name=member_base_name(name), target=link)))
+    return kept, notes

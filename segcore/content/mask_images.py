@@ -1,0 +1,146 @@
+"""Which image a mask of an upload is checked against, and that image's grid (header only).
+
+An upload may name several batches whose images share names. A mask under a folder naming one
+of them is that batch's (`mask_matching.folder_batches`, as the completeness check places it).
+Otherwise, when several of the upload's batches have its image, the mask's own grid decides:
+the one image it fits (size, spacing, origin, direction) is its image; when it fits several or
+none, or cannot be read, nothing says which batch it belongs to, and it is blamed on none (a
+note under each of those images, never a problem).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from segcore.content.mask_content import compare_grid
+from segcore.content.mask_formats import image_header
+from segcore.content.mask_geometry import Geometry
+from segcore.core.errors import UnreadableUpload
+from segcore.images.mask_matching import (
+    DEFAULT_EXTENSIONS,
+    base_name,
+    channel_key,
+    folder_batches,
+    image_key,
+    mask_key,
+)
+
+HEADER_CACHE_SIZE = 50_000
+_headers: OrderedDict = OrderedDict()  # (path, size, mtime_ns) -> Geometry or reason
+
+Image = tuple[str, str, str]  # (its path on disk, its name, the batch it belongs to)
+
+
+def cached_image_header(path: str, name: str) -> Geometry:
+    """An image's grid read by header only, remembered by path, size and modification time;
+    raises UnreadableUpload when the image cannot be read."""
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        raise UnreadableUpload(f"missing ({exc.strerror or exc})") from None
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in _headers:
+        try:
+            _headers[key] = image_header(path, name)
+        except UnreadableUpload as exc:
+            _headers[key] = str(exc)
+        if len(_headers) > HEADER_CACHE_SIZE:
+            _headers.popitem(last=False)
+    found = _headers[key]
+    if isinstance(found, str):
+        raise UnreadableUpload(found)
+    return found
+
+
+@dataclass
+class ImageIndex:
+    """The images an upload's masks are matched to: key -> each batch's image of that key (an
+    upload may name several batches, whose images may share names). `batches`: the upload's."""
+
+    images: dict[str, list[Image]] = field(default_factory=dict)
+    suffixes: tuple[str, ...] = ()
+    extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
+    batches: frozenset = frozenset()
+    folders: dict = field(default_factory=dict)  # folder -> the batch it names (folder_batches)
+
+    @classmethod
+    def from_listings(
+        cls, listings, suffixes, extensions=DEFAULT_EXTENSIONS, batches=None
+    ) -> "ImageIndex":
+        """From stored batch image listings (folder and relative names); `suffixes` and
+        `extensions` as configured (MASK_SUFFIXES, MASK_EXTENSIONS), as the listing used;
+        `batches`: those the upload names (else those of the listings)."""
+        listings = [listing for listing in listings if listing is not None]
+        named = batches if batches is not None else [listing.batch_id for listing in listings]
+        index = cls(
+            suffixes=tuple(suffixes), extensions=tuple(extensions), batches=frozenset(named)
+        )
+        for listing in listings:
+            if not listing.names or not listing.folder:
+                continue
+            for name in listing.names:
+                key = image_key(name, index.extensions)
+                image = (str(Path(listing.folder) / name), base_name(name), listing.batch_id)
+                index._add(key, image)
+                channel = channel_key(key)  # nnU-Net: case_0001's mask, of case_0001_0000
+                if channel:
+                    index._add(channel, image)
+        return index
+
+    def _add(self, key: str, image: Image) -> None:
+        found = self.images.setdefault(key, [])
+        if all(known[2] != image[2] for known in found):  # each batch's first of that key
+            found.append(image)
+
+    def images_of(self, member: str) -> list[Image]:
+        """The images a mask member (its path in the archive) may be the mask of: one per batch
+        having an image of its name; in an upload naming several batches, only the batch its
+        folder names when one does ([] when that batch has no such image)."""
+        found = self.images.get(mask_key(base_name(member), self.suffixes, self.extensions))
+        if not found:
+            return []
+        named = folder_batches(member, self.folders) & self.batches
+        if len(self.batches) > 1 and named:
+            return [image for image in found if image[2] in named]
+        return list(found)
+
+
+def image_grids(images: list[Image]) -> dict[Image, Geometry | str]:
+    """Each image's grid, or why it cannot be read."""
+    grids: dict[Image, Geometry | str] = {}
+    for image in images:
+        try:
+            grids[image] = cached_image_header(image[0], image[1])
+        except UnreadableUpload as exc:
+            grids[image] = str(exc)
+    return grids
+
+
+def fitting(mask: Geometry, grids: dict) -> list[Image]:
+    """The images whose grid the mask's fits (readable images only)."""
+    return [
+        image
+        for image, grid in grids.items()
+        if not isinstance(grid, str) and not compare_grid(mask, grid)
+    ]
+
+
+def not_attributed(images: list[Image], mask: "Geometry | str", fits: int) -> dict:
+    """Why a mask whose image several batches have is checked against none of them (English,
+    as a `no_reader` note's reason): `mask` is its grid or why it cannot be read, `fits` how
+    many of the images its grid fits."""
+    batches = " and ".join(sorted({image[2] for image in images}))
+    if isinstance(mask, str):
+        why = f"it cannot be read ({mask})"
+    elif fits == len(images):
+        why = "its size fits each of them"
+    elif fits:
+        why = f"its size fits {fits} of them"
+    else:
+        why = f"its size ({'×'.join(map(str, mask.size))}) fits none of them"
+    return {
+        "reason": f"its image is in {batches}, no folder says which, and {why}",
+    }

@@ -1,0 +1,135 @@
+"""Which mask counts, and for which batch, when an upload holds more than one candidate: a path
+held twice (`tar -u`), one mask name under two folders, one image name in two of the upload's
+batches. The upload's receipt and its batches' figures always agree. Real PNGs by Pillow,
+packed by GNU tar and Info-ZIP, synced and checked by `segcore sync --verify --content`."""
+
+import os
+
+import numpy as np
+import pytest
+
+from segcore.content.mask_content import describe
+from segcore.masks.receipts import list_receipts
+from tests.archives import archive_with
+from tests.masks_content_files import label_square, png
+
+SHAPE = (32, 40)
+
+
+def batches(dbs, tmp_path, shapes: dict) -> None:
+    """Batches (id -> the shape of its images) holding img_001 to img_003."""
+    for batch, shape in shapes.items():
+        folder = tmp_path / "data" / batch
+        folder.mkdir(parents=True)
+        for n in (1, 2, 3):
+            png(folder / f"img_00{n}.png", np.full(shape, 80))
+        dbs.work.batches.insert_one({"id": batch, "folder": str(folder), "status": "pending"})
+
+
+def masks(folder, shape=SHAPE, only=(1, 2, 3), empty=()):
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in only:
+        png(folder / f"img_00{n}_mask.png", np.zeros(shape) if n in empty else label_square(shape))
+    return folder
+
+
+@pytest.fixture
+def sync_and_check(dbs, run_cli, tmp_path):
+    """`segcore sync --verify --content`; then each batch's (status, content) and the newest
+    receipt."""
+
+    def run():
+        env = {"DATA_DIRECTORY": str(tmp_path / "data"), "MASK_LABELS": "0,1"}
+        done = run_cli("sync", "--verify", "--content", env=env)
+        assert done.returncode == 0, done.stderr
+        found = {
+            d["id"]: (d["status"], d.get("mask_content") or {})
+            for d in dbs.work.batches.find({}, {"id": 1, "status": 1, "mask_content": 1})
+        }
+        return found, list_receipts(dbs.work)[0]
+
+    return run
+
+
+def said(content: dict) -> list[str]:
+    return [describe(o) for o in content.get("offenders") or ()]
+
+
+def test_a_path_appended_again_with_tar_u_counts_its_last_copy(
+    dbs, upload, tmp_path, sync_and_check
+):
+    """A wrong-size mask, then its fix appended by `tar -u`: extracting gives the fix, so
+    neither the receipt nor the batch has a problem."""
+    batches(dbs, tmp_path, {"batch_4": SHAPE})
+    folder = masks(tmp_path / "m", only=(1, 2))
+    masks(folder, shape=(64, 64), only=(3,))
+    tarball = tmp_path / "m.tar"
+    archive_with("tar", folder, tarball, "-cf")
+    masks(folder, only=(3,))
+    os.utime(folder / "img_003_mask.png", (2e9, 2e9))
+    data = archive_with("tar", folder, tarball, "-uf")
+    upload("batch_4.tar", data)
+    found, receipt = sync_and_check()
+    status, content = found["batch_4"]
+    assert (content["checked"], content["problems"], said(content)) == (3, 0, [])
+    assert (receipt["problem"], receipt["usable"], status) == (None, True, "review")
+
+
+@pytest.mark.parametrize("order", [("final", "old"), ("old", "final")])
+def test_a_mask_under_two_folders_must_be_right_in_both(
+    dbs, upload, tmp_path, sync_and_check, order
+):
+    """`final/` and a stale `old/` copy of img_003's mask: whichever comes last in the zip,
+    the stale copy is named by its folder, in the receipt and in the batch alike."""
+    batches(dbs, tmp_path, {"batch_4": SHAPE})
+    root = tmp_path / "m"
+    masks(root / "final")
+    masks(root / "old", shape=(64, 64), only=(3,))
+    upload("batch_4.zip", archive_with("zip", root, tmp_path / "m.zip", members=order))
+    found, receipt = sync_and_check()
+    status, content = found["batch_4"]
+    assert (content["checked"], content["problems"]) == (3, 1)
+    assert said(content) == ["old/img_003_mask.png: 64×64, image 40×32"]
+    assert (receipt["problem"], receipt["content"]["problems"], status) == (
+        "content",
+        1,
+        "rework",
+    )
+
+
+def test_folders_naming_no_batch_leave_the_mask_to_the_batch_whose_image_it_fits(
+    dbs, upload, tmp_path, sync_and_check
+):
+    """`lote_A/` holds batch_1's masks (40×32), `lote_B/` batch_2's (64×64, one empty): each
+    mask is checked against the image its size fits, and only batch_2 goes back."""
+    batches(dbs, tmp_path, {"batch_1": SHAPE, "batch_2": (64, 64)})
+    root = tmp_path / "m"
+    masks(root / "lote_A")
+    masks(root / "lote_B", shape=(64, 64), empty=(2,))
+    upload("batch_1_and_batch_2.zip", archive_with("zip", root, tmp_path / "m.zip"))
+    found, receipt = sync_and_check()
+    (status_1, content_1), (status_2, content_2) = found["batch_1"], found["batch_2"]
+    assert (content_1["checked"], content_1["problems"], status_1) == (3, 0, "review")
+    assert (content_2["checked"], content_2["problems"], status_2) == (3, 1, "rework")
+    assert said(content_2) == ["img_002_mask.png: empty"]
+    assert receipt["content"]["problems"] == 1
+
+
+def test_a_mask_two_batches_may_own_is_blamed_on_neither(dbs, upload, tmp_path, sync_and_check):
+    """Both batches' images are 40×32 and no folder names a batch: an empty mask of img_002 is
+    said under both batches' img_002, sending neither back."""
+    batches(dbs, tmp_path, {"batch_1": SHAPE, "batch_2": SHAPE})
+    upload(
+        "batch_1_and_batch_2.zip",
+        archive_with("zip", masks(tmp_path / "m" / "lote_A", empty=(2,)), tmp_path / "m.zip"),
+    )
+    found, receipt = sync_and_check()
+    note = (
+        "img_002_mask.png: contents not checked (its image is in batch_1 and batch_2, "
+        "no folder says which, and its size fits each of them)"
+    )
+    for batch in ("batch_1", "batch_2"):
+        status, content = found[batch]
+        assert (content["problems"], status) == (0, "review")
+        assert note in said(content)
+    assert (receipt["problem"], receipt["content"]["problems"]) == (None, 0)

@@ -1,0 +1,70 @@
+"""One upload for several batches (`batch_1_to_batch_2.zip`): each batch counts the masks under
+the folder naming it, and those under no such folder. Real PNGs by Pillow, packed by Info-ZIP
+and GNU tar, stored in GridFS, checked by `verify` and by the sync."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from segcore.masks.mask_check import batch_detail, verify
+from segcore.masks.receipts import list_receipts
+from segcore.store.connection import open_databases
+from segcore.sync import sync
+from tests.archives import archive_with
+from tests.masks_content_files import label_square, png
+
+IMAGES = ["img_001.png", "img_002.png", "img_003.png"]
+MASKS = [n.replace(".png", "_mask.png") for n in IMAGES]
+
+
+@pytest.fixture
+def lab(dbs, client, tmp_path):
+    """batch_1 and batch_2, the same three image names in each (32×40 PNGs)."""
+    data = tmp_path / "data"
+    for batch in ("batch_1", "batch_2"):
+        (data / batch).mkdir(parents=True)
+        for name in IMAGES:
+            png(data / batch / name, np.full((32, 40), 80))
+        dbs.work.batches.insert_one({"id": batch, "folder": str(data / batch), "status": "pending"})
+    return open_databases(replace(dbs.settings, data_directory=data), client=client)
+
+
+def masks(folder, names):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        png(folder / name, label_square((32, 40)))
+    return folder
+
+
+def checks(lab) -> dict:
+    return {
+        d["id"]: d.get("mask_check") for d in lab.work.batches.find({}, {"id": 1, "mask_check": 1})
+    }
+
+
+@pytest.mark.parametrize("run", ["verify", "sync"])
+@pytest.mark.parametrize("tool", ["zip", "tar"])
+def test_each_batch_counts_the_masks_under_its_own_folder(lab, upload, tmp_path, run, tool):
+    """batch_2/ lacks img_002's mask: batch_2 is incomplete though batch_1/ holds one; the mask
+    beside the folders (img_003's) is every batch's."""
+    root = tmp_path / "m"
+    masks(root / "batch_1", MASKS[:2])
+    masks(root / "batch_2", MASKS[:1])
+    masks(root, MASKS[2:])
+    name = "batch_1_to_batch_2" + (".zip" if tool == "zip" else ".tar.gz")
+    options = () if tool == "zip" else ("-czf",)
+    upload(name, archive_with(tool, root, tmp_path / name, *options))
+    if run == "verify":
+        verify(lab)
+    else:
+        sync.run_sync(lab)
+    found = checks(lab)
+    assert (found["batch_1"]["state"], found["batch_1"]["usable"]) == ("complete", True)
+    assert (found["batch_2"]["state"], found["batch_2"]["usable"]) == ("incomplete", False)
+    assert found["batch_2"]["missing"] == ["img_002.png"]
+    receipt = list_receipts(lab.work)[0]
+    assert receipt["problem"] == "incomplete" and receipt["usable"] is False
+    parts = {p["id"]: (p["matched"], p["missing"]) for p in receipt["parts"]}
+    assert parts == {"batch_1": (3, []), "batch_2": (2, ["img_002.png"])}
+    assert batch_detail(lab, "batch_2").missing == ["img_002.png"]
