@@ -3,16 +3,22 @@ them, never the one just written; and backups are private files (issue 20, items
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from segcore.backups import backup
+from tests.helpers import ROOT
 
 
 def legacy_backup(path, database: str, created_at: str) -> None:
@@ -200,3 +206,104 @@ def test_a_read_only_folder_is_one_line(run_cli, db, tmp_path):
     folder.mkdir(mode=0o500)
     out = run_cli("backup", "--out", str(folder), "--keep", "2")
     assert out.returncode == 1 and "cannot be written" in out.stderr and out.stderr.count("\n") == 1
+
+
+def killed_while_writing(cli_env, folder, attempts: int = 5) -> Path:
+    """Start a real `backup --out FOLDER/ --keep 2`, wait for its temporary file to hold data,
+    SIGKILL it (a reboot during the nightly timer); returns the file it left."""
+    for _ in range(attempts):
+        before = set(os.listdir(folder)) if folder.exists() else set()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "segcore", "backup", "--out", f"{folder}/", "--keep", "2"],
+            env=cli_env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            fresh = [
+                folder / n
+                for n in (set(os.listdir(folder)) - before if folder.exists() else ())
+                if n.endswith(".partial")
+            ]
+            if fresh and fresh[0].stat().st_size > 0:
+                process.kill()
+                process.wait()
+                return fresh[0]
+            time.sleep(0.005)
+        process.kill()
+        process.wait()
+    raise AssertionError("no backup could be caught while writing")
+
+
+def test_a_backup_killed_while_writing_leaves_nothing_after_the_next_one(
+    run_cli, cli_env, db, tmp_path
+):
+    """A killed backup's hidden temporary file (a partial copy of the database, password hashes
+    included) used to stay for good, one more with every interrupted nightly run. The next
+    backup into the folder removes those of its own and says so; a backup still writing (its
+    file locked) and everything else named like one are left alone."""
+    db.history.insert_many([{"key": f"batch_{n}", "note": "x" * 200} for n in range(30_000)])
+    folder = tmp_path / "backups"
+    left = killed_while_writing(cli_env, folder)
+    assert left.exists() and stat.S_IMODE(left.stat().st_mode) == 0o600
+    prefix = f".segcore-backup-{db.name}-20260101-000000.jsonl.gz"
+    running = folder / f"{prefix}.abcd_123.partial"  # a backup writing now holds its lock
+    running.write_bytes(b"\x1f\x8b half")
+    others = {
+        f".segcore-backup-{db.name}-staging-20260101-000000.jsonl.gz.abcd1234.partial": b"x",
+        ".notes.txt.abcd1234.partial": b"mine",
+        f"{prefix}.abcd1234.partial.keep": b"x",
+    }
+    for name, data in others.items():
+        (folder / name).write_bytes(data)
+    (folder / f"{prefix}.link0000.partial").symlink_to(tmp_path / "elsewhere")
+    with open(running, "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        out = run_cli("backup", "--out", f"{folder}/", "--keep", "2")
+    assert out.returncode == 0, out.stderr
+    assert not left.exists()
+    assert f"note: removed {left}: unfinished" in out.stderr
+    assert f"note: left alone {running}: being written by a backup running now" in out.stderr
+    assert "1 unfinished files of killed backups removed" in out.stdout
+    assert running.exists() and (folder / f"{prefix}.link0000.partial").is_symlink()
+    assert all((folder / name).read_bytes() == data for name, data in others.items())
+    # once nothing writes it, the next backup removes it too; --keep touched nothing else
+    assert run_cli("backup", "--out", f"{folder}/", "--keep", "2").returncode == 0
+    assert not running.exists()
+    assert len([p for p in folder.iterdir() if not p.name.startswith(".")]) == 2
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == sorted(
+        [*others, f"{prefix}.link0000.partial"]
+    )
+
+
+def test_a_sweep_between_a_writers_file_and_its_lock_costs_the_writer_nothing(
+    tmp_path, monkeypatch
+):
+    """The one moment the lock cannot tell: a backup has created its temporary file and not
+    locked it yet. A sweep then removes it; the writer, once locked, takes a new name."""
+    from segcore.backups import backup_partials
+
+    real, swept = fcntl.flock, []
+
+    def sweep_first(descriptor, operation):
+        if not swept:
+            swept.append(None)  # the sweep's own lock goes to the real flock
+            monkeypatch.setattr(backup_partials.fcntl, "flock", real)
+            swept[0] = backup_partials.sweep(tmp_path, "lab")
+        return real(descriptor, operation)
+
+    monkeypatch.setattr(backup_partials.fcntl, "flock", sweep_first)
+    handle, path = backup_partials.create(tmp_path, "segcore-backup-lab-20260101-000000.jsonl.gz")
+    monkeypatch.undo()
+    try:
+        assert len(swept[0].removed) == 1 and Path(path).exists()
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert backup_partials.sweep(tmp_path, "lab").left_alone == [
+            (Path(path), "being written by a backup running now")
+        ]
+    finally:
+        os.close(handle)
+    assert backup_partials.sweep(tmp_path, "lab").removed == [Path(path)]
+    assert list(tmp_path.iterdir()) == []

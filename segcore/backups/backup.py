@@ -22,7 +22,6 @@ import io
 import json
 import os
 import stat
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,7 +32,7 @@ import bson
 from bson.errors import BSONError
 from pymongo.database import Database
 
-from segcore.backups import backup_codec
+from segcore.backups import backup_codec, backup_partials
 from segcore.backups.restore_marker import interrupted_restore, read_marker
 from segcore.core.errors import N_, BackupFileError, RestoreIncomplete
 from segcore.store.schema import (
@@ -77,6 +76,10 @@ class BackupSummary:
     file: str | None = None  # the name it was written under (None: a download)
     rotate: bool = False  # a dated backup in a folder, which `--keep` may delete
     indexes: dict[str, list] | None = None  # None in a version 1 file
+    # Writing one: the unfinished files of killed backups removed, and those left with why
+    # (segcore.backups.backup_partials).
+    removed_unfinished: list[str] = field(default_factory=list)
+    unfinished_left: list[list[str]] = field(default_factory=list)
 
     @property
     def documents(self) -> int:
@@ -229,9 +232,10 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
     """Write a backup to `out`: a file, or a folder (given as one, or `folder`) for a dated name.
 
     A missing folder is created 0700; the file is written 0600 under a temporary name and
-    renamed when complete, so a backup stopped half-way never looks like a finished one. An
-    existing file is replaced only when it is a backup of the same database. Raises
-    BackupFileError when the file cannot be written.
+    renamed when complete, so a backup stopped half-way never looks like a finished one; the
+    temporary files that killed backups of the same file or folder left are removed first
+    (backup_partials). An existing file is replaced only when it is a backup of the same
+    database. Raises BackupFileError when the file cannot be written.
     """
     out = Path(out) if out is not None else Path(".")
     if folder or out.is_dir():
@@ -241,13 +245,11 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
         path, rotate = out, False
         _check_replaceable(path, db.name)
     restore_before = _no_restore_under_way(db)
-    partial = None
+    swept = backup_partials.sweep(path.parent, db.name, None if rotate else path.name)
+    partial = handle = None
     try:
-        handle, partial = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".partial"
-        )
-        os.fchmod(handle, 0o600)
-        with open(handle, "wb") as stream:
+        handle, partial = backup_partials.create(path.parent, path.name)
+        with open(handle, "wb", closefd=False) as stream:  # the lock stays until the rename
             summary = write_backup(db, stream, file=path.name, rotate=rotate)
             stream.flush()
             os.fsync(stream.fileno())
@@ -277,7 +279,11 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
     finally:
         if partial is not None and os.path.lexists(partial):  # stopped half-way
             os.unlink(partial)
+        if handle is not None:
+            os.close(handle)
     summary.path = str(path)
+    summary.removed_unfinished = [str(p) for p in swept.removed]
+    summary.unfinished_left = [[str(p), why] for p, why in swept.left_alone]
     return summary
 
 

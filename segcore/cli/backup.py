@@ -57,7 +57,13 @@ def backup(ctx, out, keep, as_json):
     summary = backups.backup_to_file(work, Path(out) if out else None, folder=folder)
     rotation = prune_backups(Path(out), work.name, keep, Path(summary.path)) if keep else None
     deleted = rotation.deleted if rotation else []
-    for path, why in rotation.left_alone if rotation else []:
+    removed = summary.removed_unfinished
+    for path in removed:
+        echo(
+            f"note: removed {printable(path)}: unfinished, left by a backup killed while writing",
+            err=True,
+        )
+    for path, why in [*summary.unfinished_left, *(rotation.left_alone if rotation else [])]:
         echo(f"note: left alone {printable(path)}: {printable(why)}", err=True)
     if as_json:
         emit_json(
@@ -65,14 +71,16 @@ def backup(ctx, out, keep, as_json):
                 **{k: v for k, v in summary.__dict__.items() if k != "indexes"},
                 "documents": summary.documents,
                 "deleted": [str(p) for p in deleted],
-                "left_alone": [str(p) for p, _why in (rotation.left_alone if rotation else [])],
+                "left_alone": [p for p, _why in summary.unfinished_left]
+                + [str(p) for p, _why in (rotation.left_alone if rotation else [])],
             }
         )
         return
     echo(
         f"Backup written: {printable(summary.path)} ({summary.documents} documents in "
         f"{len(summary.counts)} collections)"
-        f"{f'; {len(deleted)} older backups deleted' if deleted else ''}."
+        f"{f'; {len(deleted)} older backups deleted' if deleted else ''}"
+        f"{f'; {len(removed)} unfinished files of killed backups removed' if removed else ''}."
     )
 
 

@@ -336,7 +336,9 @@ def _update_batches(work, keys: set[str]) -> list[dict]:
 def _send_back(work, rows: list[dict], author: str) -> list[str]:
     """A content problem makes the masks unusable, so the batch goes back to its segmentador as
     an unreadable or incomplete upload does: pending, in progress or awaiting review move to
-    `rework` with the reason, compare-and-set and in history. Done and legacy values stay."""
+    `rework` with the reason, compare-and-set and in history. Done and legacy values stay.
+    The moves are told as an edit (not the sync's write): the syncs then move the batches'
+    uploads to rework in the uploads per day."""
     bad = {str(r["id"]): int(r.get("problems") or 0) for r in rows if r.get("problems")}
     if not bad:
         return []
@@ -346,7 +348,7 @@ def _send_back(work, rows: list[dict], author: str) -> list[str]:
         for d in docs
         if d.get("status") in (*MOVABLE, REVIEW)
     ]
-    return [m.batch_id for m in review.apply_moves(work, moves, author)]
+    return [m.batch_id for m in review.apply_moves(work, moves, author, edit=True)]
 
 
 def _reason(problems: int) -> str:

@@ -240,7 +240,7 @@ def write_batches(
         pending, planned_ids = _write_unless_held(work, planned, held, report, writer)
     # Before the resume point (a crash makes the receipts again).
     notify(0.8 if pending is not None else 0.9, Phrase(CHECKING_NEW))
-    report.status_moves = _receipts(
+    report.status_moves, counted = _receipts(
         databases,
         index,
         listing,
@@ -259,7 +259,7 @@ def write_batches(
     # from a fresh listing would: a moved batch's later uploads are then subtracted right.
     listing.written(planned_ids)
     del pending, planned_ids
-    models_group = _keep_read_models(work, index, listing, moved, report, databases.settings.zone)
+    models_group = _keep_read_models(databases, index, listing, (moved, counted), report)
     notify(0.95, Phrase(SAVING_INDEX))
     # A run killed while writing the index reads everything next time: a half-written part
     # that spills into overflow documents cannot be repaired by re-reading the changes.
@@ -333,9 +333,11 @@ def _receipts(
     live: bool,
     pending: dict | None,
     known: tuple[dict, dict | None],
-) -> int:
+) -> tuple[int, dict | None]:
     """Receipts for the uploads `ids` (see _receipt_ids), and the status moves they cause,
-    noted in `listing`; returns how many batches moved. `acting`: the author and the lease;
+    noted in `listing`. Returns how many batches moved and, when some did, {batch key: (owner,
+    status)} of every batch as listed before (what the read models counted them under), else
+    None. `acting`: the author and the lease;
     `pending`: planned updates not yet written, those of the receipts' batches written with
     them (see intake.make_receipts); `known`: the batch documents this run read (COMPARED), by
     document id (it wrote only their sync fields since), and the uploads' whole file documents
@@ -345,7 +347,7 @@ def _receipts(
     author, lease = acting
     compared, files = known
     if not ids:
-        return 0
+        return 0, None
     by_key = {batch_key(d): d for d in listing.docs if batch_key(d)}
     who = "sync" if author == "sync" else f"sync (started by {author})"
     moves = intake.make_receipts(
@@ -360,10 +362,13 @@ def _receipts(
         read=compared,
         files=files,
     )
+    if not moves:
+        return 0, None
+    counted = upload_stats.owners_of(listing.docs, batch_key)
     status = {m.doc_id: m.new for m in moves}
     for doc in listing.docs:
         doc["status"] = status.get(doc["_id"], doc["status"])
-    return len(moves)
+    return len(moves), counted
 
 
 def follow_edits(
@@ -433,16 +438,23 @@ def summarise(report: SyncReport, listing: BatchListing, index: SyncIndex) -> No
 
 
 def _keep_read_models(
-    work: Database, index: SyncIndex, listing: BatchListing, moved, report: SyncReport, zone
+    databases: Databases, index: SyncIndex, listing: BatchListing, changed, report: SyncReport
 ) -> str:
     """Bring the uploads' read models up to date: the changed uploads' differences when the
     batch list (every owner) is as last time and the models are current, else a rebuild.
-    Days are the office's (`zone`, from TIMEZONE). Returns the mark to save with the sync
-    state, which tells the next run the models hold this run's changes."""
+    `changed`: (the changed uploads (before, after) or None, the owners and statuses the
+    models counted before this run's status moves or None; see _receipts): the batches the
+    run moved have their uploads moved too. Days are the office's (TIMEZONE). Returns the
+    mark to save with the sync state, which tells the next run the models hold this run's
+    changes."""
+    work, zone = databases.work, databases.settings.zone
+    moved, counted = changed
     owners = upload_stats.owners_of(listing.docs, batch_key)
     group = uuid.uuid4().hex
     if moved is not None and upload_stats.is_current(work, zone):
-        upload_stats.apply_changes(work, index, *moved, owners, report.started_at, zone, group)
+        upload_stats.apply_changes(
+            work, index, *moved, owners, report.started_at, zone, group, counted=counted
+        )
     else:
         upload_stats.rebuild(work, index, owners, report.started_at, zone, group)
     return group

@@ -10,7 +10,7 @@
 
 A full sync rebuilds both from its index and writes only the days that differ; a routine one
 applies the changed uploads as differences (the batch list, hence every owner, is unchanged
-then). Building is pure (`day_counts`, `recent`); `save_*` and `read_*` touch the database.
+then, but for the statuses its new uploads moved: those batches' uploads move with them). Building is pure (`day_counts`, `recent`); `save_*` and `read_*` touch the database.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def local_day(moment: datetime | None, zone: tzinfo | None = None) -> str | None
     return local.date().isoformat() if local else None
 
 
-def _contribution(entry, keys, owners: dict) -> tuple[set, set, set]:
+def _contribution(keys, owners: dict) -> tuple[set, set, set]:
     mine, pairs, statuses = set(), set(), set()
     for key in keys:
         if key in owners:
@@ -67,7 +67,7 @@ def add_upload(days: dict, entry, keys, owners: dict, zone=None, sign: int = 1) 
     if counts is None:  # not setdefault: a new day's counters for every upload cost seconds
         counts = days[day] = new_day()
     counts["total"] += sign
-    mine, pairs, statuses = _contribution(entry, keys, owners)
+    mine, pairs, statuses = _contribution(keys, owners)
     for owner in mine:
         counts["owners"][owner] += sign
     for pair in pairs:
@@ -245,16 +245,23 @@ def apply_changes(
     synced_at: datetime,
     zone=None,
     group: str | None = None,
+    counted: dict | None = None,
 ) -> int:
     """Update the read models with changed uploads: `before` and `after` are
     {upload id: (entry, keys)} as the index held them before and holds them now; `group` as
-    for rebuild."""
+    for rebuild. `counted`: {batch key: (owner, status)} as the models counted every batch,
+    when the run changed some since (its own status moves): those batches' other uploads are
+    moved to `owners` too, else the chart filtered by status keeps them under the old one."""
     _mark(db, group)
+    was = owners if counted is None else counted
     days: dict = {}
     for entry, keys in before.values():
-        add_upload(days, entry, keys, owners, zone, sign=-1)
+        add_upload(days, entry, keys, was, zone, sign=-1)
     for entry, keys in after.values():
-        add_upload(days, entry, keys, owners, zone)
+        add_upload(days, entry, keys, was, zone)
+    if counted is not None:
+        moved = {key for key in set(was) | set(owners) if was.get(key) != owners.get(key)}
+        _move_counts(days, index, moved, was, owners, zone)
     operations = _add_deltas(db, days)
     stats = db[META].find_one({"_id": STATS_DOC}) or {}
     merged = merge_recent(stats.get("recent", []), set(before) | set(after), after)
@@ -277,13 +284,29 @@ def move_owners(
     and `after` are {batch key: (owner, status)} as the models counted and as they are now
     (an edit reassigned them). `group` as for rebuild. Returns how many days were written."""
     _mark(db, group)
-    wanted = {upload_id for key in keys for upload_id in index.get(key, {})}
     days: dict = {}
-    for upload_id, held in keys_holding(index, wanted).items():
-        entry = index[held[0]][upload_id]
-        add_upload(days, entry, held, before, zone, sign=-1)
-        add_upload(days, entry, held, after, zone)
+    _move_counts(days, index, keys, before, after, zone)
     return len(_add_deltas(db, days))
+
+
+def _move_counts(days: dict, index: dict, keys: set, before: dict, after: dict, zone) -> None:
+    """Add to `days` the move of every upload of the batches `keys` (as the index holds them
+    now) from its count under `before` to its count under `after`: only the breakdowns by
+    owner and status change, each upload's day is worked out once."""
+    wanted = {upload_id for key in keys for upload_id in index.get(key, {})}
+    for upload_id, held in keys_holding(index, wanted).items():
+        day = local_day(index[held[0]][upload_id].date, zone)
+        if day is None:
+            continue
+        counts = days.get(day)
+        if counts is None:
+            counts = days[day] = new_day()
+        was, now = _contribution(held, before), _contribution(held, after)
+        for name, old, new in zip(("owners", "pairs", "statuses"), was, now):
+            for gone in old - new:
+                counts[name][gone] -= 1
+            for came in new - old:
+                counts[name][came] += 1
 
 
 def _add_deltas(db: Database, days: dict) -> list:

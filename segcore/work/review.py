@@ -64,12 +64,15 @@ def apply_moves(
     author: str,
     also: dict | None = None,
     each_chunk: Callable[[], None] | None = None,
+    edit: bool = False,
 ) -> list[Move]:
     """Write `moves` (history first, then compare-and-set on the old status, in bulk); returns
     those that took effect. Used by the sync for the moves new uploads cause, with `also`, the
     other fields it writes to batches ({doc id: (batch id, $set, $unset)}), in the same update
     as a batch's move, so each batch is written once. `each_chunk` runs after each bulk write
-    (the sync renews its lease there)."""
+    (the sync renews its lease there). `edit`: the moves are not a sync's (a content check's):
+    they are told to the syncs as an edit of those batches, so the next one (or a running
+    live sync) counts their uploads under the new status, as after a coordinator's edit."""
     also = also or {}
     if not moves and not also:
         return []
@@ -94,7 +97,10 @@ def apply_moves(
         withdraw(work, [e for m, e in zip(moves, entries) if now.get(m.doc_id) != m.new])
         rest += [m.doc_id for m in moves if m.doc_id in also]  # their other fields still land
     _bulk(work, [UpdateOne({"_id": d}, _update(*also[d][1:])) for d in rest], each_chunk)
-    written = [m.batch_id for m in done] + [also[d][0] for d in rest]
+    moved_ids = [m.batch_id for m in done]
+    if edit and moved_ids:
+        data_version.bump_batches(work, moved_ids)
+    written = ([] if edit else moved_ids) + [also[d][0] for d in rest]
     if written:
         data_version.bump_batches(work, written, by_sync=True)
     return done

@@ -235,3 +235,36 @@ def test_content_problems_leave_statuses_alone_with_masks_set_status_off(
     verify(quiet, ["batch_1"])
     assert check_content(quiet, ["batch_1"]).sent_back == []
     assert lab.work.batches.find_one({"id": "batch_1"})["status"] == "pending"
+
+
+def test_a_batch_the_live_content_check_sends_back_has_its_uploads_counted_under_rework(
+    lab, upload, tmp_path, cli_env
+):
+    """The live sync moves the upload's batch to review, then its content check sends it back:
+    the uploads per day (the Dashboard's chart filtered by status) must follow to rework. The
+    check's move counted as the sync's own write, so the watcher never learnt of it and the
+    chart showed the upload under review until a full sync."""
+    from tests.sync.test_live_sync import wait_for, watcher
+    from tests.sync.test_upload_stats import charted
+
+    lab.work.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Flor"}})
+    env = {
+        **cli_env,
+        "DATA_DIRECTORY": str(lab.settings.data_directory),
+        "MASK_LABELS": "0,1,2",
+        "MASK_MIN_PIXELS": "10",
+    }
+    with watcher(env, tmp_path / "live.log"):
+        upload("masks_batch_1.tar.xz", pack(lab.masks, tmp_path / "n.tar.xz", "tar"))
+        wait_for(
+            lambda: lab.work.batches.find_one({"id": "batch_1"})["status"] == "rework",
+            60,
+            "the content check sending batch_1 back",
+        )
+        wait_for(
+            lambda: (
+                (charted(lab.work, "Flor", "rework"), charted(lab.work, "Flor", "review")) == (1, 0)
+            ),
+            30,
+            "the upload counted under rework",
+        )

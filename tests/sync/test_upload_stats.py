@@ -14,6 +14,8 @@ from segcore.team import team
 from segcore.uploads.uploads import read_uploads
 from segcore.work import assignments
 from segcore.work.batches import UNASSIGNED
+from tests.receipt_seed import Lab, masks, real_archive
+from tests.sync.test_live_sync import wait_for, watcher
 from tests.sync.test_sync import put
 
 T0 = datetime(2025, 10, 1, 10, 30)
@@ -187,3 +189,60 @@ def test_a_sync_that_finds_nothing_new_stamps_the_read_models(lab):
     lab.work.app_meta.delete_one({"_id": "upload_stats"})  # as after an upgrade
     run_sync(lab, author="test")
     assert stored(lab.work) == from_scratch(lab)
+
+
+def charted(work, owner: str, status: str) -> int:
+    """What the Dashboard's uploads-per-day chart filtered to `owner` and `status` adds up to."""
+    return sum(upload_stats.count_in(day, owner, status) for day in work.upload_days.find({}))
+
+
+@pytest.fixture
+def fixing(dbs, client, upload, tmp_path):
+    """Flor's batch_1 (two real DICOM images) sent to rework by two unreadable uploads, and
+    a function uploading its complete fix (Info-ZIP); returns the lab's databases."""
+    team.add_member(dbs.work, "Flor")
+    lab = Lab(dbs, client, tmp_path)
+    lab.batch(1, 2)
+    run_sync(lab.dbs, author="test")  # the index exists: what follows are routine runs
+    for n in (1, 2):
+        upload(f"batch_1_try{n}.zip", b"PK\x03\x04 cut short")
+    lab.dbs.fix = lambda: upload(
+        "batch_1_fix.zip", real_archive(tmp_path, "zip", masks(2), "fix.zip")
+    )
+    return lab.dbs
+
+
+def test_a_fix_upload_moves_the_batchs_earlier_uploads_to_its_new_status(fixing):
+    """The sync's own status move (rework -> review, caused by the fix) moves the batch's
+    earlier uploads too: the chart filtered to Flor and review counted only the fix (1 of 3)
+    and kept the others under rework until a full sync."""
+    dbs = fixing
+    assert not run_sync(dbs, author="test").full
+    assert dbs.work.batches.find_one({"id": "batch_1"})["status"] == "rework"
+    assert charted(dbs.work, "Flor", "rework") == 2
+    dbs.fix()
+    report = run_sync(dbs, author="test")
+    assert not report.full and report.status_moves == 1
+    assert dbs.work.batches.find_one({"id": "batch_1"})["status"] == "review"
+    assert (charted(dbs.work, "Flor", "review"), charted(dbs.work, "Flor", "rework")) == (3, 0)
+    assert stored(dbs.work) == from_scratch(dbs)
+
+
+def test_the_live_sync_moves_the_earlier_uploads_with_the_status_too(fixing, cli_env, tmp_path):
+    dbs = fixing
+    env = {**cli_env, "DATA_DIRECTORY": str(dbs.settings.data_directory)}
+    with watcher(env, tmp_path / "live.log"):
+        wait_for(lambda: charted(dbs.work, "Flor", "rework") == 2, 60, "the two tries counted")
+        dbs.fix()
+        wait_for(
+            lambda: dbs.work.batches.find_one({"id": "batch_1"})["status"] == "review",
+            60,
+            "the fix moving batch_1 to review",
+        )
+        wait_for(
+            lambda: (
+                (charted(dbs.work, "Flor", "review"), charted(dbs.work, "Flor", "rework")) == (3, 0)
+            ),
+            30,
+            "every upload of batch_1 counted under review",
+        )
