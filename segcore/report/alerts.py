@@ -39,12 +39,14 @@ def report_rows(db: Database) -> list[dict]:
     what the weekly report (command, email) counts, as the pages' batch rows hold it."""
     rows = []
     for doc in db[BATCHES].find({}, {**PROGRESS_PROJECTION, **PACE_PROJECTION}):
-        check = doc.get("mask_check")
+        check, content = doc.get("mask_check"), doc.get("mask_content")
+        problems = content.get("problems") if isinstance(content, dict) else None
         rows.append(
             {
                 **progress_row(doc),
                 **pace_row(doc),
                 "mask_state": check.get("state") if isinstance(check, dict) else None,
+                "mask_problems": problems if isinstance(problems, int) and problems > 0 else 0,
             }
         )
     return rows

@@ -14,7 +14,7 @@ from datetime import date, timezone, tzinfo
 from segcore.core.phrases import Nn_
 from segcore.core.timefmt import office_time, zone_name
 from segcore.core.translations import Words
-from segcore.report.pace import Alerts, RiskyBatch
+from segcore.report.pace import Alerts, RiskyBatch, local_day
 from segcore.report.progress import burndown, kpis
 
 ENGLISH = Words("en")
@@ -30,19 +30,24 @@ class Quality:
     rework: int = 0
 
 
-USABLE_STATES = ("complete", "extra")  # every image has a mask
 REWORK_STATES = ("incomplete", "unreadable")
 
 
 def delivery_quality(rows: list[dict]) -> Quality:
-    """Uploaded vs usable from batch rows with `with_masks` and `mask_state`: batches with
-    masks, those the mask check found complete, and those needing rework."""
-    states = [r.get("mask_state") for r in rows]
-    checked = any(state is not None for state in states)
+    """Uploaded vs usable from batch rows (`with_masks`, `usable`, `mask_state`,
+    `mask_problems`): batches with masks, those delivered and usable (the KPIs' rule,
+    segcore.work.delivery: content problems make masks unusable), and those needing rework
+    (an upload unreadable or incomplete, or masks with content problems)."""
+    checked = any(r.get("mask_state") is not None for r in rows)
     return Quality(
         uploaded=sum(1 for r in rows if r["with_masks"]),
-        usable=sum(1 for s in states if s in USABLE_STATES) if checked else None,
-        rework=sum(1 for s in states if s in REWORK_STATES),
+        usable=sum(1 for r in rows if r.get("usable")) if checked else None,
+        rework=sum(
+            1
+            for r in rows
+            if not r.get("usable")
+            and (r.get("mask_state") in REWORK_STATES or r.get("mask_problems"))
+        ),
     )
 
 
@@ -82,6 +87,13 @@ def _count(words: Words, forms: tuple[str, str], count: int) -> str:
     return words.ngettext(*forms, count).format(count=count)
 
 
+def _delivered_within(rows: list[dict], today: date, days: int, zone) -> int:
+    """Batches delivered usable in the `days` up to `today` (office days), whoever holds them:
+    the people's table leaves out those who left the team, the figure must not."""
+    delivered = (local_day(r.get("delivered"), zone) for r in rows if r.get("usable"))
+    return sum(1 for day in delivered if day is not None and 0 <= (today - day).days < days)
+
+
 def figures(
     rows: list[dict],
     alerts: Alerts,
@@ -106,8 +118,8 @@ def figures(
             percent=counts.percent_delivered,
         ),
         _("Delivered: {week} in the last 7 days, {month} in the last 28").format(
-            week=sum(p.delivered_7 for p in alerts.people),
-            month=sum(p.delivered_28 for p in alerts.people),
+            week=_delivered_within(rows, alerts.today, 7, zone),
+            month=_delivered_within(rows, alerts.today, 28, zone),
         ),
         _("Open batches held by someone: {count}").format(count=sum(p.open for p in alerts.people)),
         _("Needing attention: {stalled}, {at_risk}, {moves}").format(
@@ -131,8 +143,8 @@ def figures(
         usable = "?" if quality.usable is None else quality.usable
         lines.append(
             _(
-                "Usable vs uploaded: {usable} of {uploaded} batches with masks have "
-                "complete masks; {rework}"
+                "Usable vs uploaded: {usable} of {uploaded} batches with masks are "
+                "delivered and usable; {rework}"
             ).format(
                 usable=usable,
                 uploaded=quality.uploaded,

@@ -51,18 +51,20 @@ def test_names_written_by_other_tools_cannot_break_the_table():
 
 
 def test_usable_vs_uploaded_counts_checked_masks_and_rework():
+    """Usable is the KPIs' "delivered, usable": complete masks with a content problem are not."""
     from segcore.report.pace_report import delivery_quality
 
     rows = [
-        {"with_masks": True, "mask_state": "complete"},
-        {"with_masks": True, "mask_state": "extra"},
+        {"with_masks": True, "mask_state": "complete", "usable": True},
+        {"with_masks": True, "mask_state": "extra", "usable": True},
+        {"with_masks": True, "mask_state": "complete", "usable": False, "mask_problems": 3},
         {"with_masks": True, "mask_state": "incomplete"},
         {"with_masks": True, "mask_state": "unreadable"},
         {"with_masks": True, "mask_state": None},
         {"with_masks": False, "mask_state": None},
     ]
     quality = delivery_quality(rows)
-    assert (quality.uploaded, quality.usable, quality.rework) == (5, 2, 2)
+    assert (quality.uploaded, quality.usable, quality.rework) == (6, 2, 3)
     assert delivery_quality([{"with_masks": True, "mask_state": None}]).usable is None
 
 
@@ -137,3 +139,22 @@ def test_a_stale_sync_is_named_in_the_offices_time_not_utc():
         "As of the last sync, 2025-10-13 12:00 (America/Mexico_City) (stale)"
     )
     assert "UTC" not in report.figures[0]
+
+
+def test_the_reports_deliveries_count_every_holder_and_its_usable_is_the_kpis():
+    """A former member's delivery is a delivery; masks with content problems are not usable."""
+    from segcore.report.pace_report import delivery_quality
+
+    rows, _ = late_team_rows()
+    usable = {"state": "complete", "usable": True, "usable_since": datetime(2025, 10, 13)}
+    gone = {"id": "batch_5", "assignee": "Cai", "mongo_uploaded": True, "mask_check": usable}
+    flawed = {**gone, "id": "batch_6", "mask_content": {"problems": 2}}
+    rows += [pace_row(gone), pace_row(flawed)]
+    rows[-2]["mask_state"], rows[-1]["mask_state"] = "complete", "complete"
+    rows[-1]["mask_problems"] = 2
+    team = [{"name": n, "created_at": "2025-01-07 12:00:00"} for n in ("Ana", "Bea")]
+    alerts = analyse(rows, team, NOW, tz=timezone.utc, options=PaceOptions())
+    report = weekly_report(rows, alerts, delivery_quality(rows))
+    assert "Delivered: 2 in the last 7 days, 2 in the last 28" in report  # Ana's and Cai's
+    assert "Usable vs uploaded: 2 of 4 batches with masks are delivered and usable" in report
+    assert "2 need rework" in report  # the incomplete one and the one with content problems
