@@ -18,7 +18,7 @@ from segcore.work.batches import DUE_DATES, PRIORITIES, STATUSES, BatchQuery
 from ui import labels, reads
 from ui.actions import run_write
 from ui.batch_actions import report_change
-from ui.i18n import N_, _, format_number, ngettext
+from ui.i18n import N_, _, date_format, format_number, ngettext
 from ui.state import current_actor
 
 KEEP, CLEAR = "(keep)", "(clear)"
@@ -99,14 +99,16 @@ def bulk_edit(
                 min_value=date.fromisoformat(DUE_DATES[0]),
                 max_value=date.fromisoformat(DUE_DATES[1]),
                 key="bulk_due_day",
-                format="DD/MM/YYYY",
+                format=date_format(),  # as every date of the session's language
             )
             if due == "set"
             else None
         )
         changes = wanted_changes(status, priority, due, day)
         ids = [str(d.get("id")) for d in ticked] if scope == "ticked" else filtered
-        label = _("Apply to {count} batches").format(count=format_number(len(ids)))
+        label = ngettext("Apply to {count} batch", "Apply to {count} batches", len(ids)).format(
+            count=format_number(len(ids))
+        )
         if st.button(
             label, key="bulk_apply", disabled=not (ids and changes), icon=":material/done_all:"
         ):

@@ -162,12 +162,16 @@ def _removal_question(databases: Databases, name: str, others: list[str], held: 
         def removed(moved: int) -> str:
             forget(REMOVE_TARGET)
             if target:
-                return _(
-                    "{name} was removed from the team and {count} open batches went to {target}."
+                return ngettext(
+                    "{name} was removed from the team and {count} open batch went to {target}.",
+                    "{name} was removed from the team and {count} open batches went to {target}.",
+                    moved,
                 ).format(name=literal(name), count=moved, target=literal(target))
             if moved:
-                return _(
-                    "{name} was removed from the team and {count} open batches are unassigned."
+                return ngettext(
+                    "{name} was removed from the team and {count} open batch is unassigned.",
+                    "{name} was removed from the team and {count} open batches are unassigned.",
+                    moved,
                 ).format(name=literal(name), count=moved)
             return _("{name} was removed from the team.").format(name=literal(name))
 

@@ -467,6 +467,13 @@ def test_the_bulk_edit_keeps_every_filtered_batch_chosen_when_the_filter_changes
     assert not at.button(key="bulk_apply").disabled
 
 
+def test_bulk_edit_of_one_batch_says_batch(app_env):
+    seed(app_env.work, 3)
+    at = edit(page("batches").run(), {1: {"select": True}})
+    at.selectbox(key="bulk_status").set_value("review").run()
+    assert at.button(key="bulk_apply").label == "Apply to 1 batch"
+
+
 def test_bulk_edit_of_the_ticked_batches_sets_and_clears_due_dates(app_env):
     db = app_env.work
     seed(db, 4)
@@ -474,6 +481,9 @@ def test_bulk_edit_of_the_ticked_batches_sets_and_clears_due_dates(app_env):
     at.selectbox(key="bulk_due").set_value("set").run()
     import datetime as dt
 
+    # the English date order, as every other date of the interface: typing 12 01 2027 into a
+    # day-first picker stored the 12th of January
+    assert at.date_input(key="bulk_due_day").proto.format == "YYYY-MM-DD"
     at.date_input(key="bulk_due_day").set_value(dt.date(2027, 3, 1)).run()
     assert at.button(key="bulk_apply").label == "Apply to 2 batches"
     at.button(key="bulk_apply").click().run()
