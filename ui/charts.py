@@ -53,12 +53,13 @@ def _hover_days(values: list) -> list[str]:
 
 
 def _layout(figure: go.Figure, title: str) -> go.Figure:
-    # Legend above the plot, right of the title: below it collides with rotated name labels.
+    # The title on its own line, the legend on the next one, above the plot: below it collides
+    # with rotated name labels, beside the title long (Spanish) legends ran into it at 1024 px.
     figure.update_layout(
-        title=title,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        title={"text": title, "x": 0.01, "xanchor": "left", "y": 0.98, "yanchor": "top"},
+        margin={"l": 10, "r": 10, "t": 90, "b": 10},
         height=340,
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"},
     )
     return figure
 
@@ -125,7 +126,10 @@ def per_segmentador(people: list[dict], others: dict | None = None) -> go.Figure
         yaxis={"autorange": "reversed", "automargin": True},
     )
     _layout(figure, _("Per segmentador"))
-    figure.update_layout(height=max(340, 110 + 24 * len(shown)))
+    # Half the page: its three legend entries take three lines at 1024 px (Spanish).
+    figure.update_layout(
+        height=max(380, 180 + 24 * len(shown)), margin={"l": 10, "r": 10, "t": 130, "b": 10}
+    )
     return figure
 
 

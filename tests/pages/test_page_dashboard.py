@@ -251,6 +251,18 @@ def test_the_donuts_legend_sits_under_it_not_over_its_title(demo_dbs):
     assert legend["y"] < 0 and legend["yanchor"] == "top"
 
 
+def test_the_people_charts_legend_has_its_own_lines_under_the_title(demo_dbs):
+    """At 1024 px in Spanish its three legend entries took three lines beside the title and
+    ran into "Por segmentador": now the title sits at the top, the legend under it, left."""
+    at = page("dashboard").run()
+    bars = next(
+        figure(c) for c in at.get("plotly_chart") if figure(c)["data"][0].get("orientation") == "h"
+    )
+    layout = bars["layout"]
+    assert layout["title"]["yanchor"] == "top" and layout["legend"]["xanchor"] == "left"
+    assert layout["legend"]["yanchor"] == "bottom" and layout["margin"]["t"] >= 130
+
+
 def test_the_mask_counts_help_names_statuses_as_the_filters_do(demo_dbs, monkeypatch):
     """ "pasa los lotes pending e in_progress a review": stored codes in a Spanish sentence,
     and no word of rework, where an unusable upload sends a batch."""
