@@ -20,7 +20,7 @@ from segcore.store.connection import Databases
 from segcore.work import batch_import
 from ui.actions import run_write, show_error
 from ui.connection import indexing
-from ui.i18n import N_, _, format_number
+from ui.i18n import N_, _, format_number, ngettext
 from ui.state import IMPORT_PREVIEW, IMPORT_RESULT, current_actor
 from ui.widgets import metric_row
 
@@ -122,9 +122,12 @@ def prepare(
 def same_batch_lines(groups: list[batch_import.SameBatch]) -> list[str]:
     """One sentence per batch whose folders the scan set aside, in the session's language."""
     return [
-        _(
+        ngettext(
+            "Not imported: {folders} names the same batch as folder '{kept}', which is "
+            "imported instead.",
             "Not imported: {folders} name the same batch as folder '{kept}', which is "
-            "imported instead."
+            "imported instead.",
+            len(g.others),
         ).format(folders=", ".join(map(repr, g.others)), kept=g.kept)
         if g.kept
         else _(
