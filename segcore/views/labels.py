@@ -35,7 +35,7 @@ FIELD_LABELS = {
     "mismatches": N_("Other uploader"),
     "author": N_("Started by"),
     "error": N_("Error"),
-    "unusable": N_("Unusable"),
+    "unusable": N_("Unusable records"),  # file documents that count for no batch, not masks
     "problem": N_("Problem"),
 }
 

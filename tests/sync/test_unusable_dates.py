@@ -231,7 +231,7 @@ def test_sync_now_and_every_page_show_them_as_unusable(lab, app_env, monkeypatch
     at = page("sync").run()
     at.button(key="sync_now").click().run()
     assert not at.exception, at.exception
-    assert {m.label: m.value for m in at.metric}["Unusable"] == "4"
+    assert {m.label: m.value for m in at.metric}["Unusable records"] == "4"
     unusable = next(t.value for t in at.dataframe if "Problem" in t.value.columns)
     assert sorted(unusable["File"]) == sorted(BAD_DATES)
     assert all("cannot be shown" in p for p in unusable["Problem"])
