@@ -85,8 +85,12 @@ def _content_caption(found: list[dict]) -> None:
 
 
 def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) -> None:
-    """Accept or send back the chosen batches (compare-and-set on the statuses shown)."""
-    with st.expander(_("Review delivered batches")):
+    """Accept or send back the chosen batches (compare-and-set on the statuses shown). The
+    outcome is said inside the form, kept open: at the top of the page it was out of view."""
+    outcome = st.session_state.pop(REVIEW_OUTCOME, None)
+    with st.expander(_("Review delivered batches"), expanded=outcome is not None):
+        if outcome is not None:
+            st.success(outcome)
         chosen = st.multiselect(
             _("Batches to review"),
             batch_ids,
@@ -112,7 +116,7 @@ def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) ->
                 accept=True,
                 seen=seen,
                 author=current_actor(),
-                then=_describe,
+                then=_said_in_form,
             )
         if back.button(
             _("Send back ({count})").format(count=len(chosen)),
@@ -128,8 +132,15 @@ def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) ->
                 note=note,
                 seen=seen,
                 author=current_actor(),
-                then=_describe,
+                then=_said_in_form,
             )
+
+
+REVIEW_OUTCOME = "review_outcome"
+
+
+def _said_in_form(result: review.ReviewResult) -> None:
+    st.session_state[REVIEW_OUTCOME] = _describe(result)
 
 
 def _describe(result: review.ReviewResult) -> str:

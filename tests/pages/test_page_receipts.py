@@ -76,6 +76,9 @@ def test_review_accepts_and_sends_back_from_the_batches_page(lab):
     at.button(key="review_back").click().run()
     assert not at.exception, at.exception
     assert [s.value for s in at.success] == ["2 batches moved."]
+    # said where the coordinator acted, the form kept open (at the top it was out of view)
+    [form] = [e for e in at.expander if e.label == "Review delivered batches"]
+    assert form.proto.expanded and [s.value for s in form.success] == ["2 batches moved."]
     doc = work.batches.find_one({"id": "batch_1"})
     assert (doc["status"], doc["rework_reason"], doc["review"]["sent_back"]) == (
         "rework",
