@@ -255,7 +255,7 @@ def bulk_actions(databases: Databases, team_names: list[str], selected: list[str
                 _("Spread unassigned pending batches across"),
                 team_names,
                 key="bulk_balance_names",
-                placeholder=_("Choose people, or switch on Whole team"),
+                placeholder=_("Choose people (or Whole team)"),  # whole at 1280 px
             )
         )
         limit = st.number_input(
