@@ -2,10 +2,12 @@
 
 A content step stores each upload's result, then its batches' sums and status moves, then
 writes the results into the receipts and enqueues their messages. A process killed in between
-lost the rest for good: a check skips uploads whose result is stored. So the uploads are marked
-in `content_due` before any of it starts (by the check, for those it is about to read) and
-unmarked once their receipts have the results and their messages are enqueued. Every content
-step first does what an earlier one left owed (`check_and_tell`).
+lost the rest for good: the sync had saved its resume point (its new uploads were never new
+again) and a check skips uploads whose result is stored. So the uploads are marked in
+`content_due` before any of it starts (by a sync for the new uploads it hands to a content
+step, before its resume point; by the check for those it is about to read) and unmarked once
+their receipts have the results and their messages are enqueued. Every content step first does
+what an earlier one left owed (`check_and_tell`); the live sync queues them when it starts.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from segcore.core.timefmt import utcnow
 from segcore.store.schema import CONTENT_DUE, DUPLICATE_KEY, META, delete_in
 
 EVERY = "content_due_every"  # `app_meta`: a check of every upload not yet checked is owed
+NEW = "new"  # a sync's mode: its new uploads are owed a content check
+NEW_OR_EVERY = "new or every"  # and after a read that cannot tell new, every upload
 
 
 @dataclass
@@ -48,6 +52,11 @@ def mark(work: Database, upload_ids: list) -> None:
             raise
 
 
+def mark_every(work: Database) -> None:
+    """A content check of every upload is owed (a sync's first read cannot tell which are new)."""
+    work[META].update_one({"_id": EVERY}, {"$set": {"at": utcnow()}}, upsert=True)
+
+
 def owed(work: Database) -> Owed:
     """What earlier content steps left undone."""
     return Owed(
@@ -61,6 +70,17 @@ def settle(work: Database, upload_ids: list, every: bool = False) -> None:
     delete_in(work[CONTENT_DUE], "_id", list(upload_ids))
     if every:
         work[META].delete_one({"_id": EVERY})
+
+
+def mark_for_sync(work: Database, mode: str | None, new_ids: list | None) -> None:
+    """A sync's marks, before it saves its resume point: its new uploads (`mode` NEW), and
+    every upload when it could not tell which are new (`mode` NEW_OR_EVERY)."""
+    if mode is None:
+        return
+    if new_ids is not None:
+        mark(work, new_ids)
+    elif mode == NEW_OR_EVERY:
+        mark_every(work)
 
 
 def check_and_tell(

@@ -18,6 +18,7 @@ from segcore.prepare import prepare
 from segcore.report import stats
 from segcore.store.connection import open_databases
 from tests.helpers import ROOT
+from tests.sync.test_live_sync import watcher
 
 BATCHES = 24  # uploads: enough that a kill lands while some are checked and some are not
 IMAGES = 12
@@ -137,6 +138,44 @@ def outcome(databases) -> dict:
     }
 
 
+def differences(seen: dict, expected: dict) -> dict:
+    """What differs between two outcomes, for a readable failure."""
+    found = {}
+    for key, value in expected.items():
+        if isinstance(value, dict):
+            found[key] = {
+                k: (seen[key].get(k), v) for k, v in value.items() if seen[key].get(k) != v
+            }
+        elif seen[key] != value:
+            found[key] = (seen[key], value)
+    return {k: v for k, v in found.items() if v}
+
+
+@pytest.mark.parametrize("first", ["routine run", "first sync"])
+def test_a_sync_killed_during_its_content_check_checks_them_on_the_next_run(twins, tmp_path, first):
+    """The sync part saved its resume point before the content check was killed: the next
+    `sync --verify --content` found nothing new and never checked those uploads, so their
+    batches stayed `review`, counted as delivered, and nobody was told. A first sync (no
+    earlier index: every upload is checked) lost them the same way."""
+    dbs, ref, env = twins
+    if first == "routine run":
+        for databases in (ref, dbs):
+            cli(env(databases), "sync")
+    upload_masks(dbs, tmp_path)
+    cli(env(ref), "sync", "--verify", "--content")
+    expected = outcome(ref)  # the run never killed: the batches with an empty mask sent back
+    assert expected["batches"]["batch_2"] == ("rework", 1)
+    assert expected["batches"]["batch_1"] == ("review", 0)
+    assert expected["delivered"] == BATCHES // 2
+    assert len(expected["messages"]) == BATCHES // 2  # one per bad upload, to the webhook
+    killed_midway(env(dbs), dbs.work, "sync", "--verify", "--content")
+    again = cli(env(dbs), "sync", "--verify", "--content")
+    assert again.stdout.startswith(f"{BATCHES} files (0 new"), again.stdout  # synced already
+    assert outcome(dbs) == expected
+    cli(env(dbs), "sync", "--verify", "--content")  # and nothing more on the run after
+    assert outcome(dbs) == expected
+
+
 def test_a_verify_content_killed_midway_gives_the_receipts_it_checked_their_results(
     twins, tmp_path
 ):
@@ -153,6 +192,34 @@ def test_a_verify_content_killed_midway_gives_the_receipts_it_checked_their_resu
     assert outcome(dbs) == outcome(ref)
     listed = cli(env(dbs), "receipts", "--problem", "none", "--json").stdout
     assert "batch_2.zip" not in listed and "batch_1.zip" in listed
+
+
+def test_a_live_sync_killed_during_its_content_checks_does_them_when_it_starts_again(
+    twins, tmp_path
+):
+    """`sync --watch` checks each new upload's contents beside its loop: killed while checking,
+    it had saved its resume point, and the uploads not checked (or checked, but their receipts
+    not told) stayed so. Started again, it finishes them."""
+    dbs, ref, env = twins
+    for databases in (ref, dbs):
+        cli(env(databases), "sync")
+    log = tmp_path / "live.log"
+    with watcher(env(dbs), log) as process:
+        upload_masks(dbs, tmp_path)
+        deadline = time.monotonic() + 300
+        while dbs.work.mask_content.estimated_document_count() == 0:
+            assert time.monotonic() < deadline and process.poll() is None, log.read_text()
+            time.sleep(0.005)
+        process.kill()
+        process.wait(30)
+    assert dbs.work.mask_content.count_documents({}) < BATCHES
+    cli(env(ref), "sync", "--verify", "--content")
+    expected = outcome(ref)
+    with watcher(env(dbs), log):
+        deadline = time.monotonic() + 300
+        while outcome(dbs) != expected:
+            assert time.monotonic() < deadline, differences(outcome(dbs), expected)
+            time.sleep(0.2)
 
 
 def test_a_receipt_made_again_gets_its_stored_content_result_from_the_next_check(twins, tmp_path):

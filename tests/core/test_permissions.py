@@ -97,6 +97,7 @@ NOT_A_USER_WRITE = {
             # what a content check owes, marked and settled by the syncs and checks after
             # their own checks (content_due.check_and_tell checks first)
             "content_due.mark",
+            "content_due.mark_every",
             "content_due.settle",
         )
     },
