@@ -67,6 +67,7 @@ def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
         return
     report = None if full else _if_unchanged(ctx, mode)
     if report is None:
+        from segcore.masks.content_due import NEW_OR_EVERY
         from segcore.sync.sync import run_sync
 
         with click.progressbar(
@@ -79,7 +80,13 @@ def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
                     bar.update(int(fraction * 1000) - bar.pos)
 
             report = run_sync(
-                ctx.databases, full=full, mode=mode, author=_author(), progress=progress
+                ctx.databases,
+                full=full,
+                mode=mode,
+                author=_author(),
+                progress=progress,
+                # its new uploads stay owed a content check until one is done (content_due)
+                content_due=NEW_OR_EVERY if check_content else None,
             )
     # With --content, the receipts are told about once their contents are checked too.
     checked = _verify_new(ctx, report, as_json, not check_content) if check_masks else None
@@ -114,12 +121,14 @@ def _if_unchanged(ctx, mode: str):
 
 
 def _content_new(ctx, report, quiet: bool):
-    """Content-check the uploads the sync found new (after a full read, every one not yet)."""
+    """Content-check the uploads the sync found new (after a full read, every one not yet),
+    with those an earlier run left owed (killed during its content check: see content_due)."""
     from segcore.cli.verify import run_content
     from segcore.content.mask_content_check import ContentReport
+    from segcore.masks import content_due
 
-    if report.changed_upload_ids == []:
-        return ContentReport()
+    if report.changed_upload_ids == [] and not content_due.owed(ctx.databases.work):
+        return ContentReport()  # a run that found nothing new loads no more than that
     return run_content(ctx, quiet, upload_ids=report.changed_upload_ids)
 
 

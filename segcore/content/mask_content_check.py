@@ -91,6 +91,7 @@ def check_content(
     author: "str | Actor" = "verify",
     progress: Progress | None = None,
     list_images: bool = True,
+    before_reading: Callable[[list], None] | None = None,
 ) -> ContentReport:
     """Check the contents of uploads (those of `batch_ids`, or `upload_ids`, or every upload)
     against their images, store each upload's result and each batch's sum.
@@ -98,6 +99,8 @@ def check_content(
     Uploads already checked at the same length and date are not read again unless `recheck`.
     Needs the batches' image listings (`mask_check.verify` stores them): missing ones are listed
     now, or with `list_images` False (the live sync) the upload is left for a later check.
+    `before_reading` gets the ids of the uploads to check before any is read (content_due
+    marks them owed, so a check killed midway leaves them to the next).
     Raises BatchNotFound for an unknown batch, PermissionDenied for a viewer.
     """
     writer = authorize_write(author)
@@ -123,6 +126,8 @@ def check_content(
         )
     }
     todo = [u for u in targets if recheck or _changed(u, stored.get(u["_id"]))]
+    if before_reading is not None and todo:
+        before_reading([u["_id"] for u in todo])
     report, checked = ContentReport(), []
     rules, chunks = rules_from(settings), databases.training[f"{settings.masks_bucket}.chunks"]
     # Every listing at once: the live sync's burst of a thousand uploads costs a few reads.

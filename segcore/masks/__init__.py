@@ -1,3 +1,4 @@
-"""The verdict on an upload: the stored mask check of each batch (`mask_check`) and one receipt
-per upload (`receipts`), built on `images`, `archives` and `content`.
+"""The verdict on an upload: the stored mask check of each batch (`mask_check`), one receipt
+per upload (`receipts`) and what content checks still owe them (`content_due`), built on
+`images`, `archives` and `content`.
 """

@@ -306,13 +306,11 @@ def content_and_notify(databases: Databases, **options):
     """A content check (`mask_content_check.check_content`, same arguments) that writes its
     results into the uploads' receipts and enqueues those with problems (with `upload_ids`:
     the receipts of those uploads too, as `sync --verify --content` checks its new uploads
-    first and tells about them after)."""
-    from segcore.content.mask_content_check import check_content
+    first and tells about them after), after what a check killed earlier left owed
+    (`content_due.check_and_tell`)."""
+    from segcore.masks.content_due import check_and_tell
 
-    report = check_content(databases, **options)
-    receipts.apply_content(databases.work, report.checked_ids)
-    notify_checked(databases, list(options.get("upload_ids") or []) + report.checked_ids)
-    return report
+    return check_and_tell(databases, tell=lambda ids: notify_checked(databases, ids), **options)
 
 
 def resend_now(databases: Databases, keys: list[str], author, now: datetime | None = None):

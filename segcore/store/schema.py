@@ -23,6 +23,7 @@ LOCKS = "locks"
 MASK_CHECKS = "mask_checks"  # each upload's listed mask names, keyed by the upload's id
 RECEIPTS = "receipts"  # one receipt per upload, keyed by the upload's id
 MASK_CONTENT = "mask_content"  # each upload's content check (sizes, empty, labels), by id
+CONTENT_DUE = "content_due"  # uploads a content check still owes its results, by upload id
 BATCH_IMAGES = "batch_images"  # each batch's image names, keyed by batch id
 NOTIFY_OUTBOX = "notify_outbox"  # every message to send, keyed by its idempotency key
 UPLOAD_DAYS = "upload_days"  # uploads per local day, kept by the sync (segcore.sync.upload_stats)

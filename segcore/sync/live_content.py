@@ -6,7 +6,9 @@ stream; the worker checks them (`mask_content_check.check_content`, listing the 
 batches never listed, so every upload matched to a batch is checked), writes what it found
 into their stored receipts (`receipts.apply_content`) and then hands the receipts to `after`
 (the live sync enqueues their notifications there). A content check of a 50 MB upload takes
-seconds: done in the loop, it delayed every receipt behind it.
+seconds: done in the loop, it delayed every receipt behind it. The sync marked the uploads owed
+a check before saving its resume point; the marks go once their receipts are told about
+(`content_due`), so a live sync killed before that checks them when it starts again.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Callable
 from pymongo.errors import PyMongoError
 
 from segcore.core.errors import SegcoreError
-from segcore.masks.receipts import apply_content
+from segcore.masks.content_due import check_and_tell
 from segcore.store.connection import Databases
 
 STOP_WAIT_S = 60.0  # how long a stopping live sync waits for the check under way
@@ -55,8 +57,8 @@ class ContentWorker(threading.Thread):
             return not self.queue and not self.busy
 
     def stop(self, wait_s: float = STOP_WAIT_S) -> None:
-        """Finish the check under way (at most `wait_s`), drop the rest: the next start's
-        catch-up sync makes their receipts again and `verify --content` checks them."""
+        """Finish the check under way (at most `wait_s`), drop the rest: they stay owed
+        (content_due), and the next start or a content check does them."""
         with self.ready:
             self.stopping = True
             self.ready.notify()
@@ -79,12 +81,21 @@ class ContentWorker(threading.Thread):
     def check(self, upload_ids: list) -> None:
         """Check `upload_ids`, update their receipts, then call `after` (also when the check
         failed: the receipts stand without it); a problem is logged and never stops the live
-        sync (the uploads wait for `verify --content`)."""
-        from segcore.content.mask_content_check import check_content
+        sync (the uploads stay owed: the next start or `verify --content` checks them)."""
+        told = []
+
+        def tell(ids: list) -> None:
+            told.append(ids)
+            self._tell(ids)
 
         try:
-            found = check_content(self.databases, upload_ids=upload_ids, author=self.author)
-            apply_content(self.databases.work, upload_ids)
+            found = check_and_tell(
+                self.databases,
+                tell=tell,
+                upload_ids=upload_ids,
+                owed_first=False,
+                author=self.author,
+            )
         except (SegcoreError, PyMongoError, OSError) as exc:
             self.log(f"content check skipped: {exc}")
             found = None
@@ -94,6 +105,12 @@ class ContentWorker(threading.Thread):
                 f"content-checked {found.checked_uploads} uploads: {problems} masks with "
                 f"problems in their batches"
             )
+        if not told:
+            self._tell(upload_ids)
+
+    def _tell(self, upload_ids: list) -> None:
+        """`after`, logged when it fails: the receipts keep their mark (`notify_due`), which
+        the next scan enqueues."""
         try:
             self.after(upload_ids)
         except (SegcoreError, PyMongoError) as exc:

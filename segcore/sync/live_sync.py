@@ -23,6 +23,7 @@ from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from segcore.core.errors import SyncAlreadyRunning
 from segcore.core.naming import printable
+from segcore.masks import content_due
 from segcore.store.connection import Databases, driver_error_message
 from segcore.store.data_version import edited_batches
 from segcore.sync.live_content import ContentWorker
@@ -145,7 +146,12 @@ class LiveSync:
         """One routine sync under the live lease, then its index and batch listing in memory."""
         self.lease.keep()
         outcome = sync_once(
-            self.databases, full=self.full_first, mode="live", author=self.author, lease=self.lease
+            self.databases,
+            full=self.full_first,
+            mode="live",
+            author=self.author,
+            lease=self.lease,
+            content_due=content_due.NEW,
         )
         report = outcome.report
         self.full_first = False
@@ -159,8 +165,10 @@ class LiveSync:
             report.total_files,
             outcome.stamp,
         )
-        # The uploads it found new get their content checked too (a full read: `verify`).
-        self.content.add(list(report.changed_upload_ids or []))
+        # The uploads it found new get their content checked too (a full read: `verify`),
+        # after those a content check killed earlier left owed.
+        owed = content_due.owed(self.work).ids
+        self.content.add(owed + list(report.changed_upload_ids or []))
         # The run's own index and listing; a run that found nothing new read neither.
         self.index = outcome.index if outcome.index is not None else read_index(self.work)
         self.listing = outcome.listing or BatchListing.read(self.work)
@@ -224,7 +232,9 @@ class LiveSync:
         # Else every batch is compared, as run_sync does.
         same = stamp == self.stamp or self._follow_edits(stamp)
         report = SyncReport(mode="live", started_at=run_started())
-        writer = SyncWriter(self.databases, self.author, self.lease, journal=same)
+        writer = SyncWriter(
+            self.databases, self.author, self.lease, journal=same, content_due=content_due.NEW
+        )
         self.listing = apply_upload_changes(
             writer,
             self.index,

@@ -100,14 +100,24 @@ def run_sync(
     mode: str = "manual",
     author: "str | Actor" = "sync",
     progress: Progress | None = None,
+    content_due: str | None = None,
 ) -> SyncReport:
     """Sync every batch with the uploaded masks and record the run.
 
     Incremental unless `full` (or no complete index exists yet, or the last full read is older
-    than FULL_EVERY). Raises SyncAlreadyRunning when another sync holds the lock,
-    PermissionDenied for a viewer; driver errors propagate after the run is recorded as failed.
+    than FULL_EVERY). `content_due`: a content check follows (segcore.masks.content_due's
+    modes): the uploads it will check are marked owed before the resume point is saved.
+    Raises SyncAlreadyRunning when another sync holds the lock, PermissionDenied for a viewer;
+    driver errors propagate after the run is recorded as failed.
     """
-    return sync_once(databases, full=full, mode=mode, author=author, progress=progress).report
+    return sync_once(
+        databases,
+        full=full,
+        mode=mode,
+        author=author,
+        progress=progress,
+        content_due=content_due,
+    ).report
 
 
 def sync_once(
@@ -118,6 +128,7 @@ def sync_once(
     author: "str | Actor" = "sync",
     progress: Progress | None = None,
     lease: Lease | None = None,
+    content_due: str | None = None,
 ) -> SyncOutcome:
     """`run_sync`, returning what the run leaves in memory. `lease`: one the caller already
     holds (the live sync), kept afterwards."""
@@ -158,12 +169,16 @@ def sync_once(
                 require_uploads_collection(databases, total)
             report.full_reason = reason
             index, listing = _read_everything(
-                databases, report, saved, total, author, lease, notify, _known_uploads(work, state)
+                SyncWriter(databases, author, lease, notify, content_due=content_due),
+                report,
+                saved,
+                total,
+                _known_uploads(work, state),
             )
         else:
             index, listing = _index_and_listing(work, index, same_batches, notify)
             listing = apply_upload_changes(
-                SyncWriter(databases, author, lease, notify),
+                SyncWriter(databases, author, lease, notify, content_due=content_due),
                 index,
                 changes,
                 report,
@@ -245,20 +260,18 @@ def _finish_unchanged(
 
 
 def _read_everything(
-    databases: Databases,
+    writer: SyncWriter,
     report: SyncReport,
     saved: dict,
     expected: int,
-    author: str,
-    lease: Lease,
-    notify: Progress,
     known: set | None,
 ):
     """Index every upload, then compare every batch with it: (index, batch listing).
     `known`: the uploads the last run indexed (None on first contact): the others are new."""
+    databases = writer.databases
     saved["token"] = current_token(databases.masks_files)  # before reading: nothing is missed
     databases.work[META].delete_one({"_id": "sync_ids"})  # what earlier versions compared
-    index = _full_index(databases, report, notify, lease, expected)
+    index = _full_index(databases, report, writer.notify, writer.lease, expected)
     if known is not None:
         report.changed_upload_ids = list(
             {i for entries in index.values() for i in entries if id_key(i) not in known}
@@ -269,9 +282,7 @@ def _read_everything(
         if known:  # gone since the last run (a history lost, a collection dropped on purpose)
             _after_full_removal(databases, index, [_as_id(k) for k in known])
         known.clear()  # not held through the writes
-    return index, write_batches(
-        SyncWriter(databases, author, lease, notify), index, report, saved=saved
-    )
+    return index, write_batches(writer, index, report, saved=saved)
 
 
 def _after_full_removal(databases: Databases, index: SyncIndex, removed: list) -> None:

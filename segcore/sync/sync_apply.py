@@ -126,7 +126,8 @@ class SyncWriter:
     """Who writes for a sync and how: the same for every group of one run or live sync.
 
     `journal`: store the changed index keys in the index's journal (a live sync's small groups)
-    instead of rewriting their parts.
+    instead of rewriting their parts. `content_due`: a content check follows, so the new
+    uploads are marked owed one before the resume point (segcore.masks.content_due's modes).
     """
 
     databases: Databases
@@ -134,6 +135,7 @@ class SyncWriter:
     lease: Lease
     notify: Progress = _quiet
     journal: bool = False
+    content_due: str | None = None
 
 
 def apply_upload_changes(
@@ -260,6 +262,7 @@ def write_batches(
     listing.written(planned_ids)
     del pending, planned_ids
     models_group = _keep_read_models(databases, index, listing, (moved, counted), report)
+    _owe_content(writer, report)  # before the resume point: a run killed after it still owes
     notify(0.95, Phrase(SAVING_INDEX))
     # A run killed while writing the index reads everything next time: a half-written part
     # that spills into overflow documents cannot be repaired by re-reading the changes.
@@ -279,6 +282,14 @@ def write_batches(
         state["last_full_at"] = report.started_at
     SyncState(work).save(state)
     return listing
+
+
+def _owe_content(writer: SyncWriter, report: SyncReport) -> None:
+    """With a content check to follow, its uploads are marked owed one (content_due)."""
+    if writer.content_due:
+        from segcore.masks.content_due import mark_for_sync
+
+        mark_for_sync(writer.databases.work, writer.content_due, report.changed_upload_ids)
 
 
 def _receipt_ids(work: Database, index: SyncIndex, report: SyncReport) -> list:

@@ -94,6 +94,11 @@ NOT_A_USER_WRITE = {
             "receipts.save_receipts",
             # a sync's step after uploads were deleted: the content sums of their batches
             "mask_content_check.forget_uploads",
+            # what a content check owes, marked and settled by the syncs and checks after
+            # their own checks (content_due.check_and_tell checks first)
+            "content_due.mark",
+            "content_due.mark_every",
+            "content_due.settle",
         )
     },
     # the outbox is written by the syncs, checks and commands that enqueue or send, after their
@@ -194,6 +199,9 @@ CALLS = {  # each write as a viewer would call it, on data where a coordinator's
     ),
     "mask_content_check.check_content": lambda m, d, t, who: m.check_content(
         d, recheck=True, author=who
+    ),
+    "content_due.check_and_tell": lambda m, d, t, who: m.check_and_tell(
+        d, tell=lambda ids: None, recheck=True, author=who
     ),
     "sync.run_sync": lambda m, d, t, who: m.run_sync(d, full=True, author=who),
     "sync.sync_once": lambda m, d, t, who: m.sync_once(d, full=True, author=who),
