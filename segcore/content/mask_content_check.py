@@ -138,22 +138,10 @@ def check_content(
             0.05 + 0.9 * (number - 1) / max(1, len(todo)),
             f"Checking mask contents {number:,} of {len(todo):,}",
         )
-        listings = [known.get(k) for k in upload["batches"]]
-        if not any(listing is not None and listing.names for listing in listings):
+        result = _result_of(upload, known, listed.get(upload["_id"]), settings, rules, chunks)
+        if result is None:
             report.skipped += 1  # no image to compare with yet: not stored, checked later
             continue
-        index = ImageIndex.from_listings(
-            listings, settings.mask_suffixes, settings.mask_extensions, upload["batches"]
-        )
-        listing = listed.get(upload["_id"])
-        if listing is not None and listing.get("reason"):  # the listing found it unreadable:
-            # its masks count for nothing, and nothing more is read of it
-            result = UploadContent(notes=[_unreadable_note(listing["reason"])])
-        else:
-            names = None if listing is None else listing["names"]
-            result = check_upload_content(
-                chunks, upload, index, rules, settings.mask_qc_budget, names
-            )
         _store_result(work, upload, result, rules)
         report.checked_uploads += 1
         report.checked_ids.append(upload["_id"])
@@ -173,6 +161,21 @@ def check_content(
         report.sent_back = _send_back(work, report.batches, writer)
     notify(1.0, "Done")
     return report
+
+
+def _result_of(upload: dict, known: dict, listing: dict | None, settings, rules, chunks):
+    """One upload's content result, or None while none of its batches has listed images."""
+    listings = [known.get(k) for k in upload["batches"]]
+    if not any(found is not None and found.names for found in listings):
+        return None
+    index = ImageIndex.from_listings(
+        listings, settings.mask_suffixes, settings.mask_extensions, upload["batches"]
+    )
+    if listing is not None and listing.get("reason"):  # the listing found it unreadable:
+        # its masks count for nothing, and nothing more is read of it
+        return UploadContent(notes=[_unreadable_note(listing["reason"])])
+    names = None if listing is None else listing["names"]
+    return check_upload_content(chunks, upload, index, rules, settings.mask_qc_budget, names)
 
 
 def _store_result(work, upload: dict, result, rules: Rules) -> None:
