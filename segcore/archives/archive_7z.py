@@ -45,19 +45,10 @@ def error_detail(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
 
 
-class _Kept(Py7zIO):
-    """A link member's data, kept up to MAX_LINK_BYTES."""
+class WriteOnly(Py7zIO):
+    """A py7zr member writer held in memory (`data`): py7zr only writes and closes it."""
 
-    def __init__(self, name: str, texts: dict):
-        self.name, self.texts, self.data = name, texts, io.BytesIO()
-
-    def write(self, data) -> int:
-        if self.data.tell() < MAX_LINK_BYTES:
-            self.data.write(bytes(data[: MAX_LINK_BYTES - self.data.tell()]))
-        return len(data)
-
-    def close(self) -> None:
-        self.texts[self.name] = self.data.getvalue().decode("utf-8", "replace")
+    data: io.BytesIO
 
     def read(self, size=None) -> bytes:
         return b""
@@ -70,6 +61,21 @@ class _Kept(Py7zIO):
 
     def size(self) -> int:
         return self.data.tell()
+
+
+class _Kept(WriteOnly):
+    """A link member's data, kept up to MAX_LINK_BYTES."""
+
+    def __init__(self, name: str, texts: dict):
+        self.name, self.texts, self.data = name, texts, io.BytesIO()
+
+    def write(self, data) -> int:
+        if self.data.tell() < MAX_LINK_BYTES:
+            self.data.write(bytes(data[: MAX_LINK_BYTES - self.data.tell()]))
+        return len(data)
+
+    def close(self) -> None:
+        self.texts[self.name] = self.data.getvalue().decode("utf-8", "replace")
 
 
 class _LinkTexts(WriterFactory):

@@ -26,7 +26,7 @@ from py7zr.io import Py7zIO, WriterFactory
 from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
 
-from segcore.archives.archive_7z import SEVEN_ZIP_ERRORS, error_detail, link_texts
+from segcore.archives.archive_7z import SEVEN_ZIP_ERRORS, WriteOnly, error_detail, link_texts
 from segcore.archives.archive_links import archive_path, follow, link_path
 from segcore.archives.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
 from segcore.archives.archive_tar import member_path
@@ -380,7 +380,7 @@ class _MaskWriters(WriterFactory):
         return _MaskWriter(self.scan, self.checks.get(filename) or [])
 
 
-class _MaskWriter(Py7zIO):
+class _MaskWriter(WriteOnly):
     def __init__(self, scan: _Scan, checks: list):
         self.scan, self.checks = scan, checks
         self.data = io.BytesIO()
@@ -396,18 +396,6 @@ class _MaskWriter(Py7zIO):
             self.data.seek(0)
             self.scan.check(name, self.data, images, size)
         self.data = io.BytesIO()
-
-    def read(self, size=None) -> bytes:
-        return b""
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self.data.tell()
-
-    def flush(self) -> None:
-        pass
-
-    def size(self) -> int:
-        return self.data.tell()
 
 
 def _7z_checks(scan: _Scan, archive: py7zr.SevenZipFile) -> dict[str, list]:
