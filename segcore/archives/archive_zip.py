@@ -4,7 +4,8 @@
   (Info-ZIP on Linux and many other tools write UTF-8 without setting the flag), else the code
   page of the Windows that wrote it (`legacy_name`: CP850 in Spain and Latin America, whose
   accented capitals CP437 reads as Greek letters and box drawing, else CP437, the zip default);
-  the Info-ZIP Unicode Path extra field (0x7075) wins over all. A name flagged UTF-8 that is not (bsdtar flags every name) is read as an unflagged one.
+  the Info-ZIP Unicode Path extra field (0x7075) wins over all. A name flagged UTF-8 that is
+  not (bsdtar flags every name) is read as an unflagged one.
   Backslashes are separators.
 - A part of a split or spanned zip (`zip -s`, `.z01` ...) is refused: the central directory
   of the last part names members whose data sits in parts never uploaded.

@@ -4,8 +4,8 @@ Made as soon as a sync, the live sync or `verify` sees an upload, from the uploa
 listing (`mask_checks`) and the batch's image listing, and kept in `receipts` keyed by the
 upload's id. The receipt's counts are the upload's own (matched, missing, extra against its
 batch's images); its problem says what the batch is short of once this upload is counted
-together with the batch's readable uploads up to it (as it stood when the upload came in). `content` is filled by content checks when
-they run (None otherwise). The sync's side (listing new uploads, moving statuses) is
+together with the batch's readable uploads up to it (as it stood when the upload came in).
+`content` is filled by content checks when they run (None otherwise). The sync's side (listing new uploads, moving statuses) is
 `segcore.intake`.
 """
 

@@ -10,7 +10,8 @@
 
 A full sync rebuilds both from its index and writes only the days that differ; a routine one
 applies the changed uploads as differences (the batch list, hence every owner, is unchanged
-then, but for the statuses its new uploads moved: those batches' uploads move with them). Building is pure (`day_counts`, `recent`); `save_*` and `read_*` touch the database.
+then, but for the statuses its new uploads moved: those batches' uploads move with them).
+Building is pure (`day_counts`, `recent`); `save_*` and `read_*` touch the database.
 """
 
 from __future__ import annotations

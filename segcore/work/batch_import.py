@@ -532,8 +532,9 @@ def import_from_sources(
 ) -> ImportResult:
     """Import from the batches file (when it exists) and the data directory (when given).
 
-    Folders the scan set aside (see SameBatch) are reported in `refused`. Raises ImportFileError when there is nothing to read or a source is malformed; in that
-    case nothing is written.
+    Folders the scan set aside (see SameBatch) are reported in `refused`. Raises
+    ImportFileError when there is nothing to read or a source is malformed; in that case
+    nothing is written.
     """
     authorize_write(author)
     sources = []
