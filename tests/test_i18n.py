@@ -458,6 +458,16 @@ def test_no_text_is_marked_inside_an_f_string():
             "archivo MetaImage no legible (cabecera truncada o dañada)",
         ),
         ("an encrypted member", "un archivo cifrado"),
+        (
+            "a DICOM RT Structure Set, not an image mask",
+            "un objeto DICOM RT Structure Set, no una máscara de imagen",
+        ),
+        (
+            "not a readable DICOM file (saved without its DICOM file header: no preamble, no "
+            "'DICM')",
+            "archivo DICOM no legible (guardado sin su cabecera de archivo DICOM: sin preámbulo "
+            "ni 'DICM')",
+        ),
         ("no reader for .xyz files", "no hay lector para archivos .xyz"),
         ("a reason of a library's own", "a reason of a library's own"),
     ],

@@ -234,11 +234,21 @@ READ_PHRASES = {
         "truncated: fewer values than its header declares"
     ),
     "truncated or corrupt header": N_("truncated or corrupt header"),
+    "no pixel data": N_("no pixel data"),
+    "saved without its DICOM file header: no preamble, no 'DICM'": N_(
+        "saved without its DICOM file header: no preamble, no 'DICM'"
+    ),
+    "not DICOM data: no 'DICM' header": N_("not DICOM data: no 'DICM' header"),
 }
 NOT_READABLE = N_("not a readable {kind} ({detail})")
 NO_READER = N_("no reader for {extension} files")
+NOT_AN_IMAGE = {
+    "an image mask": N_("a DICOM {what}, not an image mask"),
+    "an image": N_("a DICOM {what}, not an image"),
+}
 _NOT_READABLE = re.compile(r"^not a readable (?P<kind>.+?) \((?P<detail>.*)\)$", re.DOTALL)
 _NO_READER = re.compile(r"^no reader for (?P<extension>\S+) files$")
+_NOT_AN_IMAGE = re.compile(r"^a DICOM (?P<what>.+), not (?P<noun>an image(?: mask)?)$")
 
 
 def read_reason(text: object) -> str:
@@ -254,6 +264,10 @@ def read_reason(text: object) -> str:
     found = _NO_READER.match(text)
     if found:
         return _(NO_READER).format(extension=found["extension"])
+    found = _NOT_AN_IMAGE.match(text)
+    if found:  # the DICOM object's name (its SOP class's) as the standard says it
+        template = NOT_AN_IMAGE[found.group("noun")]
+        return _(template).format(what=found.group("what"))
     return text
 
 

@@ -5,16 +5,33 @@ A BINARY or FRACTIONAL SEG holds one frame per segment per position, and leaves 
 where a segment is not drawn (highdicom does by default): its depth is the number of distinct
 positions, and its values are read as a label map, each drawn pixel (a fraction above 0) taking
 its segment's number.
+
+Any other object's values are its modality values (RescaleSlope and RescaleIntercept, or a
+Modality LUT, applied), as SimpleITK, 3D Slicer and pydicom's `apply_modality_lut` read them: a
+CT copied into a mask keeps its intercept of -1024, and its 0/1 reads as -1024/-1023. A SEG's
+segments are never rescaled.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import BinaryIO
 
 from segcore.content.mask_geometry import Geometry, MaskValues, first_line, grid_size, values_of
 from segcore.core.errors import UnreadableUpload
 
 POSITION_DECIMALS = 2  # positions closer than 0.01 mm (ORIGIN_TOLERANCE_MM) are one
+PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+IMAGE_CLASS_WORDS = ("Image", "Segmentation")  # in the names of SOP classes holding pixels
+# The reasons below are stored in English and worded in Spanish by ui.labels.read_reason.
+UNREADABLE = "not a readable DICOM file ({})"
+NO_PIXEL_DATA = "no pixel data"
+NO_FILE_HEADER = "saved without its DICOM file header: no preamble, no 'DICM'"
+NOT_DICOM = "not DICOM data: no 'DICM' header"
+TRUNCATED = "truncated: fewer values than its header declares"
+NOT_AN_IMAGE = "a DICOM {what}, not {noun}"
+MASK, IMAGE = "an image mask", "an image"
 
 
 def _dicom_geometry(ds) -> Geometry:
@@ -135,32 +152,137 @@ def _segment_values(ds, array) -> MaskValues:
 
 
 def _values(ds) -> MaskValues:
-    segmented = str(getattr(ds, "SegmentationType", "")).upper() in ("BINARY", "FRACTIONAL")
-    if _is_segmentation(ds) and segmented:
-        return _segment_values(ds, ds.pixel_array)
-    return values_of(ds.pixel_array)
+    if _is_segmentation(ds):
+        segmented = str(getattr(ds, "SegmentationType", "")).upper() in ("BINARY", "FRACTIONAL")
+        return _segment_values(ds, ds.pixel_array) if segmented else values_of(ds.pixel_array)
+    if _short_pixel_data(ds):
+        raise UnreadableUpload(UNREADABLE.format(TRUNCATED))
+    return _modality_values(ds, ds.pixel_array)
+
+
+def _rescales(ds) -> list[tuple[float, float]]:
+    """Each frame's (RescaleSlope, RescaleIntercept): the object's, or an enhanced object's
+    from its functional groups; a missing one is 1 or 0, as ITK reads it."""
+    group = "PixelValueTransformationSequence"
+    slopes = _frame_values(ds, group, "RescaleSlope")
+    intercepts = _frame_values(ds, group, "RescaleIntercept")
+    return [
+        (float(s) if s not in (None, "") else 1.0, float(i) if i not in (None, "") else 0.0)
+        for s, i in zip(slopes, intercepts)
+    ]
+
+
+def _modality_values(ds, array) -> MaskValues:
+    """A classic or enhanced object's modality values (see the module's docstring)."""
+    import numpy as np
+
+    if ds.get("ModalityLUTSequence"):
+        from pydicom.pixels import apply_modality_lut
+
+        return values_of(apply_modality_lut(array, ds))
+    rescales = _rescales(ds)
+    if len(set(rescales)) == 1:
+        return _rescaled(array, *rescales[0])
+    frames = np.asarray(array).reshape((len(rescales), -1))
+    parts = [_rescaled(frame, *rescale) for frame, rescale in zip(frames, rescales)]
+    labels = sorted(set().union(*(part.labels for part in parts)))
+    return MaskValues(sum(part.nonzero for part in parts), labels)
+
+
+def _rescaled(array, slope: float, intercept: float) -> MaskValues:
+    """The values of `array` * slope + intercept, as pydicom computes them (in float64), found
+    from the stored values without making a float copy of a whole volume."""
+    import numpy as np
+
+    array = np.asarray(array)
+    if (slope, intercept) == (1.0, 0.0):
+        return values_of(array)
+    if array.dtype.kind not in "biu" or slope == 0:
+        return values_of(array * slope + intercept)
+    stored = values_of(array)
+    zero = -intercept / slope  # the stored value read as 0, if a stored value can be it
+    background = int(np.count_nonzero(array == zero)) if zero * slope + intercept == 0 else 0
+    labels = sorted(value * slope + intercept for value in stored.labels)
+    return MaskValues(array.size - background, labels)
+
+
+def _short_pixel_data(ds) -> bool:
+    """Native (uncompressed) pixel data shorter than its rows, columns, frames and bits say:
+    a cut file, said in words rather than in pydicom's."""
+    meta = getattr(ds, "file_meta", None)
+    syntax = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
+    if "PixelData" not in ds or syntax is None or syntax.is_compressed:
+        return False
+    samples = int(getattr(ds, "SamplesPerPixel", 1) or 1)
+    frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    bits = int(ds.Rows) * int(ds.Columns) * frames * samples * int(ds.BitsAllocated)
+    return len(ds.PixelData) < math.ceil(bits / 8)
+
+
+def _what_it_is(ds) -> str | None:
+    """The name of the object a DICOM file holds when it is no image (an RT Structure Set, an
+    RT Plan, a structured report): its SOP class's, without "Storage"; None for an image's class
+    or a class pydicom does not know."""
+    uid = ds.get("SOPClassUID")
+    name = str(getattr(uid, "name", "")) if uid else ""
+    if not name or name == str(uid) or any(word in name for word in IMAGE_CLASS_WORDS):
+        return None
+    return name.removesuffix(" Storage")
+
+
+def _not_an_image(ds, noun: str) -> UnreadableUpload:
+    """Why a DICOM file without pixel data (or without rows and columns) is read as nothing."""
+    what = _what_it_is(ds)
+    if what:
+        return UnreadableUpload(NOT_AN_IMAGE.format(what=what, noun=noun))
+    return UnreadableUpload(UNREADABLE.format(NO_PIXEL_DATA))
+
+
+def _without_header(source, noun: str) -> UnreadableUpload:
+    """Why a file pydicom refuses for want of the 'DICM' file header is not read: read once
+    more, forced, it may be a dataset saved without that header (what older tools and
+    pydicom's `enforce_file_format=False` write, pydicom's own rtstruct.dcm), or no DICOM at
+    all. Unreadable either way, as pydicom reads it; the reason says which."""
+    import pydicom
+
+    if hasattr(source, "seek"):
+        source.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a forced read of other bytes warns on each tag
+            ds = pydicom.dcmread(source, force=True, stop_before_pixels=True)
+        what, dataset = _what_it_is(ds), "SOPClassUID" in ds or "Rows" in ds
+    except Exception:  # noqa: BLE001 - bytes that are no dataset at all raise anything
+        what, dataset = None, False
+    if what:
+        return UnreadableUpload(NOT_AN_IMAGE.format(what=what, noun=noun))
+    return UnreadableUpload(UNREADABLE.format(NO_FILE_HEADER if dataset else NOT_DICOM))
+
+
+def _read(source, noun: str, stop_before_pixels: bool = False):
+    import pydicom
+
+    try:
+        return pydicom.dcmread(source, stop_before_pixels=stop_before_pixels)
+    except pydicom.errors.InvalidDicomError:
+        raise _without_header(source, noun) from None
 
 
 def dicom_header(path) -> Geometry:
-    import pydicom
-
     try:
-        return _dicom_geometry(pydicom.dcmread(path, stop_before_pixels=True))
-    except (
-        OSError,
-        ValueError,
-        AttributeError,
-        TypeError,
-        pydicom.errors.InvalidDicomError,
-    ) as exc:
-        raise UnreadableUpload(f"not a readable DICOM file ({first_line(exc)})") from None
+        ds = _read(path, IMAGE, stop_before_pixels=True)
+        if "Rows" not in ds or "Columns" not in ds:
+            raise _not_an_image(ds, IMAGE)
+        return _dicom_geometry(ds)
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        raise UnreadableUpload(UNREADABLE.format(first_line(exc))) from None
 
 
 def dicom_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValues | None]:
-    import pydicom
-
     try:
-        ds = pydicom.dcmread(stream)
+        ds = _read(stream, MASK)
+        if not any(keyword in ds for keyword in PIXEL_KEYWORDS):
+            raise _not_an_image(ds, MASK)
         geometry = _dicom_geometry(ds)
         if geometry.voxels > max_voxels:
             return geometry, None
@@ -173,6 +295,5 @@ def dicom_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValue
         KeyError,
         RuntimeError,
         NotImplementedError,
-        pydicom.errors.InvalidDicomError,
     ) as exc:
-        raise UnreadableUpload(f"not a readable DICOM file ({first_line(exc)})") from None
+        raise UnreadableUpload(UNREADABLE.format(first_line(exc))) from None

@@ -1,0 +1,128 @@
+"""Plain DICOM masks as scripts make them (pydicom's CT_small.dcm copied, its pixel data
+replaced by a label map): their values are the modality values SimpleITK, 3D Slicer and
+pydicom's apply_modality_lut read, and a DICOM file that is no image mask is said so in words."""
+
+import io
+import shutil
+
+import numpy as np
+import pydicom
+import pytest
+import SimpleITK
+from pydicom.data import get_testdata_file
+
+from segcore.content.mask_formats import image_header, read_mask
+from segcore.content.mask_geometry import first_line
+from segcore.core.errors import UnreadableUpload
+from tests.content.test_mask_content_archives import checked, lab, said
+from tests.content.test_mask_content_formats import images_dir, zipped
+
+__all__ = ["lab"]  # the fixture, shared
+
+CT = get_testdata_file("CT_small.dcm")  # 128×128 int16, RescaleSlope 1, RescaleIntercept -1024
+
+
+def ct_mask(label: np.ndarray, intercept: float | None = None, **write) -> bytes:
+    """The CT with its pixel data replaced by `label` (its own intercept kept unless given)."""
+    ds = pydicom.dcmread(CT)
+    ds.PixelData = label.astype(np.int16).tobytes()
+    if intercept is not None:
+        ds.RescaleIntercept = intercept
+    buffer = io.BytesIO()
+    if write:
+        ds.preamble = None
+    pydicom.dcmwrite(buffer, ds, **write)
+    return buffer.getvalue()
+
+
+def drawn(value: int = 1) -> np.ndarray:
+    label = np.zeros((128, 128), np.int16)
+    label[40:80, 30:90] = value
+    return label
+
+
+def mask_values(data: bytes):
+    return read_mask(io.BytesIO(data), "ct_mask.dcm", 10**7, 10**8)[1]
+
+
+def unreadable(data: bytes, name: str = "ct_mask.dcm") -> str:
+    with pytest.raises(UnreadableUpload) as raised:
+        read_mask(io.BytesIO(data), name, 10**7, 10**8)
+    return str(raised.value)
+
+
+def test_a_dicom_masks_values_are_its_modality_values(tmp_path):
+    """0/1 stored with the CT's intercept -1024 is -1024/-1023 to SimpleITK and here, and not
+    one pixel is 0; with intercept 0 it is the 0/1 label map it was meant to be."""
+    kept = tmp_path / "kept.dcm"
+    kept.write_bytes(ct_mask(drawn()))
+    itk = np.unique(SimpleITK.GetArrayFromImage(SimpleITK.ReadImage(str(kept)))).tolist()
+    values = mask_values(kept.read_bytes())
+    assert values.labels == itk == [-1024, -1023]
+    assert values.nonzero == 128 * 128
+    plain = mask_values(ct_mask(drawn(), intercept=0))
+    assert plain.labels == [0, 1] and plain.nonzero == 40 * 60
+
+
+def test_emptiness_follows_the_modality_values():
+    """Stored 0 everywhere with intercept -1024 is -1024 everywhere: not empty (every value is
+    non-zero), its label -1024; stored 1024 everywhere with it is 0 everywhere: empty."""
+    background = mask_values(ct_mask(np.zeros((128, 128))))
+    assert background.labels == [-1024] and background.nonzero == 128 * 128
+    zero = mask_values(ct_mask(np.full((128, 128), 1024)))
+    assert zero.labels == [0] and zero.nonzero == 0
+
+
+def test_a_ct_copied_into_a_mask_is_flagged_for_its_labels(lab, upload, tmp_path):
+    for stem in ("kept", "reset"):
+        shutil.copy(CT, images_dir(lab) / f"{stem}.dcm")
+    (lab.masks / "kept_mask.dcm").write_bytes(ct_mask(drawn()))
+    (lab.masks / "reset_mask.dcm").write_bytes(ct_mask(drawn(), intercept=0))
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 2
+    assert said(row) == {"kept_mask.dcm": "kept_mask.dcm: label -1024, -1023 not in 0,1,2"}
+
+
+def test_dicom_files_that_are_no_image_mask_are_said_in_words():
+    """Each reason whole and in the user's terms, never pydicom's advice cut mid-word ("Use
+    force=True to fo"): an RT Structure Set (pydicom's rtstruct.dcm, itself without the file
+    header) or RT Plan is named; a dataset saved without the 'DICM' header, bytes that are no
+    DICOM and pixel data cut short are said so."""
+    rtstruct = open(get_testdata_file("rtstruct.dcm"), "rb").read()
+    assert unreadable(rtstruct) == "a DICOM RT Structure Set, not an image mask"
+    rtplan = open(get_testdata_file("rtplan.dcm"), "rb").read()
+    assert unreadable(rtplan) == "a DICOM RT Plan, not an image mask"
+    headless = ct_mask(drawn(), intercept=0, enforce_file_format=False)
+    assert unreadable(headless) == (
+        "not a readable DICOM file (saved without its DICOM file header: no preamble, no 'DICM')"
+    )
+    assert unreadable(b"label map, to follow\n" * 20, "ct_mask") == (
+        "not a readable DICOM file (not DICOM data: no 'DICM' header)"
+    )
+    cut = ct_mask(drawn(), intercept=0)[:-2000]
+    assert unreadable(cut) == (
+        "not a readable DICOM file (truncated: fewer values than its header declares)"
+    )
+
+
+def test_an_image_that_is_no_image_is_named(tmp_path):
+    shutil.copy(get_testdata_file("rtplan.dcm"), tmp_path / "plan.dcm")
+    with pytest.raises(UnreadableUpload, match="^a DICOM RT Plan, not an image$"):
+        image_header(str(tmp_path / "plan.dcm"), "plan.dcm")
+
+
+def test_a_long_library_reason_is_cut_after_a_whole_word():
+    with pytest.raises(pydicom.errors.InvalidDicomError) as raised:
+        pydicom.dcmread(io.BytesIO(b"no DICOM here" * 20))
+    reason = first_line(raised.value)
+    assert len(reason) <= 120 and reason.endswith("…")
+    assert str(raised.value).startswith(reason[:-1] + " ")
+
+
+def test_an_rt_structure_set_uploaded_as_a_mask_is_named(lab, upload, tmp_path):
+    shutil.copy(CT, images_dir(lab) / "ct.dcm")
+    shutil.copy(get_testdata_file("rtstruct.dcm"), lab.masks / "ct_mask.dcm")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert said(row) == {
+        "ct_mask.dcm": "ct_mask.dcm: unreadable (a DICOM RT Structure Set, not an image mask)"
+    }
