@@ -11,9 +11,11 @@ import pytest
 import SimpleITK
 from pydicom.data import get_testdata_file
 
+from segcore.content.mask_content_check import check_content
 from segcore.content.mask_formats import image_header, read_mask
 from segcore.content.mask_geometry import first_line
 from segcore.core.errors import UnreadableUpload
+from segcore.store.schema import MASK_CONTENT
 from tests.content.test_mask_content_archives import checked, lab, said
 from tests.content.test_mask_content_formats import images_dir, zipped
 
@@ -81,6 +83,15 @@ def test_a_ct_copied_into_a_mask_is_flagged_for_its_labels(lab, upload, tmp_path
     row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
     assert row["checked"] == 2
     assert said(row) == {"kept_mask.dcm": "kept_mask.dcm: label -1024, -1023 not in 0,1,2"}
+
+
+def test_results_of_the_check_that_read_stored_values_are_checked_again(lab, upload, tmp_path):
+    """Version 4 of the check passed such a mask: its stored results are read again."""
+    shutil.copy(CT, images_dir(lab) / "kept.dcm")
+    (lab.masks / "kept_mask.dcm").write_bytes(ct_mask(drawn()))
+    checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    lab.work[MASK_CONTENT].update_many({}, {"$set": {"version": 4}})
+    assert check_content(lab, ["batch_1"]).checked_uploads == 1
 
 
 def test_dicom_files_that_are_no_image_mask_are_said_in_words():
