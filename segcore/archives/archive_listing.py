@@ -12,6 +12,8 @@
   symbolic link the member it leads to, or no mask when it leads out of the archive or to
   nothing (`archive_links`).
 - RAR and other formats are *unreadable*, the format named.
+- A member that is a copy of the batch's image of its name (`images.image_copies`) is no mask:
+  one of the other files, its path kept in `image_copies`.
 
 Member names are text to compare, never paths on this machine. A listing carries its format
 `VERSION`: a stored listing of an older version is listed again by the next check.
@@ -30,12 +32,14 @@ from segcore.archives.archive_links import archive_path, resolve_links
 from segcore.archives.archive_tar import TAR_ERRORS, read_tar_members
 from segcore.archives.archive_zip import SPLIT_REASON, is_split_part_name, read_zip_directory
 from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge
+from segcore.images.image_copies import COPY_MEMBER, ImageFiles
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     file_extension,
     is_image_name,
     is_mask_member,
     member_base_name,
+    nfc,
     place_masks,
     sort_members,
 )
@@ -54,8 +58,9 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # 4: a mask of 0 bytes is no mask (an other file), a single file of 0 bytes is unreadable;
 # 5: a path held twice (`tar -u`) is its last copy, as extracting the archive leaves it, the
 # masks under each batch-named folder are kept (`placed`), a symbolic link (tar, zip, 7z)
-# counts as the file it leads to, or is no mask, and zip names may be CP850
-VERSION = 5
+# counts as the file it leads to, or is no mask, and zip names may be CP850; 6: a member with
+# the bytes of the batch's image of its name is that image, not a mask (`image_copies`)
+VERSION = 6
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = "{name} (0 bytes)"  # how a 0-byte mask member is listed among the other files
@@ -109,6 +114,7 @@ class Listing:
     is the English text, `code` its template (`N_`) and `params` its values, for the UI to word
     in the reader's language. `placed` and `also_loose`: the masks under each batch-named
     folder (`mask_matching.place_masks`), for an upload naming several batches.
+    `image_copies`: the paths of the members that are copies of the batch's images.
     """
 
     kind: str  # "zip", "tar", "7z", "file" or "unknown"
@@ -123,6 +129,7 @@ class Listing:
     version: int = VERSION
     placed: dict = field(default_factory=dict)
     also_loose: list[str] = field(default_factory=list)
+    image_copies: list[str] = field(default_factory=list)
 
     @property
     def readable(self) -> bool:
@@ -176,10 +183,12 @@ def list_upload(
     budget: int,
     extensions=DEFAULT_EXTENSIONS,
     totals: tuple | None = None,
+    images: ImageFiles | None = None,
 ) -> Listing:
     """List one upload (a GridFS file document) read only from `chunks`; never raises for the
     upload's own problems: they become the listing's `reason`. `totals`: its chunks' totals
-    from `gridfs_reader.chunk_totals` (read for many uploads at once), else asked here."""
+    from `gridfs_reader.chunk_totals` (read for many uploads at once), else asked here.
+    `images`: its batches' images, whose copies are no masks (None: none is looked for)."""
     filename = doc.get("filename") if isinstance(doc.get("filename"), str) else ""
     kind = kind_from_name(filename, extensions)
     listing = Listing("unknown" if kind in ("", "unsupported", "split") else kind)
@@ -199,6 +208,10 @@ def list_upload(
             member = {"name": name, "size": stored.length}
             if isinstance(doc.get("md5"), str):  # written by older GridFS drivers
                 member["md5"] = doc["md5"]
+            if images is not None and images.is_copy(name, stored.length, "md5", doc.get("md5")):
+                listing.other_files = [COPY_MEMBER.format(name=name)]
+                listing.image_copies = [_stored_path(filename)]
+                return listing
             listing.names, listing.members = [name], [member]
             return listing
         if kind in ("", "unsupported"):
@@ -213,7 +226,7 @@ def list_upload(
                     N_("unsupported format (neither an archive nor a mask file)")
                 )
         try:
-            _list_archive(chunks, stored, kind, budget, stats, listing, extensions, totals)
+            _list_archive(chunks, stored, kind, budget, stats, listing, extensions, totals, images)
         except (DamagedUpload, UploadTooLarge):  # nothing to do with its format
             raise
         except UnreadableUpload:
@@ -221,11 +234,13 @@ def list_upload(
             if not actual:
                 raise
             listing.kind = actual
-            _list_archive(chunks, stored, actual, budget, stats, listing, extensions, totals)
+            _list_archive(
+                chunks, stored, actual, budget, stats, listing, extensions, totals, images
+            )
     except UnreadableUpload as exc:
         listing.reason, listing.code, listing.params = str(exc), exc.template, exc.params
         listing.names, listing.other_files, listing.members = [], [], []
-        listing.placed, listing.also_loose = {}, []
+        listing.placed, listing.also_loose, listing.image_copies = {}, [], []
     except PyMongoError:
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
@@ -234,7 +249,7 @@ def list_upload(
         listing.reason = NOT_LISTABLE.format(detail=detail)
         listing.code, listing.params = NOT_LISTABLE, {"detail": detail}
         listing.names, listing.other_files, listing.members = [], [], []
-        listing.placed, listing.also_loose = {}, []
+        listing.placed, listing.also_loose, listing.image_copies = {}, [], []
     listing.bytes_read, listing.chunks_read = stats.bytes, stats.chunks
     return listing
 
@@ -266,6 +281,7 @@ def _list_archive(
     listing: Listing,
     extensions,
     totals: tuple | None = None,
+    images: ImageFiles | None = None,
 ) -> None:
     if kind in ("zip", "7z"):
         # A zip or a 7z costs its directory whatever its size, and one aggregate that finds a
@@ -290,6 +306,8 @@ def _list_archive(
             stream.close()
     # What extracting leaves: a path's last copy; a link as the file it leads to, or no mask
     entries, dangling = resolve_links(last_copies(entries))
+    entries, copies = _without_image_copies(entries, images, extensions)
+    listing.image_copies = sorted({_stored_path(e[0]) for e in copies})
     names, listing.other_files = sort_members((e[0] for e in entries), extensions)
     # a link named as a mask that leads nowhere says so; one named as another file is one
     noted = [
@@ -303,7 +321,8 @@ def _list_archive(
     written = {member_base_name(e[0]) for e in entries if e[1] != 0 and is_mask_member(e[0])}
     listing.names = [n for n in names if n in written]
     empty = [EMPTY_MEMBER.format(name=n) for n in names if n not in written]
-    listing.other_files = sorted({*listing.other_files, *others, *noted, *empty})
+    copied = [COPY_MEMBER.format(name=member_base_name(e[0])) for e in copies]
+    listing.other_files = sorted({*listing.other_files, *others, *noted, *empty, *copied})
     masks = set(listing.names)
     listing.placed, listing.also_loose = place_masks(
         e[0]
@@ -318,6 +337,28 @@ def _list_archive(
         ),
         key=lambda m: (m["name"], m["size"], str(m.get("crc", m.get("digest")))),
     )
+
+
+def _without_image_copies(entries: list, images: ImageFiles | None, extensions) -> tuple:
+    """`(entries, copies)`: the members that are copies of the batch's images taken out (only
+    members named as masks are compared; none without `images`)."""
+    if images is None:
+        return entries, []
+    kept, copies = [], []
+    for entry in entries:
+        name, size, key, value, _ = entry
+        copy = (
+            is_mask_member(name)
+            and is_image_name(member_base_name(name), extensions)
+            and images.is_copy(name, size, key, value)
+        )
+        (copies if copy else kept).append(entry)
+    return kept, copies
+
+
+def _stored_path(name: str) -> str:
+    """A member's path as extracting writes it, as stored (NFC, undecodable bytes replaced)."""
+    return nfc(archive_path(name).encode("utf-8", "replace").decode("utf-8"))
 
 
 def last_copies(entries: list) -> list:

@@ -17,6 +17,8 @@ from segcore.archives.archive_listing import list_upload
 from segcore.archives.listing_changes import changes_between
 from segcore.core.phrases import N_, Phrase
 from segcore.core.timefmt import utcnow
+from segcore.images.batch_images import stored_listings
+from segcore.images.image_copies import ImageFiles
 from segcore.images.mask_matching import NAMES_SHOWN
 from segcore.store.connection import Databases
 from segcore.store.schema import MASK_CHECKS, find_in, replace_many
@@ -62,15 +64,21 @@ def list_and_store(
     report,
     notify: Progress,
     keep: bool = False,
+    images: dict | None = None,
 ) -> tuple[list, dict]:
     """List `targets` (file documents with their batch keys) and store their listings.
 
     `uploads` and `by_batch` (every known upload by id, the upload ids of each batch key) find
     each one's previous upload. Counts go into `report` (checked_uploads, bytes_read,
-    bytes_stored). Returns the ids listed and, with `keep`, their stored documents by id.
+    bytes_stored). `images`: the batches' image listings by key, as just stored (those
+    missing are read), so copies of a batch's images are told from its masks. Returns the
+    ids listed and, with `keep`, their stored documents by id.
     """
     chunks = databases.training[f"{databases.settings.masks_bucket}.chunks"]
     ordered = sorted(targets, key=_oldest_first)
+    images = _image_listings(databases, ordered, images)
+    found: dict[tuple, ImageFiles] = {}
+    stats: dict = {}  # each image stat'ed at most once in this run
     checked, kept = [], {}
     for start in range(0, len(ordered), SLICE):
         part = ordered[start : start + SLICE]
@@ -81,8 +89,13 @@ def list_and_store(
         totals = chunk_totals(chunks, [u["_id"] for u in part if _hashable(u["_id"])])
         docs = {}
         for upload in part:
-            found = totals.get(upload["_id"], NO_CHUNKS) if _hashable(upload["_id"]) else None
-            docs[upload["_id"]] = _listing_doc(databases, chunks, upload, found)
+            chunks_found = (
+                totals.get(upload["_id"], NO_CHUNKS) if _hashable(upload["_id"]) else None
+            )
+            keys = tuple(upload["batches"])
+            if keys not in found:
+                found[keys] = ImageFiles([images.get(k) for k in keys], stats)
+            docs[upload["_id"]] = _listing_doc(databases, chunks, upload, chunks_found, found[keys])
             report.checked_uploads += 1
             report.bytes_read += docs[upload["_id"]]["bytes_read"]
             length = upload.get("length")  # other tools write odd values (NaN, text)
@@ -103,10 +116,22 @@ def _hashable(value) -> bool:
     return True
 
 
-def _listing_doc(databases: Databases, chunks, upload: dict, totals) -> dict:
+def _image_listings(databases: Databases, uploads: list[dict], images: dict | None) -> dict:
+    """The image listings of the batches `uploads` name, by key: `images`, and those it lacks
+    as stored."""
+    images = dict(images or {})
+    missing = sorted({k for u in uploads for k in u["batches"] if k not in images})
+    if missing:
+        images.update(stored_listings(databases.work, missing))
+    return images
+
+
+def _listing_doc(
+    databases: Databases, chunks, upload: dict, totals, images: ImageFiles | None = None
+) -> dict:
     settings = databases.settings
     extensions = settings.mask_extensions
-    listing = list_upload(chunks, upload, settings.mask_check_budget, extensions, totals)
+    listing = list_upload(chunks, upload, settings.mask_check_budget, extensions, totals, images)
     return {
         "filename": upload.get("filename"),
         "batches": upload["batches"],
@@ -123,6 +148,8 @@ def _listing_doc(databases: Databases, chunks, upload: dict, totals) -> dict:
         # members kept, not stored: every mask then counts for every batch, as without folders
         "placed": listing.placed if len(listing.names) <= MAX_STORED_MEMBERS else {},
         "also_loose": listing.also_loose if len(listing.names) <= MAX_STORED_MEMBERS else [],
+        # the members that are copies of the batch's images: the content check skips them
+        "image_copies": listing.image_copies[:MAX_STORED_MEMBERS],
         "version": listing.version,
         "extensions": list(extensions),
         "bytes_read": listing.bytes_read,

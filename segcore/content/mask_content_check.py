@@ -124,10 +124,17 @@ def check_content(
             work[MASK_CONTENT],
             "_id",
             [u["_id"] for u in targets],
-            {"length": 1, "uploadDate": 1, "version": 1, "batches": 1},
+            {"length": 1, "uploadDate": 1, "version": 1, "batches": 1, "image_copies": 1},
         )
     }
-    todo = [u for u in targets if recheck or _changed(u, stored.get(u["_id"]))]
+    copies = _copies_listed(work, [u["_id"] for u in targets])
+    todo = [
+        u
+        for u in targets
+        if recheck
+        or _changed(u, stored.get(u["_id"]))
+        or _copies_changed(stored.get(u["_id"]), copies.get(u["_id"]))
+    ]
     if before_reading is not None and todo:
         before_reading([u["_id"] for u in todo])
     report, checked = ContentReport(), []
@@ -144,7 +151,7 @@ def check_content(
         if result is None:
             report.skipped += 1  # no image to compare with yet: not stored, checked later
             continue
-        _store_result(work, upload, result, rules)
+        _store_result(work, upload, result, rules, listed.get(upload["_id"]))
         report.checked_uploads += 1
         report.checked_ids.append(upload["_id"])
         checked.append(upload)
@@ -177,10 +184,12 @@ def _result_of(upload: dict, known: dict, listing: dict | None, settings, rules,
         # its masks count for nothing, and nothing more is read of it
         return UploadContent(notes=[_unreadable_note(listing["reason"])])
     names = None if listing is None else listing["names"]
-    return check_upload_content(chunks, upload, index, rules, settings.mask_qc_budget, names)
+    copies = () if listing is None else listing["image_copies"]
+    budget = settings.mask_qc_budget
+    return check_upload_content(chunks, upload, index, rules, budget, names, copies)
 
 
-def _store_result(work, upload: dict, result, rules: Rules) -> None:
+def _store_result(work, upload: dict, result, rules: Rules, listing: dict | None) -> None:
     """One upload's result in `mask_content`, keyed by its id, with its length and date."""
     work[MASK_CONTENT].replace_one(
         {"_id": upload["_id"]},
@@ -195,6 +204,8 @@ def _store_result(work, upload: dict, result, rules: Rules) -> None:
             "masks": result.tally.masks if len(result.tally.masks) <= MASKS_KEPT else None,
             "notes": result.notes,
             "labels": _labels(rules),
+            # the members skipped as copies of the batch's images, as the listing found them
+            "image_copies": (listing or {}).get("image_copies") or [],
             "bytes_read": result.bytes_read,
             "version": VERSION,
             "checked_at": utcnow(),
@@ -213,6 +224,20 @@ def _changed(upload: dict, stored: dict | None) -> bool:
         or sorted(stored.get("batches") or ()) != sorted(upload["batches"])
         or stored.get("version", 1) != VERSION
     )
+
+
+def _copies_changed(stored: dict | None, copies: list | None) -> bool:
+    """True when the listing found copies of the batch's images other than those the stored
+    result skipped (a result checking them as masks, from before copies were told apart)."""
+    return stored is not None and sorted(stored.get("image_copies") or ()) != sorted(copies or ())
+
+
+def _copies_listed(work, upload_ids: list) -> dict:
+    """The members each listing found to be copies of the batch's images, by upload id: only
+    listings holding any are read."""
+    where = {"image_copies.0": {"$exists": True}}
+    docs = find_in(work[MASK_CHECKS], "_id", upload_ids, {"image_copies": 1}, where=where)
+    return {d["_id"]: d["image_copies"] for d in docs}
 
 
 def _labels(rules: Rules) -> list[float] | None:
@@ -287,12 +312,16 @@ def _listings(databases: Databases, keys: list[str], list_images: bool) -> dict:
 
 
 def _listed_masks(work, upload_ids: list) -> dict:
-    """Each upload's stored listing, by upload id: the mask names it counted (`names`) and why
-    it could not be read (`reason`, None when it could)."""
-    docs = find_in(work[MASK_CHECKS], "_id", upload_ids, {"names": 1, "reason": 1})
+    """Each upload's stored listing, by upload id: the mask names it counted (`names`), the
+    members it found to be copies of the batch's images (`image_copies`) and why it could not
+    be read (`reason`, None when it could)."""
+    docs = find_in(
+        work[MASK_CHECKS], "_id", upload_ids, {"names": 1, "reason": 1, "image_copies": 1}
+    )
     return {
         d["_id"]: {
             "names": [n for n in d.get("names") or () if isinstance(n, str)],
+            "image_copies": [n for n in d.get("image_copies") or () if isinstance(n, str)],
             "reason": d.get("reason") if isinstance(d.get("reason"), str) else None,
         }
         for d in docs

@@ -82,9 +82,10 @@ class _Scan:
     the end (`finish`), where an image's masks under several folders count as one that must
     be fine in every copy."""
 
-    def __init__(self, index: ImageIndex, rules: Rules, budget: int, listed=None):
+    def __init__(self, index: ImageIndex, rules: Rules, budget: int, listed=None, copies=()):
         self.index, self.rules, self.budget = index, rules, budget
         self.listed = None if listed is None else {nfc(n) for n in listed}
+        self.copies = {nfc(c) for c in copies}  # members that are the batch's images
         self.result = UploadContent()
         self.used = 0
         self.keep_for_links = False  # a tar: its masks are kept (grid and values) for its links
@@ -99,6 +100,8 @@ class _Scan:
             return []
         if self.listed is not None and nfc(_shown(path)) not in self.listed:
             return []  # what the listing did not count as a mask (a 0-byte one) is none
+        if self.copies and nfc(_path_shown(path)) in self.copies:
+            return []  # a copy of its image (`images/img_001.png` next to `masks/`): no mask
         return self.index.images_of(path)
 
     def record(self, path: str, outcome: Outcome) -> None:
@@ -440,17 +443,19 @@ def check_upload_content(
     rules: Rules,
     budget: int,
     listed: list[str] | None = None,
+    copies=(),
 ) -> UploadContent:
     """Check every mask of one upload (a GridFS file document) that matches an image in
     `index`; never raises for the upload's own problems: they become a note. When the upload
     cannot be read to its end, each of the masks its listing counted (`listed`) and not
     checked is unreadable: a mask the completeness check counts is never one nobody opened.
+    `copies`: the paths of the members the listing found to be copies of the batch's images.
 
     The format is the one the listing read (`archive_listing.list_upload`): the name's, else
     the first bytes'; when the name's cannot be read and the first bytes name another format
     (a 7z or a tar.gz named .zip), that one."""
     filename = doc.get("filename") if isinstance(doc.get("filename"), str) else ""
-    scan = _Scan(index, rules, budget, listed)
+    scan = _Scan(index, rules, budget, listed, copies)
     stats = ReadStats()
     try:
         stored = StoredFile.from_document(doc)
@@ -465,7 +470,7 @@ def check_upload_content(
             actual = _first_bytes_kind(chunks, stored, stats)
             if not actual or actual == kind:
                 raise
-            scan = _Scan(index, rules, budget, listed)
+            scan = _Scan(index, rules, budget, listed, copies)
             _scan_kind(scan, actual, chunks, stored, stats, filename)
     except OverLimit:
         scan.too_large()

@@ -164,14 +164,14 @@ def verify(
         delete_in(work[CHECKS], "_id", [i for i in stored if i not in uploads])
     extensions = settings.mask_extensions
     targets = [u for u in in_scope if recheck or needs_check(uploads[u], stored.get(u), extensions)]
-    checked, _ = listing_store.list_and_store(
-        databases, [uploads[u] for u in targets], uploads, by_batch, report, notify
-    )
-    report.checked_ids = checked
-    notify(0.9, Phrase(LISTING_IMAGES))
+    notify(0.02, Phrase(LISTING_IMAGES))  # first: the listing tells copies of them from masks
     relist, images = _relist_images(
         work, batches, settings.data_directory, bool(batch_ids or recheck), extensions
     )
+    checked, _ = listing_store.list_and_store(
+        databases, [uploads[u] for u in targets], uploads, by_batch, report, notify, images=images
+    )
+    report.checked_ids = checked
     changed_keys = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
     report.batches = _update_batches(
         work, batches, by_batch, changed_keys, (settings.mask_suffixes, extensions), images=images
@@ -211,6 +211,9 @@ def check_new_uploads(
         for k, ids in by_batch.items()
         for u in ids
     }
+    relist, images = _relist_images(
+        work, batches, settings.data_directory, False, settings.mask_extensions
+    )
     checked, listed = listing_store.list_and_store(
         databases,
         list(uploads.values()),
@@ -219,9 +222,7 @@ def check_new_uploads(
         VerifyReport(),
         lambda fraction, message: None,
         keep=True,
-    )
-    relist, images = _relist_images(
-        work, batches, settings.data_directory, False, settings.mask_extensions
+        images=images,
     )
     changed = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
     found = NewUploadsCheck(listings=listed)

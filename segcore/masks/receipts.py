@@ -148,6 +148,12 @@ INCOMPLETE = Nn_(
     "{batch}: {missing} of {images} image without a mask",
     "{batch}: {missing} of {images} images without a mask",
 )
+IMAGES_INSTEAD = Nn_(
+    "{batch}: {missing} of {images} image without a mask: the upload holds the batch's image "
+    "instead of masks",
+    "{batch}: {missing} of {images} images without a mask: the upload holds the batch's images "
+    "instead of masks",
+)
 IMAGES_NOT_LISTED = N_("{batch}: images not listed ({error})")
 IMAGES_NOT_LISTED_YET = N_("{batch}: images not listed yet")
 NOT_KNOWN_COMPLETE = N_("{batch}: not known to be complete")
@@ -167,8 +173,10 @@ def receipt_problem(listing: dict, readable: bool, parts: list[dict]) -> tuple:
         return "no_batch", Phrase(NO_BATCH)
     for part in parts:
         if not part["usable"] and part["images"] is not None and part.get("missing_count"):
+            # only copies of the batch's images, no mask: the wrong folder was zipped
+            only_images = listing.get("image_copies") and not listing.get("names")
             return "incomplete", Phrase(
-                INCOMPLETE,
+                IMAGES_INSTEAD if only_images else INCOMPLETE,
                 plural_by="images",
                 batch=part["id"],
                 missing=part["missing_count"],

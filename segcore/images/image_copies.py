@@ -1,0 +1,109 @@
+"""An upload's members that are copies of its batch's images: the images, not their masks.
+
+Annotators zip their whole working folder (`images/` next to `masks/`, nnU-Net's `imagesTr/`
+next to `labelsTr/`), or by mistake the images alone. A member named exactly like one of the
+batch's images (its base name, NFC, ignoring case) whose bytes are that image's is a copy of
+it: listed among the upload's other files, never counted as a mask, never checked as one.
+
+A batch folder may be on an SSHFS mount, so this costs nothing for an upload holding no member
+named like an image, a `stat` per such image otherwise, and a read of the image only when its
+size is the member's. The fingerprint the listing has for the member (CRC-32 for a zip or a
+7z, BLAKE2b for a tar, MD5 for a single file) is then computed for the image, remembered by
+path, size and modification time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zlib
+from collections import OrderedDict
+from pathlib import Path
+
+from segcore.core.regular_files import open_regular
+from segcore.images.mask_matching import base_name, member_base_name
+
+# How a copy is listed among the upload's other files (stored, as the listing's other notes).
+COPY_MEMBER = "{name} (a copy of its image, not a mask)"
+PIECE = 1024 * 1024
+FINGERPRINTS_KEPT = 10_000
+_fingerprints: OrderedDict = OrderedDict()  # (path, size, mtime_ns, kind) -> value
+
+
+def _name_key(name: str) -> str:
+    return member_base_name(name).casefold()
+
+
+def crc32_of(handle) -> int:
+    crc = 0
+    while piece := handle.read(PIECE):
+        crc = zlib.crc32(piece, crc)
+    return crc
+
+
+def _hexdigest(handle, digest) -> str:
+    while piece := handle.read(PIECE):
+        digest.update(piece)
+    return digest.hexdigest()
+
+
+# What each kind of member fingerprint is, computed over a file's bytes (as the listing does).
+FINGERPRINTS = {
+    "crc": crc32_of,
+    "digest": lambda handle: _hexdigest(handle, hashlib.blake2b(digest_size=16)),
+    "md5": lambda handle: _hexdigest(handle, hashlib.md5(usedforsecurity=False)),
+}
+
+
+def fingerprint(path: str, kind: str, size: int, mtime_ns: int):
+    """The `kind` fingerprint of the file at `path` (of `size` and `mtime_ns`, as just
+    stat'ed), read once per version of the file; None when it cannot be read."""
+    key = (path, size, mtime_ns, kind)
+    if key not in _fingerprints:
+        try:
+            with open_regular(path) as handle:
+                _fingerprints[key] = FINGERPRINTS[kind](handle)
+        except OSError:
+            return None  # not remembered: a mount back later is read then
+        if len(_fingerprints) > FINGERPRINTS_KEPT:
+            _fingerprints.popitem(last=False)
+    return _fingerprints[key]
+
+
+class ImageFiles:
+    """The images of an upload's batches by base name, to tell copies of them among its
+    members. `stats`: path -> (size, mtime_ns) or None, shared by the uploads of one run, so
+    each image is stat'ed at most once a run."""
+
+    def __init__(self, listings, stats: dict | None = None):
+        self.paths: dict[str, list[str]] = {}
+        self.stats = {} if stats is None else stats
+        for listing in listings:
+            if listing is None or not listing.names or not listing.folder:
+                continue
+            for name in listing.names:
+                path = str(Path(listing.folder) / name)
+                self.paths.setdefault(_name_key(base_name(name)), []).append(path)
+
+    def _stat(self, path: str):
+        if path not in self.stats:
+            try:
+                found = os.stat(path)
+                self.stats[path] = (found.st_size, found.st_mtime_ns)
+            except OSError:
+                self.stats[path] = None
+        return self.stats[path]
+
+    def is_copy(self, name: str, size, kind: str, value) -> bool:
+        """True when the member `name` (its path in the upload), of `size` bytes and fingerprint
+        `value` of `kind` ("crc", "digest", "md5"), has the bytes of one of the images of its
+        name. A member named like no image, or without a fingerprint, is read from no disk."""
+        if kind not in FINGERPRINTS or value is None or not isinstance(size, int) or size <= 0:
+            return False
+        for path in self.paths.get(_name_key(name), ()):
+            found = self._stat(path)
+            if found is None or found[0] != size:
+                continue  # never read an image whose size is not the member's
+            if fingerprint(path, kind, *found) == value:
+                return True
+        return False

@@ -1,0 +1,193 @@
+"""The batch's own images inside an upload are the images, not masks of themselves.
+
+Annotators zip their whole working folder (`images/` next to `masks/`, nnU-Net's `imagesTr/`
+next to `labelsTr/`), or by mistake the images alone. Real PNGs by Pillow and NIfTI by nibabel,
+packed by Info-ZIP and GNU tar, synced and checked by `segcore sync --verify --content`."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from segcore.archives.archive_listing import list_upload
+from segcore.images import batch_images, image_copies
+from segcore.masks.receipts import list_receipts
+from tests.archives import archive_with
+from tests.masks_content_files import NIBABEL_DATA, label_square, nifti_like, png
+
+SHAPE = (32, 40)
+COPY = "{} (a copy of its image, not a mask)"
+
+
+def batch(dbs, tmp_path, names=("img_001.png", "img_002.png", "img_003.png"), key="batch_4"):
+    """A batch holding random-looking PNG images (each its own bytes); returns its folder."""
+    folder = tmp_path / "data" / key
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(4)
+    for name in names:
+        png(folder / name, rng.integers(0, 255, SHAPE))
+    dbs.work.batches.insert_one({"id": key, "folder": str(folder), "status": "pending"})
+    return folder
+
+
+def working_folder(tmp_path, images=None, masks=None, mask_names="{}_mask.png"):
+    """An annotator's folder: `images/` (copies of the batch's) and `masks/` (right masks)."""
+    root = tmp_path / "work"
+    if images is not None:
+        shutil.copytree(images, root / "images")
+    for stem in masks or ():
+        (root / "masks").mkdir(parents=True, exist_ok=True)
+        png(root / "masks" / mask_names.format(stem), label_square(SHAPE))
+    return root
+
+
+@pytest.fixture
+def sync_and_check(dbs, run_cli, tmp_path):
+    """`segcore sync --verify --content` with MASK_LABELS=0,1; then batch_4's document and the
+    newest receipt."""
+
+    def run():
+        env = {"DATA_DIRECTORY": str(tmp_path / "data"), "MASK_LABELS": "0,1"}
+        done = run_cli("sync", "--verify", "--content", env=env)
+        assert done.returncode == 0, done.stderr
+        return dbs.work.batches.find_one({"id": "batch_4"}), list_receipts(dbs.work)[0]
+
+    return run
+
+
+def test_images_zipped_next_to_their_masks_are_no_masks(dbs, upload, tmp_path, sync_and_check):
+    """`zip -r` of images/ + masks/: the three masks count, the images are other files, and
+    the content check judges only the masks: usable."""
+    folder = batch(dbs, tmp_path)
+    root = working_folder(tmp_path, folder, ["img_001", "img_002", "img_003"])
+    upload("batch_4.zip", archive_with("zip", root, tmp_path / "b.zip"))
+    doc, receipt = sync_and_check()
+    assert (receipt["problem"], receipt["usable"], receipt["masks"], receipt["matched"]) == (
+        None,
+        True,
+        3,
+        3,
+    )
+    assert receipt["other_files"] == [COPY.format(f"img_00{n}.png") for n in (1, 2, 3)]
+    assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (3, 0)
+    assert (doc["mask_check"]["state"], doc["mask_content"]["problems"]) == ("complete", 0)
+    assert doc["status"] == "review"
+
+
+def test_only_the_images_uploaded_is_no_delivery(dbs, upload, tmp_path, sync_and_check):
+    """The wrong folder packed by GNU tar: no mask at all, incomplete, the reason says the
+    upload holds the batch's images instead of masks."""
+    folder = batch(dbs, tmp_path)
+    upload("batch_4.tar.gz", archive_with("tar", folder, tmp_path / "b.tar.gz", "-czf"))
+    doc, receipt = sync_and_check()
+    assert (receipt["problem"], receipt["usable"], receipt["masks"]) == ("incomplete", False, 0)
+    assert receipt["reason"] == (
+        "batch_4: 3 of 3 images without a mask: the upload holds the batch's images instead "
+        "of masks"
+    )
+    assert receipt["other_files"] == [COPY.format(f"img_00{n}.png") for n in (1, 2, 3)]
+    assert (doc["mask_check"]["state"], doc["mask_check"]["missing_count"]) == ("incomplete", 3)
+    assert doc["status"] != "review"
+
+
+def test_nnunet_images_tr_next_to_labels_tr(dbs, upload, tmp_path, sync_and_check):
+    """nnU-Net's layout: imagesTr/case_001_0000.nii.gz (the batch's image) and
+    labelsTr/case_001.nii.gz (its mask), by GNU tar: one mask, checked, usable."""
+    folder = tmp_path / "data" / "batch_4"
+    folder.mkdir(parents=True)
+    shutil.copyfile(NIBABEL_DATA / "anatomical.nii", tmp_path / "anatomical.nii")
+    import nibabel
+
+    nibabel.save(nibabel.load(tmp_path / "anatomical.nii"), folder / "case_001_0000.nii.gz")
+    dbs.work.batches.insert_one({"id": "batch_4", "folder": str(folder), "status": "pending"})
+    root = tmp_path / "nnunet"
+    (root / "imagesTr").mkdir(parents=True)
+    (root / "labelsTr").mkdir()
+    shutil.copyfile(folder / "case_001_0000.nii.gz", root / "imagesTr" / "case_001_0000.nii.gz")
+    nifti_like(folder / "case_001_0000.nii.gz", root / "labelsTr" / "case_001.nii.gz")
+    upload("batch_4.tar", archive_with("tar", root, tmp_path / "b.tar", "-cf"))
+    doc, receipt = sync_and_check()
+    assert (receipt["problem"], receipt["usable"], receipt["masks"], receipt["matched"]) == (
+        None,
+        True,
+        1,
+        1,
+    )
+    assert receipt["other_files"] == [COPY.format("case_001_0000.nii.gz")]
+    assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (1, 0)
+    assert doc["mask_check"]["state"] == "complete"
+
+
+def test_a_mask_named_like_its_image_is_still_a_mask(dbs, upload, tmp_path, sync_and_check):
+    """masks/img_00N.png (the image's very name, other bytes) next to images/img_00N.png (the
+    copies): the masks count and only they are checked; a wrong one is still found."""
+    folder = batch(dbs, tmp_path)
+    root = working_folder(tmp_path, folder, ["img_001", "img_002", "img_003"], "{}.png")
+    png(root / "masks" / "img_003.png", np.full(SHAPE, 7))  # labels outside 0,1
+    upload("batch_4.zip", archive_with("zip", root, tmp_path / "b.zip"))
+    doc, receipt = sync_and_check()
+    assert (receipt["masks"], receipt["matched"], doc["mask_check"]["state"]) == (3, 3, "complete")
+    assert receipt["other_files"] == [COPY.format(f"img_00{n}.png") for n in (1, 2, 3)]
+    offenders = [o["name"] for o in receipt["content"]["offenders"]]
+    assert (receipt["content"]["checked"], offenders) == (3, ["img_003.png"])
+    assert (receipt["problem"], receipt["usable"]) == ("content", False)
+
+
+def test_no_image_is_read_unless_a_member_has_its_name_and_size(dbs, upload, tmp_path, monkeypatch):
+    """A batch folder may be on SSHFS: masks named otherwise cost no stat and no read; masks
+    named like the images but of other sizes cost a stat each, no read."""
+    folder = batch(dbs, tmp_path)
+    listing = batch_images.list_batch_images({"id": "batch_4", "folder": str(folder)}, None)
+    stats, opens = [], []
+    real_stat, real_open = image_copies.os.stat, image_copies.open_regular
+
+    def counted_stat(path, *args, **kwargs):
+        if str(path).startswith(str(folder)):
+            stats.append(path)
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(image_copies.os, "stat", counted_stat)
+    monkeypatch.setattr(image_copies, "open_regular", lambda p: opens.append(p) or real_open(p))
+    chunks = dbs.training[f"{dbs.settings.masks_bucket}.chunks"]
+
+    def listed(root, out):
+        file_id = upload("batch_4.zip", archive_with("zip", root, tmp_path / out))
+        doc = dbs.masks_files.find_one({"_id": file_id})
+        found = image_copies.ImageFiles([listing])
+        return list_upload(chunks, doc, 1 << 26, images=found)
+
+    suffixed = working_folder(tmp_path, None, ["img_001", "img_002"])
+    assert listed(suffixed, "suffixed.zip").names == ["img_001_mask.png", "img_002_mask.png"]
+    assert (stats, opens) == ([], [])
+    (tmp_path / "work").rename(tmp_path / "suffixed")
+    same_name = working_folder(tmp_path, None, ["img_001", "img_002"], "{}.png")
+    assert listed(same_name, "same_name.zip").names == ["img_001.png", "img_002.png"]
+    assert (len(stats), opens) == (2, [])
+
+
+def test_results_stored_before_copies_were_told_apart_are_redone(
+    dbs, upload, tmp_path, sync_and_check, run_cli
+):
+    """A listing and a content result stored by the earlier rule (the images counted and
+    checked as masks: 3 content problems) are redone by the next `segcore verify --content`,
+    and only the content of uploads holding copies is read again: usable."""
+    folder = batch(dbs, tmp_path)
+    root = working_folder(tmp_path, folder, ["img_001", "img_002", "img_003"])
+    copies = upload("batch_4.zip", archive_with("zip", root, tmp_path / "b.zip"))
+    batch(dbs, tmp_path, key="batch_5")
+    plain = working_folder(tmp_path / "5", None, ["img_001", "img_002", "img_003"])
+    other = upload("batch_5.zip", archive_with("zip", plain, tmp_path / "5.zip"))
+    sync_and_check()
+    before = dbs.work.mask_content.find_one({"_id": other})["checked_at"]
+    old = {"$unset": {"image_copies": 1}}
+    dbs.work.mask_checks.update_many({}, {"$set": {"version": 5}, **old})
+    dbs.work.mask_content.update_one({"_id": copies}, {"$set": {"problems": 3}, **old})
+    dbs.work.mask_content.update_one({"_id": other}, old)
+    assert list_receipts(dbs.work, ["batch_4"])[0]["usable"] is False
+    env = {"DATA_DIRECTORY": str(tmp_path / "data"), "MASK_LABELS": "0,1"}
+    done = run_cli("verify", "--content", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    receipt = list_receipts(dbs.work, ["batch_4"])[0]
+    assert (receipt["problem"], receipt["usable"], receipt["masks"]) == (None, True, 3)
+    assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (3, 0)
+    assert dbs.work.mask_content.find_one({"_id": other})["checked_at"] == before
