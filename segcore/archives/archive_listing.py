@@ -35,6 +35,7 @@ from segcore.images.mask_matching import (
     file_extension,
     is_image_name,
     is_mask_member,
+    mask_path,
     member_base_name,
     place_masks,
     sort_members,
@@ -54,8 +55,9 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # 4: a mask of 0 bytes is no mask (an other file), a single file of 0 bytes is unreadable;
 # 5: a path held twice (`tar -u`) is its last copy, as extracting the archive leaves it, the
 # masks under each batch-named folder are kept (`placed`), a symbolic link (tar, zip, 7z)
-# counts as the file it leads to, or is no mask, and zip names may be CP850
-VERSION = 5
+# counts as the file it leads to, or is no mask, and zip names may be CP850; 6: each mask's
+# path (`paths`), which tells images sharing a name in different subfolders apart
+VERSION = 6
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = "{name} (0 bytes)"  # how a 0-byte mask member is listed among the other files
@@ -108,7 +110,9 @@ class Listing:
     `md5` (a single mask file, when the GridFS document has one). `reason`
     is the English text, `code` its template (`N_`) and `params` its values, for the UI to word
     in the reader's language. `placed` and `also_loose`: the masks under each batch-named
-    folder (`mask_matching.place_masks`), for an upload naming several batches.
+    folder (`mask_matching.place_masks`), for an upload naming several batches. `paths`: each
+    mask's path in the archive (`/` between folders), for images sharing a name in different
+    subfolders (`mask_matching.image_for_mask`).
     """
 
     kind: str  # "zip", "tar", "7z", "file" or "unknown"
@@ -123,6 +127,7 @@ class Listing:
     version: int = VERSION
     placed: dict = field(default_factory=dict)
     also_loose: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
 
     @property
     def readable(self) -> bool:
@@ -199,7 +204,7 @@ def list_upload(
             member = {"name": name, "size": stored.length}
             if isinstance(doc.get("md5"), str):  # written by older GridFS drivers
                 member["md5"] = doc["md5"]
-            listing.names, listing.members = [name], [member]
+            listing.names, listing.members, listing.paths = [name], [member], [name]
             return listing
         if kind in ("", "unsupported"):
             head = ChunkFile(chunks, stored, stats).read(512)
@@ -225,7 +230,7 @@ def list_upload(
     except UnreadableUpload as exc:
         listing.reason, listing.code, listing.params = str(exc), exc.template, exc.params
         listing.names, listing.other_files, listing.members = [], [], []
-        listing.placed, listing.also_loose = {}, []
+        listing.placed, listing.also_loose, listing.paths = {}, [], []
     except PyMongoError:
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
@@ -234,7 +239,7 @@ def list_upload(
         listing.reason = NOT_LISTABLE.format(detail=detail)
         listing.code, listing.params = NOT_LISTABLE, {"detail": detail}
         listing.names, listing.other_files, listing.members = [], [], []
-        listing.placed, listing.also_loose = {}, []
+        listing.placed, listing.also_loose, listing.paths = {}, [], []
     listing.bytes_read, listing.chunks_read = stats.bytes, stats.chunks
     return listing
 
@@ -305,11 +310,13 @@ def _list_archive(
     empty = [EMPTY_MEMBER.format(name=n) for n in names if n not in written]
     listing.other_files = sorted({*listing.other_files, *others, *noted, *empty})
     masks = set(listing.names)
-    listing.placed, listing.also_loose = place_masks(
+    kept = [
         e[0]
         for e in entries
         if e[1] != 0 and is_mask_member(e[0]) and member_base_name(e[0]) in masks
-    )
+    ]
+    listing.placed, listing.also_loose = place_masks(kept)
+    listing.paths = sorted({mask_path(name) for name in kept})
     listing.members = sorted(
         (
             {"name": member_base_name(name), "size": size, key: value}

@@ -123,6 +123,9 @@ def _listing_doc(databases: Databases, chunks, upload: dict, totals) -> dict:
         # members kept, not stored: every mask then counts for every batch, as without folders
         "placed": listing.placed if len(listing.names) <= MAX_STORED_MEMBERS else {},
         "also_loose": listing.also_loose if len(listing.names) <= MAX_STORED_MEMBERS else [],
+        # each mask's path, telling same-named images in subfolders apart; past the members
+        # kept, only names: a mask for one of those then says not which
+        "paths": listing.paths if len(listing.paths) <= MAX_STORED_MEMBERS else None,
         "version": listing.version,
         "extensions": list(extensions),
         "bytes_read": listing.bytes_read,

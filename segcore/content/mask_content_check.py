@@ -40,8 +40,10 @@ SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # series' volume and a NIfTI's spacing in mm whatever its units, and a 1-bit mask's "on" with
 # 255 (3 named such right masks as problems: uploads not usable); it also counts a path held
 # twice by its last copy, an image's masks under several folders as one that must be fine in
-# each, and a mask several batches may own against none unless its grid says.
-VERSION = 4
+# each, and a mask several batches may own against none unless its grid says; 5 checks a mask
+# of one of a batch's images sharing a name (`patient_B/img_001.png`) against the one its
+# folders name, not the first of them.
+VERSION = 5
 Progress = Callable[[float, str], None]
 
 
