@@ -130,6 +130,13 @@ def show_batch_masks(batch_ids: list[str]) -> str | None:
     right.dataframe({_("mask"): detail["extra"]}, hide_index=True, key="masks_extra")
     for bad in detail["unreadable"]:
         st.warning(f"{bad['filename']}: {labels.unreadable_reason(bad)}")
+    for mask in detail.get("ambiguous") or ():
+        st.warning(
+            _(
+                "{mask} counts for no image: {count} images share its name ({images}) and its "
+                "folders do not say which of them it is for."
+            ).format(mask=mask["mask"], count=len(mask["images"]), images=", ".join(mask["images"]))
+        )
     if detail["other_files"]:
         st.caption(
             _("Other files (not masks): {names}").format(names=", ".join(detail["other_files"]))

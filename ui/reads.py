@@ -342,6 +342,7 @@ def mask_detail(found: Databases, batch_id: str) -> dict | None:
         "note": detail.note,
         "notes": detail.notes,
         "other_files": detail.other_files,
+        "ambiguous": detail.ambiguous,
         "changes": mask_check.upload_changes(found, batch_id),
     }
 

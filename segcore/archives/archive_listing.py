@@ -38,6 +38,7 @@ from segcore.images.mask_matching import (
     file_extension,
     is_image_name,
     is_mask_member,
+    mask_path,
     member_base_name,
     nfc,
     place_masks,
@@ -59,7 +60,8 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # 5: a path held twice (`tar -u`) is its last copy, as extracting the archive leaves it, the
 # masks under each batch-named folder are kept (`placed`), a symbolic link (tar, zip, 7z)
 # counts as the file it leads to, or is no mask, and zip names may be CP850; 6: a member with
-# the bytes of the batch's image of its name is that image, not a mask (`image_copies`)
+# the bytes of the batch's image of its name is that image, not a mask (`image_copies`),
+# and each mask's path (`paths`), which tells images sharing a name in different subfolders apart
 VERSION = 6
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
@@ -114,7 +116,9 @@ class Listing:
     is the English text, `code` its template (`N_`) and `params` its values, for the UI to word
     in the reader's language. `placed` and `also_loose`: the masks under each batch-named
     folder (`mask_matching.place_masks`), for an upload naming several batches.
-    `image_copies`: the paths of the members that are copies of the batch's images.
+    `image_copies`: the paths of the members that are copies of the batch's images. `paths`:
+    each mask's path in the archive (`/` between folders), for images sharing a name in
+    different subfolders (`mask_matching.image_for_mask`).
     """
 
     kind: str  # "zip", "tar", "7z", "file" or "unknown"
@@ -130,6 +134,7 @@ class Listing:
     placed: dict = field(default_factory=dict)
     also_loose: list[str] = field(default_factory=list)
     image_copies: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
 
     @property
     def readable(self) -> bool:
@@ -212,7 +217,7 @@ def list_upload(
                 listing.other_files = [COPY_MEMBER.format(name=name)]
                 listing.image_copies = [_stored_path(filename)]
                 return listing
-            listing.names, listing.members = [name], [member]
+            listing.names, listing.members, listing.paths = [name], [member], [name]
             return listing
         if kind in ("", "unsupported"):
             head = ChunkFile(chunks, stored, stats).read(512)
@@ -240,7 +245,7 @@ def list_upload(
     except UnreadableUpload as exc:
         listing.reason, listing.code, listing.params = str(exc), exc.template, exc.params
         listing.names, listing.other_files, listing.members = [], [], []
-        listing.placed, listing.also_loose, listing.image_copies = {}, [], []
+        listing.placed, listing.also_loose, listing.image_copies, listing.paths = {}, [], [], []
     except PyMongoError:
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
@@ -249,7 +254,7 @@ def list_upload(
         listing.reason = NOT_LISTABLE.format(detail=detail)
         listing.code, listing.params = NOT_LISTABLE, {"detail": detail}
         listing.names, listing.other_files, listing.members = [], [], []
-        listing.placed, listing.also_loose, listing.image_copies = {}, [], []
+        listing.placed, listing.also_loose, listing.image_copies, listing.paths = {}, [], [], []
     listing.bytes_read, listing.chunks_read = stats.bytes, stats.chunks
     return listing
 
@@ -324,11 +329,13 @@ def _list_archive(
     copied = [COPY_MEMBER.format(name=member_base_name(e[0])) for e in copies]
     listing.other_files = sorted({*listing.other_files, *others, *noted, *empty, *copied})
     masks = set(listing.names)
-    listing.placed, listing.also_loose = place_masks(
+    kept = [
         e[0]
         for e in entries
         if e[1] != 0 and is_mask_member(e[0]) and member_base_name(e[0]) in masks
-    )
+    ]
+    listing.placed, listing.also_loose = place_masks(kept)
+    listing.paths = sorted({mask_path(name) for name in kept})
     listing.members = sorted(
         (
             {"name": member_base_name(name), "size": size, key: value}

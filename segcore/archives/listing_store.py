@@ -150,6 +150,9 @@ def _listing_doc(
         "also_loose": listing.also_loose if len(listing.names) <= MAX_STORED_MEMBERS else [],
         # the members that are copies of the batch's images: the content check skips them
         "image_copies": listing.image_copies[:MAX_STORED_MEMBERS],
+        # each mask's path, telling same-named images in subfolders apart; past the members
+        # kept, only names: a mask for one of those then says not which
+        "paths": listing.paths if len(listing.paths) <= MAX_STORED_MEMBERS else None,
         "version": listing.version,
         "extensions": list(extensions),
         "bytes_read": listing.bytes_read,

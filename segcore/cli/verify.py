@@ -114,6 +114,11 @@ def print_report(report) -> None:
             )
         for bad in row.get("unreadable") or ():
             echo(f"    unreadable: {bad['filename']}: {bad['reason']}")
+        for mask in row.get("ambiguous") or ():
+            echo(
+                f"    counted for no image: {mask['mask']}: {len(mask['images'])} images share "
+                f"its name ({', '.join(mask['images'])}) and its folders do not say which"
+            )
         if row.get("other_files"):
             more = (row.get("other_files_count") or 0) - len(row["other_files"])
             echo(

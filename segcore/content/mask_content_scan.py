@@ -202,7 +202,8 @@ class _Scan:
     def finish(self) -> UploadContent:
         """The tally from each path's outcome: one entry per image, its masks' problems
         together (a mask under `final/` and a copy under `old/`: both must be fine), each
-        offender named by its path in the archive when the image has several."""
+        offender named by its path in the archive when the image has several or shares its
+        name with another image of its batch (`patient_B/img_001_mask.png`)."""
         by_image: dict[Image, list[tuple[str, list]]] = {}
         for member, outcome in self.outcomes.values():
             for image, problems in outcome:
@@ -213,11 +214,8 @@ class _Scan:
             tally.add(
                 _shown(copies[-1][0]), [p for _, ps in copies for p in ps], image[0], image[2]
             )
-            shown = [
-                _path_shown(member) if len(copies) > 1 else None
-                for member, ps in copies
-                for _ in ps
-            ]
+            by_path = len(copies) > 1 or image[0] in self.index.same_name
+            shown = [_path_shown(member) if by_path else None for member, ps in copies for _ in ps]
             for offender, path in zip(tally.offenders[before:], shown):
                 offender["k"] = image[0]  # the image it is of, whatever name it is shown by
                 if path:

@@ -5,7 +5,9 @@ of them is that batch's (`mask_matching.folder_batches`, as the completeness che
 Otherwise, when several of the upload's batches have its image, the mask's own grid decides:
 the one image it fits (size, spacing, origin, direction) is its image; when it fits several or
 none, or cannot be read, nothing says which batch it belongs to, and it is blamed on none (a
-note under each of those images, never a problem).
+note under each of those images, never a problem). Within a batch, among images sharing a name
+in different subfolders, a mask is checked against the one its folders name
+(`mask_matching.image_for_mask`, as the completeness check counts it), or none.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     base_name,
     channel_key,
+    distinguishing_folders,
     folder_batches,
+    image_for_mask,
     image_key,
     mask_key,
+    same_name_images,
 )
 
 HEADER_CACHE_SIZE = 50_000
@@ -65,6 +70,9 @@ class ImageIndex:
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
     batches: frozenset = frozenset()
     folders: dict = field(default_factory=dict)  # folder -> the batch it names (folder_batches)
+    # images sharing a name in a batch, by path on disk: (their relative names' distinguishing
+    # folders, its own relative name)
+    same_name: dict = field(default_factory=dict)
 
     @classmethod
     def from_listings(
@@ -81,6 +89,10 @@ class ImageIndex:
         for listing in listings:
             if not listing.names or not listing.folder:
                 continue
+            for group in same_name_images(listing.names).values():
+                folders = distinguishing_folders(group)
+                for name in group:
+                    index.same_name[str(Path(listing.folder) / name)] = (folders, name)
             for name in listing.names:
                 key = image_key(name, index.extensions)
                 image = (str(Path(listing.folder) / name), base_name(name), listing.batch_id)
@@ -92,7 +104,10 @@ class ImageIndex:
 
     def _add(self, key: str, image: Image) -> None:
         found = self.images.setdefault(key, [])
-        if all(known[2] != image[2] for known in found):  # each batch's first of that key
+        # each batch's first of that key, and every image sharing a name with another
+        if image[0] in self.same_name or all(
+            known[2] != image[2] or known[0] in self.same_name for known in found
+        ):
             found.append(image)
 
     def images_of(self, member: str) -> list[Image]:
@@ -104,8 +119,20 @@ class ImageIndex:
             return []
         named = folder_batches(member, self.folders) & self.batches
         if len(self.batches) > 1 and named:
-            return [image for image in found if image[2] in named]
-        return list(found)
+            found = [image for image in found if image[2] in named]
+        return [i for b in dict.fromkeys(i[2] for i in found) for i in self._own(member, found, b)]
+
+    def _own(self, member: str, found: list[Image], batch: str) -> list[Image]:
+        """Batch `batch`'s image of a mask among `found`: the same-named one its folders name,
+        else the batch's first of its key unless that one shares its name ([]: ambiguous)."""
+        mine = [image for image in found if image[2] == batch]
+        for image in mine:
+            if image[0] in self.same_name:
+                folders, _ = self.same_name[image[0]]
+                chosen = image_for_mask(member, folders)
+                if chosen is not None:
+                    return [i for i in mine if self.same_name.get(i[0], (0, None))[1] == chosen]
+        return [image for image in mine if image[0] not in self.same_name][:1]
 
 
 def image_grids(images: list[Image]) -> dict[Image, Geometry | str]:

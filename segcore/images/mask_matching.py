@@ -7,7 +7,10 @@ image whose name has no known extension (a DICOM file named by its UID) is keyed
 name; an image's nnU-Net channel suffix (`case_0001_0000.nii.gz`) may be left off by its mask
 (`case_0001.nii.gz`). Only members with a known extension are masks; other files are listed as
 such and never make a batch "extra". An upload naming several batches places a mask in the batch
-its folder names (`place_masks`, `masks_for_batch`); for one batch, folders do not matter.
+its folder names (`place_masks`, `masks_for_batch`); for one batch, folders do not matter, except
+among images sharing a name in different subfolders (DICOM series `SE000001/IM000000`,
+`patient_A/img_001.png`): each needs its own mask, whose folders end with the image's own
+(`image_for_mask`); a mask whose folders say none of them is ambiguous and counts for none.
 """
 
 from __future__ import annotations
@@ -82,6 +85,15 @@ def is_mask_member(path: str, is_dir: bool = False) -> bool:
         return False
     name = parts[-1]
     return bool(name) and name.lower() not in SYSTEM_FILES and not name.startswith("._")
+
+
+def mask_path(path: str) -> str:
+    """An archive member's path as stored and compared: `/` between folders, no `./` or `/`
+    first, NFC, undecodable bytes replaced."""
+    path = str(path).replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return nfc(path.lstrip("/").encode("utf-8", "replace").decode("utf-8"))
 
 
 def sort_members(paths, extensions=DEFAULT_EXTENSIONS) -> tuple[list[str], list[str]]:
@@ -172,6 +184,74 @@ def mask_key(name: str, suffixes=DEFAULT_MASK_SUFFIXES, extensions=DEFAULT_EXTEN
     return stem
 
 
+def paths_for_batch(listing: dict, key: str | None, batches) -> list[str]:
+    """The mask paths of one upload's stored listing (`names`, `paths`, `placed`,
+    `also_loose`) that count for batch `key`: as `masks_for_batch`, path by path, so a mask
+    under another batch's folder never answers for this one's image of the same name. A
+    listing without paths (past the members stored) gives its names."""
+    names = masks_for_batch(
+        listing.get("names"), listing.get("placed"), listing.get("also_loose"), key, batches
+    )
+    paths = listing.get("paths")
+    if not isinstance(paths, list) or not names:
+        return names
+    wanted = set(names)
+    kept = [p for p in paths if isinstance(p, str) and member_base_name(p) in wanted]
+    placed = listing.get("placed") if isinstance(listing.get("placed"), dict) else {}
+    named = {b for b in set(batches or ()) if isinstance(placed.get(b), list)}
+    if key is not None and len(set(batches or ())) > 1 and named:
+        seen: dict = {}
+        kept = [
+            p for p in kept if key in folder_batches(p, seen) or not folder_batches(p, seen) & named
+        ]
+    return kept + sorted(wanted - {member_base_name(p) for p in kept})
+
+
+def _folders(path: str) -> tuple[str, ...]:
+    """The folders of a path, compared as names are (NFC, ignoring case)."""
+    parts = str(path).replace("\\", "/").split("/")[:-1]
+    return tuple(nfc(part).casefold() for part in parts if part not in ("", "."))
+
+
+def same_name_images(images) -> dict[str, list[str]]:
+    """The images sharing a base name (NFC, ignoring case) with another of the batch, by that
+    name: those that need a mask saying which of them it is for."""
+    by_name: dict[str, list[str]] = {}
+    for name in images:
+        by_name.setdefault(nfc(base_name(name)).casefold(), []).append(name)
+    return {n: sorted(paths) for n, paths in by_name.items() if len(paths) > 1}
+
+
+def distinguishing_folders(images: list[str]) -> dict[str, tuple[str, ...]]:
+    """Each of images sharing a name: the fewest folders at the end of its path that no other
+    ends with (`patient_A` of `data/patient_A/img_001.png`), else all its folders."""
+    folders = {name: _folders(name) for name in images}
+    found = {}
+    for name, own in folders.items():
+        others = [f for n, f in folders.items() if n != name]
+        found[name] = next(
+            (own[-n:] for n in range(1, len(own) + 1) if all(f[-n:] != own[-n:] for f in others)),
+            own,
+        )
+    return found
+
+
+def image_for_mask(mask: str, folders: dict[str, tuple[str, ...]]) -> str | None:
+    """Which of images sharing a name (`folders`: see `distinguishing_folders`) a mask is for:
+    the one whose distinguishing folders its path ends with (the most of them when several
+    do); None when its folders say none, or not which."""
+    own = _folders(mask)
+    fits = [
+        (len(f), n)
+        for n, f in folders.items()
+        if len(f) <= len(own) and own[len(own) - len(f) :] == f
+    ]
+    if not fits:
+        return None
+    fits.sort(reverse=True)
+    return fits[0][1] if len(fits) == 1 or fits[0][0] > fits[1][0] else None
+
+
 @dataclass
 class BatchCheck:
     """A batch's masks compared with its images."""
@@ -187,6 +267,8 @@ class BatchCheck:
     note: str | None = None  # why the state is unknown
     other_files: list[str] = field(default_factory=list)  # members that are not masks
     notes: list[dict] = field(default_factory=list)  # `note` as [{"code", "params"}]
+    # masks counted for no image: several share their name and the folders say not which
+    ambiguous: list[dict] = field(default_factory=list)  # [{"mask", "images"}]
 
     @property
     def missing_count(self) -> int:
@@ -212,6 +294,8 @@ class BatchCheck:
             "notes": self.notes,
             "other_files_count": len(self.other_files),
             "other_files": self.other_files[:NAMES_SHOWN],
+            "ambiguous_count": len(self.ambiguous),
+            "ambiguous": self.ambiguous[:NAMES_SHOWN],
         }
 
 
@@ -224,12 +308,14 @@ def compare_batch(
     extensions=DEFAULT_EXTENSIONS,
     other_files=(),
 ) -> BatchCheck:
-    """The state of a batch from its image names and the union of its uploads' mask names.
+    """The state of a batch from its image names and the union of its uploads' mask paths
+    (or names: folders matter only among images sharing a name, see `image_for_mask`).
 
     `images` None: the folder was not listed or cannot be read; `masks` None: no upload of the
     batch was checked yet (or it has none). `unreadable` lists uploads whose contents could not
     be listed. `note` says why something is unknown. `other_files` (members that are not masks)
-    are reported and never change the state.
+    are reported and never change the state. A mask ambiguous among same-named images counts
+    for none of them and makes the batch `extra` when nothing is missing.
     """
     others = sorted(set(other_files))
     if images is None or masks is None:
@@ -241,34 +327,64 @@ def compare_batch(
             note=note,
             other_files=others,
         )
-    mask_keys = {mask_key(name, suffixes, extensions) for name in set(masks)}
+    by_key: dict[str, list[str]] = {}
+    for path in sorted(set(masks)):
+        by_key.setdefault(mask_key(path, suffixes, extensions), []).append(path)
+    same, ambiguous = _masks_by_folder(images, by_key, extensions)
     image_keys: set[str] = set()
     missing = []
     for name in images:
         key = image_key(name, extensions)
         channel = channel_key(key)
         image_keys.update((key, channel) if channel else (key,))
-        if key not in mask_keys and (channel is None or channel not in mask_keys):
+        if name in same:
+            if not same[name]:
+                missing.append(name)
+        elif key not in by_key and (channel is None or channel not in by_key):
             missing.append(name)
     missing.sort()
     extra = sorted(
-        {name for name in masks if mask_key(name, suffixes, extensions) not in image_keys}
+        {base_name(m) for m in masks if mask_key(m, suffixes, extensions) not in image_keys}
     )
+    # a mask is one per name, except where its folders tell same-named images apart
+    by_folder = {m for found in same.values() for m in found} | set(ambiguous)
+    counted = {m if m in by_folder else base_name(m) for m in masks}
     check = BatchCheck(
         "complete",
         images=len(images),
-        masks=len(set(masks)),
+        masks=len(counted),
         matched=len(images) - len(missing),
         missing=missing,
         extra=extra,
         unreadable=unreadable,
         note=note,
         other_files=others,
+        ambiguous=[{"mask": m, "images": ambiguous[m]} for m in sorted(ambiguous)],
     )
     if unreadable:
         check.state = "unreadable"
     elif missing:
         check.state = "incomplete"
-    elif extra:
+    elif extra or ambiguous:
         check.state = "extra"
     return check
+
+
+def _masks_by_folder(images, by_key: dict, extensions) -> tuple[dict, dict]:
+    """`(assigned, ambiguous)` for the images sharing a name: each such image's masks (those
+    whose folders say it is theirs, `image_for_mask`), and the masks whose folders say none
+    of them or not which, with those images."""
+    assigned: dict[str, list[str]] = {}
+    ambiguous: dict[str, list[str]] = {}
+    for group in same_name_images(images).values():
+        key = image_key(group[0], extensions)
+        channel = channel_key(key)
+        folders = distinguishing_folders(group)
+        assigned.update((name, []) for name in group)
+        for mask in by_key.get(key, []) + (by_key.get(channel, []) if channel else []):
+            found = image_for_mask(mask, folders)
+            if found is None:
+                ambiguous[mask] = group
+            else:
+                assigned[found].append(mask)
+    return assigned, ambiguous

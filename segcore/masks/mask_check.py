@@ -29,7 +29,7 @@ from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     BatchCheck,
     compare_batch,
-    masks_for_batch,
+    paths_for_batch,
 )
 from segcore.masks.receipts import store_receipts
 from segcore.store import data_version
@@ -52,10 +52,12 @@ JSON_KEYS = (
     "extra",
     "unreadable",
     "other_files",
+    "ambiguous",
 )
 # 2: other files, unreadable reasons as codes, NFC and nnU-Net matching; 3: an upload naming
-# several batches gives each the masks under its own folder
-SUMMARY_VERSION = 3
+# several batches gives each the masks under its own folder; 4: images sharing a name in
+# different subfolders each need a mask their folders name (`ambiguous` when they do not)
+SUMMARY_VERSION = 4
 Progress = Callable[[float, str], None]
 SKIPPED_KEPT = 100  # unusable uploads a check lists (all are counted)
 BATCH_SLICE = 200  # batches recomputed per read of their uploads' listings
@@ -476,15 +478,7 @@ def batch_result(
         if c.get("reason")
     ]
     unchecked = [u for u in upload_ids if u not in checks]
-    masks = sorted(
-        {
-            n
-            for c in checks.values()
-            for n in masks_for_batch(
-                c.get("names"), c.get("placed"), c.get("also_loose"), key, c.get("batches")
-            )
-        }
-    )
+    masks = sorted({n for c in checks.values() for n in paths_for_batch(c, key, c.get("batches"))})
     notes: list[dict] = []  # each a template and its values, worded by the reader
     if listing is None or listing.names is None:
         notes.append(
@@ -540,6 +534,7 @@ def _stored_listings(work: Database, upload_ids: list) -> dict:
             "batches": 1,
             "placed": 1,
             "also_loose": 1,
+            "paths": 1,
         },
     )
     return {doc["_id"]: doc for doc in docs}

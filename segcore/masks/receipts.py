@@ -26,7 +26,7 @@ from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     NAMES_SHOWN,
     compare_batch,
-    masks_for_batch,
+    paths_for_batch,
 )
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
 from segcore.work import delivery
@@ -71,12 +71,11 @@ def build_receipt(
     listing = listing or {}
     readable = bool(listing) and not listing.get("reason")
     names = listing.get("names") or [] if readable else []
+    masks = len(names)  # by name, or more where folders tell same-named images' masks apart
     own = []
     batches = upload.get("batches") or [p.get("key", p["id"]) for p in parts]
     for part in parts:
-        counted = masks_for_batch(
-            names, listing.get("placed"), listing.get("also_loose"), part.get("key"), batches
-        )
+        counted = paths_for_batch(listing, part.get("key"), batches) if readable else []
         row = {
             "id": part["id"],
             "images": None,
@@ -89,6 +88,7 @@ def build_receipt(
         }
         if readable and part["images"] is not None:
             check = compare_batch(part["images"], counted, [], suffixes, extensions=extensions)
+            masks = max(masks, check.masks or 0)
             row.update(
                 images=check.images,
                 matched=check.matched,
@@ -118,7 +118,7 @@ def build_receipt(
         # the reason's template and values, worded in each reader's language when read
         "reason_phrase": reason.as_doc() if isinstance(reason, Phrase) else None,
         "problem": problem,
-        "masks": len(names),
+        "masks": masks,
         "matched": _total(own, "matched"),
         "missing_count": _total(own, "missing_count"),
         "extra_count": _total(own, "extra_count"),
@@ -274,13 +274,7 @@ def build_receipts(
 
 def _counted_for(listing: dict, key: str) -> list[str]:
     """An upload's masks that count for batch `key` (its own folder's in a several-batch one)."""
-    return masks_for_batch(
-        listing.get("names"),
-        listing.get("placed"),
-        listing.get("also_loose"),
-        key,
-        listing.get("batches") or [key],
-    )
+    return paths_for_batch(listing, key, listing.get("batches") or [key])
 
 
 def _fixed_since(parts: list[dict]) -> bool:

@@ -196,6 +196,7 @@ def test_command_line_json_and_text(run_cli, lab, upload, data_dir):
             "extra": [],
             "unreadable": [{"filename": "batch_1.rar", "reason": "unsupported format (RAR)"}],
             "other_files": [],
+            "ambiguous": [],
         }
     ]
     text = run_cli("verify", "batch_1", env=env)

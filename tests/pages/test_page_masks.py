@@ -1,9 +1,13 @@
 """Mask completeness in the pages: Check masks on the Sync page, the Batches page's column,
-filter and names, the Dashboard's count of complete batches."""
+filter and names (a mask for none of the images sharing its name said so), the Dashboard's
+count of complete batches."""
+
+import numpy as np
 
 from segcore.masks.mask_check import verify
-from tests.archives import images, make_zip
+from tests.archives import archive_with, images, make_zip
 from tests.helpers import page
+from tests.masks_content_files import png
 
 
 def seed(dbs, upload, tmp_path):
@@ -126,3 +130,29 @@ def test_times_on_the_pages_are_the_offices(app_env, upload, tmp_path, monkeypat
     at.selectbox(key="masks_of").select("batch_1").run()
     [changes] = [t.value for t in at.dataframe if "added" in t.value.columns]
     assert changes["date"].tolist() == ["Dec 6, 2026, 12:30:00\u202fAM"]
+
+
+def test_a_mask_that_does_not_say_which_same_named_image_is_its_is_shown_as_such(
+    app_env, upload, tmp_path
+):
+    """patient_A/ and patient_B/ both hold img_001.png; a mask at the top of the zip counts
+    for neither, and the batch's details say why."""
+    for patient in ("patient_A", "patient_B"):
+        (tmp_path / "batch_1" / patient).mkdir(parents=True)
+        png(tmp_path / "batch_1" / patient / "img_001.png", np.full((8, 8), 90))
+    app_env.work.batches.insert_one(
+        {"id": "batch_1", "number": 1, "folder": str(tmp_path / "batch_1"), "status": "pending"}
+    )
+    (tmp_path / "m").mkdir()
+    png(tmp_path / "m" / "img_001_mask.png", np.zeros((8, 8)))
+    upload("batch_1.zip", archive_with("zip", tmp_path / "m", tmp_path / "batch_1.zip"))
+    verify(app_env, author="test")
+    at = page("batches").run()
+    at.selectbox(key="masks_of").select("batch_1").run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [
+        "img_001_mask.png counts for no image: 2 images share its name (patient_A/img_001.png, "
+        "patient_B/img_001.png) and its folders do not say which of them it is for."
+    ]
+    names = {t.value.columns[0]: t.value.iloc[:, 0].tolist() for t in at.dataframe[1:]}
+    assert names["image"] == ["patient_A/img_001.png", "patient_B/img_001.png"]
