@@ -10,8 +10,14 @@ from __future__ import annotations
 
 import re
 
+from segcore.archives.archive_links import MISSING as LINK_MISSING
+from segcore.archives.archive_links import OUTSIDE as LINK_OUTSIDE
+from segcore.archives.archive_listing import EMPTY_MEMBER
+from segcore.content.mask_content_scan import UNSUPPORTED_METHOD
+from segcore.content.mask_images import NOT_ATTRIBUTED, NOT_ATTRIBUTED_WHY
 from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_
+from segcore.images.image_copies import COPY_MEMBER
 from ui.i18n import N_, _, format_number, ngettext
 
 STATUS = {
@@ -251,6 +257,42 @@ _NO_READER = re.compile(r"^no reader for (?P<extension>\S+) files$")
 _NOT_AN_IMAGE = re.compile(r"^a DICOM (?P<what>.+), not (?P<noun>an image(?: mask)?)$")
 
 
+def _pattern(template: str) -> re.Pattern:
+    """A stored text's template as a pattern, each `{field}` a named group."""
+    return re.compile(
+        "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+)", re.escape(template)) + "$", re.DOTALL
+    )
+
+
+# Reasons a check composes from these templates (in English, as stored): worded again from the
+# template's translation, the reasons inside them worded in turn.
+_COMPOSED = [
+    (template, _pattern(template))
+    for template in (UNSUPPORTED_METHOD, NOT_ATTRIBUTED, *NOT_ATTRIBUTED_WHY)
+]
+_NESTED = ("why", "reason")
+# What a listing says of an upload's other files: "seg.png (0 bytes)", a copy, a link
+_OTHER_FILES = [(t, _pattern(t)) for t in (EMPTY_MEMBER, COPY_MEMBER, LINK_OUTSIDE, LINK_MISSING)]
+
+
+def _from_template(text: str, templates: list) -> str | None:
+    for template, pattern in templates:
+        found = pattern.match(text)
+        if found:
+            values = {
+                k: read_reason(v) if k in _NESTED else v for k, v in found.groupdict().items()
+            }
+            return _(template).format(**values)
+    return None
+
+
+def other_file(text: object) -> str:
+    """One of an upload's other files as a listing stored it (a name, or a name and what it
+    is), in the session's language."""
+    text = str(text)
+    return _from_template(text, _OTHER_FILES) or text
+
+
 def read_reason(text: object) -> str:
     """A content check's stored reason (English) in the session's language: its own words
     translated, the library's words inside them as they are."""
@@ -268,7 +310,7 @@ def read_reason(text: object) -> str:
     if found:  # the DICOM object's name (its SOP class's) as the standard says it
         template = NOT_AN_IMAGE[found.group("noun")]
         return _(template).format(what=found.group("what"))
-    return text
+    return _from_template(text, _COMPOSED) or text
 
 
 def offender(entry: dict) -> str:

@@ -139,7 +139,9 @@ def show_batch_masks(batch_ids: list[str]) -> str | None:
         )
     if detail["other_files"]:
         st.caption(
-            _("Other files (not masks): {names}").format(names=", ".join(detail["other_files"]))
+            _("Other files (not masks): {names}").format(
+                names=", ".join(labels.other_file(name) for name in detail["other_files"])
+            )
         )
     show_changes(detail["changes"])
     return chosen

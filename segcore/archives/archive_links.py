@@ -13,12 +13,13 @@ import posixpath
 import re
 
 from segcore.archives.archive_tar import member_path
+from segcore.core.errors import N_
 from segcore.images.mask_matching import member_base_name
 
 MAX_HOPS = 40  # as the Linux kernel follows: a loop of links ends
 MAX_LINK_BYTES = 4096  # a link's text longer than a path can be is no link to follow
-OUTSIDE = "{name} (a link to {target}, outside the archive)"
-MISSING = "{name} (a link to {target}, no file of the archive)"
+OUTSIDE = N_("{name} (a link to {target}, outside the archive)")
+MISSING = N_("{name} (a link to {target}, no file of the archive)")
 _DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
 

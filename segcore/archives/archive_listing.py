@@ -65,7 +65,7 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 VERSION = 6
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
-EMPTY_MEMBER = "{name} (0 bytes)"  # how a 0-byte mask member is listed among the other files
+EMPTY_MEMBER = N_("{name} (0 bytes)")  # how a 0-byte mask member is listed among other files
 TAR_ENDINGS = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz", ".tbz2")
 # Formats recognised only to be named in the reason, by ending and by first bytes.
 OTHER_FORMATS = {

@@ -50,7 +50,7 @@ from segcore.content.mask_images import (
     image_grids,
     not_attributed,
 )
-from segcore.core.errors import DamagedUpload, UnreadableUpload, UploadTooLarge
+from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge
 from segcore.images.mask_matching import (
     base_name,
     is_image_name,
@@ -61,6 +61,8 @@ from segcore.images.mask_matching import (
 from segcore.uploads.gridfs_reader import ChunkFile, ReadStats, StoredFile
 
 ENCRYPTED = {"reason": "an encrypted member"}
+
+UNSUPPORTED_METHOD = N_("compressed by {method}, which this check cannot read")
 
 
 @dataclass
@@ -327,7 +329,7 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
                 with open_member(archive, info) as member:
                     scan.check(name, member, images, info.file_size)
             except UnsupportedMethod as exc:  # the zip is fine: we cannot read that method
-                reason = f"compressed by {exc}, which this check cannot read"
+                reason = UNSUPPORTED_METHOD.format(method=exc)
                 scan.add(name, [("no_reader", {"reason": reason})], images)
             except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError) as exc:
                 scan.add(name, [("unreadable", {"reason": first_line(exc)})], images)

@@ -20,7 +20,7 @@ from pathlib import Path
 from segcore.content.mask_content import compare_grid
 from segcore.content.mask_formats import image_header
 from segcore.content.mask_geometry import Geometry
-from segcore.core.errors import UnreadableUpload
+from segcore.core.errors import N_, UnreadableUpload
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     base_name,
@@ -155,19 +155,27 @@ def fitting(mask: Geometry, grids: dict) -> list[Image]:
     ]
 
 
+NOT_ATTRIBUTED = N_("its image is in {batches}, no folder says which, and {why}")
+NOT_ATTRIBUTED_WHY = (
+    N_("it cannot be read ({reason})"),
+    N_("its size fits each of them"),
+    N_("its size fits {fits} of them"),
+    N_("its size ({size}) fits none of them"),
+)
+
+
 def not_attributed(images: list[Image], mask: "Geometry | str", fits: int) -> dict:
     """Why a mask whose image several batches have is checked against none of them (English,
     as a `no_reader` note's reason): `mask` is its grid or why it cannot be read, `fits` how
     many of the images its grid fits."""
     batches = " and ".join(sorted({image[2] for image in images}))
+    unreadable, fits_all, fits_some, fits_none = NOT_ATTRIBUTED_WHY
     if isinstance(mask, str):
-        why = f"it cannot be read ({mask})"
+        why = unreadable.format(reason=mask)
     elif fits == len(images):
-        why = "its size fits each of them"
+        why = fits_all
     elif fits:
-        why = f"its size fits {fits} of them"
+        why = fits_some.format(fits=fits)
     else:
-        why = f"its size ({'×'.join(map(str, mask.size))}) fits none of them"
-    return {
-        "reason": f"its image is in {batches}, no folder says which, and {why}",
-    }
+        why = fits_none.format(size="×".join(map(str, mask.size)))
+    return {"reason": NOT_ATTRIBUTED.format(batches=batches, why=why)}

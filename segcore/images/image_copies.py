@@ -20,11 +20,12 @@ import zlib
 from collections import OrderedDict
 from pathlib import Path
 
+from segcore.core.errors import N_
 from segcore.core.regular_files import open_regular
 from segcore.images.mask_matching import base_name, member_base_name
 
 # How a copy is listed among the upload's other files (stored, as the listing's other notes).
-COPY_MEMBER = "{name} (a copy of its image, not a mask)"
+COPY_MEMBER = N_("{name} (a copy of its image, not a mask)")
 PIECE = 1024 * 1024
 FINGERPRINTS_KEPT = 10_000
 _fingerprints: OrderedDict = OrderedDict()  # (path, size, mtime_ns, kind) -> value
