@@ -100,8 +100,12 @@ def team_remove(ctx, name, unassign, reassign_to):
 @handle_errors
 def health(ctx, as_json):
     """Whether both databases answer, how fast, and which server (password masked)."""
+    from segcore.settings.config_table import database_note
     from segcore.store.connection import check_health
 
+    note = database_note(ctx.settings)
+    if note:
+        echo(f"note: {note}", err=True)
     results = [check_health(ctx.databases, which) for which in ("work", "training")]
     restore = _interrupted_restore(ctx.databases.work) if results[0].reachable else None
     if as_json:

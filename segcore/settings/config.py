@@ -16,6 +16,7 @@ from dotenv.parser import parse_stream
 from segcore.core.errors import ConfigError
 from segcore.core.redact import ambiguous_userinfo
 from segcore.core.timefmt import office_zone
+from segcore.settings.config_db import DEFAULT_DATABASE, app_database, check_name
 from segcore.settings.config_urls import (
     WEBHOOK_FORMATS,
     email_address,
@@ -34,7 +35,11 @@ class Settings:
 
     # Out of repr: a Settings printed in a log or a traceback must not show the password.
     mongo_uri: str | None = field(default=None, repr=False)
-    mongo_db: str = "segmentacion_db"
+    mongo_db: str = DEFAULT_DATABASE
+    # Where mongo_db came from ("MONGO_DB", "MONGO_URI" or "default"), and a database MONGO_URI
+    # names that MONGO_DB overrides: shown by `segcore health` and the Settings page.
+    mongo_db_source: str = "default"
+    unused_uri_database: str | None = None
     training_db: str = "training_metrics"
     masks_bucket: str = "masks"
     data_directory: Path | None = None
@@ -149,14 +154,6 @@ class Settings:
         if self.data_directory is not None:
             return self.data_directory / "batches.json"
         return None
-
-
-def _database_name(key: str, value: str) -> str:
-    # MongoDB database names: no spaces, dots, slashes or quotes, at most 63 bytes.
-    bad = set(' ./\\"$*<>:|?') & set(value)
-    if not value or bad or len(value.encode()) > 63:
-        raise ConfigError(f"{key}={value!r} is not a valid MongoDB database name")
-    return value
 
 
 def _int(key: str, value: str, low: int, high: int) -> int:
@@ -350,6 +347,22 @@ def _accepted(options: str, where: str, values: list[str]) -> None:
         ) from None
 
 
+def _same_as_training(name: str, source: str, training_db: str) -> str:
+    """Why the app's database may not be the training one, and what to change."""
+    if source == "MONGO_URI":
+        return (
+            f"MONGO_URI names the database {name!r}, the training database (TRAINING_DB): the "
+            "app's data would be backed up and restored with the uploads (a restore would "
+            "remove uploads made since the backup). Set MONGO_DB to the app's own database "
+            "(the URI's database then serves only to log in), or name another one in MONGO_URI."
+        )
+    return (
+        f"TRAINING_DB={training_db!r} is the app's own database (MONGO_DB): the uploads "
+        "would be backed up and restored with the app's data (a restore would remove "
+        "uploads made since the backup). Name the database the annotators upload to."
+    )
+
+
 def settings_from(env: Mapping[str, str]) -> Settings:
     """Build settings from a mapping of variables; raise ConfigError naming a bad one."""
     values = {k: v.strip() for k, v in env.items() if isinstance(v, str) and v.strip()}
@@ -371,17 +384,15 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         raise ConfigError(f"MASKS_BUCKET={bucket!r} is not a valid GridFS bucket name")
     data_dir = values.get("DATA_DIRECTORY")
     batches_file = values.get("BATCHES_FILE")
-    app_db = _database_name("MONGO_DB", values.get("MONGO_DB", "segmentacion_db"))
-    training_db = _database_name("TRAINING_DB", values.get("TRAINING_DB", "training_metrics"))
-    if app_db.lower() == training_db.lower():  # MongoDB's names differ by more than case
-        raise ConfigError(
-            f"TRAINING_DB={training_db!r} is the app's own database (MONGO_DB): the uploads "
-            "would be backed up and restored with the app's data (a restore would remove "
-            "uploads made since the backup). Name the database the annotators upload to."
-        )
+    app_db = app_database(values.get("MONGO_DB"), uri)
+    training_db = check_name("TRAINING_DB", values.get("TRAINING_DB", "training_metrics"))
+    if app_db.name.lower() == training_db.lower():  # MongoDB's names differ by more than case
+        raise ConfigError(_same_as_training(app_db.name, app_db.source, training_db))
     return Settings(
         mongo_uri=uri,
-        mongo_db=app_db,
+        mongo_db=app_db.name,
+        mongo_db_source=app_db.source,
+        unused_uri_database=app_db.unused_uri_database,
         training_db=training_db,
         masks_bucket=bucket,
         # Not checked here: a dropped mount must not stop the sync or the status, which do not

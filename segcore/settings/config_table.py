@@ -12,6 +12,30 @@ NOT_SET = N_("(not set)")
 NONE_SET = N_("(none)")
 SERVER_ZONE = N_("(the server's zone)")
 NOT_CHECKED = N_("(not checked)")
+FROM_URI = N_("{name} (named in MONGO_URI)")
+URI_OVERRIDDEN = N_("{name} (MONGO_DB; MONGO_URI names {other}, not used)")
+DATABASE_NOTE = N_(
+    "MONGO_DB={name} is the app's database (MONGO_DB wins); the database MONGO_URI names, "
+    "{other}, is not used for the app's data."
+)
+
+
+def database_note(settings: Settings) -> Phrase | None:
+    """When MONGO_DB and the database MONGO_URI names differ, which one is used: said by
+    `segcore health` and the Settings page, since a coordinator who wrote the URI's database
+    would otherwise see an empty app and think the data lost."""
+    if settings.unused_uri_database is None:
+        return None
+    return Phrase(DATABASE_NOTE, name=settings.mongo_db, other=settings.unused_uri_database)
+
+
+def _app_database(settings: Settings) -> str:
+    """The app's database and, when it is not plain MONGO_DB or the default, where it came from."""
+    if settings.mongo_db_source == "MONGO_URI":
+        return Phrase(FROM_URI, name=settings.mongo_db)
+    if settings.unused_uri_database is not None:
+        return Phrase(URI_OVERRIDDEN, name=settings.mongo_db, other=settings.unused_uri_database)
+    return settings.mongo_db
 
 
 def describe(settings: Settings) -> dict[str, str]:
@@ -21,7 +45,7 @@ def describe(settings: Settings) -> dict[str, str]:
         "MONGO_URI": mask_uri(settings.mongo_uri)
         if settings.mongo_uri
         else Phrase(EMBEDDED_SERVER),
-        "MONGO_DB": settings.mongo_db,
+        "MONGO_DB": _app_database(settings),
         "TRAINING_DB": settings.training_db,
         "MASKS_BUCKET": settings.masks_bucket,
         "DATA_DIRECTORY": str(settings.data_directory)

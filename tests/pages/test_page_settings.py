@@ -196,3 +196,19 @@ def test_the_prefilled_batches_file_missing_means_the_folders_alone_as_segcore_i
     at.text_input(key="import_file").input(str(tmp_path / "batchs.json"))
     at.form_submit_button[0].click().run()
     assert f"The batches file '{tmp_path / 'batchs.json'}' does not exist" in at.error[0].value
+
+
+def test_a_database_the_uri_names_but_mongo_db_overrides_is_said(app_env, monkeypatch):
+    # The test server refuses credentials: tests/settings/test_config_db.py and
+    # tests/cli/test_cli_uri_database.py check that these texts never hold the password.
+    monkeypatch.setenv("MONGO_URI", app_env.settings.mongo_uri.replace("/?", "/teamdb?", 1))
+    at = page("settings").run()
+    assert not at.exception
+    assert [i.value for i in at.info] == [
+        f"MONGO_DB={app_env.settings.mongo_db} is the app's database (MONGO_DB wins); the "
+        "database MONGO_URI names, teamdb, is not used for the app's data."
+    ]
+    rows = {r["Setting"]: r["Value"] for r in at.dataframe[1].value.to_dict("records")}
+    assert rows["MONGO_DB"] == (
+        f"{app_env.settings.mongo_db} (MONGO_DB; MONGO_URI names teamdb, not used)"
+    )

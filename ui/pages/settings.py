@@ -3,7 +3,7 @@
 import streamlit as st
 
 from segcore.backups import backup
-from segcore.settings.config_table import describe
+from segcore.settings.config_table import database_note, describe
 from ui import import_actions, reads
 from ui.actions import clear_caches
 from ui.i18n import N_, _, word
@@ -34,6 +34,8 @@ st.dataframe(
 
 st.subheader(_("Effective configuration"))
 st.caption(_("From the environment and `.env`; passwords are never shown."))
+if note := database_note(databases.settings):
+    st.info(word(note), icon=":material/info:")
 st.dataframe(
     [{_("Setting"): k, _("Value"): word(v)} for k, v in describe(databases.settings).items()],
     hide_index=True,
