@@ -40,7 +40,9 @@ _EDIT_PROJECTION = {"_id": 1, "id": 1, "assignee": 1, "status": 1, "metadata": 1
 # the server offers them. Small enough for a transaction, large enough for bulk speed.
 EDIT_CHUNK = 500
 CHANGED_MEANWHILE = N_("it changed meanwhile")
-METADATA_NOT_OBJECT = N_("its metadata is not an object ({value})")
+METADATA_NOT_OBJECT = N_(
+    "its metadata holds a legacy value ({value}) that a priority or due date would replace"
+)
 
 
 def apply_edits(
@@ -144,18 +146,14 @@ def _write_step(
             done.conflicts += stale
             continue
         update = {EDITABLE[f]: new for f, (_, new) in fields.items()}
-        if fields.get("assignee", (None, None))[1]:
-            update["metadata.assigned_at"] = date.today().isoformat()
-        if (
-            "metadata" in doc
-            and not isinstance(doc["metadata"], dict)
-            and any(path.startswith("metadata.") for path in update)
-        ):
-            done.failed[batch_id] = Phrase(METADATA_NOT_OBJECT, value=f"{doc['metadata']!r:.40}")
+        try:
+            update, still = metadata_update(doc, update, bool(fields.get("assignee", (0, 0))[1]))
+        except ValidationError as refused:
+            done.failed[batch_id] = Phrase(refused.template, **refused.params)
             continue
         expected = {EDITABLE[f]: old for f, (old, _) in fields.items()}
         planned[batch_id] = UpdateOne(
-            {"_id": doc["_id"], **expected, **(only_if or {})}, {"$set": update}
+            {"_id": doc["_id"], **expected, **still, **(only_if or {})}, {"$set": update}
         )
     if planned:
         outcome = db[COLLECTION].bulk_write(list(planned.values()), ordered=False, session=session)
@@ -174,6 +172,30 @@ def _write_step(
     if done.updated:
         mark_changed(db, done.updated, session=session)
     return done
+
+
+def metadata_update(doc: dict, update: dict, assigned: bool) -> tuple[dict, dict]:
+    """`update` ($set paths) fitted to the batch's stored `metadata`, and the condition its
+    metadata must still meet.
+
+    An assignment also notes the day (`metadata.assigned_at`). A null metadata holds nothing: it
+    becomes a document holding the fields written, provided it is still null. Any other value
+    that is no document (a legacy "n/a", a number, a list) is never overwritten: an assignment
+    leaves it as it is (no day noted: the readers fall back as for a batch that never had
+    one), and a priority or due date, which would have to replace it, raises ValidationError.
+    Pure.
+    """
+    meta = doc.get("metadata")
+    if assigned and (meta is None or isinstance(meta, dict)):
+        update = {**update, "metadata.assigned_at": date.today().isoformat()}
+    inner = {p: v for p, v in update.items() if p.startswith("metadata.")}
+    if not inner or "metadata" not in doc or isinstance(meta, dict):
+        return update, {}
+    if meta is not None:
+        raise ValidationError(METADATA_NOT_OBJECT, value=f"{meta!r:.40}")
+    whole = {p: v for p, v in update.items() if p not in inner}
+    whole["metadata"] = {p.removeprefix("metadata."): v for p, v in inner.items()}
+    return whole, {"metadata": None}
 
 
 def _still_ours(db: Database, by_batch: dict[str, dict], done: ChangeResult) -> list[str]:
