@@ -8,6 +8,7 @@ never overwritten) and is recorded in the history in the same step (see `atomic`
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 
 from pymongo import UpdateOne
@@ -294,23 +295,62 @@ def plan_balance(workloads: dict[str, int], batch_ids: list[str]) -> dict[str, s
     return plan
 
 
+@dataclass
+class Handout(ChangeResult):
+    """What a bulk assignment of pending batches did: a ChangeResult, plus how many batches it
+    tried (`tried`) and how many each person received (`given`)."""
+
+    tried: int = 0
+    given: dict[str, int] = field(default_factory=dict)
+
+
+def _hand_out(db: Database, count: int, give) -> Handout:
+    """Give out up to `count` unassigned pending batches with `give(ids) -> {name: result}`.
+
+    A batch that could not be assigned (failed, or changed meanwhile) is reported and the next
+    one is taken in its place, so one that cannot be assigned never blocks those behind it.
+    """
+    total, tried = Handout(), set()
+    while len(total.updated) < count:
+        ids = next_pending_ids(db, count - len(total.updated), exclude=tried)
+        if not ids:
+            break
+        tried.update(ids)
+        for name, done in give(ids).items():
+            total.given[name] = total.given.get(name, 0) + len(done.updated)
+            total.updated += done.updated
+            total.conflicts += done.conflicts
+            total.missing += done.missing
+            total.failed.update(done.failed)
+    total.tried = len(tried)
+    return total
+
+
+def assign_next_pending(db: Database, count: int, assignee: str, author: "str | Actor") -> Handout:
+    """Assign the next `count` unassigned pending batches (in batch order) to `assignee`."""
+    authorize_write(author)
+    return _hand_out(
+        db, max(0, int(count)), lambda ids: {assignee: assign(db, ids, assignee, author)}
+    )
+
+
 def balance_pending(
     db: Database, names: list[str], author: "str | Actor", limit: int | None = None
-) -> dict[str, int]:
+) -> Handout:
     """Spread unassigned pending batches over `names` so open workloads end up even.
 
-    Returns how many batches each person received.
+    `given` says how many batches each person received; the batches that could not be
+    assigned are in `failed` and `conflicts`, with the reason.
     """
     authorize_write(author)
-    ids = next_pending_ids(db, limit if limit is not None else 10**9)
-    plan = plan_balance(open_workloads(db, names), ids)
-    per_person: dict[str, list[str]] = defaultdict(list)
-    for batch_id, name in plan.items():
-        per_person[name].append(batch_id)
-    given = {}
-    for name, batch_ids in per_person.items():
-        given[name] = len(assign(db, batch_ids, name, author).updated)
-    return given
+
+    def give(ids: list[str]) -> dict[str, ChangeResult]:
+        per_person: dict[str, list[str]] = defaultdict(list)
+        for batch_id, name in plan_balance(open_workloads(db, names), ids).items():
+            per_person[name].append(batch_id)
+        return {name: assign(db, batch_ids, name, author) for name, batch_ids in per_person.items()}
+
+    return _hand_out(db, limit if limit is not None else 10**9, give)
 
 
 IN_PROGRESS = "in_progress"

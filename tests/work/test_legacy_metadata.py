@@ -6,9 +6,10 @@ from datetime import date
 
 import pytest
 
+from segcore.core.errors import ValidationError
 from segcore.store.history import list_history
 from segcore.team import team
-from segcore.work import assignments
+from segcore.work import assignments, batches, handover
 from segcore.work.batches import Edit
 
 LEGACY = {"batch_1": None, "batch_2": "n/a", "batch_3": 7, "batch_4": ["x"]}
@@ -98,6 +99,56 @@ def test_a_null_metadata_that_became_a_document_meanwhile_is_never_replaced(
     assert (result.updated, meta.get("priority")) == (["batch_1"], "alta") or result.conflicts
 
 
+def test_team_remove_hands_over_legacy_batches_and_counts_them(legacy):
+    legacy.batches.update_many({}, {"$set": {"assignee": "Flor"}})
+    moved = handover.remove_member(legacy, "Flor", reassign_to="Ceci", author="coord")
+    assert moved == 5
+    assert {d["assignee"] for d in legacy.batches.find()} == {"Ceci"}
+    assert [m.name for m in team.list_members(legacy)] == ["Ceci"]
+
+
+def test_team_remove_keeps_the_member_and_names_what_stays_with_them(legacy, monkeypatch):
+    """A batch another coordinator changed meanwhile is not handed over: the member is not
+    removed (they would hold open work nobody on the team holds) and the batch is named."""
+    legacy.batches.update_many({}, {"$set": {"assignee": "Flor"}})
+    real = assignments.apply_edits
+
+    def someone_else_meanwhile(db, edits, author, *args):
+        db.batches.update_one({"id": "batch_2"}, {"$set": {"status": "in_progress"}})
+        db.batches.update_one({"id": "batch_2"}, {"$set": {"assignee": "Flor "}})
+        return real(db, edits, author, *args)
+
+    monkeypatch.setattr(assignments, "apply_edits", someone_else_meanwhile)
+    with pytest.raises(ValidationError) as refused:
+        handover.remove_member(legacy, "Flor", reassign_to="Ceci", author="coord")
+    assert "Flor was not removed: 1 open batches could not be handed over" in str(refused.value)
+    assert "(4 were)" in str(refused.value) and "batch_2: assignee is now 'Flor '" in str(
+        refused.value
+    )
+    assert "Flor" in [m.name for m in team.list_members(legacy)]
+
+
+def test_next_pending_takes_the_next_batch_in_place_of_one_it_cannot_assign(legacy, monkeypatch):
+    real = assignments.apply_edits
+
+    def taken_meanwhile(db, edits, author, *args):
+        if any(e.batch_id == "batch_1" for e in edits):
+            db.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Flor"}})
+        return real(db, edits, author, *args)
+
+    monkeypatch.setattr(assignments, "apply_edits", taken_meanwhile)
+    result = assignments.assign_next_pending(legacy, 1, "Ceci", "coord")
+    assert result.updated == ["batch_2"] and result.tried == 2
+    assert [c.batch_id for c in result.conflicts] == ["batch_1"]
+    assert stored(legacy, "batch_2")["assignee"] == "Ceci"
+
+
+def test_spread_evenly_assigns_legacy_batches(legacy):
+    result = assignments.balance_pending(legacy, ["Flor", "Ceci"], "coord")
+    assert result.given == {"Ceci": 3, "Flor": 2} and result.tried == 5
+    assert batches.next_pending_ids(legacy, 10) == []
+
+
 def test_cli_assign_null_metadata(legacy, run_cli):
     done = run_cli("assign", "batch_1", "batch_2", "--to", "Ceci")
     assert done.returncode == 0, done.stderr
@@ -133,3 +184,11 @@ def test_review_of_batches_whose_review_is_null_or_a_legacy_value(db):
     assert second["status"] == "rework" and second["review"] == "n/a"
     assert second["rework_reason"] == "edges"
     assert len(list_history(db, "batch_2")) == 1
+
+
+def test_cli_team_remove_hands_over_legacy_batches(legacy, run_cli):
+    legacy.batches.update_many({}, {"$set": {"assignee": "Flor"}})
+    done = run_cli("team", "remove", "Flor", "--reassign-to", "Ceci")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Removed Flor; 5 open batches reassigned to Ceci."
+    assert legacy.batches.count_documents({"assignee": "Flor"}) == 0
