@@ -488,6 +488,27 @@ def test_bulk_edit_of_the_filtered_batches_replaces_a_legacy_status(app_env):
     assert ("status", "S", "review") in changes and ("priority", None, "alta") in changes
 
 
+def test_bulk_priority_on_legacy_metadata_says_why_a_batch_was_left_alone(app_env):
+    """A null metadata takes the priority; an "n/a" one would be replaced, so that batch is
+    named with its value (the page said "its status is no longer …" of a status filter it
+    never had)."""
+    db = app_env.work
+    seed(db, 3)
+    db.batches.update_one({"id": "batch_1"}, {"$set": {"metadata": None}})
+    db.batches.update_one({"id": "batch_2"}, {"$set": {"metadata": "n/a"}})
+    at = edit(page("batches").run(), {0: {"select": True}, 1: {"select": True}})
+    at.selectbox(key="bulk_priority").set_value("alta").run()
+    at.button(key="bulk_apply").click().run()
+    assert not at.exception, at.exception
+    assert db.batches.find_one({"id": "batch_1"})["metadata"] == {"priority": "alta"}
+    assert db.batches.find_one({"id": "batch_2"})["metadata"] == "n/a"
+    assert [s.value for s in at.success] == ["Bulk change: 1 batch saved."]
+    assert [e.value for e in at.error] == [
+        "batch_2 could not be saved: its metadata holds a legacy value ('n/a') that a "
+        "priority or due date would replace"
+    ]
+
+
 def test_the_bulk_edit_keeps_every_filtered_batch_chosen_when_the_filter_changes(app_env):
     """The coordinator chooses every filtered batch, then narrows the filter: the choice stays
     and the form counts the batches the new filter shows. The counts are captions, not part of
