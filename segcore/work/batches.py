@@ -293,6 +293,7 @@ class Edit:
 
 
 CONFLICT = N_("{batch}: {field} is now '{actual}' (you saw '{expected}', wanted '{wanted}')")
+CHANGED_TO = N_("its {field} changed meanwhile to '{actual}'")
 
 
 @dataclass(frozen=True)
@@ -314,6 +315,10 @@ class Conflict:
             expected=str(self.expected),
             wanted=str(self.wanted),
         )
+
+    def reason(self) -> Phrase:
+        """Why the batch was not written, for a list that names the batch already."""
+        return Phrase(CHANGED_TO, field=self.field, actual=str(self.actual))
 
 
 @dataclass

@@ -70,7 +70,7 @@ def _refuse_if_left(name: str, result: batches.ChangeResult) -> None:
     handed over stay handed over (each one recorded in the history); running it again after
     fixing the rest finishes the removal.
     """
-    left = [(c.batch_id, c.describe()) for c in result.conflicts]
+    left = [(c.batch_id, c.reason()) for c in result.conflicts]
     left += list(result.failed.items())
     if not left:
         return
