@@ -156,47 +156,47 @@ def skipped_note(skipped: int) -> str:
     ).format(count=skipped)
 
 
-def _assign_next(
-    work, count: int, person: str, actor
-) -> tuple[int, batches.ChangeResult | None, int]:
-    ids = batches.next_pending_ids(work, count)
-    result = assignments.assign(work, ids, person, actor) if ids else None
-    return len(ids), result, batches.unassigned_missing_folder(work)
+def _assign_next(work, count: int, person: str, actor) -> tuple[assignments.Handout, int]:
+    result = assignments.assign_next_pending(work, count, person, actor)
+    return result, batches.unassigned_missing_folder(work)
 
 
-def _next_done(
-    found: tuple[int, batches.ChangeResult | None, int], asked: int, person: str
-) -> None:
-    count, result, skipped = found
-    if result is None:
+def _next_done(found: tuple[assignments.Handout, int], asked: int, person: str) -> None:
+    result, skipped = found
+    if not result.tried:
         flash(
             "info", _("There are no unassigned pending batches to assign.") + skipped_note(skipped)
         )
-    else:
-        fewer = (
-            " " + _("Asked for {asked}, found {count}.").format(asked=asked, count=count)
-            if count < asked
-            else ""
-        )
-        report_change(
-            result,
-            _("Next {count} pending to {person}").format(count=count, person=person),
-            fewer + (skipped_note(skipped) if count < asked else ""),
-        )
+        return
+    count = result.tried  # those that could not be assigned are each named with the reason
+    fewer = (
+        " " + _("Asked for {asked}, found {count}.").format(asked=asked, count=count)
+        if count < asked
+        else ""
+    )
+    report_change(
+        result,
+        _("Next {count} pending to {person}").format(count=count, person=person),
+        fewer + (skipped_note(skipped) if count < asked else ""),
+    )
 
 
-def _spread(work, names: list[str], actor, limit: int) -> tuple[dict[str, int], int]:
-    given = assignments.balance_pending(work, names, actor, limit=limit)
-    return given, batches.unassigned_missing_folder(work)
+def _spread(work, names: list[str], actor, limit: int) -> tuple[assignments.Handout, int]:
+    result = assignments.balance_pending(work, names, actor, limit=limit)
+    return result, batches.unassigned_missing_folder(work)
 
 
-def _spread_done(found: tuple[dict[str, int], int]) -> str | None:
-    given, skipped = found
-    total = sum(given.values())
-    detail = ", ".join(f"{n}: {k}" for n, k in sorted(given.items()) if k)
-    if not total:
+def _spread_done(found: tuple[assignments.Handout, int]) -> str | None:
+    result, skipped = found
+    total = len(result.updated)
+    if not result.tried:
         flash("info", _("Spread 0 pending batches (none were unassigned).") + skipped_note(skipped))
         return None
+    if result.conflicts or result.missing or result.failed:  # each one named, with the reason
+        report_change(batches.ChangeResult([], result.conflicts, result.missing, result.failed), "")
+    if not total:
+        return None
+    detail = ", ".join(f"{n}: {k}" for n, k in sorted(result.given.items()) if k)
     return _("Spread {count} pending batches ({detail}).").format(
         count=total, detail=detail
     ) + skipped_note(skipped)

@@ -12,6 +12,7 @@ from datetime import date
 
 import streamlit as st
 
+from segcore.core.phrases import Phrase
 from segcore.store.connection import Databases
 from segcore.work import assignments
 from segcore.work.batches import DUE_DATES, PRIORITIES, STATUSES, BatchQuery
@@ -128,9 +129,12 @@ def bulk_edit(
 
 
 def _worded(result, where: str | None):
-    """The batches left alone because their status changed, said in the session's language."""
-    for batch_id in result.failed:
-        result.failed[batch_id] = _("its status is no longer {status}").format(
-            status=labels.status(where)
-        )
+    """The batches left alone because their status changed, said in the session's language;
+    any other refusal (a `Phrase`: a legacy metadata a priority would replace) keeps its own
+    reason, which `report_change` words."""
+    for batch_id, reason in result.failed.items():
+        if where is not None and not isinstance(reason, Phrase):
+            result.failed[batch_id] = _("its status is no longer {status}").format(
+                status=labels.status(where)
+            )
     return result

@@ -114,6 +114,8 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
         echo(f"{len(result.updated)} batches updated.")
         for conflict in result.conflicts:
             echo(f"conflict: {conflict.describe()}", err=True)
+        for batch_id, why in result.failed.items():
+            echo(f"not changed: {printable(batch_id)}: {why}", err=True)
         for batch_id in result.missing:
             echo(f"not found: {printable(batch_id)}", err=True)
     if result.missing or result.conflicts or result.failed:

@@ -8,6 +8,7 @@ never overwritten) and is recorded in the history in the same step (see `atomic`
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 
 from pymongo import UpdateOne
@@ -40,7 +41,9 @@ _EDIT_PROJECTION = {"_id": 1, "id": 1, "assignee": 1, "status": 1, "metadata": 1
 # the server offers them. Small enough for a transaction, large enough for bulk speed.
 EDIT_CHUNK = 500
 CHANGED_MEANWHILE = N_("it changed meanwhile")
-METADATA_NOT_OBJECT = N_("its metadata is not an object ({value})")
+METADATA_NOT_OBJECT = N_(
+    "its metadata holds a legacy value ({value}) that a priority or due date would replace"
+)
 
 
 def apply_edits(
@@ -144,18 +147,14 @@ def _write_step(
             done.conflicts += stale
             continue
         update = {EDITABLE[f]: new for f, (_, new) in fields.items()}
-        if fields.get("assignee", (None, None))[1]:
-            update["metadata.assigned_at"] = date.today().isoformat()
-        if (
-            "metadata" in doc
-            and not isinstance(doc["metadata"], dict)
-            and any(path.startswith("metadata.") for path in update)
-        ):
-            done.failed[batch_id] = Phrase(METADATA_NOT_OBJECT, value=f"{doc['metadata']!r:.40}")
+        try:
+            update, still = metadata_update(doc, update, bool(fields.get("assignee", (0, 0))[1]))
+        except ValidationError as refused:
+            done.failed[batch_id] = Phrase(refused.template, **refused.params)
             continue
         expected = {EDITABLE[f]: old for f, (old, _) in fields.items()}
         planned[batch_id] = UpdateOne(
-            {"_id": doc["_id"], **expected, **(only_if or {})}, {"$set": update}
+            {"_id": doc["_id"], **expected, **still, **(only_if or {})}, {"$set": update}
         )
     if planned:
         outcome = db[COLLECTION].bulk_write(list(planned.values()), ordered=False, session=session)
@@ -174,6 +173,30 @@ def _write_step(
     if done.updated:
         mark_changed(db, done.updated, session=session)
     return done
+
+
+def metadata_update(doc: dict, update: dict, assigned: bool) -> tuple[dict, dict]:
+    """`update` ($set paths) fitted to the batch's stored `metadata`, and the condition its
+    metadata must still meet.
+
+    An assignment also notes the day (`metadata.assigned_at`). A null metadata holds nothing: it
+    becomes a document holding the fields written, provided it is still null. Any other value
+    that is no document (a legacy "n/a", a number, a list) is never overwritten: an assignment
+    leaves it as it is (no day noted: the readers fall back as for a batch that never had
+    one), and a priority or due date, which would have to replace it, raises ValidationError.
+    Pure.
+    """
+    meta = doc.get("metadata")
+    if assigned and (meta is None or isinstance(meta, dict)):
+        update = {**update, "metadata.assigned_at": date.today().isoformat()}
+    inner = {p: v for p, v in update.items() if p.startswith("metadata.")}
+    if not inner or "metadata" not in doc or isinstance(meta, dict):
+        return update, {}
+    if meta is not None:
+        raise ValidationError(METADATA_NOT_OBJECT, value=f"{meta!r:.40}")
+    whole = {p: v for p, v in update.items() if p not in inner}
+    whole["metadata"] = {p.removeprefix("metadata."): v for p, v in inner.items()}
+    return whole, {"metadata": None}
 
 
 def _still_ours(db: Database, by_batch: dict[str, dict], done: ChangeResult) -> list[str]:
@@ -272,23 +295,62 @@ def plan_balance(workloads: dict[str, int], batch_ids: list[str]) -> dict[str, s
     return plan
 
 
+@dataclass
+class Handout(ChangeResult):
+    """What a bulk assignment of pending batches did: a ChangeResult, plus how many batches it
+    tried (`tried`) and how many each person received (`given`)."""
+
+    tried: int = 0
+    given: dict[str, int] = field(default_factory=dict)
+
+
+def _hand_out(db: Database, count: int, give) -> Handout:
+    """Give out up to `count` unassigned pending batches with `give(ids) -> {name: result}`.
+
+    A batch that could not be assigned (failed, or changed meanwhile) is reported and the next
+    one is taken in its place, so one that cannot be assigned never blocks those behind it.
+    """
+    total, tried = Handout(), set()
+    while len(total.updated) < count:
+        ids = next_pending_ids(db, count - len(total.updated), exclude=tried)
+        if not ids:
+            break
+        tried.update(ids)
+        for name, done in give(ids).items():
+            total.given[name] = total.given.get(name, 0) + len(done.updated)
+            total.updated += done.updated
+            total.conflicts += done.conflicts
+            total.missing += done.missing
+            total.failed.update(done.failed)
+    total.tried = len(tried)
+    return total
+
+
+def assign_next_pending(db: Database, count: int, assignee: str, author: "str | Actor") -> Handout:
+    """Assign the next `count` unassigned pending batches (in batch order) to `assignee`."""
+    authorize_write(author)
+    return _hand_out(
+        db, max(0, int(count)), lambda ids: {assignee: assign(db, ids, assignee, author)}
+    )
+
+
 def balance_pending(
     db: Database, names: list[str], author: "str | Actor", limit: int | None = None
-) -> dict[str, int]:
+) -> Handout:
     """Spread unassigned pending batches over `names` so open workloads end up even.
 
-    Returns how many batches each person received.
+    `given` says how many batches each person received; the batches that could not be
+    assigned are in `failed` and `conflicts`, with the reason.
     """
     authorize_write(author)
-    ids = next_pending_ids(db, limit if limit is not None else 10**9)
-    plan = plan_balance(open_workloads(db, names), ids)
-    per_person: dict[str, list[str]] = defaultdict(list)
-    for batch_id, name in plan.items():
-        per_person[name].append(batch_id)
-    given = {}
-    for name, batch_ids in per_person.items():
-        given[name] = len(assign(db, batch_ids, name, author).updated)
-    return given
+
+    def give(ids: list[str]) -> dict[str, ChangeResult]:
+        per_person: dict[str, list[str]] = defaultdict(list)
+        for batch_id, name in plan_balance(open_workloads(db, names), ids).items():
+            per_person[name].append(batch_id)
+        return {name: assign(db, batch_ids, name, author) for name, batch_ids in per_person.items()}
+
+    return _hand_out(db, limit if limit is not None else 10**9, give)
 
 
 IN_PROGRESS = "in_progress"

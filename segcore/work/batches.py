@@ -235,11 +235,13 @@ def open_batch_ids(db: Database, assignee: str) -> list[str]:
     return [doc["id"] for doc in cursor]
 
 
-def next_pending_ids(db: Database, count: int) -> list[str]:
-    """The first `count` unassigned batches not delivered (segcore.delivery), in batch order."""
+def next_pending_ids(db: Database, count: int, exclude: set[str] | None = None) -> list[str]:
+    """The first `count` unassigned batches not delivered (segcore.delivery), in batch order,
+    leaving out `exclude` (those a bulk assignment already tried)."""
     # Sorted here, by `id_order`: legacy documents have no stored `number` to sort on.
     wanted = {**UNASSIGNED_WORK, "folder_missing": {"$ne": True}}
     found = db[COLLECTION].find(wanted, {"_id": 0, "id": 1, "number": 1})
+    found = [doc for doc in found if not exclude or doc["id"] not in exclude]
     return [doc["id"] for doc in sorted(found, key=id_order)[: max(0, int(count))]]
 
 
@@ -291,6 +293,7 @@ class Edit:
 
 
 CONFLICT = N_("{batch}: {field} is now '{actual}' (you saw '{expected}', wanted '{wanted}')")
+CHANGED_TO = N_("its {field} changed meanwhile to '{actual}'")
 
 
 @dataclass(frozen=True)
@@ -312,6 +315,10 @@ class Conflict:
             expected=str(self.expected),
             wanted=str(self.wanted),
         )
+
+    def reason(self) -> Phrase:
+        """Why the batch was not written, for a list that names the batch already."""
+        return Phrase(CHANGED_TO, field=self.field, actual=str(self.actual))
 
 
 @dataclass

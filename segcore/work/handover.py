@@ -27,7 +27,8 @@ def remove_member(
 
     Returns how many open batches were handed over. Raises ValidationError when the member has
     open batches and neither `unassign` nor `reassign_to` was chosen, or when some of them
-    changed meanwhile (then nobody is removed); MemberNotFound for an unknown name.
+    could not be handed over (changed meanwhile, or refused: the error names each one, and
+    nobody is removed); MemberNotFound for an unknown name.
     """
     author = authorize_write(author)
     member_name = team.find_member(db, name).name
@@ -51,20 +52,41 @@ def remove_member(
             count=len(open_ids),
             field="open_batches",
         )
+    moved = 0
     if open_ids:
         result = assignments.assign(db, open_ids, target, author=author)
-        if result.conflicts:
-            raise ValidationError(
-                N_(
-                    "{count} of {name}'s batches changed meanwhile, so {name} "
-                    "was not removed. Try again."
-                ),
-                count=len(result.conflicts),
-                name=member_name,
-            )
+        _refuse_if_left(member_name, result)
+        moved = len(result.updated)
     team.delete_member(db, member_name, author)
     auth.remove_member_logins(db, member_name)  # their own page is gone with them
-    return len(open_ids)
+    return moved
+
+
+def _refuse_if_left(name: str, result: batches.ChangeResult) -> None:
+    """ValidationError naming each open batch the handover could not move, and why.
+
+    The member then stays on the team: removed, they would keep batches nobody on the team
+    holds, that no list of members shows and no bulk assignment hands out. The batches already
+    handed over stay handed over (each one recorded in the history); running it again after
+    fixing the rest finishes the removal.
+    """
+    left = [(c.batch_id, c.reason()) for c in result.conflicts]
+    left += list(result.failed.items())
+    if not left:
+        return
+    refused = ValidationError(
+        N_(
+            "{name} was not removed: {count} open batches could not be handed over and are "
+            "still theirs ({moved} were). {problems}{more}"
+        ),
+        name=name,
+        count=len(left),
+        moved=len(result.updated),
+        problems="; ".join(f"{batch_id}: {why}" for batch_id, why in left[:10]),
+        more=f" (+{len(left) - 10})" if len(left) > 10 else "",
+    )
+    refused.problems = left[:10]  # the UI words each one in the user's language
+    raise refused
 
 
 def former_members(db: Database) -> set[str]:

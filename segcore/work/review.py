@@ -180,6 +180,7 @@ def review(
             result.refused.append(batch_id)
             continue
         change = _decision(doc, accept, note, now)
+        update, still = fit_review(doc, change["update"])
         entries = record(
             work,
             [
@@ -194,7 +195,7 @@ def review(
                 )
             ],
         )
-        updated = work[BATCHES].update_one({"_id": doc["_id"], "status": old}, change["update"])
+        updated = work[BATCHES].update_one({"_id": doc["_id"], "status": old, **still}, update)
         if updated.modified_count:
             result.moved.append(batch_id)
         else:
@@ -203,6 +204,26 @@ def review(
     if result.moved:
         data_version.bump_batches(work, result.moved)
     return result
+
+
+def fit_review(doc: dict, update: dict) -> tuple[dict, dict]:
+    """`update` fitted to the batch's stored `review`, and the condition it must still meet.
+
+    A null `review` (as older tools left it) holds nothing: it becomes a document holding the
+    figures, provided it is still null. Any other value that is no document is a legacy value
+    never overwritten: the batch still moves, without the figures (the Team page's rework
+    figures leave it out, as for a batch reviewed before they existed). Pure.
+    """
+    kept = doc.get(FIELD)
+    if FIELD not in doc or isinstance(kept, dict):
+        return update, {}
+    prefix = f"{FIELD}."
+    inner = {k: v for k, v in update["$set"].items() if k.startswith(prefix)}
+    fitted = {**update, "$set": {k: v for k, v in update["$set"].items() if k not in inner}}
+    if kept is not None:
+        return fitted, {}
+    fitted["$set"][FIELD] = {k.removeprefix(prefix): v for k, v in inner.items()}
+    return fitted, {FIELD: None}
 
 
 def _decision(doc: dict, accept: bool, note: str, now: datetime) -> dict:

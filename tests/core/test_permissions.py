@@ -178,6 +178,9 @@ CALLS = {  # each write as a viewer would call it, on data where a coordinator's
         d.work, ["batch_1"], {"status": "review"}, who
     ),
     "assignments.balance_pending": lambda m, d, t, who: m.balance_pending(d.work, ["Ceci"], who),
+    "assignments.assign_next_pending": lambda m, d, t, who: m.assign_next_pending(
+        d.work, 1, "Ceci", who
+    ),
     "backup_restore.restore_backup": lambda m, d, t, who: m.restore_backup(
         d.work, _backup_file(d, t), who, replace=True
     ),

@@ -121,6 +121,49 @@ def test_spread_pending_asks_first(app_env):
     assert any("Spread 6" in s.value for s in at.success)
 
 
+def test_spread_and_next_pending_assign_batches_with_null_metadata(app_env):
+    """The old dashboard left `metadata: null` on some batches: spreading said "Spread 0
+    pending batches (none were unassigned)" and next-N kept picking the first one, failing."""
+    db = app_env.work
+    seed(db, 4)
+    db.batches.update_many({"number": {"$lte": 3}}, {"$set": {"metadata": None}})
+    at = page("batches").run()
+    at.number_input(key="bulk_next_count").set_value(1)
+    at.selectbox(key="bulk_next_to").select("Ceci")
+    at.button(key="bulk_next").click().run()
+    assert db.batches.find_one({"id": "batch_1"})["assignee"] == "Ceci"
+    assert any("Next 1 pending to Ceci: 1 batch saved." in s.value for s in at.success)
+    at.toggle(key="bulk_balance_all").set_value(True).run()
+    at.button(key="bulk_balance_ask").click().run()
+    at.button(key="bulk_balance_yes").click().run()
+    assert not at.exception
+    assert db.batches.count_documents({"assignee": None}) == 0
+    assert any("Spread 3 pending batches (Ceci: 1, Flor: 2)." in s.value for s in at.success)
+
+
+def test_next_pending_names_a_batch_it_could_not_assign_and_takes_the_next(app_env, monkeypatch):
+    from segcore.work import assignments
+
+    db = app_env.work
+    seed(db, 3)
+    real = assignments.apply_edits
+
+    def taken_meanwhile(work, edits, author, *args):
+        if any(e.batch_id == "batch_1" for e in edits):
+            work.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Flor"}})
+        return real(work, edits, author, *args)
+
+    monkeypatch.setattr(assignments, "apply_edits", taken_meanwhile)
+    at = page("batches").run()
+    at.number_input(key="bulk_next_count").set_value(1)
+    at.selectbox(key="bulk_next_to").select("Ceci")
+    at.button(key="bulk_next").click().run()
+    assert db.batches.find_one({"id": "batch_2"})["assignee"] == "Ceci"
+    assert any("1 batch saved" in s.value for s in at.success)
+    assert any("1 change was not saved" in w.value for w in at.warning)
+    assert at.dataframe[1].value.to_dict("records")[0]["batch"] == "batch_1"
+
+
 def test_filters_paging_and_history(app_env):
     db = app_env.work
     seed(db, 120)
@@ -443,6 +486,27 @@ def test_bulk_edit_of_the_filtered_batches_replaces_a_legacy_status(app_env):
     assert any("batch_3 could not be saved: its status is no longer S" in e.value for e in at.error)
     changes = {(h["field"], h["old"], h["new"]) for h in list_history(db, key="batch_1")}
     assert ("status", "S", "review") in changes and ("priority", None, "alta") in changes
+
+
+def test_bulk_priority_on_legacy_metadata_says_why_a_batch_was_left_alone(app_env):
+    """A null metadata takes the priority; an "n/a" one would be replaced, so that batch is
+    named with its value (the page said "its status is no longer …" of a status filter it
+    never had)."""
+    db = app_env.work
+    seed(db, 3)
+    db.batches.update_one({"id": "batch_1"}, {"$set": {"metadata": None}})
+    db.batches.update_one({"id": "batch_2"}, {"$set": {"metadata": "n/a"}})
+    at = edit(page("batches").run(), {0: {"select": True}, 1: {"select": True}})
+    at.selectbox(key="bulk_priority").set_value("alta").run()
+    at.button(key="bulk_apply").click().run()
+    assert not at.exception, at.exception
+    assert db.batches.find_one({"id": "batch_1"})["metadata"] == {"priority": "alta"}
+    assert db.batches.find_one({"id": "batch_2"})["metadata"] == "n/a"
+    assert [s.value for s in at.success] == ["Bulk change: 1 batch saved."]
+    assert [e.value for e in at.error] == [
+        "batch_2 could not be saved: its metadata holds a legacy value ('n/a') that a "
+        "priority or due date would replace"
+    ]
 
 
 def test_the_bulk_edit_keeps_every_filtered_batch_chosen_when_the_filter_changes(app_env):

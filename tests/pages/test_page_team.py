@@ -76,6 +76,52 @@ def test_remove_asks_what_to_do_with_open_batches(app_env):
     assert any("Flor was removed" in s.value for s in at.success)
 
 
+def test_remove_names_a_batch_it_could_not_hand_over_and_keeps_the_member(app_env, monkeypatch):
+    """Legacy batches (metadata null, "n/a") are handed over; one another coordinator took
+    meanwhile is named, and Flor stays on the team rather than keep open work as a former
+    member (the page said she was removed and her batches went to Ceci)."""
+    from segcore.work import assignments
+
+    db = app_env.work
+    for name in ("Ceci", "Flor", "Gaby"):
+        team.add_member(db, name, author="test")
+    db.batches.insert_many(
+        [
+            {
+                "id": f"batch_{n}",
+                "number": n,
+                "assignee": "Flor",
+                "status": "pending",
+                "metadata": m,
+            }
+            for n, m in ((1, None), (2, "n/a"), (3, {}))
+        ]
+    )
+    real = assignments.apply_edits
+
+    def taken_meanwhile(work, edits, author, *args):
+        work.batches.update_one({"id": "batch_3"}, {"$set": {"assignee": "Gaby"}})
+        return real(work, edits, author, *args)
+
+    monkeypatch.setattr(assignments, "apply_edits", taken_meanwhile)
+    at = page("team").run()
+    at.selectbox(key="edit_who").select("Flor").run()
+    at.button(key="remove_ask").click().run()
+    at.radio(key="remove_choice").set_value("reassign").run()
+    at.selectbox(key="remove_target").select("Ceci")
+    at.button(key="remove_yes").click().run()
+    assert not at.exception
+    assert "Flor" in [m.name for m in team.list_members(db)]
+    assert {d["id"] for d in db.batches.find({"assignee": "Ceci"})} == {"batch_1", "batch_2"}
+    assert any(
+        "Flor was not removed: 1 open batches could not be handed over" in e.value
+        and "(2 were)" in e.value
+        and "batch_3: its assignee changed meanwhile to 'Gaby'" in e.value
+        for e in at.error
+    ), [e.value for e in at.error]
+    assert not any("Flor was removed" in s.value for s in at.success)
+
+
 def test_remove_can_be_cancelled(app_env):
     team.add_member(app_env.work, "Flor", author="test")
     at = page("team").run()

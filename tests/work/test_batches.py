@@ -133,7 +133,7 @@ def test_viewer_cannot_write(seeded):
 
 def test_next_pending_and_balance(seeded):
     assert batches.next_pending_ids(seeded, 3) == ["batch_4", "batch_5", "batch_6"]
-    given = assignments.balance_pending(seeded, ["Flor", "Ceci", "Mauricio"], "me")
+    given = assignments.balance_pending(seeded, ["Flor", "Ceci", "Mauricio"], "me").given
     assert sum(given.values()) == 17
     loads = batches.open_workloads(seeded, ["Flor", "Ceci", "Mauricio"])
     assert max(loads.values()) - min(loads.values()) <= 1

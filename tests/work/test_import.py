@@ -267,7 +267,7 @@ def test_a_listed_folder_absent_on_disk_is_flagged_new_or_old(db, tmp_path):
     result = import_from_sources(db, listing, tmp_path, "me")
     assert sorted(result.flagged_missing) == ["batch_2", "batch_3"]
     assert {d["id"] for d in db.batches.find({"folder_missing": True})} == {"batch_2", "batch_3"}
-    given = assignments.balance_pending(db, ["Flor"], "me")
+    given = assignments.balance_pending(db, ["Flor"], "me").given
     assert given == {"Flor": 1}
     assert db.batches.find_one({"id": "batch_1"})["assignee"] == "Flor"
     assert db.batches.count_documents({"assignee": "Flor"}) == 1
