@@ -33,10 +33,25 @@ def _checked(report) -> str:
     for row in report.batches:
         states[row["state"]] = states.get(row["state"], 0) + 1
     found = ", ".join(labels.mask_state_count(s, n) for s, n in sorted(states.items()))
-    return _("Masks checked: {count} uploads read ({size} MB); {states}.").format(
+    said = _("Masks checked: {count} uploads read ({size} MB); {states}.").format(
         count=format_number(report.checked_uploads),
         size=format_number(report.bytes_read / 1e6, 1),
         states=found or _("no batch has uploads"),
+    )
+    if not report.first_receipts:
+        return said
+    # uploads a sync left without a receipt, or a check stopped before making theirs
+    return (
+        said
+        + " "
+        + _(
+            "First receipts made: {count} (of uploads listed earlier: {owed}); batch statuses "
+            "moved: {moved}."
+        ).format(
+            count=format_number(report.first_receipts),
+            owed=format_number(report.owed_receipts),
+            moved=format_number(report.statuses_moved),
+        )
     )
 
 

@@ -137,6 +137,16 @@ def print_report(report) -> None:
         + (", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none")
         + "."
     )
+    if report.first_receipts:
+        earlier = (
+            f" ({report.owed_receipts} listed by an earlier check stopped before their receipts)"
+            if report.owed_receipts
+            else ""
+        )
+        echo(
+            f"{report.first_receipts} uploads got their first receipt{earlier}; "
+            f"{report.statuses_moved} batch statuses moved."
+        )
     skipped = getattr(report, "skipped", [])
     if skipped:
         echo(

@@ -1,4 +1,5 @@
 """The verdict on an upload: the stored mask check of each batch (`mask_check`), one receipt
-per upload (`receipts`) and what content checks still owe them (`content_due`), built on
-`images`, `archives` and `content`.
+per upload (`receipts`), the receipts a check owes and the status moves they make
+(`owed_receipts`) and what content checks still owe them (`content_due`), built on `images`,
+`archives` and `content`.
 """

@@ -31,7 +31,7 @@ from segcore.images.mask_matching import (
     compare_batch,
     paths_for_batch,
 )
-from segcore.masks.receipts import store_receipts
+from segcore.masks import owed_receipts
 from segcore.store import data_version
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, MASK_CHECKS, delete_in, find_in
@@ -76,6 +76,10 @@ class VerifyReport:
     skipped: list[dict] = field(default_factory=list)  # {"filename", "problem"}
     skipped_count: int = 0
     checked_ids: list = field(default_factory=list)  # the uploads listed by this check
+    receipt_ids: list = field(default_factory=list)  # the uploads given a receipt
+    first_receipts: int = 0  # uploads that had no receipt before this check
+    owed_receipts: int = 0  # of those, listed by an earlier check stopped before the receipts
+    statuses_moved: int = 0  # batches their first receipts moved (MASKS_SET_STATUS)
 
     def as_dict(self) -> dict:
         """The command line's JSON: counts, and each batch in the documented shape."""
@@ -88,6 +92,9 @@ class VerifyReport:
             ],
             "skipped": self.skipped_count,
             "skipped_uploads": self.skipped,
+            "first_receipts": self.first_receipts,
+            "owed_receipts": self.owed_receipts,
+            "statuses_moved": self.statuses_moved,
         }
 
 
@@ -142,7 +149,7 @@ def verify(
     every batch that has uploads, or every batch with `every_batch`. `upload_ids` limits the
     check to those uploads (what a sync found new). PermissionDenied for a viewer.
     """
-    authorize_write(author)
+    who = authorize_write(author)
     notify = progress or (lambda fraction, message: None)
     work, settings = databases.work, databases.settings
     notify(0.0, Phrase(READING_UPLOADS))
@@ -166,6 +173,8 @@ def verify(
         delete_in(work[CHECKS], "_id", [i for i in stored if i not in uploads])
     extensions = settings.mask_extensions
     targets = [u for u in in_scope if recheck or needs_check(uploads[u], stored.get(u), extensions)]
+    # Uploads owed a receipt: listed by an earlier check killed before its receipts, or never
+    first = owed_receipts.without_receipt(work, in_scope, batch_ids is None and upload_ids is None)
     notify(0.02, Phrase(LISTING_IMAGES))  # first: the listing tells copies of them from masks
     relist, images = _relist_images(
         work, batches, settings.data_directory, bool(batch_ids or recheck), extensions
@@ -174,23 +183,17 @@ def verify(
         databases, [uploads[u] for u in targets], uploads, by_batch, report, notify, images=images
     )
     report.checked_ids = checked
-    changed_keys = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
+    owed = sorted(first - set(checked), key=str)  # their stored listings are current
+    changed_keys = {k for u in [*checked, *owed] for k in uploads[u]["batches"]}
+    changed_keys |= {b["key"] for b in relist}
     report.batches = _update_batches(
         work, batches, by_batch, changed_keys, (settings.mask_suffixes, extensions), images=images
     )
-    store_receipts(
-        work,
-        [uploads[u] for u in checked],
-        {b["key"]: b for b in batches},
-        {b["key"]: r for b, r in zip(batches, report.batches)},
-        "verify",
-        settings.mask_suffixes,
-        extensions=extensions,
-        by_batch={
-            k: {u: uploads[u].get("uploadDate") for u in by_batch.get(k, ())}
-            for k in {k for u in checked for k in uploads[u]["batches"]}
-        },
-    )  # a receipt per upload listed
+    report.receipt_ids = [*checked, *owed]
+    report.first_receipts, report.owed_receipts = len(first), len(owed)
+    scope = (batches, report.batches, by_batch)
+    moved = owed_receipts.store(databases, uploads, report.receipt_ids, first, scope, who)
+    report.statuses_moved = len(moved)
     notify(1.0, Phrase(DONE))
     return report
 

@@ -293,12 +293,12 @@ class Sender(threading.Thread):
 
 
 def verify_and_notify(databases: Databases, **options):
-    """A mask check (`mask_check.verify`, same arguments) that enqueues the receipts of the
-    uploads it found unusable; enqueued only, so a dead mail server never holds it up."""
+    """A mask check (`mask_check.verify`, same arguments) that enqueues the receipts it made
+    that tell of a problem; enqueued only, so a dead mail server never holds it up."""
     from segcore.masks.mask_check import verify
 
     report = verify(databases, **options)
-    notify_checked(databases, report.checked_ids)
+    notify_checked(databases, report.receipt_ids)
     return report
 
 

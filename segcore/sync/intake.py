@@ -11,15 +11,14 @@ import heapq
 
 from pymongo.database import Database
 
-from segcore.core.phrases import N_, Phrase
-from segcore.masks import mask_check
-from segcore.masks.receipts import PROBLEM_WORDS, build_receipts, save_receipts
+from segcore.masks import mask_check, owed_receipts
+from segcore.masks.receipts import build_receipts, save_receipts
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, RECEIPTS, find_in
 from segcore.sync.index_entry import date_order
 from segcore.sync.sync_index import each_upload
 from segcore.uploads.uploads import READ_OPTIONS, resolve_batch_ids, upload_from_document
-from segcore.work import delivery, review
+from segcore.work import review
 
 BACKLOG = 1000  # uploads without a receipt a first full read lists, newest first
 BATCH_FIELDS = {"id": 1, "folder": 1, "status": 1, "assignee": 1, mask_check.FIELD: 1}
@@ -73,7 +72,11 @@ def make_receipts(
         extensions=settings.mask_extensions,
         by_batch={k: {u: dates[u] for u in found_ids} for k, found_ids in entries.items()},
     )
-    moves = _moves(made, docs, found.results) if settings.masks_set_status else []
+    moves = (
+        owed_receipts.moves_after_receipts(made, docs, found.results)
+        if settings.masks_set_status
+        else []
+    )
     also = {}
     for doc in docs:
         batch_id, to_set, to_unset = (pending or {}).pop(doc["_id"], (doc.get("id"), {}, {}))
@@ -145,29 +148,3 @@ def backlog(work: Database, index: dict[str, dict], limit: int = BACKLOG) -> lis
     without = ((i, date_order(entry)) for i, entry, _keys in each_upload(index) if i not in have)
     newest = heapq.nlargest(limit, without, key=lambda u: u[1])
     return [upload_id for upload_id, _date in newest]
-
-
-def _moves(receipts: list[dict], docs: list[dict], results: dict) -> list[review.Move]:
-    """The status moves the new uploads' receipts cause: each batch follows its newest one."""
-    newest_of: dict[str, dict] = {}
-    for receipt in sorted(receipts, key=lambda r: str(r.get("upload_date"))):
-        for batch_id in receipt["batches"]:
-            newest_of[batch_id] = receipt
-
-    def decide(doc):
-        newest = newest_of.get(str(doc.get("id")))
-        if newest is None:
-            return None
-        usable = delivery.is_usable_check(results.get(doc["key"]))
-        problem = (
-            None
-            if newest["problem"] in (None, "unknown")
-            else Phrase(
-                N_("{problem}: {reason}"),
-                problem=Phrase(PROBLEM_WORDS.get(newest["problem"], newest["problem"])),
-                reason=Phrase.from_doc(newest.get("reason_phrase"), newest["reason"]),
-            )
-        )
-        return delivery.status_after_upload(doc.get("status"), usable, newest["readable"], problem)
-
-    return review.moves_after_upload(docs, decide)

@@ -36,9 +36,15 @@ def test_check_masks_on_the_sync_page(app_env, upload, tmp_path):
     at.button(key="check_masks").click().run()
     assert not at.exception
     assert any(
-        "Masks checked: 2 uploads read" in s.value and "1 complete, 1 incomplete" in s.value
+        "Masks checked: 2 uploads read" in s.value
+        and "1 complete, 1 incomplete" in s.value
+        # no sync made their receipts: the check does, and moves their batches as a sync would
+        and "First receipts made: 2 (of uploads listed earlier: 0); batch statuses moved: 2."
+        in s.value
         for s in at.success
     )
+    statuses = {d["id"]: d["status"] for d in app_env.work.batches.find()}
+    assert statuses == {"batch_1": "rework", "batch_2": "review", "batch_3": "pending"}
     table = at.dataframe[0].value
     assert table[["id", "state", "missing"]].values.tolist() == [
         ["batch_1", "Incomplete", 1],

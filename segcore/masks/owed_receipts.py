@@ -1,0 +1,111 @@
+"""The receipts a mask check makes, with those an earlier run still owes, and the status moves
+a first receipt decides.
+
+A check stores the uploads' listings a slice at a time and their receipts at the end. Killed in
+between, the listed uploads were current and never listed again, so they never got a receipt:
+the check therefore makes one for every upload in its scope that has none (listed now or by an
+earlier run). A first receipt moves its batch's status as a sync's receipt of a new upload does
+(MASKS_SET_STATUS), when its upload is the batch's newest: the moves are written before the
+receipts, so a run killed between them owes the receipts again and finds the moves made.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo.database import Database
+
+from segcore.core.naming import canonical_batch_id
+from segcore.core.phrases import N_, Phrase
+from segcore.masks.receipts import PROBLEM_WORDS, build_receipts, save_receipts
+from segcore.store.schema import BATCHES, RECEIPTS, find_in
+from segcore.work import delivery, review
+
+
+def without_receipt(work: Database, upload_ids, every: bool) -> set:
+    """The uploads of `upload_ids` that have no receipt. `every`: `upload_ids` is every upload,
+    so the receipts' ids are read in one pass rather than looked up by id."""
+    if every:
+        have = {d["_id"] for d in work[RECEIPTS].find({}, {"_id": 1})}
+    else:
+        have = {d["_id"] for d in find_in(work[RECEIPTS], "_id", list(upload_ids), {"_id": 1})}
+    return {u for u in upload_ids if u not in have}
+
+
+def store(
+    databases,
+    uploads: dict,
+    made_for: list,
+    first: set,
+    scope: tuple[list[dict], list[dict], dict],
+    author: str,
+) -> list[review.Move]:
+    """Build and store the receipts of `made_for` (ids of `uploads`, the file documents with
+    their batch keys); with MASKS_SET_STATUS on, first move the statuses of the batches whose
+    newest upload is one of `first` (those without a receipt before). `scope`: the checked
+    batches' documents (with `key`), their results (rows in the same order) and each batch
+    key's upload ids. Returns the moves made."""
+    work, settings = databases.work, databases.settings
+    batches, rows, by_batch = scope
+    results = {b["key"]: r for b, r in zip(batches, rows)}
+    keys = {k for u in made_for for k in uploads[u]["batches"]}
+    made = build_receipts(
+        work,
+        [uploads[u] for u in made_for],
+        {b["key"]: b for b in batches},
+        results,
+        "verify",
+        settings.mask_suffixes,
+        extensions=settings.mask_extensions,
+        by_batch={k: {u: uploads[u].get("uploadDate") for u in by_batch.get(k, ())} for k in keys},
+    )
+    moves: list[review.Move] = []
+    if settings.masks_set_status and first:
+        newest = {k for k in keys if _newest(by_batch.get(k, ()), uploads) in first}
+        ids = [b["id"] for b in batches if b["key"] in newest]
+        docs = find_in(work[BATCHES], "id", ids, {"_id": 1, "id": 1, "status": 1})
+        for doc in docs:
+            doc["key"] = canonical_batch_id(doc["id"]) or doc["id"]
+        receipts = [r for r in made if r["_id"] in first]
+        moves = review.apply_moves(
+            work, moves_after_receipts(receipts, docs, results), author, edit=True
+        )
+    save_receipts(work, made)
+    return moves
+
+
+def _newest(upload_ids, uploads: dict):
+    """The upload a batch follows: its newest by date (then id), as a sync sees them arrive."""
+
+    def order(u):
+        date = uploads[u].get("uploadDate")
+        return (isinstance(date, datetime), date if isinstance(date, datetime) else 0, str(u))
+
+    return max(upload_ids, key=order, default=None)
+
+
+def moves_after_receipts(receipts: list[dict], docs: list[dict], results: dict) -> list:
+    """The status moves that new receipts cause: each batch of `docs` (with `_id`, `id`,
+    `status`, `key`) follows its newest receipt; `results`: the batches' mask checks by key."""
+    newest_of: dict[str, dict] = {}
+    for receipt in sorted(receipts, key=lambda r: str(r.get("upload_date"))):
+        for batch_id in receipt["batches"]:
+            newest_of[batch_id] = receipt
+
+    def decide(doc):
+        newest = newest_of.get(str(doc.get("id")))
+        if newest is None:
+            return None
+        usable = delivery.is_usable_check(results.get(doc["key"]))
+        problem = (
+            None
+            if newest["problem"] in (None, "unknown")
+            else Phrase(
+                N_("{problem}: {reason}"),
+                problem=Phrase(PROBLEM_WORDS.get(newest["problem"], newest["problem"])),
+                reason=Phrase.from_doc(newest.get("reason_phrase"), newest["reason"]),
+            )
+        )
+        return delivery.status_after_upload(doc.get("status"), usable, newest["readable"], problem)
+
+    return review.moves_after_upload(docs, decide)
