@@ -263,10 +263,10 @@ def former_holders(
             )
 
 
-def rework_table(rows: list[dict]) -> list[dict]:
+def rework_table(rows: list[dict], team: list[str] = ()) -> list[dict]:
     """Per person: delivered (usable), sent back, acceptance rate, median time to fix."""
     table = []
-    for person in review.person_rework(rows).values():
+    for person in review.person_rework(rows, team).values():
         hours = person["median_hours_to_accept"]
         table.append(
             {

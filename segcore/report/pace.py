@@ -19,6 +19,7 @@ from segcore.core.naming import batch_number, person_key
 from segcore.core.phrases import N_, Nn_, Phrase
 from segcore.core.timefmt import parse_date, to_office
 from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD, delivered_at, is_open, is_usable_batch
+from segcore.work.holders import holder
 
 # What segcore says about a risk or a move (worded in the reader's language by the app).
 FINISH_BY = N_("{name} would finish it by {date}")
@@ -198,8 +199,7 @@ def pace_row(doc: dict) -> dict:
     unreadable or incomplete is no delivery.
     """
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-    assignee = doc.get("assignee")
-    assignee = assignee if isinstance(assignee, str) and assignee.strip() else None
+    assignee = holder(doc.get("assignee"))
     usable = is_usable_batch(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD))
     return {
         "id": str(doc.get("id", "")),
@@ -373,7 +373,10 @@ def analyse(
     accepted), `now` a datetime (naive means UTC), `tz` the office's zone (None: the server's).
     """
     today = local_day(now, tz)
-    team = {person_key(m["name"]): m for m in members if m.get("name")}
+    team: dict[str, dict] = {}
+    for m in members:  # the first of legacy duplicates (José, Jose) is the person
+        if m.get("name"):
+            team.setdefault(person_key(m["name"]), m)
     delivered: dict[str, list[date]] = {}
     queues: dict[str, list[dict]] = {}
     names: dict[str, str] = {}
