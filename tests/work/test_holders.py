@@ -99,3 +99,22 @@ def test_unassigned_work_is_found_for_every_blank_text(db):
     )
     assert batches.next_pending_ids(db, 10) == ["batch_1", "batch_2", "batch_3", "batch_4"]
     assert stats.summary(db).assigned == 2
+
+
+def test_a_move_of_a_legacy_holders_batch_is_applied_not_refused_as_changed(db):
+    from segcore.store.history import list_history
+    from segcore.work.assignments import apply_edits
+    from segcore.work.batches import Edit
+
+    for name in ("Flor", "Ceci"):
+        team.add_member(db, name, author="test")
+    db.batches.insert_many(
+        [{"id": "batch_1", "assignee": 42}, {"id": "batch_2", "assignee": "flor"}]
+    )
+    # What the pages and the suggested moves say they saw: "42", and Flor for "flor".
+    edits = [Edit("batch_1", "assignee", "42", "Ceci"), Edit("batch_2", "assignee", "Flor", "Ceci")]
+    result = apply_edits(db, edits, "test")
+    assert (sorted(result.updated), result.conflicts) == (["batch_1", "batch_2"], [])
+    assert [h["old"] for h in list_history(db, key="batch_1")] == [42]  # as it was stored
+    again = apply_edits(db, [Edit("batch_2", "assignee", "Flor", "Ceci")], "test")
+    assert [c.actual for c in again.conflicts] == ["Ceci"]  # someone else holds it now
