@@ -77,3 +77,13 @@ def test_team_page_counts_legacy_duplicates_once_in_both_tables(app_env):
     assert load == {"José": 2, "Jose": 0}
     review = at.dataframe[1].value.set_index("Segmentador")["Delivered, usable"].to_dict()
     assert review == {"José": 1}
+
+
+def test_review_names_a_batch_without_a_status_alone(app_env):
+    seed(app_env.work)
+    app_env.work.batches.update_many({}, {"$set": {"mongo_uploaded": True}})
+    app_env.work.batches.update_one({"id": "batch_4"}, {"$unset": {"status": ""}})
+    at = page("batches").run()
+    options = at.multiselect(key="review_ids").options
+    assert "batch_4" in options and "batch_1 (Pending)" in options
+    assert not any(o.endswith("()") for o in options)
