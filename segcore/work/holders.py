@@ -68,13 +68,23 @@ def same_person(stored: object, name: str) -> bool:
     return text is not None and person_key(text) == person_key(name)
 
 
-def person_options(stored: list[object], team: list[str]) -> list[str]:
-    """A person filter's choices after the team: one per person, the stored spellings of
-    people not on the team (one each, the first by key) in name order."""
-    by_key = people_by_key(team)
-    others: dict[str, str] = {}
+def outsiders(stored: object, by_key: dict[str, str]) -> dict[str, str]:
+    """The people holding batches who are not on the team (not in `by_key`), by person_key,
+    each named by the least of their stored spellings ("Ex Member" for "ex member " too): the
+    same name on every view, whatever order the batches are read in."""
+    found: dict[str, str] = {}
     for value in stored:
         text = holder(value)
-        if text is not None and person_key(text) not in by_key:
-            others.setdefault(person_key(text), text)
+        if text is None:
+            continue
+        key = person_key(text)
+        if key not in by_key and (key not in found or text < found[key]):
+            found[key] = text
+    return found
+
+
+def person_options(stored: list[object], team: list[str]) -> list[str]:
+    """A person filter's choices after the team: one per person not on it (`outsiders`), in
+    name order."""
+    others = outsiders(stored, people_by_key(team))
     return [others[key] for key in sorted(others)]

@@ -118,3 +118,11 @@ def test_a_move_of_a_legacy_holders_batch_is_applied_not_refused_as_changed(db):
     assert [h["old"] for h in list_history(db, key="batch_1")] == [42]  # as it was stored
     again = apply_edits(db, [Edit("batch_2", "assignee", "Flor", "Ceci")], "test")
     assert [c.actual for c in again.conflicts] == ["Ceci"]  # someone else holds it now
+
+
+def test_someone_not_on_the_team_has_one_name_whatever_the_order_of_the_batches():
+    rows = [batch_row({"id": f"batch_{n}", "assignee": a}) for n, a in enumerate(["ex ", "Ex"])]
+    for order in (rows, rows[::-1]):
+        per = progress.per_segmentador(order, [])
+        assert [(p["segmentador"], p["assigned"]) for p in per] == [("Ex", 2)]
+        assert holders.person_options([r["assignee"] for r in order], []) == ["Ex"]
