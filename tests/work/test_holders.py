@@ -126,3 +126,23 @@ def test_someone_not_on_the_team_has_one_name_whatever_the_order_of_the_batches(
         per = progress.per_segmentador(order, [])
         assert [(p["segmentador"], p["assigned"]) for p in per] == [("Ex", 2)]
         assert holders.person_options([r["assignee"] for r in order], []) == ["Ex"]
+
+
+def test_alerts_and_weekly_deliveries_name_people_as_the_team_page(db):
+    from datetime import date, datetime, timezone
+
+    from segcore.report import pace
+
+    day = datetime(2026, 3, 4, 12, tzinfo=timezone.utc)
+    check = {"usable": True, "usable_since": day}
+    docs = [
+        {"id": "batch_1", "assignee": "Jose", "mask_check": check},
+        {"id": "batch_2", "assignee": "ex ", "status": "pending"},
+        {"id": "batch_3", "assignee": "Ex", "status": "pending"},
+    ]
+    rows = [pace.pace_row(d) for d in docs]
+    weekly = pace.weekly_deliveries(rows, ["José", "Jose"], date(2026, 3, 6), weeks=1)
+    assert [(w["segmentador"], w["deliveries"]) for w in weekly] == [("José", 1)]
+    members = [{"name": "José"}, {"name": "Jose"}]
+    found = pace.analyse(rows, members, day)
+    assert sorted(p.name for p in found.people) == ["Ex", "José"]
