@@ -59,10 +59,13 @@ def team_table(
     "by them" the newest upload they made, on any batch (from the last sync, no GridFS read).
     """
     activity = reads.uploader_activity()
-    rows = []
+    rows, seen = [], set()
     for member in members:
         mine = load[member["name"]]
-        theirs = activity.get(person_key(member["name"])) or {}
+        key = person_key(member["name"])
+        # Uploads are counted by key: a legacy duplicate (Ana after ana) has none of its own.
+        theirs = {} if key in seen else activity.get(key) or {}
+        seen.add(key)
         values = (
             member["name"],
             member["role"] or "",

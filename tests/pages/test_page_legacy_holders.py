@@ -87,3 +87,17 @@ def test_review_names_a_batch_without_a_status_alone(app_env):
     options = at.multiselect(key="review_ids").options
     assert "batch_4" in options and "batch_1 (Pending)" in options
     assert not any(o.endswith("()") for o in options)
+
+
+def test_an_upload_counts_once_for_legacy_duplicate_members(app_env):
+    from gridfs import GridFS
+
+    from segcore.sync.sync import run_sync
+
+    app_env.work.segmentadores.insert_many([{"name": "ana"}, {"name": "Ana "}])
+    app_env.work.batches.insert_one({"id": "batch_1", "assignee": "ana", "status": "pending"})
+    files = GridFS(app_env.training, collection="masks")
+    files.put(b"m", filename="masks_batch_1.zip", metadata={"uploaded_by": "ana"})
+    run_sync(app_env)
+    table = page("team").run().dataframe[0].value
+    assert table["Files uploaded by them"].tolist() == [1, 0]
