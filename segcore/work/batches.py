@@ -231,21 +231,24 @@ def get_value(doc: dict, field_name: str) -> object:
 
 
 def stored_spellings(db: Database, name: str) -> list[object]:
-    """`name` and every other stored assignee that names the same person ("flor", "Flor ",
+    """Every stored assignee that names the same person as `name` ("Flor", "flor", "Flor ",
     the number 42 for "42"): one read of the assignee index, for an indexed `$in`."""
-    found = [
+    return [
         stored
         for stored in db[COLLECTION].distinct("assignee")
         if not isinstance(stored, (list, dict)) and same_person(stored, name)
     ]
-    return [name, *(s for s in found if s != name)]
 
 
 def open_batch_ids(db: Database, assignee: str) -> list[str]:
     """The open batches (segcore.delivery) `assignee` holds, under any spelling."""
-    wanted = {**NOT_DELIVERED, "assignee": {"$in": stored_spellings(db, assignee)}}
-    cursor = db[COLLECTION].find(wanted, {"_id": 0, "id": 1, "assignee": 1})
-    # On a list, the query matched an item: ["Flor"] is held by "['Flor']", not by Flor.
+    spellings = stored_spellings(db, assignee)
+    # Spelled by no stored value: a list or document's text ("['Flor']"), found by its type.
+    held = {"$in": spellings} if spellings else {"$type": ["array", "object"]}
+    cursor = db[COLLECTION].find(
+        {**NOT_DELIVERED, "assignee": held}, {"_id": 0, "id": 1, "assignee": 1}
+    )
+    # On a list, `$in` matched an item: ["Flor"] is held by "['Flor']", not by Flor.
     return [doc["id"] for doc in cursor if same_person(doc.get("assignee"), assignee)]
 
 

@@ -69,6 +69,7 @@ def test_server_queries_find_every_spelling_and_leave_lists_to_their_text(db):
     db.batches.insert_many(legacy_docs())
     assert sorted(batches.open_batch_ids(db, "flor")) == ["batch_1", "batch_5", "batch_6"]
     assert batches.open_batch_ids(db, "42") == ["batch_2"]
+    assert batches.open_batch_ids(db, "['Flor']") == ["batch_3"]  # the Team page's hand-over
     assert batches.next_pending_ids(db, 10) == ["batch_4", "batch_7", "batch_8"]
     assert batches.open_workloads(db, ["Flor", "42", "Ceci"]) == {"Flor": 3, "42": 1, "Ceci": 0}
     assert sorted(d["id"] for d in _my_docs(db, "Flor")) == ["batch_1", "batch_5", "batch_6"]
