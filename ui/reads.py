@@ -41,7 +41,7 @@ from segcore.store.connection import Databases, check_health
 from segcore.sync import sync, upload_stats
 from segcore.team import team
 from segcore.views.batch_rows import BatchRows
-from segcore.work import batches, handover
+from segcore.work import batches, handover, holders
 from segcore.work.batches import BatchQuery
 from ui.actions import guarded, optional
 from ui.connection import connection, data_versions, databases, db_key, settings
@@ -281,6 +281,13 @@ def stored_values(field_name: str) -> list[str]:
     return sorted((v for v in values if v.strip()), key=person_key)
 
 
+def person_choices(team: list[str]) -> list[str]:
+    """A person filter's choices: one per person on the team (the first of legacy duplicates),
+    then one per person not on it, under a stored spelling (`holders.person_options`)."""
+    stored = {row["assignee"] for row in progress_rows()}
+    return [*holders.people_by_key(team).values(), *holders.person_options(list(stored), team)]
+
+
 @cached_read(topics=("team",))
 def former_members(found: Databases) -> set[str]:
     return handover.former_members(found.work)
@@ -348,11 +355,14 @@ def mask_detail(found: Databases, batch_id: str) -> dict | None:
 
 
 def open_workloads(names: tuple[str, ...]) -> dict[str, int]:
-    """How many open batches (segcore.delivery's rule) each of `names` holds, from the rows."""
+    """How many open batches (segcore.delivery's rule) each of `names` holds under any
+    spelling (`holders`), from the rows."""
     counts = dict.fromkeys(names, 0)
+    by_key = holders.people_by_key(list(names))
     for row in progress_rows():
-        if row["assignee"] in counts and row["open"]:
-            counts[row["assignee"]] += 1
+        person = holders.person_of(row["assignee"], by_key) if row["open"] else None
+        if person in counts:
+            counts[person] += 1
     return counts
 
 

@@ -84,6 +84,12 @@ def _content_caption(found: list[dict]) -> None:
         )
 
 
+def _with_status(batch_id: str, status: object) -> str:
+    """ "batch_1 (review)"; a batch with no status stored is named alone, not "batch_2 ()"."""
+    shown = labels.status(status)
+    return f"{batch_id} ({shown})" if shown else batch_id
+
+
 def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) -> None:
     """Accept or send back the chosen batches (compare-and-set on the statuses shown). The
     outcome is said inside the form, kept open: at the top of the page it was out of view."""
@@ -95,7 +101,7 @@ def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) ->
             _("Batches to review"),
             batch_ids,
             key="review_ids",
-            format_func=lambda b: f"{b} ({labels.status(statuses.get(b))})",
+            format_func=lambda b: _with_status(b, statuses.get(b)),
         )
         note = st.text_input(
             _("Note for the segmentador (required to send back)"), key="review_note"

@@ -59,10 +59,13 @@ def team_table(
     "by them" the newest upload they made, on any batch (from the last sync, no GridFS read).
     """
     activity = reads.uploader_activity()
-    rows = []
+    rows, seen = [], set()
     for member in members:
         mine = load[member["name"]]
-        theirs = activity.get(person_key(member["name"])) or {}
+        key = person_key(member["name"])
+        # Uploads are counted by key: a legacy duplicate (Ana after ana) has none of its own.
+        theirs = {} if key in seen else activity.get(key) or {}
+        seen.add(key)
         values = (
             member["name"],
             member["role"] or "",
@@ -263,10 +266,10 @@ def former_holders(
             )
 
 
-def rework_table(rows: list[dict]) -> list[dict]:
+def rework_table(rows: list[dict], team: list[str] = ()) -> list[dict]:
     """Per person: delivered (usable), sent back, acceptance rate, median time to fix."""
     table = []
-    for person in review.person_rework(rows).values():
+    for person in review.person_rework(rows, team).values():
         hours = person["median_hours_to_accept"]
         table.append(
             {

@@ -19,6 +19,7 @@ from segcore.core.naming import batch_number, person_key
 from segcore.core.phrases import N_, Nn_, Phrase
 from segcore.core.timefmt import parse_date, to_office
 from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD, delivered_at, is_open, is_usable_batch
+from segcore.work.holders import holder, outsiders, people_by_key
 
 # What segcore says about a risk or a move (worded in the reader's language by the app).
 FINISH_BY = N_("{name} would finish it by {date}")
@@ -198,8 +199,7 @@ def pace_row(doc: dict) -> dict:
     unreadable or incomplete is no delivery.
     """
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-    assignee = doc.get("assignee")
-    assignee = assignee if isinstance(assignee, str) and assignee.strip() else None
+    assignee = holder(doc.get("assignee"))
     usable = is_usable_batch(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD))
     return {
         "id": str(doc.get("id", "")),
@@ -373,15 +373,20 @@ def analyse(
     accepted), `now` a datetime (naive means UTC), `tz` the office's zone (None: the server's).
     """
     today = local_day(now, tz)
-    team = {person_key(m["name"]): m for m in members if m.get("name")}
+    team: dict[str, dict] = {}
+    for m in members:  # the first of legacy duplicates (José, Jose) is the person
+        if m.get("name"):
+            team.setdefault(person_key(m["name"]), m)
     delivered: dict[str, list[date]] = {}
     queues: dict[str, list[dict]] = {}
     names: dict[str, str] = {}
+    others = outsiders({row["assignee"] for row in rows}, team)
     for row in rows:
         if not row["assignee"]:
             continue
         key = person_key(row["assignee"])
-        names.setdefault(key, team[key]["name"] if key in team else row["assignee"])
+        if key not in names:  # someone not on the team: named as the filters and Team page do
+            names[key] = team[key]["name"] if key in team else others[key]
         if row["open"]:
             queues.setdefault(key, []).append(row)
         elif row["usable"]:
@@ -487,13 +492,14 @@ def weekly_deliveries(
     first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
     mondays = [first + timedelta(weeks=n) for n in range(weeks)]
     counts: dict[tuple[str, date], int] = {}
-    display = {person_key(n): n for n in names}
+    display = people_by_key(names)  # José, not a legacy duplicate Jose
+    others = outsiders({row["assignee"] for row in rows}, display)
     for row in rows:
         day = local_day(row["delivered"], tz) if row["usable"] and row["assignee"] else None
         if day is None or not first <= day <= today:
             continue
         key = person_key(row["assignee"])
-        display.setdefault(key, row["assignee"])
+        display.setdefault(key, others.get(key, row["assignee"]))
         monday = day - timedelta(days=day.weekday())
         counts[(key, monday)] = counts.get((key, monday), 0) + 1
     return [

@@ -17,6 +17,7 @@ from segcore.core.timefmt import parse_date, to_office
 from segcore.report.stats import Summary, summary_from_counts
 from segcore.work.batches import UNASSIGNED
 from segcore.work.delivery import delivered_at, is_usable_batch
+from segcore.work.holders import holder, outsiders, people_by_key, same_person
 
 PROGRESS_PROJECTION = {
     "_id": 0,
@@ -33,10 +34,9 @@ def progress_row(doc: dict) -> dict:
     """A stored batch document (possibly legacy and incomplete) as a flat progress row."""
     info = doc.get("training_metrics_info")
     latest = info.get("latest_upload") if isinstance(info, dict) else None
-    assignee = doc.get("assignee")
     return {
         "id": str(doc.get("id", "")),
-        "assignee": assignee if isinstance(assignee, str) and assignee.strip() else None,
+        "assignee": holder(doc.get("assignee")),
         "status": doc.get("status"),
         "with_masks": doc.get("mongo_uploaded") is True,
         "usable": is_usable_batch(doc.get("mask_check"), doc.get("mask_content")),
@@ -59,12 +59,13 @@ def masks_complete(rows: list[dict]) -> int:
 def filter_rows(
     rows: list[dict], assignee: str | None = None, status: str | None = None
 ) -> list[dict]:
-    """Rows of `assignee` (a name, or UNASSIGNED) and `status`; None means any."""
+    """Rows of `assignee` (a name under any spelling, or UNASSIGNED) and `status`; None means
+    any."""
 
     def keep(row: dict) -> bool:
         if assignee == UNASSIGNED and row["assignee"]:
             return False
-        if assignee and assignee != UNASSIGNED and row["assignee"] != assignee:
+        if assignee and assignee != UNASSIGNED and not same_person(row["assignee"], assignee):
             return False
         return not status or row["status"] == status
 
@@ -86,15 +87,17 @@ def per_segmentador(rows: list[dict], team: list[str], include_idle: bool = True
     the batches stored under another spelling of their name; assignees no longer on the team
     appear too, flagged, because their batches still need someone.
     """
-    on_team = {person_key(name): name for name in team}
+    on_team = people_by_key(team)  # José before a legacy duplicate Jose: one counts them
+    others = outsiders({row["assignee"] for row in rows}, on_team)  # as the filters name them
     people: dict[str, dict] = {name: _person(name, True) for name in team} if include_idle else {}
     for row in rows:
         name = row["assignee"]
         if not name:
             continue
         # Another spelling of a member ("flor" stored for Flor) counts as that member, as the
-        # pace and the alerts count it.
-        name = on_team.get(person_key(name), name)
+        # pace, the alerts and the person filters count it.
+        key = person_key(name)
+        name = on_team.get(key) or others[key]
         person = people.setdefault(name, _person(name, name in team))
         person["assigned"] += 1
         person["delivered"] += 1 if row.get("usable") else 0

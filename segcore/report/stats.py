@@ -9,6 +9,7 @@ from pymongo.database import Database
 
 from segcore.work.batches import COLLECTION
 from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD
+from segcore.work.holders import holder
 
 
 @dataclass(frozen=True)
@@ -59,15 +60,16 @@ def summary_from_counts(total: int, assigned: int, with_masks: int, delivered: i
 
 
 def summary(db: Database) -> Summary:
-    """Counts over the whole batch list, in one pass."""
+    """Counts over the whole batch list, in one pass.
+
+    Grouped by stored assignee (a group per person or spelling), so that who holds a batch is
+    `holders.holder`'s rule, as on the pages: 42 and ["Flor"] are assigned, "  " is not.
+    """
     pipeline = [
         {
             "$group": {
-                "_id": None,
+                "_id": "$assignee",
                 "total": {"$sum": 1},
-                "assigned": {
-                    "$sum": {"$cond": [{"$in": [{"$ifNull": ["$assignee", ""]}, [""]]}, 0, 1]}
-                },
                 "with_masks": {"$sum": {"$cond": [{"$eq": ["$mongo_uploaded", True]}, 1, 0]}},
                 "delivered": {
                     "$sum": {
@@ -95,8 +97,10 @@ def summary(db: Database) -> Summary:
             }
         }
     ]
-    rows = list(db[COLLECTION].aggregate(pipeline))
-    if not rows:
-        return summary_from_counts(0, 0, 0)
-    row = rows[0]
-    return summary_from_counts(row["total"], row["assigned"], row["with_masks"], row["delivered"])
+    groups = list(db[COLLECTION].aggregate(pipeline))
+    return summary_from_counts(
+        sum(g["total"] for g in groups),
+        sum(g["total"] for g in groups if holder(g["_id"]) is not None),
+        sum(g["with_masks"] for g in groups),
+        sum(g["delivered"] for g in groups),
+    )

@@ -137,9 +137,15 @@ def has_a_name(value: object) -> bool:
 
 
 def list_members(db: Database) -> list[Member]:
-    """Every segmentador, sorted by name regardless of case and accents."""
-    docs = db[COLLECTION].find({}, {"_id": 0, "name": 1, "role": 1, "email": 1, "created_at": 1})
-    return sorted((Member.from_document(d) for d in docs), key=lambda m: person_key(m.name))
+    """Every segmentador, sorted by name regardless of case and accents; of legacy duplicates
+    (José and Jose) the one holding the name's key (`find_member`'s) first: the pages count
+    that person's batches for it (`segcore.work.holders`)."""
+    fields = {"_id": 0, "name": 1, "role": 1, "email": 1, "created_at": 1, "name_key": 1}
+    docs = sorted(
+        db[COLLECTION].find({}, fields),
+        key=lambda d: (person_key(str(d.get("name", ""))), "name_key" not in d),
+    )
+    return [Member.from_document(d) for d in docs]
 
 
 def find_member(db: Database, name: str) -> Member:

@@ -38,6 +38,7 @@ from segcore.work.batches import (
     order_number,
 )
 from segcore.work.delivery import delivered_at, is_open, is_usable_batch
+from segcore.work.holders import holder, same_person
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +74,7 @@ def batch_row(doc: dict) -> dict:
     problems = content.get("problems") if isinstance(content, dict) else None
     usable = is_usable_batch(check, content)
     review = get("review") if isinstance(get("review"), dict) else {}
-    assignee = get("assignee")
-    if not (isinstance(assignee, str) and assignee.strip()):
-        assignee = None
+    assignee = holder(get("assignee"))  # 42 as "42": shown, counted and filtered as such
     status = get("status")
     with_masks = get("mongo_uploaded") is True
     latest = info.get("latest_upload")
@@ -133,8 +132,8 @@ def matches(row: dict, query: BatchQuery) -> bool:
     if query.assignee == UNASSIGNED:
         if row["assignee"]:
             return False
-    elif query.assignee and row["assignee"] != query.assignee:
-        return False
+    elif query.assignee and not same_person(row["assignee"], query.assignee):
+        return False  # "flor" and "Flor " are Flor's, as the Team page counts them
     if query.status and row["status"] != query.status:
         return False
     if query.has_masks is not None and row["with_masks"] != query.has_masks:

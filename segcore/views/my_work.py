@@ -20,6 +20,8 @@ from segcore.core.phrases import Phrase
 from segcore.masks import receipts
 from segcore.report.pace import PACE_PROJECTION, PaceOptions, analyse, pace_row, weekly_deliveries
 from segcore.store.schema import BATCHES, HISTORY, TEAM, find_in
+from segcore.work.batches import stored_spellings
+from segcore.work.holders import same_person
 
 MY_PROJECTION = {
     **PACE_PROJECTION,
@@ -54,19 +56,16 @@ def _theirs(uploaded_by: object, name: str) -> bool:
 
 def _my_docs(db: Database, name: str) -> list[dict]:
     """The batches held by `name` under any spelling another tool stored ("flor" for Flor), as
-    the coordinator's pages count them (`person_key`); one indexed read of the spellings."""
-    return list(db[BATCHES].find({"assignee": {"$in": _spellings(db, name)}}, MY_PROJECTION))
+    the coordinator's pages count them (`holders.same_person`)."""
+    return _held(db, name, {}, MY_PROJECTION)
 
 
-def _spellings(db: Database, name: str) -> list[str]:
-    """`name` and every other spelling of it the batch list holds (one indexed read)."""
-    key = person_key(name)
-    found = {
-        stored
-        for stored in db[BATCHES].distinct("assignee")
-        if isinstance(stored, str) and person_key(stored) == key
-    }
-    return sorted(found | {name})
+def _held(db: Database, name: str, extra: dict, projection: dict) -> list[dict]:
+    """`name`'s batches matching `extra`: an indexed `$in` of the stored spellings, then the
+    holder rule (a query matches ["Flor"] by its item; `holders` says "['Flor']" holds it)."""
+    wanted = {"assignee": {"$in": stored_spellings(db, name)}, **extra}
+    found = db[BATCHES].find(wanted, {**projection, "assignee": 1})
+    return [doc for doc in found if same_person(doc.get("assignee"), name)]
 
 
 @dataclass
@@ -186,9 +185,8 @@ def my_reviews(
     name = member_of(actor, member)
     status = {
         d["id"]: d.get("status")
-        for d in db[BATCHES].find(
-            {"assignee": {"$in": _spellings(db, name)}, "status": {"$in": list(REVIEWED)}},
-            {"_id": 0, "id": 1, "status": 1},
+        for d in _held(
+            db, name, {"status": {"$in": list(REVIEWED)}}, {"_id": 0, "id": 1, "status": 1}
         )
         if isinstance(d.get("id"), str)
     }
@@ -226,8 +224,8 @@ def my_receipts(
     too (`batch_12_to_batch_15.zip`), or made by someone else, tells nothing of anyone else.
     """
     name = member_of(actor, member)
-    spellings = _spellings(db, name)  # "flor" stored for Flor: hers too, as on her list
-    own = {d["id"] for d in db[BATCHES].find({"assignee": {"$in": spellings}}, {"_id": 0, "id": 1})}
+    # "flor" stored for Flor: hers too, as on her list
+    own = {d["id"] for d in _held(db, name, {}, {"_id": 0, "id": 1})}
     wanted = [b for b in batch_ids if b in own][:200]
     latest: dict[str, dict] = {}
     for receipt in receipts.list_receipts(db, wanted) if wanted else []:

@@ -35,6 +35,7 @@ from segcore.work.batches import (
     open_workloads,
     validate_value,
 )
+from segcore.work.holders import holder, same_person
 
 _EDIT_PROJECTION = {"_id": 1, "id": 1, "assignee": 1, "status": 1, "metadata": 1}
 # Batches written per step: one bulk write and one history insert, in one transaction where
@@ -141,11 +142,15 @@ def _write_step(
         stale = [
             Conflict(batch_id, name, old, get_value(doc, name), new)
             for name, (old, new) in fields.items()
-            if get_value(doc, name) != old
+            if not _unchanged(name, get_value(doc, name), old)
         ]
         if stale:
             done.conflicts += stale
             continue
+        # Compared and recorded as stored: "flor" where the page said Flor, the number 42.
+        fields = by_batch[batch_id] = {
+            f: (get_value(doc, f), new) for f, (_, new) in fields.items()
+        }
         update = {EDITABLE[f]: new for f, (_, new) in fields.items()}
         try:
             update, still = metadata_update(doc, update, bool(fields.get("assignee", (0, 0))[1]))
@@ -197,6 +202,16 @@ def metadata_update(doc: dict, update: dict, assigned: bool) -> tuple[dict, dict
     whole = {p: v for p, v in update.items() if p not in inner}
     whole["metadata"] = {p.removeprefix("metadata."): v for p, v in inner.items()}
     return whole, {"metadata": None}
+
+
+def _unchanged(field_name: str, stored: object, seen: object) -> bool:
+    """True when a batch still holds what the user saw. For the assignee, the same holder
+    (`holders`): the pages show the number 42 as "42", and a move names Flor for "flor"."""
+    if stored == seen or field_name != "assignee":
+        return stored == seen
+    if holder(seen) is None:
+        return holder(stored) is None
+    return same_person(stored, holder(seen))
 
 
 def _still_ours(db: Database, by_batch: dict[str, dict], done: ChangeResult) -> list[str]:

@@ -15,7 +15,8 @@ from segcore.core.phrases import Phrase
 from segcore.core.timefmt import date_string
 from segcore.store import data_version
 from segcore.store.schema import BATCHES, META, find_in
-from segcore.work.delivery import OPEN_FILTER, REWORK, UNASSIGNED_WORK
+from segcore.work.delivery import NOT_DELIVERED, REWORK
+from segcore.work.holders import NOBODY_QUERIES, holder, people_by_key, person_of, same_person
 
 COLLECTION = BATCHES
 STATUSES = ("pending", "in_progress", REWORK, "review", "done")
@@ -229,18 +230,45 @@ def get_value(doc: dict, field_name: str) -> object:
     return value
 
 
+def stored_spellings(db: Database, name: str) -> list[object]:
+    """Every stored assignee that names the same person as `name` ("Flor", "flor", "Flor ",
+    the number 42 for "42"): one read of the assignee index, for an indexed `$in`."""
+    return [
+        stored
+        for stored in db[COLLECTION].distinct("assignee")
+        if not isinstance(stored, (list, dict)) and same_person(stored, name)
+    ]
+
+
 def open_batch_ids(db: Database, assignee: str) -> list[str]:
-    """The open batches (segcore.delivery) assigned to `assignee`."""
-    cursor = db[COLLECTION].find({**OPEN_FILTER, "assignee": assignee}, {"_id": 0, "id": 1})
-    return [doc["id"] for doc in cursor]
+    """The open batches (segcore.delivery) `assignee` holds, under any spelling."""
+    spellings = stored_spellings(db, assignee)
+    # Spelled by no stored value: a list or document's text ("['Flor']"), found by its type.
+    held = {"$in": spellings} if spellings else {"$type": ["array", "object"]}
+    cursor = db[COLLECTION].find(
+        {**NOT_DELIVERED, "assignee": held}, {"_id": 0, "id": 1, "assignee": 1}
+    )
+    # On a list, `$in` matched an item: ["Flor"] is held by "['Flor']", not by Flor.
+    return [doc["id"] for doc in cursor if same_person(doc.get("assignee"), assignee)]
+
+
+def _unassigned_work(db: Database, extra: dict) -> list[dict]:
+    """Batches nobody holds (`holders.holder`), not delivered, matching `extra`: by the
+    assignee index (None, "", texts starting with a space), then the rule in Python."""
+    found: dict[str, dict] = {}
+    for nobody in NOBODY_QUERIES:
+        wanted = {**NOT_DELIVERED, **extra, **nobody}
+        for doc in db[COLLECTION].find(wanted, {"_id": 0, "id": 1, "number": 1, "assignee": 1}):
+            if holder(doc.get("assignee")) is None:
+                found[doc["id"]] = doc
+    return list(found.values())
 
 
 def next_pending_ids(db: Database, count: int, exclude: set[str] | None = None) -> list[str]:
     """The first `count` unassigned batches not delivered (segcore.delivery), in batch order,
     leaving out `exclude` (those a bulk assignment already tried)."""
     # Sorted here, by `id_order`: legacy documents have no stored `number` to sort on.
-    wanted = {**UNASSIGNED_WORK, "folder_missing": {"$ne": True}}
-    found = db[COLLECTION].find(wanted, {"_id": 0, "id": 1, "number": 1})
+    found = _unassigned_work(db, {"folder_missing": {"$ne": True}})
     found = [doc for doc in found if not exclude or doc["id"] not in exclude]
     return [doc["id"] for doc in sorted(found, key=id_order)[: max(0, int(count))]]
 
@@ -262,16 +290,18 @@ def stored_values(db: Database, field_name: str) -> list[str]:
 def unassigned_missing_folder(db: Database) -> int:
     """Unassigned batches not delivered that bulk assignment skips because their folder is
     missing."""
-    return db[COLLECTION].count_documents({**UNASSIGNED_WORK, "folder_missing": True})
+    return len(_unassigned_work(db, {"folder_missing": True}))
 
 
 def open_workloads(db: Database, names: list[str]) -> dict[str, int]:
-    """How many open batches (segcore.delivery) each of `names` holds (0 for none)."""
+    """How many open batches (segcore.delivery) each of `names` holds under any spelling."""
     counts = {name: 0 for name in names}
-    pipeline = [{"$match": OPEN_FILTER}, {"$group": {"_id": "$assignee", "n": {"$sum": 1}}}]
+    by_key = people_by_key(names)
+    pipeline = [{"$match": NOT_DELIVERED}, {"$group": {"_id": "$assignee", "n": {"$sum": 1}}}]
     for row in db[COLLECTION].aggregate(pipeline):
-        if row["_id"] in counts:
-            counts[row["_id"]] = row["n"]
+        person = person_of(row["_id"], by_key)
+        if person in counts:
+            counts[person] += row["n"]
     return counts
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from segcore.work.holders import holder
+
 REWORK = "rework"
 REVIEW = "review"
 DONE = "done"
@@ -19,13 +21,12 @@ DONE = "done"
 MOVABLE = ("pending", "in_progress")
 CHECK_FIELD = "mask_check"
 
-# The open-batch rule as a query, for the few segcore reads that ask the server (a person's
-# open batches when they leave the team, balancing): assigned, no usable masks, not done.
-# UNASSIGNED_WORK is the same work not yet handed to anyone (next N pending to a person).
+# The work not yet delivered, as a query, for the few segcore reads that ask the server (a
+# person's open batches when they leave the team, balancing, next N pending). Who holds it is
+# decided in Python by `segcore.work.holders` over what the query returns: a query cannot say
+# that 42 or ["Flor"] holds a batch while "  " does not (on a list, a query tests each item).
 CONTENT_FIELD = "mask_content"  # the content checks' result on a batch (`problems`)
 NOT_DELIVERED = {f"{CHECK_FIELD}.usable": {"$ne": True}, "status": {"$ne": DONE}}
-OPEN_FILTER = {"assignee": {"$nin": [None, ""]}, **NOT_DELIVERED}
-UNASSIGNED_WORK = {"assignee": {"$in": [None, ""]}, **NOT_DELIVERED}
 
 
 def is_usable_check(check: object) -> bool:
@@ -73,8 +74,9 @@ def usable_fields(state, images, missing, latest, before, now: datetime) -> dict
 
 
 def is_open(assignee: object, usable: bool, status: object) -> bool:
-    """An open batch: assigned, without usable masks, not done."""
-    return isinstance(assignee, str) and bool(assignee.strip()) and not usable and status != DONE
+    """An open batch: assigned (`holders.holder`: 42 and ["Flor"] too), without usable masks,
+    not done."""
+    return holder(assignee) is not None and not usable and status != DONE
 
 
 def is_overdue(row: dict, today: date) -> bool:

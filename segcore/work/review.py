@@ -27,6 +27,7 @@ from segcore.store import data_version
 from segcore.store.history import Change, record, withdraw
 from segcore.store.schema import BATCHES, find_in
 from segcore.work.delivery import DONE, REWORK
+from segcore.work.holders import people_by_key
 
 FIELD = "review"  # on the batch document: sent_back, accepted_at, hours_to_accept, note
 REASON_FIELD = "rework_reason"  # why the batch is in rework (an upload's problem or a note)
@@ -263,17 +264,26 @@ def _decision(doc: dict, accept: bool, note: str, now: datetime) -> dict:
     }
 
 
-def person_rework(rows: list[dict]) -> dict[str, dict]:
-    """Per assignee (by person_key, keeping the stored spelling): delivered (usable), sent back
-    (times), accepted, acceptance rate (accepted / (accepted + times sent back)) and the median
-    hours from first upload to acceptance. `rows`: batch rows (segcore.views.batch_rows)."""
+def person_rework(rows: list[dict], team: list[str] = ()) -> dict[str, dict]:
+    """Per person (by person_key, named as on `team`, else by the first stored spelling):
+    delivered (usable), sent back (times), accepted, acceptance rate (accepted / (accepted +
+    times sent back)) and the median hours from first upload to acceptance. `rows`: batch rows
+    (segcore.views.batch_rows)."""
+    on_team = people_by_key(list(team))  # as the Team page's workload counts them
     people: dict[str, dict] = {}
     for row in rows:
         if not row.get("assignee"):
             continue
+        key = person_key(row["assignee"])
         person = people.setdefault(
-            person_key(row["assignee"]),
-            {"name": row["assignee"], "delivered": 0, "sent_back": 0, "accepted": 0, "hours": []},
+            key,
+            {
+                "name": on_team.get(key, row["assignee"]),
+                "delivered": 0,
+                "sent_back": 0,
+                "accepted": 0,
+                "hours": [],
+            },
         )
         person["delivered"] += 1 if row.get("usable") else 0
         person["sent_back"] += int(row.get("sent_back") or 0)

@@ -38,7 +38,7 @@ batch_grid.fold_editor_edits(team)  # first: the edits belong to the page of row
 # New masks and others' edits; the team too: the people's labels and choices come from it.
 follow_changes("batches", ("batches", "team"), on_change=batch_grid.reload_rows)
 former = reads.former_members()
-holders = [n for n in reads.stored_values("assignee") if n not in team]
+people = reads.person_choices(team)  # one per person: "flor" and "Flor " are Flor
 relabel_when_changed("batches", (tuple(team), tuple(sorted(former))))  # people's labels
 stored_statuses = [s for s in reads.stored_values("status") if s not in STATUSES]
 
@@ -54,7 +54,7 @@ nav = st.columns(4, vertical_alignment="bottom")
 # Options are the stored values (and "All"); only their labels are translated.
 who = cols[0].selectbox(
     _("Segmentador"),
-    [ANY, UNASSIGNED, *team, *holders],
+    [ANY, UNASSIGNED, *people],
     key="bf_who",
     on_change=first_page,
     format_func=lambda n: (

@@ -46,7 +46,7 @@ if not rows:
     st.stop()
 
 team, former = reads.team_names(), reads.former_members()
-people = sorted({r["assignee"] for r in rows if r["assignee"]} | set(team))
+people = reads.person_choices(team)  # one per person, as the Batches page offers them
 statuses = list(STATUSES) + sorted({str(r["status"]) for r in rows if r["status"]} - set(STATUSES))
 today = to_office(utcnow(), settings().zone).date()  # the office's today, not the server's
 left, middle, right = st.columns([1, 1, 2])

@@ -50,7 +50,7 @@ else:
 former_holders(databases, [p for p in load.values() if not p["on_team"]], names, can_write())
 if members:
     st.subheader(_("Review"), anchor=False)
-    st.dataframe(rework_table(reads.progress_rows()), hide_index=True)
+    st.dataframe(rework_table(reads.progress_rows(), names), hide_index=True)
     st.caption(
         _(
             "Delivered: batches whose masks are usable. Acceptance rate: accepted ÷ "
