@@ -16,7 +16,7 @@ from segcore.content.mask_content_check import batch_content
 from segcore.core.errors import SegcoreError
 from segcore.notify.notify_due import content_and_notify
 from ui import labels
-from ui.i18n import _, format_number
+from ui.i18n import _, format_number, ngettext
 from ui.state import current_actor
 
 
@@ -85,11 +85,15 @@ def content_progress() -> None:
         st.error(_("The mask content check stopped: {error}").format(error=run.outcome["error"]))
     elif run.outcome:
         st.success(
-            _(
-                "Mask contents checked: {uploads} uploads read; {problems} masks with problems."
-            ).format(
-                uploads=format_number(run.outcome["uploads"]),
-                problems=format_number(run.outcome["problems"]),
+            _("Mask contents checked: {uploads}; {problems}.").format(
+                uploads=ngettext(
+                    "{count} upload read", "{count} uploads read", run.outcome["uploads"]
+                ).format(count=format_number(run.outcome["uploads"])),
+                problems=ngettext(
+                    "{count} mask with problems",
+                    "{count} masks with problems",
+                    run.outcome["problems"],
+                ).format(count=format_number(run.outcome["problems"])),
             )
         )
 

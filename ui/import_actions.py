@@ -156,7 +156,11 @@ def _imported(result: batch_import.ImportResult, same_batch=()) -> str:
             missing=len(result.flagged_missing),
         )
         + (
-            " " + _("{count} refused.").format(count=len(result.refused)) + refused
+            " "
+            + ngettext("{count} refused.", "{count} refused.", len(result.refused)).format(
+                count=len(result.refused)
+            )
+            + refused
             if result.refused
             else ""
         )
