@@ -176,3 +176,24 @@ def test_receipts_word_every_reason_in_spanish(lab, spanish, run_cli):
     why = dict(zip(table(at)["Archivo"], table(at)["Motivo"]))
     assert why["batch_3.zip"] == spanish_unreadable.format(**listing["reason_params"])
     assert why["batch_4.zip"] == "batch_4: an old English reason"
+
+
+def test_an_upload_naming_two_batches_lists_each_batchs_missing_images_apart():
+    # The caption read "without a mask: img_002.png, img_003.png, img_002.png, img_003.png".
+    from segcore.masks.receipts import build_receipt
+    from ui.receipt_views import names_by_batch
+
+    images = ["img_001.png", "img_002.png", "img_003.png"]
+    parts = [
+        {"id": b, "key": b, "images": images, "usable": False, "image_error": None}
+        for b in ("batch_1", "batch_2")
+    ]
+    upload = {"_id": 1, "filename": "batch_1_batch_2.zip", "batches": ["batch_1", "batch_2"]}
+    listing = {"kind": "zip", "names": ["img_001_mask.png"]}
+    receipt = build_receipt(upload, listing, parts, "test", ["_mask"])
+    assert names_by_batch(receipt, "missing") == (
+        "batch_1: img_002.png, img_003.png; batch_2: img_002.png, img_003.png"
+    )
+    assert names_by_batch(receipt, "extra") == "-"
+    one = build_receipt({**upload, "batches": ["batch_1"]}, listing, parts[:1], "test", ["_mask"])
+    assert names_by_batch(one, "missing") == "img_002.png, img_003.png"
