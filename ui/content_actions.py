@@ -122,15 +122,23 @@ def show_batch_content(databases, batch_id: str) -> None:
     counts = found.get("counts") or {}
     st.write(
         _(
-            "Mask contents: {checked} masks checked; {size} wrong size, {empty} empty, "
-            "{small} too small, {labels} with other labels, {unreadable} unreadable."
+            "Mask contents: {checked}; {size} wrong size, {empty}, {small}, "
+            "{labels} with other labels, {unreadable}."
         ).format(
-            checked=format_number(found.get("checked", 0)),
+            checked=ngettext(
+                "{count} mask checked", "{count} masks checked", found.get("checked", 0)
+            ).format(count=format_number(found.get("checked", 0))),
             size=format_number(counts.get("wrong_size", 0)),
-            empty=format_number(counts.get("empty", 0)),
-            small=format_number(counts.get("too_small", 0)),
+            empty=ngettext("{count} empty", "{count} empty", counts.get("empty", 0)).format(
+                count=format_number(counts.get("empty", 0))
+            ),
+            small=ngettext(
+                "{count} too small", "{count} too small", counts.get("too_small", 0)
+            ).format(count=format_number(counts.get("too_small", 0))),
             labels=format_number(counts.get("bad_labels", 0)),
-            unreadable=format_number(counts.get("unreadable", 0)),
+            unreadable=ngettext(
+                "{count} unreadable", "{count} unreadable", counts.get("unreadable", 0)
+            ).format(count=format_number(counts.get("unreadable", 0))),
         )
     )
     offenders = [labels.offender(o) for o in found.get("offenders") or ()]
