@@ -177,7 +177,7 @@ def _next_done(found: tuple[assignments.Handout, int], asked: int, person: str) 
     report_change(
         result,
         ngettext(
-            "Next pending batch to {person}", "Next {count} pending to {person}", count
+            "Next {count} pending to {person}", "Next {count} pending to {person}", count
         ).format(count=count, person=person),
         fewer + (skipped_note(skipped) if count < asked else ""),
     )
