@@ -176,7 +176,9 @@ def _next_done(found: tuple[assignments.Handout, int], asked: int, person: str) 
     )
     report_change(
         result,
-        _("Next {count} pending to {person}").format(count=count, person=person),
+        ngettext(
+            "Next {count} pending to {person}", "Next {count} pending to {person}", count
+        ).format(count=count, person=person),
         fewer + (skipped_note(skipped) if count < asked else ""),
     )
 
@@ -197,9 +199,11 @@ def _spread_done(found: tuple[assignments.Handout, int]) -> str | None:
     if not total:
         return None
     detail = ", ".join(f"{n}: {k}" for n, k in sorted(result.given.items()) if k)
-    return _("Spread {count} pending batches ({detail}).").format(
-        count=total, detail=detail
-    ) + skipped_note(skipped)
+    return ngettext(
+        "Spread {count} pending batch ({detail}).",
+        "Spread {count} pending batches ({detail}).",
+        total,
+    ).format(count=total, detail=detail) + skipped_note(skipped)
 
 
 def bulk_actions(databases: Databases, team_names: list[str], selected: list[str]) -> None:

@@ -16,7 +16,7 @@ from segcore.content.mask_content_check import batch_content
 from segcore.core.errors import SegcoreError
 from segcore.notify.notify_due import content_and_notify
 from ui import labels
-from ui.i18n import _, format_number
+from ui.i18n import _, format_number, ngettext
 from ui.state import current_actor
 
 
@@ -85,11 +85,15 @@ def content_progress() -> None:
         st.error(_("The mask content check stopped: {error}").format(error=run.outcome["error"]))
     elif run.outcome:
         st.success(
-            _(
-                "Mask contents checked: {uploads} uploads read; {problems} masks with problems."
-            ).format(
-                uploads=format_number(run.outcome["uploads"]),
-                problems=format_number(run.outcome["problems"]),
+            _("Mask contents checked: {uploads}; {problems}.").format(
+                uploads=ngettext(
+                    "{count} upload read", "{count} uploads read", run.outcome["uploads"]
+                ).format(count=format_number(run.outcome["uploads"])),
+                problems=ngettext(
+                    "{count} mask with problems",
+                    "{count} masks with problems",
+                    run.outcome["problems"],
+                ).format(count=format_number(run.outcome["problems"])),
             )
         )
 
@@ -118,15 +122,23 @@ def show_batch_content(databases, batch_id: str) -> None:
     counts = found.get("counts") or {}
     st.write(
         _(
-            "Mask contents: {checked} masks checked; {size} wrong size, {empty} empty, "
-            "{small} too small, {labels} with other labels, {unreadable} unreadable."
+            "Mask contents: {checked}; {size} wrong size, {empty}, {small}, "
+            "{labels} with other labels, {unreadable}."
         ).format(
-            checked=format_number(found.get("checked", 0)),
+            checked=ngettext(
+                "{count} mask checked", "{count} masks checked", found.get("checked", 0)
+            ).format(count=format_number(found.get("checked", 0))),
             size=format_number(counts.get("wrong_size", 0)),
-            empty=format_number(counts.get("empty", 0)),
-            small=format_number(counts.get("too_small", 0)),
+            empty=ngettext("{count} empty", "{count} empty", counts.get("empty", 0)).format(
+                count=format_number(counts.get("empty", 0))
+            ),
+            small=ngettext(
+                "{count} too small", "{count} too small", counts.get("too_small", 0)
+            ).format(count=format_number(counts.get("too_small", 0))),
             labels=format_number(counts.get("bad_labels", 0)),
-            unreadable=format_number(counts.get("unreadable", 0)),
+            unreadable=ngettext(
+                "{count} unreadable", "{count} unreadable", counts.get("unreadable", 0)
+            ).format(count=format_number(counts.get("unreadable", 0))),
         )
     )
     offenders = [labels.offender(o) for o in found.get("offenders") or ()]

@@ -11,6 +11,9 @@ chosen language where they are shown (`value_label`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 
 import streamlit as st
@@ -29,13 +32,19 @@ from ui.connection import settings
 
 DEFAULT = "es"
 STATE_KEY = "language"  # session-state key holding the user's choice
+# The language of work Streamlit runs after the page script, where no session is at hand.
+_SPOKEN: ContextVar[str | None] = ContextVar("spoken_language", default=None)
 
 
 def current_language() -> str:
     """The session's language: the user's choice, else the LANGUAGE setting.
 
-    Outside a Streamlit run (unit tests of pure helpers, scripts) texts stay as written.
+    Outside a Streamlit run (unit tests of pure helpers, scripts) texts stay as written,
+    unless `speaking` names the language.
     """
+    spoken = _SPOKEN.get()
+    if spoken in LANGUAGES:
+        return spoken
     if get_script_run_ctx(suppress_warning=True) is None:
         return "en"
     chosen = st.session_state.get(STATE_KEY)
@@ -45,6 +54,17 @@ def current_language() -> str:
         return settings().language
     except SegcoreError:  # a broken configuration is reported by the page, in words
         return DEFAULT
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Texts, dates and numbers in `language` within the block: for a download button's data,
+    made on click outside the page script, where the session's choice cannot be read."""
+    token = _SPOKEN.set(language)
+    try:
+        yield
+    finally:
+        _SPOKEN.reset(token)
 
 
 def _(text: str) -> str:

@@ -146,17 +146,26 @@ def _imported(result: batch_import.ImportResult, same_batch=()) -> str:
         for batch_id, why in list(result.refused.items())[:5]
     )
     return (
-        _(
-            "Import finished: {added} added, {updated} refreshed, {unchanged} unchanged, "
-            "{missing} flagged missing."
-        ).format(
-            added=result.added,
-            updated=result.updated,
-            unchanged=result.unchanged,
-            missing=len(result.flagged_missing),
+        _("Import finished: {added}, {updated}, {unchanged}, {missing}.").format(
+            added=ngettext("{count} added", "{count} added", result.added).format(
+                count=format_number(result.added)
+            ),
+            updated=ngettext("{count} refreshed", "{count} refreshed", result.updated).format(
+                count=format_number(result.updated)
+            ),
+            unchanged=ngettext("{count} unchanged", "{count} unchanged", result.unchanged).format(
+                count=format_number(result.unchanged)
+            ),
+            missing=ngettext(
+                "{count} flagged missing", "{count} flagged missing", len(result.flagged_missing)
+            ).format(count=format_number(len(result.flagged_missing))),
         )
         + (
-            " " + _("{count} refused.").format(count=len(result.refused)) + refused
+            " "
+            + ngettext("{count} refused.", "{count} refused.", len(result.refused)).format(
+                count=len(result.refused)
+            )
+            + refused
             if result.refused
             else ""
         )

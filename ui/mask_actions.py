@@ -9,7 +9,7 @@ from segcore.store.connection import Databases
 from segcore.views.labels import FIELD_LABELS
 from ui import labels, reads
 from ui.actions import run_write
-from ui.i18n import N_, _, format_datetime, format_number, word
+from ui.i18n import N_, _, format_datetime, format_number, ngettext, word
 from ui.state import MASK_LAST_REPORT, current_actor
 
 COMPARED = {
@@ -33,7 +33,11 @@ def _checked(report) -> str:
     for row in report.batches:
         states[row["state"]] = states.get(row["state"], 0) + 1
     found = ", ".join(labels.mask_state_count(s, n) for s, n in sorted(states.items()))
-    said = _("Masks checked: {count} uploads read ({size} MB); {states}.").format(
+    said = ngettext(
+        "Masks checked: {count} upload read ({size} MB); {states}.",
+        "Masks checked: {count} uploads read ({size} MB); {states}.",
+        report.checked_uploads,
+    ).format(
         count=format_number(report.checked_uploads),
         size=format_number(report.bytes_read / 1e6, 1),
         states=found or _("no batch has uploads"),
@@ -97,9 +101,11 @@ def show_last_mask_check() -> None:
         )
     if checked and checked.get("skipped_uploads"):
         st.caption(
-            _("Skipped {count} unusable uploads (they count for no batch):").format(
-                count=checked.get("skipped", len(checked["skipped_uploads"]))
-            )
+            ngettext(
+                "Skipped {count} unusable upload (it counts for no batch):",
+                "Skipped {count} unusable uploads (they count for no batch):",
+                skipped := checked.get("skipped", len(checked["skipped_uploads"])),
+            ).format(count=skipped)
         )
         st.dataframe(
             [
@@ -130,9 +136,11 @@ def show_batch_masks(batch_ids: list[str]) -> str | None:
         return chosen
     st.write(
         f"**{labels.mask_state(detail['state'])}**: "
-        + _("{matched} of {images} images have a mask.").format(
-            matched=_known(detail["matched"]), images=_known(detail["images"])
-        )
+        + ngettext(
+            "{matched} of {images} image has a mask.",
+            "{matched} of {images} images have a mask.",
+            detail["images"] if detail["images"] is not None else 2,
+        ).format(matched=_known(detail["matched"]), images=_known(detail["images"]))
     )
     if detail["notes"] or detail["note"]:
         st.caption(

@@ -49,6 +49,17 @@ def _count(value: object) -> str:
     return format_number(value) if isinstance(value, int) and not isinstance(value, bool) else "-"
 
 
+def names_by_batch(receipt: dict, key: str) -> str:
+    """The names under `key` ("missing", "extra"); for an upload naming several batches, each
+    batch's after its id ("batch_1: a.png, b.png; batch_2: c.png"): a flat list repeats the
+    same names without saying whose they are. "-" for none."""
+    parts = [p for p in receipt.get("parts") or () if isinstance(p, dict)]
+    if len(parts) < 2:
+        return ", ".join(receipt.get(key) or []) or "-"
+    named = [f"{p.get('id')}: {', '.join(p[key])}" for p in parts if p.get(key)]
+    return "; ".join(named) or "-"
+
+
 def show_receipts(found: list[dict], empty: str) -> None:
     """The table, then the names missing or extra of the newest receipt with a problem."""
     if not found:
@@ -61,8 +72,8 @@ def show_receipts(found: list[dict], empty: str) -> None:
         st.caption(
             _("{file}: without a mask: {missing}; matching no image: {extra}").format(
                 file=literal(worst.get("filename")),
-                missing=literal(", ".join(worst.get("missing") or []) or "-"),
-                extra=literal(", ".join(worst.get("extra") or []) or "-"),
+                missing=literal(names_by_batch(worst, "missing")),
+                extra=literal(names_by_batch(worst, "extra")),
             )
         )
 

@@ -4,15 +4,16 @@ spreadsheet of that locale expects. The plain CSV export keeps the machine field
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 from babel import dates, numbers
 
 from segcore.views import batch_table
 from segcore.work import batches
-from ui import labels
+from ui import i18n, labels
 from ui.connection import connection, settings
-from ui.i18n import N_, _, babel_locale
+from ui.i18n import N_, _, babel_locale, speaking
 
 HEADERS = {
     "id": N_("Batch"),
@@ -64,10 +65,18 @@ def cell(column: str, value: object) -> str:
     return str(value)  # counts stay plain digits: no grouping mark to misread
 
 
-def spreadsheet_export(query: batches.BatchQuery, delimiter: str) -> bytes:
-    """Every batch matching `query`; runs on click, outside the page script."""
+def spreadsheet_export(query: batches.BatchQuery, delimiter: str, language: str) -> bytes:
+    """Every batch matching `query`, headers and values in `language`."""
     rows = batch_table.export_rows(connection().work, query, settings().zone)
     columns = list(HEADERS)
-    table = [[_(HEADERS[c]) for c in columns]]
-    table += [[cell(c, row.get(c)) for c in columns] for row in rows]
+    with speaking(language):
+        table = [[_(HEADERS[c]) for c in columns]]
+        table += [[cell(c, row.get(c)) for c in columns] for row in rows]
     return batch_table.spreadsheet_bytes(table, delimiter)
+
+
+def on_click(query: batches.BatchQuery, delimiter: str) -> Callable[[], bytes]:
+    """The download button's data: made on click, outside the page script, where the session's
+    language cannot be read; so the language the button is shown in is taken now."""
+    language = i18n.current_language()
+    return lambda: spreadsheet_export(query, delimiter, language)

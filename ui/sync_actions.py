@@ -15,16 +15,19 @@ from segcore.views.labels import FIELD_LABELS, human_size, run_kind
 from ui import labels
 from ui.actions import run_write
 from ui.connection import settings
-from ui.i18n import N_, _, format_number, word
+from ui.i18n import N_, _, format_number, ngettext, word
 from ui.state import SYNC_LAST_REPORT, current_actor
 
 
 def _synced(report) -> str:
     st.session_state[SYNC_LAST_REPORT] = report.as_dict(details=True)
-    return _("Sync finished in {seconds} s: {updated} batches updated, {files} files.").format(
+    updated, files = report.batches_updated, report.total_files
+    return _("Sync finished in {seconds} s: {batches}, {files}.").format(
         seconds=format_number(report.duration_s, 1),
-        updated=report.batches_updated,
-        files=format_number(report.total_files),
+        batches=ngettext("{count} batch updated", "{count} batches updated", updated).format(
+            count=format_number(updated)
+        ),
+        files=ngettext("{count} file", "{count} files", files).format(count=format_number(files)),
     )
 
 
@@ -61,7 +64,9 @@ def schedule_controls(auto: SyncScheduler) -> None:
             auto.set_minutes,
             minutes,
             current_actor(),
-            then=_("Automatic sync every {minutes} minutes.").format(minutes=minutes)
+            then=ngettext(
+                "Automatic sync every minute.", "Automatic sync every {minutes} minutes.", minutes
+            ).format(minutes=minutes)
             if minutes
             else _("Automatic sync is off."),
         )

@@ -136,9 +136,11 @@ def _removal_question(databases: Databases, name: str, others: list[str], held: 
     choice, target = "unassign", None
     if open_count:
         st.write(
-            _("**{name}** holds **{count}** open batches (not delivered yet, not done).").format(
-                name=literal(name), count=open_count
-            )
+            ngettext(
+                "**{name}** holds **{count}** open batch (not delivered yet, not done).",
+                "**{name}** holds **{count}** open batches (not delivered yet, not done).",
+                open_count,
+            ).format(name=literal(name), count=open_count)
         )
         options = ["unassign", "reassign"] if others else ["unassign"]
         choice = st.radio(
@@ -153,9 +155,12 @@ def _removal_question(databases: Databases, name: str, others: list[str], held: 
         st.write(_("**{name}** holds no open batches.").format(name=literal(name)))
     if staying:
         st.write(
-            _(
+            ngettext(
+                "**{count}** other batch of {name}'s (delivered or done) stays assigned to "
+                "{name}, so the record shows who segmented it.",
                 "**{count}** other batches of {name}'s (delivered or done) stay assigned to "
-                "{name}, so the record shows who segmented them."
+                "{name}, so the record shows who segmented them.",
+                staying,
             ).format(count=staying, name=literal(name))
         )
     slot = st.empty()

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from segcore.cli.base import echo, emit_json, handle_errors, json_option, main, pass_context
+from segcore.cli.base import (
+    counted,
+    echo,
+    emit_json,
+    handle_errors,
+    json_option,
+    main,
+    pass_context,
+)
 from segcore.core.naming import printable
 
 ALERT_EXIT = 3  # for a cron job that mails its output only when there is something to say
@@ -40,7 +48,9 @@ def _print_alerts(found) -> None:
     note = f", as of the sync {_age(found.basis.finished_at)}" if found.stale else ""
     echo(f"Stalled ({len(found.stalled)}{note}):")
     for p in found.stalled:
-        since = f"{p.days_since} days ago" if p.days_since is not None else "never delivered"
+        since = (
+            f"{counted(p.days_since, 'day')} ago" if p.days_since is not None else "never delivered"
+        )
         echo(f"  {p.name:<20} {p.open} open, last delivery {p.last_delivery or '-'} ({since})")
     echo(f"At risk ({len(found.at_risk)}{note}):")
     for b in found.at_risk:

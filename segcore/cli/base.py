@@ -32,6 +32,12 @@ def echo(message: object = "", err: bool = False, nl: bool = True) -> None:
     click.echo(printable(message, keep_newlines=True), err=err, nl=nl)
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """A count and its noun, singular for one ("1 batch", "3 batches"): the output is read by
+    people before scripts, and scripts take `--json`."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 def author() -> str:
     """Who the history records for a command-line change."""
     try:

@@ -12,6 +12,7 @@ from segcore.cli.base import (
     author as _author,
 )
 from segcore.cli.base import (
+    counted,
     echo,
     emit_json,
     handle_errors,
@@ -111,7 +112,7 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
     if as_json:
         emit_json(result)
     else:
-        echo(f"{len(result.updated)} batches updated.")
+        echo(f"{counted(len(result.updated), 'batch', 'batches')} updated.")
         for conflict in result.conflicts:
             echo(f"conflict: {conflict.describe()}", err=True)
         for batch_id, why in result.failed.items():
@@ -220,7 +221,7 @@ def batches_set(ctx, batch_ids, status, priority, due_date, clear_due, where_sta
     if as_json:
         emit_json(result)
     else:
-        echo(f"{len(result.updated)} batches updated.")
+        echo(f"{counted(len(result.updated), 'batch', 'batches')} updated.")
         for conflict in result.conflicts:
             echo(f"conflict: {conflict.describe()}", err=True)
         for batch_id, why in result.failed.items():

@@ -10,6 +10,7 @@ from segcore.cli.base import (
     author as _author,
 )
 from segcore.cli.base import (
+    counted,
     echo,
     emit_json,
     handle_errors,
@@ -144,16 +145,16 @@ def _verify_new(ctx, report, quiet: bool, notify: bool = True):
 
 def _print_sync(report) -> None:
     echo(
-        f"{report.total_files} files ({report.new_files} new, {report.removed_files} "
-        f"removed); {report.batches_with_masks} batches with masks, "
+        f"{counted(report.total_files, 'file')} ({report.new_files} new, {report.removed_files} "
+        f"removed); {counted(report.batches_with_masks, 'batch', 'batches')} with masks, "
         f"{report.batches_without_masks} without; {report.batches_updated} updated; "
         f"{report.orphans} orphan, {report.unmatched} unmatched, {report.mismatches} "
-        f"mismatched, {report.unusable} unusable uploads; {report.duration_s:.1f} s"
+        f"mismatched, {counted(report.unusable, 'unusable upload')}; {report.duration_s:.1f} s"
         f"{f' (full read: {report.full_reason})' if report.full else ''}."
     )
     if report.unusable:
         echo(
-            f"{report.unusable} uploads count for no batch (`uploads --unusable` lists them):",
+            f"Uploads counting for no batch: {report.unusable} (`uploads --unusable` lists them):",
             err=True,
         )
         for finding in report.unusable_uploads[:UNUSABLE_SHOWN]:

@@ -10,6 +10,7 @@ from segcore.cli.base import (
     author as _author,
 )
 from segcore.cli.base import (
+    counted,
     echo,
     emit_json,
     handle_errors,
@@ -86,7 +87,7 @@ def print_content(content) -> None:
         else ""
     )
     echo(
-        f"{content.checked_uploads} uploads content-checked, "
+        f"{counted(content.checked_uploads, 'upload')} content-checked, "
         f"{content.bytes_read / 1e6:,.1f} MB read{skipped}."
     )
 
@@ -132,8 +133,8 @@ def print_report(report) -> None:
         states[row["state"]] = states.get(row["state"], 0) + 1
     stored = f" of {report.bytes_stored / 1e6:,.1f} MB stored" if report.bytes_stored else ""
     echo(
-        f"{report.checked_uploads} uploads checked, {report.bytes_read / 1e6:,.1f} MB "
-        f"read{stored}; {len(report.batches)} batches: "
+        f"{counted(report.checked_uploads, 'upload')} checked, {report.bytes_read / 1e6:,.1f} MB "
+        f"read{stored}; {counted(len(report.batches), 'batch', 'batches')}: "
         + (", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none")
         + "."
     )

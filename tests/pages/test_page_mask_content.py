@@ -78,3 +78,16 @@ def test_batches_page_filter_and_problems_in_spanish(app_env, upload, tmp_path, 
     problems = at.dataframe[-1].value.iloc[:, 0].tolist()
     assert "img_012_mask.png: 512×513, imagen 512×512" in problems
     assert "img_030_mask.png: vacía" in problems
+
+
+def test_a_batch_with_one_mask_checked_says_so_in_the_singular(app_env, upload, tmp_path):
+    seed(app_env, upload, tmp_path)
+    check_content(app_env, author="test")
+    at = page("batches").run()
+    at.selectbox(key="masks_of").select("batch_2").run()
+    assert not at.exception
+    said = [m.value for m in at.markdown if m.value.startswith("Mask contents:")]
+    assert said == [
+        "Mask contents: 1 mask checked; 0 wrong size, 0 empty, 0 too small, "
+        "0 with other labels, 0 unreadable."
+    ], said

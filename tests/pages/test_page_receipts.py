@@ -176,3 +176,32 @@ def test_receipts_word_every_reason_in_spanish(lab, spanish, run_cli):
     why = dict(zip(table(at)["Archivo"], table(at)["Motivo"]))
     assert why["batch_3.zip"] == spanish_unreadable.format(**listing["reason_params"])
     assert why["batch_4.zip"] == "batch_4: an old English reason"
+
+
+def test_an_upload_naming_two_batches_lists_each_batchs_missing_images_apart(app_env):
+    # The caption read "without a mask: img_002.png, img_003.png, img_002.png, img_003.png".
+    from datetime import datetime, timezone
+
+    from segcore.masks.receipts import build_receipt
+
+    images = ["img_001.png", "img_002.png", "img_003.png"]
+    parts = [
+        {"id": b, "key": b, "images": images, "usable": False, "image_error": None}
+        for b in ("batch_1", "batch_2")
+    ]
+    upload = {
+        "_id": 1,
+        "filename": "batch_1_batch_2.zip",
+        "batches": ["batch_1", "batch_2"],
+        "uploadDate": datetime(2026, 12, 1, tzinfo=timezone.utc),
+        "metadata": {"uploaded_by": "flor"},
+    }
+    listing = {"kind": "zip", "names": ["img_001_mask.png"]}
+    app_env.work.receipts.insert_one(build_receipt(upload, listing, parts, "test", ["_mask"]))
+    at = page("receipts").run()
+    assert not at.exception
+    said = [as_read(c.value) for c in at.caption if "without a mask" in as_read(c.value)]
+    assert said == [
+        "batch_1_batch_2.zip: without a mask: batch_1: img_002.png, img_003.png; "
+        "batch_2: img_002.png, img_003.png; matching no image: -"
+    ], said

@@ -42,6 +42,26 @@ def test_import_from_file_and_directory_with_summary(app_env, tmp_path):
     assert {m.label: m.value for m in at.metric}["Unchanged"] == "4"
 
 
+def test_importing_one_batch_words_the_summary_in_the_singular_in_spanish(
+    app_env, tmp_path, monkeypatch
+):
+    # "Importación terminada: 1 agregados" read wrong: each count agrees with its word.
+    monkeypatch.setenv("LANGUAGE", "es")
+    (tmp_path / "batch_1").mkdir()
+    (tmp_path / "batch_2").mkdir()
+    app_env.work.batches.insert_one(
+        {"id": "batch_2", "number": 2, "folder": str(tmp_path / "batch_2")}
+    )
+    at = page("settings").run()
+    at.text_input(key="import_dir").input(str(tmp_path))
+    at.form_submit_button[0].click().run()
+    at.button(key="import_confirm").click().run()
+    assert not at.exception
+    said = [s.value for s in at.success if s.value.startswith("Importación terminada")]
+    assert len(said) == 1 and said[0].startswith("Importación terminada: 1 agregado, "), said
+    assert "0 marcados como faltantes." in said[0]
+
+
 def test_import_problem_is_shown_next_to_the_inputs(app_env, tmp_path):
     (tmp_path / "batches.json").write_text("{not json")
     at = page("settings").run()

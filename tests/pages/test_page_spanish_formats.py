@@ -123,13 +123,15 @@ SPREADSHEET = {
 }
 
 
-def test_the_spreadsheet_export_is_in_the_readers_language(app_env, language):
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_spreadsheet_export_is_in_the_language_it_is_asked_for(app_env, language):
+    # Called the way a click calls it: outside any page script, no session to ask.
     from ui import i18n
     from ui.spreadsheet_export import spreadsheet_export
 
     _seed_export(app_env.work)
     separator, header, first, yes = SPREADSHEET[language]
-    data = spreadsheet_export(BatchQuery(), separator)
+    data = spreadsheet_export(BatchQuery(), separator, language)
     assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM: Excel reads the accents
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=separator))
     assert rows[0][:5] == [
@@ -141,6 +143,31 @@ def test_the_spreadsheet_export_is_in_the_readers_language(app_env, language):
     assert rows[2][1] == '\'=HYPERLINK("http://x")'  # kept as text, never a formula
     assert rows[2][2] == "S"  # a legacy status as stored
     assert len(rows) == 3
+
+
+def test_the_batches_pages_spreadsheet_button_downloads_in_the_pages_language(app_env, monkeypatch):
+    # Streamlit makes a download's data on click, after the page script has ended: the file
+    # came out in English under a button reading "Para una hoja de cálculo (Excel)…".
+    import streamlit as st
+
+    monkeypatch.setenv("LANGUAGE", "es")
+    _seed_export(app_env.work)
+    made = {}
+    draw = st.download_button
+
+    def recording(label, data, *args, **kwargs):
+        made[kwargs.get("key")] = (label, data)
+        return draw(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", recording)
+    at = page("batches").run()
+    assert not at.exception
+    label, data = made["export_spreadsheet"]
+    assert label == "Para una hoja de cálculo (Excel), en este idioma"
+    separator = at.radio(key="export_separator").value
+    rows = list(csv.reader(io.StringIO(data().decode("utf-8-sig")), delimiter=separator))
+    assert rows[0][:5] == SPREADSHEET["es"][1]
+    assert rows[1][:5] == SPREADSHEET["es"][2]
 
 
 def test_the_machine_csv_keeps_its_field_names_in_spanish(app_env, monkeypatch):

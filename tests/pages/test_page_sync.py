@@ -129,3 +129,19 @@ def test_a_run_without_an_error_shows_an_empty_cell_not_none(app_env):
     assert runs["Error"].tolist() == [""]
     text_columns = ["Started at", "Kind", "Trigger", "Status", "Started by", "Error"]
     assert not runs[text_columns].isna().any().any()
+
+
+def test_one_batch_updated_takes_the_singular_in_spanish(app_env, monkeypatch):
+    # The README promises counts take their plural: "1 lotes actualizados, 1 archivos" did not.
+    monkeypatch.setenv("LANGUAGE", "es")
+    team.add_member(app_env.work, "Flor", author="test")
+    app_env.work.batches.insert_one(
+        {"id": "batch_1", "number": 1, "assignee": "Flor", "status": "pending"}
+    )
+    files = GridFS(app_env.training, collection="masks")
+    files.put(b"x" * 2048, filename="masks_batch_1.tar.xz", metadata={"uploaded_by": "flor"})
+    at = page("sync").run()
+    at.button(key="sync_now").click().run()
+    assert not at.exception
+    said = [s.value for s in at.success if s.value.startswith("Sincronización terminada")]
+    assert len(said) == 1 and said[0].endswith(": 1 lote actualizado, 1 archivo."), said

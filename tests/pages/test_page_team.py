@@ -230,6 +230,22 @@ def test_removal_dialog_figures_add_up_to_what_happens(app_env):
     assert kept == {"batch_1", "batch_4"}
 
 
+def test_removal_dialog_words_one_batch_in_the_singular_in_spanish(app_env, monkeypatch):
+    monkeypatch.setenv("LANGUAGE", "es")
+    team.add_member(app_env.work, "Pedro", author="test")
+    app_env.work.batches.insert_many(
+        [
+            {"id": "batch_1", "assignee": "Pedro", "status": "done", "mongo_uploaded": True},
+            {"id": "batch_2", "assignee": "Pedro", "status": "pending"},
+        ]
+    )
+    at = page("team").run()
+    at.button(key="remove_ask").click().run()
+    said = " ".join(m.value for m in at.markdown)
+    assert "**Pedro** tiene **1** lote abierto (aún sin entregar ni terminar)." in said
+    assert "Otro **1** lote de Pedro (entregado o terminado) sigue asignado a Pedro" in said
+
+
 def test_both_last_uploads_are_shown_and_labelled(app_env, monkeypatch):
     from datetime import datetime
 

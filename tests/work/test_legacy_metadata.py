@@ -159,7 +159,7 @@ def test_cli_assign_null_metadata(legacy, run_cli):
 def test_cli_batches_set_names_the_batch_it_refuses(legacy, run_cli):
     done = run_cli("batches", "set", "batch_1", "batch_2", "--priority", "alta")
     assert done.returncode == 1
-    assert done.stdout.strip() == "1 batches updated."
+    assert done.stdout.strip() == "1 batch updated."
     assert "not changed: batch_2: its metadata holds a legacy value ('n/a')" in done.stderr
     assert stored(legacy, "batch_1")["metadata"] == {"priority": "alta"}
 

@@ -18,12 +18,13 @@ from ui import (
     late,
     mask_actions,
     reads,
+    spreadsheet_export,
 )
 from ui.actions import clear_caches
 from ui.i18n import N_, _, format_number, ngettext
 from ui.live import follow_changes
 from ui.receipt_views import review_form
-from ui.spreadsheet_export import SEPARATORS, cell, default_separator, spreadsheet_export
+from ui.spreadsheet_export import SEPARATORS, cell, default_separator
 from ui.state import SAVE_CONFLICTS, can_write
 from ui.widgets import page_start, relabel_when_changed
 
@@ -163,7 +164,7 @@ with actions.popover(_("Export"), icon=":material/download:"):
     )
     st.download_button(
         _("For a spreadsheet (Excel), in this language"),
-        lambda: spreadsheet_export(query, separator),
+        spreadsheet_export.on_click(query, separator),
         "batches-excel.csv",
         "text/csv",
         on_click="ignore",

@@ -200,13 +200,19 @@ def person_finish(person) -> str:
     if not person.open:
         return _("{name} has no open batches.").format(name=person.name)
     if person.projected_finish is None:
-        return _(
+        return ngettext(
             "{name}: {count} open, nothing delivered in the last {days} days: no "
-            "projected finish date."
+            "projected finish date.",
+            "{name}: {count} open, nothing delivered in the last {days} days: no "
+            "projected finish date.",
+            person.open,
         ).format(name=person.name, count=person.open, days=window)
-    return _(
+    return ngettext(
         "{name}: {count} open at {pace} batches per working day (last {days} days): "
-        "projected finish **{finish}**, as on the Team page."
+        "projected finish **{finish}**, as on the Team page.",
+        "{name}: {count} open at {pace} batches per working day (last {days} days): "
+        "projected finish **{finish}**, as on the Team page.",
+        person.open,
     ).format(
         name=person.name,
         count=format_number(person.open),
