@@ -33,14 +33,17 @@ def batch_snapshot(
     Edits are positions in this snapshot, so it must not shift under the user when the cache
     expires or someone else writes; a new snapshot gets a new editor key (the edits made on
     the old one are kept by batch id first: `ui.batch_grid.fold_editor_edits`). Every write
-    drops it (`ui.actions.after_write`).
+    drops it (`ui.actions.after_write`); a live reload (`ui.batch_grid.reload_rows`) reads it
+    again, its ticked rows drawn ticked again.
     """
     wanted = (db_key(), query, sort, descending, page, page_size)
     current = st.session_state.get(BATCH_SNAPSHOT)
-    if current is None or current["view"] != wanted:
+    if current is None or current["view"] != wanted or current.get("reload"):
+        reloaded = current is not None and current["view"] == wanted
         current = {
             "view": wanted,
             "frame": None,
+            "ticked": current["ticked"] if reloaded else [],
             **reads.batch_page(query, sort, page, page_size, descending),
         }
         st.session_state[BATCH_SNAPSHOT] = current
@@ -206,8 +209,14 @@ def _spread_done(found: tuple[assignments.Handout, int]) -> str | None:
     ).format(count=total, detail=detail) + skipped_note(skipped)
 
 
-def bulk_actions(databases: Databases, team_names: list[str], selected: list[str]) -> None:
-    """Assign the selected or the next N pending batches, or spread pending work evenly."""
+def bulk_actions(
+    databases: Databases, team_names: list[str], selected: list[str], seen: dict[str, dict]
+) -> None:
+    """Assign the selected or the next N pending batches, or spread pending work evenly.
+
+    `selected`: the ids ticked in the table drawn now (the count named); `seen`: the rows
+    ticked when the run began, as shown, which a click assigns (compare-and-set on them).
+    """
     st.subheader(_("Bulk actions"))
     if not team_names:
         st.info(_("Add people on the Team page before assigning batches."))
@@ -227,9 +236,10 @@ def bulk_actions(databases: Databases, team_names: list[str], selected: list[str
                 _("Assigning"),
                 assignments.assign,
                 work,
-                selected,
+                list(seen),
                 person,
                 actor,
+                seen={b: d.get("assignee") for b, d in seen.items()},
                 then=lambda result: report_change(
                     result, _("Assigned to {person}").format(person=person)
                 ),

@@ -22,7 +22,7 @@ from segcore.work.batches import DUE_DATES, PRIORITIES, STATUSES
 from ui import labels, reads
 from ui.connection import settings
 from ui.i18n import _, date_format, ngettext
-from ui.state import BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS
+from ui.state import BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS, TICKED_SEEN
 
 ROW_PX, HEADER_PX, MAX_ROWS_SHOWN = 35, 38, 20
 READ_ONLY = [
@@ -53,9 +53,10 @@ def fold_editor_edits(team: list[str]) -> None:
     """Keep the shown editor's edits in the session by batch id; refuse non-member assignees.
 
     Runs first on every run of the page, while the snapshot is still the one the edits were
-    made on.
+    made on; it keeps the ticked rows as that snapshot showed them too (`ticked_as_seen`).
     """
     snap = st.session_state.get(BATCH_SNAPSHOT)
+    st.session_state[TICKED_SEEN] = _ticked_rows(snap) if snap else {}
     if not snap:
         return
     pending = pending_edits.fold_changes(
@@ -83,6 +84,33 @@ def fold_editor_edits(team: list[str]) -> None:
     st.session_state[PENDING_EDITS] = {b: c for b, c in pending.items() if c}
 
 
+def ticked_ids(snap: dict) -> list[str]:
+    """Ids of the rows ticked on screen: those still ticked from before a reload (drawn
+    ticked), with the shown editor's ticks and unticks, in the table's order."""
+    rows = snap["rows"]
+    ticked = set(snap.get("ticked") or ())
+    for position, changes in editor_changes().items():
+        if "select" in changes and 0 <= int(position) < len(rows):
+            batch_id = str(rows[int(position)].get("id"))
+            (ticked.add if changes["select"] is True else ticked.discard)(batch_id)
+    return [str(d.get("id")) for d in rows if str(d.get("id")) in ticked]
+
+
+def _ticked_rows(snap: dict) -> dict[str, dict]:
+    ticked = set(ticked_ids(snap))
+    return {str(d.get("id")): d for d in snap["rows"] if str(d.get("id")) in ticked}
+
+
+def ticked_as_seen() -> dict[str, dict]:
+    """The rows ticked on screen when this run began, as the table showed them, by batch id.
+
+    What a bulk action clicked in this run acts on and compares with: the run may have read
+    the rows again since (someone else wrote), which gives the table a fresh editor without
+    the ticks, and fresher values the user never saw.
+    """
+    return st.session_state.get(TICKED_SEEN) or {}
+
+
 def _redraw() -> None:
     """Draw the shown page again from the pending edits, under a fresh editor key."""
     st.session_state[EDITOR_VERSION] = st.session_state.get(EDITOR_VERSION, 0) + 1
@@ -92,8 +120,11 @@ def _redraw() -> None:
 
 def reload_rows() -> None:
     """Read the shown page of rows again (new masks, others' edits); the pending edits are
-    kept by batch id, so they are drawn over the fresh rows."""
-    st.session_state[BATCH_SNAPSHOT] = None
+    kept by batch id, so they are drawn over the fresh rows, and the ticked rows stay ticked
+    (`ui.batch_actions.batch_snapshot` carries them over)."""
+    snap = st.session_state.get(BATCH_SNAPSHOT)
+    if snap:
+        snap["ticked"], snap["reload"] = ticked_ids(snap), True
 
 
 def discard() -> None:
@@ -104,6 +135,7 @@ def discard() -> None:
 def _frame(snap: dict, data_directory: str | None) -> pd.DataFrame:
     zone = settings().zone  # upload times and "overdue" by the office's clock
     pending, today = st.session_state.get(PENDING_EDITS, {}), to_office(utcnow(), zone).date()
+    ticked = set(snap.get("ticked") or ())  # still ticked from before a reload
     rows = []
     for doc in snap["rows"]:
         stored = batch_table.table_row(doc, zone)
@@ -116,7 +148,7 @@ def _frame(snap: dict, data_directory: str | None) -> pd.DataFrame:
             labels.mask_state(row["mask_state"]) if row.get("mask_state") else row.get("mask_state")
         )
         row["folder"] = batch_table.shown_folder(row["folder"], data_directory)
-        rows.append({"select": False, **row})
+        rows.append({"select": stored["id"] in ticked, **row})
     # What the coordinator reads first stays in view at 1280 px (masks vs images next to
     # the status); the folder, the longest, comes last.
     columns = [

@@ -1,7 +1,8 @@
 """The Batches page's bulk edit: status, priority and due date of the ticked or filtered batches.
 
 A compare-and-set like every edit (`segcore.work.assignments.set_fields`): the ticked batches
-against the values the table showed, the filtered ones against the values read when applying,
+against the values the table showed when Apply was clicked (`ui.batch_grid.ticked_as_seen`: the
+click's run may have read newer rows), the filtered ones against the values read when applying,
 and with a Status filter only the batches still holding that status, which is how a legacy code
 such as `S` is replaced by a current status. Every change is in the history.
 """
@@ -46,9 +47,18 @@ def wanted_changes(status: str, priority: str, due: str, day: date | None) -> di
 
 
 def bulk_edit(
-    databases: Databases, ticked: list[dict], query: BatchQuery, sort: str, descending: bool
+    databases: Databases,
+    ticked: list[dict],
+    seen: dict[str, dict],
+    query: BatchQuery,
+    sort: str,
+    descending: bool,
 ) -> None:
-    """The form: which batches, which fields, one Apply naming how many batches change."""
+    """The form: which batches, which fields, one Apply naming how many batches change.
+
+    `ticked`: the rows ticked in the table drawn now (the count named); `seen`: those ticked
+    when the run began, by id, as they were shown (what a click applies to and compares with).
+    """
     with st.container(border=True):
         st.markdown("**" + _("Change status, priority or due date") + "**")
         filtered = reads.batch_rows().select(query, sort, descending)
@@ -113,16 +123,15 @@ def bulk_edit(
         if st.button(
             label, key="bulk_apply", disabled=not (ids and changes), icon=":material/done_all:"
         ):
-            seen = {str(d.get("id")): d for d in ticked} if scope == "ticked" else None
             where = query.status if scope == "filtered" else None
             run_write(
                 _("Saving"),
                 assignments.set_fields,
                 databases.work,
-                ids,
+                list(seen) if scope == "ticked" else filtered,
                 changes,
                 current_actor(),
-                seen=seen,
+                seen=dict(seen) if scope == "ticked" else None,
                 where_status=where,
                 then=lambda result: report_change(_worded(result, where), _("Bulk change")),
             )

@@ -13,7 +13,7 @@ from ui.actions import run_write
 from ui.connection import settings
 from ui.i18n import _, format_number, ngettext, word
 from ui.labels import literal
-from ui.state import current_actor
+from ui.state import as_drawn, current_actor
 
 
 def receipt_rows(found: list[dict]) -> list[dict]:
@@ -103,8 +103,13 @@ def _with_status(batch_id: str, status: object) -> str:
 
 def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) -> None:
     """Accept or send back the chosen batches (compare-and-set on the statuses shown). The
-    outcome is said inside the form, kept open: at the top of the page it was out of view."""
+    outcome is said inside the form, kept open: at the top of the page it was out of view.
+
+    The statuses compared are those the choices were labelled with when the user clicked (the
+    previous run's): the click's own run may have read a send-back made a moment earlier.
+    """
     outcome = st.session_state.pop(REVIEW_OUTCOME, None)
+    shown = as_drawn("review", dict(statuses))
     with st.expander(_("Review delivered batches"), expanded=outcome is not None):
         if outcome is not None:
             st.success(outcome)
@@ -118,7 +123,7 @@ def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) ->
             _("Note for the segmentador (required to send back)"), key="review_note"
         )
         accept, back = st.columns(2)
-        seen = {b: statuses.get(b) for b in chosen}
+        seen = {b: shown.get(b) for b in chosen}  # None for one never shown: a conflict
         if accept.button(
             _("Accept ({count})").format(count=len(chosen)),
             key="review_accept",

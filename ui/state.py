@@ -23,6 +23,9 @@ BATCH_SNAPSHOT = "batch_snapshot"  # the page of batches the editor shows
 EDITOR_VERSION = "batch_editor_version"
 SAVE_CONFLICTS = "batch_save_conflicts"
 PENDING_EDITS = "batch_pending_edits"  # unsaved table edits, {batch id: {column: (old, new)}}
+TICKED_SEEN = "batch_ticked_seen"  # the ticked rows as the table showed them, by batch id
+SHOWN = "shown_values"  # {what: the values a form last drew}, see `as_drawn`
+TEAM_FORM_SEEN = "team_form_seen"  # {member: {field: the stored value the edit form showed}}
 BALANCE_CONFIRM = "balance_confirm"  # the "spread evenly" question is open
 REMOVE_TARGET = "team_remove_target"  # whose removal the confirmation dialog asks about
 DEMO_CONFIRM = "demo_confirm"  # the "load demo data" dialog is open
@@ -73,6 +76,9 @@ _DEFAULTS = {
     IMPORT_RESULT: None,
     MASK_LAST_REPORT: None,
     PENDING_EDITS: {},
+    TICKED_SEEN: {},
+    SHOWN: {},
+    TEAM_FORM_SEEN: {},
     IMPORT_PREVIEW: None,
     LIVE_SEEN: {},
     LABEL_BASIS: {},
@@ -123,3 +129,16 @@ def current_actor() -> Actor:
 def can_write() -> bool:
     """False for a viewer: pages then show no editing controls (segcore refuses them too)."""
     return current_actor().can_write
+
+
+def as_drawn(what: str, now: dict) -> dict:
+    """The values `what` was drawn with in the previous run, and keep `now` as drawn in this one.
+
+    A click reruns the page, and that run may read newer data (someone else wrote): a
+    compare-and-set must compare with what was on screen when the user clicked, which is what
+    the previous run drew, never what the click's own run read.
+    """
+    shown = st.session_state.setdefault(SHOWN, {})
+    before = shown.get(what)
+    shown[what] = now
+    return {} if before is None else before

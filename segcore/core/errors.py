@@ -50,6 +50,15 @@ class DuplicateMember(ValidationError):
     """A segmentador with the same normalised name already exists."""
 
 
+class MemberChanged(ValidationError):
+    """A member's field was changed by someone else since the user saw it: nothing was written.
+    `now` is the value stored now (as stored); the message names it and the value typed."""
+
+    def __init__(self, message: str, field: str, stored: object, **params: object):
+        super().__init__(message, field=field, **params)
+        self.now = stored
+
+
 class MemberNotFound(SegcoreError):
     """No segmentador has that name."""
 

@@ -9,7 +9,13 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.errors import N_, DuplicateMember, MemberNotFound, ValidationError
+from segcore.core.errors import (
+    N_,
+    DuplicateMember,
+    MemberChanged,
+    MemberNotFound,
+    ValidationError,
+)
 from segcore.core.naming import clean_name, control_characters, person_key
 from segcore.core.timefmt import legacy_timestamp
 from segcore.store import data_version, history
@@ -154,9 +160,9 @@ def find_member(db: Database, name: str) -> Member:
     return Member.from_document(doc)
 
 
-def _find_document(db: Database, name: str) -> dict:
+def _find_document(db: Database, name: str, session=None) -> dict:
     key = person_key(name) if isinstance(name, str) else ""
-    doc = db[COLLECTION].find_one({"name_key": key}) if key else None
+    doc = db[COLLECTION].find_one({"name_key": key}, session=session) if key else None
     if doc is None:
         raise MemberNotFound(N_("No segmentador named '{name}'."), name=clean_name(str(name)))
     return doc
@@ -196,36 +202,82 @@ def add_member(
     return Member.from_document(doc)
 
 
+# What a refused edit says, per field: someone else changed it since the form showed it.
+_CHANGED_MEANWHILE = {
+    "role": N_(
+        "Not saved: someone else changed the role meanwhile, to '{now}'; you typed "
+        "'{wanted}'. Save again to replace it."
+    ),
+    "email": N_(
+        "Not saved: someone else changed the email meanwhile, to '{now}'; you typed "
+        "'{wanted}'. Save again to replace it."
+    ),
+}
+
+
 def edit_member(
     db: Database,
     name: str,
     role: str | None = None,
     email: str | None = None,
     author: "str | Actor" = "unknown",
+    seen: dict[str, object] | None = None,
 ) -> Member:
-    """Change a member's role and/or email (None leaves a field as it is)."""
+    """Change a member's role and/or email (None leaves a field as it is).
+
+    Each field given is a compare-and-set on `seen[field]`, the stored value the user's form
+    showed, where given, else on the value read now (the command line): one someone else
+    changed meanwhile raises MemberChanged (naming it, the value now stored and the one typed)
+    and nothing is written. A field already holding the value asked is left alone.
+    """
     author = authorize_write(author)
-    doc = _find_document(db, name)
-    changes: dict[str, str] = {}
+    wanted: dict[str, str] = {}
     if role is not None:
-        changes["role"] = validate_role(role)
+        wanted["role"] = validate_role(role)
     if email is not None:
-        changes["email"] = validate_email(email)
-    changes = {k: v for k, v in changes.items() if doc.get(k) != v}
-    if changes:
-        edited = [
-            history.Change("team", doc["name"], f, doc.get(f), v, author)
-            for f, v in changes.items()
-        ]
+        wanted["email"] = validate_email(email)
+    seen = seen or {}
 
-        def write(session) -> None:
-            db[COLLECTION].update_one({"_id": doc["_id"]}, {"$set": changes}, session=session)
+    def write(session) -> tuple[dict, dict]:
+        doc = _find_document(db, name, session)
+        expected = {f: seen[f] if f in seen else doc.get(f) for f in wanted}
+        _refuse_changed(doc, expected, wanted)
+        changes = {f: v for f, v in wanted.items() if doc.get(f) != v}
+        if changes:
+            where = {"_id": doc["_id"], **{f: doc.get(f) for f in changes}}
+            if (
+                not db[COLLECTION]
+                .update_one(where, {"$set": changes}, session=session)
+                .matched_count
+            ):
+                _refuse_changed(db[COLLECTION].find_one({"_id": doc["_id"]}) or {}, where, changes)
+            edited = [
+                history.Change("team", doc["name"], f, doc.get(f), v, author)
+                for f, v in changes.items()
+            ]
             history.record(db, edited, session=session)
+        return doc, changes
 
-        in_one_step(db, write)
+    doc, changes = in_one_step(db, write)
+    if changes:
         data_version.bump(db, "team")
         doc.update(changes)
     return Member.from_document(doc)
+
+
+def _refuse_changed(doc: dict, expected: dict, wanted: dict) -> None:
+    """MemberChanged for the first field of `wanted` that `doc` holds with neither the value
+    expected nor the one wanted (someone else's)."""
+    for field, value in wanted.items():
+        now = doc.get(field)
+        if now != expected[field] and now != value:
+            raise MemberChanged(
+                _CHANGED_MEANWHILE[field],
+                field=field,
+                stored=now,
+                now="" if now is None else str(now),
+                wanted=value,
+            )
 
 
 def delete_member(db: Database, name: str, author: "str | Actor" = "unknown") -> str:

@@ -231,15 +231,25 @@ def _still_ours(db: Database, by_batch: dict[str, dict], done: ChangeResult) -> 
 
 
 def assign(
-    db: Database, batch_ids: list[str], assignee: str | None, author: "str | Actor"
+    db: Database,
+    batch_ids: list[str],
+    assignee: str | None,
+    author: "str | Actor",
+    seen: dict[str, object] | None = None,
 ) -> ChangeResult:
-    """Assign `batch_ids` to `assignee` (None unassigns), from their current values.
+    """Assign `batch_ids` to `assignee` (None unassigns).
 
-    PermissionDenied for a viewer, before anything is read.
+    Compare-and-set against `seen` (the assignee the user was shown, by batch id) where given,
+    else against the current values (the command line). PermissionDenied for a viewer, before
+    anything is read.
     """
     authorize_write(author)
     current = get_batches(db, batch_ids, {"_id": 0, "id": 1, "assignee": 1})
-    edits = [Edit(bid, "assignee", doc.get("assignee"), assignee) for bid, doc in current.items()]
+    seen = seen or {}
+    edits = [
+        Edit(bid, "assignee", seen[bid] if bid in seen else doc.get("assignee"), assignee)
+        for bid, doc in current.items()
+    ]
     result = apply_edits(db, edits, author)
     result.missing += [str(b) for b in batch_ids if str(b) not in current]
     return result

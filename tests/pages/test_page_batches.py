@@ -1,6 +1,7 @@
 """The batches page against the real test database: save, conflicts, bulk actions, history."""
 
 from segcore.team import team
+from segcore.work import batches as batches_module
 from tests.helpers import page
 from tests.helpers import shown as as_read
 
@@ -559,6 +560,54 @@ def test_bulk_edit_of_the_ticked_batches_sets_and_clears_due_dates(app_env):
         "batch_3": "2027-03-01",
         "batch_4": None,
     }
+
+
+def changed_meanwhile(db, batch_id, column, value):
+    """Another coordinator's edit between the page's drawing and the click, seen by the app."""
+    from segcore.work import assignments
+    from segcore.work.batches import Edit
+    from ui.connection import forget_data_versions
+
+    old = batches_module.get_value(db.batches.find_one({"id": batch_id}), column)
+    assert assignments.apply_edits(db, [Edit(batch_id, column, old, value)], "cli").updated
+    forget_data_versions()  # a second later: the click's run sees the data version moved
+
+
+def test_bulk_edit_of_ticked_batches_never_overrides_a_change_made_meanwhile(app_env):
+    db = app_env.work
+    seed(db, 3)
+    at = edit(page("batches").run(), {0: {"select": True}, 1: {"select": True}})
+    at.selectbox(key="bulk_status").set_value("in_progress").run()
+    assert at.button(key="bulk_apply").label == "Apply to 2 batches"
+    changed_meanwhile(db, "batch_1", "status", "review")
+    at.button(key="bulk_apply").click().run()
+    assert not at.exception, at.exception
+    status = {d["id"]: d["status"] for d in db.batches.find()}
+    assert status == {"batch_1": "review", "batch_2": "in_progress", "batch_3": "pending"}
+    assert any("1 change was not saved" in w.value for w in at.warning)
+    [conflicts] = [d.value for d in at.dataframe if "you saw" in d.value.columns]
+    assert conflicts.to_dict("records") == [
+        {
+            "batch": "batch_1",
+            "field": "status",
+            "you saw": "pending",
+            "now": "review",
+            "you wanted": "in_progress",
+        }
+    ]
+
+
+def test_assigning_ticked_batches_never_overrides_an_assignment_made_meanwhile(app_env):
+    db = app_env.work
+    seed(db, 3)
+    at = edit(page("batches").run(), {0: {"select": True}, 1: {"select": True}})
+    at.selectbox(key="bulk_selected_to").select("Flor").run()
+    changed_meanwhile(db, "batch_1", "assignee", "Ceci")
+    at.button(key="bulk_selected").click().run()
+    assert not at.exception, at.exception
+    held = {d["id"]: d["assignee"] for d in db.batches.find()}
+    assert held == {"batch_1": "Ceci", "batch_2": "Flor", "batch_3": None}
+    assert any("1 change was not saved" in w.value for w in at.warning)
 
 
 def test_unsaved_changes_hidden_by_the_filter_are_said(app_env):

@@ -132,3 +132,17 @@ NOW = datetime(2025, 10, 1, 12, 0, 0)
 )
 def test_describe_live(status, expected):
     assert describe_live(status, NOW) == expected  # outside a page run: English, as written
+
+
+def test_ticked_rows_stay_ticked_when_the_table_reloads(app_env):
+    seed(app_env)
+    at = page("batches").run()
+    key = f"batch_editor_{at.session_state['batch_editor_version']}"
+    at.session_state[key] = {"edited_rows": {1: {"select": True}}, "added_rows": []}
+    at.run()
+    upload_and_sync(app_env, "batch_1.zip")
+    at.run()
+    assert not at.exception
+    shown = at.dataframe[0].value
+    assert shown.loc[shown["select"], "id"].tolist() == ["batch_2"]
+    assert at.button(key="bulk_selected").label == "Assign 1 ticked"

@@ -205,3 +205,24 @@ def test_an_upload_naming_two_batches_lists_each_batchs_missing_images_apart(app
         "batch_1_batch_2.zip: without a mask: batch_1: img_002.png, img_003.png; "
         "batch_2: img_002.png, img_003.png; matching no image: -"
     ], said
+
+
+def test_accept_never_overrides_a_send_back_made_after_the_form_was_drawn(lab):
+    """The form showed batch_1 "In review"; another coordinator sent it back before the click.
+    The click's run re-reads the rows (the data moved): Accept must compare with what was on
+    screen, so the send-back stays and the form says so."""
+    from segcore.work import review
+    from ui.connection import forget_data_versions
+
+    work = lab.dbs.work
+    at = page("batches").run()
+    at.multiselect(key="review_ids").set_value(["batch_1"]).run()
+    review.review(work, ["batch_1"], accept=False, note="left lung missing", author="cli")
+    forget_data_versions()  # a second later: the app sees the data version moved
+    at.button(key="review_accept").click().run()
+    assert not at.exception, at.exception
+    doc = work.batches.find_one({"id": "batch_1"})
+    assert (doc["status"], doc.get("rework_reason")) == ("rework", "left lung missing")
+    [said] = [s.value for s in at.success]
+    assert "0 batches moved" in said and "Changed by someone else meanwhile" in said
+    assert "done" not in [h["new"] for h in list_history(work, "batch_1")]  # no entry left

@@ -46,6 +46,53 @@ def test_edit_role_and_email(app_env):
     assert team.find_member(app_env.work, "flor").role == "Revisor"
 
 
+def edited_meanwhile(db, **fields):
+    """Another coordinator (the command line) edits Flor while the form is open."""
+    from ui.connection import forget_data_versions
+
+    team.edit_member(db, "Flor", **fields, author="cli")
+    forget_data_versions()  # a second later: the app sees the data version moved
+
+
+def test_saving_the_role_keeps_an_email_changed_meanwhile(app_env):
+    db = app_env.work
+    team.add_member(db, "Flor", email="flor@example.org", author="test")
+    at = page("team").run()
+    assert at.text_input(key="edit_email_Flor").value == "flor@example.org"
+    edited_meanwhile(db, email="flor.new@example.org")
+    at.text_input(key="edit_role_Flor").input("Revisora")
+    at.button(key="FormSubmitter:edit_member-Save role and email").click().run()
+    assert not at.exception, at.exception
+    member = team.find_member(db, "Flor")
+    assert (member.role, member.email) == ("Revisora", "flor.new@example.org")
+    assert any("Flor's details were saved" in s.value for s in at.success)
+    # the form now shows what is stored, the other coordinator's email among it
+    assert at.text_input(key="edit_email_Flor").value == "flor.new@example.org"
+
+
+def test_an_email_changed_meanwhile_is_a_conflict_that_keeps_what_was_typed(app_env):
+    db = app_env.work
+    team.add_member(db, "Flor", email="flor@example.org", author="test")
+    at = page("team").run()
+    edited_meanwhile(db, email="flor.new@example.org")
+    at.text_input(key="edit_role_Flor").input("Revisora")
+    at.text_input(key="edit_email_Flor").input("flor@lab.example.org")
+    save = "FormSubmitter:edit_member-Save role and email"
+    at.button(key=save).click().run()
+    assert not at.exception, at.exception
+    member = team.find_member(db, "Flor")
+    assert (member.role, member.email) == ("Segmentador", "flor.new@example.org")  # nothing
+    [said] = [e.value for e in at.error]
+    assert "email" in said and "flor.new@example.org" in said and "flor@lab.example.org" in said
+    assert not at.success
+    assert at.text_input(key="edit_email_Flor").value == "flor@lab.example.org"  # kept
+    assert at.text_input(key="edit_role_Flor").value == "Revisora"
+    # Saving again, now that the stored email was shown, replaces it: a choice, not an accident.
+    at.button(key=save).click().run()
+    member = team.find_member(db, "Flor")
+    assert (member.role, member.email) == ("Revisora", "flor@lab.example.org")
+
+
 def test_remove_asks_what_to_do_with_open_batches(app_env):
     db = app_env.work
     for name in ("Ceci", "Flor"):

@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from segcore.core.errors import DuplicateMember, MemberNotFound, ValidationError
+from segcore.core.errors import DuplicateMember, MemberChanged, MemberNotFound, ValidationError
 from segcore.store.history import list_history
 from segcore.team import team
 from segcore.work import batches, handover
@@ -156,6 +156,33 @@ def test_edit_role_and_email_records_history(db):
     with pytest.raises(ValidationError):
         team.edit_member(db, "Ignacio", email="bad")
     assert team.find_member(db, "Ignacio").email == "ig@example.com"
+
+
+def test_edit_compares_each_field_with_the_value_the_editor_saw(db):
+    team.add_member(db, "Ana", role="Segmentador", email="ana@example.org")
+    team.edit_member(db, "Ana", email="ana.new@example.org", author="cli")  # someone else
+    # only the role was changed by this editor: the other's email stays
+    member = team.edit_member(
+        db, "Ana", role="Revisora", seen={"role": "Segmentador"}, author="coord"
+    )
+    assert (member.role, member.email) == ("Revisora", "ana.new@example.org")
+    # an email changed from the one this editor saw is a conflict: nothing is written
+    with pytest.raises(MemberChanged) as refused:
+        team.edit_member(
+            db,
+            "Ana",
+            role="Jefa",
+            email="ana@lab.example.org",
+            seen={"role": "Revisora", "email": "ana@example.org"},
+            author="coord",
+        )
+    assert (refused.value.field, refused.value.now) == ("email", "ana.new@example.org")
+    assert "ana.new@example.org" in str(refused.value) and "ana@lab.example.org" in str(
+        refused.value
+    )
+    stored = team.find_member(db, "Ana")
+    assert (stored.role, stored.email) == ("Revisora", "ana.new@example.org")
+    assert [h["new"] for h in list_history(db, "Ana") if h["author"] == "coord"] == ["Revisora"]
 
 
 def _batches(db, docs):

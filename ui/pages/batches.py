@@ -5,7 +5,6 @@ from datetime import date
 import streamlit as st
 
 from segcore.report import alerts
-from segcore.views import batch_table
 from segcore.work import batches
 from segcore.work.batches import MASK_STATES, STATUSES, UNASSIGNED, UNCHECKED, BatchQuery
 from ui import (
@@ -186,10 +185,16 @@ if st.session_state.get(SAVE_CONFLICTS):
         st.rerun()
 
 if writable:
-    ticked = batch_table.selected_ids(snap["rows"], batch_grid.editor_changes())
-    batch_actions.bulk_actions(databases, team, ticked)
+    ticked = batch_grid.ticked_ids(snap)
+    seen = batch_grid.ticked_as_seen()  # what a click acts on: the rows ticked on screen
+    batch_actions.bulk_actions(databases, team, ticked, seen)
     bulk_edit.bulk_edit(
-        databases, [d for d in snap["rows"] if str(d.get("id")) in ticked], query, sort, descending
+        databases,
+        [d for d in snap["rows"] if str(d.get("id")) in ticked],
+        seen,
+        query,
+        sort,
+        descending,
     )
     review_form(
         databases,

@@ -9,6 +9,7 @@ from ui.actions import run_write
 from ui.connection import settings
 from ui.i18n import N_, _
 from ui.labels import literal
+from ui.member_edit import edit_form
 from ui.member_logins import member_logins
 from ui.state import can_write, current_actor
 from ui.team_actions import (
@@ -92,23 +93,7 @@ with change.container(border=True):
         st.stop()
     chosen = st.selectbox(_("Member"), names, key="edit_who")
     member = next(m for m in members if m["name"] == chosen)
-    with st.form("edit_member", border=False):
-        role = st.text_input(_("Role"), member["role"] or "", key=f"edit_role_{chosen}")
-        slots = {"role": st.empty()}
-        email = st.text_input(_("Email"), member["email"] or "", key=f"edit_email_{chosen}")
-        slots["email"] = st.empty()
-        if st.form_submit_button(_("Save role and email")):
-            run_write(
-                _("Saving"),
-                team.edit_member,
-                databases.work,
-                chosen,
-                role,
-                email,
-                author=current_actor(),
-                slot=slots,
-                then=_("{name}'s details were saved.").format(name=literal(chosen)),
-            )
+    edit_form(databases, member)
     write_buttons([chosen])
     asked = st.button(
         _("Remove {name}…").format(name=literal(chosen)),

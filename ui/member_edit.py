@@ -1,0 +1,89 @@
+"""The Team page's "Edit or remove" form: a member's role and email.
+
+Only the fields the user changed are sent, each a compare-and-set on the stored value the form
+showed when it was filled (kept in the session then, never read again in the click's run): an
+email another coordinator changed meanwhile is never reverted by saving the role, and a field
+both changed is refused, naming the value now stored and the one typed, which stays in the form.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from segcore.core.errors import MemberChanged
+from segcore.store.connection import Databases
+from segcore.team import team
+from ui.actions import run_write
+from ui.i18n import _
+from ui.labels import literal
+from ui.state import TEAM_FORM_SEEN, current_actor
+
+FIELDS = ("role", "email")
+REFILL = "team_edit_refill"  # a member just saved: fill their form from the stored values
+
+
+def _shown(value: object) -> str:
+    """A stored value as the form's text (a legacy null is empty)."""
+    return "" if value is None else str(value)
+
+
+def _keys(name: str) -> dict[str, str]:
+    return {"role": f"edit_role_{name}", "email": f"edit_email_{name}"}
+
+
+def _fill(member: dict) -> dict[str, object]:
+    """The stored values the form shows, filled in before its fields are drawn when it opens
+    (or after a save): what a save compares with. A form already open keeps what was typed."""
+    name, keys, seen = member["name"], _keys(member["name"]), st.session_state[TEAM_FORM_SEEN]
+    refill = st.session_state.get(REFILL) == name
+    if refill or name not in seen or any(k not in st.session_state for k in keys.values()):
+        st.session_state.pop(REFILL, None)
+        seen[name] = {f: member.get(f) for f in FIELDS}
+        for field, key in keys.items():
+            st.session_state[key] = _shown(member.get(field))
+    return seen[name]
+
+
+def changed_fields(typed: dict[str, str], seen: dict[str, object]) -> dict[str, str]:
+    """The fields whose text differs from what the form showed: the ones the user changed."""
+    return {f: text for f, text in typed.items() if text != _shown(seen.get(f))}
+
+
+def _save(work, name: str, changed: dict[str, str], seen: dict[str, object]) -> team.Member:
+    try:
+        return team.edit_member(
+            work, name, **changed, seen={f: seen.get(f) for f in changed}, author=current_actor()
+        )
+    except MemberChanged as refused:  # the message shows the stored value: saving again
+        seen[refused.field] = refused.now  # replaces it, knowingly
+        raise
+
+
+def _saved(name: str):
+    def then(_member) -> str:
+        st.session_state[REFILL] = name
+        return _("{name}'s details were saved.").format(name=literal(name))
+
+    return then
+
+
+def edit_form(databases: Databases, member: dict) -> None:
+    """Role and email of `member`, saved with "Save role and email"."""
+    name, keys = member["name"], _keys(member["name"])
+    seen = _fill(member)
+    with st.form("edit_member", border=False):
+        role = st.text_input(_("Role"), key=keys["role"])
+        slots = {"role": st.empty()}
+        email = st.text_input(_("Email"), key=keys["email"])
+        slots["email"] = st.empty()
+        if st.form_submit_button(_("Save role and email")):
+            run_write(
+                _("Saving"),
+                _save,
+                databases.work,
+                name,
+                changed_fields({"role": role, "email": email}, seen),
+                seen,
+                slot=slots,
+                then=_saved(name),
+            )
