@@ -44,14 +44,7 @@ def language_selector() -> None:
     holds a value), and a change re-sends every labelled choice so the browser shows it in
     the new language instead of keeping the old label (see `state.LABELLED_CHOICES`).
     """
-    actor = st.session_state.get(ACTOR)
-    if actor is not None and st.session_state.get(LANGUAGE_OF) != actor.name:
-        # Just logged in: the user's own choice, if they made one, replaces the session's.
-        st.session_state[LANGUAGE_OF] = actor.name
-        stored = guarded(auth.user_language, databases().work, actor.name)
-        if stored in i18n.LANGUAGES:
-            st.session_state[i18n.STATE_KEY] = stored
-            relabel_choices()
+    user_language()
     remembered = i18n.current_language()
     st.session_state[i18n.STATE_KEY] = remembered
     if st.session_state.get(LANGUAGE_CHOICE) != remembered:
@@ -75,6 +68,19 @@ def language_selector() -> None:
         key=LANGUAGE_CHOICE,
         on_change=chosen,
     )
+
+
+def user_language() -> None:
+    """Just logged in (or back from a reload): the user's own choice of language, if they
+    made one, replaces the session's. Called before the page's first text (its title in the
+    browser's tab too); again by the selector, which does nothing the second time."""
+    actor = st.session_state.get(ACTOR)
+    if actor is not None and st.session_state.get(LANGUAGE_OF) != actor.name:
+        st.session_state[LANGUAGE_OF] = actor.name
+        stored = guarded(auth.user_language, databases().work, actor.name)
+        if stored in i18n.LANGUAGES:
+            st.session_state[i18n.STATE_KEY] = stored
+            relabel_choices()
 
 
 def relabel_choices() -> None:
