@@ -7,7 +7,7 @@ from ui.connection import release_indexing
 from ui.i18n import _
 from ui.login import login_gate, resume_login
 from ui.reads import prefetch_batch_rows
-from ui.state import current_actor, init_state
+from ui.state import current_actor, init_state, note_page_asked
 from ui.widgets import (
     connection_status,
     demo_banner,
@@ -19,6 +19,7 @@ from ui.widgets import (
 SIDEBAR_PX = 240
 
 init_state()
+note_page_asked()
 # The user of a reload's cookie and their saved language first: every text of this run,
 # the sidebar's selector and the tab's title among them, is then in that language.
 resume_login()

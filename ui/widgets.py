@@ -91,7 +91,14 @@ def relabel_choices() -> None:
     its default (a sort reset on the next live refresh). A value set in the session state is
     sent with the options, so the label shown is the new one.
     """
-    for key in LABELLED_CHOICES:
+    resend_choices(LABELLED_CHOICES)
+
+
+def resend_choices(keys) -> None:
+    """Send the values the session holds for these widgets' `keys` with the widgets, so the
+    browser shows them instead of the value it last drew (or a default). Call it before the
+    widgets are drawn."""
+    for key in keys:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
 
