@@ -5,13 +5,25 @@ import streamlit as st
 from ui.actions import optional
 from ui.connection import release_indexing
 from ui.i18n import _
-from ui.login import login_gate
+from ui.login import login_gate, resume_login
 from ui.reads import prefetch_batch_rows
-from ui.state import current_actor, init_state
-from ui.widgets import connection_status, demo_banner, language_selector, restore_banner
+from ui.state import current_actor, init_state, note_page_asked
+from ui.widgets import (
+    connection_status,
+    demo_banner,
+    language_selector,
+    restore_banner,
+    user_language,
+)
 
 SIDEBAR_PX = 240
 
+init_state()
+note_page_asked()
+# The user of a reload's cookie and their saved language first: every text of this run,
+# the sidebar's selector and the tab's title among them, is then in that language.
+resume_login()
+user_language()
 # A narrower sidebar than Streamlit's 300 px: at 1280 px the tables need the room.
 st.set_page_config(
     page_title=_("Segmentation work"),
@@ -19,7 +31,6 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state=SIDEBAR_PX,
 )
-init_state()
 with st.sidebar:
     language_selector()
 # Page scripts live in ui/pages/, not a top-level pages/: with a pages/ folder, a deep link

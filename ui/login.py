@@ -36,6 +36,17 @@ def cookie_token() -> str | None:
     return st.context.cookies.get(COOKIE)
 
 
+def resume_login() -> None:
+    """With LOGIN=on, log the tab in from its cookie before anything is drawn: the first run
+    after a reload or in a new tab then already knows the user (and so their language)."""
+    try:
+        login = settings().login
+    except SegcoreError:
+        return  # the page reports the configuration error itself
+    if login and st.session_state.get(ACTOR) is None:
+        _resume_from_cookie()
+
+
 def login_gate() -> bool:
     """With LOGIN=on, show the login form until a valid user is in; True when the app may run.
 

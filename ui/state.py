@@ -8,6 +8,7 @@ every page).
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from segcore.core.actors import Actor
 from segcore.core.errors import SegcoreError
@@ -38,6 +39,8 @@ LANGUAGE_OF = "language_of"  # whose remembered language the session has loaded
 LIVE_SEEN = "live_seen"  # {page: the data version it last showed}
 LABEL_BASIS = "label_basis"  # {page: what its choices' labels were made from}
 LANGUAGE_CHOICE = "language_choice"  # the sidebar's language selector
+PAGE_ASKED = "page_asked"  # the page the browser asked for on the last full run
+ARRIVED = "page_arrived"  # this run's page is another than the last run's
 # Choices whose options are labelled in the session's language (filters, sort, order, ...):
 # sent again to the browser when the language changes (`ui.widgets.relabel_choices`).
 LABELLED_CHOICES = (
@@ -82,6 +85,8 @@ _DEFAULTS = {
     IMPORT_PREVIEW: None,
     LIVE_SEEN: {},
     LABEL_BASIS: {},
+    PAGE_ASKED: None,
+    ARRIVED: False,
 }
 
 
@@ -108,6 +113,21 @@ def init_state() -> None:
     for key, value in _DEFAULTS.items():
         if key not in st.session_state:
             st.session_state[key] = value.copy() if isinstance(value, (list, dict)) else value
+
+
+def note_page_asked() -> None:
+    """At the start of a full run, whether the browser asks for another page than last time.
+
+    A sidebar click while a text box still holds typed text sends two requests: the other
+    page, then (the box losing focus) the typed text for the page still shown, which wins.
+    When the other page's run got as far as its navigation, the browser redraws the first
+    page's widgets with their defaults while the session kept their values: the page then
+    sends those values again (`ui.widgets.resend_choices`), so what is shown is what applies.
+    """
+    ctx = get_script_run_ctx(suppress_warning=True)
+    asked = ctx.page_script_hash if ctx is not None else None
+    st.session_state[ARRIVED] = st.session_state[PAGE_ASKED] != asked
+    st.session_state[PAGE_ASKED] = asked
 
 
 def current_actor() -> Actor:

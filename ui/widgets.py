@@ -44,14 +44,7 @@ def language_selector() -> None:
     holds a value), and a change re-sends every labelled choice so the browser shows it in
     the new language instead of keeping the old label (see `state.LABELLED_CHOICES`).
     """
-    actor = st.session_state.get(ACTOR)
-    if actor is not None and st.session_state.get(LANGUAGE_OF) != actor.name:
-        # Just logged in: the user's own choice, if they made one, replaces the session's.
-        st.session_state[LANGUAGE_OF] = actor.name
-        stored = guarded(auth.user_language, databases().work, actor.name)
-        if stored in i18n.LANGUAGES:
-            st.session_state[i18n.STATE_KEY] = stored
-            relabel_choices()
+    user_language()
     remembered = i18n.current_language()
     st.session_state[i18n.STATE_KEY] = remembered
     if st.session_state.get(LANGUAGE_CHOICE) != remembered:
@@ -77,6 +70,19 @@ def language_selector() -> None:
     )
 
 
+def user_language() -> None:
+    """Just logged in (or back from a reload): the user's own choice of language, if they
+    made one, replaces the session's. Called before the page's first text (its title in the
+    browser's tab too); again by the selector, which does nothing the second time."""
+    actor = st.session_state.get(ACTOR)
+    if actor is not None and st.session_state.get(LANGUAGE_OF) != actor.name:
+        st.session_state[LANGUAGE_OF] = actor.name
+        stored = guarded(auth.user_language, databases().work, actor.name)
+        if stored in i18n.LANGUAGES:
+            st.session_state[i18n.STATE_KEY] = stored
+            relabel_choices()
+
+
 def relabel_choices() -> None:
     """Send every labelled choice again, so the browser draws it in the session's language.
 
@@ -85,7 +91,14 @@ def relabel_choices() -> None:
     its default (a sort reset on the next live refresh). A value set in the session state is
     sent with the options, so the label shown is the new one.
     """
-    for key in LABELLED_CHOICES:
+    resend_choices(LABELLED_CHOICES)
+
+
+def resend_choices(keys) -> None:
+    """Send the values the session holds for these widgets' `keys` with the widgets, so the
+    browser shows them instead of the value it last drew (or a default). Call it before the
+    widgets are drawn."""
+    for key in keys:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
 

@@ -3,6 +3,8 @@ table, the team, Sync now, the charts. Screenshots of each page go to docs/scree
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pymongo import MongoClient
 
@@ -22,6 +24,13 @@ PAGES = {
 }
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 SLOW = 180_000  # ms: a limit for states that take long only on a busy machine
+# No run going on, and on the Team page or on Batches with `arg` batches matching.
+SETTLED = """wanted => {
+    if (document.querySelector("[data-testid='stStatusWidget']")) return false;
+    const main = document.querySelector("[data-testid='stMain']");
+    if ([...main.querySelectorAll("h1")].some(h => h.textContent.trim() === "Team")) return true;
+    return new RegExp(`(^|\\n)${wanted} batches match`).test(main.innerText);
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -315,4 +324,36 @@ def test_importing_a_three_batch_file_flags_only_the_folder_absent_on_disk(
     page.get_by_text("Import finished: 1 added").first.wait_for(timeout=SLOW)
     assert work_db.batches.count_documents({}) == before + 1
     assert [d["id"] for d in work_db.batches.find({"folder_missing": True})] == ["batch_9001"]
+    assert_no_exception(page)
+
+
+def test_filters_shown_after_a_sidebar_click_with_typed_text_are_those_applied(
+    page, app_url, demo_loaded
+):
+    # Text typed in "Batch id contains" and not confirmed, then a click on "Team": Streamlit
+    # sends the Team page's request, then the box's text for the page still shown (it loses
+    # focus), which wins. When the Team run got as far as switching the browser's page, the
+    # browser redrew the Batches filters empty while the table stayed filtered. Tried on
+    # three fresh sessions: the order of the two requests depends on timing.
+    work_db = demo_loaded
+    rework = work_db.batches.count_documents({"status": "rework"})
+    wanted = work_db.batches.count_documents({"status": "rework", "id": {"$regex": "batch_1"}})
+    assert 1 < wanted < rework
+    sidebar = page.get_by_test_id("stSidebar")
+    for _attempt in range(3):
+        open_page(page, app_url, "batches", "Batches")
+        pick_option(page, page.locator(".st-key-bf_status"), "Rework")
+        page.get_by_text(re.compile(rf"^{rework} batches match")).wait_for(timeout=SLOW)
+        page.get_by_label("Batch id contains").fill("batch_1")
+        sidebar.get_by_role("link", name="Team", exact=True).click()
+        page.wait_for_function(SETTLED, arg=wanted, timeout=SLOW)
+        if page.get_by_role("heading", name="Team", exact=True).count():
+            continue  # the navigation won: nothing shown can disagree
+        status = page.get_by_role("combobox", name="Status", exact=True).first
+        assert (status.input_value(), page.get_by_label("Batch id contains").input_value()) == (
+            "Rework",
+            "batch_1",
+        )
+        sidebar.get_by_role("link", name="Team", exact=True).click()
+        page.get_by_role("heading", name="Team", exact=True).wait_for(timeout=SLOW)
     assert_no_exception(page)

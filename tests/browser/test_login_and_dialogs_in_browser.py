@@ -1,11 +1,13 @@
 """In Chromium with LOGIN=on: a login survives a reload and a new tab and lands on the page the
-link named; a removal dialog closed with Esc never comes back, for anyone."""
+link named, in the user's saved language from the first run; a removal dialog closed with Esc
+never comes back, for anyone."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+from playwright.sync_api import expect
 from pymongo import MongoClient
 
 from segcore.store import embedded
@@ -32,6 +34,7 @@ def app_env(tmp_path_factory):
     client = MongoClient(embedded.ensure_server(home / "db"))
     work = client.segmentacion_db
     auth.add_user(work, "Coord", "coordinator", PASSWORD)
+    auth.add_user(work, "Ana", "coordinator", PASSWORD)  # switches to Spanish: Coord stays English
     for name in ("Ceci", "Pedro"):
         team.add_member(work, name, author="test")
     work.batches.insert_one(
@@ -59,6 +62,27 @@ def session_cookie(context):
 
 def choose(tab, label: str, option: str):
     pick_option(tab, tab.get_by_test_id("stSelectbox").filter(has_text=label), option)
+
+
+def test_a_reload_shows_the_users_saved_language_from_its_first_run(page, app_url):
+    page.goto(app_url)
+    wait_heading(page, "Log in")
+    page.get_by_role("textbox", name="User name").fill("Ana")
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    wait_heading(page, "Dashboard")
+    page.wait_for_function("document.cookie.includes('segdash_session=')", timeout=30_000)
+    choose(page, "Language", "Español")
+    wait_heading(page, "Tablero")
+
+    page.reload()  # still logged in by the cookie, as in a new tab or from a bookmark
+    page.wait_for_selector(CONNECTED, timeout=180_000)
+    title = page.get_by_test_id("stMain").locator("h1").first
+    title.wait_for(timeout=180_000)
+    # Read at once: the first run's texts, not those of a later rerun that corrects them.
+    selector = page.get_by_test_id("stSidebar").get_by_role("combobox").first
+    assert (title.inner_text(), selector.input_value()) == ("Tablero", "Español")
+    expect(page).to_have_title("Trabajo de segmentación")
 
 
 def test_login_survives_reload_and_new_tab_and_a_closed_dialog_stays_closed(page, app_url):

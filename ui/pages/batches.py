@@ -24,13 +24,14 @@ from ui.i18n import N_, _, format_number, ngettext
 from ui.live import follow_changes
 from ui.receipt_views import review_form
 from ui.spreadsheet_export import SEPARATORS, cell, default_separator
-from ui.state import SAVE_CONFLICTS, can_write
-from ui.widgets import page_start, relabel_when_changed
+from ui.state import ARRIVED, SAVE_CONFLICTS, can_write
+from ui.widgets import page_start, relabel_when_changed, resend_choices
 
 ANY = "All"
 MASKS = {"Any": None, "With masks": True, "Without masks": False}
 FOLDER = {"All": None, "Missing": True, "Present": False}
 ORDER = {"Ascending": N_("Ascending"), "Descending": N_("Descending")}
+CHOICES = (*late.CLEARED, "bf_late", "bf_problems", "bf_sort", "bf_order", "bf_size", "batch_page")
 databases = page_start(N_("Batches"))
 team = reads.team_names()
 writable = can_write()
@@ -48,6 +49,9 @@ def first_page():
 
 
 late.apply_link_filters()  # a link from the Dashboard's Attention panel: its filters first
+if st.session_state[ARRIVED]:  # the browser drew another page meanwhile: show what applies
+    resend_choices(CHOICES)
+st.session_state.setdefault("bf_size", 100)  # (not `index`: a value sent again would clash)
 # Rows of at most four: seven filters in one row cut their values in a laptop's 800 px window.
 cols = st.columns(4) + st.columns([1, 1, 2])
 nav = st.columns(4, vertical_alignment="bottom")
@@ -114,7 +118,7 @@ order = nav[2].selectbox(
     help=_("Empty values come last either way."),
     format_func=lambda o: _(ORDER[o]),
 )
-size = nav[3].selectbox(_("Rows"), [50, 100, 200], index=1, key="bf_size", on_change=first_page)
+size = nav[3].selectbox(_("Rows"), [50, 100, 200], key="bf_size", on_change=first_page)
 query = BatchQuery(
     assignee=None if who == ANY else who,
     status=None if status == ANY else status,
