@@ -57,6 +57,8 @@ def dicom_mask(target: Path, *, empty: bool = False) -> None:
         data[10:40, 10:40] = 1
     ds.PixelData = data.tobytes()
     ds.PixelRepresentation = 0
+    # its values are the labels: the CT's rescale (intercept -1024) reset, as mask tools write
+    ds.RescaleIntercept, ds.RescaleSlope = 0, 1
     ds.save_as(target)
 
 
