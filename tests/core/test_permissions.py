@@ -92,6 +92,7 @@ NOT_A_USER_WRITE = {
             "batch_images.save_listings",
             "listing_store.list_and_store",
             "receipts.save_receipts",
+            "owed_receipts.store",
             # a sync's step after uploads were deleted: the content sums of their batches
             "mask_content_check.forget_uploads",
             # what a content check owes, marked and settled by the syncs and checks after
