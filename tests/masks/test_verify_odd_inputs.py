@@ -148,7 +148,7 @@ def test_check_masks_on_the_sync_page_lists_them(lab, app_env, upload):
     at = page("sync").run()
     at.button(key="check_masks").click().run(timeout=60)
     assert not at.exception, at.exception
-    assert any("Skipped 1 unusable uploads" in c.value for c in at.caption)
+    assert any("Skipped 1 unusable upload (it counts" in c.value for c in at.caption)
     table = next(t.value for t in at.dataframe if "Problem" in t.value.columns)
     assert table["File"].tolist() == ["batch_1_x.zip"]
     assert "_id is not an id (dict)" in table["Problem"][0]
