@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,3 +102,22 @@ def shown(text: str) -> str:
     import re
 
     return re.sub(r"\\(.)", r"\1", str(text))
+
+
+def kill_segcore_once_stored(env: dict, collection, *args: str) -> None:
+    """Run `segcore *args` and SIGKILL it once `collection` holds a document (polled, never a
+    fixed wait); fails when the run finishes first."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "segcore", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while collection.estimated_document_count() == 0 and process.poll() is None:
+        assert time.monotonic() < deadline, f"nothing stored in {collection.name} within 300 s"
+        time.sleep(0.005)
+    process.kill()
+    process.wait(30)
+    assert process.returncode == -9, "the run finished before it could be killed"

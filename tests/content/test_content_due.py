@@ -17,7 +17,7 @@ from segcore.masks.receipts import NOTIFY_DUE
 from segcore.prepare import prepare
 from segcore.report import stats
 from segcore.store.connection import open_databases
-from tests.helpers import ROOT
+from tests.helpers import ROOT, kill_segcore_once_stored
 from tests.sync.test_live_sync import watcher
 
 BATCHES = 24  # uploads: enough that a kill lands while some are checked and some are not
@@ -100,20 +100,7 @@ def cli(env, *args):
 def killed_midway(env, work, *args) -> int:
     """Run `segcore *args`, SIGKILL it once some content results are stored (and not all);
     returns how many were stored."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "segcore", *args],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 300
-    while work.mask_content.estimated_document_count() == 0 and process.poll() is None:
-        assert time.monotonic() < deadline, "no content result stored within 300 s"
-        time.sleep(0.005)
-    process.kill()
-    process.wait(30)
-    assert process.returncode == -9, "the check finished before it could be killed"
+    kill_segcore_once_stored(env, work.mask_content, *args)
     stored = work.mask_content.count_documents({})
     assert 0 < stored < BATCHES
     return stored

@@ -6,8 +6,6 @@ written by Pillow, zipped by Info-ZIP, stored in GridFS; `segcore` run as its ow
 from __future__ import annotations
 
 import subprocess
-import sys
-import time
 from dataclasses import replace
 
 import gridfs
@@ -18,7 +16,7 @@ from segcore.prepare import prepare
 from segcore.store.connection import open_databases
 from tests.content.test_content_due import cli, differences
 from tests.content.test_content_due import outcome as content_outcome
-from tests.helpers import ROOT
+from tests.helpers import kill_segcore_once_stored
 
 # More uploads than a listing slice (listing_store.SLICE, 200): the kill lands while the
 # first slice's listings are stored and the rest are being listed.
@@ -81,20 +79,7 @@ def twins(dbs, client, tmp_path, cli_env):
 def killed_after_listings(env, work, *args) -> None:
     """Run `segcore *args` and SIGKILL it once it stored some uploads' listings, before it
     stored any receipt or status move (the moment the test waits for, polled)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "segcore", *args],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 300
-    while work.mask_checks.estimated_document_count() == 0 and process.poll() is None:
-        assert time.monotonic() < deadline, "no listing stored within 300 s"
-        time.sleep(0.005)
-    process.kill()
-    process.wait(30)
-    assert process.returncode == -9, "the run finished before it could be killed"
+    kill_segcore_once_stored(env, work.mask_checks, *args)
     assert work.mask_checks.count_documents({}) > 0
     assert work.receipts.count_documents({}) == 0, "killed after the receipts were stored"
     assert work.history.count_documents({}) == 0, "killed after the status moves"
