@@ -13,6 +13,7 @@ import re
 from segcore.archives.archive_links import MISSING as LINK_MISSING
 from segcore.archives.archive_links import OUTSIDE as LINK_OUTSIDE
 from segcore.archives.archive_listing import EMPTY_MEMBER
+from segcore.content import mask_format_dicom as dicom
 from segcore.content.mask_content_scan import UNSUPPORTED_METHOD
 from segcore.content.mask_images import NOT_ATTRIBUTED, NOT_ATTRIBUTED_WHY
 from segcore.core.naming import person_key
@@ -248,13 +249,12 @@ READ_PHRASES = {
 }
 NOT_READABLE = N_("not a readable {kind} ({detail})")
 NO_READER = N_("no reader for {extension} files")
-NOT_AN_IMAGE = {
-    "an image mask": N_("a DICOM {what}, not an image mask"),
-    "an image": N_("a DICOM {what}, not an image"),
+NOT_AN_IMAGE = {  # by the noun segcore's DICOM reader puts in its template
+    dicom.MASK: N_("a DICOM {what}, not an image mask"),
+    dicom.IMAGE: N_("a DICOM {what}, not an image"),
 }
 _NOT_READABLE = re.compile(r"^not a readable (?P<kind>.+?) \((?P<detail>.*)\)$", re.DOTALL)
 _NO_READER = re.compile(r"^no reader for (?P<extension>\S+) files$")
-_NOT_AN_IMAGE = re.compile(r"^a DICOM (?P<what>.+), not (?P<noun>an image(?: mask)?)$")
 
 
 def _pattern(template: str) -> re.Pattern:
@@ -271,6 +271,7 @@ _COMPOSED = [
     for template in (UNSUPPORTED_METHOD, NOT_ATTRIBUTED, *NOT_ATTRIBUTED_WHY)
 ]
 _NESTED = ("why", "reason")
+_NOT_AN_IMAGE = _pattern(dicom.NOT_AN_IMAGE)
 # What a listing says of an upload's other files: "seg.png (0 bytes)", a copy, a link
 _OTHER_FILES = [(t, _pattern(t)) for t in (EMPTY_MEMBER, COPY_MEMBER, LINK_OUTSIDE, LINK_MISSING)]
 
@@ -307,7 +308,9 @@ def read_reason(text: object) -> str:
     if found:
         return _(NO_READER).format(extension=found["extension"])
     found = _NOT_AN_IMAGE.match(text)
-    if found:  # the DICOM object's name (its SOP class's) as the standard says it
+    if (
+        found and found.group("noun") in NOT_AN_IMAGE
+    ):  # the DICOM object's name (its SOP class's) as the standard says it
         template = NOT_AN_IMAGE[found.group("noun")]
         return _(template).format(what=found.group("what"))
     return _from_template(text, _COMPOSED) or text
