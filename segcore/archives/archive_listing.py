@@ -40,7 +40,6 @@ from segcore.images.mask_matching import (
     is_mask_member,
     mask_path,
     member_base_name,
-    nfc,
     place_masks,
     sort_members,
 )
@@ -215,7 +214,7 @@ def list_upload(
                 member["md5"] = doc["md5"]
             if images is not None and images.is_copy(name, stored.length, "md5", doc.get("md5")):
                 listing.other_files = [COPY_MEMBER.format(name=name)]
-                listing.image_copies = [_stored_path(filename)]
+                listing.image_copies = [mask_path(filename)]
                 return listing
             listing.names, listing.members, listing.paths = [name], [member], [name]
             return listing
@@ -312,7 +311,7 @@ def _list_archive(
     # What extracting leaves: a path's last copy; a link as the file it leads to, or no mask
     entries, dangling = resolve_links(last_copies(entries))
     entries, copies = _without_image_copies(entries, images, extensions)
-    listing.image_copies = sorted({_stored_path(e[0]) for e in copies})
+    listing.image_copies = sorted({mask_path(e[0]) for e in copies})
     names, listing.other_files = sort_members((e[0] for e in entries), extensions)
     # a link named as a mask that leads nowhere says so; one named as another file is one
     noted = [
@@ -361,11 +360,6 @@ def _without_image_copies(entries: list, images: ImageFiles | None, extensions) 
         )
         (copies if copy else kept).append(entry)
     return kept, copies
-
-
-def _stored_path(name: str) -> str:
-    """A member's path as extracting writes it, as stored (NFC, undecodable bytes replaced)."""
-    return nfc(archive_path(name).encode("utf-8", "replace").decode("utf-8"))
 
 
 def last_copies(entries: list) -> list:

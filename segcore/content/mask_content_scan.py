@@ -55,6 +55,7 @@ from segcore.images.mask_matching import (
     base_name,
     is_image_name,
     is_mask_member,
+    mask_path,
     nfc,
     split_extension,
 )
@@ -102,7 +103,7 @@ class _Scan:
             return []
         if self.listed is not None and nfc(_shown(path)) not in self.listed:
             return []  # what the listing did not count as a mask (a 0-byte one) is none
-        if self.copies and nfc(_path_shown(path)) in self.copies:
+        if self.copies and mask_path(path) in self.copies:
             return []  # a copy of its image (`images/img_001.png` next to `masks/`): no mask
         return self.index.images_of(path)
 

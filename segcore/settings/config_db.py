@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 from segcore.core.errors import ConfigError
+from segcore.core.naming import cut
 
 DEFAULT_DATABASE = "segmentacion_db"
 RESERVED_DATABASES = ("admin", "local", "config")
@@ -43,9 +44,8 @@ def uri_database(uri: str | None) -> str | None:
     name = unquote_plus(path)
     if not name or _BAD_CHARACTERS & set(name) or len(name.encode()) > 63:
         # The driver would take `teamdb.batches` for a collection of `teamdb`: not meant.
-        shown = name if len(name) <= 80 else name[:80] + "…"
         raise ConfigError(
-            f"MONGO_URI names the database {shown!r}, which is not a valid MongoDB database "
+            f"MONGO_URI names the database {cut(name)!r}, which is not a valid MongoDB database "
             'name (no spaces or . / \\ " $ * < > : | ?, at most 63 bytes)'
         )
     return name
