@@ -55,7 +55,7 @@ def main() -> None:
         rows = BatchRows().refresh(db)
 
         def table_page(query: BatchQuery, page: int = 1):
-            rows._selections.clear()  # a view not computed yet, as a new filter is
+            rows.forget_views()  # a view not computed yet, as a new filter is
             return rows.page(db, query, page=page)
 
         cases = {

@@ -269,6 +269,11 @@ class BatchRows:
             self.version = None
             self._snapshot_trusted = False
 
+    def forget_views(self) -> None:
+        """Filter and sort the rows again for every view (`bench_queries` times a new view)."""
+        with self._lock:
+            self._selections.clear()
+
     def snapshot_due(self) -> bool:
         """True when the stored snapshot is missing or SNAPSHOT_EVERY changes behind these
         rows: a restart would read every batch, or soon could not catch up."""
