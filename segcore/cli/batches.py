@@ -109,18 +109,7 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
     result = assignments.assign(
         ctx.databases.work, list(batch_ids), None if unassign else assignee, _author()
     )
-    if as_json:
-        emit_json(result)
-    else:
-        echo(f"{counted(len(result.updated), 'batch', 'batches')} updated.")
-        for conflict in result.conflicts:
-            echo(f"conflict: {conflict.describe()}", err=True)
-        for batch_id, why in result.failed.items():
-            echo(f"not changed: {printable(batch_id)}: {why}", err=True)
-        for batch_id in result.missing:
-            echo(f"not found: {printable(batch_id)}", err=True)
-    if result.missing or result.conflicts or result.failed:
-        sys.exit(1)
+    _report_change(result, as_json)
 
 
 @main.command()
@@ -218,6 +207,12 @@ def batches_set(ctx, batch_ids, status, priority, due_date, clear_due, where_sta
     work = ctx.databases.work
     ids = list(batch_ids) or batches.ids_with_status(work, where_status)
     result = assignments.set_fields(work, ids, changes, _author(), where_status=where_status)
+    _report_change(result, as_json)
+
+
+def _report_change(result, as_json: bool) -> None:
+    """What an edit of batches did, as `assign` and `batches set` both say it; exit 1 when
+    any batch was not changed (missing, changed meanwhile or refused)."""
     if as_json:
         emit_json(result)
     else:
