@@ -19,7 +19,7 @@ from segcore.core.naming import batch_number, person_key
 from segcore.core.phrases import N_, Nn_, Phrase
 from segcore.core.timefmt import parse_date, to_office
 from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD, delivered_at, is_open, is_usable_batch
-from segcore.work.holders import holder, outsiders, people_by_key
+from segcore.work.holders import display_names, holder, people_by_key
 
 # What segcore says about a risk or a move (worded in the reader's language by the app).
 FINISH_BY = N_("{name} would finish it by {date}")
@@ -380,13 +380,14 @@ def analyse(
     delivered: dict[str, list[date]] = {}
     queues: dict[str, list[dict]] = {}
     names: dict[str, str] = {}
-    others = outsiders({row["assignee"] for row in rows}, team)
+    display = display_names(
+        {row["assignee"] for row in rows}, {key: m["name"] for key, m in team.items()}
+    )
     for row in rows:
         if not row["assignee"]:
             continue
         key = person_key(row["assignee"])
-        if key not in names:  # someone not on the team: named as the filters and Team page do
-            names[key] = team[key]["name"] if key in team else others[key]
+        names.setdefault(key, display[key])  # named as the filters and the Team page name them
         if row["open"]:
             queues.setdefault(key, []).append(row)
         elif row["usable"]:
@@ -492,14 +493,15 @@ def weekly_deliveries(
     first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
     mondays = [first + timedelta(weeks=n) for n in range(weeks)]
     counts: dict[tuple[str, date], int] = {}
-    display = people_by_key(names)  # José, not a legacy duplicate Jose
-    others = outsiders({row["assignee"] for row in rows}, display)
+    on_team = people_by_key(names)  # José, not a legacy duplicate Jose
+    known = display_names({row["assignee"] for row in rows}, on_team)
+    display = dict(on_team)
     for row in rows:
         day = local_day(row["delivered"], tz) if row["usable"] and row["assignee"] else None
         if day is None or not first <= day <= today:
             continue
         key = person_key(row["assignee"])
-        display.setdefault(key, others.get(key, row["assignee"]))
+        display.setdefault(key, known[key])
         monday = day - timedelta(days=day.weekday())
         counts[(key, monday)] = counts.get((key, monday), 0) + 1
     return [

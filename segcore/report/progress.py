@@ -17,7 +17,7 @@ from segcore.core.timefmt import parse_date, to_office
 from segcore.report.stats import Summary, summary_from_counts
 from segcore.work.batches import UNASSIGNED
 from segcore.work.delivery import delivered_at, is_usable_batch
-from segcore.work.holders import holder, outsiders, people_by_key, same_person
+from segcore.work.holders import display_names, holder, people_by_key, same_person
 
 PROGRESS_PROJECTION = {
     "_id": 0,
@@ -87,8 +87,8 @@ def per_segmentador(rows: list[dict], team: list[str], include_idle: bool = True
     the batches stored under another spelling of their name; assignees no longer on the team
     appear too, flagged, because their batches still need someone.
     """
-    on_team = people_by_key(team)  # José before a legacy duplicate Jose: one counts them
-    others = outsiders({row["assignee"] for row in rows}, on_team)  # as the filters name them
+    # José before a legacy duplicate Jose: one counts them; others as the filters name them
+    names = display_names({row["assignee"] for row in rows}, people_by_key(team))
     people: dict[str, dict] = {name: _person(name, True) for name in team} if include_idle else {}
     for row in rows:
         name = row["assignee"]
@@ -96,8 +96,7 @@ def per_segmentador(rows: list[dict], team: list[str], include_idle: bool = True
             continue
         # Another spelling of a member ("flor" stored for Flor) counts as that member, as the
         # pace, the alerts and the person filters count it.
-        key = person_key(name)
-        name = on_team.get(key) or others[key]
+        name = names[person_key(name)]
         person = people.setdefault(name, _person(name, name in team))
         person["assigned"] += 1
         person["delivered"] += 1 if row.get("usable") else 0

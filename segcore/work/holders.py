@@ -83,6 +83,13 @@ def outsiders(stored: object, by_key: dict[str, str]) -> dict[str, str]:
     return found
 
 
+def display_names(stored: object, by_key: dict[str, str]) -> dict[str, str]:
+    """The name each person holding a batch goes by on every view, by person_key: the member
+    (`by_key`, from `people_by_key`) or, for someone not on the team, the `outsiders` name.
+    `stored`: the stored assignees of the batches to be named."""
+    return {**by_key, **outsiders(stored, by_key)}
+
+
 def person_options(stored: list[object], team: list[str]) -> list[str]:
     """A person filter's choices after the team: one per person not on it (`outsiders`), in
     name order."""

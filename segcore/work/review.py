@@ -27,7 +27,7 @@ from segcore.store import data_version
 from segcore.store.history import Change, record, withdraw
 from segcore.store.schema import BATCHES, find_in
 from segcore.work.delivery import DONE, REWORK
-from segcore.work.holders import people_by_key
+from segcore.work.holders import display_names, people_by_key
 
 FIELD = "review"  # on the batch document: sent_back, accepted_at, hours_to_accept, note
 REASON_FIELD = "rework_reason"  # why the batch is in rework (an upload's problem or a note)
@@ -265,11 +265,11 @@ def _decision(doc: dict, accept: bool, note: str, now: datetime) -> dict:
 
 
 def person_rework(rows: list[dict], team: list[str] = ()) -> dict[str, dict]:
-    """Per person (by person_key, named as on `team`, else by the first stored spelling):
+    """Per person (by person_key, named as on every view: `holders.display_names`):
     delivered (usable), sent back (times), accepted, acceptance rate (accepted / (accepted +
     times sent back)) and the median hours from first upload to acceptance. `rows`: batch rows
     (segcore.views.batch_rows)."""
-    on_team = people_by_key(list(team))  # as the Team page's workload counts them
+    names = display_names({row.get("assignee") for row in rows}, people_by_key(list(team)))
     people: dict[str, dict] = {}
     for row in rows:
         if not row.get("assignee"):
@@ -278,7 +278,7 @@ def person_rework(rows: list[dict], team: list[str] = ()) -> dict[str, dict]:
         person = people.setdefault(
             key,
             {
-                "name": on_team.get(key, row["assignee"]),
+                "name": names[key],
                 "delivered": 0,
                 "sent_back": 0,
                 "accepted": 0,

@@ -127,6 +127,8 @@ def test_someone_not_on_the_team_has_one_name_whatever_the_order_of_the_batches(
         per = progress.per_segmentador(order, [])
         assert [(p["segmentador"], p["assigned"]) for p in per] == [("Ex", 2)]
         assert holders.person_options([r["assignee"] for r in order], []) == ["Ex"]
+        # the Team page's rework table beside the workloads: the same name, not the first read
+        assert [p["name"] for p in review.person_rework(order, []).values()] == ["Ex"]
 
 
 def test_alerts_and_weekly_deliveries_name_people_as_the_team_page(db):
