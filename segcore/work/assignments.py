@@ -21,6 +21,7 @@ from segcore.core.phrases import Phrase
 from segcore.store import history
 from segcore.store.atomic import in_one_step
 from segcore.store.schema import find_in
+from segcore.store.subdocument import fit_into
 from segcore.team.team import list_members
 from segcore.work.batches import (
     COLLECTION,
@@ -194,14 +195,10 @@ def metadata_update(doc: dict, update: dict, assigned: bool) -> tuple[dict, dict
     meta = doc.get("metadata")
     if assigned and (meta is None or isinstance(meta, dict)):
         update = {**update, "metadata.assigned_at": date.today().isoformat()}
-    inner = {p: v for p, v in update.items() if p.startswith("metadata.")}
-    if not inner or "metadata" not in doc or isinstance(meta, dict):
-        return update, {}
-    if meta is not None:
+    fitted = fit_into(doc, update, "metadata")
+    if fitted is None:
         raise ValidationError(METADATA_NOT_OBJECT, value=f"{meta!r:.40}")
-    whole = {p: v for p, v in update.items() if p not in inner}
-    whole["metadata"] = {p.removeprefix("metadata."): v for p, v in inner.items()}
-    return whole, {"metadata": None}
+    return fitted
 
 
 def _unchanged(field_name: str, stored: object, seen: object) -> bool:

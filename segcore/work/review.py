@@ -26,6 +26,7 @@ from segcore.core.timefmt import utcnow
 from segcore.store import data_version
 from segcore.store.history import Change, record, withdraw
 from segcore.store.schema import BATCHES, find_in
+from segcore.store.subdocument import fit_into
 from segcore.work.delivery import DONE, REWORK
 from segcore.work.holders import display_names, people_by_key
 
@@ -215,16 +216,12 @@ def fit_review(doc: dict, update: dict) -> tuple[dict, dict]:
     never overwritten: the batch still moves, without the figures (the Team page's rework
     figures leave it out, as for a batch reviewed before they existed). Pure.
     """
-    kept = doc.get(FIELD)
-    if FIELD not in doc or isinstance(kept, dict):
-        return update, {}
-    prefix = f"{FIELD}."
-    inner = {k: v for k, v in update["$set"].items() if k.startswith(prefix)}
-    fitted = {**update, "$set": {k: v for k, v in update["$set"].items() if k not in inner}}
-    if kept is not None:
-        return fitted, {}
-    fitted["$set"][FIELD] = {k.removeprefix(prefix): v for k, v in inner.items()}
-    return fitted, {FIELD: None}
+    fitted = fit_into(doc, update["$set"], FIELD)
+    if fitted is None:
+        kept = {k: v for k, v in update["$set"].items() if not k.startswith(f"{FIELD}.")}
+        return {**update, "$set": kept}, {}
+    sets, condition = fitted
+    return {**update, "$set": sets}, condition
 
 
 def _decision(doc: dict, accept: bool, note: str, now: datetime) -> dict:
