@@ -18,7 +18,7 @@ from segcore.sync.sync_runs import last_run
 from segcore.team.team import list_members
 from segcore.work import assignments
 from segcore.work.batches import ChangeResult, Edit
-from segcore.work.delivery import CHECK_FIELD, is_overdue
+from segcore.work.delivery import CHECK_FIELD, content_problems, is_overdue
 
 MOVE_REASON = N_("suggested move: {reason}")
 HAS_MASKS_NOW = N_("it has usable masks now, so it stays where it is")
@@ -40,13 +40,12 @@ def report_rows(db: Database) -> list[dict]:
     rows = []
     for doc in db[BATCHES].find({}, {**PROGRESS_PROJECTION, **PACE_PROJECTION}):
         check, content = doc.get("mask_check"), doc.get("mask_content")
-        problems = content.get("problems") if isinstance(content, dict) else None
         rows.append(
             {
                 **progress_row(doc),
                 **pace_row(doc),
                 "mask_state": check.get("state") if isinstance(check, dict) else None,
-                "mask_problems": problems if isinstance(problems, int) and problems > 0 else 0,
+                "mask_problems": content_problems(content),
             }
         )
     return rows

@@ -37,7 +37,7 @@ from segcore.work.batches import (
     BatchQuery,
     order_number,
 )
-from segcore.work.delivery import delivered_at, is_open, is_usable_batch
+from segcore.work.delivery import content_problems, delivered_at, is_open, is_usable_batch
 from segcore.work.holders import holder, same_person
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,6 @@ def batch_row(doc: dict) -> dict:
     check = get("mask_check")
     mask_state = check.get("state") if isinstance(check, dict) else None
     content = get("mask_content")
-    problems = content.get("problems") if isinstance(content, dict) else None
     usable = is_usable_batch(check, content)
     review = get("review") if isinstance(get("review"), dict) else {}
     assignee = holder(get("assignee"))  # 42 as "42": shown, counted and filtered as such
@@ -97,7 +96,7 @@ def batch_row(doc: dict) -> dict:
         "number": order_number(doc),
         "folder_missing": get("folder_missing") is True,
         "mask_state": mask_state,
-        "mask_problems": problems if isinstance(problems, int) and problems > 0 else 0,
+        "mask_problems": content_problems(content),
     }
 
 

@@ -41,11 +41,17 @@ def is_usable_check(check: object) -> bool:
     )
 
 
+def content_problems(content: object) -> int:
+    """How many content problems a batch's stored `mask_content` counts: 0 for none, for no
+    check yet, or for a value another tool left that is no count."""
+    problems = content.get("problems") if isinstance(content, dict) else None
+    return problems if isinstance(problems, int) and problems > 0 else 0
+
+
 def is_usable_batch(check: object, content: object = None) -> bool:
     """A batch's delivery from its stored mask check and content check (`mask_content`, kept
     by the content checks: any problem makes the masks unusable)."""
-    problems = content.get("problems") if isinstance(content, dict) else None
-    return is_usable_check(check) and not (isinstance(problems, int) and problems > 0)
+    return is_usable_check(check) and not content_problems(content)
 
 
 def usable_from_counts(state: object, images: object, missing: object, content=None) -> bool:
