@@ -22,6 +22,7 @@ import tarfile
 import zlib
 
 from segcore.core.errors import N_, UnreadableUpload, UploadTooLarge
+from segcore.images.image_copies import FINGERPRINTS
 
 MAX_MEMBERS = 200_000
 BLOCK = tarfile.BLOCKSIZE
@@ -161,12 +162,9 @@ def member_path(name: str) -> str:
 
 
 def _digest(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:
-    """A digest of a member's data, read as it streams past (it would be skipped anyway)."""
-    digest = hashlib.blake2b(digest_size=16)
-    data = archive.extractfile(member)
-    while piece := data.read(PIECE):
-        digest.update(piece)
-    return digest.hexdigest()
+    """A digest of a member's data, read as it streams past (it would be skipped anyway): the
+    fingerprint a batch's image is compared by (`image_copies`)."""
+    return FINGERPRINTS["digest"](archive.extractfile(member))
 
 
 def _detail(exc: BaseException) -> str:
