@@ -190,11 +190,17 @@ def check_values(values: MaskValues, rules: Rules) -> list[tuple[str, dict]]:
 
 
 def check_mask(
-    mask: Geometry, values: MaskValues | None, image: Geometry, rules: Rules, detached: bool = False
+    mask: Geometry,
+    values: MaskValues | None,
+    image: Geometry | None,
+    rules: Rules,
+    detached: bool = False,
 ) -> list[tuple[str, dict]]:
     """Every problem of one mask against its image (values None: checked by header only, over
-    the voxel limit or, `detached`, because its values are in a file of their own)."""
-    problems = compare_grid(mask, image)
+    the voxel limit or, `detached`, because its values are in a file of their own). With no
+    image (it cannot be read) the mask's own values are still checked: emptiness and labels
+    do not depend on its image."""
+    problems = compare_grid(mask, image) if image is not None else []
     if values is None:
         return problems + [
             ("detached", {}) if detached else ("header_only", {"voxels": mask.voxels})

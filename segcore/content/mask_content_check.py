@@ -43,8 +43,10 @@ SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # each, and a mask several batches may own against none unless its grid says;
 # 5 reads a plain DICOM's modality values (4 read its stored values: a CT copied into a mask,
 # intercept -1024 kept, passed as 0/1) and checks a mask of one of a batch's images sharing
-# a name (`patient_B/img_001.png`) against the one its folders name, not the first of them.
-VERSION = 5
+# a name (`patient_B/img_001.png`) against the one its folders name, not the first of them;
+# 6 checks a mask whose image cannot be read for its own problems (5 passed it: empty, wrong
+# labels, unreadable).
+VERSION = 6
 Progress = Callable[[float, str], None]
 
 

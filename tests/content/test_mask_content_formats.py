@@ -3,6 +3,7 @@ listing counts is read by its own library, a damaged file is unreadable (never a
 stops the run), and a grid is compared in the frame its format states."""
 
 import gzip
+import io
 import shutil
 import subprocess
 from dataclasses import replace
@@ -10,11 +11,13 @@ from dataclasses import replace
 import nibabel
 import nrrd
 import numpy as np
+import pydicom
 import pytest
 import SimpleITK
 from PIL import Image
 from pydicom.data import get_testdata_file
 
+from segcore.content.mask_content import describe
 from segcore.content.mask_content_check import check_content
 from segcore.images.batch_images import list_image_names
 from segcore.masks.mask_check import verify
@@ -382,3 +385,46 @@ def test_a_dicom_no_plugin_decodes_is_said_with_each_plugins_reason(lab, upload,
     [shown] = said(row).values()
     assert shown.startswith("ct_001_mask.dcm: unreadable (not a readable DICOM file (Unable to")
     assert "pillow: Pillow does not support 'JPEG Extended' for samples with 12-bit" in shown
+
+
+def test_a_mask_whose_image_cannot_be_read_is_still_checked(lab, upload, tmp_path):
+    """Emptiness, labels and readability do not depend on the image: a mask of an image saved
+    without its DICOM file header, or deleted since it was listed, used to get the note alone,
+    and its batch counted as delivered."""
+    images = images_dir(lab)
+    headerless = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    del headerless.file_meta
+    headerless.preamble = None
+    for stem in ("empty", "seven", "corrupt"):
+        headerless.save_as(images / f"{stem}.dcm", enforce_file_format=False, implicit_vr=True)
+    lab.images("gone")
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.RescaleIntercept = 0
+    for stem, value in (("empty", 0), ("seven", 7)):
+        label = np.zeros((128, 128), np.int16)
+        label[40:80, 30:90] = value
+        ds.PixelData = label.tobytes()
+        buffer = io.BytesIO()
+        ds.save_as(buffer)
+        (lab.masks / f"{stem}_mask.dcm").write_bytes(buffer.getvalue())
+    (lab.masks / "corrupt_mask.dcm").write_bytes(b"this is not a dicom file at all" * 10)
+    png(lab.masks / "gone_mask.png", np.zeros((SIDE, SIDE)))
+    upload("batch_1.zip", zipped(lab, tmp_path), chunk_size=4096)
+    verify(lab, ["batch_1"])
+    (images / "gone.png").unlink()  # deleted after the listing
+    row = check_content(lab, ["batch_1"]).by_batch()["batch_1"]
+    shown = sorted(describe(o) for o in row["offenders"])
+    header = (
+        "not a readable DICOM file (saved without its DICOM file header: no preamble, no 'DICM')"
+    )
+    assert shown == [
+        "corrupt_mask.dcm: its image cannot be read (" + header + ")",
+        "corrupt_mask.dcm: unreadable (not a readable DICOM file (not DICOM data: no 'DICM' header))",
+        "empty_mask.dcm: empty",
+        "empty_mask.dcm: its image cannot be read (" + header + ")",
+        "gone_mask.png: empty",
+        "gone_mask.png: its image cannot be read (missing (No such file or directory))",
+        "seven_mask.dcm: its image cannot be read (" + header + ")",
+        "seven_mask.dcm: label 7 not in 0,1,2",
+    ]
+    assert row["problems"] == 4 and row["counts"]["empty"] == 2
