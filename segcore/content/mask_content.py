@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from segcore.content.mask_geometry import Geometry, MaskValues, grid_size
+from segcore.content.mask_geometry import LABEL_TOLERANCE, Geometry, MaskValues, grid_size
 from segcore.core.errors import N_
 
 OFFENDERS_SHOWN = 50
@@ -153,9 +153,6 @@ def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
             )
         )
     return problems
-
-
-LABEL_TOLERANCE = 1e-4  # a float mask's 1.0000000591 (uint8 255 × scl_slope 1/255) is label 1
 
 
 def _a_label(value: float, labels) -> bool:

@@ -45,7 +45,8 @@ SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # intercept -1024 kept, passed as 0/1) and checks a mask of one of a batch's images sharing
 # a name (`patient_B/img_001.png`) against the one its folders name, not the first of them;
 # 6 checks a mask whose image cannot be read for its own problems (5 passed it: empty, wrong
-# labels, unreadable).
+# labels, unreadable) and takes a float within LABEL_TOLERANCE of 0 for background (5 counted
+# resampling noise as drawn).
 VERSION = 6
 Progress = Callable[[float, str], None]
 

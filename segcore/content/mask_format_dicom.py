@@ -18,7 +18,14 @@ import math
 import warnings
 from typing import BinaryIO
 
-from segcore.content.mask_geometry import Geometry, MaskValues, first_line, grid_size, values_of
+from segcore.content.mask_geometry import (
+    LABEL_TOLERANCE,
+    Geometry,
+    MaskValues,
+    first_line,
+    grid_size,
+    values_of,
+)
 from segcore.core.errors import UnreadableUpload
 
 POSITION_DECIMALS = 2  # positions closer than 0.01 mm (ORIGIN_TOLERANCE_MM) are one
@@ -200,8 +207,11 @@ def _rescaled(array, slope: float, intercept: float) -> MaskValues:
     if array.dtype.kind not in "biu" or slope == 0:
         return values_of(array * slope + intercept)
     stored = values_of(array)
-    zero = -intercept / slope  # the stored value read as 0, if a stored value can be it
-    background = int(np.count_nonzero(array == zero)) if zero * slope + intercept == 0 else 0
+    # the stored values read as 0 or within LABEL_TOLERANCE of it: background
+    low, high = sorted(
+        ((-LABEL_TOLERANCE - intercept) / slope, (LABEL_TOLERANCE - intercept) / slope)
+    )
+    background = int(np.count_nonzero((array >= low) & (array <= high)))
     labels = sorted(value * slope + intercept for value in stored.labels)
     return MaskValues(array.size - background, labels)
 

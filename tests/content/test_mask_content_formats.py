@@ -387,6 +387,27 @@ def test_a_dicom_no_plugin_decodes_is_said_with_each_plugins_reason(lab, upload,
     assert "pillow: Pillow does not support 'JPEG Extended' for samples with 12-bit" in shown
 
 
+def test_float_noise_around_0_is_background(lab, upload, tmp_path):
+    """What a linear resampling leaves around 0 (±1e-6) is label 0, so not drawn: a mask of
+    nothing else is empty, and one of 5 drawn voxels in it too small (it passed as drawn)."""
+    lab.settings = replace(lab.settings, mask_min_pixels=10)
+    noise = (np.random.RandomState(0).uniform(-1, 1, (8, 6, 4)) * 1e-6).astype(np.float32)
+    five = np.zeros((8, 6, 4), np.float32)
+    five[2, 2, :] = 1.0
+    five[3, 3, 0] = 1.0
+    for stem, mask in (("noise", noise), ("five", five + noise)):
+        nibabel.save(
+            nibabel.Nifti1Image(np.ones((8, 6, 4), np.int16), np.eye(4)),
+            images_dir(lab) / f"{stem}.nii.gz",
+        )
+        nibabel.save(nibabel.Nifti1Image(mask, np.eye(4)), lab.masks / f"{stem}_mask.nii.gz")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert said(row) == {
+        "noise_mask.nii.gz": "noise_mask.nii.gz: empty",
+        "five_mask.nii.gz": "five_mask.nii.gz: 5 non-zero pixels, fewer than 10",
+    }
+
+
 def test_a_mask_whose_image_cannot_be_read_is_still_checked(lab, upload, tmp_path):
     """Emptiness, labels and readability do not depend on the image: a mask of an image saved
     without its DICOM file header, or deleted since it was listed, used to get the note alone,
