@@ -117,7 +117,22 @@ def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
     """What differs between a mask's grid and its image's: size, then (when both carry them)
     spacing, origin and direction within the tolerances. A volume mask of a series (a 4D
     image) is compared with one of its volumes; a mask of several volumes is not the mask of
-    one. A DICOM SEG may hold fewer slices than its image (those where something is drawn)."""
+    one. A DICOM SEG may hold fewer slices than its image (those where something is drawn).
+
+    A grid stated in two frames (a NIfTI whose qform and sform differ, as registration tools
+    leave them: ITK-based tools read it by its qform, nibabel by its sform) fits when either
+    of the mask's fits either of the image's; otherwise what differs in their first frames."""
+    problems = _grid_differences(mask, image)
+    if problems and (mask.alternative or image.alternative):
+        for side in (mask, mask.alternative):
+            for other in (image, image.alternative):
+                if side and other and not _grid_differences(side, other):
+                    return []
+    return problems
+
+
+def _grid_differences(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
+    """compare_grid's differences between two grids each in one frame."""
     size = _image_volume(mask, image)
     fewer = mask.size != size and _fewer_slices(mask, size)
     if mask.size != size and not fewer:

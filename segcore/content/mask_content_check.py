@@ -46,7 +46,8 @@ SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # a name (`patient_B/img_001.png`) against the one its folders name, not the first of them;
 # 6 checks a mask whose image cannot be read for its own problems (5 passed it: empty, wrong
 # labels, unreadable) and takes a float within LABEL_TOLERANCE of 0 for background (5 counted
-# resampling noise as drawn).
+# resampling noise as drawn), and fits a NIfTI mask to either frame of an image whose qform
+# and sform differ (5 named a mask saved by ITK-based tools in its qform).
 VERSION = 6
 Progress = Callable[[float, str], None]
 

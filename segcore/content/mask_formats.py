@@ -14,6 +14,7 @@ import io
 import math
 import os
 import tempfile
+from dataclasses import replace
 from typing import BinaryIO
 
 from segcore.content.mask_format_dicom import dicom_header, dicom_values
@@ -166,13 +167,28 @@ def _nifti_geometry(header) -> Geometry:
     """The grid, in mm whatever unit the header names (ITK writes a mask of an image in microns
     in mm). A 4th (or later) dimension of more than one slice is part of its size (a mask of 3
     volumes is not the mask of one). A file whose qform and sform codes are both 0 says nothing
-    of its position: nibabel's made-up affine is not compared, only size and spacing."""
+    of its position: nibabel's made-up affine is not compared, only size and spacing. One whose
+    qform and sform are both set and differ (what FSL and ANTs registrations leave) is placed
+    by its sform, as nibabel reads it, and by its qform, as ITK-based tools (ITK-SNAP, 3D
+    Slicer, SimpleITK) read it and write their masks: both are its grid
+    (`Geometry.alternative`)."""
+    import numpy as np
+
     shape = header.get_data_shape()
     mm = MM_PER_NIFTI_UNIT.get(header.get_xyzt_units()[0], 1.0)
     zooms = [float(zoom) * mm for zoom in header.get_zooms()[:3]]
-    if int(header["qform_code"]) == 0 and int(header["sform_code"]) == 0:
+    qform_code, sform_code = int(header["qform_code"]), int(header["sform_code"])
+    if qform_code == 0 and sform_code == 0:
         return make_geometry(shape, zooms)
-    affine = header.get_best_affine().copy()
+    geometry = _nifti_frame(shape, zooms, header.get_best_affine(), mm)
+    qform = header.get_qform()
+    if qform_code and sform_code and not np.allclose(qform, header.get_sform()):
+        return replace(geometry, alternative=_nifti_frame(shape, zooms, qform, mm))
+    return geometry
+
+
+def _nifti_frame(shape, zooms, affine, mm: float) -> Geometry:
+    affine = affine.copy()
     affine[:3] *= mm
     geometry = from_ras_affine(shape[:3], zooms, affine)
     return Geometry(grid_size(shape), geometry.spacing, geometry.origin, geometry.direction)

@@ -33,6 +33,9 @@ class Geometry:
     origin: tuple[float, ...] | None = None
     direction: tuple[float, ...] | None = None
     partial_stack: bool = False
+    # The same grid in a second frame it states: a NIfTI whose qform and sform differ (see
+    # mask_formats._nifti_geometry); compared as well, never shown.
+    alternative: "Geometry | None" = None
 
     @property
     def voxels(self) -> int:

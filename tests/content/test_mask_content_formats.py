@@ -408,6 +408,49 @@ def test_float_noise_around_0_is_background(lab, upload, tmp_path):
     }
 
 
+def registered(path, sform_code: int) -> None:
+    """A NIfTI as FSL or ANTs leave one after a registration: its qform in the scanner's frame
+    (code 1), its sform, rotated and moved, in another (`sform_code`)."""
+    qform = np.diag([1.0, 1.0, 2.0, 1.0])
+    qform[:3, 3] = [-20, -25, -30]
+    cos, sin = np.cos(0.1), np.sin(0.1)
+    sform = np.array([[cos, -sin, 0, -18], [sin, cos, 0, -20], [0, 0, 1, -28], [0, 0, 0, 1]])
+    image = nibabel.Nifti1Image(np.ones((10, 12, 6), np.int16), None)
+    image.set_qform(qform, 1)
+    image.set_sform(sform @ np.diag([1, 1, 2, 1]), sform_code)
+    nibabel.save(image, path)
+
+
+def test_a_mask_in_either_frame_of_a_registered_nifti_fits_it(lab, upload, tmp_path):
+    """ITK-SNAP, 3D Slicer and SimpleITK read an image whose qform and sform differ by its
+    qform and save their masks in it; nibabel reads it by its sform: a mask matching either
+    is right, one matching neither is named (by the sform's origin)."""
+    images = images_dir(lab)
+    for stem, code in (("mni", 4), ("aligned", 2), ("nibabel", 4), ("moved", 4)):
+        registered(images / f"{stem}.nii.gz", code)
+    for stem in ("mni", "aligned"):  # what the ITK-based tools save
+        grid = SimpleITK.ReadImage(str(images / f"{stem}.nii.gz"))
+        mask = SimpleITK.Cast(grid > 0, SimpleITK.sitkUInt8)
+        SimpleITK.WriteImage(mask, str(lab.masks / f"{stem}_mask.nii.gz"))
+    image = nibabel.load(images / "nibabel.nii.gz")  # what nibabel saves: the header copied
+    nibabel.save(
+        nibabel.Nifti1Image(volume((10, 12, 6)), None, image.header),
+        lab.masks / "nibabel_mask.nii.gz",
+    )
+    moved = SimpleITK.ReadImage(str(images / "moved.nii.gz"))
+    moved.SetOrigin(tuple(v + 5.0 for v in moved.GetOrigin()))
+    SimpleITK.WriteImage(
+        SimpleITK.Cast(moved > 0, SimpleITK.sitkUInt8), str(lab.masks / "moved_mask.nii.gz")
+    )
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 4 and row["problems"] == 1
+    assert [describe(o) for o in row["offenders"]] == [
+        "moved_mask.nii.gz: origin 25.0×30.0×-25.0, image 18.0×20.0×-28.0",
+        "moved_mask.nii.gz: direction -1.0×-0.0×0.0×-0.0×-1.0×0.0×0.0×0.0×1.0, "
+        "image -0.995×0.09983×-0.0×-0.09983×-0.995×-0.0×0.0×0.0×1.0",
+    ]
+
+
 def test_a_mask_whose_image_cannot_be_read_is_still_checked(lab, upload, tmp_path):
     """Emptiness, labels and readability do not depend on the image: a mask of an image saved
     without its DICOM file header, or deleted since it was listed, used to get the note alone,
