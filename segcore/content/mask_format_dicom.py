@@ -18,6 +18,7 @@ import math
 import warnings
 from typing import BinaryIO
 
+from segcore.content.mask_channels import one_per_pixel
 from segcore.content.mask_geometry import (
     LABEL_TOLERANCE,
     Geometry,
@@ -164,6 +165,10 @@ def _values(ds) -> MaskValues:
         return _segment_values(ds, ds.pixel_array) if segmented else values_of(ds.pixel_array)
     if _short_pixel_data(ds):
         raise UnreadableUpload(UNREADABLE.format(TRUNCATED))
+    if int(getattr(ds, "SamplesPerPixel", 1) or 1) > 1:
+        # A colour object (an RGB Secondary Capture), which no modality LUT applies to: one
+        # value per pixel by the colour rule every format follows, its samples last.
+        return values_of(one_per_pixel(ds.pixel_array))
     return _modality_values(ds, ds.pixel_array)
 
 

@@ -17,6 +17,12 @@ import tempfile
 from dataclasses import replace
 from typing import BinaryIO
 
+from segcore.content.mask_channels import (
+    nifti_channels,
+    nifti_voxel_values,
+    nrrd_voxel_values,
+    one_per_pixel,
+)
 from segcore.content.mask_format_dicom import dicom_header, dicom_values
 from segcore.content.mask_geometry import (
     Geometry,
@@ -138,13 +144,8 @@ def _as_file(data: bytes, suffix: str):
 
 
 def _labels(array):
-    """One value per pixel: a colour mask's, when every channel agrees."""
-    if array.ndim == 3:
-        channels = array[..., :3] if array.shape[2] >= 3 else array[..., :1]
-        if not (channels == channels[..., :1]).all():
-            raise UnreadableUpload("a colour image, not a label mask (channels differ)")
-        array = channels[..., 0]
-    return array
+    """One value per pixel (a planar image's channels are its third axis)."""
+    return one_per_pixel(array) if array.ndim == 3 else array
 
 
 # --- NIfTI (nibabel) --------------------------------------------------------------------
@@ -166,15 +167,16 @@ MM_PER_NIFTI_UNIT = {"meter": 1000.0, "mm": 1.0, "micron": 0.001}
 def _nifti_geometry(header) -> Geometry:
     """The grid, in mm whatever unit the header names (ITK writes a mask of an image in microns
     in mm). A 4th (or later) dimension of more than one slice is part of its size (a mask of 3
-    volumes is not the mask of one). A file whose qform and sform codes are both 0 says nothing
-    of its position: nibabel's made-up affine is not compared, only size and spacing. One whose
-    qform and sform are both set and differ (what FSL and ANTs registrations leave) is placed
-    by its sform, as nibabel reads it, and by its qform, as ITK-based tools (ITK-SNAP, 3D
-    Slicer, SimpleITK) read it and write their masks: both are its grid
-    (`Geometry.alternative`)."""
+    volumes is not the mask of one), a 5th of channels is not. A file whose qform and sform
+    codes are both 0 says nothing of its position: nibabel's made-up affine is not compared,
+    only size and spacing. One whose qform and sform are both set and differ (what FSL and
+    ANTs registrations leave) is placed by its sform, as nibabel reads it, and by its qform,
+    as ITK-based tools (ITK-SNAP, 3D Slicer, SimpleITK) read it and write their masks: both
+    are its grid (`Geometry.alternative`)."""
     import numpy as np
 
     shape = header.get_data_shape()
+    shape = shape[:4] if nifti_channels(header) else shape
     mm = MM_PER_NIFTI_UNIT.get(header.get_xyzt_units()[0], 1.0)
     zooms = [float(zoom) * mm for zoom in header.get_zooms()[:3]]
     qform_code, sform_code = int(header["qform_code"]), int(header["sform_code"])
@@ -223,7 +225,7 @@ def nifti_values(
             return geometry, None
         data = head + read_at_most(source, max(0, limit - len(head)))
         image = image_class.from_bytes(data)
-        return geometry, values_of(np.asanyarray(image.dataobj))
+        return geometry, nifti_voxel_values(header, np.asanyarray(image.dataobj))
     except (
         OSError,
         ValueError,
@@ -331,7 +333,7 @@ def nrrd_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValues
             return geometry, None
         if header.get("data file") or header.get("datafile"):
             raise UnreadableUpload("NRRD header without its data (a detached data file)")
-        return geometry, values_of(nrrd.read_data(header, stream, index_order="F"))
+        return geometry, nrrd_voxel_values(header, nrrd.read_data(header, stream, index_order="F"))
     except (OSError, ValueError, EOFError, nrrd.NRRDError) as exc:
         raise UnreadableUpload(f"not a readable NRRD file ({first_line(exc)})") from None
 
@@ -442,7 +444,10 @@ def metaimage_values(
             image = reader.Execute()
         except RuntimeError as exc:
             raise UnreadableUpload(f"not a readable MetaImage file ({_itk_reason(exc)})") from None
-        return geometry, values_of(SimpleITK.GetArrayViewFromImage(image))
+        array = SimpleITK.GetArrayViewFromImage(image)  # a vector image's channels last
+        return geometry, values_of(
+            one_per_pixel(array) if reader.GetNumberOfComponents() > 1 else array
+        )
 
 
 def _itk_reason(exc: BaseException) -> str:
