@@ -48,7 +48,8 @@ SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # labels, unreadable) and takes a float within LABEL_TOLERANCE of 0 for background (5 counted
 # resampling noise as drawn), and fits a NIfTI mask to either frame of an image whose qform
 # and sform differ (5 named a mask saved by ITK-based tools in its qform); it refuses a colour
-# mask and counts a pixel once in every format (5 passed an RGB DICOM, a vector NRRD or MHA).
+# mask and counts a pixel once in every format (5 passed an RGB DICOM, a vector NRRD or MHA),
+# and reads a CMYK mask's colours (5 read its C, M, Y as R, G, B: empty).
 VERSION = 6
 Progress = Callable[[float, str], None]
 

@@ -43,6 +43,9 @@ from segcore.images.mask_matching import (
 )
 
 PLANAR = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+# Pillow modes whose channels are no R, G, B: converted to RGB first (a grey drawing in CMYK is
+# in its K channel, C, M and Y 0), as Pillow's own convert() shows them.
+NOT_RGB_MODES = ("CMYK", "YCbCr")
 MGH = (".mgz", ".mgh")  # FreeSurfer's, read by nibabel; an extension to add to MASK_EXTENSIONS
 
 
@@ -90,6 +93,7 @@ def planar_values(source, max_voxels: int) -> tuple[Geometry, MaskValues | None]
         pages, modes = [], set()
         for page in ImageSequence.Iterator(image):
             modes.add(page.mode)
+            page = page.convert("RGB") if page.mode in NOT_RGB_MODES else page
             pages.append(_labels(np.asarray(page)))
         array = np.stack(pages) if len(pages) > 1 else pages[0]
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

@@ -1,7 +1,7 @@
 """Colour masks under one rule whatever holds them: a drawing whose colour channels differ is
 refused as a colour image, a grey drawing saved in colour is its grey with each pixel counted
-once (never once per channel). Every file is written by the field's own library: Pillow,
-pydicom, SimpleITK, nibabel and pynrrd."""
+once (never once per channel), and CMYK is read as the colours it shows. Every file is written
+by the field's own library: Pillow, pydicom, SimpleITK, nibabel and pynrrd."""
 
 import shutil
 from dataclasses import replace
@@ -10,6 +10,7 @@ import nibabel
 import nrrd
 import numpy as np
 import pydicom
+import pytest
 import SimpleITK
 from PIL import Image
 from pydicom.data import get_testdata_file
@@ -113,6 +114,24 @@ def test_a_pixel_drawn_in_two_layers_of_a_slicer_segmentation_counts_once(lab, u
     nrrd.write(str(lab.masks / "seg_mask.seg.nrrd"), layers, header)
     row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
     assert said(row) == {"seg_mask.seg.nrrd": "seg_mask.seg.nrrd: 6 non-zero pixels, fewer than 10"}
+
+
+@pytest.mark.parametrize("extension", ["tif", "jpg"])
+def test_a_cmyk_mask_is_read_as_the_colours_it_shows(lab, upload, tmp_path, extension):
+    """A grey square saved in CMYK (C, M and Y 0, the drawing in K) was read as empty: its
+    first three channels taken for R, G and B. A red one is a colour image."""
+    lab.settings = replace(lab.settings, mask_labels=None)  # JPEG blurs a square's edges
+    lab.images("grey", "red", size=(64, 48))
+    grey = np.zeros((48, 64), np.uint8)
+    grey[10:20, 10:20] = 255
+    Image.fromarray(grey).convert("CMYK").save(lab.masks / f"grey_mask.{extension}")
+    red = np.zeros((48, 64, 3), np.uint8)
+    red[10:20, 10:20] = RED
+    Image.fromarray(red).convert("CMYK").save(lab.masks / f"red_mask.{extension}")
+    assert Image.open(lab.masks / f"grey_mask.{extension}").mode == "CMYK"
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 2
+    assert said(row) == {f"red_mask.{extension}": f"red_mask.{extension}: {REFUSED}"}
 
 
 def test_results_stored_by_version_5_are_checked_again(lab, upload, tmp_path):
