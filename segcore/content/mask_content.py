@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from segcore.content.mask_geometry import Geometry, MaskValues, grid_size
+from segcore.content.mask_geometry import LABEL_TOLERANCE, Geometry, MaskValues, grid_size
 from segcore.core.errors import N_
 
 OFFENDERS_SHOWN = 50
@@ -117,7 +117,22 @@ def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
     """What differs between a mask's grid and its image's: size, then (when both carry them)
     spacing, origin and direction within the tolerances. A volume mask of a series (a 4D
     image) is compared with one of its volumes; a mask of several volumes is not the mask of
-    one. A DICOM SEG may hold fewer slices than its image (those where something is drawn)."""
+    one. A DICOM SEG may hold fewer slices than its image (those where something is drawn).
+
+    A grid stated in two frames (a NIfTI whose qform and sform differ, as registration tools
+    leave them: ITK-based tools read it by its qform, nibabel by its sform) fits when either
+    of the mask's fits either of the image's; otherwise what differs in their first frames."""
+    problems = _grid_differences(mask, image)
+    if problems and (mask.alternative or image.alternative):
+        for side in (mask, mask.alternative):
+            for other in (image, image.alternative):
+                if side and other and not _grid_differences(side, other):
+                    return []
+    return problems
+
+
+def _grid_differences(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
+    """compare_grid's differences between two grids each in one frame."""
     size = _image_volume(mask, image)
     fewer = mask.size != size and _fewer_slices(mask, size)
     if mask.size != size and not fewer:
@@ -155,9 +170,6 @@ def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
     return problems
 
 
-LABEL_TOLERANCE = 1e-4  # a float mask's 1.0000000591 (uint8 255 × scl_slope 1/255) is label 1
-
-
 def _a_label(value: float, labels) -> bool:
     return any(math.isclose(value, label, rel_tol=0, abs_tol=LABEL_TOLERANCE) for label in labels)
 
@@ -190,11 +202,17 @@ def check_values(values: MaskValues, rules: Rules) -> list[tuple[str, dict]]:
 
 
 def check_mask(
-    mask: Geometry, values: MaskValues | None, image: Geometry, rules: Rules, detached: bool = False
+    mask: Geometry,
+    values: MaskValues | None,
+    image: Geometry | None,
+    rules: Rules,
+    detached: bool = False,
 ) -> list[tuple[str, dict]]:
     """Every problem of one mask against its image (values None: checked by header only, over
-    the voxel limit or, `detached`, because its values are in a file of their own)."""
-    problems = compare_grid(mask, image)
+    the voxel limit or, `detached`, because its values are in a file of their own). With no
+    image (it cannot be read) the mask's own values are still checked: emptiness and labels
+    do not depend on its image."""
+    problems = compare_grid(mask, image) if image is not None else []
     if values is None:
         return problems + [
             ("detached", {}) if detached else ("header_only", {"voxels": mask.voxels})

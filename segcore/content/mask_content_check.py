@@ -43,8 +43,14 @@ SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # each, and a mask several batches may own against none unless its grid says;
 # 5 reads a plain DICOM's modality values (4 read its stored values: a CT copied into a mask,
 # intercept -1024 kept, passed as 0/1) and checks a mask of one of a batch's images sharing
-# a name (`patient_B/img_001.png`) against the one its folders name, not the first of them.
-VERSION = 5
+# a name (`patient_B/img_001.png`) against the one its folders name, not the first of them;
+# 6 checks a mask whose image cannot be read for its own problems (5 passed it: empty, wrong
+# labels, unreadable) and takes a float within LABEL_TOLERANCE of 0 for background (5 counted
+# resampling noise as drawn), and fits a NIfTI mask to either frame of an image whose qform
+# and sform differ (5 named a mask saved by ITK-based tools in its qform); it refuses a colour
+# mask and counts a pixel once in every format (5 passed an RGB DICOM, a vector NRRD or MHA),
+# and reads a CMYK mask's colours (5 read its C, M, Y as R, G, B: empty).
+VERSION = 6
 Progress = Callable[[float, str], None]
 
 

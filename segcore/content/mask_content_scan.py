@@ -188,13 +188,15 @@ class _Scan:
                 return
             images = fits
         image, grid = images[0], grids[images[0]]
-        if isinstance(grid, str):
-            problems = [("image_unreadable", {"reason": grid})]
-        elif isinstance(mask, str):
+        if isinstance(mask, str):
             problems = [("unreadable", {"reason": mask})]
         else:
             detached = split_extension(_shown(path), self.index.extensions)[1] == ".mhd"
-            problems = check_mask(*mask, grid, self.rules, detached)
+            problems = check_mask(
+                *mask, None if isinstance(grid, str) else grid, self.rules, detached
+            )
+        if isinstance(grid, str):  # said, and the mask's own problems (empty, labels) still count
+            problems = [("image_unreadable", {"reason": grid}), *problems]
         self.record(path, [(image, problems)])
 
     def too_large(self) -> None:

@@ -18,7 +18,15 @@ import math
 import warnings
 from typing import BinaryIO
 
-from segcore.content.mask_geometry import Geometry, MaskValues, first_line, grid_size, values_of
+from segcore.content.mask_channels import one_per_pixel
+from segcore.content.mask_geometry import (
+    LABEL_TOLERANCE,
+    Geometry,
+    MaskValues,
+    first_line,
+    grid_size,
+    values_of,
+)
 from segcore.core.errors import UnreadableUpload
 
 POSITION_DECIMALS = 2  # positions closer than 0.01 mm (ORIGIN_TOLERANCE_MM) are one
@@ -157,6 +165,10 @@ def _values(ds) -> MaskValues:
         return _segment_values(ds, ds.pixel_array) if segmented else values_of(ds.pixel_array)
     if _short_pixel_data(ds):
         raise UnreadableUpload(UNREADABLE.format(TRUNCATED))
+    if int(getattr(ds, "SamplesPerPixel", 1) or 1) > 1:
+        # A colour object (an RGB Secondary Capture), which no modality LUT applies to: one
+        # value per pixel by the colour rule every format follows, its samples last.
+        return values_of(one_per_pixel(ds.pixel_array))
     return _modality_values(ds, ds.pixel_array)
 
 
@@ -200,8 +212,11 @@ def _rescaled(array, slope: float, intercept: float) -> MaskValues:
     if array.dtype.kind not in "biu" or slope == 0:
         return values_of(array * slope + intercept)
     stored = values_of(array)
-    zero = -intercept / slope  # the stored value read as 0, if a stored value can be it
-    background = int(np.count_nonzero(array == zero)) if zero * slope + intercept == 0 else 0
+    # the stored values read as 0 or within LABEL_TOLERANCE of it: background
+    low, high = sorted(
+        ((-LABEL_TOLERANCE - intercept) / slope, (LABEL_TOLERANCE - intercept) / slope)
+    )
+    background = int(np.count_nonzero((array >= low) & (array <= high)))
     labels = sorted(value * slope + intercept for value in stored.labels)
     return MaskValues(array.size - background, labels)
 

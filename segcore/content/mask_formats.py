@@ -14,8 +14,15 @@ import io
 import math
 import os
 import tempfile
+from dataclasses import replace
 from typing import BinaryIO
 
+from segcore.content.mask_channels import (
+    nifti_channels,
+    nifti_voxel_values,
+    nrrd_voxel_values,
+    one_per_pixel,
+)
 from segcore.content.mask_format_dicom import dicom_header, dicom_values
 from segcore.content.mask_geometry import (
     Geometry,
@@ -36,6 +43,9 @@ from segcore.images.mask_matching import (
 )
 
 PLANAR = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+# Pillow modes whose channels are no R, G, B: converted to RGB first (a grey drawing in CMYK is
+# in its K channel, C, M and Y 0), as Pillow's own convert() shows them.
+NOT_RGB_MODES = ("CMYK", "YCbCr")
 MGH = (".mgz", ".mgh")  # FreeSurfer's, read by nibabel; an extension to add to MASK_EXTENSIONS
 
 
@@ -83,6 +93,7 @@ def planar_values(source, max_voxels: int) -> tuple[Geometry, MaskValues | None]
         pages, modes = [], set()
         for page in ImageSequence.Iterator(image):
             modes.add(page.mode)
+            page = page.convert("RGB") if page.mode in NOT_RGB_MODES else page
             pages.append(_labels(np.asarray(page)))
         array = np.stack(pages) if len(pages) > 1 else pages[0]
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -137,13 +148,8 @@ def _as_file(data: bytes, suffix: str):
 
 
 def _labels(array):
-    """One value per pixel: a colour mask's, when every channel agrees."""
-    if array.ndim == 3:
-        channels = array[..., :3] if array.shape[2] >= 3 else array[..., :1]
-        if not (channels == channels[..., :1]).all():
-            raise UnreadableUpload("a colour image, not a label mask (channels differ)")
-        array = channels[..., 0]
-    return array
+    """One value per pixel (a planar image's channels are its third axis)."""
+    return one_per_pixel(array) if array.ndim == 3 else array
 
 
 # --- NIfTI (nibabel) --------------------------------------------------------------------
@@ -165,14 +171,30 @@ MM_PER_NIFTI_UNIT = {"meter": 1000.0, "mm": 1.0, "micron": 0.001}
 def _nifti_geometry(header) -> Geometry:
     """The grid, in mm whatever unit the header names (ITK writes a mask of an image in microns
     in mm). A 4th (or later) dimension of more than one slice is part of its size (a mask of 3
-    volumes is not the mask of one). A file whose qform and sform codes are both 0 says nothing
-    of its position: nibabel's made-up affine is not compared, only size and spacing."""
+    volumes is not the mask of one), a 5th of channels is not. A file whose qform and sform
+    codes are both 0 says nothing of its position: nibabel's made-up affine is not compared,
+    only size and spacing. One whose qform and sform are both set and differ (what FSL and
+    ANTs registrations leave) is placed by its sform, as nibabel reads it, and by its qform,
+    as ITK-based tools (ITK-SNAP, 3D Slicer, SimpleITK) read it and write their masks: both
+    are its grid (`Geometry.alternative`)."""
+    import numpy as np
+
     shape = header.get_data_shape()
+    shape = shape[:4] if nifti_channels(header) else shape
     mm = MM_PER_NIFTI_UNIT.get(header.get_xyzt_units()[0], 1.0)
     zooms = [float(zoom) * mm for zoom in header.get_zooms()[:3]]
-    if int(header["qform_code"]) == 0 and int(header["sform_code"]) == 0:
+    qform_code, sform_code = int(header["qform_code"]), int(header["sform_code"])
+    if qform_code == 0 and sform_code == 0:
         return make_geometry(shape, zooms)
-    affine = header.get_best_affine().copy()
+    geometry = _nifti_frame(shape, zooms, header.get_best_affine(), mm)
+    qform = header.get_qform()
+    if qform_code and sform_code and not np.allclose(qform, header.get_sform()):
+        return replace(geometry, alternative=_nifti_frame(shape, zooms, qform, mm))
+    return geometry
+
+
+def _nifti_frame(shape, zooms, affine, mm: float) -> Geometry:
+    affine = affine.copy()
     affine[:3] *= mm
     geometry = from_ras_affine(shape[:3], zooms, affine)
     return Geometry(grid_size(shape), geometry.spacing, geometry.origin, geometry.direction)
@@ -207,7 +229,7 @@ def nifti_values(
             return geometry, None
         data = head + read_at_most(source, max(0, limit - len(head)))
         image = image_class.from_bytes(data)
-        return geometry, values_of(np.asanyarray(image.dataobj))
+        return geometry, nifti_voxel_values(header, np.asanyarray(image.dataobj))
     except (
         OSError,
         ValueError,
@@ -315,7 +337,7 @@ def nrrd_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValues
             return geometry, None
         if header.get("data file") or header.get("datafile"):
             raise UnreadableUpload("NRRD header without its data (a detached data file)")
-        return geometry, values_of(nrrd.read_data(header, stream, index_order="F"))
+        return geometry, nrrd_voxel_values(header, nrrd.read_data(header, stream, index_order="F"))
     except (OSError, ValueError, EOFError, nrrd.NRRDError) as exc:
         raise UnreadableUpload(f"not a readable NRRD file ({first_line(exc)})") from None
 
@@ -426,7 +448,10 @@ def metaimage_values(
             image = reader.Execute()
         except RuntimeError as exc:
             raise UnreadableUpload(f"not a readable MetaImage file ({_itk_reason(exc)})") from None
-        return geometry, values_of(SimpleITK.GetArrayViewFromImage(image))
+        array = SimpleITK.GetArrayViewFromImage(image)  # a vector image's channels last
+        return geometry, values_of(
+            one_per_pixel(array) if reader.GetNumberOfComponents() > 1 else array
+        )
 
 
 def _itk_reason(exc: BaseException) -> str:

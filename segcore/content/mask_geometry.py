@@ -16,6 +16,9 @@ from segcore.core.errors import UnreadableUpload
 
 LPS_FROM_RAS = (-1.0, -1.0, 1.0)
 READ_PIECE = 1 << 20
+# A float mask's 1.0000000591 (uint8 255 × scl_slope 1/255) is label 1, and its 1e-7 (what a
+# resampling leaves around 0) is 0: background, not drawn.
+LABEL_TOLERANCE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,9 @@ class Geometry:
     origin: tuple[float, ...] | None = None
     direction: tuple[float, ...] | None = None
     partial_stack: bool = False
+    # The same grid in a second frame it states: a NIfTI whose qform and sform differ (see
+    # mask_formats._nifti_geometry); compared as well, never shown.
+    alternative: "Geometry | None" = None
 
     @property
     def voxels(self) -> int:
@@ -78,8 +84,21 @@ def from_ras_affine(shape, zooms, affine) -> Geometry:
     return make_geometry(shape, spacing, origin, direction.flatten())
 
 
+def drawn(array):
+    """Where an array is drawn: not 0, nor (a float) within LABEL_TOLERANCE of 0; NaN is not."""
+    import numpy as np
+
+    array = np.asarray(array)
+    if array.dtype.kind == "c":
+        return abs(array) > LABEL_TOLERANCE
+    if array.dtype.kind == "f":  # two comparisons: no float copy of a large volume (abs)
+        return (array > LABEL_TOLERANCE) | (array < -LABEL_TOLERANCE)
+    return array != 0
+
+
 def values_of(array) -> MaskValues:
-    """Non-zero count and distinct values of an array (one mask's values, already in memory)."""
+    """Drawn count (see `drawn`) and distinct values of an array (one mask's values, already in
+    memory)."""
     import numpy as np
 
     array = np.asarray(array)
@@ -100,7 +119,7 @@ def values_of(array) -> MaskValues:
     labels = np.unique(array)
     if labels.size > 1000:  # a photograph, not labels: the first ones are enough to say so
         labels = labels[:1000]
-    return MaskValues(int(np.count_nonzero(array)), [float(v) for v in labels.tolist()])
+    return MaskValues(int(np.count_nonzero(drawn(array))), [float(v) for v in labels.tolist()])
 
 
 class OverLimit(UnreadableUpload):

@@ -3,6 +3,7 @@ listing counts is read by its own library, a damaged file is unreadable (never a
 stops the run), and a grid is compared in the frame its format states."""
 
 import gzip
+import io
 import shutil
 import subprocess
 from dataclasses import replace
@@ -10,11 +11,13 @@ from dataclasses import replace
 import nibabel
 import nrrd
 import numpy as np
+import pydicom
 import pytest
 import SimpleITK
 from PIL import Image
 from pydicom.data import get_testdata_file
 
+from segcore.content.mask_content import describe
 from segcore.content.mask_content_check import check_content
 from segcore.images.batch_images import list_image_names
 from segcore.masks.mask_check import verify
@@ -382,3 +385,110 @@ def test_a_dicom_no_plugin_decodes_is_said_with_each_plugins_reason(lab, upload,
     [shown] = said(row).values()
     assert shown.startswith("ct_001_mask.dcm: unreadable (not a readable DICOM file (Unable to")
     assert "pillow: Pillow does not support 'JPEG Extended' for samples with 12-bit" in shown
+
+
+def test_float_noise_around_0_is_background(lab, upload, tmp_path):
+    """What a linear resampling leaves around 0 (±1e-6) is label 0, so not drawn: a mask of
+    nothing else is empty, and one of 5 drawn voxels in it too small (it passed as drawn)."""
+    lab.settings = replace(lab.settings, mask_min_pixels=10)
+    noise = (np.random.RandomState(0).uniform(-1, 1, (8, 6, 4)) * 1e-6).astype(np.float32)
+    five = np.zeros((8, 6, 4), np.float32)
+    five[2, 2, :] = 1.0
+    five[3, 3, 0] = 1.0
+    for stem, mask in (("noise", noise), ("five", five + noise)):
+        nibabel.save(
+            nibabel.Nifti1Image(np.ones((8, 6, 4), np.int16), np.eye(4)),
+            images_dir(lab) / f"{stem}.nii.gz",
+        )
+        nibabel.save(nibabel.Nifti1Image(mask, np.eye(4)), lab.masks / f"{stem}_mask.nii.gz")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert said(row) == {
+        "noise_mask.nii.gz": "noise_mask.nii.gz: empty",
+        "five_mask.nii.gz": "five_mask.nii.gz: 5 non-zero pixels, fewer than 10",
+    }
+
+
+def registered(path, sform_code: int) -> None:
+    """A NIfTI as FSL or ANTs leave one after a registration: its qform in the scanner's frame
+    (code 1), its sform, rotated and moved, in another (`sform_code`)."""
+    qform = np.diag([1.0, 1.0, 2.0, 1.0])
+    qform[:3, 3] = [-20, -25, -30]
+    cos, sin = np.cos(0.1), np.sin(0.1)
+    sform = np.array([[cos, -sin, 0, -18], [sin, cos, 0, -20], [0, 0, 1, -28], [0, 0, 0, 1]])
+    image = nibabel.Nifti1Image(np.ones((10, 12, 6), np.int16), None)
+    image.set_qform(qform, 1)
+    image.set_sform(sform @ np.diag([1, 1, 2, 1]), sform_code)
+    nibabel.save(image, path)
+
+
+def test_a_mask_in_either_frame_of_a_registered_nifti_fits_it(lab, upload, tmp_path):
+    """ITK-SNAP, 3D Slicer and SimpleITK read an image whose qform and sform differ by its
+    qform and save their masks in it; nibabel reads it by its sform: a mask matching either
+    is right, one matching neither is named (by the sform's origin)."""
+    images = images_dir(lab)
+    for stem, code in (("mni", 4), ("aligned", 2), ("nibabel", 4), ("moved", 4)):
+        registered(images / f"{stem}.nii.gz", code)
+    for stem in ("mni", "aligned"):  # what the ITK-based tools save
+        grid = SimpleITK.ReadImage(str(images / f"{stem}.nii.gz"))
+        mask = SimpleITK.Cast(grid > 0, SimpleITK.sitkUInt8)
+        SimpleITK.WriteImage(mask, str(lab.masks / f"{stem}_mask.nii.gz"))
+    image = nibabel.load(images / "nibabel.nii.gz")  # what nibabel saves: the header copied
+    nibabel.save(
+        nibabel.Nifti1Image(volume((10, 12, 6)), None, image.header),
+        lab.masks / "nibabel_mask.nii.gz",
+    )
+    moved = SimpleITK.ReadImage(str(images / "moved.nii.gz"))
+    moved.SetOrigin(tuple(v + 5.0 for v in moved.GetOrigin()))
+    SimpleITK.WriteImage(
+        SimpleITK.Cast(moved > 0, SimpleITK.sitkUInt8), str(lab.masks / "moved_mask.nii.gz")
+    )
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 4 and row["problems"] == 1
+    assert [describe(o) for o in row["offenders"]] == [
+        "moved_mask.nii.gz: origin 25.0×30.0×-25.0, image 18.0×20.0×-28.0",
+        "moved_mask.nii.gz: direction -1.0×-0.0×0.0×-0.0×-1.0×0.0×0.0×0.0×1.0, "
+        "image -0.995×0.09983×-0.0×-0.09983×-0.995×-0.0×0.0×0.0×1.0",
+    ]
+
+
+def test_a_mask_whose_image_cannot_be_read_is_still_checked(lab, upload, tmp_path):
+    """Emptiness, labels and readability do not depend on the image: a mask of an image saved
+    without its DICOM file header, or deleted since it was listed, used to get the note alone,
+    and its batch counted as delivered."""
+    images = images_dir(lab)
+    headerless = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    del headerless.file_meta
+    headerless.preamble = None
+    for stem in ("empty", "seven", "corrupt"):
+        headerless.save_as(images / f"{stem}.dcm", enforce_file_format=False, implicit_vr=True)
+    lab.images("gone")
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.RescaleIntercept = 0
+    for stem, value in (("empty", 0), ("seven", 7)):
+        label = np.zeros((128, 128), np.int16)
+        label[40:80, 30:90] = value
+        ds.PixelData = label.tobytes()
+        buffer = io.BytesIO()
+        ds.save_as(buffer)
+        (lab.masks / f"{stem}_mask.dcm").write_bytes(buffer.getvalue())
+    (lab.masks / "corrupt_mask.dcm").write_bytes(b"this is not a dicom file at all" * 10)
+    png(lab.masks / "gone_mask.png", np.zeros((SIDE, SIDE)))
+    upload("batch_1.zip", zipped(lab, tmp_path), chunk_size=4096)
+    verify(lab, ["batch_1"])
+    (images / "gone.png").unlink()  # deleted after the listing
+    row = check_content(lab, ["batch_1"]).by_batch()["batch_1"]
+    shown = sorted(describe(o) for o in row["offenders"])
+    header = (
+        "not a readable DICOM file (saved without its DICOM file header: no preamble, no 'DICM')"
+    )
+    assert shown == [
+        "corrupt_mask.dcm: its image cannot be read (" + header + ")",
+        "corrupt_mask.dcm: unreadable (not a readable DICOM file (not DICOM data: no 'DICM' header))",
+        "empty_mask.dcm: empty",
+        "empty_mask.dcm: its image cannot be read (" + header + ")",
+        "gone_mask.png: empty",
+        "gone_mask.png: its image cannot be read (missing (No such file or directory))",
+        "seven_mask.dcm: its image cannot be read (" + header + ")",
+        "seven_mask.dcm: label 7 not in 0,1,2",
+    ]
+    assert row["problems"] == 4 and row["counts"]["empty"] == 2
