@@ -5,8 +5,9 @@ listing (`mask_checks`) and the batch's image listing, and kept in `receipts` ke
 upload's id. The receipt's counts are the upload's own (matched, missing, extra against its
 batch's images); its problem says what the batch is short of once this upload is counted
 together with the batch's readable uploads up to it (as it stood when the upload came in).
-`content` is filled by content checks when they run (None otherwise). The sync's side (listing new uploads, moving statuses) is
-`segcore.intake`.
+`content` is the upload's stored content result while it is current (`is_current`), None
+before any content check: a receipt made again (`verify --recheck`) keeps what the content
+checks found. The sync's side (listing new uploads, moving statuses) is `segcore.intake`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime
 from pymongo import DESCENDING, UpdateOne
 from pymongo.database import Database
 
-from segcore.content.mask_content_check import has_content_problem
+from segcore.content.mask_content_check import has_content_problem, is_current
 from segcore.core.errors import N_
 from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_, Phrase, text_of
@@ -62,12 +63,14 @@ def build_receipt(
     made_by: str,
     suffixes,
     extensions=DEFAULT_EXTENSIONS,
+    content: dict | None = None,
 ) -> dict:
     """A receipt (pure). `upload`: the file document; `listing`: its stored listing (None when
     never listed); `parts`: per batch it names, {"id", "key", "images" (names or None),
     "usable", "image_error"}; `suffixes` and `extensions` as configured, as the mask check
-    matched. Each part counts the masks the mask check counts for its batch (an upload naming
-    several batches: those under its folder and under none)."""
+    matched; `content`: its current content result (`mask_content`), if any. Each part counts
+    the masks the mask check counts for its batch (an upload naming several batches: those
+    under its folder and under none)."""
     listing = listing or {}
     readable = bool(listing) and not listing.get("reason")
     names = listing.get("names") or [] if readable else []
@@ -99,10 +102,16 @@ def build_receipt(
             )
         own.append(row)
     problem, reason = receipt_problem(listing, readable, parts)
-    content = listing.get("content")  # filled by content checks when they run
-    content_failed = isinstance(content, dict) and content.get("ok") is False
+    if content is not None:  # as a content check writes it in (`apply_content`)
+        content = {k: v for k, v in content.items() if k not in ("_id", "masks")}
+        content_failed = has_content_problem(content)
+        failed = Phrase(CONTENT_PROBLEMS, plural_by="count", count=_count(content))
+    else:  # a listing carrying a result (an early format)
+        content = listing.get("content")
+        content_failed = isinstance(content, dict) and content.get("ok") is False
+        failed = Phrase(CONTENT_FAILED)
     if content_failed and problem in (None, "unknown"):
-        problem, reason = "content", Phrase(CONTENT_FAILED)
+        problem, reason = "content", failed
     metadata = upload.get("metadata") if isinstance(upload.get("metadata"), dict) else {}
     uploader = metadata.get("uploaded_by")
     return {
@@ -246,9 +255,10 @@ def build_receipts(
     extensions=DEFAULT_EXTENSIONS,
     by_batch: dict | None = None,
 ) -> list[dict]:
-    """The receipts of `uploads` (each with `batches`, its keys) from their stored listings and
-    their batches' results (`results` by key), not stored yet. `listings` (by upload id) and
-    `images` (by batch key): those already in memory, instead of reading them again.
+    """The receipts of `uploads` (each with `batches`, its keys) from their stored listings,
+    their batches' results (`results` by key) and their current content results, not stored
+    yet. `listings` (by upload id) and `images` (by batch key): those already in memory,
+    instead of reading them again.
     `by_batch`: each batch's upload ids, with their dates, {key: {id: date}}: a receipt then
     judges its batch as it stood when the upload came in (see `_at_arrival`)."""
     if listings is None:
@@ -258,6 +268,10 @@ def build_receipts(
     if images is None:
         keys = sorted({k for u in uploads for k in u["batches"] if k in docs_by_key})
         images = batch_images.stored_listings(work, keys)
+    contents = {
+        d["_id"]: d
+        for d in find_in(work[MASK_CONTENT], "_id", [u["_id"] for u in uploads], {"masks": 0})
+    }
     receipts = []
     arrival = _Arrival(work, by_batch or {}, listings, suffixes, extensions)
     for upload in uploads:
@@ -266,8 +280,17 @@ def build_receipts(
             for k in upload["batches"]
             if k in docs_by_key
         ]
+        result = contents.get(upload["_id"])
         receipts.append(
-            build_receipt(upload, listings.get(upload["_id"]), parts, made_by, suffixes, extensions)
+            build_receipt(
+                upload,
+                listings.get(upload["_id"]),
+                parts,
+                made_by,
+                suffixes,
+                extensions,
+                result if is_current(upload, result) else None,
+            )
         )
     return receipts
 
@@ -445,9 +468,8 @@ def apply_content(work: Database, upload_ids: list) -> int:
 
 def lacking_content(work: Database) -> list:
     """The uploads whose stored content result their receipt lacks (a check killed before
-    writing it there, a receipt made again since): a full content check writes them in. Two
-    reads of ids, compared here (an `$in` of every receipt costs far more on the embedded
-    server)."""
+    writing it there): a full content check writes them in. Two reads of ids, compared here
+    (an `$in` of every receipt costs far more on the embedded server)."""
     bare = [d["_id"] for d in work[RECEIPTS].find({"content": None}, {"_id": 1})]
     if not bare:
         return []

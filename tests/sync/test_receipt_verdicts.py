@@ -105,3 +105,29 @@ def test_a_tar_whose_masks_link_to_files_under_other_names_is_checked_as_those_f
     assert (receipt["problem"], receipt["usable"], receipt["matched"]) == ("content", False, 3)
     assert [describe(o) for o in receipt["content"]["offenders"]] == ["img_002_mask.png: empty"]
     assert lab.delivered() == 1
+
+
+def test_verify_recheck_keeps_the_content_problems_the_stored_check_found(lab, upload, tmp_path):
+    """`verify --all --recheck` (the README's advice after changing settings) made receipts
+    again from the listings alone: an upload with an empty mask was "usable" on its receipt
+    while its stored content result, the Receipts page and the delivered count said not."""
+    lab.batch("batch_1")
+    masks = {f"img_00{n}_mask.png": png_bytes(0 if n == 2 else 200) for n in (1, 2, 3)}
+    zipped = archive_with("zip", fill(tmp_path / "m", masks), tmp_path / "m.zip")
+    upload_id = upload("batch_1_masks.zip", zipped)
+    lab.run("sync", "--verify", "--content")
+    before = lab.receipt(upload_id)
+    assert (before["problem"], before["usable"], before["reason"]) == (
+        "content",
+        False,
+        "1 content problem",
+    )
+    lab.run("verify", "--all", "--recheck")
+    after = lab.receipt(upload_id)
+    assert (after["problem"], after["usable"], after["reason"]) == (
+        "content",
+        False,
+        "1 content problem",
+    )
+    assert [describe(o) for o in after["content"]["offenders"]] == ["img_002_mask.png: empty"]
+    assert lab.delivered() == 0
