@@ -27,6 +27,7 @@ from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     NAMES_SHOWN,
     compare_batch,
+    masks_held,
     paths_for_batch,
 )
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
@@ -77,6 +78,8 @@ def build_receipt(
     masks = len(names)  # by name, or more where folders tell same-named images' masks apart
     own = []
     batches = upload.get("batches") or [p.get("key", p["id"]) for p in parts]
+    if readable and len(set(batches)) > 1:  # each batch's folder holds masks of its own
+        masks = max(masks, masks_held(listing, batches))
     for part in parts:
         counted = paths_for_batch(listing, part.get("key"), batches) if readable else []
         row = {
