@@ -105,15 +105,8 @@ def build_receipt(
             )
         own.append(row)
     problem, reason = receipt_problem(listing, readable, parts)
-    if content is not None:  # as a content check writes it in (`apply_content`)
-        content = {k: v for k, v in content.items() if k not in ("_id", "masks")}
-        content_failed = has_content_problem(content)
-        failed = Phrase(CONTENT_PROBLEMS, plural_by="count", count=_count(content))
-    else:  # a listing carrying a result (an early format)
-        content = listing.get("content")
-        content_failed = isinstance(content, dict) and content.get("ok") is False
-        failed = Phrase(CONTENT_FAILED)
-    if content_failed and problem in (None, "unknown"):
+    content, failed = _content_of(content, listing)
+    if failed is not None and problem in (None, "unknown"):
         problem, reason = "content", failed
     metadata = upload.get("metadata") if isinstance(upload.get("metadata"), dict) else {}
     uploader = metadata.get("uploaded_by")
@@ -141,10 +134,7 @@ def build_receipt(
         "changes": listing.get("changes"),
         "content": content,
         # An upload that cannot be read is never usable, whatever its batches' earlier ones made
-        "usable": readable
-        and bool(parts)
-        and all(p["usable"] for p in parts)
-        and not content_failed,
+        "usable": readable and bool(parts) and all(p["usable"] for p in parts) and failed is None,
         "made_by": made_by,
         "made_at": utcnow(),
         # set while its notifications are to be enqueued (segcore.notify), unset after; not
@@ -232,6 +222,19 @@ def _joined(notes: list[dict]) -> "Phrase | str":
     if len(notes) == 1:
         return first
     return Phrase("{first}; {rest}", first=first, rest=_joined(notes[1:]))
+
+
+def _content_of(content: dict | None, listing: dict) -> tuple:
+    """A receipt's content result and, when it makes the upload not usable, why (None): the
+    upload's stored result as `apply_content` writes it in, else one an early listing held."""
+    if content is not None:
+        content = {k: v for k, v in content.items() if k not in ("_id", "masks")}
+        count = _count(content)
+        failed = has_content_problem(content)
+        return content, Phrase(CONTENT_PROBLEMS, plural_by="count", count=count) if failed else None
+    content = listing.get("content")
+    failed = isinstance(content, dict) and content.get("ok") is False
+    return content, Phrase(CONTENT_FAILED) if failed else None
 
 
 def _total(rows: list[dict], key: str):
