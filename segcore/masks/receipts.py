@@ -443,9 +443,16 @@ def with_content(work: Database, receipts: list[dict]) -> list[dict]:
 
 def apply_content(work: Database, upload_ids: list) -> int:
     """Write the content results of `upload_ids` into their stored receipts (a problem makes
-    the receipt's problem `content` when it had none); returns how many receipts changed."""
+    the receipt's problem `content` when it had none or another count; a result without one
+    gives a receipt whose problem was `content` its verdict without it: a receipt made again
+    keeps its content result, which a later check may find fixed); returns how many receipts
+    changed."""
     results = find_in(work[MASK_CONTENT], "_id", list(upload_ids))
-    writes = []
+    fine = [c["_id"] for c in results if not has_content_problem(c)]
+    stale = find_in(work[RECEIPTS], "_id", fine, {"readable": 1, "parts": 1}, where=_CONTENT)
+    writes = [
+        UpdateOne({"_id": r["_id"], **_CONTENT}, {"$set": _without_content(r)}) for r in stale
+    ]
     for content in results:
         update: dict = {"content": {k: v for k, v in content.items() if k not in ("_id", "masks")}}
         if has_content_problem(content):  # the content problems are told, once found
@@ -455,7 +462,7 @@ def apply_content(work: Database, upload_ids: list) -> int:
             reason = Phrase(CONTENT_PROBLEMS, plural_by="count", count=_count(content))
             writes.append(
                 UpdateOne(
-                    {"_id": content["_id"], "problem": {"$in": [None, "unknown"]}},
+                    {"_id": content["_id"], "problem": {"$in": [None, "unknown", "content"]}},
                     {
                         "$set": {
                             "problem": "content",
@@ -470,6 +477,28 @@ def apply_content(work: Database, upload_ids: list) -> int:
     if not writes:
         return 0
     return work[RECEIPTS].bulk_write(writes, ordered=True).modified_count
+
+
+_CONTENT = {"problem": "content"}
+
+
+def _without_content(receipt: dict) -> dict:
+    """A receipt's verdict from its listing and batches alone (a content problem overrides
+    only none, or `unknown`), for one whose content problems are gone."""
+    parts = receipt.get("parts") or []
+    unknown = next((p for p in parts if not p.get("usable")), None)
+    if receipt.get("readable") and parts and unknown is None:
+        return {"problem": None, "usable": True, "reason": None, "reason_phrase": None}
+    template = (
+        IMAGES_NOT_LISTED_YET if (unknown or {}).get("images") is None else NOT_KNOWN_COMPLETE
+    )
+    reason = Phrase(template, batch=(unknown or {}).get("id"))
+    return {
+        "problem": "unknown",
+        "usable": False,
+        "reason": text_of(reason),
+        "reason_phrase": reason.as_doc(),
+    }
 
 
 def lacking_content(work: Database) -> list:

@@ -34,8 +34,8 @@ def lab(dbs, tmp_path, run_cli):
             )
 
         @staticmethod
-        def run(*args: str):
-            done = run_cli(*args, env={"DATA_DIRECTORY": str(data)}, timeout=300)
+        def run(*args: str, env: dict | None = None):
+            done = run_cli(*args, env={"DATA_DIRECTORY": str(data), **(env or {})}, timeout=300)
             assert done.returncode == 0, done.stderr
             return done
 
@@ -131,3 +131,24 @@ def test_verify_recheck_keeps_the_content_problems_the_stored_check_found(lab, u
     )
     assert [describe(o) for o in after["content"]["offenders"]] == ["img_002_mask.png: empty"]
     assert lab.delivered() == 0
+
+
+def test_a_content_recheck_that_finds_the_problems_gone_makes_the_receipt_usable(
+    lab, upload, tmp_path
+):
+    """`verify --content --recheck` after allowing the label the masks hold (MASK_LABELS, as
+    the README advises): the receipt made again keeps the stored result until the content
+    check replaces it, and a result without problems makes it usable again."""
+    lab.batch("batch_1")
+    masks = {f"img_00{n}_mask.png": png_bytes(3) for n in (1, 2, 3)}  # label 3 everywhere
+    zipped = archive_with("zip", fill(tmp_path / "m", masks), tmp_path / "m.zip")
+    upload_id = upload("batch_1_masks.zip", zipped)
+    lab.run("sync", "--verify", "--content", env={"MASK_LABELS": "0,1"})
+    receipt = lab.receipt(upload_id)
+    assert (receipt["problem"], receipt["reason"]) == ("content", "3 content problems")
+    lab.run("verify", "--content", "--recheck", env={"MASK_LABELS": "0,1,3"})
+    receipt = lab.receipt(upload_id)
+    assert (receipt["problem"], receipt["usable"], receipt["reason"]) == (None, True, None)
+    assert receipt["content"]["problems"] == 0
+    assert lab.delivered() == 1
+
