@@ -152,3 +152,43 @@ def test_a_content_recheck_that_finds_the_problems_gone_makes_the_receipt_usable
     assert receipt["content"]["problems"] == 0
     assert lab.delivered() == 1
 
+
+@pytest.mark.parametrize("command", [("sync", "--verify", "--content"), ("verify",)])
+def test_an_upload_listed_before_its_chunks_were_all_stored_is_read_again_once_they_are(
+    lab, upload, dbs, tmp_path, command
+):
+    """A restore that writes masks.files before masks.chunks (or a writer storing the file
+    document first) while a sync runs: the upload is "truncated" then. Its verdict stuck
+    through every routine check after the chunks came; only `verify batch_1 --recheck` cleared
+    it. The next check reads it again, and only it, once its chunks changed."""
+    lab.batch("batch_1")
+    lab.batch("batch_2")
+    masks = {f"img_00{n}_mask.png": png_bytes(200 + n) for n in (1, 2, 3)}
+    zipped = archive_with("zip", fill(tmp_path / "m", masks), tmp_path / "m.zip")
+    upload("batch_2_masks.zip", zipped)
+    late = upload("batch_1_masks.zip", zipped, chunk_size=256)
+    chunks = dbs.training[f"{dbs.settings.masks_bucket}.chunks"]
+    held = list(chunks.find({"files_id": late, "n": {"$gte": 1}}))
+    chunks.delete_many({"files_id": late, "n": {"$gte": 1}})
+    lab.run("sync", "--verify", "--content")
+    receipt = lab.receipt(late)
+    assert (receipt["problem"], receipt["usable"]) == ("unreadable", False)
+    assert receipt["reason"].startswith("truncated upload: 1 of ")
+
+    def checked() -> int:
+        found = json.loads(lab.run(*command, "--json").stdout)
+        return found.get("verify", found)["checked_uploads"]
+
+    assert checked() == 0  # the chunks are as they were: nothing is read again
+    chunks.insert_many(held)
+    assert checked() == 1  # this upload only
+    lab.run("sync", "--verify", "--content")  # its content is owed: checked by the next one
+    receipt = lab.receipt(late)
+    assert (receipt["problem"], receipt["usable"], receipt["masks"], receipt["matched"]) == (
+        None,
+        True,
+        3,
+        3,
+    )
+    assert receipt["content"]["checked"] == 3 and receipt["content"]["problems"] == 0
+    assert lab.delivered() == 2
