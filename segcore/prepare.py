@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 
+from segcore.archives import listing_store
 from segcore.core.naming import printable
 from segcore.core.phrases import N_, Phrase
 from segcore.masks import receipts
@@ -54,6 +55,7 @@ def prepare_quickly(databases: Databases) -> list[str]:
     auth.ensure_indexes(db)
     notify_outbox.ensure_indexes(db)
     receipts.ensure_indexes(db)
+    listing_store.ensure_indexes(db)
     collisions = team.ensure_indexes(db)
     return [
         # as stored, its invisible characters shown: "Flor\u200b" next to "Flor"

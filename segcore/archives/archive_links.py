@@ -72,3 +72,48 @@ def resolve_links(entries: list) -> tuple[list, list[str]]:
             template = OUTSIDE if links.get(archive_path(name)) is None else MISSING
             notes.append((name, template.format(name=member_base_name(name), target=link)))
     return kept, notes
+
+
+class StreamedLinks:
+    """A streamed tar's links as its members pass, for a check that reads some files only
+    (`mask_content_scan`): which path each link leads to, which files a waiting link needs, and
+    which passed before any link led to them. A link may lead to a file that is no mask to check
+    (`masks/img_001_mask.png -> ../store/case_a.png`, nnU-Net's link folders), before or after
+    it: one after it is read when it passes, one before it in a second pass (`back`)."""
+
+    def __init__(self) -> None:
+        self.leads: dict[str, str | None] = {}  # link path -> the path it points to (None: out)
+        self.needed: dict[str, str] = {}  # a path waiting links lead to -> the name read as
+        self.passed: dict[str, int] = {}  # a file passed unread -> its last copy's header offset
+
+    def link(self, path: str, target: str | None) -> None:
+        """The link `path` points to `target`: what a waiting link needs through it, too."""
+        self.leads[path] = target
+        if path in self.needed and target is not None:
+            self.needed.setdefault(self.resolved(target), self.needed[path])
+
+    def resolved(self, path: str, read=()) -> str:
+        """The path `path` leads to through the links seen so far: itself when it is no link
+        (or one already `read`)."""
+        for _ in range(MAX_HOPS):
+            if path in read or self.leads.get(path) is None:
+                return path
+            path = self.leads[path]  # type: ignore[assignment]
+        return path
+
+    def need(self, path: str, name: str) -> None:
+        """A waiting link, named `name`, leads to `path`: read it as that name when it passes."""
+        self.needed.setdefault(path, name)
+
+    def passing(self, path: str, offset: int) -> bool:
+        """A file that is no mask passes: True when a waiting link needs it (read it now),
+        else it is remembered as passed unread."""
+        if path in self.needed:
+            return True
+        self.passed[path] = offset
+        return False
+
+    def back(self, targets) -> dict[str, int]:
+        """Of the paths waiting links lead to, those that passed unread: the header offset of
+        each one's last copy, by path (what a second pass reads)."""
+        return {t: self.passed[t] for t in targets if t in self.passed}

@@ -6,6 +6,12 @@ listing is stored once, in bulk, with what it changed since its batch's previous
 (`changes`) already on it. Uploads are listed oldest first, so a batch's previous upload is
 either stored by an earlier slice or in memory in this one. A crash between two slices leaves
 each listing either old or new; the next check lists what is missing again.
+
+A listing that found the upload's chunks missing or short (a restore that writes masks.files
+before masks.chunks, a writer storing the file document first) keeps the chunk totals it saw
+and is marked `AWAITING`: the next check lists it again once those totals changed
+(`chunks_arrived`), found through a sparse index, so a routine check of uploads that are all
+whole reads nothing more.
 """
 
 from __future__ import annotations
@@ -22,14 +28,32 @@ from segcore.images.image_copies import ImageFiles
 from segcore.images.mask_matching import NAMES_SHOWN
 from segcore.store.connection import Databases
 from segcore.store.schema import MASK_CHECKS, find_in, replace_many
-from segcore.uploads.gridfs_reader import NO_CHUNKS, chunk_totals
+from segcore.uploads.gridfs_reader import CHUNK_REASONS, NO_CHUNKS, chunk_totals
 
 CHECKING_OF = N_("Checking upload {number} of {total}")
 CHANGE_KINDS = ("added", "removed", "changed")
 MAX_STORED_MEMBERS = 50_000  # sizes and checksums kept per upload, within a document's 16 MB
 SLICE = 200  # uploads listed, then stored in one bulk write
+AWAITING = "awaiting_chunks"  # a listing's mark: its upload's chunks were missing or short
 _PREVIOUS = {"filename": 1, "names": 1, "members": 1}
 Progress = Callable[[float, str], None]
+
+
+def ensure_indexes(db) -> None:
+    """The listings awaiting their upload's chunks, found without reading the others."""
+    db[MASK_CHECKS].create_index([(AWAITING, 1)], name=AWAITING, sparse=True)
+
+
+def chunks_arrived(databases: Databases) -> list:
+    """The uploads whose stored listing found their chunks missing or short and whose chunks
+    changed since (their count, bytes or last number): the next check lists them again. One
+    read of the `AWAITING` index, and the chunk totals of what it holds."""
+    awaiting = list(databases.work[MASK_CHECKS].find({AWAITING: True}, {"chunk_totals": 1}))
+    if not awaiting:
+        return []
+    chunks = databases.training[f"{databases.settings.masks_bucket}.chunks"]
+    now = chunk_totals(chunks, [d["_id"] for d in awaiting])
+    return [d["_id"] for d in awaiting if list(now.get(d["_id"], NO_CHUNKS)) != d["chunk_totals"]]
 
 
 def previous_upload(upload_id, uploads: dict, by_batch: dict):
@@ -132,6 +156,7 @@ def _listing_doc(
     settings = databases.settings
     extensions = settings.mask_extensions
     listing = list_upload(chunks, upload, settings.mask_check_budget, extensions, totals, images)
+    awaiting = listing.code in CHUNK_REASONS and totals is not None
     return {
         "filename": upload.get("filename"),
         "batches": upload["batches"],
@@ -158,6 +183,8 @@ def _listing_doc(
         "bytes_read": listing.bytes_read,
         "checked_at": utcnow(),
         "changes": None,
+        # the chunk totals seen when they did not add up: listed again once they change
+        **({AWAITING: True, "chunk_totals": list(totals)} if awaiting else {}),
     }
 
 

@@ -135,10 +135,12 @@ def _content_new(ctx, report, quiet: bool):
 
 def _verify_new(ctx, report, quiet: bool, notify: bool = True):
     """Check the uploads the sync found new (after a full read, every one not checked yet)."""
+    from segcore.archives.listing_store import chunks_arrived
     from segcore.cli.verify import run_verify
     from segcore.masks.mask_check import VerifyReport
 
-    if report.changed_upload_ids == []:
+    # nothing new: only uploads whose missing chunks have come since are listed again
+    if report.changed_upload_ids == [] and not chunks_arrived(ctx.databases):
         return VerifyReport()
     return run_verify(ctx, quiet, notify=notify, upload_ids=report.changed_upload_ids)
 

@@ -221,6 +221,12 @@ def _store_result(work, upload: dict, result, rules: Rules, listing: dict | None
     )
 
 
+def is_current(upload: dict, stored: dict | None) -> bool:
+    """True when a stored content result was made for `upload` as it is (its length, date and
+    batches, by this version of the check): what its receipt shows until checked again."""
+    return not _changed(upload, stored)
+
+
 def _changed(upload: dict, stored: dict | None) -> bool:
     """True when an upload was never checked, changed since (its bytes, or the batches it
     names: metadata corrected), or was checked by an older version of the check (`VERSION`):

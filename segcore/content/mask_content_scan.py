@@ -4,7 +4,9 @@
   member are fetched: a run of neighbouring checked members' chunks in one query, at most
   `WINDOW_CHUNKS` kept (`mask_content_reader`).
 - A tar, plain or compressed, is streamed once in large cursor batches and decompressed in a
-  thread of its own a few MB ahead; members are checked as they pass, one at a time.
+  thread of its own a few MB ahead; members are checked as they pass, one at a time. A link
+  leading back to a file no link led to when it passed (no mask itself) has the tar read again,
+  up to that file only (`_tar_pass`).
 - A single mask file is streamed from its chunks.
 - What counts is what extracting leaves: a path's last copy, a link as the member it leads to;
   an image's masks under several folders must each be right (`_Scan.finish`), and which image
@@ -18,6 +20,7 @@ from __future__ import annotations
 import io
 import tarfile
 import zipfile
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 
 import py7zr
@@ -27,7 +30,7 @@ from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
 
 from segcore.archives.archive_7z import SEVEN_ZIP_ERRORS, WriteOnly, error_detail, link_texts
-from segcore.archives.archive_links import archive_path, follow, link_path
+from segcore.archives.archive_links import StreamedLinks, archive_path, follow, link_path
 from segcore.archives.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
 from segcore.archives.archive_tar import member_path
 from segcore.archives.archive_zip import (
@@ -92,8 +95,10 @@ class _Scan:
         self.result = UploadContent()
         self.used = 0
         self.keep_for_links = False  # a tar: its masks are kept (grid and values) for its links
-        self.read: dict[str, tuple | str] = {}  # a tar's masks read so far, by member path
+        self.read: dict[str, tuple | str] = {}  # a tar's masks (and link targets) read, by path
         self.links: list[tuple] = []  # links whose target was not read yet
+        self.streamed = StreamedLinks()  # a tar's links, and the files they lead to
+        self.tar_bytes = 0  # a tar's bytes decompressed by the passes before this one
         self.outcomes: dict[str, tuple[str, Outcome]] = {}  # archive path -> (member, outcome)
 
     def wanted(self, path: str) -> list[Image]:
@@ -138,6 +143,14 @@ class _Scan:
         if unknown:  # an extension added to MASK_EXTENSIONS: said, never a problem
             self.add(path, [("no_reader", {"reason": no_reader(unknown)})], images)
             return
+        mask = self._read(name, stream, size)
+        if self.keep_for_links:
+            self.read[member_path(path)] = mask
+        self._tally(path, mask, images)
+
+    def _read(self, name: str, stream, size: int | None) -> tuple | str:
+        """A mask's grid and values read from `stream` as the format `name` says, or why it
+        is unreadable; its bytes count against the budget."""
         counter = _Counting(stream, size)
         try:
             mask = read_mask(counter, name, self.rules.max_voxels, max(0, self.budget - self.used))
@@ -147,19 +160,42 @@ class _Scan:
         except UnreadableUpload as exc:
             mask = str(exc)
         self.used += counter.count
-        if self.keep_for_links:
-            self.read[member_path(path)] = mask
-        self._tally(path, mask, images)
+        return mask
 
     def check_link(self, path: str, target: str, images: list[Image]) -> None:
-        """Check a tar's link member as the mask it links to; a link to a member not read yet
-        (a symbolic link may point forwards) waits for the end of the archive."""
-        mask = self.read.get(target)
+        """Check a tar's link member as the mask it leads to (through links to links); a link
+        to a member not read yet waits for the end of the archive (a symbolic link may point
+        forwards; a link back to a file that is no mask has it read again: `links_back`)."""
+        self.streamed.link(member_path(path), target)
+        found = self.streamed.resolved(target, self.read)
+        mask = self.read.get(found)
         if mask is None:
             self.links.append((path, target, images))
+            self.streamed.need(found, _shown(path))
             return
         self.read[member_path(path)] = mask  # a link to this link finds it
         self._tally(path, mask, images)
+
+    def pass_by(self, member: tarfile.TarInfo, archive: tarfile.TarFile) -> None:
+        """A tar member that is no mask to check: a link is remembered (a mask's link may lead
+        through it); a file is read when a waiting link leads to it, else remembered."""
+        path = member_path(member.name)
+        if member.issym():
+            self.streamed.link(path, link_path(member.name, member.linkname))
+        elif member.islnk():
+            self.streamed.link(path, member_path(member.linkname))
+        elif member.isfile() and self.streamed.passing(path, member.offset):
+            self.read_target(path, archive.extractfile(member), member.size)
+
+    def read_target(self, path: str, stream, size: int) -> None:
+        """Read a file that waiting links lead to as the mask the first of them names."""
+        self.read[path] = self._read(self.streamed.needed.get(path, _shown(path)), stream, size)
+
+    def links_back(self) -> dict[str, int]:
+        """The files waiting links lead to that passed before any link led to them (by path,
+        the header offset of the copy to read): the tar is read again for them."""
+        waiting = [self.streamed.resolved(target, self.read) for _, target, _ in self.links]
+        return self.streamed.back(waiting)
 
     def finish_links(self) -> None:
         """Check the links left waiting, once the whole archive is read: a link whose target
@@ -338,32 +374,19 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
                 scan.add(name, [("unreadable", {"reason": first_line(exc)})], images)
 
 
-def _scan_tar(scan: _Scan, stream) -> None:
+def _scan_tar(scan: _Scan, open_stream) -> None:
+    """Check a tar's masks as they pass (`open_stream()`: its decompressed bytes, from the
+    start), then, when links lead back to files that passed unread, read it again for those."""
     scan.keep_for_links = True
     try:
-        # Decompressed by ReadAhead; read a piece at a time, as it hands them on.
-        with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as archive:
-            for member in archive:
-                archive.members.clear()  # stream mode keeps every header otherwise
-                if archive.offset > scan.budget:
-                    scan.too_large()
+        with open_stream() as stream:
+            if not _tar_pass(scan, stream):
+                return
+        back = scan.links_back()
+        if back:
+            with open_stream() as stream:
+                if not _tar_pass(scan, stream, back):
                     return
-                links = member.islnk() or member.issym()
-                images = scan.wanted(member.name) if member.isfile() or links else []
-                if not images:
-                    continue
-                scan.used = archive.offset  # the tar's bytes decompressed before this member
-                if member.islnk():  # a mask under its own name (GNU tar links identical files)
-                    scan.check_link(member.name, member_path(member.linkname), images)
-                elif member.issym():  # relative to its folder; never followed out of the archive
-                    target = link_path(member.name, member.linkname)
-                    if target is None:
-                        reason = f"a link to {member.linkname!r}, outside the archive"
-                        scan.add(member.name, [("unreadable", {"reason": reason})], images)
-                    else:
-                        scan.check_link(member.name, target, images)
-                else:
-                    scan.check(member.name, archive.extractfile(member), images, member.size)
         scan.finish_links()
     except OverLimit:
         scan.too_large()
@@ -372,6 +395,59 @@ def _scan_tar(scan: _Scan, stream) -> None:
     except _TAR_ERRORS as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise UnreadableUpload(f"not a readable tar archive ({reason})") from None
+
+
+def _tar_pass(scan: _Scan, stream, back: dict[str, int] | None = None) -> bool:
+    """One pass over a tar's members: each checked (`_tar_member`), or with `back` only the
+    files it names (path: the header offset of the copy) read for the links leading to them,
+    stopping after the last. False when the budget ran out (every pass's bytes count)."""
+    start = scan.tar_bytes
+    # Decompressed by ReadAhead; read a piece at a time, as it hands them on.
+    with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as archive:
+        for member in archive:
+            archive.members.clear()  # stream mode keeps every header otherwise
+            if start + archive.offset > scan.budget:
+                scan.too_large()
+                return False
+            scan.used = start + archive.offset  # the bytes decompressed before this member
+            if back is None:
+                _tar_member(scan, archive, member)
+            elif member.isfile() and back.get(member_path(member.name)) == member.offset:
+                path = member_path(member.name)
+                scan.read_target(path, archive.extractfile(member), member.size)
+                del back[path]
+                if not back:
+                    break
+        scan.tar_bytes = start + archive.offset
+    return True
+
+
+def _tar_member(scan: _Scan, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+    links = member.islnk() or member.issym()
+    images = scan.wanted(member.name) if member.isfile() or links else []
+    if not images:
+        scan.pass_by(member, archive)
+    elif member.islnk():  # a mask under its own name (GNU tar links identical files)
+        scan.check_link(member.name, member_path(member.linkname), images)
+    elif member.issym():  # relative to its folder; never followed out of the archive
+        target = link_path(member.name, member.linkname)
+        if target is None:
+            reason = f"a link to {member.linkname!r}, outside the archive"
+            scan.add(member.name, [("unreadable", {"reason": reason})], images)
+        else:
+            scan.check_link(member.name, target, images)
+    else:
+        scan.check(member.name, archive.extractfile(member), images, member.size)
+
+
+@contextmanager
+def _tar_stream(chunks: Collection, stored: StoredFile, stats: ReadStats):
+    """An upload's bytes from its first chunk, decompressed a few MB ahead (`ReadAhead`)."""
+    with (
+        closing(BatchedStream(chunks, stored, stats)) as stream,
+        closing(ReadAhead(stream)) as ahead,
+    ):
+        yield ahead
 
 
 class _MaskWriters(WriterFactory):
@@ -507,16 +583,12 @@ def _scan_kind(
         _scan_zip(scan, WindowFile(chunks, stored, stats))
     elif kind == "7z":
         _scan_7z(scan, ChunkFile(chunks, stored, stats, keep=WINDOW_CHUNKS))
-    elif kind in ("tar", "file"):
+    elif kind == "tar":
+        _scan_tar(scan, lambda: _tar_stream(chunks, stored, stats))
+    elif kind == "file":
         stream = BatchedStream(chunks, stored, stats)
         try:
-            if kind == "tar":
-                ahead = ReadAhead(stream)
-                try:
-                    _scan_tar(scan, ahead)
-                finally:
-                    ahead.close()
-            elif scan.wanted(filename):
+            if scan.wanted(filename):
                 try:
                     scan.check(filename, stream, scan.wanted(filename))
                 except OverLimit:

@@ -207,6 +207,22 @@ def paths_for_batch(listing: dict, key: str | None, batches) -> list[str]:
     return kept + sorted(wanted - {member_base_name(p) for p in kept})
 
 
+def masks_held(listing: dict, batches) -> int:
+    """How many masks an upload naming several `batches` holds for them together, as each
+    counts its own (`paths_for_batch`): one per name under each batch's folder
+    (`batch_1/img_001_mask.png` and `batch_2/img_001_mask.png` are two), and one per name of
+    those under no such folder, whichever batches they count for."""
+    placed = listing.get("placed") if isinstance(listing.get("placed"), dict) else {}
+    named = {b for b in set(batches or ()) if isinstance(placed.get(b), list)}
+    seen: dict = {}
+    held = {
+        (frozenset(folder_batches(path, seen) & named), member_base_name(path))
+        for key in dict.fromkeys(batches or ())
+        for path in paths_for_batch(listing, key, batches)
+    }
+    return len(held)
+
+
 def _folders(path: str) -> tuple[str, ...]:
     """The folders of a path, compared as names are (NFC, ignoring case)."""
     parts = str(path).replace("\\", "/").split("/")[:-1]

@@ -52,6 +52,16 @@ def mark(work: Database, upload_ids: list) -> None:
             raise
 
 
+def read_again(work: Database, upload_ids: list) -> None:
+    """Uploads listed again now that their missing chunks are there: a content step is owed
+    them, and the content result made while they could not be read is forgotten."""
+    if upload_ids:
+        from segcore.content.mask_content_check import forget_uploads
+
+        mark(work, upload_ids)
+        forget_uploads(work, upload_ids)
+
+
 def mark_every(work: Database) -> None:
     """A content check of every upload is owed (a sync's first read cannot tell which are new)."""
     work[META].update_one({"_id": EVERY}, {"$set": {"at": utcnow()}}, upsert=True)

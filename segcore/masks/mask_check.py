@@ -1,10 +1,11 @@
 """Mask completeness: each upload's contents checked once, each batch compared with its images.
 
 An upload's listing is stored in `mask_checks` by its id, with its length and date, and read
-again only when those change, on request, or when an older listing format or other extensions
-made it (an old check is upgraded, not trusted). A batch's result (`mask_check` on its
-document) is recomputed only when its uploads, their listings, its images or the rules changed.
-The training database is only read.
+again only when those change, on request, when an older listing format or other extensions
+made it (an old check is upgraded, not trusted), or once the chunks it found missing came
+(`listing_store.chunks_arrived`). A batch's result (`mask_check` on its document) is recomputed
+only when its uploads, their listings, its images or the rules changed. The training database
+is only read.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from segcore.images.mask_matching import (
     compare_batch,
     paths_for_batch,
 )
-from segcore.masks import owed_receipts
+from segcore.masks import content_due, owed_receipts
 from segcore.store import data_version
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, MASK_CHECKS, delete_in, find_in
@@ -155,6 +156,9 @@ def verify(
     notify(0.0, Phrase(READING_UPLOADS))
     report = VerifyReport()
     uploads = _current_uploads(databases, report)
+    arrived = {u for u in listing_store.chunks_arrived(databases) if u in uploads}
+    if upload_ids is not None:
+        upload_ids = [*upload_ids, *(arrived - set(upload_ids))]
     by_batch: dict[str, list] = {}
     for upload_id, upload in uploads.items():
         for key in upload["batches"]:
@@ -173,6 +177,7 @@ def verify(
         delete_in(work[CHECKS], "_id", [i for i in stored if i not in uploads])
     extensions = settings.mask_extensions
     targets = [u for u in in_scope if recheck or needs_check(uploads[u], stored.get(u), extensions)]
+    targets += [u for u in in_scope & arrived if u not in {*targets}]
     # Uploads owed a receipt: listed by an earlier check killed before its receipts, or never
     first = owed_receipts.without_receipt(work, in_scope, batch_ids is None and upload_ids is None)
     notify(0.02, Phrase(LISTING_IMAGES))  # first: the listing tells copies of them from masks
@@ -183,6 +188,7 @@ def verify(
         databases, [uploads[u] for u in targets], uploads, by_batch, report, notify, images=images
     )
     report.checked_ids = checked
+    content_due.read_again(work, [u for u in checked if u in arrived])
     owed = sorted(first - set(checked), key=str)  # their stored listings are current
     changed_keys = {k for u in [*checked, *owed] for k in uploads[u]["batches"]}
     changed_keys |= {b["key"] for b in relist}

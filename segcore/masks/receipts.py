@@ -5,8 +5,9 @@ listing (`mask_checks`) and the batch's image listing, and kept in `receipts` ke
 upload's id. The receipt's counts are the upload's own (matched, missing, extra against its
 batch's images); its problem says what the batch is short of once this upload is counted
 together with the batch's readable uploads up to it (as it stood when the upload came in).
-`content` is filled by content checks when they run (None otherwise). The sync's side (listing new uploads, moving statuses) is
-`segcore.intake`.
+`content` is the upload's stored content result while it is current (`is_current`), None
+before any content check: a receipt made again (`verify --recheck`) keeps what the content
+checks found. The sync's side (listing new uploads, moving statuses) is `segcore.intake`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime
 from pymongo import DESCENDING, UpdateOne
 from pymongo.database import Database
 
-from segcore.content.mask_content_check import has_content_problem
+from segcore.content.mask_content_check import has_content_problem, is_current
 from segcore.core.errors import N_
 from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_, Phrase, text_of
@@ -26,6 +27,7 @@ from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     NAMES_SHOWN,
     compare_batch,
+    masks_held,
     paths_for_batch,
 )
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
@@ -62,18 +64,22 @@ def build_receipt(
     made_by: str,
     suffixes,
     extensions=DEFAULT_EXTENSIONS,
+    content: dict | None = None,
 ) -> dict:
     """A receipt (pure). `upload`: the file document; `listing`: its stored listing (None when
     never listed); `parts`: per batch it names, {"id", "key", "images" (names or None),
     "usable", "image_error"}; `suffixes` and `extensions` as configured, as the mask check
-    matched. Each part counts the masks the mask check counts for its batch (an upload naming
-    several batches: those under its folder and under none)."""
+    matched; `content`: its current content result (`mask_content`), if any. Each part counts
+    the masks the mask check counts for its batch (an upload naming several batches: those
+    under its folder and under none)."""
     listing = listing or {}
     readable = bool(listing) and not listing.get("reason")
     names = listing.get("names") or [] if readable else []
     masks = len(names)  # by name, or more where folders tell same-named images' masks apart
     own = []
     batches = upload.get("batches") or [p.get("key", p["id"]) for p in parts]
+    if readable and len(set(batches)) > 1:  # each batch's folder holds masks of its own
+        masks = max(masks, masks_held(listing, batches))
     for part in parts:
         counted = paths_for_batch(listing, part.get("key"), batches) if readable else []
         row = {
@@ -99,10 +105,9 @@ def build_receipt(
             )
         own.append(row)
     problem, reason = receipt_problem(listing, readable, parts)
-    content = listing.get("content")  # filled by content checks when they run
-    content_failed = isinstance(content, dict) and content.get("ok") is False
-    if content_failed and problem in (None, "unknown"):
-        problem, reason = "content", Phrase(CONTENT_FAILED)
+    content, failed = _content_of(content, listing)
+    if failed is not None and problem in (None, "unknown"):
+        problem, reason = "content", failed
     metadata = upload.get("metadata") if isinstance(upload.get("metadata"), dict) else {}
     uploader = metadata.get("uploaded_by")
     return {
@@ -129,10 +134,7 @@ def build_receipt(
         "changes": listing.get("changes"),
         "content": content,
         # An upload that cannot be read is never usable, whatever its batches' earlier ones made
-        "usable": readable
-        and bool(parts)
-        and all(p["usable"] for p in parts)
-        and not content_failed,
+        "usable": readable and bool(parts) and all(p["usable"] for p in parts) and failed is None,
         "made_by": made_by,
         "made_at": utcnow(),
         # set while its notifications are to be enqueued (segcore.notify), unset after; not
@@ -222,6 +224,19 @@ def _joined(notes: list[dict]) -> "Phrase | str":
     return Phrase("{first}; {rest}", first=first, rest=_joined(notes[1:]))
 
 
+def _content_of(content: dict | None, listing: dict) -> tuple:
+    """A receipt's content result and, when it makes the upload not usable, why (None): the
+    upload's stored result as `apply_content` writes it in, else one an early listing held."""
+    if content is not None:
+        content = {k: v for k, v in content.items() if k not in ("_id", "masks")}
+        count = _count(content)
+        failed = has_content_problem(content)
+        return content, Phrase(CONTENT_PROBLEMS, plural_by="count", count=count) if failed else None
+    content = listing.get("content")
+    failed = isinstance(content, dict) and content.get("ok") is False
+    return content, Phrase(CONTENT_FAILED) if failed else None
+
+
 def _total(rows: list[dict], key: str):
     values = [r[key] for r in rows if r[key] is not None]
     return sum(values) if values else None
@@ -246,9 +261,10 @@ def build_receipts(
     extensions=DEFAULT_EXTENSIONS,
     by_batch: dict | None = None,
 ) -> list[dict]:
-    """The receipts of `uploads` (each with `batches`, its keys) from their stored listings and
-    their batches' results (`results` by key), not stored yet. `listings` (by upload id) and
-    `images` (by batch key): those already in memory, instead of reading them again.
+    """The receipts of `uploads` (each with `batches`, its keys) from their stored listings,
+    their batches' results (`results` by key) and their current content results, not stored
+    yet. `listings` (by upload id) and `images` (by batch key): those already in memory,
+    instead of reading them again.
     `by_batch`: each batch's upload ids, with their dates, {key: {id: date}}: a receipt then
     judges its batch as it stood when the upload came in (see `_at_arrival`)."""
     if listings is None:
@@ -258,6 +274,10 @@ def build_receipts(
     if images is None:
         keys = sorted({k for u in uploads for k in u["batches"] if k in docs_by_key})
         images = batch_images.stored_listings(work, keys)
+    contents = {
+        d["_id"]: d
+        for d in find_in(work[MASK_CONTENT], "_id", [u["_id"] for u in uploads], {"masks": 0})
+    }
     receipts = []
     arrival = _Arrival(work, by_batch or {}, listings, suffixes, extensions)
     for upload in uploads:
@@ -266,8 +286,17 @@ def build_receipts(
             for k in upload["batches"]
             if k in docs_by_key
         ]
+        result = contents.get(upload["_id"])
         receipts.append(
-            build_receipt(upload, listings.get(upload["_id"]), parts, made_by, suffixes, extensions)
+            build_receipt(
+                upload,
+                listings.get(upload["_id"]),
+                parts,
+                made_by,
+                suffixes,
+                extensions,
+                result if is_current(upload, result) else None,
+            )
         )
     return receipts
 
@@ -414,9 +443,16 @@ def with_content(work: Database, receipts: list[dict]) -> list[dict]:
 
 def apply_content(work: Database, upload_ids: list) -> int:
     """Write the content results of `upload_ids` into their stored receipts (a problem makes
-    the receipt's problem `content` when it had none); returns how many receipts changed."""
+    the receipt's problem `content` when it had none or another count; a result without one
+    gives a receipt whose problem was `content` its verdict without it: a receipt made again
+    keeps its content result, which a later check may find fixed); returns how many receipts
+    changed."""
     results = find_in(work[MASK_CONTENT], "_id", list(upload_ids))
-    writes = []
+    fine = [c["_id"] for c in results if not has_content_problem(c)]
+    stale = find_in(work[RECEIPTS], "_id", fine, {"readable": 1, "parts": 1}, where=_CONTENT)
+    writes = [
+        UpdateOne({"_id": r["_id"], **_CONTENT}, {"$set": _without_content(r)}) for r in stale
+    ]
     for content in results:
         update: dict = {"content": {k: v for k, v in content.items() if k not in ("_id", "masks")}}
         if has_content_problem(content):  # the content problems are told, once found
@@ -426,7 +462,7 @@ def apply_content(work: Database, upload_ids: list) -> int:
             reason = Phrase(CONTENT_PROBLEMS, plural_by="count", count=_count(content))
             writes.append(
                 UpdateOne(
-                    {"_id": content["_id"], "problem": {"$in": [None, "unknown"]}},
+                    {"_id": content["_id"], "problem": {"$in": [None, "unknown", "content"]}},
                     {
                         "$set": {
                             "problem": "content",
@@ -443,11 +479,32 @@ def apply_content(work: Database, upload_ids: list) -> int:
     return work[RECEIPTS].bulk_write(writes, ordered=True).modified_count
 
 
+_CONTENT = {"problem": "content"}
+
+
+def _without_content(receipt: dict) -> dict:
+    """A receipt's verdict from its listing and batches alone (a content problem overrides
+    only none, or `unknown`), for one whose content problems are gone."""
+    parts = receipt.get("parts") or []
+    unknown = next((p for p in parts if not p.get("usable")), None)
+    if receipt.get("readable") and parts and unknown is None:
+        return {"problem": None, "usable": True, "reason": None, "reason_phrase": None}
+    template = (
+        IMAGES_NOT_LISTED_YET if (unknown or {}).get("images") is None else NOT_KNOWN_COMPLETE
+    )
+    reason = Phrase(template, batch=(unknown or {}).get("id"))
+    return {
+        "problem": "unknown",
+        "usable": False,
+        "reason": text_of(reason),
+        "reason_phrase": reason.as_doc(),
+    }
+
+
 def lacking_content(work: Database) -> list:
     """The uploads whose stored content result their receipt lacks (a check killed before
-    writing it there, a receipt made again since): a full content check writes them in. Two
-    reads of ids, compared here (an `$in` of every receipt costs far more on the embedded
-    server)."""
+    writing it there): a full content check writes them in. Two reads of ids, compared here
+    (an `$in` of every receipt costs far more on the embedded server)."""
     bare = [d["_id"] for d in work[RECEIPTS].find({"content": None}, {"_id": 1})]
     if not bare:
         return []

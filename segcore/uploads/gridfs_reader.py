@@ -71,7 +71,14 @@ def _whole(value: object) -> int | None:
 
 
 MISSING_CHUNK = N_("truncated upload: chunk {chunk} is missing")
+SHORT_CHUNK = N_("truncated upload: chunk {chunk} holds {size} bytes, not {expected}")
+CHUNKS_SHORT = N_(
+    "truncated upload: {chunks} of {expected} chunks stored, {size} of {length} bytes"
+)
 EXTRA_CHUNKS = N_("the upload's chunks hold more than its length")
+# What an upload's stored chunks say, which may change once they are all there (a restore that
+# writes masks.files before masks.chunks, a writer storing the file document first).
+CHUNK_REASONS = (MISSING_CHUNK, SHORT_CHUNK, CHUNKS_SHORT, EXTRA_CHUNKS)
 
 
 def _check_chunk(stored: StoredFile, n: int, data: object) -> bytes:
@@ -79,7 +86,7 @@ def _check_chunk(stored: StoredFile, n: int, data: object) -> bytes:
         raise DamagedUpload(MISSING_CHUNK, chunk=n)
     if len(data) != stored.expected_size(n):
         raise DamagedUpload(
-            N_("truncated upload: chunk {chunk} holds {size} bytes, not {expected}"),
+            SHORT_CHUNK,
             chunk=n,
             size=len(data),
             expected=stored.expected_size(n),
@@ -135,7 +142,7 @@ def check_chunks_add_up(
     if size > stored.length:
         raise DamagedUpload(EXTRA_CHUNKS)
     raise DamagedUpload(
-        N_("truncated upload: {chunks} of {expected} chunks stored, {size} of {length} bytes"),
+        CHUNKS_SHORT,
         chunks=count,
         expected=stored.chunk_count,
         size=size,

@@ -14,6 +14,7 @@ from segcore.images.mask_matching import (
     is_mask_member,
     mask_key,
     masks_for_batch,
+    masks_held,
     place_masks,
     sort_members,
     split_extension,
@@ -327,3 +328,17 @@ def test_an_upload_for_several_batches_gives_each_the_masks_of_its_folder(key, b
     placed, also_loose = place_masks(PATHS)
     assert also_loose == ["img_002_mask.png"]  # in batch_1/ and batch_2/, and in old/
     assert masks_for_batch(NAMES, placed, also_loose, key, batches) == expected
+
+
+@pytest.mark.parametrize(
+    "batches, expected",
+    [
+        (["batch_1", "batch_2"], 8),  # each folder's own, and old/img_002 once beside them
+        (["batch_1", "batch_5"], 7),  # batch_2/ names neither: its masks are loose ones
+        (["batch_7", "batch_8"], len(NAMES)),  # no folder names one: one mask per name
+    ],
+)
+def test_an_upload_for_several_batches_holds_each_folders_masks_apart(batches, expected):
+    placed, also_loose = place_masks(PATHS)
+    listing = {"names": NAMES, "paths": PATHS, "placed": placed, "also_loose": also_loose}
+    assert masks_held(listing, batches) == expected

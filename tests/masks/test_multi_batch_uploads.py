@@ -9,6 +9,7 @@ import pytest
 
 from segcore.masks.mask_check import batch_detail, verify
 from segcore.masks.receipts import list_receipts
+from segcore.report import stats
 from segcore.store.connection import open_databases
 from segcore.sync import sync
 from tests.archives import archive_with
@@ -68,3 +69,24 @@ def test_each_batch_counts_the_masks_under_its_own_folder(lab, upload, tmp_path,
     parts = {p["id"]: (p["matched"], p["missing"]) for p in receipt["parts"]}
     assert parts == {"batch_1": (3, []), "batch_2": (2, ["img_002.png"])}
     assert batch_detail(lab, "batch_2").missing == ["img_002.png"]
+
+
+@pytest.mark.parametrize("tool", ["zip", "tar"])
+@pytest.mark.parametrize("beside", [False, True])
+def test_the_receipt_counts_the_masks_under_every_batch_folder(lab, upload, tmp_path, tool, beside):
+    """batch_1/ and batch_2/ hold masks of the same names: the receipt said "3 masks, matched
+    6". Each folder's masks are its batch's own; one beside the folders (`beside`: img_003's
+    for batch_2) counts once, whichever batches it counts for."""
+    root = tmp_path / "m"
+    masks(root / "batch_1", MASKS)
+    masks(root / "batch_2", MASKS[:2] if beside else MASKS)
+    if beside:
+        masks(root, MASKS[2:])
+    name = "batch_1_to_batch_2" + (".zip" if tool == "zip" else ".tar.gz")
+    options = () if tool == "zip" else ("-czf",)
+    upload(name, archive_with(tool, root, tmp_path / name, *options))
+    sync.run_sync(lab)
+    receipt = list_receipts(lab.work)[0]
+    assert (receipt["masks"], receipt["matched"], receipt["problem"]) == (6, 6, None)
+    assert [p["matched"] for p in receipt["parts"]] == [3, 3]
+    assert stats.summary(lab.work).delivered == 2
