@@ -96,7 +96,7 @@ with change.container(border=True):
     choices = member_choices(members)
     chosen = st.selectbox(_("Member"), list(choices), key="edit_who")
     edit_form(databases, choices[chosen], chosen)
-    write_buttons([choices[chosen]["name"]])
+    write_buttons([choices[chosen]])
     asked = st.button(
         _("Remove {name}…").format(name=literal(chosen)),
         key="remove_ask",
