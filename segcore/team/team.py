@@ -175,8 +175,8 @@ def holds_batches(members: list[Member], member: Member) -> bool:
 
 def find_member(db: Database, who: "str | Member") -> Member:
     """The member `who` names: a Member (chosen from `list_members`, as the pages choose) by its
-    document; a name as typed (the command line) by `pick_by_name`. MemberNotFound, or AmbiguousMember for a name legacy duplicates
-    share."""
+    document; a name as typed (the command line) by `pick_by_name`. MemberNotFound, or
+    AmbiguousMember for a name legacy duplicates share."""
     return Member.from_document(_find_document(db, who))
 
 
@@ -189,7 +189,7 @@ def _find_document(db: Database, who: "str | Member", session=None) -> dict:
     typed = who.name if isinstance(who, Member) else who
     key = person_key(typed) if isinstance(typed, str) else ""
     docs = []
-    if key:  # legacy duplicates after the first have no key stored: matched by their name's
+    if key:  # a legacy duplicate after the first has no key stored: its name's key is computed
         found = db[COLLECTION].find(
             {"$or": [{"name_key": key}, {"name_key": {"$exists": False}}]}, session=session
         )
