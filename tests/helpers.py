@@ -121,3 +121,25 @@ def kill_segcore_once_stored(env: dict, collection, *args: str) -> None:
     process.kill()
     process.wait(30)
     assert process.returncode == -9, "the run finished before it could be killed"
+
+
+def seed_legacy_duplicates(db) -> None:
+    """José (added first) and Jose, stored by the old dashboard without the name key; a login
+    each; José's open batches under three spellings."""
+    from segcore.team import auth, team
+
+    db.segmentadores.insert_many(
+        [
+            {"name": "José", "role": "Segmentador", "email": "jose@example.com"},
+            {"name": "Jose", "role": "Segmentador", "email": "jose2@example.com"},
+        ]
+    )
+    team.ensure_indexes(db)
+    auth.add_user(db, "jose", "segmentador", "a long password", member="José")
+    auth.add_user(db, "jose2", "segmentador", "a long password", member="Jose")
+    db.batches.insert_many(
+        [
+            {"id": f"batch_{n}", "number": n, "assignee": who, "status": "pending"}
+            for n, who in ((1, "José"), (2, "jose"), (3, "Jose"))
+        ]
+    )

@@ -13,7 +13,7 @@ from ui import late
 from ui.actions import flash
 from ui.i18n import N_, _, format_age, format_date, ngettext, word
 from ui.labels import literal
-from ui.write_to import write_buttons
+from ui.write_to import members_named, write_buttons
 
 SHOWN = 5  # the panel names a few; the suggestions page lists them all
 
@@ -80,7 +80,7 @@ def attention_panel(found: Alerts) -> None:
                 [(literal(p.name), {"who": p.name}) for p in found.stalled[:SHOWN]],
                 _("All batches of stalled people"),
             )
-            write_buttons([p.name for p in found.stalled[:SHOWN]])
+            write_buttons(members_named([p.name for p in found.stalled[:SHOWN]]))
         if found.at_risk:
             st.markdown(
                 ":red[**"

@@ -27,21 +27,21 @@ def _shown(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _keys(name: str) -> dict[str, str]:
-    return {"role": f"edit_role_{name}", "email": f"edit_email_{name}"}
+def _keys(label: str) -> dict[str, str]:
+    return {"role": f"edit_role_{label}", "email": f"edit_email_{label}"}
 
 
-def _fill(member: dict) -> dict[str, object]:
+def _fill(member: dict, label: str) -> dict[str, object]:
     """The stored values the form shows, filled in before its fields are drawn when it opens
     (or after a save): what a save compares with. A form already open keeps what was typed."""
-    name, keys, seen = member["name"], _keys(member["name"]), st.session_state[TEAM_FORM_SEEN]
-    refill = st.session_state.get(REFILL) == name
-    if refill or name not in seen or any(k not in st.session_state for k in keys.values()):
+    keys, seen = _keys(label), st.session_state[TEAM_FORM_SEEN]
+    refill = st.session_state.get(REFILL) == label
+    if refill or label not in seen or any(k not in st.session_state for k in keys.values()):
         st.session_state.pop(REFILL, None)
-        seen[name] = {f: member.get(f) for f in FIELDS}
+        seen[label] = {f: member.get(f) for f in FIELDS}
         for field, key in keys.items():
             st.session_state[key] = _shown(member.get(field))
-    return seen[name]
+    return seen[label]
 
 
 def changed_fields(typed: dict[str, str], seen: dict[str, object]) -> dict[str, str]:
@@ -49,28 +49,32 @@ def changed_fields(typed: dict[str, str], seen: dict[str, object]) -> dict[str, 
     return {f: text for f, text in typed.items() if text != _shown(seen.get(f))}
 
 
-def _save(work, name: str, changed: dict[str, str], seen: dict[str, object]) -> team.Member:
+def _save(
+    work, member: team.Member, changed: dict[str, str], seen: dict[str, object]
+) -> team.Member:
     try:
         return team.edit_member(
-            work, name, **changed, seen={f: seen.get(f) for f in changed}, author=current_actor()
+            work, member, **changed, seen={f: seen.get(f) for f in changed}, author=current_actor()
         )
     except MemberChanged as refused:  # the message shows the stored value: saving again
         seen[refused.field] = refused.now  # replaces it, knowingly
         raise
 
 
-def _saved(name: str):
+def _saved(label: str):
     def then(_member) -> str:
-        st.session_state[REFILL] = name
-        return _("{name}'s details were saved.").format(name=literal(name))
+        st.session_state[REFILL] = label
+        return _("{name}'s details were saved.").format(name=literal(label))
 
     return then
 
 
-def edit_form(databases: Databases, member: dict) -> None:
-    """Role and email of `member`, saved with "Save role and email"."""
-    name, keys = member["name"], _keys(member["name"])
-    seen = _fill(member)
+def edit_form(databases: Databases, member: dict, label: str) -> None:
+    """Role and email of `member` (as `reads.members` lists it; `label`: how the page's choice
+    names it, its name unless a legacy duplicate is spelled the same), saved with "Save role
+    and email" to exactly that document."""
+    keys = _keys(label)
+    seen = _fill(member, label)
     with st.form("edit_member", border=False):
         role = st.text_input(_("Role"), key=keys["role"])
         slots = {"role": st.empty()}
@@ -81,9 +85,9 @@ def edit_form(databases: Databases, member: dict) -> None:
                 _("Saving"),
                 _save,
                 databases.work,
-                name,
+                team.Member(**member),
                 changed_fields({"role": role, "email": email}, seen),
                 seen,
                 slot=slots,
-                then=_saved(name),
+                then=_saved(label),
             )

@@ -13,6 +13,7 @@ import streamlit as st
 from segcore.core.naming import person_key
 from segcore.core.timefmt import office_time
 from segcore.store.connection import Databases
+from segcore.team import team
 from segcore.work import handover, review
 from segcore.work.batches import ChangeResult
 from ui import reads
@@ -109,6 +110,20 @@ def clear_added_form() -> None:
             st.session_state[key] = ""
 
 
+def member_choices(members: list[dict]) -> dict[str, dict]:
+    """The Edit or remove box's choices: {label: member}, one per document (`reads.members`),
+    labelled by name; of legacy duplicates spelled exactly alike the later ones numbered
+    ("Jose", "Jose (2)"), so that each can be chosen and acted on alone."""
+    choices: dict[str, dict] = {}
+    for member in members:
+        label, number = member["name"], 1
+        while label in choices:
+            number += 1
+            label = f"{member['name']} ({number})"
+        choices[label] = member
+    return choices
+
+
 def removal_target(chosen: str, names: list[str], asked: bool) -> str | None:
     """Whose removal to ask about on this run: the member selected now, or nobody."""
     if asked:
@@ -120,18 +135,24 @@ def removal_target(chosen: str, names: list[str], asked: bool) -> str | None:
     return target
 
 
-def confirm_removal(databases: Databases, name: str, others: list[str], held: int) -> None:
-    """Open the removal dialog, its title in the session's language; `held`: every batch the
-    person holds (the Team page's count)."""
+def confirm_removal(databases: Databases, choices: dict[str, dict], name: str, held: int) -> None:
+    """Open the removal dialog for the member `choices[name]` (`member_choices`; the others
+    are who may take their open batches), its title in the session's language; `held`: every
+    batch the person holds (the Team page's count)."""
     st.dialog(_("Remove from the team?"), on_dismiss=lambda: forget(REMOVE_TARGET))(
         _removal_question
-    )(databases, name, others, held)
+    )(databases, choices, name, held)
 
 
-def _removal_question(databases: Databases, name: str, others: list[str], held: int) -> None:
-    """Ask what to do with the person's open batches, then remove them (or cancel). The two
-    figures add up to what they hold: the open ones are handed over, the rest stay."""
-    open_count = reads.open_workloads((name,)).get(name, 0)
+def _removal_question(databases: Databases, choices: dict[str, dict], name: str, held: int) -> None:
+    """Ask what to do with the person's open batches, then remove exactly the member chosen
+    (or cancel). The two figures add up to what they hold: the open ones are handed over, the
+    rest stay. A legacy duplicate after the first holds none (`team.holds_batches`)."""
+    member = team.Member(**choices[name])
+    others = [label for label in choices if label != name]
+    holds = team.holds_batches([team.Member(**m) for m in choices.values()], member)
+    open_count = reads.open_workloads((member.name,)).get(member.name, 0) if holds else 0
+    held = held if holds else 0
     staying = max(0, held - open_count)
     choice, target = "unassign", None
     if open_count:
@@ -187,9 +208,9 @@ def _removal_question(databases: Databases, name: str, others: list[str], held: 
             _("Removing"),
             handover.remove_member,
             databases.work,
-            name,
+            member,
             unassign=bool(open_count) and choice == "unassign",
-            reassign_to=target,
+            reassign_to=team.Member(**choices[target]) if target else None,
             author=current_actor(),
             then=removed,
             slot=slot,

@@ -26,6 +26,7 @@ from ui.state import (
     LANGUAGE_CHOICE,
     LANGUAGE_OF,
     OUTAGE_SHOWN,
+    can_write,
     forget_other_pages_dialogs,
     init_state,
 )
@@ -126,8 +127,11 @@ def page_start(title: str) -> Databases:
     st.title(_(title))
     show_flash()
     found = guarded(databases)
-    for warning in prepare_warnings():
-        st.warning(word(warning))
+    # Team-admin work (rename or remove a member) is a coordinator's: a segmentador's page names
+    # nobody else, and a viewer can act on nothing.
+    if can_write():
+        for warning in prepare_warnings():
+            st.warning(word(warning))
     if not indexing().done:
         indexing_notice()
     return found

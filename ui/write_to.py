@@ -8,34 +8,47 @@ import streamlit as st
 from segcore.core.naming import person_key
 from segcore.core.translations import Words
 from segcore.notify.notify_mailto import mailto_link, person_batches
+from segcore.team import team
 from ui import reads
 from ui.i18n import _, current_language
 from ui.labels import literal
 
 
-def write_links(names: list[str]) -> dict[str, str]:
-    """A mailto: link for each of `names` who has an email on the team."""
-    emails = {
-        person_key(m["name"]): (m["name"], m["email"]) for m in reads.members() if m.get("email")
-    }
-    wanted = [emails[person_key(n)] for n in names if person_key(n) in emails]
+def members_named(names: list[str]) -> list[dict]:
+    """The team member (as `reads.members` lists them) each of `names` stands for, as the
+    alerts name people: of legacy duplicates (José and Jose) the first, who holds the batches."""
+    first: dict[str, dict] = {}
+    for member in reads.members():
+        first.setdefault(person_key(member["name"]), member)
+    return [first[person_key(n)] for n in names if person_key(n) in first]
+
+
+def write_links(people: list[dict]) -> list[tuple[str, str]]:
+    """(name, mailto: link) for each of `people` (members as `reads.members` lists them) who
+    has an email: to that member's own address and name, listing the batches they hold (none
+    for a legacy duplicate after the first: `team.holds_batches`)."""
+    wanted = [p for p in people if p.get("email")]
     if not wanted:
-        return {}
+        return []
+    members = [team.Member(**m) for m in reads.members()]
     rows, today = reads.progress_rows(), reads.current_alerts().today
     words = Words(current_language())
-    return {
-        name: mailto_link(name, email, person_batches(rows, name, today), words)
-        for name, email in wanted
-    }
+    links = []
+    for person in wanted:
+        held = rows if team.holds_batches(members, team.Member(**person)) else []
+        batches = person_batches(held, person["name"], today)
+        links.append((person["name"], mailto_link(person["name"], person["email"], batches, words)))
+    return links
 
 
-def write_buttons(names: list[str]) -> None:
-    """One "Write to <name>" button per person with an email (none for the others)."""
-    links = write_links(names)
+def write_buttons(people: list[dict]) -> None:
+    """One "Write to <name>" button per member of `people` with an email (none for the
+    others)."""
+    links = write_links(people)
     if not links:
         return
     columns = st.columns(min(len(links), 5))
-    for number, (name, link) in enumerate(links.items()):
+    for number, (name, link) in enumerate(links):
         columns[number % len(columns)].link_button(
             _("Write to {name}").format(name=literal(name)), link, icon=":material/mail:"
         )

@@ -34,8 +34,8 @@ def team_list(ctx, as_json):
     from segcore.team import team
 
     members = team.list_members(ctx.databases.work)
-    if as_json:
-        emit_json(members)
+    if as_json:  # the document ids are the app's business, not the output's
+        emit_json([{k: v for k, v in vars(m).items() if k != "id"} for m in members])
         return
     if not members:
         echo("The team is empty.")
@@ -65,7 +65,8 @@ def team_add(ctx, name, role, email):
 @pass_context
 @handle_errors
 def team_edit(ctx, name, role, email):
-    """Change a member's role and/or email."""
+    """Change a member's role and/or email (NAME as `team list` spells it, when two members'
+    names differ only in case, accents or spacing)."""
     from segcore.team import team
 
     if role is None and email is None:
@@ -84,7 +85,7 @@ def team_edit(ctx, name, role, email):
 @pass_context
 @handle_errors
 def team_remove(ctx, name, unassign, reassign_to):
-    """Remove a member; their open batches are unassigned or reassigned."""
+    """Remove a member; their open batches are unassigned or reassigned (NAME as for edit)."""
     from segcore.work import handover
 
     moved = handover.remove_member(

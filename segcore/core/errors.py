@@ -63,6 +63,10 @@ class MemberNotFound(SegcoreError):
     """No segmentador has that name."""
 
 
+class AmbiguousMember(SegcoreError):
+    """A typed name could be any of several legacy duplicate members: nothing was done."""
+
+
 class BatchNotFound(SegcoreError):
     """No batch has that id."""
 

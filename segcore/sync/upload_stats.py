@@ -31,9 +31,12 @@ from segcore.sync.index_entry import date_order
 from segcore.sync.sync_index import SyncIndex, each_upload, keys_holding
 from segcore.sync.sync_state import SyncState
 from segcore.work.batches import UNASSIGNED
+from segcore.work.holders import holder, same_person
 
 STATS_DOC = "upload_stats"
-FORMAT = 2  # bump when the stored layout changes: the next sync rebuilds everything
+# Bump when the stored layout changes: the next sync rebuilds everything. 3: an owner of
+# another type (42) is its text, no longer None.
+FORMAT = 3
 RECENT_KEPT = 300
 WRITE_CHUNK = 200
 BREAKDOWNS = ("owners", "pairs", "statuses", "uploaders")
@@ -101,17 +104,15 @@ def count_days(uploads, owners: dict, zone=None) -> dict:
 
 
 def owners_of(listing: list[dict], key_of) -> dict:
-    """{batch key: (assignee or None, status)} from the sync's batch listing."""
+    """{batch key: (holder or None, status)} from the sync's batch listing: the holder as
+    `holders.holder` reads it (another tool's 42 holds its batch as "42", as the batch filters
+    find it)."""
     owners = {}
     for doc in listing:
         key = key_of(doc)
         if key:
-            assignee = doc.get("assignee")
             status = doc.get("status")
-            owners[key] = (
-                assignee if isinstance(assignee, str) and assignee.strip() else None,
-                status if isinstance(status, str) else None,
-            )
+            owners[key] = (holder(doc.get("assignee")), status if isinstance(status, str) else None)
     return owners
 
 
@@ -390,15 +391,23 @@ def staleness(models_synced_at: datetime | None, last_sync_started: datetime | N
 
 
 def count_in(doc: dict, owner: str | None = None, status: str | None = None) -> int:
-    """Uploads of one stored day for a filter: `owner` a name or UNASSIGNED, None for any. Pure."""
+    """Uploads of one stored day for a filter: `owner` a name or UNASSIGNED, None for any. Pure.
+
+    An owner is the person, by the rule of every other figure and filter (`holders`): the
+    uploads on batches stored as "jose" or "José " count for José. A status is the stored one,
+    as the batch filters compare it.
+    """
     if owner is None and status is None:
         return int(doc.get("total", 0))
-    wanted_owner = None if owner == UNASSIGNED else owner
     if owner is None:
         return sum(n for s, n in doc.get("statuses", []) if s == status)
+
+    def owned(stored: str | None) -> bool:
+        return stored is None if owner == UNASSIGNED else same_person(stored, owner)
+
     if status is None:
-        return sum(n for o, n in doc.get("owners", []) if o == wanted_owner)
-    return sum(n for o, s, n in doc.get("pairs", []) if o == wanted_owner and s == status)
+        return sum(n for o, n in doc.get("owners", []) if owned(o))
+    return sum(n for o, s, n in doc.get("pairs", []) if owned(o) and s == status)
 
 
 def uploads_per_day(

@@ -150,13 +150,33 @@ def member_logins(db: Database, member: str) -> list[str]:
     )
 
 
-def remove_member_logins(db: Database, member: str) -> list[str]:
-    """Delete the logins of a member who left the team, and end their sessions; their names."""
-    names = member_logins(db, member)
+def logins_of(db: Database, member: team.Member) -> list[str]:
+    """The names of the segmentador logins that belong to `member`, a document on the team.
+
+    A login is linked by its member's name key, which legacy duplicates (José and Jose) share:
+    it belongs to the one its stored member name spells (`login_owner`), never to both.
+    """
+    key = person_key(member.name)
+    sharing = [m for m in team.list_members(db) if person_key(m.name) == key]
+    docs = db[COLLECTION].find({"member_key": key}, {"name": 1, "member": 1})
+    mine = [d["name"] for d in docs if login_owner(d.get("member"), sharing) == member.id]
+    return sorted(mine, key=person_key)
+
+
+def login_owner(linked: object, sharing: list[team.Member]) -> object:
+    """The id of the member a login linked to `linked` (its stored member name) belongs to, of
+    `sharing` (the members with that name's key, in team order): the one spelled exactly so,
+    else the first, who holds the key and the batches. Pure."""
+    spelled = [m for m in sharing if clean_name(m.name) == clean_name(str(linked))]
+    chosen = (spelled or sharing)[:1]
+    return chosen[0].id if chosen else None
+
+
+def remove_logins(db: Database, names: list[str]) -> None:
+    """Delete these logins (of a member who left the team) and end their sessions."""
     for name in names:
         db[COLLECTION].delete_one({"name_key": person_key(name)})
         sessions.end_all_sessions(db, name)
-    return names
 
 
 def set_password(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from pymongo.errors import DuplicateKeyError
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import (
     N_,
+    AmbiguousMember,
     DuplicateMember,
     MemberChanged,
     MemberNotFound,
@@ -33,12 +35,17 @@ _EMAIL = re.compile(rf"^[^{_NOT_IN_ADDRESS}]+@[^{_NOT_IN_ADDRESS}]+\.[^{_NOT_IN_
 
 @dataclass(frozen=True)
 class Member:
-    """A segmentador as stored; legacy documents may lack role, email or a parsable date."""
+    """A segmentador as stored; legacy documents may lack role, email or a parsable date.
+
+    `id` is the document's `_id`: legacy duplicates (José and Jose) are two documents, and a
+    member chosen from a list is acted on by it, never by a name both answer to.
+    """
 
     name: str
     role: str | None
     email: str | None
     created_at: object = None
+    id: object = dataclasses.field(default=None, compare=False)
 
     @classmethod
     def from_document(cls, doc: dict) -> "Member":
@@ -47,6 +54,7 @@ class Member:
             role=doc.get("role"),
             email=doc.get("email"),
             created_at=doc.get("created_at"),
+            id=doc.get("_id"),
         )
 
 
@@ -142,30 +150,78 @@ def has_a_name(value: object) -> bool:
     return value is not None and bool(person_key(value))
 
 
+def _team_order(doc: dict) -> tuple:
+    # Of legacy duplicates, the one holding the name's key (the first added) first.
+    return (person_key(str(doc.get("name", ""))), "name_key" not in doc)
+
+
 def list_members(db: Database) -> list[Member]:
     """Every segmentador, sorted by name regardless of case and accents; of legacy duplicates
-    (José and Jose) the one holding the name's key (`find_member`'s) first: the pages count
-    that person's batches for it (`segcore.work.holders`)."""
-    fields = {"_id": 0, "name": 1, "role": 1, "email": 1, "created_at": 1, "name_key": 1}
-    docs = sorted(
-        db[COLLECTION].find({}, fields),
-        key=lambda d: (person_key(str(d.get("name", ""))), "name_key" not in d),
-    )
+    (José and Jose) the one holding the name's key first: the pages count that person's
+    batches for it (`segcore.work.holders`, `holds_batches`)."""
+    fields = {"name": 1, "role": 1, "email": 1, "created_at": 1, "name_key": 1}
+    docs = sorted(db[COLLECTION].find({}, fields), key=_team_order)
     return [Member.from_document(d) for d in docs]
 
 
-def find_member(db: Database, name: str) -> Member:
-    """The member whose name matches `name` up to case, accents and spacing."""
-    doc = _find_document(db, name)
-    return Member.from_document(doc)
+def holds_batches(members: list[Member], member: Member) -> bool:
+    """Whether `member` holds the batches stored under its name's spellings: False for a
+    legacy duplicate after the first of its key in team order (`list_members`), as
+    `holders.people_by_key` counts them. Pure."""
+    key = person_key(member.name)
+    first = next((m for m in members if person_key(m.name) == key), None)
+    return first is None or first.id == member.id
 
 
-def _find_document(db: Database, name: str, session=None) -> dict:
-    key = person_key(name) if isinstance(name, str) else ""
-    doc = db[COLLECTION].find_one({"name_key": key}, session=session) if key else None
-    if doc is None:
-        raise MemberNotFound(N_("No segmentador named '{name}'."), name=clean_name(str(name)))
-    return doc
+def find_member(db: Database, who: "str | Member") -> Member:
+    """The member `who` names: a Member (chosen from `list_members`, as the pages choose) by its
+    document; a name as typed (the command line) by `pick_by_name`. MemberNotFound, or
+    AmbiguousMember for a name legacy duplicates share."""
+    return Member.from_document(_find_document(db, who))
+
+
+def _find_document(db: Database, who: "str | Member", session=None) -> dict:
+    if isinstance(who, Member) and who.id is not None:
+        doc = db[COLLECTION].find_one({"_id": who.id}, session=session)
+        if doc is None:  # removed meanwhile: never another member of that name
+            raise MemberNotFound(N_("No segmentador named '{name}'."), name=clean_name(who.name))
+        return doc
+    typed = who.name if isinstance(who, Member) else who
+    key = person_key(typed) if isinstance(typed, str) else ""
+    docs = []
+    if key:  # a legacy duplicate after the first has no key stored: its name's key is computed
+        found = db[COLLECTION].find(
+            {"$or": [{"name_key": key}, {"name_key": {"$exists": False}}]}, session=session
+        )
+        docs = [d for d in found if has_a_name(d.get("name")) and person_key(d["name"]) == key]
+    return pick_by_name(sorted(docs, key=_team_order), str(typed))
+
+
+AMBIGUOUS = N_(
+    "'{name}' could be any of {names}, who have the same name up to case, accents or spacing: "
+    "type it exactly as the team list spells it."
+)
+SAME_SPELLING = N_(
+    "{count} team members are called '{name}': choose the one you mean on the Team page."
+)
+
+
+def pick_by_name(docs: list[dict], typed: str) -> dict:
+    """Of the members whose names share `typed`'s person_key, the one `typed` names: the only
+    one, else the one spelled exactly so (up to surrounding spaces), so that "Jose" never acts
+    on a legacy duplicate "José". MemberNotFound for none; AmbiguousMember, naming them, when
+    the spelling chooses none or several. Pure."""
+    if not docs:
+        raise MemberNotFound(N_("No segmentador named '{name}'."), name=clean_name(typed))
+    if len(docs) == 1:
+        return docs[0]
+    exact = [d for d in docs if clean_name(str(d["name"])) == clean_name(typed)]
+    if len(exact) == 1:
+        return exact[0]
+    if exact:
+        raise AmbiguousMember(SAME_SPELLING, count=len(exact), name=clean_name(typed))
+    names = ", ".join(f"'{clean_name(str(d['name']))}'" for d in docs)
+    raise AmbiguousMember(AMBIGUOUS, name=clean_name(typed), names=names)
 
 
 def add_member(
@@ -217,13 +273,14 @@ _CHANGED_MEANWHILE = {
 
 def edit_member(
     db: Database,
-    name: str,
+    who: "str | Member",
     role: str | None = None,
     email: str | None = None,
     author: "str | Actor" = "unknown",
     seen: dict[str, object] | None = None,
 ) -> Member:
-    """Change a member's role and/or email (None leaves a field as it is).
+    """Change a member's role and/or email (None leaves a field as it is); `who` as for
+    `find_member`.
 
     Each field given is a compare-and-set on `seen[field]`, the stored value the user's form
     showed, where given, else on the value read now (the command line): one someone else
@@ -239,7 +296,7 @@ def edit_member(
     seen = seen or {}
 
     def write(session) -> tuple[dict, dict]:
-        doc = _find_document(db, name, session)
+        doc = _find_document(db, who, session)
         expected = {f: seen[f] if f in seen else doc.get(f) for f in wanted}
         _refuse_changed(doc, expected, wanted)
         changes = {f: v for f, v in wanted.items() if doc.get(f) != v}
@@ -280,14 +337,15 @@ def _refuse_changed(doc: dict, expected: dict, wanted: dict) -> None:
             )
 
 
-def delete_member(db: Database, name: str, author: "str | Actor" = "unknown") -> str:
-    """Delete a member's document and record it; returns the stored name.
+def delete_member(db: Database, who: "str | Member", author: "str | Actor" = "unknown") -> str:
+    """Delete the member `who` names (as for `find_member`) and record it; returns the stored
+    name.
 
     Their batches are not looked at here: `handover.remove_member` hands them over first.
     PermissionDenied for a viewer, before anything is read or written.
     """
     author = authorize_write(author)
-    doc = _find_document(db, name)
+    doc = _find_document(db, who)
     removed = history.Change("team", doc["name"], "member", "on team", "removed", author)
 
     def write(session) -> None:

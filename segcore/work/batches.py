@@ -10,7 +10,7 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
 from segcore.core.errors import N_, ValidationError
-from segcore.core.naming import batch_number, person_key
+from segcore.core.naming import batch_number, clean_name, person_key
 from segcore.core.phrases import Phrase
 from segcore.core.timefmt import date_string
 from segcore.store import data_version
@@ -361,9 +361,11 @@ class ChangeResult:
 
 def team_member(value: object, team: list[str]) -> str | None:
     """The member of `team` that `value` names (any case, accents or spacing), or None: a batch
-    is only ever given to a current member."""
-    by_key = {person_key(name): name for name in team}
-    return by_key.get(person_key(str(value)))
+    is only ever given to a current member. Of legacy duplicates (José and Jose) the one spelled
+    exactly so, else the first (who holds the key): "José" is never stored as "Jose"."""
+    text = str(value)
+    exact = next((name for name in team if clean_name(name) == clean_name(text)), None)
+    return exact if exact is not None else people_by_key(team).get(person_key(text))
 
 
 DUE_DATES = ("2000-01-01", "2099-12-31")  # what a coordinator may set (stored ones stay)

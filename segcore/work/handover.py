@@ -17,48 +17,57 @@ from segcore.work import assignments, batches
 
 def remove_member(
     db: Database,
-    name: str,
+    who: "str | team.Member",
     *,
     unassign: bool = False,
-    reassign_to: str | None = None,
+    reassign_to: "str | team.Member | None" = None,
     author: "str | Actor" = "unknown",
 ) -> int:
     """Remove a member after handing over their open batches.
 
+    `who` as for `team.find_member`: the member chosen on the Team page, or a name as typed.
+    Of legacy duplicates (José and Jose) exactly that one goes, with its own logins only; a
+    later one holds no batches (the first holds them, `team.holds_batches`), so none are
+    handed over for it.
+
     Returns how many open batches were handed over. Raises ValidationError when the member has
     open batches and neither `unassign` nor `reassign_to` was chosen, or when some of them
     could not be handed over (changed meanwhile, or refused: the error names each one, and
-    nobody is removed); MemberNotFound for an unknown name.
+    nobody is removed); MemberNotFound for an unknown name, AmbiguousMember for a name two
+    legacy duplicates answer to.
     """
     author = authorize_write(author)
-    member_name = team.find_member(db, name).name
+    member = team.find_member(db, who)
     if unassign and reassign_to:
         raise ValidationError(N_("Choose either to unassign or to reassign, not both."))
     target = None
     if reassign_to:
-        target = team.find_member(db, reassign_to).name
-        if person_key(target) == person_key(member_name):
+        chosen = team.find_member(db, reassign_to)
+        if chosen.id == member.id:
             raise ValidationError(
                 N_("Reassign to someone else than the person being removed."), field="reassign_to"
             )
-    open_ids = batches.open_batch_ids(db, member_name)
+        target = chosen.name
+    holds = team.holds_batches(team.list_members(db), member)
+    open_ids = batches.open_batch_ids(db, member.name) if holds else []
     if open_ids and not (unassign or target):
         raise ValidationError(
             N_(
                 "{name} has {count} open batches: choose to unassign them or to reassign them "
                 "to someone."
             ),
-            name=member_name,
+            name=member.name,
             count=len(open_ids),
             field="open_batches",
         )
     moved = 0
     if open_ids:
         result = assignments.assign(db, open_ids, target, author=author)
-        _refuse_if_left(member_name, result)
+        _refuse_if_left(member.name, result)
         moved = len(result.updated)
-    team.delete_member(db, member_name, author)
-    auth.remove_member_logins(db, member_name)  # their own page is gone with them
+    logins = auth.logins_of(db, member)  # while the team still shows whose they are
+    team.delete_member(db, member, author)
+    auth.remove_logins(db, logins)  # their own page is gone with them
     return moved
 
 

@@ -57,6 +57,51 @@ def test_assign_status_history_and_remove(run_cli, db):
     assert hist[0]["author"].startswith("cli")
 
 
+def test_team_edit_and_remove_act_on_the_legacy_duplicate_spelled_so(run_cli, db):
+    """José (added first) and a legacy Jose: `team edit Jose` and `team remove Jose` edited and
+    removed José, with his login; a name both answer to is refused."""
+    db.segmentadores.insert_many(
+        [
+            {"name": "José", "email": "jose@example.com"},
+            {"name": "Jose", "email": "jose2@example.com"},
+        ]
+    )
+    db.batches.insert_one({"id": "batch_1", "number": 1, "status": "pending", "assignee": "jose"})
+    for login, member in (("jose", "José"), ("jose2", "Jose")):
+        added = run_cli(
+            "user",
+            "add",
+            login,
+            "--role",
+            "segmentador",
+            "--member",
+            member,
+            "--password-stdin",
+            input_text="a long password\n",
+        )
+        assert added.returncode == 0, added.stderr
+
+    def team():
+        listed = json.loads(run_cli("team", "list", "--json").stdout)
+        return [(m["name"], m["email"]) for m in listed]
+
+    edited = run_cli("team", "edit", "Jose", "--email", "jose.b@example.com")
+    assert edited.returncode == 0 and edited.stdout.startswith("Jose: ")
+    assert team() == [("José", "jose@example.com"), ("Jose", "jose.b@example.com")]
+    for ambiguous in (["edit", "jose", "--role", "Revisor"], ["remove", "JOSE", "--unassign"]):
+        refused = run_cli("team", *ambiguous)
+        assert refused.returncode == 1
+        assert refused.stderr.splitlines()[-1] == (  # after the team's duplicate warning
+            f"error: '{ambiguous[1]}' could be any of 'José', 'Jose', who have the same name up "
+            "to case, accents or spacing: type it exactly as the team list spells it."
+        )
+    assert run_cli("team", "remove", "Jose").returncode == 0
+    assert team() == [("José", "jose@example.com")]
+    users = json.loads(run_cli("user", "list", "--json").stdout)
+    assert [(u["name"], u["member"]) for u in users] == [("jose", "José")]
+    assert db.batches.find_one({"id": "batch_1"})["assignee"] == "jose"  # still José's
+
+
 def test_import_command(run_cli, db, tmp_path):
     data = tmp_path / "data"
     for n in (1, 2, 3):

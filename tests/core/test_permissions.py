@@ -52,7 +52,7 @@ NOT_A_USER_WRITE = {
     "sessions.start_session": "a viewer's own login session",
     "sessions.end_session": "a viewer's own logout",
     "sessions.end_all_sessions": "called by set_password/remove_user after their check",
-    "auth.remove_member_logins": "called by handover.remove_member after its check",
+    "auth.remove_logins": "called by handover.remove_member after its check",
     "backup_restore.recover": "called by restore_backup after its check",
     "auth.set_language": "a user's own interface language, a viewer's too",
     "actors.authorize_write": "the check itself",

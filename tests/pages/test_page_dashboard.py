@@ -299,3 +299,42 @@ def test_the_segmentador_filter_names_who_left_the_team_as_the_batches_page_does
     assert {"Ceci (left the team)", "Flor", "Roberto (not on the team)"} <= set(options)
     batches = page("batches").run()
     assert "Ceci (left the team)" in batches.selectbox(key="bf_who").options
+
+
+def test_uploads_per_day_filtered_to_a_person_counts_every_spelling_of_their_batches(app_env):
+    """The chart filtered to José showed the uploads on batches stored exactly as "José" only,
+    while the KPIs count "jose", "Jose" and "José " as his too (`holders`)."""
+    from gridfs import GridFS
+
+    from segcore.sync.sync import run_sync
+
+    work = app_env.work
+    work.segmentadores.insert_many([{"name": "José"}, {"name": "Jose"}, {"name": "Flor"}])
+    spellings = {1: "José", 2: "jose", 3: "Jose", 4: "José ", 5: "Flor", 6: 42}
+    work.batches.insert_many(
+        [
+            {"id": f"batch_{n}", "number": n, "assignee": who, "status": "pending"}
+            for n, who in spellings.items()
+        ]
+    )
+    files = GridFS(app_env.training, collection="masks")
+    for n in spellings:
+        files.put(b"m", filename=f"batch_{n}.zip", metadata={"uploaded_by": "someone"})
+    run_sync(app_env)
+
+    def charted(at) -> int:
+        chart = next(
+            figure(c)
+            for c in at.get("plotly_chart")
+            if figure(c)["layout"]["title"]["text"].startswith("Uploads per day")
+        )
+        return sum(chart["data"][0]["y"])
+
+    at = page("dashboard").run()
+    assert charted(at) == 6
+    at.selectbox(key="dash_who").select("José").run()
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["Batches"] == "4"
+    assert charted(at) == 4
+    at.selectbox(key="dash_who").select("42").run()
+    assert charted(at) == 1

@@ -5,7 +5,7 @@ import pytest
 
 from segcore.core.actors import Actor
 from segcore.team import auth, team
-from tests.helpers import page
+from tests.helpers import page, seed_legacy_duplicates
 
 PASSWORD = "correct horse battery"
 
@@ -90,3 +90,34 @@ def test_the_coordinator_hands_out_a_login_from_the_team_page(two_logins):
     created = {u.name: u for u in auth.list_users(dbs.work)}["third"]
     assert created.role == "segmentador" and created.member == names[2]
     assert auth.authenticate(dbs.work, "third", PASSWORD).member == names[2]
+
+
+@pytest.mark.parametrize(
+    "login, role, warned",
+    [("flor", "segmentador", False), ("luis", "viewer", False), ("ana", "coordinator", True)],
+)
+def test_the_team_warning_about_duplicate_names_is_for_coordinators_only(
+    app_env, monkeypatch, login, role, warned
+):
+    """A segmentador's own page showed "Team member 'Jose' has the same name as another one…":
+    another person's name, and team work they cannot do (nor can a viewer)."""
+    monkeypatch.setenv("LOGIN", "on")
+    seed_legacy_duplicates(app_env.work)
+    team.add_member(app_env.work, "Flor", author="test")
+    auth.add_user(
+        app_env.work, login, role, PASSWORD, member="Flor" if role == "segmentador" else None
+    )
+    at = log_in(page("streamlit_app").run(), login)
+    assert not at.exception, at.exception
+    said = [w.value for w in at.warning if "same name as another" in w.value]
+    assert said == (
+        [
+            "Team member 'Jose' has the same name as another one (up to case, accents, "
+            "spacing or invisible characters); rename or remove one of them."
+        ]
+        if warned
+        else []
+    )
+    if role == "segmentador":
+        assert [t.value for t in at.title] == ["My batches"]
+        assert "Jose" not in shown_text(at) and "José" not in shown_text(at)

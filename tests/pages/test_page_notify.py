@@ -10,7 +10,7 @@ import pytest
 from segcore.notify import notify_outbox
 from segcore.notify.notify_outbox import Message
 from segcore.team import team
-from tests.helpers import page, shown
+from tests.helpers import page, seed_legacy_duplicates, shown
 from tests.notify_servers import SmtpServer
 from tests.pace_seed import seed_pace
 
@@ -112,6 +112,42 @@ def test_write_to_on_the_team_page_prefills_the_persons_batches(app_env):
     assert parts.path == "ana@example.org"
     body = parse_qs(parts.query)["body"][0]
     assert body.startswith("Hello Ana,") and "Overdue (1): batch_1" in body
+
+
+def _write_to(at) -> list[tuple[str, str, str]]:
+    """(label, address, body) of each "Write to" link on the page."""
+    found = []
+    for button in at.get("link_button"):
+        parts = urlsplit(button.proto.url)
+        found.append((button.proto.label, parts.path, parse_qs(parts.query)["body"][0]))
+    return found
+
+
+def test_write_to_a_legacy_duplicate_writes_to_the_member_chosen(app_env):
+    """José (added first) and a legacy Jose: "Write to" José went to Jose's address, greeting
+    Jose, with José's batches in it."""
+    seed_legacy_duplicates(app_env.work)
+    at = page("team").run()
+    at.selectbox(key="edit_who").select("José").run()
+    assert not at.exception, at.exception
+    [(label, address, body)] = _write_to(at)
+    assert (label, address) == ("Write to José", "jose@example.com")
+    assert body.startswith("Hello José,") and "(3): batch_1, batch_2, batch_3" in body
+    at.selectbox(key="edit_who").select("Jose").run()
+    [(label, address, body)] = _write_to(at)
+    assert (label, address) == ("Write to Jose", "jose2@example.com")
+    assert body.startswith("Hello Jose,") and "batch_" not in body  # José holds them
+
+
+def test_write_to_a_stalled_person_with_a_legacy_duplicate_uses_their_own_address(app_env):
+    seed_pace(app_env.work)
+    team.edit_member(app_env.work, "Cai", email="cai@example.org", author="test")
+    app_env.work.segmentadores.insert_one({"name": "CAI", "email": "other@example.org"})
+    at = page("dashboard").run()
+    assert not at.exception, at.exception
+    [(label, address, body)] = _write_to(at)
+    assert (label, address) == ("Write to Cai", "cai@example.org")
+    assert body.startswith("Hello Cai,") and "batch_5, batch_6" in body
 
 
 def test_write_to_a_stalled_person_from_the_attention_panel_in_spanish(app_env, monkeypatch):

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from babel.dates import format_date
 
 from segcore.team import team
-from tests.helpers import page
+from tests.helpers import page, seed_legacy_duplicates
 from tests.pace_seed import seed_pace
 
 
@@ -390,3 +390,51 @@ def test_literal_keeps_any_text_as_it_is():
     for text in ("batch_1.zip", "a\\b", "<script>", "$x$", "#1 - ok!", "`code`", "|a|b|", "~~no~~"):
         assert shown(literal(text)) == text
         assert all(ch not in literal(text).replace("\\" + ch, "") for ch in "*[]`$<>|~")
+
+
+def test_removing_the_legacy_duplicate_removes_that_member_only(app_env):
+    """Removing "Jose" (as the page's warning suggests) removed José, his login and
+    unassigned his batches, and said "Jose was removed"."""
+    db = app_env.work
+    seed_legacy_duplicates(db)
+    at = page("team").run()
+    at.selectbox(key="edit_who").select("Jose").run()
+    at.button(key="remove_ask").click().run()
+    assert any("**Jose** holds no open batches." in m.value for m in at.markdown)
+    at.button(key="remove_yes").click().run()
+    assert not at.exception, at.exception
+    assert any("Jose was removed from the team." == s.value for s in at.success)
+    assert [(m.name, m.email) for m in team.list_members(db)] == [("José", "jose@example.com")]
+    assert [u["name"] for u in db.app_users.find()] == ["jose"]
+    assert db.batches.count_documents({"assignee": None}) == 0
+    assert at.selectbox(key="edit_who").options == ["José"]
+
+
+def test_editing_a_legacy_duplicate_saves_to_that_member(app_env):
+    db = app_env.work
+    seed_legacy_duplicates(db)
+    at = page("team").run()
+    at.selectbox(key="edit_who").select("Jose").run()
+    assert at.text_input(key="edit_email_Jose").value == "jose2@example.com"
+    at.text_input(key="edit_role_Jose").input("Revisor")
+    at.button(key="FormSubmitter:edit_member-Save role and email").click().run()
+    assert not at.exception, at.exception
+    assert [(m.name, m.role) for m in team.list_members(db)] == [
+        ("José", "Segmentador"),
+        ("Jose", "Revisor"),
+    ]
+
+
+def test_members_spelled_exactly_alike_are_each_chosen_and_removed_alone(app_env):
+    db = app_env.work
+    db.segmentadores.insert_many(
+        [{"name": "Jose", "email": "first@example.com"}, {"name": "Jose", "email": "b@example.com"}]
+    )
+    at = page("team").run()
+    assert at.selectbox(key="edit_who").options == ["Jose", "Jose (2)"]
+    at.selectbox(key="edit_who").select("Jose (2)").run()
+    assert at.text_input(key="edit_email_Jose (2)").value == "b@example.com"
+    at.button(key="remove_ask").click().run()
+    at.button(key="remove_yes").click().run()
+    assert not at.exception, at.exception
+    assert [m.email for m in team.list_members(db)] == ["first@example.com"]

@@ -51,6 +51,30 @@ def test_day_counts_count_each_upload_once_per_breakdown():
     assert upload_stats.count_in(second) == 2 and upload_stats.count_in(second, "Flor") == 0
 
 
+def test_a_person_filter_counts_the_uploads_on_every_spelling_of_their_batches():
+    """Filtered to José, the chart counted only batches stored exactly "José" (1 of 4), while
+    the KPIs and the Batches filter count "jose" and "José " as his; another tool's 42 was
+    counted as unassigned, not as the "42" the filters offer."""
+    listing = [
+        {"id": "batch_1", "assignee": "José", "status": "pending"},
+        {"id": "batch_2", "assignee": "jose", "status": "pending"},
+        {"id": "batch_3", "assignee": "José ", "status": "done"},
+        {"id": "batch_4", "assignee": 42, "status": "pending"},
+        {"id": "batch_5", "assignee": "  ", "status": "pending"},
+    ]
+    owners = upload_stats.owners_of(listing, lambda doc: doc["id"])
+    uploads = {n: (entry(n, 1), [f"batch_{n}"]) for n in range(1, 6)}
+    [day] = [
+        upload_stats.encode_day(d, c)
+        for d, c in upload_stats.day_counts(uploads, owners, zone=None).items()
+    ]
+    assert upload_stats.count_in(day, owner="José") == 3
+    assert upload_stats.count_in(day, owner="JOSE", status="pending") == 2
+    assert upload_stats.count_in(day, owner="42") == 1
+    assert upload_stats.count_in(day, owner=UNASSIGNED) == 1
+    assert upload_stats.count_in(day, owner="Flor") == 0
+
+
 @pytest.mark.parametrize(
     "stored_at, last_started, expected",
     [

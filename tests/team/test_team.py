@@ -4,7 +4,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from segcore.core.errors import DuplicateMember, MemberChanged, MemberNotFound, ValidationError
+from segcore.core.errors import (
+    AmbiguousMember,
+    DuplicateMember,
+    MemberChanged,
+    MemberNotFound,
+    ValidationError,
+)
 from segcore.store.history import list_history
 from segcore.team import team
 from segcore.work import batches, handover
@@ -255,3 +261,103 @@ def test_a_name_another_tool_stored_as_a_list_or_nothing_stops_nothing(dbs, run_
     assert "['Ceci']" in listed.stdout and "{'first': 'Ana'}" in listed.stdout
     status = run_cli("status")
     assert status.returncode == 0 and "Traceback" not in status.stderr
+
+
+# --- legacy duplicates: José (added first, holding the name's key) and Jose ----------------
+
+
+@pytest.fixture
+def duplicates(dbs):
+    """José and a later Jose stored by the old dashboard (Jose without the name key the
+    product adds), a login each, and José's batches under several spellings."""
+    from segcore.prepare import prepare
+    from segcore.team import auth
+
+    dbs.work.segmentadores.insert_many(
+        [
+            {"name": "José", "role": "Segmentador", "email": "jose@example.com"},
+            {"name": "Jose", "role": "Segmentador", "email": "jose2@example.com"},
+        ]
+    )
+    assert len(prepare(dbs)) == 1  # "Jose" has the same name as another one
+    auth.add_user(dbs.work, "jose", "segmentador", "a long password", member="José")
+    auth.add_user(dbs.work, "jose2", "segmentador", "a long password", member="Jose")
+    _batches(
+        dbs.work,
+        [
+            {"id": "batch_1", "assignee": "José", "status": "pending"},
+            {"id": "batch_2", "assignee": "jose", "status": "pending"},
+            {"id": "batch_3", "assignee": "Jose", "status": "in_progress"},
+        ],
+    )
+    return dbs.work
+
+
+def _on_team(db) -> list[tuple]:
+    return [(m.name, m.email) for m in team.list_members(db)]
+
+
+def _logins(db) -> list[str]:
+    return sorted(u["name"] for u in db.app_users.find())
+
+
+def test_removing_the_later_duplicate_removes_that_one_only(duplicates):
+    db = duplicates
+    moved = handover.remove_member(db, "Jose", author="coord")
+    assert moved == 0  # José holds the batches under the shared key, not Jose
+    assert _on_team(db) == [("José", "jose@example.com")]
+    assert _logins(db) == ["jose"]  # José's login stays, Jose's went with him
+    assert [d["assignee"] for d in db.batches.find({}, sort=[("id", 1)])] == [
+        "José",
+        "jose",
+        "Jose",
+    ]
+    assert [h["key"] for h in db.history.find({"kind": "team", "new": "removed"})] == ["Jose"]
+
+
+def test_removing_the_first_duplicate_hands_over_its_batches_and_leaves_the_other(duplicates):
+    db = duplicates
+    moved = handover.remove_member(db, "José", unassign=True, author="coord")
+    assert moved == 3
+    assert _on_team(db) == [("Jose", "jose2@example.com")]
+    assert _logins(db) == ["jose2"]
+    assert db.batches.count_documents({"assignee": None}) == 3
+
+
+def test_a_name_both_duplicates_answer_to_is_refused_and_changes_nothing(duplicates):
+    db = duplicates
+    for act in (
+        lambda: handover.remove_member(db, "jose", unassign=True, author="coord"),
+        lambda: team.edit_member(db, "JOSE", email="x@example.com", author="coord"),
+    ):
+        with pytest.raises(AmbiguousMember) as refused:
+            act()
+        assert "'José', 'Jose'" in str(refused.value) and "exactly" in str(refused.value)
+    assert _on_team(db) == [("José", "jose@example.com"), ("Jose", "jose2@example.com")]
+    assert _logins(db) == ["jose", "jose2"]
+
+
+def test_editing_a_duplicate_by_its_exact_spelling_edits_that_one(duplicates):
+    db = duplicates
+    edited = team.edit_member(db, "Jose", email="jose.b@example.com", author="coord")
+    assert (edited.name, edited.email) == ("Jose", "jose.b@example.com")
+    assert _on_team(db) == [("José", "jose@example.com"), ("Jose", "jose.b@example.com")]
+    assert team.find_member(db, " José ").email == "jose@example.com"
+
+
+def test_a_member_chosen_from_the_list_is_acted_on_even_when_spelled_alike(dbs):
+    """Two legacy documents both stored as "Jose": the one chosen (by its document) goes."""
+    dbs.work.segmentadores.insert_many(
+        [{"name": "Jose", "email": "first@example.com"}, {"name": "Jose", "email": "b@example.com"}]
+    )
+    team.ensure_indexes(dbs.work)
+    first, second = team.list_members(dbs.work)
+    with pytest.raises(AmbiguousMember, match="2 team members are called 'Jose'"):
+        team.find_member(dbs.work, "Jose")
+    team.edit_member(dbs.work, second, role="Revisor", author="coord")
+    handover.remove_member(dbs.work, first, author="coord")
+    assert [(m.email, m.role) for m in team.list_members(dbs.work)] == [
+        ("b@example.com", "Revisor")
+    ]
+    with pytest.raises(MemberNotFound):  # removed: never the other one of that name
+        team.edit_member(dbs.work, first, role="Revisor", author="coord")

@@ -118,6 +118,20 @@ def test_assignee_matched_to_the_team_spelling(seeded):
     assert doc["assignee"] == "Flor" and doc["metadata"]["assigned_at"]
 
 
+@pytest.mark.parametrize(
+    "typed, stored",
+    [("José", "José"), ("Jose", "Jose"), (" José ", "José"), ("jose", "José"), ("JOSÉ", "José")],
+)
+def test_assigning_to_a_legacy_duplicate_stores_the_spelling_typed(db, typed, stored):
+    """José (first, holding the key) and a legacy Jose: a batch given to José was stored as
+    "Jose" (the last one listed); a spelling neither has goes to the first, who holds it."""
+    db.segmentadores.insert_many([{"name": "José"}, {"name": "Jose"}])
+    team.ensure_indexes(db)
+    db.batches.insert_one({"id": "batch_1", "number": 1, "status": "pending"})
+    assignments.assign(db, ["batch_1"], typed, "me")
+    assert db.batches.find_one({"id": "batch_1"})["assignee"] == stored
+
+
 def test_assign_reports_missing_and_unassign(seeded):
     result = assignments.assign(seeded, ["batch_5", "batch_999"], "Ceci", "me")
     assert result.updated == ["batch_5"] and result.missing == ["batch_999"]

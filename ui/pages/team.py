@@ -17,6 +17,7 @@ from ui.team_actions import (
     confirm_removal,
     former_holders,
     member_added,
+    member_choices,
     removal_target,
     rework_table,
     team_table,
@@ -91,16 +92,17 @@ with change.container(border=True):
     if not members:
         st.caption(_("Add someone first."))
         st.stop()
-    chosen = st.selectbox(_("Member"), names, key="edit_who")
-    member = next(m for m in members if m["name"] == chosen)
-    edit_form(databases, member)
-    write_buttons([chosen])
+    # One choice per document: legacy duplicates (José and Jose) are acted on one at a time.
+    choices = member_choices(members)
+    chosen = st.selectbox(_("Member"), list(choices), key="edit_who")
+    edit_form(databases, choices[chosen], chosen)
+    write_buttons([choices[chosen]])
     asked = st.button(
         _("Remove {name}…").format(name=literal(chosen)),
         key="remove_ask",
         icon=":material/person_remove:",
     )
 member_logins(databases, names)
-target = removal_target(chosen, names, asked)
+target = removal_target(chosen, list(choices), asked)
 if target:
-    confirm_removal(databases, target, [n for n in names if n != target], load[target]["assigned"])
+    confirm_removal(databases, choices, target, load[choices[target]["name"]]["assigned"])
