@@ -489,7 +489,7 @@ def test_composed_reasons_and_other_file_notes_are_worded_in_spanish(monkeypatch
     """Reasons a check composes (a mask several batches may own, a zip method no reader has)
     and the notes a listing puts on an upload's other files are stored in English; a Spanish
     page words them, made by the code that stores them, not copied here."""
-    from segcore.archives.archive_links import resolve_links
+    from segcore.archives.archive_links import LINK_NOT_READ, LINK_OUTSIDE, resolve_links
     from segcore.archives.archive_listing import EMPTY_MEMBER
     from segcore.content.mask_content_scan import UNSUPPORTED_METHOD
     from segcore.content.mask_geometry import Geometry
@@ -511,6 +511,13 @@ def test_composed_reasons_and_other_file_notes_are_worded_in_spanish(monkeypatch
     )
     assert labels.read_reason(UNSUPPORTED_METHOD.format(method="Implode")) == (
         "comprimido con Implode, que esta comprobación no puede leer"
+    )
+    # a linked mask the content check could not follow, as the scan stores it
+    assert labels.read_reason(LINK_OUTSIDE.format(target=repr("/etc/passwd"))) == (
+        "un enlace a '/etc/passwd', fuera del comprimido"
+    )
+    assert labels.read_reason(LINK_NOT_READ.format(target=repr("store/a.png"))) == (
+        "un enlace a 'store/a.png', que no es una máscara leída por esta comprobación"
     )
     _, notes = resolve_links([("m/a_mask.png", 0, "crc", 1, "/etc/passwd")])
     assert labels.other_file(notes[0][1]) == (

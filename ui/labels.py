@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from segcore.archives.archive_links import LINK_NO_FILE, LINK_NOT_READ
+from segcore.archives.archive_links import LINK_OUTSIDE as LINK_OUTSIDE_SCAN
 from segcore.archives.archive_links import MISSING as LINK_MISSING
 from segcore.archives.archive_links import OUTSIDE as LINK_OUTSIDE
 from segcore.archives.archive_listing import EMPTY_MEMBER
@@ -268,7 +270,14 @@ def _pattern(template: str) -> re.Pattern:
 # template's translation, the reasons inside them worded in turn.
 _COMPOSED = [
     (template, _pattern(template))
-    for template in (UNSUPPORTED_METHOD, NOT_ATTRIBUTED, *NOT_ATTRIBUTED_WHY)
+    for template in (
+        UNSUPPORTED_METHOD,
+        LINK_NOT_READ,
+        LINK_NO_FILE,
+        LINK_OUTSIDE_SCAN,
+        NOT_ATTRIBUTED,
+        *NOT_ATTRIBUTED_WHY,
+    )
 ]
 _NESTED = ("why", "reason")
 _NOT_AN_IMAGE = _pattern(dicom.NOT_AN_IMAGE)

@@ -20,6 +20,10 @@ MAX_HOPS = 40  # as the Linux kernel follows: a loop of links ends
 MAX_LINK_BYTES = 4096  # a link's text longer than a path can be is no link to follow
 OUTSIDE = N_("{name} (a link to {target}, outside the archive)")
 MISSING = N_("{name} (a link to {target}, no file of the archive)")
+# Why a linked mask is unreadable to the content check (stored in English, worded by the pages)
+LINK_NOT_READ = N_("a link to {target}, not a mask this check read")
+LINK_NO_FILE = N_("a link to {target}, not a file of the archive")
+LINK_OUTSIDE = N_("a link to {target}, outside the archive")
 _DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
 

@@ -17,20 +17,23 @@ and what was checked stands. Images are read by header only, cached by path, siz
 
 from __future__ import annotations
 
-import io
 import tarfile
 import zipfile
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 
-import py7zr
-from py7zr import exceptions as py7zr_errors
-from py7zr.io import Py7zIO, WriterFactory
 from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
 
-from segcore.archives.archive_7z import SEVEN_ZIP_ERRORS, WriteOnly, error_detail, link_texts
-from segcore.archives.archive_links import StreamedLinks, archive_path, follow, link_path
+from segcore.archives.archive_links import (
+    LINK_NO_FILE,
+    LINK_NOT_READ,
+    LINK_OUTSIDE,
+    StreamedLinks,
+    archive_path,
+    follow,
+    link_path,
+)
 from segcore.archives.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
 from segcore.archives.archive_tar import member_path
 from segcore.archives.archive_zip import (
@@ -43,6 +46,7 @@ from segcore.archives.archive_zip import (
     open_zip,
 )
 from segcore.content.mask_content import COUNTED, ContentTally, Rules, check_mask
+from segcore.content.mask_content_7z import scan_7z
 from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
 from segcore.content.mask_formats import no_reader, read_mask
 from segcore.content.mask_geometry import OverLimit, first_line
@@ -207,7 +211,7 @@ class _Scan:
             if len(self.links) == len(waiting):  # nothing more to be found
                 break
         for path, target, images in self.links:
-            self.read[target] = f"a link to {target!r}, not a mask this check read"
+            self.read[target] = LINK_NOT_READ.format(target=repr(target))
             self.check_link(path, target, images)
         self.links = []
 
@@ -332,7 +336,7 @@ def _zip_wanted(scan: _Scan, archive: zipfile.ZipFile) -> list:
             continue
         target = last.get(follow(path, links, files) or "") if path in links else info
         if target is None:
-            reason = f"a link to {texts[path]!r}, not a file of the archive"
+            reason = LINK_NO_FILE.format(target=repr(texts[path]))
             scan.add(name, [("unreadable", {"reason": reason})], images)
         elif target.flag_bits & 0x1:  # encrypted: never opened here
             scan.add(name, [("unreadable", ENCRYPTED)], images)
@@ -432,7 +436,7 @@ def _tar_member(scan: _Scan, archive: tarfile.TarFile, member: tarfile.TarInfo) 
     elif member.issym():  # relative to its folder; never followed out of the archive
         target = link_path(member.name, member.linkname)
         if target is None:
-            reason = f"a link to {member.linkname!r}, outside the archive"
+            reason = LINK_OUTSIDE.format(target=repr(member.linkname))
             scan.add(member.name, [("unreadable", {"reason": reason})], images)
         else:
             scan.check_link(member.name, target, images)
@@ -448,71 +452,6 @@ def _tar_stream(chunks: Collection, stored: StoredFile, stats: ReadStats):
         closing(ReadAhead(stream)) as ahead,
     ):
         yield ahead
-
-
-class _MaskWriters(WriterFactory):
-    """Where py7zr writes a 7z's checked members: each mask is held until py7zr closes it,
-    then checked (as itself and as each link leading to it) and let go (one at a time, within
-    the upload's budget). `checks`: member name -> [(the name it is checked as, images)]."""
-
-    def __init__(self, scan: _Scan, checks: dict[str, list]):
-        self.scan, self.checks = scan, checks
-
-    def create(self, filename: str) -> Py7zIO:
-        return _MaskWriter(self.scan, self.checks.get(filename) or [])
-
-
-class _MaskWriter(WriteOnly):
-    def __init__(self, scan: _Scan, checks: list):
-        self.scan, self.checks = scan, checks
-        self.data = io.BytesIO()
-
-    def write(self, data) -> int:
-        if self.scan.used + self.data.tell() + len(data) > self.scan.budget:
-            raise OverLimit("too large")
-        return self.data.write(data)
-
-    def close(self) -> None:
-        size = self.data.tell()
-        for name, images in self.checks:
-            self.data.seek(0)
-            self.scan.check(name, self.data, images, size)
-        self.data = io.BytesIO()
-
-
-def _7z_checks(scan: _Scan, archive: py7zr.SevenZipFile) -> dict[str, list]:
-    """Member name -> what its data is checked as: itself, and each symbolic link (`7z -snl`)
-    that leads to it; a link leading nowhere is unreadable."""
-    entries = [e for e in archive.list() if not e.is_directory]
-    texts = link_texts(archive, entries, scan.budget)
-    links = {archive_path(n): link_path(n, text) for n, text in texts.items()}
-    names = {archive_path(e.filename): e.filename for e in entries}
-    files = {path for path in names if path not in links}
-    checks: dict[str, list] = {}
-    for entry in entries:
-        images = scan.wanted(entry.filename)
-        path = archive_path(entry.filename)
-        target = follow(path, links, files) if path in links else path
-        if images and target is None:
-            reason = f"a link to {texts[entry.filename]!r}, not a file of the archive"
-            scan.add(entry.filename, [("unreadable", {"reason": reason})], images)
-        elif images:
-            checks.setdefault(names[target], []).append((entry.filename, images))
-    return checks
-
-
-def _scan_7z(scan: _Scan, source: ChunkFile) -> None:
-    try:
-        with py7zr.SevenZipFile(source, mode="r") as archive:
-            if archive.needs_password():
-                raise UnreadableUpload("encrypted 7z archive")
-            checks = _7z_checks(scan, archive)
-            if checks:
-                archive.extract(targets=list(checks), factory=_MaskWriters(scan, checks))
-    except py7zr_errors.PasswordRequired:
-        raise UnreadableUpload("encrypted 7z headers") from None
-    except SEVEN_ZIP_ERRORS as exc:
-        raise UnreadableUpload(f"not a readable 7z archive ({error_detail(exc)})") from None
 
 
 def check_upload_content(
@@ -582,7 +521,7 @@ def _scan_kind(
     if kind == "zip":
         _scan_zip(scan, WindowFile(chunks, stored, stats))
     elif kind == "7z":
-        _scan_7z(scan, ChunkFile(chunks, stored, stats, keep=WINDOW_CHUNKS))
+        scan_7z(scan, ChunkFile(chunks, stored, stats, keep=WINDOW_CHUNKS))
     elif kind == "tar":
         _scan_tar(scan, lambda: _tar_stream(chunks, stored, stats))
     elif kind == "file":
