@@ -45,6 +45,7 @@ NOT_A_USER_WRITE = {
             "team",
             "receipts",
             "notify_outbox",
+            "listing_store",
         )
     },
     "prepare_stamp.mark_prepared": _SETUP,
