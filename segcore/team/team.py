@@ -173,6 +173,15 @@ def holds_batches(members: list[Member], member: Member) -> bool:
     return first is None or first.id == member.id
 
 
+def name_holds_batches(db: Database, name: str) -> bool:
+    """`holds_batches` for the member a login names: False only when every member spelled
+    `name` is a later legacy duplicate ("Jose" beside "José", added first), whose batches
+    every page counts for the first."""
+    members = list_members(db)
+    mine = [m for m in members if clean_name(m.name) == clean_name(name)]
+    return not mine or any(holds_batches(members, m) for m in mine)
+
+
 def find_member(db: Database, who: "str | Member") -> Member:
     """The member `who` names: a Member (chosen from `list_members`, as the pages choose) by its
     document; a name as typed (the command line) by `pick_by_name`. MemberNotFound, or

@@ -20,6 +20,7 @@ from segcore.core.phrases import Phrase
 from segcore.masks import receipts
 from segcore.report.pace import PACE_PROJECTION, PaceOptions, analyse, pace_row, weekly_deliveries
 from segcore.store.schema import BATCHES, HISTORY, TEAM, find_in
+from segcore.team.team import name_holds_batches
 from segcore.work.batches import stored_spellings
 from segcore.work.holders import same_person
 
@@ -63,6 +64,8 @@ def _my_docs(db: Database, name: str) -> list[dict]:
 def _held(db: Database, name: str, extra: dict, projection: dict) -> list[dict]:
     """`name`'s batches matching `extra`: an indexed `$in` of the stored spellings, then the
     holder rule (a query matches ["Flor"] by its item; `holders` says "['Flor']" holds it)."""
+    if not name_holds_batches(db, name):  # a later legacy duplicate: the first holds them
+        return []
     wanted = {"assignee": {"$in": stored_spellings(db, name)}, **extra}
     found = db[BATCHES].find(wanted, {**projection, "assignee": 1})
     return [doc for doc in found if same_person(doc.get("assignee"), name)]

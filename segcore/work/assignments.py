@@ -22,7 +22,7 @@ from segcore.store import history
 from segcore.store.atomic import in_one_step
 from segcore.store.schema import find_in
 from segcore.store.subdocument import fit_into
-from segcore.team.team import list_members
+from segcore.team.team import list_members, name_holds_batches
 from segcore.work.batches import (
     COLLECTION,
     EDITABLE,
@@ -397,6 +397,7 @@ def start_batch(
             doc is None
             or not actor.member
             or person_key(str(doc.get("assignee") or "")) != person_key(actor.member)
+            or not name_holds_batches(db, actor.member)
         ):
             raise PermissionDenied(N_("You can only mark your own batches."))
         author = actor.name

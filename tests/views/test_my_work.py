@@ -289,3 +289,19 @@ def test_my_pace_counts_from_the_day_they_joined_as_the_team_page_does(lab):
     members = list(lab.segmentadores.find({}, {"_id": 0}))
     team_page = next(p for p in analyse(rows, members, now).people if p.name == "Ceci")
     assert (mine.pace, mine.projected_finish) == (team_page.pace, team_page.projected_finish)
+
+
+def test_a_later_legacy_duplicates_page_shows_none_of_the_first_ones_batches(db):
+    """José (added first) and Jose share a name's key: every page counts batch_1-3 for José,
+    so Jose's own login listed them too (as "his"), and could mark them in progress."""
+    from tests.helpers import seed_legacy_duplicates
+
+    seed_legacy_duplicates(db)
+    jose = auth.authenticate(db, "jose", "a long password")
+    jose2 = auth.authenticate(db, "jose2", "a long password")
+    assert {b.id for b in my_work.my_batches(db, jose, TODAY)} == {"batch_1", "batch_2", "batch_3"}
+    assert my_work.my_batches(db, jose2, TODAY) == []
+    assert my_work.my_reviews(db, jose2) == []
+    with pytest.raises(PermissionDenied):
+        assignments.start_batch(db, "batch_3", "pending", jose2)
+    assert assignments.start_batch(db, "batch_3", "pending", jose).updated == ["batch_3"]
