@@ -96,7 +96,7 @@ def restore(ctx, file, replace, yes):
     Every login session ends; logins, passwords and roles become the backup's.
     """
     from segcore.backups import backup as backups
-    from segcore.backups.backup_restore import restore_backup
+    from segcore.backups.backup_restore import KEPT, restore_backup
     from segcore.backups.restore_marker import interrupted_restore
     from segcore.prepare import prepare
 
@@ -112,7 +112,8 @@ def restore(ctx, file, replace, yes):
             raise SegcoreError("no terminal to confirm the replacement; add --yes")
         held = ", ".join(f"{count} {name}" for name, count in present.items())
         pending = interrupted_restore(work)
-        gone = ", ".join(sorted(set(backups.backed_up_collections(work)) - set(summary.counts)))
+        live = set(backups.backed_up_collections(work)) - set(KEPT)  # never replaced
+        gone = ", ".join(sorted(live - set(summary.counts)))
         click.confirm(
             printable(  # the source database and date come from the file
                 f"Replace everything in {work.name} ({held}) with {source}? Every login "
@@ -133,6 +134,10 @@ def restore(ctx, file, replace, yes):
         removed = ", ".join(printable(n) for n in result.removed)
         echo(f"Removed, as the backup does not hold them: {removed}.")
     echo(f"Every login session was ended ({result.sessions_ended} open); everyone logs in again.")
+    echo(
+        f"The notifications outbox was kept ({result.kept} messages): what was sent since the "
+        f"backup is not sent again; {result.added} messages of the backup it lacked were added."
+    )
     _say_logins(result.logins)
 
 
