@@ -9,15 +9,16 @@ from pathlib import Path
 import click
 
 from segcore.cli.base import (
-    author as _author,
-)
-from segcore.cli.base import (
+    Value,
     echo,
     emit_json,
     handle_errors,
     json_option,
     main,
     pass_context,
+)
+from segcore.cli.base import (
+    author as _author,
 )
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import printable
@@ -26,6 +27,7 @@ from segcore.core.naming import printable
 @main.command()
 @click.option(
     "--out",
+    type=Value("leave the option out for this folder"),
     help="File to write, or a folder (existing, or ending in /) for a dated "
     "name (default: this folder).",
 )
