@@ -307,3 +307,71 @@ def test_a_sweep_between_a_writers_file_and_its_lock_costs_the_writer_nothing(
         os.close(handle)
     assert backup_partials.sweep(tmp_path, "lab").removed == [Path(path)]
     assert list(tmp_path.iterdir()) == []
+
+
+# A `segcore backup` whose clock is stopped at one second: two of them started together name
+# their files alike, as two timers or a timer and an operator do in the same second.
+SAME_SECOND = """
+import sys
+from datetime import datetime, timezone
+from segcore.backups import backup
+real = backup.default_name
+backup.default_name = lambda database, now=None: real(
+    database, datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+)
+from segcore.cli import main
+main(["backup", "--out", sys.argv[1]], prog_name="segcore")
+"""
+
+
+def _locked(path: Path) -> bool:
+    """Whether a running backup holds the lock of its temporary file `path`."""
+    try:
+        with open(path, "rb") as held:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except FileNotFoundError:
+        return False
+    return False
+
+
+def test_two_backups_started_together_into_one_folder_keep_two_files(cli_env, db, tmp_path):
+    """Both used to pick the same dated name at start and rename onto it at the end: the one
+    finishing last replaced the other's file and both said "Backup written" with that name."""
+    import signal
+
+    db.history.insert_many([{"key": f"batch_{n}", "note": "x" * 200} for n in range(10_000)])
+    folder = tmp_path / "backups"
+    folder.mkdir()
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-c", SAME_SECOND, f"{folder}/"],
+            env=cli_env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    first = start()
+    try:  # held while writing under its temporary name: the second starts and ends meanwhile
+        deadline = time.monotonic() + 120
+        while not any(_locked(p) for p in folder.glob(".*.partial")):
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        os.kill(first.pid, signal.SIGSTOP)
+        writing = [p for p in folder.glob(".*.partial") if _locked(p)]
+        assert writing, "the first backup finished before it could be held"
+        second = start()
+        said = [second.communicate(timeout=300)]
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    said.insert(0, first.communicate(timeout=300))
+    assert [first.returncode, second.returncode] == [0, 0], said
+    written = [out.split("Backup written: ")[1].split(" (")[0] for out, _err in said]
+    files = sorted(p.name for p in folder.iterdir())
+    assert len(set(written)) == 2 and files == sorted(os.path.basename(w) for w in written)
+    for path in written:
+        summary = backup.verify_backup(path)
+        assert summary.counts["history"] == 10_000 and summary.file == os.path.basename(path)

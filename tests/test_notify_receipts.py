@@ -256,3 +256,58 @@ def test_two_send_due_processes_at_once_send_each_receipt_once(lab, env, smtp, c
         assert run.returncode == 0, run.stderr.read()
     assert len(smtp.messages) == 6
     assert len({(m["To"], m["Subject"]) for m in smtp.messages}) == 6
+
+
+def test_a_restore_never_sends_again_what_was_sent_after_the_backup(lab, env, smtp, run_cli):
+    """The nightly backup, then an upload's problem notice and the day's digests went out.
+    Restoring the backup rolled the outbox back, and the next sync and `notify --send-due` sent
+    every one of them again, same Message-ID."""
+    for number in (1, 2):
+        lab.batch(number, 3)
+    lab.work.batches.update_one({"id": "batch_2"}, {"$set": {"metadata.due_date": "2000-01-03"}})
+    env = {**env, "NOTIFY_DAILY": "on", "NOTIFY_WEEKLY": "on", "NOTIFY_HOUR": "0"}
+    nightly = str(lab.tmp / "nightly.jsonl.gz")
+    assert run_cli("sync", env=env).returncode == 0
+    assert run_cli("backup", "--out", nightly, env=env).returncode == 0
+    put(lab, "batch_1_masks.tar.gz", truncated_tar(lab, "a.tgz"))
+    assert run_cli("sync", env=env).returncode == 0
+    assert run_cli("notify", "--send-due", env=env).returncode == 0
+    sent = sorted((m["To"], m["Subject"], m["Message-ID"]) for m in smtp.messages)
+    kinds = sorted(m["kind"] for m in notify_outbox.list_messages(lab.work))
+    assert kinds == ["daily", "receipt", "receipt", "weekly"], sent
+
+    restored = run_cli("restore", nightly, "--replace", "--yes", env=env)
+    assert restored.returncode == 0, restored.stderr
+    assert run_cli("sync", env=env).returncode == 0
+    assert run_cli("notify", "--send-due", env=env).returncode == 0
+    assert sorted((m["To"], m["Subject"], m["Message-ID"]) for m in smtp.messages) == sent
+    assert notify_outbox.count_by_state(lab.work)["sent"] == 4
+    assert "outbox was kept (4 messages)" in restored.stdout
+
+
+def test_a_restore_into_a_new_database_keeps_the_backups_unsent_messages(
+    lab, env, smtp, run_cli, client
+):
+    """The outbox is kept rather than restored: a new database, which has none, still gets the
+    backup's messages, and one the mail server had not taken yet is sent from there."""
+    lab.batch(1, 3)
+    put(lab, "batch_1_masks.tar.gz", truncated_tar(lab, "a.tgz"))
+    assert run_cli("sync", env=env).returncode == 0
+    smtp.behaviour.refuse = "451 try again later"
+    assert run_cli("notify", "--send-due", env=env).returncode == 0
+    assert notify_outbox.count_by_state(lab.work)["pending"] == 2
+    backup_file = str(lab.tmp / "b.jsonl.gz")
+    assert run_cli("backup", "--out", backup_file, env=env).returncode == 0
+    fresh = {**env, "MONGO_DB": f"{lab.work.name}_fresh"}
+    try:
+        restored = run_cli("restore", backup_file, env=fresh)
+        assert restored.returncode == 0, restored.stderr
+        assert "2 messages of the backup it lacked were added" in restored.stdout
+        smtp.behaviour.refuse = None
+        assert run_cli("notify", "--retry", env=fresh).returncode == 0
+        assert sorted(m["To"].addresses[0].addr_spec for m in smtp.messages) == [
+            "ana@example.org",
+            "flor@example.org",
+        ]
+    finally:
+        client.drop_database(fresh["MONGO_DB"])

@@ -16,6 +16,7 @@ database is never read or written here.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import io
@@ -205,14 +206,66 @@ def _folder(out: Path) -> None:
         ) from None
 
 
-def _free_name(out: Path, database: str) -> Path:
-    """A dated name in `out` that no file holds yet (two backups in one second both stay)."""
-    first = default_name(database)
-    path, number = out / first, 1
-    while os.path.lexists(path):
+def _dated(out: Path, first: str, number: int) -> Path:
+    """The `number`th dated name of a backup started when `first` names (`-2`, `-3`, ...)."""
+    return out / (first if number == 1 else first.replace(".jsonl.gz", f"-{number}.jsonl.gz"))
+
+
+def _claim_dated(out: Path, database: str) -> tuple[int, str, Path]:
+    """A dated name in `out` that no file holds and no other running backup writes, with the
+    locked temporary file claiming it: (descriptor, temporary path, name).
+
+    Two backups started in one second pick the same name. Each creates its temporary file for
+    the name first and then looks: one that finds another's temporary file (or the finished
+    file) takes the next number. Whichever looks second sees the other's file, so two backups
+    never both keep one name; at worst both move on and settle on the next numbers.
+    """
+    first, number = default_name(database), 1
+    while True:
+        path = _dated(out, first, number)
         number += 1
-        path = out / first.replace(".jsonl.gz", f"-{number}.jsonl.gz")
-    return path
+        if os.path.lexists(path):
+            continue
+        handle, partial = backup_partials.create(out, path.name)
+        if not os.path.lexists(path) and not backup_partials.others(out, path.name, partial):
+            return handle, partial, path
+        os.unlink(partial)
+        os.close(handle)
+
+
+# A folder whose file system has no hard links (FAT, some network shares): `_publish` renames.
+_NO_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS)
+
+
+def _publish(partial: str, path: Path, rotate: bool) -> Path:
+    """Give the finished backup its name; returns that name.
+
+    A named file is replaced (it was checked to be a backup of this database). A dated name is
+    claimed with a hard link, which never replaces a file: one that another process put there
+    meanwhile (a backup of an earlier version, which claimed no name) keeps it, and this backup
+    takes the next free number. Its header then names the other file, so `--keep` never deletes
+    it (as for a copy renamed by hand).
+    """
+    if not rotate:
+        os.replace(partial, path)
+        return path
+    first, number = path.name, 1
+    while True:
+        candidate = _dated(path.parent, first, number)
+        number += 1
+        try:
+            os.link(partial, candidate)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            if exc.errno not in _NO_LINKS:
+                raise
+            if os.path.lexists(candidate):
+                continue
+            os.replace(partial, candidate)
+            return candidate
+        os.unlink(partial)
+        return candidate
 
 
 def _check_replaceable(path: Path, database: str) -> None:
@@ -238,17 +291,21 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
     database. Raises BackupFileError when the file cannot be written.
     """
     out = Path(out) if out is not None else Path(".")
-    if folder or out.is_dir():
+    rotate = bool(folder or out.is_dir())
+    if rotate:
         _folder(out)
-        path, rotate = _free_name(out, db.name), True
     else:
-        path, rotate = out, False
-        _check_replaceable(path, db.name)
+        _check_replaceable(out, db.name)
     restore_before = _no_restore_under_way(db)
-    swept = backup_partials.sweep(path.parent, db.name, None if rotate else path.name)
-    partial = handle = None
+    swept = backup_partials.sweep(
+        out if rotate else out.parent, db.name, None if rotate else out.name
+    )
+    path, partial, handle = out, None, None
     try:
-        handle, partial = backup_partials.create(path.parent, path.name)
+        if rotate:
+            handle, partial, path = _claim_dated(out, db.name)
+        else:
+            handle, partial = backup_partials.create(path.parent, path.name)
         with open(handle, "wb", closefd=False) as stream:  # the lock stays until the rename
             summary = write_backup(db, stream, file=path.name, rotate=rotate)
             stream.flush()
@@ -260,7 +317,7 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
                     "before and after it, so it was not kept. Back up again."
                 )
             )
-        os.replace(partial, path)
+        path = _publish(partial, path, rotate)
         partial = None
         _sync_folder(path.parent)
     except OSError as exc:

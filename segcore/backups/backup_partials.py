@@ -74,6 +74,17 @@ def _still_named(descriptor: int, path: str) -> bool:
         return False
 
 
+def others(folder: Path, name: str, own: str) -> bool:
+    """Whether `folder` holds a temporary file of the backup `name` besides `own`: another
+    backup claimed that name (segcore.backups.backup), or a killed one's file the sweep could
+    not remove. Locked or not: one created a moment ago may not be locked yet."""
+    wanted = pattern("", name)
+    try:
+        return any(wanted.fullmatch(n) and n != os.path.basename(own) for n in os.listdir(folder))
+    except OSError:
+        return False
+
+
 def pattern(database: str, target: str | None = None) -> re.Pattern:
     """The temporary names of this database's dated backups, or of the file `target`."""
     named = re.escape(target) if target else re.escape(f"segcore-backup-{database}-") + _DATED

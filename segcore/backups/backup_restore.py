@@ -15,6 +15,14 @@ backup's are not restored), logins, passwords and roles as they were (the result
 the sync lease (never backed up), and the sync's resume point (its index is marked incomplete,
 so the next sync reads every upload once). It holds the sync lease while it runs, so no sync
 writes meanwhile.
+
+What a restore must not bring back: the notifications outbox. It records what was sent, a fact
+of the world outside the database: rolled back, the messages sent since the backup would go
+again (the next sync makes those receipts again, due to be told; today's digest looks unsent).
+So the outbox is never swapped: the live one stays as it is, and the backup's messages it lacks
+(a restore into a new database, an outbox emptied since) are added once everything else is in.
+A message in both keeps its live state; one unsent in the backup and missing now is added as
+it was, so nothing unsent is lost either.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pymongo.database import Database
-from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
+from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure, PyMongoError
 
 from segcore.backups.backup import (
     BackupSummary,
@@ -52,6 +60,7 @@ from segcore.store.schema import (
     HISTORY,
     LOCKS,
     META,
+    NOTIFY_OUTBOX,
     RESTORE_PREVIOUS,
     RESTORE_STAGING,
     RESTORE_STATE,
@@ -61,6 +70,8 @@ from segcore.sync.sync_lease import Lease
 
 _CHUNK = 500  # documents per insert_many: bounded memory, few round trips
 _NOT_RESTORED = (LOCKS, RESTORE_STATE, APP_SESSIONS)
+# Kept live and merged with the backup's instead of swapped (see the module's docstring).
+KEPT = (NOTIFY_OUTBOX,)
 
 
 @dataclass
@@ -80,6 +91,8 @@ class RestoreResult:
     logins: LoginChanges
     redone: dict | None = None  # the interrupted restore this one undid first
     removed: list[str] = field(default_factory=list)  # collections the backup does not hold
+    kept: int = 0  # messages of the live outbox kept as they are (sent ones stay sent)
+    added: int = 0  # messages of the backup's outbox the live one lacked, added
 
 
 def _names(db: Database, prefix: str) -> list[str]:
@@ -113,6 +126,7 @@ def recover(db: Database) -> dict | None:
     """
     marker = db[RESTORE_STATE].find_one({"_id": MARKER})
     if marker and marker.get("state") == "swapped":
+        _merge_kept(db)  # killed between the swap and the merge: the staged outbox is added
         _drop_prefixed(db, RESTORE_PREVIOUS)
         db[RESTORE_STATE].delete_one({"_id": MARKER})
         marker = None
@@ -222,10 +236,11 @@ def _login_changes(db: Database) -> LoginChanges:
     return changes
 
 
-def _swap(db: Database, staged: list[str], lease: Lease) -> None:
-    """Swap the staging collections in; every replaced collection is kept aside until the end."""
-    live = backed_up_collections(db)
-    names = sorted(set(staged) | set(live))
+def _swap(db: Database, staged: list[str], lease: Lease) -> int:
+    """Swap the staging collections in; every replaced collection is kept aside until the end.
+    The KEPT collections stay live and get the backup's documents they lack; returns how many."""
+    live = [n for n in backed_up_collections(db) if n not in KEPT]
+    names = sorted((set(staged) | set(live)) - set(KEPT))
     db[RESTORE_STATE].update_one(
         {"_id": MARKER},
         {"$set": {"state": "swapping", "names": names, "existed": live, "entered": []}},
@@ -240,8 +255,33 @@ def _swap(db: Database, staged: list[str], lease: Lease) -> None:
             db[RESTORE_STAGING + name].rename(name, dropTarget=True)
         lease.renew()  # some servers copy a collection to rename it: that takes a while
     db[RESTORE_STATE].update_one({"_id": MARKER}, {"$set": {"state": "swapped"}})
+    added = _merge_kept(db)
     _drop_prefixed(db, RESTORE_PREVIOUS)
     db[RESTORE_STATE].delete_one({"_id": MARKER})
+    return added
+
+
+def _merge_kept(db: Database) -> int:
+    """Add to each KEPT collection the staged (backup's) documents whose `_id` it lacks, then
+    drop the staged copy; returns how many were added. Done again by `recover` when killed."""
+    added = 0
+    for name in KEPT:
+        staged = db[RESTORE_STAGING + name]
+        present = {d["_id"] for d in db[name].find({}, {"_id": 1})}
+        missing = [d for d in staged.find() if d["_id"] not in present]
+        for start in range(0, len(missing), _CHUNK):
+            try:
+                added += len(
+                    db[name]
+                    .insert_many(missing[start : start + _CHUNK], ordered=False)
+                    .inserted_ids
+                )
+            except BulkWriteError as exc:  # a sender enqueued one of them meanwhile: its own
+                if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                    raise
+                added += exc.details.get("nInserted", 0)
+        staged.drop()
+    return added
 
 
 def _reason(exc: PyMongoError) -> str:
@@ -328,18 +368,19 @@ def restore_backup(
                 path=path,
                 reason=_reason(exc),
             ) from None
-        removed = sorted(set(backed_up_collections(db)) - set(staged))
-        _swap_or_roll_back(db, staged, path, prior, lease)
+        removed = sorted(set(backed_up_collections(db)) - set(staged) - set(KEPT))
+        kept = sum(db[name].estimated_document_count() for name in KEPT)
+        added = _swap_or_roll_back(db, staged, path, prior, lease)
     finally:
         lease.release_quietly()
-    return RestoreResult(summary, sessions, logins, prior, removed)
+    return RestoreResult(summary, sessions, logins, prior, removed, kept, added)
 
 
 def _swap_or_roll_back(
     db: Database, staged: list[str], path: Path, prior: dict | None, lease: Lease
-) -> None:
+) -> int:
     try:
-        _swap(db, staged, lease)
+        return _swap(db, staged, lease)
     except OperationFailure as exc:  # the server refused a rename: put everything back
         marker = db[RESTORE_STATE].find_one({"_id": MARKER}) or {}
         _roll_back(db, marker)

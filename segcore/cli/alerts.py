@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from segcore.cli.base import (
+    Value,
     counted,
     echo,
     emit_json,
@@ -94,7 +95,7 @@ def alerts(ctx, fail_on_alert, as_json):
 @click.option(
     "--out",
     "out_file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=Value("leave the option out to print the report"),
     help="Write the report to this file instead of printing it.",
 )
 @click.option(
@@ -129,6 +130,7 @@ def report(ctx, out_file, language, fmt):
     if out_file is None:
         echo(text, nl=False)
         return
+    out_file = Path(out_file)
     try:
         # A cron job mails the file too: the same escapes as the terminal's.
         out_file.write_text(printable(text, keep_newlines=True), encoding="utf-8")

@@ -9,15 +9,16 @@ from pathlib import Path
 import click
 
 from segcore.cli.base import (
-    author as _author,
-)
-from segcore.cli.base import (
+    Value,
     echo,
     emit_json,
     handle_errors,
     json_option,
     main,
     pass_context,
+)
+from segcore.cli.base import (
+    author as _author,
 )
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import printable
@@ -26,6 +27,7 @@ from segcore.core.naming import printable
 @main.command()
 @click.option(
     "--out",
+    type=Value("leave the option out for this folder"),
     help="File to write, or a folder (existing, or ending in /) for a dated "
     "name (default: this folder).",
 )
@@ -96,7 +98,7 @@ def restore(ctx, file, replace, yes):
     Every login session ends; logins, passwords and roles become the backup's.
     """
     from segcore.backups import backup as backups
-    from segcore.backups.backup_restore import restore_backup
+    from segcore.backups.backup_restore import KEPT, restore_backup
     from segcore.backups.restore_marker import interrupted_restore
     from segcore.prepare import prepare
 
@@ -112,7 +114,8 @@ def restore(ctx, file, replace, yes):
             raise SegcoreError("no terminal to confirm the replacement; add --yes")
         held = ", ".join(f"{count} {name}" for name, count in present.items())
         pending = interrupted_restore(work)
-        gone = ", ".join(sorted(set(backups.backed_up_collections(work)) - set(summary.counts)))
+        live = set(backups.backed_up_collections(work)) - set(KEPT)  # never replaced
+        gone = ", ".join(sorted(live - set(summary.counts)))
         click.confirm(
             printable(  # the source database and date come from the file
                 f"Replace everything in {work.name} ({held}) with {source}? Every login "
@@ -133,6 +136,10 @@ def restore(ctx, file, replace, yes):
         removed = ", ".join(printable(n) for n in result.removed)
         echo(f"Removed, as the backup does not hold them: {removed}.")
     echo(f"Every login session was ended ({result.sessions_ended} open); everyone logs in again.")
+    echo(
+        f"The notifications outbox was kept ({result.kept} messages): what was sent since the "
+        f"backup is not sent again; {result.added} messages of the backup it lacked were added."
+    )
     _say_logins(result.logins)
 
 

@@ -163,6 +163,25 @@ def emit_json(value) -> None:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print plain JSON.")
+
+
+class Value(click.ParamType):
+    """An option's text that may not be blank ("", spaces): an empty spreadsheet cell or an
+    unset variable ("$NAME") is a mistake, never taken for "none", which each command says
+    with a flag of its own (`instead`, named in the usage error)."""
+
+    name = "text"
+
+    def __init__(self, instead: str = ""):
+        self.instead = instead
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            hint = f"; {self.instead}" if self.instead else ""
+            self.fail(f"a blank value is refused{hint}", param, ctx)
+        return value
+
+
 pass_context = click.make_pass_decorator(Context)
 
 

@@ -9,9 +9,7 @@ from pathlib import Path
 import click
 
 from segcore.cli.base import (
-    author as _author,
-)
-from segcore.cli.base import (
+    Value,
     counted,
     echo,
     emit_json,
@@ -19,6 +17,9 @@ from segcore.cli.base import (
     json_option,
     main,
     pass_context,
+)
+from segcore.cli.base import (
+    author as _author,
 )
 from segcore.core.errors import N_, ImportFileError
 from segcore.core.naming import cut, printable
@@ -95,7 +96,12 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
 
 @main.command()
 @click.argument("batch_ids", nargs=-1, required=True)
-@click.option("--to", "assignee", help="Team member to assign the batches to.")
+@click.option(
+    "--to",
+    "assignee",
+    type=Value("to leave batches without one, use --unassign"),
+    help="Team member to assign the batches to.",
+)
 @click.option("--unassign", is_flag=True, help="Remove the assignee.")
 @json_option
 @pass_context
@@ -104,7 +110,7 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
     """Assign batches to a team member, or unassign them."""
     from segcore.work import assignments
 
-    if bool(assignee) == bool(unassign):
+    if (assignee is None) == (not unassign):
         raise click.UsageError("give exactly one of --to NAME or --unassign")
     result = assignments.assign(
         ctx.databases.work, list(batch_ids), None if unassign else assignee, _author()
@@ -170,19 +176,32 @@ def batches_group():
 
 @batches_group.command("set")
 @click.argument("batch_ids", nargs=-1)
-@click.option("--status", help="New status (pending, in_progress, review, done).")
-@click.option("--priority", help="New priority (alta, media, baja).")
-@click.option("--due", "due_date", help="New due date, YYYY-MM-DD.")
+@click.option("--status", type=Value(), help="New status (pending, in_progress, review, done).")
+@click.option(
+    "--priority",
+    type=Value("to remove the priority, use --clear-priority"),
+    help="New priority (alta, media, baja).",
+)
+@click.option("--clear-priority", is_flag=True, help="Remove the priority.")
+@click.option(
+    "--due",
+    "due_date",
+    type=Value("to remove the due date, use --clear-due"),
+    help="New due date, YYYY-MM-DD.",
+)
 @click.option("--clear-due", is_flag=True, help="Remove the due date.")
 @click.option(
     "--where-status",
+    type=Value(),
     help="Only the batches holding this stored status (e.g. a "
     "legacy S); with no BATCH_IDS, every such batch.",
 )
 @json_option
 @pass_context
 @handle_errors
-def batches_set(ctx, batch_ids, status, priority, due_date, clear_due, where_status, as_json):
+def batches_set(
+    ctx, batch_ids, status, priority, clear_priority, due_date, clear_due, where_status, as_json
+):
     """Set status, priority or due date of the given batches (compare-and-set, in history).
 
     `segcore batches set --where-status S --status review` replaces a legacy status code.
@@ -192,14 +211,20 @@ def batches_set(ctx, batch_ids, status, priority, due_date, clear_due, where_sta
     changes = {
         name: value
         for name, value in (("status", status), ("priority", priority), ("due_date", due_date))
-        if value
+        if value is not None
     }
-    if clear_due:
-        if due_date:
-            raise click.UsageError("give --due or --clear-due, not both")
-        changes["due_date"] = None
+    for name, clear, flag in (
+        ("priority", clear_priority, "priority"),
+        ("due_date", clear_due, "due"),
+    ):
+        if clear:
+            if name in changes:
+                raise click.UsageError(f"give --{flag} or --clear-{flag}, not both")
+            changes[name] = None
     if not changes:
-        raise click.UsageError("give at least one of --status, --priority, --due, --clear-due")
+        raise click.UsageError(
+            "give at least one of --status, --priority, --clear-priority, --due, --clear-due"
+        )
     if not batch_ids and not where_status:
         raise click.UsageError(
             "give BATCH_IDS, or --where-status to change every batch holding that status"

@@ -7,15 +7,16 @@ import sys
 import click
 
 from segcore.cli.base import (
-    author as _author,
-)
-from segcore.cli.base import (
+    Value,
     echo,
     emit_json,
     handle_errors,
     json_option,
     main,
     pass_context,
+)
+from segcore.cli.base import (
+    author as _author,
 )
 from segcore.core.naming import printable
 from segcore.core.timefmt import office_time
@@ -35,7 +36,7 @@ PROBLEM_CHOICES = (
 
 @main.command("receipts")
 @click.argument("batch_ids", nargs=-1)
-@click.option("--person", help="Only uploads by this person (as stored).")
+@click.option("--person", type=Value(), help="Only uploads by this person (as stored).")
 @click.option("--problem", type=click.Choice(PROBLEM_CHOICES), help="Only receipts with it.")
 @click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 10_000))
 @json_option

@@ -7,9 +7,7 @@ import sys
 import click
 
 from segcore.cli.base import (
-    author as _author,
-)
-from segcore.cli.base import (
+    Value,
     counted,
     echo,
     emit_json,
@@ -17,6 +15,9 @@ from segcore.cli.base import (
     json_option,
     main,
     pass_context,
+)
+from segcore.cli.base import (
+    author as _author,
 )
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import printable
@@ -26,7 +27,13 @@ UNUSABLE_SHOWN = 10  # unusable uploads listed after a sync (all are counted)
 
 @main.command()
 @click.option("--full", is_flag=True, help="Read every upload instead of only what changed.")
-@click.option("--mode", default="cli", show_default=True, help="Recorded with the run (e.g. cron).")
+@click.option(
+    "--mode",
+    type=Value(),
+    default="cli",
+    show_default=True,
+    help="Recorded with the run (e.g. cron).",
+)
 @click.option(
     "--verify",
     "check_masks",

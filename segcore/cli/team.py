@@ -7,15 +7,16 @@ import sys
 import click
 
 from segcore.cli.base import (
-    author as _author,
-)
-from segcore.cli.base import (
+    Value,
     echo,
     emit_json,
     handle_errors,
     json_option,
     main,
     pass_context,
+)
+from segcore.cli.base import (
+    author as _author,
 )
 from segcore.core.naming import printable
 
@@ -46,8 +47,10 @@ def team_list(ctx, as_json):
 
 @team_group.command("add")
 @click.argument("name")
-@click.option("--role", default=None, help="Default: Segmentador.")
-@click.option("--email", default=None)
+@click.option(
+    "--role", type=Value("leave the option out for Segmentador"), help="Default: Segmentador."
+)
+@click.option("--email", type=Value("leave the option out for no email"))
 @pass_context
 @handle_errors
 def team_add(ctx, name, role, email):
@@ -60,17 +63,22 @@ def team_add(ctx, name, role, email):
 
 @team_group.command("edit")
 @click.argument("name")
-@click.option("--role", default=None)
-@click.option("--email", default=None)
+@click.option("--role", type=Value())
+@click.option("--email", type=Value("to remove the email, use --clear-email"))
+@click.option("--clear-email", is_flag=True, help="Remove the member's email.")
 @pass_context
 @handle_errors
-def team_edit(ctx, name, role, email):
+def team_edit(ctx, name, role, email, clear_email):
     """Change a member's role and/or email (NAME as `team list` spells it, when two members'
     names differ only in case, accents or spacing)."""
     from segcore.team import team
 
+    if clear_email:
+        if email is not None:
+            raise click.UsageError("give --email or --clear-email, not both")
+        email = ""  # segcore's "no email"
     if role is None and email is None:
-        raise click.UsageError("give --role and/or --email")
+        raise click.UsageError("give --role and/or --email (or --clear-email)")
     member = team.edit_member(ctx.databases.work, name, role, email, author=_author())
     echo(
         f"{printable(member.name)}: role {printable(member.role or '-')}, "
@@ -81,7 +89,11 @@ def team_edit(ctx, name, role, email):
 @team_group.command("remove")
 @click.argument("name")
 @click.option("--unassign", is_flag=True, help="Leave their open batches unassigned.")
-@click.option("--reassign-to", default=None, help="Hand their open batches to this member.")
+@click.option(
+    "--reassign-to",
+    type=Value("to leave their open batches without one, use --unassign"),
+    help="Hand their open batches to this member.",
+)
 @pass_context
 @handle_errors
 def team_remove(ctx, name, unassign, reassign_to):

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from segcore.cli.base import echo, emit_json, handle_errors, json_option, main, pass_context
+from segcore.cli.base import Value, echo, emit_json, handle_errors, json_option, main, pass_context
 from segcore.core.actors import ROLES
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import printable
@@ -31,7 +31,11 @@ def _read_password(from_stdin: bool) -> str:
 @user_group.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option("--member", help="With --role segmentador: the team member the login belongs to.")
+@click.option(
+    "--member",
+    type=Value(),
+    help="With --role segmentador: the team member the login belongs to.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_context
 @handle_errors

@@ -91,7 +91,14 @@ def validate_name(name: object) -> str:
 
 
 def validate_role(role: object) -> str:
-    """The cleaned role ("Segmentador" when empty), or ValidationError(field="role")."""
+    """The cleaned role ("Segmentador" when empty), or ValidationError(field="role"). Text of
+    only spaces is refused, not taken for the default: it is a mistake (an unset variable)."""
+    if isinstance(role, str) and role and not clean_name(role):
+        raise ValidationError(
+            N_("A role cannot be only spaces; leave it empty for {default}."),
+            default=DEFAULT_ROLE,
+            field="role",
+        )
     cleaned = clean_name(role) if isinstance(role, str) else ""
     refuse_control_characters(cleaned, "A role", "role")
     if len(cleaned) > MAX_ROLE:
@@ -102,7 +109,13 @@ def validate_role(role: object) -> str:
 
 
 def validate_email(email: object) -> str:
-    """The trimmed email ("" when empty), or ValidationError(field="email")."""
+    """The trimmed email ("" when empty: none), or ValidationError(field="email"). Text of only
+    spaces is refused, not taken for "no email": removing one is said with an empty value."""
+    if isinstance(email, str) and email and not email.strip():
+        raise ValidationError(
+            N_("An email address cannot be only spaces; to remove the email, leave it empty."),
+            field="email",
+        )
     cleaned = email.strip() if isinstance(email, str) else ""
     refuse_control_characters(cleaned, "An email address", "email")
     if cleaned and not _EMAIL.match(cleaned):

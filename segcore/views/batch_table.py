@@ -103,7 +103,10 @@ def shown_folder(folder: str | None, data_directory: str | None) -> str | None:
 
 
 def plain_value(value: object) -> object:
-    """An editor value as stored: dates as ISO text, an emptied cell (NaN) as None."""
+    """An editor value as stored: dates as ISO text, an emptied cell (NaN, "") as None: the
+    grid's way to clear a value (a blank typed value is refused, `batches.validate_value`)."""
+    if isinstance(value, str) and value == "":
+        return None
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):

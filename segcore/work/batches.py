@@ -371,13 +371,25 @@ def team_member(value: object, team: list[str]) -> str | None:
 DUE_DATES = ("2000-01-01", "2099-12-31")  # what a coordinator may set (stored ones stay)
 
 
+# What a blank value for a field says: never taken for "none", which is said on purpose (None:
+# the command line's --unassign, --clear-due, --clear-priority; the pages' "(remove it)" and an
+# emptied cell). A blank from an empty spreadsheet cell or an unset variable is a mistake.
+BLANK = {
+    "assignee": N_("A name cannot be blank; to leave a batch without one, unassign it."),
+    "status": N_("A status is required."),
+    "priority": N_("A priority cannot be blank; to remove one, clear it."),
+    "due_date": N_("A due date cannot be blank; to remove one, clear it."),
+}
+
+
 def validate_value(field_name: str, value: object, team: list[str]) -> object:
-    """The value to store for an edit of `field_name`, or ValidationError naming the field."""
+    """The value to store for an edit of `field_name` (None clears it), or ValidationError
+    naming the field: for a value that is not allowed, and for blank text (see BLANK)."""
     if field_name not in EDITABLE:
         raise ValidationError(N_("'{name}' cannot be edited."), name=field_name, field=field_name)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if field_name == "status":
-            raise ValidationError(N_("A status is required."), field="status")
+    if (value is None and field_name == "status") or (isinstance(value, str) and not value.strip()):
+        raise ValidationError(BLANK[field_name], field=field_name)
+    if value is None:
         return None
     if field_name == "assignee":
         name = team_member(value, team)

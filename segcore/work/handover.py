@@ -38,10 +38,15 @@ def remove_member(
     """
     author = authorize_write(author)
     member = team.find_member(db, who)
-    if unassign and reassign_to:
+    if unassign and reassign_to is not None:
         raise ValidationError(N_("Choose either to unassign or to reassign, not both."))
     target = None
-    if reassign_to:
+    if isinstance(reassign_to, str) and not reassign_to.strip():  # never taken for "nobody"
+        raise ValidationError(
+            N_("A name cannot be blank; to leave their open batches without one, unassign them."),
+            field="reassign_to",
+        )
+    if reassign_to is not None:
         chosen = team.find_member(db, reassign_to)
         if chosen.id == member.id:
             raise ValidationError(

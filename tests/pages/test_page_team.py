@@ -46,6 +46,31 @@ def test_edit_role_and_email(app_env):
     assert team.find_member(app_env.work, "flor").role == "Revisor"
 
 
+def test_a_blank_email_or_role_is_refused_and_an_emptied_email_removes_it(app_env):
+    """Spaces in a field used to remove the email (or reset the role) as an empty field does:
+    refused now, next to the field, nothing saved; emptying the field still removes it."""
+    db = app_env.work
+    team.add_member(db, "Flor", role="Revisora", email="flor@example.org", author="test")
+    at = page("team").run()
+    save = "FormSubmitter:edit_member-Save role and email"
+    at.text_input(key="edit_email_Flor").input("   ")
+    at.button(key=save).click().run()
+    assert not at.exception and not at.success
+    assert ["cannot be only spaces" in e.value for e in at.error] == [True]
+    at.text_input(key="edit_email_Flor").input("")
+    at.text_input(key="edit_role_Flor").input(" ")
+    at.button(key=save).click().run()
+    assert ["cannot be only spaces" in e.value for e in at.error] == [True]
+    member = team.find_member(db, "Flor")
+    assert (member.role, member.email) == ("Revisora", "flor@example.org")
+    at.text_input(key="edit_role_Flor").input("Revisora")
+    at.button(key=save).click().run()
+    assert not at.error and team.find_member(db, "Flor").email == ""
+    at = add(at, "Ceci", role="  ")
+    assert ["cannot be only spaces" in e.value for e in at.error] == [True]
+    assert [m.name for m in team.list_members(db)] == ["Flor"]
+
+
 def edited_meanwhile(db, **fields):
     """Another coordinator (the command line) edits Flor while the form is open."""
     from ui.connection import forget_data_versions
