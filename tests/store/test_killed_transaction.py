@@ -1,7 +1,9 @@
 """A command killed inside a transaction (kill -9, a dropped SSH session) leaves it open on the
 server. The cron sync that follows must not wait for good: on the embedded server segcore starts,
-the transaction is given up after 60 s and the sync finishes. `segcore` runs as its own process;
-the masks are PNGs written by Pillow and zipped by Info-ZIP."""
+the transaction is given up after 60 s and the sync finishes; on a server that never gives it
+up, the sync stops after its bounded wait with one line and its lease given back, and runs once
+the server is restarted. `segcore` runs as its own process; the masks are PNGs written by Pillow
+and zipped by Info-ZIP."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from collections import defaultdict
 
 import gridfs
 import pytest
+import secantus
 from PIL import Image
 from pymongo import MongoClient
 
@@ -110,3 +113,64 @@ def test_a_sync_after_an_assign_killed_mid_transaction_finishes_on_the_embedded_
     finally:
         client.close()
         embedded.stop_server(path)
+
+
+# The command line with its write wait shortened from 90 s, so the test waits seconds.
+SHORT_WAIT = (
+    "from segcore.store import write_wait\n"
+    "write_wait.WRITE_WAIT_S = 5\n"
+    "from segcore.cli import main\n"
+    "main()\n"
+)
+
+
+def test_a_write_waiting_on_a_transaction_never_given_up_stops_with_one_line(tmp_path, names):
+    """A server that never gives the transaction up (SecantusDB started otherwise than by this
+    segcore: an earlier version's, still running, or one started by hand): the sync stops after
+    its bounded wait with one line and exit code 1, gives its lease back, leaves nothing of the
+    killed step, and succeeds once the server is restarted (the README's recovery)."""
+    storage = tmp_path / "plain"
+
+    def start():
+        server = secantus.SecantusDBServer(host="127.0.0.1", port=0, storage_path=str(storage))
+        server.start()
+        return server
+
+    server = start()
+    client = MongoClient(server.uri)
+    env = {**names, "MONGO_URI": server.uri}
+    try:
+        work = client[env["MONGO_DB"]]
+        ids = seed(client, env, tmp_path, 20)
+        kill_segcore_in_transaction(env, "assign", *ids, "--to", "Flor", step=1)
+
+        sync = segcore(env, "sync", code=SHORT_WAIT, timeout=120)
+        assert sync.returncode == 1
+        errors = [line for line in sync.stderr.splitlines() if line.startswith("error:")]
+        assert errors == [sync.stderr.splitlines()[-1]] and "Traceback" not in sync.stderr
+        assert errors[0].startswith(
+            "error: The database did not finish a write within 5 s: another command's "
+            "transaction still holds these batches"
+        ), sync.stderr
+        assert work.locks.find_one({"_id": "sync"}) is None  # its lease given back
+        assert work.sync_runs.find_one(sort=[("_id", -1)])["status"] == "failed"
+        assert work.batches.count_documents({"assignee": "Flor"}) == 0  # nothing of the step
+        assert work.history.count_documents({"field": "assignee"}) == 0
+    finally:
+        client.close()
+        server.stop()
+
+    server = start()  # a restart ends the transaction
+    client = MongoClient(server.uri)
+    env["MONGO_URI"] = server.uri
+    try:
+        work = client[env["MONGO_DB"]]
+        sync = segcore(env, "sync")
+        assert sync.returncode == 0, sync.stderr
+        assert uploaded(work) == ["batch_1"]
+        again = segcore(env, "assign", *ids, "--to", "Flor")
+        assert again.stdout.startswith("20 batches updated"), again.stdout + again.stderr
+        assert_history_explains_every_batch(work)
+    finally:
+        client.close()
+        server.stop()
