@@ -38,6 +38,7 @@ from segcore.content.mask_content_check import check_content
 from segcore.masks.mask_check import verify
 from segcore.prepare import prepare
 from segcore.settings.config import Settings
+from segcore.store import embedded
 from segcore.store.connection import open_databases
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,7 +188,7 @@ def server_cpu(uri: str) -> float:
         try:
             argv = (proc / "cmdline").read_bytes().split(b"\0")
             if (
-                b"secantus" in argv
+                any(word.encode() in argv for word in embedded.SERVER_WORDS)
                 and b"--port" in argv
                 and argv[argv.index(b"--port") + 1] == port
             ):

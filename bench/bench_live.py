@@ -58,7 +58,8 @@ def server_pid(storage: Path) -> int:
                 command = (entry / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"secantus" in b" ".join(command) and str(storage).encode() in command:
+            named = any(word.encode() in command for word in embedded.SERVER_WORDS)
+            if named and str(storage).encode() in command:
                 return int(entry.name)
     raise SystemExit("the embedded server's process was not found")
 

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -143,3 +144,46 @@ def seed_legacy_duplicates(db) -> None:
             for n, who in ((1, "José"), (2, "jose"), (3, "Jose"))
         ]
     )
+
+
+# Runs the command line with one change: the `step`-th transaction that records history stops
+# right after doing so (its batch writes and history written, not committed) and says so.
+_STOP_IN_TRANSACTION = """
+import sys, time
+from segcore.store import history
+record, seen = history.record, []
+def stopping(db, changes, session=None, **kwargs):
+    result = record(db, changes, session=session, **kwargs)
+    if session is not None and session.in_transaction:
+        seen.append(1)
+        if len(seen) == {step}:
+            print("in transaction", flush=True)
+            time.sleep(3600)
+    return result
+history.record = stopping
+from segcore.cli import main
+main()
+"""
+
+
+def kill_segcore_in_transaction(env: dict, *args: str, step: int = 1) -> None:
+    """Run `segcore *args` and SIGKILL it inside its `step`-th transaction, once that step has
+    written its batches and their history but not committed them: what kill -9 or a dropped
+    SSH session there does, leaving the transaction open on the server."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _STOP_IN_TRANSACTION.replace("{step}", str(step)), *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    timer = threading.Timer(300, process.kill)  # a run that never gets there fails the test
+    timer.start()
+    try:
+        line = process.stdout.readline()  # the marker, or nothing when the run ended first
+        assert line.strip() == "in transaction", f"ended first: {line}{process.stderr.read()}"
+    finally:
+        timer.cancel()
+        process.kill()
+        process.wait(30)

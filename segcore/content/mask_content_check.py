@@ -23,6 +23,7 @@ from segcore.core.naming import canonical_batch_id
 from segcore.core.phrases import Nn_, Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.images import batch_images
+from segcore.store import write_wait
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, MASK_CHECKS, MASK_CONTENT, delete_in, find_in
 from segcore.uploads.uploads import PROJECTION, resolve_batch_ids
@@ -376,8 +377,7 @@ def _update_batches(work, keys: set[str]) -> list[dict]:
         summary = {**batch_summary(work, _key(doc.get("id"))), "checked_at": utcnow()}
         rows.append({"id": doc["id"], **summary})
         writes.append(UpdateOne({"id": doc["id"]}, {"$set": {FIELD: summary}}))
-    for start in range(0, len(writes), 1000):
-        work[BATCHES].bulk_write(writes[start : start + 1000], ordered=False)
+    write_wait.bulk_write(work[BATCHES], writes)
     if writes:  # the pages re-read these batches
         from segcore.store import data_version
 

@@ -91,6 +91,11 @@ class SyncAlreadyRunning(SegcoreError):
         self.live = live  # the holder is a live sync (`sync --watch`)
 
 
+class WriteStalled(SegcoreError):
+    """A write waited longer than its bound (`store.write_wait`), most likely on documents a
+    killed command's open transaction still holds."""
+
+
 class LoginFailed(SegcoreError):
     """The user name or the password is wrong (deliberately not saying which)."""
 

@@ -33,7 +33,7 @@ from segcore.images.mask_matching import (
     paths_for_batch,
 )
 from segcore.masks import content_due, owed_receipts
-from segcore.store import data_version
+from segcore.store import data_version, write_wait
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, MASK_CHECKS, delete_in, find_in
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_from_document
@@ -436,8 +436,7 @@ def _write_results(work: Database, results: list[tuple]) -> None:
     writes = [
         UpdateOne({"id": batch_id}, {"$set": {FIELD: summary}}) for batch_id, summary in results
     ]
-    for start in range(0, len(writes), 1000):
-        work[BATCHES].bulk_write(writes[start : start + 1000], ordered=False)
+    write_wait.bulk_write(work[BATCHES], writes)
     if writes:  # the pages re-read these batches; not a change of the list for the sync
         data_version.bump_batches(work, [b for b, _ in results], by_sync=True)
 

@@ -13,8 +13,11 @@ Two small documents in `app_meta` hold it, both read in one indexed round trip:
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from pymongo.database import Database
 
+from segcore.store import write_wait
 from segcore.store.schema import META
 
 BATCHES_DOC = "batches"
@@ -37,9 +40,14 @@ def bump_batches(db: Database, batch_ids=None, *, by_sync: bool = False, session
     pushed = {"recent": {"$each": [touched], "$slice": -RECENT_KEPT}}
     if not by_sync:
         pushed["edits"] = {"$each": [touched], "$slice": -RECENT_KEPT}
-    db[META].update_one(
-        {"_id": BATCHES_DOC}, {"$inc": {counter: 1}, "$push": pushed}, upsert=True, session=session
-    )
+    # Outside a transaction it may wait on one holding the document (see write_wait).
+    with write_wait.bounded() if session is None else nullcontext():
+        db[META].update_one(
+            {"_id": BATCHES_DOC},
+            {"$inc": {counter: 1}, "$push": pushed},
+            upsert=True,
+            session=session,
+        )
 
 
 def edited_batches(db: Database, since: int | None) -> tuple[int, set[str] | None]:

@@ -3,7 +3,9 @@
 It runs as a detached subprocess (in-process it would compete with the app for the GIL) on
 127.0.0.1, with its data on disk. The app and the command line share it: the first one to need it
 starts it and writes `<path>.server.json`; later ones find it there and reuse it. A second server
-on the same directory would fail, so starting is serialised with a file lock.
+on the same directory would fail, so starting is serialised with a file lock. The process is
+`embedded_server`'s: the same server, plus what it leaves undone (giving up a killed command's
+transaction after 60 s).
 """
 
 from __future__ import annotations
@@ -62,6 +64,13 @@ def _answers(uri: str, timeout_ms: int = 1500) -> bool:
 OPLOG = ("--oplog-retention-seconds", str(26 * 3600), "--oplog-max-entries", "2000000")
 
 
+# The embedded server's process (see embedded_server), and the word that names a server in a
+# command line: `python -m secantus` for one an earlier version started, still running.
+LAUNCHER = "segcore.store.embedded_server"
+SERVER_WORDS = ("secantus", LAUNCHER)
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds segcore
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -83,7 +92,7 @@ def _process_start(pid: int) -> int | None:
 
 
 def _is_our_server(pid: int, path: Path, started: int | None) -> bool:
-    """True when `pid` is the secantus server started for `path` (not a recycled PID).
+    """True when `pid` is the server started for `path` (not a recycled PID).
 
     A PID in a stale state file may by now belong to any program; signalling it would kill
     that program. Its command line must name secantus and this storage path, and its start
@@ -94,7 +103,7 @@ def _is_our_server(pid: int, path: Path, started: int | None) -> bool:
     except OSError:
         return False
     words = [a.decode(errors="replace") for a in argv]
-    if "secantus" not in words or str(path) not in words:
+    if not set(SERVER_WORDS) & set(words) or str(path) not in words:
         return False
     return started is None or _process_start(pid) == started
 
@@ -140,7 +149,8 @@ def ensure_server(path: str | os.PathLike, start_timeout: float = 60.0) -> str:
 
 
 def server_command(path: Path, port: int, log_level: str, *flags: str) -> list[str]:
-    """The command line of a SecantusDB server on `port` storing its data in `path`."""
+    """The command line of a plain SecantusDB server (`python -m secantus`, as an admin runs
+    one with `--auth`) on `port` storing its data in `path`."""
     return [
         sys.executable,
         "-m",
@@ -157,16 +167,38 @@ def server_command(path: Path, port: int, log_level: str, *flags: str) -> list[s
     ]
 
 
+def embedded_command(path: Path, port: int) -> list[str]:
+    """The command line of the embedded server (`embedded_server`) on `port` for `path`."""
+    return [
+        sys.executable,
+        "-m",
+        LAUNCHER,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--storage-path",
+        str(path),
+        "--log-level",
+        "WARNING",
+        *OPLOG,
+    ]
+
+
 def _start(path: Path, start_timeout: float) -> str:
     path.mkdir(exist_ok=True)  # fails here, with a clear message, when it cannot be written
     port = _free_port()
     log_path = path.with_name(path.name + ".log")
+    # The server runs this very segcore, wherever it was imported from (an app started by
+    # path, a checkout on PYTHONPATH), whatever the current folder.
+    python_path = os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            server_command(path, port, "WARNING", *OPLOG),
+            embedded_command(path, port),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": python_path},
             start_new_session=True,  # outlives the app or command that started it
         )
     uri = _uri(port)

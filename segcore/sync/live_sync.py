@@ -21,7 +21,7 @@ from typing import Callable
 
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
-from segcore.core.errors import SyncAlreadyRunning
+from segcore.core.errors import SyncAlreadyRunning, WriteStalled
 from segcore.core.naming import printable
 from segcore.masks import content_due
 from segcore.store.connection import Databases, driver_error_message
@@ -105,7 +105,8 @@ class LiveSync:
 
     def run(self) -> None:
         """Follow the uploads until stopped. Raises SyncAlreadyRunning when another sync (live
-        or not) holds the lease at start; other errors than a lost server propagate."""
+        or not) holds the lease at start; other errors than a lost server or a stalled write
+        propagate."""
         self.lease.acquire()
         self.log("live sync started")
         self.content.start()
@@ -123,6 +124,10 @@ class LiveSync:
                     backoff = min(backoff * 2, RECONNECT_MAX_S)
                 except SyncAlreadyRunning as exc:
                     self.log(f"lost the sync lease while the database was away ({exc}); waiting")
+                    self._drop_state()
+                    self._pause(RECONNECT_MAX_S)
+                except WriteStalled as exc:  # a killed command's transaction: try again
+                    self.log(f"{exc}; retrying in {RECONNECT_MAX_S} s")
                     self._drop_state()
                     self._pause(RECONNECT_MAX_S)
                 except PyMongoError as exc:

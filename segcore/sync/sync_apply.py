@@ -19,7 +19,7 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 
 from segcore.core.phrases import N_, Phrase
-from segcore.store import data_version
+from segcore.store import data_version, write_wait
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, find_in
 from segcore.sync import upload_stats
@@ -483,8 +483,7 @@ def _bulk_updates(work: Database, chunk: list[tuple]) -> None:
         if to_unset:
             change["$unset"] = to_unset
         operations.append(UpdateOne({"_id": doc_id}, change))
-    if operations:
-        work[BATCHES].bulk_write(operations, ordered=False)
+    write_wait.bulk_write(work[BATCHES], operations, WRITE_CHUNK)
 
 
 def _write_updates(

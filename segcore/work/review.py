@@ -23,7 +23,7 @@ from segcore.core.errors import N_, BatchNotFound, ValidationError
 from segcore.core.naming import person_key
 from segcore.core.phrases import Phrase, text_of
 from segcore.core.timefmt import utcnow
-from segcore.store import data_version
+from segcore.store import data_version, write_wait
 from segcore.store.history import Change, record, withdraw
 from segcore.store.schema import BATCHES, find_in
 from segcore.store.subdocument import fit_into
@@ -134,13 +134,7 @@ def _move_update(move: Move, to_set: dict, to_unset: dict) -> UpdateOne:
 
 
 def _bulk(work: Database, operations: list, each_chunk) -> int:
-    modified = 0
-    for start in range(0, len(operations), WRITE_CHUNK):
-        result = work[BATCHES].bulk_write(operations[start : start + WRITE_CHUNK], ordered=False)
-        modified += result.modified_count
-        if each_chunk is not None:
-            each_chunk()
-    return modified
+    return write_wait.bulk_write(work[BATCHES], operations, WRITE_CHUNK, each_chunk)
 
 
 def review(
@@ -197,7 +191,8 @@ def review(
                 )
             ],
         )
-        updated = work[BATCHES].update_one({"_id": doc["_id"], "status": old, **still}, update)
+        with write_wait.bounded():
+            updated = work[BATCHES].update_one({"_id": doc["_id"], "status": old, **still}, update)
         if updated.modified_count:
             result.moved.append(batch_id)
         else:
