@@ -187,3 +187,16 @@ def kill_segcore_in_transaction(env: dict, *args: str, step: int = 1) -> None:
         timer.cancel()
         process.kill()
         process.wait(30)
+
+
+def charts(at) -> dict[str, dict]:
+    """The plotly figures an AppTest run drew, by the key the page gave each (`chart_done`,
+    …): the figures carry no title (the page writes it above them, `chart_titles`)."""
+    import json
+
+    return {c.proto.id.rsplit("-", 1)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def chart_titles(at) -> list[str]:
+    """The charts' titles, as the headings (`ui.widgets.chart_title`) the run wrote."""
+    return [shown(m.value[6:]) for m in at.markdown if m.value.startswith("##### ")]

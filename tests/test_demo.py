@@ -61,21 +61,14 @@ def test_demo_refuses_a_database_with_real_data(dbs, tmp_path):
 
 def test_the_dashboard_shows_masks_right_after_the_demo_loads(app_env, tmp_path):
     """No Sync press needed: the figures, the charts and the complete masks are there."""
-    import json
-
-    from tests.helpers import page
+    from tests.helpers import charts, page
 
     demo.load_demo(app_env, tmp_path / "demo", author="test", count=60)
     at = page("dashboard").run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Uploaded"]) > 10 and int(metrics["Delivered, usable"]) > 10
-    pie = next(
-        json.loads(c.proto.spec)
-        for c in at.get("plotly_chart")
-        if json.loads(c.proto.spec)["layout"]["title"]["text"]
-        == "Delivered vs uploaded vs without masks"
-    )
+    pie = charts(at)["chart_done"]
     assert sum(pie["data"][0]["values"]) == 60
 
 

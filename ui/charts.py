@@ -1,7 +1,10 @@
 """Plotly figures for the dashboard, from the plain rows segcore.report.progress shapes.
 
-No Streamlit calls and no database here: each function takes rows and returns a figure. Titles,
-axes and legends go through `_()`, which keeps them as written (English) outside a Streamlit run.
+No Streamlit calls and no database here: each function takes rows and returns a figure. Axes
+and legends go through `_()`, which keeps them as written (English) outside a Streamlit run. A
+figure has no title: the page writes it above the chart (`ui.widgets.titled_chart`), where the
+browser wraps it to the column's width; plotly draws a title on one line, cut at the edge of a
+half-page chart at 800 px ("Avance de lotes sin entregar (másca").
 """
 
 from __future__ import annotations
@@ -52,12 +55,11 @@ def _hover_days(values: list) -> list[str]:
     ]
 
 
-def _layout(figure: go.Figure, title: str) -> go.Figure:
-    # The title on its own line, the legend on the next one, above the plot: below it collides
-    # with rotated name labels, beside the title long (Spanish) legends ran into it at 1024 px.
+def _layout(figure: go.Figure) -> go.Figure:
+    # The legend above the plot, from the left: below it collides with rotated name labels.
+    # Plotly widens the top margin to the lines a narrow chart's legend wraps onto.
     figure.update_layout(
-        title={"text": title, "x": 0.01, "xanchor": "left", "y": 0.98, "yanchor": "top"},
-        margin={"l": 10, "r": 10, "t": 90, "b": 10},
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
         height=340,
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"},
     )
@@ -75,12 +77,10 @@ def segmented_vs_pending(delivered: int, uploaded: int, pending: int) -> go.Figu
             sort=False,
         )
     )
-    _layout(figure, _("Delivered vs uploaded vs without masks"))
-    # Half the page at 1280 px: a legend beside the title wraps onto it; under the donut it
-    # has the width (a donut has no axis labels there to collide with).
+    _layout(figure)
+    # Under the donut the legend has the width (no axis labels there to collide with).
     figure.update_layout(
-        legend={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0.5, "xanchor": "center"},
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0.5, "xanchor": "center"}
     )
     return figure
 
@@ -125,11 +125,8 @@ def per_segmentador(people: list[dict], others: dict | None = None) -> go.Figure
         xaxis_title=_("batches"),
         yaxis={"autorange": "reversed", "automargin": True},
     )
-    _layout(figure, _("Per segmentador"))
-    # Half the page: its three legend entries take three lines at 1024 px (Spanish).
-    figure.update_layout(
-        height=max(380, 180 + 24 * len(shown)), margin={"l": 10, "r": 10, "t": 130, "b": 10}
-    )
+    _layout(figure)
+    figure.update_layout(height=max(380, 180 + 24 * len(shown)))
     return figure
 
 
@@ -147,7 +144,7 @@ def uploads_per_day(counts: list[dict]) -> go.Figure:
     )
     figure.update_layout(yaxis_title=_("files uploaded"))
     _date_axis(figure, days)
-    return _layout(figure, _("Uploads per day"))
+    return _layout(figure)
 
 
 def burndown(points: list[dict], projection: list[dict]) -> go.Figure:
@@ -180,7 +177,7 @@ def burndown(points: list[dict], projection: list[dict]) -> go.Figure:
         days = days + ahead
     figure.update_layout(yaxis_title=_("batches not delivered"), yaxis_rangemode="tozero")
     _date_axis(figure, days)
-    return _layout(figure, _("Burn-down of batches not delivered (usable masks)"))
+    return _layout(figure)
 
 
 def weekly_pace(weeks: list[dict]) -> go.Figure:
@@ -205,7 +202,7 @@ def weekly_pace(weeks: list[dict]) -> go.Figure:
         )
     )
     figure.update_layout(xaxis_title=_("week starting"))
-    figure = _layout(figure, _("Deliveries per week"))
+    figure = _layout(figure)
     figure.update_layout(height=max(340, 60 + 18 * len(names)))
     return figure
 
@@ -226,4 +223,4 @@ def my_deliveries(weeks: list[dict]) -> go.Figure:
         yaxis_rangemode="nonnegative",
         yaxis_range=None if any(w["deliveries"] for w in weeks) else [0, 1],
     )
-    return _layout(figure, _("Your deliveries per week"))
+    return _layout(figure)

@@ -1,5 +1,5 @@
-"""Widgets more than one page (or the entry point) shows: the start of every page, the
-sidebar's connection status and the demo banner (the login gate is in `ui/login.py`).
+"""Widgets more than one page (or the entry point) shows: the start of every page, a titled
+chart, the sidebar's connection status and the demo banner (the login gate is in `ui/login.py`).
 
 Widgets used by one page live with that page (`ui/batch_actions.py`, `ui/team_actions.py`,
 `ui/sync_actions.py`, `ui/dashboard_demo.py`, or the page script itself).
@@ -19,6 +19,7 @@ from ui import i18n, reads
 from ui.actions import describe_error, guarded, show_flash
 from ui.connection import databases, indexing, prepare_warnings
 from ui.i18n import _, word
+from ui.labels import literal
 from ui.state import (
     ACTOR,
     LABEL_BASIS,
@@ -172,6 +173,19 @@ def metric_row(figures) -> None:
     with st.container(horizontal=True, wrap=True, gap="medium"):
         for label, value, *hint in figures:
             st.metric(label, value, help=hint[0] if hint else None, width="content")
+
+
+def chart_title(where, title: str) -> None:
+    """A chart's title in `where` (a column, or `st`), a heading the browser wraps to the
+    column's width: a title plotly draws runs on one line past a half-page chart's edge at
+    800 px ("Avance de lotes sin entregar (másca"), and its toolbar covers it."""
+    where.markdown(f"##### {literal(title)}")
+
+
+def titled_chart(where, title: str, figure, key: str) -> None:
+    """A figure of ui.charts (they have no title of their own) under its `chart_title`."""
+    chart_title(where, title)
+    where.plotly_chart(figure, key=key)
 
 
 @st.fragment(run_every=STATUS_REFRESH)

@@ -1,8 +1,9 @@
 """The coordinator's walk of issue 24 in Chromium at 1280 px, in Spanish then in English, each in
 a new tab: the language selector and every filter agree, nothing the coordinator reads first is
-cut or off the right edge, one projected finish per person, no "None" and a worded batch view,
-the add form emptied after a success, which batch went to whom, a folder listed but absent on
-disk flagged at import, bulk edit, and who is late reached from the Attention panel.
+cut or off the right edge (nor a chart title at 800 px), one projected finish per person, no
+"None" and a worded batch view, the add form emptied after a success, which batch went to
+whom, a folder listed but absent on disk flagged at import, bulk edit, and who is late reached
+from the Attention panel.
 
 Screenshots go to tests/artifacts/ (UPDATE_SCREENSHOTS=1: the README's docs/screenshots/).
 """
@@ -210,6 +211,47 @@ def cut_texts(page, selector: str) -> list[str]:
     )
 
 
+def clipped_chart_titles(page, charts: int) -> list[str]:
+    """The Dashboard's chart titles drawn past their chart's or column's edge, once its
+    `charts` charts are drawn at the window's width (plotly redraws them after a resize): a
+    title plotly draws is one line, cut at 800 px ("Avance de lotes sin entregar (másca");
+    a heading above a chart wraps."""
+    found = page.wait_for_function(
+        """charts => {
+            const plots = [...document.querySelectorAll('.js-plotly-plot')];
+            if (plots.length < charts) return null;
+            const clipped = [];
+            let titles = 0;
+            for (const plot of plots) {
+                const svg = plot.querySelector('svg.main-svg');
+                if (!svg || Math.abs(svg.getBoundingClientRect().width
+                        - plot.parentElement.getBoundingClientRect().width) > 2) return null;
+                const edge = svg.getBoundingClientRect();
+                for (const title of plot.querySelectorAll('.gtitle')) {
+                    titles += 1;
+                    const box = title.getBoundingClientRect();
+                    if (box.right > edge.right + 1 || box.left < edge.left - 1)
+                        clipped.push(title.textContent);
+                }
+            }
+            for (const heading of document.querySelectorAll("[data-testid='stMain'] h5")) {
+                titles += 1;
+                const column = heading.closest("[data-testid='stColumn']")
+                    || heading.closest("[data-testid='stMainBlockContainer']");
+                const text = document.createRange();
+                text.selectNodeContents(heading);
+                const box = text.getBoundingClientRect(), edge = column.getBoundingClientRect();
+                if (box.right > edge.right + 1 || heading.scrollWidth > heading.clientWidth + 1)
+                    clipped.push(heading.innerText);
+            }
+            return titles >= charts ? clipped : null;
+        }""",
+        arg=charts,
+        timeout=SLOW,
+    )
+    return found.json_value()
+
+
 def grid_headers(page, wanted: str, index: int = 0) -> list[str]:
     """The headers a grid draws now, once `wanted` is among them: its accessible table holds
     the columns in view only, and is redrawn on every rerun, so they are read in the same
@@ -294,6 +336,10 @@ def test_the_walk(tab, app_url, work_db, language, tmp_path):
     page.get_by_test_id("stMetric").nth(6).wait_for(timeout=SLOW)
     assert cut_texts(page, "[data-testid='stMetric']") == []
     page.screenshot(path=str(SCREENSHOTS / f"dashboard{suffix}.png"))
+    # Every chart's title in full, at 1280 px and in a laptop's 800 px window.
+    for width in (800, WIDTH):
+        page.set_viewport_size({"width": width, "height": 1000})
+        assert clipped_chart_titles(page, 5) == [], width
 
     # Item 3: one person's projected finish, the same on the Dashboard and the Team page.
     found = alerts.current_alerts(work_db)

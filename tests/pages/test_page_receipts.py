@@ -8,7 +8,7 @@ import pytest
 from segcore.report import stats
 from segcore.store.history import list_history
 from segcore.team import team as team_module
-from tests.helpers import page
+from tests.helpers import charts, page
 from tests.helpers import shown as as_read
 from tests.receipt_seed import Lab, seed_deliveries
 
@@ -104,14 +104,11 @@ def test_a_corrupt_upload_is_never_counted_as_delivered(lab, run_cli):
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Uploaded"], metrics["Delivered, usable"]) == ("4", "1")
-    charts = {
-        json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
-        for c in at.get("plotly_chart")
-    }
-    assert charts["Delivered vs uploaded vs without masks"]["data"][0]["values"] == [1, 3, 0]
-    bars = {b["name"]: b["x"] for b in charts["Per segmentador"]["data"]}
+    drawn = charts(at)
+    assert drawn["chart_done"]["data"][0]["values"] == [1, 3, 0]
+    bars = {b["name"]: b["x"] for b in drawn["chart_people"]["data"]}
     assert bars["Delivered, usable"] == [1] and bars["Uploaded, not usable"] == [3]
-    assert sum(map(sum, charts["Deliveries per week"]["data"][0]["z"])) == 1
+    assert sum(map(sum, drawn["chart_pace"]["data"][0]["z"])) == 1
 
     team = page("team").run()
     assert not team.exception, team.exception

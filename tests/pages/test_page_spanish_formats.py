@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from datetime import date
 
@@ -13,7 +12,7 @@ import pytest
 
 from segcore.views import batch_table
 from segcore.work.batches import BatchQuery
-from tests.helpers import page
+from tests.helpers import chart_titles, charts, page
 
 ENGLISH_MONTHS = re.compile(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b")
 SPANISH_MONTHS = re.compile(r"\b(ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic)\b")
@@ -28,24 +27,22 @@ def language(request, monkeypatch):
     return request.param
 
 
-def charts(at) -> dict[str, dict]:
-    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    return {f["layout"]["title"]["text"]: f for f in figures}
-
-
 def test_chart_date_axes_are_written_in_the_readers_language(demo_dbs, language):
     at = page("dashboard").run()
     assert not at.exception, at.exception
-    titles = {
-        "en": ("Uploads per day", "Burn-down of batches not delivered (usable masks)"),
-        "es": ("Subidas por día", "Avance de lotes sin entregar (máscaras utilizables)"),
-    }[language]
+    assert (
+        chart_titles(at)[2:4]
+        == {
+            "en": ["Uploads per day", "Burn-down of batches not delivered (usable masks)"],
+            "es": ["Subidas por día", "Avance de lotes sin entregar (máscaras utilizables)"],
+        }[language]
+    )
     found = charts(at)
-    for title in titles:
-        ticks = " ".join(found[title]["layout"]["xaxis"]["ticktext"])
+    for key in ("chart_uploads", "chart_burndown"):
+        ticks = " ".join(found[key]["layout"]["xaxis"]["ticktext"])
         months = SPANISH_MONTHS if language == "es" else ENGLISH_MONTHS
         other = ENGLISH_MONTHS if language == "es" else SPANISH_MONTHS
-        assert months.search(ticks) and not other.search(ticks), (title, ticks)
+        assert months.search(ticks) and not other.search(ticks), (key, ticks)
 
 
 @pytest.mark.parametrize(

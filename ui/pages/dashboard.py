@@ -27,7 +27,13 @@ from ui.i18n import (
 )
 from ui.live import follow_changes
 from ui.state import can_write
-from ui.widgets import metric_row, page_start, upload_models_notice
+from ui.widgets import (
+    chart_title,
+    metric_row,
+    page_start,
+    titled_chart,
+    upload_models_notice,
+)
 
 ANY, TOP = "All", 20
 MASKS_HELP = N_(
@@ -126,11 +132,14 @@ def kpis(shown: list[dict]) -> None:
 def done_and_people(shown: list[dict]) -> None:
     summary = progress.kpis(shown)
     one, two = st.columns(2)
-    one.plotly_chart(
+    titled_chart(
+        one,
+        _("Delivered vs uploaded vs without masks"),
         charts.segmented_vs_pending(summary.delivered, summary.with_masks, summary.without_masks),
-        key="chart_done",
+        "chart_done",
     )
     everyone = progress.per_segmentador(shown, reads.team_names(), include_idle=who == ANY)
+    chart_title(two, _("Per segmentador"))  # above the chart's search too
     search = two.text_input(
         _("Find a segmentador"),
         key="dash_people_search",
@@ -151,6 +160,7 @@ def done_and_people(shown: list[dict]) -> None:
 @st.fragment
 def uploads_and_burndown(shown: list[dict]) -> None:
     three, four = st.columns(2)
+    chart_title(three, _("Uploads per day"))  # above a problem too: the columns stay level
     with three, st.spinner(_("Counting uploads…")):
         counts, problem = reads.uploads_per_day.or_problem(start, end, owner, state)
     if problem:
@@ -171,7 +181,12 @@ def uploads_and_burndown(shown: list[dict]) -> None:
     person = next((p for p in reads.current_alerts().people if p.name == owner), None)
     if person is not None:  # one person: their projected finish is the Team page's, one rule
         trend = progress.person_burndown(trend, person.open, person.projected_finish, today)
-    four.plotly_chart(charts.burndown(trend.points, trend.projection), key="chart_burndown")
+    titled_chart(
+        four,
+        _("Burn-down of batches not delivered (usable masks)"),
+        charts.burndown(trend.points, trend.projection),
+        "chart_burndown",
+    )
     if person is not None:
         four.caption(person_finish(person))
     elif trend.projected_finish is None:
@@ -235,4 +250,4 @@ uploads_and_burndown(shown)
 weeks = pace.weekly_deliveries(
     shown, reads.team_names() if who == ANY else [], today, settings().zone
 )
-st.plotly_chart(charts.weekly_pace(weeks), key="chart_pace")
+titled_chart(st, _("Deliveries per week"), charts.weekly_pace(weeks), "chart_pace")

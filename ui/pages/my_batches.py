@@ -10,7 +10,7 @@ from ui.connection import settings
 from ui.i18n import N_, _, format_datetime, word
 from ui.labels import literal
 from ui.state import current_actor
-from ui.widgets import page_start
+from ui.widgets import page_start, titled_chart
 
 databases = page_start(N_("My batches"))
 actor = current_actor()
@@ -40,7 +40,9 @@ else:
 st.subheader(_("Your pace"), anchor=False)
 figures = my_work_view.pace(actor, now)
 st.write(my_work_view.pace_caption(figures))
-st.plotly_chart(charts.my_deliveries(figures.weeks), key="chart_my_deliveries")
+titled_chart(
+    st, _("Your deliveries per week"), charts.my_deliveries(figures.weeks), "chart_my_deliveries"
+)
 
 st.subheader(_("Reviewed"), anchor=False)
 reviewed = my_work_view.reviews(actor)

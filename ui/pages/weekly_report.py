@@ -10,7 +10,7 @@ from ui import charts, reads
 from ui.connection import settings
 from ui.i18n import N_, _, current_language
 from ui.labels import literal
-from ui.widgets import page_start
+from ui.widgets import page_start, titled_chart
 
 # Printing: no sidebar, header or buttons; the charts keep their place on the page.
 PRINT_CSS = """<style>@media print {
@@ -40,7 +40,7 @@ st.caption(_("To print it or save it as PDF, use the browser's Print: the sideba
 st.subheader(_("Per person"), anchor=False)
 st.dataframe([dict(zip(report.people_header, row)) for row in report.people], hide_index=True)
 weeks = pace.weekly_deliveries(rows, reads.team_names(), found.today, settings().zone)
-st.plotly_chart(charts.weekly_pace(weeks), key="weekly_report_pace")
+titled_chart(st, _("Deliveries per week"), charts.weekly_pace(weeks), "weekly_report_pace")
 st.subheader(_("Alerts"), anchor=False)
 if report.nothing:
     st.markdown(literal(report.nothing))
