@@ -22,10 +22,9 @@ from segcore.core.errors import (
     SegcoreError,
     SyncAlreadyRunning,
 )
-from segcore.core.timefmt import office_time
 from segcore.store.connection import friendly_errors, scrub
-from ui.connection import forget_data_versions, settings, uri_or_none
-from ui.i18n import _
+from ui.connection import forget_data_versions, uri_or_none
+from ui.i18n import _, format_datetime
 from ui.state import BATCH_SNAPSHOT, FLASH, OUTAGE_SHOWN
 
 # Errors after which nothing on the page can be read: the page stops with a Retry.
@@ -41,7 +40,7 @@ def worded(exc: BaseException) -> str:
     if not template:
         return str(exc)
     if isinstance(params.get("since"), datetime):  # a time segcore says in UTC: the office's
-        params["time"] = office_time(params["since"], settings().zone)
+        params["time"] = format_datetime(params["since"])
     problems = getattr(exc, "problems", None)  # a refused save: each problem worded too
     if problems:
         params["problems"] = "; ".join(

@@ -12,12 +12,12 @@ from datetime import date, datetime
 import streamlit as st
 
 from segcore.core.phrases import Phrase
-from segcore.core.timefmt import office_time, parse_date, zone_name
+from segcore.core.timefmt import parse_date, zone_name
 from segcore.views import batch_table
 from segcore.work.review import REASON_PHRASE
 from ui import labels, reads
 from ui.connection import settings
-from ui.i18n import N_, _, format_date, format_number, word
+from ui.i18n import N_, _, format_date, format_datetime, format_number, word
 from ui.receipt_views import show_receipts
 
 # Stored path -> its label; in this order, the rest after them as stored.
@@ -79,7 +79,7 @@ EDITED_FIELDS = {
 }
 
 
-def worded(value: object, zone) -> str:
+def worded(value: object) -> str:
     """Any stored value as text for a person: office time, yes/no, lists and nested values
     spelled out; blank for nothing."""
     if value is None or value == "":
@@ -87,15 +87,15 @@ def worded(value: object, zone) -> str:
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, datetime):
-        return office_time(value, zone, "%Y-%m-%d %H:%M")
+        return format_datetime(value)
     if isinstance(value, date):
         return format_date(value)
     if isinstance(value, (int, float)):
         return format_number(value, 0 if isinstance(value, int) else 2)
     if isinstance(value, (list, tuple)):
-        return ", ".join(worded(v, zone) for v in value)
+        return ", ".join(worded(v) for v in value)
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {worded(v, zone)}" for k, v in value.items() if worded(v, zone))
+        return "; ".join(f"{k}: {worded(v)}" for k, v in value.items() if worded(v))
     return str(value)
 
 
@@ -106,7 +106,7 @@ def _get(doc: dict, path: str) -> object:
     return value
 
 
-def detail_rows(doc: dict, zone, team: list[str]) -> list[dict]:
+def detail_rows(doc: dict, team: list[str]) -> list[dict]:
     """The batch's fields as (label, value) rows, in the session's language."""
     shown = {path: _get(doc, path) for path in FIELDS}
     shown["masks_vs_images"] = batch_table.masks_vs_images(doc.get("mask_check"))
@@ -120,21 +120,21 @@ def detail_rows(doc: dict, zone, team: list[str]) -> list[dict]:
     if isinstance(due, datetime):  # a day stored as a date: the day it names, as the grid shows
         shown["metadata.due_date"] = parse_date(due) or due
     rows = [
-        (_(FIELDS[path]), worded(value, zone))
+        (_(FIELDS[path]), worded(value))
         for path, value in shown.items()
         if value is not None and value != ""
     ]
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     others = [(key, value) for key, value in doc.items() if key not in SKIPPED | set(FIELDS)]
     others += [(key, value) for key, value in meta.items() if f"metadata.{key}" not in FIELDS]
-    rows += [(key, worded(value, zone)) for key, value in others if worded(value, zone)]
+    rows += [(key, worded(value)) for key, value in others if worded(value)]
     return [{_("Field"): label, _("Value"): text} for label, text in rows]
 
 
-def history_row(entry: dict, zone) -> dict:
+def history_row(entry: dict) -> dict:
     """One history entry as a row: office time, values worded, headers in the session's
     language."""
-    shown = {**entry, "at": office_time(entry.get("at"), zone, "%Y-%m-%d %H:%M:%S")}
+    shown = {**entry, "at": format_datetime(entry.get("at"))}
     shown["author"] = labels.author(shown.get("author"))
     if "reason" in shown:  # a phrase (an applied move's reason) in the session's language
         shown["reason"] = word(shown["reason"])
@@ -148,12 +148,10 @@ def history_row(entry: dict, zone) -> dict:
             if field == "status" and value
             else labels.priority(value)
             if field == "priority" and value
-            else worded(value, zone)
+            else worded(value)
         )
     return {
-        _(header): worded(shown.get(key), zone)
-        if key not in ("at", "old", "new")
-        else shown.get(key)
+        _(header): worded(shown.get(key)) if key not in ("at", "old", "new") else shown.get(key)
         for key, header in HISTORY_COLUMNS.items()
     }
 
@@ -171,8 +169,8 @@ def batch_details(team: list[str]) -> None:
         zone = settings().zone
         folder = doc.get("folder") or _("(none stored)")  # outside the f-string: extracted
         st.markdown("**" + _("Folder:") + f"** `{folder}`")
-        st.dataframe(detail_rows(doc, zone, team), hide_index=True)
+        st.dataframe(detail_rows(doc, team), hide_index=True)
         st.markdown("**" + _("Receipts") + "**")
         show_receipts(reads.receipts((typed,)), _("No upload of this batch has a receipt yet."))
         st.caption(_("History, times in {zone}").format(zone=zone_name(zone)))
-        st.dataframe([history_row(h, zone) for h in reads.batch_history(typed)], hide_index=True)
+        st.dataframe([history_row(h) for h in reads.batch_history(typed)], hide_index=True)

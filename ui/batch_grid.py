@@ -21,7 +21,7 @@ from segcore.work import batches, delivery
 from segcore.work.batches import DUE_DATES, PRIORITIES, STATUSES
 from ui import labels, reads
 from ui.connection import settings
-from ui.i18n import _, date_format, ngettext
+from ui.i18n import _, date_format, datetime_format, ngettext
 from ui.state import BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS, TICKED_SEEN
 
 ROW_PX, HEADER_PX, MAX_ROWS_SHOWN = 35, 38, 20
@@ -236,7 +236,7 @@ def column_config(frame: pd.DataFrame, team: list[str]) -> dict:
             help=_("Images with a mask / images in the folder (Sync page: Check masks)"),
         ),
         "mask_state": cfg.TextColumn(_("Mask check")),
-        "latest_upload": cfg.DatetimeColumn(_("Latest upload"), format="YYYY-MM-DD HH:mm"),
+        "latest_upload": cfg.DatetimeColumn(_("Latest upload"), format=datetime_format()),
     }
 
 

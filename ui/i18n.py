@@ -126,6 +126,11 @@ def date_format() -> str:
     return DATE_FORMATS.get(current_language(), "YYYY-MM-DD")
 
 
+def datetime_format() -> str:
+    """A grid's date-and-time column's pattern: its dates as the date widgets write them."""
+    return date_format() + " HH:mm"
+
+
 def format_age(delta: timedelta) -> str:
     """How long ago, in words ("12 minutes ago" / "hace 12 minutos")."""
     # At least a second: Babel words zero (or a clock a hair behind) as "in 0 seconds".

@@ -16,10 +16,10 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from segcore.core.errors import SegcoreError
-from segcore.core.timefmt import office_time, utcnow
+from segcore.core.timefmt import utcnow
 from segcore.sync.live_status import LiveStatus, live_status
-from ui.connection import data_versions, databases, settings
-from ui.i18n import _, format_age
+from ui.connection import data_versions, databases
+from ui.i18n import _, format_age, format_datetime
 from ui.state import LIVE_SEEN
 
 POLL = timedelta(seconds=5)  # not "5s": Streamlit parses strings with pandas (slow import)
@@ -87,7 +87,7 @@ def live_caption() -> None:
             text.format(
                 status=describe_live(status, utcnow()),
                 host=status.host or _("another host"),
-                since=office_time(status.since, settings().zone),
+                since=format_datetime(status.since),
             )
         )
     elif status is not None:

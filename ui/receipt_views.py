@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore.core.timefmt import office_time
 from segcore.views.labels import human_size
 from segcore.work import review
 from ui import labels
 from ui.actions import run_write
-from ui.connection import settings
-from ui.i18n import _, format_number, ngettext, word
+from ui.i18n import _, format_datetime, format_number, ngettext, word
 from ui.labels import literal
 from ui.state import as_drawn, current_actor
 
 
 def receipt_rows(found: list[dict]) -> list[dict]:
-    """Receipts as rows with translated headers, office times and readable sizes."""
-    zone = settings().zone
+    """Receipts as rows with translated headers, office times as the language writes them and
+    readable sizes."""
     rows = []
     for r in found:
         verdict = (
@@ -26,7 +24,7 @@ def receipt_rows(found: list[dict]) -> list[dict]:
         )
         rows.append(
             {
-                _("Uploaded at"): office_time(r.get("upload_date"), zone, "%Y-%m-%d %H:%M"),
+                _("Uploaded at"): format_datetime(r.get("upload_date")),
                 _("File"): r.get("filename"),
                 _("Uploaded by"): r.get("uploaded_by") or "-",
                 _("Batches"): ", ".join(r.get("batches") or []),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore.core.timefmt import office_time
 from segcore.store.connection import Databases
 from segcore.sync import sync
 from segcore.sync.schedule import SyncScheduler
@@ -15,7 +14,7 @@ from segcore.views.labels import FIELD_LABELS, human_size, run_kind
 from ui import labels
 from ui.actions import run_write
 from ui.connection import settings
-from ui.i18n import N_, _, format_number, ngettext, word
+from ui.i18n import N_, _, format_datetime, format_number, ngettext, word
 from ui.state import SYNC_LAST_REPORT, current_actor
 
 
@@ -72,9 +71,7 @@ def schedule_controls(auto: SyncScheduler) -> None:
         )
     # The scheduler keeps the server's local time: astimezone() reads it as such.
     st.caption(
-        _("Next automatic run: {when}").format(
-            when=f"{auto.next_run.astimezone(zone):%Y-%m-%d %H:%M}"
-        )
+        _("Next automatic run: {when}").format(when=format_datetime(auto.next_run.astimezone(zone)))
         if auto.next_run
         else _("Automatic sync is off.")
     )
@@ -89,7 +86,6 @@ def schedule_controls(auto: SyncScheduler) -> None:
 def upload_rows(uploads: list[dict], with_assignee: bool = False) -> list[dict]:
     """Upload findings or recent uploads as table rows: the shared labels, office time, and
     sizes in KB/MB/GB (a small file is "12.0 KB", never "0 MB")."""
-    zone = settings().zone
     rows = []
     for upload in uploads:
         size = upload.get("size_bytes")
@@ -98,7 +94,7 @@ def upload_rows(uploads: list[dict], with_assignee: bool = False) -> list[dict]:
         row = {
             label("filename"): upload.get("filename"),
             label("uploaded_by"): upload.get("uploaded_by") or "",
-            label("upload_date"): office_time(upload.get("upload_date"), zone),
+            label("upload_date"): format_datetime(upload.get("upload_date")),
             label("size"): human_size(size),
             label("batches"): ", ".join(upload.get("batches") or []),
         }
@@ -146,8 +142,8 @@ RUN_TEXT_COLUMNS = ("started_at", "kind", "mode", "status", "author", "error")
 
 
 def run_rows(runs: list[dict]) -> list[dict]:
-    """Recorded runs as table rows: when (office time), incremental or full and why, counts."""
-    zone = settings().zone
+    """Recorded runs as table rows: when (office time, as the language writes it), incremental
+    or full and why, counts."""
     rows = []
     for run in runs:
         values = {
@@ -156,7 +152,7 @@ def run_rows(runs: list[dict]) -> list[dict]:
             "mode": _word(TRIGGERS, run.get("mode")),
             "status": _word(RUN_STATUS, run.get("status")),
             "author": labels.author(run.get("author")),
-            "started_at": office_time(run.get("started_at"), zone, "%Y-%m-%d %H:%M:%S"),
+            "started_at": format_datetime(run.get("started_at")),
         }
         for column in RUN_TEXT_COLUMNS:
             if values.get(column) is None:

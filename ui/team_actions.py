@@ -11,7 +11,6 @@ from datetime import date, datetime
 import streamlit as st
 
 from segcore.core.naming import person_key
-from segcore.core.timefmt import office_time
 from segcore.store.connection import Databases
 from segcore.team import team
 from segcore.work import handover, review
@@ -19,8 +18,7 @@ from segcore.work.batches import ChangeResult
 from ui import reads
 from ui.actions import flash, run_write
 from ui.attention import pace_columns
-from ui.connection import settings
-from ui.i18n import N_, _, format_number, format_percent, ngettext
+from ui.i18n import N_, _, format_date, format_datetime, format_number, format_percent, ngettext
 from ui.labels import literal
 from ui.state import REMOVE_TARGET, current_actor, forget
 
@@ -30,10 +28,11 @@ HANDOVER = {"unassign": N_("Leave them unassigned"), "reassign": N_("Reassign th
 
 
 def _when(value: object) -> str:
-    """A stored time in the office's zone; a legacy date as it is; blank when unknown."""
+    """A stored time in the office's zone, a legacy date, as the language writes them (as the
+    table's other dates); blank when unknown."""
     if isinstance(value, datetime):
-        return office_time(value, settings().zone)
-    return value.isoformat() if isinstance(value, date) else ""
+        return format_datetime(value)
+    return format_date(value) if isinstance(value, date) else ""
 
 
 TEAM_COLUMNS = (

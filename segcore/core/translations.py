@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import gettext
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from io import BytesIO
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from segcore.core.phrases import Phrase
+from segcore.core.timefmt import to_office
 
 LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
 DOMAIN = "messages"
@@ -61,6 +62,16 @@ class Words:
         if isinstance(value, datetime):
             value = value.date()
         return dates.format_date(value, format="medium", locale=self.locale)
+
+    def moment(self, value: datetime | None, zone: tzinfo | None) -> str:
+        """A stored (UTC) time in `zone` (the office's), in the language's medium format; "-"
+        for none."""
+        local = to_office(value, zone)
+        if local is None:
+            return "-"
+        return dates.format_datetime(
+            local, format="medium", tzinfo=local.tzinfo, locale=self.locale
+        )
 
     def number(self, value: float, decimals: int = 0) -> str:
         pattern = "#,##0" + ("." + "0" * decimals if decimals else "")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timezone, tzinfo
 
 from segcore.core.phrases import Nn_
-from segcore.core.timefmt import office_time, zone_name
+from segcore.core.timefmt import zone_name
 from segcore.core.translations import Words
 from segcore.report.pace import Alerts, RiskyBatch, local_day
 from segcore.report.progress import burndown, kpis
@@ -70,10 +70,6 @@ def _cell(value: object) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def _day(value: date | None) -> str:
-    return value.isoformat() if value else "-"
 
 
 def risk_reason(batch: RiskyBatch, words: Words = ENGLISH) -> str:
@@ -136,7 +132,7 @@ def figures(
     finish = burndown(rows, today, today, today, zone=zone).projected_finish
     lines.append(
         _("Projected finish of every batch at the pace of the last 14 days: {day}").format(
-            day=finish.isoformat() if finish else _("none (no recent progress)")
+            day=words.day(finish) if finish else _("none (no recent progress)")
         )
     )
     if quality is not None:
@@ -184,14 +180,14 @@ def build_report(
             str(p.delivered_7),
             str(p.delivered_28),
             f"{p.pace:.2f}",
-            _day(p.last_delivery),
-            _day(p.projected_finish),
+            words.day(p.last_delivery),
+            words.day(p.projected_finish),
             _("stalled") if p.stalled else ("" if p.on_team else _("no longer on the team")),
         ]
         for p in alerts.people
     ]
     report = WeeklyReport(
-        _("Segmentation weekly report, {day}").format(day=alerts.today.isoformat()),
+        _("Segmentation weekly report, {day}").format(day=words.day(alerts.today)),
         figures(rows, alerts, quality, words, zone),
         header,
         people,
@@ -208,7 +204,7 @@ def build_report(
             _(
                 "As of the last sync, {when} ({zone}) (stale): deliveries since then are not "
                 "counted."
-            ).format(when=office_time(alerts.basis.finished_at, zone), zone=zone_name(zone)),
+            ).format(when=words.moment(alerts.basis.finished_at, zone), zone=zone_name(zone)),
         )
     if not alerts.any:
         report.nothing = _("Nothing needs attention.")
@@ -218,7 +214,7 @@ def build_report(
 
 
 def _stalled_line(person, words: Words) -> str:
-    """ "Bea: 2 open, never delivered", "Ana: 1 open, last delivery 2025-10-01 (14 days ago)"."""
+    """ "Bea: 2 open, never delivered", "Ana: 1 open, last delivery Oct 1, 2025 (14 days ago)"."""
     held = _count(words, Nn_("{count} open", "{count} open"), person.open)
     _ = words.gettext
     if person.last_delivery is None:
@@ -228,7 +224,7 @@ def _stalled_line(person, words: Words) -> str:
         "{name}: {open}, last delivery {day} ({days} day ago)",
         "{name}: {open}, last delivery {day} ({days} days ago)",
         days,
-    ).format(name=person.name, open=held, day=_day(person.last_delivery), days=days)
+    ).format(name=person.name, open=held, day=words.day(person.last_delivery), days=days)
 
 
 def alert_sections(alerts: Alerts, words: Words = ENGLISH) -> list[tuple[str, list[str]]]:
@@ -243,15 +239,15 @@ def alert_sections(alerts: Alerts, words: Words = ENGLISH) -> list[tuple[str, li
         ).format(
             batch=b.id,
             name=b.assignee,
-            due=_day(b.due_date),
-            reached=_day(b.projected),
+            due=words.day(b.due_date),
+            reached=words.day(b.projected),
             reason=risk_reason(b, words),
         )
         for b in alerts.at_risk
     ] or [_("none")]
     moves = [
         _("{batch}: {giver} → {taker} (would finish it by {day})").format(
-            batch=m.id, giver=m.from_, taker=m.to, day=_day(m.projected_after)
+            batch=m.id, giver=m.from_, taker=m.to, day=words.day(m.projected_after)
         )
         for m in alerts.moves
     ] or [_("none")]

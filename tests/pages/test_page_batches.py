@@ -378,8 +378,9 @@ def test_a_batchs_details_are_worded_in_the_office_time_zone(app_env, monkeypatc
     assert fields["Carpeta faltante"] == "No"
     assert fields["Archivos subidos (los primeros)"] == "a.zip, b.zip"
     # The office's clock (TIMEZONE), not UTC: Mexico City is UTC-6 in January.
-    assert fields["Creado"] == "2026-01-05 12:30"
-    assert fields["Última subida"] == "2026-01-05 20:05"
+    # Written as every Spanish date is ("5 ene 2026"), not ISO.
+    assert fields["Creado"] == "5 ene 2026, 12:30:00\u202fp.m."
+    assert fields["Última subida"] == "5 ene 2026, 8:05:00\u202fp.m."
     text = at.dataframe[-2].value.to_string()
     for leftover in ("None", "False", "True", "{", "created_at", "metadata"):
         assert leftover not in text

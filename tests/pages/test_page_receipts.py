@@ -55,6 +55,20 @@ def test_receipts_newest_first_with_filters(lab):
     assert [i.value for i in at.info] == ["No receipt matches."]
 
 
+def test_receipts_are_dated_as_the_spanish_pages_date(lab, monkeypatch):
+    """ "2026-12-05 17:00" on the Spanish Receipts page, where the other pages say "5 dic 2026"."""
+    import re
+
+    from ui import i18n
+
+    monkeypatch.setenv("LANGUAGE", "es")
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    at = page("receipts").run()
+    assert not at.exception, at.exception
+    when = list(table(at)["Subido el"])
+    assert len(when) == 4 and all(re.match(r"\d{1,2} [a-z]{3,4} \d{4}, ", w) for w in when), when
+
+
 def test_a_batch_details_show_its_receipts(lab):
     at = page("batches").run()
     at.text_input(key="history_of").input("batch_2").run()

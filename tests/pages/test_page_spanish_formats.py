@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from datetime import date
 
@@ -187,3 +188,29 @@ def test_the_default_separator_follows_the_locales_decimal_mark(monkeypatch, lan
         spreadsheet_export.cell("due_date", date(2026, 11, 26))
         == {"en": "2026-11-26", "es": "26/11/2026"}[language]
     )
+
+
+ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+# "5 dic 2026" / "Dec 5, 2026", the locale's medium format (ui.i18n.format_date/_datetime).
+MEDIUM = {
+    "es": re.compile(r"\b\d{1,2} (ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic) \d{4}\b"),
+    "en": re.compile(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}, \d{4}\b"),
+}
+
+
+def table_text(at) -> str:
+    return " ".join(frame.value.astype(str).to_string() for frame in at.dataframe)
+
+
+def test_the_team_and_sync_pages_write_dates_as_the_language_does(demo_dbs, language):
+    """The Spanish Team table put "5 dic 2026" (last delivery) beside "2026-12-05 17:00" (last
+    uploads), and the Sync page's runs and uploads were ISO: every date a table shows is the
+    locale's, as the others ("Dec 5, 2026, 5:00:00 PM" in English)."""
+    for name in ("team", "sync"):
+        at = page(name).run()
+        assert not at.exception, at.exception
+        text = table_text(at)
+        assert MEDIUM[language].search(text) and not ISO_DAY.search(text), (name, text)
+    batches = page("batches").run()
+    config = json.loads(batches.dataframe[0].proto.columns)["latest_upload"]["type_config"]
+    assert config["format"] == {"es": "DD/MM/YYYY HH:mm", "en": "YYYY-MM-DD HH:mm"}[language]

@@ -95,7 +95,7 @@ def test_tables_use_human_labels_sizes_and_say_why_a_run_was_full(app_env, monke
     recent = tables[4].set_index("File")
     assert recent.loc["masks_batch_1.tar.xz", "Size"] == "2.0 KB"  # not "0 MB"
     assert recent.loc["Batch-2.zip", "Size"] == "1 byte"
-    assert recent.loc["Batch-2.zip", "Uploaded at"] == "2025-10-01 12:00"  # UTC-6
+    assert recent.loc["Batch-2.zip", "Uploaded at"] == "Oct 1, 2025, 12:00:00\u202fPM"  # UTC-6
     assert tables[3]["Kind"].tolist() == ["Full (no complete index from an earlier sync)"]
     at.button(key="sync_now").click().run()
     assert at.dataframe[3].value["Kind"].tolist()[0] == "Incremental"

@@ -344,9 +344,9 @@ def test_both_last_uploads_are_shown_and_labelled(app_env, monkeypatch):
     run_sync(app_env)
     table = page("team").run().dataframe[0].value.set_index("Name")
     # Flor uploaded nothing, but Ceci uploaded on Flor's batch; times in Mexico City (UTC-6).
-    assert table.loc["Flor", "Last upload on their batches"] == "2025-10-01 12:00"
+    assert table.loc["Flor", "Last upload on their batches"] == "Oct 1, 2025, 12:00:00\u202fPM"
     assert table.loc["Flor", "Last upload by them"] == ""
-    assert table.loc["Ceci", "Last upload by them"] == "2025-10-02 12:00"
+    assert table.loc["Ceci", "Last upload by them"] == "Oct 2, 2025, 12:00:00\u202fPM"
     assert table.loc["Ceci", "Files uploaded by them"] == 2
 
 

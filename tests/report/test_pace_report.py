@@ -36,7 +36,7 @@ def test_a_finished_project_reports_nothing_to_do():
         "- Batches: 1 in total, 1 assigned, 1 uploaded, 1 delivered and usable, "
         "0 without masks (100.0% delivered)" in report
     )
-    assert "| Ana | 0 | 1 | 1 | 0.05 | 2025-10-14 | - | - |" in report
+    assert "| Ana | 0 | 1 | 1 | 0.05 | Oct 14, 2025 | - | - |" in report
     assert report.rstrip().endswith("Nothing needs attention.")
 
 
@@ -90,21 +90,23 @@ def late_team_rows():
 
 
 def test_the_spanish_report_takes_the_plural_its_count_needs():
-    """ "vencido hace 1 días", "se alcanza nunca al ritmo actual" were on the Spanish page."""
+    """ "vencido hace 1 días", "se alcanza nunca al ritmo actual" were on the Spanish page, and
+    its dates were ISO ("vence 2025-10-17") where every other Spanish date reads "17 oct 2025"."""
     from segcore.core.translations import Words
     from segcore.report.pace_report import delivery_quality
 
     rows, alerts = late_team_rows()
     spanish = weekly_report(rows, alerts, delivery_quality(rows), Words("es"))
     assert "vencido hace 1 día\n" in spanish and "1 días" not in spanish
-    assert "batch_4 (Bea): vence 2025-10-17, no se alcanza al ritmo actual" in spanish
+    assert "batch_4 (Bea): vence 17 oct 2025, no se alcanza al ritmo actual" in spanish
+    assert spanish.startswith("# Informe semanal de segmentación, 15 oct 2025\n")
     assert "Requieren atención: 1 detenido, 2 lotes en riesgo, 1 movimiento sugerido" in spanish
     assert "Bea: 1 abierto, nunca entregó" in spanish
     assert "; 1 necesita retrabajo" in spanish
     assert "## Cifras" in spanish and "Figures" not in spanish
     english = weekly_report(rows, alerts, delivery_quality(rows))
     assert "overdue by 1 day\n" in english and "1 days" not in english
-    assert "batch_4 (Bea): due 2025-10-17, not reached at the current pace" in english
+    assert "batch_4 (Bea): due Oct 17, 2025, not reached at the current pace" in english
     assert "Needing attention: 1 stalled, 2 batches at risk, 1 suggested move" in english
     assert "Bea: 1 open, never delivered" in english
 
@@ -136,7 +138,7 @@ def test_a_stale_sync_is_named_in_the_offices_time_not_utc():
     stale = replace(alerts, basis=SyncBasis(datetime(2025, 10, 13, 18, 0), True))
     report = build_report(rows, stale, zone=ZoneInfo("America/Mexico_City"))
     assert report.figures[0].startswith(
-        "As of the last sync, 2025-10-13 12:00 (America/Mexico_City) (stale)"
+        "As of the last sync, Oct 13, 2025, 12:00:00\u202fPM (America/Mexico_City) (stale)"
     )
     assert "UTC" not in report.figures[0]
 

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from segcore.core.timefmt import office_time, zone_name
+from segcore.core.timefmt import zone_name
 from segcore.sync.sync_runs import full_reason_of
 from ui import reads
 from ui.connection import scheduler, settings
 from ui.content_actions import content_panel
-from ui.i18n import N_, _, format_number, word
+from ui.i18n import N_, _, format_datetime, format_number, word
 from ui.live import current_live_status, live_caption
 from ui.mask_actions import check_masks_panel, show_last_mask_check
 from ui.state import SYNC_LAST_REPORT, can_write
@@ -68,7 +68,7 @@ if report:
     )
     st.subheader(
         _("Report of the sync at {when} ({seconds} s, {kind})").format(
-            when=office_time(report["started_at"], zone, "%Y-%m-%d %H:%M:%S"),
+            when=format_datetime(report["started_at"]),
             seconds=format_number(report["duration_s"], 1),
             kind=kind,
         )
