@@ -57,6 +57,7 @@ NOT_A_USER_WRITE = {
     "backup_restore.recover": "called by restore_backup after its check",
     "auth.set_language": "a user's own interface language, a viewer's too",
     "actors.authorize_write": "the check itself",
+    "write_wait.bulk_write": "the bounded wait around a write, called by writes after their check",
     "row_snapshot.save": "a copy of the batch rows for the app's next start, made by any "
     "page view (a viewer's too): no user's change",
     **{

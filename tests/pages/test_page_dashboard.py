@@ -304,12 +304,7 @@ def test_uploads_per_day_filtered_to_a_person_counts_every_spelling_of_their_bat
     run_sync(app_env)
 
     def charted(at) -> int:
-        chart = next(
-            figure(c)
-            for c in at.get("plotly_chart")
-            if figure(c)["layout"]["title"]["text"].startswith("Uploads per day")
-        )
-        return sum(chart["data"][0]["y"])
+        return sum(charts(at)["chart_uploads"]["data"][0]["y"])
 
     at = page("dashboard").run()
     assert charted(at) == 6
