@@ -25,7 +25,7 @@ from ui.actions import describe_error, run_write
 from ui.connection import databases, settings
 from ui.i18n import N_, _
 from ui.labels import literal
-from ui.state import ACTOR, LOGIN_AT, NEW_COOKIE, SESSION_TOKEN, TRIED_TOKEN
+from ui.state import ACTOR, LOGIN_AT, NEW_COOKIE, SESSION_TOKEN, TRIED_TOKEN, TYPED
 
 COOKIE = "segdash_session"
 ROLES = {"coordinator": N_("coordinator"), "viewer": N_("viewer"), "segmentador": N_("segmentador")}
@@ -149,6 +149,7 @@ def _forget_login() -> str | None:
     token = st.session_state.get(SESSION_TOKEN)
     st.session_state[ACTOR] = st.session_state[LOGIN_AT] = None
     st.session_state[SESSION_TOKEN] = st.session_state[NEW_COOKIE] = None
+    st.session_state[TYPED] = {}  # what they typed is not the next login's to see
     return token
 
 

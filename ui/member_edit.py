@@ -16,7 +16,7 @@ from segcore.team import team
 from ui.actions import run_write
 from ui.i18n import _
 from ui.labels import literal
-from ui.state import TEAM_FORM_SEEN, current_actor
+from ui.state import TEAM_FORM_SEEN, TYPED, current_actor, typed
 
 FIELDS = ("role", "email")
 REFILL = "team_edit_refill"  # a member just saved: fill their form from the stored values
@@ -32,15 +32,21 @@ def _keys(label: str) -> dict[str, str]:
 
 
 def _fill(member: dict, label: str) -> dict[str, object]:
-    """The stored values the form shows, filled in before its fields are drawn when it opens
-    (or after a save): what a save compares with. A form already open keeps what was typed."""
-    keys, seen = _keys(label), st.session_state[TEAM_FORM_SEEN]
-    refill = st.session_state.get(REFILL) == label
-    if refill or label not in seen or any(k not in st.session_state for k in keys.values()):
-        st.session_state.pop(REFILL, None)
-        seen[label] = {f: member.get(f) for f in FIELDS}
-        for field, key in keys.items():
-            st.session_state[key] = _shown(member.get(field))
+    """The stored values the form shows, taken when it opens (or after a save): what a save
+    compares with. What was typed and not saved stays (on a form open meanwhile, and across
+    other pages: `typed`), compared with the value it was typed over."""
+    keys, seen, kept = _keys(label), st.session_state[TEAM_FORM_SEEN], st.session_state[TYPED]
+    if st.session_state.get(REFILL) == label:  # saved: the stored values, nothing typed
+        st.session_state.pop(REFILL)
+        seen.pop(label, None)
+        for key in keys.values():
+            kept.pop(key, None)
+            st.session_state.pop(key, None)  # drawn from the stored value below (`typed`)
+    if label not in seen or any(k not in st.session_state for k in keys.values()):
+        before = seen.get(label, {})
+        seen[label] = {
+            f: before[f] if keys[f] in kept and f in before else member.get(f) for f in FIELDS
+        }
     return seen[label]
 
 
@@ -75,12 +81,12 @@ def edit_form(databases: Databases, member: dict, label: str) -> None:
     and email" to exactly that document."""
     keys = _keys(label)
     seen = _fill(member, label)
-    with st.form("edit_member", border=False):
-        role = st.text_input(_("Role"), key=keys["role"])
+    with st.container():  # not an st.form: it would send what was typed only on a save
+        role = st.text_input(_("Role"), **typed(keys["role"], _shown(seen.get("role"))))
         slots = {"role": st.empty()}
-        email = st.text_input(_("Email"), key=keys["email"])
+        email = st.text_input(_("Email"), **typed(keys["email"], _shown(seen.get("email"))))
         slots["email"] = st.empty()
-        if st.form_submit_button(_("Save role and email")):
+        if st.button(_("Save role and email"), key="edit_save"):
             run_write(
                 _("Saving"),
                 _save,

@@ -11,7 +11,9 @@ from segcore.team import auth
 from ui.actions import guarded, run_write
 from ui.connection import settings
 from ui.i18n import _
-from ui.state import current_actor
+from ui.state import clear_typed, current_actor, typed
+
+LOGIN_CREATED = "member_login_created"  # a login was created: empty its form on the next run
 
 
 def member_logins(databases: Databases, names: list[str]) -> None:
@@ -25,17 +27,21 @@ def member_logins(databases: Databases, names: list[str]) -> None:
                 [{_("Login"): u.name, _("Member"): u.member or ""} for u in users], hide_index=True
             )
         create, reset = st.columns(2)
-        with create.form("segmentador_login", clear_on_submit=False):
+        if st.session_state.pop(LOGIN_CREATED, False):
+            clear_typed("login_name", "login_password")
+        # Not an st.form: the login name typed is kept across other pages (`typed`) until the
+        # login is created; the password is not kept.
+        with create.container(border=True):
             st.markdown(_("**New login** (sees only that person's batches)"))
             member = st.selectbox(_("Belongs to"), names, key="login_member")
-            name = st.text_input(_("Login name"), key="login_name")
+            name = st.text_input(_("Login name"), **typed("login_name"))
             password = st.text_input(
                 _("Password (at least {n} characters)").format(n=auth.MIN_PASSWORD),
                 type="password",
                 key="login_password",
             )
             slots = {"name": st.empty(), "password": st.empty(), "member": st.empty()}
-            if st.form_submit_button(_("Create login")):
+            if st.button(_("Create login"), key="login_create"):
                 run_write(
                     _("Saving"),
                     auth.add_user,
@@ -46,9 +52,7 @@ def member_logins(databases: Databases, names: list[str]) -> None:
                     member=member,
                     author=current_actor(),
                     slot=slots,
-                    then=lambda user: _("{name} can now log in and see {member}'s batches.").format(
-                        name=user.name, member=user.member
-                    ),
+                    then=_created,
                 )
         if users:
             with reset.form("segmentador_reset"):
@@ -67,3 +71,10 @@ def member_logins(databases: Databases, names: list[str]) -> None:
                         slot=slot,
                         then=_("{name}'s password was changed.").format(name=who),
                     )
+
+
+def _created(user) -> str:
+    st.session_state[LOGIN_CREATED] = True
+    return _("{name} can now log in and see {member}'s batches.").format(
+        name=user.name, member=user.member
+    )

@@ -11,7 +11,7 @@ from ui import labels
 from ui.actions import run_write
 from ui.i18n import _, format_datetime, format_number, ngettext, word
 from ui.labels import literal
-from ui.state import as_drawn, current_actor
+from ui.state import as_drawn, clear_typed, current_actor, typed
 
 
 def receipt_rows(found: list[dict]) -> list[dict]:
@@ -107,6 +107,8 @@ def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) ->
     previous run's): the click's own run may have read a send-back made a moment earlier.
     """
     outcome = st.session_state.pop(REVIEW_OUTCOME, None)
+    if st.session_state.pop(NOTE_SENT, False):  # the note went with the batches sent back
+        clear_typed("review_note")
     shown = as_drawn("review", dict(statuses))
     with st.expander(_("Review delivered batches"), expanded=outcome is not None):
         if outcome is not None:
@@ -117,8 +119,8 @@ def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) ->
             key="review_ids",
             format_func=lambda b: _with_status(b, statuses.get(b)),
         )
-        note = st.text_input(
-            _("Note for the segmentador (required to send back)"), key="review_note"
+        note = st.text_input(  # kept across other pages until it is sent (`typed`)
+            _("Note for the segmentador (required to send back)"), **typed("review_note")
         )
         accept, back = st.columns(2)
         seen = {b: shown.get(b) for b in chosen}  # None for one never shown: a conflict
@@ -152,15 +154,21 @@ def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) ->
                 note=note,
                 seen=seen,
                 author=current_actor(),
-                then=_said_in_form,
+                then=_sent_back,
             )
 
 
 REVIEW_OUTCOME = "review_outcome"
+NOTE_SENT = "review_note_sent"  # batches went back with the note: empty it on the next run
 
 
 def _said_in_form(result: review.ReviewResult) -> None:
     st.session_state[REVIEW_OUTCOME] = _describe(result)
+
+
+def _sent_back(result: review.ReviewResult) -> None:
+    st.session_state[NOTE_SENT] = bool(result.moved)
+    _said_in_form(result)
 
 
 def _describe(result: review.ReviewResult) -> str:

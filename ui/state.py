@@ -27,6 +27,7 @@ PENDING_EDITS = "batch_pending_edits"  # unsaved table edits, {batch id: {column
 TICKED_SEEN = "batch_ticked_seen"  # the ticked rows as the table showed them, by batch id
 SHOWN = "shown_values"  # {what: the values a form last drew}, see `as_drawn`
 TEAM_FORM_SEEN = "team_form_seen"  # {member: {field: the stored value the edit form showed}}
+TYPED = "typed_text"  # {field's key: what was typed (or chosen) there, not saved}, see `typed`
 BALANCE_CONFIRM = "balance_confirm"  # the "spread evenly" question is open
 REMOVE_TARGET = "team_remove_target"  # whose removal the confirmation dialog asks about
 DEMO_CONFIRM = "demo_confirm"  # the "load demo data" dialog is open
@@ -82,6 +83,7 @@ _DEFAULTS = {
     TICKED_SEEN: {},
     SHOWN: {},
     TEAM_FORM_SEEN: {},
+    TYPED: {},
     IMPORT_PREVIEW: None,
     LIVE_SEEN: {},
     LABEL_BASIS: {},
@@ -162,3 +164,36 @@ def as_drawn(what: str, now: dict) -> dict:
     before = shown.get(what)
     shown[what] = now
     return {} if before is None else before
+
+
+def typed(key: str, default: object = "") -> dict:
+    """The arguments of a form's field (`st.text_input(label, **typed("add_name"))`) whose
+    value outlives a visit to another page, as the Batches table's unsaved edits do.
+
+    Streamlit forgets a field's value in a run that does not draw it (any other page), and a
+    field in an `st.form` sends what was typed only when the form is submitted: such fields
+    are drawn outside forms, and each change is copied to `TYPED`, where the field takes it
+    back from when it is drawn again. Until then the field shows `default`. Call before the
+    field is drawn; `clear_typed` forgets the value once it is saved.
+    """
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state[TYPED].get(key, default)
+    elif st.session_state[ARRIVED]:  # the browser drew this page's fields afresh, empty
+        st.session_state[key] = st.session_state[key]  # (see `note_page_asked`)
+    return {"key": key, "on_change": _note_typed, "args": (key, default)}
+
+
+def _note_typed(key: str, default: object) -> None:
+    if st.session_state[key] == default:  # as shown before typing: nothing to keep
+        st.session_state[TYPED].pop(key, None)
+    else:
+        st.session_state[TYPED][key] = st.session_state[key]
+
+
+def clear_typed(*keys: str) -> None:
+    """Empty these text fields (what was typed is saved) and forget what was typed: call before
+    they are drawn, as the browser sends back the text it shows and a value set first is
+    drawn."""
+    for key in keys:
+        st.session_state[TYPED].pop(key, None)
+        st.session_state[key] = ""

@@ -20,7 +20,7 @@ from ui.actions import flash, run_write
 from ui.attention import pace_columns
 from ui.i18n import N_, _, format_date, format_datetime, format_number, format_percent, ngettext
 from ui.labels import literal
-from ui.state import REMOVE_TARGET, current_actor, forget
+from ui.state import REMOVE_TARGET, clear_typed, current_actor, forget
 
 ADD_FIELDS = ("add_name", "add_role", "add_email")
 ADD_CLEAR = "team_add_clear"  # a member was just added: empty the form on the next run
@@ -105,8 +105,7 @@ def clear_added_form() -> None:
     text and sends it back on the rerun. Values set before the widgets exist are drawn.
     """
     if st.session_state.pop(ADD_CLEAR, False):
-        for key in ADD_FIELDS:
-            st.session_state[key] = ""
+        clear_typed(*ADD_FIELDS)
 
 
 def member_choices(members: list[dict]) -> dict[str, dict]:

@@ -141,12 +141,12 @@ def test_a_segcore_error_is_spanish_on_screen_and_english_on_the_command_line(
     team.add_member(app_env.work, "Flor", author="test")
     at = page("team").run()
     at.text_input(key="add_name").input("FLÓR")
-    at = at.form_submit_button[0].click().run()
+    at = at.button(key="add_member").click().run()
     assert not at.exception
     assert [e.value for e in at.error] == ["'Flor' ya está en el equipo."]
     at.text_input(key="add_name").input("Ceci")
     at.text_input(key="add_email").input("no-es-correo")
-    at = at.form_submit_button[0].click().run()
+    at = at.button(key="add_member").click().run()
     assert [e.value for e in at.error] == ["'no-es-correo' no es un correo electrónico válido."]
 
     duplicate = run_cli("team", "add", "FLÓR", env={"LANGUAGE": "es"})

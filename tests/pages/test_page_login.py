@@ -65,7 +65,19 @@ def test_viewer_pages_have_no_editing_controls(login_on):
         assert not at.get("data_editor") and not at.form_submit_button, name
         labels = [b.label for b in at.button]
         assert not any(
-            label.startswith(("Save", "Sync now", "Remove", "Assign", "Spread", "Import"))
+            label.startswith(
+                (
+                    "Save",
+                    "Sync now",
+                    "Remove",
+                    "Assign",
+                    "Spread",
+                    "Import",
+                    "Add",
+                    "Preview",
+                    "Create",
+                )
+            )
             for label in labels
         ), (name, labels)
     at = page("batches")
@@ -79,7 +91,7 @@ def test_coordinator_changes_are_recorded_with_their_name(login_on):
     at.session_state["actor"] = Actor("Coord", "coordinator")
     at.run()
     at.text_input(key="add_name").input("Roberta")
-    at.form_submit_button[0].click().run()
+    at.button(key="add_member").click().run()
     assert not at.exception
     assert list_history(login_on.work, "Roberta")[0]["author"] == "Coord"
 
@@ -87,7 +99,8 @@ def test_coordinator_changes_are_recorded_with_their_name(login_on):
 def test_a_page_run_without_the_gate_cannot_write(login_on):
     at = page("team").run()  # no login happened in this session
     assert not at.exception
-    assert not at.form_submit_button  # viewer fallback: no editing controls
+    keys = {b.key for b in at.button}  # viewer fallback: no editing controls
+    assert not at.form_submit_button and not keys & {"add_member", "edit_save", "login_create"}
 
 
 def reopened(monkeypatch, token):

@@ -81,12 +81,12 @@ def test_the_coordinator_hands_out_a_login_from_the_team_page(two_logins):
     at.selectbox(key="login_member").select(names[2])
     at.text_input(key="login_name").input("third")
     at.text_input(key="login_password").input("short")
-    at = at.button(key="FormSubmitter:segmentador_login-Create login").click().run()
+    at = at.button(key="login_create").click().run()
     assert not at.exception
     assert auth.list_users(dbs.work) and "third" not in [u.name for u in auth.list_users(dbs.work)]
     assert at.text_input(key="login_name").value == "third"  # a refused entry keeps what was typed
     at.text_input(key="login_password").input(PASSWORD)
-    at = at.button(key="FormSubmitter:segmentador_login-Create login").click().run()
+    at = at.button(key="login_create").click().run()
     created = {u.name: u for u in auth.list_users(dbs.work)}["third"]
     assert created.role == "segmentador" and created.member == names[2]
     assert auth.authenticate(dbs.work, "third", PASSWORD).member == names[2]

@@ -107,6 +107,24 @@ def test_review_accepts_and_sends_back_from_the_batches_page(lab):
     assert work.batches.find_one({"id": "batch_1"})["status"] == "done"
 
 
+def test_a_review_note_survives_another_page_until_it_is_sent(lab):
+    """A note typed for a send-back, then the Team page and back: the note was gone. It stays
+    until the batches go back with it, then the field is empty."""
+    at = page("streamlit_app").run()
+    at.switch_page("ui/pages/batches.py").run()
+    at.text_input(key="review_note").input("edges cut")
+    at.switch_page("ui/pages/team.py").run()
+    at.switch_page("ui/pages/batches.py").run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="review_note").value == "edges cut"
+    at.multiselect(key="review_ids").set_value(["batch_1"]).run()
+    at.button(key="review_back").click().run()
+    assert lab.dbs.work.batches.find_one({"id": "batch_1"})["rework_reason"] == "edges cut"
+    assert at.text_input(key="review_note").value == ""
+    at.switch_page("ui/pages/team.py").run()
+    assert at.switch_page("ui/pages/batches.py").run().text_input(key="review_note").value == ""
+
+
 def test_a_corrupt_upload_is_never_counted_as_delivered(lab, run_cli):
     """One usable batch of four with uploads: every page and figure says one."""
     team_module.add_member(lab.dbs.work, "Flor", author="test")  # before any page reads it

@@ -16,6 +16,20 @@ def test_health_and_configuration_never_show_a_password(app_env, monkeypatch):
     assert not at.exception
 
 
+def test_typed_import_paths_survive_another_page(app_env, tmp_path):
+    """The paths typed for an import, then the Team page and back: they were the defaults
+    again (while a preview made from them stayed)."""
+    at = page("streamlit_app").run()
+    at.switch_page("ui/pages/settings.py").run()
+    at.text_input(key="import_file").input(str(tmp_path / "batches.json"))
+    at.text_input(key="import_dir").input(str(tmp_path))
+    at.switch_page("ui/pages/team.py").run()
+    at.switch_page("ui/pages/settings.py").run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="import_file").value == str(tmp_path / "batches.json")
+    assert at.text_input(key="import_dir").value == str(tmp_path)
+
+
 def test_import_from_file_and_directory_with_summary(app_env, tmp_path):
     for n in (1, 2, 3):
         (tmp_path / f"batch_{n}").mkdir()
@@ -25,7 +39,7 @@ def test_import_from_file_and_directory_with_summary(app_env, tmp_path):
     assert [r["Reachable"] for r in at.dataframe[0].value.to_dict("records")] == [True, True]
     at.text_input(key="import_file").input(str(tmp_path / "batches.json"))
     at.text_input(key="import_dir").input(str(tmp_path))
-    at.form_submit_button[0].click().run()
+    at.button(key="import_preview_go").click().run()
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["New"] == "4"
     assert app_env.work.batches.count_documents({}) == 0  # a preview writes nothing
@@ -38,7 +52,7 @@ def test_import_from_file_and_directory_with_summary(app_env, tmp_path):
     ]
     assert any("Import finished: 4 added" in s.value for s in at.success)
     # Again: idempotent, and the preview says so.
-    at.form_submit_button[0].click().run()
+    at.button(key="import_preview_go").click().run()
     assert {m.label: m.value for m in at.metric}["Unchanged"] == "4"
 
 
@@ -54,7 +68,7 @@ def test_importing_one_batch_words_the_summary_in_the_singular_in_spanish(
     )
     at = page("settings").run()
     at.text_input(key="import_dir").input(str(tmp_path))
-    at.form_submit_button[0].click().run()
+    at.button(key="import_preview_go").click().run()
     at.button(key="import_confirm").click().run()
     assert not at.exception
     said = [s.value for s in at.success if s.value.startswith("Importación terminada")]
@@ -66,7 +80,7 @@ def test_import_problem_is_shown_next_to_the_inputs(app_env, tmp_path):
     (tmp_path / "batches.json").write_text("{not json")
     at = page("settings").run()
     at.text_input(key="import_file").input(str(tmp_path / "batches.json"))
-    at.form_submit_button[0].click().run()
+    at.button(key="import_preview_go").click().run()
     assert not at.exception
     assert "invalid JSON" in at.error[0].value
     assert app_env.work.batches.count_documents({}) == 0
@@ -138,7 +152,7 @@ def test_an_uploaded_three_batch_file_flags_nothing_that_exists(app_env, tmp_pat
     at.file_uploader(key="import_upload").set_value(("three.json", listing, "application/json"))
     at.text_input(key="import_file").input("")
     at.text_input(key="import_dir").input(str(tmp_path))
-    at.form_submit_button[0].click().run()
+    at.button(key="import_preview_go").click().run()
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}
     assert (shown["New"], shown["Flagged folder missing"]) == ("1", "0")
@@ -153,11 +167,11 @@ def test_a_missing_path_error_names_what_was_typed(app_env, tmp_path):
     at = page("settings").run()
     at.text_input(key="import_file").input("~/nowhere/batches.json")
     at.text_input(key="import_dir").input("")
-    at.form_submit_button[0].click().run()
+    at.button(key="import_preview_go").click().run()
     assert "'~/nowhere/batches.json' does not exist" in at.error[0].value
     assert "BATCHES_FILE" not in at.error[0].value
     at.text_input(key="import_file").input("")
-    at.form_submit_button[0].click().run()
+    at.button(key="import_preview_go").click().run()
     assert (
         "upload a batches file" in at.error[0].value and "DATA_DIRECTORY" not in at.error[0].value
     )
@@ -173,7 +187,7 @@ def test_folders_naming_one_batch_are_named_in_the_preview_and_the_exact_one_imp
     at = page("settings").run()
     at.text_input(key="import_file").input("")
     at.text_input(key="import_dir").input(str(tmp_path))
-    at.form_submit_button[0].click().run()
+    at.button(key="import_preview_go").click().run()
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["New"] == "2"
     assert [w.value for w in at.warning] == [
@@ -198,7 +212,7 @@ def test_the_prefilled_batches_file_missing_means_the_folders_alone_as_segcore_i
     monkeypatch.setenv("DATA_DIRECTORY", str(tmp_path))
     at = page("settings").run()
     assert at.text_input(key="import_file").value == str(tmp_path / "batches.json")
-    at.form_submit_button[0].click().run()
+    at.button(key="import_preview_go").click().run()
     assert not at.exception and not at.error
     assert {m.label: m.value for m in at.metric}["New"] == "3"
     assert f"There is no batches file at '{tmp_path / 'batches.json'}'" in " ".join(
@@ -207,14 +221,14 @@ def test_the_prefilled_batches_file_missing_means_the_folders_alone_as_segcore_i
     # with a file uploaded beside the prefilled fields: the file and the folders
     listing = json.dumps(["batch_1", "batch_4"]).encode()
     at.file_uploader(key="import_upload").set_value(("batches.json", listing, "application/json"))
-    at.form_submit_button[0].click().run()
+    at.button(key="import_preview_go").click().run()
     assert not at.error and {m.label: m.value for m in at.metric}["New"] == "4"
     at.button(key="import_confirm").click().run()
     assert app_env.work.batches.count_documents({}) == 4
     # a file the user typed that does not exist is still refused
     at.file_uploader(key="import_upload").set_value(None)
     at.text_input(key="import_file").input(str(tmp_path / "batchs.json"))
-    at.form_submit_button[0].click().run()
+    at.button(key="import_preview_go").click().run()
     assert f"The batches file '{tmp_path / 'batchs.json'}' does not exist" in at.error[0].value
 
 

@@ -13,7 +13,7 @@ def add(at, name, role="", email=""):
     at.text_input(key="add_name").input(name)
     at.text_input(key="add_role").input(role)
     at.text_input(key="add_email").input(email)
-    return at.form_submit_button[0].click().run()
+    return at.button(key="add_member").click().run()
 
 
 def test_add_a_segmentador(app_env):
@@ -41,7 +41,7 @@ def test_edit_role_and_email(app_env):
     team.add_member(app_env.work, "Flor", author="test")
     at = page("team").run()
     at.text_input(key="edit_role_Flor").input("Revisor")
-    at.form_submit_button[1].click().run()
+    at.button(key="edit_save").click().run()
     assert not at.exception
     assert team.find_member(app_env.work, "flor").role == "Revisor"
 
@@ -52,7 +52,7 @@ def test_a_blank_email_or_role_is_refused_and_an_emptied_email_removes_it(app_en
     db = app_env.work
     team.add_member(db, "Flor", role="Revisora", email="flor@example.org", author="test")
     at = page("team").run()
-    save = "FormSubmitter:edit_member-Save role and email"
+    save = "edit_save"
     at.text_input(key="edit_email_Flor").input("   ")
     at.button(key=save).click().run()
     assert not at.exception and not at.success
@@ -86,7 +86,7 @@ def test_saving_the_role_keeps_an_email_changed_meanwhile(app_env):
     assert at.text_input(key="edit_email_Flor").value == "flor@example.org"
     edited_meanwhile(db, email="flor.new@example.org")
     at.text_input(key="edit_role_Flor").input("Revisora")
-    at.button(key="FormSubmitter:edit_member-Save role and email").click().run()
+    at.button(key="edit_save").click().run()
     assert not at.exception, at.exception
     member = team.find_member(db, "Flor")
     assert (member.role, member.email) == ("Revisora", "flor.new@example.org")
@@ -102,7 +102,7 @@ def test_an_email_changed_meanwhile_is_a_conflict_that_keeps_what_was_typed(app_
     edited_meanwhile(db, email="flor.new@example.org")
     at.text_input(key="edit_role_Flor").input("Revisora")
     at.text_input(key="edit_email_Flor").input("flor@lab.example.org")
-    save = "FormSubmitter:edit_member-Save role and email"
+    save = "edit_save"
     at.button(key=save).click().run()
     assert not at.exception, at.exception
     member = team.find_member(db, "Flor")
@@ -227,7 +227,7 @@ def test_a_refused_entry_keeps_what_was_typed_and_a_success_clears_it(app_env):
         "not-an-email",
     ]
     at.text_input(key="add_email").input("ceci@example.com")
-    at = at.form_submit_button[0].click().run()
+    at = at.button(key="add_member").click().run()
     assert any("Ceci was added" in s.value for s in at.success)
     assert [at.text_input(key=k).value for k in ("add_name", "add_role", "add_email")] == [
         "",
@@ -442,7 +442,7 @@ def test_editing_a_legacy_duplicate_saves_to_that_member(app_env):
     at.selectbox(key="edit_who").select("Jose").run()
     assert at.text_input(key="edit_email_Jose").value == "jose2@example.com"
     at.text_input(key="edit_role_Jose").input("Revisor")
-    at.button(key="FormSubmitter:edit_member-Save role and email").click().run()
+    at.button(key="edit_save").click().run()
     assert not at.exception, at.exception
     assert [(m.name, m.role) for m in team.list_members(db)] == [
         ("José", "Segmentador"),
@@ -463,3 +463,47 @@ def test_members_spelled_exactly_alike_are_each_chosen_and_removed_alone(app_env
     at.button(key="remove_yes").click().run()
     assert not at.exception, at.exception
     assert [m.email for m in team.list_members(db)] == ["first@example.com"]
+
+
+def round_trip(at, page_script="ui/pages/batches.py", back="ui/pages/team.py"):
+    """To another page and back in the same session, as the sidebar's links go."""
+    at.switch_page(page_script).run()
+    return at.switch_page(back).run()
+
+
+def test_what_was_typed_in_the_team_forms_survives_another_page_until_saved(app_env):
+    """Typed into "Add a segmentador", the edit form (of the member chosen) and a new login's
+    name, then Batches and back: the text was gone, unlike the Batches table's unsaved edits.
+    It stays until it is saved, then the forms are empty (or show what is stored) again."""
+    team.add_member(app_env.work, "Ceci", author="test")
+    team.add_member(app_env.work, "Flor", email="flor@example.org", author="test")
+    at = page("streamlit_app").run()
+    at.switch_page("ui/pages/team.py").run()
+    at.text_input(key="add_name").input("Pedro Páramo")
+    at.text_input(key="add_email").input("pedro@example.com")
+    at.selectbox(key="edit_who").select("Flor").run()
+    at.text_input(key="edit_role_Flor").input("Revisora")
+    at.text_input(key="login_name").input("pedro")
+    at = round_trip(at)
+    assert not at.exception, at.exception
+    fields = ("add_name", "add_role", "add_email", "login_name")
+    assert [at.text_input(key=k).value for k in fields] == [
+        "Pedro Páramo",
+        "",
+        "pedro@example.com",
+        "pedro",
+    ]
+    assert at.selectbox(key="edit_who").value == "Flor"
+    assert at.text_input(key="edit_role_Flor").value == "Revisora"
+    assert at.text_input(key="edit_email_Flor").value == "flor@example.org"
+
+    at.button(key="add_member").click().run()
+    at.button(key="edit_save").click().run()
+    assert not at.exception, at.exception
+    stored = {m.name: m for m in team.list_members(app_env.work)}
+    assert stored["Pedro Páramo"].email == "pedro@example.com"
+    assert stored["Flor"].role == "Revisora"
+    at = round_trip(at)
+    assert [at.text_input(key=k).value for k in ("add_name", "add_email")] == ["", ""]
+    assert at.text_input(key="edit_role_Flor").value == "Revisora"  # stored, not typed
+    assert at.text_input(key="login_name").value == "pedro"  # no login created: still there

@@ -81,7 +81,7 @@ def training_refused(restricted_uri, monkeypatch):
 def test_team_and_batches_keep_working(training_refused):
     at = page("team").run()
     at.text_input(key="add_name").input("Flor")
-    at.form_submit_button[0].click().run()
+    at.button(key="add_member").click().run()
     assert not at.exception and not at.error
     assert any("Flor was added" in s.value for s in at.success)
     at = page("batches").run()

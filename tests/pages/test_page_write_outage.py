@@ -82,7 +82,7 @@ def test_adding_a_member_with_the_database_stopped(own_server):
     at = page("team").run()
     embedded.stop_server(own_server)
     at.text_input(key="add_name").input("Roberta")
-    at.form_submit_button[0].click().run()
+    at.button(key="add_member").click().run()
     assert not at.exception, at.exception
     assert [e.value for e in at.error if "database is not available" in e.value]
     assert not any("Roberta was added" in s.value for s in at.success)

@@ -76,7 +76,7 @@ def test_the_settings_page_shows_one_message(data, words, app_env, tmp_path):
     path.write_bytes(data)
     at = page("settings").run()
     at.text_input(key="import_file").input(str(path))
-    at.form_submit_button[0].click().run()
+    at.button(key="import_preview_go").click().run()
     assert not at.exception
     assert words in at.error[0].value
     assert app_env.work.batches.count_documents({}) == 0

@@ -7,7 +7,7 @@ from segcore.settings.config_table import database_note, describe
 from ui import import_actions, reads
 from ui.actions import clear_caches
 from ui.i18n import N_, _, word
-from ui.state import IMPORT_PREVIEW, IMPORT_RESULT, can_write
+from ui.state import IMPORT_PREVIEW, IMPORT_RESULT, can_write, typed
 from ui.widgets import page_start
 
 databases = page_start(N_("Settings"))
@@ -52,25 +52,27 @@ if can_write():  # importing changes the batch list: not for a viewer
         )
     )
     current = databases.settings
-    with st.form("import_form"):
+    # Not an st.form: it would send what was typed only on "Preview import". The paths typed
+    # are kept across other pages (`typed`), as the preview is, and after an import (the same
+    # source is often imported again); a chosen file is not kept.
+    with st.container(border=True):
         uploaded = st.file_uploader(
             _("Upload a batches file (batches.json)"), type=["json"], key="import_upload"
         )
         batches_file = st.text_input(
             _("…or a batches file on the server"),
-            str(current.effective_batches_file or ""),
-            key="import_file",
+            **typed("import_file", str(current.effective_batches_file or "")),
         )
         data_directory = st.text_input(
             _("Data directory on the server (one folder per batch)"),
-            str(current.data_directory or ""),
-            key="import_dir",
+            **typed("import_dir", str(current.data_directory or "")),
         )
         count_images = st.checkbox(
-            _("Count the images in each folder (slow on a network mount)"), key="import_count"
+            _("Count the images in each folder (slow on a network mount)"),
+            **typed("import_count", False),
         )
         slot = st.empty()
-        if st.form_submit_button(_("Preview import"), type="primary"):
+        if st.button(_("Preview import"), type="primary", key="import_preview_go"):
             import_actions.prepare(
                 databases, uploaded, batches_file, data_directory, count_images, slot
             )

@@ -11,7 +11,7 @@ from ui.i18n import N_, _
 from ui.labels import literal
 from ui.member_edit import edit_form
 from ui.member_logins import member_logins
-from ui.state import can_write, current_actor
+from ui.state import TYPED, can_write, current_actor, typed
 from ui.team_actions import (
     clear_added_form,
     confirm_removal,
@@ -64,17 +64,18 @@ if members:
 if not can_write():
     st.stop()  # a viewer sees the team and its workload, and no editing controls
 add, change = st.columns(2)
-# Not cleared on submit: a refused entry keeps what was typed; a success empties it.
+# What was typed stays (across other pages too, `typed`: not an st.form, which would send it
+# only on "Add") until a success empties it; a refused entry keeps it.
 clear_added_form()
-with add.form("add_member", clear_on_submit=False, border=True):
+with add.container(border=True):
     st.subheader(_("Add a segmentador"))
-    name = st.text_input(_("Name"), key="add_name")
+    name = st.text_input(_("Name"), **typed("add_name"))
     slots = {"name": st.empty()}
-    role = st.text_input(_("Role"), placeholder=team.DEFAULT_ROLE, key="add_role")
+    role = st.text_input(_("Role"), placeholder=team.DEFAULT_ROLE, **typed("add_role"))
     slots["role"] = st.empty()
-    email = st.text_input(_("Email (optional)"), key="add_email")
+    email = st.text_input(_("Email (optional)"), **typed("add_email"))
     slots["email"] = st.empty()
-    if st.form_submit_button(_("Add"), type="primary"):
+    if st.button(_("Add"), type="primary", key="add_member"):
         run_write(
             _("Adding"),
             team.add_member,
@@ -94,7 +95,10 @@ with change.container(border=True):
         st.stop()
     # One choice per document: legacy duplicates (José and Jose) are acted on one at a time.
     choices = member_choices(members)
-    chosen = st.selectbox(_("Member"), list(choices), key="edit_who")
+    if st.session_state[TYPED].get("edit_who") not in choices:  # removed meanwhile
+        st.session_state[TYPED].pop("edit_who", None)
+    # The member chosen is kept across pages as well: their form shows what was typed in it.
+    chosen = st.selectbox(_("Member"), list(choices), **typed("edit_who", next(iter(choices))))
     edit_form(databases, choices[chosen], chosen)
     write_buttons([choices[chosen]])
     asked = st.button(
