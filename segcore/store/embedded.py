@@ -148,13 +148,15 @@ def ensure_server(path: str | os.PathLike, start_timeout: float = 60.0) -> str:
             return running_server(path) or _start(path, start_timeout)
 
 
-def server_command(path: Path, port: int, log_level: str, *flags: str) -> list[str]:
-    """The command line of a plain SecantusDB server (`python -m secantus`, as an admin runs
-    one with `--auth`) on `port` storing its data in `path`."""
+def server_command(
+    path: Path, port: int, log_level: str, *flags: str, module: str = "secantus"
+) -> list[str]:
+    """The command line of a SecantusDB server on `port` storing its data in `path`: a plain one
+    (`python -m secantus`, as an admin runs one with `--auth`), or through `module`."""
     return [
         sys.executable,
         "-m",
-        "secantus",
+        module,
         "--host",
         HOST,
         "--port",
@@ -169,20 +171,7 @@ def server_command(path: Path, port: int, log_level: str, *flags: str) -> list[s
 
 def embedded_command(path: Path, port: int) -> list[str]:
     """The command line of the embedded server (`embedded_server`) on `port` for `path`."""
-    return [
-        sys.executable,
-        "-m",
-        LAUNCHER,
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--storage-path",
-        str(path),
-        "--log-level",
-        "WARNING",
-        *OPLOG,
-    ]
+    return server_command(path, port, "WARNING", *OPLOG, module=LAUNCHER)
 
 
 def _start(path: Path, start_timeout: float) -> str:
