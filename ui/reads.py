@@ -284,8 +284,7 @@ def stored_values(field_name: str) -> list[str]:
 def person_choices(team: list[str]) -> list[str]:
     """A person filter's choices: one per person on the team (the first of legacy duplicates),
     then one per person not on it, under a stored spelling (`holders.person_options`)."""
-    stored = {row["assignee"] for row in progress_rows()}
-    return [*holders.people_by_key(team).values(), *holders.person_options(list(stored), team)]
+    return holders.person_options(list({row["assignee"] for row in progress_rows()}), team)
 
 
 @cached_read(topics=("team",))
@@ -357,13 +356,7 @@ def mask_detail(found: Databases, batch_id: str) -> dict | None:
 def open_workloads(names: tuple[str, ...]) -> dict[str, int]:
     """How many open batches (segcore.delivery's rule) each of `names` holds under any
     spelling (`holders`), from the rows."""
-    counts = dict.fromkeys(names, 0)
-    by_key = holders.people_by_key(list(names))
-    for row in progress_rows():
-        person = holders.person_of(row["assignee"], by_key) if row["open"] else None
-        if person in counts:
-            counts[person] += 1
-    return counts
+    return holders.workloads(((r["assignee"], 1) for r in progress_rows() if r["open"]), names)
 
 
 @st.cache_data(ttl=HEALTH_TTL_S, show_spinner=False)

@@ -16,7 +16,13 @@ from segcore.core.timefmt import date_string
 from segcore.store import data_version
 from segcore.store.schema import BATCHES, META, find_in
 from segcore.work.delivery import NOT_DELIVERED, REWORK
-from segcore.work.holders import NOBODY_QUERIES, holder, people_by_key, person_of, same_person
+from segcore.work.holders import (
+    NOBODY_QUERIES,
+    holder,
+    people_by_key,
+    same_person,
+    workloads,
+)
 
 COLLECTION = BATCHES
 STATUSES = ("pending", "in_progress", REWORK, "review", "done")
@@ -295,14 +301,9 @@ def unassigned_missing_folder(db: Database) -> int:
 
 def open_workloads(db: Database, names: list[str]) -> dict[str, int]:
     """How many open batches (segcore.delivery) each of `names` holds under any spelling."""
-    counts = {name: 0 for name in names}
-    by_key = people_by_key(names)
     pipeline = [{"$match": NOT_DELIVERED}, {"$group": {"_id": "$assignee", "n": {"$sum": 1}}}]
-    for row in db[COLLECTION].aggregate(pipeline):
-        person = person_of(row["_id"], by_key)
-        if person in counts:
-            counts[person] += row["n"]
-    return counts
+    groups = db[COLLECTION].aggregate(pipeline)
+    return workloads(((row["_id"], row["n"]) for row in groups), names)
 
 
 # --- changing -------------------------------------------------------------------------------

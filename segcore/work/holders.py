@@ -13,6 +13,8 @@ Legacy tools stored assignees of every kind: "flor" or "Flor " for Flor, the num
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from segcore.core.naming import person_key
 
 
@@ -91,7 +93,19 @@ def display_names(stored: object, by_key: dict[str, str]) -> dict[str, str]:
 
 
 def person_options(stored: list[object], team: list[str]) -> list[str]:
-    """A person filter's choices after the team: one per person not on it (`outsiders`), in
-    name order."""
+    """A person filter's choices: one per person on the team (the first of legacy duplicates),
+    then one per person not on it (`outsiders`), in name order."""
     others = outsiders(stored, people_by_key(team))
-    return [others[key] for key in sorted(others)]
+    return [*people_by_key(team).values(), *(others[key] for key in sorted(others))]
+
+
+def workloads(held: Iterable[tuple[object, int]], names: Iterable[str]) -> dict[str, int]:
+    """How many batches each of `names` holds under any spelling: `held` pairs a stored
+    assignee with a count of batches stored so (one row each, or a server's group). Pure."""
+    counts = dict.fromkeys(names, 0)
+    by_key = people_by_key(list(counts))
+    for stored, count in held:
+        person = person_of(stored, by_key)
+        if person in counts:
+            counts[person] += count
+    return counts

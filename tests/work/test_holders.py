@@ -42,9 +42,15 @@ def test_every_spelling_of_a_member_is_that_member_and_the_first_duplicate_count
     assert holders.same_person("Flor ", "flor") and not holders.same_person(["Flor"], "Flor")
 
 
-def test_person_filter_options_are_one_per_person_not_on_the_team():
+def test_person_filter_options_are_the_team_then_one_per_person_not_on_it():
     stored = ["Flor", "flor", "Flor ", "Ex", "ex ", 42, None, "  "]
-    assert holders.person_options(stored, ["Flor"]) == ["42", "Ex"]
+    assert holders.person_options(stored, ["Flor"]) == ["Flor", "42", "Ex"]
+
+
+def test_workloads_count_each_person_once_under_every_spelling_and_type():
+    held = [(a, 1) for _, a in LEGACY] + [("FLOR", 2), ("Ceci", 1)]
+    loads = holders.workloads(held, ["Flor", "42", "Mauricio"])
+    assert loads == {"Flor": 5, "42": 1, "Mauricio": 0}  # "['Flor']" is someone else's text
 
 
 def test_rows_count_and_filter_a_legacy_assignee_as_every_view_does():
