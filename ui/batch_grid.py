@@ -87,13 +87,7 @@ def fold_editor_edits(team: list[str]) -> None:
 def ticked_ids(snap: dict) -> list[str]:
     """Ids of the rows ticked on screen: those still ticked from before a reload (drawn
     ticked), with the shown editor's ticks and unticks, in the table's order."""
-    rows = snap["rows"]
-    ticked = set(snap.get("ticked") or ())
-    for position, changes in editor_changes().items():
-        if "select" in changes and 0 <= int(position) < len(rows):
-            batch_id = str(rows[int(position)].get("id"))
-            (ticked.add if changes["select"] is True else ticked.discard)(batch_id)
-    return [str(d.get("id")) for d in rows if str(d.get("id")) in ticked]
+    return batch_table.ticked_ids(snap["rows"], snap.get("ticked") or (), editor_changes())
 
 
 def _ticked_rows(snap: dict) -> dict[str, dict]:

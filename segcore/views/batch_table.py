@@ -116,13 +116,21 @@ def plain_value(value: object) -> object:
     return value
 
 
-def selected_ids(docs: list[dict], edited_rows: dict, column: str = "select") -> list[str]:
-    """Ids of the rows whose selection box the user ticked."""
-    return [
-        str(docs[int(p)].get("id"))
-        for p, changes in edited_rows.items()
-        if changes.get(column) is True and 0 <= int(p) < len(docs)
-    ]
+def ticked_ids(
+    docs: list[dict],
+    ticked_before: "set[str] | list[str]",
+    edited_rows: dict,
+    column: str = "select",
+) -> list[str]:
+    """Ids of the rows ticked on screen, in the table's order: those ticked before (kept across a
+    reload of the table, which gives it a fresh editor), with the editor's ticks and unticks
+    (`edited_rows`, by row position, as Streamlit reports them). Pure."""
+    ticked = set(ticked_before)
+    for position, changes in edited_rows.items():
+        if column in changes and 0 <= int(position) < len(docs):
+            batch_id = str(docs[int(position)].get("id"))
+            (ticked.add if changes[column] is True else ticked.discard)(batch_id)
+    return [str(d.get("id")) for d in docs if str(d.get("id")) in ticked]
 
 
 # A spreadsheet runs a cell that begins with one of these as a formula (OWASP "CSV

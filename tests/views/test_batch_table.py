@@ -112,14 +112,16 @@ def test_masks_vs_images(check, shown):
     assert row["mask_state"] == (check["state"] if isinstance(check, dict) else None)
 
 
-def test_selected_ids_follow_the_ticked_rows():
-    docs = [LEGACY, {"id": "batch_1"}]
+def test_ticked_ids_follow_the_editor_and_keep_earlier_ticks_in_table_order():
+    docs = [LEGACY, {"id": "batch_1"}, {"id": "batch_2"}]
     edited = {
         "0": {"due_date": "2025-10-15T00:00:00.000", "select": True},
         1: {"assignee": "Ceci", "select": False},
-        7: {"select": True},
+        7: {"select": True},  # a row no longer shown
     }
-    assert batch_table.selected_ids(docs, edited) == ["batch_400"]
+    assert batch_table.ticked_ids(docs, [], edited) == ["batch_400"]
+    assert batch_table.ticked_ids(docs, {"batch_2", "batch_1"}, edited) == ["batch_400", "batch_2"]
+    assert batch_table.ticked_ids(docs, {"batch_9"}, {}) == []  # ticked, then filtered away
 
 
 def test_csv_export_reads_the_filtered_batches(db):
