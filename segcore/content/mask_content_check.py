@@ -50,8 +50,10 @@ SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # resampling noise as drawn), and fits a NIfTI mask to either frame of an image whose qform
 # and sform differ (5 named a mask saved by ITK-based tools in its qform); it refuses a colour
 # mask and counts a pixel once in every format (5 passed an RGB DICOM, a vector NRRD or MHA),
-# and reads a CMYK mask's colours (5 read its C, M, Y as R, G, B: empty).
-VERSION = 6
+# and reads a CMYK mask's colours (5 read its C, M, Y as R, G, B: empty);
+# 7 checks a mask whose image no reader here knows (a .webp added to MASK_EXTENSIONS) for its
+# own problems (6 passed it with a note, whatever it held).
+VERSION = 7
 Progress = Callable[[float, str], None]
 
 

@@ -143,10 +143,11 @@ class _Scan:
     def check(self, path: str, stream, images: list[Image], size: int | None = None) -> None:
         """Check one mask read from `stream` against its image; every problem is recorded."""
         name = _shown(path)
-        unknown = next((n for n in (name, images[0][1]) if no_reader(n)), None)
+        unknown = no_reader(name)
         if unknown:  # an extension added to MASK_EXTENSIONS: said, never a problem
-            self.add(path, [("no_reader", {"reason": no_reader(unknown)})], images)
+            self.add(path, [("no_reader", {"reason": unknown})], images)
             return
+        # An image no reader knows is one that cannot be read: its mask is checked (`_tally`).
         mask = self._read(name, stream, size)
         if self.keep_for_links:
             self.read[member_path(path)] = mask

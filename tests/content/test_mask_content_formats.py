@@ -21,6 +21,7 @@ from segcore.content.mask_content import describe
 from segcore.content.mask_content_check import check_content
 from segcore.images.batch_images import list_image_names
 from segcore.masks.mask_check import verify
+from segcore.store.schema import MASK_CONTENT
 from tests.content.test_mask_content_archives import SIDE, checked, lab, png, said, square
 from tests.masks_content_files import NIBABEL_DATA, nifti_like
 
@@ -492,3 +493,39 @@ def test_a_mask_whose_image_cannot_be_read_is_still_checked(lab, upload, tmp_pat
         "seven_mask.dcm: label 7 not in 0,1,2",
     ]
     assert row["problems"] == 4 and row["counts"]["empty"] == 2
+
+
+def test_a_mask_whose_image_has_no_reader_is_still_checked(lab, upload, tmp_path):
+    """WebP and JPEG 2000 images (extensions a team adds to MASK_EXTENSIONS, no reader here)
+    are images that cannot be read: their masks are still checked for their own problems. They
+    used to get the note "contents not checked" alone, under the mask's name, and counted as
+    usable. A mask of such an extension itself keeps that note."""
+    lab.settings = replace(
+        lab.settings, mask_extensions=(*lab.settings.mask_extensions, ".webp", ".jp2", ".xyz")
+    )
+    images = images_dir(lab)
+    Image.fromarray(np.full((SIDE, SIDE), 90, np.uint8)).save(images / "empty.webp")
+    Image.fromarray(np.full((SIDE, SIDE), 90, np.uint8)).save(images / "seven.jp2")
+    lab.images("own")
+    png(lab.masks / "empty_mask.png", np.zeros((SIDE, SIDE)))
+    png(lab.masks / "seven_mask.png", square(7))
+    (lab.masks / "own_mask.xyz").write_bytes(b"what the lab's own tool writes")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert sorted(describe(o) for o in row["offenders"]) == [
+        "empty_mask.png: empty",
+        "empty_mask.png: its image cannot be read (no reader for .webp files)",
+        "own_mask.xyz: contents not checked (no reader for .xyz files)",
+        "seven_mask.png: its image cannot be read (no reader for .jp2 files)",
+        "seven_mask.png: label 7 not in 0,1,2",
+    ]
+    assert row["problems"] == 2
+
+
+def test_results_stored_by_version_6_are_checked_again(lab, upload, tmp_path):
+    """Version 6 passed a mask whose image no reader knows: its stored result is read again."""
+    lab.settings = replace(lab.settings, mask_extensions=(*lab.settings.mask_extensions, ".webp"))
+    Image.fromarray(np.full((SIDE, SIDE), 90, np.uint8)).save(images_dir(lab) / "a.webp")
+    png(lab.masks / "a_mask.png", np.zeros((SIDE, SIDE)))
+    checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    lab.work[MASK_CONTENT].update_many({}, {"$set": {"version": 6}})
+    assert check_content(lab, ["batch_1"]).checked_uploads == 1
