@@ -4,7 +4,8 @@ A colour mask (RGB PNG or JPEG, an RGB DICOM, a vector NRRD or MetaImage, an RGB
 label mask only when its colour channels agree (a grey drawing saved in colour): its value is
 that grey, counted once per pixel, not once per channel; a 4th channel (alpha), or a 2nd one of
 two (grey and alpha), is not a value. Channels that differ make it a colour image, refused the
-same way whatever holds it. The layers of a 3D Slicer segmentation (an NRRD axis of kind
+same way whatever holds it. A palette image whose colours in use are greys is those greys (its
+indices otherwise: class numbers). The layers of a 3D Slicer segmentation (an NRRD axis of kind
 "list") are no colours: each is a label map of its own, and a pixel drawn in several layers
 counts once.
 """
@@ -28,6 +29,25 @@ def one_per_pixel(array, axis: int = -1):
     if not (channels == channels[..., :1]).all():
         raise UnreadableUpload(COLOUR)
     return channels[..., 0]
+
+
+def palette_greys(image, array):
+    """A palette image's pixels (Pillow's mode "P", `array` its indices) as the greys it shows
+    when every colour it uses is a grey: a black-and-white mask that Pillow's quantize() or
+    pngquant saved with a palette, white perhaps at index 0. Otherwise its indices, as label
+    tools mean them (a VOC-style PNG's colours stand for its class numbers)."""
+    import numpy as np
+
+    palette = image.getpalette() if image.mode == "P" else None
+    if not palette:
+        return array
+    colours = np.asarray(palette, np.uint8).reshape(-1, 3)  # RGB: alpha (tRNS) is no value
+    used = np.unique(array)
+    if not used.size or used[-1] >= len(colours):
+        return array
+    if not (colours[used] == colours[used][:, :1]).all():
+        return array
+    return colours[:, 0][array]
 
 
 def from_fields(array):

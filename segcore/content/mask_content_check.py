@@ -52,7 +52,9 @@ SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # mask and counts a pixel once in every format (5 passed an RGB DICOM, a vector NRRD or MHA),
 # and reads a CMYK mask's colours (5 read its C, M, Y as R, G, B: empty);
 # 7 checks a mask whose image no reader here knows (a .webp added to MASK_EXTENSIONS) for its
-# own problems (6 passed it with a note, whatever it held).
+# own problems (6 passed it with a note, whatever it held), and reads a palette mask whose colours
+# are greys by those greys (6 read its indices: a black-and-white mask with white at index 0 was
+# its background drawn, one in Pillow's web palette "label 225").
 VERSION = 7
 Progress = Callable[[float, str], None]
 

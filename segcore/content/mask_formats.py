@@ -22,6 +22,7 @@ from segcore.content.mask_channels import (
     nifti_voxel_values,
     nrrd_voxel_values,
     one_per_pixel,
+    palette_greys,
 )
 from segcore.content.mask_format_dicom import dicom_header, dicom_values
 from segcore.content.mask_geometry import (
@@ -94,7 +95,7 @@ def planar_values(source, max_voxels: int) -> tuple[Geometry, MaskValues | None]
         for page in ImageSequence.Iterator(image):
             modes.add(page.mode)
             page = page.convert("RGB") if page.mode in NOT_RGB_MODES else page
-            pages.append(_labels(np.asarray(page)))
+            pages.append(_labels(palette_greys(page, np.asarray(page))))
         array = np.stack(pages) if len(pages) > 1 else pages[0]
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UnreadableUpload(f"not a readable image ({first_line(exc)})") from None

@@ -134,6 +134,47 @@ def test_a_cmyk_mask_is_read_as_the_colours_it_shows(lab, upload, tmp_path, exte
     assert said(row) == {f"red_mask.{extension}": f"red_mask.{extension}: {REFUSED}"}
 
 
+def voc_palette() -> list[int]:
+    """The PASCAL VOC colour map (class 1 dark red, 2 dark green...), as its tools write it."""
+    palette = []
+    for label in range(256):
+        r = g = b = 0
+        for bit in range(8):
+            r |= ((label >> 0) & 1) << (7 - bit)
+            g |= ((label >> 1) & 1) << (7 - bit)
+            b |= ((label >> 2) & 1) << (7 - bit)
+            label >>= 3
+        palette += [r, g, b]
+    return palette
+
+
+def test_a_palette_mask_is_read_as_the_greys_it_shows(lab, upload, tmp_path):
+    """A black-and-white drawing saved with a palette (Pillow's quantize(), white at index 0;
+    its web palette, white at index 225) is the black and white it shows: 5 white pixels are
+    too few, where the black background was counted as drawn, or "label 225" named. A VOC-style
+    label PNG, whose colours stand for classes, is still read by its indices."""
+    lab.settings = replace(lab.settings, mask_labels=(0.0, 1.0, 2.0, 255.0), mask_min_pixels=10)
+    lab.images("quantized", "tiff", "bmp", "web", "voc", size=(64, 48))
+    few, square = np.zeros((48, 64, 3), np.uint8), np.zeros((48, 64, 3), np.uint8)
+    few[10, 10:15], square[10:30, 10:30] = 255, 255
+    Image.fromarray(few).quantize(2).save(lab.masks / "quantized_mask.png")
+    Image.fromarray(few).quantize(2).save(lab.masks / "tiff_mask.tif")
+    Image.fromarray(few).quantize(16).save(lab.masks / "bmp_mask.bmp")
+    Image.fromarray(square).convert("P").save(lab.masks / "web_mask.png")
+    classes = np.zeros((48, 64), np.uint8)
+    classes[10:20, 10:20], classes[30:40, 30:40] = 1, 2
+    voc = Image.fromarray(classes, mode="P")
+    voc.putpalette(voc_palette())
+    voc.save(lab.masks / "voc_mask.png")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 5
+    few_said = "5 non-zero pixels, fewer than 10"
+    assert said(row) == {
+        f"{n}_mask.{e}": f"{n}_mask.{e}: {few_said}"
+        for n, e in (("quantized", "png"), ("tiff", "tif"), ("bmp", "bmp"))
+    }
+
+
 def test_results_stored_by_version_5_are_checked_again(lab, upload, tmp_path):
     """Version 5 of the check passed an RGB DICOM mask: its stored result is read again."""
     shutil.copy(CT, images_dir(lab) / "dcm.dcm")
