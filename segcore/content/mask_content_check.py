@@ -54,7 +54,8 @@ SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # 7 checks a mask whose image no reader here knows (a .webp added to MASK_EXTENSIONS) for its
 # own problems (6 passed it with a note, whatever it held), and reads a palette mask whose colours
 # are greys by those greys (6 read its indices: a black-and-white mask with white at index 0 was
-# its background drawn, one in Pillow's web palette "label 225").
+# its background drawn, one in Pillow's web palette "label 225"), and reads a detached NRRD (.nhdr)
+# by its header, as an .mhd (6 had no reader for it: a mask of the wrong size passed).
 VERSION = 7
 Progress = Callable[[float, str], None]
 

@@ -48,7 +48,7 @@ from segcore.archives.archive_zip import (
 from segcore.content.mask_content import COUNTED, ContentTally, Rules, check_mask
 from segcore.content.mask_content_7z import scan_7z
 from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
-from segcore.content.mask_formats import no_reader, read_mask
+from segcore.content.mask_formats import DETACHED, no_reader, read_mask
 from segcore.content.mask_geometry import OverLimit, first_line
 from segcore.content.mask_images import (
     Image,
@@ -232,7 +232,7 @@ class _Scan:
         if isinstance(mask, str):
             problems = [("unreadable", {"reason": mask})]
         else:
-            detached = split_extension(_shown(path), self.index.extensions)[1] == ".mhd"
+            detached = split_extension(_shown(path), self.index.extensions)[1] in DETACHED
             problems = check_mask(
                 *mask, None if isinstance(grid, str) else grid, self.rules, detached
             )

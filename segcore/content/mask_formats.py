@@ -57,6 +57,11 @@ class NoReader(UnreadableUpload):
 
 NIFTI = (".nii", ".nii.gz")
 NUMPY = (".npy", ".npz")
+# NRRD: `.nhdr` is a detached header (ITK and 3D Slicer write its values to `.raw` or `.raw.gz`),
+# an extension to add to MASK_EXTENSIONS.
+NRRD = (".nrrd", ".seg.nrrd", ".nhdr")
+# A header whose values are in a file of its own: a mask's is checked by its header only.
+DETACHED = (".mhd", ".nhdr")
 
 # --- planar images (Pillow) -------------------------------------------------------------
 
@@ -328,7 +333,11 @@ def nrrd_header(path: str) -> Geometry:
         raise UnreadableUpload(f"not a readable NRRD file ({first_line(exc)})") from None
 
 
-def nrrd_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValues | None]:
+def nrrd_values(
+    stream: BinaryIO, max_voxels: int, detached: bool = False
+) -> tuple[Geometry, MaskValues | None]:
+    """An NRRD mask's grid and values; `detached` (a `.nhdr`): a header naming a data file of
+    its own is checked by its header (the file it names is never opened)."""
     import nrrd
 
     try:
@@ -337,6 +346,8 @@ def nrrd_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValues
         if geometry.voxels > max_voxels:
             return geometry, None
         if header.get("data file") or header.get("datafile"):
+            if detached:
+                return geometry, None
             raise UnreadableUpload("NRRD header without its data (a detached data file)")
         return geometry, nrrd_voxel_values(header, nrrd.read_data(header, stream, index_order="F"))
     except (OSError, ValueError, EOFError, nrrd.NRRDError) as exc:
@@ -443,7 +454,7 @@ def metaimage_values(
     with _as_file(read_at_most(stream, limit), extension) as path:
         reader = _itk_reader(path)
         geometry = _itk_geometry(reader)
-        if extension == ".mhd" or geometry.voxels > max_voxels:
+        if extension in DETACHED or geometry.voxels > max_voxels:
             return geometry, None
         try:
             image = reader.Execute()
@@ -471,12 +482,12 @@ def _format(name: str) -> str:
     """The reader a file's name calls for: planar, nifti, nrrd, metaimage, numpy, mgh or dicom
     (a `.dcm`, a DICOM ending, or a name without an extension or with a number for one: a
     UID); "none" for any other extension (one added to MASK_EXTENSIONS)."""
-    extension = split_extension(name, (*DEFAULT_EXTENSIONS, *MGH))[1]
+    extension = split_extension(name, (*DEFAULT_EXTENSIONS, *MGH, *NRRD))[1]
     if extension in PLANAR:
         return "planar"
     if extension in NIFTI:
         return "nifti"
-    if extension in (".nrrd", ".seg.nrrd", ".nhdr"):
+    if extension in NRRD:
         return "nrrd"
     if extension in (".mha", ".mhd"):
         return "metaimage"
@@ -563,7 +574,8 @@ def read_mask(
             gzipped = split_extension(name)[1] == ".nii.gz"
             return nifti_values(stream, gzipped, max_voxels, limit)
         if kind == "nrrd":
-            return nrrd_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
+            detached = split_extension(name, NRRD)[1] in DETACHED
+            return nrrd_values(io.BytesIO(read_at_most(stream, limit)), max_voxels, detached)
         if kind == "metaimage":
             return metaimage_values(stream, split_extension(name)[1], max_voxels, limit)
         if kind == "numpy":

@@ -521,6 +521,33 @@ def test_a_mask_whose_image_has_no_reader_is_still_checked(lab, upload, tmp_path
     assert row["problems"] == 2
 
 
+def test_a_detached_nrrd_is_read_by_its_header_as_a_mask_and_as_an_image(lab, upload, tmp_path):
+    """ITK's detached NRRD (`.nhdr`, its values in `.raw.gz` or `.raw`), added to
+    MASK_EXTENSIONS: a mask's size is checked from its header, as a `.mhd`'s, and an image's
+    grid is read from its header. Both used to be "contents not checked (no reader for .nhdr
+    files)": a mask of the wrong size, or of the wrong spacing for its image, was usable."""
+    lab.settings = replace(lab.settings, mask_extensions=(*lab.settings.mask_extensions, ".nhdr"))
+    images = images_dir(lab)
+    image = SimpleITK.GetImageFromArray(np.zeros((10, 30, 40), np.int16))
+    image.SetSpacing((0.7, 0.9, 2.5))
+    SimpleITK.WriteImage(image, str(images / "case.nii.gz"))
+    SimpleITK.WriteImage(image, str(images / "scan.nhdr"))  # and scan.raw beside it
+    wrong = SimpleITK.GetImageFromArray(np.ones((10, 40, 30), np.uint8))
+    wrong.SetSpacing((0.7, 0.9, 2.5))
+    SimpleITK.WriteImage(wrong, str(lab.masks / "case_mask.nhdr"), True)  # case_mask.raw.gz
+    coarse = SimpleITK.GetImageFromArray(volume((10, 30, 40)))
+    coarse.SetSpacing((1.0, 1.0, 2.5))
+    SimpleITK.WriteImage(coarse, str(lab.masks / "scan_mask.nrrd"))
+    assert sorted(p.name for p in lab.masks.iterdir())[:2] == ["case_mask.nhdr", "case_mask.raw.gz"]
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert sorted(describe(o) for o in row["offenders"]) == [
+        "case_mask.nhdr: 30×40×10, image 40×30×10",
+        "case_mask.nhdr: its values are in a separate file: size checked from the header only",
+        "scan_mask.nrrd: spacing 1.0×1.0×2.5, image 0.7×0.9×2.5",
+    ]
+    assert row["problems"] == 2 and row["header_only"] == 1
+
+
 def test_results_stored_by_version_6_are_checked_again(lab, upload, tmp_path):
     """Version 6 passed a mask whose image no reader knows: its stored result is read again."""
     lab.settings = replace(lab.settings, mask_extensions=(*lab.settings.mask_extensions, ".webp"))
