@@ -5,7 +5,7 @@ label mask only when its colour channels agree (a grey drawing saved in colour):
 that grey, counted once per pixel, not once per channel; a 4th channel (alpha), or a 2nd one of
 two (grey and alpha), is not a value. Channels that differ make it a colour image, refused the
 same way whatever holds it. A palette image whose colours in use are greys is those greys (its
-indices otherwise: class numbers). The layers of a 3D Slicer segmentation (an NRRD axis of kind
+indices otherwise: class numbers); of black and white only, off and on, as a 1-bit image. The layers of a 3D Slicer segmentation (an NRRD axis of kind
 "list") are no colours: each is a label map of its own, and a pixel drawn in several layers
 counts once.
 """
@@ -31,23 +31,30 @@ def one_per_pixel(array, axis: int = -1):
     return channels[..., 0]
 
 
-def palette_greys(image, array):
+BLACK_AND_WHITE = {0, 255}
+
+
+def palette_greys(image, array) -> tuple[object, bool]:
     """A palette image's pixels (Pillow's mode "P", `array` its indices) as the greys it shows
-    when every colour it uses is a grey: a black-and-white mask that Pillow's quantize() or
-    pngquant saved with a palette, white perhaps at index 0. Otherwise its indices, as label
-    tools mean them (a VOC-style PNG's colours stand for its class numbers)."""
+    when every colour it uses is a grey: a mask that Pillow's quantize() or pngquant saved with
+    a palette, white perhaps at index 0. Otherwise its indices, as label tools mean them (a
+    VOC-style PNG's colours stand for its class numbers). The flag: the colours used are black
+    and white only, then read off and on (0 and 1) as a 1-bit image's, whatever their indices."""
     import numpy as np
 
     palette = image.getpalette() if image.mode == "P" else None
     if not palette:
-        return array
+        return array, False
     colours = np.asarray(palette, np.uint8).reshape(-1, 3)  # RGB: alpha (tRNS) is no value
     used = np.unique(array)
     if not used.size or used[-1] >= len(colours):
-        return array
+        return array, False
     if not (colours[used] == colours[used][:, :1]).all():
-        return array
-    return colours[:, 0][array]
+        return array, False
+    greys = colours[:, 0]
+    if set(greys[used].tolist()) <= BLACK_AND_WHITE:
+        return (greys[array] == 255).astype(np.uint8), True
+    return greys[array], False
 
 
 def from_fields(array):

@@ -98,9 +98,10 @@ def planar_values(source, max_voxels: int) -> tuple[Geometry, MaskValues | None]
         # Every page of a multi-page TIFF (a stack's slices), not only the first.
         pages, modes = [], set()
         for page in ImageSequence.Iterator(image):
-            modes.add(page.mode)
             page = page.convert("RGB") if page.mode in NOT_RGB_MODES else page
-            pages.append(_labels(palette_greys(page, np.asarray(page))))
+            shown, black_and_white = palette_greys(page, np.asarray(page))
+            modes.add("1" if black_and_white else page.mode)
+            pages.append(_labels(shown))
         array = np.stack(pages) if len(pages) > 1 else pages[0]
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UnreadableUpload(f"not a readable image ({first_line(exc)})") from None

@@ -175,6 +175,29 @@ def test_a_palette_mask_is_read_as_the_greys_it_shows(lab, upload, tmp_path):
     }
 
 
+@pytest.mark.parametrize("labels", [(0.0, 1.0), (0.0, 255.0)])
+def test_a_black_and_white_palette_mask_is_off_and_on_as_a_1_bit_one(lab, upload, tmp_path, labels):
+    """A palette mask of black and white holds off and on, as its 1-bit twin, whichever index
+    white has: with labels 0,1 or 0,255 it passes, never "label 255 not in 0,1"; a grey
+    palette keeps its greys (128 is named)."""
+    lab.settings = replace(lab.settings, mask_labels=labels)
+    lab.images("white_first", "black_first", "grey", size=(32, 32))
+    square = np.zeros((32, 32, 3), np.uint8)
+    square[5:20, 5:20] = 255
+    Image.fromarray(square).quantize(2).save(lab.masks / "white_first_mask.png")
+    indexed = Image.fromarray((square[..., 0] // 255).astype(np.uint8), mode="P")
+    indexed.putpalette([0, 0, 0, 255, 255, 255])
+    indexed.save(lab.masks / "black_first_mask.png")
+    grey = Image.fromarray((square[..., 0] // 255).astype(np.uint8), mode="P")
+    grey.putpalette([0, 0, 0, 128, 128, 128])
+    grey.save(lab.masks / "grey_mask.png")
+    assert Image.open(lab.masks / "white_first_mask.png").getpalette()[:3] == [255, 255, 255]
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 3
+    allowed = ",".join(str(int(v)) for v in labels)
+    assert said(row) == {"grey_mask.png": f"grey_mask.png: label 128 not in {allowed}"}
+
+
 def test_results_stored_by_version_5_are_checked_again(lab, upload, tmp_path):
     """Version 5 of the check passed an RGB DICOM mask: its stored result is read again."""
     shutil.copy(CT, images_dir(lab) / "dcm.dcm")
