@@ -31,7 +31,9 @@ from segcore.images.mask_matching import (
     paths_for_batch,
 )
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
+from segcore.team.team import list_members
 from segcore.work import delivery
+from segcore.work.holders import display_names, people_by_key
 
 PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown", "removed")
 # A problem in words (the pages' labels, ui.labels.PROBLEM): what a rework reason starts with.
@@ -381,13 +383,14 @@ def list_receipts(
     limit: int = LIST_LIMIT,
 ) -> list[dict]:
     """Receipts newest first, of `batch_ids` when given; `problem` one of PROBLEMS or "any"
-    (any problem) or "none"; `person` an uploader, compared as typed. Never a query built from
-    raw input: every value is a plain string compared for equality."""
+    (any problem) or "none"; `person` an uploader under any spelling (`person_key`, as the Team
+    page counts their files). Never a query built from raw input: every value is a plain string
+    compared for equality."""
     query: dict = {}
     if batch_ids:
         query["batches"] = {"$in": [str(b) for b in batch_ids][:200]}
-    if person:
-        query["uploaded_by"] = str(person)
+    if person:  # every stored spelling of that person ("flor", "FLOR " for Flor)
+        query["uploaded_by"] = {"$in": _spellings(work, person_key(str(person)))}
     if problem == "any":
         query["problem"] = {"$ne": None}
     elif problem == "none":
@@ -543,7 +546,19 @@ def _count(content: dict) -> int:
     return problems if isinstance(problems, int) and not isinstance(problems, bool) else 0
 
 
+def _spellings(work: Database, key: str | None = None) -> list[str]:
+    """The stored uploaders naming someone (of the person `key` when given)."""
+    return [
+        n
+        for n in work[RECEIPTS].distinct("uploaded_by")
+        if isinstance(n, str) and n.strip() and (key is None or person_key(n) == key)
+    ]
+
+
 def uploaders(work: Database) -> list[str]:
-    """Everyone who has a receipt (as stored), for the Receipts page's filter."""
-    names = work[RECEIPTS].distinct("uploaded_by")
-    return sorted({n for n in names if isinstance(n, str) and n.strip()}, key=person_key)
+    """Everyone who has a receipt, for the Receipts page's filter: one entry per person
+    (`person_key`), named as on every other view (`holders.display_names`: the team member,
+    else the least stored spelling), so "flor" and "FLOR" are Flor's, as the Team page counts."""
+    stored = _spellings(work)
+    named = display_names(stored, people_by_key([m.name for m in list_members(work)]))
+    return sorted({named[person_key(n)] for n in stored}, key=person_key)
