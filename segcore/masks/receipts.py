@@ -12,7 +12,7 @@ checks found. The sync's side (listing new uploads, moving statuses) is `segcore
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from pymongo import DESCENDING, UpdateOne
 from pymongo.database import Database
@@ -21,7 +21,7 @@ from segcore.content.mask_content_check import has_content_problem, is_current
 from segcore.core.errors import N_
 from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_, Phrase, text_of
-from segcore.core.timefmt import utcnow
+from segcore.core.timefmt import office_now, utcnow
 from segcore.images import batch_images
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
@@ -518,14 +518,15 @@ def lacking_content(work: Database) -> list:
 REMOVED = N_("the upload was deleted on {day}")
 
 
-def mark_removed(work: Database, upload_ids: list) -> None:
+def mark_removed(work: Database, upload_ids: list, zone: tzinfo | None = None) -> None:
     """The receipts of deleted uploads say so (problem `removed`, not usable, nothing left to
     tell): a receipt kept "usable" after its upload was deleted contradicted the batch, which
-    no longer counts it. What the upload held stays on the receipt, as a record."""
+    no longer counts it. What the upload held stays on the receipt, as a record. The day in
+    its reason is the office's (`zone`; None: the server's), as every page dates it."""
     if not upload_ids:
         return
     now = utcnow()
-    reason = Phrase(REMOVED, day=now.date())
+    reason = Phrase(REMOVED, day=office_now(zone).date())
     work[RECEIPTS].update_many(
         {"_id": {"$in": list(upload_ids)}},
         {
