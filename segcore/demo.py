@@ -232,14 +232,14 @@ def load_demo(
     batches_file = _prepare(databases, Path(directory), count)
     rng = random.Random(seed)
     today = today or date.today()
-    work = databases.work
+    work, zone = databases.work, databases.settings.zone
     work[META].insert_one(
         {"_id": "demo", "loaded_at": datetime.now(), "directory": str(Path(directory).resolve())}
     )
     batch_import.import_batches(work, batch_import.read_batches_file(batches_file), author)
     names = []
     for name, role, email in DEMO_TEAM:
-        names.append(team.add_member(work, name, role, email, author=author).name)
+        names.append(team.add_member(work, name, role, email, author, zone).name)
 
     assigned = int(count * 0.75)
     edits = []
@@ -250,7 +250,7 @@ def load_demo(
         edits.append(batches.Edit(batch_id, "priority", None, rng.choice(batches.PRIORITIES)))
         due = today + timedelta(days=rng.randint(-10, 30))
         edits.append(batches.Edit(batch_id, "due_date", None, due.isoformat()))
-    assignments.apply_edits(work, edits, author)
+    assignments.apply_edits(work, edits, author, zone=zone)
 
     files = GridFS(databases.training, collection=databases.settings.masks_bucket)
     uploads = 0

@@ -68,7 +68,13 @@ def save(databases: Databases, edits: list[batches.Edit]) -> None:
         report_change(result, _("Save"))
 
     run_write(
-        _("Saving"), assignments.apply_edits, databases.work, edits, current_actor(), then=saved
+        _("Saving"),
+        assignments.apply_edits,
+        databases.work,
+        edits,
+        current_actor(),
+        zone=settings().zone,  # the day an assignment notes is the office's
+        then=saved,
     )
 
 
@@ -160,7 +166,7 @@ def skipped_note(skipped: int) -> str:
 
 
 def _assign_next(work, count: int, person: str, actor) -> tuple[assignments.Handout, int]:
-    result = assignments.assign_next_pending(work, count, person, actor)
+    result = assignments.assign_next_pending(work, count, person, actor, zone=settings().zone)
     return result, batches.unassigned_missing_folder(work)
 
 
@@ -187,7 +193,7 @@ def _next_done(found: tuple[assignments.Handout, int], asked: int, person: str) 
 
 
 def _spread(work, names: list[str], actor, limit: int) -> tuple[assignments.Handout, int]:
-    result = assignments.balance_pending(work, names, actor, limit=limit)
+    result = assignments.balance_pending(work, names, actor, limit=limit, zone=settings().zone)
     return result, batches.unassigned_missing_folder(work)
 
 
@@ -240,6 +246,7 @@ def bulk_actions(
                 person,
                 actor,
                 seen={b: d.get("assignee") for b, d in seen.items()},
+                zone=settings().zone,
                 then=lambda result: report_change(
                     result, _("Assigned to {person}").format(person=person)
                 ),

@@ -249,8 +249,10 @@ def _current_alerts(rows: list[dict], found: list[dict], last: dict | None) -> p
 def uploads_per_day(
     found: Databases, start: date, end: date, owner: str | None = None, status: str | None = None
 ) -> list[dict]:
-    """{day, uploads} from the sync's read model: never a scan of the training database."""
-    return upload_stats.uploads_per_day(found.work, start, end, owner, status)
+    """{day, uploads} of the office's days from the sync's read model (counted again from the
+    sync's index when TIMEZONE changed since the last sync): never a scan of the training
+    database."""
+    return upload_stats.uploads_per_day(found.work, start, end, owner, status, settings().zone)
 
 
 @cached_read(topics=("sync",))

@@ -18,6 +18,7 @@ from segcore.work.batches import ChangeResult
 from ui import reads
 from ui.actions import flash, run_write
 from ui.attention import pace_columns
+from ui.connection import settings
 from ui.i18n import N_, _, format_date, format_datetime, format_number, format_percent, ngettext
 from ui.labels import literal
 from ui.state import REMOVE_TARGET, clear_typed, current_actor, forget
@@ -210,6 +211,7 @@ def _removal_question(databases: Databases, choices: dict[str, dict], name: str,
             unassign=bool(open_count) and choice == "unassign",
             reassign_to=team.Member(**choices[target]) if target else None,
             author=current_actor(),
+            zone=settings().zone,
             then=removed,
             slot=slot,
         )
@@ -285,6 +287,7 @@ def former_holders(
                 former,
                 target,
                 author=current_actor(),
+                zone=settings().zone,
                 then=moved,
                 slot=slot,
             )

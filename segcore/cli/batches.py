@@ -113,7 +113,11 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
     if (assignee is None) == (not unassign):
         raise click.UsageError("give exactly one of --to NAME or --unassign")
     result = assignments.assign(
-        ctx.databases.work, list(batch_ids), None if unassign else assignee, _author()
+        ctx.databases.work,
+        list(batch_ids),
+        None if unassign else assignee,
+        _author(),
+        zone=ctx.settings.zone,
     )
     _report_change(result, as_json)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import tzinfo
 
 import click
 
@@ -18,17 +19,19 @@ from segcore.cli.base import (
     pass_context,
 )
 from segcore.core.naming import printable
+from segcore.core.timefmt import office_time
 
 
-def _print_messages(messages: list[dict]) -> None:
+def _print_messages(messages: list[dict], zone: tzinfo | None) -> None:
     if not messages:
         echo("The outbox is empty.")
         return
     for m in messages:
         when = m.get("sent_at") or m.get("due_at") or m.get("created_at")
+        when = office_time(when, zone) or "-"  # the office's time, as every other listing
         to = m.get("to") or "webhook"
         # one line each, whatever a file name in the subject holds (a line break, a control)
-        line = f"{m['state']:<8} {str(when)[:19]:<19} {m['kind']:<8} {to:<28} {m['subject']}"
+        line = f"{m['state']:<8} {when:<16} {m['kind']:<8} {to:<28} {m['subject']}"
         echo(printable(line))
         if m["state"] != "sent" and m.get("answer"):
             echo(printable(f"         attempt {m.get('attempts', 0)}: {m['answer']}"))
@@ -78,7 +81,7 @@ def notify(ctx, list_, state, send_due, retry, test, as_json):
     db = ctx.databases.work
     if list_:
         messages = notify_outbox.list_messages(db, state)
-        emit_json(messages) if as_json else _print_messages(messages)
+        emit_json(messages) if as_json else _print_messages(messages, ctx.settings.zone)
         return
     if not ctx.settings.notify_channels:
         raise SegcoreError("no channel configured: set SMTP_URL (with NOTIFY_FROM) or WEBHOOK_URL")

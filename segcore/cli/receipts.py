@@ -36,7 +36,11 @@ PROBLEM_CHOICES = (
 
 @main.command("receipts")
 @click.argument("batch_ids", nargs=-1)
-@click.option("--person", type=Value(), help="Only uploads by this person (as stored).")
+@click.option(
+    "--person",
+    type=Value(),
+    help="Only uploads by this person, under any spelling (flor, FLOR and Flor are one).",
+)
 @click.option("--problem", type=click.Choice(PROBLEM_CHOICES), help="Only receipts with it.")
 @click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 10_000))
 @json_option

@@ -57,7 +57,9 @@ def team_add(ctx, name, role, email):
     """Add a segmentador."""
     from segcore.team import team
 
-    member = team.add_member(ctx.databases.work, name, role, email, author=_author())
+    member = team.add_member(
+        ctx.databases.work, name, role, email, author=_author(), zone=ctx.settings.zone
+    )
     echo(f"Added {printable(member.name)} ({printable(member.role)}).")
 
 
@@ -101,7 +103,12 @@ def team_remove(ctx, name, unassign, reassign_to):
     from segcore.work import handover
 
     moved = handover.remove_member(
-        ctx.databases.work, name, unassign=unassign, reassign_to=reassign_to, author=_author()
+        ctx.databases.work,
+        name,
+        unassign=unassign,
+        reassign_to=reassign_to,
+        author=_author(),
+        zone=ctx.settings.zone,
     )
     where = f"reassigned to {reassign_to}" if reassign_to else "unassigned"
     echo(f"Removed {printable(name)}; {moved} open batches {printable(where)}.")

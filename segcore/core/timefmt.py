@@ -21,7 +21,8 @@ def utcnow() -> datetime:
 
 
 def legacy_timestamp(moment: datetime | None = None) -> str:
-    """A creation time in the legacy "YYYY-MM-DD HH:MM:SS" form."""
+    """A creation time in the legacy "YYYY-MM-DD HH:MM:SS" form (an office time: see
+    `office_now`)."""
     return (moment or datetime.now()).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -135,6 +136,12 @@ def office_naive(moment: object, zone: tzinfo | None) -> datetime | None:
     """Office wall-clock time without tzinfo: what tables and charts should draw as is."""
     local = to_office(moment, zone)
     return local.replace(tzinfo=None) if local else None
+
+
+def office_now(zone: tzinfo | None) -> datetime:
+    """Now on the office's wall clock, without tzinfo: what a day or time stored as text
+    ("2026-12-06", "2026-12-06 18:33:42") must be written from, as it is read back as is."""
+    return utcnow().replace(tzinfo=timezone.utc).astimezone(zone).replace(tzinfo=None)
 
 
 def zone_name(zone: tzinfo | None) -> str:

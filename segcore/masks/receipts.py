@@ -12,7 +12,7 @@ checks found. The sync's side (listing new uploads, moving statuses) is `segcore
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from pymongo import DESCENDING, UpdateOne
 from pymongo.database import Database
@@ -21,7 +21,7 @@ from segcore.content.mask_content_check import has_content_problem, is_current
 from segcore.core.errors import N_
 from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_, Phrase, text_of
-from segcore.core.timefmt import utcnow
+from segcore.core.timefmt import office_now, utcnow
 from segcore.images import batch_images
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
@@ -31,7 +31,9 @@ from segcore.images.mask_matching import (
     paths_for_batch,
 )
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
+from segcore.team.team import list_members
 from segcore.work import delivery
+from segcore.work.holders import display_names, people_by_key
 
 PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown", "removed")
 # A problem in words (the pages' labels, ui.labels.PROBLEM): what a rework reason starts with.
@@ -381,13 +383,14 @@ def list_receipts(
     limit: int = LIST_LIMIT,
 ) -> list[dict]:
     """Receipts newest first, of `batch_ids` when given; `problem` one of PROBLEMS or "any"
-    (any problem) or "none"; `person` an uploader, compared as typed. Never a query built from
-    raw input: every value is a plain string compared for equality."""
+    (any problem) or "none"; `person` an uploader under any spelling (`person_key`, as the Team
+    page counts their files). Never a query built from raw input: every value is a plain string
+    compared for equality."""
     query: dict = {}
     if batch_ids:
         query["batches"] = {"$in": [str(b) for b in batch_ids][:200]}
-    if person:
-        query["uploaded_by"] = str(person)
+    if person:  # every stored spelling of that person ("flor", "FLOR " for Flor)
+        query["uploaded_by"] = {"$in": _spellings(work, person_key(str(person)))}
     if problem == "any":
         query["problem"] = {"$ne": None}
     elif problem == "none":
@@ -515,14 +518,15 @@ def lacking_content(work: Database) -> list:
 REMOVED = N_("the upload was deleted on {day}")
 
 
-def mark_removed(work: Database, upload_ids: list) -> None:
+def mark_removed(work: Database, upload_ids: list, zone: tzinfo | None = None) -> None:
     """The receipts of deleted uploads say so (problem `removed`, not usable, nothing left to
     tell): a receipt kept "usable" after its upload was deleted contradicted the batch, which
-    no longer counts it. What the upload held stays on the receipt, as a record."""
+    no longer counts it. What the upload held stays on the receipt, as a record. The day in
+    its reason is the office's (`zone`; None: the server's), as every page dates it."""
     if not upload_ids:
         return
     now = utcnow()
-    reason = Phrase(REMOVED, day=now.date())
+    reason = Phrase(REMOVED, day=office_now(zone).date())
     work[RECEIPTS].update_many(
         {"_id": {"$in": list(upload_ids)}},
         {
@@ -543,7 +547,19 @@ def _count(content: dict) -> int:
     return problems if isinstance(problems, int) and not isinstance(problems, bool) else 0
 
 
+def _spellings(work: Database, key: str | None = None) -> list[str]:
+    """The stored uploaders naming someone (of the person `key` when given)."""
+    return [
+        n
+        for n in work[RECEIPTS].distinct("uploaded_by")
+        if isinstance(n, str) and n.strip() and (key is None or person_key(n) == key)
+    ]
+
+
 def uploaders(work: Database) -> list[str]:
-    """Everyone who has a receipt (as stored), for the Receipts page's filter."""
-    names = work[RECEIPTS].distinct("uploaded_by")
-    return sorted({n for n in names if isinstance(n, str) and n.strip()}, key=person_key)
+    """Everyone who has a receipt, for the Receipts page's filter: one entry per person
+    (`person_key`), named as on every other view (`holders.display_names`: the team member,
+    else the least stored spelling), so "flor" and "FLOR" are Flor's, as the Team page counts."""
+    stored = _spellings(work)
+    named = display_names(stored, people_by_key([m.name for m in list_members(work)]))
+    return sorted({named[person_key(n)] for n in stored}, key=person_key)

@@ -96,13 +96,15 @@ def current_alerts(
     return as_of_sync(found, SyncBasis.of(last.get("finished_at") if last else None, now))
 
 
-def apply_moves(db: Database, moves: list[Move], author: "str | Actor") -> ChangeResult:
+def apply_moves(
+    db: Database, moves: list[Move], author: "str | Actor", zone: tzinfo | None = None
+) -> ChangeResult:
     """Reassign each moved batch from `from_` to `to`, only if it still has that assignee and
     no masks; the history records each as a suggested move with its reason.
 
     A batch changed meanwhile is reported (conflicts, or `failed` when masks arrived), never
     overwritten. Raises ValidationError (nothing written) when a target left the team,
-    PermissionDenied for a viewer.
+    PermissionDenied for a viewer. `zone`: the office's, whose day the assignments note.
     """
     authorize_write(author)
     edits = [
@@ -110,5 +112,5 @@ def apply_moves(db: Database, moves: list[Move], author: "str | Actor") -> Chang
         for m in moves
     ]
     return assignments.apply_edits(
-        db, edits, author, only_if=_STILL_OPEN, only_if_text=Phrase(HAS_MASKS_NOW)
+        db, edits, author, only_if=_STILL_OPEN, only_if_text=Phrase(HAS_MASKS_NOW), zone=zone
     )

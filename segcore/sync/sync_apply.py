@@ -189,7 +189,7 @@ def after_removal(databases: Databases, index: SyncIndex, keys: set, removed: li
 
     recheck_batches(databases, {key: list(index.get(key) or ()) for key in keys}, removed)
     forget_uploads(databases.work, removed)
-    mark_removed(databases.work, removed)
+    mark_removed(databases.work, removed, databases.settings.zone)
 
 
 def write_batches(

@@ -25,10 +25,11 @@ from pymongo import DeleteOne, ReplaceOne
 from pymongo.database import Database
 
 from segcore.core.naming import person_key
-from segcore.core.timefmt import to_office
-from segcore.store.schema import META, UPLOAD_DAYS
-from segcore.sync.index_entry import date_order
-from segcore.sync.sync_index import SyncIndex, each_upload, keys_holding
+from segcore.core.timefmt import office_midnight_utc, to_office
+from segcore.store.schema import BATCHES, META, UPLOAD_DAYS
+from segcore.sync.index_entry import EPOCH, NO_DATE, US, date_order
+from segcore.sync.sync_index import SyncIndex, each_upload, keys_holding, read_index
+from segcore.sync.sync_plan import batch_key
 from segcore.sync.sync_state import SyncState
 from segcore.work.batches import UNASSIGNED
 from segcore.work.holders import holder, same_person
@@ -411,13 +412,27 @@ def count_in(doc: dict, owner: str | None = None, status: str | None = None) -> 
 
 
 def uploads_per_day(
-    db: Database, start: date, end: date, owner: str | None = None, status: str | None = None
+    db: Database,
+    start: date,
+    end: date,
+    owner: str | None = None,
+    status: str | None = None,
+    zone: tzinfo | None = None,
 ) -> list[dict]:
-    """{day, uploads} for every day in [start, end] (zeros included), read by `_id` range."""
-    found = {
-        d["_id"]: d
-        for d in db[UPLOAD_DAYS].find({"_id": {"$gte": start.isoformat(), "$lte": end.isoformat()}})
-    }
+    """{day, uploads} for every day in [start, end] of the office's `zone` (zeros included):
+    the stored days, read by `_id` range, when the last sync counted them in `zone`; else
+    (TIMEZONE changed since) counted again from the sync's index, as the next sync will store
+    them, so the chart never dates an upload otherwise than the Receipts page does."""
+    models = db[META].find_one({"_id": STATS_DOC}, {"zone": 1})
+    if models and models.get("zone", "local") != zone_key(zone):
+        found = recount(db, start, end, zone)
+    else:
+        found = {
+            d["_id"]: d
+            for d in db[UPLOAD_DAYS].find(
+                {"_id": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
+            )
+        }
     return [
         {
             "day": start + timedelta(days=n),
@@ -427,3 +442,27 @@ def uploads_per_day(
         }
         for n in range((end - start).days + 1)
     ]
+
+
+def recount(db: Database, start: date, end: date, zone: tzinfo | None) -> dict[str, dict]:
+    """The days [start, end] of `zone` as the stored days would hold them ({day: document}),
+    counted from the sync's index and the batches' owners now: for read models counted in
+    another zone, until the next sync rebuilds them. Only uploads of those days are counted."""
+    first = (office_midnight_utc(start, zone) - EPOCH) // US
+    until = (office_midnight_utc(end + timedelta(days=1), zone) - EPOCH) // US
+    listing = db[BATCHES].find({}, {"_id": 0, "id": 1, "assignee": 1, "status": 1})
+    wanted = (
+        upload for upload in each_upload(read_index(db)) if first <= _order(upload[1]) < until
+    )
+    return {
+        day: encode_day(day, counts)
+        for day, counts in count_days(wanted, owners_of(list(listing), batch_key), zone).items()
+    }
+
+
+def _order(entry) -> int:
+    """`date_order`, or NO_DATE for an aware date that overflows at the calendar's ends."""
+    try:
+        return date_order(entry)
+    except OverflowError:
+        return NO_DATE

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from datetime import tzinfo
 
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -19,7 +20,7 @@ from segcore.core.errors import (
     ValidationError,
 )
 from segcore.core.naming import clean_name, control_characters, person_key
-from segcore.core.timefmt import legacy_timestamp
+from segcore.core.timefmt import legacy_timestamp, office_now
 from segcore.store import data_version, history
 from segcore.store.atomic import in_one_step
 from segcore.store.schema import TEAM
@@ -252,15 +253,18 @@ def add_member(
     role: str | None = None,
     email: str | None = None,
     author: "str | Actor" = "unknown",
+    zone: tzinfo | None = None,
 ) -> Member:
-    """Add a segmentador; raise ValidationError or DuplicateMember (case/accent/space-blind)."""
+    """Add a segmentador; raise ValidationError or DuplicateMember (case/accent/space-blind).
+    Their join time is the office's (`zone`, the TIMEZONE setting; None: the server's), in the
+    legacy form, read back as the day it names (the first day they are paced over)."""
     author = authorize_write(author)
     cleaned = validate_name(name)
     doc = {
         "name": cleaned,
         "role": validate_role(role),
         "email": validate_email(email),
-        "created_at": legacy_timestamp(),
+        "created_at": legacy_timestamp(office_now(zone)),
         "name_key": person_key(cleaned),
     }
     added = history.Change("team", cleaned, "member", None, "added", author)

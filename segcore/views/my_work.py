@@ -18,7 +18,14 @@ from segcore.core.errors import N_, PermissionDenied
 from segcore.core.naming import person_key
 from segcore.core.phrases import Phrase
 from segcore.masks import receipts
-from segcore.report.pace import PACE_PROJECTION, PaceOptions, analyse, pace_row, weekly_deliveries
+from segcore.report.pace import (
+    PACE_PROJECTION,
+    PaceOptions,
+    analyse,
+    local_day,
+    pace_row,
+    weekly_deliveries,
+)
 from segcore.store.schema import BATCHES, HISTORY, TEAM, find_in
 from segcore.team.team import name_holds_batches
 from segcore.work.batches import stored_spellings
@@ -165,9 +172,12 @@ def my_pace(
         for p in analyse(rows, [joined or {"name": name}], now, tz, options).people
         if p.name == name
     )
+    # the office's today, as the Dashboard's chart and the counts above: now.date() is UTC's
+    # (a Monday-morning delivery in Tokyo would fall after the chart's last day)
+    today = local_day(now, tz) or now.date()
     weeks = [
         {"week": w["week"], "deliveries": w["deliveries"]}
-        for w in weekly_deliveries(rows, [name], now.date(), tz)
+        for w in weekly_deliveries(rows, [name], today, tz)
     ]
     return MyPace(
         person.open,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, tzinfo
 
 from pymongo import UpdateOne
 from pymongo.database import Database
@@ -18,6 +18,7 @@ from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, PermissionDenied, ValidationError
 from segcore.core.naming import person_key
 from segcore.core.phrases import Phrase
+from segcore.core.timefmt import office_now
 from segcore.store import history
 from segcore.store.atomic import in_one_step
 from segcore.store.schema import find_in
@@ -54,6 +55,7 @@ def apply_edits(
     author: "str | Actor",
     only_if: dict | None = None,
     only_if_text: "str | Phrase" = "",
+    zone: tzinfo | None = None,
 ) -> ChangeResult:
     """Write `edits`, each batch only if it still holds the values the user saw.
 
@@ -62,7 +64,8 @@ def apply_edits(
     a further condition every batch must still meet (a fixed filter, never user input); one
     that no longer does is skipped and reported in `failed` with `only_if_text`. Batches are
     written in steps of EDIT_CHUNK, each step with its history in one transaction (where the
-    server offers them), so a crash never leaves a changed batch without its history.
+    server offers them), so a crash never leaves a changed batch without its history. An
+    assignment notes the office's day (`zone`, the TIMEZONE setting; None: the server's).
     """
     author = authorize_write(author)
     team = [m.name for m in list_members(db)] if any(e.field == "assignee" for e in edits) else []
@@ -88,13 +91,15 @@ def apply_edits(
         )
         refused.problems = problems[:5]  # the UI words each one in the user's language
         raise refused
-    result = ChangeResult()
+    result, today = ChangeResult(), office_now(zone).date()
     items = list(by_batch.items())
     for start in range(0, len(items), EDIT_CHUNK):
         step = dict(items[start : start + EDIT_CHUNK])
         done = in_one_step(
             db,
-            lambda session: _write_step(db, step, author, session, reasons, only_if, only_if_text),
+            lambda session: _write_step(
+                db, step, author, session, reasons, only_if, only_if_text, today
+            ),
         )
         result.updated += done.updated
         result.conflicts += done.conflicts
@@ -111,11 +116,13 @@ def _write_step(
     reasons: dict[str, str],
     only_if: dict | None,
     only_if_text: str,
+    today: date | None = None,
 ) -> ChangeResult:
     """Compare-and-set one step of edits in one bulk write, and record their history with it.
 
     Reads the batches through `session`, so inside a transaction the comparison and the writes
-    see the same state (a concurrent write makes the server retry the whole step).
+    see the same state (a concurrent write makes the server retry the whole step). `today`:
+    the office's day, noted on the batches it assigns.
     """
     done = ChangeResult()
     docs: dict[str, dict] = {}
@@ -154,7 +161,8 @@ def _write_step(
         }
         update = {EDITABLE[f]: new for f, (_, new) in fields.items()}
         try:
-            update, still = metadata_update(doc, update, bool(fields.get("assignee", (0, 0))[1]))
+            assigned_on = today if fields.get("assignee", (0, 0))[1] else None
+            update, still = metadata_update(doc, update, assigned_on)
         except ValidationError as refused:
             done.failed[batch_id] = Phrase(refused.template, **refused.params)
             continue
@@ -181,11 +189,12 @@ def _write_step(
     return done
 
 
-def metadata_update(doc: dict, update: dict, assigned: bool) -> tuple[dict, dict]:
+def metadata_update(doc: dict, update: dict, assigned_on: date | None) -> tuple[dict, dict]:
     """`update` ($set paths) fitted to the batch's stored `metadata`, and the condition its
     metadata must still meet.
 
-    An assignment also notes the day (`metadata.assigned_at`). A null metadata holds nothing: it
+    An assignment (`assigned_on`: the office's day, None for an edit assigning nobody) also
+    notes that day (`metadata.assigned_at`), as the history beside it dates the change. A null metadata holds nothing: it
     becomes a document holding the fields written, provided it is still null. Any other value
     that is no document (a legacy "n/a", a number, a list) is never overwritten: an assignment
     leaves it as it is (no day noted: the readers fall back as for a batch that never had
@@ -193,8 +202,8 @@ def metadata_update(doc: dict, update: dict, assigned: bool) -> tuple[dict, dict
     Pure.
     """
     meta = doc.get("metadata")
-    if assigned and (meta is None or isinstance(meta, dict)):
-        update = {**update, "metadata.assigned_at": date.today().isoformat()}
+    if assigned_on and (meta is None or isinstance(meta, dict)):
+        update = {**update, "metadata.assigned_at": assigned_on.isoformat()}
     fitted = fit_into(doc, update, "metadata")
     if fitted is None:
         raise ValidationError(METADATA_NOT_OBJECT, value=f"{meta!r:.40}")
@@ -233,8 +242,9 @@ def assign(
     assignee: str | None,
     author: "str | Actor",
     seen: dict[str, object] | None = None,
+    zone: tzinfo | None = None,
 ) -> ChangeResult:
-    """Assign `batch_ids` to `assignee` (None unassigns).
+    """Assign `batch_ids` to `assignee` (None unassigns), on the office's day in `zone`.
 
     Compare-and-set against `seen` (the assignee the user was shown, by batch id) where given,
     else against the current values (the command line). PermissionDenied for a viewer, before
@@ -247,7 +257,7 @@ def assign(
         Edit(bid, "assignee", seen[bid] if bid in seen else doc.get("assignee"), assignee)
         for bid, doc in current.items()
     ]
-    result = apply_edits(db, edits, author)
+    result = apply_edits(db, edits, author, zone=zone)
     result.missing += [str(b) for b in batch_ids if str(b) not in current]
     return result
 
@@ -348,16 +358,24 @@ def _hand_out(db: Database, count: int, give) -> Handout:
     return total
 
 
-def assign_next_pending(db: Database, count: int, assignee: str, author: "str | Actor") -> Handout:
+def assign_next_pending(
+    db: Database, count: int, assignee: str, author: "str | Actor", zone: tzinfo | None = None
+) -> Handout:
     """Assign the next `count` unassigned pending batches (in batch order) to `assignee`."""
     authorize_write(author)
     return _hand_out(
-        db, max(0, int(count)), lambda ids: {assignee: assign(db, ids, assignee, author)}
+        db,
+        max(0, int(count)),
+        lambda ids: {assignee: assign(db, ids, assignee, author, zone=zone)},
     )
 
 
 def balance_pending(
-    db: Database, names: list[str], author: "str | Actor", limit: int | None = None
+    db: Database,
+    names: list[str],
+    author: "str | Actor",
+    limit: int | None = None,
+    zone: tzinfo | None = None,
 ) -> Handout:
     """Spread unassigned pending batches over `names` so open workloads end up even.
 
@@ -370,7 +388,10 @@ def balance_pending(
         per_person: dict[str, list[str]] = defaultdict(list)
         for batch_id, name in plan_balance(open_workloads(db, names), ids).items():
             per_person[name].append(batch_id)
-        return {name: assign(db, batch_ids, name, author) for name, batch_ids in per_person.items()}
+        return {
+            name: assign(db, batch_ids, name, author, zone=zone)
+            for name, batch_ids in per_person.items()
+        }
 
     return _hand_out(db, limit if limit is not None else 10**9, give)
 

@@ -5,6 +5,8 @@ Above both `team` and `batches`, so neither has to import the other's writes.
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 from pymongo.database import Database
 
 from segcore.core.actors import Actor, authorize_write
@@ -22,6 +24,7 @@ def remove_member(
     unassign: bool = False,
     reassign_to: "str | team.Member | None" = None,
     author: "str | Actor" = "unknown",
+    zone: tzinfo | None = None,
 ) -> int:
     """Remove a member after handing over their open batches.
 
@@ -34,7 +37,7 @@ def remove_member(
     open batches and neither `unassign` nor `reassign_to` was chosen, or when some of them
     could not be handed over (changed meanwhile, or refused: the error names each one, and
     nobody is removed); MemberNotFound for an unknown name, AmbiguousMember for a name two
-    legacy duplicates answer to.
+    legacy duplicates answer to. `zone`: the office's, whose day the handover notes.
     """
     author = authorize_write(author)
     member = team.find_member(db, who)
@@ -67,7 +70,7 @@ def remove_member(
         )
     moved = 0
     if open_ids:
-        result = assignments.assign(db, open_ids, target, author=author)
+        result = assignments.assign(db, open_ids, target, author=author, zone=zone)
         _refuse_if_left(member.name, result)
         moved = len(result.updated)
     logins = auth.logins_of(db, member)  # while the team still shows whose they are
@@ -111,7 +114,11 @@ def former_members(db: Database) -> set[str]:
 
 
 def move_open_batches(
-    db: Database, former: str, to: str | None, author: "str | Actor" = "unknown"
+    db: Database,
+    former: str,
+    to: str | None,
+    author: "str | Actor" = "unknown",
+    zone: tzinfo | None = None,
 ) -> batches.ChangeResult:
     """Hand the open batches someone not on the team still holds to a member (None unassigns).
 
@@ -120,4 +127,4 @@ def move_open_batches(
     """
     authorize_write(author)
     target = team.find_member(db, to).name if to else None
-    return assignments.assign(db, batches.open_batch_ids(db, former), target, author)
+    return assignments.assign(db, batches.open_batch_ids(db, former), target, author, zone=zone)

@@ -240,3 +240,15 @@ def test_the_list_shows_each_message_on_one_line_whatever_its_subject_holds(run_
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
     assert len(lines) == 1 and "batch_1_masks\\n.zip" in lines[0]
+
+
+def test_the_list_shows_the_offices_time_as_every_other_listing(run_cli, db):
+    """`notify --list` printed the stored UTC time, unlabelled: 02:15 for a message of 20:15 in
+    Mexico City, where `receipts`, `history` and the Notifications page say 20:15."""
+    from datetime import datetime
+
+    message = Message("test:zone", "test", "email", "ana@example.org", "Ana", "en", "Hi", "x")
+    notify_outbox.enqueue(db, [message], now=datetime(2026, 12, 7, 2, 15))
+    listed = run_cli("notify", "--list", env={"TIMEZONE": "America/Mexico_City"})
+    assert listed.returncode == 0, listed.stderr
+    assert "2026-12-06 20:15" in listed.stdout and "02:15" not in listed.stdout, listed.stdout

@@ -149,10 +149,10 @@ def test_next_pending_names_a_batch_it_could_not_assign_and_takes_the_next(app_e
     seed(db, 3)
     real = assignments.apply_edits
 
-    def taken_meanwhile(work, edits, author, *args):
+    def taken_meanwhile(work, edits, author, *args, **kwargs):
         if any(e.batch_id == "batch_1" for e in edits):
             work.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Flor"}})
-        return real(work, edits, author, *args)
+        return real(work, edits, author, *args, **kwargs)
 
     monkeypatch.setattr(assignments, "apply_edits", taken_meanwhile)
     at = page("batches").run()
@@ -734,3 +734,24 @@ def test_a_due_date_stored_as_a_date_is_the_day_it_names_in_the_details(app_env,
     monkeypatch.setenv("TIMEZONE", "America/Mexico_City")
     _at, fields = _details_in_spanish(monkeypatch, "batch_2")
     assert fields["Fecha límite"] == "3 dic 2026"
+
+
+def test_assigned_on_is_the_offices_day_as_the_history_row_below_it(app_env, monkeypatch):
+    """An assignment noted the server's day: "Assigned on 2026-12-07" in the details, above
+    the history row of that very change dated "Dec 6, 2026, 6:33:42 PM" in the office."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    zone = "Etc/GMT+12" if datetime.now(timezone.utc).hour < 12 else "Pacific/Kiritimati"
+    monkeypatch.setenv("TIMEZONE", zone)  # the office's day is not UTC's (nor the server's)
+    seed(app_env.work, 3)
+    at = edit(page("batches").run(), {1: {"select": True}})
+    at.selectbox(key="bulk_selected_to").select("Flor")
+    at.button(key="bulk_selected").click().run()
+    at.text_input(key="history_of").input("batch_2").run()
+    assert not at.exception, at.exception
+    day = datetime.now(ZoneInfo(zone)).date()
+    fields = dict(at.dataframe[-2].value.values.tolist())
+    assert fields["Assigned on"] == day.isoformat()
+    [when] = at.dataframe[-1].value.iloc[:, 0]
+    assert when.startswith(f"{day:%b} {day.day}, {day.year}, "), when

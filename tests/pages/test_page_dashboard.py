@@ -314,3 +314,34 @@ def test_uploads_per_day_filtered_to_a_person_counts_every_spelling_of_their_bat
     assert charted(at) == 4
     at.selectbox(key="dash_who").select("42").run()
     assert charted(at) == 1
+
+
+def test_uploads_per_day_follow_a_new_timezone_before_the_next_sync(app_env, monkeypatch):
+    """The last sync counted the days in Mexico City; the office is now in Tokyo (TIMEZONE
+    changed, app restarted, no sync yet). An upload at 15:26 in Mexico City is 06:26 the next
+    day in Tokyo, as the Receipts page dates it: the chart put it on the Mexico City day."""
+    import dataclasses
+    from datetime import time, timedelta, timezone
+
+    from gridfs import GridFS
+
+    from segcore.store.connection import open_databases
+    from segcore.sync.sync import run_sync
+
+    app_env.work.batches.insert_one(
+        {"id": "batch_1", "number": 1, "assignee": "Flor", "status": "pending"}
+    )
+    day = datetime.now(timezone.utc).date() - timedelta(days=3)
+    upload = GridFS(app_env.training, collection="masks").put(b"m", filename="batch_1.zip")
+    app_env.training["masks.files"].update_one(
+        {"_id": upload}, {"$set": {"uploadDate": datetime.combine(day, time(21, 26))}}
+    )
+    mexico = dataclasses.replace(app_env.settings, timezone="America/Mexico_City")
+    run_sync(open_databases(mexico, client=app_env.client))
+    monkeypatch.setenv("TIMEZONE", "Asia/Tokyo")
+    at = page("dashboard").run()
+    assert not at.exception, at.exception
+    bars = charts(at)["chart_uploads"]["data"][0]
+    charted = {x: y for x, y in zip(bars["x"], bars["y"]) if y}
+    assert charted == {(day + timedelta(days=1)).isoformat(): 1}
+    assert not at.info  # right, so nothing to excuse

@@ -255,3 +255,27 @@ def test_accept_never_overrides_a_send_back_made_after_the_form_was_drawn(lab):
     [said] = [s.value for s in at.success]
     assert "0 batches moved" in said and "Changed by someone else meanwhile" in said
     assert "done" not in [h["new"] for h in list_history(work, "batch_1")]  # no entry left
+
+
+def test_the_uploaded_by_filter_names_each_person_once_with_all_their_receipts(lab):
+    """Uploads stored as "flor", "FLOR " and "Flor" are Flor's, whose Team page counts every
+    one of them: the filter offered each spelling, and "Flor" listed only the one spelled so."""
+    from tests.receipt_seed import masks, real_archive
+
+    team_module.add_member(lab.dbs.work, "Flor", author="test")
+    for number, who in ((5, "FLOR "), (6, "Flor")):
+        lab.batch(number, 2)
+        archive = real_archive(lab.tmp, "zip", masks(2), f"{number}.zip")
+        lab.upload(f"batch_{number}.zip", archive, uploaded_by=who)
+    lab.sync()
+    at = page("receipts").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="rc_person").options[1:] == ["ceci", "Flor"]
+    at.selectbox(key="rc_person").set_value("Flor").run()
+    assert set(table(at)["File"]) == {
+        "batch_6.zip",
+        "batch_5.zip",
+        "batch_3.zip",
+        "batch_2_masks.tar.gz",
+        "batch_1_masks.tar.gz",
+    }

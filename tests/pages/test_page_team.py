@@ -171,9 +171,9 @@ def test_remove_names_a_batch_it_could_not_hand_over_and_keeps_the_member(app_en
     )
     real = assignments.apply_edits
 
-    def taken_meanwhile(work, edits, author, *args):
+    def taken_meanwhile(work, edits, author, *args, **kwargs):
         work.batches.update_one({"id": "batch_3"}, {"$set": {"assignee": "Gaby"}})
-        return real(work, edits, author, *args)
+        return real(work, edits, author, *args, **kwargs)
 
     monkeypatch.setattr(assignments, "apply_edits", taken_meanwhile)
     at = page("team").run()

@@ -467,3 +467,40 @@ def test_receipts_from_the_change_stream_name_the_batches_the_uploads_claim(lab,
     assert got["batch_1_try1.zip"]["uploaded_by"] == "ceci"
     for n in (1, 2, 3, 4, 5):
         assert got[f"batch_1_try{n}.zip"]["batches"] == ["batch_1"]
+
+
+def test_command_line_receipts_of_a_person_include_every_spelling(
+    lab, upload, dbs, tmp_path, run_cli
+):
+    """`--person Flor` listed only uploads stored exactly as "Flor", not her "flor" ones, which
+    the Team page and the Receipts page count as hers."""
+    for number, who in ((1, "flor"), (2, "Flor"), (3, "ceci")):
+        lab.batch(number, 2)
+        upload(
+            f"batch_{number}.zip",
+            real_archive(tmp_path, "zip", masks(2), f"{number}.zip"),
+            uploaded_by=who,
+        )
+    sync.run_sync(lab)
+    text = run_cli("receipts", "--person", "Flor").stdout
+    assert "batch_1.zip" in text and "batch_2.zip" in text and "batch_3.zip" not in text, text
+
+
+def test_a_deleted_uploads_day_is_the_offices(lab, upload, dbs, tmp_path, run_cli, client):
+    """ "deleted on" named the UTC day: in an office twelve hours or more from UTC, the day
+    before or after the one every other date on the page and the command line shows."""
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+
+    import gridfs
+
+    zone = "Etc/GMT+12" if datetime.now(timezone.utc).hour < 12 else "Pacific/Kiritimati"
+    office = open_databases(replace(lab.settings, timezone=zone), client=client)
+    lab.batch(1, 2)
+    gone = upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    sync.run_sync(office)
+    gridfs.GridFSBucket(dbs.training, bucket_name=dbs.settings.masks_bucket).delete(gone)
+    sync.run_sync(office)
+    day = datetime.now(ZoneInfo(zone)).date()
+    text = run_cli("receipts", "--problem", "removed", env={"TIMEZONE": zone}).stdout
+    assert f"the upload was deleted on {day.isoformat()}" in text, text

@@ -361,3 +361,22 @@ def test_a_member_chosen_from_the_list_is_acted_on_even_when_spelled_alike(dbs):
     ]
     with pytest.raises(MemberNotFound):  # removed: never the other one of that name
         team.edit_member(dbs.work, first, role="Revisor", author="coord")
+
+
+def test_a_new_members_join_time_is_the_offices(db):
+    """The join time was the server's clock: in an office a day away from it, someone added
+    this morning was paced from yesterday (or tomorrow), the day the stored text names."""
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from segcore.core.timefmt import parse_date
+
+    now = datetime.now(timezone.utc)
+    zone = ZoneInfo("Etc/GMT+12" if now.hour < 12 else "Pacific/Kiritimati")
+    member = team.add_member(db, "Mauricio", author="coord", zone=zone)
+    joined = datetime.strptime(member.created_at, "%Y-%m-%d %H:%M:%S")  # the legacy form
+    office = datetime.now(zone).replace(tzinfo=None)
+    assert timedelta(0) <= office - joined < timedelta(minutes=1)
+    assert parse_date(db.segmentadores.find_one({"name": "Mauricio"})["created_at"]) == (
+        office.date()
+    )

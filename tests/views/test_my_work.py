@@ -305,3 +305,30 @@ def test_a_later_legacy_duplicates_page_shows_none_of_the_first_ones_batches(db)
     with pytest.raises(PermissionDenied):
         assignments.start_batch(db, "batch_3", "pending", jose2)
     assert assignments.start_batch(db, "batch_3", "pending", jose).updated == ["batch_3"]
+
+
+def test_my_deliveries_per_week_end_on_the_offices_today_as_the_7_day_count_does(lab):
+    """Monday 08:30 in Tokyo is Sunday in UTC: a delivery made that morning is in "Delivered in
+    the last 7 days" and must be in the chart's last week (Monday Dec 7), not dropped from a
+    chart that ended on the UTC Sunday; in Mexico City on Sunday evening (Monday in UTC) the
+    chart must not show next week."""
+    from zoneinfo import ZoneInfo
+
+    lab.segmentadores.update_many({}, {"$set": {"created_at": "2025-01-07 12:00:00"}})
+    delivered = datetime(2026, 12, 6, 23)  # Mon Dec 7 08:00 in Tokyo
+    lab.batches.update_one(
+        {"id": "batch_3"},
+        {
+            "$set": {
+                "training_metrics_info.first_upload": delivered,
+                "mask_check.usable_since": delivered,
+            }
+        },
+    )
+    tokyo = my_work.my_pace(lab, flor(lab), datetime(2026, 12, 6, 23, 30), ZoneInfo("Asia/Tokyo"))
+    assert tokyo.delivered_7 == 1
+    assert (tokyo.weeks[-1]["week"], tokyo.weeks[-1]["deliveries"]) == (date(2026, 12, 7), 1)
+    mexico = my_work.my_pace(
+        lab, flor(lab), datetime(2026, 12, 7, 2), ZoneInfo("America/Mexico_City")
+    )  # Sunday Dec 6, 20:00 in the office
+    assert mexico.weeks[-1]["week"] == date(2026, 11, 30)

@@ -113,10 +113,10 @@ def test_team_remove_keeps_the_member_and_names_what_stays_with_them(legacy, mon
     legacy.batches.update_many({}, {"$set": {"assignee": "Flor"}})
     real = assignments.apply_edits
 
-    def someone_else_meanwhile(db, edits, author, *args):
+    def someone_else_meanwhile(db, edits, author, *args, **kwargs):
         db.batches.update_one({"id": "batch_2"}, {"$set": {"status": "in_progress"}})
         db.batches.update_one({"id": "batch_2"}, {"$set": {"assignee": "Gaby"}})
-        return real(db, edits, author, *args)
+        return real(db, edits, author, *args, **kwargs)
 
     monkeypatch.setattr(assignments, "apply_edits", someone_else_meanwhile)
     with pytest.raises(ValidationError) as refused:
@@ -131,10 +131,10 @@ def test_team_remove_keeps_the_member_and_names_what_stays_with_them(legacy, mon
 def test_next_pending_takes_the_next_batch_in_place_of_one_it_cannot_assign(legacy, monkeypatch):
     real = assignments.apply_edits
 
-    def taken_meanwhile(db, edits, author, *args):
+    def taken_meanwhile(db, edits, author, *args, **kwargs):
         if any(e.batch_id == "batch_1" for e in edits):
             db.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Flor"}})
-        return real(db, edits, author, *args)
+        return real(db, edits, author, *args, **kwargs)
 
     monkeypatch.setattr(assignments, "apply_edits", taken_meanwhile)
     result = assignments.assign_next_pending(legacy, 1, "Ceci", "coord")

@@ -7,6 +7,7 @@ from segcore.report import alerts
 from ui import reads
 from ui.actions import run_write
 from ui.attention import NO_SYNC_YET, describe_applied, moves_key, sync_note
+from ui.connection import settings
 from ui.i18n import N_, _, format_date, word
 from ui.state import can_write, current_actor
 from ui.widgets import page_start
@@ -93,6 +94,7 @@ else:
                 databases.work,
                 ticked,
                 current_actor(),
+                zone=settings().zone,
                 then=lambda result: describe_applied(result, ticked),
             )
     else:

@@ -84,6 +84,7 @@ with add.container(border=True):
             role,
             email,
             author=current_actor(),
+            zone=settings().zone,  # their join day is the office's
             slot=slots,
             then=member_added,
         )
