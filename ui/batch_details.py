@@ -7,6 +7,7 @@ office's (TIMEZONE), yes/no in words, nested values spelled out (never a dict, n
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import streamlit as st
@@ -19,6 +20,8 @@ from ui import labels, reads
 from ui.connection import settings
 from ui.i18n import N_, _, format_date, format_datetime, format_number, word
 from ui.receipt_views import show_receipts
+
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # Stored path -> its label; in this order, the rest after them as stored.
 FIELDS = {
@@ -106,6 +109,15 @@ def _get(doc: dict, path: str) -> object:
     return value
 
 
+def _as_day(value: object) -> object:
+    """A day stored as a date, or as the "YYYY-MM-DD" text the dashboard writes: the day it
+    names, in the reader's date format as the grid and history show days; any other stored
+    text ("next friday", "2026-02-30") as it is."""
+    if isinstance(value, datetime) or (isinstance(value, str) and ISO_DAY.fullmatch(value)):
+        return parse_date(value) or value
+    return value
+
+
 def detail_rows(doc: dict, team: list[str]) -> list[dict]:
     """The batch's fields as (label, value) rows, in the session's language."""
     shown = {path: _get(doc, path) for path in FIELDS}
@@ -116,9 +128,8 @@ def detail_rows(doc: dict, team: list[str]) -> list[dict]:
     shown["mask_check.state"] = labels.mask_state(_get(doc, "mask_check.state"))
     # a sync's reason in the reader's language; a coordinator's note as typed
     shown["rework_reason"] = word(Phrase.from_doc(doc.get(REASON_PHRASE), doc.get("rework_reason")))
-    due = shown.get("metadata.due_date")
-    if isinstance(due, datetime):  # a day stored as a date: the day it names, as the grid shows
-        shown["metadata.due_date"] = parse_date(due) or due
+    for path in ("metadata.due_date", "metadata.assigned_at"):
+        shown[path] = _as_day(shown.get(path))
     rows = [
         (_(FIELDS[path]), worded(value))
         for path, value in shown.items()
