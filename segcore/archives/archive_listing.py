@@ -31,7 +31,7 @@ from segcore.archives.archive_7z import read_7z_headers
 from segcore.archives.archive_links import archive_path, resolve_links
 from segcore.archives.archive_tar import TAR_ERRORS, read_tar_members
 from segcore.archives.archive_zip import SPLIT_REASON, is_split_part_name, read_zip_directory
-from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge
+from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge, shortened
 from segcore.images.image_copies import COPY_MEMBER, ImageFiles
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
@@ -249,7 +249,8 @@ def list_upload(
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
         # One upload never stops a sync of thousands: what failed is its reason, shown.
-        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
+        lines = str(exc).strip().splitlines()
+        detail = f"{type(exc).__name__}: {shortened(lines[0], 120) if lines else ''}"
         listing.reason = NOT_LISTABLE.format(detail=detail)
         listing.code, listing.params = NOT_LISTABLE, {"detail": detail}
         listing.names, listing.other_files, listing.members = [], [], []
