@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import lzma
+import struct
 import zlib
 
 import py7zr
@@ -21,6 +22,7 @@ from segcore.core.errors import N_, UnreadableUpload, UploadTooLarge, shortened
 
 MAX_MEMBERS = 200_000
 MAGIC = b"7z\xbc\xaf\x27\x1c"
+START_HEADER = 32  # the magic, the version, a CRC, then the next header's offset and size
 UNREADABLE = N_("not a readable 7z archive ({detail})")
 SEVEN_ZIP_ERRORS = (  # what py7zr raises for a corrupt, cut or unsupported archive
     py7zr_errors.ArchiveError,
@@ -125,6 +127,20 @@ def link_texts(archive: py7zr.SevenZipFile, entries, budget: int | None = None) 
     archive.extract(targets=names, factory=found)
     archive.reset()
     return found.texts
+
+
+def is_whole_7z(source) -> bool:
+    """Whether `source` holds a whole 7z: its start header's next header (offset and size,
+    after the 32 bytes of the start header) lies within it. 7-Zip's "split to volumes" at a
+    size larger than the archive writes one such `x.7z.001`; the first part of several points
+    past its own end."""
+    size = source.seek(0, io.SEEK_END)
+    source.seek(0)
+    head = source.read(START_HEADER)
+    if len(head) < START_HEADER or not head.startswith(MAGIC):
+        return False
+    offset, length = struct.unpack("<QQ", head[12:28])
+    return START_HEADER + offset + length <= size
 
 
 def read_7z_headers(

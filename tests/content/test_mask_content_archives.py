@@ -360,3 +360,19 @@ def test_py7zrs_reason_is_its_words_cut_after_a_whole_word(lab, tmp_path):
     detail = error_detail(raised.value)
     assert detail.startswith("BCJ2 filter is not supported by py7zr.") and detail.endswith("…")
     assert len(detail) <= 120 and "b'" not in detail and words.startswith(detail[:-1] + " ")
+
+
+@pytest.mark.parametrize("options, ending", [((), "7z"), (("-tzip",), "zip")])
+def test_a_whole_archive_in_one_7_zip_volume_has_its_masks_opened(
+    lab, upload, tmp_path, options, ending
+):
+    """7-Zip's single volume (`7z a -v10m`: one `x.7z.001` holding the whole archive) is
+    listed and content-checked as the archive it is."""
+    lab.images("case_1", "case_2")
+    png(lab.masks / "case_1_mask.png", np.zeros((SIDE, SIDE)))
+    png(lab.masks / "case_2_mask.png", square(1))
+    run_tool("7z", "a", "-bd", *options, "-v10m", str(tmp_path / f"m.{ending}"), ".", cwd=lab.masks)
+    data = (tmp_path / f"m.{ending}.001").read_bytes()
+    row = checked(lab, upload, f"batch_1.{ending}.001", data)
+    assert (row["checked"], row["problems"]) == (2, 1) and not row["notes"]
+    assert said(row) == {"case_1_mask.png": "case_1_mask.png: empty"}
