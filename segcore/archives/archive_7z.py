@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import lzma
+import struct
 import zlib
 
 import py7zr
@@ -17,10 +18,11 @@ from py7zr import exceptions as py7zr_errors
 from py7zr.io import Py7zIO, WriterFactory
 
 from segcore.archives.archive_links import MAX_LINK_BYTES
-from segcore.core.errors import N_, UnreadableUpload, UploadTooLarge
+from segcore.core.errors import N_, UnreadableUpload, UploadTooLarge, shortened
 
 MAX_MEMBERS = 200_000
 MAGIC = b"7z\xbc\xaf\x27\x1c"
+START_HEADER = 32  # the magic, the version, a CRC, then the next header's offset and size
 UNREADABLE = N_("not a readable 7z archive ({detail})")
 SEVEN_ZIP_ERRORS = (  # what py7zr raises for a corrupt, cut or unsupported archive
     py7zr_errors.ArchiveError,
@@ -40,9 +42,36 @@ SEVEN_ZIP_ERRORS = (  # what py7zr raises for a corrupt, cut or unsupported arch
 )
 
 
+# The methods 7-Zip writes that py7zr does not decode, by their id in the headers.
+METHOD_NAMES = {
+    b"\x03\x03\x01\x1b": "BCJ2",
+    b"\x0a": "ARM64",
+    b"\x0b": "RISCV",
+    b"\x04\xf7\x11\x01": "Zstandard",
+    b"\x04\xf7\x11\x02": "Brotli",
+    b"\x04\xf7\x11\x04": "LZ4",
+    b"\x04\xf7\x11\x05": "LZS",
+    b"\x04\xf7\x11\x06": "Lizard",
+}
+
+
 def error_detail(exc: BaseException) -> str:
-    """py7zr's own words (English), one short line."""
-    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+    """py7zr's own words (English), one short line cut after its last whole word; never the
+    tuple an error holding data prints (py7zr's unsupported method: its id and its words)."""
+    words = [a for a in exc.args if isinstance(a, str) and a.strip()]
+    text = words[0] if len(exc.args) > 1 and words else str(exc)
+    lines = text.strip().splitlines()
+    return shortened(lines[0].strip(), 120) if lines else type(exc).__name__
+
+
+def method_name(exc: py7zr_errors.UnsupportedCompressionMethodError) -> str:
+    """The method py7zr cannot decode, in plain words ("BCJ2"), from the id it names."""
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict):  # a coder
+        data = data.get("method")
+    if isinstance(data, (bytes, bytearray)):
+        return METHOD_NAMES.get(bytes(data), f"method {bytes(data).hex()}")
+    return error_detail(exc)
 
 
 class WriteOnly(Py7zIO):
@@ -98,6 +127,20 @@ def link_texts(archive: py7zr.SevenZipFile, entries, budget: int | None = None) 
     archive.extract(targets=names, factory=found)
     archive.reset()
     return found.texts
+
+
+def is_whole_7z(source) -> bool:
+    """Whether `source` holds a whole 7z: its start header's next header (offset and size,
+    after the 32 bytes of the start header) lies within it. 7-Zip's "split to volumes" at a
+    size larger than the archive writes one such `x.7z.001`; the first part of several points
+    past its own end."""
+    size = source.seek(0, io.SEEK_END)
+    source.seek(0)
+    head = source.read(START_HEADER)
+    if len(head) < START_HEADER or not head.startswith(MAGIC):
+        return False
+    offset, length = struct.unpack("<QQ", head[12:28])
+    return START_HEADER + offset + length <= size
 
 
 def read_7z_headers(

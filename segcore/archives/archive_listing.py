@@ -27,11 +27,16 @@ from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
 
 from segcore.archives.archive_7z import MAGIC as MAGIC_7Z
-from segcore.archives.archive_7z import read_7z_headers
+from segcore.archives.archive_7z import is_whole_7z, read_7z_headers
 from segcore.archives.archive_links import archive_path, resolve_links
 from segcore.archives.archive_tar import TAR_ERRORS, read_tar_members
-from segcore.archives.archive_zip import SPLIT_REASON, is_split_part_name, read_zip_directory
-from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge
+from segcore.archives.archive_zip import (
+    SPLIT_REASON,
+    is_split_part_name,
+    is_whole_zip,
+    read_zip_directory,
+)
+from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge, shortened
 from segcore.images.image_copies import COPY_MEMBER, ImageFiles
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
@@ -60,8 +65,9 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # masks under each batch-named folder are kept (`placed`), a symbolic link (tar, zip, 7z)
 # counts as the file it leads to, or is no mask, and zip names may be CP850; 6: a member with
 # the bytes of the batch's image of its name is that image, not a mask (`image_copies`),
-# and each mask's path (`paths`), which tells images sharing a name in different subfolders apart
-VERSION = 6
+# and each mask's path (`paths`), which tells images sharing a name in different subfolders apart;
+# 7: a `x.7z.001` or `x.zip.001` holding a whole archive (7-Zip's single volume) is read as it
+VERSION = 7
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = N_("{name} (0 bytes)")  # how a 0-byte mask member is listed among other files
@@ -200,7 +206,7 @@ def list_upload(
     try:
         stored = StoredFile.from_document(doc)
         if kind == "split":
-            raise UnreadableUpload(SPLIT_REASON)
+            listing.kind = kind = _whole_volume(chunks, stored, filename, stats, totals)
         if totals is not None and totals[0] == 0 and stored.chunk_count:
             # Nothing stored: what the first chunk read would say, without asking for it.
             _no_chunks(stored, kind, budget)
@@ -249,13 +255,30 @@ def list_upload(
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
         # One upload never stops a sync of thousands: what failed is its reason, shown.
-        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
+        lines = str(exc).strip().splitlines()
+        detail = f"{type(exc).__name__}: {shortened(lines[0], 120) if lines else ''}"
         listing.reason = NOT_LISTABLE.format(detail=detail)
         listing.code, listing.params = NOT_LISTABLE, {"detail": detail}
         listing.names, listing.other_files, listing.members = [], [], []
         listing.placed, listing.also_loose, listing.image_copies, listing.paths = {}, [], [], []
     listing.bytes_read, listing.chunks_read = stats.bytes, stats.chunks
     return listing
+
+
+def _whole_volume(
+    chunks: Collection, stored: StoredFile, filename: str, stats: ReadStats, totals
+) -> str:
+    """The kind of an upload named as a split archive's part whose bytes are a whole archive:
+    7-Zip's "split to volumes" at a size larger than the archive writes a single `x.7z.001`
+    (or `x.zip.001`) that `7z t` accepts. Any other part, a first one of several included,
+    raises "part of a split archive": its names are never trusted."""
+    if filename.lower().endswith(".001"):
+        check_chunks_add_up(chunks, stored, totals)
+        source = ChunkFile(chunks, stored, stats)
+        kind = kind_from_magic(source.read(512))
+        if (kind == "7z" and is_whole_7z(source)) or (kind == "zip" and is_whole_zip(source)):
+            return kind
+    raise UnreadableUpload(SPLIT_REASON)
 
 
 def _renamed(chunks: Collection, stored: StoredFile, kind: str, stats: ReadStats) -> str:

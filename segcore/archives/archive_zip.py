@@ -49,9 +49,9 @@ def is_split_part_name(filename: str) -> bool:
     return bool(SPLIT_PART_NAME.search(filename))
 
 
-def check_not_split(source) -> None:
-    """Raise UnreadableUpload("part of a split archive") when the end record says the archive
-    spans several disks, or when it has none and starts with a split marker."""
+def _end_record(source) -> tuple[bytes, int] | None:
+    """`(tail, at)`: the last bytes of `source` and where the end record starts in them (the
+    last one found), or None when it has none."""
     size = source.seek(0, io.SEEK_END)
     # Without an archive comment the end record is the last 22 bytes: read little first.
     for reach in (EOCD_SIZE + 20, EOCD_SIZE + 65535):
@@ -62,17 +62,46 @@ def check_not_split(source) -> None:
         if at >= 0:
             break
     if at < 0 or len(tail) - at < EOCD_SIZE:
+        return None
+    return tail, at
+
+
+def _on_one_disk(tail: bytes, at: int) -> bool:
+    """Whether the end record at `at` (and its zip64 locator) says every entry is on disk 0."""
+    disk, directory_disk, here, total = struct.unpack("<4H", tail[at + 4 : at + 12])
+    if disk not in (0, 0xFFFF) or directory_disk not in (0, 0xFFFF) or here != total:
+        return False
+    if at >= 20 and tail[at - 20 : at - 16] == ZIP64_LOCATOR:
+        zip64_disk, _, disks = struct.unpack("<LQL", tail[at - 16 : at])
+        if zip64_disk != 0 or disks > 1:
+            return False
+    return True
+
+
+def check_not_split(source) -> None:
+    """Raise UnreadableUpload("part of a split archive") when the end record says the archive
+    spans several disks, or when it has none and starts with a split marker."""
+    found = _end_record(source)
+    if found is None:
         source.seek(0)
         if source.read(4) in SPLIT_MARKERS:
             raise UnreadableUpload(SPLIT_REASON)
         return
-    disk, directory_disk, here, total = struct.unpack("<4H", tail[at + 4 : at + 12])
-    if disk not in (0, 0xFFFF) or directory_disk not in (0, 0xFFFF) or here != total:
+    if not _on_one_disk(*found):
         raise UnreadableUpload(SPLIT_REASON)
-    if at >= 20 and tail[at - 20 : at - 16] == ZIP64_LOCATOR:
-        zip64_disk, _, disks = struct.unpack("<LQL", tail[at - 16 : at])
-        if zip64_disk != 0 or disks > 1:
-            raise UnreadableUpload(SPLIT_REASON)
+
+
+def is_whole_zip(source) -> bool:
+    """Whether `source` holds a whole zip: its end record is its last bytes (the comment it
+    declares included) and says disk 0 holds every entry. 7-Zip's "split to volumes" at a size
+    larger than the zip writes one such `x.zip.001`; its first part of several is the zip's
+    first bytes, which end in no end record."""
+    found = _end_record(source)
+    if found is None:
+        return False
+    tail, at = found
+    (comment,) = struct.unpack("<H", tail[at + 20 : at + 22])
+    return at + EOCD_SIZE + comment == len(tail) and _on_one_disk(tail, at)
 
 
 def unicode_path(extra: bytes) -> str | None:

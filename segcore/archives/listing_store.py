@@ -25,14 +25,24 @@ from segcore.core.phrases import N_, Phrase
 from segcore.core.timefmt import utcnow
 from segcore.images.batch_images import stored_listings
 from segcore.images.image_copies import ImageFiles
-from segcore.images.mask_matching import NAMES_SHOWN
+from segcore.images.mask_matching import shown
 from segcore.store.connection import Databases
-from segcore.store.schema import MASK_CHECKS, find_in, replace_many
+from segcore.store.schema import (
+    MASK_CHECKS,
+    MAX_DOCUMENT,
+    NOT_STORED,
+    document_size,
+    find_in,
+    replace_many,
+)
 from segcore.uploads.gridfs_reader import CHUNK_REASONS, NO_CHUNKS, chunk_totals
 
 CHECKING_OF = N_("Checking upload {number} of {total}")
 CHANGE_KINDS = ("added", "removed", "changed")
-MAX_STORED_MEMBERS = 50_000  # sizes and checksums kept per upload, within a document's 16 MB
+# A listing is stored whole while it fits in this many bytes (a document's 16 MB, less room
+# for what a write adds); past it, `fit_listing` keeps less.
+MAX_LISTING_BYTES = MAX_DOCUMENT - 512 * 1024
+TOO_MANY = N_("too many members to check ({count})")  # as archive_zip and archive_7z say
 SLICE = 200  # uploads listed, then stored in one bulk write
 AWAITING = "awaiting_chunks"  # a listing's mark: its upload's chunks were missing or short
 _PREVIOUS = {"filename": 1, "names": 1, "members": 1}
@@ -125,7 +135,9 @@ def list_and_store(
             length = upload.get("length")  # other tools write odd values (NaN, text)
             report.bytes_stored += length if isinstance(length, int) else 0
         _add_changes(databases, docs, uploads, by_batch)
-        replace_many(databases.work[MASK_CHECKS], [{"_id": i, **doc} for i, doc in docs.items()])
+        docs = {i: fit_listing(doc) for i, doc in docs.items()}
+        stored = [{"_id": i, **doc} for i, doc in docs.items()]
+        _refused_instead(databases, docs, replace_many(databases.work[MASK_CHECKS], stored), report)
         checked += list(docs)
         if keep:
             kept.update(docs)
@@ -168,16 +180,14 @@ def _listing_doc(
         "reason_code": listing.code,
         "reason_params": listing.params,
         "other_files": listing.other_files,
-        "members": (listing.members if len(listing.members) <= MAX_STORED_MEMBERS else None),
-        # which batch's folder holds each mask (an upload naming several batches); past the
-        # members kept, not stored: every mask then counts for every batch, as without folders
-        "placed": listing.placed if len(listing.names) <= MAX_STORED_MEMBERS else {},
-        "also_loose": listing.also_loose if len(listing.names) <= MAX_STORED_MEMBERS else [],
+        "members": listing.members,
+        # which batch's folder holds each mask (an upload naming several batches)
+        "placed": listing.placed,
+        "also_loose": listing.also_loose,
         # the members that are copies of the batch's images: the content check skips them
-        "image_copies": listing.image_copies[:MAX_STORED_MEMBERS],
-        # each mask's path, telling same-named images in subfolders apart; past the members
-        # kept, only names: a mask for one of those then says not which
-        "paths": listing.paths if len(listing.paths) <= MAX_STORED_MEMBERS else None,
+        "image_copies": listing.image_copies,
+        # each mask's path, telling same-named images in subfolders apart
+        "paths": listing.paths,
         "version": listing.version,
         "extensions": list(extensions),
         "bytes_read": listing.bytes_read,
@@ -186,6 +196,56 @@ def _listing_doc(
         # the chunk totals seen when they did not add up: listed again once they change
         **({AWAITING: True, "chunk_totals": list(totals)} if awaiting else {}),
     }
+
+
+def fit_listing(doc: dict, limit: int | None = None) -> dict:
+    """A listing document as stored: whole while it fits in `limit` bytes (BSON), else with
+    less, as a listing too large to keep whole always was (pure). First without each mask's
+    size and checksum (`members` None: the next upload's changes compare names only), then
+    without its paths and folders (`paths` None, `placed` and `also_loose` empty: every mask
+    counts for each batch the upload names, and a mask of images sharing a name says not
+    which). Names that do not fit even then (200,000 masks of 100 characters) make the upload
+    refused, "too many members to check", as an archive of too many members is: never a
+    listing that names only some of its masks. `limit`: MAX_LISTING_BYTES unless given."""
+    limit = MAX_LISTING_BYTES if limit is None else limit
+    if document_size(doc) <= limit:
+        return doc
+    lighter = {**doc, "members": None}
+    if document_size(lighter) <= limit:
+        return lighter
+    lighter.update(paths=None, placed={}, also_loose=[])
+    if document_size(lighter) <= limit:
+        return lighter
+    count = len(doc.get("names") or ()) + len(doc.get("other_files") or ())
+    return _refused(doc, TOO_MANY, {"count": count})
+
+
+def _refused(doc: dict, template: str, params: dict) -> dict:
+    """`doc` as the listing of an upload that cannot be read, for the reason given."""
+    return {
+        **doc,
+        **{"reason": template.format(**params), "reason_code": template, "reason_params": params},
+        **{"names": [], "other_files": [], "members": [], "paths": [], "image_copies": []},
+        **{"placed": {}, "also_loose": [], "changes": None},
+    }
+
+
+def _refused_instead(databases: Databases, docs: dict, refused: dict, report) -> None:
+    """The listings of `docs` (by upload id, in order) the server `refused` ({position:
+    reason}) stored instead as uploads that cannot be read, saying why, and counted in
+    `report.not_stored`: the others are stored all the same (one bad document never stops a
+    sync). One refused even so is left out of `docs`: never stored, the next check lists it."""
+    if not refused:
+        return
+    ids = list(docs)
+    for at, reason in refused.items():
+        docs[ids[at]] = _refused(docs[ids[at]], NOT_STORED, {"detail": reason})
+        report.not_stored.append(
+            {"filename": docs[ids[at]].get("filename"), "reason": docs[ids[at]]["reason"]}
+        )
+    again = [ids[at] for at in refused]
+    for at in replace_many(databases.work[MASK_CHECKS], [{"_id": i, **docs[i]} for i in again]):
+        docs.pop(again[at])
 
 
 def _add_changes(databases: Databases, docs: dict, uploads: dict, by_batch: dict) -> None:
@@ -204,6 +264,6 @@ def _add_changes(databases: Databases, docs: dict, uploads: dict, by_batch: dict
             "previous": before,
             "compared": found.compared,
             "previous_filename": listings[before].get("filename"),
-            **{k: getattr(found, k)[:NAMES_SHOWN] for k in CHANGE_KINDS},
+            **{k: shown(getattr(found, k)) for k in CHANGE_KINDS},
             **{f"{k}_count": len(getattr(found, k)) for k in CHANGE_KINDS},
         }

@@ -161,6 +161,9 @@ def _print_sync(report) -> None:
         f"mismatched, {counted(report.unusable, 'unusable upload')}; {report.duration_s:.1f} s"
         f"{f' (full read: {report.full_reason})' if report.full else ''}."
     )
+    from segcore.cli.verify import print_not_stored
+
+    print_not_stored(report.not_stored)
     if report.unusable:
         echo(
             f"Uploads counting for no batch: {report.unusable} (`uploads --unusable` lists them):",

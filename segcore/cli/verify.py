@@ -18,6 +18,7 @@ from segcore.cli.base import (
     main,
     pass_context,
 )
+from segcore.core.naming import printable
 
 
 def progress_bar(label: str, quiet: bool):
@@ -148,6 +149,7 @@ def print_report(report) -> None:
             f"{report.first_receipts} uploads got their first receipt{earlier}; "
             f"{report.statuses_moved} batch statuses moved."
         )
+    print_not_stored(getattr(report, "not_stored", []))
     skipped = getattr(report, "skipped", [])
     if skipped:
         echo(
@@ -155,6 +157,17 @@ def print_report(report) -> None:
         )
         for bad in skipped[:SKIPPED_SHOWN]:
             echo(f"  unusable: {bad['filename'][:80]}: {bad['problem']}", err=True)
+
+
+def print_not_stored(not_stored: list[dict]) -> None:
+    """The uploads whose listing the database refused (each stored as unreadable, saying why)."""
+    if not not_stored:
+        return
+    echo(f"{counted(len(not_stored), 'upload')} whose listing could not be stored:", err=True)
+    for bad in not_stored[:SKIPPED_SHOWN]:
+        echo(f"  not stored: {printable(str(bad['filename'])[:80])}: {bad['reason']}", err=True)
+    if len(not_stored) > SKIPPED_SHOWN:
+        echo(f"  ... and {len(not_stored) - SKIPPED_SHOWN} more", err=True)
 
 
 @main.command()

@@ -13,11 +13,20 @@ import py7zr
 from py7zr import exceptions as py7zr_errors
 from py7zr.io import Py7zIO, WriterFactory
 
-from segcore.archives.archive_7z import SEVEN_ZIP_ERRORS, WriteOnly, error_detail, link_texts
+from segcore.archives.archive_7z import (
+    SEVEN_ZIP_ERRORS,
+    WriteOnly,
+    error_detail,
+    link_texts,
+    method_name,
+)
 from segcore.archives.archive_links import LINK_NO_FILE, archive_path, follow, link_path
 from segcore.content.mask_geometry import OverLimit
-from segcore.core.errors import UnreadableUpload
+from segcore.core.errors import N_, UnreadableUpload
 from segcore.uploads.gridfs_reader import ChunkFile
+
+# As a zip member's (mask_content_scan): the archive is fine, this check cannot read the method
+UNSUPPORTED_METHOD = N_("compressed by {method}, which this check cannot read")
 
 
 class _MaskWriters(WriterFactory):
@@ -54,7 +63,11 @@ def _7z_checks(scan, archive: py7zr.SevenZipFile) -> dict[str, list]:
     """Member name -> what its data is checked as: itself, and each symbolic link (`7z -snl`)
     that leads to it; a link leading nowhere is unreadable."""
     entries = [e for e in archive.list() if not e.is_directory]
-    texts = link_texts(archive, entries, scan.budget)
+    try:
+        texts = link_texts(archive, entries, scan.budget)
+    except py7zr_errors.UnsupportedCompressionMethodError:
+        archive.reset()
+        texts = {}  # its links are then extracted as files, and their method said (scan_7z)
     links = {archive_path(n): link_path(n, text) for n, text in texts.items()}
     names = {archive_path(e.filename): e.filename for e in entries}
     files = {path for path in names if path not in links}
@@ -72,7 +85,11 @@ def _7z_checks(scan, archive: py7zr.SevenZipFile) -> dict[str, list]:
 
 
 def scan_7z(scan, source: ChunkFile) -> None:
-    """Check the 7z's wanted masks into `scan`; UnreadableUpload when it cannot be read."""
+    """Check the 7z's wanted masks into `scan`; UnreadableUpload when it cannot be read. A
+    valid 7z compressed by a method py7zr does not decode (7-Zip's BCJ2, ARM64 and RISCV
+    filters) is no fault of its masks: those not checked get a note, as a zip member's
+    unknown method does."""
+    checks: dict[str, list] = {}
     try:
         with py7zr.SevenZipFile(source, mode="r") as archive:
             if archive.needs_password():
@@ -80,6 +97,13 @@ def scan_7z(scan, source: ChunkFile) -> None:
             checks = _7z_checks(scan, archive)
             if checks:
                 archive.extract(targets=list(checks), factory=_MaskWriters(scan, checks))
+    except py7zr_errors.UnsupportedCompressionMethodError as exc:
+        if not checks:  # the headers themselves: nothing could be listed
+            raise UnreadableUpload(f"not a readable 7z archive ({error_detail(exc)})") from None
+        reason = UNSUPPORTED_METHOD.format(method=method_name(exc))
+        for name, images in (c for targets in checks.values() for c in targets):
+            if archive_path(name) not in scan.outcomes:
+                scan.add(name, [("no_reader", {"reason": reason})], images)
     except py7zr_errors.PasswordRequired:
         raise UnreadableUpload("encrypted 7z headers") from None
     except SEVEN_ZIP_ERRORS as exc:

@@ -325,8 +325,8 @@ def _listings(databases: Databases, keys: list[str], list_images: bool) -> dict:
             batch_images.list_batch_images(d, databases.settings.data_directory, _key(d.get("id")))
             for d in docs
         ]
-        batch_images.save_listings(databases.work, fresh)
-        found.update({item.batch_id: item for item in fresh})
+        stored = batch_images.save_listings(databases.work, fresh)
+        found.update({item.batch_id: item for item in stored})
     return found
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from segcore.core.errors import UnreadableUpload
+from segcore.core.errors import UnreadableUpload, shortened
 
 LPS_FROM_RAS = (-1.0, -1.0, 1.0)
 READ_PIECE = 1 << 20
@@ -159,15 +159,3 @@ def first_line(exc: BaseException) -> str:
     if lines[0].endswith(":") and len(lines) > 1:
         return shortened(f"{lines[0]} {'; '.join(lines[1:])}", 400)
     return shortened(lines[0], 120)
-
-
-def shortened(text: str, limit: int) -> str:
-    """`text` of at most `limit` characters: a longer one cut after its last whole word, with
-    an ellipsis (a reason cut mid-word, "Use force=True to fo", reads as a broken message)."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:-(") + "…"

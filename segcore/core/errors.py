@@ -14,6 +14,18 @@ def N_(text: str) -> str:
     return text
 
 
+def shortened(text: str, limit: int) -> str:
+    """`text` of at most `limit` characters: a longer one cut after its last whole word, with
+    an ellipsis (a reason cut mid-word, "Use force=True to fo", reads as a broken message)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-(") + "…"
+
+
 class SegcoreError(Exception):
     """Base class for every error segcore reports to a user.
 

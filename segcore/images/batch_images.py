@@ -13,7 +13,7 @@ it is DICOM ('DICM' at byte 128), whatever dots its name holds (a UID such as
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from segcore.images.mask_matching import (
     NOT_IMAGES,
     is_image_name,
 )
-from segcore.store.schema import BATCH_IMAGES, find_in, replace_many
+from segcore.store.schema import BATCH_IMAGES, NOT_STORED, find_in, replace_many
 
 COLLECTION = BATCH_IMAGES
 DICOM_MAGIC_OFFSET = 128
@@ -161,23 +161,32 @@ def is_current(listing: ImageListing, extensions) -> bool:
     return listing.version == VERSION and tuple(listing.extensions or ()) == tuple(extensions)
 
 
-def save_listings(db: Database, listings: list[ImageListing]) -> None:
-    """Store listings, replacing earlier ones of the same batches."""
-    replace_many(
-        db[COLLECTION],
-        [
-            {
-                "_id": item.batch_id,
-                "folder": item.folder,
-                "names": item.names,
-                "listed_at": item.listed_at,
-                "error": item.error,
-                "version": item.version,
-                "extensions": list(item.extensions or DEFAULT_EXTENSIONS),
-            }
-            for item in listings
-        ],
-    )
+def save_listings(db: Database, listings: list[ImageListing]) -> list[ImageListing]:
+    """Store listings, replacing earlier ones of the same batches; returns them as stored. A
+    listing the server refuses (a folder of 200,000 long names is over a document's 16 MB) is
+    stored as one whose images are unknown, saying why: the batch's state is then unknown, and
+    the run goes on."""
+    docs = [_document(item) for item in listings]
+    refused = replace_many(db[COLLECTION], docs)
+    if not refused:
+        return listings
+    stored = list(listings)
+    for at, reason in refused.items():
+        stored[at] = replace(listings[at], names=None, error=NOT_STORED.format(detail=reason))
+    replace_many(db[COLLECTION], [_document(stored[at]) for at in refused])
+    return stored
+
+
+def _document(item: ImageListing) -> dict:
+    return {
+        "_id": item.batch_id,
+        "folder": item.folder,
+        "names": item.names,
+        "listed_at": item.listed_at,
+        "error": item.error,
+        "version": item.version,
+        "extensions": list(item.extensions or DEFAULT_EXTENSIONS),
+    }
 
 
 def stored_listings(db: Database, batch_ids: list[str] | None = None) -> dict[str, ImageListing]:

@@ -19,7 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from segcore.core.naming import batch_ids_in
+from segcore.core.naming import batch_ids_in, cut
 from segcore.settings.config import Settings
 
 # The settings' defaults (MASK_EXTENSIONS, MASK_SUFFIXES), named once in the configuration.
@@ -32,6 +32,7 @@ NOT_IMAGES = {"dicomdir"}  # a DICOM media index, not an image, whatever its byt
 DICOM_ENDINGS = (".dicom", ".ima", ".dic")
 CHANNEL_SUFFIX = re.compile(r"_\d{4}$")  # nnU-Net: case_0001_0000 is channel 0 of case_0001
 NAMES_SHOWN = 50  # names listed per kind in a report; all are counted
+NAME_CHARS_SHOWN = 512  # characters of a name listed in a report (a zip's may hold 65,535)
 
 STATES = ("complete", "incomplete", "extra", "unreadable", "unknown")
 
@@ -303,16 +304,26 @@ class BatchCheck:
             "matched": self.matched,
             "missing_count": self.missing_count,
             "extra_count": self.extra_count,
-            "missing": self.missing[:NAMES_SHOWN],
-            "extra": self.extra[:NAMES_SHOWN],
+            "missing": shown(self.missing),
+            "extra": shown(self.extra),
             "unreadable": self.unreadable,
             "note": self.note,
             "notes": self.notes,
             "other_files_count": len(self.other_files),
-            "other_files": self.other_files[:NAMES_SHOWN],
+            "other_files": shown(self.other_files),
             "ambiguous_count": len(self.ambiguous),
-            "ambiguous": self.ambiguous[:NAMES_SHOWN],
+            "ambiguous": [
+                {"mask": cut(a["mask"], NAME_CHARS_SHOWN), "images": shown(a["images"], None)}
+                for a in self.ambiguous[:NAMES_SHOWN]
+            ],
         }
+
+
+def shown(names: list[str], count: int | None = NAMES_SHOWN) -> list[str]:
+    """The first `count` of `names` (all with None), each cut to NAME_CHARS_SHOWN characters
+    with "…": what a report stores stays far within a document's 16 MB whatever an archive
+    names its members."""
+    return [cut(name, NAME_CHARS_SHOWN) for name in names[:count]]
 
 
 def compare_batch(

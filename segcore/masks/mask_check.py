@@ -44,16 +44,8 @@ LISTING_IMAGES = N_("Listing images")
 FIELD = "mask_check"  # the batch's result, on its document in `batches`
 UPLOAD_PROJECTION = {**PROJECTION, "chunkSize": 1}
 JSON_KEYS = (
-    "state",
-    "images",
-    "masks",
-    "missing_count",
-    "extra_count",
-    "missing",
-    "extra",
-    "unreadable",
-    "other_files",
-    "ambiguous",
+    *("state", "images", "masks", "missing_count", "extra_count", "missing", "extra"),
+    *("unreadable", "other_files", "ambiguous"),
 )
 # 2: other files, unreadable reasons as codes, NFC and nnU-Net matching; 3: an upload naming
 # several batches gives each the masks under its own folder; 4: images sharing a name in
@@ -81,6 +73,9 @@ class VerifyReport:
     first_receipts: int = 0  # uploads that had no receipt before this check
     owed_receipts: int = 0  # of those, listed by an earlier check stopped before the receipts
     statuses_moved: int = 0  # batches their first receipts moved (MASKS_SET_STATUS)
+    # uploads whose listing the database refused to store ({"filename", "reason"}): each is
+    # stored as unreadable with that reason instead, the others stored all the same
+    not_stored: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """The command line's JSON: counts, and each batch in the documented shape."""
@@ -96,6 +91,7 @@ class VerifyReport:
             "first_receipts": self.first_receipts,
             "owed_receipts": self.owed_receipts,
             "statuses_moved": self.statuses_moved,
+            "not_stored": self.not_stored,
         }
 
 
@@ -120,6 +116,7 @@ class NewUploadsCheck:
     fields: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)
     images: dict = field(default_factory=dict)
+    not_stored: list = field(default_factory=list)  # as VerifyReport's
 
 
 def needs_check(upload: dict, stored: dict | None, extensions=None) -> bool:
@@ -225,18 +222,19 @@ def check_new_uploads(
     relist, images = _relist_images(
         work, batches, settings.data_directory, False, settings.mask_extensions
     )
+    report = VerifyReport()
     checked, listed = listing_store.list_and_store(
         databases,
         list(uploads.values()),
         {**known, **uploads},
         by_batch,
-        VerifyReport(),
+        report,
         lambda fraction, message: None,
         keep=True,
         images=images,
     )
     changed = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
-    found = NewUploadsCheck(listings=listed)
+    found = NewUploadsCheck(listings=listed, not_stored=report.not_stored)
     rows = _update_batches(
         work,
         batches,
@@ -363,7 +361,7 @@ def _relist_images(
     listed = [
         batch_images.list_batch_images(b, data_directory, b["key"], extensions) for b in relist
     ]
-    batch_images.save_listings(work, listed)
+    listed = batch_images.save_listings(work, listed)
     return relist, {**stored, **{item.batch_id: item for item in listed}}
 
 

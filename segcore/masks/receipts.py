@@ -29,6 +29,7 @@ from segcore.images.mask_matching import (
     compare_batch,
     masks_held,
     paths_for_batch,
+    shown,
 )
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
 from segcore.team.team import list_members
@@ -101,9 +102,9 @@ def build_receipt(
                 images=check.images,
                 matched=check.matched,
                 missing_count=check.missing_count,
-                missing=check.missing[:SHOWN],
+                missing=shown(check.missing),
                 extra_count=check.extra_count,
-                extra=check.extra[:SHOWN],
+                extra=shown(check.extra),
             )
         own.append(row)
     problem, reason = receipt_problem(listing, readable, parts)
@@ -132,7 +133,7 @@ def build_receipt(
         "missing": [n for r in own for n in r["missing"]][:SHOWN],
         "extra": [n for r in own for n in r["extra"]][:SHOWN],
         "parts": own,
-        "other_files": list(listing.get("other_files") or [])[:SHOWN],
+        "other_files": shown(list(listing.get("other_files") or [])),
         "changes": listing.get("changes"),
         "content": content,
         # An upload that cannot be read is never usable, whatever its batches' earlier ones made
@@ -355,8 +356,28 @@ class _Arrival:
 
 
 def save_receipts(work: Database, receipts: list[dict]) -> None:
-    """Store built receipts (each replacing the upload's earlier one)."""
-    replace_many(work[RECEIPTS], receipts)
+    """Store built receipts (each replacing the upload's earlier one). One the database
+    refuses (names of hundreds of batches' images past a document's 16 MB) is stored without
+    its names, its counts and verdict kept; one refused even so is owed, as a receipt of a
+    check killed before it (`owed_receipts`): the other receipts are stored all the same."""
+    refused = replace_many(work[RECEIPTS], receipts)
+    if refused:
+        replace_many(work[RECEIPTS], [without_names(receipts[at]) for at in refused])
+
+
+def without_names(receipt: dict) -> dict:
+    """A receipt without the names it lists (pure): its counts and verdict stay."""
+    bare = {k: [] if k in NAME_LISTS else v for k, v in receipt.items()}
+    bare["parts"] = [{**p, "missing": [], "extra": []} for p in receipt.get("parts") or ()]
+    changes = receipt.get("changes")
+    if isinstance(changes, dict):
+        bare["changes"] = {k: [] if k in NAME_LISTS else v for k, v in changes.items()}
+    if isinstance(receipt.get("content"), dict):
+        bare["content"] = {k: v for k, v in receipt["content"].items() if k != "offenders"}
+    return {**bare, "names_left_out": True}
+
+
+NAME_LISTS = ("missing", "extra", "other_files", "added", "removed", "changed")
 
 
 def _part(doc: dict, result: dict | None, images, key: str) -> dict:

@@ -6,7 +6,13 @@ rest are collections this app added.
 
 from __future__ import annotations
 
+import bson
+from bson.errors import InvalidDocument
+from pymongo import ReplaceOne
 from pymongo.collection import Collection
+from pymongo.errors import BulkWriteError, DocumentTooLarge, WriteError
+
+from segcore.core.errors import N_, shortened
 
 TEAM = "segmentadores"
 BATCHES = "batches"
@@ -68,28 +74,73 @@ def delete_in(collection: Collection, field: str, values: list) -> None:
 
 
 DUPLICATE_KEY = 11000
+MAX_DOCUMENT = 16 * 1024 * 1024  # bytes: a stored document's limit (MongoDB's, the embedded's)
+# Why a document a write needed was refused (too large, ...): its listing says so instead.
+NOT_STORED = N_("the listing could not be stored ({detail})")
 
 
-def replace_many(collection: Collection, docs: list[dict], chunk: int = 1000) -> None:
-    """Store `docs` (each with its `_id`), replacing any stored under the same id.
+def document_size(doc: dict) -> int:
+    """`doc`'s size as stored (BSON), in bytes; MAX_DOCUMENT + 1 when it cannot be stored."""
+    try:
+        return len(bson.encode(doc))
+    except (InvalidDocument, OverflowError):
+        return MAX_DOCUMENT + 1
+
+
+def replace_many(collection: Collection, docs: list[dict], chunk: int = 1000) -> dict[int, str]:
+    """Store `docs` (each with its `_id`), replacing any stored under the same id; returns the
+    documents the server refused (too large, ...), {position in `docs`: its reason}, the others
+    stored all the same: one bad document never stops a sync. A write concern error or a lost
+    connection raises.
 
     Inserted first and replaced only where one exists: the documents a sync stores per upload
     are nearly always new, and on the embedded server an insert costs a fifth of an upsert.
     """
-    from pymongo import ReplaceOne
-    from pymongo.errors import BulkWriteError
-
+    refused: dict[int, str] = {}
     for start in range(0, len(docs), chunk):
         part = docs[start : start + chunk]
         try:
             collection.insert_many(part, ordered=False)
+            continue
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors) or exc.details.get(
-                "writeConcernErrors"
-            ):
-                raise
+            errors = _write_errors(exc)
+        except DocumentTooLarge:  # the driver refused the whole part: one at a time
+            errors = _one_by_one(collection, part)
+        again = [e["index"] for e in errors if e.get("code") == DUPLICATE_KEY]
+        refused.update(
+            (start + e["index"], _reason(e)) for e in errors if e.get("code") != DUPLICATE_KEY
+        )
+        if not again:
+            continue
+        try:
             collection.bulk_write(
-                [ReplaceOne({"_id": part[e["index"]]["_id"]}, part[e["index"]]) for e in errors],
-                ordered=False,
+                [ReplaceOne({"_id": part[i]["_id"]}, part[i]) for i in again], ordered=False
             )
+        except BulkWriteError as exc:
+            refused.update((start + again[e["index"]], _reason(e)) for e in _write_errors(exc))
+    return refused
+
+
+def _write_errors(exc: BulkWriteError) -> list[dict]:
+    """The documents a bulk write refused; raises it again for a write concern error."""
+    if exc.details.get("writeConcernErrors"):
+        raise exc
+    return exc.details.get("writeErrors", [])
+
+
+def _one_by_one(collection: Collection, docs: list[dict]) -> list[dict]:
+    """Insert `docs` one at a time; the refusals, as a bulk write lists them."""
+    errors = []
+    for index, doc in enumerate(docs):
+        try:
+            collection.insert_one(doc)
+        except (DocumentTooLarge, WriteError) as exc:
+            code = getattr(exc, "code", None)
+            errors.append({"index": index, "code": code, "errmsg": str(exc)})
+    return errors
+
+
+def _reason(error: dict) -> str:
+    """A refused write's reason, one short line (the server's words; never the document)."""
+    lines = str(error.get("errmsg") or "").strip().splitlines()
+    return shortened(lines[0], 120) if lines else f"error {error.get('code')}"

@@ -36,6 +36,7 @@ def make_receipts(
     renew=None,
     read: dict | None = None,
     files: dict | None = None,
+    not_stored: list | None = None,
 ) -> list[review.Move]:
     """List the uploads `upload_ids`, recompute their batches, store their receipts and, with
     MASKS_SET_STATUS on, move the batches' statuses. `uploads_of(key)`: every upload of a
@@ -46,7 +47,8 @@ def make_receipts(
     between bulk writes. `read`: batch documents the caller read (with BATCH_FIELDS) and has
     not changed those fields of since, by document id; the others are read here. `files`: the
     uploads' whole file documents the caller has (a change stream's), by upload id; the others
-    are read here. A batch's earlier uploads never listed (older than the receipts) are not
+    are read here. `not_stored` gets the uploads whose listing the database refused
+    ({"filename", "reason"}; each stored as unreadable instead). A batch's earlier uploads never listed (older than the receipts) are not
     listed here: its state stays unknown until `segcore verify` lists them (on the benchmark,
     listing them made a routine sync after 1,000 new uploads 70 times slower). Returns the
     status moves made."""
@@ -60,6 +62,8 @@ def make_receipts(
     dates = {u: getattr(e, "date", None) for found in entries.values() for u, e in found.items()}
     docs = _batches(work, [batch_by_key[k]["_id"] for k in sorted(keys)], read or {})
     found = mask_check.check_new_uploads(databases, uploads, by_batch, docs, dates)
+    if not_stored is not None:
+        not_stored += found.not_stored
     made = build_receipts(
         work,
         list(uploads.values()),

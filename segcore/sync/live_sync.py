@@ -277,6 +277,8 @@ class LiveSync:
             f"{report.status_moves}, bulk writes {bulk_writes}, {seconds:.2f} s"
         )
         self._name_unusable(documents)
+        for bad in report.not_stored[:UNUSABLE_LOGGED]:  # each stored as unreadable instead
+            self.log(f"listing not stored {printable(str(bad['filename'])[:80])}: {bad['reason']}")
         self.content.add([i for i, doc in documents.items() if doc is not None])
         # A pass over the whole index: when idle, unless uploads never stop coming.
         self.summary_due = self.summary_due or bool(opened)

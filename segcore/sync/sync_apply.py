@@ -213,12 +213,8 @@ def write_batches(
     `files`: the changed uploads' whole file documents by id (a change stream's), which the
     receipts take instead of reading them again.
     """
-    databases, author, lease, notify = (
-        writer.databases,
-        writer.author,
-        writer.lease,
-        writer.notify,
-    )
+    databases, author, lease = writer.databases, writer.author, writer.lease
+    notify = writer.notify
     work = databases.work
     notify(0.7, Phrase(COMPARING))
     # Statuses move from the new uploads' receipts (segcore.sync.intake), not their arrival.
@@ -251,6 +247,7 @@ def write_batches(
         writer.journal,
         pending,
         (compared, files),
+        report.not_stored,
     )
     del compared
     if pending:
@@ -344,6 +341,7 @@ def _receipts(
     live: bool,
     pending: dict | None,
     known: tuple[dict, dict | None],
+    not_stored: list | None = None,
 ) -> tuple[int, dict | None]:
     """Receipts for the uploads `ids` (see _receipt_ids), and the status moves they cause,
     noted in `listing`. Returns how many batches moved and, when some did, {batch key: (owner,
@@ -352,7 +350,8 @@ def _receipts(
     `pending`: planned updates not yet written, those of the receipts' batches written with
     them (see intake.make_receipts); `known`: the batch documents this run read (COMPARED), by
     document id (it wrote only their sync fields since), and the uploads' whole file documents
-    when it has them (see write_batches)."""
+    when it has them (see write_batches); `not_stored` gets the uploads whose listing the
+    database refused (see intake.make_receipts)."""
     from segcore.sync import intake
 
     author, lease = acting
@@ -372,6 +371,7 @@ def _receipts(
         renew=lease.renew,
         read=compared,
         files=files,
+        not_stored=not_stored,
     )
     if not moves:
         return 0, None

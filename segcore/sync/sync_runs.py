@@ -22,6 +22,7 @@ from segcore.sync.sync_plan import Finding
 from segcore.sync.sync_state import SyncState
 
 RUNS = SYNC_RUNS
+NOT_STORED_KEPT = 100  # uploads whose listing was refused, recorded with a run
 
 
 @dataclass
@@ -55,6 +56,9 @@ class SyncReport:
     changed_upload_ids: list | None = field(default=None, repr=False)
     # Entries of the index keys a group changed (a journal write's size; not recorded).
     entries_changed: int = field(default=0, repr=False)
+    # Uploads whose listing the database refused ({"filename", "reason"}): each stored as
+    # unreadable with that reason instead, the other uploads and batches written all the same
+    not_stored: list[dict] = field(default_factory=list)
 
     COUNTS = (
         "total_files",
@@ -81,6 +85,7 @@ class SyncReport:
             full_reason=text_of(self.full_reason) if self.full_reason else None,
             started_at=self.started_at,
             finished_at=self.finished_at,
+            not_stored=self.not_stored[:NOT_STORED_KEPT],
         )
         if isinstance(self.full_reason, Phrase):  # the English text stays for older readers
             result["full_reason_phrase"] = self.full_reason.as_doc()

@@ -325,3 +325,54 @@ def test_a_zip_member_in_a_method_no_reader_here_knows_is_said_not_blamed(lab, u
         "case_1_mask.png": "case_1_mask.png: contents not checked "
         "(compressed by xz (95), which this check cannot read)"
     }
+
+
+@pytest.mark.parametrize("method", ["BCJ2", "ARM64", "RISCV"])
+def test_a_7z_in_a_filter_py7zr_cannot_decode_is_said_not_blamed(lab, upload, tmp_path, method):
+    """7-Zip's BCJ2, ARM64 and RISCV filters make a valid 7z (`7z t` passes) that py7zr lists
+    but cannot decompress: its listing is complete, and each mask says its contents were not
+    checked, naming the filter, never a problem that would send the batch back."""
+    lab.images("case_1", "case_2")
+    png(lab.masks / "case_1_mask.png", square(1))
+    png(lab.masks / "case_2_mask.png", square(2))
+    data = archive_with("7z", lab.masks, tmp_path / "m.7z", f"-mf={method}")
+    upload("batch_1.7z", data, chunk_size=4096)
+    assert verify(lab, ["batch_1"]).batches[0]["state"] == "complete"
+    row = check_content(lab, ["batch_1"]).by_batch()["batch_1"]
+    assert row["problems"] == 0 and not row["notes"]
+    reason = f"contents not checked (compressed by {method}, which this check cannot read)"
+    assert said(row) == {f"case_{n}_mask.png": f"case_{n}_mask.png: {reason}" for n in (1, 2)}
+
+
+def test_py7zrs_reason_is_its_words_cut_after_a_whole_word(lab, tmp_path):
+    """py7zr's error for BCJ2 holds the method's id and a long sentence: the reason shown is
+    the sentence (never the tuple's repr) cut after its last whole word, with "…"."""
+    import py7zr
+
+    from segcore.archives.archive_7z import error_detail
+    from segcore.content.mask_content_7z import _MaskWriters
+
+    png(lab.masks / "case_1_mask.png", square(1))
+    archive_with("7z", lab.masks, tmp_path / "m.7z", "-mf=BCJ2")
+    with py7zr.SevenZipFile(tmp_path / "m.7z") as archive, pytest.raises(Exception) as raised:
+        archive.extract(targets=["case_1_mask.png"], factory=_MaskWriters(None, {}))
+    words = raised.value.args[1]  # py7zr's sentence, after the method's id
+    detail = error_detail(raised.value)
+    assert detail.startswith("BCJ2 filter is not supported by py7zr.") and detail.endswith("…")
+    assert len(detail) <= 120 and "b'" not in detail and words.startswith(detail[:-1] + " ")
+
+
+@pytest.mark.parametrize("options, ending", [((), "7z"), (("-tzip",), "zip")])
+def test_a_whole_archive_in_one_7_zip_volume_has_its_masks_opened(
+    lab, upload, tmp_path, options, ending
+):
+    """7-Zip's single volume (`7z a -v10m`: one `x.7z.001` holding the whole archive) is
+    listed and content-checked as the archive it is."""
+    lab.images("case_1", "case_2")
+    png(lab.masks / "case_1_mask.png", np.zeros((SIDE, SIDE)))
+    png(lab.masks / "case_2_mask.png", square(1))
+    run_tool("7z", "a", "-bd", *options, "-v10m", str(tmp_path / f"m.{ending}"), ".", cwd=lab.masks)
+    data = (tmp_path / f"m.{ending}.001").read_bytes()
+    row = checked(lab, upload, f"batch_1.{ending}.001", data)
+    assert (row["checked"], row["problems"]) == (2, 1) and not row["notes"]
+    assert said(row) == {"case_1_mask.png": "case_1_mask.png: empty"}

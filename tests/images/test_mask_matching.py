@@ -342,3 +342,20 @@ def test_an_upload_for_several_batches_holds_each_folders_masks_apart(batches, e
     placed, also_loose = place_masks(PATHS)
     listing = {"names": NAMES, "paths": PATHS, "placed": placed, "also_loose": also_loose}
     assert masks_held(listing, batches) == expected
+
+
+def test_a_batchs_stored_result_stays_small_whatever_the_archive_names():
+    """A zip may name a member with 65,535 characters: the names a batch's result stores
+    (NAMES_SHOWN of each kind) are cut to NAME_CHARS_SHOWN characters with "…", so the batch
+    document stays far from the 16 MB a document holds; every one is still counted."""
+    from segcore.images.mask_matching import NAME_CHARS_SHOWN, NAMES_SHOWN
+    from segcore.store.schema import document_size
+
+    long = [f"{n:03d}_{'x' * 65_000}_mask.png" for n in range(80)]
+    check = compare_batch(["img_001.png"], long, [], other_files=long)
+    summary = check.summary()
+    assert (summary["extra_count"], summary["other_files_count"]) == (80, 80)
+    assert len(summary["extra"]) == NAMES_SHOWN and len(summary["other_files"]) == NAMES_SHOWN
+    assert all(len(n) == NAME_CHARS_SHOWN + 1 and n.endswith("…") for n in summary["extra"])
+    assert summary["extra"][0].startswith("000_xxx")
+    assert document_size(summary) < 200_000

@@ -94,3 +94,45 @@ def test_a_second_upload_of_a_batch_listed_in_the_same_run_records_what_changed(
     assert dbs.work.mask_checks.find_one({"_id": first})["changes"] is None
     changes = dbs.work.mask_checks.find_one({"_id": second})["changes"]
     assert changes["previous"] == first and changes["added_count"] == 1
+
+
+def _long_listing(count: int) -> dict:
+    """A stored listing of `count` masks named as LIDC slice exports (~100 characters)."""
+    uid = "1.3.6.1.4.1.14519.5.2.1.6279.6001.179049373636438705059720603192"
+    names = [f"LIDC-IDRI-0001_{uid}_slice_{n:05d}_mask.png" for n in range(count)]
+    return {
+        "filename": "batch_1.zip",
+        "names": names,
+        "reason": None,
+        "other_files": ["README"],
+        "members": [{"name": n, "size": 70, "crc": 123456789} for n in names],
+        "paths": [f"masks/{n}" for n in names],
+        "placed": {"batch_1": names},
+        "also_loose": [],
+    }
+
+
+@pytest.mark.parametrize(
+    "room, kept",
+    [
+        (1.0, "whole"),  # fits: stored as listed
+        (0.8, "names and paths"),  # without sizes and checksums
+        (0.35, "names"),  # without paths and folders either
+        (0.1, "refused"),  # not even the names: never a listing naming some of its masks
+    ],
+)
+def test_a_listing_is_kept_within_the_bytes_a_document_may_hold(room, kept):
+    from segcore.store.schema import document_size
+
+    doc = _long_listing(2000)
+    limit = int(document_size(doc) * room)
+    stored = listing_store.fit_listing(doc, limit)
+    assert document_size(stored) <= limit
+    if kept == "refused":
+        assert (stored["reason"], stored["names"]) == ("too many members to check (2001)", [])
+        assert stored["reason_code"] == "too many members to check ({count})"
+        return
+    assert stored["names"] == doc["names"] and stored["reason"] is None
+    assert (stored["members"] is not None) == (kept == "whole")
+    assert (stored["paths"] is not None) == (kept != "names")
+    assert stored["placed"] == ({} if kept == "names" else doc["placed"])

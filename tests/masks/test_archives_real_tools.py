@@ -239,6 +239,32 @@ def test_parts_of_a_split_zip_are_unreadable(listed, masks, tmp_path):
         assert listing.code == "part of a split archive"
 
 
+@pytest.mark.parametrize("options, ending", [((), "7z"), (("-tzip",), "zip")])
+def test_a_whole_archive_in_one_7_zip_volume_is_read(listed, masks, tmp_path, options, ending):
+    """7-Zip's "split to volumes" at a size larger than the archive writes one file,
+    `x.7z.001` (or `x.zip.001`), which `7z t` accepts: it is read as the archive it is."""
+    run_tool("7z", "a", "-bd", *options, "-v10m", str(tmp_path / f"one.{ending}"), ".", cwd=masks)
+    written = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("one."))
+    assert written == [f"one.{ending}.001"]
+    run_tool("7z", "t", f"one.{ending}.001", cwd=tmp_path)
+    listing = listed(f"batch_7.{ending}.001", (tmp_path / written[0]).read_bytes(), 4096)
+    assert (listing.reason, listing.kind, listing.names) == (None, ending, MASKS)
+    assert listing.other_files == OTHERS
+
+
+@pytest.mark.parametrize("options, ending", [((), "7z"), (("-tzip",), "zip")])
+def test_parts_of_a_7_zip_split_archive_are_unreadable(listed, tmp_path, options, ending):
+    """The first volume of several (`x.7z.001` whose headers sit in the last part; a zip's
+    first bytes) is a part of a split archive, as every later part."""
+    big = fill(tmp_path / "big", {f"img_{n:03d}_mask.png": os.urandom(40_000) for n in range(8)})
+    run_tool("7z", "a", "-bd", *options, "-v100k", str(tmp_path / f"s.{ending}"), ".", cwd=big)
+    parts = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("s."))
+    assert parts[:2] == [f"s.{ending}.001", f"s.{ending}.002"] and len(parts) > 2
+    for part in (parts[0], parts[1], parts[-1]):
+        listing = listed(f"batch_7.{part[2:]}", (tmp_path / part).read_bytes())
+        assert (listing.reason, listing.names) == ("part of a split archive", []), part
+
+
 def test_7z_encrypted_headers_and_encrypted_data_are_unreadable(listed, masks, tmp_path):
     hidden = archive_with("7z", masks, tmp_path / "h.7z", "-mhe=on", "-psecret")
     listing = listed("batch_7.7z", hidden)
