@@ -72,6 +72,13 @@ def printable(text: object, keep_newlines: bool = False) -> str:
     )
 
 
+def storable(text: str) -> str:
+    """`text` as it can be stored and shown: each undecodable byte replaced by '?'. The rule
+    archive members' names follow (mask_matching.member_base_name), so an image file and a
+    mask member named with the same bytes (`img_\\xf1.png`) match as `img_?.png`."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
+
+
 def person_key(name: str) -> str:
     """A key equal for names that differ only in case, accents, spacing or invisible characters
     ("Flór " == "flor" == "Flor\u200b").
