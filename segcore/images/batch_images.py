@@ -25,7 +25,7 @@ from pymongo.database import Database
 
 from segcore.core.errors import FolderUnreadable
 from segcore.core.naming import storable
-from segcore.core.regular_files import open_regular, regular_files
+from segcore.core.regular_files import open_regular, regular_files, stored_folder_on_disk
 from segcore.core.timefmt import utcnow
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
@@ -125,11 +125,14 @@ def list_image_names(folder: Path, extensions=DEFAULT_EXTENSIONS) -> list[str]:
 
 
 def batch_folder(batch: dict, data_directory: Path | None) -> Path | None:
-    """Where a batch's images are: its recorded folder when it exists on this machine,
-    else `<DATA_DIRECTORY>/<id>`; None when neither is known."""
+    """Where a batch's images are: its recorded folder when it exists on this machine (one
+    stored with '?' for undecodable bytes is the one folder it fits), else
+    `<DATA_DIRECTORY>/<id>`; None when neither is known."""
     folder = batch.get("folder")
-    if isinstance(folder, str) and folder.strip() and Path(folder).is_dir():
-        return Path(folder)
+    if isinstance(folder, str) and folder.strip():
+        found = folder if Path(folder).is_dir() else stored_folder_on_disk(folder)
+        if found is not None:
+            return Path(found)
     if data_directory is not None and isinstance(batch.get("id"), str):
         return Path(data_directory) / batch["id"]
     if isinstance(folder, str) and folder.strip():

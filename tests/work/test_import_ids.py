@@ -28,6 +28,7 @@ from segcore.work.batch_import import BatchEntry, import_batches, merge_sources,
         ("b" * 255, None),
         ("b" * 256, "is longer than a folder name can be (255 bytes)"),
         ("ñ" * 128, "is longer than a folder name can be (255 bytes)"),  # 256 bytes in UTF-8
+        ("batch_7_a\udcf1o", "is not valid UTF-8"),  # a folder named in Latin-1, as scanned
     ],
 )
 def test_unsafe_ids(batch_id, reason):
@@ -101,3 +102,4 @@ def test_an_id_too_long_for_a_folder_is_refused_and_shown_cut(db, run_cli, tmp_p
     refused = [line for line in out.stderr.splitlines() if line.startswith("refused:")]
     assert len(refused) == 1 and len(refused[0]) < 200
     assert "is longer than a folder name can be (255 bytes)" in refused[0]
+
