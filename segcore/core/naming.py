@@ -161,8 +161,12 @@ MAX_FOLDER_NAME = 255  # bytes: the longest file name on Linux, macOS and Window
 
 
 def unsafe_id_reason(batch_id: str) -> str | None:
-    """Why `batch_id` cannot name a folder (a path separator, "..", a control character such
-    as NUL or a terminal escape, undecodable bytes), or None when it can."""
+    """Why `batch_id` cannot name a folder (empty, ".", a path separator, "..", a control
+    character such as NUL or a terminal escape, undecodable bytes), or None when it can."""
+    if not batch_id:
+        return "is empty"
+    if batch_id == ".":
+        return "is '.', the folder itself"
     if "/" in batch_id or "\\" in batch_id:
         return "contains a path separator"
     if ".." in batch_id:

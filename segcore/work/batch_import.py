@@ -4,7 +4,8 @@ Idempotent: a re-import adds new batches and refreshes `folder`, but never touch
 status, metadata or sync fields. Batches whose folder is gone from disk are flagged, not
 deleted; a batch a source does not list is not flagged for that alone. An id spelled
 differently from a stored one (`batch_007` for `batch_7`) is that batch; an id that cannot name
-a folder (`../../etc`, `a/b`, control characters, not UTF-8) is refused and reported. A folder path holding bytes that are not UTF-8 is stored with '?' for them. Each step of writes
+a folder (`../../etc`, `a/b`, control characters, empty, `.`, not UTF-8) is refused and
+reported. A folder path holding bytes that are not UTF-8 is stored with '?' for them. Each step of writes
 is recorded in the history in the same transaction (see atomic.py).
 """
 
@@ -108,7 +109,8 @@ def parse_batches_json(
     first_seen: dict[str, int] = {}
     for index, item in enumerate(data):
         entry = _entry(item, index, source, base)
-        for key in {entry.id, canonical_batch_id(entry.id) or entry.id}:
+        # an empty id ("/", "."): no batch to repeat, refused on its own when imported
+        for key in {entry.id, canonical_batch_id(entry.id) or entry.id} - {""}:
             if key in first_seen:
                 raise ImportFileError(
                     N_("{source}: {where} repeats batch '{id}' (already at {first})"),
@@ -366,8 +368,9 @@ def plan_import(
             else by_number.get(canonical_batch_id(entry.id) or entry.id)
         )
         reason = unsafe_id_reason(entry.id)
-        if reason:
-            result.refused[entry.id] = reason
+        if reason:  # an empty id came from a folder without a name ("/", "."): say which
+            where = f" (folder {entry.folder!r})" if not entry.id and entry.folder else ""
+            result.refused[entry.id] = reason + where
             seen.add(stored_id)  # a stored batch of that name is left as it is
             continue
         if (stored_id or entry.id) in seen:
