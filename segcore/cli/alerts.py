@@ -95,7 +95,7 @@ def alerts(ctx, fail_on_alert, as_json):
 @click.option(
     "--out",
     "out_file",
-    type=Value("leave the option out to print the report"),
+    type=Value("leave the option out to print the report", path=True),
     help="Write the report to this file instead of printing it.",
 )
 @click.option(

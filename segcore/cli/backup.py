@@ -27,7 +27,7 @@ from segcore.core.naming import printable
 @main.command()
 @click.option(
     "--out",
-    type=Value("leave the option out for this folder"),
+    type=Value("leave the option out for this folder", path=True),
     help="File to write, or a folder (existing, or ending in /) for a dated "
     "name (default: this folder).",
 )

@@ -16,7 +16,7 @@ from datetime import date, datetime
 import click
 
 from segcore.core.errors import SegcoreError
-from segcore.core.naming import printable, unsafe_character
+from segcore.core.naming import is_utf8, printable, undecodable_shown, unsafe_character
 
 # Only click, the error classes and naming are imported here: `segcore --help` and a cron run
 # that finds nothing new must not pay for pymongo, pandas or bcrypt before they are needed.
@@ -165,17 +165,31 @@ def emit_json(value) -> None:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print plain JSON.")
 
 
-class Value(click.ParamType):
-    """An option's text that may not be blank ("", spaces): an empty spreadsheet cell or an
-    unset variable ("$NAME") is a mistake, never taken for "none", which each command says
-    with a flag of its own (`instead`, named in the usage error)."""
+class Text(click.ParamType):
+    """Any text an argument or option takes (every plain one is made this, see TextCommand):
+    bytes that are not UTF-8 (`Jos\\xe9` typed in a Latin-1 or Windows-1252 terminal, which
+    Python gives as lone surrogates) are refused in a usage error naming the argument, never
+    looked up or stored. Paths (click.Path) are not text: one that exists may be used."""
 
     name = "text"
 
-    def __init__(self, instead: str = ""):
-        self.instead = instead
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not is_utf8(value):
+            self.fail(f"'{undecodable_shown(value)}' is not valid UTF-8 text", param, ctx)
+        return value
+
+
+class Value(Text):
+    """An option's text that may not be blank ("", spaces): an empty spreadsheet cell or an
+    unset variable ("$NAME") is a mistake, never taken for "none", which each command says
+    with a flag of its own (`instead`, named in the usage error). A `path` is not text: one
+    on disk may hold any bytes."""
+
+    def __init__(self, instead: str = "", path: bool = False):
+        self.instead, self.path = instead, path
 
     def convert(self, value, param, ctx):
+        value = value if self.path else super().convert(value, param, ctx)
         if isinstance(value, str) and not value.strip():
             hint = f"; {self.instead}" if self.instead else ""
             self.fail(f"a blank value is refused{hint}", param, ctx)
@@ -185,13 +199,31 @@ class Value(click.ParamType):
 pass_context = click.make_pass_decorator(Context)
 
 
-class SafeGroup(click.Group):
+class TextCommand(click.Command):
+    """A command whose plain text arguments and options are Text (undecodable bytes refused)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if param.type is click.STRING:
+                param.type = Text()
+
+
+class TextGroup(click.Group):
+    """A group whose commands, and subgroups' commands, are TextCommands."""
+
+    command_class = TextCommand
+    group_class = type  # a subgroup's subgroups are TextGroups too
+
+
+class SafeGroup(TextGroup):
     """The command group, whose usage errors (which repeat what was typed) are escaped too,
     and whose commands are loaded when named (`lazy`: command -> module of segcore.cli, set
     by segcore.cli; `modules`: all of them, loaded for --help or a name not in `lazy`)."""
 
     lazy: dict = {}
     modules: tuple = ()
+    group_class = TextGroup  # `team`, `user`: no lazy loading of their own
 
     def _load(self, *modules: str) -> None:
         import importlib

@@ -72,6 +72,31 @@ def printable(text: object, keep_newlines: bool = False) -> str:
     )
 
 
+def is_utf8(text: str) -> bool:
+    """False for text holding undecodable bytes: Python gives a file name, a command-line
+    argument or a variable written in Latin-1 or Windows-1252 (`Jos\\xe9`) as lone
+    surrogates, which no database and no UTF-8 output can take."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def storable(text: str) -> str:
+    """`text` as it can be stored and shown: each undecodable byte replaced by '?'. The rule
+    archive members' names follow (mask_matching.member_base_name), so an image file and a
+    mask member named with the same bytes (`img_\\xf1.png`) match as `img_?.png`."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
+
+
+def undecodable_shown(text: str) -> str:
+    """`text` with its undecodable bytes (surrogate escapes) as `\\xf1`, the byte itself."""
+    return "".join(
+        f"\\x{ord(ch) - 0xDC00:02x}" if "\udc80" <= ch <= "\udcff" else ch for ch in text
+    )
+
+
 def person_key(name: str) -> str:
     """A key equal for names that differ only in case, accents, spacing or invisible characters
     ("Flór " == "flor" == "Flor\u200b").
@@ -136,14 +161,20 @@ MAX_FOLDER_NAME = 255  # bytes: the longest file name on Linux, macOS and Window
 
 
 def unsafe_id_reason(batch_id: str) -> str | None:
-    """Why `batch_id` cannot name a folder (a path separator, "..", a control character such
-    as NUL or a terminal escape), or None when it can."""
+    """Why `batch_id` cannot name a folder (empty, ".", a path separator, "..", a control
+    character such as NUL or a terminal escape, undecodable bytes), or None when it can."""
+    if not batch_id:
+        return "is empty"
+    if batch_id == ".":
+        return "is '.', the folder itself"
     if "/" in batch_id or "\\" in batch_id:
         return "contains a path separator"
     if ".." in batch_id:
         return "contains '..'"
     if any(unicodedata.category(ch) == "Cc" for ch in batch_id):
         return "contains a control character"
+    if not is_utf8(batch_id):  # a scanned folder named in Latin-1: no database can store it
+        return "is not valid UTF-8"
     if len(batch_id.encode("utf-8", "surrogatepass")) > MAX_FOLDER_NAME:
         return f"is longer than a folder name can be ({MAX_FOLDER_NAME} bytes)"
     return None

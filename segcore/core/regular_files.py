@@ -7,9 +7,12 @@ images, so they are skipped, not reported as the folder being unreadable.
 
 from __future__ import annotations
 
+import glob
 import os
 import stat
 from typing import BinaryIO, Iterator
+
+from segcore.core.naming import storable
 
 
 def regular_files(
@@ -63,3 +66,14 @@ def open_regular(path: str | os.PathLike) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
+
+
+def stored_folder_on_disk(stored: str) -> str | None:
+    """The one folder on disk that `stored` stands for when undecodable bytes of its path were
+    stored as '?' (naming.storable: a folder named in Latin-1), each '?' read as any one
+    character. None when `stored` holds no '?', or no folder or several fit."""
+    if "?" not in stored:
+        return None
+    pattern = "?".join(glob.escape(part) for part in stored.split("?"))
+    found = [p for p in glob.glob(pattern) if storable(p) == stored and os.path.isdir(p)]
+    return found[0] if len(found) == 1 else None

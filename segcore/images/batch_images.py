@@ -2,7 +2,11 @@
 
 Folders may sit on an SSHFS mount, so a listing is stored (`batch_images`, keyed by batch id)
 and redone only on demand, or when it was made by an older rule (`VERSION`) or for other
-extensions. A folder that cannot be read is recorded as such, never as empty.
+extensions. A folder that cannot be read is recorded as such, never as empty. A name holding
+bytes that are not UTF-8 (`img_\\xf1.png`, left by unzipping a Windows zip) is listed as an
+archive member of those bytes is, `img_?.png` (naming.storable), so its mask still matches;
+a folder whose path holds such bytes (DATA_DIRECTORY) likewise. Such an image is matched, but
+cannot be opened by the name stored (its content is not checked against its mask).
 
 An image has one of the image or volume extensions; a file with none of them is an image when
 it is DICOM ('DICM' at byte 128), whatever dots its name holds (a UID such as
@@ -20,7 +24,8 @@ from pathlib import Path
 from pymongo.database import Database
 
 from segcore.core.errors import FolderUnreadable
-from segcore.core.regular_files import open_regular, regular_files
+from segcore.core.naming import storable
+from segcore.core.regular_files import open_regular, regular_files, stored_folder_on_disk
 from segcore.core.timefmt import utcnow
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
@@ -112,7 +117,7 @@ def list_image_names(folder: Path, extensions=DEFAULT_EXTENSIONS) -> list[str]:
                 continue
         elif not (may_be_dicom(name) and is_dicom_file(entry.path)):
             continue
-        names.append(os.path.relpath(entry.path, folder).replace(os.sep, "/"))
+        names.append(storable(os.path.relpath(entry.path, folder).replace(os.sep, "/")))
     if problems:
         first = problems[0]
         raise FolderUnreadable(f"folder {folder} cannot be read ({first.strerror or first})")
@@ -120,11 +125,14 @@ def list_image_names(folder: Path, extensions=DEFAULT_EXTENSIONS) -> list[str]:
 
 
 def batch_folder(batch: dict, data_directory: Path | None) -> Path | None:
-    """Where a batch's images are: its recorded folder when it exists on this machine,
-    else `<DATA_DIRECTORY>/<id>`; None when neither is known."""
+    """Where a batch's images are: its recorded folder when it exists on this machine (one
+    stored with '?' for undecodable bytes is the one folder it fits), else
+    `<DATA_DIRECTORY>/<id>`; None when neither is known."""
     folder = batch.get("folder")
-    if isinstance(folder, str) and folder.strip() and Path(folder).is_dir():
-        return Path(folder)
+    if isinstance(folder, str) and folder.strip():
+        found = folder if Path(folder).is_dir() else stored_folder_on_disk(folder)
+        if found is not None:
+            return Path(found)
     if data_directory is not None and isinstance(batch.get("id"), str):
         return Path(data_directory) / batch["id"]
     if isinstance(folder, str) and folder.strip():
@@ -151,9 +159,16 @@ def list_batch_images(
         )
     try:
         names = list_image_names(folder, extensions)
-    except FolderUnreadable as exc:
-        return ImageListing(batch_id, str(folder), None, utcnow(), str(exc), extensions=extensions)
-    return ImageListing(batch_id, str(folder), names, utcnow(), extensions=extensions)
+    except FolderUnreadable as exc:  # its text names the folder
+        return ImageListing(
+            batch_id,
+            storable(str(folder)),
+            None,
+            utcnow(),
+            storable(str(exc)),
+            extensions=extensions,
+        )
+    return ImageListing(batch_id, storable(str(folder)), names, utcnow(), extensions=extensions)
 
 
 def is_current(listing: ImageListing, extensions) -> bool:

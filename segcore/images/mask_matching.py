@@ -19,7 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from segcore.core.naming import batch_ids_in, cut
+from segcore.core.naming import batch_ids_in, cut, storable
 from segcore.settings.config import Settings
 
 # The settings' defaults (MASK_EXTENSIONS, MASK_SUFFIXES), named once in the configuration.
@@ -49,8 +49,8 @@ def base_name(path: str) -> str:
 
 def member_base_name(path: str) -> str:
     """An archive member's base name as stored and compared: NFC, and any surrogate left by
-    undecodable bytes replaced so the name can be stored and shown."""
-    return nfc(base_name(str(path)).encode("utf-8", "replace").decode("utf-8"))
+    undecodable bytes replaced so the name can be stored and shown (naming.storable)."""
+    return nfc(storable(base_name(str(path))))
 
 
 def split_extension(name: str, extensions=DEFAULT_EXTENSIONS) -> tuple[str, str]:
@@ -94,7 +94,7 @@ def mask_path(path: str) -> str:
     path = str(path).replace("\\", "/")
     while path.startswith("./"):
         path = path[2:]
-    return nfc(path.lstrip("/").encode("utf-8", "replace").decode("utf-8"))
+    return nfc(storable(path.lstrip("/")))
 
 
 def sort_members(paths, extensions=DEFAULT_EXTENSIONS) -> tuple[list[str], list[str]]:

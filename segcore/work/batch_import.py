@@ -4,7 +4,8 @@ Idempotent: a re-import adds new batches and refreshes `folder`, but never touch
 status, metadata or sync fields. Batches whose folder is gone from disk are flagged, not
 deleted; a batch a source does not list is not flagged for that alone. An id spelled
 differently from a stored one (`batch_007` for `batch_7`) is that batch; an id that cannot name
-a folder (`../../etc`, `a/b`, control characters) is refused and reported. Each step of writes
+a folder (`../../etc`, `a/b`, control characters, empty, `.`, not UTF-8) is refused and
+reported. A folder path holding bytes that are not UTF-8 is stored with '?' for them. Each step of writes
 is recorded in the history in the same transaction (see atomic.py).
 """
 
@@ -23,8 +24,8 @@ from pymongo.errors import BulkWriteError
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, ImportFileError
 from segcore.core.json_input import decode_text, loads_strict, read_file_bytes
-from segcore.core.naming import batch_number, canonical_batch_id, unsafe_id_reason
-from segcore.core.regular_files import is_folder, regular_files
+from segcore.core.naming import batch_number, canonical_batch_id, storable, unsafe_id_reason
+from segcore.core.regular_files import is_folder, regular_files, stored_folder_on_disk
 from segcore.core.timefmt import utcnow
 from segcore.settings.config import Settings
 from segcore.store import history
@@ -108,7 +109,8 @@ def parse_batches_json(
     first_seen: dict[str, int] = {}
     for index, item in enumerate(data):
         entry = _entry(item, index, source, base)
-        for key in {entry.id, canonical_batch_id(entry.id) or entry.id}:
+        # an empty id ("/", "."): no batch to repeat, refused on its own when imported
+        for key in {entry.id, canonical_batch_id(entry.id) or entry.id} - {""}:
             if key in first_seen:
                 raise ImportFileError(
                     N_("{source}: {where} repeats batch '{id}' (already at {first})"),
@@ -336,8 +338,8 @@ def folder_checker(data_directory: Path | None) -> FolderCheck | None:
         candidates = [str(doc.get("id", "")), Path(folder.rstrip("/")).name if folder else ""]
         if any(name and name in names for name in candidates):
             return True
-        if folder:
-            return (base / folder).is_dir()  # an absolute folder replaces the base
+        if folder:  # an absolute folder replaces the base; '?' may stand for a byte
+            return (base / folder).is_dir() or stored_folder_on_disk(str(base / folder)) is not None
         return None
 
     return present
@@ -366,8 +368,9 @@ def plan_import(
             else by_number.get(canonical_batch_id(entry.id) or entry.id)
         )
         reason = unsafe_id_reason(entry.id)
-        if reason:
-            result.refused[entry.id] = reason
+        if reason:  # an empty id came from a folder without a name ("/", "."): say which
+            where = f" (folder {entry.folder!r})" if not entry.id and entry.folder else ""
+            result.refused[entry.id] = reason + where
             seen.add(stored_id)  # a stored batch of that name is left as it is
             continue
         if (stored_id or entry.id) in seen:
@@ -375,12 +378,12 @@ def plan_import(
         seen.add(stored_id or entry.id)
         doc = stored.get(stored_id)
         wanted = {"number": batch_number(entry.id)}
-        if entry.folder is not None:
-            wanted["folder"] = entry.folder
+        if entry.folder is not None:  # on disk as it is, stored with '?' for bytes not UTF-8
+            wanted["folder"] = storable(entry.folder)
         if entry.image_count is not None:
             wanted["image_count"] = entry.image_count
         # A listed batch is checked on disk too, new or old: being listed is not being there.
-        folder = wanted.get("folder", (doc or {}).get("folder"))
+        folder = entry.folder if entry.folder is not None else (doc or {}).get("folder")
         on_disk = (
             folder_exists({"id": stored_id or entry.id, "folder": folder})
             if folder_exists

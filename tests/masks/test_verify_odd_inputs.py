@@ -15,7 +15,7 @@ from segcore.masks.mask_check import verify
 from segcore.store.connection import open_databases
 from segcore.sync.sync import run_sync
 from segcore.work import batch_import
-from tests.archives import images, make_zip
+from tests.archives import archive_with, fill, images, make_zip, png_bytes
 
 T0 = datetime(2025, 10, 1, 10)
 ODD = [  # (changes to a good document, the reason the sync gives)
@@ -138,6 +138,39 @@ def test_a_fifo_never_hangs_the_import(lab, run_cli, tmp_path):
         assert named.stderr.count("\n") == 1
     finally:
         sock.close()
+
+
+def test_an_image_named_in_latin1_bytes_stops_no_sync(dbs, upload, run_cli, tmp_path):
+    """`img_ñ.png` in Windows-1252 bytes (unzip of a Windows zip, an old SMB copy) in one batch
+    folder: every sync and verify runs; the name is stored as an archive member of those bytes
+    is (`img_?.png`), so the GNU tar mask written with the same bytes matches it."""
+    data = tmp_path / "data"
+    for n in (1, 2, 3):
+        fill(data / f"batch_{n}", {name: png_bytes() for name in images(2)})
+    masks = fill(tmp_path / "masks", {name: png_bytes(1) for name in images(2)})
+    for folder, value in ((data / "batch_2", 0), (masks, 1)):
+        with open(os.fsencode(folder) + b"/img_\xf1.png", "wb") as odd:
+            odd.write(png_bytes(value))
+    env = {"DATA_DIRECTORY": str(data)}
+    assert run_cli("import", env=env).returncode == 0
+    upload("batch_1_masks.zip", make_zip(images(2)))
+    upload("batch_2_masks.tar", archive_with("tar", masks, tmp_path / "m.tar", "-c"))
+    upload("batch_3_masks.zip", make_zip(images(2)))
+    for _ in range(2):
+        out = run_cli("sync", env=env)
+        assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    delivered = sorted(d["id"] for d in dbs.work.batches.find({"mongo_uploaded": True}))
+    assert delivered == ["batch_1", "batch_2", "batch_3"]
+    out = run_cli("verify", "--all", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    rows = {row["id"]: (row["state"], row["images"]) for row in json.loads(out.stdout)["batches"]}
+    assert rows == {
+        "batch_1": ("complete", 2),
+        "batch_2": ("complete", 3),
+        "batch_3": ("complete", 2),
+    }
+    stored = dbs.work.batch_images.find_one({"_id": "batch_2"})["names"]
+    assert stored == ["img_001.png", "img_002.png", "img_?.png"]
 
 
 def test_check_masks_on_the_sync_page_lists_them(lab, app_env, upload):

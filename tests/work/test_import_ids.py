@@ -28,6 +28,9 @@ from segcore.work.batch_import import BatchEntry, import_batches, merge_sources,
         ("b" * 255, None),
         ("b" * 256, "is longer than a folder name can be (255 bytes)"),
         ("ñ" * 128, "is longer than a folder name can be (255 bytes)"),  # 256 bytes in UTF-8
+        ("", "is empty"),
+        (".", "is '.', the folder itself"),
+        ("batch_7_a\udcf1o", "is not valid UTF-8"),  # a folder named in Latin-1, as scanned
     ],
 )
 def test_unsafe_ids(batch_id, reason):
@@ -101,3 +104,18 @@ def test_an_id_too_long_for_a_folder_is_refused_and_shown_cut(db, run_cli, tmp_p
     refused = [line for line in out.stderr.splitlines() if line.startswith("refused:")]
     assert len(refused) == 1 and len(refused[0]) < 200
     assert "is longer than a folder name can be (255 bytes)" in refused[0]
+
+
+def test_a_folder_without_a_name_or_the_id_dot_is_refused(db, run_cli, tmp_path):
+    """`/` and `.` name no folder of their own: their id would be '' or '.', which no command
+    can name afterwards (`assign ''` refuses a blank id)."""
+    items = ["batch_1", "/", {"id": "."}, "batch_2"]
+    (tmp_path / "batches.json").write_text(json.dumps(items))
+    out = run_cli("import", "--file", str(tmp_path / "batches.json"))
+    assert out.returncode == 1, out.stderr
+    assert "2 added" in out.stdout and "2 refused" in out.stdout
+    assert "refused: '' is empty (folder '/'); nothing was written for it" in out.stderr
+    assert "refused: '.' is '.', the folder itself; nothing was written" in out.stderr
+    assert sorted(d["id"] for d in db.batches.find()) == ["batch_1", "batch_2"]
+    [entry] = list_history(db, kind="import")
+    assert entry["new"]["added"] == 2 and entry["new"]["refused"] == 2
