@@ -11,6 +11,7 @@ from bson import ObjectId
 
 from segcore import demo
 from segcore.backups import backup
+from segcore.backups.backup_indexes import unmakeable_index
 from segcore.backups.backup_restore import restore_backup
 from segcore.core.errors import BackupFileError, RestoreRefused
 from segcore.prepare import prepare
@@ -211,3 +212,14 @@ def test_a_restore_is_what_a_restarted_app_shows_not_the_rows_it_stored(filled, 
     restarted = {r["id"]: r for r in BatchRows().refresh(db).rows()}
     assert restarted == {r["id"]: r for r in map(batch_row, db.batches.find())}
     assert restarted[first["id"]]["assignee"] == first["assignee"]  # the backup's, not the edit
+
+
+GOOD_KEYS = [[["name_key", 1]], [["due", -1], ["id", 1.0]], [["notes", "text"]], [["$**", 1]]]
+BAD_KEYS = [[["rank", 1.5]], [[1, 1]], [["id"]], [["id", True]], [["id", "up"]], [["", 1]]]
+
+
+@pytest.mark.parametrize("key", GOOD_KEYS + BAD_KEYS)
+def test_which_index_keys_a_restore_can_make(key):
+    """What the file check lets through is what create_index takes (no database needed)."""
+    found = unmakeable_index({"batches": [{"name": "i", "key": key}]})
+    assert (found is None) == (key in GOOD_KEYS)

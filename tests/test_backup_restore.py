@@ -457,3 +457,70 @@ def test_a_backup_during_which_a_restore_ran_is_not_kept(db, tmp_path, monkeypat
     with pytest.raises(RestoreIncomplete, match="A restore ran while the backup was read"):
         backup.backup_to_file(db, tmp_path / "b.jsonl.gz")
     assert list(tmp_path.iterdir()) == []
+
+
+def with_index(source, target, spec: dict) -> None:
+    """A backup whose header lists one more index of the team (checksum made right again, as
+    another tool writing the format would): every other check of the file passes."""
+    lines = gzip.decompress(source.read_bytes()).splitlines(keepends=True)
+    header = json.loads(lines[0])
+    header["indexes"]["segmentadores"].append(spec)
+    body = [json.dumps(header).encode() + b"\n", *lines[1:-1]]
+    manifest = json.loads(lines[-1])
+    manifest["manifest"]["sha256"] = hashlib.sha256(b"".join(body)).hexdigest()
+    target.write_bytes(gzip.compress(b"".join(body) + json.dumps(manifest).encode() + b"\n"))
+
+
+@pytest.mark.parametrize(
+    "key, option",
+    [([["rank", 1.5]], {}), ([[1, 1]], {}), ([["id"]], {}), ([["rank", 1]], {"session": 1})],
+)
+def test_an_index_no_restore_can_make_is_refused_by_the_file_check(
+    small, run_cli, tmp_path, key, option
+):
+    """A fractional direction, a number as field name, a pair of one, an option create_index
+    does not take: `restore` died half-way with a TypeError traceback, leaving its marker
+    (health failing, a red banner) and the staging collections, and again on every rerun."""
+    db = small
+    backup.backup_to_file(db, tmp_path / "good.jsonl.gz")
+    bad = tmp_path / "foreign.jsonl.gz"
+    with_index(tmp_path / "good.jsonl.gz", bad, {"name": "by_rank", "key": key, **option})
+    before = state(db)
+    out = run_cli("restore", str(bad), "--replace", "--yes", timeout=120)
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert out.stderr.startswith(
+        f"error: {bad}: its header lists an index that cannot be made (segmentadores: by_rank"
+    )
+    assert state(db) == before and run_cli("health").returncode == 0
+    assert not [n for n in db.list_collection_names() if n.startswith("restore_staging")]
+
+
+def test_an_error_while_staging_is_undone_and_said_in_one_line(small, run_cli, tmp_path):
+    """A collation that is text (the driver refuses it before the server sees it): whatever
+    the file check lets through, staging ends with nothing left behind, rerun or not."""
+    db = small
+    good = backup.backup_to_file(db, tmp_path / "good.jsonl.gz")
+    bad = tmp_path / "foreign.jsonl.gz"
+    spec = {"name": "by_rank", "key": [["rank", 1]], "collation": "fr"}
+    with_index(tmp_path / "good.jsonl.gz", bad, spec)
+    before = state(db)
+    for _attempt in range(2):
+        out = run_cli("restore", str(bad), "--replace", "--yes", timeout=120)
+        assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+        assert f"error: {bad}: cannot be restored (TypeError: " in out.stderr
+        assert out.stderr.rstrip().endswith("the database was not changed")
+        assert state(db) == before and run_cli("health").returncode == 0
+        assert not [n for n in db.list_collection_names() if n.startswith("restore_staging")]
+    assert restore_backup(db, good.path, "test", replace=True).summary.documents == good.documents
+
+
+def test_an_index_made_in_the_mongo_shell_comes_back(small, run_cli, tmp_path):
+    """The shell's numbers are doubles: its index {rank: 1.0} was backed up as such, and the
+    restore died on it with the driver's TypeError."""
+    db = small
+    db.command("createIndexes", "segmentadores", indexes=[{"key": {"rank": 1.0}, "name": "r"}])
+    good = tmp_path / "good.jsonl.gz"
+    backup.backup_to_file(db, good)
+    out = run_cli("restore", str(good), "--replace", "--yes", timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert db.segmentadores.index_information()["r"]["key"] == [("rank", 1)]

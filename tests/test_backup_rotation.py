@@ -94,7 +94,37 @@ def test_keep_deletes_only_this_databases_own_dated_backups(run_cli, db, tmp_pat
         k: v for k, v in after.items() if k not in own and k != os.path.basename(written)
     } == untouched
     notes = [line for line in out.stderr.splitlines() if line.startswith("note: left alone")]
-    assert len(notes) == 6 and len(out.stderr.splitlines()) == 6  # one line per odd file
+    # one line per odd file named like a backup, the hand copy under a dated name included
+    assert len(notes) == 7 and len(out.stderr.splitlines()) == 7
+    assert f"segcore-backup-{name}-20991231-235959.jsonl.gz: a copy of {own[0]}" in out.stderr
+
+
+def test_keep_names_every_backup_it_keeps_under_a_name_like_this_databases(run_cli, db, tmp_path):
+    """A copy of last night's backup saved under a dated name was kept without the README's
+    `note: left alone` line, as were another database's backup and a backup written to a
+    file under such a name; another database's backup under its own name is plainly its own."""
+    folder, name = tmp_path / "backups", db.name
+    assert run_cli("backup", "--out", f"{folder}/").returncode == 0
+    [nightly] = [p.name for p in folder.iterdir()]
+    copy = folder / f"segcore-backup-{name}-20200103-000000.jsonl.gz"
+    shutil.copy(folder / nightly, copy)
+    into_file = folder / f"segcore-backup-{name}-20200104-000000.jsonl.gz"
+    assert run_cli("backup", "--out", str(into_file)).returncode == 0
+    theirs = folder / f"segcore-backup-{name}-20200105-000000.jsonl.gz"
+    legacy_backup(theirs, "lab", "2020-01-05T00:00:00+00:00")
+    legacy_backup(folder / "segcore-backup-lab-20200106-000000.jsonl.gz", "lab", "2020-01-06")
+    time.sleep(1.1)  # the next backup gets a name of its own
+    out = run_cli("backup", "--out", f"{folder}/", "--keep", "1")
+    assert out.returncode == 0, out.stderr
+    assert sorted(out.stderr.splitlines()) == [
+        f"note: left alone {copy}: a copy of {nightly} (its header names that file): "
+        "--keep deletes a backup only under the name it was written to",
+        f"note: left alone {into_file}: written by backup --out to this very file, not into "
+        "a folder: --keep never deletes it",
+        f"note: left alone {theirs}: a backup of database lab",
+    ]
+    assert copy.exists() and into_file.exists() and theirs.exists()
+    assert not (folder / nightly).exists()  # the one --keep wrote goes
 
 
 def test_keep_orders_by_the_time_inside_and_never_deletes_the_new_one(run_cli, db, tmp_path):

@@ -110,3 +110,16 @@ def test_the_weekly_report_goes_once_a_week_with_the_report_figures(coordinated)
     year, week, _ = now.isocalendar()
     assert luis["key"] == f"weekly:{year}-W{week:02d}:luis@example.org"
     assert notify_due.enqueue_weekly(coordinated, now + timedelta(days=7)) == 2
+
+
+@pytest.mark.parametrize("at_risk", [3, [{"id": "batch_5"}]])
+def test_a_previous_digest_another_tool_stored_oddly_stops_no_daily_digest(coordinated, at_risk):
+    """Yesterday's digest as another tool left it (at_risk a number, ids as objects) made
+    today's fail with a TypeError: the digest goes, everything at risk told as new."""
+    coordinated.work[notify_outbox.OUTBOX].insert_one(
+        {"_id": "daily:old", "kind": "daily", "data": {"day": "2000-01-01", "at_risk": at_risk}}
+    )
+    assert notify_due.enqueue_daily(coordinated, _at(9)) == 2
+    [doc] = coordinated.work[notify_outbox.OUTBOX].find({"to": "ana@example.org"})
+    at_risk_now = {b.id for b in current_alerts(coordinated.work, now=_at(9)).at_risk}
+    assert set(doc["data"]["new_at_risk"]) == at_risk_now and at_risk_now

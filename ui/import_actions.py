@@ -8,6 +8,7 @@ only "Import" writes, through `ui.actions.run_write`, re-planned against the dat
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -21,10 +22,23 @@ from segcore.work import batch_import
 from ui.actions import run_write, show_error
 from ui.connection import indexing
 from ui.i18n import N_, _, format_number, ngettext
+from ui.labels import literal
 from ui.state import IMPORT_PREVIEW, IMPORT_RESULT, current_actor
 from ui.widgets import metric_row
 
 SHOWN_IDS = 50
+SHOWN_REFUSED = 5
+
+# Why an id cannot name a folder, as segcore.core.naming.unsafe_id_reason words it in English.
+_REASONS = {
+    "contains a path separator": N_("contains a path separator"),
+    "contains '..'": N_("contains '..'"),
+    "contains a control character": N_("contains a control character"),
+    "is empty": N_("is empty"),
+    "is '.', the folder itself": N_("is '.', the folder itself"),
+    "is not valid UTF-8": N_("is not valid UTF-8"),
+}
+_TOO_LONG = re.compile(r"is longer than a folder name can be \((\d+) bytes\)")
 
 
 def read_sources(
@@ -138,11 +152,47 @@ def same_batch_lines(groups: list[batch_import.SameBatch]) -> list[str]:
     ]
 
 
+def reason_text(why: str) -> str:
+    """Why an id was refused, in the session's language (as given when not known)."""
+    if why in _REASONS:
+        return _(_REASONS[why])
+    too_long = _TOO_LONG.fullmatch(why)
+    if too_long:
+        return _("is longer than a folder name can be ({bytes} bytes)").format(
+            bytes=too_long.group(1)
+        )
+    return why
+
+
+def refused_warning(refused: dict[str, str]) -> str:
+    """What the preview says of the entries an import will refuse: how many, the first few
+    with why, how many more; "" for none."""
+    if not refused:
+        return ""
+    named = "; ".join(
+        f"{literal(repr(cut(batch_id)))}: {reason_text(why)}"
+        for batch_id, why in list(refused.items())[:SHOWN_REFUSED]
+    )
+    more = len(refused) - SHOWN_REFUSED
+    if more > 0:
+        named += " " + ngettext("(and {count} more)", "(and {count} more)", more).format(
+            count=format_number(more)
+        )
+    return ngettext(
+        "{count} entry will be refused, its id not being a folder name: {entries}.",
+        "{count} entries will be refused, their ids not being folder names: {entries}.",
+        len(refused),
+    ).format(count=format_number(len(refused)), entries=named)
+
+
 def _imported(result: batch_import.ImportResult, same_batch=()) -> str:
     st.session_state[IMPORT_PREVIEW] = None
     st.session_state[IMPORT_RESULT] = asdict(result)
     refused = "".join(
-        " " + _("Refused (not a folder name): {id}: {why}.").format(id=repr(cut(batch_id)), why=why)
+        " "
+        + _("Refused (not a folder name): {id}: {why}.").format(
+            id=repr(cut(batch_id)), why=reason_text(why)
+        )
         for batch_id, why in list(result.refused.items())[:5]
     )
     return (
@@ -203,6 +253,9 @@ def confirm(databases: Databases) -> None:
     with st.container(border=True):
         st.markdown("**" + _("Preview: nothing is written until you press Import") + "**")
         show_counts(preview["plan"])
+        refused = refused_warning(preview["plan"].get("refused") or {})
+        if refused:
+            st.warning(refused)
         if preview.get("no_default_file"):
             st.caption(
                 _("There is no batches file at '{path}': the folders alone are read.").format(

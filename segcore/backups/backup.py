@@ -34,6 +34,7 @@ from bson.errors import BSONError
 from pymongo.database import Database
 
 from segcore.backups import backup_codec, backup_partials
+from segcore.backups.backup_indexes import index_specs, unmakeable_index, valid_indexes
 from segcore.backups.restore_marker import interrupted_restore, read_marker
 from segcore.core.errors import N_, BackupFileError, RestoreIncomplete
 from segcore.store.schema import (
@@ -52,16 +53,6 @@ READABLE = (1, 2)  # version 1: no indexes nor file name in the header
 # Not backed up: leases describe processes running now, a restore's own bookkeeping, and the
 # batch rows a restarted app starts from (a copy of the batch list, made again after a restore).
 _SKIPPED = (LOCKS, RESTORE_STATE, ROW_SNAPSHOT)
-_INDEX_OPTIONS = (
-    "unique",
-    "sparse",
-    "expireAfterSeconds",
-    "partialFilterExpression",
-    "collation",
-    "weights",
-    "default_language",
-    "language_override",
-)
 _PARSE_ERRORS = (ValueError, TypeError, KeyError, OverflowError, RecursionError, BSONError)
 
 
@@ -104,21 +95,6 @@ def backed_up_collections(db: Database) -> list[str]:
         for n in db.list_collection_names()
         if not n.startswith(("system.", RESTORE_STAGING, RESTORE_PREVIOUS)) and n not in _SKIPPED
     )
-
-
-def index_specs(collection) -> list[dict]:
-    """The collection's indexes but `_id`'s, as `create_index` arguments."""
-    specs = []
-    for name, info in collection.index_information().items():
-        if name != "_id_":
-            key = [[k, v] for k, v in info["key"]]
-            if any(k == "_fts" for k, _v in key):  # a text index lists its fields as weights
-                fields = [[f, "text"] for f in info.get("weights", {})]
-                key = [[k, v] for k, v in key if k not in ("_fts", "_ftsx")] + fields
-            specs.append(
-                {"name": name, "key": key, **{o: info[o] for o in _INDEX_OPTIONS if o in info}}
-            )
-    return specs
 
 
 def write_backup(
@@ -518,26 +494,22 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
             N_("{path}: its header has no valid date; not a usable backup"), path=path
         ) from None
     indexes = header.get("indexes")
-    if not (file is None or isinstance(file, str)) or not _valid_indexes(indexes, header):
+    if not (file is None or isinstance(file, str)) or not valid_indexes(indexes, header):
         raise BackupFileError(N_("{path}: its header is malformed"), path=path)
+    bad = unmakeable_index(indexes or {})
+    if bad:
+        raise BackupFileError(
+            N_(
+                "{path}: its header lists an index that cannot be made ({collection}: "
+                "{index}, key {key}); not a usable backup"
+            ),
+            path=path,
+            collection=bad[0],
+            index=bad[1],
+            key=bad[2],
+        )
     return BackupSummary(
         None, database, created, file=file, rotate=header.get("rotate") is True, indexes=indexes
-    )
-
-
-def _valid_indexes(indexes, header: dict) -> bool:
-    if indexes is None:
-        return header["version"] == 1
-    return isinstance(indexes, dict) and all(
-        isinstance(specs, list)
-        and all(
-            isinstance(s, dict)
-            and isinstance(s.get("name"), str)
-            and isinstance(s.get("key"), list)
-            and s["key"]
-            for s in specs
-        )
-        for specs in indexes.values()
     )
 
 

@@ -39,10 +39,10 @@ from segcore.backups.backup import (
     BackupSummary,
     backed_up_collections,
     documents,
-    index_specs,
     stored_counts,
     verify_backup,
 )
+from segcore.backups.backup_indexes import index_key, index_specs
 from segcore.backups.restore_marker import MARKER
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import (
@@ -180,7 +180,7 @@ def _stage(db: Database, path: Path, summary: BackupSummary, lease: Lease) -> No
         )
         for spec in specs:
             options = {k: v for k, v in spec.items() if k not in ("key", "name")}
-            target.create_index([tuple(k) for k in spec["key"]], name=spec["name"], **options)
+            target.create_index(index_key(spec), name=spec["name"], **options)
 
 
 def _finish_staging(
@@ -284,7 +284,11 @@ def _merge_kept(db: Database) -> int:
     return added
 
 
-def _reason(exc: PyMongoError) -> str:
+def _reason(exc: Exception) -> str:
+    """The server's reason, or an unexpected error's type and text (a foreign file's value
+    the checks let through): one line."""
+    if not isinstance(exc, PyMongoError):
+        return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
     details = getattr(exc, "details", None) or {}
     errors = details.get("writeErrors") if isinstance(details, dict) else None
     text = (
@@ -358,7 +362,7 @@ def restore_backup(
             logins = _login_changes(db)
             sessions = db[APP_SESSIONS].count_documents({})
             lease.keep()
-        except (PyMongoError, SegcoreError) as exc:
+        except Exception as exc:  # noqa: BLE001 - nothing is swapped in yet: all undone
             _drop_prefixed(db, RESTORE_STAGING)
             _put_back(db, prior)
             if isinstance(exc, SegcoreError):

@@ -6,7 +6,9 @@ keeps a header naming the old file, so it is never a candidate), and complete (i
 matches). Version 1 files, whose header names no file, are candidates only under exactly the
 dated name of this database. Candidates are ordered by the time inside them; the newest N stay,
 counting the one just written, which is never deleted. Everything else in the folder (other
-files, folders, links, other databases' backups, damaged files) is left alone.
+files, folders, links, other databases' backups, copies, damaged files) is left alone, and
+each file named like a backup is named with why (the README promises that line), but for
+another database's backup under its own name: plainly its own.
 """
 
 from __future__ import annotations
@@ -35,9 +37,27 @@ def _legacy_name(database: str) -> re.Pattern:
     return re.compile(re.escape(f"{_PREFIX}{database}-") + r"\d{8}-\d{6}(-\d+)?\.jsonl\.gz")
 
 
+def _not_mine(path: Path, header: BackupSummary, database: str) -> str | None:
+    """Why a backup of `database` is not one --keep wrote under this name, or None when it is."""
+    if header.file is None:
+        if _legacy_name(database).fullmatch(path.name):
+            return None
+        return "a copy or a renamed file (an older backup is known by its dated name only)"
+    if header.file != path.name:
+        return (
+            f"a copy of {header.file} (its header names that file): --keep deletes a backup "
+            "only under the name it was written to"
+        )
+    if not header.rotate:
+        return (
+            "written by backup --out to this very file, not into a folder: --keep never deletes it"
+        )
+    return None
+
+
 def _candidate(path: Path, database: str) -> tuple[BackupSummary | None, str | None]:
     """(its header, None) when `path` is a backup --keep may delete, else (None, why not): the
-    reason is None for files that are plainly someone else's (another database, a copy)."""
+    reason is None for another database's backup under a name of its own."""
     try:
         mode = os.lstat(path).st_mode
     except OSError as exc:
@@ -48,15 +68,12 @@ def _candidate(path: Path, database: str) -> tuple[BackupSummary | None, str | N
         header = read_header(path)
     except BackupFileError:
         return None, "not a segcore backup"
-    if header.database != database:
-        return None, None
-    mine = (
-        (header.rotate and header.file == path.name)
-        if header.file is not None
-        else _legacy_name(database).fullmatch(path.name) is not None
-    )
-    if not mine:
-        return None, None
+    if header.database != database:  # said only under a name like this database's backups
+        dated_like_mine = _legacy_name(database).fullmatch(path.name) is not None
+        return None, f"a backup of database {header.database}" if dated_like_mine else None
+    why = _not_mine(path, header, database)
+    if why:
+        return None, why
     try:
         verify_backup(path, check_documents=False)
     except BackupFileError:

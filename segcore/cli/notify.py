@@ -29,11 +29,12 @@ def _print_messages(messages: list[dict], zone: tzinfo | None) -> None:
     for m in messages:
         when = m.get("sent_at") or m.get("due_at") or m.get("created_at")
         when = office_time(when, zone) or "-"  # the office's time, as every other listing
-        to = m.get("to") or "webhook"
+        to = m["to"] or ("-" if m["channel"] == "email" else "webhook")
+        state, kind, subject = (m[k] or "-" for k in ("state", "kind", "subject"))  # "-": none
         # one line each, whatever a file name in the subject holds (a line break, a control)
-        line = f"{m['state']:<8} {when:<16} {m['kind']:<8} {to:<28} {m['subject']}"
+        line = f"{state:<8} {when:<16} {kind:<8} {to:<28} {subject}"
         echo(printable(line))
-        if m["state"] != "sent" and m.get("answer"):
+        if state != "sent" and m.get("answer"):
             echo(printable(f"         attempt {m.get('attempts', 0)}: {m['answer']}"))
 
 

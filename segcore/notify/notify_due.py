@@ -191,7 +191,9 @@ def enqueue_daily(databases: Databases, now: datetime | None = None) -> int:
     previous = db[notify_outbox.OUTBOX].find_one(
         {"kind": "daily", "data.day": {"$lt": day}}, {"data.at_risk": 1}, sort=[("data.day", -1)]
     )
-    reported = set(((previous or {}).get("data") or {}).get("at_risk") or [])
+    marks = ((previous or {}).get("data") or {}).get("at_risk")
+    # a list of ids as this version writes it; anything else (another tool's) reports nothing
+    reported = {m for m in marks if isinstance(m, str)} if isinstance(marks, list) else set()
     return notify_outbox.enqueue(
         db, daily_messages(alerts, newly_at_risk(alerts, reported), recipients), now
     )

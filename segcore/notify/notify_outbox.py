@@ -23,7 +23,7 @@ from typing import Callable
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, DeliveryFailed, ValidationError
@@ -38,6 +38,7 @@ FIRST_RETRY_S = 60
 MAX_RETRY_S = 6 * 3600
 LEASE_S = 900  # far longer than a send may take (NOTIFY_TIMEOUT_S, at most 300 s)
 ANSWER_CHARS = 500  # how much of a server's answer is kept
+TYPE_MISMATCH = 14  # the server's code for $inc on a value that is no number
 
 
 @dataclass
@@ -116,6 +117,14 @@ def _due(now: datetime, state: str) -> dict:
     return {"state": PENDING, "due_at": {"$lte": now}}
 
 
+def _moment(value: object) -> datetime:
+    """A stored date to sort by, naive UTC as the driver reads them; a missing or odd one
+    (another tool's text) first."""
+    if not isinstance(value, datetime):
+        return datetime.min
+    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+
+
 def due_keys(db: Database, now: datetime | None = None, limit: int = 200) -> list[tuple]:
     """(key, channel, state) of the messages due now, oldest first: one read per pass.
 
@@ -130,7 +139,7 @@ def due_keys(db: Database, now: datetime | None = None, limit: int = 200) -> lis
             {**d, "state": state}
             for d in db[OUTBOX].find(_due(now, state), {"channel": 1, "due_at": 1}).limit(limit)
         ]
-    found.sort(key=lambda d: (d.get("due_at") or now, str(d["_id"])))
+    found.sort(key=lambda d: (_moment(d.get("due_at")), str(d["_id"])))
     return [(d["_id"], d.get("channel"), d["state"]) for d in found[:limit]]
 
 
@@ -148,16 +157,19 @@ def claim(
     A message left `sending` by a sender that died is due again once its lease ran out.
     """
     now = utc(now)
+    taken = {"state": SENDING, "owner": owner, "lease_until": now + timedelta(seconds=lease_s)}
+    where = {"_id": key, **_due(now, state)}
+    try:
+        return db[OUTBOX].find_one_and_update(
+            where, {"$set": taken, "$inc": {"attempts": 1}}, return_document=ReturnDocument.AFTER
+        )
+    except OperationFailure as exc:
+        if exc.code != TYPE_MISMATCH:
+            raise
+    # Attempts stored as no number (null, text: another tool): counted afresh, not a stop.
     return db[OUTBOX].find_one_and_update(
-        {"_id": key, **_due(now, state)},
-        {
-            "$set": {
-                "state": SENDING,
-                "owner": owner,
-                "lease_until": now + timedelta(seconds=lease_s),
-            },
-            "$inc": {"attempts": 1},
-        },
+        {**where, "attempts": {"$not": {"$type": "number"}}},
+        {"$set": {**taken, "attempts": 1}},
         return_document=ReturnDocument.AFTER,
     )
 
@@ -174,11 +186,14 @@ def mark_sent(db: Database, doc: dict, answer: str, now: datetime | None = None)
     return result.modified_count == 1
 
 
-def mark_failed(db: Database, doc: dict, answer: str, now: datetime | None = None) -> str:
+def mark_failed(
+    db: Database, doc: dict, answer: str, now: datetime | None = None, final: bool = False
+) -> str:
     """Record a failure with the server's answer: due again after the backoff, or `failed`
-    after MAX_ATTEMPTS. Returns the new state."""
+    after MAX_ATTEMPTS (at once when `final`: trying again cannot help). Returns the new
+    state."""
     now = utc(now)
-    state = FAILED if doc["attempts"] >= MAX_ATTEMPTS else PENDING
+    state = FAILED if final or doc["attempts"] >= MAX_ATTEMPTS else PENDING
     db[OUTBOX].update_one(
         {"_id": doc["_id"], "owner": doc["owner"], "state": SENDING},
         {
@@ -220,8 +235,14 @@ def send_due(
         doc = None if channel in down else claim(db, owner, key, now(), lease_s, state)
         if doc is None:
             continue  # its server is down, or another sender took it
+        sendable = outgoing(doc)
+        missing = unsendable(sendable)
+        if missing:  # stored so by another tool: no retry can send it, the others go on
+            mark_failed(db, doc, f"not sent: {missing}", now(), final=True)
+            report.failed.append(doc["_id"])
+            continue
         try:
-            answer = deliver(doc)
+            answer = deliver(sendable)
         except DeliveryFailed as exc:
             state = mark_failed(db, doc, str(exc), now())
             (report.failed if state == FAILED else report.retrying).append(doc["_id"])
@@ -270,16 +291,63 @@ def retry_waiting(db: Database, author: "str | Actor", now: datetime | None = No
     return failed.modified_count + waiting.modified_count
 
 
+TEXT_FIELDS = ("state", "kind", "channel", "to", "name", "language", "subject", "text", "answer")
+DATE_FIELDS = ("created_at", "due_at", "sent_at")
+
+
+def _text(value: object) -> str | None:
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def stored_message(doc: dict) -> dict:
+    """An outbox document as every reader gets it, whatever another tool or an older version
+    stored: each field present, None where it is missing (shown as missing, never skipped),
+    text as text, a date that is none as its text, attempts a number. One odd document then
+    stops no list and no page."""
+    view: dict = {"key": doc.get("_id")}
+    view.update((name, _text(doc.get(name))) for name in TEXT_FIELDS)
+    for name in DATE_FIELDS:
+        value = doc.get(name)
+        view[name] = value if value is None or isinstance(value, datetime) else str(value)
+    attempts = doc.get("attempts")
+    view["attempts"] = attempts if type(attempts) is int else 0
+    errors = doc.get("errors")
+    view["errors"] = [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+    return view
+
+
+def outgoing(doc: dict) -> dict:
+    """A claimed document as a channel sends it: its key as text (the Message-ID and the
+    Idempotency-Key derive from it), a missing subject or kind empty, values as text."""
+    view = stored_message(doc)
+    return {
+        **doc,
+        **{name: view[name] for name in TEXT_FIELDS},
+        "_id": str(doc["_id"]),
+        "subject": view["subject"] or "",
+    }
+
+
+def unsendable(doc: dict) -> str | None:
+    """What a message (as `outgoing` gives it) lacks to be sent at all, or None."""
+    if not (doc.get("text") or "").strip():
+        return "the stored message has no text"
+    if doc.get("channel") == "email" and not (doc.get("to") or "").strip():
+        return "the stored message has no address"
+    return None
+
+
 LIST_PROJECTION = {"html": 0, "data": 0}
 
 
 def list_messages(db: Database, state: str | None = None, limit: int = 500) -> list[dict]:
-    """The newest messages first (every state, or one), without their HTML and data."""
+    """The newest messages first (every state, or one), without their HTML and data, each
+    as `stored_message` gives it."""
     if state is not None and state not in STATES:
         raise ValidationError(N_("Unknown message state {state}."), state=state)
     where = {} if state is None else {"state": state}
     docs = db[OUTBOX].find(where, LIST_PROJECTION).sort("created_at", -1).limit(limit)
-    return [{"key": d.pop("_id"), **d} for d in docs]
+    return [stored_message(d) for d in docs]
 
 
 def count_by_state(db: Database) -> dict[str, int]:

@@ -252,3 +252,43 @@ def test_the_list_shows_the_offices_time_as_every_other_listing(run_cli, db):
     listed = run_cli("notify", "--list", env={"TIMEZONE": "America/Mexico_City"})
     assert listed.returncode == 0, listed.stderr
     assert "2026-12-06 20:15" in listed.stdout and "02:15" not in listed.stdout, listed.stdout
+
+
+def _foreign(key: str, **fields) -> dict:
+    """An outbox document as another tool or an older version may leave it."""
+    now = notify_outbox.utc()
+    doc = {"_id": key, "kind": "note", "channel": "email", "to": "luis@example.org"}
+    return {**doc, "text": "Please check batch_7", "created_at": now, "due_at": now, **fields}
+
+
+def test_messages_another_tool_stored_incomplete_are_listed_and_stop_no_sending(run_cli, db, smtp):
+    """A message without a subject broke `notify --list` with a KeyError traceback; one without
+    a text or an address stopped the sending of every other."""
+    outbox = db[notify_outbox.OUTBOX]
+    outbox.insert_many(
+        [
+            {k: v for k, v in _foreign("manual:1", state="sent").items() if k != "subject"},
+            {
+                k: v
+                for k, v in _foreign("manual:2", state=None, subject="Hi").items()
+                if k != "kind"
+            },
+            _foreign("manual:3", state="pending", subject="No text", text=None),
+            _foreign("manual:4", state="pending", subject="Nowhere", to=None),
+            _foreign("manual:5", state="pending", subject="Batch 7", attempts=None),
+        ]
+    )
+    listed = run_cli("notify", "--list")
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert len(lines) == 5
+    assert any(line.startswith("sent ") and line.endswith(" -") for line in lines)  # no subject
+    assert any(line.startswith("-  ") and " -  " in line and line.endswith(" Hi") for line in lines)
+    env = {**_mail_env(smtp), "NOTIFY_DAILY": "off", "NOTIFY_WEEKLY": "off"}
+    sent = run_cli("notify", "--send-due", env=env)
+    assert "Traceback" not in sent.stderr, sent.stderr
+    assert sent.stdout.strip() == "1 sent, 0 to retry later, 2 failed."
+    assert [m["Subject"] for m in smtp.wait_for(1)] == ["Batch 7"]
+    after = run_cli("notify", "--list").stdout
+    assert "attempt 1: not sent: the stored message has no text" in after
+    assert "attempt 1: not sent: the stored message has no address" in after

@@ -160,3 +160,22 @@ def test_write_to_a_stalled_person_from_the_attention_panel_in_spanish(app_env, 
     query = parse_qs(urlsplit(button.proto.url).query)
     assert query["subject"] == ["Tus lotes de segmentación"]
     assert query["body"][0].startswith("Hola Cai:") and "Lotes abiertos (2)" in query["body"][0]
+
+
+def test_messages_another_tool_stored_incomplete_are_listed_with_a_dash(app_env):
+    """A message without a subject, one without a kind and one with state null (another tool,
+    an older version) made the page show a KeyError instead of the outbox."""
+    now = notify_outbox.utc()
+    base = {"channel": "email", "to": "luis@example.org", "text": "Check batch_7", "due_at": now}
+    app_env.work[notify_outbox.OUTBOX].insert_many(
+        [
+            {"_id": "manual:1", **base, "kind": "receipt", "state": "sent", "created_at": now},
+            {"_id": "manual:2", **base, "subject": "Hi", "state": None, "created_at": now},
+            {"_id": "manual:3", **base, "subject": "Odd", "kind": "note", "state": "queued"},
+        ]
+    )
+    at = page("notifications").run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    rows = sorted(zip(table["State"], table["Kind"], table["Subject"]))
+    assert rows == [("-", "-", "Hi"), ("Sent", "Upload receipt", "-"), ("queued", "note", "Odd")]

@@ -2,7 +2,9 @@
 
 import json
 
-from tests.helpers import page
+import pytest
+
+from tests.helpers import page, shown
 
 
 def test_health_and_configuration_never_show_a_password(app_env, monkeypatch):
@@ -246,3 +248,38 @@ def test_a_database_the_uri_names_but_mongo_db_overrides_is_said(app_env, monkey
     assert rows["MONGO_DB"] == (
         f"{app_env.settings.mongo_db} (MONGO_DB; MONGO_URI names teamdb, not used)"
     )
+
+
+REFUSED = ["batch_1", "batch_2", "C:\\data\\batch_3", {"id": "batch_4\u001b[2J"}, {"id": "b5.."}]
+
+
+@pytest.mark.parametrize(
+    "language, said",
+    [
+        (
+            "en",
+            "3 entries will be refused, their ids not being folder names: "
+            "'C:\\\\data\\\\batch_3': contains a path separator; "
+            "'batch_4\\x1b[2J': contains a control character; 'b5..': contains '..'.",
+        ),
+        (
+            "es",
+            "Se rechazarán 3 entradas, porque sus identificadores no son nombres de carpeta: "
+            "'C:\\\\data\\\\batch_3': contiene un separador de ruta; "
+            "'batch_4\\x1b[2J': contiene un carácter de control; 'b5..': contiene '..'.",
+        ),
+    ],
+)
+def test_the_import_preview_says_which_entries_will_be_refused(
+    app_env, tmp_path, monkeypatch, language, said
+):
+    """The preview said "New 2" and nothing of the three ids that cannot name a folder: they
+    were named only once Import had written the others."""
+    monkeypatch.setenv("LANGUAGE", language)
+    (tmp_path / "batches.json").write_text(json.dumps(REFUSED))
+    at = page("settings").run()
+    at.text_input(key="import_file").input(str(tmp_path / "batches.json"))
+    at.button(key="import_preview_go").click().run()
+    assert not at.exception, at.exception
+    assert [shown(w.value) for w in at.warning] == [said]
+    assert app_env.work.batches.count_documents({}) == 0  # a preview writes nothing

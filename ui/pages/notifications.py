@@ -23,6 +23,21 @@ KIND_LABELS = {
     "test": N_("Test"),
 }
 
+
+def _label(labels: dict, value: str | None) -> str:
+    """A stored state or kind in the session's language; another tool's as stored; "-" none."""
+    if not value:
+        return "-"
+    return _(labels[value]) if value in labels else value
+
+
+def _to(message: dict) -> str:
+    """The recipient; "-" for an email stored without its address."""
+    if message["to"]:
+        return message["to"]
+    return "-" if message["channel"] == "email" else _("chat webhook")
+
+
 databases = page_start(N_("Notifications"))
 current = settings()
 if not current.notify_channels:
@@ -49,10 +64,10 @@ else:
     st.dataframe(
         [
             {
-                _("State"): _(STATE_LABELS.get(m["state"], m["state"])),
-                _("Kind"): _(KIND_LABELS.get(m["kind"], m["kind"])),
-                _("To"): m.get("to") or _("chat webhook"),
-                _("Subject"): m["subject"],
+                _("State"): _label(STATE_LABELS, m["state"]),
+                _("Kind"): _label(KIND_LABELS, m["kind"]),
+                _("To"): _to(m),
+                _("Subject"): m["subject"] or "-",
                 _("Created"): format_datetime(m.get("created_at")),
                 _("Sent"): format_datetime(m.get("sent_at")),
                 _("Next attempt"): format_datetime(m.get("due_at"))
@@ -72,9 +87,7 @@ if can_write() and current.notify_channels:
         _("Messages to send again"),
         [m["key"] for m in again],
         format_func=lambda k: next(
-            m["subject"] + " → " + (m.get("to") or _("chat webhook"))
-            for m in again
-            if m["key"] == k
+            (m["subject"] or "-") + " → " + _to(m) for m in again if m["key"] == k
         ),
         key="notify_resend",
     )
