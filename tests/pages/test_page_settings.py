@@ -283,3 +283,14 @@ def test_the_import_preview_says_which_entries_will_be_refused(
     assert not at.exception, at.exception
     assert [shown(w.value) for w in at.warning] == [said]
     assert app_env.work.batches.count_documents({}) == 0  # a preview writes nothing
+
+
+@pytest.mark.parametrize("batch_id", ["", ".", "a/b", "b5..", "a\x00", "Jos\udce9", "x" * 300])
+def test_every_reason_an_id_is_refused_for_is_worded_in_the_pages_language(batch_id):
+    """The preview words segcore's English reasons in the reader's language: a reason added
+    there without its words here would show in English on a Spanish page."""
+    from segcore.core.naming import unsafe_id_reason
+    from ui.import_actions import _REASONS, _TOO_LONG
+
+    reason = unsafe_id_reason(batch_id)
+    assert reason is not None and (reason in _REASONS or _TOO_LONG.fullmatch(reason)), reason
