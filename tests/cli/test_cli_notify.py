@@ -67,6 +67,35 @@ def test_a_bad_setting_is_named_at_start_and_its_secret_never_shown(run_cli, db,
     assert "Hunter2" not in out.stderr + out.stdout and "Secret" not in out.stderr
 
 
+# urlsplit reads "[...]" before the host as an IPv6 address and quotes it in its error: a
+# password with brackets (or one of them) must be named, never quoted by a traceback.
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SMTP_URL": "smtps://dashboard:Xy[Hunter2Secret]z@mail.example.org:465"},
+        {"SMTP_URL": "smtps://dashboard:Xy[Hunter2Secret@mail.example.org:465"},
+        {"SMTP_URL": "smtp://dashboard:Hunter2Secret]@mail.example.org:587"},
+        {"WEBHOOK_URL": "https://hook:Xy[Hunter2Secret]z@hooks.example.org/T0ken"},
+        {"WEBHOOK_URL": "https://hook:Hunter2Secret]@hooks.example.org/T0ken"},
+    ],
+)
+def test_brackets_in_a_password_are_asked_percent_encoded_never_quoted(run_cli, db, env):
+    out = run_cli("notify", "--list", env={"NOTIFY_FROM": "a@b.org", **env})
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert next(iter(env)) in out.stderr and "'[' or ']'" in out.stderr
+    assert "percent-encoded" in out.stderr and "%5B" in out.stderr
+    assert "Hunter2" not in out.stderr + out.stdout and "Traceback" not in out.stderr
+
+
+def test_brackets_percent_encoded_in_the_password_are_accepted(run_cli, db):
+    env = {
+        "SMTP_URL": "smtps://dashboard:Xy%5BHunter2Secret%5Dz@mail.example.org:465",
+        "NOTIFY_FROM": "a@b.org",
+    }
+    out = run_cli("notify", "--list", env=env)
+    assert out.returncode == 0 and out.stdout.strip() == "The outbox is empty.", out.stderr
+
+
 def test_test_message_reaches_the_webhook_and_the_list_shows_it_sent(run_cli, db, hook):
     env = {"WEBHOOK_URL": hook.url, "WEBHOOK_FORMAT": "slack", "LANGUAGE": "es"}
     out = run_cli("notify", "--test", env=env)
