@@ -9,6 +9,7 @@ import pytest
 
 from segcore.core.actors import Actor
 from segcore.masks.mask_check import batch_detail, verify
+from segcore.masks.owed_receipts import batch_problem
 from segcore.masks.receipts import list_receipts
 from segcore.report import stats
 from segcore.store.connection import open_databases
@@ -105,6 +106,36 @@ def test_each_batch_is_sent_back_for_its_own_part_and_its_holder_reads_only_that
     )
     # the coordinator's Receipts page keeps the upload's whole reason
     assert list_receipts(lab.work)[0]["reason"] == "batch_1: 2 of 3 images without a mask"
+
+
+def _both(problem: str, reason: str, parts: list[dict]) -> dict:
+    """A stored receipt of batch_1_to_batch_2.zip."""
+    return {"problem": problem, "reason": reason, "batches": ["batch_1", "batch_2"], "parts": parts}
+
+
+@pytest.mark.parametrize(
+    "receipt, expected",
+    [
+        (  # batch_2 lacks nothing of its own (its images unknown): no problem, no reason
+            _both(
+                "incomplete",
+                "batch_1: 2 of 3 images without a mask",
+                [{"id": "batch_1", "images": 3, "missing_count": 2}, {"id": "batch_2"}],
+            ),
+            None,
+        ),
+        (  # the file itself: every batch's problem, in its words
+            _both("unreadable", "truncated", [{"id": "batch_1"}, {"id": "batch_2"}]),
+            "unreadable: truncated",
+        ),
+        (  # content problems of the upload, told without the other batch's count
+            _both("content", "3 content problems", [{"id": "batch_1"}, {"id": "batch_2"}]),
+            "content problems: the content checks found problems",
+        ),
+    ],
+)
+def test_a_batch_of_a_multi_batch_upload_gets_its_own_problem_only(receipt, expected):
+    assert batch_problem(receipt, "batch_2") == expected
 
 
 @pytest.mark.parametrize("tool", ["zip", "tar"])
