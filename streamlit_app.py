@@ -67,14 +67,17 @@ if logged_in and current_actor().is_segmentador:
 # The navigation is set up before the gate stops a logged-out run, so the page the link named
 # (path and query) stays the current one and is the one shown right after logging in.
 page = st.navigation(pages, position="sidebar" if logged_in else "hidden")
-if not logged_in:
-    st.stop()
-restore_banner()  # the data itself is unfinished: everyone is told
-if not current_actor().is_segmentador:  # figures of the whole lab are not theirs to see
-    with st.sidebar:
-        connection_status()
-    demo_banner()
-try:
-    page.run()
-finally:
-    release_indexing()  # the page is on screen: the database may be indexed now
+# A logged-out run ends here by returning, not with st.stop(): Streamlit forgets the fragments
+# a run did not draw only when it returns, and a fragment rerun queued meanwhile (the
+# Dashboard's search typed as the session ended) then drew into the login form and blanked
+# the tab.
+if logged_in:
+    restore_banner()  # the data itself is unfinished: everyone is told
+    if not current_actor().is_segmentador:  # figures of the whole lab are not theirs to see
+        with st.sidebar:
+            connection_status()
+        demo_banner()
+    try:
+        page.run()
+    finally:
+        release_indexing()  # the page is on screen: the database may be indexed now

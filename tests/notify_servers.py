@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -24,6 +25,9 @@ class Behaviour:
 
     refuse: str | None = None  # an SMTP reply ("550 ...") or an HTTP status ("503")
     delay: float = 0.0  # seconds before answering
+    # a refusal's body, filled with the request's {path} (percent-decoded, no query) and {query}:
+    # "Cannot POST {path}" is Express's default 404
+    answer: str | None = None
 
 
 class Mailbox:
@@ -125,6 +129,10 @@ class WebhookReceiver:
                 if status == 200:
                     receiver.received.append(Received(self.path, dict(self.headers), body))
                 answer = b"ok" if status == 200 else b"channel_not_found"
+                if status != 200 and receiver.behaviour.answer:
+                    path, _, query = self.path.partition("?")
+                    said = receiver.behaviour.answer.format(path=unquote(path), query=query)
+                    answer = said.encode()
                 try:
                     self.send_response(status)
                     if 300 <= status < 400:  # a sign-in page, or http:// sent to https://

@@ -109,6 +109,21 @@ def test_segcore_never_imports_streamlit():
     assert offenders == []
 
 
+def test_every_fragment_checks_the_login_first():
+    """A fragment's own rerun skips the entry point's login gate: each goes through
+    `ui.login.checked_fragment`, never `st.fragment` alone (a removed user's open tab went on
+    drawing the Dashboard's per-person chart through its search box)."""
+    pages = [ROOT / "streamlit_app.py", *sorted((ROOT / "ui").rglob("*.py"))]
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in pages
+        if path != ROOT / "ui" / "login.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr == "fragment"
+    ]
+    assert offenders == []
+
+
 @pytest.mark.parametrize("name", sorted(_modules()))
 def test_module_and_functions_are_short(name):
     path = _modules()[name]

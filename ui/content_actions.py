@@ -17,6 +17,7 @@ from segcore.core.errors import SegcoreError
 from segcore.notify.notify_due import content_and_notify
 from ui import labels
 from ui.i18n import _, format_number, ngettext
+from ui.login import checked_fragment
 from ui.state import current_actor
 
 
@@ -70,7 +71,7 @@ def start_content_check(databases, recheck: bool) -> bool:
     return True
 
 
-@st.fragment(run_every=1.0)
+@checked_fragment(run_every=1.0)
 def content_progress() -> None:
     """The run's progress, redrawn every second while it runs; its outcome after."""
     run = content_run()

@@ -20,6 +20,7 @@ from segcore.core.timefmt import utcnow
 from segcore.sync.live_status import LiveStatus, live_status
 from ui.connection import data_versions, databases
 from ui.i18n import _, format_age, format_datetime
+from ui.login import checked_fragment
 from ui.state import LIVE_SEEN
 
 POLL = timedelta(seconds=5)  # not "5s": Streamlit parses strings with pandas (slow import)
@@ -49,7 +50,7 @@ def follow_changes(
     _rerun_when_changed(page, topics)
 
 
-@st.fragment(run_every=POLL)
+@checked_fragment(run_every=POLL)
 def _rerun_when_changed(page: str, topics: tuple[str, ...]) -> None:
     version = _version(topics)
     if version is not None and version != st.session_state[LIVE_SEEN].get(page):
@@ -73,7 +74,7 @@ def describe_live(status: LiveStatus, now: datetime) -> str:
     return _("live: last change applied {age}").format(age=format_age(now - status.last_change_at))
 
 
-@st.fragment(run_every=POLL)
+@checked_fragment(run_every=POLL)
 def live_caption() -> None:
     """ "live: last change applied 3 seconds ago", kept current without rerunning the page."""
     status = current_live_status()

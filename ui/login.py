@@ -13,10 +13,12 @@ without JavaScript of our own.
 
 from __future__ import annotations
 
+import functools
 from datetime import timezone
 
 import streamlit as st
 from pymongo.errors import PyMongoError
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from segcore.core.errors import SegcoreError
 from segcore.core.timefmt import utcnow
@@ -92,6 +94,43 @@ def login_gate() -> bool:
         st.info(_("Your session has expired: please log in again."))
     _login_form()
     return False
+
+
+def checked_fragment(run_every=None):
+    """@st.fragment whose every run first checks this tab's login, as `login_gate` does a full
+    run's. A fragment's own rerun (typing or a click inside it, or its timer) skips the entry
+    point and so the gate: a removed user, or one whose password changed, went on reading
+    through it. On a session ended or expired, the whole app reruns, and the gate asks for a
+    login."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def checked(*args, **kwargs):
+            if not _fragment_may_run():
+                st.rerun(scope="app")
+            return func(*args, **kwargs)
+
+        return st.fragment(checked, run_every=run_every)
+
+    return decorate
+
+
+def _fragment_may_run() -> bool:
+    """Whether this tab's login still holds, in a fragment's own rerun (a full run's gate has
+    checked it: read once a run, not once per fragment)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is not None and not ctx.fragment_ids_this_run:
+        return True
+    try:
+        current = settings()
+    except SegcoreError:
+        return True  # the full run reports the configuration error
+    if not current.login:
+        return True
+    actor, since = st.session_state.get(ACTOR), st.session_state.get(LOGIN_AT)
+    if actor is None or auth.session_expired(since, utcnow(), current.session_minutes):
+        return False
+    return _still_valid()
 
 
 def _still_valid() -> bool:

@@ -20,6 +20,7 @@ from ui.actions import describe_error, guarded, show_flash
 from ui.connection import databases, indexing, prepare_warnings
 from ui.i18n import _, word
 from ui.labels import literal
+from ui.login import checked_fragment
 from ui.state import (
     ACTOR,
     LABEL_BASIS,
@@ -138,7 +139,7 @@ def page_start(title: str) -> Databases:
     return found
 
 
-@st.fragment(run_every=INDEXING_REFRESH)
+@checked_fragment(run_every=INDEXING_REFRESH)
 def indexing_notice() -> None:
     """What the background preparation of the database is doing, refreshed until it ends."""
     state = indexing()
@@ -188,7 +189,7 @@ def titled_chart(where, title: str, figure, key: str) -> None:
     where.plotly_chart(figure, key=key)
 
 
-@st.fragment(run_every=STATUS_REFRESH)
+@checked_fragment(run_every=STATUS_REFRESH)
 def connection_status() -> None:
     """Sidebar panel: both databases' status, refreshed on its own without rerunning the page."""
     st.caption(_("Connection"))

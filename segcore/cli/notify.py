@@ -75,13 +75,14 @@ def _print_sent(report) -> None:
 def notify(ctx, list_, state, send_due, retry, test, as_json):
     """Email and chat notifications: receipts, daily alerts, the weekly report."""
     from segcore.core.errors import SegcoreError
-    from segcore.notify import notify_due, notify_outbox
+    from segcore.notify import notify_channels, notify_due, notify_outbox
 
     if sum(map(bool, (list_, send_due, retry, test))) != 1:
         raise SegcoreError("choose one of --list, --send-due, --retry or --test")
     db = ctx.databases.work
     if list_:
-        messages = notify_outbox.list_messages(db, state)
+        hide = notify_channels.answer_secrets(ctx.settings)
+        messages = notify_outbox.list_messages(db, state, hide=hide)
         emit_json(messages) if as_json else _print_messages(messages, ctx.settings.zone)
         return
     if not ctx.settings.notify_channels:

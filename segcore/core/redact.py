@@ -7,7 +7,7 @@ quote the URI), so neither imports the other for it.
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import quote, unquote, unquote_plus
 
 _SCHEME = re.compile(r"^mongodb(?:\+srv)?://")
 _SECRET_PARAMS = re.compile(
@@ -106,19 +106,47 @@ def mask_url(url: str | None) -> str:
 
 
 def url_secrets(url: str | None) -> list[str]:
-    """The secret strings of an SMTP or webhook URL (its password, its path and query), longest
-    first, so an error message quoting them can be scrubbed."""
+    """The secret strings of an SMTP or webhook URL, longest first, so an answer quoting any of
+    them can be scrubbed: its user:password and password; its path and query, together and
+    apart (Express's 404 quotes the path alone, "Cannot POST /hooks/<token>"); each path segment
+    and query value that looks like a token; each as written and percent-decoded or encoded, as
+    a server may quote either."""
     if not url or "://" not in url:
         return [url] if url else []
     rest = url.partition("://")[2]
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
     found = [url]
-    if "@" in rest:
-        userinfo = rest.rpartition("@")[0]
+    # up to the last "@" of all: an unquoted "@" in an SMTP password (refused, but shown)
+    for userinfo in {authority.rpartition("@")[0], rest.rpartition("@")[0]}:
         if ":" in userinfo:
-            password = userinfo.split(":", 1)[1]
-            found += [password, unquote(password)]
-    authority = rest.split("/", 1)[0].split("?", 1)[0]
-    tail = rest[len(authority) :]
-    if len(tail) > 1:
-        found.append(tail)
-    return sorted({s for s in found if s}, key=len, reverse=True)
+            found += [userinfo, userinfo.split(":", 1)[1]]
+    tail = rest[len(authority) :].partition("#")[0]
+    path, _, query = tail.partition("?")
+    found += [t for t in (tail, path, query) if len(t) >= _SHORTEST]
+    found += [s for s in path.split("/") if _token_like(s)]
+    found += [v for pair in query.split("&") for v in pair.split("=")[1:] if _token_like(v)]
+    forms = {f for s in found for f in (s, unquote(s), unquote_plus(s), quote(unquote(s)))}
+    return sorted({f for f in forms if f}, key=len, reverse=True)
+
+
+_SHORTEST = 6  # shorter path parts ("/", "v1") are no token, and would scrub any "v1" in a text
+_WORD = re.compile(r"[a-z]{1,20}(?:[-_][a-z]{1,20})*")  # "hooks", "services", "incoming-webhook"
+
+
+def _token_like(part: str) -> bool:
+    """A path segment or query value that may be (part of) a token: not a short lowercase word
+    such as "hooks" or "services", which scrubbed would mangle the rest of an answer."""
+    return len(part) >= _SHORTEST and not _WORD.fullmatch(unquote(part))
+
+
+def scrub_secrets(text: str, secrets: list[str], cut: bool = False) -> str:
+    """`text` with each of `secrets` (longest first, as `url_secrets` lists them) replaced by
+    ***; `cut`: the text is the start of a longer answer, so a secret begun at its very end is
+    replaced too."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    for secret in secrets if cut else ():
+        for size in range(len(secret) - 1, _SHORTEST - 1, -1):
+            if text.endswith(secret[:size]):
+                return text[:-size] + "***"
+    return text

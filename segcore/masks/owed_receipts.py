@@ -17,7 +17,14 @@ from pymongo.database import Database
 
 from segcore.core.naming import canonical_batch_id
 from segcore.core.phrases import N_, Phrase
-from segcore.masks.receipts import PROBLEM_WORDS, build_receipts, save_receipts
+from segcore.masks.receipts import (
+    CONTENT_FAILED,
+    IMAGES_INSTEAD,
+    INCOMPLETE,
+    PROBLEM_WORDS,
+    build_receipts,
+    save_receipts,
+)
 from segcore.store.schema import BATCHES, RECEIPTS, find_in
 from segcore.work import delivery, review
 
@@ -97,15 +104,48 @@ def moves_after_receipts(receipts: list[dict], docs: list[dict], results: dict) 
         if newest is None:
             return None
         usable = delivery.is_usable_check(results.get(doc["key"]))
-        problem = (
-            None
-            if newest["problem"] in (None, "unknown")
-            else Phrase(
-                N_("{problem}: {reason}"),
-                problem=Phrase(PROBLEM_WORDS.get(newest["problem"], newest["problem"])),
-                reason=Phrase.from_doc(newest.get("reason_phrase"), newest["reason"]),
-            )
-        )
+        problem = batch_problem(newest, str(doc.get("id")))
         return delivery.status_after_upload(doc.get("status"), usable, newest["readable"], problem)
 
     return review.moves_after_upload(docs, decide)
+
+
+def batch_problem(receipt: dict, batch_id: str) -> Phrase | None:
+    """Why `receipt`'s upload leaves `batch_id` lacking, "incomplete: batch_2: 2 of 3 images
+    without a mask", of that batch alone (None: no problem of its own). An upload naming several
+    batches (`batch_1_to_batch_2.zip`) has one reason, about the first batch it finds lacking:
+    stored as every batch's rework reason, it named another person's batch and figures on
+    their page. Each batch's reason comes from its own part of the receipt; an unreadable file
+    is every batch's problem, in its own words; a content problem is told without counts."""
+    problem, reason = (
+        receipt["problem"],
+        Phrase.from_doc(receipt.get("reason_phrase"), receipt["reason"]),
+    )
+    if set(receipt.get("batches") or ()) - {batch_id} and problem not in ("unreadable", "no_batch"):
+        problem, reason = _own_part(receipt, batch_id)
+    if problem in (None, "unknown"):
+        return None
+    return Phrase(
+        N_("{problem}: {reason}"),
+        problem=Phrase(PROBLEM_WORDS.get(problem, problem)),
+        reason=reason,
+    )
+
+
+def _own_part(receipt: dict, batch_id: str) -> tuple:
+    """(problem, reason) of one batch's part of a receipt naming several, as `receipt_problem`
+    words a receipt of that batch alone: its masks missing, or the upload's content problems."""
+    part = next((p for p in receipt.get("parts") or () if p.get("id") == batch_id), {})
+    if part.get("missing_count") and isinstance(part.get("images"), int):
+        told = receipt.get("reason_phrase") or {}
+        instead = told.get("template") == IMAGES_INSTEAD[0]  # the batch's images, not masks
+        return "incomplete", Phrase(
+            IMAGES_INSTEAD if instead else INCOMPLETE,
+            plural_by="images",
+            batch=batch_id,
+            missing=part["missing_count"],
+            images=part["images"],
+        )
+    if receipt["problem"] == "content":
+        return "content", Phrase(CONTENT_FAILED)
+    return None, None

@@ -22,7 +22,7 @@ from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from segcore.core.errors import DeliveryFailed
-from segcore.core.redact import url_secrets
+from segcore.core.redact import scrub_secrets, url_secrets
 
 SIGNATURE_HEADER = "X-Segcore-Signature"
 TIMESTAMP_HEADER = "X-Segcore-Timestamp"
@@ -30,14 +30,32 @@ KEY_HEADER = "Idempotency-Key"
 ANSWER_BYTES = 300
 
 
+def answer_secrets(settings) -> list[str]:
+    """What a server's answer must never show, longest first: the SMTP password, the webhook's
+    path, query and token-like parts, its user:password and WEBHOOK_SECRET."""
+    return sorted(
+        {
+            *url_secrets(settings.smtp_url),
+            *url_secrets(settings.webhook_url),
+            *([settings.webhook_secret] if settings.webhook_secret else []),
+        },
+        key=len,
+        reverse=True,
+    )
+
+
 def _scrubbed(text: str, settings) -> str:
-    for secret in [
-        *url_secrets(settings.smtp_url),
-        *url_secrets(settings.webhook_url),
-        *([settings.webhook_secret] if settings.webhook_secret else []),
-    ]:
-        text = text.replace(secret, "***")
-    return text
+    return scrub_secrets(text, answer_secrets(settings))
+
+
+def _answer_of(response, settings) -> str:
+    """Up to ANSWER_BYTES of a server's answer, scrubbed. Read past that by the longest secret
+    (percent-encoded, so thrice its length), so a secret quoted across the limit is whole."""
+    secrets = answer_secrets(settings)
+    wanted = ANSWER_BYTES + 3 * max(map(len, secrets), default=0)
+    raw = response.read(wanted)
+    text = scrub_secrets(raw.decode("utf-8", "replace"), secrets, cut=len(raw) == wanted)
+    return text[:ANSWER_BYTES]
 
 
 def email_message(doc: dict, sender: str) -> EmailMessage:
@@ -244,7 +262,7 @@ def send_webhook(settings, doc: dict) -> str:
     host = urlsplit(settings.webhook_url).hostname
     try:
         with _NO_REDIRECTS.open(request, timeout=settings.notify_timeout_s) as response:
-            answer = response.read(ANSWER_BYTES).decode("utf-8", "replace")
+            answer = _answer_of(response, settings)
             return _scrubbed(f"HTTP {response.status} {answer}".strip(), settings)
     except urllib.error.HTTPError as exc:
         if 300 <= exc.code < 400:  # followed, the POST would become a GET of another page
@@ -256,7 +274,7 @@ def send_webhook(settings, doc: dict) -> str:
                     settings,
                 )
             ) from None
-        answer = exc.read(ANSWER_BYTES).decode("utf-8", "replace")
+        answer = _answer_of(exc, settings)
         raise DeliveryFailed(
             _scrubbed(f"{host}: HTTP {exc.code} {answer}".strip(), settings)
         ) from None

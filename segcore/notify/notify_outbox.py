@@ -27,6 +27,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, DeliveryFailed, ValidationError
+from segcore.core.redact import scrub_secrets
 from segcore.store.schema import NOTIFY_OUTBOX
 
 OUTBOX = NOTIFY_OUTBOX
@@ -340,14 +341,24 @@ def unsendable(doc: dict) -> str | None:
 LIST_PROJECTION = {"html": 0, "data": 0}
 
 
-def list_messages(db: Database, state: str | None = None, limit: int = 500) -> list[dict]:
-    """The newest messages first (every state, or one), without their HTML and data, each
-    as `stored_message` gives it."""
+def list_messages(
+    db: Database, state: str | None = None, limit: int = 500, hide: list[str] = ()
+) -> list[dict]:
+    """The newest messages first (every state, or one), without their HTML and data, each as
+    `stored_message` gives it. `hide`: secrets (`notify_channels.answer_secrets`) scrubbed from
+    the servers' answers, those stored by a version that missed them included."""
     if state is not None and state not in STATES:
         raise ValidationError(N_("Unknown message state {state}."), state=state)
     where = {} if state is None else {"state": state}
     docs = db[OUTBOX].find(where, LIST_PROJECTION).sort("created_at", -1).limit(limit)
-    return [stored_message(d) for d in docs]
+    found = [stored_message(d) for d in docs]
+    for doc in found if hide else ():
+        if isinstance(doc.get("answer"), str):
+            doc["answer"] = scrub_secrets(doc["answer"], hide)
+        for error in doc.get("errors") or ():
+            if isinstance(error.get("answer"), str):
+                error["answer"] = scrub_secrets(error["answer"], hide)
+    return found
 
 
 def count_by_state(db: Database) -> dict[str, int]:

@@ -20,40 +20,63 @@ def smtp_url(value: str | None) -> str | None:
     """SMTP_URL checked without ever echoing it (it holds the password)."""
     if value is None:
         return None
-    parts = urlsplit(value)
+    note = "not shown, as it may hold the password"
+    parts = _split("SMTP_URL", value, note)
     if parts.scheme not in ("smtp", "smtps"):
         raise ConfigError(
             "SMTP_URL must start with smtps:// (TLS, port 465) or smtp:// "
-            "(STARTTLS, port 587); not shown, as it may hold the password"
+            f"(STARTTLS, port 587); {note}"
         )
     if value.count("@") > 1 or ("@" in value and "@" not in parts.netloc):
-        raise ConfigError(
-            "SMTP_URL: write an '@', '/', '?' or '#' in the user name or password "
-            "percent-encoded (for example @ as %40); not shown, as it holds the "
-            "password"
-        )
+        raise ConfigError(f"SMTP_URL: {_ENCODE}; not shown, as it holds the password")
     try:
         _ = parts.port  # urlsplit checks the port only when asked for it
     except ValueError:
         raise ConfigError(
-            "SMTP_URL has a port that is not a number from 1 to 65535; "
-            "not shown, as it may hold the password"
+            f"SMTP_URL has a port that is not a number from 1 to 65535; {note}"
         ) from None
     if not parts.hostname:
-        raise ConfigError("SMTP_URL names no host; not shown, as it may hold the password")
+        raise ConfigError(f"SMTP_URL names no host; {note}")
     return value
 
 
 def webhook_url(value: str | None) -> str | None:
     if value is None:
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    note = "not shown, as it holds the webhook's token"
+    parts = _split("WEBHOOK_URL", value, note)
+    try:
+        _ = parts.port
+    except ValueError:
         raise ConfigError(
-            "WEBHOOK_URL must be an http:// or https:// address; not shown, as "
-            "it holds the webhook's token"
-        )
+            f"WEBHOOK_URL has a port that is not a number from 1 to 65535; {note}"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"WEBHOOK_URL must be an http:// or https:// address; {note}")
     return value
+
+
+# What the README asks to percent-encode in a URL's user name or password: urlsplit reads "[...]"
+# anywhere before the host as an IPv6 address and quotes what it holds in its error.
+_ENCODE = (
+    "write an '@', '/', '?', '#', '[' or ']' in the user name or password percent-encoded "
+    "(for example @ as %40, [ as %5B, ] as %5D)"
+)
+
+
+def _split(key: str, value: str, note: str):
+    """urlsplit's parts of `value`; a ConfigError naming `key` where urlsplit would raise an
+    error quoting part of the password (square brackets before the host)."""
+    authority = re.split(r"[/?#]", value.partition("://")[2], maxsplit=1)[0]
+    if re.search(r"[\[\]]", authority.rpartition("@")[0]):
+        raise ConfigError(f"{key}: {_ENCODE}; {note}")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ConfigError(
+            f"{key} is not a valid address (square brackets go around an IPv6 address only); {note}"
+        ) from None
+    return parts
 
 
 def email_address(key: str, value: str) -> str:

@@ -217,14 +217,47 @@ def my_reviews(
             "at": latest.get(i, {}).get("at"),
             "by": latest.get(i, {}).get("author"),
             "note": latest.get(i, {}).get("note")
-            or Phrase.from_doc(
-                latest.get(i, {}).get("reason_phrase"), latest.get(i, {}).get("reason")
+            or _own_reason(
+                Phrase.from_doc(
+                    latest.get(i, {}).get("reason_phrase"), latest.get(i, {}).get("reason")
+                ),
+                i,
             ),
         }
         for i, s in status.items()
     ]
     rows.sort(key=lambda r: (r["at"] is None, -(r["at"].timestamp() if r["at"] else 0), r["id"]))
     return rows[:limit]
+
+
+def _own_reason(reason: object, batch_id: str) -> object:
+    """A move's reason as the batch's holder may read it. An earlier version stored an upload's
+    one reason for each batch it named ("incomplete: batch_1: 2 of 3 images without a mask" as
+    batch_2's): when it names another batch, only its problem ("incomplete") is kept, as
+    `my_receipts` keeps of such an upload only the holder's own part."""
+    if isinstance(reason, Phrase):
+        if not _names_other(reason, batch_id):
+            return reason
+        problem = reason.params.get("problem")
+        return problem if reason.template == "{problem}: {reason}" else None
+    if isinstance(reason, str):  # English text, stored before reasons kept their phrase
+        problem, _, rest = reason.partition(": ")
+        named, found, _ = rest.partition(": ")
+        if problem in _PROBLEMS and found and named != batch_id and len(named.split()) == 1:
+            return problem
+    return reason
+
+
+_PROBLEMS = set(receipts.PROBLEM_WORDS.values())  # in English, as a reason starts with them
+
+
+def _names_other(phrase: Phrase, batch_id: str) -> bool:
+    """Whether `phrase` or one of the phrases it holds names a batch other than `batch_id`."""
+    return any(
+        (key == "batch" and str(value) != batch_id)
+        or (isinstance(value, Phrase) and _names_other(value, batch_id))
+        for key, value in phrase.params.items()
+    )
 
 
 def my_receipts(

@@ -67,6 +67,35 @@ def test_a_bad_setting_is_named_at_start_and_its_secret_never_shown(run_cli, db,
     assert "Hunter2" not in out.stderr + out.stdout and "Secret" not in out.stderr
 
 
+# urlsplit reads "[...]" before the host as an IPv6 address and quotes it in its error: a
+# password with brackets (or one of them) must be named, never quoted by a traceback.
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SMTP_URL": "smtps://dashboard:Xy[Hunter2Secret]z@mail.example.org:465"},
+        {"SMTP_URL": "smtps://dashboard:Xy[Hunter2Secret@mail.example.org:465"},
+        {"SMTP_URL": "smtp://dashboard:Hunter2Secret]@mail.example.org:587"},
+        {"WEBHOOK_URL": "https://hook:Xy[Hunter2Secret]z@hooks.example.org/T0ken"},
+        {"WEBHOOK_URL": "https://hook:Hunter2Secret]@hooks.example.org/T0ken"},
+    ],
+)
+def test_brackets_in_a_password_are_asked_percent_encoded_never_quoted(run_cli, db, env):
+    out = run_cli("notify", "--list", env={"NOTIFY_FROM": "a@b.org", **env})
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert next(iter(env)) in out.stderr and "'[' or ']'" in out.stderr
+    assert "percent-encoded" in out.stderr and "%5B" in out.stderr
+    assert "Hunter2" not in out.stderr + out.stdout and "Traceback" not in out.stderr
+
+
+def test_brackets_percent_encoded_in_the_password_are_accepted(run_cli, db):
+    env = {
+        "SMTP_URL": "smtps://dashboard:Xy%5BHunter2Secret%5Dz@mail.example.org:465",
+        "NOTIFY_FROM": "a@b.org",
+    }
+    out = run_cli("notify", "--list", env=env)
+    assert out.returncode == 0 and out.stdout.strip() == "The outbox is empty.", out.stderr
+
+
 def test_test_message_reaches_the_webhook_and_the_list_shows_it_sent(run_cli, db, hook):
     env = {"WEBHOOK_URL": hook.url, "WEBHOOK_FORMAT": "slack", "LANGUAGE": "es"}
     out = run_cli("notify", "--test", env=env)
@@ -78,6 +107,47 @@ def test_test_message_reaches_the_webhook_and_the_list_shows_it_sent(run_cli, db
     listed = json.loads(run_cli("notify", "--list", "--json", env=env).stdout)
     assert [(m["state"], m["kind"], m["to"]) for m in listed] == [("sent", "test", None)]
     assert "s3cr3tToken" not in json.dumps(listed)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Cannot POST {path}",  # Express's default 404: the path alone, percent-decoded
+        "no such hook: {query}",
+        "<html><body>" + "x" * 280 + "{path}</body></html>",  # quoted across the 300-byte cut
+    ],
+)
+def test_a_webhook_answer_quoting_its_path_never_shows_the_token(run_cli, db, hook, answer):
+    """The token reached `notify --list`, the outbox and the Notifications page whenever the
+    answer quoted the path without the query, or decoded, not the path and query together."""
+    base = hook.url.rsplit("/hooks/", 1)[0]
+    env = {"WEBHOOK_URL": f"{base}/hooks/T000/s3cr3t%7ETok3n?key=Qu3ryS3cr3t&format=json"}
+    hook.behaviour.refuse, hook.behaviour.answer = "404", answer
+    out = run_cli("notify", "--test", env=env)
+    assert out.returncode == 1 and "1 to retry later" in out.stdout, out.stderr
+    listed = run_cli("notify", "--list", env=env).stdout
+    as_json = run_cli("notify", "--list", "--json", env=env).stdout
+    assert "127.0.0.1: HTTP 404" in listed and "***" in listed
+    for said in (listed, as_json, str(list(db[notify_outbox.OUTBOX].find()))):
+        assert "Tok3n" not in said and "Qu3ryS3cr3t" not in said and "s3cr3t" not in said
+
+
+def test_an_answer_stored_with_the_token_by_an_earlier_version_is_listed_without_it(run_cli, db):
+    """Stored before the answers were scrubbed of the path alone: hidden as listed."""
+    env = {"WEBHOOK_URL": "https://hooks.example.org/hooks/T0kenS3cretPathPart?format=json"}
+    notify_outbox.enqueue(
+        db, [Message("test:1:webhook", "test", "webhook", None, "", "en", "Hi", "")]
+    )
+    answer = "hooks.example.org: HTTP 404 Cannot POST /hooks/T0kenS3cretPathPart"
+    db[notify_outbox.OUTBOX].update_one(
+        {"_id": "test:1:webhook"},
+        {"$set": {"state": "failed", "answer": answer, "errors": [{"answer": answer}]}},
+    )
+    listed = run_cli("notify", "--list", env=env).stdout
+    as_json = json.loads(run_cli("notify", "--list", "--json", env=env).stdout)
+    assert "attempt 0: hooks.example.org: HTTP 404 Cannot POST ***" in listed
+    assert as_json[0]["answer"] == "hooks.example.org: HTTP 404 Cannot POST ***"
+    assert "T0ken" not in json.dumps(as_json)
 
 
 def test_coordinators_pasted_from_outlook_are_all_written_to(run_cli, db, smtp):

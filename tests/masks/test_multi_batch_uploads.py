@@ -7,11 +7,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from segcore.core.actors import Actor
 from segcore.masks.mask_check import batch_detail, verify
+from segcore.masks.owed_receipts import batch_problem
 from segcore.masks.receipts import list_receipts
 from segcore.report import stats
 from segcore.store.connection import open_databases
 from segcore.sync import sync
+from segcore.team import team
+from segcore.views import my_work
 from tests.archives import archive_with
 from tests.masks_content_files import label_square, png
 
@@ -69,6 +73,69 @@ def test_each_batch_counts_the_masks_under_its_own_folder(lab, upload, tmp_path,
     parts = {p["id"]: (p["matched"], p["missing"]) for p in receipt["parts"]}
     assert parts == {"batch_1": (3, []), "batch_2": (2, ["img_002.png"])}
     assert batch_detail(lab, "batch_2").missing == ["img_002.png"]
+
+
+@pytest.mark.parametrize("run", ["verify", "sync"])
+def test_each_batch_is_sent_back_for_its_own_part_and_its_holder_reads_only_that(
+    lab, upload, tmp_path, run
+):
+    """Flor's batch_1_to_batch_2.zip holds one mask per batch. Ignacio's batch_2 went to rework
+    with the upload's one reason, about Flor's batch ("incomplete: batch_1: 2 of 3 images
+    without a mask"), which his own page showed him."""
+    for name, batch in (("Flor", "batch_1"), ("Ignacio", "batch_2")):
+        team.add_member(lab.work, name, author="test")
+        lab.work.batches.update_one({"id": batch}, {"$set": {"assignee": name}})
+    root = tmp_path / "m"
+    masks(root / "batch_1", MASKS[:1])
+    masks(root / "batch_2", MASKS[:1])
+    upload("batch_1_to_batch_2.zip", archive_with("zip", root, tmp_path / "both.zip"))
+    verify(lab) if run == "verify" else sync.run_sync(lab)
+    stored = {
+        d["id"]: d for d in lab.work.batches.find({}, {"id": 1, "status": 1, "rework_reason": 1})
+    }
+    for batch in ("batch_1", "batch_2"):
+        assert stored[batch]["status"] == "rework"
+        assert (
+            stored[batch]["rework_reason"] == f"incomplete: {batch}: 2 of 3 images without a mask"
+        )
+    ignacio = Actor("ignacio", "segmentador", "Ignacio")
+    [seen] = my_work.my_reviews(lab.work, ignacio)
+    assert (seen["id"], seen["note"]) == (
+        "batch_2",
+        "incomplete: batch_2: 2 of 3 images without a mask",
+    )
+    # the coordinator's Receipts page keeps the upload's whole reason
+    assert list_receipts(lab.work)[0]["reason"] == "batch_1: 2 of 3 images without a mask"
+
+
+def _both(problem: str, reason: str, parts: list[dict]) -> dict:
+    """A stored receipt of batch_1_to_batch_2.zip."""
+    return {"problem": problem, "reason": reason, "batches": ["batch_1", "batch_2"], "parts": parts}
+
+
+@pytest.mark.parametrize(
+    "receipt, expected",
+    [
+        (  # batch_2 lacks nothing of its own (its images unknown): no problem, no reason
+            _both(
+                "incomplete",
+                "batch_1: 2 of 3 images without a mask",
+                [{"id": "batch_1", "images": 3, "missing_count": 2}, {"id": "batch_2"}],
+            ),
+            None,
+        ),
+        (  # the file itself: every batch's problem, in its words
+            _both("unreadable", "truncated", [{"id": "batch_1"}, {"id": "batch_2"}]),
+            "unreadable: truncated",
+        ),
+        (  # content problems of the upload, told without the other batch's count
+            _both("content", "3 content problems", [{"id": "batch_1"}, {"id": "batch_2"}]),
+            "content problems: the content checks found problems",
+        ),
+    ],
+)
+def test_a_batch_of_a_multi_batch_upload_gets_its_own_problem_only(receipt, expected):
+    assert batch_problem(receipt, "batch_2") == expected
 
 
 @pytest.mark.parametrize("tool", ["zip", "tar"])

@@ -76,6 +76,20 @@ def test_a_failed_message_shows_the_server_answer_and_is_resent(app_env, smtp):
     assert notify_outbox.count_by_state(app_env.work)["sent"] == 1
 
 
+def test_an_answer_stored_with_the_webhooks_token_is_shown_without_it(app_env, monkeypatch):
+    """An answer stored by an earlier version, quoting the path alone (Express's 404)."""
+    monkeypatch.setenv("WEBHOOK_URL", "https://hooks.example.org/hooks/T0kenS3cretPathPart?a=b")
+    _failed(app_env.work, "test:1:webhook")
+    app_env.work[notify_outbox.OUTBOX].update_one(
+        {"_id": "test:1:webhook"},
+        {"$set": {"answer": "hooks.example.org: HTTP 404 Cannot POST /hooks/T0kenS3cretPathPart"}},
+    )
+    at = page("notifications").run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table["Server's answer"]) == ["hooks.example.org: HTTP 404 Cannot POST ***"]
+
+
 def test_the_weekly_report_page_shows_the_report_figures_and_offers_the_html(app_env):
     seed_pace(app_env.work)
     at = page("weekly_report").run()

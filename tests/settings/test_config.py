@@ -102,6 +102,25 @@ def test_describe_masks_the_password():
     assert shown["MONGO_URI"].startswith("mongodb://app:***@db.local")
 
 
+@pytest.mark.parametrize("password", ["Xy[s3cret]z", "Xy[s3cret", "s3cret]z"])
+def test_brackets_in_every_url_settings_password_are_masked_or_named_never_quoted(password):
+    """MONGO_URI's driver takes brackets in a password: accepted and masked. SMTP_URL and
+    WEBHOOK_URL go through urlsplit, which reads them as an IPv6 host and quotes what they
+    hold: refused, naming the setting and what to percent-encode."""
+    uri = f"mongodb://app:{password}@db.local:27017/"
+    shown = describe(settings_from({"MONGO_URI": uri}))
+    assert "s3cret" not in " ".join(shown.values())
+    for key, url in (
+        ("SMTP_URL", f"smtps://dash:{password}@mail.example.org:465"),
+        ("WEBHOOK_URL", f"https://hook:{password}@hooks.example.org/T0ken"),
+    ):
+        with pytest.raises(ConfigError) as refused:
+            settings_from({key: url, "NOTIFY_FROM": "a@b.org"})
+        said = str(refused.value)
+        assert said.startswith(f"{key}: write an") and "'[' or ']'" in said
+        assert "s3cret" not in said and "T0ken" not in said
+
+
 @pytest.mark.parametrize(
     "line, said",
     [

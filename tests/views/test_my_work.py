@@ -7,7 +7,9 @@ import pytest
 
 from segcore.core.actors import Actor
 from segcore.core.errors import MemberNotFound, PermissionDenied, ValidationError
-from segcore.store.history import list_history
+from segcore.core.phrases import Phrase
+from segcore.masks.receipts import INCOMPLETE, PROBLEM_WORDS
+from segcore.store.history import Change, list_history, record
 from segcore.team import auth, sessions, team
 from segcore.views import my_work
 from segcore.work import assignments, handover
@@ -276,6 +278,37 @@ def test_my_page_names_only_the_own_batchs_problems_of_a_multi_batch_upload(lab)
     )
     receipt = my_work.my_receipts(lab, flor(lab), ["batch_1"])["batch_1"]
     assert [o["name"] for o in receipt["content"]] == ["a_mask.png"]
+
+
+@pytest.mark.parametrize("as_phrase", [True, False])
+def test_a_rework_reason_stored_of_another_batch_shows_only_its_problem(lab, as_phrase):
+    """An earlier version stored an upload's one reason for every batch it named: Flor's
+    batch_2 was sent back "incomplete: batch_4: 2 of 2 images without a mask", Ceci's batch
+    and figures, shown on Flor's page. A reason of her own batch stays whole."""
+    other = Phrase(
+        "{problem}: {reason}",
+        problem=Phrase(PROBLEM_WORDS["incomplete"]),
+        reason=Phrase(INCOMPLETE, plural_by="images", batch="batch_4", missing=2, images=2),
+    )
+    own = Phrase(
+        "{problem}: {reason}",
+        problem=Phrase(PROBLEM_WORDS["incomplete"]),
+        reason=Phrase(INCOMPLETE, plural_by="images", batch="batch_1", missing=1, images=3),
+    )
+    lab.batches.update_many({"id": {"$in": ["batch_1", "batch_2"]}}, {"$set": {"status": "rework"}})
+    record(
+        lab,
+        [
+            Change(
+                "batch", b, "status", "pending", "rework", "sync", NOW, r if as_phrase else str(r)
+            )
+            for b, r in (("batch_2", other), ("batch_1", own))
+        ],
+    )
+    notes = {r["id"]: str(r["note"]) for r in my_work.my_reviews(lab, flor(lab))}
+    assert notes["batch_2"] == "incomplete"
+    assert notes["batch_1"] == "incomplete: batch_1: 1 of 3 images without a mask"
+    assert "batch_4" not in str(my_work.my_reviews(lab, flor(lab)))
 
 
 def test_my_pace_counts_from_the_day_they_joined_as_the_team_page_does(lab):

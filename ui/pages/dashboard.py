@@ -26,6 +26,7 @@ from ui.i18n import (
     ngettext,
 )
 from ui.live import follow_changes
+from ui.login import checked_fragment
 from ui.state import can_write
 from ui.widgets import (
     chart_title,
@@ -82,7 +83,7 @@ owner, state = (None if who == ANY else who), (None if status == ANY else status
 shown = progress.filter_rows(rows, owner, state)
 
 
-@st.fragment
+@checked_fragment()
 def kpis(shown: list[dict]) -> None:
     summary = progress.kpis(shown)
     last = reads.last_sync()
@@ -128,7 +129,7 @@ def kpis(shown: list[dict]) -> None:
         )
 
 
-@st.fragment
+@checked_fragment()
 def done_and_people(shown: list[dict]) -> None:
     summary = progress.kpis(shown)
     one, two = st.columns(2)
@@ -157,7 +158,7 @@ def done_and_people(shown: list[dict]) -> None:
     two.plotly_chart(charts.per_segmentador(top, others), key="chart_people")
 
 
-@st.fragment
+@checked_fragment()
 def uploads_and_burndown(shown: list[dict]) -> None:
     three, four = st.columns(2)
     chart_title(three, _("Uploads per day"))  # above a problem too: the columns stay level

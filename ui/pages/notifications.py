@@ -3,7 +3,7 @@ resend and send now."""
 
 import streamlit as st
 
-from segcore.notify import notify_due, notify_outbox
+from segcore.notify import notify_channels, notify_due, notify_outbox
 from ui.actions import run_write
 from ui.connection import settings
 from ui.i18n import N_, _, format_datetime, format_number, ngettext
@@ -57,7 +57,10 @@ shown = st.segmented_control(
     key="notify_state",
     format_func=lambda s: _("All") if s is None else _(STATE_LABELS[s]),
 )
-messages = notify_outbox.list_messages(databases.work, shown)
+# scrubbed again as shown: an answer stored by an earlier version may quote the token
+messages = notify_outbox.list_messages(
+    databases.work, shown, hide=notify_channels.answer_secrets(current)
+)
 if not messages:
     st.caption(_("No message yet."))
 else:
