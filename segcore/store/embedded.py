@@ -3,7 +3,9 @@
 It runs as a detached subprocess (in-process it would compete with the app for the GIL) on
 127.0.0.1, with its data on disk. The app and the command line share it: the first one to need it
 starts it and writes `<path>.server.json`; later ones find it there and reuse it. A second server
-on the same directory would fail, so starting is serialised with a file lock. The process is
+on the same directory would fail, so starting is serialised with a file lock. A restart takes
+the port of the last start when it is free (`<path>.port`), so clients opened before a
+`stop-server` reconnect by themselves. The process is
 `embedded_server`'s: the same server, plus what it leaves undone (giving up a killed command's
 transaction after 60 s).
 """
@@ -71,10 +73,41 @@ SERVER_WORDS = ("secantus", LAUNCHER)
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds segcore
 
 
-def _free_port() -> int:
+def _free_port(wanted: int = 0) -> int:
+    """`wanted` when nothing listens on it (0: any free port), else any free port.
+
+    The probe binds as the server does (SO_REUSEADDR): the connections of a server just
+    stopped linger in TIME_WAIT on its port, which would refuse a plain bind for a minute.
+    """
+    if wanted:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((HOST, wanted))
+                return wanted
+            except OSError:
+                pass  # another program has it now
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         return probe.getsockname()[1]
+
+
+def _port_file(path: Path) -> Path:
+    return path.with_name(path.name + ".port")
+
+
+def _last_port(path: Path) -> int:
+    """The port the server on `path` had last time, or 0 when unknown.
+
+    A restarted server takes it again when it is free, so every long-running client (the app's
+    cached connection, `sync --watch`, their worker threads) reconnects by itself after a
+    `stop-server`: their driver keeps retrying the address it was given.
+    """
+    try:
+        port = int(_port_file(path).read_text().strip())
+    except (OSError, ValueError):
+        return 0
+    return port if 1024 <= port <= 65535 else 0
 
 
 def _process_start(pid: int) -> int | None:
@@ -176,7 +209,7 @@ def embedded_command(path: Path, port: int) -> list[str]:
 
 def _start(path: Path, start_timeout: float) -> str:
     path.mkdir(exist_ok=True)  # fails here, with a clear message, when it cannot be written
-    port = _free_port()
+    port = _free_port(_last_port(path))
     log_path = path.with_name(path.name + ".log")
     # The server runs this very segcore, wherever it was imported from (an app started by
     # path, a checkout on PYTHONPATH), whatever the current folder.
@@ -202,6 +235,7 @@ def _start(path: Path, start_timeout: float) -> str:
             _state_file(path).write_text(
                 json.dumps({"uri": uri, "pid": process.pid, "started": _process_start(process.pid)})
             )
+            _port_file(path).write_text(f"{port}\n")  # kept by stop_server: see _last_port
             return uri
         time.sleep(0.1)
     process.kill()

@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -40,6 +41,33 @@ def test_second_process_reuses_the_running_server(tmp_path):
         assert MongoClient(uri).app.things.find_one({}, {"_id": 0}) == {"made_by": "first"}
     finally:
         embedded.stop_server(path)
+
+
+def test_a_restarted_server_takes_its_old_port_so_open_clients_reconnect(tmp_path):
+    """After `stop-server`, the next start listens where the last one did: a client opened
+    before (the app's cached connection, `sync --watch`) finds it again without a restart.
+    A port another program took meanwhile is left to it."""
+    path = tmp_path / "db"
+    uri = embedded.ensure_server(path)
+    client = MongoClient(uri, serverSelectionTimeoutMS=30_000)
+    try:
+        client.app.things.insert_one({"made_by": "first"})
+        assert embedded.stop_server(path)
+        assert embedded.ensure_server(path) == uri
+        assert client.app.things.find_one({}, {"_id": 0}) == {"made_by": "first"}
+    finally:
+        client.close()
+        embedded.stop_server(path)
+    port = int(uri.split(":")[2].split("/")[0])
+    with socket.socket() as squatter:  # another program listening there now
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        try:
+            again = embedded.ensure_server(path)
+            assert again != uri and embedded.running_server(path) == again
+        finally:
+            embedded.stop_server(path)
 
 
 def test_stale_state_file_is_replaced(tmp_path):

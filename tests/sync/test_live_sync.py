@@ -382,6 +382,40 @@ def test_the_database_restarted_under_it(tmp_path, cli_env):
     assert "caught up" in log.read_text().split("retrying in", 1)[1]
 
 
+def test_the_embedded_server_stopped_and_started_again_under_it(tmp_path, cli_env, run_cli):
+    """`segcore stop-server` (the README's remedy), then any command starting the server again:
+    the watcher reconnects by itself and an upload made afterwards reaches its batch."""
+    from pymongo import MongoClient
+
+    from segcore.store import embedded
+
+    storage, log = tmp_path / "db", tmp_path / "live.log"
+    # No MONGO_URI: the embedded server on EMBEDDED_DB_PATH, as a default installation runs.
+    env = {**cli_env, "MONGO_URI": "", "EMBEDDED_DB_PATH": str(storage)}
+    env.update(MONGO_DB="seg", TRAINING_DB="tm")
+    with MongoClient(embedded.ensure_server(storage)) as client:
+        client.seg.batches.insert_many([{"id": "batch_1"}, {"id": "batch_2"}])
+    try:
+        with watcher(env, log) as process:
+            assert run_cli("stop-server", env=env).returncode == 0
+            wait_for(lambda: "retrying in" in log.read_text(), BUSY_S, "the watcher noticing")
+            assert run_cli("status", env=env).returncode == 0  # starts the server again
+            with MongoClient(embedded.running_server(storage)) as client:
+                GridFS(client.tm, collection="masks").put(b"m", filename="batch_2.zip")
+                wait_for(
+                    lambda: (
+                        (client.seg.batches.find_one({"id": "batch_2"}) or {}).get("mongo_uploaded")
+                        is True
+                    ),
+                    BUSY_S,
+                    "the upload after the restart",
+                )
+            assert process.poll() is None
+    finally:
+        embedded.stop_server(storage)
+    assert "caught up" in log.read_text().split("retrying in", 1)[1]
+
+
 def test_a_standalone_server_is_polled(tmp_path, cli_env):
     port = free_port()
     uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
