@@ -249,6 +249,26 @@ def _patient(databases):
     )
 
 
+def _embedded_moved(settings, uri: str):
+    """For the live sync: a check that says when the embedded server runs again on another
+    port than `uri`'s (another program took its port while it was stopped), so the watcher
+    exits rather than retry a dead address for good. None with MONGO_URI, always retried."""
+    if not settings.embedded:
+        return None
+    from segcore.store import embedded
+
+    def moved() -> str | None:
+        now = embedded.running_server(settings.embedded_path)
+        if now is None or now == uri:
+            return None  # stopped (a command starts it again) or back on the same port
+        return (
+            "the embedded database server was started again on another port; "
+            "start `segcore sync --watch` again to follow it"
+        )
+
+    return moved
+
+
 def _watch(ctx, full: bool, interval: float) -> None:
     """Run the live sync until SIGTERM or Ctrl-C, logging one line per applied group."""
     import signal
@@ -279,6 +299,7 @@ def _watch(ctx, full: bool, interval: float) -> None:
         poll_s=interval,
         full=full,
         on_receipts=on_receipts,
+        moved=_embedded_moved(ctx.settings, databases.uri),
     )
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: live.stop())

@@ -10,7 +10,8 @@ folded into the index's parts while idle (or when it grows past JOURNAL_MAX_ENTR
 it holds the sync lease (renewed while idle), so other syncs refuse with a message naming it.
 
 A lost connection drops the in-memory state; once the server answers again it catches up from
-the saved token (one full read when the history is gone) and follows again. Without change
+the saved token (one full read when the history is gone) and follows again; when `moved` says
+the server now runs elsewhere (the embedded one, see cli.sync) it exits instead. Without change
 streams (a standalone server) it compares upload ids every `poll_s` seconds instead.
 """
 
@@ -21,7 +22,7 @@ from typing import Callable
 
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
-from segcore.core.errors import SyncAlreadyRunning, WriteStalled
+from segcore.core.errors import DatabaseUnavailable, SyncAlreadyRunning, WriteStalled
 from segcore.core.naming import printable
 from segcore.masks import content_due
 from segcore.store.connection import Databases, driver_error_message
@@ -75,6 +76,7 @@ class LiveSync:
         full: bool = False,
         idle_wait_ms: int = IDLE_WAIT_MS,
         on_receipts: Callable[[list], None] | None = None,
+        moved: Callable[[], str | None] | None = None,
     ):
         self.databases, self.work = databases, databases.work
         self.log, self.author, self.poll_s = log, author, poll_s
@@ -95,6 +97,9 @@ class LiveSync:
         # New uploads' content checks run beside the loop (see live_content); `on_receipts`
         # gets their upload ids once their receipts are final (the notifications' hook).
         self.content = ContentWorker(databases, author, log, on_receipts)
+        # Asked after a lost connection: why retrying this address is hopeless (the embedded
+        # server came back elsewhere), or None.
+        self.moved = moved
 
     def stop(self) -> None:
         """Ask the live sync to stop (safe in a signal handler: it interrupts a wait only)."""
@@ -133,11 +138,14 @@ class LiveSync:
                 except PyMongoError as exc:
                     if not _transient(exc):
                         raise
+                    self._drop_state()
+                    reason = self.moved() if self.moved else None
+                    if reason:  # exit, so a service manager starts it on the new address
+                        raise DatabaseUnavailable(reason) from None
                     self.log(
                         f"{driver_error_message(exc, self.databases.uri)}; "
                         f"retrying in {backoff:.0f} s"
                     )
-                    self._drop_state()
                     self._pause(backoff)
                     backoff = min(backoff * 2, RECONNECT_MAX_S)
         except Stopped:

@@ -416,6 +416,39 @@ def test_the_embedded_server_stopped_and_started_again_under_it(tmp_path, cli_en
     assert "caught up" in log.read_text().split("retrying in", 1)[1]
 
 
+def test_the_watcher_exits_when_the_embedded_server_comes_back_elsewhere(
+    tmp_path, cli_env, run_cli
+):
+    """Its port taken by another program while it was stopped, the embedded server comes back
+    on another one: the watcher says so and exits, for its service manager to start it again,
+    instead of retrying a dead address for good."""
+    import socket
+
+    from pymongo import MongoClient
+
+    from segcore.store import embedded
+
+    storage, log = tmp_path / "db", tmp_path / "live.log"
+    env = {**cli_env, "MONGO_URI": "", "EMBEDDED_DB_PATH": str(storage)}
+    env.update(MONGO_DB="seg", TRAINING_DB="tm")
+    uri = embedded.ensure_server(storage)
+    with MongoClient(uri) as client:
+        client.seg.batches.insert_many([{"id": "batch_1"}])
+    try:
+        with watcher(env, log) as process, socket.socket() as squatter:
+            assert run_cli("stop-server", env=env).returncode == 0
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            squatter.bind(("127.0.0.1", int(uri.split(":")[2].split("/")[0])))
+            squatter.listen()
+            assert run_cli("status", env=env).returncode == 0  # starts it on another port
+            assert embedded.running_server(storage) not in (None, uri)
+            wait_for(lambda: process.poll() is not None, BUSY_S, "the watcher's exit")
+            assert process.returncode == 1
+    finally:
+        embedded.stop_server(storage)
+    assert "started again on another port" in log.read_text()
+
+
 def test_a_standalone_server_is_polled(tmp_path, cli_env):
     port = free_port()
     uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
