@@ -311,3 +311,19 @@ def test_a_restore_into_a_new_database_keeps_the_backups_unsent_messages(
         ]
     finally:
         client.drop_database(fresh["MONGO_DB"])
+
+
+def test_a_fresh_live_receipt_alone_does_not_stop_the_timer_sending(lab, env, smtp, run_cli):
+    """With only a receipt the live sync made a moment ago (left to it for 2 minutes), `notify
+    --test` and `--send-due` still send what is due and leave that receipt to the live sync."""
+    lab.batch(1, 3)
+    first = put(lab, "batch_1_masks.tar.gz", truncated_tar(lab, "a.tgz"))
+    sync.run_sync(lab)
+    lab.work.receipts.update_one(
+        {"_id": first}, {"$set": {"made_by": "live sync", "made_at": datetime.now(timezone.utc)}}
+    )
+    done = run_cli("notify", "--test", env=env)
+    assert done.returncode == 0, done.stderr
+    assert run_cli("notify", "--send-due", env=env).returncode == 0
+    assert [m["To"].addresses[0].addr_spec for m in smtp.messages] == ["ana@example.org"]
+    assert lab.work.receipts.find_one({"_id": first})[NOTIFY_DUE] is True

@@ -159,9 +159,11 @@ def enqueue_stored_receipts(
             fresh.append(receipt_from_stored(doc))
     added = enqueue_receipts(databases, fresh, now) if fresh else 0
     # Cleared once enqueued: a crash between the two enqueues again, finding the keys taken.
-    work[RECEIPTS].bulk_write(
-        [UpdateOne({"_id": i}, {"$unset": {NOTIFY_DUE: ""}}) for i in done], ordered=False
-    )
+    # Every receipt may be left to the live sync: an empty bulk write is refused.
+    if done:
+        work[RECEIPTS].bulk_write(
+            [UpdateOne({"_id": i}, {"$unset": {NOTIFY_DUE: ""}}) for i in done], ordered=False
+        )
     return added
 
 
