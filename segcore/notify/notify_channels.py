@@ -252,16 +252,17 @@ def send_webhook(settings, doc: dict) -> str:
         raise DeliveryFailed("WEBHOOK_URL is not set: the chat message cannot be sent")
     deadline = Deadline(settings.notify_timeout_s)
     try:
-        return _post(settings, doc, notify_deadline.opener(deadline, _KeepRedirects))
+        answer = _post(settings, doc, notify_deadline.opener(deadline, _KeepRedirects))
     except DeliveryFailed:
         if not deadline.expired:
             raise
-        host = urlsplit(settings.webhook_url).hostname
-        raise DeliveryFailed(
-            _scrubbed(f"webhook {host}: timed out", settings), unreachable=True
-        ) from None
+        answer = None
     finally:
         deadline.cancel()
+    if deadline.expired:  # an answer cut short may still parse: late is late
+        host = urlsplit(settings.webhook_url).hostname
+        raise DeliveryFailed(_scrubbed(f"webhook {host}: timed out", settings), unreachable=True)
+    return answer
 
 
 def _post(settings, doc: dict, opener) -> str:

@@ -52,9 +52,13 @@ class _TimedReplies:
             return super().getreply()
         self.deadline.watch(self.sock)
         try:
-            return super().getreply()
+            reply = super().getreply()
         finally:
             self.deadline.cancel()
+        if self.deadline.expired:  # cut mid-line: "22" would read as a reply of its own
+            self.close()
+            raise TimeoutError("the server's answer took longer than NOTIFY_TIMEOUT_S")
+        return reply
 
 
 class SMTP(_TimedReplies, smtplib.SMTP):
