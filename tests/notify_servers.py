@@ -159,3 +159,39 @@ class WebhookReceiver:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class DripServer:
+    """A TCP server on 127.0.0.1 that answers every connection with `text`, one byte every
+    `pause` seconds (a server overloaded or throttling on purpose); counts connections."""
+
+    def __init__(self, text: bytes, pause: float):
+        import socket
+
+        self.text, self.pause, self.connections = text, pause, 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return  # stopped
+            self.connections += 1
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn) -> None:
+        with conn:
+            try:
+                for byte in self.text:
+                    conn.sendall(bytes([byte]))
+                    time.sleep(self.pause)
+            except OSError:
+                pass  # the client gave up
+
+    def stop(self) -> None:
+        self.sock.close()

@@ -17,7 +17,7 @@ from segcore.notify.notify_channels import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from segcore.prepare import prepare
 from segcore.store.connection import open_databases
 from segcore.team import auth, team
-from tests.notify_servers import SmtpServer
+from tests.notify_servers import DripServer, SmtpServer
 
 NOW = datetime(2025, 10, 15, 15, 0, tzinfo=timezone.utc)
 RECEIPT = {
@@ -379,3 +379,32 @@ def test_a_hung_server_costs_one_timeout_per_pass_not_one_per_message(notify_dbs
     messages = notify_outbox.list_messages(databases.work)
     assert sorted(m["attempts"] for m in messages) == [0] * 19 + [1]
     assert all(m["state"] == "pending" for m in messages)
+
+
+@pytest.mark.parametrize(
+    "channel, answer",
+    [
+        ("smtp", b"220 slow.example ESMTP ready and very slow today\r\n"),
+        ("http", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"),
+    ],
+)
+def test_a_server_dripping_its_answer_is_given_up_on_after_the_timeout(notify_dbs, channel, answer):
+    """NOTIFY_TIMEOUT_S bounds a whole answer: a server sending a byte every 0.6 s (30 s for
+    its answer) costs one timeout, not one per message, and is not tried again in the pass."""
+    server = DripServer(answer, 0.6)  # cut after "22": no reply yet, whatever it parses as
+    try:
+        url = f"{'smtp' if channel == 'smtp' else 'http'}://127.0.0.1:{server.port}/hook"
+        where = {"smtp_url": url} if channel == "smtp" else {"smtp_url": None, "webhook_url": url}
+        databases = notify_dbs(**where, notify_timeout_s=1, language="en")
+        _team(databases)
+        notify_due.enqueue_test(databases, NOW)
+        notify_due.enqueue_receipts(databases, [RECEIPT], NOW)
+        started = time.monotonic()
+        report = notify_due.send_due(databases, digests=False)
+        assert time.monotonic() - started < 4
+        assert len(report.retrying) == 1 and not report.sent  # the others wait for the next pass
+        assert server.connections == 1
+        answers = {d.get("answer") for d in notify_outbox.list_messages(databases.work)}
+        assert any(a and a.endswith("timed out") for a in answers), answers
+    finally:
+        server.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import signal
 import subprocess
 import zipfile
 from dataclasses import replace
@@ -311,3 +312,38 @@ def test_a_restore_into_a_new_database_keeps_the_backups_unsent_messages(
         ]
     finally:
         client.drop_database(fresh["MONGO_DB"])
+
+
+def test_a_fresh_live_receipt_alone_does_not_stop_the_timer_sending(lab, env, smtp, run_cli):
+    """With only a receipt the live sync made a moment ago (left to it for 2 minutes), `notify
+    --test` and `--send-due` still send what is due and leave that receipt to the live sync."""
+    lab.batch(1, 3)
+    first = put(lab, "batch_1_masks.tar.gz", truncated_tar(lab, "a.tgz"))
+    sync.run_sync(lab)
+    lab.work.receipts.update_one(
+        {"_id": first}, {"$set": {"made_by": "live sync", "made_at": datetime.now(timezone.utc)}}
+    )
+    done = run_cli("notify", "--test", env=env)
+    assert done.returncode == 0, done.stderr
+    assert run_cli("notify", "--send-due", env=env).returncode == 0
+    assert [m["To"].addresses[0].addr_spec for m in smtp.messages] == ["ana@example.org"]
+    assert lab.work.receipts.find_one({"_id": first})[NOTIFY_DUE] is True
+
+
+def test_sigterm_lets_the_live_sync_finish_the_message_being_sent(lab, env, smtp, tmp_path):
+    """SIGTERM while the mail server is still taking a message: the watcher waits for its
+    answer and records it as sent (no second copy after the lease), says it is waiting, and
+    starts no other message."""
+    lab.batch(1, 3)
+    sync.run_sync(lab)
+    smtp.behaviour.delay = 2  # the server answers the message's DATA 2 s after taking it
+    log = tmp_path / "live.log"
+    with watcher({**env, "NOTIFY_TIMEOUT_S": "5"}, log) as process:
+        put(lab, "batch_1_masks.tar.gz", truncated_tar(lab, "a.tgz"))
+        wait_for(lambda: notify_outbox.count_by_state(lab.work).get("sending") == 1, 60, "a send")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+    states = notify_outbox.count_by_state(lab.work)
+    assert states.get("sent") == 1 and not states.get("sending"), states
+    assert len(smtp.messages) == 1
+    assert "waiting up to 15 s for the notification being sent" in log.read_text()

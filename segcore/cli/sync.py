@@ -309,4 +309,4 @@ def _watch(ctx, full: bool, interval: float) -> None:
         live.run()
     finally:
         if sender:
-            sender.stop()
+            sender.finish()  # the message being sent is finished and recorded, none started

@@ -23,6 +23,8 @@ from urllib.parse import unquote, urlsplit
 
 from segcore.core.errors import DeliveryFailed
 from segcore.core.redact import scrub_secrets, url_secrets
+from segcore.notify import notify_deadline
+from segcore.notify.notify_deadline import Deadline
 
 SIGNATURE_HEADER = "X-Segcore-Signature"
 TIMESTAMP_HEADER = "X-Segcore-Timestamp"
@@ -103,19 +105,23 @@ def _tls_context(ca_file: str | None) -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def _smtp_session(settings) -> smtplib.SMTP:
-    """A connected, secured and logged-in SMTP session (DeliveryFailed otherwise)."""
+def _smtp_session(settings, deadline: Deadline) -> smtplib.SMTP:
+    """A connected, secured and logged-in SMTP session (DeliveryFailed otherwise); each of
+    the server's answers ends at `deadline`."""
     parts = urlsplit(settings.smtp_url)
     timeout = settings.notify_timeout_s
     if parts.scheme == "smtps":
-        session = smtplib.SMTP_SSL(
+        session = notify_deadline.SMTP_SSL(
             parts.hostname,
             parts.port or 465,
             timeout=timeout,
             context=_tls_context(os.environ.get("SSL_CERT_FILE")),
+            deadline=deadline,
         )
     else:
-        session = smtplib.SMTP(parts.hostname, parts.port or 587, timeout=timeout)
+        session = notify_deadline.SMTP(
+            parts.hostname, parts.port or 587, timeout=timeout, deadline=deadline
+        )
         session.ehlo()
         if session.has_extn("starttls"):
             session.starttls(context=_tls_context(os.environ.get("SSL_CERT_FILE")))
@@ -140,8 +146,9 @@ def send_email(settings, doc: dict) -> str:
         message = email_message(doc, settings.notify_from)
     except (ValueError, TypeError, UnicodeError) as exc:  # a value no header can hold
         raise DeliveryFailed(f"the message cannot be written ({exc})"[:ANSWER_BYTES]) from None
+    deadline = Deadline(settings.notify_timeout_s)
     try:
-        session = _smtp_session(settings)
+        session = _smtp_session(settings, deadline)
         try:
             refused = session.send_message(message)
         finally:
@@ -170,7 +177,8 @@ def send_email(settings, doc: dict) -> str:
     except UnicodeError as exc:  # an address the server cannot take (no SMTPUTF8)
         raise DeliveryFailed(f"{host}: {doc['to']}: {exc}"[:ANSWER_BYTES]) from None
     except (smtplib.SMTPException, OSError) as exc:
-        reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
+        late = deadline.expired or isinstance(exc, TimeoutError)
+        reason = "timed out" if late else str(exc) or type(exc).__name__
         raise DeliveryFailed(
             _scrubbed(f"mail server {host}: {reason}", settings),
             unreachable=isinstance(
@@ -237,13 +245,27 @@ class _KeepRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_NO_REDIRECTS = urllib.request.build_opener(_KeepRedirects)
-
-
 def send_webhook(settings, doc: dict) -> str:
-    """POST one message to WEBHOOK_URL; returns the HTTP status. Raises DeliveryFailed."""
+    """POST one message to WEBHOOK_URL; returns the HTTP status. Raises DeliveryFailed, "timed
+    out" when the answer took longer than NOTIFY_TIMEOUT_S, even arriving byte by byte."""
     if not settings.webhook_url:
         raise DeliveryFailed("WEBHOOK_URL is not set: the chat message cannot be sent")
+    deadline = Deadline(settings.notify_timeout_s)
+    try:
+        answer = _post(settings, doc, notify_deadline.opener(deadline, _KeepRedirects))
+    except DeliveryFailed:
+        if not deadline.expired:
+            raise
+        answer = None
+    finally:
+        deadline.cancel()
+    if deadline.expired:  # an answer cut short may still parse: late is late
+        host = urlsplit(settings.webhook_url).hostname
+        raise DeliveryFailed(_scrubbed(f"webhook {host}: timed out", settings), unreachable=True)
+    return answer
+
+
+def _post(settings, doc: dict, opener) -> str:
     body = json.dumps(
         webhook_payload(settings.webhook_format, doc), ensure_ascii=False, default=str
     ).encode()
@@ -261,7 +283,7 @@ def send_webhook(settings, doc: dict) -> str:
     )
     host = urlsplit(settings.webhook_url).hostname
     try:
-        with _NO_REDIRECTS.open(request, timeout=settings.notify_timeout_s) as response:
+        with opener.open(request, timeout=settings.notify_timeout_s) as response:
             answer = _answer_of(response, settings)
             return _scrubbed(f"HTTP {response.status} {answer}".strip(), settings)
     except urllib.error.HTTPError as exc:

@@ -39,6 +39,7 @@ from segcore.team.team import list_members
 SETTLE_S = 120  # a live receipt waits this long for its content check before a scan tells it
 RECEIPT_MAX_AGE = timedelta(days=7)  # older receipts still marked are cleared unsent
 SCAN_LIMIT = 2000  # receipts enqueued per scan (the rest on the next)
+STOP_WAIT_TIMEOUTS = 3  # a stopping live sync waits this many NOTIFY_TIMEOUT_S for a send
 
 
 def _language(db, name: str, default: str) -> str:
@@ -159,9 +160,11 @@ def enqueue_stored_receipts(
             fresh.append(receipt_from_stored(doc))
     added = enqueue_receipts(databases, fresh, now) if fresh else 0
     # Cleared once enqueued: a crash between the two enqueues again, finding the keys taken.
-    work[RECEIPTS].bulk_write(
-        [UpdateOne({"_id": i}, {"$unset": {NOTIFY_DUE: ""}}) for i in done], ordered=False
-    )
+    # Every receipt may be left to the live sync: an empty bulk write is refused.
+    if done:
+        work[RECEIPTS].bulk_write(
+            [UpdateOne({"_id": i}, {"$unset": {NOTIFY_DUE: ""}}) for i in done], ordered=False
+        )
     return added
 
 
@@ -232,16 +235,19 @@ def enqueue_weekly(databases: Databases, now: datetime | None = None) -> int:
 
 
 def send_due(
-    databases: Databases, now: datetime | None = None, digests: bool = True
+    databases: Databases, now: datetime | None = None, digests: bool = True, stopping=None
 ) -> notify_outbox.SendReport:
     """Enqueue the daily and weekly messages when due (with `digests`), then send everything
-    due. Failures stay in the outbox with the server's answer, retried later."""
+    due (no new message once `stopping()` is true). Failures stay in the outbox with the
+    server's answer, retried later."""
     enqueue_stored_receipts(databases, now=now)  # those a cron sync or `verify` made
     if digests:
         enqueue_daily(databases, now)
         enqueue_weekly(databases, now)
     clock = (lambda: now) if now else notify_outbox.utc
-    return notify_outbox.send_due(databases.work, deliverer(databases.settings), clock)
+    return notify_outbox.send_due(
+        databases.work, deliverer(databases.settings), clock, stopping=stopping or (lambda: False)
+    )
 
 
 def enqueue_test(databases: Databases, now: datetime | None = None) -> int:
@@ -263,13 +269,15 @@ class Sender(threading.Thread):
         self.stopped = threading.Event()
         self.woken = threading.Event()
         self.last_error: str | None = None
+        self.busy = False  # in a round: a message may be on its way to a server
 
     def run(self) -> None:
         from pymongo.errors import PyMongoError
 
         while not self.stopped.is_set():
+            self.busy = True
             try:
-                report = send_due(self.databases)
+                report = send_due(self.databases, stopping=self.stopped.is_set)
                 self.last_error = None
                 if report.sent or report.retrying or report.failed:
                     self.log(
@@ -282,6 +290,8 @@ class Sender(threading.Thread):
                 # Put back by send_due; said in the log, and the next round sends the others.
                 self.last_error = type(exc).__name__
                 self.log(f"notifications: not sent ({type(exc).__name__}: {exc!s:.200})")
+            finally:
+                self.busy = False
             self.woken.wait(self.interval)
             self.woken.clear()
 
@@ -292,6 +302,22 @@ class Sender(threading.Thread):
     def stop(self) -> None:
         self.stopped.set()
         self.woken.set()
+
+    def finish(self) -> bool:
+        """Stop, letting the message being sent finish and be recorded (a daemon thread cut
+        mid-send leaves it `sending`, and its lease then sends it twice); waits at most
+        STOP_WAIT_TIMEOUTS × NOTIFY_TIMEOUT_S. True when nothing was left in flight."""
+        self.stop()
+        if not self.is_alive():
+            return True
+        bound = STOP_WAIT_TIMEOUTS * self.databases.settings.notify_timeout_s
+        if self.busy:
+            self.log(f"stopping: waiting up to {bound} s for the notification being sent")
+        self.join(bound)
+        if self.is_alive():
+            self.log("stopped with a notification still being sent: it may be sent again")
+            return False
+        return True
 
 
 def verify_and_notify(databases: Databases, **options):

@@ -221,8 +221,10 @@ def send_due(
     now: Callable[[], datetime] = utc,
     limit: int = 200,
     lease_s: int = LEASE_S,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> SendReport:
-    """Send every due message (at most `limit`) through `deliver`, one claim at a time.
+    """Send every due message (at most `limit`) through `deliver`, one claim at a time; once
+    `stopping()` says so, none more is claimed (the one being sent is finished and recorded).
 
     `deliver` raises DeliveryFailed with the server's answer; a server that does not answer at
     all is not tried again in this pass (a dead server costs one timeout, not one per message).
@@ -233,6 +235,8 @@ def send_due(
     report = SendReport()
     down: set[str] = set()  # a server that did not answer is not tried again in this pass
     for key, channel, state in due_keys(db, now(), limit):
+        if stopping():
+            break
         doc = None if channel in down else claim(db, owner, key, now(), lease_s, state)
         if doc is None:
             continue  # its server is down, or another sender took it
