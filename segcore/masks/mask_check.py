@@ -248,14 +248,20 @@ def check_new_uploads(
     return found
 
 
-def recheck_batches(databases: Databases, by_batch: dict[str, list], removed: list) -> None:
+def recheck_batches(
+    databases: Databases, by_batch: dict[str, list], removed: list, stored: list | None = None
+) -> None:
     """Recompute and store the results of the batches in `by_batch` (key -> the upload ids
     naming it now) whose stored result counted one of the `removed` uploads (the annotator
-    deleted a part or a fix), from their uploads' stored listings: what is left decides."""
+    deleted a part or a fix), from their uploads' stored listings: what is left decides.
+    `stored`: the `id`s those batches are stored under, when the caller knows them (a sync's
+    batch listing); else a key no batch is stored under (an upload naming a batch not in the
+    list, or a legacy id such as batch_0400) costs a read of every batch."""
     work, settings = databases.work, databases.settings
     projection = {"_id": 0, "id": 1, "folder": 1, FIELD: 1}
-    docs = [d for d in find_in(work[BATCHES], "id", sorted(by_batch), projection) if _key(d)]
-    if len({_key(d) for d in docs}) < len(by_batch):  # legacy ids (batch_0400)
+    names = sorted(by_batch) if stored is None else sorted(set(stored))
+    docs = [d for d in find_in(work[BATCHES], "id", names, projection) if _key(d) in by_batch]
+    if stored is None and len({_key(d) for d in docs}) < len(by_batch):  # legacy ids
         docs = [d for d in work[BATCHES].find({}, projection) if _key(d) in by_batch]
     gone = set(removed)
     docs = [d for d in docs if gone & set(_counted(d))]

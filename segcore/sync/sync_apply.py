@@ -166,8 +166,11 @@ def apply_upload_changes(
     after = {i: (index[keys[0]][i], list(keys)) for i, keys in placed.items()}
     moved = (before, after) if same_batches else None
     removed = [i for i, doc in changes.documents.items() if doc is None and i in holders]
+    if same_batches:
+        listing = listing or BatchListing.read(writer.databases.work)
     if removed:  # before the resume point: a run killed here does it again
-        after_removal(writer.databases, index, {k for i in removed for k in holders[i]}, removed)
+        keys = {k for i in removed for k in holders[i]}
+        after_removal(writer.databases, index, keys, removed, listing if same_batches else None)
     return write_batches(
         writer,
         index,
@@ -175,19 +178,35 @@ def apply_upload_changes(
         saved={**saved, "token": changes.token},
         touched=touched,
         moved=moved,
-        listing=(listing or BatchListing.read(writer.databases.work)) if same_batches else None,
+        listing=listing if same_batches else None,
         files=changes.documents if changes.whole else None,
     )
 
 
-def after_removal(databases: Databases, index: SyncIndex, keys: set, removed: list) -> None:
+def after_removal(
+    databases: Databases,
+    index: SyncIndex,
+    keys: set,
+    removed: list,
+    listing: BatchListing | None = None,
+) -> None:
     """Uploads were deleted (a part, a fix): their batches' mask checks and content sums are
-    made again from the uploads left, so a batch is never delivered by uploads that are gone."""
+    made again from the uploads left, so a batch is never delivered by uploads that are gone.
+    `listing`: the batch list as it is now, which names the batches `keys` are stored under
+    (without it, a key of a batch not in the list costs a read of every batch)."""
     from segcore.content.mask_content_check import forget_uploads
     from segcore.masks.mask_check import recheck_batches
     from segcore.masks.receipts import mark_removed
 
-    recheck_batches(databases, {key: list(index.get(key) or ()) for key in keys}, removed)
+    stored = None
+    if listing is not None:
+        stored = [
+            d["id"]
+            for d in listing.docs
+            if isinstance(d.get("id"), str) and (batch_key(d) or d["id"]) in keys
+        ]
+    by_batch = {key: list(index.get(key) or ()) for key in keys}
+    recheck_batches(databases, by_batch, removed, stored)
     forget_uploads(databases.work, removed)
     mark_removed(databases.work, removed, databases.settings.zone)
 

@@ -232,3 +232,30 @@ def test_sync_verify_checks_the_uploads_the_sync_found_new(run_cli, lab, upload,
     quiet = run_cli("sync", "--verify", env=env)
     assert quiet.returncode == 0 and "0 uploads checked" in quiet.stdout
     assert dbs.work.mask_checks.count_documents({}) == 2
+
+
+def test_a_routine_sync_rechecks_a_legacy_id_when_an_upload_is_removed(lab, upload, dbs):
+    """The routine sync finds the batches a removed upload counted for by the batch list it
+    holds: a batch stored under a legacy spelling (batch_0400) is checked again from what is
+    left, beside a removed upload naming a batch not in the list."""
+    from segcore.sync.sync import run_sync
+
+    for name in images(2):
+        (lab.settings.data_directory / "batch_0400" / name).parent.mkdir(exist_ok=True)
+        (lab.settings.data_directory / "batch_0400" / name).write_bytes(b"\x89PNG")
+    folder = str(lab.settings.data_directory / "batch_0400")
+    dbs.work.batches.insert_one({"id": "batch_0400", "folder": folder, "status": "pending"})
+    upload("batch_400_a.zip", make_zip(["img_001_mask.png"]))
+    second = upload("batch_400_b.zip", make_zip(["img_002_mask.png"]))
+    stray = upload("batch_977.zip", make_zip(["img_001_mask.png"]))
+    run_sync(lab)
+    assert run_sync(lab).new_files == 0  # what follows is a routine run
+    stored = dbs.work.batches.find_one({"id": "batch_0400"})["mask_check"]
+    assert stored["state"] == "complete"
+    for gone in (second, stray):
+        dbs.training["masks.chunks"].delete_many({"files_id": gone})
+        dbs.masks_files.delete_one({"_id": gone})
+    report = run_sync(lab)
+    assert not report.full and report.removed_files == 2
+    stored = dbs.work.batches.find_one({"id": "batch_0400"})["mask_check"]
+    assert stored["missing"] == ["img_002.png"] and second not in stored["uploads"]
