@@ -20,7 +20,7 @@ from segcore.work.batches import DUE_DATES, PRIORITIES, STATUSES, BatchQuery
 from ui import labels, reads
 from ui.actions import run_write
 from ui.batch_actions import report_change
-from ui.i18n import N_, _, date_format, format_number, ngettext
+from ui.i18n import N_, _, choice_hint, date_format, format_number, ngettext
 from ui.state import current_actor
 
 KEEP, CLEAR = "(keep)", "(clear)"
@@ -85,24 +85,7 @@ def bulk_edit(
                 "new status; only batches still holding it change."
             ),
         )
-        status = status_col.selectbox(
-            _("Status"),
-            [KEEP, *STATUSES],
-            key="bulk_status",
-            format_func=lambda v: _choice(v, labels.status),
-        )
-        priority = priority_col.selectbox(
-            _("Priority"),
-            [KEEP, *PRIORITIES, CLEAR],
-            key="bulk_priority",
-            format_func=lambda v: _choice(v, labels.priority),
-        )
-        due = due_col.selectbox(
-            _("Due date"),
-            [KEEP, "set", CLEAR],
-            key="bulk_due",
-            format_func=lambda v: _("set to…") if v == "set" else _(CHOICES[v]),
-        )
+        status, priority, due = _field_choices(status_col, priority_col, due_col)
         day = (
             due_col.date_input(
                 _("New due date"),
@@ -147,3 +130,30 @@ def _worded(result, where: str | None):
                 status=labels.status(where)
             )
     return result
+
+
+def _field_choices(status_col, priority_col, due_col) -> tuple:
+    """The new status, priority and due-date choice, each box starting at KEEP."""
+    hint = choice_hint([KEEP])  # each box below starts at KEEP
+    status = status_col.selectbox(
+        _("Status"),
+        [KEEP, *STATUSES],
+        key="bulk_status",
+        format_func=lambda v: _choice(v, labels.status),
+        placeholder=hint,
+    )
+    priority = priority_col.selectbox(
+        _("Priority"),
+        [KEEP, *PRIORITIES, CLEAR],
+        key="bulk_priority",
+        format_func=lambda v: _choice(v, labels.priority),
+        placeholder=hint,
+    )
+    due = due_col.selectbox(
+        _("Due date"),
+        [KEEP, "set", CLEAR],
+        key="bulk_due",
+        format_func=lambda v: _("set to…") if v == "set" else _(CHOICES[v]),
+        placeholder=hint,
+    )
+    return status, priority, due
