@@ -11,6 +11,7 @@ from segcore.team import auth
 from ui.actions import guarded, run_write
 from ui.connection import settings
 from ui.i18n import _, choice_hint
+from ui.labels import literal
 from ui.state import clear_typed, current_actor, typed
 
 LOGIN_CREATED = "member_login_created"  # a login was created: empty its form on the next run
@@ -76,12 +77,12 @@ def member_logins(databases: Databases, names: list[str]) -> None:
                         new,
                         author=current_actor(),
                         slot=slot,
-                        then=_("{name}'s password was changed.").format(name=who),
+                        then=_("{name}'s password was changed.").format(name=literal(who)),
                     )
 
 
 def _created(user) -> str:
     st.session_state[LOGIN_CREATED] = True
     return _("{name} can now log in and see {member}'s batches.").format(
-        name=user.name, member=user.member
+        name=literal(user.name), member=literal(user.member)
     )
