@@ -458,3 +458,17 @@ def test_of_legacy_duplicates_each_gets_the_language_of_their_own_login(notify_d
     [mail] = smtp.wait_for(1)
     assert mail["To"].addresses[0].addr_spec == "jose.a@example.org"
     assert mail["Subject"].startswith("Carga batch_7_part1.zip")
+
+
+def test_a_member_whose_email_is_no_text_stops_nobody_elses_receipt(notify_dbs, smtp):
+    """Another tool stored Flor's email as a list: her receipt cannot go to her, and the
+    coordinator's copy still does (no traceback, nothing blocked)."""
+    databases = notify_dbs()
+    _team(databases)
+    databases.work.segmentadores.update_one(
+        {"name": "Flor"}, {"$set": {"email": ["flor@example.org"]}}
+    )
+    assert notify_due.enqueue_receipts(databases, [RECEIPT], NOW) == 1
+    assert len(notify_due.send_due(databases, digests=False).sent) == 1
+    [mail] = smtp.wait_for(1)
+    assert mail["To"].addresses[0].addr_spec == "ana@example.org"

@@ -185,4 +185,8 @@ def _describe(result: review.ReviewResult) -> str:
         text += " " + _("Not reviewed (no upload, or already done): {ids}.").format(
             ids=", ".join(result.refused)
         )
+    if result.not_usable:
+        text += " " + _(
+            "Not accepted, its uploads give no usable masks (send it back instead): {ids}."
+        ).format(ids=", ".join(result.not_usable))
     return text

@@ -89,8 +89,8 @@ def uploader_recipient(
     key = person_key(uploader)
     members = list_members(databases.work) if members is None else members
     member = next((m for m in members if person_key(m.name) == key), None)
-    if member is None or not member.email:
-        return None
+    if member is None or not isinstance(member.email, str) or not member.email.strip():
+        return None  # no address, or one another tool stored as no text (a list, a number)
     language = _member_language(databases.work, member, settings.language, members)
     recipient = Recipient(member.name, member.email, language)
     return None if excluded(recipient, settings.notify_exclude) else recipient
@@ -268,7 +268,8 @@ def addressed_no_more(databases: Databases):
     for the team: what changed meanwhile counts."""
     settings = databases.settings
     addresses = {address.strip().lower() for _, address in settings.notify_coordinators}
-    addresses |= {m.email.strip().lower() for m in list_members(databases.work) if m.email}
+    members = list_members(databases.work)
+    addresses |= {m.email.strip().lower() for m in members if isinstance(m.email, str)}
 
     def why_not(doc: dict) -> str | None:
         if excluded(Recipient(doc.get("name") or "", doc.get("to"), ""), settings.notify_exclude):
