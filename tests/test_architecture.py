@@ -216,3 +216,20 @@ def test_each_package_says_what_it_offers_and_loads_nothing(package):
         if isinstance(n, (ast.Import, ast.ImportFrom))
         and not (isinstance(n, ast.ImportFrom) and n.module == "__future__")
     ], f"{init} imports at load time"
+
+
+def test_every_select_box_says_its_hint_in_the_pages_language():
+    """Streamlit's own hints ("Choose an option", "No options to select") are English: every
+    select box and multiselect passes its own, worded by `ui.i18n.choice_hint` (a Spanish
+    Batches page showed "Choose options" in its review box)."""
+    pages = [ROOT / "streamlit_app.py", *sorted((ROOT / "ui").rglob("*.py"))]
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in pages
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("selectbox", "multiselect")
+        and not any(k.arg == "placeholder" for k in node.keywords)
+    ]
+    assert offenders == []

@@ -408,3 +408,67 @@ def test_a_server_dripping_its_answer_is_given_up_on_after_the_timeout(notify_db
         assert any(a and a.endswith("timed out") for a in answers), answers
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("change", ["removed", "excluded"])
+def test_a_message_waiting_for_a_retry_never_goes_to_someone_no_longer_written_to(
+    notify_dbs, smtp, change
+):
+    """The mail server was down when Flor's receipt was due; meanwhile she left the team (or
+    NOTIFY_EXCLUDE named her). When the server is back the coordinator's copy goes, hers not,
+    and the outbox says why."""
+    from segcore.work.handover import remove_member
+
+    databases = notify_dbs()
+    _team(databases)
+    smtp.stop()
+    notify_due.enqueue_receipts(databases, [RECEIPT], NOW)
+    assert notify_due.send_due(databases, digests=False).retrying  # both wait for the server
+    if change == "removed":
+        remove_member(databases.work, "Flor", unassign=True, author="cli")
+    else:
+        databases = notify_dbs(notify_exclude=("flor@example.org",))
+    smtp.start()
+    notify_outbox.retry_waiting(databases.work, "cli")
+    report = notify_due.send_due(databases, digests=False)
+    assert len(report.sent) == 1 and len(report.failed) == 1
+    [mail] = smtp.wait_for(1)
+    assert mail["To"].addresses[0].addr_spec == "ana@example.org"
+    by_address = {m["to"]: m for m in notify_outbox.list_messages(databases.work)}
+    flor = by_address["flor@example.org"]
+    assert flor["state"] == "failed" and flor["answer"].startswith("not sent: ")
+    assert ("no longer on the team" if change == "removed" else "NOTIFY_EXCLUDE") in flor["answer"]
+
+
+def test_of_legacy_duplicates_each_gets_the_language_of_their_own_login(notify_dbs, smtp):
+    """José and Jose share a name's key; only Jose's login chose English. José's receipt
+    follows LANGUAGE (Spanish), not the other one's choice."""
+    databases = notify_dbs(notify_coordinators=())
+    databases.work.segmentadores.insert_many(
+        [
+            {"name": "José", "role": "Segmentador", "email": "jose.a@example.org"},
+            {"name": "Jose", "role": "Segmentador", "email": "jose.b@example.org"},
+        ]
+    )
+    prepare(databases)
+    auth.add_user(databases.work, "jose_b", "segmentador", "a long password 3", member="Jose")
+    auth.set_language(databases.work, "jose_b", "en")
+    notify_due.enqueue_receipts(databases, [{**RECEIPT, "uploader": "José"}], NOW)
+    notify_due.send_due(databases, digests=False)
+    [mail] = smtp.wait_for(1)
+    assert mail["To"].addresses[0].addr_spec == "jose.a@example.org"
+    assert mail["Subject"].startswith("Carga batch_7_part1.zip")
+
+
+def test_a_member_whose_email_is_no_text_stops_nobody_elses_receipt(notify_dbs, smtp):
+    """Another tool stored Flor's email as a list: her receipt cannot go to her, and the
+    coordinator's copy still does (no traceback, nothing blocked)."""
+    databases = notify_dbs()
+    _team(databases)
+    databases.work.segmentadores.update_one(
+        {"name": "Flor"}, {"$set": {"email": ["flor@example.org"]}}
+    )
+    assert notify_due.enqueue_receipts(databases, [RECEIPT], NOW) == 1
+    assert len(notify_due.send_due(databases, digests=False).sent) == 1
+    [mail] = smtp.wait_for(1)
+    assert mail["To"].addresses[0].addr_spec == "ana@example.org"

@@ -121,11 +121,27 @@ def moves_key(moves: list) -> str:
     return f"moves_editor_{fingerprint.hexdigest()[:12]}"
 
 
+TICKS_SEEN = "moves_ticks_seen"  # (editor key, the moves ticked in it), as last drawn
+
+
+def ticks_before(moves: list) -> tuple[list, set]:
+    """The moves ticked on an earlier list of suggestions, when the list has changed since
+    (an edit elsewhere, a sync): (those ticked, as they were shown; the (batch, from, to) of
+    those still suggested alike, to be ticked again). ([], set()) when nothing changed."""
+    key, ticked = st.session_state.get(TICKS_SEEN) or (None, [])
+    if key == moves_key(moves) or not ticked:
+        return [], set()
+    now = {(m.id, m.from_, m.to) for m in moves}
+    return ticked, {(m.id, m.from_, m.to) for m in ticked} & now
+
+
 MOVES_NAMED = 20  # a success names this many moves; the history has every one
 
 
 def describe_applied(result, moves: list) -> None:
-    """Queue what applying `moves` did: which batch went to whom, and each one left alone."""
+    """Queue what applying `moves` did: which batch went to whom, and each one left alone.
+    The ticks are spent: none is carried to the list the moves leave (see ticks_before)."""
+    st.session_state.pop(TICKS_SEEN, None)
     done = set(result.updated)
     named = [
         _("{batch} from {old} to {new}").format(

@@ -14,7 +14,7 @@ from segcore.work import assignments, batches
 from ui import reads
 from ui.actions import flash, run_write
 from ui.connection import connection, db_key, settings
-from ui.i18n import N_, _, ngettext, word
+from ui.i18n import N_, _, choice_hint, ngettext, word
 from ui.state import (
     BALANCE_CONFIRM,
     BATCH_SNAPSHOT,
@@ -230,7 +230,12 @@ def bulk_actions(
     actor, work = current_actor(), databases.work
     left, middle, right = st.columns(3)
     with left.container(border=True):
-        person = st.selectbox(_("Assign the ticked batches to"), team_names, key="bulk_selected_to")
+        person = st.selectbox(
+            _("Assign the ticked batches to"),
+            team_names,
+            key="bulk_selected_to",
+            placeholder=choice_hint(team_names),
+        )
         if st.button(
             ngettext("Assign {count} ticked", "Assign {count} ticked", len(selected)).format(
                 count=len(selected)
@@ -255,7 +260,9 @@ def bulk_actions(
         count = st.number_input(
             _("How many of the next unassigned pending batches"), 1, 5000, 20, key="bulk_next_count"
         )
-        person = st.selectbox(_("Assign them to"), team_names, key="bulk_next_to")
+        person = st.selectbox(
+            _("Assign them to"), team_names, key="bulk_next_to", placeholder=choice_hint(team_names)
+        )
         if st.button(_("Assign next pending"), key="bulk_next"):
             run_write(
                 _("Assigning"),

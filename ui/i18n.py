@@ -82,6 +82,14 @@ def N_(text: str) -> str:
     return text
 
 
+def choice_hint(options, many: bool = False) -> str:
+    """What a select box shows before a choice, in the page's language: Streamlit's own
+    ("Choose an option", "No options to select") are English whatever the page speaks."""
+    if not len(options):
+        return _("Nothing to choose from")
+    return _("Choose options") if many else _("Choose an option")
+
+
 def babel_locale() -> Locale:
     return Locale.parse(BABEL_LOCALES[current_language()])
 

@@ -9,7 +9,7 @@ from segcore.store.connection import Databases
 from segcore.views.labels import FIELD_LABELS
 from ui import labels, reads
 from ui.actions import run_write
-from ui.i18n import N_, _, format_datetime, format_number, ngettext, word
+from ui.i18n import N_, _, choice_hint, format_datetime, format_number, ngettext, word
 from ui.state import MASK_LAST_REPORT, current_actor
 
 COMPARED = {
@@ -127,7 +127,9 @@ def _known(value: object) -> object:
 def show_batch_masks(batch_ids: list[str]) -> str | None:
     """For one chosen batch: images without a mask, masks without an image, unreadable uploads;
     returns the chosen batch."""
-    chosen = st.selectbox(_("Batch"), batch_ids, index=None, key="masks_of")
+    chosen = st.selectbox(
+        _("Batch"), batch_ids, index=None, key="masks_of", placeholder=choice_hint(batch_ids)
+    )
     if not chosen:
         return None
     detail = reads.mask_detail(chosen)

@@ -10,7 +10,8 @@ from segcore.store.connection import Databases
 from segcore.team import auth
 from ui.actions import guarded, run_write
 from ui.connection import settings
-from ui.i18n import _
+from ui.i18n import _, choice_hint
+from ui.labels import literal
 from ui.state import clear_typed, current_actor, typed
 
 LOGIN_CREATED = "member_login_created"  # a login was created: empty its form on the next run
@@ -33,7 +34,9 @@ def member_logins(databases: Databases, names: list[str]) -> None:
         # login is created; the password is not kept.
         with create.container(border=True):
             st.markdown(_("**New login** (sees only that person's batches)"))
-            member = st.selectbox(_("Belongs to"), names, key="login_member")
+            member = st.selectbox(
+                _("Belongs to"), names, key="login_member", placeholder=choice_hint(names)
+            )
             name = st.text_input(_("Login name"), **typed("login_name"))
             password = st.text_input(
                 _("Password (at least {n} characters)").format(n=auth.MIN_PASSWORD),
@@ -57,7 +60,12 @@ def member_logins(databases: Databases, names: list[str]) -> None:
         if users:
             with reset.form("segmentador_reset"):
                 st.markdown(_("**Reset a password** (ends that login's sessions)"))
-                who = st.selectbox(_("Login"), [u.name for u in users], key="reset_login")
+                who = st.selectbox(
+                    _("Login"),
+                    [u.name for u in users],
+                    key="reset_login",
+                    placeholder=choice_hint([u.name for u in users]),
+                )
                 new = st.text_input(_("New password"), type="password", key="reset_password")
                 slot = {"password": st.empty()}
                 if st.form_submit_button(_("Reset password")):
@@ -69,12 +77,12 @@ def member_logins(databases: Databases, names: list[str]) -> None:
                         new,
                         author=current_actor(),
                         slot=slot,
-                        then=_("{name}'s password was changed.").format(name=who),
+                        then=_("{name}'s password was changed.").format(name=literal(who)),
                     )
 
 
 def _created(user) -> str:
     st.session_state[LOGIN_CREATED] = True
     return _("{name} can now log in and see {member}'s batches.").format(
-        name=user.name, member=user.member
+        name=literal(user.name), member=literal(user.member)
     )

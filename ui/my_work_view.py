@@ -13,7 +13,7 @@ from segcore.work import assignments
 from ui import labels
 from ui.actions import run_write
 from ui.connection import settings
-from ui.i18n import _, format_date, format_datetime, format_number, ngettext, word
+from ui.i18n import _, choice_hint, format_date, format_datetime, format_number, ngettext, word
 from ui.labels import literal
 from ui.reads import cached_read
 
@@ -131,7 +131,10 @@ def mark_in_progress(databases: Databases, actor: Actor, open_batches: list) -> 
     if not startable:
         return
     chosen = st.selectbox(
-        _("Mark a batch as in progress"), [b.id for b in startable], key="my_start_batch"
+        _("Mark a batch as in progress"),
+        [b.id for b in startable],
+        key="my_start_batch",
+        placeholder=choice_hint([b.id for b in startable]),
     )
     if st.button(_("Mark in progress"), key="my_start_button", icon=":material/play_arrow:"):
         seen = next(b.status for b in startable if b.id == chosen)

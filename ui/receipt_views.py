@@ -9,7 +9,7 @@ from segcore.views.labels import human_size
 from segcore.work import review
 from ui import labels
 from ui.actions import run_write
-from ui.i18n import _, format_datetime, format_number, ngettext, word
+from ui.i18n import _, choice_hint, format_datetime, format_number, ngettext, word
 from ui.labels import literal
 from ui.state import as_drawn, clear_typed, current_actor, typed
 
@@ -118,6 +118,7 @@ def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) ->
             batch_ids,
             key="review_ids",
             format_func=lambda b: _with_status(b, statuses.get(b)),
+            placeholder=choice_hint(batch_ids, many=True),
         )
         note = st.text_input(  # kept across other pages until it is sent (`typed`)
             _("Note for the segmentador (required to send back)"), **typed("review_note")
@@ -184,4 +185,8 @@ def _describe(result: review.ReviewResult) -> str:
         text += " " + _("Not reviewed (no upload, or already done): {ids}.").format(
             ids=", ".join(result.refused)
         )
+    if result.not_usable:
+        text += " " + _(
+            "Not accepted, its uploads give no usable masks (send it back instead): {ids}."
+        ).format(ids=", ".join(result.not_usable))
     return text

@@ -19,7 +19,16 @@ from ui import reads
 from ui.actions import flash, run_write
 from ui.attention import pace_columns
 from ui.connection import settings
-from ui.i18n import N_, _, format_date, format_datetime, format_number, format_percent, ngettext
+from ui.i18n import (
+    N_,
+    _,
+    choice_hint,
+    format_date,
+    format_datetime,
+    format_number,
+    format_percent,
+    ngettext,
+)
 from ui.labels import literal
 from ui.state import REMOVE_TARGET, clear_typed, current_actor, forget
 
@@ -170,7 +179,9 @@ def _removal_question(databases: Databases, choices: dict[str, dict], name: str,
             format_func=lambda c: _(HANDOVER[c]),
         )
         if choice == "reassign":
-            target = st.selectbox(_("Reassign to"), others, key="remove_target")
+            target = st.selectbox(
+                _("Reassign to"), others, key="remove_target", placeholder=choice_hint(others)
+            )
     else:
         st.write(_("**{name}** holds no open batches.").format(name=literal(name)))
     if staying:
@@ -245,12 +256,18 @@ def former_holders(
         return
     with st.container(border=True):
         who, to = st.columns(2)
-        former = who.selectbox(_("Move the open batches of"), movable, key="move_from")
+        former = who.selectbox(
+            _("Move the open batches of"),
+            movable,
+            key="move_from",
+            placeholder=choice_hint(movable),
+        )
         target = to.selectbox(
             _("To"),
             [None, *names],
             key="move_to",
             format_func=lambda n: _("(leave unassigned)") if n is None else n,
+            placeholder=choice_hint([None, *names]),
         )
         slot = st.empty()
         if st.button(

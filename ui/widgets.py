@@ -18,7 +18,7 @@ from segcore.team import auth
 from ui import i18n, reads
 from ui.actions import describe_error, guarded, show_flash
 from ui.connection import databases, indexing, prepare_warnings
-from ui.i18n import _, word
+from ui.i18n import _, choice_hint, word
 from ui.labels import literal
 from ui.login import checked_fragment
 from ui.state import (
@@ -70,6 +70,7 @@ def language_selector() -> None:
         format_func=i18n.LANGUAGES.get,
         key=LANGUAGE_CHOICE,
         on_change=chosen,
+        placeholder=choice_hint(list(i18n.LANGUAGES)),
     )
 
 

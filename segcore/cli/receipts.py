@@ -99,7 +99,14 @@ def review_command(ctx, batch_ids, accept, note, as_json):
         raise click.UsageError("Give exactly one of --accept or --rework NOTE.")
     result = review(ctx.databases.work, list(batch_ids), accept=accept, note=note, author=_author())
     if as_json:
-        emit_json({"moved": result.moved, "conflicts": result.conflicts, "refused": result.refused})
+        emit_json(
+            {
+                "moved": result.moved,
+                "conflicts": result.conflicts,
+                "refused": result.refused,
+                "not_usable": result.not_usable,
+            }
+        )
     else:
         verb = "accepted" if accept else "sent back"
         for batch_id in result.moved:
@@ -108,5 +115,11 @@ def review_command(ctx, batch_ids, accept, note, as_json):
             echo(f"conflict (changed meanwhile): {printable(batch_id)}", err=True)
         for batch_id in result.refused:
             echo(f"refused (no upload, or already done): {printable(batch_id)}", err=True)
-    if result.conflicts or result.refused:
+        for batch_id in result.not_usable:
+            echo(
+                f"refused (its uploads give no usable masks; send it back with --rework): "
+                f"{printable(batch_id)}",
+                err=True,
+            )
+    if result.conflicts or result.refused or result.not_usable:
         sys.exit(1)

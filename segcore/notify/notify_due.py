@@ -47,14 +47,18 @@ def _language(db, name: str, default: str) -> str:
     return auth.user_language(db, name) or default
 
 
-def _member_language(db, member: str, default: str) -> str:
+def _member_language(db, member, default: str, members: list) -> str:
     """A team member's language: the one saved by their segmentador login (the login linked to
-    them), else by a login of their name, else LANGUAGE."""
-    for login in auth.member_logins(db, member):
+    them: of legacy duplicates José and Jose, to the one it names), else by a login of their
+    name when no other member shares that name, else LANGUAGE."""
+    for login in auth.logins_of(db, member):
         language = auth.user_language(db, login)
         if language:
             return language
-    return _language(db, member, default)
+    key = person_key(member.name)
+    if sum(person_key(m.name) == key for m in members) > 1:
+        return default  # a login of that name may be the other one's
+    return _language(db, member.name, default)
 
 
 def coordinators(databases: Databases) -> list[Recipient]:
@@ -85,11 +89,10 @@ def uploader_recipient(
     key = person_key(uploader)
     members = list_members(databases.work) if members is None else members
     member = next((m for m in members if person_key(m.name) == key), None)
-    if member is None or not member.email:
-        return None
-    recipient = Recipient(
-        member.name, member.email, _member_language(databases.work, member.name, settings.language)
-    )
+    if member is None or not isinstance(member.email, str) or not member.email.strip():
+        return None  # no address, or one another tool stored as no text (a list, a number)
+    language = _member_language(databases.work, member, settings.language, members)
+    recipient = Recipient(member.name, member.email, language)
     return None if excluded(recipient, settings.notify_exclude) else recipient
 
 
@@ -246,8 +249,37 @@ def send_due(
         enqueue_weekly(databases, now)
     clock = (lambda: now) if now else notify_outbox.utc
     return notify_outbox.send_due(
-        databases.work, deliverer(databases.settings), clock, stopping=stopping or (lambda: False)
+        databases.work,
+        deliverer(databases.settings),
+        clock,
+        stopping=stopping or (lambda: False),
+        refuse=addressed_no_more(databases),
     )
+
+
+LEFT = "not sent: {name} is no longer on the team, or {address} is no longer their address"
+EXCLUDED = "not sent: NOTIFY_EXCLUDE names this recipient"
+
+
+def addressed_no_more(databases: Databases):
+    """Why a message waiting in the outbox must not go now (or None): its recipient has been
+    excluded (NOTIFY_EXCLUDE) or left the team since it was enqueued (an email goes only to a
+    coordinator's address or a current member's own). A retry waits for the mail server, not
+    for the team: what changed meanwhile counts."""
+    settings = databases.settings
+    addresses = {address.strip().lower() for _, address in settings.notify_coordinators}
+    members = list_members(databases.work)
+    addresses |= {m.email.strip().lower() for m in members if isinstance(m.email, str)}
+
+    def why_not(doc: dict) -> str | None:
+        if excluded(Recipient(doc.get("name") or "", doc.get("to"), ""), settings.notify_exclude):
+            return EXCLUDED
+        address = (doc.get("to") or "").strip()
+        if doc.get("channel") == "email" and address.lower() not in addresses:
+            return LEFT.format(name=doc.get("name") or address, address=address)
+        return None
+
+    return why_not
 
 
 def enqueue_test(databases: Databases, now: datetime | None = None) -> int:

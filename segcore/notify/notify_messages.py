@@ -41,7 +41,8 @@ class Recipient:
 def excluded(recipient: Recipient, exclude: tuple[str, ...]) -> bool:
     """True when NOTIFY_EXCLUDE names this person (by name, any case or accents) or address."""
     keys = {person_key(e) for e in exclude} | {e.lower() for e in exclude}
-    return person_key(recipient.name) in keys or (recipient.address or "").lower() in keys
+    address = recipient.address if isinstance(recipient.address, str) else ""
+    return person_key(recipient.name) in keys or address.lower() in keys
 
 
 def receipt_problems(receipt: dict) -> list[str]:

@@ -222,9 +222,12 @@ def send_due(
     limit: int = 200,
     lease_s: int = LEASE_S,
     stopping: Callable[[], bool] = lambda: False,
+    refuse: Callable[[dict], str | None] = lambda doc: None,
 ) -> SendReport:
     """Send every due message (at most `limit`) through `deliver`, one claim at a time; once
     `stopping()` says so, none more is claimed (the one being sent is finished and recorded).
+    `refuse(message)`: why a message must not go any more (its recipient left), recorded as
+    its answer with the message failed, not sent.
 
     `deliver` raises DeliveryFailed with the server's answer; a server that does not answer at
     all is not tried again in this pass (a dead server costs one timeout, not one per message).
@@ -244,6 +247,11 @@ def send_due(
         missing = unsendable(sendable)
         if missing:  # stored so by another tool: no retry can send it, the others go on
             mark_failed(db, doc, f"not sent: {missing}", now(), final=True)
+            report.failed.append(doc["_id"])
+            continue
+        refused = refuse(sendable)
+        if refused:
+            mark_failed(db, doc, refused, now(), final=True)
             report.failed.append(doc["_id"])
             continue
         try:

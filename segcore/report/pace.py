@@ -315,12 +315,11 @@ def person_figures(
     if person.last_delivery:
         person.days_since = (today - person.last_delivery).days
     person.projected_finish = reach_day(today, len(queue), person.pace) if queue else None
-    # Stalled: nothing delivered for stall_days, counting from joining for someone new.
-    since = (
-        max(d for d in (person.last_delivery, joined) if d)
-        if (person.last_delivery or joined)
-        else None
-    )
+    # Stalled: nothing delivered for stall_days, counting from joining for someone new. The
+    # joining is the pace's: work delivered in the window before the recorded joining (a team
+    # list written later) counts from its day, so a record newer than the work hides no stall.
+    began_on = min([joined, *in_window]) if joined else None
+    since = max((d for d in (person.last_delivery, began_on) if d), default=None)
     person.stalled = bool(
         on_team and queue and (since is None or (today - since).days >= options.stall_days)
     )

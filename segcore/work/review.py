@@ -27,7 +27,14 @@ from segcore.store import data_version, write_wait
 from segcore.store.history import Change, record, withdraw
 from segcore.store.schema import BATCHES, find_in
 from segcore.store.subdocument import fit_into
-from segcore.work.delivery import DONE, REWORK
+from segcore.work.delivery import (
+    CHECK_FIELD,
+    CONTENT_FIELD,
+    DONE,
+    REWORK,
+    content_problems,
+    is_usable_batch,
+)
 from segcore.work.holders import display_names, people_by_key
 
 FIELD = "review"  # on the batch document: sent_back, accepted_at, hours_to_accept, note
@@ -37,7 +44,11 @@ REASON_FIELD = "rework_reason"  # why the batch is in rework (an upload's proble
 REASON_PHRASE = "rework_reason_phrase"
 MAX_NOTE = 500
 WRITE_CHUNK = 1000  # batch updates per bulk write
-_SEEN = {"id": 1, "status": 1, FIELD: 1, "training_metrics_info.first_upload": 1}
+_SEEN = {
+    **{"id": 1, "status": 1, FIELD: 1, "training_metrics_info.first_upload": 1},
+    **{f"{CHECK_FIELD}.state": 1, f"{CHECK_FIELD}.images": 1, f"{CHECK_FIELD}.usable": 1},
+    **{f"{CHECK_FIELD}.missing_count": 1, f"{CHECK_FIELD}.content": 1, CONTENT_FIELD: 1},
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,8 @@ class ReviewResult:
     moved: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)  # status no longer what was seen
     refused: list[str] = field(default_factory=list)  # already done, or nothing uploaded
+    # not accepted: its mask check says its uploads give no usable masks (send it back)
+    not_usable: list[str] = field(default_factory=list)
 
 
 def apply_moves(
@@ -149,8 +162,9 @@ def review(
     """Accept (`done`) or send back (`rework`, `note` required) the given batches.
 
     `seen`: the status the user saw per batch (compare-and-set); without it, the current status
-    is taken, as the command line does. Only batches with uploads may be reviewed, and a `done`
-    batch is not sent back here (its status is edited in the table). Raises BatchNotFound,
+    is taken, as the command line does. Only batches with uploads may be reviewed, a `done`
+    batch is not sent back here (its status is edited in the table), and one whose checks say
+    its masks are not usable is not accepted (`known_unusable`). Raises BatchNotFound,
     ValidationError for a missing note, PermissionDenied for a viewer.
     """
     who = authorize_write(author)
@@ -174,6 +188,9 @@ def review(
         old = seen.get(batch_id, doc.get("status")) if seen else doc.get("status")
         if doc.get("mongo_uploaded") is not True or old == DONE:
             result.refused.append(batch_id)
+            continue
+        if accept and known_unusable(doc):
+            result.not_usable.append(batch_id)
             continue
         change = _decision(doc, accept, note, now)
         update, still = fit_review(doc, change["update"])
@@ -201,6 +218,18 @@ def review(
     if result.moved:
         data_version.bump_batches(work, result.moved)
     return result
+
+
+def known_unusable(doc: dict) -> bool:
+    """True when a batch's stored checks say its uploads give no usable masks (unreadable,
+    masks missing, content problems): uploaded is not delivered, so it is not accepted. A
+    batch whose images were never listed (no check, or "unknown") cannot be told: accepting
+    it stays the reviewer's call. Pure."""
+    check, content = doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD)
+    if is_usable_batch(check, content):
+        return False
+    told = isinstance(check, dict) and check.get("state") not in (None, "unknown")
+    return told or bool(content_problems(content))
 
 
 def fit_review(doc: dict, update: dict) -> tuple[dict, dict]:

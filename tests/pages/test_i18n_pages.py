@@ -220,3 +220,12 @@ def test_a_language_change_sends_every_labelled_choice_again(app_env, monkeypatc
     protos = {w.key: w.proto for w in at.selectbox}
     # The browser is told the value again, in the new language's label.
     assert protos["bf_order"].set_value and protos["bf_order"].raw_value == "Descendente"
+
+
+def test_select_boxes_hint_in_spanish(spanish):
+    """A box nothing is chosen in yet shows the page's language, not Streamlit's English
+    ("Choose an option", "Choose options")."""
+    at = page("batches").run()
+    assert not at.exception
+    assert at.selectbox(key="masks_of").proto.placeholder == "Elige una opción"
+    assert at.multiselect(key="review_ids").proto.placeholder == "Elige opciones"

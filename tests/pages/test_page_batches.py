@@ -773,3 +773,34 @@ def test_assigned_on_is_the_offices_day_as_the_history_row_below_it(app_env, mon
     [when] = at.dataframe[-1].value.iloc[:, 0]
     assert when.startswith(f"{day:%b} {day.day}, {day.year}, "), when
     assert fields["Assigned on"] == f"{day:%b} {day.day}, {day.year}"  # as the history dates it
+
+
+def test_bulk_edit_of_the_filtered_batches_changes_only_those_shown_and_unchanged(app_env):
+    """ "Every batch the filters show" acts on the batches the button counted when the page was
+    drawn: two batches assigned to Flor meanwhile are left alone, and a shown batch another
+    coordinator edited meanwhile is named, not overwritten."""
+    from segcore.work.assignments import assign
+
+    db = app_env.work
+    seed(db, 6)
+    assign(db, ["batch_1", "batch_2", "batch_3"], "Flor", "cli")
+    at = page("batches").run()
+    at.selectbox(key="bf_who").set_value("Flor").run()
+    at.radio(key="bulk_scope").set_value("filtered").run()
+    at.selectbox(key="bulk_priority").set_value("alta").run()
+    assert at.button(key="bulk_apply").label == "Apply to 3 batches"
+    assign(db, ["batch_4", "batch_5"], "Flor", "cli")  # meanwhile, elsewhere
+    changed_meanwhile(db, "batch_3", "priority", "baja")
+    at.button(key="bulk_apply").click().run()
+    assert not at.exception, at.exception
+    priority = {d["id"]: (d.get("metadata") or {}).get("priority") for d in db.batches.find()}
+    assert priority == {
+        "batch_1": "alta",
+        "batch_2": "alta",
+        "batch_3": "baja",
+        "batch_4": None,
+        "batch_5": None,
+        "batch_6": None,
+    }
+    assert [s.value for s in at.success] == ["Bulk change: 2 batches saved."]
+    assert any("batch_3 could not be saved: changed by someone else" in e.value for e in at.error)

@@ -7,6 +7,7 @@ from segcore.store.history import list_history
 from tests.helpers import page, shown
 from tests.pace_seed import record_sync, seed_pace
 from ui.attention import moves_key
+from ui.connection import forget_data_versions
 
 
 def tick(at, db, *batch_ids):
@@ -62,3 +63,46 @@ def test_nothing_to_suggest(app_env):
     at = page("moves").run()
     assert not at.exception
     assert [i.value for i in at.info] == ["No batch is at risk of missing its due date."]
+
+
+def test_ticks_made_before_an_edit_elsewhere_are_applied_as_shown(app_env):
+    """Another coordinator (or the command line) reassigns one ticked batch between the ticks
+    and the click: the suggestions change, yet the click applies the moves as they were shown,
+    the untouched one moved and the changed one reported, not silently dropped."""
+    from segcore.work.assignments import assign
+
+    db = app_env.work
+    seed_pace(db)
+    at = tick(page("moves").run(), db, "batch_5", "batch_7")
+    assert at.button(key="apply_moves").label == "Apply ticked moves (2)"
+    assign(db, ["batch_7"], "Ana", "cli")  # bumps the data version: the list is made again
+    forget_data_versions()  # a second later: the click's run sees the data version moved
+    at.button(key="apply_moves").click().run()
+    assert not at.exception, at.exception
+    assert [shown(s.value) for s in at.success] == ["1 batch moved: batch_5 from Cai to Bea."]
+    assert any(w.value.startswith("Not moved, changed meanwhile: batch_7") for w in at.warning)
+    assert db.batches.find_one({"id": "batch_5"})["assignee"] == "Bea"
+    assert db.batches.find_one({"id": "batch_7"})["assignee"] == "Ana"
+
+
+def test_ticks_stay_on_a_list_that_changed_and_those_gone_are_named(app_env):
+    """Without a click, a list made again keeps the ticks of the moves still suggested alike
+    and names the ticked ones it no longer suggests."""
+    from segcore.work.assignments import assign
+
+    db = app_env.work
+    seed_pace(db)
+    at = tick(page("moves").run(), db, "batch_5", "batch_7")
+    assign(db, ["batch_7"], "Ana", "cli")
+    forget_data_versions()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.button(key="apply_moves").label == "Apply ticked moves (1)"
+    [warning] = [shown(w.value) for w in at.warning if "suggestions changed" in w.value]
+    assert "batch_7" in warning and "batch_5" not in warning
+    at.button(key="apply_moves").click().run()
+    assert [shown(s.value) for s in at.success] == ["1 batch moved: batch_5 from Cai to Bea."]
+    assert db.batches.find_one({"id": "batch_7"})["assignee"] == "Ana"
+    at.run()  # the ticks were spent: nothing is carried to the list the moves left
+    assert not [w for w in at.warning if "suggestions changed" in w.value]
+    assert all(b.label.endswith("(0)") for b in at.button if b.key == "apply_moves")

@@ -121,3 +121,24 @@ def test_the_team_warning_about_duplicate_names_is_for_coordinators_only(
     if role == "segmentador":
         assert [t.value for t in at.title] == ["My batches"]
         assert "Jose" not in shown_text(at) and "José" not in shown_text(at)
+
+
+def test_a_login_name_is_said_as_typed_not_as_markdown(two_logins):
+    """A login name holding markdown ("**x**", a link) is said as typed when the login is
+    created and when its password is reset, not drawn bold or as a live link."""
+    dbs, names = two_logins
+    at = page("team")
+    at.session_state["actor"] = Actor("coord", "coordinator")
+    at.run()
+    at.selectbox(key="login_member").select(names[2])
+    at.text_input(key="login_name").input("**boss** [x](http://x.org)")
+    at.text_input(key="login_password").input(PASSWORD)
+    at = at.button(key="login_create").click().run()
+    assert not at.exception
+    said = [s.value for s in at.success]
+    assert said and "\\*\\*boss\\*\\*" in said[0] and "\\[x\\]" in said[0]
+    at.selectbox(key="reset_login").select("**boss** [x](http://x.org)")
+    at.text_input(key="reset_password").input(PASSWORD + "!")
+    at = at.form_submit_button[0].click().run()
+    said = [s.value for s in at.success]
+    assert said and said[0].startswith("\\*\\*boss\\*\\*")

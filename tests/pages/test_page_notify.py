@@ -62,6 +62,7 @@ def test_without_a_channel_the_page_says_what_to_set(app_env):
 
 
 def test_a_failed_message_shows_the_server_answer_and_is_resent(app_env, smtp):
+    team.add_member(app_env.work, "Flor", email="flor@example.org")  # still written to
     _failed(app_env.work)
     at = page("notifications").run()
     assert not at.exception, at.exception

@@ -243,6 +243,20 @@ def test_stalled_after_stall_days_without_a_delivery(days_ago, stall_days, stall
     assert person(run(rows, [member("Ana")], stall_days=stall_days), "Ana").stalled is stalled
 
 
+def test_a_team_record_newer_than_the_work_hides_no_stall():
+    """The team list was written after the deliveries (a team entered again, the demo): the
+    pace counts from the first delivery, and so does the stall clock. Nothing for 9 days with
+    open batches is stalled, whatever the record's date; someone back on the team after months
+    away still counts from their return."""
+    rows = delivered_days_ago("d", "Maggie", [9, 12, 15]) + [batch("batch_9", "Maggie")]
+    recorded_later = member("Maggie", "2025-10-14 09:00:00")  # yesterday
+    maggie = person(run(rows, [recorded_later], stall_days=7), "Maggie")
+    assert maggie.stalled and maggie.days_since == 9
+    back = delivered_days_ago("old", "Bea", [120]) + [batch("batch_8", "Bea")]
+    bea = person(run(back, [member("Bea", "2025-10-13 09:00:00")], stall_days=7), "Bea")
+    assert not bea.stalled
+
+
 def test_nobody_is_stalled_without_open_batches():
     rows = delivered_days_ago("d", "Ana", [60])
     assert not run(rows, [member("Ana")]).stalled

@@ -504,3 +504,22 @@ def test_a_deleted_uploads_day_is_the_offices(lab, upload, dbs, tmp_path, run_cl
     day = datetime.now(ZoneInfo(zone)).date()
     text = run_cli("receipts", "--problem", "removed", env={"TIMEZONE": zone}).stdout
     assert f"the upload was deleted on {day.isoformat()}" in text, text
+
+
+def test_a_batch_whose_uploads_give_no_usable_masks_is_not_accepted(
+    lab, upload, dbs, tmp_path, run_cli
+):
+    """Uploaded is not delivered: a batch whose only upload is unreadable is refused on Accept
+    (sent back it may be), on the command line with a line saying why and exit 1."""
+    lab.batch(1, 2)
+    upload("batch_1.tar.gz", real_archive(tmp_path, "tar", masks(2), "b.tgz")[:-200])
+    sync.run_sync(lab)
+    status = status_of(dbs, "batch_1")
+    result = review.review(dbs.work, ["batch_1"], accept=True)
+    assert result.not_usable == ["batch_1"] and not result.moved
+    assert status_of(dbs, "batch_1") == status
+    refused = run_cli("review", "batch_1", "--accept")
+    assert refused.returncode == 1 and "no usable masks" in refused.stderr
+    assert status_of(dbs, "batch_1") == status
+    sent = review.review(dbs.work, ["batch_1"], accept=False, note="the archive is cut short")
+    assert sent.moved == ["batch_1"] and status_of(dbs, "batch_1") == "rework"

@@ -20,7 +20,7 @@ from ui import (
     spreadsheet_export,
 )
 from ui.actions import clear_caches
-from ui.i18n import N_, _, format_number, ngettext
+from ui.i18n import N_, _, choice_hint, format_number, ngettext
 from ui.live import follow_changes
 from ui.receipt_views import review_form
 from ui.spreadsheet_export import SEPARATORS, cell, default_separator
@@ -64,6 +64,7 @@ who = cols[0].selectbox(
     format_func=lambda n: (
         labels.special(n) if n in (ANY, UNASSIGNED) else labels.person(n, team, former)
     ),
+    placeholder=choice_hint([ANY, UNASSIGNED, *people]),
 )
 status = cols[1].selectbox(
     _("Status"),
@@ -71,6 +72,7 @@ status = cols[1].selectbox(
     key="bf_status",
     on_change=first_page,
     format_func=lambda s: labels.special(s) if s == ANY else labels.status(s),
+    placeholder=choice_hint([ANY, *STATUSES, *stored_statuses]),
 )
 lateness = cols[2].selectbox(
     _("Late"),
@@ -83,12 +85,23 @@ lateness = cols[2].selectbox(
         "will not reach it by its due date at their pace. Held by "
         "stalled people: nothing delivered for a while."
     ),
+    placeholder=choice_hint([ANY, *alerts.LATE_KINDS]),
 )
 masks = cols[3].selectbox(
-    _("Masks"), list(MASKS), key="bf_masks", on_change=first_page, format_func=labels.masks
+    _("Masks"),
+    list(MASKS),
+    key="bf_masks",
+    on_change=first_page,
+    format_func=labels.masks,
+    placeholder=choice_hint(list(MASKS)),
 )
 folder = cols[4].selectbox(
-    _("Folder"), list(FOLDER), key="bf_folder", on_change=first_page, format_func=labels.folder
+    _("Folder"),
+    list(FOLDER),
+    key="bf_folder",
+    on_change=first_page,
+    format_func=labels.folder,
+    placeholder=choice_hint(list(FOLDER)),
 )
 check = cols[5].selectbox(
     _("Mask check"),
@@ -96,6 +109,7 @@ check = cols[5].selectbox(
     key="bf_check",
     on_change=first_page,
     format_func=lambda s: labels.special(s) if s == ANY else labels.mask_state(s),
+    placeholder=choice_hint([ANY, *MASK_STATES, UNCHECKED]),
 )
 text = cols[6].text_input(_("Batch id contains"), key="bf_text", on_change=first_page)
 problems = st.toggle(
@@ -108,7 +122,12 @@ problems = st.toggle(
     ),
 )
 sort = nav[1].selectbox(
-    _("Sort by"), list(batches.SORTS), key="bf_sort", on_change=first_page, format_func=labels.sort
+    _("Sort by"),
+    list(batches.SORTS),
+    key="bf_sort",
+    on_change=first_page,
+    format_func=labels.sort,
+    placeholder=choice_hint(list(batches.SORTS)),
 )
 order = nav[2].selectbox(
     _("Order"),
@@ -117,8 +136,15 @@ order = nav[2].selectbox(
     on_change=first_page,
     help=_("Empty values come last either way."),
     format_func=lambda o: _(ORDER[o]),
+    placeholder=choice_hint(["Ascending", "Descending"]),
 )
-size = nav[3].selectbox(_("Rows"), [50, 100, 200], key="bf_size", on_change=first_page)
+size = nav[3].selectbox(
+    _("Rows"),
+    [50, 100, 200],
+    key="bf_size",
+    on_change=first_page,
+    placeholder=choice_hint([50, 100, 200]),
+)
 query = BatchQuery(
     assignee=None if who == ANY else who,
     status=None if status == ANY else status,

@@ -18,6 +18,7 @@ from ui.dashboard_demo import offer_demo
 from ui.i18n import (
     N_,
     _,
+    choice_hint,
     date_format,
     format_age,
     format_date,
@@ -64,12 +65,14 @@ who = left.selectbox(
     format_func=lambda n: (  # as the Batches page names them: who left the team says so
         labels.special(n) if n in (ANY, UNASSIGNED) else labels.person(n, team, former)
     ),
+    placeholder=choice_hint([ANY, UNASSIGNED, *people]),
 )
 status = middle.selectbox(
     _("Status"),
     [ANY, *statuses],
     key="dash_status",
     format_func=lambda s: labels.special(s) if s == ANY else labels.status(s),
+    placeholder=choice_hint([ANY, *statuses]),
 )
 span = right.date_input(
     _("Dates (uploads and burn-down)"),

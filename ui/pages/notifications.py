@@ -6,7 +6,7 @@ import streamlit as st
 from segcore.notify import notify_channels, notify_due, notify_outbox
 from ui.actions import run_write
 from ui.connection import settings
-from ui.i18n import N_, _, format_datetime, format_number, ngettext
+from ui.i18n import N_, _, choice_hint, format_datetime, format_number, ngettext
 from ui.state import can_write, current_actor
 from ui.widgets import metric_row, page_start
 
@@ -93,6 +93,7 @@ if can_write() and current.notify_channels:
             (m["subject"] or "-") + " → " + _to(m) for m in again if m["key"] == k
         ),
         key="notify_resend",
+        placeholder=choice_hint([m["key"] for m in again], many=True),
     )
     left, right = st.columns(2)
     if left.button(_("Resend the chosen"), disabled=not chosen, key="notify_resend_go"):

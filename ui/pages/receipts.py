@@ -4,7 +4,7 @@ import streamlit as st
 
 from segcore.masks.receipts import PROBLEMS
 from ui import labels, reads
-from ui.i18n import N_, _
+from ui.i18n import N_, _, choice_hint
 from ui.receipt_views import show_receipts
 from ui.widgets import page_start
 
@@ -21,7 +21,11 @@ st.caption(
 )
 cols = st.columns(3)
 person = cols[0].selectbox(
-    _("Uploaded by"), [ANY, *reads.receipt_uploaders()], key="rc_person", format_func=labels.special
+    _("Uploaded by"),
+    [ANY, *reads.receipt_uploaders()],
+    key="rc_person",
+    format_func=labels.special,
+    placeholder=choice_hint([ANY, *reads.receipt_uploaders()]),
 )
 batch = cols[1].text_input(_("Batch id"), key="rc_batch", placeholder="batch_400").strip()
 problem = cols[2].selectbox(
@@ -35,6 +39,7 @@ problem = cols[2].selectbox(
         if p in CHOICE_LABELS
         else labels.problem(p)
     ),
+    placeholder=choice_hint(PROBLEM_CHOICES),
 )
 found = reads.receipts(
     (batch,) if batch else (),

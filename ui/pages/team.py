@@ -7,7 +7,7 @@ from segcore.team import team
 from ui import reads
 from ui.actions import run_write
 from ui.connection import settings
-from ui.i18n import N_, _
+from ui.i18n import N_, _, choice_hint
 from ui.labels import literal
 from ui.member_edit import edit_form
 from ui.member_logins import member_logins
@@ -99,7 +99,12 @@ with change.container(border=True):
     if st.session_state[TYPED].get("edit_who") not in choices:  # removed meanwhile
         st.session_state[TYPED].pop("edit_who", None)
     # The member chosen is kept across pages as well: their form shows what was typed in it.
-    chosen = st.selectbox(_("Member"), list(choices), **typed("edit_who", next(iter(choices))))
+    chosen = st.selectbox(
+        _("Member"),
+        list(choices),
+        **typed("edit_who", next(iter(choices))),
+        placeholder=choice_hint(list(choices)),
+    )
     edit_form(databases, choices[chosen], chosen)
     write_buttons([choices[chosen]])
     asked = st.button(
