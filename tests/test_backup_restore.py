@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import pty
+import shutil
 import signal
 import subprocess
 import sys
@@ -286,6 +287,28 @@ def test_a_restore_into_a_new_database_needs_no_replace(db, client, run_cli, tmp
     assert client[fresh].batches.count_documents({}) == 3
     again = run_cli("restore", str(file), env={"MONGO_DB": fresh})  # now it holds data
     assert again.returncode == 1 and "batches 3" in again.stderr and "--replace" in again.stderr
+
+
+def test_a_backup_whose_file_name_is_not_utf8_restores(db, client, run_cli, tmp_path):
+    """A backup copied from a Windows share or out of a Latin-1 zip keeps a name whose bytes
+    are not UTF-8 (`respaldo_caf\\xe9`): its restore ended in a traceback writing that name
+    into the restore's marker, and nothing was restored."""
+    db.batches.insert_many([{"id": f"batch_{n}", "status": "pending"} for n in range(1, 4)])
+    good = tmp_path / "respaldo.jsonl.gz"
+    backup.backup_to_file(db, good)
+    latin1 = os.path.join(os.fsencode(tmp_path), b"respaldo_caf\xe9.jsonl.gz")
+    shutil.copyfile(good, latin1)
+    fresh = f"{db.name}_fresh"
+
+    out = run_cli("restore", latin1, env={"MONGO_DB": fresh})
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    assert "Restored the backup of database" in out.stdout
+    assert client[fresh].batches.count_documents({}) == 3
+    again = run_cli("restore", latin1, "--replace", "--yes", env={"MONGO_DB": fresh})
+    assert again.returncode == 0, again.stderr
+    assert client[fresh].batches.count_documents({}) == 3
+    entries = list(client[fresh].history.find({"kind": "restore"}))
+    assert [e["new"]["file"] for e in entries] == ["respaldo_caf?.jsonl.gz"]
 
 
 def test_the_replace_question_names_the_backups_database_and_date(db, cli_env, tmp_path):

@@ -52,6 +52,7 @@ from segcore.core.errors import (
     SegcoreError,
     SyncAlreadyRunning,
 )
+from segcore.core.naming import storable
 from segcore.core.timefmt import utcnow
 from segcore.store import data_version, history
 from segcore.store.schema import (
@@ -193,7 +194,7 @@ def _finish_staging(
         "restore",
         None,
         {
-            "file": path.name,
+            "file": storable(path.name),
             "database": summary.database,
             "created_at": summary.created_at,
             "documents": summary.documents,
@@ -345,7 +346,9 @@ def restore_backup(
             {"_id": MARKER},
             {
                 "state": "staging",
-                "file": path.name,
+                # A name copied from a Latin-1 share holds undecodable bytes (lone
+                # surrogates), which no database takes: stored with '?' for each.
+                "file": storable(path.name),
                 "database": summary.database,
                 "created_at": summary.created_at,
                 "started_at": utcnow(),
