@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import pty
+import shutil
 import signal
 import subprocess
 import sys
@@ -175,7 +176,7 @@ def test_a_restore_killed_while_staging_is_reported_and_a_rerun_converges(
         for n in db.list_collection_names()
         if n.startswith(("restore_staging.", "restore_previous."))
     ]
-    assert db.restore_state.count_documents({}) == 0
+    assert db.restore_state.count_documents({"_id": "restore"}) == 0
     assert "warning" not in run_cli("status").stderr and run_cli("health").returncode == 0
 
 
@@ -194,7 +195,7 @@ def test_a_restore_killed_while_swapping_is_undone_by_the_next_one(dbs, run_cli,
     kill_when(
         process, lambda: any(n.startswith("restore_previous.") for n in db.list_collection_names())
     )
-    assert (db.restore_state.find_one() or {}).get("state") == "swapping"
+    assert (db.restore_state.find_one({"_id": "restore"}) or {}).get("state") == "swapping"
     status = run_cli("status")
     assert "was interrupted while it swapped in the restored collections" in status.stderr
 
@@ -286,6 +287,28 @@ def test_a_restore_into_a_new_database_needs_no_replace(db, client, run_cli, tmp
     assert client[fresh].batches.count_documents({}) == 3
     again = run_cli("restore", str(file), env={"MONGO_DB": fresh})  # now it holds data
     assert again.returncode == 1 and "batches 3" in again.stderr and "--replace" in again.stderr
+
+
+def test_a_backup_whose_file_name_is_not_utf8_restores(db, client, run_cli, tmp_path):
+    """A backup copied from a Windows share or out of a Latin-1 zip keeps a name whose bytes
+    are not UTF-8 (`respaldo_caf\\xe9`): its restore ended in a traceback writing that name
+    into the restore's marker, and nothing was restored."""
+    db.batches.insert_many([{"id": f"batch_{n}", "status": "pending"} for n in range(1, 4)])
+    good = tmp_path / "respaldo.jsonl.gz"
+    backup.backup_to_file(db, good)
+    latin1 = os.path.join(os.fsencode(tmp_path), b"respaldo_caf\xe9.jsonl.gz")
+    shutil.copyfile(good, latin1)
+    fresh = f"{db.name}_fresh"
+
+    out = run_cli("restore", latin1, env={"MONGO_DB": fresh})
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    assert "Restored the backup of database" in out.stdout
+    assert client[fresh].batches.count_documents({}) == 3
+    again = run_cli("restore", latin1, "--replace", "--yes", env={"MONGO_DB": fresh})
+    assert again.returncode == 0, again.stderr
+    assert client[fresh].batches.count_documents({}) == 3
+    entries = list(client[fresh].history.find({"kind": "restore"}))
+    assert [e["new"]["file"] for e in entries] == ["respaldo_caf?.jsonl.gz"]
 
 
 def test_the_replace_question_names_the_backups_database_and_date(db, cli_env, tmp_path):
@@ -457,6 +480,45 @@ def test_a_backup_during_which_a_restore_ran_is_not_kept(db, tmp_path, monkeypat
     with pytest.raises(RestoreIncomplete, match="A restore ran while the backup was read"):
         backup.backup_to_file(db, tmp_path / "b.jsonl.gz")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_backup_paused_while_a_whole_restore_ran_is_not_kept(dbs, run_cli, cli_env, tmp_path):
+    """A nightly backup slowed down (a slow disk, a busy machine) while a restore ran from start
+    to end: the restore left no marker behind, and the backup was kept, holding batches from
+    before the restore and the team and history from after it, a state that never existed."""
+    db = dbs.work
+    fill(db, 6000)
+    old = tmp_path / "old.jsonl.gz"
+    backup.backup_to_file(db, old)
+    db.batches.update_one({"id": "batch_5"}, {"$set": {"assignee": "Zed"}})
+    folder = tmp_path / "nightly"
+    nightly = subprocess.Popen(
+        [sys.executable, "-m", "segcore", "backup", "--out", f"{folder}/"],
+        env=cli_env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not any(p.stat().st_size for p in folder.glob(".*.partial") if p.exists()):
+            assert nightly.poll() is None, f"the backup ended first: {nightly.communicate()}"
+            assert time.monotonic() < deadline, "the backup never started writing"
+            time.sleep(0.002)
+        nightly.send_signal(signal.SIGSTOP)  # it has read part of the database
+        restored = run_cli("restore", str(old), "--replace", "--yes")
+        assert restored.returncode == 0, restored.stderr
+    finally:
+        nightly.send_signal(signal.SIGCONT)
+    out, err = nightly.communicate(timeout=300)
+    assert nightly.returncode == 1, out + err
+    assert (
+        err.startswith("error: A restore ran while the backup was read") and "Traceback" not in err
+    )
+    assert list(folder.iterdir()) == []  # neither the backup nor its temporary file
+    again = run_cli("backup", "--out", f"{folder}/")  # the next one is kept
+    assert again.returncode == 0 and "Backup written" in again.stdout, again.stderr
 
 
 def with_index(source, target, spec: dict) -> None:

@@ -32,10 +32,11 @@ from typing import BinaryIO, Iterator
 import bson
 from bson.errors import BSONError
 from pymongo.database import Database
+from pymongo.errors import PyMongoError
 
 from segcore.backups import backup_codec, backup_partials
 from segcore.backups.backup_indexes import index_specs, unmakeable_index, valid_indexes
-from segcore.backups.restore_marker import interrupted_restore, read_marker
+from segcore.backups.restore_marker import interrupted_restore, read_marker, swaps
 from segcore.core.errors import N_, BackupFileError, RestoreIncomplete
 from segcore.store.schema import (
     LOCKS,
@@ -152,9 +153,15 @@ def write_backup(
 
 
 def backup_bytes(db: Database) -> bytes:
-    """A whole backup in memory, for a download (compressed: a few MB for 50,000 batches)."""
+    """A whole backup in memory, for a download (compressed: a few MB for 50,000 batches).
+
+    Raises RestoreIncomplete, as backup_to_file, while a restore runs or after one was
+    interrupted, and when one ran while the backup was read.
+    """
+    restore_before = _no_restore_under_way(db)
     buffer = io.BytesIO()
-    write_backup(db, buffer)
+    _read_whole(db, restore_before, lambda: write_backup(db, buffer))
+    _no_restore_ran(db, restore_before)
     return buffer.getvalue()
 
 
@@ -283,16 +290,14 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
         else:
             handle, partial = backup_partials.create(path.parent, path.name)
         with open(handle, "wb", closefd=False) as stream:  # the lock stays until the rename
-            summary = write_backup(db, stream, file=path.name, rotate=rotate)
+            summary = _read_whole(
+                db,
+                restore_before,
+                lambda: write_backup(db, stream, file=path.name, rotate=rotate),
+            )
             stream.flush()
             os.fsync(stream.fileno())
-        if _no_restore_under_way(db) != restore_before:  # one ran while the backup read
-            raise RestoreIncomplete(
-                N_(
-                    "A restore ran while the backup was read: the backup would mix data from "
-                    "before and after it, so it was not kept. Back up again."
-                )
-            )
+        _no_restore_ran(db, restore_before)
         path = _publish(partial, path, rotate)
         partial = None
         _sync_folder(path.parent)
@@ -321,14 +326,39 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
 
 
 def _no_restore_under_way(db: Database) -> object:
-    """The restore marker as it stands; raises RestoreIncomplete (in its words) while a restore
-    runs or after one was interrupted: the collections are being swapped, or half swapped, and
-    a backup of them would be taken for a whole database."""
+    """The restore marker and count as they stand; raises RestoreIncomplete (in its words)
+    while a restore runs or after one was interrupted: the collections are being swapped, or
+    half swapped, and a backup of them would be taken for a whole database."""
     marker = read_marker(db)
     pending = interrupted_restore(db, marker)
     if pending is not None:
         raise pending
-    return marker and (marker.get("owner"), marker.get("started_at"), marker.get("state"))
+    return (
+        marker and (marker.get("owner"), marker.get("started_at"), marker.get("state")),
+        swaps(db),  # a restore that ran start to end leaves no marker, but counts
+    )
+
+
+def _read_whole(db: Database, before: object, write):
+    """`write()`; a read that failed because a restore ran meanwhile (its renames end the
+    backup's cursor: "cursor not found") raises RestoreIncomplete saying so."""
+    try:
+        return write()
+    except PyMongoError:
+        _no_restore_ran(db, before)
+        raise
+
+
+def _no_restore_ran(db: Database, before: object) -> None:
+    """Raises RestoreIncomplete when a restore started, ran or swapped anything in since
+    `before` (what _no_restore_under_way returned before the backup read the database)."""
+    if _no_restore_under_way(db) != before:
+        raise RestoreIncomplete(
+            N_(
+                "A restore ran while the backup was read: the backup would mix data from "
+                "before and after it, so it was not kept. Back up again."
+            )
+        )
 
 
 def _sync_folder(folder: Path) -> None:

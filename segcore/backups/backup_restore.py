@@ -43,7 +43,7 @@ from segcore.backups.backup import (
     verify_backup,
 )
 from segcore.backups.backup_indexes import index_key, index_specs
-from segcore.backups.restore_marker import MARKER
+from segcore.backups.restore_marker import MARKER, count_swap
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import (
     N_,
@@ -52,6 +52,7 @@ from segcore.core.errors import (
     SegcoreError,
     SyncAlreadyRunning,
 )
+from segcore.core.naming import storable
 from segcore.core.timefmt import utcnow
 from segcore.store import data_version, history
 from segcore.store.schema import (
@@ -193,7 +194,7 @@ def _finish_staging(
         "restore",
         None,
         {
-            "file": path.name,
+            "file": storable(path.name),
             "database": summary.database,
             "created_at": summary.created_at,
             "documents": summary.documents,
@@ -241,6 +242,7 @@ def _swap(db: Database, staged: list[str], lease: Lease) -> int:
     The KEPT collections stay live and get the backup's documents they lack; returns how many."""
     live = [n for n in backed_up_collections(db) if n not in KEPT]
     names = sorted((set(staged) | set(live)) - set(KEPT))
+    count_swap(db)  # a backup reading meanwhile is not kept (segcore.backups.backup)
     db[RESTORE_STATE].update_one(
         {"_id": MARKER},
         {"$set": {"state": "swapping", "names": names, "existed": live, "entered": []}},
@@ -345,7 +347,9 @@ def restore_backup(
             {"_id": MARKER},
             {
                 "state": "staging",
-                "file": path.name,
+                # A name copied from a Latin-1 share holds undecodable bytes (lone
+                # surrogates), which no database takes: stored with '?' for each.
+                "file": storable(path.name),
                 "database": summary.database,
                 "created_at": summary.created_at,
                 "started_at": utcnow(),

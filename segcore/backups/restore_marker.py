@@ -15,11 +15,25 @@ from segcore.store.schema import LOCKS, RESTORE_STATE
 from segcore.sync.sync_lease import process_alive
 
 MARKER = "restore"
+# How many restores began swapping collections in, ever. Kept beside the marker for good (the
+# marker goes when a restore ends): a backup that sees it move while it reads held data from
+# both sides of a restore that ran start to end meanwhile.
+SWAPS = "swaps"
 
 
 def read_marker(db: Database) -> dict | None:
     """The mark a restore left, if any (read only)."""
     return db[RESTORE_STATE].find_one({"_id": MARKER})
+
+
+def count_swap(db: Database) -> None:
+    """Count a restore about to swap its collections in (before its first rename)."""
+    db[RESTORE_STATE].update_one({"_id": SWAPS}, {"$inc": {"count": 1}}, upsert=True)
+
+
+def swaps(db: Database) -> int:
+    """How many restores began swapping collections into `db` (read only)."""
+    return (db[RESTORE_STATE].find_one({"_id": SWAPS}) or {}).get("count", 0)
 
 
 def interrupted_restore(db: Database, marker: object = ...) -> RestoreIncomplete | None:

@@ -115,6 +115,42 @@ def test_download_a_backup_that_restores(app_env, tmp_path, monkeypatch):
     assert summary.counts["segmentadores"] == 2 and summary.database == app_env.work.name
 
 
+def test_no_backup_download_of_a_half_restored_database(app_env, monkeypatch):
+    """After a restore killed while it swapped the collections in, `segcore backup` refused,
+    but "Download a backup" still gave a complete-looking backup of the half-restored data."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    from segcore.core.errors import RestoreIncomplete
+    from segcore.core.timefmt import utcnow
+
+    kept = []
+    original = MediaFileManager.add_deferred
+
+    def keep(self, data_callable, *args, **kwargs):
+        kept.append(data_callable)
+        return original(self, data_callable, *args, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
+    at = page("settings").run()
+    assert [b.label for b in at.get("download_button")] == ["Download a backup"]
+    app_env.work.restore_state.insert_one(
+        {
+            "_id": "restore",
+            "state": "swapping",
+            "file": "old.jsonl.gz",
+            "started_at": utcnow(),
+            "owner": "a killed process",
+        }
+    )
+    with pytest.raises(RestoreIncomplete, match="interrupted while it swapped"):
+        kept[0]()  # the button shown before the restore was killed, clicked after it
+
+    at = page("settings").run()
+    assert not at.exception
+    assert not at.get("download_button")
+    assert any("No backup can be downloaded" in w.value for w in at.warning)
+
+
 def test_a_viewer_gets_no_backup_button(app_env, monkeypatch):
     # The backup holds the logins' password hashes.
     from segcore.core.actors import Actor

@@ -86,14 +86,23 @@ if can_write():  # a backup holds the logins' password hashes: not for a viewer
             "click; restore it with `segcore restore FILE`."
         )
     )
-    st.download_button(
-        _("Download a backup"),
-        lambda: backup.backup_bytes(databases.work),
-        file_name=backup.default_name(databases.work.name),
-        key="backup",
-        mime="application/gzip",
-        icon=":material/download:",
-    )
+    if reads.interrupted_restore() is not None:  # the banner above says which and why
+        st.warning(
+            _(
+                "No backup can be downloaded while a restore runs or after one was "
+                "interrupted: it would be of a database half restored."
+            ),
+            icon=":material/settings_backup_restore:",
+        )
+    else:  # a restore begun after this render is refused on the click (backup_bytes)
+        st.download_button(
+            _("Download a backup"),
+            lambda: backup.backup_bytes(databases.work),
+            file_name=backup.default_name(databases.work.name),
+            key="backup",
+            mime="application/gzip",
+            icon=":material/download:",
+        )
 
 result = st.session_state.get(IMPORT_RESULT)
 if result and not st.session_state.get(IMPORT_PREVIEW):
