@@ -504,3 +504,29 @@ def test_a_deleted_uploads_day_is_the_offices(lab, upload, dbs, tmp_path, run_cl
     day = datetime.now(ZoneInfo(zone)).date()
     text = run_cli("receipts", "--problem", "removed", env={"TIMEZONE": zone}).stdout
     assert f"the upload was deleted on {day.isoformat()}" in text, text
+
+
+@pytest.mark.parametrize("leftover_first", [False, True])
+def test_a_leftover_spelled_differently_never_takes_the_upload_of_the_batch_it_names(
+    lab, upload, dbs, tmp_path, leftover_first
+):
+    """batch_001, an old leftover beside batch_1, took the receipt and the status move of an
+    upload naming batch_1, and the batch's images were listed from its missing folder."""
+    leftover = {"id": "batch_001", "status": "pending", "folder": str(tmp_path / "batch_001")}
+    if leftover_first:
+        dbs.work.batches.insert_one(leftover)
+    lab.batch(1, 4)  # Flor's, with four images
+    if not leftover_first:
+        dbs.work.batches.insert_one(leftover)
+    upload("masks_batch_1.zip", real_archive(tmp_path, "zip", masks(4), "a.zip"), "batch_1")
+    sync.run_sync(lab)
+
+    [receipt] = receipts.list_receipts(dbs.work)
+    assert receipt["batches"] == ["batch_1"]
+    assert receipt["problem"] is None and receipt["matched"] == 4
+    assert status_of(dbs, "batch_1") == "review" and status_of(dbs, "batch_001") == "pending"
+    assert is_usable_check(dbs.work.batches.find_one({"id": "batch_1"})["mask_check"])
+
+    report = mask_check.verify(lab, every_batch=True, recheck=True)
+    assert [b["id"] for b in report.batches if b["id"].startswith("batch_")] == ["batch_1"]
+    assert status_of(dbs, "batch_001") == "pending"
