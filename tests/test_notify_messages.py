@@ -12,7 +12,7 @@ from segcore.core.errors import ConfigError
 from segcore.core.redact import mask_url
 from segcore.core.translations import Words
 from segcore.notify.notify_channels import email_message, signature, webhook_payload
-from segcore.notify.notify_mailto import MAX_LINK, mailto_link, person_batches
+from segcore.notify.notify_mailto import MAX_LINK, mail_address, mailto_link, person_batches
 from segcore.notify.notify_messages import Recipient, excluded, receipt_problems
 from segcore.settings.config import settings_from
 from segcore.settings.config_table import describe
@@ -167,6 +167,22 @@ def test_write_to_names_the_persons_batches_in_the_readers_language():
     assert "Lotes abiertos (2): batch_1, batch_2" in body and "Vencidos (1): batch_1" in body
     assert "Cargas incompletas o ilegibles (1): batch_3" in body
     assert " " not in link and "\n" not in link and "%0D%0A" in link
+
+
+@pytest.mark.parametrize(
+    ("stored", "address"),
+    [
+        ("luis@example.org", "luis@example.org"),
+        (None, None),
+        ("", None),
+        ("   ", None),
+        (["luis@example.org", "luis2@example.org"], None),  # another tool's list
+        (42, None),
+        ({"work": "luis@example.org"}, None),
+    ],
+)
+def test_write_to_goes_only_to_an_email_stored_as_text(stored, address):
+    assert mail_address(stored) == address
 
 
 def test_a_long_list_is_shortened_to_keep_the_link_short():

@@ -7,7 +7,7 @@ import streamlit as st
 
 from segcore.core.naming import person_key
 from segcore.core.translations import Words
-from segcore.notify.notify_mailto import mailto_link, person_batches
+from segcore.notify.notify_mailto import mail_address, mailto_link, person_batches
 from segcore.team import team
 from ui import reads
 from ui.i18n import _, current_language
@@ -25,9 +25,10 @@ def members_named(names: list[str]) -> list[dict]:
 
 def write_links(people: list[dict]) -> list[tuple[str, str]]:
     """(name, mailto: link) for each of `people` (members as `reads.members` lists them) who
-    has an email: to that member's own address and name, listing the batches they hold (none
-    for a legacy duplicate after the first: `team.holds_batches`)."""
-    wanted = [p for p in people if p.get("email")]
+    has an email address (`mail_address`: not another tool's list): to that member's own
+    address and name, listing the batches they hold (none for a legacy duplicate after the
+    first: `team.holds_batches`)."""
+    wanted = [p for p in people if mail_address(p.get("email"))]
     if not wanted:
         return []
     members = [team.Member(**m) for m in reads.members()]
@@ -37,7 +38,8 @@ def write_links(people: list[dict]) -> list[tuple[str, str]]:
     for person in wanted:
         held = rows if team.holds_batches(members, team.Member(**person)) else []
         batches = person_batches(held, person["name"], today)
-        links.append((person["name"], mailto_link(person["name"], person["email"], batches, words)))
+        address = mail_address(person["email"])
+        links.append((person["name"], mailto_link(person["name"], address, batches, words)))
     return links
 
 

@@ -141,6 +141,21 @@ def canonical_batch_id(text: str) -> str | None:
     return None if number is None else f"batch_{number}"
 
 
+def one_per_batch(docs, key_of) -> dict:
+    """One batch document per canonical key (`key_of(doc)`; None skips a document): of a
+    legacy pair spelled differently (`batch_1` and a leftover `batch_001`) the one spelled as
+    the key, which an upload naming `batch_1` names; without it, the first listed. Pure."""
+    held: dict = {}
+    for doc in docs:
+        key = key_of(doc)
+        if key is None:
+            continue
+        have = held.get(key)
+        if have is None or (have.get("id") != key and doc.get("id") == key):
+            held[key] = doc
+    return held
+
+
 def batch_ids_in(text: str) -> list[str]:
     """Every batch id that `text` names, canonical, in order, without repeats."""
     seen: dict[str, None] = {}

@@ -22,7 +22,7 @@ from segcore.archives import archive_listing, listing_store
 from segcore.archives.listing_changes import changes_by_upload
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, BatchNotFound
-from segcore.core.naming import canonical_batch_id
+from segcore.core.naming import canonical_batch_id, one_per_batch
 from segcore.core.phrases import DONE, READING_UPLOADS, Phrase
 from segcore.core.timefmt import utcnow
 from segcore.images import batch_images
@@ -291,19 +291,17 @@ def _current_uploads(databases: Databases, report: VerifyReport) -> dict:
 def _scope(
     work: Database, batch_ids, every_batch: bool, upload_ids, uploads: dict, by_batch: dict
 ) -> list[dict]:
-    """The batch documents to report on, each with its canonical `key`."""
+    """The batch documents to report on, each with its canonical `key`: one per key
+    (`one_per_batch`: batch_1 rather than a leftover batch_001)."""
     projection = {"_id": 0, "id": 1, "folder": 1, FIELD: 1}
     if batch_ids:
         wanted = {str(b): canonical_batch_id(str(b)) or str(b) for b in batch_ids}
-        found: dict[str, dict] = {}
         names = list({*wanted, *wanted.values()})
-        for doc in work[BATCHES].find({"id": {"$in": names[:400]}}, projection):
-            found[_key(doc)] = doc
+        found = one_per_batch(work[BATCHES].find({"id": {"$in": names[:400]}}, projection), _key)
         if len(names) > 400 or not set(wanted.values()) <= set(found):
             # legacy ids written differently (batch_0400): compare canonical forms
-            for doc in work[BATCHES].find({}, projection):
-                if _key(doc) in wanted.values():
-                    found[_key(doc)] = doc
+            every = work[BATCHES].find({}, projection)
+            found = one_per_batch((d for d in every if _key(d) in wanted.values()), _key)
         unknown = [given for given, key in wanted.items() if key not in found]
         if unknown:
             raise BatchNotFound(N_("No batch {ids} in the batch list."), ids=", ".join(unknown[:5]))
@@ -318,14 +316,14 @@ def _scope(
                 else {k for u in upload_ids if u in uploads for k in uploads[u]["batches"]}
             )
         )
-        docs = [
+        in_scope = (
             d
             for d in work[BATCHES].find({}, projection)
-            if _key(d)
             # a batch whose stored result counted uploads when none names it now (deleted):
             # checked again rather than left delivered by uploads that are gone
-            and (keys is None or _key(d) in keys or (upload_ids is None and bool(_counted(d))))
-        ]
+            if _key(d) and (keys is None or _key(d) in keys or (upload_ids is None and _counted(d)))
+        )
+        docs = list(one_per_batch(in_scope, _key).values())
     for doc in docs:
         doc["key"] = _key(doc)
     return sorted(docs, key=lambda d: (len(d["key"]), d["key"]))

@@ -17,6 +17,13 @@ MAX_LINK = 1800
 PROBLEM_STATES = ("incomplete", "unreadable")
 
 
+def mail_address(stored: object) -> str | None:
+    """The address a "Write to" link goes to, from a member's stored email: the text itself;
+    None without one or when another tool stored something else (a list, a number), which is
+    not one address to write to."""
+    return stored if isinstance(stored, str) and stored.strip() else None
+
+
 def person_batches(rows: list[dict], name: str, today: date) -> dict[str, list[str]]:
     """The person's open batches, those overdue, and those whose uploads are incomplete or
     unreadable (batch rows as `batch_rows.batch_row` makes them), each in batch order."""

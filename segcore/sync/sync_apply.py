@@ -18,6 +18,7 @@ from typing import Callable
 from pymongo import UpdateOne
 from pymongo.database import Database
 
+from segcore.core.naming import one_per_batch
 from segcore.core.phrases import N_, Phrase
 from segcore.store import data_version, write_wait
 from segcore.store.connection import Databases
@@ -377,7 +378,7 @@ def _receipts(
     compared, files = known
     if not ids:
         return 0, None
-    by_key = {batch_key(d): d for d in listing.docs if batch_key(d)}
+    by_key = one_per_batch(listing.docs, batch_key)  # batch_1's uploads, not batch_001's
     who = "sync" if author == "sync" else f"sync (started by {author})"
     moves = intake.make_receipts(
         databases,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from segcore.core.naming import canonical_batch_id, person_key
+from segcore.core.naming import canonical_batch_id, one_per_batch, person_key
 from segcore.sync.index_entry import IndexEntry, date_order, entry_of, unpacked
 from segcore.sync.sync_index import SyncIndex, each_upload, keys_holding
 from segcore.uploads.upload_changes import Changes
@@ -147,11 +147,9 @@ def find_problems(batches: list[dict], index: SyncIndex, keep: int = 1000) -> Pr
     Each kind keeps only the `keep` most recent findings, so a huge backlog of problems does not
     have to be held in memory.
     """
-    assignees: dict[str, str | None] = {}
-    for doc in batches:
-        key = batch_key(doc)
-        if key:
-            assignees[key] = doc.get("assignee") or None
+    assignees = {
+        key: doc.get("assignee") or None for key, doc in one_per_batch(batches, batch_key).items()
+    }
     orphan_batches: dict[object, list[str]] = defaultdict(list)
     orphan_entries: dict[object, IndexEntry] = {}
     # A bounded heap keeps only the newest `keep` mismatches: a lab where most uploads come

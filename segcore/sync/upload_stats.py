@@ -24,7 +24,7 @@ from functools import lru_cache
 from pymongo import DeleteOne, ReplaceOne
 from pymongo.database import Database
 
-from segcore.core.naming import person_key
+from segcore.core.naming import one_per_batch, person_key
 from segcore.core.timefmt import office_midnight_utc, to_office
 from segcore.store.schema import BATCHES, META, UPLOAD_DAYS
 from segcore.sync.index_entry import EPOCH, NO_DATE, US, date_order
@@ -109,11 +109,9 @@ def owners_of(listing: list[dict], key_of) -> dict:
     `holders.holder` reads it (another tool's 42 holds its batch as "42", as the batch filters
     find it)."""
     owners = {}
-    for doc in listing:
-        key = key_of(doc)
-        if key:
-            status = doc.get("status")
-            owners[key] = (holder(doc.get("assignee")), status if isinstance(status, str) else None)
+    for key, doc in one_per_batch(listing, key_of).items():  # batch_1, not a leftover batch_001
+        status = doc.get("status")
+        owners[key] = (holder(doc.get("assignee")), status if isinstance(status, str) else None)
     return owners
 
 

@@ -359,10 +359,34 @@ class BatchRows:
         chosen = self.select(query, sort, descending)
         page = max(1, int(page))
         wanted = chosen[(page - 1) * page_size : page * page_size]
-        docs = {d["id"]: d for d in find_in(db[BATCHES], "id", wanted, TABLE_PROJECTION)}
+        docs = _page_documents(db, wanted)
         return BatchPage(
             rows=[docs[i] for i in wanted if i in docs],
             total=len(chosen),
             page=page,
             page_size=page_size,
         )
+
+
+def _page_documents(db: Database, wanted: list[str]) -> dict[str, dict]:
+    """The documents of the rows `wanted`, by row id.
+
+    A row's id is the stored id as text (`batch_row`). A search by id also finds another
+    tool's document whose id is a list holding that text (`["batch_15"]` for `batch_15`), and
+    never one whose id is no text at all (`7`, a list): those are read with one more query,
+    only when a page shows one, and handed over with their id as the row shows it."""
+    on_page = set(wanted)
+    docs: dict[str, dict] = {}
+
+    def take(found) -> None:
+        for doc in found:
+            text = doc["id"] if type(doc.get("id")) is str else batch_row(doc)["id"]
+            if text in on_page and text not in docs:
+                docs[text] = doc if text is doc.get("id") else {**doc, "id": text}
+
+    take(find_in(db[BATCHES], "id", wanted, TABLE_PROJECTION))
+    if on_page - docs.keys():
+        # `$type: "string"` also matches a list holding a string, hence the second clause
+        odd = {"$or": [{"id": {"$not": {"$type": "string"}}}, {"id": {"$type": "array"}}]}
+        take(db[BATCHES].find(odd, TABLE_PROJECTION))
+    return docs

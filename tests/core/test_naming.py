@@ -7,6 +7,7 @@ from segcore.core.naming import (
     batch_number,
     canonical_batch_id,
     clean_name,
+    one_per_batch,
     person_key,
 )
 
@@ -112,3 +113,19 @@ def test_a_stored_id_numbers_as_any_name_does(text, expected):
     """Ids order numerically (table, queues); the quick reading of a plain `batch_<n>` id must
     agree with the pattern every other name goes through."""
     assert batch_number(text) == expected
+
+
+@pytest.mark.parametrize(
+    "ids,held",
+    [
+        (["batch_1", "batch_001"], "batch_1"),
+        (["batch_001", "batch_1"], "batch_1"),
+        (["batch_001", "batch_01"], "batch_001"),  # none spelled as the key: the first
+        (["batch_01", "batch_001", "batch_1", "batch_0001"], "batch_1"),
+    ],
+)
+def test_one_document_holds_a_batch_number_the_one_spelled_as_its_key(ids, held):
+    docs = [{"id": i} for i in ids] + [{"id": ["batch_1"]}, {"id": "batch_2"}]
+    key_of = lambda d: canonical_batch_id(d["id"]) if isinstance(d["id"], str) else None  # noqa: E731
+    got = one_per_batch(docs, key_of)
+    assert {k: d["id"] for k, d in got.items()} == {"batch_1": held, "batch_2": "batch_2"}

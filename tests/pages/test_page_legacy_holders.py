@@ -101,3 +101,22 @@ def test_an_upload_counts_once_for_legacy_duplicate_members(app_env):
     run_sync(app_env)
     table = page("team").run().dataframe[0].value
     assert table["Files uploaded by them"].tolist() == [1, 0]
+
+
+def test_batches_page_lists_a_batch_whose_id_another_tool_stored_as_a_list(app_env):
+    """A list id (`["batch_15"]`, beside `batch_15`) is found by a search for `batch_15`: the
+    page read it as that batch's row and stopped on a traceback. It is listed as its text."""
+    db = app_env.work
+    db.batches.drop_index("id_1")  # legacy data that a unique index would refuse
+    db.batches.create_index("id", name="id_1")
+    db.batches.insert_many(
+        [{"id": f"batch_{i}", "status": "pending"} for i in range(1, 21)]
+        + [{"id": ["batch_15"], "status": "pending"}, {"id": 7, "status": "done"}]
+    )
+    at = page("batches").run()
+    assert not at.exception, at.exception
+    rows = at.dataframe[0].value
+    assert len(rows) == 22
+    shown = dict(zip(rows["id"], rows["status"]))
+    assert shown["batch_15"] == "pending" and shown["['batch_15']"] == "pending"
+    assert shown["7"] == "done"

@@ -194,3 +194,22 @@ def test_messages_another_tool_stored_incomplete_are_listed_with_a_dash(app_env)
     table = at.dataframe[0].value
     rows = sorted(zip(table["State"], table["Kind"], table["Subject"]))
     assert rows == [("-", "-", "Hi"), ("Sent", "Upload receipt", "-"), ("queued", "note", "Odd")]
+
+
+def test_a_member_whose_email_another_tool_stored_as_a_list_has_no_write_to(app_env):
+    """A stalled person's email stored as a list (two addresses) stopped the Dashboard's
+    Attention panel and the Team page on a traceback; it is no address to write to, as none."""
+    seed_pace(app_env.work)
+    two = ["cai@example.org", "cai2@example.org"]
+    app_env.work.segmentadores.update_one({"name": "Cai"}, {"$set": {"email": two}})
+    team.edit_member(app_env.work, "Ana", email="ana@example.org", author="test")
+    at = page("dashboard").run()
+    assert not at.exception, at.exception
+    assert "Cai (20 days)" in " ".join(shown(m.value) for m in at.markdown)
+    assert _write_to(at) == []
+    at = page("team").run()
+    at.selectbox(key="edit_who").select("Cai").run()
+    assert not at.exception, at.exception
+    assert _write_to(at) == []
+    at.selectbox(key="edit_who").select("Ana").run()
+    assert [label for label, _address, _body in _write_to(at)] == ["Write to Ana"]

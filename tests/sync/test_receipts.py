@@ -523,3 +523,29 @@ def test_a_batch_whose_uploads_give_no_usable_masks_is_not_accepted(
     assert status_of(dbs, "batch_1") == status
     sent = review.review(dbs.work, ["batch_1"], accept=False, note="the archive is cut short")
     assert sent.moved == ["batch_1"] and status_of(dbs, "batch_1") == "rework"
+
+
+@pytest.mark.parametrize("leftover_first", [False, True])
+def test_a_leftover_spelled_differently_never_takes_the_upload_of_the_batch_it_names(
+    lab, upload, dbs, tmp_path, leftover_first
+):
+    """batch_001, an old leftover beside batch_1, took the receipt and the status move of an
+    upload naming batch_1, and the batch's images were listed from its missing folder."""
+    leftover = {"id": "batch_001", "status": "pending", "folder": str(tmp_path / "batch_001")}
+    if leftover_first:
+        dbs.work.batches.insert_one(leftover)
+    lab.batch(1, 4)  # Flor's, with four images
+    if not leftover_first:
+        dbs.work.batches.insert_one(leftover)
+    upload("masks_batch_1.zip", real_archive(tmp_path, "zip", masks(4), "a.zip"), "batch_1")
+    sync.run_sync(lab)
+
+    [receipt] = receipts.list_receipts(dbs.work)
+    assert receipt["batches"] == ["batch_1"]
+    assert receipt["problem"] is None and receipt["matched"] == 4
+    assert status_of(dbs, "batch_1") == "review" and status_of(dbs, "batch_001") == "pending"
+    assert is_usable_check(dbs.work.batches.find_one({"id": "batch_1"})["mask_check"])
+
+    report = mask_check.verify(lab, every_batch=True, recheck=True)
+    assert [b["id"] for b in report.batches if b["id"].startswith("batch_")] == ["batch_1"]
+    assert status_of(dbs, "batch_001") == "pending"
