@@ -26,7 +26,12 @@ from segcore.images import batch_images
 from segcore.store import write_wait
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, MASK_CHECKS, MASK_CONTENT, delete_in, find_in
-from segcore.uploads.uploads import PROJECTION, resolve_batch_ids
+from segcore.uploads.uploads import (
+    PROJECTION,
+    READ_OPTIONS,
+    resolve_batch_ids,
+    upload_from_document,
+)
 from segcore.work import review
 from segcore.work.delivery import MOVABLE, REVIEW, REWORK
 
@@ -264,13 +269,20 @@ def _labels(rules: Rules) -> list[float] | None:
 
 
 def _uploads(databases: Databases, upload_ids: list | None = None) -> dict:
+    """The uploads to check (`upload_ids`, else every one), each with its batch keys in
+    `batches`. Those the sync calls unusable (an odd document: a date stored as text, a
+    length that is no number) count for no batch, so they are never checked nor charged to
+    the batch their metadata names, as `verify` skips them."""
     projection = {**PROJECTION, "chunkSize": 1}
+    files = databases.masks_files.with_options(codec_options=READ_OPTIONS)
     uploads = {}
     for doc in (
-        databases.masks_files.find({}, projection, batch_size=5000)
+        files.find({}, projection, batch_size=5000)
         if upload_ids is None
-        else find_in(databases.masks_files, "_id", upload_ids, projection)
+        else find_in(files, "_id", upload_ids, projection)
     ):
+        if upload_from_document(doc).problem:
+            continue
         doc["batches"] = resolve_batch_ids(doc.get("filename"), doc.get("metadata"))
         uploads[doc["_id"]] = doc
     return uploads
