@@ -60,8 +60,11 @@ SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # own problems (6 passed it with a note, whatever it held), and reads a palette mask whose colours
 # are greys by those greys (6 read its indices: a black-and-white mask with white at index 0 was
 # its background drawn, one in Pillow's web palette "label 225"), and reads a detached NRRD (.nhdr)
-# by its header, as an .mhd (6 had no reader for it: a mask of the wrong size passed).
-VERSION = 7
+# by its header, as an .mhd (6 had no reader for it: a mask of the wrong size passed);
+# 8 checks a mask several of an upload's batches may own (no folder says which) against each
+# image its grid fits, or each of them when it fits none or cannot be read (7 passed it with a
+# note: an upload of empty masks for two batches delivered both).
+VERSION = 8
 Progress = Callable[[float, str], None]
 
 

@@ -45,18 +45,12 @@ from segcore.archives.archive_zip import (
     open_member,
     open_zip,
 )
-from segcore.content.mask_content import COUNTED, ContentTally, Rules, check_mask
+from segcore.content.mask_content import ContentTally, Rules, check_mask
 from segcore.content.mask_content_7z import scan_7z
 from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
 from segcore.content.mask_formats import DETACHED, no_reader, read_mask
 from segcore.content.mask_geometry import OverLimit, first_line
-from segcore.content.mask_images import (
-    Image,
-    ImageIndex,
-    fitting,
-    image_grids,
-    not_attributed,
-)
+from segcore.content.mask_images import Image, ImageIndex, fitting, image_grids
 from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge
 from segcore.images.mask_matching import (
     base_name,
@@ -123,12 +117,9 @@ class _Scan:
 
     def add(self, path: str, problems: list, images: list[Image]) -> None:
         """A member whose problems do not depend on its image (encrypted, unreadable data):
-        its image's, or a note under each image when several batches may own it."""
-        if len(images) == 1 or not any(code in COUNTED for code, _ in problems):
-            self.record(path, [(image, problems) for image in images])
-        else:
-            reason = next(p.get("reason") for code, p in problems if code in COUNTED)
-            self._tally(path, str(reason), images)
+        they are its image's, under each image when several batches may own it (the
+        completeness check counts it for each of them)."""
+        self.record(path, [(image, problems) for image in images])
 
     def unread(self, listed: list[str], reason: str) -> None:
         """The upload could not be read to its end: each mask its listing counted (the
@@ -218,27 +209,26 @@ class _Scan:
 
     def _tally(self, path: str, mask: tuple | str, images: list[Image]) -> None:
         """Record one mask's problems: `mask` is its grid and values, or why it is unreadable.
-        Among several batches' images, the one its grid fits is its image; none, or several:
-        a note under each (see `mask_images`)."""
+        Among several batches' images, those its grid fits are its images; when it fits none
+        or cannot be read, every one of them (see `mask_images`): each gets the problems the
+        mask has against it, so an empty mask is never passed for want of knowing whose."""
         grids = image_grids(images)
-        if len(images) > 1:
-            fits = [] if isinstance(mask, str) else fitting(mask[0], grids)
-            if len(fits) != 1:
-                note = [("no_reader", not_attributed(images, mask, len(fits)))]
-                self.record(path, [(image, note) for image in images])
-                return
-            images = fits
-        image, grid = images[0], grids[images[0]]
-        if isinstance(mask, str):
-            problems = [("unreadable", {"reason": mask})]
-        else:
-            detached = split_extension(_shown(path), self.index.extensions)[1] in DETACHED
-            problems = check_mask(
-                *mask, None if isinstance(grid, str) else grid, self.rules, detached
-            )
-        if isinstance(grid, str):  # said, and the mask's own problems (empty, labels) still count
-            problems = [("image_unreadable", {"reason": grid}), *problems]
-        self.record(path, [(image, problems)])
+        if len(images) > 1 and not isinstance(mask, str):
+            images = fitting(mask[0], grids) or images
+        outcome = []
+        for image in images:
+            grid = grids[image]
+            if isinstance(mask, str):
+                problems = [("unreadable", {"reason": mask})]
+            else:
+                detached = split_extension(_shown(path), self.index.extensions)[1] in DETACHED
+                problems = check_mask(
+                    *mask, None if isinstance(grid, str) else grid, self.rules, detached
+                )
+            if isinstance(grid, str):  # said; the mask's own problems (empty, labels) still count
+                problems = [("image_unreadable", {"reason": grid}), *problems]
+            outcome.append((image, problems))
+        self.record(path, outcome)
 
     def too_large(self) -> None:
         self.result.notes.append(
@@ -255,11 +245,18 @@ class _Scan:
             for image, problems in outcome:
                 by_image.setdefault(image, []).append((member, problems))
         tally = self.result.tally
+        counted: set[str] = set()  # a mask several batches' images count is one of the upload's
         for image, copies in by_image.items():
             before = len(tally.offenders)
+            paths = {member for member, _ in copies}
             tally.add(
-                _shown(copies[-1][0]), [p for _, ps in copies for p in ps], image[0], image[2]
+                _shown(copies[-1][0]),
+                [p for _, ps in copies for p in ps],
+                image[0],
+                image[2],
+                counted=not paths <= counted,
             )
+            counted |= paths
             by_path = len(copies) > 1 or image[0] in self.index.same_name
             shown = [_path_shown(member) if by_path else None for member, ps in copies for _ in ps]
             for offender, path in zip(tally.offenders[before:], shown):
