@@ -54,6 +54,7 @@ from segcore.content.mask_images import Image, ImageIndex, fitting, image_grids
 from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge
 from segcore.images.mask_matching import (
     base_name,
+    counts_for,
     is_image_name,
     is_mask_member,
     mask_path,
@@ -86,8 +87,11 @@ class _Scan:
     the end (`finish`), where an image's masks under several folders count as one that must
     be fine in every copy."""
 
-    def __init__(self, index: ImageIndex, rules: Rules, budget: int, listed=None, copies=()):
+    def __init__(
+        self, index: ImageIndex, rules: Rules, budget: int, listed=None, copies=(), counting=None
+    ):
         self.index, self.rules, self.budget = index, rules, budget
+        self.counting = counting  # each batch's masks as the listing counts them (several)
         self.listed = None if listed is None else {nfc(n) for n in listed}
         self.copies = {nfc(c) for c in copies}  # members that are the batch's images
         self.result = UploadContent()
@@ -108,7 +112,13 @@ class _Scan:
             return []  # what the listing did not count as a mask (a 0-byte one) is none
         if self.copies and mask_path(path) in self.copies:
             return []  # a copy of its image (`images/img_001.png` next to `masks/`): no mask
-        return self.index.images_of(path)
+        images = self.index.images_of(path)
+        if self.counting is not None and images:
+            # only for the batches whose completeness counts it (`batch_4/` in
+            # batch_3_to_batch_5.zip is no mask of batch_3's when batch_5/ has that name)
+            owners = counts_for(self.counting, path)
+            images = [image for image in images if image[2] in owners]
+        return images
 
     def record(self, path: str, outcome: Outcome) -> None:
         """A member's outcome; a later copy of the same path replaces it."""
@@ -460,18 +470,21 @@ def check_upload_content(
     budget: int,
     listed: list[str] | None = None,
     copies=(),
+    counting: dict[str, set[str]] | None = None,
 ) -> UploadContent:
     """Check every mask of one upload (a GridFS file document) that matches an image in
     `index`; never raises for the upload's own problems: they become a note. When the upload
     cannot be read to its end, each of the masks its listing counted (`listed`) and not
     checked is unreadable: a mask the completeness check counts is never one nobody opened.
     `copies`: the paths of the members the listing found to be copies of the batch's images.
+    `counting`: for an upload naming several batches, each one's masks as the listing counts
+    them (`mask_matching.batches_counting`): a mask is checked for those batches only.
 
     The format is the one the listing read (`archive_listing.list_upload`): the name's, else
     the first bytes'; when the name's cannot be read and the first bytes name another format
     (a 7z or a tar.gz named .zip), that one."""
     filename = doc.get("filename") if isinstance(doc.get("filename"), str) else ""
-    scan = _Scan(index, rules, budget, listed, copies)
+    scan = _Scan(index, rules, budget, listed, copies, counting)
     stats = ReadStats()
     try:
         stored = StoredFile.from_document(doc)
@@ -486,7 +499,7 @@ def check_upload_content(
             actual = _first_bytes_kind(chunks, stored, stats)
             if not actual or actual == kind:
                 raise
-            scan = _Scan(index, rules, budget, listed, copies)
+            scan = _Scan(index, rules, budget, listed, copies, counting)
             _scan_kind(scan, actual, chunks, stored, stats, filename)
     except OverLimit:
         scan.too_large()

@@ -158,3 +158,21 @@ def test_masks_under_no_batch_folder_of_an_upload_naming_two_batches_deliver_nei
     assert (receipt["problem"], receipt["content"]["problems"]) == ("content", 3)
     done = run_cli("status", "--json")
     assert json.loads(done.stdout)["delivered"] == 0
+
+
+def test_masks_under_another_batch_s_folder_are_checked_only_where_they_count(
+    dbs, upload, tmp_path, sync_and_check
+):
+    """`batch_3_to_batch_5.zip` holds `batch_5/` (right masks) and `batch_4/` (empty ones, of a
+    batch the upload does not name) and no `batch_3/`: batch_3 has no mask (its completeness
+    counts none), so the content check charges it nothing either."""
+    batches(dbs, tmp_path, {"batch_3": SHAPE, "batch_5": SHAPE})
+    root = tmp_path / "m"
+    masks(root / "batch_5")
+    masks(root / "batch_4", empty=(1, 2, 3))
+    upload("batch_3_to_batch_5.zip", archive_with("zip", root, tmp_path / "m.zip"))
+    found, _ = sync_and_check()
+    check = dbs.work.batches.find_one({"id": "batch_3"})["mask_check"]
+    assert (check["state"], check["missing_count"]) == ("incomplete", 3)
+    _, content = found["batch_3"]
+    assert (content.get("checked", 0), content.get("problems", 0), said(content)) == (0, 0, [])
