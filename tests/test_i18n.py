@@ -486,29 +486,16 @@ def test_a_content_checks_reason_is_worded_in_spanish_around_the_librarys_words(
 
 
 def test_composed_reasons_and_other_file_notes_are_worded_in_spanish(monkeypatch):
-    """Reasons a check composes (a mask several batches may own, a zip method no reader has)
+    """Reasons a check composes (a zip method no reader has, a link it cannot follow)
     and the notes a listing puts on an upload's other files are stored in English; a Spanish
     page words them, made by the code that stores them, not copied here."""
     from segcore.archives.archive_links import LINK_NOT_READ, LINK_OUTSIDE, resolve_links
     from segcore.archives.archive_listing import EMPTY_MEMBER
     from segcore.content.mask_content_scan import UNSUPPORTED_METHOD
-    from segcore.content.mask_geometry import Geometry
-    from segcore.content.mask_images import not_attributed
     from segcore.images.image_copies import COPY_MEMBER
     from ui import labels
 
     monkeypatch.setattr(i18n, "current_language", lambda: "es")
-    images = [("/d/batch_1/a.png", "a.png", "batch_1"), ("/d/batch_2/a.png", "a.png", "batch_2")]
-    grid = Geometry(size=(3, 4))
-    stored = not_attributed(images, grid, 0)["reason"]
-    assert labels.read_reason(stored) == (
-        "su imagen está en batch_1 and batch_2, ninguna carpeta dice en cuál, y su tamaño (3×4) "
-        "no corresponde a ninguna"
-    )
-    unreadable = not_attributed(images, "no reader for .xyz files", 0)["reason"]
-    assert labels.read_reason(unreadable).endswith(
-        "y no se puede leer (no hay lector para archivos .xyz)"
-    )
     assert labels.read_reason(UNSUPPORTED_METHOD.format(method="Implode")) == (
         "comprimido con Implode, que esta comprobación no puede leer"
     )

@@ -17,7 +17,6 @@ from segcore.archives.archive_links import OUTSIDE as LINK_OUTSIDE
 from segcore.archives.archive_listing import EMPTY_MEMBER
 from segcore.content import mask_format_dicom as dicom
 from segcore.content.mask_content_scan import UNSUPPORTED_METHOD
-from segcore.content.mask_images import NOT_ATTRIBUTED, NOT_ATTRIBUTED_WHY
 from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_
 from segcore.images.image_copies import COPY_MEMBER
@@ -275,8 +274,6 @@ _COMPOSED = [
         LINK_NOT_READ,
         LINK_NO_FILE,
         LINK_OUTSIDE_SCAN,
-        NOT_ATTRIBUTED,
-        *NOT_ATTRIBUTED_WHY,
     )
 ]
 _NESTED = ("why", "reason")

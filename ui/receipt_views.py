@@ -83,7 +83,12 @@ def _content_caption(found: list[dict]) -> None:
     content = newest.get("content") if newest else None
     if not isinstance(content, dict):
         return
-    named = [labels.offender(o) for o in content.get("offenders") or () if isinstance(o, dict)]
+    # a mask several of the upload's batches count is named once, not once per batch
+    named = list(
+        dict.fromkeys(
+            labels.offender(o) for o in content.get("offenders") or () if isinstance(o, dict)
+        )
+    )
     named += [labels.upload_note(n) for n in content.get("notes") or () if isinstance(n, dict)]
     if named:
         st.caption(

@@ -245,9 +245,11 @@ class ContentTally:
         problems: list[tuple[str, dict]],
         key: str | None = None,
         batch: str | None = None,
+        counted: bool = True,
     ) -> None:
         """Count one checked mask and its problems (first OFFENDERS_SHOWN kept by name);
-        `key`: the image it was matched to, `batch`: that image's batch."""
+        `key`: the image it was matched to, `batch`: that image's batch; not `counted`: a
+        mask already counted for another batch's image (kept for this batch's sum only)."""
         real = [(code, params) for code, params in problems if code in COUNTED]
         header_only = any(code in ("header_only", "detached") for code, _ in problems)
         kinds = sorted({COUNTED[code] for code, _ in real})
@@ -257,7 +259,8 @@ class ContentTally:
         if batch:
             mask["b"] = batch
         self.masks.append(mask)
-        self._count(kinds, header_only)
+        if counted:
+            self._count(kinds, header_only)
         for code, params in problems:
             if len(self.offenders) < OFFENDERS_SHOWN:
                 offender = {"name": name, "code": code, "params": params}

@@ -23,10 +23,16 @@ from segcore.core.naming import canonical_batch_id
 from segcore.core.phrases import Nn_, Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.images import batch_images
+from segcore.images.mask_matching import batches_counting
 from segcore.store import write_wait
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, MASK_CHECKS, MASK_CONTENT, delete_in, find_in
-from segcore.uploads.uploads import PROJECTION, resolve_batch_ids
+from segcore.uploads.uploads import (
+    PROJECTION,
+    READ_OPTIONS,
+    resolve_batch_ids,
+    upload_from_document,
+)
 from segcore.work import review
 from segcore.work.delivery import MOVABLE, REVIEW, REWORK
 
@@ -55,8 +61,12 @@ SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # own problems (6 passed it with a note, whatever it held), and reads a palette mask whose colours
 # are greys by those greys (6 read its indices: a black-and-white mask with white at index 0 was
 # its background drawn, one in Pillow's web palette "label 225"), and reads a detached NRRD (.nhdr)
-# by its header, as an .mhd (6 had no reader for it: a mask of the wrong size passed).
-VERSION = 7
+# by its header, as an .mhd (6 had no reader for it: a mask of the wrong size passed);
+# 8 checks a mask several of an upload's batches may own (no folder says which) against each
+# image its grid fits, or each of them when it fits none or cannot be read (7 passed it with a
+# note: an upload of empty masks for two batches delivered both), and a mask for those of the
+# upload's batches whose completeness counts it only (7 noted `batch_4/` masks under batch_3).
+VERSION = 8
 Progress = Callable[[float, str], None]
 
 
@@ -198,8 +208,9 @@ def _result_of(upload: dict, known: dict, listing: dict | None, settings, rules,
         return UploadContent(notes=[_unreadable_note(listing["reason"])])
     names = None if listing is None else listing["names"]
     copies = () if listing is None else listing["image_copies"]
+    counting = None if listing is None else batches_counting(listing, upload["batches"])
     budget = settings.mask_qc_budget
-    return check_upload_content(chunks, upload, index, rules, budget, names, copies)
+    return check_upload_content(chunks, upload, index, rules, budget, names, copies, counting)
 
 
 def _store_result(work, upload: dict, result, rules: Rules, listing: dict | None) -> None:
@@ -264,13 +275,20 @@ def _labels(rules: Rules) -> list[float] | None:
 
 
 def _uploads(databases: Databases, upload_ids: list | None = None) -> dict:
+    """The uploads to check (`upload_ids`, else every one), each with its batch keys in
+    `batches`. Those the sync calls unusable (an odd document: a date stored as text, a
+    length that is no number) count for no batch, so they are never checked nor charged to
+    the batch their metadata names, as `verify` skips them."""
     projection = {**PROJECTION, "chunkSize": 1}
+    files = databases.masks_files.with_options(codec_options=READ_OPTIONS)
     uploads = {}
     for doc in (
-        databases.masks_files.find({}, projection, batch_size=5000)
+        files.find({}, projection, batch_size=5000)
         if upload_ids is None
-        else find_in(databases.masks_files, "_id", upload_ids, projection)
+        else find_in(files, "_id", upload_ids, projection)
     ):
+        if upload_from_document(doc).problem:
+            continue
         doc["batches"] = resolve_batch_ids(doc.get("filename"), doc.get("metadata"))
         uploads[doc["_id"]] = doc
     return uploads
@@ -332,13 +350,14 @@ def _listings(databases: Databases, keys: list[str], list_images: bool) -> dict:
 
 def _listed_masks(work, upload_ids: list) -> dict:
     """Each upload's stored listing, by upload id: the mask names it counted (`names`), the
-    members it found to be copies of the batch's images (`image_copies`) and why it could not
-    be read (`reason`, None when it could)."""
-    docs = find_in(
-        work[MASK_CHECKS], "_id", upload_ids, {"names": 1, "reason": 1, "image_copies": 1}
-    )
+    members it found to be copies of the batch's images (`image_copies`), why it could not
+    be read (`reason`, None when it could), and where its masks lie (`paths`, `placed`,
+    `also_loose`: which of its batches count each)."""
+    projection = {"names": 1, "reason": 1, "image_copies": 1, "paths": 1, "placed": 1}
+    docs = find_in(work[MASK_CHECKS], "_id", upload_ids, {**projection, "also_loose": 1})
     return {
         d["_id"]: {
+            **{k: d.get(k) for k in ("paths", "placed", "also_loose")},
             "names": [n for n in d.get("names") or () if isinstance(n, str)],
             "image_copies": [n for n in d.get("image_copies") or () if isinstance(n, str)],
             "reason": d.get("reason") if isinstance(d.get("reason"), str) else None,

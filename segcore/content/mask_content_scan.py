@@ -45,21 +45,16 @@ from segcore.archives.archive_zip import (
     open_member,
     open_zip,
 )
-from segcore.content.mask_content import COUNTED, ContentTally, Rules, check_mask
+from segcore.content.mask_content import ContentTally, Rules, check_mask
 from segcore.content.mask_content_7z import scan_7z
 from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
 from segcore.content.mask_formats import DETACHED, no_reader, read_mask
 from segcore.content.mask_geometry import OverLimit, first_line
-from segcore.content.mask_images import (
-    Image,
-    ImageIndex,
-    fitting,
-    image_grids,
-    not_attributed,
-)
+from segcore.content.mask_images import Image, ImageIndex, fitting, image_grids
 from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge
 from segcore.images.mask_matching import (
     base_name,
+    counts_for,
     is_image_name,
     is_mask_member,
     mask_path,
@@ -92,8 +87,11 @@ class _Scan:
     the end (`finish`), where an image's masks under several folders count as one that must
     be fine in every copy."""
 
-    def __init__(self, index: ImageIndex, rules: Rules, budget: int, listed=None, copies=()):
+    def __init__(
+        self, index: ImageIndex, rules: Rules, budget: int, listed=None, copies=(), counting=None
+    ):
         self.index, self.rules, self.budget = index, rules, budget
+        self.counting = counting  # each batch's masks as the listing counts them (several)
         self.listed = None if listed is None else {nfc(n) for n in listed}
         self.copies = {nfc(c) for c in copies}  # members that are the batch's images
         self.result = UploadContent()
@@ -114,7 +112,13 @@ class _Scan:
             return []  # what the listing did not count as a mask (a 0-byte one) is none
         if self.copies and mask_path(path) in self.copies:
             return []  # a copy of its image (`images/img_001.png` next to `masks/`): no mask
-        return self.index.images_of(path)
+        images = self.index.images_of(path)
+        if self.counting is not None and images:
+            # only for the batches whose completeness counts it (`batch_4/` in
+            # batch_3_to_batch_5.zip is no mask of batch_3's when batch_5/ has that name)
+            owners = counts_for(self.counting, path)
+            images = [image for image in images if image[2] in owners]
+        return images
 
     def record(self, path: str, outcome: Outcome) -> None:
         """A member's outcome; a later copy of the same path replaces it."""
@@ -123,12 +127,9 @@ class _Scan:
 
     def add(self, path: str, problems: list, images: list[Image]) -> None:
         """A member whose problems do not depend on its image (encrypted, unreadable data):
-        its image's, or a note under each image when several batches may own it."""
-        if len(images) == 1 or not any(code in COUNTED for code, _ in problems):
-            self.record(path, [(image, problems) for image in images])
-        else:
-            reason = next(p.get("reason") for code, p in problems if code in COUNTED)
-            self._tally(path, str(reason), images)
+        they are its image's, under each image when several batches may own it (the
+        completeness check counts it for each of them)."""
+        self.record(path, [(image, problems) for image in images])
 
     def unread(self, listed: list[str], reason: str) -> None:
         """The upload could not be read to its end: each mask its listing counted (the
@@ -218,27 +219,26 @@ class _Scan:
 
     def _tally(self, path: str, mask: tuple | str, images: list[Image]) -> None:
         """Record one mask's problems: `mask` is its grid and values, or why it is unreadable.
-        Among several batches' images, the one its grid fits is its image; none, or several:
-        a note under each (see `mask_images`)."""
+        Among several batches' images, those its grid fits are its images; when it fits none
+        or cannot be read, every one of them (see `mask_images`): each gets the problems the
+        mask has against it, so an empty mask is never passed for want of knowing whose."""
         grids = image_grids(images)
-        if len(images) > 1:
-            fits = [] if isinstance(mask, str) else fitting(mask[0], grids)
-            if len(fits) != 1:
-                note = [("no_reader", not_attributed(images, mask, len(fits)))]
-                self.record(path, [(image, note) for image in images])
-                return
-            images = fits
-        image, grid = images[0], grids[images[0]]
-        if isinstance(mask, str):
-            problems = [("unreadable", {"reason": mask})]
-        else:
-            detached = split_extension(_shown(path), self.index.extensions)[1] in DETACHED
-            problems = check_mask(
-                *mask, None if isinstance(grid, str) else grid, self.rules, detached
-            )
-        if isinstance(grid, str):  # said, and the mask's own problems (empty, labels) still count
-            problems = [("image_unreadable", {"reason": grid}), *problems]
-        self.record(path, [(image, problems)])
+        if len(images) > 1 and not isinstance(mask, str):
+            images = fitting(mask[0], grids) or images
+        outcome = []
+        for image in images:
+            grid = grids[image]
+            if isinstance(mask, str):
+                problems = [("unreadable", {"reason": mask})]
+            else:
+                detached = split_extension(_shown(path), self.index.extensions)[1] in DETACHED
+                problems = check_mask(
+                    *mask, None if isinstance(grid, str) else grid, self.rules, detached
+                )
+            if isinstance(grid, str):  # said; the mask's own problems (empty, labels) still count
+                problems = [("image_unreadable", {"reason": grid}), *problems]
+            outcome.append((image, problems))
+        self.record(path, outcome)
 
     def too_large(self) -> None:
         self.result.notes.append(
@@ -255,11 +255,18 @@ class _Scan:
             for image, problems in outcome:
                 by_image.setdefault(image, []).append((member, problems))
         tally = self.result.tally
+        counted: set[str] = set()  # a mask several batches' images count is one of the upload's
         for image, copies in by_image.items():
             before = len(tally.offenders)
+            paths = {member for member, _ in copies}
             tally.add(
-                _shown(copies[-1][0]), [p for _, ps in copies for p in ps], image[0], image[2]
+                _shown(copies[-1][0]),
+                [p for _, ps in copies for p in ps],
+                image[0],
+                image[2],
+                counted=not paths <= counted,
             )
+            counted |= paths
             by_path = len(copies) > 1 or image[0] in self.index.same_name
             shown = [_path_shown(member) if by_path else None for member, ps in copies for _ in ps]
             for offender, path in zip(tally.offenders[before:], shown):
@@ -463,18 +470,21 @@ def check_upload_content(
     budget: int,
     listed: list[str] | None = None,
     copies=(),
+    counting: dict[str, set[str]] | None = None,
 ) -> UploadContent:
     """Check every mask of one upload (a GridFS file document) that matches an image in
     `index`; never raises for the upload's own problems: they become a note. When the upload
     cannot be read to its end, each of the masks its listing counted (`listed`) and not
     checked is unreadable: a mask the completeness check counts is never one nobody opened.
     `copies`: the paths of the members the listing found to be copies of the batch's images.
+    `counting`: for an upload naming several batches, each one's masks as the listing counts
+    them (`mask_matching.batches_counting`): a mask is checked for those batches only.
 
     The format is the one the listing read (`archive_listing.list_upload`): the name's, else
     the first bytes'; when the name's cannot be read and the first bytes name another format
     (a 7z or a tar.gz named .zip), that one."""
     filename = doc.get("filename") if isinstance(doc.get("filename"), str) else ""
-    scan = _Scan(index, rules, budget, listed, copies)
+    scan = _Scan(index, rules, budget, listed, copies, counting)
     stats = ReadStats()
     try:
         stored = StoredFile.from_document(doc)
@@ -489,7 +499,7 @@ def check_upload_content(
             actual = _first_bytes_kind(chunks, stored, stats)
             if not actual or actual == kind:
                 raise
-            scan = _Scan(index, rules, budget, listed, copies)
+            scan = _Scan(index, rules, budget, listed, copies, counting)
             _scan_kind(scan, actual, chunks, stored, stats, filename)
     except OverLimit:
         scan.too_large()

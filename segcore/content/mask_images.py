@@ -3,9 +3,10 @@
 An upload may name several batches whose images share names. A mask under a folder naming one
 of them is that batch's (`mask_matching.folder_batches`, as the completeness check places it).
 Otherwise, when several of the upload's batches have its image, the mask's own grid decides:
-the one image it fits (size, spacing, origin, direction) is its image; when it fits several or
-none, or cannot be read, nothing says which batch it belongs to, and it is blamed on none (a
-note under each of those images, never a problem). Within a batch, among images sharing a name
+the images it fits (size, spacing, origin, direction) are its images; when it fits none, or
+cannot be read, nothing says which batch it belongs to, and it is checked against each of
+them, as the completeness check counts it for each (an empty mask is every such batch's
+problem, never passed for want of knowing whose). Within a batch, among images sharing a name
 in different subfolders, a mask is checked against the one its folders name
 (`mask_matching.image_for_mask`, as the completeness check counts it), or none.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 from segcore.content.mask_content import compare_grid
 from segcore.content.mask_formats import image_header
 from segcore.content.mask_geometry import Geometry
-from segcore.core.errors import N_, UnreadableUpload
+from segcore.core.errors import UnreadableUpload
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     base_name,
@@ -153,29 +154,3 @@ def fitting(mask: Geometry, grids: dict) -> list[Image]:
         for image, grid in grids.items()
         if not isinstance(grid, str) and not compare_grid(mask, grid)
     ]
-
-
-NOT_ATTRIBUTED = N_("its image is in {batches}, no folder says which, and {why}")
-NOT_ATTRIBUTED_WHY = (
-    N_("it cannot be read ({reason})"),
-    N_("its size fits each of them"),
-    N_("its size fits {fits} of them"),
-    N_("its size ({size}) fits none of them"),
-)
-
-
-def not_attributed(images: list[Image], mask: "Geometry | str", fits: int) -> dict:
-    """Why a mask whose image several batches have is checked against none of them (English,
-    as a `no_reader` note's reason): `mask` is its grid or why it cannot be read, `fits` how
-    many of the images its grid fits."""
-    batches = " and ".join(sorted({image[2] for image in images}))
-    unreadable, fits_all, fits_some, fits_none = NOT_ATTRIBUTED_WHY
-    if isinstance(mask, str):
-        why = unreadable.format(reason=mask)
-    elif fits == len(images):
-        why = fits_all
-    elif fits:
-        why = fits_some.format(fits=fits)
-    else:
-        why = fits_none.format(size="×".join(map(str, mask.size)))
-    return {"reason": NOT_ATTRIBUTED.format(batches=batches, why=why)}

@@ -208,6 +208,22 @@ def paths_for_batch(listing: dict, key: str | None, batches) -> list[str]:
     return kept + sorted(wanted - {member_base_name(p) for p in kept})
 
 
+def batches_counting(listing: dict, batches) -> dict[str, set[str]] | None:
+    """For an upload naming several `batches`, each batch's masks as its stored `listing`
+    counts them (`paths_for_batch`: paths, or names where it kept no paths), so the content
+    check opens for a batch only the masks its completeness counts; None for one batch."""
+    batches = list(dict.fromkeys(batches or ()))
+    if len(batches) < 2:
+        return None
+    return {key: set(paths_for_batch(listing, key, batches)) for key in batches}
+
+
+def counts_for(counting: dict[str, set[str]], path: str) -> set[str]:
+    """The batches of `counting` (`batches_counting`) that count an archive member's path."""
+    path, name = mask_path(path), member_base_name(path)
+    return {key for key, held in counting.items() if path in held or name in held}
+
+
 def masks_held(listing: dict, batches) -> int:
     """How many masks an upload naming several `batches` holds for them together, as each
     counts its own (`paths_for_batch`): one per name under each batch's folder

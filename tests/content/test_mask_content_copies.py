@@ -3,6 +3,7 @@ held twice (`tar -u`), one mask name under two folders, one image name in two of
 batches. The upload's receipt and its batches' figures always agree. Real PNGs by Pillow,
 packed by GNU tar and Info-ZIP, synced and checked by `segcore sync --verify --content`."""
 
+import json
 import os
 
 import numpy as np
@@ -115,21 +116,63 @@ def test_folders_naming_no_batch_leave_the_mask_to_the_batch_whose_image_it_fits
     assert receipt["content"]["problems"] == 1
 
 
-def test_a_mask_two_batches_may_own_is_blamed_on_neither(dbs, upload, tmp_path, sync_and_check):
-    """Both batches' images are 40×32 and no folder names a batch: an empty mask of img_002 is
-    said under both batches' img_002, sending neither back."""
+def test_a_mask_two_batches_may_own_is_checked_for_each(dbs, upload, tmp_path, sync_and_check):
+    """Both batches' images are 40×32 and no folder names a batch: the completeness check
+    counts each mask for both, so an empty mask of img_002 is both batches' problem (never
+    passed for want of knowing whose), and the receipt counts it once."""
     batches(dbs, tmp_path, {"batch_1": SHAPE, "batch_2": SHAPE})
     upload(
         "batch_1_and_batch_2.zip",
         archive_with("zip", masks(tmp_path / "m" / "lote_A", empty=(2,)), tmp_path / "m.zip"),
     )
     found, receipt = sync_and_check()
-    note = (
-        "img_002_mask.png: contents not checked (its image is in batch_1 and batch_2, "
-        "no folder says which, and its size fits each of them)"
-    )
     for batch in ("batch_1", "batch_2"):
         status, content = found[batch]
-        assert (content["problems"], status) == (0, "review")
-        assert note in said(content)
-    assert (receipt["problem"], receipt["content"]["problems"]) == (None, 0)
+        assert (content["checked"], content["problems"], status) == (3, 1, "rework")
+        assert said(content) == ["img_002_mask.png: empty"]
+    assert (receipt["problem"], receipt["usable"]) == ("content", False)
+    assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (3, 1)
+
+
+@pytest.mark.parametrize(
+    "wrong, said_as",
+    [
+        ({"empty": (1, 2, 3)}, "img_001_mask.png: empty"),
+        ({"shape": (64, 64)}, "img_001_mask.png: 64×64, image 40×32"),
+    ],
+    ids=["every mask empty", "a size fitting neither"],
+)
+def test_masks_under_no_batch_folder_of_an_upload_naming_two_batches_deliver_neither_when_wrong(
+    dbs, upload, tmp_path, sync_and_check, run_cli, wrong, said_as
+):
+    """`batch_6_to_batch_7.zip` of loose masks, every one empty or of a size neither batch's
+    images have: neither batch is delivered, usable; both go back, each naming the masks."""
+    batches(dbs, tmp_path, {"batch_6": SHAPE, "batch_7": SHAPE})
+    folder = masks(tmp_path / "m", **wrong)
+    upload("batch_6_to_batch_7.zip", archive_with("zip", folder, tmp_path / "m.zip"))
+    found, receipt = sync_and_check()
+    for batch in ("batch_6", "batch_7"):
+        status, content = found[batch]
+        assert (content["problems"], status) == (3, "rework")
+        assert said_as in said(content)
+    assert (receipt["problem"], receipt["content"]["problems"]) == ("content", 3)
+    done = run_cli("status", "--json")
+    assert json.loads(done.stdout)["delivered"] == 0
+
+
+def test_masks_under_another_batch_s_folder_are_checked_only_where_they_count(
+    dbs, upload, tmp_path, sync_and_check
+):
+    """`batch_3_to_batch_5.zip` holds `batch_5/` (right masks) and `batch_4/` (empty ones, of a
+    batch the upload does not name) and no `batch_3/`: batch_3 has no mask (its completeness
+    counts none), so the content check charges it nothing either."""
+    batches(dbs, tmp_path, {"batch_3": SHAPE, "batch_5": SHAPE})
+    root = tmp_path / "m"
+    masks(root / "batch_5")
+    masks(root / "batch_4", empty=(1, 2, 3))
+    upload("batch_3_to_batch_5.zip", archive_with("zip", root, tmp_path / "m.zip"))
+    found, _ = sync_and_check()
+    check = dbs.work.batches.find_one({"id": "batch_3"})["mask_check"]
+    assert (check["state"], check["missing_count"]) == ("incomplete", 3)
+    _, content = found["batch_3"]
+    assert (content.get("checked", 0), content.get("problems", 0), said(content)) == (0, 0, [])

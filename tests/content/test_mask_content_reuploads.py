@@ -235,3 +235,33 @@ def test_a_batch_whose_uploads_are_all_deleted_is_not_delivered_after_a_check(
     assert (lab.work.batches.find_one({"id": "batch_1"}).get("mask_content") or {}).get(
         "checked", 0
     ) == 0
+
+
+def test_an_upload_counting_for_no_batch_is_never_checked_nor_charged_to_its_batch(
+    lab, tmp_path, sync_and_check, run_cli
+):
+    """Another tool stored the upload's date as text: the sync counts it for no batch, so its
+    empty masks are no problem of batch_1, which stays without masks and is not sent back."""
+    data = archive_with("zip", masks(tmp_path / "m", empty=(1, 2, 3)), tmp_path / "m.zip")
+    files = lab.masks_files
+    upload_id = files.insert_one(
+        {
+            "filename": "batch_1_masks.zip",
+            "length": len(data),
+            "chunkSize": 261120,
+            "uploadDate": "2026-12-01 10:00:00",
+            "metadata": {"batch_id": "batch_1", "uploaded_by": "flor"},
+        }
+    ).inserted_id
+    lab.training[f"{lab.settings.masks_bucket}.chunks"].insert_one(
+        {"files_id": upload_id, "n": 0, "data": data}
+    )
+    row = sync_and_check()
+    assert (row.get("checked", 0), row.get("problems", 0)) == (0, 0)
+    assert status(lab) == "pending"
+    done = run_cli("status", "--json")
+    assert json.loads(done.stdout)["without_masks"] == 1
+    env = {"DATA_DIRECTORY": str(tmp_path / "data"), "MASK_LABELS": "0,1"}
+    text = run_cli("verify", "--content", env=env).stdout
+    assert "empty" not in text and "0 uploads content-checked" in text
+    assert lab.work.mask_content.count_documents({}) == 0

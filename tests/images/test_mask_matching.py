@@ -7,7 +7,9 @@ from segcore.core.errors import ConfigError
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     DEFAULT_MASK_SUFFIXES,
+    batches_counting,
     compare_batch,
+    counts_for,
     folder_batches,
     image_key,
     is_image_name,
@@ -359,3 +361,29 @@ def test_a_batchs_stored_result_stays_small_whatever_the_archive_names():
     assert all(len(n) == NAME_CHARS_SHOWN + 1 and n.endswith("…") for n in summary["extra"])
     assert summary["extra"][0].startswith("000_xxx")
     assert document_size(summary) < 200_000
+
+
+@pytest.mark.parametrize(
+    "paths, member, counted_by",
+    [
+        # no folder names a batch: every mask counts for both
+        (["img_001_mask.png"], "img_001_mask.png", {"batch_3", "batch_5"}),
+        # each batch's folder: its own
+        (["batch_3/a_mask.png", "batch_5/a_mask.png"], "batch_5/a_mask.png", {"batch_5"}),
+        # a folder naming a batch the upload does not name, whose names batch_5/ holds:
+        # batch_3 gets no mask of it (as its completeness counts none)
+        (["batch_4/a_mask.png", "batch_5/a_mask.png"], "batch_4/a_mask.png", {"batch_5"}),
+    ],
+)
+def test_which_batches_of_an_upload_count_a_mask(paths, member, counted_by):
+    """The content check opens a mask for the batches whose completeness counts it."""
+    placed, also_loose = place_masks(paths)
+    listing = {
+        "names": sorted({p.rsplit("/", 1)[-1] for p in paths}),
+        "paths": paths,
+        "placed": placed,
+        "also_loose": also_loose,
+    }
+    counting = batches_counting(listing, ["batch_3", "batch_5"])
+    assert counts_for(counting, member) == counted_by
+    assert batches_counting(listing, ["batch_3"]) is None  # one batch: every mask is its
