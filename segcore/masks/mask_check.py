@@ -255,8 +255,8 @@ def recheck_batches(
     naming it now) whose stored result counted one of the `removed` uploads (the annotator
     deleted a part or a fix), from their uploads' stored listings: what is left decides.
     `stored`: the `id`s those batches are stored under, when the caller knows them (a sync's
-    batch listing); else a key no batch is stored under (an upload naming a batch not in the
-    list, or a legacy id such as batch_0400) costs a read of every batch."""
+    listing); else a key no batch is stored under (a batch not in the list, a legacy id such
+    as batch_0400) costs a read of every batch."""
     work, settings = databases.work, databases.settings
     projection = {"_id": 0, "id": 1, "folder": 1, FIELD: 1}
     names = sorted(by_batch) if stored is None else sorted(set(stored))

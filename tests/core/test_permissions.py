@@ -85,6 +85,7 @@ NOT_A_USER_WRITE = {
             "sync_state.SyncState.save",
             "intake.make_receipts",
             "review.apply_moves",
+            "restore_marker.count_swap",  # a restore's own bookkeeping, after its check
             # a check's results into its receipts, and the notifications they owe: called by
             # verify, the content checks, the syncs and `notify --send-due` after their checks
             "receipts.apply_content",
