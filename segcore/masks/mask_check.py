@@ -263,10 +263,7 @@ def recheck_batches(
     docs = [d for d in find_in(work[BATCHES], "id", names, projection) if _key(d) in by_batch]
     if stored is None and len({_key(d) for d in docs}) < len(by_batch):  # legacy ids
         docs = [d for d in work[BATCHES].find({}, projection) if _key(d) in by_batch]
-    gone = set(removed)
-    docs = [d for d in docs if gone & set(_counted(d))]
-    for doc in docs:
-        doc["key"] = _key(doc)
+    docs = [{**d, "key": _key(d)} for d in docs if set(removed) & set(_counted(d))]
     rules = (settings.mask_suffixes, settings.mask_extensions)
     _update_batches(work, docs, by_batch, set(by_batch), rules)
 
