@@ -84,7 +84,7 @@ def read_sources(
                 "batches file or a data directory on the server."
             )
         )
-    return batch_import.merge_sources(*sources), directory
+    return batch_import.merge_sources(*sources, set_aside=same_batch or ()), directory
 
 
 def missing_default(typed_file: str, default_file: Path | None) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import bson
 from pymongo import InsertOne, UpdateOne
@@ -206,11 +206,13 @@ def count_images(folder: Path) -> int | None:
 @dataclass(frozen=True)
 class SameBatch:
     """Folders naming one batch (`batch_5`, `batch_05`, `batch_5_redo`): a scan imports the one
-    named exactly as the batch (`kept`), or none of them, and says so."""
+    named exactly as the batch (`kept`), or none of them, and says so. `paths` are the set-aside
+    folders' real paths: a batches file naming one of them does not bring it back."""
 
     batch_id: str
     kept: str | None
     others: tuple[str, ...]
+    paths: tuple[str, ...] = field(default=(), compare=False)
 
     def reason(self) -> str:
         """Why each of `others` was not imported, in English (the command line's words)."""
@@ -234,8 +236,15 @@ def _one_folder_per_batch(folders: list, same_batch: list[SameBatch] | None) -> 
         if len(group) == 1 or exact is not None:
             kept.append(group[0] if len(group) == 1 else exact)
         if len(group) > 1 and same_batch is not None:
-            others = tuple(e.name for e in group if e is not exact)
-            same_batch.append(SameBatch(str(batch_id), exact.name if exact else None, others))
+            others = [e for e in group if e is not exact]
+            same_batch.append(
+                SameBatch(
+                    str(batch_id),
+                    exact.name if exact else None,
+                    tuple(e.name for e in others),
+                    tuple(os.path.realpath(e.path) for e in others),
+                )
+            )
     return kept
 
 
@@ -279,15 +288,22 @@ def scan_data_directory(
     return entries
 
 
-def merge_sources(*sources: list[BatchEntry]) -> list[BatchEntry]:
+def merge_sources(
+    *sources: list[BatchEntry], set_aside: Sequence[SameBatch] = ()
+) -> list[BatchEntry]:
     """Entries from several sources, one per batch; a later source fills what an earlier lacks.
 
     Ids naming the same batch number (`batch_7`, `batch_007`) are one batch, spelled as the
-    first source spells it.
+    first source spells it. An entry whose folder is one the scan `set_aside` is left out, as
+    the scan's report says (an older batches file listing the leftover `batch_05` beside
+    `batch_5` took the batch's number, and the folder named exactly was dropped).
     """
+    aside = {path for group in set_aside for path in group.paths}
     merged: dict[str, BatchEntry] = {}
     for entries in sources:
         for entry in entries:
+            if aside and _one_of(entry.folder, aside):
+                continue
             key = canonical_batch_id(entry.id) or entry.id
             earlier = merged.get(key)
             if earlier is None:
@@ -302,6 +318,17 @@ def merge_sources(*sources: list[BatchEntry]) -> list[BatchEntry]:
                     else entry.image_count,
                 )
     return list(merged.values())
+
+
+def _one_of(folder: str | None, paths: set[str]) -> bool:
+    """Whether `folder` is one of `paths` (real paths), however the file spells it."""
+    if not folder:
+        return False
+    name = os.path.basename(folder.rstrip("/"))
+    # realpath touches the disk: only for a folder named as one of them
+    return any(os.path.basename(path) == name for path in paths) and (
+        os.path.realpath(folder) in paths
+    )
 
 
 @dataclass
@@ -557,7 +584,7 @@ def import_from_sources(
         )
     result = import_batches(
         db,
-        merge_sources(*sources),
+        merge_sources(*sources, set_aside=same_batch),
         author,
         folder_checker(Path(data_directory)) if data_directory else None,
     )

@@ -294,3 +294,27 @@ def test_every_reason_an_id_is_refused_for_is_worded_in_the_pages_language(batch
 
     reason = unsafe_id_reason(batch_id)
     assert reason is not None and (reason in _REASONS or _TOO_LONG.fullmatch(reason)), reason
+
+
+def test_a_file_naming_a_leftover_folder_previews_and_imports_the_exact_one(app_env, tmp_path):
+    """The preview said "'batch_01' ... folder 'batch_1', which is imported instead" and
+    Import then stored batch_01 -> the empty leftover and no batch_1."""
+    for name in ("batch_1", "batch_01", "batch_2"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "batch_1" / "img_001.png").write_bytes(b"x")
+    (tmp_path / "batches.json").write_text(json.dumps(["batch_01", "batch_2"]))
+    at = page("settings").run()
+    at.text_input(key="import_file").input(str(tmp_path / "batches.json"))
+    at.text_input(key="import_dir").input(str(tmp_path))
+    at.button(key="import_preview_go").click().run()
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["New"] == "2"
+    assert [w.value for w in at.warning] == [
+        "Not imported: 'batch_01' names the same batch as folder 'batch_1', which is "
+        "imported instead."
+    ]
+    at.button(key="import_confirm").click().run()
+    assert {d["id"]: d["folder"] for d in app_env.work.batches.find()} == {
+        "batch_1": str(tmp_path / "batch_1"),
+        "batch_2": str(tmp_path / "batch_2"),
+    }

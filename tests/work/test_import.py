@@ -371,3 +371,46 @@ def test_a_scan_of_folders_naming_one_batch_imports_the_exact_one_and_reports_th
     ]
     stored = {d["id"]: (d["folder"], d["image_count"]) for d in db.batches.find()}
     assert stored == {"batch_5": (str(data / "batch_5"), 2), "batch_6": (str(data / "batch_6"), 0)}
+
+
+def _leftover_beside_the_real_batch_1(data):
+    """`batch_1` holds the images, `batch_01` is an empty leftover, and the batches file is an
+    older list naming the leftover."""
+    _folders(data, [2])
+    _folders(data, [1], images=2)
+    (data / "batch_01").mkdir()
+    (data / "batches.json").write_text(json.dumps(["batch_01", "batch_2"]))
+
+
+@pytest.mark.parametrize("stored_before", [False, True])
+def test_a_file_naming_a_leftover_folder_imports_the_exact_one_as_the_message_says(
+    db, run_cli, tmp_path, stored_before
+):
+    """The import said "'batch_01' ... folder 'batch_1', which is imported instead" and stored
+    batch_01 -> the empty leftover, without batch_1 (the folder holding the images); with
+    batch_1 already stored, it re-pointed it to the leftover."""
+    data = tmp_path / "data"
+    _leftover_beside_the_real_batch_1(data)
+    if stored_before:
+        db.batches.insert_one({"id": "batch_1", "folder": str(data / "batch_1"), "number": 1})
+    out = run_cli("import", "--data-dir", str(data), "--file", str(data / "batches.json"))
+    assert out.returncode == 1, out.stderr  # one folder refused, the rest imported
+    assert [line for line in out.stderr.splitlines() if line.startswith("refused")] == [
+        "refused: 'batch_01' names the same batch as folder 'batch_1', which is imported "
+        "instead; nothing was written for it"
+    ]
+    assert {d["id"]: d["folder"] for d in db.batches.find()} == {
+        "batch_1": str(data / "batch_1"),
+        "batch_2": str(data / "batch_2"),
+    }
+
+
+def test_a_file_naming_one_of_two_leftovers_imports_neither(db, tmp_path):
+    """`batch_01` and `batch_001`, no `batch_1`: "none of them is imported", the file's naming
+    one of them included."""
+    data = tmp_path / "data"
+    _folders(data, ["01", "001", 2])
+    (data / "batches.json").write_text(json.dumps(["batch_01", "batch_2"]))
+    result = import_from_sources(db, data / "batches.json", data, "me")
+    assert sorted(result.refused) == ["batch_001", "batch_01"]
+    assert [d["id"] for d in db.batches.find()] == ["batch_2"]
