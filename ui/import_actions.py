@@ -1,8 +1,9 @@
 """The settings page's import: read the sources, show what would change, write after a yes.
 
 Reading (an uploaded file, a path on the server, a folder scan) writes nothing; the preview
-says how many batches are new, refreshed, to be flagged "folder missing" and unchanged, which
-keep their folder on disk instead of one that is not, and only "Import" writes, through `ui.actions.run_write`, re-planned against the data as it is then.
+says how many batches are new, refreshed, to be flagged "folder missing" and unchanged, and
+which keep their folder on disk instead of one that is not; only "Import" writes, through
+`ui.actions.run_write`, re-planned against the data as it is then.
 """
 
 from __future__ import annotations
