@@ -29,6 +29,7 @@ from segcore.store.schema import BATCHES, META, TEAM
 from segcore.sync import sync
 from segcore.team import team
 from segcore.work import assignments, batch_import, batches
+from segcore.work.batches_file import read_batches_file
 
 DEMO_TEAM = [
     ("Mauricio", "Segmentador Senior", "mauricio@example.com"),
@@ -236,7 +237,7 @@ def load_demo(
     work[META].insert_one(
         {"_id": "demo", "loaded_at": datetime.now(), "directory": str(Path(directory).resolve())}
     )
-    batch_import.import_batches(work, batch_import.read_batches_file(batches_file), author)
+    batch_import.import_batches(work, read_batches_file(batches_file), author)
     names = []
     for name, role, email in DEMO_TEAM:
         names.append(team.add_member(work, name, role, email, author, zone).name)

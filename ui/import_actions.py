@@ -2,7 +2,8 @@
 
 Reading (an uploaded file, a path on the server, a folder scan) writes nothing; the preview
 says how many batches are new, refreshed, to be flagged "folder missing" and unchanged, and
-only "Import" writes, through `ui.actions.run_write`, re-planned against the data as it is then.
+which keep their folder on disk instead of one that is not; only "Import" writes, through
+`ui.actions.run_write`, re-planned against the data as it is then.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from segcore.core.errors import ImportFileError
 from segcore.core.json_input import decode_text
 from segcore.core.naming import cut
 from segcore.store.connection import Databases
-from segcore.work import batch_import
-from ui.actions import run_write, show_error
+from segcore.work import batch_import, batches_file
+from ui.actions import flash, run_write, show_error
 from ui.connection import indexing
 from ui.i18n import N_, _, format_number, ngettext
 from ui.labels import literal
@@ -49,7 +50,7 @@ def read_sources(
     progress,
     same_batch: list[batch_import.SameBatch] | None = None,
     default_file: Path | None = None,
-) -> tuple[list[batch_import.BatchEntry], Path | None]:
+) -> tuple[list[batches_file.BatchEntry], Path | None]:
     """The entries of every source given, and the data directory; errors name what was typed.
 
     Folders the scan set aside, naming one batch, are appended to `same_batch`. The prefilled
@@ -62,7 +63,7 @@ def read_sources(
     sources = []
     if uploaded is not None:
         text = decode_text(uploaded.getvalue(), uploaded.name)  # invalid UTF-8 is named
-        sources.append(batch_import.parse_batches_json(text, source=uploaded.name, base=directory))
+        sources.append(batches_file.parse_batches_json(text, source=uploaded.name, base=directory))
     if typed_file.strip() and not missing_default(typed_file, default_file):
         path = Path(typed_file.strip()).expanduser()
         if not path.exists() and not path.is_symlink():
@@ -70,7 +71,7 @@ def read_sources(
                 N_("The batches file '{path}' does not exist on the server."),
                 path=typed_file.strip(),
             )
-        sources.append(batch_import.read_batches_file(path, base=directory))
+        sources.append(batches_file.read_batches_file(path, base=directory))
     if directory is not None:
         sources.append(
             batch_import.scan_data_directory(
@@ -84,7 +85,7 @@ def read_sources(
                 "batches file or a data directory on the server."
             )
         )
-    return batch_import.merge_sources(*sources), directory
+    return batch_import.merge_sources(*sources, set_aside=same_batch or ()), directory
 
 
 def missing_default(typed_file: str, default_file: Path | None) -> bool:
@@ -185,9 +186,34 @@ def refused_warning(refused: dict[str, str]) -> str:
     ).format(count=format_number(len(refused)), entries=named)
 
 
+def kept_folders_warning(kept: dict[str, dict]) -> str:
+    """What the preview and the summary say of the stored batches whose folder, on disk, is
+    kept instead of one that is not: how many, the first few with the folder not taken."""
+    if not kept:
+        return ""
+    named = ", ".join(
+        f"{literal(cut(batch_id))} ({literal(repr(cut(folders['not_on_disk'], 200)))})"
+        for batch_id, folders in list(kept.items())[:SHOWN_REFUSED]
+    )
+    more = len(kept) - SHOWN_REFUSED
+    if more > 0:
+        named += " " + ngettext("(and {count} more)", "(and {count} more)", more).format(
+            count=format_number(more)
+        )
+    return ngettext(
+        "{count} batch keeps its folder, the one the import names for it not being on disk: "
+        "{batches}.",
+        "{count} batches keep their folder, the one the import names for them not being on "
+        "disk: {batches}.",
+        len(kept),
+    ).format(count=format_number(len(kept)), batches=named)
+
+
 def _imported(result: batch_import.ImportResult, same_batch=()) -> str:
     st.session_state[IMPORT_PREVIEW] = None
     st.session_state[IMPORT_RESULT] = asdict(result)
+    if kept := kept_folders_warning(result.kept_folders):  # asked for and not done: not green
+        flash("warning", kept)
     refused = "".join(
         " "
         + _("Refused (not a folder name): {id}: {why}.").format(
@@ -264,6 +290,8 @@ def confirm(databases: Databases) -> None:
             )
         for line in same_batch_lines(preview.get("same_batch") or []):
             st.warning(line)
+        if kept := kept_folders_warning(preview["plan"].get("kept_folders") or {}):
+            st.warning(kept)
         if not preview["directory"]:
             st.caption(
                 _(

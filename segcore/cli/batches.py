@@ -80,8 +80,15 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
             f"Imported: {result.added} added, {result.updated} updated, "
             f"{result.unchanged} unchanged, {len(result.flagged_missing)} flagged as "
             f"missing, {len(result.restored)} found again"
+            f"{f', {len(result.kept_folders)} kept their folder' if result.kept_folders else ''}"
             f"{f', {len(result.refused)} refused' if result.refused else ''}."
         )
+        for batch_id, folders in result.kept_folders.items():
+            echo(
+                f"kept: {printable(batch_id)!r} stays at {printable(folders['kept'])!r}: "
+                f"{printable(folders['not_on_disk'])!r} is not a folder on disk",
+                err=True,
+            )
         for batch_id, reason in result.refused.items():
             # repr: an id holding terminal escapes is shown, never replayed
             echo(f"refused: {cut(batch_id)!r} {reason}; nothing was written for it", err=True)
@@ -90,7 +97,7 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
                 f"warning: {printable(folder)}: cannot be read, its images were not counted",
                 err=True,
             )
-    if result.refused:
+    if result.refused or result.kept_folders:  # not everything the sources asked was done
         sys.exit(1)
 
 

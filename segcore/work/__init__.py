@@ -1,4 +1,4 @@
-"""The work handed out: the batch list (`batches`), importing it (`batch_import`), writing
+"""The work handed out: the batch list (`batches`), importing it (`batch_import`, reading the batches file in `batches_file`), writing
 assignments (`assignments`) and a member's handover when they leave (`handover`).
 Imports `core` and `team`.
 """

@@ -2,7 +2,8 @@
 
 Idempotent: a re-import adds new batches and refreshes `folder`, but never touches assignment,
 status, metadata or sync fields. Batches whose folder is gone from disk are flagged, not
-deleted; a batch a source does not list is not flagged for that alone. An id spelled
+deleted; a batch a source does not list is not flagged for that alone; a stored folder on
+disk is never replaced by one that is not (reported in `kept_folders`). An id spelled
 differently from a stored one (`batch_007` for `batch_7`) is that batch; an id that cannot name
 a folder (`../../etc`, `a/b`, control characters, empty, `.`, not UTF-8) is refused and
 reported. A folder path holding bytes that are not UTF-8 is stored with '?' for them. Each step of writes
@@ -14,16 +15,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
-import bson
 from pymongo import InsertOne, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, ImportFileError
-from segcore.core.json_input import decode_text, loads_strict, read_file_bytes
 from segcore.core.naming import batch_number, canonical_batch_id, storable, unsafe_id_reason
 from segcore.core.regular_files import is_folder, regular_files, stored_folder_on_disk
 from segcore.core.timefmt import utcnow
@@ -31,6 +30,7 @@ from segcore.settings.config import Settings
 from segcore.store import history
 from segcore.store.atomic import in_one_step
 from segcore.work.batches import COLLECTION, mark_changed
+from segcore.work.batches_file import BatchEntry, read_batches_file
 
 # The images of a folder: the same extensions as the mask check's (MASK_EXTENSIONS default).
 IMAGE_SUFFIXES = Settings.mask_extensions
@@ -56,137 +56,7 @@ PROTECTED = {
     "created_at",
 }
 Progress = Callable[[int, int], None]
-MAX_EXTRA_BYTES = 1024 * 1024  # other fields kept on one new batch
 IMPORT_STEP = 2000  # writes per transaction, each step with its own history entry
-
-
-@dataclass(frozen=True)
-class BatchEntry:
-    """One batch named by an import source."""
-
-    id: str
-    folder: str | None
-    extra: dict = field(default_factory=dict)
-    image_count: int | None = None
-
-
-def _where(index: int) -> str:
-    return f"item {index + 1}"
-
-
-def parse_batches_json(
-    text: str, source: str = "batches.json", base: Path | None = None
-) -> list[BatchEntry]:
-    """Parse the plausible shapes of a batches file; raise ImportFileError saying where.
-
-    Accepted: a list of folder names or paths; a list of objects with `id` and/or `folder`
-    (other keys are kept as extra fields); or an object holding such a list. A relative folder
-    is stored under `base`, made absolute: a folder relative to wherever the import ran would
-    not be found by the app or a timer running elsewhere.
-    """
-    base = Path(os.path.abspath(base)) if base is not None else None
-    data = loads_strict(text, source)  # every oddity of the file is one ImportFileError
-    if isinstance(data, dict):
-        lists = [(k, v) for k, v in data.items() if isinstance(v, list)]
-        if len(lists) != 1:
-            raise ImportFileError(
-                N_(
-                    "{source}: expected a list of batches, or an object "
-                    "holding exactly one list (found {count} lists)"
-                ),
-                source=source,
-                count=len(lists),
-            )
-        key, data = lists[0]
-        source = f"{source}, list '{key}'"
-    if not isinstance(data, list):
-        raise ImportFileError(
-            N_("{source}: expected a list of batches, found {kind}"),
-            source=source,
-            kind=type(data).__name__,
-        )
-    entries: list[BatchEntry] = []
-    first_seen: dict[str, int] = {}
-    for index, item in enumerate(data):
-        entry = _entry(item, index, source, base)
-        # an empty id ("/", "."): no batch to repeat, refused on its own when imported
-        for key in {entry.id, canonical_batch_id(entry.id) or entry.id} - {""}:
-            if key in first_seen:
-                raise ImportFileError(
-                    N_("{source}: {where} repeats batch '{id}' (already at {first})"),
-                    source=source,
-                    where=_where(index),
-                    id=entry.id,
-                    first=_where(first_seen[key]),
-                )
-            first_seen[key] = index
-        entries.append(entry)
-    return entries
-
-
-def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEntry:
-    if isinstance(item, str):
-        folder, batch_id, extra = item, None, {}
-    elif isinstance(item, dict):
-        batch_id, folder = item.get("id"), item.get("folder")
-        extra = {
-            k: v
-            for k, v in item.items()
-            if k not in ("id", "folder")
-            and isinstance(k, str)
-            and not k.startswith("$")
-            and "." not in k
-        }
-        if batch_id is not None and not isinstance(batch_id, str):
-            raise ImportFileError(
-                N_("{source}: {where}: 'id' must be a string, found {kind} {value}"),
-                source=source,
-                where=_where(index),
-                kind=type(batch_id).__name__,
-                value=repr(batch_id),
-            )
-        if folder is not None and not isinstance(folder, str) or "\x00" in (folder or ""):
-            raise ImportFileError(
-                N_("{source}: {where}: 'folder' must be a string"),
-                source=source,
-                where=_where(index),
-            )  # NUL: never a path
-    else:
-        raise ImportFileError(
-            N_(
-                "{source}: {where} must be a folder name or an object with "
-                "'id'/'folder', found {kind}"
-            ),
-            source=source,
-            where=_where(index),
-            kind=type(item).__name__,
-        )
-    if extra and len(bson.encode(extra)) > MAX_EXTRA_BYTES:  # would fail the write halfway
-        raise ImportFileError(
-            N_("{source}: {where}: its other fields take more than {limit} KB"),
-            source=source,
-            where=_where(index),
-            limit=MAX_EXTRA_BYTES // 1024,
-        )
-    folder = folder.strip() if folder else None
-    if batch_id is None or not batch_id.strip():
-        if not folder:
-            raise ImportFileError(
-                N_("{source}: {where} has neither 'id' nor 'folder'"),
-                source=source,
-                where=_where(index),
-            )
-        batch_id = Path(folder.rstrip("/")).name
-    batch_id = batch_id.strip()
-    if folder and base is not None and not os.path.isabs(folder):
-        folder = str(base / folder)
-    return BatchEntry(id=batch_id, folder=folder, extra=extra)
-
-
-def read_batches_file(path: Path, base: Path | None = None) -> list[BatchEntry]:
-    """Read and parse a batches file; raise ImportFileError when unreadable or malformed."""
-    text = decode_text(read_file_bytes(Path(path)), str(path))  # a regular file, not huge
-    return parse_batches_json(text, source=str(path), base=base if base else Path(path).parent)
 
 
 def count_images(folder: Path) -> int | None:
@@ -206,11 +76,13 @@ def count_images(folder: Path) -> int | None:
 @dataclass(frozen=True)
 class SameBatch:
     """Folders naming one batch (`batch_5`, `batch_05`, `batch_5_redo`): a scan imports the one
-    named exactly as the batch (`kept`), or none of them, and says so."""
+    named exactly as the batch (`kept`), or none of them, and says so. `paths` are the set-aside
+    folders' real paths: a batches file naming one of them does not bring it back."""
 
     batch_id: str
     kept: str | None
     others: tuple[str, ...]
+    paths: tuple[str, ...] = field(default=(), compare=False)
 
     def reason(self) -> str:
         """Why each of `others` was not imported, in English (the command line's words)."""
@@ -234,8 +106,15 @@ def _one_folder_per_batch(folders: list, same_batch: list[SameBatch] | None) -> 
         if len(group) == 1 or exact is not None:
             kept.append(group[0] if len(group) == 1 else exact)
         if len(group) > 1 and same_batch is not None:
-            others = tuple(e.name for e in group if e is not exact)
-            same_batch.append(SameBatch(str(batch_id), exact.name if exact else None, others))
+            others = [e for e in group if e is not exact]
+            same_batch.append(
+                SameBatch(
+                    str(batch_id),
+                    exact.name if exact else None,
+                    tuple(e.name for e in others),
+                    tuple(os.path.realpath(e.path) for e in others),
+                )
+            )
     return kept
 
 
@@ -279,15 +158,22 @@ def scan_data_directory(
     return entries
 
 
-def merge_sources(*sources: list[BatchEntry]) -> list[BatchEntry]:
+def merge_sources(
+    *sources: list[BatchEntry], set_aside: Sequence[SameBatch] = ()
+) -> list[BatchEntry]:
     """Entries from several sources, one per batch; a later source fills what an earlier lacks.
 
     Ids naming the same batch number (`batch_7`, `batch_007`) are one batch, spelled as the
-    first source spells it.
+    first source spells it. An entry whose folder is one the scan `set_aside` is left out, as
+    the scan's report says (an older batches file listing the leftover `batch_05` beside
+    `batch_5` took the batch's number, and the folder named exactly was dropped).
     """
+    aside = {path for group in set_aside for path in group.paths}
     merged: dict[str, BatchEntry] = {}
     for entries in sources:
         for entry in entries:
+            if aside and _one_of(entry.folder, aside):
+                continue
             key = canonical_batch_id(entry.id) or entry.id
             earlier = merged.get(key)
             if earlier is None:
@@ -304,6 +190,17 @@ def merge_sources(*sources: list[BatchEntry]) -> list[BatchEntry]:
     return list(merged.values())
 
 
+def _one_of(folder: str | None, paths: set[str]) -> bool:
+    """Whether `folder` is one of `paths` (real paths), however the file spells it."""
+    if not folder:
+        return False
+    name = os.path.basename(folder.rstrip("/"))
+    # realpath touches the disk: only for a folder named as one of them
+    return any(os.path.basename(path) == name for path in paths) and (
+        os.path.realpath(folder) in paths
+    )
+
+
 @dataclass
 class ImportResult:
     added: int = 0
@@ -313,6 +210,8 @@ class ImportResult:
     restored: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # folders whose images were not counted
     refused: dict[str, str] = field(default_factory=dict)  # id -> why it cannot be a batch
+    # id -> {"kept": its stored folder, on disk; "not_on_disk": the one a source named}
+    kept_folders: dict[str, dict] = field(default_factory=dict)
 
 
 FolderCheck = Callable[[dict], "bool | None"]
@@ -345,14 +244,26 @@ def folder_checker(data_directory: Path | None) -> FolderCheck | None:
     return present
 
 
+def folder_on_disk(path: str) -> bool:
+    """Whether `path` is a folder on this machine ('?' in a stored path standing for a byte
+    that is not UTF-8, see naming.storable)."""
+    return os.path.isdir(path) or stored_folder_on_disk(path) is not None
+
+
 def plan_import(
-    entries: list[BatchEntry], existing: list[dict], folder_exists: FolderCheck | None = None
+    entries: list[BatchEntry],
+    existing: list[dict],
+    folder_exists: FolderCheck | None = None,
+    is_folder_here: Callable[[str], bool] = folder_on_disk,
 ) -> tuple[list, list, ImportResult]:
     """Compare import entries with stored batches: what to insert, what to update, what to flag.
 
-    Pure apart from `folder_exists` (see `folder_checker`); `existing` holds the stored
-    {id, folder, number, folder_missing, image_count}. Any batch is flagged "folder missing"
-    exactly when `folder_exists` says its folder is absent, never because no source listed it.
+    Pure apart from `folder_exists` (see `folder_checker`) and `is_folder_here`; `existing`
+    holds the stored {id, folder, number, folder_missing, image_count}. Any batch is flagged
+    "folder missing" exactly when `folder_exists` says its folder is absent, never because no
+    source listed it. A stored folder that is on disk is never replaced by one that is not (a
+    list kept in another folder names `batch_1` relative to itself): it is kept and the batch
+    named in `kept_folders`.
     """
     stored = {doc["id"]: doc for doc in existing if isinstance(doc.get("id"), str)}
     by_number: dict[str, str] = {}
@@ -377,13 +288,17 @@ def plan_import(
             continue
         seen.add(stored_id or entry.id)
         doc = stored.get(stored_id)
+        given = entry.folder
+        if doc is not None and _loses_its_folder(doc, given, is_folder_here):
+            result.kept_folders[stored_id] = {"kept": doc["folder"], "not_on_disk": storable(given)}
+            given = None
         wanted = {"number": batch_number(entry.id)}
-        if entry.folder is not None:  # on disk as it is, stored with '?' for bytes not UTF-8
-            wanted["folder"] = storable(entry.folder)
+        if given is not None:  # on disk as it is, stored with '?' for bytes not UTF-8
+            wanted["folder"] = storable(given)
         if entry.image_count is not None:
             wanted["image_count"] = entry.image_count
         # A listed batch is checked on disk too, new or old: being listed is not being there.
-        folder = entry.folder if entry.folder is not None else (doc or {}).get("folder")
+        folder = given if given is not None else (doc or {}).get("folder")
         on_disk = (
             folder_exists({"id": stored_id or entry.id, "folder": folder})
             if folder_exists
@@ -417,6 +332,18 @@ def plan_import(
             updates.append((batch_id, {"folder_missing": True}, ["flagged_missing"]))
             result.flagged_missing.append(batch_id)
     return inserts, updates, result
+
+
+def _loses_its_folder(doc: dict, folder: str | None, is_folder_here: Callable) -> bool:
+    """Whether `folder` would replace the stored batch's folder on disk by one that is not."""
+    stored = doc.get("folder")
+    return (
+        folder is not None
+        and isinstance(stored, str)
+        and stored != storable(folder)
+        and not is_folder_here(folder)
+        and is_folder_here(stored)
+    )
 
 
 def _plan_update(
@@ -557,7 +484,7 @@ def import_from_sources(
         )
     result = import_batches(
         db,
-        merge_sources(*sources),
+        merge_sources(*sources, set_aside=same_batch),
         author,
         folder_checker(Path(data_directory)) if data_directory else None,
     )

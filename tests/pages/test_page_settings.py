@@ -330,3 +330,75 @@ def test_every_reason_an_id_is_refused_for_is_worded_in_the_pages_language(batch
 
     reason = unsafe_id_reason(batch_id)
     assert reason is not None and (reason in _REASONS or _TOO_LONG.fullmatch(reason)), reason
+
+
+def test_a_file_naming_a_leftover_folder_previews_and_imports_the_exact_one(app_env, tmp_path):
+    """The preview said "'batch_01' ... folder 'batch_1', which is imported instead" and
+    Import then stored batch_01 -> the empty leftover and no batch_1."""
+    for name in ("batch_1", "batch_01", "batch_2"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "batch_1" / "img_001.png").write_bytes(b"x")
+    (tmp_path / "batches.json").write_text(json.dumps(["batch_01", "batch_2"]))
+    at = page("settings").run()
+    at.text_input(key="import_file").input(str(tmp_path / "batches.json"))
+    at.text_input(key="import_dir").input(str(tmp_path))
+    at.button(key="import_preview_go").click().run()
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["New"] == "2"
+    assert [w.value for w in at.warning] == [
+        "Not imported: 'batch_01' names the same batch as folder 'batch_1', which is "
+        "imported instead."
+    ]
+    at.button(key="import_confirm").click().run()
+    assert {d["id"]: d["folder"] for d in app_env.work.batches.find()} == {
+        "batch_1": str(tmp_path / "batch_1"),
+        "batch_2": str(tmp_path / "batch_2"),
+    }
+
+
+def _batches_listed_in_another_folder(work, tmp_path):
+    """batch_1 and batch_2 stored with their folders on disk; a batches file in another folder
+    lists them as `batch_01` and `Batch_2`, folders that are not there."""
+    data, elsewhere = tmp_path / "data", tmp_path / "elsewhere"
+    for n in (1, 2):
+        (data / f"batch_{n}").mkdir(parents=True)
+    elsewhere.mkdir()
+    work.batches.insert_many(
+        [{"id": f"batch_{n}", "folder": str(data / f"batch_{n}"), "number": n} for n in (1, 2)]
+    )
+    (elsewhere / "batches.json").write_text(json.dumps(["batch_01", "Batch_2"]))
+    at = page("settings").run()
+    at.text_input(key="import_file").input(str(elsewhere / "batches.json"))
+    at.text_input(key="import_dir").input("")
+    return at.button(key="import_preview_go").click().run(), data, elsewhere
+
+
+def test_the_preview_names_batches_whose_folder_an_import_would_replace_by_none(app_env, tmp_path):
+    """A batches file on the server listing `batch_01` and `Batch_2` from another folder:
+    Import re-pointed the delivered batch_1 and batch_2 to folders that do not exist, and
+    neither the preview nor the summary named them."""
+    at, data, elsewhere = _batches_listed_in_another_folder(app_env.work, tmp_path)
+    assert not at.exception, at.exception
+    said = (
+        "2 batches keep their folder, the one the import names for them not being on disk: "
+        f"batch_1 ('{elsewhere / 'batch_01'}'), batch_2 ('{elsewhere / 'Batch_2'}')."
+    )
+    assert [shown(w.value) for w in at.warning] == [said]
+    assert {m.label: m.value for m in at.metric}["Unchanged"] == "2"
+    at.button(key="import_confirm").click().run()
+    assert {d["id"]: d["folder"] for d in app_env.work.batches.find()} == {
+        "batch_1": str(data / "batch_1"),
+        "batch_2": str(data / "batch_2"),
+    }
+    assert "Import finished: 0 added, 0 refreshed, 2 unchanged" in at.success[0].value
+    assert [shown(w.value) for w in at.warning] == [said]  # said again, once written
+
+
+def test_a_kept_folder_is_said_in_spanish(app_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("LANGUAGE", "es")
+    at, _data, elsewhere = _batches_listed_in_another_folder(app_env.work, tmp_path)
+    assert [shown(w.value) for w in at.warning] == [
+        "2 lotes conservan su carpeta, porque las que la importación indica para ellos no "
+        f"están en el disco: batch_1 ('{elsewhere / 'batch_01'}'), batch_2 "
+        f"('{elsewhere / 'Batch_2'}')."
+    ]

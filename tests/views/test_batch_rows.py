@@ -14,7 +14,7 @@ from segcore.store import data_version
 from segcore.team import team
 from segcore.views.batch_rows import BatchRows, batch_row, order
 from segcore.views.batch_table import export_rows
-from segcore.work import assignments, batch_import, batches, handover
+from segcore.work import assignments, batch_import, batches, batches_file, handover
 from segcore.work.batches import BatchQuery
 
 NUMERIC = ["batch_1", "batch_2", "batch_3", "batch_10", "batch_20", "batch_100"]
@@ -75,7 +75,7 @@ def test_order_stays_the_same_once_the_import_stores_the_numbers(production, tmp
     before = listed_orders(work)
     work.batches.update_one({"id": "odd_folder"}, {"$set": {"number": batches.UNNUMBERED}})
     entries = [
-        batch_import.BatchEntry(id=i, folder=None) for i in ("batch_2", "batch_100", "batch_7")
+        batches_file.BatchEntry(id=i, folder=None) for i in ("batch_2", "batch_100", "batch_7")
     ]
     batch_import.import_batches(work, entries, Actor("Coordinator", "coordinator"))
     stored = {d["id"]: d.get("number") for d in work.batches.find({}, {"id": 1, "number": 1})}

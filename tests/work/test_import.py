@@ -6,13 +6,9 @@ from pathlib import Path
 import pytest
 
 from segcore.core.errors import ImportFileError
-from segcore.work import batch_import, batches
-from segcore.work.batch_import import (
-    BatchEntry,
-    import_batches,
-    import_from_sources,
-    parse_batches_json,
-)
+from segcore.work import batch_import, batches, batches_file
+from segcore.work.batch_import import import_batches, import_from_sources
+from segcore.work.batches_file import BatchEntry, parse_batches_json
 
 
 @pytest.mark.parametrize(
@@ -261,7 +257,7 @@ def test_a_listed_folder_absent_on_disk_is_flagged_new_or_old(db, tmp_path):
     )
     listing = tmp_path / "batches.json"
     listing.write_text(json.dumps(["batch_1", "batch_2", "batch_3"]))
-    entries = batch_import.read_batches_file(listing, base=tmp_path)
+    entries = batches_file.read_batches_file(listing, base=tmp_path)
     preview = batch_import.preview_import(db, entries, batch_import.folder_checker(tmp_path))
     assert sorted(preview.flagged_missing) == ["batch_2", "batch_3"]
     result = import_from_sources(db, listing, tmp_path, "me")
@@ -331,7 +327,7 @@ def test_a_relative_batches_file_stores_absolute_folders(db, run_cli, tmp_path):
 def test_folders_of_a_file_read_against_a_relative_folder_are_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     text = json.dumps(["batch_1", "sub/batch_2", "/srv/data/batch_3"])
-    entries = batch_import.parse_batches_json(text, base=Path("data"))
+    entries = batches_file.parse_batches_json(text, base=Path("data"))
     assert [e.folder for e in entries] == [
         str(tmp_path / "data" / "batch_1"),
         str(tmp_path / "data" / "sub" / "batch_2"),
@@ -371,3 +367,85 @@ def test_a_scan_of_folders_naming_one_batch_imports_the_exact_one_and_reports_th
     ]
     stored = {d["id"]: (d["folder"], d["image_count"]) for d in db.batches.find()}
     assert stored == {"batch_5": (str(data / "batch_5"), 2), "batch_6": (str(data / "batch_6"), 0)}
+
+
+def _leftover_beside_the_real_batch_1(data):
+    """`batch_1` holds the images, `batch_01` is an empty leftover, and the batches file is an
+    older list naming the leftover."""
+    _folders(data, [2])
+    _folders(data, [1], images=2)
+    (data / "batch_01").mkdir()
+    (data / "batches.json").write_text(json.dumps(["batch_01", "batch_2"]))
+
+
+@pytest.mark.parametrize("stored_before", [False, True])
+def test_a_file_naming_a_leftover_folder_imports_the_exact_one_as_the_message_says(
+    db, run_cli, tmp_path, stored_before
+):
+    """The import said "'batch_01' ... folder 'batch_1', which is imported instead" and stored
+    batch_01 -> the empty leftover, without batch_1 (the folder holding the images); with
+    batch_1 already stored, it re-pointed it to the leftover."""
+    data = tmp_path / "data"
+    _leftover_beside_the_real_batch_1(data)
+    if stored_before:
+        db.batches.insert_one({"id": "batch_1", "folder": str(data / "batch_1"), "number": 1})
+    out = run_cli("import", "--data-dir", str(data), "--file", str(data / "batches.json"))
+    assert out.returncode == 1, out.stderr  # one folder refused, the rest imported
+    assert [line for line in out.stderr.splitlines() if line.startswith("refused")] == [
+        "refused: 'batch_01' names the same batch as folder 'batch_1', which is imported "
+        "instead; nothing was written for it"
+    ]
+    assert {d["id"]: d["folder"] for d in db.batches.find()} == {
+        "batch_1": str(data / "batch_1"),
+        "batch_2": str(data / "batch_2"),
+    }
+
+
+def test_a_file_naming_one_of_two_leftovers_imports_neither(db, tmp_path):
+    """`batch_01` and `batch_001`, no `batch_1`: "none of them is imported", the file's naming
+    one of them included."""
+    data = tmp_path / "data"
+    _folders(data, ["01", "001", 2])
+    (data / "batches.json").write_text(json.dumps(["batch_01", "batch_2"]))
+    result = import_from_sources(db, data / "batches.json", data, "me")
+    assert sorted(result.refused) == ["batch_001", "batch_01"]
+    assert [d["id"] for d in db.batches.find()] == ["batch_2"]
+
+
+def test_an_import_never_moves_a_batch_from_its_folder_to_one_not_on_disk(db, run_cli, tmp_path):
+    """A batches file kept elsewhere, listing `batch_01` and `Batch_2`: the delivered batch_1
+    and batch_2 were re-pointed to `elsewhere/batch_01` and `elsewhere/Batch_2`, which do not
+    exist, without a word (the next mask check found no images). A folder that is on disk is
+    kept and the batch named; a folder on disk is still taken, and a folder already gone is
+    still replaced."""
+    data, elsewhere = tmp_path / "data", tmp_path / "elsewhere"
+    _folders(data, [1, 2, 4])
+    _folders(elsewhere, [4])
+    db.batches.insert_many(
+        [
+            {"id": f"batch_{n}", "folder": str(data / f"batch_{n}"), "number": n}
+            for n in (1, 2, 3, 4)  # batch_3's folder is gone already
+        ]
+    )
+    listing = elsewhere / "batches.json"
+    listing.write_text(json.dumps(["batch_01", "Batch_2", "batch_3", "batch_4"]))
+    out = run_cli("import", "--file", str(listing))
+    assert out.returncode == 1, out.stderr  # not everything the file asked was done
+    assert "2 updated, 2 unchanged" in out.stdout and "2 kept their folder" in out.stdout
+    assert [line for line in out.stderr.splitlines() if line.startswith("kept")] == [
+        f"kept: 'batch_1' stays at '{data / 'batch_1'}': '{elsewhere / 'batch_01'}' is not "
+        "a folder on disk",
+        f"kept: 'batch_2' stays at '{data / 'batch_2'}': '{elsewhere / 'Batch_2'}' is not "
+        "a folder on disk",
+    ]
+    assert {d["id"]: d["folder"] for d in db.batches.find()} == {
+        "batch_1": str(data / "batch_1"),
+        "batch_2": str(data / "batch_2"),
+        "batch_3": str(elsewhere / "batch_3"),
+        "batch_4": str(elsewhere / "batch_4"),
+    }
+    out = run_cli("import", "--file", str(listing), "--json")
+    assert json.loads(out.stdout)["kept_folders"] == {
+        "batch_1": {"kept": str(data / "batch_1"), "not_on_disk": str(elsewhere / "batch_01")},
+        "batch_2": {"kept": str(data / "batch_2"), "not_on_disk": str(elsewhere / "Batch_2")},
+    }

@@ -8,7 +8,8 @@ import pytest
 
 from segcore.core.errors import ImportFileError
 from segcore.core.json_input import MAX_BYTES, decode_text
-from segcore.work.batch_import import import_from_sources, parse_batches_json
+from segcore.work.batch_import import import_from_sources
+from segcore.work.batches_file import parse_batches_json
 from tests.helpers import page
 
 BAD = [  # (file bytes, words the message holds)

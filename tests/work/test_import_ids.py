@@ -7,7 +7,8 @@ import pytest
 
 from segcore.core.naming import unsafe_id_reason
 from segcore.store.history import list_history
-from segcore.work.batch_import import BatchEntry, import_batches, merge_sources, plan_import
+from segcore.work.batch_import import import_batches, merge_sources, plan_import
+from segcore.work.batches_file import BatchEntry
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,148 @@
+"""The batches file (`batches.json`): its plausible shapes read strictly into `BatchEntry`s.
+
+A malformed file is one ImportFileError saying where; nothing is decided here about what an
+import then writes (see batch_import).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bson
+
+from segcore.core.errors import N_, ImportFileError
+from segcore.core.json_input import decode_text, loads_strict, read_file_bytes
+from segcore.core.naming import canonical_batch_id
+
+MAX_EXTRA_BYTES = 1024 * 1024  # other fields kept on one new batch
+
+
+@dataclass(frozen=True)
+class BatchEntry:
+    """One batch named by an import source."""
+
+    id: str
+    folder: str | None
+    extra: dict = field(default_factory=dict)
+    image_count: int | None = None
+
+
+def _where(index: int) -> str:
+    return f"item {index + 1}"
+
+
+def parse_batches_json(
+    text: str, source: str = "batches.json", base: Path | None = None
+) -> list[BatchEntry]:
+    """Parse the plausible shapes of a batches file; raise ImportFileError saying where.
+
+    Accepted: a list of folder names or paths; a list of objects with `id` and/or `folder`
+    (other keys are kept as extra fields); or an object holding such a list. A relative folder
+    is stored under `base`, made absolute: a folder relative to wherever the import ran would
+    not be found by the app or a timer running elsewhere.
+    """
+    base = Path(os.path.abspath(base)) if base is not None else None
+    data = loads_strict(text, source)  # every oddity of the file is one ImportFileError
+    if isinstance(data, dict):
+        lists = [(k, v) for k, v in data.items() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise ImportFileError(
+                N_(
+                    "{source}: expected a list of batches, or an object "
+                    "holding exactly one list (found {count} lists)"
+                ),
+                source=source,
+                count=len(lists),
+            )
+        key, data = lists[0]
+        source = f"{source}, list '{key}'"
+    if not isinstance(data, list):
+        raise ImportFileError(
+            N_("{source}: expected a list of batches, found {kind}"),
+            source=source,
+            kind=type(data).__name__,
+        )
+    entries: list[BatchEntry] = []
+    first_seen: dict[str, int] = {}
+    for index, item in enumerate(data):
+        entry = _entry(item, index, source, base)
+        # an empty id ("/", "."): no batch to repeat, refused on its own when imported
+        for key in {entry.id, canonical_batch_id(entry.id) or entry.id} - {""}:
+            if key in first_seen:
+                raise ImportFileError(
+                    N_("{source}: {where} repeats batch '{id}' (already at {first})"),
+                    source=source,
+                    where=_where(index),
+                    id=entry.id,
+                    first=_where(first_seen[key]),
+                )
+            first_seen[key] = index
+        entries.append(entry)
+    return entries
+
+
+def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEntry:
+    if isinstance(item, str):
+        folder, batch_id, extra = item, None, {}
+    elif isinstance(item, dict):
+        batch_id, folder = item.get("id"), item.get("folder")
+        extra = {
+            k: v
+            for k, v in item.items()
+            if k not in ("id", "folder")
+            and isinstance(k, str)
+            and not k.startswith("$")
+            and "." not in k
+        }
+        if batch_id is not None and not isinstance(batch_id, str):
+            raise ImportFileError(
+                N_("{source}: {where}: 'id' must be a string, found {kind} {value}"),
+                source=source,
+                where=_where(index),
+                kind=type(batch_id).__name__,
+                value=repr(batch_id),
+            )
+        if folder is not None and not isinstance(folder, str) or "\x00" in (folder or ""):
+            raise ImportFileError(
+                N_("{source}: {where}: 'folder' must be a string"),
+                source=source,
+                where=_where(index),
+            )  # NUL: never a path
+    else:
+        raise ImportFileError(
+            N_(
+                "{source}: {where} must be a folder name or an object with "
+                "'id'/'folder', found {kind}"
+            ),
+            source=source,
+            where=_where(index),
+            kind=type(item).__name__,
+        )
+    if extra and len(bson.encode(extra)) > MAX_EXTRA_BYTES:  # would fail the write halfway
+        raise ImportFileError(
+            N_("{source}: {where}: its other fields take more than {limit} KB"),
+            source=source,
+            where=_where(index),
+            limit=MAX_EXTRA_BYTES // 1024,
+        )
+    folder = folder.strip() if folder else None
+    if batch_id is None or not batch_id.strip():
+        if not folder:
+            raise ImportFileError(
+                N_("{source}: {where} has neither 'id' nor 'folder'"),
+                source=source,
+                where=_where(index),
+            )
+        batch_id = Path(folder.rstrip("/")).name
+    batch_id = batch_id.strip()
+    if folder and base is not None and not os.path.isabs(folder):
+        folder = str(base / folder)
+    return BatchEntry(id=batch_id, folder=folder, extra=extra)
+
+
+def read_batches_file(path: Path, base: Path | None = None) -> list[BatchEntry]:
+    """Read and parse a batches file; raise ImportFileError when unreadable or malformed."""
+    text = decode_text(read_file_bytes(Path(path)), str(path))  # a regular file, not huge
+    return parse_batches_json(text, source=str(path), base=base if base else Path(path).parent)
