@@ -67,7 +67,8 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # the bytes of the batch's image of its name is that image, not a mask (`image_copies`),
 # and each mask's path (`paths`), which tells images sharing a name in different subfolders apart;
 # 7: a `x.7z.001` or `x.zip.001` holding a whole archive (7-Zip's single volume) is read as it;
-# 8: a single mask compressed on its own (`x_mask.png.gz`) is named so, not a truncated tar
+# 8: a single mask compressed on its own (`x_mask.png.gz`) is named so, not a truncated tar,
+# and members under system or hidden folders (`@eaDir/`, `.git/`) are left out, as on disk
 VERSION = 8
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
