@@ -15,6 +15,7 @@ from segcore.archives.archive_links import LINK_OUTSIDE as LINK_OUTSIDE_SCAN
 from segcore.archives.archive_links import MISSING as LINK_MISSING
 from segcore.archives.archive_links import OUTSIDE as LINK_OUTSIDE
 from segcore.archives.archive_listing import EMPTY_MEMBER
+from segcore.archives.archive_zip import MEMBER_REASONS
 from segcore.content import mask_format_dicom as dicom
 from segcore.content.mask_content_scan import UNSUPPORTED_METHOD
 from segcore.core.naming import person_key
@@ -247,6 +248,7 @@ READ_PHRASES = {
         "saved without its DICOM file header: no preamble, no 'DICM'"
     ),
     "not DICOM data: no 'DICM' header": N_("not DICOM data: no 'DICM' header"),
+    **{reason: reason for reason in MEMBER_REASONS},  # a damaged zip member (archive_zip)
 }
 NOT_READABLE = N_("not a readable {kind} ({detail})")
 NO_READER = N_("no reader for {extension} files")

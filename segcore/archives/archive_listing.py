@@ -66,8 +66,10 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # counts as the file it leads to, or is no mask, and zip names may be CP850; 6: a member with
 # the bytes of the batch's image of its name is that image, not a mask (`image_copies`),
 # and each mask's path (`paths`), which tells images sharing a name in different subfolders apart;
-# 7: a `x.7z.001` or `x.zip.001` holding a whole archive (7-Zip's single volume) is read as it
-VERSION = 7
+# 7: a `x.7z.001` or `x.zip.001` holding a whole archive (7-Zip's single volume) is read as it;
+# 8: a single mask compressed on its own (`x_mask.png.gz`) is named so, not a truncated tar,
+# and members under system or hidden folders (`@eaDir/`, `.git/`) are left out, as on disk
+VERSION = 8
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = N_("{name} (0 bytes)")  # how a 0-byte mask member is listed among other files
@@ -97,6 +99,18 @@ MAGIC = (
     (b"\x1f\x8b", "tar"),
     (b"BZh", "tar"),
     (b"\xfd7zXZ\x00", "tar"),
+)
+# A single file compressed on its own (`gzip img_001_mask.png`), by its first bytes: named in
+# the reason, never read as the tar these formats usually hold.
+COMPRESSED_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+)
+COMPRESSED_ENDINGS = (".gz", ".gzip", ".bz2", ".bz", ".xz")
+COMPRESSED_FILE = N_(
+    "a single file compressed with {format} ({name}), not an archive: upload the mask itself "
+    "or an archive holding it"
 )
 OTHER_MAGIC = (
     (b"Rar!\x1a\x07", "RAR"),
@@ -175,6 +189,21 @@ def kind_from_magic(head: bytes) -> str:
     return ""
 
 
+def compressed_single_file(filename: str, head: bytes, extensions=DEFAULT_EXTENSIONS) -> None:
+    """Raise UnreadableUpload saying what an upload is when it is a single mask compressed on
+    its own (`img_001_mask.png.gz`, `.xz`, `.bz2`): its name without the compression's ending
+    has an image extension and its first bytes are that compression's. Read as a tar, such a
+    file was refused as a "truncated header", which sent annotators to upload it again."""
+    lower = filename.lower()
+    ending = next((e for e in COMPRESSED_ENDINGS if lower.endswith(e)), None)
+    if ending is None or not is_image_name(filename[: -len(ending)], extensions):
+        return
+    for magic, name in COMPRESSED_MAGIC:
+        if head.startswith(magic):
+            inner = member_base_name(filename[: -len(ending)])
+            raise UnreadableUpload(COMPRESSED_FILE, format=name, name=inner)
+
+
 def format_name(filename: str, head: bytes = b"") -> str:
     """The name of a format this check does not read, from its first bytes or its ending."""
     for magic, name in OTHER_MAGIC:
@@ -226,6 +255,7 @@ def list_upload(
             return listing
         if kind in ("", "unsupported"):
             head = ChunkFile(chunks, stored, stats).read(512)
+            compressed_single_file(filename, head, extensions)
             kind = kind_from_magic(head)  # a zip named .rar is still a zip
             listing.kind = kind or "unknown"
             if not kind:

@@ -285,6 +285,49 @@ class UnsupportedMethod(NotImplementedError):
     unknown to us: a note, never the annotator's problem)."""
 
 
+# Why a member's data cannot be read, in words: zipfile's own messages quote the damaged
+# bytes as Python writes them (`header b'\x92\x9e...'`), no help to anyone reading a receipt.
+MEMBER_HEADER_MISMATCH = N_("damaged member: its header does not match the zip's directory")
+MEMBER_NO_HEADER = N_("damaged member: no member header where the zip's directory points")
+MEMBER_HEADER_CUT = N_("damaged member: its header is cut short")
+MEMBER_BAD_CHECKSUM = N_("damaged member: its data does not match its checksum")
+MEMBER_DATA_CUT = N_("damaged member: its data is cut short")
+MEMBER_DATA_CORRUPT = N_("damaged member: its compressed data is corrupt")
+MEMBER_DAMAGED = N_("damaged member")
+MEMBER_REASONS = (
+    MEMBER_HEADER_MISMATCH,
+    MEMBER_NO_HEADER,
+    MEMBER_HEADER_CUT,
+    MEMBER_BAD_CHECKSUM,
+    MEMBER_DATA_CUT,
+    MEMBER_DATA_CORRUPT,
+    MEMBER_DAMAGED,
+)
+_MEMBER_MESSAGES = (  # the start of zipfile's message, and what it means
+    ("File name in directory", MEMBER_HEADER_MISMATCH),
+    ("Bad magic number for file header", MEMBER_NO_HEADER),
+    ("Truncated file header", MEMBER_HEADER_CUT),
+    ("Bad CRC-32", MEMBER_BAD_CHECKSUM),
+)
+
+
+def member_damage(exc: BaseException) -> str | None:
+    """Why a member's data could not be read (one of MEMBER_REASONS, English), from what
+    `open_member` or reading it raised: a damaged header, checksum or compressed stream; None
+    for anything else (the caller words it)."""
+    if isinstance(exc, zipfile.BadZipFile):
+        message = str(exc)
+        for start, reason in _MEMBER_MESSAGES:
+            if message.startswith(start):
+                return reason
+        return MEMBER_DAMAGED
+    if isinstance(exc, EOFError):
+        return MEMBER_DATA_CUT
+    if isinstance(exc, zlib.error):
+        return MEMBER_DATA_CORRUPT
+    return None
+
+
 def method_name(method: int) -> str:
     """A compression method as people know it: "Zstandard (93)"."""
     return f"{METHOD_NAMES.get(method, 'method')} ({method})"

@@ -148,8 +148,14 @@ def _verify_new(ctx, report, quiet: bool, notify: bool = True):
 
     # nothing new: only uploads whose missing chunks have come since are listed again
     if report.changed_upload_ids == [] and not chunks_arrived(ctx.databases):
-        return VerifyReport()
-    return run_verify(ctx, quiet, notify=notify, upload_ids=report.changed_upload_ids)
+        checked = VerifyReport()
+    else:
+        checked = run_verify(ctx, quiet, notify=notify, upload_ids=report.changed_upload_ids)
+    # The sync listed its new uploads for their receipts: the check finds them listed, and
+    # its figures would say "0 uploads checked" after every one of them was read.
+    for name in ("checked_uploads", "bytes_read", "bytes_stored"):
+        setattr(checked, name, getattr(checked, name) + getattr(report, name, 0))
+    return checked
 
 
 def _print_sync(report) -> None:

@@ -10,7 +10,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from segcore.content.mask_geometry import LABEL_TOLERANCE, Geometry, MaskValues, grid_size
+from segcore.content.mask_geometry import (
+    LABEL_TOLERANCE,
+    Geometry,
+    MaskValues,
+    grid_size,
+    in_order_of,
+)
 from segcore.core.errors import N_
 
 OFFENDERS_SHOWN = 50
@@ -122,6 +128,7 @@ def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
     A grid stated in two frames (a NIfTI whose qform and sform differ, as registration tools
     leave them: ITK-based tools read it by its qform, nibabel by its sform) fits when either
     of the mask's fits either of the image's; otherwise what differs in their first frames."""
+    mask = in_order_of(mask, image)  # a .npy mask's axes, in the order its image is read
     problems = _grid_differences(mask, image)
     if problems and (mask.alternative or image.alternative):
         for side in (mask, mask.alternative):

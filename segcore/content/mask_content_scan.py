@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import tarfile
 import zipfile
+import zlib
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 
@@ -41,6 +42,7 @@ from segcore.archives.archive_zip import (
     check_member_offsets,
     is_symlink,
     link_text,
+    member_damage,
     member_name,
     open_member,
     open_zip,
@@ -382,8 +384,16 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
             except UnsupportedMethod as exc:  # the zip is fine: we cannot read that method
                 reason = UNSUPPORTED_METHOD.format(method=exc)
                 scan.add(name, [("no_reader", {"reason": reason})], images)
-            except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError) as exc:
-                scan.add(name, [("unreadable", {"reason": first_line(exc)})], images)
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                NotImplementedError,
+                EOFError,
+                ValueError,
+                OSError,
+            ) as exc:
+                reason = member_damage(exc) or first_line(exc)
+                scan.add(name, [("unreadable", {"reason": reason})], images)
 
 
 def _scan_tar(scan: _Scan, open_stream) -> None:

@@ -26,6 +26,7 @@ from segcore.content.mask_channels import (
 )
 from segcore.content.mask_format_dicom import dicom_header, dicom_values
 from segcore.content.mask_geometry import (
+    READER_ORDER,
     Geometry,
     MaskValues,
     first_line,
@@ -33,6 +34,7 @@ from segcore.content.mask_geometry import (
     grid_size,
     make_geometry,
     read_at_most,
+    size_of_array,
     values_of,
 )
 from segcore.core.errors import UnreadableUpload
@@ -359,9 +361,9 @@ def nrrd_values(
 
 
 def numpy_values(source: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValues | None]:
-    """A `.npy` array, or the single array of a `.npz` (never unpickled). Its shape is its
-    grid (rows, columns[, slices] as NumPy writes an image: shown width × height); it carries
-    no spacing or position."""
+    """A `.npy` array, or the single array of a `.npz` (never unpickled). No spacing, position
+    or axis order: its shape (`array_shape`) is compared in the order of its image's reader
+    (mask_geometry.in_order_of), else shown rows first."""
     import numpy as np
 
     data = np.load(source, allow_pickle=False, mmap_mode=None)
@@ -374,8 +376,7 @@ def numpy_values(source: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValue
             array = data[data.files[0]]
     else:
         array = data
-    shape = (array.shape[1], array.shape[0], *array.shape[2:]) if array.ndim >= 2 else array.shape
-    geometry = make_geometry(shape)
+    geometry = replace(make_geometry(size_of_array(array.shape)), array_shape=array.shape)
     if geometry.voxels > max_voxels:
         return geometry, None
     return geometry, values_of(array)
@@ -407,7 +408,7 @@ def numpy_header(path: str) -> Geometry:
     else:
         with open(path, "rb") as handle:
             shape = shape_of(handle)
-    return make_geometry((shape[1], shape[0], *shape[2:]) if len(shape) >= 2 else shape)
+    return make_geometry(size_of_array(shape))
 
 
 # --- MetaImage (SimpleITK) --------------------------------------------------------------
@@ -533,9 +534,14 @@ def _unreadable(kind: str, exc: BaseException) -> UnreadableUpload:
 
 
 def image_header(path: str, name: str) -> Geometry:
-    """An image's grid from its header only; raises UnreadableUpload (the name says the format;
-    a name without an extension is DICOM)."""
+    """An image's grid from its header only, with the order its reader lays out its array
+    (READER_ORDER); raises UnreadableUpload (the name says the format; a name without an
+    extension is DICOM)."""
     kind = _format(name)
+    return replace(_image_header(path, name, kind), array_order=READER_ORDER.get(kind))
+
+
+def _image_header(path: str, name: str, kind: str) -> Geometry:
     _has_reader(kind, name)
     try:
         if kind == "planar":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from segcore.core.errors import UnreadableUpload, shortened
@@ -36,6 +36,11 @@ class Geometry:
     # The same grid in a second frame it states: a NIfTI whose qform and sform differ (see
     # mask_formats._nifti_geometry); compared as well, never shown.
     alternative: "Geometry | None" = None
+    # A NumPy mask's shape as saved: an array says nothing of its axis order, so it is sized
+    # in the order the reader of the image it is compared with lays out its array (`in_order_of`)
+    array_shape: tuple[int, ...] | None = None
+    # An image's: how its format's reader lays out its array (one of ARRAY_ORDERS)
+    array_order: str | None = None
 
     @property
     def voxels(self) -> int:
@@ -51,6 +56,46 @@ class MaskValues:
     nonzero: int
     labels: list[float]
     one_bit: bool = False
+
+
+# How a reader lays out an image's array against its size (width, height[, depth]):
+# nibabel and pynrrd as the size (x, y, z); Pillow (a stack of pages as tifffile reads it),
+# SimpleITK's GetArrayFromImage and pydicom's pixel_array reversed ([z,] y, x); rows first
+# (y, x[, ...]) as an array of unknown order was always read.
+AS_SIZE, REVERSED, ROWS_FIRST = "as size", "reversed", "rows first"
+ARRAY_ORDERS = (AS_SIZE, REVERSED, ROWS_FIRST)
+READER_ORDER = {  # by mask_formats' format kind: how its reader lays out an image's array
+    "planar": REVERSED,
+    "nifti": AS_SIZE,
+    "mgh": AS_SIZE,
+    "nrrd": AS_SIZE,
+    "metaimage": REVERSED,
+    "numpy": ROWS_FIRST,  # as a .npy image was always read
+    "dicom": REVERSED,
+}
+
+
+def size_of_array(shape, order: str = ROWS_FIRST) -> tuple[int, ...]:
+    """The grid size of an array of `shape` laid out in `order` (ARRAY_ORDERS); its trailing
+    single axes (nibabel's (X,Y,Z,1), a picture's (H,W,1)) dropped first."""
+    shape = [int(n) for n in shape]
+    while len(shape) > 2 and shape[-1] == 1:
+        shape.pop()
+    if order == AS_SIZE:
+        return grid_size(shape)
+    if order == REVERSED:
+        return grid_size(shape[::-1])
+    return grid_size([shape[1], shape[0], *shape[2:]] if len(shape) >= 2 else shape)
+
+
+def in_order_of(mask: "Geometry", image: "Geometry") -> "Geometry":
+    """`mask` sized as `image`'s reader would give its array: a `.npy` mask saved from
+    nibabel's array of a NIfTI image is (x, y, z), from Pillow's of a PNG (rows, columns).
+    Any other mask as it is."""
+    if mask.array_shape is None:
+        return mask
+    order = image.array_order if image.array_order in ARRAY_ORDERS else ROWS_FIRST
+    return replace(mask, size=size_of_array(mask.array_shape, order))
 
 
 def grid_size(shape) -> tuple[int, ...]:

@@ -14,6 +14,33 @@ from typing import BinaryIO, Iterator
 
 from segcore.core.naming import storable
 
+# What operating systems, NAS indexers and archivers add to a folder, never an image or a mask:
+# macOS (`__MACOSX/`, `.AppleDouble/`), Windows (`Thumbs.db`, `$RECYCLE.BIN/`), Synology
+# (`@eaDir/…/SYNOFILE_THUMB_M.jpg`, `#recycle/`, `#snapshot/`), QNAP (`@Recycle/`). Hidden
+# names (a dot first: `.DS_Store`, AppleDouble `._x`, `.Trashes`) are left out as well.
+SYSTEM_NAMES = frozenset(
+    {
+        "__macosx",
+        "@eadir",
+        "#recycle",
+        "#snapshot",
+        "@recycle",
+        "@recently-snapshot",
+        "$recycle.bin",
+        "system volume information",
+        "thumbs.db",
+        "ehthumbs.db",
+        "desktop.ini",
+    }
+)
+
+
+def is_system_name(name: str) -> bool:
+    """True for a file or folder name that a system or an indexer adds (SYSTEM_NAMES, in any
+    case) or that is hidden (a dot first; `.` and `..` are no names): the one rule for a
+    batch folder's images and an archive's masks."""
+    return (name.startswith(".") and name not in (".", "..")) or name.lower() in SYSTEM_NAMES
+
 
 def regular_files(
     folder: str | os.PathLike, problems: list[OSError], skip_hidden: bool = True
@@ -21,7 +48,8 @@ def regular_files(
     """Every regular file under `folder` (a symlink counts when it leads to one), depth first.
 
     Symlinked folders are not followed (as os.walk); folders that cannot be read are appended
-    to `problems` and skipped. Hidden names (and `__MACOSX`) are skipped with `skip_hidden`.
+    to `problems` and skipped. System and hidden names (`is_system_name`: `@eaDir`,
+    `__MACOSX`, `.DS_Store`, ...) are skipped with `skip_hidden`.
     """
     stack = [os.fspath(folder)]
     while stack:
@@ -32,7 +60,7 @@ def regular_files(
             problems.append(exc)
             continue
         for entry in reversed(entries):
-            if skip_hidden and entry.name.startswith((".", "__MACOSX")):
+            if skip_hidden and is_system_name(entry.name):
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):

@@ -41,8 +41,9 @@ DICOM_MAGIC_OFFSET = 128
 # The meta is always explicit VR little endian.
 DICOMDIR_CLASS = b"\x02\x00\x02\x00UI\x14\x001.2.840.10008.1.3.10"
 # 2: DICOM files with dots in their name, DICOMDIR excluded, configured extensions; 3: DICOM
-# files named .dicom, .ima or .dic; 4: a DICOMDIR named .dcm excluded
-VERSION = 4
+# files named .dicom, .ima or .dic; 4: a DICOMDIR named .dcm excluded; 5: system folders
+# (Synology's `@eaDir/` thumbnails, `#recycle/`, `$RECYCLE.BIN/`) left out, as from archives
+VERSION = 5
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from segcore.core.naming import batch_ids_in, cut, storable
+from segcore.core.regular_files import is_system_name
 from segcore.settings.config import Settings
 
 # The settings' defaults (MASK_EXTENSIONS, MASK_SUFFIXES), named once in the configuration.
 DEFAULT_EXTENSIONS = Settings.mask_extensions
 DEFAULT_MASK_SUFFIXES = Settings.mask_suffixes
-SYSTEM_FILES = {".ds_store", "thumbs.db", "desktop.ini"}
 NOT_IMAGES = {"dicomdir"}  # a DICOM media index, not an image, whatever its bytes say
 # Endings DICOM files are given besides .dcm (exporters, Siemens): listed when the file's
 # first bytes say DICOM, and matched without them.
@@ -77,15 +77,13 @@ def is_image_name(name: str, extensions=DEFAULT_EXTENSIONS) -> bool:
 
 
 def is_mask_member(path: str, is_dir: bool = False) -> bool:
-    """False for directories and for the system files archivers add (`__MACOSX/`, `.DS_Store`,
-    `Thumbs.db`, AppleDouble `._x`): the members worth listing."""
+    """False for directories and for what systems and archivers add, under the rule a batch
+    folder's images follow (`regular_files.is_system_name`: `__MACOSX/`, `@eaDir/`,
+    `.DS_Store`, `Thumbs.db`, AppleDouble `._x`, hidden folders): the members worth listing."""
     if is_dir or not path or str(path).endswith(("/", "\\")):
         return False
     parts = str(path).replace("\\", "/").split("/")
-    if any(part == "__MACOSX" for part in parts[:-1]):
-        return False
-    name = parts[-1]
-    return bool(name) and name.lower() not in SYSTEM_FILES and not name.startswith("._")
+    return bool(parts[-1]) and not any(is_system_name(part) for part in parts)
 
 
 def mask_path(path: str) -> str:

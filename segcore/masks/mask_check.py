@@ -117,6 +117,7 @@ class NewUploadsCheck:
     results: dict = field(default_factory=dict)
     images: dict = field(default_factory=dict)
     not_stored: list = field(default_factory=list)  # as VerifyReport's
+    listed: tuple = (0, 0, 0)  # uploads listed, bytes read and stored, for `sync --verify`
 
 
 def needs_check(upload: dict, stored: dict | None, extensions=None) -> bool:
@@ -234,7 +235,8 @@ def check_new_uploads(
         images=images,
     )
     changed = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
-    found = NewUploadsCheck(listings=listed, not_stored=report.not_stored)
+    counts = (report.checked_uploads, report.bytes_read, report.bytes_stored)
+    found = NewUploadsCheck(listings=listed, not_stored=report.not_stored, listed=counts)
     rows = _update_batches(
         work,
         batches,

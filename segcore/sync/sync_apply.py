@@ -267,7 +267,7 @@ def write_batches(
         writer.journal,
         pending,
         (compared, files),
-        report.not_stored,
+        report,
     )
     del compared
     if pending:
@@ -361,7 +361,7 @@ def _receipts(
     live: bool,
     pending: dict | None,
     known: tuple[dict, dict | None],
-    not_stored: list | None = None,
+    found_into=None,
 ) -> tuple[int, dict | None]:
     """Receipts for the uploads `ids` (see _receipt_ids), and the status moves they cause,
     noted in `listing`. Returns how many batches moved and, when some did, {batch key: (owner,
@@ -370,8 +370,9 @@ def _receipts(
     `pending`: planned updates not yet written, those of the receipts' batches written with
     them (see intake.make_receipts); `known`: the batch documents this run read (COMPARED), by
     document id (it wrote only their sync fields since), and the uploads' whole file documents
-    when it has them (see write_batches); `not_stored` gets the uploads whose listing the
-    database refused (see intake.make_receipts)."""
+    when it has them (see write_batches); `found_into` (the run's report) gets the uploads
+    whose listing the database refused and what listing the uploads read (see
+    intake.make_receipts)."""
     from segcore.sync import intake
 
     author, lease = acting
@@ -391,7 +392,7 @@ def _receipts(
         renew=lease.renew,
         read=compared,
         files=files,
-        not_stored=not_stored,
+        found_into=found_into,
     )
     if not moves:
         return 0, None

@@ -59,6 +59,11 @@ class SyncReport:
     # Uploads whose listing the database refused ({"filename", "reason"}): each stored as
     # unreadable with that reason instead, the other uploads and batches written all the same
     not_stored: list[dict] = field(default_factory=list)
+    # What listing the new uploads for their receipts read (as a VerifyReport counts it), for
+    # `sync --verify` to report: its own check finds them listed already (not recorded).
+    checked_uploads: int = field(default=0, repr=False)
+    bytes_read: int = field(default=0, repr=False)
+    bytes_stored: int = field(default=0, repr=False)
 
     COUNTS = (
         "total_files",

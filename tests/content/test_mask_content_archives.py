@@ -376,3 +376,29 @@ def test_a_whole_archive_in_one_7_zip_volume_has_its_masks_opened(
     row = checked(lab, upload, f"batch_1.{ending}.001", data)
     assert (row["checked"], row["problems"]) == (2, 1) and not row["notes"]
     assert said(row) == {"case_1_mask.png": "case_1_mask.png: empty"}
+
+
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        ("name", "damaged member: its header does not match the zip's directory"),
+        ("signature", "damaged member: no member header where the zip's directory points"),
+    ],
+)
+def test_a_damaged_zip_member_is_said_in_words(lab, upload, tmp_path, damage, reason):
+    """Bytes of an Info-ZIP zip flipped in transit: the member is unreadable, said in words,
+    never zipfile's own message quoting the damaged bytes (`header b'\\x92\\x9e...'`)."""
+    lab.images("case_1", "case_2")
+    png(lab.masks / "case_1_mask.png", square())
+    png(lab.masks / "case_2_mask.png", square())
+    target = tmp_path / "masks.zip"
+    names = ["case_1_mask.png", "case_2_mask.png"]
+    subprocess.run(["zip", "-q", "-0", str(target), *names], cwd=lab.masks, check=True)
+    data = bytearray(target.read_bytes())
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("case_2_mask.png")
+    start = {"name": 30, "signature": 0}[damage]
+    start += info.header_offset
+    for at in range(start, start + 12):
+        data[at] ^= 0xFF
+    row = checked(lab, upload, "batch_1.zip", bytes(data))
+    assert said(row) == {"case_2_mask.png": f"case_2_mask.png: unreadable ({reason})"}

@@ -556,3 +556,26 @@ def test_results_stored_by_version_6_are_checked_again(lab, upload, tmp_path):
     checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
     lab.work[MASK_CONTENT].update_many({}, {"$set": {"version": 6}})
     assert check_content(lab, ["batch_1"]).checked_uploads == 1
+
+
+def test_a_numpy_mask_is_read_in_the_axis_order_of_its_images_reader(lab, upload, tmp_path):
+    """A `.npy` says nothing of its axis order: it is compared as the image's reader gives
+    its array, nibabel's (x, y, z) for a NIfTI (`np.save(m, nib.load(img).get_fdata() > t)`),
+    SimpleITK's (z, y, x) for a MetaImage, Pillow's (rows, columns) for a PNG. It used to be
+    read rows first whatever the image, so a nibabel mask of its NIfTI was the wrong size."""
+    images = images_dir(lab)
+    shutil.copy(NIBABEL_DATA / "anatomical.nii", images / "anat.nii")
+    shutil.copy(NIBABEL_DATA / "anatomical.nii", images / "swapped.nii")
+    anat = nibabel.load(images / "anat.nii").get_fdata()
+    assert anat.shape == (33, 41, 25)
+    np.save(lab.masks / "anat_mask.npy", (anat > np.percentile(anat, 90)).astype(np.uint8))
+    np.save(lab.masks / "swapped_mask.npy", np.ones((41, 33, 25), np.uint8))
+    volume_image = SimpleITK.GetImageFromArray(np.zeros((5, 6, 7), np.int16))  # 7×6×5
+    SimpleITK.WriteImage(volume_image, str(images / "ct.mha"))
+    itk_mask = SimpleITK.GetArrayFromImage(SimpleITK.ReadImage(str(images / "ct.mha"))) * 0 + 1
+    np.save(lab.masks / "ct_mask.npy", itk_mask.astype(np.uint8))
+    png(images / "photo.png", np.full((12, 16), 90))
+    np.save(lab.masks / "photo_mask.npy", np.asarray(Image.open(images / "photo.png")) > 0)
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 4
+    assert said(row) == {"swapped_mask.npy": "swapped_mask.npy: 41×33×25, image 33×41×25"}

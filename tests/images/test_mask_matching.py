@@ -89,6 +89,10 @@ def test_configured_suffixes_replace_the_defaults():
         ("Thumbs.db", False),
         ("THUMBS.DB", False),
         ("batch_400\\", False),
+        ("batch_400/@eaDir/img_001_mask.png/SYNOFILE_THUMB_M.jpg", False),
+        ("#recycle/img_001_mask.png", False),
+        ("batch_400/.ipynb_checkpoints/img_001_mask.png", False),
+        ("./batch_400/img_001_mask.png", True),
     ],
 )
 def test_directories_and_system_files_are_not_masks(path, is_mask):

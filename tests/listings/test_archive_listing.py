@@ -4,8 +4,9 @@ import zipfile
 
 import pytest
 
+from segcore.archives import archive_listing
 from segcore.archives.archive_listing import list_upload
-from tests.archives import encrypted_zip, images, make_tar, make_zip
+from tests.archives import encrypted_zip, images, make_tar, make_zip, run_tool
 
 BUDGET = 64 * 1024 * 1024
 
@@ -107,6 +108,34 @@ def test_corrupt_xz_is_unreadable(listed):
 def test_unknown_formats_are_unreadable(listed, filename, data, reason):
     listing = listed(filename, data)
     assert listing.reason.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    "command, ending, format",
+    [("gzip", ".gz", "gzip"), ("xz", ".xz", "xz"), ("bzip2", ".bz2", "bzip2")],
+)
+def test_a_single_mask_compressed_on_its_own_is_said_so_not_a_truncated_tar(
+    listed, tmp_path, command, ending, format
+):
+    """`gzip img_001_mask.png` uploaded as it is: unreadable saying what it is, never "not a
+    readable tar archive (truncated header)", which sent the annotator to upload it again."""
+    (tmp_path / "img_001_mask.png").write_bytes(make_zip(["x"])[:300])  # any bytes
+    run_tool(command, "img_001_mask.png", cwd=tmp_path)
+    data = (tmp_path / f"img_001_mask.png{ending}").read_bytes()
+    listing = listed(f"img_001_mask.png{ending}", data)
+    assert listing.reason == (
+        f"a single file compressed with {format} (img_001_mask.png), not an archive: "
+        "upload the mask itself or an archive holding it"
+    )
+    assert (listing.code, listing.params["format"]) == (
+        archive_listing.COMPRESSED_FILE,
+        format,
+    )
+
+
+def test_a_tar_gz_named_gz_is_still_read_as_a_tar(listed):
+    listing = listed("batch_5.gz", make_tar(images(2, ext="_mask.png"), "w:gz"))
+    assert (listing.kind, listing.names) == ("tar", images(2, ext="_mask.png"))
 
 
 def test_an_archive_without_extension_is_recognised_by_its_first_bytes(listed):

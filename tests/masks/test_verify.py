@@ -220,18 +220,23 @@ def test_sync_verify_checks_the_uploads_the_sync_found_new(run_cli, lab, upload,
     first = run_cli("sync", "--verify", "--json", env=env)
     assert first.returncode == 0, first.stderr
     result = json.loads(first.stdout)
-    # the sync itself lists every upload it sees new (its receipt): nothing left to check
-    assert result["full"] and result["verify"]["checked_uploads"] == 0
+    # the sync itself lists every upload it sees new (its receipt), and the figures say so:
+    # never "0 uploads checked, 0.0 MB read" after reading every one of them
+    assert result["full"] and result["verify"]["checked_uploads"] == 1
+    assert result["verify"]["bytes_read"] > 0
     assert dbs.work.receipts.count_documents({}) == 1
     upload("batch_2_part1.zip", make_zip(["img_001_mask.png"]))
     second = json.loads(run_cli("sync", "--verify", "--json", env=env).stdout)
-    assert (second["new_files"], second["verify"]["checked_uploads"]) == (1, 0)
+    assert (second["new_files"], second["verify"]["checked_uploads"]) == (1, 1)
     assert [(b["id"], b["state"]) for b in second["verify"]["batches"]] == [
         ("batch_2", "incomplete")
     ]
-    quiet = run_cli("sync", "--verify", env=env)
-    assert quiet.returncode == 0 and "0 uploads checked" in quiet.stdout
-    assert dbs.work.mask_checks.count_documents({}) == 2
+    upload("batch_2_part2.zip", make_zip(["img_002_mask.png"]))
+    text = run_cli("sync", "--verify", env=env)
+    assert text.returncode == 0 and "1 upload checked" in text.stdout
+    quiet = run_cli("sync", "--verify", env=env)  # nothing new: nothing read
+    assert quiet.returncode == 0 and "0 uploads checked, 0.0 MB read" in quiet.stdout
+    assert dbs.work.mask_checks.count_documents({}) == 3
 
 
 def test_a_routine_sync_rechecks_a_legacy_id_when_an_upload_is_removed(lab, upload, dbs):

@@ -185,3 +185,32 @@ def test_check_masks_on_the_sync_page_lists_them(lab, app_env, upload):
     table = next(t.value for t in at.dataframe if "Problem" in t.value.columns)
     assert table["File"].tolist() == ["batch_1_x.zip"]
     assert "_id is not an id (dict)" in table["Problem"][0]
+
+
+SYSTEM_LEFTOVERS = [
+    "@eaDir/img_001.png/SYNOFILE_THUMB_M.jpg",  # Synology's indexer, on the NAS share
+    "@eaDir/img_001.png/SYNOFILE_THUMB_XL.jpg",
+    "#recycle/img_009.png",  # Synology's recycle bin
+    "$RECYCLE.BIN/img_010.png",  # Windows'
+    "__MACOSX/._img_002.png",
+    ".AppleDouble/img_003.png",
+    ".thumbnails/img_004.png",  # any hidden folder
+    "Thumbs.db",
+    ".DS_Store",
+]
+
+
+def test_system_and_indexer_files_in_a_batch_folder_are_no_images(lab, upload):
+    """A batch folder on a Synology share holds the thumbnails its indexer writes: never
+    images, so a batch whose every image has its mask is complete, by the same rule that
+    leaves them out of an archive."""
+    folder = lab.settings.data_directory / "batch_1"
+    for name in SYSTEM_LEFTOVERS:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"\x89PNG")
+    assert list_image_names(folder) == images(4)
+    zipped = make_zip([*images(4, ext="_mask.png"), *(f"masks/{n}" for n in SYSTEM_LEFTOVERS)])
+    upload("batch_1_masks.zip", zipped)
+    row = verify(lab, ["batch_1"]).as_dict()["batches"][0]
+    assert (row["state"], row["images"], row["masks"]) == ("complete", 4, 4)
+    assert row["other_files"] == []
