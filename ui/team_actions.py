@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import streamlit as st
 
-from segcore.core.naming import person_key
+from segcore.core.naming import person_key, shown_name
 from segcore.store.connection import Databases
 from segcore.team import team
 from segcore.work import handover, review
@@ -245,7 +245,9 @@ def former_holders(
         return
     with st.container(border=True):
         who, to = st.columns(2)
-        former = who.selectbox(_("Move the open batches of"), movable, key="move_from")
+        former = who.selectbox(
+            _("Move the open batches of"), movable, key="move_from", format_func=shown_name
+        )
         target = to.selectbox(
             _("To"),
             [None, *names],
@@ -254,7 +256,8 @@ def former_holders(
         )
         slot = st.empty()
         if st.button(
-            _("Move {name}'s open batches").format(name=literal(former)), key="move_former"
+            _("Move {name}'s open batches").format(name=literal(shown_name(former))),
+            key="move_former",
         ):
 
             def moved(result: ChangeResult) -> str:
@@ -273,12 +276,12 @@ def former_holders(
                         "{count} open batch of {name} moved to {target}.",
                         "{count} open batches of {name} moved to {target}.",
                         count,
-                    ).format(count=count, name=literal(former), target=literal(target))
+                    ).format(count=count, name=literal(shown_name(former)), target=literal(target))
                 return ngettext(
                     "{count} open batch of {name} moved to nobody (unassigned).",
                     "{count} open batches of {name} moved to nobody (unassigned).",
                     count,
-                ).format(count=count, name=literal(former))
+                ).format(count=count, name=literal(shown_name(former)))
 
             run_write(
                 _("Moving"),
