@@ -11,7 +11,9 @@ this checkout or of `--against` (another checkout of the project, e.g. a `git wo
 earlier commit), the two alternating so that both meet the same moments of a shared machine.
 The modules a run with new uploads loads are imported before the clock starts, as in
 `bench_sync.py`'s process.
-Prints each run, the best and the median of each tree and their ratio. Issue 27's target 4
+Prints each run, the best and the median of each tree and their ratio, and the CPU seconds
+of each run (the run's process plus the embedded server's, from /proc): on a machine busy with
+other work the wall time measures the load, the CPU the run's own work. Issue 27's target 4
 itself (against the original algorithm) is `bench_sync.py`'s.
 """
 
@@ -61,10 +63,17 @@ try:
         databases.masks_files.insert_many(new[start : start + 10_000], ordered=False)
     removed = [d["_id"] for d in databases.masks_files.find({}, {"_id": 1}).limit(int(sys.argv[4]))]
     databases.masks_files.delete_many({"_id": {"$in": removed}})
+    import json, os
+    server = json.loads(open(sys.argv[2] + ".server.json").read())["pid"]
+    def server_cpu():  # the embedded server's own CPU seconds (user + system), from /proc
+        fields = open(f"/proc/{server}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    server_before, cpu_before = server_cpu(), time.process_time()
     start = time.perf_counter()
     report = run_sync(databases)
     seconds = time.perf_counter() - start
-    print(seconds, report.batches_updated, report.status_moves, report.new_files)
+    cpu, server_cpu = time.process_time() - cpu_before, server_cpu() - server_before
+    print(seconds, cpu, server_cpu, report.batches_updated, report.status_moves, report.new_files)
 finally:
     client.close()
     embedded.stop_server(__import__("pathlib").Path(sys.argv[2]))
@@ -113,8 +122,9 @@ def one_run(tree: Path, synced: Path, folder: Path) -> tuple[float, str]:
         check=True,
         cwd=tree,
     )
-    seconds, updated, moves, new = out.stdout.split()
-    return float(seconds), f"{new} new, {updated} batches updated, {moves} moved"
+    seconds, cpu, server, updated, moves, new = out.stdout.split()
+    what = f"{new} new, {updated} batches updated, {moves} moved"
+    return float(seconds), float(cpu) + float(server), f"cpu {cpu} + {server} s; {what}"
 
 
 def main() -> None:
@@ -132,19 +142,25 @@ def main() -> None:
         print(f"Building and syncing {batches:,} batches and {uploads:,} uploads...", flush=True)
         synced = build(folder, batches, uploads)
         times: dict[str, list[float]] = {name: [] for name in trees}
+        cpus: dict[str, list[float]] = {name: [] for name in trees}
         for n in range(args.runs):
             for name, tree in reversed(trees.items()) if n % 2 else trees.items():
-                seconds, what = one_run(tree, synced, folder)
+                seconds, cpu, what = one_run(tree, synced, folder)
                 times[name].append(seconds)
+                cpus[name].append(cpu)
                 print(f"run {n + 1}, {name:<14} {seconds:7.3f} s   ({what})", flush=True)
     print(f"\nafter 1% new uploads and {REMOVED} removed, {batches:,} / {uploads:,}:")
     for name, found in times.items():
-        print(f"  {name:<14} best {min(found):.3f} s, median {statistics.median(found):.3f} s")
+        print(
+            f"  {name:<14} best {min(found):.3f} s, median {statistics.median(found):.3f} s;"
+            f" CPU (process + server) median {statistics.median(cpus[name]):.2f} s"
+        )
     if args.against:
         mine, other = times["this checkout"], times["--against"]
         print(
             f"  --against / this checkout: best {min(other) / min(mine):.2f}, "
-            f"median {statistics.median(other) / statistics.median(mine):.2f}"
+            f"median {statistics.median(other) / statistics.median(mine):.2f}, CPU median "
+            f"{statistics.median(cpus['--against']) / statistics.median(cpus['this checkout']):.2f}"
         )
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
+from segcore.core.naming import shown_name
 from segcore.report.pace import Alerts
 from ui import late
 from ui.actions import flash
@@ -67,9 +68,9 @@ def attention_panel(found: Alerts) -> None:
                     [
                         ngettext(
                             "{name} ({days} day)", "{name} ({days} days)", p.days_since
-                        ).format(name=literal(p.name), days=p.days_since)
+                        ).format(name=literal(shown_name(p.name)), days=p.days_since)
                         if p.days_since is not None
-                        else _("{name} (never delivered)").format(name=literal(p.name))
+                        else _("{name} (never delivered)").format(name=literal(shown_name(p.name)))
                         for p in found.stalled
                     ]
                 )
@@ -77,7 +78,8 @@ def attention_panel(found: Alerts) -> None:
             )
             late.links(
                 "stalled",
-                [(literal(p.name), {"who": p.name}) for p in found.stalled[:SHOWN]],
+                # the link filters by the whole stored name: the Batches table shows it
+                [(literal(shown_name(p.name)), {"who": p.name}) for p in found.stalled[:SHOWN]],
                 _("All batches of stalled people"),
             )
             write_buttons(members_named([p.name for p in found.stalled[:SHOWN]]))
@@ -90,12 +92,17 @@ def attention_panel(found: Alerts) -> None:
                 + "**] "
                 + _("of missing their due date:")
                 + " "
-                + _names([f"{literal(b.id)} ({literal(b.assignee)})" for b in found.at_risk])
+                + _names(
+                    [
+                        f"{literal(shown_name(b.id))} ({literal(shown_name(b.assignee))})"
+                        for b in found.at_risk
+                    ]
+                )
                 + note
             )
             late.links(
                 "at_risk",
-                [(literal(b.id), {"batch": b.id}) for b in found.at_risk[:SHOWN]],
+                [(literal(shown_name(b.id)), {"batch": b.id}) for b in found.at_risk[:SHOWN]],
                 _("All batches at risk"),
             )
         if found.moves:
@@ -145,7 +152,9 @@ def describe_applied(result, moves: list) -> None:
     done = set(result.updated)
     named = [
         _("{batch} from {old} to {new}").format(
-            batch=literal(m.id), old=literal(m.from_), new=literal(m.to)
+            batch=literal(shown_name(m.id)),
+            old=literal(shown_name(m.from_)),
+            new=literal(shown_name(m.to)),
         )
         for m in moves
         if m.id in done

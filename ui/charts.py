@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 import plotly.graph_objects as go
 from babel import dates
 
+from segcore.core.naming import shown_name
 from ui.i18n import _, babel_locale
 
 MASKS, PENDING, ACCENT = "#2e7d32", "#f9a825", "#1565c0"
@@ -87,12 +88,13 @@ def segmented_vs_pending(delivered: int, uploaded: int, pending: int) -> go.Figu
 
 def per_segmentador(people: list[dict], others: dict | None = None) -> go.Figure:
     """Horizontal bars, most open work on top (as given), the summarised rest at the bottom:
-    readable with a hundred people, names never rotated or cut."""
+    readable with a hundred people, names never rotated (nor cut, but for another tool's
+    name longer than any the team accepts: naming.shown_name)."""
     shown = people + ([others] if others else [])
     names = [
-        p["segmentador"]
+        shown_name(p["segmentador"])
         if p["on_team"]
-        else _("{name} (not on team)").format(name=p["segmentador"])
+        else _("{name} (not on team)").format(name=shown_name(p["segmentador"]))
         for p in shown
     ]
     figure = go.Figure(
@@ -191,7 +193,7 @@ def weekly_pace(weeks: list[dict]) -> go.Figure:
     figure = go.Figure(
         go.Heatmap(
             x=[dates.format_date(m, "dd MMM", locale=babel_locale()) for m in mondays],
-            y=names,
+            y=[shown_name(name) for name in names],
             z=[[counts.get((name, m), 0) for m in mondays] for name in names],
             colorscale=[[0, "#f5f5f5"], [1, MASKS]],
             colorbar={"title": _("batches")},

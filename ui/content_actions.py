@@ -60,6 +60,7 @@ def start_content_check(databases, recheck: bool) -> bool:
                 run.outcome = {
                     "uploads": report.checked_uploads,
                     "problems": sum(r.get("problems", 0) for r in report.batches),
+                    "unusable": report.unusable_count,
                 }
             except (SegcoreError, OSError, ValueError) as exc:  # shown, never raised in a thread
                 run.outcome = {"error": str(exc)}
@@ -97,6 +98,16 @@ def content_progress() -> None:
                 ).format(count=format_number(run.outcome["problems"])),
             )
         )
+        if unusable := run.outcome.get("unusable"):
+            st.caption(
+                ngettext(
+                    "Skipped {count} unusable upload (it counts for no batch: see the sync's "
+                    "report for why).",
+                    "Skipped {count} unusable uploads (they count for no batch: see the sync's "
+                    "report for why).",
+                    unusable,
+                ).format(count=format_number(unusable))
+            )
 
 
 def content_panel(databases) -> None:

@@ -95,7 +95,8 @@ def upload_rows(uploads: list[dict], with_assignee: bool = False) -> list[dict]:
             label("filename"): upload.get("filename"),
             label("uploaded_by"): upload.get("uploaded_by") or "",
             label("upload_date"): format_datetime(upload.get("upload_date")),
-            label("size"): human_size(size),
+            # a stored length that is not a size (the problem names it) is unknown, never "0 bytes"
+            label("size"): human_size(size) or _("unknown"),
             label("batches"): ", ".join(upload.get("batches") or []),
         }
         if with_assignee:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import streamlit as st
 
-from segcore.core.naming import person_key
+from segcore.core.naming import person_key, shown_name
 from segcore.store.connection import Databases
 from segcore.team import team
 from segcore.work import handover, review
@@ -260,6 +260,7 @@ def former_holders(
             _("Move the open batches of"),
             movable,
             key="move_from",
+            format_func=shown_name,
             placeholder=choice_hint(movable),
         )
         target = to.selectbox(
@@ -271,7 +272,8 @@ def former_holders(
         )
         slot = st.empty()
         if st.button(
-            _("Move {name}'s open batches").format(name=literal(former)), key="move_former"
+            _("Move {name}'s open batches").format(name=literal(shown_name(former))),
+            key="move_former",
         ):
 
             def moved(result: ChangeResult) -> str:
@@ -290,12 +292,12 @@ def former_holders(
                         "{count} open batch of {name} moved to {target}.",
                         "{count} open batches of {name} moved to {target}.",
                         count,
-                    ).format(count=count, name=literal(former), target=literal(target))
+                    ).format(count=count, name=literal(shown_name(former)), target=literal(target))
                 return ngettext(
                     "{count} open batch of {name} moved to nobody (unassigned).",
                     "{count} open batches of {name} moved to nobody (unassigned).",
                     count,
-                ).format(count=count, name=literal(former))
+                ).format(count=count, name=literal(shown_name(former)))
 
             run_write(
                 _("Moving"),

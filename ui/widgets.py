@@ -13,12 +13,13 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from segcore.core.errors import SegcoreError
+from segcore.core.naming import shown_name
 from segcore.store.connection import Databases
 from segcore.team import auth
 from ui import i18n, reads
 from ui.actions import describe_error, guarded, show_flash
 from ui.connection import databases, indexing, prepare_warnings
-from ui.i18n import _, choice_hint, word
+from ui.i18n import _, choice_hint, ngettext, word
 from ui.labels import literal
 from ui.login import checked_fragment
 from ui.state import (
@@ -29,6 +30,7 @@ from ui.state import (
     LANGUAGE_OF,
     OUTAGE_SHOWN,
     can_write,
+    current_actor,
     forget_other_pages_dialogs,
     init_state,
 )
@@ -135,9 +137,34 @@ def page_start(title: str) -> Databases:
     if can_write():
         for warning in prepare_warnings():
             st.warning(word(warning))
+    if not current_actor().is_segmentador:  # their own page lists only their batches
+        repeated_ids_warning()
     if not indexing().done:
         indexing_notice()
     return found
+
+
+REPEATED_SHOWN = 10  # repeated ids named in the warning; the Batches table lists every one
+
+
+def repeated_ids_warning() -> None:
+    """Say which batch ids more than one document holds (legacy data): the figures count each
+    document, as `segcore status` does, and the tables list each as stored."""
+    repeated = reads.batch_rows().repeated()
+    if not repeated:
+        return
+    named = ", ".join(f"'{literal(shown_name(i))}'" for i in repeated[:REPEATED_SHOWN])
+    if len(repeated) > REPEATED_SHOWN:
+        named += " " + _("and {count} more").format(count=len(repeated) - REPEATED_SHOWN)
+    st.warning(
+        ngettext(
+            "Batch id {ids} is held by more than one batch document: each is counted and "
+            "listed as stored; remove or rename the extra one.",
+            "Batch ids {ids} are each held by more than one batch document: each is counted "
+            "and listed as stored; remove or rename the extra ones.",
+            len(repeated),
+        ).format(ids=named)
+    )
 
 
 @checked_fragment(run_every=INDEXING_REFRESH)

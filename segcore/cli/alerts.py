@@ -17,7 +17,7 @@ from segcore.cli.base import (
     main,
     pass_context,
 )
-from segcore.core.naming import printable
+from segcore.core.naming import printable, shown_name
 
 ALERT_EXIT = 3  # for a cron job that mails its output only when there is something to say
 
@@ -52,16 +52,21 @@ def _print_alerts(found) -> None:
         since = (
             f"{counted(p.days_since, 'day')} ago" if p.days_since is not None else "never delivered"
         )
-        echo(f"  {p.name:<20} {p.open} open, last delivery {p.last_delivery or '-'} ({since})")
+        echo(
+            f"  {shown_name(p.name):<20} {p.open} open, last delivery {p.last_delivery or '-'} ({since})"
+        )
     echo(f"At risk ({len(found.at_risk)}{note}):")
     for b in found.at_risk:
         echo(
-            f"  {b.id:<12} {b.assignee:<20} due {b.due_date or '-'}  reached "
+            f"  {shown_name(b.id):<12} {shown_name(b.assignee):<20} due {b.due_date or '-'}  reached "
             f"{b.projected or 'never'}  {b.reason}"
         )
     echo(f"Suggested moves ({len(found.moves)}{note}):")
     for m in found.moves:
-        echo(f"  {m.id:<12} {m.from_} -> {m.to}  {m.reason}; {m.change}")
+        echo(
+            f"  {shown_name(m.id):<12} {shown_name(m.from_)} -> {shown_name(m.to)}  "
+            f"{m.reason}; {m.change}"
+        )
 
 
 def _age(finished_at) -> str:

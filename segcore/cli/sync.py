@@ -226,12 +226,18 @@ def uploads(ctx, recent, orphans, unmatched, mismatches, unusable, as_json):
         extra += f"  unusable: {row['problem']}" if row.get("problem") else ""
         echo(
             printable(
-                f"{when}  {row['uploaded_by'] or '-':<12} {row['size_mb']:>8.2f} MB  "
+                f"{when}  {row['uploaded_by'] or '-':<12} {_size(row):>11}  "
                 f"{row['filename']}  [{', '.join(row['batches']) or 'no batch'}]{extra}"
             )
         )
     if not rows:
         echo("Nothing to show.")
+
+
+def _size(row: dict) -> str:
+    """An upload's size in MB, "unknown" when its stored length is not a size (its reason
+    names the value as stored)."""
+    return "unknown" if row.get("size_mb") is None else f"{row['size_mb']:.2f} MB"
 
 
 LIVE_CONNECT_TIMEOUT_MS = 30_000

@@ -27,17 +27,13 @@ from segcore.images.mask_matching import batches_counting
 from segcore.store import write_wait
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, MASK_CHECKS, MASK_CONTENT, delete_in, find_in
-from segcore.uploads.uploads import (
-    PROJECTION,
-    READ_OPTIONS,
-    resolve_batch_ids,
-    upload_from_document,
-)
+from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_from_document
 from segcore.work import review
 from segcore.work.delivery import MOVABLE, REVIEW, REWORK
 
 FIELD = "mask_content"  # a batch's sum, on its document in `batches`
 MASKS_KEPT = 50_000  # masks per upload whose images are kept (about 150 bytes each)
+UNUSABLE_KEPT = 100  # unusable uploads a check lists (all are counted)
 SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # A stored result of an older version is checked again: 2 opens 7z archives, a tar's linked
 # masks, every stream of a multi-stream tar, every page of a TIFF, and zip names as listed;
@@ -84,6 +80,10 @@ class ContentReport:
     batches: list[dict] = field(default_factory=list)  # {"id", **batch_summary}
     checked_ids: list = field(default_factory=list)  # the uploads checked (their receipts change)
     sent_back: list[str] = field(default_factory=list)  # batches moved to rework by a problem
+    # Uploads the sync calls unusable (uploads.upload_from_document), never opened: all
+    # counted, the first UNUSABLE_KEPT listed ({"filename", "problem"}).
+    unusable: list[dict] = field(default_factory=list)
+    unusable_count: int = 0
 
     def by_batch(self) -> dict[str, dict]:
         return {row["id"]: row for row in self.batches}
@@ -132,12 +132,13 @@ def check_content(
     notify = progress or (lambda fraction, message: None)
     work, settings = databases.work, databases.settings
     notify(0.0, "Reading uploads")
+    report = ContentReport()
     keys = _keys(work, batch_ids) if batch_ids else None
     emptied: set[str] = set()  # batches whose results named uploads removed since
     if upload_ids is not None and keys is None:  # a sync's new uploads: only those are read
-        targets = list(_uploads(databases, list(upload_ids)).values())
+        targets = list(_uploads(databases, report, list(upload_ids)).values())
     else:
-        uploads = _uploads(databases)
+        uploads = _uploads(databases, report)
         targets = [u for u in uploads.values() if keys is None or set(u["batches"]) & keys]
         if keys is None:
             emptied = _drop_removed(work, set(uploads))
@@ -160,7 +161,7 @@ def check_content(
     ]
     if before_reading is not None and todo:
         before_reading([u["_id"] for u in todo])
-    report, checked = ContentReport(), []
+    checked = []
     rules, chunks = rules_from(settings), databases.training[f"{settings.masks_bucket}.chunks"]
     # Every listing at once: the live sync's burst of a thousand uploads costs a few reads.
     known = _listings(databases, sorted({k for u in todo for k in u["batches"]}), list_images)
@@ -274,11 +275,10 @@ def _labels(rules: Rules) -> list[float] | None:
     return list(rules.labels) if rules.labels is not None else None
 
 
-def _uploads(databases: Databases, upload_ids: list | None = None) -> dict:
-    """The uploads to check (`upload_ids`, else every one), each with its batch keys in
-    `batches`. Those the sync calls unusable (an odd document: a date stored as text, a
-    length that is no number) count for no batch, so they are never checked nor charged to
-    the batch their metadata names, as `verify` skips them."""
+def _uploads(databases: Databases, report: ContentReport, upload_ids: list | None = None) -> dict:
+    """Every usable upload's document (projected) with its batch ids, by id; the uploads the
+    sync calls unusable (a document as `_id`, a length that is not a number) are counted in
+    `report` with the sync's reason, never opened."""
     projection = {**PROJECTION, "chunkSize": 1}
     files = databases.masks_files.with_options(codec_options=READ_OPTIONS)
     uploads = {}
@@ -287,9 +287,13 @@ def _uploads(databases: Databases, upload_ids: list | None = None) -> dict:
         if upload_ids is None
         else find_in(files, "_id", upload_ids, projection)
     ):
-        if upload_from_document(doc).problem:
+        upload = upload_from_document(doc)
+        if upload.problem:
+            report.unusable_count += 1
+            if len(report.unusable) < UNUSABLE_KEPT:
+                report.unusable.append({"filename": upload.filename, "problem": upload.problem})
             continue
-        doc["batches"] = resolve_batch_ids(doc.get("filename"), doc.get("metadata"))
+        doc["batches"] = list(upload.batches)
         uploads[doc["_id"]] = doc
     return uploads
 

@@ -172,6 +172,17 @@ def cut(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[:limit]}…"
 
 
+MAX_NAME = 80  # characters of a team member's name (team.add_member refuses longer ones)
+
+
+def shown_name(value: object) -> str:
+    """A stored name (a person's, an assignee's, a batch id) as lists show it: whole up to
+    MAX_NAME characters, so any name the team accepts, else cut with an ellipsis. Another
+    tool's 200,000-character assignee would fill a page or a report; where the full value
+    matters (a filter, a link, the Batches table, the CSV export) it is kept."""
+    return cut(str(value), MAX_NAME)
+
+
 MAX_FOLDER_NAME = 255  # bytes: the longest file name on Linux, macOS and Windows file systems
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 
-from segcore.core.naming import batch_number, person_key
+from segcore.core.naming import batch_number, person_key, shown_name
 from segcore.core.phrases import N_, Nn_, Phrase
 from segcore.core.timefmt import parse_date, to_office
 from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD, delivered_at, is_open, is_usable_batch
@@ -112,11 +112,13 @@ class Move:
         """What the move changes, in words."""
         after = self.projected_after
         if self.due_date is None:
-            return Phrase(FINISH_BY, name=self.to, date=after)
+            return Phrase(FINISH_BY, name=shown_name(self.to), date=after)
         late = (self.projected_after - self.due_date).days
         if late > 0:
-            return Phrase(FINISH_LATE, plural_by="days", name=self.to, date=after, days=late)
-        return Phrase(FINISH_ON_TIME, name=self.to, date=after)
+            return Phrase(
+                FINISH_LATE, plural_by="days", name=shown_name(self.to), date=after, days=late
+            )
+        return Phrase(FINISH_ON_TIME, name=shown_name(self.to), date=after)
 
 
 @dataclass
@@ -331,7 +333,7 @@ def risk_of(row: dict, position: int, person: PersonPace, today: date) -> RiskyB
     due = row.get("due_date")
     projected = reach_day(today, position, person.pace)
     if not person.on_team:
-        reason = _reason(LEFT_TEAM, name=person.name)
+        reason = _reason(LEFT_TEAM, name=shown_name(person.name))
     elif due is None:
         return None
     elif due < today:
@@ -352,8 +354,10 @@ _reason = lru_cache(maxsize=4096)(Phrase)
 
 def _stalled_reason(person: PersonPace) -> Phrase:
     if person.days_since is None:
-        return Phrase(NEVER_DELIVERED, name=person.name)
-    return Phrase(STALLED_FOR, plural_by="days", name=person.name, days=person.days_since)
+        return Phrase(NEVER_DELIVERED, name=shown_name(person.name))
+    return Phrase(
+        STALLED_FOR, plural_by="days", name=shown_name(person.name), days=person.days_since
+    )
 
 
 # --- the whole team -------------------------------------------------------------------------

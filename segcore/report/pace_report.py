@@ -11,6 +11,7 @@ import html
 from dataclasses import dataclass, field
 from datetime import date, timezone, tzinfo
 
+from segcore.core.naming import shown_name
 from segcore.core.phrases import Nn_
 from segcore.core.timefmt import zone_name
 from segcore.core.translations import Words
@@ -175,7 +176,7 @@ def build_report(
     ]
     people = [
         [
-            p.name,
+            shown_name(p.name),
             str(p.open),
             str(p.delivered_7),
             str(p.delivered_28),
@@ -218,13 +219,18 @@ def _stalled_line(person, words: Words) -> str:
     held = _count(words, Nn_("{count} open", "{count} open"), person.open)
     _ = words.gettext
     if person.last_delivery is None:
-        return _("{name}: {open}, never delivered").format(name=person.name, open=held)
+        return _("{name}: {open}, never delivered").format(name=shown_name(person.name), open=held)
     days = person.days_since or 0
     return words.ngettext(
         "{name}: {open}, last delivery {day} ({days} day ago)",
         "{name}: {open}, last delivery {day} ({days} days ago)",
         days,
-    ).format(name=person.name, open=held, day=words.day(person.last_delivery), days=days)
+    ).format(
+        name=shown_name(person.name),
+        open=held,
+        day=words.day(person.last_delivery),
+        days=days,
+    )
 
 
 def alert_sections(alerts: Alerts, words: Words = ENGLISH) -> list[tuple[str, list[str]]]:
@@ -237,8 +243,8 @@ def alert_sections(alerts: Alerts, words: Words = ENGLISH) -> list[tuple[str, li
             if b.projected
             else _("{batch} ({name}): due {due}, not reached at the current pace; {reason}")
         ).format(
-            batch=b.id,
-            name=b.assignee,
+            batch=shown_name(b.id),
+            name=shown_name(b.assignee),
             due=words.day(b.due_date),
             reached=words.day(b.projected),
             reason=risk_reason(b, words),
@@ -247,7 +253,10 @@ def alert_sections(alerts: Alerts, words: Words = ENGLISH) -> list[tuple[str, li
     ] or [_("none")]
     moves = [
         _("{batch}: {giver} → {taker} (would finish it by {day})").format(
-            batch=m.id, giver=m.from_, taker=m.to, day=words.day(m.projected_after)
+            batch=shown_name(m.id),
+            giver=shown_name(m.from_),
+            taker=shown_name(m.to),
+            day=words.day(m.projected_after),
         )
         for m in alerts.moves
     ] or [_("none")]

@@ -15,6 +15,9 @@ from bson import ObjectId
 
 EPOCH = datetime(1970, 1, 1)
 NO_DATE = -(2**63)
+# An entry's length when the stored one is not a size (text, NaN, negative: the upload is
+# unusable and its reason names the value): shown as unknown, never as "0 MB".
+NO_LENGTH = -1
 US = timedelta(microseconds=1)
 INT64 = range(-(2**63) + 1, 2**63)
 US_RANGE = range((datetime.min - EPOCH) // US, (datetime.max - EPOCH) // US + 1)
@@ -134,6 +137,13 @@ def entry_of(upload_id, filename, uploader, date, length) -> IndexEntry | Packed
                 upload_id.binary + head + who[1] + filename.encode("utf-8", "surrogatepass")
             )
     return IndexEntry(upload_id, filename, uploader, date, length)
+
+
+def known_length(entry) -> int | None:
+    """An entry's size in bytes (0 for an upload stored without one), or None when the stored
+    length is not a size (NO_LENGTH)."""
+    length = entry.length
+    return None if length == NO_LENGTH else length or 0
 
 
 def date_order(entry) -> int:

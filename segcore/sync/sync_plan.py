@@ -13,7 +13,14 @@ from datetime import datetime
 from typing import NamedTuple
 
 from segcore.core.naming import canonical_batch_id, one_per_batch, person_key
-from segcore.sync.index_entry import IndexEntry, date_order, entry_of, unpacked
+from segcore.sync.index_entry import (
+    NO_LENGTH,
+    IndexEntry,
+    date_order,
+    entry_of,
+    known_length,
+    unpacked,
+)
 from segcore.sync.sync_index import SyncIndex, each_upload, keys_holding
 from segcore.uploads.upload_changes import Changes
 from segcore.uploads.uploads import Upload, upload_from_document
@@ -36,7 +43,8 @@ def _canonical(raw: str) -> str | None:
 
 def add_to_index(index: SyncIndex, upload: Upload) -> None:
     uploader = sys.intern(upload.uploaded_by) if upload.uploaded_by else None
-    entry = entry_of(upload.id, upload.filename, uploader, upload.upload_date, upload.length)
+    length = NO_LENGTH if upload.length is None else upload.length
+    entry = entry_of(upload.id, upload.filename, uploader, upload.upload_date, length)
     index.file(upload.id, entry, upload_keys(upload))
 
 
@@ -103,7 +111,7 @@ class Finding:
     filename: str
     uploaded_by: str | None
     upload_date: datetime | None
-    size_mb: float
+    size_mb: float | None  # None: the stored length is not a size (see `problem`)
     batches: list[str]
     assignee: str | None = None
     size_bytes: int | None = None  # exact, for "12.5 KB"; size_mb stays for older readers
@@ -114,14 +122,15 @@ class Finding:
 
 
 def _finding(entry: IndexEntry, batches: list[str], assignee: str | None = None) -> Finding:
+    size = known_length(entry)
     return Finding(
         entry.filename,
         entry.uploader,
         entry.date,
-        round((entry.length or 0) / 1048576, 2),
+        None if size is None else round(size / 1048576, 2),
         batches,
         assignee,
-        entry.length or 0,
+        size,
     )
 
 

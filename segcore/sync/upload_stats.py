@@ -27,7 +27,7 @@ from pymongo.database import Database
 from segcore.core.naming import one_per_batch, person_key
 from segcore.core.timefmt import office_midnight_utc, to_office
 from segcore.store.schema import BATCHES, META, UPLOAD_DAYS
-from segcore.sync.index_entry import EPOCH, NO_DATE, US, date_order
+from segcore.sync.index_entry import EPOCH, NO_DATE, US, date_order, known_length
 from segcore.sync.sync_index import SyncIndex, each_upload, keys_holding, read_index
 from segcore.sync.sync_plan import batch_key
 from segcore.sync.sync_state import SyncState
@@ -136,14 +136,15 @@ def decode_day(doc: dict) -> dict:
 
 
 def as_recent(upload_id, entry, keys) -> dict:
+    size = known_length(entry)  # None: the stored length is not a size
     return {
         "upload_id": upload_id,
         "filename": entry.filename,
         "uploaded_by": entry.uploader,
         "upload_date": entry.date,
-        "size_mb": round((entry.length or 0) / 1048576, 2),
+        "size_mb": None if size is None else round(size / 1048576, 2),
         # exact: a mask file of a few KB rounds to 0.0 MB
-        "size_bytes": entry.length,
+        "size_bytes": size,
         "batches": sorted(k for k in keys if SyncIndex.is_batch_key(k)),
     }
 

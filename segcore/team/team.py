@@ -19,7 +19,7 @@ from segcore.core.errors import (
     MemberNotFound,
     ValidationError,
 )
-from segcore.core.naming import clean_name, control_characters, person_key
+from segcore.core.naming import MAX_NAME, clean_name, control_characters, person_key
 from segcore.core.timefmt import legacy_timestamp, office_now
 from segcore.store import data_version, history
 from segcore.store.atomic import in_one_step
@@ -27,7 +27,6 @@ from segcore.store.schema import TEAM
 
 COLLECTION = TEAM
 DEFAULT_ROLE = "Segmentador"
-MAX_NAME = 80
 MAX_ROLE = 60
 # No display name, list or quoting: `Flor <flor@x.org>` or `a@x.org, b@x.org` is refused.
 _NOT_IN_ADDRESS = r"@\s<>(),;:\"\[\]\\"

@@ -16,7 +16,7 @@ from bson import Binary, ObjectId, json_util
 from bson.codec_options import CodecOptions, DatetimeConversion
 
 from segcore.core.errors import N_, ConfigError
-from segcore.core.naming import batch_ids_in
+from segcore.core.naming import batch_ids_in, cut
 from segcore.core.timefmt import unusable_date_reason
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES
@@ -93,13 +93,13 @@ class Upload:
     filename: str
     uploaded_by: str | None
     upload_date: datetime | None
-    length: int
+    length: int | None  # None: the stored length is not a size (see `problem`)
     batches: tuple[str, ...] = field(default_factory=tuple)
     problem: str | None = None
 
     @property
-    def size_mb(self) -> float:
-        return round(self.length / (1024 * 1024), 2)
+    def size_mb(self) -> float | None:
+        return None if self.length is None else round(self.length / (1024 * 1024), 2)
 
     def as_dict(self) -> dict:
         row = {
@@ -122,17 +122,24 @@ def short_filename(name: str) -> str:
     return f"{name[: MAX_FILENAME - 40]}…(+{len(name) - MAX_FILENAME + 40:,} characters)"
 
 
-def _length(value: object) -> tuple[int, str | None]:
-    """(the size in bytes, or 0; why the value is not a size, or None)."""
+def _length(value: object) -> tuple[int | None, str | None]:
+    """(the size in bytes, 0 when none is stored, None when the stored value is not a size;
+    why the value is not a size, naming it as stored, or None)."""
     if value is None:
         return 0, None  # legacy documents without a length: shown as 0 MB
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return 0, f"length is not a number ({type(value).__name__})"
+        return None, f"length is not a number ({type(value).__name__}): {_as_stored(value)}"
     if isinstance(value, float) and not math.isfinite(value):
-        return 0, f"length is {value}"
+        return None, f"length is {value}"
     if value < 0 or value > MAX_LENGTH:
-        return 0, f"length {value:g} is not a file size"
+        return None, f"length {value:g} is not a file size"
     return int(value), None
+
+
+def _as_stored(value: object) -> str:
+    # A text length in quotes, so "15728640" reads as the text it is; cut, as another tool's
+    # value may be megabytes long.
+    return cut(repr(value) if isinstance(value, str) else str(value), 40)
 
 
 def _uploader(metadata: object) -> tuple[str | None, str | None]:

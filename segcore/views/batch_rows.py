@@ -27,6 +27,7 @@ from segcore.store.change_stream import current_token
 from segcore.store.data_version import changed_batches, read_versions
 from segcore.store.schema import BATCHES, find_in
 from segcore.views import batch_changes, row_snapshot
+from segcore.views.row_keys import drop_rows, file_row, repeated_ids
 from segcore.work.batches import (
     MASK_STATES,
     SORTS,
@@ -103,8 +104,9 @@ def batch_row(doc: dict) -> dict:
 ROW_FIELDS = tuple(batch_row({}))
 
 
-def read_all_rows(db: Database) -> dict[str, dict]:
-    """Every batch as a row, by id: one pass over the collection.
+def read_all_rows(db: Database) -> dict:
+    """Every batch as a row, by id: one pass over the collection. A legacy list's second
+    document of an id is a row of its own (segcore.views.row_keys), counted and shown.
 
     Whole documents, without a projection: the embedded server returns stored documents as they
     are, but decodes, projects and re-encodes each one for a projection, which made this read
@@ -118,8 +120,7 @@ def read_all_rows(db: Database) -> dict[str, dict]:
     try:
         rows = {}
         for doc in db[BATCHES].find({}, batch_size=10_000):
-            row = batch_row(doc)
-            rows[row["id"]] = row
+            file_row(rows, batch_row(doc))
         return rows
     finally:
         if paused:
@@ -184,8 +185,9 @@ class BatchRows:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._rows: dict[str, dict] = {}
+        self._rows: dict = {}  # by id; a repeated id's later rows by (id, place): row_keys
         self._list: list[dict] | None = None
+        self._repeated: list[str] | None = None
         self._selections: OrderedDict = OrderedDict()
         self._changes = 0  # how many times the rows changed: a selection counts for one
         self.version: tuple | None = None
@@ -227,12 +229,11 @@ class BatchRows:
                 self._snapshot_trusted, self.saved = True, None
             elif changed:
                 for batch_id in changed:
-                    self._rows.pop(batch_id, None)
+                    drop_rows(self._rows, batch_id)
                 for doc in find_in(db[BATCHES], "id", sorted(changed), ROW_PROJECTION):
-                    row = batch_row(doc)
-                    self._rows[row["id"]] = row
+                    file_row(self._rows, batch_row(doc))
             self.version = versions["batches"]
-            self._list = None
+            self._list = self._repeated = None
             self._selections.clear()
             self._changes += 1
         return self
@@ -255,6 +256,8 @@ class BatchRows:
                 return
             for doc in edited.documents.values():
                 row = batch_row(doc)
+                if (row["id"], 2) in rows:  # which of the documents of a repeated id: read all
+                    return
                 rows[row["id"]] = row
             stream = edited.token
             if edited.documents:  # store them caught up: the next restart re-reads fewer
@@ -326,6 +329,14 @@ class BatchRows:
             self._list = list(self._rows.values())
         return self._list
 
+    def repeated(self) -> list[str]:
+        """The batch ids held by more than one document (legacy data), sorted: each of those
+        documents is a row, and the pages say the id is repeated."""
+        with self._lock:
+            if self._repeated is None:
+                self._repeated = repeated_ids(self._rows)
+            return self._repeated
+
     def select(self, query: BatchQuery, sort: str = "id", descending: bool = False) -> list[str]:
         """The ids matching `query` in table order; computed once per view and version."""
         key = (query, sort, descending)
@@ -358,31 +369,36 @@ class BatchRows:
         page_size = max(1, min(int(page_size), 1000))
         chosen = self.select(query, sort, descending)
         page = max(1, int(page))
-        wanted = chosen[(page - 1) * page_size : page * page_size]
-        docs = _page_documents(db, wanted)
+        start = (page - 1) * page_size
+        wanted = chosen[start : start + page_size]
+        docs = _page_documents(db, wanted)  # a repeated id's documents each take one place
+        for batch_id in set(self.repeated()) & set(wanted):  # those an earlier page shows
+            del docs.get(batch_id, [])[: chosen[:start].count(batch_id)]
         return BatchPage(
-            rows=[docs[i] for i in wanted if i in docs],
+            rows=[docs[i].pop(0) for i in wanted if docs.get(i)],
             total=len(chosen),
             page=page,
             page_size=page_size,
         )
 
 
-def _page_documents(db: Database, wanted: list[str]) -> dict[str, dict]:
-    """The documents of the rows `wanted`, by row id.
+def _page_documents(db: Database, wanted: list[str]) -> dict[str, list[dict]]:
+    """The documents of the rows `wanted`, by row id (every document of a repeated id).
 
     A row's id is the stored id as text (`batch_row`). A search by id also finds another
     tool's document whose id is a list holding that text (`["batch_15"]` for `batch_15`), and
     never one whose id is no text at all (`7`, a list): those are read with one more query,
     only when a page shows one, and handed over with their id as the row shows it."""
     on_page = set(wanted)
-    docs: dict[str, dict] = {}
+    docs: dict[str, list[dict]] = {}
 
     def take(found) -> None:
         for doc in found:
-            text = doc["id"] if type(doc.get("id")) is str else batch_row(doc)["id"]
-            if text in on_page and text not in docs:
-                docs[text] = doc if text is doc.get("id") else {**doc, "id": text}
+            raw = doc.get("id")
+            text = raw if type(raw) is str else batch_row(doc)["id"]
+            if text not in on_page or (type(raw) is not str and text in docs):
+                continue  # not shown, or an odd id both queries found
+            docs.setdefault(text, []).append(doc if text is raw else {**doc, "id": text})
 
     take(find_in(db[BATCHES], "id", wanted, TABLE_PROJECTION))
     if on_page - docs.keys():

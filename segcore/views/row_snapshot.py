@@ -41,6 +41,7 @@ from pymongo.errors import PyMongoError
 from segcore.core.code_stamp import code_stamp
 from segcore.core.timefmt import utcnow
 from segcore.store.schema import ROW_SNAPSHOT
+from segcore.views.row_keys import file_row, rows_by_id
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +127,10 @@ def encode(rows: list[dict], fields: tuple[str, ...]) -> list[dict]:
     ]
 
 
-def decode(parts: list[dict], fields: tuple[str, ...]) -> dict[str, dict]:
-    """The rows of `parts`, by id, in order. Raises SnapshotDamaged. Pure."""
-    rows: dict[str, dict] = {}
+def decode(parts: list[dict], fields: tuple[str, ...]) -> dict:
+    """The rows of `parts`, by id (a repeated id's later rows beside it: row_keys), in order.
+    Raises SnapshotDamaged. Pure."""
+    rows: dict = {}
     for part in parts:
         try:
             count, columns = int(part["count"]), part["columns"]
@@ -136,8 +138,7 @@ def decode(parts: list[dict], fields: tuple[str, ...]) -> dict[str, dict]:
         except (KeyError, TypeError, ValueError) as error:
             raise SnapshotDamaged(f"a part cannot be read: {error}") from error
         for row in zip(*values):
-            as_dict = dict(zip(fields, row))
-            rows[as_dict["id"]] = as_dict
+            file_row(rows, dict(zip(fields, row)))
     return rows
 
 
@@ -199,7 +200,7 @@ def save(
             for n, part in enumerate(encode(rows, fields))
         ]
         back = [bson.decode(part, codec_options=db.codec_options) for part in stored]
-        same = decode(back, fields) == {row["id"]: row for row in rows}
+        same = decode(back, fields) == rows_by_id(rows)
     except (BSONError, OverflowError, SnapshotDamaged) as problem:
         log.warning("The batch rows are not stored: %s", problem)
         return False

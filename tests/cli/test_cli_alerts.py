@@ -96,3 +96,23 @@ def test_weekly_report_in_markdown(run_cli, db, tmp_path):
     bad = run_cli("report", "--out", str(tmp_path / "no" / "such" / "dir.md"))
     assert bad.returncode == 1 and bad.stderr.startswith("error: Cannot write")
     assert "Traceback" not in bad.stderr
+
+
+def test_a_huge_stored_assignee_is_cut_in_alerts_and_the_report(run_cli, db, tmp_path):
+    """Another tool stored a 20,000-character assignee: `alerts` and the weekly report show its
+    first 80 characters with an ellipsis (as any name the team accepts shows whole), while the
+    JSON, which scripts read, keeps the stored value."""
+    seed_pace(db)
+    huge = "Z" * 20_000
+    db.batches.update_one({"id": "batch_7"}, {"$set": {"assignee": huge}})
+    out = run_cli("alerts")
+    assert out.returncode == 0, out.stderr
+    assert max(len(line) for line in out.stdout.splitlines()) < 400
+    assert f"batch_7      {'Z' * 80}…" in out.stdout and f"{'Z' * 80}… -> Bea" in out.stdout
+    found = json.loads(run_cli("alerts", "--json").stdout)
+    assert huge in {b["assignee"] for b in found["at_risk"]}
+    assert run_cli("report", "--out", str(tmp_path / "week.md")).returncode == 0
+    report = (tmp_path / "week.md").read_text()
+    assert max(len(line) for line in report.splitlines()) < 400
+    assert f"| {'Z' * 80}… | 1 | 0 | 0 | 0.00 |" in report
+    assert f"- batch_7: {'Z' * 80}… → Bea" in report

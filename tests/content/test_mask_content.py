@@ -123,6 +123,30 @@ def test_cli_json_and_english_words(lab, upload, tmp_path, run_cli):
     assert bad.returncode != 0 and "MASK_LABELS" in bad.stderr
 
 
+def test_verify_content_skips_an_upload_another_tool_gave_a_document_as_id(
+    lab, upload, tmp_path, run_cli
+):
+    """One odd file document (a document as `_id`) must not stop the content check of the
+    others: it is skipped as unusable with the sync's reason, as `verify` and the sync do."""
+    upload("batch_1_masks.zip", pack(lab.masks, tmp_path / "e.zip", "zip"))
+    lab.masks_files.insert_one(
+        {"_id": {"tool": "x", "n": 1}, "filename": "batch_1.zip", "length": 10, "chunkSize": 255}
+    )
+    verify(lab, ["batch_1"])
+    report = check_content(lab)
+    assert report.checked_uploads == 1
+    assert report.unusable_count == 1
+    assert report.unusable == [{"filename": "batch_1.zip", "problem": "_id is not an id (dict)"}]
+    env = {"DATA_DIRECTORY": str(lab.settings.data_directory), "MASK_LABELS": "0,1,2"}
+    done = run_cli("verify", "--content", "--recheck", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "1 upload content-checked" in done.stdout and "1 unusable upload skipped" in done.stdout
+    assert "_id is not an id (dict)" in done.stderr
+    as_json = json.loads(run_cli("verify", "--content", "--json", env=env).stdout)
+    assert as_json["content_unusable_uploads"] == 1
+
+
 def test_sync_verify_content_checks_new_uploads(lab, upload, tmp_path, run_cli):
     upload("masks_batch_1.tar.xz", pack(lab.masks, tmp_path / "d.tar.xz", "tar"))
     env = {"DATA_DIRECTORY": str(lab.settings.data_directory), "MASK_LABELS": "0,1,2"}

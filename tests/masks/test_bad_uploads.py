@@ -29,9 +29,9 @@ MANY = "_".join(f"batch_{n}" for n in range(1, 14001)) + ".zip"
         ({"length": float("-inf")}, "length is -inf"),
         ({"length": 1e300}, "length 1e+300 is not a file size"),
         ({"length": -5}, "length -5 is not a file size"),
-        ({"length": "big"}, "length is not a number (str)"),
-        ({"length": Decimal128("12")}, "length is not a number (Decimal128)"),
-        ({"length": [1]}, "length is not a number (list)"),
+        ({"length": "big"}, "length is not a number (str): 'big'"),
+        ({"length": Decimal128("12")}, "length is not a number (Decimal128): 12"),
+        ({"length": [1]}, "length is not a number (list): [1]"),
         ({"_id": {"a": 1}}, "_id is not an id (dict)"),
         ({"_id": 1.5}, "_id is not an id (float)"),
         ({"_id": None}, "_id is not an id (NoneType)"),
@@ -266,3 +266,25 @@ def test_cli_reports_unusable_uploads_and_lists_recent_ones(bad_lab, run_cli):
     recent = run_cli("uploads", "--recent", "50")
     assert recent.returncode == 0, recent.stderr
     assert "unusable: length is nan" in recent.stdout and "batch_2.zip" in recent.stdout
+
+
+def test_an_upload_whose_length_is_text_is_listed_with_that_text_not_as_0_mb(dbs, run_cli):
+    """Another tool stored the length as text or Decimal128: the upload is unusable, and its
+    listing names the value as stored with the size unknown, never a size it never held."""
+    dbs.work.batches.insert_one({"id": "batch_1", "status": "pending"})
+    dbs.masks_files.insert_many(
+        [
+            {**GOOD, "_id": ObjectId(), "filename": "batch_1.zip", "length": "15728640"},
+            {**GOOD, "_id": ObjectId(), "filename": "batch_1_b.zip", "length": Decimal128("15")},
+        ]
+    )
+    assert run_cli("sync").returncode == 0
+    listed = run_cli("uploads", "--unusable")
+    assert listed.returncode == 0, listed.stderr
+    assert "MB" not in listed.stdout and listed.stdout.count("unknown") == 2
+    assert "length is not a number (str): '15728640'" in listed.stdout
+    assert "length is not a number (Decimal128): 15" in listed.stdout
+    rows = json.loads(run_cli("uploads", "--unusable", "--json").stdout)
+    assert [(r["size_mb"], r["size_bytes"]) for r in rows] == [(None, None), (None, None)]
+    recent = json.loads(run_cli("uploads", "--recent", "5", "--json").stdout)
+    assert {r["size_mb"] for r in recent} == {None}

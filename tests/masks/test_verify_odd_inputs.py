@@ -21,11 +21,11 @@ T0 = datetime(2025, 10, 1, 10)
 ODD = [  # (changes to a good document, the reason the sync gives)
     ({"_id": {"tool": "x"}}, "_id is not an id (dict)"),
     ({"_id": [1, 2]}, "_id is not an id (list)"),
-    ({"length": "big"}, "length is not a number (str)"),
+    ({"length": "big"}, "length is not a number (str): 'big'"),
     ({"length": float("nan")}, "length is nan"),
     ({"length": -5}, "length -5 is not a file size"),
-    ({"length": {"n": 5}}, "length is not a number (dict)"),
-    ({"length": True}, "length is not a number (bool)"),
+    ({"length": {"n": 5}}, "length is not a number (dict): {'n': 5}"),
+    ({"length": True}, "length is not a number (bool): True"),
     ({"length": 2**62}, None),
     ({"filename": None}, "no filename"),
     ({"uploadDate": "today"}, "uploadDate is not a date (str)"),
@@ -78,7 +78,7 @@ def test_verify_on_the_command_line_names_them(lab, upload, run_cli, tmp_path):
     out = run_cli("verify", "--all", env=env)
     assert out.returncode == 0, out.stderr
     assert (
-        "unusable: batch_1_x.zip: length is not a number (str); _id is not an id (dict)"
+        "unusable: batch_1_x.zip: length is not a number (str): '5'; _id is not an id (dict)"
         in out.stderr
     )
     found = json.loads(run_cli("verify", "--all", "--json", env=env).stdout)

@@ -62,6 +62,18 @@ def test_attention_panel_names_stalled_people_and_batches_at_risk(app_env):
     assert [sum(row) for row in heat["z"]] == [1, 20, 10]  # every delivery of the 8 weeks
 
 
+def test_a_huge_stored_assignee_is_cut_in_the_attention_panel(app_env):
+    """Another tool's 20,000-character assignee is named by its first 80 characters and an
+    ellipsis; the link to the batch still filters by the stored batch."""
+    seed_pace(app_env.work)
+    app_env.work.batches.update_one({"id": "batch_7"}, {"$set": {"assignee": "Z" * 20_000}})
+    at = page("dashboard").run()
+    assert not at.exception, at.exception
+    text = " ".join(shown(m.value) for m in at.markdown)
+    assert f"batch_7 ({'Z' * 80}…)" in text
+    assert "Z" * 81 not in text
+
+
 def test_no_attention_panel_when_nothing_needs_attention(app_env):
     app_env.work.batches.insert_one({"id": "batch_1", "number": 1, "status": "pending"})
     at = page("dashboard").run()

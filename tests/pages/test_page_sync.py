@@ -145,3 +145,14 @@ def test_one_batch_updated_takes_the_singular_in_spanish(app_env, monkeypatch):
     assert not at.exception
     said = [s.value for s in at.success if s.value.startswith("Sincronización terminada")]
     assert len(said) == 1 and said[0].endswith(": 1 lote actualizado, 1 archivo."), said
+
+
+def test_an_upload_whose_stored_length_is_text_has_an_unknown_size_not_0_bytes(app_env):
+    seed(app_env)
+    app_env.masks_files.update_one({"filename": "Batch-2.zip"}, {"$set": {"length": "15728640"}})
+    at = page("sync").run()
+    at.button(key="sync_now").click().run()
+    assert not at.exception
+    recent = at.dataframe[-1].value.set_index("File")
+    assert recent.loc["Batch-2.zip", "Size"] == "unknown"
+    assert recent.loc["masks_batch_1.tar.xz", "Size"] == "2.0 KB"

@@ -269,3 +269,47 @@ def test_edited_batches_names_segcore_edits_since_a_generation_not_sync_writes(d
     data_version.bump_batches(db, None)  # an import: too many to list
     assert data_version.edited_batches(db, since)[1] is None
     assert data_version.edited_batches(db, since - 1)[1] is None  # older than remembered
+
+
+@pytest.fixture
+def repeated(dbs):
+    """A legacy list holding two documents with the id batch_2 (from before the unique index)."""
+    team.add_member(dbs.work, "Flor")
+    dbs.work.batches.drop_indexes()  # the test database's unique id index came after them
+    dbs.work.batches.insert_many(
+        [
+            {"id": "batch_1", "status": "pending"},
+            {"id": "batch_2", "status": "pending", "assignee": "Flor"},
+            {"id": "batch_2", "status": "pending"},
+        ]
+    )
+    prepare(dbs)  # the unique index cannot be built: the plain one is
+    return dbs
+
+
+def test_two_documents_with_one_id_are_both_rows_and_the_id_is_named_repeated(repeated):
+    work = repeated.work
+    rows = BatchRows().refresh(work)
+    assert sorted((r["id"], str(r["assignee"])) for r in rows.rows()) == [
+        ("batch_1", "None"),
+        ("batch_2", "Flor"),
+        ("batch_2", "None"),
+    ]
+    assert rows.repeated() == ["batch_2"]
+    assert rows.select(BatchQuery(assignee="Flor")) == ["batch_2"]
+    table = rows.page(work, BatchQuery())
+    assert table.total == 3
+    assert sorted(str(d.get("assignee")) for d in table.rows if d["id"] == "batch_2") == [
+        "Flor",
+        "None",
+    ]
+    # one per page, each page shows the other document
+    split = [rows.page(work, BatchQuery(), page=n, page_size=1).rows[0] for n in (2, 3)]
+    assert {str(d.get("assignee")) for d in split} == {"Flor", "None"}
+    # a write to the id re-reads both documents, never keeps one
+    assignments.assign(work, ["batch_1"], "Flor", "test")
+    rows.refresh(work)
+    assert len(rows.rows()) == 3 and rows.repeated() == ["batch_2"]
+    work.batches.delete_one({"id": "batch_2", "assignee": {"$exists": False}})
+    rows.forget()
+    assert len(rows.refresh(work).rows()) == 2 and rows.repeated() == []

@@ -386,3 +386,17 @@ def test_a_save_killed_at_any_point_leaves_a_whole_snapshot(db, mongo_uri):
         copy = row_snapshot.load(db, ROW_FIELDS)
         assert copy is not None and len(copy.rows) == 400
         assert {r["status"] for r in copy.rows.values()} == {f"s{copy.version[0]}"}
+
+
+def test_a_repeated_id_keeps_both_rows_through_the_snapshot(dbs, watched):
+    dbs.work.batches.drop_indexes()  # legacy data from before the unique id index
+    dbs.work.batches.insert_many(
+        [{"id": "batch_2", "assignee": "Flor"}, {"id": "batch_2"}, {"id": "batch_3"}]
+    )
+    first = process_rows(dbs.work)
+    assert first.save_snapshot(dbs.work)
+    work, finds = watched
+    restarted = process_rows(work)
+    assert not finds.read_every_batch()
+    assert sorted(str(r["assignee"]) for r in restarted.rows()) == ["Flor", "None", "None"]
+    assert restarted.repeated() == ["batch_2"]
