@@ -263,9 +263,9 @@ EXCLUDED = "not sent: NOTIFY_EXCLUDE names this recipient"
 
 def addressed_no_more(databases: Databases):
     """Why a message waiting in the outbox must not go now (or None): its recipient has been
-    excluded (NOTIFY_EXCLUDE) or left the team since it was enqueued (an email goes only to a
-    coordinator's address or a current member's own). A retry waits for the mail server, not
-    for the team: what changed meanwhile counts."""
+    excluded (NOTIFY_EXCLUDE) or left the team since it was enqueued (an email of segcore's
+    own kinds goes only to a coordinator's address or a current member's own). A retry waits
+    for the mail server, not for the team: what changed meanwhile counts."""
     settings = databases.settings
     addresses = {address.strip().lower() for _, address in settings.notify_coordinators}
     members = list_members(databases.work)
@@ -275,7 +275,8 @@ def addressed_no_more(databases: Databases):
         if excluded(Recipient(doc.get("name") or "", doc.get("to"), ""), settings.notify_exclude):
             return EXCLUDED
         address = (doc.get("to") or "").strip()
-        if doc.get("channel") == "email" and address.lower() not in addresses:
+        ours = doc.get("kind") in notify_outbox.KINDS  # another tool's note goes as it was put
+        if ours and doc.get("channel") == "email" and address.lower() not in addresses:
             return LEFT.format(name=doc.get("name") or address, address=address)
         return None
 
