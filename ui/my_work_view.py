@@ -12,10 +12,12 @@ from segcore.views import my_work
 from segcore.work import assignments
 from ui import labels
 from ui.actions import run_write
+from ui.choices import held_choice, refuse_gone
 from ui.connection import settings
 from ui.i18n import _, format_date, format_datetime, format_number, ngettext, word
 from ui.labels import literal
 from ui.reads import cached_read
+from ui.state import as_drawn
 
 
 @cached_read(topics=("batches",))
@@ -126,26 +128,31 @@ def show_lacking(batch) -> None:
 
 
 def mark_in_progress(databases: Databases, actor: Actor, open_batches: list) -> None:
-    """Pick one of the person's open batches and mark it in progress."""
+    """Pick one of the person's open batches and mark it in progress: the batch chosen, with
+    the status the page showed it with (the click's run may have read a newer one)."""
     startable = [b for b in open_batches if b.status not in assignments.NOT_STARTABLE]
+    shown = as_drawn("my_start", {b.id: b.status for b in startable})
     if not startable:
         return
-    chosen = st.selectbox(
-        _("Mark a batch as in progress"), [b.id for b in startable], key="my_start_batch"
+    chosen = held_choice(
+        st, _("Mark a batch as in progress"), [b.id for b in startable], key="my_start_batch"
     )
     if st.button(_("Mark in progress"), key="my_start_button", icon=":material/play_arrow:"):
-        seen = next(b.status for b in startable if b.id == chosen)
+        if chosen.gone:  # moved on meanwhile: never the batch the box fell back to
+            refuse_gone(chosen)
+            return
+        batch = chosen.value
         run_write(
             _("Saving"),
             assignments.start_batch,
             databases.work,
-            chosen,
-            seen,
+            batch,
+            shown.get(batch, next(b.status for b in startable if b.id == batch)),
             actor,
             then=lambda result: (
-                _("{batch} is in progress.").format(batch=chosen)
+                _("{batch} is in progress.").format(batch=batch)
                 if result.updated
-                else _("{batch} changed meanwhile; nothing was saved.").format(batch=chosen)
+                else _("{batch} changed meanwhile; nothing was saved.").format(batch=batch)
             ),
         )
 

@@ -17,7 +17,14 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from segcore.core.actors import ROLES, SEGMENTADOR, Actor, authorize_write
-from segcore.core.errors import N_, AccountLocked, LoginFailed, MemberNotFound, ValidationError
+from segcore.core.errors import (
+    N_,
+    AccountLocked,
+    AmbiguousMember,
+    LoginFailed,
+    MemberNotFound,
+    ValidationError,
+)
 from segcore.core.naming import clean_name, control_characters, person_key
 from segcore.core.timefmt import office_time, utcnow, zone_name
 from segcore.store.schema import APP_USERS, LOGIN_ATTEMPTS
@@ -96,13 +103,14 @@ def add_user(
     name: str,
     role: str,
     password: str,
-    member: str | None = None,
+    member: "str | team.Member | None" = None,
     author: "str | Actor" = "command line",
 ) -> AppUser:
     """Create a login; raise ValidationError for a bad name, role, short password or duplicate.
 
-    A `segmentador` login belongs to one team member (`member`, required; MemberNotFound when
-    nobody on the team has that name); the other roles belong to nobody. PermissionDenied when
+    A `segmentador` login belongs to one team member (`member`, required: a name, or a Member
+    chosen from a list; MemberNotFound when nobody on the team has that name, or the member
+    chosen was removed); the other roles belong to nobody. PermissionDenied when
     `author` may not write.
     """
     authorize_write(author)
@@ -127,14 +135,31 @@ def add_user(
     return AppUser(cleaned, role, doc["created_at"], member=linked)
 
 
-def _linked_member(db: Database, role: str, member: str | None) -> str | None:
-    """The team member's stored name for a segmentador login; None for the other roles."""
+def _linked_member(db: Database, role: str, member: "str | team.Member | None") -> str | None:
+    """The team member's stored name for a segmentador login; None for the other roles.
+
+    `member`: a name as typed, or a Member chosen from a list (found by its document: one
+    removed meanwhile is MemberNotFound, never another of that name)."""
     if role != SEGMENTADOR:
         if member:
             raise ValidationError(
                 N_("Only a segmentador login belongs to a team member."), field="member"
             )
         return None
+    if isinstance(member, team.Member):
+        chosen = team.find_member(db, member)
+        # linked by its name: a name legacy duplicates spell alike would name the first one
+        try:
+            named = team.find_member(db, chosen.name).id
+        except AmbiguousMember:
+            named = None
+        if named != chosen.id:
+            raise ValidationError(
+                N_("Another team member is also called '{name}': a login cannot tell them apart."),
+                name=chosen.name,
+                field="member",
+            )
+        return chosen.name
     if not isinstance(member, str) or not member.strip():
         raise ValidationError(
             N_("A segmentador login needs the team member it belongs to."), field="member"
