@@ -66,13 +66,19 @@ def batch_row(batch) -> dict:
 
 
 def show_receipt(batch, receipt: dict | None) -> None:
-    """What the latest upload of one batch was found to hold: readable or why not, masks
-    matched, the images still without a mask, the masks with content problems."""
+    """What one batch still lacks and what the person's latest upload on it was found to hold.
+
+    The images without a mask and the unreadable uploads are the batch's check (every upload
+    on it together, as the table's "Masks vs images"): an earlier part may have delivered what
+    the latest one lacks, and an earlier upload may be the unreadable one. Without a check yet,
+    the latest upload's own findings are all there is.
+    """
     if receipt is None:
         show_lacking(batch)
         return
     when = format_datetime(receipt["upload_date"]) if receipt.get("upload_date") else ""
-    if not receipt.get("readable"):
+    readable = bool(receipt.get("readable"))
+    if not readable:
         st.error(
             _("**{batch}**: your upload {file} ({when}) could not be read: {reason}").format(
                 batch=literal(batch.id),
@@ -81,8 +87,20 @@ def show_receipt(batch, receipt: dict | None) -> None:
                 reason=literal(word(receipt.get("reason"))),
             )
         )
-        return
-    if receipt.get("images") is not None:
+    elif batch.images is not None:
+        st.markdown(
+            _(
+                "**{batch}**: your latest upload {file} ({when}) was read. The batch has "
+                "masks for {matched} of {images} images."
+            ).format(
+                batch=literal(batch.id),
+                file=literal(receipt.get("filename") or ""),
+                when=when,
+                matched=batch.matched or 0,
+                images=batch.images,
+            )
+        )
+    elif receipt.get("images") is not None:
         st.markdown(
             _(
                 "**{batch}**: your upload {file} ({when}) has masks for {matched} of "
@@ -95,8 +113,23 @@ def show_receipt(batch, receipt: dict | None) -> None:
                 images=receipt["images"],
             )
         )
-    if receipt.get("missing"):
-        st.code("\n".join(receipt["missing"]), language=None)
+        if receipt.get("missing"):
+            st.code("\n".join(receipt["missing"]), language=None)
+    # those the batch's check still counts as unreadable (the latest one among them)
+    earlier = (receipt.get("earlier_unreadable") or [])[: batch.unreadable - (not readable)]
+    for upload in earlier:  # theirs: named, even once a later upload was read
+        st.warning(
+            _(
+                "**{batch}**: your earlier upload {file} ({when}) could not be read: {reason}"
+            ).format(
+                batch=literal(batch.id),
+                file=literal(upload.get("filename") or ""),
+                when=format_datetime(upload["upload_date"]) if upload.get("upload_date") else "",
+                reason=literal(word(upload.get("reason"))),
+            )
+        )
+    # the unreadable uploads named above: the count says only the others
+    show_lacking(batch, named_unreadable=len(earlier) + (0 if readable else 1))
     problems = [labels.offender(o) for o in receipt.get("content") or ()]
     if problems:
         st.warning(
@@ -106,8 +139,9 @@ def show_receipt(batch, receipt: dict | None) -> None:
         )
 
 
-def show_lacking(batch) -> None:
-    """The names of the images still without a mask, and unreadable uploads, of one batch."""
+def show_lacking(batch, named_unreadable: int = 0) -> None:
+    """The names of the images still without a mask, and unreadable uploads, of one batch
+    (`named_unreadable`: how many of these the page has named already)."""
     if batch.missing:
         st.markdown(
             ngettext(
@@ -117,13 +151,22 @@ def show_lacking(batch) -> None:
             ).format(batch=literal(batch.id), count=batch.missing_count)
         )
         st.code("\n".join(batch.missing), language=None)
-    if batch.unreadable:  # counted only: such an upload may be someone else's
+    others = batch.unreadable - named_unreadable
+    if others > 0 and not named_unreadable:  # counted only: such an upload may be someone else's
         st.warning(
             ngettext(
                 "{batch}: {count} upload naming this batch could not be read.",
                 "{batch}: {count} uploads naming this batch could not be read.",
                 batch.unreadable,
             ).format(batch=literal(batch.id), count=batch.unreadable)
+        )
+    elif others > 0:
+        st.warning(
+            ngettext(
+                "{batch}: {count} other upload naming this batch could not be read.",
+                "{batch}: {count} other uploads naming this batch could not be read.",
+                others,
+            ).format(batch=literal(batch.id), count=others)
         )
 
 

@@ -264,7 +264,9 @@ def my_receipts(
     db: Database, actor: "Actor | None", batch_ids: list[str], member: str | None = None
 ) -> dict[str, dict]:
     """The latest receipt of each of the person's batches among `batch_ids`: {batch id:
-    {filename, upload_date, readable, reason, problem, matched, images, missing, content}}.
+    {filename, upload_date, readable, reason, problem, matched, images, missing, content,
+    earlier_unreadable}}: `earlier_unreadable`, their older uploads on it that could not be read
+    ({filename, upload_date, reason}, newest first), which the batch's check still counts.
 
     Only the part of a receipt about their own batch is kept: an upload naming other batches
     too (`batch_12_to_batch_15.zip`), or made by someone else, tells nothing of anyone else.
@@ -281,6 +283,8 @@ def my_receipts(
             continue  # deleted: it tells nothing of the batch now
         for part in receipt.get("parts") or ():
             batch = part.get("id")
+            if batch in latest and not receipt.get("readable"):  # an earlier one of theirs
+                latest[batch]["earlier_unreadable"].append(_unreadable(receipt, batch))
             if batch in wanted and batch not in latest:
                 content = receipt.get("content") if isinstance(receipt.get("content"), dict) else {}
                 # a file naming other batches too: its name and its reason would name them
@@ -295,6 +299,7 @@ def my_receipts(
                     "images": part.get("images"),
                     "missing": list(part.get("missing") or []),
                     "missing_count": part.get("missing_count"),
+                    "earlier_unreadable": [],  # their older uploads that could not be read
                     "content": [
                         o
                         for o in content.get("offenders") or []
@@ -304,3 +309,14 @@ def my_receipts(
                     ],
                 }
     return latest
+
+
+def _unreadable(receipt: dict, batch: str) -> dict:
+    """An unreadable upload of theirs as their page names it; of one naming other batches too,
+    neither its name nor its reason (they would name those batches)."""
+    alone = set(receipt.get("batches") or ()) <= {batch}
+    return {
+        "filename": receipt.get("filename") if alone else None,
+        "upload_date": receipt.get("upload_date"),
+        "reason": receipt.get("reason") if alone else None,
+    }

@@ -6,6 +6,7 @@ import pytest
 from segcore.core.actors import Actor
 from segcore.team import auth, team
 from tests.helpers import page, seed_legacy_duplicates
+from tests.receipt_seed import Lab, masks, real_archive
 
 PASSWORD = "correct horse battery"
 
@@ -121,3 +122,48 @@ def test_the_team_warning_about_duplicate_names_is_for_coordinators_only(
     if role == "segmentador":
         assert [t.value for t in at.title] == ["My batches"]
         assert "Jose" not in shown_text(at) and "José" not in shown_text(at)
+
+
+def flor_page(lab):
+    """Flor's own page, once her uploads are synced (and her batches mask-checked)."""
+    team.add_member(lab.dbs.work, "Flor", author="test")
+    lab.sync()
+    at = page("my_batches")
+    at.session_state["actor"] = Actor("flor", "segmentador", "Flor")
+    return at.run()
+
+
+def below_the_table(at) -> str:
+    return "\n".join(
+        e.value.replace("\\", "")
+        for kind in (at.markdown, at.code, at.warning, at.error)
+        for e in kind
+    )
+
+
+def test_images_an_earlier_part_delivered_are_not_listed_as_missing(app_env, client, tmp_path):
+    lab = Lab(app_env, client, tmp_path)
+    lab.batch(1, 3)
+    lab.upload("batch_1_part1.zip", real_archive(lab.tmp, "zip", masks(1), "p1.zip"))
+    lab.upload("batch_1_part2.zip", real_archive(lab.tmp, "zip", ["img_002_mask.dcm"], "p2.zip"))
+    at = flor_page(lab)
+    assert not at.exception
+    assert at.dataframe[0].value["Masks vs images"].tolist() == ["2 / 3"]
+    listed = [c.value for c in at.code]
+    assert listed == ["img_003.dcm"]  # img_001's mask came in the first part
+    text = below_the_table(at)
+    assert "batch_1_part2.zip" in text and "masks for 2 of 3 images" in text
+
+
+def test_her_own_unreadable_upload_is_named_after_a_later_one_was_read(app_env, client, tmp_path):
+    lab = Lab(app_env, client, tmp_path)
+    lab.batch(1, 3)
+    whole = real_archive(lab.tmp, "tar", masks(1), "full.tgz")
+    lab.upload("batch_1.tar.gz", whole[: len(whole) // 2])  # cut short
+    lab.upload("batch_1_part2.zip", real_archive(lab.tmp, "zip", ["img_002_mask.dcm"], "p2.zip"))
+    at = flor_page(lab)
+    assert not at.exception
+    assert at.dataframe[0].value["Check"].tolist() == ["Unreadable"]
+    said = [w.value.replace("\\", "") for w in at.warning]
+    assert any("your earlier upload batch_1.tar.gz" in w and "could not be read" in w for w in said)
+    assert not any("other upload" in w for w in said)  # named, so not counted a second time
