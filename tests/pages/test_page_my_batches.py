@@ -167,3 +167,20 @@ def test_her_own_unreadable_upload_is_named_after_a_later_one_was_read(app_env, 
     said = [w.value.replace("\\", "") for w in at.warning]
     assert any("your earlier upload batch_1.tar.gz" in w and "could not be read" in w for w in said)
     assert not any("other upload" in w for w in said)  # named, so not counted a second time
+
+
+def test_a_login_for_the_second_of_two_members_spelled_alike_from_the_team_page(app_env):
+    db = app_env.work
+    db.segmentadores.insert_many([{"name": "Luis", "role": "a"}, {"name": "Luis", "role": "b"}])
+    team.ensure_indexes(db)
+    at = page("team")
+    at.session_state["actor"] = Actor("coord", "coordinator")
+    at.run()
+    assert at.selectbox(key="login_member").options == ["Luis", "Luis (2)"]
+    at.selectbox(key="login_member").select("Luis (2)")
+    at.text_input(key="login_name").input("luis_b")
+    at.text_input(key="login_password").input(PASSWORD)
+    at = at.button(key="login_create").click().run()
+    assert not at.exception and not at.error
+    second = next(m for m in team.list_members(db) if m.role == "b")
+    assert auth.logins_of(db, second) == ["luis_b"]
