@@ -17,13 +17,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from segcore.core.actors import ROLES, SEGMENTADOR, Actor, authorize_write
-from segcore.core.errors import (
-    N_,
-    AccountLocked,
-    LoginFailed,
-    MemberNotFound,
-    ValidationError,
-)
+from segcore.core.errors import N_, AccountLocked, LoginFailed, MemberNotFound, ValidationError
 from segcore.core.naming import clean_name, control_characters, person_key
 from segcore.core.timefmt import office_time, utcnow, zone_name
 from segcore.store.schema import APP_USERS, LOGIN_ATTEMPTS
@@ -134,7 +128,9 @@ def add_user(
     return AppUser(cleaned, role, doc["created_at"], member=linked.name if linked else None)
 
 
-def _linked_member(db: Database, role: str, member: "str | team.Member | None"):
+def _linked_member(
+    db: Database, role: str, member: "str | team.Member | None"
+) -> "team.Member | None":
     """The team member a segmentador login belongs to (None for the other roles).
 
     `member`: a name as typed, or a Member chosen from a list (found by its document: one

@@ -193,9 +193,10 @@ def name_holds_batches(db: Database, name: str, member_id: object = None) -> boo
     every page counts for the first. `member_id`: the member's document, when the login
     recorded it: of two spelled exactly alike ("Luis", "Luis (2)"), that one alone."""
     members = list_members(db)
+    if member_id is not None:  # that member alone; gone from the team: nothing
+        chosen = [m for m in members if str(m.id) == str(member_id)]
+        return bool(chosen) and holds_batches(members, chosen[0])
     mine = [m for m in members if clean_name(m.name) == clean_name(name)]
-    chosen = [m for m in mine if member_id is not None and str(m.id) == str(member_id)]
-    mine = chosen or mine
     return not mine or any(holds_batches(members, m) for m in mine)
 
 
