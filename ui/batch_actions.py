@@ -13,6 +13,7 @@ from segcore.views import batch_table
 from segcore.work import assignments, batches
 from ui import reads
 from ui.actions import flash, run_write
+from ui.choices import held_choice, refuse_gone
 from ui.connection import connection, db_key, settings
 from ui.i18n import N_, _, choice_hint, ngettext, word
 from ui.state import (
@@ -230,12 +231,10 @@ def bulk_actions(
     actor, work = current_actor(), databases.work
     left, middle, right = st.columns(3)
     with left.container(border=True):
-        person = st.selectbox(
-            _("Assign the ticked batches to"),
-            team_names,
-            key="bulk_selected_to",
-            placeholder=choice_hint(team_names),
+        chosen = held_choice(
+            st, _("Assign the ticked batches to"), team_names, key="bulk_selected_to"
         )
+        person = chosen.value
         if st.button(
             ngettext("Assign {count} ticked", "Assign {count} ticked", len(selected)).format(
                 count=len(selected)
@@ -243,6 +242,9 @@ def bulk_actions(
             disabled=not selected,
             key="bulk_selected",
         ):
+            if chosen.gone:  # removed meanwhile: never the person the box fell back to
+                refuse_gone(chosen)
+                return
             run_write(
                 _("Assigning"),
                 assignments.assign,
@@ -260,10 +262,12 @@ def bulk_actions(
         count = st.number_input(
             _("How many of the next unassigned pending batches"), 1, 5000, 20, key="bulk_next_count"
         )
-        person = st.selectbox(
-            _("Assign them to"), team_names, key="bulk_next_to", placeholder=choice_hint(team_names)
-        )
+        chosen_next = held_choice(st, _("Assign them to"), team_names, key="bulk_next_to")
+        person = chosen_next.value
         if st.button(_("Assign next pending"), key="bulk_next"):
+            if chosen_next.gone:
+                refuse_gone(chosen_next)
+                return
             run_write(
                 _("Assigning"),
                 _assign_next,

@@ -12,10 +12,12 @@ from segcore.views import my_work
 from segcore.work import assignments
 from ui import labels
 from ui.actions import run_write
+from ui.choices import held_choice, refuse_gone
 from ui.connection import settings
 from ui.i18n import _, choice_hint, format_date, format_datetime, format_number, ngettext, word
 from ui.labels import literal
 from ui.reads import cached_read
+from ui.state import as_drawn
 
 
 @cached_read(topics=("batches",))
@@ -64,13 +66,19 @@ def batch_row(batch) -> dict:
 
 
 def show_receipt(batch, receipt: dict | None) -> None:
-    """What the latest upload of one batch was found to hold: readable or why not, masks
-    matched, the images still without a mask, the masks with content problems."""
+    """What one batch still lacks and what the person's latest upload on it was found to hold.
+
+    The images without a mask and the unreadable uploads are the batch's check (every upload
+    on it together, as the table's "Masks vs images"): an earlier part may have delivered what
+    the latest one lacks, and an earlier upload may be the unreadable one. Without a check yet,
+    the latest upload's own findings are all there is.
+    """
     if receipt is None:
         show_lacking(batch)
         return
     when = format_datetime(receipt["upload_date"]) if receipt.get("upload_date") else ""
-    if not receipt.get("readable"):
+    readable = bool(receipt.get("readable"))
+    if not readable:
         st.error(
             _("**{batch}**: your upload {file} ({when}) could not be read: {reason}").format(
                 batch=literal(batch.id),
@@ -79,8 +87,20 @@ def show_receipt(batch, receipt: dict | None) -> None:
                 reason=literal(word(receipt.get("reason"))),
             )
         )
-        return
-    if receipt.get("images") is not None:
+    elif batch.images is not None:
+        st.markdown(
+            _(
+                "**{batch}**: your latest upload {file} ({when}) was read. The batch has "
+                "masks for {matched} of {images} images."
+            ).format(
+                batch=literal(batch.id),
+                file=literal(receipt.get("filename") or ""),
+                when=when,
+                matched=batch.matched or 0,
+                images=batch.images,
+            )
+        )
+    elif receipt.get("images") is not None:
         st.markdown(
             _(
                 "**{batch}**: your upload {file} ({when}) has masks for {matched} of "
@@ -93,8 +113,23 @@ def show_receipt(batch, receipt: dict | None) -> None:
                 images=receipt["images"],
             )
         )
-    if receipt.get("missing"):
-        st.code("\n".join(receipt["missing"]), language=None)
+        if receipt.get("missing"):
+            st.code("\n".join(receipt["missing"]), language=None)
+    # those the batch's check still counts as unreadable (the latest one among them)
+    earlier = (receipt.get("earlier_unreadable") or [])[: batch.unreadable - (not readable)]
+    for upload in earlier:  # theirs: named, even once a later upload was read
+        st.warning(
+            _(
+                "**{batch}**: your earlier upload {file} ({when}) could not be read: {reason}"
+            ).format(
+                batch=literal(batch.id),
+                file=literal(upload.get("filename") or ""),
+                when=format_datetime(upload["upload_date"]) if upload.get("upload_date") else "",
+                reason=literal(word(upload.get("reason"))),
+            )
+        )
+    # the unreadable uploads named above: the count says only the others
+    show_lacking(batch, named_unreadable=len(earlier) + (0 if readable else 1))
     problems = [labels.offender(o) for o in receipt.get("content") or ()]
     if problems:
         st.warning(
@@ -104,8 +139,9 @@ def show_receipt(batch, receipt: dict | None) -> None:
         )
 
 
-def show_lacking(batch) -> None:
-    """The names of the images still without a mask, and unreadable uploads, of one batch."""
+def show_lacking(batch, named_unreadable: int = 0) -> None:
+    """The names of the images still without a mask, and unreadable uploads, of one batch
+    (`named_unreadable`: how many of these the page has named already)."""
     if batch.missing:
         st.markdown(
             ngettext(
@@ -115,7 +151,8 @@ def show_lacking(batch) -> None:
             ).format(batch=literal(batch.id), count=batch.missing_count)
         )
         st.code("\n".join(batch.missing), language=None)
-    if batch.unreadable:  # counted only: such an upload may be someone else's
+    others = batch.unreadable - named_unreadable
+    if others > 0 and not named_unreadable:  # counted only: such an upload may be someone else's
         st.warning(
             ngettext(
                 "{batch}: {count} upload naming this batch could not be read.",
@@ -123,32 +160,42 @@ def show_lacking(batch) -> None:
                 batch.unreadable,
             ).format(batch=literal(batch.id), count=batch.unreadable)
         )
+    elif others > 0:
+        st.warning(
+            ngettext(
+                "{batch}: {count} other upload naming this batch could not be read.",
+                "{batch}: {count} other uploads naming this batch could not be read.",
+                others,
+            ).format(batch=literal(batch.id), count=others)
+        )
 
 
 def mark_in_progress(databases: Databases, actor: Actor, open_batches: list) -> None:
-    """Pick one of the person's open batches and mark it in progress."""
+    """Pick one of the person's open batches and mark it in progress: the batch chosen, with
+    the status the page showed it with (the click's run may have read a newer one)."""
     startable = [b for b in open_batches if b.status not in assignments.NOT_STARTABLE]
+    shown = as_drawn("my_start", {b.id: b.status for b in startable})
     if not startable:
         return
-    chosen = st.selectbox(
-        _("Mark a batch as in progress"),
-        [b.id for b in startable],
-        key="my_start_batch",
-        placeholder=choice_hint([b.id for b in startable]),
+    chosen = held_choice(
+        st, _("Mark a batch as in progress"), [b.id for b in startable], key="my_start_batch"
     )
     if st.button(_("Mark in progress"), key="my_start_button", icon=":material/play_arrow:"):
-        seen = next(b.status for b in startable if b.id == chosen)
+        if chosen.gone:  # moved on meanwhile: never the batch the box fell back to
+            refuse_gone(chosen)
+            return
+        batch = chosen.value
         run_write(
             _("Saving"),
             assignments.start_batch,
             databases.work,
-            chosen,
-            seen,
+            batch,
+            shown.get(batch, next(b.status for b in startable if b.id == batch)),
             actor,
             then=lambda result: (
-                _("{batch} is in progress.").format(batch=chosen)
+                _("{batch} is in progress.").format(batch=batch)
                 if result.updated
-                else _("{batch} changed meanwhile; nothing was saved.").format(batch=chosen)
+                else _("{batch} changed meanwhile; nothing was saved.").format(batch=batch)
             ),
         )
 

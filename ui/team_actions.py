@@ -18,6 +18,7 @@ from segcore.work.batches import ChangeResult
 from ui import reads
 from ui.actions import flash, run_write
 from ui.attention import pace_columns
+from ui.choices import held_choice, refuse_gone
 from ui.connection import settings
 from ui.i18n import (
     N_,
@@ -30,7 +31,7 @@ from ui.i18n import (
     ngettext,
 )
 from ui.labels import literal
-from ui.state import REMOVE_TARGET, clear_typed, current_actor, forget
+from ui.state import REMOVE_TARGET, as_drawn, clear_typed, current_actor, forget
 
 ADD_FIELDS = ("add_name", "add_role", "add_email")
 ADD_CLEAR = "team_add_clear"  # a member was just added: empty the form on the next run
@@ -162,7 +163,8 @@ def _removal_question(databases: Databases, choices: dict[str, dict], name: str,
     open_count = reads.open_workloads((member.name,)).get(member.name, 0) if holds else 0
     held = held if holds else 0
     staying = max(0, held - open_count)
-    choice, target = "unassign", None
+    choice, target, picked = "unassign", None, None
+    shown = as_drawn("remove_target", {label: choices[label] for label in others})
     if open_count:
         st.write(
             ngettext(
@@ -179,9 +181,8 @@ def _removal_question(databases: Databases, choices: dict[str, dict], name: str,
             format_func=lambda c: _(HANDOVER[c]),
         )
         if choice == "reassign":
-            target = st.selectbox(
-                _("Reassign to"), others, key="remove_target", placeholder=choice_hint(others)
-            )
+            picked = held_choice(st, _("Reassign to"), others, key="remove_target")
+            target = picked.value
     else:
         st.write(_("**{name}** holds no open batches.").format(name=literal(name)))
     if staying:
@@ -197,6 +198,9 @@ def _removal_question(databases: Databases, choices: dict[str, dict], name: str,
     slot = st.empty()
     yes, no = st.columns(2)
     if yes.button(_("Remove {name}").format(name=literal(name)), type="primary", key="remove_yes"):
+        if picked is not None and picked.gone:  # never the member the box fell back to
+            refuse_gone(picked, slot)
+            return
 
         def removed(moved: int) -> str:
             forget(REMOVE_TARGET)
@@ -220,7 +224,8 @@ def _removal_question(databases: Databases, choices: dict[str, dict], name: str,
             databases.work,
             member,
             unassign=bool(open_count) and choice == "unassign",
-            reassign_to=team.Member(**choices[target]) if target else None,
+            # the member the label named on the screen, by its document (removed: refused)
+            reassign_to=team.Member(**shown.get(target, choices[target])) if target else None,
             author=current_actor(),
             zone=settings().zone,
             then=removed,
@@ -256,25 +261,27 @@ def former_holders(
         return
     with st.container(border=True):
         who, to = st.columns(2)
-        former = who.selectbox(
-            _("Move the open batches of"),
-            movable,
-            key="move_from",
-            format_func=shown_name,
-            placeholder=choice_hint(movable),
+        picked_from = held_choice(
+            who, _("Move the open batches of"), movable, key="move_from", format_func=shown_name
         )
-        target = to.selectbox(
+        picked_to = held_choice(
+            to,
             _("To"),
             [None, *names],
             key="move_to",
             format_func=lambda n: _("(leave unassigned)") if n is None else n,
             placeholder=choice_hint([None, *names]),
         )
+        former, target = picked_from.value, picked_to.value
         slot = st.empty()
         if st.button(
             _("Move {name}'s open batches").format(name=literal(shown_name(former))),
             key="move_former",
         ):
+            gone = next((p for p in (picked_from, picked_to) if p.gone), None)
+            if gone:  # moved or removed meanwhile: never the one the box fell back to
+                refuse_gone(gone, slot)
+                return
 
             def moved(result: ChangeResult) -> str:
                 if result.conflicts:

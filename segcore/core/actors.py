@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from segcore.core.errors import N_, PermissionDenied
 
@@ -15,11 +15,14 @@ ROLES = (COORDINATOR, VIEWER, SEGMENTADOR)
 @dataclass(frozen=True)
 class Actor:
     """A logged-in user (or the command line, or the app with login off). A segmentador's
-    login is linked to one team member (`member`, their name on the team)."""
+    login is linked to one team member (`member`, their name on the team; `member_id`, the
+    text of that member's document id when the login recorded it: two legacy members may
+    spell alike; text, so that a page's cached reads can hash it)."""
 
     name: str
     role: str = COORDINATOR
     member: str | None = None
+    member_id: str | None = field(default=None, compare=False)
 
     @property
     def is_segmentador(self) -> bool:

@@ -96,13 +96,14 @@ def add_user(
     name: str,
     role: str,
     password: str,
-    member: str | None = None,
+    member: "str | team.Member | None" = None,
     author: "str | Actor" = "command line",
 ) -> AppUser:
     """Create a login; raise ValidationError for a bad name, role, short password or duplicate.
 
-    A `segmentador` login belongs to one team member (`member`, required; MemberNotFound when
-    nobody on the team has that name); the other roles belong to nobody. PermissionDenied when
+    A `segmentador` login belongs to one team member (`member`, required: a name, or a Member
+    chosen from a list; MemberNotFound when nobody on the team has that name, or the member
+    chosen was removed); the other roles belong to nobody. PermissionDenied when
     `author` may not write.
     """
     authorize_write(author)
@@ -116,30 +117,38 @@ def add_user(
         "created_at": utcnow(),
         "failures": [],
     }
-    if linked:
-        doc.update(member=linked, member_key=person_key(linked))
+    if linked:  # its document too: of two members spelled alike, the one chosen
+        doc.update(member=linked.name, member_key=person_key(linked.name), member_id=linked.id)
     try:
         db[COLLECTION].insert_one(doc)
     except DuplicateKeyError:
         raise ValidationError(
             N_("A user named '{name}' already exists."), name=cleaned, field="name"
         ) from None
-    return AppUser(cleaned, role, doc["created_at"], member=linked)
+    return AppUser(cleaned, role, doc["created_at"], member=linked.name if linked else None)
 
 
-def _linked_member(db: Database, role: str, member: str | None) -> str | None:
-    """The team member's stored name for a segmentador login; None for the other roles."""
+def _linked_member(
+    db: Database, role: str, member: "str | team.Member | None"
+) -> "team.Member | None":
+    """The team member a segmentador login belongs to (None for the other roles).
+
+    `member`: a name as typed, or a Member chosen from a list (found by its document: one
+    removed meanwhile is MemberNotFound, never another of that name; one of two legacy
+    members spelled exactly alike is told apart so)."""
     if role != SEGMENTADOR:
         if member:
             raise ValidationError(
                 N_("Only a segmentador login belongs to a team member."), field="member"
             )
         return None
+    if isinstance(member, team.Member):
+        return team.find_member(db, member)
     if not isinstance(member, str) or not member.strip():
         raise ValidationError(
             N_("A segmentador login needs the team member it belongs to."), field="member"
         )
-    return team.find_member(db, member).name
+    return team.find_member(db, member)
 
 
 def member_logins(db: Database, member: str) -> list[str]:
@@ -158,18 +167,32 @@ def logins_of(db: Database, member: team.Member) -> list[str]:
     """
     key = person_key(member.name)
     sharing = [m for m in team.list_members(db) if person_key(m.name) == key]
-    docs = db[COLLECTION].find({"member_key": key}, {"name": 1, "member": 1})
-    mine = [d["name"] for d in docs if login_owner(d.get("member"), sharing) == member.id]
+    docs = db[COLLECTION].find({"member_key": key}, {"name": 1, "member": 1, "member_id": 1})
+    mine = [
+        d["name"]
+        for d in docs
+        if login_owner(d.get("member"), sharing, d.get("member_id")) == member.id
+    ]
     return sorted(mine, key=person_key)
 
 
-def login_owner(linked: object, sharing: list[team.Member]) -> object:
+def login_owner(linked: object, sharing: list[team.Member], member_id: object = None) -> object:
     """The id of the member a login linked to `linked` (its stored member name) belongs to, of
-    `sharing` (the members with that name's key, in team order): the one spelled exactly so,
-    else the first, who holds the key and the batches. Pure."""
+    `sharing` (the members with that name's key, in team order): the one whose document the
+    login recorded (`member_id`, when it is still on the team), else the one spelled exactly
+    so, else the first, who holds the key and the batches. Pure."""
+    recorded = [m.id for m in sharing if member_id is not None and str(m.id) == str(member_id)]
+    if recorded:
+        return recorded[0]
     spelled = [m for m in sharing if clean_name(m.name) == clean_name(str(linked))]
     chosen = (spelled or sharing)[:1]
     return chosen[0].id if chosen else None
+
+
+def member_id_text(login: dict) -> str | None:
+    """The member's document id a login recorded, as `Actor.member_id` holds it."""
+    member_id = login.get("member_id")
+    return None if member_id is None else str(member_id)
 
 
 def remove_logins(db: Database, names: list[str]) -> None:
@@ -256,7 +279,7 @@ def authenticate(
         db[COLLECTION].update_one(
             {"_id": doc["_id"]}, {"$set": {"failures": [], "locked_until": None, "last_login": now}}
         )
-        return Actor(doc["name"], doc["role"], doc.get("member"))
+        return Actor(doc["name"], doc["role"], doc.get("member"), member_id_text(doc))
     _count_failure(db[COLLECTION], {"_id": doc["_id"]}, now, zone)
 
 

@@ -68,11 +68,13 @@ def resume_session(
     if found is None or found["expires_at"] <= now:
         return None
     user = db[APP_USERS].find_one(
-        {"name_key": found["name_key"]}, {"name": 1, "role": 1, "member": 1}
+        {"name_key": found["name_key"]}, {"name": 1, "role": 1, "member": 1, "member_id": 1}
     )
     if user is None:
         return None
-    return Actor(user["name"], user["role"], user.get("member")), found["started_at"]
+    member_id = None if user.get("member_id") is None else str(user["member_id"])
+    actor = Actor(user["name"], user["role"], user.get("member"), member_id)
+    return actor, found["started_at"]
 
 
 def end_session(db: Database, token: object) -> None:

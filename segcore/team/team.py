@@ -186,11 +186,15 @@ def holds_batches(members: list[Member], member: Member) -> bool:
     return first is None or first.id == member.id
 
 
-def name_holds_batches(db: Database, name: str) -> bool:
+def name_holds_batches(db: Database, name: str, member_id: object = None) -> bool:
     """`holds_batches` for the member a login names: False only when every member spelled
     `name` is a later legacy duplicate ("Jose" beside "José", added first), whose batches
-    every page counts for the first."""
+    every page counts for the first. `member_id`: the member's document, when the login
+    recorded it: of two spelled exactly alike ("Luis", "Luis (2)"), that one alone."""
     members = list_members(db)
+    if member_id is not None:  # that member alone; gone from the team: nothing
+        chosen = [m for m in members if str(m.id) == str(member_id)]
+        return bool(chosen) and holds_batches(members, chosen[0])
     mine = [m for m in members if clean_name(m.name) == clean_name(name)]
     return not mine or any(holds_batches(members, m) for m in mine)
 
@@ -209,14 +213,34 @@ def _find_document(db: Database, who: "str | Member", session=None) -> dict:
             raise MemberNotFound(N_("No segmentador named '{name}'."), name=clean_name(who.name))
         return doc
     typed = who.name if isinstance(who, Member) else who
+    docs = _sharing_key(db, typed, session)
+    label = numbered_label(str(typed))
+    if not docs and label:  # "Luis (2)": the second of those spelled "Luis", as listed
+        base, number = label
+        alike = [d for d in _sharing_key(db, base, session) if clean_name(d["name"]) == base]
+        if len(alike) >= number > 1:
+            return alike[number - 1]
+    return pick_by_name(docs, str(typed))
+
+
+def _sharing_key(db: Database, typed: object, session=None) -> list[dict]:
+    """The members whose names share `typed`'s person_key, in team order."""
     key = person_key(typed) if isinstance(typed, str) else ""
-    docs = []
-    if key:  # a legacy duplicate after the first has no key stored: its name's key is computed
-        found = db[COLLECTION].find(
-            {"$or": [{"name_key": key}, {"name_key": {"$exists": False}}]}, session=session
-        )
-        docs = [d for d in found if has_a_name(d.get("name")) and person_key(d["name"]) == key]
-    return pick_by_name(sorted(docs, key=_team_order), str(typed))
+    if not key:
+        return []
+    # a legacy duplicate after the first has no key stored: its name's key is computed
+    found = db[COLLECTION].find(
+        {"$or": [{"name_key": key}, {"name_key": {"$exists": False}}]}, session=session
+    )
+    docs = [d for d in found if has_a_name(d.get("name")) and person_key(d["name"]) == key]
+    return sorted(docs, key=_team_order)
+
+
+def numbered_label(typed: str) -> tuple[str, int] | None:
+    """("Luis", 2) for "Luis (2)", the Team page's label of the second of two members spelled
+    exactly alike; None for any other text. Pure."""
+    found = re.fullmatch(r"(.*\S) \((\d{1,3})\)", clean_name(typed))
+    return (found.group(1), int(found.group(2))) if found else None
 
 
 AMBIGUOUS = N_(
@@ -224,7 +248,8 @@ AMBIGUOUS = N_(
     "type it exactly as the team list spells it."
 )
 SAME_SPELLING = N_(
-    "{count} team members are called '{name}': choose the one you mean on the Team page."
+    "{count} team members are called '{name}': choose the one you mean on the Team page, or "
+    "name it as the Team page lists it ('{name} (2)' for the second)."
 )
 
 

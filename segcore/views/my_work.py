@@ -26,8 +26,8 @@ from segcore.report.pace import (
     pace_row,
     weekly_deliveries,
 )
-from segcore.store.schema import BATCHES, HISTORY, TEAM, find_in
-from segcore.team.team import name_holds_batches
+from segcore.store.schema import BATCHES, HISTORY, find_in
+from segcore.team.team import list_members, name_holds_batches
 from segcore.work.batches import stored_spellings
 from segcore.work.holders import same_person
 
@@ -54,6 +54,11 @@ def member_of(actor: "Actor | None", member: str | None = None) -> str:
     return member
 
 
+def _member_id(actor: "Actor | None") -> object:
+    """The member's document a segmentador's login recorded; None for the other roles."""
+    return actor.member_id if isinstance(actor, Actor) and actor.is_segmentador else None
+
+
 def _theirs(uploaded_by: object, name: str) -> bool:
     """An upload made by `name` (any spelling), or by nobody known (older tools store no
     uploader: on their own batch, it is theirs)."""
@@ -62,17 +67,20 @@ def _theirs(uploaded_by: object, name: str) -> bool:
     return person_key(uploaded_by) == person_key(name)
 
 
-def _my_docs(db: Database, name: str) -> list[dict]:
+def _my_docs(db: Database, name: str, member_id: object = None) -> list[dict]:
     """The batches held by `name` under any spelling another tool stored ("flor" for Flor), as
     the coordinator's pages count them (`holders.same_person`)."""
-    return _held(db, name, {}, MY_PROJECTION)
+    return _held(db, name, {}, MY_PROJECTION, member_id)
 
 
-def _held(db: Database, name: str, extra: dict, projection: dict) -> list[dict]:
+def _held(
+    db: Database, name: str, extra: dict, projection: dict, member_id: object = None
+) -> list[dict]:
     """`name`'s batches matching `extra`: an indexed `$in` of the stored spellings, then the
-    holder rule (a query matches ["Flor"] by its item; `holders` says "['Flor']" holds it)."""
-    if not name_holds_batches(db, name):  # a later legacy duplicate: the first holds them
-        return []
+    holder rule (a query matches ["Flor"] by its item; `holders` says "['Flor']" holds it).
+    `member_id`: the member's document a login recorded (`Actor.member_id`)."""
+    if not name_holds_batches(db, name, member_id):  # a later legacy duplicate: the first
+        return []  # holds them
     wanted = {"assignee": {"$in": stored_spellings(db, name)}, **extra}
     found = db[BATCHES].find(wanted, {**projection, "assignee": 1})
     return [doc for doc in found if same_person(doc.get("assignee"), name)]
@@ -105,7 +113,7 @@ def my_batches(
     latest check of their uploads found (images still without a mask, unreadable uploads)."""
     name = member_of(actor, member)
     rows = []
-    for doc in _my_docs(db, name):
+    for doc in _my_docs(db, name, _member_id(actor)):
         row = pace_row(doc)
         due = row["due_date"]
         check = doc.get("mask_check") if isinstance(doc.get("mask_check"), dict) else {}
@@ -163,8 +171,16 @@ def my_pace(
 ) -> MyPace:
     """Pace, deliveries over the last weeks and projected finish of the person alone."""
     name = member_of(actor, member)
-    rows = [pace_row(doc) for doc in _my_docs(db, name)]
-    joined = db[TEAM].find_one({"name": name}, {"_id": 0, "name": 1, "created_at": 1})
+    rows = [pace_row(doc) for doc in _my_docs(db, name, _member_id(actor))]
+    member_id = _member_id(actor)
+    joined = next(  # of two members spelled alike, the one the login recorded
+        (
+            {"name": m.name, "created_at": m.created_at}
+            for m in list_members(db)
+            if m.name == name and (member_id is None or str(m.id) == member_id)
+        ),
+        None,
+    )
     # with their join date: someone who joined last week is paced over that week, as the
     # coordinator's pages pace them
     person = next(
@@ -199,7 +215,11 @@ def my_reviews(
     status = {
         d["id"]: d.get("status")
         for d in _held(
-            db, name, {"status": {"$in": list(REVIEWED)}}, {"_id": 0, "id": 1, "status": 1}
+            db,
+            name,
+            {"status": {"$in": list(REVIEWED)}},
+            {"_id": 0, "id": 1, "status": 1},
+            _member_id(actor),
         )
         if isinstance(d.get("id"), str)
     }
@@ -264,14 +284,16 @@ def my_receipts(
     db: Database, actor: "Actor | None", batch_ids: list[str], member: str | None = None
 ) -> dict[str, dict]:
     """The latest receipt of each of the person's batches among `batch_ids`: {batch id:
-    {filename, upload_date, readable, reason, problem, matched, images, missing, content}}.
+    {filename, upload_date, readable, reason, problem, matched, images, missing, content,
+    earlier_unreadable}}: `earlier_unreadable`, their older uploads on it that could not be read
+    ({filename, upload_date, reason}, newest first), which the batch's check still counts.
 
     Only the part of a receipt about their own batch is kept: an upload naming other batches
     too (`batch_12_to_batch_15.zip`), or made by someone else, tells nothing of anyone else.
     """
     name = member_of(actor, member)
     # "flor" stored for Flor: hers too, as on her list
-    own = {d["id"] for d in _held(db, name, {}, {"_id": 0, "id": 1})}
+    own = {d["id"] for d in _held(db, name, {}, {"_id": 0, "id": 1}, _member_id(actor))}
     wanted = [b for b in batch_ids if b in own][:200]
     latest: dict[str, dict] = {}
     for receipt in receipts.list_receipts(db, wanted) if wanted else []:
@@ -281,6 +303,8 @@ def my_receipts(
             continue  # deleted: it tells nothing of the batch now
         for part in receipt.get("parts") or ():
             batch = part.get("id")
+            if batch in latest and not receipt.get("readable"):  # an earlier one of theirs
+                latest[batch]["earlier_unreadable"].append(_unreadable(receipt, batch))
             if batch in wanted and batch not in latest:
                 content = receipt.get("content") if isinstance(receipt.get("content"), dict) else {}
                 # a file naming other batches too: its name and its reason would name them
@@ -295,6 +319,7 @@ def my_receipts(
                     "images": part.get("images"),
                     "missing": list(part.get("missing") or []),
                     "missing_count": part.get("missing_count"),
+                    "earlier_unreadable": [],  # their older uploads that could not be read
                     "content": [
                         o
                         for o in content.get("offenders") or []
@@ -304,3 +329,14 @@ def my_receipts(
                     ],
                 }
     return latest
+
+
+def _unreadable(receipt: dict, batch: str) -> dict:
+    """An unreadable upload of theirs as their page names it; of one naming other batches too,
+    neither its name nor its reason (they would name those batches)."""
+    alone = set(receipt.get("batches") or ()) <= {batch}
+    return {
+        "filename": receipt.get("filename") if alone else None,
+        "upload_date": receipt.get("upload_date"),
+        "reason": receipt.get("reason") if alone else None,
+    }

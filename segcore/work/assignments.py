@@ -418,7 +418,7 @@ def start_batch(
             doc is None
             or not actor.member
             or person_key(str(doc.get("assignee") or "")) != person_key(actor.member)
-            or not name_holds_batches(db, actor.member)
+            or not name_holds_batches(db, actor.member, actor.member_id)
         ):
             raise PermissionDenied(N_("You can only mark your own batches."))
         author = actor.name

@@ -57,6 +57,24 @@ def test_assign_status_history_and_remove(run_cli, db):
     assert hist[0]["author"].startswith("cli")
 
 
+def test_user_add_names_the_second_of_two_members_spelled_alike_as_the_team_page(run_cli, db):
+    db.segmentadores.insert_many([{"name": "Luis", "role": "a"}, {"name": "Luis", "role": "b"}])
+
+    def add(member):
+        return run_cli(
+            *("user", "add", "luis_b", "--role", "segmentador", "--member", member),
+            "--password-stdin",
+            input_text="a long password\n",
+        )
+
+    refused = add("Luis")
+    assert refused.returncode == 1 and "'Luis (2)' for the second" in refused.stderr
+    added = add("Luis (2)")
+    assert added.returncode == 0, added.stderr
+    second = db.app_users.find_one({"name": "luis_b"})["member_id"]
+    assert db.segmentadores.find_one({"_id": second})["role"] == "b"
+
+
 def test_team_edit_and_remove_act_on_the_legacy_duplicate_spelled_so(run_cli, db):
     """José (added first) and a legacy Jose: `team edit Jose` and `team remove Jose` edited and
     removed José, with his login; a name both answer to is refused."""

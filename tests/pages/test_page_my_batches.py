@@ -6,6 +6,7 @@ import pytest
 from segcore.core.actors import Actor
 from segcore.team import auth, team
 from tests.helpers import page, seed_legacy_duplicates
+from tests.receipt_seed import Lab, masks, real_archive
 
 PASSWORD = "correct horse battery"
 
@@ -142,3 +143,65 @@ def test_a_login_name_is_said_as_typed_not_as_markdown(two_logins):
     at = at.form_submit_button[0].click().run()
     said = [s.value for s in at.success]
     assert said and said[0].startswith("\\*\\*boss\\*\\*")
+
+
+def flor_page(lab):
+    """Flor's own page, once her uploads are synced (and her batches mask-checked)."""
+    team.add_member(lab.dbs.work, "Flor", author="test")
+    lab.sync()
+    at = page("my_batches")
+    at.session_state["actor"] = Actor("flor", "segmentador", "Flor")
+    return at.run()
+
+
+def below_the_table(at) -> str:
+    return "\n".join(
+        e.value.replace("\\", "")
+        for kind in (at.markdown, at.code, at.warning, at.error)
+        for e in kind
+    )
+
+
+def test_images_an_earlier_part_delivered_are_not_listed_as_missing(app_env, client, tmp_path):
+    lab = Lab(app_env, client, tmp_path)
+    lab.batch(1, 3)
+    lab.upload("batch_1_part1.zip", real_archive(lab.tmp, "zip", masks(1), "p1.zip"))
+    lab.upload("batch_1_part2.zip", real_archive(lab.tmp, "zip", ["img_002_mask.dcm"], "p2.zip"))
+    at = flor_page(lab)
+    assert not at.exception
+    assert at.dataframe[0].value["Masks vs images"].tolist() == ["2 / 3"]
+    listed = [c.value for c in at.code]
+    assert listed == ["img_003.dcm"]  # img_001's mask came in the first part
+    text = below_the_table(at)
+    assert "batch_1_part2.zip" in text and "masks for 2 of 3 images" in text
+
+
+def test_her_own_unreadable_upload_is_named_after_a_later_one_was_read(app_env, client, tmp_path):
+    lab = Lab(app_env, client, tmp_path)
+    lab.batch(1, 3)
+    whole = real_archive(lab.tmp, "tar", masks(1), "full.tgz")
+    lab.upload("batch_1.tar.gz", whole[: len(whole) // 2])  # cut short
+    lab.upload("batch_1_part2.zip", real_archive(lab.tmp, "zip", ["img_002_mask.dcm"], "p2.zip"))
+    at = flor_page(lab)
+    assert not at.exception
+    assert at.dataframe[0].value["Check"].tolist() == ["Unreadable"]
+    said = [w.value.replace("\\", "") for w in at.warning]
+    assert any("your earlier upload batch_1.tar.gz" in w and "could not be read" in w for w in said)
+    assert not any("other upload" in w for w in said)  # named, so not counted a second time
+
+
+def test_a_login_for_the_second_of_two_members_spelled_alike_from_the_team_page(app_env):
+    db = app_env.work
+    db.segmentadores.insert_many([{"name": "Luis", "role": "a"}, {"name": "Luis", "role": "b"}])
+    team.ensure_indexes(db)
+    at = page("team")
+    at.session_state["actor"] = Actor("coord", "coordinator")
+    at.run()
+    assert at.selectbox(key="login_member").options == ["Luis", "Luis (2)"]
+    at.selectbox(key="login_member").select("Luis (2)")
+    at.text_input(key="login_name").input("luis_b")
+    at.text_input(key="login_password").input(PASSWORD)
+    at = at.button(key="login_create").click().run()
+    assert not at.exception and not at.error
+    second = next(m for m in team.list_members(db) if m.role == "b")
+    assert auth.logins_of(db, second) == ["luis_b"]

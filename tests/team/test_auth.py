@@ -243,3 +243,39 @@ def test_a_refused_login_is_worded_in_the_readers_language(db, kwargs, spanish):
     catalog = translations("es")
     worded = catalog.gettext(refused.value.template).format(**refused.value.params)
     assert worded.startswith(spanish), worded
+
+
+def two_alike(db):
+    """Two legacy members spelled exactly alike, the first holding the batch stored as Luis."""
+    db.segmentadores.insert_many(
+        [{"name": "Luis", "email": "luis.a@example.org"}, {"name": "Luis", "email": "b@x.org"}]
+    )
+    team.ensure_indexes(db)
+    db.batches.insert_one({"id": "batch_1", "number": 1, "assignee": "Luis", "status": "pending"})
+    return team.list_members(db)
+
+
+def test_each_of_two_members_spelled_alike_gets_a_login_of_their_own(db):
+    from segcore.views import my_work
+    from segcore.work import assignments
+
+    first, second = two_alike(db)
+    auth.add_user(db, "luis_a", "segmentador", PASSWORD, member=first, author="cli")
+    auth.add_user(db, "luis_b", "segmentador", PASSWORD, member=second, author="cli")
+    assert auth.logins_of(db, first) == ["luis_a"] and auth.logins_of(db, second) == ["luis_b"]
+    luis_a = auth.authenticate(db, "luis_a", PASSWORD)
+    luis_b = auth.authenticate(db, "luis_b", PASSWORD)
+    today = datetime(2026, 12, 7).date()
+    assert [b.id for b in my_work.my_batches(db, luis_a, today)] == ["batch_1"]
+    assert my_work.my_batches(db, luis_b, today) == []  # the first one's batches, not theirs
+    with pytest.raises(PermissionDenied):
+        assignments.start_batch(db, "batch_1", "pending", luis_b)
+
+
+def test_the_second_of_two_members_spelled_alike_is_named_as_the_team_page_lists_it(db):
+    first, second = two_alike(db)
+    assert team.find_member(db, "Luis (2)").id == second.id
+    auth.add_user(db, "luis_b", "segmentador", PASSWORD, member="Luis (2)")
+    assert auth.logins_of(db, second) == ["luis_b"] and auth.logins_of(db, first) == []
+    with pytest.raises(team.AmbiguousMember, match="'Luis \\(2\\)' for the second"):
+        auth.add_user(db, "luis", "segmentador", PASSWORD, member="Luis")

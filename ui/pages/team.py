@@ -112,7 +112,7 @@ with change.container(border=True):
         key="remove_ask",
         icon=":material/person_remove:",
     )
-member_logins(databases, names)
+member_logins(databases, member_choices(members))
 target = removal_target(chosen, list(choices), asked)
 if target:
     confirm_removal(databases, choices, target, load[choices[target]["name"]]["assigned"])
