@@ -15,7 +15,7 @@ from ui import reads
 from ui.actions import flash, run_write
 from ui.choices import held_choice, refuse_gone
 from ui.connection import connection, db_key, settings
-from ui.i18n import N_, _, choice_hint, ngettext, word
+from ui.i18n import N_, _, ngettext, word
 from ui.state import (
     BALANCE_CONFIRM,
     BATCH_SNAPSHOT,

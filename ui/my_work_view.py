@@ -14,7 +14,7 @@ from ui import labels
 from ui.actions import run_write
 from ui.choices import held_choice, refuse_gone
 from ui.connection import settings
-from ui.i18n import _, choice_hint, format_date, format_datetime, format_number, ngettext, word
+from ui.i18n import _, format_date, format_datetime, format_number, ngettext, word
 from ui.labels import literal
 from ui.reads import cached_read
 from ui.state import as_drawn
