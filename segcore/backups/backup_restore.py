@@ -122,15 +122,17 @@ def _roll_back(db: Database, marker: dict) -> None:
 def recover(db: Database) -> dict | None:
     """Undo what an interrupted restore left; returns its marker (now "undone"), or None.
 
-    A restore that had swapped everything in is finished instead (the copies dropped).
+    A restore that had swapped everything in is finished instead (the backup's outbox added,
+    the copies dropped); its marker is returned as "finished".
     """
     marker = db[RESTORE_STATE].find_one({"_id": MARKER})
     if marker and marker.get("state") == "swapped":
         _merge_kept(db)  # killed between the swap and the merge: the staged outbox is added
         _drop_prefixed(db, RESTORE_PREVIOUS)
+        _drop_prefixed(db, RESTORE_STAGING)
         db[RESTORE_STATE].delete_one({"_id": MARKER})
-        marker = None
-    elif marker and marker.get("state") == "swapping":
+        return {**marker, "state": "finished"}
+    if marker and marker.get("state") == "swapping":
         _roll_back(db, marker)
     _drop_prefixed(db, RESTORE_STAGING)
     if marker:
@@ -140,8 +142,9 @@ def recover(db: Database) -> dict | None:
 
 
 def _put_back(db: Database, prior: dict | None) -> None:
-    """After a restore that changed nothing: the earlier interrupted one is still to redo."""
-    if prior:
+    """After a restore that changed nothing: the earlier interrupted one is still to redo
+    (unless it was finished: nothing of it is left to redo)."""
+    if prior and prior.get("state") == "undone":
         db[RESTORE_STATE].replace_one({"_id": MARKER}, prior, upsert=True)
     else:
         db[RESTORE_STATE].delete_one({"_id": MARKER})

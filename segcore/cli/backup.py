@@ -128,9 +128,12 @@ def restore(ctx, file, replace, yes):
     result = restore_backup(work, file, _author(), replace=replace, verified=summary)
     prepare(ctx.databases)  # the standard indexes, should the backup lack any
     if result.redone:
-        echo(
-            f"An interrupted restore from {printable(result.redone.get('file'))} was undone first."
+        done = (
+            "finished first (the backup's notifications it had not added yet are in the outbox)"
+            if result.redone.get("state") == "finished"
+            else "undone first"
         )
+        echo(f"An interrupted restore from {printable(result.redone.get('file'))} was {done}.")
     echo(f"Restored {source} from {printable(file)}.")
     if result.removed:
         removed = ", ".join(printable(n) for n in result.removed)
