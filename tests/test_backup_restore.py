@@ -198,9 +198,11 @@ def test_a_restore_killed_while_swapping_is_undone_by_the_next_one(dbs, run_cli,
     status = run_cli("status")
     assert "was interrupted while it swapped in the restored collections" in status.stderr
 
-    # Any later restore first puts the earlier data back: refused here, it leaves it so.
+    # Any later restore first puts the earlier data back: refused here, it leaves it so, and
+    # says so (a refused command that changed the data had kept quiet about it).
     refused = run_cli("restore", str(file))
     assert refused.returncode == 1 and "already holds data" in refused.stderr
+    assert "An interrupted restore from many.jsonl.gz was undone first" in refused.stderr
     assert state(db) == before
     assert (
         "did not finish; the database still holds the data from before it"

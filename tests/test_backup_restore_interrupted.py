@@ -54,6 +54,18 @@ def leftovers(db) -> list[str]:
     ]
 
 
+def kill_after_the_swap(cli_env, tmp_path, file, env: dict) -> None:
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_THE_SWAP, "restore", str(file)],
+        env={**cli_env, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+
 def test_a_restore_killed_before_adding_the_backups_outbox_is_reported_and_finished(
     db, client, cli_env, run_cli, tmp_path
 ):
@@ -68,15 +80,7 @@ def test_a_restore_killed_before_adding_the_backups_outbox_is_reported_and_finis
     fresh = client[f"{db.name}_fresh"]
     env = {"MONGO_DB": fresh.name}
     try:
-        killed = subprocess.run(
-            [sys.executable, "-c", KILLED_AFTER_THE_SWAP, "restore", str(file)],
-            env={**cli_env, **env},
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        kill_after_the_swap(cli_env, tmp_path, file, env)
         assert (
             fresh.batches.count_documents({}) == 3 and fresh.notify_outbox.count_documents({}) == 0
         )
@@ -96,5 +100,31 @@ def test_a_restore_killed_before_adding_the_backups_outbox_is_reported_and_finis
         assert fresh.batches.count_documents({}) == 3 and not leftovers(fresh)
         assert "warning" not in run_cli("status", env=env).stderr
         assert run_cli("health", env=env).returncode == 0
+    finally:
+        client.drop_database(fresh.name)
+
+
+def test_a_refused_restore_says_it_finished_the_interrupted_one_first(
+    db, client, cli_env, run_cli, tmp_path
+):
+    """Run again without --replace, the restore is refused (the data is the backup's now), but
+    it finished the killed one first: the output says so instead of only "use --replace"."""
+    db.batches.insert_many([{"id": f"batch_{n}"} for n in range(3)])
+    unsent(db, 2)
+    file = tmp_path / "nightly.jsonl.gz"
+    backup.backup_to_file(db, file)
+    fresh = client[f"{db.name}_fresh"]
+    env = {"MONGO_DB": fresh.name}
+    try:
+        kill_after_the_swap(cli_env, tmp_path, file, env)
+        refused = run_cli("restore", str(file), env=env)
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        assert (
+            "error: An interrupted restore from nightly.jsonl.gz was finished first: the "
+            "backup's notifications it had not added yet are in the outbox now." in refused.stderr
+        )
+        assert "use --replace" in refused.stderr
+        assert notify_outbox.count_by_state(fresh).get("pending") == 2 and not leftovers(fresh)
+        assert "warning" not in run_cli("status", env=env).stderr
     finally:
         client.drop_database(fresh.name)

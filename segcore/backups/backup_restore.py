@@ -150,6 +150,39 @@ def _put_back(db: Database, prior: dict | None) -> None:
         db[RESTORE_STATE].delete_one({"_id": MARKER})
 
 
+def _refused(db: Database, present: dict[str, int], prior: dict | None) -> RestoreRefused:
+    """No --replace over data: refused. What `recover` did first to an interrupted restore is
+    said too: a refused command that changed the data must not keep quiet about it."""
+    params = {"database": db.name, "counts": ", ".join(f"{n} {c}" for n, c in present.items())}
+    if prior and prior.get("state") == "finished":
+        return RestoreRefused(
+            N_(
+                "An interrupted restore from {file} was finished first: the backup's "
+                "notifications it had not added yet are in the outbox now. The database "
+                "{database} holds data ({counts}); to restore into it again, use --replace."
+            ),
+            file=prior.get("file", "?"),
+            **params,
+        )
+    if prior:
+        return RestoreRefused(
+            N_(
+                "An interrupted restore from {file} was undone first, which put the data from "
+                "before it back. The database {database} already holds data ({counts}); "
+                "restore into an empty one, or use --replace."
+            ),
+            file=prior.get("file", "?"),
+            **params,
+        )
+    return RestoreRefused(
+        N_(
+            "The database {database} already holds data ({counts}); "
+            "restore into an empty one, or use --replace."
+        ),
+        **params,
+    )
+
+
 def _insert(db: Database, name: str, docs: list[dict], lease: Lease) -> None:
     db[RESTORE_STAGING + name].insert_many(docs, ordered=True)
     lease.renew()
@@ -335,14 +368,7 @@ def restore_backup(
         prior = recover(db)
         present = stored_counts(db)
         if present and not replace:
-            raise RestoreRefused(
-                N_(
-                    "The database {database} already holds data ({counts}); "
-                    "restore into an empty one, or use --replace."
-                ),
-                database=db.name,
-                counts=", ".join(f"{n} {c}" for n, c in present.items()),
-            )
+            raise _refused(db, present, prior)
         before = data_version.read_versions(db)
         db[RESTORE_STATE].replace_one(
             {"_id": MARKER},
