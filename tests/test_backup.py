@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import json
 from datetime import datetime
@@ -115,8 +116,8 @@ def _damaged(path, tmp_path, how):
         target.write_bytes(gzip.compress(b"\n".join(raw.split(b"\n")[:-2]) + b"\n"))
     elif how == "edited":
         target.write_bytes(gzip.compress(raw.replace(b"batch_1", b"batch_9", 1)))
-    elif how == "not gzip":
-        target.write_bytes(raw)
+    elif how == "not gzip":  # neither gzip nor JSON Lines: a file some other tool packed
+        target.write_bytes(bz2.compress(raw))
     elif how == "half the lines":
         lines = raw.split(b"\n")
         target.write_bytes(gzip.compress(b"\n".join(lines[:3] + lines[-2:])))
@@ -223,3 +224,20 @@ def test_which_index_keys_a_restore_can_make(key):
     """What the file check lets through is what create_index takes (no database needed)."""
     found = unmakeable_index({"batches": [{"name": "i", "key": key}]})
     assert (found is None) == (key in GOOD_KEYS)
+
+
+def test_a_backup_uncompressed_with_gunzip_to_read_it_restores(run_cli, filled, tmp_path):
+    """`gunzip nightly.jsonl.gz` to read it, then `segcore restore nightly.jsonl`: every line was
+    intact, but the restore called the file "damaged or truncated"."""
+    import subprocess
+
+    db = filled.work
+    assert run_cli("backup", "--out", str(tmp_path / "nightly.jsonl.gz")).returncode == 0
+    before = snapshot(db)
+    subprocess.run(["gunzip", str(tmp_path / "nightly.jsonl.gz")], check=True)
+    wipe(db)
+    done = run_cli("restore", str(tmp_path / "nightly.jsonl"))
+    assert done.returncode == 0 and "Restored" in done.stdout, done.stderr
+    after = snapshot(db)
+    after["history"].pop()
+    assert_restored(after, before)

@@ -5,7 +5,7 @@ the database it was taken from, when, under which file name, and each collection
 then one line per document, `{"c": collection, "d": document}`, in MongoDB's canonical extended
 JSON (segcore.backups.backup_codec: every type comes back as it was); the last line is the manifest:
 documents per collection and the SHA-256 of every line before it. `zcat FILE | less` shows it
-to a person; no mongodump is needed, so it works against the embedded server and a real
+to a person (and a copy uncompressed with gunzip reads as it is); no mongodump is needed, so it works against the embedded server and a real
 MongoDB alike.
 
 Writing and reading both stream, so memory stays flat however large the database is. Files are
@@ -341,7 +341,9 @@ def _sync_folder(folder: Path) -> None:
 
 
 def _records(path: Path) -> Iterator[tuple[int, bytes]]:
-    """The file's lines, numbered; BackupFileError for a file that is not complete gzip."""
+    """The file's lines, numbered; BackupFileError for a file that is not complete gzip.
+
+    A backup uncompressed with gunzip (to read it) is read as it is: every line is intact."""
     try:
         mode = os.stat(path).st_mode
         if not stat.S_ISREG(mode):
@@ -349,7 +351,9 @@ def _records(path: Path) -> Iterator[tuple[int, bytes]]:
                 N_("{path}: not a regular file (a folder, a pipe or a device); not a backup"),
                 path=path,
             )
-        with gzip.open(path, "rb") as handle:
+        with open(path, "rb") as first:
+            plain = first.read(1) == b"{"  # JSON Lines start so; gzip never does (1f 8b)
+        with open(path, "rb") if plain else gzip.open(path, "rb") as handle:
             yield from enumerate(handle, start=1)
     except FileNotFoundError:
         raise BackupFileError(N_("{path}: no such file"), path=path) from None
