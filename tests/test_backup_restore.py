@@ -420,6 +420,11 @@ def test_no_restore_while_a_sync_runs_and_no_sync_while_a_restore_runs(small, ru
     try:
         out = run_cli("sync")
         assert out.returncode != 0 and "A restore of the database is running" in out.stderr
+        # Two restores at once: the second is told of the first, not asked to stop a sync.
+        second = run_cli("restore", str(file), "--replace", "--yes")
+        assert second.returncode == 1 and second.stderr.count("\n") == 1, second.stderr
+        assert "error: A restore of the database is running" in second.stderr
+        assert "sync" not in second.stderr
     finally:
         restoring.release_quietly()
 

@@ -357,6 +357,8 @@ def restore_backup(
     try:
         lease.acquire()
     except SyncAlreadyRunning as exc:
+        if exc.restore:  # another restore: nothing to say about a sync
+            raise RestoreRefused(exc.template, **exc.params) from None
         raise RestoreRefused(
             N_(
                 "{reason} A restore must not mix with a sync's writes: stop the "
