@@ -241,3 +241,41 @@ def test_a_backup_uncompressed_with_gunzip_to_read_it_restores(run_cli, filled, 
     after = snapshot(db)
     after["history"].pop()
     assert_restored(after, before)
+
+
+def test_another_tools_view_and_capped_collection_come_back_as_they_were(
+    run_cli, db, client, tmp_path
+):
+    """A view another tool keeps on `batches` came back from backup and restore as a plain
+    collection that no longer followed the batches, and a capped log lost its cap; neither
+    command said a word."""
+    db.batches.insert_many([{"id": f"batch_{n}", "status": "pending"} for n in range(3)])
+    db.command(
+        "create", "pending_view", viewOn="batches", pipeline=[{"$match": {"status": "pending"}}]
+    )
+    db.create_collection("audit_log", capped=True, size=100_000, max=50)
+    db.audit_log.insert_many([{"event": n} for n in range(60)])
+    logged = [d["event"] for d in db.audit_log.find()]
+    file = str(tmp_path / "b.jsonl.gz")
+    out = run_cli("backup", "--out", file)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == (
+        "note: views are not backed up (they hold no documents of their own; a restore leaves "
+        "them as they are): pending_view\n"
+    )
+    assert "pending_view" not in backup.verify_backup(file).counts
+
+    fresh = client[f"{db.name}_fresh"]
+    try:
+        for target, flags in ((db, ["--replace", "--yes"]), (fresh, [])):
+            done = run_cli("restore", file, *flags, env={"MONGO_DB": target.name})
+            assert done.returncode == 0, done.stderr
+            options = target.audit_log.options()
+            assert options["capped"] and options["size"] == 100_000 and options["max"] == 50
+            assert [d["event"] for d in target.audit_log.find()] == logged
+        info = {c["name"]: c for c in db.list_collections()}
+        assert info["pending_view"]["type"] == "view"  # kept as it is, still following batches
+        db.batches.update_many({}, {"$set": {"status": "in_progress"}})
+        assert db.pending_view.count_documents({}) == 0
+    finally:
+        client.drop_database(fresh.name)

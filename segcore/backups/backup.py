@@ -1,12 +1,12 @@
 """Backups of the app's database that restore: every collection, as a compressed, readable file.
 
 The file is gzip-compressed JSON Lines. The first line (the header) says what it is: the format,
-the database it was taken from, when, under which file name, and each collection's indexes;
-then one line per document, `{"c": collection, "d": document}`, in MongoDB's canonical extended
-JSON (segcore.backups.backup_codec: every type comes back as it was); the last line is the manifest:
-documents per collection and the SHA-256 of every line before it. `zcat FILE | less` shows it
-to a person (and a copy uncompressed with gunzip reads as it is); no mongodump is needed, so it works against the embedded server and a real
-MongoDB alike.
+the database it was taken from, when, under which file name, each collection's indexes and the size
+of capped ones; then one line per document, `{"c": collection, "d": document}`, in MongoDB's
+canonical extended JSON (segcore.backups.backup_codec: every type comes back as it was); the last
+line is the manifest: documents per collection and the SHA-256 of every line before it.
+`zcat FILE | less` shows it to a person (and a copy uncompressed with gunzip reads as it is); no
+mongodump is needed, so it works against the embedded server and a real MongoDB alike.
 
 Writing and reading both stream, so memory stays flat however large the database is. Files are
 written 0600 (they hold password and session hashes) under a temporary name, renamed when
@@ -68,6 +68,9 @@ class BackupSummary:
     file: str | None = None  # the name it was written under (None: a download)
     rotate: bool = False  # a dated backup in a folder, which `--keep` may delete
     indexes: dict[str, list] | None = None  # None in a version 1 file
+    # Collections made with options to keep (capped ones: {"capped", "size", "max"}).
+    options: dict[str, dict] = field(default_factory=dict)
+    views: list[str] = field(default_factory=list)  # not backed up: they hold no documents
     # Writing one: the unfinished files of killed backups removed, and those left with why
     # (segcore.backups.backup_partials).
     removed_unfinished: list[str] = field(default_factory=list)
@@ -88,13 +91,30 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+_KEPT_OPTIONS = ("capped", "size", "max")
+
+
+def _collections(db: Database, kind: str) -> dict[str, dict]:
+    """{name: the options a backup keeps} of `db`'s collections of this kind ("collection"
+    or "view") that a backup may hold."""
+    return {
+        info["name"]: {k: v for k, v in info.get("options", {}).items() if k in _KEPT_OPTIONS}
+        for info in db.list_collections()
+        if info.get("type", "collection") == kind
+        and not info["name"].startswith(("system.", RESTORE_STAGING, RESTORE_PREVIOUS))
+        and info["name"] not in _SKIPPED
+    }
+
+
 def backed_up_collections(db: Database) -> list[str]:
-    """The collections a backup holds and a restore replaces."""
-    return sorted(
-        n
-        for n in db.list_collection_names()
-        if not n.startswith(("system.", RESTORE_STAGING, RESTORE_PREVIOUS)) and n not in _SKIPPED
-    )
+    """The collections a backup holds and a restore replaces. Not views (another tool's):
+    they hold no documents of their own, and a restore leaves them as they are."""
+    return sorted(_collections(db, "collection"))
+
+
+def views(db: Database) -> list[str]:
+    """The views in `db`, which no backup holds and no restore replaces."""
+    return sorted(_collections(db, "view"))
 
 
 def write_backup(
@@ -106,7 +126,8 @@ def write_backup(
     """
     digest = hashlib.sha256()
     created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-    names = backed_up_collections(db)
+    collections = _collections(db, "collection")
+    names = sorted(collections)
     summary = BackupSummary(
         None,
         db.name,
@@ -114,6 +135,8 @@ def write_backup(
         file=file,
         rotate=rotate,
         indexes={n: index_specs(db[n]) for n in names},
+        options={n: options for n, options in collections.items() if options.get("capped")},
+        views=views(db),
     )
     with gzip.GzipFile(fileobj=stream, mode="wb", compresslevel=6, mtime=0) as out:
 
@@ -132,6 +155,7 @@ def write_backup(
                     "file": file,
                     "rotate": rotate,
                     "indexes": summary.indexes,
+                    "options": summary.options,
                 }
             )
         )
@@ -497,8 +521,12 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
         raise BackupFileError(
             N_("{path}: its header has no valid date; not a usable backup"), path=path
         ) from None
-    indexes = header.get("indexes")
-    if not (file is None or isinstance(file, str)) or not valid_indexes(indexes, header):
+    indexes, options = header.get("indexes"), header.get("options", {})
+    if (
+        not (file is None or isinstance(file, str))
+        or not valid_indexes(indexes, header)
+        or not _valid_options(options)
+    ):
         raise BackupFileError(N_("{path}: its header is malformed"), path=path)
     bad = unmakeable_index(indexes or {})
     if bad:
@@ -513,7 +541,29 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
             key=bad[2],
         )
     return BackupSummary(
-        None, database, created, file=file, rotate=header.get("rotate") is True, indexes=indexes
+        None,
+        database,
+        created,
+        file=file,
+        rotate=header.get("rotate") is True,
+        indexes=indexes,
+        options=options,
+    )
+
+
+def _valid_options(options: object) -> bool:
+    """The header's collection options in shape: {collection: {"capped": true, "size": bytes,
+    "max": documents}} (none before they were written)."""
+    return isinstance(options, dict) and all(
+        isinstance(given, dict)
+        and given.get("capped") is True
+        and set(given) <= set(_KEPT_OPTIONS)
+        and all(
+            isinstance(given[k], int) and not isinstance(given[k], bool) and given[k] > 0
+            for k in ("size", "max")
+            if k in given
+        )
+        for given in options.values()
     )
 
 

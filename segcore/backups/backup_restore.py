@@ -189,7 +189,11 @@ def _insert(db: Database, name: str, docs: list[dict], lease: Lease) -> None:
 
 
 def _stage(db: Database, path: Path, summary: BackupSummary, lease: Lease) -> None:
-    """Write the backup into staging collections, each with its indexes."""
+    """Write the backup into staging collections, each with its indexes (and a capped one
+    made capped again first, with its size)."""
+    for name, options in summary.options.items():
+        if name not in _NOT_RESTORED:
+            db.create_collection(RESTORE_STAGING + name, **options)
     pending: dict[str, list[dict]] = {}
     for name, doc in documents(path, summary):
         if name in _NOT_RESTORED:
@@ -288,13 +292,37 @@ def _swap(db: Database, staged: list[str], lease: Lease) -> int:
             db[RESTORE_STATE].update_one({"_id": MARKER}, {"$push": {"entered": name}})
             # dropTarget: only an empty collection can be there now, made by another process
             # meanwhile (or an old name a server still lists after the rename).
-            db[RESTORE_STAGING + name].rename(name, dropTarget=True)
+            if db[RESTORE_STAGING + name].options().get("capped"):
+                _copy_capped(db, name)
+            else:
+                db[RESTORE_STAGING + name].rename(name, dropTarget=True)
         lease.renew()  # some servers copy a collection to rename it: that takes a while
     db[RESTORE_STATE].update_one({"_id": MARKER}, {"$set": {"state": "swapped"}})
     added = _merge_kept(db)
     _drop_prefixed(db, RESTORE_PREVIOUS)
     db[RESTORE_STATE].delete_one({"_id": MARKER})
     return added
+
+
+def _copy_capped(db: Database, name: str) -> None:
+    """Swap a capped staging collection in by copying it into a new capped one: some servers
+    (the embedded one) drop the cap when they rename a collection. Undone like a rename."""
+    staged = db[RESTORE_STAGING + name]
+    options = {k: v for k, v in staged.options().items() if k in ("capped", "size", "max")}
+    db.drop_collection(name)  # only an empty one can be there (see the rename's dropTarget)
+    db.create_collection(name, **options)
+    for spec in index_specs(staged):
+        extra = {k: v for k, v in spec.items() if k not in ("key", "name")}
+        db[name].create_index(index_key(spec), name=spec["name"], **extra)
+    chunk: list[dict] = []
+    for doc in staged.find():  # in insertion order: a capped collection keeps it
+        chunk.append(doc)
+        if len(chunk) >= _CHUNK:
+            db[name].insert_many(chunk, ordered=True)
+            chunk = []
+    if chunk:
+        db[name].insert_many(chunk, ordered=True)
+    staged.drop()
 
 
 def _merge_kept(db: Database) -> int:

@@ -65,6 +65,12 @@ def backup(ctx, out, keep, as_json):
             f"note: removed {printable(path)}: unfinished, left by a backup killed while writing",
             err=True,
         )
+    if summary.views:  # another tool's: said, as a restore into a new database lacks them
+        echo(
+            "note: views are not backed up (they hold no documents of their own; a restore "
+            f"leaves them as they are): {', '.join(printable(v) for v in summary.views)}",
+            err=True,
+        )
     for path, why in [*summary.unfinished_left, *(rotation.left_alone if rotation else [])]:
         echo(f"note: left alone {printable(path)}: {printable(why)}", err=True)
     if as_json:
