@@ -34,25 +34,25 @@ from bson.errors import BSONError
 from pymongo.database import Database
 
 from segcore.backups import backup_codec, backup_partials
+from segcore.backups.backup_collections import (
+    backed_up_collections,
+    collection_options,
+    valid_options,
+    views,
+)
 from segcore.backups.backup_indexes import index_specs, unmakeable_index, valid_indexes
 from segcore.backups.restore_marker import interrupted_restore, read_marker
 from segcore.core.errors import N_, BackupFileError, RestoreIncomplete
 from segcore.store.schema import (
-    LOCKS,
     META,
     PREPARED,
     RESTORE_PREVIOUS,
     RESTORE_STAGING,
-    RESTORE_STATE,
-    ROW_SNAPSHOT,
 )
 
 FORMAT = "segcore-backup"
 VERSION = 2
 READABLE = (1, 2)  # version 1: no indexes nor file name in the header
-# Not backed up: leases describe processes running now, a restore's own bookkeeping, and the
-# batch rows a restarted app starts from (a copy of the batch list, made again after a restore).
-_SKIPPED = (LOCKS, RESTORE_STATE, ROW_SNAPSHOT)
 _PARSE_ERRORS = (ValueError, TypeError, KeyError, OverflowError, RecursionError, BSONError)
 
 
@@ -91,32 +91,6 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-_KEPT_OPTIONS = ("capped", "size", "max")
-
-
-def _collections(db: Database, kind: str) -> dict[str, dict]:
-    """{name: the options a backup keeps} of `db`'s collections of this kind ("collection"
-    or "view") that a backup may hold."""
-    return {
-        info["name"]: {k: v for k, v in info.get("options", {}).items() if k in _KEPT_OPTIONS}
-        for info in db.list_collections()
-        if info.get("type", "collection") == kind
-        and not info["name"].startswith(("system.", RESTORE_STAGING, RESTORE_PREVIOUS))
-        and info["name"] not in _SKIPPED
-    }
-
-
-def backed_up_collections(db: Database) -> list[str]:
-    """The collections a backup holds and a restore replaces. Not views (another tool's):
-    they hold no documents of their own, and a restore leaves them as they are."""
-    return sorted(_collections(db, "collection"))
-
-
-def views(db: Database) -> list[str]:
-    """The views in `db`, which no backup holds and no restore replaces."""
-    return sorted(_collections(db, "view"))
-
-
 def write_backup(
     db: Database, stream: BinaryIO, file: str | None = None, rotate: bool = False
 ) -> BackupSummary:
@@ -126,7 +100,7 @@ def write_backup(
     """
     digest = hashlib.sha256()
     created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-    collections = _collections(db, "collection")
+    collections = collection_options(db)
     names = sorted(collections)
     summary = BackupSummary(
         None,
@@ -525,7 +499,7 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
     if (
         not (file is None or isinstance(file, str))
         or not valid_indexes(indexes, header)
-        or not _valid_options(options)
+        or not valid_options(options)
     ):
         raise BackupFileError(N_("{path}: its header is malformed"), path=path)
     bad = unmakeable_index(indexes or {})
@@ -548,22 +522,6 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
         rotate=header.get("rotate") is True,
         indexes=indexes,
         options=options,
-    )
-
-
-def _valid_options(options: object) -> bool:
-    """The header's collection options in shape: {collection: {"capped": true, "size": bytes,
-    "max": documents}} (none before they were written)."""
-    return isinstance(options, dict) and all(
-        isinstance(given, dict)
-        and given.get("capped") is True
-        and set(given) <= set(_KEPT_OPTIONS)
-        and all(
-            isinstance(given[k], int) and not isinstance(given[k], bool) and given[k] > 0
-            for k in ("size", "max")
-            if k in given
-        )
-        for given in options.values()
     )
 
 
