@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import json
 from datetime import datetime
@@ -115,8 +116,8 @@ def _damaged(path, tmp_path, how):
         target.write_bytes(gzip.compress(b"\n".join(raw.split(b"\n")[:-2]) + b"\n"))
     elif how == "edited":
         target.write_bytes(gzip.compress(raw.replace(b"batch_1", b"batch_9", 1)))
-    elif how == "not gzip":
-        target.write_bytes(raw)
+    elif how == "not gzip":  # neither gzip nor JSON Lines: a file some other tool packed
+        target.write_bytes(bz2.compress(raw))
     elif how == "half the lines":
         lines = raw.split(b"\n")
         target.write_bytes(gzip.compress(b"\n".join(lines[:3] + lines[-2:])))
@@ -223,3 +224,58 @@ def test_which_index_keys_a_restore_can_make(key):
     """What the file check lets through is what create_index takes (no database needed)."""
     found = unmakeable_index({"batches": [{"name": "i", "key": key}]})
     assert (found is None) == (key in GOOD_KEYS)
+
+
+def test_a_backup_uncompressed_with_gunzip_to_read_it_restores(run_cli, filled, tmp_path):
+    """`gunzip nightly.jsonl.gz` to read it, then `segcore restore nightly.jsonl`: every line was
+    intact, but the restore called the file "damaged or truncated"."""
+    import subprocess
+
+    db = filled.work
+    assert run_cli("backup", "--out", str(tmp_path / "nightly.jsonl.gz")).returncode == 0
+    before = snapshot(db)
+    subprocess.run(["gunzip", str(tmp_path / "nightly.jsonl.gz")], check=True)
+    wipe(db)
+    done = run_cli("restore", str(tmp_path / "nightly.jsonl"))
+    assert done.returncode == 0 and "Restored" in done.stdout, done.stderr
+    after = snapshot(db)
+    after["history"].pop()
+    assert_restored(after, before)
+
+
+def test_another_tools_view_and_capped_collection_come_back_as_they_were(
+    run_cli, db, client, tmp_path
+):
+    """A view another tool keeps on `batches` came back from backup and restore as a plain
+    collection that no longer followed the batches, and a capped log lost its cap; neither
+    command said a word."""
+    db.batches.insert_many([{"id": f"batch_{n}", "status": "pending"} for n in range(3)])
+    db.command(
+        "create", "pending_view", viewOn="batches", pipeline=[{"$match": {"status": "pending"}}]
+    )
+    db.create_collection("audit_log", capped=True, size=100_000, max=50)
+    db.audit_log.insert_many([{"event": n} for n in range(60)])
+    logged = [d["event"] for d in db.audit_log.find()]
+    file = str(tmp_path / "b.jsonl.gz")
+    out = run_cli("backup", "--out", file)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == (
+        "note: views are not backed up (they hold no documents of their own; a restore leaves "
+        "them as they are): pending_view\n"
+    )
+    assert "pending_view" not in backup.verify_backup(file).counts
+
+    fresh = client[f"{db.name}_fresh"]
+    try:
+        for target, flags in ((db, ["--replace", "--yes"]), (fresh, [])):
+            done = run_cli("restore", file, *flags, env={"MONGO_DB": target.name})
+            assert done.returncode == 0, done.stderr
+            options = target.audit_log.options()
+            assert options["capped"] and options["size"] == 100_000 and options["max"] == 50
+            assert [d["event"] for d in target.audit_log.find()] == logged
+        info = {c["name"]: c for c in db.list_collections()}
+        assert info["pending_view"]["type"] == "view"  # kept as it is, still following batches
+        db.batches.update_many({}, {"$set": {"status": "in_progress"}})
+        assert db.pending_view.count_documents({}) == 0
+    finally:
+        client.drop_database(fresh.name)

@@ -199,9 +199,11 @@ def test_a_restore_killed_while_swapping_is_undone_by_the_next_one(dbs, run_cli,
     status = run_cli("status")
     assert "was interrupted while it swapped in the restored collections" in status.stderr
 
-    # Any later restore first puts the earlier data back: refused here, it leaves it so.
+    # Any later restore first puts the earlier data back: refused here, it leaves it so, and
+    # says so (a refused command that changed the data had kept quiet about it).
     refused = run_cli("restore", str(file))
     assert refused.returncode == 1 and "already holds data" in refused.stderr
+    assert "An interrupted restore from many.jsonl.gz was undone first" in refused.stderr
     assert state(db) == before
     assert (
         "did not finish; the database still holds the data from before it"
@@ -441,6 +443,11 @@ def test_no_restore_while_a_sync_runs_and_no_sync_while_a_restore_runs(small, ru
     try:
         out = run_cli("sync")
         assert out.returncode != 0 and "A restore of the database is running" in out.stderr
+        # Two restores at once: the second is told of the first, not asked to stop a sync.
+        second = run_cli("restore", str(file), "--replace", "--yes")
+        assert second.returncode == 1 and second.stderr.count("\n") == 1, second.stderr
+        assert "error: A restore of the database is running" in second.stderr
+        assert "sync" not in second.stderr
     finally:
         restoring.release_quietly()
 
@@ -471,13 +478,14 @@ def test_a_backup_during_which_a_restore_ran_is_not_kept(db, tmp_path, monkeypat
 
     def with_a_restore_meanwhile(*args, **kwargs):
         summary = real(*args, **kwargs)
-        db.restore_state.insert_one(  # a restore started and finished while this one read
+        db.restore_state.insert_one(  # a restore swapped everything in while this one read
             {"_id": "restore", "state": "swapped", "file": "x", "started_at": datetime_now()}
         )
         return summary
 
     monkeypatch.setattr(backup, "write_backup", with_a_restore_meanwhile)
-    with pytest.raises(RestoreIncomplete, match="A restore ran while the backup was read"):
+    # (its process gone, the restore reads as killed before it added the backup's outbox)
+    with pytest.raises(RestoreIncomplete, match="A restore from x .* just before it finished"):
         backup.backup_to_file(db, tmp_path / "b.jsonl.gz")
     assert list(tmp_path.iterdir()) == []
 

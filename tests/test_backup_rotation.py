@@ -405,3 +405,22 @@ def test_two_backups_started_together_into_one_folder_keep_two_files(cli_env, db
     for path in written:
         summary = backup.verify_backup(path)
         assert summary.counts["history"] == 10_000 and summary.file == os.path.basename(path)
+
+
+def test_keep_never_deletes_a_backup_downloaded_from_the_app(run_cli, db, tmp_path):
+    """The Settings page's download, saved in the nightly folder under the name the app gives
+    it, was deleted by the next `backup --keep` although `backup --out FOLDER` never wrote it."""
+    folder, name = tmp_path / "backups", db.name
+    folder.mkdir()
+    downloaded = folder / backup.default_name(name)  # what the browser saves
+    downloaded.write_bytes(backup.backup_bytes(db))
+    for _ in range(3):  # three nights of the documented cron line
+        time.sleep(1.1)
+        out = run_cli("backup", "--out", str(folder), "--keep", "1")
+        assert out.returncode == 0, out.stderr
+        assert out.stderr.splitlines() == [
+            f"note: left alone {downloaded}: downloaded from the app (its header names no "
+            "file): --keep deletes only what backup --out FOLDER wrote"
+        ]
+    assert downloaded.exists() and backup.verify_backup(downloaded)
+    assert len(list(folder.iterdir())) == 2  # the download and the newest nightly backup

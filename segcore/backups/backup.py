@@ -1,12 +1,12 @@
 """Backups of the app's database that restore: every collection, as a compressed, readable file.
 
 The file is gzip-compressed JSON Lines. The first line (the header) says what it is: the format,
-the database it was taken from, when, under which file name, and each collection's indexes;
-then one line per document, `{"c": collection, "d": document}`, in MongoDB's canonical extended
-JSON (segcore.backups.backup_codec: every type comes back as it was); the last line is the manifest:
-documents per collection and the SHA-256 of every line before it. `zcat FILE | less` shows it
-to a person; no mongodump is needed, so it works against the embedded server and a real
-MongoDB alike.
+the database it was taken from, when, under which file name, each collection's indexes and the size
+of capped ones; then one line per document, `{"c": collection, "d": document}`, in MongoDB's
+canonical extended JSON (segcore.backups.backup_codec: every type comes back as it was); the last
+line is the manifest: documents per collection and the SHA-256 of every line before it.
+`zcat FILE | less` shows it to a person (and a copy uncompressed with gunzip reads as it is); no
+mongodump is needed, so it works against the embedded server and a real MongoDB alike.
 
 Writing and reading both stream, so memory stays flat however large the database is. Files are
 written 0600 (they hold password and session hashes) under a temporary name, renamed when
@@ -35,25 +35,25 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from segcore.backups import backup_codec, backup_partials
+from segcore.backups.backup_collections import (
+    backed_up_collections,
+    collection_options,
+    valid_options,
+    views,
+)
 from segcore.backups.backup_indexes import index_specs, unmakeable_index, valid_indexes
 from segcore.backups.restore_marker import interrupted_restore, read_marker, swaps
 from segcore.core.errors import N_, BackupFileError, RestoreIncomplete
 from segcore.store.schema import (
-    LOCKS,
     META,
     PREPARED,
     RESTORE_PREVIOUS,
     RESTORE_STAGING,
-    RESTORE_STATE,
-    ROW_SNAPSHOT,
 )
 
 FORMAT = "segcore-backup"
 VERSION = 2
 READABLE = (1, 2)  # version 1: no indexes nor file name in the header
-# Not backed up: leases describe processes running now, a restore's own bookkeeping, and the
-# batch rows a restarted app starts from (a copy of the batch list, made again after a restore).
-_SKIPPED = (LOCKS, RESTORE_STATE, ROW_SNAPSHOT)
 _PARSE_ERRORS = (ValueError, TypeError, KeyError, OverflowError, RecursionError, BSONError)
 
 
@@ -69,6 +69,9 @@ class BackupSummary:
     file: str | None = None  # the name it was written under (None: a download)
     rotate: bool = False  # a dated backup in a folder, which `--keep` may delete
     indexes: dict[str, list] | None = None  # None in a version 1 file
+    # Collections made with options to keep (capped ones: {"capped", "size", "max"}).
+    options: dict[str, dict] = field(default_factory=dict)
+    views: list[str] = field(default_factory=list)  # not backed up: they hold no documents
     # Writing one: the unfinished files of killed backups removed, and those left with why
     # (segcore.backups.backup_partials).
     removed_unfinished: list[str] = field(default_factory=list)
@@ -89,15 +92,6 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def backed_up_collections(db: Database) -> list[str]:
-    """The collections a backup holds and a restore replaces."""
-    return sorted(
-        n
-        for n in db.list_collection_names()
-        if not n.startswith(("system.", RESTORE_STAGING, RESTORE_PREVIOUS)) and n not in _SKIPPED
-    )
-
-
 def write_backup(
     db: Database, stream: BinaryIO, file: str | None = None, rotate: bool = False
 ) -> BackupSummary:
@@ -107,7 +101,8 @@ def write_backup(
     """
     digest = hashlib.sha256()
     created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-    names = backed_up_collections(db)
+    collections = collection_options(db)
+    names = sorted(collections)
     summary = BackupSummary(
         None,
         db.name,
@@ -115,6 +110,8 @@ def write_backup(
         file=file,
         rotate=rotate,
         indexes={n: index_specs(db[n]) for n in names},
+        options={n: options for n, options in collections.items() if options.get("capped")},
+        views=views(db),
     )
     with gzip.GzipFile(fileobj=stream, mode="wb", compresslevel=6, mtime=0) as out:
 
@@ -133,6 +130,7 @@ def write_backup(
                     "file": file,
                     "rotate": rotate,
                     "indexes": summary.indexes,
+                    "options": summary.options,
                 }
             )
         )
@@ -371,7 +369,9 @@ def _sync_folder(folder: Path) -> None:
 
 
 def _records(path: Path) -> Iterator[tuple[int, bytes]]:
-    """The file's lines, numbered; BackupFileError for a file that is not complete gzip."""
+    """The file's lines, numbered; BackupFileError for a file that is not complete gzip.
+
+    A backup uncompressed with gunzip (to read it) is read as it is: every line is intact."""
     try:
         mode = os.stat(path).st_mode
         if not stat.S_ISREG(mode):
@@ -379,7 +379,9 @@ def _records(path: Path) -> Iterator[tuple[int, bytes]]:
                 N_("{path}: not a regular file (a folder, a pipe or a device); not a backup"),
                 path=path,
             )
-        with gzip.open(path, "rb") as handle:
+        with open(path, "rb") as first:
+            plain = first.read(1) == b"{"  # JSON Lines start so; gzip never does (1f 8b)
+        with open(path, "rb") if plain else gzip.open(path, "rb") as handle:
             yield from enumerate(handle, start=1)
     except FileNotFoundError:
         raise BackupFileError(N_("{path}: no such file"), path=path) from None
@@ -523,8 +525,12 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
         raise BackupFileError(
             N_("{path}: its header has no valid date; not a usable backup"), path=path
         ) from None
-    indexes = header.get("indexes")
-    if not (file is None or isinstance(file, str)) or not valid_indexes(indexes, header):
+    indexes, options = header.get("indexes"), header.get("options", {})
+    if (
+        not (file is None or isinstance(file, str))
+        or not valid_indexes(indexes, header)
+        or not valid_options(options)
+    ):
         raise BackupFileError(N_("{path}: its header is malformed"), path=path)
     bad = unmakeable_index(indexes or {})
     if bad:
@@ -539,7 +545,13 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
             key=bad[2],
         )
     return BackupSummary(
-        None, database, created, file=file, rotate=header.get("rotate") is True, indexes=indexes
+        None,
+        database,
+        created,
+        file=file,
+        rotate=header.get("rotate") is True,
+        indexes=indexes,
+        options=options,
     )
 
 

@@ -123,15 +123,17 @@ def _roll_back(db: Database, marker: dict) -> None:
 def recover(db: Database) -> dict | None:
     """Undo what an interrupted restore left; returns its marker (now "undone"), or None.
 
-    A restore that had swapped everything in is finished instead (the copies dropped).
+    A restore that had swapped everything in is finished instead (the backup's outbox added,
+    the copies dropped); its marker is returned as "finished".
     """
     marker = db[RESTORE_STATE].find_one({"_id": MARKER})
     if marker and marker.get("state") == "swapped":
         _merge_kept(db)  # killed between the swap and the merge: the staged outbox is added
         _drop_prefixed(db, RESTORE_PREVIOUS)
+        _drop_prefixed(db, RESTORE_STAGING)
         db[RESTORE_STATE].delete_one({"_id": MARKER})
-        marker = None
-    elif marker and marker.get("state") == "swapping":
+        return {**marker, "state": "finished"}
+    if marker and marker.get("state") == "swapping":
         _roll_back(db, marker)
     _drop_prefixed(db, RESTORE_STAGING)
     if marker:
@@ -141,11 +143,45 @@ def recover(db: Database) -> dict | None:
 
 
 def _put_back(db: Database, prior: dict | None) -> None:
-    """After a restore that changed nothing: the earlier interrupted one is still to redo."""
-    if prior:
+    """After a restore that changed nothing: the earlier interrupted one is still to redo
+    (unless it was finished: nothing of it is left to redo)."""
+    if prior and prior.get("state") == "undone":
         db[RESTORE_STATE].replace_one({"_id": MARKER}, prior, upsert=True)
     else:
         db[RESTORE_STATE].delete_one({"_id": MARKER})
+
+
+def _refused(db: Database, present: dict[str, int], prior: dict | None) -> RestoreRefused:
+    """No --replace over data: refused. What `recover` did first to an interrupted restore is
+    said too: a refused command that changed the data must not keep quiet about it."""
+    params = {"database": db.name, "counts": ", ".join(f"{n} {c}" for n, c in present.items())}
+    if prior and prior.get("state") == "finished":
+        return RestoreRefused(
+            N_(
+                "An interrupted restore from {file} was finished first: the backup's "
+                "notifications it had not added yet are in the outbox now. The database "
+                "{database} holds data ({counts}); to restore into it again, use --replace."
+            ),
+            file=prior.get("file", "?"),
+            **params,
+        )
+    if prior:
+        return RestoreRefused(
+            N_(
+                "An interrupted restore from {file} was undone first, which put the data from "
+                "before it back. The database {database} already holds data ({counts}); "
+                "restore into an empty one, or use --replace."
+            ),
+            file=prior.get("file", "?"),
+            **params,
+        )
+    return RestoreRefused(
+        N_(
+            "The database {database} already holds data ({counts}); "
+            "restore into an empty one, or use --replace."
+        ),
+        **params,
+    )
 
 
 def _insert(db: Database, name: str, docs: list[dict], lease: Lease) -> None:
@@ -154,7 +190,11 @@ def _insert(db: Database, name: str, docs: list[dict], lease: Lease) -> None:
 
 
 def _stage(db: Database, path: Path, summary: BackupSummary, lease: Lease) -> None:
-    """Write the backup into staging collections, each with its indexes."""
+    """Write the backup into staging collections, each with its indexes (and a capped one
+    made capped again first, with its size)."""
+    for name, options in summary.options.items():
+        if name not in _NOT_RESTORED:
+            db.create_collection(RESTORE_STAGING + name, **options)
     pending: dict[str, list[dict]] = {}
     for name, doc in documents(path, summary):
         if name in _NOT_RESTORED:
@@ -254,13 +294,37 @@ def _swap(db: Database, staged: list[str], lease: Lease) -> int:
             db[RESTORE_STATE].update_one({"_id": MARKER}, {"$push": {"entered": name}})
             # dropTarget: only an empty collection can be there now, made by another process
             # meanwhile (or an old name a server still lists after the rename).
-            db[RESTORE_STAGING + name].rename(name, dropTarget=True)
+            if db[RESTORE_STAGING + name].options().get("capped"):
+                _copy_capped(db, name)
+            else:
+                db[RESTORE_STAGING + name].rename(name, dropTarget=True)
         lease.renew()  # some servers copy a collection to rename it: that takes a while
     db[RESTORE_STATE].update_one({"_id": MARKER}, {"$set": {"state": "swapped"}})
     added = _merge_kept(db)
     _drop_prefixed(db, RESTORE_PREVIOUS)
     db[RESTORE_STATE].delete_one({"_id": MARKER})
     return added
+
+
+def _copy_capped(db: Database, name: str) -> None:
+    """Swap a capped staging collection in by copying it into a new capped one: some servers
+    (the embedded one) drop the cap when they rename a collection. Undone like a rename."""
+    staged = db[RESTORE_STAGING + name]
+    options = {k: v for k, v in staged.options().items() if k in ("capped", "size", "max")}
+    db.drop_collection(name)  # only an empty one can be there (see the rename's dropTarget)
+    db.create_collection(name, **options)
+    for spec in index_specs(staged):
+        extra = {k: v for k, v in spec.items() if k not in ("key", "name")}
+        db[name].create_index(index_key(spec), name=spec["name"], **extra)
+    chunk: list[dict] = []
+    for doc in staged.find():  # in insertion order: a capped collection keeps it
+        chunk.append(doc)
+        if len(chunk) >= _CHUNK:
+            db[name].insert_many(chunk, ordered=True)
+            chunk = []
+    if chunk:
+        db[name].insert_many(chunk, ordered=True)
+    staged.drop()
 
 
 def _merge_kept(db: Database) -> int:
@@ -323,6 +387,8 @@ def restore_backup(
     try:
         lease.acquire()
     except SyncAlreadyRunning as exc:
+        if exc.restore:  # another restore: nothing to say about a sync
+            raise RestoreRefused(exc.template, **exc.params) from None
         raise RestoreRefused(
             N_(
                 "{reason} A restore must not mix with a sync's writes: stop the "
@@ -334,14 +400,7 @@ def restore_backup(
         prior = recover(db)
         present = stored_counts(db)
         if present and not replace:
-            raise RestoreRefused(
-                N_(
-                    "The database {database} already holds data ({counts}); "
-                    "restore into an empty one, or use --replace."
-                ),
-                database=db.name,
-                counts=", ".join(f"{n} {c}" for n, c in present.items()),
-            )
+            raise _refused(db, present, prior)
         before = data_version.read_versions(db)
         db[RESTORE_STATE].replace_one(
             {"_id": MARKER},

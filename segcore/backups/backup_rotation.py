@@ -4,7 +4,8 @@ A file is a candidate only when its own header says so: a segcore backup of this
 written by `backup --out FOLDER` under a dated name that it still has (a copy renamed by hand
 keeps a header naming the old file, so it is never a candidate), and complete (its checksum
 matches). Version 1 files, whose header names no file, are candidates only under exactly the
-dated name of this database. Candidates are ordered by the time inside them; the newest N stay,
+dated name of this database; a version 2 file naming none is a download from the app (under
+that same dated name), never a candidate. Candidates are ordered by the time inside them; the newest N stay,
 counting the one just written, which is never deleted. Everything else in the folder (other
 files, folders, links, other databases' backups, copies, damaged files) is left alone, and
 each file named like a backup is named with why (the README promises that line), but for
@@ -39,7 +40,12 @@ def _legacy_name(database: str) -> re.Pattern:
 
 def _not_mine(path: Path, header: BackupSummary, database: str) -> str | None:
     """Why a backup of `database` is not one --keep wrote under this name, or None when it is."""
-    if header.file is None:
+    if header.file is None and header.indexes is not None:  # version 2: a download
+        return (
+            "downloaded from the app (its header names no file): --keep deletes only what "
+            "backup --out FOLDER wrote"
+        )
+    if header.file is None:  # version 1 named no file: its dated name is all there is
         if _legacy_name(database).fullmatch(path.name):
             return None
         return "a copy or a renamed file (an older backup is known by its dated name only)"

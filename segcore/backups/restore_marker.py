@@ -40,8 +40,8 @@ def interrupted_restore(db: Database, marker: object = ...) -> RestoreIncomplete
     """A RestoreIncomplete describing a restore that was interrupted, or None (read only).
     `marker`: the mark already read (`read_marker`), else it is read here."""
     marker = read_marker(db) if marker is ... else marker
-    if not marker or marker.get("state") == "swapped":
-        return None  # "swapped": it finished; only moved-aside copies are left to drop
+    if not marker:
+        return None
     started = marker.get("started_at")
     params = {
         "file": marker.get("file", "?"),
@@ -61,6 +61,16 @@ def interrupted_restore(db: Database, marker: object = ...) -> RestoreIncomplete
                 "A restore from {file} (started {started} UTC) was interrupted while it swapped in "
                 "the restored collections: some hold the backup's data, the others the data from "
                 "before. Run the restore again; it first puts the earlier data back."
+            ),
+            **params,
+        )
+    if marker.get("state") == "swapped":  # killed before it added the backup's outbox
+        return RestoreIncomplete(
+            N_(
+                "A restore from {file} (started {started} UTC) was interrupted just before it "
+                "finished: the database holds the backup's data, but the backup's notifications "
+                "are not in the outbox yet, and unsent ones would be lost. Run the restore again "
+                "(with --replace); it first finishes the interrupted one."
             ),
             **params,
         )

@@ -65,6 +65,12 @@ def backup(ctx, out, keep, as_json):
             f"note: removed {printable(path)}: unfinished, left by a backup killed while writing",
             err=True,
         )
+    if summary.views:  # another tool's: said, as a restore into a new database lacks them
+        echo(
+            "note: views are not backed up (they hold no documents of their own; a restore "
+            f"leaves them as they are): {', '.join(printable(v) for v in summary.views)}",
+            err=True,
+        )
     for path, why in [*summary.unfinished_left, *(rotation.left_alone if rotation else [])]:
         echo(f"note: left alone {printable(path)}: {printable(why)}", err=True)
     if as_json:
@@ -128,9 +134,12 @@ def restore(ctx, file, replace, yes):
     result = restore_backup(work, file, _author(), replace=replace, verified=summary)
     prepare(ctx.databases)  # the standard indexes, should the backup lack any
     if result.redone:
-        echo(
-            f"An interrupted restore from {printable(result.redone.get('file'))} was undone first."
+        done = (
+            "finished first (the backup's notifications it had not added yet are in the outbox)"
+            if result.redone.get("state") == "finished"
+            else "undone first"
         )
+        echo(f"An interrupted restore from {printable(result.redone.get('file'))} was {done}.")
     echo(f"Restored {source} from {printable(file)}.")
     if result.removed:
         removed = ", ".join(printable(n) for n in result.removed)

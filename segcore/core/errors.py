@@ -98,9 +98,10 @@ class PermissionDenied(SegcoreError):
 class SyncAlreadyRunning(SegcoreError):
     """Another sync holds the lock; this one did not start."""
 
-    def __init__(self, message: str, live: bool = False, **params: object):
+    def __init__(self, message: str, live: bool = False, restore: bool = False, **params: object):
         super().__init__(message, **params)
         self.live = live  # the holder is a live sync (`sync --watch`)
+        self.restore = restore  # the holder is a restore, not a sync
 
 
 class WriteStalled(SegcoreError):

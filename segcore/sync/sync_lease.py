@@ -112,6 +112,7 @@ def _already_running(held: dict) -> SyncAlreadyRunning:
                 "A restore of the database is running (since {time}); "
                 "try again when it has finished."
             ),
+            restore=True,
             time=time_text or "?",
             since=since,
         )
