@@ -165,20 +165,26 @@ def reason_text(why: str) -> str:
     return why
 
 
+def _first_few(items: dict, separator: str, say) -> str:
+    """The first SHOWN_REFUSED of `items`, each as `say(key, value)` words it, and how many
+    more there are."""
+    named = separator.join(say(k, v) for k, v in list(items.items())[:SHOWN_REFUSED])
+    more = len(items) - SHOWN_REFUSED
+    if more > 0:
+        named += " " + ngettext("(and {count} more)", "(and {count} more)", more).format(
+            count=format_number(more)
+        )
+    return named
+
+
 def refused_warning(refused: dict[str, str]) -> str:
     """What the preview says of the entries an import will refuse: how many, the first few
     with why, how many more; "" for none."""
     if not refused:
         return ""
-    named = "; ".join(
-        f"{literal(repr(cut(batch_id)))}: {reason_text(why)}"
-        for batch_id, why in list(refused.items())[:SHOWN_REFUSED]
+    named = _first_few(
+        refused, "; ", lambda batch_id, why: f"{literal(repr(cut(batch_id)))}: {reason_text(why)}"
     )
-    more = len(refused) - SHOWN_REFUSED
-    if more > 0:
-        named += " " + ngettext("(and {count} more)", "(and {count} more)", more).format(
-            count=format_number(more)
-        )
     return ngettext(
         "{count} entry will be refused, its id not being a folder name: {entries}.",
         "{count} entries will be refused, their ids not being folder names: {entries}.",
@@ -191,15 +197,13 @@ def kept_folders_warning(kept: dict[str, dict]) -> str:
     kept instead of one that is not: how many, the first few with the folder not taken."""
     if not kept:
         return ""
-    named = ", ".join(
-        f"{literal(cut(batch_id))} ({literal(repr(cut(folders['not_on_disk'], 200)))})"
-        for batch_id, folders in list(kept.items())[:SHOWN_REFUSED]
+    named = _first_few(
+        kept,
+        ", ",
+        lambda batch_id, folders: (
+            f"{literal(cut(batch_id))} ({literal(repr(cut(folders['not_on_disk'], 200)))})"
+        ),
     )
-    more = len(kept) - SHOWN_REFUSED
-    if more > 0:
-        named += " " + ngettext("(and {count} more)", "(and {count} more)", more).format(
-            count=format_number(more)
-        )
     return ngettext(
         "{count} batch keeps its folder, the one the import names for it not being on disk: "
         "{batches}.",

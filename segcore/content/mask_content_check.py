@@ -27,7 +27,7 @@ from segcore.images.mask_matching import batches_counting
 from segcore.store import write_wait
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, MASK_CHECKS, MASK_CONTENT, delete_in, find_in
-from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_from_document
+from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, usable_documents
 from segcore.work import review
 from segcore.work.delivery import MOVABLE, REVIEW, REWORK
 
@@ -281,21 +281,18 @@ def _uploads(databases: Databases, report: ContentReport, upload_ids: list | Non
     `report` with the sync's reason, never opened."""
     projection = {**PROJECTION, "chunkSize": 1}
     files = databases.masks_files.with_options(codec_options=READ_OPTIONS)
-    uploads = {}
-    for doc in (
+
+    def skip(upload) -> None:
+        report.unusable_count += 1
+        if len(report.unusable) < UNUSABLE_KEPT:
+            report.unusable.append({"filename": upload.filename, "problem": upload.problem})
+
+    return usable_documents(
         files.find({}, projection, batch_size=5000)
         if upload_ids is None
-        else find_in(files, "_id", upload_ids, projection)
-    ):
-        upload = upload_from_document(doc)
-        if upload.problem:
-            report.unusable_count += 1
-            if len(report.unusable) < UNUSABLE_KEPT:
-                report.unusable.append({"filename": upload.filename, "problem": upload.problem})
-            continue
-        doc["batches"] = list(upload.batches)
-        uploads[doc["_id"]] = doc
-    return uploads
+        else find_in(files, "_id", upload_ids, projection),
+        skip,
+    )
 
 
 def _drop_removed(work, current: set) -> set[str]:

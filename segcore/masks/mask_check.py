@@ -36,7 +36,7 @@ from segcore.masks import content_due, owed_receipts
 from segcore.store import data_version, write_wait
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, MASK_CHECKS, delete_in, find_in
-from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, upload_from_document
+from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, usable_documents
 from segcore.work.delivery import usable_fields
 
 CHECKS = MASK_CHECKS
@@ -273,18 +273,14 @@ def recheck_batches(
 def _current_uploads(databases: Databases, report: VerifyReport) -> dict:
     """Every usable upload's document (projected) with its batch keys, by id; the uploads the
     sync calls unusable are counted in `report` with the sync's reason, never opened."""
-    uploads = {}
     files = databases.masks_files.with_options(codec_options=READ_OPTIONS)
-    for doc in files.find({}, UPLOAD_PROJECTION, batch_size=5000):
-        upload = upload_from_document(doc)
-        if upload.problem:
-            report.skipped_count += 1
-            if len(report.skipped) < SKIPPED_KEPT:
-                report.skipped.append({"filename": upload.filename, "problem": upload.problem})
-            continue
-        doc["batches"] = list(upload.batches)
-        uploads[doc["_id"]] = doc
-    return uploads
+
+    def skip(upload) -> None:
+        report.skipped_count += 1
+        if len(report.skipped) < SKIPPED_KEPT:
+            report.skipped.append({"filename": upload.filename, "problem": upload.problem})
+
+    return usable_documents(files.find({}, UPLOAD_PROJECTION, batch_size=5000), skip)
 
 
 def _scope(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -230,3 +231,18 @@ def require_uploads_collection(databases: Databases, recorded_uploads: int) -> N
         return
     if recorded_uploads or databases.work[BATCHES].find_one({"mongo_uploaded": True}, {"_id": 1}):
         raise ConfigError(MISSING_COLLECTION, namespace=f"{databases.training.name}.{files.name}")
+
+
+def usable_documents(docs, skip: Callable[[Upload], None]) -> dict:
+    """Every usable upload document of `docs` by id, with its batch keys in `batches`; each
+    one the sync calls unusable (an odd document: a date stored as text, a length that is no
+    number, a document as `_id`) goes to `skip` with the sync's reason, never to a check."""
+    usable = {}
+    for doc in docs:
+        upload = upload_from_document(doc)
+        if upload.problem:
+            skip(upload)
+            continue
+        doc["batches"] = list(upload.batches)
+        usable[doc["_id"]] = doc
+    return usable
