@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import streamlit as st
@@ -124,22 +125,51 @@ def attention_panel(found: Alerts) -> None:
 def moves_key(moves: list) -> str:
     """The editor key for this exact list of moves: when the suggestions change (a sync, an
     edit elsewhere), the ticks start again instead of landing on other batches."""
-    fingerprint = hashlib.sha1(repr([(m.id, m.from_, m.to) for m in moves]).encode())
+    fingerprint = hashlib.sha1(repr([_as_shown(m) for m in moves]).encode())
     return f"moves_editor_{fingerprint.hexdigest()[:12]}"
 
 
+def _as_shown(move) -> tuple:
+    """What a row of the suggestions shows of a move: the batch, from whom, to whom."""
+    return (move.id, move.from_, move.to)
+
+
 TICKS_SEEN = "moves_ticks_seen"  # (editor key, the moves ticked in it), as last drawn
+UNTICKED = "moves_unticked"  # (editor key, the batches ticked before and not suggested alike)
 
 
-def ticks_before(moves: list) -> tuple[list, set]:
-    """The moves ticked on an earlier list of suggestions, when the list has changed since
-    (an edit elsewhere, a sync): (those ticked, as they were shown; the (batch, from, to) of
-    those still suggested alike, to be ticked again). ([], set()) when nothing changed."""
-    key, ticked = st.session_state.get(TICKS_SEEN) or (None, [])
-    if key == moves_key(moves) or not ticked:
-        return [], set()
-    now = {(m.id, m.from_, m.to) for m in moves}
-    return ticked, {(m.id, m.from_, m.to) for m in ticked} & now
+@dataclass(frozen=True)
+class Ticks:
+    """The ticks a list of suggestions starts with, after ticks made on an earlier list (the
+    list changed since: an edit elsewhere, a sync)."""
+
+    key: str  # the editor's key for this list
+    start: frozenset  # the moves (as shown) ticked when this list is first drawn
+    earlier: list  # the moves ticked on the earlier list, as shown: a click there applies them
+    unticked: list[str]  # the batches ticked before and no longer suggested alike
+
+
+def ticks_for(moves: list) -> Ticks:
+    """The ticks of the suggestions `moves`: those still suggested alike stay ticked, the
+    others are named (until the list changes again)."""
+    key = moves_key(moves)
+    seen_key, ticked = st.session_state.get(TICKS_SEEN) or (None, [])
+    earlier = ticked if seen_key != key else []
+    again = frozenset(map(_as_shown, earlier)) & frozenset(map(_as_shown, moves))
+    start = st.session_state.setdefault(key + "_start", again)
+    if len(again) < len(earlier):
+        st.session_state[UNTICKED] = (key, [m.id for m in earlier if _as_shown(m) not in start])
+    unticked_in, unticked = st.session_state.get(UNTICKED) or (None, [])
+    return Ticks(key, start, earlier, unticked if unticked_in == key else [])
+
+
+def note_ticked(ticks: Ticks, ticked: list) -> None:
+    """Keep the moves ticked in the list drawn now (what a click on another list applies)."""
+    st.session_state[TICKS_SEEN] = (ticks.key, ticked)
+
+
+def is_ticked(ticks: Ticks, move) -> bool:
+    return _as_shown(move) in ticks.start
 
 
 MOVES_NAMED = 20  # a success names this many moves; the history has every one

@@ -54,6 +54,17 @@ def is_usable_batch(check: object, content: object = None) -> bool:
     return is_usable_check(check) and not content_problems(content)
 
 
+def known_unusable(check: object, content: object = None) -> bool:
+    """True when a batch's stored checks say its uploads give no usable masks (unreadable,
+    masks missing, content problems), so it is not accepted as done. A batch whose images were
+    never listed (no check, or "unknown") cannot be told: accepting it stays the reviewer's
+    call."""
+    if is_usable_batch(check, content):
+        return False
+    told = isinstance(check, dict) and check.get("state") not in (None, "unknown")
+    return told or bool(content_problems(content))
+
+
 def usable_from_counts(state: object, images: object, missing: object, content=None) -> bool:
     """The delivery rule from a check's counts: images known and each with a mask."""
     if state not in ("complete", "extra", "unreadable"):

@@ -27,14 +27,7 @@ from segcore.store import data_version, write_wait
 from segcore.store.history import Change, record, withdraw
 from segcore.store.schema import BATCHES, find_in
 from segcore.store.subdocument import fit_into
-from segcore.work.delivery import (
-    CHECK_FIELD,
-    CONTENT_FIELD,
-    DONE,
-    REWORK,
-    content_problems,
-    is_usable_batch,
-)
+from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD, DONE, REWORK, known_unusable
 from segcore.work.holders import display_names, people_by_key
 
 FIELD = "review"  # on the batch document: sent_back, accepted_at, hours_to_accept, note
@@ -164,7 +157,7 @@ def review(
     `seen`: the status the user saw per batch (compare-and-set); without it, the current status
     is taken, as the command line does. Only batches with uploads may be reviewed, a `done`
     batch is not sent back here (its status is edited in the table), and one whose checks say
-    its masks are not usable is not accepted (`known_unusable`). Raises BatchNotFound,
+    its masks are not usable is not accepted (`delivery.known_unusable`). Raises BatchNotFound,
     ValidationError for a missing note, PermissionDenied for a viewer.
     """
     who = authorize_write(author)
@@ -189,7 +182,7 @@ def review(
         if doc.get("mongo_uploaded") is not True or old == DONE:
             result.refused.append(batch_id)
             continue
-        if accept and known_unusable(doc):
+        if accept and known_unusable(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD)):
             result.not_usable.append(batch_id)
             continue
         change = _decision(doc, accept, note, now)
@@ -218,18 +211,6 @@ def review(
     if result.moved:
         data_version.bump_batches(work, result.moved)
     return result
-
-
-def known_unusable(doc: dict) -> bool:
-    """True when a batch's stored checks say its uploads give no usable masks (unreadable,
-    masks missing, content problems): uploaded is not delivered, so it is not accepted. A
-    batch whose images were never listed (no check, or "unknown") cannot be told: accepting
-    it stays the reviewer's call. Pure."""
-    check, content = doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD)
-    if is_usable_batch(check, content):
-        return False
-    told = isinstance(check, dict) and check.get("state") not in (None, "unknown")
-    return told or bool(content_problems(content))
 
 
 def fit_review(doc: dict, update: dict) -> tuple[dict, dict]:

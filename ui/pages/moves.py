@@ -8,11 +8,11 @@ from ui import reads
 from ui.actions import run_write
 from ui.attention import (
     NO_SYNC_YET,
-    TICKS_SEEN,
     describe_applied,
-    moves_key,
+    is_ticked,
+    note_ticked,
     sync_note,
-    ticks_before,
+    ticks_for,
 )
 from ui.connection import settings
 from ui.i18n import N_, _, format_date, word
@@ -53,22 +53,15 @@ else:
             "their own queue, at their recent pace. Tick the ones to apply."
         )
     )
-    key = moves_key(found.moves)
     # Ticks made on a list that changed since (an edit elsewhere, a sync): a click made there
     # applies them as shown (compare-and-set reports what changed); else those still
     # suggested alike start ticked in the new list and the others are named.
-    earlier, again = ticks_before(found.moves)
-    start = st.session_state.setdefault(key + "_start", again)
-    if earlier and len(again) < len(earlier):
-        st.session_state["moves_unticked"] = (
-            key,
-            [m.id for m in earlier if (m.id, m.from_, m.to) not in start],
-        )
+    ticks = ticks_for(found.moves)
     # Columns keep machine names (the ticks are read back by name); headers are translated.
     table = pd.DataFrame(
         [
             {
-                "apply": (m.id, m.from_, m.to) in start,
+                "apply": is_ticked(ticks, m),
                 "batch": m.id,
                 "from": m.from_,
                 "to": m.to,
@@ -93,24 +86,23 @@ else:
         )
     }
     if can_write():
-        unticked_in, unticked = st.session_state.get("moves_unticked") or (None, [])
-        if unticked_in == key:
+        if ticks.unticked:
             st.warning(
                 _(
                     "The suggestions changed after you ticked them: {batches} no longer "
                     "suggested as shown, so not ticked. Tick again what you want to apply."
-                ).format(batches=", ".join(literal(b) for b in unticked))
+                ).format(batches=", ".join(literal(b) for b in ticks.unticked))
             )
         edited = st.data_editor(
             table,
-            key=key,
+            key=ticks.key,
             hide_index=True,
             disabled=[c for c in table.columns if c != "apply"],
             column_config=headers,
         )
         ticked = [m for m, tick in zip(found.moves, edited["apply"]) if tick]
-        st.session_state[TICKS_SEEN] = (key, ticked)
-        chosen = earlier or ticked  # a click on the earlier list applies what it showed
+        note_ticked(ticks, ticked)
+        chosen = ticks.earlier or ticked  # a click on the earlier list applies what it showed
         if st.button(
             _("Apply ticked moves ({count})").format(count=len(ticked)),
             type="primary",
