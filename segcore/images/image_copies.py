@@ -7,7 +7,8 @@ it: listed among the upload's other files, never counted as a mask, never checke
 such a member under a folder named as images folders are (`images/`, `imgs/`, nnU-Net's
 `imagesTr/`, VOC's `JPEGImages/`: `IMAGE_FOLDERS`), whatever its bytes: the image saved again
 by the annotator's tool (CVAT, ITK-SNAP, any re-save writes the same pixels in other bytes),
-which a mask named as its image never is there.
+which a mask named as its image never is there. The content check tells the other copies saved
+again by their pixels (`content.image_pixels`).
 
 A batch folder may be on an SSHFS mount, so this costs nothing for an upload holding no member
 named like an image, a `stat` per such image otherwise, and a read of the image only when its

@@ -137,13 +137,13 @@ def test_a_mask_named_like_its_image_is_still_a_mask(dbs, upload, tmp_path, sync
     assert (receipt["problem"], receipt["usable"]) == ("content", False)
 
 
-def resaved(images, target):
+def resaved(images, target, mode="L"):
     """The batch's images as a tool saves them again (CVAT's export, ITK-SNAP, any re-save):
-    the same pixels in other PNG bytes."""
+    the same pixels in other PNG bytes (`mode` "RGB": in colour)."""
     target.mkdir(parents=True)
     for path in sorted(images.iterdir()):
         buffer = io.BytesIO()
-        Image.open(path).save(buffer, "PNG", compress_level=1)
+        Image.open(path).convert(mode).save(buffer, "PNG", compress_level=1)
         assert buffer.getvalue() != path.read_bytes()
         (target / path.name).write_bytes(buffer.getvalue())
 
@@ -187,6 +187,39 @@ def test_only_the_images_saved_again_is_no_delivery(dbs, upload, tmp_path, sync_
     assert (doc["mask_check"]["state"], doc["mask_check"]["missing_count"]) == ("incomplete", 3)
     assert (receipt["problem"], receipt["usable"], receipt["masks"]) == ("incomplete", False, 0)
     assert receipt["reason"].endswith("the upload holds the batch's images instead of masks")
+
+
+def test_images_saved_again_elsewhere_are_told_by_their_pixels(
+    dbs, upload, tmp_path, sync_and_check, run_cli
+):
+    """The images saved again in colour under `export/` (no images folder: only their pixels
+    tell) next to masks short of img_003's, by GNU tar, default settings: after
+    `sync --verify --content` img_003 has no mask, the batch is not delivered and goes back to
+    rework; a later content check keeps it so."""
+    folder = batch(dbs, tmp_path)
+    root = working_folder(tmp_path, None, ["img_001", "img_002"])
+    resaved(folder, root / "export", "RGB")
+    upload("batch_4.tar.gz", archive_with("tar", root, tmp_path / "b.tgz", "-czf"))
+    doc, receipt = sync_and_check(labels=None)
+    check = doc["mask_check"]
+    assert (check["state"], check["missing"], check["usable"]) == (
+        "incomplete",
+        ["img_003.png"],
+        False,
+    )
+    assert (receipt["problem"], receipt["usable"], receipt["masks"], receipt["matched"]) == (
+        "incomplete",
+        False,
+        2,
+        2,
+    )
+    assert receipt["other_files"] == [COPY.format(f"img_00{n}.png") for n in (1, 2, 3)]
+    assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (2, 0)
+    assert doc["status"] == "rework"
+    done = run_cli("verify", "--content", env={"DATA_DIRECTORY": str(tmp_path / "data")})
+    assert done.returncode == 0, done.stderr
+    again = dbs.work.batches.find_one({"id": "batch_4"})
+    assert (again["mask_check"]["state"], again["mask_check"]["usable"]) == ("incomplete", False)
 
 
 @pytest.mark.parametrize("masks_folder", ["masks", "SegmentationClass"])
