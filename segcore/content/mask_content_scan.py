@@ -160,7 +160,8 @@ class _Scan:
         mask = self._read(name, stream, size, keep=bool(same))
         if self.keep_for_links:
             self.read[member_path(path)] = mask
-        if same and self._resaved(name, same):
+        within = isinstance(mask, str) or mask[1] is not None  # MASK_QC_MAX_VOXELS holds too
+        if same and within and self._resaved(name, same):
             self.result.resaved.append(mask_path(path))  # its image saved again: no mask
             return
         self._tally(path, mask, images)

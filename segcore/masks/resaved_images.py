@@ -14,6 +14,7 @@ from __future__ import annotations
 from pymongo import UpdateOne
 
 from segcore.core.actors import Actor, authorize_write
+from segcore.core.naming import canonical_batch_id
 from segcore.core.phrases import text_of
 from segcore.images.image_copies import COPY_MEMBER
 from segcore.images.mask_matching import member_base_name
@@ -77,7 +78,7 @@ def count_as_copies(databases, found: dict, author: "str | Actor") -> list[str]:
     uploads = usable_documents(find_in(files, "_id", changed, PROJECTION), lambda upload: None)
     keys = sorted({k for u in uploads.values() for k in u["batches"]})
     docs = _batches(work, keys)
-    by_batch = {d["key"]: list(d.get(mask_check.FIELD, {}).get("uploads") or ()) for d in docs}
+    by_batch = {d["key"]: _counted(d.get(mask_check.FIELD)) for d in docs}
     mask_check.recheck_batches(databases, by_batch, changed, [d["id"] for d in docs])
     docs = _batches(work, keys)
     receipts = store_receipts(
@@ -97,7 +98,13 @@ def count_as_copies(databases, found: dict, author: "str | Actor") -> list[str]:
 def _batches(work, keys: list[str]) -> list[dict]:
     projection = {"_id": 1, "id": 1, "folder": 1, "status": 1, mask_check.FIELD: 1}
     docs = [d for d in find_in(work[BATCHES], "id", keys, projection) if isinstance(d["id"], str)]
-    return [{**d, "key": d["id"]} for d in docs]
+    return [{**d, "key": canonical_batch_id(d["id"]) or d["id"]} for d in docs]
+
+
+def _counted(check) -> list:
+    """The upload ids a batch's stored mask check counted (the uploads naming it)."""
+    uploads = check.get("uploads") if isinstance(check, dict) else None
+    return list(uploads) if isinstance(uploads, list) else []
 
 
 def _send_back(work, docs: list[dict], receipts: list[dict], author: str) -> None:

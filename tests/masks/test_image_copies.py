@@ -305,3 +305,33 @@ def test_results_stored_before_copies_were_told_apart_are_redone(
     assert (receipt["problem"], receipt["usable"], receipt["masks"]) == (None, True, 3)
     assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (3, 0)
     assert dbs.work.mask_content.find_one({"_id": other})["checked_at"] == before
+
+
+def test_a_copy_found_by_its_pixels_leaves_the_masks_of_its_name_elsewhere():
+    """Pure: the copy `img_003.png` goes among the other files; `masks/img_001.png`, a mask of
+    the same name as the copy `img_001.png`, stays; a listing without paths drops the name."""
+    from segcore.masks.resaved_images import without_copies
+
+    listing = {
+        "names": ["img_001.png", "img_002_mask.png", "img_003.png"],
+        "paths": ["img_001.png", "img_002_mask.png", "img_003.png", "masks/img_001.png"],
+        "members": [{"name": n, "size": 9} for n in ("img_001.png", "img_002_mask.png")]
+        + [{"name": "img_003.png", "size": 9}],
+        "placed": {},
+        "also_loose": [],
+        "image_copies": [],
+        "other_files": ["README.txt"],
+    }
+    found = without_copies(listing, ["img_001.png", "img_003.png"])
+    assert found["names"] == ["img_001.png", "img_002_mask.png"]
+    assert found["paths"] == ["img_002_mask.png", "masks/img_001.png"]
+    assert [m["name"] for m in found["members"]] == ["img_001.png", "img_002_mask.png"]
+    assert found["image_copies"] == ["img_001.png", "img_003.png"]
+    assert found["other_files"] == [
+        "README.txt",
+        COPY.format("img_001.png"),
+        COPY.format("img_003.png"),
+    ]
+    assert without_copies({**listing, **found}, ["img_003.png"]) is None  # counted already
+    bare = without_copies({**listing, "paths": None}, ["img_003.png"])
+    assert bare["names"] == ["img_001.png", "img_002_mask.png"] and "paths" not in bare
