@@ -12,8 +12,9 @@
   symbolic link the member it leads to, or no mask when it leads out of the archive or to
   nothing (`archive_links`).
 - RAR and other formats are *unreadable*, the format named.
-- A member that is a copy of the batch's image of its name (`images.image_copies`) is no mask:
-  one of the other files, its path kept in `image_copies`.
+- A member that is a copy of the batch's image of its name (`images.image_copies`: its bytes,
+  or an images folder holding it) is no mask: one of the other files, its path kept in
+  `image_copies`.
 
 Member names are text to compare, never paths on this machine. A listing carries its format
 `VERSION`: a stored listing of an older version is listed again by the next check.
@@ -68,8 +69,10 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # and each mask's path (`paths`), which tells images sharing a name in different subfolders apart;
 # 7: a `x.7z.001` or `x.zip.001` holding a whole archive (7-Zip's single volume) is read as it;
 # 8: a single mask compressed on its own (`x_mask.png.gz`) is named so, not a truncated tar,
-# and members under system or hidden folders (`@eaDir/`, `.git/`) are left out, as on disk
-VERSION = 8
+# and members under system or hidden folders (`@eaDir/`, `.git/`) are left out, as on disk;
+# 9: a member under an images folder (`images/img_003.png`) named as one of the batch's images
+# is that image whatever its bytes (8 took a re-saved copy for img_003's mask)
+VERSION = 9
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = N_("{name} (0 bytes)")  # how a 0-byte mask member is listed among other files

@@ -99,6 +99,10 @@ def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
     # With --content, the receipts are told about once their contents are checked too.
     checked = _verify_new(ctx, report, as_json, not check_content) if check_masks else None
     content = _content_new(ctx, report, as_json) if check_content else None
+    if checked is not None:
+        from segcore.cli.verify import recounted
+
+        recounted(ctx, checked, content)
     if as_json:
         from segcore.cli.verify import with_content
 

@@ -211,12 +211,28 @@ def verify(ctx, batch_ids, every_batch, recheck, content, as_json):
         if content
         else None
     )
+    recounted(ctx, report, checked)
     if as_json:
         emit_json(with_content(report.as_dict(), checked))
     else:
         print_report(report)
         if checked is not None:
             print_content(checked)
+
+
+def recounted(ctx, report, content) -> None:
+    """The mask check's rows of the batches the content step counted again (copies of their
+    images told by their pixels: `resaved_images`) as they now stand, so the run's report
+    never shows such a batch complete."""
+    if content is None or not content.recounted:
+        return
+    from segcore.masks.mask_check import batch_detail
+
+    for at, row in enumerate(report.batches):
+        if row["id"] in content.recounted:
+            found = batch_detail(ctx.databases, row["id"])
+            if found is not None:
+                report.batches[at] = {**row, **found.summary()}
 
 
 def with_content(data: dict, content) -> dict:

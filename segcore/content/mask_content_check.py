@@ -35,6 +35,11 @@ FIELD = "mask_content"  # a batch's sum, on its document in `batches`
 MASKS_KEPT = 50_000  # masks per upload whose images are kept (about 150 bytes each)
 UNUSABLE_KEPT = 100  # unusable uploads a check lists (all are counted)
 SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
+# what tells whether an upload's stored result is current
+STORED_FIELDS = {
+    **{"length": 1, "uploadDate": 1, "version": 1, "batches": 1},
+    **{"image_copies": 1, "resaved": 1},
+}
 # A stored result of an older version is checked again: 2 opens 7z archives, a tar's linked
 # masks, every stream of a multi-stream tar, every page of a TIFF, and zip names as listed;
 # 3 keeps each mask's image (a re-upload replaces it), counts the masks of an upload that
@@ -61,8 +66,11 @@ SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # 8 checks a mask several of an upload's batches may own (no folder says which) against each
 # image its grid fits, or each of them when it fits none or cannot be read (7 passed it with a
 # note: an upload of empty masks for two batches delivered both), and a mask for those of the
-# upload's batches whose completeness counts it only (7 noted `batch_4/` masks under batch_3).
-VERSION = 8
+# upload's batches whose completeness counts it only (7 noted `batch_4/` masks under batch_3);
+# 9 tells a mask named exactly as its image that holds its pixels for the image saved again,
+# no mask (`image_pixels`; 8 checked a re-saved `img_003.png` as img_003's mask, and the batch
+# was delivered without one).
+VERSION = 9
 Progress = Callable[[float, str], None]
 
 
@@ -84,6 +92,10 @@ class ContentReport:
     # counted, the first UNUSABLE_KEPT listed ({"filename", "problem"}).
     unusable: list[dict] = field(default_factory=list)
     unusable_count: int = 0
+    # the uploads holding copies of their batch's images told by their pixels (`image_pixels`),
+    # by id: the paths, which the mask check then counts as no masks (`masks.resaved_images`)
+    resaved: dict = field(default_factory=dict)
+    recounted: list = field(default_factory=list)  # the batches whose mask check they changed
 
     def by_batch(self) -> dict[str, dict]:
         return {row["id"]: row for row in self.batches}
@@ -148,7 +160,7 @@ def check_content(
             work[MASK_CONTENT],
             "_id",
             [u["_id"] for u in targets],
-            {"length": 1, "uploadDate": 1, "version": 1, "batches": 1, "image_copies": 1},
+            STORED_FIELDS,
         )
     }
     copies = _copies_listed(work, [u["_id"] for u in targets])
@@ -180,6 +192,8 @@ def check_content(
         report.checked_ids.append(upload["_id"])
         checked.append(upload)
         report.bytes_read += result.bytes_read
+        if result.resaved:
+            report.resaved[upload["_id"]] = result.resaved
     scope = (
         keys
         if keys is not None
@@ -231,6 +245,8 @@ def _store_result(work, upload: dict, result, rules: Rules, listing: dict | None
             "labels": _labels(rules),
             # the members skipped as copies of the batch's images, as the listing found them
             "image_copies": (listing or {}).get("image_copies") or [],
+            # and those this check found by their pixels: copies too, not checked as masks
+            "resaved": result.resaved,
             "bytes_read": result.bytes_read,
             "version": VERSION,
             "checked_at": utcnow(),
@@ -259,8 +275,12 @@ def _changed(upload: dict, stored: dict | None) -> bool:
 
 def _copies_changed(stored: dict | None, copies: list | None) -> bool:
     """True when the listing found copies of the batch's images other than those the stored
-    result skipped (a result checking them as masks, from before copies were told apart)."""
-    return stored is not None and sorted(stored.get("image_copies") or ()) != sorted(copies or ())
+    result skipped or found by their pixels (a result checking them as masks, from before
+    copies were told apart; a listing made again, without the copies found by pixels)."""
+    if stored is None:
+        return False
+    skipped = {*(stored.get("image_copies") or ()), *(stored.get("resaved") or ())}
+    return sorted(skipped) != sorted(set(copies or ()))
 
 
 def _copies_listed(work, upload_ids: list) -> dict:

@@ -47,6 +47,7 @@ from segcore.archives.archive_zip import (
     open_member,
     open_zip,
 )
+from segcore.content.image_pixels import compared, image_picture, named_as, picture
 from segcore.content.mask_content import ContentTally, Rules, check_mask
 from segcore.content.mask_content_7z import scan_7z
 from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
@@ -78,6 +79,9 @@ class UploadContent:
     notes: list[dict] = field(default_factory=list)  # [{"code", "params"}]
     bytes_read: int = 0
     bytes_decompressed: int = 0
+    # the members named exactly as their image that hold its pixels: the image saved again
+    # (`image_pixels`), no mask, by path
+    resaved: list[str] = field(default_factory=list)
 
 
 Outcome = list[tuple[Image, list]]  # a mask member's problems against each image it counts for
@@ -104,6 +108,7 @@ class _Scan:
         self.streamed = StreamedLinks()  # a tar's links, and the files they lead to
         self.tar_bytes = 0  # a tar's bytes decompressed by the passes before this one
         self.outcomes: dict[str, tuple[str, Outcome]] = {}  # archive path -> (member, outcome)
+        self.kept: list[bytes] | None = None  # the bytes of the member just read, when kept
 
     def wanted(self, path: str) -> list[Image]:
         """The images a member may be the mask of ([]: not a mask to check)."""
@@ -151,15 +156,29 @@ class _Scan:
             self.add(path, [("no_reader", {"reason": unknown})], images)
             return
         # An image no reader knows is one that cannot be read: its mask is checked (`_tally`).
-        mask = self._read(name, stream, size)
+        same = [image for image in images if named_as(path, image[1])] if compared(name) else []
+        mask = self._read(name, stream, size, keep=bool(same))
         if self.keep_for_links:
             self.read[member_path(path)] = mask
+        within = isinstance(mask, str) or mask[1] is not None  # MASK_QC_MAX_VOXELS holds too
+        if same and within and self._resaved(name, same):
+            self.result.resaved.append(mask_path(path))  # its image saved again: no mask
+            return
         self._tally(path, mask, images)
 
-    def _read(self, name: str, stream, size: int | None) -> tuple | str:
+    def _resaved(self, name: str, images: list[Image]) -> bool:
+        """True when the member just read (its bytes kept) is the picture of one of `images`,
+        those named exactly as it is (`image_pixels`)."""
+        data, self.kept = b"".join(self.kept or ()), None
+        found = picture(data, name)
+        return found is not None and any(image_picture(i[0], i[1]) == found for i in images)
+
+    def _read(self, name: str, stream, size: int | None, keep: bool = False) -> tuple | str:
         """A mask's grid and values read from `stream` as the format `name` says, or why it
-        is unreadable; its bytes count against the budget."""
-        counter = _Counting(stream, size)
+        is unreadable; its bytes count against the budget (and are kept in `kept` with
+        `keep`)."""
+        counter = _Counting(stream, size, keep)
+        self.kept = counter.kept
         try:
             mask = read_mask(counter, name, self.rules.max_voxels, max(0, self.budget - self.used))
         except OverLimit:
@@ -292,12 +311,15 @@ def _path_shown(path: str) -> str:
 class _Counting:
     """A read-only stream wrapper counting the bytes read through it."""
 
-    def __init__(self, stream, size_hint: int | None = None):
+    def __init__(self, stream, size_hint: int | None = None, keep: bool = False):
         self.stream, self.count, self.size_hint = stream, 0, size_hint
+        self.kept: list[bytes] | None = [] if keep else None  # what was read, when kept
 
     def read(self, size: int = -1) -> bytes:
         data = self.stream.read(size)
         self.count += len(data)
+        if self.kept is not None:
+            self.kept.append(data)
         return data
 
 

@@ -3,7 +3,12 @@
 Annotators zip their whole working folder (`images/` next to `masks/`, nnU-Net's `imagesTr/`
 next to `labelsTr/`), or by mistake the images alone. A member named exactly like one of the
 batch's images (its base name, NFC, ignoring case) whose bytes are that image's is a copy of
-it: listed among the upload's other files, never counted as a mask, never checked as one.
+it: listed among the upload's other files, never counted as a mask, never checked as one. So is
+such a member under a folder named as images folders are (`images/`, `imgs/`, nnU-Net's
+`imagesTr/`, VOC's `JPEGImages/`: `IMAGE_FOLDERS`), whatever its bytes: the image saved again
+by the annotator's tool (CVAT, ITK-SNAP, any re-save writes the same pixels in other bytes),
+which a mask named as its image never is there. The content check tells the other copies saved
+again by their pixels (`content.image_pixels`).
 
 A batch folder may be on an SSHFS mount, so this costs nothing for an upload holding no member
 named like an image, a `stat` per such image otherwise, and a read of the image only when its
@@ -22,10 +27,13 @@ from pathlib import Path
 
 from segcore.core.errors import N_
 from segcore.core.regular_files import open_regular
-from segcore.images.mask_matching import base_name, member_base_name
+from segcore.images.mask_matching import base_name, member_base_name, nfc
 
 # How a copy is listed among the upload's other files (stored, as the listing's other notes).
 COPY_MEMBER = N_("{name} (a copy of its image, not a mask)")
+# Folders holding images in the layouts annotators zip (compared ignoring case): a member in one
+# named exactly as one of the batch's images is that image, whatever its bytes.
+IMAGE_FOLDERS = frozenset({"images", "image", "imgs", "img", "imagestr", "imagests", "jpegimages"})
 PIECE = 1024 * 1024
 FINGERPRINTS_KEPT = 10_000
 _fingerprints: OrderedDict = OrderedDict()  # (path, size, mtime_ns, kind) -> value
@@ -33,6 +41,12 @@ _fingerprints: OrderedDict = OrderedDict()  # (path, size, mtime_ns, kind) -> va
 
 def _name_key(name: str) -> str:
     return member_base_name(name).casefold()
+
+
+def in_image_folder(path: str) -> bool:
+    """True when a member's path has a folder named as images folders are (`IMAGE_FOLDERS`)."""
+    folders = str(path).replace("\\", "/").split("/")[:-1]
+    return any(nfc(folder).casefold() in IMAGE_FOLDERS for folder in folders)
 
 
 def crc32_of(handle) -> int:
@@ -98,8 +112,13 @@ class ImageFiles:
     def is_copy(self, name: str, size, kind: str, value) -> bool:
         """True when the member `name` (its path in the upload), of `size` bytes and fingerprint
         `value` of `kind` ("crc", "digest", "md5"), has the bytes of one of the images of its
-        name. A member named like no image, or without a fingerprint, is read from no disk."""
-        if kind not in FINGERPRINTS or value is None or not isinstance(size, int) or size <= 0:
+        name, or lies in an images folder (`in_image_folder`) under one of their names. A
+        member named like no image, or without a fingerprint, is read from no disk."""
+        if not isinstance(size, int) or size <= 0:
+            return False
+        if _name_key(name) in self.paths and in_image_folder(name):
+            return True  # `images/img_003.png` saved again by a tool: its image all the same
+        if kind not in FINGERPRINTS or value is None:
             return False
         for path in self.paths.get(_name_key(name), ()):
             found = self._stat(path)

@@ -7,18 +7,17 @@ again) and a check skips uploads whose result is stored. So the uploads are mark
 `content_due` before any of it starts (by a sync for the new uploads it hands to a content
 step, before its resume point; by the check for those it is about to read) and unmarked once
 their receipts have the results and their messages are enqueued. Every content step first does
-what an earlier one left owed (`check_and_tell`); the live sync queues them when it starts.
+what an earlier one left owed (`content_step.check_and_tell`); the live sync queues them when
+it starts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from segcore.core.actors import Actor, authorize_write
 from segcore.core.timefmt import utcnow
 from segcore.store.schema import CONTENT_DUE, DUPLICATE_KEY, META, delete_in
 
@@ -91,82 +90,3 @@ def mark_for_sync(work: Database, mode: str | None, new_ids: list | None) -> Non
         mark(work, new_ids)
     elif mode == NEW_OR_EVERY:
         mark_every(work)
-
-
-def check_and_tell(
-    databases,
-    *,
-    tell: Callable[[list], object],
-    upload_ids: list | None = None,
-    batch_ids: list[str] | None = None,
-    owed_first: bool = True,
-    author: "str | Actor" = "verify",
-    **options,
-):
-    """A content check (`mask_content_check.check_content`: `upload_ids`, `batch_ids` and
-    `options` as it takes them) whose results reach the receipts (`receipts.apply_content`)
-    and then `tell` (the uploads' ids: their messages are enqueued there), after what earlier
-    steps left owed (with `owed_first`). A full check also writes into the receipts the stored
-    results they lack. Returns the ContentReport; PermissionDenied for a viewer."""
-    from segcore.content.mask_content_check import ContentReport
-
-    authorize_write(author)
-    options["author"] = author
-    work = databases.work
-    due = owed(work) if owed_first else Owed()
-    if upload_ids is not None and due.every:
-        upload_ids = None  # a check of every upload was cut short: done whole, as it was
-    if upload_ids is not None:  # a sync's new uploads, with those owed: one pass
-        ids = list(dict.fromkeys([*due.ids, *upload_ids]))
-        return (
-            _step(databases, tell, ids, {**options, "batch_ids": batch_ids})
-            if ids
-            else ContentReport()
-        )
-    first = None
-    if due.ids and batch_ids is not None:  # their batches are not all in this check's scope
-        first = _step(databases, tell, due.ids, {"author": author})
-    report = _step(databases, tell, None, {**options, "batch_ids": batch_ids}, due)
-    return _merged(first, report) if first is not None else report
-
-
-def _step(databases, tell, upload_ids, options: dict, due: Owed | None = None):
-    """One check, then its results into the receipts, `tell`, and the marks gone: in this
-    order, so a kill anywhere leaves the marks (a check of every upload settles `due` too)."""
-    from segcore.content.mask_content_check import check_content
-    from segcore.masks.receipts import apply_content, lacking_content
-
-    work = databases.work
-    marked: list = []
-
-    def before_reading(ids: list) -> None:
-        mark(work, ids)
-        marked.extend(ids)
-
-    report = check_content(
-        databases,
-        upload_ids=upload_ids,
-        before_reading=before_reading if upload_ids is None else None,
-        **options,
-    )
-    whole = upload_ids is None and options.get("batch_ids") is None
-    owed_ids = list(upload_ids or ()) + (due.ids if due is not None and whole else [])
-    repaired = lacking_content(work) if whole else []
-    told = list(dict.fromkeys([*owed_ids, *report.checked_ids, *repaired]))
-    apply_content(work, told)
-    tell(told)
-    settle(work, [*owed_ids, *marked], every=whole)
-    return report
-
-
-def _merged(first, then):
-    """One report of two checks (the owed uploads', then the one asked for)."""
-    rows = {row["id"]: row for row in first.batches}
-    rows.update((row["id"], row) for row in then.batches)
-    then.checked_uploads += first.checked_uploads
-    then.skipped += first.skipped
-    then.bytes_read += first.bytes_read
-    then.checked_ids = [*first.checked_ids, *then.checked_ids]
-    then.sent_back = list(dict.fromkeys([*first.sent_back, *then.sent_back]))
-    then.batches = sorted(rows.values(), key=lambda r: (len(str(r["id"])), str(r["id"])))
-    return then

@@ -368,8 +368,8 @@ def content_and_notify(databases: Databases, **options):
     results into the uploads' receipts and enqueues those with problems (with `upload_ids`:
     the receipts of those uploads too, as `sync --verify --content` checks its new uploads
     first and tells about them after), after what a check killed earlier left owed
-    (`content_due.check_and_tell`)."""
-    from segcore.masks.content_due import check_and_tell
+    (`content_step.check_and_tell`)."""
+    from segcore.masks.content_step import check_and_tell
 
     return check_and_tell(databases, tell=lambda ids: notify_checked(databases, ids), **options)
 

@@ -19,7 +19,7 @@ from typing import Callable
 from pymongo.errors import PyMongoError
 
 from segcore.core.errors import SegcoreError
-from segcore.masks.content_due import check_and_tell
+from segcore.masks.content_step import check_and_tell
 from segcore.store.connection import Databases
 
 STOP_WAIT_S = 60.0  # how long a stopping live sync waits for the check under way

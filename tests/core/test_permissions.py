@@ -99,10 +99,13 @@ NOT_A_USER_WRITE = {
             # a sync's step after uploads were deleted: the content sums of their batches
             "mask_content_check.forget_uploads",
             # what a content check owes, marked and settled by the syncs and checks after
-            # their own checks (content_due.check_and_tell checks first)
+            # their own checks (content_step.check_and_tell checks first)
             "content_due.mark",
             "content_due.mark_every",
             "content_due.settle",
+            # the copies a content check found by their pixels, carried into the listings,
+            # batches and receipts by the content step after its check
+            "resaved_images.count_as_copies",
         )
     },
     # the outbox is written by the syncs, checks and commands that enqueue or send, after their
@@ -207,7 +210,7 @@ CALLS = {  # each write as a viewer would call it, on data where a coordinator's
     "mask_content_check.check_content": lambda m, d, t, who: m.check_content(
         d, recheck=True, author=who
     ),
-    "content_due.check_and_tell": lambda m, d, t, who: m.check_and_tell(
+    "content_step.check_and_tell": lambda m, d, t, who: m.check_and_tell(
         d, tell=lambda ids: None, recheck=True, author=who
     ),
     "sync.run_sync": lambda m, d, t, who: m.run_sync(d, full=True, author=who),

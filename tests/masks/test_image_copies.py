@@ -4,14 +4,17 @@ Annotators zip their whole working folder (`images/` next to `masks/`, nnU-Net's
 next to `labelsTr/`), or by mistake the images alone. Real PNGs by Pillow and NIfTI by nibabel,
 packed by Info-ZIP and GNU tar, synced and checked by `segcore sync --verify --content`."""
 
+import io
 import shutil
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from segcore.archives.archive_listing import list_upload
 from segcore.images import batch_images, image_copies
 from segcore.masks.receipts import list_receipts
+from segcore.work.delivery import is_usable_batch
 from tests.archives import archive_with
 from tests.masks_content_files import NIBABEL_DATA, label_square, nifti_like, png
 
@@ -43,11 +46,12 @@ def working_folder(tmp_path, images=None, masks=None, mask_names="{}_mask.png"):
 
 @pytest.fixture
 def sync_and_check(dbs, run_cli, tmp_path):
-    """`segcore sync --verify --content` with MASK_LABELS=0,1; then batch_4's document and the
+    """`segcore sync --verify --content` with MASK_LABELS=0,1 (or `labels`; None: unset); then batch_4's document and the
     newest receipt."""
 
-    def run():
-        env = {"DATA_DIRECTORY": str(tmp_path / "data"), "MASK_LABELS": "0,1"}
+    def run(labels: str | None = "0,1"):
+        env = {"DATA_DIRECTORY": str(tmp_path / "data")}
+        env.update({"MASK_LABELS": labels} if labels else {})
         done = run_cli("sync", "--verify", "--content", env=env)
         assert done.returncode == 0, done.stderr
         return dbs.work.batches.find_one({"id": "batch_4"}), list_receipts(dbs.work)[0]
@@ -133,6 +137,116 @@ def test_a_mask_named_like_its_image_is_still_a_mask(dbs, upload, tmp_path, sync
     assert (receipt["problem"], receipt["usable"]) == ("content", False)
 
 
+def resaved(images, target, mode="L"):
+    """The batch's images as a tool saves them again (CVAT's export, ITK-SNAP, any re-save):
+    the same pixels in other PNG bytes (`mode` "RGB": in colour)."""
+    target.mkdir(parents=True)
+    for path in sorted(images.iterdir()):
+        buffer = io.BytesIO()
+        Image.open(path).convert(mode).save(buffer, "PNG", compress_level=1)
+        assert buffer.getvalue() != path.read_bytes()
+        (target / path.name).write_bytes(buffer.getvalue())
+
+
+def test_images_saved_again_never_stand_in_for_a_missing_mask(
+    dbs, upload, tmp_path, sync_and_check
+):
+    """`images/` saved again by the annotator's tool (same pixels, other bytes) next to
+    `masks/` short of img_003's mask, zipped by Info-ZIP, default settings: images/img_003.png
+    is no mask of img_003, so the batch is incomplete and not delivered."""
+    folder = batch(dbs, tmp_path)
+    root = working_folder(tmp_path, None, ["img_001", "img_002"])
+    resaved(folder, root / "images")
+    upload("batch_4.zip", archive_with("zip", root, tmp_path / "b.zip"))
+    doc, receipt = sync_and_check(labels=None)
+    check = doc["mask_check"]
+    assert (check["state"], check["missing"], check["usable"]) == (
+        "incomplete",
+        ["img_003.png"],
+        False,
+    )
+    assert not is_usable_batch(check, doc.get("mask_content"))
+    assert (receipt["problem"], receipt["usable"], receipt["masks"], receipt["matched"]) == (
+        "incomplete",
+        False,
+        2,
+        2,
+    )
+    assert receipt["other_files"] == [COPY.format(f"img_00{n}.png") for n in (1, 2, 3)]
+    assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (2, 0)
+    assert doc["status"] != "review"
+
+
+def test_only_the_images_saved_again_is_no_delivery(dbs, upload, tmp_path, sync_and_check):
+    """`IMAGES/` (any case) of re-saved images alone, by GNU tar: no mask, and the receipt says
+    the upload holds the batch's images instead of masks."""
+    folder = batch(dbs, tmp_path)
+    resaved(folder, tmp_path / "work" / "IMAGES")
+    upload("batch_4.tar.gz", archive_with("tar", tmp_path / "work", tmp_path / "b.tgz", "-czf"))
+    doc, receipt = sync_and_check(labels=None)
+    assert (doc["mask_check"]["state"], doc["mask_check"]["missing_count"]) == ("incomplete", 3)
+    assert (receipt["problem"], receipt["usable"], receipt["masks"]) == ("incomplete", False, 0)
+    assert receipt["reason"].endswith("the upload holds the batch's images instead of masks")
+
+
+def test_images_saved_again_elsewhere_are_told_by_their_pixels(
+    dbs, upload, tmp_path, sync_and_check, run_cli
+):
+    """The images saved again in colour under `export/` (no images folder: only their pixels
+    tell) next to masks short of img_003's, by GNU tar, default settings: after
+    `sync --verify --content` img_003 has no mask, the batch is not delivered and goes back to
+    rework; a later content check keeps it so."""
+    folder = batch(dbs, tmp_path)
+    root = working_folder(tmp_path, None, ["img_001", "img_002"])
+    resaved(folder, root / "export", "RGB")
+    upload("batch_4.tar.gz", archive_with("tar", root, tmp_path / "b.tgz", "-czf"))
+    doc, receipt = sync_and_check(labels=None)
+    check = doc["mask_check"]
+    assert (check["state"], check["missing"], check["usable"]) == (
+        "incomplete",
+        ["img_003.png"],
+        False,
+    )
+    assert (receipt["problem"], receipt["usable"], receipt["masks"], receipt["matched"]) == (
+        "incomplete",
+        False,
+        2,
+        2,
+    )
+    assert receipt["other_files"] == [COPY.format(f"img_00{n}.png") for n in (1, 2, 3)]
+    assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (2, 0)
+    assert doc["status"] == "rework"
+    done = run_cli("verify", "--content", env={"DATA_DIRECTORY": str(tmp_path / "data")})
+    assert done.returncode == 0, done.stderr
+    again = dbs.work.batches.find_one({"id": "batch_4"})
+    assert (again["mask_check"]["state"], again["mask_check"]["usable"]) == ("incomplete", False)
+
+
+@pytest.mark.parametrize("masks_folder", ["masks", "SegmentationClass"])
+def test_masks_named_as_their_images_are_delivered(
+    dbs, upload, tmp_path, sync_and_check, masks_folder
+):
+    """Binary masks (0/255) named exactly as their images under `masks/` (or VOC's
+    `SegmentationClass/`), zipped by Info-ZIP, default settings: complete and delivered."""
+    batch(dbs, tmp_path)
+    root = tmp_path / "work" / masks_folder
+    root.mkdir(parents=True)
+    for n in (1, 2, 3):
+        png(root / f"img_00{n}.png", label_square(SHAPE, 255))
+    upload("batch_4.zip", archive_with("zip", tmp_path / "work", tmp_path / "b.zip"))
+    doc, receipt = sync_and_check(labels=None)
+    assert (doc["mask_check"]["state"], doc["mask_check"]["usable"]) == ("complete", True)
+    assert is_usable_batch(doc["mask_check"], doc["mask_content"])
+    assert (receipt["problem"], receipt["usable"], receipt["masks"], receipt["other_files"]) == (
+        None,
+        True,
+        3,
+        [],
+    )
+    assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (3, 0)
+    assert doc["status"] == "review"
+
+
 def test_no_image_is_read_unless_a_member_has_its_name_and_size(dbs, upload, tmp_path, monkeypatch):
     """A batch folder may be on SSHFS: masks named otherwise cost no stat and no read; masks
     named like the images but of other sizes cost a stat each, no read."""
@@ -191,3 +305,33 @@ def test_results_stored_before_copies_were_told_apart_are_redone(
     assert (receipt["problem"], receipt["usable"], receipt["masks"]) == (None, True, 3)
     assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (3, 0)
     assert dbs.work.mask_content.find_one({"_id": other})["checked_at"] == before
+
+
+def test_a_copy_found_by_its_pixels_leaves_the_masks_of_its_name_elsewhere():
+    """Pure: the copy `img_003.png` goes among the other files; `masks/img_001.png`, a mask of
+    the same name as the copy `img_001.png`, stays; a listing without paths drops the name."""
+    from segcore.masks.resaved_images import without_copies
+
+    listing = {
+        "names": ["img_001.png", "img_002_mask.png", "img_003.png"],
+        "paths": ["img_001.png", "img_002_mask.png", "img_003.png", "masks/img_001.png"],
+        "members": [{"name": n, "size": 9} for n in ("img_001.png", "img_002_mask.png")]
+        + [{"name": "img_003.png", "size": 9}],
+        "placed": {},
+        "also_loose": [],
+        "image_copies": [],
+        "other_files": ["README.txt"],
+    }
+    found = without_copies(listing, ["img_001.png", "img_003.png"])
+    assert found["names"] == ["img_001.png", "img_002_mask.png"]
+    assert found["paths"] == ["img_002_mask.png", "masks/img_001.png"]
+    assert [m["name"] for m in found["members"]] == ["img_001.png", "img_002_mask.png"]
+    assert found["image_copies"] == ["img_001.png", "img_003.png"]
+    assert found["other_files"] == [
+        "README.txt",
+        COPY.format("img_001.png"),
+        COPY.format("img_003.png"),
+    ]
+    assert without_copies({**listing, **found}, ["img_003.png"]) is None  # counted already
+    bare = without_copies({**listing, "paths": None}, ["img_003.png"])
+    assert bare["names"] == ["img_001.png", "img_002_mask.png"] and "paths" not in bare
