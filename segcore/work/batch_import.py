@@ -222,7 +222,9 @@ def folder_checker(data_directory: Path | None) -> FolderCheck | None:
 
     None without a data directory (or when it is not reachable): then nothing is flagged. A
     folder counts as present under its stored path, or under DATA_DIRECTORY by its batch id or
-    folder name, so data mounted at another path than the stored one is not flagged.
+    folder name, so data mounted at another path than the stored one is not flagged. A batch
+    without a folder is on disk only as DATA_DIRECTORY/<its id>: listed by id alone and not
+    there, it is missing, like one whose folder is named and absent.
     """
     if data_directory is None or not Path(data_directory).is_dir():
         return None
@@ -239,7 +241,7 @@ def folder_checker(data_directory: Path | None) -> FolderCheck | None:
             return True
         if folder:  # an absolute folder replaces the base; '?' may stand for a byte
             return (base / folder).is_dir() or stored_folder_on_disk(str(base / folder)) is not None
-        return None
+        return False
 
     return present
 

@@ -226,7 +226,7 @@ def test_folders_mounted_elsewhere_still_count_as_present(db, tmp_path):
     present = batch_import.folder_checker(tmp_path)
     assert present({"id": "batch_1", "folder": "/office/path/batch_1"}) is True
     assert present({"id": "batch_5", "folder": "/office/path/batch_5"}) is False
-    assert present({"id": "batch_6"}) is None
+    assert present({"id": "batch_6"}) is False  # no folder: only DATA_DIRECTORY/batch_6 counts
     assert batch_import.folder_checker(tmp_path / "not-there") is None
 
 
@@ -235,7 +235,7 @@ def test_preview_writes_nothing(db, tmp_path):
     import_from_sources(db, None, tmp_path, "me")
     entries = [BatchEntry("batch_1", str(tmp_path / "batch_1")), BatchEntry("batch_3", None)]
     preview = batch_import.preview_import(db, entries, batch_import.folder_checker(tmp_path))
-    assert (preview.added, preview.unchanged, preview.flagged_missing) == (1, 1, [])
+    assert (preview.added, preview.unchanged, preview.flagged_missing) == (1, 1, ["batch_3"])
     assert db.batches.count_documents({}) == 2
 
 
@@ -271,6 +271,39 @@ def test_a_listed_folder_absent_on_disk_is_flagged_new_or_old(db, tmp_path):
     _folders(tmp_path, [3])
     result = import_from_sources(db, listing, tmp_path, "me")
     assert result.restored == ["batch_3"] and result.flagged_missing == []
+
+
+def test_a_batch_without_a_folder_not_under_the_data_directory_is_flagged(db, run_cli, tmp_path):
+    """Probe 10: a batch listed by id alone (or with an empty folder), or a legacy document
+    without a folder, whose DATA_DIRECTORY/<id> does not exist was imported unflagged and
+    handed out by "next N pending", while the same batch listed with its folder was flagged."""
+    data = tmp_path / "data"
+    _folders(data, [1])
+    db.batches.insert_one({"id": "batch_406", "status": "pending", "assignee": None})
+    listing = tmp_path / "b.json"
+    listing.write_text(
+        json.dumps(
+            [
+                {"id": "batch_1"},
+                {"id": "batch_20"},
+                "batch_21",
+                {"id": "batch_22", "folder": ""},
+            ]
+        )
+    )
+    entries = batches_file.read_batches_file(listing, base=data)
+    preview = batch_import.preview_import(db, entries, batch_import.folder_checker(data))
+    missing = ["batch_20", "batch_21", "batch_22", "batch_406"]
+    assert sorted(preview.flagged_missing) == missing
+    out = run_cli("import", "--file", str(listing), "--data-dir", str(data))
+    assert out.returncode == 0, out.stderr
+    assert "4 flagged as missing" in out.stdout
+    assert sorted(d["id"] for d in db.batches.find({"folder_missing": True})) == missing
+    assert batches.next_pending_ids(db, 10) == ["batch_1"]
+    # Its folder appears under DATA_DIRECTORY: the next import clears the flag.
+    _folders(data, [20])
+    result = import_from_sources(db, listing, data, "me")
+    assert result.restored == ["batch_20"]
 
 
 def test_the_import_counts_images_by_the_mask_checks_extensions(tmp_path):
