@@ -77,15 +77,30 @@ def count_images(folder: Path) -> int | None:
 class SameBatch:
     """Folders naming one batch (`batch_5`, `batch_05`, `batch_5_redo`): a scan imports the one
     named exactly as the batch (`kept`), or none of them, and says so. `paths` are the set-aside
-    folders' real paths: a batches file naming one of them does not bring it back."""
+    folders' real paths: a batches file naming one of them does not bring it back.
+
+    With `folder` set, batches whose folders are that one folder on disk (a link `batch_7 ->
+    batch_1`): the batch its folder is named for is `kept`, if any, and `others` are not
+    imported, as two batches sharing one folder would count its images twice."""
 
     batch_id: str
     kept: str | None
     others: tuple[str, ...]
     paths: tuple[str, ...] = field(default=(), compare=False)
+    folder: str | None = None
 
     def reason(self) -> str:
         """Why each of `others` was not imported, in English (the command line's words)."""
+        if self.folder is not None:
+            if self.kept:
+                return (
+                    f"names the folder of batch '{self.kept}' ({self.folder}), which is "
+                    "imported instead"
+                )
+            return (
+                f"shares folder {self.folder!r} with {', '.join(repr(b) for b in self.others)}; "
+                "none of them is imported until each has its own"
+            )
         if self.kept:
             return f"names the same batch as folder '{self.kept}', which is imported instead"
         return (
@@ -159,14 +174,18 @@ def scan_data_directory(
 
 
 def merge_sources(
-    *sources: list[BatchEntry], set_aside: Sequence[SameBatch] = ()
+    *sources: list[BatchEntry],
+    set_aside: Sequence[SameBatch] = (),
+    shared: list[SameBatch] | None = None,
 ) -> list[BatchEntry]:
     """Entries from several sources, one per batch; a later source fills what an earlier lacks.
 
     Ids naming the same batch number (`batch_7`, `batch_007`) are one batch, spelled as the
     first source spells it. An entry whose folder is one the scan `set_aside` is left out, as
     the scan's report says (an older batches file listing the leftover `batch_05` beside
-    `batch_5` took the batch's number, and the folder named exactly was dropped).
+    `batch_5` took the batch's number, and the folder named exactly was dropped). Batches
+    whose folders are one folder on disk are left out but the one it is named for, each group
+    appended to `shared` (see SameBatch and `one_batch_per_folder`).
     """
     aside = {path for group in set_aside for path in group.paths}
     merged: dict[str, BatchEntry] = {}
@@ -187,7 +206,46 @@ def merge_sources(
                     if earlier.image_count is not None
                     else entry.image_count,
                 )
-    return list(merged.values())
+    return one_batch_per_folder(list(merged.values()), shared)
+
+
+def one_batch_per_folder(
+    entries: list[BatchEntry], shared: list[SameBatch] | None = None
+) -> list[BatchEntry]:
+    """`entries` but those whose folder is, on disk, another entry's folder (a link `batch_7 ->
+    batch_1` in DATA_DIRECTORY, two items of a file naming one folder): of such a group only
+    the batch the real folder is named for (`batch_1`) stays, or none; each group is appended
+    to `shared`, never chosen silently."""
+    groups: dict[str, list[BatchEntry]] = {}
+    for entry in entries:
+        if entry.folder:  # realpath: a link, '..' or a trailing '/' name the same folder
+            groups.setdefault(os.path.realpath(entry.folder), []).append(entry)
+    left_out: set[int] = set()
+    for real, group in groups.items():
+        if len(group) < 2:
+            continue
+        name = os.path.basename(real)
+        kept = next(
+            (e for e in group if e.id == name or canonical_batch_id(e.id) == _batch_of(name)),
+            None,
+        )
+        others = [e for e in group if e is not kept]
+        left_out.update(id(e) for e in others)
+        if shared is not None:
+            shared.append(
+                SameBatch(
+                    str(kept.id if kept else others[0].id),
+                    kept.id if kept else None,
+                    tuple(e.id for e in others),
+                    folder=storable(real),
+                )
+            )
+    return [e for e in entries if id(e) not in left_out]
+
+
+def _batch_of(name: str) -> str:
+    """The canonical batch a folder name names, or a value no id's canonical form equals."""
+    return canonical_batch_id(name) or "\x00"
 
 
 def _one_of(folder: str | None, paths: set[str]) -> bool:
@@ -486,7 +544,7 @@ def import_from_sources(
         )
     result = import_batches(
         db,
-        merge_sources(*sources, set_aside=same_batch),
+        merge_sources(*sources, set_aside=same_batch, shared=same_batch),
         author,
         folder_checker(Path(data_directory)) if data_directory else None,
     )

@@ -402,6 +402,52 @@ def test_a_scan_of_folders_naming_one_batch_imports_the_exact_one_and_reports_th
     assert stored == {"batch_5": (str(data / "batch_5"), 2), "batch_6": (str(data / "batch_6"), 0)}
 
 
+def test_a_link_named_like_a_batch_is_not_a_second_batch_on_the_same_folder(db, run_cli, tmp_path):
+    """Probe 10: `batch_7 -> batch_1` in DATA_DIRECTORY was imported as a second batch stored
+    with batch_1's folder, its images counted twice, without a word."""
+    data = tmp_path / "data"
+    _folders(data, [1, 2])
+    (data / "batch_7").symlink_to("batch_1")
+    out = run_cli("import", "--data-dir", str(data), "--count-images")
+    assert out.returncode == 1  # as for any refused folder: the rest is imported
+    assert "2 added" in out.stdout and "1 refused" in out.stdout
+    assert [line for line in out.stderr.splitlines() if line.startswith("refused")] == [
+        f"refused: 'batch_7' names the folder of batch 'batch_1' ({data / 'batch_1'}), which "
+        "is imported instead; nothing was written for it"
+    ]
+    stored = {d["id"]: (d["folder"], d["image_count"]) for d in db.batches.find()}
+    assert stored == {"batch_1": (str(data / "batch_1"), 2), "batch_2": (str(data / "batch_2"), 2)}
+
+
+@pytest.mark.parametrize(
+    "items, kept, refused",
+    [
+        # a file naming the link: the batch the folder is named for stays
+        ([{"id": "batch_7", "folder": "batch_7"}, "batch_1"], ["batch_1"], ("batch_7",)),
+        # two items naming one folder, named for neither: none of them
+        (
+            [{"id": "lote_a", "folder": "shared"}, {"id": "lote_b", "folder": "shared/"}],
+            [],
+            ("lote_a", "lote_b"),
+        ),
+    ],
+)
+def test_batches_naming_one_folder_are_never_imported_silently(tmp_path, items, kept, refused):
+    _folders(tmp_path, [1])
+    (tmp_path / "batch_7").symlink_to("batch_1")
+    (tmp_path / "shared").mkdir()
+    listing = tmp_path / "b.json"
+    listing.write_text(json.dumps(items))
+    shared = []
+    entries = batch_import.merge_sources(
+        batches_file.read_batches_file(listing, base=tmp_path), shared=shared
+    )
+    assert [e.id for e in entries] == kept
+    [group] = shared
+    assert group.others == refused
+    assert group.folder == str((tmp_path / ("batch_1" if kept else "shared")).resolve())
+
+
 def _leftover_beside_the_real_batch_1(data):
     """`batch_1` holds the images, `batch_01` is an empty leftover, and the batches file is an
     older list naming the leftover."""
