@@ -234,6 +234,21 @@ def kept_folders_warning(kept: dict[str, dict]) -> str:
     ).format(count=format_number(len(kept)), batches=named)
 
 
+def same_text_note(same_text: dict[str, str]) -> str:
+    """What the preview says of ids that are a stored batch's id in another Unicode form (a
+    name copied from a Mac): they look alike, so which batch each one is, with its code."""
+    named = _first_few(
+        same_text, ", ", lambda given, stored: f"{literal(ascii(given))} → {literal(ascii(stored))}"
+    )
+    return ngettext(
+        "{count} id is a stored batch's id written in another Unicode form; it is that batch "
+        "and its stored id is kept: {ids}.",
+        "{count} ids are stored batches' ids written in another Unicode form; each is that "
+        "batch and its stored id is kept: {ids}.",
+        len(same_text),
+    ).format(count=format_number(len(same_text)), ids=named)
+
+
 def _imported(result: batch_import.ImportResult, same_batch=()) -> str:
     st.session_state[IMPORT_PREVIEW] = None
     st.session_state[IMPORT_RESULT] = asdict(result)
@@ -317,6 +332,8 @@ def confirm(databases: Databases) -> None:
             st.warning(line)
         if kept := kept_folders_warning(preview["plan"].get("kept_folders") or {}):
             st.warning(kept)
+        if same_text := preview["plan"].get("same_text"):
+            st.caption(same_text_note(same_text))
         if not preview["directory"]:
             st.caption(
                 _(

@@ -23,7 +23,14 @@ from pymongo.errors import BulkWriteError
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, ImportFileError
-from segcore.core.naming import batch_number, canonical_batch_id, storable, unsafe_id_reason
+from segcore.core.naming import (
+    batch_key,
+    batch_number,
+    canonical_batch_id,
+    nfc,
+    storable,
+    unsafe_id_reason,
+)
 from segcore.core.regular_files import is_folder, regular_files, stored_folder_on_disk
 from segcore.core.timefmt import utcnow
 from segcore.settings.config import Settings
@@ -193,7 +200,7 @@ def merge_sources(
         for entry in entries:
             if aside and _one_of(entry.folder, aside):
                 continue
-            key = canonical_batch_id(entry.id) or entry.id
+            key = batch_key(entry.id)
             earlier = merged.get(key)
             if earlier is None:
                 merged[key] = entry
@@ -225,10 +232,7 @@ def one_batch_per_folder(
         if len(group) < 2:
             continue
         name = os.path.basename(real)
-        kept = next(
-            (e for e in group if e.id == name or canonical_batch_id(e.id) == _batch_of(name)),
-            None,
-        )
+        kept = next((e for e in group if batch_key(e.id) == batch_key(name)), None)
         others = [e for e in group if e is not kept]
         left_out.update(id(e) for e in others)
         if shared is not None:
@@ -241,11 +245,6 @@ def one_batch_per_folder(
                 )
             )
     return [e for e in entries if id(e) not in left_out]
-
-
-def _batch_of(name: str) -> str:
-    """The canonical batch a folder name names, or a value no id's canonical form equals."""
-    return canonical_batch_id(name) or "\x00"
 
 
 def _one_of(folder: str | None, paths: set[str]) -> bool:
@@ -270,6 +269,8 @@ class ImportResult:
     refused: dict[str, str] = field(default_factory=dict)  # id -> why it cannot be a batch
     # id -> {"kept": its stored folder, on disk; "not_on_disk": the one a source named}
     kept_folders: dict[str, dict] = field(default_factory=dict)
+    # id as a source spells it -> the stored batch's id, the same text in another Unicode form
+    same_text: dict[str, str] = field(default_factory=dict)
 
 
 FolderCheck = Callable[[dict], "bool | None"]
@@ -287,15 +288,15 @@ def folder_checker(data_directory: Path | None) -> FolderCheck | None:
     if data_directory is None or not Path(data_directory).is_dir():
         return None
     base = Path(data_directory)
-    try:
-        names = {entry.name for entry in os.scandir(base) if is_folder(entry)}
+    try:  # in NFC: a folder copied from a Mac is named in NFD, an id typed elsewhere in NFC
+        names = {nfc(entry.name) for entry in os.scandir(base) if is_folder(entry)}
     except OSError:
         return None
 
     def present(doc: dict) -> bool | None:
         folder = doc.get("folder") if isinstance(doc.get("folder"), str) else None
         candidates = [str(doc.get("id", "")), Path(folder.rstrip("/")).name if folder else ""]
-        if any(name and name in names for name in candidates):
+        if any(name and nfc(name) in names for name in candidates):
             return True
         if folder:  # an absolute folder replaces the base; '?' may stand for a byte
             return (base / folder).is_dir() or stored_folder_on_disk(str(base / folder)) is not None
@@ -328,16 +329,14 @@ def plan_import(
     stored = {doc["id"]: doc for doc in existing if isinstance(doc.get("id"), str)}
     by_number: dict[str, str] = {}
     for batch_id in stored:
-        by_number.setdefault(canonical_batch_id(batch_id) or batch_id, batch_id)
+        by_number.setdefault(batch_key(batch_id), batch_id)
     result = ImportResult()
     inserts, updates = [], []
     seen = set()
     for entry in entries:
-        stored_id = (
-            entry.id
-            if entry.id in stored
-            else by_number.get(canonical_batch_id(entry.id) or entry.id)
-        )
+        stored_id = entry.id if entry.id in stored else by_number.get(batch_key(entry.id))
+        if stored_id and stored_id != entry.id and nfc(stored_id) == nfc(entry.id):
+            result.same_text[entry.id] = stored_id  # looks alike: say which one it is
         reason = unsafe_id_reason(entry.id)
         if reason:  # an empty id came from a folder without a name ("/", "."): say which
             where = f" (folder {entry.folder!r})" if not entry.id and entry.folder else ""

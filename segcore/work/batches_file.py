@@ -14,7 +14,7 @@ import bson
 
 from segcore.core.errors import N_, ImportFileError
 from segcore.core.json_input import decode_text, loads_strict, read_file_bytes
-from segcore.core.naming import canonical_batch_id
+from segcore.core.naming import batch_key
 
 MAX_EXTRA_BYTES = 1024 * 1024  # other fields kept on one new batch
 
@@ -69,7 +69,7 @@ def parse_batches_json(
     for index, item in enumerate(data):
         entry = _entry(item, index, source, base)
         # an empty id ("/", "."): no batch to repeat, refused on its own when imported
-        for key in {entry.id, canonical_batch_id(entry.id) or entry.id} - {""}:
+        for key in {entry.id, batch_key(entry.id)} - {""}:
             if key in first_seen:
                 raise ImportFileError(
                     N_("{source}: {where} repeats batch '{id}' (already at {first})"),

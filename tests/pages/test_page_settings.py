@@ -261,6 +261,24 @@ def test_a_link_named_like_a_batch_is_named_in_the_preview_and_not_imported(app_
     assert any(said in s.value for s in at.success)
 
 
+def test_an_id_in_another_unicode_form_is_named_as_the_stored_batch(app_env, tmp_path):
+    """`hígado_01` saved on a Mac (NFD) became a second batch that looks like the first."""
+    app_env.work.batches.insert_one({"id": "h\u00edgado_01", "status": "pending"})
+    listing = tmp_path / "b.json"
+    listing.write_text(json.dumps([{"id": "hi\u0301gado_01"}]), encoding="utf-8")
+    at = page("settings").run()
+    at.text_input(key="import_file").input(str(listing))
+    at.text_input(key="import_dir").input("")
+    at.button(key="import_preview_go").click().run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["New"] == "0"
+    assert any(
+        "1 id is a stored batch's id written in another Unicode form" in c.value
+        and "hi\\\\u0301gado" in c.value
+        for c in at.caption
+    ), [c.value for c in at.caption if "Unicode" in c.value or "No data" in c.value]
+
+
 def test_the_prefilled_batches_file_missing_means_the_folders_alone_as_segcore_import(
     app_env, tmp_path, monkeypatch
 ):
