@@ -7,7 +7,7 @@ disk is never replaced by one that is not (reported in `kept_folders`). An id sp
 differently from a stored one (`batch_007` for `batch_7`) is that batch; an id that cannot name
 a folder (`../../etc`, `a/b`, control characters, empty, `.`, not UTF-8) is refused and
 reported. A folder path holding bytes that are not UTF-8 is stored with '?' for them. Each step of writes
-is recorded in the history in the same transaction (see atomic.py).
+is recorded in the history in the same transaction (see atomic.py), with each folder it replaces.
 """
 
 from __future__ import annotations
@@ -448,23 +448,32 @@ def import_batches(
 ) -> ImportResult:
     """Upsert `entries` by id in bulk; flag stored batches whose folder is gone from disk.
 
-    Writes in steps of IMPORT_STEP, each with a history entry counting what that step did, in
-    one transaction where the server offers them: a crash leaves no write unrecorded, and a
+    Writes in steps of IMPORT_STEP, each with a history entry counting what that step did (and
+    one per folder it replaces, old and new), in one transaction where the server offers them: a crash leaves no write unrecorded, and a
     re-run does the rest.
     """
     author = authorize_write(author)
     for attempt in range(3):
         existing = list(db[COLLECTION].find({}, _EXISTING))
         inserts, updates, result = plan_import(entries, existing, folder_exists)
+        folders = {d["id"]: d.get("folder") for d in existing if isinstance(d.get("id"), str)}
         steps = [
             (
                 InsertOne(doc),
                 ("added", "flagged_missing") if doc.get("folder_missing") else ("added",),
+                None,
             )
             for doc in inserts
         ]
         steps += [
-            (UpdateOne({"id": batch_id}, {"$set": changes}), kinds)
+            (
+                UpdateOne({"id": batch_id}, {"$set": changes}),
+                kinds,
+                # a replaced folder is an edit like any other: its old value is kept
+                (batch_id, folders[batch_id], changes["folder"])
+                if "folder" in changes and folders.get(batch_id) is not None
+                else None,
+            )
             for batch_id, changes, kinds in updates
         ]
         try:
@@ -488,14 +497,15 @@ def import_batches(
 
 
 def _write_step(db: Database, step: list, author: str, session, refused: int = 0) -> None:
-    """One bulk write of the import and the history entry counting it, through `session`."""
+    """One bulk write of the import, the history entry counting it and one entry per folder
+    it replaces (old and new), through `session`."""
     counts = {"added": 0, "updated": 0, "flagged_missing": 0, "restored": 0}
-    for _, kinds in step:
+    for _, kinds, _ in step:
         for kind in kinds:
             counts[kind] += 1
     if step:
         try:
-            db[COLLECTION].bulk_write([op for op, _ in step], ordered=False, session=session)
+            db[COLLECTION].bulk_write([op for op, _, _ in step], ordered=False, session=session)
         except BulkWriteError as exc:
             # A concurrent import inserted the same id first: that batch exists, which is the
             # goal; inside a transaction the step is void and is planned again.
@@ -506,8 +516,15 @@ def _write_step(db: Database, step: list, author: str, session, refused: int = 0
         mark_changed(db, session=session)
     if refused:
         counts["refused"] = refused
+    replaced = [
+        history.Change("batch", folder[0], "folder", folder[1], folder[2], author)
+        for _, _, folder in step
+        if folder is not None
+    ]
     history.record(
-        db, [history.Change("import", "batches", "import", None, counts, author)], session=session
+        db,
+        [history.Change("import", "batches", "import", None, counts, author), *replaced],
+        session=session,
     )
 
 

@@ -181,6 +181,35 @@ def test_legacy_batches_gain_a_number_but_keep_their_fields(db):
     assert new["status"] == "pending" and new["assignee"] is None and new["number"] == 401
 
 
+def test_a_replaced_folder_is_recorded_in_the_history_with_its_old_value(db, run_cli, tmp_path):
+    """Probe 10: the first import over a legacy database replaced every stored folder and the
+    history kept only counts: the old dashboard's paths were recorded nowhere."""
+    from segcore.store.history import list_history
+
+    old = "/home/faservin/american_project/batch_400"
+    db.batches.insert_many(
+        [
+            {"id": "batch_400", "assignee": "Flor", "folder": old, "status": "S"},
+            {"id": "batch_401", "status": "pending"},  # no folder before: nothing replaced
+        ]
+    )
+    data = tmp_path / "data"
+    _folders(data, [400, 401])
+    out = run_cli("import", "--data-dir", str(data))
+    assert out.returncode == 0, out.stderr
+    [entry] = list_history(db, key="batch_400")
+    assert (entry["kind"], entry["field"], entry["old"], entry["new"]) == (
+        "batch",
+        "folder",
+        old,
+        str(data / "batch_400"),
+    )
+    assert list_history(db, key="batch_401") == []
+    assert len(list_history(db, kind="import")) == 1
+    run_cli("import", "--data-dir", str(data))  # unchanged: nothing more recorded
+    assert len(list_history(db, key="batch_400")) == 1
+
+
 def test_nothing_to_import(db):
     with pytest.raises(ImportFileError) as exc:
         import_from_sources(db, None, None, "me")
