@@ -39,12 +39,16 @@ def parse_batches_json(
     """Parse the plausible shapes of a batches file; raise ImportFileError saying where.
 
     Accepted: a list of folder names or paths; a list of objects with `id` and/or `folder`
-    (other keys are kept as extra fields); or an object holding such a list. A relative folder
+    (other keys are kept as extra fields); or an object holding such a list; or such names
+    or objects one after another, one per line (JSON Lines, as `mongoexport` writes). A relative folder
     is stored under `base`, made absolute: a folder relative to wherever the import ran would
     not be found by the app or a timer running elsewhere.
     """
     base = Path(os.path.abspath(base)) if base is not None else None
-    data = loads_strict(text, source)  # every oddity of the file is one ImportFileError
+    # every oddity of the file is one ImportFileError; JSON Lines (mongoexport's default) too
+    data = loads_strict(text, source, several=True)
+    if isinstance(data, dict) and _is_one_batch(data):
+        data = [data]  # JSON Lines of one line: one document exported by mongoexport
     if isinstance(data, dict):
         lists = [(k, v) for k, v in data.items() if isinstance(v, list)]
         if len(lists) != 1:
@@ -81,6 +85,14 @@ def parse_batches_json(
             first_seen[key] = index
         entries.append(entry)
     return entries
+
+
+def _is_one_batch(data: dict) -> bool:
+    """Whether an object is one batch (an `id` or `folder`, no list) rather than one holding
+    the list of batches."""
+    return ("id" in data or "folder" in data) and not any(
+        isinstance(v, list) for v in data.values()
+    )
 
 
 def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEntry:
