@@ -141,6 +141,9 @@ def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEnt
         )
     folder = folder.strip() if folder else None
     if batch_id is None or not batch_id.strip():
+        if not folder and (isinstance(item, str) or "id" in item or "folder" in item):
+            # an empty id ("", "  ", {"id": ""}): refused on its own when imported, as "/" is
+            return BatchEntry(id="", folder=None, extra=extra)
         if not folder:
             raise ImportFileError(
                 N_("{source}: {where} has neither 'id' nor 'folder'"),

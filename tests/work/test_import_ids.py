@@ -157,3 +157,16 @@ def test_a_folder_named_in_the_other_unicode_form_is_on_disk(tmp_path):
     assert merge_sources([BatchEntry(NFC, None)], [BatchEntry(NFD, "/d/x")]) == [
         BatchEntry(NFC, "/d/x")
     ]
+
+
+@pytest.mark.parametrize("empty", [{"id": ""}, "", "  ", {"id": "  ", "folder": ""}, {"id": None}])
+def test_an_empty_id_is_refused_alone_and_the_rest_imported(db, run_cli, tmp_path, empty):
+    """Probe 10: an empty id refused the whole file with "item 1 has neither 'id' nor
+    'folder'", while "/" and {"id": "."} were refused alone."""
+    (tmp_path / "b.json").write_text(json.dumps([empty, "batch_7"]))
+    out = run_cli("import", "--file", str(tmp_path / "b.json"))
+    assert out.returncode == 1, out.stderr
+    assert "1 added" in out.stdout and "1 refused" in out.stdout
+    assert "refused: '' is empty; nothing was written for it" in out.stderr
+    assert "neither" not in out.stderr
+    assert [d["id"] for d in db.batches.find()] == ["batch_7"]
