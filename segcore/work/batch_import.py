@@ -224,9 +224,10 @@ def one_batch_per_folder(
     the batch the real folder is named for (`batch_1`) stays, or none; each group is appended
     to `shared`, never chosen silently."""
     groups: dict[str, list[BatchEntry]] = {}
+    parents: dict[str, str] = {}
     for entry in entries:
-        if entry.folder:  # realpath: a link, '..' or a trailing '/' name the same folder
-            groups.setdefault(os.path.realpath(entry.folder), []).append(entry)
+        if entry.folder:  # the real path: a link, '..' or a trailing '/' name the same folder
+            groups.setdefault(_real_path(entry.folder, parents), []).append(entry)
     left_out: set[int] = set()
     for real, group in groups.items():
         if len(group) < 2:
@@ -245,6 +246,18 @@ def one_batch_per_folder(
                 )
             )
     return [e for e in entries if id(e) not in left_out]
+
+
+def _real_path(folder: str, parents: dict[str, str]) -> str:
+    """os.path.realpath(folder), each parent folder resolved once (`parents`): a scan of
+    10,000 batches shares one parent, and realpath reads every component of every path."""
+    parent, name = os.path.split(folder.rstrip("/") or "/")
+    if name in ("", ".", ".."):
+        return os.path.realpath(folder)
+    if parent not in parents:
+        parents[parent] = os.path.realpath(parent or ".")
+    path = os.path.join(parents[parent], name)
+    return os.path.realpath(path) if os.path.islink(path) else path
 
 
 def _one_of(folder: str | None, paths: set[str]) -> bool:
