@@ -7,7 +7,8 @@ disk is never replaced by one that is not (reported in `kept_folders`). An id sp
 differently from a stored one (`batch_007` for `batch_7`) is that batch; an id that cannot name
 a folder (`../../etc`, `a/b`, control characters, empty, `.`, not UTF-8) is refused and
 reported. A folder path holding bytes that are not UTF-8 is stored with '?' for them. Each step of writes
-is recorded in the history in the same transaction (see atomic.py), with each folder it replaces.
+is recorded in the history in the same transaction (see atomic.py), with each folder it
+replaces. Ids are compared in Unicode NFC (`batch_key`); two batches never share one folder.
 """
 
 from __future__ import annotations
@@ -462,8 +463,8 @@ def import_batches(
     """Upsert `entries` by id in bulk; flag stored batches whose folder is gone from disk.
 
     Writes in steps of IMPORT_STEP, each with a history entry counting what that step did (and
-    one per folder it replaces, old and new), in one transaction where the server offers them: a crash leaves no write unrecorded, and a
-    re-run does the rest.
+    one per folder it replaces, old and new), in one transaction where the server offers them:
+    a crash leaves no write unrecorded, and a re-run does the rest.
     """
     author = authorize_write(author)
     for attempt in range(3):
