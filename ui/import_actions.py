@@ -53,8 +53,9 @@ def read_sources(
 ) -> tuple[list[batches_file.BatchEntry], Path | None]:
     """The entries of every source given, and the data directory; errors name what was typed.
 
-    Folders the scan set aside, naming one batch, are appended to `same_batch`. The prefilled
-    `default_file` is skipped when it does not exist (see `missing_default`)."""
+    Folders the scan set aside, naming one batch, and batches naming one folder on disk are
+    appended to `same_batch`. The prefilled `default_file` is skipped when it does not exist
+    (see `missing_default`)."""
     directory = Path(typed_dir.strip()).expanduser() if typed_dir.strip() else None
     if directory is not None and not directory.is_dir():
         raise ImportFileError(
@@ -85,7 +86,8 @@ def read_sources(
                 "batches file or a data directory on the server."
             )
         )
-    return batch_import.merge_sources(*sources, set_aside=same_batch or ()), directory
+    merged = batch_import.merge_sources(*sources, set_aside=same_batch or (), shared=same_batch)
+    return merged, directory
 
 
 def missing_default(typed_file: str, default_file: Path | None) -> bool:
@@ -135,9 +137,12 @@ def prepare(
 
 
 def same_batch_lines(groups: list[batch_import.SameBatch]) -> list[str]:
-    """One sentence per batch whose folders the scan set aside, in the session's language."""
+    """One sentence per batch whose folders the scan set aside, and per folder that several
+    batches name, in the session's language."""
     return [
-        ngettext(
+        _shared_folder_line(g)
+        if g.folder is not None
+        else ngettext(
             "Not imported: {folders} names the same batch as folder '{kept}', which is "
             "imported instead.",
             "Not imported: {folders} name the same batch as folder '{kept}', which is "
@@ -151,6 +156,22 @@ def same_batch_lines(groups: list[batch_import.SameBatch]) -> list[str]:
         ).format(folders=", ".join(map(repr, g.others)))
         for g in groups
     ]
+
+
+def _shared_folder_line(group: batch_import.SameBatch) -> str:
+    """What is said of batches that name one folder on disk (a link `batch_7 -> batch_1`)."""
+    if group.kept:
+        return ngettext(
+            "Not imported: {batches} names the folder of batch '{kept}' ({folder}), which is "
+            "imported instead.",
+            "Not imported: {batches} name the folder of batch '{kept}' ({folder}), which is "
+            "imported instead.",
+            len(group.others),
+        ).format(batches=", ".join(map(repr, group.others)), kept=group.kept, folder=group.folder)
+    return _(
+        "Not imported: {batches} share the folder {folder}; none of them is imported until "
+        "each has its own."
+    ).format(batches=", ".join(map(repr, group.others)), folder=group.folder)
 
 
 def reason_text(why: str) -> str:
@@ -211,6 +232,21 @@ def kept_folders_warning(kept: dict[str, dict]) -> str:
         "disk: {batches}.",
         len(kept),
     ).format(count=format_number(len(kept)), batches=named)
+
+
+def same_text_note(same_text: dict[str, str]) -> str:
+    """What the preview says of ids that are a stored batch's id in another Unicode form (a
+    name copied from a Mac): they look alike, so which batch each one is, with its code."""
+    named = _first_few(
+        same_text, ", ", lambda given, stored: f"{literal(ascii(given))} → {literal(ascii(stored))}"
+    )
+    return ngettext(
+        "{count} id is a stored batch's id written in another Unicode form; it is that batch "
+        "and its stored id is kept: {ids}.",
+        "{count} ids are stored batches' ids written in another Unicode form; each is that "
+        "batch and its stored id is kept: {ids}.",
+        len(same_text),
+    ).format(count=format_number(len(same_text)), ids=named)
 
 
 def _imported(result: batch_import.ImportResult, same_batch=()) -> str:
@@ -296,6 +332,8 @@ def confirm(databases: Databases) -> None:
             st.warning(line)
         if kept := kept_folders_warning(preview["plan"].get("kept_folders") or {}):
             st.warning(kept)
+        if same_text := preview["plan"].get("same_text"):
+            st.caption(same_text_note(same_text))
         if not preview["directory"]:
             st.caption(
                 _(

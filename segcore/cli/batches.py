@@ -89,6 +89,11 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
                 f"{printable(folders['not_on_disk'])!r} is not a folder on disk",
                 err=True,
             )
+        for given, stored_id in result.same_text.items():
+            echo(
+                f"same batch: {printable(given)!r} is batch {printable(stored_id)!r}, the same "
+                f"text in another Unicode form ({ascii(given)} stored as {ascii(stored_id)})"
+            )
         for batch_id, reason in result.refused.items():
             # repr: an id holding terminal escapes is shown, never replayed
             echo(f"refused: {cut(batch_id)!r} {reason}; nothing was written for it", err=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from json.decoder import WHITESPACE
 from pathlib import Path
 
 from segcore.core.errors import N_, ImportFileError
@@ -70,12 +71,21 @@ def decode_text(data: bytes, source: str) -> str:
         ) from None
 
 
-def loads_strict(text: str, source: str) -> object:
-    """`text` as JSON under the rules above; ImportFileError saying what and where."""
+def loads_strict(text: str, source: str, several: bool = False) -> object:
+    """`text` as JSON under the rules above; ImportFileError saying what and where.
+
+    With `several`, a file of JSON documents one after another (JSON Lines, what
+    `mongoexport` writes without `--jsonArray`, one document per line) is their list."""
+    decoder = json.JSONDecoder(
+        parse_int=_integer, parse_constant=_constant, object_pairs_hook=_object
+    )
     try:
-        data = json.loads(
-            text, parse_int=_integer, parse_constant=_constant, object_pairs_hook=_object
-        )
+        try:
+            data = decoder.decode(text)
+        except json.JSONDecodeError as exc:
+            if not (several and exc.msg == "Extra data"):
+                raise
+            data = _documents(decoder, text)
         _check_tree(data)
         return data
     except json.JSONDecodeError as exc:
@@ -92,6 +102,17 @@ def loads_strict(text: str, source: str) -> object:
         ) from None
     except _Refused as exc:
         raise ImportFileError(N_("{source}: {reason}"), source=source, reason=str(exc)) from None
+
+
+def _documents(decoder: json.JSONDecoder, text: str) -> list:
+    """The JSON documents of `text`, one after another, separated by white space only (an
+    error names the line and column in the whole text)."""
+    found, end = [], WHITESPACE.match(text, 0).end()
+    while end < len(text):
+        document, end = decoder.raw_decode(text, end)
+        found.append(document)
+        end = WHITESPACE.match(text, end).end()
+    return found
 
 
 def _integer(digits: str) -> int:

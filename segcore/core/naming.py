@@ -141,6 +141,18 @@ def canonical_batch_id(text: str) -> str | None:
     return None if number is None else f"batch_{number}"
 
 
+def batch_key(batch_id: str) -> str:
+    """The key every spelling of one batch id shares: `batch_<n>` for an id naming a batch
+    number (`batch_007` is batch_7), else the id in Unicode NFC (`hi\u0301gado_01`, as a
+    macOS share writes names, is `h\xedgado_01`)."""
+    return canonical_batch_id(batch_id) or nfc(batch_id)
+
+
+def nfc(text: str) -> str:
+    """`text` in Unicode NFC: `i` + a combining accent (NFD) is `í`."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
 def one_per_batch(docs, key_of) -> dict:
     """One batch document per canonical key (`key_of(doc)`; None skips a document): of a
     legacy pair spelled differently (`batch_1` and a leftover `batch_001`) the one spelled as

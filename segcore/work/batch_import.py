@@ -7,7 +7,8 @@ disk is never replaced by one that is not (reported in `kept_folders`). An id sp
 differently from a stored one (`batch_007` for `batch_7`) is that batch; an id that cannot name
 a folder (`../../etc`, `a/b`, control characters, empty, `.`, not UTF-8) is refused and
 reported. A folder path holding bytes that are not UTF-8 is stored with '?' for them. Each step of writes
-is recorded in the history in the same transaction (see atomic.py).
+is recorded in the history in the same transaction (see atomic.py), with each folder it
+replaces. Ids are compared in Unicode NFC (`batch_key`); two batches never share one folder.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from pymongo.errors import BulkWriteError
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, ImportFileError
-from segcore.core.naming import batch_number, canonical_batch_id, storable, unsafe_id_reason
+from segcore.core.naming import (
+    batch_key,
+    batch_number,
+    canonical_batch_id,
+    nfc,
+    storable,
+    unsafe_id_reason,
+)
 from segcore.core.regular_files import is_folder, regular_files, stored_folder_on_disk
 from segcore.core.timefmt import utcnow
 from segcore.settings.config import Settings
@@ -77,15 +85,30 @@ def count_images(folder: Path) -> int | None:
 class SameBatch:
     """Folders naming one batch (`batch_5`, `batch_05`, `batch_5_redo`): a scan imports the one
     named exactly as the batch (`kept`), or none of them, and says so. `paths` are the set-aside
-    folders' real paths: a batches file naming one of them does not bring it back."""
+    folders' real paths: a batches file naming one of them does not bring it back.
+
+    With `folder` set, batches whose folders are that one folder on disk (a link `batch_7 ->
+    batch_1`): the batch its folder is named for is `kept`, if any, and `others` are not
+    imported, as two batches sharing one folder would count its images twice."""
 
     batch_id: str
     kept: str | None
     others: tuple[str, ...]
     paths: tuple[str, ...] = field(default=(), compare=False)
+    folder: str | None = None
 
     def reason(self) -> str:
         """Why each of `others` was not imported, in English (the command line's words)."""
+        if self.folder is not None:
+            if self.kept:
+                return (
+                    f"names the folder of batch '{self.kept}' ({self.folder}), which is "
+                    "imported instead"
+                )
+            return (
+                f"shares folder {self.folder!r} with {', '.join(repr(b) for b in self.others)}; "
+                "none of them is imported until each has its own"
+            )
         if self.kept:
             return f"names the same batch as folder '{self.kept}', which is imported instead"
         return (
@@ -159,14 +182,18 @@ def scan_data_directory(
 
 
 def merge_sources(
-    *sources: list[BatchEntry], set_aside: Sequence[SameBatch] = ()
+    *sources: list[BatchEntry],
+    set_aside: Sequence[SameBatch] = (),
+    shared: list[SameBatch] | None = None,
 ) -> list[BatchEntry]:
     """Entries from several sources, one per batch; a later source fills what an earlier lacks.
 
     Ids naming the same batch number (`batch_7`, `batch_007`) are one batch, spelled as the
     first source spells it. An entry whose folder is one the scan `set_aside` is left out, as
     the scan's report says (an older batches file listing the leftover `batch_05` beside
-    `batch_5` took the batch's number, and the folder named exactly was dropped).
+    `batch_5` took the batch's number, and the folder named exactly was dropped). Batches
+    whose folders are one folder on disk are left out but the one it is named for, each group
+    appended to `shared` (see SameBatch and `one_batch_per_folder`).
     """
     aside = {path for group in set_aside for path in group.paths}
     merged: dict[str, BatchEntry] = {}
@@ -174,7 +201,7 @@ def merge_sources(
         for entry in entries:
             if aside and _one_of(entry.folder, aside):
                 continue
-            key = canonical_batch_id(entry.id) or entry.id
+            key = batch_key(entry.id)
             earlier = merged.get(key)
             if earlier is None:
                 merged[key] = entry
@@ -187,7 +214,51 @@ def merge_sources(
                     if earlier.image_count is not None
                     else entry.image_count,
                 )
-    return list(merged.values())
+    return one_batch_per_folder(list(merged.values()), shared)
+
+
+def one_batch_per_folder(
+    entries: list[BatchEntry], shared: list[SameBatch] | None = None
+) -> list[BatchEntry]:
+    """`entries` but those whose folder is, on disk, another entry's folder (a link `batch_7 ->
+    batch_1` in DATA_DIRECTORY, two items of a file naming one folder): of such a group only
+    the batch the real folder is named for (`batch_1`) stays, or none; each group is appended
+    to `shared`, never chosen silently."""
+    groups: dict[str, list[BatchEntry]] = {}
+    parents: dict[str, str] = {}
+    for entry in entries:
+        if entry.folder:  # the real path: a link, '..' or a trailing '/' name the same folder
+            groups.setdefault(_real_path(entry.folder, parents), []).append(entry)
+    left_out: set[int] = set()
+    for real, group in groups.items():
+        if len(group) < 2:
+            continue
+        name = os.path.basename(real)
+        kept = next((e for e in group if batch_key(e.id) == batch_key(name)), None)
+        others = [e for e in group if e is not kept]
+        left_out.update(id(e) for e in others)
+        if shared is not None:
+            shared.append(
+                SameBatch(
+                    str(kept.id if kept else others[0].id),
+                    kept.id if kept else None,
+                    tuple(e.id for e in others),
+                    folder=storable(real),
+                )
+            )
+    return [e for e in entries if id(e) not in left_out]
+
+
+def _real_path(folder: str, parents: dict[str, str]) -> str:
+    """os.path.realpath(folder), each parent folder resolved once (`parents`): a scan of
+    10,000 batches shares one parent, and realpath reads every component of every path."""
+    parent, name = os.path.split(folder.rstrip("/") or "/")
+    if name in ("", ".", ".."):
+        return os.path.realpath(folder)
+    if parent not in parents:
+        parents[parent] = os.path.realpath(parent or ".")
+    path = os.path.join(parents[parent], name)
+    return os.path.realpath(path) if os.path.islink(path) else path
 
 
 def _one_of(folder: str | None, paths: set[str]) -> bool:
@@ -212,6 +283,8 @@ class ImportResult:
     refused: dict[str, str] = field(default_factory=dict)  # id -> why it cannot be a batch
     # id -> {"kept": its stored folder, on disk; "not_on_disk": the one a source named}
     kept_folders: dict[str, dict] = field(default_factory=dict)
+    # id as a source spells it -> the stored batch's id, the same text in another Unicode form
+    same_text: dict[str, str] = field(default_factory=dict)
 
 
 FolderCheck = Callable[[dict], "bool | None"]
@@ -222,24 +295,26 @@ def folder_checker(data_directory: Path | None) -> FolderCheck | None:
 
     None without a data directory (or when it is not reachable): then nothing is flagged. A
     folder counts as present under its stored path, or under DATA_DIRECTORY by its batch id or
-    folder name, so data mounted at another path than the stored one is not flagged.
+    folder name, so data mounted at another path than the stored one is not flagged. A batch
+    without a folder is on disk only as DATA_DIRECTORY/<its id>: listed by id alone and not
+    there, it is missing, like one whose folder is named and absent.
     """
     if data_directory is None or not Path(data_directory).is_dir():
         return None
     base = Path(data_directory)
-    try:
-        names = {entry.name for entry in os.scandir(base) if is_folder(entry)}
+    try:  # in NFC: a folder copied from a Mac is named in NFD, an id typed elsewhere in NFC
+        names = {nfc(entry.name) for entry in os.scandir(base) if is_folder(entry)}
     except OSError:
         return None
 
     def present(doc: dict) -> bool | None:
         folder = doc.get("folder") if isinstance(doc.get("folder"), str) else None
         candidates = [str(doc.get("id", "")), Path(folder.rstrip("/")).name if folder else ""]
-        if any(name and name in names for name in candidates):
+        if any(name and nfc(name) in names for name in candidates):
             return True
         if folder:  # an absolute folder replaces the base; '?' may stand for a byte
             return (base / folder).is_dir() or stored_folder_on_disk(str(base / folder)) is not None
-        return None
+        return False
 
     return present
 
@@ -268,16 +343,14 @@ def plan_import(
     stored = {doc["id"]: doc for doc in existing if isinstance(doc.get("id"), str)}
     by_number: dict[str, str] = {}
     for batch_id in stored:
-        by_number.setdefault(canonical_batch_id(batch_id) or batch_id, batch_id)
+        by_number.setdefault(batch_key(batch_id), batch_id)
     result = ImportResult()
     inserts, updates = [], []
     seen = set()
     for entry in entries:
-        stored_id = (
-            entry.id
-            if entry.id in stored
-            else by_number.get(canonical_batch_id(entry.id) or entry.id)
-        )
+        stored_id = entry.id if entry.id in stored else by_number.get(batch_key(entry.id))
+        if stored_id and stored_id != entry.id and nfc(stored_id) == nfc(entry.id):
+            result.same_text[entry.id] = stored_id  # looks alike: say which one it is
         reason = unsafe_id_reason(entry.id)
         if reason:  # an empty id came from a folder without a name ("/", "."): say which
             where = f" (folder {entry.folder!r})" if not entry.id and entry.folder else ""
@@ -389,23 +462,32 @@ def import_batches(
 ) -> ImportResult:
     """Upsert `entries` by id in bulk; flag stored batches whose folder is gone from disk.
 
-    Writes in steps of IMPORT_STEP, each with a history entry counting what that step did, in
-    one transaction where the server offers them: a crash leaves no write unrecorded, and a
-    re-run does the rest.
+    Writes in steps of IMPORT_STEP, each with a history entry counting what that step did (and
+    one per folder it replaces, old and new), in one transaction where the server offers them:
+    a crash leaves no write unrecorded, and a re-run does the rest.
     """
     author = authorize_write(author)
     for attempt in range(3):
         existing = list(db[COLLECTION].find({}, _EXISTING))
         inserts, updates, result = plan_import(entries, existing, folder_exists)
+        folders = {d["id"]: d.get("folder") for d in existing if isinstance(d.get("id"), str)}
         steps = [
             (
                 InsertOne(doc),
                 ("added", "flagged_missing") if doc.get("folder_missing") else ("added",),
+                None,
             )
             for doc in inserts
         ]
         steps += [
-            (UpdateOne({"id": batch_id}, {"$set": changes}), kinds)
+            (
+                UpdateOne({"id": batch_id}, {"$set": changes}),
+                kinds,
+                # a replaced folder is an edit like any other: its old value is kept
+                (batch_id, folders[batch_id], changes["folder"])
+                if "folder" in changes and folders.get(batch_id) is not None
+                else None,
+            )
             for batch_id, changes, kinds in updates
         ]
         try:
@@ -429,14 +511,15 @@ def import_batches(
 
 
 def _write_step(db: Database, step: list, author: str, session, refused: int = 0) -> None:
-    """One bulk write of the import and the history entry counting it, through `session`."""
+    """One bulk write of the import, the history entry counting it and one entry per folder
+    it replaces (old and new), through `session`."""
     counts = {"added": 0, "updated": 0, "flagged_missing": 0, "restored": 0}
-    for _, kinds in step:
+    for _, kinds, _ in step:
         for kind in kinds:
             counts[kind] += 1
     if step:
         try:
-            db[COLLECTION].bulk_write([op for op, _ in step], ordered=False, session=session)
+            db[COLLECTION].bulk_write([op for op, _, _ in step], ordered=False, session=session)
         except BulkWriteError as exc:
             # A concurrent import inserted the same id first: that batch exists, which is the
             # goal; inside a transaction the step is void and is planned again.
@@ -447,8 +530,15 @@ def _write_step(db: Database, step: list, author: str, session, refused: int = 0
         mark_changed(db, session=session)
     if refused:
         counts["refused"] = refused
+    replaced = [
+        history.Change("batch", folder[0], "folder", folder[1], folder[2], author)
+        for _, _, folder in step
+        if folder is not None
+    ]
     history.record(
-        db, [history.Change("import", "batches", "import", None, counts, author)], session=session
+        db,
+        [history.Change("import", "batches", "import", None, counts, author), *replaced],
+        session=session,
     )
 
 
@@ -484,7 +574,7 @@ def import_from_sources(
         )
     result = import_batches(
         db,
-        merge_sources(*sources, set_aside=same_batch),
+        merge_sources(*sources, set_aside=same_batch, shared=same_batch),
         author,
         folder_checker(Path(data_directory)) if data_directory else None,
     )

@@ -14,7 +14,7 @@ import bson
 
 from segcore.core.errors import N_, ImportFileError
 from segcore.core.json_input import decode_text, loads_strict, read_file_bytes
-from segcore.core.naming import canonical_batch_id
+from segcore.core.naming import batch_key
 
 MAX_EXTRA_BYTES = 1024 * 1024  # other fields kept on one new batch
 
@@ -39,12 +39,16 @@ def parse_batches_json(
     """Parse the plausible shapes of a batches file; raise ImportFileError saying where.
 
     Accepted: a list of folder names or paths; a list of objects with `id` and/or `folder`
-    (other keys are kept as extra fields); or an object holding such a list. A relative folder
+    (other keys are kept as extra fields); or an object holding such a list; or such names
+    or objects one after another, one per line (JSON Lines, as `mongoexport` writes). A relative folder
     is stored under `base`, made absolute: a folder relative to wherever the import ran would
     not be found by the app or a timer running elsewhere.
     """
     base = Path(os.path.abspath(base)) if base is not None else None
-    data = loads_strict(text, source)  # every oddity of the file is one ImportFileError
+    # every oddity of the file is one ImportFileError; JSON Lines (mongoexport's default) too
+    data = loads_strict(text, source, several=True)
+    if isinstance(data, dict) and _is_one_batch(data):
+        data = [data]  # JSON Lines of one line: one document exported by mongoexport
     if isinstance(data, dict):
         lists = [(k, v) for k, v in data.items() if isinstance(v, list)]
         if len(lists) != 1:
@@ -69,7 +73,7 @@ def parse_batches_json(
     for index, item in enumerate(data):
         entry = _entry(item, index, source, base)
         # an empty id ("/", "."): no batch to repeat, refused on its own when imported
-        for key in {entry.id, canonical_batch_id(entry.id) or entry.id} - {""}:
+        for key in {entry.id, batch_key(entry.id)} - {""}:
             if key in first_seen:
                 raise ImportFileError(
                     N_("{source}: {where} repeats batch '{id}' (already at {first})"),
@@ -81,6 +85,14 @@ def parse_batches_json(
             first_seen[key] = index
         entries.append(entry)
     return entries
+
+
+def _is_one_batch(data: dict) -> bool:
+    """Whether an object is one batch (an `id` or `folder`, no list) rather than one holding
+    the list of batches."""
+    return ("id" in data or "folder" in data) and not any(
+        isinstance(v, list) for v in data.values()
+    )
 
 
 def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEntry:
@@ -129,6 +141,9 @@ def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEnt
         )
     folder = folder.strip() if folder else None
     if batch_id is None or not batch_id.strip():
+        if not folder and (isinstance(item, str) or "id" in item or "folder" in item):
+            # an empty id ("", "  ", {"id": ""}): refused on its own when imported, as "/" is
+            return BatchEntry(id="", folder=None, extra=extra)
         if not folder:
             raise ImportFileError(
                 N_("{source}: {where} has neither 'id' nor 'folder'"),

@@ -240,6 +240,45 @@ def test_folders_naming_one_batch_are_named_in_the_preview_and_the_exact_one_imp
     assert any("'batch_05', 'batch_5_redo' name the same batch" in s.value for s in at.success)
 
 
+def test_a_link_named_like_a_batch_is_named_in_the_preview_and_not_imported(app_env, tmp_path):
+    """`batch_7 -> batch_1` became a second batch on batch_1's folder, without a word."""
+    for name in ("batch_1", "batch_2"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "batch_7").symlink_to("batch_1")
+    at = page("settings").run()
+    at.text_input(key="import_file").input("")
+    at.text_input(key="import_dir").input(str(tmp_path))
+    at.button(key="import_preview_go").click().run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["New"] == "2"
+    said = (
+        f"Not imported: 'batch_7' names the folder of batch 'batch_1' "
+        f"({(tmp_path / 'batch_1').resolve()}), which is imported instead."
+    )
+    assert [w.value for w in at.warning] == [said]
+    at.button(key="import_confirm").click().run()
+    assert sorted(d["id"] for d in app_env.work.batches.find()) == ["batch_1", "batch_2"]
+    assert any(said in s.value for s in at.success)
+
+
+def test_an_id_in_another_unicode_form_is_named_as_the_stored_batch(app_env, tmp_path):
+    """`hígado_01` saved on a Mac (NFD) became a second batch that looks like the first."""
+    app_env.work.batches.insert_one({"id": "h\u00edgado_01", "status": "pending"})
+    listing = tmp_path / "b.json"
+    listing.write_text(json.dumps([{"id": "hi\u0301gado_01"}]), encoding="utf-8")
+    at = page("settings").run()
+    at.text_input(key="import_file").input(str(listing))
+    at.text_input(key="import_dir").input("")
+    at.button(key="import_preview_go").click().run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["New"] == "0"
+    assert any(
+        "1 id is a stored batch's id written in another Unicode form" in c.value
+        and "hi\\\\u0301gado" in c.value
+        for c in at.caption
+    ), [c.value for c in at.caption if "Unicode" in c.value or "No data" in c.value]
+
+
 def test_the_prefilled_batches_file_missing_means_the_folders_alone_as_segcore_import(
     app_env, tmp_path, monkeypatch
 ):

@@ -181,6 +181,35 @@ def test_legacy_batches_gain_a_number_but_keep_their_fields(db):
     assert new["status"] == "pending" and new["assignee"] is None and new["number"] == 401
 
 
+def test_a_replaced_folder_is_recorded_in_the_history_with_its_old_value(db, run_cli, tmp_path):
+    """Probe 10: the first import over a legacy database replaced every stored folder and the
+    history kept only counts: the old dashboard's paths were recorded nowhere."""
+    from segcore.store.history import list_history
+
+    old = "/home/faservin/american_project/batch_400"
+    db.batches.insert_many(
+        [
+            {"id": "batch_400", "assignee": "Flor", "folder": old, "status": "S"},
+            {"id": "batch_401", "status": "pending"},  # no folder before: nothing replaced
+        ]
+    )
+    data = tmp_path / "data"
+    _folders(data, [400, 401])
+    out = run_cli("import", "--data-dir", str(data))
+    assert out.returncode == 0, out.stderr
+    [entry] = list_history(db, key="batch_400")
+    assert (entry["kind"], entry["field"], entry["old"], entry["new"]) == (
+        "batch",
+        "folder",
+        old,
+        str(data / "batch_400"),
+    )
+    assert list_history(db, key="batch_401") == []
+    assert len(list_history(db, kind="import")) == 1
+    run_cli("import", "--data-dir", str(data))  # unchanged: nothing more recorded
+    assert len(list_history(db, key="batch_400")) == 1
+
+
 def test_nothing_to_import(db):
     with pytest.raises(ImportFileError) as exc:
         import_from_sources(db, None, None, "me")
@@ -226,7 +255,7 @@ def test_folders_mounted_elsewhere_still_count_as_present(db, tmp_path):
     present = batch_import.folder_checker(tmp_path)
     assert present({"id": "batch_1", "folder": "/office/path/batch_1"}) is True
     assert present({"id": "batch_5", "folder": "/office/path/batch_5"}) is False
-    assert present({"id": "batch_6"}) is None
+    assert present({"id": "batch_6"}) is False  # no folder: only DATA_DIRECTORY/batch_6 counts
     assert batch_import.folder_checker(tmp_path / "not-there") is None
 
 
@@ -235,7 +264,7 @@ def test_preview_writes_nothing(db, tmp_path):
     import_from_sources(db, None, tmp_path, "me")
     entries = [BatchEntry("batch_1", str(tmp_path / "batch_1")), BatchEntry("batch_3", None)]
     preview = batch_import.preview_import(db, entries, batch_import.folder_checker(tmp_path))
-    assert (preview.added, preview.unchanged, preview.flagged_missing) == (1, 1, [])
+    assert (preview.added, preview.unchanged, preview.flagged_missing) == (1, 1, ["batch_3"])
     assert db.batches.count_documents({}) == 2
 
 
@@ -271,6 +300,39 @@ def test_a_listed_folder_absent_on_disk_is_flagged_new_or_old(db, tmp_path):
     _folders(tmp_path, [3])
     result = import_from_sources(db, listing, tmp_path, "me")
     assert result.restored == ["batch_3"] and result.flagged_missing == []
+
+
+def test_a_batch_without_a_folder_not_under_the_data_directory_is_flagged(db, run_cli, tmp_path):
+    """Probe 10: a batch listed by id alone (or with an empty folder), or a legacy document
+    without a folder, whose DATA_DIRECTORY/<id> does not exist was imported unflagged and
+    handed out by "next N pending", while the same batch listed with its folder was flagged."""
+    data = tmp_path / "data"
+    _folders(data, [1])
+    db.batches.insert_one({"id": "batch_406", "status": "pending", "assignee": None})
+    listing = tmp_path / "b.json"
+    listing.write_text(
+        json.dumps(
+            [
+                {"id": "batch_1"},
+                {"id": "batch_20"},
+                "batch_21",
+                {"id": "batch_22", "folder": ""},
+            ]
+        )
+    )
+    entries = batches_file.read_batches_file(listing, base=data)
+    preview = batch_import.preview_import(db, entries, batch_import.folder_checker(data))
+    missing = ["batch_20", "batch_21", "batch_22", "batch_406"]
+    assert sorted(preview.flagged_missing) == missing
+    out = run_cli("import", "--file", str(listing), "--data-dir", str(data))
+    assert out.returncode == 0, out.stderr
+    assert "4 flagged as missing" in out.stdout
+    assert sorted(d["id"] for d in db.batches.find({"folder_missing": True})) == missing
+    assert batches.next_pending_ids(db, 10) == ["batch_1"]
+    # Its folder appears under DATA_DIRECTORY: the next import clears the flag.
+    _folders(data, [20])
+    result = import_from_sources(db, listing, data, "me")
+    assert result.restored == ["batch_20"]
 
 
 def test_the_import_counts_images_by_the_mask_checks_extensions(tmp_path):
@@ -367,6 +429,52 @@ def test_a_scan_of_folders_naming_one_batch_imports_the_exact_one_and_reports_th
     ]
     stored = {d["id"]: (d["folder"], d["image_count"]) for d in db.batches.find()}
     assert stored == {"batch_5": (str(data / "batch_5"), 2), "batch_6": (str(data / "batch_6"), 0)}
+
+
+def test_a_link_named_like_a_batch_is_not_a_second_batch_on_the_same_folder(db, run_cli, tmp_path):
+    """Probe 10: `batch_7 -> batch_1` in DATA_DIRECTORY was imported as a second batch stored
+    with batch_1's folder, its images counted twice, without a word."""
+    data = tmp_path / "data"
+    _folders(data, [1, 2])
+    (data / "batch_7").symlink_to("batch_1")
+    out = run_cli("import", "--data-dir", str(data), "--count-images")
+    assert out.returncode == 1  # as for any refused folder: the rest is imported
+    assert "2 added" in out.stdout and "1 refused" in out.stdout
+    assert [line for line in out.stderr.splitlines() if line.startswith("refused")] == [
+        f"refused: 'batch_7' names the folder of batch 'batch_1' ({data / 'batch_1'}), which "
+        "is imported instead; nothing was written for it"
+    ]
+    stored = {d["id"]: (d["folder"], d["image_count"]) for d in db.batches.find()}
+    assert stored == {"batch_1": (str(data / "batch_1"), 2), "batch_2": (str(data / "batch_2"), 2)}
+
+
+@pytest.mark.parametrize(
+    "items, kept, refused",
+    [
+        # a file naming the link: the batch the folder is named for stays
+        ([{"id": "batch_7", "folder": "batch_7"}, "batch_1"], ["batch_1"], ("batch_7",)),
+        # two items naming one folder, named for neither: none of them
+        (
+            [{"id": "lote_a", "folder": "shared"}, {"id": "lote_b", "folder": "shared/"}],
+            [],
+            ("lote_a", "lote_b"),
+        ),
+    ],
+)
+def test_batches_naming_one_folder_are_never_imported_silently(tmp_path, items, kept, refused):
+    _folders(tmp_path, [1])
+    (tmp_path / "batch_7").symlink_to("batch_1")
+    (tmp_path / "shared").mkdir()
+    listing = tmp_path / "b.json"
+    listing.write_text(json.dumps(items))
+    shared = []
+    entries = batch_import.merge_sources(
+        batches_file.read_batches_file(listing, base=tmp_path), shared=shared
+    )
+    assert [e.id for e in entries] == kept
+    [group] = shared
+    assert group.others == refused
+    assert group.folder == str((tmp_path / ("batch_1" if kept else "shared")).resolve())
 
 
 def _leftover_beside_the_real_batch_1(data):

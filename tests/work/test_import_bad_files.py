@@ -97,3 +97,50 @@ def test_a_file_uploaded_on_the_settings_page_gets_the_same_message(data, words)
     with pytest.raises(ImportFileError) as raised:
         read_sources(Uploaded(), "", "", False, None)
     assert words in str(raised.value) and str(raised.value).startswith("mine.json")
+
+
+MONGOEXPORT_LINES = (
+    '{"_id":{"$oid":"5f1d7f9e8b3e4a2b1c0d9e8f"},"id":"batch_1","folder":"/data/batch_1",'
+    '"status":"pending"}\n'
+    '{"_id":{"$oid":"5f1d7f9e8b3e4a2b1c0d9e90"},"id":"batch_2","folder":"/data/batch_2",'
+    '"status":"done","assignee":"Flor"}\r\n'
+)
+
+
+@pytest.mark.parametrize(
+    "text, ids",
+    [
+        (MONGOEXPORT_LINES, ["batch_1", "batch_2"]),  # mongoexport without --jsonArray
+        (MONGOEXPORT_LINES.splitlines()[0], ["batch_1"]),  # a collection of one batch
+        ('"batch_1"\n"batch_2"\n\n', ["batch_1", "batch_2"]),
+        ('{\n  "id": "batch_1"\n}\n{\n  "id": "batch_2"\n}\n', ["batch_1", "batch_2"]),  # --pretty
+    ],
+)
+def test_json_lines_are_one_batch_per_document(text, ids):
+    """Probe 10: README offers a list exported with mongoexport, whose default output (one
+    document per line) was refused as "invalid JSON ... Extra data"."""
+    assert [e.id for e in parse_batches_json(text)] == ids
+
+
+def test_a_mongoexport_file_is_imported_without_its_delivery(run_cli, db, tmp_path):
+    listing = tmp_path / "batches.json"
+    listing.write_text(MONGOEXPORT_LINES)
+    out = run_cli("import", "--file", str(listing))
+    assert out.returncode == 0, out.stderr
+    assert "2 added" in out.stdout
+    stored = {d["id"]: (d["status"], d["assignee"]) for d in db.batches.find()}
+    assert stored == {"batch_1": ("pending", None), "batch_2": ("pending", None)}
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('{"id": "batch_1"}\n{"id": "batch_2",}\n', "invalid JSON at line 2, column"),
+        ('{"id": "batch_1"}\n{"id": "batch_1"}\n', "item 2 repeats batch 'batch_1'"),
+        ('{"id": "batch_1"}\n{"id": NaN}\n', "NaN is not a JSON number"),
+    ],
+)
+def test_a_bad_line_of_json_lines_is_named(text, words):
+    with pytest.raises(ImportFileError) as exc:
+        parse_batches_json(text, source="b.json")
+    assert words in str(exc.value)

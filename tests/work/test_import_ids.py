@@ -120,3 +120,53 @@ def test_a_folder_without_a_name_or_the_id_dot_is_refused(db, run_cli, tmp_path)
     assert sorted(d["id"] for d in db.batches.find()) == ["batch_1", "batch_2"]
     [entry] = list_history(db, kind="import")
     assert entry["new"]["added"] == 2 and entry["new"]["refused"] == 2
+
+
+NFC, NFD = "h\u00edgado_01", "hi\u0301gado_01"  # one id, as typed and as a Mac names it
+
+
+def test_an_id_in_another_unicode_form_is_the_stored_batch_and_said(db, run_cli, tmp_path):
+    """Probe 10: `hígado_01` imported, then the same list saved on a Mac (NFD) imported: two
+    batches that look identical."""
+    db.batches.insert_one({"id": NFC, "assignee": "Flor", "status": "pending"})
+    (tmp_path / "b.json").write_text(json.dumps([{"id": NFD}]), encoding="utf-8")
+    out = run_cli("import", "--file", str(tmp_path / "b.json"))
+    assert out.returncode == 0, out.stderr
+    assert "0 added" in out.stdout
+    assert (
+        "same batch: 'hi\u0301gado_01' is batch 'h\u00edgado_01', the same text in another "
+        "Unicode form ('hi\\u0301gado_01' stored as 'h\\xedgado_01')" in out.stdout
+    )
+    assert [d["id"] for d in db.batches.find()] == [NFC]  # the stored value as it was
+
+
+def test_both_unicode_forms_of_one_id_in_one_file_are_a_repeat():
+    from segcore.core.errors import ImportFileError
+    from segcore.work.batches_file import parse_batches_json
+
+    with pytest.raises(ImportFileError) as exc:
+        parse_batches_json(json.dumps([{"id": NFC}, {"id": NFD}]), source="b.json")
+    assert "item 2 repeats batch" in str(exc.value)
+
+
+def test_a_folder_named_in_the_other_unicode_form_is_on_disk(tmp_path):
+    from segcore.work.batch_import import folder_checker
+
+    (tmp_path / NFD).mkdir()
+    assert folder_checker(tmp_path)({"id": NFC}) is True
+    assert merge_sources([BatchEntry(NFC, None)], [BatchEntry(NFD, "/d/x")]) == [
+        BatchEntry(NFC, "/d/x")
+    ]
+
+
+@pytest.mark.parametrize("empty", [{"id": ""}, "", "  ", {"id": "  ", "folder": ""}, {"id": None}])
+def test_an_empty_id_is_refused_alone_and_the_rest_imported(db, run_cli, tmp_path, empty):
+    """Probe 10: an empty id refused the whole file with "item 1 has neither 'id' nor
+    'folder'", while "/" and {"id": "."} were refused alone."""
+    (tmp_path / "b.json").write_text(json.dumps([empty, "batch_7"]))
+    out = run_cli("import", "--file", str(tmp_path / "b.json"))
+    assert out.returncode == 1, out.stderr
+    assert "1 added" in out.stdout and "1 refused" in out.stdout
+    assert "refused: '' is empty; nothing was written for it" in out.stderr
+    assert "neither" not in out.stderr
+    assert [d["id"] for d in db.batches.find()] == ["batch_7"]
