@@ -354,7 +354,9 @@ def compare_batch(
 
     `images` None: the folder was not listed or cannot be read; `masks` None: no upload of the
     batch was checked yet (or it has none). `unreadable` lists uploads whose contents could not
-    be listed. `note` says why something is unknown. `other_files` (members that are not masks)
+    be listed: the state is `unreadable` while images are without a mask (an unreadable
+    upload may hold them), else what the readable uploads give. `note` says why something is
+    unknown. `other_files` (members that are not masks)
     are reported and never change the state. A mask ambiguous among same-named images counts
     for none of them and makes the batch `extra` when nothing is missing.
     """
@@ -402,7 +404,9 @@ def compare_batch(
         other_files=others,
         ambiguous=[{"mask": m, "images": ambiguous[m]} for m in sorted(ambiguous)],
     )
-    if unreadable:
+    # An unreadable upload is the batch's state only while the readable ones leave images
+    # without a mask: once they give each a mask, the batch is delivered and says so.
+    if unreadable and missing:
         check.state = "unreadable"
     elif missing:
         check.state = "incomplete"

@@ -136,8 +136,19 @@ def test_complete_incomplete_and_extra():
 
 def test_unreadable_upload_and_unknown_inputs():
     bad = [{"filename": "part2.zip", "reason": "encrypted zip"}]
-    state = compare_batch(["img_001.png"], ["img_001_mask.png"], bad)
+    state = compare_batch(["img_001.png", "img_002.png"], ["img_001_mask.png"], bad)
     assert state.state == "unreadable" and state.unreadable == bad
+
+
+def test_an_unreadable_upload_stops_mattering_once_the_readable_ones_give_every_mask():
+    """A transfer cut short, then the whole batch again: delivered, and the state says so
+    (the broken upload stays listed), never "unreadable" beside "delivered"."""
+    bad = [{"filename": "batch_1.zip", "reason": "truncated"}]
+    images = ["img_001.png", "img_002.png"]
+    state = compare_batch(images, ["img_001_mask.png", "img_002_mask.png"], bad)
+    assert (state.state, state.missing_count, state.unreadable) == ("complete", 0, bad)
+    extra = compare_batch(images, ["img_001_mask.png", "img_002_mask.png", "x_mask.png"], bad)
+    assert extra.state == "extra"
     assert (
         compare_batch(None, ["img_001_mask.png"], [], note="images: not mounted").state == "unknown"
     )

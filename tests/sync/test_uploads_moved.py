@@ -1,14 +1,16 @@
 """Uploads that change batches after they came in: moved to another batch (metadata corrected,
-file renamed), or made before their batch was in the list. Every batch's check follows the
-uploads naming it now."""
+file renamed), made before their batch was in the list, or followed by a complete re-upload
+after a broken one. Every batch's check follows the uploads naming it now."""
 
 from __future__ import annotations
 
 import shutil
+from datetime import date
 
 import pytest
 
 from segcore.masks import receipts
+from segcore.notify.notify_mailto import person_batches
 from segcore.sync import sync
 from segcore.views.batch_rows import read_all_rows
 from segcore.work import batch_import
@@ -116,6 +118,29 @@ def test_an_upload_made_before_its_batch_was_listed_is_checked_once_it_is(
     assert receipt["_id"] in report.changed_upload_ids  # `sync --verify` checks it too
     # and only once: the next run has nothing to redo
     assert sync.run_sync(lab).changed_upload_ids == []
+
+
+def test_a_complete_reupload_after_a_broken_one_leaves_nothing_to_ask_about(
+    lab,  # noqa: F811
+    upload,
+    dbs,
+    tmp_path,
+):
+    """The first transfer died half-way, the second is whole: batch_1 is delivered, its mask
+    check says complete (the broken upload still listed), and the "Write to" mail does not
+    ask Flor about it."""
+    lab.batch(1, 3)
+    whole = real_archive(tmp_path, "zip", masks(3), "a.zip")
+    upload("batch_1.zip", whole[: len(whole) // 2])
+    sync.run_sync(lab)
+    assert dbs.work.batches.find_one({"id": "batch_1"})["mask_check"]["state"] == "unreadable"
+    upload("batch_1_again.zip", whole)
+    sync.run_sync(lab)
+    check = dbs.work.batches.find_one({"id": "batch_1"})["mask_check"]
+    assert (check["state"], check["usable"]) == ("complete", True)
+    assert [u["filename"] for u in check["unreadable"]] == ["batch_1.zip"]
+    rows = list(read_all_rows(dbs.work).values())
+    assert person_batches(rows, "Flor", date.today())["incomplete"] == []
 
 
 def test_the_live_sync_takes_a_moved_uploads_masks_from_the_batch_it_left(
