@@ -53,6 +53,12 @@ def member_base_name(path: str) -> str:
     return nfc(storable(base_name(str(path))))
 
 
+def same_mask_name(path: str) -> str:
+    """What tells one mask's name from another's: its base name in NFC, ignoring case, as
+    matching compares them (`IMG_001_MASK.npy` is `img_001_mask.npy` re-uploaded)."""
+    return member_base_name(path).casefold()
+
+
 def split_extension(name: str, extensions=DEFAULT_EXTENSIONS) -> tuple[str, str]:
     """`(stem, extension)` of a file name for one of `extensions` (longest first, so `.nii.gz`
     wins over `.gz`), the extension lower-cased; `(name, "")` when it has none of them."""
@@ -231,7 +237,7 @@ def masks_held(listing: dict, batches) -> int:
     named = {b for b in set(batches or ()) if isinstance(placed.get(b), list)}
     seen: dict = {}
     held = {
-        (frozenset(folder_batches(path, seen) & named), member_base_name(path))
+        (frozenset(folder_batches(path, seen) & named), same_mask_name(path))
         for key in dict.fromkeys(batches or ())
         for path in paths_for_batch(listing, key, batches)
     }
@@ -391,7 +397,7 @@ def compare_batch(
     )
     # a mask is one per name, except where its folders tell same-named images apart
     by_folder = {m for found in same.values() for m in found} | set(ambiguous)
-    counted = {m if m in by_folder else base_name(m) for m in masks}
+    counted = {m if m in by_folder else same_mask_name(m) for m in masks}
     check = BatchCheck(
         "complete",
         images=len(images),

@@ -402,3 +402,15 @@ def test_which_batches_of_an_upload_count_a_mask(paths, member, counted_by):
     counting = batches_counting(listing, ["batch_3", "batch_5"])
     assert counts_for(counting, member) == counted_by
     assert batches_counting(listing, ["batch_3"]) is None  # one batch: every mask is its
+
+
+def test_masks_differing_only_in_case_are_one_mask():
+    """`masks/img_002_mask.png` beside `masks/IMG_002_MASK.PNG`, or a fix spelled in upper
+    case beside the first upload's: one mask per image, as matching counts them."""
+    images = ["img_001.png", "img_002.png"]
+    check = compare_batch(
+        images,
+        ["img_001_mask.npy", "IMG_001_MASK.npy", "m/img_002_mask.png", "IMG_002_MASK.PNG"],
+        [],
+    )
+    assert (check.state, check.masks, check.matched, check.extra_count) == ("complete", 2, 2, 0)
