@@ -52,8 +52,8 @@ def is_split_part_name(filename: str) -> bool:
 def _end_record(source) -> tuple[bytes, int] | None:
     """`(tail, at)`: the last bytes of `source` and where the end record starts in them, or
     None when it has none. The record is the last one whose comment reaches exactly the end of
-    the file, as unzip and 7-Zip find it (a comment may hold the record's signature: a binary
-    or signed comment); without such a one, the last signature found."""
+    the file, as 7-Zip finds it (a comment may hold the record's signature: a binary or signed
+    comment); without such a one, the last signature found."""
     size = source.seek(0, io.SEEK_END)
     # Without an archive comment the end record is the last 22 bytes: read little first.
     for reach in (EOCD_SIZE + 20, EOCD_SIZE + 65535):
@@ -261,7 +261,7 @@ def _without_false_utf8_flags(source) -> _Patched | None:
 def _without_false_end_records(source):
     """`source`, or when its comment holds an end record's signature, `source` ending at its
     end record with no comment: `zipfile` takes the last signature of the tail for the record
-    (`_EndRecData`), where unzip and 7-Zip take the one whose comment ends the file."""
+    (`_EndRecData`), where 7-Zip takes the one whose comment ends the file."""
     found = _end_record(source)
     if found is None:
         return source

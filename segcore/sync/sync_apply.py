@@ -201,7 +201,7 @@ def after_removal(
     removed: list,
     listing: BatchListing | None = None,
     *,
-    moved_out: list = (),
+    moved_out: list | tuple = (),
 ) -> None:
     """Uploads were deleted (a part, a fix) or now name other batches (`moved_out`: metadata
     corrected, file renamed): the mask checks and content sums of the batches they named are
