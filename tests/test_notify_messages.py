@@ -148,6 +148,14 @@ ROWS = [
         "due_date": date(2025, 1, 1),
         "mask_state": None,
     },
+    {  # a broken first upload, then a complete one: delivered, nothing to ask about
+        "id": "batch_5",
+        "assignee": "Luis",
+        "open": False,
+        "usable": True,
+        "due_date": None,
+        "mask_state": "unreadable",
+    },
 ]
 
 

@@ -22,6 +22,8 @@ Member names are text to compare, never paths on this machine. A listing carries
 
 from __future__ import annotations
 
+import lzma
+import zlib
 from dataclasses import dataclass, field
 
 from pymongo.collection import Collection
@@ -71,8 +73,11 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # 8: a single mask compressed on its own (`x_mask.png.gz`) is named so, not a truncated tar,
 # and members under system or hidden folders (`@eaDir/`, `.git/`) are left out, as on disk;
 # 9: a member under an images folder (`images/img_003.png`) named as one of the batch's images
-# is that image whatever its bytes (8 took a re-saved copy for img_003's mask)
-VERSION = 9
+# is that image whatever its bytes (8 took a re-saved copy for img_003's mask);
+# 10: a zip's end record is the one whose comment ends the file (a comment may hold its
+# signature), an upload of 0 bytes is "an empty file" whatever its name, and a zip or 7z
+# compressed again (`x.zip.gz`) is named so
+VERSION = 10
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = N_("{name} (0 bytes)")  # how a 0-byte mask member is listed among other files
@@ -115,6 +120,12 @@ COMPRESSED_FILE = N_(
     "a single file compressed with {format} ({name}), not an archive: upload the mask itself "
     "or an archive holding it"
 )
+# An archive compressed once more (`gzip batch_5.zip`, as a double-compressing upload tool
+# leaves it): named in the reason, never read as the tar these formats usually hold.
+COMPRESSED_ARCHIVE = N_(
+    "a {archive} archive compressed with {format} ({name}): upload the {archive} archive itself"
+)
+INNER_MAGIC = ((b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip"), (MAGIC_7Z, "7z"))
 OTHER_MAGIC = (
     (b"Rar!\x1a\x07", "RAR"),
     (b"\x28\xb5\x2f\xfd", "Zstandard"),
@@ -207,6 +218,38 @@ def compressed_single_file(filename: str, head: bytes, extensions=DEFAULT_EXTENS
             raise UnreadableUpload(COMPRESSED_FILE, format=name, name=inner)
 
 
+def compressed_archive(filename: str, head: bytes) -> None:
+    """Raise UnreadableUpload saying what an upload is when its first bytes are a gzip or xz
+    stream whose own first bytes are a zip or a 7z (`batch_5.zip.gz`): read as a tar, it was
+    refused as an "invalid header", which named the wrong format. A bzip2 stream gives
+    nothing before its first block ends, past these bytes: it is read as a tar."""
+    for magic, name in COMPRESSED_MAGIC:
+        if head.startswith(magic):
+            inner = _first_bytes(name, head)
+            for inner_magic, archive in INNER_MAGIC:
+                if inner.startswith(inner_magic):
+                    raise UnreadableUpload(
+                        COMPRESSED_ARCHIVE,
+                        archive=archive,
+                        format=name,
+                        name=member_base_name(filename) or "?",
+                    )
+            return
+
+
+def _first_bytes(format: str, head: bytes) -> bytes:
+    """The first bytes `head` (the start of a compressed stream) decompresses to, b"" when
+    they cannot be told."""
+    try:
+        if format == "gzip":
+            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 64)
+        if format == "xz":
+            return lzma.LZMADecompressor().decompress(head, 64)
+    except (zlib.error, lzma.LZMAError, EOFError):
+        return b""
+    return b""
+
+
 def format_name(filename: str, head: bytes = b"") -> str:
     """The name of a format this check does not read, from its first bytes or its ending."""
     for magic, name in OTHER_MAGIC:
@@ -237,6 +280,8 @@ def list_upload(
     stats = ReadStats()
     try:
         stored = StoredFile.from_document(doc)
+        if stored.length == 0:  # whatever its name says it is (a transfer that never started)
+            raise UnreadableUpload(EMPTY_FILE)
         if kind == "split":
             listing.kind = kind = _whole_volume(chunks, stored, filename, stats, totals)
         if totals is not None and totals[0] == 0 and stored.chunk_count:
@@ -244,8 +289,6 @@ def list_upload(
             _no_chunks(stored, kind, budget)
         if kind == "file":
             check_chunks_add_up(chunks, stored, totals)
-            if stored.length == 0:  # a mask named file with nothing in it
-                raise UnreadableUpload(EMPTY_FILE)
             name = member_base_name(filename)
             member = {"name": name, "size": stored.length}
             if isinstance(doc.get("md5"), str):  # written by older GridFS drivers
@@ -259,6 +302,7 @@ def list_upload(
         if kind in ("", "unsupported"):
             head = ChunkFile(chunks, stored, stats).read(512)
             compressed_single_file(filename, head, extensions)
+            compressed_archive(filename, head)
             kind = kind_from_magic(head)  # a zip named .rar is still a zip
             listing.kind = kind or "unknown"
             if not kind:

@@ -50,20 +50,35 @@ def is_split_part_name(filename: str) -> bool:
 
 
 def _end_record(source) -> tuple[bytes, int] | None:
-    """`(tail, at)`: the last bytes of `source` and where the end record starts in them (the
-    last one found), or None when it has none."""
+    """`(tail, at)`: the last bytes of `source` and where the end record starts in them, or
+    None when it has none. The record is the last one whose comment reaches exactly the end of
+    the file, as 7-Zip finds it (a comment may hold the record's signature: a binary or signed
+    comment); without such a one, the last signature found."""
     size = source.seek(0, io.SEEK_END)
     # Without an archive comment the end record is the last 22 bytes: read little first.
     for reach in (EOCD_SIZE + 20, EOCD_SIZE + 65535):
         tail_start = max(0, size - reach)
         source.seek(tail_start)
         tail = source.read(size - tail_start)
-        at = tail.rfind(EOCD)
-        if at >= 0:
-            break
+        at = _fitting_record(tail)
+        if at is not None:
+            return tail, at
+    at = tail.rfind(EOCD)
     if at < 0 or len(tail) - at < EOCD_SIZE:
         return None
     return tail, at
+
+
+def _fitting_record(tail: bytes) -> int | None:
+    """Where in `tail` the last end record whose comment ends the file starts, else None."""
+    at = tail.rfind(EOCD)
+    while at >= 0:
+        if len(tail) - at >= EOCD_SIZE:
+            (comment,) = struct.unpack("<H", tail[at + 20 : at + 22])
+            if at + EOCD_SIZE + comment == len(tail):
+                return at
+        at = tail.rfind(EOCD, 0, at)
+    return None
 
 
 def _on_one_disk(tail: bytes, at: int) -> bool:
@@ -164,15 +179,15 @@ def check_member_offsets(archive: zipfile.ZipFile) -> None:
             )
 
 
-class _FlagsCleared(io.RawIOBase):
-    """A zip's bytes with the UTF-8 flag cleared on each central-directory entry whose name is
-    not UTF-8 (bsdtar sets the flag on every name, also on a Latin-1 one it cannot convert):
-    `zipfile` then reads that name as an unflagged one instead of refusing the whole zip."""
+class _Patched(io.RawIOBase):
+    """A zip's bytes with `patch` in place of those at `start`, and ending at `size` (None:
+    where `source` ends), for `zipfile` to read what unzip and 7-Zip read (see its users)."""
 
-    def __init__(self, source, start: int, directory: bytes):
+    def __init__(self, source, start: int, patch: bytes, size: int | None = None):
         super().__init__()
-        self._source, self._start, self._directory = source, start, directory
-        self._end = start + len(directory)
+        self._source, self._start, self._directory = source, start, patch
+        self._end = start + len(patch)
+        self._size = size
         self._pos = 0
 
     def seekable(self) -> bool:
@@ -187,10 +202,15 @@ class _FlagsCleared(io.RawIOBase):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         if whence == io.SEEK_CUR:
             offset, whence = self._pos + offset, io.SEEK_SET
+        if whence == io.SEEK_END and self._size is not None:
+            offset, whence = self._size + offset, io.SEEK_SET
         self._pos = self._source.seek(offset, whence)
         return self._pos
 
     def read(self, size: int = -1) -> bytes:
+        if self._size is not None:
+            left = max(0, self._size - self._pos)
+            size = left if size is None or size < 0 else min(size, left)
         self._source.seek(self._pos)
         data = self._source.read(size)
         start, end = self._pos, self._pos + len(data)
@@ -205,9 +225,12 @@ class _FlagsCleared(io.RawIOBase):
         return data
 
 
-def _without_false_utf8_flags(source) -> _FlagsCleared | None:
-    """`source` seen through `_FlagsCleared`, or None when its directory cannot be found or
-    no flagged name is undecodable (the failure was something else)."""
+def _without_false_utf8_flags(source) -> _Patched | None:
+    """`source` with the UTF-8 flag cleared on each central-directory entry whose name is not
+    UTF-8 (bsdtar sets the flag on every name, also on a Latin-1 one it cannot convert), so
+    `zipfile` reads that name as an unflagged one instead of refusing the whole zip; None when
+    its directory cannot be found or no flagged name is undecodable (the failure was something
+    else)."""
     try:
         end_record = zipfile._EndRecData(source)  # the standard library's own search
         if not end_record:
@@ -232,13 +255,28 @@ def _without_false_utf8_flags(source) -> _FlagsCleared | None:
                 struct.pack_into("<H", directory, position + 8, flags & ~UTF8_FLAG)
                 cleared = True
         position += 46 + name_size + extra_size + comment_size
-    return _FlagsCleared(source, start, bytes(directory)) if cleared else None
+    return _Patched(source, start, bytes(directory)) if cleared else None
+
+
+def _without_false_end_records(source):
+    """`source`, or when its comment holds an end record's signature, `source` ending at its
+    end record with no comment: `zipfile` takes the last signature of the tail for the record
+    (`_EndRecData`), where 7-Zip takes the one whose comment ends the file."""
+    found = _end_record(source)
+    if found is None:
+        return source
+    tail, at = found
+    if tail.rfind(EOCD) == at:
+        return source
+    record = source.seek(0, io.SEEK_END) - len(tail) + at
+    return _Patched(source, record + EOCD_SIZE - 2, b"\0\0", size=record + EOCD_SIZE)
 
 
 def open_zip(source) -> zipfile.ZipFile:
     """`zipfile.ZipFile` over `source` (seekable); a name flagged UTF-8 whose bytes are not
     UTF-8 is read as an unflagged name (see `member_name`), as unzip and 7-Zip list it,
     instead of making every member of the zip unreadable."""
+    source = _without_false_end_records(source)
     try:
         return zipfile.ZipFile(source)
     except UnicodeDecodeError:

@@ -3,12 +3,16 @@
 Pure functions over stored listings (`mask_checks` documents, or `Listing` objects): a mask is
 *changed* when its name is in both and its size or fingerprint differs (a zip's or 7z's CRC-32
 from its directory, a tar's digest computed while streaming). Fingerprints of different kinds
-(a zip then a tar) are not comparable: only the sizes are, and `compared` says what was.
+(a zip then a tar) are not comparable: only the sizes are, and `compared` says what was. Names
+are compared as matching compares them, ignoring case (`IMG_001_MASK.npy` re-uploaded for
+`img_001_mask.npy` changed it): each is shown as the listing holding it spells it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from segcore.images.mask_matching import same_mask_name
 
 FINGERPRINTS = ("crc", "digest", "md5")
 
@@ -62,24 +66,36 @@ def _comparable(before: set[tuple], after: set[tuple]) -> tuple[set, set, str]:
     return {f[0] for f in before}, {f[0] for f in after}, "size"
 
 
+def _by_same_name(found: dict[str, set[tuple]]) -> dict[str, tuple[str, set[tuple]]]:
+    """`fingerprints` keyed by `same_mask_name`: (the name as spelled, first in order; every
+    fingerprint of the names that are the same mask's)."""
+    merged: dict[str, tuple[str, set[tuple]]] = {}
+    for name in sorted(found):
+        key = same_mask_name(name)
+        shown, prints = merged.get(key, (name, set()))
+        merged[key] = (shown, prints | found[name])
+    return merged
+
+
 def changes_between(previous, current) -> MaskChanges:
     """The masks of `current` added, removed or changed since `previous` (None: all added).
 
     Each argument is a stored listing (`names`, `members`) or a `Listing`.
     """
-    after = fingerprints(current)
+    after = _by_same_name(fingerprints(current))
     if previous is None:
-        return MaskChanges(added=sorted(after))
-    before = fingerprints(previous)
+        return MaskChanges(added=sorted(name for name, _ in after.values()))
+    before = _by_same_name(fingerprints(previous))
     changes = MaskChanges(
-        added=sorted(set(after) - set(before)), removed=sorted(set(before) - set(after))
+        added=sorted(after[k][0] for k in set(after) - set(before)),
+        removed=sorted(before[k][0] for k in set(before) - set(after)),
     )
     levels = set()
-    for name in sorted(set(after) & set(before)):
-        old, new, level = _comparable(before[name], after[name])
+    for key in sorted(set(after) & set(before), key=lambda k: after[k][0]):
+        old, new, level = _comparable(before[key][1], after[key][1])
         levels.add(level)
         if old != new:
-            changes.changed.append(name)
+            changes.changed.append(after[key][0])
     for level in ("names", "size"):
         if level in levels:
             changes.compared = level

@@ -53,6 +53,12 @@ def member_base_name(path: str) -> str:
     return nfc(storable(base_name(str(path))))
 
 
+def same_mask_name(path: str) -> str:
+    """What tells one mask's name from another's: its base name in NFC, ignoring case, as
+    matching compares them (`IMG_001_MASK.npy` is `img_001_mask.npy` re-uploaded)."""
+    return member_base_name(path).casefold()
+
+
 def split_extension(name: str, extensions=DEFAULT_EXTENSIONS) -> tuple[str, str]:
     """`(stem, extension)` of a file name for one of `extensions` (longest first, so `.nii.gz`
     wins over `.gz`), the extension lower-cased; `(name, "")` when it has none of them."""
@@ -231,7 +237,7 @@ def masks_held(listing: dict, batches) -> int:
     named = {b for b in set(batches or ()) if isinstance(placed.get(b), list)}
     seen: dict = {}
     held = {
-        (frozenset(folder_batches(path, seen) & named), member_base_name(path))
+        (frozenset(folder_batches(path, seen) & named), same_mask_name(path))
         for key in dict.fromkeys(batches or ())
         for path in paths_for_batch(listing, key, batches)
     }
@@ -354,7 +360,9 @@ def compare_batch(
 
     `images` None: the folder was not listed or cannot be read; `masks` None: no upload of the
     batch was checked yet (or it has none). `unreadable` lists uploads whose contents could not
-    be listed. `note` says why something is unknown. `other_files` (members that are not masks)
+    be listed: the state is `unreadable` while images are without a mask (an unreadable
+    upload may hold them), else what the readable uploads give. `note` says why something is
+    unknown. `other_files` (members that are not masks)
     are reported and never change the state. A mask ambiguous among same-named images counts
     for none of them and makes the batch `extra` when nothing is missing.
     """
@@ -389,7 +397,7 @@ def compare_batch(
     )
     # a mask is one per name, except where its folders tell same-named images apart
     by_folder = {m for found in same.values() for m in found} | set(ambiguous)
-    counted = {m if m in by_folder else base_name(m) for m in masks}
+    counted = {m if m in by_folder else same_mask_name(m) for m in masks}
     check = BatchCheck(
         "complete",
         images=len(images),
@@ -402,7 +410,9 @@ def compare_batch(
         other_files=others,
         ambiguous=[{"mask": m, "images": ambiguous[m]} for m in sorted(ambiguous)],
     )
-    if unreadable:
+    # An unreadable upload is the batch's state only while the readable ones leave images
+    # without a mask: once they give each a mask, the batch is delivered and says so.
+    if unreadable and missing:
         check.state = "unreadable"
     elif missing:
         check.state = "incomplete"

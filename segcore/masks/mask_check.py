@@ -49,8 +49,9 @@ JSON_KEYS = (
 )
 # 2: other files, unreadable reasons as codes, NFC and nnU-Net matching; 3: an upload naming
 # several batches gives each the masks under its own folder; 4: images sharing a name in
-# different subfolders each need a mask their folders name (`ambiguous` when they do not)
-SUMMARY_VERSION = 4
+# different subfolders each need a mask their folders name (`ambiguous` when they do not);
+# 5: `unreadable` only while the readable uploads leave images without a mask
+SUMMARY_VERSION = 5
 Progress = Callable[[float, str], None]
 SKIPPED_KEPT = 100  # unusable uploads a check lists (all are counted)
 BATCH_SLICE = 200  # batches recomputed per read of their uploads' listings

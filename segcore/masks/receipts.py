@@ -29,6 +29,7 @@ from segcore.images.mask_matching import (
     compare_batch,
     masks_held,
     paths_for_batch,
+    same_mask_name,
     shown,
 )
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
@@ -78,7 +79,9 @@ def build_receipt(
     listing = listing or {}
     readable = bool(listing) and not listing.get("reason")
     names = listing.get("names") or [] if readable else []
-    masks = len(names)  # by name, or more where folders tell same-named images' masks apart
+    # by name (ignoring case, as matching does), or more where folders tell same-named
+    # images' masks apart
+    masks = len({same_mask_name(n) for n in names})
     own = []
     batches = upload.get("batches") or [p.get("key", p["id"]) for p in parts]
     if readable and len(set(batches)) > 1:  # each batch's folder holds masks of its own

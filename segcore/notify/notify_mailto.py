@@ -34,7 +34,10 @@ def person_batches(rows: list[dict], name: str, today: date) -> dict[str, list[s
         "overdue": [
             r["id"] for r in mine if r.get("open") and r.get("due_date") and r["due_date"] < today
         ],
-        "incomplete": [r["id"] for r in mine if r.get("mask_state") in PROBLEM_STATES],
+        # a batch delivered by a later upload needs nothing from them
+        "incomplete": [
+            r["id"] for r in mine if r.get("mask_state") in PROBLEM_STATES and not r.get("usable")
+        ],
     }
 
 

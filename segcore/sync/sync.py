@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -279,21 +280,41 @@ def _read_everything(
         for entries in index.values():
             for upload_id in entries:
                 known.discard(id_key(upload_id))
-        if known:  # gone since the last run (a history lost, a collection dropped on purpose)
-            _after_full_removal(databases, index, [_as_id(k) for k in known])
+    # gone since the last run (a history lost, a collection dropped on purpose)
+    _after_full_read(databases, index, [_as_id(k) for k in known or ()])
+    if known:
         known.clear()  # not held through the writes
     return index, write_batches(writer, index, report, saved=saved)
 
 
-def _after_full_removal(databases: Databases, index: SyncIndex, removed: list) -> None:
-    """What a routine run does for deleted uploads (sync_apply), for those a full read finds
-    gone: the batches whose stored checks counted them are checked again from what is left,
-    so none stays delivered by uploads that no longer exist."""
+def _after_full_read(databases: Databases, index: SyncIndex, removed: list) -> None:
+    """What a routine run does for deleted and moved uploads (sync_apply), for those a full
+    read finds: the batches whose stored checks counted an upload that no longer names them
+    (`removed`, deleted, or now naming another batch) are checked again from what is left, so
+    none stays delivered by uploads it no longer has. One pass over the checked batches."""
     counted = databases.work[BATCHES].find(
-        {f"{CHECK_FIELD}.uploads": {"$in": removed}}, {"_id": 0, "id": 1}
+        {f"{CHECK_FIELD}.uploads.0": {"$exists": True}},
+        {"_id": 0, "id": 1, f"{CHECK_FIELD}.uploads": 1},
     )
-    keys = {canonical_batch_id(d["id"]) or d["id"] for d in counted if isinstance(d.get("id"), str)}
-    after_removal(databases, index, keys, removed)
+    gone = set(removed)
+    keys, moved_out = set(), set()
+    for doc in counted:
+        if not isinstance(doc.get("id"), str):
+            continue
+        key = canonical_batch_id(doc["id"]) or doc["id"]
+        now = index.get(key) or {}
+        left = [u for u in _counted(doc) if u not in now]
+        if left:
+            keys.add(key)
+            moved_out.update(u for u in left if u not in gone)
+    if keys or removed:
+        after_removal(databases, index, keys, removed, moved_out=sorted(moved_out, key=str))
+
+
+def _counted(doc: dict) -> list:
+    """The upload ids a batch's stored mask check counted."""
+    uploads = (doc.get(CHECK_FIELD) or {}).get("uploads")
+    return [u for u in uploads if isinstance(u, Hashable)] if isinstance(uploads, list) else []
 
 
 def _as_id(key):

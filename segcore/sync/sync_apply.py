@@ -22,7 +22,7 @@ from segcore.core.naming import one_per_batch
 from segcore.core.phrases import N_, Phrase
 from segcore.store import data_version, write_wait
 from segcore.store.connection import Databases
-from segcore.store.schema import BATCHES, find_in
+from segcore.store.schema import BATCHES, RECEIPTS, find_in
 from segcore.sync import upload_stats
 from segcore.sync.sync_index import (
     SyncIndex,
@@ -167,11 +167,21 @@ def apply_upload_changes(
     after = {i: (index[keys[0]][i], list(keys)) for i, keys in placed.items()}
     moved = (before, after) if same_batches else None
     removed = [i for i, doc in changes.documents.items() if doc is None and i in holders]
+    # uploads now naming other batches (metadata corrected, renamed): the batches they left
+    left = {i: set(keys) - set(placed.get(i, ())) for i, keys in holders.items() if i in placed}
+    moved_out = [i for i, keys in left.items() if keys]
     if same_batches:
         listing = listing or BatchListing.read(writer.databases.work)
-    if removed:  # before the resume point: a run killed here does it again
-        keys = {k for i in removed for k in holders[i]}
-        after_removal(writer.databases, index, keys, removed, listing if same_batches else None)
+    if removed or moved_out:  # before the resume point: a run killed here does it again
+        keys = {k for i in removed for k in holders[i]} | {k for i in moved_out for k in left[i]}
+        after_removal(
+            writer.databases,
+            index,
+            keys,
+            removed,
+            listing if same_batches else None,
+            moved_out=moved_out,
+        )
     return write_batches(
         writer,
         index,
@@ -190,11 +200,17 @@ def after_removal(
     keys: set,
     removed: list,
     listing: BatchListing | None = None,
+    *,
+    moved_out: list | tuple = (),
 ) -> None:
-    """Uploads were deleted (a part, a fix): their batches' mask checks and content sums are
+    """Uploads were deleted (a part, a fix) or now name other batches (`moved_out`: metadata
+    corrected, file renamed): the mask checks and content sums of the batches they named are
     made again from the uploads left, so a batch is never delivered by uploads that are gone.
-    `listing`: the batch list as it is now, which names the batches `keys` are stored under
-    (without it, a key of a batch not in the list costs a read of every batch)."""
+    The moved uploads' content results are forgotten (made for the batches they left; the
+    next content check makes them for their new ones) and their receipts are made again as
+    any changed upload's, never marked removed. `listing`: the batch list as it is now, which
+    names the batches `keys` are stored under (without it, a key of a batch not in the list
+    costs a read of every batch)."""
     from segcore.content.mask_content_check import forget_uploads
     from segcore.masks.mask_check import recheck_batches
     from segcore.masks.receipts import mark_removed
@@ -207,8 +223,8 @@ def after_removal(
             if isinstance(d.get("id"), str) and (batch_key(d) or d["id"]) in keys
         ]
     by_batch = {key: list(index.get(key) or ()) for key in keys}
-    recheck_batches(databases, by_batch, removed, stored)
-    forget_uploads(databases.work, removed)
+    recheck_batches(databases, by_batch, [*removed, *moved_out], stored)
+    forget_uploads(databases.work, [*removed, *moved_out])
     mark_removed(databases.work, removed, databases.settings.zone)
 
 
@@ -245,7 +261,8 @@ def write_batches(
     else:
         listing = BatchListing()
         batches = listing.stream(work)
-    planned = each_batch_update(batches, index)
+    appeared: set[str] = set()  # batches that now have uploads and had none
+    planned = _noting_appeared(each_batch_update(batches, index), appeared)
     receipt_ids = _receipt_ids(work, index, report)
     if writer.journal:  # a live sync shows the masks at once, then makes the receipts
         updates = [update for _doc, update in planned]
@@ -256,6 +273,7 @@ def write_batches(
     else:  # each batch written once: the new uploads' batches with their results and moves
         held = {key for keys in keys_holding(index, receipt_ids).values() for key in keys}
         pending, planned_ids = _write_unless_held(work, planned, held, report, writer)
+    receipt_ids = _with_late_ones(work, index, appeared, receipt_ids, report)
     # Before the resume point (a crash makes the receipts again).
     notify(0.8 if pending is not None else 0.9, Phrase(CHECKING_NEW))
     report.status_moves, counted = _receipts(
@@ -299,6 +317,45 @@ def write_batches(
         state["last_full_at"] = report.started_at
     SyncState(work).save(state)
     return listing
+
+
+def _noting_appeared(planned, appeared: set):
+    """The planned updates as they come, noting in `appeared` the keys of the batches they give
+    uploads that had none (`mongo_uploaded` not true before): a batch imported after its
+    uploads came in, or one whose uploads were all deleted and that has a new one."""
+    for doc, update in planned:
+        if doc.get("mongo_uploaded") is not True and update[1].get("mongo_uploaded") is True:
+            key = batch_key(doc)
+            if key:
+                appeared.add(key)
+        yield doc, update
+
+
+def _with_late_ones(
+    work: Database, index: SyncIndex, appeared: set, receipt_ids: list, report: SyncReport
+) -> list:
+    """`receipt_ids` with the uploads of the `appeared` batches whose receipts do not name
+    them (made before the batch was in the list: "names no batch"), also added to the run's
+    changed uploads: their receipts, checks, status moves and content checks as if they had
+    just arrived. On first contact (no earlier index) none: `intake.backlog` decides."""
+    if not appeared or report.changed_upload_ids is None:
+        return receipt_ids
+    already = set(receipt_ids)
+    wanted: dict = {}
+    for key in appeared:
+        for upload_id in index.get(key) or ():
+            if upload_id not in already:
+                wanted.setdefault(upload_id, set()).add(key)
+    if not wanted:
+        return receipt_ids
+    receipts = find_in(work[RECEIPTS], "_id", list(wanted), {"batches": 1})
+    late = [
+        r["_id"]
+        for r in receipts
+        if wanted[r["_id"]] - {batch_key({"id": b}) for b in r.get("batches") or ()}
+    ]
+    report.changed_upload_ids = [*report.changed_upload_ids, *late]
+    return [*receipt_ids, *late]
 
 
 def _owe_content(writer: SyncWriter, report: SyncReport) -> None:

@@ -136,8 +136,19 @@ def test_complete_incomplete_and_extra():
 
 def test_unreadable_upload_and_unknown_inputs():
     bad = [{"filename": "part2.zip", "reason": "encrypted zip"}]
-    state = compare_batch(["img_001.png"], ["img_001_mask.png"], bad)
+    state = compare_batch(["img_001.png", "img_002.png"], ["img_001_mask.png"], bad)
     assert state.state == "unreadable" and state.unreadable == bad
+
+
+def test_an_unreadable_upload_stops_mattering_once_the_readable_ones_give_every_mask():
+    """A transfer cut short, then the whole batch again: delivered, and the state says so
+    (the broken upload stays listed), never "unreadable" beside "delivered"."""
+    bad = [{"filename": "batch_1.zip", "reason": "truncated"}]
+    images = ["img_001.png", "img_002.png"]
+    state = compare_batch(images, ["img_001_mask.png", "img_002_mask.png"], bad)
+    assert (state.state, state.missing_count, state.unreadable) == ("complete", 0, bad)
+    extra = compare_batch(images, ["img_001_mask.png", "img_002_mask.png", "x_mask.png"], bad)
+    assert extra.state == "extra"
     assert (
         compare_batch(None, ["img_001_mask.png"], [], note="images: not mounted").state == "unknown"
     )
@@ -391,3 +402,15 @@ def test_which_batches_of_an_upload_count_a_mask(paths, member, counted_by):
     counting = batches_counting(listing, ["batch_3", "batch_5"])
     assert counts_for(counting, member) == counted_by
     assert batches_counting(listing, ["batch_3"]) is None  # one batch: every mask is its
+
+
+def test_masks_differing_only_in_case_are_one_mask():
+    """`masks/img_002_mask.png` beside `masks/IMG_002_MASK.PNG`, or a fix spelled in upper
+    case beside the first upload's: one mask per image, as matching counts them."""
+    images = ["img_001.png", "img_002.png"]
+    check = compare_batch(
+        images,
+        ["img_001_mask.npy", "IMG_001_MASK.npy", "m/img_002_mask.png", "IMG_002_MASK.PNG"],
+        [],
+    )
+    assert (check.state, check.masks, check.matched, check.extra_count) == ("complete", 2, 2, 0)

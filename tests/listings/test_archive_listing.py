@@ -238,3 +238,75 @@ def test_chunks_holding_more_than_the_length_are_said_so(dbs, upload):
 def test_a_single_mask_file_of_zero_bytes_is_unreadable(listed):
     listing = listed("batch_7/CT_004_mask.nii.gz", b"")
     assert (listing.kind, listing.reason, listing.names) == ("file", "an empty file (0 bytes)", [])
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [
+        b"exported by tool X\nsig:PK\x05\x06 end\n",  # the signature near the end
+        b"PK\x05\x06" + b"signed by the export tool, see its key" * 3,  # far from it
+    ],
+)
+def test_a_zip_whose_comment_holds_the_end_records_signature_is_read(listed, tmp_path, comment):
+    """A binary or signed archive comment may hold `PK\\x05\\x06`: 7-Zip takes the end record
+    whose comment ends the file (unzip too, for a signature in the comment's last bytes), so a
+    complete delivery is never "truncated or corrupt"; its members are read too (the content
+    check opens them the same way)."""
+    import io
+    import subprocess
+
+    from segcore.archives.archive_zip import is_whole_zip, open_zip
+
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    for name in images(3, ext="_mask.png"):
+        (masks / name).write_bytes(name.encode() * 20)
+    run_tool("zip", "-q", "-r", "out.zip", "masks", cwd=tmp_path)
+    subprocess.run(["zip", "-z", "out.zip"], cwd=tmp_path, input=comment, check=True)
+    run_tool("7z", "t", "out.zip", cwd=tmp_path)
+    data = (tmp_path / "out.zip").read_bytes()
+    assert data.count(b"PK\x05\x06") == 2
+
+    listing = listed("batch_1.zip", data)
+    assert (listing.reason, listing.names) == (None, images(3, ext="_mask.png"))
+    assert is_whole_zip(io.BytesIO(data))
+    with open_zip(io.BytesIO(data)) as archive:
+        assert archive.read("masks/img_002_mask.png") == b"img_002_mask.png" * 20
+
+
+@pytest.mark.parametrize(
+    "filename", ["batch_1.zip", "batch_2.7z", "batch_3.tar.gz", "batch_4", "batch_5.7z.001"]
+)
+def test_an_upload_of_zero_bytes_is_said_to_be_empty_whatever_its_name(listed, filename):
+    """A transfer that never started: "an empty file", never Python's "File is not a zip
+    file" or "not a 7z file"."""
+    listing = listed(filename, b"")
+    assert (listing.reason, listing.code, listing.names) == (
+        "an empty file (0 bytes)",
+        archive_listing.EMPTY_FILE,
+        [],
+    )
+
+
+@pytest.mark.parametrize("tool, ending, format", [("gzip", ".gz", "gzip"), ("xz", ".xz", "xz")])
+@pytest.mark.parametrize("inner", ["zip", "7z"])
+def test_a_zip_compressed_again_is_named_so_not_a_broken_tar(
+    listed, tmp_path, tool, ending, format, inner
+):
+    """A double-compressing upload tool leaves `batch_5.zip.gz`: the reason names what it is,
+    where reading it as a tar gave "not a readable tar archive (invalid header)"."""
+    from tests.archives import archive_with
+
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    for name in images(3, ext="_mask.png"):
+        (masks / name).write_bytes(name.encode() * 20)
+    archive_with(inner, masks, tmp_path / f"batch_5.{inner}")
+    run_tool(tool, f"batch_5.{inner}", cwd=tmp_path)
+    data = (tmp_path / f"batch_5.{inner}{ending}").read_bytes()
+    listing = listed(f"batch_5.{inner}{ending}", data)
+    assert listing.reason == (
+        f"a {inner} archive compressed with {format} (batch_5.{inner}{ending}): "
+        f"upload the {inner} archive itself"
+    )
+    assert (listing.code, listing.params["archive"]) == (archive_listing.COMPRESSED_ARCHIVE, inner)

@@ -65,3 +65,26 @@ def test_by_upload_the_first_adds_everything_and_an_unreadable_one_is_empty():
     unreadable = {"names": [], "members": [], "reason": "encrypted zip"}
     found = changes_by_upload([zip_listing(a=(1, 1)), unreadable, zip_listing(a=(1, 1))])
     assert [(c.added, c.removed) for c in found] == [(["a"], []), ([], ["a"]), (["a"], [])]
+
+
+def test_a_mask_reuploaded_under_another_case_is_changed_not_removed_and_added():
+    """A Windows tool writes `IMG_001_MASK.npy` for the fix of `img_001_mask.npy`: matching
+    ignores case, so the fix changed img_001's mask (shown as the new upload spells it)."""
+    before = {
+        "names": ["img_001_mask.npy", "img_002_mask.npy"],
+        "members": [
+            {"name": "img_001_mask.npy", "size": 896, "crc": 1},
+            {"name": "img_002_mask.npy", "size": 896, "crc": 2},
+        ],
+    }
+    fix = {
+        "names": ["IMG_001_MASK.npy", "img_002_mask.npy"],
+        "members": [
+            {"name": "IMG_001_MASK.npy", "size": 896, "crc": 7},
+            {"name": "img_002_mask.npy", "size": 896, "crc": 2},
+        ],
+    }
+    found = changes_between(before, fix)
+    assert (found.added, found.removed, found.changed) == ([], [], ["IMG_001_MASK.npy"])
+    same = {**fix, "members": [{**fix["members"][0], "crc": 1}, fix["members"][1]]}
+    assert not changes_between(before, same).any  # only the case differs: nothing changed

@@ -89,3 +89,11 @@ def test_an_unreadable_upload_is_not_usable_though_its_batch_was_delivered_befor
     listing = {"reason": "truncated archive: the compressed stream ends"}
     receipt = build_receipt(UPLOAD, listing, [part(True)], "sync", ("_mask",))
     assert (receipt["problem"], receipt["usable"]) == ("unreadable", False)
+
+
+def test_a_receipt_counts_masks_differing_only_in_case_once():
+    """`masks/img_002_mask.png` beside `masks/IMG_002_MASK.PNG` in one zip: 3 masks for 3
+    images, as the batch's check counts them, not 4."""
+    names = ["IMG_002_MASK.PNG", "img_001_mask.png", "img_002_mask.png", "img_003_mask.png"]
+    receipt = build_receipt(UPLOAD, {"names": names}, [part(True)], "sync", ("_mask",))
+    assert (receipt["masks"], receipt["matched"], receipt["extra_count"]) == (3, 3, 0)
