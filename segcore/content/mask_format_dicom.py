@@ -49,15 +49,14 @@ def _dicom_geometry(ds) -> Geometry:
     spacing = _dicom_value(ds, "PixelMeasuresSequence", "PixelSpacing")
     orientation = _dicom_value(ds, "PlaneOrientationSequence", "ImageOrientationPatient")
     position = _dicom_value(ds, "PlanePositionSequence", "ImagePositionPatient")
-    direction = None
+    direction, positions = None, None
     if orientation is not None and len(orientation) == 6:
         row, column = np.asarray(orientation[:3], float), np.asarray(orientation[3:], float)
         normal = np.cross(row, column)
         direction = np.column_stack([row, column, normal]).flatten()
-        position = (
-            _lowest(_frame_values(ds, "PlanePositionSequence", "ImagePositionPatient"), normal)
-            or position
-        )
+        frame_positions = _frame_values(ds, "PlanePositionSequence", "ImagePositionPatient")
+        position = _lowest(frame_positions, normal) or position
+        positions = _along(frame_positions, normal)
     depth = len(set(_frame_positions(ds))) if _is_segmentation(ds) else frames
     return Geometry(
         grid_size((int(ds.Columns), int(ds.Rows), depth)),
@@ -65,7 +64,19 @@ def _dicom_geometry(ds) -> Geometry:
         tuple(float(v) for v in position) if position is not None else None,
         tuple(float(v) for v in direction) if direction is not None else None,
         partial_stack=_is_segmentation(ds),
+        positions=positions if positions and (len(positions) > 1 or _is_segmentation(ds)) else None,
     )
+
+
+def _along(positions: list, normal) -> tuple[tuple[float, ...], ...] | None:
+    """A multi-frame object's distinct frame positions, lowest along its normal first (None
+    when a frame has none)."""
+    import numpy as np
+
+    if not positions or any(p is None or len(p) != 3 for p in positions):
+        return None
+    distinct = {tuple(round(float(v), POSITION_DECIMALS) for v in p) for p in positions}
+    return tuple(sorted(distinct, key=lambda p: float(np.dot(p, normal))))
 
 
 def _lowest(positions: list, normal) -> list | None:
