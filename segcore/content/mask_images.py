@@ -115,7 +115,8 @@ class ImageIndex:
         """The images a mask member (its path in the archive) may be the mask of: one per batch
         having an image of its name; in an upload naming several batches, only the batch its
         folder names when one does ([] when that batch has no such image)."""
-        found = self.images.get(mask_key(base_name(member), self.suffixes, self.extensions))
+        key = mask_key(base_name(member), self.suffixes, self.extensions, self.images)
+        found = self.images.get(key)
         if not found:
             return []
         named = folder_batches(member, self.folders) & self.batches
