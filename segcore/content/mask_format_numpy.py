@@ -16,6 +16,12 @@ from segcore.content.mask_geometry import (
 )
 from segcore.core.errors import UnreadableUpload
 
+# Stored in English and worded in the reader's language by ui.labels.read_reason.
+NO_DIMENSIONS = "not an image mask: a 0-dimensional array"
+NO_DIMENSIONS_IMAGE = "not an image: a 0-dimensional array"
+ODD_VALUES = "not an image mask: values of type {dtype} that no mask holds"
+LABEL_KINDS = "biuf"  # booleans, integers, floats: what a label mask holds
+
 
 def numpy_values(source: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValues | None]:
     """A `.npy` array, or the single array of a `.npz` (never unpickled). No spacing, position
@@ -33,6 +39,7 @@ def numpy_values(source: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValue
             array = data[data.files[0]]
     else:
         array = data
+    _refuse_odd(array.shape, array.dtype)
     geometry = replace(make_geometry(size_of_array(array.shape)), array_shape=array.shape)
     if geometry.voxels > max_voxels:
         return geometry, None
@@ -65,4 +72,15 @@ def numpy_header(path: str) -> Geometry:
     else:
         with open(path, "rb") as handle:
             shape = shape_of(handle)
+    if not shape:
+        raise UnreadableUpload(NO_DIMENSIONS_IMAGE)
     return make_geometry(size_of_array(shape))
+
+
+def _refuse_odd(shape: tuple, dtype) -> None:
+    """A saved array that is no label mask, said in words: one of no dimensions (a number,
+    `np.array(3)`), or of values no mask holds (complex, text, records)."""
+    if not shape:
+        raise UnreadableUpload(NO_DIMENSIONS)
+    if dtype.kind not in LABEL_KINDS:
+        raise UnreadableUpload(ODD_VALUES.format(dtype=dtype.name))
