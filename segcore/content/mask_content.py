@@ -308,10 +308,12 @@ class ContentTally:
         key: str | None = None,
         batch: str | None = None,
         counted: bool = True,
+        problems_counted: bool = False,
     ) -> None:
         """Count one checked mask and its problems (first OFFENDERS_SHOWN kept by name);
         `key`: the image it was matched to, `batch`: that image's batch; not `counted`: a
-        mask already counted for another batch's image (kept for this batch's sum only)."""
+        mask already counted for another image (kept for that image's batch's sum only), its
+        problems counted all the same with `problems_counted`."""
         real = [(code, params) for code, params in problems if code in COUNTED]
         header_only = any(code in ("header_only", "detached") for code, _ in problems)
         kinds = sorted({COUNTED[code] for code, _ in real})
@@ -323,6 +325,10 @@ class ContentTally:
         self.masks.append(mask)
         if counted:
             self._count(kinds, header_only)
+        elif problems_counted and kinds:
+            for kind in kinds:
+                self.counts[kind] += 1
+            self.problems += 1
         for code, params in problems:
             if len(self.offenders) < OFFENDERS_SHOWN:
                 offender = {"name": name, "code": code, "params": params}
