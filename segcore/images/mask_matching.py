@@ -380,9 +380,10 @@ def compare_batch(
         key = image_key(name, extensions)
         channel = channel_key(key)
         image_keys.update((key, channel) if channel else (key,))
+    keys = {m: mask_key(m, suffixes, extensions, image_keys) for m in set(masks)}
     by_key: dict[str, list[str]] = {}
     for path in sorted(set(masks)):
-        by_key.setdefault(mask_key(path, suffixes, extensions, image_keys), []).append(path)
+        by_key.setdefault(keys[path], []).append(path)
     same, ambiguous = _masks_by_folder(images, by_key, extensions)
     missing = []
     for name in images:
@@ -394,13 +395,7 @@ def compare_batch(
         elif key not in by_key and (channel is None or channel not in by_key):
             missing.append(name)
     missing.sort()
-    extra = sorted(
-        {
-            base_name(m)
-            for m in masks
-            if mask_key(m, suffixes, extensions, image_keys) not in image_keys
-        }
-    )
+    extra = sorted({base_name(m) for m in masks if keys[m] not in image_keys})
     # a mask is one per name, except where its folders tell same-named images apart
     by_folder = {m for found in same.values() for m in found} | set(ambiguous)
     counted = {m if m in by_folder else base_name(m) for m in masks}
