@@ -469,6 +469,14 @@ def test_no_text_is_marked_inside_an_f_string():
             "ni 'DICM')",
         ),
         ("no reader for .xyz files", "no hay lector para archivos .xyz"),
+        (
+            "not an image mask: a 0-dimensional array",
+            "no es una máscara de imagen: una matriz de 0 dimensiones",
+        ),
+        (
+            "not an image mask: values of type complex128 that no mask holds",
+            "no es una máscara de imagen: valores de tipo complex128, que ninguna máscara contiene",
+        ),
         ("a reason of a library's own", "a reason of a library's own"),
     ],
 )

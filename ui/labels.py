@@ -17,6 +17,7 @@ from segcore.archives.archive_links import OUTSIDE as LINK_OUTSIDE
 from segcore.archives.archive_listing import EMPTY_MEMBER
 from segcore.archives.archive_zip import MEMBER_REASONS
 from segcore.content import mask_format_dicom as dicom
+from segcore.content import mask_format_numpy as numpy_format
 from segcore.content.mask_content_scan import UNSUPPORTED_METHOD
 from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_
@@ -248,6 +249,8 @@ READ_PHRASES = {
         "saved without its DICOM file header: no preamble, no 'DICM'"
     ),
     "not DICOM data: no 'DICM' header": N_("not DICOM data: no 'DICM' header"),
+    numpy_format.NO_DIMENSIONS: N_("not an image mask: a 0-dimensional array"),
+    numpy_format.NO_DIMENSIONS_IMAGE: N_("not an image: a 0-dimensional array"),
     **{reason: reason for reason in MEMBER_REASONS},  # a damaged zip member (archive_zip)
 }
 NOT_READABLE = N_("not a readable {kind} ({detail})")
@@ -276,6 +279,7 @@ _COMPOSED = [
         LINK_NOT_READ,
         LINK_NO_FILE,
         LINK_OUTSIDE_SCAN,
+        N_("not an image mask: values of type {dtype} that no mask holds"),
     )
 ]
 _NESTED = ("why", "reason")

@@ -29,6 +29,7 @@ COUNTED = {
     "size": "wrong_size",
     "spacing": "wrong_size",
     "origin": "wrong_size",
+    "slice": "wrong_size",
     "direction": "wrong_size",
     "empty": "empty",
     "too_small": "too_small",
@@ -41,6 +42,10 @@ TEMPLATES = {
     "spacing": N_("{name}: spacing {mask}, image {image}"),
     "origin": N_("{name}: origin {mask}, image {image}"),
     "direction": N_("{name}: direction {mask}, image {image}"),
+    "slice": N_(
+        "{name}: a slice drawn at {mask} mm along the slices, not on any of the image's "
+        "{count} slices ({first} to {last} mm)"
+    ),
     "empty": N_("{name}: empty"),
     "too_small": N_("{name}: {pixels} non-zero pixels, fewer than {minimum}"),
     "labels": N_("{name}: label {labels} not in {allowed}"),
@@ -108,22 +113,70 @@ def _fewer_slices(mask: Geometry, size: tuple[int, ...]) -> bool:
 
 def _origin_differs(mask: Geometry, image: Geometry, along_slices: bool) -> bool:
     """True when the origins differ beyond the tolerance; with `along_slices` False (a SEG of
-    fewer slices, which may start at another one) only within the image's plane."""
+    fewer slices, which may start at another one) only within the image's plane, each of its
+    slices' positions (`_off_slice` places them along the normal)."""
     mask_origin, image_origin = _same_length(mask.origin, image.origin)
     if along_slices:
         return not _close(mask_origin, image_origin, absolute=ORIGIN_TOLERANCE_MM)
     if not image.direction or len(mask_origin) != 3:
         return False
-    offset = [a - b for a, b in zip(mask_origin, image_origin)]
     axes = (image.direction[0::3], image.direction[1::3])  # the row and column directions
-    return any(abs(sum(o * a for o, a in zip(offset, axis))) > ORIGIN_TOLERANCE_MM for axis in axes)
+    for position in mask.positions or (mask_origin,):
+        offset = [a - b for a, b in zip(position, image_origin)]
+        if any(abs(_dot(offset, axis)) > ORIGIN_TOLERANCE_MM for axis in axes):
+            return True
+    return False
+
+
+def _dot(a, b) -> float:
+    return sum(x * y for x, y in zip(a, b))
+
+
+def _image_slices(image: Geometry) -> list[float] | None:
+    """Where the image's slices lie along its normal (mm): its frames' own positions (a
+    multi-frame DICOM), else its origin's plus a whole number of slice spacings; None when its
+    grid does not say."""
+    if not image.direction or not image.origin or len(image.origin) != 3 or len(image.size) < 3:
+        return None
+    normal = image.direction[2::3]
+    if image.positions:
+        return [_dot(position, normal) for position in image.positions]
+    if not image.spacing or len(image.spacing) < 3:
+        return None
+    first = _dot(image.origin, normal)
+    return [first + index * image.spacing[2] for index in range(image.size[2])]
+
+
+def _off_slice(mask: Geometry, image: Geometry) -> tuple[str, dict] | None:
+    """A SEG of fewer slices than its image (the drawn ones): the first of its slices that is
+    no slice of the image (outside the volume or between two slices) along the image's normal,
+    within the origin's tolerance plus the spacing's for each slice away from the first."""
+    slices = _image_slices(image)
+    if not slices or not mask.positions:
+        return None
+    normal = image.direction[2::3]
+    for position in mask.positions:
+        along = _dot(position, normal)
+        allowed = [ORIGIN_TOLERANCE_MM + SPACING_TOLERANCE * abs(s - slices[0]) for s in slices]
+        if not any(abs(along - s) <= tolerance for s, tolerance in zip(slices, allowed)):
+            return (
+                "slice",
+                {
+                    "mask": _spacing_text([along]),
+                    "count": len(slices),
+                    "first": _spacing_text([min(slices)]),
+                    "last": _spacing_text([max(slices)]),
+                },
+            )
+    return None
 
 
 def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
     """What differs between a mask's grid and its image's: size, then (when both carry them)
     spacing, origin and direction within the tolerances. A volume mask of a series (a 4D
     image) is compared with one of its volumes; a mask of several volumes is not the mask of
-    one. A DICOM SEG may hold fewer slices than its image (those where something is drawn).
+    one. A DICOM SEG may hold fewer slices than its image (those where something is drawn):
+    each of them must lie on one of the image's slices.
 
     A grid stated in two frames (a NIfTI whose qform and sform differ, as registration tools
     leave them: ITK-based tools read it by its qform, nibabel by its sform) fits when either
@@ -163,6 +216,8 @@ def _grid_differences(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]
         problems.append(
             ("origin", {"mask": _spacing_text(mask.origin), "image": _spacing_text(image.origin)})
         )
+    elif fewer and mask.origin and image.origin:
+        problems.extend(filter(None, [_off_slice(mask, image)]))
     if (
         mask.direction
         and image.direction
@@ -253,10 +308,12 @@ class ContentTally:
         key: str | None = None,
         batch: str | None = None,
         counted: bool = True,
+        problems_counted: bool = False,
     ) -> None:
         """Count one checked mask and its problems (first OFFENDERS_SHOWN kept by name);
         `key`: the image it was matched to, `batch`: that image's batch; not `counted`: a
-        mask already counted for another batch's image (kept for this batch's sum only)."""
+        mask already counted for another image (kept for that image's batch's sum only), its
+        problems counted all the same with `problems_counted`."""
         real = [(code, params) for code, params in problems if code in COUNTED]
         header_only = any(code in ("header_only", "detached") for code, _ in problems)
         kinds = sorted({COUNTED[code] for code, _ in real})
@@ -268,6 +325,10 @@ class ContentTally:
         self.masks.append(mask)
         if counted:
             self._count(kinds, header_only)
+        elif problems_counted and kinds:
+            for kind in kinds:
+                self.counts[kind] += 1
+            self.problems += 1
         for code, params in problems:
             if len(self.offenders) < OFFENDERS_SHOWN:
                 offender = {"name": name, "code": code, "params": params}

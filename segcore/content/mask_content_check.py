@@ -69,8 +69,16 @@ STORED_FIELDS = {
 # upload's batches whose completeness counts it only (7 noted `batch_4/` masks under batch_3);
 # 9 tells a mask named exactly as its image that holds its pixels for the image saved again,
 # no mask (`image_pixels`; 8 checked a re-saved `img_003.png` as img_003's mask, and the batch
-# was delivered without one).
-VERSION = 9
+# was delivered without one);
+# 10 places each slice of a DICOM SEG of fewer slices on one of its image's (9 passed one drawn
+# past the volume or between slices), reads a TIFF's reduced-resolution pages and an ImageJ
+# hyperstack's channels and time points as no slices, a radiograph's spacing as ITK reads it
+# as well, and a NumPy mask of no dimensions or of values no mask holds in words (9 named
+# right masks wrong size or wrong spacing, or showed Python's TypeError); it checks a mask
+# against each image of its key in a batch (`case1.nii.gz` and `case1.png`: 9 the first only)
+# and gives an image no mask of the upload fits those masks' problems (9 delivered batch_2 of
+# `batch_1_to_batch_2.zip` by a mask its grid gave to batch_1).
+VERSION = 10
 Progress = Callable[[float, str], None]
 
 

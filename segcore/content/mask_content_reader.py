@@ -184,3 +184,18 @@ class ReadAhead(io.RawIOBase):
             self._room.notify()
         self._thread.join()
         super().close()
+
+
+class CountingStream:
+    """A read-only stream wrapper counting the bytes read through it."""
+
+    def __init__(self, stream, size_hint: int | None = None, keep: bool = False):
+        self.stream, self.count, self.size_hint = stream, 0, size_hint
+        self.kept: list[bytes] | None = [] if keep else None  # what was read, when kept
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.count += len(data)
+        if self.kept is not None:
+            self.kept.append(data)
+        return data

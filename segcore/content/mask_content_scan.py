@@ -50,7 +50,13 @@ from segcore.archives.archive_zip import (
 from segcore.content.image_pixels import compared, image_picture, named_as, picture
 from segcore.content.mask_content import ContentTally, Rules, check_mask
 from segcore.content.mask_content_7z import scan_7z
-from segcore.content.mask_content_reader import WINDOW_CHUNKS, BatchedStream, ReadAhead, WindowFile
+from segcore.content.mask_content_reader import (
+    WINDOW_CHUNKS,
+    BatchedStream,
+    CountingStream,
+    ReadAhead,
+    WindowFile,
+)
 from segcore.content.mask_formats import DETACHED, no_reader, read_mask
 from segcore.content.mask_geometry import OverLimit, first_line
 from segcore.content.mask_images import Image, ImageIndex, fitting, image_grids
@@ -108,6 +114,9 @@ class _Scan:
         self.streamed = StreamedLinks()  # a tar's links, and the files they lead to
         self.tar_bytes = 0  # a tar's bytes decompressed by the passes before this one
         self.outcomes: dict[str, tuple[str, Outcome]] = {}  # archive path -> (member, outcome)
+        # the images a mask may be for and does not fit (another fits it): its problems
+        # against them, theirs when no mask of the upload fits them (`finish`)
+        self.spares: dict[str, tuple[str, Outcome]] = {}
         self.kept: list[bytes] | None = None  # the bytes of the member just read, when kept
 
     def wanted(self, path: str) -> list[Image]:
@@ -130,6 +139,7 @@ class _Scan:
     def record(self, path: str, outcome: Outcome) -> None:
         """A member's outcome; a later copy of the same path replaces it."""
         self.outcomes.pop(archive_path(path), None)
+        self.spares.pop(archive_path(path), None)
         self.outcomes[archive_path(path)] = (path, outcome)
 
     def add(self, path: str, problems: list, images: list[Image]) -> None:
@@ -177,7 +187,7 @@ class _Scan:
         """A mask's grid and values read from `stream` as the format `name` says, or why it
         is unreadable; its bytes count against the budget (and are kept in `kept` with
         `keep`)."""
-        counter = _Counting(stream, size, keep)
+        counter = CountingStream(stream, size, keep)
         self.kept = counter.kept
         try:
             mask = read_mask(counter, name, self.rules.max_voxels, max(0, self.budget - self.used))
@@ -244,22 +254,28 @@ class _Scan:
         or cannot be read, every one of them (see `mask_images`): each gets the problems the
         mask has against it, so an empty mask is never passed for want of knowing whose."""
         grids = image_grids(images)
+        spare: list[Image] = []
         if len(images) > 1 and not isinstance(mask, str):
-            images = fitting(mask[0], grids) or images
-        outcome = []
-        for image in images:
-            grid = grids[image]
-            if isinstance(mask, str):
-                problems = [("unreadable", {"reason": mask})]
-            else:
-                detached = split_extension(_shown(path), self.index.extensions)[1] in DETACHED
-                problems = check_mask(
-                    *mask, None if isinstance(grid, str) else grid, self.rules, detached
-                )
-            if isinstance(grid, str):  # said; the mask's own problems (empty, labels) still count
-                problems = [("image_unreadable", {"reason": grid}), *problems]
-            outcome.append((image, problems))
-        self.record(path, outcome)
+            fits = fitting(mask[0], grids)
+            spare = [image for image in images if fits and image not in fits]
+            images = fits or images
+        self.record(path, [(image, self._problems(path, mask, grids[image])) for image in images])
+        if spare:
+            outcome = [(image, self._problems(path, mask, grids[image])) for image in spare]
+            self.spares[archive_path(path)] = (path, outcome)
+
+    def _problems(self, path: str, mask: tuple | str, grid) -> list:
+        """One mask's problems against one image's grid (or why the image cannot be read)."""
+        if isinstance(mask, str):
+            problems = [("unreadable", {"reason": mask})]
+        else:
+            detached = split_extension(_shown(path), self.index.extensions)[1] in DETACHED
+            problems = check_mask(
+                *mask, None if isinstance(grid, str) else grid, self.rules, detached
+            )
+        if isinstance(grid, str):  # said; the mask's own problems (empty, labels) still count
+            problems = [("image_unreadable", {"reason": grid}), *problems]
+        return problems
 
     def too_large(self) -> None:
         self.result.notes.append(
@@ -275,27 +291,41 @@ class _Scan:
         for member, outcome in self.outcomes.values():
             for image, problems in outcome:
                 by_image.setdefault(image, []).append((member, problems))
-        tally = self.result.tally
-        counted: set[str] = set()  # a mask several batches' images count is one of the upload's
-        for image, copies in by_image.items():
-            before = len(tally.offenders)
-            paths = {member for member, _ in copies}
-            tally.add(
-                _shown(copies[-1][0]),
-                [p for _, ps in copies for p in ps],
-                image[0],
-                image[2],
-                counted=not paths <= counted,
-            )
-            counted |= paths
-            by_path = len(copies) > 1 or image[0] in self.index.same_name
-            shown = [_path_shown(member) if by_path else None for member, ps in copies for _ in ps]
-            for offender, path in zip(tally.offenders[before:], shown):
-                offender["k"] = image[0]  # the image it is of, whatever name it is shown by
-                if path:
-                    offender["name"] = path
-        self.outcomes = {}
+        spared: dict[Image, list[tuple[str, list]]] = {}  # images no mask fits: theirs
+        for member, outcome in self.spares.values():
+            for image, problems in outcome:
+                if image not in by_image:
+                    spared.setdefault(image, []).append((member, problems))
+        counted: set[str] = set()  # a mask several images count is one of the upload's
+        wrong: set[str] = set()  # the masks counted with a problem
+        for image, copies in [*by_image.items(), *spared.items()]:
+            self._count_image(image, copies, counted, wrong, spare=image in spared)
+        self.outcomes, self.spares = {}, {}
         return self.result
+
+    def _count_image(self, image: Image, copies: list, counted: set, wrong: set, spare: bool):
+        """One image's masks into the tally (see `finish`); the problems of a `spare` image
+        (no mask fits it) count once for the upload, as a mask's problems."""
+        tally = self.result.tally
+        before = len(tally.offenders)
+        paths = {member for member, _ in copies}
+        tally.add(
+            _shown(copies[-1][0]),
+            [p for _, ps in copies for p in ps],
+            image[0],
+            image[2],
+            counted=not paths <= counted,
+            problems_counted=spare and not paths & wrong,
+        )
+        counted |= paths
+        if tally.masks[-1]["c"]:
+            wrong |= paths
+        by_path = len(copies) > 1 or image[0] in self.index.same_name
+        against = f" ({image[1]})" if image[0] in self.index.shared_key else ""
+        shown = [_path_shown(m) if by_path else _shown(m) for m, ps in copies for _ in ps]
+        for offender, path in zip(tally.offenders[before:], shown):
+            offender["k"] = image[0]  # the image it is of, whatever name it is shown by
+            offender["name"] = path + against
 
 
 def _shown(path: str) -> str:
@@ -306,21 +336,6 @@ def _shown(path: str) -> str:
 def _path_shown(path: str) -> str:
     """A member's path in the archive as results name it (`old/img_003_mask.png`)."""
     return archive_path(path).encode("utf-8", "replace").decode("utf-8")
-
-
-class _Counting:
-    """A read-only stream wrapper counting the bytes read through it."""
-
-    def __init__(self, stream, size_hint: int | None = None, keep: bool = False):
-        self.stream, self.count, self.size_hint = stream, 0, size_hint
-        self.kept: list[bytes] | None = [] if keep else None  # what was read, when kept
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.stream.read(size)
-        self.count += len(data)
-        if self.kept is not None:
-            self.kept.append(data)
-        return data
 
 
 def _member_spans(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, int, int]]:

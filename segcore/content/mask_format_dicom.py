@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import replace
 from typing import BinaryIO
 
 from segcore.content.mask_channels import one_per_pixel
@@ -29,6 +30,13 @@ from segcore.content.mask_geometry import (
 )
 from segcore.core.errors import UnreadableUpload
 
+# Projection radiographs, whose spacing ITK (GDCM) reads from ImagerPixelSpacing: CR, DX, MG
+# and intra-oral X-ray (for presentation and for processing), XA, RF and the retired XA bi-plane.
+IMAGER_SPACING_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.1",
+    *(f"1.2.840.10008.5.1.4.1.1.1.{kind}{use}" for kind in (1, 2, 3) for use in ("", ".1")),
+    *(f"1.2.840.10008.5.1.4.1.1.12.{kind}" for kind in (1, 2, 3)),
+}
 POSITION_DECIMALS = 2  # positions closer than 0.01 mm (ORIGIN_TOLERANCE_MM) are one
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 IMAGE_CLASS_WORDS = ("Image", "Segmentation")  # in the names of SOP classes holding pixels
@@ -49,23 +57,61 @@ def _dicom_geometry(ds) -> Geometry:
     spacing = _dicom_value(ds, "PixelMeasuresSequence", "PixelSpacing")
     orientation = _dicom_value(ds, "PlaneOrientationSequence", "ImageOrientationPatient")
     position = _dicom_value(ds, "PlanePositionSequence", "ImagePositionPatient")
-    direction = None
+    direction, positions = None, None
     if orientation is not None and len(orientation) == 6:
         row, column = np.asarray(orientation[:3], float), np.asarray(orientation[3:], float)
         normal = np.cross(row, column)
         direction = np.column_stack([row, column, normal]).flatten()
-        position = (
-            _lowest(_frame_values(ds, "PlanePositionSequence", "ImagePositionPatient"), normal)
-            or position
-        )
+        frame_positions = _frame_values(ds, "PlanePositionSequence", "ImagePositionPatient")
+        position = _lowest(frame_positions, normal) or position
+        positions = _along(frame_positions, normal)
     depth = len(set(_frame_positions(ds))) if _is_segmentation(ds) else frames
-    return Geometry(
+    geometry = Geometry(
         grid_size((int(ds.Columns), int(ds.Rows), depth)),
-        (float(spacing[1]), float(spacing[0])) if spacing is not None else None,
+        _column_row(spacing),
         tuple(float(v) for v in position) if position is not None else None,
         tuple(float(v) for v in direction) if direction is not None else None,
         partial_stack=_is_segmentation(ds),
+        positions=positions if positions and (len(positions) > 1 or _is_segmentation(ds)) else None,
     )
+    return _with_itk_spacing(ds, geometry)
+
+
+def _column_row(spacing) -> tuple[float, float] | None:
+    """A DICOM pixel spacing (row spacing first) as (x, y)."""
+    if spacing is None or len(spacing) != 2:
+        return None
+    return (float(spacing[1]), float(spacing[0]))
+
+
+def _with_itk_spacing(ds, geometry: Geometry) -> Geometry:
+    """A projection radiograph (CR, DX, MG, intra-oral, XA, RF) has its spacing as ITK (GDCM)
+    reads it, its ImagerPixelSpacing (at the detector; 1×1 without one), and as pydicom
+    users read it, its PixelSpacing (calibrated at the patient): a mask fits either
+    (`Geometry.alternative`), ITK's first, so a mask SimpleITK or ITK-SNAP saved of it passes
+    as one saved by a pydicom pipeline does. One carrying neither has no spacing."""
+    if str(ds.get("SOPClassUID", "")) not in IMAGER_SPACING_CLASSES:
+        return geometry
+    imager = _column_row(ds.get("ImagerPixelSpacing"))
+    if imager is None and geometry.spacing is None:
+        return geometry
+    itk = imager or (1.0, 1.0)
+    if geometry.spacing is None or geometry.spacing == itk:
+        return replace(geometry, spacing=itk)
+    if imager is None:
+        return replace(geometry, alternative=replace(geometry, spacing=itk))
+    return replace(geometry, spacing=itk, alternative=geometry)
+
+
+def _along(positions: list, normal) -> tuple[tuple[float, ...], ...] | None:
+    """A multi-frame object's distinct frame positions, lowest along its normal first (None
+    when a frame has none)."""
+    import numpy as np
+
+    if not positions or any(p is None or len(p) != 3 for p in positions):
+        return None
+    distinct = {tuple(round(float(v), POSITION_DECIMALS) for v in p) for p in positions}
+    return tuple(sorted(distinct, key=lambda p: float(np.dot(p, normal))))
 
 
 def _lowest(positions: list, normal) -> list | None:

@@ -25,6 +25,8 @@ from segcore.content.mask_channels import (
     palette_greys,
 )
 from segcore.content.mask_format_dicom import dicom_header, dicom_values
+from segcore.content.mask_format_numpy import numpy_header, numpy_values
+from segcore.content.mask_format_tiff import Pages, slice_pages
 from segcore.content.mask_geometry import (
     READER_ORDER,
     Geometry,
@@ -34,7 +36,6 @@ from segcore.content.mask_geometry import (
     grid_size,
     make_geometry,
     read_at_most,
-    size_of_array,
     values_of,
 )
 from segcore.core.errors import UnreadableUpload
@@ -82,25 +83,28 @@ def _pillow(source) -> "object":
 
 
 def planar_header(source) -> Geometry:
-    image = _pillow(source)
-    return make_geometry((image.width, image.height, getattr(image, "n_frames", 1)))
+    """An image's grid: its slices are its pages, but for a TIFF's reduced-resolution pages
+    and an ImageJ hyperstack's channels (mask_format_tiff)."""
+    return make_geometry(_slice_pages(_pillow(source)).shape)
 
 
 def planar_values(source, max_voxels: int) -> tuple[Geometry, MaskValues | None]:
     import numpy as np
-    from PIL import ImageSequence
 
     image = _pillow(source)
-    geometry = make_geometry((image.width, image.height, getattr(image, "n_frames", 1)))
-    if geometry.voxels > max_voxels:
+    stack = _slice_pages(image)
+    geometry = make_geometry(stack.shape)
+    if image.width * image.height * len(stack.indices) > max_voxels:
         return geometry, None
     if _deep_colour(image, source):
         return geometry, values_of(_itk_planar(source, image.format))
     try:
-        # Every page of a multi-page TIFF (a stack's slices), not only the first.
+        # Every page of a multi-page TIFF (a stack's slices), not only the first; never a
+        # reduced-resolution page (a pyramid level, a thumbnail), whose values are resampled.
         pages, modes = [], set()
-        for page in ImageSequence.Iterator(image):
-            page = page.convert("RGB") if page.mode in NOT_RGB_MODES else page
+        for index in stack.indices:
+            image.seek(index)
+            page = image.convert("RGB") if image.mode in NOT_RGB_MODES else image
             shown, black_and_white = palette_greys(page, np.asarray(page))
             modes.add("1" if black_and_white else page.mode)
             pages.append(_labels(shown))
@@ -110,6 +114,13 @@ def planar_values(source, max_voxels: int) -> tuple[Geometry, MaskValues | None]
     values = values_of(array)
     values.one_bit = modes == {"1"}
     return geometry, values
+
+
+def _slice_pages(image) -> Pages:
+    try:
+        return slice_pages(image)
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise UnreadableUpload(f"not a readable image ({first_line(exc)})") from None
 
 
 def _deep_colour(image, source) -> bool:
@@ -355,60 +366,6 @@ def nrrd_values(
         return geometry, nrrd_voxel_values(header, nrrd.read_data(header, stream, index_order="F"))
     except (OSError, ValueError, EOFError, nrrd.NRRDError) as exc:
         raise UnreadableUpload(f"not a readable NRRD file ({first_line(exc)})") from None
-
-
-# --- NumPy (.npy, .npz) ----------------------------------------------------------------
-
-
-def numpy_values(source: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValues | None]:
-    """A `.npy` array, or the single array of a `.npz` (never unpickled). No spacing, position
-    or axis order: its shape (`array_shape`) is compared in the order of its image's reader
-    (mask_geometry.in_order_of), else shown rows first."""
-    import numpy as np
-
-    data = np.load(source, allow_pickle=False, mmap_mode=None)
-    if isinstance(data, np.lib.npyio.NpzFile):
-        with data:
-            if len(data.files) != 1:
-                raise UnreadableUpload(
-                    f"an .npz of {len(data.files)} arrays: which one is the mask is not known"
-                )
-            array = data[data.files[0]]
-    else:
-        array = data
-    geometry = replace(make_geometry(size_of_array(array.shape)), array_shape=array.shape)
-    if geometry.voxels > max_voxels:
-        return geometry, None
-    return geometry, values_of(array)
-
-
-def numpy_header(path: str) -> Geometry:
-    """An image's grid from a `.npy` header (or the single array's of a `.npz`): its values
-    are never read."""
-    import zipfile
-
-    import numpy as np
-
-    def shape_of(handle) -> tuple:
-        version = np.lib.format.read_magic(handle)
-        read = (
-            np.lib.format.read_array_header_1_0
-            if version == (1, 0)
-            else np.lib.format.read_array_header_2_0
-        )
-        return read(handle)[0]
-
-    if path.lower().endswith(".npz"):
-        with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if n.endswith(".npy")]
-            if len(names) != 1:
-                raise UnreadableUpload(f"an .npz of {len(names)} arrays, not one image")
-            with archive.open(names[0]) as handle:
-                shape = shape_of(handle)
-    else:
-        with open(path, "rb") as handle:
-            shape = shape_of(handle)
-    return make_geometry(size_of_array(shape))
 
 
 # --- MetaImage (SimpleITK) --------------------------------------------------------------

@@ -41,6 +41,9 @@ class Geometry:
     array_shape: tuple[int, ...] | None = None
     # An image's: how its format's reader lays out its array (one of ARRAY_ORDERS)
     array_order: str | None = None
+    # A multi-frame DICOM object's distinct frame positions (LPS, mm), lowest along its normal
+    # first: a SEG's drawn slices are each placed on one of its image's (mask_content)
+    positions: tuple[tuple[float, ...], ...] | None = None
 
     @property
     def voxels(self) -> int:

@@ -1,12 +1,15 @@
 """Which image a mask of an upload is checked against, and that image's grid (header only).
 
-An upload may name several batches whose images share names. A mask under a folder naming one
+An upload may name several batches whose images share names, and a batch may hold several
+images of one key (`case1.nii.gz` and its preview `case1.png`). A mask under a folder naming one
 of them is that batch's (`mask_matching.folder_batches`, as the completeness check places it).
-Otherwise, when several of the upload's batches have its image, the mask's own grid decides:
-the images it fits (size, spacing, origin, direction) are its images; when it fits none, or
-cannot be read, nothing says which batch it belongs to, and it is checked against each of
-them, as the completeness check counts it for each (an empty mask is every such batch's
-problem, never passed for want of knowing whose). Within a batch, among images sharing a name
+Otherwise, when several images (of the upload's batches, or of one batch) may be its image,
+the mask's own grid decides: the images it fits (size, spacing, origin, direction) are its
+images; when it fits none, or cannot be read, nothing says whose it is, and it is checked
+against each of them, as the completeness check counts it for each (an empty mask is every
+such batch's problem, never passed for want of knowing whose). An image that no mask of the
+upload fits, though the completeness check counts one for it, gets the problems of those
+masks against it (`mask_content_scan`): it is never left unchecked. Within a batch, among images sharing a name
 in different subfolders, a mask is checked against the one its folders name
 (`mask_matching.image_for_mask`, as the completeness check counts it), or none.
 """
@@ -74,6 +77,9 @@ class ImageIndex:
     # images sharing a name in a batch, by path on disk: (their relative names' distinguishing
     # folders, its own relative name)
     same_name: dict = field(default_factory=dict)
+    # images sharing their key, not their name, with another of their batch (`case1.nii.gz`
+    # and `case1.png`), by path on disk: a mask's problems against them name the image
+    shared_key: set = field(default_factory=set)
 
     @classmethod
     def from_listings(
@@ -94,20 +100,33 @@ class ImageIndex:
                 folders = distinguishing_folders(group)
                 for name in group:
                     index.same_name[str(Path(listing.folder) / name)] = (folders, name)
+            own: dict[str, list[str]] = {}
             for name in listing.names:
                 key = image_key(name, index.extensions)
                 image = (str(Path(listing.folder) / name), base_name(name), listing.batch_id)
                 index._add(key, image)
+                own.setdefault(key, []).append(image[0])
                 channel = channel_key(key)  # nnU-Net: case_0001's mask, of case_0001_0000
                 if channel:
-                    index._add(channel, image)
+                    index._add(channel, image, first_only=True)
+            index.shared_key.update(
+                path
+                for paths in own.values()
+                if len([p for p in paths if p not in index.same_name]) > 1
+                for path in paths
+                if path not in index.same_name
+            )
         return index
 
-    def _add(self, key: str, image: Image) -> None:
+    def _add(self, key: str, image: Image, first_only: bool = False) -> None:
+        """Every image of the key (`case1.nii.gz` and its preview `case1.png`: the mask counts
+        for both); `first_only` (an nnU-Net channel's key): each batch's first of the key, and
+        every image sharing a name with another."""
         found = self.images.setdefault(key, [])
-        # each batch's first of that key, and every image sharing a name with another
-        if image[0] in self.same_name or all(
-            known[2] != image[2] or known[0] in self.same_name for known in found
+        if (
+            not first_only
+            or image[0] in self.same_name
+            or all(known[2] != image[2] or known[0] in self.same_name for known in found)
         ):
             found.append(image)
 
@@ -115,7 +134,8 @@ class ImageIndex:
         """The images a mask member (its path in the archive) may be the mask of: one per batch
         having an image of its name; in an upload naming several batches, only the batch its
         folder names when one does ([] when that batch has no such image)."""
-        found = self.images.get(mask_key(base_name(member), self.suffixes, self.extensions))
+        key = mask_key(base_name(member), self.suffixes, self.extensions, self.images)
+        found = self.images.get(key)
         if not found:
             return []
         named = folder_batches(member, self.folders) & self.batches
@@ -124,8 +144,8 @@ class ImageIndex:
         return [i for b in dict.fromkeys(i[2] for i in found) for i in self._own(member, found, b)]
 
     def _own(self, member: str, found: list[Image], batch: str) -> list[Image]:
-        """Batch `batch`'s image of a mask among `found`: the same-named one its folders name,
-        else the batch's first of its key unless that one shares its name ([]: ambiguous)."""
+        """Batch `batch`'s images of a mask among `found`: the same-named one its folders name,
+        else those of its key that share no name ([]: ambiguous)."""
         mine = [image for image in found if image[2] == batch]
         for image in mine:
             if image[0] in self.same_name:
@@ -133,7 +153,7 @@ class ImageIndex:
                 chosen = image_for_mask(member, folders)
                 if chosen is not None:
                     return [i for i in mine if self.same_name.get(i[0], (0, None))[1] == chosen]
-        return [image for image in mine if image[0] not in self.same_name][:1]
+        return [image for image in mine if image[0] not in self.same_name]
 
 
 def image_grids(images: list[Image]) -> dict[Image, Geometry | str]:

@@ -180,9 +180,16 @@ def channel_key(key: str) -> str | None:
     return stripped if stripped != key and stripped else None
 
 
-def mask_key(name: str, suffixes=DEFAULT_MASK_SUFFIXES, extensions=DEFAULT_EXTENSIONS) -> str:
-    """The key a mask is matched by: its stem without one mask suffix (the longest that fits)."""
+def mask_key(
+    name: str, suffixes=DEFAULT_MASK_SUFFIXES, extensions=DEFAULT_EXTENSIONS, image_keys=()
+) -> str:
+    """The key a mask is matched by: its stem without one mask suffix (the longest that fits),
+    or its whole stem when that is one of `image_keys` (the batch's), so an image whose own
+    name ends in a suffix (`liver_label.png`) gets the mask named exactly like it
+    (`masks/liver_label.png`): an exact name wins over a suffix."""
     stem = nfc(split_extension(base_name(name), extensions)[0]).casefold()
+    if stem in image_keys:
+        return stem
     for suffix in sorted((nfc(s).casefold() for s in suffixes), key=len, reverse=True):
         if suffix and stem.endswith(suffix) and len(stem) > len(suffix):
             return stem[: -len(suffix)]
@@ -376,25 +383,27 @@ def compare_batch(
             note=note,
             other_files=others,
         )
-    by_key: dict[str, list[str]] = {}
-    for path in sorted(set(masks)):
-        by_key.setdefault(mask_key(path, suffixes, extensions), []).append(path)
-    same, ambiguous = _masks_by_folder(images, by_key, extensions)
     image_keys: set[str] = set()
-    missing = []
     for name in images:
         key = image_key(name, extensions)
         channel = channel_key(key)
         image_keys.update((key, channel) if channel else (key,))
+    keys = {m: mask_key(m, suffixes, extensions, image_keys) for m in set(masks)}
+    by_key: dict[str, list[str]] = {}
+    for path in sorted(set(masks)):
+        by_key.setdefault(keys[path], []).append(path)
+    same, ambiguous = _masks_by_folder(images, by_key, extensions)
+    missing = []
+    for name in images:
+        key = image_key(name, extensions)
+        channel = channel_key(key)
         if name in same:
             if not same[name]:
                 missing.append(name)
         elif key not in by_key and (channel is None or channel not in by_key):
             missing.append(name)
     missing.sort()
-    extra = sorted(
-        {base_name(m) for m in masks if mask_key(m, suffixes, extensions) not in image_keys}
-    )
+    extra = sorted({base_name(m) for m in masks if keys[m] not in image_keys})
     # a mask is one per name, except where its folders tell same-named images apart
     by_folder = {m for found in same.values() for m in found} | set(ambiguous)
     counted = {m if m in by_folder else same_mask_name(m) for m in masks}

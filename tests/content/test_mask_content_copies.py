@@ -176,3 +176,57 @@ def test_masks_under_another_batch_s_folder_are_checked_only_where_they_count(
     assert (check["state"], check["missing_count"]) == ("incomplete", 3)
     _, content = found["batch_3"]
     assert (content.get("checked", 0), content.get("problems", 0), said(content)) == (0, 0, [])
+
+
+def test_a_loose_mask_fitting_one_batch_leaves_the_other_batch_without_one(
+    dbs, upload, tmp_path, sync_and_check, run_cli
+):
+    """`batch_1_to_batch_2.zip` holds only loose masks of batch_1's size (40×32); batch_2's
+    images are 64×64. The grid gives them to batch_1, so batch_2, whose completeness counts
+    them, gets their problems against its images and is not delivered by them."""
+    batches(dbs, tmp_path, {"batch_1": SHAPE, "batch_2": (64, 64)})
+    upload("batch_1_to_batch_2.zip", archive_with("zip", masks(tmp_path / "m"), tmp_path / "m.zip"))
+    found, receipt = sync_and_check()
+    (status_1, content_1), (status_2, content_2) = found["batch_1"], found["batch_2"]
+    assert (content_1["checked"], content_1["problems"], status_1) == (3, 0, "review")
+    assert (content_2["checked"], content_2["problems"], status_2) == (3, 3, "rework")
+    assert "img_001_mask.png: 40×32, image 64×64" in said(content_2)
+    assert (receipt["problem"], receipt["usable"]) == ("content", False)
+    assert json.loads(run_cli("status", "--json").stdout)["delivered"] == 1
+
+
+def test_a_mask_of_two_images_of_one_name_is_checked_against_each(
+    dbs, upload, tmp_path, sync_and_check
+):
+    """`case1.nii.gz` and its preview `case1.png` in one folder: one mask counts for both, so
+    it is checked against both, the image it does not fit named; with a mask of each, each is
+    checked against the image it fits, and the batch is delivered."""
+    import gzip
+
+    import nibabel
+
+    folder = tmp_path / "data" / "batch_1"
+    folder.mkdir(parents=True)
+    volume = np.zeros((40, 32, 6), np.uint8)
+    (folder / "case1.nii.gz").write_bytes(
+        gzip.compress(nibabel.Nifti1Image(volume, np.eye(4)).to_bytes())
+    )
+    png(folder / "case1.png", np.full(SHAPE, 80))
+    dbs.work.batches.insert_one({"id": "batch_1", "folder": str(folder), "status": "pending"})
+    volume[3:6, 3:6, 2] = 1
+    root = tmp_path / "m"
+    root.mkdir()
+    (root / "case1_mask.nii.gz").write_bytes(
+        gzip.compress(nibabel.Nifti1Image(volume, np.eye(4)).to_bytes())
+    )
+    upload("batch_1.zip", archive_with("zip", root, tmp_path / "m.zip"))
+    found, receipt = sync_and_check()
+    status, content = found["batch_1"]
+    assert (content["checked"], content["problems"], status) == (2, 1, "rework")
+    assert said(content) == ["case1_mask.nii.gz (case1.png): 40×32×6, image 40×32"]
+    assert (receipt["problem"], receipt["usable"]) == ("content", False)
+    png(root / "case1_mask.png", label_square(SHAPE))
+    upload("batch_1.zip", archive_with("zip", root, tmp_path / "m2.zip"))
+    found, receipt = sync_and_check()
+    status, content = found["batch_1"]
+    assert (content["checked"], content["problems"], said(content), status) == (2, 0, [], "review")

@@ -137,3 +137,49 @@ def test_an_rt_structure_set_uploaded_as_a_mask_is_named(lab, upload, tmp_path):
     assert said(row) == {
         "ct_mask.dcm": "ct_mask.dcm: unreadable (a DICOM RT Structure Set, not an image mask)"
     }
+
+
+DX_STORAGE = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray Image Storage - For Presentation
+
+
+def radiograph(path, pixel_spacing=None) -> None:
+    """CT_small as a DX (a projection radiograph: no position, no orientation) with the
+    detector's ImagerPixelSpacing and, given, a PixelSpacing calibrated at the patient."""
+    ds = pydicom.dcmread(CT)
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = DX_STORAGE
+    ds.Modality = "DX"
+    for keyword in (
+        "ImagePositionPatient",
+        "ImageOrientationPatient",
+        "SliceLocation",
+        "PixelSpacing",
+    ):
+        delattr(ds, keyword)
+    ds.ImagerPixelSpacing = [0.2, 0.25]
+    if pixel_spacing:
+        ds.PixelSpacing = pixel_spacing
+    ds.save_as(path, enforce_file_format=True)
+
+
+def test_a_radiographs_mask_fits_the_spacing_itk_reads_and_the_calibrated_one(
+    lab, upload, tmp_path
+):
+    """A DX with ImagerPixelSpacing 0.2\\0.25 and PixelSpacing 0.16\\0.2: the mask SimpleITK
+    saves of it (ITK reads the imager's, 0.25×0.2) passes, as does one in its PixelSpacing;
+    one of another spacing is named, also against a DX carrying ImagerPixelSpacing alone."""
+    radiograph(images_dir(lab) / "dx_itk.dcm", [0.16, 0.2])
+    radiograph(images_dir(lab) / "dx_calibrated.dcm", [0.16, 0.2])
+    radiograph(images_dir(lab) / "dx_wrong.dcm", [0.16, 0.2])
+    radiograph(images_dir(lab) / "dx_imager.dcm")
+    image = SimpleITK.ReadImage(str(images_dir(lab) / "dx_itk.dcm"))
+    mask = SimpleITK.Cast(image > 1100, SimpleITK.sitkUInt8)
+    SimpleITK.WriteImage(mask, str(lab.masks / "dx_itk_mask.nii.gz"))
+    for stem, spacing in (("calibrated", 0.2), ("wrong", 0.5), ("imager", 0.5)):
+        mask.SetSpacing((spacing, 0.16 if stem == "calibrated" else 0.5, 5.0))
+        SimpleITK.WriteImage(mask, str(lab.masks / f"dx_{stem}_mask.nii.gz"))
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 4
+    assert said(row) == {
+        "dx_wrong_mask.nii.gz": "dx_wrong_mask.nii.gz: spacing 0.5×0.5, image 0.25×0.2",
+        "dx_imager_mask.nii.gz": "dx_imager_mask.nii.gz: spacing 0.5×0.5, image 0.25×0.2",
+    }

@@ -76,3 +76,29 @@ def test_a_seg_of_a_volume_holds_the_slices_where_something_is_drawn(lab, upload
     assert set(shown) == {"shifted_seg.dcm", "longer_seg.dcm"}, shown
     assert shown["longer_seg.dcm"] == "longer_seg.dcm: 64×64×5, image 64×64×4"
     assert shown["shifted_seg.dcm"].startswith("shifted_seg.dcm: origin -78.9")
+
+
+def test_a_seg_drawn_off_the_images_slices_is_named(lab, upload, tmp_path):
+    """A SEG that left out its empty frames is placed slice by slice: drawn 500 mm past the
+    volume, or 2.5 mm off the slices (between two of them), its slices are none of the image's,
+    however few they are; on the image's slices it passes."""
+    positions = [slice_position(index) for index in range(4)]
+    for stem in ("right", "far", "between"):
+        enhanced_image(images_dir(lab) / f"{stem}.dcm", positions)
+
+    def moved(dz: float) -> list:
+        return [(1, [x, y, z + dz], drawn(*TOP)) for x, y, z in positions[1:3]]
+
+    seg(lab.masks / "right_seg.dcm", moved(0.0), 1)
+    seg(lab.masks / "far_seg.dcm", moved(500.0), 1)
+    seg(lab.masks / "between_seg.dcm", moved(2.5), 1)
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 3
+    said_of = said(row)  # MR_small's slices lie at z = 6.64, 11.64, 16.64 and 21.64 mm
+    assert said_of == {
+        "far_seg.dcm": "far_seg.dcm: a slice drawn at 511.6 mm along the slices, not on any "
+        "of the image's 4 slices (6.64 to 21.64 mm)",
+        "between_seg.dcm": "between_seg.dcm: a slice drawn at 14.14 mm along the slices, not "
+        "on any of the image's 4 slices (6.64 to 21.64 mm)",
+    }
+    assert row["counts"]["wrong_size"] == 2

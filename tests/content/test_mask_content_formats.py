@@ -136,6 +136,28 @@ def test_numpy_masks_and_images_are_read_by_numpy(lab, upload, tmp_path):
     }
 
 
+def test_numpy_arrays_that_are_no_mask_are_said_in_words(lab, upload, tmp_path):
+    """A saved number (`np.array(3)`), complex values or records are no label mask: said so,
+    never with Python's error text nor an empty size; a 0-dimensional image likewise."""
+    for stem in ("a", "b", "c", "d"):
+        png(images_dir(lab) / f"{stem}.png", np.full((20, 24), 90))
+    np.save(images_dir(lab) / "e.npy", np.array(7))
+    np.save(lab.masks / "a_mask.npy", np.zeros((20, 24), complex))
+    np.save(lab.masks / "b_mask.npy", np.array(3))
+    np.save(lab.masks / "c_mask.npy", np.zeros((20, 24), dtype=[("x", "u1"), ("y", "u1")]))
+    np.save(lab.masks / "d_mask.npy", np.full((20, 24), "1"))
+    np.save(lab.masks / "e_mask.npy", square(1))
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    odd = "unreadable (not an image mask: values of type {} that no mask holds)"
+    assert said(row) == {
+        "a_mask.npy": "a_mask.npy: " + odd.format("complex128"),
+        "b_mask.npy": "b_mask.npy: unreadable (not an image mask: a 0-dimensional array)",
+        "c_mask.npy": "c_mask.npy: " + odd.format("void16"),
+        "d_mask.npy": "d_mask.npy: " + odd.format("str32"),
+        "e_mask.npy": "e_mask.npy: its image cannot be read (not an image: a 0-dimensional array)",
+    }
+
+
 @pytest.mark.parametrize(
     "filename", ["MR_small_jpeg_ls_lossless.dcm", "JPGExtended.dcm", "MR_small_RLE.dcm"]
 )

@@ -134,6 +134,18 @@ def test_complete_incomplete_and_extra():
     assert (extra.state, extra.extra_count, extra.missing_count) == ("extra", 1, 0)
 
 
+def test_a_mask_named_exactly_like_its_image_wins_over_a_suffix():
+    """Images whose own names end in a mask suffix (`liver_label.png`, `case_gt.png`) get the
+    masks named exactly like them (`masks/liver_label.png`), never "missing" and "extra" at
+    once; a suffixed mask of an image named without one still matches it."""
+    images = ["img_001.png", "liver_label.png", "case_gt.png", "liver.png"]
+    masks = ["masks/img_001.png", "masks/liver_label.png", "masks/case_gt.png", "liver_mask.png"]
+    check = compare_batch(images, masks, [])
+    assert (check.state, check.matched, check.missing, check.extra) == ("complete", 4, [], [])
+    alone = compare_batch(["liver.png", "liver_label.png"], ["masks/liver_label.png"], [])
+    assert (alone.missing, alone.extra) == (["liver.png"], [])
+
+
 def test_unreadable_upload_and_unknown_inputs():
     bad = [{"filename": "part2.zip", "reason": "encrypted zip"}]
     state = compare_batch(["img_001.png", "img_002.png"], ["img_001_mask.png"], bad)
