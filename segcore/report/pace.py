@@ -18,7 +18,7 @@ from functools import lru_cache
 from segcore.core.naming import batch_number, person_key, shown_name
 from segcore.core.phrases import N_, Nn_, Phrase
 from segcore.core.timefmt import parse_date, to_office
-from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD, delivered_at, is_open, is_usable_batch
+from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD, delivery_of, is_open
 from segcore.work.holders import display_names, holder, people_by_key
 
 # What segcore says about a risk or a move (worded in the reader's language by the app).
@@ -202,14 +202,14 @@ def pace_row(doc: dict) -> dict:
     """
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     assignee = holder(doc.get("assignee"))
-    usable = is_usable_batch(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD))
+    usable, delivered = delivery_of(doc)
     return {
         "id": str(doc.get("id", "")),
         "assignee": assignee,
         "usable": usable,
         "with_masks": doc.get("mongo_uploaded") is True,
         "open": is_open(assignee, usable, doc.get("status")),
-        "delivered": delivered_at(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD)),
+        "delivered": delivered,
         "due_date": parse_due_date(meta.get("due_date")),
         "priority": meta.get("priority"),
     }

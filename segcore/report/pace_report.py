@@ -17,6 +17,7 @@ from segcore.core.timefmt import zone_name
 from segcore.core.translations import Words
 from segcore.report.pace import Alerts, RiskyBatch, local_day
 from segcore.report.progress import burndown, kpis
+from segcore.work.delivery import REWORK
 
 ENGLISH = Words("en")
 
@@ -37,8 +38,9 @@ REWORK_STATES = ("incomplete", "unreadable")
 def delivery_quality(rows: list[dict]) -> Quality:
     """Uploaded vs usable from batch rows (`with_masks`, `usable`, `mask_state`,
     `mask_problems`): batches with masks, those delivered and usable (the KPIs' rule,
-    segcore.work.delivery: content problems make masks unusable), and those needing rework
-    (an upload unreadable or incomplete, or masks with content problems)."""
+    segcore.work.delivery: content problems and a reviewer's send-back make masks unusable),
+    and those needing rework (an upload unreadable or incomplete, masks with content problems,
+    or uploads a reviewer sent back: `rework` and not usable)."""
     checked = any(r.get("mask_state") is not None for r in rows)
     return Quality(
         uploaded=sum(1 for r in rows if r["with_masks"]),
@@ -47,7 +49,11 @@ def delivery_quality(rows: list[dict]) -> Quality:
             1
             for r in rows
             if not r.get("usable")
-            and (r.get("mask_state") in REWORK_STATES or r.get("mask_problems"))
+            and (
+                r.get("mask_state") in REWORK_STATES
+                or r.get("mask_problems")
+                or (r["with_masks"] and r.get("status") == REWORK)
+            )
         ),
     )
 
