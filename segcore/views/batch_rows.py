@@ -38,7 +38,7 @@ from segcore.work.batches import (
     BatchQuery,
     order_number,
 )
-from segcore.work.delivery import content_problems, delivery_of, is_open
+from segcore.work.delivery import content_problems, credited_to, delivery_of, is_open
 from segcore.work.holders import holder, same_person
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ def batch_row(doc: dict) -> dict:
         "open": is_open(assignee, usable, status),
         "usable": usable,
         "delivered": delivered,
+        "delivered_by": credited_to(doc, assignee, delivered),
         "uploaded": (info.get("first_upload") or latest) if with_masks else None,
         "sent_back": review.get("sent_back") or 0,
         "accepted": isinstance(review.get("accepted_at"), datetime) and status == "done",

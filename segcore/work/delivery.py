@@ -32,6 +32,10 @@ CONTENT_FIELD = "mask_content"  # the content checks' result on a batch (`proble
 REVIEW_FIELD = "review"  # the coordinator's review on a batch (segcore.work.review)
 SENT_BACK_AT = f"{REVIEW_FIELD}.last_sent_back_at"
 LATEST_UPLOAD = "training_metrics_info.latest_upload"
+# Who held a delivered batch when it was delivered, noted when it is reassigned afterwards:
+# {"name": the holder then, "at": the delivery's moment}. A delivery is theirs, not the new
+# holder's; a later delivery (usable again after a send-back) is whoever holds it then.
+DELIVERED_BY = "delivered_by"
 # A query cannot compare two fields without `$expr`: a batch sent back and still in rework is
 # taken as not delivered here (a newer upload moves it to review when MASKS_SET_STATUS is on);
 # `is_delivered` tells exactly in Python.
@@ -146,6 +150,36 @@ def delivery_of(doc: dict) -> tuple[bool, datetime | None]:
         if _utc(moment) <= sent_back < latest:
             moment = latest  # delivered again by the upload after the send-back
     return True, moment
+
+
+def credited_to(doc: dict, assignee: str | None, delivered: datetime | None) -> str | None:
+    """Whose delivery a delivered batch is: the holder noted when it was reassigned after
+    that delivery (`delivered_by`, for the same moment), else who holds it now (`assignee`)."""
+    if delivered is None:
+        return None
+    noted = doc.get(DELIVERED_BY)
+    if isinstance(noted, dict) and _utc(noted.get("at")) == _utc(delivered):
+        name = holder(noted.get("name"))
+        if name is not None:
+            return name
+    return assignee
+
+
+def delivered_by_update(doc: dict, new_assignee: object) -> dict:
+    """The `$set` that keeps a delivered batch's delivery with the one who held it, when it is
+    reassigned (to `new_assignee`, None for nobody): empty when it is not delivered or the
+    delivery is already noted. `doc` holds what `delivery_of` reads, `assignee` and
+    `delivered_by`. Pure."""
+    usable, moment = delivery_of(doc)
+    if not usable or moment is None:
+        return {}
+    credited = credited_to(doc, holder(doc.get("assignee")), moment)
+    noted = doc.get(DELIVERED_BY)
+    if credited is None or (isinstance(noted, dict) and noted.get("name") == credited):
+        return {}
+    if holder(new_assignee) == credited:
+        return {}
+    return {DELIVERED_BY: {"name": credited, "at": moment}}
 
 
 def is_open(assignee: object, usable: bool, status: object) -> bool:
