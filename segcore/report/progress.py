@@ -192,7 +192,8 @@ def burndown(
 
     A batch counts as done on the day its masks became usable (segcore.delivery: an unreadable
     or incomplete upload is not done); one usable with no readable date counts as done before
-    `start`. The pace is the number of
+    `start`; one dated after `today` (an uploader's clock ahead) counts as done today, as every
+    other figure counts it delivered now. The pace is the number of
     batches done in the `window_days` up to `today`; with no recent progress there is no
     projected finish date. Days are `zone`'s (the office's, as `today` and the uploads chart):
     a delivery at 00:30 in Madrid is that day's, not the UTC day before.
@@ -207,7 +208,7 @@ def burndown(
         if day is None:
             undated_done += 1
         else:
-            done_days[day] += 1
+            done_days[min(day, today)] += 1
     sorted_days = sorted(done_days)
     points = []
     for day in days(start, end):
