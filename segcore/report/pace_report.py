@@ -105,9 +105,18 @@ def figures(
     zone: tzinfo | None = timezone.utc,
 ):
     """The headline figures, one sentence each: the Dashboard's counts (uploaded is not
-    delivered, the share is of batches delivered and usable); days are `zone`'s."""
+    delivered, the share is of batches delivered and usable); days are `zone`'s. Before a
+    first sync (`alerts.waiting_for_sync`) uploads, deliveries and what needs attention are
+    not known: they say so, never 0."""
     _ = words.gettext
     counts = kpis(rows)
+    if getattr(alerts, "waiting_for_sync", False):
+        return [
+            _(
+                "Batches: {total} in total, {assigned} assigned; uploaded, delivered and "
+                "needing attention: unknown until a sync has run"
+            ).format(total=counts.total, assigned=counts.assigned)
+        ]
     lines = [
         _(
             "Batches: {total} in total, {assigned} assigned, {uploaded} uploaded, {delivered} "
@@ -193,6 +202,9 @@ def build_report(
         ]
         for p in alerts.people
     ]
+    if getattr(alerts, "waiting_for_sync", False):  # deliveries are what a sync reads
+        unknown = _("unknown until a sync")
+        people = [[row[0], row[1], "?", "?", "?", "?", "?", unknown] for row in people]
     report = WeeklyReport(
         _("Segmentation weekly report, {day}").format(day=words.day(alerts.today)),
         figures(rows, alerts, quality, words, zone),
