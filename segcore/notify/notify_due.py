@@ -201,7 +201,9 @@ def enqueue_daily(databases: Databases, now: datetime | None = None) -> int:
     # a list of ids as this version writes it; anything else (another tool's) reports nothing
     reported = {m for m in marks if isinstance(m, str)} if isinstance(marks, list) else set()
     return notify_outbox.enqueue(
-        db, daily_messages(alerts, newly_at_risk(alerts, reported), recipients), now
+        db,
+        daily_messages(alerts, newly_at_risk(alerts, reported), recipients, settings.zone),
+        now,
     )
 
 

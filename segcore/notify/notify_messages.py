@@ -19,7 +19,14 @@ from segcore.core.naming import person_key
 from segcore.core.translations import Words
 from segcore.notify.notify_outbox import Message
 from segcore.report.pace import Alerts
-from segcore.report.pace_report import alert_sections, build_report, risk_reason, to_html, to_text
+from segcore.report.pace_report import (
+    alert_sections,
+    build_report,
+    risk_reason,
+    stale_note,
+    to_html,
+    to_text,
+)
 
 NAMES_LISTED = 20  # missing masks named in a receipt; the rest are counted
 WEBHOOK = "webhook"
@@ -242,9 +249,15 @@ def risk_marks(batches: list, today: date) -> list[str]:
     ]
 
 
-def daily_messages(alerts: Alerts, fresh: list, recipients: list[Recipient]) -> list[Message]:
+def daily_messages(
+    alerts: Alerts,
+    fresh: list,
+    recipients: list[Recipient],
+    zone: tzinfo | None = timezone.utc,
+) -> list[Message]:
     """The day's digest for each coordinator: stalled people, batches newly at risk or overdue,
-    and the suggested moves. None when there is nothing new to say."""
+    and the suggested moves; first, when the last sync is stale, the sentence naming it (at
+    `zone`'s time, the office's). None when there is nothing new to say."""
     if not alerts.stalled and not fresh:
         return []
     day = alerts.today.isoformat()
@@ -254,6 +267,7 @@ def daily_messages(alerts: Alerts, fresh: list, recipients: list[Recipient]) -> 
         "at_risk": risk_marks(alerts.at_risk, alerts.today),
         "new_at_risk": [b.id for b in fresh],
         "moves": [{"id": m.id, "from": m.from_, "to": m.to} for m in alerts.moves],
+        "stale": bool(getattr(alerts, "stale", False)),
     }
     messages = []
     for recipient in recipients:
@@ -269,8 +283,10 @@ def daily_messages(alerts: Alerts, fresh: list, recipients: list[Recipient]) -> 
             )
             for b in fresh
         ] or [_("none")]
+        stale = stale_note(alerts, words, zone)
         parts = [
             *_greeting(recipient, _),
+            *([stale, ""] if stale else []),
             sections[0][0],
             *[f"- {i}" for i in sections[0][1]],
             "",

@@ -217,19 +217,24 @@ def build_report(
             "from the deliveries a sync reads."
         )
         return report
-    if getattr(alerts, "stale", False):
-        report.figures.insert(
-            0,
-            _(
-                "As of the last sync, {when} ({zone}) (stale): deliveries since then are not "
-                "counted."
-            ).format(when=words.moment(alerts.basis.finished_at, zone), zone=zone_name(zone)),
-        )
+    stale = stale_note(alerts, words, zone)
+    if stale:
+        report.figures.insert(0, stale)
     if not alerts.any:
         report.nothing = _("Nothing needs attention.")
         return report
     report.sections = alert_sections(alerts, words)
     return report
+
+
+def stale_note(alerts: Alerts, words: Words = ENGLISH, zone: tzinfo | None = timezone.utc):
+    """The sentence naming the stale sync the figures rest on (at `zone`'s time), or None when
+    the last sync is fresh: the weekly report and the daily alerts say it above their figures."""
+    if not getattr(alerts, "stale", False) or getattr(alerts, "waiting_for_sync", False):
+        return None
+    return words.gettext(
+        "As of the last sync, {when} ({zone}) (stale): deliveries since then are not counted."
+    ).format(when=words.moment(alerts.basis.finished_at, zone), zone=zone_name(zone))
 
 
 def _stalled_line(person, words: Words) -> str:
