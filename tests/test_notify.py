@@ -472,3 +472,34 @@ def test_a_member_whose_email_is_no_text_stops_nobody_elses_receipt(notify_dbs, 
     assert len(notify_due.send_due(databases, digests=False).sent) == 1
     [mail] = smtp.wait_for(1)
     assert mail["To"].addresses[0].addr_spec == "ana@example.org"
+
+
+def test_a_failed_test_message_is_reported_and_never_delivered_later(notify_dbs, smtp):
+    """`notify --test` is a probe of now: two tests against a server answering 451, then one
+    once it is fixed, and the timer's pass: one test email arrives, not three."""
+    databases = notify_dbs()
+    smtp.behaviour.refuse = "451 4.3.0 Try again later"
+    for moment in (NOW, NOW + timedelta(seconds=1)):
+        assert notify_due.enqueue_test(databases, moment) == 1
+        report = notify_due.send_due(databases, digests=False)
+        assert report.failed and not report.retrying and not report.sent
+    smtp.behaviour.refuse = None
+    assert notify_outbox.retry_waiting(databases.work, "test") == 0  # --retry leaves them
+    assert notify_due.enqueue_test(databases, NOW + timedelta(minutes=1)) == 1
+    assert len(notify_due.send_due(databases, digests=False).sent) == 1
+    later = datetime.now(timezone.utc) + timedelta(hours=7)
+    timer = notify_outbox.send_due(
+        databases.work, notify_due.deliverer(databases.settings), lambda: later
+    )
+    assert timer.sent == []
+    assert len(smtp.wait_for(1)) == 1
+    failed = notify_outbox.list_messages(databases.work, "failed")
+    assert len(failed) == 2 and all(m["due_at"] <= later.replace(tzinfo=None) for m in failed)
+
+
+def test_a_test_message_an_older_version_left_waiting_is_not_sent_late(notify_dbs, smtp):
+    databases = notify_dbs()
+    notify_due.enqueue_test(databases, NOW)
+    databases.work[notify_outbox.OUTBOX].update_many({}, {"$set": {"attempts": 3}})
+    report = notify_due.send_due(databases, digests=False)
+    assert report.failed and not report.sent and smtp.messages == []
