@@ -323,3 +323,16 @@ def test_excluded_names_and_addresses_are_separated_by_commas_or_semicolons():
     assert exclude == ("Flor", "luis@example.org", "Pérez, Ana", "Ceci", "ceci@example.org")
     assert excluded(Recipient("Luis", "luis@example.org", "es"), exclude)
     assert excluded(Recipient("flor", "flor@example.org", "es"), exclude)
+
+
+def test_teams_gets_names_and_file_names_as_text_not_markdown():
+    """A file name shaped like a Markdown link was a clickable phishing link in the
+    coordinators' channel: escaped for the card's Markdown, as Slack's format escapes it."""
+    name = "[Open the corrected masks](https://phish.example/login) **batch_1**.zip"
+    doc = {"_id": "k", "kind": "receipt", "subject": f"Upload {name}", "text": f"- {name}\n"}
+    card = webhook_payload("teams", doc)["attachments"][0]["content"]
+    subject, text = (block["text"] for block in card["body"])
+    for said in (subject, text):
+        assert "[Open the corrected masks](" not in said and "**batch" not in said
+        assert "\\[Open the corrected masks\\](https://phish.example/login)" in said
+    assert text.startswith("- ")  # our own list keeps its shape

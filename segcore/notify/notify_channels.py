@@ -10,6 +10,7 @@ import hmac
 import http.client
 import json
 import os
+import re
 import smtplib
 import ssl
 import time
@@ -194,6 +195,18 @@ def _slack_text(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# What Adaptive Cards' Markdown (a TextBlock's text) reads as markup: links `[text](url)`
+# (no brackets, no link), **bold**, _italic_, `code`, <at> mentions, and the backslash itself.
+# Each is escaped with a backslash; parentheses alone make no markup and stay as typed.
+_TEAMS_MARKUP = re.compile(r"([\\`*_\[\]~<>])")
+
+
+def _teams_text(text: object) -> str:
+    """Text for a Teams TextBlock: names and file names stay text (a `[text](url)` in a file
+    name is no link, `**x**` no bold); our own "- " list lines keep their shape."""
+    return _TEAMS_MARKUP.sub(r"\\\1", str(text))
+
+
 def webhook_payload(fmt: str, doc: dict) -> dict:
     """The body a chat expects: Slack's `text`, a Teams Adaptive Card, or the plain facts."""
     if fmt == "slack":
@@ -208,12 +221,12 @@ def webhook_payload(fmt: str, doc: dict) -> dict:
             "body": [
                 {
                     "type": "TextBlock",
-                    "text": doc["subject"],
+                    "text": _teams_text(doc["subject"]),
                     "weight": "Bolder",
                     "size": "Medium",
                     "wrap": True,
                 },
-                {"type": "TextBlock", "text": doc["text"], "wrap": True},
+                {"type": "TextBlock", "text": _teams_text(doc["text"]), "wrap": True},
             ],
         }
         return {
