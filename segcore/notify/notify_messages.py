@@ -85,6 +85,7 @@ def receipt_from_stored(doc: dict) -> dict:
             ]
     else:
         problems = content
+    counted = content.get("problems") if isinstance(content, dict) else None
     return {
         "id": str(doc.get("_id")),
         "upload_id": str(doc.get("_id")),
@@ -103,6 +104,8 @@ def receipt_from_stored(doc: dict) -> dict:
             "content": [p if isinstance(p, dict) else str(p) for p in problems]
             if isinstance(problems, list)
             else [],
+            # how many masks the content checks found wrong (the list may hold fewer)
+            "content_count": counted if type(counted) is int and counted > 0 else 0,
         },
     }
 
@@ -162,8 +165,18 @@ def receipt_text(receipt: dict, recipient: Recipient) -> tuple[str, str]:
             )
         lines.append("")
     if problems.get("content"):
+        # The first NAMES_LISTED offenders, then how many more (as for missing masks), then
+        # the upload's notes, never cut.
+        content = list(problems["content"])
+        notes = [p for p in content if isinstance(p, dict) and p.get("note")]
+        offenders = [p for p in content if not (isinstance(p, dict) and p.get("note"))]
+        count = max(int(problems.get("content_count") or 0), len(offenders))
         lines.append(_("Content checks:"))
-        lines += [f"- {_content_line(p, _)}" for p in problems["content"][:NAMES_LISTED]]
+        lines += [f"- {_content_line(p, _)}" for p in offenders[:NAMES_LISTED]]
+        listed = min(len(offenders), NAMES_LISTED)
+        if count > listed and listed:
+            lines.append("- " + _("and {count} more").format(count=count - listed))
+        lines += [f"- {_content_line(p, _)}" for p in notes]
         lines.append("")
     lines.append(_("Please upload the batch again once it is fixed."))
     return subject, "\n".join(lines) + "\n"
