@@ -332,7 +332,37 @@ def test_starttls_with_a_password_and_a_wrong_password_never_shown(
         notify_due.enqueue_receipts(wrong, [{**RECEIPT, "id": "r-9"}], NOW)
         notify_due.send_due(wrong, digests=False)
         [doc] = [m for m in notify_outbox.list_messages(wrong.work) if m["state"] != "sent"]
-        assert doc["answer"].startswith("127.0.0.1: 535") and "WrongSecret9" not in doc["answer"]
+        assert doc["answer"].startswith("127.0.0.1: login refused: 535")
+        assert "WrongSecret9" not in doc["answer"]
+    finally:
+        server.stop()
+
+
+def test_a_password_with_a_letter_outside_ascii_logs_in(notify_dbs, tmp_path, monkeypatch):
+    """`contraseña` never logged in (smtplib encodes logins as ASCII) and the outbox blamed the
+    coordinator's address; AUTH PLAIN and LOGIN carry UTF-8."""
+    import ssl
+
+    from tests.servers import make_certificates
+
+    paths = make_certificates(tmp_path / "tls")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(paths["cert"], paths["key"])
+    monkeypatch.setenv("SSL_CERT_FILE", str(paths["ca"]))
+    server = SmtpServer(tls_context=context, users={"dash": "contraseña-2026"}).start()
+    try:
+        url = f"smtp://dash:contrase%C3%B1a-2026@127.0.0.1:{server.port}"
+        databases = notify_dbs(smtp_url=url)
+        assert notify_due.enqueue_test(databases, NOW) == 1
+        report = notify_due.send_due(databases, digests=False)
+        assert len(report.sent) == 1, notify_outbox.list_messages(databases.work)
+        assert server.logins == 1 and len(server.wait_for(1)) == 1
+        wrong = notify_dbs(smtp_url=f"smtp://dash:contrase%C3%B1a-2025@127.0.0.1:{server.port}")
+        notify_due.enqueue_test(wrong, NOW + timedelta(seconds=1))
+        notify_due.send_due(wrong, digests=False)
+        [doc] = [m for m in notify_outbox.list_messages(wrong.work) if m["state"] != "sent"]
+        assert doc["answer"].startswith("127.0.0.1: login refused: 535")
+        assert "ana@example.org" not in doc["answer"]
     finally:
         server.stop()
 

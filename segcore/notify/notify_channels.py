@@ -134,7 +134,14 @@ def _smtp_session(settings, deadline: Deadline) -> smtplib.SMTP:
                 "sent in clear (use smtps:// or a server with STARTTLS)"
             )
     if parts.username:
-        session.login(unquote(parts.username), unquote(parts.password or ""))
+        try:
+            session.login(unquote(parts.username), unquote(parts.password or ""))
+        except UnicodeError as exc:  # a login failure, not the recipient's address
+            session.close()
+            raise DeliveryFailed(
+                f"mail server login: the user name or password cannot be sent ({exc.reason})",
+                unreachable=True,
+            ) from None
     return session
 
 
@@ -165,9 +172,10 @@ def send_email(settings, doc: dict) -> str:
         )
         # A refused login is refused for every message: trying again per message would lock
         # the account on servers that count failed logins.
+        login = isinstance(exc, smtplib.SMTPAuthenticationError)
+        said = f"{host}: login refused: " if login else f"{host}: "
         raise DeliveryFailed(
-            _scrubbed(f"{host}: {exc.smtp_code} {text}", settings),
-            unreachable=isinstance(exc, smtplib.SMTPAuthenticationError),
+            _scrubbed(f"{said}{exc.smtp_code} {text}", settings), unreachable=login
         ) from None
     except smtplib.SMTPRecipientsRefused as exc:
         answers = "; ".join(
