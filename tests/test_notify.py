@@ -533,3 +533,30 @@ def test_a_test_message_an_older_version_left_waiting_is_not_sent_late(notify_db
     databases.work[notify_outbox.OUTBOX].update_many({}, {"$set": {"attempts": 3}})
     report = notify_due.send_due(databases, digests=False)
     assert report.failed and not report.sent and smtp.messages == []
+
+
+@pytest.mark.parametrize(
+    ("uploader", "address"),
+    [
+        ("Jose", "jose.b@example.org"),
+        ("José", "jose.a@example.org"),
+        ("JOSE", "jose.a@example.org"),
+    ],
+)
+def test_of_legacy_duplicates_an_upload_is_told_to_the_one_spelled_exactly_so(
+    notify_dbs, smtp, uploader, address
+):
+    """José and Jose, as the old dashboard may leave them: Jose's upload went to José. The
+    member spelled exactly as `uploaded_by` wins; otherwise the first, as everywhere."""
+    databases = notify_dbs(notify_coordinators=())
+    databases.work.segmentadores.insert_many(
+        [
+            {"name": "José", "role": "Segmentador", "email": "jose.a@example.org"},
+            {"name": "Jose", "role": "Segmentador", "email": "jose.b@example.org"},
+        ]
+    )
+    prepare(databases)
+    notify_due.enqueue_receipts(databases, [{**RECEIPT, "uploader": uploader}], NOW)
+    assert len(notify_due.send_due(databases, digests=False).sent) == 1
+    [mail] = smtp.wait_for(1)
+    assert mail["To"].addresses[0].addr_spec == address
