@@ -332,7 +332,37 @@ def test_starttls_with_a_password_and_a_wrong_password_never_shown(
         notify_due.enqueue_receipts(wrong, [{**RECEIPT, "id": "r-9"}], NOW)
         notify_due.send_due(wrong, digests=False)
         [doc] = [m for m in notify_outbox.list_messages(wrong.work) if m["state"] != "sent"]
-        assert doc["answer"].startswith("127.0.0.1: 535") and "WrongSecret9" not in doc["answer"]
+        assert doc["answer"].startswith("127.0.0.1: login refused: 535")
+        assert "WrongSecret9" not in doc["answer"]
+    finally:
+        server.stop()
+
+
+def test_a_password_with_a_letter_outside_ascii_logs_in(notify_dbs, tmp_path, monkeypatch):
+    """`contraseña` never logged in (smtplib encodes logins as ASCII) and the outbox blamed the
+    coordinator's address; AUTH PLAIN and LOGIN carry UTF-8."""
+    import ssl
+
+    from tests.servers import make_certificates
+
+    paths = make_certificates(tmp_path / "tls")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(paths["cert"], paths["key"])
+    monkeypatch.setenv("SSL_CERT_FILE", str(paths["ca"]))
+    server = SmtpServer(tls_context=context, users={"dash": "contraseña-2026"}).start()
+    try:
+        url = f"smtp://dash:contrase%C3%B1a-2026@127.0.0.1:{server.port}"
+        databases = notify_dbs(smtp_url=url)
+        assert notify_due.enqueue_test(databases, NOW) == 1
+        report = notify_due.send_due(databases, digests=False)
+        assert len(report.sent) == 1, notify_outbox.list_messages(databases.work)
+        assert server.logins == 1 and len(server.wait_for(1)) == 1
+        wrong = notify_dbs(smtp_url=f"smtp://dash:contrase%C3%B1a-2025@127.0.0.1:{server.port}")
+        notify_due.enqueue_test(wrong, NOW + timedelta(seconds=1))
+        notify_due.send_due(wrong, digests=False)
+        [doc] = [m for m in notify_outbox.list_messages(wrong.work) if m["state"] != "sent"]
+        assert doc["answer"].startswith("127.0.0.1: login refused: 535")
+        assert "ana@example.org" not in doc["answer"]
     finally:
         server.stop()
 
@@ -472,3 +502,61 @@ def test_a_member_whose_email_is_no_text_stops_nobody_elses_receipt(notify_dbs, 
     assert len(notify_due.send_due(databases, digests=False).sent) == 1
     [mail] = smtp.wait_for(1)
     assert mail["To"].addresses[0].addr_spec == "ana@example.org"
+
+
+def test_a_failed_test_message_is_reported_and_never_delivered_later(notify_dbs, smtp):
+    """`notify --test` is a probe of now: two tests against a server answering 451, then one
+    once it is fixed, and the timer's pass: one test email arrives, not three."""
+    databases = notify_dbs()
+    smtp.behaviour.refuse = "451 4.3.0 Try again later"
+    for moment in (NOW, NOW + timedelta(seconds=1)):
+        assert notify_due.enqueue_test(databases, moment) == 1
+        report = notify_due.send_due(databases, digests=False)
+        assert report.failed and not report.retrying and not report.sent
+    smtp.behaviour.refuse = None
+    assert notify_outbox.retry_waiting(databases.work, "test") == 0  # --retry leaves them
+    assert notify_due.enqueue_test(databases, NOW + timedelta(minutes=1)) == 1
+    assert len(notify_due.send_due(databases, digests=False).sent) == 1
+    later = datetime.now(timezone.utc) + timedelta(hours=7)
+    timer = notify_outbox.send_due(
+        databases.work, notify_due.deliverer(databases.settings), lambda: later
+    )
+    assert timer.sent == []
+    assert len(smtp.wait_for(1)) == 1
+    failed = notify_outbox.list_messages(databases.work, "failed")
+    assert len(failed) == 2 and all(m["due_at"] <= later.replace(tzinfo=None) for m in failed)
+
+
+def test_a_test_message_an_older_version_left_waiting_is_not_sent_late(notify_dbs, smtp):
+    databases = notify_dbs()
+    notify_due.enqueue_test(databases, NOW)
+    databases.work[notify_outbox.OUTBOX].update_many({}, {"$set": {"attempts": 3}})
+    report = notify_due.send_due(databases, digests=False)
+    assert report.failed and not report.sent and smtp.messages == []
+
+
+@pytest.mark.parametrize(
+    ("uploader", "address"),
+    [
+        ("Jose", "jose.b@example.org"),
+        ("José", "jose.a@example.org"),
+        ("JOSE", "jose.a@example.org"),
+    ],
+)
+def test_of_legacy_duplicates_an_upload_is_told_to_the_one_spelled_exactly_so(
+    notify_dbs, smtp, uploader, address
+):
+    """José and Jose, as the old dashboard may leave them: Jose's upload went to José. The
+    member spelled exactly as `uploaded_by` wins; otherwise the first, as everywhere."""
+    databases = notify_dbs(notify_coordinators=())
+    databases.work.segmentadores.insert_many(
+        [
+            {"name": "José", "role": "Segmentador", "email": "jose.a@example.org"},
+            {"name": "Jose", "role": "Segmentador", "email": "jose.b@example.org"},
+        ]
+    )
+    prepare(databases)
+    notify_due.enqueue_receipts(databases, [{**RECEIPT, "uploader": uploader}], NOW)
+    assert len(notify_due.send_due(databases, digests=False).sent) == 1
+    [mail] = smtp.wait_for(1)
+    assert mail["To"].addresses[0].addr_spec == address

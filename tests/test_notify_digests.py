@@ -112,6 +112,22 @@ def test_the_weekly_report_goes_once_a_week_with_the_report_figures(coordinated)
     assert notify_due.enqueue_weekly(coordinated, now + timedelta(days=7)) == 2
 
 
+def test_the_daily_digest_names_a_stale_sync_as_alerts_and_the_weekly_report_do(coordinated):
+    """A broken sync timer makes people look stalled: the email says what its figures rest on."""
+    assert notify_due.enqueue_daily(coordinated, _at(9)) == 2
+    first = _messages(coordinated, "daily")
+    assert not any("As of the last sync" in m["text"] for m in first)
+    assert notify_due.enqueue_daily(coordinated, _at(9, days=3)) == 2  # no sync since
+    later = [m for m in _messages(coordinated, "daily") if m not in first]
+    by_to = {m["to"]: m["text"] for m in later}
+    assert "As of the last sync, " in by_to["ana@example.org"]
+    assert "(stale): deliveries since then are not counted." in by_to["ana@example.org"]
+    assert by_to["ana@example.org"].index("As of the last sync") < by_to["ana@example.org"].index(
+        "Stalled ("
+    )
+    assert "(desactualizada)" in by_to["luis@example.org"]
+
+
 @pytest.mark.parametrize("at_risk", [3, [{"id": "batch_5"}]])
 def test_a_previous_digest_another_tool_stored_oddly_stops_no_daily_digest(coordinated, at_risk):
     """Yesterday's digest as another tool left it (at_risk a number, ids as objects) made

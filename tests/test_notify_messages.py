@@ -331,3 +331,40 @@ def test_excluded_names_and_addresses_are_separated_by_commas_or_semicolons():
     assert exclude == ("Flor", "luis@example.org", "Pérez, Ana", "Ceci", "ceci@example.org")
     assert excluded(Recipient("Luis", "luis@example.org", "es"), exclude)
     assert excluded(Recipient("flor", "flor@example.org", "es"), exclude)
+
+
+def test_teams_gets_names_and_file_names_as_text_not_markdown():
+    """A file name shaped like a Markdown link was a clickable phishing link in the
+    coordinators' channel: escaped for the card's Markdown, as Slack's format escapes it."""
+    name = "[Open the corrected masks](https://phish.example/login) **batch_1**.zip"
+    doc = {"_id": "k", "kind": "receipt", "subject": f"Upload {name}", "text": f"- {name}\n"}
+    card = webhook_payload("teams", doc)["attachments"][0]["content"]
+    subject, text = (block["text"] for block in card["body"])
+    for said in (subject, text):
+        assert "[Open the corrected masks](" not in said and "**batch" not in said
+        assert "\\[Open the corrected masks\\](https://phish.example/login)" in said
+    assert text.startswith("- ")  # our own list keeps its shape
+
+
+def test_a_receipt_lists_twenty_content_problems_then_how_many_more_then_the_notes():
+    """30 empty masks: the uploader saw 20 and nothing about the other 10."""
+    from segcore.notify.notify_messages import receipt_from_stored, receipt_text
+
+    offenders = [
+        {"name": f"img_{n:03d}_mask.png", "code": "empty", "params": {}} for n in range(1, 31)
+    ]
+    stored = {
+        "_id": "u30",
+        "filename": "batch_1.zip",
+        "uploaded_by": "flor",
+        "batches": ["batch_1"],
+        "readable": True,
+        "problem": "content",
+        "content": {"problems": 30, "offenders": offenders, "notes": []},
+    }
+    _, text = receipt_text(receipt_from_stored(stored), Recipient("Ana", "ana@example.org", "en"))
+    listed = [line for line in text.splitlines() if line.startswith("- img_")]
+    assert len(listed) == 20 and listed[-1].startswith("- img_020_mask.png")
+    assert "- and 10 more" in text
+    _, spanish = receipt_text(receipt_from_stored(stored), Recipient("Flor", "f@x.org", "es"))
+    assert "- y 10 más" in spanish

@@ -26,9 +26,9 @@ def _print_messages(messages: list[dict], zone: tzinfo | None) -> None:
     if not messages:
         echo("The outbox is empty.")
         return
+    echo(f"{'state':<8} {'when':<16} {'kind':<8} {'to':<28} subject")
     for m in messages:
-        when = m.get("sent_at") or m.get("due_at") or m.get("created_at")
-        when = office_time(when, zone) or "-"  # the office's time, as every other listing
+        when = office_time(_when(m), zone) or "-"  # the office's time, as every other listing
         to = m["to"] or ("-" if m["channel"] == "email" else "webhook")
         state, kind, subject = (m[k] or "-" for k in ("state", "kind", "subject"))  # "-": none
         # one line each, whatever a file name in the subject holds (a line break, a control)
@@ -36,6 +36,19 @@ def _print_messages(messages: list[dict], zone: tzinfo | None) -> None:
         echo(printable(line))
         if state != "sent" and m.get("answer"):
             echo(printable(f"         attempt {m.get('attempts', 0)}: {m['answer']}"))
+
+
+def _when(message: dict) -> object:
+    """The time a listed message's state is about: when it was sent, when it failed (its last
+    error), when it is tried next (pending), else when it was made."""
+    state = message.get("state")
+    if state == "sent" and message.get("sent_at"):
+        return message["sent_at"]
+    if state == "failed" and message.get("errors"):
+        return message["errors"][-1].get("at") or message.get("created_at")
+    if state in ("pending", "sending") and message.get("due_at"):
+        return message["due_at"]
+    return message.get("created_at")
 
 
 def _print_sent(report) -> None:

@@ -10,6 +10,7 @@ import hmac
 import http.client
 import json
 import os
+import re
 import smtplib
 import ssl
 import time
@@ -133,7 +134,14 @@ def _smtp_session(settings, deadline: Deadline) -> smtplib.SMTP:
                 "sent in clear (use smtps:// or a server with STARTTLS)"
             )
     if parts.username:
-        session.login(unquote(parts.username), unquote(parts.password or ""))
+        try:
+            session.login(unquote(parts.username), unquote(parts.password or ""))
+        except UnicodeError as exc:  # a login failure, not the recipient's address
+            session.close()
+            raise DeliveryFailed(
+                f"mail server login: the user name or password cannot be sent ({exc.reason})",
+                unreachable=True,
+            ) from None
     return session
 
 
@@ -164,9 +172,10 @@ def send_email(settings, doc: dict) -> str:
         )
         # A refused login is refused for every message: trying again per message would lock
         # the account on servers that count failed logins.
+        login = isinstance(exc, smtplib.SMTPAuthenticationError)
+        said = f"{host}: login refused: " if login else f"{host}: "
         raise DeliveryFailed(
-            _scrubbed(f"{host}: {exc.smtp_code} {text}", settings),
-            unreachable=isinstance(exc, smtplib.SMTPAuthenticationError),
+            _scrubbed(f"{said}{exc.smtp_code} {text}", settings), unreachable=login
         ) from None
     except smtplib.SMTPRecipientsRefused as exc:
         answers = "; ".join(
@@ -194,6 +203,18 @@ def _slack_text(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# What Adaptive Cards' Markdown (a TextBlock's text) reads as markup: links `[text](url)`
+# (no brackets, no link), **bold**, _italic_, `code`, <at> mentions, and the backslash itself.
+# Each is escaped with a backslash; parentheses alone make no markup and stay as typed.
+_TEAMS_MARKUP = re.compile(r"([\\`*_\[\]~<>])")
+
+
+def _teams_text(text: object) -> str:
+    """Text for a Teams TextBlock: names and file names stay text (a `[text](url)` in a file
+    name is no link, `**x**` no bold); our own "- " list lines keep their shape."""
+    return _TEAMS_MARKUP.sub(r"\\\1", str(text))
+
+
 def webhook_payload(fmt: str, doc: dict) -> dict:
     """The body a chat expects: Slack's `text`, a Teams Adaptive Card, or the plain facts."""
     if fmt == "slack":
@@ -208,12 +229,12 @@ def webhook_payload(fmt: str, doc: dict) -> dict:
             "body": [
                 {
                     "type": "TextBlock",
-                    "text": doc["subject"],
+                    "text": _teams_text(doc["subject"]),
                     "weight": "Bolder",
                     "size": "Medium",
                     "wrap": True,
                 },
-                {"type": "TextBlock", "text": doc["text"], "wrap": True},
+                {"type": "TextBlock", "text": _teams_text(doc["text"]), "wrap": True},
             ],
         }
         return {

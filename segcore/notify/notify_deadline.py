@@ -5,6 +5,7 @@ channel reports "timed out" (the server is skipped for the rest of the pass)."""
 
 from __future__ import annotations
 
+import hmac
 import http.client
 import smtplib
 import socket
@@ -61,11 +62,37 @@ class _TimedReplies:
         return reply
 
 
-class SMTP(_TimedReplies, smtplib.SMTP):
+class _Utf8(str):
+    """A login response smtplib encodes as UTF-8: its `auth` calls `.encode("ascii")`."""
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        return str.encode(self, "utf-8", errors)
+
+
+class _Utf8Login:
+    """A user name and password with letters outside ASCII (`contraseña`) sent as UTF-8, as
+    AUTH PLAIN (RFC 4616) and the servers taking LOGIN read them; smtplib encodes them as
+    ASCII and fails before the server is asked."""
+
+    def auth(self, mechanism, authobject, *, initial_response_ok=True):
+        def utf8(challenge=None):
+            response = authobject(challenge)
+            return None if response is None else _Utf8(response)
+
+        return super().auth(mechanism, utf8, initial_response_ok=initial_response_ok)
+
+    def auth_cram_md5(self, challenge=None):
+        if challenge is None:  # CRAM-MD5 has no initial response
+            return None
+        digest = hmac.HMAC(self.password.encode("utf-8"), challenge, "md5").hexdigest()
+        return f"{self.user} {digest}"
+
+
+class SMTP(_Utf8Login, _TimedReplies, smtplib.SMTP):
     pass
 
 
-class SMTP_SSL(_TimedReplies, smtplib.SMTP_SSL):  # noqa: N801 - smtplib's name
+class SMTP_SSL(_Utf8Login, _TimedReplies, smtplib.SMTP_SSL):  # noqa: N801 - smtplib's name
     pass
 
 

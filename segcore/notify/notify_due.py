@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from pymongo import UpdateOne
 
-from segcore.core.naming import person_key
+from segcore.core.naming import clean_name, person_key
 from segcore.masks import receipts
 from segcore.masks.receipts import NOTIFY_DUE
 from segcore.notify import notify_outbox
@@ -80,15 +80,18 @@ def coordinators(databases: Databases) -> list[Recipient]:
 def uploader_recipient(
     databases: Databases, uploader: str | None, members: list | None = None
 ) -> Recipient | None:
-    """The team member who uploaded (matched by name as everywhere: case, accents, spacing),
-    when they have an email, email is configured and they are not excluded. `members`: the
-    team, when the caller read it already."""
+    """The team member who uploaded (matched by name as everywhere: case, accents, spacing;
+    of legacy duplicates José and Jose, the one spelled exactly as `uploaded_by`, else the
+    first), when they have an email, email is configured and they are not excluded.
+    `members`: the team, when the caller read it already."""
     settings = databases.settings
     if not uploader or not settings.smtp_url:
         return None
     key = person_key(uploader)
     members = list_members(databases.work) if members is None else members
-    member = next((m for m in members if person_key(m.name) == key), None)
+    sharing = [m for m in members if person_key(m.name) == key]
+    spelled = [m for m in sharing if clean_name(m.name) == clean_name(uploader)]
+    member = next(iter(spelled or sharing), None)
     if member is None or not isinstance(member.email, str) or not member.email.strip():
         return None  # no address, or one another tool stored as no text (a list, a number)
     language = _member_language(databases.work, member, settings.language, members)
@@ -201,7 +204,9 @@ def enqueue_daily(databases: Databases, now: datetime | None = None) -> int:
     # a list of ids as this version writes it; anything else (another tool's) reports nothing
     reported = {m for m in marks if isinstance(m, str)} if isinstance(marks, list) else set()
     return notify_outbox.enqueue(
-        db, daily_messages(alerts, newly_at_risk(alerts, reported), recipients), now
+        db,
+        daily_messages(alerts, newly_at_risk(alerts, reported), recipients, settings.zone),
+        now,
     )
 
 

@@ -19,7 +19,14 @@ from segcore.core.naming import person_key
 from segcore.core.translations import Words
 from segcore.notify.notify_outbox import Message
 from segcore.report.pace import Alerts
-from segcore.report.pace_report import alert_sections, build_report, risk_reason, to_html, to_text
+from segcore.report.pace_report import (
+    alert_sections,
+    build_report,
+    risk_reason,
+    stale_note,
+    to_html,
+    to_text,
+)
 
 NAMES_LISTED = 20  # missing masks named in a receipt; the rest are counted
 WEBHOOK = "webhook"
@@ -78,6 +85,7 @@ def receipt_from_stored(doc: dict) -> dict:
             ]
     else:
         problems = content
+    counted = content.get("problems") if isinstance(content, dict) else None
     return {
         "id": str(doc.get("_id")),
         "upload_id": str(doc.get("_id")),
@@ -96,6 +104,8 @@ def receipt_from_stored(doc: dict) -> dict:
             "content": [p if isinstance(p, dict) else str(p) for p in problems]
             if isinstance(problems, list)
             else [],
+            # how many masks the content checks found wrong (the list may hold fewer)
+            "content_count": counted if type(counted) is int and counted > 0 else 0,
         },
     }
 
@@ -155,8 +165,18 @@ def receipt_text(receipt: dict, recipient: Recipient) -> tuple[str, str]:
             )
         lines.append("")
     if problems.get("content"):
+        # The first NAMES_LISTED offenders, then how many more (as for missing masks), then
+        # the upload's notes, never cut.
+        content = list(problems["content"])
+        notes = [p for p in content if isinstance(p, dict) and p.get("note")]
+        offenders = [p for p in content if not (isinstance(p, dict) and p.get("note"))]
+        count = max(int(problems.get("content_count") or 0), len(offenders))
         lines.append(_("Content checks:"))
-        lines += [f"- {_content_line(p, _)}" for p in problems["content"][:NAMES_LISTED]]
+        lines += [f"- {_content_line(p, _)}" for p in offenders[:NAMES_LISTED]]
+        listed = min(len(offenders), NAMES_LISTED)
+        if count > listed and listed:
+            lines.append("- " + _("and {count} more").format(count=count - listed))
+        lines += [f"- {_content_line(p, _)}" for p in notes]
         lines.append("")
     lines.append(_("Please upload the batch again once it is fixed."))
     return subject, "\n".join(lines) + "\n"
@@ -242,9 +262,15 @@ def risk_marks(batches: list, today: date) -> list[str]:
     ]
 
 
-def daily_messages(alerts: Alerts, fresh: list, recipients: list[Recipient]) -> list[Message]:
+def daily_messages(
+    alerts: Alerts,
+    fresh: list,
+    recipients: list[Recipient],
+    zone: tzinfo | None = timezone.utc,
+) -> list[Message]:
     """The day's digest for each coordinator: stalled people, batches newly at risk or overdue,
-    and the suggested moves. None when there is nothing new to say."""
+    and the suggested moves; first, when the last sync is stale, the sentence naming it (at
+    `zone`'s time, the office's). None when there is nothing new to say."""
     if not alerts.stalled and not fresh:
         return []
     day = alerts.today.isoformat()
@@ -254,6 +280,7 @@ def daily_messages(alerts: Alerts, fresh: list, recipients: list[Recipient]) -> 
         "at_risk": risk_marks(alerts.at_risk, alerts.today),
         "new_at_risk": [b.id for b in fresh],
         "moves": [{"id": m.id, "from": m.from_, "to": m.to} for m in alerts.moves],
+        "stale": bool(getattr(alerts, "stale", False)),
     }
     messages = []
     for recipient in recipients:
@@ -269,8 +296,10 @@ def daily_messages(alerts: Alerts, fresh: list, recipients: list[Recipient]) -> 
             )
             for b in fresh
         ] or [_("none")]
+        stale = stale_note(alerts, words, zone)
         parts = [
             *_greeting(recipient, _),
+            *([stale, ""] if stale else []),
             sections[0][0],
             *[f"- {i}" for i in sections[0][1]],
             "",

@@ -33,7 +33,8 @@ from segcore.store.schema import NOTIFY_OUTBOX
 OUTBOX = NOTIFY_OUTBOX
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 STATES = (PENDING, SENDING, SENT, FAILED)
-KINDS = ("receipt", "daily", "weekly", "test")
+TEST = "test"  # `notify --test`: for now or never, not retried
+KINDS = ("receipt", "daily", "weekly", TEST)
 MAX_ATTEMPTS = 8
 FIRST_RETRY_S = 60
 MAX_RETRY_S = 6 * 3600
@@ -191,17 +192,19 @@ def mark_failed(
     db: Database, doc: dict, answer: str, now: datetime | None = None, final: bool = False
 ) -> str:
     """Record a failure with the server's answer: due again after the backoff, or `failed`
-    after MAX_ATTEMPTS (at once when `final`: trying again cannot help). Returns the new
-    state."""
+    after MAX_ATTEMPTS (at once when `final`: trying again cannot help; and for a test
+    message, a probe of now: one that failed is reported, never delivered later). A failed
+    message is due no more (`due_at` stays the failure's time). Returns the new state."""
     now = utc(now)
-    state = FAILED if final or doc["attempts"] >= MAX_ATTEMPTS else PENDING
+    final = final or doc.get("kind") == TEST or doc["attempts"] >= MAX_ATTEMPTS
+    state = FAILED if final else PENDING
     db[OUTBOX].update_one(
         {"_id": doc["_id"], "owner": doc["owner"], "state": SENDING},
         {
             "$set": {
                 "state": state,
                 "answer": answer[:ANSWER_CHARS],
-                "due_at": now + retry_delay(doc["attempts"]),
+                "due_at": now if final else now + retry_delay(doc["attempts"]),
             },
             "$push": {
                 "errors": {"$each": [{"at": now, "answer": answer[:ANSWER_CHARS]}], "$slice": -10}
@@ -250,6 +253,8 @@ def send_due(
             report.failed.append(doc["_id"])
             continue
         refused = refuse(sendable)
+        if doc.get("kind") == TEST and doc["attempts"] > 1:  # an older version retried tests
+            refused = "not sent: a test message that failed is not tried again"
         if refused:
             mark_failed(db, doc, refused, now(), final=True)
             report.failed.append(doc["_id"])
@@ -292,11 +297,13 @@ def resend(
 
 
 def retry_waiting(db: Database, author: "str | Actor", now: datetime | None = None) -> int:
-    """Make every failed message, and every pending one waiting for its backoff, due now."""
+    """Make every failed message, and every pending one waiting for its backoff, due now; a
+    failed test message stays failed (a test is for now: `notify --test` makes a new one)."""
     authorize_write(author)
     now = utc(now)
     failed = db[OUTBOX].update_many(
-        {"state": FAILED}, {"$set": {"state": PENDING, "due_at": now, "attempts": 0}}
+        {"state": FAILED, "kind": {"$ne": TEST}},
+        {"$set": {"state": PENDING, "due_at": now, "attempts": 0}},
     )
     waiting = db[OUTBOX].update_many(
         {"state": PENDING, "due_at": {"$gt": now}}, {"$set": {"due_at": now}}

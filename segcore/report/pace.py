@@ -18,7 +18,14 @@ from functools import lru_cache
 from segcore.core.naming import batch_number, person_key, shown_name
 from segcore.core.phrases import N_, Nn_, Phrase
 from segcore.core.timefmt import parse_date, to_office
-from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD, delivered_at, is_open, is_usable_batch
+from segcore.work.delivery import (
+    CHECK_FIELD,
+    CONTENT_FIELD,
+    DELIVERED_BY,
+    credited_to,
+    delivery_of,
+    is_open,
+)
 from segcore.work.holders import display_names, holder, people_by_key
 
 # What segcore says about a risk or a move (worded in the reader's language by the app).
@@ -50,6 +57,7 @@ PACE_PROJECTION = {
     "metadata.due_date": 1,
     "metadata.priority": 1,
     "review": 1,
+    DELIVERED_BY: 1,
 }
 
 
@@ -195,21 +203,24 @@ class Alerts:
 
 
 def pace_row(doc: dict) -> dict:
-    """A stored batch (possibly legacy) as {id, assignee, open, delivered, due_date, priority}.
+    """A stored batch (possibly legacy) as {id, assignee, open, delivered, delivered_by,
+    due_date, priority}.
 
     `delivered` is when the batch's masks became usable (segcore.delivery): an upload that is
-    unreadable or incomplete is no delivery.
+    unreadable or incomplete is no delivery. `delivered_by` is whose delivery it is: who held
+    the batch then (`delivery.credited_to`), whoever holds it now.
     """
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     assignee = holder(doc.get("assignee"))
-    usable = is_usable_batch(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD))
+    usable, delivered = delivery_of(doc)
     return {
         "id": str(doc.get("id", "")),
         "assignee": assignee,
         "usable": usable,
         "with_masks": doc.get("mongo_uploaded") is True,
         "open": is_open(assignee, usable, doc.get("status")),
-        "delivered": delivered_at(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD)),
+        "delivered": delivered,
+        "delivered_by": credited_to(doc, assignee, delivered),
         "due_date": parse_due_date(meta.get("due_date")),
         "priority": meta.get("priority"),
     }
@@ -384,16 +395,19 @@ def analyse(
     queues: dict[str, list[dict]] = {}
     names: dict[str, str] = {}
     display = display_names(
-        {row["assignee"] for row in rows}, {key: m["name"] for key, m in team.items()}
+        {row["assignee"] for row in rows} | {_deliverer(row) for row in rows},
+        {key: m["name"] for key, m in team.items()},
     )
     for row in rows:
-        if not row["assignee"]:
+        # A delivery is whoever held the batch when it was delivered (`delivered_by`).
+        who = row["assignee"] if row["open"] else _deliverer(row) if row["usable"] else None
+        if not who:
             continue
-        key = person_key(row["assignee"])
+        key = person_key(who)
         names.setdefault(key, display[key])  # named as the filters and the Team page name them
         if row["open"]:
             queues.setdefault(key, []).append(row)
-        elif row["usable"]:
+        else:
             day = local_day(row["delivered"], tz)
             if day is not None:
                 delivered.setdefault(key, []).append(day)
@@ -486,6 +500,11 @@ def suggest_moves(
     return moves
 
 
+def _deliverer(row: dict) -> str | None:
+    """Whose delivery a row's is: who held the batch then (`delivered_by`), else its holder."""
+    return row.get("delivered_by") or row["assignee"]
+
+
 def weekly_deliveries(
     rows: list[dict], names: list[str], today: date, tz: tzinfo | None = None, weeks: int = 8
 ) -> list[dict]:
@@ -497,13 +516,14 @@ def weekly_deliveries(
     mondays = [first + timedelta(weeks=n) for n in range(weeks)]
     counts: dict[tuple[str, date], int] = {}
     on_team = people_by_key(names)  # José, not a legacy duplicate Jose
-    known = display_names({row["assignee"] for row in rows}, on_team)
+    known = display_names({_deliverer(row) for row in rows}, on_team)
     display = dict(on_team)
     for row in rows:
-        day = local_day(row["delivered"], tz) if row["usable"] and row["assignee"] else None
+        who = _deliverer(row) if row["usable"] else None
+        day = local_day(row["delivered"], tz) if who else None
         if day is None or not first <= day <= today:
             continue
-        key = person_key(row["assignee"])
+        key = person_key(who)
         display.setdefault(key, known[key])
         monday = day - timedelta(days=day.weekday())
         counts[(key, monday)] = counts.get((key, monday), 0) + 1

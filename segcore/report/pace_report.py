@@ -17,6 +17,7 @@ from segcore.core.timefmt import zone_name
 from segcore.core.translations import Words
 from segcore.report.pace import Alerts, RiskyBatch, local_day
 from segcore.report.progress import burndown, kpis
+from segcore.work.delivery import REWORK
 
 ENGLISH = Words("en")
 
@@ -37,8 +38,9 @@ REWORK_STATES = ("incomplete", "unreadable")
 def delivery_quality(rows: list[dict]) -> Quality:
     """Uploaded vs usable from batch rows (`with_masks`, `usable`, `mask_state`,
     `mask_problems`): batches with masks, those delivered and usable (the KPIs' rule,
-    segcore.work.delivery: content problems make masks unusable), and those needing rework
-    (an upload unreadable or incomplete, or masks with content problems)."""
+    segcore.work.delivery: content problems and a reviewer's send-back make masks unusable),
+    and those needing rework (an upload unreadable or incomplete, masks with content problems,
+    or uploads a reviewer sent back: `rework` and not usable)."""
     checked = any(r.get("mask_state") is not None for r in rows)
     return Quality(
         uploaded=sum(1 for r in rows if r["with_masks"]),
@@ -47,7 +49,11 @@ def delivery_quality(rows: list[dict]) -> Quality:
             1
             for r in rows
             if not r.get("usable")
-            and (r.get("mask_state") in REWORK_STATES or r.get("mask_problems"))
+            and (
+                r.get("mask_state") in REWORK_STATES
+                or r.get("mask_problems")
+                or (r["with_masks"] and r.get("status") == REWORK)
+            )
         ),
     )
 
@@ -99,9 +105,18 @@ def figures(
     zone: tzinfo | None = timezone.utc,
 ):
     """The headline figures, one sentence each: the Dashboard's counts (uploaded is not
-    delivered, the share is of batches delivered and usable); days are `zone`'s."""
+    delivered, the share is of batches delivered and usable); days are `zone`'s. Before a
+    first sync (`alerts.waiting_for_sync`) uploads, deliveries and what needs attention are
+    not known: they say so, never 0."""
     _ = words.gettext
     counts = kpis(rows)
+    if getattr(alerts, "waiting_for_sync", False):
+        return [
+            _(
+                "Batches: {total} in total, {assigned} assigned; uploaded, delivered and "
+                "needing attention: unknown until a sync has run"
+            ).format(total=counts.total, assigned=counts.assigned)
+        ]
     lines = [
         _(
             "Batches: {total} in total, {assigned} assigned, {uploaded} uploaded, {delivered} "
@@ -187,6 +202,9 @@ def build_report(
         ]
         for p in alerts.people
     ]
+    if getattr(alerts, "waiting_for_sync", False):  # deliveries are what a sync reads
+        unknown = _("unknown until a sync")
+        people = [[row[0], row[1], "?", "?", "?", "?", "?", unknown] for row in people]
     report = WeeklyReport(
         _("Segmentation weekly report, {day}").format(day=words.day(alerts.today)),
         figures(rows, alerts, quality, words, zone),
@@ -199,19 +217,24 @@ def build_report(
             "from the deliveries a sync reads."
         )
         return report
-    if getattr(alerts, "stale", False):
-        report.figures.insert(
-            0,
-            _(
-                "As of the last sync, {when} ({zone}) (stale): deliveries since then are not "
-                "counted."
-            ).format(when=words.moment(alerts.basis.finished_at, zone), zone=zone_name(zone)),
-        )
+    stale = stale_note(alerts, words, zone)
+    if stale:
+        report.figures.insert(0, stale)
     if not alerts.any:
         report.nothing = _("Nothing needs attention.")
         return report
     report.sections = alert_sections(alerts, words)
     return report
+
+
+def stale_note(alerts: Alerts, words: Words = ENGLISH, zone: tzinfo | None = timezone.utc):
+    """The sentence naming the stale sync the figures rest on (at `zone`'s time), or None when
+    the last sync is fresh: the weekly report and the daily alerts say it above their figures."""
+    if not getattr(alerts, "stale", False) or getattr(alerts, "waiting_for_sync", False):
+        return None
+    return words.gettext(
+        "As of the last sync, {when} ({zone}) (stale): deliveries since then are not counted."
+    ).format(when=words.moment(alerts.basis.finished_at, zone), zone=zone_name(zone))
 
 
 def _stalled_line(person, words: Words) -> str:

@@ -16,7 +16,7 @@ from segcore.core.naming import person_key
 from segcore.core.timefmt import parse_date, to_office
 from segcore.report.stats import Summary, summary_from_counts
 from segcore.work.batches import UNASSIGNED
-from segcore.work.delivery import delivered_at, is_usable_batch
+from segcore.work.delivery import CONTENT_FIELD, REVIEW_FIELD, delivery_of
 from segcore.work.holders import display_names, holder, people_by_key, same_person
 
 PROGRESS_PROJECTION = {
@@ -27,6 +27,8 @@ PROGRESS_PROJECTION = {
     "mongo_uploaded": 1,
     "training_metrics_info.latest_upload": 1,
     "mask_check": 1,
+    CONTENT_FIELD: 1,
+    REVIEW_FIELD: 1,  # a reviewer's send-back (segcore.work.delivery)
 }
 
 
@@ -34,13 +36,14 @@ def progress_row(doc: dict) -> dict:
     """A stored batch document (possibly legacy and incomplete) as a flat progress row."""
     info = doc.get("training_metrics_info")
     latest = info.get("latest_upload") if isinstance(info, dict) else None
+    usable, delivered = delivery_of(doc)
     return {
         "id": str(doc.get("id", "")),
         "assignee": holder(doc.get("assignee")),
         "status": doc.get("status"),
         "with_masks": doc.get("mongo_uploaded") is True,
-        "usable": is_usable_batch(doc.get("mask_check"), doc.get("mask_content")),
-        "delivered": delivered_at(doc.get("mask_check"), doc.get("mask_content")),
+        "usable": usable,
+        "delivered": delivered,
         "masks_complete": _mask_state(doc) == "complete",
         "latest_upload": latest if isinstance(latest, datetime) else parse_date(latest),
     }
@@ -189,7 +192,8 @@ def burndown(
 
     A batch counts as done on the day its masks became usable (segcore.delivery: an unreadable
     or incomplete upload is not done); one usable with no readable date counts as done before
-    `start`. The pace is the number of
+    `start`; one dated after `today` (an uploader's clock ahead) counts as done today, as every
+    other figure counts it delivered now. The pace is the number of
     batches done in the `window_days` up to `today`; with no recent progress there is no
     projected finish date. Days are `zone`'s (the office's, as `today` and the uploads chart):
     a delivery at 00:30 in Madrid is that day's, not the UTC day before.
@@ -204,7 +208,7 @@ def burndown(
         if day is None:
             undated_done += 1
         else:
-            done_days[day] += 1
+            done_days[min(day, today)] += 1
     sorted_days = sorted(done_days)
     points = []
     for day in days(start, end):

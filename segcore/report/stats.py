@@ -8,7 +8,13 @@ from dataclasses import asdict, dataclass
 from pymongo.database import Database
 
 from segcore.work.batches import COLLECTION
-from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD
+from segcore.work.delivery import (
+    CHECK_FIELD,
+    CONTENT_FIELD,
+    LATEST_UPLOAD,
+    REWORK,
+    SENT_BACK_AT,
+)
 from segcore.work.holders import holder
 
 
@@ -59,6 +65,24 @@ def summary_from_counts(total: int, assigned: int, with_masks: int, delivered: i
     )
 
 
+# `delivery.sent_back_standing` as an expression: in rework, sent back at a date, and no upload
+# dated after it.
+_SENT_BACK_AT = f"${SENT_BACK_AT}"
+_LATEST = f"${LATEST_UPLOAD}"
+_SENT_BACK_STANDS = {
+    "$and": [
+        {"$eq": ["$status", REWORK]},
+        {"$eq": [{"$type": _SENT_BACK_AT}, "date"]},
+        {
+            "$or": [
+                {"$ne": [{"$type": _LATEST}, "date"]},
+                {"$lte": [_LATEST, _SENT_BACK_AT]},
+            ]
+        },
+    ]
+}
+
+
 def summary(db: Database) -> Summary:
     """Counts over the whole batch list, in one pass.
 
@@ -87,6 +111,7 @@ def summary(db: Database) -> Summary:
                                             }
                                         ]
                                     },
+                                    {"$not": [_SENT_BACK_STANDS]},
                                 ]
                             },
                             1,

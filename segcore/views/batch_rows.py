@@ -38,7 +38,7 @@ from segcore.work.batches import (
     BatchQuery,
     order_number,
 )
-from segcore.work.delivery import content_problems, delivered_at, is_open, is_usable_batch
+from segcore.work.delivery import content_problems, credited_to, delivery_of, is_open
 from segcore.work.holders import holder, same_person
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def batch_row(doc: dict) -> dict:
     check = get("mask_check")
     mask_state = check.get("state") if isinstance(check, dict) else None
     content = get("mask_content")
-    usable = is_usable_batch(check, content)
+    usable, delivered = delivery_of(doc)
     review = get("review") if isinstance(get("review"), dict) else {}
     assignee = holder(get("assignee"))  # 42 as "42": shown, counted and filtered as such
     status = get("status")
@@ -87,7 +87,8 @@ def batch_row(doc: dict) -> dict:
         "latest_upload": latest if isinstance(latest, datetime) else parse_date(latest),
         "open": is_open(assignee, usable, status),
         "usable": usable,
-        "delivered": delivered_at(check, content) if usable else None,
+        "delivered": delivered,
+        "delivered_by": credited_to(doc, assignee, delivered),
         "uploaded": (info.get("first_upload") or latest) if with_masks else None,
         "sent_back": review.get("sent_back") or 0,
         "accepted": isinstance(review.get("accepted_at"), datetime) and status == "done",

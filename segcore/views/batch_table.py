@@ -22,7 +22,7 @@ from segcore.work.batches import (
     get_value,
     id_order,
 )
-from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD, is_usable_batch
+from segcore.work.delivery import delivery_of
 
 COLUMNS = (
     "id",
@@ -63,7 +63,7 @@ def table_row(doc: dict, zone: tzinfo | None = timezone.utc) -> dict:
         "folder": _text(doc.get("folder")),
         "folder_missing": doc.get("folder_missing") is True,
         "masks": doc.get("mongo_uploaded") is True,
-        "usable": is_usable_batch(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD)),
+        "usable": delivery_of(doc)[0],
         "file_count": count if isinstance(count, int) and not isinstance(count, bool) else 0,
         "masks_vs_images": masks_vs_images(doc.get("mask_check")),
         "mask_state": _text(doc["mask_check"].get("state"))

@@ -37,9 +37,15 @@ from segcore.work.batches import (
     open_workloads,
     validate_value,
 )
+from segcore.work.delivery import DELIVERED_BY, delivered_by_update
 from segcore.work.holders import holder, same_person
 
-_EDIT_PROJECTION = {"_id": 1, "id": 1, "assignee": 1, "status": 1, "metadata": 1}
+_EDIT_PROJECTION = {
+    **{"_id": 1, "id": 1, "assignee": 1, "status": 1, "metadata": 1},
+    # whether it is delivered, and by whom (delivery.delivered_by_update)
+    **{"mask_check": 1, "mask_content": 1, "review": 1, DELIVERED_BY: 1},
+    "training_metrics_info.latest_upload": 1,
+}
 # Batches written per step: one bulk write and one history insert, in one transaction where
 # the server offers them. Small enough for a transaction, large enough for bulk speed.
 EDIT_CHUNK = 500
@@ -160,6 +166,8 @@ def _write_step(
             f: (get_value(doc, f), new) for f, (_, new) in fields.items()
         }
         update = {EDITABLE[f]: new for f, (_, new) in fields.items()}
+        if "assignee" in fields:  # a delivery stays with whoever held the batch then
+            update.update(delivered_by_update(doc, fields["assignee"][1]))
         try:
             assigned_on = today if fields.get("assignee", (0, 0))[1] else None
             update, still = metadata_update(doc, update, assigned_on)

@@ -15,7 +15,7 @@ from segcore.core.phrases import Phrase
 from segcore.core.timefmt import date_string
 from segcore.store import data_version
 from segcore.store.schema import BATCHES, META, find_in
-from segcore.work.delivery import NOT_DELIVERED, REWORK
+from segcore.work.delivery import NOT_DELIVERED, REWORK, SENT_BACK_AT, delivery_of
 from segcore.work.holders import (
     NOBODY_QUERIES,
     holder,
@@ -68,6 +68,7 @@ TABLE_PROJECTION = {
     "mask_check.missing_count": 1,
     "mask_check.content": 1,
     "mask_content.problems": 1,
+    SENT_BACK_AT: 1,  # a reviewer's send-back stands until a newer upload (delivery_of)
 }
 
 
@@ -246,16 +247,25 @@ def stored_spellings(db: Database, name: str) -> list[object]:
     ]
 
 
+# What `delivery_of` reads, to tell exactly what NOT_DELIVERED's query only narrows down.
+_DELIVERY_SEEN = {
+    **{"_id": 0, "id": 1, "assignee": 1, "status": 1, "mask_check": 1, "mask_content": 1},
+    **{"review": 1, "training_metrics_info.latest_upload": 1},
+}
+
+
 def open_batch_ids(db: Database, assignee: str) -> list[str]:
     """The open batches (segcore.delivery) `assignee` holds, under any spelling."""
     spellings = stored_spellings(db, assignee)
     # Spelled by no stored value: a list or document's text ("['Flor']"), found by its type.
     held = {"$in": spellings} if spellings else {"$type": ["array", "object"]}
-    cursor = db[COLLECTION].find(
-        {**NOT_DELIVERED, "assignee": held}, {"_id": 0, "id": 1, "assignee": 1}
-    )
+    cursor = db[COLLECTION].find({**NOT_DELIVERED, "assignee": held}, _DELIVERY_SEEN)
     # On a list, `$in` matched an item: ["Flor"] is held by "['Flor']", not by Flor.
-    return [doc["id"] for doc in cursor if same_person(doc.get("assignee"), assignee)]
+    return [
+        doc["id"]
+        for doc in cursor
+        if same_person(doc.get("assignee"), assignee) and not delivery_of(doc)[0]
+    ]
 
 
 def _unassigned_work(db: Database, extra: dict) -> list[dict]:
@@ -264,8 +274,8 @@ def _unassigned_work(db: Database, extra: dict) -> list[dict]:
     found: dict[str, dict] = {}
     for nobody in NOBODY_QUERIES:
         wanted = {**NOT_DELIVERED, **extra, **nobody}
-        for doc in db[COLLECTION].find(wanted, {"_id": 0, "id": 1, "number": 1, "assignee": 1}):
-            if holder(doc.get("assignee")) is None:
+        for doc in db[COLLECTION].find(wanted, {**_DELIVERY_SEEN, "number": 1}):
+            if holder(doc.get("assignee")) is None and not delivery_of(doc)[0]:
                 found[doc["id"]] = doc
     return list(found.values())
 

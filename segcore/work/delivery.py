@@ -3,13 +3,16 @@ new upload gives it. Pure functions over stored values: the one place these rule
 
 A batch is *delivered, usable* when its readable uploads together give every image a mask (its
 mask check, `mask_check` on its document, found no image without a mask) and, when content
-checks are on, they found nothing wrong. An unreadable upload never counts: its masks are no
-masks. A batch whose images were never listed is *uploaded* but not known to be usable.
+checks are on, they found nothing wrong, and no reviewer's send-back stands: a batch the
+coordinator sent back (`rework`, `review.last_sent_back_at`) is not delivered until an upload
+dated after the send-back arrives (then it is delivered on that upload's day, when the checks
+say usable). An unreadable upload never counts: its masks are no masks. A batch whose images
+were never listed is *uploaded* but not known to be usable.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from segcore.work.holders import holder
 
@@ -26,7 +29,23 @@ CHECK_FIELD = "mask_check"
 # decided in Python by `segcore.work.holders` over what the query returns: a query cannot say
 # that 42 or ["Flor"] holds a batch while "  " does not (on a list, a query tests each item).
 CONTENT_FIELD = "mask_content"  # the content checks' result on a batch (`problems`)
-NOT_DELIVERED = {f"{CHECK_FIELD}.usable": {"$ne": True}, "status": {"$ne": DONE}}
+REVIEW_FIELD = "review"  # the coordinator's review on a batch (segcore.work.review)
+SENT_BACK_AT = f"{REVIEW_FIELD}.last_sent_back_at"
+LATEST_UPLOAD = "training_metrics_info.latest_upload"
+# Who held a delivered batch when it was delivered, noted when it is reassigned afterwards:
+# {"name": the holder then, "at": the delivery's moment}. A delivery is theirs, not the new
+# holder's; a later delivery (usable again after a send-back) is whoever holds it then.
+DELIVERED_BY = "delivered_by"
+# A query cannot compare two fields without `$expr`: a batch sent back and still in rework is
+# taken as not delivered here (a newer upload moves it to review when MASKS_SET_STATUS is on);
+# `is_delivered` tells exactly in Python.
+NOT_DELIVERED = {
+    "status": {"$ne": DONE},
+    "$or": [
+        {f"{CHECK_FIELD}.usable": {"$ne": True}},
+        {"status": REWORK, SENT_BACK_AT: {"$type": "date"}},
+    ],
+}
 
 
 def is_usable_check(check: object) -> bool:
@@ -88,6 +107,79 @@ def usable_fields(state, images, missing, latest, before, now: datetime) -> dict
         )
         since = kept or latest or now
     return {"usable": usable, "usable_since": since}
+
+
+def _utc(moment: object) -> datetime | None:
+    if not isinstance(moment, datetime):
+        return None
+    if moment.tzinfo is not None:
+        return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def sent_back_standing(status: object, review: object, latest_upload: object) -> bool:
+    """True while a reviewer's send-back stands: the batch is in `rework`, was sent back
+    (`review.last_sent_back_at`) and no upload is dated after that (`latest_upload`, the
+    newest upload's date). Its masks are not usable, whatever the checks say."""
+    if status != REWORK or not isinstance(review, dict):
+        return False
+    sent_back = _utc(review.get("last_sent_back_at"))
+    if sent_back is None:
+        return False  # sent back by a tool that kept no date: the checks decide
+    latest = _utc(latest_upload)
+    return latest is None or latest <= sent_back
+
+
+def delivery_of(doc: dict) -> tuple[bool, datetime | None]:
+    """(usable, delivered at) of a stored batch document (its `status`, checks, `review` and
+    `training_metrics_info.latest_upload`): its checks'
+    rule (`is_usable_batch`, `delivered_at`) unless a reviewer's send-back stands; a batch
+    usable again after a send-back is delivered on the day of the upload that came after it."""
+    check, content = doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD)
+    if not is_usable_batch(check, content):
+        return False, None
+    review = doc.get(REVIEW_FIELD)
+    info = doc.get("training_metrics_info")
+    latest = info.get("latest_upload") if isinstance(info, dict) else None
+    if sent_back_standing(doc.get("status"), review, latest):
+        return False, None
+    moment = delivered_at(check, content)
+    sent_back = _utc(review.get("last_sent_back_at")) if isinstance(review, dict) else None
+    latest = _utc(latest)
+    if moment is not None and sent_back is not None and latest is not None:
+        if _utc(moment) <= sent_back < latest:
+            moment = latest  # delivered again by the upload after the send-back
+    return True, moment
+
+
+def credited_to(doc: dict, assignee: str | None, delivered: datetime | None) -> str | None:
+    """Whose delivery a delivered batch is: the holder noted when it was reassigned after
+    that delivery (`delivered_by`, for the same moment), else who holds it now (`assignee`)."""
+    if delivered is None:
+        return None
+    noted = doc.get(DELIVERED_BY)
+    if isinstance(noted, dict) and _utc(noted.get("at")) == _utc(delivered):
+        name = holder(noted.get("name"))
+        if name is not None:
+            return name
+    return assignee
+
+
+def delivered_by_update(doc: dict, new_assignee: object) -> dict:
+    """The `$set` that keeps a delivered batch's delivery with the one who held it, when it is
+    reassigned (to `new_assignee`, None for nobody): empty when it is not delivered or the
+    delivery is already noted. `doc` holds what `delivery_of` reads, `assignee` and
+    `delivered_by`. Pure."""
+    usable, moment = delivery_of(doc)
+    if not usable or moment is None:
+        return {}
+    credited = credited_to(doc, holder(doc.get("assignee")), moment)
+    noted = doc.get(DELIVERED_BY)
+    if credited is None or (isinstance(noted, dict) and noted.get("name") == credited):
+        return {}
+    if holder(new_assignee) == credited:
+        return {}
+    return {DELIVERED_BY: {"name": credited, "at": moment}}
 
 
 def is_open(assignee: object, usable: bool, status: object) -> bool:

@@ -124,7 +124,7 @@ def test_a_webhook_answer_quoting_its_path_never_shows_the_token(run_cli, db, ho
     env = {"WEBHOOK_URL": f"{base}/hooks/T000/s3cr3t%7ETok3n?key=Qu3ryS3cr3t&format=json"}
     hook.behaviour.refuse, hook.behaviour.answer = "404", answer
     out = run_cli("notify", "--test", env=env)
-    assert out.returncode == 1 and "1 to retry later" in out.stdout, out.stderr
+    assert out.returncode == 1 and "1 failed" in out.stdout, out.stderr  # a test: not retried
     listed = run_cli("notify", "--list", env=env).stdout
     as_json = run_cli("notify", "--list", "--json", env=env).stdout
     assert "127.0.0.1: HTTP 404" in listed and "***" in listed
@@ -308,8 +308,29 @@ def test_the_list_shows_each_message_on_one_line_whatever_its_subject_holds(run_
     assert notify_outbox.enqueue(db, [odd]) == 1
     listed = run_cli("notify", "--list")
     assert listed.returncode == 0, listed.stderr
-    lines = listed.stdout.splitlines()
+    header, *lines = listed.stdout.splitlines()
+    assert header.split() == ["state", "when", "kind", "to", "subject"]
     assert len(lines) == 1 and "batch_1_masks\\n.zip" in lines[0]
+
+
+def test_the_list_shows_when_a_failed_message_failed_not_a_retry_it_will_never_get(run_cli, db):
+    """A message failed for good at 06:16 was listed at 06:18, its would-be next attempt."""
+    from datetime import datetime, timedelta
+
+    failed_at = datetime(2026, 12, 7, 6, 16)
+    message = Message("receipt:r-1:flor", "receipt", "email", "flor@x.org", "Flor", "en", "S", "x")
+    notify_outbox.enqueue(db, [message], now=failed_at - timedelta(minutes=5))
+    doc = notify_outbox.claim(db, "me", message.key, now=failed_at)
+    notify_outbox.mark_failed(db, doc, "not sent: Flor is no longer on the team", failed_at, True)
+    stored = db[notify_outbox.OUTBOX].find_one({"_id": message.key})
+    assert stored["state"] == "failed" and stored["due_at"] == failed_at
+    # as an older version left it: its due time in the future
+    db[notify_outbox.OUTBOX].update_one(
+        {"_id": message.key}, {"$set": {"due_at": failed_at + timedelta(minutes=2)}}
+    )
+    listed = run_cli("notify", "--list", env={"TIMEZONE": "UTC"})
+    assert listed.returncode == 0, listed.stderr
+    assert "failed   2026-12-07 06:16" in listed.stdout and "06:18" not in listed.stdout
 
 
 def test_the_list_shows_the_offices_time_as_every_other_listing(run_cli, db):
@@ -350,7 +371,7 @@ def test_messages_another_tool_stored_incomplete_are_listed_and_stop_no_sending(
     )
     listed = run_cli("notify", "--list")
     assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
-    lines = listed.stdout.splitlines()
+    lines = listed.stdout.splitlines()[1:]  # under the header
     assert len(lines) == 5
     assert any(line.startswith("sent ") and line.endswith(" -") for line in lines)  # no subject
     assert any(line.startswith("-  ") and " -  " in line and line.endswith(" Hi") for line in lines)

@@ -160,3 +160,28 @@ def test_the_reports_deliveries_count_every_holder_and_its_usable_is_the_kpis():
     assert "Delivered: 2 in the last 7 days, 2 in the last 28" in report  # Ana's and Cai's
     assert "Usable vs uploaded: 2 of 4 batches with masks are delivered and usable" in report
     assert "2 need rework" in report  # the incomplete one and the one with content problems
+
+
+def test_before_a_first_sync_the_figures_are_unknown_not_zero():
+    """ "0 stalled, 0 batches at risk" next to "No sync has run yet" would be a claim: the
+    counts are not known until a sync has read the deliveries."""
+    from dataclasses import replace
+
+    from segcore.report.pace_basis import SyncBasis
+    from segcore.report.pace_report import delivery_quality
+
+    rows = [
+        {**pace_row({"id": "batch_1", "assignee": "Flor", "metadata": {"due_date": "2020-01-01"}})},
+        {**pace_row({"id": "batch_2", "assignee": "Flor"})},
+    ]
+    rows = [{**r, "status": "pending", "mask_state": None, "mask_problems": 0} for r in rows]
+    members = [{"name": "Flor", "created_at": "2025-01-07 12:00:00"}]
+    waiting = replace(analyse(rows, members, NOW, tz=timezone.utc), basis=SyncBasis(None, True))
+    report = weekly_report(rows, waiting, delivery_quality(rows))
+    assert (
+        "- Batches: 2 in total, 2 assigned; uploaded, delivered and needing attention: "
+        "unknown until a sync has run" in report
+    )
+    assert "0 stalled" not in report and "? of 0" not in report
+    assert "| Flor | 2 | ? | ? | ? | ? | ? | unknown until a sync |" in report
+    assert "No sync has run yet" in report

@@ -168,6 +168,20 @@ def test_burndown_places_a_delivery_on_the_offices_day():
     assert progress.burndown(rows, day, day, day).rate_per_day == 0  # the 10th in UTC
 
 
+def test_burndown_counts_an_upload_dated_ahead_as_delivered_today():
+    """An uploader's clock three days ahead: the line, the caption's "not delivered" and the
+    projection all say the batch is delivered, today."""
+    rows = [
+        row("batch_1", with_masks=True, latest=TODAY - timedelta(days=2)),
+        row("batch_2", with_masks=True, latest=TODAY + timedelta(days=3)),
+        row("batch_3"),
+        row("batch_4"),
+    ]
+    result = progress.burndown(rows, TODAY - timedelta(days=3), TODAY, TODAY, window_days=4)
+    assert [p["pending"] for p in result.points] == [4, 3, 3, 2]
+    assert result.pending_now == result.points[-1]["pending"] == result.projection[0]["pending"]
+
+
 @pytest.mark.parametrize(
     "age, text, stale",
     [

@@ -1,0 +1,77 @@
+"""A batch the coordinator sent back for rework is not delivered until a newer upload arrives:
+open again for its holder, at risk or overdue past its due date, counted among those needing
+rework, in every figure (segcore.work.delivery, the one place the rule is written)."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from segcore.core.timefmt import utcnow
+from segcore.report import alerts, stats
+from segcore.report.pace_report import delivery_quality
+from segcore.views.batch_rows import batch_row
+from segcore.work import batches, review
+from segcore.work.delivery import delivery_of, sent_back_standing
+from tests.pace_seed import _delivered, record_sync, seed_pace
+
+SENT_BACK = datetime(2026, 12, 1, 10, 0)
+
+
+@pytest.mark.parametrize(
+    ("status", "latest", "standing"),
+    [
+        ("rework", SENT_BACK - timedelta(days=2), True),  # the masks the reviewer saw
+        ("rework", SENT_BACK, True),
+        ("rework", None, True),
+        ("rework", SENT_BACK + timedelta(hours=1), False),  # a newer upload came in
+        ("review", SENT_BACK - timedelta(days=2), False),  # the coordinator took it back
+        ("done", SENT_BACK - timedelta(days=2), False),
+    ],
+)
+def test_a_send_back_stands_until_a_newer_upload(status, latest, standing):
+    assert sent_back_standing(status, {"last_sent_back_at": SENT_BACK}, latest) is standing
+
+
+def test_a_rework_without_a_send_back_date_is_left_to_the_checks():
+    assert not sent_back_standing("rework", {"sent_back": 1}, None)
+    assert not sent_back_standing("rework", None, None)
+
+
+def test_usable_again_after_a_send_back_is_delivered_on_the_newer_upload():
+    first = SENT_BACK - timedelta(days=2)
+    doc = _delivered("batch_1", "Flor", first)
+    doc["status"] = "rework"
+    doc["review"] = {"sent_back": 1, "last_sent_back_at": SENT_BACK}
+    assert delivery_of(doc) == (False, None)
+    row = batch_row(doc)
+    assert (row["usable"], row["open"], row["delivered"]) == (False, True, None)
+    again = SENT_BACK + timedelta(days=1)
+    doc["training_metrics_info"]["latest_upload"] = again
+    assert delivery_of(doc) == (True, again)
+
+
+def test_a_sent_back_batch_is_open_overdue_and_needs_rework(db):
+    seed_pace(db)
+    due = (utcnow() - timedelta(days=3)).date().isoformat()
+    db.batches.update_one({"id": "batch_100"}, {"$set": {"metadata.due_date": due}})
+    assert "batch_100" not in batches.open_batch_ids(db, "Ana")
+    delivered_before = stats.summary(db).delivered
+
+    result = review.review(db, ["batch_100"], accept=False, note="labels are wrong, redo them")
+    assert result.moved == ["batch_100"]
+
+    assert stats.summary(db).delivered == delivered_before - 1
+    assert "batch_100" in batches.open_batch_ids(db, "Ana")
+    assert "batch_100" in {b.id for b in alerts.current_alerts(db).at_risk}
+    rows = alerts.report_rows(db)
+    assert delivery_quality(rows).rework == 1
+
+    # A newer upload after the send-back: delivered again, on that upload's day.
+    newer = utcnow() + timedelta(seconds=1)
+    db.batches.update_one(
+        {"id": "batch_100"}, {"$set": {"training_metrics_info.latest_upload": newer}}
+    )
+    record_sync(db, timedelta(0))
+    assert stats.summary(db).delivered == delivered_before
+    assert "batch_100" not in batches.open_batch_ids(db, "Ana")
+    assert "batch_100" not in {b.id for b in alerts.current_alerts(db).at_risk}
