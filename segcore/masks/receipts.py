@@ -33,6 +33,7 @@ from segcore.images.mask_matching import (
 )
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
 from segcore.team.team import list_members
+from segcore.uploads.uploads import kept_filename
 from segcore.work import delivery
 from segcore.work.holders import display_names, people_by_key
 
@@ -115,7 +116,7 @@ def build_receipt(
     uploader = metadata.get("uploaded_by")
     return {
         "_id": upload["_id"],
-        "filename": upload.get("filename"),
+        "filename": kept_filename(upload.get("filename")),
         "uploaded_by": uploader if isinstance(uploader, str) else None,
         "upload_date": upload.get("uploadDate"),
         "length": upload.get("length"),
@@ -421,6 +422,8 @@ def list_receipts(
     elif problem:
         raise ValueError(f"unknown problem {problem!r}")
     found = list(work[RECEIPTS].find(query).sort("upload_date", DESCENDING).limit(int(limit)))
+    for receipt in found:  # one stored whole before names were cut
+        receipt["filename"] = kept_filename(receipt.get("filename"))
     return with_content(work, with_reasons(work, found))
 
 
