@@ -28,6 +28,7 @@ from segcore.store.change_stream import current_token
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, META
 from segcore.sync import upload_stats
+from segcore.sync.batch_list_guard import require_batch_list
 from segcore.sync.routine import BATCHES_TOKEN, batches_unchanged, full_reason
 from segcore.sync.sync_apply import (
     BatchListing,
@@ -134,6 +135,7 @@ def sync_once(
     holds (the live sync), kept afterwards."""
     author = authorize_write(author)
     work = databases.work
+    require_batch_list(databases)  # a misspelt MONGO_DB: before anything is written there
     notify = progress or (lambda fraction, message: None)
     own_lease, lease = lease is None, lease or Lease(work)
     if own_lease:

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -353,6 +354,33 @@ def test_a_misspelt_uploads_database_or_bucket_is_refused_and_changes_nothing(la
         assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
         assert "does not exist" in out.stderr and "check TRAINING_DB and MASKS_BUCKET" in out.stderr
         assert list(lab.work.batches.find({}, {"_id": 0})) == before
+
+
+def test_a_misspelt_app_database_is_refused_naming_those_holding_batches(
+    lab, run_cli, client, settings
+):
+    """MONGO_DB=segmentacion_dbb: a new, empty database. The sync called every upload an
+    orphan there, wrote a "names no batch" receipt for each and exited 0 (a cron job's
+    success); it is refused, before the database is even created."""
+    assert run_cli("sync").returncode == 0
+    typo = settings.mongo_db + "b"
+    for args in (("sync", "--mode", "cron"), ("sync", "--full", "--json")):
+        out = run_cli(*args, env={"MONGO_DB": typo})
+        assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+        assert f"error: The database '{typo}' holds no batches" in out.stderr
+        assert "check MONGO_DB" in out.stderr and settings.mongo_db in out.stderr
+        assert typo not in client.list_database_names()
+    empty = open_databases(replace(settings, mongo_db=typo), client=client)
+    with pytest.raises(ConfigError, match="holds no batches"):
+        run_sync(empty)  # "Sync now" and the automatic sync likewise
+    client.drop_database(typo)
+
+
+def test_a_database_synced_before_syncs_after_its_batches_were_removed(lab):
+    run_sync(lab)
+    lab.work.batches.delete_many({})
+    report = run_sync(lab, full=True)
+    assert report.batches_with_masks == 0 and report.orphans > 0
 
 
 def test_a_new_lab_with_nothing_uploaded_yet_syncs(dbs):
