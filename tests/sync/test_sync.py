@@ -460,3 +460,20 @@ def test_a_batch_assignee_stored_as_a_document_does_not_stop_a_full_sync(dbs, up
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)
         assert report["batches_with_masks"] == 3 and report["mismatches"] == 2, report
+
+
+def test_a_run_never_finishes_before_it_started(lab, run_cli):
+    """`finished_at` kept to the second while `started_at` kept the millisecond: most runs
+    "finished" before they started, in `sync_runs` and in `sync --json`."""
+    reports = [run_sync(lab, full=True), run_sync(lab)]
+    for _ in range(3):
+        out = run_cli("sync", "--json")
+        assert out.returncode == 0, out.stderr
+        printed = json.loads(out.stdout)
+        started = datetime.fromisoformat(printed["started_at"])
+        assert datetime.fromisoformat(printed["finished_at"]) >= started
+    assert all(r.finished_at >= r.started_at for r in reports)
+    runs = list(lab.work.sync_runs.find())
+    assert len(runs) == 5
+    for run in runs:
+        assert run["finished_at"] >= run["started_at"], run
