@@ -166,7 +166,8 @@ def _print_sync(report) -> None:
     echo(
         f"{counted(report.total_files, 'file')} ({report.new_files} new, {report.removed_files} "
         f"removed); {counted(report.batches_with_masks, 'batch', 'batches')} with masks, "
-        f"{report.batches_without_masks} without; {report.batches_updated} updated; "
+        f"{report.batches_without_masks} without; {report.batches_updated} updated, "
+        f"{counted(report.status_moves, 'status', 'statuses')} moved; "
         f"{report.orphans} orphan, {report.unmatched} unmatched, {report.mismatches} "
         f"mismatched, {counted(report.unusable, 'unusable upload')}; {report.duration_s:.1f} s"
         f"{f' (full read: {report.full_reason})' if report.full else ''}."

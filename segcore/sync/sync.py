@@ -274,13 +274,17 @@ def _read_everything(
     saved["token"] = current_token(databases.masks_files)  # before reading: nothing is missed
     databases.work[META].delete_one({"_id": "sync_ids"})  # what earlier versions compared
     index = _full_index(databases, report, writer.notify, writer.lease, expected)
-    if known is not None:
+    if known is None:  # first contact: every upload is new to the app
+        report.new_files = len({i for entries in index.values() for i in entries})
+    else:
         report.changed_upload_ids = list(
             {i for entries in index.values() for i in entries if id_key(i) not in known}
         )
         for entries in index.values():
             for upload_id in entries:
                 known.discard(id_key(upload_id))
+        # what the last run's index did not hold, and what it held that is gone
+        report.new_files, report.removed_files = len(report.changed_upload_ids), len(known)
         if known:  # gone since the last run (a history lost, a collection dropped on purpose)
             _after_full_removal(databases, index, [_as_id(k) for k in known])
         known.clear()  # not held through the writes
