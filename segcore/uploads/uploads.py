@@ -184,7 +184,9 @@ def upload_from_document(doc: dict) -> Upload:
             else f"filename is not text ({type(filename).__name__})"
         )
     date_problem = unusable_date_reason(date)  # the one rule (timefmt) for a usable date
-    if date is not None and not isinstance(date, datetime):
+    if date is None:  # GridFS always writes one: without it the upload has no day to count
+        problems.append("no uploadDate")
+    elif not isinstance(date, datetime):
         problems.append(f"uploadDate is not a date ({type(date).__name__})")
     elif date_problem:
         problems.append(f"uploadDate {date_problem}")

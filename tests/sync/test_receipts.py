@@ -455,7 +455,13 @@ def test_receipts_from_the_change_stream_name_the_batches_the_uploads_claim(lab,
     sync.run_sync(lab)  # the next run reads the change stream
     for n, meta in enumerate(ODD_METADATA):
         dbs.training["masks.files"].insert_one(
-            {"filename": f"batch_1_try{n}.zip", "length": 0, "chunkSize": 255, "metadata": meta}
+            {
+                "filename": f"batch_1_try{n}.zip",
+                "uploadDate": datetime(2025, 10, 1, 10, n),
+                "length": 0,
+                "chunkSize": 255,
+                "metadata": meta,
+            }
         )
     report = sync.run_sync(lab)
     assert not report.full
