@@ -18,8 +18,8 @@ from pymongo import DESCENDING, UpdateOne
 from pymongo.database import Database
 
 from segcore.content.mask_content_check import has_content_problem, is_current
-from segcore.core.errors import N_
-from segcore.core.naming import person_key
+from segcore.core.errors import N_, BatchNotFound
+from segcore.core.naming import cut, person_key
 from segcore.core.phrases import Nn_, Phrase, text_of
 from segcore.core.timefmt import office_now, utcnow
 from segcore.images import batch_images
@@ -35,6 +35,7 @@ from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, r
 from segcore.team.team import list_members
 from segcore.uploads.uploads import kept_filename
 from segcore.work import delivery
+from segcore.work.batches import NOT_IN_LIST, unknown_batch_ids
 from segcore.work.holders import display_names, people_by_key
 
 PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown", "removed")
@@ -422,6 +423,14 @@ def list_receipts(
     elif problem:
         raise ValueError(f"unknown problem {problem!r}")
     found = list(work[RECEIPTS].find(query).sort("upload_date", DESCENDING).limit(int(limit)))
+    if batch_ids and not found:  # a typo is refused; a batch removed keeps its receipts
+        unknown = [
+            b
+            for b in unknown_batch_ids(work, [str(b) for b in batch_ids][:200])
+            if work[RECEIPTS].find_one({"batches": b}, {"_id": 1}) is None
+        ]
+        if unknown:
+            raise BatchNotFound(NOT_IN_LIST, ids=", ".join(cut(b) for b in unknown[:5]))
     for receipt in found:  # one stored whole before names were cut
         receipt["filename"] = kept_filename(receipt.get("filename"))
     return with_content(work, with_reasons(work, found))

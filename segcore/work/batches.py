@@ -9,12 +9,27 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from segcore.core.errors import N_, ValidationError
-from segcore.core.naming import batch_number, clean_name, person_key
+from segcore.core.errors import (
+    N_,
+    AmbiguousMember,
+    BatchNotFound,
+    MemberNotFound,
+    ValidationError,
+)
+from segcore.core.naming import (
+    batch_number,
+    canonical_batch_id,
+    clean_name,
+    cut,
+    person_key,
+    printable,
+)
 from segcore.core.phrases import Phrase
 from segcore.core.timefmt import date_string
 from segcore.store import data_version
+from segcore.store.history import list_history
 from segcore.store.schema import BATCHES, META, find_in
+from segcore.team.team import find_member
 from segcore.work.delivery import NOT_DELIVERED, REWORK
 from segcore.work.holders import (
     NOBODY_QUERIES,
@@ -226,6 +241,37 @@ def get_batches(
 def get_batch(db: Database, batch_id: str) -> dict | None:
     """One batch as stored (without `_id`), or None; `batch_id` is compared as a plain string."""
     return db[COLLECTION].find_one({"id": str(batch_id)}, {"_id": 0})
+
+
+NOT_IN_LIST = N_("No batch {ids} in the batch list.")
+
+
+def unknown_batch_ids(db: Database, batch_ids: list[str]) -> list[str]:
+    """Those of `batch_ids` that name no batch of the list, under any spelling of its number
+    (`batch_0001` names batch_1)."""
+    wanted = {b: canonical_batch_id(b) or b for b in batch_ids}
+    stored = find_in(db[COLLECTION], "id", list({*wanted, *wanted.values()}), {"_id": 0, "id": 1})
+    known = {canonical_batch_id(str(d["id"])) or str(d["id"]) for d in stored}
+    return [b for b, key in wanted.items() if key not in known]
+
+
+NOTHING_NAMED = N_("No batch or team member '{key}', and nothing recorded for it.")
+
+
+def history_of(db: Database, key: str, limit: int = 200) -> list[dict]:
+    """The changes recorded for `key` (a batch id or a team member's name), newest first.
+    Raises BatchNotFound when none is recorded and neither a batch nor a member has that name
+    (a typo in a script); a batch or member removed since keeps its history, shown."""
+    entries = list_history(db, key=key, limit=limit)
+    if entries or get_batch(db, key) is not None:
+        return entries
+    try:
+        find_member(db, key)
+    except AmbiguousMember:
+        return entries
+    except MemberNotFound:
+        raise BatchNotFound(NOTHING_NAMED, key=cut(printable(str(key)))) from None
+    return entries
 
 
 def get_value(doc: dict, field_name: str) -> object:
