@@ -304,12 +304,19 @@ def open_batch_ids(db: Database, assignee: str) -> list[str]:
     return [doc["id"] for doc in cursor if same_person(doc.get("assignee"), assignee)]
 
 
+# What bulk assignment hands out: batches whose status is `pending`, or none at all (never
+# given one). Those in `review` or `rework` (masks came in for someone), `in_progress` or a
+# legacy value ("completado", "S") are someone's work already, or the coordinator's call.
+PENDING_WORK = {"status": {"$in": ["pending", None]}}
+
+
 def _unassigned_work(db: Database, extra: dict) -> list[dict]:
-    """Batches nobody holds (`holders.holder`), not delivered, matching `extra`: by the
-    assignee index (None, "", texts starting with a space), then the rule in Python."""
+    """Batches nobody holds (`holders.holder`), pending (PENDING_WORK) and not delivered,
+    matching `extra`: by the assignee index (None, "", texts starting with a space), then the
+    rule in Python."""
     found: dict[str, dict] = {}
     for nobody in NOBODY_QUERIES:
-        wanted = {**NOT_DELIVERED, **extra, **nobody}
+        wanted = {**NOT_DELIVERED, **PENDING_WORK, **extra, **nobody}
         for doc in db[COLLECTION].find(wanted, {"_id": 0, "id": 1, "number": 1, "assignee": 1}):
             if holder(doc.get("assignee")) is None:
                 found[doc["id"]] = doc
@@ -317,8 +324,9 @@ def _unassigned_work(db: Database, extra: dict) -> list[dict]:
 
 
 def next_pending_ids(db: Database, count: int, exclude: set[str] | None = None) -> list[str]:
-    """The first `count` unassigned batches not delivered (segcore.delivery), in batch order,
-    leaving out `exclude` (those a bulk assignment already tried)."""
+    """The first `count` unassigned pending batches (PENDING_WORK) not delivered
+    (segcore.delivery), in batch order, leaving out `exclude` (those a bulk assignment
+    already tried)."""
     # Sorted here, by `id_order`: legacy documents have no stored `number` to sort on.
     found = _unassigned_work(db, {"folder_missing": {"$ne": True}})
     found = [doc for doc in found if not exclude or doc["id"] not in exclude]
@@ -340,8 +348,8 @@ def stored_values(db: Database, field_name: str) -> list[str]:
 
 
 def unassigned_missing_folder(db: Database) -> int:
-    """Unassigned batches not delivered that bulk assignment skips because their folder is
-    missing."""
+    """Unassigned pending batches not delivered that bulk assignment skips because their
+    folder is missing."""
     return len(_unassigned_work(db, {"folder_missing": True}))
 
 
