@@ -404,11 +404,13 @@ def list_receipts(
     person: str | None = None,
     problem: str | None = None,
     limit: int = LIST_LIMIT,
+    strict: bool = False,
 ) -> list[dict]:
     """Receipts newest first, of `batch_ids` when given; `problem` one of PROBLEMS or "any"
     (any problem) or "none"; `person` an uploader under any spelling (`person_key`, as the Team
     page counts their files). Never a query built from raw input: every value is a plain string
-    compared for equality."""
+    compared for equality. `strict` (the command line): BatchNotFound for an id that is no
+    batch and has no receipt, where a page says "no receipt matches"."""
     query: dict = {}
     if batch_ids:
         query["batches"] = {"$in": [str(b) for b in batch_ids][:200]}
@@ -423,7 +425,7 @@ def list_receipts(
     elif problem:
         raise ValueError(f"unknown problem {problem!r}")
     found = list(work[RECEIPTS].find(query).sort("upload_date", DESCENDING).limit(int(limit)))
-    if batch_ids and not found:  # a typo is refused; a batch removed keeps its receipts
+    if strict and batch_ids and not found:  # a batch removed since keeps its receipts
         unknown = [
             b
             for b in unknown_batch_ids(work, [str(b) for b in batch_ids][:200])
