@@ -135,6 +135,7 @@ def _frame(snap: dict, data_directory: str | None) -> pd.DataFrame:
         stored = batch_table.table_row(doc, zone)
         edits = pending.get(stored["id"], {})
         row = pending_edits.shown_row(stored, edits)
+        row["assignee"] = batch_table.grid_value(row["assignee"])  # "Flor " drawn, not blank
         if "due_date" in edits:  # a date chosen replaces the unreadable one
             row["due_date_stored"] = None
         row["overdue"] = "⚠ " + _("overdue") if delivery.is_overdue(row, today) else None
@@ -180,6 +181,15 @@ def shown_frame(snap: dict) -> pd.DataFrame:
     return snap["frame"]
 
 
+def _person_label(name: object, team: list[str], former: set[str]) -> str:
+    """An assignee's label; one the grid draws with its surrounding spaces made visible
+    (`batch_table.grid_value`, "Flor␣") is labelled as its stored value is, keeping them."""
+    if not isinstance(name, str) or batch_table.VISIBLE_SPACE not in name:
+        return labels.person(name, team, former)
+    stored = name.strip(batch_table.VISIBLE_SPACE)
+    return labels.person(stored, team, former).replace(stored, name, 1)
+
+
 def column_config(frame: pd.DataFrame, team: list[str]) -> dict:
     """Every stored value among the options (else the grid shows a blank), labelled once."""
     cfg, former = st.column_config, reads.former_members()
@@ -193,7 +203,7 @@ def column_config(frame: pd.DataFrame, team: list[str]) -> dict:
         "assignee": cfg.SelectboxColumn(
             _("Assignee"),
             options=[*team, *others],
-            format_func=lambda name: labels.person(name, team, former),
+            format_func=lambda name: _person_label(name, team, former),
             help=_("Batches are given to current members; former and unknown names are marked."),
         ),
         "status": cfg.SelectboxColumn(

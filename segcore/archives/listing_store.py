@@ -36,6 +36,7 @@ from segcore.store.schema import (
     replace_many,
 )
 from segcore.uploads.gridfs_reader import CHUNK_REASONS, NO_CHUNKS, chunk_totals
+from segcore.uploads.uploads import kept_filename
 
 CHECKING_OF = N_("Checking upload {number} of {total}")
 CHANGE_KINDS = ("added", "removed", "changed")
@@ -170,7 +171,7 @@ def _listing_doc(
     listing = list_upload(chunks, upload, settings.mask_check_budget, extensions, totals, images)
     awaiting = listing.code in CHUNK_REASONS and totals is not None
     return {
-        "filename": upload.get("filename"),
+        "filename": kept_filename(upload.get("filename")),
         "batches": upload["batches"],
         "length": upload.get("length"),
         "uploadDate": upload.get("uploadDate"),

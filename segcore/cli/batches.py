@@ -167,8 +167,14 @@ def status(ctx, as_json):
 def history_command(ctx, batch_id, limit, as_json):
     """Recent changes, of one batch (or team member) if given."""
     from segcore.store import history
+    from segcore.work.batches import history_of
 
-    entries = history.list_history(ctx.databases.work, key=batch_id, limit=limit)
+    work = ctx.databases.work
+    entries = (
+        history.list_history(work, limit=limit)
+        if batch_id is None
+        else history_of(work, batch_id, limit=limit)
+    )
     if as_json:
         emit_json(entries)
         return

@@ -51,7 +51,12 @@ def receipts_command(ctx, batch_ids, person, problem, limit, as_json):
     from segcore.masks.receipts import NOTIFY_DUE, list_receipts
 
     found = list_receipts(
-        ctx.databases.work, list(batch_ids) or None, person=person, problem=problem, limit=limit
+        ctx.databases.work,
+        list(batch_ids) or None,
+        person=person,
+        problem=problem,
+        limit=limit,
+        strict=True,
     )
     if as_json:
         emit_json(

@@ -76,7 +76,11 @@ def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
     report = None if full else _if_unchanged(ctx, mode)
     if report is None:
         from segcore.masks.content_due import NEW_OR_EVERY
+        from segcore.sync.batch_list_guard import require_batch_list
         from segcore.sync.sync import run_sync
+
+        # before preparing, which would create a misspelt MONGO_DB's database
+        require_batch_list(ctx.unprepared())
 
         with click.progressbar(
             length=1000, label="Syncing", file=sys.stderr, show_eta=False
@@ -166,7 +170,8 @@ def _print_sync(report) -> None:
     echo(
         f"{counted(report.total_files, 'file')} ({report.new_files} new, {report.removed_files} "
         f"removed); {counted(report.batches_with_masks, 'batch', 'batches')} with masks, "
-        f"{report.batches_without_masks} without; {report.batches_updated} updated; "
+        f"{report.batches_without_masks} without; {report.batches_updated} updated, "
+        f"{counted(report.status_moves, 'status', 'statuses')} moved; "
         f"{report.orphans} orphan, {report.unmatched} unmatched, {report.mismatches} "
         f"mismatched, {counted(report.unusable, 'unusable upload')}; {report.duration_s:.1f} s"
         f"{f' (full read: {report.full_reason})' if report.full else ''}."
@@ -295,6 +300,9 @@ def _watch(ctx, full: bool, interval: float) -> None:
     def log(message: str) -> None:
         echo(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}", err=True)
 
+    from segcore.sync.batch_list_guard import require_batch_list
+
+    require_batch_list(ctx.unprepared())  # before preparing: a misspelt MONGO_DB
     databases = _patient(ctx.databases)
     sender, on_receipts = None, None
     if ctx.settings.notify_channels:

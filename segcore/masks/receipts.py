@@ -18,8 +18,8 @@ from pymongo import DESCENDING, UpdateOne
 from pymongo.database import Database
 
 from segcore.content.mask_content_check import has_content_problem, is_current
-from segcore.core.errors import N_
-from segcore.core.naming import person_key
+from segcore.core.errors import N_, BatchNotFound
+from segcore.core.naming import cut, person_key
 from segcore.core.phrases import Nn_, Phrase, text_of
 from segcore.core.timefmt import office_now, utcnow
 from segcore.images import batch_images
@@ -34,7 +34,9 @@ from segcore.images.mask_matching import (
 )
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
 from segcore.team.team import list_members
+from segcore.uploads.uploads import kept_filename
 from segcore.work import delivery
+from segcore.work.batches import NOT_IN_LIST, unknown_batch_ids
 from segcore.work.holders import display_names, people_by_key
 
 PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown", "removed")
@@ -118,7 +120,7 @@ def build_receipt(
     uploader = metadata.get("uploaded_by")
     return {
         "_id": upload["_id"],
-        "filename": upload.get("filename"),
+        "filename": kept_filename(upload.get("filename")),
         "uploaded_by": uploader if isinstance(uploader, str) else None,
         "upload_date": upload.get("uploadDate"),
         "length": upload.get("length"),
@@ -405,11 +407,13 @@ def list_receipts(
     person: str | None = None,
     problem: str | None = None,
     limit: int = LIST_LIMIT,
+    strict: bool = False,
 ) -> list[dict]:
     """Receipts newest first, of `batch_ids` when given; `problem` one of PROBLEMS or "any"
     (any problem) or "none"; `person` an uploader under any spelling (`person_key`, as the Team
     page counts their files). Never a query built from raw input: every value is a plain string
-    compared for equality."""
+    compared for equality. `strict` (the command line): BatchNotFound for an id that is no
+    batch and has no receipt, where a page says "no receipt matches"."""
     query: dict = {}
     if batch_ids:
         query["batches"] = {"$in": [str(b) for b in batch_ids][:200]}
@@ -424,6 +428,16 @@ def list_receipts(
     elif problem:
         raise ValueError(f"unknown problem {problem!r}")
     found = list(work[RECEIPTS].find(query).sort("upload_date", DESCENDING).limit(int(limit)))
+    if strict and batch_ids and not found:  # a batch removed since keeps its receipts
+        unknown = [
+            b
+            for b in unknown_batch_ids(work, [str(b) for b in batch_ids][:200])
+            if work[RECEIPTS].find_one({"batches": b}, {"_id": 1}) is None
+        ]
+        if unknown:
+            raise BatchNotFound(NOT_IN_LIST, ids=", ".join(cut(b) for b in unknown[:5]))
+    for receipt in found:  # one stored whole before names were cut
+        receipt["filename"] = kept_filename(receipt.get("filename"))
     return with_content(work, with_reasons(work, found))
 
 

@@ -29,6 +29,7 @@ from segcore.store.change_stream import current_token
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, META
 from segcore.sync import upload_stats
+from segcore.sync.batch_list_guard import require_batch_list
 from segcore.sync.routine import BATCHES_TOKEN, batches_unchanged, full_reason
 from segcore.sync.sync_apply import (
     BatchListing,
@@ -135,6 +136,7 @@ def sync_once(
     holds (the live sync), kept afterwards."""
     author = authorize_write(author)
     work = databases.work
+    require_batch_list(databases)  # a misspelt MONGO_DB: before anything is written there
     notify = progress or (lambda fraction, message: None)
     own_lease, lease = lease is None, lease or Lease(work)
     if own_lease:
@@ -273,13 +275,17 @@ def _read_everything(
     saved["token"] = current_token(databases.masks_files)  # before reading: nothing is missed
     databases.work[META].delete_one({"_id": "sync_ids"})  # what earlier versions compared
     index = _full_index(databases, report, writer.notify, writer.lease, expected)
-    if known is not None:
+    if known is None:  # first contact: every upload is new to the app
+        report.new_files = len({i for entries in index.values() for i in entries})
+    else:
         report.changed_upload_ids = list(
             {i for entries in index.values() for i in entries if id_key(i) not in known}
         )
         for entries in index.values():
             for upload_id in entries:
                 known.discard(id_key(upload_id))
+        # what the last run's index did not hold, and what it held that is gone
+        report.new_files, report.removed_files = len(report.changed_upload_ids), len(known)
     # gone since the last run (a history lost, a collection dropped on purpose)
     _after_full_read(databases, index, [_as_id(k) for k in known or ()])
     if known:

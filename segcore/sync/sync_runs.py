@@ -15,7 +15,6 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from segcore.core.phrases import Phrase, text_of
-from segcore.core.timefmt import utcnow
 from segcore.store import data_version
 from segcore.store.schema import SYNC_RUNS
 from segcore.sync.sync_plan import Finding
@@ -101,7 +100,7 @@ class SyncReport:
 
     def finish(self, clock: float) -> None:
         """Stamp the end of the run; `clock` is the perf_counter() reading at its start."""
-        self.finished_at = utcnow()
+        self.finished_at = run_started()  # as precise as the start: never before it
         self.duration_s = round(time.perf_counter() - clock, 3)
 
     def carry_over(self, previous: dict) -> None:
@@ -174,7 +173,7 @@ def fail_run(db: Database, run_id, exc: BaseException, clock: float) -> None:
             {
                 "$set": {
                     "status": "failed",
-                    "finished_at": utcnow(),
+                    "finished_at": run_started(),
                     "duration_s": round(time.perf_counter() - clock, 3),
                     "error": f"{type(exc).__name__}: {text}" if text else type(exc).__name__,
                 }
@@ -186,9 +185,10 @@ def fail_run(db: Database, run_id, exc: BaseException, clock: float) -> None:
 
 
 def run_started() -> datetime:
-    """A run's start time: now in UTC to the millisecond (what the database keeps). Two runs
-    started in one second by different processes (a cron run right after another) keep their
-    order; their ids do not, being random after the second."""
+    """A run's start time, and its end: now in UTC to the millisecond (what the database
+    keeps). Two runs started in one second by different processes (a cron run right after
+    another) keep their order; their ids do not, being random after the second. The end
+    kept to the second, as `utcnow` gives it, came before the start in most runs."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
@@ -250,7 +250,7 @@ class LiveRecord:
         duration_s: float,
     ) -> bool:
         """Count one applied group; True when that opened a new record (the hour's first)."""
-        now = utcnow()
+        now = run_started()
         opened = self.run_id is None or time.monotonic() - self.opened >= LIVE_SPAN_S
         if opened:
             self.run_id = (

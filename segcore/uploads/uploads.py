@@ -123,6 +123,13 @@ def short_filename(name: str) -> str:
     return f"{name[: MAX_FILENAME - 40]}…(+{len(name) - MAX_FILENAME + 40:,} characters)"
 
 
+def kept_filename(value: object) -> object:
+    """A stored upload's filename as segcore keeps it (listings, receipts): text cut by
+    `short_filename`, so another tool's 16 MB name never fills a stored document; any other
+    value (an unusable upload's) as it is."""
+    return short_filename(value) if isinstance(value, str) else value
+
+
 def _length(value: object) -> tuple[int | None, str | None]:
     """(the size in bytes, 0 when none is stored, None when the stored value is not a size;
     why the value is not a size, naming it as stored, or None)."""
@@ -177,7 +184,9 @@ def upload_from_document(doc: dict) -> Upload:
             else f"filename is not text ({type(filename).__name__})"
         )
     date_problem = unusable_date_reason(date)  # the one rule (timefmt) for a usable date
-    if date is not None and not isinstance(date, datetime):
+    if date is None:  # GridFS always writes one: without it the upload has no day to count
+        problems.append("no uploadDate")
+    elif not isinstance(date, datetime):
         problems.append(f"uploadDate is not a date ({type(date).__name__})")
     elif date_problem:
         problems.append(f"uploadDate {date_problem}")

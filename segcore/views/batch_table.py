@@ -116,6 +116,28 @@ def plain_value(value: object) -> object:
     return value
 
 
+# The grid (Streamlit's data editor) trims every option of a select column and draws a cell
+# whose value matches none as a blank: a legacy assignee stored with spaces around it ("Flor ",
+# as the old dashboard kept what was typed) looked unassigned. Such a value is drawn with each
+# surrounding space made visible, which no option's trimming can take away.
+VISIBLE_SPACE = "\u2423"  # ␣
+_TRIMMED = " \t\n\r\v\f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+def grid_value(value: object) -> object:
+    """A stored text as the grid can draw it (pure): each character of the surrounding white
+    space a browser's trim removes shown as VISIBLE_SPACE ("Flor " as "Flor␣"); anything else
+    as it is."""
+    if not isinstance(value, str):
+        return value
+    core = value.strip(_TRIMMED)
+    if core == value or not core:
+        return value
+    start = len(value) - len(value.lstrip(_TRIMMED))
+    end = len(value) - len(value.rstrip(_TRIMMED))
+    return VISIBLE_SPACE * start + core + VISIBLE_SPACE * end
+
+
 def ticked_ids(
     docs: list[dict],
     ticked_before: "set[str] | list[str]",

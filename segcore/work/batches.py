@@ -9,12 +9,27 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from segcore.core.errors import N_, ValidationError
-from segcore.core.naming import batch_number, clean_name, person_key
+from segcore.core.errors import (
+    N_,
+    AmbiguousMember,
+    BatchNotFound,
+    MemberNotFound,
+    ValidationError,
+)
+from segcore.core.naming import (
+    batch_number,
+    canonical_batch_id,
+    clean_name,
+    cut,
+    person_key,
+    printable,
+)
 from segcore.core.phrases import Phrase
 from segcore.core.timefmt import date_string
 from segcore.store import data_version
+from segcore.store.history import list_history
 from segcore.store.schema import BATCHES, META, find_in
+from segcore.team.team import find_member
 from segcore.work.delivery import NOT_DELIVERED, REWORK, SENT_BACK_AT, delivery_of
 from segcore.work.holders import (
     NOBODY_QUERIES,
@@ -229,6 +244,37 @@ def get_batch(db: Database, batch_id: str) -> dict | None:
     return db[COLLECTION].find_one({"id": str(batch_id)}, {"_id": 0})
 
 
+NOT_IN_LIST = N_("No batch {ids} in the batch list.")
+
+
+def unknown_batch_ids(db: Database, batch_ids: list[str]) -> list[str]:
+    """Those of `batch_ids` that name no batch of the list, under any spelling of its number
+    (`batch_0001` names batch_1)."""
+    wanted = {b: canonical_batch_id(b) or b for b in batch_ids}
+    stored = find_in(db[COLLECTION], "id", list({*wanted, *wanted.values()}), {"_id": 0, "id": 1})
+    known = {canonical_batch_id(str(d["id"])) or str(d["id"]) for d in stored}
+    return [b for b, key in wanted.items() if key not in known]
+
+
+NOTHING_NAMED = N_("No batch or team member '{key}', and nothing recorded for it.")
+
+
+def history_of(db: Database, key: str, limit: int = 200) -> list[dict]:
+    """The changes recorded for `key` (a batch id or a team member's name), newest first.
+    Raises BatchNotFound when none is recorded and neither a batch nor a member has that name
+    (a typo in a script); a batch or member removed since keeps its history, shown."""
+    entries = list_history(db, key=key, limit=limit)
+    if entries or get_batch(db, key) is not None:
+        return entries
+    try:
+        find_member(db, key)
+    except AmbiguousMember:
+        return entries
+    except MemberNotFound:
+        raise BatchNotFound(NOTHING_NAMED, key=cut(printable(str(key)))) from None
+    return entries
+
+
 def get_value(doc: dict, field_name: str) -> object:
     """The stored value of an editable field, None when missing (legacy documents)."""
     value: object = doc
@@ -268,12 +314,19 @@ def open_batch_ids(db: Database, assignee: str) -> list[str]:
     ]
 
 
+# What bulk assignment hands out: batches whose status is `pending`, or none at all (never
+# given one). Those in `review` or `rework` (masks came in for someone), `in_progress` or a
+# legacy value ("completado", "S") are someone's work already, or the coordinator's call.
+PENDING_WORK = {"status": {"$in": ["pending", None]}}
+
+
 def _unassigned_work(db: Database, extra: dict) -> list[dict]:
-    """Batches nobody holds (`holders.holder`), not delivered, matching `extra`: by the
-    assignee index (None, "", texts starting with a space), then the rule in Python."""
+    """Batches nobody holds (`holders.holder`), pending (PENDING_WORK) and not delivered,
+    matching `extra`: by the assignee index (None, "", texts starting with a space), then the
+    rule in Python."""
     found: dict[str, dict] = {}
     for nobody in NOBODY_QUERIES:
-        wanted = {**NOT_DELIVERED, **extra, **nobody}
+        wanted = {**NOT_DELIVERED, **PENDING_WORK, **extra, **nobody}
         for doc in db[COLLECTION].find(wanted, {**_DELIVERY_SEEN, "number": 1}):
             if holder(doc.get("assignee")) is None and not delivery_of(doc)[0]:
                 found[doc["id"]] = doc
@@ -281,8 +334,9 @@ def _unassigned_work(db: Database, extra: dict) -> list[dict]:
 
 
 def next_pending_ids(db: Database, count: int, exclude: set[str] | None = None) -> list[str]:
-    """The first `count` unassigned batches not delivered (segcore.delivery), in batch order,
-    leaving out `exclude` (those a bulk assignment already tried)."""
+    """The first `count` unassigned pending batches (PENDING_WORK) not delivered
+    (segcore.delivery), in batch order, leaving out `exclude` (those a bulk assignment
+    already tried)."""
     # Sorted here, by `id_order`: legacy documents have no stored `number` to sort on.
     found = _unassigned_work(db, {"folder_missing": {"$ne": True}})
     found = [doc for doc in found if not exclude or doc["id"] not in exclude]
@@ -304,8 +358,8 @@ def stored_values(db: Database, field_name: str) -> list[str]:
 
 
 def unassigned_missing_folder(db: Database) -> int:
-    """Unassigned batches not delivered that bulk assignment skips because their folder is
-    missing."""
+    """Unassigned pending batches not delivered that bulk assignment skips because their
+    folder is missing."""
     return len(_unassigned_work(db, {"folder_missing": True}))
 
 

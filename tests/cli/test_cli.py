@@ -223,3 +223,27 @@ def test_import_of_a_file_that_does_not_exist_is_refused_even_with_a_folder(run_
     assert done.returncode == 1
     assert done.stderr.strip() == f"error: The batches file '{typo}' does not exist on the server."
     assert db.batches.count_documents({}) == 0  # the folder alone was not imported instead
+
+
+def test_history_and_receipts_of_a_batch_that_does_not_exist_fail(run_cli, db):
+    """A typo in a script (`history batch_99`) answered "No changes recorded." with exit 0,
+    where `verify` and `review` refuse it: every read command refuses it the same way."""
+    db.batches.insert_many([{"id": "batch_1", "status": "pending"}, {"id": "batch_2"}])
+    run_cli("team", "add", "Flor")
+    for args in (("history", "batch_99"), ("history", ""), ("receipts", "batch_99")):
+        out = run_cli(*args)
+        assert out.returncode == 1 and "Traceback" not in out.stderr, (args, out.stderr)
+        assert out.stderr.startswith("error: No batch") and out.stdout == "", args
+    assert "'batch_99'" in run_cli("history", "batch_99").stderr
+    assert "No batch batch_99 in the batch list." in run_cli("receipts", "batch_99").stderr
+    assert "batch_99" in run_cli("receipts", "batch_1", "batch_99").stderr
+    # a batch or member that exists, with nothing recorded: said, exit 0
+    for args in (("history", "batch_1"), ("history", "Flor"), ("receipts", "batch_1")):
+        out = run_cli(*args)
+        assert out.returncode == 0, (args, out.stderr)
+    assert run_cli("receipts", "batch_0001").returncode == 0  # batch_1 spelled otherwise
+    # a batch removed since keeps its history
+    assert run_cli("assign", "batch_2", "--to", "Flor").returncode == 0
+    db.batches.delete_one({"id": "batch_2"})
+    out = run_cli("history", "batch_2")
+    assert out.returncode == 0 and "assignee" in out.stdout

@@ -4,6 +4,7 @@ GNU tar, uploaded to GridFS, checked, stored and reported."""
 import json
 import os
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
 
@@ -130,7 +131,13 @@ def test_verify_content_skips_an_upload_another_tool_gave_a_document_as_id(
     others: it is skipped as unusable with the sync's reason, as `verify` and the sync do."""
     upload("batch_1_masks.zip", pack(lab.masks, tmp_path / "e.zip", "zip"))
     lab.masks_files.insert_one(
-        {"_id": {"tool": "x", "n": 1}, "filename": "batch_1.zip", "length": 10, "chunkSize": 255}
+        {
+            "_id": {"tool": "x", "n": 1},
+            "filename": "batch_1.zip",
+            "uploadDate": datetime(2025, 10, 1),
+            "length": 10,
+            "chunkSize": 255,
+        }
     )
     verify(lab, ["batch_1"])
     report = check_content(lab)

@@ -39,6 +39,7 @@ MANY = "_".join(f"batch_{n}" for n in range(1, 14001)) + ".zip"
         ({"filename": 42}, "filename is not text (int)"),
         ({"filename": {"x": 1}}, "filename is not text (dict)"),
         ({"uploadDate": "yesterday"}, "uploadDate is not a date (str)"),
+        ({"uploadDate": None}, "no uploadDate"),
         ({"uploadDate": DatetimeMS(2**62)}, "uploadDate is not a date (DatetimeMS)"),
         ({"metadata": {"uploaded_by": {"name": "flor"}}}, "uploaded_by is not a name (dict)"),
         ({"metadata": {"uploaded_by": True}}, "uploaded_by is not a name (bool)"),
@@ -72,7 +73,6 @@ def test_a_bad_document_is_unusable_with_its_reason(changes, reason):
         {"length": 12.0},
         {"length": Int64(3)},
         {"length": None},
-        {"uploadDate": None},
         {"metadata": None},
         {"metadata": {"uploaded_by": 17}},
         {"filename": "batch_3_" + "x" * 5000 + ".zip"},
@@ -288,3 +288,25 @@ def test_an_upload_whose_length_is_text_is_listed_with_that_text_not_as_0_mb(dbs
     assert [(r["size_mb"], r["size_bytes"]) for r in rows] == [(None, None), (None, None)]
     recent = json.loads(run_cli("uploads", "--recent", "5", "--json").stdout)
     assert {r["size_mb"] for r in recent} == {None}
+
+
+def test_an_upload_without_an_upload_date_is_unusable_and_reported(dbs, run_cli):
+    """Another tool's document without `uploadDate`: it counted as delivered with no date,
+    was left out of the uploads per day and reported nowhere. It is unusable, named by the
+    sync and by `uploads --unusable`, like a date stored as text."""
+    dbs.work.batches.insert_many([{"id": "batch_1"}, {"id": "batch_2"}])
+    dbs.masks_files.insert_many(
+        [
+            {"_id": ObjectId(), "filename": "masks_batch_1.zip", "length": 5, "metadata": {}},
+            {**GOOD, "_id": ObjectId(), "filename": "batch_2.zip"},
+        ]
+    )
+    out = run_cli("sync")
+    assert out.returncode == 0, out.stderr
+    assert "1 unusable upload" in out.stdout
+    assert "unusable: masks_batch_1.zip: no uploadDate" in out.stderr
+    listed = run_cli("uploads", "--unusable")
+    assert "masks_batch_1.zip" in listed.stdout and "unusable: no uploadDate" in listed.stdout
+    batch_1 = dbs.work.batches.find_one({"id": "batch_1"})
+    assert batch_1["mongo_uploaded"] is False
+    assert dbs.work.batches.find_one({"id": "batch_2"})["mongo_uploaded"] is True

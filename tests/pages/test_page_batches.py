@@ -229,6 +229,35 @@ def test_former_and_legacy_assignees_show_their_names_marked(app_env):
     assert at.dataframe[0].value["id"].tolist() == ["batch_2"]
 
 
+def test_an_assignee_stored_with_spaces_around_it_is_drawn_not_blank(app_env):
+    """The grid trims its options: "Flor " (the old dashboard kept what was typed) matched
+    none and was drawn blank, and "Pedro " labelled the row holding "Pedro". Such a value is
+    drawn with its spaces made visible, labelled as its person, and saving another field
+    keeps it as stored."""
+    db = app_env.work
+    seed(db, 4)
+    for n, stored in ((1, "Flor "), (2, " Flor"), (3, "Pedro "), (4, "Pedro")):
+        db.batches.update_one({"id": f"batch_{n}"}, {"$set": {"assignee": stored}})
+    at = page("batches").run()
+    assert not at.exception
+    rows = at.dataframe[0].value.set_index("id")
+    assert rows["assignee"].to_dict() == {
+        "batch_1": "Flor␣",
+        "batch_2": "␣Flor",
+        "batch_3": "Pedro␣",
+        "batch_4": "Pedro",
+    }
+    options = dict(grid_options(at, "assignee"))
+    assert options["Flor␣"] == "Flor␣" and options["␣Flor"] == "␣Flor"
+    assert options["Pedro␣"] == "Pedro␣ (not on the team)"
+    assert options["Pedro"] == "Pedro (not on the team)"
+    assert all(value == value.strip() for value in options)  # as the grid trims them
+    at = edit(at, {0: {"priority": "baja"}})
+    at.button(key="save_batches").click().run()
+    assert db.batches.find_one({"id": "batch_1"})["assignee"] == "Flor "
+    assert db.batches.find_one({"id": "batch_1"})["metadata"]["priority"] == "baja"
+
+
 def test_a_viewer_sees_the_same_names(app_env, monkeypatch):
     from segcore.core.actors import Actor
 

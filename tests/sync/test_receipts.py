@@ -455,7 +455,13 @@ def test_receipts_from_the_change_stream_name_the_batches_the_uploads_claim(lab,
     sync.run_sync(lab)  # the next run reads the change stream
     for n, meta in enumerate(ODD_METADATA):
         dbs.training["masks.files"].insert_one(
-            {"filename": f"batch_1_try{n}.zip", "length": 0, "chunkSize": 255, "metadata": meta}
+            {
+                "filename": f"batch_1_try{n}.zip",
+                "uploadDate": datetime(2025, 10, 1, 10, n),
+                "length": 0,
+                "chunkSize": 255,
+                "metadata": meta,
+            }
         )
     report = sync.run_sync(lab)
     assert not report.full
@@ -549,3 +555,40 @@ def test_a_leftover_spelled_differently_never_takes_the_upload_of_the_batch_it_n
     report = mask_check.verify(lab, every_batch=True, recheck=True)
     assert [b["id"] for b in report.batches if b["id"].startswith("batch_")] == ["batch_1"]
     assert status_of(dbs, "batch_001") == "pending"
+
+
+def test_an_upload_with_a_16_mb_name_gets_a_receipt_and_its_batch_stays_delivered(
+    lab, upload, dbs, tmp_path, run_cli
+):
+    """Another tool's file document whose name is nearly 16 MB (a valid document): the
+    listing and the receipt keep 512 characters of it, as the index does, so the sync stores
+    them and the batch stays delivered; `receipts` prints the cut name."""
+    lab.batch(2, 2)
+    upload("masks_batch_2.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    sync.run_sync(lab)
+    assert is_usable_check(dbs.work.batches.find_one({"id": "batch_2"})["mask_check"])
+    name = "batch_2_" + "z" * (16 * 1024 * 1024 - 400) + ".zip"
+    big = upload(name, real_archive(tmp_path, "zip", masks(2), "b.zip"))
+
+    report = sync.run_sync(lab)
+    assert report.new_files == 1 and not report.not_stored
+    receipt = dbs.work.receipts.find_one({"_id": big})
+    assert receipt["problem"] is None and receipt["usable"]
+    assert len(receipt["filename"]) <= 512 and receipt["filename"].startswith("batch_2_zzz")
+    assert receipt["filename"].endswith(f"(+{len(name) - 472:,} characters)")
+    assert len(dbs.work.mask_checks.find_one({"_id": big})["filename"]) <= 512
+    assert is_usable_check(dbs.work.batches.find_one({"id": "batch_2"})["mask_check"])
+
+    out = run_cli("receipts", "batch_2", env={"DATA_DIRECTORY": str(tmp_path / "data")})
+    assert out.returncode == 0, out.stderr
+    assert max(len(line) for line in out.stdout.splitlines()) < 700
+    assert json.loads(run_cli("status", "--json").stdout)["delivered"] == 1
+
+
+def test_a_receipt_stored_with_a_whole_long_name_is_read_cut(dbs):
+    """A receipt stored before names were cut shows 512 characters of its name."""
+    dbs.work.receipts.insert_one(
+        {"_id": 1, "filename": "batch_1_" + "x" * 2_000_000, "batches": ["batch_1"]}
+    )
+    [receipt] = receipts.list_receipts(dbs.work)
+    assert len(receipt["filename"]) <= 512 and receipt["filename"].endswith(" characters)")

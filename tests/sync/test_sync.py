@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -355,6 +356,33 @@ def test_a_misspelt_uploads_database_or_bucket_is_refused_and_changes_nothing(la
         assert list(lab.work.batches.find({}, {"_id": 0})) == before
 
 
+def test_a_misspelt_app_database_is_refused_naming_those_holding_batches(
+    lab, run_cli, client, settings
+):
+    """MONGO_DB=segmentacion_dbb: a new, empty database. The sync called every upload an
+    orphan there, wrote a "names no batch" receipt for each and exited 0 (a cron job's
+    success); it is refused, before the database is even created."""
+    assert run_cli("sync").returncode == 0
+    typo = settings.mongo_db + "b"
+    for args in (("sync", "--mode", "cron"), ("sync", "--full", "--json")):
+        out = run_cli(*args, env={"MONGO_DB": typo})
+        assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+        assert f"error: The database '{typo}' holds no batches" in out.stderr
+        assert "check MONGO_DB" in out.stderr and settings.mongo_db in out.stderr
+        assert typo not in client.list_database_names()
+    empty = open_databases(replace(settings, mongo_db=typo), client=client)
+    with pytest.raises(ConfigError, match="holds no batches"):
+        run_sync(empty)  # "Sync now" and the automatic sync likewise
+    client.drop_database(typo)
+
+
+def test_a_database_synced_before_syncs_after_its_batches_were_removed(lab):
+    run_sync(lab)
+    lab.work.batches.delete_many({})
+    report = run_sync(lab, full=True)
+    assert report.batches_with_masks == 0 and report.orphans > 0
+
+
 def test_a_new_lab_with_nothing_uploaded_yet_syncs(dbs):
     dbs.work.batches.insert_one({"id": "batch_1", "assignee": "Flor"})
     assert "masks.files" not in dbs.training.list_collection_names()
@@ -432,3 +460,20 @@ def test_a_batch_assignee_stored_as_a_document_does_not_stop_a_full_sync(dbs, up
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)
         assert report["batches_with_masks"] == 3 and report["mismatches"] == 2, report
+
+
+def test_a_run_never_finishes_before_it_started(lab, run_cli):
+    """`finished_at` kept to the second while `started_at` kept the millisecond: most runs
+    "finished" before they started, in `sync_runs` and in `sync --json`."""
+    reports = [run_sync(lab, full=True), run_sync(lab)]
+    for _ in range(3):
+        out = run_cli("sync", "--json")
+        assert out.returncode == 0, out.stderr
+        printed = json.loads(out.stdout)
+        started = datetime.fromisoformat(printed["started_at"])
+        assert datetime.fromisoformat(printed["finished_at"]) >= started
+    assert all(r.finished_at >= r.started_at for r in reports)
+    runs = list(lab.work.sync_runs.find())
+    assert len(runs) == 5
+    for run in runs:
+        assert run["finished_at"] >= run["started_at"], run

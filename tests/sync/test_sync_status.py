@@ -73,6 +73,19 @@ def test_a_batch_set_back_to_in_progress_is_not_moved_again(lab):
     assert statuses(lab)["batch_1"] == "in_progress"
 
 
+def test_the_sync_says_how_many_statuses_it_moved_and_counts_a_first_runs_uploads_new(lab, run_cli):
+    """What a cron log keeps: the text report names the moves, and a first sync's uploads
+    are new (not "0 new"); a later full read counts only what the last run did not hold."""
+    out = run_cli("sync")
+    assert out.returncode == 0, out.stderr
+    assert "5 files (5 new, 0 removed)" in out.stdout
+    assert "2 statuses moved" in out.stdout
+    put(lab, "masks_batch_6.zip", "ceci")
+    out = run_cli("sync", "--full")
+    assert "6 files (1 new, 0 removed)" in out.stdout and "1 status moved" in out.stdout
+    assert "0 statuses moved" in run_cli("sync").stdout
+
+
 def test_masks_arriving_incrementally_move_the_status(lab):
     run_sync(lab)
     put(lab, "masks_batch_6.zip", "ceci", T0 + timedelta(days=1))

@@ -192,3 +192,21 @@ def test_a_row_says_whether_its_masks_are_usable():
     assert batch_table.table_row({"id": "b", "mask_check": complete})["usable"] is True
     wrong = {"id": "b", "mask_check": complete, "mask_content": {"problems": 2}}
     assert batch_table.table_row(wrong)["usable"] is False
+
+
+@pytest.mark.parametrize(
+    "stored,drawn",
+    [
+        ("Flor", "Flor"),
+        ("Flor ", "Flor␣"),
+        (" Flor", "␣Flor"),
+        ("\tFlor\u00a0 ", "␣Flor␣␣"),
+        ("\ufeffFlor", "␣Flor"),
+        ("Flor Pérez", "Flor Pérez"),
+        ("  ", "  "),  # nobody holds it: drawn blank, as it is
+        (None, None),
+        (42, 42),
+    ],
+)
+def test_grid_value_makes_surrounding_spaces_visible(stored, drawn):
+    assert batch_table.grid_value(stored) == drawn

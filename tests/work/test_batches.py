@@ -153,6 +153,31 @@ def test_next_pending_and_balance(seeded):
     assert max(loads.values()) - min(loads.values()) <= 1
 
 
+def test_bulk_assignment_hands_out_only_pending_batches(db):
+    """Unassigned batches awaiting review, sent back, or in a legacy status are someone's
+    work or the coordinator's call: "Assign the next N pending" and "spread evenly" take
+    only `pending` ones (and those never given a status)."""
+    team.add_member(db, "Ceci")
+    team.add_member(db, "Flor")
+    db.batches.insert_many(
+        [
+            {"id": "batch_1", "number": 1, "assignee": None, "status": "review"},
+            {"id": "batch_2", "number": 2, "assignee": None, "status": "rework"},
+            {"id": "batch_3", "number": 3, "assignee": None, "status": "completado"},
+            {"id": "batch_4", "number": 4, "assignee": None, "status": "in_progress"},
+            {"id": "batch_5", "number": 5, "assignee": None, "status": "pending"},
+            {"id": "batch_6", "number": 6, "assignee": ""},
+            {"id": "batch_7", "number": 7, "assignee": None, "status": "pending"},
+        ]
+    )
+    assert batches.next_pending_ids(db, 10) == ["batch_5", "batch_6", "batch_7"]
+    assert assignments.assign_next_pending(db, 1, "Ceci", "me").updated == ["batch_5"]
+    given = assignments.balance_pending(db, ["Ceci", "Flor"], "me")
+    assert sorted(given.updated) == ["batch_6", "batch_7"]
+    left = {d["id"] for d in db.batches.find({"assignee": {"$in": [None, ""]}})}
+    assert left == {"batch_1", "batch_2", "batch_3", "batch_4"}
+
+
 @pytest.mark.parametrize(
     "loads,count,expected",
     [
