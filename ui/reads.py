@@ -34,6 +34,7 @@ from segcore.core.naming import person_key
 from segcore.core.timefmt import office_zone
 from segcore.masks import mask_check
 from segcore.masks import receipts as receipts_store
+from segcore.masks.receipt_uploaders import uploaders as receipt_uploaders_of
 from segcore.report import pace
 from segcore.report.pace_basis import SyncBasis, as_of_sync
 from segcore.store import history
@@ -398,4 +399,4 @@ def receipts(
 @cached_read(topics=("batches", "sync"))
 def receipt_uploaders(found: Databases) -> list[str]:
     """Everyone who has a receipt, for the Receipts page's filter."""
-    return receipts_store.uploaders(found.work)
+    return receipt_uploaders_of(found.work)

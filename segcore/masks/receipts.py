@@ -32,12 +32,11 @@ from segcore.images.mask_matching import (
     same_mask_name,
     shown,
 )
+from segcore.masks.receipt_uploaders import spellings
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
-from segcore.team.team import list_members
 from segcore.uploads.uploads import kept_filename
 from segcore.work import delivery
 from segcore.work.batches import NOT_IN_LIST, unknown_batch_ids
-from segcore.work.holders import display_names, people_by_key
 
 PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown", "removed")
 # A problem in words (the pages' labels, ui.labels.PROBLEM): what a rework reason starts with.
@@ -418,7 +417,7 @@ def list_receipts(
     if batch_ids:
         query["batches"] = {"$in": [str(b) for b in batch_ids][:200]}
     if person:  # every stored spelling of that person ("flor", "FLOR " for Flor)
-        query["uploaded_by"] = {"$in": _spellings(work, person_key(str(person)))}
+        query["uploaded_by"] = {"$in": spellings(work, person_key(str(person)))}
     if problem == "any":
         query["problem"] = {"$ne": None}
     elif problem == "none":
@@ -583,21 +582,3 @@ def mark_removed(work: Database, upload_ids: list, zone: tzinfo | None = None) -
 def _count(content: dict) -> int:
     problems = content.get("problems")
     return problems if isinstance(problems, int) and not isinstance(problems, bool) else 0
-
-
-def _spellings(work: Database, key: str | None = None) -> list[str]:
-    """The stored uploaders naming someone (of the person `key` when given)."""
-    return [
-        n
-        for n in work[RECEIPTS].distinct("uploaded_by")
-        if isinstance(n, str) and n.strip() and (key is None or person_key(n) == key)
-    ]
-
-
-def uploaders(work: Database) -> list[str]:
-    """Everyone who has a receipt, for the Receipts page's filter: one entry per person
-    (`person_key`), named as on every other view (`holders.display_names`: the team member,
-    else the least stored spelling), so "flor" and "FLOR" are Flor's, as the Team page counts."""
-    stored = _spellings(work)
-    named = display_names(stored, people_by_key([m.name for m in list_members(work)]))
-    return sorted({named[person_key(n)] for n in stored}, key=person_key)
