@@ -42,8 +42,8 @@ from segcore.backups.backup_collections import (
     views,
 )
 from segcore.backups.backup_indexes import index_specs, unmakeable_index, valid_indexes
-from segcore.backups.restore_marker import interrupted_restore, read_marker, swaps
 from segcore.core.errors import N_, BackupFileError, RestoreIncomplete
+from segcore.store.restore_marker import interrupted_restore, read_marker, swaps
 from segcore.store.schema import (
     META,
     PREPARED,

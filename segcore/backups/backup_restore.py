@@ -43,7 +43,6 @@ from segcore.backups.backup import (
     verify_backup,
 )
 from segcore.backups.backup_indexes import index_key, index_specs
-from segcore.backups.restore_marker import MARKER, count_swap
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import (
     N_,
@@ -55,6 +54,7 @@ from segcore.core.errors import (
 from segcore.core.naming import storable
 from segcore.core.timefmt import utcnow
 from segcore.store import data_version, history
+from segcore.store.restore_marker import MARKER, count_swap
 from segcore.store.schema import (
     APP_SESSIONS,
     APP_USERS,

@@ -105,8 +105,8 @@ def restore(ctx, file, replace, yes):
     """
     from segcore.backups import backup as backups
     from segcore.backups.backup_restore import KEPT, restore_backup
-    from segcore.backups.restore_marker import interrupted_restore
     from segcore.prepare import prepare
+    from segcore.store.restore_marker import interrupted_restore
 
     work = ctx.databases.work
     summary = backups.verify_backup(file)  # a bad file is refused before any question

@@ -20,6 +20,7 @@ from pymongo.errors import BulkWriteError
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.timefmt import utcnow
+from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import CONTENT_DUE, DUPLICATE_KEY, META, delete_in
 
 EVERY = "content_due_every"  # `app_meta`: a check of every upload not yet checked is owed
@@ -111,6 +112,7 @@ def check_and_tell(
     from segcore.content.mask_content_check import ContentReport
 
     authorize_write(author)
+    refuse_writes(databases.work)
     options["author"] = author
     work = databases.work
     due = owed(work) if owed_first else Owed()
