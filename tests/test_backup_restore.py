@@ -4,6 +4,7 @@ insert, odd files on disk, a restore process killed with SIGKILL."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -106,6 +107,69 @@ def test_a_file_that_fails_on_insert_changes_nothing(small, tmp_path, fault, int
     assert state(db) == before  # documents and indexes alike
     assert interrupted_restore(db) is None
     assert restore_backup(db, good.path, "test", replace=True).summary.documents == good.documents
+
+
+def as_version_1(source, target) -> None:
+    """The same backup as segcore wrote it before version 2: a header naming no file, no
+    indexes and no options, its checksum made right."""
+    lines = gzip.decompress(source.read_bytes()).splitlines(keepends=True)
+    header = json.loads(lines[0])
+    for key in ("file", "indexes", "rotate", "options"):
+        header.pop(key, None)
+    header["version"] = 1
+    lines[0] = json.dumps(header).encode() + b"\n"
+    manifest = json.loads(lines[-1])
+    manifest["manifest"]["sha256"] = hashlib.sha256(b"".join(lines[:-1])).hexdigest()
+    lines[-1] = json.dumps(manifest).encode() + b"\n"
+    target.write_bytes(gzip.compress(b"".join(lines)))
+
+
+@pytest.mark.parametrize("into", ["a new database", "the same one, --replace"])
+def test_a_version_1_backup_of_legacy_repeated_batch_ids_restores(dbs, client, tmp_path, into):
+    """Probe 10, entry 1: the old dashboard's `batch_1` held by two documents (kept working by
+    a plain `id` index). Its version 1 backup names no indexes, so the live ones were copied,
+    with prepare's unique `id` of a new database: the restore failed on a duplicate key."""
+    from segcore.store.connection import open_databases
+
+    db = dbs.work
+    db.batches.drop()
+    db.batches.insert_many(
+        [
+            {"id": "batch_1", "status": "S", "assignee": "Flor"},
+            {"id": "batch_1", "status": "pending"},
+            {"id": "batch_2", "status": "pending"},
+        ]
+    )
+    prepare(dbs)  # as every command does: the id index made without uniqueness
+    assert not db.batches.index_information()["id_1"].get("unique")
+    v2, v1 = tmp_path / "v2.jsonl.gz", tmp_path / "v1.jsonl.gz"
+    backup.backup_to_file(db, v2)
+    as_version_1(v2, v1)
+    assert backup.verify_backup(v1).indexes is None
+    expected = sorted((d["id"], d["status"]) for d in db.batches.find())
+    if into == "a new database":
+        fresh = open_databases(
+            dataclasses.replace(dbs.settings, mongo_db=f"{db.name}_new"), client=client
+        )
+        target = fresh.work
+        try:
+            prepare(fresh)  # an empty database, prepared: a unique id index
+            assert target.batches.index_information()["id_1"].get("unique")
+            restore_backup(target, v1, "test")
+            prepare(fresh)  # as the command does after a restore
+            assert sorted((d["id"], d["status"]) for d in target.batches.find()) == expected
+        finally:
+            client.drop_database(target.name)
+    else:
+        # the repeat mended since: prepare made the id index unique again
+        db.batches.delete_one({"id": "batch_1", "status": "pending"})
+        db.batches.drop_index("id_1")
+        prepare(dbs)
+        assert db.batches.index_information()["id_1"].get("unique")
+        restore_backup(db, v1, "test", replace=True)
+        prepare(dbs)
+        assert sorted((d["id"], d["status"]) for d in db.batches.find()) == expected
+        assert interrupted_restore(db) is None
 
 
 def fill(db, batches: int, collections: int = 0) -> None:

@@ -214,14 +214,28 @@ def _stage(db: Database, path: Path, summary: BackupSummary, lease: Lease) -> No
         except CollectionInvalid:
             pass  # it holds documents already
         # A version 1 file names no indexes: those the live collection has are kept.
+        guessed = summary.indexes is None
         specs = (
             (summary.indexes or {}).get(name, [])
-            if summary.indexes is not None
+            if not guessed
             else (index_specs(db[name]) if name in live else [])
         )
         for spec in specs:
-            options = {k: v for k, v in spec.items() if k not in ("key", "name")}
-            target.create_index(index_key(spec), name=spec["name"], **options)
+            _make_index(target, spec, guessed)
+
+
+def _make_index(target, spec: dict, guessed: bool) -> None:
+    """Make one index of a staging collection. A `guessed` one (a version 1 file's, taken from
+    the live collection) that is unique and that the backup's documents break is made without
+    uniqueness, as prepare makes the live one (segcore.work.batches.ensure_indexes): legacy
+    data with a batch id held twice keeps working. A file's own index is never relaxed."""
+    options = {k: v for k, v in spec.items() if k not in ("key", "name")}
+    try:
+        target.create_index(index_key(spec), name=spec["name"], **options)
+    except OperationFailure:
+        if not (guessed and options.pop("unique", False)):
+            raise
+        target.create_index(index_key(spec), name=spec["name"], **options)
 
 
 def _finish_staging(
