@@ -424,3 +424,48 @@ def test_keep_never_deletes_a_backup_downloaded_from_the_app(run_cli, db, tmp_pa
         ]
     assert downloaded.exists() and backup.verify_backup(downloaded)
     assert len(list(folder.iterdir())) == 2  # the download and the newest nightly backup
+
+
+def _limited_memory():
+    import resource
+
+    limit = 700 * 1024 * 1024  # address space: the command needs about half of it
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def test_a_compressed_disk_image_in_the_folder_is_read_only_as_far_as_a_header(
+    run_cli, cli_env, db, tmp_path
+):
+    """Probe 10, entry 4: `--keep` (and `restore`) decompressed the first line of every gzip
+    file whole; a compressed disk image, 600 MB of zeros without a newline in 0.6 MB, ended in
+    a MemoryError traceback with nothing rotated. Only a header's length is read now."""
+    folder = tmp_path / "backups"
+    for _ in range(2):
+        assert run_cli("backup", "--out", f"{folder}/").returncode == 0
+        time.sleep(1.1)  # a dated name of its own
+    image = folder / "disk-image.img.gz"
+    subprocess.run(f"head -c 600M /dev/zero | gzip -1 > '{image}'", shell=True, check=True)
+    before = image.read_bytes()
+
+    def segcore(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "segcore", *args],
+            env=cli_env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            preexec_fn=_limited_memory,
+        )
+
+    out = segcore("backup", "--out", f"{folder}/", "--keep", "1")
+    assert out.returncode == 0 and "2 older backups deleted" in out.stdout, out.stderr
+    assert "Traceback" not in out.stderr and "MemoryError" not in out.stderr
+    assert image.read_bytes() == before
+    assert len([p for p in folder.iterdir() if p.name.startswith("segcore-backup-")]) == 1
+
+    restore = segcore("restore", str(image))
+    assert restore.returncode == 1, restore.stderr
+    assert restore.stderr.strip() == (
+        f"error: {image}: not a segcore backup (its first line is longer than a backup's header)"
+    )

@@ -55,6 +55,9 @@ FORMAT = "segcore-backup"
 VERSION = 2
 READABLE = (1, 2)  # version 1: no indexes nor file name in the header
 _PARSE_ERRORS = (ValueError, TypeError, KeyError, OverflowError, RecursionError, BSONError)
+# The most of a first line read to tell a backup: a header lists each collection's indexes, a
+# few KB; a compressed disk image (a run of zeros with no newline) was decompressed whole.
+HEADER_LIMIT = 8 * 1024 * 1024
 
 
 @dataclass
@@ -369,7 +372,8 @@ def _sync_folder(folder: Path) -> None:
 
 
 def _records(path: Path) -> Iterator[tuple[int, bytes]]:
-    """The file's lines, numbered; BackupFileError for a file that is not complete gzip.
+    """The file's lines, numbered; BackupFileError for a file that is not complete gzip, or
+    whose first line is longer than any backup's header (read only that far).
 
     A backup uncompressed with gunzip (to read it) is read as it is: every line is intact."""
     try:
@@ -382,7 +386,18 @@ def _records(path: Path) -> Iterator[tuple[int, bytes]]:
         with open(path, "rb") as first:
             plain = first.read(1) == b"{"  # JSON Lines start so; gzip never does (1f 8b)
         with open(path, "rb") if plain else gzip.open(path, "rb") as handle:
-            yield from enumerate(handle, start=1)
+            first = handle.readline(HEADER_LIMIT + 1)
+            if len(first) > HEADER_LIMIT:
+                raise BackupFileError(
+                    N_(
+                        "{path}: not a segcore backup (its first line is longer than a "
+                        "backup's header)"
+                    ),
+                    path=path,
+                )
+            if first:
+                yield 1, first
+                yield from enumerate(handle, start=2)
     except FileNotFoundError:
         raise BackupFileError(N_("{path}: no such file"), path=path) from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
