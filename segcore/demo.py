@@ -25,6 +25,7 @@ from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, DemoRefused
 from segcore.masks import mask_check
 from segcore.store.connection import Databases
+from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, META, TEAM
 from segcore.sync import sync
 from segcore.team import team
@@ -226,6 +227,7 @@ def load_demo(
 ) -> dict:
     """Load the demo into empty databases; raise DemoRefused when they hold any data."""
     author = authorize_write(author)
+    refuse_writes(databases.work)
     if not can_load_demo(databases):
         raise DemoRefused(
             N_("The databases already hold data; the demo only loads into empty ones.")

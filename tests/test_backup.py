@@ -31,13 +31,17 @@ def snapshot(db) -> dict[str, list[dict]]:
 
 
 VERSION_DOCS = ("batches", "data_version")  # app_meta documents holding the data version
+# The database's own id: a restore keeps the live one (none in a new database), never the
+# backup's (tests/test_backup_rotation.py: another server's copy keeps its own).
+OWN_ID = "database_id"
 
 
 def without_versions(state: dict) -> tuple[dict, dict]:
-    """(the snapshot without the data-version documents, those documents by _id)."""
+    """(the snapshot without the data-version documents and the database's own id, the
+    data-version documents by _id)."""
     meta = state.get("app_meta", [])
     versions = {d["_id"]: d for d in meta if d["_id"] in VERSION_DOCS}
-    rest = [d for d in meta if d["_id"] not in VERSION_DOCS]
+    rest = [d for d in meta if d["_id"] not in (*VERSION_DOCS, OWN_ID)]
     return {**state, "app_meta": rest} if rest else {
         k: v for k, v in state.items() if k != "app_meta"
     }, versions
@@ -68,8 +72,11 @@ def wipe(db) -> None:
 @pytest.fixture
 def filled(dbs, tmp_path):
     """The demo after a sync: batches, team, history, sync runs and binary index parts."""
+    from segcore.backups.database_id import database_id
+
     demo.load_demo(dbs, tmp_path / "demo", author="test", count=40)
     sync.run_sync(dbs, author="test")
+    database_id(dbs.work)  # made by the first backup, long ago
     return dbs
 
 
@@ -100,6 +107,8 @@ def test_round_trip_restores_every_document_exactly(filled, tmp_path):
     restored = restore_backup(db, summary.path, "test").summary
     prepare(filled)
     after = snapshot(db)
+    # a new database is not the one backed up: it takes no id of the backup's
+    assert not [d for d in after["app_meta"] if d["_id"] == OWN_ID]
     assert restored.documents == summary.documents
     restore_entry = after["history"].pop()  # the restore records itself, after the rest
     assert restore_entry["kind"] == "restore" and restore_entry["author"] == "test"

@@ -4,6 +4,7 @@ insert, odd files on disk, a restore process killed with SIGKILL."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -19,10 +20,10 @@ import pytest
 
 from segcore.backups import backup
 from segcore.backups.backup_restore import restore_backup
-from segcore.backups.restore_marker import interrupted_restore
 from segcore.core.actors import Actor
 from segcore.core.errors import RestoreFailed
 from segcore.prepare import prepare
+from segcore.store.restore_marker import interrupted_restore
 from segcore.team import auth, sessions
 
 
@@ -106,6 +107,69 @@ def test_a_file_that_fails_on_insert_changes_nothing(small, tmp_path, fault, int
     assert state(db) == before  # documents and indexes alike
     assert interrupted_restore(db) is None
     assert restore_backup(db, good.path, "test", replace=True).summary.documents == good.documents
+
+
+def as_version_1(source, target) -> None:
+    """The same backup as segcore wrote it before version 2: a header naming no file, no
+    indexes and no options, its checksum made right."""
+    lines = gzip.decompress(source.read_bytes()).splitlines(keepends=True)
+    header = json.loads(lines[0])
+    for key in ("file", "indexes", "rotate", "options"):
+        header.pop(key, None)
+    header["version"] = 1
+    lines[0] = json.dumps(header).encode() + b"\n"
+    manifest = json.loads(lines[-1])
+    manifest["manifest"]["sha256"] = hashlib.sha256(b"".join(lines[:-1])).hexdigest()
+    lines[-1] = json.dumps(manifest).encode() + b"\n"
+    target.write_bytes(gzip.compress(b"".join(lines)))
+
+
+@pytest.mark.parametrize("into", ["a new database", "the same one, --replace"])
+def test_a_version_1_backup_of_legacy_repeated_batch_ids_restores(dbs, client, tmp_path, into):
+    """Probe 10, entry 1: the old dashboard's `batch_1` held by two documents (kept working by
+    a plain `id` index). Its version 1 backup names no indexes, so the live ones were copied,
+    with prepare's unique `id` of a new database: the restore failed on a duplicate key."""
+    from segcore.store.connection import open_databases
+
+    db = dbs.work
+    db.batches.drop()
+    db.batches.insert_many(
+        [
+            {"id": "batch_1", "status": "S", "assignee": "Flor"},
+            {"id": "batch_1", "status": "pending"},
+            {"id": "batch_2", "status": "pending"},
+        ]
+    )
+    prepare(dbs)  # as every command does: the id index made without uniqueness
+    assert not db.batches.index_information()["id_1"].get("unique")
+    v2, v1 = tmp_path / "v2.jsonl.gz", tmp_path / "v1.jsonl.gz"
+    backup.backup_to_file(db, v2)
+    as_version_1(v2, v1)
+    assert backup.verify_backup(v1).indexes is None
+    expected = sorted((d["id"], d["status"]) for d in db.batches.find())
+    if into == "a new database":
+        fresh = open_databases(
+            dataclasses.replace(dbs.settings, mongo_db=f"{db.name}_new"), client=client
+        )
+        target = fresh.work
+        try:
+            prepare(fresh)  # an empty database, prepared: a unique id index
+            assert target.batches.index_information()["id_1"].get("unique")
+            restore_backup(target, v1, "test")
+            prepare(fresh)  # as the command does after a restore
+            assert sorted((d["id"], d["status"]) for d in target.batches.find()) == expected
+        finally:
+            client.drop_database(target.name)
+    else:
+        # the repeat mended since: prepare made the id index unique again
+        db.batches.delete_one({"id": "batch_1", "status": "pending"})
+        db.batches.drop_index("id_1")
+        prepare(dbs)
+        assert db.batches.index_information()["id_1"].get("unique")
+        restore_backup(db, v1, "test", replace=True)
+        prepare(dbs)
+        assert sorted((d["id"], d["status"]) for d in db.batches.find()) == expected
+        assert interrupted_restore(db) is None
 
 
 def fill(db, batches: int, collections: int = 0) -> None:
@@ -218,6 +282,49 @@ def test_a_restore_killed_while_swapping_is_undone_by_the_next_one(dbs, run_cli,
     assert interrupted_restore(db) is None
 
 
+def test_no_command_writes_to_a_database_a_killed_restore_left_half_swapped(
+    dbs, run_cli, cli_env, tmp_path
+):
+    """Probe 10, entry 5: `sync`, `assign`, `team add` and `import` wrote to the half-restored
+    database with exit 0, and the restore run again then rolled those writes back, their
+    history with them. Each is refused now, says why and how to settle it, and writes nothing."""
+    db = dbs.work
+    fill(db, 10, collections=150)  # many collections: the swap takes a while
+    db.segmentadores.insert_many(team_rows(["Ana"]))
+    (tmp_path / "data" / "batch_1").mkdir(parents=True)
+    file = tmp_path / "many.jsonl.gz"
+    backup.backup_to_file(db, file)
+    prepare(dbs)
+
+    process = start_restore(cli_env, tmp_path, file, "--replace", "--yes")
+    kill_when(
+        process, lambda: any(n.startswith("restore_previous.") for n in db.list_collection_names())
+    )
+    assert (db.restore_state.find_one({"_id": "restore"}) or {}).get("state") == "swapping"
+    # a read first: every command prepares the database it opens (indexes, which a re-run of
+    # the restore drops with what it rolls back), and says the restore was interrupted
+    assert "was interrupted while it swapped" in run_cli("status").stderr
+    before = state(db)
+    env = {"DATA_DIRECTORY": str(tmp_path / "data")}
+    for args in (
+        ["sync"],
+        ["assign", "batch_1", "--to", "Ana"],
+        ["team", "add", "Zed"],
+        ["import"],
+    ):
+        refused = run_cli(*args, env=env)
+        assert refused.returncode == 1, (args, refused.stdout, refused.stderr)
+        assert "error: A restore from many.jsonl.gz" in refused.stderr, refused.stderr
+        assert "nothing was changed" in refused.stderr
+        assert "segcore restore many.jsonl.gz --replace" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert state(db) == before
+
+    done = run_cli("restore", str(file), "--replace", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert run_cli("team", "add", "Zed").returncode == 0  # settled: writes go on
+
+
 def test_the_pages_warn_about_an_interrupted_restore(app_env, tmp_path):
     from tests.helpers import page
 
@@ -242,6 +349,40 @@ def test_the_pages_warn_about_an_interrupted_restore(app_env, tmp_path):
     restore_backup(db, file, "test", replace=True)
     at = page("streamlit_app").run()
     assert not any("restore" in e.value for e in at.error)
+
+
+def test_a_page_write_to_a_half_restored_database_is_refused_in_one_message(app_env):
+    """The Batches page's Save, after a restore killed in its swap: the save is refused in one message (no traceback) and the batch is left as it was."""
+    from tests.helpers import page
+
+    db = app_env.work
+    db.segmentadores.insert_many(team_rows(["Flor", "Ceci"]))
+    fill(db, 3)
+    db.restore_state.insert_one(
+        {
+            "_id": "restore",
+            "state": "swapping",
+            "file": "nightly.jsonl.gz",
+            "started_at": datetime_now(),
+            "owner": "a killed process",
+        }
+    )
+    at = page("batches").run()  # (the banner is the entry point's, tested above)
+    assert not at.exception
+    key = f"batch_editor_{at.session_state['batch_editor_version']}"
+    at.session_state[key] = {
+        "edited_rows": {0: {"assignee": "Ceci"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    at.button(key="save_batches").click().run()
+    assert not at.exception, at.exception
+    refused = [e.value for e in at.error if "nothing was changed" in e.value]
+    assert len(refused) == 1 and "segcore restore nightly.jsonl.gz" in refused[0], at.error
+    assert "Traceback" not in refused[0] and not at.success
+    assert db.batches.find_one({"id": "batch_0"})["assignee"] == "Flor"
+    assert db.history.count_documents({}) == 0
 
 
 def datetime_now():

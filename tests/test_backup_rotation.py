@@ -38,6 +38,27 @@ def legacy_backup(path, database: str, created_at: str) -> None:
     path.write_bytes(gzip.compress(b"".join(lines) + json.dumps(manifest).encode() + b"\n"))
 
 
+def own_backup(path, db, created_at: str) -> None:
+    """A dated backup of `db` as `backup --out FOLDER` writes it (no documents): its header
+    names the file and the database's own id."""
+    from segcore.backups.database_id import database_id
+
+    header = {
+        "format": "segcore-backup",
+        "version": 2,
+        "database": db.name,
+        "database_id": database_id(db),
+        "created_at": created_at,
+        "file": path.name,
+        "rotate": True,
+        "indexes": {},
+        "options": {},
+    }
+    lines = [json.dumps(header).encode() + b"\n"]
+    manifest = {"manifest": {"counts": {}, "sha256": hashlib.sha256(b"".join(lines)).hexdigest()}}
+    path.write_bytes(gzip.compress(b"".join(lines) + json.dumps(manifest).encode() + b"\n"))
+
+
 def gz_lines(path, *lines: dict) -> None:
     path.write_bytes(gzip.compress(b"".join(json.dumps(x).encode() + b"\n" for x in lines)))
 
@@ -132,20 +153,14 @@ def test_keep_orders_by_the_time_inside_and_never_deletes_the_new_one(run_cli, d
     folder.mkdir()
     name = db.name
     # Names and times disagree: the name dated the 3rd holds the oldest backup.
-    legacy_backup(
-        folder / f"segcore-backup-{name}-20240103-023000.jsonl.gz",
-        name,
-        "2024-01-01T02:30:00+00:00",
+    own_backup(
+        folder / f"segcore-backup-{name}-20240103-023000.jsonl.gz", db, "2024-01-01T02:30:00+00:00"
     )
-    legacy_backup(
-        folder / f"segcore-backup-{name}-20240101-023000.jsonl.gz",
-        name,
-        "2024-01-03T02:30:00+00:00",
+    own_backup(
+        folder / f"segcore-backup-{name}-20240101-023000.jsonl.gz", db, "2024-01-03T02:30:00+00:00"
     )
-    legacy_backup(
-        folder / f"segcore-backup-{name}-20240102-023000.jsonl.gz",
-        name,
-        "2024-01-02T02:30:00+00:00",
+    own_backup(
+        folder / f"segcore-backup-{name}-20240102-023000.jsonl.gz", db, "2024-01-02T02:30:00+00:00"
     )
     legacy_backup(
         folder / f"segcore-backup-{name}x-20240104-023000.jsonl.gz",
@@ -160,10 +175,8 @@ def test_keep_orders_by_the_time_inside_and_never_deletes_the_new_one(run_cli, d
     assert len(left) == 3
 
     # A backup dated in the future (a clock set wrong) never makes --keep 1 delete the new one.
-    legacy_backup(
-        folder / f"segcore-backup-{name}-20990101-000000.jsonl.gz",
-        name,
-        "2099-01-01T00:00:00+00:00",
+    own_backup(
+        folder / f"segcore-backup-{name}-20990101-000000.jsonl.gz", db, "2099-01-01T00:00:00+00:00"
     )
     out = run_cli("backup", "--out", str(folder), "--keep", "1", "--json")
     assert out.returncode == 0, out.stderr
@@ -424,3 +437,119 @@ def test_keep_never_deletes_a_backup_downloaded_from_the_app(run_cli, db, tmp_pa
         ]
     assert downloaded.exists() and backup.verify_backup(downloaded)
     assert len(list(folder.iterdir())) == 2  # the download and the newest nightly backup
+
+
+def test_keep_leaves_another_servers_backups_of_a_database_of_the_same_name(run_cli, db, tmp_path):
+    """Probe 10, entry 11: production and a staging copy on two servers, both with the same
+    database name, back up into one shared folder; staging's `--keep` deleted production's
+    backups. Neither deletes the other's now, also once staging is restored from production's
+    backup (it keeps its own id)."""
+    from segcore.store import embedded
+
+    production = {"MONGO_URI": embedded.ensure_server(tmp_path / "production-server")}
+    try:
+        shared = tmp_path / "shared"
+        first = run_cli("backup", "--out", f"{shared}/", "--keep", "7", env=production)
+        assert first.returncode == 0, first.stderr
+        [nightly] = list(shared.iterdir())
+        for _ in range(2):
+            time.sleep(1.1)  # a dated name of its own
+            staging = run_cli("backup", "--out", f"{shared}/", "--keep", "1")
+            assert staging.returncode == 0, staging.stderr
+            assert nightly.exists()
+            assert (
+                f"note: left alone {nightly}: a backup of another database named {db.name} "
+                "(its id differs" in staging.stderr
+            )
+        assert "deleted" in staging.stdout and len(list(shared.iterdir())) == 2
+
+        restored = run_cli("restore", str(nightly), "--replace", "--yes")
+        assert restored.returncode == 0, restored.stderr
+        time.sleep(1.1)
+        again = run_cli("backup", "--out", f"{shared}/", "--keep", "1")
+        assert again.returncode == 0 and nightly.exists(), again.stderr
+        time.sleep(1.1)
+        theirs = run_cli("backup", "--out", f"{shared}/", "--keep", "1", env=production)
+        assert theirs.returncode == 0, theirs.stderr
+        assert "1 older backups deleted" in theirs.stdout and not nightly.exists()
+        assert len(list(shared.iterdir())) == 2  # each server's newest
+
+        # nor is one server's named file overwritten by the other's
+        daily = shared / "daily.jsonl.gz"
+        assert run_cli("backup", "--out", str(daily), env=production).returncode == 0
+        written = daily.read_bytes()
+        other = run_cli("backup", "--out", str(daily))
+        assert other.returncode == 1 and "is not a backup of" in other.stderr, other.stderr
+        assert daily.read_bytes() == written
+        assert run_cli("backup", "--out", str(daily), env=production).returncode == 0
+    finally:
+        embedded.stop_server(tmp_path / "production-server")
+
+
+def test_keep_never_deletes_a_backup_written_before_backups_carried_an_id(run_cli, db, tmp_path):
+    """Such a backup cannot be told from another server's of the same name: left alone, named,
+    and said why (the README tells to delete those by hand once)."""
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    older = folder / f"segcore-backup-{db.name}-20240101-023000.jsonl.gz"
+    legacy_backup(older, db.name, "2024-01-01T02:30:00+00:00")  # version 1
+    before_ids = folder / f"segcore-backup-{db.name}-20240102-023000.jsonl.gz"
+    own_backup(before_ids, db, "2024-01-02T02:30:00+00:00")
+    header = json.loads(gzip.decompress(before_ids.read_bytes()).splitlines()[0])
+    del header["database_id"]  # version 2 as written before the id
+    lines = [json.dumps(header).encode() + b"\n"]
+    manifest = {"manifest": {"counts": {}, "sha256": hashlib.sha256(lines[0]).hexdigest()}}
+    before_ids.write_bytes(gzip.compress(lines[0] + json.dumps(manifest).encode() + b"\n"))
+    out = run_cli("backup", "--out", str(folder), "--keep", "1")
+    assert out.returncode == 0 and "deleted" not in out.stdout, out.stderr
+    assert older.exists() and before_ids.exists()
+    for path in (older, before_ids):
+        assert (
+            f"note: left alone {path}: written before backups carried their database's id"
+            in out.stderr
+        )
+
+
+def _limited_memory():
+    import resource
+
+    limit = 700 * 1024 * 1024  # address space: the command needs about half of it
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def test_a_compressed_disk_image_in_the_folder_is_read_only_as_far_as_a_header(
+    run_cli, cli_env, db, tmp_path
+):
+    """Probe 10, entry 4: `--keep` (and `restore`) decompressed the first line of every gzip
+    file whole; a compressed disk image, 600 MB of zeros without a newline in 0.6 MB, ended in
+    a MemoryError traceback with nothing rotated. Only a header's length is read now."""
+    folder = tmp_path / "backups"
+    for _ in range(2):
+        assert run_cli("backup", "--out", f"{folder}/").returncode == 0
+        time.sleep(1.1)  # a dated name of its own
+    image = folder / "disk-image.img.gz"
+    subprocess.run(f"head -c 600M /dev/zero | gzip -1 > '{image}'", shell=True, check=True)
+    before = image.read_bytes()
+
+    def segcore(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "segcore", *args],
+            env=cli_env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            preexec_fn=_limited_memory,
+        )
+
+    out = segcore("backup", "--out", f"{folder}/", "--keep", "1")
+    assert out.returncode == 0 and "2 older backups deleted" in out.stdout, out.stderr
+    assert "Traceback" not in out.stderr and "MemoryError" not in out.stderr
+    assert image.read_bytes() == before
+    assert len([p for p in folder.iterdir() if p.name.startswith("segcore-backup-")]) == 1
+
+    restore = segcore("restore", str(image))
+    assert restore.returncode == 1, restore.stderr
+    assert restore.stderr.strip() == (
+        f"error: {image}: not a segcore backup (its first line is longer than a backup's header)"
+    )

@@ -28,7 +28,6 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from segcore import demo
-from segcore.backups import restore_marker
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import person_key
 from segcore.core.timefmt import office_zone
@@ -37,7 +36,7 @@ from segcore.masks import receipts as receipts_store
 from segcore.masks.receipt_uploaders import uploaders as receipt_uploaders_of
 from segcore.report import pace
 from segcore.report.pace_basis import SyncBasis, as_of_sync
-from segcore.store import history
+from segcore.store import history, restore_marker
 from segcore.store.connection import Databases, check_health
 from segcore.sync import sync, upload_stats
 from segcore.team import team

@@ -1,8 +1,8 @@
 """Backups of the app's database that restore: every collection, as a compressed, readable file.
 
 The file is gzip-compressed JSON Lines. The first line (the header) says what it is: the format,
-the database it was taken from, when, under which file name, each collection's indexes and the size
-of capped ones; then one line per document, `{"c": collection, "d": document}`, in MongoDB's
+the database it was taken from (its name and its own id, segcore.backups.database_id), when,
+under which file name, each collection's indexes and the size of capped ones; then one line per document, `{"c": collection, "d": document}`, in MongoDB's
 canonical extended JSON (segcore.backups.backup_codec: every type comes back as it was); the last
 line is the manifest: documents per collection and the SHA-256 of every line before it.
 `zcat FILE | less` shows it to a person (and a copy uncompressed with gunzip reads as it is); no
@@ -36,25 +36,23 @@ from pymongo.errors import PyMongoError
 
 from segcore.backups import backup_codec, backup_partials
 from segcore.backups.backup_collections import (
-    backed_up_collections,
     collection_options,
     valid_options,
     views,
 )
 from segcore.backups.backup_indexes import index_specs, unmakeable_index, valid_indexes
-from segcore.backups.restore_marker import interrupted_restore, read_marker, swaps
+from segcore.backups.database_id import database_id
 from segcore.core.errors import N_, BackupFileError, RestoreIncomplete
-from segcore.store.schema import (
-    META,
-    PREPARED,
-    RESTORE_PREVIOUS,
-    RESTORE_STAGING,
-)
+from segcore.store.restore_marker import interrupted_restore, read_marker, swaps
+from segcore.store.schema import RESTORE_PREVIOUS, RESTORE_STAGING
 
 FORMAT = "segcore-backup"
 VERSION = 2
 READABLE = (1, 2)  # version 1: no indexes nor file name in the header
 _PARSE_ERRORS = (ValueError, TypeError, KeyError, OverflowError, RecursionError, BSONError)
+# The most of a first line read to tell a backup: a header lists each collection's indexes, a
+# few KB; a compressed disk image (a run of zeros with no newline) was decompressed whole.
+HEADER_LIMIT = 8 * 1024 * 1024
 
 
 @dataclass
@@ -67,6 +65,8 @@ class BackupSummary:
     counts: dict[str, int] = field(default_factory=dict)
     sha256: str = ""
     file: str | None = None  # the name it was written under (None: a download)
+    # The database's own id (None: written before backups carried it), which `--keep` checks.
+    database_id: str | None = None
     rotate: bool = False  # a dated backup in a folder, which `--keep` may delete
     indexes: dict[str, list] | None = None  # None in a version 1 file
     # Collections made with options to keep (capped ones: {"capped", "size", "max"}).
@@ -109,6 +109,7 @@ def write_backup(
         created,
         file=file,
         rotate=rotate,
+        database_id=database_id(db),
         indexes={n: index_specs(db[n]) for n in names},
         options={n: options for n, options in collections.items() if options.get("capped")},
         views=views(db),
@@ -126,6 +127,7 @@ def write_backup(
                     "format": FORMAT,
                     "version": VERSION,
                     "database": db.name,
+                    "database_id": summary.database_id,
                     "created_at": created,
                     "file": file,
                     "rotate": rotate,
@@ -249,12 +251,13 @@ def _publish(partial: str, path: Path, rotate: bool) -> Path:
         return candidate
 
 
-def _check_replaceable(path: Path, database: str) -> None:
-    """Only a backup of this same database is ever overwritten by a new one."""
+def _check_replaceable(path: Path, database: str, identity: str) -> None:
+    """Only a backup of this same database is ever overwritten by a new one (by its id; by its
+    name for one written before backups carried an id, as the nightly file of an upgrade)."""
     if not os.path.lexists(path):
         return
     header = read_header_quietly(path)
-    if header is None or header.database != database:
+    if header is None or header.database != database or header.database_id not in (None, identity):
         raise BackupFileError(
             N_("{path}: already exists and is not a backup of {database}; nothing was written"),
             path=path,
@@ -276,7 +279,7 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
     if rotate:
         _folder(out)
     else:
-        _check_replaceable(out, db.name)
+        _check_replaceable(out, db.name, database_id(db))
     restore_before = _no_restore_under_way(db)
     swept = backup_partials.sweep(
         out if rotate else out.parent, db.name, None if rotate else out.name
@@ -369,7 +372,8 @@ def _sync_folder(folder: Path) -> None:
 
 
 def _records(path: Path) -> Iterator[tuple[int, bytes]]:
-    """The file's lines, numbered; BackupFileError for a file that is not complete gzip.
+    """The file's lines, numbered; BackupFileError for a file that is not complete gzip, or
+    whose first line is longer than any backup's header (read only that far).
 
     A backup uncompressed with gunzip (to read it) is read as it is: every line is intact."""
     try:
@@ -382,7 +386,18 @@ def _records(path: Path) -> Iterator[tuple[int, bytes]]:
         with open(path, "rb") as first:
             plain = first.read(1) == b"{"  # JSON Lines start so; gzip never does (1f 8b)
         with open(path, "rb") if plain else gzip.open(path, "rb") as handle:
-            yield from enumerate(handle, start=1)
+            first = handle.readline(HEADER_LIMIT + 1)
+            if len(first) > HEADER_LIMIT:
+                raise BackupFileError(
+                    N_(
+                        "{path}: not a segcore backup (its first line is longer than a "
+                        "backup's header)"
+                    ),
+                    path=path,
+                )
+            if first:
+                yield 1, first
+                yield from enumerate(handle, start=2)
     except FileNotFoundError:
         raise BackupFileError(N_("{path}: no such file"), path=path) from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
@@ -515,6 +530,7 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
             found=repr(header.get("version")),
         )
     database, created, file = header.get("database"), header.get("created_at"), header.get("file")
+    identity = header.get("database_id")
     if not isinstance(database, str) or not database.strip():
         raise BackupFileError(
             N_("{path}: its header names no database; not a usable backup"), path=path
@@ -528,6 +544,7 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
     indexes, options = header.get("indexes"), header.get("options", {})
     if (
         not (file is None or isinstance(file, str))
+        or not (identity is None or isinstance(identity, str) and identity)
         or not valid_indexes(indexes, header)
         or not valid_options(options)
     ):
@@ -550,6 +567,7 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
         created,
         file=file,
         rotate=header.get("rotate") is True,
+        database_id=identity,
         indexes=indexes,
         options=options,
     )
@@ -566,14 +584,3 @@ def _manifest(path: Path, raw: bytes) -> dict:
     except (ValueError, KeyError, TypeError, AttributeError):
         pass
     raise BackupFileError(N_("{path}: its manifest is malformed"), path=path)
-
-
-def stored_counts(db: Database) -> dict[str, int]:
-    """Documents per collection of `db` that a restore would replace, only those holding any.
-
-    The stamp any command writes on opening a database (`app_meta` `prepared`) is not data: a
-    database holding only it is empty, so a restore into a new database needs no --replace."""
-    counts = {name: db[name].estimated_document_count() for name in backed_up_collections(db)}
-    if counts.get(META):
-        counts[META] = db[META].count_documents({"_id": {"$ne": PREPARED}})
-    return {name: count for name, count in counts.items() if count}

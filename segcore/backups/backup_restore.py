@@ -13,8 +13,9 @@ killed one left (putting the earlier collections back), so a re-run converges.
 What a restore would otherwise silently bring back: login sessions (every session ends, the
 backup's are not restored), logins, passwords and roles as they were (the result names them),
 the sync lease (never backed up), and the sync's resume point (its index is marked incomplete,
-so the next sync reads every upload once). It holds the sync lease while it runs, so no sync
-writes meanwhile.
+so the next sync reads every upload once), and the backed-up database's id (the live one is
+kept: segcore.backups.database_id). It holds the sync lease while it runs, so no sync writes
+meanwhile.
 
 What a restore must not bring back: the notifications outbox. It records what was sent, a fact
 of the world outside the database: rolled back, the messages sent since the backup would go
@@ -35,15 +36,10 @@ from pathlib import Path
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure, PyMongoError
 
-from segcore.backups.backup import (
-    BackupSummary,
-    backed_up_collections,
-    documents,
-    stored_counts,
-    verify_backup,
-)
+from segcore.backups.backup import BackupSummary, documents, verify_backup
+from segcore.backups.backup_collections import backed_up_collections
 from segcore.backups.backup_indexes import index_key, index_specs
-from segcore.backups.restore_marker import MARKER, count_swap
+from segcore.backups.database_id import DATABASE_ID
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import (
     N_,
@@ -55,6 +51,7 @@ from segcore.core.errors import (
 from segcore.core.naming import storable
 from segcore.core.timefmt import utcnow
 from segcore.store import data_version, history
+from segcore.store.restore_marker import MARKER, count_swap
 from segcore.store.schema import (
     APP_SESSIONS,
     APP_USERS,
@@ -62,6 +59,7 @@ from segcore.store.schema import (
     LOCKS,
     META,
     NOTIFY_OUTBOX,
+    PREPARED,
     RESTORE_PREVIOUS,
     RESTORE_STAGING,
     RESTORE_STATE,
@@ -184,6 +182,18 @@ def _refused(db: Database, present: dict[str, int], prior: dict | None) -> Resto
     )
 
 
+def stored_counts(db: Database) -> dict[str, int]:
+    """Documents per collection of `db` that a restore would replace, only those holding any.
+
+    The stamp any command writes on opening a database (`app_meta` `prepared`) and the id the
+    first backup gives it are not data: a database holding only them is empty, so a restore
+    into a new database needs no --replace."""
+    counts = {name: db[name].estimated_document_count() for name in backed_up_collections(db)}
+    if counts.get(META):
+        counts[META] = db[META].count_documents({"_id": {"$nin": [PREPARED, DATABASE_ID]}})
+    return {name: count for name, count in counts.items() if count}
+
+
 def _insert(db: Database, name: str, docs: list[dict], lease: Lease) -> None:
     db[RESTORE_STAGING + name].insert_many(docs, ordered=True)
     lease.renew()
@@ -214,14 +224,28 @@ def _stage(db: Database, path: Path, summary: BackupSummary, lease: Lease) -> No
         except CollectionInvalid:
             pass  # it holds documents already
         # A version 1 file names no indexes: those the live collection has are kept.
+        guessed = summary.indexes is None
         specs = (
             (summary.indexes or {}).get(name, [])
-            if summary.indexes is not None
+            if not guessed
             else (index_specs(db[name]) if name in live else [])
         )
         for spec in specs:
-            options = {k: v for k, v in spec.items() if k not in ("key", "name")}
-            target.create_index(index_key(spec), name=spec["name"], **options)
+            _make_index(target, spec, guessed)
+
+
+def _make_index(target, spec: dict, guessed: bool) -> None:
+    """Make one index of a staging collection. A `guessed` one (a version 1 file's, taken from
+    the live collection) that is unique and that the backup's documents break is made without
+    uniqueness, as prepare makes the live one (segcore.work.batches.ensure_indexes): legacy
+    data with a batch id held twice keeps working. A file's own index is never relaxed."""
+    options = {k: v for k, v in spec.items() if k not in ("key", "name")}
+    try:
+        target.create_index(index_key(spec), name=spec["name"], **options)
+    except OperationFailure:
+        if not (guessed and options.pop("unique", False)):
+            raise
+        target.create_index(index_key(spec), name=spec["name"], **options)
 
 
 def _finish_staging(
@@ -258,6 +282,12 @@ def _finish_staging(
     )
     # The resume point is the backup's: uploads removed since would go unnoticed.
     meta.update_one({"_id": SYNC_STATE}, {"$set": {"index_ok": False}})
+    # The database stays itself: a staging copy restored from production's backup taking
+    # production's id would have its `--keep` delete production's backups.
+    meta.delete_one({"_id": DATABASE_ID})
+    identity = db[META].find_one({"_id": DATABASE_ID})
+    if identity:
+        meta.insert_one(identity)
 
 
 def _login_changes(db: Database) -> LoginChanges:

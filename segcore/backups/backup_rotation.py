@@ -1,15 +1,17 @@
 """`backup --keep N`: delete old backups, only ever ones this product wrote for this database.
 
-A file is a candidate only when its own header says so: a segcore backup of this database,
-written by `backup --out FOLDER` under a dated name that it still has (a copy renamed by hand
-keeps a header naming the old file, so it is never a candidate), and complete (its checksum
-matches). Version 1 files, whose header names no file, are candidates only under exactly the
-dated name of this database; a version 2 file naming none is a download from the app (under
-that same dated name), never a candidate. Candidates are ordered by the time inside them; the newest N stay,
-counting the one just written, which is never deleted. Everything else in the folder (other
-files, folders, links, other databases' backups, copies, damaged files) is left alone, and
-each file named like a backup is named with why (the README promises that line), but for
-another database's backup under its own name: plainly its own.
+A file is a candidate only when its own header says so: a segcore backup of this database
+(its name, and its own id: segcore.backups.database_id, as another server's database may
+have the same name and write to the same shared folder), written by `backup --out FOLDER`
+under a dated name that it still has (a copy renamed by hand keeps a header naming the old
+file, so it is never a candidate), and complete (its checksum matches). A file naming no id
+(written before backups carried one, version 1 files included) cannot be told from another
+server's, so it is never a candidate; a file naming no file is a download from the app, never
+a candidate. Candidates are ordered by the time inside them; the newest N stay, counting the
+one just written, which is never deleted. Everything else in the folder (other files, folders,
+links, other databases' backups, copies, damaged files) is left alone, and each file named
+like a backup is named with why (the README promises that line), but for another database's
+backup under its own name: plainly its own.
 """
 
 from __future__ import annotations
@@ -38,17 +40,25 @@ def _legacy_name(database: str) -> re.Pattern:
     return re.compile(re.escape(f"{_PREFIX}{database}-") + r"\d{8}-\d{6}(-\d+)?\.jsonl\.gz")
 
 
-def _not_mine(path: Path, header: BackupSummary, database: str) -> str | None:
-    """Why a backup of `database` is not one --keep wrote under this name, or None when it is."""
-    if header.file is None and header.indexes is not None:  # version 2: a download
+def _not_mine(path: Path, header: BackupSummary, database: str, identity: str) -> str | None:
+    """Why a backup of `database` (by name) is not one --keep wrote under this name for this
+    very database (`identity`, its id), or None when it is."""
+    if header.database_id is None:
+        return (
+            "written before backups carried their database's id: --keep cannot tell it from "
+            f"another server's backup of a database named {database}, so it never deletes it "
+            "(delete it by hand once it is not needed)"
+        )
+    if header.database_id != identity:
+        return (
+            f"a backup of another database named {database} (its id differs: another "
+            "server's, or a copy restored elsewhere)"
+        )
+    if header.file is None:
         return (
             "downloaded from the app (its header names no file): --keep deletes only what "
             "backup --out FOLDER wrote"
         )
-    if header.file is None:  # version 1 named no file: its dated name is all there is
-        if _legacy_name(database).fullmatch(path.name):
-            return None
-        return "a copy or a renamed file (an older backup is known by its dated name only)"
     if header.file != path.name:
         return (
             f"a copy of {header.file} (its header names that file): --keep deletes a backup "
@@ -61,7 +71,7 @@ def _not_mine(path: Path, header: BackupSummary, database: str) -> str | None:
     return None
 
 
-def _candidate(path: Path, database: str) -> tuple[BackupSummary | None, str | None]:
+def _candidate(path: Path, database: str, identity: str) -> tuple[BackupSummary | None, str | None]:
     """(its header, None) when `path` is a backup --keep may delete, else (None, why not): the
     reason is None for another database's backup under a name of its own."""
     try:
@@ -77,7 +87,7 @@ def _candidate(path: Path, database: str) -> tuple[BackupSummary | None, str | N
     if header.database != database:  # said only under a name like this database's backups
         dated_like_mine = _legacy_name(database).fullmatch(path.name) is not None
         return None, f"a backup of database {header.database}" if dated_like_mine else None
-    why = _not_mine(path, header, database)
+    why = _not_mine(path, header, database, identity)
     if why:
         return None, why
     try:
@@ -87,10 +97,13 @@ def _candidate(path: Path, database: str) -> tuple[BackupSummary | None, str | N
     return header, None
 
 
-def prune_backups(directory: Path, database: str, keep: int, written: Path) -> Rotation:
+def prune_backups(
+    directory: Path, database: str, keep: int, written: Path, identity: str
+) -> Rotation:
     """Delete all but the `keep` newest backups of `database` in `directory` (see above).
 
-    `written` is the backup just made: it is counted among the `keep` and never deleted.
+    `identity` is the database's own id (segcore.backups.database_id); `written` is the
+    backup just made: it is counted among the `keep` and never deleted.
     Files that cannot be deleted are reported in `left_alone`; nothing raises for them.
     """
     rotation, found = Rotation(), []
@@ -106,7 +119,7 @@ def prune_backups(directory: Path, database: str, keep: int, written: Path) -> R
     for entry in entries:
         if entry.name == written.name:
             continue
-        header, why = _candidate(entry, database)
+        header, why = _candidate(entry, database, identity)
         if header is not None:
             found.append((header.created, entry.name, entry))
         elif why and entry.name.startswith(_PREFIX):

@@ -57,7 +57,11 @@ def backup(ctx, out, keep, as_json):
         raise SegcoreError(f"{printable(out)}: not a folder; --keep needs --out naming a folder")
     work = ctx.databases.work
     summary = backups.backup_to_file(work, Path(out) if out else None, folder=folder)
-    rotation = prune_backups(Path(out), work.name, keep, Path(summary.path)) if keep else None
+    rotation = (
+        prune_backups(Path(out), work.name, keep, Path(summary.path), summary.database_id)
+        if keep
+        else None
+    )
     deleted = rotation.deleted if rotation else []
     removed = summary.removed_unfinished
     for path in removed:
@@ -104,9 +108,10 @@ def restore(ctx, file, replace, yes):
     Every login session ends; logins, passwords and roles become the backup's.
     """
     from segcore.backups import backup as backups
-    from segcore.backups.backup_restore import KEPT, restore_backup
-    from segcore.backups.restore_marker import interrupted_restore
+    from segcore.backups.backup_collections import backed_up_collections
+    from segcore.backups.backup_restore import KEPT, restore_backup, stored_counts
     from segcore.prepare import prepare
+    from segcore.store.restore_marker import interrupted_restore
 
     work = ctx.databases.work
     summary = backups.verify_backup(file)  # a bad file is refused before any question
@@ -114,13 +119,13 @@ def restore(ctx, file, replace, yes):
         f"the backup of database {printable(summary.database)} taken "
         f"{summary.created:%Y-%m-%d %H:%M:%S} UTC ({summary.documents} documents)"
     )
-    present = backups.stored_counts(work)
+    present = stored_counts(work)
     if replace and present and not yes:
         if not sys.stdin.isatty():
             raise SegcoreError("no terminal to confirm the replacement; add --yes")
         held = ", ".join(f"{count} {name}" for name, count in present.items())
         pending = interrupted_restore(work)
-        live = set(backups.backed_up_collections(work)) - set(KEPT)  # never replaced
+        live = set(backed_up_collections(work)) - set(KEPT)  # never replaced
         gone = ", ".join(sorted(live - set(summary.counts)))
         click.confirm(
             printable(  # the source database and date come from the file

@@ -140,8 +140,8 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
 @handle_errors
 def status(ctx, as_json):
     """Counts: total, assigned, uploaded (with masks), delivered (usable), without masks."""
-    from segcore.backups.restore_marker import interrupted_restore
     from segcore.report import stats
+    from segcore.store.restore_marker import interrupted_restore
 
     counts = stats.summary(ctx.databases.work)
     restore = interrupted_restore(ctx.databases.work)

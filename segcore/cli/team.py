@@ -149,7 +149,7 @@ def _interrupted_restore(work):
     """An interrupted restore leaves the data unfinished: health reports it (exit code 1)."""
     from pymongo.errors import PyMongoError
 
-    from segcore.backups.restore_marker import interrupted_restore
+    from segcore.store.restore_marker import interrupted_restore
 
     try:
         return interrupted_restore(work)

@@ -26,6 +26,7 @@ from segcore.images import batch_images
 from segcore.images.mask_matching import batches_counting
 from segcore.store import write_wait
 from segcore.store.connection import Databases
+from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, MASK_CHECKS, MASK_CONTENT, delete_in, find_in
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, usable_documents
 from segcore.work import review
@@ -149,6 +150,7 @@ def check_content(
     Raises BatchNotFound for an unknown batch, PermissionDenied for a viewer.
     """
     writer = authorize_write(author)
+    refuse_writes(databases.work)
     notify = progress or (lambda fraction, message: None)
     work, settings = databases.work, databases.settings
     notify(0.0, "Reading uploads")

@@ -1,7 +1,7 @@
 """The foundation every other package stands on, with no database and no settings: named
 errors, names and escaping them, dates, phrases and their catalogs, masked URIs, who is acting,
-regular files only and strict JSON input.
+regular files only, strict JSON input and whether a process runs.
 
 Modules: errors, naming, timefmt, phrases, translations, redact, actors, regular_files,
-json_input. Imports nothing else of segcore.
+json_input, processes. Imports nothing else of segcore.
 """

@@ -13,6 +13,7 @@ from typing import Callable
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.masks.content_due import Owed, mark, owed, settle
+from segcore.store.restore_marker import refuse_writes
 
 
 def check_and_tell(
@@ -33,6 +34,7 @@ def check_and_tell(
     from segcore.content.mask_content_check import ContentReport
 
     authorize_write(author)
+    refuse_writes(databases.work)
     options["author"] = author
     work = databases.work
     due = owed(work) if owed_first else Owed()

@@ -35,6 +35,7 @@ from segcore.images.mask_matching import (
 from segcore.masks import content_due, owed_receipts
 from segcore.store import data_version, write_wait
 from segcore.store.connection import Databases
+from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, MASK_CHECKS, delete_in, find_in
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, usable_documents
 from segcore.work.delivery import usable_fields
@@ -150,6 +151,7 @@ def verify(
     check to those uploads (what a sync found new). PermissionDenied for a viewer.
     """
     who = authorize_write(author)
+    refuse_writes(databases.work)
     notify = progress or (lambda fraction, message: None)
     work, settings = databases.work, databases.settings
     notify(0.0, Phrase(READING_UPLOADS))

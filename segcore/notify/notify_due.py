@@ -32,6 +32,7 @@ from segcore.report.alerts import current_alerts, report_rows
 from segcore.report.pace import PaceOptions
 from segcore.report.pace_report import delivery_quality
 from segcore.store.connection import Databases
+from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import RECEIPTS, find_in
 from segcore.team import auth
 from segcore.team.team import list_members
@@ -385,6 +386,7 @@ def resend_now(databases: Databases, keys: list[str], author, now: datetime | No
     from segcore.core.actors import authorize_write
 
     authorize_write(author)
+    refuse_writes(databases.work)
     if keys:
         notify_outbox.resend(databases.work, keys, author, now)
     return send_due(databases, now)

@@ -28,6 +28,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, DeliveryFailed, ValidationError
 from segcore.core.redact import scrub_secrets
+from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import NOTIFY_OUTBOX
 
 OUTBOX = NOTIFY_OUTBOX
@@ -281,6 +282,7 @@ def resend(
     """Make messages due now again (a failed one, or a sent one sent once more on purpose);
     returns how many. PermissionDenied for a viewer; a message being sent is left alone."""
     authorize_write(author)
+    refuse_writes(db)
     if not all(isinstance(k, str) for k in keys):
         raise ValidationError(N_("A message key must be text."))
     count = 0
@@ -300,6 +302,7 @@ def retry_waiting(db: Database, author: "str | Actor", now: datetime | None = No
     """Make every failed message, and every pending one waiting for its backoff, due now; a
     failed test message stays failed (a test is for now: `notify --test` makes a new one)."""
     authorize_write(author)
+    refuse_writes(db)
     now = utc(now)
     failed = db[OUTBOX].update_many(
         {"state": FAILED, "kind": {"$ne": TEST}},

@@ -13,6 +13,7 @@ from segcore.core.phrases import N_, Phrase
 from segcore.report.pace import PACE_PROJECTION, Alerts, Move, PaceOptions, analyse, pace_row
 from segcore.report.pace_basis import SyncBasis, as_of_sync
 from segcore.report.progress import PROGRESS_PROJECTION, progress_row
+from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES
 from segcore.sync.sync_runs import last_run
 from segcore.team.team import list_members
@@ -107,6 +108,7 @@ def apply_moves(
     PermissionDenied for a viewer. `zone`: the office's, whose day the assignments note.
     """
     authorize_write(author)
+    refuse_writes(db)
     edits = [
         Edit(m.id, "assignee", m.from_, m.to, reason=Phrase(MOVE_REASON, reason=m.reason))
         for m in moves

@@ -1,5 +1,6 @@
 """The database: the one `MongoClient` and health checks (`connection`), the embedded server,
 collection names and indexes (`schema`), atomic writes, fields written into legacy sub-documents
-(`subdocument`), the data version and the change history.
+(`subdocument`), the data version, the change history and the mark a restore leaves while
+it runs (`restore_marker`), which every write checks first.
 Imports only `core` and `settings`.
 """

@@ -23,6 +23,7 @@ from segcore.core.phrases import N_, Phrase
 from segcore.core.timefmt import utcnow
 from segcore.store import data_version
 from segcore.store.connection import Databases
+from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, META, SYNC_RUNS
 from segcore.sync import upload_stats
 from segcore.sync.sync_lease import Lease
@@ -65,6 +66,7 @@ def sync_if_unchanged(
     was not prepared by the code that `prepared` names. Raises SyncAlreadyRunning when another
     sync holds the lease, PermissionDenied for a viewer."""
     author = authorize_write(author)
+    refuse_writes(databases.work)
     work = databases.work
     zone = databases.settings.zone
     docs = {

@@ -27,6 +27,7 @@ from segcore.core.naming import canonical_batch_id
 from segcore.core.phrases import DONE, N_, READING_UPLOADS, Phrase
 from segcore.store.change_stream import current_token
 from segcore.store.connection import Databases
+from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, META
 from segcore.sync import upload_stats
 from segcore.sync.batch_list_guard import require_batch_list
@@ -135,6 +136,7 @@ def sync_once(
     """`run_sync`, returning what the run leaves in memory. `lease`: one the caller already
     holds (the live sync), kept afterwards."""
     author = authorize_write(author)
+    refuse_writes(databases.work)
     work = databases.work
     require_batch_list(databases)  # a misspelt MONGO_DB: before anything is written there
     notify = progress or (lambda fraction, message: None)

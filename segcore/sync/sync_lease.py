@@ -15,6 +15,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from segcore.core.errors import N_, SyncAlreadyRunning
+from segcore.core.processes import process_alive
 from segcore.core.timefmt import utcnow
 from segcore.store.schema import LOCKS
 
@@ -144,16 +145,3 @@ def _already_running(held: dict) -> SyncAlreadyRunning:
             since=since,
         )
     return SyncAlreadyRunning(N_("Another sync is running; try again when it has finished."))
-
-
-def process_alive(pid: object) -> bool:
-    """Whether a process with this id runs on this machine."""
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -20,6 +20,7 @@ from segcore.core.actors import ROLES, SEGMENTADOR, Actor, authorize_write
 from segcore.core.errors import N_, AccountLocked, LoginFailed, MemberNotFound, ValidationError
 from segcore.core.naming import clean_name, control_characters, person_key
 from segcore.core.timefmt import office_time, utcnow, zone_name
+from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import APP_USERS, LOGIN_ATTEMPTS
 from segcore.team import sessions, team
 
@@ -107,6 +108,7 @@ def add_user(
     `author` may not write.
     """
     authorize_write(author)
+    refuse_writes(db)
     cleaned = _validate(name, role, password)
     linked = _linked_member(db, role, member)
     doc = {
@@ -207,6 +209,7 @@ def set_password(
 ) -> None:
     """Change a user's password, lift any lockout and end every session of theirs."""
     authorize_write(author)
+    refuse_writes(db)
     _validate(name, password=password)
     result = db[COLLECTION].update_one(
         {"name_key": person_key(name)},
@@ -233,6 +236,7 @@ def user_language(db: Database, name: str) -> str | None:
 def remove_user(db: Database, name: str, author: "str | Actor" = "command line") -> None:
     """Delete a login and end every session of theirs; PermissionDenied for a viewer."""
     authorize_write(author)
+    refuse_writes(db)
     if not db[COLLECTION].delete_one({"name_key": person_key(str(name))}).deleted_count:
         raise MemberNotFound(N_("No user named '{name}'."), name=clean_name(str(name)))
     sessions.end_all_sessions(db, str(name))

@@ -23,6 +23,7 @@ from segcore.core.naming import MAX_NAME, clean_name, control_characters, person
 from segcore.core.timefmt import legacy_timestamp, office_now
 from segcore.store import data_version, history
 from segcore.store.atomic import in_one_step
+from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import TEAM
 
 COLLECTION = TEAM
@@ -283,6 +284,7 @@ def add_member(
     Their join time is the office's (`zone`, the TIMEZONE setting; None: the server's), in the
     legacy form, read back as the day it names (the first day they are paced over)."""
     author = authorize_write(author)
+    refuse_writes(db)
     cleaned = validate_name(name)
     doc = {
         "name": cleaned,
@@ -338,6 +340,7 @@ def edit_member(
     and nothing is written. A field already holding the value asked is left alone.
     """
     author = authorize_write(author)
+    refuse_writes(db)
     wanted: dict[str, str] = {}
     if role is not None:
         wanted["role"] = validate_role(role)
@@ -395,6 +398,7 @@ def delete_member(db: Database, who: "str | Member", author: "str | Actor" = "un
     PermissionDenied for a viewer, before anything is read or written.
     """
     author = authorize_write(author)
+    refuse_writes(db)
     doc = _find_document(db, who)
     removed = history.Change("team", doc["name"], "member", "on team", "removed", author)
 

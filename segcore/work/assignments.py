@@ -21,6 +21,7 @@ from segcore.core.phrases import Phrase
 from segcore.core.timefmt import office_now
 from segcore.store import history
 from segcore.store.atomic import in_one_step
+from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import find_in
 from segcore.store.subdocument import fit_into
 from segcore.team.team import list_members, name_holds_batches
@@ -74,6 +75,7 @@ def apply_edits(
     assignment notes the office's day (`zone`, the TIMEZONE setting; None: the server's).
     """
     author = authorize_write(author)
+    refuse_writes(db)
     team = [m.name for m in list_members(db)] if any(e.field == "assignee" for e in edits) else []
     by_batch: dict[str, dict[str, tuple[object, object]]] = defaultdict(dict)
     reasons = {str(e.batch_id): e.reason for e in edits if e.reason}
@@ -259,6 +261,7 @@ def assign(
     anything is read.
     """
     authorize_write(author)
+    refuse_writes(db)
     current = get_batches(db, batch_ids, {"_id": 0, "id": 1, "assignee": 1})
     seen = seen or {}
     edits = [
@@ -312,6 +315,7 @@ def set_fields(
     that is not allowed, PermissionDenied for a viewer (before anything is read).
     """
     authorize_write(author)
+    refuse_writes(db)
     current = get_batches(db, batch_ids, _EDIT_PROJECTION)
     docs = {bid: (seen or {}).get(bid, doc) for bid, doc in current.items()}
     edits, skipped = bulk_edits(docs, changes, where_status)
@@ -371,6 +375,7 @@ def assign_next_pending(
 ) -> Handout:
     """Assign the next `count` unassigned pending batches (in batch order) to `assignee`."""
     authorize_write(author)
+    refuse_writes(db)
     return _hand_out(
         db,
         max(0, int(count)),
@@ -391,6 +396,7 @@ def balance_pending(
     assigned are in `failed` and `conflicts`, with the reason.
     """
     authorize_write(author)
+    refuse_writes(db)
 
     def give(ids: list[str]) -> dict[str, ChangeResult]:
         per_person: dict[str, list[str]] = defaultdict(list)
@@ -434,6 +440,7 @@ def start_batch(
         author = authorize_write(actor)
         if doc is None:
             raise ValidationError(N_("There is no batch {batch}."), batch=batch_id)
+    refuse_writes(db)
     if seen_status in NOT_STARTABLE:
         raise ValidationError(
             N_("{batch} is already {status}."), batch=batch_id, status=seen_status

@@ -37,6 +37,7 @@ from segcore.core.timefmt import utcnow
 from segcore.settings.config import Settings
 from segcore.store import history
 from segcore.store.atomic import in_one_step
+from segcore.store.restore_marker import refuse_writes
 from segcore.work.batches import COLLECTION, mark_changed
 from segcore.work.batches_file import BatchEntry, read_batches_file
 
@@ -467,6 +468,7 @@ def import_batches(
     a crash leaves no write unrecorded, and a re-run does the rest.
     """
     author = authorize_write(author)
+    refuse_writes(db)
     for attempt in range(3):
         existing = list(db[COLLECTION].find({}, _EXISTING))
         inserts, updates, result = plan_import(entries, existing, folder_exists)
@@ -557,6 +559,7 @@ def import_from_sources(
     nothing is written.
     """
     authorize_write(author)
+    refuse_writes(db)
     sources = []
     unreadable: list[str] = []
     same_batch: list[SameBatch] = []

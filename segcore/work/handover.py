@@ -12,6 +12,7 @@ from pymongo.database import Database
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, ValidationError
 from segcore.core.naming import person_key
+from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import HISTORY
 from segcore.team import auth, team
 from segcore.work import assignments, batches
@@ -40,6 +41,7 @@ def remove_member(
     legacy duplicates answer to. `zone`: the office's, whose day the handover notes.
     """
     author = authorize_write(author)
+    refuse_writes(db)
     member = team.find_member(db, who)
     if unassign and reassign_to is not None:
         raise ValidationError(N_("Choose either to unassign or to reassign, not both."))
@@ -126,5 +128,6 @@ def move_open_batches(
     Raises MemberNotFound when `to` is not on the team, PermissionDenied for a viewer.
     """
     authorize_write(author)
+    refuse_writes(db)
     target = team.find_member(db, to).name if to else None
     return assignments.assign(db, batches.open_batch_ids(db, former), target, author, zone=zone)

@@ -25,6 +25,7 @@ from segcore.core.phrases import Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.store import data_version, write_wait
 from segcore.store.history import Change, record, withdraw
+from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, find_in
 from segcore.store.subdocument import fit_into
 from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD, DONE, REWORK, known_unusable
@@ -161,6 +162,7 @@ def review(
     ValidationError for a missing note, PermissionDenied for a viewer.
     """
     who = authorize_write(author)
+    refuse_writes(work)
     note = (note or "").strip()
     if not accept and not note:
         raise ValidationError(

@@ -49,6 +49,8 @@ NOT_A_USER_WRITE = {
         )
     },
     "prepare_stamp.mark_prepared": _SETUP,
+    "database_id.database_id": "the database's own id, made once by its first backup (a "
+    "download's too), not a user's change",
     "auth.authenticate": "login bookkeeping (failures, last login): any user logs in",
     "sessions.start_session": "a viewer's own login session",
     "sessions.end_session": "a viewer's own logout",
@@ -255,8 +257,10 @@ def snapshot(dbs) -> dict:
 
 @pytest.fixture
 def lab(dbs):
+    from segcore.backups.database_id import database_id
     from segcore.team import auth, team
 
+    database_id(dbs.work)  # made by the first backup, long ago (the restore's call makes one)
     team.add_member(dbs.work, "Flor", author="setup")
     team.add_member(dbs.work, "Ceci", author="setup")
     auth.add_user(dbs.work, "boss", "coordinator", "a long password 0")

@@ -1,6 +1,8 @@
 """The mark a restore leaves while it runs (`restore_state`), and what it says: a restore
 under way, or one interrupted that left the database half restored. Read by the restore
-itself, by backups (never of a database half restored) and by the pages and `status`."""
+itself, by backups (never of a database half restored), by the pages and `status`, and by
+every write (`refuse_writes`): a change made to a half-restored database would be undone,
+without a word, by the restore run again to finish it."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ from datetime import datetime
 from pymongo.database import Database
 
 from segcore.core.errors import N_, RestoreIncomplete
+from segcore.core.processes import process_alive
 from segcore.core.timefmt import utcnow
 from segcore.store.schema import LOCKS, RESTORE_STATE
-from segcore.sync.sync_lease import process_alive
 
 MARKER = "restore"
 # How many restores began swapping collections in, ever. Kept beside the marker for good (the
@@ -36,17 +38,63 @@ def swaps(db: Database) -> int:
     return (db[RESTORE_STATE].find_one({"_id": SWAPS}) or {}).get("count", 0)
 
 
+def _params(marker: dict) -> dict:
+    started = marker.get("started_at")
+    return {
+        "file": marker.get("file", "?"),
+        "started": f"{started:%Y-%m-%d %H:%M}" if isinstance(started, datetime) else "?",
+    }
+
+
+def refuse_writes(db: Database) -> None:
+    """Raises RestoreIncomplete, before a write changes anything, while a restore runs or after
+    one was interrupted once it began swapping collections in (read only).
+
+    A write then would be lost: one made while a restore runs is replaced by its swap, and one
+    made to a half-restored database is rolled back (or replaced) by the restore run again to
+    finish it, its history entry with it. A restore killed before its swap (or undone since)
+    left the data from before whole: writes go on, as nothing of them is undone later.
+    """
+    marker = read_marker(db)
+    if not marker:
+        return
+    if _running(db, marker):
+        raise RestoreIncomplete(
+            N_(
+                "A restore from {file} is under way (since {started} UTC): nothing was "
+                "changed, as the restore would replace it. Try again when it has ended."
+            ),
+            **_params(marker),
+        )
+    if marker.get("state") == "swapping":
+        raise RestoreIncomplete(
+            N_(
+                "A restore from {file} (started {started} UTC) was interrupted while it swapped "
+                "in the restored collections: nothing was changed, as running the restore again "
+                "would undo it. Run `segcore restore {file} --replace` again to finish it (or "
+                "`segcore restore {file}`, without --replace, to put the data from before it "
+                "back); changes are refused until then."
+            ),
+            **_params(marker),
+        )
+    if marker.get("state") == "swapped":
+        raise RestoreIncomplete(
+            N_(
+                "A restore from {file} (started {started} UTC) was interrupted just before it "
+                "finished: nothing was changed. Run `segcore restore {file}` again to finish it; "
+                "changes are refused until then."
+            ),
+            **_params(marker),
+        )
+
+
 def interrupted_restore(db: Database, marker: object = ...) -> RestoreIncomplete | None:
     """A RestoreIncomplete describing a restore that was interrupted, or None (read only).
     `marker`: the mark already read (`read_marker`), else it is read here."""
     marker = read_marker(db) if marker is ... else marker
     if not marker:
         return None
-    started = marker.get("started_at")
-    params = {
-        "file": marker.get("file", "?"),
-        "started": f"{started:%Y-%m-%d %H:%M}" if isinstance(started, datetime) else "?",
-    }
+    params = _params(marker)
     if _running(db, marker):
         return RestoreIncomplete(
             N_(

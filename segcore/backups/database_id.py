@@ -1,0 +1,44 @@
+"""This database's own id: made once, kept in `app_meta`, written into every backup's header.
+
+A database's name tells nothing of which one it is: a production server and a staging copy
+(or two labs) both keep the default `segmentacion_db`, and back up into one shared folder.
+`backup --keep` deletes only backups whose header carries this id, never another server's.
+A restore keeps the id of the database it restores into (segcore.backups.backup_restore): a
+staging copy restored from production's backup stays staging, and never rotates production's.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from segcore.core.timefmt import utcnow
+from segcore.store.schema import META
+
+DATABASE_ID = "database_id"  # the `app_meta` document holding it
+
+
+def read_database_id(db: Database) -> str | None:
+    """The id, or None before the first backup made one (read only)."""
+    found = db[META].find_one({"_id": DATABASE_ID}) or {}
+    value = found.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def database_id(db: Database) -> str:
+    """This database's id, made (a random UUID) the first time a backup asks for it."""
+    found = read_database_id(db)
+    if found:
+        return found
+    made = {"id": uuid.uuid4().hex, "made_at": utcnow()}
+    try:  # $setOnInsert: of two backups making it at once, the first one's holds
+        db[META].update_one({"_id": DATABASE_ID}, {"$setOnInsert": made}, upsert=True)
+    except DuplicateKeyError:
+        pass
+    found = read_database_id(db)
+    if found is None:  # a document there, its id not one (edited by hand): made anew
+        db[META].update_one({"_id": DATABASE_ID}, {"$set": made})
+        found = made["id"]
+    return found
