@@ -26,7 +26,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from segcore.core.errors import SegcoreError
 from segcore.core.timefmt import utcnow
 from segcore.team import auth, sessions
-from ui.actions import describe_error, run_write
+from ui.actions import describe_error, flash, run_write
 from ui.connection import databases, settings
 from ui.i18n import N_, _
 from ui.labels import literal
@@ -189,7 +189,8 @@ _COOKIE_KEEPER = st.components.v2.component(
     js="""
 export default function ({ data, setStateValue }) {
   document.cookie = data.cookie;
-  if (document.cookie.split("; ").includes(data.pair)) setStateValue("kept", data.login);
+  const stored = document.cookie.split("; ").includes(data.pair);
+  setStateValue(stored ? "kept" : "refused", data.login);
 }
 """,
 )
@@ -203,13 +204,23 @@ def cookie_kept() -> bool:
         return True
     token, expires = pending
     login = sessions.token_hash(token)[:16]  # names this login, not the secret itself
-    kept = _COOKIE_KEEPER(
+    answer = _COOKIE_KEEPER(
         data={"cookie": cookie_text(token, expires), "pair": f"{COOKIE}={token}", "login": login},
         key="cookie_keeper",
-        default={"kept": None},
+        default={"kept": None, "refused": None},
         on_kept_change=lambda: None,
+        on_refused_change=lambda: None,
     )
-    if getattr(kept, "kept", None) != login:
+    if getattr(answer, "refused", None) == login:
+        # A browser that blocks cookies: let the user in, and say what a reload will do.
+        flash(
+            "warning",
+            _(
+                "This browser does not keep cookies for this site: a reload or a new tab "
+                "will ask for the password again."
+            ),
+        )
+    elif getattr(answer, "kept", None) != login:
         return False
     st.session_state[COOKIE_KEPT] = token
     return True

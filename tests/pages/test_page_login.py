@@ -9,7 +9,7 @@ from segcore.core.actors import Actor
 from segcore.core.timefmt import utcnow
 from segcore.store.history import list_history
 from segcore.team import auth
-from tests.helpers import log_in, page
+from tests.helpers import browser_answers, log_in, page
 
 PASSWORD = "correct horse battery"
 
@@ -134,10 +134,26 @@ def test_the_page_says_logged_in_only_once_the_browser_keeps_the_cookie(login_on
     assert at.session_state["session_cookie"][0] == token
     at.run()  # no answer from the browser yet: still waiting
     assert [i.value for i in at.info] == ["Logging in…"]
-    at.session_state["session_cookie_kept"] = token  # the browser's answer (AppTest runs no JS)
-    at.run()
+    browser_answers(at, "kept")
     assert "Dashboard" in [t.value for t in at.title]
     assert any("Logged in as **Coord**" in c.value for c in at.sidebar.caption)
+    assert not any("cookies" in w.value for w in at.warning)
+
+
+def test_a_browser_that_blocks_cookies_is_let_in_and_told_a_reload_asks_again(login_on):
+    at = page("streamlit_app").run()
+    at.text_input(key="login_name").input("Coord")
+    at.text_input(key="login_password").input(PASSWORD)
+    at.form_submit_button[0].click().run()
+    browser_answers(at, "refused")
+    assert "Dashboard" in [t.value for t in at.title]
+    assert (
+        "This browser does not keep cookies for this site: a reload or a new tab will ask for "
+        "the password again."
+    ) in [w.value for w in at.warning]
+    at.run()  # said once, and the page goes on
+    assert "Dashboard" in [t.value for t in at.title]
+    assert not any("cookies" in w.value for w in at.warning)
 
 
 def test_the_cookie_the_browser_is_given_to_keep():
