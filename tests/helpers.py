@@ -200,3 +200,26 @@ def charts(at) -> dict[str, dict]:
 def chart_titles(at) -> list[str]:
     """The charts' titles, as the headings (`ui.widgets.chart_title`) the run wrote."""
     return [shown(m.value[6:]) for m in at.markdown if m.value.startswith("##### ")]
+
+
+def log_in(at, name: str, password: str):
+    """Log in through the login form, then answer as the browser does once it keeps the
+    session cookie (AppTest runs no JavaScript): the page says the user is in only then."""
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_password").input(password)
+    at.form_submit_button[0].click().run()
+    pending = at.session_state["session_cookie"] if "session_cookie" in at.session_state else None
+    if pending and not at.exception:
+        assert [t.value for t in at.title] in (["Log in"], ["Iniciar sesión"])
+        browser_answers(at, "kept")
+    return at
+
+
+def browser_answers(at, answer: str):
+    """The login's cookie keeper answering from the browser, "kept" or "refused" (cookies
+    blocked), as its JavaScript would (AppTest runs none), then the rerun it causes."""
+    from segcore.team.sessions import token_hash
+
+    login = token_hash(at.session_state["session_cookie"][0])[:16]
+    at.session_state["cookie_keeper"] = {"kept": None, "refused": None, answer: login}
+    return at.run()

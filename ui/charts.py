@@ -17,6 +17,7 @@ from babel import dates
 
 from segcore.core.naming import shown_name
 from ui.i18n import _, babel_locale
+from ui.labels import off_team
 
 MASKS, PENDING, ACCENT = "#2e7d32", "#f9a825", "#1565c0"
 REWORK = "#c62828"  # uploaded, not usable
@@ -86,15 +87,18 @@ def segmented_vs_pending(delivered: int, uploaded: int, pending: int) -> go.Figu
     return figure
 
 
-def per_segmentador(people: list[dict], others: dict | None = None) -> go.Figure:
+def per_segmentador(
+    people: list[dict], others: dict | None = None, former: set[str] = frozenset()
+) -> go.Figure:
     """Horizontal bars, most open work on top (as given), the summarised rest at the bottom:
     readable with a hundred people, names never rotated (nor cut, but for another tool's
-    name longer than any the team accepts: naming.shown_name)."""
+    name longer than any the team accepts: naming.shown_name). Someone not on the team is
+    marked as the filters mark them: `former` are those who left it."""
     shown = people + ([others] if others else [])
     names = [
         shown_name(p["segmentador"])
         if p["on_team"]
-        else _("{name} (not on team)").format(name=shown_name(p["segmentador"]))
+        else off_team(shown_name(p["segmentador"]), p["segmentador"] in former)
         for p in shown
     ]
     figure = go.Figure(

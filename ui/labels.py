@@ -179,9 +179,13 @@ def person(name: object, team: list[str], former: set[str] = frozenset()) -> str
         return ""
     if person_key(str(name)) in {person_key(n) for n in team}:
         return str(name)
-    return "{name} ({why})".format(
-        name=name, why=_(LEFT_THE_TEAM if name in former else NOT_ON_TEAM)
-    )
+    return off_team(str(name), name in former)
+
+
+def off_team(shown: str, left: bool) -> str:
+    """`shown` (a name as a view writes it) marked as someone who left the team (`left`), or
+    who never was on it: the one wording of both, on every filter and chart."""
+    return "{name} ({why})".format(name=shown, why=_(LEFT_THE_TEAM if left else NOT_ON_TEAM))
 
 
 def unreadable_reason(entry: dict) -> str:

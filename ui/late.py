@@ -3,7 +3,8 @@
 The Attention panel links each name and batch it lists to the Batches page filtered to them
 (`?late=stalled&who=Flor`, `?late=at_risk&batch=batch_12`). A link's filters are applied once
 per link (a later change of a filter by hand is not undone by the next run), so a link opened
-in a new tab or after a reload shows the same view.
+in a new tab or after a reload shows the same view. A link's person is matched as the team
+matches names (`?who=flor` is Flor); one who matches nobody is said, never dropped silently.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from segcore.report import alerts
+from segcore.work.holders import option_for
 from ui import reads
+from ui.i18n import _
+from ui.labels import literal
 
 BATCHES_PAGE = "ui/pages/batches.py"
 LINK_KEYS = ("late", "who", "batch")
 APPLIED = "late_link_applied"  # the link whose filters this session applied last
+UNKNOWN_WHO = "late_link_unknown_who"  # the link's person who matched none of the choices
 # The Batches page's other filters and their "any" values: a link starts from a clean view.
 CLEARED = {
     "bf_status": "All",
@@ -28,21 +33,32 @@ CLEARED = {
 }
 
 
-def apply_link_filters() -> None:
-    """Before the filters are drawn: set them from the page's query parameters, once per link."""
+def apply_link_filters(people: list[str]) -> None:
+    """Before the filters are drawn: set them from the page's query parameters, once per link.
+
+    `people`: the Segmentador filter's choices. A `who` that names none of them leaves the
+    filter on "All" and says so, as long as the link is open and the filter untouched."""
     wanted = {key: st.query_params.get(key) for key in LINK_KEYS if st.query_params.get(key)}
-    if not wanted or wanted == st.session_state.get(APPLIED):
-        return
-    st.session_state[APPLIED] = wanted
-    st.session_state.update(CLEARED)
-    st.session_state["bf_late"] = (
-        wanted.get("late") if wanted.get("late") in alerts.LATE_KINDS else "All"
-    )
-    if wanted.get("who"):
-        st.session_state["bf_who"] = wanted["who"]
-    if wanted.get("batch"):
-        st.session_state["bf_text"] = wanted["batch"]
-    st.session_state["batch_page"] = 1
+    if wanted and wanted != st.session_state.get(APPLIED):
+        st.session_state[APPLIED] = wanted
+        st.session_state.update(CLEARED)
+        st.session_state["bf_late"] = (
+            wanted.get("late") if wanted.get("late") in alerts.LATE_KINDS else "All"
+        )
+        st.session_state[UNKNOWN_WHO] = None
+        if wanted.get("who"):
+            chosen = option_for(wanted["who"], people)
+            st.session_state["bf_who"] = chosen or "All"
+            st.session_state[UNKNOWN_WHO] = None if chosen else wanted["who"]
+        if wanted.get("batch"):
+            st.session_state["bf_text"] = wanted["batch"]
+        st.session_state["batch_page"] = 1
+    unknown = st.session_state.get(UNKNOWN_WHO)
+    if unknown and wanted and st.session_state.get("bf_who") == "All":
+        st.warning(
+            _("No one named '{name}' in the list: showing everyone.").format(name=literal(unknown)),
+            icon=":material/person_off:",
+        )
 
 
 def late_ids(kind: str) -> frozenset[str] | None:

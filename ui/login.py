@@ -6,15 +6,18 @@ Logging out, a password change or removing the user ends it server-side, so a co
 behind logs nobody in.
 
 The cookie is read with Streamlit's own `st.context.cookies` (sent with the page request) and
-written with extra-streamlit-components' CookieManager: Streamlit has no API to set a cookie
-(`st.login` is for OIDC providers only), and that component is the maintained one that does,
-without JavaScript of our own.
+written by a few lines of JavaScript run in the page itself (a `st.components.v2` component,
+no frame), which then tell the app the browser keeps it: Streamlit has no API to set a cookie
+(`st.login` is for OIDC providers only). Until then the page says "Logging in…", never that
+the user is in: a reload at that moment would ask for the password again (as it did with a
+component in a frame, extra-streamlit-components' CookieManager, which loads seconds later).
 """
 
 from __future__ import annotations
 
 import functools
 from datetime import timezone
+from email.utils import format_datetime
 
 import streamlit as st
 from pymongo.errors import PyMongoError
@@ -23,11 +26,19 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from segcore.core.errors import SegcoreError
 from segcore.core.timefmt import utcnow
 from segcore.team import auth, sessions
-from ui.actions import describe_error, run_write
+from ui.actions import describe_error, flash, run_write
 from ui.connection import databases, settings
 from ui.i18n import N_, _
 from ui.labels import literal
-from ui.state import ACTOR, LOGIN_AT, NEW_COOKIE, SESSION_TOKEN, TRIED_TOKEN, TYPED
+from ui.state import (
+    ACTOR,
+    COOKIE_KEPT,
+    LOGIN_AT,
+    NEW_COOKIE,
+    SESSION_TOKEN,
+    TRIED_TOKEN,
+    TYPED,
+)
 
 COOKIE = "segdash_session"
 ROLES = {"coordinator": N_("coordinator"), "viewer": N_("viewer"), "segmentador": N_("segmentador")}
@@ -76,9 +87,14 @@ def login_gate() -> bool:
         _login_form()
         return False
     actor = st.session_state.get(ACTOR)
+    if actor is not None and not expired and not cookie_kept():
+        # Nothing says the user is in before the browser keeps the cookie: a reload then
+        # would ask for the password again. The keeper's answer reruns the page.
+        st.title(_("Log in"))
+        st.info(_("Logging in…"), icon=":material/hourglass_top:")
+        return False
     if actor is not None and not expired:
         with st.sidebar:
-            _keep_cookie()
             st.caption(
                 _("Logged in as **{name}** ({role})").format(
                     name=literal(actor.name),
@@ -166,21 +182,54 @@ def _resume_from_cookie() -> None:
         st.session_state[SESSION_TOKEN] = token
 
 
-def _keep_cookie() -> None:
-    """After a login in this tab, have the browser keep the session's cookie until it expires."""
-    pending = st.session_state.get(NEW_COOKIE)
-    if not pending:
-        return
-    from extra_streamlit_components import CookieManager  # loaded only when a login needs it
+# Runs in the page itself (no frame to load): stores the cookie, then tells the app it is
+# kept, by the login's id, so the page says the user is in only once a reload would be too.
+_COOKIE_KEEPER = st.components.v2.component(
+    "segdash_cookie_keeper",
+    js="""
+export default function ({ data, setStateValue }) {
+  document.cookie = data.cookie;
+  const stored = document.cookie.split("; ").includes(data.pair);
+  setStateValue(stored ? "kept" : "refused", data.login);
+}
+""",
+)
 
+
+def cookie_kept() -> bool:
+    """After a login in this tab: have the browser keep the session's cookie until it expires,
+    and say whether it has (the page waits for it before saying the user is in)."""
+    pending = st.session_state.get(NEW_COOKIE)
+    if not pending or st.session_state.get(COOKIE_KEPT) == pending[0]:
+        return True
     token, expires = pending
-    CookieManager(key="cookie_read").set(
-        COOKIE,
-        token,
-        key="cookie_write",
-        same_site="strict",
-        expires_at=expires.replace(tzinfo=timezone.utc),
+    login = sessions.token_hash(token)[:16]  # names this login, not the secret itself
+    answer = _COOKIE_KEEPER(
+        data={"cookie": cookie_text(token, expires), "pair": f"{COOKIE}={token}", "login": login},
+        key="cookie_keeper",
+        default={"kept": None, "refused": None},
+        on_kept_change=lambda: None,
+        on_refused_change=lambda: None,
     )
+    if getattr(answer, "refused", None) == login:
+        # A browser that blocks cookies: let the user in, and say what a reload will do.
+        flash(
+            "warning",
+            _(
+                "This browser does not keep cookies for this site: a reload or a new tab "
+                "will ask for the password again."
+            ),
+        )
+    elif getattr(answer, "kept", None) != login:
+        return False
+    st.session_state[COOKIE_KEPT] = token
+    return True
+
+
+def cookie_text(token: str, expires) -> str:
+    """The session cookie (SameSite=Strict, whole site) as `document.cookie` takes it."""
+    when = format_datetime(expires.replace(tzinfo=timezone.utc), usegmt=True)
+    return f"{COOKIE}={token}; path=/; SameSite=Strict; expires={when}"
 
 
 def _forget_login() -> str | None:

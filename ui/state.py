@@ -18,6 +18,7 @@ ACTOR = "actor"  # the logged-in user (an Actor), None with login off
 LOGIN_AT = "login_at"  # when the session's login happened (UTC)
 SESSION_TOKEN = "session_token"  # this login's token (its hash is in app_sessions)
 NEW_COOKIE = "session_cookie"  # (token, expiry) the browser should keep, after a login
+COOKIE_KEPT = "session_cookie_kept"  # the token the browser said it keeps (NEW_COOKIE's)
 TRIED_TOKEN = "session_cookie_tried"  # the cookie's token, once tried: never looked up twice
 FLASH = "flash_messages"  # messages that survive one st.rerun()
 BATCH_SNAPSHOT = "batch_snapshot"  # the page of batches the editor shows
@@ -68,6 +69,7 @@ _DEFAULTS = {
     LOGIN_AT: None,
     SESSION_TOKEN: None,
     NEW_COOKIE: None,
+    COOKIE_KEPT: None,
     TRIED_TOKEN: None,
     FLASH: [],
     BATCH_SNAPSHOT: None,

@@ -7,7 +7,7 @@ Widgets used by one page live with that page (`ui/batch_actions.py`, `ui/team_ac
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import streamlit as st
 from pymongo.errors import PyMongoError
@@ -19,7 +19,7 @@ from segcore.team import auth
 from ui import i18n, reads
 from ui.actions import describe_error, guarded, show_flash
 from ui.connection import databases, indexing, prepare_warnings
-from ui.i18n import _, choice_hint, ngettext, word
+from ui.i18n import _, choice_hint, date_format, format_date, ngettext, word
 from ui.labels import literal
 from ui.login import checked_fragment
 from ui.state import (
@@ -289,3 +289,36 @@ def demo_banner() -> None:
             ),
             icon=":material/science:",
         )
+
+
+def date_range(
+    container, label: str, key: str, default: tuple[date, date], today: date
+) -> tuple[date, date]:
+    """A date range whose mistakes are said in the page's language: Streamlit's own message
+    for a date outside `min_value`/`max_value` is English only ("Date set outside allowed
+    range"), so the limits are a century either way, and a range that ends after `today`
+    is cut at today (and a start after the end is swapped), each said under the field."""
+    span = container.date_input(
+        label,
+        default,
+        min_value=date(today.year - 100, 1, 1),
+        max_value=date(today.year + 100, 12, 31),
+        key=key,
+        format=date_format(),
+    )
+    start, end = (span[0], span[-1]) if span else default
+    if start > end:
+        start, end = end, start
+        container.warning(
+            _("The start date was after the end date: showing {start} to {end}.").format(
+                start=format_date(start), end=format_date(end)
+            )
+        )
+    if end > today:
+        start, end = min(start, today), today
+        container.warning(
+            _("Nothing has happened after today ({today}) yet: showing up to today.").format(
+                today=format_date(today)
+            )
+        )
+    return start, end

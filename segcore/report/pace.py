@@ -74,6 +74,9 @@ class PaceOptions:
         return cls(settings.stall_days, settings.pace_window_days, settings.move_max_share)
 
 
+RECENT_DAYS = 28  # the longest delivery count a person's figures give (delivered_28)
+
+
 @dataclass
 class PersonPace:
     """One person's figures; `on_team` is False for an assignee who has left the team."""
@@ -315,7 +318,7 @@ def person_figures(
     """One person's figures from their delivery days and their ordered open queue."""
     person = PersonPace(name, on_team, open=len(queue), queue=[r["id"] for r in queue])
     person.delivered_7 = sum(1 for d in delivered if 0 <= (today - d).days < 7)
-    person.delivered_28 = sum(1 for d in delivered if 0 <= (today - d).days < 28)
+    person.delivered_28 = sum(1 for d in delivered if 0 <= (today - d).days < RECENT_DAYS)
     window_start = today - timedelta(days=options.window_days - 1)
     in_window = [d for d in delivered if window_start <= d <= today]
     # A newcomer's pace counts only the days since they joined, not the whole window; work
@@ -411,8 +414,15 @@ def analyse(
             day = local_day(row["delivered"], tz)
             if day is not None:
                 delivered.setdefault(key, []).append(day)
+    # Someone off the team who delivered lately (a member who left) keeps a row: the weekly
+    # report's per-person table must add up to its "Delivered in the last 7 / 28 days".
+    recent = {
+        key
+        for key, days in delivered.items()
+        if any(0 <= (today - day).days < RECENT_DAYS for day in days)
+    }
     people = []
-    for key in sorted(set(team) | set(queues)):
+    for key in sorted(set(team) | set(queues) | recent):
         member = team.get(key)
         joined = parse_date(member.get("created_at")) if member else None
         queue = queues[key] = sorted(queues.get(key, []), key=queue_key)

@@ -91,8 +91,8 @@ def _count(words: Words, forms: tuple[str, str], count: int) -> str:
 
 
 def _delivered_within(rows: list[dict], today: date, days: int, zone) -> int:
-    """Batches delivered usable in the `days` up to `today` (office days), whoever holds them:
-    the people's table leaves out those who left the team, the figure must not."""
+    """Batches delivered usable in the `days` up to `today` (office days), whoever holds them
+    (the people's table has a row for each of them, a member who left the team included)."""
     delivered = (local_day(r.get("delivered"), zone) for r in rows if r.get("usable"))
     return sum(1 for day in delivered if day is not None and 0 <= (today - day).days < days)
 

@@ -88,8 +88,18 @@ def _validate(name: object, role: str | None = None, password: str | None = None
 
 
 def _hash(password: str) -> bytes:
-    # bcrypt uses at most 72 bytes of the password; longer ones are refused by bcrypt 5.
-    return bcrypt.hashpw(password.encode()[:72], bcrypt.gensalt())
+    # _validate has refused a password over MAX_PASSWORD_BYTES: bcrypt reads it in full.
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt())
+
+
+def _password_matches(password: object, stored: bytes) -> bool:
+    # A typed password longer than any that can be stored is never the right one: comparing
+    # its first 72 bytes (all bcrypt reads) would let anything typed after them in.
+    typed = password.encode() if isinstance(password, str) else b""
+    if not typed or len(typed) > MAX_PASSWORD_BYTES:
+        bcrypt.checkpw(b"x", _dummy_hash())  # as long as checking a real password
+        return False
+    return bcrypt.checkpw(typed, stored)
 
 
 def add_user(
@@ -279,7 +289,7 @@ def authenticate(
         bcrypt.checkpw(b"x", _dummy_hash())  # as long as checking a real password
         _count_failure(attempts, where, now, zone, upsert=True)
     _refuse_if_locked(doc.get("locked_until"), now, zone)
-    if isinstance(password, str) and bcrypt.checkpw(password.encode()[:72], doc["password_hash"]):
+    if _password_matches(password, doc["password_hash"]):
         db[COLLECTION].update_one(
             {"_id": doc["_id"]}, {"$set": {"failures": [], "locked_until": None, "last_login": now}}
         )

@@ -99,6 +99,15 @@ def person_options(stored: list[object], team: list[str]) -> list[str]:
     return [*people_by_key(team).values(), *(others[key] for key in sorted(others))]
 
 
+def option_for(name: str, options: list[str]) -> str | None:
+    """The person filter's option that `name` (from a link) names: the option spelled so, else
+    the one that is the same person ("flor" for Flor), else None (nobody among them)."""
+    if name in options:
+        return name
+    key = person_key(name)
+    return next((option for option in options if person_key(option) == key), None)
+
+
 def workloads(held: Iterable[tuple[object, int]], names: Iterable[str]) -> dict[str, int]:
     """How many batches each of `names` holds under any spelling: `held` pairs a stored
     assignee with a count of batches stored so (one row each, or a server's group). Pure."""

@@ -86,6 +86,22 @@ def test_a_reload_shows_the_users_saved_language_from_its_first_run(page, app_ur
     expect(page).to_have_title("Trabajo de segmentación")
 
 
+def test_a_reload_as_soon_as_the_page_says_logged_in_keeps_the_login(page, app_url):
+    """The browser keeps the cookie before the page says "Logged in as": no moment when a
+    reload asks for the password again."""
+    page.goto(app_url)
+    wait_heading(page, "Log in")
+    page.get_by_role("textbox", name="User name").fill("Coord")
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Logged in as").first.wait_for(timeout=180_000)
+    assert session_cookie(page.context)  # at once, not seconds later
+    page.reload()
+    wait_heading(page, "Dashboard")
+    page.get_by_text("Logged in as").first.wait_for(timeout=180_000)
+    expect(page.get_by_role("heading", name="Log in")).to_have_count(0)
+
+
 def test_login_survives_reload_and_new_tab_and_a_closed_dialog_stays_closed(page, app_url):
     page.goto(f"{app_url}/team")
     wait_heading(page, "Log in")

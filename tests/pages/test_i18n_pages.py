@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from segcore.team import auth, team
-from tests.helpers import page
+from tests.helpers import log_in, page
 
 PASSWORD = "correct horse battery"
 
@@ -98,12 +98,6 @@ def test_the_sidebar_selector_switches_the_texts(app_env):
     assert at.selectbox(key="language_choice").label.endswith("Idioma")
     at.selectbox(key="language_choice").set_value("en").run()
     assert [t.value for t in at.title] == ["Dashboard"]
-
-
-def log_in(at, name, password):
-    at.text_input(key="login_name").input(name)
-    at.text_input(key="login_password").input(password)
-    return at.form_submit_button[0].click().run()
 
 
 def test_the_choice_is_remembered_for_a_logged_in_user(app_env, monkeypatch):

@@ -833,3 +833,39 @@ def test_bulk_edit_of_the_filtered_batches_changes_only_those_shown_and_unchange
     }
     assert [s.value for s in at.success] == ["Bulk change: 2 batches saved."]
     assert any("batch_3 could not be saved: changed by someone else" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("spelling", ["flor", "FLÓR", " Flor "])
+def test_a_link_to_a_person_under_another_spelling_shows_that_persons_batches(app_env, spelling):
+    seed(app_env.work)
+    app_env.work.batches.update_many({"number": {"$lte": 2}}, {"$set": {"assignee": "Flor"}})
+    linked = page("batches")
+    linked.query_params["who"] = spelling
+    linked.run()
+    assert not linked.exception, linked.exception
+    assert linked.session_state["bf_who"] == "Flor"
+    assert set(linked.dataframe[0].value["id"]) == {"batch_1", "batch_2"}
+    assert not linked.warning
+
+
+def test_a_link_to_someone_in_no_list_says_so_and_shows_everyone(app_env, monkeypatch):
+    seed(app_env.work)
+    app_env.work.batches.update_many({"number": {"$lte": 2}}, {"$set": {"assignee": "Flor"}})
+    linked = page("batches")
+    linked.query_params["who"] = "Nadie"
+    linked.run()
+    assert not linked.exception, linked.exception
+    assert linked.session_state["bf_who"] == "All"
+    assert len(linked.dataframe[0].value) == 5
+    assert [w.value for w in linked.warning] == [
+        "No one named 'Nadie' in the list: showing everyone."
+    ]
+    linked.selectbox(key="bf_who").set_value("Flor").run()  # chosen by hand: said no more
+    assert not linked.warning and len(linked.dataframe[0].value) == 2
+    monkeypatch.setenv("LANGUAGE", "es")
+    spanish = page("batches")
+    spanish.query_params["who"] = "Nadie"
+    spanish.run()
+    assert [w.value for w in spanish.warning] == [
+        "No hay nadie llamado 'Nadie' en la lista: se muestran todos."
+    ]

@@ -40,7 +40,7 @@ def test_kpis_and_the_four_charts(demo_dbs):
         int(metrics["Without masks"]),
     ]
     people = drawn["chart_people"]["data"][0]["y"]  # horizontal bars: names on the y axis
-    assert "Roberto (not on team)" in people and "Ceci" in people
+    assert "Roberto (not on the team)" in people and "Ceci" in people
     assert sum(drawn["chart_uploads"]["data"][0]["y"]) > 0
     assert any("projected finish" in c.value for c in at.caption)
 
@@ -290,6 +290,8 @@ def test_the_segmentador_filter_names_who_left_the_team_as_the_batches_page_does
     at = page("dashboard").run()
     options = at.selectbox(key="dash_who").options
     assert {"Ceci (left the team)", "Flor", "Roberto (not on the team)"} <= set(options)
+    bars = charts(at)["chart_people"]["data"][0]["y"]  # one name for her on the screen
+    assert {"Ceci (left the team)", "Flor", "Roberto (not on the team)"} <= set(bars)
     batches = page("batches").run()
     assert "Ceci (left the team)" in batches.selectbox(key="bf_who").options
 
@@ -357,3 +359,30 @@ def test_uploads_per_day_follow_a_new_timezone_before_the_next_sync(app_env, mon
     charted = {x: y for x, y in zip(bars["x"], bars["y"]) if y}
     assert charted == {(day + timedelta(days=1)).isoformat(): 1}
     assert not at.info  # right, so nothing to excuse
+
+
+def test_dates_after_today_are_said_in_the_pages_language_and_cut_at_today(demo_dbs, monkeypatch):
+    """Streamlit's own "Date set outside allowed range" is English only: the page says it."""
+    from datetime import timedelta
+
+    monkeypatch.setenv("LANGUAGE", "es")
+    first = page("dashboard").run()
+    today = max(first.date_input(key="dash_dates").value)
+    assert not first.warning
+
+    def chosen(start, end):  # as typed in the field (AppTest cannot type in Spanish boxes)
+        at = page("dashboard")
+        at.session_state["dash_dates"] = (start, end)
+        return at.run()
+
+    at = chosen(today - timedelta(days=3), today + timedelta(days=13))
+    assert not at.exception
+    day = format_date(today, format="medium", locale="es_MX")
+    assert [w.value for w in at.warning] == [
+        f"Después de hoy ({day}) todavía no ha pasado nada: se muestra hasta hoy."
+    ]
+    at = chosen(today, today - timedelta(days=3))
+    earlier = format_date(today - timedelta(days=3), format="medium", locale="es_MX")
+    assert [w.value for w in at.warning] == [
+        f"La fecha de inicio era posterior a la final: se muestra del {earlier} al {day}."
+    ]

@@ -9,7 +9,7 @@ from segcore.core.actors import Actor
 from segcore.core.timefmt import utcnow
 from segcore.store.history import list_history
 from segcore.team import auth
-from tests.helpers import page
+from tests.helpers import browser_answers, log_in, page
 
 PASSWORD = "correct horse battery"
 
@@ -20,12 +20,6 @@ def login_on(demo_dbs, monkeypatch):
     auth.add_user(demo_dbs.work, "Coord", "coordinator", PASSWORD)
     auth.add_user(demo_dbs.work, "Vera", "viewer", PASSWORD)
     return demo_dbs
-
-
-def log_in(at, name, password):
-    at.text_input(key="login_name").input(name)
-    at.text_input(key="login_password").input(password)
-    return at.form_submit_button[0].click().run()
 
 
 def test_nothing_shows_before_login(login_on):
@@ -123,6 +117,54 @@ def test_a_login_survives_a_reload_until_logout(login_on, monkeypatch):
     assert [t.value for t in again.title] == ["Log in"]
     assert login_on.work.app_sessions.count_documents({}) == 0
     assert [t.value for t in reopened(monkeypatch, token).title] == ["Log in"]
+
+
+def test_the_page_says_logged_in_only_once_the_browser_keeps_the_cookie(login_on):
+    """A reload as soon as "Logged in as" shows must find the cookie: until the browser says it
+    keeps it, the page says "Logging in…" and shows nothing else."""
+    at = page("streamlit_app").run()
+    at.text_input(key="login_name").input("Coord")
+    at.text_input(key="login_password").input(PASSWORD)
+    at.form_submit_button[0].click().run()
+    assert not at.exception
+    assert [i.value for i in at.info] == ["Logging in…"]
+    assert not any("Logged in as" in c.value for c in at.sidebar.caption)
+    assert not at.metric and "Dashboard" not in [t.value for t in at.title]
+    token = at.session_state["session_token"]
+    assert at.session_state["session_cookie"][0] == token
+    at.run()  # no answer from the browser yet: still waiting
+    assert [i.value for i in at.info] == ["Logging in…"]
+    browser_answers(at, "kept")
+    assert "Dashboard" in [t.value for t in at.title]
+    assert any("Logged in as **Coord**" in c.value for c in at.sidebar.caption)
+    assert not any("cookies" in w.value for w in at.warning)
+
+
+def test_a_browser_that_blocks_cookies_is_let_in_and_told_a_reload_asks_again(login_on):
+    at = page("streamlit_app").run()
+    at.text_input(key="login_name").input("Coord")
+    at.text_input(key="login_password").input(PASSWORD)
+    at.form_submit_button[0].click().run()
+    browser_answers(at, "refused")
+    assert "Dashboard" in [t.value for t in at.title]
+    assert (
+        "This browser does not keep cookies for this site: a reload or a new tab will ask for "
+        "the password again."
+    ) in [w.value for w in at.warning]
+    at.run()  # said once, and the page goes on
+    assert "Dashboard" in [t.value for t in at.title]
+    assert not any("cookies" in w.value for w in at.warning)
+
+
+def test_the_cookie_the_browser_is_given_to_keep():
+    from datetime import datetime
+
+    from ui.login import cookie_text
+
+    text = cookie_text("tok-EN_1", datetime(2026, 12, 7, 16, 30))
+    assert text == (
+        "segdash_session=tok-EN_1; path=/; SameSite=Strict; expires=Mon, 07 Dec 2026 16:30:00 GMT"
+    )
 
 
 @pytest.mark.parametrize("ending", ["new password", "user removed", "logged out elsewhere"])

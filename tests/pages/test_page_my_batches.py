@@ -5,6 +5,7 @@ import pytest
 
 from segcore.core.actors import Actor
 from segcore.team import auth, team
+from tests.helpers import log_in as log_in_as
 from tests.helpers import page, seed_legacy_duplicates
 from tests.receipt_seed import Lab, masks, real_archive
 
@@ -23,9 +24,7 @@ def two_logins(demo_dbs, monkeypatch):
 
 
 def log_in(at, name):
-    at.text_input(key="login_name").input(name)
-    at.text_input(key="login_password").input(PASSWORD)
-    return at.form_submit_button[0].click().run()
+    return log_in_as(at, name, PASSWORD)
 
 
 def shown_text(at) -> str:

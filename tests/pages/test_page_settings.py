@@ -441,3 +441,15 @@ def test_a_kept_folder_is_said_in_spanish(app_env, tmp_path, monkeypatch):
         f"están en el disco: batch_1 ('{elsewhere / 'batch_01'}'), batch_2 "
         f"('{elsewhere / 'Batch_2'}')."
     ]
+
+
+def test_the_uploaders_help_says_in_spanish_what_its_english_button_and_limit_mean(
+    app_env, monkeypatch
+):
+    monkeypatch.setenv("LANGUAGE", "es")
+    at = page("settings").run()
+    assert not at.exception
+    uploader = at.file_uploader(key="import_upload")
+    assert uploader.help == (
+        "Arrastra aquí un archivo JSON o haz clic en Upload (Subir): un archivo de hasta 200 MB."
+    )

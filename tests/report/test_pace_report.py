@@ -185,3 +185,31 @@ def test_before_a_first_sync_the_figures_are_unknown_not_zero():
     assert "0 stalled" not in report and "? of 0" not in report
     assert "| Flor | 2 | ? | ? | ? | ? | ? | unknown until a sync |" in report
     assert "No sync has run yet" in report
+
+
+def test_a_member_who_left_after_delivering_keeps_a_row_so_the_table_adds_up():
+    """The per-person table says who did the week's work: its rows add up to the headline."""
+    from segcore.report.pace_report import build_report
+
+    rows, _ = late_team_rows()
+    usable = {"state": "complete", "usable": True, "usable_since": datetime(2025, 10, 13)}
+    rows += [
+        pace_row(
+            {"id": f"batch_{n}", "assignee": "Cai", "mongo_uploaded": True, "mask_check": usable}
+        )
+        for n in (5, 6)
+    ]
+    team = [{"name": n, "created_at": "2025-01-07 12:00:00"} for n in ("Ana", "Bea")]
+    alerts = analyse(rows, team, NOW, tz=timezone.utc, options=PaceOptions())
+    report = build_report(rows, alerts)
+    by_name = {row[0]: row for row in report.people}
+    assert by_name["Cai"][1:4] == ["0", "2", "2"] and by_name["Cai"][-1] == "no longer on the team"
+    headline = next(line for line in report.figures if line.startswith("Delivered:"))
+    week = sum(int(row[2]) for row in report.people)
+    month = sum(int(row[3]) for row in report.people)
+    assert headline == f"Delivered: {week} in the last 7 days, {month} in the last 28"
+    assert (
+        not any(p.name == "Cai" for p in alerts.stalled)
+        and not alerts.moves
+        or all(m.to != "Cai" for m in alerts.moves)
+    )

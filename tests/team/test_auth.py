@@ -156,6 +156,18 @@ def test_password_longer_than_bcrypt_reads_is_refused(db):
     assert auth.authenticate(db, "Coord", "x" * 72).name == "Coord"
 
 
+@pytest.mark.parametrize("typed_after", ["y", "anything-typed-after", "x"])
+def test_a_typed_password_longer_than_the_stored_72_bytes_is_wrong(db, typed_after):
+    # bcrypt reads 72 bytes: "x" * 72 followed by anything must not pass for "x" * 72.
+    auth.add_user(db, "Coord", "coordinator", "x" * 72)
+    with pytest.raises(LoginFailed):
+        auth.authenticate(db, "Coord", "x" * 72 + typed_after)
+    auth.set_password(db, "Coord", "z" * 70 + "é")  # 72 bytes, the changed password too
+    with pytest.raises(LoginFailed):
+        auth.authenticate(db, "Coord", "z" * 70 + "é" + typed_after)
+    assert auth.authenticate(db, "Coord", "z" * 70 + "é").name == "Coord"
+
+
 def test_cli_passwd_remove_and_expired_lockouts(run_cli, db):
     assert (
         run_cli(

@@ -48,7 +48,9 @@ def first_page():
     st.session_state["batch_page"] = 1
 
 
-late.apply_link_filters()  # a link from the Dashboard's Attention panel: its filters first
+late.apply_link_filters(
+    [UNASSIGNED, *people]
+)  # a link from the Dashboard's Attention panel: its filters first
 if st.session_state[ARRIVED]:  # the browser drew another page meanwhile: show what applies
     resend_choices(CHOICES)
 st.session_state.setdefault("bf_size", 100)  # (not `index`: a value sent again would clash)

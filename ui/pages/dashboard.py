@@ -19,7 +19,6 @@ from ui.i18n import (
     N_,
     _,
     choice_hint,
-    date_format,
     format_age,
     format_date,
     format_number,
@@ -31,6 +30,7 @@ from ui.login import checked_fragment
 from ui.state import can_write
 from ui.widgets import (
     chart_title,
+    date_range,
     metric_row,
     page_start,
     titled_chart,
@@ -74,14 +74,13 @@ status = middle.selectbox(
     format_func=lambda s: labels.special(s) if s == ANY else labels.status(s),
     placeholder=choice_hint([ANY, *statuses]),
 )
-span = right.date_input(
+start, end = date_range(
+    right,
     _("Dates (uploads and burn-down)"),
+    "dash_dates",
     (today - timedelta(days=30), today),
-    max_value=today,
-    key="dash_dates",
-    format=date_format(),
+    today,
 )
-start, end = (span[0], span[-1]) if span else (today - timedelta(days=30), today)
 owner, state = (None if who == ANY else who), (None if status == ANY else status)
 shown = progress.filter_rows(rows, owner, state)
 
@@ -158,7 +157,7 @@ def done_and_people(shown: list[dict]) -> None:
         ).format(count=len(everyone), top=TOP),
     )
     top, others = progress.top_people(everyone, TOP, search)
-    two.plotly_chart(charts.per_segmentador(top, others), key="chart_people")
+    two.plotly_chart(charts.per_segmentador(top, others, former), key="chart_people")
 
 
 @checked_fragment()

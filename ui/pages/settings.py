@@ -57,7 +57,13 @@ if can_write():  # importing changes the batch list: not for a viewer
     # source is often imported again); a chosen file is not kept.
     with st.container(border=True):
         uploaded = st.file_uploader(
-            _("Upload a batches file (batches.json)"), type=["json"], key="import_upload"
+            _("Upload a batches file (batches.json)"),
+            type=["json"],
+            key="import_upload",
+            # The box's own "Upload" and "200MB per file • JSON" are Streamlit's, English only.
+            help=_("Drag a JSON file here or click Upload: one file of up to {size} MB.").format(
+                size=st.get_option("server.maxUploadSize")
+            ),
         )
         batches_file = st.text_input(
             _("…or a batches file on the server"),
