@@ -107,7 +107,6 @@ def test_desired_info_keeps_five_newest_and_uploaders():
         ((3, 1, 2), datetime(2025, 1, 1)),
         ((5,), datetime(2025, 1, 5)),
         ((None, 4), datetime(2025, 1, 4)),  # an upload without a date does not count
-        ((None,), None),
     ],
 )
 def test_first_upload_is_the_earliest_dated_upload(days, first):
@@ -123,6 +122,15 @@ def test_first_upload_is_the_earliest_dated_upload(days, first):
         for i, d in enumerate(days)
     ]
     assert desired_info(index_uploads(uploads)["batch_1"].values())["first_upload"] == first
+
+
+def test_an_upload_without_a_date_is_reported_unusable_not_a_delivery():
+    """Nothing says when such work came in: the sync lists it as unusable, with the reason,
+    instead of counting it for its batch."""
+    document = {"_id": 0, "filename": "batch_1_0.zip", "length": 1, "uploadDate": None}
+    index = index_uploads([upload_from_document(document)])
+    assert "batch_1" not in index
+    assert [(entry.id, reason) for entry, reason in index.unusable()] == [(0, "no uploadDate")]
 
 
 def test_a_batch_synced_before_first_upload_existed_is_written_once():
