@@ -14,7 +14,7 @@ from segcore.archives.archive_links import LINK_NO_FILE, LINK_NOT_READ
 from segcore.archives.archive_links import LINK_OUTSIDE as LINK_OUTSIDE_SCAN
 from segcore.archives.archive_links import MISSING as LINK_MISSING
 from segcore.archives.archive_links import OUTSIDE as LINK_OUTSIDE
-from segcore.archives.archive_listing import EMPTY_MEMBER
+from segcore.archives.archive_listing import EMPTY_MEMBER, OTHER_BATCH_MEMBER
 from segcore.archives.archive_zip import MEMBER_REASONS
 from segcore.content import mask_format_dicom as dicom
 from segcore.content import mask_format_numpy as numpy_format
@@ -288,8 +288,12 @@ _COMPOSED = [
 ]
 _NESTED = ("why", "reason")
 _NOT_AN_IMAGE = _pattern(dicom.NOT_AN_IMAGE)
-# What a listing says of an upload's other files: "seg.png (0 bytes)", a copy, a link
-_OTHER_FILES = [(t, _pattern(t)) for t in (EMPTY_MEMBER, COPY_MEMBER, LINK_OUTSIDE, LINK_MISSING)]
+# What a listing says of an upload's other files: "seg.png (0 bytes)", a copy, a link, a mask
+# under another batch's folder
+_OTHER_FILES = [
+    (t, _pattern(t))
+    for t in (EMPTY_MEMBER, COPY_MEMBER, LINK_OUTSIDE, LINK_MISSING, OTHER_BATCH_MEMBER)
+]
 
 
 def _from_template(text: str, templates: list) -> str | None:

@@ -15,6 +15,9 @@
 - A member that is a copy of the batch's image of its name (`images.image_copies`: its bytes,
   or an images folder holding it) is no mask: one of the other files, its path kept in
   `image_copies`.
+- In an upload naming one batch, a member under another batch's folder (`batch_14/` in
+  `batch_13.zip`: two batch folders zipped together) is no mask of it: one of the other files,
+  saying whose folder holds it, its path kept in `other_batch`.
 
 Member names are text to compare, never paths on this machine. A listing carries its format
 `VERSION`: a stored listing of an older version is listed again by the next check.
@@ -48,6 +51,7 @@ from segcore.images.mask_matching import (
     is_mask_member,
     mask_path,
     member_base_name,
+    other_batch_folder,
     place_masks,
     sort_members,
 )
@@ -76,11 +80,14 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # is that image whatever its bytes (8 took a re-saved copy for img_003's mask);
 # 10: a zip's end record is the one whose comment ends the file (a comment may hold its
 # signature), an upload of 0 bytes is "an empty file" whatever its name, and a zip or 7z
-# compressed again (`x.zip.gz`) is named so
-VERSION = 10
+# compressed again (`x.zip.gz`) is named so; 11: in an upload naming one batch, a mask under
+# another batch's folder (`batch_14/` in batch_13.zip) is no mask of it, an other file
+VERSION = 11
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = N_("{name} (0 bytes)")  # how a 0-byte mask member is listed among other files
+# how a mask under another batch's folder is listed among an upload's other files
+OTHER_BATCH_MEMBER = N_("{name} (in {batch}'s folder, not this batch's)")
 TAR_ENDINGS = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz", ".tbz2")
 # Formats recognised only to be named in the reason, by ending and by first bytes.
 OTHER_FORMATS = {
@@ -149,7 +156,8 @@ class Listing:
     is the English text, `code` its template (`N_`) and `params` its values, for the UI to word
     in the reader's language. `placed` and `also_loose`: the masks under each batch-named
     folder (`mask_matching.place_masks`), for an upload naming several batches.
-    `image_copies`: the paths of the members that are copies of the batch's images. `paths`:
+    `image_copies`: the paths of the members that are copies of the batch's images;
+    `other_batch`: of the masks under another batch's folder (an upload naming one). `paths`:
     each mask's path in the archive (`/` between folders), for images sharing a name in
     different subfolders (`mask_matching.image_for_mask`).
     """
@@ -168,6 +176,7 @@ class Listing:
     also_loose: list[str] = field(default_factory=list)
     image_copies: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
+    other_batch: list[str] = field(default_factory=list)
 
     @property
     def readable(self) -> bool:
@@ -273,8 +282,12 @@ def list_upload(
     """List one upload (a GridFS file document) read only from `chunks`; never raises for the
     upload's own problems: they become the listing's `reason`. `totals`: its chunks' totals
     from `gridfs_reader.chunk_totals` (read for many uploads at once), else asked here.
-    `images`: its batches' images, whose copies are no masks (None: none is looked for)."""
+    `images`: its batches' images, whose copies are no masks (None: none is looked for).
+    `doc["batches"]` (the keys of the batches it names, when given): naming one, its masks
+    under another batch's folder are other files."""
     filename = doc.get("filename") if isinstance(doc.get("filename"), str) else ""
+    batches = doc.get("batches") if isinstance(doc.get("batches"), list) else []
+    own = batches[0] if len(set(map(str, batches))) == 1 else None
     kind = kind_from_name(filename, extensions)
     listing = Listing("unknown" if kind in ("", "unsupported", "split") else kind)
     stats = ReadStats()
@@ -313,7 +326,9 @@ def list_upload(
                     N_("unsupported format (neither an archive nor a mask file)")
                 )
         try:
-            _list_archive(chunks, stored, kind, budget, stats, listing, extensions, totals, images)
+            _list_archive(
+                chunks, stored, kind, budget, stats, listing, extensions, totals, images, own
+            )
         except (DamagedUpload, UploadTooLarge):  # nothing to do with its format
             raise
         except UnreadableUpload:
@@ -322,12 +337,13 @@ def list_upload(
                 raise
             listing.kind = actual
             _list_archive(
-                chunks, stored, actual, budget, stats, listing, extensions, totals, images
+                chunks, stored, actual, budget, stats, listing, extensions, totals, images, own
             )
     except UnreadableUpload as exc:
         listing.reason, listing.code, listing.params = str(exc), exc.template, exc.params
         listing.names, listing.other_files, listing.members = [], [], []
         listing.placed, listing.also_loose, listing.image_copies, listing.paths = {}, [], [], []
+        listing.other_batch = []
     except PyMongoError:
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
@@ -338,6 +354,7 @@ def list_upload(
         listing.code, listing.params = NOT_LISTABLE, {"detail": detail}
         listing.names, listing.other_files, listing.members = [], [], []
         listing.placed, listing.also_loose, listing.image_copies, listing.paths = {}, [], [], []
+        listing.other_batch = []
     listing.bytes_read, listing.chunks_read = stats.bytes, stats.chunks
     return listing
 
@@ -386,6 +403,7 @@ def _list_archive(
     extensions,
     totals: tuple | None = None,
     images: ImageFiles | None = None,
+    own: str | None = None,
 ) -> None:
     if kind in ("zip", "7z"):
         # A zip or a 7z costs its directory whatever its size, and one aggregate that finds a
@@ -412,6 +430,8 @@ def _list_archive(
     entries, dangling = resolve_links(last_copies(entries))
     entries, copies = _without_image_copies(entries, images, extensions)
     listing.image_copies = sorted({mask_path(e[0]) for e in copies})
+    entries, elsewhere = _without_other_batches(entries, own, extensions)
+    listing.other_batch = sorted({mask_path(name) for name, _ in elsewhere})
     names, listing.other_files = sort_members((e[0] for e in entries), extensions)
     # a link named as a mask that leads nowhere says so; one named as another file is one
     noted = [
@@ -426,7 +446,8 @@ def _list_archive(
     listing.names = [n for n in names if n in written]
     empty = [EMPTY_MEMBER.format(name=n) for n in names if n not in written]
     copied = [COPY_MEMBER.format(name=member_base_name(e[0])) for e in copies]
-    listing.other_files = sorted({*listing.other_files, *others, *noted, *empty, *copied})
+    moved = [OTHER_BATCH_MEMBER.format(name=mask_path(n), batch=b) for n, b in elsewhere]
+    listing.other_files = sorted({*listing.other_files, *others, *noted, *empty, *copied, *moved})
     masks = set(listing.names)
     kept = [
         e[0]
@@ -443,6 +464,27 @@ def _list_archive(
         ),
         key=lambda m: (m["name"], m["size"], str(m.get("crc", m.get("digest")))),
     )
+
+
+def _without_other_batches(entries: list, own: str | None, extensions) -> tuple[list, list]:
+    """`(entries, elsewhere)`: for an upload naming only batch `own`, the members named as
+    masks under another batch's folder taken out (`elsewhere`: each path and that batch,
+    `mask_matching.other_batch_folder`); none without `own`."""
+    if own is None:
+        return entries, []
+    kept, elsewhere, seen = [], [], {}
+    for entry in entries:
+        name = entry[0]
+        batch = (
+            other_batch_folder(name, own, seen)
+            if is_mask_member(name) and is_image_name(member_base_name(name), extensions)
+            else None
+        )
+        if batch is None:
+            kept.append(entry)
+        else:
+            elsewhere.append((name, batch))
+    return kept, elsewhere
 
 
 def _without_image_copies(entries: list, images: ImageFiles | None, extensions) -> tuple:

@@ -187,6 +187,8 @@ def _listing_doc(
         "also_loose": listing.also_loose,
         # the members that are copies of the batch's images: the content check skips them
         "image_copies": listing.image_copies,
+        # the masks under another batch's folder (an upload naming one): it skips them too
+        "other_batch": listing.other_batch,
         # each mask's path, telling same-named images in subfolders apart
         "paths": listing.paths,
         "version": listing.version,
@@ -214,7 +216,7 @@ def fit_listing(doc: dict, limit: int | None = None) -> dict:
     lighter = {**doc, "members": None}
     if document_size(lighter) <= limit:
         return lighter
-    lighter.update(paths=None, placed={}, also_loose=[])
+    lighter.update(paths=None, placed={}, also_loose=[], other_batch=[])
     if document_size(lighter) <= limit:
         return lighter
     count = len(doc.get("names") or ()) + len(doc.get("other_files") or ())
@@ -227,6 +229,7 @@ def _refused(doc: dict, template: str, params: dict) -> dict:
         **doc,
         **{"reason": template.format(**params), "reason_code": template, "reason_params": params},
         **{"names": [], "other_files": [], "members": [], "paths": [], "image_copies": []},
+        "other_batch": [],
         **{"placed": {}, "also_loose": [], "changes": None},
     }
 

@@ -232,7 +232,8 @@ def _result_of(upload: dict, known: dict, listing: dict | None, settings, rules,
         # its masks count for nothing, and nothing more is read of it
         return UploadContent(notes=[_unreadable_note(listing["reason"])])
     names = None if listing is None else listing["names"]
-    copies = () if listing is None else listing["image_copies"]
+    # copies of the batch's images, and masks under another batch's folder: none of its masks
+    copies = () if listing is None else [*listing["image_copies"], *listing["other_batch"]]
     counting = None if listing is None else batches_counting(listing, upload["batches"])
     budget = settings.mask_qc_budget
     return check_upload_content(chunks, upload, index, rules, budget, names, copies, counting)
@@ -381,16 +382,19 @@ def _listings(databases: Databases, keys: list[str], list_images: bool) -> dict:
 
 def _listed_masks(work, upload_ids: list) -> dict:
     """Each upload's stored listing, by upload id: the mask names it counted (`names`), the
-    members it found to be copies of the batch's images (`image_copies`), why it could not
+    members it found to be copies of the batch's images (`image_copies`) or under another
+    batch's folder (`other_batch`, an upload naming one), why it could not
     be read (`reason`, None when it could), and where its masks lie (`paths`, `placed`,
     `also_loose`: which of its batches count each)."""
     projection = {"names": 1, "reason": 1, "image_copies": 1, "paths": 1, "placed": 1}
-    docs = find_in(work[MASK_CHECKS], "_id", upload_ids, {**projection, "also_loose": 1})
+    more = {"also_loose": 1, "other_batch": 1}
+    docs = find_in(work[MASK_CHECKS], "_id", upload_ids, {**projection, **more})
     return {
         d["_id"]: {
             **{k: d.get(k) for k in ("paths", "placed", "also_loose")},
             "names": [n for n in d.get("names") or () if isinstance(n, str)],
             "image_copies": [n for n in d.get("image_copies") or () if isinstance(n, str)],
+            "other_batch": [n for n in d.get("other_batch") or () if isinstance(n, str)],
             "reason": d.get("reason") if isinstance(d.get("reason"), str) else None,
         }
         for d in docs

@@ -7,8 +7,9 @@ image whose name has no known extension (a DICOM file named by its UID) is keyed
 name; an image's nnU-Net channel suffix (`case_0001_0000.nii.gz`) may be left off by its mask
 (`case_0001.nii.gz`). Only members with a known extension are masks; other files are listed as
 such and never make a batch "extra". An upload naming several batches places a mask in the batch
-its folder names (`place_masks`, `masks_for_batch`); for one batch, folders do not matter, except
-among images sharing a name in different subfolders (DICOM series `SE000001/IM000000`,
+its folder names (`place_masks`, `masks_for_batch`); an upload naming one batch has no mask under
+another batch's folder (`other_batch_folder`: the listing counts it among the other files);
+otherwise folders do not matter, except among images sharing a name in different subfolders (DICOM series `SE000001/IM000000`,
 `patient_A/img_001.png`): each needs its own mask, whose folders end with the image's own
 (`image_for_mask`); a mask whose folders say none of them is ambiguous and counts for none.
 """
@@ -118,15 +119,30 @@ def folder_batches(path: str, seen: dict | None = None) -> set[str]:
     """The batches the folders of an archive member's path name: each folder naming exactly
     one (`batch_2/`, `masks_batch_2/`); a folder naming several (`batch_1_to_batch_2/`, named
     as the upload is) says nothing. `seen`: folder -> its batch, kept across calls."""
+    return set(_folder_batches(path, seen))
+
+
+def _folder_batches(path: str, seen: dict | None = None) -> list[str]:
+    """`folder_batches`, outermost folder first."""
     seen = {} if seen is None else seen
-    found = set()
+    found = []
     for folder in str(path).replace("\\", "/").split("/")[:-1]:
         if folder not in seen:
             ids = batch_ids_in(folder)
             seen[folder] = ids[0] if len(ids) == 1 else None
         if seen[folder]:
-            found.add(seen[folder])
+            found.append(seen[folder])
     return found
+
+
+def other_batch_folder(path: str, key: str, seen: dict | None = None) -> str | None:
+    """For an upload naming only batch `key`: the batch whose folder holds an archive member
+    when its folders name a batch and none names `key` (`batch_14/img_002_mask.png` in
+    `batch_13.zip`, the annotator having zipped two batch folders), the innermost such
+    folder's; None for a member under `key`'s folder or under no batch-named folder. Folders
+    name batches as in an upload naming several (`folder_batches`)."""
+    found = _folder_batches(path, seen)
+    return found[-1] if found and key not in found else None
 
 
 def place_masks(paths) -> tuple[dict[str, list[str]], list[str]]:

@@ -230,3 +230,22 @@ def test_a_mask_of_two_images_of_one_name_is_checked_against_each(
     found, receipt = sync_and_check()
     status, content = found["batch_1"]
     assert (content["checked"], content["problems"], said(content), status) == (2, 0, [], "review")
+
+
+def test_masks_under_another_batch_s_folder_in_a_one_batch_upload_are_not_checked(
+    dbs, upload, tmp_path, sync_and_check
+):
+    """`batch_3.zip` (`batch_id: batch_3`) holds `batch_3/` (right masks) and `batch_4/`
+    (batch_4's masks, 64×64, of a size batch_3's images are not): those are no masks of
+    batch_3, so its content check charges it nothing for them."""
+    batches(dbs, tmp_path, {"batch_3": SHAPE, "batch_4": (64, 64)})
+    root = tmp_path / "m"
+    masks(root / "batch_3")
+    masks(root / "batch_4", shape=(64, 64))
+    upload("batch_3.zip", archive_with("zip", root, tmp_path / "m.zip"), batch_id="batch_3")
+    found, receipt = sync_and_check()
+    check = dbs.work.batches.find_one({"id": "batch_3"})["mask_check"]
+    assert (check["state"], check["usable"]) == ("complete", True)
+    _, content = found["batch_3"]
+    assert (content.get("checked", 0), content.get("problems", 0), said(content)) == (3, 0, [])
+    assert receipt["usable"] is True

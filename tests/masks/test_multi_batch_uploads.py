@@ -157,3 +157,31 @@ def test_the_receipt_counts_the_masks_under_every_batch_folder(lab, upload, tmp_
     assert (receipt["masks"], receipt["matched"], receipt["problem"]) == (6, 6, None)
     assert [p["matched"] for p in receipt["parts"]] == [3, 3]
     assert stats.summary(lab.work).delivered == 2
+
+
+@pytest.mark.parametrize("tool", ["zip", "tar"])
+def test_an_upload_naming_one_batch_counts_no_mask_under_another_batchs_folder(
+    lab, upload, tmp_path, tool
+):
+    """batch_1.zip (`batch_id: batch_1`) holds batch_1/ with img_001's mask, img_003's beside
+    the folders, and batch_2/ whole (two batch folders zipped, named after the first):
+    batch_2's masks never stand in for batch_1's img_002, as they would not in
+    batch_1_to_batch_2.zip. They are listed among the upload's other files, saying why."""
+    root = tmp_path / "m"
+    masks(root / "batch_1", MASKS[:1])
+    masks(root, MASKS[2:])
+    masks(root / "batch_2", MASKS)
+    name = "batch_1" + (".zip" if tool == "zip" else ".tar.gz")
+    options = () if tool == "zip" else ("-czf",)
+    upload(name, archive_with(tool, root, tmp_path / name, *options), batch_id="batch_1")
+    sync.run_sync(lab)
+    found = checks(lab)
+    assert (found["batch_1"]["state"], found["batch_1"]["usable"]) == ("incomplete", False)
+    assert found["batch_1"]["missing"] == ["img_002.png"]
+    assert found["batch_2"] is None
+    elsewhere = [f"batch_2/{m} (in batch_2's folder, not this batch's)" for m in MASKS]
+    assert set(elsewhere) <= set(found["batch_1"]["other_files"])
+    receipt = list_receipts(lab.work)[0]
+    assert (receipt["masks"], receipt["matched"], receipt["problem"]) == (2, 2, "incomplete")
+    assert set(elsewhere) <= set(receipt["other_files"])
+    assert stats.summary(lab.work).delivered == 0
