@@ -36,7 +36,7 @@ from segcore.settings.config import Settings
 from segcore.store import embedded
 from segcore.store.connection import open_databases
 from segcore.store.data_version import read_versions
-from segcore.sync.live_sync import LiveSync
+from segcore.sync.live.live_sync import LiveSync
 from segcore.sync.sync import run_sync
 from segcore.team import team
 from segcore.work import assignments

@@ -18,7 +18,7 @@ from segcore.masks import receipts
 from segcore.notify import notify_outbox
 from segcore.store import history
 from segcore.store.connection import Databases
-from segcore.sync import sync_runs
+from segcore.sync.records import sync_runs
 from segcore.team import auth, team
 from segcore.work import batches
 

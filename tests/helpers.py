@@ -68,8 +68,8 @@ def page(name: str):
 def index_uploads(uploads) -> dict[str, dict]:
     """The sync's index of `uploads` ({key: {upload id: entry}}), filed one by one the way a
     sync files them (`sync_plan.add_to_index`)."""
-    from segcore.sync.sync_index import SyncIndex
-    from segcore.sync.sync_plan import add_to_index
+    from segcore.sync.index.sync_index import SyncIndex
+    from segcore.sync.index.sync_plan import add_to_index
 
     index = SyncIndex()
     for upload in uploads:

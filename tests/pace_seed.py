@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from segcore.core.timefmt import utcnow
-from segcore.sync.sync_runs import SyncReport, finish_run, start_run
+from segcore.sync.records.sync_runs import SyncReport, finish_run, start_run
 from segcore.team import team
 
 LONG_AGO = "2025-01-07 12:00:00"

@@ -175,7 +175,7 @@ PACKAGE_ORDER = [
 
 
 def package_of(module: str) -> str:
-    """`segcore.sync.sync_plan` -> "sync"; a top-level module such as `segcore.prepare` -> "<top>"."""
+    """`segcore.sync.index.sync_plan` -> "sync"; a top-level module such as `segcore.prepare` -> "<top>"."""
     parts = module.split(".")
     if len(parts) > 2 or (len(parts) == 2 and (ROOT / "segcore" / parts[1]).is_dir()):
         return parts[1]

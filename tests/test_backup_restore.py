@@ -564,7 +564,7 @@ def test_an_odd_file_is_one_line_and_changes_nothing(small, run_cli, tmp_path, k
 
 
 def test_no_restore_while_a_sync_runs_and_no_sync_while_a_restore_runs(small, run_cli, tmp_path):
-    from segcore.sync.sync_lease import Lease
+    from segcore.sync.records.sync_lease import Lease
 
     db = small
     file = tmp_path / "b.jsonl.gz"

@@ -406,7 +406,7 @@ def test_a_phrase_may_name_a_value_count(monkeypatch):
 
 def test_a_record_stored_before_phrases_keeps_its_english_text():
     from segcore.core.phrases import Phrase
-    from segcore.sync.sync_runs import full_reason_of
+    from segcore.sync.records.sync_runs import full_reason_of
 
     assert full_reason_of({"full_reason": "requested"}) == "requested"
     assert full_reason_of({}) is None

@@ -20,7 +20,7 @@ from segcore.settings.config import Settings, load_settings
 from segcore.store import data_version
 from segcore.store.connection import Databases, open_databases
 from segcore.sync import sync
-from segcore.sync.schedule import SyncScheduler
+from segcore.sync.live.schedule import SyncScheduler
 
 
 def settings() -> Settings:

@@ -17,7 +17,7 @@ from pymongo.errors import PyMongoError
 
 from segcore.core.errors import SegcoreError
 from segcore.core.timefmt import utcnow
-from segcore.sync.live_status import LiveStatus, live_status
+from segcore.sync.live.live_status import LiveStatus, live_status
 from ui.connection import data_versions, databases
 from ui.i18n import _, format_age, format_datetime
 from ui.login import checked_fragment

@@ -8,8 +8,8 @@ import streamlit as st
 
 from segcore.store.connection import Databases
 from segcore.sync import sync
-from segcore.sync.schedule import SyncScheduler
-from segcore.sync.sync_runs import full_reason_of
+from segcore.sync.live.schedule import SyncScheduler
+from segcore.sync.records.sync_runs import full_reason_of
 from segcore.views.labels import FIELD_LABELS, human_size, run_kind
 from ui import labels
 from ui.actions import run_write

@@ -65,7 +65,7 @@ from segcore.store.schema import (
     RESTORE_STATE,
     SYNC_STATE,
 )
-from segcore.sync.sync_lease import Lease
+from segcore.sync.records.sync_lease import Lease
 
 _CHUNK = 500  # documents per insert_many: bounded memory, few round trips
 _NOT_RESTORED = (LOCKS, RESTORE_STATE, APP_SESSIONS)

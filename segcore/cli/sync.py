@@ -76,7 +76,7 @@ def sync(ctx, full, mode, check_masks, check_content, watch, interval, as_json):
     report = None if full else _if_unchanged(ctx, mode)
     if report is None:
         from segcore.masks.content_due import NEW_OR_EVERY
-        from segcore.sync.batch_list_guard import require_batch_list
+        from segcore.sync.records.batch_list_guard import require_batch_list
         from segcore.sync.sync import run_sync
 
         # before preparing, which would create a misspelt MONGO_DB's database
@@ -295,12 +295,12 @@ def _watch(ctx, full: bool, interval: float) -> None:
     import signal
     from datetime import datetime
 
-    from segcore.sync.live_sync import LiveSync
+    from segcore.sync.live.live_sync import LiveSync
 
     def log(message: str) -> None:
         echo(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}", err=True)
 
-    from segcore.sync.batch_list_guard import require_batch_list
+    from segcore.sync.records.batch_list_guard import require_batch_list
 
     require_batch_list(ctx.unprepared())  # before preparing: a misspelt MONGO_DB
     databases = _patient(ctx.databases)

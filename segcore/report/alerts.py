@@ -15,7 +15,7 @@ from segcore.report.pace_basis import SyncBasis, as_of_sync
 from segcore.report.progress import PROGRESS_PROJECTION, progress_row
 from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES
-from segcore.sync.sync_runs import last_run
+from segcore.sync.records.sync_runs import last_run
 from segcore.team.team import list_members
 from segcore.work import assignments
 from segcore.work.batches import ChangeResult, Edit

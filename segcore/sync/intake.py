@@ -15,8 +15,8 @@ from segcore.masks import mask_check, owed_receipts
 from segcore.masks.receipts import build_receipts, save_receipts
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, RECEIPTS, find_in
-from segcore.sync.index_entry import date_order
-from segcore.sync.sync_index import each_upload
+from segcore.sync.index.index_entry import date_order
+from segcore.sync.index.sync_index import each_upload
 from segcore.uploads.uploads import READ_OPTIONS, resolve_batch_ids, upload_from_document
 from segcore.work import review
 

@@ -26,9 +26,9 @@ from segcore.store.connection import Databases
 from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, META, SYNC_RUNS
 from segcore.sync import upload_stats
-from segcore.sync.sync_lease import Lease
-from segcore.sync.sync_runs import SyncReport, last_run, run_started
-from segcore.sync.sync_state import SyncState
+from segcore.sync.records.sync_lease import Lease
+from segcore.sync.records.sync_runs import SyncReport, last_run, run_started
+from segcore.sync.records.sync_state import SyncState
 from segcore.uploads.upload_changes import FullReadNeeded, changes_from_stream
 
 FULL_EVERY = timedelta(hours=24)  # a routine sync reads everything at least this often

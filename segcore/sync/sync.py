@@ -30,7 +30,20 @@ from segcore.store.connection import Databases
 from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, META
 from segcore.sync import upload_stats
-from segcore.sync.batch_list_guard import require_batch_list
+from segcore.sync.index.sync_index import SyncIndex, id_key, read_index, stored_upload_ids
+from segcore.sync.index.sync_plan import add_to_index
+from segcore.sync.records.batch_list_guard import require_batch_list
+from segcore.sync.records.sync_lease import Lease
+from segcore.sync.records.sync_runs import (
+    SyncReport,
+    fail_run,
+    finish_run,
+    last_run,
+    list_runs,
+    run_started,
+    start_run,
+)
+from segcore.sync.records.sync_state import SyncState
 from segcore.sync.routine import BATCHES_TOKEN, batches_unchanged, full_reason
 from segcore.sync.sync_apply import (
     BatchListing,
@@ -41,19 +54,6 @@ from segcore.sync.sync_apply import (
     summarise,
     write_batches,
 )
-from segcore.sync.sync_index import SyncIndex, id_key, read_index, stored_upload_ids
-from segcore.sync.sync_lease import Lease
-from segcore.sync.sync_plan import add_to_index
-from segcore.sync.sync_runs import (
-    SyncReport,
-    fail_run,
-    finish_run,
-    last_run,
-    list_runs,
-    run_started,
-    start_run,
-)
-from segcore.sync.sync_state import SyncState
 from segcore.uploads.upload_changes import (
     Changes,
     FullReadNeeded,

@@ -5,7 +5,7 @@ index updated in memory, the batches whose uploads changed re-planned and writte
 new uploads' receipts with the status moves they cause (segcore.sync.intake), the uploads' read
 models, the data version the pages poll, the index parts touched and the sync state with its
 resume point, saved last. A routine run (`segcore.sync.sync.run_sync`) calls it once; the live
-sync (`segcore.sync.live_sync`) once per group, passing the batch listing it keeps between
+sync (`segcore.sync.live.live_sync`) once per group, passing the batch listing it keeps between
 groups. `write_batches` is its second half, which a full read calls directly.
 """
 
@@ -24,15 +24,14 @@ from segcore.store import data_version, write_wait
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES, RECEIPTS, find_in
 from segcore.sync import upload_stats
-from segcore.sync.sync_index import (
+from segcore.sync.index.sync_index import (
     SyncIndex,
     append_journal,
     journal_is_small,
     keys_holding,
     write_index,
 )
-from segcore.sync.sync_lease import Lease
-from segcore.sync.sync_plan import (
+from segcore.sync.index.sync_plan import (
     apply_changes,
     batch_key,
     each_batch_update,
@@ -40,8 +39,9 @@ from segcore.sync.sync_plan import (
     updated_activity,
     uploader_activity,
 )
-from segcore.sync.sync_runs import SyncReport
-from segcore.sync.sync_state import SyncState
+from segcore.sync.records.sync_lease import Lease
+from segcore.sync.records.sync_runs import SyncReport
+from segcore.sync.records.sync_state import SyncState
 from segcore.uploads.upload_changes import Changes
 
 KEEP = 200  # problem uploads listed per kind in a run's report (all are counted)

@@ -27,10 +27,10 @@ from pymongo.database import Database
 from segcore.core.naming import one_per_batch, person_key
 from segcore.core.timefmt import office_midnight_utc, to_office
 from segcore.store.schema import BATCHES, META, UPLOAD_DAYS
-from segcore.sync.index_entry import EPOCH, NO_DATE, US, date_order, known_length
-from segcore.sync.sync_index import SyncIndex, each_upload, keys_holding, read_index
-from segcore.sync.sync_plan import batch_key
-from segcore.sync.sync_state import SyncState
+from segcore.sync.index.index_entry import EPOCH, NO_DATE, US, date_order, known_length
+from segcore.sync.index.sync_index import SyncIndex, each_upload, keys_holding, read_index
+from segcore.sync.index.sync_plan import batch_key
+from segcore.sync.records.sync_state import SyncState
 from segcore.work.batches import UNASSIGNED
 from segcore.work.holders import holder, same_person
 

@@ -323,7 +323,7 @@ def test_the_same_call_by_a_coordinator_writes(name, lab, tmp_path):
 
 
 def test_a_viewer_cannot_change_the_sync_schedule():
-    from segcore.sync.schedule import SyncScheduler
+    from segcore.sync.live.schedule import SyncScheduler
 
     auto = SyncScheduler(lambda: None, minutes=15)
     planned = auto.next_run

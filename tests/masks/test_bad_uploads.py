@@ -10,9 +10,9 @@ from bson import Binary, Decimal128, Int64, ObjectId
 from bson.datetime_ms import DatetimeMS
 
 from segcore.core.naming import batch_ids_in, canonical_batch_id
-from segcore.sync import sync_index
+from segcore.sync.index import sync_index
+from segcore.sync.index.sync_index import PARTS, decode_part, encode_segments, read_index
 from segcore.sync.sync import last_run, run_sync
-from segcore.sync.sync_index import PARTS, decode_part, encode_segments, read_index
 from segcore.uploads.uploads import MAX_BATCHES, MAX_FILENAME, upload_from_document, upload_key
 from tests.helpers import index_uploads
 

@@ -8,7 +8,7 @@ from gridfs import GridFS
 
 from segcore.core.timefmt import utcnow
 from segcore.sync import sync
-from segcore.sync.live_status import LiveStatus
+from segcore.sync.live.live_status import LiveStatus
 from segcore.team import team
 from tests.helpers import page
 from ui.live import describe_live

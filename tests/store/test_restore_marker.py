@@ -17,7 +17,7 @@ import pytest
 from segcore.core.actors import Actor
 from segcore.core.errors import RestoreIncomplete
 from segcore.core.timefmt import utcnow
-from segcore.sync.sync_lease import Lease
+from segcore.sync.records.sync_lease import Lease
 from tests.core.test_permissions import CALLS, _defining_module, lab, snapshot  # noqa: F401
 
 COORDINATOR = Actor("Boss")

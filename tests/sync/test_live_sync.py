@@ -14,9 +14,10 @@ from gridfs import GridFS
 
 from segcore.core.errors import SyncAlreadyRunning
 from segcore.store import data_version
-from segcore.sync import sync_runs, upload_stats
-from segcore.sync.live_status import live_status
-from segcore.sync.live_sync import LiveSync
+from segcore.sync import upload_stats
+from segcore.sync.live.live_status import live_status
+from segcore.sync.live.live_sync import LiveSync
+from segcore.sync.records import sync_runs
 from segcore.sync.sync import run_sync, uploader_activity_of
 from segcore.sync.sync_apply import BatchListing
 from segcore.team import team

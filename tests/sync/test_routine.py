@@ -14,8 +14,8 @@ from segcore.core.code_stamp import code_stamp
 from segcore.prepare_stamp import PREPARED
 from segcore.store.schema import META
 from segcore.sync import routine
+from segcore.sync.records.sync_lease import Lease
 from segcore.sync.sync import list_runs, run_sync
-from segcore.sync.sync_lease import Lease
 from segcore.sync.upload_stats import uploads_per_day
 from segcore.work import assignments
 from tests.helpers import ROOT

@@ -5,7 +5,7 @@ import time
 
 from segcore.core.errors import DatabaseUnavailable, SyncAlreadyRunning
 from segcore.sync import sync
-from segcore.sync.schedule import SyncScheduler
+from segcore.sync.live.schedule import SyncScheduler
 
 
 def test_off_by_default_and_runs_when_due():

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 from bson import BSON, ObjectId
 
-from segcore.sync import sync_index
-from segcore.sync.index_entry import IndexEntry, PackedEntry, date_order, entry_of
-from segcore.sync.sync_index import (
+from segcore.sync.index import sync_index
+from segcore.sync.index.index_entry import IndexEntry, PackedEntry, date_order, entry_of
+from segcore.sync.index.sync_index import (
     UNMATCHED,
     SyncIndex,
     append_journal,

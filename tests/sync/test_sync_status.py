@@ -10,9 +10,9 @@ from gridfs import GridFS
 
 from segcore.store.connection import open_databases
 from segcore.store.history import list_history
-from segcore.sync.index_entry import IndexEntry
+from segcore.sync.index.index_entry import IndexEntry
+from segcore.sync.index.sync_plan import updated_activity, uploader_activity
 from segcore.sync.sync import run_sync, uploader_activity_of
-from segcore.sync.sync_plan import updated_activity, uploader_activity
 from segcore.work.delivery import status_after_upload
 
 T0 = datetime(2025, 10, 1, 10, 30)

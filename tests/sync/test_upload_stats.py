@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from segcore.sync import upload_stats
-from segcore.sync.index_entry import IndexEntry
+from segcore.sync.index.index_entry import IndexEntry
+from segcore.sync.records.sync_state import SyncState
 from segcore.sync.sync import run_sync
-from segcore.sync.sync_state import SyncState
 from segcore.team import team
 from segcore.uploads.uploads import read_uploads
 from segcore.work import assignments

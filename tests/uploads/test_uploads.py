@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 from bson import ObjectId
 
-from segcore.sync.sync_plan import desired_info, find_problems, plan_batch_updates
+from segcore.sync.index.sync_plan import desired_info, find_problems, plan_batch_updates
 from segcore.uploads.uploads import resolve_batch_ids, upload_from_document
 from tests.helpers import index_uploads
 

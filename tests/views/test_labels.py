@@ -85,7 +85,7 @@ def test_office_days_begin_at_the_office_midnight():
     from datetime import date
 
     from segcore.core.timefmt import office_midnight_utc
-    from segcore.sync.index_entry import IndexEntry
+    from segcore.sync.index.index_entry import IndexEntry
     from segcore.sync.upload_stats import day_counts
 
     mexico = office_zone("America/Mexico_City")

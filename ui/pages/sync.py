@@ -3,7 +3,7 @@
 import streamlit as st
 
 from segcore.core.timefmt import zone_name
-from segcore.sync.sync_runs import full_reason_of
+from segcore.sync.records.sync_runs import full_reason_of
 from ui import reads
 from ui.connection import scheduler, settings
 from ui.content_actions import content_panel

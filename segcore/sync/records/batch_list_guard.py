@@ -15,7 +15,7 @@ from pymongo.errors import PyMongoError
 from segcore.core.errors import N_, ConfigError
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES
-from segcore.sync.sync_state import SyncState
+from segcore.sync.records.sync_state import SyncState
 
 NO_BATCHES = N_(
     "The database '{database}' holds no batches and was never synced, yet uploads exist: "

@@ -27,7 +27,11 @@ from segcore.core.naming import printable
 from segcore.masks import content_due
 from segcore.store.connection import Databases, driver_error_message
 from segcore.store.data_version import edited_batches
-from segcore.sync.live_content import ContentWorker
+from segcore.sync.index.sync_index import journal_keys, read_index
+from segcore.sync.live.live_content import ContentWorker
+from segcore.sync.records.sync_lease import Lease
+from segcore.sync.records.sync_runs import LiveRecord, SyncReport, run_started
+from segcore.sync.records.sync_state import SyncState
 from segcore.sync.sync import batch_list_stamp, sync_once
 from segcore.sync.sync_apply import (
     WRITE_CHUNK,
@@ -38,10 +42,6 @@ from segcore.sync.sync_apply import (
     follow_edits,
     summarise,
 )
-from segcore.sync.sync_index import journal_keys, read_index
-from segcore.sync.sync_lease import Lease
-from segcore.sync.sync_runs import LiveRecord, SyncReport, run_started
-from segcore.sync.sync_state import SyncState
 from segcore.uploads.live_stream import IDLE_WAIT_MS, ChangeFeed
 from segcore.uploads.upload_changes import Changes, FullReadNeeded, changes_from_ids
 from segcore.uploads.uploads import upload_from_document

@@ -34,7 +34,7 @@ from pymongo import DeleteOne, ReplaceOne
 from pymongo.database import Database
 
 from segcore.store.schema import SYNC_INDEX
-from segcore.sync.index_entry import (
+from segcore.sync.index.index_entry import (
     EPOCH,
     HEAD,
     HEAD_END,

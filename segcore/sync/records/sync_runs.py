@@ -17,8 +17,8 @@ from pymongo.errors import PyMongoError
 from segcore.core.phrases import Phrase, text_of
 from segcore.store import data_version
 from segcore.store.schema import SYNC_RUNS
-from segcore.sync.sync_plan import Finding
-from segcore.sync.sync_state import SyncState
+from segcore.sync.index.sync_plan import Finding
+from segcore.sync.records.sync_state import SyncState
 
 RUNS = SYNC_RUNS
 NOT_STORED_KEPT = 100  # uploads whose listing was refused, recorded with a run

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from segcore.core.naming import canonical_batch_id, one_per_batch, person_key
-from segcore.sync.index_entry import (
+from segcore.sync.index.index_entry import (
     NO_LENGTH,
     IndexEntry,
     date_order,
@@ -21,7 +21,7 @@ from segcore.sync.index_entry import (
     known_length,
     unpacked,
 )
-from segcore.sync.sync_index import SyncIndex, each_upload, keys_holding
+from segcore.sync.index.sync_index import SyncIndex, each_upload, keys_holding
 from segcore.uploads.upload_changes import Changes
 from segcore.uploads.uploads import Upload, upload_from_document
 
