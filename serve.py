@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 
 import streamlit as st
 
-from ui.warm_start import import_pages, warm_up
+from ui.app.warm_start import import_pages, warm_up
 
 import_pages()
 

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from ui.actions import optional
-from ui.connection import release_indexing
-from ui.i18n import _
-from ui.login import login_gate, resume_login
-from ui.reads import prefetch_batch_rows
-from ui.state import current_actor, init_state, note_page_asked
-from ui.widgets import (
+from ui.app.actions import optional
+from ui.app.connection import release_indexing
+from ui.app.i18n import _
+from ui.app.login import login_gate, resume_login
+from ui.app.reads import prefetch_batch_rows
+from ui.app.state import current_actor, init_state, note_page_asked
+from ui.app.widgets import (
     connection_status,
     demo_banner,
     language_selector,

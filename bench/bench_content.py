@@ -137,7 +137,7 @@ def decoded(name: str, data: bytes) -> np.ndarray:
 CHILD = """
 import time
 from pymongo import MongoClient
-from segcore.content.mask_content_scan import ImageIndex, check_upload_content
+from segcore.content.scan.mask_content_scan import ImageIndex, check_upload_content
 from segcore.content.mask_content import Rules
 import gridfs, tarfile, PIL.Image, numpy, nibabel
 from segcore.images.batch_images import stored_listings

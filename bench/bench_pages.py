@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The page scripts import the `ui` package from the project folder, which `streamlit run
 # streamlit_app.py` puts on the path; AppTest runs them in this process, so it goes here.
 sys.path.insert(0, str(ROOT))
-from ui import reads  # noqa: E402  (after the path is set)
+from ui.app import reads  # noqa: E402  (after the path is set)
 
 SIZES = {"quick": (5_000, 50_000), "full": (50_000, 500_000), "browser": (50_000, 200_000)}
 CHUNK = 10_000
@@ -277,7 +277,7 @@ def main() -> None:
         started = time.perf_counter()
         checked(page("batches").run())  # first run: client, quick preparation
         print(f"# first page {time.perf_counter() - started:.1f} s", flush=True)
-        from ui.connection import indexing
+        from ui.app.connection import indexing
 
         indexing().wait()  # the batch list's indexes, built in the background by the app
         print(f"# batch list indexed {time.perf_counter() - started:.1f} s", flush=True)

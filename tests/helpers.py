@@ -99,7 +99,7 @@ def pick_option(page, opener, option: str, attempts: int = 5) -> None:
 
 def shown(text: str) -> str:
     """Markdown as its reader sees it: the backslash escapes that keep stored names literal
-    (`ui.labels.literal`) undone."""
+    (`ui.app.labels.literal`) undone."""
     import re
 
     return re.sub(r"\\(.)", r"\1", str(text))
@@ -198,7 +198,7 @@ def charts(at) -> dict[str, dict]:
 
 
 def chart_titles(at) -> list[str]:
-    """The charts' titles, as the headings (`ui.widgets.chart_title`) the run wrote."""
+    """The charts' titles, as the headings (`ui.app.widgets.chart_title`) the run wrote."""
     return [shown(m.value[6:]) for m in at.markdown if m.value.startswith("##### ")]
 
 

@@ -111,13 +111,13 @@ def test_segcore_never_imports_streamlit():
 
 def test_every_fragment_checks_the_login_first():
     """A fragment's own rerun skips the entry point's login gate: each goes through
-    `ui.login.checked_fragment`, never `st.fragment` alone (a removed user's open tab went on
+    `ui.app.login.checked_fragment`, never `st.fragment` alone (a removed user's open tab went on
     drawing the Dashboard's per-person chart through its search box)."""
     pages = [ROOT / "streamlit_app.py", *sorted((ROOT / "ui").rglob("*.py"))]
     offenders = [
         f"{path.relative_to(ROOT)}:{node.lineno}"
         for path in pages
-        if path != ROOT / "ui" / "login.py"
+        if path != ROOT / "ui" / "app" / "login.py"
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.Attribute) and node.attr == "fragment"
     ]
@@ -220,7 +220,7 @@ def test_each_package_says_what_it_offers_and_loads_nothing(package):
 
 def test_every_select_box_says_its_hint_in_the_pages_language():
     """Streamlit's own hints ("Choose an option", "No options to select") are English: every
-    select box and multiselect passes its own, worded by `ui.i18n.choice_hint` (a Spanish
+    select box and multiselect passes its own, worded by `ui.app.i18n.choice_hint` (a Spanish
     Batches page showed "Choose options" in its review box)."""
     pages = [ROOT / "streamlit_app.py", *sorted((ROOT / "ui").rglob("*.py"))]
     offenders = [

@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po
 
 from segcore.core.phrases import Phrase
 from tests.helpers import ROOT
-from ui import i18n
+from ui.app import i18n
 
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "Nn_": (1, 2)}
 # segcore marks the messages of its errors (and its shared labels) with N_ only.
@@ -284,9 +284,10 @@ def spanish_app(app_env, monkeypatch):
     import importlib
 
     # A ui module first imported while the patch is on would keep the patched function for
-    # the rest of the session (`from ui.i18n import current_language`): import them first.
-    for path in sorted((ROOT / "ui").glob("*.py")):
-        importlib.import_module(f"ui.{path.stem}")
+    # the rest of the session (`from ui.app.i18n import current_language`): import them first.
+    for path in sorted((ROOT / "ui").glob("*/*.py")):
+        if path.parent.name != "pages" and path.name != "__init__.py":
+            importlib.import_module(f"ui.{path.parent.name}.{path.stem}")
     monkeypatch.setenv("LANGUAGE", "es")
     monkeypatch.setattr(i18n, "current_language", lambda: "es")
     return app_env
@@ -485,7 +486,7 @@ def test_a_content_checks_reason_is_worded_in_spanish_around_the_librarys_words(
 ):
     """The content checks store their reasons in English; a Spanish page words segcore's own
     part and keeps the library's as it said it."""
-    from ui import labels
+    from ui.app import labels
 
     monkeypatch.setattr(i18n, "current_language", lambda: "es")
     assert labels.read_reason(stored) == spanish
@@ -499,9 +500,9 @@ def test_composed_reasons_and_other_file_notes_are_worded_in_spanish(monkeypatch
     page words them, made by the code that stores them, not copied here."""
     from segcore.archives.archive_links import LINK_NOT_READ, LINK_OUTSIDE, resolve_links
     from segcore.archives.archive_listing import EMPTY_MEMBER
-    from segcore.content.mask_content_scan import UNSUPPORTED_METHOD
+    from segcore.content.scan.mask_content_scan import UNSUPPORTED_METHOD
     from segcore.images.image_copies import COPY_MEMBER
-    from ui import labels
+    from ui.app import labels
 
     monkeypatch.setattr(i18n, "current_language", lambda: "es")
     assert labels.read_reason(UNSUPPORTED_METHOD.format(method="Implode")) == (

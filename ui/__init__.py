@@ -1,5 +1,6 @@
-"""Everything Streamlit: state keys, the cached connection, the write path, cached reads,
-widgets, charts, and the page scripts in `ui/pages/` (run only through `streamlit_app.py`).
+"""Everything Streamlit, by what it serves: `app/` (what every page stands on), `batches/`,
+`dashboard/`, `team/`, `sync/`, and the page scripts in `ui/pages/` (run only through
+`streamlit_app.py`).
 
 segcore never imports this package; this package is where segcore meets Streamlit.
 """

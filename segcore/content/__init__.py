@@ -1,1 +1,1 @@
-"""Content checks of masks against their images: size, geometry, emptiness, labels, per format, read within a budget."""
+"""Content checks of masks against their images: the rules (`mask_content`) and the stored results (`mask_content_check`); the formats read (`formats/`) and one upload read within a budget (`scan/`)."""

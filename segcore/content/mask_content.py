@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from segcore.content.mask_geometry import (
+from segcore.content.formats.mask_geometry import (
     LABEL_TOLERANCE,
     Geometry,
     MaskValues,

@@ -15,8 +15,8 @@ from typing import Callable
 from pymongo import UpdateOne
 
 from segcore.content.mask_content import COUNT_KEYS, Rules, newest_masks
-from segcore.content.mask_content_scan import UploadContent, check_upload_content
-from segcore.content.mask_images import ImageIndex
+from segcore.content.scan.mask_content_scan import UploadContent, check_upload_content
+from segcore.content.scan.mask_images import ImageIndex
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, BatchNotFound
 from segcore.core.naming import canonical_batch_id

@@ -3,7 +3,7 @@
 A message may be a template with named parameters, marked with `N_` for the interface's
 catalog: `ValidationError(N_("'{value}' is not on the team."), value=name, field="assignee")`.
 `str(exc)` is the English text with the values filled in (the command line prints it); the app
-translates the template and fills it in (`ui.actions.describe_error`).
+translates the template and fills it in (`ui.app.actions.describe_error`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 kept as a template and its values so each reader gets them in their own language.
 
 A `Phrase` is a `str` holding the English text, so the command line, JSON and logs use it as
-they always did; the app words its template through the catalog (`ui.i18n.word`), with the
+they always did; the app words its template through the catalog (`ui.app.i18n.word`), with the
 plural form its count needs. Templates are marked for the catalog with `N_` or, for plurals,
 `Nn_`. Stored alongside an English field as `Phrase.as_doc()`, a phrase is read back with
 `Phrase.from_doc`; a record written before phrases existed keeps its English text.

@@ -1,5 +1,5 @@
 """The Spanish and English catalogs, for texts segcore words itself (emails, chat messages, the
-weekly report), and for the interface, which reads the same catalogs (`ui.i18n`).
+weekly report), and for the interface, which reads the same catalogs (`ui.app.i18n`).
 
 The `.po` sources are compiled in memory on first use: no build step, no compiled file to keep
 in step. English is the fallback for any text a catalog lacks.
@@ -80,7 +80,7 @@ class Words:
     def phrase(self, value: object) -> str:
         """A text segcore computed (a `Phrase`) in this language, with the plural its count
         needs; any other value (a text stored before phrases) as it is. The interface's
-        counterpart is `ui.i18n.word`."""
+        counterpart is `ui.app.i18n.word`."""
         if not isinstance(value, Phrase):
             return "" if value is None else str(value)
         if value.plural is None:

@@ -157,7 +157,7 @@ def type_and_leave(page, field, text: str) -> None:
     """Type `text` into `field` and leave it (Tab), as a person does before reaching for the
     sidebar, and wait for the page's run with it. A field sends its text when it loses the
     focus, a moment after an instant click's request for another page: Streamlit would then
-    run this page with the text instead of the page clicked (`ui.state.note_page_asked`)."""
+    run this page with the text instead of the page clicked (`ui.app.state.note_page_asked`)."""
     field.fill(text)
     page.evaluate(
         """() => {

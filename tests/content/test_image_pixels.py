@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from segcore.content.image_pixels import compared, image_picture, named_as, picture
+from segcore.content.scan.image_pixels import compared, image_picture, named_as, picture
 from tests.masks_content_files import label_square
 
 SHAPE = (24, 32)

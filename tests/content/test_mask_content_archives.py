@@ -350,7 +350,7 @@ def test_py7zrs_reason_is_its_words_cut_after_a_whole_word(lab, tmp_path):
     import py7zr
 
     from segcore.archives.archive_7z import error_detail
-    from segcore.content.mask_content_7z import _MaskWriters
+    from segcore.content.scan.mask_content_7z import _MaskWriters
 
     png(lab.masks / "case_1_mask.png", square(1))
     archive_with("7z", lab.masks, tmp_path / "m.7z", "-mf=BCJ2")

@@ -11,9 +11,9 @@ import pytest
 import SimpleITK
 from pydicom.data import get_testdata_file
 
+from segcore.content.formats.mask_formats import image_header, read_mask
+from segcore.content.formats.mask_geometry import first_line
 from segcore.content.mask_content_check import check_content
-from segcore.content.mask_formats import image_header, read_mask
-from segcore.content.mask_geometry import first_line
 from segcore.core.errors import UnreadableUpload
 from segcore.store.schema import MASK_CONTENT
 from tests.content.test_mask_content_archives import checked, lab, said

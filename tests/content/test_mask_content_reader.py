@@ -50,7 +50,7 @@ def test_a_corrupt_or_cut_compressed_tar_is_said_so(lab, upload, tmp_path, flag,
     """The reader on its own (a sync's content check leaves to the listing an upload the
     listing found unreadable): a corrupt or cut stream ends the upload's check with a note."""
     from segcore.content.mask_content_check import rules_from
-    from segcore.content.mask_content_scan import ImageIndex, check_upload_content
+    from segcore.content.scan.mask_content_scan import ImageIndex, check_upload_content
     from segcore.images.batch_images import stored_listings
 
     data = tar(lab.masks, tmp_path / f"m.{ending}", flag)

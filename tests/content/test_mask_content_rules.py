@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from segcore.content.formats.mask_geometry import Geometry, values_of
 from segcore.content.mask_content import (
     OFFENDERS_SHOWN,
     ContentTally,
@@ -13,7 +14,6 @@ from segcore.content.mask_content import (
     describe,
     describe_note,
 )
-from segcore.content.mask_geometry import Geometry, values_of
 from segcore.core.errors import ConfigError
 from segcore.settings.config import settings_from
 

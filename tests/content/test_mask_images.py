@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from segcore.content.mask_images import ImageIndex
+from segcore.content.scan.mask_images import ImageIndex
 from segcore.images.mask_matching import DEFAULT_MASK_SUFFIXES
 
 

@@ -14,8 +14,8 @@ from tests.helpers import page
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The moment `ui.reads` takes as now; set `clock.now`."""
-    from ui import reads
+    """The moment `ui.app.reads` takes as now; set `clock.now`."""
+    from ui.app import reads
 
     class Clock(datetime):
         now_value = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)  # a Monday, after Ana joined
@@ -55,8 +55,8 @@ def _reasons(alerts) -> list[str]:
 
 def test_alerts_are_made_once_a_day_and_again_after_a_write(app_env, clock, analyses):
     from segcore.work import assignments
-    from ui import reads
-    from ui.connection import forget_data_versions
+    from ui.app import reads
+    from ui.app.connection import forget_data_versions
 
     _ana_with_one_batch(app_env, "2027-03-02")
     stalled = ["stalled: Ana has not delivered anything yet"]
@@ -76,8 +76,8 @@ def test_alerts_are_made_once_a_day_and_again_after_a_write(app_env, clock, anal
 
 
 def test_the_warm_start_makes_the_alerts_the_team_page_shows(app_env, analyses):
-    from ui import reads
-    from ui.warm_start import warm_up
+    from ui.app import reads
+    from ui.app.warm_start import warm_up
 
     _ana_with_one_batch(app_env, "2020-01-06")
     starter = threading.Thread(target=warm_up)  # as serve.py's lifespan runs it: no session

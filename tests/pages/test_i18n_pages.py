@@ -33,7 +33,7 @@ def spanish_outside_runs(monkeypatch):
     """Spanish in the test's own thread too. On a rerun AppTest formats every selectbox's
     value with its format_func outside the script run, where texts stay English, and then
     looks that label up among the Spanish options; the browser sends indexes and never does."""
-    from ui import i18n
+    from ui.app import i18n
 
     monkeypatch.setattr(i18n, "current_language", lambda: "es")
 

@@ -39,7 +39,7 @@ WORDS = {
 def language(request, monkeypatch):
     monkeypatch.setenv("LANGUAGE", request.param)
     if request.param == "es":  # selectbox labels are formatted outside the script run too
-        from ui import i18n
+        from ui.app import i18n
 
         monkeypatch.setattr(i18n, "current_language", lambda: "es")
     return WORDS[request.param]

@@ -368,7 +368,7 @@ def test_folder_is_relative_overdue_marked_and_details_for_any_batch(
 
 def _details_in_spanish(monkeypatch, batch_id: str):
     """The Batches page in Spanish with `batch_id`'s details shown: (the run, {field: value})."""
-    from ui import i18n  # AppTest formats selectbox values outside the run: Spanish there too
+    from ui.app import i18n  # AppTest formats selectbox values outside the run: Spanish there too
 
     monkeypatch.setattr(i18n, "current_language", lambda: "es")
     at = page("batches")
@@ -598,7 +598,7 @@ def changed_meanwhile(db, batch_id, column, value):
     """Another coordinator's edit between the page's drawing and the click, seen by the app."""
     from segcore.work import assignments
     from segcore.work.batches import Edit
-    from ui.connection import forget_data_versions
+    from ui.app.connection import forget_data_versions
 
     old = batches_module.get_value(db.batches.find_one({"id": batch_id}), column)
     assert assignments.apply_edits(db, [Edit(batch_id, column, old, value)], "cli").updated
@@ -727,7 +727,7 @@ def test_a_syncs_rework_reason_is_in_the_readers_language(app_env, monkeypatch, 
     run_sync(app_env)
     stored = app_env.work.batches.find_one({"id": "batch_1"})
     assert stored["status"] == "rework" and stored["rework_reason"].startswith("unreadable: ")
-    from ui import i18n
+    from ui.app import i18n
 
     monkeypatch.setattr(i18n, "current_language", lambda: "es")
     at = page("batches")

@@ -259,7 +259,7 @@ def test_chart_titles_are_headings_the_browser_wraps_not_plotly_titles(demo_dbs)
 def test_the_mask_counts_help_names_statuses_as_the_filters_do(demo_dbs, monkeypatch):
     """ "pasa los lotes pending e in_progress a review": stored codes in a Spanish sentence,
     and no word of rework, where an unusable upload sends a batch."""
-    from ui import i18n
+    from ui.app import i18n
 
     monkeypatch.setattr(i18n, "current_language", lambda: "es")
     at = page("dashboard")

@@ -27,7 +27,7 @@ def notices(at) -> list[str]:
 
 
 def test_first_page_shows_unnumbered_batches_in_order_while_indexing(app_env):
-    from ui.connection import indexing
+    from ui.app.connection import indexing
 
     db = app_env.work
     production_batches(db)

@@ -7,7 +7,7 @@ from segcore.team import auth, team
 from segcore.work import assignments, handover
 from segcore.work.batches import Edit
 from tests.helpers import page
-from ui.connection import forget_data_versions
+from ui.app.connection import forget_data_versions
 
 PASSWORD = "a long password"
 GONE = "is no longer among the choices"

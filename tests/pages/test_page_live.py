@@ -11,7 +11,7 @@ from segcore.sync import sync
 from segcore.sync.live.live_status import LiveStatus
 from segcore.team import team
 from tests.helpers import page
-from ui.live import describe_live
+from ui.app.live import describe_live
 
 
 def seed(dbs, count=3):
@@ -27,7 +27,7 @@ def seed(dbs, count=3):
 
 def upload_and_sync(dbs, filename):
     """What a live sync does when an upload lands: apply it, which moves the data version."""
-    from ui.connection import forget_data_versions
+    from ui.app.connection import forget_data_versions
 
     GridFS(dbs.training, collection="masks").put(b"m", filename=filename)
     assert sync.run_sync(dbs, author="live").batches_updated == 1

@@ -99,7 +99,7 @@ def test_a_page_run_without_the_gate_cannot_write(login_on):
 
 def reopened(monkeypatch, token):
     """A reload or a new tab: a fresh session whose request carries the cookie `token`."""
-    monkeypatch.setattr("ui.login.cookie_token", lambda: token)
+    monkeypatch.setattr("ui.app.login.cookie_token", lambda: token)
     return page("streamlit_app").run()
 
 
@@ -159,7 +159,7 @@ def test_a_browser_that_blocks_cookies_is_let_in_and_told_a_reload_asks_again(lo
 def test_the_cookie_the_browser_is_given_to_keep():
     from datetime import datetime
 
-    from ui.login import cookie_text
+    from ui.app.login import cookie_text
 
     text = cookie_text("tok-EN_1", datetime(2026, 12, 7, 16, 30))
     assert text == (

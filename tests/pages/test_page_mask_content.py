@@ -67,7 +67,7 @@ def test_batches_page_filter_and_problems_in_spanish(app_env, upload, tmp_path, 
     assert "img_041_mask.png: label 3 not in 0,1,2" not in problems  # MASK_LABELS unset here
     assert "img_030_mask.png: empty" in problems
 
-    from ui import i18n
+    from ui.app import i18n
 
     monkeypatch.setenv("LANGUAGE", "es")
     # AppTest formats selectbox values outside the script run on a rerun (see test_i18n_pages)

@@ -102,7 +102,7 @@ def test_a_batchs_details_word_reasons_in_the_readers_language(
         {"_id": old},
         {"$set": {"reason": "unsupported zip (an old reason)"}, "$unset": {"reason_code": 1}},
     )
-    from ui import i18n
+    from ui.app import i18n
 
     monkeypatch.setenv("LANGUAGE", "es")
     monkeypatch.setattr(i18n, "current_language", lambda: "es")

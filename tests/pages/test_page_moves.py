@@ -6,8 +6,8 @@ from segcore.report import alerts
 from segcore.store.history import list_history
 from tests.helpers import page, shown
 from tests.pace_seed import record_sync, seed_pace
-from ui.attention import moves_key
-from ui.connection import forget_data_versions
+from ui.app.connection import forget_data_versions
+from ui.dashboard.attention import moves_key
 
 
 def tick(at, db, *batch_ids):

@@ -59,7 +59,7 @@ def test_receipts_are_dated_as_the_spanish_pages_date(lab, monkeypatch):
     """ "2026-12-05 17:00" on the Spanish Receipts page, where the other pages say "5 dic 2026"."""
     import re
 
-    from ui import i18n
+    from ui.app import i18n
 
     monkeypatch.setenv("LANGUAGE", "es")
     monkeypatch.setattr(i18n, "current_language", lambda: "es")
@@ -154,7 +154,7 @@ def test_a_corrupt_upload_is_never_counted_as_delivered(lab, run_cli):
 def spanish(monkeypatch):
     """The interface in Spanish, in the script runs and in the test's own thread (AppTest
     formats selectbox values outside the run)."""
-    from ui import i18n
+    from ui.app import i18n
 
     monkeypatch.setenv("LANGUAGE", "es")
     monkeypatch.setattr(i18n, "current_language", lambda: "es")
@@ -241,7 +241,7 @@ def test_accept_never_overrides_a_send_back_made_after_the_form_was_drawn(lab):
     The click's run re-reads the rows (the data moved): Accept must compare with what was on
     screen, so the send-back stays and the form says so."""
     from segcore.work import review
-    from ui.connection import forget_data_versions
+    from ui.app.connection import forget_data_versions
 
     work = lab.dbs.work
     at = page("batches").run()

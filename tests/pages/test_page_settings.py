@@ -365,7 +365,7 @@ def test_every_reason_an_id_is_refused_for_is_worded_in_the_pages_language(batch
     """The preview words segcore's English reasons in the reader's language: a reason added
     there without its words here would show in English on a Spanish page."""
     from segcore.core.naming import unsafe_id_reason
-    from ui.import_actions import _REASONS, _TOO_LONG
+    from ui.batches.import_actions import _REASONS, _TOO_LONG
 
     reason = unsafe_id_reason(batch_id)
     assert reason is not None and (reason in _REASONS or _TOO_LONG.fullmatch(reason)), reason

@@ -21,7 +21,7 @@ SPANISH_MONTHS = re.compile(r"\b(ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|d
 
 @pytest.fixture(params=["en", "es"])
 def language(request, monkeypatch):
-    from ui import i18n
+    from ui.app import i18n
 
     monkeypatch.setenv("LANGUAGE", request.param)
     monkeypatch.setattr(i18n, "current_language", lambda: request.param)
@@ -54,7 +54,7 @@ def test_chart_date_axes_are_written_in_the_readers_language(demo_dbs, language)
     ],
 )
 def test_the_match_count_takes_its_plural(demo_dbs, monkeypatch, language, one, many):
-    from ui import i18n
+    from ui.app import i18n
 
     monkeypatch.setenv("LANGUAGE", language)
     monkeypatch.setattr(i18n, "current_language", lambda: language)  # AppTest's reruns
@@ -124,8 +124,8 @@ SPREADSHEET = {
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_the_spreadsheet_export_is_in_the_language_it_is_asked_for(app_env, language):
     # Called the way a click calls it: outside any page script, no session to ask.
-    from ui import i18n
-    from ui.spreadsheet_export import spreadsheet_export
+    from ui.app import i18n
+    from ui.batches.spreadsheet_export import spreadsheet_export
 
     _seed_export(app_env.work)
     separator, header, first, yes = SPREADSHEET[language]
@@ -180,7 +180,8 @@ def test_the_machine_csv_keeps_its_field_names_in_spanish(app_env, monkeypatch):
 def test_the_default_separator_follows_the_locales_decimal_mark(monkeypatch, language, separator):
     # es_MX writes 1,234.5: a Mexican Excel separates lists with a comma. A reader in Spain
     # picks the semicolon in the export's options.
-    from ui import i18n, spreadsheet_export
+    from ui.app import i18n
+    from ui.batches import spreadsheet_export
 
     monkeypatch.setattr(i18n, "current_language", lambda: language)
     assert spreadsheet_export.default_separator() == separator
@@ -191,7 +192,7 @@ def test_the_default_separator_follows_the_locales_decimal_mark(monkeypatch, lan
 
 
 ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
-# "5 dic 2026" / "Dec 5, 2026", the locale's medium format (ui.i18n.format_date/_datetime).
+# "5 dic 2026" / "Dec 5, 2026", the locale's medium format (ui.app.i18n.format_date/_datetime).
 MEDIUM = {
     "es": re.compile(r"\b\d{1,2} (ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic) \d{4}\b"),
     "en": re.compile(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}, \d{4}\b"),

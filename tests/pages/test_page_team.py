@@ -73,7 +73,7 @@ def test_a_blank_email_or_role_is_refused_and_an_emptied_email_removes_it(app_en
 
 def edited_meanwhile(db, **fields):
     """Another coordinator (the command line) edits Flor while the form is open."""
-    from ui.connection import forget_data_versions
+    from ui.app.connection import forget_data_versions
 
     team.edit_member(db, "Flor", **fields, author="cli")
     forget_data_versions()  # a second later: the app sees the data version moved
@@ -410,7 +410,7 @@ def test_a_name_with_markdown_is_shown_literally(app_env):
 
 def test_literal_keeps_any_text_as_it_is():
     from tests.helpers import shown
-    from ui.labels import literal
+    from ui.app.labels import literal
 
     for text in ("batch_1.zip", "a\\b", "<script>", "$x$", "#1 - ok!", "`code`", "|a|b|", "~~no~~"):
         assert shown(literal(text)) == text

@@ -13,7 +13,7 @@ from segcore.settings.config import Settings
 from segcore.store import embedded
 from segcore.team import team
 from tests.helpers import page
-from ui.connection import identity
+from ui.app.connection import identity
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def own_server(tmp_path, monkeypatch):
     # The server stops between the page's last read and the click: the pages read the data
     # version at most once a second, so on a busy machine (more than a second between the two
     # runs) the rerun would fail at that read instead of at the write under test.
-    monkeypatch.setattr("ui.connection.VERSION_TTL_S", 3600.0)
+    monkeypatch.setattr("ui.app.connection.VERSION_TTL_S", 3600.0)
     st.cache_data.clear()
     st.cache_resource.clear()
     yield path

@@ -23,8 +23,8 @@ def test_serve_py_imports_the_pages_modules_before_the_server_starts():
     imported and the page failed ("partially initialized module 'pandas'"); loading serve.py,
     which `streamlit run` does before opening its port, now imports them all."""
     probe = (
-        "import sys, serve, ui.warm_start as w\n"
-        "wanted = ['ui.reads', *w.PAGE_MODULES, 'pandas', 'plotly.graph_objects']\n"
+        "import sys, serve, ui.app.warm_start as w\n"
+        "wanted = ['ui.app.reads', *w.PAGE_MODULES, 'pandas', 'plotly.graph_objects']\n"
         "print([m for m in wanted if m not in sys.modules], hasattr(sys.modules['pandas'], "
         "'Series'))"
     )
@@ -36,8 +36,8 @@ def test_serve_py_imports_the_pages_modules_before_the_server_starts():
 
 
 def test_the_first_page_after_a_warm_start_reads_no_batch_again(app_env, monkeypatch):
-    from ui import reads
-    from ui.warm_start import warm_up
+    from ui.app import reads
+    from ui.app.warm_start import warm_up
 
     app_env.work.batches.insert_many(
         [{"id": f"batch_{n}", "status": "pending", "assignee": None} for n in (3, 1, 2)]
@@ -65,7 +65,7 @@ def test_a_restarted_app_starts_from_the_rows_it_stored(app_env, monkeypatch):
 
     from segcore.store.schema import ROW_SNAPSHOT
     from segcore.views import row_snapshot
-    from ui import reads
+    from ui.app import reads
 
     monkeypatch.setattr(reads, "SAVE_DELAY_S", 0)  # no page drawing here to make way for
     app_env.work.batches.insert_many(

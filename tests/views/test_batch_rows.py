@@ -171,8 +171,8 @@ def test_an_import_or_a_large_sync_asks_for_a_full_read(production):
 
 def test_cached_reads_follow_the_data_version(app_env):
     """A write bumps the version of what it touched; an unrelated cached read survives it."""
-    from ui import reads
-    from ui.connection import forget_data_versions
+    from ui.app import reads
+    from ui.app.connection import forget_data_versions
 
     work = app_env.work
     team.add_member(work, "Flor")

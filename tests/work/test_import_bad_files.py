@@ -86,7 +86,7 @@ def test_the_settings_page_shows_one_message(data, words, app_env, tmp_path):
 @pytest.mark.parametrize("data,words", [BAD[0], BAD[2], BAD[6], BAD[7]])
 def test_a_file_uploaded_on_the_settings_page_gets_the_same_message(data, words):
     """What the Settings page's uploader hands over (bytes with a name), read as it reads it."""
-    from ui.import_actions import read_sources
+    from ui.batches.import_actions import read_sources
 
     class Uploaded:
         name = "mine.json"

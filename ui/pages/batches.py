@@ -7,25 +7,16 @@ import streamlit as st
 from segcore.report import alerts
 from segcore.work import batches
 from segcore.work.batches import MASK_STATES, STATUSES, UNASSIGNED, UNCHECKED, BatchQuery
-from ui import (
-    batch_actions,
-    batch_details,
-    batch_grid,
-    bulk_edit,
-    content_actions,
-    labels,
-    late,
-    mask_actions,
-    reads,
-    spreadsheet_export,
-)
-from ui.actions import clear_caches
-from ui.i18n import N_, _, choice_hint, format_number, ngettext
-from ui.live import follow_changes
-from ui.receipt_views import review_form
-from ui.spreadsheet_export import SEPARATORS, cell, default_separator
-from ui.state import ARRIVED, SAVE_CONFLICTS, can_write
-from ui.widgets import page_start, relabel_when_changed, resend_choices
+from ui.app import labels, reads
+from ui.app.actions import clear_caches
+from ui.app.i18n import N_, _, choice_hint, format_number, ngettext
+from ui.app.live import follow_changes
+from ui.app.state import ARRIVED, SAVE_CONFLICTS, can_write
+from ui.app.widgets import page_start, relabel_when_changed, resend_choices
+from ui.batches import batch_actions, batch_details, batch_grid, bulk_edit, late, spreadsheet_export
+from ui.batches.receipt_views import review_form
+from ui.batches.spreadsheet_export import SEPARATORS, cell, default_separator
+from ui.sync import content_actions, mask_actions
 
 ANY = "All"
 MASKS = {"Any": None, "With masks": True, "Without masks": False}

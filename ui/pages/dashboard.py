@@ -11,11 +11,9 @@ import streamlit as st
 from segcore.core.timefmt import to_office, utcnow
 from segcore.report import pace, progress
 from segcore.work.batches import STATUSES, UNASSIGNED
-from ui import charts, labels, reads
-from ui.attention import attention_panel
-from ui.connection import settings
-from ui.dashboard_demo import offer_demo
-from ui.i18n import (
+from ui.app import labels, reads
+from ui.app.connection import settings
+from ui.app.i18n import (
     N_,
     _,
     choice_hint,
@@ -25,10 +23,10 @@ from ui.i18n import (
     format_percent,
     ngettext,
 )
-from ui.live import follow_changes
-from ui.login import checked_fragment
-from ui.state import can_write
-from ui.widgets import (
+from ui.app.live import follow_changes
+from ui.app.login import checked_fragment
+from ui.app.state import can_write
+from ui.app.widgets import (
     chart_title,
     date_range,
     metric_row,
@@ -36,6 +34,9 @@ from ui.widgets import (
     titled_chart,
     upload_models_notice,
 )
+from ui.dashboard import charts
+from ui.dashboard.attention import attention_panel
+from ui.dashboard.dashboard_demo import offer_demo
 
 ANY, TOP = "All", 20
 MASKS_HELP = N_(

@@ -4,9 +4,14 @@ import pandas as pd
 import streamlit as st
 
 from segcore.report import alerts
-from ui import reads
-from ui.actions import run_write
-from ui.attention import (
+from ui.app import reads
+from ui.app.actions import run_write
+from ui.app.connection import settings
+from ui.app.i18n import N_, _, format_date, word
+from ui.app.labels import literal
+from ui.app.state import can_write, current_actor
+from ui.app.widgets import page_start
+from ui.dashboard.attention import (
     NO_SYNC_YET,
     describe_applied,
     is_ticked,
@@ -14,11 +19,6 @@ from ui.attention import (
     sync_note,
     ticks_for,
 )
-from ui.connection import settings
-from ui.i18n import N_, _, format_date, word
-from ui.labels import literal
-from ui.state import can_write, current_actor
-from ui.widgets import page_start
 
 
 def reached(day) -> str:

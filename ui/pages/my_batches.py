@@ -5,12 +5,14 @@ import pandas as pd
 import streamlit as st
 
 from segcore.core.timefmt import to_office, utcnow
-from ui import charts, labels, my_work_view
-from ui.connection import settings
-from ui.i18n import N_, _, format_datetime, word
-from ui.labels import literal
-from ui.state import current_actor
-from ui.widgets import page_start, titled_chart
+from ui.app import labels
+from ui.app.connection import settings
+from ui.app.i18n import N_, _, format_datetime, word
+from ui.app.labels import literal
+from ui.app.state import current_actor
+from ui.app.widgets import page_start, titled_chart
+from ui.dashboard import charts
+from ui.team import my_work_view
 
 databases = page_start(N_("My batches"))
 actor = current_actor()

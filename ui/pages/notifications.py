@@ -4,11 +4,11 @@ resend and send now."""
 import streamlit as st
 
 from segcore.notify import notify_channels, notify_due, notify_outbox
-from ui.actions import run_write
-from ui.connection import settings
-from ui.i18n import N_, _, choice_hint, format_datetime, format_number, ngettext
-from ui.state import can_write, current_actor
-from ui.widgets import metric_row, page_start
+from ui.app.actions import run_write
+from ui.app.connection import settings
+from ui.app.i18n import N_, _, choice_hint, format_datetime, format_number, ngettext
+from ui.app.state import can_write, current_actor
+from ui.app.widgets import metric_row, page_start
 
 STATE_LABELS = {
     "pending": N_("Pending"),

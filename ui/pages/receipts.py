@@ -3,10 +3,10 @@
 import streamlit as st
 
 from segcore.masks.receipts import PROBLEMS
-from ui import labels, reads
-from ui.i18n import N_, _, choice_hint
-from ui.receipt_views import show_receipts
-from ui.widgets import page_start
+from ui.app import labels, reads
+from ui.app.i18n import N_, _, choice_hint
+from ui.app.widgets import page_start
+from ui.batches.receipt_views import show_receipts
 
 ANY = "All"
 PROBLEM_CHOICES = [ANY, "any", "none", *PROBLEMS]

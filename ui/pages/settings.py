@@ -4,11 +4,12 @@ import streamlit as st
 
 from segcore.backups import backup
 from segcore.settings.config_table import database_note, describe
-from ui import import_actions, reads
-from ui.actions import clear_caches
-from ui.i18n import N_, _, word
-from ui.state import IMPORT_PREVIEW, IMPORT_RESULT, can_write, typed
-from ui.widgets import page_start
+from ui.app import reads
+from ui.app.actions import clear_caches
+from ui.app.i18n import N_, _, word
+from ui.app.state import IMPORT_PREVIEW, IMPORT_RESULT, can_write, typed
+from ui.app.widgets import page_start
+from ui.batches import import_actions
 
 databases = page_start(N_("Settings"))
 

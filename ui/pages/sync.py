@@ -4,15 +4,15 @@ import streamlit as st
 
 from segcore.core.timefmt import zone_name
 from segcore.sync.records.sync_runs import full_reason_of
-from ui import reads
-from ui.connection import scheduler, settings
-from ui.content_actions import content_panel
-from ui.i18n import N_, _, format_datetime, format_number, word
-from ui.live import current_live_status, live_caption
-from ui.mask_actions import check_masks_panel, show_last_mask_check
-from ui.state import SYNC_LAST_REPORT, can_write
-from ui.sync_actions import label, run_rows, schedule_controls, sync_now, upload_rows
-from ui.widgets import metric_row, page_start, upload_models_notice
+from ui.app import reads
+from ui.app.connection import scheduler, settings
+from ui.app.i18n import N_, _, format_datetime, format_number, word
+from ui.app.live import current_live_status, live_caption
+from ui.app.state import SYNC_LAST_REPORT, can_write
+from ui.app.widgets import metric_row, page_start, upload_models_notice
+from ui.sync.content_actions import content_panel
+from ui.sync.mask_actions import check_masks_panel, show_last_mask_check
+from ui.sync.sync_actions import label, run_rows, schedule_controls, sync_now, upload_rows
 
 COUNTS = (
     "total_files",

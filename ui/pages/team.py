@@ -4,15 +4,16 @@ import streamlit as st
 
 from segcore.report import progress
 from segcore.team import team
-from ui import reads
-from ui.actions import run_write
-from ui.connection import settings
-from ui.i18n import N_, _, choice_hint
-from ui.labels import literal
-from ui.member_edit import edit_form
-from ui.member_logins import member_logins
-from ui.state import TYPED, can_write, current_actor, typed
-from ui.team_actions import (
+from ui.app import reads
+from ui.app.actions import run_write
+from ui.app.connection import settings
+from ui.app.i18n import N_, _, choice_hint
+from ui.app.labels import literal
+from ui.app.state import TYPED, can_write, current_actor, typed
+from ui.app.widgets import page_start
+from ui.team.member_edit import edit_form
+from ui.team.member_logins import member_logins
+from ui.team.team_actions import (
     clear_added_form,
     confirm_removal,
     former_holders,
@@ -22,8 +23,7 @@ from ui.team_actions import (
     rework_table,
     team_table,
 )
-from ui.widgets import page_start
-from ui.write_to import write_buttons
+from ui.team.write_to import write_buttons
 
 databases = page_start(N_("Team"))
 members = reads.members()

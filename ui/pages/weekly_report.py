@@ -6,11 +6,12 @@ import streamlit as st
 from segcore.core.translations import Words
 from segcore.report import pace
 from segcore.report.pace_report import build_report, delivery_quality, to_html
-from ui import charts, reads
-from ui.connection import settings
-from ui.i18n import N_, _, current_language
-from ui.labels import literal
-from ui.widgets import page_start, titled_chart
+from ui.app import reads
+from ui.app.connection import settings
+from ui.app.i18n import N_, _, current_language
+from ui.app.labels import literal
+from ui.app.widgets import page_start, titled_chart
+from ui.dashboard import charts
 
 # Printing: no sidebar, header or buttons; the charts keep their place on the page.
 PRINT_CSS = """<style>@media print {

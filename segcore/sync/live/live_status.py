@@ -1,5 +1,5 @@
 """Whether a live sync runs, and when it last applied a change, for the Sync page (which
-words it, in the user's language: `ui.live.describe_live`).
+words it, in the user's language: `ui.app.live.describe_live`).
 
 Both are read from the sync lease, which a live sync (`segcore sync --watch`) holds, renews and
 stamps with `last_change_at` after each applied group: one read by `_id`. Which batches changed

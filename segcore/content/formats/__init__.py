@@ -1,0 +1,3 @@
+"""Reading masks and images, one library per format: the reader (`mask_formats`), DICOM, NumPy
+and multi-page TIFF (`mask_format_dicom`, `mask_format_numpy`, `mask_format_tiff`), colour
+channels made one value per pixel (`mask_channels`), and what a read returns (`mask_geometry`)."""

@@ -1,0 +1,110 @@
+"""A 7z upload's masks checked as py7zr extracts them: only the members wanted as masks, each
+held in memory until py7zr closes it (within the upload's budget), then let go.
+
+`scan` is the content check's running tally (`mask_content_scan._Scan`, not imported here:
+that module calls this one); this module only feeds it.
+"""
+
+from __future__ import annotations
+
+import io
+
+import py7zr
+from py7zr import exceptions as py7zr_errors
+from py7zr.io import Py7zIO, WriterFactory
+
+from segcore.archives.archive_7z import (
+    SEVEN_ZIP_ERRORS,
+    WriteOnly,
+    error_detail,
+    link_texts,
+    method_name,
+)
+from segcore.archives.archive_links import LINK_NO_FILE, archive_path, follow, link_path
+from segcore.content.formats.mask_geometry import OverLimit
+from segcore.core.errors import N_, UnreadableUpload
+from segcore.uploads.gridfs_reader import ChunkFile
+
+# As a zip member's (mask_content_scan): the archive is fine, this check cannot read the method
+UNSUPPORTED_METHOD = N_("compressed by {method}, which this check cannot read")
+
+
+class _MaskWriters(WriterFactory):
+    """Where py7zr writes a 7z's checked members: each mask is held until py7zr closes it,
+    then checked (as itself and as each link leading to it) and let go (one at a time, within
+    the upload's budget). `checks`: member name -> [(the name it is checked as, images)]."""
+
+    def __init__(self, scan, checks: dict[str, list]):
+        self.scan, self.checks = scan, checks
+
+    def create(self, filename: str) -> Py7zIO:
+        return _MaskWriter(self.scan, self.checks.get(filename) or [])
+
+
+class _MaskWriter(WriteOnly):
+    def __init__(self, scan, checks: list):
+        self.scan, self.checks = scan, checks
+        self.data = io.BytesIO()
+
+    def write(self, data) -> int:
+        if self.scan.used + self.data.tell() + len(data) > self.scan.budget:
+            raise OverLimit("too large")
+        return self.data.write(data)
+
+    def close(self) -> None:
+        size = self.data.tell()
+        for name, images in self.checks:
+            self.data.seek(0)
+            self.scan.check(name, self.data, images, size)
+        self.data = io.BytesIO()
+
+
+def _7z_checks(scan, archive: py7zr.SevenZipFile) -> dict[str, list]:
+    """Member name -> what its data is checked as: itself, and each symbolic link (`7z -snl`)
+    that leads to it; a link leading nowhere is unreadable."""
+    entries = [e for e in archive.list() if not e.is_directory]
+    try:
+        texts = link_texts(archive, entries, scan.budget)
+    except py7zr_errors.UnsupportedCompressionMethodError:
+        archive.reset()
+        texts = {}  # its links are then extracted as files, and their method said (scan_7z)
+    links = {archive_path(n): link_path(n, text) for n, text in texts.items()}
+    names = {archive_path(e.filename): e.filename for e in entries}
+    files = {path for path in names if path not in links}
+    checks: dict[str, list] = {}
+    for entry in entries:
+        images = scan.wanted(entry.filename)
+        path = archive_path(entry.filename)
+        target = follow(path, links, files) if path in links else path
+        if images and target is None:
+            reason = LINK_NO_FILE.format(target=repr(texts[entry.filename]))
+            scan.add(entry.filename, [("unreadable", {"reason": reason})], images)
+        elif images:
+            checks.setdefault(names[target], []).append((entry.filename, images))
+    return checks
+
+
+def scan_7z(scan, source: ChunkFile) -> None:
+    """Check the 7z's wanted masks into `scan`; UnreadableUpload when it cannot be read. A
+    valid 7z compressed by a method py7zr does not decode (7-Zip's BCJ2, ARM64 and RISCV
+    filters) is no fault of its masks: those not checked get a note, as a zip member's
+    unknown method does."""
+    checks: dict[str, list] = {}
+    try:
+        with py7zr.SevenZipFile(source, mode="r") as archive:
+            if archive.needs_password():
+                raise UnreadableUpload("encrypted 7z archive")
+            checks = _7z_checks(scan, archive)
+            if checks:
+                archive.extract(targets=list(checks), factory=_MaskWriters(scan, checks))
+    except py7zr_errors.UnsupportedCompressionMethodError as exc:
+        if not checks:  # the headers themselves: nothing could be listed
+            raise UnreadableUpload(f"not a readable 7z archive ({error_detail(exc)})") from None
+        reason = UNSUPPORTED_METHOD.format(method=method_name(exc))
+        for name, images in (c for targets in checks.values() for c in targets):
+            if archive_path(name) not in scan.outcomes:
+                scan.add(name, [("no_reader", {"reason": reason})], images)
+    except py7zr_errors.PasswordRequired:
+        raise UnreadableUpload("encrypted 7z headers") from None
+    except SEVEN_ZIP_ERRORS as exc:
+        raise UnreadableUpload(f"not a readable 7z archive ({error_detail(exc)})") from None

@@ -1,0 +1,357 @@
+"""How stored values are named on screen: one place, marked for the catalog and translated
+where they are shown.
+
+Stored values stay as production has them (Spanish priorities, English statuses, legacy codes);
+only their labels change, in the session's language. A value without a label is shown as
+stored.
+"""
+
+from __future__ import annotations
+
+import re
+
+from segcore.archives.archive_links import LINK_NO_FILE, LINK_NOT_READ
+from segcore.archives.archive_links import LINK_OUTSIDE as LINK_OUTSIDE_SCAN
+from segcore.archives.archive_links import MISSING as LINK_MISSING
+from segcore.archives.archive_links import OUTSIDE as LINK_OUTSIDE
+from segcore.archives.archive_listing import EMPTY_MEMBER, OTHER_BATCH_MEMBER
+from segcore.archives.archive_zip import MEMBER_REASONS
+from segcore.content.formats import mask_format_dicom as dicom
+from segcore.content.formats import mask_format_numpy as numpy_format
+from segcore.content.scan.mask_content_scan import UNSUPPORTED_METHOD
+from segcore.core.naming import person_key
+from segcore.core.phrases import Nn_
+from segcore.images.image_copies import COPY_MEMBER
+from ui.app.i18n import N_, _, format_number, ngettext
+
+STATUS = {
+    "pending": N_("Pending"),
+    "in_progress": N_("In progress"),
+    "rework": N_("Rework"),
+    "review": N_("In review"),
+    "done": N_("Done"),
+}
+PROBLEM = {
+    "unreadable": N_("unreadable"),
+    "incomplete": N_("incomplete"),
+    "content": N_("content problems"),
+    "no_batch": N_("names no batch"),
+    "unknown": N_("images not listed"),
+    "removed": N_("deleted"),
+}
+# Who made a change, when it was not a person: the names segcore records for its own work.
+AUTHOR = {
+    "sync": N_("sync"),
+    "app": N_("app"),
+    "cli": N_("command line"),
+    "command line": N_("command line"),
+    "verify": N_("mask check"),
+    "live-sync": N_("live sync"),
+    "demo": N_("demo data"),
+    "unknown": N_("unknown"),
+}
+_STARTED_BY = "sync (started by "
+PRIORITY = {"alta": N_("High"), "media": N_("Medium"), "baja": N_("Low")}
+FOLDER = {"All": N_("All"), "Missing": N_("Folder missing"), "Present": N_("Folder present")}
+MASKS = {"Any": N_("Any"), "With masks": N_("With masks"), "Without masks": N_("Without masks")}
+MASK_STATE = {
+    "complete": N_("Complete"),
+    "incomplete": N_("Incomplete"),
+    "extra": N_("Extra masks"),
+    "unreadable": N_("Unreadable"),
+    "unknown": N_("Unknown"),
+    "(not checked)": N_("(not checked)"),
+}
+# "6 complete, 2 incomplete": each state counted, with the plural its count needs.
+MASK_STATE_COUNT = {
+    "complete": Nn_("{count} complete", "{count} complete"),
+    "incomplete": Nn_("{count} incomplete", "{count} incomplete"),
+    "extra": Nn_("{count} with extra masks", "{count} with extra masks"),
+    "unreadable": Nn_("{count} unreadable", "{count} unreadable"),
+    "unknown": Nn_("{count} unknown", "{count} unknown"),
+}
+LATE = {
+    "All": N_("All"),
+    "overdue": N_("Overdue"),
+    "at_risk": N_("At risk"),
+    "stalled": N_("Held by stalled people"),
+}
+# Filter options that are not stored values ("All", "(unassigned)").
+SPECIAL = {"All": N_("All"), "(unassigned)": N_("(unassigned)")}
+SORT = {
+    "id": N_("Batch id"),
+    "assignee": N_("Assignee"),
+    "status": N_("Status"),
+    "latest_upload": N_("Latest upload"),
+    "due_date": N_("Due date"),
+    "priority": N_("Priority"),
+}
+LEFT_THE_TEAM = N_("left the team")
+NOT_ON_TEAM = N_("not on the team")
+
+
+# What Streamlit's markdown would read as markup (and `:` for its :colour[...] and :icon:).
+MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+# What GitHub-flavoured markdown turns into a link by itself: "https://…", "www.…", "a@b.c".
+AUTOLINK = re.compile(
+    r"(?i)(?<=https)(?=\\:)|(?<=http)(?=\\:)|(?<=ftp)(?=\\:)|(?<=www)(?=\\.)|(?<=@)"
+)
+WORD_JOINER = "\u2060"  # invisible, and no character of a link: the link is broken, not the text
+
+
+def literal(text: object) -> str:
+    """`text` (a stored name, a file name) as it is inside Streamlit markdown: captions,
+    messages and button labels render markdown, so a name "**x**" or "[x](url)" would show
+    bold or as a link, and "https://x.org/a.zip" as a link."""
+    return AUTOLINK.sub(WORD_JOINER, MARKDOWN.sub(r"\\\1", str(text)))
+
+
+AS_STORED = N_("{value} (as stored)")
+
+
+def _labelled(table: dict, value: object) -> str:
+    """A stored value's label; a value without one as stored, marked when it reads like the
+    label of another (a legacy "Pendiente" beside `pending`'s "Pendiente"): a filter or a grid
+    told apart by labels would otherwise pick the wrong one."""
+    if value is None:
+        return ""
+    label = table.get(str(value))
+    if label:
+        return _(label)
+    text = str(value)
+    key = person_key(text)
+    if key and any(person_key(_(known)) == key for known in table.values()):
+        return _(AS_STORED).format(value=text)
+    return text
+
+
+def status(value: object) -> str:
+    return _labelled(STATUS, value)
+
+
+def problem(value: object) -> str:
+    """A receipt's problem; "" when there is none."""
+    return _labelled(PROBLEM, value)
+
+
+def priority(value: object) -> str:
+    return _labelled(PRIORITY, value)
+
+
+def folder(value: object) -> str:
+    return _labelled(FOLDER, value)
+
+
+def masks(value: object) -> str:
+    return _labelled(MASKS, value)
+
+
+def mask_state(value: object) -> str:
+    return _labelled(MASK_STATE, value)
+
+
+def mask_state_count(value: object, count: int) -> str:
+    """ "6 complete" for a mask-check state and how many batches are in it."""
+    forms = MASK_STATE_COUNT.get(str(value))
+    if forms is None:
+        return f"{format_number(count)} {mask_state(value)}"
+    return ngettext(*forms, count).format(count=format_number(count))
+
+
+def late(value: object) -> str:
+    return _labelled(LATE, value)
+
+
+def special(value: object) -> str:
+    """ "All" and "(unassigned)" in the session's language; anything else as it is."""
+    return _labelled(SPECIAL, value)
+
+
+def sort(value: object) -> str:
+    return _labelled(SORT, value)
+
+
+def person(name: object, team: list[str], former: set[str] = frozenset()) -> str:
+    """A stored assignee as shown: current members plain, others marked (never blank)."""
+    if name is None or str(name).strip() == "":
+        return ""
+    if person_key(str(name)) in {person_key(n) for n in team}:
+        return str(name)
+    return off_team(str(name), name in former)
+
+
+def off_team(shown: str, left: bool) -> str:
+    """`shown` (a name as a view writes it) marked as someone who left the team (`left`), or
+    who never was on it: the one wording of both, on every filter and chart."""
+    return "{name} ({why})".format(name=shown, why=_(LEFT_THE_TEAM if left else NOT_ON_TEAM))
+
+
+def unreadable_reason(entry: dict) -> str:
+    """Why an upload could not be read (or a check's note), in the session's language: its
+    stored template and values worded here; a reason stored before templates were kept, as
+    stored (English)."""
+    code, reason = entry.get("code"), str(entry.get("reason") or "")
+    if not code:
+        return reason
+    params = {
+        key: format_number(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+        else value
+        for key, value in (entry.get("params") or {}).items()
+    }
+    try:
+        return _(code).format(**params)
+    except (KeyError, IndexError, ValueError):  # a template from a newer version, say
+        return reason or code
+
+
+def author(value: object) -> str:
+    """Who made a change, in the session's language: segcore's own names (`sync`, `app`,
+    `sync (started by app)`) worded, a person's name as stored, nothing as ""."""
+    if value is None:
+        return ""
+    text = str(value)
+    if text.startswith(_STARTED_BY) and text.endswith(")"):
+        return _("sync (started by {who})").format(who=author(text[len(_STARTED_BY) : -1]))
+    marked = AUTHOR.get(text)
+    return _(marked) if marked else text
+
+
+# --- why a mask or an upload could not be read (stored in English by the content checks) ---
+
+READ_KINDS = {
+    "image": N_("image"),
+    "NIfTI file": N_("NIfTI file"),
+    "MGH file": N_("MGH file"),
+    "NRRD file": N_("NRRD file"),
+    "NumPy file": N_("NumPy file"),
+    "MetaImage file": N_("MetaImage file"),
+    "DICOM file": N_("DICOM file"),
+    "zip": N_("zip"),
+    "tar archive": N_("tar archive"),
+    "7z archive": N_("7z archive"),
+}
+READ_PHRASES = {
+    "an encrypted member": N_("an encrypted member"),
+    "a colour image, not a label mask (channels differ)": N_(
+        "a colour image, not a label mask (channels differ)"
+    ),
+    "NRRD header without its data (a detached data file)": N_(
+        "NRRD header without its data (a detached data file)"
+    ),
+    "encrypted 7z archive": N_("encrypted 7z archive"),
+    "encrypted 7z headers": N_("encrypted 7z headers"),
+    "unsupported format": N_("unsupported format"),
+    "truncated: fewer values than its header declares": N_(
+        "truncated: fewer values than its header declares"
+    ),
+    "truncated or corrupt header": N_("truncated or corrupt header"),
+    "no pixel data": N_("no pixel data"),
+    "saved without its DICOM file header: no preamble, no 'DICM'": N_(
+        "saved without its DICOM file header: no preamble, no 'DICM'"
+    ),
+    "not DICOM data: no 'DICM' header": N_("not DICOM data: no 'DICM' header"),
+    numpy_format.NO_DIMENSIONS: N_("not an image mask: a 0-dimensional array"),
+    numpy_format.NO_DIMENSIONS_IMAGE: N_("not an image: a 0-dimensional array"),
+    **{reason: reason for reason in MEMBER_REASONS},  # a damaged zip member (archive_zip)
+}
+NOT_READABLE = N_("not a readable {kind} ({detail})")
+NO_READER = N_("no reader for {extension} files")
+NOT_AN_IMAGE = {  # by the noun segcore's DICOM reader puts in its template
+    dicom.MASK: N_("a DICOM {what}, not an image mask"),
+    dicom.IMAGE: N_("a DICOM {what}, not an image"),
+}
+_NOT_READABLE = re.compile(r"^not a readable (?P<kind>.+?) \((?P<detail>.*)\)$", re.DOTALL)
+_NO_READER = re.compile(r"^no reader for (?P<extension>\S+) files$")
+
+
+def _pattern(template: str) -> re.Pattern:
+    """A stored text's template as a pattern, each `{field}` a named group."""
+    return re.compile(
+        "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+)", re.escape(template)) + "$", re.DOTALL
+    )
+
+
+# Reasons a check composes from these templates (in English, as stored): worded again from the
+# template's translation, the reasons inside them worded in turn.
+_COMPOSED = [
+    (template, _pattern(template))
+    for template in (
+        UNSUPPORTED_METHOD,
+        LINK_NOT_READ,
+        LINK_NO_FILE,
+        LINK_OUTSIDE_SCAN,
+        N_("not an image mask: values of type {dtype} that no mask holds"),
+    )
+]
+_NESTED = ("why", "reason")
+_NOT_AN_IMAGE = _pattern(dicom.NOT_AN_IMAGE)
+# What a listing says of an upload's other files: "seg.png (0 bytes)", a copy, a link, a mask
+# under another batch's folder
+_OTHER_FILES = [
+    (t, _pattern(t))
+    for t in (EMPTY_MEMBER, COPY_MEMBER, LINK_OUTSIDE, LINK_MISSING, OTHER_BATCH_MEMBER)
+]
+
+
+def _from_template(text: str, templates: list) -> str | None:
+    for template, pattern in templates:
+        found = pattern.match(text)
+        if found:
+            values = {
+                k: read_reason(v) if k in _NESTED else v for k, v in found.groupdict().items()
+            }
+            return _(template).format(**values)
+    return None
+
+
+def other_file(text: object) -> str:
+    """One of an upload's other files as a listing stored it (a name, or a name and what it
+    is), in the session's language."""
+    text = str(text)
+    return _from_template(text, _OTHER_FILES) or text
+
+
+def read_reason(text: object) -> str:
+    """A content check's stored reason (English) in the session's language: its own words
+    translated, the library's words inside them as they are."""
+    text = str(text)
+    if text in READ_PHRASES:
+        return _(READ_PHRASES[text])
+    found = _NOT_READABLE.match(text)
+    kind, detail = found.group(1, 2) if found else (None, None)
+    if kind in READ_KINDS:
+        return _(NOT_READABLE).format(kind=_(READ_KINDS[kind]), detail=read_reason(detail))
+    found = _NO_READER.match(text)
+    if found:
+        return _(NO_READER).format(extension=found["extension"])
+    found = _NOT_AN_IMAGE.match(text)
+    if (
+        found and found.group("noun") in NOT_AN_IMAGE
+    ):  # the DICOM object's name (its SOP class's) as the standard says it
+        template = NOT_AN_IMAGE[found.group("noun")]
+        return _(template).format(what=found.group("what"))
+    return _from_template(text, _COMPOSED) or text
+
+
+def offender(entry: dict) -> str:
+    """One content problem of a mask, in the session's language."""
+    from segcore.content.mask_content import describe
+
+    params = entry.get("params") if isinstance(entry.get("params"), dict) else {}
+    if isinstance(params.get("reason"), str):
+        entry = {**entry, "params": {**params, "reason": read_reason(params["reason"])}}
+    return describe(entry, _)
+
+
+def upload_note(note: dict) -> str:
+    """An upload-level note of a content check (too large, unreadable), in the session's
+    language."""
+    from segcore.content.mask_content import describe_note
+
+    params = note.get("params") if isinstance(note.get("params"), dict) else {}
+    if isinstance(params.get("reason"), str):
+        note = {**note, "params": {**params, "reason": read_reason(params["reason"])}}
+    return describe_note(note, _)

@@ -1,0 +1,197 @@
+"""Receipts as a table (the Receipts page, a batch's details) and the review form of the
+Batches page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from segcore.views.labels import human_size
+from segcore.work import review
+from ui.app import labels
+from ui.app.actions import run_write
+from ui.app.i18n import _, choice_hint, format_datetime, format_number, ngettext, word
+from ui.app.labels import literal
+from ui.app.state import as_drawn, clear_typed, current_actor, typed
+
+
+def receipt_rows(found: list[dict]) -> list[dict]:
+    """Receipts as rows with translated headers, office times as the language writes them and
+    readable sizes."""
+    rows = []
+    for r in found:
+        verdict = (
+            _("usable") if r.get("usable") else labels.problem(r.get("problem")) or _("not usable")
+        )
+        rows.append(
+            {
+                _("Uploaded at"): format_datetime(r.get("upload_date")),
+                _("File"): r.get("filename"),
+                _("Uploaded by"): r.get("uploaded_by") or "-",
+                _("Batches"): ", ".join(r.get("batches") or []),
+                _("Result"): verdict,
+                _("Why"): word(r.get("reason")),
+                _("Masks"): _count(r.get("masks")),
+                _("Matched"): _count(r.get("matched")),
+                _("Missing"): _count(r.get("missing_count")),
+                _("Extra"): _count(r.get("extra_count")),
+                _("Other files"): _count(len(r.get("other_files") or [])),
+                _("Size"): human_size(r.get("length")),
+            }
+        )
+    return rows
+
+
+def _count(value: object) -> str:
+    """A count as text in the session's style; "-" where the receipt could not count (an
+    unreadable upload, images never listed), never a grey None or a float "2.0"."""
+    return format_number(value) if isinstance(value, int) and not isinstance(value, bool) else "-"
+
+
+def names_by_batch(receipt: dict, key: str) -> str:
+    """The names under `key` ("missing", "extra"); for an upload naming several batches, each
+    batch's after its id ("batch_1: a.png, b.png; batch_2: c.png"): a flat list repeats the
+    same names without saying whose they are. "-" for none."""
+    parts = [p for p in receipt.get("parts") or () if isinstance(p, dict)]
+    if len(parts) < 2:
+        return ", ".join(receipt.get(key) or []) or "-"
+    named = [f"{p.get('id')}: {', '.join(p[key])}" for p in parts if p.get(key)]
+    return "; ".join(named) or "-"
+
+
+def show_receipts(found: list[dict], empty: str) -> None:
+    """The table, then the names missing or extra of the newest receipt with a problem."""
+    if not found:
+        st.info(empty)
+        return
+    st.dataframe(receipt_rows(found), hide_index=True)
+    _content_caption(found)
+    worst = next((r for r in found if r.get("missing") or r.get("extra")), None)
+    if worst:
+        st.caption(
+            _("{file}: without a mask: {missing}; matching no image: {extra}").format(
+                file=literal(worst.get("filename")),
+                missing=literal(names_by_batch(worst, "missing")),
+                extra=literal(names_by_batch(worst, "extra")),
+            )
+        )
+
+
+def _content_caption(found: list[dict]) -> None:
+    """What the content checks found in the newest receipt with content problems, worded in
+    the session's language."""
+    newest = next((r for r in found if r.get("problem") == "content"), None)
+    content = newest.get("content") if newest else None
+    if not isinstance(content, dict):
+        return
+    # a mask several of the upload's batches count is named once, not once per batch
+    named = list(
+        dict.fromkeys(
+            labels.offender(o) for o in content.get("offenders") or () if isinstance(o, dict)
+        )
+    )
+    named += [labels.upload_note(n) for n in content.get("notes") or () if isinstance(n, dict)]
+    if named:
+        st.caption(
+            _("{file}: content problems: {problems}").format(
+                file=literal(newest.get("filename")), problems=literal("; ".join(named[:10]))
+            )
+        )
+
+
+def _with_status(batch_id: str, status: object) -> str:
+    """ "batch_1 (review)"; a batch with no status stored is named alone, not "batch_2 ()"."""
+    shown = labels.status(status)
+    return f"{batch_id} ({shown})" if shown else batch_id
+
+
+def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) -> None:
+    """Accept or send back the chosen batches (compare-and-set on the statuses shown). The
+    outcome is said inside the form, kept open: at the top of the page it was out of view.
+
+    The statuses compared are those the choices were labelled with when the user clicked (the
+    previous run's): the click's own run may have read a send-back made a moment earlier.
+    """
+    outcome = st.session_state.pop(REVIEW_OUTCOME, None)
+    if st.session_state.pop(NOTE_SENT, False):  # the note went with the batches sent back
+        clear_typed("review_note")
+    shown = as_drawn("review", dict(statuses))
+    with st.expander(_("Review delivered batches"), expanded=outcome is not None):
+        if outcome is not None:
+            st.success(outcome)
+        chosen = st.multiselect(
+            _("Batches to review"),
+            batch_ids,
+            key="review_ids",
+            format_func=lambda b: _with_status(b, statuses.get(b)),
+            placeholder=choice_hint(batch_ids, many=True),
+        )
+        note = st.text_input(  # kept across other pages until it is sent (`typed`)
+            _("Note for the segmentador (required to send back)"), **typed("review_note")
+        )
+        accept, back = st.columns(2)
+        seen = {b: shown.get(b) for b in chosen}  # None for one never shown: a conflict
+        if accept.button(
+            _("Accept ({count})").format(count=len(chosen)),
+            key="review_accept",
+            disabled=not chosen,
+            type="primary",
+        ):
+            run_write(
+                _("Accepting"),
+                review.review,
+                databases.work,
+                chosen,
+                accept=True,
+                seen=seen,
+                author=current_actor(),
+                then=_said_in_form,
+            )
+        if back.button(
+            _("Send back ({count})").format(count=len(chosen)),
+            key="review_back",
+            disabled=not chosen,
+        ):
+            run_write(
+                _("Sending back"),
+                review.review,
+                databases.work,
+                chosen,
+                accept=False,
+                note=note,
+                seen=seen,
+                author=current_actor(),
+                then=_sent_back,
+            )
+
+
+REVIEW_OUTCOME = "review_outcome"
+NOTE_SENT = "review_note_sent"  # batches went back with the note: empty it on the next run
+
+
+def _said_in_form(result: review.ReviewResult) -> None:
+    st.session_state[REVIEW_OUTCOME] = _describe(result)
+
+
+def _sent_back(result: review.ReviewResult) -> None:
+    st.session_state[NOTE_SENT] = bool(result.moved)
+    _said_in_form(result)
+
+
+def _describe(result: review.ReviewResult) -> str:
+    moved = len(result.moved)
+    text = ngettext("{count} batch moved.", "{count} batches moved.", moved).format(
+        count=format_number(moved)
+    )
+    if result.conflicts:
+        text += " " + _("Changed by someone else meanwhile, not moved: {ids}.").format(
+            ids=", ".join(result.conflicts)
+        )
+    if result.refused:
+        text += " " + _("Not reviewed (no upload, or already done): {ids}.").format(
+            ids=", ".join(result.refused)
+        )
+    if result.not_usable:
+        text += " " + _(
+            "Not accepted, its uploads give no usable masks (send it back instead): {ids}."
+        ).format(ids=", ".join(result.not_usable))
+    return text
