@@ -12,8 +12,8 @@ from segcore.work.delivery import (
     CHECK_FIELD,
     CONTENT_FIELD,
     LATEST_UPLOAD,
-    REWORK,
     SENT_BACK_AT,
+    delivery_of,
 )
 from segcore.work.holders import holder
 
@@ -65,67 +65,37 @@ def summary_from_counts(total: int, assigned: int, with_masks: int, delivered: i
     )
 
 
-# `delivery.sent_back_standing` as an expression: in rework, sent back at a date, and no upload
-# dated after it.
-_SENT_BACK_AT = f"${SENT_BACK_AT}"
-_LATEST = f"${LATEST_UPLOAD}"
-_SENT_BACK_STANDS = {
-    "$and": [
-        {"$eq": ["$status", REWORK]},
-        {"$eq": [{"$type": _SENT_BACK_AT}, "date"]},
-        {
-            "$or": [
-                {"$ne": [{"$type": _LATEST}, "date"]},
-                {"$lte": [_LATEST, _SENT_BACK_AT]},
-            ]
-        },
-    ]
+# What `delivery.delivery_of` reads, and the rest a summary counts: subfields only, so a
+# mask check's lists of missing or unreadable files are not sent.
+_SUMMARY_PROJECTION = {
+    "_id": 0,
+    "assignee": 1,
+    "status": 1,
+    "mongo_uploaded": 1,
+    **{
+        f"{CHECK_FIELD}.{name}": 1
+        for name in ("usable", "usable_since", "state", "images", "missing_count", "content")
+    },
+    f"{CONTENT_FIELD}.problems": 1,
+    SENT_BACK_AT: 1,
+    LATEST_UPLOAD: 1,
 }
 
 
 def summary(db: Database) -> Summary:
-    """Counts over the whole batch list, in one pass.
+    """Counts over the whole batch list, in one read.
 
-    Grouped by stored assignee (a group per person or spelling), so that who holds a batch is
+    Delivered is `delivery.delivery_of`'s rule, the one the pages and the weekly report
+    count by (a check stored without `usable` by an earlier release, a problem count stored
+    as `2.0` or `"3"` by another tool: `delivery.problem_count`); who holds a batch is
     `holders.holder`'s rule, as on the pages: 42 and ["Flor"] are assigned, "  " is not.
+    Not an aggregation: a server-side expression would be a second copy of the rule, and
+    reading the few fields costs about what grouping them does on the embedded server.
     """
-    pipeline = [
-        {
-            "$group": {
-                "_id": "$assignee",
-                "total": {"$sum": 1},
-                "with_masks": {"$sum": {"$cond": [{"$eq": ["$mongo_uploaded", True]}, 1, 0]}},
-                "delivered": {
-                    "$sum": {
-                        "$cond": [
-                            {
-                                "$and": [
-                                    {"$eq": [f"${CHECK_FIELD}.usable", True]},
-                                    {
-                                        "$not": [
-                                            {
-                                                "$gt": [
-                                                    {"$ifNull": [f"${CONTENT_FIELD}.problems", 0]},
-                                                    0,
-                                                ]
-                                            }
-                                        ]
-                                    },
-                                    {"$not": [_SENT_BACK_STANDS]},
-                                ]
-                            },
-                            1,
-                            0,
-                        ]
-                    }
-                },
-            }
-        }
-    ]
-    groups = list(db[COLLECTION].aggregate(pipeline))
-    return summary_from_counts(
-        sum(g["total"] for g in groups),
-        sum(g["total"] for g in groups if holder(g["_id"]) is not None),
-        sum(g["with_masks"] for g in groups),
-        sum(g["delivered"] for g in groups),
-    )
+    total = assigned = with_masks = delivered = 0
+    for doc in db[COLLECTION].find({}, _SUMMARY_PROJECTION, batch_size=10_000):
+        total += 1
+        assigned += holder(doc.get("assignee")) is not None
+        with_masks += doc.get("mongo_uploaded") is True
+        delivered += delivery_of(doc)[0]
+    return summary_from_counts(total, assigned, with_masks, delivered)

@@ -62,9 +62,24 @@ def is_usable_check(check: object) -> bool:
 
 def content_problems(content: object) -> int:
     """How many content problems a batch's stored `mask_content` counts: 0 for none, for no
-    check yet, or for a value another tool left that is no count."""
-    problems = content.get("problems") if isinstance(content, dict) else None
-    return problems if isinstance(problems, int) and problems > 0 else 0
+    check yet, or for a value another tool left that is no count (`problem_count`)."""
+    return problem_count(content.get("problems") if isinstance(content, dict) else None)
+
+
+def problem_count(value: object) -> int:
+    """A stored problem count as a whole number, whichever tool wrote it: an integer, a
+    whole double (mongosh writes `2` as `2.0`) or digits as text (`"3"`); 0 for anything
+    else (none, true/false, a fraction, words, a negative number). Every figure reads the
+    count through this, so `segcore status` and the pages never differ on it."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return max(value, 0)
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and value > 0 else 0
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return 0
 
 
 def is_usable_batch(check: object, content: object = None) -> bool:
