@@ -18,15 +18,17 @@ from functools import lru_cache
 from segcore.core.naming import batch_number, person_key, shown_name
 from segcore.core.phrases import N_, Nn_, Phrase
 from segcore.core.timefmt import parse_date, to_office
+from segcore.work.batches import UNASSIGNED
 from segcore.work.delivery import (
     CHECK_FIELD,
     CONTENT_FIELD,
     DELIVERED_BY,
     credited_to,
+    deliverer,
     delivery_of,
     is_open,
 )
-from segcore.work.holders import display_names, holder, people_by_key
+from segcore.work.holders import display_names, holder, people_by_key, same_person
 
 # What segcore says about a risk or a move (worded in the reader's language by the app).
 FINISH_BY = N_("{name} would finish it by {date}")
@@ -211,7 +213,7 @@ def pace_row(doc: dict) -> dict:
 
     `delivered` is when the batch's masks became usable (segcore.delivery): an upload that is
     unreadable or incomplete is no delivery. `delivered_by` is whose delivery it is: who held
-    the batch then (`delivery.credited_to`), whoever holds it now.
+    the batch then, whoever holds it now (`delivery.credited_to`, the one rule).
     """
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     assignee = holder(doc.get("assignee"))
@@ -223,7 +225,7 @@ def pace_row(doc: dict) -> dict:
         "with_masks": doc.get("mongo_uploaded") is True,
         "open": is_open(assignee, usable, doc.get("status")),
         "delivered": delivered,
-        "delivered_by": credited_to(doc, assignee, delivered),
+        "delivered_by": credited_to(doc, assignee, usable, delivered),
         "due_date": parse_due_date(meta.get("due_date")),
         "priority": meta.get("priority"),
     }
@@ -249,6 +251,15 @@ def local_day(moment: object, tz: tzinfo | None = None) -> date | None:
         local = to_office(moment, tz)  # None for a date that cannot be shown (timefmt's rule)
         return local.date() if local else None
     return parse_date(moment)
+
+
+def delivery_day(moment: object, today: date, tz: tzinfo | None = None) -> date | None:
+    """The office day a delivery counts on: its own (`local_day`), or `today` for one dated
+    after today (an uploader's clock ahead), as `segcore status` counts it delivered now.
+    Every figure that dates deliveries (pace, last delivery, deliveries in the last 7 / 28
+    days, deliveries per week, the burn-down) takes the day from here."""
+    day = local_day(moment, tz)
+    return min(day, today) if day is not None else None
 
 
 def working_days(start: date, end: date) -> int:
@@ -398,12 +409,12 @@ def analyse(
     queues: dict[str, list[dict]] = {}
     names: dict[str, str] = {}
     display = display_names(
-        {row["assignee"] for row in rows} | {_deliverer(row) for row in rows},
+        {row["assignee"] for row in rows} | {deliverer(row) for row in rows},
         {key: m["name"] for key, m in team.items()},
     )
     for row in rows:
         # A delivery is whoever held the batch when it was delivered (`delivered_by`).
-        who = row["assignee"] if row["open"] else _deliverer(row) if row["usable"] else None
+        who = row["assignee"] if row["open"] else deliverer(row)
         if not who:
             continue
         key = person_key(who)
@@ -411,7 +422,7 @@ def analyse(
         if row["open"]:
             queues.setdefault(key, []).append(row)
         else:
-            day = local_day(row["delivered"], tz)
+            day = delivery_day(row["delivered"], today, tz)
             if day is not None:
                 delivered.setdefault(key, []).append(day)
     # Someone off the team who delivered lately (a member who left) keeps a row: the weekly
@@ -510,35 +521,51 @@ def suggest_moves(
     return moves
 
 
-def _deliverer(row: dict) -> str | None:
-    """Whose delivery a row's is: who held the batch then (`delivered_by`), else its holder."""
-    return row.get("delivered_by") or row["assignee"]
-
-
 def weekly_deliveries(
-    rows: list[dict], names: list[str], today: date, tz: tzinfo | None = None, weeks: int = 8
+    rows: list[dict],
+    names: list[str],
+    today: date,
+    tz: tzinfo | None = None,
+    weeks: int = 8,
+    only: str | None = None,
 ) -> list[dict]:
     """{week (its Monday), segmentador, deliveries} for the last `weeks` weeks, zeros included.
 
-    Everyone in `names` appears; an assignee who left appears when they delivered in the range.
+    Each delivery is its deliverer's (`delivery.deliverer`), on its `delivery_day`. Everyone
+    in `names` appears; an assignee who left appears when they delivered in the range, and
+    deliveries made while nobody held the batch under UNASSIGNED, when there are any.
+    `only`: one person's deliveries alone (any spelling of the name), or UNASSIGNED's.
     """
     first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
     mondays = [first + timedelta(weeks=n) for n in range(weeks)]
-    counts: dict[tuple[str, date], int] = {}
+    counts: dict[tuple[str | None, date], int] = {}
     on_team = people_by_key(names)  # José, not a legacy duplicate Jose
-    known = display_names({_deliverer(row) for row in rows}, on_team)
+    known = display_names({deliverer(row) for row in rows}, on_team)
     display = dict(on_team)
+    nobody = False
     for row in rows:
-        who = _deliverer(row) if row["usable"] else None
-        day = local_day(row["delivered"], tz) if who else None
-        if day is None or not first <= day <= today:
+        if not row.get("usable"):
             continue
-        key = person_key(who)
-        display.setdefault(key, known[key])
+        who = deliverer(row)
+        if only is not None and (
+            who is not None if only == UNASSIGNED else not same_person(who, only)
+        ):
+            continue
+        day = delivery_day(row["delivered"], today, tz)
+        if day is None or day < first:
+            continue
+        key = person_key(who) if who else None
+        if key is None:
+            nobody = True
+        else:
+            display.setdefault(key, known[key])
         monday = day - timedelta(days=day.weekday())
         counts[(key, monday)] = counts.get((key, monday), 0) + 1
+    people = [(key, display[key]) for key in sorted(display)]
+    if nobody:
+        people.append((None, UNASSIGNED))
     return [
-        {"week": monday, "segmentador": display[key], "deliveries": counts.get((key, monday), 0)}
-        for key in sorted(display)
+        {"week": monday, "segmentador": name, "deliveries": counts.get((key, monday), 0)}
+        for key, name in people
         for monday in mondays
     ]

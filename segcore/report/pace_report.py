@@ -15,9 +15,9 @@ from segcore.core.naming import shown_name
 from segcore.core.phrases import Nn_
 from segcore.core.timefmt import zone_name
 from segcore.core.translations import Words
-from segcore.report.pace import Alerts, RiskyBatch, local_day
+from segcore.report.pace import Alerts, RiskyBatch, delivery_day
 from segcore.report.progress import burndown, kpis
-from segcore.work.delivery import REWORK
+from segcore.work.delivery import REWORK, deliverer
 
 ENGLISH = Words("en")
 
@@ -90,11 +90,31 @@ def _count(words: Words, forms: tuple[str, str], count: int) -> str:
     return words.ngettext(*forms, count).format(count=count)
 
 
-def _delivered_within(rows: list[dict], today: date, days: int, zone) -> int:
-    """Batches delivered usable in the `days` up to `today` (office days), whoever holds them
-    (the people's table has a row for each of them, a member who left the team included)."""
-    delivered = (local_day(r.get("delivered"), zone) for r in rows if r.get("usable"))
-    return sum(1 for day in delivered if day is not None and 0 <= (today - day).days < days)
+def _delivered_within(
+    rows: list[dict], today: date, days: int, zone, nobody_only: bool = False
+) -> int:
+    """Batches delivered usable in the `days` up to `today` (office days, `pace.delivery_day`:
+    one dated ahead of the office clock is today's), whoever delivered them (the people's
+    table has a row for each of them, a member who left the team included, and one for those
+    delivered while nobody held the batch). `nobody_only`: those alone."""
+    delivered = (
+        delivery_day(r.get("delivered"), today, zone)
+        for r in rows
+        if r.get("usable") and not (nobody_only and deliverer(r))
+    )
+    return sum(1 for day in delivered if day is not None and (today - day).days < days)
+
+
+def _nobody_row(rows: list[dict], today: date, zone, words: Words) -> list[str] | None:
+    """The people's table's row for deliveries made while nobody held the batch (so the rows
+    add up to "Delivered: … in the last 7 days, … in the last 28"), or None when there are
+    none in the last 28 days."""
+    week, month = (_delivered_within(rows, today, n, zone, nobody_only=True) for n in (7, 28))
+    if not month:
+        return None
+    _ = words.gettext
+    note = _("delivered while nobody held the batch")
+    return [_("Nobody (unassigned)"), "-", str(week), str(month), "-", "-", "-", note]
 
 
 def figures(
@@ -205,6 +225,9 @@ def build_report(
     if getattr(alerts, "waiting_for_sync", False):  # deliveries are what a sync reads
         unknown = _("unknown until a sync")
         people = [[row[0], row[1], "?", "?", "?", "?", "?", unknown] for row in people]
+    else:
+        nobody = _nobody_row(rows, alerts.today, zone, words)
+        people += [nobody] if nobody else []
     report = WeeklyReport(
         _("Segmentation weekly report, {day}").format(day=words.day(alerts.today)),
         figures(rows, alerts, quality, words, zone),

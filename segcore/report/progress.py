@@ -14,9 +14,17 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 
 from segcore.core.naming import person_key
 from segcore.core.timefmt import parse_date, to_office
+from segcore.report.pace import delivery_day
 from segcore.report.stats import Summary, summary_from_counts
 from segcore.work.batches import UNASSIGNED
-from segcore.work.delivery import CONTENT_FIELD, REVIEW_FIELD, delivery_of
+from segcore.work.delivery import (
+    CONTENT_FIELD,
+    DELIVERED_BY,
+    REVIEW_FIELD,
+    credited_to,
+    deliverer,
+    delivery_of,
+)
 from segcore.work.holders import display_names, holder, people_by_key, same_person
 
 PROGRESS_PROJECTION = {
@@ -29,6 +37,7 @@ PROGRESS_PROJECTION = {
     "mask_check": 1,
     CONTENT_FIELD: 1,
     REVIEW_FIELD: 1,  # a reviewer's send-back (segcore.work.delivery)
+    DELIVERED_BY: 1,  # whose delivery it is (segcore.work.delivery.credited_to)
 }
 
 
@@ -37,13 +46,15 @@ def progress_row(doc: dict) -> dict:
     info = doc.get("training_metrics_info")
     latest = info.get("latest_upload") if isinstance(info, dict) else None
     usable, delivered = delivery_of(doc)
+    assignee = holder(doc.get("assignee"))
     return {
         "id": str(doc.get("id", "")),
-        "assignee": holder(doc.get("assignee")),
+        "assignee": assignee,
         "status": doc.get("status"),
         "with_masks": doc.get("mongo_uploaded") is True,
         "usable": usable,
         "delivered": delivered,
+        "delivered_by": credited_to(doc, assignee, usable, delivered),
         "masks_complete": _mask_state(doc) == "complete",
         "latest_upload": latest if isinstance(latest, datetime) else parse_date(latest),
     }
@@ -83,35 +94,74 @@ def kpis(rows: list[dict]) -> Summary:
     return summary_from_counts(len(rows), assigned, with_masks, delivered)
 
 
-def per_segmentador(rows: list[dict], team: list[str], include_idle: bool = True) -> list[dict]:
-    """Per person: assigned, with masks, assigned without masks, last upload.
+def per_segmentador(
+    rows: list[dict], team: list[str], include_idle: bool = True, only: str | None = None
+) -> list[dict]:
+    """Per person: assigned, with masks, assigned without masks, last upload (the batches
+    they hold), and delivered (usable: the deliveries that are theirs, `delivery.deliverer`,
+    held by them or handed to someone else afterwards).
 
-    Everyone on `team` appears (with zeros if idle, unless `include_idle` is False), counting
-    the batches stored under another spelling of their name; assignees no longer on the team
-    appear too, flagged, because their batches still need someone.
+    Each batch is drawn once: a delivered one with its deliverer (`delivered`), any other with
+    its holder (`uploaded_unusable`, `without_masks`), so the bars add up to the KPIs. A
+    delivered batch held by someone who did not deliver it counts in their `assigned` and
+    `with_masks` (their workload) but not in their bars. Everyone on `team` appears (with zeros
+    if idle, unless `include_idle` is False), counting the batches stored under another
+    spelling of their name; assignees and deliverers no longer on the team appear too,
+    flagged. `only`: that person's entry alone (any spelling), none for UNASSIGNED.
     """
     # José before a legacy duplicate Jose: one counts them; others as the filters name them
-    names = display_names({row["assignee"] for row in rows}, people_by_key(team))
+    names = display_names(
+        {row["assignee"] for row in rows} | {deliverer(row) for row in rows},
+        people_by_key(team),
+    )
     people: dict[str, dict] = {name: _person(name, True) for name in team} if include_idle else {}
-    for row in rows:
-        name = row["assignee"]
-        if not name:
-            continue
+
+    def entry(stored: str) -> dict:
         # Another spelling of a member ("flor" stored for Flor) counts as that member, as the
         # pace, the alerts and the person filters count it.
-        name = names[person_key(name)]
-        person = people.setdefault(name, _person(name, name in team))
+        name = names[person_key(stored)]
+        return people.setdefault(name, _person(name, name in team))
+
+    for row in rows:
+        who = deliverer(row)
+        if who:
+            entry(who)["delivered"] += 1
+        if not row["assignee"]:
+            continue
+        person = entry(row["assignee"])
         person["assigned"] += 1
-        person["delivered"] += 1 if row.get("usable") else 0
         person["open"] += 1 if row.get("open") else 0
         if row["with_masks"]:
             person["with_masks"] += 1
+            person["uploaded_unusable"] += 0 if row.get("usable") else 1
             latest, known = row.get("latest_upload"), person["last_upload"]
             if latest is not None and (known is None or _as_datetime(latest) > _as_datetime(known)):
                 person["last_upload"] = latest
         else:
             person["without_masks"] += 1
-    return sorted(people.values(), key=lambda p: person_key(p["segmentador"]))
+    found = sorted(people.values(), key=lambda p: person_key(p["segmentador"]))
+    if only is None:
+        return found
+    return [p for p in found if only != UNASSIGNED and same_person(p["segmentador"], only)]
+
+
+def handed_over(rows: list[dict], person: str) -> tuple[int, int]:
+    """(batches `person` holds that someone else delivered, batches `person` delivered that
+    someone else holds now): what the Dashboard filtered to them says, since its KPIs count
+    the batches they hold and its people charts the deliveries that are theirs. Pure."""
+    held_not_theirs = sum(
+        1
+        for row in rows
+        if row.get("usable")
+        and same_person(row["assignee"], person)
+        and not same_person(deliverer(row), person)
+    )
+    theirs_not_held = sum(
+        1
+        for row in rows
+        if same_person(deliverer(row), person) and not same_person(row["assignee"], person)
+    )
+    return held_not_theirs, theirs_not_held
 
 
 def top_people(
@@ -134,7 +184,14 @@ def top_people(
         "last_upload": None,
         **{
             k: sum(p[k] for p in rest)
-            for k in ("assigned", "with_masks", "delivered", "open", "without_masks")
+            for k in (
+                "assigned",
+                "with_masks",
+                "delivered",
+                "open",
+                "without_masks",
+                "uploaded_unusable",
+            )
         },
     }
     return top, others
@@ -149,6 +206,7 @@ def _person(name: str, on_team: bool) -> dict:
         "delivered": 0,
         "open": 0,
         "without_masks": 0,
+        "uploaded_unusable": 0,  # held, with masks, not delivered
         "last_upload": None,
     }
 
@@ -204,11 +262,11 @@ def burndown(
     for row in rows:
         if not row.get("usable"):
             continue
-        day = _as_date(row.get("delivered"), zone)
+        day = delivery_day(row.get("delivered"), today, zone)
         if day is None:
             undated_done += 1
         else:
-            done_days[min(day, today)] += 1
+            done_days[day] += 1
     sorted_days = sorted(done_days)
     points = []
     for day in days(start, end):

@@ -88,7 +88,7 @@ def batch_row(doc: dict) -> dict:
         "open": is_open(assignee, usable, status),
         "usable": usable,
         "delivered": delivered,
-        "delivered_by": credited_to(doc, assignee, delivered),
+        "delivered_by": credited_to(doc, assignee, usable, delivered),
         "uploaded": (info.get("first_upload") or latest) if with_masks else None,
         "sent_back": review.get("sent_back") or 0,
         "accepted": isinstance(review.get("accepted_at"), datetime) and status == "done",

@@ -167,17 +167,35 @@ def delivery_of(doc: dict) -> tuple[bool, datetime | None]:
     return True, moment
 
 
-def credited_to(doc: dict, assignee: str | None, delivered: datetime | None) -> str | None:
-    """Whose delivery a delivered batch is: the holder noted when it was reassigned after
-    that delivery (`delivered_by`, for the same moment), else who holds it now (`assignee`)."""
-    if delivered is None:
+def credited_to(
+    doc: dict, assignee: str | None, usable: bool, delivered: datetime | None
+) -> str | None:
+    """Whose delivery a batch is (None when it is not delivered, or was delivered while
+    nobody held it): the holder noted when it was reassigned after that delivery
+    (`delivered_by`, for the same moment), else who holds it now (`assignee`).
+
+    The one rule for "who delivered", which every figure follows through the rows'
+    `delivered_by` (`deliverer`). Deliveries older than `delivered_by` (handed over before
+    the release that notes it) have none: they are taken as the current holder's, as every
+    figure counted them then."""
+    if not usable:
         return None
     noted = doc.get(DELIVERED_BY)
     if isinstance(noted, dict) and _utc(noted.get("at")) == _utc(delivered):
+        if noted.get("name") is None:
+            return None  # delivered while nobody held it, handed out afterwards
         name = holder(noted.get("name"))
         if name is not None:
             return name
     return assignee
+
+
+def deliverer(row: dict) -> str | None:
+    """Whose delivery a batch row is (its `delivered_by`, from `credited_to`); None for a
+    batch not delivered or delivered while nobody held it."""
+    if not row.get("usable"):
+        return None
+    return row["delivered_by"] if "delivered_by" in row else row.get("assignee")
 
 
 def delivered_by_update(doc: dict, new_assignee: object) -> dict:
@@ -186,14 +204,15 @@ def delivered_by_update(doc: dict, new_assignee: object) -> dict:
     delivery is already noted. `doc` holds what `delivery_of` reads, `assignee` and
     `delivered_by`. Pure."""
     usable, moment = delivery_of(doc)
-    if not usable or moment is None:
+    if not usable:
         return {}
-    credited = credited_to(doc, holder(doc.get("assignee")), moment)
-    noted = doc.get(DELIVERED_BY)
-    if credited is None or (isinstance(noted, dict) and noted.get("name") == credited):
-        return {}
+    credited = credited_to(doc, holder(doc.get("assignee")), usable, moment)
     if holder(new_assignee) == credited:
-        return {}
+        return {}  # stays with whoever delivered it (nobody, for one delivered unassigned)
+    noted = doc.get(DELIVERED_BY)
+    if isinstance(noted, dict) and _utc(noted.get("at")) == _utc(moment):
+        return {}  # this delivery is noted already
+    # name None: delivered while nobody held it, so the new holder gets none for it either
     return {DELIVERED_BY: {"name": credited, "at": moment}}
 
 

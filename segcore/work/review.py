@@ -28,7 +28,14 @@ from segcore.store.history import Change, record, withdraw
 from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, find_in
 from segcore.store.subdocument import fit_into
-from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD, DONE, REWORK, known_unusable
+from segcore.work.delivery import (
+    CHECK_FIELD,
+    CONTENT_FIELD,
+    DONE,
+    REWORK,
+    deliverer,
+    known_unusable,
+)
 from segcore.work.holders import display_names, people_by_key
 
 FIELD = "review"  # on the batch document: sent_back, accepted_at, hours_to_accept, note
@@ -272,13 +279,21 @@ def person_rework(rows: list[dict], team: list[str] = ()) -> dict[str, dict]:
     """Per person (by person_key, named as on every view: `holders.display_names`):
     delivered (usable), sent back (times), accepted, acceptance rate (accepted / (accepted +
     times sent back)) and the median hours from first upload to acceptance. `rows`: batch rows
-    (segcore.views.batch_rows)."""
-    names = display_names({row.get("assignee") for row in rows}, people_by_key(list(team)))
+    (segcore.views.batch_rows).
+
+    A delivered batch is its deliverer's (`delivery.deliverer`: handed to someone else for
+    review, it stays theirs, as in the pace); one not delivered (sent back, say) its holder's,
+    who has the rework to do."""
+    names = display_names(
+        {row.get("assignee") for row in rows} | {deliverer(row) for row in rows},
+        people_by_key(list(team)),
+    )
     people: dict[str, dict] = {}
     for row in rows:
-        if not row.get("assignee"):
+        who = deliverer(row) if row.get("usable") else row.get("assignee")
+        if not who:
             continue
-        key = person_key(row["assignee"])
+        key = person_key(who)
         person = people.setdefault(
             key,
             {

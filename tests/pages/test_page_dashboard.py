@@ -386,3 +386,40 @@ def test_dates_after_today_are_said_in_the_pages_language_and_cut_at_today(demo_
     assert [w.value for w in at.warning] == [
         f"La fecha de inicio era posterior a la final: se muestra del {earlier} al {day}."
     ]
+
+
+def test_a_delivery_handed_over_for_review_stays_its_deliverers_on_every_chart(app_env):
+    """Flor delivered batch_1, then it went to Ceci for review: the Per segmentador bars, the
+    Team page's Review table and the deliveries per week (filtered to Ceci too) say Flor."""
+    from datetime import timedelta, timezone
+
+    from segcore.team import team
+    from segcore.work import assignments
+    from tests.pace_seed import LONG_AGO, _delivered, _open, record_sync
+
+    db = app_env.work
+    for name in ("Flor", "Ceci"):
+        team.add_member(db, name, author="test")
+    db.segmentadores.update_many({}, {"$set": {"created_at": LONG_AGO}})
+    yesterday = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=1)
+    db.batches.insert_many(
+        [_delivered("batch_1", "Flor", yesterday), _open("batch_2", "Flor", None)]
+    )
+    record_sync(db, timedelta(minutes=5))
+    assignments.assign(db, ["batch_1"], "Ceci", "coord")
+
+    at = page("dashboard").run()
+    assert not at.exception, at.exception
+    bars = {b["name"]: dict(zip(b["y"], b["x"])) for b in charts(at)["chart_people"]["data"]}
+    assert bars["Delivered, usable"] == {"Flor": 1, "Ceci": 0}
+    heat = charts(at)["chart_pace"]["data"][0]
+    assert {n: sum(z) for n, z in zip(heat["y"], heat["z"])} == {"Flor": 1, "Ceci": 0}
+    at.selectbox(key="dash_who").select("Ceci").run()
+    assert not at.exception, at.exception
+    heat = charts(at)["chart_pace"]["data"][0]
+    assert heat["y"] == ["Ceci"] and sum(heat["z"][0]) == 0
+    assert any("delivered by someone else" in c.value for c in at.caption)
+
+    review = page("team").run().dataframe[1].value
+    delivered = dict(zip(review["Segmentador"], review["Delivered, usable"]))
+    assert (delivered["Flor"], delivered.get("Ceci", 0)) == (1, 0)

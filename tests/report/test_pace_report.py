@@ -213,3 +213,53 @@ def test_a_member_who_left_after_delivering_keeps_a_row_so_the_table_adds_up():
         and not alerts.moves
         or all(m.to != "Cai" for m in alerts.moves)
     )
+
+
+def _delivered_doc(batch_id: str, assignee, when: datetime) -> dict:
+    return {
+        "id": batch_id,
+        "assignee": assignee,
+        "mongo_uploaded": True,
+        "training_metrics_info": {"first_upload": when, "latest_upload": when},
+        "mask_check": {"state": "complete", "usable": True, "usable_since": when},
+    }
+
+
+TEAM = [{"name": "Flor", "created_at": "2025-01-07 12:00:00"}]
+
+
+def test_an_upload_dated_ahead_of_the_office_clock_is_delivered_today_in_every_figure():
+    """The uploader's clock was two days fast: the report, the pace, the last delivery and the
+    deliveries per week count it today, as the headline and the burn-down do."""
+    from segcore.report.pace import weekly_deliveries
+    from segcore.report.progress import burndown
+
+    ahead = datetime(2025, 10, 17, 9)  # NOW is Oct 15
+    rows = [pace_row(_delivered_doc("batch_1", "Flor", ahead)), pace_row({"id": "batch_2"})]
+    rows[1]["assignee"] = "Flor"
+    rows[1]["open"] = True
+    found = analyse(rows, TEAM, NOW, tz=timezone.utc)
+    report = weekly_report(rows, found, zone=timezone.utc)
+    assert "1 delivered and usable" in report
+    assert "- Delivered: 1 in the last 7 days, 1 in the last 28" in report
+    flor = found.people[0]
+    assert (flor.delivered_7, flor.delivered_28, flor.last_delivery) == (1, 1, NOW.date())
+    assert flor.pace > 0 and flor.projected_finish is not None
+    weeks = weekly_deliveries(rows, ["Flor"], NOW.date(), timezone.utc)
+    assert sum(w["deliveries"] for w in weeks) == 1
+    trend = burndown(rows, NOW.date(), NOW.date(), NOW.date(), zone=timezone.utc)
+    assert trend.points[-1]["pending"] == 1  # done today there too
+
+
+def test_a_batch_delivered_while_nobody_held_it_has_a_row_so_the_rows_add_up():
+    rows = [
+        pace_row(_delivered_doc("batch_1", "Flor", datetime(2025, 10, 14))),
+        pace_row(_delivered_doc("batch_3", None, datetime(2025, 10, 14))),
+    ]
+    report = weekly_report(rows, analyse(rows, TEAM, NOW, tz=timezone.utc), zone=timezone.utc)
+    assert "- Delivered: 2 in the last 7 days, 2 in the last 28" in report
+    assert "| Flor | 0 | 1 | 1 |" in report
+    assert (
+        "| Nobody (unassigned) | - | 1 | 1 | - | - | - | delivered while nobody held the batch |"
+        in (report)
+    )

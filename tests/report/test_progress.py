@@ -33,6 +33,7 @@ def row(
         "latest_upload": latest,
         "usable": usable,
         "delivered": latest if usable else None,
+        "delivered_by": assignee if usable else None,
     }
 
 
@@ -115,6 +116,7 @@ def test_per_segmentador_lists_idle_members_and_flags_former_ones():
         "delivered": 1,
         "open": 0,
         "without_masks": 1,
+        "uploaded_unusable": 0,
         "last_upload": datetime(2025, 10, 18, 9),
     }
     assert people["Ceci"]["assigned"] == 0 and people["Ceci"]["last_upload"] is None

@@ -16,8 +16,9 @@ import plotly.graph_objects as go
 from babel import dates
 
 from segcore.core.naming import shown_name
+from segcore.work.batches import UNASSIGNED
 from ui.app.i18n import _, babel_locale
-from ui.app.labels import off_team
+from ui.app.labels import off_team, special
 
 MASKS, PENDING, ACCENT = "#2e7d32", "#f9a825", "#1565c0"
 REWORK = "#c62828"  # uploaded, not usable
@@ -113,7 +114,7 @@ def per_segmentador(
             go.Bar(
                 name=_("Uploaded, not usable"),
                 y=names,
-                x=[max(0, p["with_masks"] - p.get("delivered", 0)) for p in shown],
+                x=[p["uploaded_unusable"] for p in shown],
                 orientation="h",
                 marker_color=REWORK,
             ),
@@ -197,7 +198,7 @@ def weekly_pace(weeks: list[dict]) -> go.Figure:
     figure = go.Figure(
         go.Heatmap(
             x=[dates.format_date(m, "dd MMM", locale=babel_locale()) for m in mondays],
-            y=[shown_name(name) for name in names],
+            y=[special(name) if name == UNASSIGNED else shown_name(name) for name in names],
             z=[[counts.get((name, m), 0) for m in mondays] for name in names],
             colorscale=[[0, "#f5f5f5"], [1, MASKS]],
             colorbar={"title": _("batches")},

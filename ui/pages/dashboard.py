@@ -84,6 +84,9 @@ start, end = date_range(
 )
 owner, state = (None if who == ANY else who), (None if status == ANY else status)
 shown = progress.filter_rows(rows, owner, state)
+# The people charts credit each delivery to its deliverer (`delivery.deliverer`): a batch
+# handed over after its delivery stays theirs, so they count over every holder's batches.
+of_status = progress.filter_rows(rows, None, state)
 
 
 @checked_fragment()
@@ -142,7 +145,9 @@ def done_and_people(shown: list[dict]) -> None:
         charts.segmented_vs_pending(summary.delivered, summary.with_masks, summary.without_masks),
         "chart_done",
     )
-    everyone = progress.per_segmentador(shown, reads.team_names(), include_idle=who == ANY)
+    everyone = progress.per_segmentador(
+        of_status, reads.team_names(), include_idle=who == ANY, only=owner
+    )
     chart_title(two, _("Per segmentador"))  # above the chart's search too
     search = two.text_input(
         _("Find a segmentador"),
@@ -241,7 +246,38 @@ def person_finish(person) -> str:
     )
 
 
+def handed_over_note(person: str) -> None:
+    """Why a person's KPIs and their people charts may differ: the KPIs count the batches
+    they hold, the charts the deliveries that are theirs."""
+    held, theirs = progress.handed_over(of_status, person)
+    name = labels.literal(labels.person(person, team, former))
+    if held:
+        st.caption(
+            ngettext(
+                "{count} batch {name} holds was delivered by someone else and handed over "
+                "afterwards: it counts above, and as that person's delivery in the charts "
+                "and the pace.",
+                "{count} batches {name} holds were delivered by someone else and handed "
+                "over afterwards: they count above, and as that person's deliveries in the "
+                "charts and the pace.",
+                held,
+            ).format(count=format_number(held), name=name)
+        )
+    if theirs:
+        st.caption(
+            ngettext(
+                "{name} delivered {count} batch someone else holds now: not counted above, "
+                "counted as theirs in the charts and the pace.",
+                "{name} delivered {count} batches someone else holds now: not counted above, "
+                "counted as theirs in the charts and the pace.",
+                theirs,
+            ).format(count=format_number(theirs), name=name)
+        )
+
+
 kpis(shown)
+if owner and owner != UNASSIGNED:
+    handed_over_note(owner)
 attention_panel(reads.current_alerts())
 if not shown:  # a filter that matches nothing: say so, instead of empty axes and a 0 pace
     st.info(
@@ -252,6 +288,10 @@ if not shown:  # a filter that matches nothing: say so, instead of empty axes an
 done_and_people(shown)
 uploads_and_burndown(shown)
 weeks = pace.weekly_deliveries(
-    shown, reads.team_names() if who == ANY else [], today, settings().zone
+    of_status,
+    reads.team_names() if owner is None else [] if owner == UNASSIGNED else [owner],
+    today,
+    settings().zone,
+    only=owner,
 )
 titled_chart(st, _("Deliveries per week"), charts.weekly_pace(weeks), "chart_pace")
