@@ -29,6 +29,7 @@ from segcore.report.pace import (
 from segcore.store.schema import BATCHES, HISTORY, find_in
 from segcore.team.team import list_members, name_holds_batches
 from segcore.work.batches import stored_spellings
+from segcore.work.delivery import DELIVERED_BY, deliverer
 from segcore.work.holders import same_person
 
 MY_PROJECTION = {
@@ -84,6 +85,23 @@ def _held(
     wanted = {"assignee": {"$in": stored_spellings(db, name)}, **extra}
     found = db[BATCHES].find(wanted, {**projection, "assignee": 1})
     return [doc for doc in found if same_person(doc.get("assignee"), name)]
+
+
+def _handed_over(db: Database, name: str, held: set[str], member_id: object = None) -> list[dict]:
+    """Pace rows of the batches `name` delivered and someone else holds now (`delivered_by`
+    names them: handed over for review, say): their deliveries, counted on their page as on
+    the coordinator's (`delivery.credited_to`). Only the rule's verdict leaves this function,
+    as figures: never another person's batch."""
+    if not name_holds_batches(db, name, member_id):  # a later legacy duplicate: the first
+        return []  # delivered them
+    spellings = [s for s in stored_spellings(db, name) if isinstance(s, str)]
+    wanted = {DELIVERED_BY + ".name": {"$in": sorted({name, *spellings})}}
+    rows = (pace_row(doc) for doc in db[BATCHES].find(wanted, MY_PROJECTION))
+    return [
+        row
+        for row in rows
+        if row["id"] not in held and same_person(deliverer(row), name) and not row["open"]
+    ]
 
 
 @dataclass
@@ -171,8 +189,9 @@ def my_pace(
 ) -> MyPace:
     """Pace, deliveries over the last weeks and projected finish of the person alone."""
     name = member_of(actor, member)
-    rows = [pace_row(doc) for doc in _my_docs(db, name, _member_id(actor))]
     member_id = _member_id(actor)
+    rows = [pace_row(doc) for doc in _my_docs(db, name, member_id)]
+    rows += _handed_over(db, name, {row["id"] for row in rows}, member_id)
     joined = next(  # of two members spelled alike, the one the login recorded
         (
             {"name": m.name, "created_at": m.created_at}
@@ -187,13 +206,13 @@ def my_pace(
         p
         for p in analyse(rows, [joined or {"name": name}], now, tz, options).people
         if p.name == name
-    )
+    )  # a batch of theirs delivered by someone else is that person's, not in these figures
     # the office's today, as the Dashboard's chart and the counts above: now.date() is UTC's
     # (a Monday-morning delivery in Tokyo would fall after the chart's last day)
     today = local_day(now, tz) or now.date()
     weeks = [
         {"week": w["week"], "deliveries": w["deliveries"]}
-        for w in weekly_deliveries(rows, [name], today, tz)
+        for w in weekly_deliveries(rows, [name], today, tz, only=name)
     ]
     return MyPace(
         person.open,

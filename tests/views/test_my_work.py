@@ -365,3 +365,35 @@ def test_my_deliveries_per_week_end_on_the_offices_today_as_the_7_day_count_does
         lab, flor(lab), datetime(2026, 12, 7, 2), ZoneInfo("America/Mexico_City")
     )  # Sunday Dec 6, 20:00 in the office
     assert mexico.weeks[-1]["week"] == date(2026, 11, 30)
+
+
+def test_my_pace_keeps_a_delivery_handed_over_afterwards_as_the_team_page_does(lab):
+    """Flor delivered batch_3; the coordinator hands it to Ceci for review. Flor's page keeps
+    her delivery, Ceci's gets none for it: the Team page's and the report's rule."""
+    from segcore.report.pace import analyse, pace_row
+
+    before = my_work.my_pace(lab, flor(lab), NOW)
+    assert (before.delivered_7, before.last_delivery) == (1, date(2025, 10, 16))
+    ceci_before = my_work.my_pace(lab, Actor("C"), NOW, member="Ceci")  # her own batch_5
+    assert assignments.assign(lab, ["batch_3"], "Ceci", "coord").updated == ["batch_3"]
+
+    mine = my_work.my_pace(lab, flor(lab), NOW)
+    rows = [pace_row(d) for d in lab.batches.find({})]
+    members = list(lab.segmentadores.find({}, {"_id": 0}))
+    team_page = {p.name: p for p in analyse(rows, members, NOW).people}
+    assert (
+        (mine.delivered_7, mine.delivered_28, mine.last_delivery, mine.pace)
+        == (
+            team_page["Flor"].delivered_7,
+            team_page["Flor"].delivered_28,
+            team_page["Flor"].last_delivery,
+            team_page["Flor"].pace,
+        )
+        == (1, 1, date(2025, 10, 16), before.pace)
+    )
+    assert sum(w["deliveries"] for w in mine.weeks) == 1
+    assert before.open == mine.open  # the batch she no longer holds is not her open work
+    ceci = my_work.my_pace(lab, Actor("C"), NOW, member="Ceci")
+    assert (ceci.delivered_28, ceci.weeks) == (ceci_before.delivered_28, ceci_before.weeks)
+    assert ceci.delivered_28 == team_page["Ceci"].delivered_28 == 1
+    assert "batch_3" not in [b.id for b in my_work.my_batches(lab, flor(lab), TODAY)]
