@@ -507,3 +507,23 @@ def test_what_was_typed_in_the_team_forms_survives_another_page_until_saved(app_
     assert [at.text_input(key=k).value for k in ("add_name", "add_email")] == ["", ""]
     assert at.text_input(key="edit_role_Flor").value == "Revisora"  # stored, not typed
     assert at.text_input(key="login_name").value == "pedro"  # no login created: still there
+
+
+def test_someone_who_left_after_delivering_a_batch_now_reviewed_holds_nothing(app_env):
+    """Pedro delivered batch_1, which Flor now reviews, and left the team: his delivery is
+    his in the Review table, and he is not listed as still holding batches."""
+    from tests.pace_seed import _delivered
+
+    db = app_env.work
+    team.add_member(db, "Flor", author="test")
+    when = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=1)
+    db.batches.insert_one(
+        {**_delivered("batch_1", "Flor", when), "delivered_by": {"name": "Pedro", "at": when}}
+    )
+    at = page("team").run()
+    assert not at.exception, at.exception
+    headings = [h.value for h in at.subheader]
+    assert "Not on the team, still holding batches" not in headings
+    review = at.dataframe[-1].value
+    delivered = dict(zip(review["Segmentador"], review["Delivered, usable"]))
+    assert (delivered["Pedro"], delivered.get("Flor", 0)) == (1, 0)

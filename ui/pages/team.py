@@ -49,7 +49,9 @@ if members:
     )
 else:
     st.info(_("Nobody is on the team yet: add the first segmentador below."))
-former_holders(databases, [p for p in load.values() if not p["on_team"]], names, can_write())
+former_holders(
+    databases, [p for p in load.values() if not p["on_team"] and p["assigned"]], names, can_write()
+)
 if members:
     st.subheader(_("Review"), anchor=False)
     st.dataframe(rework_table(reads.progress_rows(), names), hide_index=True)
