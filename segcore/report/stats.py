@@ -12,7 +12,7 @@ from segcore.work.delivery import (
     CHECK_FIELD,
     CONTENT_FIELD,
     LATEST_UPLOAD,
-    REWORK,
+    REDOING,
     SENT_BACK_AT,
 )
 from segcore.work.holders import holder
@@ -65,13 +65,13 @@ def summary_from_counts(total: int, assigned: int, with_masks: int, delivered: i
     )
 
 
-# `delivery.sent_back_standing` as an expression: in rework, sent back at a date, and no upload
-# dated after it.
+# `delivery.sent_back_standing` as an expression: in rework (or redoing it), sent back at a
+# date, and no upload dated after it.
 _SENT_BACK_AT = f"${SENT_BACK_AT}"
 _LATEST = f"${LATEST_UPLOAD}"
 _SENT_BACK_STANDS = {
     "$and": [
-        {"$eq": ["$status", REWORK]},
+        {"$in": ["$status", list(REDOING)]},
         {"$eq": [{"$type": _SENT_BACK_AT}, "date"]},
         {
             "$or": [
