@@ -119,14 +119,14 @@ def test_a_huge_stored_assignee_is_cut_in_alerts_and_the_report(run_cli, db, tmp
 
 
 def test_a_priority_stored_as_a_list_is_shown_as_stored_not_a_traceback(run_cli, db):
-    """Another tool stored `["alta"]`: both commands exited 1 with a 48-line traceback
-    (`unhashable type: 'list'` ordering the open queue)."""
+    """Another tool stored `["alta"]`: alerts and report exited 1 with a 48-line traceback
+    (`unhashable type: 'list'` ordering the open queue). A batch without an id beside it."""
     seed_pace(db)
     db.batches.update_many(
         {"assignee": "Cai"}, {"$set": {"metadata.priority": ["alta"], "status": "pending"}}
     )
     db.batches.insert_one({"assignee": "Cai", "status": "pending"})  # no id at all
-    for command in ("alerts", "report"):
+    for command in ("alerts", "report", "status"):
         out = run_cli(command)
         assert out.returncode == 0, out.stderr
         assert "Traceback" not in out.stderr and out.stdout
