@@ -435,6 +435,21 @@ def list_receipts(
         ]
         if unknown:
             raise BatchNotFound(NOT_IN_LIST, ids=", ".join(cut(b) for b in unknown[:5]))
+    return _as_read(work, found)
+
+
+def batch_receipts(work: Database, batch_ids: list[str]) -> list[dict]:
+    """Every receipt naming one of `batch_ids`, newest first, however many (a person's page
+    tells each of their 2,000 open batches): read in short `$in` lists, not `list_receipts`'
+    page of receipts (the first 200 batches)."""
+    found = {r["_id"]: r for r in find_in(work[RECEIPTS], "batches", sorted(set(batch_ids)))}
+    at = {i: r.get("upload_date") for i, r in found.items()}
+    at = {i: moment if isinstance(moment, datetime) else datetime.min for i, moment in at.items()}
+    return _as_read(work, [found[i] for i in sorted(found, key=at.get, reverse=True)])
+
+
+def _as_read(work: Database, found: list[dict]) -> list[dict]:
+    """Stored receipts as they are shown: names cut, reasons as phrases, content joined."""
     for receipt in found:  # one stored whole before names were cut
         receipt["filename"] = kept_filename(receipt.get("filename"))
     return with_content(work, with_reasons(work, found))

@@ -46,6 +46,19 @@ STALLED_FOR = Nn_(
     "stalled: {name} has delivered nothing for {days} days",
 )
 PRIORITY_RANK = {"alta": 0, "media": 1, "baja": 2}  # anything else (legacy, missing) comes after
+
+
+def priority_rank(value: object) -> int:
+    """A stored priority's place in an open queue: alta, media, baja, then anything else (a
+    legacy value, none, or what another tool stored: a list `["alta"]`, a number), which is
+    shown as stored and never ranked as one of the three."""
+    return (
+        PRIORITY_RANK.get(value, len(PRIORITY_RANK))
+        if isinstance(value, str)
+        else len(PRIORITY_RANK)
+    )
+
+
 PACE_PROJECTION = {
     "_id": 0,
     "id": 1,
@@ -300,7 +313,7 @@ def queue_key(row: dict) -> tuple:
     """Order of an open queue: priority alta > media > baja > other, then due date, then id."""
     due = row.get("due_date")
     return (
-        PRIORITY_RANK.get(row.get("priority"), len(PRIORITY_RANK)),
+        priority_rank(row.get("priority")),
         due is None,
         due or date.min,
         _natural(row["id"]),
@@ -487,7 +500,7 @@ def suggest_moves(
     urgent = sorted(
         at_risk,
         key=lambda b: (
-            PRIORITY_RANK.get(b.priority, 3),
+            priority_rank(b.priority),
             b.due_date is None,
             b.due_date or date.min,
             _natural(b.id),

@@ -24,12 +24,21 @@ from segcore.report.pace import (
     analyse,
     local_day,
     pace_row,
+    priority_rank,
     weekly_deliveries,
 )
 from segcore.store.schema import BATCHES, HISTORY, find_in
 from segcore.team.team import list_members, name_holds_batches
+from segcore.work.assignments import IN_PROGRESS
 from segcore.work.batches import stored_spellings
-from segcore.work.delivery import DELIVERED_BY, deliverer
+from segcore.work.delivery import (
+    CONTENT_FIELD,
+    DELIVERED_BY,
+    LATEST_UPLOAD,
+    REWORK,
+    content_problems,
+    deliverer,
+)
 from segcore.work.holders import same_person
 
 MY_PROJECTION = {
@@ -40,7 +49,6 @@ MY_PROJECTION = {
     "training_metrics_info.file_count": 1,
 }
 REVIEWED = ("done", "rework", "review")  # delivered, then accepted, sent back, or awaiting it
-URGENCY = {"alta": 0, "media": 1, "baja": 2}
 
 
 def member_of(actor: "Actor | None", member: str | None = None) -> str:
@@ -124,6 +132,32 @@ class MyBatch:
     unreadable: int = 0  # uploads naming the batch that cannot be read (whose: not said)
 
 
+def _count(value: object, default: int | None = 0) -> int | None:
+    """A count from a stored check: another tool's text, list or negative number is none."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return value if ok else default
+
+
+def _items(value: object) -> list:
+    """A stored list, or none: a number or a text in its place lists nothing."""
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def _names(value: object) -> list[str]:
+    """Image names from a stored check, each as text."""
+    return [str(item) for item in _items(value) if item is not None]
+
+
+def _offenders(content: dict, batch_id: str) -> list[dict]:
+    """The content problems a batch's check names (`mask_content.offenders`), of its own masks:
+    an offender noted for another batch (`b`) is that batch's."""
+    return [
+        o
+        for o in _items(content.get("offenders"))
+        if isinstance(o, dict) and o.get("b") in (batch_id, None)
+    ]
+
+
 def my_batches(
     db: Database, actor: "Actor | None", today: date, member: str | None = None
 ) -> list[MyBatch]:
@@ -145,13 +179,13 @@ def my_batches(
                 days_left=(due - today).days if due else None,
                 overdue=bool(row["open"] and due and due < today),
                 open=row["open"],
-                uploads=int((info or {}).get("file_count") or 0) if isinstance(info, dict) else 0,
-                mask_state=check.get("state"),
-                images=check.get("images"),
-                matched=check.get("matched"),
-                missing=list(check.get("missing") or []),
-                missing_count=int(check.get("missing_count") or 0),
-                unreadable=len(check.get("unreadable") or ()),
+                uploads=_count(info.get("file_count")) if isinstance(info, dict) else 0,
+                mask_state=check.get("state") if isinstance(check.get("state"), str) else None,
+                images=_count(check.get("images"), None),
+                matched=_count(check.get("matched"), None),
+                missing=_names(check.get("missing")),
+                missing_count=_count(check.get("missing_count")),
+                unreadable=len(_items(check.get("unreadable"))),
             )
         )
     return sorted(
@@ -160,7 +194,7 @@ def my_batches(
             not b.open,
             b.due_date is None,
             b.due_date or today,
-            URGENCY.get(b.priority, 3),
+            priority_rank(b.priority),
             b.id,
         ),
     )
@@ -229,26 +263,39 @@ def my_reviews(
     db: Database, actor: "Actor | None", member: str | None = None, limit: int = 50
 ) -> list[dict]:
     """The person's delivered batches that were accepted, sent back or await review, newest
-    change first, with the coordinator's note when there is one: {id, status, at, by, note}."""
+    change first, with the coordinator's note when there is one: {id, status, at, by, note}.
+
+    A batch sent back and then marked in progress to redo it stays, with the send-back's note,
+    until its rework is delivered (an upload dated after the send-back, the delivery rule's).
+    """
     name = member_of(actor, member)
-    status = {
-        d["id"]: d.get("status")
-        for d in _held(
-            db,
-            name,
-            {"status": {"$in": list(REVIEWED)}},
-            {"_id": 0, "id": 1, "status": 1},
-            _member_id(actor),
-        )
-        if isinstance(d.get("id"), str)
-    }
+    found = _held(
+        db,
+        name,
+        {"status": {"$in": [*REVIEWED, IN_PROGRESS]}},
+        {"_id": 0, "id": 1, "status": 1, LATEST_UPLOAD: 1},
+        _member_id(actor),
+    )
+    docs = {d["id"]: d for d in found if isinstance(d.get("id"), str)}
     latest: dict[str, dict] = {}
+    sent_back: dict[str, dict] = {}  # the latest move to rework
     for entry in find_in(
-        db[HISTORY], "key", list(status), {"_id": 0}, where={"kind": "batch", "field": "status"}
+        db[HISTORY], "key", list(docs), {"_id": 0}, where={"kind": "batch", "field": "status"}
     ):
-        key = entry.get("key")
-        if key in status and (key not in latest or entry["at"] > latest[key]["at"]):
+        key, at = entry.get("key"), entry.get("at")
+        if key not in docs or not isinstance(at, datetime):
+            continue
+        if key not in latest or at > latest[key]["at"]:
             latest[key] = entry
+        if entry.get("new") == REWORK and (key not in sent_back or at > sent_back[key]["at"]):
+            sent_back[key] = entry
+    status = {}
+    for i, doc in docs.items():
+        if doc.get("status") in REVIEWED:
+            status[i] = doc["status"]
+        elif i in sent_back and _redoing(doc, sent_back[i], latest[i]):
+            status[i] = doc["status"]
+            latest[i] = sent_back[i]  # its note, when and by whom it was sent back
     rows = [
         {
             "id": i,
@@ -267,6 +314,17 @@ def my_reviews(
     ]
     rows.sort(key=lambda r: (r["at"] is None, -(r["at"].timestamp() if r["at"] else 0), r["id"]))
     return rows[:limit]
+
+
+def _redoing(doc: dict, sent_back: dict, latest: dict) -> bool:
+    """A batch in progress whose last move before it was a send-back (`sent_back`, a history
+    entry; `latest`, its newest status entry) and that has no upload dated after that: its
+    holder is redoing it and has not delivered the rework yet."""
+    if latest is not sent_back and latest.get("old") != REWORK:
+        return False  # started from another status since (or moved by a tool without history)
+    info = doc.get("training_metrics_info")
+    upload = info.get("latest_upload") if isinstance(info, dict) else None
+    return not isinstance(upload, datetime) or upload <= sent_back["at"]
 
 
 def _own_reason(reason: object, batch_id: str) -> object:
@@ -302,20 +360,31 @@ def _names_other(phrase: Phrase, batch_id: str) -> bool:
 def my_receipts(
     db: Database, actor: "Actor | None", batch_ids: list[str], member: str | None = None
 ) -> dict[str, dict]:
-    """The latest receipt of each of the person's batches among `batch_ids`: {batch id:
-    {filename, upload_date, readable, reason, problem, matched, images, missing, content,
-    earlier_unreadable}}: `earlier_unreadable`, their older uploads on it that could not be read
-    ({filename, upload_date, reason}, newest first), which the batch's check still counts.
+    """The latest receipt of each of the person's batches among `batch_ids` (all of them,
+    however many): {batch id: {filename, upload_date, readable, reason, problem, matched,
+    images, missing, content, content_problems, earlier_unreadable}}: `earlier_unreadable`,
+    their older uploads on it that could not be read ({filename, upload_date, reason}, newest
+    first), which the batch's check still counts; `content`, the masks with content problems
+    by the batch's content check (every upload on it together, the masks the reason "content:
+    3 masks with problems" counts, `content_problems` of them), else the latest upload's
+    (`content_problems` None).
 
-    Only the part of a receipt about their own batch is kept: an upload naming other batches
-    too (`batch_12_to_batch_15.zip`), or made by someone else, tells nothing of anyone else.
+    Only the part of a receipt about their own batch is kept: an upload made by someone else
+    tells nothing, and of one naming someone else's batch too (`batch_12_to_batch_15.zip`)
+    neither its name nor its reason is kept. One naming only their own batches is theirs whole.
     """
     name = member_of(actor, member)
-    # "flor" stored for Flor: hers too, as on her list
-    own = {d["id"] for d in _held(db, name, {}, {"_id": 0, "id": 1}, _member_id(actor))}
-    wanted = [b for b in batch_ids if b in own][:200]
+    # "flor" stored for Flor: hers too, as on her list; an id another tool left out (or
+    # stored as no text) names no receipt
+    held = _held(db, name, {}, {"_id": 0, "id": 1, CONTENT_FIELD: 1}, _member_id(actor))
+    held = [d for d in held if isinstance(d.get("id"), str)]
+    own = {d["id"] for d in held}
+    checked = {  # the batch's content check, every upload on it together
+        d["id"]: d[CONTENT_FIELD] for d in held if isinstance(d.get(CONTENT_FIELD), dict)
+    }
+    wanted = {b for b in batch_ids if b in own}
     latest: dict[str, dict] = {}
-    for receipt in receipts.list_receipts(db, wanted) if wanted else []:
+    for receipt in receipts.batch_receipts(db, sorted(wanted)) if wanted else []:
         if not _theirs(receipt.get("uploaded_by"), name):
             continue  # someone else's upload on their batch: its name and time are not theirs
         if receipt.get("problem") == "removed":
@@ -323,16 +392,16 @@ def my_receipts(
         for part in receipt.get("parts") or ():
             batch = part.get("id")
             if batch in latest and not receipt.get("readable"):  # an earlier one of theirs
-                latest[batch]["earlier_unreadable"].append(_unreadable(receipt, batch))
+                latest[batch]["earlier_unreadable"].append(_unreadable(receipt, own))
             if batch in wanted and batch not in latest:
                 content = receipt.get("content") if isinstance(receipt.get("content"), dict) else {}
-                # a file naming other batches too: its name and its reason would name them
-                alone = set(receipt.get("batches") or ()) <= {batch}
+                whole = _names_only(receipt, own)
+                alone = _names_only(receipt, {batch})
                 latest[batch] = {
-                    "filename": receipt.get("filename") if alone else None,
+                    "filename": receipt.get("filename") if whole else None,
                     "upload_date": receipt.get("upload_date"),
                     "readable": receipt.get("readable"),
-                    "reason": receipt.get("reason") if alone else None,
+                    "reason": receipt.get("reason") if whole else None,
                     "problem": receipt.get("problem"),
                     "matched": part.get("matched"),
                     "images": part.get("images"),
@@ -346,16 +415,27 @@ def my_receipts(
                         if isinstance(o, dict)
                         and o.get("b") in ((batch, None) if alone else (batch,))
                     ],
+                    "content_problems": None,
                 }
+                if batch in checked:  # the masks its "N masks with problems" counts
+                    latest[batch].update(
+                        content=_offenders(checked[batch], batch),
+                        content_problems=content_problems(checked[batch]),
+                    )
     return latest
 
 
-def _unreadable(receipt: dict, batch: str) -> dict:
-    """An unreadable upload of theirs as their page names it; of one naming other batches too,
-    neither its name nor its reason (they would name those batches)."""
-    alone = set(receipt.get("batches") or ()) <= {batch}
+def _names_only(receipt: dict, batches: set[str]) -> bool:
+    """Whether every batch an upload names is one of `batches`."""
+    return set(receipt.get("batches") or ()) <= batches
+
+
+def _unreadable(receipt: dict, own: set[str]) -> dict:
+    """An unreadable upload of theirs as their page names it; of one naming someone else's
+    batch too, neither its name nor its reason (they would name that batch)."""
+    whole = _names_only(receipt, own)
     return {
-        "filename": receipt.get("filename") if alone else None,
+        "filename": receipt.get("filename") if whole else None,
         "upload_date": receipt.get("upload_date"),
-        "reason": receipt.get("reason") if alone else None,
+        "reason": receipt.get("reason") if whole else None,
     }

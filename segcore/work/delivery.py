@@ -4,8 +4,8 @@ new upload gives it. Pure functions over stored values: the one place these rule
 A batch is *delivered, usable* when its readable uploads together give every image a mask (its
 mask check, `mask_check` on its document, found no image without a mask) and, when content
 checks are on, they found nothing wrong, and no reviewer's send-back stands: a batch the
-coordinator sent back (`rework`, `review.last_sent_back_at`) is not delivered until an upload
-dated after the send-back arrives (then it is delivered on that upload's day, when the checks
+coordinator sent back (`rework`, `review.last_sent_back_at`; or `in_progress` again, its holder
+redoing it) is not delivered until an upload dated after the send-back arrives (then it is delivered on that upload's day, when the checks
 say usable). An unreadable upload never counts: its masks are no masks. A batch whose images
 were never listed is *uploaded* but not known to be usable.
 """
@@ -22,6 +22,9 @@ DONE = "done"
 # Statuses a new upload may move (MASKS_SET_STATUS): review, done and legacy values ("S") are
 # never touched.
 MOVABLE = ("pending", "in_progress")
+# A reviewer's send-back stands while the batch is sent back or its holder is redoing it
+# (marked `in_progress` from `rework`): starting the rework delivers nothing.
+REDOING = (REWORK, "in_progress")
 CHECK_FIELD = "mask_check"
 
 # The work not yet delivered, as a query, for the few segcore reads that ask the server (a
@@ -36,14 +39,14 @@ LATEST_UPLOAD = "training_metrics_info.latest_upload"
 # {"name": the holder then, "at": the delivery's moment}. A delivery is theirs, not the new
 # holder's; a later delivery (usable again after a send-back) is whoever holds it then.
 DELIVERED_BY = "delivered_by"
-# A query cannot compare two fields without `$expr`: a batch sent back and still in rework is
-# taken as not delivered here (a newer upload moves it to review when MASKS_SET_STATUS is on);
-# `is_delivered` tells exactly in Python.
+# A query cannot compare two fields without `$expr`: a batch sent back and still in rework (or
+# its rework in progress) is taken as not delivered here (a newer upload moves it to review when
+# MASKS_SET_STATUS is on); `is_delivered` tells exactly in Python.
 NOT_DELIVERED = {
     "status": {"$ne": DONE},
     "$or": [
         {f"{CHECK_FIELD}.usable": {"$ne": True}},
-        {"status": REWORK, SENT_BACK_AT: {"$type": "date"}},
+        {"status": {"$in": list(REDOING)}, SENT_BACK_AT: {"$type": "date"}},
     ],
 }
 
@@ -133,10 +136,11 @@ def _utc(moment: object) -> datetime | None:
 
 
 def sent_back_standing(status: object, review: object, latest_upload: object) -> bool:
-    """True while a reviewer's send-back stands: the batch is in `rework`, was sent back
-    (`review.last_sent_back_at`) and no upload is dated after that (`latest_upload`, the
-    newest upload's date). Its masks are not usable, whatever the checks say."""
-    if status != REWORK or not isinstance(review, dict):
+    """True while a reviewer's send-back stands: the batch is in `rework` (or its holder
+    marked it `in_progress` to redo it), was sent back (`review.last_sent_back_at`) and no
+    upload is dated after that (`latest_upload`, the newest upload's date). Its masks are not
+    usable, whatever the checks say."""
+    if status not in REDOING or not isinstance(review, dict):
         return False
     sent_back = _utc(review.get("last_sent_back_at"))
     if sent_back is None:

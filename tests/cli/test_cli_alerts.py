@@ -116,3 +116,17 @@ def test_a_huge_stored_assignee_is_cut_in_alerts_and_the_report(run_cli, db, tmp
     assert max(len(line) for line in report.splitlines()) < 400
     assert f"| {'Z' * 80}… | 1 | 0 | 0 | 0.00 |" in report
     assert f"- batch_7: {'Z' * 80}… → Bea" in report
+
+
+def test_a_priority_stored_as_a_list_is_shown_as_stored_not_a_traceback(run_cli, db):
+    """Another tool stored `["alta"]`: alerts and report exited 1 with a 48-line traceback
+    (`unhashable type: 'list'` ordering the open queue). A batch without an id beside it."""
+    seed_pace(db)
+    db.batches.update_many(
+        {"assignee": "Cai"}, {"$set": {"metadata.priority": ["alta"], "status": "pending"}}
+    )
+    db.batches.insert_one({"assignee": "Cai", "status": "pending"})  # no id at all
+    for command in ("alerts", "report", "status"):
+        out = run_cli(command)
+        assert out.returncode == 0, out.stderr
+        assert "Traceback" not in out.stderr and out.stdout

@@ -24,6 +24,8 @@ SENT_BACK = datetime(2026, 12, 1, 10, 0)
         ("rework", SENT_BACK, True),
         ("rework", None, True),
         ("rework", SENT_BACK + timedelta(hours=1), False),  # a newer upload came in
+        ("in_progress", SENT_BACK - timedelta(days=2), True),  # its holder is redoing it
+        ("in_progress", SENT_BACK + timedelta(hours=1), False),
         ("review", SENT_BACK - timedelta(days=2), False),  # the coordinator took it back
         ("done", SENT_BACK - timedelta(days=2), False),
     ],
@@ -75,3 +77,21 @@ def test_a_sent_back_batch_is_open_overdue_and_needs_rework(db):
     assert stats.summary(db).delivered == delivered_before
     assert "batch_100" not in batches.open_batch_ids(db, "Ana")
     assert "batch_100" not in {b.id for b in alerts.current_alerts(db).at_risk}
+
+
+def test_starting_the_rework_of_a_sent_back_batch_delivers_nothing(db):
+    """Sent back, then marked in progress by its holder to redo it: it stayed delivered on its
+    old masks' day (the send-back stood only in `rework`), left her open batches and went back
+    into the delivered KPI, before any new upload."""
+    from segcore.work import assignments
+
+    seed_pace(db)
+    delivered_before = stats.summary(db).delivered
+    review.review(db, ["batch_100"], accept=False, note="labels are wrong, redo them")
+    result = assignments.start_batch(db, "batch_100", "rework", "test")
+    assert result.updated == ["batch_100"]
+
+    assert stats.summary(db).delivered == delivered_before - 1
+    assert "batch_100" in batches.open_batch_ids(db, "Ana")
+    row = batch_row(db.batches.find_one({"id": "batch_100"}))
+    assert (row["status"], row["usable"], row["open"]) == ("in_progress", False, True)

@@ -130,13 +130,26 @@ def show_receipt(batch, receipt: dict | None) -> None:
         )
     # the unreadable uploads named above: the count says only the others
     show_lacking(batch, named_unreadable=len(earlier) + (0 if readable else 1))
-    problems = [labels.offender(o) for o in receipt.get("content") or ()]
-    if problems:
-        st.warning(
-            _("Masks with content problems:")
-            + "\n\n"
-            + "\n".join(f"- {literal(p)}" for p in problems)
+    show_content(receipt)
+
+
+def show_content(receipt: dict) -> None:
+    """The masks with content problems: the batch's content check (every upload on it
+    together, the masks its "N masks with problems" counts), else the latest upload's; the
+    masks counted beyond those listed (a check lists the first 50 problems) said as a number."""
+    found = receipt.get("content") or []
+    problems = [labels.offender(o) for o in found]
+    if not problems:
+        return
+    lines = [f"- {literal(p)}" for p in problems]
+    named = len({str(o.get("name")) for o in found})
+    if (receipt.get("content_problems") or 0) > named:
+        more = receipt["content_problems"] - named
+        text = ngettext(
+            "and {count} more mask with problems", "and {count} more masks with problems", more
         )
+        lines.append("- " + text.format(count=more))
+    st.warning(_("Masks with content problems:") + "\n\n" + "\n".join(lines))
 
 
 def show_lacking(batch, named_unreadable: int = 0) -> None:
