@@ -371,6 +371,41 @@ def _sync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+# How other packers' files start: a backup mailed zipped ("Send to > Compressed folder") or
+# recompressed to save space (`zcat | xz`) is intact, only wrapped.
+_WRAPPERS = (
+    (b"PK\x03\x04", "zip"),
+    (b"PK\x05\x06", "zip"),  # an empty zip
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"BZh", "bzip2"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"Rar!\x1a\x07", "rar"),
+)
+
+
+def _refuse_other_format(path: Path, start: bytes) -> None:
+    """BackupFileError saying what the file is when it is neither gzip nor JSON Lines: an
+    archive or another compressor's file holding a backup is to be unpacked first."""
+    kind = next((name for magic, name in _WRAPPERS if start.startswith(magic)), None)
+    if kind is None and start[257:262] == b"ustar":
+        kind = "tar"
+    if kind is not None:
+        raise BackupFileError(
+            N_(
+                "{path}: packed with {kind}, not a segcore backup itself: unpack it first and restore "
+                "the backup it holds (a .jsonl.gz or .jsonl file); nothing was restored"
+            ),
+            path=path,
+            kind=kind,
+        )
+    raise BackupFileError(
+        N_("{path}: not a segcore backup (neither gzip nor JSON Lines); nothing was restored"),
+        path=path,
+    )
+
+
 def _records(path: Path) -> Iterator[tuple[int, bytes]]:
     """The file's lines, numbered; BackupFileError for a file that is not complete gzip, or
     whose first line is longer than any backup's header (read only that far).
@@ -384,7 +419,10 @@ def _records(path: Path) -> Iterator[tuple[int, bytes]]:
                 path=path,
             )
         with open(path, "rb") as first:
-            plain = first.read(1) == b"{"  # JSON Lines start so; gzip never does (1f 8b)
+            start = first.read(512)
+        plain = start[:1] == b"{"  # JSON Lines start so; gzip never does (1f 8b)
+        if not plain and start[:2] != GZIP_MAGIC:
+            _refuse_other_format(path, start)
         with open(path, "rb") if plain else gzip.open(path, "rb") as handle:
             first = handle.readline(HEADER_LIMIT + 1)
             if len(first) > HEADER_LIMIT:
@@ -400,11 +438,15 @@ def _records(path: Path) -> Iterator[tuple[int, bytes]]:
                 yield from enumerate(handle, start=2)
     except FileNotFoundError:
         raise BackupFileError(N_("{path}: no such file"), path=path) from None
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+    except EOFError:  # Python's words ("Compressed file ended before ...") said plainly
         raise BackupFileError(
-            N_("{path}: damaged or truncated ({reason}); nothing was restored"),
+            N_("{path}: truncated, its compressed data ends early; nothing was restored"),
             path=path,
-            reason=exc,
+        ) from None
+    except (gzip.BadGzipFile, zlib.error):
+        raise BackupFileError(
+            N_("{path}: damaged, its compressed data cannot be read; nothing was restored"),
+            path=path,
         ) from None
     except OSError as exc:
         raise BackupFileError(
