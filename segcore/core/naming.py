@@ -133,9 +133,14 @@ def batch_number(text: str) -> int | None:
 
 
 def _width_folded(text: str) -> str:
-    """`text` in Unicode NFKC: full-width letters, digits and `＿` (a Japanese or Chinese
-    input method, a spreadsheet from one) are the ASCII ones, as person_key folds names."""
-    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+    """`text` with full-width letters, digits, `＿` and the ideographic space (a Japanese or
+    Chinese input method, a spreadsheet from one) as their ASCII forms, as person_key folds
+    names. Only width: `²` stays no digit (NFKC would make `batch_1²` batch_12)."""
+    return text if text.isascii() else text.translate(_FULL_WIDTH)
+
+
+# U+FF01..U+FF5E are ASCII 0x21..0x7E in full width; U+3000 is the full-width space
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
 def _number(digits: str) -> int | None:
