@@ -41,6 +41,7 @@ from segcore.backups.backup_collections import (
     views,
 )
 from segcore.backups.backup_indexes import index_specs, unmakeable_index, valid_indexes
+from segcore.backups.backup_wrappers import refuse_other_format
 from segcore.backups.database_id import database_id
 from segcore.core.errors import N_, BackupFileError, RestoreIncomplete
 from segcore.store.restore_marker import interrupted_restore, read_marker, swaps
@@ -372,38 +373,6 @@ def _sync_folder(folder: Path) -> None:
 
 
 GZIP_MAGIC = b"\x1f\x8b"
-# How other packers' files start: a backup mailed zipped ("Send to > Compressed folder") or
-# recompressed to save space (`zcat | xz`) is intact, only wrapped.
-_WRAPPERS = (
-    (b"PK\x03\x04", "zip"),
-    (b"PK\x05\x06", "zip"),  # an empty zip
-    (b"\xfd7zXZ\x00", "xz"),
-    (b"BZh", "bzip2"),
-    (b"7z\xbc\xaf\x27\x1c", "7z"),
-    (b"\x28\xb5\x2f\xfd", "zstd"),
-    (b"Rar!\x1a\x07", "rar"),
-)
-
-
-def _refuse_other_format(path: Path, start: bytes) -> None:
-    """BackupFileError saying what the file is when it is neither gzip nor JSON Lines: an
-    archive or another compressor's file holding a backup is to be unpacked first."""
-    kind = next((name for magic, name in _WRAPPERS if start.startswith(magic)), None)
-    if kind is None and start[257:262] == b"ustar":
-        kind = "tar"
-    if kind is not None:
-        raise BackupFileError(
-            N_(
-                "{path}: packed with {kind}, not a segcore backup itself: unpack it first and restore "
-                "the backup it holds (a .jsonl.gz or .jsonl file); nothing was restored"
-            ),
-            path=path,
-            kind=kind,
-        )
-    raise BackupFileError(
-        N_("{path}: not a segcore backup (neither gzip nor JSON Lines); nothing was restored"),
-        path=path,
-    )
 
 
 def _records(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -422,7 +391,7 @@ def _records(path: Path) -> Iterator[tuple[int, bytes]]:
             start = first.read(512)
         plain = start[:1] == b"{"  # JSON Lines start so; gzip never does (1f 8b)
         if not plain and start[:2] != GZIP_MAGIC:
-            _refuse_other_format(path, start)
+            refuse_other_format(path, start)
         with open(path, "rb") if plain else gzip.open(path, "rb") as handle:
             first = handle.readline(HEADER_LIMIT + 1)
             if len(first) > HEADER_LIMIT:

@@ -27,6 +27,8 @@ class BatchEntry:
     folder: str | None
     extra: dict = field(default_factory=dict)
     image_count: int | None = None
+    # Another source's folder for this batch, not used (batch_import.merge_sources says why)
+    folder_not_used: str | None = None
 
 
 def _where(index: int, lines: list[int] | None) -> str:
@@ -36,7 +38,10 @@ def _where(index: int, lines: list[int] | None) -> str:
 
 
 def parse_batches_json(
-    text: str, source: str = "batches.json", base: Path | None = None
+    text: str,
+    source: str = "batches.json",
+    base: Path | None = None,
+    refuse_relative: bool = False,
 ) -> list[BatchEntry]:
     """Parse the plausible shapes of a batches file; raise ImportFileError saying where.
 
@@ -44,7 +49,9 @@ def parse_batches_json(
     (other keys are kept as extra fields); or an object holding such a list; or such names
     or objects one after another, one per line (JSON Lines, as `mongoexport` writes). A relative folder
     is stored under `base`, made absolute: a folder relative to wherever the import ran would
-    not be found by the app or a timer running elsewhere.
+    not be found by the app or a timer running elsewhere. With `refuse_relative` and no
+    `base` (a file uploaded through the app has no folder of its own), a relative folder is
+    refused, naming its line, rather than stored relative.
     """
     base = Path(os.path.abspath(base)) if base is not None else None
     # every oddity of the file is one ImportFileError; JSON Lines (mongoexport's default) too
@@ -75,6 +82,17 @@ def parse_batches_json(
     first_seen: dict[str, int] = {}
     for index, item in enumerate(data):
         entry = _entry(item, _where(index, lines), source, base)
+        if refuse_relative and entry.folder and not os.path.isabs(entry.folder):
+            raise ImportFileError(
+                N_(
+                    "{source}: {where}: the folder '{folder}' is relative and there is no "
+                    "folder to take it under: give the data directory it is in, or write "
+                    "the folders in full"
+                ),
+                source=source,
+                where=_where(index, lines),
+                folder=entry.folder,
+            )
         # an empty id ("/", "."): no batch to repeat, refused on its own when imported
         for key in {entry.id, batch_key(entry.id)} - {""}:
             if key in first_seen:

@@ -7,8 +7,9 @@ import pytest
 
 from segcore.core.naming import unsafe_id_reason
 from segcore.store.history import list_history
-from segcore.work.batch_import import import_batches, merge_sources, plan_import
+from segcore.work.batch_import import import_batches, plan_import
 from segcore.work.batches_file import BatchEntry
+from segcore.work.import_merge import merge_sources
 
 
 @pytest.mark.parametrize(
