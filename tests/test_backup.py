@@ -139,7 +139,7 @@ def _damaged(path, tmp_path, how):
         ("truncated", "truncated"),
         ("no manifest", "manifest is missing"),
         ("edited", "checksum does not match"),
-        ("not gzip", "damaged"),
+        ("not gzip", "packed with bzip2, not a segcore backup itself: unpack it first"),
         ("half the lines", "checksum"),
     ],
 )
@@ -233,6 +233,42 @@ def test_which_index_keys_a_restore_can_make(key):
     """What the file check lets through is what create_index takes (no database needed)."""
     found = unmakeable_index({"batches": [{"name": "i", "key": key}]})
     assert (found is None) == (key in GOOD_KEYS)
+
+
+@pytest.mark.parametrize(
+    "command, name, kind",
+    [
+        # Windows' "Send to > Compressed folder" to mail it, as Info-ZIP's zip writes it
+        (["zip", "-q", "-j", "{out}", "{backup}"], "nightly.zip", "zip"),
+        (["sh", "-c", "zcat {backup} | xz > {out}"], "nightly.jsonl.xz", "xz"),
+        (["sh", "-c", "zcat {backup} | bzip2 > {out}"], "nightly.jsonl.bz2", "bzip2"),
+        (["tar", "-cf", "{out}", "-C", "{folder}", "nightly.jsonl.gz"], "nightly.tar", "tar"),
+        (["7z", "a", "-bd", "-bso0", "{out}", "{backup}"], "nightly.7z", "7z"),
+    ],
+)
+def test_an_intact_backup_packed_by_another_tool_is_named_so_not_damaged(
+    run_cli, db, tmp_path, command, name, kind
+):
+    """Probe 11: a good backup zipped to be mailed was reported "damaged or truncated (Not a
+    gzipped file (b'PK'))", Python's words, and the coordinator took it for lost."""
+    import subprocess
+
+    db.batches.insert_many([{"id": f"batch_{n}", "number": n} for n in range(3)])
+    backup_file = tmp_path / "nightly.jsonl.gz"
+    assert run_cli("backup", "--out", str(backup_file)).returncode == 0
+    out = tmp_path / name
+    subprocess.run(
+        [part.format(backup=backup_file, out=out, folder=tmp_path) for part in command],
+        check=True,
+    )
+    before = snapshot(db)
+    done = run_cli("restore", str(out), "--replace", "--yes")
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"error: {out}: packed with {kind}, not a segcore backup itself: unpack it first and "
+        "restore the backup it holds (a .jsonl.gz or .jsonl file); nothing was restored\n"
+    )
+    assert snapshot(db) == before
 
 
 def test_a_backup_uncompressed_with_gunzip_to_read_it_restores(run_cli, filled, tmp_path):

@@ -41,6 +41,7 @@ from segcore.backups.backup_collections import (
     views,
 )
 from segcore.backups.backup_indexes import index_specs, unmakeable_index, valid_indexes
+from segcore.backups.backup_wrappers import refuse_other_format
 from segcore.backups.database_id import database_id
 from segcore.core.errors import N_, BackupFileError, RestoreIncomplete
 from segcore.store.restore_marker import interrupted_restore, read_marker, swaps
@@ -371,6 +372,9 @@ def _sync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def _records(path: Path) -> Iterator[tuple[int, bytes]]:
     """The file's lines, numbered; BackupFileError for a file that is not complete gzip, or
     whose first line is longer than any backup's header (read only that far).
@@ -384,7 +388,10 @@ def _records(path: Path) -> Iterator[tuple[int, bytes]]:
                 path=path,
             )
         with open(path, "rb") as first:
-            plain = first.read(1) == b"{"  # JSON Lines start so; gzip never does (1f 8b)
+            start = first.read(512)
+        plain = start[:1] == b"{"  # JSON Lines start so; gzip never does (1f 8b)
+        if not plain and start[:2] != GZIP_MAGIC:
+            refuse_other_format(path, start)
         with open(path, "rb") if plain else gzip.open(path, "rb") as handle:
             first = handle.readline(HEADER_LIMIT + 1)
             if len(first) > HEADER_LIMIT:
@@ -400,11 +407,15 @@ def _records(path: Path) -> Iterator[tuple[int, bytes]]:
                 yield from enumerate(handle, start=2)
     except FileNotFoundError:
         raise BackupFileError(N_("{path}: no such file"), path=path) from None
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+    except EOFError:  # Python's words ("Compressed file ended before ...") said plainly
         raise BackupFileError(
-            N_("{path}: damaged or truncated ({reason}); nothing was restored"),
+            N_("{path}: truncated, its compressed data ends early; nothing was restored"),
             path=path,
-            reason=exc,
+        ) from None
+    except (gzip.BadGzipFile, zlib.error):
+        raise BackupFileError(
+            N_("{path}: damaged, its compressed data cannot be read; nothing was restored"),
+            path=path,
         ) from None
     except OSError as exc:
         raise BackupFileError(

@@ -89,6 +89,17 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
                 f"{printable(folders['not_on_disk'])!r} is not a folder on disk",
                 err=True,
             )
+        for batch_id, folders in result.other_folders.items():
+            used, other = printable(folders["folder"]), printable(folders["not_used"])
+            echo(
+                f"chose: {printable(batch_id)!r} at {used!r}, on disk: "
+                + (
+                    f"{other!r} names it too and is not used"
+                    if folders["on_disk"]
+                    else f"{other!r}, also named for it, is not a folder on disk"
+                ),
+                err=True,
+            )
         for given, stored_id in result.same_text.items():
             echo(
                 f"same batch: {printable(given)!r} is batch {printable(stored_id)!r}, the same "
@@ -102,7 +113,8 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
                 f"warning: {printable(folder)}: cannot be read, its images were not counted",
                 err=True,
             )
-    if result.refused or result.kept_folders:  # not everything the sources asked was done
+    # not everything the sources asked was done, or a folder was chosen for a batch
+    if result.refused or result.kept_folders or result.other_folders:
         sys.exit(1)
 
 

@@ -25,6 +25,13 @@ INT64 = (-(2**63), 2**63 - 1)
 MAX_INT_DIGITS = 19
 
 
+class JsonLines(list):
+    """The documents of a JSON Lines file, in order; `lines` holds the line each starts on (a
+    blank line or a document spread over several makes the count of documents differ)."""
+
+    lines: list[int]
+
+
 class _Refused(ValueError):
     """A value the strict reading refuses; the message says which."""
 
@@ -75,7 +82,8 @@ def loads_strict(text: str, source: str, several: bool = False) -> object:
     """`text` as JSON under the rules above; ImportFileError saying what and where.
 
     With `several`, a file of JSON documents one after another (JSON Lines, what
-    `mongoexport` writes without `--jsonArray`, one document per line) is their list."""
+    `mongoexport` writes without `--jsonArray`, one document per line) is their list, a
+    JsonLines saying the line of each."""
     decoder = json.JSONDecoder(
         parse_int=_integer, parse_constant=_constant, object_pairs_hook=_object
     )
@@ -104,11 +112,16 @@ def loads_strict(text: str, source: str, several: bool = False) -> object:
         raise ImportFileError(N_("{source}: {reason}"), source=source, reason=str(exc)) from None
 
 
-def _documents(decoder: json.JSONDecoder, text: str) -> list:
+def _documents(decoder: json.JSONDecoder, text: str) -> JsonLines:
     """The JSON documents of `text`, one after another, separated by white space only (an
     error names the line and column in the whole text)."""
-    found, end = [], WHITESPACE.match(text, 0).end()
+    found, end = JsonLines(), WHITESPACE.match(text, 0).end()
+    found.lines = []
+    line, counted = 1, 0
     while end < len(text):
+        line += text.count("\n", counted, end)  # counted once: a 50 MB file stays linear
+        counted = end
+        found.lines.append(line)
         document, end = decoder.raw_decode(text, end)
         found.append(document)
         end = WHITESPACE.match(text, end).end()

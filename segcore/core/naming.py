@@ -7,7 +7,8 @@ import unicodedata
 from functools import lru_cache
 
 # "batch" in any case, an optional separator, then digits: batch_400, Batch-400, BATCH400,
-# batch 400, batch_0400_part2. Every occurrence counts (batch_12_to_batch_15).
+# batch 400, batch_0400_part2. Every occurrence counts (batch_12_to_batch_15). Matched on the
+# text folded by `_width_folded`: `ｂａｔｃｈ＿７` typed with an IME is batch_7.
 BATCH_PATTERN = re.compile(r"batch[_\- ]?(\d+)", re.IGNORECASE)
 # Longer numbers are not batch numbers: they would not fit a stored integer, and Python refuses
 # to convert more than 4,300 digits at all.
@@ -124,11 +125,22 @@ def batch_number(text: str) -> int | None:
         digits = text[6:]
         if digits.isascii() and digits.isdigit():
             return _number(digits)
-    for match in BATCH_PATTERN.finditer(str(text)):
+    for match in BATCH_PATTERN.finditer(_width_folded(str(text))):
         number = _number(match.group(1))
         if number is not None:
             return number
     return None
+
+
+def _width_folded(text: str) -> str:
+    """`text` with full-width letters, digits, `＿` and the ideographic space (a Japanese or
+    Chinese input method, a spreadsheet from one) as their ASCII forms, as person_key folds
+    names. Only width: `²` stays no digit (NFKC would make `batch_1²` batch_12)."""
+    return text if text.isascii() else text.translate(_FULL_WIDTH)
+
+
+# U+FF01..U+FF5E are ASCII 0x21..0x7E in full width; U+3000 is the full-width space
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
 def _number(digits: str) -> int | None:
@@ -143,7 +155,7 @@ def canonical_batch_id(text: str) -> str | None:
 
 def batch_key(batch_id: str) -> str:
     """The key every spelling of one batch id shares: `batch_<n>` for an id naming a batch
-    number (`batch_007` is batch_7), else the id in Unicode NFC (`hi\u0301gado_01`, as a
+    number (`batch_007`, full-width `ｂａｔｃｈ＿７`: batch_7, see canonical_batch_id), else the id in Unicode NFC (`hi\u0301gado_01`, as a
     macOS share writes names, is `h\xedgado_01`)."""
     return canonical_batch_id(batch_id) or nfc(batch_id)
 
@@ -171,7 +183,7 @@ def one_per_batch(docs, key_of) -> dict:
 def batch_ids_in(text: str) -> list[str]:
     """Every batch id that `text` names, canonical, in order, without repeats."""
     seen: dict[str, None] = {}
-    for match in BATCH_PATTERN.finditer(str(text)):
+    for match in BATCH_PATTERN.finditer(_width_folded(str(text))):
         number = _number(match.group(1))
         if number is not None:
             seen.setdefault(f"batch_{number}", None)

@@ -127,13 +127,22 @@ def list_image_names(folder: Path, extensions=DEFAULT_EXTENSIONS) -> list[str]:
 
 def batch_folder(batch: dict, data_directory: Path | None) -> Path | None:
     """Where a batch's images are: its recorded folder when it exists on this machine (one
-    stored with '?' for undecodable bytes is the one folder it fits), else
-    `<DATA_DIRECTORY>/<id>`; None when neither is known."""
+    stored with '?' for undecodable bytes is the one folder it fits), else the folder of that
+    name under DATA_DIRECTORY (a path of the old server or of another mount: `batch_7` kept in
+    `.../batch_007`), else `<DATA_DIRECTORY>/<id>`; None when neither is known. The import's
+    folder check (batch_import.folder_checker) finds a folder by the same rule."""
     folder = batch.get("folder")
     if isinstance(folder, str) and folder.strip():
         found = folder if Path(folder).is_dir() else stored_folder_on_disk(folder)
         if found is not None:
             return Path(found)
+        name = Path(folder.rstrip("/")).name
+        if (
+            data_directory is not None
+            and name not in ("", ".", "..")
+            and (Path(data_directory) / name).is_dir()
+        ):
+            return Path(data_directory) / name
     if data_directory is not None and isinstance(batch.get("id"), str):
         return Path(data_directory) / batch["id"]
     if isinstance(folder, str) and folder.strip():

@@ -14,9 +14,9 @@ replaces. Ids are compared in Unicode NFC (`batch_key`); two batches never share
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 from pymongo import InsertOne, UpdateOne
 from pymongo.database import Database
@@ -40,6 +40,7 @@ from segcore.store.atomic import in_one_step
 from segcore.store.restore_marker import refuse_writes
 from segcore.work.batches import COLLECTION, mark_changed
 from segcore.work.batches_file import BatchEntry, read_batches_file
+from segcore.work.import_merge import SameBatch, folder_on_disk, merge_sources
 
 # The images of a folder: the same extensions as the mask check's (MASK_EXTENSIONS default).
 IMAGE_SUFFIXES = Settings.mask_extensions
@@ -80,42 +81,6 @@ def count_images(folder: Path) -> int | None:
         if entry.name.lower().endswith(IMAGE_SUFFIXES)
     )  # a pipe is never an image
     return None if failed else total
-
-
-@dataclass(frozen=True)
-class SameBatch:
-    """Folders naming one batch (`batch_5`, `batch_05`, `batch_5_redo`): a scan imports the one
-    named exactly as the batch (`kept`), or none of them, and says so. `paths` are the set-aside
-    folders' real paths: a batches file naming one of them does not bring it back.
-
-    With `folder` set, batches whose folders are that one folder on disk (a link `batch_7 ->
-    batch_1`): the batch its folder is named for is `kept`, if any, and `others` are not
-    imported, as two batches sharing one folder would count its images twice."""
-
-    batch_id: str
-    kept: str | None
-    others: tuple[str, ...]
-    paths: tuple[str, ...] = field(default=(), compare=False)
-    folder: str | None = None
-
-    def reason(self) -> str:
-        """Why each of `others` was not imported, in English (the command line's words)."""
-        if self.folder is not None:
-            if self.kept:
-                return (
-                    f"names the folder of batch '{self.kept}' ({self.folder}), which is "
-                    "imported instead"
-                )
-            return (
-                f"shares folder {self.folder!r} with {', '.join(repr(b) for b in self.others)}; "
-                "none of them is imported until each has its own"
-            )
-        if self.kept:
-            return f"names the same batch as folder '{self.kept}', which is imported instead"
-        return (
-            f"names the same batch as {', '.join(repr(f) for f in self.others)}; none of "
-            "them is imported until only one is left"
-        )
 
 
 def _one_folder_per_batch(folders: list, same_batch: list[SameBatch] | None) -> list:
@@ -182,95 +147,29 @@ def scan_data_directory(
     return entries
 
 
-def merge_sources(
-    *sources: list[BatchEntry],
-    set_aside: Sequence[SameBatch] = (),
-    shared: list[SameBatch] | None = None,
+def count_listed_images(
+    entries: list[BatchEntry], unreadable: list[str] | None = None
 ) -> list[BatchEntry]:
-    """Entries from several sources, one per batch; a later source fills what an earlier lacks.
-
-    Ids naming the same batch number (`batch_7`, `batch_007`) are one batch, spelled as the
-    first source spells it. An entry whose folder is one the scan `set_aside` is left out, as
-    the scan's report says (an older batches file listing the leftover `batch_05` beside
-    `batch_5` took the batch's number, and the folder named exactly was dropped). Batches
-    whose folders are one folder on disk are left out but the one it is named for, each group
-    appended to `shared` (see SameBatch and `one_batch_per_folder`).
-    """
-    aside = {path for group in set_aside for path in group.paths}
-    merged: dict[str, BatchEntry] = {}
-    for entries in sources:
-        for entry in entries:
-            if aside and _one_of(entry.folder, aside):
-                continue
-            key = batch_key(entry.id)
-            earlier = merged.get(key)
-            if earlier is None:
-                merged[key] = entry
-            else:
-                merged[key] = BatchEntry(
-                    id=earlier.id,
-                    folder=earlier.folder or entry.folder,
-                    extra={**entry.extra, **earlier.extra},
-                    image_count=earlier.image_count
-                    if earlier.image_count is not None
-                    else entry.image_count,
-                )
-    return one_batch_per_folder(list(merged.values()), shared)
-
-
-def one_batch_per_folder(
-    entries: list[BatchEntry], shared: list[SameBatch] | None = None
-) -> list[BatchEntry]:
-    """`entries` but those whose folder is, on disk, another entry's folder (a link `batch_7 ->
-    batch_1` in DATA_DIRECTORY, two items of a file naming one folder): of such a group only
-    the batch the real folder is named for (`batch_1`) stays, or none; each group is appended
-    to `shared`, never chosen silently."""
-    groups: dict[str, list[BatchEntry]] = {}
-    parents: dict[str, str] = {}
+    """`entries` with the images counted in each folder on disk that no scan counted (a
+    batches file naming a folder outside DATA_DIRECTORY, or one other than the scanned
+    folder of its batch); a folder that cannot be read is appended to `unreadable`."""
+    counted, tried = [], set(unreadable or ())  # a folder the scan could not read, once
     for entry in entries:
-        if entry.folder:  # the real path: a link, '..' or a trailing '/' name the same folder
-            groups.setdefault(_real_path(entry.folder, parents), []).append(entry)
-    left_out: set[int] = set()
-    for real, group in groups.items():
-        if len(group) < 2:
-            continue
-        name = os.path.basename(real)
-        kept = next((e for e in group if batch_key(e.id) == batch_key(name)), None)
-        others = [e for e in group if e is not kept]
-        left_out.update(id(e) for e in others)
-        if shared is not None:
-            shared.append(
-                SameBatch(
-                    str(kept.id if kept else others[0].id),
-                    kept.id if kept else None,
-                    tuple(e.id for e in others),
-                    folder=storable(real),
-                )
+        if (
+            entry.image_count is None
+            and entry.folder
+            and entry.id not in tried
+            and folder_on_disk(entry.folder)
+        ):
+            folder = (
+                entry.folder if os.path.isdir(entry.folder) else stored_folder_on_disk(entry.folder)
             )
-    return [e for e in entries if id(e) not in left_out]
-
-
-def _real_path(folder: str, parents: dict[str, str]) -> str:
-    """os.path.realpath(folder), each parent folder resolved once (`parents`): a scan of
-    10,000 batches shares one parent, and realpath reads every component of every path."""
-    parent, name = os.path.split(folder.rstrip("/") or "/")
-    if name in ("", ".", ".."):
-        return os.path.realpath(folder)
-    if parent not in parents:
-        parents[parent] = os.path.realpath(parent or ".")
-    path = os.path.join(parents[parent], name)
-    return os.path.realpath(path) if os.path.islink(path) else path
-
-
-def _one_of(folder: str | None, paths: set[str]) -> bool:
-    """Whether `folder` is one of `paths` (real paths), however the file spells it."""
-    if not folder:
-        return False
-    name = os.path.basename(folder.rstrip("/"))
-    # realpath touches the disk: only for a folder named as one of them
-    return any(os.path.basename(path) == name for path in paths) and (
-        os.path.realpath(folder) in paths
-    )
+            images = count_images(Path(folder))
+            if images is None and unreadable is not None:
+                unreadable.append(entry.id)
+            entry = replace(entry, image_count=images)
+        counted.append(entry)
+    return counted
 
 
 @dataclass
@@ -286,6 +185,9 @@ class ImportResult:
     kept_folders: dict[str, dict] = field(default_factory=dict)
     # id as a source spells it -> the stored batch's id, the same text in another Unicode form
     same_text: dict[str, str] = field(default_factory=dict)
+    # id -> {"folder": the one used, "not_used": another a source named for it, "on_disk":
+    # whether that one is a folder on disk}: two sources named two folders (merge_sources)
+    other_folders: dict[str, dict] = field(default_factory=dict)
 
 
 FolderCheck = Callable[[dict], "bool | None"]
@@ -296,7 +198,8 @@ def folder_checker(data_directory: Path | None) -> FolderCheck | None:
 
     None without a data directory (or when it is not reachable): then nothing is flagged. A
     folder counts as present under its stored path, or under DATA_DIRECTORY by its batch id or
-    folder name, so data mounted at another path than the stored one is not flagged. A batch
+    folder name, so data mounted at another path than the stored one is not flagged (the mask
+    check then reads it there: images.batch_images.batch_folder follows the same rule). A batch
     without a folder is on disk only as DATA_DIRECTORY/<its id>: listed by id alone and not
     there, it is missing, like one whose folder is named and absent.
     """
@@ -318,12 +221,6 @@ def folder_checker(data_directory: Path | None) -> FolderCheck | None:
         return False
 
     return present
-
-
-def folder_on_disk(path: str) -> bool:
-    """Whether `path` is a folder on this machine ('?' in a stored path standing for a byte
-    that is not UTF-8, see naming.storable)."""
-    return os.path.isdir(path) or stored_folder_on_disk(path) is not None
 
 
 def plan_import(
@@ -363,6 +260,12 @@ def plan_import(
         seen.add(stored_id or entry.id)
         doc = stored.get(stored_id)
         given = entry.folder
+        if entry.folder_not_used is not None and given is not None:
+            result.other_folders[stored_id or entry.id] = {
+                "folder": storable(given),
+                "not_used": storable(entry.folder_not_used),
+                "on_disk": is_folder_here(entry.folder_not_used),
+            }
         if doc is not None and _loses_its_folder(doc, given, is_folder_here):
             result.kept_folders[stored_id] = {"kept": doc["folder"], "not_on_disk": storable(given)}
             given = None
@@ -575,9 +478,12 @@ def import_from_sources(
         raise ImportFileError(
             N_("Nothing to import: BATCHES_FILE does not exist and DATA_DIRECTORY is not set.")
         )
+    entries = merge_sources(*sources, set_aside=same_batch, shared=same_batch)
+    if with_image_counts:
+        entries = count_listed_images(entries, unreadable)
     result = import_batches(
         db,
-        merge_sources(*sources, set_aside=same_batch, shared=same_batch),
+        entries,
         author,
         folder_checker(Path(data_directory)) if data_directory else None,
     )

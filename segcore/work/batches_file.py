@@ -13,7 +13,7 @@ from pathlib import Path
 import bson
 
 from segcore.core.errors import N_, ImportFileError
-from segcore.core.json_input import decode_text, loads_strict, read_file_bytes
+from segcore.core.json_input import JsonLines, decode_text, loads_strict, read_file_bytes
 from segcore.core.naming import batch_key
 
 MAX_EXTRA_BYTES = 1024 * 1024  # other fields kept on one new batch
@@ -27,14 +27,21 @@ class BatchEntry:
     folder: str | None
     extra: dict = field(default_factory=dict)
     image_count: int | None = None
+    # Another source's folder for this batch, not used (batch_import.merge_sources says why)
+    folder_not_used: str | None = None
 
 
-def _where(index: int) -> str:
-    return f"item {index + 1}"
+def _where(index: int, lines: list[int] | None) -> str:
+    """Where the `index`th batch is: its line in a JSON Lines file (the one an editor shows,
+    blank lines counted), else its place in the list."""
+    return f"line {lines[index]}" if lines else f"item {index + 1}"
 
 
 def parse_batches_json(
-    text: str, source: str = "batches.json", base: Path | None = None
+    text: str,
+    source: str = "batches.json",
+    base: Path | None = None,
+    refuse_relative: bool = False,
 ) -> list[BatchEntry]:
     """Parse the plausible shapes of a batches file; raise ImportFileError saying where.
 
@@ -42,11 +49,14 @@ def parse_batches_json(
     (other keys are kept as extra fields); or an object holding such a list; or such names
     or objects one after another, one per line (JSON Lines, as `mongoexport` writes). A relative folder
     is stored under `base`, made absolute: a folder relative to wherever the import ran would
-    not be found by the app or a timer running elsewhere.
+    not be found by the app or a timer running elsewhere. With `refuse_relative` and no
+    `base` (a file uploaded through the app has no folder of its own), a relative folder is
+    refused, naming its line, rather than stored relative.
     """
     base = Path(os.path.abspath(base)) if base is not None else None
     # every oddity of the file is one ImportFileError; JSON Lines (mongoexport's default) too
     data = loads_strict(text, source, several=True)
+    lines = data.lines if isinstance(data, JsonLines) else None
     if isinstance(data, dict) and _is_one_batch(data):
         data = [data]  # JSON Lines of one line: one document exported by mongoexport
     if isinstance(data, dict):
@@ -71,16 +81,27 @@ def parse_batches_json(
     entries: list[BatchEntry] = []
     first_seen: dict[str, int] = {}
     for index, item in enumerate(data):
-        entry = _entry(item, index, source, base)
+        entry = _entry(item, _where(index, lines), source, base)
+        if refuse_relative and entry.folder and not os.path.isabs(entry.folder):
+            raise ImportFileError(
+                N_(
+                    "{source}: {where}: the folder '{folder}' is relative and there is no "
+                    "folder to take it under: give the data directory it is in, or write "
+                    "the folders in full"
+                ),
+                source=source,
+                where=_where(index, lines),
+                folder=entry.folder,
+            )
         # an empty id ("/", "."): no batch to repeat, refused on its own when imported
         for key in {entry.id, batch_key(entry.id)} - {""}:
             if key in first_seen:
                 raise ImportFileError(
                     N_("{source}: {where} repeats batch '{id}' (already at {first})"),
                     source=source,
-                    where=_where(index),
+                    where=_where(index, lines),
                     id=entry.id,
-                    first=_where(first_seen[key]),
+                    first=_where(first_seen[key], lines),
                 )
             first_seen[key] = index
         entries.append(entry)
@@ -95,7 +116,7 @@ def _is_one_batch(data: dict) -> bool:
     )
 
 
-def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEntry:
+def _entry(item: object, where: str, source: str, base: Path | None) -> BatchEntry:
     if isinstance(item, str):
         folder, batch_id, extra = item, None, {}
     elif isinstance(item, dict):
@@ -112,7 +133,7 @@ def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEnt
             raise ImportFileError(
                 N_("{source}: {where}: 'id' must be a string, found {kind} {value}"),
                 source=source,
-                where=_where(index),
+                where=where,
                 kind=type(batch_id).__name__,
                 value=repr(batch_id),
             )
@@ -120,7 +141,7 @@ def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEnt
             raise ImportFileError(
                 N_("{source}: {where}: 'folder' must be a string"),
                 source=source,
-                where=_where(index),
+                where=where,
             )  # NUL: never a path
     else:
         raise ImportFileError(
@@ -129,14 +150,14 @@ def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEnt
                 "'id'/'folder', found {kind}"
             ),
             source=source,
-            where=_where(index),
+            where=where,
             kind=type(item).__name__,
         )
     if extra and len(bson.encode(extra)) > MAX_EXTRA_BYTES:  # would fail the write halfway
         raise ImportFileError(
             N_("{source}: {where}: its other fields take more than {limit} KB"),
             source=source,
-            where=_where(index),
+            where=where,
             limit=MAX_EXTRA_BYTES // 1024,
         )
     folder = folder.strip() if folder else None
@@ -148,7 +169,7 @@ def _entry(item: object, index: int, source: str, base: Path | None) -> BatchEnt
             raise ImportFileError(
                 N_("{source}: {where} has neither 'id' nor 'folder'"),
                 source=source,
-                where=_where(index),
+                where=where,
             )
         batch_id = Path(folder.rstrip("/")).name
     batch_id = batch_id.strip()

@@ -70,6 +70,10 @@ def test_clean_name_drops_the_invisible_characters_a_paste_brings(typed, cleaned
         ("/home/x/american_project/batch_12", "batch_12"),
         ("folder_7", None),
         ("batches", None),
+        # typed with a Japanese or Chinese input method, or pasted from such a spreadsheet
+        ("\uff42\uff41\uff54\uff43\uff48\uff3f\uff17", "batch_7"),  # ｂａｔｃｈ＿７
+        ("batch_\uff17", "batch_7"),  # only the digit full-width
+        ("\uff22\uff21\uff34\uff23\uff28\u3000\uff10\uff17", "batch_7"),  # ＢＡＴＣＨ　０７
     ],
 )
 def test_canonical_batch_id(text, expected):
@@ -87,6 +91,7 @@ def test_canonical_batch_id(text, expected):
         ("batch_3_batch_003.zip", ["batch_3"]),
         ("final_masks.zip", []),
         ("", []),
+        ("masks_\uff42\uff41\uff54\uff43\uff48\uff3f\uff17.zip", ["batch_7"]),
     ],
 )
 def test_batch_ids_in(filename, expected):

@@ -453,3 +453,52 @@ def test_the_uploaders_help_says_in_spanish_what_its_english_button_and_limit_me
     assert uploader.help == (
         "Arrastra aquí un archivo JSON o haz clic en Upload (Subir): un archivo de hasta 200 MB."
     )
+
+
+def test_an_upload_with_relative_folders_and_no_data_directory_is_refused_by_its_line(
+    app_env, tmp_path
+):
+    """Probe 11: with the data-directory field empty, an uploaded file's `batch_1` and
+    `incoming/batch_2` were stored relative, which the app and the timers resolve against
+    their own working folder."""
+    listing = b'[{"id": "batch_1", "folder": "/srv/data/batch_1"},\n "incoming/batch_2"]'
+    at = page("settings").run()
+    at.file_uploader(key="import_upload").set_value(("batches.json", listing, "application/json"))
+    at.text_input(key="import_file").input("")
+    at.text_input(key="import_dir").input("")
+    at.button(key="import_preview_go").click().run()
+    assert not at.exception
+    assert at.error[0].value == (
+        "batches.json: item 2: the folder 'incoming/batch_2' is relative and there is no "
+        "folder to take it under: give the data directory it is in, or write the folders in "
+        "full"
+    )
+    assert at.session_state["import_preview"] is None
+    assert app_env.work.batches.count_documents({}) == 0
+    # given the data directory, the same file's folders are stored under it
+    (tmp_path / "incoming" / "batch_2").mkdir(parents=True)
+    at.text_input(key="import_dir").input(str(tmp_path))
+    at.button(key="import_preview_go").click().run()
+    at.button(key="import_confirm").click().run()
+    assert app_env.work.batches.find_one({"id": "batch_2"})["folder"] == str(
+        tmp_path / "incoming" / "batch_2"
+    )
+
+
+def test_the_preview_names_the_folder_used_of_two_the_sources_name(app_env, tmp_path):
+    """Probe 11: a file naming `batch_07` beside the folder `batch_7` stored the absent one
+    and flagged the batch missing, without a word."""
+    (tmp_path / "batch_7").mkdir()
+    at = page("settings").run()
+    at.file_uploader(key="import_upload").set_value(("b.json", b'["batch_07"]', "application/json"))
+    at.text_input(key="import_file").input("")
+    at.text_input(key="import_dir").input(str(tmp_path))
+    at.button(key="import_preview_go").click().run()
+    assert not at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert (shown["New"], shown["Flagged folder missing"]) == ("1", "0")
+    real = tmp_path.resolve()
+    assert (
+        f"1 batch has two folders in the sources; the one used: batch_07 at "
+        f"'{real / 'batch_7'}' ('{tmp_path / 'batch_07'}' is not on disk)."
+    ) in [w.value.replace("\\", "") for w in at.warning]  # shown as literal text

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from segcore.core.errors import ImportFileError
-from segcore.work import batch_import, batches, batches_file
+from segcore.work import batch_import, batches, batches_file, import_merge
 from segcore.work.batch_import import import_batches, import_from_sources
 from segcore.work.batches_file import BatchEntry, parse_batches_json
 
@@ -133,13 +133,20 @@ def test_file_and_scan_merge_and_folder_updates(db, tmp_path):
     )
     result = import_from_sources(db, listing, tmp_path, "me")
     assert result.added == 3
-    assert db.batches.find_one({"id": "batch_1"})["folder"] == "/old/place/batch_1"
-    listing.write_text(json.dumps([{"id": "batch_1", "folder": "/new/place/batch_1"}]))
+    # the file's folder is not on disk, the scanned one is: that one, and said
+    assert db.batches.find_one({"id": "batch_1"})["folder"] == str(tmp_path / "batch_1")
+    assert result.other_folders == {
+        "batch_1": {
+            "folder": str(tmp_path / "batch_1"),
+            "not_used": "/old/place/batch_1",
+            "on_disk": False,
+        }
+    }
+    moved = tmp_path / "new" / "place" / "batch_1"
+    moved.mkdir(parents=True)
+    listing.write_text(json.dumps([{"id": "batch_1", "folder": str(moved)}]))
     result = import_from_sources(db, listing, None, "me")
-    assert (
-        result.updated == 1
-        and db.batches.find_one({"id": "batch_1"})["folder"] == "/new/place/batch_1"
-    )
+    assert result.updated == 1 and db.batches.find_one({"id": "batch_1"})["folder"] == str(moved)
 
 
 def test_disappeared_folders_are_flagged_not_deleted(db, tmp_path):
@@ -407,8 +414,8 @@ def test_folders_naming_one_batch_keep_the_exact_name_and_say_so(tmp_path):
         ("batch_8", str(tmp_path / "batch_8")),
     ]
     assert same == [
-        batch_import.SameBatch("batch_5", "batch_5", ("batch_05", "batch_5_redo")),
-        batch_import.SameBatch("batch_7", None, ("batch_007", "batch_07")),
+        import_merge.SameBatch("batch_5", "batch_5", ("batch_05", "batch_5_redo")),
+        import_merge.SameBatch("batch_7", None, ("batch_007", "batch_07")),
     ]
 
 
@@ -468,7 +475,7 @@ def test_batches_naming_one_folder_are_never_imported_silently(tmp_path, items, 
     listing = tmp_path / "b.json"
     listing.write_text(json.dumps(items))
     shared = []
-    entries = batch_import.merge_sources(
+    entries = import_merge.merge_sources(
         batches_file.read_batches_file(listing, base=tmp_path), shared=shared
     )
     assert [e.id for e in entries] == kept
@@ -557,3 +564,64 @@ def test_an_import_never_moves_a_batch_from_its_folder_to_one_not_on_disk(db, ru
         "batch_1": {"kept": str(data / "batch_1"), "not_on_disk": str(elsewhere / "batch_01")},
         "batch_2": {"kept": str(data / "batch_2"), "not_on_disk": str(elsewhere / "Batch_2")},
     }
+
+
+def test_a_file_spelling_a_folder_another_way_uses_the_folder_on_disk_and_says_so(
+    db, run_cli, tmp_path
+):
+    """Probe 11: `["batch_07"]` (the spreadsheet's zero-padded spelling) beside the folder
+    `batch_7` stored the absent `batch_07`, flagged missing for good, without a word."""
+    data = tmp_path / "data"
+    _folders(data, [7])
+    (data / "batch_7" / "img_001.png").write_bytes(b"x")
+    listing = tmp_path / "batches.json"
+    listing.write_text('["batch_07"]')
+    for _ in range(2):  # and again: the same answer, nothing flagged
+        out = run_cli("import", "--file", str(listing), "--data-dir", str(data))
+        assert out.returncode == 1, out.stderr  # the file's folder was not the one used
+        assert "0 flagged as missing" in out.stdout
+        assert (
+            f"chose: 'batch_07' at '{data / 'batch_7'}', on disk: '{data / 'batch_07'}', also "
+            "named for it, is not a folder on disk"
+        ) in out.stderr
+    assert list(db.batches.find({}, {"_id": 0, "id": 1, "folder": 1, "folder_missing": 1})) == [
+        {"id": "batch_07", "folder": str(data / "batch_7")}
+    ]
+
+
+def test_count_images_counts_the_folder_stored_and_names_the_other(db, run_cli, tmp_path):
+    """Probe 11: a file naming batch_7's folder elsewhere (1 image) while DATA_DIRECTORY holds
+    another batch_7 (2 images): the batch was stored with the file's folder and the scanned
+    folder's count, and the choice was made without a word."""
+    data, other = tmp_path / "data", tmp_path / "other"
+    _folders(data, [7], images=2)
+    _folders(other, [7], images=1)
+    listing = tmp_path / "batches.json"
+    listing.write_text(json.dumps([{"id": "batch_7", "folder": str(other / "batch_7")}]))
+    out = run_cli("import", "--file", str(listing), "--data-dir", str(data), "--count-images")
+    assert out.returncode == 1
+    assert (
+        f"chose: 'batch_7' at '{other / 'batch_7'}', on disk: '{data / 'batch_7'}' names it "
+        "too and is not used"
+    ) in out.stderr
+    stored = db.batches.find_one({"id": "batch_7"})
+    assert (stored["folder"], stored["image_count"]) == (str(other / "batch_7"), 1)
+
+
+def test_a_batch_kept_in_another_machines_folder_is_found_where_the_import_found_it(db, tmp_path):
+    """Probe 11: `batch_7` stored at the old server's `.../batch_007`: the import found it as
+    DATA_DIRECTORY/batch_007, the mask check only looked for DATA_DIRECTORY/batch_7 and said
+    the folder could not be read, so the batch could never be delivered."""
+    from segcore.images.batch_images import batch_folder
+
+    data = tmp_path / "data"
+    (data / "batch_007").mkdir(parents=True)
+    doc = {"id": "batch_7", "folder": "/home/old/american_project/batch_007"}
+    assert batch_import.folder_checker(data)(doc) is True
+    assert batch_folder(doc, data) == data / "batch_007"
+    # with the scan, the folder on disk is the one stored
+    listing = tmp_path / "batches.json"
+    listing.write_text(json.dumps([doc]))
+    result = import_from_sources(db, listing, data, "me")
+    assert result.flagged_missing == []
+    assert db.batches.find_one({"id": "batch_7"})["folder"] == str((data / "batch_007").resolve())

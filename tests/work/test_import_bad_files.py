@@ -136,11 +136,34 @@ def test_a_mongoexport_file_is_imported_without_its_delivery(run_cli, db, tmp_pa
     "text, words",
     [
         ('{"id": "batch_1"}\n{"id": "batch_2",}\n', "invalid JSON at line 2, column"),
-        ('{"id": "batch_1"}\n{"id": "batch_1"}\n', "item 2 repeats batch 'batch_1'"),
+        (
+            '{"id": "batch_1"}\n{"id": "batch_1"}\n',
+            "line 2 repeats batch 'batch_1' (already at line 1)",
+        ),
         ('{"id": "batch_1"}\n{"id": NaN}\n', "NaN is not a JSON number"),
+        # Probe 11: blank lines made "item 5000" of the document on line 5003
+        ('\n{"id": "batch_1"}\n\n\n{"id": 5000}\n', "b.json: line 5: 'id' must be a string"),
+        (
+            '{"id": "batch_1"}\r\n\r\n{"id": "batch_001"}\r\n',
+            "line 3 repeats batch 'batch_001' (already at line 1)",
+        ),
+        ('{\n  "id": "batch_1"\n}\n{\n  "id": 2\n}\n', "line 4: 'id' must be a string"),  # --pretty
+        ('"batch_1"\n\n7\n', "line 3 must be a folder name"),
     ],
 )
 def test_a_bad_line_of_json_lines_is_named(text, words):
     with pytest.raises(ImportFileError) as exc:
         parse_batches_json(text, source="b.json")
     assert words in str(exc.value)
+
+
+def test_the_command_line_names_the_line_of_a_bad_document(run_cli, db, tmp_path):
+    """Probe 11: in a long JSON Lines export with blank lines near the top, the message named
+    the document's place ("item 5000") and the user opened the wrong line."""
+    lines = ["", '{"id": "batch_1"}', "", ""] + [f'{{"id": "batch_{n}"}}' for n in range(2, 200)]
+    lines[150] = '{"id": 5000}'
+    (tmp_path / "batches.json").write_text("\n".join(lines) + "\n")
+    out = run_cli("import", "--file", str(tmp_path / "batches.json"))
+    assert out.returncode != 0
+    assert "batches.json: line 151: 'id' must be a string, found int 5000" in out.stderr
+    assert db.batches.count_documents({}) == 0

@@ -7,8 +7,9 @@ import pytest
 
 from segcore.core.naming import unsafe_id_reason
 from segcore.store.history import list_history
-from segcore.work.batch_import import import_batches, merge_sources, plan_import
+from segcore.work.batch_import import import_batches, plan_import
 from segcore.work.batches_file import BatchEntry
+from segcore.work.import_merge import merge_sources
 
 
 @pytest.mark.parametrize(
@@ -123,6 +124,32 @@ def test_a_folder_without_a_name_or_the_id_dot_is_refused(db, run_cli, tmp_path)
 
 
 NFC, NFD = "h\u00edgado_01", "hi\u0301gado_01"  # one id, as typed and as a Mac names it
+
+
+FULL_WIDTH_7 = "\uff42\uff41\uff54\uff43\uff48\uff3f\uff17"  # ｂａｔｃｈ＿７, typed with an IME
+
+
+def test_a_full_width_id_is_the_stored_batch_not_a_second_one(db, run_cli, tmp_path):
+    """Probe 11: `ｂａｔｃｈ＿７` from a Japanese spreadsheet became a second batch beside
+    batch_7, without a number and flagged missing."""
+    (tmp_path / "data" / "batch_7").mkdir(parents=True)
+    assert run_cli("import", "--data-dir", str(tmp_path / "data")).returncode == 0
+    (tmp_path / "b.json").write_text(json.dumps([{"id": FULL_WIDTH_7}]), encoding="utf-8")
+    out = run_cli(
+        "import", "--file", str(tmp_path / "b.json"), "--data-dir", str(tmp_path / "data")
+    )
+    assert out.returncode == 0, out.stderr
+    assert "0 added" in out.stdout and "0 flagged as missing" in out.stdout
+    assert [(d["id"], d["number"]) for d in db.batches.find()] == [("batch_7", 7)]
+
+
+def test_a_full_width_id_beside_its_ascii_spelling_in_one_file_is_a_repeat():
+    from segcore.core.errors import ImportFileError
+    from segcore.work.batches_file import parse_batches_json
+
+    with pytest.raises(ImportFileError) as exc:
+        parse_batches_json(json.dumps(["batch_1", "\uff42\uff41\uff54\uff43\uff48\uff3f\uff11"]))
+    assert "item 2 repeats batch" in str(exc.value)
 
 
 def test_an_id_in_another_unicode_form_is_the_stored_batch_and_said(db, run_cli, tmp_path):

@@ -19,7 +19,7 @@ from segcore.core.errors import ImportFileError
 from segcore.core.json_input import decode_text
 from segcore.core.naming import cut
 from segcore.store.connection import Databases
-from segcore.work import batch_import, batches_file
+from segcore.work import batch_import, batches_file, import_merge
 from ui.app.actions import flash, run_write, show_error
 from ui.app.connection import indexing
 from ui.app.i18n import N_, _, format_number, ngettext
@@ -48,7 +48,7 @@ def read_sources(
     typed_dir: str,
     count_images: bool,
     progress,
-    same_batch: list[batch_import.SameBatch] | None = None,
+    same_batch: list[import_merge.SameBatch] | None = None,
     default_file: Path | None = None,
 ) -> tuple[list[batches_file.BatchEntry], Path | None]:
     """The entries of every source given, and the data directory; errors name what was typed.
@@ -64,7 +64,11 @@ def read_sources(
     sources = []
     if uploaded is not None:
         text = decode_text(uploaded.getvalue(), uploaded.name)  # invalid UTF-8 is named
-        sources.append(batches_file.parse_batches_json(text, source=uploaded.name, base=directory))
+        sources.append(  # an upload has no folder of its own to take relative folders under
+            batches_file.parse_batches_json(
+                text, source=uploaded.name, base=directory, refuse_relative=True
+            )
+        )
     if typed_file.strip() and not missing_default(typed_file, default_file):
         path = Path(typed_file.strip()).expanduser()
         if not path.exists() and not path.is_symlink():
@@ -86,7 +90,9 @@ def read_sources(
                 "batches file or a data directory on the server."
             )
         )
-    merged = batch_import.merge_sources(*sources, set_aside=same_batch or (), shared=same_batch)
+    merged = import_merge.merge_sources(*sources, set_aside=same_batch or (), shared=same_batch)
+    if count_images:
+        merged = batch_import.count_listed_images(merged)
     return merged, directory
 
 
@@ -105,7 +111,7 @@ def prepare(
 ) -> None:
     """Read the sources and keep what an import would do; a problem replaces the progress bar."""
     bar = slot.progress(0.0, text=_("Reading the batch list…"))
-    same_batch: list[batch_import.SameBatch] = []
+    same_batch: list[import_merge.SameBatch] = []
     try:
         entries, directory = read_sources(
             uploaded,
@@ -136,7 +142,7 @@ def prepare(
     }
 
 
-def same_batch_lines(groups: list[batch_import.SameBatch]) -> list[str]:
+def same_batch_lines(groups: list[import_merge.SameBatch]) -> list[str]:
     """One sentence per batch whose folders the scan set aside, and per folder that several
     batches name, in the session's language."""
     return [
@@ -158,7 +164,7 @@ def same_batch_lines(groups: list[batch_import.SameBatch]) -> list[str]:
     ]
 
 
-def _shared_folder_line(group: batch_import.SameBatch) -> str:
+def _shared_folder_line(group: import_merge.SameBatch) -> str:
     """What is said of batches that name one folder on disk (a link `batch_7 -> batch_1`)."""
     if group.kept:
         return ngettext(
@@ -234,6 +240,29 @@ def kept_folders_warning(kept: dict[str, dict]) -> str:
     ).format(count=format_number(len(kept)), batches=named)
 
 
+def other_folders_warning(other: dict[str, dict]) -> str:
+    """What the preview and the summary say of the batches for which the sources named two
+    folders: the one used, the other and why it is not (not on disk, or the batches file's
+    folder comes first); "" for none."""
+    if not other:
+        return ""
+
+    def say(batch_id: str, folders: dict) -> str:
+        used = literal(repr(cut(folders["folder"], 200)))
+        not_used = literal(repr(cut(folders["not_used"], 200)))
+        return (
+            _("{batch} at {folder} ({other} names it too)")
+            if folders["on_disk"]
+            else _("{batch} at {folder} ({other} is not on disk)")
+        ).format(batch=literal(cut(batch_id)), folder=used, other=not_used)
+
+    return ngettext(
+        "{count} batch has two folders in the sources; the one used: {batches}.",
+        "{count} batches have two folders in the sources; the ones used: {batches}.",
+        len(other),
+    ).format(count=format_number(len(other)), batches=_first_few(other, "; ", say))
+
+
 def same_text_note(same_text: dict[str, str]) -> str:
     """What the preview says of ids that are a stored batch's id in another Unicode form (a
     name copied from a Mac): they look alike, so which batch each one is, with its code."""
@@ -254,6 +283,8 @@ def _imported(result: batch_import.ImportResult, same_batch=()) -> str:
     st.session_state[IMPORT_RESULT] = asdict(result)
     if kept := kept_folders_warning(result.kept_folders):  # asked for and not done: not green
         flash("warning", kept)
+    if other := other_folders_warning(result.other_folders):  # chosen: said, as in the preview
+        flash("warning", other)
     refused = "".join(
         " "
         + _("Refused (not a folder name): {id}: {why}.").format(
@@ -332,6 +363,8 @@ def confirm(databases: Databases) -> None:
             st.warning(line)
         if kept := kept_folders_warning(preview["plan"].get("kept_folders") or {}):
             st.warning(kept)
+        if other := other_folders_warning(preview["plan"].get("other_folders") or {}):
+            st.warning(other)
         if same_text := preview["plan"].get("same_text"):
             st.caption(same_text_note(same_text))
         if not preview["directory"]:
