@@ -47,6 +47,20 @@ def parse_date(value: object) -> date | None:
     return None
 
 
+def stored_wall_clock(value: object) -> datetime | None:
+    """A legacy time stored as text ("2025-09-20 10:15:00", "20/09/2025") as the wall-clock
+    time it reads, without tzinfo: shown as stored, never shifted as if it were UTC. None
+    for anything else, a datetime included (those go through `to_office`)."""
+    day = parse_date(value) if isinstance(value, str) else None
+    if day is None:
+        return None
+    clock = _DATE_AND_TIME.fullmatch(value.strip())["clock"]
+    hours = re.match(r"(\d+):(\d+)(?::(\d+))?", clock) if clock else None
+    if hours is None:
+        return datetime(day.year, day.month, day.day)
+    return datetime(day.year, day.month, day.day, *(int(h or 0) for h in hours.groups()))
+
+
 def date_string(value: object) -> str | None:
     """A due date in the stored "YYYY-MM-DD" form, or None for an empty value.
 

@@ -101,12 +101,19 @@ class PersonPace:
     open: int = 0
     delivered_7: int = 0
     delivered_28: int = 0
-    pace: float = 0.0  # batches per working day over the window
+    pace: float = 0.0  # batches per working day over the window, to 3 decimals as shown
+    exact_pace: float = 0.0  # the same unrounded: 1/3 a day reaches a third batch on day 3
     last_delivery: date | None = None
     days_since: int | None = None
     projected_finish: date | None = None
     stalled: bool = False
     queue: list[str] = field(default_factory=list)  # open batch ids, most urgent first
+
+    @property
+    def working_pace(self) -> float:
+        """The pace projections use: unrounded when known (a third a day shown as 0.333
+        would finish a third batch a day late)."""
+        return self.exact_pace or self.pace
 
 
 @dataclass
@@ -349,12 +356,14 @@ def person_figures(
     # delivered before the recorded joining (a team list written later) counts from its day.
     began = min([joined, *in_window]) if joined and joined <= today else window_start
     start = max(window_start, began)
-    person.pace = round(len(in_window) / max(1, working_days(start, today)), 3)
+    pace = len(in_window) / max(1, working_days(start, today))
+    person.pace = round(pace, 3)  # as shown and stored; the projections use the exact pace
+    person.exact_pace = pace
     past = [d for d in delivered if d <= today]
     person.last_delivery = max(past) if past else None
     if person.last_delivery:
         person.days_since = (today - person.last_delivery).days
-    person.projected_finish = reach_day(today, len(queue), person.pace) if queue else None
+    person.projected_finish = reach_day(today, len(queue), pace) if queue else None
     # Stalled: nothing delivered for stall_days, counting from joining for someone new. The
     # joining is the pace's: work delivered in the window before the recorded joining (a team
     # list written later) counts from its day, so a record newer than the work hides no stall.
@@ -369,7 +378,7 @@ def person_figures(
 def risk_of(row: dict, position: int, person: PersonPace, today: date) -> RiskyBatch | None:
     """Whether the batch at `position` in `person`'s queue is at risk, and why."""
     due = row.get("due_date")
-    projected = reach_day(today, position, person.pace)
+    projected = reach_day(today, position, person.working_pace)
     if not person.on_team:
         reason = _reason(LEFT_TEAM, name=shown_name(person.name))
     elif due is None:
@@ -491,7 +500,7 @@ def suggest_moves(
     # Candidates in a heap by the day they would finish one more batch: each move costs a
     # logarithm, not a pass over the team (tens of thousands of at-risk batches are possible).
     heap = [
-        (reach_day(today, p.open + 1, p.pace), p.open, person_key(p.name), p.name)
+        (reach_day(today, p.open + 1, p.working_pace), p.open, person_key(p.name), p.name)
         for p in people
         if p.on_team and not p.stalled and p.pace > 0
     ]
@@ -527,7 +536,8 @@ def suggest_moves(
             )
             left[risky.assignee] -= 1
             heapq.heappush(
-                heap, (reach_day(today, load + 2, by_name[target].pace), load + 1, key, target)
+                heap,
+                (reach_day(today, load + 2, by_name[target].working_pace), load + 1, key, target),
             )
         if skipped:
             heapq.heappush(heap, skipped)

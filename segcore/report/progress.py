@@ -16,7 +16,7 @@ from segcore.core.naming import person_key
 from segcore.core.timefmt import parse_date, to_office
 from segcore.report.pace import delivery_day
 from segcore.report.stats import Summary, summary_from_counts
-from segcore.work.batches import UNASSIGNED
+from segcore.work.batches import UNASSIGNED, same_status
 from segcore.work.delivery import (
     CONTENT_FIELD,
     DELIVERED_BY,
@@ -81,7 +81,7 @@ def filter_rows(
             return False
         if assignee and assignee != UNASSIGNED and not same_person(row["assignee"], assignee):
             return False
-        return not status or row["status"] == status
+        return not status or same_status(row["status"], status)
 
     return [row for row in rows if keep(row)]
 
@@ -179,7 +179,8 @@ def top_people(
     if not rest:
         return top, None
     others = {
-        "segmentador": f"{len(rest)} others",
+        "segmentador": f"{len(rest)} others",  # the UI words it: `rest` says how many
+        "rest": len(rest),
         "on_team": True,
         "last_upload": None,
         **{

@@ -18,6 +18,19 @@ from segcore.work.delivery import (
 from segcore.work.holders import holder
 
 
+def share(part: int, total: int) -> float:
+    """Percent to one decimal that never reads 100.0 while something is missing, nor 0.0
+    when something is there: 1,999 of 2,000 is 99.9, not the 100.0 rounding gives."""
+    if not total:
+        return 0.0
+    percent = round(100.0 * part / total, 1)
+    if part < total:
+        percent = min(percent, 99.9)
+    if part > 0:
+        percent = max(percent, 0.1)
+    return percent
+
+
 @dataclass(frozen=True)
 class Summary:
     total: int
@@ -29,7 +42,7 @@ class Summary:
     @property
     def percent_with_masks(self) -> float:
         """Share of batches with masks. Not "done": `done` is a status a coordinator sets."""
-        return round(100.0 * self.with_masks / self.total, 1) if self.total else 0.0
+        return share(self.with_masks, self.total)
 
     @property
     def without_masks(self) -> int:
@@ -41,7 +54,7 @@ class Summary:
     @property
     def percent_delivered(self) -> float:
         """Share of batches delivered, usable."""
-        return round(100.0 * self.delivered / self.total, 1) if self.total else 0.0
+        return share(self.delivered, self.total)
 
     def as_dict(self) -> dict:
         return {

@@ -31,7 +31,7 @@ from segcore.sync.index.index_entry import EPOCH, NO_DATE, US, date_order, known
 from segcore.sync.index.sync_index import SyncIndex, each_upload, keys_holding, read_index
 from segcore.sync.index.sync_plan import batch_key
 from segcore.sync.records.sync_state import SyncState
-from segcore.work.batches import UNASSIGNED
+from segcore.work.batches import UNASSIGNED, same_status
 from segcore.work.holders import holder, same_person
 
 STATS_DOC = "upload_stats"
@@ -400,14 +400,14 @@ def count_in(doc: dict, owner: str | None = None, status: str | None = None) -> 
     if owner is None and status is None:
         return int(doc.get("total", 0))
     if owner is None:
-        return sum(n for s, n in doc.get("statuses", []) if s == status)
+        return sum(n for s, n in doc.get("statuses", []) if same_status(s, status))
 
     def owned(stored: str | None) -> bool:
         return stored is None if owner == UNASSIGNED else same_person(stored, owner)
 
     if status is None:
         return sum(n for o, n in doc.get("owners", []) if owned(o))
-    return sum(n for o, s, n in doc.get("pairs", []) if owned(o) and s == status)
+    return sum(n for o, s, n in doc.get("pairs", []) if owned(o) and same_status(s, status))
 
 
 def uploads_per_day(

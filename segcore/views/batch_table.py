@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone, tzinfo
 
 from pymongo.database import Database
 
-from segcore.core.timefmt import office_naive, parse_date, to_office
+from segcore.core.timefmt import office_naive, parse_date, stored_wall_clock, to_office
 from segcore.work.batches import (
     COLLECTION,
     TABLE_PROJECTION,
@@ -69,7 +69,8 @@ def table_row(doc: dict, zone: tzinfo | None = timezone.utc) -> dict:
         "mask_state": _text(doc["mask_check"].get("state"))
         if isinstance(doc.get("mask_check"), dict)
         else None,
-        "latest_upload": office_naive(latest, zone),
+        # another tool's time stored as text is shown as it reads (the Team page does too)
+        "latest_upload": office_naive(latest, zone) or stored_wall_clock(latest),
     }
 
 
@@ -201,7 +202,10 @@ def export_rows(db: Database, query: BatchQuery, zone: tzinfo | None = timezone.
         if query.only is not None and str(doc.get("id")) not in query.only:
             continue
         row = table_row(doc)
-        row["latest_upload"] = to_office(row["latest_upload"], zone)
+        # a stored time with its office offset; another tool's text time as it reads
+        info = doc.get("training_metrics_info")
+        latest = info.get("latest_upload") if isinstance(info, dict) else None
+        row["latest_upload"] = to_office(latest, zone) or stored_wall_clock(latest)
         stored = row.pop("due_date_stored")
         if stored is not None:  # the export keeps the stored value, unreadable or not
             row["due_date"] = stored

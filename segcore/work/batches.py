@@ -98,6 +98,12 @@ RETIRED_INDEXES = ("status_number", "latest_upload", "number_1")
 UNNUMBERED = 10**12
 
 
+def same_status(stored, wanted: str) -> bool:
+    """A stored status matches a filter's choice as the filter names it: another tool's
+    legacy code stored as the number 2 is offered, and matched, as "2"."""
+    return stored is not None and (stored == wanted or str(stored) == wanted)
+
+
 def ensure_indexes(db: Database) -> None:
     """Create the named indexes (idempotent: an existing one costs a round trip)."""
     collection = db[COLLECTION]

@@ -17,7 +17,7 @@ from babel import dates
 
 from segcore.core.naming import shown_name
 from segcore.work.batches import UNASSIGNED
-from ui.app.i18n import _, babel_locale
+from ui.app.i18n import _, babel_locale, ngettext
 from ui.app.labels import off_team, special
 
 MASKS, PENDING, ACCENT = "#2e7d32", "#f9a825", "#1565c0"
@@ -97,7 +97,9 @@ def per_segmentador(
     marked as the filters mark them: `former` are those who left it."""
     shown = people + ([others] if others else [])
     names = [
-        shown_name(p["segmentador"])
+        ngettext("{count} other", "{count} others", p["rest"]).format(count=p["rest"])
+        if "rest" in p
+        else shown_name(p["segmentador"])
         if p["on_team"]
         else off_team(shown_name(p["segmentador"]), p["segmentador"] in former)
         for p in shown
