@@ -81,6 +81,7 @@ def test_the_summed_bar_of_the_people_chart_is_worded_in_the_pages_language():
             "delivered": 0,
             "open": 2,
             "without_masks": 2,
+            "uploaded_unusable": 0,
             "last_upload": None,
         }
         for n in range(23)
