@@ -165,6 +165,26 @@ def test_every_stream_of_a_multi_stream_tar_is_checked(lab, upload, tmp_path, co
     assert said(row) == {"img_5_mask.png": "img_5_mask.png: empty"}
 
 
+@pytest.mark.parametrize(
+    "options, ending, trailer",
+    [
+        ("-czf", "tar.gz", b"JUNK appended by the upload tool\n"),
+        ("-cJf", "tar.xz", bytes(4096)),  # xz's Stream Padding
+        ("-cjf", "tar.bz2", b"signed\n"),
+    ],
+)
+def test_a_compressed_tar_with_data_after_it_has_its_masks_opened(
+    lab, upload, tmp_path, options, ending, trailer
+):
+    lab.images("case_1", "case_2")
+    png(lab.masks / "case_1_mask.png", np.zeros((SIDE, SIDE)))
+    png(lab.masks / "case_2_mask.png", square())
+    data = archive_with("tar", lab.masks, tmp_path / f"m.{ending}", options) + trailer
+    row = checked(lab, upload, f"batch_1.{ending}", data)
+    assert (row["checked"], row["problems"]) == (2, 1) and not row["notes"]
+    assert said(row) == {"case_1_mask.png": "case_1_mask.png: empty"}
+
+
 def test_accented_names_in_an_info_zip_zip_are_checked(lab, upload, tmp_path):
     lab.images("hígado_001", "bazo_001")
     png(lab.masks / "hígado_001_mask.png", np.zeros((SIDE, SIDE)))
