@@ -83,7 +83,7 @@ class BatchedStream(ChunkStream):
 
 AHEAD_BYTES = 4 << 20  # decompressed bytes held ahead of the reader (one record's may be more)
 PIECE = 256 * 1024
-CORRUPT = (EOFError, OSError, lzma.LZMAError, zlib.error)  # tarfile: "invalid compressed data"
+CORRUPT = (OSError, lzma.LZMAError, zlib.error)  # archive_tar.CompressedDataError among them
 
 
 class StreamDamaged(tarfile.ReadError):
@@ -114,9 +114,8 @@ class ReadAhead(io.RawIOBase):
     """A tar stream's decompressed bytes, decompressed in a thread of its own up to
     AHEAD_BYTES ahead of the reader: the archive is undone on one core while its masks
     are decoded on the other (the decompressors and Pillow let go of the interpreter lock).
-    What the stream raises reaches the reader where it occurs, in `tarfile`'s words: corrupt
-    data, or a stream cut short, is "invalid compressed data" once the pieces before it are
-    read."""
+    What the stream raises reaches the reader where it occurs: corrupt data, or a stream cut
+    short, is StreamDamaged once the pieces before it are read."""
 
     def __init__(self, stream):
         super().__init__()
