@@ -478,6 +478,18 @@ def test_no_text_is_marked_inside_an_f_string():
             "not an image mask: values of type complex128 that no mask holds",
             "no es una máscara de imagen: valores de tipo complex128, que ninguna máscara contiene",
         ),
+        (
+            "damaged member: its data does not match its checksum",
+            "miembro dañado: sus datos no coinciden con su suma de comprobación",
+        ),
+        (
+            "not a readable 7z archive (damaged member: its compressed data is corrupt)",
+            "archivo 7z no legible (miembro dañado: sus datos comprimidos están corruptos)",
+        ),
+        (
+            "not a readable tar archive: its compressed data is corrupt",
+            "no es un archivo tar legible: sus datos comprimidos están dañados",
+        ),
         ("a reason of a library's own", "a reason of a library's own"),
     ],
 )

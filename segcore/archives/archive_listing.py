@@ -81,8 +81,10 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # 10: a zip's end record is the one whose comment ends the file (a comment may hold its
 # signature), an upload of 0 bytes is "an empty file" whatever its name, and a zip or 7z
 # compressed again (`x.zip.gz`) is named so; 11: in an upload naming one batch, a mask under
-# another batch's folder (`batch_14/` in batch_13.zip) is no mask of it, an other file
-VERSION = 11
+# another batch's folder (`batch_14/` in batch_13.zip) is no mask of it, an other file;
+# 12: data after a compressed tar's last whole stream (an upload tool's trailer, xz's null
+# Stream Padding) is ignored, as gzip, xz and bsdtar ignore it, where 11 refused the upload
+VERSION = 12
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = N_("{name} (0 bytes)")  # how a 0-byte mask member is listed among other files

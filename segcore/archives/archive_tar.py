@@ -1,7 +1,9 @@
 """A tar's members streamed once, plain or compressed, with a digest of each file's data.
 
-- Compression is detected from the first bytes and undone by the standard library's readers,
-  which raise when the compressed stream ends before its end marker; the tar must also end with
+- Compression (gzip, bzip2, xz) is detected from the first bytes and undone as GNU gzip,
+  bzip2 and xz undo it (`_Streams`): every stream of a multi-stream file, null padding after a
+  stream skipped, other data after the last one ignored; a stream that ends before its end
+  marker, or whose data or checksum is corrupt, is *unreadable*. The tar must also end with
   its end-of-archive block: a stream cut between two members is *unreadable*, never a smaller
   complete archive.
 - Hard-link members are files under their own names (GNU tar stores a second identical file as
@@ -14,7 +16,6 @@
 from __future__ import annotations
 
 import bz2
-import gzip
 import hashlib
 import io
 import lzma
@@ -28,14 +29,11 @@ MAX_MEMBERS = 200_000
 BLOCK = tarfile.BLOCKSIZE
 WINDOW = 4 * tarfile.RECORDSIZE  # decompressed bytes kept to find the end-of-archive block
 PIECE = 1024 * 1024
-DECOMPRESSORS = (
-    (b"\x1f\x8b", lambda f: gzip.GzipFile(fileobj=f, mode="rb")),
-    (b"BZh", bz2.BZ2File),
-    (b"\xfd7zXZ\x00", lzma.LZMAFile),
-)
+GZIP, BZIP2, XZ = b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"
 _ERRORS = (tarfile.TarError, lzma.LZMAError, zlib.error, OSError, ValueError)
 TAR_ERRORS = (*_ERRORS, EOFError)  # what reading any tar may raise
 TRUNCATED = N_("truncated archive: the compressed stream ends before the end of the archive")
+CORRUPT = N_("not a readable tar archive: its compressed data is corrupt")
 NO_END = N_("truncated archive: it ends before its end-of-archive marker")
 
 
@@ -83,16 +81,108 @@ class _Budgeted(io.RawIOBase):
             pass
 
 
+class CompressedDataError(OSError):
+    """A compressed stream's data is corrupt: its decompressor refused it, or its checksum does
+    not match."""
+
+
+_STREAM_READERS = {
+    GZIP: lambda: zlib.decompressobj(16 + zlib.MAX_WBITS),  # the gzip header and trailer too
+    BZIP2: bz2.BZ2Decompressor,
+    XZ: lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ),
+}
+
+
+class _Streams(io.RawIOBase):
+    """The data of one or more compressed streams in a row, undone as GNU gzip, bzip2 and xz
+    undo them: each stream must reach its end marker (EOFError when the file ends first) and
+    pass its checksum (CompressedDataError). After a stream, null bytes are padding (xz's
+    Stream Padding, a block writer's fill) and a stream of the same format is the next one
+    (pigz, pbzip2 and lbzip2 write one per block; `cat a.gz b.gz`); anything else is data
+    appended by an upload or signing tool, ignored, as gzip and bzip2 ignore it and as bsdtar
+    never reads past the tar's end. (Python's own readers refuse such a gzip, and take xz's
+    padding for a stream cut short.)"""
+
+    def __init__(self, source, magic: bytes):
+        self._source, self._magic, self._new = source, magic, _STREAM_READERS[magic]
+        self._decompressor = self._new()
+        self._input = b""
+        self._limited = False  # the last output filled the size asked: more may be pending
+        self._ended = False
+        self._later = False  # the stream under way follows another: its start may be no stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        while not self._ended and len(view):
+            decompressor = self._decompressor
+            if decompressor is None:
+                self._ended = not self._next_stream()
+                continue
+            if decompressor.eof:
+                self._input = decompressor.unused_data + self._input
+                self._decompressor = None
+                continue
+            if not self._input and self._wants_input(decompressor):
+                self._input = self._source.read(PIECE)
+                if not self._input:
+                    raise EOFError("the compressed stream ends before its end marker")
+            data = self._decompress(decompressor, len(view))
+            if data is None:  # data after the last stream that only starts like one
+                self._ended = True
+            elif data:
+                view[: len(data)] = data
+                return len(data)
+        return 0
+
+    def _wants_input(self, decompressor) -> bool:
+        if hasattr(decompressor, "needs_input"):  # bz2, lzma: they keep their input
+            return decompressor.needs_input
+        return not self._limited  # zlib: its input left over is `unconsumed_tail`
+
+    def _decompress(self, decompressor, size: int) -> bytes | None:
+        """The next bytes decompressed (b"" when more input is needed); None when a stream
+        after the first is refused at its very start: appended data that begins with the
+        format's two or three signature bytes (bsdtar reads such a file whole)."""
+        try:
+            data = decompressor.decompress(self._input, size)
+        except (zlib.error, lzma.LZMAError, OSError, EOFError) as exc:
+            if self._later:
+                return None
+            raise CompressedDataError(str(exc)) from exc
+        self._later = False
+        self._input = getattr(decompressor, "unconsumed_tail", b"")
+        self._limited = len(data) == size
+        return data
+
+    def _next_stream(self) -> bool:
+        """Start the next stream, past any null padding; False at the end of the file or
+        before data that is no stream of this format."""
+        while True:
+            self._input = self._input.lstrip(b"\0")
+            if len(self._input) >= len(self._magic):
+                if not self._input.startswith(self._magic):
+                    return False  # data appended after the last stream: not read
+                self._decompressor, self._limited, self._later = self._new(), False, True
+                return True
+            more = self._source.read(PIECE)
+            if not more:
+                return False
+            self._input += more
+
+
 def decompressing(stream):
-    """`stream`'s bytes undone by the reader its first bytes call for (as they are when not
-    compressed). The readers go on through every stream of a multi-stream file (pigz,
-    pbzip2 and lbzip2 write one per block; gzip files may be concatenated) and raise EOFError
-    when the last one ends before its end marker."""
+    """`stream`'s bytes undone as its first bytes call for (gzip, bzip2, xz; as they are when
+    not compressed), every stream of a multi-stream file in turn (`_Streams`). Reading raises
+    EOFError when a stream ends before its end marker, CompressedDataError when its data is
+    corrupt."""
     buffered = io.BufferedReader(stream, 256 * 1024)
     head = buffered.peek(6)[:6]
-    for magic, reader in DECOMPRESSORS:
+    for magic in _STREAM_READERS:
         if head.startswith(magic):
-            return reader(buffered)
+            return io.BufferedReader(_Streams(buffered, magic), PIECE)
     return buffered
 
 
@@ -142,11 +232,8 @@ def read_tar_members(stream, budget: int) -> list[tuple[str, int, str, str | Non
         raise
     except EOFError:
         raise UnreadableUpload(TRUNCATED) from None
-    except (lzma.LZMAError, zlib.error, gzip.BadGzipFile, OSError) as exc:
-        raise UnreadableUpload(
-            N_("not a readable tar archive (corrupt compressed data: {detail})"),
-            detail=_detail(exc),
-        ) from None
+    except CompressedDataError:
+        raise UnreadableUpload(CORRUPT) from None
     except _ERRORS as exc:
         raise UnreadableUpload(
             N_("not a readable tar archive ({detail})"), detail=_detail(exc)

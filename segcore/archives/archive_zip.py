@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import io
+import lzma
 import re
 import stat
 import struct
@@ -361,8 +362,8 @@ def member_damage(exc: BaseException) -> str | None:
         return MEMBER_DAMAGED
     if isinstance(exc, EOFError):
         return MEMBER_DATA_CUT
-    if isinstance(exc, zlib.error):
-        return MEMBER_DATA_CORRUPT
+    if isinstance(exc, (zlib.error, lzma.LZMAError)) or type(exc) is OSError:
+        return MEMBER_DATA_CORRUPT  # deflate; LZMA; bzip2 (an OSError "Invalid data stream")
     return None
 
 

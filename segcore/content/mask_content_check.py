@@ -78,8 +78,12 @@ STORED_FIELDS = {
 # right masks wrong size or wrong spacing, or showed Python's TypeError); it checks a mask
 # against each image of its key in a batch (`case1.nii.gz` and `case1.png`: 9 the first only)
 # and gives an image no mask of the upload fits those masks' problems (9 delivered batch_2 of
-# `batch_1_to_batch_2.zip` by a mask its grid gave to batch_1).
-VERSION = 10
+# `batch_1_to_batch_2.zip` by a mask its grid gave to batch_1);
+# 11 names an archive member whose data was damaged (a zip's checksum or compressed data, a
+# 7z's, a compressed tar's stream) in words, where 10 showed zipfile's, zlib's or py7zr's
+# messages as "not a readable image", and reads a compressed tar with data after its last
+# stream.
+VERSION = 11
 Progress = Callable[[float, str], None]
 
 

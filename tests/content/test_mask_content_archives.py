@@ -165,6 +165,26 @@ def test_every_stream_of_a_multi_stream_tar_is_checked(lab, upload, tmp_path, co
     assert said(row) == {"img_5_mask.png": "img_5_mask.png: empty"}
 
 
+@pytest.mark.parametrize(
+    "options, ending, trailer",
+    [
+        ("-czf", "tar.gz", b"JUNK appended by the upload tool\n"),
+        ("-cJf", "tar.xz", bytes(4096)),  # xz's Stream Padding
+        ("-cjf", "tar.bz2", b"signed\n"),
+    ],
+)
+def test_a_compressed_tar_with_data_after_it_has_its_masks_opened(
+    lab, upload, tmp_path, options, ending, trailer
+):
+    lab.images("case_1", "case_2")
+    png(lab.masks / "case_1_mask.png", np.zeros((SIDE, SIDE)))
+    png(lab.masks / "case_2_mask.png", square())
+    data = archive_with("tar", lab.masks, tmp_path / f"m.{ending}", options) + trailer
+    row = checked(lab, upload, f"batch_1.{ending}", data)
+    assert (row["checked"], row["problems"]) == (2, 1) and not row["notes"]
+    assert said(row) == {"case_1_mask.png": "case_1_mask.png: empty"}
+
+
 def test_accented_names_in_an_info_zip_zip_are_checked(lab, upload, tmp_path):
     lab.images("hígado_001", "bazo_001")
     png(lab.masks / "hígado_001_mask.png", np.zeros((SIDE, SIDE)))
@@ -402,3 +422,89 @@ def test_a_damaged_zip_member_is_said_in_words(lab, upload, tmp_path, damage, re
         data[at] ^= 0xFF
     row = checked(lab, upload, "batch_1.zip", bytes(data))
     assert said(row) == {"case_2_mask.png": f"case_2_mask.png: unreadable ({reason})"}
+
+
+def _damaged_in_store(lab, file_id, at: int, count: int = 20) -> None:
+    """Flip `count` bytes of a stored upload from byte `at`, its length and chunks intact: a
+    chunk damaged on disk or in transit after the upload was listed."""
+    chunks = lab.training[f"{lab.settings.masks_bucket}.chunks"]
+    size = chunks.find_one({"files_id": file_id, "n": 0})["data"].__len__()
+    for offset in range(at, at + count):
+        n, within = divmod(offset, size)
+        doc = chunks.find_one({"files_id": file_id, "n": n})
+        data = bytearray(doc["data"])
+        data[within] ^= 0x5A
+        chunks.update_one({"_id": doc["_id"]}, {"$set": {"data": bytes(data)}})
+
+
+def _noise_masks(lab, count: int = 3, side: int = 64) -> None:
+    """Masks of random labels (they do not compress away), each image of their size."""
+    stems = [f"img_{n:03d}" for n in range(1, count + 1)]
+    lab.images(*stems, size=(side, side))
+    for n, stem in enumerate(stems):
+        noise = np.random.default_rng(n).integers(0, 3, (side, side), dtype=np.uint8)
+        # stored by PNG without compression, so that zip -9 deflates it
+        Image.fromarray(noise).save(lab.masks / f"{stem}_mask.png", compress_level=0)
+
+
+def _middle_of(data: bytes, member: str) -> int:
+    """Where the middle of a zip member's data lies in the zip."""
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(member)
+    header = 30 + len(info.filename.encode()) + len(info.extra)
+    return info.header_offset + header + info.compress_size // 2
+
+
+@pytest.mark.parametrize(
+    "options, count, reason",
+    [
+        ("-0", 20, "damaged member: its data does not match its checksum"),
+        ("-9", 20, "damaged member: its data does not match its checksum"),
+        ("-9", 400, "damaged member: its compressed data is corrupt"),
+    ],
+)
+def test_a_zip_member_whose_data_was_damaged_is_said_in_words(
+    lab, upload, tmp_path, options, count, reason
+):
+    """Bytes of a mask's data changed in transit (sizes and headers intact): the member is
+    unreadable as a damaged member, never "not a readable image" in Python's words
+    ("BadZipFile: Bad CRC-32 for file ...", "Error -3 while decompressing data")."""
+    _noise_masks(lab)
+    data = archive_with("zip", lab.masks, tmp_path / "m.zip", options)
+    file_id = upload("batch_1.zip", data, chunk_size=4096)
+    verify(lab, ["batch_1"])
+    _damaged_in_store(lab, file_id, _middle_of(data, "img_002_mask.png"), count)
+    row = check_content(lab, ["batch_1"]).by_batch()["batch_1"]
+    assert said(row) == {"img_002_mask.png": f"img_002_mask.png: unreadable ({reason})"}
+
+
+@pytest.mark.parametrize(
+    "tool, options, ending",
+    [
+        ("tar", ("-czf",), "tar.gz"),
+        ("tar", ("-cJf",), "tar.xz"),
+        ("tar", ("-cjf",), "tar.bz2"),
+        ("7z", (), "7z"),
+        ("7z", ("-mx0",), "7z"),
+    ],
+)
+def test_damaged_compressed_data_in_a_tar_or_7z_is_said_in_words(
+    lab, upload, tmp_path, tool, options, ending
+):
+    """The same damage in a compressed tar or a 7z: said in words (the damaged member, the
+    corrupt compressed data), never "not a readable image" nor a library's message."""
+    _noise_masks(lab)
+    data = archive_with(tool, lab.masks, tmp_path / f"m.{ending}", *options)
+    file_id = upload(f"batch_1.{ending}", data, chunk_size=4096)
+    verify(lab, ["batch_1"])
+    _damaged_in_store(lab, file_id, len(data) // 2)
+    row = check_content(lab, ["batch_1"]).by_batch()["batch_1"]
+    reasons = {o["params"]["reason"] for o in row["offenders"] + row["notes"]}
+    worded = {
+        "not a readable tar archive: its compressed data is corrupt",
+        # bzip2 may take damaged data for a stream that goes on past the end of the file
+        "truncated archive: the compressed stream ends before the end of the archive",
+        "not a readable 7z archive (damaged member: its compressed data is corrupt)",
+        "not a readable 7z archive (damaged member: its data does not match its checksum)",
+        "damaged member: its data does not match its checksum",
+    }
+    assert row["offenders"] and reasons <= worded

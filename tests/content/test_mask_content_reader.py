@@ -70,10 +70,11 @@ def test_a_corrupt_or_cut_compressed_tar_is_said_so(lab, upload, tmp_path, flag,
         doc = lab.masks_files.find_one({"_id": upload_id})
         found = check_upload_content(chunks, doc, index, rules_from(lab.settings), 10**9)
         notes[key] = [note["params"]["reason"] for note in found.notes]
-    # Damage does not always make a decompressor fail (a bzip2 block can read as one still
-    # going) and a cut never does: both end before the stream's end mark, and are said so.
-    said = ["not a readable tar archive (invalid compressed data)"]
-    assert notes == {"corrupt": said, "cut": said}, notes
+    # In the listing's words: corrupt data, or a stream that ends before its end mark (a cut,
+    # and damage a decompressor takes for a bzip2 block still going).
+    corrupt = ["not a readable tar archive: its compressed data is corrupt"]
+    cut = ["truncated archive: the compressed stream ends before the end of the archive"]
+    assert notes["cut"] == cut and notes["corrupt"] in (corrupt, cut), notes
     assert not read_ahead_threads()  # each check's thread ended with it
     # Through the content check: the listing's own reason, and nothing more read of them
     check_content(lab, ["batch_1"])

@@ -164,6 +164,67 @@ def test_a_cut_compressed_tar_is_unreadable_never_smaller(listed, masks, tmp_pat
     assert listed("b.tar", plain[: len(plain) // 2]).reason is not None
 
 
+TRAILERS = {
+    "text": b"JUNK appended by the upload tool\n",  # gzip -t: "trailing garbage ignored"
+    "signature": b"\x1f\x8b" + b"not a gzip stream\n",  # starts as a gzip member would
+    "nulls": bytes(4096),  # xz's Stream Padding; `dd conv=sync` and block writers leave it
+}
+
+
+@pytest.mark.parametrize(
+    "tool, options, name",
+    [
+        ("tar", ["-czf"], "b_7.tar.gz"),
+        ("tar", ["-cJf"], "b_7.tar.xz"),
+        ("tar", ["-cjf"], "b_7.tar.bz2"),
+        ("tar", ["-cf"], "b_7.tar"),
+        ("zip", [], "b_7.zip"),
+        ("7z", [], "b_7.7z"),
+    ],
+)
+@pytest.mark.parametrize("trailer", sorted(TRAILERS))
+def test_data_after_a_whole_archive_is_ignored_as_bsdtar_and_gzip_ignore_it(
+    listed, masks, tmp_path, tool, options, name, trailer
+):
+    """An archive followed by a few bytes (an upload or signing tool's trailer, a block
+    writer's padding) is the archive bsdtar, `gzip -dc | tar` and `xz -t` read whole, never
+    "unreadable" with Python's message quoting the bytes ("Not a gzipped file (b'JU')")."""
+    data = archive_with(tool, masks, tmp_path / name, *options) + TRAILERS[trailer]
+    if name.endswith(".tar.xz") and trailer == "nulls":
+        (tmp_path / "padded.tar.xz").write_bytes(data)
+        run_tool("xz", "-t", "padded.tar.xz", cwd=tmp_path)  # padding the format allows
+    listing = listed(name, data, chunk_size=4096)
+    assert (listing.reason, listing.names, listing.other_files) == (None, MASKS, OTHERS)
+
+
+@pytest.mark.parametrize("compress, name", [("gzip", "b.tar.gz"), ("xz", "b.tar.xz")])
+def test_a_cut_stream_stays_truncated_whatever_follows_it(listed, masks, tmp_path, compress, name):
+    """Only what follows a whole stream is ignored: a stream cut short, then padding or
+    another whole stream, is still an upload cut short."""
+    data = archive_with("tar", masks, tmp_path / name, f"--use-compress-program={compress}", "-cf")
+    (tmp_path / "second").write_bytes(b"more\n")
+    run_tool(compress, "-k", "second", cwd=tmp_path)
+    whole = next(tmp_path.glob("second.*")).read_bytes()
+    for after in (bytes(4096), whole):
+        listing = listed(name, data[: len(data) // 2] + after)
+        assert listing.names == [] and listing.reason.startswith(
+            ("truncated archive", "not a readable tar archive")
+        )
+
+
+@pytest.mark.parametrize("options, name", [("-czf", "b.tar.gz"), ("-cJf", "b.tar.xz")])
+def test_corrupt_compressed_data_is_said_in_words(listed, masks, tmp_path, options, name):
+    """Bytes flipped inside the compressed stream: unreadable, in words, never zlib's or
+    lzma's own message. (The same archive every run: where damage lands decides whether a
+    decompressor finds it corrupt or waits for more data, "truncated".)"""
+    same = ("--mtime=2026-01-01", "--sort=name", "--owner=0", "--group=0", "--numeric-owner")
+    data = bytearray(archive_with("tar", masks, tmp_path / name, *same, options))
+    for at in range(len(data) // 2, len(data) // 2 + 20):
+        data[at] ^= 0x5A
+    listing = listed(name, bytes(data))
+    assert listing.reason == "not a readable tar archive: its compressed data is corrupt"
+
+
 def test_info_zip_utf8_names_without_the_flag(listed, tmp_path):
     folder = fill(tmp_path / "m", {HIGADO: png_bytes(1)})
     data = archive_with(

@@ -15,6 +15,8 @@ from segcore.archives.archive_links import LINK_OUTSIDE as LINK_OUTSIDE_SCAN
 from segcore.archives.archive_links import MISSING as LINK_MISSING
 from segcore.archives.archive_links import OUTSIDE as LINK_OUTSIDE
 from segcore.archives.archive_listing import EMPTY_MEMBER, OTHER_BATCH_MEMBER
+from segcore.archives.archive_tar import CORRUPT as TAR_CORRUPT
+from segcore.archives.archive_tar import TRUNCATED as TAR_TRUNCATED
 from segcore.archives.archive_zip import MEMBER_REASONS
 from segcore.content.formats import mask_format_dicom as dicom
 from segcore.content.formats import mask_format_numpy as numpy_format
@@ -256,6 +258,8 @@ READ_PHRASES = {
     numpy_format.NO_DIMENSIONS: N_("not an image mask: a 0-dimensional array"),
     numpy_format.NO_DIMENSIONS_IMAGE: N_("not an image: a 0-dimensional array"),
     **{reason: reason for reason in MEMBER_REASONS},  # a damaged zip member (archive_zip)
+    TAR_CORRUPT: TAR_CORRUPT,  # a tar's compressed stream, damaged or cut (archive_tar)
+    TAR_TRUNCATED: TAR_TRUNCATED,
 }
 NOT_READABLE = N_("not a readable {kind} ({detail})")
 NO_READER = N_("no reader for {extension} files")

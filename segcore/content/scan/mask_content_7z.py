@@ -8,6 +8,8 @@ that module calls this one); this module only feeds it.
 from __future__ import annotations
 
 import io
+import lzma
+import zlib
 
 import py7zr
 from py7zr import exceptions as py7zr_errors
@@ -21,12 +23,14 @@ from segcore.archives.archive_7z import (
     method_name,
 )
 from segcore.archives.archive_links import LINK_NO_FILE, archive_path, follow, link_path
+from segcore.archives.archive_zip import MEMBER_BAD_CHECKSUM, MEMBER_DATA_CORRUPT
 from segcore.content.formats.mask_geometry import OverLimit
 from segcore.core.errors import N_, UnreadableUpload
 from segcore.uploads.gridfs_reader import ChunkFile
 
 # As a zip member's (mask_content_scan): the archive is fine, this check cannot read the method
 UNSUPPORTED_METHOD = N_("compressed by {method}, which this check cannot read")
+DAMAGED = "not a readable 7z archive ({reason})"  # a damaged member's words (archive_zip's)
 
 
 class _MaskWriters(WriterFactory):
@@ -84,6 +88,22 @@ def _7z_checks(scan, archive: py7zr.SevenZipFile) -> dict[str, list]:
     return checks
 
 
+def _extract(scan, archive: py7zr.SevenZipFile, checks: dict[str, list]) -> None:
+    """Extract the checked members into `scan`; a member whose data is damaged (py7zr checks
+    its CRC once it is written, so it was checked already) is unreadable as a damaged member,
+    and the 7z as one holding it, in words, never py7zr's or lzma's message (the member's
+    name; "Corrupt input data")."""
+    try:
+        archive.extract(targets=list(checks), factory=_MaskWriters(scan, checks))
+    except py7zr_errors.CrcError as exc:
+        name = exc.args[2] if len(exc.args) > 2 else None
+        for checked, images in checks.get(name, []) if isinstance(name, str) else []:
+            scan.add(checked, [("unreadable", {"reason": MEMBER_BAD_CHECKSUM})], images)
+        raise UnreadableUpload(DAMAGED.format(reason=MEMBER_BAD_CHECKSUM)) from None
+    except (py7zr_errors.DecompressionError, lzma.LZMAError, zlib.error):
+        raise UnreadableUpload(DAMAGED.format(reason=MEMBER_DATA_CORRUPT)) from None
+
+
 def scan_7z(scan, source: ChunkFile) -> None:
     """Check the 7z's wanted masks into `scan`; UnreadableUpload when it cannot be read. A
     valid 7z compressed by a method py7zr does not decode (7-Zip's BCJ2, ARM64 and RISCV
@@ -96,7 +116,7 @@ def scan_7z(scan, source: ChunkFile) -> None:
                 raise UnreadableUpload("encrypted 7z archive")
             checks = _7z_checks(scan, archive)
             if checks:
-                archive.extract(targets=list(checks), factory=_MaskWriters(scan, checks))
+                _extract(scan, archive, checks)
     except py7zr_errors.UnsupportedCompressionMethodError as exc:
         if not checks:  # the headers themselves: nothing could be listed
             raise UnreadableUpload(f"not a readable 7z archive ({error_detail(exc)})") from None

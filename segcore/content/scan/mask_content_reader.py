@@ -21,7 +21,9 @@ import zlib
 
 from pymongo.collection import Collection
 
-from segcore.archives.archive_tar import decompressing
+from segcore.archives.archive_tar import CORRUPT as CORRUPT_STREAM
+from segcore.archives.archive_tar import TRUNCATED, decompressing
+from segcore.archives.archive_zip import member_damage
 from segcore.uploads.gridfs_reader import (
     ChunkFile,
     ChunkStream,
@@ -81,29 +83,39 @@ class BatchedStream(ChunkStream):
 
 AHEAD_BYTES = 4 << 20  # decompressed bytes held ahead of the reader (one record's may be more)
 PIECE = 256 * 1024
-CORRUPT = (EOFError, OSError, lzma.LZMAError, zlib.error)  # tarfile: "invalid compressed data"
+CORRUPT = (OSError, lzma.LZMAError, zlib.error)  # archive_tar.CompressedDataError among them
+
+
+class StreamDamaged(tarfile.ReadError):
+    """A tar's compressed stream is corrupt or cut short: nothing after that point can be read
+    (`reason`: the listing's words for it, `archive_tar.CORRUPT` or `TRUNCATED`)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _decompressed(stream):
     """The decompressed pieces of `stream` (as it is when not compressed), in order, undone by
     the listing's readers (`archive_tar.decompressing`): every stream of a multi-stream file in
-    turn, and a compressed stream cut or damaged before its end marker is invalid, never read
-    as a tar that just ends."""
+    turn, and a compressed stream cut or damaged before its end marker is StreamDamaged, never
+    read as a tar that just ends."""
     reader = decompressing(stream)
     try:
         while data := reader.read(PIECE):
             yield data
+    except EOFError as exc:
+        raise StreamDamaged(TRUNCATED) from exc
     except CORRUPT as exc:
-        raise tarfile.ReadError("invalid compressed data") from exc
+        raise StreamDamaged(CORRUPT_STREAM) from exc
 
 
 class ReadAhead(io.RawIOBase):
     """A tar stream's decompressed bytes, decompressed in a thread of its own up to
     AHEAD_BYTES ahead of the reader: the archive is undone on one core while its masks
     are decoded on the other (the decompressors and Pillow let go of the interpreter lock).
-    What the stream raises reaches the reader where it occurs, in `tarfile`'s words: corrupt
-    data, or a stream cut short, is "invalid compressed data" once the pieces before it are
-    read."""
+    What the stream raises reaches the reader where it occurs: corrupt data, or a stream cut
+    short, is StreamDamaged once the pieces before it are read."""
 
     def __init__(self, stream):
         super().__init__()
@@ -187,15 +199,31 @@ class ReadAhead(io.RawIOBase):
 
 
 class CountingStream:
-    """A read-only stream wrapper counting the bytes read through it."""
+    """A read-only stream wrapper counting the bytes read through it; what reading the stream
+    itself raised (the archive's damage, not the format's) is kept in `failed`, whatever the
+    format's reader makes of it."""
 
     def __init__(self, stream, size_hint: int | None = None, keep: bool = False):
         self.stream, self.count, self.size_hint = stream, 0, size_hint
         self.kept: list[bytes] | None = [] if keep else None  # what was read, when kept
+        self.failed: Exception | None = None
 
     def read(self, size: int = -1) -> bytes:
-        data = self.stream.read(size)
+        try:
+            data = self.stream.read(size)
+        except Exception as exc:
+            self.failed = exc
+            raise
         self.count += len(data)
         if self.kept is not None:
             self.kept.append(data)
         return data
+
+    def damage(self) -> str | None:
+        """Why reading the member's data failed, in words, when the archive's data is damaged
+        (a zip member's checksum or compressed data: `archive_zip.member_damage`), whatever
+        the format's reader made of it; None otherwise. Raises StreamDamaged again for a
+        tar's damaged stream: the whole upload's, not this member's."""
+        if isinstance(self.failed, StreamDamaged):
+            raise self.failed
+        return member_damage(self.failed) if self.failed is not None else None

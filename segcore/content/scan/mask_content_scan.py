@@ -57,6 +57,7 @@ from segcore.content.scan.mask_content_reader import (
     BatchedStream,
     CountingStream,
     ReadAhead,
+    StreamDamaged,
     WindowFile,
 )
 from segcore.content.scan.mask_images import Image, ImageIndex, fitting, image_grids
@@ -186,7 +187,7 @@ class _Scan:
     def _read(self, name: str, stream, size: int | None, keep: bool = False) -> tuple | str:
         """A mask's grid and values read from `stream` as the format `name` says, or why it
         is unreadable; its bytes count against the budget (and are kept in `kept` with
-        `keep`)."""
+        `keep`). A member whose data is damaged is unreadable for that (`damage`)."""
         counter = CountingStream(stream, size, keep)
         self.kept = counter.kept
         try:
@@ -197,7 +198,7 @@ class _Scan:
         except UnreadableUpload as exc:
             mask = str(exc)
         self.used += counter.count
-        return mask
+        return counter.damage() or mask
 
     def check_link(self, path: str, target: str, images: list[Image]) -> None:
         """Check a tar's link member as the mask it leads to (through links to links); a link
@@ -451,6 +452,8 @@ def _scan_tar(scan: _Scan, open_stream) -> None:
         scan.too_large()
     except UnreadableUpload:
         raise
+    except StreamDamaged as exc:
+        raise UnreadableUpload(exc.reason) from None
     except _TAR_ERRORS as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise UnreadableUpload(f"not a readable tar archive ({reason})") from None
