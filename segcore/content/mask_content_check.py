@@ -19,7 +19,7 @@ from segcore.content.scan.mask_content_scan import UploadContent, check_upload_c
 from segcore.content.scan.mask_images import ImageIndex
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, BatchNotFound
-from segcore.core.naming import canonical_batch_id
+from segcore.core.naming import batch_key
 from segcore.core.phrases import Nn_, Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.images import batch_images
@@ -348,11 +348,11 @@ def forget_uploads(work, upload_ids: list) -> set[str]:
 
 
 def _key(raw) -> str | None:
-    return (canonical_batch_id(raw) or raw) if isinstance(raw, str) else None
+    return batch_key(raw) if isinstance(raw, str) else None
 
 
 def _keys(work, batch_ids: list[str]) -> set[str]:
-    wanted = {str(b): canonical_batch_id(str(b)) or str(b) for b in batch_ids}
+    wanted = {str(b): batch_key(str(b)) for b in batch_ids}
     known = {_key(d.get("id")) for d in work[BATCHES].find({}, {"_id": 0, "id": 1})}
     unknown = [given for given, key in wanted.items() if key not in known]
     if unknown:

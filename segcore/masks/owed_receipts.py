@@ -15,7 +15,7 @@ from datetime import datetime
 
 from pymongo.database import Database
 
-from segcore.core.naming import canonical_batch_id
+from segcore.core.naming import batch_key
 from segcore.core.phrases import N_, Phrase
 from segcore.masks.receipts import (
     CONTENT_FAILED,
@@ -72,7 +72,7 @@ def store(
         ids = [b["id"] for b in batches if b["key"] in newest]
         docs = find_in(work[BATCHES], "id", ids, {"_id": 1, "id": 1, "status": 1})
         for doc in docs:
-            doc["key"] = canonical_batch_id(doc["id"]) or doc["id"]
+            doc["key"] = batch_key(doc["id"])
         receipts = [r for r in made if r["_id"] in first]
         moves = review.apply_moves(
             work, moves_after_receipts(receipts, docs, results), author, edit=True

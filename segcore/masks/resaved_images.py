@@ -14,7 +14,7 @@ from __future__ import annotations
 from pymongo import UpdateOne
 
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.naming import canonical_batch_id
+from segcore.core.naming import batch_key
 from segcore.core.phrases import text_of
 from segcore.images.image_copies import COPY_MEMBER
 from segcore.images.mask_matching import member_base_name
@@ -98,7 +98,7 @@ def count_as_copies(databases, found: dict, author: "str | Actor") -> list[str]:
 def _batches(work, keys: list[str]) -> list[dict]:
     projection = {"_id": 1, "id": 1, "folder": 1, "status": 1, mask_check.FIELD: 1}
     docs = [d for d in find_in(work[BATCHES], "id", keys, projection) if isinstance(d["id"], str)]
-    return [{**d, "key": canonical_batch_id(d["id"]) or d["id"]} for d in docs]
+    return [{**d, "key": batch_key(d["id"])} for d in docs]
 
 
 def _counted(check) -> list:

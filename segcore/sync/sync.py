@@ -23,7 +23,7 @@ from bson import ObjectId
 from pymongo.database import Database
 
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.naming import canonical_batch_id
+from segcore.core.naming import batch_key
 from segcore.core.phrases import DONE, N_, READING_UPLOADS, Phrase
 from segcore.store.change_stream import current_token
 from segcore.store.connection import Databases
@@ -309,7 +309,7 @@ def _after_full_read(databases: Databases, index: SyncIndex, removed: list) -> N
     for doc in counted:
         if not isinstance(doc.get("id"), str):
             continue
-        key = canonical_batch_id(doc["id"]) or doc["id"]
+        key = batch_key(doc["id"])
         now = index.get(key) or {}
         left = [u for u in _counted(doc) if u not in now]
         if left:
