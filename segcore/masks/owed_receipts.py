@@ -51,7 +51,8 @@ def store(
     their batch keys); with MASKS_SET_STATUS on, first move the statuses of the batches whose
     newest upload is one of `first` (those without a receipt before). `scope`: the checked
     batches' documents (with `key`), their results (rows in the same order) and each batch
-    key's upload ids. Returns the moves made."""
+    key's upload ids. A batch segcore sent to rework for a problem these results find gone
+    (delivered now) moves to review (`review.moves_after_checks`). Returns the moves made."""
     work, settings = databases.work, databases.settings
     batches, rows, by_batch = scope
     results = {b["key"]: r for b, r in zip(batches, rows)}
@@ -77,6 +78,9 @@ def store(
         moves = review.apply_moves(
             work, moves_after_receipts(receipts, docs, results), author, edit=True
         )
+    if settings.masks_set_status:  # a rework for a problem the check finds gone (chunks came)
+        usable = [row["id"] for row in rows if isinstance(row, dict) and row.get("usable") is True]
+        moves += review.moves_after_checks(work, usable, author)
     save_receipts(work, made)
     return moves
 

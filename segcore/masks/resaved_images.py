@@ -15,7 +15,6 @@ from pymongo import UpdateOne
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.naming import batch_key
-from segcore.core.phrases import text_of
 from segcore.images.image_copies import COPY_MEMBER
 from segcore.images.mask_matching import member_base_name
 from segcore.masks import mask_check
@@ -120,5 +119,5 @@ def _send_back(work, docs: list[dict], receipts: list[dict], author: str) -> Non
         told = [r for r in receipts if doc["id"] in r["batches"]]
         reason = batch_problem(told[-1], doc["id"]) if told else None
         if reason is not None:
-            moves.append(review.Move(doc["_id"], doc["id"], doc["status"], REWORK, text_of(reason)))
+            moves.append(review.Move(doc["_id"], doc["id"], doc["status"], REWORK, reason))
     review.apply_moves(work, moves, author, edit=True)

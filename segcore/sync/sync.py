@@ -289,13 +289,15 @@ def _read_everything(
         # what the last run's index did not hold, and what it held that is gone
         report.new_files, report.removed_files = len(report.changed_upload_ids), len(known)
     # gone since the last run (a history lost, a collection dropped on purpose)
-    _after_full_read(databases, index, [_as_id(k) for k in known or ()])
+    _after_full_read(databases, index, [_as_id(k) for k in known or ()], writer.author)
     if known:
         known.clear()  # not held through the writes
     return index, write_batches(writer, index, report, saved=saved)
 
 
-def _after_full_read(databases: Databases, index: SyncIndex, removed: list) -> None:
+def _after_full_read(
+    databases: Databases, index: SyncIndex, removed: list, author: str = "sync"
+) -> None:
     """What a routine run does for deleted and moved uploads (sync_apply), for those a full
     read finds: the batches whose stored checks counted an upload that no longer names them
     (`removed`, deleted, or now naming another batch) are checked again from what is left, so
@@ -316,7 +318,9 @@ def _after_full_read(databases: Databases, index: SyncIndex, removed: list) -> N
             keys.add(key)
             moved_out.update(u for u in left if u not in gone)
     if keys or removed:
-        after_removal(databases, index, keys, removed, moved_out=sorted(moved_out, key=str))
+        after_removal(
+            databases, index, keys, removed, moved_out=sorted(moved_out, key=str), author=author
+        )
 
 
 def _counted(doc: dict) -> list:
