@@ -151,6 +151,8 @@ def print_report(report) -> None:
             f"{report.first_receipts} uploads got their first receipt{earlier}; "
             f"{report.statuses_moved} batch statuses moved."
         )
+    elif report.statuses_moved:  # sent to rework for a problem now gone (their chunks came)
+        echo(f"{counted(report.statuses_moved, 'batch', 'batches')} moved from rework to review.")
     print_not_stored(getattr(report, "not_stored", []))
     skipped = getattr(report, "skipped", [])
     if skipped:

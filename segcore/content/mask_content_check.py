@@ -19,8 +19,8 @@ from segcore.content.scan.mask_content_scan import UploadContent, check_upload_c
 from segcore.content.scan.mask_images import ImageIndex
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, BatchNotFound
-from segcore.core.naming import canonical_batch_id
-from segcore.core.phrases import Nn_, Phrase, text_of
+from segcore.core.naming import batch_key
+from segcore.core.phrases import Nn_, Phrase
 from segcore.core.timefmt import utcnow
 from segcore.images import batch_images
 from segcore.images.mask_matching import batches_counting
@@ -101,6 +101,8 @@ class ContentReport:
     batches: list[dict] = field(default_factory=list)  # {"id", **batch_summary}
     checked_ids: list = field(default_factory=list)  # the uploads checked (their receipts change)
     sent_back: list[str] = field(default_factory=list)  # batches moved to rework by a problem
+    # batches it had sent to rework (or a mask check had) moved to review: no problem now
+    cleared: list[str] = field(default_factory=list)
     # Uploads the sync calls unusable (uploads.upload_from_document), never opened: all
     # counted, the first UNUSABLE_KEPT listed ({"filename", "problem"}).
     unusable: list[dict] = field(default_factory=list)
@@ -219,7 +221,7 @@ def check_content(
     scope |= {k for u in checked for k in (stored.get(u["_id"]) or {}).get("batches") or ()}
     report.batches = _update_batches(work, scope)
     if settings.masks_set_status:
-        report.sent_back = _send_back(work, report.batches, writer)
+        report.sent_back, report.cleared = _move_statuses(work, report.batches, writer)
     notify(1.0, "Done")
     return report
 
@@ -352,11 +354,11 @@ def forget_uploads(work, upload_ids: list) -> set[str]:
 
 
 def _key(raw) -> str | None:
-    return (canonical_batch_id(raw) or raw) if isinstance(raw, str) else None
+    return batch_key(raw) if isinstance(raw, str) else None
 
 
 def _keys(work, batch_ids: list[str]) -> set[str]:
-    wanted = {str(b): canonical_batch_id(str(b)) or str(b) for b in batch_ids}
+    wanted = {str(b): batch_key(str(b)) for b in batch_ids}
     known = {_key(d.get("id")) for d in work[BATCHES].find({}, {"_id": 0, "id": 1})}
     unknown = [given for given, key in wanted.items() if key not in known]
     if unknown:
@@ -448,26 +450,30 @@ def _update_batches(work, keys: set[str]) -> list[dict]:
     return sorted(rows, key=lambda r: (len(str(r["id"])), str(r["id"])))
 
 
-def _send_back(work, rows: list[dict], author: str) -> list[str]:
+def _move_statuses(work, rows: list[dict], author: str) -> tuple[list[str], list[str]]:
     """A content problem makes the masks unusable, so the batch goes back to its segmentador as
     an unreadable or incomplete upload does: pending, in progress or awaiting review move to
     `rework` with the reason, compare-and-set and in history. Done and legacy values stay.
     The moves are told as an edit (not the sync's write): the syncs then move the batches'
-    uploads to rework in the uploads per day."""
+    uploads to rework in the uploads per day. A batch segcore had sent to rework and now
+    without problems goes back to review when delivered (`review.moves_after_checks`).
+    Returns the batches sent back and those moved to review."""
     bad = {str(r["id"]): int(r.get("problems") or 0) for r in rows if r.get("problems")}
-    if not bad:
-        return []
     docs = find_in(work[BATCHES], "id", list(bad), {"_id": 1, "id": 1, "status": 1})
     moves = [
         review.Move(d["_id"], str(d["id"]), d.get("status"), REWORK, _reason(bad[str(d["id"])]))
         for d in docs
         if d.get("status") in (*MOVABLE, REVIEW)
     ]
-    return [m.batch_id for m in review.apply_moves(work, moves, author, edit=True)]
+    sent = [m.batch_id for m in review.apply_moves(work, moves, author, edit=True)]
+    clear = [r["id"] for r in rows if not r.get("problems")]
+    return sent, [m.batch_id for m in review.moves_after_checks(work, clear, author)]
 
 
-def _reason(problems: int) -> str:
-    return text_of(Phrase(SENT_BACK, plural_by="count", count=problems))
+def _reason(problems: int) -> Phrase:
+    # a phrase: stored beside the English text (review.REASON_PHRASE), each reader gets it in
+    # their language, and it marks the rework as segcore's (delivery.status_after_check)
+    return Phrase(SENT_BACK, plural_by="count", count=problems)
 
 
 def content_summary(work, upload_id) -> dict | None:

@@ -95,6 +95,7 @@ def _merged(first, then):
     then.bytes_read += first.bytes_read
     then.checked_ids = [*first.checked_ids, *then.checked_ids]
     then.sent_back = list(dict.fromkeys([*first.sent_back, *then.sent_back]))
+    then.cleared = list(dict.fromkeys([*first.cleared, *then.cleared]))
     then.resaved = {**first.resaved, **then.resaved}
     then.recounted = list(dict.fromkeys([*first.recounted, *then.recounted]))
     then.batches = sorted(rows.values(), key=lambda r: (len(str(r["id"])), str(r["id"])))

@@ -22,7 +22,7 @@ from segcore.archives import archive_listing, listing_store
 from segcore.archives.listing_changes import changes_by_upload
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, BatchNotFound
-from segcore.core.naming import canonical_batch_id, one_per_batch
+from segcore.core.naming import batch_key, one_per_batch
 from segcore.core.phrases import DONE, READING_UPLOADS, Phrase
 from segcore.core.timefmt import utcnow
 from segcore.images import batch_images
@@ -293,7 +293,7 @@ def _scope(
     (`one_per_batch`: batch_1 rather than a leftover batch_001)."""
     projection = {"_id": 0, "id": 1, "folder": 1, FIELD: 1}
     if batch_ids:
-        wanted = {str(b): canonical_batch_id(str(b)) or str(b) for b in batch_ids}
+        wanted = {str(b): batch_key(str(b)) for b in batch_ids}
         names = list({*wanted, *wanted.values()})
         found = one_per_batch(work[BATCHES].find({"id": {"$in": names[:400]}}, projection), _key)
         if len(names) > 400 or not set(wanted.values()) <= set(found):
@@ -336,7 +336,7 @@ def _counted(doc: dict) -> list:
 
 def _key(doc: dict) -> str | None:
     raw = doc.get("id")
-    return (canonical_batch_id(raw) or raw) if isinstance(raw, str) else None
+    return batch_key(raw) if isinstance(raw, str) else None
 
 
 def _stored_checks(work: Database, upload_ids) -> dict:

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from pymongo.database import Database
 
-from segcore.core.naming import canonical_batch_id
+from segcore.core.naming import batch_key
 from segcore.core.phrases import N_, Phrase
 from segcore.masks.receipts import (
     CONTENT_FAILED,
@@ -51,7 +51,8 @@ def store(
     their batch keys); with MASKS_SET_STATUS on, first move the statuses of the batches whose
     newest upload is one of `first` (those without a receipt before). `scope`: the checked
     batches' documents (with `key`), their results (rows in the same order) and each batch
-    key's upload ids. Returns the moves made."""
+    key's upload ids. A batch segcore sent to rework for a problem these results find gone
+    (delivered now) moves to review (`review.moves_after_checks`). Returns the moves made."""
     work, settings = databases.work, databases.settings
     batches, rows, by_batch = scope
     results = {b["key"]: r for b, r in zip(batches, rows)}
@@ -72,11 +73,14 @@ def store(
         ids = [b["id"] for b in batches if b["key"] in newest]
         docs = find_in(work[BATCHES], "id", ids, {"_id": 1, "id": 1, "status": 1})
         for doc in docs:
-            doc["key"] = canonical_batch_id(doc["id"]) or doc["id"]
+            doc["key"] = batch_key(doc["id"])
         receipts = [r for r in made if r["_id"] in first]
         moves = review.apply_moves(
             work, moves_after_receipts(receipts, docs, results), author, edit=True
         )
+    if settings.masks_set_status:  # a rework for a problem the check finds gone (chunks came)
+        usable = [row["id"] for row in rows if isinstance(row, dict) and row.get("usable") is True]
+        moves += review.moves_after_checks(work, usable, author)
     save_receipts(work, made)
     return moves
 

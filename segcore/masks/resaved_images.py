@@ -14,8 +14,7 @@ from __future__ import annotations
 from pymongo import UpdateOne
 
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.naming import canonical_batch_id
-from segcore.core.phrases import text_of
+from segcore.core.naming import batch_key
 from segcore.images.image_copies import COPY_MEMBER
 from segcore.images.mask_matching import member_base_name
 from segcore.masks import mask_check
@@ -98,7 +97,7 @@ def count_as_copies(databases, found: dict, author: "str | Actor") -> list[str]:
 def _batches(work, keys: list[str]) -> list[dict]:
     projection = {"_id": 1, "id": 1, "folder": 1, "status": 1, mask_check.FIELD: 1}
     docs = [d for d in find_in(work[BATCHES], "id", keys, projection) if isinstance(d["id"], str)]
-    return [{**d, "key": canonical_batch_id(d["id"]) or d["id"]} for d in docs]
+    return [{**d, "key": batch_key(d["id"])} for d in docs]
 
 
 def _counted(check) -> list:
@@ -120,5 +119,5 @@ def _send_back(work, docs: list[dict], receipts: list[dict], author: str) -> Non
         told = [r for r in receipts if doc["id"] in r["batches"]]
         reason = batch_problem(told[-1], doc["id"]) if told else None
         if reason is not None:
-            moves.append(review.Move(doc["_id"], doc["id"], doc["status"], REWORK, text_of(reason)))
+            moves.append(review.Move(doc["_id"], doc["id"], doc["status"], REWORK, reason))
     review.apply_moves(work, moves, author, edit=True)

@@ -23,7 +23,7 @@ from bson import ObjectId
 from pymongo.database import Database
 
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.naming import canonical_batch_id
+from segcore.core.naming import batch_key
 from segcore.core.phrases import DONE, N_, READING_UPLOADS, Phrase
 from segcore.store.change_stream import current_token
 from segcore.store.connection import Databases
@@ -289,13 +289,15 @@ def _read_everything(
         # what the last run's index did not hold, and what it held that is gone
         report.new_files, report.removed_files = len(report.changed_upload_ids), len(known)
     # gone since the last run (a history lost, a collection dropped on purpose)
-    _after_full_read(databases, index, [_as_id(k) for k in known or ()])
+    _after_full_read(databases, index, [_as_id(k) for k in known or ()], writer.author)
     if known:
         known.clear()  # not held through the writes
     return index, write_batches(writer, index, report, saved=saved)
 
 
-def _after_full_read(databases: Databases, index: SyncIndex, removed: list) -> None:
+def _after_full_read(
+    databases: Databases, index: SyncIndex, removed: list, author: str = "sync"
+) -> None:
     """What a routine run does for deleted and moved uploads (sync_apply), for those a full
     read finds: the batches whose stored checks counted an upload that no longer names them
     (`removed`, deleted, or now naming another batch) are checked again from what is left, so
@@ -309,14 +311,16 @@ def _after_full_read(databases: Databases, index: SyncIndex, removed: list) -> N
     for doc in counted:
         if not isinstance(doc.get("id"), str):
             continue
-        key = canonical_batch_id(doc["id"]) or doc["id"]
+        key = batch_key(doc["id"])
         now = index.get(key) or {}
         left = [u for u in _counted(doc) if u not in now]
         if left:
             keys.add(key)
             moved_out.update(u for u in left if u not in gone)
     if keys or removed:
-        after_removal(databases, index, keys, removed, moved_out=sorted(moved_out, key=str))
+        after_removal(
+            databases, index, keys, removed, moved_out=sorted(moved_out, key=str), author=author
+        )
 
 
 def _counted(doc: dict) -> list:

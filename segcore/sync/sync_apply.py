@@ -43,6 +43,7 @@ from segcore.sync.records.sync_lease import Lease
 from segcore.sync.records.sync_runs import SyncReport
 from segcore.sync.records.sync_state import SyncState
 from segcore.uploads.upload_changes import Changes
+from segcore.work import review
 
 KEEP = 200  # problem uploads listed per kind in a run's report (all are counted)
 WRITE_CHUNK = 1000
@@ -181,6 +182,7 @@ def apply_upload_changes(
             removed,
             listing if same_batches else None,
             moved_out=moved_out,
+            author=writer.author,
         )
     return write_batches(
         writer,
@@ -202,6 +204,7 @@ def after_removal(
     listing: BatchListing | None = None,
     *,
     moved_out: list | tuple = (),
+    author: str = "sync",
 ) -> None:
     """Uploads were deleted (a part, a fix) or now name other batches (`moved_out`: metadata
     corrected, file renamed): the mask checks and content sums of the batches they named are
@@ -210,7 +213,9 @@ def after_removal(
     next content check makes them for their new ones) and their receipts are made again as
     any changed upload's, never marked removed. `listing`: the batch list as it is now, which
     names the batches `keys` are stored under (without it, a key of a batch not in the list
-    costs a read of every batch)."""
+    costs a read of every batch). A batch segcore sent to rework for the problem of an upload
+    now gone, and delivered by those left, moves to review (MASKS_SET_STATUS; `author` in the
+    history)."""
     from segcore.content.mask_content_check import forget_uploads
     from segcore.masks.mask_check import recheck_batches
     from segcore.masks.receipts import mark_removed
@@ -226,6 +231,8 @@ def after_removal(
     recheck_batches(databases, by_batch, [*removed, *moved_out], stored)
     forget_uploads(databases.work, [*removed, *moved_out])
     mark_removed(databases.work, removed, databases.settings.zone)
+    if databases.settings.masks_set_status:
+        review.moves_after_checks(databases.work, stored, author, keys=keys)
 
 
 def write_batches(

@@ -17,7 +17,7 @@ from bson import Binary, ObjectId, json_util
 from bson.codec_options import CodecOptions, DatetimeConversion
 
 from segcore.core.errors import N_, ConfigError
-from segcore.core.naming import batch_ids_in, cut
+from segcore.core.naming import batch_ids_in, batch_key, cut, unsafe_id_reason
 from segcore.core.timefmt import unusable_date_reason
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES
@@ -56,13 +56,17 @@ def resolve_batch_ids(filename: object, metadata: object) -> list[str]:
     """The canonical batch ids an upload belongs to.
 
     `metadata.batch_id` decides when it names a batch (a string such as "batch_400" or "400",
-    an integer, or a list of those); otherwise every batch the filename names counts.
+    an integer, or a list of those); otherwise every batch the filename names counts. When
+    neither names a `batch_<n>`, the ids `metadata.batch_id` gives as they are count
+    (`liver_01`, `hígado_01`: a batch list may hold such ids), each as the list keys it
+    (`naming.batch_key`, NFC), so an upload naming such a batch exactly is that batch's.
     """
     declared = metadata.get("batch_id") if isinstance(metadata, dict) else None
     ids = _declared_ids(declared)
     if ids:
         return ids
-    return batch_ids_in(filename) if isinstance(filename, str) else []
+    found = batch_ids_in(filename) if isinstance(filename, str) else []
+    return found or _declared_names(declared)
 
 
 def _declared_ids(value: object) -> list[str]:
@@ -84,6 +88,20 @@ def _declared_ids(value: object) -> list[str]:
                 break  # enough to know the upload claims too many
         return list(ids)
     return []
+
+
+def _declared_names(value: object) -> list[str]:
+    """The batch ids `metadata.batch_id` gives as they are (a text, or a list of texts), each
+    as its key: only a text that could be a stored batch id (`naming.unsafe_id_reason`: not
+    empty, no path separator or control character, a folder name's length), and none starting
+    with `~` (the sync index's own keys)."""
+    items = value[: MAX_BATCHES + 1] if isinstance(value, (list, tuple)) else [value]
+    names: dict[str, None] = {}
+    for item in items:
+        text = item.strip() if isinstance(item, str) else ""
+        if text and not text.startswith("~") and unsafe_id_reason(text) is None:
+            names.setdefault(batch_key(text), None)
+    return list(names)
 
 
 @dataclass(frozen=True)

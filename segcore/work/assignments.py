@@ -38,7 +38,7 @@ from segcore.work.batches import (
     open_workloads,
     validate_value,
 )
-from segcore.work.delivery import DELIVERED_BY, delivered_by_update
+from segcore.work.delivery import DELIVERED_BY, REASON_PHRASE, REWORK, delivered_by_update
 from segcore.work.holders import holder, same_person
 
 _EDIT_PROJECTION = {
@@ -177,8 +177,13 @@ def _write_step(
             done.failed[batch_id] = Phrase(refused.template, **refused.params)
             continue
         expected = {EDITABLE[f]: old for f, (old, _) in fields.items()}
+        change = {"$set": update}
+        if fields.get("status", (None, None))[1] == REWORK:
+            # a person's rework: no longer segcore's for an upload's problem, so a check
+            # that finds the problem gone leaves it (delivery.status_after_check)
+            change["$unset"] = {REASON_PHRASE: ""}
         planned[batch_id] = UpdateOne(
-            {"_id": doc["_id"], **expected, **still, **(only_if or {})}, {"$set": update}
+            {"_id": doc["_id"], **expected, **still, **(only_if or {})}, change
         )
     if planned:
         outcome = db[COLLECTION].bulk_write(list(planned.values()), ordered=False, session=session)

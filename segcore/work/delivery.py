@@ -26,6 +26,11 @@ MOVABLE = ("pending", "in_progress")
 # (marked `in_progress` from `rework`): starting the rework delivers nothing.
 REDOING = (REWORK, "in_progress")
 CHECK_FIELD = "mask_check"
+# Beside `rework_reason`, its template and values: written only when segcore itself moved the
+# batch to rework for an upload's problem (a sync's receipt, a mask or content check). A
+# reviewer's send-back removes it (the note is the reason then), and so does a coordinator
+# setting `rework` by hand: it is how segcore tells its own rework from a person's.
+REASON_PHRASE = "rework_reason_phrase"
 
 # The work not yet delivered, as a query, for the few segcore reads that ask the server (a
 # person's open batches when they leave the team, balancing, next N pending). Who holds it is
@@ -263,3 +268,19 @@ def status_after_upload(
     if problem:
         return REWORK, problem
     return (REVIEW, None) if readable_news else None
+
+
+def status_after_check(doc: dict) -> tuple[str, None] | None:
+    """The status a batch in `rework` takes when its checks are made again: `review` when
+    segcore itself sent it to rework for an upload's problem (`REASON_PHRASE` stored), no
+    reviewer's send-back stands (`sent_back_standing`) and its uploads are now delivered, usable
+    (`is_usable_batch`: the chunks came, a recheck found no content problem); None to keep it.
+    A rework a person set is never undone here: only a newer upload moves it
+    (`status_after_upload`). `doc`: the stored batch (status, checks, review, latest upload)."""
+    if doc.get("status") != REWORK or not isinstance(doc.get(REASON_PHRASE), dict):
+        return None
+    info = doc.get("training_metrics_info")
+    latest = info.get("latest_upload") if isinstance(info, dict) else None
+    if sent_back_standing(REWORK, doc.get(REVIEW_FIELD), latest):
+        return None
+    return (REVIEW, None) if is_usable_batch(doc.get(CHECK_FIELD), doc.get(CONTENT_FIELD)) else None

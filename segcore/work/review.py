@@ -20,7 +20,7 @@ from pymongo.database import Database
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, BatchNotFound, ValidationError
-from segcore.core.naming import person_key
+from segcore.core.naming import batch_key, person_key
 from segcore.core.phrases import Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.store import data_version, write_wait
@@ -32,19 +32,22 @@ from segcore.work.delivery import (
     CHECK_FIELD,
     CONTENT_FIELD,
     DONE,
+    REASON_PHRASE,
     REWORK,
     deliverer,
     known_unusable,
+    status_after_check,
 )
 from segcore.work.holders import display_names, people_by_key
 
 FIELD = "review"  # on the batch document: sent_back, accepted_at, hours_to_accept, note
 REASON_FIELD = "rework_reason"  # why the batch is in rework (an upload's problem or a note)
-# The same reason's template and values when segcore wrote it (a sync's), so each reader gets
-# it in their language; a coordinator's note is text as typed and has none.
-REASON_PHRASE = "rework_reason_phrase"
+# REASON_PHRASE (delivery): the same reason's template and values when segcore wrote it (a
+# sync's, a check's), so each reader gets it in their language; a coordinator's note is text as
+# typed and has none.
 MAX_NOTE = 500
 WRITE_CHUNK = 1000  # batch updates per bulk write
+SCAN_OVER = 500  # batches past which their reworks are found in one pass, not by id
 _SEEN = {
     **{"id": 1, "status": 1, FIELD: 1, "training_metrics_info.first_upload": 1},
     **{f"{CHECK_FIELD}.state": 1, f"{CHECK_FIELD}.images": 1, f"{CHECK_FIELD}.usable": 1},
@@ -327,3 +330,35 @@ def moves_after_upload(batches: list[dict], decide) -> list[Move]:
         if decided and decided[0] != doc.get("status"):
             moves.append(Move(doc["_id"], str(doc.get("id")), doc.get("status"), *decided))
     return moves
+
+
+_AFTER_CHECK = {
+    **{"_id": 1, "id": 1, "status": 1, REASON_PHRASE: 1, FIELD: 1},
+    **{"training_metrics_info.latest_upload": 1, CONTENT_FIELD: 1},
+    **{f"{CHECK_FIELD}.{k}": 1 for k in ("state", "images", "usable", "missing_count", "content")},
+}
+
+
+def moves_after_checks(work: Database, batch_ids, author: str, keys=None) -> list[Move]:
+    """Move back to `review` those of `batch_ids` that segcore itself sent to rework for an
+    upload's problem and whose checks, just made again, find it gone
+    (`delivery.status_after_check`), compare-and-set and in the history. A person's rework
+    (a send-back, a status set by hand) stays. `batch_ids` None: the batches whose key
+    (`naming.batch_key`) is in `keys`. Returns the moves made. Every place that makes a
+    batch's verdict again calls it (a mask check, a content check, a sync's removals)."""
+    ids = None if batch_ids is None else list(dict.fromkeys(str(b) for b in batch_ids))
+    if not ids and not keys:
+        return []
+    held = {"status": REWORK, REASON_PHRASE: {"$type": "object"}}
+    if ids is None or len(ids) > SCAN_OVER:  # a long $in is dearer than a pass over reworks
+        wanted = set(ids or ())
+        docs = [
+            d
+            for d in work[BATCHES].find(held, _AFTER_CHECK)
+            if str(d.get("id")) in wanted
+            or (ids is None and isinstance(d.get("id"), str) and batch_key(d["id"]) in keys)
+        ]
+    else:
+        docs = find_in(work[BATCHES], "id", ids, _AFTER_CHECK, where=held)
+    moves = moves_after_upload(docs, status_after_check)
+    return apply_moves(work, moves, author, edit=True)

@@ -193,6 +193,20 @@ def test_new_batch_matches_an_earlier_orphan(lab):
     assert report.orphans == 0 and batch(lab, "batch_9999")["mongo_uploaded"] is True
 
 
+def test_an_upload_naming_a_batch_whose_id_is_no_number_counts_for_it(dbs):
+    """`import` keeps folders such as liver_01 and hígado_01 as batches: an upload whose
+    metadata names one exactly (in any Unicode form) is that batch's, not unmatched."""
+    dbs.work.batches.insert_many([{"id": "liver_01"}, {"id": "h\xedgado_01"}])
+    put(dbs, "liver_01.zip", {"uploaded_by": "flor", "batch_id": "liver_01"})
+    put(dbs, "masks.zip", {"uploaded_by": "flor", "batch_id": "hi\u0301gado_01"})
+    put(dbs, "other.zip", {"uploaded_by": "flor", "batch_id": "kidney_01"})
+    report = run_sync(dbs, author="me")
+    assert (report.unmatched, report.orphans) == (0, 1)
+    assert [f.batches for f in report.orphan_uploads] == [["kidney_01"]]
+    assert batch(dbs, "liver_01")["training_metrics_info"]["files"] == ["liver_01.zip"]
+    assert batch(dbs, "h\xedgado_01")["training_metrics_info"]["files"] == ["masks.zip"]
+
+
 def test_training_database_is_never_written(lab):
     def snapshot():
         return {

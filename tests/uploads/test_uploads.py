@@ -34,6 +34,16 @@ from tests.helpers import index_uploads
         ("Batch-9.zip", {"batch_id": -3}, ["batch_9"]),
         ("Batch-9.zip", {"batch_id": {"$gt": 1}}, ["batch_9"]),
         ("Batch-9.zip", {"batch_id": None}, ["batch_9"]),
+        # a batch list may hold ids naming no number (`liver_01`, `hígado_01`): when neither
+        # the metadata nor the filename names a batch_<n>, the metadata's id counts as it is,
+        # in NFC as the list keys it
+        ("liver_01.zip", {"batch_id": "liver_01"}, ["liver_01"]),
+        ("masks.zip", {"batch_id": " hi\u0301gado_01 "}, ["h\xedgado_01"]),
+        ("masks.zip", {"batch_id": ["liver_01", "liver_02", "liver_01"]}, ["liver_01", "liver_02"]),
+        ("masks.zip", {"batch_id": "n/a"}, []),
+        ("masks.zip", {"batch_id": "  "}, []),
+        ("masks.zip", {"batch_id": "~unmatched"}, []),
+        ("masks.zip", {"batch_id": "x" * 300}, []),
     ],
 )
 def test_resolve_batch_ids(filename, metadata, expected):

@@ -11,7 +11,7 @@ from segcore.report import alerts, stats
 from segcore.report.pace_report import delivery_quality
 from segcore.views.batch_rows import batch_row
 from segcore.work import batches, review
-from segcore.work.delivery import delivery_of, sent_back_standing
+from segcore.work.delivery import delivery_of, sent_back_standing, status_after_check
 from tests.pace_seed import _delivered, record_sync, seed_pace
 
 SENT_BACK = datetime(2026, 12, 1, 10, 0)
@@ -37,6 +37,31 @@ def test_a_send_back_stands_until_a_newer_upload(status, latest, standing):
 def test_a_rework_without_a_send_back_date_is_left_to_the_checks():
     assert not sent_back_standing("rework", {"sent_back": 1}, None)
     assert not sent_back_standing("rework", None, None)
+
+
+USABLE = {"state": "complete", "images": 3, "missing_count": 0, "usable": True}
+SEGCORES = {"template": "{problem}: {reason}", "params": {}}  # segcore wrote the reason
+
+
+@pytest.mark.parametrize(
+    ("doc", "after"),
+    [
+        # segcore's rework for an upload's problem, now gone: to review
+        ({"status": "rework", "rework_reason_phrase": SEGCORES, "mask_check": USABLE}, "review"),
+        # the problem is still there (masks missing, content problems): stays
+        ({"status": "rework", "rework_reason_phrase": SEGCORES, "mask_check": {**USABLE, "usable": False}}, None),
+        ({"status": "rework", "rework_reason_phrase": SEGCORES, "mask_check": USABLE, "mask_content": {"problems": 2}}, None),
+        # a person's rework: a send-back (no phrase, its note is the reason), a status set by hand
+        ({"status": "rework", "rework_reason": "the borders", "mask_check": USABLE}, None),
+        ({"status": "rework", "mask_check": USABLE}, None),
+        # a send-back standing beside a later rework of segcore's
+        ({"status": "rework", "rework_reason_phrase": SEGCORES, "mask_check": USABLE, "review": {"last_sent_back_at": SENT_BACK}, "training_metrics_info": {"latest_upload": SENT_BACK}}, None),
+        # other statuses are not this rule's
+        ({"status": "pending", "rework_reason_phrase": SEGCORES, "mask_check": USABLE}, None),
+    ],
+)  # fmt: skip
+def test_segcores_own_rework_ends_when_the_checks_find_the_problem_gone(doc, after):
+    assert status_after_check(doc) == (after and (after, None))
 
 
 def test_usable_again_after_a_send_back_is_delivered_on_the_newer_upload():

@@ -43,7 +43,15 @@ def _checked(report) -> str:
         states=found or _("no batch has uploads"),
     )
     if not report.first_receipts:
-        return said
+        if not report.statuses_moved:
+            return said
+        # batches sent to rework for a problem the check found gone (their chunks came)
+        moved = ngettext(
+            "{count} batch moved from rework to review: its problem is gone.",
+            "{count} batches moved from rework to review: their problem is gone.",
+            report.statuses_moved,
+        ).format(count=format_number(report.statuses_moved))
+        return f"{said} {moved}"
     # uploads a sync left without a receipt, or a check stopped before making theirs
     return (
         said

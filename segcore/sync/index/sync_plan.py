@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from segcore.core.naming import canonical_batch_id, one_per_batch, person_key
+from segcore.core import naming
+from segcore.core.naming import one_per_batch, person_key
 from segcore.sync.index.index_entry import (
     NO_LENGTH,
     IndexEntry,
@@ -29,7 +30,8 @@ FILES_KEPT = 5  # file names kept in `training_metrics_info.files`, as the old d
 
 
 def batch_key(batch: dict) -> str | None:
-    """The canonical key of a batch document's id (None for a missing or odd id)."""
+    """The key of a batch document's id (`naming.batch_key`: `batch_<n>` for one naming a
+    number, else the id in NFC, as uploads name it); None for a missing, odd or empty id."""
     raw = batch.get("id")
     return _canonical(raw) if isinstance(raw, str) else None
 
@@ -38,7 +40,7 @@ def batch_key(batch: dict) -> str | None:
 def _canonical(raw: str) -> str | None:
     # A live sync keys its whole batch listing several times per group (20,000 parses at
     # 10,000 batches, about half a second of each upload's wait on a loaded machine).
-    return canonical_batch_id(raw)
+    return naming.batch_key(raw) if raw.strip() else None
 
 
 def add_to_index(index: SyncIndex, upload: Upload) -> None:
