@@ -183,3 +183,48 @@ def test_a_radiographs_mask_fits_the_spacing_itk_reads_and_the_calibrated_one(
         "dx_wrong_mask.nii.gz": "dx_wrong_mask.nii.gz: spacing 0.5×0.5, image 0.25×0.2",
         "dx_imager_mask.nii.gz": "dx_imager_mask.nii.gz: spacing 0.5×0.5, image 0.25×0.2",
     }
+
+
+MR = get_testdata_file("MR_small.dcm")  # 64×64, PixelSpacing 0.3125\0.3125
+
+
+def mr_copy(path, label: np.ndarray | None = None, **attributes) -> None:
+    """MR_small saved to `path`, its pixels replaced by `label` when given, `attributes` set
+    (a value as a converter writes it: PixelSpacing "0.3125", one value)."""
+    ds = pydicom.dcmread(MR)
+    if label is not None:
+        ds.PixelData = label.astype("<i2").tobytes()
+    for keyword, value in attributes.items():
+        setattr(ds, keyword, value)
+    ds.save_as(path, enforce_file_format=True)
+
+
+def test_a_pixel_spacing_of_one_value_is_read_for_both_axes(lab, upload, tmp_path):
+    """Some converters write PixelSpacing with one value (VM 1), which pydicom gives as a
+    number, not a list: the mask and the image are read (one value is both axes), never
+    "unreadable" in Python's words; a mask of another one-value spacing is named for it."""
+    label = np.zeros((64, 64), np.int16)
+    label[20:40, 10:30] = 1
+    mr_copy(images_dir(lab) / "a.dcm")
+    mr_copy(lab.masks / "a_mask.dcm", label, PixelSpacing="0.3125")
+    mr_copy(images_dir(lab) / "b.dcm", PixelSpacing="0.3125")
+    mr_copy(lab.masks / "b_mask.dcm", label)
+    mr_copy(images_dir(lab) / "c.dcm", PixelSpacing="0.3125")
+    mr_copy(lab.masks / "c_mask.dcm", label, PixelSpacing="0.5")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 3
+    assert said(row) == {"c_mask.dcm": "c_mask.dcm: spacing 0.5×0.5, image 0.3125×0.3125"}
+
+
+def test_geometry_attributes_of_odd_multiplicity_never_make_a_file_unreadable(tmp_path):
+    """A radiograph's one-value ImagerPixelSpacing is both axes, as PixelSpacing's; an
+    orientation of one value is none, a position of one is named as the origin it says (as one
+    of two values is): the file is read."""
+    radiograph(tmp_path / "dx.dcm")
+    ds = pydicom.dcmread(tmp_path / "dx.dcm")
+    ds.ImagerPixelSpacing = "0.2"
+    ds.save_as(tmp_path / "dx.dcm", enforce_file_format=True)
+    assert image_header(str(tmp_path / "dx.dcm"), "dx.dcm").spacing == (0.2, 0.2)
+    mr_copy(tmp_path / "odd.dcm", ImageOrientationPatient="1", ImagePositionPatient="5")
+    grid = image_header(str(tmp_path / "odd.dcm"), "odd.dcm")
+    assert (grid.spacing, grid.origin, grid.direction) == ((0.3125, 0.3125), (5.0,), None)

@@ -54,15 +54,17 @@ def _dicom_geometry(ds) -> Geometry:
     import numpy as np
 
     frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
-    spacing = _dicom_value(ds, "PixelMeasuresSequence", "PixelSpacing")
-    orientation = _dicom_value(ds, "PlaneOrientationSequence", "ImageOrientationPatient")
-    position = _dicom_value(ds, "PlanePositionSequence", "ImagePositionPatient")
+    spacing = _numbers(_dicom_value(ds, "PixelMeasuresSequence", "PixelSpacing"))
+    orientation = _numbers(_dicom_value(ds, "PlaneOrientationSequence", "ImageOrientationPatient"))
+    position = _numbers(_dicom_value(ds, "PlanePositionSequence", "ImagePositionPatient"))
     direction, positions = None, None
     if orientation is not None and len(orientation) == 6:
         row, column = np.asarray(orientation[:3], float), np.asarray(orientation[3:], float)
         normal = np.cross(row, column)
         direction = np.column_stack([row, column, normal]).flatten()
-        frame_positions = _frame_values(ds, "PlanePositionSequence", "ImagePositionPatient")
+        frame_positions = [
+            _numbers(p) for p in _frame_values(ds, "PlanePositionSequence", "ImagePositionPatient")
+        ]
         position = _lowest(frame_positions, normal) or position
         positions = _along(frame_positions, normal)
     depth = len(set(_frame_positions(ds))) if _is_segmentation(ds) else frames
@@ -77,11 +79,27 @@ def _dicom_geometry(ds) -> Geometry:
     return _with_itk_spacing(ds, geometry)
 
 
-def _column_row(spacing) -> tuple[float, float] | None:
-    """A DICOM pixel spacing (row spacing first) as (x, y)."""
-    if spacing is None or len(spacing) != 2:
+def _numbers(value) -> tuple[float, ...] | None:
+    """A numeric DICOM attribute as a tuple of floats, whatever its multiplicity: pydicom
+    gives a value of one number (VM 1, as some converters write a PixelSpacing) as that
+    number, not as a list of one. None when missing, empty or not numbers."""
+    if value is None or value == "":
         return None
-    return (float(spacing[1]), float(spacing[0]))
+    values = [value] if isinstance(value, (str, bytes, int, float)) else value
+    try:
+        found = tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        return None
+    return found or None
+
+
+def _column_row(spacing) -> tuple[float, float] | None:
+    """A DICOM pixel spacing (row spacing first) as (x, y); a single value (VM 1) is both
+    axes' (square pixels, as the one number says)."""
+    spacing = _numbers(spacing)
+    if spacing is None or len(spacing) not in (1, 2):
+        return None
+    return (spacing[-1], spacing[0])
 
 
 def _with_itk_spacing(ds, geometry: Geometry) -> Geometry:
@@ -174,7 +192,9 @@ def _frame_segments(ds) -> list[int]:
 def _frame_positions(ds) -> list:
     """Each frame's position, as a key: its ImagePositionPatient when every frame has one,
     else its rank among its segment's frames (the frames of each segment in stacking order)."""
-    positions = _frame_values(ds, "PlanePositionSequence", "ImagePositionPatient")
+    positions = [
+        _numbers(p) for p in _frame_values(ds, "PlanePositionSequence", "ImagePositionPatient")
+    ]
     if all(p is not None and len(p) == 3 for p in positions):
         return [tuple(round(float(v), POSITION_DECIMALS) for v in p) for p in positions]
     seen: dict[int, int] = {}
