@@ -78,8 +78,11 @@ STORED_FIELDS = {
 # right masks wrong size or wrong spacing, or showed Python's TypeError); it checks a mask
 # against each image of its key in a batch (`case1.nii.gz` and `case1.png`: 9 the first only)
 # and gives an image no mask of the upload fits those masks' problems (9 delivered batch_2 of
-# `batch_1_to_batch_2.zip` by a mask its grid gave to batch_1).
-VERSION = 10
+# `batch_1_to_batch_2.zip` by a mask its grid gave to batch_1). Version 11 reads a DICOM
+# geometry attribute of one value (a PixelSpacing "0.3125": 10 said Python's TypeError), tells
+# a DICOM image saved again by its pixels, and leaves a DICOM mask whose pixel data no decoder
+# here reads not checked (10 made it unreadable).
+VERSION = 11
 Progress = Callable[[float, str], None]
 
 

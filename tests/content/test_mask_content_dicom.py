@@ -13,7 +13,7 @@ from pydicom.data import get_testdata_file
 
 from segcore.content.formats.mask_formats import image_header, read_mask
 from segcore.content.formats.mask_geometry import first_line
-from segcore.content.mask_content_check import check_content
+from segcore.content.mask_content_check import check_content, content_summary, has_content_problem
 from segcore.core.errors import UnreadableUpload
 from segcore.store.schema import MASK_CONTENT
 from tests.content.test_mask_content_archives import checked, lab, said
@@ -228,3 +228,39 @@ def test_geometry_attributes_of_odd_multiplicity_never_make_a_file_unreadable(tm
     mr_copy(tmp_path / "odd.dcm", ImageOrientationPatient="1", ImagePositionPatient="5")
     grid = image_header(str(tmp_path / "odd.dcm"), "odd.dcm")
     assert (grid.spacing, grid.origin, grid.direction) == ((0.3125, 0.3125), (5.0,), None)
+
+
+HTJ2K_LOSSLESS = "1.2.840.10008.1.2.4.201"  # written by current dcmtk- and OpenJPH-based tools
+
+
+def htj2k(path) -> None:
+    """pydicom's MR_small_jp2klossless.dcm under the HTJ2K Lossless transfer syntax, whose
+    decoder (pylibjpeg-openjpeg) this server does not have."""
+    ds = pydicom.dcmread(get_testdata_file("MR_small_jp2klossless.dcm"))
+    ds.file_meta.TransferSyntaxUID = HTJ2K_LOSSLESS
+    ds.save_as(path)
+
+
+def test_pixel_data_no_decoder_here_reads_is_not_checked_never_a_problem(lab, upload, tmp_path):
+    """A mask in HTJ2K, which no decoder installed here reads, is a limit of this server, not
+    the annotator's fault: "contents not checked", said in words (no pip requirements), and the
+    upload is usable; an image in it is read by its header, and its right mask passes."""
+    from pydicom.pixels import get_decoder
+    from pydicom.uid import UID
+
+    if get_decoder(UID(HTJ2K_LOSSLESS)).is_available:
+        pytest.skip("an HTJ2K decoder is installed here")
+    label = np.zeros((64, 64), np.int16)
+    label[20:40, 10:30] = 1
+    mr_copy(images_dir(lab) / "a.dcm")
+    htj2k(lab.masks / "a_mask.dcm")
+    htj2k(images_dir(lab) / "b.dcm")
+    mr_copy(lab.masks / "b_mask.dcm", label)
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert (row["checked"], row["problems"]) == (2, 0)
+    assert said(row) == {
+        "a_mask.dcm": "a_mask.dcm: contents not checked (pixel data compressed as High-Throughput "
+        "JPEG 2000 Image Compression (Lossless Only), which this check cannot read)"
+    }
+    upload_id = lab.work[MASK_CONTENT].find_one({})["_id"]
+    assert not has_content_problem(content_summary(lab.work, upload_id))

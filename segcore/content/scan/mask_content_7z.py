@@ -22,11 +22,15 @@ from segcore.archives.archive_7z import (
 )
 from segcore.archives.archive_links import LINK_NO_FILE, archive_path, follow, link_path
 from segcore.content.formats.mask_geometry import OverLimit
-from segcore.core.errors import N_, UnreadableUpload
+from segcore.content.formats.read_reasons import (
+    ENCRYPTED_7Z,
+    ENCRYPTED_7Z_HEADERS,
+    SEVEN_ZIP_ARCHIVE,
+    UNSUPPORTED_METHOD,
+    not_readable,
+)
+from segcore.core.errors import UnreadableUpload
 from segcore.uploads.gridfs_reader import ChunkFile
-
-# As a zip member's (mask_content_scan): the archive is fine, this check cannot read the method
-UNSUPPORTED_METHOD = N_("compressed by {method}, which this check cannot read")
 
 
 class _MaskWriters(WriterFactory):
@@ -93,18 +97,18 @@ def scan_7z(scan, source: ChunkFile) -> None:
     try:
         with py7zr.SevenZipFile(source, mode="r") as archive:
             if archive.needs_password():
-                raise UnreadableUpload("encrypted 7z archive")
+                raise UnreadableUpload(ENCRYPTED_7Z)
             checks = _7z_checks(scan, archive)
             if checks:
                 archive.extract(targets=list(checks), factory=_MaskWriters(scan, checks))
     except py7zr_errors.UnsupportedCompressionMethodError as exc:
         if not checks:  # the headers themselves: nothing could be listed
-            raise UnreadableUpload(f"not a readable 7z archive ({error_detail(exc)})") from None
+            raise UnreadableUpload(not_readable(SEVEN_ZIP_ARCHIVE, error_detail(exc))) from None
         reason = UNSUPPORTED_METHOD.format(method=method_name(exc))
         for name, images in (c for targets in checks.values() for c in targets):
             if archive_path(name) not in scan.outcomes:
                 scan.add(name, [("no_reader", {"reason": reason})], images)
     except py7zr_errors.PasswordRequired:
-        raise UnreadableUpload("encrypted 7z headers") from None
+        raise UnreadableUpload(ENCRYPTED_7Z_HEADERS) from None
     except SEVEN_ZIP_ERRORS as exc:
-        raise UnreadableUpload(f"not a readable 7z archive ({error_detail(exc)})") from None
+        raise UnreadableUpload(not_readable(SEVEN_ZIP_ARCHIVE, error_detail(exc))) from None

@@ -47,6 +47,7 @@ from segcore.archives.archive_zip import (
     open_member,
     open_zip,
 )
+from segcore.content.formats import read_reasons as reasons
 from segcore.content.formats.mask_formats import DETACHED, no_reader, read_mask
 from segcore.content.formats.mask_geometry import OverLimit, first_line
 from segcore.content.mask_content import ContentTally, Rules, check_mask
@@ -60,7 +61,7 @@ from segcore.content.scan.mask_content_reader import (
     WindowFile,
 )
 from segcore.content.scan.mask_images import Image, ImageIndex, fitting, image_grids
-from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge
+from segcore.core.errors import DamagedUpload, UnreadableUpload, UploadTooLarge
 from segcore.images.mask_matching import (
     base_name,
     counts_for,
@@ -72,9 +73,7 @@ from segcore.images.mask_matching import (
 )
 from segcore.uploads.gridfs_reader import ChunkFile, ReadStats, StoredFile
 
-ENCRYPTED = {"reason": "an encrypted member"}
-
-UNSUPPORTED_METHOD = N_("compressed by {method}, which this check cannot read")
+ENCRYPTED = {"reason": reasons.ENCRYPTED_MEMBER}
 
 
 @dataclass
@@ -194,6 +193,8 @@ class _Scan:
         except OverLimit:
             self.used += counter.count
             raise
+        except reasons.NoReader as exc:
+            mask = reasons.NotChecked(exc)
         except UnreadableUpload as exc:
             mask = str(exc)
         self.used += counter.count
@@ -266,7 +267,9 @@ class _Scan:
 
     def _problems(self, path: str, mask: tuple | str, grid) -> list:
         """One mask's problems against one image's grid (or why the image cannot be read)."""
-        if isinstance(mask, str):
+        if isinstance(mask, reasons.NotChecked):  # a limit of this check: said, never a problem
+            problems = [("no_reader", {"reason": str(mask)})]
+        elif isinstance(mask, str):
             problems = [("unreadable", {"reason": mask})]
         else:
             detached = split_extension(_shown(path), self.index.extensions)[1] in DETACHED
@@ -403,7 +406,7 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
         EOFError,
         OSError,
     ) as exc:
-        raise UnreadableUpload(f"not a readable zip ({exc})") from None
+        raise UnreadableUpload(reasons.not_readable(reasons.ZIP, str(exc))) from None
     with archive:
         check_member_offsets(archive)
         wanted = _zip_wanted(scan, archive)
@@ -419,7 +422,7 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
                 with open_member(archive, info) as member:
                     scan.check(name, member, images, info.file_size)
             except UnsupportedMethod as exc:  # the zip is fine: we cannot read that method
-                reason = UNSUPPORTED_METHOD.format(method=exc)
+                reason = reasons.UNSUPPORTED_METHOD.format(method=exc)
                 scan.add(name, [("no_reader", {"reason": reason})], images)
             except (
                 zipfile.BadZipFile,
@@ -453,7 +456,7 @@ def _scan_tar(scan: _Scan, open_stream) -> None:
         raise
     except _TAR_ERRORS as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise UnreadableUpload(f"not a readable tar archive ({reason})") from None
+        raise UnreadableUpload(reasons.not_readable(reasons.TAR_ARCHIVE, reason)) from None
 
 
 def _tar_pass(scan: _Scan, stream, back: dict[str, int] | None = None) -> bool:
@@ -557,7 +560,7 @@ def check_upload_content(
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
         # One upload never stops a check of thousands: what failed is its note, shown.
-        reason = f"the check could not read it ({type(exc).__name__}: {first_line(exc)})"
+        reason = reasons.CHECK_FAILED.format(detail=f"{type(exc).__name__}: {first_line(exc)}")
         scan.result.notes.append({"code": "unreadable", "params": {"reason": reason}})
         scan.unread(listed or (), reason)
     scan.result.bytes_read, scan.result.bytes_decompressed = stats.bytes, scan.used
@@ -593,4 +596,4 @@ def _scan_kind(
         finally:
             stream.close()
     else:
-        raise UnreadableUpload("unsupported format")
+        raise UnreadableUpload(reasons.UNSUPPORTED_FORMAT)
