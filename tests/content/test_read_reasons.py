@@ -10,13 +10,22 @@ from __future__ import annotations
 import ast
 import importlib
 import string
+import struct
+import zlib
 
+import numpy as np
 import pytest
 
 from segcore.archives.archive_zip import MEMBER_REASONS
 from segcore.content.formats import read_reasons
+from segcore.content.mask_content_check import check_content
+from segcore.masks.mask_check import verify
+from tests.content.test_mask_content_archives import lab, png, square
+from tests.content.test_mask_content_formats import zipped
 from tests.helpers import ROOT
 from ui.app import i18n, labels
+
+__all__ = ["lab"]  # the fixture, shared
 
 LIBRARY = "Truncated File Read"  # a library's own words: kept as the library said them
 
@@ -49,28 +58,37 @@ def test_every_reason_the_check_words_is_shown_in_spanish(monkeypatch, stored):
         assert inner not in shown
 
 
-def test_the_reasons_of_the_probe_are_in_spanish(monkeypatch):
-    """The reasons a tester found in English on the Spanish pages (an .npz of two arrays, a
-    16-bit grey-and-alpha PNG, an image deleted from its folder), as the checks store them."""
+def _png_grey_alpha_16(label: np.ndarray) -> bytes:
+    """A 16-bit grey-and-alpha PNG (colour type 4), as ITK and some viewers write a mask."""
+    rows = b"".join(
+        b"\x00" + np.stack([row, np.full(row.size, 65535)], -1).astype(">u2").tobytes()
+        for row in label
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", label.shape[1], label.shape[0], 16, 4, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+
+
+def test_the_reasons_a_tester_saw_in_english_are_in_spanish(lab, upload, tmp_path, monkeypatch):
+    """An .npz of two arrays (`np.savez(mask=..., probabilities=...)`), a 16-bit grey-and-alpha
+    PNG and a right mask whose image was deleted after the listing, zipped by Info-ZIP: the
+    Spanish pages word every reason, as the Batches and Receipts pages show them."""
+    lab.images("a", "b", "c")
+    label = square()
+    np.savez(lab.masks / "a_mask.npz", mask=label, probabilities=label.astype(float))
+    (lab.masks / "b_mask.png").write_bytes(_png_grey_alpha_16(label.astype(np.uint16)))
+    png(lab.masks / "c_mask.png", label)
+    upload("batch_1.zip", zipped(lab, tmp_path), chunk_size=4096)
+    verify(lab, ["batch_1"])
+    (lab.settings.data_directory / "batch_1" / "c.png").unlink()
+    row = check_content(lab, ["batch_1"]).by_batch()["batch_1"]
     monkeypatch.setattr(i18n, "current_language", lambda: "es")
-    offenders = [
-        {
-            "name": "a_mask.npz",
-            "code": "unreadable",
-            "params": {"reason": read_reasons.NPZ_MASKS.format(count=2)},
-        },
-        {
-            "name": "b_mask.png",
-            "code": "unreadable",
-            "params": {"reason": read_reasons.DEEP_COLOUR},
-        },
-        {
-            "name": "c_mask.png",
-            "code": "image_unreadable",
-            "params": {"reason": read_reasons.IMAGE_GONE},
-        },
-    ]
-    assert [labels.offender(o) for o in offenders] == [
+    assert sorted(labels.offender(o) for o in row["offenders"]) == [
         "a_mask.npz: ilegible (un .npz de 2 matrices: no se sabe cuál es la máscara)",
         "b_mask.png: ilegible (una imagen de 16 bits a color o gris con alfa que ninguna "
         "biblioteca de aquí lee a su profundidad completa (Pillow conserva 8 bits, SimpleITK la "
