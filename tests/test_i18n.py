@@ -512,7 +512,7 @@ def test_composed_reasons_and_other_file_notes_are_worded_in_spanish(monkeypatch
     page words them, made by the code that stores them, not copied here."""
     from segcore.archives.archive_links import LINK_NOT_READ, LINK_OUTSIDE, resolve_links
     from segcore.archives.archive_listing import EMPTY_MEMBER
-    from segcore.content.scan.mask_content_scan import UNSUPPORTED_METHOD
+    from segcore.content.formats.read_reasons import UNSUPPORTED_METHOD
     from segcore.images.image_copies import COPY_MEMBER
     from ui.app import labels
 

@@ -1,13 +1,17 @@
 """The same picture in other bytes: what tells a re-saved copy of an image from a mask named as it.
 
-Real files written by Pillow, nibabel and NumPy, as an annotator's tool saves them again."""
+Real files written by Pillow, nibabel and NumPy, as an annotator's tool saves them again, and
+pydicom's own test files (one picture in several transfer syntaxes)."""
 
 import io
+from pathlib import Path
 
 import nibabel
 import numpy as np
+import pydicom
 import pytest
 from PIL import Image
+from pydicom.data import get_testdata_file
 
 from segcore.content.scan.image_pixels import compared, image_picture, named_as, picture
 from tests.masks_content_files import label_square
@@ -72,10 +76,29 @@ def test_an_image_on_disk_is_decoded_once_per_version(tmp_path):
 def test_names_and_formats_compared():
     assert named_as("export/IMG_001.PNG", "img_001.png")
     assert not named_as("masks/img_001_mask.png", "img_001.png")
-    assert (compared("a.png"), compared("a.nii.gz"), compared("a.npy"), compared("a.dcm")) == (
+    assert [
+        compared(n) for n in ("a.png", "a.nii.gz", "a.npy", "a.dcm", "1.2.840.5", "a.nrrd")
+    ] == [
+        True,
+        True,
         True,
         True,
         True,
         False,
-    )
+    ]
     assert picture(b"not a picture", "img_001.png") is None
+
+
+@pytest.mark.parametrize("again", ["MR_small_RLE.dcm", "MR_small_jp2klossless.dcm"])
+def test_a_dicom_image_saved_again_in_another_transfer_syntax_is_the_same_picture(again):
+    """pydicom's MR_small re-encoded RLE Lossless or JPEG 2000 lossless (a viewer's "save"):
+    other bytes, the same stored pixels; a 0/1 mask drawn on it is another picture."""
+    first = Path(get_testdata_file("MR_small.dcm")).read_bytes()
+    second = Path(get_testdata_file(again)).read_bytes()
+    assert first != second
+    assert picture(second, "MR_small.dcm") == picture(first, "MR_small.dcm") is not None
+    ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    ds.PixelData = (ds.pixel_array > 1000).astype("<i2").tobytes()
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    assert picture(buffer.getvalue(), "MR_small.dcm") not in (None, picture(first, "x.dcm"))

@@ -13,7 +13,7 @@ from pydicom.data import get_testdata_file
 
 from segcore.content.formats.mask_formats import image_header, read_mask
 from segcore.content.formats.mask_geometry import first_line
-from segcore.content.mask_content_check import check_content
+from segcore.content.mask_content_check import check_content, content_summary, has_content_problem
 from segcore.core.errors import UnreadableUpload
 from segcore.store.schema import MASK_CONTENT
 from tests.content.test_mask_content_archives import checked, lab, said
@@ -183,3 +183,84 @@ def test_a_radiographs_mask_fits_the_spacing_itk_reads_and_the_calibrated_one(
         "dx_wrong_mask.nii.gz": "dx_wrong_mask.nii.gz: spacing 0.5×0.5, image 0.25×0.2",
         "dx_imager_mask.nii.gz": "dx_imager_mask.nii.gz: spacing 0.5×0.5, image 0.25×0.2",
     }
+
+
+MR = get_testdata_file("MR_small.dcm")  # 64×64, PixelSpacing 0.3125\0.3125
+
+
+def mr_copy(path, label: np.ndarray | None = None, **attributes) -> None:
+    """MR_small saved to `path`, its pixels replaced by `label` when given, `attributes` set
+    (a value as a converter writes it: PixelSpacing "0.3125", one value)."""
+    ds = pydicom.dcmread(MR)
+    if label is not None:
+        ds.PixelData = label.astype("<i2").tobytes()
+    for keyword, value in attributes.items():
+        setattr(ds, keyword, value)
+    ds.save_as(path, enforce_file_format=True)
+
+
+def test_a_pixel_spacing_of_one_value_is_read_for_both_axes(lab, upload, tmp_path):
+    """Some converters write PixelSpacing with one value (VM 1), which pydicom gives as a
+    number, not a list: the mask and the image are read (one value is both axes), never
+    "unreadable" in Python's words; a mask of another one-value spacing is named for it."""
+    label = np.zeros((64, 64), np.int16)
+    label[20:40, 10:30] = 1
+    mr_copy(images_dir(lab) / "a.dcm")
+    mr_copy(lab.masks / "a_mask.dcm", label, PixelSpacing="0.3125")
+    mr_copy(images_dir(lab) / "b.dcm", PixelSpacing="0.3125")
+    mr_copy(lab.masks / "b_mask.dcm", label)
+    mr_copy(images_dir(lab) / "c.dcm", PixelSpacing="0.3125")
+    mr_copy(lab.masks / "c_mask.dcm", label, PixelSpacing="0.5")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 3
+    assert said(row) == {"c_mask.dcm": "c_mask.dcm: spacing 0.5×0.5, image 0.3125×0.3125"}
+
+
+def test_geometry_attributes_of_odd_multiplicity_never_make_a_file_unreadable(tmp_path):
+    """A radiograph's one-value ImagerPixelSpacing is both axes, as PixelSpacing's; an
+    orientation of one value is none, a position of one is named as the origin it says (as one
+    of two values is): the file is read."""
+    radiograph(tmp_path / "dx.dcm")
+    ds = pydicom.dcmread(tmp_path / "dx.dcm")
+    ds.ImagerPixelSpacing = "0.2"
+    ds.save_as(tmp_path / "dx.dcm", enforce_file_format=True)
+    assert image_header(str(tmp_path / "dx.dcm"), "dx.dcm").spacing == (0.2, 0.2)
+    mr_copy(tmp_path / "odd.dcm", ImageOrientationPatient="1", ImagePositionPatient="5")
+    grid = image_header(str(tmp_path / "odd.dcm"), "odd.dcm")
+    assert (grid.spacing, grid.origin, grid.direction) == ((0.3125, 0.3125), (5.0,), None)
+
+
+HTJ2K_LOSSLESS = "1.2.840.10008.1.2.4.201"  # written by current dcmtk- and OpenJPH-based tools
+
+
+def htj2k(path) -> None:
+    """pydicom's MR_small_jp2klossless.dcm under the HTJ2K Lossless transfer syntax, whose
+    decoder (pylibjpeg-openjpeg) this server does not have."""
+    ds = pydicom.dcmread(get_testdata_file("MR_small_jp2klossless.dcm"))
+    ds.file_meta.TransferSyntaxUID = HTJ2K_LOSSLESS
+    ds.save_as(path)
+
+
+def test_pixel_data_no_decoder_here_reads_is_not_checked_never_a_problem(lab, upload, tmp_path):
+    """A mask in HTJ2K, which no decoder installed here reads, is a limit of this server, not
+    the annotator's fault: "contents not checked", said in words (no pip requirements), and the
+    upload is usable; an image in it is read by its header, and its right mask passes."""
+    from pydicom.pixels import get_decoder
+    from pydicom.uid import UID
+
+    if get_decoder(UID(HTJ2K_LOSSLESS)).is_available:
+        pytest.skip("an HTJ2K decoder is installed here")
+    label = np.zeros((64, 64), np.int16)
+    label[20:40, 10:30] = 1
+    mr_copy(images_dir(lab) / "a.dcm")
+    htj2k(lab.masks / "a_mask.dcm")
+    htj2k(images_dir(lab) / "b.dcm")
+    mr_copy(lab.masks / "b_mask.dcm", label)
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert (row["checked"], row["problems"]) == (2, 0)
+    assert said(row) == {
+        "a_mask.dcm": "a_mask.dcm: contents not checked (pixel data compressed as High-Throughput "
+        "JPEG 2000 Image Compression (Lossless Only), which this check cannot read)"
+    }
+    upload_id = lab.work[MASK_CONTENT].find_one({})["_id"]
+    assert not has_content_problem(content_summary(lab.work, upload_id))

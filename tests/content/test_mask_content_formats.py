@@ -510,7 +510,7 @@ def test_a_mask_whose_image_cannot_be_read_is_still_checked(lab, upload, tmp_pat
         "empty_mask.dcm: empty",
         "empty_mask.dcm: its image cannot be read (" + header + ")",
         "gone_mask.png: empty",
-        "gone_mask.png: its image cannot be read (missing (No such file or directory))",
+        "gone_mask.png: its image cannot be read (no longer in the batch's folder)",
         "seven_mask.dcm: its image cannot be read (" + header + ")",
         "seven_mask.dcm: label 7 not in 0,1,2",
     ]

@@ -1,15 +1,17 @@
 """The batch's own images inside an upload are the images, not masks of themselves.
 
 Annotators zip their whole working folder (`images/` next to `masks/`, nnU-Net's `imagesTr/`
-next to `labelsTr/`), or by mistake the images alone. Real PNGs by Pillow and NIfTI by nibabel,
-packed by Info-ZIP and GNU tar, synced and checked by `segcore sync --verify --content`."""
+next to `labelsTr/`), or by mistake the images alone. Real PNGs by Pillow, NIfTI by nibabel and
+pydicom's own test files, packed by Info-ZIP and GNU tar, synced and checked by `segcore sync --verify --content`."""
 
 import io
 import shutil
 
 import numpy as np
+import pydicom
 import pytest
 from PIL import Image
+from pydicom.data import get_testdata_file
 
 from segcore.archives.archive_listing import list_upload
 from segcore.images import batch_images, image_copies
@@ -335,3 +337,33 @@ def test_a_copy_found_by_its_pixels_leaves_the_masks_of_its_name_elsewhere():
     assert without_copies({**listing, **found}, ["img_003.png"]) is None  # counted already
     bare = without_copies({**listing, "paths": None}, ["img_003.png"])
     assert bare["names"] == ["img_001.png", "img_002_mask.png"] and "paths" not in bare
+
+
+def test_a_dicom_image_saved_again_under_masks_is_no_mask(dbs, upload, tmp_path, sync_and_check):
+    """The batch's MR_small.dcm saved again by a viewer under `masks/` with its own name
+    (pydicom's MR_small_RLE.dcm: the same pixels, RLE Lossless), next to a real 0/1 DICOM mask
+    named as its CT image, zipped by Info-ZIP, default settings: the MR has no mask, so the
+    batch is not delivered and goes back to rework; the CT's mask stays a mask."""
+    folder = tmp_path / "data" / "batch_4"
+    folder.mkdir(parents=True)
+    for name in ("MR_small.dcm", "CT_small.dcm"):
+        shutil.copy(get_testdata_file(name), folder / name)
+    dbs.work.batches.insert_one({"id": "batch_4", "folder": str(folder), "status": "pending"})
+    masks = tmp_path / "work" / "masks"
+    masks.mkdir(parents=True)
+    shutil.copy(get_testdata_file("MR_small_RLE.dcm"), masks / "MR_small.dcm")
+    ct = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ct.PixelData = (ct.pixel_array > 1100).astype("<i2").tobytes()
+    ct.RescaleIntercept = 0
+    ct.save_as(masks / "CT_small.dcm", enforce_file_format=True)
+    upload("batch_4.zip", archive_with("zip", tmp_path / "work", tmp_path / "b.zip"))
+    doc, receipt = sync_and_check(labels=None)
+    check = doc["mask_check"]
+    assert (check["state"], check["missing"], check["usable"]) == (
+        "incomplete",
+        ["MR_small.dcm"],
+        False,
+    )
+    assert receipt["other_files"] == [COPY.format("MR_small.dcm")]
+    assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (1, 0)
+    assert doc["status"] == "rework"

@@ -18,9 +18,7 @@ from segcore.archives.archive_listing import EMPTY_MEMBER, OTHER_BATCH_MEMBER
 from segcore.archives.archive_tar import CORRUPT as TAR_CORRUPT
 from segcore.archives.archive_tar import TRUNCATED as TAR_TRUNCATED
 from segcore.archives.archive_zip import MEMBER_REASONS
-from segcore.content.formats import mask_format_dicom as dicom
-from segcore.content.formats import mask_format_numpy as numpy_format
-from segcore.content.scan.mask_content_scan import UNSUPPORTED_METHOD
+from segcore.content.formats import read_reasons
 from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_
 from segcore.images.image_copies import COPY_MEMBER
@@ -223,52 +221,18 @@ def author(value: object) -> str:
 
 # --- why a mask or an upload could not be read (stored in English by the content checks) ---
 
-READ_KINDS = {
-    "image": N_("image"),
-    "NIfTI file": N_("NIfTI file"),
-    "MGH file": N_("MGH file"),
-    "NRRD file": N_("NRRD file"),
-    "NumPy file": N_("NumPy file"),
-    "MetaImage file": N_("MetaImage file"),
-    "DICOM file": N_("DICOM file"),
-    "zip": N_("zip"),
-    "tar archive": N_("tar archive"),
-    "7z archive": N_("7z archive"),
-}
+# Every reason the checks word themselves is in segcore.content.formats.read_reasons, marked
+# for the catalog there: its texts are looked up here, a library's words inside them kept.
+READ_KINDS = {kind: kind for kind in read_reasons.KINDS}
 READ_PHRASES = {
-    "an encrypted member": N_("an encrypted member"),
-    "a colour image, not a label mask (channels differ)": N_(
-        "a colour image, not a label mask (channels differ)"
-    ),
-    "NRRD header without its data (a detached data file)": N_(
-        "NRRD header without its data (a detached data file)"
-    ),
-    "encrypted 7z archive": N_("encrypted 7z archive"),
-    "encrypted 7z headers": N_("encrypted 7z headers"),
-    "unsupported format": N_("unsupported format"),
-    "truncated: fewer values than its header declares": N_(
-        "truncated: fewer values than its header declares"
-    ),
-    "truncated or corrupt header": N_("truncated or corrupt header"),
-    "no pixel data": N_("no pixel data"),
-    "saved without its DICOM file header: no preamble, no 'DICM'": N_(
-        "saved without its DICOM file header: no preamble, no 'DICM'"
-    ),
-    "not DICOM data: no 'DICM' header": N_("not DICOM data: no 'DICM' header"),
-    numpy_format.NO_DIMENSIONS: N_("not an image mask: a 0-dimensional array"),
-    numpy_format.NO_DIMENSIONS_IMAGE: N_("not an image: a 0-dimensional array"),
+    **{reason: reason for reason in read_reasons.PHRASES},
     **{reason: reason for reason in MEMBER_REASONS},  # a damaged zip member (archive_zip)
     TAR_CORRUPT: TAR_CORRUPT,  # a tar's compressed stream, damaged or cut (archive_tar)
     TAR_TRUNCATED: TAR_TRUNCATED,
 }
-NOT_READABLE = N_("not a readable {kind} ({detail})")
-NO_READER = N_("no reader for {extension} files")
-NOT_AN_IMAGE = {  # by the noun segcore's DICOM reader puts in its template
-    dicom.MASK: N_("a DICOM {what}, not an image mask"),
-    dicom.IMAGE: N_("a DICOM {what}, not an image"),
-}
+NOT_READABLE = read_reasons.NOT_READABLE
+NOT_AN_IMAGE = read_reasons.NOT_AN_IMAGE_WORDED  # by the noun the DICOM reader names
 _NOT_READABLE = re.compile(r"^not a readable (?P<kind>.+?) \((?P<detail>.*)\)$", re.DOTALL)
-_NO_READER = re.compile(r"^no reader for (?P<extension>\S+) files$")
 
 
 def _pattern(template: str) -> re.Pattern:
@@ -282,16 +246,10 @@ def _pattern(template: str) -> re.Pattern:
 # template's translation, the reasons inside them worded in turn.
 _COMPOSED = [
     (template, _pattern(template))
-    for template in (
-        UNSUPPORTED_METHOD,
-        LINK_NOT_READ,
-        LINK_NO_FILE,
-        LINK_OUTSIDE_SCAN,
-        N_("not an image mask: values of type {dtype} that no mask holds"),
-    )
+    for template in (*read_reasons.TEMPLATES, LINK_NOT_READ, LINK_NO_FILE, LINK_OUTSIDE_SCAN)
 ]
 _NESTED = ("why", "reason")
-_NOT_AN_IMAGE = _pattern(dicom.NOT_AN_IMAGE)
+_NOT_AN_IMAGE = _pattern(read_reasons.NOT_AN_IMAGE)
 # What a listing says of an upload's other files: "seg.png (0 bytes)", a copy, a link, a mask
 # under another batch's folder
 _OTHER_FILES = [
@@ -328,9 +286,6 @@ def read_reason(text: object) -> str:
     kind, detail = found.group(1, 2) if found else (None, None)
     if kind in READ_KINDS:
         return _(NOT_READABLE).format(kind=_(READ_KINDS[kind]), detail=read_reason(detail))
-    found = _NO_READER.match(text)
-    if found:
-        return _(NO_READER).format(extension=found["extension"])
     found = _NOT_AN_IMAGE.match(text)
     if (
         found and found.group("noun") in NOT_AN_IMAGE

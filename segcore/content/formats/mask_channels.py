@@ -13,10 +13,8 @@ counts once.
 from __future__ import annotations
 
 from segcore.content.formats.mask_geometry import MaskValues, drawn, values_of
+from segcore.content.formats.read_reasons import COLOUR
 from segcore.core.errors import UnreadableUpload
-
-# Stored in English, worded in Spanish by ui.app.labels.read_reason (READ_PHRASES).
-COLOUR = "a colour image, not a label mask (channels differ)"
 
 
 def one_per_pixel(array, axis: int = -1):

@@ -28,6 +28,19 @@ from segcore.content.formats.mask_geometry import (
     grid_size,
     values_of,
 )
+from segcore.content.formats.read_reasons import (
+    DICOM_FILE,
+    IMAGE_NOUN,
+    MASK_NOUN,
+    NO_DECODER,
+    NO_FILE_HEADER,
+    NO_PIXEL_DATA,
+    NOT_AN_IMAGE,
+    NOT_DICOM,
+    TRUNCATED,
+    NoReader,
+    not_readable,
+)
 from segcore.core.errors import UnreadableUpload
 
 # Projection radiographs, whose spacing ITK (GDCM) reads from ImagerPixelSpacing: CR, DX, MG
@@ -40,29 +53,23 @@ IMAGER_SPACING_CLASSES = {
 POSITION_DECIMALS = 2  # positions closer than 0.01 mm (ORIGIN_TOLERANCE_MM) are one
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 IMAGE_CLASS_WORDS = ("Image", "Segmentation")  # in the names of SOP classes holding pixels
-# The reasons below are stored in English and worded in Spanish by ui.app.labels.read_reason.
-UNREADABLE = "not a readable DICOM file ({})"
-NO_PIXEL_DATA = "no pixel data"
-NO_FILE_HEADER = "saved without its DICOM file header: no preamble, no 'DICM'"
-NOT_DICOM = "not DICOM data: no 'DICM' header"
-TRUNCATED = "truncated: fewer values than its header declares"
-NOT_AN_IMAGE = "a DICOM {what}, not {noun}"
-MASK, IMAGE = "an image mask", "an image"
 
 
 def _dicom_geometry(ds) -> Geometry:
     import numpy as np
 
     frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
-    spacing = _dicom_value(ds, "PixelMeasuresSequence", "PixelSpacing")
-    orientation = _dicom_value(ds, "PlaneOrientationSequence", "ImageOrientationPatient")
-    position = _dicom_value(ds, "PlanePositionSequence", "ImagePositionPatient")
+    spacing = _numbers(_dicom_value(ds, "PixelMeasuresSequence", "PixelSpacing"))
+    orientation = _numbers(_dicom_value(ds, "PlaneOrientationSequence", "ImageOrientationPatient"))
+    position = _numbers(_dicom_value(ds, "PlanePositionSequence", "ImagePositionPatient"))
     direction, positions = None, None
     if orientation is not None and len(orientation) == 6:
         row, column = np.asarray(orientation[:3], float), np.asarray(orientation[3:], float)
         normal = np.cross(row, column)
         direction = np.column_stack([row, column, normal]).flatten()
-        frame_positions = _frame_values(ds, "PlanePositionSequence", "ImagePositionPatient")
+        frame_positions = [
+            _numbers(p) for p in _frame_values(ds, "PlanePositionSequence", "ImagePositionPatient")
+        ]
         position = _lowest(frame_positions, normal) or position
         positions = _along(frame_positions, normal)
     depth = len(set(_frame_positions(ds))) if _is_segmentation(ds) else frames
@@ -77,11 +84,27 @@ def _dicom_geometry(ds) -> Geometry:
     return _with_itk_spacing(ds, geometry)
 
 
-def _column_row(spacing) -> tuple[float, float] | None:
-    """A DICOM pixel spacing (row spacing first) as (x, y)."""
-    if spacing is None or len(spacing) != 2:
+def _numbers(value) -> tuple[float, ...] | None:
+    """A numeric DICOM attribute as a tuple of floats, whatever its multiplicity: pydicom
+    gives a value of one number (VM 1, as some converters write a PixelSpacing) as that
+    number, not as a list of one. None when missing, empty or not numbers."""
+    if value is None or value == "":
         return None
-    return (float(spacing[1]), float(spacing[0]))
+    values = [value] if isinstance(value, (str, bytes, int, float)) else value
+    try:
+        found = tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        return None
+    return found or None
+
+
+def _column_row(spacing) -> tuple[float, float] | None:
+    """A DICOM pixel spacing (row spacing first) as (x, y); a single value (VM 1) is both
+    axes' (square pixels, as the one number says)."""
+    spacing = _numbers(spacing)
+    if spacing is None or len(spacing) not in (1, 2):
+        return None
+    return (spacing[-1], spacing[0])
 
 
 def _with_itk_spacing(ds, geometry: Geometry) -> Geometry:
@@ -174,7 +197,9 @@ def _frame_segments(ds) -> list[int]:
 def _frame_positions(ds) -> list:
     """Each frame's position, as a key: its ImagePositionPatient when every frame has one,
     else its rank among its segment's frames (the frames of each segment in stacking order)."""
-    positions = _frame_values(ds, "PlanePositionSequence", "ImagePositionPatient")
+    positions = [
+        _numbers(p) for p in _frame_values(ds, "PlanePositionSequence", "ImagePositionPatient")
+    ]
     if all(p is not None and len(p) == 3 for p in positions):
         return [tuple(round(float(v), POSITION_DECIMALS) for v in p) for p in positions]
     seen: dict[int, int] = {}
@@ -210,7 +235,7 @@ def _values(ds) -> MaskValues:
         segmented = str(getattr(ds, "SegmentationType", "")).upper() in ("BINARY", "FRACTIONAL")
         return _segment_values(ds, ds.pixel_array) if segmented else values_of(ds.pixel_array)
     if _short_pixel_data(ds):
-        raise UnreadableUpload(UNREADABLE.format(TRUNCATED))
+        raise UnreadableUpload(not_readable(DICOM_FILE, TRUNCATED))
     if int(getattr(ds, "SamplesPerPixel", 1) or 1) > 1:
         # A colour object (an RGB Secondary Capture), which no modality LUT applies to: one
         # value per pixel by the colour rule every format follows, its samples last.
@@ -267,6 +292,27 @@ def _rescaled(array, slope: float, intercept: float) -> MaskValues:
     return MaskValues(array.size - background, labels)
 
 
+def _refuse_undecodable(ds) -> None:
+    """Raise NoReader when the pixel data is compressed in a standard transfer syntax that no
+    decoder installed here reads (HTJ2K without pylibjpeg-openjpeg, MPEG video): a limit of this
+    server, not of the file. A syntax a decoder here handles, but fails on, stays unreadable in
+    the decoder's words; so does a transfer syntax the standard does not know."""
+    from pydicom.pixels import get_decoder
+
+    meta = getattr(ds, "file_meta", None)
+    syntax = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
+    if "PixelData" not in ds or syntax is None or syntax.is_private:
+        return
+    if not syntax.is_transfer_syntax or not syntax.is_compressed:
+        return
+    try:
+        available = get_decoder(syntax).is_available
+    except NotImplementedError:  # pydicom has no decoder at all for it (MPEG, HEVC)
+        available = False
+    if not available:
+        raise NoReader(NO_DECODER.format(syntax=syntax.name))
+
+
 def _short_pixel_data(ds) -> bool:
     """Native (uncompressed) pixel data shorter than its rows, columns, frames and bits say:
     a cut file, said in words rather than in pydicom's."""
@@ -296,7 +342,7 @@ def _not_an_image(ds, noun: str) -> UnreadableUpload:
     what = _what_it_is(ds)
     if what:
         return UnreadableUpload(NOT_AN_IMAGE.format(what=what, noun=noun))
-    return UnreadableUpload(UNREADABLE.format(NO_PIXEL_DATA))
+    return UnreadableUpload(not_readable(DICOM_FILE, NO_PIXEL_DATA))
 
 
 def _without_header(source, noun: str) -> UnreadableUpload:
@@ -317,7 +363,7 @@ def _without_header(source, noun: str) -> UnreadableUpload:
         what, dataset = None, False
     if what:
         return UnreadableUpload(NOT_AN_IMAGE.format(what=what, noun=noun))
-    return UnreadableUpload(UNREADABLE.format(NO_FILE_HEADER if dataset else NOT_DICOM))
+    return UnreadableUpload(not_readable(DICOM_FILE, NO_FILE_HEADER if dataset else NOT_DICOM))
 
 
 def _read(source, noun: str, stop_before_pixels: bool = False):
@@ -331,22 +377,23 @@ def _read(source, noun: str, stop_before_pixels: bool = False):
 
 def dicom_header(path) -> Geometry:
     try:
-        ds = _read(path, IMAGE, stop_before_pixels=True)
+        ds = _read(path, IMAGE_NOUN, stop_before_pixels=True)
         if "Rows" not in ds or "Columns" not in ds:
-            raise _not_an_image(ds, IMAGE)
+            raise _not_an_image(ds, IMAGE_NOUN)
         return _dicom_geometry(ds)
     except (OSError, ValueError, AttributeError, TypeError) as exc:
-        raise UnreadableUpload(UNREADABLE.format(first_line(exc))) from None
+        raise UnreadableUpload(not_readable(DICOM_FILE, first_line(exc))) from None
 
 
 def dicom_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValues | None]:
     try:
-        ds = _read(stream, MASK)
+        ds = _read(stream, MASK_NOUN)
         if not any(keyword in ds for keyword in PIXEL_KEYWORDS):
-            raise _not_an_image(ds, MASK)
+            raise _not_an_image(ds, MASK_NOUN)
         geometry = _dicom_geometry(ds)
         if geometry.voxels > max_voxels:
             return geometry, None
+        _refuse_undecodable(ds)
         return geometry, _values(ds)
     except (
         OSError,
@@ -357,4 +404,4 @@ def dicom_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValue
         RuntimeError,
         NotImplementedError,
     ) as exc:
-        raise UnreadableUpload(UNREADABLE.format(first_line(exc))) from None
+        raise UnreadableUpload(not_readable(DICOM_FILE, first_line(exc))) from None

@@ -14,12 +14,15 @@ from segcore.content.formats.mask_geometry import (
     size_of_array,
     values_of,
 )
+from segcore.content.formats.read_reasons import (
+    NO_DIMENSIONS,
+    NO_DIMENSIONS_IMAGE,
+    NPZ_IMAGES,
+    NPZ_MASKS,
+    ODD_VALUES,
+)
 from segcore.core.errors import UnreadableUpload
 
-# Stored in English and worded in the reader's language by ui.app.labels.read_reason.
-NO_DIMENSIONS = "not an image mask: a 0-dimensional array"
-NO_DIMENSIONS_IMAGE = "not an image: a 0-dimensional array"
-ODD_VALUES = "not an image mask: values of type {dtype} that no mask holds"
 LABEL_KINDS = "biuf"  # booleans, integers, floats: what a label mask holds
 
 
@@ -33,9 +36,7 @@ def numpy_values(source: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValue
     if isinstance(data, np.lib.npyio.NpzFile):
         with data:
             if len(data.files) != 1:
-                raise UnreadableUpload(
-                    f"an .npz of {len(data.files)} arrays: which one is the mask is not known"
-                )
+                raise UnreadableUpload(NPZ_MASKS.format(count=len(data.files)))
             array = data[data.files[0]]
     else:
         array = data
@@ -66,7 +67,7 @@ def numpy_header(path: str) -> Geometry:
         with zipfile.ZipFile(path) as archive:
             names = [n for n in archive.namelist() if n.endswith(".npy")]
             if len(names) != 1:
-                raise UnreadableUpload(f"an .npz of {len(names)} arrays, not one image")
+                raise UnreadableUpload(NPZ_IMAGES.format(count=len(names)))
             with archive.open(names[0]) as handle:
                 shape = shape_of(handle)
     else:

@@ -38,6 +38,22 @@ from segcore.content.formats.mask_geometry import (
     read_at_most,
     values_of,
 )
+from segcore.content.formats.read_reasons import (
+    CORRUPT_HEADER,
+    DEEP_COLOUR,
+    DETACHED_NRRD,
+    DICOM_FILE,
+    IMAGE,
+    METAIMAGE_FILE,
+    MGH_FILE,
+    NIFTI_FILE,
+    NO_READER,
+    NRRD_FILE,
+    NUMPY_FILE,
+    TRUNCATED,
+    NoReader,
+    not_readable,
+)
 from segcore.core.errors import UnreadableUpload
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
@@ -51,11 +67,6 @@ PLANAR = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 # in its K channel, C, M and Y 0), as Pillow's own convert() shows them.
 NOT_RGB_MODES = ("CMYK", "YCbCr")
 MGH = (".mgz", ".mgh")  # FreeSurfer's, read by nibabel; an extension to add to MASK_EXTENSIONS
-
-
-class NoReader(UnreadableUpload):
-    """A file of an extension the settings list (MASK_EXTENSIONS) that no reader here knows:
-    its contents are not checked, and it is said so (never a problem of the mask)."""
 
 
 NIFTI = (".nii", ".nii.gz")
@@ -79,7 +90,7 @@ def _pillow(source) -> "object":
     try:
         return Image.open(source)
     except (OSError, SyntaxError, ValueError) as exc:
-        raise UnreadableUpload(f"not a readable image ({first_line(exc)})") from None
+        raise UnreadableUpload(not_readable(IMAGE, first_line(exc))) from None
 
 
 def planar_header(source) -> Geometry:
@@ -110,7 +121,7 @@ def planar_values(source, max_voxels: int) -> tuple[Geometry, MaskValues | None]
             pages.append(_labels(shown))
         array = np.stack(pages) if len(pages) > 1 else pages[0]
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise UnreadableUpload(f"not a readable image ({first_line(exc)})") from None
+        raise UnreadableUpload(not_readable(IMAGE, first_line(exc))) from None
     values = values_of(array)
     values.one_bit = modes == {"1"}
     return geometry, values
@@ -120,7 +131,7 @@ def _slice_pages(image) -> Pages:
     try:
         return slice_pages(image)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise UnreadableUpload(f"not a readable image ({first_line(exc)})") from None
+        raise UnreadableUpload(not_readable(IMAGE, first_line(exc))) from None
 
 
 def _deep_colour(image, source) -> bool:
@@ -147,10 +158,7 @@ def _itk_planar(source, image_format: str):
         try:
             array = SimpleITK.GetArrayFromImage(SimpleITK.ReadImage(path))
         except RuntimeError:
-            raise UnreadableUpload(
-                "a 16-bit colour or grey-and-alpha image that no library here reads at full "
-                "depth (Pillow keeps 8 bits, SimpleITK refuses it)"
-            ) from None
+            raise UnreadableUpload(DEEP_COLOUR) from None
         return _labels(array)
 
 
@@ -226,7 +234,7 @@ def nifti_header(path: str) -> Geometry:
     try:
         return _nifti_geometry(nibabel.load(path).header)  # lazy: values are never read
     except (OSError, ValueError, EOFError, nibabel.filebasedimages.ImageFileError) as exc:
-        raise UnreadableUpload(f"not a readable NIfTI file ({first_line(exc)})") from None
+        raise UnreadableUpload(not_readable(NIFTI_FILE, first_line(exc))) from None
 
 
 def nifti_values(
@@ -257,7 +265,7 @@ def nifti_values(
         nibabel.filebasedimages.ImageFileError,
         nibabel.spatialimages.HeaderDataError,
     ) as exc:
-        raise UnreadableUpload(f"not a readable NIfTI file ({first_line(exc)})") from None
+        raise UnreadableUpload(not_readable(NIFTI_FILE, first_line(exc))) from None
 
 
 def mgh_header(path: str) -> Geometry:
@@ -266,7 +274,7 @@ def mgh_header(path: str) -> Geometry:
     try:
         return _mgh_geometry(nibabel.load(path).header)
     except (OSError, ValueError, EOFError, nibabel.filebasedimages.ImageFileError) as exc:
-        raise UnreadableUpload(f"not a readable MGH file ({first_line(exc)})") from None
+        raise UnreadableUpload(not_readable(MGH_FILE, first_line(exc))) from None
 
 
 def _mgh_geometry(header) -> Geometry:
@@ -292,7 +300,7 @@ def mgh_values(
         image = nibabel.MGHImage.from_bytes(head + read_at_most(source, limit))
         return geometry, values_of(np.asanyarray(image.dataobj))
     except (OSError, ValueError, EOFError, nibabel.filebasedimages.ImageFileError) as exc:
-        raise UnreadableUpload(f"not a readable MGH file ({first_line(exc)})") from None
+        raise UnreadableUpload(not_readable(MGH_FILE, first_line(exc))) from None
 
 
 # --- NRRD (pynrrd) ----------------------------------------------------------------------
@@ -344,7 +352,7 @@ def nrrd_header(path: str) -> Geometry:
     try:
         return _nrrd_geometry(nrrd.read_header(path))
     except (OSError, ValueError, nrrd.NRRDError) as exc:
-        raise UnreadableUpload(f"not a readable NRRD file ({first_line(exc)})") from None
+        raise UnreadableUpload(not_readable(NRRD_FILE, first_line(exc))) from None
 
 
 def nrrd_values(
@@ -362,10 +370,10 @@ def nrrd_values(
         if header.get("data file") or header.get("datafile"):
             if detached:
                 return geometry, None
-            raise UnreadableUpload("NRRD header without its data (a detached data file)")
+            raise UnreadableUpload(DETACHED_NRRD)
         return geometry, nrrd_voxel_values(header, nrrd.read_data(header, stream, index_order="F"))
     except (OSError, ValueError, EOFError, nrrd.NRRDError) as exc:
-        raise UnreadableUpload(f"not a readable NRRD file ({first_line(exc)})") from None
+        raise UnreadableUpload(not_readable(NRRD_FILE, first_line(exc))) from None
 
 
 # --- MetaImage (SimpleITK) --------------------------------------------------------------
@@ -382,7 +390,7 @@ def _itk_reader(path: str):
     try:
         reader.ReadImageInformation()
     except RuntimeError as exc:
-        raise UnreadableUpload(f"not a readable MetaImage file ({_itk_reason(exc)})") from None
+        raise UnreadableUpload(not_readable(METAIMAGE_FILE, _itk_reason(exc))) from None
     return reader
 
 
@@ -418,7 +426,7 @@ def metaimage_values(
         try:
             image = reader.Execute()
         except RuntimeError as exc:
-            raise UnreadableUpload(f"not a readable MetaImage file ({_itk_reason(exc)})") from None
+            raise UnreadableUpload(not_readable(METAIMAGE_FILE, _itk_reason(exc))) from None
         array = SimpleITK.GetArrayViewFromImage(image)  # a vector image's channels last
         return geometry, values_of(
             one_per_pixel(array) if reader.GetNumberOfComponents() > 1 else array
@@ -430,8 +438,8 @@ def _itk_reason(exc: BaseException) -> str:
     it means."""
     text = str(exc)
     if "not read completely" in text or "ideal =" in text:
-        return "truncated: fewer values than its header declares"
-    return "truncated or corrupt header"
+        return TRUNCATED
+    return CORRUPT_HEADER
 
 
 # --- one entry point per side -------------------------------------------------------------
@@ -461,19 +469,19 @@ def _format(name: str) -> str:
 
 
 READABLE_NAMES = {
-    "planar": "image",
-    "nifti": "NIfTI file",
-    "nrrd": "NRRD file",
-    "metaimage": "MetaImage file",
-    "numpy": "NumPy file",
-    "mgh": "MGH file",
-    "dicom": "DICOM file",
+    "planar": IMAGE,
+    "nifti": NIFTI_FILE,
+    "nrrd": NRRD_FILE,
+    "metaimage": METAIMAGE_FILE,
+    "numpy": NUMPY_FILE,
+    "mgh": MGH_FILE,
+    "dicom": DICOM_FILE,
 }
 
 
 def no_reader(name: str) -> str | None:
     """Why a file of this name cannot be read here (no reader for its extension), or None."""
-    return f"no reader for {file_extension(name)} files" if _format(name) == "none" else None
+    return NO_READER.format(extension=file_extension(name)) if _format(name) == "none" else None
 
 
 def _has_reader(kind: str, name: str) -> None:
@@ -485,9 +493,8 @@ def _unreadable(kind: str, exc: BaseException) -> UnreadableUpload:
     """What any other error of a library reading damaged bytes becomes: the file is
     unreadable, in the library's words (a cut header, a corrupt deflate stream, a zero-byte
     file make some raise errors of their own, zlib.error, struct.error, StopIteration...)."""
-    return UnreadableUpload(
-        f"not a readable {READABLE_NAMES[kind]} ({type(exc).__name__}: {first_line(exc)})"
-    )
+    detail = f"{type(exc).__name__}: {first_line(exc)}"  # the library's words
+    return UnreadableUpload(not_readable(READABLE_NAMES[kind], detail))
 
 
 def image_header(path: str, name: str) -> Geometry:

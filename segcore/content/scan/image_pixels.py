@@ -8,8 +8,10 @@ of its image. The content check decodes every mask anyway: a mask named exactly 
 picture (the same size and values after decoding; a grey picture saved in colour, its channels
 equal, is that picture; alpha is no value) it is a copy of the image, not its mask. A label mask
 is never the picture it labels. The image is decoded only for such a mask, once per version of
-its file (path, size, modification time). PNG, JPEG, TIFF and BMP (Pillow), NIfTI (nibabel)
-and NumPy arrays are compared; a mask of another format named as its image stays a mask.
+its file (path, size, modification time). PNG, JPEG, TIFF and BMP (Pillow), NIfTI (nibabel),
+NumPy arrays and DICOM (pydicom: its stored pixels, so a viewer's re-save in another transfer
+syntax, RLE or JPEG 2000 lossless, is the same picture) are compared; a mask of another format
+named as its image stays a mask, as does one whose image or itself cannot be decoded here.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import io
 import os
 from collections import OrderedDict
 
-from segcore.content.formats.mask_formats import NIFTI, NUMPY, PLANAR, _nifti_class
+from segcore.content.formats.mask_formats import NIFTI, NUMPY, PLANAR, _format, _nifti_class
 from segcore.core.regular_files import open_regular
 from segcore.images.mask_matching import base_name, nfc, split_extension
 
@@ -37,7 +39,7 @@ def named_as(member: str, image_name: str) -> bool:
 def compared(name: str) -> bool:
     """True for a file whose pixels this module compares (by its name's extension)."""
     extension = split_extension(base_name(name), (*PLANAR, *NIFTI, *NUMPY))[1]
-    return bool(extension)
+    return bool(extension) or _format(base_name(name)) == "dicom"
 
 
 def picture(data: bytes, name: str) -> str | None:
@@ -51,6 +53,8 @@ def picture(data: bytes, name: str) -> str | None:
             return _digest(_nifti(data, extension == ".nii.gz"))
         if extension in NUMPY:
             return _digest(_numpy(data))
+        if _format(base_name(name)) == "dicom":
+            return _digest(_dicom(data))
     except Exception:  # noqa: BLE001 - undecodable: no picture, and the mask check says why
         return None
     return None
@@ -107,6 +111,18 @@ def _numpy(data: bytes):
         with found:
             return found[found.files[0]] if len(found.files) == 1 else None
     return found
+
+
+def _dicom(data: bytes):
+    """A DICOM object's stored pixels, decoded from whatever transfer syntax holds them; a grey
+    picture saved in colour (its samples equal) is that grey picture."""
+    import pydicom
+
+    ds = pydicom.dcmread(io.BytesIO(data))
+    array = ds.pixel_array
+    if int(ds.get("SamplesPerPixel", 1) or 1) > 1 and (array == array[..., :1]).all():
+        array = array[..., 0]
+    return array
 
 
 def _digest(array) -> str | None:

@@ -25,12 +25,15 @@ from segcore.archives.archive_7z import (
 from segcore.archives.archive_links import LINK_NO_FILE, archive_path, follow, link_path
 from segcore.archives.archive_zip import MEMBER_BAD_CHECKSUM, MEMBER_DATA_CORRUPT
 from segcore.content.formats.mask_geometry import OverLimit
-from segcore.core.errors import N_, UnreadableUpload
+from segcore.content.formats.read_reasons import (
+    ENCRYPTED_7Z,
+    ENCRYPTED_7Z_HEADERS,
+    SEVEN_ZIP_ARCHIVE,
+    UNSUPPORTED_METHOD,
+    not_readable,
+)
+from segcore.core.errors import UnreadableUpload
 from segcore.uploads.gridfs_reader import ChunkFile
-
-# As a zip member's (mask_content_scan): the archive is fine, this check cannot read the method
-UNSUPPORTED_METHOD = N_("compressed by {method}, which this check cannot read")
-DAMAGED = "not a readable 7z archive ({reason})"  # a damaged member's words (archive_zip's)
 
 
 class _MaskWriters(WriterFactory):
@@ -99,9 +102,9 @@ def _extract(scan, archive: py7zr.SevenZipFile, checks: dict[str, list]) -> None
         name = exc.args[2] if len(exc.args) > 2 else None
         for checked, images in checks.get(name, []) if isinstance(name, str) else []:
             scan.add(checked, [("unreadable", {"reason": MEMBER_BAD_CHECKSUM})], images)
-        raise UnreadableUpload(DAMAGED.format(reason=MEMBER_BAD_CHECKSUM)) from None
+        raise UnreadableUpload(not_readable(SEVEN_ZIP_ARCHIVE, MEMBER_BAD_CHECKSUM)) from None
     except (py7zr_errors.DecompressionError, lzma.LZMAError, zlib.error):
-        raise UnreadableUpload(DAMAGED.format(reason=MEMBER_DATA_CORRUPT)) from None
+        raise UnreadableUpload(not_readable(SEVEN_ZIP_ARCHIVE, MEMBER_DATA_CORRUPT)) from None
 
 
 def scan_7z(scan, source: ChunkFile) -> None:
@@ -113,18 +116,18 @@ def scan_7z(scan, source: ChunkFile) -> None:
     try:
         with py7zr.SevenZipFile(source, mode="r") as archive:
             if archive.needs_password():
-                raise UnreadableUpload("encrypted 7z archive")
+                raise UnreadableUpload(ENCRYPTED_7Z)
             checks = _7z_checks(scan, archive)
             if checks:
                 _extract(scan, archive, checks)
     except py7zr_errors.UnsupportedCompressionMethodError as exc:
         if not checks:  # the headers themselves: nothing could be listed
-            raise UnreadableUpload(f"not a readable 7z archive ({error_detail(exc)})") from None
+            raise UnreadableUpload(not_readable(SEVEN_ZIP_ARCHIVE, error_detail(exc))) from None
         reason = UNSUPPORTED_METHOD.format(method=method_name(exc))
         for name, images in (c for targets in checks.values() for c in targets):
             if archive_path(name) not in scan.outcomes:
                 scan.add(name, [("no_reader", {"reason": reason})], images)
     except py7zr_errors.PasswordRequired:
-        raise UnreadableUpload("encrypted 7z headers") from None
+        raise UnreadableUpload(ENCRYPTED_7Z_HEADERS) from None
     except SEVEN_ZIP_ERRORS as exc:
-        raise UnreadableUpload(f"not a readable 7z archive ({error_detail(exc)})") from None
+        raise UnreadableUpload(not_readable(SEVEN_ZIP_ARCHIVE, error_detail(exc))) from None

@@ -7,10 +7,9 @@
   thread of its own a few MB ahead; members are checked as they pass, one at a time. A link
   leading back to a file no link led to when it passed (no mask itself) has the tar read again,
   up to that file only (`_tar_pass`).
-- A single mask file is streamed from its chunks.
-- What counts is what extracting leaves: a path's last copy, a link as the member it leads to;
-  an image's masks under several folders must each be right (`_Scan.finish`), and which image
-  a mask is checked against is `mask_images`' to say.
+- A single mask file is streamed from its chunks. What counts is what extracting leaves: a
+  path's last copy, a link as the member it leads to; an image's masks under several folders
+  must each be right (`_Scan.finish`); `mask_images` says which image a mask is checked against.
 At most `budget` bytes are decompressed per upload: past it the upload is "too large to check"
 and what was checked stands. Images are read by header only, cached by path, size and mtime.
 """
@@ -47,6 +46,7 @@ from segcore.archives.archive_zip import (
     open_member,
     open_zip,
 )
+from segcore.content.formats import read_reasons as reasons
 from segcore.content.formats.mask_formats import DETACHED, no_reader, read_mask
 from segcore.content.formats.mask_geometry import OverLimit, first_line
 from segcore.content.mask_content import ContentTally, Rules, check_mask
@@ -61,7 +61,7 @@ from segcore.content.scan.mask_content_reader import (
     WindowFile,
 )
 from segcore.content.scan.mask_images import Image, ImageIndex, fitting, image_grids
-from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge
+from segcore.core.errors import DamagedUpload, UnreadableUpload, UploadTooLarge
 from segcore.images.mask_matching import (
     base_name,
     counts_for,
@@ -73,9 +73,7 @@ from segcore.images.mask_matching import (
 )
 from segcore.uploads.gridfs_reader import ChunkFile, ReadStats, StoredFile
 
-ENCRYPTED = {"reason": "an encrypted member"}
-
-UNSUPPORTED_METHOD = N_("compressed by {method}, which this check cannot read")
+ENCRYPTED = {"reason": reasons.ENCRYPTED_MEMBER}
 
 
 @dataclass
@@ -185,9 +183,8 @@ class _Scan:
         return found is not None and any(image_picture(i[0], i[1]) == found for i in images)
 
     def _read(self, name: str, stream, size: int | None, keep: bool = False) -> tuple | str:
-        """A mask's grid and values read from `stream` as the format `name` says, or why it
-        is unreadable; its bytes count against the budget (and are kept in `kept` with
-        `keep`). A member whose data is damaged is unreadable for that (`damage`)."""
+        """A mask's grid and values read as the format `name` says, or why it is unreadable
+        (a member whose data is damaged: for that); its bytes count against the budget."""
         counter = CountingStream(stream, size, keep)
         self.kept = counter.kept
         try:
@@ -195,6 +192,8 @@ class _Scan:
         except OverLimit:
             self.used += counter.count
             raise
+        except reasons.NoReader as exc:
+            mask = reasons.NotChecked(exc)
         except UnreadableUpload as exc:
             mask = str(exc)
         self.used += counter.count
@@ -267,7 +266,9 @@ class _Scan:
 
     def _problems(self, path: str, mask: tuple | str, grid) -> list:
         """One mask's problems against one image's grid (or why the image cannot be read)."""
-        if isinstance(mask, str):
+        if isinstance(mask, reasons.NotChecked):  # a limit of this check: said, never a problem
+            problems = [("no_reader", {"reason": str(mask)})]
+        elif isinstance(mask, str):
             problems = [("unreadable", {"reason": mask})]
         else:
             detached = split_extension(_shown(path), self.index.extensions)[1] in DETACHED
@@ -404,7 +405,7 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
         EOFError,
         OSError,
     ) as exc:
-        raise UnreadableUpload(f"not a readable zip ({exc})") from None
+        raise UnreadableUpload(reasons.not_readable(reasons.ZIP, str(exc))) from None
     with archive:
         check_member_offsets(archive)
         wanted = _zip_wanted(scan, archive)
@@ -420,7 +421,7 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
                 with open_member(archive, info) as member:
                     scan.check(name, member, images, info.file_size)
             except UnsupportedMethod as exc:  # the zip is fine: we cannot read that method
-                reason = UNSUPPORTED_METHOD.format(method=exc)
+                reason = reasons.UNSUPPORTED_METHOD.format(method=exc)
                 scan.add(name, [("no_reader", {"reason": reason})], images)
             except (
                 zipfile.BadZipFile,
@@ -456,7 +457,7 @@ def _scan_tar(scan: _Scan, open_stream) -> None:
         raise UnreadableUpload(exc.reason) from None
     except _TAR_ERRORS as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise UnreadableUpload(f"not a readable tar archive ({reason})") from None
+        raise UnreadableUpload(reasons.not_readable(reasons.TAR_ARCHIVE, reason)) from None
 
 
 def _tar_pass(scan: _Scan, stream, back: dict[str, int] | None = None) -> bool:
@@ -560,7 +561,7 @@ def check_upload_content(
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
         # One upload never stops a check of thousands: what failed is its note, shown.
-        reason = f"the check could not read it ({type(exc).__name__}: {first_line(exc)})"
+        reason = reasons.CHECK_FAILED.format(detail=f"{type(exc).__name__}: {first_line(exc)}")
         scan.result.notes.append({"code": "unreadable", "params": {"reason": reason}})
         scan.unread(listed or (), reason)
     scan.result.bytes_read, scan.result.bytes_decompressed = stats.bytes, scan.used
@@ -596,4 +597,4 @@ def _scan_kind(
         finally:
             stream.close()
     else:
-        raise UnreadableUpload("unsupported format")
+        raise UnreadableUpload(reasons.UNSUPPORTED_FORMAT)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from segcore.content.formats.mask_formats import image_header
 from segcore.content.formats.mask_geometry import Geometry
+from segcore.content.formats.read_reasons import IMAGE_GONE, IMAGE_NOT_OPENED
 from segcore.content.mask_content import compare_grid
 from segcore.core.errors import UnreadableUpload
 from segcore.images.mask_matching import (
@@ -49,7 +50,9 @@ def cached_image_header(path: str, name: str) -> Geometry:
     try:
         stat = os.stat(path)
     except OSError as exc:
-        raise UnreadableUpload(f"missing ({exc.strerror or exc})") from None
+        if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+            raise UnreadableUpload(IMAGE_GONE) from None
+        raise UnreadableUpload(IMAGE_NOT_OPENED.format(detail=exc.strerror or exc)) from None
     key = (path, stat.st_size, stat.st_mtime_ns)
     if key not in _headers:
         try:
