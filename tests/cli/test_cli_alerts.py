@@ -1,6 +1,10 @@
 """`segcore alerts` and `segcore report` run as a cron job or a coordinator would run them."""
 
 import json
+import resource
+import stat
+import subprocess
+import sys
 from datetime import timedelta
 
 from tests.pace_seed import record_sync, seed_pace
@@ -116,3 +120,41 @@ def test_a_huge_stored_assignee_is_cut_in_alerts_and_the_report(run_cli, db, tmp
     assert max(len(line) for line in report.splitlines()) < 400
     assert f"| {'Z' * 80}… | 1 | 0 | 0 | 0.00 |" in report
     assert f"- batch_7: {'Z' * 80}… → Bea" in report
+
+
+def test_a_report_that_cannot_be_written_leaves_last_weeks_file_whole(
+    cli_env, run_cli, db, tmp_path
+):
+    """A full disk (here a file size limit: the same failed write) ends in one line and exit 1,
+    and last week's report at that path is still there, not emptied or cut."""
+    seed_pace(db)
+    week = tmp_path / "week.md"
+    assert run_cli("report", "--out", str(week)).returncode == 0
+    last_week = week.read_bytes()
+    out = subprocess.run(
+        [sys.executable, "-m", "segcore", "report", "--out", str(week)],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        cwd=tmp_path,
+        timeout=120,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64)),
+    )
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [f"error: Cannot write {week}: File too large"]
+    assert week.read_bytes() == last_week
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".week")) == []
+    assert run_cli("report", "--out", str(week)).returncode == 0
+
+
+def test_a_report_keeps_the_files_permissions_and_a_link(run_cli, db, tmp_path):
+    seed_pace(db)
+    real = tmp_path / "shared" / "week.md"
+    real.parent.mkdir()
+    real.write_text("old")
+    real.chmod(0o640)
+    link = tmp_path / "week.md"
+    link.symlink_to(real)
+    assert run_cli("report", "--out", str(link)).returncode == 0
+    assert link.is_symlink() and real.read_text().startswith("# Segmentation weekly report, ")
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
