@@ -262,7 +262,7 @@ def last_run(
         query = {"status": "ok"} if successful else {}
         runs = list(
             db[RUNS]
-            .find(query, {k: v for k, v in hidden.items() if k != "_id"})
+            .find(query, {k: v for k, v in hidden.items() if k != "_id"} or None)
             .sort("started_at", DESCENDING)
             .limit(1)
         )
