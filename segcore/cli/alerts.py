@@ -123,6 +123,7 @@ def alerts(ctx, fail_on_alert, as_json):
 def report(ctx, out_file, language, fmt):
     """The weekly report: figures, usable vs uploaded, a per-person table and the alerts."""
     from segcore.core.errors import SegcoreError
+    from segcore.core.replace_file import write_replacing
     from segcore.core.translations import Words
     from segcore.report.alerts import report_rows
     from segcore.report.pace_report import delivery_quality, weekly_report
@@ -138,7 +139,7 @@ def report(ctx, out_file, language, fmt):
     out_file = Path(out_file)
     try:
         # A cron job mails the file too: the same escapes as the terminal's.
-        out_file.write_text(printable(text, keep_newlines=True), encoding="utf-8")
+        write_replacing(out_file, printable(text, keep_newlines=True).encode("utf-8"))
     except OSError as exc:
         raise SegcoreError(f"Cannot write {out_file}: {exc.strerror or exc}") from None
     echo(f"Report written to {out_file}.")

@@ -28,6 +28,11 @@ def stop_server(ctx):
 
     stopped = embedded.stop_server(ctx.settings.embedded_path)
     echo("Embedded server stopped." if stopped else "No embedded server was running.")
+    if ctx.settings.mongo_uri:
+        echo(
+            "note: MONGO_URI is set: the app uses that server, which this command does not stop.",
+            err=True,
+        )
 
 
 # --- demo data ------------------------------------------------------------------------------

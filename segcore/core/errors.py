@@ -104,6 +104,11 @@ class SyncAlreadyRunning(SegcoreError):
         self.restore = restore  # the holder is a restore, not a sync
 
 
+class ServerRestarted(SegcoreError):
+    """The database server restarted (or another became primary) during a sync: writes it had
+    confirmed may be lost, so the run's results are not trusted."""
+
+
 class WriteStalled(SegcoreError):
     """A write waited longer than its bound (`store.write_wait`), most likely on documents a
     killed command's open transaction still holds."""

@@ -347,6 +347,41 @@ def _accepted(options: str, where: str, values: list[str]) -> None:
         ) from None
 
 
+# MONGO_URI options the driver accepts but the app cannot keep its promises with, and why. Every
+# write must be confirmed (a sync that saved its resume point over unconfirmed batch writes
+# would never repeat them); each step's writes run in a transaction, which reads only from the
+# primary, at "local", "majority" or "snapshot"; and a sync reads its own writes.
+# `journal=false` is accepted: it is what a server does for w=1 without it.
+_BREAKS_GUARANTEES = {
+    "w": ({0}, "asks the server not to confirm writes; leave it out, or use w=1 or w=majority"),
+    "readconcernlevel": (
+        {"available", "linearizable", "snapshot"},
+        "is a read concern the app's transactions and change streams cannot all use; leave it "
+        "out, or use local or majority",
+    ),
+    "readpreference": (
+        {"secondary", "secondaryPreferred", "nearest", "primaryPreferred"},
+        "would read from a copy that may lag behind the app's own writes (and transactions "
+        "read only from the primary); leave it out, or use primary",
+    ),
+}
+
+
+def _check_guarantees(uri: str) -> None:
+    """Raise ConfigError naming a MONGO_URI option that breaks what the app relies on (w=0,
+    readConcernLevel=snapshot, readPreference=secondary…), before anything is written."""
+    from pymongo.uri_parser import split_options
+
+    query = uri.split("?", 1)[1] if "?" in uri else ""
+    if not query:
+        return
+    options = split_options(query, validate=True, warn=False)  # accepted by _check_uri_options
+    names = {"w": "w", "readconcernlevel": "readConcernLevel", "readpreference": "readPreference"}
+    for key, (refused, why) in _BREAKS_GUARANTEES.items():
+        if key in options and options[key] in refused:
+            raise ConfigError(f"MONGO_URI: {names[key]}={options[key]} {why}")
+
+
 def _same_as_training(name: str, source: str, training_db: str) -> str:
     """Why the app's database may not be the training one, and what to change."""
     if source == "MONGO_URI":
@@ -379,6 +414,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         )
     if uri is not None:
         _check_uri_options(uri)
+        _check_guarantees(uri)
     bucket = values.get("MASKS_BUCKET", "masks")
     if "$" in bucket or bucket.startswith(".") or bucket.endswith("."):
         raise ConfigError(f"MASKS_BUCKET={bucket!r} is not a valid GridFS bucket name")

@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 
 from pymongo import MongoClient
 from pymongo.database import Database
-from pymongo.errors import ConfigurationError, ConnectionFailure, OperationFailure, PyMongoError
+from pymongo.errors import (
+    BulkWriteError,
+    ConfigurationError,
+    ConnectionFailure,
+    OperationFailure,
+    PyMongoError,
+    WriteConcernError,
+)
 
 from segcore.core.errors import DatabaseUnavailable
 from segcore.core.redact import mask_uri, scrub
@@ -102,6 +109,7 @@ def open_databases(settings: Settings, client: MongoClient | None = None) -> Dat
 
 _AUTH_FAILED = (18, 8000)  # AuthenticationFailed, and Atlas's variant of it
 _UNAUTHORIZED = 13
+_WRITE_CONCERN = (100, 79)  # UnsatisfiableWriteConcern, UnknownReplWriteConcern
 
 
 def _is_auth_failure(exc: BaseException) -> bool:
@@ -127,6 +135,16 @@ def driver_error_message(exc: PyMongoError, uri: str | None = None) -> str:
         )
     if isinstance(exc, ConnectionFailure):
         return f"the database server cannot be reached ({detail})"
+    if (
+        isinstance(exc, WriteConcernError)
+        or (isinstance(exc, OperationFailure) and exc.code in _WRITE_CONCERN)
+        or (isinstance(exc, BulkWriteError) and (exc.details or {}).get("writeConcernErrors"))
+    ):
+        # w=5 on a 3-member replica set is accepted by the driver and refused at each write.
+        return (
+            "the database cannot confirm writes as the option w in MONGO_URI asks (more "
+            f"members than the replica set has, or an unknown tag?) ({detail})"
+        )
     return f"the database reported: {detail}"
 
 

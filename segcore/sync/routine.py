@@ -21,13 +21,19 @@ from pymongo import UpdateOne
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.phrases import N_, Phrase
 from segcore.core.timefmt import utcnow
-from segcore.store import data_version
+from segcore.store import data_version, server_process
 from segcore.store.connection import Databases
 from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, META, SYNC_RUNS
 from segcore.sync import upload_stats
 from segcore.sync.records.sync_lease import Lease
-from segcore.sync.records.sync_runs import SyncReport, last_run, run_started
+from segcore.sync.records.sync_runs import (
+    DETAILS_IN,
+    REFERENCED,
+    SyncReport,
+    last_run,
+    run_started,
+)
 from segcore.sync.records.sync_state import SyncState
 from segcore.uploads.upload_changes import FullReadNeeded, changes_from_stream
 
@@ -35,16 +41,22 @@ FULL_EVERY = timedelta(hours=24)  # a routine sync reads everything at least thi
 NO_INDEX = N_("no complete index from an earlier sync")
 OTHER_COLLECTION = N_("the uploads collection is not the one synced last")
 FULL_TOO_OLD = N_("the last full read is more than a day old")
+SERVER_RESTARTED = N_(
+    "the database server restarted since the last sync began (writes it had confirmed may be lost)"
+)
 BATCHES_TOKEN = (
     "batches_token"  # in the sync state: the batch list's change stream after the last run
 )
 PREPARED = "prepared"  # the `app_meta` document of segcore.prepare_stamp (a later package)
 
 
-def full_reason(state: dict, namespace: str) -> Phrase | None:
-    """Why this run must read every upload, or None when reading the changes will do."""
+def full_reason(state: dict, namespace: str, process: str | None = None) -> Phrase | None:
+    """Why this run must read every upload, or None when reading the changes will do.
+    `process`: the database server's process now (segcore.store.server_process)."""
     if not state.get("index_ok"):
         return Phrase(NO_INDEX)
+    if process and state.get(SyncState.PROCESS) not in (None, process):
+        return Phrase(SERVER_RESTARTED)
     if state.get("namespace", namespace) != namespace:
         return Phrase(OTHER_COLLECTION)
     last_full = state.get("last_full_at")
@@ -90,7 +102,7 @@ def sync_if_unchanged(
     if (
         (prepared is not None and (docs.get(PREPARED) or {}).get("code") != prepared)
         or state.get("token") is None
-        or full_reason(state, namespace) is not None
+        or full_reason(state, namespace, server_process.seen(work.client)) is not None
         or state.get("generation")
         != int((docs.get(data_version.BATCHES_DOC) or {}).get("generation", 0))
         or not upload_stats.is_current_doc(docs.get(upload_stats.STATS_DOC), state, zone)
@@ -156,15 +168,25 @@ def _record(work, report: SyncReport, state: dict, tokens: dict, clock: float, a
     report.total_files = int(state.get("total_files") or 0)
     report.changed_upload_ids = []
     pointer = state.get("last_ok_run")
-    previous = work[SYNC_RUNS].find_one({"_id": pointer}, {"_id": 0}) if pointer else None
-    if previous is None or previous.get("status") != "ok":
-        previous = last_run(work)
+    # The counts of the last run and the one list a sync prints (its unusable uploads); the
+    # record names the run holding the other lists instead of copying them (up to 128 KB).
+    shown = ("unusable_uploads",)
+    hidden = {"_id": 0, **dict.fromkeys(REFERENCED, 0)}
+    previous = work[SYNC_RUNS].find_one({"_id": pointer}, hidden) if pointer else None
+    if previous is not None and previous.get("status") == "ok":
+        previous.setdefault(DETAILS_IN, pointer)
+    else:
+        previous = last_run(work, lists=shown)
     report.carry_over(previous or {})
     report.finish(clock)
-    # The problem lists go into the record as the last run stored them (up to 800 findings:
-    # turning them into objects and back costs more than the rest of the run).
-    details = {k: (previous or {}).get(k, []) for k in SyncReport.DETAILS}
-    record = {**report.as_dict(), **details, "status": "ok", "unchanged": True, "author": author}
+    record = {
+        **report.as_dict(),
+        DETAILS_IN: (previous or {}).get(DETAILS_IN),
+        "unusable_uploads": (previous or {}).get("unusable_uploads", []),
+        "status": "ok",
+        "unchanged": True,
+        "author": author,
+    }
     run_id = work[SYNC_RUNS].insert_one(record).inserted_id
     saved = {"last_ok_run": run_id, **{k: v for k, v in tokens.items() if v}}
     work[META].bulk_write(

@@ -23,8 +23,10 @@ from bson import ObjectId
 from pymongo.database import Database
 
 from segcore.core.actors import Actor, authorize_write
+from segcore.core.errors import ServerRestarted
 from segcore.core.naming import batch_key
 from segcore.core.phrases import DONE, N_, READING_UPLOADS, Phrase
+from segcore.store import server_process
 from segcore.store.change_stream import current_token
 from segcore.store.connection import Databases
 from segcore.store.restore_marker import refuse_writes
@@ -35,6 +37,7 @@ from segcore.sync.index.sync_plan import add_to_index
 from segcore.sync.records.batch_list_guard import require_batch_list
 from segcore.sync.records.sync_lease import Lease
 from segcore.sync.records.sync_runs import (
+    DETAILS_IN,
     SyncReport,
     fail_run,
     finish_run,
@@ -81,6 +84,13 @@ READING_INDEX = N_("Reading the sync index")
 NOTHING_CHANGED = N_("Nothing changed since the last sync")
 READ_SO_FAR = N_("Read {count} uploads")
 READ_OF = N_("Read {count} uploads of ~{expected}")
+RESTARTED_DURING = N_(
+    "the database server restarted during the sync (writes it had confirmed may be lost)"
+)
+NOT_TRUSTED = N_(
+    "The database server restarted during the sync: writes it had confirmed may be lost, so "
+    "this run's results are not trusted. The next sync reads every upload and repairs them."
+)
 
 
 @dataclass
@@ -94,6 +104,7 @@ class SyncOutcome:
     stamp: dict
     index: SyncIndex | None = None
     listing: BatchListing | None = None
+    process: str | None = None  # the database server's process the run wrote to
 
 
 def run_sync(
@@ -110,17 +121,29 @@ def run_sync(
     Incremental unless `full` (or no complete index exists yet, or the last full read is older
     than FULL_EVERY). `content_due`: a content check follows (segcore.masks.content_due's
     modes): the uploads it will check are marked owed before the resume point is saved.
-    Raises SyncAlreadyRunning when another sync holds the lock, PermissionDenied for a viewer;
-    driver errors propagate after the run is recorded as failed.
+    A run during which the database server restarted (segcore.store.server_process) is
+    recorded as failed and done again at once, reading everything: the restarted server may
+    have lost some of its batch writes. Raises ServerRestarted when it restarted during that
+    run too, SyncAlreadyRunning when another sync holds the lock, PermissionDenied for a
+    viewer; driver errors propagate after the run is recorded as failed.
     """
-    return sync_once(
-        databases,
-        full=full,
-        mode=mode,
-        author=author,
-        progress=progress,
-        content_due=content_due,
-    ).report
+    again = None
+    for _attempt in range(2):
+        try:
+            return sync_once(
+                databases,
+                full=full,
+                mode=mode,
+                author=author,
+                progress=progress,
+                content_due=content_due,
+                read_all_because=again,
+            ).report
+        except ServerRestarted:
+            if again is not None:
+                raise
+            again = Phrase(RESTARTED_DURING)
+    raise AssertionError("unreachable")
 
 
 def sync_once(
@@ -132,9 +155,11 @@ def sync_once(
     progress: Progress | None = None,
     lease: Lease | None = None,
     content_due: str | None = None,
+    read_all_because: Phrase | None = None,
 ) -> SyncOutcome:
-    """`run_sync`, returning what the run leaves in memory. `lease`: one the caller already
-    holds (the live sync), kept afterwards."""
+    """`run_sync` once, returning what the run leaves in memory. `lease`: one the caller holds
+    (the live sync), kept; `read_all_because`: why to read everything, when the caller knows.
+    Raises ServerRestarted (recorded as failed: the next run reads everything)."""
     author = authorize_write(author)
     refuse_writes(databases.work)
     work = databases.work
@@ -149,9 +174,12 @@ def sync_once(
     try:
         run_id = start_run(work, report, author)
         state = SyncState(work).read()
+        process = server_process.seen(work.client)  # after two round trips: as they found it
         batches_now, same_batches = _batch_list_now(work, state)
         namespace = f"{databases.training.name}.{databases.masks_files.name}"
-        reason = Phrase(REQUESTED) if full else full_reason(state, namespace)
+        reason = read_all_because or (
+            Phrase(REQUESTED) if full else full_reason(state, namespace, process)
+        )
         changes = index = None
         if reason is None:
             notify(0.05, Phrase(READING_CHANGES))
@@ -166,8 +194,10 @@ def sync_once(
             and upload_stats.is_current(work, databases.settings.zone)
         ):
             _finish_unchanged(work, run_id, report, state, changes, clock, notify)
-            return SyncOutcome(report, changes.token or state.get("token"), batches_now, index)
-        saved = {**batches_now, "namespace": namespace}
+            token = changes.token or state.get("token")
+            return SyncOutcome(report, token, batches_now, index, process=process)
+        # Saved with the resume point: a later run finding another process reads everything.
+        saved = {**batches_now, "namespace": namespace, SyncState.PROCESS: process}
         total = int(state.get("total_files") or 0)
         if changes is None:
             if not full:
@@ -193,16 +223,12 @@ def sync_once(
                 listing=listing,
             )
         summarise(report, listing, index)
+        _check_same_server(work, process)
         report.finish(clock)
         finish_run(work, run_id, report, _after_writes(work))
         notify(1.0, Phrase(DONE))
-        return SyncOutcome(
-            report,
-            saved.get("token") if changes is None else changes.token,
-            batches_now,
-            index,
-            listing,
-        )
+        token = saved.get("token") if changes is None else changes.token
+        return SyncOutcome(report, token, batches_now, index, listing, process)
     except BaseException as exc:
         if run_id is not None:
             fail_run(work, run_id, exc, clock)
@@ -210,6 +236,14 @@ def sync_once(
     finally:
         if own_lease:
             lease.release_quietly()
+
+
+def _check_same_server(work: Database, process: str | None) -> None:
+    """Raise ServerRestarted when the server's process is not `process`, the one the run began
+    with (one round trip): it may have lost batch writes it had confirmed, under the index and
+    resume point the run saved after them (segcore.store.server_process)."""
+    if process is not None and server_process.asked(work.client) not in (None, process):
+        raise ServerRestarted(NOT_TRUSTED)
 
 
 def _after_writes(work: Database) -> dict:
@@ -258,9 +292,12 @@ def _finish_unchanged(
     report.changed_upload_ids = []
     SyncState(work).save({"token": changes.token} if changes.token else {})
     upload_stats.stamp(work, report.started_at)
-    report.carry_over(last_run(work) or {})
+    previous = last_run(work) or {}
+    report.carry_over(previous)
     report.finish(clock)
-    finish_run(work, run_id, report, _after_writes(work), unchanged=True)
+    # The upload lists stay where they are: this run names their run instead of copying them.
+    owner = previous.get(DETAILS_IN)
+    finish_run(work, run_id, report, _after_writes(work), details_in=owner, unchanged=True)
     notify(1.0, Phrase(NOTHING_CHANGED))
 
 

@@ -1,6 +1,10 @@
 """`segcore alerts` and `segcore report` run as a cron job or a coordinator would run them."""
 
 import json
+import resource
+import stat
+import subprocess
+import sys
 from datetime import timedelta
 
 from tests.pace_seed import record_sync, seed_pace
@@ -130,3 +134,41 @@ def test_a_priority_stored_as_a_list_is_shown_as_stored_not_a_traceback(run_cli,
         out = run_cli(command)
         assert out.returncode == 0, out.stderr
         assert "Traceback" not in out.stderr and out.stdout
+
+
+def test_a_report_that_cannot_be_written_leaves_last_weeks_file_whole(
+    cli_env, run_cli, db, tmp_path
+):
+    """A full disk (here a file size limit: the same failed write) ends in one line and exit 1,
+    and last week's report at that path is still there, not emptied or cut."""
+    seed_pace(db)
+    week = tmp_path / "week.md"
+    assert run_cli("report", "--out", str(week)).returncode == 0
+    last_week = week.read_bytes()
+    out = subprocess.run(
+        [sys.executable, "-m", "segcore", "report", "--out", str(week)],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        cwd=tmp_path,
+        timeout=120,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64)),
+    )
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [f"error: Cannot write {week}: File too large"]
+    assert week.read_bytes() == last_week
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".week")) == []
+    assert run_cli("report", "--out", str(week)).returncode == 0
+
+
+def test_a_report_keeps_the_files_permissions_and_a_link(run_cli, db, tmp_path):
+    seed_pace(db)
+    real = tmp_path / "shared" / "week.md"
+    real.parent.mkdir()
+    real.write_text("old")
+    real.chmod(0o640)
+    link = tmp_path / "week.md"
+    link.symlink_to(real)
+    assert run_cli("report", "--out", str(link)).returncode == 0
+    assert link.is_symlink() and real.read_text().startswith("# Segmentation weekly report, ")
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640

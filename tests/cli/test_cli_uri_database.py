@@ -52,3 +52,20 @@ def test_health_says_mongo_db_wins_over_the_uris_database_without_the_password(
     as_json = run_cli("health", "--json", env={"MONGO_URI": uri})
     assert "s3cret-pw" not in as_json.stdout + as_json.stderr
     assert as_json.stderr.count("note:") == 1
+
+
+@pytest.mark.parametrize("command", [["sync"], ["team", "add", "Ana"], ["backup", "--out", "b/"]])
+def test_a_uri_asking_for_unconfirmed_writes_is_refused_before_anything_is_written(
+    run_cli, db, mongo_uri, command
+):
+    """`w=0` (a "fast" connection string copied from elsewhere): the sync would save its resume
+    point over writes nobody confirmed. Every command stops at once naming the option, with no
+    driver message, no lease and no run record left behind."""
+    out = run_cli(*command, env={"MONGO_URI": mongo_uri + "&w=0"})
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        "error: MONGO_URI: w=0 asks the server not to confirm writes; leave it out, or use "
+        "w=1 or w=majority"
+    ]
+    assert [db.locks.count_documents({}), db.sync_runs.count_documents({})] == [0, 0]
+    assert db.segmentadores.count_documents({}) == 0

@@ -86,6 +86,40 @@ def test_the_usual_options_are_accepted():
     assert settings_from({"MONGO_URI": uri}).mongo_uri == uri
 
 
+@pytest.mark.parametrize(
+    "options, named",
+    [
+        ("w=0", "w=0 asks the server not to confirm writes"),  # a copied "fast" string
+        ("W=0&retryWrites=false", "w=0 asks the server not to confirm writes"),
+        ("readConcernLevel=snapshot", "readConcernLevel=snapshot is a read concern"),
+        ("readConcernLevel=linearizable", "readConcernLevel=linearizable is a read concern"),
+        ("readPreference=secondaryPreferred", "readPreference=secondaryPreferred would read"),
+        ("readPreference=primaryPreferred", "readPreference=primaryPreferred would read"),
+    ],
+)
+def test_an_option_that_breaks_confirmed_writes_or_transactions_stops_with_its_name(options, named):
+    with pytest.raises(ConfigError) as exc:
+        settings_from({"MONGO_URI": f"mongodb://admin:hunter2@db.local/?{options}"})
+    assert str(exc.value).startswith(f"MONGO_URI: {named}")
+    assert "hunter2" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "w=1",
+        "w=majority&journal=true",
+        "journal=false",
+        "w=2&wtimeoutMS=5000",
+        "readConcernLevel=majority",
+        "readPreference=primary",
+    ],
+)
+def test_write_and_read_concerns_the_app_can_work_with_are_accepted(options):
+    uri = f"mongodb://db.local/?{options}"
+    assert settings_from({"MONGO_URI": uri}).mongo_uri == uri
+
+
 def test_env_file_is_read_and_environment_wins(tmp_path, monkeypatch):
     env_file = tmp_path / ".env"
     env_file.write_text("MONGO_DB=from_file\nTRAINING_DB=tm_file\n")

@@ -3,7 +3,13 @@
 from datetime import date, datetime
 
 import pytest
-from pymongo.errors import AutoReconnect, OperationFailure, ServerSelectionTimeoutError
+from pymongo.errors import (
+    AutoReconnect,
+    BulkWriteError,
+    OperationFailure,
+    ServerSelectionTimeoutError,
+    WriteConcernError,
+)
 
 from segcore.core.redact import mask_uri, scrub, uri_secrets
 from segcore.core.timefmt import date_string, parse_date
@@ -129,3 +135,17 @@ def test_date_string():
     assert date_string("30/09/2025") == "2025-09-30" and date_string(" ") is None
     with pytest.raises(ValueError):
         date_string("later")
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        WriteConcernError("Not enough data-bearing nodes", 100, {}),
+        OperationFailure("unrecognized getLastError mode: dc2", 79, {}),
+        BulkWriteError({"writeErrors": [], "writeConcernErrors": [{"code": 100}], "nInserted": 1}),
+    ],
+)
+def test_a_write_concern_the_servers_cannot_meet_names_the_w_option(exc):
+    said = driver_error_message(exc, "mongodb://app:pw@db/?w=5")
+    assert said.startswith("the database cannot confirm writes as the option w in MONGO_URI")
+    assert "pw" not in said.replace("(", " ").split()

@@ -100,6 +100,14 @@ def test_stop_server_never_signals_a_program_that_reused_the_pid(tmp_path, run_c
         other.wait()
 
 
+def test_stop_server_with_mongo_uri_set_says_that_server_is_not_stopped(tmp_path, run_cli):
+    out = run_cli("stop-server", env={"EMBEDDED_DB_PATH": str(tmp_path / "db")})
+    assert out.returncode == 0 and "No embedded server was running" in out.stdout
+    assert out.stderr.strip() == (
+        "note: MONGO_URI is set: the app uses that server, which this command does not stop."
+    )
+
+
 def test_stop_server_refuses_a_server_of_another_path_or_start_time(tmp_path):
     path, elsewhere = tmp_path / "db", tmp_path / "other" / "db"
     embedded.ensure_server(elsewhere)

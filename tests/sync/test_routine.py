@@ -10,12 +10,15 @@ import subprocess
 import sys
 from datetime import timedelta
 
+from bson import BSON
+
 from segcore.core.code_stamp import code_stamp
 from segcore.prepare_stamp import PREPARED
 from segcore.store.schema import META
 from segcore.sync import routine
+from segcore.sync.records import sync_runs
 from segcore.sync.records.sync_lease import Lease
-from segcore.sync.sync import list_runs, run_sync
+from segcore.sync.sync import last_run, list_runs, run_sync
 from segcore.sync.upload_stats import uploads_per_day
 from segcore.work import assignments
 from tests.helpers import ROOT
@@ -39,8 +42,9 @@ def test_nothing_new_is_recorded_with_the_last_runs_figures(lab):  # noqa: F811
     assert (newest["status"], newest["mode"], newest["unchanged"]) == ("ok", "cron", True)
     assert newest["batches_with_masks"] == first.batches_with_masks
     assert lab.work.locks.count_documents({}) == 0  # the lease was given back
-    # the full record keeps the problem lists the pages show
-    assert lab.work.sync_runs.find_one({"unchanged": True})["orphan_uploads"]
+    # the pages still show the problem lists, kept once in the run that found them
+    assert last_run(lab.work)["orphan_uploads"] == [f.as_dict() for f in first.orphan_uploads]
+    assert "orphan_uploads" not in lab.work.sync_runs.find_one({"unchanged": True})
 
 
 def test_any_change_hands_over_to_the_whole_sync_having_written_nothing(lab):  # noqa: F811
@@ -125,3 +129,36 @@ def test_a_run_with_new_uploads_sees_a_batch_another_tool_reassigned(lab):  # no
     assert uploads_per_day(lab.work, day, day, owner="Flor")[0]["uploads"] == before - 3
     assert uploads_per_day(lab.work, day, day, owner="Ceci")[0]["uploads"] >= 3
     assert any(f.batches == ["batch_400"] for f in report.mismatched_uploads)
+
+
+def test_runs_that_find_nothing_keep_no_copy_of_the_upload_lists_and_old_runs_go(lab):  # noqa: F811
+    """A lab whose batch list is partial: 300 uploads name no batch. Every cron run used to
+    store another full copy of the lists (128 KB at 32,000 such uploads, 12 MB a day at the
+    README's `*/15`), and nothing was ever deleted."""
+    for n in range(300):
+        put(lab, f"scan_{n:04d}_final.zip")
+    first = run_sync(lab)
+    assert first.unmatched == 300 + 1  # and the lab's own
+    holder = lab.work.sync_runs.find_one(sort=[("started_at", -1)])
+    for _ in range(10):
+        assert unchanged(lab) is not None  # the few-round-trip run
+    for _ in range(3):
+        assert run_sync(lab).new_files == 0  # the whole sync that found nothing
+    sizes = [len(BSON.encode(r)) for r in lab.work.sync_runs.find({"unchanged": True})]
+    assert len(sizes) == 13 and max(sizes) < 2000 < len(BSON.encode(holder)) / 10
+    assert {r["details_in"] for r in lab.work.sync_runs.find({"unchanged": True})} == {
+        holder["_id"]
+    }
+    # what the Sync page and `segcore uploads --unmatched` show is still all of it
+    shown = last_run(lab.work)
+    assert shown["unmatched"] == 301 and len(holder["unmatched_uploads"]) == 200  # kept
+    for name in ("orphan_uploads", "unmatched_uploads", "mismatched_uploads", "unusable_uploads"):
+        assert shown[name] == holder[name]
+    # a run that stores new lists drops the older ones, and records past KEPT_DAYS go
+    old = T0 - timedelta(days=sync_runs.KEPT_DAYS + 400)
+    lab.work.sync_runs.insert_one({"started_at": old, "status": "ok", "mode": "cron"})
+    put(lab, "batch_7_masks.zip")
+    assert run_sync(lab).new_files == 1
+    assert lab.work.sync_runs.count_documents({"unmatched_uploads": {"$exists": True}}) == 1
+    assert lab.work.sync_runs.count_documents({"started_at": old}) == 0
+    assert len(last_run(lab.work)["unmatched_uploads"]) == 200

@@ -22,9 +22,15 @@ from typing import Callable
 
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
-from segcore.core.errors import DatabaseUnavailable, SyncAlreadyRunning, WriteStalled
+from segcore.core.errors import (
+    DatabaseUnavailable,
+    ServerRestarted,
+    SyncAlreadyRunning,
+    WriteStalled,
+)
 from segcore.core.naming import printable
 from segcore.masks import content_due
+from segcore.store import server_process
 from segcore.store.connection import Databases, driver_error_message
 from segcore.store.data_version import edited_batches
 from segcore.sync.index.sync_index import journal_keys, read_index
@@ -32,7 +38,7 @@ from segcore.sync.live.live_content import ContentWorker
 from segcore.sync.records.sync_lease import Lease
 from segcore.sync.records.sync_runs import LiveRecord, SyncReport, run_started
 from segcore.sync.records.sync_state import SyncState
-from segcore.sync.sync import batch_list_stamp, sync_once
+from segcore.sync.sync import NOT_TRUSTED, batch_list_stamp, sync_once
 from segcore.sync.sync_apply import (
     WRITE_CHUNK,
     BatchListing,
@@ -90,6 +96,7 @@ class LiveSync:
         self.listing: BatchListing | None = None
         self.stamp: dict = {}
         self.total_files = self.journaled = 0
+        self.process: str | None = None  # the database server's, as the last catch-up found it
         self.followable = False  # the listing is what the read models were counted with
         self.kept_at = self.summarised_at = self.counted_at = 0.0
         self.summary_due = False  # a new live record: recount its problems when idle
@@ -124,6 +131,11 @@ class LiveSync:
                     self._follow()
                 except FullReadNeeded as exc:
                     self.log(f"{exc}: catching up from the saved resume point")
+                    self._drop_state()
+                    self._pause(backoff)
+                    backoff = min(backoff * 2, RECONNECT_MAX_S)
+                except ServerRestarted as exc:  # the next catch-up reads everything
+                    self.log(str(exc))
                     self._drop_state()
                     self._pause(backoff)
                     backoff = min(backoff * 2, RECONNECT_MAX_S)
@@ -173,10 +185,11 @@ class LiveSync:
             f"{report.removed_files} removed), {report.batches_updated} batches updated"
             f"{f' (full read: {report.full_reason})' if report.full else ''}"
         )
-        self.token, self.total_files, self.stamp = (
+        self.token, self.total_files, self.stamp, self.process = (
             outcome.token,
             report.total_files,
             outcome.stamp,
+            outcome.process,
         )
         # The uploads it found new get their content checked too (a full read: `verify`),
         # after those a content check killed earlier left owed.
@@ -238,6 +251,7 @@ class LiveSync:
 
     def _apply(self, documents: dict, token: dict | None) -> None:
         """Apply one group of changed uploads as an incremental sync (the shared function)."""
+        self._same_server()
         clock = time.perf_counter()
         # Never a count of the batches here: on the embedded server it costs seconds, which
         # every receipt of the group would wait for (idle moments count them, see _idle).
@@ -300,6 +314,7 @@ class LiveSync:
         Not `quiet` (the wait ended early, with no upload), only edits are followed and the
         lease kept, unless the rest has waited QUIET_MAX_S: every step here delays an upload
         that lands meanwhile."""
+        self._same_server()
         tidy = quiet or time.monotonic() - self.tidied_at >= QUIET_MAX_S
         stamp = self._stamp(count=tidy)  # the generation (one lookup) every time
         if stamp != self.stamp and not self._follow_edits(stamp):
@@ -386,6 +401,14 @@ class LiveSync:
         summarise(report, self.listing, self.index)
         self.record.summarise(report)
         self.summarised_at, self.dirty, self.summary_due = time.monotonic(), False, False
+
+    def _same_server(self) -> None:
+        """Raise ServerRestarted when the database server's process is not the one the last
+        catch-up found (no round trip: the driver's last look): the groups applied since may
+        rest on writes it lost, and the catch-up it leads to reads everything."""
+        now = server_process.seen(self.work.client)  # None: being checked again, unknown
+        if None not in (now, self.process) and now != self.process:
+            raise ServerRestarted(NOT_TRUSTED)
 
     def _drop_state(self) -> None:
         """Forget what is in memory: after a failure it may be ahead of what was saved."""

@@ -2,15 +2,20 @@
 
 A run is recorded as "running" when it starts and completed from its report when it ends, so a
 run killed midway shows as such ("interrupted") on the next run.
+
+The upload lists (orphans, unmatched, mismatches: up to 128 KB at 32,000 uploads that name no
+batch) are stored once: a run that found nothing new records its counts and the run whose
+lists it shows (`details_in`), not another copy, and a run that stores lists drops those of
+the runs before it, which nothing shows any more. Records older than KEPT_DAYS go then too.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from pymongo import DESCENDING
+from pymongo import DESCENDING, DeleteMany, UpdateMany
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
@@ -22,6 +27,11 @@ from segcore.sync.records.sync_state import SyncState
 
 RUNS = SYNC_RUNS
 NOT_STORED_KEPT = 100  # uploads whose listing was refused, recorded with a run
+KEPT_DAYS = 30  # run records older than this are deleted (a cron run every 15 min: 2,880)
+DETAILS_IN = "details_in"  # a run that found nothing new: the run whose upload lists it shows
+# The lists such a run names by reference; the unusable uploads (few, and printed by every
+# sync) it copies, so a routine run reads no other record.
+REFERENCED = ("orphan_uploads", "unmatched_uploads", "mismatched_uploads")
 
 
 @dataclass
@@ -152,16 +162,47 @@ def start_run(db: Database, report: SyncReport, author: str):
 
 
 def finish_run(
-    db: Database, run_id, report: SyncReport, state: dict | None = None, **extra
+    db: Database,
+    run_id,
+    report: SyncReport,
+    state: dict | None = None,
+    details_in=None,
+    **extra,
 ) -> None:
-    """Record a successful run from its report, with its upload lists; `state`: more fields
-    of the sync state to save with it."""
-    db[RUNS].update_one(
-        {"_id": run_id}, {"$set": {**report.as_dict(details=True), "status": "ok", **extra}}
-    )
+    """Record a successful run from its report, with its upload lists, or with `details_in`
+    (the run holding the lists it carried over) instead; `state`: more fields of the sync
+    state to save with it."""
+    if details_in is None:
+        fields = report.as_dict(details=True)
+    else:
+        fields = {
+            **report.as_dict(),
+            DETAILS_IN: details_in,
+            "unusable_uploads": [f.as_dict() for f in report.unusable_uploads],
+        }
+    db[RUNS].update_one({"_id": run_id}, {"$set": {**fields, "status": "ok", **extra}})
     # Found by `_id` by the pages: sorting every run to find the latest grows with the runs.
     SyncState(db).save({**(state or {}), "last_ok_run": run_id})
+    if details_in is None:  # after the pointer moved: the lists it names stay
+        prune(db, report.started_at)
     data_version.bump(db, "sync")
+
+
+def prune(db: Database, started_at: datetime | None) -> None:
+    """After a run that stored its upload lists: drop those of the runs before it, which no
+    page shows, and delete the records older than KEPT_DAYS (one round trip)."""
+    if started_at is None:
+        return
+    db[RUNS].bulk_write(
+        [
+            UpdateMany(
+                {"started_at": {"$lt": started_at}, SyncReport.DETAILS[0]: {"$exists": True}},
+                {"$unset": dict.fromkeys(SyncReport.DETAILS, "")},
+            ),
+            DeleteMany({"started_at": {"$lt": started_at - timedelta(days=KEPT_DAYS)}}),
+        ],
+        ordered=False,
+    )
 
 
 def fail_run(db: Database, run_id, exc: BaseException, clock: float) -> None:
@@ -206,16 +247,36 @@ def list_runs(db: Database, limit: int = 20) -> list[dict]:
     )
 
 
-def last_run(db: Database, successful: bool = True) -> dict | None:
-    """The most recent (successful) run with its upload lists, or None."""
+def last_run(
+    db: Database, successful: bool = True, lists: tuple[str, ...] = SyncReport.DETAILS
+) -> dict | None:
+    """The most recent (successful) run with its upload lists (only `lists`), or None. Its
+    `details_in` names the run that holds them (itself when it does)."""
+    hidden = {"_id": 0, **{name: 0 for name in SyncReport.DETAILS if name not in lists}}
+    found = None
     if successful:
         pointer = SyncState(db).last_ok_run()
-        found = db[RUNS].find_one({"_id": pointer}, {"_id": 0}) if pointer is not None else None
-        if found is not None and found.get("status") == "ok":
-            return found
-    query = {"status": "ok"} if successful else {}
-    runs = list(db[RUNS].find(query, {"_id": 0}).sort("started_at", DESCENDING).limit(1))
-    return runs[0] if runs else None
+        found = db[RUNS].find_one({"_id": pointer}, hidden) if pointer is not None else None
+        found = {**found, "_id": pointer} if found is not None else None
+    if found is None or (successful and found.get("status") != "ok"):
+        query = {"status": "ok"} if successful else {}
+        runs = list(
+            db[RUNS]
+            .find(query, {k: v for k, v in hidden.items() if k != "_id"} or None)
+            .sort("started_at", DESCENDING)
+            .limit(1)
+        )
+        found = runs[0] if runs else None
+    if found is None:
+        return None
+    run_id, owner = found.pop("_id"), found.get(DETAILS_IN)
+    if owner is None:
+        found[DETAILS_IN] = run_id
+    elif set(lists) & set(REFERENCED):  # the run it carried them over from
+        wanted = [name for name in lists if name in REFERENCED]
+        holder = db[RUNS].find_one({"_id": owner}, {"_id": 0, **dict.fromkeys(wanted, 1)}) or {}
+        found.update({name: holder.get(name, []) for name in wanted})
+    return found
 
 
 LIVE_SPAN_S = 3600  # a live sync's record covers this long, then a new one starts
@@ -237,6 +298,8 @@ class LiveRecord:
         self.db, self.author = db, author
         self.run_id = None
         self.opened = 0.0
+        self.pruned_for = None  # the record whose first summary dropped the older lists
+        self.started_at: datetime | None = None
 
     def add(
         self,
@@ -268,7 +331,7 @@ class LiveRecord:
                 )
                 .inserted_id
             )
-            self.opened = time.monotonic()
+            self.opened, self.started_at = time.monotonic(), now
         self.db[RUNS].update_one(
             {"_id": self.run_id},
             {
@@ -309,4 +372,7 @@ class LiveRecord:
         self.db[RUNS].update_one({"_id": self.run_id}, {"$set": fields})
         # The newest counts: a routine run that finds nothing new afterwards carries them over.
         SyncState(self.db).save({"last_ok_run": self.run_id})
+        if self.pruned_for != self.run_id:  # once an hour: this record's lists are the ones
+            prune(self.db, self.started_at)
+            self.pruned_for = self.run_id
         data_version.bump(self.db, "sync")

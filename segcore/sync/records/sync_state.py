@@ -4,7 +4,8 @@ It lives in `app_meta` under the id `"sync"` and holds the resume point (`token`
 the batch list the index was compared with (`generation`, `batch_count`, `namespace`), the
 index's completeness (`index_ok`), the count of uploads (`total_files`), when everything was last
 read (`last_full_at`), per-uploader activity (`uploaders`), the mark of the read models it
-counts on (`models_group`) and the last successful run (`last_ok_run`). Every read and write of
+counts on (`models_group`), the last successful run (`last_ok_run`) and the database server's
+process when the saved run started (`server_process`: another one now may have lost its writes). Every read and write of
 it goes through `SyncState`, so its id and fields are named here only.
 """
 
@@ -19,6 +20,7 @@ class SyncState:
     """The sync's state document in the app database `work`."""
 
     ID = SYNC_STATE
+    PROCESS = "server_process"
 
     def __init__(self, work: Database):
         self.collection = work[META]
