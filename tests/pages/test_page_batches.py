@@ -68,12 +68,39 @@ def test_conflicting_save_lists_both_values_and_keeps_the_rest(app_env):
     assert conflicts.to_dict("records") == [
         {
             "batch": "batch_1",
-            "field": "assignee",
+            "field": "Assignee",
             "you saw": "(empty)",
             "now": "Flor",
             "you wanted": "Ceci",
         }
     ]
+
+
+def test_a_conflict_is_listed_in_the_tables_words_in_spanish(app_env, monkeypatch):
+    from ui.app import i18n
+
+    monkeypatch.setenv("LANGUAGE", "es")
+    # AppTest formats select boxes' values outside the run on a rerun (see test_i18n_pages).
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    db = app_env.work
+    seed(db, 3)
+    db.batches.update_one({"id": "batch_2"}, {"$set": {"status": "review"}})
+    at = edit(page("batches").run(), {1: {"status": "done", "priority": "alta"}})
+    changed_meanwhile(db, "batch_2", "status", "in_progress")
+    at.button(key="save_batches").click().run()
+    assert not at.exception, at.exception
+    [conflicts] = [d.value for d in at.dataframe if "viste" in d.value.columns]
+    assert conflicts.to_dict("records") == [
+        {
+            "lote": "batch_2",
+            "campo": "Estado",
+            "viste": "En revisión",
+            "ahora": "En curso",
+            "querías": "Terminado",
+        }
+    ]
+    # The priority chosen in the same row, which nobody else touched, is saved.
+    assert db.batches.find_one({"id": "batch_2"})["metadata"] == {"priority": "alta"}
 
 
 def test_invalid_edit_is_refused_next_to_the_table(app_env):
@@ -621,10 +648,10 @@ def test_bulk_edit_of_ticked_batches_never_overrides_a_change_made_meanwhile(app
     assert conflicts.to_dict("records") == [
         {
             "batch": "batch_1",
-            "field": "status",
-            "you saw": "pending",
-            "now": "review",
-            "you wanted": "in_progress",
+            "field": "Status",
+            "you saw": "Pending",
+            "now": "In review",
+            "you wanted": "In progress",
         }
     ]
 

@@ -11,7 +11,7 @@ import streamlit as st
 from segcore.store.connection import Databases
 from segcore.views import batch_table
 from segcore.work import assignments, batches
-from ui.app import reads
+from ui.app import labels, reads
 from ui.app.actions import flash, run_write
 from ui.app.choices import held_choice, refuse_gone
 from ui.app.connection import connection, db_key, settings
@@ -139,18 +139,27 @@ CONFLICT_COLUMNS = {
 
 
 def conflict_rows(conflicts: list[dict]) -> list[dict]:
-    """The kept conflicts as table rows, headed in the session's language."""
-    return [
-        {
-            _(header): (_shown(c[key]) if key in ("expected", "actual", "wanted") else c[key])
-            for key, header in CONFLICT_COLUMNS.items()
-        }
-        for c in conflicts
-    ]
+    """The kept conflicts as table rows in the session's language, in the table's words: the
+    field as its column is headed, a status or priority by its label, a date as the table
+    writes it."""
+    rows = []
+    for c in conflicts:
+        row = {}
+        for key, header in CONFLICT_COLUMNS.items():
+            if key == "field":
+                row[_(header)] = labels.batch_field(c[key])
+            elif key == "batch":
+                row[_(header)] = c[key]
+            else:
+                row[_(header)] = _shown(c["field"], c[key])
+        rows.append(row)
+    return rows
 
 
-def _shown(value: object) -> str:
-    return _("(empty)") if value is None else str(value)
+def _shown(field_name: str, value: object) -> str:
+    if value is None or value == "":
+        return _("(empty)")
+    return labels.batch_value(field_name, value)
 
 
 def skipped_note(skipped: int) -> str:
