@@ -135,6 +135,27 @@ def test_bulk_assign_ticked_and_next_pending(app_env):
     ]
 
 
+def test_ticked_rows_stay_ticked_across_a_change_of_sort_and_filter(app_env):
+    db = app_env.work
+    seed(db, 8)
+    at = edit(page("batches").run(), {2: {"select": True}, 4: {"select": True}})
+    assert at.button(key="bulk_selected").label == "Assign 2 ticked"
+    at.selectbox(key="bf_order").set_value("Descending").run()
+    assert at.button(key="bulk_selected").label == "Assign 2 ticked"
+    at.selectbox(key="bf_order").set_value("Ascending").run()
+    assert at.button(key="bulk_selected").label == "Assign 2 ticked"
+    frame = at.dataframe[0].value  # the editor, drawn with the ticks
+    assert list(frame[frame["select"]]["id"]) == ["batch_3", "batch_5"]
+    # A filter that hides one: the other is assigned, and the page says why only one.
+    at.text_input(key="bf_text").input("batch_3").run()
+    assert at.button(key="bulk_selected").label == "Assign 1 ticked"
+    assert any("1 ticked batch is not shown" in c.value for c in at.caption)
+    at.selectbox(key="bulk_selected_to").select("Flor")
+    at.button(key="bulk_selected").click().run()
+    assert not at.exception, at.exception
+    assert [d["id"] for d in db.batches.find({"assignee": "Flor"})] == ["batch_3"]
+
+
 def test_spread_pending_asks_first(app_env):
     db = app_env.work
     seed(db, 6)

@@ -24,6 +24,7 @@ from ui.app.state import (
     SAVE_CONFLICTS,
     current_actor,
 )
+from ui.batches import batch_grid
 
 
 def batch_snapshot(
@@ -35,16 +36,22 @@ def batch_snapshot(
     expires or someone else writes; a new snapshot gets a new editor key (the edits made on
     the old one are kept by batch id first: `ui.batches.batch_grid.fold_editor_edits`). Every write
     drops it (`ui.app.actions.after_write`); a live reload (`ui.batches.batch_grid.reload_rows`) reads it
-    again, its ticked rows drawn ticked again.
+    again. The ticked rows are kept by batch id across a reload and a change of sort, filter or
+    page: a row ticked before is drawn ticked whenever a view shows it.
     """
     wanted = (db_key(), query, sort, descending, page, page_size)
     current = st.session_state.get(BATCH_SNAPSHOT)
     if current is None or current["view"] != wanted or current.get("reload"):
-        reloaded = current is not None and current["view"] == wanted
+        if current is None or current["view"][0] != wanted[0]:  # another database: none
+            ticked = []
+        elif current.get("reload"):
+            ticked = current["ticked"]  # `reload_rows` kept them, with the editor's ticks
+        else:
+            ticked = batch_grid.kept_ticks(current)
         current = {
             "view": wanted,
             "frame": None,
-            "ticked": current["ticked"] if reloaded else [],
+            "ticked": ticked,
             **reads.batch_page(query, sort, page, page_size, descending),
         }
         st.session_state[BATCH_SNAPSHOT] = current

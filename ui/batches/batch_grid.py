@@ -90,6 +90,32 @@ def ticked_ids(snap: dict) -> list[str]:
     return batch_table.ticked_ids(snap["rows"], snap.get("ticked") or (), editor_changes())
 
 
+def kept_ticks(snap: dict) -> list[str]:
+    """Every batch id ticked: those shown ticked now, and those ticked on another view of the
+    table (a sort, filter or page that does not show them now), drawn ticked again when a
+    view shows them (`ui.batches.batch_actions.batch_snapshot` carries them over)."""
+    shown = {str(d.get("id")) for d in snap["rows"]}
+    hidden = [b for b in snap.get("ticked") or () if b not in shown]
+    return [*hidden, *ticked_ids(snap)]
+
+
+def hidden_ticks_note(snap: dict) -> None:
+    """Say how many ticked batches the shown rows leave out: the bulk actions act on those
+    shown, and the others stay ticked for when they are shown again."""
+    shown = {str(d.get("id")) for d in snap["rows"]}
+    hidden = [b for b in snap.get("ticked") or () if b not in shown]
+    if hidden:
+        st.caption(
+            ngettext(
+                "{count} ticked batch is not shown (another page of the table or the filter): "
+                "it stays ticked, and the actions below leave it alone.",
+                "{count} ticked batches are not shown (other pages of the table or the filter): "
+                "they stay ticked, and the actions below leave them alone.",
+                len(hidden),
+            ).format(count=len(hidden))
+        )
+
+
 def _ticked_rows(snap: dict) -> dict[str, dict]:
     ticked = set(ticked_ids(snap))
     return {str(d.get("id")): d for d in snap["rows"] if str(d.get("id")) in ticked}
@@ -118,7 +144,7 @@ def reload_rows() -> None:
     (`ui.batches.batch_actions.batch_snapshot` carries them over)."""
     snap = st.session_state.get(BATCH_SNAPSHOT)
     if snap:
-        snap["ticked"], snap["reload"] = ticked_ids(snap), True
+        snap["ticked"], snap["reload"] = kept_ticks(snap), True
 
 
 def discard() -> None:
