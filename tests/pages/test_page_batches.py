@@ -103,6 +103,26 @@ def test_a_conflict_is_listed_in_the_tables_words_in_spanish(app_env, monkeypatc
     assert db.batches.find_one({"id": "batch_2"})["metadata"] == {"priority": "alta"}
 
 
+def test_a_legacy_status_chosen_for_another_row_is_refused_at_once_and_blocks_nothing(app_env):
+    db = app_env.work
+    seed(db, 3)
+    db.batches.update_one({"id": "batch_1"}, {"$set": {"status": "S"}})  # another tool's code
+    at = page("batches").run()
+    # The grid lists S (to draw batch_1's), so it can be chosen for batch_2.
+    at = edit(at, {1: {"status": "S"}, 2: {"priority": "alta"}})
+    assert not at.exception, at.exception
+    assert any(
+        "batch_2 keeps its Status: S is a value from older data" in w.value for w in at.warning
+    )
+    assert any("1 unsaved change in 1 batch" in w.value for w in at.warning)
+    at.button(key="save_batches").click().run()
+    assert not at.exception, at.exception
+    assert any("1 batch saved" in s.value for s in at.success)
+    docs = {d["id"]: d for d in db.batches.find()}
+    assert [docs[b]["status"] for b in ("batch_1", "batch_2")] == ["S", "pending"]
+    assert docs["batch_3"]["metadata"] == {"priority": "alta"}
+
+
 def test_invalid_edit_is_refused_next_to_the_table(app_env):
     db = app_env.work
     seed(db)
@@ -110,9 +130,10 @@ def test_invalid_edit_is_refused_next_to_the_table(app_env):
     # Someone not on the team is refused at once: the batch keeps its assignee.
     assert any("Nobody is not on the team" in w.value for w in at.warning)
     assert at.button(key="save_batches").disabled
-    at = edit(at, {1: {"priority": "urgent"}})
+    # A value the grid itself never offers reaches Save, which refuses it and names it.
+    at = edit(at, {1: {"due_date": "0001-01-01T00:00:00.000"}})
     at.button(key="save_batches").click().run()
-    assert any("Priority must be one of" in e.value for e in at.error)
+    assert any("A due date must lie between" in e.value for e in at.error)
     assert db.batches.find_one({"id": "batch_2"}).get("metadata") is None
     assert "1 unsaved change in 1 batch" in at.warning[0].value  # kept after the refusal
 
