@@ -297,6 +297,30 @@ def test_pending_edits_survive_a_sort_change_and_a_visit_elsewhere(page, app_url
     assert_no_exception(page)
 
 
+def test_reloading_the_tab_with_unsaved_edits_asks_first(page, app_url, demo_loaded):
+    work_db = demo_loaded
+    stored = (work_db.batches.find_one({"id": "batch_1"}).get("metadata") or {}).get("priority")
+    wanted = "Medium" if stored == "baja" else "Low"
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.accept()))
+    open_page(page, app_url, "batches", "Batches")
+    pending = page.get_by_text("1 unsaved change in 1 batch")
+    edit_cell(page, "Priority", wanted, done=pending)
+    page.wait_for_selector("html[data-leave-warning='armed']", state="attached", timeout=SLOW)
+    page.reload(timeout=SLOW)  # F5: the browser's "Leave site?", accepted here
+    assert asked == ["beforeunload"]
+    page.get_by_text("No unsaved changes.").wait_for(timeout=SLOW)
+    # Once the edits are discarded (or saved), leaving asks nothing.
+    edit_cell(page, "Priority", wanted, done=pending)
+    page.get_by_role("button", name="Discard").click()
+    page.get_by_text("No unsaved changes.").wait_for(timeout=SLOW)
+    page.wait_for_selector("html:not([data-leave-warning])", state="attached", timeout=SLOW)
+    page.reload(timeout=SLOW)
+    page.wait_for_selector(CONNECTED, timeout=SLOW)
+    assert asked == ["beforeunload"]
+    assert_no_exception(page)
+
+
 def test_importing_a_three_batch_file_flags_only_the_folder_absent_on_disk(
     page, app_url, demo_loaded, tmp_path
 ):
