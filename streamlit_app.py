@@ -15,6 +15,7 @@ from ui.app.widgets import (
     restore_banner,
     user_language,
 )
+from ui.batches.leave_warning import warn_before_leaving
 
 SIDEBAR_PX = 240
 
@@ -77,6 +78,8 @@ if logged_in:
         with st.sidebar:
             connection_status()
         demo_banner()
+        with st.sidebar:
+            warn_before_leaving()  # unsaved table edits do not survive a reload of the tab
     try:
         page.run()
     finally:

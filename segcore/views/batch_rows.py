@@ -45,6 +45,23 @@ log = logging.getLogger(__name__)
 
 ROW_PROJECTION = {**PROGRESS_PROJECTION, **PACE_PROJECTION, "number": 1, "folder_missing": 1}
 SELECTIONS_KEPT = 32
+# What a view of the table filters and sorts on, among the fields a page's documents hold
+# (TABLE_PROJECTION): a page's document that disagrees with its row on one of them was
+# changed by another tool, and replaces the row (`BatchRows.page`).
+VIEW_FIELDS = (
+    "assignee",
+    "status",
+    "priority",
+    "due_date",
+    "with_masks",
+    "folder_missing",
+    "mask_state",
+    "latest_upload",
+    "number",
+)
+# How many times a page is chosen again after rows were caught up: a caught-up row that leaves
+# the page brings in another, which may be behind too.
+CATCH_UP_TRIES = 3
 # A snapshot this many data changes behind is saved again: well inside the changes
 # `data_version` remembers (RECENT_KEPT), so a restart can still catch up from it.
 SNAPSHOT_EVERY = 16
@@ -366,13 +383,24 @@ class BatchRows:
         page: int = 1,
         page_size: int = 100,
     ) -> BatchPage:
-        """One page of the table: the ids from `select`, the documents read by id."""
+        """One page of the table: the ids from `select`, the documents read by id.
+
+        The documents are read fresh, the rows may be older: another tool's edit (the old
+        dashboard, a hand-made update) reaches no data version. A document that disagrees with
+        its row on what a view filters or sorts on replaces that row first (`_catch_up`), and
+        the page is chosen again, so a row is filtered, sorted and drawn from one value: never
+        Roberto's batch under the filter "Mauricio".
+        """
         page_size = max(1, min(int(page_size), 1000))
-        chosen = self.select(query, sort, descending)
         page = max(1, int(page))
         start = (page - 1) * page_size
-        wanted = chosen[start : start + page_size]
-        docs = _page_documents(db, wanted)  # a repeated id's documents each take one place
+        for _attempt in range(CATCH_UP_TRIES):
+            chosen = self.select(query, sort, descending)
+            wanted = chosen[start : start + page_size]
+            docs = _page_documents(db, wanted)  # a repeated id's documents each take one place
+            stale = self._stale(docs)
+            if not stale or not self._catch_up(db, stale):
+                break
         for batch_id in set(self.repeated()) & set(wanted):  # those an earlier page shows
             del docs.get(batch_id, [])[: chosen[:start].count(batch_id)]
         return BatchPage(
@@ -381,6 +409,44 @@ class BatchRows:
             page=page,
             page_size=page_size,
         )
+
+    def _stale(self, docs: dict[str, list[dict]]) -> list[str]:
+        """The ids of a page whose document disagrees with its row on VIEW_FIELDS (a repeated
+        id's documents, and an id stored as no text, are left as they are)."""
+        repeated = set(self.repeated())
+        with self._lock:
+            rows = self._rows
+            return [
+                batch_id
+                for batch_id, found in docs.items()
+                if len(found) == 1
+                and batch_id not in repeated
+                and type(found[0].get("id")) is str
+                and batch_id in rows
+                and _view_values(batch_row(found[0])) != _view_values(rows[batch_id])
+            ]
+
+    def _catch_up(self, db: Database, batch_ids: list[str]) -> bool:
+        """Replace the rows of `batch_ids` with their stored documents; every view is
+        filtered and sorted again. False when none could be read again."""
+        found = [
+            doc
+            for doc in find_in(db[BATCHES], "id", sorted(batch_ids), ROW_PROJECTION)
+            if type(doc.get("id")) is str and doc["id"] in batch_ids
+        ]
+        if not found:
+            return False
+        with self._lock:
+            for doc in found:
+                self._rows[doc["id"]] = batch_row(doc)
+            self._list = self._repeated = None
+            self._selections.clear()
+            self._changes += 1
+        return True
+
+
+def _view_values(row: dict) -> tuple:
+    return tuple(row[name] for name in VIEW_FIELDS)
 
 
 def _page_documents(db: Database, wanted: list[str]) -> dict[str, list[dict]]:

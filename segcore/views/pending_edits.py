@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from segcore.core.timefmt import parse_date
 from segcore.views.batch_table import plain_value
-from segcore.work.batches import EDITABLE, Edit, get_value
+from segcore.work.batches import EDITABLE, PRIORITIES, STATUSES, Edit, get_value
 
 Pending = dict[str, dict[str, tuple[object, object]]]
+# The values a status or priority may be set to; the grid also lists the legacy values stored on
+# the rows it shows (a `S`, an `urgente`), only so each is drawn as stored on its own row.
+CHOICES = {"status": STATUSES, "priority": PRIORITIES}
 
 
 def same_value(column: str, old: object, new: object) -> bool:
@@ -49,6 +52,23 @@ def fold_changes(pending: Pending, docs: list[dict], edited_rows: dict) -> Pendi
         if not columns:
             folded.pop(batch_id)
     return folded
+
+
+def refuse_legacy_choices(pending: Pending) -> tuple[Pending, list[tuple[str, str, object]]]:
+    """`pending` without the edits setting a status or priority to a legacy value (one the
+    grid lists only to draw it on the row that holds it), and those edits as (batch id,
+    column, value): a batch is never given another's legacy value, and Save never meets it. A
+    row that holds the value keeps it without an edit (setting it back drops the edit). Pure."""
+    kept, refused = {}, []
+    for batch_id, columns in pending.items():
+        columns = dict(columns)
+        for column, choices in CHOICES.items():
+            if column in columns and columns[column][1] is not None:
+                if columns[column][1] not in choices:
+                    refused.append((batch_id, column, columns.pop(column)[1]))
+        if columns:
+            kept[batch_id] = columns
+    return kept, refused
 
 
 def pending_edits(pending: Pending) -> list[Edit]:

@@ -67,7 +67,8 @@ def apply_edits(
     """Write `edits`, each batch only if it still holds the values the user saw.
 
     Every edit is validated first: one invalid value raises ValidationError and writes nothing.
-    A batch someone else changed meanwhile is skipped and reported as Conflicts. `only_if` is
+    A field someone else changed meanwhile is not written and is reported as a Conflict; the
+    batch's other edited fields are written (`split_stale`). `only_if` is
     a further condition every batch must still meet (a fixed filter, never user input); one
     that no longer does is skipped and reported in `failed` with `only_if_text`. Batches are
     written in steps of EDIT_CHUNK, each step with its history in one transaction (where the
@@ -155,18 +156,12 @@ def _write_step(
         if eligible is not None and batch_id not in eligible:
             done.failed[batch_id] = only_if_text or Phrase(CHANGED_MEANWHILE)
             continue
-        stale = [
-            Conflict(batch_id, name, old, get_value(doc, name), new)
-            for name, (old, new) in fields.items()
-            if not _unchanged(name, get_value(doc, name), old)
-        ]
-        if stale:
-            done.conflicts += stale
+        fresh, stale = split_stale(batch_id, fields, doc)
+        done.conflicts += stale
+        if not fresh:
             continue
         # Compared and recorded as stored: "flor" where the page said Flor, the number 42.
-        fields = by_batch[batch_id] = {
-            f: (get_value(doc, f), new) for f, (_, new) in fields.items()
-        }
+        fields = by_batch[batch_id] = {f: (get_value(doc, f), new) for f, (_, new) in fresh.items()}
         update = {EDITABLE[f]: new for f, (_, new) in fields.items()}
         if "assignee" in fields:  # a delivery stays with whoever held the batch then
             update.update(delivered_by_update(doc, fields["assignee"][1]))
@@ -223,6 +218,26 @@ def metadata_update(doc: dict, update: dict, assigned_on: date | None) -> tuple[
     if fitted is None:
         raise ValidationError(METADATA_NOT_OBJECT, value=f"{meta!r:.40}")
     return fitted
+
+
+def split_stale(
+    batch_id: str, fields: dict[str, tuple[object, object]], doc: dict
+) -> tuple[dict[str, tuple[object, object]], list[Conflict]]:
+    """A batch's edits (`fields`: field -> (seen, wanted)) split against its stored `doc`: those
+    still to write, and the Conflicts of those someone else changed meanwhile.
+
+    Each field is compared on its own: a status a sync moved on meanwhile never holds back the
+    assignee chosen in the same row, which nobody else touched. A field that already holds the
+    value wanted (two coordinators chose the same) is neither written nor a conflict. Pure.
+    """
+    fresh, stale = {}, []
+    for name, (seen, wanted) in fields.items():
+        stored = get_value(doc, name)
+        if _unchanged(name, stored, seen):
+            fresh[name] = (seen, wanted)
+        elif not _unchanged(name, stored, wanted):
+            stale.append(Conflict(batch_id, name, seen, stored, wanted))
+    return fresh, stale
 
 
 def _unchanged(field_name: str, stored: object, seen: object) -> bool:

@@ -399,7 +399,8 @@ CHANGED_TO = N_("its {field} changed meanwhile to '{actual}'")
 
 @dataclass(frozen=True)
 class Conflict:
-    """Someone else changed the batch since the user read it; nothing was written to it."""
+    """Someone else changed a field of the batch since the user read it; that field was not
+    written (the batch's other edited fields were)."""
 
     batch_id: str
     field: str

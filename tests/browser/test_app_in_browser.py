@@ -56,11 +56,12 @@ def demo_loaded(app_env, work_db):
     return work_db
 
 
-def edit_cell(page, column: str, value: str, done) -> None:
+def edit_cell(page, column: str, value: str, done, click: bool = False) -> None:
     """Edit `column` of the grid's first row to the option `value`, waiting for each state of
     the canvas grid (selected cell, open editor, listed option), then for `done` (a locator
     of the app's own confirmation) to appear: no fixed sleeps, so a slow machine only waits
-    longer. Uses the grid's accessible table, which mirrors the canvas."""
+    longer. Uses the grid's accessible table, which mirrors the canvas. `click`: click the
+    option rather than take the first one listed (typing "S" also lists "In progress")."""
     grid = page.get_by_test_id("stDataFrame").first
     target = grid.locator("th", has_text=column).first.get_attribute("aria-colindex")
     canvas = grid.locator("canvas").first
@@ -91,8 +92,9 @@ def edit_cell(page, column: str, value: str, done) -> None:
         "() => document.activeElement?.getAttribute('role') === 'combobox'", timeout=SLOW
     )
     page.keyboard.type(value)
-    page.get_by_role("option", name=value, exact=True).first.wait_for(timeout=SLOW)
-    page.keyboard.press("Enter")
+    option = page.get_by_role("option", name=value, exact=True).first
+    option.wait_for(timeout=SLOW)
+    option.click() if click else page.keyboard.press("Enter")
     done.wait_for(timeout=SLOW)
 
 
@@ -294,6 +296,45 @@ def test_pending_edits_survive_a_sort_change_and_a_visit_elsewhere(page, app_url
     pending.wait_for()
     page.get_by_role("button", name="Discard").click()
     page.get_by_text("No unsaved changes.").wait_for()
+    assert_no_exception(page)
+
+
+def test_reloading_the_tab_with_unsaved_edits_asks_first(page, app_url, demo_loaded):
+    work_db = demo_loaded
+    stored = (work_db.batches.find_one({"id": "batch_1"}).get("metadata") or {}).get("priority")
+    wanted = "Medium" if stored == "baja" else "Low"
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.accept()))
+    open_page(page, app_url, "batches", "Batches")
+    pending = page.get_by_text("1 unsaved change in 1 batch")
+    edit_cell(page, "Priority", wanted, done=pending)
+    page.wait_for_selector("html[data-leave-warning='armed']", state="attached", timeout=SLOW)
+    page.reload(timeout=SLOW)  # F5: the browser's "Leave site?", accepted here
+    assert asked == ["beforeunload"]
+    page.get_by_text("No unsaved changes.").wait_for(timeout=SLOW)
+    # Once the edits are discarded (or saved), leaving asks nothing.
+    edit_cell(page, "Priority", wanted, done=pending)
+    page.get_by_role("button", name="Discard").click()
+    page.get_by_text("No unsaved changes.").wait_for(timeout=SLOW)
+    page.wait_for_selector("html:not([data-leave-warning])", state="attached", timeout=SLOW)
+    page.reload(timeout=SLOW)
+    page.wait_for_selector(CONNECTED, timeout=SLOW)
+    assert asked == ["beforeunload"]
+    assert_no_exception(page)
+
+
+def test_a_legacy_status_listed_in_the_grid_is_refused_at_once_for_another_batch(
+    page, app_url, demo_loaded
+):
+    work_db = demo_loaded
+    assert work_db.batches.find_one({"id": "batch_2"})["status"] == "S"  # the demo's legacy code
+    before = work_db.batches.find_one({"id": "batch_1"})["status"]
+    open_page(page, app_url, "batches", "Batches")
+    page.get_by_text("No unsaved changes.").wait_for(timeout=SLOW)
+    refused = page.get_by_text("batch_1 keeps its Status: S is a value from older data")
+    edit_cell(page, "Status", "S", done=refused, click=True)  # listed: batch_2 holds it
+    page.get_by_text("No unsaved changes.").wait_for(timeout=SLOW)
+    assert work_db.batches.find_one({"id": "batch_1"})["status"] == before
     assert_no_exception(page)
 
 

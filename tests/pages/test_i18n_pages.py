@@ -173,11 +173,25 @@ def test_a_refused_batch_edit_is_worded_in_spanish(app_env, monkeypatch, spanish
         "deleted_rows": [],
     }
     at.run()
+    # A legacy priority (listed in the grid when a row of the page holds it) is refused at once.
+    assert at.warning[0].value == (
+        "batch_2 conserva su Prioridad: urgente es un valor de datos anteriores, que se "
+        "conserva en los lotes que lo tienen pero no se asigna a otros."
+    )
+    assert at.button(key="save_batches").disabled
+    # A value the grid never offers reaches Save, which refuses it in the session's language.
+    at.session_state[f"batch_editor_{at.session_state['batch_editor_version']}"] = {
+        "edited_rows": {1: {"due_date": "0001-01-01T00:00:00.000"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
     assert "1 cambio sin guardar en 1 lote" in at.warning[0].value
     at.button(key="save_batches").click().run()
     assert not at.exception
     assert [e.value for e in at.error] == [
-        "No se guardó nada. batch_2: La prioridad debe ser una de estas: alta, media, baja."
+        "No se guardó nada. batch_2: Una fecha límite debe estar entre 2000-01-01 y 2099-12-31 "
+        "(no 0001-01-01T00:00:00.000)."
     ]
     assert db.batches.find_one({"id": "batch_2"}).get("metadata") is None
 

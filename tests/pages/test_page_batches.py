@@ -68,12 +68,59 @@ def test_conflicting_save_lists_both_values_and_keeps_the_rest(app_env):
     assert conflicts.to_dict("records") == [
         {
             "batch": "batch_1",
-            "field": "assignee",
+            "field": "Assignee",
             "you saw": "(empty)",
             "now": "Flor",
             "you wanted": "Ceci",
         }
     ]
+
+
+def test_a_conflict_is_listed_in_the_tables_words_in_spanish(app_env, monkeypatch):
+    from ui.app import i18n
+
+    monkeypatch.setenv("LANGUAGE", "es")
+    # AppTest formats select boxes' values outside the run on a rerun (see test_i18n_pages).
+    monkeypatch.setattr(i18n, "current_language", lambda: "es")
+    db = app_env.work
+    seed(db, 3)
+    db.batches.update_one({"id": "batch_2"}, {"$set": {"status": "review"}})
+    at = edit(page("batches").run(), {1: {"status": "done", "priority": "alta"}})
+    changed_meanwhile(db, "batch_2", "status", "in_progress")
+    at.button(key="save_batches").click().run()
+    assert not at.exception, at.exception
+    [conflicts] = [d.value for d in at.dataframe if "viste" in d.value.columns]
+    assert conflicts.to_dict("records") == [
+        {
+            "lote": "batch_2",
+            "campo": "Estado",
+            "viste": "En revisión",
+            "ahora": "En curso",
+            "querías": "Terminado",
+        }
+    ]
+    # The priority chosen in the same row, which nobody else touched, is saved.
+    assert db.batches.find_one({"id": "batch_2"})["metadata"] == {"priority": "alta"}
+
+
+def test_a_legacy_status_chosen_for_another_row_is_refused_at_once_and_blocks_nothing(app_env):
+    db = app_env.work
+    seed(db, 3)
+    db.batches.update_one({"id": "batch_1"}, {"$set": {"status": "S"}})  # another tool's code
+    at = page("batches").run()
+    # The grid lists S (to draw batch_1's), so it can be chosen for batch_2.
+    at = edit(at, {1: {"status": "S"}, 2: {"priority": "alta"}})
+    assert not at.exception, at.exception
+    assert any(
+        "batch_2 keeps its Status: S is a value from older data" in w.value for w in at.warning
+    )
+    assert any("1 unsaved change in 1 batch" in w.value for w in at.warning)
+    at.button(key="save_batches").click().run()
+    assert not at.exception, at.exception
+    assert any("1 batch saved" in s.value for s in at.success)
+    docs = {d["id"]: d for d in db.batches.find()}
+    assert [docs[b]["status"] for b in ("batch_1", "batch_2")] == ["S", "pending"]
+    assert docs["batch_3"]["metadata"] == {"priority": "alta"}
 
 
 def test_invalid_edit_is_refused_next_to_the_table(app_env):
@@ -83,9 +130,10 @@ def test_invalid_edit_is_refused_next_to_the_table(app_env):
     # Someone not on the team is refused at once: the batch keeps its assignee.
     assert any("Nobody is not on the team" in w.value for w in at.warning)
     assert at.button(key="save_batches").disabled
-    at = edit(at, {1: {"priority": "urgent"}})
+    # A value the grid itself never offers reaches Save, which refuses it and names it.
+    at = edit(at, {1: {"due_date": "0001-01-01T00:00:00.000"}})
     at.button(key="save_batches").click().run()
-    assert any("Priority must be one of" in e.value for e in at.error)
+    assert any("A due date must lie between" in e.value for e in at.error)
     assert db.batches.find_one({"id": "batch_2"}).get("metadata") is None
     assert "1 unsaved change in 1 batch" in at.warning[0].value  # kept after the refusal
 
@@ -106,6 +154,27 @@ def test_bulk_assign_ticked_and_next_pending(app_env):
         "batch_3",
         "batch_5",
     ]
+
+
+def test_ticked_rows_stay_ticked_across_a_change_of_sort_and_filter(app_env):
+    db = app_env.work
+    seed(db, 8)
+    at = edit(page("batches").run(), {2: {"select": True}, 4: {"select": True}})
+    assert at.button(key="bulk_selected").label == "Assign 2 ticked"
+    at.selectbox(key="bf_order").set_value("Descending").run()
+    assert at.button(key="bulk_selected").label == "Assign 2 ticked"
+    at.selectbox(key="bf_order").set_value("Ascending").run()
+    assert at.button(key="bulk_selected").label == "Assign 2 ticked"
+    frame = at.dataframe[0].value  # the editor, drawn with the ticks
+    assert list(frame[frame["select"]]["id"]) == ["batch_3", "batch_5"]
+    # A filter that hides one: the other is assigned, and the page says why only one.
+    at.text_input(key="bf_text").input("batch_3").run()
+    assert at.button(key="bulk_selected").label == "Assign 1 ticked"
+    assert any("1 ticked batch is not shown" in c.value for c in at.caption)
+    at.selectbox(key="bulk_selected_to").select("Flor")
+    at.button(key="bulk_selected").click().run()
+    assert not at.exception, at.exception
+    assert [d["id"] for d in db.batches.find({"assignee": "Flor"})] == ["batch_3"]
 
 
 def test_spread_pending_asks_first(app_env):
@@ -621,10 +690,10 @@ def test_bulk_edit_of_ticked_batches_never_overrides_a_change_made_meanwhile(app
     assert conflicts.to_dict("records") == [
         {
             "batch": "batch_1",
-            "field": "status",
-            "you saw": "pending",
-            "now": "review",
-            "you wanted": "in_progress",
+            "field": "Status",
+            "you saw": "Pending",
+            "now": "In review",
+            "you wanted": "In progress",
         }
     ]
 

@@ -141,6 +141,27 @@ def test_a_write_re_reads_only_the_batches_it_touched(production):
     assert {r["id"]: r for r in rows.refresh(work).rows()}["batch_3"]["status"] == "done"
 
 
+def test_a_page_filters_sorts_and_draws_a_row_another_tool_changed_from_one_value(production):
+    work = production.work
+    team.add_member(work, "Mauricio")
+    assignments.assign(work, ["batch_1", "batch_2", "batch_3"], "Mauricio", "test")
+    rows = BatchRows().refresh(work)
+    # The old dashboard gives batch_1 to Roberto: no data version tells the rows.
+    work.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Roberto"}})
+    page = rows.page(work, BatchQuery(assignee="Mauricio"))
+    assert [d["id"] for d in page.rows] == ["batch_2", "batch_3"] and page.total == 2
+    assert {d["assignee"] for d in page.rows} == {"Mauricio"}
+    # Sorted by assignee, Roberto's batch sits after Mauricio's, as its cell says.
+    everyone = rows.page(work, BatchQuery(), sort="assignee")
+    assert [(d["id"], d["assignee"]) for d in everyone.rows[:4]] == [
+        ("batch_2", "Mauricio"),
+        ("batch_3", "Mauricio"),
+        ("batch_1", "Roberto"),
+        ("batch_10", None),
+    ]
+    assert rows.select(BatchQuery(assignee="Mauricio")) == ["batch_2", "batch_3"]
+
+
 def test_a_filter_counted_while_another_session_caught_up_is_not_kept(production, monkeypatch):
     """Two sessions share the rows: one filters while the other catches up with a write.
     The filter counted on the rows before the write must not stand for the rows after it

@@ -56,3 +56,14 @@ def test_unseen_changes_split_hidden_by_filter_from_other_pages():
         pending, {"batch_3"}, lambda batch_id: batch_id == "batch_2"
     )
     assert (hidden, elsewhere) == (1, 2)
+
+
+def test_a_legacy_status_or_priority_is_never_given_to_another_batch():
+    pending = {
+        "batch_22": {"status": ("pending", "S"), "priority": (None, "alta")},
+        "batch_23": {"priority": ("baja", "urgente")},
+        "batch_24": {"priority": ("urgente", None)},  # clearing a legacy value is an edit
+    }
+    kept, refused = pending_edits.refuse_legacy_choices(pending)
+    assert kept == {"batch_22": {"priority": (None, "alta")}, "batch_24": pending["batch_24"]}
+    assert refused == [("batch_22", "status", "S"), ("batch_23", "priority", "urgente")]

@@ -97,6 +97,48 @@ def test_conflict_names_batch_and_both_values_and_keeps_other_rows(seeded):
     assert seeded.batches.find_one({"id": "batch_4"})["assignee"] == "Flor"
 
 
+def test_a_conflict_on_one_field_still_saves_the_batchs_other_edits(seeded):
+    # A sync moved batch_5's status on after the coordinator chose a status and an assignee.
+    seeded.batches.update_one({"id": "batch_5"}, {"$set": {"status": "rework"}})
+    result = assignments.apply_edits(
+        seeded,
+        [
+            Edit("batch_5", "status", "pending", "in_progress"),
+            Edit("batch_5", "assignee", None, "Flor"),
+        ],
+        "me",
+    )
+    assert result.updated == ["batch_5"]
+    [conflict] = result.conflicts
+    assert (conflict.field, conflict.expected, conflict.actual, conflict.wanted) == (
+        "status",
+        "pending",
+        "rework",
+        "in_progress",
+    )
+    doc = seeded.batches.find_one({"id": "batch_5"})
+    assert (doc["assignee"], doc["status"]) == ("Flor", "rework")
+    assert [(e["field"], e["new"]) for e in list_history(seeded, "batch_5")] == [
+        ("assignee", "Flor")
+    ]
+
+
+def test_a_field_already_holding_the_value_wanted_is_no_conflict(seeded):
+    # Two coordinators both gave batch_6 to Mauricio; the second also set a priority.
+    assignments.apply_edits(seeded, [Edit("batch_6", "assignee", None, "Mauricio")], "first")
+    result = assignments.apply_edits(
+        seeded,
+        [Edit("batch_6", "assignee", None, "Mauricio"), Edit("batch_6", "priority", None, "alta")],
+        "second",
+    )
+    assert result.updated == ["batch_6"] and not result.conflicts
+    doc = seeded.batches.find_one({"id": "batch_6"})
+    assert (doc["assignee"], doc["metadata"]["priority"]) == ("Mauricio", "alta")
+    assert [e["author"] for e in list_history(seeded, "batch_6") if e["field"] == "assignee"] == [
+        "first"
+    ]
+
+
 def test_invalid_value_writes_nothing(seeded):
     with pytest.raises(ValidationError) as exc:
         assignments.apply_edits(

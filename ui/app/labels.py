@@ -21,8 +21,9 @@ from segcore.archives.archive_zip import MEMBER_REASONS
 from segcore.content.formats import read_reasons
 from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_
+from segcore.core.timefmt import parse_date
 from segcore.images.image_copies import COPY_MEMBER
-from ui.app.i18n import N_, _, format_number, ngettext
+from ui.app.i18n import N_, _, format_date, format_number, ngettext
 
 STATUS = {
     "pending": N_("Pending"),
@@ -52,6 +53,13 @@ AUTHOR = {
 }
 _STARTED_BY = "sync (started by "
 PRIORITY = {"alta": N_("High"), "media": N_("Medium"), "baja": N_("Low")}
+# A batch's editable fields, named as the Batches table heads their columns.
+BATCH_FIELD = {
+    "assignee": N_("Assignee"),
+    "status": N_("Status"),
+    "priority": N_("Priority"),
+    "due_date": N_("Due date"),
+}
 FOLDER = {"All": N_("All"), "Missing": N_("Folder missing"), "Present": N_("Folder present")}
 MASKS = {"Any": N_("Any"), "With masks": N_("With masks"), "Without masks": N_("Without masks")}
 MASK_STATE = {
@@ -138,6 +146,23 @@ def problem(value: object) -> str:
 
 def priority(value: object) -> str:
     return _labelled(PRIORITY, value)
+
+
+def batch_field(value: object) -> str:
+    return _labelled(BATCH_FIELD, value)
+
+
+def batch_value(field_name: str, value: object) -> str:
+    """A value of a batch's editable field as the Batches table draws it: a status or a
+    priority by its label, a date in the language's format, legacy values as stored."""
+    if field_name == "status":
+        return status(value)
+    if field_name == "priority":
+        return priority(value)
+    if field_name == "due_date" and not isinstance(value, (int, float)):
+        day = parse_date(value)
+        return format_date(day) if day else str(value)
+    return str(value)
 
 
 def folder(value: object) -> str:

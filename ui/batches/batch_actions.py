@@ -11,7 +11,7 @@ import streamlit as st
 from segcore.store.connection import Databases
 from segcore.views import batch_table
 from segcore.work import assignments, batches
-from ui.app import reads
+from ui.app import labels, reads
 from ui.app.actions import flash, run_write
 from ui.app.choices import held_choice, refuse_gone
 from ui.app.connection import connection, db_key, settings
@@ -24,6 +24,7 @@ from ui.app.state import (
     SAVE_CONFLICTS,
     current_actor,
 )
+from ui.batches import batch_grid
 
 
 def batch_snapshot(
@@ -35,16 +36,22 @@ def batch_snapshot(
     expires or someone else writes; a new snapshot gets a new editor key (the edits made on
     the old one are kept by batch id first: `ui.batches.batch_grid.fold_editor_edits`). Every write
     drops it (`ui.app.actions.after_write`); a live reload (`ui.batches.batch_grid.reload_rows`) reads it
-    again, its ticked rows drawn ticked again.
+    again. The ticked rows are kept by batch id across a reload and a change of sort, filter or
+    page: a row ticked before is drawn ticked whenever a view shows it.
     """
     wanted = (db_key(), query, sort, descending, page, page_size)
     current = st.session_state.get(BATCH_SNAPSHOT)
     if current is None or current["view"] != wanted or current.get("reload"):
-        reloaded = current is not None and current["view"] == wanted
+        if current is None or current["view"][0] != wanted[0]:  # another database: none
+            ticked = []
+        elif current.get("reload"):
+            ticked = current["ticked"]  # `reload_rows` kept them, with the editor's ticks
+        else:
+            ticked = batch_grid.kept_ticks(current)
         current = {
             "view": wanted,
             "frame": None,
-            "ticked": current["ticked"] if reloaded else [],
+            "ticked": ticked,
             **reads.batch_page(query, sort, page, page_size, descending),
         }
         st.session_state[BATCH_SNAPSHOT] = current
@@ -139,18 +146,27 @@ CONFLICT_COLUMNS = {
 
 
 def conflict_rows(conflicts: list[dict]) -> list[dict]:
-    """The kept conflicts as table rows, headed in the session's language."""
-    return [
-        {
-            _(header): (_shown(c[key]) if key in ("expected", "actual", "wanted") else c[key])
-            for key, header in CONFLICT_COLUMNS.items()
-        }
-        for c in conflicts
-    ]
+    """The kept conflicts as table rows in the session's language, in the table's words: the
+    field as its column is headed, a status or priority by its label, a date as the table
+    writes it."""
+    rows = []
+    for c in conflicts:
+        row = {}
+        for key, header in CONFLICT_COLUMNS.items():
+            if key == "field":
+                row[_(header)] = labels.batch_field(c[key])
+            elif key == "batch":
+                row[_(header)] = c[key]
+            else:
+                row[_(header)] = _shown(c["field"], c[key])
+        rows.append(row)
+    return rows
 
 
-def _shown(value: object) -> str:
-    return _("(empty)") if value is None else str(value)
+def _shown(field_name: str, value: object) -> str:
+    if value is None or value == "":
+        return _("(empty)")
+    return labels.batch_value(field_name, value)
 
 
 def skipped_note(skipped: int) -> str:

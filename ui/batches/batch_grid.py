@@ -21,7 +21,7 @@ from segcore.work import batches, delivery
 from segcore.work.batches import DUE_DATES, PRIORITIES, STATUSES
 from ui.app import labels, reads
 from ui.app.connection import settings
-from ui.app.i18n import _, date_format, datetime_format, ngettext
+from ui.app.i18n import N_, _, date_format, datetime_format, ngettext
 from ui.app.state import BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS, TICKED_SEEN
 
 ROW_PX, HEADER_PX, MAX_ROWS_SHOWN = 35, 38, 20
@@ -50,7 +50,9 @@ def editor_changes() -> dict:
 
 
 def fold_editor_edits(team: list[str]) -> None:
-    """Keep the shown editor's edits in the session by batch id; refuse non-member assignees.
+    """Keep the shown editor's edits in the session by batch id; refuse non-member assignees
+    and a legacy status or priority chosen for a row that does not hold it (the grid lists
+    those values for every row, only so each is drawn on its own).
 
     Runs first on every run of the page, while the snapshot is still the one the edits were
     made on; it keeps the ticked rows as that snapshot showed them too (`ticked_as_seen`).
@@ -81,6 +83,22 @@ def fold_editor_edits(team: list[str]) -> None:
             + _("Batches are only given to current members.")
         )
         _redraw()
+    pending, legacy = pending_edits.refuse_legacy_choices(pending)
+    if legacy:
+        st.warning(
+            " ".join(
+                _(
+                    "{batch} keeps its {field}: {value} is a value from older data, kept on "
+                    "the batches that hold it but not given to others."
+                ).format(
+                    batch=batch_id,
+                    field=labels.batch_field(column),
+                    value=labels.batch_value(column, value),
+                )
+                for batch_id, column, value in legacy[:5]
+            )
+        )
+        _redraw()
     st.session_state[PENDING_EDITS] = {b: c for b, c in pending.items() if c}
 
 
@@ -88,6 +106,32 @@ def ticked_ids(snap: dict) -> list[str]:
     """Ids of the rows ticked on screen: those still ticked from before a reload (drawn
     ticked), with the shown editor's ticks and unticks, in the table's order."""
     return batch_table.ticked_ids(snap["rows"], snap.get("ticked") or (), editor_changes())
+
+
+def kept_ticks(snap: dict) -> list[str]:
+    """Every batch id ticked: those shown ticked now, and those ticked on another view of the
+    table (a sort, filter or page that does not show them now), drawn ticked again when a
+    view shows them (`ui.batches.batch_actions.batch_snapshot` carries them over)."""
+    shown = {str(d.get("id")) for d in snap["rows"]}
+    hidden = [b for b in snap.get("ticked") or () if b not in shown]
+    return [*hidden, *ticked_ids(snap)]
+
+
+def hidden_ticks_note(snap: dict) -> None:
+    """Say how many ticked batches the shown rows leave out: the bulk actions act on those
+    shown, and the others stay ticked for when they are shown again."""
+    shown = {str(d.get("id")) for d in snap["rows"]}
+    hidden = [b for b in snap.get("ticked") or () if b not in shown]
+    if hidden:
+        st.caption(
+            ngettext(
+                "{count} ticked batch is not shown (another page of the table or the filter): "
+                "it stays ticked, and the actions below leave it alone.",
+                "{count} ticked batches are not shown (other pages of the table or the filter): "
+                "they stay ticked, and the actions below leave them alone.",
+                len(hidden),
+            ).format(count=len(hidden))
+        )
 
 
 def _ticked_rows(snap: dict) -> dict[str, dict]:
@@ -118,7 +162,7 @@ def reload_rows() -> None:
     (`ui.batches.batch_actions.batch_snapshot` carries them over)."""
     snap = st.session_state.get(BATCH_SNAPSHOT)
     if snap:
-        snap["ticked"], snap["reload"] = ticked_ids(snap), True
+        snap["ticked"], snap["reload"] = kept_ticks(snap), True
 
 
 def discard() -> None:
@@ -190,6 +234,12 @@ def _person_label(name: object, team: list[str], former: set[str]) -> str:
     return labels.person(stored, team, former).replace(stored, name, 1)
 
 
+LEGACY_CHOICE_HELP = N_(
+    "A value from older data (such as S) is listed only so that the batch holding it shows it; "
+    "it is not given to other batches."
+)
+
+
 def column_config(frame: pd.DataFrame, team: list[str]) -> dict:
     """Every stored value among the options (else the grid shows a blank), labelled once."""
     cfg, former = st.column_config, reads.former_members()
@@ -207,10 +257,17 @@ def column_config(frame: pd.DataFrame, team: list[str]) -> dict:
             help=_("Batches are given to current members; former and unknown names are marked."),
         ),
         "status": cfg.SelectboxColumn(
-            _("Status"), options=statuses, required=True, format_func=labels.status
+            _("Status"),
+            options=statuses,
+            required=True,
+            format_func=labels.status,
+            help=_(LEGACY_CHOICE_HELP),
         ),
         "priority": cfg.SelectboxColumn(
-            _("Priority"), options=priorities, format_func=labels.priority
+            _("Priority"),
+            options=priorities,
+            format_func=labels.priority,
+            help=_(LEGACY_CHOICE_HELP),
         ),
         "due_date": cfg.DateColumn(
             _("Due date"),

@@ -209,6 +209,7 @@ if st.session_state.get(SAVE_CONFLICTS):
 
 if writable:
     ticked = batch_grid.ticked_ids(snap)
+    batch_grid.hidden_ticks_note(snap)
     seen = batch_grid.ticked_as_seen()  # what a click acts on: the rows ticked on screen
     batch_actions.bulk_actions(databases, team, ticked, seen)
     bulk_edit.bulk_edit(
