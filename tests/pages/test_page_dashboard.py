@@ -423,3 +423,29 @@ def test_a_delivery_handed_over_for_review_stays_its_deliverers_on_every_chart(a
     review = page("team").run().dataframe[1].value
     delivered = dict(zip(review["Segmentador"], review["Delivered, usable"]))
     assert (delivered["Flor"], delivered.get("Ceci", 0)) == (1, 0)
+
+
+def test_another_tools_edits_show_on_the_next_page_load(app_env, monkeypatch):
+    """mongosh or the old Flask dashboard removes a batch and unassigns another while the app
+    runs: the next rerun counts what `segcore status` counts, without a restart."""
+    from segcore.report import stats
+    from segcore.team import team
+    from segcore.views import batch_rows
+
+    monkeypatch.setattr(batch_rows, "OTHERS_EVERY_S", 0.0)  # not a second after the last look
+    team.add_member(app_env.work, "Flor")
+    app_env.work.batches.insert_many(
+        [{"id": f"batch_{n}", "status": "pending", "assignee": "Flor"} for n in (1, 2)]
+        + [{"id": "batch_3", "status": "pending"}]
+    )
+    at = page("dashboard").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Batches"], metrics["Assigned"]) == ("3", "2")
+    app_env.work.batches.delete_one({"id": "batch_3"})
+    app_env.work.batches.update_one({"id": "batch_2"}, {"$unset": {"assignee": 1}})
+    at.run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    stored = stats.summary(app_env.work)
+    assert (metrics["Batches"], metrics["Assigned"]) == (str(stored.total), str(stored.assigned))
+    assert (metrics["Batches"], metrics["Assigned"]) == ("2", "1")
