@@ -449,3 +449,50 @@ def test_another_tools_edits_show_on_the_next_page_load(app_env, monkeypatch):
     stored = stats.summary(app_env.work)
     assert (metrics["Batches"], metrics["Assigned"]) == (str(stored.total), str(stored.assigned))
     assert (metrics["Batches"], metrics["Assigned"]) == ("2", "1")
+
+
+def test_a_person_and_a_status_the_burn_down_caption_describes_the_batches_drawn(app_env):
+    """Flor holds 4 batches, 2 in review: filtered to Flor and review the caption spoke of all
+    4 of her open batches ("Flor: 4 open …") under a line of 2."""
+    from segcore.sync import sync
+    from segcore.team import team
+
+    team.add_member(app_env.work, "Flor")
+    app_env.work.batches.insert_many(
+        [
+            {"id": f"batch_{n}", "status": ("review", "pending")[n > 2], "assignee": "Flor"}
+            for n in (1, 2, 3, 4)
+        ]
+    )
+    sync.run_sync(app_env, author="test")
+    at = page("dashboard").run()
+    at.selectbox(key="dash_who").select("Flor").run()
+    at.selectbox(key="dash_status").select("review").run()
+    assert not at.exception, at.exception
+    assert charts(at)["chart_burndown"]["data"][0]["y"][-1] == 2
+    said = [c.value for c in at.caption]
+    assert not any(c.startswith("Flor:") for c in said), said
+    assert any(c.startswith("2 not delivered") for c in said), said
+    assert any("counts all of this person's open batches" in c for c in said), said
+
+
+def test_a_batch_closed_without_usable_masks_is_no_work_left_on_the_burn_down(app_env):
+    """Set to done though its masks cannot be used: nobody's open work, so no line above 0
+    and no finish projected for it."""
+    from segcore.sync import sync
+    from segcore.team import team
+
+    team.add_member(app_env.work, "Flor")
+    app_env.work.batches.insert_many(
+        [
+            {"id": "batch_1", "status": "done", "assignee": "Flor"},
+            {"id": "batch_2", "status": "pending", "assignee": "Flor"},
+        ]
+    )
+    sync.run_sync(app_env, author="test")
+    at = page("dashboard").run()
+    assert not at.exception, at.exception
+    assert charts(at)["chart_burndown"]["data"][0]["y"][-1] == 1
+    said = [c.value for c in at.caption]
+    assert any(c.startswith("1 not delivered") for c in said), said
+    assert any(c.startswith("1 batch set to done without usable masks is closed") for c in said)
