@@ -165,10 +165,15 @@ def figures(
         ),
     ]
     today = alerts.today
-    finish = burndown(rows, today, today, today, zone=zone).projected_finish
+    trend = burndown(rows, today, today, today, zone=zone)  # closed batches are no work left
+    finish = trend.projected_finish
+    if rows and trend.pending_now == 0:
+        finish_words = _("none left: every batch is delivered or closed")
+    else:
+        finish_words = words.day(finish) if finish else _("none (no recent progress)")
     lines.append(
         _("Projected finish of every batch at the pace of the last 14 days: {day}").format(
-            day=words.day(finish) if finish else _("none (no recent progress)")
+            day=finish_words
         )
     )
     if quality is not None:

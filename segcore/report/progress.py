@@ -20,6 +20,7 @@ from segcore.work.batches import UNASSIGNED, same_status
 from segcore.work.delivery import (
     CONTENT_FIELD,
     DELIVERED_BY,
+    DONE,
     REVIEW_FIELD,
     credited_to,
     deliverer,
@@ -237,6 +238,7 @@ class Burndown:
     projected_finish: date | None
     projection: list[dict] = field(default_factory=list)
     pending_now: int = 0
+    closed: int = 0  # set to done without usable masks: left out, no work left
 
 
 def burndown(
@@ -255,9 +257,12 @@ def burndown(
     other figure counts it delivered now. The pace is the number of
     batches done in the `window_days` up to `today`; with no recent progress there is no
     projected finish date. Days are `zone`'s (the office's, as `today` and the uploads chart):
-    a delivery at 00:30 in Madrid is that day's, not the UTC day before.
+    a delivery at 00:30 in Madrid is that day's, not the UTC day before. A batch set to done
+    without usable masks is closed (`delivery.is_open`: nobody's open work): it is left out,
+    neither work left nor a delivery, and counted in `closed`.
     """
-    total = len(rows)
+    closed = sum(1 for row in rows if is_closed(row))
+    total = len(rows) - closed
     done_days = Counter()
     undated_done = 0
     for row in rows:
@@ -297,7 +302,13 @@ def burndown(
         projected_finish=finish,
         projection=projection,
         pending_now=pending_now,
+        closed=closed,
     )
+
+
+def is_closed(row: dict) -> bool:
+    """A batch set to done whose masks are not usable: closed, not work left. Pure."""
+    return not row.get("usable") and row.get("status") == DONE
 
 
 def person_burndown(trend: Burndown, open_now: int, finish: date | None, today: date) -> Burndown:
@@ -322,6 +333,7 @@ def person_burndown(trend: Burndown, open_now: int, finish: date | None, today: 
         projected_finish=finish if open_now else None,
         projection=projection,
         pending_now=trend.pending_now,
+        closed=trend.closed,
     )
 
 

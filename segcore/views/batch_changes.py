@@ -2,11 +2,12 @@
 them.
 
 Segcore's own writes name the batches they touch (`segcore.store.data_version`); other tools
-may edit batch documents without it. A restarted app starting from its stored rows
-(`segcore.views.row_snapshot`) reads this stream from where its rows were known whole, so an
-edit made meanwhile by another tool shows after a restart, as it did when every restart read
-every batch. What the rows cannot follow by a batch's `id` alone (a removal, a replaced
-document, an `id` changed, a dropped collection) or too many changes mean reading every batch.
+may edit batch documents without it. The rows in memory (`segcore.views.batch_rows`) read this
+stream from where they were last known whole, on every refresh of a running app and when a
+restarted app starts from its stored rows (`segcore.views.row_snapshot`), so an edit made by
+another tool shows on the next page load. What the rows cannot follow by a batch's `id` alone
+(a removal, a replaced document, an `id` changed, a dropped collection) or too many changes mean
+reading every batch.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ class ReadEveryBatch(Exception):
 
 @dataclass
 class BatchChanges:
-    """The changed batch documents, whole, by `_id` (the last change of each wins), and the
-    position to resume from next time."""
+    """The changed batch documents, whole, by `_id` (the last change of each wins), which of
+    them were inserted, and the position to resume from next time."""
 
     documents: dict = field(default_factory=dict)
+    inserted: set = field(default_factory=set)
     token: dict | None = None
 
 
@@ -41,7 +43,10 @@ def changes_since(batches: Collection, token: dict, limit: int) -> BatchChanges:
 
     def take(event: dict) -> None:
         document = _document(event)  # first: some events name no document
-        found.documents[repr(event["documentKey"].get("_id"))] = document
+        key = repr(event["documentKey"].get("_id"))
+        found.documents[key] = document
+        if event.get("operationType") == "insert":
+            found.inserted.add(key)
         if len(found.documents) > limit:
             raise ReadEveryBatch(f"more than {limit} batches changed")
 

@@ -5,7 +5,10 @@ costs a pass over the whole collection, and a real MongoDB still pays one per fi
 process-wide `BatchRows` reads the few fields the pages filter, sort and count on once; after
 that a write costs re-reading only the batches it touched (`segcore.store.data_version`), a filter or
 sort is Python over the rows (counted once per view), and a page of the table reads its
-documents by id through the unique index.
+documents by id through the unique index. Other tools' edits (mongosh, the old dashboard) are in
+no data version: each refresh also reads the batch list's change stream since the rows were
+last whole (`segcore.views.batch_changes`, a few milliseconds when nothing changed), and takes
+the batches it names, or reads every batch when it names what rows by id cannot follow.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 from collections import OrderedDict
 from datetime import date, datetime
 
@@ -69,6 +73,9 @@ SNAPSHOT_EVERY = 16
 # restart (about 0.3 s on the embedded server, against about 2 s for reading 50,000 batches);
 # beyond it, a restart reads every batch.
 CATCH_UP_MAX = 2_000
+# How long another tool's edit of a batch may go unseen by a running app: the change stream is
+# read at most this often per process (a page asks for the rows several times per run).
+OTHERS_EVERY_S = 1.0
 
 
 def batch_row(doc: dict) -> dict:
@@ -214,6 +221,10 @@ class BatchRows:
         # The batch list's change stream position these rows are whole at: another tool's
         # edit after it is not in them (None: the server has no change streams).
         self._stream: dict | None = None
+        self._followed_at = float("-inf")  # when the change stream was last read (monotonic)
+        # How many times other tools' edits changed the rows: with the data version, what the
+        # values computed from the rows are kept by.
+        self.outside_edits = 0
 
     def needs_full_read(self, versions: dict) -> bool:
         """True when `refresh` may read every batch (the caller may show a spinner)."""
@@ -225,36 +236,84 @@ class BatchRows:
     def refresh(self, db: Database, versions: dict | None = None) -> "BatchRows":
         """Catch up with the stored batch list: nothing, the touched batches, or everything.
 
-        Starting from nothing (a new process), it starts from the stored snapshot
-        (segcore.views.row_snapshot) when that can be caught up with.
+        Segcore's writes are followed by the data version, other tools' by the change stream
+        (at most every OTHERS_EVERY_S). Starting from nothing (a new process), it starts from
+        the stored snapshot (segcore.views.row_snapshot) when that can be caught up with.
         """
         versions = versions or read_versions(db)  # read before the rows: never miss a change
         with self._lock:
-            if self.version == versions["batches"]:
-                return self
-            if self.version is None and self._snapshot_trusted:
-                self._start_from_snapshot(db, versions)
-            changed = (
-                None
-                if self.version is None
-                else changed_batches(self.version, versions["batches"], versions["recent"])
-            )
-            if changed is None:
-                stream = current_token(db[BATCHES])  # before the read
-                if stream is None:
-                    log.info("No change stream: other tools' batch edits show on a Reload")
-                self._rows, self._stream = read_all_rows(db), stream
-                self._snapshot_trusted, self.saved = True, None
-            elif changed:
-                for batch_id in changed:
-                    drop_rows(self._rows, batch_id)
-                for doc in find_in(db[BATCHES], "id", sorted(changed), ROW_PROJECTION):
-                    file_row(self._rows, batch_row(doc))
-            self.version = versions["batches"]
-            self._list = self._repeated = None
-            self._selections.clear()
-            self._changes += 1
+            if self.version != versions["batches"]:
+                self._catch_up(db, versions)
+            if time.monotonic() - self._followed_at >= OTHERS_EVERY_S:
+                self._follow_others(db)
         return self
+
+    def _catch_up(self, db: Database, versions: dict) -> None:  # under the lock
+        if self.version is None and self._snapshot_trusted:
+            self._start_from_snapshot(db, versions)
+        changed = (
+            None
+            if self.version is None
+            else changed_batches(self.version, versions["batches"], versions["recent"])
+        )
+        if changed is None:
+            self._read_every_batch(db)
+        elif changed:
+            for batch_id in changed:
+                drop_rows(self._rows, batch_id)
+            for doc in find_in(db[BATCHES], "id", sorted(changed), ROW_PROJECTION):
+                file_row(self._rows, batch_row(doc))
+        self.version = versions["batches"]
+        self._rows_changed()
+
+    def _read_every_batch(self, db: Database) -> None:  # under the lock
+        stream = current_token(db[BATCHES])  # before the read
+        if stream is None:
+            log.info("No change stream: other tools' batch edits show on a Reload")
+        self._rows, self._stream = read_all_rows(db), stream
+        self._snapshot_trusted, self.saved = True, None
+        self._followed_at = time.monotonic()
+
+    def _rows_changed(self) -> None:  # under the lock
+        self._list = self._repeated = None
+        self._selections.clear()
+        self._changes += 1
+
+    def _follow_others(self, db: Database) -> None:  # under the lock
+        """Take the batches changed since the stream position the rows are whole at (other
+        tools' edits; segcore's own read already as their rows are): row by row, or every
+        batch again when the stream names a removal, a changed id or too many."""
+        self._followed_at = time.monotonic()
+        if self._stream is None or self.version is None:
+            return
+        try:
+            seen = batch_changes.changes_since(db[BATCHES], self._stream, CATCH_UP_MAX)
+            taken = self._take(seen)
+        except batch_changes.ReadEveryBatch as why:
+            log.info("Reading every batch: %s", why)
+            self._read_every_batch(db)
+            taken = True
+        else:
+            self._stream = seen.token
+        if taken:
+            self.outside_edits += 1
+            self._rows_changed()
+
+    def _take(self, seen: batch_changes.BatchChanges) -> bool:  # under the lock
+        """Put the changed documents' rows in place; True when any row changed. Raises
+        ReadEveryBatch when one cannot be placed by its id alone (a repeated id)."""
+        placed = []
+        for key, doc in seen.documents.items():
+            row = batch_row(doc)
+            now = self._rows.get(row["id"])
+            if now == row:
+                continue  # segcore's own write, already read by the data version
+            if (row["id"], 2) in self._rows or (now is not None and key in seen.inserted):
+                raise batch_changes.ReadEveryBatch(f"batch {row['id']} is held twice")
+            placed.append(row)
+        for row in placed:
+            self._rows[row["id"]] = row
+        return bool(placed)
 
     def _start_from_snapshot(self, db: Database, versions: dict) -> None:
         """Take the stored rows when segcore's changes since can be caught up with (by the

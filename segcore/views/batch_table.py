@@ -22,7 +22,7 @@ from segcore.work.batches import (
     get_value,
     id_order,
 )
-from segcore.work.delivery import delivery_of
+from segcore.work.delivery import content_problems, delivery_of
 
 COLUMNS = (
     "id",
@@ -201,6 +201,10 @@ def export_rows(db: Database, query: BatchQuery, zone: tzinfo | None = timezone.
     for doc in sorted(cursor, key=id_order):
         if query.only is not None and str(doc.get("id")) not in query.only:
             continue
+        if query.mask_problems is not None and query.mask_problems != bool(
+            content_problems(doc.get("mask_content"))
+        ):
+            continue  # the filter's superset (build_filter), by the rows' rule
         row = table_row(doc)
         # a stored time with its office offset; another tool's text time as it reads
         info = doc.get("training_metrics_info")

@@ -45,6 +45,7 @@ PRIORITIES = ("alta", "media", "baja")
 UNASSIGNED = "(unassigned)"
 MASK_STATES = ("complete", "incomplete", "extra", "unreadable", "unknown")  # see mask_matching
 UNCHECKED = "(not checked)"
+POSITIVE_COUNT_TEXT = r"^\s*0*[1-9][0-9]*\s*$"  # "3", " 12 ": a count as text, above 0
 # Editable field -> path in the stored document (production layout).
 EDITABLE = {
     "assignee": "assignee",
@@ -182,7 +183,9 @@ class BatchQuery:
 
 
 def build_filter(query: BatchQuery) -> dict:
-    """A MongoDB filter for `query`; user text is escaped, never interpreted."""
+    """A MongoDB filter for `query`; user text is escaped, never interpreted. For
+    `mask_problems` it finds a superset: keep the documents `delivery.content_problems` agrees
+    with."""
     clauses: dict = {}
     if query.assignee == UNASSIGNED:
         clauses["assignee"] = {"$in": [None, ""]}
@@ -207,9 +210,14 @@ def build_filter(query: BatchQuery) -> dict:
             f"'{query.mask_state}' is not a mask-check state.", field="mask_state"
         )
     if query.mask_problems is True:
-        clauses["mask_content.problems"] = {"$gt": 0}
-    elif query.mask_problems is False:
-        clauses["mask_content.problems"] = {"$not": {"$gt": 0}}
+        # A count another tool stored as a double (2.0) or as text ("3") is a count too
+        # (`delivery.problem_count`). A fraction (2.5) is none, which no one query tells on
+        # every server, so this finds a few too many: callers keep the documents whose
+        # `delivery.content_problems` agrees (as for "no problems", which has no clause).
+        clauses["$or"] = [
+            {"mask_content.problems": {"$gt": 0}},
+            {"mask_content.problems": {"$regex": POSITIVE_COUNT_TEXT}},
+        ]
     ids = []
     if query.text and query.text.strip():
         ids.append({"id": {"$regex": re.escape(query.text.strip()), "$options": "i"}})

@@ -85,8 +85,8 @@ def problem_count(value: object) -> int:
         return max(value, 0)
     if isinstance(value, float):
         return int(value) if value.is_integer() and value > 0 else 0
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())  # ASCII: "²" is a digit to isdigit() and no number to int()
     return 0
 
 

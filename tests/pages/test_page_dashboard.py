@@ -423,3 +423,76 @@ def test_a_delivery_handed_over_for_review_stays_its_deliverers_on_every_chart(a
     review = page("team").run().dataframe[1].value
     delivered = dict(zip(review["Segmentador"], review["Delivered, usable"]))
     assert (delivered["Flor"], delivered.get("Ceci", 0)) == (1, 0)
+
+
+def test_another_tools_edits_show_on_the_next_page_load(app_env, monkeypatch):
+    """mongosh or the old Flask dashboard removes a batch and unassigns another while the app
+    runs: the next rerun counts what `segcore status` counts, without a restart."""
+    from segcore.report import stats
+    from segcore.team import team
+    from segcore.views import batch_rows
+
+    monkeypatch.setattr(batch_rows, "OTHERS_EVERY_S", 0.0)  # not a second after the last look
+    team.add_member(app_env.work, "Flor")
+    app_env.work.batches.insert_many(
+        [{"id": f"batch_{n}", "status": "pending", "assignee": "Flor"} for n in (1, 2)]
+        + [{"id": "batch_3", "status": "pending"}]
+    )
+    at = page("dashboard").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Batches"], metrics["Assigned"]) == ("3", "2")
+    app_env.work.batches.delete_one({"id": "batch_3"})
+    app_env.work.batches.update_one({"id": "batch_2"}, {"$unset": {"assignee": 1}})
+    at.run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    stored = stats.summary(app_env.work)
+    assert (metrics["Batches"], metrics["Assigned"]) == (str(stored.total), str(stored.assigned))
+    assert (metrics["Batches"], metrics["Assigned"]) == ("2", "1")
+
+
+def test_a_person_and_a_status_the_burn_down_caption_describes_the_batches_drawn(app_env):
+    """Flor holds 4 batches, 2 in review: filtered to Flor and review the caption spoke of all
+    4 of her open batches ("Flor: 4 open …") under a line of 2."""
+    from segcore.sync import sync
+    from segcore.team import team
+
+    team.add_member(app_env.work, "Flor")
+    app_env.work.batches.insert_many(
+        [
+            {"id": f"batch_{n}", "status": ("review", "pending")[n > 2], "assignee": "Flor"}
+            for n in (1, 2, 3, 4)
+        ]
+    )
+    sync.run_sync(app_env, author="test")
+    at = page("dashboard").run()
+    at.selectbox(key="dash_who").select("Flor").run()
+    at.selectbox(key="dash_status").select("review").run()
+    assert not at.exception, at.exception
+    assert charts(at)["chart_burndown"]["data"][0]["y"][-1] == 2
+    said = [c.value for c in at.caption]
+    assert not any(c.startswith("Flor:") for c in said), said
+    assert any(c.startswith("2 not delivered") for c in said), said
+    assert any("counts all of this person's open batches" in c for c in said), said
+
+
+def test_a_batch_closed_without_usable_masks_is_no_work_left_on_the_burn_down(app_env):
+    """Set to done though its masks cannot be used: nobody's open work, so no line above 0
+    and no finish projected for it."""
+    from segcore.sync import sync
+    from segcore.team import team
+
+    team.add_member(app_env.work, "Flor")
+    app_env.work.batches.insert_many(
+        [
+            {"id": "batch_1", "status": "done", "assignee": "Flor"},
+            {"id": "batch_2", "status": "pending", "assignee": "Flor"},
+        ]
+    )
+    sync.run_sync(app_env, author="test")
+    at = page("dashboard").run()
+    assert not at.exception, at.exception
+    assert charts(at)["chart_burndown"]["data"][0]["y"][-1] == 1
+    said = [c.value for c in at.caption]
+    assert any(c.startswith("1 not delivered") for c in said), said
+    assert any(c.startswith("1 batch set to done without usable masks is closed") for c in said)

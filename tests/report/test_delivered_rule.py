@@ -59,6 +59,7 @@ def test_status_dashboard_and_report_count_delivered_alike(db, stored, delivered
         (2.5, 0),
         (-1, 0),
         ("many", 0),
+        ("²", 0),  # a digit to str.isdigit, no number to int: once a ValueError
         ([1], 0),
     ],
 )

@@ -197,3 +197,16 @@ def test_sync_age(age, text, stale):
     now = datetime(2025, 10, 20, 12)
     assert progress.sync_age(now - age, now) == (text, stale)
     assert progress.sync_age(None, now) == ("never", True)
+
+
+def test_burndown_leaves_a_batch_closed_without_usable_masks_out():
+    """Done but its masks unusable: not open (delivery.is_open), so no work left to project."""
+    rows = [
+        row("batch_1", "Flor", with_masks=True, latest=date(2025, 10, 19)),
+        row("batch_2", "Flor", status="done", with_masks=True, usable=False),
+    ]
+    result = progress.burndown(rows, date(2025, 10, 18), TODAY, TODAY)
+    assert [p["pending"] for p in result.points] == [1, 0, 0]
+    assert result.pending_now == 0 and result.closed == 1
+    assert result.projected_finish == TODAY
+    assert progress.burndown(rows[1:], date(2025, 10, 18), TODAY, TODAY).pending_now == 0

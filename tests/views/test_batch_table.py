@@ -210,3 +210,21 @@ def test_a_row_says_whether_its_masks_are_usable():
 )
 def test_grid_value_makes_surrounding_spaces_visible(stored, drawn):
     assert batch_table.grid_value(stored) == drawn
+
+
+def test_the_mask_problems_filter_reads_a_count_as_every_other_figure_does(db):
+    """A count mongosh stored as 2.0 or another tool as "3" is a problem for the rows, the
+    pages and `segcore status` (delivery.problem_count): the export's filter agrees."""
+    from segcore.views.batch_rows import BatchRows
+
+    stored = {"int": 3, "double": 2.0, "text": "3", "padded": " 12 ", "zero": 0, "zero-text": "0"}
+    stored |= {"fraction": 2.5, "words": "many", "flag": True, "negative": -1, "none": None}
+    db.batches.insert_many([{"id": k, "mask_content": {"problems": v}} for k, v in stored.items()])
+    db.batches.insert_one({"id": "never-checked"})
+    problems = {"int", "double", "text", "padded"}
+    for wanted in (True, False):
+        query = BatchQuery(mask_problems=wanted)
+        exported = {row["id"] for row in batch_table.export_rows(db, query)}
+        in_memory = set(BatchRows().refresh(db).select(query))
+        expected = problems if wanted else {*stored, "never-checked"} - problems
+        assert exported == in_memory == expected, wanted

@@ -9,8 +9,10 @@ The cache key holds the version of each topic the read depends on (`segcore.stor
 one indexed read per second and process): a write bumps only its topics, so a page re-reads
 only what changed, for every user at once, and nothing expires by the clock. The batch list
 itself is held once per process in memory (`segcore.views.batch_rows`) and caught up by re-reading
-only the batches a write touched; a copy is kept in the database for the next start
-(`segcore.views.row_snapshot`), saved in the background when missing or far behind.
+only the batches a write touched, and the batches other tools changed (the batch list's change
+stream, read on each page load, at most once a second); a copy is kept in the database for the
+next start (`segcore.views.row_snapshot`), saved in the background when missing or far behind.
+Reads of the batches are also keyed by how many times other tools' edits changed the rows.
 """
 
 from __future__ import annotations
@@ -66,7 +68,10 @@ def _slow_read(key: str, name: str, args: tuple, stamp: tuple, _function: Callab
 
 def _stamp(topics: tuple[str, ...]) -> tuple:
     current = data_versions()
-    return tuple(current[topic] for topic in topics)
+    stamp = tuple(current[topic] for topic in topics)
+    if "batches" in topics:  # other tools' edits the rows took in are in no data version
+        stamp += (_batch_rows(db_key())["rows"].outside_edits,)
+    return stamp
 
 
 def cached_read(

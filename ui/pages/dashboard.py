@@ -188,6 +188,9 @@ def uploads_and_burndown(shown: list[dict]) -> None:
             upload_models_notice()
     trend = progress.burndown(shown, start, end, today, zone=settings().zone)
     person = next((p for p in reads.current_alerts().people if p.name == owner), None)
+    if state is not None:
+        # Their Team page finish counts all their open batches, not the status drawn here.
+        person = None
     if person is not None:  # one person: their projected finish is the Team page's, one rule
         trend = progress.person_burndown(trend, person.open, person.projected_finish, today)
     titled_chart(
@@ -198,6 +201,8 @@ def uploads_and_burndown(shown: list[dict]) -> None:
     )
     if person is not None:
         four.caption(person_finish(person))
+    elif trend.pending_now == 0:
+        four.caption(_("Every batch here is delivered or closed: nothing left to project."))
     elif trend.projected_finish is None:
         four.caption(
             _(
@@ -215,6 +220,23 @@ def uploads_and_burndown(shown: list[dict]) -> None:
                 rate=format_number(trend.rate_per_day, 1),
                 finish=format_date(trend.projected_finish),
             )
+        )
+    if owner and owner != UNASSIGNED and state is not None:
+        four.caption(
+            _(
+                "Only the batches with this status: the projected finish on the Team page "
+                "counts all of this person's open batches."
+            )
+        )
+    if trend.closed:
+        four.caption(
+            ngettext(
+                "{count} batch set to done without usable masks is closed: not work left, "
+                "not on this chart.",
+                "{count} batches set to done without usable masks are closed: not work left, "
+                "not on this chart.",
+                trend.closed,
+            ).format(count=format_number(trend.closed))
         )
 
 
