@@ -446,7 +446,7 @@ class BatchRows:
 
         The documents are read fresh, the rows may be older: another tool's edit (the old
         dashboard, a hand-made update) reaches no data version. A document that disagrees with
-        its row on what a view filters or sorts on replaces that row first (`_catch_up`), and
+        its row on what a view filters or sorts on replaces that row first (`_take_fresh`), and
         the page is chosen again, so a row is filtered, sorted and drawn from one value: never
         Roberto's batch under the filter "Mauricio".
         """
@@ -458,7 +458,7 @@ class BatchRows:
             wanted = chosen[start : start + page_size]
             docs = _page_documents(db, wanted)  # a repeated id's documents each take one place
             stale = self._stale(docs)
-            if not stale or not self._catch_up(db, stale):
+            if not stale or not self._take_fresh(db, stale):
                 break
         for batch_id in set(self.repeated()) & set(wanted):  # those an earlier page shows
             del docs.get(batch_id, [])[: chosen[:start].count(batch_id)]
@@ -485,7 +485,7 @@ class BatchRows:
                 and _view_values(batch_row(found[0])) != _view_values(rows[batch_id])
             ]
 
-    def _catch_up(self, db: Database, batch_ids: list[str]) -> bool:
+    def _take_fresh(self, db: Database, batch_ids: list[str]) -> bool:
         """Replace the rows of `batch_ids` with their stored documents; every view is
         filtered and sorted again. False when none could be read again."""
         found = [
@@ -498,9 +498,8 @@ class BatchRows:
         with self._lock:
             for doc in found:
                 self._rows[doc["id"]] = batch_row(doc)
-            self._list = self._repeated = None
-            self._selections.clear()
-            self._changes += 1
+            self.outside_edits += 1  # another tool's edit: the figures kept by it follow
+            self._rows_changed()
         return True
 
 

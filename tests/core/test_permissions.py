@@ -87,6 +87,11 @@ NOT_A_USER_WRITE = {
             "sync_state.SyncState.save",
             "intake.make_receipts",
             "review.apply_moves",
+            # the status moves a check's verdict owes (a product-set rework cleared), made
+            # by verify, the content checks and the syncs after their checks
+            "review.moves_after_checks",
+            "sync_apply.after_removal",  # a sync's step after uploads were deleted
+            "sync_runs.prune",  # old run records dropped by the sync that writes a new one
             "restore_marker.count_swap",  # a restore's own bookkeeping, after its check
             # a check's results into its receipts, and the notifications they owe: called by
             # verify, the content checks, the syncs and `notify --send-due` after their checks
