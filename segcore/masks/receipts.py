@@ -39,7 +39,7 @@ from segcore.work import delivery
 from segcore.work.batches import NOT_IN_LIST, unknown_batch_ids
 
 PROBLEMS = ("unreadable", "incomplete", "content", "no_batch", "unknown", "removed")
-# A problem in words (the pages' labels, ui.app.labels.PROBLEM): what a rework reason starts with.
+# A problem in words (the pages' labels too, ui.app.labels.PROBLEM): what a rework reason starts with.
 PROBLEM_WORDS = {
     "unreadable": N_("unreadable"),
     "incomplete": N_("incomplete"),

@@ -3,7 +3,7 @@ the next refresh, not only after a restart: re-reading only the batches the chan
 names, or every batch when it names what rows by id cannot follow."""
 
 import pytest
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 
 from segcore.core.actors import Actor
 from segcore.report import stats
@@ -11,26 +11,9 @@ from segcore.team import team
 from segcore.views import batch_rows
 from segcore.views.batch_rows import BatchRows, batch_row
 from segcore.work import assignments
+from tests.find_commands import Finds
 
 COORDINATOR = Actor("Coordinator", "coordinator")
-
-
-class Finds(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, dict]] = []
-
-    def started(self, event) -> None:
-        if event.command_name == "find":
-            self.seen.append((event.command["find"], dict(event.command.get("filter") or {})))
-
-    def succeeded(self, event) -> None:
-        pass
-
-    def failed(self, event) -> None:
-        pass
-
-    def read_every_batch(self) -> bool:
-        return ("batches", {}) in self.seen
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 import bson
 import pytest
 from bson.objectid import ObjectId
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 
 from segcore.core.actors import Actor
 from segcore.core.timefmt import utcnow
@@ -20,28 +20,9 @@ from segcore.views import row_snapshot
 from segcore.views.batch_rows import ROW_FIELDS, SNAPSHOT_EVERY, BatchRows, batch_row
 from segcore.work import assignments, batches
 from segcore.work.batches import Edit
+from tests.find_commands import Finds
 
 COORDINATOR = Actor("Coordinator", "coordinator")
-
-
-class Finds(monitoring.CommandListener):
-    """The `find` commands a client sent, by collection."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, dict]] = []
-
-    def started(self, event) -> None:
-        if event.command_name == "find":
-            self.seen.append((event.command["find"], dict(event.command.get("filter") or {})))
-
-    def succeeded(self, event) -> None:
-        pass
-
-    def failed(self, event) -> None:
-        pass
-
-    def read_every_batch(self) -> bool:
-        return ("batches", {}) in self.seen
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_
 from segcore.core.timefmt import parse_date
 from segcore.images.image_copies import COPY_MEMBER
+from segcore.masks.receipts import PROBLEM_WORDS
 from ui.app.i18n import N_, _, format_date, format_number, ngettext
 
 STATUS = {
@@ -32,14 +33,7 @@ STATUS = {
     "review": N_("In review"),
     "done": N_("Done"),
 }
-PROBLEM = {
-    "unreadable": N_("unreadable"),
-    "incomplete": N_("incomplete"),
-    "content": N_("content problems"),
-    "no_batch": N_("names no batch"),
-    "unknown": N_("images not listed"),
-    "removed": N_("deleted"),
-}
+PROBLEM = PROBLEM_WORDS  # a receipt's problem, the words its rework reason starts with
 # Who made a change, when it was not a person: the names segcore records for its own work.
 AUTHOR = {
     "sync": N_("sync"),
