@@ -63,6 +63,14 @@ try:
         databases.masks_files.insert_many(new[start : start + 10_000], ordered=False)
     removed = [d["_id"] for d in databases.masks_files.find({}, {"_id": 1}).limit(int(sys.argv[4]))]
     databases.masks_files.delete_many({"_id": {"$in": removed}})
+    try:  # a copy on a server started for this run: as a routine run meets it, the server
+        # the last sync saw still runs (after a restart a run reads everything once, README)
+        from segcore.store import server_process
+        from segcore.sync.records.sync_state import SyncState
+    except ImportError:  # a tree from before restarts were noticed
+        pass
+    else:
+        SyncState(databases.work).save({SyncState.PROCESS: server_process.asked(client)})
     import json, os
     server = json.loads(open(sys.argv[2] + ".server.json").read())["pid"]
     def server_cpu():  # the embedded server's own CPU seconds (user + system), from /proc
