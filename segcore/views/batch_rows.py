@@ -289,6 +289,11 @@ class BatchRows:
         try:
             seen = batch_changes.changes_since(db[BATCHES], self._stream, CATCH_UP_MAX)
             taken = self._take(seen)
+        except PyMongoError as exc:  # the server is away: the rows stay as last read, whole
+            # up to their stream position, and the next page load asks again; a page that
+            # needs the server says so itself (a pending edit's Save, a fresh read)
+            log.warning("Other tools' batch edits not followed now (%s)", type(exc).__name__)
+            return
         except batch_changes.ReadEveryBatch as why:
             log.info("Reading every batch: %s", why)
             self._read_every_batch(db)

@@ -92,3 +92,25 @@ def test_a_lost_stream_position_means_reading_every_batch(running):
     rows.refresh(work)
     assert finds.read_every_batch()
     assert shown(rows) == every_row(other)
+
+
+def test_rows_stay_as_read_while_the_server_is_away(dbs, mongo_uri, monkeypatch, tmp_path):
+    """Following other tools' edits is no reason for a page to fail: with the server gone
+    (a pending edit's Save then says so itself), the rows stay as last read."""
+    from segcore.store import embedded
+
+    monkeypatch.setattr(batch_rows, "OTHERS_EVERY_S", 0.0)
+    path = tmp_path / "db"
+    uri = embedded.ensure_server(path)
+    client = MongoClient(uri, serverSelectionTimeoutMS=1500, tz_aware=False)
+    try:
+        work = client[dbs.work.name]
+        work.batches.insert_many([{"id": f"batch_{n}", "status": "pending"} for n in (1, 2)])
+        rows = BatchRows().refresh(work)
+        before = shown(rows)
+        versions = {"batches": rows.version, "recent": []}
+        embedded.stop_server(path)
+        assert shown(rows.refresh(work, versions)) == before
+    finally:
+        client.close()
+        embedded.stop_server(path)
