@@ -8,6 +8,7 @@ crash between them can still lose the history of that one step (see README, Reli
 
 from __future__ import annotations
 
+import weakref
 from typing import Callable, TypeVar
 
 from pymongo import MongoClient
@@ -15,17 +16,21 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 T = TypeVar("T")
-_SUPPORT: dict[int, bool] = {}  # by client: the answer does not change while it is open
+# By client: the answer does not change while it is open. Keyed by id() with a weak reference
+# to check it, since a closed client's id is reused by the next one (possibly to another server).
+_SUPPORT: dict[int, tuple[weakref.ref, bool]] = {}
 
 
 def supports_transactions(client: MongoClient) -> bool:
     """True when the server is a replica-set primary or a mongos (asked once per client)."""
-    key = id(client)
-    if key not in _SUPPORT:
-        hello = client.admin.command("hello")
-        primary = hello.get("isWritablePrimary", hello.get("ismaster", False))
-        _SUPPORT[key] = bool(primary and hello.get("setName")) or hello.get("msg") == "isdbgrid"
-    return _SUPPORT[key]
+    known = _SUPPORT.get(id(client))
+    if known is not None and known[0]() is client:
+        return known[1]
+    hello = client.admin.command("hello")
+    primary = hello.get("isWritablePrimary", hello.get("ismaster", False))
+    answer = bool(primary and hello.get("setName")) or hello.get("msg") == "isdbgrid"
+    _SUPPORT[id(client)] = (weakref.ref(client), answer)
+    return answer
 
 
 def in_one_step(db: Database, work: Callable[[ClientSession | None], T]) -> T:

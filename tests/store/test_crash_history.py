@@ -177,6 +177,27 @@ def test_without_transactions_changes_are_still_recorded(tmp_path):
         instance.stop()
 
 
+def test_a_new_client_is_asked_afresh_even_where_an_old_one_stood(server, tmp_path):
+    """A closed client's id() is reused by the next client, possibly to another server: the
+    cached answer of the old one (a replica set, with transactions) must not be the new one's."""
+    replica = MongoClient(server.uri)
+    assert atomic.supports_transactions(replica)
+    instance = secantus.SecantusDBServer(
+        host="127.0.0.1", port=0, storage_path=str(tmp_path), replica_set_name=None
+    )
+    instance.start()
+    try:
+        standalone = MongoClient(instance.uri)
+        # What id() reuse leaves behind: the old client's answer under the new client's id.
+        atomic._SUPPORT[id(standalone)] = atomic._SUPPORT[id(replica)]
+        assert not atomic.supports_transactions(standalone)
+        assert atomic.supports_transactions(replica)
+        standalone.close()
+    finally:
+        replica.close()
+        instance.stop()
+
+
 def test_a_team_change_is_written_with_its_history_or_not_at_all(work, monkeypatch):
     """A crash between a member's write and its history entry (the history write failing
     stands in for the kill: the two writes are too quick to kill between) leaves neither."""
