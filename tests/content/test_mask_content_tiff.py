@@ -96,3 +96,26 @@ def test_an_imagej_time_series_mask_is_compared_with_one_volume(lab, upload, tmp
     row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
     assert row["checked"] == 2
     assert said(row) == {"still_mask.tif": "still_mask.tif: 64×48×1×4, image 64×48"}
+
+
+def test_an_imagej_count_that_is_no_number_leaves_a_plain_stack(lab, upload, tmp_path):
+    """A description edited by hand or another tool with "slices=²" (a digit to Python, no
+    number) is read as a plain 3-page stack: its 3-slice mask passes, a 2D mask is named."""
+    description = "ImageJ=1.54f\nimages=3\nslices=²\n".encode(
+        "latin-1"
+    )  # as a Latin-1 editor saves it
+    for stem in ("stack_a", "stack_b"):
+        tifffile.imwrite(
+            images_dir(lab) / f"{stem}.tif",
+            picture(3, HEIGHT, WIDTH),
+            photometric="minisblack",
+            metadata=None,
+            extratags=[(270, "s", 0, description, True)],
+        )
+    tifffile.imwrite(
+        lab.masks / "stack_a_mask.tif", drawn(3, HEIGHT, WIDTH), photometric="minisblack"
+    )
+    tifffile.imwrite(lab.masks / "stack_b_mask.tif", drawn(HEIGHT, WIDTH))
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 2
+    assert said(row) == {"stack_b_mask.tif": "stack_b_mask.tif: 64×48, image 64×48×3"}

@@ -61,7 +61,11 @@ def _imagej_stack(tags, pages: int) -> tuple[int, ...]:
     counts = {}
     for line in description.splitlines():
         key, _, value = line.partition("=")
-        if key in ("channels", "slices", "frames") and value.strip().isdigit():
+        if (
+            key in ("channels", "slices", "frames")
+            and value.strip().isascii()
+            and value.strip().isdigit()
+        ):
             counts[key] = int(value)
     channels, slices, frames = (counts.get(k, 1) for k in ("channels", "slices", "frames"))
     if channels * slices * frames != pages or pages == 0:
