@@ -368,3 +368,34 @@ def test_a_receipt_lists_twenty_content_problems_then_how_many_more_then_the_not
     assert "- and 10 more" in text
     _, spanish = receipt_text(receipt_from_stored(stored), Recipient("Flor", "f@x.org", "es"))
     assert "- y 10 más" in spanish
+
+
+def test_a_content_checks_reasons_are_worded_in_the_readers_language():
+    """The reasons the content checks store in English (a mask's, an upload's note) are worded
+    in Spanish for Flor, the library's own words kept, as the pages show them."""
+    from segcore.notify.notify_messages import receipt_from_stored, receipt_text
+
+    stored = {
+        "_id": "u8",
+        "filename": "batch_8.zip",
+        "uploaded_by": "flor",
+        "batches": ["batch_8"],
+        "readable": True,
+        "problem": "content",
+        "content": {
+            "problems": 1,
+            "offenders": [
+                {
+                    "name": "a_mask.png",
+                    "code": "unreadable",
+                    "params": {"reason": "not a readable image (Truncated File Read)"},
+                }
+            ],
+            "notes": [{"code": "unreadable", "params": {"reason": "encrypted 7z archive"}}],
+        },
+    }
+    _, spanish = receipt_text(receipt_from_stored(stored), Recipient("Flor", "f@x.org", "es"))
+    assert "- a_mask.png: ilegible (imagen no legible (Truncated File Read))" in spanish
+    assert "- la carga no se puede leer (archivo 7z cifrado)" in spanish
+    _, english = receipt_text(receipt_from_stored(stored), Recipient("Ana", "a@x.org", "en"))
+    assert "- a_mask.png: unreadable (not a readable image (Truncated File Read))" in english

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
+from segcore.content.formats.read_reasons import COLOUR
 from segcore.core.translations import translations
 from segcore.masks.receipts import NOTIFY_DUE
 from segcore.notify import notify_due, notify_outbox
@@ -184,6 +185,28 @@ def test_content_problems_are_in_the_receipt_message(lab, env, smtp, run_cli):
     assert "img_003_mask.png: 16×17" in body(flor) or "img_003_mask.png: 16" in body(flor)
     assert "img_002_mask.png: empty" in body(ana)
     assert "img_001_mask.png" not in body(ana)
+
+
+def test_why_a_mask_cannot_be_read_is_in_the_readers_language(lab, env, smtp, run_cli):
+    """With LANGUAGE=es, a colour image uploaded as a mask: Flor's email says why it cannot be
+    read in Spanish, as the pages do, Ana's in English."""
+    folder = lab.settings.data_directory / "batch_6"
+    folder.mkdir()
+    Image.new("L", (16, 16), 40).save(folder / "img_001.png")
+    lab.work.batches.insert_one(
+        {"id": "batch_6", "status": "pending", "folder": str(folder), "assignee": "Flor"}
+    )
+    colour = Image.new("RGB", (16, 16), (0, 0, 0))
+    colour.putpixel((3, 3), (200, 10, 10))
+    put(lab, "batch_6.zip", png_zip({"img_001_mask.png": colour}))
+    assert run_cli("sync", "--verify", "--content", env=env).returncode == 0
+    assert run_cli("notify", "--send-due", env=env).returncode == 0
+    mail = by_recipient(smtp)
+    [flor], [ana] = mail["flor@example.org"], mail["ana@example.org"]
+    spanish = translations("es").gettext(COLOUR)
+    assert spanish != COLOUR
+    assert f"img_001_mask.png: ilegible ({spanish})" in body(flor)
+    assert f"img_001_mask.png: unreadable ({COLOUR})" in body(ana)
 
 
 def test_the_live_sync_tells_about_its_receipts_itself_once_across_a_restart(

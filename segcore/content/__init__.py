@@ -1,1 +1,1 @@
-"""Content checks of masks against their images: the rules (`mask_content`) and the stored results (`mask_content_check`); the formats read (`formats/`) and one upload read within a budget (`scan/`)."""
+"""Content checks of masks against their images: the rules (`mask_content`) and the stored results (`mask_content_check`); their stored reasons worded in a reader's language (`reason_words`); the formats read (`formats/`) and one upload read within a budget (`scan/`)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timezone, tzinfo
 
-from segcore.content.mask_content import describe, describe_note
+from segcore.content.reason_words import offender, upload_note
 from segcore.core.naming import person_key
 from segcore.core.translations import Words
 from segcore.notify.notify_outbox import Message
@@ -183,11 +183,11 @@ def receipt_text(receipt: dict, recipient: Recipient) -> tuple[str, str]:
 
 
 def _content_line(problem: object, _) -> str:
-    """A content problem in the reader's language: an offender or an upload's note as stored,
-    or a text as it is."""
+    """A content problem in the reader's language, as the pages word it: an offender or an
+    upload's note as stored (the reason inside it worded too), or a text as it is."""
     if not isinstance(problem, dict):
         return str(problem)
-    return describe_note(problem, _) if problem.get("note") else describe(problem, _)
+    return upload_note(problem, _) if problem.get("note") else offender(problem, _)
 
 
 def receipt_messages(receipt: dict, recipients: list[Recipient]) -> list[Message]:

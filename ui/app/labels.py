@@ -10,19 +10,10 @@ from __future__ import annotations
 
 import re
 
-from segcore.archives.archive_links import LINK_NO_FILE, LINK_NOT_READ
-from segcore.archives.archive_links import LINK_OUTSIDE as LINK_OUTSIDE_SCAN
-from segcore.archives.archive_links import MISSING as LINK_MISSING
-from segcore.archives.archive_links import OUTSIDE as LINK_OUTSIDE
-from segcore.archives.archive_listing import EMPTY_MEMBER, OTHER_BATCH_MEMBER
-from segcore.archives.archive_tar import CORRUPT as TAR_CORRUPT
-from segcore.archives.archive_tar import TRUNCATED as TAR_TRUNCATED
-from segcore.archives.archive_zip import MEMBER_REASONS
-from segcore.content.formats import read_reasons
+from segcore.content import reason_words
 from segcore.core.naming import person_key
 from segcore.core.phrases import Nn_
 from segcore.core.timefmt import parse_date
-from segcore.images.image_copies import COPY_MEMBER
 from segcore.masks.receipts import PROBLEM_WORDS
 from ui.app.i18n import N_, _, format_date, format_number, ngettext
 
@@ -238,98 +229,28 @@ def author(value: object) -> str:
     return _(marked) if marked else text
 
 
-# --- why a mask or an upload could not be read (stored in English by the content checks) ---
-
-# Every reason the checks word themselves is in segcore.content.formats.read_reasons, marked
-# for the catalog there: its texts are looked up here, a library's words inside them kept.
-READ_KINDS = {kind: kind for kind in read_reasons.KINDS}
-READ_PHRASES = {
-    **{reason: reason for reason in read_reasons.PHRASES},
-    **{reason: reason for reason in MEMBER_REASONS},  # a damaged zip member (archive_zip)
-    TAR_CORRUPT: TAR_CORRUPT,  # a tar's compressed stream, damaged or cut (archive_tar)
-    TAR_TRUNCATED: TAR_TRUNCATED,
-}
-NOT_READABLE = read_reasons.NOT_READABLE
-NOT_AN_IMAGE = read_reasons.NOT_AN_IMAGE_WORDED  # by the noun the DICOM reader names
-_NOT_READABLE = re.compile(r"^not a readable (?P<kind>.+?) \((?P<detail>.*)\)$", re.DOTALL)
-
-
-def _pattern(template: str) -> re.Pattern:
-    """A stored text's template as a pattern, each `{field}` a named group."""
-    return re.compile(
-        "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+)", re.escape(template)) + "$", re.DOTALL
-    )
-
-
-# Reasons a check composes from these templates (in English, as stored): worded again from the
-# template's translation, the reasons inside them worded in turn.
-_COMPOSED = [
-    (template, _pattern(template))
-    for template in (*read_reasons.TEMPLATES, LINK_NOT_READ, LINK_NO_FILE, LINK_OUTSIDE_SCAN)
-]
-_NESTED = ("why", "reason")
-_NOT_AN_IMAGE = _pattern(read_reasons.NOT_AN_IMAGE)
-# What a listing says of an upload's other files: "seg.png (0 bytes)", a copy, a link, a mask
-# under another batch's folder
-_OTHER_FILES = [
-    (t, _pattern(t))
-    for t in (EMPTY_MEMBER, COPY_MEMBER, LINK_OUTSIDE, LINK_MISSING, OTHER_BATCH_MEMBER)
-]
-
-
-def _from_template(text: str, templates: list) -> str | None:
-    for template, pattern in templates:
-        found = pattern.match(text)
-        if found:
-            values = {
-                k: read_reason(v) if k in _NESTED else v for k, v in found.groupdict().items()
-            }
-            return _(template).format(**values)
-    return None
+# --- why a mask or an upload could not be read (stored in English by the checks) ---
+# Worded by segcore.content.reason_words, which the messages segcore writes use too.
 
 
 def other_file(text: object) -> str:
     """One of an upload's other files as a listing stored it (a name, or a name and what it
     is), in the session's language."""
-    text = str(text)
-    return _from_template(text, _OTHER_FILES) or text
+    return reason_words.other_file(text, _)
 
 
 def read_reason(text: object) -> str:
     """A content check's stored reason (English) in the session's language: its own words
     translated, the library's words inside them as they are."""
-    text = str(text)
-    if text in READ_PHRASES:
-        return _(READ_PHRASES[text])
-    found = _NOT_READABLE.match(text)
-    kind, detail = found.group(1, 2) if found else (None, None)
-    if kind in READ_KINDS:
-        return _(NOT_READABLE).format(kind=_(READ_KINDS[kind]), detail=read_reason(detail))
-    found = _NOT_AN_IMAGE.match(text)
-    if (
-        found and found.group("noun") in NOT_AN_IMAGE
-    ):  # the DICOM object's name (its SOP class's) as the standard says it
-        template = NOT_AN_IMAGE[found.group("noun")]
-        return _(template).format(what=found.group("what"))
-    return _from_template(text, _COMPOSED) or text
+    return reason_words.read_reason(text, _)
 
 
 def offender(entry: dict) -> str:
     """One content problem of a mask, in the session's language."""
-    from segcore.content.mask_content import describe
-
-    params = entry.get("params") if isinstance(entry.get("params"), dict) else {}
-    if isinstance(params.get("reason"), str):
-        entry = {**entry, "params": {**params, "reason": read_reason(params["reason"])}}
-    return describe(entry, _)
+    return reason_words.offender(entry, _)
 
 
 def upload_note(note: dict) -> str:
     """An upload-level note of a content check (too large, unreadable), in the session's
     language."""
-    from segcore.content.mask_content import describe_note
-
-    params = note.get("params") if isinstance(note.get("params"), dict) else {}
-    if isinstance(params.get("reason"), str):
-        note = {**note, "params": {**params, "reason": read_reason(params["reason"])}}
-    return describe_note(note, _)
+    return reason_words.upload_note(note, _)

@@ -1,9 +1,9 @@
 """Why a mask or an image is not read: every reason the content check words itself, and
 `NoReader`, what this check cannot read for a limit of its own (never a problem of the file).
 
-A reason is stored in English (the command line, JSON and receipts print it as it is); the app
-words it in the reader's language from these texts (`ui.app.labels.read_reason`), a library's
-own words inside it kept as the library said them. A new reason is added here, marked `N_`, to
+A reason is stored in English (the command line, JSON and receipts print it as it is); the
+pages and the messages to people word it in the reader's language from these texts
+(`segcore.content.reason_words`), a library's own words inside it kept as the library said them. A new reason is added here, marked `N_`, to
 PHRASES (a whole text) or TEMPLATES (with `{fields}`): `tests/content/test_read_reasons.py`
 words every one of them in Spanish, and fails on a reason a content module composes elsewhere.
 """
