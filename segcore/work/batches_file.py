@@ -15,8 +15,13 @@ import bson
 from segcore.core.errors import N_, ImportFileError
 from segcore.core.json_input import JsonLines, decode_text, loads_strict, read_file_bytes
 from segcore.core.naming import batch_key
+from segcore.core.phrases import Phrase
 
 MAX_EXTRA_BYTES = 1024 * 1024  # other fields kept on one new batch
+# Where a batch is, inside an ImportFileError's message: each worded in the reader's language.
+LINE = N_("line {number}")
+ITEM = N_("item {number}")
+IN_LIST = N_("{source}, list '{key}'")
 
 
 @dataclass(frozen=True)
@@ -31,10 +36,13 @@ class BatchEntry:
     folder_not_used: str | None = None
 
 
-def _where(index: int, lines: list[int] | None) -> str:
+def _where(index: int, lines: list[int] | None) -> Phrase:
     """Where the `index`th batch is: its line in a JSON Lines file (the one an editor shows,
     blank lines counted), else its place in the list."""
-    return f"line {lines[index]}" if lines else f"item {index + 1}"
+    # as text: a place is written as an editor shows it, never "line 1,204"
+    if lines:
+        return Phrase(LINE, number=str(lines[index]))
+    return Phrase(ITEM, number=str(index + 1))
 
 
 def parse_batches_json(
@@ -71,7 +79,7 @@ def parse_batches_json(
                 count=len(lists),
             )
         key, data = lists[0]
-        source = f"{source}, list '{key}'"
+        source = Phrase(IN_LIST, source=source, key=key)
     if not isinstance(data, list):
         raise ImportFileError(
             N_("{source}: expected a list of batches, found {kind}"),

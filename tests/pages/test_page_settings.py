@@ -88,6 +88,34 @@ def test_import_problem_is_shown_next_to_the_inputs(app_env, tmp_path):
     assert app_env.work.batches.count_documents({}) == 0
 
 
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        # a list: the place in it ("item 2" was English on a Spanish page)
+        (
+            json.dumps(["batch_1", "batch_1"]),
+            "elemento 2 repite el lote 'batch_1' (ya está en elemento 1)",
+        ),
+        # JSON Lines: the line an editor shows, blank lines counted
+        ('"batch_1"\n\n"batch_2"\n\n"batch_1"\n', "línea 5 repite el lote 'batch_1'"),
+        # an object holding the list: the list named too
+        (
+            json.dumps({"batches": ["batch_1", 7]}),
+            "batches.json, lista 'batches': elemento 2 debe ser",
+        ),
+    ],
+)
+def test_where_an_import_problem_is_is_said_in_spanish(app_env, tmp_path, monkeypatch, text, said):
+    monkeypatch.setenv("LANGUAGE", "es")
+    (tmp_path / "batches.json").write_text(text)
+    at = page("settings").run()
+    at.text_input(key="import_file").input(str(tmp_path / "batches.json"))
+    at.button(key="import_preview_go").click().run()
+    assert not at.exception
+    assert said in at.error[0].value, at.error[0].value
+    assert app_env.work.batches.count_documents({}) == 0
+
+
 def test_download_a_backup_that_restores(app_env, tmp_path, monkeypatch):
     from streamlit.runtime.media_file_manager import MediaFileManager
 

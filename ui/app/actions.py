@@ -22,9 +22,10 @@ from segcore.core.errors import (
     SegcoreError,
     SyncAlreadyRunning,
 )
+from segcore.core.phrases import Phrase
 from segcore.store.connection import friendly_errors, scrub
 from ui.app.connection import forget_data_versions, uri_or_none
-from ui.app.i18n import _, format_datetime
+from ui.app.i18n import _, format_datetime, word
 from ui.app.state import BATCH_SNAPSHOT, FLASH, OUTAGE_SHOWN
 
 # Errors after which nothing on the page can be read: the page stops with a Retry.
@@ -39,6 +40,8 @@ def worded(exc: BaseException) -> str:
     template, params = getattr(exc, "template", None), dict(getattr(exc, "params", {}) or {})
     if not template:
         return str(exc)
+    # a value segcore words itself ("line 5" of a file): in the session's language too
+    params = {k: word(v) if isinstance(v, Phrase) else v for k, v in params.items()}
     if isinstance(params.get("since"), datetime):  # a time segcore says in UTC: the office's
         params["time"] = format_datetime(params["since"])
     problems = getattr(exc, "problems", None)  # a refused save: each problem worded too
