@@ -103,27 +103,32 @@ def handle_errors(command):
     def wrapper(*args, **kwargs):
         from pymongo.errors import PyMongoError
 
-        from segcore.core.redact import scrub
-        from segcore.store.connection import driver_error_message, friendly_errors
+        from segcore.store.connection import friendly_errors
 
         ctx = click.get_current_context().find_object(Context)
         uri = ctx._databases.uri if ctx and ctx._databases else None
         try:
             with friendly_errors(uri):
                 return command(*args, **kwargs)
-        except SegcoreError as exc:
-            uri = ctx._databases.uri if ctx and ctx._databases else None
-            echo(f"error: {printable(scrub(str(exc), uri))}", err=True)
-            sys.exit(1)
-        except PyMongoError as exc:
-            uri = ctx._databases.uri if ctx and ctx._databases else None
-            echo(f"error: {printable(driver_error_message(exc, uri))}", err=True)
+        except (SegcoreError, PyMongoError) as exc:
+            echo(f"error: {printable(error_message(exc, ctx))}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
             echo("error: interrupted", err=True)
             sys.exit(130)
 
     return wrapper
+
+
+def error_message(exc: BaseException, ctx: Context | None) -> str:
+    """The one line a command says of a segcore or driver error, without MONGO_URI's password."""
+    from segcore.core.redact import scrub
+    from segcore.store.connection import driver_error_message
+
+    uri = ctx._databases.uri if ctx and ctx._databases else None
+    if isinstance(exc, SegcoreError):
+        return scrub(str(exc), uri)
+    return driver_error_message(exc, uri)
 
 
 def _plain(value):

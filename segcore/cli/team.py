@@ -10,6 +10,7 @@ from segcore.cli.base import (
     Value,
     echo,
     emit_json,
+    error_message,
     handle_errors,
     json_option,
     main,
@@ -18,6 +19,7 @@ from segcore.cli.base import (
 from segcore.cli.base import (
     author as _author,
 )
+from segcore.core.errors import SegcoreError
 from segcore.core.naming import printable
 
 
@@ -120,6 +122,41 @@ def team_remove(ctx, name, unassign, reassign_to):
 @handle_errors
 def health(ctx, as_json):
     """Whether both databases answer, how fast, and which server (password masked)."""
+    if not as_json:
+        return _health(ctx, as_json)
+    from pymongo.errors import PyMongoError
+
+    try:
+        return _health(ctx, as_json)
+    except (SegcoreError, PyMongoError) as exc:
+        # A monitoring script asked for JSON: it gets the report's shape, nothing reachable,
+        # and the error line on stderr and the exit code as without --json.
+        emit_json(_unreachable(ctx, error_message(exc, ctx)))
+        raise
+
+
+def _unreachable(ctx, message: str) -> list[dict]:
+    """health's report when it could not check: each database (one unnamed when the settings
+    could not be read) not reachable, with why."""
+    from segcore.core.redact import mask_uri
+
+    settings, databases = ctx._settings, ctx._databases
+    names = (settings.mongo_db, settings.training_db) if settings else (None,)
+    return [
+        {
+            "database": name,
+            "reachable": False,
+            "rtt_ms": None,
+            "version": None,
+            "uri": mask_uri(databases.uri) if databases else None,
+            "embedded": settings.embedded if settings else None,
+            "error": message,
+        }
+        for name in names
+    ]
+
+
+def _health(ctx, as_json):
     from segcore.settings.config_table import database_note
     from segcore.store.connection import check_health
 

@@ -171,6 +171,29 @@ def test_health_reports_both_databases(run_cli, settings):
     assert all(h["reachable"] and h["rtt_ms"] is not None and h["version"] for h in report)
 
 
+def test_health_json_says_an_unreachable_server_in_json_without_the_password(run_cli, settings):
+    """A monitoring script asking for JSON gets JSON when the server is down: both databases,
+    not reachable, and why (exit code 1, the error line on stderr as without --json)."""
+    from tests.helpers import free_port
+
+    uri = f"mongodb://coord:s3cret-pw@127.0.0.1:{free_port()}/"
+    out = run_cli("health", "--json", env={"MONGO_URI": uri, "MONGO_TIMEOUT_MS": "300"})
+    assert out.returncode == 1 and out.stderr.startswith("error:")
+    report = json.loads(out.stdout)
+    assert [h["database"] for h in report] == [settings.mongo_db, settings.training_db]
+    assert all(not h["reachable"] and "cannot be reached" in h["error"] for h in report)
+    assert all(h["rtt_ms"] is None and h["version"] is None for h in report)
+    assert "s3cret-pw" not in out.stdout + out.stderr
+
+
+def test_health_json_says_a_configuration_error_in_json(run_cli):
+    out = run_cli("health", "--json", env={"MONGO_URI": "mongodb://user:p@ss@db.example.net/"})
+    assert out.returncode == 1 and out.stderr.startswith("error:")
+    [report] = json.loads(out.stdout)
+    assert not report["reachable"] and "MONGO_URI" in report["error"]
+    assert "p@ss" not in out.stdout + out.stderr
+
+
 def test_batches_set_replaces_a_legacy_status_and_sets_fields(run_cli, db):
     # Issue 24 item 12: bulk edit from the command line, compare-and-set, in the history.
     db.batches.insert_many(
