@@ -170,8 +170,10 @@ def top_people(
 ) -> tuple[list[dict], dict | None]:
     """(the `limit` people with the most open work, the rest summed in one row or None).
 
-    `search` keeps only names containing it (any case or accents). Open work is assigned
-    without masks; ties by name. Pure.
+    The summed row has no name: its `rest` says how many people it sums, for the caller to
+    word in its reader's language ("3 others", "3 personas más"). `search` keeps only names
+    containing it (any case or accents). Open work is assigned without masks; ties by name.
+    Pure.
     """
     wanted = person_key(search) if search and search.strip() else ""
     found = [p for p in people if wanted in person_key(p["segmentador"])]
@@ -180,7 +182,6 @@ def top_people(
     if not rest:
         return top, None
     others = {
-        "segmentador": f"{len(rest)} others",  # the UI words it: `rest` says how many
         "rest": len(rest),
         "on_team": True,
         "last_upload": None,

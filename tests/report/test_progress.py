@@ -210,3 +210,24 @@ def test_burndown_leaves_a_batch_closed_without_usable_masks_out():
     assert result.pending_now == 0 and result.closed == 1
     assert result.projected_finish == TODAY
     assert progress.burndown(rows[1:], date(2025, 10, 18), TODAY, TODAY).pending_now == 0
+
+
+def test_the_people_past_the_top_are_summed_with_their_count_and_no_english_name():
+    """The summed row says how many (`rest`), which the chart words in the page's language;
+    an English "3 others" of its own could reach a Spanish page."""
+    people = [
+        {
+            "segmentador": f"P{n:02d}",
+            "on_team": True,
+            "last_upload": None,
+            **dict.fromkeys(("with_masks", "delivered", "uploaded_unusable"), 0),
+            **dict.fromkeys(("assigned", "open", "without_masks"), 2),
+        }
+        for n in range(23)
+    ]
+    top, others = progress.top_people(people, limit=20)
+    assert [p["segmentador"] for p in top] == [f"P{n:02d}" for n in range(20)]
+    assert others["rest"] == 3 and others["without_masks"] == 6 and others["assigned"] == 6
+    assert "segmentador" not in others
+    assert not any(isinstance(v, str) for v in others.values())
+    assert progress.top_people(people, limit=30)[1] is None
