@@ -270,7 +270,7 @@ def test_the_uploaded_by_filter_names_each_person_once_with_all_their_receipts(l
     lab.sync()
     at = page("receipts").run()
     assert not at.exception, at.exception
-    assert at.selectbox(key="rc_person").options[1:] == ["ceci", "Flor"]
+    assert at.selectbox(key="rc_person").options[1:] == ["ceci (not on the team)", "Flor"]
     at.selectbox(key="rc_person").set_value("Flor").run()
     assert set(table(at)["File"]) == {
         "batch_6.zip",
@@ -279,3 +279,20 @@ def test_the_uploaded_by_filter_names_each_person_once_with_all_their_receipts(l
         "batch_2_masks.tar.gz",
         "batch_1_masks.tar.gz",
     }
+
+
+def test_the_uploaded_by_filter_marks_a_former_member_as_the_other_filters_do(lab):
+    """Someone who left the team reads "(left the team)" here as on the Dashboard and Batches
+    filters, not as a current member."""
+    team_module.add_member(lab.dbs.work, "Flor", author="test")
+    lab.batch(5, 2)
+    from tests.receipt_seed import masks, real_archive
+
+    lab.upload("batch_5.zip", real_archive(lab.tmp, "zip", masks(2), "5.zip"), uploaded_by="Flor")
+    lab.sync()
+    team_module.delete_member(lab.dbs.work, "Flor", author="test")
+    at = page("receipts").run()
+    assert not at.exception, at.exception
+    assert "Flor (left the team)" in at.selectbox(key="rc_person").options
+    dashboard = page("dashboard").run()
+    assert "Flor (left the team)" in dashboard.selectbox(key="dash_who").options

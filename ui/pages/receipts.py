@@ -20,11 +20,12 @@ st.caption(
     )
 )
 cols = st.columns(3)
+team, former = reads.team_names(), reads.former_members()
 person = cols[0].selectbox(
     _("Uploaded by"),
     [ANY, *reads.receipt_uploaders()],
     key="rc_person",
-    format_func=labels.special,
+    format_func=lambda n: labels.special(n) if n == ANY else labels.person(n, team, former),
     placeholder=choice_hint([ANY, *reads.receipt_uploaders()]),
 )
 batch = cols[1].text_input(_("Batch id"), key="rc_batch", placeholder="batch_400").strip()
