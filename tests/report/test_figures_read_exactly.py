@@ -119,3 +119,11 @@ def test_the_export_keeps_another_tools_text_time_as_it_reads(db):
     assert lines[1].endswith(",2025-09-20T10:15:00") and lines[2].endswith(
         ",2025-09-01T02:00:00-06:00"
     )
+
+
+def test_an_empty_slice_of_the_donut_has_no_zero_percent_label():
+    """An empty "uploaded, not usable" slice drew "0%" outside the ring, cut at the chart's top;
+    the slices with batches keep their shares."""
+    pie = charts.segmented_vs_pending(delivered=5, uploaded=5, pending=3).data[0]
+    assert list(pie.values) == [5, 0, 3]
+    assert list(pie.texttemplate) == ["%{percent}", "", "%{percent}"]

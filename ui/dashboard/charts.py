@@ -70,11 +70,14 @@ def _layout(figure: go.Figure) -> go.Figure:
 
 
 def segmented_vs_pending(delivered: int, uploaded: int, pending: int) -> go.Figure:
-    """Delivered (usable), uploaded but not usable, and without masks: the three add up."""
+    """Delivered (usable), uploaded but not usable, and without masks: the three add up.
+    An empty slice has no label: plotly draws its "0%" outside the ring, cut at the top."""
+    values = [delivered, max(0, uploaded - delivered), pending]
     figure = go.Figure(
         go.Pie(
             labels=[_("Delivered, usable"), _("Uploaded, not usable"), _("Without masks")],
-            values=[delivered, max(0, uploaded - delivered), pending],
+            values=values,
+            texttemplate=["%{percent}" if value else "" for value in values],
             hole=0.55,
             marker={"colors": [MASKS, REWORK, PENDING]},
             sort=False,
