@@ -315,12 +315,15 @@ def _refuse_undecodable(ds) -> None:
 
 def _short_pixel_data(ds) -> bool:
     """Native (uncompressed) pixel data shorter than its rows, columns, frames and bits say:
-    a cut file, said in words rather than in pydicom's."""
+    a cut file, said in words rather than in pydicom's. YBR_FULL_422 stores two Y values and
+    one Cb and one Cr for each two pixels: two values a pixel, not three (PS3.3 C.7.6.3.1.2)."""
     meta = getattr(ds, "file_meta", None)
     syntax = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
     if "PixelData" not in ds or syntax is None or syntax.is_compressed:
         return False
     samples = int(getattr(ds, "SamplesPerPixel", 1) or 1)
+    if samples == 3 and str(ds.get("PhotometricInterpretation", "")) == "YBR_FULL_422":
+        samples = 2
     frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
     bits = int(ds.Rows) * int(ds.Columns) * frames * samples * int(ds.BitsAllocated)
     return len(ds.PixelData) < math.ceil(bits / 8)
