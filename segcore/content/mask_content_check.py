@@ -84,8 +84,13 @@ STORED_FIELDS = {
 # messages as "not a readable image", reads a compressed tar with data after its last
 # stream, reads a DICOM geometry attribute of one value (a PixelSpacing "0.3125": 10 said
 # Python's TypeError), tells a DICOM image saved again by its pixels, and leaves a DICOM mask
-# whose pixel data no decoder here reads not checked (10 made it unreadable).
-VERSION = 11
+# whose pixel data no decoder here reads not checked (10 made it unreadable);
+# 12 reads a sequential JPEG whose scan header says a spectral selection other than 0 to 63
+# (pydicom's JPEG-lossy.dcm, NEMA WG04's *_JPLY: IJG-based viewers show them) and uncompressed
+# YBR_FULL_422 pixel data, and leaves a 12-bit JPEG Extended mask with Pillow alone to read it
+# not checked (11 called the first two unreadable, "truncated" for the second, and the third
+# unreadable in Pillow's words).
+VERSION = 12
 Progress = Callable[[float, str], None]
 
 

@@ -401,12 +401,19 @@ def test_an_unreadable_png_is_said_without_python_object_names(lab, upload, tmp_
 
 def test_a_dicom_no_plugin_decodes_is_said_with_each_plugins_reason(lab, upload, tmp_path):
     """pydicom names the reasons on the lines after "raised by all available plugins:": the
-    reason keeps them (here Pillow's: 12-bit JPEG Extended)."""
-    shutil.copy(get_testdata_file("JPEG-lossy.dcm"), images_dir(lab) / "ct_001.dcm")
-    shutil.copy(get_testdata_file("JPEG-lossy.dcm"), lab.masks / "ct_001_mask.dcm")
+    reason keeps them (here pylibjpeg's, a 12-bit JPEG frame cut before its start marker, and
+    Pillow's: 12-bit JPEG Extended)."""
+    from pydicom.encaps import encapsulate, generate_frames
+
+    ds = pydicom.dcmread(get_testdata_file("JPGExtended.dcm"))
+    [frame] = generate_frames(ds.PixelData, number_of_frames=1)
+    shutil.copy(get_testdata_file("JPGExtended.dcm"), images_dir(lab) / "ct_001.dcm")
+    ds.PixelData = encapsulate([frame[2:]])
+    ds.save_as(lab.masks / "ct_001_mask.dcm")
     row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
     [shown] = said(row).values()
     assert shown.startswith("ct_001_mask.dcm: unreadable (not a readable DICOM file (Unable to")
+    assert "pylibjpeg: libjpeg error code" in shown and "SOI marker missing" in shown
     assert "pillow: Pillow does not support 'JPEG Extended' for samples with 12-bit" in shown
 
 

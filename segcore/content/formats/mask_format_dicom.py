@@ -1,5 +1,6 @@
-"""DICOM masks and images (pydicom, with pylibjpeg for JPEG and JPEG-LS pixel data): classic
-objects and enhanced multi-frame ones (a DICOM SEG), whose geometry sits in functional groups.
+"""DICOM masks and images (pydicom, with pylibjpeg for JPEG and JPEG-LS pixel data, decoded as
+the viewers decode it by `dicom_pixels`): classic objects and enhanced multi-frame ones (a DICOM
+SEG), whose geometry sits in functional groups.
 
 A BINARY or FRACTIONAL SEG holds one frame per segment per position, and leaves out the frames
 where a segment is not drawn (highdicom does by default): its depth is the number of distinct
@@ -19,6 +20,7 @@ import warnings
 from dataclasses import replace
 from typing import BinaryIO
 
+from segcore.content.formats.dicom_pixels import pixel_array, refuse_undecodable
 from segcore.content.formats.mask_channels import one_per_pixel
 from segcore.content.formats.mask_geometry import (
     LABEL_TOLERANCE,
@@ -32,13 +34,11 @@ from segcore.content.formats.read_reasons import (
     DICOM_FILE,
     IMAGE_NOUN,
     MASK_NOUN,
-    NO_DECODER,
     NO_FILE_HEADER,
     NO_PIXEL_DATA,
     NOT_AN_IMAGE,
     NOT_DICOM,
     TRUNCATED,
-    NoReader,
     not_readable,
 )
 from segcore.core.errors import UnreadableUpload
@@ -233,14 +233,15 @@ def _segment_values(ds, array) -> MaskValues:
 def _values(ds) -> MaskValues:
     if _is_segmentation(ds):
         segmented = str(getattr(ds, "SegmentationType", "")).upper() in ("BINARY", "FRACTIONAL")
-        return _segment_values(ds, ds.pixel_array) if segmented else values_of(ds.pixel_array)
+        array = pixel_array(ds)
+        return _segment_values(ds, array) if segmented else values_of(array)
     if _short_pixel_data(ds):
         raise UnreadableUpload(not_readable(DICOM_FILE, TRUNCATED))
     if int(getattr(ds, "SamplesPerPixel", 1) or 1) > 1:
         # A colour object (an RGB Secondary Capture), which no modality LUT applies to: one
         # value per pixel by the colour rule every format follows, its samples last.
-        return values_of(one_per_pixel(ds.pixel_array))
-    return _modality_values(ds, ds.pixel_array)
+        return values_of(one_per_pixel(pixel_array(ds)))
+    return _modality_values(ds, pixel_array(ds))
 
 
 def _rescales(ds) -> list[tuple[float, float]]:
@@ -292,35 +293,17 @@ def _rescaled(array, slope: float, intercept: float) -> MaskValues:
     return MaskValues(array.size - background, labels)
 
 
-def _refuse_undecodable(ds) -> None:
-    """Raise NoReader when the pixel data is compressed in a standard transfer syntax that no
-    decoder installed here reads (HTJ2K without pylibjpeg-openjpeg, MPEG video): a limit of this
-    server, not of the file. A syntax a decoder here handles, but fails on, stays unreadable in
-    the decoder's words; so does a transfer syntax the standard does not know."""
-    from pydicom.pixels import get_decoder
-
-    meta = getattr(ds, "file_meta", None)
-    syntax = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
-    if "PixelData" not in ds or syntax is None or syntax.is_private:
-        return
-    if not syntax.is_transfer_syntax or not syntax.is_compressed:
-        return
-    try:
-        available = get_decoder(syntax).is_available
-    except NotImplementedError:  # pydicom has no decoder at all for it (MPEG, HEVC)
-        available = False
-    if not available:
-        raise NoReader(NO_DECODER.format(syntax=syntax.name))
-
-
 def _short_pixel_data(ds) -> bool:
     """Native (uncompressed) pixel data shorter than its rows, columns, frames and bits say:
-    a cut file, said in words rather than in pydicom's."""
+    a cut file, said in words rather than in pydicom's. YBR_FULL_422 stores two Y values and
+    one Cb and one Cr for each two pixels: two values a pixel, not three (PS3.3 C.7.6.3.1.2)."""
     meta = getattr(ds, "file_meta", None)
     syntax = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
     if "PixelData" not in ds or syntax is None or syntax.is_compressed:
         return False
     samples = int(getattr(ds, "SamplesPerPixel", 1) or 1)
+    if samples == 3 and str(ds.get("PhotometricInterpretation", "")) == "YBR_FULL_422":
+        samples = 2
     frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
     bits = int(ds.Rows) * int(ds.Columns) * frames * samples * int(ds.BitsAllocated)
     return len(ds.PixelData) < math.ceil(bits / 8)
@@ -393,7 +376,7 @@ def dicom_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValue
         geometry = _dicom_geometry(ds)
         if geometry.voxels > max_voxels:
             return geometry, None
-        _refuse_undecodable(ds)
+        refuse_undecodable(ds)
         return geometry, _values(ds)
     except (
         OSError,

@@ -22,6 +22,7 @@ import io
 import os
 from collections import OrderedDict
 
+from segcore.content.formats.dicom_pixels import pixel_array
 from segcore.content.formats.mask_formats import NIFTI, NUMPY, PLANAR, _format, _nifti_class
 from segcore.core.regular_files import open_regular
 from segcore.images.mask_matching import base_name, nfc, split_extension
@@ -119,7 +120,7 @@ def _dicom(data: bytes):
     import pydicom
 
     ds = pydicom.dcmread(io.BytesIO(data))
-    array = ds.pixel_array
+    array = pixel_array(ds)
     if int(ds.get("SamplesPerPixel", 1) or 1) > 1 and (array == array[..., :1]).all():
         array = array[..., 0]
     return array
