@@ -129,6 +129,15 @@ def print_report(report) -> None:
                 f"    other files (not masks): {', '.join(row['other_files'])}"
                 + (f" (and {more} more)" if more > 0 else "")
             )
+        if row.get("not_images"):
+            from segcore.content.reason_words import not_image
+
+            more = (row.get("not_images_count") or 0) - len(row["not_images"])
+            echo(
+                "    left out, no mask needed: "
+                + ", ".join(not_image(item, str) for item in row["not_images"])
+                + (f" (and {more} more)" if more > 0 else "")
+            )
         if row.get("note"):
             echo(f"    {row['note']}")
     states: dict[str, int] = {}

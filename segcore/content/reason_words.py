@@ -95,6 +95,14 @@ def other_file(text: object, translate: Translate) -> str:
     return _from_template(text, _OTHER_FILES, translate) or text
 
 
+def not_image(item: dict, translate: Translate) -> str:
+    """A file a batch's image listing left out for holding no image (`{"name", "what"}`,
+    batch_images), through `translate`: "RS_structures.dcm (a DICOM RT Structure Set, not an
+    image)"."""
+    template = read_reasons.NOT_AN_IMAGE_WORDED[read_reasons.IMAGE_NOUN]
+    return f"{item.get('name')} ({translate(template).format(what=item.get('what'))})"
+
+
 def offender(entry: dict, translate: Translate) -> str:
     """One content problem of a mask (`{"name", "code", "params"}`), through `translate`."""
     return describe(_reason_worded(entry, translate), translate)

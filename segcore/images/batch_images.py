@@ -12,6 +12,10 @@ An image has one of the image or volume extensions; a file with none of them is 
 it is DICOM ('DICM' at byte 128), whatever dots its name holds (a UID such as
 `1.2.840.113619.2.55.3.604688119.969.1268071029.320`) or a DICOM ending (`.dicom`, `.IMA`);
 `DICOMDIR` never is, nor a DICOMDIR saved with an image extension (`DICOMDIR.dcm`).
+A DICOM object that holds no image (an RT Structure Set, a structured report: `dicom_objects`)
+is none either: it is listed apart (`not_images`, with its class), so the coordinator sees why
+it needs no mask. It is told from the first bytes the listing reads anyway (a file without an
+image extension), or, of a `.dcm`, only when its name is one exports give such objects.
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ from segcore.core.errors import FolderUnreadable
 from segcore.core.naming import storable
 from segcore.core.regular_files import open_regular, regular_files, stored_folder_on_disk
 from segcore.core.timefmt import utcnow
+from segcore.images.dicom_objects import HEAD_BYTES, may_hold_no_image, no_image_class
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     DICOM_ENDINGS,
     NOT_IMAGES,
+    file_extension,
     is_image_name,
 )
 from segcore.store.schema import BATCH_IMAGES, NOT_STORED, find_in, replace_many
@@ -42,8 +48,9 @@ DICOM_MAGIC_OFFSET = 128
 DICOMDIR_CLASS = b"\x02\x00\x02\x00UI\x14\x001.2.840.10008.1.3.10"
 # 2: DICOM files with dots in their name, DICOMDIR excluded, configured extensions; 3: DICOM
 # files named .dicom, .ima or .dic; 4: a DICOMDIR named .dcm excluded; 5: system folders
-# (Synology's `@eaDir/` thumbnails, `#recycle/`, `$RECYCLE.BIN/`) left out, as from archives
-VERSION = 5
+# (Synology's `@eaDir/` thumbnails, `#recycle/`, `$RECYCLE.BIN/`) left out, as from archives;
+# 6: DICOM objects without an image (RT Structure Set, SR...) left out, listed as `not_images`
+VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -57,23 +64,26 @@ class ImageListing:
     error: str | None = None
     version: int = VERSION
     extensions: tuple[str, ...] | None = None  # those it was listed for; None: the defaults
+    # DICOM files left out for holding no image: [{"name", "what"}], `what` their SOP class's
+    # name ("RT Structure Set")
+    not_images: tuple[dict, ...] = ()
+
+
+def _first_bytes(path: str) -> bytes | None:
+    """A file's first HEAD_BYTES (one small read), or None when it cannot be read."""
+    try:
+        with open_regular(path) as handle:
+            return handle.read(HEAD_BYTES)
+    except OSError:
+        return None
 
 
 def _dicom_head(path: str) -> bytes | None:
     """A DICOM file's preamble and file meta (one small read), or None when it is no DICOM."""
-    try:
-        with open_regular(path) as handle:
-            head = handle.read(DICOM_MAGIC_OFFSET + 1024)
-    except OSError:
+    head = _first_bytes(path)
+    if head is None:
         return None
     return head if head[DICOM_MAGIC_OFFSET : DICOM_MAGIC_OFFSET + 4] == b"DICM" else None
-
-
-def is_dicom_file(path: str) -> bool:
-    """True for a DICOM image without an extension: 'DICM' at byte 128, and a file meta that
-    does not name the Media Storage Directory class (a DICOMDIR under another name)."""
-    head = _dicom_head(path)
-    return head is not None and DICOMDIR_CLASS not in head
 
 
 def is_dicomdir(path: str) -> bool:
@@ -105,9 +115,17 @@ def list_image_names(folder: Path, extensions=DEFAULT_EXTENSIONS) -> list[str]:
 
     Raises FolderUnreadable when the folder is missing or cannot be read.
     """
+    return list_folder(folder, extensions)[0]
+
+
+def list_folder(folder: Path, extensions=DEFAULT_EXTENSIONS) -> tuple[list[str], list[dict]]:
+    """`(images, not_images)` under `folder`: the image files (as `list_image_names`), and the
+    DICOM files left out for holding no image, `{"name", "what"}` (`what` their SOP class's
+    name), both sorted by name. Raises FolderUnreadable."""
     if not folder.is_dir():
         raise FolderUnreadable(f"folder {folder} cannot be read (missing or not mounted)")
     names: list[str] = []
+    not_images: list[dict] = []
     problems: list[OSError] = []
     for entry in regular_files(folder, problems):  # a pipe or device is never an image
         name = entry.name
@@ -116,13 +134,32 @@ def list_image_names(folder: Path, extensions=DEFAULT_EXTENSIONS) -> list[str]:
         if is_image_name(name, extensions):
             if _named_dicomdir(name, entry.path):
                 continue
-        elif not (may_be_dicom(name) and is_dicom_file(entry.path)):
-            continue
-        names.append(storable(os.path.relpath(entry.path, folder).replace(os.sep, "/")))
+            # a `.dcm` is opened only when its name is one exports give objects without an
+            # image (RS_structures.dcm): reading every one costs a round trip each on SSHFS
+            head = _named_no_image(name, entry.path)
+        else:
+            head = _dicom_head(entry.path) if may_be_dicom(name) else None
+            if head is None or DICOMDIR_CLASS in head:
+                continue
+        relative = storable(os.path.relpath(entry.path, folder).replace(os.sep, "/"))
+        what = no_image_class(head) if head is not None else None
+        if what:
+            not_images.append({"name": relative, "what": what})
+        else:
+            names.append(relative)
     if problems:
         first = problems[0]
         raise FolderUnreadable(f"folder {folder} cannot be read ({first.strerror or first})")
-    return sorted(names)
+    return sorted(names), sorted(not_images, key=lambda item: item["name"])
+
+
+def _named_no_image(name: str, path: str) -> bytes | None:
+    """The first bytes of a `.dcm` named as exports name objects without an image (see
+    `dicom_objects.may_hold_no_image`), to tell its class; None for any other file (not
+    read)."""
+    if file_extension(name) != ".dcm" or not may_hold_no_image(name):
+        return None
+    return _first_bytes(path)
 
 
 def batch_folder(batch: dict, data_directory: Path | None) -> Path | None:
@@ -168,7 +205,7 @@ def list_batch_images(
             extensions=extensions,
         )
     try:
-        names = list_image_names(folder, extensions)
+        names, not_images = list_folder(folder, extensions)
     except FolderUnreadable as exc:  # its text names the folder
         return ImageListing(
             batch_id,
@@ -178,7 +215,14 @@ def list_batch_images(
             storable(str(exc)),
             extensions=extensions,
         )
-    return ImageListing(batch_id, storable(str(folder)), names, utcnow(), extensions=extensions)
+    return ImageListing(
+        batch_id,
+        storable(str(folder)),
+        names,
+        utcnow(),
+        extensions=extensions,
+        not_images=tuple(not_images),
+    )
 
 
 def is_current(listing: ImageListing, extensions) -> bool:
@@ -211,6 +255,7 @@ def _document(item: ImageListing) -> dict:
         "error": item.error,
         "version": item.version,
         "extensions": list(item.extensions or DEFAULT_EXTENSIONS),
+        "not_images": list(item.not_images),
     }
 
 
@@ -230,6 +275,7 @@ def stored_listings(db: Database, batch_ids: list[str] | None = None) -> dict[st
             doc.get("error"),
             doc.get("version", 1),
             tuple(doc.get("extensions") or ()),
+            tuple(doc.get("not_images") or ()),
         )
         for doc in docs
     }

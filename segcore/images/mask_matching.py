@@ -329,6 +329,8 @@ class BatchCheck:
     notes: list[dict] = field(default_factory=list)  # `note` as [{"code", "params"}]
     # masks counted for no image: several share their name and the folders say not which
     ambiguous: list[dict] = field(default_factory=list)  # [{"mask", "images"}]
+    # files of the folder left out for holding no image (batch_images): [{"name", "what"}]
+    not_images: list[dict] = field(default_factory=list)
 
     @property
     def missing_count(self) -> int:
@@ -358,6 +360,11 @@ class BatchCheck:
             "ambiguous": [
                 {"mask": cut(a["mask"], NAME_CHARS_SHOWN), "images": shown(a["images"], None)}
                 for a in self.ambiguous[:NAMES_SHOWN]
+            ],
+            "not_images_count": len(self.not_images),
+            "not_images": [
+                {"name": cut(item["name"], NAME_CHARS_SHOWN), "what": item["what"]}
+                for item in self.not_images[:NAMES_SHOWN]
             ],
         }
 

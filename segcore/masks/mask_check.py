@@ -46,7 +46,7 @@ FIELD = "mask_check"  # the batch's result, on its document in `batches`
 UPLOAD_PROJECTION = {**PROJECTION, "chunkSize": 1}
 JSON_KEYS = (
     *("state", "images", "masks", "missing_count", "extra_count", "missing", "extra"),
-    *("unreadable", "other_files", "ambiguous"),
+    *("unreadable", "other_files", "ambiguous", "not_images_count", "not_images"),
 )
 # 2: other files, unreadable reasons as codes, NFC and nnU-Net matching; 3: an upload naming
 # several batches gives each the masks under its own folder; 4: images sharing a name in
@@ -515,6 +515,7 @@ def batch_result(
         other_files=others,
     )
     check.notes = notes
+    check.not_images = list(listing.not_images) if listing else []
     check.latest_readable = max(
         (
             c["uploadDate"]

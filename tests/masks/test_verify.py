@@ -197,6 +197,8 @@ def test_command_line_json_and_text(run_cli, lab, upload, data_dir):
             "unreadable": [{"filename": "batch_1.rar", "reason": "unsupported format (RAR)"}],
             "other_files": [],
             "ambiguous": [],
+            "not_images_count": 0,
+            "not_images": [],
         }
     ]
     text = run_cli("verify", "batch_1", env=env)

@@ -239,6 +239,12 @@ def other_file(text: object) -> str:
     return reason_words.other_file(text, _)
 
 
+def not_image(item: dict) -> str:
+    """A batch folder's file left out for holding no image, and what it is, in the session's
+    language."""
+    return reason_words.not_image(item, _)
+
+
 def read_reason(text: object) -> str:
     """A content check's stored reason (English) in the session's language: its own words
     translated, the library's words inside them as they are."""

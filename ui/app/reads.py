@@ -356,6 +356,7 @@ def mask_detail(found: Databases, batch_id: str) -> dict | None:
         "notes": detail.notes,
         "other_files": detail.other_files,
         "ambiguous": detail.ambiguous,
+        "not_images": detail.not_images,
         "changes": mask_check.upload_changes(found, batch_id),
     }
 

@@ -42,6 +42,7 @@ FIELDS = {
     "masks_vs_images": N_("Masks vs images"),
     "mask_check.missing": N_("Images without a mask (first ones)"),
     "mask_check.extra": N_("Masks without an image (first ones)"),
+    "mask_check.not_images": N_("Files that are not images (first ones)"),
     "mask_check.checked_at": N_("Masks checked at"),
     "created_at": N_("Created at"),
     # written by review and rework (segcore.work.review)
@@ -126,6 +127,10 @@ def detail_rows(doc: dict, team: list[str]) -> list[dict]:
     shown["status"] = labels.status(doc.get("status"))
     shown["metadata.priority"] = labels.priority(_get(doc, "metadata.priority"))
     shown["mask_check.state"] = labels.mask_state(_get(doc, "mask_check.state"))
+    not_images = _get(doc, "mask_check.not_images")
+    shown["mask_check.not_images"] = ", ".join(
+        labels.not_image(item) for item in not_images or () if isinstance(item, dict)
+    )
     # a sync's reason in the reader's language; a coordinator's note as typed
     shown["rework_reason"] = word(Phrase.from_doc(doc.get(REASON_PHRASE), doc.get("rework_reason")))
     for path in ("metadata.due_date", "metadata.assigned_at"):

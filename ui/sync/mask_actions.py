@@ -176,6 +176,12 @@ def show_batch_masks(batch_ids: list[str]) -> str | None:
                 names=", ".join(labels.other_file(name) for name in detail["other_files"])
             )
         )
+    if detail.get("not_images"):
+        st.caption(
+            _("Files of the folder that are not images (no mask needed): {names}").format(
+                names=", ".join(labels.not_image(item) for item in detail["not_images"])
+            )
+        )
     show_changes(detail["changes"])
     return chosen
 

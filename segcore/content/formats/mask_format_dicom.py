@@ -33,9 +33,11 @@ from segcore.content.formats.mask_geometry import (
 from segcore.content.formats.read_reasons import (
     DICOM_FILE,
     IMAGE_NOUN,
+    MALFORMED_VALUE,
     MASK_NOUN,
     NO_FILE_HEADER,
     NO_PIXEL_DATA,
+    NO_ROWS_COLUMNS,
     NOT_AN_IMAGE,
     NOT_DICOM,
     TRUNCATED,
@@ -53,6 +55,13 @@ IMAGER_SPACING_CLASSES = {
 POSITION_DECIMALS = 2  # positions closer than 0.01 mm (ORIGIN_TOLERANCE_MM) are one
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 IMAGE_CLASS_WORDS = ("Image", "Segmentation")  # in the names of SOP classes holding pixels
+# The attributes the check reads as numbers, of the object or of its functional groups (group,
+# keyword); NumberOfFrames first, which the others' per-frame reading counts on.
+WHOLE_NUMBERS = ("NumberOfFrames", "Rows", "Columns", "SamplesPerPixel", "BitsAllocated")
+REAL_NUMBERS = (
+    ("PixelValueTransformationSequence", "RescaleSlope"),
+    ("PixelValueTransformationSequence", "RescaleIntercept"),
+)
 
 
 def _dicom_geometry(ds) -> Geometry:
@@ -320,12 +329,45 @@ def _what_it_is(ds) -> str | None:
     return name.removesuffix(" Storage")
 
 
-def _not_an_image(ds, noun: str) -> UnreadableUpload:
-    """Why a DICOM file without pixel data (or without rows and columns) is read as nothing."""
+def _malformed(ds) -> UnreadableUpload | None:
+    """Why a DICOM object is not read when a number the check reads is none (an IS of '1A', as
+    pydicom's badVR.dcm holds for its Number of Frames; pydicom keeps such a value as text),
+    named by the standard's name for it; None when every one is a number or missing."""
+    from pydicom.datadict import dictionary_description
+
+    found = [(k, getattr(ds, k, None), int) for k in WHOLE_NUMBERS]
+    if all(_is_number(value, int) for _, value, _ in found):
+        found = [(k, v, float) for g, k in REAL_NUMBERS for v in _frame_values(ds, g, k)]
+    for keyword, value, kind in found:
+        if not _is_number(value, kind):
+            text = str(value)[:40]
+            return UnreadableUpload(
+                not_readable(
+                    DICOM_FILE,
+                    MALFORMED_VALUE.format(attribute=dictionary_description(keyword), value=text),
+                )
+            )
+    return None
+
+
+def _is_number(value, kind) -> bool:
+    """True for a missing value or one `kind` (int or float) reads."""
+    if value is None or value == "":
+        return True
+    try:
+        kind(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _not_an_image(ds, noun: str, missing: str = NO_PIXEL_DATA) -> UnreadableUpload:
+    """Why a DICOM file without pixel data (or without rows and columns) is read as nothing:
+    its SOP class when that is no image's, else what it lacks (`missing`)."""
     what = _what_it_is(ds)
     if what:
         return UnreadableUpload(NOT_AN_IMAGE.format(what=what, noun=noun))
-    return UnreadableUpload(not_readable(DICOM_FILE, NO_PIXEL_DATA))
+    return UnreadableUpload(not_readable(DICOM_FILE, missing))
 
 
 def _without_header(source, noun: str) -> UnreadableUpload:
@@ -363,6 +405,9 @@ def dicom_header(path) -> Geometry:
         ds = _read(path, IMAGE_NOUN, stop_before_pixels=True)
         if "Rows" not in ds or "Columns" not in ds:
             raise _not_an_image(ds, IMAGE_NOUN)
+        malformed = _malformed(ds)
+        if malformed:
+            raise malformed
         return _dicom_geometry(ds)
     except (OSError, ValueError, AttributeError, TypeError) as exc:
         raise UnreadableUpload(not_readable(DICOM_FILE, first_line(exc))) from None
@@ -373,6 +418,11 @@ def dicom_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValue
         ds = _read(stream, MASK_NOUN)
         if not any(keyword in ds for keyword in PIXEL_KEYWORDS):
             raise _not_an_image(ds, MASK_NOUN)
+        if "Rows" not in ds or "Columns" not in ds:  # pydicom's meta_missing_tsyntax.dcm
+            raise _not_an_image(ds, MASK_NOUN, NO_ROWS_COLUMNS)
+        malformed = _malformed(ds)
+        if malformed:
+            raise malformed
         geometry = _dicom_geometry(ds)
         if geometry.voxels > max_voxels:
             return geometry, None

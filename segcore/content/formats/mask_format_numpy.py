@@ -11,6 +11,7 @@ from segcore.content.formats.mask_geometry import (
     Geometry,
     MaskValues,
     make_geometry,
+    refuse_odd_values,
     size_of_array,
     values_of,
 )
@@ -19,11 +20,8 @@ from segcore.content.formats.read_reasons import (
     NO_DIMENSIONS_IMAGE,
     NPZ_IMAGES,
     NPZ_MASKS,
-    ODD_VALUES,
 )
 from segcore.core.errors import UnreadableUpload
-
-LABEL_KINDS = "biuf"  # booleans, integers, floats: what a label mask holds
 
 
 def numpy_values(source: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValues | None]:
@@ -83,5 +81,4 @@ def _refuse_odd(shape: tuple, dtype) -> None:
     `np.array(3)`), or of values no mask holds (complex, text, records)."""
     if not shape:
         raise UnreadableUpload(NO_DIMENSIONS)
-    if dtype.kind not in LABEL_KINDS:
-        raise UnreadableUpload(ODD_VALUES.format(dtype=dtype.name))
+    refuse_odd_values(dtype)

@@ -36,6 +36,7 @@ from segcore.content.formats.mask_geometry import (
     grid_size,
     make_geometry,
     read_at_most,
+    refuse_odd_values,
     values_of,
 )
 from segcore.content.formats.read_reasons import (
@@ -229,11 +230,23 @@ def _nifti_frame(shape, zooms, affine, mm: float) -> Geometry:
 
 
 def nifti_header(path: str) -> Geometry:
+    """A NIfTI image's grid from its header, read as the NIfTI-1 or NIfTI-2 its first bytes
+    say, as a mask is: a CIFTI-2 file (HCP's `.dconn.nii`, `.dscalar.nii`), which
+    `nibabel.load` opens as a Cifti2Image of another header, is the NIfTI-2 it is."""
     import nibabel
 
     try:
-        return _nifti_geometry(nibabel.load(path).header)  # lazy: values are never read
-    except (OSError, ValueError, EOFError, nibabel.filebasedimages.ImageFileError) as exc:
+        with nibabel.openers.Opener(path) as handle:  # gunzips a .nii.gz
+            head = handle.read(4)
+        image = _nifti_class(head).from_filename(path)  # lazy: values are never read
+        return _nifti_geometry(image.header)
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        nibabel.filebasedimages.ImageFileError,
+        nibabel.spatialimages.HeaderDataError,
+    ) as exc:
         raise UnreadableUpload(not_readable(NIFTI_FILE, first_line(exc))) from None
 
 
@@ -253,6 +266,8 @@ def nifti_values(
             io.BytesIO(head[: image_class.header_class.sizeof_hdr])
         )
         geometry = _nifti_geometry(header)
+        if not header.get_data_dtype().names:  # RGB24 / RGBA32 fields: the colour rule's
+            refuse_odd_values(header.get_data_dtype())  # as a NumPy mask's, from the header
         if math.prod(header.get_data_shape() or (0,)) > max_voxels:
             return geometry, None
         data = head + read_at_most(source, max(0, limit - len(head)))

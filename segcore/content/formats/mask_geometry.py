@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 
+from segcore.content.formats.read_reasons import ODD_VALUES
 from segcore.core.errors import UnreadableUpload, shortened
 
 LPS_FROM_RAS = (-1.0, -1.0, 1.0)
@@ -19,6 +20,7 @@ READ_PIECE = 1 << 20
 # A float mask's 1.0000000591 (uint8 255 × scl_slope 1/255) is label 1, and its 1e-7 (what a
 # resampling leaves around 0) is 0: background, not drawn.
 LABEL_TOLERANCE = 1e-4
+LABEL_KINDS = "biuf"  # booleans, integers, floats: what a label mask holds
 
 
 @dataclass(frozen=True)
@@ -144,12 +146,21 @@ def drawn(array):
     return array != 0
 
 
+def refuse_odd_values(dtype) -> None:
+    """Raise UnreadableUpload (ODD_VALUES) for values no label mask holds, whatever format
+    stores them: complex (a NumPy array, a NIfTI of DT_COMPLEX64 as MR phase data is saved),
+    text, records."""
+    if dtype.kind not in LABEL_KINDS:
+        raise UnreadableUpload(ODD_VALUES.format(dtype=dtype.name))
+
+
 def values_of(array) -> MaskValues:
     """Drawn count (see `drawn`) and distinct values of an array (one mask's values, already in
-    memory)."""
+    memory); raises UnreadableUpload for values no mask holds (`refuse_odd_values`)."""
     import numpy as np
 
     array = np.asarray(array)
+    refuse_odd_values(array.dtype)
     if array.dtype.kind in "fc":
         missing = np.isnan(array)
         if missing.any():  # NaN is no label, nor background: named as a value of its own

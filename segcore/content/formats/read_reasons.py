@@ -59,6 +59,7 @@ UNSUPPORTED_FORMAT = N_("unsupported format")
 TRUNCATED = N_("truncated: fewer values than its header declares")
 CORRUPT_HEADER = N_("truncated or corrupt header")
 NO_PIXEL_DATA = N_("no pixel data")
+NO_ROWS_COLUMNS = N_("pixel data without rows and columns")
 NO_FILE_HEADER = N_("saved without its DICOM file header: no preamble, no 'DICM'")
 NOT_DICOM = N_("not DICOM data: no 'DICM' header")
 NO_DIMENSIONS = N_("not an image mask: a 0-dimensional array")
@@ -78,6 +79,7 @@ PHRASES = (
     TRUNCATED,
     CORRUPT_HEADER,
     NO_PIXEL_DATA,
+    NO_ROWS_COLUMNS,
     NO_FILE_HEADER,
     NOT_DICOM,
     NO_DIMENSIONS,
@@ -96,6 +98,8 @@ CHECK_FAILED = N_("the check could not read it ({detail})")
 # As a zip member's or a 7z's method: the file is fine, this check cannot decode it.
 UNSUPPORTED_METHOD = N_("compressed by {method}, which this check cannot read")
 NO_DECODER = N_("pixel data compressed as {syntax}, which this check cannot read")
+# A DICOM number that is none ("1A" as a Number of Frames): {attribute} the standard's name.
+MALFORMED_VALUE = N_("a malformed {attribute}: '{value}'")
 TEMPLATES = (
     NO_READER,
     ODD_VALUES,
@@ -105,6 +109,7 @@ TEMPLATES = (
     CHECK_FAILED,
     UNSUPPORTED_METHOD,
     NO_DECODER,
+    MALFORMED_VALUE,
 )
 
 # A DICOM object that holds no image, named by its SOP class ("a DICOM RT Plan, not an image
