@@ -231,36 +231,44 @@ def test_geometry_attributes_of_odd_multiplicity_never_make_a_file_unreadable(tm
 
 
 HTJ2K_LOSSLESS = "1.2.840.10008.1.2.4.201"  # written by current dcmtk- and OpenJPH-based tools
+MPEG2 = "1.2.840.10008.1.2.4.100"  # video: no pixel-data decoder for it exists in pydicom
 
 
-def htj2k(path) -> None:
-    """pydicom's MR_small_jp2klossless.dcm under the HTJ2K Lossless transfer syntax, whose
-    decoder (pylibjpeg-openjpeg) this server does not have."""
+def relabelled(path, syntax: str) -> None:
+    """pydicom's MR_small_jp2klossless.dcm (a JPEG 2000 codestream, which HTJ2K decoders read)
+    under another transfer syntax."""
     ds = pydicom.dcmread(get_testdata_file("MR_small_jp2klossless.dcm"))
-    ds.file_meta.TransferSyntaxUID = HTJ2K_LOSSLESS
+    ds.file_meta.TransferSyntaxUID = syntax
     ds.save_as(path)
 
 
 def test_pixel_data_no_decoder_here_reads_is_not_checked_never_a_problem(lab, upload, tmp_path):
-    """A mask in HTJ2K, which no decoder installed here reads, is a limit of this server, not
-    the annotator's fault: "contents not checked", said in words (no pip requirements), and the
-    upload is usable; an image in it is read by its header, and its right mask passes."""
-    from pydicom.pixels import get_decoder
-    from pydicom.uid import UID
-
-    if get_decoder(UID(HTJ2K_LOSSLESS)).is_available:
-        pytest.skip("an HTJ2K decoder is installed here")
+    """A mask in a transfer syntax no decoder installed here reads is a limit of this server,
+    not the annotator's fault: "contents not checked", said in words (no pip requirements), and
+    the upload is usable; an image in it is read by its header, and its right mask passes."""
     label = np.zeros((64, 64), np.int16)
     label[20:40, 10:30] = 1
     mr_copy(images_dir(lab) / "a.dcm")
-    htj2k(lab.masks / "a_mask.dcm")
-    htj2k(images_dir(lab) / "b.dcm")
+    relabelled(lab.masks / "a_mask.dcm", MPEG2)
+    relabelled(images_dir(lab) / "b.dcm", MPEG2)
     mr_copy(lab.masks / "b_mask.dcm", label)
     row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
     assert (row["checked"], row["problems"]) == (2, 0)
     assert said(row) == {
-        "a_mask.dcm": "a_mask.dcm: contents not checked (pixel data compressed as High-Throughput "
-        "JPEG 2000 Image Compression (Lossless Only), which this check cannot read)"
+        "a_mask.dcm": "a_mask.dcm: contents not checked (pixel data compressed as MPEG2 Main "
+        "Profile / Main Level, which this check cannot read)"
     }
     upload_id = lab.work[MASK_CONTENT].find_one({})["_id"]
     assert not has_content_problem(content_summary(lab.work, upload_id))
+
+
+def test_an_htj2k_mask_is_read_and_checked(lab, upload, tmp_path):
+    """HTJ2K, as current dcmtk- and OpenJPH-based tools write it, is read (pylibjpeg-openjpeg):
+    its values are checked against the labels (0, 1, 2 here) like any other mask's, here MR
+    values that are no labels."""
+    mr_copy(images_dir(lab) / "a.dcm")
+    relabelled(lab.masks / "a_mask.dcm", HTJ2K_LOSSLESS)
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert (row["checked"], row["problems"]) == (1, 1)
+    [reason] = said(row).values()
+    assert reason.startswith("a_mask.dcm: label ") and "not in 0,1,2" in reason
