@@ -103,6 +103,8 @@ def test_dicom_files_that_are_no_image_mask_are_said_in_words():
     assert unreadable(rtstruct) == "a DICOM RT Structure Set, not an image mask"
     rtplan = open(get_testdata_file("rtplan.dcm"), "rb").read()
     assert unreadable(rtplan) == "a DICOM RT Plan, not an image mask"
+    dicomdir = open(get_testdata_file("DICOMDIR"), "rb").read()  # its class in its file meta
+    assert unreadable(dicomdir) == "a DICOM Media Storage Directory, not an image mask"
     headless = ct_mask(drawn(), intercept=0, enforce_file_format=False)
     assert unreadable(headless) == (
         "not a readable DICOM file (saved without its DICOM file header: no preamble, no 'DICM')"

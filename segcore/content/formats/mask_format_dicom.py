@@ -321,8 +321,8 @@ def _short_pixel_data(ds) -> bool:
 def _what_it_is(ds) -> str | None:
     """The name of the object a DICOM file holds when it is no image (an RT Structure Set, an
     RT Plan, a structured report): its SOP class's, without "Storage"; None for an image's class
-    or a class pydicom does not know."""
-    uid = ds.get("SOPClassUID")
+    or a class pydicom does not know. A DICOMDIR names its class in its file meta only."""
+    uid = ds.get("SOPClassUID") or getattr(ds.get("file_meta"), "MediaStorageSOPClassUID", None)
     name = str(getattr(uid, "name", "")) if uid else ""
     if not name or name == str(uid) or any(word in name for word in IMAGE_CLASS_WORDS):
         return None
