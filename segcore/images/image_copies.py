@@ -4,8 +4,9 @@ Annotators zip their whole working folder (`images/` next to `masks/`, nnU-Net's
 next to `labelsTr/`), or by mistake the images alone. A member named exactly like one of the
 batch's images (its base name, NFC, ignoring case) whose bytes are that image's is a copy of
 it: listed among the upload's other files, never counted as a mask, never checked as one. So is
-such a member under a folder named as images folders are (`images/`, `imgs/`, nnU-Net's
-`imagesTr/`, VOC's `JPEGImages/`: `IMAGE_FOLDERS`), whatever its bytes: the image saved again
+such a member whose own folder (the one holding it: `images/img_003.png`, never
+`Images/batch_2/masks/img_003.png`) is named as images folders are (`images/`, `imgs/`,
+nnU-Net's `imagesTr/`, VOC's `JPEGImages/`: `IMAGE_FOLDERS`), whatever its bytes: the image saved again
 by the annotator's tool (CVAT, ITK-SNAP, any re-save writes the same pixels in other bytes),
 which a mask named as its image never is there. The content check tells the other copies saved
 again by their pixels (`content.image_pixels`).
@@ -29,7 +30,8 @@ from segcore.core.errors import N_
 from segcore.core.regular_files import open_regular
 from segcore.images.mask_matching import base_name, member_base_name, nfc
 
-# How a copy is listed among the upload's other files (stored, as the listing's other notes).
+# How a copy is listed among the upload's other files (stored, as the listing's other notes):
+# by its path, so the folder that made it a copy shows.
 COPY_MEMBER = N_("{name} (a copy of its image, not a mask)")
 # Folders holding images in the layouts annotators zip (compared ignoring case): a member in one
 # named exactly as one of the batch's images is that image, whatever its bytes.
@@ -44,9 +46,11 @@ def _name_key(name: str) -> str:
 
 
 def in_image_folder(path: str) -> bool:
-    """True when a member's path has a folder named as images folders are (`IMAGE_FOLDERS`)."""
+    """True when the folder holding a member is named as images folders are (`IMAGE_FOLDERS`):
+    `images/img_001.png`, never `Images/batch_2/masks/img_001.png` (a folder higher up, such
+    as a French Windows' Pictures folder, says nothing of what the member is)."""
     folders = str(path).replace("\\", "/").split("/")[:-1]
-    return any(nfc(folder).casefold() in IMAGE_FOLDERS for folder in folders)
+    return bool(folders) and nfc(folders[-1]).casefold() in IMAGE_FOLDERS
 
 
 def crc32_of(handle) -> int:
@@ -112,7 +116,7 @@ class ImageFiles:
     def is_copy(self, name: str, size, kind: str, value) -> bool:
         """True when the member `name` (its path in the upload), of `size` bytes and fingerprint
         `value` of `kind` ("crc", "digest", "md5"), has the bytes of one of the images of its
-        name, or lies in an images folder (`in_image_folder`) under one of their names. A
+        name, or is held by an images folder (`in_image_folder`) under one of their names. A
         member named like no image, or without a fingerprint, is read from no disk."""
         if not isinstance(size, int) or size <= 0:
             return False

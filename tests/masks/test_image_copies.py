@@ -2,7 +2,7 @@
 
 Annotators zip their whole working folder (`images/` next to `masks/`, nnU-Net's `imagesTr/`
 next to `labelsTr/`), or by mistake the images alone. Real PNGs by Pillow, NIfTI by nibabel and
-pydicom's own test files, packed by Info-ZIP and GNU tar, synced and checked by `segcore sync --verify --content`."""
+pydicom's own test files, packed by Info-ZIP, 7-Zip and GNU tar, synced and checked by `segcore sync --verify --content`."""
 
 import io
 import shutil
@@ -74,7 +74,7 @@ def test_images_zipped_next_to_their_masks_are_no_masks(dbs, upload, tmp_path, s
         3,
         3,
     )
-    assert receipt["other_files"] == [COPY.format(f"img_00{n}.png") for n in (1, 2, 3)]
+    assert receipt["other_files"] == [COPY.format(f"images/img_00{n}.png") for n in (1, 2, 3)]
     assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (3, 0)
     assert (doc["mask_check"]["state"], doc["mask_content"]["problems"]) == ("complete", 0)
     assert doc["status"] == "review"
@@ -119,7 +119,7 @@ def test_nnunet_images_tr_next_to_labels_tr(dbs, upload, tmp_path, sync_and_chec
         1,
         1,
     )
-    assert receipt["other_files"] == [COPY.format("case_001_0000.nii.gz")]
+    assert receipt["other_files"] == [COPY.format("imagesTr/case_001_0000.nii.gz")]
     assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (1, 0)
     assert doc["mask_check"]["state"] == "complete"
 
@@ -133,7 +133,7 @@ def test_a_mask_named_like_its_image_is_still_a_mask(dbs, upload, tmp_path, sync
     upload("batch_4.zip", archive_with("zip", root, tmp_path / "b.zip"))
     doc, receipt = sync_and_check()
     assert (receipt["masks"], receipt["matched"], doc["mask_check"]["state"]) == (3, 3, "complete")
-    assert receipt["other_files"] == [COPY.format(f"img_00{n}.png") for n in (1, 2, 3)]
+    assert receipt["other_files"] == [COPY.format(f"images/img_00{n}.png") for n in (1, 2, 3)]
     offenders = [o["name"] for o in receipt["content"]["offenders"]]
     assert (receipt["content"]["checked"], offenders) == (3, ["img_003.png"])
     assert (receipt["problem"], receipt["usable"]) == ("content", False)
@@ -174,7 +174,7 @@ def test_images_saved_again_never_stand_in_for_a_missing_mask(
         2,
         2,
     )
-    assert receipt["other_files"] == [COPY.format(f"img_00{n}.png") for n in (1, 2, 3)]
+    assert receipt["other_files"] == [COPY.format(f"images/img_00{n}.png") for n in (1, 2, 3)]
     assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (2, 0)
     assert doc["status"] != "review"
 
@@ -215,7 +215,7 @@ def test_images_saved_again_elsewhere_are_told_by_their_pixels(
         2,
         2,
     )
-    assert receipt["other_files"] == [COPY.format(f"img_00{n}.png") for n in (1, 2, 3)]
+    assert receipt["other_files"] == [COPY.format(f"export/img_00{n}.png") for n in (1, 2, 3)]
     assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (2, 0)
     assert doc["status"] == "rework"
     done = run_cli("verify", "--content", env={"DATA_DIRECTORY": str(tmp_path / "data")})
@@ -334,6 +334,8 @@ def test_a_copy_found_by_its_pixels_leaves_the_masks_of_its_name_elsewhere():
         COPY.format("img_001.png"),
         COPY.format("img_003.png"),
     ]
+    in_folder = without_copies({**listing, "paths": ["export/img_003.png"]}, ["export/img_003.png"])
+    assert in_folder["other_files"] == ["README.txt", COPY.format("export/img_003.png")]
     assert without_copies({**listing, **found}, ["img_003.png"]) is None  # counted already
     bare = without_copies({**listing, "paths": None}, ["img_003.png"])
     assert bare["names"] == ["img_001.png", "img_002_mask.png"] and "paths" not in bare
@@ -364,6 +366,82 @@ def test_a_dicom_image_saved_again_under_masks_is_no_mask(dbs, upload, tmp_path,
         ["MR_small.dcm"],
         False,
     )
-    assert receipt["other_files"] == [COPY.format("MR_small.dcm")]
+    assert receipt["other_files"] == [COPY.format("masks/MR_small.dcm")]
     assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (1, 0)
     assert doc["status"] == "rework"
+
+
+@pytest.mark.parametrize(
+    "masks_folder",
+    [
+        "Images/batch_4/masks",  # zipped from a French Windows' Pictures folder
+        "img/batch_4/SegmentationClass",  # a project folder named img/
+        "imagenes/lote_4/mascaras",
+        "images/masks",
+    ],
+)
+def test_masks_under_a_folder_named_images_higher_up_are_masks(
+    dbs, upload, tmp_path, sync_and_check, masks_folder
+):
+    """Binary masks named as their images under `masks/` or `SegmentationClass/`, with an
+    images-named folder higher up, zipped by Info-ZIP: the folder holding them decides, so
+    they are masks, and the batch is delivered."""
+    batch(dbs, tmp_path)
+    root = tmp_path / "work" / masks_folder
+    root.mkdir(parents=True)
+    for n in (1, 2, 3):
+        png(root / f"img_00{n}.png", label_square(SHAPE, 255))
+    upload("batch_4.zip", archive_with("zip", tmp_path / "work", tmp_path / "b.zip"))
+    doc, receipt = sync_and_check(labels=None)
+    assert (doc["mask_check"]["state"], doc["mask_check"]["usable"]) == ("complete", True)
+    assert (receipt["problem"], receipt["usable"], receipt["masks"], receipt["other_files"]) == (
+        None,
+        True,
+        3,
+        [],
+    )
+    assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (3, 0)
+    assert doc["status"] == "review"
+
+
+def test_copies_are_listed_with_the_folder_that_makes_them_copies(
+    dbs, upload, tmp_path, sync_and_check
+):
+    """`Images/batch_4/images/` (re-saved copies) next to `Images/batch_4/masks/` (masks named
+    as their images), by GNU tar: the masks count, the copies are listed by their paths."""
+    folder = batch(dbs, tmp_path)
+    root = tmp_path / "work" / "Images" / "batch_4"
+    resaved(folder, root / "images")
+    (root / "masks").mkdir()
+    for n in (1, 2, 3):
+        png(root / "masks" / f"img_00{n}.png", label_square(SHAPE))
+    upload("batch_4.tar.gz", archive_with("tar", tmp_path / "work", tmp_path / "b.tgz", "-czf"))
+    doc, receipt = sync_and_check()
+    assert (doc["mask_check"]["state"], receipt["masks"], receipt["usable"]) == (
+        "complete",
+        3,
+        True,
+    )
+    assert receipt["other_files"] == [
+        COPY.format(f"Images/batch_4/images/img_00{n}.png") for n in (1, 2, 3)
+    ]
+
+
+@pytest.mark.parametrize(
+    "path, copy",
+    [
+        ("images/img_001.png", True),
+        ("IMAGES/img_001.png", True),
+        ("work\\images\\img_001.png", True),  # a Windows zip's backslashes
+        ("JPEGImages/img_001.jpg", True),
+        ("export/2026/batch_13/imgs/img_001.tif", True),
+        ("imagesTr/img_001.nii.gz", True),
+        ("Images/batch_2/masks/img_001.png", False),
+        ("img/batch_3/SegmentationClass/img_001.png", False),
+        ("images/masks/img_001.png", False),
+        ("masks/img_001.png", False),
+        ("img_001.png", False),
+    ],
+)
+def test_only_the_folder_holding_a_member_makes_it_an_image(path, copy):
+    assert image_copies.in_image_folder(path) is copy
