@@ -84,9 +84,10 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # another batch's folder (`batch_14/` in batch_13.zip) is no mask of it, an other file;
 # 12: data after a compressed tar's last whole stream (an upload tool's trailer, xz's null
 # Stream Padding) is ignored, as gzip, xz and bsdtar ignore it, where 11 refused the upload;
-# 13: a copy of the batch's image is told by the images folder holding it only (12 took
-# `Images/batch_2/masks/img_001.png` for a copy), and is listed by its path, so the folder that
-# made it a copy shows
+# 13: a copy of the batch's image is told by its name's stem, whatever its extension
+# (`images/img_003.tif`, `JPEGImages/img_003.jpg`, a UID-named DICOM copy given `.dcm`: 12 took
+# them for masks), by the folder holding it only (12 took `Images/batch_2/masks/img_001.png`
+# for a copy), and is listed by its path, so the folder that made it a copy shows
 VERSION = 13
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")

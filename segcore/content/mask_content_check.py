@@ -84,8 +84,12 @@ STORED_FIELDS = {
 # messages as "not a readable image", reads a compressed tar with data after its last
 # stream, reads a DICOM geometry attribute of one value (a PixelSpacing "0.3125": 10 said
 # Python's TypeError), tells a DICOM image saved again by its pixels, and leaves a DICOM mask
-# whose pixel data no decoder here reads not checked (10 made it unreadable).
-VERSION = 11
+# whose pixel data no decoder here reads not checked (10 made it unreadable);
+# 12 compares a mask named as its image by its stem, whatever its extension, and takes a JPEG
+# close to the image's pixels for the image saved again (11 compared `img_003.png` only with
+# `img_003.png` and by the very picture: `img_003.tif` or a re-encoded `img_003.jpg` stood in
+# for img_003's missing mask).
+VERSION = 12
 Progress = Callable[[float, str], None]
 
 

@@ -6,6 +6,7 @@ pydicom's own test files, packed by Info-ZIP, 7-Zip and GNU tar, synced and chec
 
 import io
 import shutil
+import zlib
 
 import numpy as np
 import pydicom
@@ -371,6 +372,135 @@ def test_a_dicom_image_saved_again_under_masks_is_no_mask(dbs, upload, tmp_path,
     assert doc["status"] == "rework"
 
 
+def xray(seed: int) -> np.ndarray:
+    """A grey radiograph-like picture (a gradient with noise), as the batch's images are."""
+    rows, columns = np.mgrid[0 : SHAPE[0], 0 : SHAPE[1]]
+    noise = np.random.default_rng(seed).normal(0, 8, SHAPE)
+    return np.clip(60 + 4 * columns + 3 * rows + noise, 0, 255).astype(np.uint8)
+
+
+def picture_batch(dbs, tmp_path, extension: str, key="batch_4"):
+    """A batch of three pictures saved by Pillow as PNG or as JPEG (quality 90)."""
+    folder = tmp_path / "data" / key
+    folder.mkdir(parents=True)
+    for n in (1, 2, 3):
+        options = {"quality": 90} if extension == ".jpg" else {}
+        Image.fromarray(xray(n)).save(folder / f"img_00{n}{extension}", **options)
+    dbs.work.batches.insert_one({"id": key, "folder": str(folder), "status": "pending"})
+    return folder
+
+
+def saved_as(images, target, fmt: str, extension: str, mode=None, **options):
+    """The batch's images as a tool writes them again in `fmt` under their own stems."""
+    target.mkdir(parents=True)
+    for path in sorted(images.iterdir()):
+        image = Image.open(path)
+        (image.convert(mode) if mode else image).save(
+            target / (path.stem + extension), fmt, **options
+        )
+
+
+TOOLS = {"zip": (".zip", ()), "7z": (".7z", ()), "tar": (".tar.gz", ("-czf",))}
+
+
+@pytest.mark.parametrize(
+    "images, folder, fmt, extension, options, tool",
+    [
+        (".jpg", "export", "JPEG", ".jpg", {"quality": 95}, "7z"),  # a JPEG re-encoded
+        (".png", "export", "TIFF", ".tif", {}, "tar"),  # a PNG as TIFF: the same pixels
+        (".png", "export", "JPEG", ".jpeg", {"quality": 60, "mode": "RGB"}, "zip"),  # in colour
+        (".png", "JPEGImages", "JPEG", ".jpg", {"quality": 95}, "zip"),  # Pascal VOC's layout
+        (".jpg", "images", "PNG", ".png", {}, "tar"),  # a JPEG as PNG: the same pixels
+        (".png", "imágenes", "BMP", ".bmp", {}, "zip"),  # a Spanish-speaking team's folder
+    ],
+)
+def test_images_saved_in_another_format_never_stand_in_for_a_missing_mask(
+    dbs, upload, tmp_path, sync_and_check, images, folder, fmt, extension, options, tool
+):
+    """The batch's images saved again by the annotator's tool in another format or encoding
+    (another extension), next to `masks/` short of img_003's mask, packed by Info-ZIP, 7-Zip
+    or GNU tar, MASK_LABELS=0,1: img_003 has no mask whatever its copy's extension, the batch
+    is not delivered, for that reason (the copies are never checked as masks), and each copy
+    is listed with the folder holding it."""
+    source = picture_batch(dbs, tmp_path, images)
+    root = working_folder(tmp_path, None, ["img_001", "img_002"])
+    options = dict(options)
+    saved_as(source, root / folder, fmt, extension, options.pop("mode", None), **options)
+    ending, flags = TOOLS[tool]
+    upload(f"batch_4{ending}", archive_with(tool, root, tmp_path / f"b{ending}", *flags))
+    doc, receipt = sync_and_check()
+    check = doc["mask_check"]
+    assert (check["state"], check["missing"], check["usable"]) == (
+        "incomplete",
+        [f"img_003{images}"],
+        False,
+    )
+    assert not is_usable_batch(check, doc.get("mask_content"))
+    assert (receipt["problem"], receipt["usable"], receipt["masks"], receipt["matched"]) == (
+        "incomplete",
+        False,
+        2,
+        2,
+    )
+    copies = [COPY.format(f"{folder}/img_00{n}{extension}") for n in (1, 2, 3)]
+    assert receipt["other_files"] == copies
+    assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (2, 0)
+    assert doc["status"] == "rework"
+
+
+def uid_batch(dbs, tmp_path) -> tuple:
+    """A batch of three CT slices (pydicom's CT_small) named by their UIDs, no extension."""
+    folder = tmp_path / "data" / "batch_4"
+    folder.mkdir(parents=True)
+    uids = []
+    for n in range(3):
+        ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        uid = f"1.2.826.0.1.3680043.8.498.{n + 1}0{n}7"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = uid
+        ds.save_as(folder / uid, enforce_file_format=True)
+        uids.append(uid)
+    dbs.work.batches.insert_one({"id": "batch_4", "folder": str(folder), "status": "pending"})
+    return folder, uids
+
+
+def test_a_dicom_copied_with_dcm_added_to_its_uid_is_no_mask(dbs, upload, tmp_path, run_cli):
+    """DICOM images named by their UIDs, copied byte for byte with `.dcm` added (a PACS
+    viewer's export) under `export/`, next to masks of two of them, zipped by Info-ZIP: the
+    listing alone (a plain `sync --verify`, no content check) tells the copies by their
+    bytes, so the third image has no mask."""
+    folder, uids = uid_batch(dbs, tmp_path)
+    root = tmp_path / "work"
+    (root / "masks").mkdir(parents=True)
+    (root / "export").mkdir()
+    for uid in uids:
+        shutil.copyfile(folder / uid, root / "export" / f"{uid}.dcm")
+    for uid in uids[:2]:
+        png(root / "masks" / f"{uid}_mask.png", label_square((128, 128)))
+    upload("batch_4.zip", archive_with("zip", root, tmp_path / "b.zip"))
+    done = run_cli("sync", "--verify", env={"DATA_DIRECTORY": str(tmp_path / "data")})
+    assert done.returncode == 0, done.stderr
+    check = dbs.work.batches.find_one({"id": "batch_4"})["mask_check"]
+    assert (check["state"], check["missing"], check["masks"]) == ("incomplete", [uids[2]], 2)
+    receipt = list_receipts(dbs.work)[0]
+    assert receipt["other_files"] == [COPY.format(f"export/{uid}.dcm") for uid in sorted(uids)]
+    assert (receipt["problem"], receipt["masks"]) == ("incomplete", 2)
+
+
+def test_jpeg_images_saved_as_png_alone_are_no_delivery(dbs, upload, tmp_path, run_cli):
+    """The annotator zipped the wrong folder: the batch's JPEG images saved as PNG under
+    `images/`, no mask, by GNU tar: without a content check, the upload holds the batch's
+    images instead of masks."""
+    source = picture_batch(dbs, tmp_path, ".jpg")
+    saved_as(source, tmp_path / "work" / "images", "PNG", ".png")
+    upload("batch_4.tar.gz", archive_with("tar", tmp_path / "work", tmp_path / "b.tgz", "-czf"))
+    done = run_cli("sync", "--verify", env={"DATA_DIRECTORY": str(tmp_path / "data")})
+    assert done.returncode == 0, done.stderr
+    doc, receipt = dbs.work.batches.find_one({"id": "batch_4"}), list_receipts(dbs.work)[0]
+    assert (doc["mask_check"]["state"], doc["mask_check"]["missing_count"]) == ("incomplete", 3)
+    assert (receipt["problem"], receipt["usable"], receipt["masks"]) == ("incomplete", False, 0)
+    assert receipt["reason"].endswith("the upload holds the batch's images instead of masks")
+
+
 @pytest.mark.parametrize(
     "masks_folder",
     [
@@ -435,6 +565,9 @@ def test_copies_are_listed_with_the_folder_that_makes_them_copies(
         ("work\\images\\img_001.png", True),  # a Windows zip's backslashes
         ("JPEGImages/img_001.jpg", True),
         ("export/2026/batch_13/imgs/img_001.tif", True),
+        ("imagenes/img_001.png", True),
+        ("Imágenes/img_001.png", True),
+        ("Ima\u0301genes/img_001.png", True),  # as macOS writes the accent (NFD)
         ("imagesTr/img_001.nii.gz", True),
         ("Images/batch_2/masks/img_001.png", False),
         ("img/batch_3/SegmentationClass/img_001.png", False),
@@ -445,3 +578,29 @@ def test_copies_are_listed_with_the_folder_that_makes_them_copies(
 )
 def test_only_the_folder_holding_a_member_makes_it_an_image(path, copy):
     assert image_copies.in_image_folder(path) is copy
+
+
+def test_a_copy_is_told_by_its_stem_whatever_its_extension(tmp_path):
+    """Pure listing rule against real files: the folder rule and the byte rule key a member as
+    matching does (its stem), so `images/img_001.tif` is img_001.png's copy and a UID-named
+    DICOM with `.dcm` added is compared by its bytes; a mask suffix or other bytes outside an
+    images folder keep a member a mask."""
+    folder = tmp_path / "batch_4"
+    folder.mkdir()
+    png(folder / "img_001.png", xray(1))
+    Image.fromarray(xray(2)).save(folder / "img_002.jpg", quality=90)
+    uid = "1.2.826.0.1.3680043.8.498.7"
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.save_as(folder / uid, enforce_file_format=True)
+    listing = batch_images.list_batch_images({"id": "batch_4", "folder": str(folder)}, None)
+    found = image_copies.ImageFiles([listing])
+    dicom = (folder / uid).read_bytes()
+    crc = zlib.crc32(dicom)
+    assert found.is_copy("images/img_001.tif", 10, "crc", 0)
+    assert found.is_copy("JPEGImages/IMG_002.png", 10, "crc", 0)
+    assert found.is_copy(f"export/{uid}.dcm", len(dicom), "crc", crc)
+    assert found.is_copy(f"export/{uid}.DCM", len(dicom), "crc", crc)
+    assert not found.is_copy(f"export/{uid}.dcm", len(dicom), "crc", crc ^ 1)
+    assert not found.is_copy("images/img_001_mask.png", 10, "crc", 0)
+    assert not found.is_copy("masks/img_001.tif", 10, "crc", 0)
+    assert not found.is_copy("images/img_004.png", 10, "crc", 0)
