@@ -83,8 +83,12 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # compressed again (`x.zip.gz`) is named so; 11: in an upload naming one batch, a mask under
 # another batch's folder (`batch_14/` in batch_13.zip) is no mask of it, an other file;
 # 12: data after a compressed tar's last whole stream (an upload tool's trailer, xz's null
-# Stream Padding) is ignored, as gzip, xz and bsdtar ignore it, where 11 refused the upload
-VERSION = 12
+# Stream Padding) is ignored, as gzip, xz and bsdtar ignore it, where 11 refused the upload;
+# 13: a copy of the batch's image is told by its name's stem, whatever its extension
+# (`images/img_003.tif`, `JPEGImages/img_003.jpg`, a UID-named DICOM copy given `.dcm`: 12 took
+# them for masks), by the folder holding it only (12 took `Images/batch_2/masks/img_001.png`
+# for a copy), and is listed by its path, so the folder that made it a copy shows
+VERSION = 13
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = N_("{name} (0 bytes)")  # how a 0-byte mask member is listed among other files
@@ -447,7 +451,7 @@ def _list_archive(
     written = {member_base_name(e[0]) for e in entries if e[1] != 0 and is_mask_member(e[0])}
     listing.names = [n for n in names if n in written]
     empty = [EMPTY_MEMBER.format(name=n) for n in names if n not in written]
-    copied = [COPY_MEMBER.format(name=member_base_name(e[0])) for e in copies]
+    copied = [COPY_MEMBER.format(name=mask_path(e[0])) for e in copies]
     moved = [OTHER_BATCH_MEMBER.format(name=mask_path(n), batch=b) for n, b in elsewhere]
     listing.other_files = sorted({*listing.other_files, *others, *noted, *empty, *copied, *moved})
     masks = set(listing.names)

@@ -129,7 +129,9 @@ def list_and_store(
             )
             keys = tuple(upload["batches"])
             if keys not in found:
-                found[keys] = ImageFiles([images.get(k) for k in keys], stats)
+                found[keys] = ImageFiles(
+                    [images.get(k) for k in keys], stats, databases.settings.mask_extensions
+                )
             docs[upload["_id"]] = _listing_doc(databases, chunks, upload, chunks_found, found[keys])
             report.checked_uploads += 1
             report.bytes_read += docs[upload["_id"]]["bytes_read"]

@@ -89,8 +89,12 @@ STORED_FIELDS = {
 # (pydicom's JPEG-lossy.dcm, NEMA WG04's *_JPLY: IJG-based viewers show them) and uncompressed
 # YBR_FULL_422 pixel data, and leaves a 12-bit JPEG Extended mask with Pillow alone to read it
 # not checked (11 called the first two unreadable, "truncated" for the second, and the third
-# unreadable in Pillow's words).
-VERSION = 12
+# unreadable in Pillow's words), HTJ2K and GDCM's YBR_RCT JPEG 2000 (pylibjpeg-openjpeg);
+# 13 compares a mask named as its image by its stem, whatever its extension, and takes a JPEG
+# close to the image's pixels for the image saved again (12 and earlier compared `img_003.png` only with
+# `img_003.png` and by the very picture: `img_003.tif` or a re-encoded `img_003.jpg` stood in
+# for img_003's missing mask).
+VERSION = 13
 Progress = Callable[[float, str], None]
 
 

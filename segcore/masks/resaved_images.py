@@ -43,7 +43,7 @@ def without_copies(listing: dict, copies: list[str]) -> dict | None:
     names = [n for n in listing.get("names") or () if n in kept]
     members = listing.get("members")
     placed = listing.get("placed") if isinstance(listing.get("placed"), dict) else {}
-    copied = [COPY_MEMBER.format(name=member_base_name(p)) for p in new]
+    copied = [COPY_MEMBER.format(name=p) for p in new]
     return {
         "names": names,
         **({"paths": held} if held is not None else {}),

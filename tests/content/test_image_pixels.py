@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from pydicom.data import get_testdata_file
 
-from segcore.content.scan.image_pixels import compared, image_picture, named_as, picture
+from segcore.content.scan.image_pixels import compared, image_picture, named_as, picture, resaved
 from tests.masks_content_files import label_square
 
 SHAPE = (24, 32)
@@ -102,3 +102,91 @@ def test_a_dicom_image_saved_again_in_another_transfer_syntax_is_the_same_pictur
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     assert picture(buffer.getvalue(), "MR_small.dcm") not in (None, picture(first, "x.dcm"))
+
+
+def xray(seed: int) -> np.ndarray:
+    """A grey radiograph-like picture: a gradient with noise, as a scanner's picture is."""
+    rows, columns = np.mgrid[0 : SHAPE[0], 0 : SHAPE[1]]
+    noise = np.random.default_rng(seed).normal(0, 8, SHAPE)
+    return np.clip(60 + 3 * columns + 2 * rows + noise, 0, 255).astype(np.uint8)
+
+
+def encoded(array, fmt: str, mode: str | None = None, **options) -> bytes:
+    image = Image.fromarray(np.asarray(array, dtype=np.uint8))
+    buffer = io.BytesIO()
+    (image.convert(mode) if mode else image).save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def on_disk(tmp_path, name: str, data: bytes) -> list[tuple[str, str]]:
+    """An image written in a batch folder, as `resaved` is given it."""
+    (tmp_path / name).write_bytes(data)
+    return [(str(tmp_path / name), name)]
+
+
+def decoded(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def test_names_are_compared_by_their_stem_as_matching_keys_them():
+    """A copy saved in another format keeps its image's stem: `img_003.tif` is named as
+    `img_003.png`, as matching would otherwise make it img_003's mask."""
+    assert named_as("export/img_003.tif", "img_003.png")
+    assert named_as("JPEGImages/IMG_003.JPG", "img_003.png")
+    assert named_as("images/1.2.840.5.dcm", "1.2.840.5")  # a UID-named DICOM given `.dcm`
+    assert named_as("case_1.nii", "case_1.nii.gz")
+    assert not named_as("masks/img_003_mask.png", "img_003.png")
+    assert not named_as("img_0031.png", "img_003.png")
+
+
+@pytest.mark.parametrize("fmt, extension", [("TIFF", ".tif"), ("BMP", ".bmp"), ("PNG", ".png")])
+def test_a_jpeg_image_converted_losslessly_is_the_same_picture(tmp_path, fmt, extension):
+    """A JPEG image saved by a tool as TIFF, BMP or PNG: the very pixels, another format."""
+    image = encoded(xray(1), "JPEG", quality=90)
+    images = on_disk(tmp_path, "img_003.jpg", image)
+    assert resaved(encoded(decoded(image), fmt), f"img_003{extension}", images)
+
+
+@pytest.mark.parametrize("source", ["PNG", "JPEG"])
+@pytest.mark.parametrize("quality", [95, 75, 50])
+@pytest.mark.parametrize("mode", [None, "RGB"])
+def test_an_image_saved_again_as_jpeg_is_that_image(tmp_path, source, quality, mode):
+    """A PNG or JPEG image saved as JPEG (re-encoded, in grey or in colour, at the qualities
+    tools use): every pixel a little off, within `CLOSE` of the image's range on average."""
+    image = encoded(xray(2), source, **({"quality": 90} if source == "JPEG" else {}))
+    images = on_disk(tmp_path, f"img_003.{source.lower()}", image)
+    again = encoded(decoded(image), "JPEG", mode, quality=quality)
+    assert resaved(again, "img_003.jpg", images)
+
+
+@pytest.mark.parametrize(
+    "mask, fmt",
+    [
+        (label_square(SHAPE), "PNG"),  # 0/1, as most tools save a label mask
+        (label_square(SHAPE, 255), "PNG"),  # 0/255
+        (label_square(SHAPE, 255), "JPEG"),  # a 0/255 mask saved (wrongly) as JPEG
+        (np.where(xray(3) > 120, 255, 0), "JPEG"),  # a threshold of the very picture, as JPEG
+        (xray(3) // 2, "JPEG"),  # the picture at half its values: another picture
+        (np.minimum(xray(3).astype(int) + 3, 255), "PNG"),  # lossless yet not the picture
+    ],
+)
+def test_a_mask_is_never_taken_for_a_copy_of_its_image(tmp_path, mask, fmt):
+    """A label mask named as its image (VOC's `SegmentationClass/img_003.png`) is no copy of
+    it, whatever format either is in: only the very picture, or a JPEG within `CLOSE` of
+    it, is."""
+    for name, image in (
+        ("img_003.png", encoded(xray(3), "PNG")),
+        ("img_003.jpg", encoded(xray(3), "JPEG", quality=90)),
+    ):
+        images = on_disk(tmp_path, name, image)
+        extension = ".jpg" if fmt == "JPEG" else ".png"
+        assert not resaved(encoded(mask, fmt), f"img_003{extension}", images)
+
+
+def test_a_copy_of_another_size_or_of_a_flat_image_is_compared_exactly(tmp_path):
+    """A thumbnail is no copy; a flat (one-value) image's copy is only its very picture."""
+    images = on_disk(tmp_path, "img_003.png", encoded(xray(4), "PNG"))
+    assert not resaved(encoded(xray(4)[:, :-2], "JPEG", quality=95), "img_003.jpg", images)
+    flat = on_disk(tmp_path, "img_004.png", encoded(np.full(SHAPE, 9), "PNG"))
+    assert not resaved(encoded(np.full(SHAPE, 10), "JPEG", quality=95), "img_004.jpg", flat)
+    assert resaved(encoded(np.full(SHAPE, 9), "TIFF"), "img_004.tif", flat)

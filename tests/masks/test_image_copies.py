@@ -2,10 +2,11 @@
 
 Annotators zip their whole working folder (`images/` next to `masks/`, nnU-Net's `imagesTr/`
 next to `labelsTr/`), or by mistake the images alone. Real PNGs by Pillow, NIfTI by nibabel and
-pydicom's own test files, packed by Info-ZIP and GNU tar, synced and checked by `segcore sync --verify --content`."""
+pydicom's own test files, packed by Info-ZIP, 7-Zip and GNU tar, synced and checked by `segcore sync --verify --content`."""
 
 import io
 import shutil
+import zlib
 
 import numpy as np
 import pydicom
@@ -74,7 +75,7 @@ def test_images_zipped_next_to_their_masks_are_no_masks(dbs, upload, tmp_path, s
         3,
         3,
     )
-    assert receipt["other_files"] == [COPY.format(f"img_00{n}.png") for n in (1, 2, 3)]
+    assert receipt["other_files"] == [COPY.format(f"images/img_00{n}.png") for n in (1, 2, 3)]
     assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (3, 0)
     assert (doc["mask_check"]["state"], doc["mask_content"]["problems"]) == ("complete", 0)
     assert doc["status"] == "review"
@@ -119,7 +120,7 @@ def test_nnunet_images_tr_next_to_labels_tr(dbs, upload, tmp_path, sync_and_chec
         1,
         1,
     )
-    assert receipt["other_files"] == [COPY.format("case_001_0000.nii.gz")]
+    assert receipt["other_files"] == [COPY.format("imagesTr/case_001_0000.nii.gz")]
     assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (1, 0)
     assert doc["mask_check"]["state"] == "complete"
 
@@ -133,7 +134,7 @@ def test_a_mask_named_like_its_image_is_still_a_mask(dbs, upload, tmp_path, sync
     upload("batch_4.zip", archive_with("zip", root, tmp_path / "b.zip"))
     doc, receipt = sync_and_check()
     assert (receipt["masks"], receipt["matched"], doc["mask_check"]["state"]) == (3, 3, "complete")
-    assert receipt["other_files"] == [COPY.format(f"img_00{n}.png") for n in (1, 2, 3)]
+    assert receipt["other_files"] == [COPY.format(f"images/img_00{n}.png") for n in (1, 2, 3)]
     offenders = [o["name"] for o in receipt["content"]["offenders"]]
     assert (receipt["content"]["checked"], offenders) == (3, ["img_003.png"])
     assert (receipt["problem"], receipt["usable"]) == ("content", False)
@@ -174,7 +175,7 @@ def test_images_saved_again_never_stand_in_for_a_missing_mask(
         2,
         2,
     )
-    assert receipt["other_files"] == [COPY.format(f"img_00{n}.png") for n in (1, 2, 3)]
+    assert receipt["other_files"] == [COPY.format(f"images/img_00{n}.png") for n in (1, 2, 3)]
     assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (2, 0)
     assert doc["status"] != "review"
 
@@ -215,7 +216,7 @@ def test_images_saved_again_elsewhere_are_told_by_their_pixels(
         2,
         2,
     )
-    assert receipt["other_files"] == [COPY.format(f"img_00{n}.png") for n in (1, 2, 3)]
+    assert receipt["other_files"] == [COPY.format(f"export/img_00{n}.png") for n in (1, 2, 3)]
     assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (2, 0)
     assert doc["status"] == "rework"
     done = run_cli("verify", "--content", env={"DATA_DIRECTORY": str(tmp_path / "data")})
@@ -334,6 +335,8 @@ def test_a_copy_found_by_its_pixels_leaves_the_masks_of_its_name_elsewhere():
         COPY.format("img_001.png"),
         COPY.format("img_003.png"),
     ]
+    in_folder = without_copies({**listing, "paths": ["export/img_003.png"]}, ["export/img_003.png"])
+    assert in_folder["other_files"] == ["README.txt", COPY.format("export/img_003.png")]
     assert without_copies({**listing, **found}, ["img_003.png"]) is None  # counted already
     bare = without_copies({**listing, "paths": None}, ["img_003.png"])
     assert bare["names"] == ["img_001.png", "img_002_mask.png"] and "paths" not in bare
@@ -364,6 +367,240 @@ def test_a_dicom_image_saved_again_under_masks_is_no_mask(dbs, upload, tmp_path,
         ["MR_small.dcm"],
         False,
     )
-    assert receipt["other_files"] == [COPY.format("MR_small.dcm")]
+    assert receipt["other_files"] == [COPY.format("masks/MR_small.dcm")]
     assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (1, 0)
     assert doc["status"] == "rework"
+
+
+def xray(seed: int) -> np.ndarray:
+    """A grey radiograph-like picture (a gradient with noise), as the batch's images are."""
+    rows, columns = np.mgrid[0 : SHAPE[0], 0 : SHAPE[1]]
+    noise = np.random.default_rng(seed).normal(0, 8, SHAPE)
+    return np.clip(60 + 4 * columns + 3 * rows + noise, 0, 255).astype(np.uint8)
+
+
+def picture_batch(dbs, tmp_path, extension: str, key="batch_4"):
+    """A batch of three pictures saved by Pillow as PNG or as JPEG (quality 90)."""
+    folder = tmp_path / "data" / key
+    folder.mkdir(parents=True)
+    for n in (1, 2, 3):
+        options = {"quality": 90} if extension == ".jpg" else {}
+        Image.fromarray(xray(n)).save(folder / f"img_00{n}{extension}", **options)
+    dbs.work.batches.insert_one({"id": key, "folder": str(folder), "status": "pending"})
+    return folder
+
+
+def saved_as(images, target, fmt: str, extension: str, mode=None, **options):
+    """The batch's images as a tool writes them again in `fmt` under their own stems."""
+    target.mkdir(parents=True)
+    for path in sorted(images.iterdir()):
+        image = Image.open(path)
+        (image.convert(mode) if mode else image).save(
+            target / (path.stem + extension), fmt, **options
+        )
+
+
+TOOLS = {"zip": (".zip", ()), "7z": (".7z", ()), "tar": (".tar.gz", ("-czf",))}
+
+
+@pytest.mark.parametrize(
+    "images, folder, fmt, extension, options, tool",
+    [
+        (".jpg", "export", "JPEG", ".jpg", {"quality": 95}, "7z"),  # a JPEG re-encoded
+        (".png", "export", "TIFF", ".tif", {}, "tar"),  # a PNG as TIFF: the same pixels
+        (".png", "export", "JPEG", ".jpeg", {"quality": 60, "mode": "RGB"}, "zip"),  # in colour
+        (".png", "JPEGImages", "JPEG", ".jpg", {"quality": 95}, "zip"),  # Pascal VOC's layout
+        (".jpg", "images", "PNG", ".png", {}, "tar"),  # a JPEG as PNG: the same pixels
+        (".png", "imágenes", "BMP", ".bmp", {}, "zip"),  # a Spanish-speaking team's folder
+    ],
+)
+def test_images_saved_in_another_format_never_stand_in_for_a_missing_mask(
+    dbs, upload, tmp_path, sync_and_check, images, folder, fmt, extension, options, tool
+):
+    """The batch's images saved again by the annotator's tool in another format or encoding
+    (another extension), next to `masks/` short of img_003's mask, packed by Info-ZIP, 7-Zip
+    or GNU tar, MASK_LABELS=0,1: img_003 has no mask whatever its copy's extension, the batch
+    is not delivered, for that reason (the copies are never checked as masks), and each copy
+    is listed with the folder holding it."""
+    source = picture_batch(dbs, tmp_path, images)
+    root = working_folder(tmp_path, None, ["img_001", "img_002"])
+    options = dict(options)
+    saved_as(source, root / folder, fmt, extension, options.pop("mode", None), **options)
+    ending, flags = TOOLS[tool]
+    upload(f"batch_4{ending}", archive_with(tool, root, tmp_path / f"b{ending}", *flags))
+    doc, receipt = sync_and_check()
+    check = doc["mask_check"]
+    assert (check["state"], check["missing"], check["usable"]) == (
+        "incomplete",
+        [f"img_003{images}"],
+        False,
+    )
+    assert not is_usable_batch(check, doc.get("mask_content"))
+    assert (receipt["problem"], receipt["usable"], receipt["masks"], receipt["matched"]) == (
+        "incomplete",
+        False,
+        2,
+        2,
+    )
+    copies = [COPY.format(f"{folder}/img_00{n}{extension}") for n in (1, 2, 3)]
+    assert receipt["other_files"] == copies
+    assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (2, 0)
+    assert doc["status"] == "rework"
+
+
+def uid_batch(dbs, tmp_path) -> tuple:
+    """A batch of three CT slices (pydicom's CT_small) named by their UIDs, no extension."""
+    folder = tmp_path / "data" / "batch_4"
+    folder.mkdir(parents=True)
+    uids = []
+    for n in range(3):
+        ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        uid = f"1.2.826.0.1.3680043.8.498.{n + 1}0{n}7"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = uid
+        ds.save_as(folder / uid, enforce_file_format=True)
+        uids.append(uid)
+    dbs.work.batches.insert_one({"id": "batch_4", "folder": str(folder), "status": "pending"})
+    return folder, uids
+
+
+def test_a_dicom_copied_with_dcm_added_to_its_uid_is_no_mask(dbs, upload, tmp_path, run_cli):
+    """DICOM images named by their UIDs, copied byte for byte with `.dcm` added (a PACS
+    viewer's export) under `export/`, next to masks of two of them, zipped by Info-ZIP: the
+    listing alone (a plain `sync --verify`, no content check) tells the copies by their
+    bytes, so the third image has no mask."""
+    folder, uids = uid_batch(dbs, tmp_path)
+    root = tmp_path / "work"
+    (root / "masks").mkdir(parents=True)
+    (root / "export").mkdir()
+    for uid in uids:
+        shutil.copyfile(folder / uid, root / "export" / f"{uid}.dcm")
+    for uid in uids[:2]:
+        png(root / "masks" / f"{uid}_mask.png", label_square((128, 128)))
+    upload("batch_4.zip", archive_with("zip", root, tmp_path / "b.zip"))
+    done = run_cli("sync", "--verify", env={"DATA_DIRECTORY": str(tmp_path / "data")})
+    assert done.returncode == 0, done.stderr
+    check = dbs.work.batches.find_one({"id": "batch_4"})["mask_check"]
+    assert (check["state"], check["missing"], check["masks"]) == ("incomplete", [uids[2]], 2)
+    receipt = list_receipts(dbs.work)[0]
+    assert receipt["other_files"] == [COPY.format(f"export/{uid}.dcm") for uid in sorted(uids)]
+    assert (receipt["problem"], receipt["masks"]) == ("incomplete", 2)
+
+
+def test_jpeg_images_saved_as_png_alone_are_no_delivery(dbs, upload, tmp_path, run_cli):
+    """The annotator zipped the wrong folder: the batch's JPEG images saved as PNG under
+    `images/`, no mask, by GNU tar: without a content check, the upload holds the batch's
+    images instead of masks."""
+    source = picture_batch(dbs, tmp_path, ".jpg")
+    saved_as(source, tmp_path / "work" / "images", "PNG", ".png")
+    upload("batch_4.tar.gz", archive_with("tar", tmp_path / "work", tmp_path / "b.tgz", "-czf"))
+    done = run_cli("sync", "--verify", env={"DATA_DIRECTORY": str(tmp_path / "data")})
+    assert done.returncode == 0, done.stderr
+    doc, receipt = dbs.work.batches.find_one({"id": "batch_4"}), list_receipts(dbs.work)[0]
+    assert (doc["mask_check"]["state"], doc["mask_check"]["missing_count"]) == ("incomplete", 3)
+    assert (receipt["problem"], receipt["usable"], receipt["masks"]) == ("incomplete", False, 0)
+    assert receipt["reason"].endswith("the upload holds the batch's images instead of masks")
+
+
+@pytest.mark.parametrize(
+    "masks_folder",
+    [
+        "Images/batch_4/masks",  # zipped from a French Windows' Pictures folder
+        "img/batch_4/SegmentationClass",  # a project folder named img/
+        "imagenes/lote_4/mascaras",
+        "images/masks",
+    ],
+)
+def test_masks_under_a_folder_named_images_higher_up_are_masks(
+    dbs, upload, tmp_path, sync_and_check, masks_folder
+):
+    """Binary masks named as their images under `masks/` or `SegmentationClass/`, with an
+    images-named folder higher up, zipped by Info-ZIP: the folder holding them decides, so
+    they are masks, and the batch is delivered."""
+    batch(dbs, tmp_path)
+    root = tmp_path / "work" / masks_folder
+    root.mkdir(parents=True)
+    for n in (1, 2, 3):
+        png(root / f"img_00{n}.png", label_square(SHAPE, 255))
+    upload("batch_4.zip", archive_with("zip", tmp_path / "work", tmp_path / "b.zip"))
+    doc, receipt = sync_and_check(labels=None)
+    assert (doc["mask_check"]["state"], doc["mask_check"]["usable"]) == ("complete", True)
+    assert (receipt["problem"], receipt["usable"], receipt["masks"], receipt["other_files"]) == (
+        None,
+        True,
+        3,
+        [],
+    )
+    assert (receipt["content"]["checked"], receipt["content"]["problems"]) == (3, 0)
+    assert doc["status"] == "review"
+
+
+def test_copies_are_listed_with_the_folder_that_makes_them_copies(
+    dbs, upload, tmp_path, sync_and_check
+):
+    """`Images/batch_4/images/` (re-saved copies) next to `Images/batch_4/masks/` (masks named
+    as their images), by GNU tar: the masks count, the copies are listed by their paths."""
+    folder = batch(dbs, tmp_path)
+    root = tmp_path / "work" / "Images" / "batch_4"
+    resaved(folder, root / "images")
+    (root / "masks").mkdir()
+    for n in (1, 2, 3):
+        png(root / "masks" / f"img_00{n}.png", label_square(SHAPE))
+    upload("batch_4.tar.gz", archive_with("tar", tmp_path / "work", tmp_path / "b.tgz", "-czf"))
+    doc, receipt = sync_and_check()
+    assert (doc["mask_check"]["state"], receipt["masks"], receipt["usable"]) == (
+        "complete",
+        3,
+        True,
+    )
+    assert receipt["other_files"] == [
+        COPY.format(f"Images/batch_4/images/img_00{n}.png") for n in (1, 2, 3)
+    ]
+
+
+@pytest.mark.parametrize(
+    "path, copy",
+    [
+        ("images/img_001.png", True),
+        ("IMAGES/img_001.png", True),
+        ("work\\images\\img_001.png", True),  # a Windows zip's backslashes
+        ("JPEGImages/img_001.jpg", True),
+        ("export/2026/batch_13/imgs/img_001.tif", True),
+        ("imagenes/img_001.png", True),
+        ("Imágenes/img_001.png", True),
+        ("Ima\u0301genes/img_001.png", True),  # as macOS writes the accent (NFD)
+        ("imagesTr/img_001.nii.gz", True),
+        ("Images/batch_2/masks/img_001.png", False),
+        ("img/batch_3/SegmentationClass/img_001.png", False),
+        ("images/masks/img_001.png", False),
+        ("masks/img_001.png", False),
+        ("img_001.png", False),
+    ],
+)
+def test_only_the_folder_holding_a_member_makes_it_an_image(path, copy):
+    assert image_copies.in_image_folder(path) is copy
+
+
+def test_a_copy_is_told_by_its_stem_whatever_its_extension(tmp_path):
+    """Pure listing rule against real files: the folder rule and the byte rule key a member as
+    matching does (its stem), so `images/img_001.tif` is img_001.png's copy and a UID-named
+    DICOM with `.dcm` added is compared by its bytes; a mask suffix or other bytes outside an
+    images folder keep a member a mask."""
+    folder = tmp_path / "batch_4"
+    folder.mkdir()
+    png(folder / "img_001.png", xray(1))
+    Image.fromarray(xray(2)).save(folder / "img_002.jpg", quality=90)
+    uid = "1.2.826.0.1.3680043.8.498.7"
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.save_as(folder / uid, enforce_file_format=True)
+    listing = batch_images.list_batch_images({"id": "batch_4", "folder": str(folder)}, None)
+    found = image_copies.ImageFiles([listing])
+    dicom = (folder / uid).read_bytes()
+    crc = zlib.crc32(dicom)
+    assert found.is_copy("images/img_001.tif", 10, "crc", 0)
+    assert found.is_copy("JPEGImages/IMG_002.png", 10, "crc", 0)
+    assert found.is_copy(f"export/{uid}.dcm", len(dicom), "crc", crc)
+    assert found.is_copy(f"export/{uid}.DCM", len(dicom), "crc", crc)
+    assert not found.is_copy(f"export/{uid}.dcm", len(dicom), "crc", crc ^ 1)
+    assert not found.is_copy("images/img_001_mask.png", 10, "crc", 0)
+    assert not found.is_copy("masks/img_001.tif", 10, "crc", 0)
+    assert not found.is_copy("images/img_004.png", 10, "crc", 0)

@@ -1,17 +1,33 @@
-"""A mask named exactly as its image whose pixels are that image's: the image saved again, no mask.
+"""A mask named as its image whose pixels are that image's: the image saved again, no mask.
 
-CVAT's export, ITK-SNAP or any re-save writes an image's pixels in other bytes, so the listing,
-which never decodes (`images.image_copies`: the same bytes, or a member of an images folder),
-takes such a copy elsewhere in an upload (`img_003.png` next to `img_001_mask.png`) for a mask
-of its image. The content check decodes every mask anyway: a mask named exactly as its image
-(the same name, no mask suffix) is compared with that image's pixels, and when they are the same
-picture (the same size and values after decoding; a grey picture saved in colour, its channels
-equal, is that picture; alpha is no value) it is a copy of the image, not its mask. A label mask
-is never the picture it labels. The image is decoded only for such a mask, once per version of
-its file (path, size, modification time). PNG, JPEG, TIFF and BMP (Pillow), NIfTI (nibabel),
-NumPy arrays and DICOM (pydicom: its stored pixels, so a viewer's re-save in another transfer
-syntax, RLE or JPEG 2000 lossless, is the same picture) are compared; a mask of another format
-named as its image stays a mask, as does one whose image or itself cannot be decoded here.
+CVAT's export, ITK-SNAP or any re-save writes an image's pixels in other bytes, often in another
+format (`img_003.png` as `img_003.tif`, a JPEG re-encoded, a PNG image as VOC's
+`JPEGImages/img_003.jpg`), so the listing, which never decodes (`images.image_copies`: the same
+bytes, or a member of an images folder), takes such a copy elsewhere in an upload
+(`export/img_003.tif` next to `img_001_mask.png`) for a mask of its image. The content check
+decodes every mask anyway: a mask named as its image (the same stem, as matching keys it:
+`mask_matching.image_key`, whatever its extension, no mask suffix) is compared with that image's
+pixels, and it is a copy of the image, not its mask, when
+
+- they are the same picture (the same size and values after decoding; a grey picture saved in
+  colour, its channels equal, is that picture; alpha is no value): a lossless re-save or
+  conversion; or
+- the mask is a JPEG (`LOSSY`: it changes every pixel a little each time it is saved) of the
+  image's size whose values differ from the image's by at most `CLOSE` (8 %) of the image's
+  range (its highest value less its lowest) on average, a colour JPEG of a grey image compared by
+  its channels' mean: a lossy re-save. A re-save at JPEG quality 50 or more is well within it;
+  a label mask differs from the picture it labels by far more (0/1 labels by about the
+  picture's mean, 0/255 by each pixel's distance to black or white), so only a JPEG mask of a
+  picture that is itself nearly the mask (two flat greys) would be taken for its image, and a
+  label mask saved as JPEG no longer holds its labels anyway. A mask saved losslessly (PNG,
+  TIFF, NIfTI, ...) is a copy only when it is the very picture.
+
+A label mask is never the picture it labels. The image is decoded only for such a mask, its
+digest once per version of its file (path, size, modification time), its values again only for
+a JPEG mask of its size that is not the very picture. PNG, JPEG, TIFF and BMP (Pillow), NIfTI
+(nibabel), NumPy arrays and DICOM (pydicom: its stored pixels, so a viewer's re-save in another
+transfer syntax, RLE or JPEG 2000 lossless, is the same picture) are compared; a mask of another
+format named as its image stays a mask, as does one whose image or itself cannot be decoded here.
 """
 
 from __future__ import annotations
@@ -25,16 +41,26 @@ from collections import OrderedDict
 from segcore.content.formats.dicom_pixels import pixel_array
 from segcore.content.formats.mask_formats import NIFTI, NUMPY, PLANAR, _format, _nifti_class
 from segcore.core.regular_files import open_regular
-from segcore.images.mask_matching import base_name, nfc, split_extension
+from segcore.images.mask_matching import (
+    DEFAULT_EXTENSIONS,
+    base_name,
+    image_key,
+    member_base_name,
+    split_extension,
+)
 
 PIECE = 1 << 20  # values hashed at a time, so a volume is never copied whole
 KEPT = 1_000
-_images: OrderedDict = OrderedDict()  # (path, size, mtime_ns) -> digest or None
+_images: OrderedDict = OrderedDict()  # (path, size, mtime_ns) -> (digest, shape) or None
+LOSSY = (".jpg", ".jpeg")  # formats whose every save changes the pixels a little
+CLOSE = 0.08  # a lossy re-save's mean difference from its image, at most, of the image's range
 
 
-def named_as(member: str, image_name: str) -> bool:
-    """True when a member's name is exactly its image's (NFC, ignoring case and folders)."""
-    return nfc(base_name(member)).casefold() == nfc(base_name(image_name)).casefold()
+def named_as(member: str, image_name: str, extensions=DEFAULT_EXTENSIONS) -> bool:
+    """True when a member is named as its image, as matching keys both (`image_key`: the stem
+    without its extension, NFC, ignoring case and folders): `img_003.tif` of `img_003.png`."""
+    key = image_key(member_base_name(member), extensions)
+    return key == image_key(member_base_name(image_name), extensions)
 
 
 def compared(name: str) -> bool:
@@ -43,27 +69,39 @@ def compared(name: str) -> bool:
     return bool(extension) or _format(base_name(name)) == "dicom"
 
 
-def picture(data: bytes, name: str) -> str | None:
-    """A digest of the picture `data` holds (a file named `name`), the same for the same
-    pixels whatever the bytes; None when it cannot be decoded or is of no format compared."""
+def pixels(data: bytes, name: str):
+    """The values `data` holds (a file named `name`), as compared: an array, or None when it
+    cannot be decoded or is of no format compared."""
     extension = split_extension(base_name(name), (*PLANAR, *NIFTI, *NUMPY))[1]
     try:
         if extension in PLANAR:
-            return _digest(_planar(data))
+            return _planar(data)
         if extension in NIFTI:
-            return _digest(_nifti(data, extension == ".nii.gz"))
+            return _nifti(data, extension == ".nii.gz")
         if extension in NUMPY:
-            return _digest(_numpy(data))
+            return _numpy(data)
         if _format(base_name(name)) == "dicom":
-            return _digest(_dicom(data))
+            return _dicom(data)
     except Exception:  # noqa: BLE001 - undecodable: no picture, and the mask check says why
         return None
     return None
 
 
-def image_picture(path: str, name: str) -> str | None:
-    """`picture` of an image on disk, remembered by path, size and modification time; None
-    when it cannot be read."""
+def picture(data: bytes, name: str) -> str | None:
+    """A digest of the picture `data` holds (a file named `name`), the same for the same
+    pixels whatever the bytes; None when it cannot be decoded or is of no format compared."""
+    return _digest(pixels(data, name))
+
+
+def _shape(array) -> tuple | None:
+    import numpy as np
+
+    return None if array is None else np.shape(array)
+
+
+def _image_file(path: str, name: str):
+    """`(digest, shape)` of an image on disk, remembered by path, size and modification
+    time; None when it cannot be read or decoded."""
     try:
         found = os.stat(path)
     except OSError:
@@ -72,12 +110,85 @@ def image_picture(path: str, name: str) -> str | None:
     if key not in _images:
         try:
             with open_regular(path) as handle:
-                _images[key] = picture(handle.read(), name)
+                array = pixels(handle.read(), name)
         except OSError:
             return None  # not remembered: a mount back later is read then
+        _images[key] = None if array is None else (_digest(array), _shape(array))
         if len(_images) > KEPT:
             _images.popitem(last=False)
     return _images[key]
+
+
+def image_picture(path: str, name: str) -> str | None:
+    """`picture` of an image on disk, remembered by path, size and modification time; None
+    when it cannot be read."""
+    found = _image_file(path, name)
+    return None if found is None else found[0]
+
+
+def resaved(data: bytes, name: str, images) -> bool:
+    """True when `data`, a member named `name` as each of `images` (`(path, name)` on disk:
+    `named_as`) is, is one of them saved again: the very picture, or a JPEG close to it
+    (`CLOSE`, see the module's rules)."""
+    array = pixels(data, name)
+    if array is None:
+        return False
+    digest, shape = _digest(array), _grey_shape(_shape(array))
+    lossy = base_name(name).lower().endswith(LOSSY)
+    for path, image_name in images:
+        found = _image_file(path, image_name)
+        if found is None:
+            continue
+        if found[0] == digest:
+            return True
+        if (
+            lossy
+            and _grey_shape(found[1]) == shape
+            and _close(array, _image_array(path, image_name))
+        ):
+            return True
+    return False
+
+
+def _grey_shape(shape: tuple | None) -> tuple | None:
+    """A picture's size without its colour channels (a colour JPEG of a grey image)."""
+    if shape is not None and len(shape) == 3 and shape[-1] in (3, 4):
+        return tuple(shape[:-1])
+    return shape
+
+
+def _image_array(path: str, name: str):
+    """An image's values read again (a JPEG mask of its size is rare: never kept)."""
+    try:
+        with open_regular(path) as handle:
+            return pixels(handle.read(), name)
+    except OSError:
+        return None
+
+
+def _close(member, image) -> bool:
+    """True when `member`'s values differ from `image`'s by at most `CLOSE` of the image's
+    range on average; colour is compared as its channels' mean when the other is grey."""
+    import numpy as np
+
+    if member is None or image is None:
+        return False
+    member, image = np.asarray(member, dtype=np.float64), np.asarray(image, dtype=np.float64)
+    if member.ndim != image.ndim:
+        member, image = _grey(member), _grey(image)
+    if member.shape != image.shape or image.size == 0:
+        return False
+    spread = float(image.max() - image.min())
+    if spread <= 0:
+        return False  # a flat image: only its very picture is a copy of it
+    return float(np.abs(member - image).mean()) <= CLOSE * spread
+
+
+def _grey(array):
+    """A colour picture (channels last, alpha left out) as its channels' mean."""
+    if array.ndim == 3 and array.shape[-1] in (3, 4):
+        return array[..., :3].mean(axis=-1)
+    return array
 
 
 def _planar(data: bytes):

@@ -50,7 +50,7 @@ from segcore.content.formats import read_reasons as reasons
 from segcore.content.formats.mask_formats import DETACHED, no_reader, read_mask
 from segcore.content.formats.mask_geometry import OverLimit, first_line
 from segcore.content.mask_content import ContentTally, Rules, check_mask
-from segcore.content.scan.image_pixels import compared, image_picture, named_as, picture
+from segcore.content.scan.image_pixels import compared, named_as, resaved
 from segcore.content.scan.mask_content_7z import scan_7z
 from segcore.content.scan.mask_content_reader import (
     WINDOW_CHUNKS,
@@ -84,8 +84,8 @@ class UploadContent:
     notes: list[dict] = field(default_factory=list)  # [{"code", "params"}]
     bytes_read: int = 0
     bytes_decompressed: int = 0
-    # the members named exactly as their image that hold its pixels: the image saved again
-    # (`image_pixels`), no mask, by path
+    # the members named as their image (its stem, any extension) that hold its picture: the
+    # image saved again (`image_pixels`), no mask, by path
     resaved: list[str] = field(default_factory=list)
 
 
@@ -165,7 +165,8 @@ class _Scan:
             self.add(path, [("no_reader", {"reason": unknown})], images)
             return
         # An image no reader knows is one that cannot be read: its mask is checked (`_tally`).
-        same = [image for image in images if named_as(path, image[1])] if compared(name) else []
+        extensions = self.index.extensions
+        same = [i for i in images if named_as(path, i[1], extensions)] if compared(name) else []
         mask = self._read(name, stream, size, keep=bool(same))
         if self.keep_for_links:
             self.read[member_path(path)] = mask
@@ -176,11 +177,10 @@ class _Scan:
         self._tally(path, mask, images)
 
     def _resaved(self, name: str, images: list[Image]) -> bool:
-        """True when the member just read (its bytes kept) is the picture of one of `images`,
-        those named exactly as it is (`image_pixels`)."""
+        """True when the member just read (its bytes kept) is one of `images` saved again,
+        those named as it is (`image_pixels`: the same picture, or a JPEG close to it)."""
         data, self.kept = b"".join(self.kept or ()), None
-        found = picture(data, name)
-        return found is not None and any(image_picture(i[0], i[1]) == found for i in images)
+        return resaved(data, name, [(image[0], image[1]) for image in images])
 
     def _read(self, name: str, stream, size: int | None, keep: bool = False) -> tuple | str:
         """A mask's grid and values read as the format `name` says, or why it is unreadable
