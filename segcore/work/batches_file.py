@@ -36,12 +36,12 @@ class BatchEntry:
     id: str
     folder: str | None
     extra: dict = field(default_factory=dict)
-    # The batch's own fields the source gave (KNOWN_FIELDS), validated, as `batches set` stores
-    # them: {"priority": "alta", "due_date": "2026-01-10"}
-    fields: dict = field(default_factory=dict)
     image_count: int | None = None
     # Another source's folder for this batch, not used (batch_import.merge_sources says why)
     folder_not_used: str | None = None
+    # The batch's own fields the source gave (KNOWN_FIELDS), validated, as `batches set` stores
+    # them: {"priority": "alta", "due_date": "2026-01-10"}
+    fields: dict = field(default_factory=dict)
 
 
 def _where(index: int, lines: list[int] | None) -> Phrase:
