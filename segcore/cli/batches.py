@@ -24,6 +24,13 @@ from segcore.cli.base import (
 from segcore.core.errors import N_, ImportFileError
 from segcore.core.naming import cut, printable
 
+KEPT_LABELS = {"priority": "priority", "due_date": "due date"}
+
+
+def _held(value: object) -> str:
+    """A stored priority or due date as `import` names it: none, or as stored."""
+    return "none" if value is None else repr(cut(printable(str(value))))
+
 
 @main.command("import")
 @click.option(
@@ -104,6 +111,19 @@ def import_command(ctx, batches_file, data_dir, count_images, as_json):
             echo(
                 f"same batch: {printable(given)!r} is batch {printable(stored_id)!r}, the same "
                 f"text in another Unicode form ({ascii(given)} stored as {ascii(stored_id)})"
+            )
+        for batch_id, fields in result.kept_values.items():
+            echo(
+                f"not set: {printable(batch_id)!r} keeps its "
+                + ", ".join(
+                    f"{KEPT_LABELS[name]} {_held(values['kept'])}, not {values['given']!r}"
+                    for name, values in fields.items()
+                )
+            )
+        if result.kept_values:
+            echo(
+                "an import sets a priority or due date on new batches only; "
+                "change a stored batch's with 'segcore batches set'"
             )
         for batch_id, reason in result.refused.items():
             # repr: an id holding terminal escapes is shown, never replayed

@@ -20,6 +20,7 @@ from segcore.team.team import list_members
 from segcore.work import assignments
 from segcore.work.batches import ChangeResult, Edit
 from segcore.work.delivery import CHECK_FIELD, content_problems, is_overdue
+from segcore.work.handover import former_joinings
 
 MOVE_REASON = N_("suggested move: {reason}")
 HAS_MASKS_NOW = N_("it has usable masks now, so it stays where it is")
@@ -92,7 +93,8 @@ def current_alerts(
     `rows` lets a caller that already read `pace_rows` (for a chart) avoid a second read.
     """
     now = now or datetime.now(timezone.utc)
-    found = analyse(pace_rows(db) if rows is None else rows, team_rows(db), now, tz, options)
+    rows = pace_rows(db) if rows is None else rows
+    found = analyse(rows, team_rows(db), now, tz, options, former_joinings(db))
     last = last_run(db)
     return as_of_sync(found, SyncBasis.of(last.get("finished_at") if last else None, now))
 

@@ -416,17 +416,21 @@ def analyse(
     now: datetime,
     tz: tzinfo | None = None,
     options: PaceOptions = PaceOptions(),
+    former: list[dict] = (),
 ) -> Alerts:
     """Per-person figures, stalled people, at-risk batches and suggested moves.
 
     `rows` are `pace_row`s, `members` dicts with `name` and `created_at` (legacy strings
     accepted), `now` a datetime (naive means UTC), `tz` the office's zone (None: the server's).
+    `former`: people who left the team, as {name, created_at} (`handover.former_joinings`):
+    one who joined within the window is paced since then, as while on the team.
     """
     today = local_day(now, tz)
     team: dict[str, dict] = {}
     for m in members:  # the first of legacy duplicates (José, Jose) is the person
         if m.get("name"):
             team.setdefault(person_key(m["name"]), m)
+    left = {person_key(m["name"]): m.get("created_at") for m in former if m.get("name")}
     delivered: dict[str, list[date]] = {}
     queues: dict[str, list[dict]] = {}
     names: dict[str, str] = {}
@@ -457,7 +461,8 @@ def analyse(
     people = []
     for key in sorted(set(team) | set(queues) | recent):
         member = team.get(key)
-        joined = parse_date(member.get("created_at")) if member else None
+        # a moment the history recorded (UTC) is the office's day; a legacy string its own
+        joined = parse_date(member.get("created_at")) if member else local_day(left.get(key), tz)
         queue = queues[key] = sorted(queues.get(key, []), key=queue_key)
         people.append(
             person_figures(

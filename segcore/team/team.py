@@ -27,6 +27,8 @@ from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import TEAM
 
 COLLECTION = TEAM
+# The history field that keeps a removed member's joining (their `created_at`, as old value).
+JOINED_FIELD = "created_at"
 DEFAULT_ROLE = "Segmentador"
 MAX_ROLE = 60
 # No display name, list or quoting: `Flor <flor@x.org>` or `a@x.org, b@x.org` is refused.
@@ -400,11 +402,18 @@ def delete_member(db: Database, who: "str | Member", author: "str | Actor" = "un
     author = authorize_write(author)
     refuse_writes(db)
     doc = _find_document(db, who)
+    # The joining goes with the document: kept in the history (JOINED_FIELD, its old value),
+    # a former member's pace still counts from it (`handover.former_joinings`).
+    joined = (
+        [history.Change("team", doc["name"], JOINED_FIELD, doc["created_at"], None, author)]
+        if doc.get("created_at") is not None
+        else []
+    )
     removed = history.Change("team", doc["name"], "member", "on team", "removed", author)
 
     def write(session) -> None:
         db[COLLECTION].delete_one({"_id": doc["_id"]}, session=session)
-        history.record(db, [removed], session=session)
+        history.record(db, [*joined, removed], session=session)
 
     in_one_step(db, write)
     data_version.bump(db, "team")

@@ -39,6 +39,7 @@ from segcore.work.delivery import (
     content_problems,
     deliverer,
 )
+from segcore.work.handover import former_joinings
 from segcore.work.holders import same_person
 
 MY_PROJECTION = {
@@ -235,11 +236,12 @@ def my_pace(
         None,
     )
     # with their join date: someone who joined last week is paced over that week, as the
-    # coordinator's pages pace them
+    # coordinator's pages pace them (one who left since, from the joining the history kept)
+    if joined is None:
+        left = next((p for p in former_joinings(db) if same_person(p["name"], name)), {})
+        joined = {"name": name, "created_at": local_day(left.get("created_at"), tz)}
     person = next(
-        p
-        for p in analyse(rows, [joined or {"name": name}], now, tz, options).people
-        if p.name == name
+        p for p in analyse(rows, [joined], now, tz, options).people if p.name == name
     )  # a batch of theirs delivered by someone else is that person's, not in these figures
     # the office's today, as the Dashboard's chart and the counts above: now.date() is UTC's
     # (a Monday-morning delivery in Tokyo would fall after the chart's last day)

@@ -1,8 +1,9 @@
 """Importing the batch list from `batches.json` and/or the folders of DATA_DIRECTORY.
 
 Idempotent: a re-import adds new batches and refreshes `folder`, but never touches assignment,
-status, metadata or sync fields. Batches whose folder is gone from disk are flagged, not
-deleted; a batch a source does not list is not flagged for that alone; a stored folder on
+status, metadata or sync fields: a source's priority and due date are set on new batches only
+(a stored batch holding others is reported in `kept_values`). Batches whose folder is gone from
+disk are flagged, not deleted; a batch a source does not list is not flagged for that alone; a stored folder on
 disk is never replaced by one that is not (reported in `kept_folders`). An id spelled
 differently from a stored one (`batch_007` for `batch_7`) is that batch; an id that cannot name
 a folder (`../../etc`, `a/b`, control characters, empty, `.`, not UTF-8) is refused and
@@ -38,7 +39,7 @@ from segcore.settings.config import Settings
 from segcore.store import history
 from segcore.store.atomic import in_one_step
 from segcore.store.restore_marker import refuse_writes
-from segcore.work.batches import COLLECTION, mark_changed
+from segcore.work.batches import COLLECTION, get_value, mark_changed
 from segcore.work.batches_file import BatchEntry, read_batches_file
 from segcore.work.import_merge import SameBatch, folder_on_disk, merge_sources
 
@@ -188,6 +189,9 @@ class ImportResult:
     # id -> {"folder": the one used, "not_used": another a source named for it, "on_disk":
     # whether that one is a folder on disk}: two sources named two folders (merge_sources)
     other_folders: dict[str, dict] = field(default_factory=dict)
+    # id -> {field: {"kept": the stored value, "given": the source's}}: a stored batch's
+    # priority or due date, which an import never changes (set on new batches only)
+    kept_values: dict[str, dict] = field(default_factory=dict)
 
 
 FolderCheck = Callable[[dict], "bool | None"]
@@ -232,7 +236,8 @@ def plan_import(
     """Compare import entries with stored batches: what to insert, what to update, what to flag.
 
     Pure apart from `folder_exists` (see `folder_checker`) and `is_folder_here`; `existing`
-    holds the stored {id, folder, number, folder_missing, image_count}. Any batch is flagged
+    holds the stored {id, folder, number, folder_missing, image_count, metadata's priority and
+    due date}. Any batch is flagged
     "folder missing" exactly when `folder_exists` says its folder is absent, never because no
     source listed it. A stored folder that is on disk is never replaced by one that is not (a
     list kept in another folder names `batch_1` relative to itself): it is kept and the batch
@@ -282,23 +287,13 @@ def plan_import(
             else None
         )
         if doc is None:
-            extra = {k: v for k, v in entry.extra.items() if k not in PROTECTED | set(wanted)}
-            inserts.append(
-                {
-                    **extra,
-                    "id": entry.id,
-                    **wanted,
-                    "assignee": None,
-                    "status": "pending",
-                    "mongo_uploaded": False,
-                    "created_at": utcnow(),
-                    **({"folder_missing": True} if on_disk is False else {}),
-                }
-            )
+            inserts.append(_new_batch(entry, wanted, on_disk))
             result.added += 1
             result.flagged_missing += [entry.id] if on_disk is False else []
-        elif update := _plan_update(stored_id, doc, wanted, on_disk, result):
-            updates.append(update)
+        else:
+            _keep_values(stored_id, doc, entry.fields, result)
+            if update := _plan_update(stored_id, doc, wanted, on_disk, result):
+                updates.append(update)
     for batch_id, doc in stored.items():
         if (
             batch_id not in seen
@@ -309,6 +304,36 @@ def plan_import(
             updates.append((batch_id, {"folder_missing": True}, ["flagged_missing"]))
             result.flagged_missing.append(batch_id)
     return inserts, updates, result
+
+
+def _new_batch(entry: BatchEntry, wanted: dict, on_disk: bool | None) -> dict:
+    """The document of a batch no stored one is: the source's other keys kept (not PROTECTED
+    ones), its priority and due date where `batches set` writes them and every view reads them."""
+    extra = {k: v for k, v in entry.extra.items() if k not in PROTECTED | set(wanted)}
+    return {
+        **extra,
+        "id": entry.id,
+        **wanted,
+        **({"metadata": dict(entry.fields)} if entry.fields else {}),
+        "assignee": None,
+        "status": "pending",
+        "mongo_uploaded": False,
+        "created_at": utcnow(),
+        **({"folder_missing": True} if on_disk is False else {}),
+    }
+
+
+def _keep_values(stored_id: str, doc: dict, given: dict, result: ImportResult) -> None:
+    """Note in `result.kept_values` each of `given` (a source's priority, due date) that the
+    stored batch holds otherwise: an import sets them on new batches only, as it never
+    changes an assignment or a status (an older list would undo the coordinators' edits)."""
+    differ = {
+        name: {"kept": get_value(doc, name), "given": value}
+        for name, value in given.items()
+        if get_value(doc, name) != value
+    }
+    if differ:
+        result.kept_values[stored_id] = differ
 
 
 def _loses_its_folder(doc: dict, folder: str | None, is_folder_here: Callable) -> bool:
@@ -344,7 +369,10 @@ def _plan_update(
     return stored_id, changes, kinds
 
 
-_EXISTING = {"_id": 0, "id": 1, "folder": 1, "number": 1, "folder_missing": 1, "image_count": 1}
+_EXISTING = {
+    **{"_id": 0, "id": 1, "folder": 1, "number": 1, "folder_missing": 1, "image_count": 1},
+    **{"metadata.priority": 1, "metadata.due_date": 1},  # what kept_values compares
+}
 
 
 def preview_import(

@@ -12,12 +12,17 @@ from pathlib import Path
 
 import bson
 
-from segcore.core.errors import N_, ImportFileError
+from segcore.core.errors import N_, ImportFileError, ValidationError
 from segcore.core.json_input import JsonLines, decode_text, loads_strict, read_file_bytes
 from segcore.core.naming import batch_key
 from segcore.core.phrases import Phrase
+from segcore.work.batches import validate_value
 
 MAX_EXTRA_BYTES = 1024 * 1024  # other fields kept on one new batch
+# Keys of a batches file that are fields of the batch itself (`batches.EDITABLE`): validated as
+# `batches set` validates them and stored where every view reads them (`metadata.priority`,
+# `metadata.due_date`), never as top-level fields nothing reads.
+KNOWN_FIELDS = ("priority", "due_date")
 # Where a batch is, inside an ImportFileError's message: each worded in the reader's language.
 LINE = N_("line {number}")
 ITEM = N_("item {number}")
@@ -34,6 +39,9 @@ class BatchEntry:
     image_count: int | None = None
     # Another source's folder for this batch, not used (batch_import.merge_sources says why)
     folder_not_used: str | None = None
+    # The batch's own fields the source gave (KNOWN_FIELDS), validated, as `batches set` stores
+    # them: {"priority": "alta", "due_date": "2026-01-10"}
+    fields: dict = field(default_factory=dict)
 
 
 def _where(index: int, lines: list[int] | None) -> Phrase:
@@ -54,7 +62,8 @@ def parse_batches_json(
     """Parse the plausible shapes of a batches file; raise ImportFileError saying where.
 
     Accepted: a list of folder names or paths; a list of objects with `id` and/or `folder`
-    (other keys are kept as extra fields); or an object holding such a list; or such names
+    (`priority` and `due_date` validated as the batch's own, see KNOWN_FIELDS; other keys are
+    kept as extra fields); or an object holding such a list; or such names
     or objects one after another, one per line (JSON Lines, as `mongoexport` writes). A relative folder
     is stored under `base`, made absolute: a folder relative to wherever the import ran would
     not be found by the app or a timer running elsewhere. With `refuse_relative` and no
@@ -168,11 +177,12 @@ def _entry(item: object, where: str, source: str, base: Path | None) -> BatchEnt
             where=where,
             limit=MAX_EXTRA_BYTES // 1024,
         )
+    fields = _known_fields(extra, where, source)  # out of `extra`: stored where they are read
     folder = folder.strip() if folder else None
     if batch_id is None or not batch_id.strip():
         if not folder and (isinstance(item, str) or "id" in item or "folder" in item):
             # an empty id ("", "  ", {"id": ""}): refused on its own when imported, as "/" is
-            return BatchEntry(id="", folder=None, extra=extra)
+            return BatchEntry(id="", folder=None, extra=extra, fields=fields)
         if not folder:
             raise ImportFileError(
                 N_("{source}: {where} has neither 'id' nor 'folder'"),
@@ -183,7 +193,36 @@ def _entry(item: object, where: str, source: str, base: Path | None) -> BatchEnt
     batch_id = batch_id.strip()
     if folder and base is not None and not os.path.isabs(folder):
         folder = str(base / folder)
-    return BatchEntry(id=batch_id, folder=folder, extra=extra)
+    return BatchEntry(id=batch_id, folder=folder, extra=extra, fields=fields)
+
+
+def _known_fields(extra: dict, where: Phrase, source: str) -> dict:
+    """The KNOWN_FIELDS `extra` holds, taken out of it and validated as `batches set`
+    validates them (null: none); ImportFileError saying where for a value it would refuse."""
+    fields = {}
+    for name in KNOWN_FIELDS:
+        if name not in extra:
+            continue
+        value = extra.pop(name)
+        if isinstance(value, str) and not value.strip():  # an empty spreadsheet cell
+            raise ImportFileError(
+                N_("{source}: {where}: '{field}' is blank; leave it out, or write null, for none"),
+                source=source,
+                where=where,
+                field=name,
+            )
+        try:
+            checked = validate_value(name, value, [])
+        except ValidationError as exc:
+            raise ImportFileError(
+                N_("{source}: {where}: {problem}"),
+                source=source,
+                where=where,
+                problem=Phrase(exc.template, **exc.params),
+            ) from None
+        if checked is not None:
+            fields[name] = checked
+    return fields
 
 
 def read_batches_file(path: Path, base: Path | None = None) -> list[BatchEntry]:

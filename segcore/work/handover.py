@@ -5,7 +5,7 @@ Above both `team` and `batches`, so neither has to import the other's writes.
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 
 from pymongo.database import Database
 
@@ -113,6 +113,30 @@ def former_members(db: Database) -> set[str]:
     removed = db[HISTORY].distinct("key", {"kind": "team", "field": "member", "new": "removed"})
     current = {person_key(m.name) for m in team.list_members(db)}
     return {str(name) for name in removed if person_key(str(name)) not in current}
+
+
+def former_joinings(db: Database) -> list[dict]:
+    """Who left the team (as `former_members`) with when they joined, as {name, created_at}
+    (what `pace.analyse` takes as `former`): the joining their removal kept (JOINED_FIELD),
+    else when the history recorded them added (removed before it was kept: a moment in UTC);
+    None when neither was recorded (a member of the old dashboard removed before)."""
+    entries = db[HISTORY].find(
+        {"kind": "team", "field": {"$in": ["member", team.JOINED_FIELD]}},
+        {"_id": 1, "key": 1, "field": 1, "old": 1, "new": 1, "at": 1},
+    )
+    joined: dict[str, object] = {}
+    left: dict[str, dict] = {}
+    # in the order written: someone who came back and left again is paced from the last joining
+    for entry in sorted(entries, key=lambda e: (e.get("at") or datetime.min, e["_id"])):
+        key = person_key(str(entry.get("key", "")))
+        if entry.get("field") == team.JOINED_FIELD:
+            joined[key] = entry.get("old")
+        elif entry.get("new") == "added":
+            joined[key] = entry.get("at")
+        elif entry.get("new") == "removed":
+            left[key] = {"name": str(entry["key"]), "created_at": joined.get(key)}
+    current = {person_key(m.name) for m in team.list_members(db)}
+    return [person for key, person in left.items() if key not in current]
 
 
 def move_open_batches(

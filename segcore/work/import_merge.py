@@ -102,6 +102,7 @@ def _merged(earlier: BatchEntry, later: BatchEntry, is_folder_here: Callable) ->
         id=earlier.id,
         folder=used.folder,
         extra={**later.extra, **earlier.extra},
+        fields={**later.fields, **earlier.fields},
         image_count=used.image_count
         if used.image_count is not None or not same
         else other.image_count,  # a count is of the folder it was made in

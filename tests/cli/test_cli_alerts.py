@@ -172,3 +172,34 @@ def test_a_report_keeps_the_files_permissions_and_a_link(run_cli, db, tmp_path):
     assert run_cli("report", "--out", str(link)).returncode == 0
     assert link.is_symlink() and real.read_text().startswith("# Segmentation weekly report, ")
     assert stat.S_IMODE(real.stat().st_mode) == 0o640
+
+
+def test_removing_a_newcomer_keeps_their_pace_in_the_weekly_report(run_cli, db):
+    """José joined today and delivered 3 batches: his pace is counted since he joined, and
+    stays so after his removal (it fell to 3 over the whole 28-day window, 0.15)."""
+    from segcore.core.timefmt import utcnow
+    from tests.pace_seed import _delivered
+
+    for name in ("José María Ávila", "Eva Martín"):
+        assert run_cli("team", "add", name).returncode == 0
+    now = utcnow()
+    db.batches.insert_many(
+        [_delivered(f"batch_{n}", "José María Ávila", now) for n in (1, 2, 3)]
+        + [
+            {"id": f"batch_{n}", "assignee": "José María Ávila", "status": "pending"}
+            for n in (4, 5)
+        ]
+    )
+    record_sync(db, timedelta(minutes=1))
+
+    def jose_row():
+        report = run_cli("report", "--language", "es").stdout
+        [row] = [line for line in report.splitlines() if line.startswith("| José María Ávila")]
+        return [cell.strip() for cell in row.split("|")[1:-1]]
+
+    assert jose_row()[:5] == ["José María Ávila", "2", "3", "3", "3.00"]
+    out = run_cli("team", "remove", "José María Ávila", "--reassign-to", "Eva Martín")
+    assert out.returncode == 0, out.stderr
+    row = jose_row()
+    assert row[:5] == ["José María Ávila", "0", "3", "3", "3.00"]
+    assert row[-1] == "ya no está en el equipo"

@@ -91,3 +91,34 @@ def test_the_warm_start_makes_the_alerts_the_team_page_shows(app_env, analyses):
     assert not at.exception
     assert len(analyses) == 1  # the page showed the alerts made at start
     assert list(at.dataframe[0].value["Name"]) == ["Ana"]
+
+
+def test_a_removal_makes_the_analysis_again_with_the_joining_kept(app_env):
+    """José joined today and delivered 3 batches: the weekly report page paces him since then
+    (3 a day), and after his removal (a write) still does, not over the whole window (0.15)."""
+    from datetime import timedelta
+
+    from segcore.team import team
+    from segcore.work import handover
+    from tests.pace_seed import _delivered, record_sync
+    from ui.app.connection import forget_data_versions
+
+    db = app_env.work
+    for name in ("José", "Eva"):
+        team.add_member(db, name, author="test")
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    db.batches.insert_many([_delivered(f"batch_{n}", "José", now) for n in (1, 2, 3)])
+    db.batches.insert_one({"id": "batch_4", "assignee": "José", "status": "pending"})
+    record_sync(db, timedelta(minutes=1))
+
+    def jose():
+        at = page("weekly_report").run()
+        assert not at.exception, at.exception
+        table = at.dataframe[0].value.set_index("Person")
+        return table.loc["José"].to_dict()
+
+    assert jose()["Pace / working day"] == "3.00"
+    handover.remove_member(db, "José", reassign_to="Eva", author="test")
+    forget_data_versions()  # as the Team page does after its own removal
+    after = jose()
+    assert (after["Pace / working day"], after["Open"]) == ("3.00", "0"), after

@@ -530,3 +530,42 @@ def test_the_preview_names_the_folder_used_of_two_the_sources_name(app_env, tmp_
         f"1 batch has two folders in the sources; the one used: batch_07 at "
         f"'{real / 'batch_7'}' ('{tmp_path / 'batch_07'}' is not on disk)."
     ) in [w.value.replace("\\", "") for w in at.warning]  # shown as literal text
+
+
+def test_a_files_priority_is_checked_and_set_as_the_batchs_own(app_env, tmp_path, monkeypatch):
+    """The Settings page's import as `segcore import`: a priority `batches set` would refuse
+    is refused saying where, in Spanish; a valid one is the batch's (the table's column);
+    a stored batch keeps its own and the preview says so."""
+    monkeypatch.setenv("LANGUAGE", "es")
+    listing = tmp_path / "batches.json"
+    listing.write_text(json.dumps([{"id": "batch_1", "priority": "urgente"}]))
+    at = page("settings").run()
+    at.text_input(key="import_file").input(str(listing))
+    at.text_input(key="import_dir").input("")
+    at.button(key="import_preview_go").click().run()
+    assert not at.exception
+    said = "elemento 1: La prioridad debe ser una de estas: alta, media, baja."
+    assert said in at.error[0].value, at.error[0].value
+    assert app_env.work.batches.count_documents({}) == 0
+
+    app_env.work.batches.insert_one({"id": "batch_2", "metadata": {"priority": "media"}})
+    listing.write_text(
+        json.dumps(
+            [
+                {"id": "batch_1", "priority": "alta", "due_date": "2026-12-20"},
+                {"id": "batch_2", "priority": "alta"},
+            ]
+        )
+    )
+    at.button(key="import_preview_go").click().run()
+    assert not at.exception
+    note = "1 lote conserva su prioridad o fecha límite"
+    assert any(
+        note in i.value and "batch\\_2 (Prioridad: Media, no Alta)" in i.value for i in at.info
+    ), [i.value for i in at.info]
+    at.button(key="import_confirm").click().run()
+    stored = {d["id"]: d.get("metadata") for d in app_env.work.batches.find()}
+    assert stored == {
+        "batch_1": {"priority": "alta", "due_date": "2026-12-20"},
+        "batch_2": {"priority": "media"},
+    }

@@ -438,3 +438,36 @@ def test_deliveries_before_the_recorded_joining_count_from_the_first_of_them():
     first = working_days(date(2025, 9, 26), date(2025, 10, 15))  # 19 days before today
     assert maggie.pace == round(20 / first, 3) and first < window
     assert maggie.pace < 2
+
+
+@pytest.mark.parametrize(
+    "joined,tz,expected",
+    [
+        # the joining a removal keeps: the member's created_at, an office time
+        ("2025-10-13 09:00:00", UTC, round(3 / 3, 3)),
+        # removed before it was kept: the history's "added", a UTC moment read in the office's
+        # day (Monday 21:00 in Mexico City is Tuesday 03:00 UTC)
+        (datetime(2025, 10, 14, 3, 0), ZoneInfo("America/Mexico_City"), round(3 / 3, 3)),
+        (datetime(2025, 10, 14, 3, 0), UTC, round(3 / 2, 3)),
+        # nothing recorded (a member of the old dashboard): the whole window
+        (None, UTC, round(3 / 20, 3)),
+    ],
+    ids=["kept-joining", "added-in-office-day", "added-utc", "unknown"],
+)
+def test_someone_who_left_is_paced_since_they_joined(joined, tz, expected):
+    """José joined Monday, delivered 3 batches and was removed: the same 3 deliveries keep
+    the same pace, not 3 over the whole 20-working-day window (0.15)."""
+    rows = delivered_days_ago("d", "José", [0, 0, 0])
+    found = analyse(rows, [member("Eva")], NOW, tz, PaceOptions(), [member("José", joined)])
+    jose = person(found, "José")
+    assert not jose.on_team and jose.pace == expected
+    on_team = analyse(rows, [member("Eva"), member("José", "2025-10-13 09:00:00")], NOW, UTC)
+    assert person(on_team, "José").pace == round(3 / 3, 3)
+
+
+def test_a_former_joining_is_not_taken_for_someone_on_the_team():
+    """A member of the same name on the team now (added again) is paced from their own
+    joining, never from the one that left."""
+    rows = delivered_days_ago("d", "Ana", [0, 0, 0])
+    found = analyse(rows, [member("Ana")], NOW, UTC, former=[member("Ana", "2025-10-15 09:00:00")])
+    assert person(found, "Ana").pace == round(3 / 20, 3)

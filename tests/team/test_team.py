@@ -380,3 +380,33 @@ def test_a_new_members_join_time_is_the_offices(db):
     assert parse_date(db.segmentadores.find_one({"name": "Mauricio"})["created_at"]) == (
         office.date()
     )
+
+
+def test_a_removed_member_keeps_the_day_they_joined(db):
+    """Their pace counts from it (`pace.analyse`'s `former`): the removal records their
+    `created_at` in the history, as the old value of the field it deletes."""
+    team.add_member(db, "José María Ávila", author="coord")
+    team.add_member(db, "Eva", author="coord")
+    joined = db.segmentadores.find_one({"name": "José María Ávila"})["created_at"]
+    handover.remove_member(db, "José María Ávila", author="coord")
+    assert handover.former_joinings(db) == [{"name": "José María Ávila", "created_at": joined}]
+    [kept] = [h for h in list_history(db, key="José María Ávila") if h["field"] == "created_at"]
+    assert (kept["old"], kept["new"], kept["author"]) == (joined, None, "coord")
+
+
+def test_a_member_removed_before_the_joining_was_kept_joined_when_added(db):
+    """Removed by an earlier version (no joining recorded): the history's "added" moment; a
+    member of the old dashboard (never added here) has none; one back on the team is none
+    of these."""
+    team.add_member(db, "Flor", author="coord")
+    db.segmentadores.insert_one({"name": "Legacy", "created_at": "2024-01-01 09:00:00"})
+    team.add_member(db, "Ana", author="coord")
+    for name in ("Flor", "Legacy", "Ana"):
+        handover.remove_member(db, name, author="coord")
+    db.history.delete_many({"field": "created_at"})  # as an earlier version recorded it
+    team.add_member(db, "Ana", author="coord")
+    added = db.history.find_one({"key": "Flor", "new": "added"})["at"]
+    assert handover.former_joinings(db) == [
+        {"name": "Flor", "created_at": added},
+        {"name": "Legacy", "created_at": None},
+    ]

@@ -397,3 +397,25 @@ def test_my_pace_keeps_a_delivery_handed_over_afterwards_as_the_team_page_does(l
     assert (ceci.delivered_28, ceci.weeks) == (ceci_before.delivered_28, ceci_before.weeks)
     assert ceci.delivered_28 == team_page["Ceci"].delivered_28 == 1
     assert "batch_3" not in [b.id for b in my_work.my_batches(lab, flor(lab), TODAY)]
+
+
+def test_a_former_members_page_keeps_their_pace_since_they_joined(lab):
+    """Ceci joined on Monday the 13th and delivered two batches; removed, her page (a
+    coordinator's choice) still paces her over her six working days, not the whole window."""
+    lab.segmentadores.update_one({"name": "Ceci"}, {"$set": {"created_at": "2025-10-13 09:00:00"}})
+    delivered = datetime(2025, 10, 17, 9)
+    lab.batches.insert_one(
+        {
+            "id": "batch_9",
+            "assignee": "Ceci",
+            "status": "done",
+            "mongo_uploaded": True,
+            "training_metrics_info": {"first_upload": delivered, "file_count": 1},
+            "mask_check": {"state": "complete", "usable": True, "usable_since": delivered},
+        }
+    )
+    before = my_work.my_pace(lab, Actor("C"), NOW, member="Ceci")
+    handover.remove_member(lab, "Ceci", unassign=True, author="coord")
+    after = my_work.my_pace(lab, Actor("C"), NOW, member="Ceci")
+    assert after.pace == before.pace == round(2 / 6, 3)
+    assert (after.delivered_7, after.open) == (before.delivered_7, 0)

@@ -208,10 +208,11 @@ def _alerts(
     _rows: list[dict],
     _members: list[dict],
     _now: datetime,
+    _former: list[dict],
 ) -> pace.Alerts:
     # Shared read-only by every session. The analysis reads the clock for the office's day
     # only (see pace.analyse), so the day, the data and the settings it uses are its whole key.
-    return pace.analyse(_rows, _members, _now, office_zone(zone), options)
+    return pace.analyse(_rows, _members, _now, office_zone(zone), options, _former)
 
 
 def current_alerts() -> pace.Alerts:
@@ -222,7 +223,7 @@ def current_alerts() -> pace.Alerts:
     day or the pace settings change. Only the last sync's age is added on each call. Days are
     the office's (TIMEZONE).
     """
-    return _current_alerts(progress_rows(), members(), last_sync())
+    return _current_alerts(progress_rows(), members(), last_sync(), former_joinings())
 
 
 def warm_alerts() -> None:
@@ -231,11 +232,14 @@ def warm_alerts() -> None:
     what is wrong."""
     rows = _fresh_rows().rows()
     (found, team_problem), (last, sync_problem) = members.or_problem(), last_sync.or_problem()
-    if team_problem is None and sync_problem is None:
-        _current_alerts(rows, found, last)
+    former, former_problem = former_joinings.or_problem()
+    if team_problem is None and sync_problem is None and former_problem is None:
+        _current_alerts(rows, found, last, former)
 
 
-def _current_alerts(rows: list[dict], found: list[dict], last: dict | None) -> pace.Alerts:
+def _current_alerts(
+    rows: list[dict], found: list[dict], last: dict | None, former: list[dict]
+) -> pace.Alerts:
     now, current = datetime.now(timezone.utc), settings()
     alerts = _alerts(
         db_key(),
@@ -246,6 +250,7 @@ def _current_alerts(rows: list[dict], found: list[dict], last: dict | None) -> p
         rows,
         found,
         now,
+        former,
     )
     return as_of_sync(alerts, SyncBasis.of(last["finished_at"] if last else None, now))
 
@@ -297,6 +302,12 @@ def person_choices(team: list[str]) -> list[str]:
 @cached_read(topics=("team",))
 def former_members(found: Databases) -> set[str]:
     return handover.former_members(found.work)
+
+
+@cached_read(topics=("team",))
+def former_joinings(found: Databases) -> list[dict]:
+    """Who left the team, with when they joined: their pace counts from it (pace.analyse)."""
+    return handover.former_joinings(found.work)
 
 
 @cached_read(topics=("batches",))

@@ -20,6 +20,7 @@ from segcore.core.json_input import decode_text
 from segcore.core.naming import cut
 from segcore.store.connection import Databases
 from segcore.work import batch_import, batches_file, import_merge
+from ui.app import labels
 from ui.app.actions import flash, run_write, show_error
 from ui.app.connection import indexing
 from ui.app.i18n import N_, _, format_number, ngettext
@@ -278,6 +279,37 @@ def same_text_note(same_text: dict[str, str]) -> str:
     ).format(count=format_number(len(same_text)), ids=named)
 
 
+def kept_values_note(kept: dict[str, dict]) -> str:
+    """What the preview and the summary say of stored batches whose priority or due date the
+    sources give otherwise: kept, an import setting them on new batches only; "" for none."""
+    if not kept:
+        return ""
+
+    def say(batch_id: str, fields: dict) -> str:
+        return (
+            f"{literal(cut(batch_id))} ("
+            + "; ".join(
+                _("{field}: {kept}, not {given}").format(
+                    field=labels.batch_field(name),
+                    kept=literal(labels.batch_value(name, values["kept"]))
+                    if values["kept"] is not None
+                    else _("no value"),
+                    given=literal(labels.batch_value(name, values["given"])),
+                )
+                for name, values in fields.items()
+            )
+            + ")"
+        )
+
+    return ngettext(
+        "{count} batch keeps its priority or due date: an import sets them on new batches "
+        "only (change them in the table): {batches}.",
+        "{count} batches keep their priority or due date: an import sets them on new batches "
+        "only (change them in the table): {batches}.",
+        len(kept),
+    ).format(count=format_number(len(kept)), batches=_first_few(kept, ", ", say))
+
+
 def _imported(result: batch_import.ImportResult, same_batch=()) -> str:
     st.session_state[IMPORT_PREVIEW] = None
     st.session_state[IMPORT_RESULT] = asdict(result)
@@ -285,6 +317,8 @@ def _imported(result: batch_import.ImportResult, same_batch=()) -> str:
         flash("warning", kept)
     if other := other_folders_warning(result.other_folders):  # chosen: said, as in the preview
         flash("warning", other)
+    if kept_values := kept_values_note(result.kept_values):
+        flash("info", kept_values)
     refused = "".join(
         " "
         + _("Refused (not a folder name): {id}: {why}.").format(
@@ -367,6 +401,8 @@ def confirm(databases: Databases) -> None:
             st.warning(other)
         if same_text := preview["plan"].get("same_text"):
             st.caption(same_text_note(same_text))
+        if kept_values := kept_values_note(preview["plan"].get("kept_values") or {}):
+            st.info(kept_values)
         if not preview["directory"]:
             st.caption(
                 _(
