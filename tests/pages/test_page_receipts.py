@@ -279,3 +279,19 @@ def test_the_uploaded_by_filter_names_each_person_once_with_all_their_receipts(l
         "batch_2_masks.tar.gz",
         "batch_1_masks.tar.gz",
     }
+
+
+def test_after_a_send_back_the_choice_no_longer_holds_the_moved_batches(lab):
+    """The walk: after "Send back (1)" the chip still read "batch_1 (In review)" with "Accept
+    (1)" offered, and that Accept did nothing and said nothing. The moved batches leave the
+    choice; chosen again, they are labelled with their new status."""
+    at = page("batches").run()
+    at.multiselect(key="review_ids").set_value(["batch_1"]).run()
+    at.text_input(key="review_note").input("edges cut").run()
+    at.button(key="review_back").click().run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="review_ids").value == []
+    assert at.button(key="review_accept").label == "Accept (0)"
+    assert at.button(key="review_accept").disabled
+    labels = at.multiselect(key="review_ids").options
+    assert "batch_1 (Rework)" in labels and "batch_1 (In review)" not in labels

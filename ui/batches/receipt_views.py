@@ -114,16 +114,37 @@ def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) ->
     outcome = st.session_state.pop(REVIEW_OUTCOME, None)
     if st.session_state.pop(NOTE_SENT, False):  # the note went with the batches sent back
         clear_typed("review_note")
+    # The browser keeps a choice by its label: a batch whose status changed would stay chosen
+    # under its old one ("batch_1 (In review)"), and a click would act on a stale label.
+    still = st.session_state.pop(REVIEW_STILL, None)
+    stale = []
+    if still is not None:  # after an action: what it did not move, labelled afresh
+        st.session_state[REVIEW_IDS] = [b for b in still if b in batch_ids]
+    elif st.session_state.get(REVIEW_IDS):  # changed meanwhile (a sync, someone else)
+        current = list(st.session_state[REVIEW_IDS])
+        stale = [v for v in current if v not in statuses]
+        if stale:
+            st.session_state[REVIEW_IDS] = [v for v in current if v in batch_ids]
     shown = as_drawn("review", dict(statuses))
-    with st.expander(_("Review delivered batches"), expanded=outcome is not None):
+    with st.expander(_("Review delivered batches"), expanded=outcome is not None or bool(stale)):
         if outcome is not None:
             st.success(outcome)
+        if stale:
+            st.warning(
+                _(
+                    "Changed meanwhile, taken out of the choice: {labels}. Choose them again "
+                    "as they are now."
+                ).format(labels=literal(", ".join(map(str, stale))))
+            )
         chosen = st.multiselect(
             _("Batches to review"),
             batch_ids,
-            key="review_ids",
+            key=REVIEW_IDS,
             format_func=lambda b: _with_status(b, statuses.get(b)),
             placeholder=choice_hint(batch_ids, many=True),
+            # no "Select N matches": typing batch_1 and Enter chooses batch_1, never every
+            # batch whose id contains it (batch_10, batch_11, ...)
+            select_all=False,
         )
         note = st.text_input(  # kept across other pages until it is sent (`typed`)
             _("Note for the segmentador (required to send back)"), **typed("review_note")
@@ -164,12 +185,16 @@ def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) ->
             )
 
 
+REVIEW_IDS = "review_ids"
 REVIEW_OUTCOME = "review_outcome"
+REVIEW_STILL = "review_still_chosen"  # after an action: the batches it did not move
 NOTE_SENT = "review_note_sent"  # batches went back with the note: empty it on the next run
 
 
 def _said_in_form(result: review.ReviewResult) -> None:
     st.session_state[REVIEW_OUTCOME] = _describe(result)
+    # kept chosen: those someone changed meanwhile and those to send back instead of accept
+    st.session_state[REVIEW_STILL] = [*result.conflicts, *result.not_usable]
 
 
 def _sent_back(result: review.ReviewResult) -> None:
