@@ -295,3 +295,29 @@ def test_after_a_send_back_the_choice_no_longer_holds_the_moved_batches(lab):
     assert at.button(key="review_accept").disabled
     labels = at.multiselect(key="review_ids").options
     assert "batch_1 (Rework)" in labels and "batch_1 (In review)" not in labels
+
+
+def test_a_chosen_batch_changed_meanwhile_is_relabelled_and_named(lab):
+    """A sync (or someone else) moves a chosen batch: the browser would keep its old label and a
+    click act on it. The choice is sent again, labelled as the batch is now, and said."""
+    from segcore.store import data_version
+    from ui.app.connection import forget_data_versions
+
+    work = lab.dbs.work
+    at = page("batches").run()
+    at.multiselect(key="review_ids").set_value(["batch_1", "batch_2"]).run()
+    work.batches.update_one({"id": "batch_1"}, {"$set": {"status": "rework"}})
+    data_version.bump_batches(work, ["batch_1"])
+    forget_data_versions()  # what the next second does: the app reads the version at most once
+    at.run()
+    assert not at.exception, at.exception
+    [form] = [e for e in at.expander if e.label == "Review delivered batches"]
+    assert form.proto.expanded
+    assert [as_read(w.value) for w in form.warning] == [
+        "Changed meanwhile: batch_1: In review → Rework. The choice shows them as they are now."
+    ]
+    assert at.multiselect(key="review_ids").value == ["batch_1", "batch_2"]
+    assert "batch_1 (Rework)" in at.multiselect(key="review_ids").options
+    at.run()  # said once
+    [form] = [e for e in at.expander if e.label == "Review delivered batches"]
+    assert not form.warning

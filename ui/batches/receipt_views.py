@@ -104,6 +104,31 @@ def _with_status(batch_id: str, status: object) -> str:
     return f"{batch_id} ({shown})" if shown else batch_id
 
 
+def _relabel_choice(batch_ids: list[str], statuses: dict, shown: dict) -> list[str]:
+    """Send the choice to the browser again when a chosen batch's status changed since the
+    last run (`shown`), and say which ("batch_1: In review → Rework").
+
+    The browser keeps a choice by its label: a batch would stay chosen under its old status,
+    and a second click act on a label no longer true. After an action (`REVIEW_STILL`) the
+    choice is what it did not move; a label the browser sent back that names no batch to
+    review any more is taken out of the choice.
+    """
+    still = st.session_state.pop(REVIEW_STILL, None)
+    if still is not None:
+        st.session_state[REVIEW_IDS] = [b for b in still if b in batch_ids]
+        return []
+    current = list(st.session_state.get(REVIEW_IDS) or ())
+    kept = [v for v in current if v in batch_ids]
+    gone = [str(v) for v in current if v not in batch_ids]
+    moved = [b for b in kept if b in shown and shown[b] != statuses.get(b)]
+    if gone or moved:
+        st.session_state[REVIEW_IDS] = kept
+    return [
+        f"{b}: {labels.status(shown[b]) or '-'} → {labels.status(statuses.get(b)) or '-'}"
+        for b in moved
+    ] + [_("{label} (taken out of the choice)").format(label=v) for v in gone]
+
+
 def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) -> None:
     """Accept or send back the chosen batches (compare-and-set on the statuses shown). The
     outcome is said inside the form, kept open: at the top of the page it was out of view.
@@ -114,27 +139,20 @@ def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) ->
     outcome = st.session_state.pop(REVIEW_OUTCOME, None)
     if st.session_state.pop(NOTE_SENT, False):  # the note went with the batches sent back
         clear_typed("review_note")
-    # The browser keeps a choice by its label: a batch whose status changed would stay chosen
-    # under its old one ("batch_1 (In review)"), and a click would act on a stale label.
-    still = st.session_state.pop(REVIEW_STILL, None)
-    stale = []
-    if still is not None:  # after an action: what it did not move, labelled afresh
-        st.session_state[REVIEW_IDS] = [b for b in still if b in batch_ids]
-    elif st.session_state.get(REVIEW_IDS):  # changed meanwhile (a sync, someone else)
-        current = list(st.session_state[REVIEW_IDS])
-        stale = [v for v in current if v not in statuses]
-        if stale:
-            st.session_state[REVIEW_IDS] = [v for v in current if v in batch_ids]
     shown = as_drawn("review", dict(statuses))
-    with st.expander(_("Review delivered batches"), expanded=outcome is not None or bool(stale)):
+    changed = _relabel_choice(batch_ids, statuses, shown)
+    with st.expander(
+        _("Review delivered batches"),
+        expanded=outcome is not None or bool(changed),
+        key="review_form",  # a stable identity: without it every choice folded the form
+    ):
         if outcome is not None:
             st.success(outcome)
-        if stale:
+        if changed:
             st.warning(
-                _(
-                    "Changed meanwhile, taken out of the choice: {labels}. Choose them again "
-                    "as they are now."
-                ).format(labels=literal(", ".join(map(str, stale))))
+                _("Changed meanwhile: {changes}. The choice shows them as they are now.").format(
+                    changes=literal("; ".join(changed))
+                )
             )
         chosen = st.multiselect(
             _("Batches to review"),
