@@ -294,7 +294,8 @@ def test_pending_edits_survive_a_sort_change_and_a_visit_elsewhere(page, app_url
     page.get_by_test_id("stSidebar").get_by_role("link", name="Batches").click()
     page.get_by_role("heading", name="Batches", exact=True).wait_for()
     pending.wait_for()
-    page.get_by_role("button", name="Discard").click()
+    page.get_by_role("button", name="Discard", exact=True).click()
+    page.get_by_role("dialog").get_by_role("button", name="Discard them").click()
     page.get_by_text("No unsaved changes.").wait_for()
     assert_no_exception(page)
 
@@ -314,7 +315,8 @@ def test_reloading_the_tab_with_unsaved_edits_asks_first(page, app_url, demo_loa
     page.get_by_text("No unsaved changes.").wait_for(timeout=SLOW)
     # Once the edits are discarded (or saved), leaving asks nothing.
     edit_cell(page, "Priority", wanted, done=pending)
-    page.get_by_role("button", name="Discard").click()
+    page.get_by_role("button", name="Discard", exact=True).click()
+    page.get_by_role("dialog").get_by_role("button", name="Discard them").click()
     page.get_by_text("No unsaved changes.").wait_for(timeout=SLOW)
     page.wait_for_selector("html:not([data-leave-warning])", state="attached", timeout=SLOW)
     page.reload(timeout=SLOW)

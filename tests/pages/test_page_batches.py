@@ -386,11 +386,17 @@ def test_unsaved_edits_survive_sort_filter_and_table_page_changes(app_env):
     assert at.button(key="save_batches").disabled
 
 
-def test_discard_forgets_every_pending_edit(app_env):
+def test_discard_asks_first_then_forgets_every_pending_edit(app_env):
     db = app_env.work
     seed(db, 3)
-    at = edit(page("batches").run(), {0: {"assignee": "Ceci"}})
+    at = edit(page("batches").run(), {0: {"assignee": "Ceci"}, 1: {"priority": "alta"}})
     at.button(key="discard_batches").click().run()
+    question = " ".join(m.value for m in at.markdown)
+    assert "2 unsaved changes in 2 batches will be lost." in question
+    at.button(key="discard_no").click().run()  # kept: nothing lost on a misclick
+    assert "2 unsaved changes in 2 batches" in at.warning[0].value
+    at.button(key="discard_batches").click().run()
+    at.button(key="discard_yes").click().run()
     assert at.button(key="save_batches").disabled
     assert at.dataframe[0].value["assignee"].isna().all()
     assert db.batches.count_documents({"assignee": "Ceci"}) == 0

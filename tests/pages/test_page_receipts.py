@@ -296,3 +296,45 @@ def test_the_uploaded_by_filter_marks_a_former_member_as_the_other_filters_do(la
     assert "Flor (left the team)" in at.selectbox(key="rc_person").options
     dashboard = page("dashboard").run()
     assert "Flor (left the team)" in dashboard.selectbox(key="dash_who").options
+
+
+def test_after_a_send_back_the_choice_no_longer_holds_the_moved_batches(lab):
+    """The walk: after "Send back (1)" the chip still read "batch_1 (In review)" with "Accept
+    (1)" offered, and that Accept did nothing and said nothing. The moved batches leave the
+    choice; chosen again, they are labelled with their new status."""
+    at = page("batches").run()
+    at.multiselect(key="review_ids").set_value(["batch_1"]).run()
+    at.text_input(key="review_note").input("edges cut").run()
+    at.button(key="review_back").click().run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="review_ids").value == []
+    assert at.button(key="review_accept").label == "Accept (0)"
+    assert at.button(key="review_accept").disabled
+    labels = at.multiselect(key="review_ids").options
+    assert "batch_1 (Rework)" in labels and "batch_1 (In review)" not in labels
+
+
+def test_a_chosen_batch_changed_meanwhile_is_relabelled_and_named(lab):
+    """A sync (or someone else) moves a chosen batch: the browser would keep its old label and a
+    click act on it. The choice is sent again, labelled as the batch is now, and said."""
+    from segcore.store import data_version
+    from ui.app.connection import forget_data_versions
+
+    work = lab.dbs.work
+    at = page("batches").run()
+    at.multiselect(key="review_ids").set_value(["batch_1", "batch_2"]).run()
+    work.batches.update_one({"id": "batch_1"}, {"$set": {"status": "rework"}})
+    data_version.bump_batches(work, ["batch_1"])
+    forget_data_versions()  # what the next second does: the app reads the version at most once
+    at.run()
+    assert not at.exception, at.exception
+    [form] = [e for e in at.expander if e.label == "Review delivered batches"]
+    assert form.proto.expanded
+    assert [as_read(w.value) for w in form.warning] == [
+        "Changed meanwhile: batch_1: In review → Rework. The choice shows them as they are now."
+    ]
+    assert at.multiselect(key="review_ids").value == ["batch_1", "batch_2"]
+    assert "batch_1 (Rework)" in at.multiselect(key="review_ids").options
+    at.run()  # said once
+    [form] = [e for e in at.expander if e.label == "Review delivered batches"]
+    assert not form.warning

@@ -90,6 +90,20 @@ def choice_hint(options, many: bool = False) -> str:
     return _("Choose options") if many else _("Choose an option")
 
 
+# Streamlit draws "Press Enter to submit form" under a form's field in English whatever the
+# page speaks, and takes no text for it. `enter_to_submit=False` would drop the hint but also
+# Enter itself (a login typed and sent with Enter): keep Enter, hide the hint.
+_NO_ENTER_HINT = (
+    "<style>[data-testid='stForm'] [data-testid='InputInstructions']{display:none}</style>"
+)
+
+
+def hide_form_enter_hint() -> None:
+    """Hide Streamlit's English "Press Enter to submit form" in the forms of this page; Enter
+    still submits. Call on the page that draws an `st.form`."""
+    st.html(_NO_ENTER_HINT)
+
+
 def babel_locale() -> Locale:
     return Locale.parse(BABEL_LOCALES[current_language()])
 

@@ -28,7 +28,7 @@ from segcore.core.timefmt import utcnow
 from segcore.team import auth, sessions
 from ui.app.actions import describe_error, flash, run_write
 from ui.app.connection import databases, settings
-from ui.app.i18n import N_, _
+from ui.app.i18n import N_, _, hide_form_enter_hint
 from ui.app.labels import literal
 from ui.app.state import (
     ACTOR,
@@ -253,6 +253,7 @@ def _log_in(name: str, password: str) -> None:
 
 def _login_form() -> None:
     st.title(_("Log in"))
+    hide_form_enter_hint()
     with st.form("login", border=True):
         name = st.text_input(_("User name"), key="login_name")
         password = st.text_input(_("Password"), type="password", key="login_password")

@@ -32,6 +32,7 @@ TYPED = "typed_text"  # {field's key: what was typed (or chosen) there, not save
 BALANCE_CONFIRM = "balance_confirm"  # the "spread evenly" question is open
 REMOVE_TARGET = "team_remove_target"  # whose removal the confirmation dialog asks about
 DEMO_CONFIRM = "demo_confirm"  # the "load demo data" dialog is open
+DISCARD_CONFIRM = "discard_confirm"  # the "discard unsaved changes" dialog is open
 SYNC_LAST_REPORT = "sync_last_report"
 IMPORT_RESULT = "import_result"
 MASK_LAST_REPORT = "mask_last_report"  # the last "Check masks" report, as plain data
@@ -78,6 +79,7 @@ _DEFAULTS = {
     BALANCE_CONFIRM: False,
     REMOVE_TARGET: None,
     DEMO_CONFIRM: False,
+    DISCARD_CONFIRM: False,
     SYNC_LAST_REPORT: None,
     IMPORT_RESULT: None,
     MASK_LAST_REPORT: None,
@@ -96,7 +98,12 @@ _DEFAULTS = {
 
 # Open questions (dialogs and inline confirmations) and the page that asks each: any other
 # page forgets them, so going to Batches and back never reopens "Remove Pedro?".
-DIALOG_PAGES = {REMOVE_TARGET: "Team", DEMO_CONFIRM: "Dashboard", BALANCE_CONFIRM: "Batches"}
+DIALOG_PAGES = {
+    REMOVE_TARGET: "Team",
+    DEMO_CONFIRM: "Dashboard",
+    BALANCE_CONFIRM: "Batches",
+    DISCARD_CONFIRM: "Batches",
+}
 
 
 def forget(key: str) -> None:

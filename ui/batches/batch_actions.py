@@ -304,6 +304,7 @@ def bulk_actions(
                 team_names,
                 key="bulk_balance_names",
                 placeholder=_("Choose people (or Whole team)"),  # whole at 1280 px
+                select_all=False,  # Enter chooses the name typed, never every match
             )
         )
         limit = st.number_input(

@@ -22,7 +22,14 @@ from segcore.work.batches import DUE_DATES, PRIORITIES, STATUSES
 from ui.app import labels, reads
 from ui.app.connection import settings
 from ui.app.i18n import N_, _, date_format, datetime_format, ngettext
-from ui.app.state import BATCH_SNAPSHOT, EDITOR_VERSION, PENDING_EDITS, TICKED_SEEN
+from ui.app.state import (
+    BATCH_SNAPSHOT,
+    DISCARD_CONFIRM,
+    EDITOR_VERSION,
+    PENDING_EDITS,
+    TICKED_SEEN,
+    forget,
+)
 
 ROW_PX, HEADER_PX, MAX_ROWS_SHOWN = 35, 38, 20
 READ_ONLY = [
@@ -386,6 +393,38 @@ def pending_bar(save, snap: dict, query) -> None:
         key="save_batches",
     ):
         save(pending_edits.pending_edits(pending))
+    # Discarding throws away work the user may not even see (other pages, hidden rows): ask.
     if buttons.button(_("Discard"), disabled=not count, key="discard_batches"):
+        st.session_state[DISCARD_CONFIRM] = True
+    if not count:
+        forget(DISCARD_CONFIRM)  # saved or discarded meanwhile: nothing left to ask about
+    elif st.session_state.get(DISCARD_CONFIRM):
+        # The title is translated when it opens, so it follows the session's language.
+        st.dialog(_("Discard unsaved changes?"), on_dismiss=lambda: forget(DISCARD_CONFIRM))(
+            _discard_question
+        )(pending, snap, query)
+
+
+def _discard_question(pending: dict, snap: dict, query) -> None:
+    """Say how many changes on how many batches would be lost (those out of view too), then
+    discard them or keep them."""
+    count = pending_edits.change_count(pending)
+    changes = ngettext("{count} unsaved change", "{count} unsaved changes", count).format(
+        count=count
+    )
+    st.write(
+        ngettext(
+            "{changes} in {count} batch will be lost.",
+            "{changes} in {count} batches will be lost.",
+            len(pending),
+        ).format(changes=changes, count=len(pending))
+        + unseen_note(pending, snap, query)
+    )
+    yes, no = st.columns(2)
+    if yes.button(_("Discard them"), type="primary", key="discard_yes"):
+        forget(DISCARD_CONFIRM)
         discard()
+        st.rerun()
+    if no.button(_("Keep them"), key="discard_no"):
+        forget(DISCARD_CONFIRM)
         st.rerun()

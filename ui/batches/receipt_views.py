@@ -104,6 +104,31 @@ def _with_status(batch_id: str, status: object) -> str:
     return f"{batch_id} ({shown})" if shown else batch_id
 
 
+def _relabel_choice(batch_ids: list[str], statuses: dict, shown: dict) -> list[str]:
+    """Send the choice to the browser again when a chosen batch's status changed since the
+    last run (`shown`), and say which ("batch_1: In review → Rework").
+
+    The browser keeps a choice by its label: a batch would stay chosen under its old status,
+    and a second click act on a label no longer true. After an action (`REVIEW_STILL`) the
+    choice is what it did not move; a label the browser sent back that names no batch to
+    review any more is taken out of the choice.
+    """
+    still = st.session_state.pop(REVIEW_STILL, None)
+    if still is not None:
+        st.session_state[REVIEW_IDS] = [b for b in still if b in batch_ids]
+        return []
+    current = list(st.session_state.get(REVIEW_IDS) or ())
+    kept = [v for v in current if v in batch_ids]
+    gone = [str(v) for v in current if v not in batch_ids]
+    moved = [b for b in kept if b in shown and shown[b] != statuses.get(b)]
+    if gone or moved:
+        st.session_state[REVIEW_IDS] = kept
+    return [
+        f"{b}: {labels.status(shown[b]) or '-'} → {labels.status(statuses.get(b)) or '-'}"
+        for b in moved
+    ] + [_("{label} (taken out of the choice)").format(label=v) for v in gone]
+
+
 def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) -> None:
     """Accept or send back the chosen batches (compare-and-set on the statuses shown). The
     outcome is said inside the form, kept open: at the top of the page it was out of view.
@@ -115,15 +140,29 @@ def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) ->
     if st.session_state.pop(NOTE_SENT, False):  # the note went with the batches sent back
         clear_typed("review_note")
     shown = as_drawn("review", dict(statuses))
-    with st.expander(_("Review delivered batches"), expanded=outcome is not None):
+    changed = _relabel_choice(batch_ids, statuses, shown)
+    with st.expander(
+        _("Review delivered batches"),
+        expanded=outcome is not None or bool(changed),
+        key="review_form",  # a stable identity: without it every choice folded the form
+    ):
         if outcome is not None:
             st.success(outcome)
+        if changed:
+            st.warning(
+                _("Changed meanwhile: {changes}. The choice shows them as they are now.").format(
+                    changes=literal("; ".join(changed))
+                )
+            )
         chosen = st.multiselect(
             _("Batches to review"),
             batch_ids,
-            key="review_ids",
+            key=REVIEW_IDS,
             format_func=lambda b: _with_status(b, statuses.get(b)),
             placeholder=choice_hint(batch_ids, many=True),
+            # no "Select N matches": typing batch_1 and Enter chooses batch_1, never every
+            # batch whose id contains it (batch_10, batch_11, ...)
+            select_all=False,
         )
         note = st.text_input(  # kept across other pages until it is sent (`typed`)
             _("Note for the segmentador (required to send back)"), **typed("review_note")
@@ -164,12 +203,16 @@ def review_form(databases, batch_ids: list[str], statuses: dict[str, object]) ->
             )
 
 
+REVIEW_IDS = "review_ids"
 REVIEW_OUTCOME = "review_outcome"
+REVIEW_STILL = "review_still_chosen"  # after an action: the batches it did not move
 NOTE_SENT = "review_note_sent"  # batches went back with the note: empty it on the next run
 
 
 def _said_in_form(result: review.ReviewResult) -> None:
     st.session_state[REVIEW_OUTCOME] = _describe(result)
+    # kept chosen: those someone changed meanwhile and those to send back instead of accept
+    st.session_state[REVIEW_STILL] = [*result.conflicts, *result.not_usable]
 
 
 def _sent_back(result: review.ReviewResult) -> None:

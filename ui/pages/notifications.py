@@ -94,6 +94,7 @@ if can_write() and current.notify_channels:
         ),
         key="notify_resend",
         placeholder=choice_hint([m["key"] for m in again], many=True),
+        select_all=False,  # Enter chooses the message typed, never every match
     )
     left, right = st.columns(2)
     if left.button(_("Resend the chosen"), disabled=not chosen, key="notify_resend_go"):

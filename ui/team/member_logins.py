@@ -11,7 +11,7 @@ from segcore.team import auth, team
 from ui.app.actions import guarded, run_write
 from ui.app.choices import held_choice, refuse_gone
 from ui.app.connection import settings
-from ui.app.i18n import _
+from ui.app.i18n import _, hide_form_enter_hint
 from ui.app.labels import literal
 from ui.app.state import as_drawn, clear_typed, current_actor, typed
 
@@ -69,6 +69,7 @@ def member_logins(databases: Databases, choices: dict[str, dict]) -> None:
                     then=_created,
                 )
         if users:
+            hide_form_enter_hint()
             with reset.form("segmentador_reset"):
                 st.markdown(_("**Reset a password** (ends that login's sessions)"))
                 who = held_choice(st, _("Login"), [u.name for u in users], key="reset_login")
