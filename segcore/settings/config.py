@@ -487,9 +487,16 @@ _SETTING_NAME = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
 
 def _refuse_unparsable_lines(env_file, text: str) -> None:
-    """ConfigError for a line python-dotenv cannot read (an unclosed quote): it would skip it
-    and the command would run on the default. The line's value is never shown (a password)."""
+    """ConfigError for a line python-dotenv cannot read (an unclosed quote) or reads as a name
+    without a value (a connection string pasted without `MONGO_URI=`, a bare `MONGO_DB`): it
+    would skip the first and let the second erase the setting above it, and the command would
+    run on the default. The line's text is never shown (it may be a password)."""
     for binding in parse_stream(io.StringIO(text)):
+        if binding.key is not None and binding.value is None:
+            raise ConfigError(
+                f"{env_file}, line {binding.original.line}: is not NAME=value"
+                " (the name, an equals sign, then the value)"
+            )
         if binding.error:
             found = _SETTING_NAME.match(binding.original.string)
             what = f"{found.group(1)} cannot be read" if found else "is not NAME=value"
