@@ -505,6 +505,23 @@ def _refuse_unparsable_lines(env_file, text: str) -> None:
             )
 
 
+def configured_language(env_file: str | os.PathLike | None = ".env") -> str | None:
+    """The LANGUAGE setting alone (environment over `env_file`), or None when it is unset or
+    itself malformed: a configuration error found in another setting is then said in the
+    language asked. Read leniently, as `.env` may be what is wrong; raises nothing."""
+    value = os.environ.get("LANGUAGE")
+    if value is None and env_file is not None:
+        try:
+            text = Path(env_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""  # load_settings reports it
+        value = dotenv_values(stream=io.StringIO(text)).get("LANGUAGE")
+    try:
+        return _language(value) if value is not None else None
+    except ConfigError:
+        return None  # the configuration error names it; the page keeps its default
+
+
 def load_settings(env_file: str | os.PathLike | None = ".env", required: bool = False) -> Settings:
     """Read settings from `env_file` overlaid by the process environment.
 
