@@ -265,6 +265,38 @@ def test_an_excluded_person_and_a_switched_off_kind_get_nothing(notify_dbs):
     assert notify_due.enqueue_receipts(databases, [usable], NOW) == 0
 
 
+def test_uploads_whose_ids_differ_only_in_type_each_get_their_receipt(notify_dbs):
+    from bson import ObjectId
+
+    databases = notify_dbs()
+    oid = ObjectId()
+    ids = [999, "999", oid, str(oid)]
+    found = [
+        {**RECEIPT, "id": i, "upload_id": i, "filename": f"batch_{n}.zip"}
+        for n, i in enumerate(ids)
+    ]
+    assert notify_due.enqueue_receipts(databases, found, NOW) == 4  # one each, to Ana
+    assert notify_due.enqueue_receipts(databases, found, NOW) == 0  # and once
+    keys = {m["key"] for m in notify_outbox.list_messages(databases.work)}
+    assert keys == {
+        "receipt:int:999:ana@example.org",
+        "receipt:str:999:ana@example.org",
+        f"receipt:ObjectId:{oid}:ana@example.org",
+        f"receipt:str:{oid}:ana@example.org",
+    }
+
+
+def test_a_receipt_an_earlier_version_enqueued_is_not_enqueued_again(notify_dbs):
+    databases = notify_dbs()
+    # stored by a version that keyed receipts by the id's text alone (no key_form)
+    databases.work["notify_outbox"].insert_one(
+        {"_id": "receipt:999:ana@example.org", "kind": "receipt", "state": "sent"}
+    )
+    again = [{**RECEIPT, "id": 999}, {**RECEIPT, "id": "999"}]
+    assert notify_due.enqueue_receipts(databases, again, NOW) == 0
+    assert notify_due.enqueue_receipts(databases, [{**RECEIPT, "id": 998}], NOW) == 1
+
+
 def test_the_json_webhook_is_signed_and_slack_and_teams_get_their_shapes(notify_dbs, hook):
     databases = notify_dbs(
         smtp_url=None, webhook_url=hook.url, webhook_secret="hunter2", language="en"
@@ -280,7 +312,7 @@ def test_the_json_webhook_is_signed_and_slack_and_teams_get_their_shapes(notify_
         "incomplete",
         "content",
     ]
-    assert got.headers["Idempotency-Key"] == "receipt:r-1:webhook"
+    assert got.headers["Idempotency-Key"] == "receipt:str:r-1:webhook"
     assert got.json["text"].startswith("The upload batch_7_part1.zip")  # no "Hello webhook"
     for fmt, check in (
         ("slack", lambda j: j["text"].startswith("*Upload batch_7_part1.zip")),

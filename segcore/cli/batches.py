@@ -260,7 +260,7 @@ def batches_set(
 
     `segcore batches set --where-status S --status review` replaces a legacy status code.
     """
-    from segcore.work import assignments, batches
+    from segcore.work import assignments
 
     changes = {
         name: value
@@ -284,7 +284,7 @@ def batches_set(
             "give BATCH_IDS, or --where-status to change every batch holding that status"
         )
     work = ctx.databases.work
-    ids = list(batch_ids) or batches.ids_with_status(work, where_status)
+    ids = list(batch_ids) or None  # None: every batch holding --where-status
     result = assignments.set_fields(work, ids, changes, _author(), where_status=where_status)
     _report_change(result, as_json)
 

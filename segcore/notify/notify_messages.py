@@ -87,8 +87,8 @@ def receipt_from_stored(doc: dict) -> dict:
         problems = content
     counted = content.get("problems") if isinstance(content, dict) else None
     return {
-        "id": str(doc.get("_id")),
-        "upload_id": str(doc.get("_id")),
+        "id": doc.get("_id"),  # as stored: 999 and "999" are two uploads
+        "upload_id": doc.get("_id"),
         "filename": doc.get("filename"),
         "batch_ids": list(doc.get("batches") or []),
         "uploader": doc.get("uploaded_by"),
@@ -194,9 +194,11 @@ def receipt_messages(receipt: dict, recipients: list[Recipient]) -> list[Message
     """One message per recipient for a receipt with a problem; none for a usable upload."""
     if not receipt_problems(receipt):
         return []
+    upload_id = receipt.get("upload_id", receipt.get("id"))
     data = {
-        "receipt": str(receipt.get("id")),
-        "upload_id": str(receipt.get("upload_id")),
+        "receipt": typed_id(receipt.get("id")),
+        "upload_id": str(upload_id),
+        "upload_id_type": type(upload_id).__name__,
         "filename": receipt.get("filename"),
         "batch_ids": receipt.get("batch_ids") or [],
         "uploader": receipt.get("uploader"),
@@ -205,17 +207,25 @@ def receipt_messages(receipt: dict, recipients: list[Recipient]) -> list[Message
     messages = []
     for recipient in recipients:
         subject, text = receipt_text(receipt, recipient)
-        messages.append(
-            _message(
-                f"receipt:{receipt.get('id')}:{recipient.key}",
-                "receipt",
-                recipient,
-                subject,
-                text,
-                data=data,
-            )
+        message = _message(
+            f"receipt:{typed_id(receipt.get('id'))}:{recipient.key}",
+            "receipt",
+            recipient,
+            subject,
+            text,
+            data=data,
         )
+        # Versions before typed ids keyed it by the id's text alone: a message stored under
+        # that key was enqueued already, and stays so.
+        message.earlier_keys = (f"receipt:{receipt.get('id')}:{recipient.key}",)
+        messages.append(message)
     return messages
+
+
+def typed_id(upload_id: object) -> str:
+    """An upload's `_id` as text with its type (`int:999`, `str:999`, `ObjectId:65f…`):
+    GridFS ids may be of any type, and ids that print alike are different uploads."""
+    return f"{type(upload_id).__name__}:{upload_id}"
 
 
 def _message(

@@ -40,6 +40,9 @@ MAX_ATTEMPTS = 8
 FIRST_RETRY_S = 60
 MAX_RETRY_S = 6 * 3600
 LEASE_S = 900  # far longer than a send may take (NOTIFY_TIMEOUT_S, at most 300 s)
+# Outbox documents written since receipt keys name the upload id's type carry this; an
+# older document's key may be a message's earlier key (Message.earlier_keys).
+KEY_FORM = 2
 ANSWER_CHARS = 500  # how much of a server's answer is kept
 TYPE_MISMATCH = 14  # the server's code for $inc on a value that is no number
 
@@ -58,6 +61,9 @@ class Message:
     text: str
     html: str | None = None
     data: dict = field(default_factory=dict)  # the facts, for the JSON webhook
+    # keys an earlier version gave this message: one of them stored by that version means
+    # the message was enqueued already
+    earlier_keys: tuple[str, ...] = ()
 
 
 @dataclass
@@ -88,6 +94,8 @@ def enqueue(db: Database, messages: list[Message], now: datetime | None = None) 
     now = utc(now)
     added = 0
     for message in messages:
+        if message.earlier_keys and _stored_by_earlier_version(db, message.earlier_keys):
+            continue
         doc = {
             "_id": message.key,
             "kind": message.kind,
@@ -104,6 +112,7 @@ def enqueue(db: Database, messages: list[Message], now: datetime | None = None) 
             "created_at": now,
             "due_at": now,
             "errors": [],
+            "key_form": KEY_FORM,
         }
         try:
             db[OUTBOX].insert_one(doc)
@@ -111,6 +120,14 @@ def enqueue(db: Database, messages: list[Message], now: datetime | None = None) 
         except DuplicateKeyError:
             pass  # sent, pending or failed already: exactly once
     return added
+
+
+def _stored_by_earlier_version(db: Database, keys: tuple[str, ...]) -> bool:
+    """True when one of `keys` is a message that an earlier version stored (without
+    `key_form`): the same key stored now may be another message's (a typed upload id's text
+    can read like an old key)."""
+    where = {"_id": {"$in": list(keys)}, "key_form": {"$exists": False}}
+    return db[OUTBOX].find_one(where, {"_id": 1}) is not None
 
 
 def _due(now: datetime, state: str) -> dict:

@@ -487,15 +487,39 @@ _SETTING_NAME = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
 
 def _refuse_unparsable_lines(env_file, text: str) -> None:
-    """ConfigError for a line python-dotenv cannot read (an unclosed quote): it would skip it
-    and the command would run on the default. The line's value is never shown (a password)."""
+    """ConfigError for a line python-dotenv cannot read (an unclosed quote) or reads as a name
+    without a value (a connection string pasted without `MONGO_URI=`, a bare `MONGO_DB`): it
+    would skip the first and let the second erase the setting above it, and the command would
+    run on the default. The line's text is never shown (it may be a password)."""
     for binding in parse_stream(io.StringIO(text)):
+        if binding.key is not None and binding.value is None:
+            raise ConfigError(
+                f"{env_file}, line {binding.original.line}: is not NAME=value"
+                " (the name, an equals sign, then the value)"
+            )
         if binding.error:
             found = _SETTING_NAME.match(binding.original.string)
             what = f"{found.group(1)} cannot be read" if found else "is not NAME=value"
             raise ConfigError(
                 f"{env_file}, line {binding.original.line}: {what} (an unclosed quote?)"
             )
+
+
+def configured_language(env_file: str | os.PathLike | None = ".env") -> str | None:
+    """The LANGUAGE setting alone (environment over `env_file`), or None when it is unset or
+    itself malformed: a configuration error found in another setting is then said in the
+    language asked. Read leniently, as `.env` may be what is wrong; raises nothing."""
+    value = os.environ.get("LANGUAGE")
+    if value is None and env_file is not None:
+        try:
+            text = Path(env_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""  # load_settings reports it
+        value = dotenv_values(stream=io.StringIO(text)).get("LANGUAGE")
+    try:
+        return _language(value) if value is not None else None
+    except ConfigError:
+        return None  # the configuration error names it; the page keeps its default
 
 
 def load_settings(env_file: str | os.PathLike | None = ".env", required: bool = False) -> Settings:

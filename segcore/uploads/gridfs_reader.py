@@ -76,9 +76,22 @@ CHUNKS_SHORT = N_(
     "truncated upload: {chunks} of {expected} chunks stored, {size} of {length} bytes"
 )
 EXTRA_CHUNKS = N_("the upload's chunks hold more than its length")
+NO_CHUNK_NUMBER = N_("a chunk has no number (n)")
+BAD_CHUNK_NUMBER = N_("a chunk's number (n) is {value}, not a whole number from 0")
+TWICE_CHUNK = N_("chunk {chunk} is stored twice")
+BEYOND_CHUNK = N_("chunk {chunk} is beyond the upload's length (its last chunk is {last})")
 # What an upload's stored chunks say, which may change once they are all there (a restore that
 # writes masks.files before masks.chunks, a writer storing the file document first).
-CHUNK_REASONS = (MISSING_CHUNK, SHORT_CHUNK, CHUNKS_SHORT, EXTRA_CHUNKS)
+CHUNK_REASONS = (
+    MISSING_CHUNK,
+    SHORT_CHUNK,
+    CHUNKS_SHORT,
+    EXTRA_CHUNKS,
+    NO_CHUNK_NUMBER,
+    BAD_CHUNK_NUMBER,
+    TWICE_CHUNK,
+    BEYOND_CHUNK,
+)
 
 
 def _check_chunk(stored: StoredFile, n: int, data: object) -> bytes:
@@ -139,6 +152,8 @@ def check_chunks_add_up(
     count, size, last = totals
     if (count, size, last) == (stored.chunk_count, stored.length, stored.chunk_count - 1):
         return
+    if count:
+        _say_what_is_wrong(chunks, stored)
     if size > stored.length:
         raise DamagedUpload(EXTRA_CHUNKS)
     raise DamagedUpload(
@@ -148,6 +163,36 @@ def check_chunks_add_up(
         size=size,
         length=stored.length,
     )
+
+
+def _say_what_is_wrong(chunks: Collection, stored: StoredFile) -> None:
+    """Raise UnreadableUpload naming an odd chunk behind totals that do not add up, where
+    "N of M chunks stored" would call a complete upload truncated: a chunk number that is none
+    (`n` as text: pymongo's GridFS readers refuse it too), a chunk beyond the length (even an
+    empty one), a chunk stored twice. Reads every chunk's number, never its data; returns when
+    the numbers are sound (missing or short chunks: the caller's totals say it)."""
+    pipeline = [{"$match": {"files_id": stored.id}}, {"$project": {"_id": 0, "n": 1}}]
+    numbers: set[int] = set()
+    for doc in chunks.aggregate(pipeline):
+        if doc.get("n") is None:
+            raise DamagedUpload(NO_CHUNK_NUMBER)
+        n = _whole(doc["n"])
+        if n is None or n < 0:
+            raise DamagedUpload(BAD_CHUNK_NUMBER, value=_shown(doc["n"]))
+        if n in numbers:
+            raise DamagedUpload(TWICE_CHUNK, chunk=n)
+        numbers.add(n)
+    beyond = [n for n in numbers if n >= stored.chunk_count]
+    if beyond and not stored.chunk_count:
+        raise DamagedUpload(EXTRA_CHUNKS)
+    if beyond:
+        raise DamagedUpload(BEYOND_CHUNK, chunk=min(beyond), last=stored.chunk_count - 1)
+
+
+def _shown(value: object) -> str:
+    """A stored value as a reason quotes it: its text in quotes, short."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 class ChunkFile(io.RawIOBase):

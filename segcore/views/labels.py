@@ -57,6 +57,18 @@ def human_size(length: object) -> str:
     return f"{size:.1f} {_UNITS[unit]}" if size < 100 else f"{size:.0f} {_UNITS[unit]}"
 
 
+def stored_names(value: object) -> list[str]:
+    """Names a receipt stores as a list (`missing`, `extra`, `batches`, `other_files`) as texts
+    to show, whatever an older version or a hand edit left there: each item of a list as its
+    text (a null as None), a single text or number as one item (never letter by letter),
+    nothing for none."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(item) for item in value]
+    return [str(value)]
+
+
 def run_kind(run: dict) -> str:
     """ "Full (why)" or "Incremental" for a recorded sync run; "" for a run that never got far."""
     if run.get("status") == "running" or "full" not in run:

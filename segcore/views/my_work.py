@@ -29,6 +29,7 @@ from segcore.report.pace import (
 )
 from segcore.store.schema import BATCHES, HISTORY, find_in
 from segcore.team.team import list_members, name_holds_batches
+from segcore.views.labels import stored_names
 from segcore.work.assignments import IN_PROGRESS
 from segcore.work.batches import stored_spellings
 from segcore.work.delivery import (
@@ -391,8 +392,10 @@ def my_receipts(
             continue  # someone else's upload on their batch: its name and time are not theirs
         if receipt.get("problem") == "removed":
             continue  # deleted: it tells nothing of the batch now
-        for part in receipt.get("parts") or ():
-            batch = part.get("id")
+        for part in _items(receipt.get("parts")):
+            batch = part.get("id") if isinstance(part, dict) else None
+            if not isinstance(batch, str):
+                continue  # another version's or a hand edit's: it names no batch
             if batch in latest and not receipt.get("readable"):  # an earlier one of theirs
                 latest[batch]["earlier_unreadable"].append(_unreadable(receipt, own))
             if batch in wanted and batch not in latest:
@@ -407,12 +410,12 @@ def my_receipts(
                     "problem": receipt.get("problem"),
                     "matched": part.get("matched"),
                     "images": part.get("images"),
-                    "missing": list(part.get("missing") or []),
+                    "missing": stored_names(part.get("missing")),
                     "missing_count": part.get("missing_count"),
                     "earlier_unreadable": [],  # their older uploads that could not be read
                     "content": [
                         o
-                        for o in content.get("offenders") or []
+                        for o in _items(content.get("offenders"))
                         # of a multi-batch upload, only those naming this batch (`b`)
                         if isinstance(o, dict)
                         and o.get("b") in ((batch, None) if alone else (batch,))
@@ -429,7 +432,7 @@ def my_receipts(
 
 def _names_only(receipt: dict, batches: set[str]) -> bool:
     """Whether every batch an upload names is one of `batches`."""
-    return set(receipt.get("batches") or ()) <= batches
+    return set(stored_names(receipt.get("batches"))) <= batches
 
 
 def _unreadable(receipt: dict, own: set[str]) -> dict:

@@ -33,6 +33,7 @@ from segcore.work.batches import (
     Edit,
     get_batches,
     get_value,
+    ids_with_status,
     mark_changed,
     next_pending_ids,
     open_workloads,
@@ -282,6 +283,8 @@ def assign(
     """
     authorize_write(author)
     refuse_writes(db)
+    if assignee is not None:  # refused whether or not a batch is found
+        validate_value("assignee", assignee, [m.name for m in list_members(db)])
     current = get_batches(db, batch_ids, {"_id": 0, "id": 1, "assignee": 1})
     seen = seen or {}
     edits = [
@@ -296,6 +299,16 @@ def assign(
 BULK_FIELDS = ("status", "priority", "due_date")
 
 
+def check_bulk_changes(changes: dict[str, object]) -> None:
+    """Raise ValidationError for a field bulk editing does not offer or a value it may not
+    store, whatever batches it would apply to (pure: a typo is refused even when no batch
+    matches)."""
+    for name, value in changes.items():
+        if name not in BULK_FIELDS:
+            raise ValidationError(N_("'{name}' cannot be changed in bulk."), name=name, field=name)
+        validate_value(name, value, [])
+
+
 def bulk_edits(
     docs: dict[str, dict], changes: dict[str, object], where_status: str | None = None
 ) -> tuple[list[Edit], list[str]]:
@@ -305,9 +318,7 @@ def bulk_edits(
     code such as "S"); the others are returned apart, by id. Pure; raises ValidationError for
     a field bulk editing does not offer.
     """
-    for name in changes:
-        if name not in BULK_FIELDS:
-            raise ValidationError(N_("'{name}' cannot be changed in bulk."), name=name, field=name)
+    check_bulk_changes(changes)
     edits, skipped = [], []
     for batch_id, doc in docs.items():
         if where_status is not None and doc.get("status") != where_status:
@@ -321,7 +332,7 @@ def bulk_edits(
 
 def set_fields(
     db: Database,
-    batch_ids: list[str],
+    batch_ids: list[str] | None,
     changes: dict[str, object],
     author: "str | Actor",
     seen: dict[str, dict] | None = None,
@@ -331,11 +342,14 @@ def set_fields(
 
     Compare-and-set against `seen` (the documents the user was shown, by id) where given, else
     against the values read now; `where_status` changes only batches still holding that status
-    (the others are reported in `failed`). Raises ValidationError (nothing written) for a value
+    (the others are reported in `failed`), and with `batch_ids` None every batch holding it. Raises ValidationError (nothing written) for a value
     that is not allowed, PermissionDenied for a viewer (before anything is read).
     """
     authorize_write(author)
     refuse_writes(db)
+    check_bulk_changes(changes)  # before anything is read
+    if batch_ids is None:
+        batch_ids = ids_with_status(db, where_status)
     current = get_batches(db, batch_ids, _EDIT_PROJECTION)
     docs = {bid: (seen or {}).get(bid, doc) for bid, doc in current.items()}
     edits, skipped = bulk_edits(docs, changes, where_status)

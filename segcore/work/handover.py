@@ -42,7 +42,6 @@ def remove_member(
     """
     author = authorize_write(author)
     refuse_writes(db)
-    member = team.find_member(db, who)
     if unassign and reassign_to is not None:
         raise ValidationError(N_("Choose either to unassign or to reassign, not both."))
     target = None
@@ -51,6 +50,7 @@ def remove_member(
             N_("A name cannot be blank; to leave their open batches without one, unassign them."),
             field="reassign_to",
         )
+    member = team.find_member(db, who)  # once the values asked are sound
     if reassign_to is not None:
         chosen = team.find_member(db, reassign_to)
         if chosen.id == member.id:

@@ -194,6 +194,27 @@ def test_health_json_says_a_configuration_error_in_json(run_cli):
     assert "p@ss" not in out.stdout + out.stderr
 
 
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (("batches", "set", "--where-status", "revisado", "--status", "revieww"), "Status must"),
+        (("batches", "set", "--where-status", "pending", "--status", "revieww"), "Status must"),
+        (("batches", "set", "batch_404", "--priority", "urgent"), "Priority must"),
+        (("batches", "set", "--where-status", "revisado", "--due", "2026-13-01"), "not a date"),
+        (("assign", "batch_404", "--to", "Nobody"), "'Nobody' is not on the team"),
+        (("team", "remove", "Nobody", "--unassign", "--reassign-to", "Flor"), "not both"),
+    ],
+)
+def test_a_bad_value_is_refused_whether_or_not_anything_matches(run_cli, db, args, said):
+    """A script's typo in the value asked is refused (exit 1, said once), also when no batch or
+    member matches: it would otherwise pass as "0 batches updated"."""
+    db.batches.insert_many([{"id": f"batch_{n}", "status": "pending"} for n in (1, 2)])
+    done = run_cli(*args)
+    assert done.returncode == 1 and said in done.stderr, done.stderr
+    assert done.stderr.count(said) == 1
+    assert db.batches.count_documents({"status": "pending"}) == 2
+
+
 def test_batches_set_replaces_a_legacy_status_and_sets_fields(run_cli, db):
     # Issue 24 item 12: bulk edit from the command line, compare-and-set, in the history.
     db.batches.insert_many(

@@ -184,6 +184,50 @@ def test_a_missing_chunk_is_reported_not_fatal(dbs, upload, listed):
     )
 
 
+@pytest.mark.parametrize(
+    "odd, said",
+    [
+        ({"$set": {"n": "0"}}, "a chunk's number (n) is '0', not a whole number from 0"),
+        ({"$unset": {"n": ""}}, "a chunk has no number (n)"),
+        ("empty extra", "chunk 1 is beyond the upload's length (its last chunk is 0)"),
+        ("far extra", "chunk 5 is beyond the upload's length (its last chunk is 0)"),
+    ],
+)
+def test_chunks_whose_totals_add_up_but_gridfs_refuses_say_what_is_wrong(dbs, upload, odd, said):
+    """Every byte is there, yet pymongo's GridFS cannot read it: the reason names the odd chunk
+    instead of calling a complete upload truncated ("1 of 1 chunks stored")."""
+    import gridfs
+
+    data = make_zip(images(3, ext="_mask.png"))
+    file_id = upload("masks_batch_8.zip", data, chunk_size=len(data))  # one chunk
+    chunks = dbs.training[f"{dbs.settings.masks_bucket}.chunks"]
+    if odd == "empty extra":
+        chunks.insert_one({"files_id": file_id, "n": 1, "data": b""})
+    elif odd == "far extra":
+        chunks.insert_one({"files_id": file_id, "n": 5, "data": b""})
+    else:
+        chunks.update_one({"files_id": file_id}, odd)
+    with pytest.raises((gridfs.errors.CorruptGridFile, KeyError)):  # KeyError: no n
+        gridfs.GridFSBucket(dbs.training, dbs.settings.masks_bucket).open_download_stream(
+            file_id
+        ).read()
+    listing = list_upload(chunks, dbs.masks_files.find_one({"_id": file_id}), BUDGET)
+    assert listing.reason == said and listing.names == []
+
+
+def test_a_chunk_number_stored_as_a_double_is_read_as_gridfs_reads_it(dbs, upload):
+    import gridfs
+
+    data = make_zip(images(3, ext="_mask.png"))
+    file_id = upload("masks_batch_8.zip", data, chunk_size=len(data))
+    chunks = dbs.training[f"{dbs.settings.masks_bucket}.chunks"]
+    chunks.update_one({"files_id": file_id}, {"$set": {"n": 0.0}})
+    bucket = gridfs.GridFSBucket(dbs.training, dbs.settings.masks_bucket)
+    assert bucket.open_download_stream(file_id).read() == data
+    listing = list_upload(chunks, dbs.masks_files.find_one({"_id": file_id}), BUDGET)
+    assert listing.reason is None and len(listing.names) == 3
+
+
 def test_a_hard_link_named_without_the_dot_slash_of_its_target_gets_its_data(listed):
     import io
     import tarfile

@@ -8,7 +8,7 @@ import pytest
 from segcore.report import stats
 from segcore.store.history import list_history
 from segcore.team import team as team_module
-from tests.helpers import charts, page
+from tests.helpers import charts, log_in, page
 from tests.helpers import shown as as_read
 from tests.receipt_seed import Lab, seed_deliveries
 
@@ -338,3 +338,55 @@ def test_a_chosen_batch_changed_meanwhile_is_relabelled_and_named(lab):
     at.run()  # said once
     [form] = [e for e in at.expander if e.label == "Review delivered batches"]
     assert not form.warning
+
+
+ODD_RECEIPT_VALUES = [
+    pytest.param(1, ["1"], id="a count"),
+    pytest.param(["img_002.png", None], ["img_002.png, None"], id="a list holding null"),
+    pytest.param("img_002.png", ["img_002.png"], id="one name as text"),
+]
+
+
+@pytest.mark.parametrize("odd, said", ODD_RECEIPT_VALUES)
+def test_receipt_lists_of_another_type_are_shown_as_stored(app_env, monkeypatch, odd, said):
+    """An older version or a hand edit may leave `missing`, `extra`, `batches`, `other_files`,
+    a part's names or the content offenders as a count, a list holding null or one text: the
+    Receipts page, a batch's details and her own page show them as stored, never a traceback
+    or the text letter by letter."""
+    from datetime import datetime
+
+    from segcore.team import auth
+
+    work = app_env.work
+    team_module.add_member(work, "Flor", author="test")
+    auth.add_user(work, "flor", "segmentador", "correct horse battery", member="Flor")
+    work.batches.insert_one({"id": "batch_1", "assignee": "Flor", "status": "rework"})
+    part = {"id": "batch_1", "images": 3, "matched": 2, "missing": odd, "extra": odd}
+    work.receipts.insert_one(
+        {
+            "_id": 1,
+            "filename": "batch_1.zip",
+            "uploaded_by": "flor",
+            "upload_date": datetime(2026, 1, 2),
+            "readable": True,
+            "problem": "incomplete",
+            "batches": ["batch_1"] if isinstance(odd, list) else "batch_1",
+            "missing": odd,
+            "extra": odd,
+            "other_files": odd,
+            "parts": [part, {**part, "id": odd}] if isinstance(odd, list) else odd,
+            "content": {"offenders": odd, "notes": odd},
+        }
+    )
+    at = page("receipts").run()
+    assert not at.exception, at.exception
+    assert list(table(at)["Batches"]) == ["batch_1"]
+    captions = [as_read(c.value) for c in at.caption if "without a mask" in as_read(c.value)]
+    assert len(captions) == 1 and "i, m, g" not in captions[0], captions
+    assert all(s in captions[0] for s in said), captions
+    at = page("batches").run()
+    at.text_input(key="history_of").input("batch_1").run()
+    assert not at.exception, at.exception
+    monkeypatch.setenv("LOGIN", "on")
+    at = log_in(page("streamlit_app").run(), "flor", "correct horse battery")
+    assert not at.exception, at.exception

@@ -93,3 +93,30 @@ def test_a_broken_first_run_is_one_sentence_on_every_page(
         assert not at.exception, (name, at.exception)
         errors = [e.value for e in at.error]
         assert any(expected in e for e in errors), (name, errors)
+
+
+@pytest.mark.parametrize(
+    "env, dotenv, frame",
+    [
+        ({"LANGUAGE": "en", "MONGO_URI": "mongodb://127.0.0.1:1/?tls=ture"}, "", "The config"),
+        ({"MONGO_URI": "mongodb://127.0.0.1:1/?tls=ture"}, "LANGUAGE=en\n", "The config"),
+        ({}, "LANGUAGE=en\nmongodb://127.0.0.1:1/teamdb\n", "The config"),  # a bad .env line
+        ({"LANGUAGE": "klingon", "MONGO_URI": "http://nope"}, "", "La configuración"),
+    ],
+)
+def test_the_configuration_error_follows_language_when_that_setting_is_sound(
+    monkeypatch, tmp_path, env, dotenv, frame
+):
+    """LANGUAGE=en with another setting malformed: the page said "La configuración no es
+    válida" among Spanish navigation around the English detail."""
+    monkeypatch.delenv("LANGUAGE", raising=False)
+    monkeypatch.delenv("MONGO_URI", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(dotenv)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = page("streamlit_app").run()
+    assert not at.exception, at.exception
+    assert at.error and at.error[0].value.startswith(frame), [e.value for e in at.error]

@@ -161,6 +161,11 @@ def test_brackets_in_every_url_settings_password_are_masked_or_named_never_quote
         ('MONGO_DB="lab', ".env, line 2: MONGO_DB cannot be read (an unclosed quote?)"),
         ("MONGO_URI='mongodb://app:hunter2@db", ".env, line 2: MONGO_URI cannot be read"),
         ("this is no setting", ".env, line 2: is not NAME=value"),
+        # a connection string pasted without MONGO_URI=, a bare name, a password alone
+        ("mongodb://app:hunter2@db:27017/teamdb", ".env, line 2: is not NAME=value"),
+        ("MONGO_DB", ".env, line 2: is not NAME=value"),
+        ("export MONGO_DB", ".env, line 2: is not NAME=value"),
+        ("hunter2", ".env, line 2: is not NAME=value"),
     ],
 )
 def test_a_line_the_env_file_cannot_hold_stops_with_its_line_and_name(tmp_path, line, said):

@@ -16,7 +16,7 @@ import streamlit as st
 from segcore.core.actors import Actor
 from segcore.core.errors import ConfigError
 from segcore.prepare import BackgroundIndexing, prepare_quickly
-from segcore.settings.config import Settings, load_settings
+from segcore.settings.config import Settings, configured_language, load_settings
 from segcore.store import data_version
 from segcore.store.connection import Databases, open_databases
 from segcore.sync import sync
@@ -26,6 +26,11 @@ from segcore.sync.live.schedule import SyncScheduler
 def settings() -> Settings:
     """The effective settings (environment over `.env`); ConfigError names a bad one."""
     return load_settings()
+
+
+def language_setting() -> str | None:
+    """LANGUAGE alone, when the settings as a whole are malformed (None: unset or bad too)."""
+    return configured_language()
 
 
 def identity(current: Settings) -> str:

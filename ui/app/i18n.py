@@ -28,7 +28,7 @@ from segcore.core.translations import (
     LANGUAGES,  # noqa: F401
     translations,
 )
-from ui.app.connection import settings
+from ui.app.connection import language_setting, settings
 
 DEFAULT = "es"
 STATE_KEY = "language"  # session-state key holding the user's choice
@@ -52,8 +52,9 @@ def current_language() -> str:
         return chosen
     try:
         return settings().language
-    except SegcoreError:  # a broken configuration is reported by the page, in words
-        return DEFAULT
+    except SegcoreError:  # a broken configuration is reported by the page, in words: in
+        # LANGUAGE's when that setting itself is sound
+        return language_setting() or DEFAULT
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore.views.labels import human_size
+from segcore.views.labels import human_size, stored_names
 from segcore.work import review
 from ui.app import labels
 from ui.app.actions import run_write
@@ -27,14 +27,14 @@ def receipt_rows(found: list[dict]) -> list[dict]:
                 _("Uploaded at"): format_datetime(r.get("upload_date")),
                 _("File"): r.get("filename"),
                 _("Uploaded by"): r.get("uploaded_by") or "-",
-                _("Batches"): ", ".join(r.get("batches") or []),
+                _("Batches"): ", ".join(stored_names(r.get("batches"))),
                 _("Result"): verdict,
                 _("Why"): word(r.get("reason")),
                 _("Masks"): _count(r.get("masks")),
                 _("Matched"): _count(r.get("matched")),
                 _("Missing"): _count(r.get("missing_count")),
                 _("Extra"): _count(r.get("extra_count")),
-                _("Other files"): _count(len(r.get("other_files") or [])),
+                _("Other files"): _count(_how_many(r.get("other_files"))),
                 _("Size"): human_size(r.get("length")),
             }
         )
@@ -47,14 +47,24 @@ def _count(value: object) -> str:
     return format_number(value) if isinstance(value, int) and not isinstance(value, bool) else "-"
 
 
+def _how_many(value: object) -> object:
+    """How many items a stored list holds; a stored count as it is (see _count)."""
+    return len(value) if isinstance(value, (list, tuple)) else value if value is not None else 0
+
+
+def _listed(value: object) -> list:
+    """A stored list; none for a number or a text another version left in its place."""
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
 def names_by_batch(receipt: dict, key: str) -> str:
     """The names under `key` ("missing", "extra"); for an upload naming several batches, each
     batch's after its id ("batch_1: a.png, b.png; batch_2: c.png"): a flat list repeats the
     same names without saying whose they are. "-" for none."""
-    parts = [p for p in receipt.get("parts") or () if isinstance(p, dict)]
+    parts = [p for p in _listed(receipt.get("parts")) if isinstance(p, dict)]
     if len(parts) < 2:
-        return ", ".join(receipt.get(key) or []) or "-"
-    named = [f"{p.get('id')}: {', '.join(p[key])}" for p in parts if p.get(key)]
+        return ", ".join(stored_names(receipt.get(key))) or "-"
+    named = [f"{p.get('id')}: {', '.join(stored_names(p[key]))}" for p in parts if p.get(key)]
     return "; ".join(named) or "-"
 
 
@@ -86,10 +96,10 @@ def _content_caption(found: list[dict]) -> None:
     # a mask several of the upload's batches count is named once, not once per batch
     named = list(
         dict.fromkeys(
-            labels.offender(o) for o in content.get("offenders") or () if isinstance(o, dict)
+            labels.offender(o) for o in _listed(content.get("offenders")) if isinstance(o, dict)
         )
     )
-    named += [labels.upload_note(n) for n in content.get("notes") or () if isinstance(n, dict)]
+    named += [labels.upload_note(n) for n in _listed(content.get("notes")) if isinstance(n, dict)]
     if named:
         st.caption(
             _("{file}: content problems: {problems}").format(
