@@ -190,8 +190,7 @@ def verify(
     ]
     targets += [u for u in in_scope & arrived if u not in {*targets}]
     targeted = [uploads[u] for u in targets]
-    # Uploads owed a receipt: listed by an earlier check killed before its receipts, or never;
-    # and those whose receipt was made under other matching settings (corrected since)
+    # Owed a receipt: none yet (never made, or a check killed first), or one of other settings
     rules = matching_rules(settings.mask_suffixes, extensions)
     every = batch_ids is None and upload_ids is None
     first, other_rules = owed_receipts.owed(work, in_scope, every, rules)
