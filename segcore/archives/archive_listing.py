@@ -17,7 +17,14 @@
   `image_copies`.
 - In an upload naming one batch, a member under another batch's folder (`batch_14/` in
   `batch_13.zip`: two batch folders zipped together) is no mask of it: one of the other files,
-  saying whose folder holds it, its path kept in `other_batch`.
+  saying whose folder holds it, its path kept in `other_batch`. Only a folder naming a batch
+  of the list is another batch's (`export_batch_20261207/` names a date); the batches folders
+  named that the list lacked are kept in `unlisted_folders`, so the listing is made again once
+  one of them is in the list.
+- Beside a VOC `SegmentationClass/` folder (CVAT's, Datumaro's "Segmentation mask" export), the
+  members of its sibling `SegmentationObject/` are instance masks (one number per object, not
+  class labels): no masks of their images, one of the other files, their paths kept in
+  `instance_masks`.
 
 Member names are text to compare, never paths on this machine. A listing carries its format
 `VERSION`: a stored listing of an older version is listed again by the next check.
@@ -42,6 +49,12 @@ from segcore.archives.archive_zip import (
     is_whole_zip,
     read_zip_directory,
 )
+from segcore.archives.not_masks import (
+    INSTANCE_MEMBER,
+    OTHER_BATCH_MEMBER,
+    without_instance_masks,
+    without_other_batches,
+)
 from segcore.core.errors import N_, DamagedUpload, UnreadableUpload, UploadTooLarge, shortened
 from segcore.images.image_copies import COPY_MEMBER, ImageFiles
 from segcore.images.mask_matching import (
@@ -51,7 +64,6 @@ from segcore.images.mask_matching import (
     is_mask_member,
     mask_path,
     member_base_name,
-    other_batch_folder,
     place_masks,
     sort_members,
 )
@@ -87,13 +99,14 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # 13: a copy of the batch's image is told by its name's stem, whatever its extension
 # (`images/img_003.tif`, `JPEGImages/img_003.jpg`, a UID-named DICOM copy given `.dcm`: 12 took
 # them for masks), by the folder holding it only (12 took `Images/batch_2/masks/img_001.png`
-# for a copy), and is listed by its path, so the folder that made it a copy shows
-VERSION = 13
+# for a copy), and is listed by its path, so the folder that made it a copy shows;
+# 14: only a folder naming a batch of the list is another batch's (13 took a dated
+# `export_batch_20261207/` for one: a complete upload had no masks), and `SegmentationObject/`
+# beside `SegmentationClass/` holds instance masks, no masks (13 checked them as class labels)
+VERSION = 14
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = N_("{name} (0 bytes)")  # how a 0-byte mask member is listed among other files
-# how a mask under another batch's folder is listed among an upload's other files
-OTHER_BATCH_MEMBER = N_("{name} (in {batch}'s folder, not this batch's)")
 TAR_ENDINGS = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz", ".tbz2")
 # Formats recognised only to be named in the reason, by ending and by first bytes.
 OTHER_FORMATS = {
@@ -163,7 +176,10 @@ class Listing:
     in the reader's language. `placed` and `also_loose`: the masks under each batch-named
     folder (`mask_matching.place_masks`), for an upload naming several batches.
     `image_copies`: the paths of the members that are copies of the batch's images;
-    `other_batch`: of the masks under another batch's folder (an upload naming one). `paths`:
+    `other_batch`: of the masks under another batch's folder (an upload naming one);
+    `unlisted_folders`: the batches its folders name that the list lacked (their folders are
+    no other batch's); `instance_masks`: of the instance masks beside the class masks
+    (`SegmentationObject/` beside `SegmentationClass/`). `paths`:
     each mask's path in the archive (`/` between folders), for images sharing a name in
     different subfolders (`mask_matching.image_for_mask`).
     """
@@ -183,6 +199,8 @@ class Listing:
     image_copies: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     other_batch: list[str] = field(default_factory=list)
+    unlisted_folders: list[str] = field(default_factory=list)
+    instance_masks: list[str] = field(default_factory=list)
 
     @property
     def readable(self) -> bool:
@@ -284,16 +302,19 @@ def list_upload(
     extensions=DEFAULT_EXTENSIONS,
     totals: tuple | None = None,
     images: ImageFiles | None = None,
+    listed=None,
 ) -> Listing:
     """List one upload (a GridFS file document) read only from `chunks`; never raises for the
     upload's own problems: they become the listing's `reason`. `totals`: its chunks' totals
     from `gridfs_reader.chunk_totals` (read for many uploads at once), else asked here.
     `images`: its batches' images, whose copies are no masks (None: none is looked for).
     `doc["batches"]` (the keys of the batches it names, when given): naming one, its masks
-    under another batch's folder are other files."""
+    under another batch's folder are other files, a batch of `listed` (the list's keys, as
+    `naming.batch_key` gives them; None: every batch a folder names)."""
     filename = doc.get("filename") if isinstance(doc.get("filename"), str) else ""
     batches = doc.get("batches") if isinstance(doc.get("batches"), list) else []
-    own = batches[0] if len(set(map(str, batches))) == 1 else None
+    # the batch it names when one, whose masks are none under a listed batch's folder
+    scope = (batches[0] if len(set(map(str, batches))) == 1 else None, listed)
     kind = kind_from_name(filename, extensions)
     listing = Listing("unknown" if kind in ("", "unsupported", "split") else kind)
     stats = ReadStats()
@@ -333,7 +354,7 @@ def list_upload(
                 )
         try:
             _list_archive(
-                chunks, stored, kind, budget, stats, listing, extensions, totals, images, own
+                chunks, stored, kind, budget, stats, listing, extensions, totals, images, scope
             )
         except (DamagedUpload, UploadTooLarge):  # nothing to do with its format
             raise
@@ -343,13 +364,13 @@ def list_upload(
                 raise
             listing.kind = actual
             _list_archive(
-                chunks, stored, actual, budget, stats, listing, extensions, totals, images, own
+                chunks, stored, actual, budget, stats, listing, extensions, totals, images, scope
             )
     except UnreadableUpload as exc:
         listing.reason, listing.code, listing.params = str(exc), exc.template, exc.params
         listing.names, listing.other_files, listing.members = [], [], []
         listing.placed, listing.also_loose, listing.image_copies, listing.paths = {}, [], [], []
-        listing.other_batch = []
+        listing.other_batch, listing.unlisted_folders, listing.instance_masks = [], [], []
     except PyMongoError:
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
@@ -360,7 +381,7 @@ def list_upload(
         listing.code, listing.params = NOT_LISTABLE, {"detail": detail}
         listing.names, listing.other_files, listing.members = [], [], []
         listing.placed, listing.also_loose, listing.image_copies, listing.paths = {}, [], [], []
-        listing.other_batch = []
+        listing.other_batch, listing.unlisted_folders, listing.instance_masks = [], [], []
     listing.bytes_read, listing.chunks_read = stats.bytes, stats.chunks
     return listing
 
@@ -409,8 +430,9 @@ def _list_archive(
     extensions,
     totals: tuple | None = None,
     images: ImageFiles | None = None,
-    own: str | None = None,
+    scope: tuple = (None, None),
 ) -> None:
+    own, listed = scope  # the one batch the upload names (else None), the list's keys
     if kind in ("zip", "7z"):
         # A zip or a 7z costs its directory whatever its size, and one aggregate that finds a
         # chunk missing or short where the directory does not lead.
@@ -436,8 +458,12 @@ def _list_archive(
     entries, dangling = resolve_links(last_copies(entries))
     entries, copies = _without_image_copies(entries, images, extensions)
     listing.image_copies = sorted({mask_path(e[0]) for e in copies})
-    entries, elsewhere = _without_other_batches(entries, own, extensions)
+    entries, elsewhere, listing.unlisted_folders = without_other_batches(
+        entries, own, extensions, listed
+    )
     listing.other_batch = sorted({mask_path(name) for name, _ in elsewhere})
+    entries, instances = without_instance_masks(entries, extensions)
+    listing.instance_masks = sorted({mask_path(e[0]) for e in instances})
     names, listing.other_files = sort_members((e[0] for e in entries), extensions)
     # a link named as a mask that leads nowhere says so; one named as another file is one
     noted = [
@@ -453,6 +479,7 @@ def _list_archive(
     empty = [EMPTY_MEMBER.format(name=n) for n in names if n not in written]
     copied = [COPY_MEMBER.format(name=mask_path(e[0])) for e in copies]
     moved = [OTHER_BATCH_MEMBER.format(name=mask_path(n), batch=b) for n, b in elsewhere]
+    moved += [INSTANCE_MEMBER.format(name=path) for path in listing.instance_masks]
     listing.other_files = sorted({*listing.other_files, *others, *noted, *empty, *copied, *moved})
     masks = set(listing.names)
     kept = [
@@ -470,27 +497,6 @@ def _list_archive(
         ),
         key=lambda m: (m["name"], m["size"], str(m.get("crc", m.get("digest")))),
     )
-
-
-def _without_other_batches(entries: list, own: str | None, extensions) -> tuple[list, list]:
-    """`(entries, elsewhere)`: for an upload naming only batch `own`, the members named as
-    masks under another batch's folder taken out (`elsewhere`: each path and that batch,
-    `mask_matching.other_batch_folder`); none without `own`."""
-    if own is None:
-        return entries, []
-    kept, elsewhere, seen = [], [], {}
-    for entry in entries:
-        name = entry[0]
-        batch = (
-            other_batch_folder(name, own, seen)
-            if is_mask_member(name) and is_image_name(member_base_name(name), extensions)
-            else None
-        )
-        if batch is None:
-            kept.append(entry)
-        else:
-            elsewhere.append((name, batch))
-    return kept, elsewhere
 
 
 def _without_image_copies(entries: list, images: ImageFiles | None, extensions) -> tuple:

@@ -100,14 +100,17 @@ def list_and_store(
     notify: Progress,
     keep: bool = False,
     images: dict | None = None,
+    listed=None,
 ) -> tuple[list, dict]:
     """List `targets` (file documents with their batch keys) and store their listings.
 
     `uploads` and `by_batch` (every known upload by id, the upload ids of each batch key) find
     each one's previous upload. Counts go into `report` (checked_uploads, bytes_read,
     bytes_stored). `images`: the batches' image listings by key, as just stored (those
-    missing are read), so copies of a batch's images are told from its masks. Returns the
-    ids listed and, with `keep`, their stored documents by id.
+    missing are read), so copies of a batch's images are told from its masks. `listed`: the
+    keys of the batch list, whose folders in an upload of another batch hold no mask of it
+    (None: every batch a folder names). Returns the ids listed and, with `keep`, their
+    stored documents by id.
     """
     chunks = databases.training[f"{databases.settings.masks_bucket}.chunks"]
     ordered = sorted(targets, key=_oldest_first)
@@ -132,7 +135,9 @@ def list_and_store(
                 found[keys] = ImageFiles(
                     [images.get(k) for k in keys], stats, databases.settings.mask_extensions
                 )
-            docs[upload["_id"]] = _listing_doc(databases, chunks, upload, chunks_found, found[keys])
+            docs[upload["_id"]] = _listing_doc(
+                databases, chunks, upload, chunks_found, found[keys], listed
+            )
             report.checked_uploads += 1
             report.bytes_read += docs[upload["_id"]]["bytes_read"]
             length = upload.get("length")  # other tools write odd values (NaN, text)
@@ -166,11 +171,17 @@ def _image_listings(databases: Databases, uploads: list[dict], images: dict | No
 
 
 def _listing_doc(
-    databases: Databases, chunks, upload: dict, totals, images: ImageFiles | None = None
+    databases: Databases,
+    chunks,
+    upload: dict,
+    totals,
+    images: ImageFiles | None = None,
+    listed=None,
 ) -> dict:
     settings = databases.settings
     extensions = settings.mask_extensions
-    listing = list_upload(chunks, upload, settings.mask_check_budget, extensions, totals, images)
+    budget = settings.mask_check_budget
+    listing = list_upload(chunks, upload, budget, extensions, totals, images, listed)
     awaiting = listing.code in CHUNK_REASONS and totals is not None
     return {
         "filename": kept_filename(upload.get("filename")),
@@ -191,6 +202,10 @@ def _listing_doc(
         "image_copies": listing.image_copies,
         # the masks under another batch's folder (an upload naming one): it skips them too
         "other_batch": listing.other_batch,
+        # the batches its folders name that the list lacked: listed again once one is in it
+        "unlisted_folders": listing.unlisted_folders,
+        # the instance masks beside the class masks (SegmentationObject/): skipped too
+        "instance_masks": listing.instance_masks,
         # each mask's path, telling same-named images in subfolders apart
         "paths": listing.paths,
         "version": listing.version,

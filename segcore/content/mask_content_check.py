@@ -39,7 +39,7 @@ SUMMARY = {"_id": 0, "masks": 0}  # an upload's result as its receipt shows it
 # what tells whether an upload's stored result is current
 STORED_FIELDS = {
     **{"length": 1, "uploadDate": 1, "version": 1, "batches": 1},
-    **{"image_copies": 1, "resaved": 1},
+    **{"image_copies": 1, "resaved": 1, "not_masks": 1},
 }
 # A stored result of an older version is checked again: 2 opens 7z archives, a tar's linked
 # masks, every stream of a multi-stream tar, every page of a TIFF, and zip names as listed;
@@ -181,22 +181,16 @@ def check_content(
         targets = [u for u in uploads.values() if keys is None or set(u["batches"]) & keys]
         if keys is None:
             emptied = _drop_removed(work, set(uploads))
-    stored = {
-        d["_id"]: d
-        for d in find_in(
-            work[MASK_CONTENT],
-            "_id",
-            [u["_id"] for u in targets],
-            STORED_FIELDS,
-        )
-    }
-    copies = _copies_listed(work, [u["_id"] for u in targets])
+    ids = [u["_id"] for u in targets]
+    stored = {d["_id"]: d for d in find_in(work[MASK_CONTENT], "_id", ids, STORED_FIELDS)}
+    copies, not_masks = _copies_listed(work, ids), _not_masks_listed(work, ids)
     todo = [
         u
         for u in targets
         if recheck
         or _changed(u, stored.get(u["_id"]))
         or _copies_changed(stored.get(u["_id"]), copies.get(u["_id"]))
+        or _not_masks_changed(stored.get(u["_id"]), not_masks.get(u["_id"]))
     ]
     if before_reading is not None and todo:
         before_reading([u["_id"] for u in todo])
@@ -249,8 +243,9 @@ def _result_of(upload: dict, known: dict, listing: dict | None, settings, rules,
         # its masks count for nothing, and nothing more is read of it
         return UploadContent(notes=[_unreadable_note(listing["reason"])])
     names = None if listing is None else listing["names"]
-    # copies of the batch's images, and masks under another batch's folder: none of its masks
-    copies = () if listing is None else [*listing["image_copies"], *listing["other_batch"]]
+    # copies of the batch's images, masks under another batch's folder and instance masks
+    # beside the class masks: none of its masks
+    copies = () if listing is None else [*listing["image_copies"], *_not_masks(listing)]
     counting = None if listing is None else batches_counting(listing, upload["batches"])
     budget = settings.mask_qc_budget
     return check_upload_content(chunks, upload, index, rules, budget, names, copies, counting)
@@ -273,6 +268,9 @@ def _store_result(work, upload: dict, result, rules: Rules, listing: dict | None
             "labels": _labels(rules),
             # the members skipped as copies of the batch's images, as the listing found them
             "image_copies": (listing or {}).get("image_copies") or [],
+            # the members named as masks the listing found to be none (another batch's folder,
+            # instance masks), so a listing made again under another rule checks it again
+            "not_masks": _not_masks(listing or {}),
             # and those this check found by their pixels: copies too, not checked as masks
             "resaved": result.resaved,
             "bytes_read": result.bytes_read,
@@ -309,6 +307,30 @@ def _copies_changed(stored: dict | None, copies: list | None) -> bool:
         return False
     skipped = {*(stored.get("image_copies") or ()), *(stored.get("resaved") or ())}
     return sorted(skipped) != sorted(set(copies or ()))
+
+
+def _not_masks(listing: dict) -> list[str]:
+    """The members named as masks that a listing found to be none of its masks: under another
+    batch's folder (`other_batch`), instance masks beside the class masks (`instance_masks`)."""
+    found = [*(listing.get("other_batch") or ()), *(listing.get("instance_masks") or ())]
+    return sorted({n for n in found if isinstance(n, str)})
+
+
+def _not_masks_changed(stored: dict | None, listed: list | None) -> bool:
+    """True when the listing now finds other members to be no masks than the stored result
+    skipped (a listing made again: `export_batch_20261207/` is no batch's folder any more, or
+    `SegmentationObject/` holds instance masks), so the masks it counts are checked."""
+    if stored is None:
+        return False
+    return sorted(stored.get("not_masks") or ()) != sorted(listed or ())
+
+
+def _not_masks_listed(work, upload_ids: list) -> dict:
+    """`_not_masks` of each listing holding any, by upload id (only those are read)."""
+    where = {"$or": [{"other_batch.0": {"$exists": True}}, {"instance_masks.0": {"$exists": True}}]}
+    projection = {"other_batch": 1, "instance_masks": 1}
+    docs = find_in(work[MASK_CHECKS], "_id", upload_ids, projection, where=where)
+    return {d["_id"]: _not_masks(d) for d in docs}
 
 
 def _copies_listed(work, upload_ids: list) -> dict:
@@ -404,7 +426,7 @@ def _listed_masks(work, upload_ids: list) -> dict:
     be read (`reason`, None when it could), and where its masks lie (`paths`, `placed`,
     `also_loose`: which of its batches count each)."""
     projection = {"names": 1, "reason": 1, "image_copies": 1, "paths": 1, "placed": 1}
-    more = {"also_loose": 1, "other_batch": 1}
+    more = {"also_loose": 1, "other_batch": 1, "instance_masks": 1}
     docs = find_in(work[MASK_CHECKS], "_id", upload_ids, {**projection, **more})
     return {
         d["_id"]: {
@@ -412,6 +434,7 @@ def _listed_masks(work, upload_ids: list) -> dict:
             "names": [n for n in d.get("names") or () if isinstance(n, str)],
             "image_copies": [n for n in d.get("image_copies") or () if isinstance(n, str)],
             "other_batch": [n for n in d.get("other_batch") or () if isinstance(n, str)],
+            "instance_masks": [n for n in d.get("instance_masks") or () if isinstance(n, str)],
             "reason": d.get("reason") if isinstance(d.get("reason"), str) else None,
         }
         for d in docs

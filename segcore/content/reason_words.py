@@ -16,10 +16,11 @@ from segcore.archives.archive_links import LINK_NO_FILE, LINK_NOT_READ
 from segcore.archives.archive_links import LINK_OUTSIDE as LINK_OUTSIDE_SCAN
 from segcore.archives.archive_links import MISSING as LINK_MISSING
 from segcore.archives.archive_links import OUTSIDE as LINK_OUTSIDE
-from segcore.archives.archive_listing import EMPTY_MEMBER, OTHER_BATCH_MEMBER
+from segcore.archives.archive_listing import EMPTY_MEMBER
 from segcore.archives.archive_tar import CORRUPT as TAR_CORRUPT
 from segcore.archives.archive_tar import TRUNCATED as TAR_TRUNCATED
 from segcore.archives.archive_zip import MEMBER_REASONS
+from segcore.archives.not_masks import INSTANCE_MEMBER, OTHER_BATCH_MEMBER
 from segcore.content.formats import read_reasons
 from segcore.content.mask_content import describe, describe_note
 from segcore.images.image_copies import COPY_MEMBER
@@ -49,10 +50,17 @@ COMPOSED = [
 _NESTED = ("why", "reason")
 _NOT_AN_IMAGE = _pattern(read_reasons.NOT_AN_IMAGE)
 # What a listing says of an upload's other files: "seg.png (0 bytes)", a copy, a link, a mask
-# under another batch's folder.
+# under another batch's folder, an instance mask.
 _OTHER_FILES = [
     (t, _pattern(t))
-    for t in (EMPTY_MEMBER, COPY_MEMBER, LINK_OUTSIDE, LINK_MISSING, OTHER_BATCH_MEMBER)
+    for t in (
+        EMPTY_MEMBER,
+        COPY_MEMBER,
+        LINK_OUTSIDE,
+        LINK_MISSING,
+        OTHER_BATCH_MEMBER,
+        INSTANCE_MEMBER,
+    )
 ]
 
 

@@ -55,8 +55,8 @@ def member_base_name(path: str) -> str:
 
 
 def same_mask_name(path: str) -> str:
-    """What tells one mask's name from another's: its base name in NFC, ignoring case, as
-    matching compares them (`IMG_001_MASK.npy` is `img_001_mask.npy` re-uploaded)."""
+    """A mask's base name in NFC, ignoring case (`IMG_001_MASK.npy` is `img_001_mask.npy`
+    re-uploaded): how the changes between uploads compare names."""
     return member_base_name(path).casefold()
 
 
@@ -135,14 +135,19 @@ def _folder_batches(path: str, seen: dict | None = None) -> list[str]:
     return found
 
 
-def other_batch_folder(path: str, key: str, seen: dict | None = None) -> str | None:
+def other_batch_folder(path: str, key: str, listed, seen: dict | None = None) -> str | None:
     """For an upload naming only batch `key`: the batch whose folder holds an archive member
-    when its folders name a batch and none names `key` (`batch_14/img_002_mask.png` in
+    when its folders name a batch of the list (`listed`: the keys of the batch list, as
+    `naming.batch_key` gives them) and none names `key` (`batch_14/img_002_mask.png` in
     `batch_13.zip`, the annotator having zipped two batch folders), the innermost such
-    folder's; None for a member under `key`'s folder or under no batch-named folder. Folders
+    folder's; None for a member under `key`'s folder or under no folder naming a listed batch
+    (`export_batch_20261207/`, `Batch 2026/`: a date or a year, no batch of the list). Folders
     name batches as in an upload naming several (`folder_batches`)."""
     found = _folder_batches(path, seen)
-    return found[-1] if found and key not in found else None
+    if key in found:
+        return None
+    found = [batch for batch in found if batch in listed]
+    return found[-1] if found else None
 
 
 def place_masks(paths) -> tuple[dict[str, list[str]], list[str]]:
@@ -251,20 +256,50 @@ def counts_for(counting: dict[str, set[str]], path: str) -> set[str]:
     return {key for key, held in counting.items() if path in held or name in held}
 
 
-def masks_held(listing: dict, batches) -> int:
+def masks_held(
+    listing: dict, batches, suffixes=DEFAULT_MASK_SUFFIXES, extensions=DEFAULT_EXTENSIONS, images=()
+) -> int:
     """How many masks an upload naming several `batches` holds for them together, as each
-    counts its own (`paths_for_batch`): one per name under each batch's folder
-    (`batch_1/img_001_mask.png` and `batch_2/img_001_mask.png` are two), and one per name of
-    those under no such folder, whichever batches they count for."""
+    counts its own (`paths_for_batch`): one per key (`mask_key`, as matching takes it, so
+    `img_001_mask.png` and `img_001_label.png` are one) under each batch's folder
+    (`batch_1/img_001_mask.png` and `batch_2/img_001_mask.png` are two), and one per key of
+    those under no such folder, whichever batches they count for. `images`: the batches'
+    image names, whose exact names win over a suffix."""
     placed = listing.get("placed") if isinstance(listing.get("placed"), dict) else {}
     named = {b for b in set(batches or ()) if isinstance(placed.get(b), list)}
+    keys = image_keys(images, extensions)
     seen: dict = {}
     held = {
-        (frozenset(folder_batches(path, seen) & named), same_mask_name(path))
+        (frozenset(folder_batches(path, seen) & named), mask_key(path, suffixes, extensions, keys))
         for key in dict.fromkeys(batches or ())
         for path in paths_for_batch(listing, key, batches)
     }
     return len(held)
+
+
+def mask_count(names, suffixes=DEFAULT_MASK_SUFFIXES, extensions=DEFAULT_EXTENSIONS, images=()):
+    """How many masks `names` are, one per key matching takes (`mask_key`: `img_001_mask.png`
+    and `labels/img_001_label.png` are img_001's one mask); `images`: the batch's image names,
+    whose exact names win over a suffix."""
+    keys = image_keys(images, extensions)
+    return len({mask_key(name, suffixes, extensions, keys) for name in names})
+
+
+def matching_rules(suffixes, extensions) -> dict:
+    """The matching settings (MASK_SUFFIXES, MASK_EXTENSIONS) as a receipt keeps them: one made
+    under others is made again by the next check (`owed_receipts`)."""
+    return {"suffixes": list(suffixes), "extensions": list(extensions)}
+
+
+def image_keys(images, extensions=DEFAULT_EXTENSIONS) -> set[str]:
+    """The keys a batch's images are matched by (`image_key`), with each nnU-Net channel's
+    case key (`case_0001` of `case_0001_0000.nii.gz`)."""
+    keys: set[str] = set()
+    for name in images or ():
+        key = image_key(name, extensions)
+        channel = channel_key(key)
+        keys.update((key, channel) if channel else (key,))
+    return keys
 
 
 def _folders(path: str) -> tuple[str, ...]:
@@ -406,12 +441,8 @@ def compare_batch(
             note=note,
             other_files=others,
         )
-    image_keys: set[str] = set()
-    for name in images:
-        key = image_key(name, extensions)
-        channel = channel_key(key)
-        image_keys.update((key, channel) if channel else (key,))
-    keys = {m: mask_key(m, suffixes, extensions, image_keys) for m in set(masks)}
+    matched_keys = image_keys(images, extensions)
+    keys = {m: mask_key(m, suffixes, extensions, matched_keys) for m in set(masks)}
     by_key: dict[str, list[str]] = {}
     for path in sorted(set(masks)):
         by_key.setdefault(keys[path], []).append(path)
@@ -426,10 +457,12 @@ def compare_batch(
         elif key not in by_key and (channel is None or channel not in by_key):
             missing.append(name)
     missing.sort()
-    extra = sorted({base_name(m) for m in masks if keys[m] not in image_keys})
-    # a mask is one per name, except where its folders tell same-named images apart
+    extra = sorted({base_name(m) for m in masks if keys[m] not in matched_keys})
+    # a mask is one per key, as matching takes it (`img_001_mask.png` and `labels/
+    # img_001_label.png` are img_001's one mask), except where its folders tell same-named
+    # images apart
     by_folder = {m for found in same.values() for m in found} | set(ambiguous)
-    counted = {m if m in by_folder else same_mask_name(m) for m in masks}
+    counted = {(m, None) if m in by_folder else (None, keys[m]) for m in masks}
     check = BatchCheck(
         "complete",
         images=len(images),

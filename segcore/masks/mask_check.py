@@ -30,6 +30,7 @@ from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     BatchCheck,
     compare_batch,
+    matching_rules,
     paths_for_batch,
 )
 from segcore.masks import content_due, owed_receipts
@@ -38,6 +39,7 @@ from segcore.store.connection import Databases
 from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, MASK_CHECKS, delete_in, find_in
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, usable_documents
+from segcore.work.batches import listed_keys
 from segcore.work.delivery import usable_fields
 
 CHECKS = MASK_CHECKS
@@ -51,10 +53,14 @@ JSON_KEYS = (
 # 2: other files, unreadable reasons as codes, NFC and nnU-Net matching; 3: an upload naming
 # several batches gives each the masks under its own folder; 4: images sharing a name in
 # different subfolders each need a mask their folders name (`ambiguous` when they do not);
-# 5: `unreadable` only while the readable uploads leave images without a mask
-SUMMARY_VERSION = 5
+# 5: `unreadable` only while the readable uploads leave images without a mask; 6: `masks`
+# counts one per key matching takes (`img_001_mask.png` and `img_001_label.png` are one)
+SUMMARY_VERSION = 6
 Progress = Callable[[float, str], None]
 SKIPPED_KEPT = 100  # unusable uploads a check lists (all are counted)
+# what a batch's result reads of its uploads' stored listings
+_READ = "filename names reason reason_code reason_params other_files uploadDate batches placed"
+LISTING_FIELDS = dict.fromkeys((*_READ.split(), "also_loose", "paths"), 1)
 BATCH_SLICE = 200  # batches recomputed per read of their uploads' listings
 
 
@@ -122,14 +128,16 @@ class NewUploadsCheck:
     listed: tuple = (0, 0, 0)  # uploads listed, bytes read and stored, for `sync --verify`
 
 
-def needs_check(upload: dict, stored: dict | None, extensions=None) -> bool:
+def needs_check(upload: dict, stored: dict | None, extensions=None, listed=None) -> bool:
     """True when an upload was never listed, its length or date changed since, or its listing
-    was stored by an older format or for other extensions than `extensions`."""
+    was stored by an older format or for other extensions than `extensions`, or one of the
+    batches its folders named and the list lacked is in `listed` (the list's keys) now."""
     return (
         stored is None
         or any(stored.get(k) != upload.get(k) for k in ("length", "uploadDate"))
         or stored.get("version") != archive_listing.VERSION
         or (extensions is not None and stored.get("extensions") != list(extensions))
+        or (listed is not None and bool(set(stored.get("unlisted_folders") or ()) & listed))
     )
 
 
@@ -176,28 +184,33 @@ def verify(
     if batch_ids is None and upload_ids is None:
         # uploads removed since their check
         delete_in(work[CHECKS], "_id", [i for i in stored if i not in uploads])
-    extensions = settings.mask_extensions
-    targets = [u for u in in_scope if recheck or needs_check(uploads[u], stored.get(u), extensions)]
+    extensions, listed = settings.mask_extensions, listed_keys(work)
+    targets = [
+        u for u in in_scope if recheck or needs_check(uploads[u], stored.get(u), extensions, listed)
+    ]
     targets += [u for u in in_scope & arrived if u not in {*targets}]
-    # Uploads owed a receipt: listed by an earlier check killed before its receipts, or never
-    first = owed_receipts.without_receipt(work, in_scope, batch_ids is None and upload_ids is None)
+    targeted = [uploads[u] for u in targets]
+    # Owed a receipt: none yet (never made, or a check killed first), or one of other settings
+    rules = matching_rules(settings.mask_suffixes, extensions)
+    every = batch_ids is None and upload_ids is None
+    first, other_rules = owed_receipts.owed(work, in_scope, every, rules)
     notify(0.02, Phrase(LISTING_IMAGES))  # first: the listing tells copies of them from masks
     relist, images = _relist_images(
         work, batches, settings.data_directory, bool(batch_ids or recheck), extensions
     )
     checked, _ = listing_store.list_and_store(
-        databases, [uploads[u] for u in targets], uploads, by_batch, report, notify, images=images
+        databases, targeted, uploads, by_batch, report, notify, images=images, listed=listed
     )
     report.checked_ids = checked
     content_due.read_again(work, [u for u in checked if u in arrived])
-    owed = sorted(first - set(checked), key=str)  # their stored listings are current
+    owed = sorted((first | other_rules) - set(checked), key=str)  # their listings are current
     changed_keys = {k for u in [*checked, *owed] for k in uploads[u]["batches"]}
     changed_keys |= {b["key"] for b in relist}
     report.batches = _update_batches(
         work, batches, by_batch, changed_keys, (settings.mask_suffixes, extensions), images=images
     )
     report.receipt_ids = [*checked, *owed]
-    report.first_receipts, report.owed_receipts = len(first), len(owed)
+    report.first_receipts, report.owed_receipts = len(first), len(first & set(owed))
     scope = (batches, report.batches, by_batch)
     moved = owed_receipts.store(databases, uploads, report.receipt_ids, first, scope, who)
     report.statuses_moved = len(moved)
@@ -211,11 +224,13 @@ def check_new_uploads(
     by_batch: dict,
     batches: list[dict],
     dates: dict | None = None,
+    listed: set | None = None,
 ) -> NewUploadsCheck:
     """`verify` for a sync that knows the new uploads (`uploads`: documents by id with their
     batch keys), their batches' documents and upload ids (`by_batch`, `dates` by id): lists
     them and stores their listings with what changed, recomputes those batches. The batches'
-    results are returned with their writes, not written: the sync writes each batch once."""
+    results are returned with their writes, not written: the sync writes each batch once.
+    `listed`: the keys of the batch list (`listed_keys`), read when not given."""
     work, settings = databases.work, databases.settings
     batches = [b for b in batches if b.setdefault("key", _key(b))]
     known = {
@@ -236,6 +251,7 @@ def check_new_uploads(
         lambda fraction, message: None,
         keep=True,
         images=images,
+        listed=listed_keys(work) if listed is None else listed,
     )
     changed = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
     counts = (report.checked_uploads, report.bytes_read, report.bytes_stored)
@@ -340,7 +356,8 @@ def _key(doc: dict) -> str | None:
 
 
 def _stored_checks(work: Database, upload_ids) -> dict:
-    projection = {"length": 1, "uploadDate": 1, "version": 1, "extensions": 1}
+    projection = dict.fromkeys(("length", "uploadDate", "version", "extensions"), 1)
+    projection["unlisted_folders"] = 1
     docs = (
         work[CHECKS].find({}, projection)
         if upload_ids is None
@@ -528,24 +545,7 @@ def batch_result(
 
 
 def _stored_listings(work: Database, upload_ids: list) -> dict:
-    docs = find_in(
-        work[CHECKS],
-        "_id",
-        list(upload_ids),
-        {
-            "filename": 1,
-            "names": 1,
-            "reason": 1,
-            "reason_code": 1,
-            "reason_params": 1,
-            "other_files": 1,
-            "uploadDate": 1,
-            "batches": 1,
-            "placed": 1,
-            "also_loose": 1,
-            "paths": 1,
-        },
-    )
+    docs = find_in(work[CHECKS], "_id", list(upload_ids), LISTING_FIELDS)
     return {doc["_id"]: doc for doc in docs}
 
 

@@ -7,6 +7,9 @@ the check therefore makes one for every upload in its scope that has none (liste
 earlier run). A first receipt moves its batch's status as a sync's receipt of a new upload does
 (MASKS_SET_STATUS), when its upload is the batch's newest: the moves are written before the
 receipts, so a run killed between them owes the receipts again and finds the moves made.
+A receipt made under other matching settings (MASK_SUFFIXES, MASK_EXTENSIONS corrected since)
+is owed too: made again under the current ones, so it agrees with its batch's mask check,
+which those settings recompute.
 """
 
 from __future__ import annotations
@@ -29,14 +32,20 @@ from segcore.store.schema import BATCHES, RECEIPTS, find_in
 from segcore.work import delivery, review
 
 
-def without_receipt(work: Database, upload_ids, every: bool) -> set:
-    """The uploads of `upload_ids` that have no receipt. `every`: `upload_ids` is every upload,
-    so the receipts' ids are read in one pass rather than looked up by id."""
+def owed(work: Database, upload_ids, every: bool, rules: dict) -> tuple[set, set]:
+    """`(without, other_rules)`: the uploads of `upload_ids` that have no receipt, and those
+    whose receipt was made under other matching settings than `rules` (`mask_matching.matching_rules`;
+    one stored before receipts kept them included). `every`: `upload_ids` is every upload,
+    so the receipts are read in one pass rather than looked up by id."""
+    projection = {"_id": 1, "rules": 1}
     if every:
-        have = {d["_id"] for d in work[RECEIPTS].find({}, {"_id": 1})}
+        docs = work[RECEIPTS].find({}, projection)
     else:
-        have = {d["_id"] for d in find_in(work[RECEIPTS], "_id", list(upload_ids), {"_id": 1})}
-    return {u for u in upload_ids if u not in have}
+        docs = find_in(work[RECEIPTS], "_id", list(upload_ids), projection)
+    made = {d["_id"]: d.get("rules") for d in docs}
+    wanted = set(upload_ids)
+    other = {u for u, under in made.items() if u in wanted and under != rules}
+    return {u for u in upload_ids if u not in made}, other
 
 
 def store(

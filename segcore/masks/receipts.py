@@ -27,9 +27,10 @@ from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     NAMES_SHOWN,
     compare_batch,
+    mask_count,
     masks_held,
+    matching_rules,
     paths_for_batch,
-    same_mask_name,
     shown,
 )
 from segcore.masks.receipt_uploaders import spellings
@@ -80,13 +81,14 @@ def build_receipt(
     listing = listing or {}
     readable = bool(listing) and not listing.get("reason")
     names = listing.get("names") or [] if readable else []
-    # by name (ignoring case, as matching does), or more where folders tell same-named
-    # images' masks apart
-    masks = len({same_mask_name(n) for n in names})
+    # by the key matching takes (one mask per image, whatever its suffix or extension), or
+    # more where folders tell same-named images' masks apart
+    images = [n for p in parts for n in p["images"] or ()]
+    masks = mask_count(names, suffixes, extensions, images)
     own = []
     batches = upload.get("batches") or [p.get("key", p["id"]) for p in parts]
     if readable and len(set(batches)) > 1:  # each batch's folder holds masks of its own
-        masks = max(masks, masks_held(listing, batches))
+        masks = max(masks, masks_held(listing, batches, suffixes, extensions, images))
     for part in parts:
         counted = paths_for_batch(listing, part.get("key"), batches) if readable else []
         row = {
@@ -144,6 +146,8 @@ def build_receipt(
         "usable": readable and bool(parts) and all(p["usable"] for p in parts) and failed is None,
         "made_by": made_by,
         "made_at": utcnow(),
+        # the matching settings it was made under: `verify` makes it again under new ones
+        "rules": matching_rules(suffixes, extensions),
         # set while its notifications are to be enqueued (segcore.notify), unset after; not
         # for a part whose fix came in with it (nothing is left to tell)
         **({NOTIFY_DUE: True} if problem in NOTIFIED and not _fixed_since(parts) else {}),
@@ -308,11 +312,6 @@ def build_receipts(
     return receipts
 
 
-def _counted_for(listing: dict, key: str) -> list[str]:
-    """An upload's masks that count for batch `key` (its own folder's in a several-batch one)."""
-    return paths_for_batch(listing, key, listing.get("batches") or [key])
-
-
 def _fixed_since(parts: list[dict]) -> bool:
     return bool(parts) and all(p["usable"] or p.get("fixed_later") for p in parts)
 
@@ -344,7 +343,9 @@ class _Arrival:
             n
             for u in earlier
             if self.listings.get(u) and not self.listings[u].get("reason")
-            for n in _counted_for(self.listings[u], key)
+            for n in paths_for_batch(
+                self.listings[u], key, self.listings[u].get("batches") or [key]
+            )
         ]
         suffixes, extensions = self.rules
         check = compare_batch(part["images"], names, [], suffixes, extensions=extensions)

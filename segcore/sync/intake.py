@@ -63,7 +63,9 @@ def make_receipts(
     by_batch = {k: list(found) for k, found in entries.items()}
     dates = {u: getattr(e, "date", None) for found in entries.values() for u, e in found.items()}
     docs = _batches(work, [batch_by_key[k]["_id"] for k in sorted(keys)], read or {})
-    found = mask_check.check_new_uploads(databases, uploads, by_batch, docs, dates)
+    found = mask_check.check_new_uploads(
+        databases, uploads, by_batch, docs, dates, listed=set(batch_by_key)
+    )
     if found_into is not None:
         found_into.not_stored += found.not_stored
         listed, read, stored = found.listed

@@ -17,6 +17,7 @@ from segcore.core.errors import (
     ValidationError,
 )
 from segcore.core.naming import (
+    batch_key,
     batch_number,
     canonical_batch_id,
     clean_name,
@@ -259,6 +260,13 @@ def get_batch(db: Database, batch_id: str) -> dict | None:
 
 
 NOT_IN_LIST = N_("No batch {ids} in the batch list.")
+
+
+def listed_keys(db: Database) -> set[str]:
+    """The key of every batch in the list (`naming.batch_key`: `batch_0400` is batch_400), as
+    an upload's folders name them (`mask_matching.other_batch_folder`)."""
+    ids = (d.get("id") for d in db[COLLECTION].find({}, {"_id": 0, "id": 1}))
+    return {batch_key(i) for i in ids if isinstance(i, str)}
 
 
 def unknown_batch_ids(db: Database, batch_ids: list[str]) -> list[str]:

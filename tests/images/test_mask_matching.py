@@ -17,6 +17,7 @@ from segcore.images.mask_matching import (
     mask_key,
     masks_for_batch,
     masks_held,
+    other_batch_folder,
     place_masks,
     sort_members,
     split_extension,
@@ -426,3 +427,69 @@ def test_masks_differing_only_in_case_are_one_mask():
         [],
     )
     assert (check.state, check.masks, check.matched, check.extra_count) == ("complete", 2, 2, 0)
+
+
+@pytest.mark.parametrize(
+    "masks, expected",
+    [
+        # an older export's suffix beside the new one's, in another folder
+        (["masks/img_001_mask.png", "labels/img_001_label.png", "masks/img_002_mask.png"], 2),
+        # a fix under another suffix and extension, ITK-SNAP's and Slicer's
+        (["img_001_mask.png", "img_001_seg.nii.gz", "CT/img_001.seg.nrrd", "img_002-mask.tif"], 2),
+        # named exactly as the image, and with a suffix: still img_001's one mask
+        (["SegmentationClass/img_001.png", "img_001_gt.png", "img_002_labels.bmp"], 2),
+        # masks of no image count one per key too
+        (["img_001_mask.png", "img_002_mask.png", "img_009_mask.png", "img_009_seg.png"], 3),
+    ],
+)
+def test_an_images_masks_under_several_suffixes_are_one_mask(masks, expected):
+    """Masks are counted by the key matching takes, whatever their suffix, extension or
+    folder: one mask per image, never two."""
+    check = compare_batch(["img_001.png", "img_002.png"], masks, [])
+    assert check.masks == expected
+    assert check.matched == 2
+
+
+def test_the_exact_name_counts_as_its_images_key_before_a_suffix():
+    """`liver_label.png` is an image: `masks/liver_label.png` and `liver_label_mask.png` are
+    its one mask, `liver_mask.png` is liver.png's."""
+    images = ["liver.png", "liver_label.png"]
+    masks = ["masks/liver_label.png", "liver_label_mask.png", "liver_mask.png"]
+    check = compare_batch(images, masks, [])
+    assert (check.state, check.masks, check.matched) == ("complete", 2, 2)
+
+
+def test_an_upload_for_several_batches_counts_each_folders_masks_by_key():
+    """`batch_1/img_001_mask.png` beside `batch_1/old/img_001_label.png` is batch_1's one
+    mask; batch_2's folder holds its own."""
+    paths = ["batch_1/img_001_mask.png", "batch_1/old/img_001_label.png", "batch_2/img_001.png"]
+    placed, also_loose = place_masks(paths)
+    names = sorted({p.rsplit("/", 1)[-1] for p in paths})
+    listing = {"names": names, "paths": paths, "placed": placed, "also_loose": also_loose}
+    assert masks_held(listing, ["batch_1", "batch_2"], images=["img_001.png"]) == 2
+
+
+LISTED = {"batch_1", "batch_2", "batch_400", "batch_13", "batch_14"}
+
+
+@pytest.mark.parametrize(
+    "path, other",
+    [
+        ("batch_14/img_002_mask.png", "batch_14"),  # two batch folders zipped together
+        ("masks_batch_2/img_002_mask.png", "batch_2"),
+        ("Batch 400/img_002_mask.png", "batch_400"),  # any spelling of a listed batch
+        ("batch_0400/img_002_mask.png", "batch_400"),  # a legacy id's leading zeros
+        ("ｂａｔｃｈ＿１４/img_002_mask.png", "batch_14"),  # full-width, typed with an IME
+        ("batch_14/export_batch_20261207/img_002_mask.png", "batch_14"),
+        # folders naming no batch of the list: a date, a year, a number nobody imported
+        ("export_batch_20261207/masks/img_002_mask.png", None),
+        ("Batch 2026/masks/img_002_mask.png", None),
+        ("masks_batch_999/img_002_mask.png", None),
+        ("batch_13/img_002_mask.png", None),  # the upload's own batch
+        ("batch_14/batch_13/img_002_mask.png", None),  # under its own folder too
+        ("batch_13_to_batch_14/img_002_mask.png", None),  # a folder naming several names none
+        ("masks/img_002_mask.png", None),
+    ],
+)
+def test_only_a_folder_naming_a_batch_of_the_list_is_another_batchs(path, other):
+    assert other_batch_folder(path, "batch_13", LISTED) == other

@@ -132,7 +132,11 @@ def test_a_cvat_export_is_complete_and_its_label_map_is_another_file(lab, upload
     upload("batch_1_cvat.zip", archive_with("zip", export, tmp_path / "c.zip"))
     row = checked(lab)
     assert (row["state"], row["extra"]) == ("complete", [])
-    assert row["other_files"] == ["default.txt", "labelmap.txt", "task.json"]
+    instances = [
+        f"SegmentationObject/img_00{n}.png (an instance mask, beside the class masks)"
+        for n in (1, 2)
+    ]
+    assert row["other_files"] == [*instances, "default.txt", "labelmap.txt", "task.json"]
 
 
 def test_names_compare_in_nfc_whichever_side_is_decomposed(lab, upload, tmp_path):
