@@ -491,18 +491,31 @@ def _refuse_unparsable_lines(env_file, text: str) -> None:
     without a value (a connection string pasted without `MONGO_URI=`, a bare `MONGO_DB`): it
     would skip the first and let the second erase the setting above it, and the command would
     run on the default. The line's text is never shown (it may be a password)."""
+    first_line: dict[str, int] = {}
     for binding in parse_stream(io.StringIO(text)):
+        line = binding.original.line
         if binding.key is not None and binding.value is None:
             raise ConfigError(
-                f"{env_file}, line {binding.original.line}: is not NAME=value"
+                f"{env_file}, line {line}: is not NAME=value"
                 " (the name, an equals sign, then the value)"
             )
         if binding.error:
             found = _SETTING_NAME.match(binding.original.string)
             what = f"{found.group(1)} cannot be read" if found else "is not NAME=value"
-            raise ConfigError(
-                f"{env_file}, line {binding.original.line}: {what} (an unclosed quote?)"
+            quoted = any(quote in binding.original.string for quote in "'\"")
+            hint = (
+                " (an unclosed quote?)" if quoted else " (the name, an equals sign, then the value)"
             )
+            raise ConfigError(f"{env_file}, line {line}: {what}{hint}")
+        if binding.key is not None:
+            # A second line for one name silently wins over the first (an empty one erases
+            # it): which was meant is the coordinator's to say.
+            if binding.key in first_line:
+                raise ConfigError(
+                    f"{env_file}, line {line}: {binding.key} is set again (first on line "
+                    f"{first_line[binding.key]}); keep one of the two lines"
+                )
+            first_line[binding.key] = line
 
 
 def configured_language(env_file: str | os.PathLike | None = ".env") -> str | None:

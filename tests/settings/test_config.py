@@ -166,6 +166,11 @@ def test_brackets_in_every_url_settings_password_are_masked_or_named_never_quote
         ("MONGO_DB", ".env, line 2: is not NAME=value"),
         ("export MONGO_DB", ".env, line 2: is not NAME=value"),
         ("hunter2", ".env, line 2: is not NAME=value"),
+        # no quote on the line: no hint at one
+        ("MONGO_DB segdb", ".env, line 2: is not NAME=value (the name, an equals sign"),
+        # set again below: an empty value would erase it, another would replace it unseen
+        ("TRAINING_DB=", ".env, line 2: TRAINING_DB is set again (first on line 1)"),
+        ("LANGUAGE=es", ".env, line 3: LANGUAGE is set again (first on line 2)"),
     ],
 )
 def test_a_line_the_env_file_cannot_hold_stops_with_its_line_and_name(tmp_path, line, said):
