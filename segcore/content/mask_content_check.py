@@ -97,7 +97,9 @@ STORED_FIELDS = {
 # 14 takes a JPEG named as its image for the image saved again only when it is that picture on
 # the image's own scale (root mean square difference within 35 % of the image's standard
 # deviation, correlation 0.95 or more): 13's 8 % of the range called 0/1 JPEG masks of a dark
-# picture and 0/255 JPEG masks of a 16-bit or 12-bit image copies of it (sent to rework).
+# picture and 0/255 JPEG masks of a 16-bit or 12-bit image copies of it (sent to rework), and
+# tells an image saved again as floats holding its whole values (a float64 NIfTI, a 32-bit
+# TIFF, a float .npy) for the same picture (13 counted it as the image's mask).
 VERSION = 14
 Progress = Callable[[float, str], None]
 

@@ -267,3 +267,23 @@ def test_a_colour_picture_saved_again_as_jpeg_is_that_picture(tmp_path, quality)
     colour = np.stack([xray(2), xray(3), xray(4)], axis=-1)
     images = on_disk(tmp_path, "img_001.png", encoded(colour, "PNG"))
     assert resaved(encoded(colour, "JPEG", quality=quality), "img_001.jpg", images)
+
+
+def test_an_image_saved_again_as_floats_is_the_same_picture(tmp_path):
+    """The image's very values stored as floats: nibabel's `get_fdata()` saved again (float64
+    NIfTI), ImageJ's "32-bit" TIFF, a float32 NumPy array. A float mask of other values, or
+    of values that are not whole, is another picture."""
+    volume = np.random.default_rng(2).integers(-1000, 2000, (20, 24, 6)).astype(np.int16)
+    nibabel.save(nibabel.Nifti1Image(volume, np.eye(4)), tmp_path / "case3.nii.gz")
+    nibabel.save(nibabel.Nifti1Image(volume.astype(np.float64), np.eye(4)), tmp_path / "f.nii")
+    images = [(str(tmp_path / "case3.nii.gz"), "case3.nii.gz")]
+    assert resaved((tmp_path / "f.nii").read_bytes(), "case3.nii", images)
+    flat = np.random.default_rng(3).integers(0, 255, (24, 32)).astype(np.uint8)
+    images = on_disk(tmp_path, "img_003.png", encoded(flat, "PNG"))
+    buffer = io.BytesIO()
+    Image.fromarray(flat.astype(np.float32)).save(buffer, "TIFF")
+    assert resaved(buffer.getvalue(), "img_003.tif", images)
+    for values, copy in ((flat, True), (flat + 0.5, False), (label_square((24, 32)), False)):
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(values, dtype=np.float32))
+        assert resaved(buffer.getvalue(), "img_003.npy", images) is copy

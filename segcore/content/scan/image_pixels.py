@@ -9,7 +9,8 @@ decodes every mask anyway: a mask named as its image (the same stem, as matching
 `mask_matching.image_key`, whatever its extension, no mask suffix) is compared with that image's
 pixels, and it is a copy of the image, not its mask, when
 
-- they are the same picture (the same size and values after decoding; a grey picture saved in
+- they are the same picture (the same size and values after decoding, whatever type stores
+  them: floats holding whole numbers are those numbers; a grey picture saved in
   colour, its channels equal, is that picture; alpha is no value): a lossless re-save or
   conversion; or
 - the mask is a JPEG (`LOSSY`: it changes every pixel a little each time it is saved) of the
@@ -54,6 +55,7 @@ from segcore.images.mask_matching import (
 )
 
 PIECE = 1 << 20  # values hashed at a time, so a volume is never copied whole
+WHOLE = 2**53  # floats up to this are whole numbers exactly (hashed as integers)
 KEPT = 1_000
 _images: OrderedDict = OrderedDict()  # (path, size, mtime_ns) -> (digest, shape) or None
 LOSSY = (".jpg", ".jpeg")  # formats whose every save changes the pixels a little
@@ -254,17 +256,32 @@ def _dicom(data: bytes):
 
 def _digest(array) -> str | None:
     """The values' digest: their shape, and each value as a whole or a real number, whatever
-    type stores it (an image re-saved in 16 bits holds the same picture)."""
+    type stores it (an image re-saved in 16 bits holds the same picture, and so does one saved
+    as floats holding whole numbers: nibabel's `get_fdata()` saved again, ImageJ's 32-bit TIFF,
+    a float NumPy array of an integer image)."""
     import numpy as np
 
     if array is None:
         return None
     array = np.asarray(array)
-    real = array.dtype.kind in "fc"
+    flat = array.reshape(-1)
+    real = array.dtype.kind == "c" or (array.dtype.kind == "f" and not _whole(flat))
     digest = hashlib.blake2b(digest_size=16)
     digest.update(repr((array.shape, real)).encode())
-    flat = array.reshape(-1)
     for start in range(0, flat.size, PIECE):
         piece = flat[start : start + PIECE]
         digest.update(piece.astype(np.float64 if real else np.int64).tobytes())
     return digest.hexdigest()
+
+
+def _whole(flat) -> bool:
+    """True when every value of a float array is a whole number an int64 holds exactly."""
+    import numpy as np
+
+    for start in range(0, flat.size, PIECE):
+        piece = flat[start : start + PIECE]
+        if not (np.isfinite(piece).all() and (np.abs(piece) <= WHOLE).all()):
+            return False
+        if not (np.floor(piece) == piece).all():
+            return False
+    return True
