@@ -102,8 +102,10 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # for a copy), and is listed by its path, so the folder that made it a copy shows;
 # 14: only a folder naming a batch of the list is another batch's (13 took a dated
 # `export_batch_20261207/` for one: a complete upload had no masks), and `SegmentationObject/`
-# beside `SegmentationClass/` holds instance masks, no masks (13 checked them as class labels)
-VERSION = 14
+# beside `SegmentationClass/` holds instance masks, no masks (13 checked them as class labels);
+# 15: a member of an images folder under a mask folder (`SegmentationClass/images/img_001.png`
+# of CVAT's VOC export, `masks/imagenes/`) is a mask (14 took it for a copy of its image)
+VERSION = 15
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = N_("{name} (0 bytes)")  # how a 0-byte mask member is listed among other files

@@ -12,8 +12,13 @@ member whose own folder (the one holding it: `images/img_003.tif`, never
 `Images/batch_2/masks/img_003.png`) is named as images folders are (`images/`, `imgs/`,
 nnU-Net's `imagesTr/`, VOC's `JPEGImages/`, Spanish `imagenes/`: `IMAGE_FOLDERS`), whatever its
 bytes: the image saved again by the annotator's tool (CVAT, ITK-SNAP, any re-save writes the
-same pixels in other bytes), which a mask named as its image never is there. The content check
-tells the other copies saved again by their pixels (`content.image_pixels`).
+same pixels in other bytes), which a mask named as its image never is there, unless a folder above it is named as mask
+folders are (`SegmentationClass/`, `SegmentationObject/`, `masks/`, `labels/`, nnU-Net's
+`labelsTr/`, Spanish `mascaras/`: `MASK_FOLDERS`): CVAT's and Datumaro's VOC export keeps
+each frame's folder under `SegmentationClass/` (`SegmentationClass/images/img_001.png` of a
+frame `images/img_001.jpg`), and any tool mirroring the batch's subfolders under `masks/`
+does the same, so such a member is what its mask folder says. The content check tells the
+other copies saved again by their pixels (`content.image_pixels`).
 
 A batch folder may be on an SSHFS mount, so this costs nothing for an upload holding no member
 named like an image, a `stat` per such image otherwise, and a read of the image only when its
@@ -44,6 +49,15 @@ IMAGE_FOLDERS = frozenset(
     {"images", "image", "imgs", "img", "imagestr", "imagests", "jpegimages"}
     | {"imagenes", "imágenes", "imagen"}
 )
+# Folders holding masks in the layouts annotators zip (compared as IMAGE_FOLDERS): a member
+# under one is never an image by its images folder (`SegmentationClass/images/img_001.png`).
+MASK_FOLDERS = frozenset(
+    {"masks", "mask", "labels", "label", "labelstr", "labelsts", "gt", "groundtruth"}
+    | {"ground_truth", "segmentations", "segmentation", "annotations"}
+    | {"segmentationclass", "segmentationobject", "segmentationclasspng"}
+    | {"segmentationobjectpng", "segmentationclassaug"}
+    | {"mascaras", "máscaras", "mascara", "máscara", "etiquetas", "segmentaciones"}
+)
 PIECE = 1024 * 1024
 FINGERPRINTS_KEPT = 10_000
 _fingerprints: OrderedDict = OrderedDict()  # (path, size, mtime_ns, kind) -> value
@@ -56,11 +70,17 @@ def _name_key(name: str, extensions) -> str:
 
 
 def in_image_folder(path: str) -> bool:
-    """True when the folder holding a member is named as images folders are (`IMAGE_FOLDERS`):
-    `images/img_001.png`, never `Images/batch_2/masks/img_001.png` (a folder higher up, such
-    as a French Windows' Pictures folder, says nothing of what the member is)."""
-    folders = str(path).replace("\\", "/").split("/")[:-1]
-    return bool(folders) and nfc(folders[-1]).casefold() in IMAGE_FOLDERS
+    """True when the folder holding a member is named as images folders are (`IMAGE_FOLDERS`)
+    and none above it as mask folders are (`MASK_FOLDERS`): `images/img_001.png`, never
+    `Images/batch_2/masks/img_001.png` (a folder higher up, such as a French Windows' Pictures
+    folder, says nothing of what the member is) nor `SegmentationClass/images/img_001.png`
+    (a VOC export keeping its frame's folder under the masks')."""
+    folders = [nfc(f).casefold() for f in str(path).replace("\\", "/").split("/")[:-1]]
+    return (
+        bool(folders)
+        and folders[-1] in IMAGE_FOLDERS
+        and not any(f in MASK_FOLDERS for f in folders[:-1])
+    )
 
 
 def crc32_of(handle) -> int:

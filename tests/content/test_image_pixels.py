@@ -190,3 +190,100 @@ def test_a_copy_of_another_size_or_of_a_flat_image_is_compared_exactly(tmp_path)
     flat = on_disk(tmp_path, "img_004.png", encoded(np.full(SHAPE, 9), "PNG"))
     assert not resaved(encoded(np.full(SHAPE, 10), "JPEG", quality=95), "img_004.jpg", flat)
     assert resaved(encoded(np.full(SHAPE, 9), "TIFF"), "img_004.tif", flat)
+
+
+def dark_picture(seed: int) -> np.ndarray:
+    """A fluorescence-like picture: a dim background, brighter cells, one saturated pixel."""
+    picture = np.random.default_rng(seed).normal(6, 2, (64, 64))
+    picture[20:40, 20:40] += 50
+    picture[30, 30] = 255
+    return np.clip(picture, 0, 255).astype(np.uint8)
+
+
+def ct_like(seed: int) -> np.ndarray:
+    """A CT-like slice: tissue in a disc, black around it."""
+    rows, columns = np.mgrid[-32:32, -32:32]
+    tissue = np.clip(np.random.default_rng(seed).normal(120, 30, (64, 64)), 0, 255)
+    return np.where(np.hypot(rows, columns) < 25, tissue, 0).astype(np.uint8)
+
+
+def test_a_label_mask_saved_as_jpeg_of_a_dark_picture_is_a_mask(tmp_path):
+    """A 0/1 (or 0/255) label mask saved as JPEG differs from a dark picture by little of its
+    range (one hot pixel makes the range), yet it is no picture of it: a mask."""
+    square = np.zeros((64, 64), np.uint8)
+    square[20:40, 20:40] = 1
+    images = on_disk(tmp_path, "img_001.png", encoded(dark_picture(1), "PNG"))
+    for labels in (square, square * 255):
+        assert not resaved(encoded(labels, "JPEG", quality=95), "img_001.jpg", images)
+
+
+def test_an_8_bit_jpeg_mask_of_a_16_bit_or_12_bit_image_is_a_mask(tmp_path):
+    """A 0/255 mask saved as an 8-bit JPEG is not on a 16-bit PNG's or a 12-bit MR DICOM's
+    scale, however small against their range."""
+    square = np.zeros((64, 64), np.uint8)
+    square[20:40, 20:40] = 255
+    mask = encoded(square, "JPEG", quality=95)
+    deep = np.clip(np.random.default_rng(1).normal(100, 20, (64, 64)), 0, None)
+    deep[20:40, 20:40] += 3000
+    deep[0, 0] = 60000
+    buffer = io.BytesIO()
+    Image.fromarray(deep.astype(np.uint16)).save(buffer, "PNG")
+    assert not resaved(mask, "img_001.jpg", on_disk(tmp_path, "img_001.png", buffer.getvalue()))
+    ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    mr = np.zeros((64, 64), np.int16)
+    mr[16:48, 16:48] = np.random.default_rng(2).integers(200, 600, (32, 32))
+    mr[32, 32] = 4000
+    ds.PixelData = mr.tobytes()
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    assert not resaved(mask, "im1.jpg", on_disk(tmp_path, "im1.dcm", buffer.getvalue()))
+
+
+def test_a_threshold_of_a_picture_of_two_flat_greys_saved_as_jpeg_is_a_mask(tmp_path):
+    """The one case the old rule (8 % of the range) took for a copy: a 0/255 JPEG mask of a
+    picture that is nearly two flat greys is still no picture of it on its own scale."""
+    rng = np.random.default_rng(5)
+    two = np.where(rng.random((64, 64)) > 0.5, 200, 30) + rng.normal(0, 3, (64, 64))
+    two = np.clip(two, 0, 255).astype(np.uint8)
+    images = on_disk(tmp_path, "img_001.png", encoded(two, "PNG"))
+    assert not resaved(encoded(np.where(two > 100, 255, 0), "JPEG"), "img_001.jpg", images)
+
+
+@pytest.mark.parametrize("make", [dark_picture, ct_like])
+@pytest.mark.parametrize("quality", [95, 75, 50])
+@pytest.mark.parametrize("mode", [None, "RGB"])
+def test_a_dark_or_black_surrounded_picture_saved_again_as_jpeg_is_that_picture(
+    tmp_path, make, quality, mode
+):
+    """The other side: a dark picture, or one mostly black, re-encoded as JPEG (grey or
+    colour) is still told for the image saved again."""
+    images = on_disk(tmp_path, "img_001.png", encoded(make(3), "PNG"))
+    again = encoded(make(3), "JPEG", mode, quality=quality)
+    assert resaved(again, "img_001.jpg", images)
+
+
+@pytest.mark.parametrize("quality", [95, 50])
+def test_a_colour_picture_saved_again_as_jpeg_is_that_picture(tmp_path, quality):
+    colour = np.stack([xray(2), xray(3), xray(4)], axis=-1)
+    images = on_disk(tmp_path, "img_001.png", encoded(colour, "PNG"))
+    assert resaved(encoded(colour, "JPEG", quality=quality), "img_001.jpg", images)
+
+
+def test_an_image_saved_again_as_floats_is_the_same_picture(tmp_path):
+    """The image's very values stored as floats: nibabel's `get_fdata()` saved again (float64
+    NIfTI), ImageJ's "32-bit" TIFF, a float32 NumPy array. A float mask of other values, or
+    of values that are not whole, is another picture."""
+    volume = np.random.default_rng(2).integers(-1000, 2000, (20, 24, 6)).astype(np.int16)
+    nibabel.save(nibabel.Nifti1Image(volume, np.eye(4)), tmp_path / "case3.nii.gz")
+    nibabel.save(nibabel.Nifti1Image(volume.astype(np.float64), np.eye(4)), tmp_path / "f.nii")
+    images = [(str(tmp_path / "case3.nii.gz"), "case3.nii.gz")]
+    assert resaved((tmp_path / "f.nii").read_bytes(), "case3.nii", images)
+    flat = np.random.default_rng(3).integers(0, 255, (24, 32)).astype(np.uint8)
+    images = on_disk(tmp_path, "img_003.png", encoded(flat, "PNG"))
+    buffer = io.BytesIO()
+    Image.fromarray(flat.astype(np.float32)).save(buffer, "TIFF")
+    assert resaved(buffer.getvalue(), "img_003.tif", images)
+    for values, copy in ((flat, True), (flat + 0.5, False), (label_square((24, 32)), False)):
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(values, dtype=np.float32))
+        assert resaved(buffer.getvalue(), "img_003.npy", images) is copy

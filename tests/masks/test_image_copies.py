@@ -534,6 +534,31 @@ def test_masks_under_a_folder_named_images_higher_up_are_masks(
     assert doc["status"] == "review"
 
 
+@pytest.mark.parametrize("masks_folder", ["SegmentationClass/images", "masks/images"])
+def test_masks_mirroring_the_images_subfolder_under_a_mask_folder_are_masks(
+    dbs, upload, tmp_path, sync_and_check, masks_folder
+):
+    """CVAT's or Datumaro's VOC export of frames kept in the batch's `images/` subfolder writes
+    `SegmentationClass/images/img_001.png` (and a tool mirroring the batch's subfolders under
+    `masks/` likewise): class masks, not copies, so the batch is delivered."""
+    folder = tmp_path / "data" / "batch_4"
+    (folder / "images").mkdir(parents=True)
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 3):
+        png(folder / "images" / f"img_00{n}.png", rng.integers(0, 255, SHAPE))
+    dbs.work.batches.insert_one({"id": "batch_4", "folder": str(folder), "status": "pending"})
+    root = tmp_path / "work" / masks_folder
+    root.mkdir(parents=True)
+    for n in (1, 2, 3):
+        png(root / f"img_00{n}.png", label_square(SHAPE))
+    (tmp_path / "work" / "labelmap.txt").write_text("background:0,0,0::\ncell:128,0,0::\n")
+    upload("batch_4.zip", archive_with("zip", tmp_path / "work", tmp_path / "b.zip"))
+    doc, receipt = sync_and_check()
+    assert (doc["mask_check"]["state"], doc["mask_check"]["usable"]) == ("complete", True)
+    assert (receipt["masks"], receipt["other_files"]) == (3, ["labelmap.txt"])
+    assert doc["status"] == "review"
+
+
 def test_copies_are_listed_with_the_folder_that_makes_them_copies(
     dbs, upload, tmp_path, sync_and_check
 ):
@@ -572,6 +597,11 @@ def test_copies_are_listed_with_the_folder_that_makes_them_copies(
         ("Images/batch_2/masks/img_001.png", False),
         ("img/batch_3/SegmentationClass/img_001.png", False),
         ("images/masks/img_001.png", False),
+        ("SegmentationClass/images/img_001.png", False),  # CVAT's VOC export of images/ frames
+        ("SegmentationObject/images/img_001.png", False),
+        ("masks/imagenes/img_001.png", False),  # a mask tree mirroring the batch's subfolders
+        ("export/Labels/batch_2/IMAGES/img_001.png", False),
+        ("Máscaras/img/img_001.png", False),
         ("masks/img_001.png", False),
         ("img_001.png", False),
     ],
