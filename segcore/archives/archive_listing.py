@@ -24,7 +24,9 @@
 - Beside a VOC `SegmentationClass/` folder (CVAT's, Datumaro's "Segmentation mask" export), the
   members of its sibling `SegmentationObject/` are instance masks (one number per object, not
   class labels): no masks of their images, one of the other files, their paths kept in
-  `instance_masks`.
+  `instance_masks`; so are labelme2voc's `SegmentationObjectPNG/` beside
+  `SegmentationClassPNG/`, and its `*Visualization/` siblings hold colour overlays, their
+  paths kept in `overlays`.
 
 Member names are text to compare, never paths on this machine. A listing carries its format
 `VERSION`: a stored listing of an older version is listed again by the next check.
@@ -52,6 +54,7 @@ from segcore.archives.archive_zip import (
 from segcore.archives.not_masks import (
     INSTANCE_MEMBER,
     OTHER_BATCH_MEMBER,
+    OVERLAY_MEMBER,
     without_instance_masks,
     without_other_batches,
 )
@@ -102,8 +105,10 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # for a copy), and is listed by its path, so the folder that made it a copy shows;
 # 14: only a folder naming a batch of the list is another batch's (13 took a dated
 # `export_batch_20261207/` for one: a complete upload had no masks), and `SegmentationObject/`
-# beside `SegmentationClass/` holds instance masks, no masks (13 checked them as class labels)
-VERSION = 14
+# beside `SegmentationClass/` holds instance masks, no masks (13 checked them as class labels);
+# 15: labelme2voc's `SegmentationObjectPNG/` and `*Visualization/` beside the class masks are
+# no masks either (14 checked them as class masks: instance numbers, colour overlays)
+VERSION = 15
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = N_("{name} (0 bytes)")  # how a 0-byte mask member is listed among other files
@@ -179,7 +184,8 @@ class Listing:
     `other_batch`: of the masks under another batch's folder (an upload naming one);
     `unlisted_folders`: the batches its folders name that the list lacked (their folders are
     no other batch's); `instance_masks`: of the instance masks beside the class masks
-    (`SegmentationObject/` beside `SegmentationClass/`). `paths`:
+    (`SegmentationObject/` beside `SegmentationClass/`); `overlays`: of the visualizations
+    beside them (labelme2voc's `SegmentationClassVisualization/`). `paths`:
     each mask's path in the archive (`/` between folders), for images sharing a name in
     different subfolders (`mask_matching.image_for_mask`).
     """
@@ -201,10 +207,18 @@ class Listing:
     other_batch: list[str] = field(default_factory=list)
     unlisted_folders: list[str] = field(default_factory=list)
     instance_masks: list[str] = field(default_factory=list)
+    overlays: list[str] = field(default_factory=list)
 
     @property
     def readable(self) -> bool:
         return self.reason is None
+
+    def forget_members(self) -> None:
+        """Nothing found: an upload that cannot be listed names no member."""
+        self.names, self.other_files, self.members = [], [], []
+        self.placed, self.also_loose, self.image_copies, self.paths = {}, [], [], []
+        self.other_batch, self.unlisted_folders, self.instance_masks = [], [], []
+        self.overlays = []
 
 
 def kind_from_name(filename: str, extensions=DEFAULT_EXTENSIONS) -> str:
@@ -368,9 +382,7 @@ def list_upload(
             )
     except UnreadableUpload as exc:
         listing.reason, listing.code, listing.params = str(exc), exc.template, exc.params
-        listing.names, listing.other_files, listing.members = [], [], []
-        listing.placed, listing.also_loose, listing.image_copies, listing.paths = {}, [], [], []
-        listing.other_batch, listing.unlisted_folders, listing.instance_masks = [], [], []
+        listing.forget_members()
     except PyMongoError:
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
@@ -379,9 +391,7 @@ def list_upload(
         detail = f"{type(exc).__name__}: {shortened(lines[0], 120) if lines else ''}"
         listing.reason = NOT_LISTABLE.format(detail=detail)
         listing.code, listing.params = NOT_LISTABLE, {"detail": detail}
-        listing.names, listing.other_files, listing.members = [], [], []
-        listing.placed, listing.also_loose, listing.image_copies, listing.paths = {}, [], [], []
-        listing.other_batch, listing.unlisted_folders, listing.instance_masks = [], [], []
+        listing.forget_members()
     listing.bytes_read, listing.chunks_read = stats.bytes, stats.chunks
     return listing
 
@@ -462,8 +472,9 @@ def _list_archive(
         entries, own, extensions, listed
     )
     listing.other_batch = sorted({mask_path(name) for name, _ in elsewhere})
-    entries, instances = without_instance_masks(entries, extensions)
+    entries, instances, overlays = without_instance_masks(entries, extensions)
     listing.instance_masks = sorted({mask_path(e[0]) for e in instances})
+    listing.overlays = sorted({mask_path(e[0]) for e in overlays})
     names, listing.other_files = sort_members((e[0] for e in entries), extensions)
     # a link named as a mask that leads nowhere says so; one named as another file is one
     noted = [
@@ -480,6 +491,7 @@ def _list_archive(
     copied = [COPY_MEMBER.format(name=mask_path(e[0])) for e in copies]
     moved = [OTHER_BATCH_MEMBER.format(name=mask_path(n), batch=b) for n, b in elsewhere]
     moved += [INSTANCE_MEMBER.format(name=path) for path in listing.instance_masks]
+    moved += [OVERLAY_MEMBER.format(name=path) for path in listing.overlays]
     listing.other_files = sorted({*listing.other_files, *others, *noted, *empty, *copied, *moved})
     masks = set(listing.names)
     kept = [
