@@ -15,8 +15,9 @@
 - A member that is a copy of the batch's image of its name (`images.image_copies`: its bytes,
   or an images folder holding it) is no mask: one of the other files, its path kept in
   `image_copies`.
-- In an upload naming one batch, a member under another batch's folder (`batch_14/` in
-  `batch_13.zip`: two batch folders zipped together) is no mask of it: one of the other files,
+- A member under another batch's folder than the upload names (`batch_14/` in
+  `batch_13.zip`: two batch folders zipped together; `batch_3/` in `batch_1_to_batch_2.zip`)
+  is no mask of it: one of the other files,
   saying whose folder holds it, its path kept in `other_batch`. Only a folder naming a batch
   of the list is another batch's (`export_batch_20261207/` names a date); the batches folders
   named that the list lacked are kept in `unlisted_folders`, so the listing is made again once
@@ -107,8 +108,10 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # `export_batch_20261207/` for one: a complete upload had no masks), and `SegmentationObject/`
 # beside `SegmentationClass/` holds instance masks, no masks (13 checked them as class labels);
 # 15: labelme2voc's `SegmentationObjectPNG/` and `*Visualization/` beside the class masks are
-# no masks either (14 checked them as class masks: instance numbers, colour overlays)
-VERSION = 15
+# no masks either (14 checked them as class masks: instance numbers, colour overlays);
+# 16: in an upload naming several batches, a mask under a third listed batch's folder is no
+# mask of it, an other file (15 counted it in the receipt and listed it nowhere)
+VERSION = 16
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = N_("{name} (0 bytes)")  # how a 0-byte mask member is listed among other files
@@ -322,13 +325,13 @@ def list_upload(
     upload's own problems: they become the listing's `reason`. `totals`: its chunks' totals
     from `gridfs_reader.chunk_totals` (read for many uploads at once), else asked here.
     `images`: its batches' images, whose copies are no masks (None: none is looked for).
-    `doc["batches"]` (the keys of the batches it names, when given): naming one, its masks
-    under another batch's folder are other files, a batch of `listed` (the list's keys, as
+    `doc["batches"]` (the keys of the batches it names, when given): its masks under another
+    batch's folder are other files, a batch of `listed` (the list's keys, as
     `naming.batch_key` gives them; None: every batch a folder names)."""
     filename = doc.get("filename") if isinstance(doc.get("filename"), str) else ""
     batches = doc.get("batches") if isinstance(doc.get("batches"), list) else []
-    # the batch it names when one, whose masks are none under a listed batch's folder
-    scope = (batches[0] if len(set(map(str, batches))) == 1 else None, listed)
+    # the batches it names, whose masks are none under another listed batch's folder
+    scope = (tuple(sorted(set(map(str, batches)))), listed)
     kind = kind_from_name(filename, extensions)
     listing = Listing("unknown" if kind in ("", "unsupported", "split") else kind)
     stats = ReadStats()
@@ -440,9 +443,9 @@ def _list_archive(
     extensions,
     totals: tuple | None = None,
     images: ImageFiles | None = None,
-    scope: tuple = (None, None),
+    scope: tuple = ((), None),
 ) -> None:
-    own, listed = scope  # the one batch the upload names (else None), the list's keys
+    own, listed = scope  # the batches the upload names, the list's keys
     if kind in ("zip", "7z"):
         # A zip or a 7z costs its directory whatever its size, and one aggregate that finds a
         # chunk missing or short where the directory does not lead.

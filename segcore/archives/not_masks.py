@@ -1,8 +1,8 @@
 """Members named as masks that are no masks of the upload: pure functions over an archive's
 entries (`(path, size, key, value, link)`, as `archive_listing` reads them).
 
-- In an upload naming one batch, a mask under another batch's folder (`batch_14/` in
-  `batch_13.zip`: two batch folders zipped together) is that batch's, not the upload's. Only a
+- A mask under another batch's folder (`batch_14/` in `batch_13.zip`: two batch folders
+  zipped together; `batch_3/` in `batch_1_to_batch_2.zip`) is that batch's, not the upload's. Only a
   folder naming a batch of the list is another batch's (`mask_matching.other_batch_folder`):
   a dated `export_batch_20261207/` or `Batch 2026/` names none, and its masks count.
 - Beside a `SegmentationClass/` folder (Pascal VOC's layout, as CVAT's and Datumaro's
@@ -43,13 +43,15 @@ CLASS_FOLDER, INSTANCE_FOLDER, OVERLAY_FOLDER = (
 
 
 def without_other_batches(
-    entries: list, own: str | None, extensions, listed=None
+    entries: list, own, extensions, listed=None
 ) -> tuple[list, list, list[str]]:
-    """`(entries, elsewhere, unlisted)`: for an upload naming only batch `own`, the members
-    named as masks under another batch's folder taken out (`elsewhere`: each path and that
-    batch, `mask_matching.other_batch_folder`: a batch of `listed`, every one with None), and
-    the batches the masks' folders name that `listed` lacks; none without `own`."""
-    if own is None:
+    """`(entries, elsewhere, unlisted)`: for an upload naming batches `own` (one, or several:
+    `batch_1_to_batch_2.zip`), the members named as masks under another batch's folder taken
+    out (`elsewhere`: each path and that batch, `mask_matching.other_batch_folder`: a batch
+    of `listed`, every one with None), and the batches the masks' folders name that `listed`
+    lacks; none without `own`."""
+    own = set(own or ())
+    if not own:
         return entries, [], []
     kept, elsewhere, seen = [], [], {}
     named: set[str] = set()
@@ -67,7 +69,7 @@ def without_other_batches(
             kept.append(entry)
         else:
             elsewhere.append((name, batch))
-    unlisted = [] if listed is None else sorted(named - set(listed) - {own})
+    unlisted = [] if listed is None else sorted(named - set(listed) - own)
     return kept, elsewhere, unlisted
 
 

@@ -119,7 +119,23 @@ def test_visualizations_beside_the_class_masks_are_no_masks(paths, kept, overlay
 )
 def test_only_a_listed_batchs_folder_takes_masks_away(path, listed, elsewhere, unlisted):
     kept, away, missing = without_other_batches(
-        entries(path), "batch_13", DEFAULT_EXTENSIONS, listed
+        entries(path), ("batch_13",), DEFAULT_EXTENSIONS, listed
     )
     assert ([b for _, b in away], missing) == (elsewhere, unlisted)
     assert len(kept) + len(away) == 1
+
+
+@pytest.mark.parametrize(
+    "path, elsewhere",
+    [
+        ("batch_3/img_002_mask.png", ["batch_3"]),  # a third listed batch's folder
+        ("batch_2/img_002_mask.png", []),  # one of the upload's: placed there
+        ("batch_1_to_batch_2/img_002_mask.png", []),  # names several: none
+        ("masks/img_002_mask.png", []),
+    ],
+)
+def test_an_upload_naming_several_batches_has_no_mask_of_a_third(path, elsewhere):
+    _, away, _ = without_other_batches(
+        entries(path), ("batch_1", "batch_2"), DEFAULT_EXTENSIONS, {"batch_1", "batch_2", "batch_3"}
+    )
+    assert [b for _, b in away] == elsewhere
