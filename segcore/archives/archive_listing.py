@@ -15,8 +15,9 @@
 - A member that is a copy of the batch's image of its name (`images.image_copies`: its bytes,
   or an images folder holding it) is no mask: one of the other files, its path kept in
   `image_copies`.
-- In an upload naming one batch, a member under another batch's folder (`batch_14/` in
-  `batch_13.zip`: two batch folders zipped together) is no mask of it: one of the other files,
+- A member under another batch's folder than the upload names (`batch_14/` in
+  `batch_13.zip`: two batch folders zipped together; `batch_3/` in `batch_1_to_batch_2.zip`)
+  is no mask of it: one of the other files,
   saying whose folder holds it, its path kept in `other_batch`. Only a folder naming a batch
   of the list is another batch's (`export_batch_20261207/` names a date); the batches folders
   named that the list lacked are kept in `unlisted_folders`, so the listing is made again once
@@ -24,7 +25,9 @@
 - Beside a VOC `SegmentationClass/` folder (CVAT's, Datumaro's "Segmentation mask" export), the
   members of its sibling `SegmentationObject/` are instance masks (one number per object, not
   class labels): no masks of their images, one of the other files, their paths kept in
-  `instance_masks`.
+  `instance_masks`; so are labelme2voc's `SegmentationObjectPNG/` beside
+  `SegmentationClassPNG/`, and its `*Visualization/` siblings hold colour overlays, their
+  paths kept in `overlays`.
 
 Member names are text to compare, never paths on this machine. A listing carries its format
 `VERSION`: a stored listing of an older version is listed again by the next check.
@@ -52,6 +55,7 @@ from segcore.archives.archive_zip import (
 from segcore.archives.not_masks import (
     INSTANCE_MEMBER,
     OTHER_BATCH_MEMBER,
+    OVERLAY_MEMBER,
     without_instance_masks,
     without_other_batches,
 )
@@ -104,8 +108,12 @@ _TAR_ERRORS = TAR_ERRORS  # the content check's tar reader catches the same
 # `export_batch_20261207/` for one: a complete upload had no masks), and `SegmentationObject/`
 # beside `SegmentationClass/` holds instance masks, no masks (13 checked them as class labels);
 # 15: a member of an images folder under a mask folder (`SegmentationClass/images/img_001.png`
-# of CVAT's VOC export, `masks/imagenes/`) is a mask (14 took it for a copy of its image)
-VERSION = 15
+# of CVAT's VOC export, `masks/imagenes/`) is a mask (14 took it for a copy of its image), and
+# labelme2voc's `SegmentationObjectPNG/` and `*Visualization/` beside the class masks are
+# no masks either (14 checked them as class masks: instance numbers, colour overlays);
+# 16: in an upload naming several batches, a mask under a third listed batch's folder is no
+# mask of it, an other file (15 counted it in the receipt and listed it nowhere)
+VERSION = 16
 EMPTY_FILE = N_("an empty file (0 bytes)")
 NOT_LISTABLE = N_("the listing could not read it ({detail})")
 EMPTY_MEMBER = N_("{name} (0 bytes)")  # how a 0-byte mask member is listed among other files
@@ -181,7 +189,8 @@ class Listing:
     `other_batch`: of the masks under another batch's folder (an upload naming one);
     `unlisted_folders`: the batches its folders name that the list lacked (their folders are
     no other batch's); `instance_masks`: of the instance masks beside the class masks
-    (`SegmentationObject/` beside `SegmentationClass/`). `paths`:
+    (`SegmentationObject/` beside `SegmentationClass/`); `overlays`: of the visualizations
+    beside them (labelme2voc's `SegmentationClassVisualization/`). `paths`:
     each mask's path in the archive (`/` between folders), for images sharing a name in
     different subfolders (`mask_matching.image_for_mask`).
     """
@@ -203,10 +212,18 @@ class Listing:
     other_batch: list[str] = field(default_factory=list)
     unlisted_folders: list[str] = field(default_factory=list)
     instance_masks: list[str] = field(default_factory=list)
+    overlays: list[str] = field(default_factory=list)
 
     @property
     def readable(self) -> bool:
         return self.reason is None
+
+    def forget_members(self) -> None:
+        """Nothing found: an upload that cannot be listed names no member."""
+        self.names, self.other_files, self.members = [], [], []
+        self.placed, self.also_loose, self.image_copies, self.paths = {}, [], [], []
+        self.other_batch, self.unlisted_folders, self.instance_masks = [], [], []
+        self.overlays = []
 
 
 def kind_from_name(filename: str, extensions=DEFAULT_EXTENSIONS) -> str:
@@ -310,13 +327,13 @@ def list_upload(
     upload's own problems: they become the listing's `reason`. `totals`: its chunks' totals
     from `gridfs_reader.chunk_totals` (read for many uploads at once), else asked here.
     `images`: its batches' images, whose copies are no masks (None: none is looked for).
-    `doc["batches"]` (the keys of the batches it names, when given): naming one, its masks
-    under another batch's folder are other files, a batch of `listed` (the list's keys, as
+    `doc["batches"]` (the keys of the batches it names, when given): its masks under another
+    batch's folder are other files, a batch of `listed` (the list's keys, as
     `naming.batch_key` gives them; None: every batch a folder names)."""
     filename = doc.get("filename") if isinstance(doc.get("filename"), str) else ""
     batches = doc.get("batches") if isinstance(doc.get("batches"), list) else []
-    # the batch it names when one, whose masks are none under a listed batch's folder
-    scope = (batches[0] if len(set(map(str, batches))) == 1 else None, listed)
+    # the batches it names, whose masks are none under another listed batch's folder
+    scope = (tuple(sorted(set(map(str, batches)))), listed)
     kind = kind_from_name(filename, extensions)
     listing = Listing("unknown" if kind in ("", "unsupported", "split") else kind)
     stats = ReadStats()
@@ -370,9 +387,7 @@ def list_upload(
             )
     except UnreadableUpload as exc:
         listing.reason, listing.code, listing.params = str(exc), exc.template, exc.params
-        listing.names, listing.other_files, listing.members = [], [], []
-        listing.placed, listing.also_loose, listing.image_copies, listing.paths = {}, [], [], []
-        listing.other_batch, listing.unlisted_folders, listing.instance_masks = [], [], []
+        listing.forget_members()
     except PyMongoError:
         raise  # the database, not the upload: the run stops and says so
     except Exception as exc:  # noqa: BLE001 - a library meeting bytes it never expected
@@ -381,9 +396,7 @@ def list_upload(
         detail = f"{type(exc).__name__}: {shortened(lines[0], 120) if lines else ''}"
         listing.reason = NOT_LISTABLE.format(detail=detail)
         listing.code, listing.params = NOT_LISTABLE, {"detail": detail}
-        listing.names, listing.other_files, listing.members = [], [], []
-        listing.placed, listing.also_loose, listing.image_copies, listing.paths = {}, [], [], []
-        listing.other_batch, listing.unlisted_folders, listing.instance_masks = [], [], []
+        listing.forget_members()
     listing.bytes_read, listing.chunks_read = stats.bytes, stats.chunks
     return listing
 
@@ -432,9 +445,9 @@ def _list_archive(
     extensions,
     totals: tuple | None = None,
     images: ImageFiles | None = None,
-    scope: tuple = (None, None),
+    scope: tuple = ((), None),
 ) -> None:
-    own, listed = scope  # the one batch the upload names (else None), the list's keys
+    own, listed = scope  # the batches the upload names, the list's keys
     if kind in ("zip", "7z"):
         # A zip or a 7z costs its directory whatever its size, and one aggregate that finds a
         # chunk missing or short where the directory does not lead.
@@ -464,8 +477,9 @@ def _list_archive(
         entries, own, extensions, listed
     )
     listing.other_batch = sorted({mask_path(name) for name, _ in elsewhere})
-    entries, instances = without_instance_masks(entries, extensions)
+    entries, instances, overlays = without_instance_masks(entries, extensions)
     listing.instance_masks = sorted({mask_path(e[0]) for e in instances})
+    listing.overlays = sorted({mask_path(e[0]) for e in overlays})
     names, listing.other_files = sort_members((e[0] for e in entries), extensions)
     # a link named as a mask that leads nowhere says so; one named as another file is one
     noted = [
@@ -482,6 +496,7 @@ def _list_archive(
     copied = [COPY_MEMBER.format(name=mask_path(e[0])) for e in copies]
     moved = [OTHER_BATCH_MEMBER.format(name=mask_path(n), batch=b) for n, b in elsewhere]
     moved += [INSTANCE_MEMBER.format(name=path) for path in listing.instance_masks]
+    moved += [OVERLAY_MEMBER.format(name=path) for path in listing.overlays]
     listing.other_files = sorted({*listing.other_files, *others, *noted, *empty, *copied, *moved})
     masks = set(listing.names)
     kept = [

@@ -206,6 +206,8 @@ def _listing_doc(
         "unlisted_folders": listing.unlisted_folders,
         # the instance masks beside the class masks (SegmentationObject/): skipped too
         "instance_masks": listing.instance_masks,
+        # the visualizations beside them (labelme2voc's ...Visualization/): skipped too
+        "overlays": listing.overlays,
         # each mask's path, telling same-named images in subfolders apart
         "paths": listing.paths,
         "version": listing.version,

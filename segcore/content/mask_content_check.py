@@ -317,8 +317,13 @@ def _copies_changed(stored: dict | None, copies: list | None) -> bool:
 
 def _not_masks(listing: dict) -> list[str]:
     """The members named as masks that a listing found to be none of its masks: under another
-    batch's folder (`other_batch`), instance masks beside the class masks (`instance_masks`)."""
-    found = [*(listing.get("other_batch") or ()), *(listing.get("instance_masks") or ())]
+    batch's folder (`other_batch`), instance masks and visualizations beside the class masks
+    (`instance_masks`, `overlays`)."""
+    found = [
+        *(listing.get("other_batch") or ()),
+        *(listing.get("instance_masks") or ()),
+        *(listing.get("overlays") or ()),
+    ]
     return sorted({n for n in found if isinstance(n, str)})
 
 
@@ -333,8 +338,9 @@ def _not_masks_changed(stored: dict | None, listed: list | None) -> bool:
 
 def _not_masks_listed(work, upload_ids: list) -> dict:
     """`_not_masks` of each listing holding any, by upload id (only those are read)."""
-    where = {"$or": [{"other_batch.0": {"$exists": True}}, {"instance_masks.0": {"$exists": True}}]}
-    projection = {"other_batch": 1, "instance_masks": 1}
+    fields = ("other_batch", "instance_masks", "overlays")
+    where = {"$or": [{f"{name}.0": {"$exists": True}} for name in fields]}
+    projection = dict.fromkeys(fields, 1)
     docs = find_in(work[MASK_CHECKS], "_id", upload_ids, projection, where=where)
     return {d["_id"]: _not_masks(d) for d in docs}
 
@@ -432,7 +438,7 @@ def _listed_masks(work, upload_ids: list) -> dict:
     be read (`reason`, None when it could), and where its masks lie (`paths`, `placed`,
     `also_loose`: which of its batches count each)."""
     projection = {"names": 1, "reason": 1, "image_copies": 1, "paths": 1, "placed": 1}
-    more = {"also_loose": 1, "other_batch": 1, "instance_masks": 1}
+    more = {"also_loose": 1, "other_batch": 1, "instance_masks": 1, "overlays": 1}
     docs = find_in(work[MASK_CHECKS], "_id", upload_ids, {**projection, **more})
     return {
         d["_id"]: {
@@ -441,6 +447,7 @@ def _listed_masks(work, upload_ids: list) -> dict:
             "image_copies": [n for n in d.get("image_copies") or () if isinstance(n, str)],
             "other_batch": [n for n in d.get("other_batch") or () if isinstance(n, str)],
             "instance_masks": [n for n in d.get("instance_masks") or () if isinstance(n, str)],
+            "overlays": [n for n in d.get("overlays") or () if isinstance(n, str)],
             "reason": d.get("reason") if isinstance(d.get("reason"), str) else None,
         }
         for d in docs

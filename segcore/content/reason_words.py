@@ -20,7 +20,7 @@ from segcore.archives.archive_listing import EMPTY_MEMBER
 from segcore.archives.archive_tar import CORRUPT as TAR_CORRUPT
 from segcore.archives.archive_tar import TRUNCATED as TAR_TRUNCATED
 from segcore.archives.archive_zip import MEMBER_REASONS
-from segcore.archives.not_masks import INSTANCE_MEMBER, OTHER_BATCH_MEMBER
+from segcore.archives.not_masks import INSTANCE_MEMBER, OTHER_BATCH_MEMBER, OVERLAY_MEMBER
 from segcore.content.formats import read_reasons
 from segcore.content.mask_content import describe, describe_note
 from segcore.images.image_copies import COPY_MEMBER
@@ -50,7 +50,7 @@ COMPOSED = [
 _NESTED = ("why", "reason")
 _NOT_AN_IMAGE = _pattern(read_reasons.NOT_AN_IMAGE)
 # What a listing says of an upload's other files: "seg.png (0 bytes)", a copy, a link, a mask
-# under another batch's folder, an instance mask.
+# under another batch's folder, an instance mask, a visualization beside the class masks.
 _OTHER_FILES = [
     (t, _pattern(t))
     for t in (
@@ -60,6 +60,7 @@ _OTHER_FILES = [
         LINK_MISSING,
         OTHER_BATCH_MEMBER,
         INSTANCE_MEMBER,
+        OVERLAY_MEMBER,
     )
 ]
 

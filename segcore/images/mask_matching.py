@@ -135,16 +135,17 @@ def _folder_batches(path: str, seen: dict | None = None) -> list[str]:
     return found
 
 
-def other_batch_folder(path: str, key: str, listed, seen: dict | None = None) -> str | None:
-    """For an upload naming only batch `key`: the batch whose folder holds an archive member
-    when its folders name a batch of the list (`listed`: the keys of the batch list, as
-    `naming.batch_key` gives them) and none names `key` (`batch_14/img_002_mask.png` in
-    `batch_13.zip`, the annotator having zipped two batch folders), the innermost such
-    folder's; None for a member under `key`'s folder or under no folder naming a listed batch
-    (`export_batch_20261207/`, `Batch 2026/`: a date or a year, no batch of the list). Folders
-    name batches as in an upload naming several (`folder_batches`)."""
+def other_batch_folder(path: str, keys, listed, seen: dict | None = None) -> str | None:
+    """For an upload naming batches `keys` (one, or several: `batch_1_to_batch_2.zip`): the
+    batch whose folder holds an archive member when its folders name a batch of the list
+    (`listed`: the keys of the batch list, as `naming.batch_key` gives them) and none names
+    one of `keys` (`batch_14/img_002_mask.png` in `batch_13.zip`, the annotator having zipped
+    two batch folders), the innermost such folder's; None for a member under a folder of
+    `keys` or under no folder naming a listed batch (`export_batch_20261207/`, `Batch 2026/`:
+    a date or a year, no batch of the list). Folders name batches as in an upload naming
+    several (`folder_batches`)."""
     found = _folder_batches(path, seen)
-    if key in found:
+    if set(keys) & set(found):
         return None
     found = [batch for batch in found if batch in listed]
     return found[-1] if found else None

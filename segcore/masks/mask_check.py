@@ -33,7 +33,7 @@ from segcore.images.mask_matching import (
     matching_rules,
     paths_for_batch,
 )
-from segcore.masks import content_due, owed_receipts
+from segcore.masks import content_due, found_copies, owed_receipts
 from segcore.store import data_version, write_wait
 from segcore.store.connection import Databases
 from segcore.store.restore_marker import refuse_writes
@@ -202,6 +202,7 @@ def verify(
         databases, targeted, uploads, by_batch, report, notify, images=images, listed=listed
     )
     report.checked_ids = checked
+    found_copies.keep_found(work, uploads, checked)  # what the content check found stays
     content_due.read_again(work, [u for u in checked if u in arrived])
     owed = sorted((first | other_rules) - set(checked), key=str)  # their listings are current
     changed_keys = {k for u in [*checked, *owed] for k in uploads[u]["batches"]}
@@ -233,14 +234,12 @@ def check_new_uploads(
     `listed`: the keys of the batch list (`listed_keys`), read when not given."""
     work, settings = databases.work, databases.settings
     batches = [b for b in batches if b.setdefault("key", _key(b))]
+    dates = dates or {}
     known = {
-        u: {"uploadDate": (dates or {}).get(u), "batches": [k]}
-        for k, ids in by_batch.items()
-        for u in ids
+        u: {"uploadDate": dates.get(u), "batches": [k]} for k, ids in by_batch.items() for u in ids
     }
-    relist, images = _relist_images(
-        work, batches, settings.data_directory, False, settings.mask_extensions
-    )
+    folder, extensions = settings.data_directory, settings.mask_extensions
+    relist, images = _relist_images(work, batches, folder, False, extensions)
     report = VerifyReport()
     checked, listed = listing_store.list_and_store(
         databases,
@@ -253,6 +252,7 @@ def check_new_uploads(
         images=images,
         listed=listed_keys(work) if listed is None else listed,
     )
+    found_copies.keep_found(work, uploads, checked, listed)
     changed = {k for u in checked for k in uploads[u]["batches"]} | {b["key"] for b in relist}
     counts = (report.checked_uploads, report.bytes_read, report.bytes_stored)
     found = NewUploadsCheck(listings=listed, not_stored=report.not_stored, listed=counts)

@@ -15,46 +15,14 @@ from pymongo import UpdateOne
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.naming import batch_key
-from segcore.images.image_copies import COPY_MEMBER
-from segcore.images.mask_matching import member_base_name
 from segcore.masks import mask_check
+from segcore.masks.found_copies import without_copies
 from segcore.masks.owed_receipts import batch_problem
 from segcore.masks.receipts import store_receipts
 from segcore.store.schema import BATCHES, MASK_CHECKS, find_in
 from segcore.uploads.uploads import PROJECTION, READ_OPTIONS, usable_documents
 from segcore.work import review
 from segcore.work.delivery import MOVABLE, REVIEW, REWORK, is_usable_check
-
-
-def without_copies(listing: dict, copies: list[str]) -> dict | None:
-    """The fields of a stored listing to set once `copies` (paths) are no masks but copies
-    of the batch's images (pure); None when nothing changes. A name stays a mask while
-    another path holds it (`masks/img_003.png` next to the copy `img_003.png`)."""
-    new = sorted(set(copies) - set(listing.get("image_copies") or ()))
-    if not new or listing.get("reason"):
-        return None
-    paths = listing.get("paths")
-    held = [p for p in paths if p not in new] if isinstance(paths, list) else None
-    kept = (
-        {member_base_name(p) for p in held}
-        if held is not None
-        else set(listing.get("names") or ()) - {member_base_name(p) for p in new}
-    )
-    names = [n for n in listing.get("names") or () if n in kept]
-    members = listing.get("members")
-    placed = listing.get("placed") if isinstance(listing.get("placed"), dict) else {}
-    copied = [COPY_MEMBER.format(name=p) for p in new]
-    return {
-        "names": names,
-        **({"paths": held} if held is not None else {}),
-        "members": [m for m in members if m.get("name") in kept]
-        if isinstance(members, list)
-        else members,
-        "placed": {b: [n for n in found if n in kept] for b, found in placed.items()},
-        "also_loose": [n for n in listing.get("also_loose") or () if n in kept],
-        "image_copies": sorted({*(listing.get("image_copies") or ()), *new}),
-        "other_files": sorted({*(listing.get("other_files") or ()), *copied}),
-    }
 
 
 def count_as_copies(databases, found: dict, author: "str | Actor") -> list[str]:

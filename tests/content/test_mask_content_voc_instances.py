@@ -176,3 +176,80 @@ def test_an_earlier_result_checking_the_instance_masks_is_checked_again(
         None,
         True,
     )
+
+
+OVERLAY = "{path} (a visualization, beside the class masks)"
+
+
+def labelme2voc_export(root, *, classes=NAMES):
+    """The tree labelme's `labelme2voc.py` (its instance segmentation example) writes: class
+    and instance labels as NumPy arrays and as palette PNGs, each beside a colour overlay of
+    the labels on the image (a JPEG), the images in `JPEGImages/`."""
+    fill(root, {"class_names.txt": b"_background_\nlesion\n"})
+    picture = np.full(SHAPE, 80, np.uint8)
+    for name in NAMES:
+        Image.fromarray(picture).save(_parent(root / "JPEGImages" / f"{name}.jpg"))
+        for kind, instances in (("Class", False), ("Object", True)):
+            if kind == "Class" and name not in classes:
+                continue
+            values = lesions(instances)
+            np.save(_parent(root / f"Segmentation{kind}" / f"{name}.npy"), values.astype(np.int32))
+            palette_png(root / f"Segmentation{kind}PNG" / f"{name}.png", values)
+            overlay = np.stack([picture] * 3, axis=-1) // 2
+            overlay[values > 0] += np.array([64, 0, 0], np.uint8) * values[values > 0, None]
+            Image.fromarray(overlay).save(
+                _parent(root / f"Segmentation{kind}Visualization" / f"{name}.jpg")
+            )
+    return root
+
+
+def _parent(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.mark.parametrize("tool", ["zip", "tar"])
+def test_labelme2voc_output_is_delivered_its_instances_and_overlays_listed_beside(
+    upload, tmp_path, sync_and_check, tool
+):
+    """labelme2voc's class masks (`SegmentationClass/*.npy`, `SegmentationClassPNG/*.png`)
+    deliver the batch; its instance masks (`SegmentationObject/`, `SegmentationObjectPNG/`)
+    and colour overlays (`*Visualization/*.jpg`) are listed among the other files, never
+    checked as class masks (they made "label 2 not in 0,1" and "a colour image")."""
+    root = labelme2voc_export(tmp_path / "export")
+    filename = "batch_1" + ENDING[tool]
+    upload(
+        filename, archive_with(tool, root, tmp_path / filename, *OPTIONS[tool]), batch_id="batch_1"
+    )
+    doc, receipt = sync_and_check()
+    assert said(doc["mask_content"]) == []
+    assert (doc["status"], doc["mask_check"]["state"], doc["mask_check"]["usable"]) == (
+        "review",
+        "complete",
+        True,
+    )
+    assert (doc["mask_content"]["checked"], doc["mask_content"]["problems"]) == (3, 0)
+    instances = {
+        INSTANCE.format(path=f"{folder}/{n}.{ext}")
+        for folder, ext in (("SegmentationObject", "npy"), ("SegmentationObjectPNG", "png"))
+        for n in NAMES
+    }
+    overlays = {
+        OVERLAY.format(path=f"Segmentation{kind}Visualization/{n}.jpg")
+        for kind in ("Class", "Object")
+        for n in NAMES
+    }
+    assert instances | overlays <= set(receipt["other_files"])
+    assert (receipt["matched"], receipt["problem"]) == (3, None)
+
+
+def test_labelme2voc_overlay_never_stands_in_for_a_missing_class_mask(
+    upload, tmp_path, sync_and_check
+):
+    """img_003's class files were taken out of the export, its instance masks and overlays
+    left: img_003 is without a mask."""
+    root = labelme2voc_export(tmp_path / "export", classes=NAMES[:2])
+    upload("batch_1.zip", archive_with("zip", root, tmp_path / "b.zip"), batch_id="batch_1")
+    doc, receipt = sync_and_check()
+    assert (doc["status"], doc["mask_check"]["missing"]) == ("rework", ["img_003.png"])
+    assert (receipt["problem"], receipt["missing"]) == ("incomplete", ["img_003.png"])

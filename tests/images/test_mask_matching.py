@@ -492,4 +492,4 @@ LISTED = {"batch_1", "batch_2", "batch_400", "batch_13", "batch_14"}
     ],
 )
 def test_only_a_folder_naming_a_batch_of_the_list_is_another_batchs(path, other):
-    assert other_batch_folder(path, "batch_13", LISTED) == other
+    assert other_batch_folder(path, ("batch_13",), LISTED) == other

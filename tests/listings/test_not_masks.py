@@ -15,6 +15,10 @@ def instance_paths(*paths) -> list[str]:
     return [e[0] for e in without_instance_masks(entries(*paths), DEFAULT_EXTENSIONS)[1]]
 
 
+def overlay_paths(*paths) -> list[str]:
+    return [e[0] for e in without_instance_masks(entries(*paths), DEFAULT_EXTENSIONS)[2]]
+
+
 @pytest.mark.parametrize(
     "paths, instances",
     [
@@ -34,10 +38,71 @@ def instance_paths(*paths) -> list[str]:
         (("new/SegmentationClass/img_001.png", "old/SegmentationObject/img_001.png"), []),
         # a class folder holding no mask (only a text file) says nothing
         (("SegmentationClass/readme.txt", "SegmentationObject/img_001.png"), []),
+        # labelme2voc: instance labels as NumPy arrays and as PNGs, beside class labels
+        (
+            ("SegmentationClassPNG/img_001.png", "SegmentationObjectPNG/img_001.png"),
+            ["SegmentationObjectPNG/img_001.png"],
+        ),
+        (
+            ("SegmentationClass/img_001.npy", "SegmentationObject/img_001.npy"),
+            ["SegmentationObject/img_001.npy"],
+        ),
     ],
 )
 def test_instance_masks_are_the_class_masks_sibling_folder(paths, instances):
     assert instance_paths(*paths) == instances
+
+
+@pytest.mark.parametrize(
+    "paths, kept, overlays",
+    [
+        # labelme2voc's whole tree: the class masks are kept, both overlays taken out
+        (
+            (
+                "SegmentationClass/img_001.npy",
+                "SegmentationClassPNG/img_001.png",
+                "SegmentationClassVisualization/img_001.jpg",
+                "SegmentationObject/img_001.npy",
+                "SegmentationObjectPNG/img_001.png",
+                "SegmentationObjectVisualization/img_001.jpg",
+                "class_names.txt",
+            ),
+            [
+                "SegmentationClass/img_001.npy",
+                "SegmentationClassPNG/img_001.png",
+                "class_names.txt",
+            ],
+            [
+                "SegmentationClassVisualization/img_001.jpg",
+                "SegmentationObjectVisualization/img_001.jpg",
+            ],
+        ),
+        # DeepLab's SegmentationClassRaw/ is class masks too; any case
+        (
+            (
+                "voc/SegmentationClassRaw/img_001.png",
+                "voc/segmentationclassvisualization/img_001.jpg",
+            ),
+            ["voc/SegmentationClassRaw/img_001.png"],
+            ["voc/segmentationclassvisualization/img_001.jpg"],
+        ),
+        # overlays without class masks beside them (elsewhere) are what the annotator sent
+        (
+            ("new/SegmentationClass/img_001.png", "old/SegmentationClassVisualization/img_001.jpg"),
+            ["new/SegmentationClass/img_001.png", "old/SegmentationClassVisualization/img_001.jpg"],
+            [],
+        ),
+        # another folder beside the class masks (a second export of masks) still counts
+        (
+            ("SegmentationClass/img_001.png", "masks/img_001_mask.png"),
+            ["SegmentationClass/img_001.png", "masks/img_001_mask.png"],
+            [],
+        ),
+    ],
+)
+def test_visualizations_beside_the_class_masks_are_no_masks(paths, kept, overlays):
+    left, _, found = without_instance_masks(entries(*paths), DEFAULT_EXTENSIONS)
+    assert ([e[0] for e in left], [e[0] for e in found]) == (kept, overlays)
 
 
 @pytest.mark.parametrize(
@@ -54,7 +119,23 @@ def test_instance_masks_are_the_class_masks_sibling_folder(paths, instances):
 )
 def test_only_a_listed_batchs_folder_takes_masks_away(path, listed, elsewhere, unlisted):
     kept, away, missing = without_other_batches(
-        entries(path), "batch_13", DEFAULT_EXTENSIONS, listed
+        entries(path), ("batch_13",), DEFAULT_EXTENSIONS, listed
     )
     assert ([b for _, b in away], missing) == (elsewhere, unlisted)
     assert len(kept) + len(away) == 1
+
+
+@pytest.mark.parametrize(
+    "path, elsewhere",
+    [
+        ("batch_3/img_002_mask.png", ["batch_3"]),  # a third listed batch's folder
+        ("batch_2/img_002_mask.png", []),  # one of the upload's: placed there
+        ("batch_1_to_batch_2/img_002_mask.png", []),  # names several: none
+        ("masks/img_002_mask.png", []),
+    ],
+)
+def test_an_upload_naming_several_batches_has_no_mask_of_a_third(path, elsewhere):
+    _, away, _ = without_other_batches(
+        entries(path), ("batch_1", "batch_2"), DEFAULT_EXTENSIONS, {"batch_1", "batch_2", "batch_3"}
+    )
+    assert [b for _, b in away] == elsewhere

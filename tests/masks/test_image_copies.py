@@ -313,7 +313,7 @@ def test_results_stored_before_copies_were_told_apart_are_redone(
 def test_a_copy_found_by_its_pixels_leaves_the_masks_of_its_name_elsewhere():
     """Pure: the copy `img_003.png` goes among the other files; `masks/img_001.png`, a mask of
     the same name as the copy `img_001.png`, stays; a listing without paths drops the name."""
-    from segcore.masks.resaved_images import without_copies
+    from segcore.masks.found_copies import without_copies
 
     listing = {
         "names": ["img_001.png", "img_002_mask.png", "img_003.png"],
@@ -634,3 +634,34 @@ def test_a_copy_is_told_by_its_stem_whatever_its_extension(tmp_path):
     assert not found.is_copy("images/img_001_mask.png", 10, "crc", 0)
     assert not found.is_copy("masks/img_001.tif", 10, "crc", 0)
     assert not found.is_copy("images/img_004.png", 10, "crc", 0)
+
+
+@pytest.mark.parametrize("recheck", [("batch_4",), ("--all",)])
+def test_a_recheck_keeps_the_copies_the_content_check_found(
+    dbs, upload, tmp_path, run_cli, sync_and_check, recheck
+):
+    """After `sync --verify --content` found `export/img_003.jpg` to be img_003 saved again
+    (by its pixels: the listing cannot tell it), `verify --recheck` lists the upload again and
+    keeps it a copy: the batch stays incomplete and in rework (a recheck made it complete,
+    usable and moved it to review until the next content check)."""
+    source = picture_batch(dbs, tmp_path, ".jpg")
+    root = working_folder(tmp_path, None, ["img_001", "img_002"])
+    (root / "export").mkdir()
+    Image.open(source / "img_003.jpg").save(root / "export" / "img_003.jpg", quality=90)
+    upload("batch_4.zip", archive_with("zip", root, tmp_path / "b.zip"))
+    doc, _ = sync_and_check()
+    assert (doc["mask_check"]["missing"], doc["status"]) == (["img_003.jpg"], "rework")
+    env = {"DATA_DIRECTORY": str(tmp_path / "data"), "MASK_LABELS": "0,1"}
+    done = run_cli("verify", *recheck, "--recheck", env=env)
+    assert done.returncode == 0, done.stderr
+    doc = dbs.work.batches.find_one({"id": "batch_4"})
+    check = doc["mask_check"]
+    assert (check["state"], check["missing"], check["usable"], doc["status"]) == (
+        "incomplete",
+        ["img_003.jpg"],
+        False,
+        "rework",
+    )
+    receipt = list_receipts(dbs.work)[0]
+    assert COPY.format("export/img_003.jpg") in receipt["other_files"]
+    assert (receipt["problem"], receipt["usable"]) == ("incomplete", False)

@@ -190,3 +190,31 @@ def test_a_batch_imported_after_the_upload_owns_its_folder_from_the_next_check(
     assert (found["state"], found["matched"]) == ("incomplete", 0)
     assert receipt_of(lab, "batch_1.tar.gz")["problem"] == "incomplete"
     assert verify(lab, author="test").checked_uploads == 0  # listed once, not every time
+
+
+@pytest.mark.parametrize("tool", ["zip", "tar"])
+def test_a_third_batchs_folder_in_an_upload_naming_two_is_listed_not_lost(
+    lab, upload, tmp_path, tool
+):
+    """`batch_1_to_batch_2` holding `batch_3/` too (zipped along by mistake): its mask is
+    batch_3's, listed among the other files of the upload and of both batches, so the receipt
+    adds up (5 masks, 5 matched) and says why batch_2 lacks img_002 (it counted 6 masks,
+    matched 5, and named the sixth nowhere)."""
+    root = tmp_path / "m"
+    masks(root / "batch_1", ["img_001_mask.png", "img_002_mask.png", "img_003_mask.png"])
+    masks(root / "batch_2", ["img_001_mask.png", "img_003_mask.png"])
+    masks(root / "batch_3", ["img_002_mask.png"])
+    filename, data = packed(tool, root, tmp_path, "batch_1_to_batch_2")
+    upload(filename, data)
+    sync.run_sync(lab)
+    verify(lab, author="test")
+    found = mask_checks(lab)
+    said = "batch_3/img_002_mask.png (in batch_3's folder, not this batch's)"
+    assert (found["batch_1"]["state"], found["batch_2"]["missing"]) == (
+        "complete",
+        ["img_002.png"],
+    )
+    assert said in found["batch_2"]["other_files"]
+    receipt = receipt_of(lab, filename)
+    assert (receipt["masks"], receipt["matched"], receipt["extra"]) == (5, 5, [])
+    assert said in receipt["other_files"]
