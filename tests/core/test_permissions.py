@@ -113,6 +113,9 @@ NOT_A_USER_WRITE = {
             # the copies a content check found by their pixels, carried into the listings,
             # batches and receipts by the content step after its check
             "resaved_images.count_as_copies",
+            # the same copies carried into an upload's new listing by verify and the syncs'
+            # checks of new uploads, after their checks
+            "found_copies.keep_found",
         )
     },
     # the outbox is written by the syncs, checks and commands that enqueue or send, after their
