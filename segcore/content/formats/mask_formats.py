@@ -240,14 +240,19 @@ def nifti_header(path: str) -> Geometry:
             head = handle.read(4)
         image = _nifti_class(head).from_filename(path)  # lazy: values are never read
         return _nifti_geometry(image.header)
-    except (
+    except _nifti_errors(nibabel) as exc:
+        raise UnreadableUpload(not_readable(NIFTI_FILE, first_line(exc))) from None
+
+
+def _nifti_errors(nibabel) -> tuple[type[Exception], ...]:
+    """What nibabel raises on a damaged or cut NIfTI file (nibabel is imported when needed)."""
+    return (
         OSError,
         ValueError,
         EOFError,
         nibabel.filebasedimages.ImageFileError,
         nibabel.spatialimages.HeaderDataError,
-    ) as exc:
-        raise UnreadableUpload(not_readable(NIFTI_FILE, first_line(exc))) from None
+    )
 
 
 def nifti_values(
@@ -273,13 +278,7 @@ def nifti_values(
         data = head + read_at_most(source, max(0, limit - len(head)))
         image = image_class.from_bytes(data)
         return geometry, nifti_voxel_values(header, np.asanyarray(image.dataobj))
-    except (
-        OSError,
-        ValueError,
-        EOFError,
-        nibabel.filebasedimages.ImageFileError,
-        nibabel.spatialimages.HeaderDataError,
-    ) as exc:
+    except _nifti_errors(nibabel) as exc:
         raise UnreadableUpload(not_readable(NIFTI_FILE, first_line(exc))) from None
 
 
