@@ -193,7 +193,7 @@ def test_a_live_sync_killed_during_its_content_checks_does_them_when_it_starts_a
     log = tmp_path / "live.log"
     with watcher(env(dbs), log) as process:
         upload_masks(dbs, tmp_path)
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 600  # a cap, not a wait: a machine at load 14 took 300 s
         while dbs.work.mask_content.estimated_document_count() == 0:
             assert time.monotonic() < deadline and process.poll() is None, log.read_text()
             time.sleep(0.005)
@@ -203,7 +203,7 @@ def test_a_live_sync_killed_during_its_content_checks_does_them_when_it_starts_a
     cli(env(ref), "sync", "--verify", "--content")
     expected = outcome(ref)
     with watcher(env(dbs), log):
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 600
         while outcome(dbs) != expected:
             assert time.monotonic() < deadline, differences(outcome(dbs), expected)
             time.sleep(0.2)
