@@ -17,6 +17,7 @@ entries (`(path, size, key, value, link)`, as `archive_listing` reads them).
 from __future__ import annotations
 
 from segcore.core.errors import N_
+from segcore.images.image_copies import CLASS_FOLDER, INSTANCE_FOLDER, OVERLAY_FOLDER
 from segcore.images.mask_matching import (
     folder_batches,
     is_image_name,
@@ -33,13 +34,6 @@ OTHER_BATCH_MEMBER = N_("{name} (in {batch}'s folder, not this batch's)")
 INSTANCE_MEMBER = N_("{name} (an instance mask, beside the class masks)")
 # how a visualization beside the class masks (labelme2voc's `...Visualization/`) is listed
 OVERLAY_MEMBER = N_("{name} (a visualization, beside the class masks)")
-# the folders' names, casefolded, begin (VOC: `SegmentationClass`, labelme2voc's
-# `SegmentationClassPNG`, DeepLab's `SegmentationClassRaw`) or end so
-CLASS_FOLDER, INSTANCE_FOLDER, OVERLAY_FOLDER = (
-    "segmentationclass",
-    "segmentationobject",
-    "visualization",
-)
 
 
 def without_other_batches(

@@ -54,10 +54,23 @@ IMAGE_FOLDERS = frozenset(
 MASK_FOLDERS = frozenset(
     {"masks", "mask", "labels", "label", "labelstr", "labelsts", "gt", "groundtruth"}
     | {"ground_truth", "segmentations", "segmentation", "annotations"}
-    | {"segmentationclass", "segmentationobject", "segmentationclasspng"}
-    | {"segmentationobjectpng", "segmentationclassaug"}
     | {"mascaras", "máscaras", "mascara", "máscara", "etiquetas", "segmentaciones"}
 )
+# VOC's mask folders, casefolded, begin so (`SegmentationClass`, labelme2voc's
+# `SegmentationClassPNG`, DeepLab's `SegmentationClassRaw`, `SegmentationObject*`), and
+# labelme2voc's colour overlays' end so (`SegmentationClassVisualization`).
+CLASS_FOLDER, INSTANCE_FOLDER, OVERLAY_FOLDER = (
+    "segmentationclass",
+    "segmentationobject",
+    "visualization",
+)
+
+
+def is_mask_folder(folder: str) -> bool:
+    """True for a (casefolded) folder named as mask folders are: `MASK_FOLDERS`, or VOC's."""
+    return folder in MASK_FOLDERS or folder.startswith((CLASS_FOLDER, INSTANCE_FOLDER))
+
+
 PIECE = 1024 * 1024
 FINGERPRINTS_KEPT = 10_000
 _fingerprints: OrderedDict = OrderedDict()  # (path, size, mtime_ns, kind) -> value
@@ -71,7 +84,7 @@ def _name_key(name: str, extensions) -> str:
 
 def in_image_folder(path: str) -> bool:
     """True when the folder holding a member is named as images folders are (`IMAGE_FOLDERS`)
-    and none above it as mask folders are (`MASK_FOLDERS`): `images/img_001.png`, never
+    and none above it as mask folders are (`is_mask_folder`): `images/img_001.png`, never
     `Images/batch_2/masks/img_001.png` (a folder higher up, such as a French Windows' Pictures
     folder, says nothing of what the member is) nor `SegmentationClass/images/img_001.png`
     (a VOC export keeping its frame's folder under the masks')."""
@@ -79,7 +92,7 @@ def in_image_folder(path: str) -> bool:
     return (
         bool(folders)
         and folders[-1] in IMAGE_FOLDERS
-        and not any(f in MASK_FOLDERS for f in folders[:-1])
+        and not any(is_mask_folder(f) for f in folders[:-1])
     )
 
 
