@@ -127,7 +127,7 @@ def former_joinings(db: Database) -> list[dict]:
     joined: dict[str, object] = {}
     left: dict[str, dict] = {}
     # in the order written: someone who came back and left again is paced from the last joining
-    for entry in sorted(entries, key=lambda e: (e.get("at") or datetime.min, e["_id"])):
+    for entry in sorted(entries, key=_written_order):
         key = person_key(str(entry.get("key", "")))
         if entry.get("field") == team.JOINED_FIELD:
             joined[key] = entry.get("old")
@@ -137,6 +137,13 @@ def former_joinings(db: Database) -> list[dict]:
             left[key] = {"name": str(entry["key"]), "created_at": joined.get(key)}
     current = {person_key(m.name) for m in team.list_members(db)}
     return [person for key, person in left.items() if key not in current]
+
+
+def _written_order(entry: dict) -> tuple[datetime, str]:
+    """When a history entry was written, comparable whatever another tool stored in `at` (a
+    text date sorts first) or `_id` (an ObjectId's text sorts as the ObjectId does)."""
+    at = entry.get("at")
+    return (at if isinstance(at, datetime) else datetime.min, str(entry["_id"]))
 
 
 def move_open_batches(

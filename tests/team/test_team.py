@@ -410,3 +410,22 @@ def test_a_member_removed_before_the_joining_was_kept_joined_when_added(db):
         {"name": "Flor", "created_at": added},
         {"name": "Legacy", "created_at": None},
     ]
+
+
+def test_former_members_are_found_whatever_another_tool_stored_in_the_history(db):
+    """A team entry written by another tool with its date as text and a text `_id` sat beside
+    ours: sorting them raised TypeError, which took the report and alerts down."""
+    team.add_member(db, "Flor", author="coord")
+    handover.remove_member(db, "Flor", author="coord")
+    db.history.insert_one(
+        {
+            "_id": "imported-1",
+            "kind": "team",
+            "key": "Beto",
+            "field": "member",
+            "old": None,
+            "new": "removed",
+            "at": "2025-03-01 10:00",
+        }
+    )
+    assert sorted(p["name"] for p in handover.former_joinings(db)) == ["Beto", "Flor"]
