@@ -370,15 +370,15 @@ def pending_bar(save, snap: dict, query) -> None:
     text = st.container()  # the message on a line of its own, the buttons whole below it
     buttons = st.container(horizontal=True)
     if count:
-        changes = ngettext("{count} unsaved change", "{count} unsaved changes", count).format(
-            count=count
-        )
         text.warning(
-            ngettext(
-                "{changes} in {count} batch, kept until you save or discard them.",
-                "{changes} in {count} batches, kept until you save or discard them.",
-                len(pending),
-            ).format(changes=changes, count=len(pending))
+            _changes_in(
+                pending,
+                ngettext(
+                    "{changes} in {count} batch, kept until you save or discard them.",
+                    "{changes} in {count} batches, kept until you save or discard them.",
+                    len(pending),
+                ),
+            )
             + unseen_note(pending, snap, query),
             icon=":material/edit_note:",
         )
@@ -405,19 +405,25 @@ def pending_bar(save, snap: dict, query) -> None:
         )(pending, snap, query)
 
 
+def _changes_in(pending: dict, sentence: str) -> str:
+    """`sentence` ("{changes} in {count} batches ...") with the pending edits' counts."""
+    count = pending_edits.change_count(pending)
+    changes = ngettext("{count} unsaved change", "{count} unsaved changes", count)
+    return sentence.format(changes=changes.format(count=count), count=len(pending))
+
+
 def _discard_question(pending: dict, snap: dict, query) -> None:
     """Say how many changes on how many batches would be lost (those out of view too), then
     discard them or keep them."""
-    count = pending_edits.change_count(pending)
-    changes = ngettext("{count} unsaved change", "{count} unsaved changes", count).format(
-        count=count
-    )
     st.write(
-        ngettext(
-            "{changes} in {count} batch will be lost.",
-            "{changes} in {count} batches will be lost.",
-            len(pending),
-        ).format(changes=changes, count=len(pending))
+        _changes_in(
+            pending,
+            ngettext(
+                "{changes} in {count} batch will be lost.",
+                "{changes} in {count} batches will be lost.",
+                len(pending),
+            ),
+        )
         + unseen_note(pending, snap, query)
     )
     yes, no = st.columns(2)
