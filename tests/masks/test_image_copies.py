@@ -598,6 +598,7 @@ def test_copies_are_listed_with_the_folder_that_makes_them_copies(
         ("img/batch_3/SegmentationClass/img_001.png", False),
         ("images/masks/img_001.png", False),
         ("SegmentationClass/images/img_001.png", False),  # CVAT's VOC export of images/ frames
+        ("SegmentationClassRaw/images/img_001.png", False),  # DeepLab's, as not_masks names it
         ("SegmentationObject/images/img_001.png", False),
         ("masks/imagenes/img_001.png", False),  # a mask tree mirroring the batch's subfolders
         ("export/Labels/batch_2/IMAGES/img_001.png", False),
