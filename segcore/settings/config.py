@@ -13,10 +13,11 @@ from typing import Mapping
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from segcore.core.errors import ConfigError
-from segcore.core.redact import ambiguous_userinfo
+from segcore.core.errors import N_, ConfigError
+from segcore.core.phrases import Phrase
 from segcore.core.timefmt import office_zone
 from segcore.settings.config_db import DEFAULT_DATABASE, app_database, check_name
+from segcore.settings.config_uri import check_uri
 from segcore.settings.config_urls import (
     WEBHOOK_FORMATS,
     email_address,
@@ -144,7 +145,7 @@ class Settings:
         that dropped), naming the setting.
         """
         if self.data_directory is None:
-            raise ConfigError("DATA_DIRECTORY is not set")
+            raise ConfigError(N_("DATA_DIRECTORY is not set"))
         return _directory("DATA_DIRECTORY", str(self.data_directory))
 
     @property
@@ -160,9 +161,17 @@ def _int(key: str, value: str, low: int, high: int) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise ConfigError(f"{key}={value!r} is not a whole number") from None
+        raise ConfigError(
+            N_("{key}={value!r} is not a whole number"), key=key, value=value
+        ) from None
     if not low <= number <= high:
-        raise ConfigError(f"{key}={number} is out of range ({low}..{high})")
+        raise ConfigError(
+            N_("{key}={number} is out of range ({low}..{high})"),
+            key=key,
+            number=number,
+            low=low,
+            high=high,
+        )
     return number
 
 
@@ -170,16 +179,20 @@ def _share(key: str, value: str) -> float:
     try:
         number = float(value.rstrip("%")) / (100 if value.endswith("%") else 1)
     except ValueError:
-        raise ConfigError(f"{key}={value!r} is not a number (e.g. 0.5 or 50%)") from None
+        raise ConfigError(
+            N_("{key}={value!r} is not a number (e.g. 0.5 or 50%)"), key=key, value=value
+        ) from None
     if not 0 < number <= 1:
-        raise ConfigError(f"{key}={value} is out of range (a share above 0, at most 1)")
+        raise ConfigError(
+            N_("{key}={value} is out of range (a share above 0, at most 1)"), key=key, value=value
+        )
     return number
 
 
 def _directory(key: str, value: str) -> Path:
     path = Path(value).expanduser()
     if not path.is_dir():
-        raise ConfigError(f"{key}={value!r} is not an existing directory")
+        raise ConfigError(N_("{key}={value!r} is not an existing directory"), key=key, value=value)
     return path
 
 
@@ -193,12 +206,24 @@ def _language(value: str) -> str:
         code = entry.replace("-", "_").split("_")[0].split(".")[0]
         if code in LANGUAGES:
             return code
-    raise ConfigError(f"LANGUAGE={value!r} must be one of: {', '.join(LANGUAGES)}")
+    raise ConfigError(
+        N_("LANGUAGE={value!r} must be one of: {choices}"),
+        value=value,
+        choices=", ".join(LANGUAGES),
+    )
+
+
+NOT_A_SUFFIX = N_(
+    "{suffix!r} is not a mask suffix (letters, digits, _ - +, a dot only first, no extension, "
+    "at most 32 characters; separate suffixes with commas or spaces)"
+)
+NOT_AN_EXTENSION = N_("{part!r} is not a file extension (letters and digits, e.g. png or nii.gz)")
+NO_EXTENSION = N_("name at least one extension")
 
 
 def parse_suffixes(text: str) -> tuple[str, ...]:
     """Mask suffixes from a setting (`_mask,_seg` or `_mask _seg`, as MASK_EXTENSIONS takes);
-    raises ValueError naming a bad one."""
+    raises ValueError naming a bad one (its message a `Phrase`, worded by the app)."""
     parts = (part for part in re.split(r"[\s,]+", text.strip()) if part)
     suffixes = tuple(dict.fromkeys(parts))
     for suffix in suffixes:
@@ -209,28 +234,23 @@ def parse_suffixes(text: str) -> tuple[str, ...]:
             or len(suffix) > 32
             or suffix.lower() in Settings.mask_extensions
         ):
-            raise ValueError(
-                f"{suffix!r} is not a mask suffix (letters, digits, _ - +, a dot only first, "
-                "no extension, at most 32 characters; separate suffixes with commas or spaces)"
-            )
+            raise ValueError(Phrase(NOT_A_SUFFIX, suffix=suffix))
     return suffixes
 
 
 def parse_extensions(text: str) -> tuple[str, ...]:
     """Extensions from a setting (`png jpg nii.gz`, commas or spaces, dots optional), lower-case
-    with a leading dot; raises ValueError naming a bad one."""
+    with a leading dot; raises ValueError naming a bad one (its message a `Phrase`)."""
     found = []
     for part in re.split(r"[\s,]+", text.strip()):
         if not part:
             continue
         extension = "." + part.lower().lstrip(".")
         if not re.fullmatch(r"(\.[a-z0-9_+-]{1,16}){1,3}", extension):
-            raise ValueError(
-                f"{part!r} is not a file extension (letters and digits, e.g. png or nii.gz)"
-            )
+            raise ValueError(Phrase(NOT_AN_EXTENSION, part=part))
         found.append(extension)
     if not found:
-        raise ValueError("name at least one extension")
+        raise ValueError(Phrase(NO_EXTENSION))
     return tuple(dict.fromkeys(found))
 
 
@@ -238,7 +258,7 @@ def _suffixes(value: str) -> tuple[str, ...]:
     try:
         suffixes = parse_suffixes(value)
     except ValueError as exc:
-        raise ConfigError(f"MASK_SUFFIXES: {exc}") from None
+        raise ConfigError(N_("MASK_SUFFIXES: {problem}"), problem=exc.args[0]) from None
     return suffixes
 
 
@@ -246,13 +266,13 @@ def _extensions(value: str) -> tuple[str, ...]:
     try:
         return parse_extensions(value)
     except ValueError as exc:
-        raise ConfigError(f"MASK_EXTENSIONS: {exc}") from None
+        raise ConfigError(N_("MASK_EXTENSIONS: {problem}"), problem=exc.args[0]) from None
 
 
 def _switch(key: str, value: str) -> bool:
     value = value.lower()
     if value not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
-        raise ConfigError(f"{key}={value!r} must be on or off")
+        raise ConfigError(N_("{key}={value!r} must be on or off"), key=key, value=value)
     return value in ("on", "true", "1", "yes")
 
 
@@ -263,8 +283,11 @@ def _timezone(value: str | None) -> str | None:
         office_zone(value)
     except ValueError:
         raise ConfigError(
-            f"TIMEZONE={value!r} is not a known time zone "
-            "(an IANA name such as America/Mexico_City)"
+            N_(
+                "TIMEZONE={value!r} is not a known time zone "
+                "(an IANA name such as America/Mexico_City)"
+            ),
+            value=value,
         ) from None
     return value
 
@@ -274,10 +297,14 @@ def _notify(values: dict) -> dict:
     smtp = smtp_url(values.get("SMTP_URL"))
     sender = values.get("NOTIFY_FROM")
     if smtp and not sender:
-        raise ConfigError("NOTIFY_FROM is required with SMTP_URL (the sender's address)")
+        raise ConfigError(N_("NOTIFY_FROM is required with SMTP_URL (the sender's address)"))
     fmt = values.get("WEBHOOK_FORMAT", "json").lower()
     if fmt not in WEBHOOK_FORMATS:
-        raise ConfigError(f"WEBHOOK_FORMAT={fmt!r} must be one of: {', '.join(WEBHOOK_FORMATS)}")
+        raise ConfigError(
+            N_("WEBHOOK_FORMAT={value!r} must be one of: {choices}"),
+            value=fmt,
+            choices=", ".join(WEBHOOK_FORMATS),
+        )
     if sender:
         email_address("NOTIFY_FROM", parseaddr(sender)[1])
     return dict(
@@ -308,93 +335,36 @@ def _labels(value: str | None) -> tuple[float, ...] | None:
             number = float("nan")
         if number != number or number in (float("inf"), float("-inf")):
             raise ConfigError(
-                f"MASK_LABELS={value!r}: {part!r} is not a number (label values such as 0,1,2)"
+                N_("MASK_LABELS={value!r}: {part!r} is not a number (label values such as 0,1,2)"),
+                value=value,
+                part=part,
             )
         labels.add(number)
     if not labels:
-        raise ConfigError(f"MASK_LABELS={value!r}: no label values (such as 0,1,2)")
+        raise ConfigError(N_("MASK_LABELS={value!r}: no label values (such as 0,1,2)"), value=value)
     return tuple(sorted(labels))
 
 
-def _check_uri_options(uri: str) -> None:
-    """Raise ConfigError naming the first option of MONGO_URI the driver does not accept.
-
-    The driver itself only warns and drops it, so a typo such as `tls=ture` would connect
-    without TLS. Values are never shown (an option may hold a secret)."""
-    query = uri.split("?", 1)[1] if "?" in uri else ""
-    pairs = [p for p in query.replace(";", "&").split("&") if p]
-    values = [p.partition("=")[2] for p in pairs]
-    for pair, value in zip(pairs, values):
-        _accepted(pair, f"the option {pair.partition('=')[0]!r}", [value])
-    if len(pairs) > 1:  # conflicting ones (tls=true&ssl=false)
-        _accepted(query, "its options together", values)
-
-
-def _accepted(options: str, where: str, values: list[str]) -> None:
-    from urllib.parse import unquote_plus
-
-    from pymongo.uri_parser import split_options
-
-    try:
-        split_options(options, validate=True, warn=False)
-    except Exception as exc:  # noqa: BLE001 - the driver raises ValueError, OSError and more
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if any(v and (v in detail or unquote_plus(v) in detail) for v in values):
-            detail = ""  # the driver's words quote a value: never shown
-        raise ConfigError(
-            f"MONGO_URI: {where} cannot be used{f' ({detail})' if detail else ''}; "
-            "values are not shown"
-        ) from None
-
-
-# MONGO_URI options the driver accepts but the app cannot keep its promises with, and why. Every
-# write must be confirmed (a sync that saved its resume point over unconfirmed batch writes
-# would never repeat them); each step's writes run in a transaction, which reads only from the
-# primary, at "local", "majority" or "snapshot"; and a sync reads its own writes.
-# `journal=false` is accepted: it is what a server does for w=1 without it.
-_BREAKS_GUARANTEES = {
-    "w": ({0}, "asks the server not to confirm writes; leave it out, or use w=1 or w=majority"),
-    "readconcernlevel": (
-        {"available", "linearizable", "snapshot"},
-        "is a read concern the app's transactions and change streams cannot all use; leave it "
-        "out, or use local or majority",
-    ),
-    "readpreference": (
-        {"secondary", "secondaryPreferred", "nearest", "primaryPreferred"},
-        "would read from a copy that may lag behind the app's own writes (and transactions "
-        "read only from the primary); leave it out, or use primary",
-    ),
-}
-
-
-def _check_guarantees(uri: str) -> None:
-    """Raise ConfigError naming a MONGO_URI option that breaks what the app relies on (w=0,
-    readConcernLevel=snapshot, readPreference=secondary…), before anything is written."""
-    from pymongo.uri_parser import split_options
-
-    query = uri.split("?", 1)[1] if "?" in uri else ""
-    if not query:
-        return
-    options = split_options(query, validate=True, warn=False)  # accepted by _check_uri_options
-    names = {"w": "w", "readconcernlevel": "readConcernLevel", "readpreference": "readPreference"}
-    for key, (refused, why) in _BREAKS_GUARANTEES.items():
-        if key in options and options[key] in refused:
-            raise ConfigError(f"MONGO_URI: {names[key]}={options[key]} {why}")
-
-
-def _same_as_training(name: str, source: str, training_db: str) -> str:
+def _same_as_training(name: str, source: str, training_db: str) -> ConfigError:
     """Why the app's database may not be the training one, and what to change."""
     if source == "MONGO_URI":
-        return (
-            f"MONGO_URI names the database {name!r}, the training database (TRAINING_DB): the "
-            "app's data would be backed up and restored with the uploads (a restore would "
-            "remove uploads made since the backup). Set MONGO_DB to the app's own database "
-            "(the URI's database then serves only to log in), or name another one in MONGO_URI."
+        return ConfigError(
+            N_(
+                "MONGO_URI names the database {name!r}, the training database (TRAINING_DB): "
+                "the app's data would be backed up and restored with the uploads (a restore "
+                "would remove uploads made since the backup). Set MONGO_DB to the app's own "
+                "database (the URI's database then serves only to log in), or name another "
+                "one in MONGO_URI."
+            ),
+            name=name,
         )
-    return (
-        f"TRAINING_DB={training_db!r} is the app's own database (MONGO_DB): the uploads "
-        "would be backed up and restored with the app's data (a restore would remove "
-        "uploads made since the backup). Name the database the annotators upload to."
+    return ConfigError(
+        N_(
+            "TRAINING_DB={name!r} is the app's own database (MONGO_DB): the uploads would be "
+            "backed up and restored with the app's data (a restore would remove uploads made "
+            "since the backup). Name the database the annotators upload to."
+        ),
+        name=training_db,
     )
 
 
@@ -402,28 +372,19 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     """Build settings from a mapping of variables; raise ConfigError naming a bad one."""
     values = {k: v.strip() for k, v in env.items() if isinstance(v, str) and v.strip()}
     uri = values.get("MONGO_URI")
-    if uri is not None and not uri.startswith(("mongodb://", "mongodb+srv://")):
-        # Never echo the value: it may hold a password.
-        raise ConfigError("MONGO_URI must start with mongodb:// or mongodb+srv://")
-    if uri is not None and ambiguous_userinfo(uri):
-        # The driver would take part of the password for a host name and print it.
-        raise ConfigError(
-            "MONGO_URI: write a '@', '/', ':', '?' or '#' in the user name or "
-            "password percent-encoded (for example @ as %40); not shown, as it "
-            "holds the password"
-        )
     if uri is not None:
-        _check_uri_options(uri)
-        _check_guarantees(uri)
+        check_uri(uri)
     bucket = values.get("MASKS_BUCKET", "masks")
     if "$" in bucket or bucket.startswith(".") or bucket.endswith("."):
-        raise ConfigError(f"MASKS_BUCKET={bucket!r} is not a valid GridFS bucket name")
+        raise ConfigError(
+            N_("MASKS_BUCKET={value!r} is not a valid GridFS bucket name"), value=bucket
+        )
     data_dir = values.get("DATA_DIRECTORY")
     batches_file = values.get("BATCHES_FILE")
     app_db = app_database(values.get("MONGO_DB"), uri)
     training_db = check_name("TRAINING_DB", values.get("TRAINING_DB", "training_metrics"))
     if app_db.name.lower() == training_db.lower():  # MongoDB's names differ by more than case
-        raise ConfigError(_same_as_training(app_db.name, app_db.source, training_db))
+        raise _same_as_training(app_db.name, app_db.source, training_db)
     return Settings(
         mongo_uri=uri,
         mongo_db=app_db.name,
@@ -474,16 +435,32 @@ def read_env_file(env_file: str | os.PathLike) -> dict[str, str]:
             text = handle.read()
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"{env_file}: is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+            N_("{path}: is not UTF-8 text (byte {byte}); save it as UTF-8"),
+            path=env_file,
+            byte=exc.start,
         ) from None
     except OSError as exc:
-        raise ConfigError(f"{env_file}: cannot be read ({exc.strerror or exc})") from None
+        raise ConfigError(
+            N_("{path}: cannot be read ({reason})"), path=env_file, reason=exc.strerror or exc
+        ) from None
     _refuse_unparsable_lines(env_file, text)
     values = dotenv_values(stream=io.StringIO(text))
     return {k: v for k, v in values.items() if v is not None}
 
 
 _SETTING_NAME = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
+# A `.env` line that is not NAME=value, or whose value cannot be read, by whether the line
+# holds a quote (True: the likely cause is an unclosed one).
+_NOT_A_SETTING = {
+    False: N_("{path}, line {line}: is not NAME=value (the name, an equals sign, then the value)"),
+    True: N_("{path}, line {line}: is not NAME=value (an unclosed quote?)"),
+}
+_UNREADABLE_SETTING = {
+    False: N_(
+        "{path}, line {line}: {name} cannot be read (the name, an equals sign, then the value)"
+    ),
+    True: N_("{path}, line {line}: {name} cannot be read (an unclosed quote?)"),
+}
 
 
 def _refuse_unparsable_lines(env_file, text: str) -> None:
@@ -495,25 +472,28 @@ def _refuse_unparsable_lines(env_file, text: str) -> None:
     for binding in parse_stream(io.StringIO(text)):
         line = binding.original.line
         if binding.key is not None and binding.value is None:
-            raise ConfigError(
-                f"{env_file}, line {line}: is not NAME=value"
-                " (the name, an equals sign, then the value)"
-            )
+            raise ConfigError(_NOT_A_SETTING[False], path=env_file, line=line)
         if binding.error:
             found = _SETTING_NAME.match(binding.original.string)
-            what = f"{found.group(1)} cannot be read" if found else "is not NAME=value"
             quoted = any(quote in binding.original.string for quote in "'\"")
-            hint = (
-                " (an unclosed quote?)" if quoted else " (the name, an equals sign, then the value)"
-            )
-            raise ConfigError(f"{env_file}, line {line}: {what}{hint}")
+            if found:
+                raise ConfigError(
+                    _UNREADABLE_SETTING[quoted], path=env_file, line=line, name=found.group(1)
+                )
+            raise ConfigError(_NOT_A_SETTING[quoted], path=env_file, line=line)
         if binding.key is not None:
             # A second line for one name silently wins over the first (an empty one erases
             # it): which was meant is the coordinator's to say.
             if binding.key in first_line:
                 raise ConfigError(
-                    f"{env_file}, line {line}: {binding.key} is set again (first on line "
-                    f"{first_line[binding.key]}); keep one of the two lines"
+                    N_(
+                        "{path}, line {line}: {name} is set again (first on line {first}); "
+                        "keep one of the two lines"
+                    ),
+                    path=env_file,
+                    line=line,
+                    name=binding.key,
+                    first=first_line[binding.key],
                 )
             first_line[binding.key] = line
 
@@ -545,7 +525,7 @@ def load_settings(env_file: str | os.PathLike | None = ".env", required: bool = 
     if env_file is not None:
         if Path(env_file).exists() or required:
             if required and not Path(env_file).is_file():
-                raise ConfigError(f"--env-file {env_file}: no such file")
+                raise ConfigError(N_("--env-file {path}: no such file"), path=env_file)
             merged.update(read_env_file(env_file))
     merged.update(os.environ)
     return settings_from(merged)

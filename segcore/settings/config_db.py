@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
-from segcore.core.errors import ConfigError
+from segcore.core.errors import N_, ConfigError
 from segcore.core.naming import cut
 
 DEFAULT_DATABASE = "segmentacion_db"
@@ -25,7 +25,9 @@ def check_name(where: str, value: str) -> str:
     """`value` when MongoDB accepts it as a database name; ConfigError naming `where` if not."""
     bad = _BAD_CHARACTERS & set(value)
     if not value or bad or len(value.encode()) > 63:
-        raise ConfigError(f"{where}={value!r} is not a valid MongoDB database name")
+        raise ConfigError(
+            N_("{key}={value!r} is not a valid MongoDB database name"), key=where, value=value
+        )
     return value
 
 
@@ -45,8 +47,11 @@ def uri_database(uri: str | None) -> str | None:
     if not name or _BAD_CHARACTERS & set(name) or len(name.encode()) > 63:
         # The driver would take `teamdb.batches` for a collection of `teamdb`: not meant.
         raise ConfigError(
-            f"MONGO_URI names the database {cut(name)!r}, which is not a valid MongoDB database "
-            'name (no spaces or . / \\ " $ * < > : | ?, at most 63 bytes)'
+            N_(
+                "MONGO_URI names the database {name!r}, which is not a valid MongoDB database "
+                'name (no spaces or . / \\ " $ * < > : | ?, at most 63 bytes)'
+            ),
+            name=cut(name),
         )
     return name
 

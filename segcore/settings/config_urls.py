@@ -10,9 +10,14 @@ import re
 from email.utils import unquote
 from urllib.parse import urlsplit
 
-from segcore.core.errors import ConfigError
+from segcore.core.errors import N_, ConfigError
+from segcore.core.phrases import Phrase
 
 WEBHOOK_FORMATS = ("slack", "teams", "json")
+# Why a URL's error does not quote it: said after each one (`note`).
+MAY_HOLD_PASSWORD = N_("not shown, as it may hold the password")
+HOLDS_PASSWORD = N_("not shown, as it holds the password")
+HOLDS_TOKEN = N_("not shown, as it holds the webhook's token")
 _ADDRESS = re.compile(r"^[^@\s<>,]+@[^@\s<>,]+\.[^@\s<>,.]+$")
 
 
@@ -20,68 +25,75 @@ def smtp_url(value: str | None) -> str | None:
     """SMTP_URL checked without ever echoing it (it holds the password)."""
     if value is None:
         return None
-    note = "not shown, as it may hold the password"
+    note = Phrase(MAY_HOLD_PASSWORD)
     parts = _split("SMTP_URL", value, note)
     if parts.scheme not in ("smtp", "smtps"):
         raise ConfigError(
-            "SMTP_URL must start with smtps:// (TLS, port 465) or smtp:// "
-            f"(STARTTLS, port 587); {note}"
+            N_(
+                "SMTP_URL must start with smtps:// (TLS, port 465) or smtp:// "
+                "(STARTTLS, port 587); {note}"
+            ),
+            note=note,
         )
     if value.count("@") > 1 or ("@" in value and "@" not in parts.netloc):
-        raise ConfigError(f"SMTP_URL: {_ENCODE}; not shown, as it holds the password")
+        raise ConfigError(_ENCODE, key="SMTP_URL", note=Phrase(HOLDS_PASSWORD))
     try:
         _ = parts.port  # urlsplit checks the port only when asked for it
     except ValueError:
-        raise ConfigError(
-            f"SMTP_URL has a port that is not a number from 1 to 65535; {note}"
-        ) from None
+        raise ConfigError(_BAD_PORT, key="SMTP_URL", note=note) from None
     if not parts.hostname:
-        raise ConfigError(f"SMTP_URL names no host; {note}")
+        raise ConfigError(N_("SMTP_URL names no host; {note}"), note=note)
     return value
 
 
 def webhook_url(value: str | None) -> str | None:
     if value is None:
         return None
-    note = "not shown, as it holds the webhook's token"
+    note = Phrase(HOLDS_TOKEN)
     parts = _split("WEBHOOK_URL", value, note)
     try:
         _ = parts.port
     except ValueError:
-        raise ConfigError(
-            f"WEBHOOK_URL has a port that is not a number from 1 to 65535; {note}"
-        ) from None
+        raise ConfigError(_BAD_PORT, key="WEBHOOK_URL", note=note) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"WEBHOOK_URL must be an http:// or https:// address; {note}")
+        raise ConfigError(
+            N_("WEBHOOK_URL must be an http:// or https:// address; {note}"), note=note
+        )
     return value
 
 
 # What the README asks to percent-encode in a URL's user name or password: urlsplit reads "[...]"
 # anywhere before the host as an IPv6 address and quotes what it holds in its error.
-_ENCODE = (
-    "write an '@', '/', '?', '#', '[' or ']' in the user name or password percent-encoded "
-    "(for example @ as %40, [ as %5B, ] as %5D)"
+_ENCODE = N_(
+    "{key}: write an '@', '/', '?', '#', '[' or ']' in the user name or password "
+    "percent-encoded (for example @ as %40, [ as %5B, ] as %5D); {note}"
 )
+_BAD_PORT = N_("{key} has a port that is not a number from 1 to 65535; {note}")
 
 
-def _split(key: str, value: str, note: str):
+def _split(key: str, value: str, note: Phrase):
     """urlsplit's parts of `value`; a ConfigError naming `key` where urlsplit would raise an
     error quoting part of the password (square brackets before the host)."""
     authority = re.split(r"[/?#]", value.partition("://")[2], maxsplit=1)[0]
     if re.search(r"[\[\]]", authority.rpartition("@")[0]):
-        raise ConfigError(f"{key}: {_ENCODE}; {note}")
+        raise ConfigError(_ENCODE, key=key, note=note)
     try:
         parts = urlsplit(value)
     except ValueError:
         raise ConfigError(
-            f"{key} is not a valid address (square brackets go around an IPv6 address only); {note}"
+            N_(
+                "{key} is not a valid address (square brackets go around an IPv6 address "
+                "only); {note}"
+            ),
+            key=key,
+            note=note,
         ) from None
     return parts
 
 
 def email_address(key: str, value: str) -> str:
     if not _ADDRESS.match(value):
-        raise ConfigError(f"{key}: {value!r} is not an email address")
+        raise ConfigError(N_("{key}: {value!r} is not an email address"), key=key, value=value)
     return value
 
 
@@ -89,7 +101,6 @@ def email_address(key: str, value: str) -> str:
 _ENTRY = re.compile(
     r'(?:(?P<name>"(?:[^"\\]|\\.)*"|[^"<>]*?)\s*<(?P<angled>[^<>]*)>|(?P<bare>[^\s"<>]+))'
 )
-_QUOTE_HINT = 'a name with a comma goes in double quotes: "Pérez, Ana" <ana@example.org>'
 
 
 def split_list(value: str) -> list[str]:
@@ -119,12 +130,24 @@ def _entry(key: str, text: str) -> tuple[str, str]:
     address = (found["angled"] or found["bare"] or "").strip() if found else ""
     if "@" not in address:
         if "@" not in text and "<" not in text:  # a fragment: what a comma in a name leaves
-            hint = f" ({_QUOTE_HINT})"
-        elif text.count("@") > 1 and "<" not in text:
-            hint = " (separate addresses with commas or semicolons)"
-        else:
-            hint = ""
-        raise ConfigError(f"{key}: {text!r} is not an email address{hint}")
+            raise ConfigError(
+                N_(
+                    "{key}: {value!r} is not an email address (a name with a comma goes in "
+                    'double quotes: "Pérez, Ana" <ana@example.org>)'
+                ),
+                key=key,
+                value=text,
+            )
+        if text.count("@") > 1 and "<" not in text:
+            raise ConfigError(
+                N_(
+                    "{key}: {value!r} is not an email address (separate addresses with commas "
+                    "or semicolons)"
+                ),
+                key=key,
+                value=text,
+            )
+        raise ConfigError(N_("{key}: {value!r} is not an email address"), key=key, value=text)
     name = (found["name"] or "").strip()
     return (unquote(name) if name.startswith('"') else name), email_address(key, address)
 

@@ -54,8 +54,10 @@ def test_bad_configuration_is_a_message(monkeypatch):
 
 @pytest.fixture
 def first_run(monkeypatch, tmp_path):
-    """No MONGO_URI and a fresh folder as the working directory, as for a new user."""
+    """No MONGO_URI and a fresh folder as the working directory, as for a new user (and no
+    LANGUAGE: the pages speak Spanish)."""
     for name in (
+        "LANGUAGE",
         "MONGO_URI",
         "MONGO_DB",
         "TRAINING_DB",
@@ -77,7 +79,7 @@ def first_run(monkeypatch, tmp_path):
     "problem,expected",
     [
         ("embedded path under a file", "EMBEDDED_DB_PATH="),
-        (".env not UTF-8", ".env: is not UTF-8"),
+        (".env not UTF-8", ".env: no es texto UTF-8"),
     ],
 )
 def test_a_broken_first_run_is_one_sentence_on_every_page(
@@ -120,3 +122,39 @@ def test_the_configuration_error_follows_language_when_that_setting_is_sound(
     at = page("streamlit_app").run()
     assert not at.exception, at.exception
     assert at.error and at.error[0].value.startswith(frame), [e.value for e in at.error]
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        (
+            {"AUTO_SYNC_MINUTES": "cada hora"},
+            "La configuración no es válida: AUTO_SYNC_MINUTES='cada hora' no es un número entero",
+        ),
+        (
+            {"MONGO_URI": "http://db.lab:27017"},
+            "La configuración no es válida: MONGO_URI debe empezar con mongodb:// o mongodb+srv://",
+        ),
+        (
+            {"MASK_SUFFIXES": "_mask;_seg"},
+            "La configuración no es válida: MASK_SUFFIXES: '_mask;_seg' no es un sufijo de "
+            "máscara (letras, dígitos, _ - +, un punto solo al principio",
+        ),
+    ],
+)
+def test_a_spanish_coordinator_reads_the_configuration_error_in_spanish(
+    monkeypatch, tmp_path, env, expected
+):
+    """LANGUAGE=es and a malformed setting: the page said "La configuración no es válida:
+    AUTO_SYNC_MINUTES='cada hora' is not a whole number", the detail in English."""
+    monkeypatch.delenv("MONGO_URI", raising=False)
+    monkeypatch.setenv("LANGUAGE", "es")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = page("streamlit_app").run()
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert errors and errors[0].startswith(expected), errors
