@@ -57,7 +57,8 @@ def _accepted(options: str, values: list[str], option: str | None = None) -> Non
         if option is None and detail:
             raise ConfigError(
                 N_(
-                    "MONGO_URI: its options together cannot be used ({detail}); values are not shown"
+                    "MONGO_URI: its options together cannot be used ({detail}); "
+                    "values are not shown"
                 ),
                 detail=detail,
             ) from None
@@ -68,7 +69,8 @@ def _accepted(options: str, values: list[str], option: str | None = None) -> Non
         if detail:
             raise ConfigError(
                 N_(
-                    "MONGO_URI: the option {option!r} cannot be used ({detail}); values are not shown"
+                    "MONGO_URI: the option {option!r} cannot be used ({detail}); "
+                    "values are not shown"
                 ),
                 option=option,
                 detail=detail,

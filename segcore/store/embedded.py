@@ -26,7 +26,7 @@ from pathlib import Path
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from segcore.core.errors import EmbeddedServerError
+from segcore.core.errors import N_, EmbeddedServerError
 
 HOST = "127.0.0.1"
 
@@ -162,9 +162,23 @@ def _storage_errors(path: Path):
         yield
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
+        if exc.filename:
+            raise EmbeddedServerError(
+                N_(
+                    "EMBEDDED_DB_PATH={path!r}: the embedded database folder cannot be created "
+                    "or written ({reason}: {filename})"
+                ),
+                path=str(path),
+                reason=reason,
+                filename=exc.filename,
+            ) from None
         raise EmbeddedServerError(
-            f"EMBEDDED_DB_PATH={str(path)!r}: the embedded database folder cannot be created or "
-            f"written ({reason}{f': {exc.filename}' if exc.filename else ''})"
+            N_(
+                "EMBEDDED_DB_PATH={path!r}: the embedded database folder cannot be created or "
+                "written ({reason})"
+            ),
+            path=str(path),
+            reason=reason,
         ) from None
 
 
@@ -228,8 +242,9 @@ def _start(path: Path, start_timeout: float) -> str:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise EmbeddedServerError(
-                f"the embedded database server exited at start-up (code {process.returncode});"
-                f" see {log_path}"
+                N_("the embedded database server exited at start-up (code {code}); see {log}"),
+                code=process.returncode,
+                log=log_path,
             )
         if _answers(uri, timeout_ms=500):
             _state_file(path).write_text(
@@ -240,7 +255,9 @@ def _start(path: Path, start_timeout: float) -> str:
         time.sleep(0.1)
     process.kill()
     raise EmbeddedServerError(
-        f"the embedded database server did not answer within {start_timeout:.0f} s; see {log_path}"
+        N_("the embedded database server did not answer within {seconds} s; see {log}"),
+        seconds=f"{start_timeout:.0f}",
+        log=log_path,
     )
 
 

@@ -1,6 +1,7 @@
-"""A malformed setting is explained in the reader's language: every configuration error carries
-a template from the catalog and its values, and the app words it in Spanish for LANGUAGE=es
-(the command line keeps the English, `str(exc)`).
+"""A malformed setting is explained in the reader's language: every configuration error (and
+every error of the embedded server, which EMBEDDED_DB_PATH decides) carries a template from the
+catalog and its values, and the app words it in Spanish for LANGUAGE=es (the command line keeps
+the English, `str(exc)`).
 
 These messages were English f-strings: a Spanish coordinator read "La configuración no es
 válida: AUTO_SYNC_MINUTES='cada hora' is not a whole number"."""
@@ -23,11 +24,15 @@ from ui.app.actions import worded
 CATALOG = ROOT / "locales" / "es" / "LC_MESSAGES" / "messages.po"
 
 
+# The errors a coordinator reads while setting the app up.
+SETUP_ERRORS = {"ConfigError", "EmbeddedServerError"}
+
+
 def raised_templates() -> tuple[list[str], list[str]]:
-    """Every template a `ConfigError(...)` in segcore is raised with, and the calls whose
-    message is not one (an f-string, a text built in place): those reach a Spanish page in
-    English. A template is an `N_("...")` call, or a module-level name (or an entry of one)
-    holding `N_` texts."""
+    """Every template a setup error (`ConfigError(...)`…) in segcore is raised with, and the
+    calls whose message is not one (an f-string, a text built in place): those reach a Spanish
+    page in English. A template is an `N_("...")` call, or a module-level name (or an entry of
+    one) holding `N_` texts."""
     templates, offenders = [], []
     for path in sorted((ROOT / "segcore").rglob("*.py")):
         module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
@@ -35,7 +40,7 @@ def raised_templates() -> tuple[list[str], list[str]]:
             if not (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
-                and node.func.id == "ConfigError"
+                and node.func.id in SETUP_ERRORS
                 and node.args
             ):
                 continue
@@ -72,7 +77,7 @@ def fields(text: str) -> set[str]:
 
 def test_every_configuration_error_has_a_spanish_template():
     templates, offenders = raised_templates()
-    assert offenders == [], "ConfigError raised with a message the catalog cannot hold"
+    assert offenders == [], "a setup error raised with a message the catalog cannot hold"
     assert len(templates) > 40
     with CATALOG.open("rb") as handle:
         catalog = {m.id: m for m in read_po(handle) if m.id}
