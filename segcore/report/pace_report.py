@@ -8,6 +8,7 @@ Every output is built from one `WeeklyReport`, so the page, the file and the ema
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from datetime import date, timezone, tzinfo
 
@@ -70,13 +71,20 @@ class WeeklyReport:
     nothing: str | None = None  # "Nothing needs attention."
 
 
+# Characters a Markdown viewer would read as markup (emphasis, links, code, raw HTML, tables):
+# a name written by another tool, such as "**Flor**" or "<img src=x onerror=...>", is shown
+# as typed. `_` stays: inside a word (batch_1) it is no emphasis in CommonMark.
+MARKUP = re.compile(r"([\\`*\[\]<>|~])")
+
+
 def _cell(value: object) -> str:
-    """A table cell: pipes and line breaks in names written by other tools must not break it."""
+    """A table cell or list item: a name written by another tool must not break the table
+    (pipes, line breaks) nor be read as markup by a Markdown viewer."""
     if value is None or value == "":
         return "-"
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return MARKUP.sub(r"\\\1", str(value)).replace("\r", " ").replace("\n", " ")
 
 
 def risk_reason(batch: RiskyBatch, words: Words = ENGLISH) -> str:

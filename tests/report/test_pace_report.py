@@ -50,6 +50,18 @@ def test_names_written_by_other_tools_cannot_break_the_table():
     )
 
 
+def test_names_written_by_other_tools_are_shown_as_typed_not_as_markup():
+    """A Markdown viewer must show "**Flor**" and an HTML tag as typed, not bold nor as HTML
+    (an <img onerror> would run in a viewer that renders raw HTML)."""
+    name = "**Flor** <img src=x onerror=alert(1)> :red[x]"
+    rows = [pace_row({"id": "batch_1", "assignee": name})]
+    report = weekly_report(rows, analyse(rows, [], NOW, tz=timezone.utc))
+    escaped = "\\*\\*Flor\\*\\* \\<img src=x onerror=alert(1)\\> :red\\[x\\]"
+    assert f"| {escaped} | 1 |" in report
+    assert f"- batch_1 ({escaped}): due -" in report
+    assert "<img" not in report.replace("\\<img", "")
+
+
 def test_usable_vs_uploaded_counts_checked_masks_and_rework():
     """Usable is the KPIs' "delivered, usable": complete masks with a content problem are not."""
     from segcore.report.pace_report import delivery_quality
