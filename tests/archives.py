@@ -118,6 +118,7 @@ def run_tool(*command: str, cwd: Path, env: dict | None = None) -> None:
         cwd=cwd,
         capture_output=True,
         text=True,
+        errors="replace",  # a tool names a Latin-1 file in its own bytes
         env={**os.environ, **(env or {})},
         timeout=120,
     )

@@ -35,6 +35,10 @@ TAR_ERRORS = (*_ERRORS, EOFError)  # what reading any tar may raise
 TRUNCATED = N_("truncated archive: the compressed stream ends before the end of the archive")
 CORRUPT = N_("not a readable tar archive: its compressed data is corrupt")
 NO_END = N_("truncated archive: it ends before its end-of-archive marker")
+# How member names are decoded, by the listing and by the content check alike: UTF-8, and a
+# byte that is not (a Latin-1 name) kept as a surrogate, stored as `?` (naming.storable).
+# Named here, not left to the locale's file system encoding.
+NAME_ENCODING = {"encoding": "utf-8", "errors": "surrogateescape"}
 
 
 def _megabytes(size: int) -> int:
@@ -200,7 +204,7 @@ def read_tar_members(stream, budget: int) -> list[tuple[str, int, str, str | Non
     found: list[tuple[str, int, str, str | None]] = []
     digests: dict[str, tuple[int, str]] = {}
     try:
-        with tarfile.open(fileobj=source, mode="r|") as archive:
+        with tarfile.open(fileobj=source, mode="r|", **NAME_ENCODING) as archive:
             while (member := archive.next()) is not None:
                 archive.members.clear()  # stream mode keeps every header otherwise
                 if member.isfile():

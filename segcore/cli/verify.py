@@ -87,6 +87,8 @@ def print_content(content) -> None:
         if content.skipped
         else ""
     )
+    if content.unmatched:
+        skipped += f"; {content.unmatched} not checked: naming no batch in the list"
     if content.unusable_count:  # named by the mask check's report just before
         skipped += f"; {counted(content.unusable_count, 'unusable upload')} skipped"
     echo(
@@ -258,5 +260,6 @@ def with_content(data: dict, content) -> dict:
             batch["content"] = json_summary(rows[batch["id"]])
     data["content_checked_uploads"] = content.checked_uploads
     data["content_skipped_uploads"] = content.skipped
+    data["content_unmatched_uploads"] = content.unmatched
     data["content_unusable_uploads"] = content.unusable_count
     return data

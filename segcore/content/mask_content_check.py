@@ -114,6 +114,7 @@ class ContentReport:
 
     checked_uploads: int = 0
     skipped: int = 0  # uploads of batches whose images were not listed (not stored)
+    unmatched: int = 0  # uploads naming no batch of the list: nothing to check them against
     bytes_read: int = 0
     batches: list[dict] = field(default_factory=list)  # {"id", **batch_summary}
     checked_ids: list = field(default_factory=list)  # the uploads checked (their receipts change)
@@ -211,8 +212,11 @@ def check_content(
             f"Checking mask contents {number:,} of {len(todo):,}",
         )
         result = _result_of(upload, known, listed.get(upload["_id"]), settings, rules, chunks)
-        if result is None:
-            report.skipped += 1  # no image to compare with yet: not stored, checked later
+        if result is None:  # no image to compare with (yet): not stored, checked later
+            if not upload["batches"] or (list_images and not set(upload["batches"]) & set(known)):
+                report.unmatched += 1  # `_listings` lists every batch of the list it names
+            else:
+                report.skipped += 1
             continue
         _store_result(work, upload, result, rules, listed.get(upload["_id"]))
         report.checked_uploads += 1

@@ -100,8 +100,18 @@ def stored_folder_on_disk(stored: str) -> str | None:
     """The one folder on disk that `stored` stands for when undecodable bytes of its path were
     stored as '?' (naming.storable: a folder named in Latin-1), each '?' read as any one
     character. None when `stored` holds no '?', or no folder or several fit."""
+    return _stored_on_disk(stored, os.path.isdir)
+
+
+def stored_file_on_disk(stored: str) -> str | None:
+    """The one regular file on disk that `stored` stands for, as `stored_folder_on_disk` finds
+    a folder: an image named in Latin-1 (`ri\xf1\xf3n_001.png`, listed as `ri??n_001.png`)."""
+    return _stored_on_disk(stored, os.path.isfile)
+
+
+def _stored_on_disk(stored: str, kind) -> str | None:
     if "?" not in stored:
         return None
     pattern = "?".join(glob.escape(part) for part in stored.split("?"))
-    found = [p for p in glob.glob(pattern) if storable(p) == stored and os.path.isdir(p)]
+    found = [p for p in glob.glob(pattern) if storable(p) == stored and kind(p)]
     return found[0] if len(found) == 1 else None

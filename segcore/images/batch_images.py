@@ -5,8 +5,9 @@ and redone only on demand, or when it was made by an older rule (`VERSION`) or f
 extensions. A folder that cannot be read is recorded as such, never as empty. A name holding
 bytes that are not UTF-8 (`img_\\xf1.png`, left by unzipping a Windows zip) is listed as an
 archive member of those bytes is, `img_?.png` (naming.storable), so its mask still matches;
-a folder whose path holds such bytes (DATA_DIRECTORY) likewise. Such an image is matched, but
-cannot be opened by the name stored (its content is not checked against its mask).
+a folder whose path holds such bytes (DATA_DIRECTORY) likewise. Such an image is matched, and
+the content check opens it as the one file on disk the stored name fits
+(`regular_files.stored_file_on_disk`).
 
 An image has one of the image or volume extensions; a file with none of them is an image when
 it is DICOM ('DICM' at byte 128), whatever dots its name holds (a UID such as

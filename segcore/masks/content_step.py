@@ -92,6 +92,7 @@ def _merged(first, then):
     rows.update((row["id"], row) for row in then.batches)
     then.checked_uploads += first.checked_uploads
     then.skipped += first.skipped
+    then.unmatched += first.unmatched
     then.bytes_read += first.bytes_read
     then.checked_ids = [*first.checked_ids, *then.checked_ids]
     then.sent_back = list(dict.fromkeys([*first.sent_back, *then.sent_back]))

@@ -35,7 +35,7 @@ from segcore.images.mask_matching import (
 )
 from segcore.masks.receipt_uploaders import spellings
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
-from segcore.uploads.uploads import kept_filename
+from segcore.uploads.uploads import kept_filename, no_batch_reason
 from segcore.work import delivery
 from segcore.work.batches import NOT_IN_LIST, unknown_batch_ids
 
@@ -113,7 +113,7 @@ def build_receipt(
                 extra=shown(check.extra),
             )
         own.append(row)
-    problem, reason = receipt_problem(listing, readable, parts)
+    problem, reason = receipt_problem(listing, readable, parts, upload)
     content, failed = _content_of(content, listing)
     if failed is not None and problem in (None, "unknown"):
         problem, reason = "content", failed
@@ -156,7 +156,6 @@ def build_receipt(
 
 # Why a receipt is not usable, kept as templates so each reader gets them in their language.
 NOT_LISTED = N_("not listed")
-NO_BATCH = N_("names no batch in the list")
 INCOMPLETE = Nn_(
     "{batch}: {missing} of {images} image without a mask",
     "{batch}: {missing} of {images} images without a mask",
@@ -175,15 +174,15 @@ CONTENT_FAILED = N_("the content checks found problems")
 CONTENT_PROBLEMS = Nn_("{count} content problem", "{count} content problems")
 
 
-def receipt_problem(listing: dict, readable: bool, parts: list[dict]) -> tuple:
-    """(problem, reason as a Phrase) of a receipt, or (None, None) when its batches are now
-    usable."""
+def receipt_problem(listing: dict, readable: bool, parts: list[dict], upload: dict) -> tuple:
+    """(problem, reason as a Phrase) of a receipt (of `upload`, its file document), or
+    (None, None) when its batches are now usable."""
     if not listing:
         return "unreadable", Phrase(NOT_LISTED)
     if not readable:
         return "unreadable", unreadable_phrase(listing)
     if not parts:
-        return "no_batch", Phrase(NO_BATCH)
+        return "no_batch", no_batch_reason(upload)
     for part in parts:
         if not part["usable"] and part["images"] is not None and part.get("missing_count"):
             # only copies of the batch's images, no mask: the wrong folder was zipped

@@ -18,6 +18,7 @@ from bson.codec_options import CodecOptions, DatetimeConversion
 
 from segcore.core.errors import N_, ConfigError
 from segcore.core.naming import batch_ids_in, batch_key, cut, unsafe_id_reason
+from segcore.core.phrases import Phrase
 from segcore.core.timefmt import unusable_date_reason
 from segcore.store.connection import Databases
 from segcore.store.schema import BATCHES
@@ -56,7 +57,7 @@ def resolve_batch_ids(filename: object, metadata: object) -> list[str]:
     """The canonical batch ids an upload belongs to.
 
     `metadata.batch_id` decides when it names a batch (a string such as "batch_400" or "400",
-    an integer, or a list of those); otherwise every batch the filename names counts. When
+    an integer, also stored as a double (`400.0`), or a list of those); otherwise every batch the filename names counts. When
     neither names a `batch_<n>`, the ids `metadata.batch_id` gives as they are count
     (`liver_01`, `hígado_01`: a batch list may hold such ids), each as the list keys it
     (`naming.batch_key`, NFC), so an upload naming such a batch exactly is that batch's.
@@ -74,6 +75,8 @@ def _declared_ids(value: object) -> list[str]:
         return []
     if isinstance(value, int):
         return [f"batch_{value}"] if 0 <= value < 10**15 else []
+    if isinstance(value, float):  # `7.0`: the legacy mongo shell, or a tool that computed it
+        return _declared_ids(int(value)) if value.is_integer() else []  # never 7.5, NaN, inf
     if isinstance(value, str):
         text = value.strip()
         if text.isdecimal() and len(text.lstrip("0")) <= 15:
@@ -88,6 +91,21 @@ def _declared_ids(value: object) -> list[str]:
                 break  # enough to know the upload claims too many
         return list(ids)
     return []
+
+
+NO_BATCH = N_("names no batch in the list")
+NOT_A_BATCH_ID = N_("its metadata.batch_id ({value}) is not a batch id")
+
+
+def no_batch_reason(doc: dict) -> Phrase:
+    """Why an upload (a file document) counts for no batch of the list, as its receipt says it:
+    its `metadata.batch_id` is no batch id (`7.5`, NaN, true) when that and its filename name
+    no batch at all, else it names no batch in the list."""
+    metadata = doc.get("metadata")
+    declared = metadata.get("batch_id") if isinstance(metadata, dict) else None
+    if declared is None or resolve_batch_ids(doc.get("filename"), metadata):
+        return Phrase(NO_BATCH)
+    return Phrase(NOT_A_BATCH_ID, value=_as_stored(declared))
 
 
 def _declared_names(value: object) -> list[str]:

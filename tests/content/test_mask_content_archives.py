@@ -508,3 +508,37 @@ def test_damaged_compressed_data_in_a_tar_or_7z_is_said_in_words(
         "damaged member: its data does not match its checksum",
     }
     assert row["offenders"] and reasons <= worded
+
+
+@pytest.mark.parametrize(
+    "tool, options",
+    [("tar", ("-czf",)), ("tar", ("--format=posix", "-czf")), ("bsdtar", ("-czf",))],
+    ids=["gnu-tar", "gnu-tar-pax", "bsdtar-pax"],
+)
+def test_latin1_named_masks_of_latin1_named_images_are_all_checked(
+    lab, upload, tmp_path, tool, options
+):
+    """An old SMB copy leaves the images named in Latin-1 (listed as `ri??n_001.png`) and the
+    annotator's tar, made on the same kind of system, names the masks in the same bytes (a
+    pax header marks them binary): the masks match, and each is checked against its image (it
+    used to be "0 masks checked", and a label-7 mask and an empty one were delivered)."""
+    images = os.fsencode(lab.settings.data_directory / "batch_1")
+    masks = os.fsencode(lab.masks / "masks")
+    os.makedirs(images)
+    os.makedirs(masks)
+    for number, mask in ((1, square(7)), (2, np.zeros((SIDE, SIDE))), (3, square()[:4, :4])):
+        Image.fromarray(np.full((SIDE, SIDE), 90, np.uint8)).save(
+            images + b"/ri\xf1\xf3n_00%d.png" % number, "PNG"
+        )
+        Image.fromarray(mask.astype(np.uint8)).save(
+            masks + b"/ri\xf1\xf3n_00%d_mask.png" % number, "PNG"
+        )
+    data = archive_with(tool, lab.masks, tmp_path / "m.tgz", *options, env={"LC_ALL": "C"})
+    row = checked(lab, upload, "batch_1.tar.gz", data)
+    assert lab.work.batches.find_one({"id": "batch_1"})["mask_check"]["state"] == "complete"
+    assert (row["checked"], row["notes"]) == (3, [])
+    assert said(row) == {
+        "ri??n_001_mask.png": "ri??n_001_mask.png: label 7 not in 0,1,2",
+        "ri??n_002_mask.png": "ri??n_002_mask.png: empty",
+        "ri??n_003_mask.png": "ri??n_003_mask.png: 4×4, image 8×8",  # its image opened
+    }

@@ -46,7 +46,24 @@ def part(usable, images=IMAGES, missing=0, note=None):
 )
 def test_the_problem_of_a_receipt(listing, parts, expected):
     readable = bool(listing) and not listing.get("reason")
-    assert receipt_problem(listing or {}, readable, parts)[0] == expected
+    assert receipt_problem(listing or {}, readable, parts, UPLOAD)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "filename, batch_id, reason",
+    [
+        ("batch_99.zip", None, "names no batch in the list"),
+        ("masks.zip", "batch_99", "names no batch in the list"),
+        ("masks.zip", None, "names no batch in the list"),
+        ("masks.zip", 7.5, "its metadata.batch_id (7.5) is not a batch id"),
+        ("masks.zip", float("nan"), "its metadata.batch_id (nan) is not a batch id"),
+        ("masks.zip", True, "its metadata.batch_id (True) is not a batch id"),
+    ],
+)
+def test_a_receipt_naming_no_batch_says_why(filename, batch_id, reason):
+    upload = {**UPLOAD, "filename": filename, "metadata": {"batch_id": batch_id}}
+    problem, phrase = receipt_problem({"names": ["a_mask.png"]}, True, [], upload)
+    assert (problem, str(phrase)) == ("no_batch", reason)
 
 
 def test_a_receipt_counts_its_own_masks_and_carries_what_newer_checks_store():

@@ -592,3 +592,27 @@ def test_a_receipt_stored_with_a_whole_long_name_is_read_cut(dbs):
     )
     [receipt] = receipts.list_receipts(dbs.work)
     assert len(receipt["filename"]) <= 512 and receipt["filename"].endswith(" characters)")
+
+
+def test_a_batch_id_stored_as_a_whole_double_names_its_batch(lab, upload, dbs, tmp_path, run_cli):
+    """The legacy mongo shell (and a Python tool that computed the number) stores
+    `metadata.batch_id: 7` as the double 7.0: it names batch_7, as 7 does. A fraction names no
+    batch, and its receipt and the content check say why, not that batch_7 is missing from the
+    list or its images unlisted."""
+    lab.batch(7, 3)
+    archive = real_archive(tmp_path, "zip", masks(3), "a.zip")
+    upload("masks_for_review.zip", archive, batch_id=7.0)
+    upload("masks_again.zip", archive, batch_id=7.5)
+    done = run_cli("sync", "--verify", "--content")
+    assert done.returncode == 0, done.stderr
+    got = {r["filename"]: r for r in receipts.list_receipts(dbs.work)}
+    assert got["masks_for_review.zip"]["batches"] == ["batch_7"]
+    assert dbs.work.batches.find_one({"id": "batch_7"})["mongo_uploaded"] is True
+    refused = got["masks_again.zip"]
+    assert (refused["problem"], refused["reason"]) == (
+        "no_batch",
+        "its metadata.batch_id (7.5) is not a batch id",
+    )
+    assert "1 unmatched" in done.stdout
+    assert "1 not checked: naming no batch in the list" in done.stdout
+    assert "no image of their batches" not in done.stdout

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 import pytest
-from bson import ObjectId
+from bson import Int64, ObjectId
 
 from segcore.sync.index.sync_plan import desired_info, find_problems, plan_batch_updates
 from segcore.uploads.uploads import resolve_batch_ids, upload_from_document
@@ -34,6 +34,16 @@ from tests.helpers import index_uploads
         ("Batch-9.zip", {"batch_id": -3}, ["batch_9"]),
         ("Batch-9.zip", {"batch_id": {"$gt": 1}}, ["batch_9"]),
         ("Batch-9.zip", {"batch_id": None}, ["batch_9"]),
+        # a whole number stored as a double (the legacy mongo shell, a tool that computed it)
+        # is that number, as an Int64 is; a fraction, NaN or infinity names no batch
+        ("whatever.zip", {"batch_id": 7.0}, ["batch_7"]),
+        ("whatever.zip", {"batch_id": Int64(7)}, ["batch_7"]),
+        ("whatever.zip", {"batch_id": [7.0, "batch_8"]}, ["batch_7", "batch_8"]),
+        ("Batch-9.zip", {"batch_id": 7.5}, ["batch_9"]),
+        ("masks.zip", {"batch_id": 7.5}, []),
+        ("masks.zip", {"batch_id": float("nan")}, []),
+        ("masks.zip", {"batch_id": float("inf")}, []),
+        ("masks.zip", {"batch_id": 1e20}, []),
         # a batch list may hold ids naming no number (`liver_01`, `hígado_01`): when neither
         # the metadata nor the filename names a batch_<n>, the metadata's id counts as it is,
         # in NFC as the list keys it

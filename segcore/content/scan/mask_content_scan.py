@@ -10,8 +10,10 @@
 - A single mask file is streamed from its chunks. What counts is what extracting leaves: a
   path's last copy, a link as the member it leads to; an image's masks under several folders
   must each be right (`_Scan.finish`); `mask_images` says which image a mask is checked against.
-At most `budget` bytes are decompressed per upload: past it the upload is "too large to check"
-and what was checked stands. Images are read by header only, cached by path, size and mtime.
+Members are named as the listing names them (`mask_matching.member_base_name`, `mask_path`:
+NFC, undecodable bytes as `?`), so every mask it counts is the one checked. At most `budget`
+bytes are decompressed per upload: past it the upload is "too large to check" and what was
+checked stands. Images are read by header only, cached by path, size and mtime.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from segcore.archives.archive_links import (
     link_path,
 )
 from segcore.archives.archive_listing import _TAR_ERRORS, kind_from_magic, kind_from_name
-from segcore.archives.archive_tar import member_path
+from segcore.archives.archive_tar import NAME_ENCODING, member_path
 from segcore.archives.archive_zip import (
     UnsupportedMethod,
     check_member_offsets,
@@ -68,6 +70,7 @@ from segcore.images.mask_matching import (
     is_image_name,
     is_mask_member,
     mask_path,
+    member_base_name,
     nfc,
     split_extension,
 )
@@ -123,7 +126,7 @@ class _Scan:
         name = base_name(path)
         if not is_mask_member(path) or not is_image_name(name, self.index.extensions):
             return []
-        if self.listed is not None and nfc(_shown(path)) not in self.listed:
+        if self.listed is not None and member_base_name(path) not in self.listed:
             return []  # what the listing did not count as a mask (a 0-byte one) is none
         if self.copies and mask_path(path) in self.copies:
             return []  # a copy of its image (`images/img_001.png` next to `masks/`): no mask
@@ -150,16 +153,16 @@ class _Scan:
     def unread(self, listed: list[str], reason: str) -> None:
         """The upload could not be read to its end: each mask its listing counted (the
         completeness check relies on them) that was not checked is unreadable, for `reason`."""
-        seen = {nfc(_shown(member)) for member, _ in self.outcomes.values()}
+        seen = {member_base_name(member) for member, _ in self.outcomes.values()}
         for name in listed:
             images = self.wanted(name)
-            if images and nfc(name) not in seen:
+            if images and member_base_name(name) not in seen:
                 self.add(name, [("unreadable", {"reason": reason})], images)
-                seen.add(nfc(name))
+                seen.add(member_base_name(name))
 
     def check(self, path: str, stream, images: list[Image], size: int | None = None) -> None:
         """Check one mask read from `stream` against its image; every problem is recorded."""
-        name = _shown(path)
+        name = member_base_name(path)
         unknown = no_reader(name)
         if unknown:  # an extension added to MASK_EXTENSIONS: said, never a problem
             self.add(path, [("no_reader", {"reason": unknown})], images)
@@ -208,7 +211,7 @@ class _Scan:
         mask = self.read.get(found)
         if mask is None:
             self.links.append((path, target, images))
-            self.streamed.need(found, _shown(path))
+            self.streamed.need(found, member_base_name(path))
             return
         self.read[member_path(path)] = mask  # a link to this link finds it
         self._tally(path, mask, images)
@@ -226,7 +229,9 @@ class _Scan:
 
     def read_target(self, path: str, stream, size: int) -> None:
         """Read a file that waiting links lead to as the mask the first of them names."""
-        self.read[path] = self._read(self.streamed.needed.get(path, _shown(path)), stream, size)
+        self.read[path] = self._read(
+            self.streamed.needed.get(path, member_base_name(path)), stream, size
+        )
 
     def links_back(self) -> dict[str, int]:
         """The files waiting links lead to that passed before any link led to them (by path,
@@ -271,7 +276,7 @@ class _Scan:
         elif isinstance(mask, str):
             problems = [("unreadable", {"reason": mask})]
         else:
-            detached = split_extension(_shown(path), self.index.extensions)[1] in DETACHED
+            detached = split_extension(member_base_name(path), self.index.extensions)[1] in DETACHED
             problems = check_mask(
                 *mask, None if isinstance(grid, str) else grid, self.rules, detached
             )
@@ -312,7 +317,7 @@ class _Scan:
         before = len(tally.offenders)
         paths = {member for member, _ in copies}
         tally.add(
-            _shown(copies[-1][0]),
+            member_base_name(copies[-1][0]),
             [p for _, ps in copies for p in ps],
             image[0],
             image[2],
@@ -324,20 +329,10 @@ class _Scan:
             wrong |= paths
         by_path = len(copies) > 1 or image[0] in self.index.same_name
         against = f" ({image[1]})" if image[0] in self.index.shared_key else ""
-        shown = [_path_shown(m) if by_path else _shown(m) for m, ps in copies for _ in ps]
+        shown = [mask_path(m) if by_path else member_base_name(m) for m, ps in copies for _ in ps]
         for offender, path in zip(tally.offenders[before:], shown):
             offender["k"] = image[0]  # the image it is of, whatever name it is shown by
             offender["name"] = path + against
-
-
-def _shown(path: str) -> str:
-    """A member's base name as results name it (undecodable bytes replaced)."""
-    return base_name(path).encode("utf-8", "replace").decode("utf-8")
-
-
-def _path_shown(path: str) -> str:
-    """A member's path in the archive as results name it (`old/img_003_mask.png`)."""
-    return archive_path(path).encode("utf-8", "replace").decode("utf-8")
 
 
 def _member_spans(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, int, int]]:
@@ -466,7 +461,7 @@ def _tar_pass(scan: _Scan, stream, back: dict[str, int] | None = None) -> bool:
     stopping after the last. False when the budget ran out (every pass's bytes count)."""
     start = scan.tar_bytes
     # Decompressed by ReadAhead; read a piece at a time, as it hands them on.
-    with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as archive:
+    with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20, **NAME_ENCODING) as archive:
         for member in archive:
             archive.members.clear()  # stream mode keeps every header otherwise
             if start + archive.offset > scan.budget:

@@ -26,6 +26,7 @@ from segcore.content.formats.mask_geometry import Geometry
 from segcore.content.formats.read_reasons import IMAGE_GONE, IMAGE_NOT_OPENED
 from segcore.content.mask_content import compare_grid
 from segcore.core.errors import UnreadableUpload
+from segcore.core.regular_files import stored_file_on_disk
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
     base_name,
@@ -35,6 +36,7 @@ from segcore.images.mask_matching import (
     image_for_mask,
     image_key,
     mask_key,
+    mask_path,
     same_name_images,
 )
 
@@ -46,12 +48,17 @@ Image = tuple[str, str, str]  # (its path on disk, its name, the batch it belong
 
 def cached_image_header(path: str, name: str) -> Geometry:
     """An image's grid read by header only, remembered by path, size and modification time;
-    raises UnreadableUpload when the image cannot be read."""
+    raises UnreadableUpload when the image cannot be read. A path listed with '?' for bytes
+    that are not UTF-8 (`ri??n_001.png`, an old SMB copy's Latin-1 name) is the one file on
+    disk it fits (`regular_files.stored_file_on_disk`), as a batch's folder is found."""
     try:
         stat = os.stat(path)
     except OSError as exc:
         if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
-            raise UnreadableUpload(IMAGE_GONE) from None
+            found = stored_file_on_disk(path)
+            if found is None:
+                raise UnreadableUpload(IMAGE_GONE) from None
+            return cached_image_header(found, name)
         raise UnreadableUpload(IMAGE_NOT_OPENED.format(detail=exc.strerror or exc)) from None
     key = (path, stat.st_size, stat.st_mtime_ns)
     if key not in _headers:
@@ -136,7 +143,11 @@ class ImageIndex:
     def images_of(self, member: str) -> list[Image]:
         """The images a mask member (its path in the archive) may be the mask of: one per batch
         having an image of its name; in an upload naming several batches, only the batch its
-        folder names when one does ([] when that batch has no such image)."""
+        folder names when one does ([] when that batch has no such image). The member is
+        taken as the listing stores it (`mask_matching.mask_path`: NFC, undecodable bytes as
+        `?`), the form its images are listed in, so a Latin-1 `ri\\xf1\\xf3n_001_mask.png`
+        meets the image listed as `ri??n_001.png` here as it does in the completeness check."""
+        member = mask_path(member)
         key = mask_key(base_name(member), self.suffixes, self.extensions, self.images)
         found = self.images.get(key)
         if not found:
