@@ -100,7 +100,9 @@ STORED_FIELDS = {
 # picture and 0/255 JPEG masks of a 16-bit or 12-bit image copies of it (sent to rework), and
 # tells an image saved again as floats holding its whole values (a float64 NIfTI, a 32-bit
 # TIFF, a float .npy) for the same picture (13 counted it as the image's mask).
-VERSION = 14
+# 15 checks the masks of a tar whose names are not UTF-8 (Latin-1 from an old SMB copy) against
+# their images by the name the listing gives them (14 checked none of them and said nothing).
+VERSION = 15
 Progress = Callable[[float, str], None]
 
 
