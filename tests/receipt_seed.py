@@ -60,9 +60,12 @@ class Lab:
             }
         )
 
-    def upload(self, filename: str, data: bytes, uploaded_by: str = "flor"):
+    def upload(self, filename: str, data: bytes, uploaded_by: str = "flor", **metadata):
+        """`metadata`: more of the upload's metadata (`batch_id` for a file naming none)."""
         bucket = gridfs.GridFSBucket(self.dbs.training, bucket_name=self.dbs.settings.masks_bucket)
-        return bucket.upload_from_stream(filename, data, metadata={"uploaded_by": uploaded_by})
+        return bucket.upload_from_stream(
+            filename, data, metadata={"uploaded_by": uploaded_by, **metadata}
+        )
 
     def sync(self):
         return sync.run_sync(self.dbs)

@@ -20,6 +20,7 @@ from segcore.cli.base import (
 )
 from segcore.core.naming import printable
 from segcore.core.timefmt import office_time
+from segcore.masks.batch_as_it_stood import shown_missing
 
 # receipts.PROBLEMS, written out: `segcore --help` does not import the receipts
 PROBLEM_CHOICES = (
@@ -80,7 +81,7 @@ def receipts_command(ctx, batch_ids, person, problem, limit, as_json):
         if r.get("readable"):
             echo(  # "-" where the batch's images are unknown, as the pages show it
                 f"    {r.get('masks', 0)} masks, matched {_count(r.get('matched'))}, missing "
-                f"{_count(r.get('missing_count'))}, extra {_count(r.get('extra_count'))}, "
+                f"{_count(shown_missing(r))}, extra {_count(r.get('extra_count'))}, "
                 f"other files {len(r.get('other_files') or [])}"
             )
 

@@ -2,9 +2,12 @@
 
 Made as soon as a sync, the live sync or `verify` sees an upload, from the upload's stored
 listing (`mask_checks`) and the batch's image listing, and kept in `receipts` keyed by the
-upload's id. The receipt's counts are the upload's own (matched, missing, extra against its
-batch's images); its problem says what the batch is short of once this upload is counted
-together with the batch's readable uploads up to it (as it stood when the upload came in).
+upload's id. Its masks, matched and extra are the upload's own (against its batch's images);
+its missing (names and count) and its problem say what the batch is short of once this upload
+is counted together with the batch's readable uploads up to it (as it stood when the upload
+came in): a part that completes a batch delivered in parts misses nothing, though its own
+masks match only some images. When read (`list_receipts`), an incomplete receipt whose
+batches are all usable now says so (`delivered_since`): their masks came in a later upload.
 `content` is the upload's stored content result while it is current (`is_current`), None
 before any content check: a receipt made again (`verify --recheck`) keeps what the content
 checks found. The sync's side (listing new uploads, moving statuses) is `segcore.intake`.
@@ -33,6 +36,7 @@ from segcore.images.mask_matching import (
     paths_for_batch,
     shown,
 )
+from segcore.masks.batch_as_it_stood import Arrival, delivered_since, still_missing
 from segcore.masks.receipt_uploaders import spellings
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
 from segcore.uploads.uploads import kept_filename, no_batch_reason
@@ -104,11 +108,12 @@ def build_receipt(
         if readable and part["images"] is not None:
             check = compare_batch(part["images"], counted, [], suffixes, extensions=extensions)
             masks = max(masks, check.masks or 0)
+            missing_count, missing = still_missing(part)
             row.update(
                 images=check.images,
                 matched=check.matched,
-                missing_count=check.missing_count,
-                missing=shown(check.missing),
+                missing_count=missing_count,
+                missing=missing,
                 extra_count=check.extra_count,
                 extra=shown(check.extra),
             )
@@ -276,7 +281,7 @@ def build_receipts(
     yet. `listings` (by upload id) and `images` (by batch key): those already in memory,
     instead of reading them again.
     `by_batch`: each batch's upload ids, with their dates, {key: {id: date}}: a receipt then
-    judges its batch as it stood when the upload came in (see `_at_arrival`)."""
+    judges its batch as it stood when the upload came in (see `Arrival`)."""
     if listings is None:
         listings = {
             d["_id"]: d for d in find_in(work[MASK_CHECKS], "_id", [u["_id"] for u in uploads])
@@ -289,7 +294,7 @@ def build_receipts(
         for d in find_in(work[MASK_CONTENT], "_id", [u["_id"] for u in uploads], {"masks": 0})
     }
     receipts = []
-    arrival = _Arrival(work, by_batch or {}, listings, suffixes, extensions)
+    arrival = Arrival(work, by_batch or {}, listings, suffixes, extensions)
     for upload in uploads:
         parts = [
             arrival.judge(upload, _part(docs_by_key[k], results.get(k), images.get(k), k), k)
@@ -313,50 +318,6 @@ def build_receipts(
 
 def _fixed_since(parts: list[dict]) -> bool:
     return bool(parts) and all(p["usable"] or p.get("fixed_later") for p in parts)
-
-
-class _Arrival:
-    """A batch as it stood when an upload came in. A batch made usable by a later upload (the
-    fix of a part, both seen by one run) was not usable at the part's arrival: its receipt
-    says so, as it would have had a run come between them."""
-
-    def __init__(self, work, by_batch: dict, listings: dict, suffixes, extensions):
-        self.work, self.by_batch, self.listings = work, by_batch, listings
-        self.rules = (suffixes, extensions)
-
-    def judge(self, upload: dict, part: dict, key: str) -> dict:
-        since, date = part.pop("usable_since", None), upload.get("uploadDate")
-        uploads = self.by_batch.get(key)
-        if not (part["usable"] and uploads and part["images"] is not None):
-            return part
-        if not (isinstance(since, datetime) and isinstance(date, datetime) and date < since):
-            return part
-        mine = (date, str(upload["_id"]))
-        earlier = [
-            u
-            for u, when in uploads.items()
-            if isinstance(when, datetime) and (when, str(u)) <= mine
-        ]
-        self._read([u for u in earlier if u not in self.listings])
-        names = [
-            n
-            for u in earlier
-            if self.listings.get(u) and not self.listings[u].get("reason")
-            for n in paths_for_batch(
-                self.listings[u], key, self.listings[u].get("batches") or [key]
-            )
-        ]
-        suffixes, extensions = self.rules
-        check = compare_batch(part["images"], names, [], suffixes, extensions=extensions)
-        if check.missing_count:
-            part.update(usable=False, missing_count=check.missing_count, fixed_later=True)
-        return part
-
-    def _read(self, upload_ids: list) -> None:
-        if upload_ids:
-            self.listings.update(
-                (d["_id"], d) for d in find_in(self.work[MASK_CHECKS], "_id", upload_ids)
-            )
 
 
 def save_receipts(work: Database, receipts: list[dict]) -> None:
@@ -393,6 +354,7 @@ def _part(doc: dict, result: dict | None, images, key: str) -> dict:
         "images": images.names if images is not None else None,
         "image_error": images.error if images is not None else "not listed yet",
         "missing_count": result.get("missing_count"),
+        "missing": result.get("missing"),
         "note": result.get("note"),
         "notes": result.get("notes"),
         "usable_since": result.get("usable_since"),
@@ -452,7 +414,7 @@ def _as_read(work: Database, found: list[dict]) -> list[dict]:
     """Stored receipts as they are shown: names cut, reasons as phrases, content joined."""
     for receipt in found:  # one stored whole before names were cut
         receipt["filename"] = kept_filename(receipt.get("filename"))
-    return with_content(work, with_reasons(work, found))
+    return delivered_since(work, with_content(work, with_reasons(work, found)))
 
 
 def with_reasons(work: Database, receipts: list[dict]) -> list[dict]:

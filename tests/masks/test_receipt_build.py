@@ -24,6 +24,8 @@ def part(usable, images=IMAGES, missing=0, note=None):
         "images": images,
         "image_error": None,
         "missing_count": missing,
+        # the batch's images without a mask, as its check left them: the last `missing` ones
+        "missing": list(images[len(images) - missing :]) if missing and images else [],
         "note": note,
     }
 
@@ -92,6 +94,30 @@ def test_a_receipt_counts_its_own_masks_and_carries_what_newer_checks_store():
     )
     complete = build_receipt(UPLOAD, listing, [part(True)], "sync", ("_mask",))
     assert (complete["problem"], complete["usable"]) == ("content", False)
+
+
+def test_a_receipt_says_what_its_batch_still_misses_not_what_the_upload_alone_lacks():
+    """A batch delivered in parts: the part bringing img_003's mask completes it (the batch is
+    usable), so nothing is missing, though its one mask matches one image of three; a bare
+    img_002 mask after img_001's leaves the batch short of img_003 only."""
+    completing = build_receipt(
+        UPLOAD, {"kind": "zip", "names": ["img_003_mask.png"]}, [part(True)], "sync", ("_mask",)
+    )
+    assert (completing["matched"], completing["missing_count"], completing["missing"]) == (1, 0, [])
+    assert completing["usable"] and completing["parts"][0]["missing"] == []
+    second = build_receipt(
+        UPLOAD,
+        {"kind": "file", "names": ["img_002_mask.png"]},
+        [part(False, missing=1)],
+        "sync",
+        ("_mask",),
+    )
+    assert (second["matched"], second["missing_count"], second["missing"]) == (
+        1,
+        1,
+        ["img_003.png"],
+    )
+    assert second["reason"] == "batch_1: 1 of 3 images without a mask"
 
 
 def test_a_receipt_without_content_checks_has_none():

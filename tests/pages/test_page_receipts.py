@@ -10,7 +10,7 @@ from segcore.store.history import list_history
 from segcore.team import team as team_module
 from tests.helpers import charts, log_in, page
 from tests.helpers import shown as as_read
-from tests.receipt_seed import Lab, seed_deliveries
+from tests.receipt_seed import DICOMS, Lab, real_archive, seed_deliveries
 
 
 @pytest.fixture
@@ -41,10 +41,12 @@ def test_receipts_newest_first_with_filters(lab):
         "batch_1_masks.tar.gz": "usable",
     }
     # what a receipt could not count reads "-", never a grey None or a float "2.0"
-    counts = shown.set_index("File")[["Masks", "Matched", "Missing", "Extra", "Uploaded by"]]
+    counts = shown.set_index("File")[["Masks", "Matched", "Still missing", "Extra", "Uploaded by"]]
     assert counts.loc["batch_3.zip", "Matched"] == "-"
     assert all(isinstance(v, str) and v != "None" for v in counts.to_numpy().ravel())
-    assert not any("." in v for v in counts[["Masks", "Matched", "Missing"]].to_numpy().ravel())
+    assert not any(
+        "." in v for v in counts[["Masks", "Matched", "Still missing"]].to_numpy().ravel()
+    )
     at.selectbox(key="rc_problem").set_value("unreadable").run()
     assert set(table(at)["File"]) == {"batch_3.zip", "batch_2_masks.tar.gz"}
     at.selectbox(key="rc_problem").set_value("All").run()
@@ -214,8 +216,16 @@ def test_an_upload_naming_two_batches_lists_each_batchs_missing_images_apart(app
     from segcore.masks.receipts import build_receipt
 
     images = ["img_001.png", "img_002.png", "img_003.png"]
-    parts = [
-        {"id": b, "key": b, "images": images, "usable": False, "image_error": None}
+    parts = [  # each batch as its mask check left it: img_002 and img_003 without a mask
+        {
+            "id": b,
+            "key": b,
+            "images": images,
+            "usable": False,
+            "image_error": None,
+            "missing_count": 2,
+            "missing": images[1:],
+        }
         for b in ("batch_1", "batch_2")
     ]
     upload = {
@@ -234,6 +244,86 @@ def test_an_upload_naming_two_batches_lists_each_batchs_missing_images_apart(app
         "batch_1_batch_2.zip: without a mask: batch_1: img_002.png, img_003.png; "
         "batch_2: img_002.png, img_003.png; matching no image: -"
     ], said
+
+
+def test_a_batch_delivered_in_parts_reads_the_same_in_every_column(app_env, client, tmp_path):
+    """batch_1 comes in two zips (img_001 and img_002's masks, then img_003's); batch_2 as
+    three bare masks uploaded one by one, a sync after each. The page said "Missing 2" beside
+    the usable part that completed batch_1, named its delivered masks "without a mask" under the
+    table, and "1 of 3 images without a mask" beside "Missing 2"."""
+    lab = Lab(app_env, client, tmp_path)
+    lab.batch(1, 3)
+    lab.batch(2, 3)
+    for name in ("IMG_001_MASK.DCM", "img_002_mask.dcm", "img_003_mask.dcm"):
+        lab.upload(name, DICOMS[0].read_bytes(), batch_id="batch_2")
+        lab.sync()
+    part_1 = real_archive(lab.tmp, "zip", ["img_001_mask.dcm", "img_002_mask.dcm"], "p1.zip")
+    lab.upload("batch_1_part1.zip", part_1)
+    lab.sync()
+
+    at = page("receipts").run()
+    assert not at.exception, at.exception
+    said = [as_read(c.value) for c in at.caption if "without a mask:" in as_read(c.value)]
+    # batch_1 still lacks img_003's mask; nothing says it came since
+    assert said == ["batch_1_part1.zip: without a mask: img_003.dcm; matching no image: -"]
+
+    lab.upload("batch_1_part2.zip", real_archive(lab.tmp, "zip", ["img_003_mask.dcm"], "p2.zip"))
+    lab.sync()
+    import streamlit as st
+
+    st.cache_data.clear()  # as a new session reads them, not the first run's cached receipts
+    at = page("receipts").run()
+    assert not at.exception, at.exception
+    rows = table(at).set_index("File")
+    read = rows[["Result", "Why", "Masks", "Matched", "Still missing"]].to_dict("index")
+    later = " (delivered since by a later upload)"
+    assert read == {
+        "batch_1_part2.zip": dict(
+            Result="usable", Why="", Masks="1", Matched="1", **{"Still missing": "0"}
+        ),
+        "batch_1_part1.zip": {
+            "Result": "incomplete",
+            "Why": "batch_1: 1 of 3 images without a mask" + later,
+            "Masks": "2",
+            "Matched": "2",
+            "Still missing": "1",
+        },
+        "img_003_mask.dcm": dict(
+            Result="usable", Why="", Masks="1", Matched="1", **{"Still missing": "0"}
+        ),
+        "img_002_mask.dcm": {
+            "Result": "incomplete",
+            "Why": "batch_2: 1 of 3 images without a mask" + later,
+            "Masks": "1",
+            "Matched": "1",
+            "Still missing": "1",
+        },
+        "IMG_001_MASK.DCM": {
+            "Result": "incomplete",
+            "Why": "batch_2: 2 of 3 images without a mask" + later,
+            "Masks": "1",
+            "Matched": "1",
+            "Still missing": "2",
+        },
+    }, read
+    said = [as_read(c.value) for c in at.caption if "without a mask:" in as_read(c.value)]
+    # the newest receipt with a problem, never the usable part 2 with img_001 and img_002
+    assert said == [
+        "batch_1_part1.zip: without a mask: img_003.dcm; matching no image: -" + later
+    ], said
+
+    # a batch's details on the Batches page show its receipts the same way
+    at = page("batches").run()
+    at.text_input(key="history_of").input("batch_2").run()
+    assert not at.exception, at.exception
+    receipts = next(d.value for d in at.dataframe if "Result" in d.value.columns)
+    assert dict(zip(receipts["File"], receipts["Still missing"])) == {
+        "img_003_mask.dcm": "0",
+        "img_002_mask.dcm": "1",
+        "IMG_001_MASK.DCM": "2",
+    }
+    said = [as_read(c.value) for c in at.caption if "without a mask:" in as_read(c.value)]
+    assert said == ["img_002_mask.dcm: without a mask: img_003.dcm; matching no image: -" + later]
 
 
 def test_accept_never_overrides_a_send_back_made_after_the_form_was_drawn(lab):
@@ -390,3 +480,31 @@ def test_receipt_lists_of_another_type_are_shown_as_stored(app_env, monkeypatch,
     monkeypatch.setenv("LOGIN", "on")
     at = log_in(page("streamlit_app").run(), "flor", "correct horse battery")
     assert not at.exception, at.exception
+
+
+def test_a_usable_receipt_stored_by_the_older_rule_misses_nothing(app_env):
+    """Receipts stored before "still missing" counted the batch as it stood kept the upload's
+    own shortfall: the part completing a batch delivered in parts read "usable" beside
+    "Missing 2". A usable upload's batch then had every mask, whatever was stored."""
+    from datetime import datetime
+
+    app_env.work.batches.insert_one({"id": "batch_1", "status": "review"})
+    app_env.work.receipts.insert_one(
+        {
+            "_id": 1,
+            "filename": "batch_1_part2.zip",
+            "upload_date": datetime(2026, 1, 2),
+            "readable": True,
+            "usable": True,
+            "problem": None,
+            "batches": ["batch_1"],
+            "masks": 1,
+            "matched": 1,
+            "missing_count": 2,
+            "missing": ["img_001.png", "img_002.png"],
+        }
+    )
+    at = page("receipts").run()
+    assert not at.exception, at.exception
+    assert list(table(at)["Still missing"]) == ["0"]
+    assert not [c for c in at.caption if "without a mask" in as_read(c.value)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from segcore.masks.batch_as_it_stood import shown_missing
 from segcore.views.labels import human_size, stored_names
 from segcore.work import review
 from ui.app import labels
@@ -29,16 +30,46 @@ def receipt_rows(found: list[dict]) -> list[dict]:
                 _("Uploaded by"): r.get("uploaded_by") or "-",
                 _("Batches"): ", ".join(stored_names(r.get("batches"))),
                 _("Result"): verdict,
-                _("Why"): word(r.get("reason")),
+                _("Why"): _why(r),
                 _("Masks"): _count(r.get("masks")),
                 _("Matched"): _count(r.get("matched")),
-                _("Missing"): _count(r.get("missing_count")),
+                _("Still missing"): _count(shown_missing(r)),
                 _("Extra"): _count(r.get("extra_count")),
                 _("Other files"): _count(_how_many(r.get("other_files"))),
                 _("Size"): human_size(r.get("length")),
             }
         )
     return rows
+
+
+def _why(receipt: dict) -> str:
+    """The receipt's reason; for a batch short of masks then and usable now, that they came in
+    a later upload (the reason keeps the batch as it stood at this upload)."""
+    reason = word(receipt.get("reason"))
+    if receipt.get("delivered_since") is True:
+        return _("{reason} (delivered since by a later upload)").format(reason=reason)
+    return reason
+
+
+def _column_help() -> dict:
+    """What the counts count: the upload's own masks, and the batch's images still without
+    one once the upload is counted with the batch's earlier uploads."""
+    return {
+        _("Masks"): st.column_config.TextColumn(help=_("Masks this upload holds.")),
+        _("Matched"): st.column_config.TextColumn(
+            help=_("Images of the batch that this upload's own masks match.")
+        ),
+        _("Still missing"): st.column_config.TextColumn(
+            help=_(
+                "Images of the batch still without a mask once this upload is counted with "
+                "the batch's earlier uploads, as the batch stood then: 0 for an upload that "
+                "completes a batch delivered in parts."
+            )
+        ),
+        _("Extra"): st.column_config.TextColumn(
+            help=_("Masks of this upload that match no image of the batch.")
+        ),
+    }
 
 
 def _count(value: object) -> str:
@@ -69,21 +100,26 @@ def names_by_batch(receipt: dict, key: str) -> str:
 
 
 def show_receipts(found: list[dict], empty: str) -> None:
-    """The table, then the names missing or extra of the newest receipt with a problem."""
+    """The table, then the names missing or extra of the newest receipt with a problem (not
+    usable): a usable upload's masks matching only some images (a part completing a batch
+    delivered in parts) is no problem."""
     if not found:
         st.info(empty)
         return
-    st.dataframe(receipt_rows(found), hide_index=True)
+    st.dataframe(receipt_rows(found), hide_index=True, column_config=_column_help())
     _content_caption(found)
-    worst = next((r for r in found if r.get("missing") or r.get("extra")), None)
+    worst = next(
+        (r for r in found if not r.get("usable") and (r.get("missing") or r.get("extra"))), None
+    )
     if worst:
-        st.caption(
-            _("{file}: without a mask: {missing}; matching no image: {extra}").format(
-                file=literal(worst.get("filename")),
-                missing=literal(names_by_batch(worst, "missing")),
-                extra=literal(names_by_batch(worst, "extra")),
-            )
+        text = _("{file}: without a mask: {missing}; matching no image: {extra}").format(
+            file=literal(worst.get("filename")),
+            missing=literal(names_by_batch(worst, "missing")),
+            extra=literal(names_by_batch(worst, "extra")),
         )
+        if worst.get("delivered_since") is True:
+            text = _("{reason} (delivered since by a later upload)").format(reason=text)
+        st.caption(text)
 
 
 def _content_caption(found: list[dict]) -> None:
