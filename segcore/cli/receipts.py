@@ -50,6 +50,7 @@ PROBLEM_CHOICES = (
 def receipts_command(ctx, batch_ids, person, problem, limit, as_json):
     """Each upload's receipt, newest first (of the given batches)."""
     from segcore.masks.receipts import NOTIFY_DUE, list_receipts
+    from segcore.views.labels import stored_names  # as the Receipts page: 7, ObjectId, "batch_1"
 
     found = list_receipts(
         ctx.databases.work,
@@ -75,14 +76,14 @@ def receipts_command(ctx, batch_ids, person, problem, limit, as_json):
         verdict = "usable" if r.get("usable") else (r.get("problem") or "not usable")
         echo(
             f"{when}  {printable(r.get('filename')):<32} "
-            f"{printable(', '.join(r.get('batches') or [])):<14} {verdict}"
+            f"{printable(', '.join(stored_names(r.get('batches')))):<14} {verdict}"
             + (f": {printable(r['reason'])}" if r.get("reason") else "")
         )
         if r.get("readable"):
             echo(  # "-" where the batch's images are unknown, as the pages show it
                 f"    {r.get('masks', 0)} masks, matched {_count(r.get('matched'))}, missing "
                 f"{_count(shown_missing(r))}, extra {_count(r.get('extra_count'))}, "
-                f"other files {len(r.get('other_files') or [])}"
+                f"other files {len(stored_names(r.get('other_files')))}"
             )
 
 

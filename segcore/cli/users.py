@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import click
 
@@ -83,11 +84,14 @@ def user_list(ctx, as_json):
     for user in users:
         locked = (
             f"  locked until {user.locked_until:%H:%M} UTC"
-            if user.locked_until and user.locked_until > now
+            if isinstance(user.locked_until, datetime) and user.locked_until > now
             else ""
         )
         member = f" ({printable(user.member)})" if user.member else ""
-        echo(f"{printable(user.name):<24} {printable(user.role)}{member}{locked}")
+        # another tool's login document may lack a field: shown as missing, never a KeyError
+        name = "(no name)" if user.name is None else printable(user.name)
+        role = "(no role)" if user.role is None else printable(user.role)
+        echo(f"{name:<24} {role}{member}{locked}")
     if not users:
         echo("No users yet: add one with `python -m segcore user add NAME --role coordinator`.")
 

@@ -102,7 +102,8 @@ def print_report(report) -> None:
     for row in report.batches:
         images = "?" if row.get("images") is None else row["images"]
         matched = "?" if row.get("matched") is None else row["matched"]
-        line = f"{row['id']:<14} {row['state']:<11} {matched} / {images} images with a mask"
+        shown = row["id"] or "(no id)"  # a batch another tool stored without one
+        line = f"{shown:<14} {row['state']:<11} {matched} / {images} images with a mask"
         if row.get("extra_count"):
             line += f", {row['extra_count']} extra"
         echo(line)

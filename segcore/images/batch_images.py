@@ -21,6 +21,7 @@ image extension), or, of a `.dcm`, only when its name is one exports give such o
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -29,7 +30,7 @@ from pathlib import Path
 from pymongo.database import Database
 
 from segcore.core.errors import FolderUnreadable
-from segcore.core.naming import storable
+from segcore.core.naming import MAX_FOLDER_NAME, storable
 from segcore.core.regular_files import open_regular, regular_files, stored_folder_on_disk
 from segcore.core.timefmt import utcnow
 from segcore.images.dicom_objects import HEAD_BYTES, may_hold_no_image, no_image_class
@@ -123,8 +124,12 @@ def list_folder(folder: Path, extensions=DEFAULT_EXTENSIONS) -> tuple[list[str],
     """`(images, not_images)` under `folder`: the image files (as `list_image_names`), and the
     DICOM files left out for holding no image, `{"name", "what"}` (`what` their SOP class's
     name), both sorted by name. Raises FolderUnreadable."""
-    if not folder.is_dir():
-        raise FolderUnreadable(f"folder {folder} cannot be read (missing or not mounted)")
+    try:
+        found = folder.is_dir()
+    except OSError as exc:  # a name longer than a file name can be, no permission (_is_dir)
+        raise FolderUnreadable(f"folder {folder} cannot be read ({_reason(exc)})") from None
+    if not found:
+        raise FolderUnreadable(f"folder {folder} cannot be read ({_not_a_folder(folder)})")
     names: list[str] = []
     not_images: list[dict] = []
     problems: list[OSError] = []
@@ -150,8 +155,22 @@ def list_folder(folder: Path, extensions=DEFAULT_EXTENSIONS) -> tuple[list[str],
             names.append(relative)
     if problems:
         first = problems[0]
-        raise FolderUnreadable(f"folder {folder} cannot be read ({first.strerror or first})")
+        raise FolderUnreadable(f"folder {folder} cannot be read ({_reason(first)})")
     return sorted(names), sorted(not_images, key=lambda item: item["name"])
+
+
+def _reason(exc: OSError) -> str:
+    """Why a folder could not be looked at, in words ("Permission denied")."""
+    if exc.errno == errno.ENAMETOOLONG:  # the OS says "File name too long", of a folder
+        return f"its name is too long: a folder name can be at most {MAX_FOLDER_NAME} bytes"
+    return exc.strerror or str(exc)
+
+
+def _not_a_folder(folder: Path) -> str:
+    """Why `folder`, which Path.is_dir says is none, is not one."""
+    if os.path.islink(folder):  # a symlink loop too, which Path.is_dir answers False
+        return "a link that leads to no folder"
+    return "a file, not a folder" if os.path.lexists(folder) else "missing or not mounted"
 
 
 def _named_no_image(name: str, path: str) -> bytes | None:
@@ -163,24 +182,37 @@ def _named_no_image(name: str, path: str) -> bytes | None:
     return _first_bytes(path)
 
 
+def _is_dir(path: str | Path) -> bool | None:
+    """Whether `path` is a folder; None when it cannot be looked at: a name longer than a
+    file name can be (another tool's 300-character id or folder), no permission on a folder
+    above it. Path.is_dir raises those (it swallows only "not there" and a symlink loop)."""
+    try:
+        return Path(path).is_dir()
+    except OSError:
+        return None
+
+
 def batch_folder(batch: dict, data_directory: Path | None) -> Path | None:
     """Where a batch's images are: its recorded folder when it exists on this machine (one
     stored with '?' for undecodable bytes is the one folder it fits), else the folder of that
     name under DATA_DIRECTORY (a path of the old server or of another mount: `batch_7` kept in
     `.../batch_007`), else `<DATA_DIRECTORY>/<id>`; None when neither is known. The import's
-    folder check (batch_import.folder_checker) finds a folder by the same rule."""
+    folder check (batch_import.folder_checker) finds a folder by the same rule. A recorded
+    folder that cannot be looked at (too long a name, no permission) is returned when no
+    other folder is found, so its listing says why it cannot be read."""
     folder = batch.get("folder")
     if isinstance(folder, str) and folder.strip():
-        found = folder if Path(folder).is_dir() else stored_folder_on_disk(folder)
+        here = _is_dir(folder)
+        found = folder if here else stored_folder_on_disk(folder)
         if found is not None:
             return Path(found)
         name = Path(folder.rstrip("/")).name
-        if (
-            data_directory is not None
-            and name not in ("", ".", "..")
-            and (Path(data_directory) / name).is_dir()
-        ):
-            return Path(data_directory) / name
+        if data_directory is not None and name not in ("", ".", ".."):
+            if _is_dir(Path(data_directory) / name):
+                return Path(data_directory) / name
+        by_id = isinstance(batch.get("id"), str) and data_directory is not None
+        if here is None and not (by_id and _is_dir(Path(data_directory) / batch["id"])):
+            return Path(folder)
     if data_directory is not None and isinstance(batch.get("id"), str):
         return Path(data_directory) / batch["id"]
     if isinstance(folder, str) and folder.strip():

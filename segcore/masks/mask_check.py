@@ -10,7 +10,6 @@ is only read.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
@@ -22,7 +21,6 @@ from segcore.archives import archive_listing, listing_store
 from segcore.archives.listing_changes import changes_by_upload
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, BatchNotFound
-from segcore.core.naming import batch_key, one_per_batch
 from segcore.core.phrases import DONE, READING_UPLOADS, Phrase
 from segcore.core.timefmt import utcnow
 from segcore.images import batch_images
@@ -34,6 +32,9 @@ from segcore.images.mask_matching import (
     paths_for_batch,
 )
 from segcore.masks import content_due, found_copies, owed_receipts
+from segcore.masks.check_scope import batch_doc_key as _key
+from segcore.masks.check_scope import batches_in_scope, not_checked
+from segcore.masks.check_scope import counted as _counted
 from segcore.store import data_version, write_wait
 from segcore.store.connection import Databases
 from segcore.store.restore_marker import refuse_writes
@@ -92,6 +93,8 @@ class VerifyReport:
             "bytes_read": self.bytes_read,
             "batches": [
                 {"id": row["id"], **{k: _json_value(k, row.get(k)) for k in JSON_KEYS}}
+                # a batch whose id is no text: why it was not checked (_not_checked)
+                | ({"not_checked": row["not_checked"]} if row.get("not_checked") else {})
                 for row in self.batches
             ],
             "skipped": self.skipped_count,
@@ -172,7 +175,10 @@ def verify(
     for upload_id, upload in uploads.items():
         for key in upload["batches"]:
             by_batch.setdefault(key, []).append(upload_id)
-    batches = _scope(work, batch_ids, every_batch, upload_ids, uploads, by_batch)
+    not_text: list[dict] = []  # with every_batch: batches whose id is no text, reported
+    batches = batches_in_scope(
+        work, batch_ids, every_batch, upload_ids, uploads, by_batch, not_text
+    )
     in_scope = (
         {u for b in batches for u in by_batch.get(b["key"], ())}
         if batch_ids
@@ -215,6 +221,7 @@ def verify(
     scope = (batches, report.batches, by_batch)
     moved = owed_receipts.store(databases, uploads, report.receipt_ids, first, scope, who)
     report.statuses_moved = len(moved)
+    report.batches += [not_checked(doc) for doc in not_text]
     notify(1.0, Phrase(DONE))
     return report
 
@@ -300,59 +307,6 @@ def _current_uploads(databases: Databases, report: VerifyReport) -> dict:
             report.skipped.append({"filename": upload.filename, "problem": upload.problem})
 
     return usable_documents(files.find({}, UPLOAD_PROJECTION, batch_size=5000), skip)
-
-
-def _scope(
-    work: Database, batch_ids, every_batch: bool, upload_ids, uploads: dict, by_batch: dict
-) -> list[dict]:
-    """The batch documents to report on, each with its canonical `key`: one per key
-    (`one_per_batch`: batch_1 rather than a leftover batch_001)."""
-    projection = {"_id": 0, "id": 1, "folder": 1, FIELD: 1}
-    if batch_ids:
-        wanted = {str(b): batch_key(str(b)) for b in batch_ids}
-        names = list({*wanted, *wanted.values()})
-        found = one_per_batch(work[BATCHES].find({"id": {"$in": names[:400]}}, projection), _key)
-        if len(names) > 400 or not set(wanted.values()) <= set(found):
-            # legacy ids written differently (batch_0400): compare canonical forms
-            every = work[BATCHES].find({}, projection)
-            found = one_per_batch((d for d in every if _key(d) in wanted.values()), _key)
-        unknown = [given for given, key in wanted.items() if key not in found]
-        if unknown:
-            raise BatchNotFound(N_("No batch {ids} in the batch list."), ids=", ".join(unknown[:5]))
-        docs = list(found.values())
-    else:
-        keys = (
-            None
-            if every_batch
-            else (
-                set(by_batch)
-                if upload_ids is None
-                else {k for u in upload_ids if u in uploads for k in uploads[u]["batches"]}
-            )
-        )
-        in_scope = (
-            d
-            for d in work[BATCHES].find({}, projection)
-            # a batch whose stored result counted uploads when none names it now (deleted):
-            # checked again rather than left delivered by uploads that are gone
-            if _key(d) and (keys is None or _key(d) in keys or (upload_ids is None and _counted(d)))
-        )
-        docs = list(one_per_batch(in_scope, _key).values())
-    for doc in docs:
-        doc["key"] = _key(doc)
-    return sorted(docs, key=lambda d: (len(d["key"]), d["key"]))
-
-
-def _counted(doc: dict) -> list:
-    """The upload ids a batch's stored result counted ([] without one)."""
-    stored = doc.get(FIELD)
-    uploads = stored.get("uploads") if isinstance(stored, dict) else None
-    return [u for u in uploads if isinstance(u, Hashable)] if isinstance(uploads, list) else []
-
-
-def _key(doc: dict) -> str | None:
-    raw = doc.get("id")
-    return batch_key(raw) if isinstance(raw, str) else None
 
 
 def _stored_checks(work: Database, upload_ids) -> dict:

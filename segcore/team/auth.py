@@ -42,8 +42,8 @@ def _dummy_hash() -> bytes:
 
 @dataclass(frozen=True)
 class AppUser:
-    name: str
-    role: str
+    name: str | None  # None: a login document stored without one (another tool's)
+    role: str | None
     created_at: datetime | None = None
     locked_until: datetime | None = None
     member: str | None = None  # the team member a segmentador's login belongs to
@@ -253,17 +253,23 @@ def remove_user(db: Database, name: str, author: "str | Actor" = "command line")
 
 
 def list_users(db: Database) -> list[AppUser]:
+    """Every login, sorted by name, as stored: a field another tool or a hand edit left out
+    (`name`, `role`) is None, never a KeyError that hides the other logins."""
     docs = db[COLLECTION].find(
         {}, {"name": 1, "role": 1, "created_at": 1, "locked_until": 1, "member": 1}
     )
     return sorted(
         (
             AppUser(
-                d["name"], d["role"], d.get("created_at"), d.get("locked_until"), d.get("member")
+                d.get("name"),
+                d.get("role"),
+                d.get("created_at"),
+                d.get("locked_until"),
+                d.get("member"),
             )
             for d in docs
         ),
-        key=lambda u: person_key(u.name),
+        key=lambda u: "" if u.name is None else person_key(u.name),
     )
 
 

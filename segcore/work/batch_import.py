@@ -221,7 +221,10 @@ def folder_checker(data_directory: Path | None) -> FolderCheck | None:
         if any(name and nfc(name) in names for name in candidates):
             return True
         if folder:  # an absolute folder replaces the base; '?' may stand for a byte
-            return (base / folder).is_dir() or stored_folder_on_disk(str(base / folder)) is not None
+            # os.path.isdir: a name too long for a folder (another tool's) is not one, never
+            # an OSError that stops the import (Path.is_dir raises it)
+            path = str(base / folder)
+            return os.path.isdir(path) or stored_folder_on_disk(path) is not None
         return False
 
     return present

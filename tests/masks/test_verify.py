@@ -266,3 +266,36 @@ def test_a_routine_sync_rechecks_a_legacy_id_when_an_upload_is_removed(lab, uplo
     assert not report.full and report.removed_files == 2
     stored = dbs.work.batches.find_one({"id": "batch_0400"})["mask_check"]
     assert stored["missing"] == ["img_002.png"] and second not in stored["uploads"]
+
+
+def test_verify_all_names_batches_whose_id_is_no_text_and_counts_them_as_status_does(
+    run_cli, lab, upload, dbs, data_dir
+):
+    """Another tool stored batch ids as a number, an Int64, an ObjectId, or none: `status`
+    counts 6 batches, and `verify --all` ("every batch in the list") lists 6, those four
+    under their id's text (as the Batches page) with why they were not checked."""
+    env = {"DATA_DIRECTORY": str(data_dir)}
+    lab.batch(1, images(2))
+    lab.batch(2, images(2))
+    odd_id = bson.ObjectId("65a1b2c3d4e5f60718293a4b")
+    dbs.work.batches.insert_many(
+        [{"id": 7, "status": "pending"}, {"id": bson.Int64(9)}, {"id": odd_id}, {"status": "x"}]
+    )
+    upload("batch_1.zip", make_zip(images(2, ext="_mask.png")))
+    status = json.loads(run_cli("status", "--json", env=env).stdout)
+    out = run_cli("verify", "--all", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    rows = {row["id"]: row for row in json.loads(out.stdout)["batches"]}
+    assert len(rows) == status["total"] == 6
+    assert rows["batch_1"]["state"] == "complete" and "not_checked" not in rows["batch_1"]
+    assert (
+        rows["7"]["not_checked"] == "not checked: its id is not text (int), so no upload names it"
+    )
+    assert (
+        "(Int64)" in rows["9"]["not_checked"] and "(ObjectId)" in rows[str(odd_id)]["not_checked"]
+    )
+    assert rows[""]["not_checked"] == "not checked: the batch has no id"
+    text = run_cli("verify", "--all", env=env).stdout
+    assert "6 batches: 1 complete, 5 unknown." in text, text
+    assert "7              unknown" in text and "(no id)        unknown" in text
+    assert text.count("not checked: its id is not text") == 3

@@ -214,3 +214,60 @@ def test_system_and_indexer_files_in_a_batch_folder_are_no_images(lab, upload):
     row = verify(lab, ["batch_1"]).as_dict()["batches"][0]
     assert (row["state"], row["images"], row["masks"]) == ("complete", 4, 4)
     assert row["other_files"] == []
+
+
+LONG = "c" * 300  # longer than a file name can be (255 bytes): no folder can have it
+
+
+@pytest.mark.parametrize(
+    "odd_batch",
+    [
+        {"id": "liver_" + LONG, "status": "pending"},  # found as DATA_DIRECTORY/<id>
+        {"id": "liver_7", "folder": "DATA/liver/" + LONG, "status": "pending"},
+    ],
+    ids=["id", "folder"],
+)
+def test_a_batch_whose_folder_name_is_too_long_stops_no_sync_or_verify(
+    lab, upload, run_cli, odd_batch
+):
+    """Another tool stored a batch id, or a folder, longer than a file name can be: the
+    import, every sync runs (the other batch's upload is recorded, the next sync too) and `verify --all` lists
+    every batch, that one with the reason its folder cannot be read."""
+    data = lab.settings.data_directory
+    (data / "liver").mkdir()
+    folder = odd_batch.get("folder", "").replace("DATA", str(data))
+    lab.work.batches.insert_one(odd_batch | ({"folder": folder} if folder else {}))
+    upload("batch_1_masks.zip", make_zip(images(4, ext="_mask.png")))
+    upload(f"{odd_batch['id']}.zip", make_zip(images(1, ext="_mask.png")), odd_batch["id"])
+    env = {"DATA_DIRECTORY": str(data)}
+    imported = run_cli("import", env=env)  # its check of the stored folders too
+    assert imported.returncode == 0 and "Traceback" not in imported.stderr, imported.stderr
+    for _ in range(2):
+        out = run_cli("sync", env=env)
+        assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    assert lab.work.batches.find_one({"id": "batch_1"})["mongo_uploaded"] is True
+    out = run_cli("verify", "--all", "--json", env=env)
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    rows = {row["id"]: row for row in json.loads(out.stdout)["batches"]}
+    assert set(rows) == {"batch_1", odd_batch["id"]} and rows["batch_1"]["state"] == "complete"
+    reason = lab.work.batch_images.find_one({"_id": odd_batch["id"]})["error"]
+    assert "cannot be read (its name is too long: a folder name can be at most 255" in reason
+    text = run_cli("verify", "--all", env=env)
+    assert text.returncode == 0 and "its name is too long" in text.stdout, text.stderr
+
+
+def test_a_batch_folder_that_is_a_file_or_a_link_to_nothing_says_so(tmp_path):
+    from segcore.images.batch_images import list_batch_images
+
+    (tmp_path / "batch_1").write_bytes(b"not a folder")
+    os.symlink("batch_3", tmp_path / "batch_2")
+    os.symlink("batch_2", tmp_path / "batch_3")  # a loop
+    reasons = {
+        batch_id: list_batch_images({"id": batch_id}, tmp_path).error
+        for batch_id in ("batch_1", "batch_2", "batch_4")
+    }
+    assert reasons == {
+        "batch_1": f"folder {tmp_path / 'batch_1'} cannot be read (a file, not a folder)",
+        "batch_2": f"folder {tmp_path / 'batch_2'} cannot be read (a link that leads to no folder)",
+        "batch_4": f"folder {tmp_path / 'batch_4'} cannot be read (missing or not mounted)",
+    }

@@ -527,3 +527,18 @@ def test_someone_who_left_after_delivering_a_batch_now_reviewed_holds_nothing(ap
     review = at.dataframe[-1].value
     delivered = dict(zip(review["Segmentador"], review["Delivered, usable"]))
     assert (delivered["Pedro"], delivered.get("Flor", 0)) == (1, 0)
+
+
+def test_a_segmentador_login_stored_without_a_name_is_listed_not_offered_for_a_reset(app_env):
+    """Another tool left a segmentador login without its name: the page lists it (as `user
+    list` does) and offers only the logins it can name for a password reset."""
+    from segcore.team import auth
+
+    team.add_member(app_env.work, "Flor", author="test")
+    for login in ("flor", "flor_b"):
+        auth.add_user(app_env.work, login, "segmentador", "a long password", member="Flor")
+    app_env.work.app_users.update_one({"name_key": "flor_b"}, {"$unset": {"name": 1}})
+    at = page("team").run()
+    assert not at.exception, at.exception
+    assert any("Logins for segmentadores (2)" in e.label for e in at.expander)
+    assert at.selectbox(key="reset_login").options == ["flor"]

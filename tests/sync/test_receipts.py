@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
+from bson import ObjectId
 
 from segcore.core.actors import VIEWER, Actor
 from segcore.core.errors import PermissionDenied, ValidationError
@@ -180,6 +181,37 @@ def test_command_line_receipts_show_office_time_and_a_dash_for_unknown_counts(
     text = run_cli("receipts", env={"TIMEZONE": "Europe/Madrid"}).stdout
     assert "2026-12-06 00:30" in text, text  # as `segcore uploads` and the pages show it
     assert "None" not in text and "matched -, missing -, extra -" in text, text
+
+
+@pytest.mark.parametrize(
+    "stored, shown, in_json",
+    [
+        ([7], "7", [7]),
+        ([ObjectId("65a1b2c3d4e5f60718293a4b")], "65a1b2c3d4e5f60718293a4b",
+         ["65a1b2c3d4e5f60718293a4b"]),
+        ("batch_7", "batch_7", "batch_7"),
+        (["batch_7", 8], "batch_7, 8", ["batch_7", 8]),
+    ],
+)  # fmt: skip
+def test_command_line_receipts_show_batches_another_tool_stored_as_it_stored_them(
+    dbs, upload, tmp_path, run_cli, stored, shown, in_json
+):
+    """A receipt whose `batches` another tool or an older version left as a number, an
+    ObjectId or one text: `segcore receipts` lists it as the Receipts page does (never a
+    TypeError, never `b, a, t, c, h, _, 7`), with the other receipts; --json keeps it."""
+    dbs.work.batches.insert_one({"id": "batch_7", "number": 7, "status": "pending"})
+    upload("batch_7.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    sync.run_sync(dbs)
+    odd = dbs.work.receipts.find_one({"filename": "batch_7.zip"}) | {"_id": "odd"}
+    dbs.work.receipts.insert_one(odd | {"batches": stored, "filename": "odd.zip"})
+
+    text = run_cli("receipts")
+    assert text.returncode == 0 and "Traceback" not in text.stderr, text.stderr
+    lines = text.stdout.splitlines()
+    assert any("odd.zip" in line and f" {shown} " in line for line in lines), text.stdout
+    assert any("batch_7.zip" in line for line in lines) and "b, a, t, c, h" not in text.stdout
+    listed = json.loads(run_cli("receipts", "--json").stdout)
+    assert [r["batches"] for r in listed if r["filename"] == "odd.zip"] == [in_json]
 
 
 def test_a_full_read_that_finds_uploads_gone_checks_their_batches_again(lab, upload, dbs, tmp_path):

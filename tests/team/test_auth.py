@@ -1,5 +1,6 @@
 """Login: hashed passwords, roles, lockout, session expiry, and the viewer refused by segcore."""
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -291,3 +292,21 @@ def test_the_second_of_two_members_spelled_alike_is_named_as_the_team_page_lists
     assert auth.logins_of(db, second) == ["luis_b"] and auth.logins_of(db, first) == []
     with pytest.raises(team.AmbiguousMember, match="'Luis \\(2\\)' for the second"):
         auth.add_user(db, "luis", "segmentador", PASSWORD, member="Luis")
+
+
+@pytest.mark.parametrize("field", ["role", "name"])
+def test_user_list_shows_a_login_stored_without_a_role_or_name(run_cli, db, field):
+    """Another tool (or a hand edit) left a login without its role or name: `user list` lists
+    every login, that one with the field shown as missing, never a KeyError traceback."""
+    for name in ("Ana", "Luis"):
+        added = run_cli(
+            "user", "add", name, "--role", "coordinator", "--password-stdin",
+            input_text=PASSWORD + "\n",
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+    db.app_users.update_one({"name_key": "luis"}, {"$unset": {field: 1}})
+    listed = run_cli("user", "list")
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    assert "Ana" in listed.stdout and f"(no {field})" in listed.stdout
+    as_json = json.loads(run_cli("user", "list", "--json").stdout)
+    assert len(as_json) == 2 and any(u[field] is None for u in as_json)

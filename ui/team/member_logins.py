@@ -72,7 +72,9 @@ def member_logins(databases: Databases, choices: dict[str, dict]) -> None:
             hide_form_enter_hint()
             with reset.form("segmentador_reset"):
                 st.markdown(_("**Reset a password** (ends that login's sessions)"))
-                who = held_choice(st, _("Login"), [u.name for u in users], key="reset_login")
+                # a login stored without a name (another tool's) is listed, not offered
+                names = [u.name for u in users if isinstance(u.name, str)]
+                who = held_choice(st, _("Login"), names, key="reset_login")
                 new = st.text_input(_("New password"), type="password", key="reset_password")
                 slot = {"password": st.empty()}
                 if st.form_submit_button(_("Reset password")):
