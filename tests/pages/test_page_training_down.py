@@ -110,3 +110,24 @@ def test_sidebar_shows_one_database_up_and_one_down(training_refused):
     status = " ".join(m.value for m in at.sidebar.markdown)
     assert ":green[●] **seg_restricted**" in status
     assert ":red[●] **tm_forbidden** · remote · unreachable" in status
+
+
+def test_a_content_check_stopped_by_the_database_says_so_in_the_readers_language(
+    training_refused, monkeypatch
+):
+    """The check runs in a thread; its error is worded when drawn, for the reader: a Spanish
+    coordinator read the driver's English "OperationFailure: ..." before."""
+    monkeypatch.setenv("LANGUAGE", "es")
+    at = page("sync").run()
+    at.button(key="check_content").click().run()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        at.run()
+        stopped = [e.value for e in at.error if "se detuvo" in e.value]
+        if stopped:
+            break
+        time.sleep(0.5)
+    assert not at.exception
+    assert stopped, [e.value for e in at.error]
+    assert "La base de datos respondió con un error" in stopped[0], stopped
+    assert "OperationFailure" not in stopped[0] and "pw-secret" not in stopped[0]

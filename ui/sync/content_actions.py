@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from segcore.content.mask_content_check import batch_content
-from segcore.core.errors import SegcoreError
 from segcore.notify.notify_due import content_and_notify
 from ui.app import labels
+from ui.app.actions import WRITE_ERRORS, describe_error
 from ui.app.i18n import _, format_number, ngettext
 from ui.app.login import checked_fragment
 from ui.app.state import current_actor
@@ -62,9 +62,11 @@ def start_content_check(databases, recheck: bool) -> bool:
                     "problems": sum(r.get("problems", 0) for r in report.batches),
                     "unusable": report.unusable_count,
                 }
-            except (SegcoreError, OSError, ValueError) as exc:  # shown, never raised in a thread
+            except WRITE_ERRORS as exc:  # worded when drawn, in the reader's language
+                run.outcome = {"error": exc}
+            except ValueError as exc:  # a file's own words
                 run.outcome = {"error": str(exc)}
-            except Exception as exc:  # noqa: BLE001 - a driver error must still end the run visibly
+            except Exception as exc:  # noqa: BLE001 - never raised in a thread: the run ends visibly
                 run.outcome = {"error": f"{type(exc).__name__}: {exc}"}
 
         run.thread = threading.Thread(target=work, name="mask-content-check", daemon=True)
@@ -84,7 +86,10 @@ def content_progress() -> None:
             ),
         )
     elif run.outcome and "error" in run.outcome:
-        st.error(_("The mask content check stopped: {error}").format(error=run.outcome["error"]))
+        error = run.outcome["error"]
+        if isinstance(error, BaseException):
+            error = describe_error(error)
+        st.error(_("The mask content check stopped: {error}").format(error=error))
     elif run.outcome:
         st.success(
             _("Mask contents checked: {uploads}; {problems}.").format(
