@@ -131,8 +131,9 @@ def _write_step(
     """Compare-and-set one step of edits in one bulk write, and record their history with it.
 
     Reads the batches through `session`, so inside a transaction the comparison and the writes
-    see the same state (a concurrent write makes the server retry the whole step). `today`:
-    the office's day, noted on the batches it assigns.
+    see the same state (a concurrent write makes the server retry the whole step). It changes
+    none of its arguments, so a retry compares the same edits again. `today`: the office's day,
+    noted on the batches it assigns.
     """
     done = ChangeResult()
     docs: dict[str, dict] = {}
@@ -149,6 +150,9 @@ def _write_step(
         }
     )
     planned: dict[str, tuple] = {}
+    # What this attempt writes, by batch. Never `by_batch` itself: a retried transaction runs
+    # this step again on the same `by_batch`, and must find the same fields to compare.
+    written: dict[str, dict[str, tuple[object, object]]] = {}
     for batch_id, fields in by_batch.items():
         doc = docs.get(batch_id)
         if doc is None:
@@ -162,7 +166,7 @@ def _write_step(
         if not fresh:
             continue
         # Compared and recorded as stored: "flor" where the page said Flor, the number 42.
-        fields = by_batch[batch_id] = {f: (get_value(doc, f), new) for f, (_, new) in fresh.items()}
+        fields = written[batch_id] = {f: (get_value(doc, f), new) for f, (_, new) in fresh.items()}
         update = {EDITABLE[f]: new for f, (_, new) in fields.items()}
         if "assignee" in fields:  # a delivery stays with whoever held the batch then
             update.update(delivered_by_update(doc, fields["assignee"][1]))
@@ -185,13 +189,13 @@ def _write_step(
         outcome = db[COLLECTION].bulk_write(list(planned.values()), ordered=False, session=session)
         done.updated = list(planned)
         if outcome.matched_count != len(planned):  # without a transaction, someone was faster
-            done.updated = _still_ours(db, {b: by_batch[b] for b in planned}, done)
+            done.updated = _still_ours(db, {b: written[b] for b in planned}, done)
     history.record(
         db,
         [
             history.Change("batch", batch_id, f, old, new, author, reason=reasons.get(batch_id))
             for batch_id in done.updated
-            for f, (old, new) in by_batch[batch_id].items()
+            for f, (old, new) in written[batch_id].items()
         ],
         session=session,
     )
