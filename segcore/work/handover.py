@@ -38,9 +38,11 @@ def remove_member(
 
     Returns how many open batches were handed over. Raises ValidationError when the member has
     open batches and neither `unassign` nor `reassign_to` was chosen, or when some of them
-    could not be handed over (changed meanwhile, or refused: the error names each one, and
-    nobody is removed); MemberNotFound for an unknown name, AmbiguousMember for a name two
-    legacy duplicates answer to. `zone`: the office's, whose day the handover notes.
+    could not be handed over (refused, or given to them by someone else while this ran, which
+    is checked again in the deletion's own step: the error names each one, and nobody is
+    removed); a batch someone else reassigned meanwhile is theirs no longer and stays as it
+    is. MemberNotFound for an unknown name, AmbiguousMember for a name two legacy duplicates
+    answer to. `zone`: the office's, whose day the handover notes.
     """
     author = authorize_write(author)
     refuse_writes(db)
