@@ -6,7 +6,9 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import Callable
 
+from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -171,12 +173,13 @@ def _team_order(doc: dict) -> tuple:
     return (person_key(str(doc.get("name", ""))), "name_key" not in doc)
 
 
-def list_members(db: Database) -> list[Member]:
+def list_members(db: Database, session=None) -> list[Member]:
     """Every segmentador, sorted by name regardless of case and accents; of legacy duplicates
     (José and Jose) the one holding the name's key first: the pages count that person's
-    batches for it (`segcore.work.holders`, `holds_batches`)."""
+    batches for it (`segcore.work.holders`, `holds_batches`). Read through `session` (inside
+    its transaction, if any) when given."""
     fields = {"name": 1, "role": 1, "email": 1, "created_at": 1, "name_key": 1}
-    docs = sorted(db[COLLECTION].find({}, fields), key=_team_order)
+    docs = sorted(db[COLLECTION].find({}, fields, session=session), key=_team_order)
     return [Member.from_document(d) for d in docs]
 
 
@@ -392,12 +395,20 @@ def _refuse_changed(doc: dict, expected: dict, wanted: dict) -> None:
             )
 
 
-def delete_member(db: Database, who: "str | Member", author: "str | Actor" = "unknown") -> str:
+def delete_member(
+    db: Database,
+    who: "str | Member",
+    author: "str | Actor" = "unknown",
+    first: "Callable[[ClientSession | None], None] | None" = None,
+) -> str:
     """Delete the member `who` names (as for `find_member`) and record it; returns the stored
     name.
 
-    Their batches are not looked at here: `handover.remove_member` hands them over first.
-    PermissionDenied for a viewer, before anything is read or written.
+    Their batches are not looked at here: `handover.remove_member` hands them over first, and
+    passes `first(session)`, run in the same step just before the deletion (in its
+    transaction, where the server offers them): what it raises stops the deletion. It may run
+    more than once (see `atomic.in_one_step`). PermissionDenied for a viewer, before anything
+    is read or written.
     """
     author = authorize_write(author)
     refuse_writes(db)
@@ -412,6 +423,8 @@ def delete_member(db: Database, who: "str | Member", author: "str | Actor" = "un
     removed = history.Change("team", doc["name"], "member", "on team", "removed", author)
 
     def write(session) -> None:
+        if first is not None:
+            first(session)
         db[COLLECTION].delete_one({"_id": doc["_id"]}, session=session)
         history.record(db, [*joined, removed], session=session)
 

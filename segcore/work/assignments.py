@@ -37,6 +37,7 @@ from segcore.work.batches import (
     mark_changed,
     next_pending_ids,
     open_workloads,
+    team_member,
     validate_value,
 )
 from segcore.work.delivery import DELIVERED_BY, REASON_PHRASE, REWORK, delivered_by_update
@@ -52,6 +53,7 @@ _EDIT_PROJECTION = {
 # the server offers them. Small enough for a transaction, large enough for bulk speed.
 EDIT_CHUNK = 500
 CHANGED_MEANWHILE = N_("it changed meanwhile")
+LEFT_THE_TEAM = N_("{name} was removed from the team meanwhile")
 METADATA_NOT_OBJECT = N_(
     "its metadata holds a legacy value ({value}) that a priority or due date would replace"
 )
@@ -131,24 +133,16 @@ def _write_step(
     """Compare-and-set one step of edits in one bulk write, and record their history with it.
 
     Reads the batches through `session`, so inside a transaction the comparison and the writes
-    see the same state (a concurrent write makes the server retry the whole step). `today`:
-    the office's day, noted on the batches it assigns.
+    see the same state (a concurrent write makes the server retry the whole step). It changes
+    none of its arguments, so a retry compares the same edits again. `today`: the office's day,
+    noted on the batches it assigns.
     """
     done = ChangeResult()
-    docs: dict[str, dict] = {}
-    for doc in find_in(db[COLLECTION], "id", list(by_batch), _EDIT_PROJECTION, session=session):
-        docs.setdefault(doc["id"], doc)  # legacy repeated ids: the first one, as update_one did
-    eligible = (
-        None
-        if only_if is None
-        else {
-            d["id"]
-            for d in find_in(
-                db[COLLECTION], "id", list(docs), {"id": 1}, session=session, where=only_if
-            )
-        }
-    )
+    docs, eligible, on_team = _read_step(db, by_batch, session, only_if)
     planned: dict[str, tuple] = {}
+    # What this attempt writes, by batch. Never `by_batch` itself: a retried transaction runs
+    # this step again on the same `by_batch`, and must find the same fields to compare.
+    written: dict[str, dict[str, tuple[object, object]]] = {}
     for batch_id, fields in by_batch.items():
         doc = docs.get(batch_id)
         if doc is None:
@@ -162,7 +156,11 @@ def _write_step(
         if not fresh:
             continue
         # Compared and recorded as stored: "flor" where the page said Flor, the number 42.
-        fields = by_batch[batch_id] = {f: (get_value(doc, f), new) for f, (_, new) in fresh.items()}
+        fields = written[batch_id] = {f: (get_value(doc, f), new) for f, (_, new) in fresh.items()}
+        given_to = fields.get("assignee", (0, None))[1]
+        if given_to is not None and team_member(given_to, on_team) is None:
+            done.failed[batch_id] = Phrase(LEFT_THE_TEAM, name=str(given_to))
+            continue
         update = {EDITABLE[f]: new for f, (_, new) in fields.items()}
         if "assignee" in fields:  # a delivery stays with whoever held the batch then
             update.update(delivered_by_update(doc, fields["assignee"][1]))
@@ -185,19 +183,47 @@ def _write_step(
         outcome = db[COLLECTION].bulk_write(list(planned.values()), ordered=False, session=session)
         done.updated = list(planned)
         if outcome.matched_count != len(planned):  # without a transaction, someone was faster
-            done.updated = _still_ours(db, {b: by_batch[b] for b in planned}, done)
+            done.updated = _still_ours(db, {b: written[b] for b in planned}, done)
     history.record(
         db,
         [
             history.Change("batch", batch_id, f, old, new, author, reason=reasons.get(batch_id))
             for batch_id in done.updated
-            for f, (old, new) in by_batch[batch_id].items()
+            for f, (old, new) in written[batch_id].items()
         ],
         session=session,
     )
     if done.updated:
         mark_changed(db, done.updated, session=session)
     return done
+
+
+def _read_step(
+    db: Database, by_batch: dict[str, dict], session, only_if: dict | None
+) -> tuple[dict[str, dict], set[str] | None, list[str]]:
+    """What a step compares with, read through `session`: the batches by id, those still
+    meeting `only_if` (None: no condition), and the team's names when it assigns someone."""
+    docs: dict[str, dict] = {}
+    for doc in find_in(db[COLLECTION], "id", list(by_batch), _EDIT_PROJECTION, session=session):
+        docs.setdefault(doc["id"], doc)  # legacy repeated ids: the first one, as update_one did
+    eligible = (
+        None
+        if only_if is None
+        else {
+            d["id"]
+            for d in find_in(
+                db[COLLECTION], "id", list(docs), {"id": 1}, session=session, where=only_if
+            )
+        }
+    )
+    # Read again in the step: one removed since `apply_edits` checked is given nothing (see
+    # handover.remove_member, whose deletion writes the batch list's version as this step does).
+    on_team = (
+        [m.name for m in list_members(db, session)]
+        if any(f.get("assignee", (0, None))[1] is not None for f in by_batch.values())
+        else []
+    )
+    return docs, eligible, on_team
 
 
 def metadata_update(doc: dict, update: dict, assigned_on: date | None) -> tuple[dict, dict]:
@@ -278,8 +304,10 @@ def assign(
     """Assign `batch_ids` to `assignee` (None unassigns), on the office's day in `zone`.
 
     Compare-and-set against `seen` (the assignee the user was shown, by batch id) where given,
-    else against the current values (the command line). PermissionDenied for a viewer, before
-    anything is read.
+    else against the current values (the command line, which names the batches itself). A
+    caller that chose the batches by their assignee (unassigned ones, a member's open ones)
+    passes the assignee it chose them by, so one someone else reassigned since is a conflict.
+    PermissionDenied for a viewer, before anything is read.
     """
     authorize_write(author)
     refuse_writes(db)
@@ -376,17 +404,22 @@ def plan_balance(workloads: dict[str, int], batch_ids: list[str]) -> dict[str, s
 @dataclass
 class Handout(ChangeResult):
     """What a bulk assignment of pending batches did: a ChangeResult, plus how many batches it
-    tried (`tried`) and how many each person received (`given`)."""
+    tried (`tried`), how many each person received (`given`) and the batches someone else
+    assigned between their choice and the write (`taken`, each a Conflict naming who holds it
+    now: left to them, and not in `conflicts`, since nobody was shown them)."""
 
     tried: int = 0
     given: dict[str, int] = field(default_factory=dict)
+    taken: list[Conflict] = field(default_factory=list)
 
 
 def _hand_out(db: Database, count: int, give) -> Handout:
     """Give out up to `count` unassigned pending batches with `give(ids) -> {name: result}`.
 
-    A batch that could not be assigned (failed, or changed meanwhile) is reported and the next
-    one is taken in its place, so one that cannot be assigned never blocks those behind it.
+    `give` assigns each batch only if it is still unassigned, as it was chosen (`unassigned`).
+    A batch that could not be assigned (failed, or assigned by someone else meanwhile) is
+    reported and the next one is taken in its place, so one that cannot be assigned never
+    blocks those behind it.
     """
     total, tried = Handout(), set()
     while len(total.updated) < count:
@@ -397,11 +430,19 @@ def _hand_out(db: Database, count: int, give) -> Handout:
         for name, done in give(ids).items():
             total.given[name] = total.given.get(name, 0) + len(done.updated)
             total.updated += done.updated
-            total.conflicts += done.conflicts
+            # chosen unassigned, compared as such: an assignee conflict is someone's assignment
+            total.taken += [c for c in done.conflicts if c.field == "assignee"]
+            total.conflicts += [c for c in done.conflicts if c.field != "assignee"]
             total.missing += done.missing
             total.failed.update(done.failed)
     total.tried = len(tried)
     return total
+
+
+def unassigned(batch_ids: list[str]) -> dict[str, None]:
+    """The `seen` of an assignment of batches chosen because nobody held them: a batch someone
+    assigned since is then a conflict, never taken over."""
+    return dict.fromkeys(batch_ids)
 
 
 def assign_next_pending(
@@ -413,7 +454,7 @@ def assign_next_pending(
     return _hand_out(
         db,
         max(0, int(count)),
-        lambda ids: {assignee: assign(db, ids, assignee, author, zone=zone)},
+        lambda ids: {assignee: assign(db, ids, assignee, author, unassigned(ids), zone)},
     )
 
 
@@ -437,7 +478,7 @@ def balance_pending(
         for batch_id, name in plan_balance(open_workloads(db, names), ids).items():
             per_person[name].append(batch_id)
         return {
-            name: assign(db, batch_ids, name, author, zone=zone)
+            name: assign(db, batch_ids, name, author, unassigned(batch_ids), zone)
             for name, batch_ids in per_person.items()
         }
 

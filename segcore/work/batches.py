@@ -305,12 +305,12 @@ def get_value(doc: dict, field_name: str) -> object:
     return value
 
 
-def stored_spellings(db: Database, name: str) -> list[object]:
+def stored_spellings(db: Database, name: str, session=None) -> list[object]:
     """Every stored assignee that names the same person as `name` ("Flor", "flor", "Flor ",
     the number 42 for "42"): one read of the assignee index, for an indexed `$in`."""
     return [
         stored
-        for stored in db[COLLECTION].distinct("assignee")
+        for stored in db[COLLECTION].distinct("assignee", session=session)
         if not isinstance(stored, (list, dict)) and same_person(stored, name)
     ]
 
@@ -322,12 +322,15 @@ _DELIVERY_SEEN = {
 }
 
 
-def open_batch_ids(db: Database, assignee: str) -> list[str]:
-    """The open batches (segcore.delivery) `assignee` holds, under any spelling."""
-    spellings = stored_spellings(db, assignee)
+def open_batch_ids(db: Database, assignee: str, session=None) -> list[str]:
+    """The open batches (segcore.delivery) `assignee` holds, under any spelling; read through
+    `session` (inside its transaction, if any) when given."""
+    spellings = stored_spellings(db, assignee, session)
     # Spelled by no stored value: a list or document's text ("['Flor']"), found by its type.
     held = {"$in": spellings} if spellings else {"$type": ["array", "object"]}
-    cursor = db[COLLECTION].find({**NOT_DELIVERED, "assignee": held}, _DELIVERY_SEEN)
+    cursor = db[COLLECTION].find(
+        {**NOT_DELIVERED, "assignee": held}, _DELIVERY_SEEN, session=session
+    )
     # On a list, `$in` matched an item: ["Flor"] is held by "['Flor']", not by Flor.
     return [
         doc["id"]

@@ -12,10 +12,12 @@ from pymongo.database import Database
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, ValidationError
 from segcore.core.naming import person_key
+from segcore.core.phrases import Phrase
 from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import HISTORY
 from segcore.team import auth, team
 from segcore.work import assignments, batches
+from segcore.work.holders import same_person
 
 
 def remove_member(
@@ -36,9 +38,11 @@ def remove_member(
 
     Returns how many open batches were handed over. Raises ValidationError when the member has
     open batches and neither `unassign` nor `reassign_to` was chosen, or when some of them
-    could not be handed over (changed meanwhile, or refused: the error names each one, and
-    nobody is removed); MemberNotFound for an unknown name, AmbiguousMember for a name two
-    legacy duplicates answer to. `zone`: the office's, whose day the handover notes.
+    could not be handed over (refused, or given to them by someone else while this ran, which
+    is checked again in the deletion's own step: the error names each one, and nobody is
+    removed); a batch someone else reassigned meanwhile is theirs no longer and stays as it
+    is. MemberNotFound for an unknown name, AmbiguousMember for a name two legacy duplicates
+    answer to. `zone`: the office's, whose day the handover notes.
     """
     author = authorize_write(author)
     refuse_writes(db)
@@ -72,25 +76,54 @@ def remove_member(
         )
     moved = 0
     if open_ids:
-        result = assignments.assign(db, open_ids, target, author=author, zone=zone)
+        # compared with her name, as they were chosen: one reassigned meanwhile stays as it is
+        seen = dict.fromkeys(open_ids, member.name)
+        result = assignments.assign(db, open_ids, target, author, seen, zone)
         _refuse_if_left(member.name, result)
         moved = len(result.updated)
     logins = auth.logins_of(db, member)  # while the team still shows whose they are
-    team.delete_member(db, member, author)
+
+    def nothing_left_open(session) -> None:
+        # Checked again in the deletion's own step: another coordinator may have given them a
+        # batch since the handover read their open ones (their save checked they were on the
+        # team). Bumping the batch list's version writes the document every assignment step
+        # writes too, so that a save running at the same moment conflicts with this step and
+        # one of the two is retried, seeing the other's outcome (assignments._write_step).
+        if holds:  # a later legacy duplicate holds nothing: "Jose" is José's (holds_batches)
+            batches.mark_changed(db, [], session=session)
+            _refuse_if_assigned(
+                member.name, moved, batches.open_batch_ids(db, member.name, session)
+            )
+
+    team.delete_member(db, member, author, first=nothing_left_open)
     auth.remove_logins(db, logins)  # their own page is gone with them
     return moved
+
+
+ASSIGNED_MEANWHILE = N_("it was assigned to them meanwhile")
 
 
 def _refuse_if_left(name: str, result: batches.ChangeResult) -> None:
     """ValidationError naming each open batch the handover could not move, and why.
 
-    The member then stays on the team: removed, they would keep batches nobody on the team
+    A batch someone else reassigned meanwhile is not theirs any more and is left out. The
+    member then stays on the team: removed, they would keep batches nobody on the team
     holds, that no list of members shows and no bulk assignment hands out. The batches already
     handed over stay handed over (each one recorded in the history); running it again after
     fixing the rest finishes the removal.
     """
-    left = [(c.batch_id, c.reason()) for c in result.conflicts]
-    left += list(result.failed.items())
+    left = [(c.batch_id, c.reason()) for c in result.conflicts if same_person(c.actual, name)]
+    _refuse(name, len(result.updated), left + list(result.failed.items()))
+
+
+def _refuse_if_assigned(name: str, moved: int, batch_ids: list[str]) -> None:
+    """ValidationError naming the open batches someone gave `name` during their removal (after
+    the handover read theirs): they stay on the team, as for a batch not handed over."""
+    _refuse(name, moved, [(batch_id, Phrase(ASSIGNED_MEANWHILE)) for batch_id in batch_ids])
+
+
+def _refuse(name: str, moved: int, left: list[tuple[str, object]]) -> None:
+    """ValidationError: `name` was not removed, `left` (batch id, why) are still theirs."""
     if not left:
         return
     refused = ValidationError(
@@ -100,7 +133,7 @@ def _refuse_if_left(name: str, result: batches.ChangeResult) -> None:
         ),
         name=name,
         count=len(left),
-        moved=len(result.updated),
+        moved=moved,
         problems="; ".join(f"{batch_id}: {why}" for batch_id, why in left[:10]),
         more=f" (+{len(left) - 10})" if len(left) > 10 else "",
     )
@@ -161,4 +194,6 @@ def move_open_batches(
     authorize_write(author)
     refuse_writes(db)
     target = team.find_member(db, to).name if to else None
-    return assignments.assign(db, batches.open_batch_ids(db, former), target, author, zone=zone)
+    open_ids = batches.open_batch_ids(db, former)
+    seen = dict.fromkeys(open_ids, former)  # as chosen: one reassigned meanwhile is a conflict
+    return assignments.assign(db, open_ids, target, author, seen, zone)

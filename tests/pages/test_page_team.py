@@ -149,10 +149,13 @@ def test_remove_asks_what_to_do_with_open_batches(app_env):
 
 
 def test_remove_names_a_batch_it_could_not_hand_over_and_keeps_the_member(app_env, monkeypatch):
-    """Legacy batches (metadata null, "n/a") are handed over; one another coordinator took
-    meanwhile is named, and Flor stays on the team rather than keep open work as a former
-    member (the page said she was removed and her batches went to Ceci)."""
+    """Legacy batches (metadata null, "n/a") are handed over; one another coordinator gave
+    Flor meanwhile (after the handover, before her removal) is named, and Flor stays on the
+    team rather than keep open work as a former member (the page said she was removed and her
+    batches went to Ceci)."""
+    from segcore.team import auth
     from segcore.work import assignments
+    from segcore.work.batches import Edit
 
     db = app_env.work
     for name in ("Ceci", "Flor", "Gaby"):
@@ -162,20 +165,20 @@ def test_remove_names_a_batch_it_could_not_hand_over_and_keeps_the_member(app_en
             {
                 "id": f"batch_{n}",
                 "number": n,
-                "assignee": "Flor",
+                "assignee": "Flor" if n < 4 else None,
                 "status": "pending",
                 "metadata": m,
             }
-            for n, m in ((1, None), (2, "n/a"), (3, {}))
+            for n, m in ((1, None), (2, "n/a"), (3, {}), (4, None))
         ]
     )
-    real = assignments.apply_edits
+    real = auth.logins_of
 
-    def taken_meanwhile(work, edits, author, *args, **kwargs):
-        work.batches.update_one({"id": "batch_3"}, {"$set": {"assignee": "Gaby"}})
-        return real(work, edits, author, *args, **kwargs)
+    def given_to_flor_meanwhile(work, *args, **kwargs):
+        assignments.apply_edits(work, [Edit("batch_4", "assignee", None, "Flor")], "Bea")
+        return real(work, *args, **kwargs)
 
-    monkeypatch.setattr(assignments, "apply_edits", taken_meanwhile)
+    monkeypatch.setattr(auth, "logins_of", given_to_flor_meanwhile)
     at = page("team").run()
     at.selectbox(key="edit_who").select("Flor").run()
     at.button(key="remove_ask").click().run()
@@ -184,11 +187,15 @@ def test_remove_names_a_batch_it_could_not_hand_over_and_keeps_the_member(app_en
     at.button(key="remove_yes").click().run()
     assert not at.exception
     assert "Flor" in [m.name for m in team.list_members(db)]
-    assert {d["id"] for d in db.batches.find({"assignee": "Ceci"})} == {"batch_1", "batch_2"}
+    assert {d["id"] for d in db.batches.find({"assignee": "Ceci"})} == {
+        "batch_1",
+        "batch_2",
+        "batch_3",
+    }
     assert any(
         "Flor was not removed: 1 open batches could not be handed over" in e.value
-        and "(2 were)" in e.value
-        and "batch_3: its assignee changed meanwhile to 'Gaby'" in e.value
+        and "(3 were)" in e.value
+        and "batch_4: it was assigned to them meanwhile" in e.value
         for e in at.error
     ), [e.value for e in at.error]
     assert not any("Flor was removed" in s.value for s in at.success)

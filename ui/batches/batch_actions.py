@@ -182,6 +182,20 @@ def skipped_note(skipped: int) -> str:
     ).format(count=skipped)
 
 
+def taken_note(taken: list[batches.Conflict]) -> str:
+    """The batches a bulk assignment chose unassigned and someone else assigned before it
+    wrote (left to them, as they are), each named with who holds it now; or ""."""
+    if not taken:
+        return ""
+    named = ", ".join(f"{c.batch_id} ({labels.literal(str(c.actual))})" for c in taken[:10])
+    more = f" (+{len(taken) - 10})" if len(taken) > 10 else ""
+    return " " + ngettext(
+        "{count} batch was assigned by someone else meanwhile and stays with them: {batches}.",
+        "{count} batches were assigned by someone else meanwhile and stay with them: {batches}.",
+        len(taken),
+    ).format(count=len(taken), batches=named + more)
+
+
 def _assign_next(work, count: int, person: str, actor) -> tuple[assignments.Handout, int]:
     result = assignments.assign_next_pending(work, count, person, actor, zone=settings().zone)
     return result, batches.unassigned_missing_folder(work)
@@ -194,7 +208,9 @@ def _next_done(found: tuple[assignments.Handout, int], asked: int, person: str) 
             "info", _("There are no unassigned pending batches to assign.") + skipped_note(skipped)
         )
         return
-    count = result.tried  # those that could not be assigned are each named with the reason
+    # those that could not be assigned are each named with the reason; those someone else
+    # assigned meanwhile were replaced by the next ones, and are named apart
+    count = result.tried - len(result.taken)
     fewer = (
         " " + _("Asked for {asked}, found {count}.").format(asked=asked, count=count)
         if count < asked
@@ -205,7 +221,7 @@ def _next_done(found: tuple[assignments.Handout, int], asked: int, person: str) 
         ngettext(
             "Next {count} pending to {person}", "Next {count} pending to {person}", count
         ).format(count=count, person=person),
-        fewer + (skipped_note(skipped) if count < asked else ""),
+        fewer + taken_note(result.taken) + (skipped_note(skipped) if count < asked else ""),
     )
 
 
@@ -223,13 +239,19 @@ def _spread_done(found: tuple[assignments.Handout, int]) -> str | None:
     if result.conflicts or result.missing or result.failed:  # each one named, with the reason
         report_change(batches.ChangeResult([], result.conflicts, result.missing, result.failed), "")
     if not total:
+        if result.taken:
+            flash("info", taken_note(result.taken).strip())
         return None
     detail = ", ".join(f"{n}: {k}" for n, k in sorted(result.given.items()) if k)
-    return ngettext(
-        "Spread {count} pending batch ({detail}).",
-        "Spread {count} pending batches ({detail}).",
-        total,
-    ).format(count=total, detail=detail) + skipped_note(skipped)
+    return (
+        ngettext(
+            "Spread {count} pending batch ({detail}).",
+            "Spread {count} pending batches ({detail}).",
+            total,
+        ).format(count=total, detail=detail)
+        + taken_note(result.taken)
+        + skipped_note(skipped)
+    )
 
 
 def bulk_actions(
