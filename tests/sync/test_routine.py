@@ -16,9 +16,11 @@ from segcore.core.code_stamp import code_stamp
 from segcore.prepare_stamp import PREPARED
 from segcore.store.schema import META
 from segcore.sync import routine
+from segcore.sync import sync as sync_module
 from segcore.sync.records import sync_runs
 from segcore.sync.records.sync_lease import Lease
 from segcore.sync.sync import last_run, list_runs, run_sync
+from segcore.sync.sync_apply import summarise
 from segcore.sync.upload_stats import uploads_per_day
 from segcore.work import assignments
 from tests.helpers import ROOT
@@ -162,3 +164,33 @@ def test_runs_that_find_nothing_keep_no_copy_of_the_upload_lists_and_old_runs_go
     assert lab.work.sync_runs.count_documents({"unmatched_uploads": {"$exists": True}}) == 1
     assert lab.work.sync_runs.count_documents({"started_at": old}) == 0
     assert len(last_run(lab.work)["unmatched_uploads"]) == 200
+
+
+def test_a_batch_another_tool_adds_while_a_sync_runs_is_noticed_by_the_next_one(
+    lab,  # noqa: F811
+    monkeypatch,
+):
+    """Another tool (a script, mongosh) inserts a batch document while a run with new uploads
+    goes on, after that run read the batch list: the next run sees it and gives it the upload
+    that waited for it, and the run after finds nothing new on the short path: the runs' own
+    writes to the batch list are not taken for another tool's."""
+    run_sync(lab)
+    put(lab, "batch_31_masks.zip")  # an orphan: batch_31 is not in the list yet
+    put(lab, "batch_7_masks.zip")  # a new upload, so the next run has work
+
+    def adding_batch_31_meanwhile(*args, **kwargs):
+        lab.work.batches.insert_one({"id": "batch_31", "assignee": "Ceci"})
+        return summarise(*args, **kwargs)
+
+    monkeypatch.setattr(sync_module, "summarise", adding_batch_31_meanwhile)
+    during = run_sync(lab)
+    monkeypatch.undo()
+    assert during.batches_updated >= 1 and any(
+        f.batches == ["batch_31"] for f in during.orphan_uploads
+    )
+    assert unchanged(lab) is None  # the batch list changed since that run read it
+    report = run_sync(lab)
+    assert lab.work.batches.find_one({"id": "batch_31"})["mongo_uploaded"] is True
+    assert not any(f.batches == ["batch_31"] for f in report.orphan_uploads)
+    assert report.batches_updated >= 1  # this run wrote batch_31 ...
+    assert unchanged(lab) is not None  # ... and the next one knows those writes were its own
