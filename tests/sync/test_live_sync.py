@@ -18,9 +18,11 @@ from segcore.sync import upload_stats
 from segcore.sync.live.live_status import live_status
 from segcore.sync.live.live_sync import LiveSync
 from segcore.sync.records import sync_runs
+from segcore.sync.records.sync_runs import SyncReport
 from segcore.sync.sync import run_sync, uploader_activity_of
-from segcore.sync.sync_apply import BatchListing
+from segcore.sync.sync_apply import BatchListing, summarise
 from segcore.team import team
+from segcore.uploads.upload_changes import changes_from_stream
 from segcore.work import assignments
 from tests.helpers import ROOT, free_port
 from tests.servers import server_process
@@ -514,3 +516,52 @@ def test_live_records_one_per_hour_updated_in_place(db, monkeypatch):
     )
     assert db.sync_runs.count_documents({"mode": "live"}) == 2
     assert sorted(r["groups"] for r in sync_runs.list_runs(db)) == [1, 3]
+
+
+def test_another_tools_reassignment_is_seen_by_the_running_watcher(dbs):
+    """Another tool (mongosh, a script) reassigns batches in the database while the watcher
+    runs, without segcore's generation: the batch list's change stream tells the watcher, so
+    the new holder's upload is no mismatch, the uploads per day follow the new holders, and
+    the read models equal a full rebuild, as after a routine sync."""
+    for name in ("Flor", "Ceci", "Maggie"):
+        team.add_member(dbs.work, name)
+    dbs.work.batches.insert_many(
+        [{"id": f"batch_{n}", "assignee": "Ceci", "status": "pending"} for n in (1, 2)]
+    )
+    put(dbs, "batch_1.zip", uploaded_by="Ceci")
+    run_sync(dbs)
+    day = datetime.utcnow().date()
+    per_owner = lambda owner: sum(
+        d["uploads"]
+        for d in upload_stats.uploads_per_day(  # noqa: E731
+            dbs.work, day - timedelta(days=1), day + timedelta(days=1), owner
+        )
+    )
+    logged = []
+    live = LiveSync(dbs, log=logged.append)
+    live.lease.acquire()
+    try:
+        live._catch_up()
+        # while idle: batch_1, with Ceci's upload, handed to Flor
+        dbs.work.batches.update_one({"id": "batch_1"}, {"$set": {"assignee": "Flor"}})
+        live._idle(live.token)
+        assert (per_owner("Ceci"), per_owner("Flor")) == (0, 1)
+        # before a group: batch_2 handed to Maggie, who then uploads its masks
+        dbs.work.batches.update_one({"id": "batch_2"}, {"$set": {"assignee": "Maggie"}})
+        put(dbs, "batch_2.zip", uploaded_by="Maggie")
+        group = changes_from_stream(dbs.masks_files, live.token, limit=10)
+        live._apply(group.documents, group.token)
+        live._summarise()
+        assert "followed edits of 1 batches" in logged
+        report = SyncReport()
+        summarise(report, live.listing, live.index)
+        assert [f.batches for f in report.mismatched_uploads] == [["batch_1"]]  # Ceci's, now Flor's
+        assert per_owner("Maggie") == 1
+        live._idle(live.token)  # its own writes are no other tool's: nothing more to follow
+        assert logged.count("followed edits of 1 batches") == 2
+    finally:
+        live.lease.release_quietly()
+    models = {d["_id"]: d for d in dbs.work.upload_days.find({})}
+    assert not run_sync(dbs).full
+    run_sync(dbs, full=True)  # rebuilds the read models from scratch: the same
+    assert {d["_id"]: d for d in dbs.work.upload_days.find({})} == models

@@ -16,9 +16,11 @@ from segcore.core.code_stamp import code_stamp
 from segcore.prepare_stamp import PREPARED
 from segcore.store.schema import META
 from segcore.sync import routine
+from segcore.sync import sync as sync_module
 from segcore.sync.records import sync_runs
 from segcore.sync.records.sync_lease import Lease
 from segcore.sync.sync import last_run, list_runs, run_sync
+from segcore.sync.sync_apply import summarise
 from segcore.sync.upload_stats import uploads_per_day
 from segcore.work import assignments
 from tests.helpers import ROOT
@@ -162,3 +164,59 @@ def test_runs_that_find_nothing_keep_no_copy_of_the_upload_lists_and_old_runs_go
     assert lab.work.sync_runs.count_documents({"unmatched_uploads": {"$exists": True}}) == 1
     assert lab.work.sync_runs.count_documents({"started_at": old}) == 0
     assert len(last_run(lab.work)["unmatched_uploads"]) == 200
+
+
+def test_a_batch_another_tool_adds_while_a_sync_runs_is_noticed_by_the_next_one(
+    lab,  # noqa: F811
+    monkeypatch,
+):
+    """Another tool (a script, mongosh) inserts a batch document while a run with new uploads
+    goes on, after that run read the batch list: the next run sees it and gives it the upload
+    that waited for it, and the run after finds nothing new on the short path: the runs' own
+    writes to the batch list are not taken for another tool's."""
+    run_sync(lab)
+    put(lab, "batch_31_masks.zip")  # an orphan: batch_31 is not in the list yet
+    put(lab, "batch_7_masks.zip")  # a new upload, so the next run has work
+
+    def adding_batch_31_meanwhile(*args, **kwargs):
+        lab.work.batches.insert_one({"id": "batch_31", "assignee": "Ceci"})
+        return summarise(*args, **kwargs)
+
+    monkeypatch.setattr(sync_module, "summarise", adding_batch_31_meanwhile)
+    during = run_sync(lab)
+    monkeypatch.undo()
+    assert during.batches_updated >= 1 and any(
+        f.batches == ["batch_31"] for f in during.orphan_uploads
+    )
+    assert unchanged(lab) is None  # the batch list changed since that run read it
+    report = run_sync(lab)
+    assert lab.work.batches.find_one({"id": "batch_31"})["mongo_uploaded"] is True
+    assert not any(f.batches == ["batch_31"] for f in report.orphan_uploads)
+    assert report.batches_updated >= 1  # this run wrote batch_31 ...
+    assert unchanged(lab) is not None  # ... and the next one knows those writes were its own
+
+
+def test_a_run_writing_many_batches_leaves_one_comparison_to_the_next_run(
+    lab,  # noqa: F811
+    monkeypatch,
+):
+    """Reading back a run's own writes one by one costs more than one comparison of every
+    batch past a few thousand (a first full sync of 50,000): such a run leaves its early place
+    in the stream. The next run compares every batch, sees a batch another tool added during
+    the big run all the same, and the run after it takes the short path again."""
+    put(lab, "batch_31_masks.zip")
+    put(lab, "batch_7_masks.zip")
+
+    def adding_batch_31_meanwhile(*args, **kwargs):
+        lab.work.batches.insert_one({"id": "batch_31", "assignee": "Ceci"})
+        return summarise(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sync_module, "MOST_OWN_READ", 0)  # every run is a big one here
+        patch.setattr(sync_module, "summarise", adding_batch_31_meanwhile)
+        big = run_sync(lab)
+    assert big.batches_updated >= 1
+    assert unchanged(lab) is None  # left its early place: the next run compares
+    run_sync(lab)
+    assert lab.work.batches.find_one({"id": "batch_31"})["mongo_uploaded"] is True
+    assert unchanged(lab) is not None  # that run wrote nothing past the limit: short path next

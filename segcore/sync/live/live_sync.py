@@ -31,13 +31,17 @@ from segcore.core.errors import (
 from segcore.core.naming import printable
 from segcore.masks import content_due
 from segcore.store import server_process
+from segcore.store.change_stream import current_token
 from segcore.store.connection import Databases, driver_error_message
 from segcore.store.data_version import edited_batches
+from segcore.store.schema import BATCHES
+from segcore.sync.batch_list_changes import OthersChanges, others_since
 from segcore.sync.index.sync_index import journal_keys, read_index
 from segcore.sync.live.live_content import ContentWorker
 from segcore.sync.records.sync_lease import Lease
 from segcore.sync.records.sync_runs import LiveRecord, SyncReport, run_started
 from segcore.sync.records.sync_state import SyncState
+from segcore.sync.routine import BATCHES_TOKEN
 from segcore.sync.sync import NOT_TRUSTED, batch_list_stamp, sync_once
 from segcore.sync.sync_apply import (
     WRITE_CHUNK,
@@ -95,6 +99,9 @@ class LiveSync:
         self.token: dict | None = None
         self.listing: BatchListing | None = None
         self.stamp: dict = {}
+        # Where the batch list's change stream was last read past the syncs' own writes (None
+        # without change streams): other tools' edits show there, not in the generation.
+        self.batches_token: dict | None = None
         self.total_files = self.journaled = 0
         self.process: str | None = None  # the database server's, as the last catch-up found it
         self.followable = False  # the listing is what the read models were counted with
@@ -191,6 +198,7 @@ class LiveSync:
             outcome.stamp,
             outcome.process,
         )
+        self.batches_token = outcome.batches_token
         # The uploads it found new get their content checked too (a full read: `verify`),
         # after those a content check killed earlier left owed.
         owed = content_due.owed(self.work).ids
@@ -199,9 +207,12 @@ class LiveSync:
         self.index = outcome.index if outcome.index is not None else read_index(self.work)
         self.listing = outcome.listing or BatchListing.read(self.work)
         # Edits can be followed from this listing only if none landed since the run above
-        # took its stamp: else the listing holds owners the read models never counted, and
-        # the first change gets a full comparison (which rebuilds them from its listing).
-        self.followable = generation(self.work) == self.stamp.get("generation")
+        # took its stamp (segcore's, by the generation; other tools', by the batch list's
+        # stream): else the listing holds owners the read models never counted, and the
+        # first change gets a full comparison (which rebuilds them from its listing).
+        self.followable = (
+            generation(self.work) == self.stamp.get("generation") and self._others().none
+        )
         self.kept_at = self.counted_at = time.monotonic()
         self.journaled = len(journal_keys(self.work)[1])  # left by a run that found nothing
 
@@ -256,8 +267,11 @@ class LiveSync:
         # Never a count of the batches here: on the embedded server it costs seconds, which
         # every receipt of the group would wait for (idle moments count them, see _idle).
         stamp = self._stamp(count=False)
+        others = self._others()
         # Else every batch is compared, as run_sync does.
-        same = stamp == self.stamp or self._follow_edits(stamp)
+        same = (stamp == self.stamp and others.none) or self._follow_edits(stamp, others)
+        if not same:  # the listing the comparison reads is at least as new as this position
+            self.batches_token = others.token or current_token(self.work[BATCHES])
         report = SyncReport(mode="live", started_at=run_started())
         writer = SyncWriter(
             self.databases, self.author, self.lease, journal=same, content_due=content_due.NEW
@@ -267,7 +281,7 @@ class LiveSync:
             self.index,
             Changes(documents, token, whole=True),
             report,
-            saved={**stamp, "namespace": self.namespace},
+            saved={**stamp, "namespace": self.namespace, **self._batches_position()},
             total_files=self.total_files,
             same_batches=same,
             listing=self.listing if same else None,
@@ -317,7 +331,8 @@ class LiveSync:
         self._same_server()
         tidy = quiet or time.monotonic() - self.tidied_at >= QUIET_MAX_S
         stamp = self._stamp(count=tidy)  # the generation (one lookup) every time
-        if stamp != self.stamp and not self._follow_edits(stamp):
+        others = self._others()  # and the batch list's change stream (a round trip or two)
+        if (stamp != self.stamp or not others.none) and not self._follow_edits(stamp, others):
             self._apply({}, token if token is not None else self.token)
             return
         if not tidy:
@@ -329,7 +344,8 @@ class LiveSync:
         if not self._keep_lease():
             return
         if token is not None and token != self.token:
-            SyncState(self.work).save({"token": token})  # a restart then skips less history
+            # A restart (or a routine sync once stopped) then skips less history.
+            SyncState(self.work).save({"token": token, **self._batches_position()})
             self.token = token
         if self.summary_due or (
             self.dirty and time.monotonic() - self.summarised_at > SUMMARY_EVERY_S
@@ -357,20 +373,45 @@ class LiveSync:
             return batch_list_stamp(self.work)
         return {"generation": generation(self.work), "batch_count": self.stamp.get("batch_count")}
 
-    def _follow_edits(self, stamp: dict) -> bool:
-        """True when the batch list changed by segcore's edits of known batches alone, now
-        followed in the listing and the read models (a coordinator's reassignment must not
-        cost a comparison of every batch while uploads wait)."""
+    def _others(self) -> OthersChanges:
+        """What others changed in the batch list since it was last asked, the syncs' own writes
+        set apart (nothing, where the server has no change streams: the count tells then)."""
+        if self.batches_token is None:
+            return OthersChanges()
+        others = others_since(self.work[BATCHES], self.batches_token)
+        if others.none:
+            self.batches_token = others.token
+        return others
+
+    def _batches_position(self) -> dict:
+        """The batch list's stream position to save with the state, for a routine sync after
+        this one stops."""
+        return {BATCHES_TOKEN: self.batches_token} if self.batches_token is not None else {}
+
+    def _follow_edits(self, stamp: dict, others: OthersChanges) -> bool:
+        """True when the batch list changed by edits of known batches alone (segcore's, named
+        with the generation, and other tools' edits of existing batches, from the batch list's
+        change stream), now followed in the listing and the read models (a reassignment must
+        not cost a comparison of every batch while uploads wait)."""
         if (
             not self.followable
             or self.listing is None
+            or not others.followable
             or stamp.get("batch_count") != self.stamp.get("batch_count")
         ):
             return False
         _, edited = edited_batches(self.work, self.stamp.get("generation"))
-        if edited is None or not follow_edits(
-            self.databases, self.index, self.listing, edited, {**stamp, "namespace": self.namespace}
-        ):
+        if edited is None:
+            return False
+        by_doc = {d["_id"]: d.get("id") for d in self.listing.docs}
+        by_others = {by_doc.get(doc_id) for doc_id in others.edited}
+        if any(not isinstance(batch_id, str) for batch_id in by_others):
+            return False  # a batch the listing does not hold, or one without an id
+        edited = edited | by_others
+        self.batches_token, before = others.token or self.batches_token, self.batches_token
+        saved = {**stamp, "namespace": self.namespace, **self._batches_position()}
+        if not follow_edits(self.databases, self.index, self.listing, edited, saved):
+            self.batches_token = before
             return False
         self.log(f"followed edits of {len(edited)} batches")
         self.stamp, self.dirty = stamp, True  # mismatches depend on who holds a batch
@@ -429,7 +470,7 @@ class LiveSync:
         try:
             if self.index is not None:
                 if self.token is not None:
-                    SyncState(self.work).save({"token": self.token})
+                    SyncState(self.work).save({"token": self.token, **self._batches_position()})
                 if self.dirty:
                     self._summarise()
         except PyMongoError as exc:
