@@ -193,7 +193,7 @@ class Alerts:
             {
                 "waiting_for_sync": self.waiting_for_sync,
                 "stale": self.stale,
-                "last_sync": self.basis.finished_at.isoformat() if self.basis.finished_at else None,
+                "last_sync": self.basis.finished_at,  # a moment: `--json` writes it (UTC)
             }
             if self.basis is not None
             else {}
