@@ -370,3 +370,21 @@ def test_sigterm_lets_the_live_sync_finish_the_message_being_sent(lab, env, smtp
     assert states.get("sent") == 1 and not states.get("sending"), states
     assert len(smtp.messages) == 1
     assert "waiting up to 15 s for the notification being sent" in log.read_text()
+
+
+def test_a_receipt_names_the_offices_day_of_the_upload_not_utcs(lab, env, smtp, run_cli):
+    """The office is in Mexico City: an upload at 03:00 UTC on Dec 7 was made at 21:00 on Dec
+    6 there, as `segcore receipts` says, and so do the uploader's and the coordinator's
+    messages, each in their language."""
+    lab.batch(1, 3)
+    upload_id = put(lab, "batch_1.zip", real_archive(lab.tmp, "zip", masks(3, skip=(2,)), "a.zip"))
+    files = lab.training[f"{lab.settings.masks_bucket}.files"]
+    files.update_one({"_id": upload_id}, {"$set": {"uploadDate": datetime(2026, 12, 7, 3, 0)}})
+    office = {**env, "TIMEZONE": "America/Mexico_City"}
+    assert run_cli("sync", env=office).returncode == 0
+    assert "2026-12-06 21:00" in run_cli("receipts", env=office).stdout
+    assert run_cli("notify", "--send-due", env=office).returncode == 0
+    mail = by_recipient(smtp)
+    [ana], [flor] = mail["ana@example.org"], mail["flor@example.org"]
+    assert "(batch batch_1, by flor, Dec 6, 2026) has a problem" in body(ana)
+    assert "6 dic 2026" in body(flor) and "7 dic 2026" not in body(flor)

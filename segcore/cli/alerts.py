@@ -131,7 +131,12 @@ def report(ctx, out_file, language, fmt):
     rows = report_rows(ctx.databases.work)
     found = _alerts(ctx, rows)
     text = weekly_report(
-        rows, found, delivery_quality(rows), Words(language), fmt, ctx.settings.zone
+        rows,
+        found,
+        delivery_quality(rows),
+        Words(language, ctx.settings.zone),
+        fmt,
+        ctx.settings.zone,
     )
     if out_file is None:
         echo(text, nl=False)

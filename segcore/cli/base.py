@@ -17,6 +17,7 @@ import click
 
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import is_utf8, printable, undecodable_shown, unsafe_character
+from segcore.core.timefmt import json_moment
 
 # Only click, the error classes and naming are imported here: `segcore --help` and a cron run
 # that finds nothing new must not pay for pymongo, pandas or bcrypt before they are needed.
@@ -138,7 +139,9 @@ def _plain(value):
         return {str(k): _plain(v) for k, v in value.items() if k != "_id"}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, datetime):  # every time in one convention (README "Command line")
+        return json_moment(value)
+    if isinstance(value, date):  # a day (a due date, the office's today): as it is
         return value.isoformat()
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value

@@ -34,11 +34,21 @@ def team_group():
 @handle_errors
 def team_list(ctx, as_json):
     """Everyone on the team."""
+    from segcore.core.timefmt import wall_clock_moment
     from segcore.team import team
 
     members = team.list_members(ctx.databases.work)
     if as_json:  # the document ids are the app's business, not the output's
-        emit_json([{k: v for k, v in vars(m).items() if k != "id"} for m in members])
+        # `created_at` is stored as the office's wall clock: written as the moment it names
+        emit_json(
+            [
+                {
+                    **{k: v for k, v in vars(m).items() if k != "id"},
+                    "created_at": wall_clock_moment(m.created_at, ctx.settings.zone),
+                }
+                for m in members
+            ]
+        )
         return
     if not members:
         echo("The team is empty.")

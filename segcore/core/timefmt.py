@@ -152,6 +152,28 @@ def office_naive(moment: object, zone: tzinfo | None) -> datetime | None:
     return local.replace(tzinfo=None) if local else None
 
 
+def wall_clock_moment(value: object, zone: tzinfo | None) -> object:
+    """A legacy time stored as office wall-clock text (a member's `created_at`, "2026-12-07
+    09:06:35") as the moment it names: an aware datetime in `zone` (None: the server's zone).
+    Anything else is returned as stored: a datetime (UTC, as pymongo's), or text that is no
+    date ("yesterday")."""
+    clock = stored_wall_clock(value)
+    if clock is None:
+        return value
+    return clock.replace(tzinfo=zone) if zone is not None else clock.astimezone()
+
+
+def json_moment(moment: datetime) -> str:
+    """A datetime as `--json` writes every time: ISO 8601 in UTC with its offset
+    ("2026-12-06T23:30:00+00:00"); a naive one is UTC, as pymongo returns stored dates."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc).isoformat()
+    try:
+        return moment.astimezone(timezone.utc).isoformat()
+    except OverflowError:  # an aware time at the calendar's end: its own offset, as given
+        return moment.isoformat()
+
+
 def office_now(zone: tzinfo | None) -> datetime:
     """Now on the office's wall clock, without tzinfo: what a day or time stored as text
     ("2026-12-06", "2026-12-06 18:33:42") must be written from, as it is read back as is."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import gettext
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from io import BytesIO
 from pathlib import Path
 
@@ -44,8 +44,11 @@ class Words:
     """Texts, numbers and dates in one language, for code that writes for a reader who is not
     the session's user (an email's recipient)."""
 
-    def __init__(self, language: str):
+    def __init__(self, language: str, zone: tzinfo | None = timezone.utc):
+        """`zone`: the office's, whose day a stored (UTC) moment falls on (None: the
+        server's zone, as `timefmt.to_office`)."""
         self.language = language if language in BABEL_LOCALES else "en"
+        self.zone = zone
         self.catalog = translations(self.language)
         self.locale = Locale.parse(BABEL_LOCALES[self.language])
 
@@ -56,11 +59,16 @@ class Words:
         return self.catalog.ngettext(singular, plural, count)
 
     def day(self, value: date | datetime | None) -> str:
-        """A date in the language's medium format; "-" for none."""
+        """A date in the language's medium format; "-" for none. A stored (UTC) moment is
+        the day it falls on in the office's zone (21:00 in Mexico City is 03:00 UTC the next
+        day); one that cannot be shown (`timefmt.to_office`) is "-"."""
         if value is None:
             return "-"
         if isinstance(value, datetime):
-            value = value.date()
+            local = to_office(value, self.zone)
+            if local is None:
+                return "-"
+            value = local.date()
         return dates.format_date(value, format="medium", locale=self.locale)
 
     def moment(self, value: datetime | None, zone: tzinfo | None) -> str:

@@ -111,7 +111,7 @@ def enqueue_receipts(databases: Databases, found: list[dict], now: datetime | No
     for receipt in found:
         uploader = uploader_recipient(databases, receipt.get("uploader"), members)
         recipients = list({r.key: r for r in ([uploader] if uploader else []) + team}.values())
-        messages += receipt_messages(receipt, recipients)
+        messages += receipt_messages(receipt, recipients, databases.settings.zone)
     return notify_outbox.enqueue(databases.work, messages, now)
 
 

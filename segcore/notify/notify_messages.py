@@ -124,9 +124,12 @@ def _greeting(recipient: Recipient, _) -> list[str]:
     return [_("Hello {name},").format(name=recipient.name), ""] if recipient.address else []
 
 
-def receipt_text(receipt: dict, recipient: Recipient) -> tuple[str, str]:
-    """The subject and body of a receipt for one recipient, in their language."""
-    words = Words(recipient.language)
+def receipt_text(
+    receipt: dict, recipient: Recipient, zone: tzinfo | None = timezone.utc
+) -> tuple[str, str]:
+    """The subject and body of a receipt for one recipient, in their language; the upload's
+    day is `zone`'s (the office's)."""
+    words = Words(recipient.language, zone)
     _ = words.gettext
     problems = receipt.get("problems") or {}
     filename = receipt.get("filename") or str(receipt.get("upload_id"))
@@ -190,8 +193,11 @@ def _content_line(problem: object, _) -> str:
     return upload_note(problem, _) if problem.get("note") else offender(problem, _)
 
 
-def receipt_messages(receipt: dict, recipients: list[Recipient]) -> list[Message]:
-    """One message per recipient for a receipt with a problem; none for a usable upload."""
+def receipt_messages(
+    receipt: dict, recipients: list[Recipient], zone: tzinfo | None = timezone.utc
+) -> list[Message]:
+    """One message per recipient for a receipt with a problem; none for a usable upload.
+    Its day is `zone`'s (the office's)."""
     if not receipt_problems(receipt):
         return []
     upload_id = receipt.get("upload_id", receipt.get("id"))
@@ -206,7 +212,7 @@ def receipt_messages(receipt: dict, recipients: list[Recipient]) -> list[Message
     }
     messages = []
     for recipient in recipients:
-        subject, text = receipt_text(receipt, recipient)
+        subject, text = receipt_text(receipt, recipient, zone)
         message = _message(
             f"receipt:{typed_id(receipt.get('id'))}:{recipient.key}",
             "receipt",
@@ -294,7 +300,7 @@ def daily_messages(
     }
     messages = []
     for recipient in recipients:
-        words = Words(recipient.language)
+        words = Words(recipient.language, zone)
         _ = words.gettext
         sections = alert_sections(alerts, words)
         fresh_lines = [
@@ -347,7 +353,7 @@ def weekly_messages(
     and times `zone`'s (the office's)."""
     messages = []
     for recipient in recipients:
-        words = Words(recipient.language)
+        words = Words(recipient.language, zone)
         report = build_report(rows, alerts, quality, words, zone)
         html = to_html(report, words) if recipient.address else None
         messages.append(

@@ -193,7 +193,7 @@ class Alerts:
             {
                 "waiting_for_sync": self.waiting_for_sync,
                 "stale": self.stale,
-                "last_sync": self.basis.finished_at.isoformat() if self.basis.finished_at else None,
+                "last_sync": self.basis.finished_at,  # a moment: `--json` writes it (UTC)
             }
             if self.basis is not None
             else {}
@@ -352,22 +352,22 @@ def person_figures(
     person.delivered_28 = sum(1 for d in delivered if 0 <= (today - d).days < RECENT_DAYS)
     window_start = today - timedelta(days=options.window_days - 1)
     in_window = [d for d in delivered if window_start <= d <= today]
+    past = [d for d in delivered if d <= today]
     # A newcomer's pace counts only the days since they joined, not the whole window; work
-    # delivered before the recorded joining (a team list written later) counts from its day.
-    began = min([joined, *in_window]) if joined and joined <= today else window_start
+    # delivered before the recorded joining (a team list written later) counts from its first
+    # day, even one before the window (then the pace counts over the whole window).
+    began_on = min([joined, *past]) if joined else None
+    began = began_on if joined and joined <= today else window_start
     start = max(window_start, began)
     pace = len(in_window) / max(1, working_days(start, today))
     person.pace = round(pace, 3)  # as shown and stored; the projections use the exact pace
     person.exact_pace = pace
-    past = [d for d in delivered if d <= today]
     person.last_delivery = max(past) if past else None
     if person.last_delivery:
         person.days_since = (today - person.last_delivery).days
     person.projected_finish = reach_day(today, len(queue), pace) if queue else None
     # Stalled: nothing delivered for stall_days, counting from joining for someone new. The
-    # joining is the pace's: work delivered in the window before the recorded joining (a team
-    # list written later) counts from its day, so a record newer than the work hides no stall.
-    began_on = min([joined, *in_window]) if joined else None
+    # joining is the pace's (`began_on`), so a record newer than the work hides no stall.
     since = max((d for d in (person.last_delivery, began_on) if d), default=None)
     person.stalled = bool(
         on_team and queue and (since is None or (today - since).days >= options.stall_days)

@@ -279,6 +279,18 @@ def _switch(key: str, value: str) -> bool:
 def _timezone(value: str | None) -> str | None:
     if value is None:
         return None
+    prefix, _, plain = value.partition("/")
+    if prefix in ("right", "posix") and plain:
+        # tzdata's leap-second (`right/`) copies read every time seconds or, with zoneinfo, an
+        # hour off (CEST in December for right/Europe/Madrid); `posix/` ones are only aliases
+        raise ConfigError(
+            N_(
+                "TIMEZONE={value!r} is a copy of a time zone for other software, and times "
+                "would be read wrong with it: use {plain}"
+            ),
+            value=value,
+            plain=plain,
+        )
     try:
         office_zone(value)
     except ValueError:

@@ -40,9 +40,12 @@ def swaps(db: Database) -> int:
 
 def _params(marker: dict) -> dict:
     started = marker.get("started_at")
+    known = isinstance(started, datetime)
     return {
         "file": marker.get("file", "?"),
-        "started": f"{started:%Y-%m-%d %H:%M}" if isinstance(started, datetime) else "?",
+        # the command line says UTC; a page words `since` in the office's zone, as every time
+        "time": f"{started:%Y-%m-%d %H:%M} UTC" if known else "?",
+        "since": started if known else None,
     }
 
 
@@ -61,7 +64,7 @@ def refuse_writes(db: Database) -> None:
     if _running(db, marker):
         raise RestoreIncomplete(
             N_(
-                "A restore from {file} is under way (since {started} UTC): nothing was "
+                "A restore from {file} is under way (since {time}): nothing was "
                 "changed, as the restore would replace it. Try again when it has ended."
             ),
             **_params(marker),
@@ -69,7 +72,7 @@ def refuse_writes(db: Database) -> None:
     if marker.get("state") == "swapping":
         raise RestoreIncomplete(
             N_(
-                "A restore from {file} (started {started} UTC) was interrupted while it swapped "
+                "A restore from {file} (started {time}) was interrupted while it swapped "
                 "in the restored collections: nothing was changed, as running the restore again "
                 "would undo it. Run `segcore restore {file} --replace` again to finish it (or "
                 "`segcore restore {file}`, without --replace, to put the data from before it "
@@ -80,7 +83,7 @@ def refuse_writes(db: Database) -> None:
     if marker.get("state") == "swapped":
         raise RestoreIncomplete(
             N_(
-                "A restore from {file} (started {started} UTC) was interrupted just before it "
+                "A restore from {file} (started {time}) was interrupted just before it "
                 "finished: nothing was changed. Run `segcore restore {file}` again to finish it; "
                 "changes are refused until then."
             ),
@@ -98,7 +101,7 @@ def interrupted_restore(db: Database, marker: object = ...) -> RestoreIncomplete
     if _running(db, marker):
         return RestoreIncomplete(
             N_(
-                "A restore from {file} is under way (since {started} UTC); "
+                "A restore from {file} is under way (since {time}); "
                 "the data may change when it ends."
             ),
             **params,
@@ -106,7 +109,7 @@ def interrupted_restore(db: Database, marker: object = ...) -> RestoreIncomplete
     if marker.get("state") == "swapping":
         return RestoreIncomplete(
             N_(
-                "A restore from {file} (started {started} UTC) was interrupted while it swapped in "
+                "A restore from {file} (started {time}) was interrupted while it swapped in "
                 "the restored collections: some hold the backup's data, the others the data from "
                 "before. Run the restore again; it first puts the earlier data back."
             ),
@@ -115,7 +118,7 @@ def interrupted_restore(db: Database, marker: object = ...) -> RestoreIncomplete
     if marker.get("state") == "swapped":  # killed before it added the backup's outbox
         return RestoreIncomplete(
             N_(
-                "A restore from {file} (started {started} UTC) was interrupted just before it "
+                "A restore from {file} (started {time}) was interrupted just before it "
                 "finished: the database holds the backup's data, but the backup's notifications "
                 "are not in the outbox yet, and unsent ones would be lost. Run the restore again "
                 "(with --replace); it first finishes the interrupted one."
@@ -124,7 +127,7 @@ def interrupted_restore(db: Database, marker: object = ...) -> RestoreIncomplete
         )
     return RestoreIncomplete(
         N_(
-            "A restore from {file} (started {started} UTC) did not finish; the database still "
+            "A restore from {file} (started {time}) did not finish; the database still "
             "holds the data from before it. Run the restore again."
         ),
         **params,

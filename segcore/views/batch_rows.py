@@ -44,6 +44,7 @@ from segcore.work.batches import (
 )
 from segcore.work.delivery import content_problems, credited_to, delivery_of, is_open
 from segcore.work.holders import holder, same_person
+from segcore.work.review import hours_to_fix
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def batch_row(doc: dict) -> dict:
         "uploaded": (info.get("first_upload") or latest) if with_masks else None,
         "sent_back": review.get("sent_back") or 0,
         "accepted": isinstance(review.get("accepted_at"), datetime) and status == "done",
-        "hours_to_accept": review.get("hours_to_accept"),
+        "hours_to_accept": hours_to_fix(review.get("hours_to_accept")),
         "due_date": parse_due_date(meta.get("due_date")),
         "priority": meta.get("priority"),
         "number": order_number(doc),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import bson
@@ -203,7 +204,7 @@ def _known_fields(extra: dict, where: Phrase, source: str) -> dict:
     for name in KNOWN_FIELDS:
         if name not in extra:
             continue
-        value = extra.pop(name)
+        value = _exported_date(extra.pop(name))
         if isinstance(value, str) and not value.strip():  # an empty spreadsheet cell
             raise ImportFileError(
                 N_("{source}: {where}: '{field}' is blank; leave it out, or write null, for none"),
@@ -223,6 +224,26 @@ def _known_fields(extra: dict, where: Phrase, source: str) -> dict:
         if checked is not None:
             fields[name] = checked
     return fields
+
+
+def _exported_date(value: object) -> object:
+    """A date as mongoexport writes one (Extended JSON): `{"$date": "2026-12-20T00:00:00Z"}`
+    as its text, the day it names as a typed date does; `{"$date": {"$numberLong": "…"}}` (or
+    a bare number of milliseconds) as the UTC day it falls on. Anything else as it is (then
+    validated, and refused when it is no date)."""
+    if not (isinstance(value, dict) and list(value) == ["$date"]):
+        return value
+    inner = value["$date"]
+    if isinstance(inner, str):
+        return inner
+    if isinstance(inner, dict) and list(inner) == ["$numberLong"]:
+        inner = inner["$numberLong"]
+    if isinstance(inner, bool) or not isinstance(inner, (int, str)):
+        return value
+    try:
+        return (datetime(1970, 1, 1) + timedelta(milliseconds=int(inner))).date().isoformat()
+    except (ValueError, OverflowError):  # no number, or past the calendar's ends
+        return value
 
 
 def read_batches_file(path: Path, base: Path | None = None) -> list[BatchEntry]:

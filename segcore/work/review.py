@@ -263,7 +263,11 @@ def _decision(doc: dict, accept: bool, note: str, now: datetime) -> dict:
         else {}
     )
     first = info.get("first_upload")
-    hours = round((now - first).total_seconds() / 3600, 2) if isinstance(first, datetime) else None
+    hours = (
+        hours_to_fix(round((now - first).total_seconds() / 3600, 2))
+        if isinstance(first, datetime)
+        else None
+    )
     return {
         "status": DONE,
         "update": {
@@ -276,6 +280,16 @@ def _decision(doc: dict, accept: bool, note: str, now: datetime) -> dict:
             "$unset": {REASON_FIELD: "", REASON_PHRASE: ""},
         },
     }
+
+
+def hours_to_fix(value: object) -> object:
+    """Stored hours from first upload to acceptance as a figure, never below 0: an upload
+    dated ahead of the office clock (an uploader's clock ahead) counts as delivered today, so
+    accepting it took no time, not minus three days (earlier versions stored such negative
+    hours). Anything not a number (another tool's text) is returned as stored."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        return 0.0
+    return value
 
 
 def person_rework(rows: list[dict], team: list[str] = ()) -> dict[str, dict]:

@@ -291,3 +291,52 @@ def test_history_and_receipts_of_a_batch_that_does_not_exist_fail(run_cli, db):
     db.batches.delete_one({"id": "batch_2"})
     out = run_cli("history", "batch_2")
     assert out.returncode == 0 and "assignee" in out.stdout
+
+
+def test_json_times_are_utc_with_their_offset_whatever_clock_they_were_stored_in(run_cli, db):
+    """The office is in Mexico City. A member added now is listed by `team list --json` at the
+    same moment `history --json` records them added, both in UTC with "+00:00", not the
+    office's wall clock next to UTC; a legacy wall-clock `created_at` is the moment it names,
+    and one that is no date stays as stored."""
+    from datetime import datetime, timedelta
+
+    office = {"TIMEZONE": "America/Mexico_City"}
+    assert run_cli("team", "add", "Flor", env=office).returncode == 0
+    db.segmentadores.insert_many(
+        [
+            {"name": "Old", "name_key": "old", "created_at": "2026-12-06 17:30:00"},
+            {"name": "Odd", "name_key": "odd", "created_at": "yesterday"},
+        ]
+    )
+    listed = {
+        m["name"]: m["created_at"]
+        for m in json.loads(run_cli("team", "list", "--json", env=office).stdout)
+    }
+    [added] = json.loads(run_cli("history", "Flor", "--json", env=office).stdout)
+    assert listed["Flor"].endswith("+00:00") and added["at"].endswith("+00:00")
+    gap = datetime.fromisoformat(listed["Flor"]) - datetime.fromisoformat(added["at"])
+    assert abs(gap) < timedelta(seconds=2)
+    assert listed["Old"] == "2026-12-06T23:30:00+00:00"
+    assert listed["Odd"] == "yesterday"
+
+
+def test_json_writes_every_time_in_utc_and_days_as_they_are():
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from segcore.cli.base import json_text
+
+    shown = json.loads(
+        json_text(
+            {
+                "stored": datetime(2026, 12, 6, 23, 30),  # naive: UTC, as pymongo returns it
+                "office": datetime(2026, 12, 6, 17, 30, tzinfo=ZoneInfo("America/Mexico_City")),
+                "due": date(2026, 12, 20),
+            }
+        )
+    )
+    assert shown == {
+        "stored": "2026-12-06T23:30:00+00:00",
+        "office": "2026-12-06T23:30:00+00:00",
+        "due": "2026-12-20",
+    }

@@ -569,3 +569,24 @@ def test_a_files_priority_is_checked_and_set_as_the_batchs_own(app_env, tmp_path
         "batch_1": {"priority": "alta", "due_date": "2026-12-20"},
         "batch_2": {"priority": "media"},
     }
+
+
+def test_an_interrupted_restore_is_dated_in_the_offices_zone(app_env, monkeypatch):
+    """README: every page time is in TIMEZONE; the restore started at 15:00 UTC, 09:00 in
+    Mexico City, and every page's banner says so."""
+    from datetime import datetime
+
+    monkeypatch.setenv("TIMEZONE", "America/Mexico_City")
+    app_env.work.restore_state.insert_one(
+        {
+            "_id": "restore",
+            "state": "swapping",
+            "file": "old.jsonl.gz",
+            "started_at": datetime(2026, 12, 7, 15, 0),
+            "owner": "a killed process",
+        }
+    )
+    at = page("streamlit_app").run()  # the entry point heads every page with the banner
+    assert not at.exception
+    [banner] = [e.value for e in at.error if "old.jsonl.gz" in e.value]
+    assert "9:00:00" in banner and "UTC" not in banner, banner

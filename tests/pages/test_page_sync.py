@@ -156,3 +156,23 @@ def test_an_upload_whose_stored_length_is_text_has_an_unknown_size_not_0_bytes(a
     recent = at.dataframe[-1].value.set_index("File")
     assert recent.loc["Batch-2.zip", "Size"] == "unknown"
     assert recent.loc["masks_batch_1.tar.xz", "Size"] == "2.0 KB"
+
+
+def test_a_running_sync_is_dated_in_the_offices_zone(app_env, monkeypatch):
+    """README: every page time is in TIMEZONE; the sync that holds the lease started at 09:00
+    UTC, 03:00 in Mexico City."""
+    monkeypatch.setenv("TIMEZONE", "America/Mexico_City")
+    seed(app_env)
+    app_env.work.locks.insert_one(
+        {
+            "_id": "sync",
+            "owner": "other",
+            "host": "elsewhere",
+            "since": datetime(2025, 1, 1, 9),
+            "expires_at": datetime(2999, 1, 1),
+        }
+    )
+    at = page("sync").run()
+    at.button(key="sync_now").click().run()
+    [said] = [w.value for w in at.warning if "Another sync is running" in w.value]
+    assert "3:00:00" in said and "UTC" not in said, said

@@ -1,9 +1,13 @@
 """Alerts from the real database, and applying suggested moves with compare-and-set."""
 
+from datetime import timedelta
+
+from segcore.core.timefmt import utcnow
 from segcore.report import alerts
 from segcore.store.history import list_history
+from segcore.team import team
 from segcore.work import assignments
-from tests.pace_seed import seed_pace
+from tests.pace_seed import _delivered, _open, record_sync, seed_pace
 
 
 def test_alerts_read_from_the_database(db):
@@ -63,3 +67,28 @@ def test_hand_edits_store_no_reason(db):
     assignments.assign(db, ["batch_8"], "Ana", "coord")
     [entry] = list_history(db, key="batch_8")
     assert "reason" not in entry
+
+
+def test_a_member_recorded_after_work_older_than_the_window_is_stalled_and_paced_over_it(db):
+    """Flor's team record was written today; she delivered 40 days ago and yesterday, and holds
+    3 batches due in 14 days: a pace of 1 over the window (not 1 a day) puts them at risk. Ceci,
+    recorded today too, delivered only 40 days ago: stalled, with her open batch."""
+    now = utcnow()
+    team.add_member(db, "Flor")
+    team.add_member(db, "Ceci")
+    due = (now + timedelta(days=14)).date()
+    db.batches.insert_many(
+        [
+            _delivered("batch_1", "Flor", now - timedelta(days=40)),
+            _delivered("batch_2", "Flor", now - timedelta(days=1)),
+            *(_open(f"batch_{n}", "Flor", due) for n in (3, 4, 5)),
+            _delivered("batch_6", "Ceci", now - timedelta(days=40)),
+            _open("batch_7", "Ceci", None),
+        ]
+    )
+    record_sync(db, timedelta(minutes=5))
+    found = alerts.current_alerts(db)
+    flor = next(p for p in found.people if p.name == "Flor")
+    assert flor.pace == 0.05
+    assert {b.id for b in found.at_risk} == {"batch_3", "batch_4", "batch_5"}
+    assert [(p.name, p.days_since) for p in found.stalled] == [("Ceci", 40)]

@@ -246,14 +246,18 @@ def test_stalled_after_stall_days_without_a_delivery(days_ago, stall_days, stall
 def test_a_team_record_newer_than_the_work_hides_no_stall():
     """The team list was written after the deliveries (a team entered again, the demo): the
     pace counts from the first delivery, and so does the stall clock. Nothing for 9 days with
-    open batches is stalled, whatever the record's date; someone back on the team after months
-    away still counts from their return."""
+    open batches is stalled, whatever the record's date; so is nothing for 40 days, a
+    delivery older than the pace window (the team's records cannot tell such a member from one
+    back after months away: both delivered long before the record, and both are stalled)."""
     rows = delivered_days_ago("d", "Maggie", [9, 12, 15]) + [batch("batch_9", "Maggie")]
     recorded_later = member("Maggie", "2025-10-14 09:00:00")  # yesterday
     maggie = person(run(rows, [recorded_later], stall_days=7), "Maggie")
     assert maggie.stalled and maggie.days_since == 9
-    back = delivered_days_ago("old", "Bea", [120]) + [batch("batch_8", "Bea")]
-    bea = person(run(back, [member("Bea", "2025-10-13 09:00:00")], stall_days=7), "Bea")
+    old = delivered_days_ago("old", "Flor", [40]) + [batch("batch_8", "Flor")]
+    flor = person(run(old, [member("Flor", "2025-10-15 09:00:00")], stall_days=7), "Flor")
+    assert flor.stalled and flor.days_since == 40
+    fresh = [batch("batch_7", "Bea")]  # nothing delivered: a newcomer counts from joining
+    bea = person(run(fresh, [member("Bea", "2025-10-13 09:00:00")], stall_days=7), "Bea")
     assert not bea.stalled
 
 
@@ -438,6 +442,19 @@ def test_deliveries_before_the_recorded_joining_count_from_the_first_of_them():
     first = working_days(date(2025, 9, 26), date(2025, 10, 15))  # 19 days before today
     assert maggie.pace == round(20 / first, 3) and first < window
     assert maggie.pace < 2
+
+
+def test_a_delivery_before_the_window_paces_a_later_record_over_the_whole_window():
+    """Flor's team record was written today, her first delivery was 40 days ago and her only
+    one in the window yesterday: 1 delivery over the window's 20 working days (0.05), not 1 a
+    day, so 3 open batches due in 14 days are at risk."""
+    rows = delivered_days_ago("d", "Flor", [40, 1])
+    rows += [batch(f"open_{n}", "Flor", due="2025-10-29") for n in range(3)]
+    found = run(rows, [member("Flor", "2025-10-15 09:00:00")])
+    flor = person(found, "Flor")
+    assert flor.pace == 0.05 and flor.delivered_28 == 1
+    assert flor.projected_finish == nth_working_day(TODAY, 60)
+    assert [b.id for b in found.at_risk] == ["open_0", "open_1", "open_2"]
 
 
 @pytest.mark.parametrize(

@@ -191,3 +191,16 @@ def test_the_uploads_database_cannot_be_the_apps_own(training):
     with pytest.raises(ConfigError) as caught:
         settings_from({"MONGO_DB": "segmentacion_db", "TRAINING_DB": training})
     assert str(caught.value).startswith(f"TRAINING_DB={training!r} is the app's own database")
+
+
+@pytest.mark.parametrize("zone", ["right/Europe/Madrid", "posix/America/Mexico_City"])
+def test_a_leap_second_or_posix_copy_of_a_zone_is_refused_naming_the_plain_one(zone):
+    """zoneinfo reads right/Europe/Madrid as CEST (+02:00) in December: every time an hour off."""
+    with pytest.raises(ConfigError) as refused:
+        settings_from({"TIMEZONE": zone})
+    plain = zone.split("/", 1)[1]
+    assert str(refused.value) == (
+        f"TIMEZONE='{zone}' is a copy of a time zone for other software, and times would be "
+        f"read wrong with it: use {plain}"
+    )
+    assert settings_from({"TIMEZONE": plain}).timezone == plain

@@ -108,6 +108,7 @@ def spanish(monkeypatch):
         ({"MASK_EXTENSIONS": ", ,"}, "MASK_EXTENSIONS: indica al menos una extensión"),
         ({"MASK_LABELS": "0,uno"}, "MASK_LABELS='0,uno': 'uno' no es un número"),
         ({"TIMEZONE": "Mexico/Tijuana2"}, "TIMEZONE='Mexico/Tijuana2' no es una zona horaria"),
+        ({"TIMEZONE": "right/Europe/Madrid"}, "TIMEZONE='right/Europe/Madrid' es una copia"),
         ({"MONGO_URI": "http://db.lab"}, "MONGO_URI debe empezar con mongodb:// o mongodb+srv://"),
         ({"MONGO_URI": "mongodb://h/?tls=ture"}, "MONGO_URI: la opción 'tls' no se puede usar ("),
         ({"MONGO_URI": "mongodb://h/?w=0"}, "MONGO_URI: w=0 pide al servidor que no confirme"),

@@ -66,6 +66,36 @@ def test_a_value_batches_set_refuses_is_refused_saying_where(item, said):
     assert str(refused.value) == f"batches.json: {said}"
 
 
+@pytest.mark.parametrize(
+    "exported",
+    [
+        {"$date": "2026-12-20T00:00:00Z"},  # mongoexport's relaxed mode
+        {"$date": "2026-12-20T00:00:00.000+05:00"},  # the day the text names
+        {"$date": {"$numberLong": "1797724800000"}},  # canonical mode: 2026-12-20 00:00 UTC
+        {"$date": 1797724800000},  # older mongoexport
+    ],
+)
+def test_a_due_date_as_mongoexport_writes_it_is_imported(db, run_cli, tmp_path, exported):
+    """The README says the import accepts mongoexport's output; its dates are Extended JSON."""
+    (tmp_path / "batch_1").mkdir()
+    line = json.dumps({"_id": {"$oid": "6750a1b2c3d4e5f601234567"}, "id": "batch_1"})
+    line = line[:-1] + ', "due_date": ' + json.dumps(exported) + "}"
+    (tmp_path / "batches.json").write_text(line + "\n")
+    out = run_cli("import", "--file", str(tmp_path / "batches.json"), "--data-dir", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert db.batches.find_one({"id": "batch_1"})["metadata"] == {"due_date": "2026-12-20"}
+
+
+@pytest.mark.parametrize(
+    "exported",
+    [{"$date": "someday"}, {"$date": {"$numberLong": "soon"}}, {"$date": None}],
+)
+def test_an_exported_date_that_is_no_date_is_refused(exported):
+    with pytest.raises(ImportFileError) as refused:
+        parse_batches_json(json.dumps([{"id": "batch_1", "due_date": exported}]), "batches.json")
+    assert "is not a date (use YYYY-MM-DD)" in str(refused.value)
+
+
 def test_a_bad_value_writes_nothing(db, run_cli, tmp_path):
     _write(tmp_path, [{"id": "batch_1"}, {"id": "batch_2", "priority": "urgente"}])
     out = run_cli("import", "--file", str(tmp_path / "batches.json"), "--data-dir", str(tmp_path))

@@ -9,7 +9,7 @@ import pytest
 from segcore.core.timefmt import utcnow
 from segcore.report import alerts, stats
 from segcore.report.pace_report import delivery_quality
-from segcore.views.batch_rows import batch_row
+from segcore.views.batch_rows import batch_row, read_all_rows
 from segcore.work import batches, review
 from segcore.work.delivery import delivery_of, sent_back_standing, status_after_check
 from tests.pace_seed import _delivered, record_sync, seed_pace
@@ -120,3 +120,20 @@ def test_starting_the_rework_of_a_sent_back_batch_delivers_nothing(db):
     assert "batch_100" in batches.open_batch_ids(db, "Ana")
     row = batch_row(db.batches.find_one({"id": "batch_100"}))
     assert (row["status"], row["usable"], row["open"]) == ("in_progress", False, True)
+
+
+def test_accepting_an_upload_dated_ahead_of_the_office_clock_takes_no_time_to_fix(db):
+    """The uploader's clock was 3 days fast: accepting the batch now stores 0 hours, not -72,
+    and a batch an earlier version stored with -72 hours reads as 0 too, so the Team page's
+    Median time to fix is 0 days, never negative."""
+    ahead = _delivered("batch_1", "Flor", utcnow() + timedelta(days=3))
+    ahead["status"] = "review"
+    stored_negative = _delivered("batch_2", "Flor", utcnow() - timedelta(days=1))
+    stored_negative.update(status="done", review={"accepted_at": utcnow(), "hours_to_accept": -72})
+    db.batches.insert_many([ahead, stored_negative])
+    assert review.review(db, ["batch_1"], accept=True).moved == ["batch_1"]
+    assert db.batches.find_one({"id": "batch_1"})["review"]["hours_to_accept"] == 0
+    rows = list(read_all_rows(db).values())  # what the Team page's Review table reads
+    assert {row["id"]: row["hours_to_accept"] for row in rows} == {"batch_1": 0, "batch_2": 0}
+    [flor] = review.person_rework(rows, ["Flor"]).values()
+    assert (flor["accepted"], flor["median_hours_to_accept"]) == (2, 0)

@@ -15,7 +15,7 @@ import streamlit as st
 from segcore.core.phrases import Phrase
 from segcore.core.timefmt import parse_date, zone_name
 from segcore.views import batch_table
-from segcore.work.review import REASON_PHRASE
+from segcore.work.review import REASON_PHRASE, hours_to_fix
 from ui.app import labels, reads
 from ui.app.connection import settings
 from ui.app.i18n import N_, _, format_date, format_datetime, format_number, word
@@ -133,6 +133,7 @@ def detail_rows(doc: dict, team: list[str]) -> list[dict]:
     )
     # a sync's reason in the reader's language; a coordinator's note as typed
     shown["rework_reason"] = word(Phrase.from_doc(doc.get(REASON_PHRASE), doc.get("rework_reason")))
+    shown["review.hours_to_accept"] = hours_to_fix(shown.get("review.hours_to_accept"))
     for path in ("metadata.due_date", "metadata.assigned_at"):
         shown[path] = _as_day(shown.get(path))
     rows = [
