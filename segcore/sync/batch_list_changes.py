@@ -22,12 +22,13 @@ from pymongo.errors import ConnectionFailure, OperationFailure
 
 from segcore.store.change_stream import current_token
 from segcore.work.delivery import CHECK_FIELD, CONTENT_FIELD, REASON_PHRASE, REVIEW, REWORK
-from segcore.work.review import REASON_FIELD
+from segcore.work.review import MOVE_ENTRY, REASON_FIELD
 
-# What a sync, its receipts and its mask and content checks write on a batch document.
+# What a sync, its receipts and its mask and content checks write on a batch document (a status
+# move marks the batch with its history entry: MOVE_ENTRY).
 OWN_FIELDS = frozenset(
     {"mongo_uploaded", "training_metrics_info", CHECK_FIELD, CONTENT_FIELD, REASON_FIELD}
-    | {REASON_PHRASE}
+    | {REASON_PHRASE, MOVE_ENTRY}
 )
 OWN_STATUSES = (REVIEW, REWORK)  # where a sync's (or a check's) status moves go
 MOST_EDITED = 500  # beyond this many batches edited by others, one comparison of every batch

@@ -117,6 +117,7 @@ def apply_edits(
         result.conflicts += done.conflicts
         result.missing += done.missing
         result.failed.update(done.failed)
+        result.already += done.already
     return result
 
 
@@ -154,6 +155,8 @@ def _write_step(
         fresh, stale = split_stale(batch_id, fields, doc)
         done.conflicts += stale
         if not fresh:
+            if not stale:
+                done.already.append(batch_id)
             continue
         # Compared and recorded as stored: "flor" where the page said Flor, the number 42.
         fields = written[batch_id] = {f: (get_value(doc, f), new) for f, (_, new) in fresh.items()}
@@ -496,9 +499,10 @@ def start_batch(
 
     The one write a segmentador may make, and only on a batch assigned to their own team
     member: anything else is PermissionDenied, worded without telling whose batch it is.
-    Others need the right to write. ValidationError when the batch is already started,
-    delivered or accepted; the result's `conflicts` when its status changed meanwhile and
-    `failed` when it stopped being theirs.
+    Others need the right to write. ValidationError when the batch was already started,
+    delivered or accepted when the person saw it; the result's `already` when someone else
+    marked it in progress meanwhile (as asked: no conflict), `conflicts` when its status
+    changed meanwhile to anything else and `failed` when it stopped being theirs.
     """
     batch_id = str(batch_id)
     doc = db[COLLECTION].find_one({"id": batch_id}, {"assignee": 1, "status": 1})

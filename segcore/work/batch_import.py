@@ -64,6 +64,7 @@ PROTECTED = {
     "review",
     "rework_reason",
     "rework_reason_phrase",
+    "status_move_entry",  # review.MOVE_ENTRY
     "created_at",
 }
 Progress = Callable[[int, int], None]

@@ -448,6 +448,9 @@ class ChangeResult:
     conflicts: list[Conflict] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     failed: dict[str, "str | Phrase"] = field(default_factory=dict)
+    # already held every value asked (someone chose the same meanwhile): nothing written, and
+    # no conflict either
+    already: list[str] = field(default_factory=list)
 
 
 def team_member(value: object, team: list[str]) -> str | None:

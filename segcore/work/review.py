@@ -3,7 +3,9 @@
 
 Every move is a compare-and-set on the status the caller saw, recorded in the history first (a
 crash can repeat an entry, never lose one); a move that finds the status changed meanwhile takes
-its entry back. Each batch keeps, under `review` on its document, how many times it was sent
+its entry back. A bulk move marks each batch it moves with its history entry (MOVE_ENTRY), so
+a move that did not take effect is told from one that did even when someone else set the same
+status meanwhile (two entries for one change, otherwise). Each batch keeps, under `review` on its document, how many times it was sent
 back, when it was accepted and the hours from its first upload to that acceptance: the Team
 page's rework figures come from there.
 """
@@ -41,6 +43,10 @@ from segcore.work.delivery import (
 from segcore.work.holders import display_names, people_by_key
 
 FIELD = "review"  # on the batch document: sent_back, accepted_at, hours_to_accept, note
+# On the batch document: the history entry of the last status move a bulk move wrote there.
+# A bulk write counts the updates made, not which: after a shortfall this tells a move that
+# took effect from someone else's write of the same status, which the status alone cannot.
+MOVE_ENTRY = "status_move_entry"
 REASON_FIELD = "rework_reason"  # why the batch is in rework (an upload's problem or a note)
 # REASON_PHRASE (delivery): the same reason's template and values when segcore wrote it (a
 # sync's, a check's), so each reader gets it in their language; a coordinator's note is text as
@@ -102,19 +108,24 @@ def apply_moves(
             for m in moves
         ],
     )
-    operations = [_move_update(m, *also.get(m.doc_id, (None, {}, {}))[1:]) for m in moves]
+    operations = [
+        _move_update(m, entry, *also.get(m.doc_id, (None, {}, {}))[1:])
+        for m, entry in zip(moves, entries)
+    ]
     modified = _bulk(work, operations, each_chunk)
     done = moves
     moved = {m.doc_id for m in moves}
     rest = [d for d in also if d not in moved]
-    if modified < len(moves):  # some changed meanwhile: those whose status is now the new one
-        now = {
-            d["_id"]: d.get("status")
-            for d in find_in(work[BATCHES], "_id", [m.doc_id for m in moves], {"status": 1})
+    if modified < len(moves):  # some changed meanwhile: a move took effect where its mark is
+        marks = {
+            d["_id"]: d.get(MOVE_ENTRY)
+            for d in find_in(work[BATCHES], "_id", [m.doc_id for m in moves], {MOVE_ENTRY: 1})
         }
-        done = [m for m in moves if now.get(m.doc_id) == m.new]
-        withdraw(work, [e for m, e in zip(moves, entries) if now.get(m.doc_id) != m.new])
-        rest += [m.doc_id for m in moves if m.doc_id in also]  # their other fields still land
+        took = [marks.get(m.doc_id) == entry for m, entry in zip(moves, entries)]
+        done = [m for m, ok in zip(moves, took) if ok]
+        withdraw(work, [entry for entry, ok in zip(entries, took) if not ok])
+        # the other fields of a batch not moved still land
+        rest += [m.doc_id for m, ok in zip(moves, took) if not ok and m.doc_id in also]
     _bulk(work, [UpdateOne({"_id": d}, _update(*also[d][1:])) for d in rest], each_chunk)
     moved_ids = [m.batch_id for m in done]
     if edit and moved_ids:
@@ -132,8 +143,8 @@ def _update(to_set: dict, to_unset: dict) -> dict:
     return update
 
 
-def _move_update(move: Move, to_set: dict, to_unset: dict) -> UpdateOne:
-    update = _update({**to_set, "status": move.new}, to_unset)
+def _move_update(move: Move, entry, to_set: dict, to_unset: dict) -> UpdateOne:
+    update = _update({**to_set, "status": move.new, MOVE_ENTRY: entry}, to_unset)
     unset = update.setdefault("$unset", {})
     if move.new == REWORK:
         update["$set"][REASON_FIELD] = text_of(move.reason)

@@ -2,6 +2,8 @@
 member was removed meanwhile) is refused, changing nothing: the box falls back to its first
 option, and the button must never act on that one, which nobody chose."""
 
+import pytest
+
 from segcore.core.actors import Actor
 from segcore.team import auth, team
 from segcore.work import assignments, handover
@@ -75,6 +77,40 @@ def test_mark_in_progress_compares_with_the_status_the_page_showed(app_env):
     assert not at.exception
     assert statuses(db) == {"batch_1": "rework"}  # never started over a send-back unseen
     assert not db.history.count_documents({"author": "maggie"})
+
+
+def successes(at) -> list[str]:
+    return [e.value.replace("\\", "") for e in at.success]
+
+
+@pytest.mark.parametrize("page_saw_it", [True, False])
+def test_mark_in_progress_when_the_coordinator_did_it_meanwhile_says_it_is_in_progress(
+    app_env, monkeypatch, page_saw_it
+):
+    """The coordinator set batch_1 in progress while Maggie's page still offered "Mark in
+    progress" for it. Two people chose the same value: no conflict. She was told "batch_1
+    changed meanwhile; nothing was saved" (or that it was no longer among the choices),
+    though it is in progress, as she asked. `page_saw_it`: the click's run read the new
+    status (a second later), or still the one drawn (within the second)."""
+    db = app_env.work
+    team.add_member(db, "Maggie", author="test")
+    batches(db, ("batch_1", "Maggie"), ("batch_2", "Maggie"))  # the box stays: batch_2
+    if not page_saw_it:
+        monkeypatch.setattr("ui.app.connection.VERSION_TTL_S", 3600.0)
+    at = page("my_batches")
+    at.session_state["actor"] = Actor("maggie", "segmentador", "Maggie")
+    at.run()
+    saved = assignments.apply_edits(
+        db, [Edit("batch_1", "status", "pending", "in_progress")], "ana"
+    )
+    assert saved.updated == ["batch_1"]
+    if page_saw_it:
+        forget_data_versions()
+    at.button(key="my_start_button").click().run()
+    assert not at.exception and not at.error
+    assert successes(at) == ["batch_1 is in progress."]
+    assert statuses(db) == {"batch_1": "in_progress", "batch_2": "pending"}
+    assert not db.history.count_documents({"author": "maggie"})  # one change, the coordinator's
 
 
 def test_reset_password_never_changes_another_login_when_the_chosen_one_was_removed(app_env):

@@ -23,6 +23,7 @@ def update(updated=None, removed=()):
         (update({"mask_content": {"problems": 0}}), True),
         (update({"status": "review", "mongo_uploaded": True}, removed=["rework_reason"]), True),
         (update({"status": "rework", "rework_reason": "incomplete"}), True),
+        (update({"status": "review", "status_move_entry": "e1"}), True),  # a move, marked
         (update({"assignee": "Maggie"}), False),  # a reassignment by mongosh
         (update({"status": "done"}), False),  # no sync moves a batch to done
         (update({"status": "review", "assignee": "Maggie"}), False),

@@ -18,7 +18,8 @@ from segcore.store.connection import open_databases
 from segcore.store.history import list_history
 from segcore.sync import sync
 from segcore.views.batch_rows import read_all_rows
-from segcore.work import review
+from segcore.work import assignments, review
+from segcore.work.batches import Edit
 from segcore.work.delivery import is_usable_check
 from tests.receipt_seed import DICOMS, masks, real_archive
 from tests.sync.test_live_sync import wait_for, watcher
@@ -413,6 +414,49 @@ def test_a_status_set_while_a_routine_run_lists_the_new_uploads_is_kept(
     doc = dbs.work.batches.find_one({"id": "batch_2"})
     assert doc["mongo_uploaded"] is True and doc["training_metrics_info"]["file_count"] == 1
     assert is_usable_check(doc["mask_check"])
+
+
+def test_a_status_a_coordinator_sets_as_the_sync_would_is_one_change_not_two(
+    lab, upload, dbs, tmp_path, monkeypatch
+):
+    """A routine run planned pending -> review for batch_1's complete upload; just before it
+    wrote, a coordinator saved `review` for the batch in the Batches table (having seen
+    `pending`). One change happened, the coordinator's: the history told it twice (by the
+    coordinator and by the sync), and the run counted a status move it did not make."""
+    lab.batch(1, 2)
+    sync.run_sync(lab)
+    upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    real = review.apply_moves
+
+    def coordinator_saves_the_same_status(work, moves, *args, **kwargs):
+        if any(m.batch_id == "batch_1" for m in moves):
+            edit = Edit("batch_1", "status", "pending", "review")
+            assert assignments.apply_edits(work, [edit], "Ana").updated == ["batch_1"]
+        return real(work, moves, *args, **kwargs)
+
+    monkeypatch.setattr(review, "apply_moves", coordinator_saves_the_same_status)
+    report = sync.run_sync(lab)
+    assert report.new_files == 1 and report.status_moves == 0
+    assert status_of(dbs, "batch_1") == "review"
+    entries = [h for h in list_history(dbs.work, "batch_1") if h["field"] == "status"]
+    assert [(h["old"], h["new"], h["author"]) for h in entries] == [("pending", "review", "Ana")]
+    assert dbs.work.batches.find_one({"id": "batch_1"})["mongo_uploaded"] is True
+
+
+def test_a_run_that_moved_statuses_leaves_the_next_one_on_the_short_path(
+    lab, upload, dbs, tmp_path
+):
+    """A status move marks its batch with its history entry: a write of the sync's own, which
+    the next cron run must not take for another tool's edit of the batch list (it would then
+    compare every batch, every time a status moved)."""
+    from segcore.sync import routine
+
+    lab.batch(1, 2)
+    sync.run_sync(lab)
+    upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
+    assert sync.run_sync(lab).status_moves == 1
+    assert dbs.work.batches.find_one({"id": "batch_1"}).get("status_move_entry")
+    assert routine.sync_if_unchanged(lab, mode="cron", author="sync") is not None
 
 
 def test_a_receipt_lists_other_files_and_what_changed_since_the_previous_upload(

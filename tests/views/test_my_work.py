@@ -13,6 +13,7 @@ from segcore.store.history import Change, list_history, record
 from segcore.team import auth, sessions, team
 from segcore.views import my_work
 from segcore.work import assignments, handover
+from segcore.work.batches import Edit
 
 PASSWORD = "correct horse battery"
 TODAY = date(2025, 10, 20)
@@ -156,6 +157,23 @@ def test_marking_in_progress_is_the_one_write_and_only_on_their_batches(lab):
         auth.add_user(lab, "x", "coordinator", PASSWORD, author=me)
     assert list(lab.batches.find({}, {"_id": 0})) == before
     assert len(team.list_members(lab)) == 3
+
+
+def test_marking_in_progress_a_batch_the_coordinator_started_meanwhile_is_no_conflict(lab):
+    """Her page showed batch_1 pending; the coordinator set it in progress meanwhile. Two
+    people chose the same value: the result says it already is (the page said "changed
+    meanwhile; nothing was saved"), with nothing written and one entry, the coordinator's."""
+    me = flor(lab)
+    edit = Edit("batch_1", "status", "pending", "in_progress")
+    assert assignments.apply_edits(lab, [edit], "Ana").updated == ["batch_1"]
+    result = assignments.start_batch(lab, "batch_1", "pending", me)
+    assert (result.updated, result.conflicts, result.failed) == ([], [], {})
+    assert result.already == ["batch_1"]
+    assert [(h["author"], h["new"]) for h in list_history(lab, key="batch_1")] == [
+        ("Ana", "in_progress")
+    ]
+    stale = assignments.start_batch(lab, "batch_2", "in_review_meanwhile", me)
+    assert stale.conflicts and not stale.already  # another value meanwhile: a conflict
 
 
 def test_cli_hands_a_segmentador_login_to_a_member(run_cli, db):

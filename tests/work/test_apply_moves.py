@@ -5,6 +5,9 @@ meanwhile keeps that status but still gets the other fields."""
 from __future__ import annotations
 
 from segcore.store.history import list_history
+from segcore.work import review
+from segcore.work.assignments import apply_edits
+from segcore.work.batches import Edit
 from segcore.work.review import REASON_FIELD, Move, apply_moves
 
 
@@ -36,3 +39,55 @@ def test_moves_and_other_fields_in_one_write_and_a_conflict_keeps_the_fields(db)
     assert found["batch_3"]["mongo_uploaded"] is True
     # the history says what was tried first (a crash repeats an entry, never loses one)
     assert [h["new"] for h in list_history(db, "batch_1")] == ["review"]
+
+
+def pending_batches(db, *batch_ids) -> dict:
+    db.batches.insert_many([{"id": b, "status": "pending", "assignee": "Flor"} for b in batch_ids])
+    return {d["id"]: d["_id"] for d in db.batches.find({}, {"id": 1})}
+
+
+def status_entries(db, batch_id) -> set[tuple]:
+    return {(h["old"], h["new"], h["author"]) for h in list_history(db, batch_id)}
+
+
+def test_a_coordinator_setting_the_same_status_meanwhile_is_one_change_in_the_history(db):
+    """A sync planned pending -> review for batch_1; before it wrote, a coordinator saved
+    `review` in the Batches table (having seen `pending`). One change happened, the
+    coordinator's: the sync's move did not take effect, and its entry is taken back (the
+    history told the same change twice, and the sync counted a move it did not make)."""
+    ids = pending_batches(db, "batch_1", "batch_2")
+    moves = [Move(ids[b], b, "pending", "review") for b in ("batch_1", "batch_2")]
+    saved = apply_edits(db, [Edit("batch_1", "status", "pending", "review")], "Ana")
+    assert saved.updated == ["batch_1"]
+    done = apply_moves(db, moves, "sync", also={ids["batch_1"]: ("batch_1", {"x": 1}, {})})
+    assert [m.batch_id for m in done] == ["batch_2"]
+    assert status_entries(db, "batch_1") == {("pending", "review", "Ana")}
+    assert status_entries(db, "batch_2") == {("pending", "review", "sync")}
+    assert db.batches.find_one({"id": "batch_1"})["x"] == 1  # its other fields still land
+
+
+def test_a_move_that_took_effect_keeps_its_entry_when_the_status_changed_right_after(
+    db, monkeypatch
+):
+    """The sync's move of batch_1 took effect, then a coordinator accepted the batch before
+    the sync read back the batches of its bulk write (another move, batch_2's, found its
+    status changed): the move happened and stays in the history, before the acceptance."""
+    ids = pending_batches(db, "batch_1", "batch_2")
+    moves = [Move(ids[b], b, "pending", "review") for b in ("batch_1", "batch_2")]
+    apply_edits(db, [Edit("batch_2", "status", "pending", "rework")], "Ana")
+    real_bulk = review._bulk
+
+    def then_the_coordinator_accepts(work, operations, each_chunk):
+        written = real_bulk(work, operations, each_chunk)
+        if operations:
+            apply_edits(db, [Edit("batch_1", "status", "review", "done")], "Bea")
+        return written
+
+    monkeypatch.setattr(review, "_bulk", then_the_coordinator_accepts)
+    done = apply_moves(db, moves, "sync")
+    assert [m.batch_id for m in done] == ["batch_1"]
+    assert status_entries(db, "batch_1") == {
+        ("pending", "review", "sync"),
+        ("review", "done", "Bea"),
+    }
+    assert status_entries(db, "batch_2") == {("pending", "rework", "Ana")}

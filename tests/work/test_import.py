@@ -367,6 +367,7 @@ def test_a_list_exported_from_the_collection_brings_no_delivery(db, tmp_path, ru
             "mask_content": {"checked": 3, "problems": 0},
             "review": {"accepted_at": "2026-01-05"},
             "rework_reason": "old note",
+            "status_move_entry": {"$oid": "6575a1b2c3d4e5f601234567"},
         }
     ]
     listing = tmp_path / "batches.json"
@@ -375,7 +376,8 @@ def test_a_list_exported_from_the_collection_brings_no_delivery(db, tmp_path, ru
     assert done.returncode == 0, done.stderr
     doc = db.batches.find_one({"id": "batch_1"}, {"_id": 0})
     assert doc["site"] == "Hospital Norte" and doc["status"] == "pending"
-    assert not {"mask_check", "mask_content", "review", "rework_reason"} & set(doc)
+    written = {"mask_check", "mask_content", "review", "rework_reason", "status_move_entry"}
+    assert not written & set(doc)
     status = run_cli("status", "--json")
     assert json.loads(status.stdout)["delivered"] == 0
 

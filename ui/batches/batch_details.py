@@ -15,7 +15,7 @@ import streamlit as st
 from segcore.core.phrases import Phrase
 from segcore.core.timefmt import parse_date, zone_name
 from segcore.views import batch_table
-from segcore.work.review import REASON_PHRASE, hours_to_fix
+from segcore.work.review import MOVE_ENTRY, REASON_PHRASE, hours_to_fix
 from ui.app import labels, reads
 from ui.app.connection import settings
 from ui.app.i18n import N_, _, format_date, format_datetime, format_number, word
@@ -65,6 +65,7 @@ SKIPPED = {
     "review",
     "mask_content",
     "rework_reason_phrase",  # worded under rework_reason
+    MOVE_ENTRY,  # segcore's own mark of its last status move, not the coordinator's business
 }
 HISTORY_COLUMNS = {
     "at": N_("At"),

@@ -185,7 +185,8 @@ def show_lacking(batch, named_unreadable: int = 0) -> None:
 
 def mark_in_progress(databases: Databases, actor: Actor, open_batches: list) -> None:
     """Pick one of the person's open batches and mark it in progress: the batch chosen, with
-    the status the page showed it with (the click's run may have read a newer one)."""
+    the status the page showed it with (the click's run may have read a newer one). A batch
+    someone else marked in progress meanwhile is in progress, as asked: no conflict."""
     startable = [b for b in open_batches if b.status not in assignments.NOT_STARTABLE]
     shown = as_drawn("my_start", {b.id: b.status for b in startable})
     if not startable:
@@ -194,6 +195,10 @@ def mark_in_progress(databases: Databases, actor: Actor, open_batches: list) -> 
         st, _("Mark a batch as in progress"), [b.id for b in startable], key="my_start_batch"
     )
     if st.button(_("Mark in progress"), key="my_start_button", icon=":material/play_arrow:"):
+        started = {b.id for b in open_batches if b.status == assignments.IN_PROGRESS}
+        if chosen.gone and chosen.value in started:  # this run read it in progress already
+            st.success(_("{batch} is in progress.").format(batch=literal(chosen.value)))
+            return
         if chosen.gone:  # moved on meanwhile: never the batch the box fell back to
             refuse_gone(chosen)
             return
@@ -207,7 +212,7 @@ def mark_in_progress(databases: Databases, actor: Actor, open_batches: list) -> 
             actor,
             then=lambda result: (
                 _("{batch} is in progress.").format(batch=batch)
-                if result.updated
+                if result.updated or batch in result.already
                 else _("{batch} changed meanwhile; nothing was saved.").format(batch=batch)
             ),
         )
