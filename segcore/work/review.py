@@ -209,7 +209,10 @@ def review(
         planned.append(_Decided(doc["_id"], batch_id, {"status": old, **still}, update, entry))
     for start in range(0, len(planned), REVIEW_STEP):
         step = planned[start : start + REVIEW_STEP]
-        moved = set(in_one_step(work, lambda session: _write_step(work, step, session)))
+        # Bounded as before: a killed command's transaction on these batches, on a server that
+        # never gives it up, ends this one with WriteStalled instead of a wait for good.
+        with write_wait.bounded():
+            moved = set(in_one_step(work, lambda session: _write_step(work, step, session)))
         result.moved += [d.batch_id for d in step if d.batch_id in moved]
         result.conflicts += [d.batch_id for d in step if d.batch_id not in moved]
     return result
