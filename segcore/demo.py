@@ -5,26 +5,33 @@ states, and mask uploads through GridFS with the messy names and metadata real t
 real small zips and tars of PNG masks, most complete, some missing a mask, a few cut short or a
 part of a split zip (unreadable), some with a label map beside the masks. Then it runs a sync and
 a mask check, so every page shows figures and charts at once. It refuses to run on a database
-that already holds anything.
+that already holds anything, except to finish a demo whose load was interrupted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import random
+import socket
 import tarfile
 import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from bson import ObjectId
 from gridfs import GridFS
-from pymongo.errors import OperationFailure
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, DemoRefused
+from segcore.core.naming import person_key
+from segcore.core.timefmt import utcnow
 from segcore.masks import mask_check
 from segcore.store.connection import Databases
+from segcore.store.demo_marker import load_running, started_text
 from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, META, TEAM
 from segcore.sync import sync
@@ -174,7 +181,7 @@ def _uploads_of(number: int, filenames: list[str], rng: random.Random) -> list[t
     return uploads
 
 
-def _orphan_uploads(files: GridFS) -> int:
+def _orphan_uploads(uploads: "_Uploads") -> None:
     """Uploads naming no batch in the list, or several at once, as real tools leave them."""
     extras = [
         ("batch_9999_masks.zip", "flor"),
@@ -182,12 +189,9 @@ def _orphan_uploads(files: GridFS) -> int:
         ("batch_12_to_batch_15.zip", "maggie"),
     ]
     for filename, uploader in extras:
-        files.put(
-            mask_archive(filename, ["img_001_mask.png"]),
-            filename=filename,
-            metadata={"uploaded_by": uploader},
+        uploads.put(
+            mask_archive(filename, ["img_001_mask.png"]), filename, {"uploaded_by": uploader}
         )
-    return len(extras)
 
 
 def _filenames(number: int, rng: random.Random) -> list[str]:
@@ -225,24 +229,98 @@ def load_demo(
     seed: int = 7,
     today: date | None = None,
 ) -> dict:
-    """Load the demo into empty databases; raise DemoRefused when they hold any data."""
+    """Load the demo into empty databases, or finish one whose load was interrupted.
+
+    The mark (`app_meta.demo`) is written first and says "loading" until the last step is
+    done. A load that finds such a mark left by a process that no longer runs takes it over
+    and does every step again with the first load's folder, size, seed and day: each step
+    writes only what is missing (the same batches, members, assignments and uploads, each
+    upload under the id the first load gave it), so nothing is written twice and nothing but
+    the demo's own writes is touched. Raises DemoRefused when the databases hold other data or
+    another process is loading the demo right now.
+    """
     author = authorize_write(author)
-    refuse_writes(databases.work)
-    if not can_load_demo(databases):
+    work = databases.work
+    refuse_writes(work)
+    mark = work[META].find_one({"_id": "demo"}) or {}
+    loading = mark.get("loading")
+    if not loading and not can_load_demo(databases):
         raise DemoRefused(
             N_("The databases already hold data; the demo only loads into empty ones.")
         )
-    batches_file = _prepare(databases, Path(directory), count)
-    rng = random.Random(seed)
+    if loading and load_running(loading):
+        raise DemoRefused(
+            N_(
+                "The demo is being loaded by another process (since {started} UTC); wait until "
+                "it has finished."
+            ),
+            started=started_text(loading),
+        )
+    if loading:  # an interrupted load: finished with what it was started with
+        directory, count, seed = Path(mark["directory"]), loading["count"], loading["seed"]
+        today = date.fromisoformat(loading["today"])
     today = today or date.today()
-    work, zone = databases.work, databases.settings.zone
-    work[META].insert_one(
-        {"_id": "demo", "loaded_at": datetime.now(), "directory": str(Path(directory).resolve())}
+    batches_file = _prepare(databases, Path(directory), count)
+    loading = _claim(work, loading, Path(directory), count, seed, today)
+    try:
+        summary = _load(databases, batches_file, author, count, seed, today, loading)
+    except BaseException:
+        # Ctrl-C, a server gone away, a bug: the next load takes over at once, without waiting
+        # to find this process gone (a page's load runs in the app, which lives on).
+        with contextlib.suppress(PyMongoError):
+            work[META].update_one({"_id": "demo"}, {"$set": {"loading.pid": None}})
+        raise
+    work[META].update_one({"_id": "demo"}, {"$unset": {"loading": ""}})
+    return {**summary, "directory": str(Path(directory).resolve())}
+
+
+def _claim(work, loading, directory: Path, count: int, seed: int, today: date) -> dict:
+    """Write the demo's mark saying this process loads it, or take over an interrupted load's
+    (compare-and-set, so of two processes finishing it at once one is refused)."""
+    mine = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": utcnow()}
+    if loading:
+        taken = work[META].update_one(
+            {"_id": "demo", "loading.pid": loading.get("pid"), "loading.host": loading.get("host")},
+            {"$set": {f"loading.{key}": value for key, value in mine.items()}},
+        )
+        if taken.modified_count:
+            return {**loading, **mine}
+    else:
+        loading = {
+            **mine,
+            "count": count,
+            "seed": seed,
+            "today": today.isoformat(),
+            "uploads_id": ObjectId(),  # the demo's uploads take ids made from it (_upload_id)
+        }
+        try:
+            work[META].insert_one(
+                {
+                    "_id": "demo",
+                    "loaded_at": datetime.now(),
+                    "directory": str(directory.resolve()),
+                    "loading": loading,
+                }
+            )
+            return loading
+        except DuplicateKeyError:
+            pass
+    raise DemoRefused(
+        N_("Another process started loading the demo at the same time; wait until it has finished.")
     )
+
+
+def _load(databases, batches_file, author, count, seed, today, loading) -> dict:
+    rng = random.Random(seed)
+    work, zone = databases.work, databases.settings.zone
     batch_import.import_batches(work, read_batches_file(batches_file), author)
+    present = {person_key(m.name): m.name for m in team.list_members(work)}
     names = []
     for name, role, email in DEMO_TEAM:
-        names.append(team.add_member(work, name, role, email, author, zone).name)
+        if person_key(name) in present:  # added by the load that was interrupted
+            names.append(present[person_key(name)])
+        else:
+            names.append(team.add_member(work, name, role, email, author, zone).name)
 
     assigned = int(count * 0.75)
     edits = []
@@ -253,10 +331,10 @@ def load_demo(
         edits.append(batches.Edit(batch_id, "priority", None, rng.choice(batches.PRIORITIES)))
         due = today + timedelta(days=rng.randint(-10, 30))
         edits.append(batches.Edit(batch_id, "due_date", None, due.isoformat()))
+    # Those an interrupted load made are no longer unset: compare-and-set leaves them as they are.
     assignments.apply_edits(work, edits, author, zone=zone)
 
-    files = GridFS(databases.training, collection=databases.settings.masks_bucket)
-    uploads = 0
+    uploads = _Uploads(databases, loading)
     done_until = int(assigned * 0.55)
     for number in range(1, done_until + 1):
         batch_id = f"batch_{number}"
@@ -271,11 +349,8 @@ def load_demo(
             when = datetime.combine(today, datetime.min.time()) - timedelta(
                 days=(done_until - number) * 30 / done_until, hours=rng.randint(0, 8)
             )
-            file_id = files.put(data, filename=filename, metadata=metadata)
-            # GridFS stamps the current time; the demo spreads uploads over the last month.
-            databases.masks_files.update_one({"_id": file_id}, {"$set": {"uploadDate": when}})
-            uploads += 1
-    uploads += _orphan_uploads(files)
+            uploads.put(data, filename, metadata, when)
+    _orphan_uploads(uploads)
     # A few legacy values, as the old dashboard left them.
     work[BATCHES].update_one({"id": "batch_2"}, {"$set": {"status": "S"}})
     work[BATCHES].update_one({"id": f"batch_{assigned}"}, {"$set": {"assignee": "Roberto"}})
@@ -284,11 +359,33 @@ def load_demo(
         "batches": count,
         "team": len(names),
         "assigned": assigned,
-        "uploads": uploads,
-        "directory": str(Path(directory).resolve()),
+        "uploads": uploads.count,
         "batches_file": str(batches_file),
         "mask_states": _sync_and_check(databases, author),
     }
+
+
+class _Uploads:
+    """The demo's mask uploads, each under an id of its own made from the load's mark, so a
+    load that finishes an interrupted one skips those already stored and knows the chunks of
+    one cut short as the demo's."""
+
+    def __init__(self, databases: Databases, loading: dict):
+        self.files = GridFS(databases.training, collection=databases.settings.masks_bucket)
+        self.documents = databases.masks_files
+        self.chunks = databases.training[f"{databases.settings.masks_bucket}.chunks"]
+        self.base = loading["uploads_id"].binary
+        self.count = 0
+
+    def put(self, data: bytes, filename: str, metadata: dict | None, when=None) -> None:
+        file_id = ObjectId(self.base[:9] + self.count.to_bytes(3, "big"))
+        self.count += 1
+        if self.documents.find_one({"_id": file_id}, {"_id": 1}) is None:
+            self.chunks.delete_many({"files_id": file_id})  # a put cut short left them
+            self.files.put(data, _id=file_id, filename=filename, metadata=metadata)
+        if when is not None:
+            # GridFS stamps the current time; the demo spreads uploads over the last month.
+            self.documents.update_one({"_id": file_id}, {"$set": {"uploadDate": when}})
 
 
 def _sync_and_check(databases: Databases, author: str) -> dict[str, int]:

@@ -146,18 +146,19 @@ def seed_legacy_duplicates(db) -> None:
     )
 
 
-# Runs the command line with one change: the `step`-th transaction that records history stops
-# right after doing so (its batch writes and history written, not committed) and says so.
-_STOP_IN_TRANSACTION = """
+# Runs the command line with one change: the `step`-th write of history entries (only those in
+# a transaction when {in_transaction}) stops right after it (in a transaction: its batch writes
+# and history written, not committed) and says so.
+_STOP_AFTER_HISTORY = """
 import sys, time
 from segcore.store import history
 record, seen = history.record, []
 def stopping(db, changes, session=None, **kwargs):
     result = record(db, changes, session=session, **kwargs)
-    if session is not None and session.in_transaction:
+    if not {in_transaction} or (session is not None and session.in_transaction):
         seen.append(1)
         if len(seen) == {step}:
-            print("in transaction", flush=True)
+            print("history written", flush=True)
             time.sleep(3600)
     return result
 history.record = stopping
@@ -170,8 +171,19 @@ def kill_segcore_in_transaction(env: dict, *args: str, step: int = 1) -> None:
     """Run `segcore *args` and SIGKILL it inside its `step`-th transaction, once that step has
     written its batches and their history but not committed them: what kill -9 or a dropped
     SSH session there does, leaving the transaction open on the server."""
+    _kill_after_history(env, args, step, in_transaction=True)
+
+
+def kill_segcore_after_history(env: dict, *args: str, step: int = 1) -> None:
+    """Run `segcore *args` and SIGKILL it right after its `step`-th write of history entries,
+    in a transaction or not: a crash between an entry and the change it tells of."""
+    _kill_after_history(env, args, step, in_transaction=False)
+
+
+def _kill_after_history(env: dict, args, step: int, in_transaction: bool) -> None:
+    code = _STOP_AFTER_HISTORY.replace("{step}", str(step))
     process = subprocess.Popen(
-        [sys.executable, "-c", _STOP_IN_TRANSACTION.replace("{step}", str(step)), *args],
+        [sys.executable, "-c", code.replace("{in_transaction}", str(in_transaction)), *args],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -182,7 +194,7 @@ def kill_segcore_in_transaction(env: dict, *args: str, step: int = 1) -> None:
     timer.start()
     try:
         line = process.stdout.readline()  # the marker, or nothing when the run ended first
-        assert line.strip() == "in transaction", f"ended first: {line}{process.stderr.read()}"
+        assert line.strip() == "history written", f"ended first: {line}{process.stderr.read()}"
     finally:
         timer.cancel()
         process.kill()

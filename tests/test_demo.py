@@ -1,10 +1,17 @@
 """Demo data: realistic, labelled, and never mixed with real data."""
 
+import json
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
 from segcore import demo
 from segcore.core.errors import DemoRefused
 from segcore.report import stats
+from segcore.team import team
 
 
 def test_demo_is_realistic_and_labelled(dbs, tmp_path):
@@ -85,3 +92,101 @@ def test_the_demos_masks_pass_a_content_check_and_stay_delivered(dbs, tmp_path):
     assert report.sent_back == []
     after = stats.summary(dbs.work)
     assert before.delivered > 10 and after == before
+
+
+def start_demo(cli_env, tmp_path, *args):
+    return subprocess.Popen(
+        [sys.executable, "-m", "segcore", "demo", "--dir", str(tmp_path / "demo"), *args],
+        env=cli_env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def interrupt_when(process, reached, signum, timeout=300):
+    """Send `signum` to `process` as soon as `reached()` is true (it must not have finished
+    first), and wait for it to end."""
+    deadline = time.monotonic() + timeout
+    while not reached():
+        assert process.poll() is None, f"finished before the kill point: {process.stderr.read()}"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signum)
+    process.communicate(timeout=60)
+    assert process.returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("signum", "collection", "stored"),
+    [
+        (signal.SIGINT, "masks", 10),  # Ctrl-C once 10 of its uploads are stored
+        (signal.SIGKILL, "masks", 10),  # kill -9, a dropped SSH session
+        (signal.SIGKILL, "team", 1),  # right after the batches, with half a team
+    ],
+)
+def test_a_demo_interrupted_midway_is_reported_then_finished_by_running_it_again(
+    dbs, cli_env, run_cli, tmp_path, signum, collection, stored
+):
+    """`segcore demo` interrupted part-way: `status` says so and how to finish it; running the
+    demo again loads what is missing, each batch, member and upload once, as a whole demo."""
+    count = {"masks": dbs.masks_files, "team": dbs.work.segmentadores}[collection]
+    process = start_demo(cli_env, tmp_path, "--batches", "60")
+    interrupt_when(process, lambda: count.count_documents({}) >= stored, signum)
+    assert not demo.can_load_demo(dbs)
+
+    status = run_cli("status")
+    assert status.returncode == 0
+    assert "warning: Loading the demo" in status.stderr and "segcore demo" in status.stderr
+    assert "interrupted" in json.loads(run_cli("status", "--json").stdout)["demo_incomplete"]
+
+    again = run_cli("demo", "--dir", str(tmp_path / "elsewhere"), "--json", timeout=300)
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["directory"] == str((tmp_path / "demo").resolve())  # the first load's
+    assert dbs.work.batches.count_documents({}) == 60
+    assert sorted(m.name for m in team.list_members(dbs.work)) == sorted(
+        name for name, _role, _email in demo.DEMO_TEAM
+    )
+    assert dbs.masks_files.count_documents({}) == summary["uploads"] > 20
+    files = dbs.masks_files.distinct("_id")
+    chunks = dbs.training["masks.chunks"]
+    assert set(chunks.distinct("files_id")) == set(files)  # none left by an upload cut short
+    assert dbs.work.sync_runs.count_documents({}) >= 1
+    assert sum(summary["mask_states"].values()) == dbs.work.batches.count_documents(
+        {"mask_check": {"$exists": True}}
+    )
+    assignees = list(
+        dbs.work.history.aggregate(
+            [{"$match": {"field": "assignee"}}, {"$group": {"_id": "$key", "n": {"$sum": 1}}}]
+        )
+    )
+    assert len(assignees) == summary["assigned"] and {a["n"] for a in assignees} == {1}
+    assert demo.is_demo(dbs)
+    status = run_cli("status")
+    assert status.returncode == 0 and "warning" not in status.stderr
+    refused = run_cli("demo")
+    assert refused.returncode == 1 and "already hold data" in refused.stderr
+
+
+def test_a_demo_being_loaded_is_not_loaded_twice(dbs, cli_env, run_cli, tmp_path):
+    """While one `segcore demo` runs, a second one is refused, and `status` says it is under
+    way, not interrupted."""
+    process = start_demo(cli_env, tmp_path)  # 300 batches: seconds of work after its team
+    try:
+        deadline = time.monotonic() + 300
+        while dbs.work.segmentadores.count_documents({}) == 0:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        second = run_cli("demo")
+        status = run_cli("status")
+        still_loading = process.poll() is None
+    finally:
+        process.communicate(timeout=300)
+    assert process.returncode == 0
+    assert still_loading, "the load ended before it could be checked"
+    assert second.returncode == 1 and "being loaded by another process" in second.stderr
+    assert "warning: The demo is being loaded" in status.stderr
+    assert json.loads(run_cli("status", "--json").stdout)["demo_incomplete"] is None
+    assert dbs.work.batches.count_documents({}) == 300

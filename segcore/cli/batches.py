@@ -173,12 +173,20 @@ def assign(ctx, batch_ids, assignee, unassign, as_json):
 def status(ctx, as_json):
     """Counts: total, assigned, uploaded (with masks), delivered (usable), without masks."""
     from segcore.report import stats
+    from segcore.store.demo_marker import interrupted_demo
     from segcore.store.restore_marker import interrupted_restore
 
     counts = stats.summary(ctx.databases.work)
     restore = interrupted_restore(ctx.databases.work)
+    demo = interrupted_demo(ctx.databases.work)
     if as_json:
-        emit_json({**counts.as_dict(), "restore_incomplete": str(restore) if restore else None})
+        emit_json(
+            {
+                **counts.as_dict(),
+                "restore_incomplete": str(restore) if restore else None,
+                "demo_incomplete": str(demo) if demo else None,
+            }
+        )
         return
     echo(
         f"total {counts.total}  assigned {counts.assigned}  uploaded "
@@ -188,6 +196,8 @@ def status(ctx, as_json):
     )
     if restore:
         echo(f"warning: {restore}", err=True)
+    if demo:
+        echo(f"warning: {demo}", err=True)
 
 
 @main.command("history")

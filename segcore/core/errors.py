@@ -91,6 +91,10 @@ class DemoRefused(SegcoreError):
     """Demo data would mix with real data, so it was not loaded."""
 
 
+class DemoIncomplete(SegcoreError):
+    """A demo load is under way, or was interrupted and has not been finished."""
+
+
 class PermissionDenied(SegcoreError):
     """The current user's role does not allow this change."""
 

@@ -1,11 +1,14 @@
 """Review and rework: the coordinator accepts a delivered batch (`done`) or sends it back
 (`rework`, with a note); a new upload moves a batch to `review` or `rework` (MASKS_SET_STATUS).
 
-Every move is a compare-and-set on the status the caller saw, recorded in the history first (a
-crash can repeat an entry, never lose one); a move that finds the status changed meanwhile takes
-its entry back. A bulk move marks each batch it moves with its history entry (MOVE_ENTRY), so
-a move that did not take effect is told from one that did even when someone else set the same
-status meanwhile (two entries for one change, otherwise). Each batch keeps, under `review` on its document, how many times it was sent
+Every move is a compare-and-set on the status the caller saw. A coordinator's review writes its
+moves and their history entries in one transaction per step (`store.atomic`), so a crash leaves
+whole steps and nothing of the one in flight; the moves an upload causes (`apply_moves`), and a
+review on a server without transactions, write the history first (a crash can repeat an entry,
+never lose one), and a move that finds the status changed meanwhile takes its entry back. A
+bulk move marks each batch it moves with its history entry (MOVE_ENTRY), so a move that did not
+take effect is told from one that did even when someone else set the same status meanwhile.
+Each batch keeps, under `review` on its document, how many times it was sent
 back, when it was accepted and the hours from its first upload to that acceptance: the Team
 page's rework figures come from there.
 """
@@ -26,6 +29,7 @@ from segcore.core.naming import batch_key, person_key
 from segcore.core.phrases import Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.store import data_version, write_wait
+from segcore.store.atomic import in_one_step
 from segcore.store.history import Change, record, withdraw
 from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, find_in
@@ -53,6 +57,7 @@ REASON_FIELD = "rework_reason"  # why the batch is in rework (an upload's proble
 # typed and has none.
 MAX_NOTE = 500
 WRITE_CHUNK = 1000  # batch updates per bulk write
+REVIEW_STEP = 500  # reviews per step: their moves and entries in one transaction
 SCAN_OVER = 500  # batches past which their reworks are found in one pass, not by id
 _SEEN = {
     **{"id": 1, "status": 1, FIELD: 1, "training_metrics_info.first_upload": 1},
@@ -198,7 +203,7 @@ def review(
     unknown = [b for b in ids if b not in docs]
     if unknown:
         raise BatchNotFound(N_("No batch {ids} in the batch list."), ids=", ".join(unknown[:5]))
-    result, now = ReviewResult(), utcnow()
+    result, now, planned = ReviewResult(), utcnow(), []
     for batch_id in ids:
         doc = docs[batch_id]
         old = seen.get(batch_id, doc.get("status")) if seen else doc.get("status")
@@ -210,30 +215,83 @@ def review(
             continue
         change = _decision(doc, accept, note, now)
         update, still = fit_review(doc, change["update"])
-        entries = record(
-            work,
-            [
-                Change(
-                    "batch",
-                    batch_id,
-                    "status",
-                    old,
-                    change["status"],
-                    who,
-                    reason=None if accept else note,
-                )
-            ],
+        entry = Change(
+            "batch", batch_id, "status", old, change["status"], who, reason=None if accept else note
         )
+        planned.append(_Decided(doc["_id"], batch_id, {"status": old, **still}, update, entry))
+    for start in range(0, len(planned), REVIEW_STEP):
+        step = planned[start : start + REVIEW_STEP]
+        # Bounded as before: a killed command's transaction on these batches, on a server that
+        # never gives it up, ends this one with WriteStalled instead of a wait for good.
         with write_wait.bounded():
-            updated = work[BATCHES].update_one({"_id": doc["_id"], "status": old, **still}, update)
-        if updated.modified_count:
-            result.moved.append(batch_id)
-        else:
-            withdraw(work, entries)
-            result.conflicts.append(batch_id)
-    if result.moved:
-        data_version.bump_batches(work, result.moved)
+            moved = set(in_one_step(work, lambda session: _write_step(work, step, session)))
+        result.moved += [d.batch_id for d in step if d.batch_id in moved]
+        result.conflicts += [d.batch_id for d in step if d.batch_id not in moved]
     return result
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """One batch's review as decided: its move, if the batch still holds `expected`."""
+
+    doc_id: object
+    batch_id: str
+    expected: dict  # the status seen (compare-and-set), and what `fit_review` requires
+    update: dict
+    entry: Change
+
+
+def _write_step(work: Database, step: list[_Decided], session) -> list[str]:
+    """Move the batches of `step` that still hold what was seen, with their history entries and
+    the batch list's version, in one transaction (`session`); returns the batch ids moved.
+
+    Inside the transaction the batches are read first through `session`: a concurrent write to
+    one of them makes the server retry the whole step, so the entries written are exactly those
+    of the moves made. Without a transaction (`session` None) see `_write_in_order`."""
+    if session is None:
+        return _write_in_order(work, step)
+    ids = [d.doc_id for d in step]
+    fresh = {
+        doc["_id"]: doc
+        for doc in find_in(work[BATCHES], "_id", ids, {"status": 1, FIELD: 1}, session=session)
+    }
+    ours = [d for d in step if _still_holds(fresh.get(d.doc_id), d.expected)]
+    if ours:
+        work[BATCHES].bulk_write(
+            [UpdateOne({"_id": d.doc_id, **d.expected}, d.update) for d in ours],
+            ordered=False,
+            session=session,
+        )
+        record(work, [d.entry for d in ours], session=session)
+        data_version.bump_batches(work, [d.batch_id for d in ours], session=session)
+    return [d.batch_id for d in ours]
+
+
+def _still_holds(doc: dict | None, expected: dict) -> bool:
+    """True when `doc` matches the equality filter `expected` (a null matching a missing field,
+    as the server does)."""
+    return doc is not None and all(doc.get(key) == value for key, value in expected.items())
+
+
+def _write_in_order(work: Database, step: list[_Decided]) -> list[str]:
+    """A server without transactions (a standalone MongoDB): the entries first, then the
+    compare-and-set moves in one bulk write; the entries of those that did not move (changed
+    meanwhile) are taken back. A crash between the two leaves an entry whose move a re-run then
+    makes (an entry repeated, never one lost)."""
+    entries = record(work, [d.entry for d in step])
+    operations = [UpdateOne({"_id": d.doc_id, **d.expected}, d.update) for d in step]
+    modified = _bulk(work, operations, None)
+    ours = step
+    if modified < len(step):
+        now = {
+            doc["_id"]: doc.get("status")
+            for doc in find_in(work[BATCHES], "_id", [d.doc_id for d in step], {"status": 1})
+        }
+        ours = [d for d in step if now.get(d.doc_id) == d.entry.new]
+        withdraw(work, [e for d, e in zip(step, entries) if now.get(d.doc_id) != d.entry.new])
+    if ours:
+        data_version.bump_batches(work, [d.batch_id for d in ours])
+    return [d.batch_id for d in ours]
 
 
 def fit_review(doc: dict, update: dict) -> tuple[dict, dict]:

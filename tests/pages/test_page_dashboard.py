@@ -1,5 +1,8 @@
 """The dashboard against the real test database: KPIs, charts, filters, the demo offer."""
 
+import subprocess
+import sys
+import time
 from datetime import datetime
 
 import pytest
@@ -496,3 +499,34 @@ def test_a_batch_closed_without_usable_masks_is_no_work_left_on_the_burn_down(ap
     said = [c.value for c in at.caption]
     assert any(c.startswith("1 not delivered") for c in said), said
     assert any(c.startswith("1 batch set to done without usable masks is closed") for c in said)
+
+
+def test_an_interrupted_demo_is_told_on_every_page_and_finished_from_the_dashboard(
+    app_env, dbs, cli_env, tmp_path
+):
+    """`segcore demo` killed once a few of its uploads are stored: every page says the load was
+    interrupted and how to finish it; "Finish loading the demo" loads the rest."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "segcore", "demo", "--batches", "60", "--dir", str(tmp_path / "d")],
+        env=cli_env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while dbs.masks_files.count_documents({}) < 5:
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    process.kill()
+    process.wait(30)
+    entry = page("streamlit_app").run()
+    assert not entry.exception
+    assert any("Loading the demo" in w.value and "interrupted" in w.value for w in entry.warning)
+    at = page("dashboard").run()
+    at.button(key="demo_finish").click().run()
+    assert not at.exception
+    assert any("Demo loaded: 60 batches" in s.value for s in at.success)
+    assert dbs.work.batches.count_documents({}) == 60
+    entry = page("streamlit_app").run()
+    assert not any("interrupted" in w.value for w in entry.warning)
+    assert any("Demo data" in w.value for w in entry.warning)

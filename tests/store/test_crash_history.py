@@ -20,6 +20,7 @@ from segcore.store import atomic, history
 from segcore.team import team
 from segcore.work import assignments
 from tests.conftest import ROOT
+from tests.helpers import kill_segcore_after_history
 
 COUNT = 2000
 IDS = [f"batch_{n}" for n in range(1, COUNT + 1)]
@@ -52,14 +53,19 @@ def work(server):
     client.close()
 
 
-def start(server, db, *args):
+def environment(server, db) -> dict:
+    """The command line's environment for `db` on `server`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGO", "DATA_", "BATCHES"))}
     env.update(
         MONGO_URI=server.uri, MONGO_DB=db.name, TRAINING_DB=f"{db.name}_tm", PYTHONPATH=str(ROOT)
     )
+    return env
+
+
+def start(server, db, *args):
     return subprocess.Popen(
         [sys.executable, "-m", "segcore", *args],
-        env=env,
+        env=environment(server, db),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -155,6 +161,67 @@ def test_import_killed_midway_is_accounted_for_then_completed(server, work, tmp_
     out = finish(start(server, work, "import", "--file", str(listing)))
     assert f"Imported: {total - before} added" in out
     assert work.batches.count_documents({}) == total == recorded_added()
+
+
+REVIEWED = 1200  # more than two of a review's steps (review.REVIEW_STEP)
+
+
+def status_entries(db, session=None) -> dict[str, list[tuple]]:
+    """Each batch's recorded status moves, (old, new) in order."""
+    chains = defaultdict(list)
+    entries = db.history.find({"kind": "batch", "field": "status"}, session=session)
+    for entry in entries.sort([("at", 1)]):
+        chains[entry["key"]].append((entry["old"], entry["new"]))
+    return chains
+
+
+def statuses(db, session=None) -> dict[str, str]:
+    return {
+        d["id"]: d["status"] for d in db.batches.find({}, {"id": 1, "status": 1}, session=session)
+    }
+
+
+def test_review_killed_midway_records_exactly_the_moves_it_made(server, work):
+    """`segcore review ... --accept` killed once its first batches are accepted: each accepted
+    batch has its one entry, each batch still in review none (no entry for a move that did not
+    happen); running the same command again accepts the rest, each with one entry."""
+    ids = IDS[:REVIEWED]
+    work.batches.insert_many([{"id": i, "status": "review", "mongo_uploaded": True} for i in ids])
+    process = start(server, work, "review", *ids, "--accept")
+    kill_when(process, lambda: work.history.count_documents({"field": "status"}) >= 1)
+    # Both collections read at one point in time (a transaction's snapshot).
+    with work.client.start_session() as session, session.start_transaction():
+        now, chains = statuses(work, session), status_entries(work, session)
+    accepted = [i for i in ids if now[i] == "done"]
+    assert 0 < len(accepted) < REVIEWED
+    assert {i: chains[i] for i in ids if now[i] == "review" and chains[i]} == {}
+    assert all(chains[i] == [("review", "done")] for i in accepted)
+    before = work.batches.count_documents({"status": "done"})
+    rerun = start(server, work, "review", *ids, "--accept")
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 1  # the batches already accepted are named as refused
+    assert out.count("accepted: ") == REVIEWED - before
+    assert err.count("already done") == before
+    assert set(statuses(work).values()) == {"done"}
+    assert all(c == [("review", "done")] for c in status_entries(work).values())
+    assert len(status_entries(work)) == REVIEWED
+
+
+def test_review_killed_between_an_entry_and_its_move_leaves_no_entry_alone(server, work):
+    """Killed right after it wrote the history of its second step (in the old way: of its
+    second batch), a review leaves no entry telling of a move that did not happen."""
+    ids = IDS[:REVIEWED]
+    work.batches.insert_many([{"id": i, "status": "review", "mongo_uploaded": True} for i in ids])
+    kill_segcore_after_history(environment(server, work), "review", *ids, "--accept", step=2)
+    now, chains = statuses(work), status_entries(work)
+    assert {i: chains[i] for i in ids if now[i] == "review" and chains[i]} == {}
+    assert all(chains[i] == [("review", "done")] for i in ids if now[i] == "done")
+    # The re-run finishes (and, a transactional command, lets the server give up the killed
+    # one's transaction, which a database drop would otherwise wait on for good).
+    finish_or_refused = start(server, work, "review", *ids, "--accept")
+    finish_or_refused.communicate(timeout=300)
+    assert set(statuses(work).values()) == {"done"}
+    assert all(c == [("review", "done")] for c in status_entries(work).values())
 
 
 def test_without_transactions_changes_are_still_recorded(tmp_path):

@@ -38,7 +38,7 @@ from segcore.masks import receipts as receipts_store
 from segcore.masks.receipt_uploaders import uploaders as receipt_uploaders_of
 from segcore.report import pace
 from segcore.report.pace_basis import SyncBasis, as_of_sync
-from segcore.store import history, restore_marker
+from segcore.store import demo_marker, history, restore_marker
 from segcore.store.connection import Databases, check_health
 from segcore.sync import sync, upload_stats
 from segcore.team import team
@@ -325,6 +325,13 @@ def interrupted_restore():
     """A RestoreIncomplete for a restore that did not finish, or None. Read on every run (one
     small find): a killed restore moves no data version, so no cached read would notice it."""
     found, _problem = optional(lambda: restore_marker.interrupted_restore(databases().work))
+    return found
+
+
+def interrupted_demo():
+    """A DemoIncomplete for a demo load under way or interrupted, or None. Read on every run
+    (one small find): a killed load moves no data version, so no cached read would notice."""
+    found, _problem = optional(lambda: demo_marker.interrupted_demo(databases().work))
     return found
 
 

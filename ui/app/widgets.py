@@ -280,6 +280,10 @@ def restore_banner() -> None:
 
 def demo_banner() -> None:
     """A visible banner while the data shown is the demo's, not the team's."""
+    unfinished = reads.interrupted_demo()
+    if unfinished is not None:  # how to finish it: the Dashboard offers it too
+        st.warning(describe_error(unfinished), icon=":material/science:")
+        return
     state, _problem = reads.demo_state.or_problem()  # the page itself reports an outage
     if state and state["is_demo"]:
         st.warning(

@@ -13,8 +13,12 @@ from ui.app.state import DEMO_CONFIRM, current_actor, forget
 
 
 def offer_demo() -> None:
-    """On an empty embedded database without DATA_DIRECTORY, offer (after asking) the demo."""
+    """On an empty embedded database without DATA_DIRECTORY, offer (after asking) the demo;
+    wherever a demo load was interrupted, offer to finish it."""
     current = settings()
+    if reads.interrupted_demo() is not None:
+        _offer_to_finish()
+        return
     if not current.embedded or current.data_directory is not None:
         return
     if not reads.demo_state()["can_load"]:
@@ -30,6 +34,20 @@ def offer_demo() -> None:
         st.session_state[DEMO_CONFIRM] = True
     if st.session_state.get(DEMO_CONFIRM):
         _confirm_demo()
+
+
+def _offer_to_finish() -> None:
+    """A demo load that was interrupted (the banner says so): finish it here. One still under
+    way is refused by the load itself, in a sentence."""
+    if st.button(_("Finish loading the demo"), key="demo_finish"):
+        run_write(
+            _("Loading demo data"),
+            demo.load_demo,
+            databases(),
+            settings().demo_directory,  # unused: the interrupted load's folder is kept
+            author=current_actor(),
+            then=_loaded,
+        )
 
 
 def _loaded(result: dict) -> str:
