@@ -54,8 +54,8 @@ def test_sync_now_updates_batches_and_shows_the_report(app_env):
     assert any("Sync finished" in s.value for s in at.success)
 
 
-def test_a_running_sync_is_reported_not_doubled(app_env):
-    seed(app_env)
+def another_sync_runs(app_env) -> None:
+    """The sync's lease held by a run elsewhere, started at 09:00 UTC on 1 January 2025."""
     app_env.work.locks.insert_one(
         {
             "_id": "sync",
@@ -65,6 +65,11 @@ def test_a_running_sync_is_reported_not_doubled(app_env):
             "expires_at": datetime(2999, 1, 1),
         }
     )
+
+
+def test_a_running_sync_is_reported_not_doubled(app_env):
+    seed(app_env)
+    another_sync_runs(app_env)
     at = page("sync").run()
     at.button(key="sync_now").click().run()
     assert not at.exception
@@ -163,15 +168,7 @@ def test_a_running_sync_is_dated_in_the_offices_zone(app_env, monkeypatch):
     UTC, 03:00 in Mexico City."""
     monkeypatch.setenv("TIMEZONE", "America/Mexico_City")
     seed(app_env)
-    app_env.work.locks.insert_one(
-        {
-            "_id": "sync",
-            "owner": "other",
-            "host": "elsewhere",
-            "since": datetime(2025, 1, 1, 9),
-            "expires_at": datetime(2999, 1, 1),
-        }
-    )
+    another_sync_runs(app_env)
     at = page("sync").run()
     at.button(key="sync_now").click().run()
     [said] = [w.value for w in at.warning if "Another sync is running" in w.value]

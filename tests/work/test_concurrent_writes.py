@@ -119,19 +119,25 @@ def test_spreading_evenly_leaves_a_batch_assigned_meanwhile_to_its_holder(office
     assert sorted(spread.updated) == [f"batch_{n}" for n in range(2, 10)]
 
 
+def b_reassigns_batch_2_after_the_listing(office, monkeypatch, holder: str) -> None:
+    """Coordinator B moves batch_2 from `holder` to Ceci right after A's handover listed the
+    holder's open batches."""
+    listing = batches.open_batch_ids
+
+    def b_reassigns_meanwhile(*args, **kwargs):
+        ids = listing(*args, **kwargs)
+        assignments.apply_edits(office, [Edit("batch_2", "assignee", holder, "Ceci")], "Bea")
+        return ids
+
+    monkeypatch.setattr(batches, "open_batch_ids", b_reassigns_meanwhile)
+
+
 def test_a_handover_leaves_a_batch_reassigned_meanwhile_and_still_removes(office, monkeypatch):
     """A removes Flor, handing her open batches to Maggie; between the listing of Flor's open
     batches and the handover, B reassigns batch_2 from Flor to Ceci. B's change stands, and
     Flor, who holds nothing open any more, is removed."""
     assignments.assign(office, ["batch_2", "batch_3"], "Flor", "Ana")
-    listing = batches.open_batch_ids
-
-    def b_reassigns_meanwhile(*args, **kwargs):
-        ids = listing(*args, **kwargs)
-        assignments.apply_edits(office, [Edit("batch_2", "assignee", "Flor", "Ceci")], "Bea")
-        return ids
-
-    monkeypatch.setattr(batches, "open_batch_ids", b_reassigns_meanwhile)
+    b_reassigns_batch_2_after_the_listing(office, monkeypatch, "Flor")
     moved = handover.remove_member(office, "Flor", reassign_to="Maggie", author="Ana")
     assert moved == 1
     assert _holders(office, "batch_2", "batch_3") == {"batch_2": "Ceci", "batch_3": "Maggie"}
@@ -144,14 +150,7 @@ def test_moving_a_former_members_batches_reports_one_reassigned_meanwhile(office
     office.batches.update_many(
         {"id": {"$in": ["batch_2", "batch_3"]}}, {"$set": {"assignee": "Roberto"}}
     )
-    listing = batches.open_batch_ids
-
-    def b_reassigns_meanwhile(*args, **kwargs):
-        ids = listing(*args, **kwargs)
-        assignments.apply_edits(office, [Edit("batch_2", "assignee", "Roberto", "Ceci")], "Bea")
-        return ids
-
-    monkeypatch.setattr(batches, "open_batch_ids", b_reassigns_meanwhile)
+    b_reassigns_batch_2_after_the_listing(office, monkeypatch, "Roberto")
     result = handover.move_open_batches(office, "Roberto", "Maggie", author="Ana")
     assert result.updated == ["batch_3"]
     assert [(c.batch_id, c.actual) for c in result.conflicts] == [("batch_2", "Ceci")]
