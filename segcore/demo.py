@@ -18,6 +18,7 @@ import random
 import socket
 import tarfile
 import zipfile
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -228,6 +229,7 @@ def load_demo(
     count: int = 300,
     seed: int = 7,
     today: date | None = None,
+    interrupted: Callable[[], bool] = lambda: False,
 ) -> dict:
     """Load the demo into empty databases, or finish one whose load was interrupted.
 
@@ -237,7 +239,9 @@ def load_demo(
     writes only what is missing (the same batches, members, assignments and uploads, each
     upload under the id the first load gave it), so nothing is written twice and nothing but
     the demo's own writes is touched. Raises DemoRefused when the databases hold other data or
-    another process is loading the demo right now.
+    another process is loading the demo right now. `interrupted`: True once Ctrl-C was
+    pressed, asked between uploads and at the end, as a KeyboardInterrupt that landed where
+    Python only prints it (a finaliser) must still stop the load and leave it marked so.
     """
     author = authorize_write(author)
     work = databases.work
@@ -263,7 +267,9 @@ def load_demo(
     batches_file = _prepare(databases, Path(directory), count)
     loading = _claim(work, loading, Path(directory), count, seed, today)
     try:
-        summary = _load(databases, batches_file, author, count, seed, today, loading)
+        summary = _load(databases, batches_file, author, count, seed, today, loading, interrupted)
+        if interrupted():
+            raise KeyboardInterrupt
     except BaseException:
         # Ctrl-C, a server gone away, a bug: the next load takes over at once, without waiting
         # to find this process gone (a page's load runs in the app, which lives on).
@@ -310,7 +316,7 @@ def _claim(work, loading, directory: Path, count: int, seed: int, today: date) -
     )
 
 
-def _load(databases, batches_file, author, count, seed, today, loading) -> dict:
+def _load(databases, batches_file, author, count, seed, today, loading, interrupted) -> dict:
     rng = random.Random(seed)
     work, zone = databases.work, databases.settings.zone
     batch_import.import_batches(work, read_batches_file(batches_file), author)
@@ -334,7 +340,7 @@ def _load(databases, batches_file, author, count, seed, today, loading) -> dict:
     # Those an interrupted load made are no longer unset: compare-and-set leaves them as they are.
     assignments.apply_edits(work, edits, author, zone=zone)
 
-    uploads = _Uploads(databases, loading)
+    uploads = _Uploads(databases, loading, interrupted)
     done_until = int(assigned * 0.55)
     for number in range(1, done_until + 1):
         batch_id = f"batch_{number}"
@@ -370,7 +376,8 @@ class _Uploads:
     load that finishes an interrupted one skips those already stored and knows the chunks of
     one cut short as the demo's."""
 
-    def __init__(self, databases: Databases, loading: dict):
+    def __init__(self, databases: Databases, loading: dict, interrupted=lambda: False):
+        self.interrupted = interrupted
         self.files = GridFS(databases.training, collection=databases.settings.masks_bucket)
         self.documents = databases.masks_files
         self.chunks = databases.training[f"{databases.settings.masks_bucket}.chunks"]
@@ -378,6 +385,8 @@ class _Uploads:
         self.count = 0
 
     def put(self, data: bytes, filename: str, metadata: dict | None, when=None) -> None:
+        if self.interrupted():
+            raise KeyboardInterrupt
         file_id = ObjectId(self.base[:9] + self.count.to_bytes(3, "big"))
         self.count += 1
         if self.documents.find_one({"_id": file_id}, {"_id": 1}) is None:

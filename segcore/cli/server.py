@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from pathlib import Path
 
 import click
@@ -38,6 +41,24 @@ def stop_server(ctx):
 # --- demo data ------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def ctrl_c_noted():
+    """Ctrl-C raises KeyboardInterrupt as usual and is also noted: one that lands in a
+    finaliser, where Python only prints it, would let the command run on to the end. Yields
+    the question "was Ctrl-C pressed?"."""
+    pressed = threading.Event()
+
+    def on_ctrl_c(signum, frame):
+        pressed.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield pressed.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @main.command()
 @click.option(
     "--dir",
@@ -54,7 +75,10 @@ def demo(ctx, directory, count, as_json):
     from segcore import demo as demo_data
 
     directory = directory or ctx.settings.demo_directory
-    summary = demo_data.load_demo(ctx.databases, directory, author=_author(), count=count)
+    with ctrl_c_noted() as interrupted:
+        summary = demo_data.load_demo(
+            ctx.databases, directory, author=_author(), count=count, interrupted=interrupted
+        )
     if as_json:
         emit_json(summary)
         return
