@@ -67,6 +67,8 @@ class Context:
                 if self.env_file is None
                 else load_settings(self.env_file, required=True)
             )
+            for warning in self._settings.warnings:  # a misspelt name in .env, never its value
+                echo(f"warning: {warning}", err=True)
         return self._settings
 
     @property
