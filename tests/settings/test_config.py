@@ -295,3 +295,16 @@ def test_an_empty_environment_variable_leaves_the_env_files_value(
     settings = load_settings(env_file)
     assert (settings.mongo_uri, settings.mongo_db) == ("mongodb://db.example.org/", "teamdb")
     assert settings.language == "en" and configured_language(env_file) == "en"
+
+
+def test_the_known_settings_are_those_env_example_and_the_readme_list():
+    """The list a misspelt `.env` name is matched against: a setting left out of it would be
+    taken for another's misspelling (or its own misspellings missed)."""
+    import re
+
+    from segcore.settings.config_envfile import KNOWN_SETTINGS
+    from tests.helpers import ROOT
+
+    example = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    readme = set(re.findall(r"^\| `([A-Z_]+)`", (ROOT / "README.md").read_text(), re.M))
+    assert set(KNOWN_SETTINGS) == example and readme <= set(KNOWN_SETTINGS)
