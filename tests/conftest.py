@@ -106,8 +106,9 @@ def cli_env(settings, mongo_uri):
             "PYTHONPATH": str(ROOT),
         }
     )
-    # Nothing leaves the machine: a developer's own mail or chat settings (in the environment
-    # or a .env) are blanked; tests that send name their loopback servers themselves.
+    # Nothing leaves the machine: a developer's own mail or chat settings in the environment
+    # are blanked (an empty variable counts as unset, and the commands run in tmp_path, with no
+    # .env); tests that send name their loopback servers themselves.
     env.update({name: "" for name in NOTIFY_CHANNELS})
     return env
 
@@ -133,12 +134,16 @@ def run_cli(cli_env, tmp_path):
 
 
 @pytest.fixture
-def app_env(dbs, settings, monkeypatch):
+def app_env(dbs, settings, monkeypatch, tmp_path):
     """Point the Streamlit app at the test databases through its real configuration path.
 
     Streamlit's caches are process-wide, so they are cleared before and after each page test.
     """
     import streamlit as st
+
+    # A developer's own .env in the project folder is not read: a variable set empty counts as
+    # unset (README, Configuration), so it could no longer blank that file's SMTP_URL.
+    monkeypatch.chdir(tmp_path)
 
     for name in ("DATA_DIRECTORY", "BATCHES_FILE", "AUTO_SYNC_MINUTES", "LOGIN"):
         monkeypatch.delenv(name, raising=False)

@@ -6,16 +6,19 @@ segcore errors become a one-line message and a non-zero exit code, never a trace
 
 from __future__ import annotations
 
+import errno
 import functools
 import getpass
+import io
 import json
+import os
 import sys
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 
 import click
 
-from segcore.core.errors import SegcoreError
+from segcore.core.errors import N_, SegcoreError
 from segcore.core.naming import is_utf8, printable, undecodable_shown, unsafe_character
 from segcore.core.timefmt import json_moment
 
@@ -25,12 +28,71 @@ from segcore.core.timefmt import json_moment
 _CLIENTS: list = []  # the clients this process's commands opened, closed before it exits
 
 
+class OutputError(SegcoreError):
+    """The command's output could not be written (a full disk, standard output closed)."""
+
+
+# What writing standard output raises when the output is lost, not merely cut short by a
+# reader that went away (EPIPE, `| head -1`, which click ends silently).
+_WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF)
+
+
+class _ClosedOutput(io.RawIOBase):
+    """Standard output when the process started without one (`segcore status >&-`, where
+    Python sets sys.stdout to None and click.echo would print nowhere, exit 0): the first
+    write fails as on a closed descriptor, later ones (the exit's flush) are dropped."""
+
+    failed = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if self.failed:
+            return len(data)
+        self.failed = True
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+
+def watch_closed_stdout() -> None:
+    """Make a write to a closed standard output an error (see _ClosedOutput)."""
+    if sys.stdout is None:
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedOutput()), encoding="utf-8")
+
+
+def output_lost(exc: OSError) -> OutputError:
+    """The error for output that could not be written; what is still buffered for standard
+    output goes to /dev/null, so the exit's own flush does not fail again with a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # no descriptor (a closed standard output): _ClosedOutput drops it itself
+    return OutputError(
+        N_("cannot write the output: {reason}"), reason=exc.strerror or os.strerror(exc.errno)
+    )
+
+
+def _out(text: str, nl: bool = True) -> None:
+    """Write `text` to standard output; OutputError when it cannot be written."""
+    try:
+        click.echo(text, nl=nl)
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRORS:
+            raise  # EPIPE: the reader went away, click ends the command quietly
+        raise output_lost(exc) from None
+
+
 def echo(message: object = "", err: bool = False, nl: bool = True) -> None:
     """Print one message (or several lines) with control characters escaped: every command's
     output goes through here, so a name from an archive, an upload's filename, a batch id or
     a history value never rewrites the terminal or a cron mail (escape sequences, \\r, C1
-    controls, bidi overrides)."""
-    click.echo(printable(message, keep_newlines=True), err=err, nl=nl)
+    controls, bidi overrides). Raises OutputError when standard output cannot be written."""
+    if err:
+        click.echo(printable(message, keep_newlines=True), err=True, nl=nl)
+    else:
+        _out(printable(message, keep_newlines=True), nl=nl)
 
 
 def counted(count: int, noun: str, plural: str | None = None) -> str:
@@ -67,6 +129,8 @@ class Context:
                 if self.env_file is None
                 else load_settings(self.env_file, required=True)
             )
+            for warning in self._settings.warnings:  # a misspelt name in .env, never its value
+                echo(f"warning: {warning}", err=True)
         return self._settings
 
     @property
@@ -166,8 +230,9 @@ def json_text(value) -> str:
 
 
 def emit_json(value) -> None:
-    """Print `value` as plain JSON (dates as ISO strings), terminal-safe."""
-    click.echo(json_text(value))
+    """Print `value` as plain JSON (dates as ISO strings), terminal-safe; raises OutputError
+    when standard output cannot be written."""
+    _out(json_text(value))
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print plain JSON.")
@@ -253,8 +318,16 @@ class SafeGroup(TextGroup):
     def main(self, *args, standalone_mode: bool = True, **kwargs):
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
+        watch_closed_stdout()
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
+        except (OutputError, OSError) as exc:
+            # click's own output (--help) fails as an OSError; a command's as an OutputError
+            if isinstance(exc, OSError) and (exc.filename or exc.errno not in _WRITE_ERRORS):
+                raise
+            lost = exc if isinstance(exc, OutputError) else output_lost(exc)
+            echo(f"error: {lost}", err=True)
+            sys.exit(1)
         except click.ClickException as exc:
             original = exc.format_message
             exc.format_message = lambda: printable(original())

@@ -206,41 +206,71 @@ def uploads(ctx, recent, orphans, unmatched, mismatches, unusable, as_json):
     from segcore.sync.sync import last_run
     from segcore.uploads.uploads import recent_uploads
 
-    rows: list[dict] = []
+    lists: list[tuple[str, list[dict]]] = []
     if recent or not (orphans or unmatched or mismatches or unusable):
-        rows += [u.as_dict() for u in recent_uploads(ctx.databases, recent or 20)]
+        lists.append(("recent", [u.as_dict() for u in recent_uploads(ctx.databases, recent or 20)]))
     if orphans or unmatched or mismatches or unusable:
         run = last_run(ctx.databases.work)
         if run is None:
             raise SegcoreError("No sync has run yet: run `python -m segcore sync` first.")
-        for flag, key in (
-            (orphans, "orphan_uploads"),
-            (unmatched, "unmatched_uploads"),
-            (mismatches, "mismatched_uploads"),
-            (unusable, "unusable_uploads"),
+        for flag, name, key in (
+            (orphans, "orphans", "orphan_uploads"),
+            (unmatched, "unmatched", "unmatched_uploads"),
+            (mismatches, "mismatches", "mismatched_uploads"),
+            (unusable, "unusable", "unusable_uploads"),
         ):
             if flag:
-                rows += [
+                rows = [
                     {k: v for k, v in f.items() if k != "assignee" or key == "mismatched_uploads"}
                     for f in run.get(key, [])
                 ]
+                lists.append((name, rows))
     if as_json:
-        emit_json(rows)
+        emit_json(lists[0][1] if len(lists) == 1 else labelled_uploads(lists))
         return
     from segcore.core.timefmt import office_time
 
-    for row in rows:  # times in the office's zone, as the pages show them
-        when = office_time(row.get("upload_date"), ctx.settings.zone) or "-"
-        extra = f"  assignee {row['assignee']}" if row.get("assignee") else ""
-        extra += f"  unusable: {row['problem']}" if row.get("problem") else ""
-        echo(
-            printable(
-                f"{when}  {row['uploaded_by'] or '-':<12} {_size(row):>11}  "
-                f"{row['filename']}  [{', '.join(row['batches']) or 'no batch'}]{extra}"
+    for name, rows in lists:
+        indent = "  " if len(lists) > 1 else ""
+        if indent:  # several lists: each under its heading, never one flat list
+            echo(f"{LIST_HEADINGS[name]} ({len(rows)}):")
+        for row in rows:  # times in the office's zone, as the pages show them
+            when = office_time(row.get("upload_date"), ctx.settings.zone) or "-"
+            extra = f"  assignee {row['assignee']}" if row.get("assignee") else ""
+            extra += f"  unusable: {row['problem']}" if row.get("problem") else ""
+            echo(
+                printable(
+                    f"{indent}{when}  {row['uploaded_by'] or '-':<12} {_size(row):>11}  "
+                    f"{row['filename']}  [{', '.join(row['batches']) or 'no batch'}]{extra}"
+                )
             )
-        )
-    if not rows:
-        echo("Nothing to show.")
+        if not rows:
+            echo("Nothing to show." if len(lists) == 1 else "  (none)")
+
+
+LIST_HEADINGS = {
+    "recent": "Most recent uploads",
+    "orphans": "Orphans at the last sync, naming a batch not in the list",
+    "unmatched": "Unmatched at the last sync, naming no batch",
+    "mismatches": "At the last sync, uploaded by someone other than the assignee",
+    "unusable": "Unusable at the last sync, counting for no batch",
+}
+
+
+def labelled_uploads(lists: list[tuple[str, list[dict]]]) -> list[dict]:
+    """The uploads of several lists ("recent", "unmatched", …) in one JSON list, each upload
+    once with `lists` naming the lists it is in (`--recent 5 --unmatched` gave the five
+    recent then the unmatched, one upload twice, with nothing to tell the lists apart)."""
+    merged: dict[tuple, dict] = {}
+    for name, rows in lists:
+        for row in rows:
+            key = tuple(
+                repr(row.get(k)) for k in ("filename", "uploaded_by", "upload_date", "size_bytes")
+            )
+            kept = merged.setdefault(key, {**row, "lists": []})
+            kept.update({k: v for k, v in row.items() if k not in kept})
+            kept["lists"].append(name)
+    return list(merged.values())
 
 
 def _size(row: dict) -> str:

@@ -9,8 +9,8 @@ import click
 
 from segcore.cli.base import Value, echo, emit_json, handle_errors, json_option, main, pass_context
 from segcore.core.actors import ROLES
-from segcore.core.errors import SegcoreError
-from segcore.core.naming import printable
+from segcore.core.errors import N_, SegcoreError
+from segcore.core.naming import is_utf8, printable
 
 
 @main.group("user")
@@ -20,13 +20,25 @@ def user_group():
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
+        return _piped_password(sys.stdin.readline())
     if not sys.stdin.isatty():
         # click would read an empty line and end with a bare "Aborted!".
         raise SegcoreError(
             "no terminal to ask for the password; use --password-stdin and pipe it in"
         )
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _piped_password(line: str) -> str:
+    """The password piped in: its line ending and a leading byte-order mark dropped (Notepad's
+    "UTF-8 with BOM": kept, the login would work only with an invisible character typed
+    first), refused when not UTF-8 (a file saved in Latin-1), never shown."""
+    password = line.rstrip("\r\n").removeprefix("\ufeff")
+    if not is_utf8(password):
+        raise SegcoreError(
+            N_("the password piped in is not valid UTF-8 text; save it as UTF-8 (nothing changed)")
+        )
+    return password
 
 
 @user_group.command("add")

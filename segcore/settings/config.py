@@ -5,18 +5,24 @@ from __future__ import annotations
 import io
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Mapping
 
 from dotenv import dotenv_values
-from dotenv.parser import parse_stream
 
 from segcore.core.errors import N_, ConfigError
 from segcore.core.phrases import Phrase
 from segcore.core.timefmt import office_zone
-from segcore.settings.config_db import DEFAULT_DATABASE, app_database, check_name
+from segcore.settings.config_db import DEFAULT_DATABASE, app_database, check_name, check_text
+from segcore.settings.config_envfile import (
+    MISSPELT_IGNORED,
+    MISSPELT_UNSET,
+    misspelt_names,
+    parse_env_text,
+    read_env_text,
+)
 from segcore.settings.config_uri import check_uri
 from segcore.settings.config_urls import (
     WEBHOOK_FORMATS,
@@ -115,6 +121,9 @@ class Settings:
     notify_exclude: tuple[str, ...] = ()  # names or email addresses, never written to
     notify_timeout_s: int = 10
     notify_hour: int = 8  # the office's hour from which the daily and weekly messages are due
+    # What reading the settings noticed without refusing them (a misspelt name in `.env` whose
+    # setting is set elsewhere), as `Phrase`s: the command line prints them on stderr.
+    warnings: tuple = field(default=(), compare=False)
 
     @property
     def notify_channels(self) -> tuple[str, ...]:
@@ -386,7 +395,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     uri = values.get("MONGO_URI")
     if uri is not None:
         check_uri(uri)
-    bucket = values.get("MASKS_BUCKET", "masks")
+    bucket = check_text("MASKS_BUCKET", values.get("MASKS_BUCKET", "masks"))
     if "$" in bucket or bucket.startswith(".") or bucket.endswith("."):
         raise ConfigError(
             N_("MASKS_BUCKET={value!r} is not a valid GridFS bucket name"), value=bucket
@@ -440,81 +449,11 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     )
 
 
-def read_env_file(env_file: str | os.PathLike) -> dict[str, str]:
-    """The variables of a `.env` file; ConfigError naming the file when it cannot be read."""
-    try:
-        with open(env_file, encoding="utf-8") as handle:
-            text = handle.read()
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            N_("{path}: is not UTF-8 text (byte {byte}); save it as UTF-8"),
-            path=env_file,
-            byte=exc.start,
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            N_("{path}: cannot be read ({reason})"), path=env_file, reason=exc.strerror or exc
-        ) from None
-    _refuse_unparsable_lines(env_file, text)
-    values = dotenv_values(stream=io.StringIO(text))
-    return {k: v for k, v in values.items() if v is not None}
-
-
-_SETTING_NAME = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
-# A `.env` line that is not NAME=value, or whose value cannot be read, by whether the line
-# holds a quote (True: the likely cause is an unclosed one).
-_NOT_A_SETTING = {
-    False: N_("{path}, line {line}: is not NAME=value (the name, an equals sign, then the value)"),
-    True: N_("{path}, line {line}: is not NAME=value (an unclosed quote?)"),
-}
-_UNREADABLE_SETTING = {
-    False: N_(
-        "{path}, line {line}: {name} cannot be read (the name, an equals sign, then the value)"
-    ),
-    True: N_("{path}, line {line}: {name} cannot be read (an unclosed quote?)"),
-}
-
-
-def _refuse_unparsable_lines(env_file, text: str) -> None:
-    """ConfigError for a line python-dotenv cannot read (an unclosed quote) or reads as a name
-    without a value (a connection string pasted without `MONGO_URI=`, a bare `MONGO_DB`): it
-    would skip the first and let the second erase the setting above it, and the command would
-    run on the default. The line's text is never shown (it may be a password)."""
-    first_line: dict[str, int] = {}
-    for binding in parse_stream(io.StringIO(text)):
-        line = binding.original.line
-        if binding.key is not None and binding.value is None:
-            raise ConfigError(_NOT_A_SETTING[False], path=env_file, line=line)
-        if binding.error:
-            found = _SETTING_NAME.match(binding.original.string)
-            quoted = any(quote in binding.original.string for quote in "'\"")
-            if found:
-                raise ConfigError(
-                    _UNREADABLE_SETTING[quoted], path=env_file, line=line, name=found.group(1)
-                )
-            raise ConfigError(_NOT_A_SETTING[quoted], path=env_file, line=line)
-        if binding.key is not None:
-            # A second line for one name silently wins over the first (an empty one erases
-            # it): which was meant is the coordinator's to say.
-            if binding.key in first_line:
-                raise ConfigError(
-                    N_(
-                        "{path}, line {line}: {name} is set again (first on line {first}); "
-                        "keep one of the two lines"
-                    ),
-                    path=env_file,
-                    line=line,
-                    name=binding.key,
-                    first=first_line[binding.key],
-                )
-            first_line[binding.key] = line
-
-
 def configured_language(env_file: str | os.PathLike | None = ".env") -> str | None:
     """The LANGUAGE setting alone (environment over `env_file`), or None when it is unset or
     itself malformed: a configuration error found in another setting is then said in the
     language asked. Read leniently, as `.env` may be what is wrong; raises nothing."""
-    value = os.environ.get("LANGUAGE")
+    value = os.environ.get("LANGUAGE", "").strip() or None  # blank: not set, as for all
     if value is None and env_file is not None:
         try:
             text = Path(env_file).read_text(encoding="utf-8")
@@ -531,13 +470,30 @@ def load_settings(env_file: str | os.PathLike | None = ".env", required: bool = 
     """Read settings from `env_file` overlaid by the process environment.
 
     A missing file is skipped unless `required` (a file named on the command line must exist,
-    or the command would run against an empty embedded database). Raises ConfigError.
+    or the command would run against an empty embedded database). A variable set empty in the
+    environment (a unit's `Environment=MONGO_DB=`, a wrapper's `MONGO_DB="$DB"` with `DB`
+    unset) is not set: `env_file`'s value stands, as the default does without one.
+
+    A `.env` name that is a setting misspelt (`MONGO_URL`, `mongo_uri`) is refused when the
+    setting it means is set nowhere else (the command would run on the default: an empty
+    embedded server for MONGO_URI), and otherwise kept as a warning (`Settings.warnings`).
+    Raises ConfigError.
     """
     merged: dict[str, str] = {}
+    misspelt: list[tuple[int, str, str]] = []
     if env_file is not None:
         if Path(env_file).exists() or required:
             if required and not Path(env_file).is_file():
                 raise ConfigError(N_("--env-file {path}: no such file"), path=env_file)
-            merged.update(read_env_file(env_file))
-    merged.update(os.environ)
-    return settings_from(merged)
+            text = read_env_text(env_file)
+            merged.update(parse_env_text(env_file, text))
+            misspelt = misspelt_names(env_file, text)
+    merged.update((k, v) for k, v in os.environ.items() if v.strip())
+    warnings = []
+    for line, name, meant in misspelt:
+        params = dict(path=str(env_file), line=line, name=name, meant=meant)
+        if not merged.get(meant, "").strip():
+            raise ConfigError(MISSPELT_UNSET, **params)
+        warnings.append(Phrase(MISSPELT_IGNORED, **params))
+    settings = settings_from(merged)
+    return replace(settings, warnings=tuple(warnings)) if warnings else settings

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 from segcore.core.errors import N_, ConfigError
-from segcore.core.naming import cut
+from segcore.core.naming import cut, is_utf8, undecodable_shown
 
 DEFAULT_DATABASE = "segmentacion_db"
 RESERVED_DATABASES = ("admin", "local", "config")
@@ -21,8 +21,22 @@ RESERVED_DATABASES = ("admin", "local", "config")
 _BAD_CHARACTERS = set(' ./\\"$*<>:|?\0')
 
 
+def check_text(where: str, value: str) -> str:
+    """`value` when it is UTF-8 text; ConfigError naming `where` if it holds bytes that are not
+    (`MONGO_DB=segmentaci\\xf3n` from a crontab or unit file saved in Latin-1), which no
+    database name can take."""
+    if not is_utf8(value):
+        raise ConfigError(
+            N_("{key}='{value}' is not UTF-8 text; save the file that sets it as UTF-8"),
+            key=where,
+            value=undecodable_shown(value),
+        )
+    return value
+
+
 def check_name(where: str, value: str) -> str:
     """`value` when MongoDB accepts it as a database name; ConfigError naming `where` if not."""
+    check_text(where, value)
     bad = _BAD_CHARACTERS & set(value)
     if not value or bad or len(value.encode()) > 63:
         raise ConfigError(

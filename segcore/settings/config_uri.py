@@ -7,6 +7,7 @@ a secret). `config` calls this; only it reads the environment.
 from __future__ import annotations
 
 from segcore.core.errors import N_, ConfigError
+from segcore.core.naming import is_utf8
 from segcore.core.redact import ambiguous_userinfo
 
 
@@ -14,6 +15,13 @@ def check_uri(uri: str) -> None:
     """Raise ConfigError naming what is wrong with MONGO_URI, without showing it."""
     if not uri.startswith(("mongodb://", "mongodb+srv://")):
         raise ConfigError(N_("MONGO_URI must start with mongodb:// or mongodb+srv://"))
+    if not is_utf8(uri):  # a Latin-1 byte from a crontab or unit file: the driver would crash
+        raise ConfigError(
+            N_(
+                "MONGO_URI is not UTF-8 text; save the file that sets it as UTF-8 (not shown, "
+                "as it may hold the password)"
+            )
+        )
     if ambiguous_userinfo(uri):
         # The driver would take part of the password for a host name and print it.
         raise ConfigError(

@@ -77,6 +77,8 @@ def parse_batches_json(
     lines = data.lines if isinstance(data, JsonLines) else None
     if isinstance(data, dict) and _is_one_batch(data):
         data = [data]  # JSON Lines of one line: one document exported by mongoexport
+    if isinstance(data, str):
+        data = [data]  # JSON Lines of one line: one batch's name, as two lines give two
     if isinstance(data, dict):
         lists = [(k, v) for k, v in data.items() if isinstance(v, list)]
         if len(lists) != 1:

@@ -1,6 +1,8 @@
 """The command line end to end: real processes, exit codes, --json, one-line errors."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -340,3 +342,60 @@ def test_json_writes_every_time_in_utc_and_days_as_they_are():
         "office": "2026-12-06T23:30:00+00:00",
         "due": "2026-12-20",
     }
+
+
+@pytest.mark.parametrize(
+    "args", [["status", "--json"], ["team", "list"], ["sync", "--json"], ["--help"]]
+)
+def test_output_to_a_full_disk_is_one_error_line(db, cli_env, tmp_path, args):
+    """cron's `segcore sync --json >> sync.log` with the log's disk full ended in a 40-line
+    traceback (OSError ENOSPC) in the cron mail."""
+    db.segmentadores.insert_one({"name": "Flor"})
+    with open("/dev/full", "w") as full:
+        out = subprocess.run(
+            [sys.executable, "-m", "segcore", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env,
+            cwd=tmp_path,
+            timeout=120,
+        )
+    assert out.returncode == 1
+    assert out.stderr.splitlines()[-1] == "error: cannot write the output: No space left on device"
+    assert "Traceback" not in out.stderr and "Exception ignored" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["status", "--json"], ["team", "list"], ["receipts", "--json"], ["--help"]]
+)
+def test_a_closed_standard_output_is_an_error_not_a_silent_success(db, cli_env, tmp_path, args):
+    """`segcore status >&-` printed nothing and exited 0, as if its output had been delivered."""
+    db.segmentadores.insert_one({"name": "Flor"})
+    out = subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "segcore", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert (out.returncode, out.stderr) == (
+        1,
+        "error: cannot write the output: Bad file descriptor\n",
+    )
+
+
+def test_a_reader_that_stops_early_still_ends_the_command_quietly(db, cli_env, tmp_path):
+    """`| head -1` is no error worth a line: click ends the command on EPIPE, as before."""
+    db.segmentadores.insert_many([{"name": f"Member {n}"} for n in range(3000)])
+    out = subprocess.run(
+        ["sh", "-c", '"$@" | head -c 10 >/dev/null', "sh", sys.executable, "-m", "segcore"]
+        + ["team", "list"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert out.stderr == ""

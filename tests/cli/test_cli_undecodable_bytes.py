@@ -82,3 +82,47 @@ def test_a_data_folder_named_in_latin1_is_imported_and_its_images_found(db, run_
     )
     assert [d["id"] for d in db.batches.find()] == ["batch_1"]
     assert db.batches.find_one({"id": "batch_1"}).get("folder_missing") is not True
+
+
+@pytest.mark.parametrize(
+    "command", [[b"user", b"add", b"pepe", b"--role", b"viewer"], [b"user", b"passwd", b"pepe"]]
+)
+def test_a_password_piped_in_latin1_is_refused_in_one_line(db, run_cli, run_bytes, command):
+    """A password file saved in Latin-1 (`contrase\\xf1a`) ended in a UnicodeEncodeError
+    traceback; the password is never shown."""
+    if command[1] == b"passwd":
+        added = run_cli(
+            "user",
+            "add",
+            "pepe",
+            "--role",
+            "viewer",
+            "--password-stdin",
+            input_text="a long password\n",
+        )
+        assert added.returncode == 0, added.stderr
+    before = list(db.app_users.find({}, {"_id": 0}))
+    out = run_bytes(*command, b"--password-stdin", input_bytes=b"contrase\xf1a12345\n")
+    stderr = out.stderr.decode()
+    assert out.returncode == 1 and stderr == (
+        "error: the password piped in is not valid UTF-8 text; save it as UTF-8 (nothing changed)\n"
+    )
+    assert list(db.app_users.find({}, {"_id": 0})) == before
+
+
+def test_a_password_file_with_a_byte_order_mark_logs_in_with_the_password_typed(db, run_bytes):
+    """Notepad's "UTF-8 with BOM" made the BOM part of the password: the user could never log
+    in with the password typed, and each try counted toward the lockout."""
+    from segcore.team import auth
+
+    out = run_bytes(
+        b"user",
+        b"add",
+        b"pepe",
+        b"--role",
+        b"viewer",
+        b"--password-stdin",
+        input_bytes="\ufeffcontrasena12345\r\n".encode(),
+    )
+    assert out.returncode == 0, out.stderr.decode()
+    assert auth.authenticate(db, "pepe", "contrasena12345").name == "pepe"

@@ -590,3 +590,15 @@ def test_an_interrupted_restore_is_dated_in_the_offices_zone(app_env, monkeypatc
     assert not at.exception
     [banner] = [e.value for e in at.error if "old.jsonl.gz" in e.value]
     assert "9:00:00" in banner and "UTC" not in banner, banner
+
+
+def test_a_misspelt_name_in_the_env_file_is_a_warning_on_the_page(app_env, tmp_path):
+    """`mongo_db=` beside MONGO_DB set: ignored, which the command line says on stderr; the
+    page says it too, naming the line, never the value."""
+    (tmp_path / ".env").write_text("LANGUAGE=en\nmongo_db=otherdb\n")  # app_env runs in tmp_path
+    at = page("settings").run()
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning] == [
+        ".env, line 2: mongo_db is not a setting and is ignored (did you mean MONGO_DB, "
+        "which is set?)"
+    ]

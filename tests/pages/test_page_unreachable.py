@@ -79,7 +79,7 @@ def first_run(monkeypatch, tmp_path):
     "problem,expected",
     [
         ("embedded path under a file", ("EMBEDDED_DB_PATH=", "no se puede crear ni escribir")),
-        (".env not UTF-8", (".env: no es texto UTF-8",)),
+        (".env not UTF-8", (".env, línea 1: no es texto UTF-8 (byte 0xf1)",)),
     ],
 )
 def test_a_broken_first_run_is_one_sentence_on_every_page(

@@ -3,7 +3,7 @@
 import pytest
 
 from segcore.core.errors import ConfigError
-from segcore.settings.config import load_settings, settings_from
+from segcore.settings.config import configured_language, load_settings, settings_from
 from segcore.settings.config_table import describe
 
 
@@ -204,3 +204,107 @@ def test_a_leap_second_or_posix_copy_of_a_zone_is_refused_naming_the_plain_one(z
         f"read wrong with it: use {plain}"
     )
     assert settings_from({"TIMEZONE": plain}).timezone == plain
+
+
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        # NOTIFY_FROM saved in Latin-1: the line and the byte, not the byte's offset (68)
+        (
+            b"MONGO_URI=mongodb://127.0.0.1:27017/\r\nMONGO_DB=teamdb\r\n"
+            b"NOTIFY_FROM=Jos\xe9 <jose@example.org>\r\n",
+            ".env, line 3: is not UTF-8 text (byte 0xe9); save it as UTF-8",
+        ),
+        ("MONGO_DB=teamdb\n".encode("utf-16"), ".env, line 1: is not UTF-8 text (byte 0xff)"),
+    ],
+)
+def test_an_env_file_not_in_utf8_is_refused_naming_its_line_and_byte(tmp_path, text, said):
+    env_file = tmp_path / ".env"
+    env_file.write_bytes(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env_file)
+    assert str(caught.value).replace(str(tmp_path) + "/", "").startswith(said)
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("MONGO_DB", "segmentaci\udcf3n"),
+        ("TRAINING_DB", "m\udce9tricas"),
+        ("MASKS_BUCKET", "m\udce1scaras"),
+    ],
+)
+def test_a_name_setting_from_a_latin1_crontab_is_refused_naming_it(key, value):
+    """Python gives an environment variable's Latin-1 byte as a lone surrogate."""
+    with pytest.raises(ConfigError) as caught:
+        settings_from({key: value})
+    shown = "".join(f"\\x{ord(c) - 0xDC00:02x}" if c >= "\udc80" else c for c in value)
+    assert (
+        str(caught.value)
+        == f"{key}='{shown}' is not UTF-8 text; save the file that sets it as UTF-8"
+    )
+
+
+@pytest.mark.parametrize(
+    "text, meant",
+    [
+        ("MONGO_URL=mongodb://app:hunter2@db.example.org/\nMONGO_DB=teamdb\n", "MONGO_URI"),
+        ("mongo_uri=mongodb://app:hunter2@db.example.org/\nmongo_db=teamdb\n", "MONGO_URI"),
+        ("MONGO_URI=mongodb://app:hunter2@db.example.org/\n\ufeffMONGO_DB=teamdb\n", "MONGO_DB"),
+    ],
+)
+def test_a_misspelt_setting_in_the_env_file_is_refused_when_its_setting_is_unset(
+    tmp_path, monkeypatch, text, meant
+):
+    """Ignored, the command ran on the default (an empty embedded server) and exited 0."""
+    monkeypatch.delenv("MONGO_URI", raising=False)
+    monkeypatch.delenv("MONGO_DB", raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env_file)
+    said = str(caught.value).replace(str(tmp_path) + "/", "")
+    assert said.startswith(".env, line ") and f"(did you mean {meant}?)" in said
+    assert "hunter2" not in said and "teamdb" not in said
+
+
+def test_a_misspelt_setting_whose_setting_is_set_is_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv("MONGO_DB", "teamdb")
+    env_file = tmp_path / ".env"
+    env_file.write_text("LOGIN=on\nmongo_db=otherdb\nAPI_KEY=s3cret\nPATH_EXTRA=/x\n")
+    settings = load_settings(env_file)
+    assert settings.mongo_db == "teamdb" and settings.login
+    [warning] = settings.warnings  # none for the names of other tools (API_KEY, PATH_EXTRA)
+    assert warning.replace(str(tmp_path) + "/", "") == (
+        ".env, line 2: mongo_db is not a setting and is ignored (did you mean MONGO_DB, "
+        "which is set?)"
+    )
+    assert "otherdb" not in warning
+
+
+@pytest.mark.parametrize("key", ["MONGO_DB", "MONGO_URI", "LANGUAGE"])
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_environment_variable_leaves_the_env_files_value(
+    tmp_path, monkeypatch, key, empty
+):
+    """A unit's `Environment=MONGO_DB=` or a wrapper's `MONGO_DB="$DB"` with DB unset ran the
+    command on the default database (an empty embedded server for MONGO_URI)."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("MONGO_URI=mongodb://db.example.org/\nMONGO_DB=teamdb\nLANGUAGE=en\n")
+    monkeypatch.setenv(key, empty)
+    settings = load_settings(env_file)
+    assert (settings.mongo_uri, settings.mongo_db) == ("mongodb://db.example.org/", "teamdb")
+    assert settings.language == "en" and configured_language(env_file) == "en"
+
+
+def test_the_known_settings_are_those_env_example_and_the_readme_list():
+    """The list a misspelt `.env` name is matched against: a setting left out of it would be
+    taken for another's misspelling (or its own misspellings missed)."""
+    import re
+
+    from segcore.settings.config_envfile import KNOWN_SETTINGS
+    from tests.helpers import ROOT
+
+    example = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    readme = set(re.findall(r"^\| `([A-Z_]+)`", (ROOT / "README.md").read_text(), re.M))
+    assert set(KNOWN_SETTINGS) == example and readme <= set(KNOWN_SETTINGS)

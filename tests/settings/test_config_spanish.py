@@ -16,7 +16,8 @@ import pytest
 from babel.messages.pofile import read_po
 
 from segcore.core.errors import ConfigError
-from segcore.settings.config import read_env_file, settings_from
+from segcore.settings.config import settings_from
+from segcore.settings.config_envfile import read_env_file
 from tests.helpers import ROOT
 from ui.app import i18n
 from ui.app.actions import worded
@@ -145,7 +146,10 @@ def test_a_malformed_setting_is_worded_in_spanish(spanish, env, expected):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (b"MONGO_DB=se\xf1al\n", ".env: no es texto UTF-8 (byte 11); guárdalo como UTF-8"),
+        (
+            b"MONGO_DB=se\xf1al\n",
+            ".env, línea 1: no es texto UTF-8 (byte 0xf1); guárdalo como UTF-8",
+        ),
         (b"mongodb://h/teamdb\n", ".env, línea 1: no es NOMBRE=valor (el nombre, un signo"),
         (b"MONGO_DB='teamdb\n", ".env, línea 1: no se puede leer MONGO_DB (¿una comilla sin"),
         (b"A=1\nA=2\n", ".env, línea 2: A se define otra vez (primero en la línea 1); deja"),

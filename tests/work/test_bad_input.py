@@ -199,7 +199,9 @@ def test_env_file_that_is_not_utf8_is_named(tmp_path, run_cli):
 def test_default_env_file_not_utf8_is_named(tmp_path, run_cli):
     (tmp_path / ".env").write_bytes(b"MONGO_DB=\xff\xfe\n")  # run_cli runs in tmp_path
     out = run_cli("status")
-    assert out.returncode == 1 and out.stderr.startswith("error: .env: is not UTF-8"), out.stderr
+    assert out.returncode == 1 and out.stderr.startswith(
+        "error: .env, line 1: is not UTF-8 text (byte 0xff)"
+    ), out.stderr
 
 
 def test_named_env_file_must_exist_but_the_default_may_be_absent(run_cli, tmp_path, db):

@@ -33,6 +33,10 @@ from segcore.work.batches_file import BatchEntry, parse_batches_json
             ["/d/batch_3"],
         ),
         ("[]", [], []),
+        # JSON Lines of one line: a name as well as an object (mongoexport of one batch)
+        ('"batch_1"\n', ["batch_1"], ["/d/batch_1"]),
+        ('"batch_1"\n"batch_2"\n', ["batch_1", "batch_2"], ["/d/batch_1", "/d/batch_2"]),
+        ('{"id": "batch_1"}\n', ["batch_1"], [None]),
     ],
 )
 def test_accepted_shapes(text, ids, folders):
@@ -53,7 +57,7 @@ def test_extra_fields_kept():
     [
         ('[{"id": "batch_1"},', "line 1"),
         ('{"a": [], "b": []}', "exactly one list"),
-        ('"batch_1"', "found str"),
+        ("42", "found int"),
         (
             '[{"id": "batch_1"}, {"id": "batch_1"}]',
             "item 2 repeats batch 'batch_1' (already at item 1)",

@@ -37,6 +37,8 @@ st.subheader(_("Effective configuration"))
 st.caption(_("From the environment and `.env`; passwords are never shown."))
 if note := database_note(databases.settings):
     st.info(word(note), icon=":material/info:")
+for warning in databases.settings.warnings:  # a misspelt name in .env, its value never shown
+    st.warning(word(warning), icon=":material/warning:")
 st.dataframe(
     [{_("Setting"): k, _("Value"): word(v)} for k, v in describe(databases.settings).items()],
     hide_index=True,
