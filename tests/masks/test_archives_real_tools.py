@@ -473,3 +473,24 @@ def test_symbolic_links_count_as_the_file_they_lead_to_in_every_format(
         "up_mask.png (a link to ../../x.png, outside the archive)",
     ]
     assert {m["size"] for m in listing.members} == {len(png_bytes(1))}
+
+
+def test_an_upload_that_cannot_be_read_is_counted_as_read_once(listed, masks, tmp_path):
+    """A zip cut short (the first part of `split -b`), a tar.gz cut short and a 7z whose
+    headers are encrypted have their first chunk read again for their first bytes: "MB read"
+    counts it once, never more than the upload holds."""
+    fill(masks, {"scan_raw.bin": os.urandom(150_000)})
+    zipped = archive_with("zip", masks, tmp_path / "b.zip")
+    run_tool("split", "-b", "100000", "b.zip", "b.zip.", cwd=tmp_path)
+    tgz = archive_with("tar", masks, tmp_path / "b.tgz", "-czf")
+    hidden = archive_with("7z", masks, tmp_path / "h.7z", "-mhe=on", "-psecret")
+    assert len(zipped) > 100_000
+    for name, data in (
+        ("batch_7.zip", (tmp_path / "b.zip.aa").read_bytes()),
+        ("batch_7.tgz", tgz[:100_000]),
+        ("batch_7.7z", hidden),
+    ):
+        listing = listed(name, data)
+        assert listing.reason and listing.names == [], name
+        chunks = -(-len(data) // 261_120)  # GridFS's default chunk size
+        assert listing.bytes_read <= len(data) and listing.chunks_read <= chunks, name
