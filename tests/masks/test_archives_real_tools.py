@@ -14,6 +14,7 @@ import zlib
 import pytest
 
 from segcore.archives.archive_listing import list_upload
+from segcore.archives.archive_zip import is_split_piece_name
 from tests.archives import archive_with, fill, medical_files, png_bytes, run_tool
 
 BUDGET = 64 * 1024 * 1024
@@ -298,6 +299,68 @@ def test_parts_of_a_split_zip_are_unreadable(listed, masks, tmp_path):
         listing = listed(upload_name, (tmp_path / part).read_bytes())
         assert (listing.reason, listing.names) == ("part of a split archive", []), upload_name
         assert listing.code == "part of a split archive"
+
+
+PIECE = "looks like one part of a split archive (split -b): upload the whole archive, not its parts"
+
+
+@pytest.mark.parametrize(
+    "archive, split_options, prefix",
+    [
+        (("zip", "b.zip"), (), "b.zip."),  # b.zip.aa, b.zip.ab, ...
+        (("zip", "b.zip"), ("-d",), "b.zip.part"),  # b.zip.part00, ...
+        (("tar", "b.tgz", "-czf"), (), "b.tgz."),
+        (("7z", "b.7z", "-mx=0"), (), "b.7z."),
+    ],
+)
+def test_pieces_cut_by_split_say_to_upload_the_whole_archive(
+    listed, tmp_path, archive, split_options, prefix
+):
+    """`split -b` pieces uploaded one by one: each is unreadable saying it is one part of a
+    split archive and to upload the whole archive, never "File is not a zip file", "truncated
+    archive" or "unsupported format (.ab)"."""
+    big = fill(tmp_path / "big", {f"img_{n:03d}_mask.png": os.urandom(40_000) for n in range(8)})
+    tool, name, *options = archive
+    archive_with(tool, big, tmp_path / name, *options)
+    run_tool("split", "-b", "100000", *split_options, name, prefix, cwd=tmp_path)
+    pieces = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(prefix))
+    assert len(pieces) > 2
+    for piece in (pieces[0], pieces[1], pieces[-1]):
+        listing = listed(piece.replace("b.", "batch_7.", 1), (tmp_path / piece).read_bytes())
+        assert (listing.reason, listing.names, listing.code) == (PIECE, [], PIECE), piece
+
+
+def test_a_whole_archive_split_left_in_one_piece_is_read_as_it(listed, masks, tmp_path):
+    """`split -b 10M` of a smaller zip writes one piece, `x.zip.aa`, the whole zip: listed; an
+    encrypted one keeps its own reason."""
+    archive_with("zip", masks, tmp_path / "w.zip")
+    archive_with("zip", masks, tmp_path / "e.zip", "-P", "secret")
+    for name in ("w.zip", "e.zip"):
+        run_tool("split", "-b", "10M", name, f"{name}.", cwd=tmp_path)
+    listing = listed("batch_7.zip.aa", (tmp_path / "w.zip.aa").read_bytes())
+    assert (listing.reason, listing.names) == (None, MASKS)
+    assert listed("batch_8.zip.aa", (tmp_path / "e.zip.aa").read_bytes()).reason == "encrypted zip"
+
+
+@pytest.mark.parametrize(
+    "name, piece",
+    [
+        ("batch_1.zip.aa", True),
+        ("batch_1.zip.ab", True),
+        ("batch_1.zip.00", True),
+        ("batch_1.zip.part00", True),
+        ("batch_1.tar.gz.aa", True),
+        ("batch_1.tgz.ac", True),
+        ("batch_1.7z.aa", True),
+        ("batch_1.tar.gz", False),
+        ("batch_1.tar.xz", False),
+        ("batch_1.zip", False),
+        ("batch_1.zip.bak", False),
+        ("img_001_mask.png", False),
+    ],
+)
+def test_the_names_split_gives_its_pieces(name, piece):
+    assert is_split_piece_name(name) is piece
 
 
 @pytest.mark.parametrize("options, ending", [((), "7z"), (("-tzip",), "zip")])
