@@ -488,18 +488,16 @@ def _list_archive(
             found = read_zip_directory(source)
         else:
             found = read_7z_headers(source, budget)
-        entries = [(name, size, "crc", crc, link) for name, size, crc, link in found]
+        entries, rest = [(name, size, "crc", crc, link) for name, size, crc, link in found], ""
     else:
         # A tar costs every byte: streaming it checks every chunk's place and size.
         _check_budget(stored, budget)
         stream = ChunkStream(chunks, stored, stats)
         try:
-            entries = [
-                (name, size, "digest", digest, link)
-                for name, size, digest, link in read_tar_members(stream, budget)
-            ]
+            found, rest = read_tar_members(stream, budget)  # rest: what was not read, if any
         finally:
             stream.close()
+        entries = [(name, size, "digest", digest, link) for name, size, digest, link in found]
     # What extracting leaves: a path's last copy; a link as the file it leads to, or no mask
     entries, dangling = resolve_links(last_copies(entries))
     entries, copies = _without_image_copies(entries, images, extensions)
@@ -527,7 +525,7 @@ def _list_archive(
     copied = [COPY_MEMBER.format(name=mask_path(e[0])) for e in copies]
     moved = [OTHER_BATCH_MEMBER.format(name=mask_path(n), batch=b) for n, b in elsewhere]
     moved += [INSTANCE_MEMBER.format(name=path) for path in listing.instance_masks]
-    moved += [OVERLAY_MEMBER.format(name=path) for path in listing.overlays]
+    moved += [OVERLAY_MEMBER.format(name=path) for path in listing.overlays] + [rest] * bool(rest)
     listing.other_files = sorted({*listing.other_files, *others, *noted, *empty, *copied, *moved})
     masks = set(listing.names)
     kept = [

@@ -557,3 +557,34 @@ def test_an_upload_that_cannot_be_read_is_counted_as_read_once(listed, masks, tm
         assert listing.reason and listing.names == [], name
         chunks = -(-len(data) // 261_120)  # GridFS's default chunk size
         assert listing.bytes_read <= len(data) and listing.chunks_read <= chunks, name
+
+
+@pytest.mark.parametrize("options", [("-czf",), ("-cJf",)])
+def test_a_tar_whose_masks_come_before_the_budget_runs_out_counts_them(
+    dbs, upload, masks, tmp_path, options
+):
+    """Masks, then a raw scan decompressing past MASK_CHECK_BUDGET_MB: the masks read before
+    it ran out count, and the rest is listed as not read, never "too large to check" with no
+    mask; a tar whose first member runs past it is still too large to check."""
+    from segcore.content.reason_words import other_file
+    from segcore.core.translations import translations
+
+    fill(masks, {"zz_scan_raw.bin": bytes(3 * 1024 * 1024)})
+    names = sorted(p.name for p in masks.iterdir())
+    data = archive_with("tar", masks, tmp_path / "b.tar", *options, members=names)
+    raw_first = archive_with("tar", masks, tmp_path / "r.tar", *options, members=names[::-1])
+    chunks = dbs.training[f"{dbs.settings.masks_bucket}.chunks"]
+
+    def listed(filename, data):
+        doc = dbs.masks_files.find_one({"_id": upload(filename, data)})
+        return list_upload(chunks, doc, 1024 * 1024)
+
+    listing = listed("batch_7.tar", data)
+    rest = "the rest of the archive, past its first 1 MB (not read)"
+    assert (listing.reason, listing.names) == (None, MASKS)
+    assert listing.other_files == sorted([*OTHERS, rest])
+    spanish = other_file(rest, translations("es").gettext)
+    assert spanish == "el resto del archivo, más allá de sus primeros 1 MB (sin leer)"
+    listing = listed("batch_8.tar", raw_first)
+    assert listing.reason == "too large to check (over the budget of 1 MB)"
+    assert listing.names == []
