@@ -525,7 +525,8 @@ def _list_archive(
     copied = [COPY_MEMBER.format(name=mask_path(e[0])) for e in copies]
     moved = [OTHER_BATCH_MEMBER.format(name=mask_path(n), batch=b) for n, b in elsewhere]
     moved += [INSTANCE_MEMBER.format(name=path) for path in listing.instance_masks]
-    moved += [OVERLAY_MEMBER.format(name=path) for path in listing.overlays] + [rest] * bool(rest)
+    moved += [OVERLAY_MEMBER.format(name=path) for path in listing.overlays]
+    moved += [rest] if rest else []  # a tar read up to the budget: the rest, not read
     listing.other_files = sorted({*listing.other_files, *others, *noted, *empty, *copied, *moved})
     masks = set(listing.names)
     kept = [
