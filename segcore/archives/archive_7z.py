@@ -12,6 +12,7 @@ import io
 import lzma
 import struct
 import zlib
+from collections.abc import Callable, Iterable
 
 import py7zr
 from py7zr import exceptions as py7zr_errors
@@ -95,8 +96,8 @@ class WriteOnly(Py7zIO):
 class _Kept(WriteOnly):
     """A link member's data, kept up to MAX_LINK_BYTES."""
 
-    def __init__(self, name: str, texts: dict):
-        self.name, self.texts, self.data = name, texts, io.BytesIO()
+    def __init__(self, position: int, texts: dict):
+        self.position, self.texts, self.data = position, texts, io.BytesIO()
 
     def write(self, data) -> int:
         if self.data.tell() < MAX_LINK_BYTES:
@@ -104,29 +105,58 @@ class _Kept(WriteOnly):
         return len(data)
 
     def close(self) -> None:
-        self.texts[self.name] = self.data.getvalue().decode("utf-8", "replace")
+        self.texts[self.position] = self.data.getvalue().decode("utf-8", "replace")
 
 
-class _LinkTexts(WriterFactory):
-    def __init__(self):
-        self.texts: dict[str, str] = {}
+class _ByPosition(WriterFactory):
+    """py7zr's writer factory for `extract_files`: each file is named by its position."""
+
+    def __init__(self, writer: Callable[[int], Py7zIO]):
+        self.writer = writer
 
     def create(self, filename: str) -> Py7zIO:
-        return _Kept(filename, self.texts)
+        return self.writer(int(filename))
+
+
+def extract_files(
+    archive: py7zr.SevenZipFile, positions: Iterable[int], writer: Callable[[int], Py7zIO]
+) -> None:
+    """Extract the files at `positions` (their places in `archive.list()`), each into
+    `writer(position)`, whatever their names.
+
+    py7zr extracts by name and hands its writers the names it would write on disk: it refuses
+    a name starting with a drive (`C:\\Users\\…`, as 7-Zip's `-spf` keeps it on Windows) or
+    holding `..`, drops a leading `/` (`7z a -spf`, `bsdtar -P`) and calls a path's second copy
+    `x_0` (py7zr's append mode adds a path again); so each file is named by its position for
+    the extraction, and given its own name back after. A damaged member's CrcError names its
+    position (its third value). Raises what py7zr raises."""
+    files = [entry._file_info for entry in archive.files]  # the dicts py7zr reads names from
+    names = [info.get("filename") for info in files]
+    try:
+        for position, info in enumerate(files):
+            info["filename"] = str(position)
+        archive.extract(targets=[str(p) for p in positions], factory=_ByPosition(writer))
+    except py7zr_errors.CrcError as exc:
+        where = exc.args[2] if len(exc.args) > 2 else None
+        position = int(where) if isinstance(where, str) and where.isdigit() else None
+        raise py7zr_errors.CrcError(*exc.args[:2], position) from None
+    finally:
+        for info, name in zip(files, names):
+            info["filename"] = name
 
 
 def link_texts(archive: py7zr.SevenZipFile, entries, budget: int | None = None) -> dict:
-    """The path each symbolic link of `entries` (its `list()`) points to, by name; {} when the
-    archive holds none, or more data than `budget` (a link's text may sit at the end of a solid
-    block: all of it is decompressed first)."""
-    names = [e.filename for e in entries if e.is_symlink and not e.is_directory]
+    """The path each symbolic link of `entries` (the archive's `list()`, whole) points to, by
+    its position there; {} when the archive holds none, or more data than `budget` (a link's
+    text may sit at the end of a solid block: all of it is decompressed first)."""
+    positions = [i for i, e in enumerate(entries) if e.is_symlink and not e.is_directory]
     total = sum(int(e.uncompressed or 0) for e in entries)
-    if not names or (budget is not None and total > budget):
+    if not positions or (budget is not None and total > budget):
         return {}
-    found = _LinkTexts()
-    archive.extract(targets=names, factory=found)
+    texts: dict[int, str] = {}
+    extract_files(archive, positions, lambda position: _Kept(position, texts))
     archive.reset()
-    return found.texts
+    return texts
 
 
 def is_whole_7z(source) -> bool:
@@ -166,7 +196,7 @@ def read_7z_headers(
     if len(entries) > MAX_MEMBERS:
         raise UploadTooLarge(N_("too many members to check ({count})"), count=len(entries))
     return [
-        (entry.filename, int(entry.uncompressed or 0), entry.crc32, links.get(entry.filename))
-        for entry in entries
+        (entry.filename, int(entry.uncompressed or 0), entry.crc32, links.get(position))
+        for position, entry in enumerate(entries)
         if not entry.is_directory
     ]

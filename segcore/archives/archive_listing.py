@@ -47,8 +47,10 @@ from segcore.archives.archive_7z import is_whole_7z, read_7z_headers
 from segcore.archives.archive_links import archive_path, resolve_links
 from segcore.archives.archive_tar import TAR_ERRORS, read_tar_members
 from segcore.archives.archive_zip import (
+    SPLIT_PIECE,
     SPLIT_REASON,
     is_split_part_name,
+    is_split_piece_name,
     is_whole_zip,
     read_zip_directory,
 )
@@ -337,6 +339,7 @@ def list_upload(
     kind = kind_from_name(filename, extensions)
     listing = Listing("unknown" if kind in ("", "unsupported", "split") else kind)
     stats = ReadStats()
+    stored = None
     try:
         stored = StoredFile.from_document(doc)
         if stored.length == 0:  # whatever its name says it is (a transfer that never started)
@@ -386,7 +389,8 @@ def list_upload(
                 chunks, stored, actual, budget, stats, listing, extensions, totals, images, scope
             )
     except UnreadableUpload as exc:
-        listing.reason, listing.code, listing.params = str(exc), exc.template, exc.params
+        error = _split_piece(exc, filename, chunks, stored, stats)
+        listing.reason, listing.code, listing.params = str(error), error.template, error.params
         listing.forget_members()
     except PyMongoError:
         raise  # the database, not the upload: the run stops and says so
@@ -410,11 +414,38 @@ def _whole_volume(
     raises "part of a split archive": its names are never trusted."""
     if filename.lower().endswith(".001"):
         check_chunks_add_up(chunks, stored, totals)
+        kind = _whole_archive(chunks, stored, stats)
+        if kind:
+            return kind
+    raise UnreadableUpload(SPLIT_REASON)
+
+
+def _split_piece(
+    exc: UnreadableUpload, filename: str, chunks: Collection, stored, stats: ReadStats
+) -> UnreadableUpload:
+    """Why an upload cannot be read: an archive cut by `split -b` and uploaded piece by piece
+    (`x.zip.aa`, `x.tgz.ab`) is one part of a split archive, which its own reason ("File is not
+    a zip file", "truncated archive", "unsupported format (.ab)") would never say; a whole
+    archive so named keeps its reason, and so does one whose chunks or size are the matter."""
+    kept = (DamagedUpload, UploadTooLarge)
+    if stored is None or isinstance(exc, kept) or exc.template in (EMPTY_FILE, SPLIT_REASON):
+        return exc
+    if is_split_piece_name(filename) and not _whole_archive(chunks, stored, stats):
+        return UnreadableUpload(SPLIT_PIECE)
+    return exc
+
+
+def _whole_archive(chunks: Collection, stored: StoredFile, stats: ReadStats) -> str:
+    """The kind of the whole zip or 7z the upload's bytes hold, "" when they hold none (a
+    piece of one: `split -b`'s, 7-Zip's first volume) or cannot be read."""
+    try:
         source = ChunkFile(chunks, stored, stats)
         kind = kind_from_magic(source.read(512))
         if (kind == "7z" and is_whole_7z(source)) or (kind == "zip" and is_whole_zip(source)):
             return kind
-    raise UnreadableUpload(SPLIT_REASON)
+    except UnreadableUpload:
+        pass
+    return ""
 
 
 def _renamed(chunks: Collection, stored: StoredFile, kind: str, stats: ReadStats) -> str:
@@ -457,18 +488,16 @@ def _list_archive(
             found = read_zip_directory(source)
         else:
             found = read_7z_headers(source, budget)
-        entries = [(name, size, "crc", crc, link) for name, size, crc, link in found]
+        entries, rest = [(name, size, "crc", crc, link) for name, size, crc, link in found], ""
     else:
         # A tar costs every byte: streaming it checks every chunk's place and size.
         _check_budget(stored, budget)
         stream = ChunkStream(chunks, stored, stats)
         try:
-            entries = [
-                (name, size, "digest", digest, link)
-                for name, size, digest, link in read_tar_members(stream, budget)
-            ]
+            found, rest = read_tar_members(stream, budget)  # rest: what was not read, if any
         finally:
             stream.close()
+        entries = [(name, size, "digest", digest, link) for name, size, digest, link in found]
     # What extracting leaves: a path's last copy; a link as the file it leads to, or no mask
     entries, dangling = resolve_links(last_copies(entries))
     entries, copies = _without_image_copies(entries, images, extensions)
@@ -497,6 +526,7 @@ def _list_archive(
     moved = [OTHER_BATCH_MEMBER.format(name=mask_path(n), batch=b) for n, b in elsewhere]
     moved += [INSTANCE_MEMBER.format(name=path) for path in listing.instance_masks]
     moved += [OVERLAY_MEMBER.format(name=path) for path in listing.overlays]
+    moved += [rest] if rest else []  # a tar read up to the budget: the rest, not read
     listing.other_files = sorted({*listing.other_files, *others, *noted, *empty, *copied, *moved})
     masks = set(listing.names)
     kept = [

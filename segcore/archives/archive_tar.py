@@ -11,6 +11,9 @@
   the path they point to (`archive_links` resolves them inside the archive), never followed on
   this machine. Long (GNU) and PAX names are read by `tarfile`.
 - Every byte decompressed counts against a budget, so a decompression bomb costs at most that.
+  The members read before it ran out are what the tar holds as far as it was read (a 4.7 GB
+  raw scan after the masks: the masks count), and the rest is said not read (`REST_NOT_READ`);
+  a tar whose first member runs past it is *too large to check*.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ TAR_ERRORS = (*_ERRORS, EOFError)  # what reading any tar may raise
 TRUNCATED = N_("truncated archive: the compressed stream ends before the end of the archive")
 CORRUPT = N_("not a readable tar archive: its compressed data is corrupt")
 NO_END = N_("truncated archive: it ends before its end-of-archive marker")
+OVER_BUDGET = N_("too large to check (over the budget of {budget} MB)")
+# How a tar read up to the budget lists what it did not read, among its other files
+REST_NOT_READ = N_("the rest of the archive, past its first {budget} MB (not read)")
 # How member names are decoded, by the listing and by the content check alike: UTF-8, and a
 # byte that is not (a Latin-1 name) kept as a surrogate, stored as `?` (naming.storable).
 # Named here, not left to the locale's file system encoding.
@@ -63,10 +69,7 @@ class _Budgeted(io.RawIOBase):
         view[: len(data)] = data
         self.position += len(data)
         if self.position > self._budget:
-            raise UploadTooLarge(
-                N_("too large to check (over the budget of {budget} MB)"),
-                budget=_megabytes(self._budget),
-            )
+            raise UploadTooLarge(OVER_BUDGET, budget=_megabytes(self._budget))
         self._window += data
         if len(self._window) > WINDOW:
             cut = len(self._window) - WINDOW
@@ -194,12 +197,14 @@ def _open(stream, budget: int) -> _Budgeted:
     return _Budgeted(decompressing(stream), budget)
 
 
-def read_tar_members(stream, budget: int) -> list[tuple[str, int, str, str | None]]:
+def read_tar_members(stream, budget: int) -> tuple[list[tuple[str, int, str, str | None]], str]:
     """`(name, size, digest, link)` of every file, hard link and symbolic link in the tar
-    streamed from `stream`, decompressing at most `budget` bytes. A hard link's size and digest
-    are its target's data; a symbolic link's `link` is the path it points to (its size 0 until
-    `archive_links.resolve_links` gives it its target's, its digest that of the path), None for
-    the others. Raises UnreadableUpload when corrupt, cut short or beyond the budget."""
+    streamed from `stream`, decompressing at most `budget` bytes, and "" (or, when the budget
+    ran out after some members, `REST_NOT_READ` worded: those members are what it holds as far
+    as it was read). A hard link's size and digest are its target's data; a symbolic link's
+    `link` is the path it points to (its size 0 until `archive_links.resolve_links` gives it
+    its target's, its digest that of the path), None for the others. Raises UnreadableUpload
+    when corrupt, cut short or beyond the budget before any member was read."""
     source = _open(stream, budget)
     found: list[tuple[str, int, str, str | None]] = []
     digests: dict[str, tuple[int, str]] = {}
@@ -232,6 +237,10 @@ def read_tar_members(stream, budget: int) -> list[tuple[str, int, str, str | Non
                     N_("not a readable tar archive (a damaged header at byte {offset})"), offset=end
                 )
             raise UnreadableUpload(NO_END)
+    except UploadTooLarge as exc:
+        if exc.template != OVER_BUDGET or not found:
+            raise
+        return found, REST_NOT_READ.format(budget=_megabytes(budget))
     except UnreadableUpload:
         raise
     except EOFError:
@@ -242,7 +251,7 @@ def read_tar_members(stream, budget: int) -> list[tuple[str, int, str, str | Non
         raise UnreadableUpload(
             N_("not a readable tar archive ({detail})"), detail=_detail(exc)
         ) from None
-    return found
+    return found, ""
 
 
 def member_path(name: str) -> str:

@@ -8,7 +8,8 @@
   not (bsdtar flags every name) is read as an unflagged one.
   Backslashes are separators.
 - A part of a split or spanned zip (`zip -s`, `.z01` ...) is refused: the central directory
-  of the last part names members whose data sits in parts never uploaded.
+  of the last part names members whose data sits in parts never uploaded. A piece cut by
+  `split -b` (`x.zip.aa`) is named so by the listing when it cannot be read.
 - Each member's CRC-32 and size come from the directory: the data is never read, but for a
   symbolic link's (`zip -y`, macOS Finder: its Unix mode says link), a few bytes naming the
   path it points to.
@@ -43,11 +44,26 @@ SPLIT_PART_NAME = re.compile(r"\.(z\d{2,}|zip\.\d{3}|7z\.\d{3}|part\d+\.rar|r\d{
 UNICODE_PATH = 0x7075
 UTF8_FLAG = 0x800
 SPLIT_REASON = N_("part of a split archive")
+# The names `split -b` gives an archive's pieces (`x.zip.aa`, `x.tgz.ab`, `-d`: `x.zip.00`,
+# `x.zip.part00` with that prefix); `.tar.gz` itself is no piece of a `.tar`.
+SPLIT_PIECE_NAME = re.compile(
+    r"\.(zip|7z|rar|tar|tgz|tbz2?|txz|tar\.(gz|bz2|xz|zst))\.(part_?)?"
+    r"(?!(gz|xz|bz|lz|zst)$)(\d{2,}|[a-z]{2})$",
+    re.I,
+)
+SPLIT_PIECE = N_(
+    "looks like one part of a split archive (split -b): upload the whole archive, not its parts"
+)
 
 
 def is_split_part_name(filename: str) -> bool:
     """True for the names split archives give their parts (`x.z01`, `x.zip.001`, `x.7z.001`)."""
     return bool(SPLIT_PART_NAME.search(filename))
+
+
+def is_split_piece_name(filename: str) -> bool:
+    """True for the names `split -b` gives an archive's pieces (`x.zip.aa`, `x.zip.part00`)."""
+    return bool(SPLIT_PIECE_NAME.search(filename))
 
 
 def _end_record(source) -> tuple[bytes, int] | None:

@@ -102,7 +102,10 @@ STORED_FIELDS = {
 # TIFF, a float .npy) for the same picture (13 counted it as the image's mask).
 # 15 checks the masks of a tar whose names are not UTF-8 (Latin-1 from an old SMB copy) against
 # their images by the name the listing gives them (14 checked none of them and said nothing).
-VERSION = 15
+# 16 checks a 7z's masks as 7-Zip leaves them and the listing counts them: a path held twice by
+# its last copy (15 checked the first), paths starting with `/` (`7z a -spf`, `bsdtar -P`: 15
+# checked none of them and said nothing) or a drive (`C:/Users/…`: 15 called them unreadable).
+VERSION = 16
 Progress = Callable[[float, str], None]
 
 

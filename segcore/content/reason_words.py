@@ -18,6 +18,7 @@ from segcore.archives.archive_links import MISSING as LINK_MISSING
 from segcore.archives.archive_links import OUTSIDE as LINK_OUTSIDE
 from segcore.archives.archive_listing import EMPTY_MEMBER
 from segcore.archives.archive_tar import CORRUPT as TAR_CORRUPT
+from segcore.archives.archive_tar import REST_NOT_READ
 from segcore.archives.archive_tar import TRUNCATED as TAR_TRUNCATED
 from segcore.archives.archive_zip import MEMBER_REASONS
 from segcore.archives.not_masks import INSTANCE_MEMBER, OTHER_BATCH_MEMBER, OVERLAY_MEMBER
@@ -50,7 +51,8 @@ COMPOSED = [
 _NESTED = ("why", "reason")
 _NOT_AN_IMAGE = _pattern(read_reasons.NOT_AN_IMAGE)
 # What a listing says of an upload's other files: "seg.png (0 bytes)", a copy, a link, a mask
-# under another batch's folder, an instance mask, a visualization beside the class masks.
+# under another batch's folder, an instance mask, a visualization beside the class masks, a
+# tar's rest past the budget.
 _OTHER_FILES = [
     (t, _pattern(t))
     for t in (
@@ -61,6 +63,7 @@ _OTHER_FILES = [
         OTHER_BATCH_MEMBER,
         INSTANCE_MEMBER,
         OVERLAY_MEMBER,
+        REST_NOT_READ,
     )
 ]
 

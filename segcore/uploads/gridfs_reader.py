@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pymongo.collection import Collection
 
@@ -21,14 +21,21 @@ CURSOR_BATCH = 8  # chunks per round trip when streaming: ~2 MB at the default c
 
 @dataclass
 class ReadStats:
-    """What a check fetched from GridFS (whole chunks: the server cannot send part of one)."""
+    """What a check of one upload fetched from GridFS (whole chunks: the server cannot send
+    part of one), each chunk counted once however often it was fetched: an upload that cannot
+    be read as its name says has its first chunk read again for its first bytes, a tar's links
+    may have it streamed twice, and the figure says how much of the stored upload was read."""
 
     chunks: int = 0
     bytes: int = 0
+    counted: set[int] = field(default_factory=set, repr=False)  # the chunks' numbers
 
-    def add(self, data: bytes) -> None:
-        self.chunks += 1
-        self.bytes += len(data)
+    def add(self, n: int, data: bytes) -> None:
+        """Chunk `n`, fetched (again or not)."""
+        if n not in self.counted:
+            self.counted.add(n)
+            self.chunks += 1
+            self.bytes += len(data)
 
 
 @dataclass(frozen=True)
@@ -236,7 +243,7 @@ class ChunkFile(io.RawIOBase):
         if n not in self._cache:
             doc = self._chunks.find_one({"files_id": self._stored.id, "n": n}, {"data": 1})
             data = _check_chunk(self._stored, n, doc.get("data") if doc else None)
-            self.stats.add(data)
+            self.stats.add(n, data)
             if self._keep is not None and len(self._cache) >= self._keep:
                 self._cache.pop(next(iter(self._cache)))  # the oldest fetched
             self._cache[n] = data
@@ -284,7 +291,7 @@ class ChunkStream(io.RawIOBase):
         if doc is None or doc.get("n") != n:
             raise DamagedUpload(MISSING_CHUNK, chunk=n)
         data = _check_chunk(self._stored, n, doc.get("data"))
-        self.stats.add(data)
+        self.stats.add(n, data)
         self._next_n += 1
         return data
 

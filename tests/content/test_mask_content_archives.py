@@ -369,13 +369,12 @@ def test_py7zrs_reason_is_its_words_cut_after_a_whole_word(lab, tmp_path):
     the sentence (never the tuple's repr) cut after its last whole word, with "…"."""
     import py7zr
 
-    from segcore.archives.archive_7z import error_detail
-    from segcore.content.scan.mask_content_7z import _MaskWriters
+    from segcore.archives.archive_7z import error_detail, extract_files
 
     png(lab.masks / "case_1_mask.png", square(1))
     archive_with("7z", lab.masks, tmp_path / "m.7z", "-mf=BCJ2")
     with py7zr.SevenZipFile(tmp_path / "m.7z") as archive, pytest.raises(Exception) as raised:
-        archive.extract(targets=["case_1_mask.png"], factory=_MaskWriters(None, {}))
+        extract_files(archive, [0], lambda position: None)
     words = raised.value.args[1]  # py7zr's sentence, after the method's id
     detail = error_detail(raised.value)
     assert detail.startswith("BCJ2 filter is not supported by py7zr.") and detail.endswith("…")

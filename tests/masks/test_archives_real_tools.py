@@ -14,6 +14,7 @@ import zlib
 import pytest
 
 from segcore.archives.archive_listing import list_upload
+from segcore.archives.archive_zip import is_split_piece_name
 from tests.archives import archive_with, fill, medical_files, png_bytes, run_tool
 
 BUDGET = 64 * 1024 * 1024
@@ -300,6 +301,68 @@ def test_parts_of_a_split_zip_are_unreadable(listed, masks, tmp_path):
         assert listing.code == "part of a split archive"
 
 
+PIECE = "looks like one part of a split archive (split -b): upload the whole archive, not its parts"
+
+
+@pytest.mark.parametrize(
+    "archive, split_options, prefix",
+    [
+        (("zip", "b.zip"), (), "b.zip."),  # b.zip.aa, b.zip.ab, ...
+        (("zip", "b.zip"), ("-d",), "b.zip.part"),  # b.zip.part00, ...
+        (("tar", "b.tgz", "-czf"), (), "b.tgz."),
+        (("7z", "b.7z", "-mx=0"), (), "b.7z."),
+    ],
+)
+def test_pieces_cut_by_split_say_to_upload_the_whole_archive(
+    listed, tmp_path, archive, split_options, prefix
+):
+    """`split -b` pieces uploaded one by one: each is unreadable saying it is one part of a
+    split archive and to upload the whole archive, never "File is not a zip file", "truncated
+    archive" or "unsupported format (.ab)"."""
+    big = fill(tmp_path / "big", {f"img_{n:03d}_mask.png": os.urandom(40_000) for n in range(8)})
+    tool, name, *options = archive
+    archive_with(tool, big, tmp_path / name, *options)
+    run_tool("split", "-b", "100000", *split_options, name, prefix, cwd=tmp_path)
+    pieces = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(prefix))
+    assert len(pieces) > 2
+    for piece in (pieces[0], pieces[1], pieces[-1]):
+        listing = listed(piece.replace("b.", "batch_7.", 1), (tmp_path / piece).read_bytes())
+        assert (listing.reason, listing.names, listing.code) == (PIECE, [], PIECE), piece
+
+
+def test_a_whole_archive_split_left_in_one_piece_is_read_as_it(listed, masks, tmp_path):
+    """`split -b 10M` of a smaller zip writes one piece, `x.zip.aa`, the whole zip: listed; an
+    encrypted one keeps its own reason."""
+    archive_with("zip", masks, tmp_path / "w.zip")
+    archive_with("zip", masks, tmp_path / "e.zip", "-P", "secret")
+    for name in ("w.zip", "e.zip"):
+        run_tool("split", "-b", "10M", name, f"{name}.", cwd=tmp_path)
+    listing = listed("batch_7.zip.aa", (tmp_path / "w.zip.aa").read_bytes())
+    assert (listing.reason, listing.names) == (None, MASKS)
+    assert listed("batch_8.zip.aa", (tmp_path / "e.zip.aa").read_bytes()).reason == "encrypted zip"
+
+
+@pytest.mark.parametrize(
+    "name, piece",
+    [
+        ("batch_1.zip.aa", True),
+        ("batch_1.zip.ab", True),
+        ("batch_1.zip.00", True),
+        ("batch_1.zip.part00", True),
+        ("batch_1.tar.gz.aa", True),
+        ("batch_1.tgz.ac", True),
+        ("batch_1.7z.aa", True),
+        ("batch_1.tar.gz", False),
+        ("batch_1.tar.xz", False),
+        ("batch_1.zip", False),
+        ("batch_1.zip.bak", False),
+        ("img_001_mask.png", False),
+    ],
+)
+def test_the_names_split_gives_its_pieces(name, piece):
+    assert is_split_piece_name(name) is piece
+
+
 @pytest.mark.parametrize("options, ending", [((), "7z"), (("-tzip",), "zip")])
 def test_a_whole_archive_in_one_7_zip_volume_is_read(listed, masks, tmp_path, options, ending):
     """7-Zip's "split to volumes" at a size larger than the archive writes one file,
@@ -473,3 +536,55 @@ def test_symbolic_links_count_as_the_file_they_lead_to_in_every_format(
         "up_mask.png (a link to ../../x.png, outside the archive)",
     ]
     assert {m["size"] for m in listing.members} == {len(png_bytes(1))}
+
+
+def test_an_upload_that_cannot_be_read_is_counted_as_read_once(listed, masks, tmp_path):
+    """A zip cut short (the first part of `split -b`), a tar.gz cut short and a 7z whose
+    headers are encrypted have their first chunk read again for their first bytes: "MB read"
+    counts it once, never more than the upload holds."""
+    fill(masks, {"scan_raw.bin": os.urandom(150_000)})
+    zipped = archive_with("zip", masks, tmp_path / "b.zip")
+    run_tool("split", "-b", "100000", "b.zip", "b.zip.", cwd=tmp_path)
+    tgz = archive_with("tar", masks, tmp_path / "b.tgz", "-czf")
+    hidden = archive_with("7z", masks, tmp_path / "h.7z", "-mhe=on", "-psecret")
+    assert len(zipped) > 100_000
+    for name, data in (
+        ("batch_7.zip", (tmp_path / "b.zip.aa").read_bytes()),
+        ("batch_7.tgz", tgz[:100_000]),
+        ("batch_7.7z", hidden),
+    ):
+        listing = listed(name, data)
+        assert listing.reason and listing.names == [], name
+        chunks = -(-len(data) // 261_120)  # GridFS's default chunk size
+        assert listing.bytes_read <= len(data) and listing.chunks_read <= chunks, name
+
+
+@pytest.mark.parametrize("options", [("-czf",), ("-cJf",)])
+def test_a_tar_whose_masks_come_before_the_budget_runs_out_counts_them(
+    dbs, upload, masks, tmp_path, options
+):
+    """Masks, then a raw scan decompressing past MASK_CHECK_BUDGET_MB: the masks read before
+    it ran out count, and the rest is listed as not read, never "too large to check" with no
+    mask; a tar whose first member runs past it is still too large to check."""
+    from segcore.content.reason_words import other_file
+    from segcore.core.translations import translations
+
+    fill(masks, {"zz_scan_raw.bin": bytes(3 * 1024 * 1024)})
+    names = sorted(p.name for p in masks.iterdir())
+    data = archive_with("tar", masks, tmp_path / "b.tar", *options, members=names)
+    raw_first = archive_with("tar", masks, tmp_path / "r.tar", *options, members=names[::-1])
+    chunks = dbs.training[f"{dbs.settings.masks_bucket}.chunks"]
+
+    def listed(filename, data):
+        doc = dbs.masks_files.find_one({"_id": upload(filename, data)})
+        return list_upload(chunks, doc, 1024 * 1024)
+
+    listing = listed("batch_7.tar", data)
+    rest = "the rest of the archive, past its first 1 MB (not read)"
+    assert (listing.reason, listing.names) == (None, MASKS)
+    assert listing.other_files == sorted([*OTHERS, rest])
+    spanish = other_file(rest, translations("es").gettext)
+    assert spanish == "el resto del archivo, más allá de sus primeros 1 MB (sin leer)"
+    listing = listed("batch_8.tar", raw_first)
+    assert listing.reason == "too large to check (over the budget of 1 MB)"
+    assert listing.names == []

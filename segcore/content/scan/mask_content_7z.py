@@ -13,12 +13,12 @@ import zlib
 
 import py7zr
 from py7zr import exceptions as py7zr_errors
-from py7zr.io import Py7zIO, WriterFactory
 
 from segcore.archives.archive_7z import (
     SEVEN_ZIP_ERRORS,
     WriteOnly,
     error_detail,
+    extract_files,
     link_texts,
     method_name,
 )
@@ -36,19 +36,11 @@ from segcore.core.errors import UnreadableUpload
 from segcore.uploads.gridfs_reader import ChunkFile
 
 
-class _MaskWriters(WriterFactory):
-    """Where py7zr writes a 7z's checked members: each mask is held until py7zr closes it,
-    then checked (as itself and as each link leading to it) and let go (one at a time, within
-    the upload's budget). `checks`: member name -> [(the name it is checked as, images)]."""
-
-    def __init__(self, scan, checks: dict[str, list]):
-        self.scan, self.checks = scan, checks
-
-    def create(self, filename: str) -> Py7zIO:
-        return _MaskWriter(self.scan, self.checks.get(filename) or [])
-
-
 class _MaskWriter(WriteOnly):
+    """Where py7zr writes one checked member: held until py7zr closes it, then checked (as
+    itself and as each link leading to it) and let go (one at a time, within the upload's
+    budget). `checks`: [(the name it is checked as, images)]."""
+
     def __init__(self, scan, checks: list):
         self.scan, self.checks = scan, checks
         self.data = io.BytesIO()
@@ -66,41 +58,44 @@ class _MaskWriter(WriteOnly):
         self.data = io.BytesIO()
 
 
-def _7z_checks(scan, archive: py7zr.SevenZipFile) -> dict[str, list]:
-    """Member name -> what its data is checked as: itself, and each symbolic link (`7z -snl`)
-    that leads to it; a link leading nowhere is unreadable."""
-    entries = [e for e in archive.list() if not e.is_directory]
+def _7z_checks(scan, archive: py7zr.SevenZipFile) -> dict[int, list]:
+    """A file's position in the 7z -> what its data is checked as: itself, and each symbolic
+    link (`7z -snl`) that leads to it; a link leading nowhere is unreadable. A path held twice
+    (py7zr's append mode adds it again) is its last copy, as 7-Zip leaves it: the others are
+    not read."""
+    entries = archive.list()
     try:
         texts = link_texts(archive, entries, scan.budget)
     except py7zr_errors.UnsupportedCompressionMethodError:
         archive.reset()
         texts = {}  # its links are then extracted as files, and their method said (scan_7z)
-    links = {archive_path(n): link_path(n, text) for n, text in texts.items()}
-    names = {archive_path(e.filename): e.filename for e in entries}
-    files = {path for path in names if path not in links}
-    checks: dict[str, list] = {}
-    for entry in entries:
-        images = scan.wanted(entry.filename)
-        path = archive_path(entry.filename)
+    last = {archive_path(e.filename): i for i, e in enumerate(entries) if not e.is_directory}
+    links = {
+        path: link_path(entries[i].filename, texts[i]) for path, i in last.items() if i in texts
+    }
+    files = {path for path in last if path not in links}
+    checks: dict[int, list] = {}
+    for path, position in last.items():
+        name = entries[position].filename
+        images = scan.wanted(name)
         target = follow(path, links, files) if path in links else path
         if images and target is None:
-            reason = LINK_NO_FILE.format(target=repr(texts[entry.filename]))
-            scan.add(entry.filename, [("unreadable", {"reason": reason})], images)
+            reason = LINK_NO_FILE.format(target=repr(texts[position]))
+            scan.add(name, [("unreadable", {"reason": reason})], images)
         elif images:
-            checks.setdefault(names[target], []).append((entry.filename, images))
+            checks.setdefault(last[target], []).append((name, images))
     return checks
 
 
-def _extract(scan, archive: py7zr.SevenZipFile, checks: dict[str, list]) -> None:
-    """Extract the checked members into `scan`; a member whose data is damaged (py7zr checks
-    its CRC once it is written, so it was checked already) is unreadable as a damaged member,
-    and the 7z as one holding it, in words, never py7zr's or lzma's message (the member's
-    name; "Corrupt input data")."""
+def _extract(scan, archive: py7zr.SevenZipFile, checks: dict[int, list]) -> None:
+    """Extract the checked members into `scan`, whatever their names (`extract_files`); a
+    member whose data is damaged (py7zr checks its CRC once it is written, so it was checked
+    already) is unreadable as a damaged member, and the 7z as one holding it, in words, never
+    py7zr's or lzma's message (the member's name; "Corrupt input data")."""
     try:
-        archive.extract(targets=list(checks), factory=_MaskWriters(scan, checks))
+        extract_files(archive, checks, lambda position: _MaskWriter(scan, checks[position]))
     except py7zr_errors.CrcError as exc:
-        name = exc.args[2] if len(exc.args) > 2 else None
-        for checked, images in checks.get(name, []) if isinstance(name, str) else []:
+        for checked, images in checks.get(exc.args[2], []) if len(exc.args) > 2 else []:
             scan.add(checked, [("unreadable", {"reason": MEMBER_BAD_CHECKSUM})], images)
         raise UnreadableUpload(not_readable(SEVEN_ZIP_ARCHIVE, MEMBER_BAD_CHECKSUM)) from None
     except (py7zr_errors.DecompressionError, lzma.LZMAError, zlib.error):
@@ -112,7 +107,7 @@ def scan_7z(scan, source: ChunkFile) -> None:
     valid 7z compressed by a method py7zr does not decode (7-Zip's BCJ2, ARM64 and RISCV
     filters) is no fault of its masks: those not checked get a note, as a zip member's
     unknown method does."""
-    checks: dict[str, list] = {}
+    checks: dict[int, list] = {}
     try:
         with py7zr.SevenZipFile(source, mode="r") as archive:
             if archive.needs_password():

@@ -66,7 +66,7 @@ class WindowFile(ChunkFile):
                 n = doc.get("n")
                 if isinstance(n, int) and n in missing and n not in self._cache:
                     data = _check_chunk(self._stored, n, doc.get("data"))
-                    self.stats.add(data)
+                    self.stats.add(n, data)
                     self._cache[n] = data
         # A chunk the query did not return is fetched (and reported missing) when read.
 
