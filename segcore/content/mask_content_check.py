@@ -102,7 +102,10 @@ STORED_FIELDS = {
 # TIFF, a float .npy) for the same picture (13 counted it as the image's mask).
 # 15 checks the masks of a tar whose names are not UTF-8 (Latin-1 from an old SMB copy) against
 # their images by the name the listing gives them (14 checked none of them and said nothing).
-VERSION = 15
+# 16 compares the slice spacing of a multi-frame DICOM image (its frames' step, an RT Dose's
+# GridFrameOffsetVector, or its SpacingBetweenSlices): 15 compared its pixel spacing only, so a
+# mask resampled to other slices passed.
+VERSION = 16
 Progress = Callable[[float, str], None]
 
 
