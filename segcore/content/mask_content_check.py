@@ -104,7 +104,8 @@ STORED_FIELDS = {
 # their images by the name the listing gives them (14 checked none of them and said nothing).
 # 16 compares the slice spacing of a multi-frame DICOM image (its frames' step, an RT Dose's
 # GridFrameOffsetVector, or its SpacingBetweenSlices): 15 compared its pixel spacing only, so a
-# mask resampled to other slices passed.
+# mask resampled to other slices passed; and reads a multi-frame image stored from its highest
+# slice down as ITK does too (15 refused the masks ITK-based tools save on it).
 VERSION = 16
 Progress = Callable[[float, str], None]
 

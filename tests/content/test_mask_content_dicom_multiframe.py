@@ -57,3 +57,25 @@ def test_a_mask_of_other_slice_spacing_than_its_multi_frame_image_is_named(lab, 
         "mr_frames_mask.dcm": ("0.3125×0.3125×8.0", "0.3125×0.3125×5.0"),
         "dose_thick_mask.nrrd": ("10.0×10.0×10.0", "10.0×10.0×5.0"),
     }
+
+
+def test_itk_masks_of_a_volume_stored_head_first_fit_it(lab, upload, tmp_path):
+    """An enhanced MR whose frames are stored from the highest slice down, as a head-to-foot
+    acquisition stores them: ITK reads it from its first frame, its slice axis pointing down,
+    and the masks ITK-based tools save on it (NIfTI, NRRD) pass, as on the same volume stored
+    feet first; one whose origin is off a slice is still named."""
+    folder = images_dir(lab)
+    down = [slice_position(i) for i in (2, 1, 0)]
+    for stem in ("head_first", "nrrd_head_first", "shifted"):
+        enhanced_image(folder / f"{stem}.dcm", down)
+    enhanced_image(folder / "feet_first.dcm", down[::-1])
+    itk_mask(folder / "head_first.dcm", lab.masks / "head_first_mask.nii.gz")
+    itk_mask(folder / "nrrd_head_first.dcm", lab.masks / "nrrd_head_first_mask.nrrd")
+    itk_mask(folder / "feet_first.dcm", lab.masks / "feet_first_mask.nii.gz")
+    itk_mask(folder / "shifted.dcm", lab.masks / "shifted_mask.nii.gz")
+    shifted = SimpleITK.ReadImage(str(lab.masks / "shifted_mask.nii.gz"))
+    shifted.SetOrigin((*shifted.GetOrigin()[:2], shifted.GetOrigin()[2] + 5.0))
+    SimpleITK.WriteImage(shifted, str(lab.masks / "shifted_mask.nii.gz"))
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 4
+    assert {(o["name"], o["code"]) for o in row["offenders"]} == {("shifted_mask.nii.gz", "origin")}

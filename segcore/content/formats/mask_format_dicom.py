@@ -72,7 +72,7 @@ def _dicom_geometry(ds) -> Geometry:
     spacing = _numbers(_dicom_value(ds, "PixelMeasuresSequence", "PixelSpacing"))
     orientation = _numbers(_dicom_value(ds, "PlaneOrientationSequence", "ImageOrientationPatient"))
     position = _numbers(_dicom_value(ds, "PlanePositionSequence", "ImagePositionPatient"))
-    direction, positions, normal = None, None, None
+    direction, positions, frame_positions, normal = None, None, [], None
     if orientation is not None and len(orientation) == 6:
         row, column = np.asarray(orientation[:3], float), np.asarray(orientation[3:], float)
         normal = np.cross(row, column)
@@ -96,7 +96,10 @@ def _dicom_geometry(ds) -> Geometry:
         partial_stack=_is_segmentation(ds),
         positions=positions if positions and (len(positions) > 1 or _is_segmentation(ds)) else None,
     )
-    return _with_itk_spacing(ds, geometry)
+    geometry = _with_itk_spacing(ds, geometry)
+    if _is_segmentation(ds) or geometry.alternative is not None:
+        return geometry
+    return _in_stored_order(geometry, frame_positions, normal)
 
 
 def _slice_spacing(ds, positions, normal) -> float | None:
@@ -119,6 +122,33 @@ def _slice_spacing(ds, positions, normal) -> float | None:
         return None
     between = _numbers(_dicom_value(ds, "PixelMeasuresSequence", "SpacingBetweenSlices"))
     return abs(between[0]) if between and between[0] else None
+
+
+def _in_stored_order(geometry: Geometry, frame_positions: list, normal) -> Geometry:
+    """A multi-frame object whose frames are stored from the highest slice down (a head-to-foot
+    acquisition) as ITK (GDCM, so SimpleITK, ITK-SNAP and 3D Slicer, which save their masks on
+    it) reads it: its origin is its first frame and its slice axis points down the normal. Its
+    lowest slice with the normal (how it reads stored the other way) is the same grid, a
+    second frame a mask may be saved in (`Geometry.alternative`)."""
+    import numpy as np
+
+    if normal is None or geometry.positions is None or len(geometry.positions) < 2:
+        return geometry
+    if any(p is None or len(p) != 3 for p in frame_positions):
+        return geometry
+    along = [float(np.dot(p, normal)) for p in frame_positions]
+    if not all(a > b for a, b in zip(along, along[1:])):  # not stored strictly downwards
+        return geometry
+    direction = list(geometry.direction)
+    for index in (2, 5, 8):  # the slice axis: the third column
+        direction[index] = -direction[index]
+    return replace(
+        geometry,
+        origin=tuple(float(v) for v in frame_positions[0]),
+        direction=tuple(float(v) + 0.0 for v in direction),
+        alternative=geometry,
+        stored_downward=True,
+    )
 
 
 def _numbers(value) -> tuple[float, ...] | None:

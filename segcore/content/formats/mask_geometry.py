@@ -46,6 +46,10 @@ class Geometry:
     # A multi-frame DICOM object's distinct frame positions (LPS, mm), lowest along its normal
     # first: a SEG's drawn slices are each placed on one of its image's (mask_content)
     positions: tuple[tuple[float, ...], ...] | None = None
+    # A multi-frame DICOM object stored from its highest slice down, read as ITK reads it (its
+    # first frame the origin, its slice axis down the normal); `alternative` is its lowest
+    # slice with the normal, the frame a DICOM SEG is placed in
+    stored_downward: bool = False
 
     @property
     def voxels(self) -> int:
