@@ -105,7 +105,8 @@ STORED_FIELDS = {
 # 16 compares the slice spacing of a multi-frame DICOM image (its frames' step, an RT Dose's
 # GridFrameOffsetVector, or its SpacingBetweenSlices): 15 compared its pixel spacing only, so a
 # mask resampled to other slices passed; and reads a multi-frame image stored from its highest
-# slice down as ITK does too (15 refused the masks ITK-based tools save on it).
+# slice down as ITK does too (15 refused the masks ITK-based tools save on it); an `.mhd` or
+# `.nhdr` mask uploaded without its data file is unreadable (15 delivered such headers).
 VERSION = 16
 Progress = Callable[[float, str], None]
 

@@ -22,6 +22,7 @@ from segcore.content.mask_content_check import check_content
 from segcore.images.batch_images import list_image_names
 from segcore.masks.mask_check import verify
 from segcore.store.schema import MASK_CONTENT
+from tests.archives import archive_with
 from tests.content.test_mask_content_archives import SIDE, checked, lab, png, said, square
 from tests.masks_content_files import NIBABEL_DATA, nifti_like
 
@@ -608,3 +609,34 @@ def test_a_numpy_mask_is_read_in_the_axis_order_of_its_images_reader(lab, upload
     row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
     assert row["checked"] == 4
     assert said(row) == {"swapped_mask.npy": "swapped_mask.npy: 41×33×25, image 33×41×25"}
+
+
+def test_a_detached_header_uploaded_without_its_data_is_no_mask(lab, upload, tmp_path):
+    """An `.mhd` (or an `.nhdr` added to MASK_EXTENSIONS) holds only a header: uploaded
+    without the data file it names (SimpleITK's `.raw`), it holds no mask at all, and is
+    unreadable, whichever archive holds it (zip, tar); with its data file beside it, its size
+    is checked from its header, as before."""
+    lab.settings = replace(lab.settings, mask_extensions=(*lab.settings.mask_extensions, ".nhdr"))
+    images = images_dir(lab)
+    grid = np.zeros((4, 10, 10), np.int16)
+    for stem in ("whole", "bare", "bare_nrrd"):
+        SimpleITK.WriteImage(SimpleITK.GetImageFromArray(grid), str(images / f"{stem}.mha"))
+    drawn = SimpleITK.GetImageFromArray(volume((4, 10, 10)))
+    SimpleITK.WriteImage(drawn, str(lab.masks / "whole_mask.mhd"))  # and whole_mask.raw
+    SimpleITK.WriteImage(drawn, str(lab.masks / "bare_mask.mhd"))
+    SimpleITK.WriteImage(drawn, str(lab.masks / "bare_nrrd_mask.nhdr"))
+    (lab.masks / "bare_mask.raw").unlink()
+    (lab.masks / "bare_nrrd_mask.raw").unlink()
+    for kind, data in (
+        ("zip", zipped(lab, tmp_path)),
+        ("tar", archive_with("tar", lab.masks, tmp_path / "m.tar.gz", "-czf")),
+    ):
+        row = checked(lab, upload, f"batch_1.{kind}", data)
+        assert sorted(describe(o) for o in row["offenders"]) == [
+            "bare_mask.mhd: unreadable (a header without its data: bare_mask.raw is not in the "
+            "upload)",
+            "bare_nrrd_mask.nhdr: unreadable (a header without its data: bare_nrrd_mask.raw is "
+            "not in the upload)",
+            "whole_mask.mhd: its values are in a separate file: size checked from the header only",
+        ], kind
+        assert row["counts"]["unreadable"] == 2

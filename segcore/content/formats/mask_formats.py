@@ -381,9 +381,10 @@ def nrrd_values(
         geometry = _nrrd_geometry(header)
         if geometry.voxels > max_voxels:
             return geometry, None
-        if header.get("data file") or header.get("datafile"):
+        data_file = header.get("data file") or header.get("datafile")
+        if data_file:
             if detached:
-                return geometry, None
+                return replace(geometry, data_file=_one_data_file(str(data_file))), None
             raise UnreadableUpload(DETACHED_NRRD)
         return geometry, nrrd_voxel_values(header, nrrd.read_data(header, stream, index_order="F"))
     except (OSError, ValueError, EOFError, nrrd.NRRDError) as exc:
@@ -429,13 +430,18 @@ def metaimage_values(
     stream: BinaryIO, extension: str, max_voxels: int, limit: int
 ) -> tuple[Geometry, MaskValues | None]:
     """An MHA mask (SimpleITK reads only from a path: the member goes through a temporary
-    file). An MHD's values are in a file of their own: its header alone is checked."""
+    file). An MHD's values are in a file of their own (`data_file`), its header alone checked;
+    one whose values are in it (`ElementDataFile = LOCAL`) is read as an MHA is."""
     import SimpleITK
 
-    with _as_file(read_at_most(stream, limit), extension) as path:
+    data = read_at_most(stream, limit)
+    with _as_file(data, extension) as path:
         reader = _itk_reader(path)
         geometry = _itk_geometry(reader)
-        if extension in DETACHED or geometry.voxels > max_voxels:
+        data_file = _element_data_file(data) if extension in DETACHED else None
+        if data_file:
+            return replace(geometry, data_file=_one_data_file(data_file)), None
+        if geometry.voxels > max_voxels:
             return geometry, None
         try:
             image = reader.Execute()
@@ -445,6 +451,25 @@ def metaimage_values(
         return geometry, values_of(
             one_per_pixel(array) if reader.GetNumberOfComponents() > 1 else array
         )
+
+
+def _element_data_file(header: bytes) -> str | None:
+    """The file a MetaImage header's values are in (its `ElementDataFile`); None when they are
+    in the header's own file (LOCAL)."""
+    for line in header.split(b"\n"):
+        key, equals, value = line.partition(b"=")
+        if equals and key.strip() == b"ElementDataFile":
+            name = value.strip().decode("utf-8", "replace")
+            return None if name.upper() == "LOCAL" else name
+    return None
+
+
+def _one_data_file(name: str) -> str | None:
+    """A detached header's data file, when it names a single one: a list of files (`LIST`, a
+    NRRD's `LIST`) or a numbered pattern (`slice_%03d.raw 1 40 1`) is left unchecked (None)."""
+    if name.upper().startswith("LIST") or "%" in name or " " in name.strip():
+        return None
+    return name.strip()
 
 
 def _itk_reason(exc: BaseException) -> str:

@@ -50,6 +50,8 @@ class Geometry:
     # first frame the origin, its slice axis down the normal); `alternative` is its lowest
     # slice with the normal, the frame a DICOM SEG is placed in
     stored_downward: bool = False
+    # A detached header's (`.mhd`, `.nhdr`) data file, as it names it (relative to its folder)
+    data_file: str | None = None
 
     @property
     def voxels(self) -> int:

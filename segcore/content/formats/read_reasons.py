@@ -100,6 +100,8 @@ UNSUPPORTED_METHOD = N_("compressed by {method}, which this check cannot read")
 NO_DECODER = N_("pixel data compressed as {syntax}, which this check cannot read")
 # A DICOM number that is none ("1A" as a Number of Frames): {attribute} the standard's name.
 MALFORMED_VALUE = N_("a malformed {attribute}: '{value}'")
+# A detached header (`.mhd`, `.nhdr`) uploaded without the file holding its values.
+NO_DATA_FILE = N_("a header without its data: {file} is not in the upload")
 TEMPLATES = (
     NO_READER,
     ODD_VALUES,
@@ -110,6 +112,7 @@ TEMPLATES = (
     UNSUPPORTED_METHOD,
     NO_DECODER,
     MALFORMED_VALUE,
+    NO_DATA_FILE,
 )
 
 # A DICOM object that holds no image, named by its SOP class ("a DICOM RT Plan, not an image

@@ -70,6 +70,7 @@ def _7z_checks(scan, archive: py7zr.SevenZipFile) -> dict[str, list]:
     """Member name -> what its data is checked as: itself, and each symbolic link (`7z -snl`)
     that leads to it; a link leading nowhere is unreadable."""
     entries = [e for e in archive.list() if not e.is_directory]
+    scan.detached.seen(entry.filename for entry in entries)
     try:
         texts = link_texts(archive, entries, scan.budget)
     except py7zr_errors.UnsupportedCompressionMethodError:
