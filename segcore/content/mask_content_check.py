@@ -106,7 +106,9 @@ STORED_FIELDS = {
 # GridFrameOffsetVector, or its SpacingBetweenSlices): 15 compared its pixel spacing only, so a
 # mask resampled to other slices passed; and reads a multi-frame image stored from its highest
 # slice down as ITK does too (15 refused the masks ITK-based tools save on it); an `.mhd` or
-# `.nhdr` mask uploaded without its data file is unreadable (15 delivered such headers).
+# `.nhdr` mask uploaded without its data file is unreadable (15 delivered such headers); a
+# DICOM mask in Deflated Image Frame Compression is read, one in JPEG XL not checked (15 called
+# both unreadable, "UID is not a transfer syntax").
 VERSION = 16
 Progress = Callable[[float, str], None]
 

@@ -20,7 +20,7 @@ import warnings
 from dataclasses import replace
 from typing import BinaryIO
 
-from segcore.content.formats.dicom_pixels import pixel_array, refuse_undecodable
+from segcore.content.formats.dicom_pixels import inflate_frames, pixel_array, refuse_undecodable
 from segcore.content.formats.mask_channels import one_per_pixel
 from segcore.content.formats.mask_geometry import (
     LABEL_TOLERANCE,
@@ -485,6 +485,7 @@ def dicom_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValue
         if geometry.voxels > max_voxels:
             return geometry, None
         refuse_undecodable(ds)
+        inflate_frames(ds)
         return geometry, _values(ds)
     except (
         OSError,
