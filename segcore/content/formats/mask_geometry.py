@@ -36,7 +36,7 @@ class Geometry:
     direction: tuple[float, ...] | None = None
     partial_stack: bool = False
     # The same grid in a second frame it states: a NIfTI whose qform and sform differ (see
-    # mask_formats._nifti_geometry); compared as well, never shown.
+    # mask_format_nifti._nifti_geometry); compared as well, never shown.
     alternative: "Geometry | None" = None
     # A NumPy mask's shape as saved: an array says nothing of its axis order, so it is sized
     # in the order the reader of the image it is compared with lays out its array (`in_order_of`)

@@ -44,7 +44,8 @@ import os
 from collections import OrderedDict
 
 from segcore.content.formats.dicom_pixels import pixel_array
-from segcore.content.formats.mask_formats import NIFTI, NUMPY, PLANAR, _format, _nifti_class
+from segcore.content.formats.mask_format_nifti import _nifti_class
+from segcore.content.formats.mask_formats import NIFTI, NUMPY, PLANAR, _format
 from segcore.core.regular_files import open_regular
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
