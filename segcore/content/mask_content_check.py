@@ -108,7 +108,8 @@ STORED_FIELDS = {
 # slice down as ITK does too (15 refused the masks ITK-based tools save on it); an `.mhd` or
 # `.nhdr` mask uploaded without its data file is unreadable (15 delivered such headers); a
 # DICOM mask in Deflated Image Frame Compression is read, one in JPEG XL not checked (15 called
-# both unreadable, "UID is not a transfer syntax").
+# both unreadable, "UID is not a transfer syntax"); a NIfTI is compressed or not as its first
+# bytes say (15 called a .nii.gz saved uncompressed unreadable, as a mask and as an image).
 VERSION = 16
 Progress = Callable[[float, str], None]
 

@@ -640,3 +640,27 @@ def test_a_detached_header_uploaded_without_its_data_is_no_mask(lab, upload, tmp
             "whole_mask.mhd: its values are in a separate file: size checked from the header only",
         ], kind
         assert row["counts"]["unreadable"] == 2
+
+
+def test_a_nifti_is_compressed_or_not_as_its_first_bytes_say(lab, upload, tmp_path):
+    """A `.nii.gz` saved without compression (SimpleITK, so ITK-SNAP and 3D Slicer, open it)
+    is read as the NIfTI it is, as a mask and as an image (its wrong-size mask named); a `.nii`
+    holding gzip data, which none of them opens, is unreadable in words, never in Python's."""
+    images = images_dir(lab)
+    affine = np.diag([1.0, 1.0, 2.0, 1.0])
+    scan = nibabel.Nifti1Image(np.arange(400, dtype=np.int16).reshape(10, 10, 4), affine)
+    drawn = nibabel.Nifti1Image(volume((10, 10, 4)), affine)
+    nibabel.save(scan, images / "plain.nii.gz")  # compressed, as its name says
+    (images / "stored.nii.gz").write_bytes(scan.to_bytes())  # named .gz, not compressed
+    nibabel.save(scan, images / "misnamed.nii.gz")
+    (lab.masks / "plain_mask.nii.gz").write_bytes(drawn.to_bytes())
+    short = nibabel.Nifti1Image(volume((10, 10, 3)), affine)
+    (lab.masks / "stored_mask.nii.gz").write_bytes(gzip.compress(short.to_bytes()))
+    (lab.masks / "misnamed_mask.nii").write_bytes(gzip.compress(drawn.to_bytes()))
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 3
+    assert said(row) == {
+        "stored_mask.nii.gz": "stored_mask.nii.gz: 10×10×3, image 10×10×4",
+        "misnamed_mask.nii": "misnamed_mask.nii: unreadable (not a readable NIfTI file "
+        "(gzip-compressed, but named .nii, not .nii.gz: NIfTI readers do not open it))",
+    }

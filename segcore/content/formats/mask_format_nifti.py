@@ -1,6 +1,11 @@
 """NIfTI masks and images (nibabel), read as the NIfTI-1 or NIfTI-2 their first bytes say: the
 grid in mm in the LPS frame (its RAS and units converted), a file whose qform and sform differ
-in both frames it states."""
+in both frames it states.
+
+Compressed or not as its first bytes say, as ITK (SimpleITK, ITK-SNAP, 3D Slicer) reads it: a
+`.nii.gz` saved without compression is read as the NIfTI it is. A `.nii` holding gzip data is
+opened by none of them (nor by `nibabel.load`): unreadable, said in words.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from segcore.content.formats.mask_geometry import (
     read_at_most,
     refuse_odd_values,
 )
-from segcore.content.formats.read_reasons import NIFTI_FILE, not_readable
+from segcore.content.formats.read_reasons import GZIPPED_NII, NIFTI_FILE, not_readable
 from segcore.core.errors import UnreadableUpload
 
 
@@ -70,17 +75,54 @@ def _nifti_frame(shape, zooms, affine, mm: float) -> Geometry:
     return Geometry(grid_size(shape), geometry.spacing, geometry.origin, geometry.direction)
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+HEADER_BYTES = 544  # a NIfTI-2 header's fixed part (a NIfTI-1's is 348)
+
+
+class _Rejoined:
+    """A stream with the bytes already read from it (`head`) put back in front."""
+
+    def __init__(self, head: bytes, stream) -> None:
+        self.head, self.stream = head, stream
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            data, self.head = self.head + self.stream.read(), b""
+            return data
+        data, self.head = self.head[:size], self.head[size:]
+        return data + (self.stream.read(size - len(data)) if len(data) < size else b"")
+
+
+def _opened(stream, named_gzip: bool):
+    """The NIfTI bytes of `stream`, gunzipped when its first bytes are gzip's (whatever its
+    name says); raises UnreadableUpload for gzip data named `.nii` (`named_gzip` False)."""
+    magic = stream.read(2)
+    rejoined = _Rejoined(magic, stream)
+    if magic != GZIP_MAGIC:
+        return rejoined
+    if not named_gzip:
+        raise UnreadableUpload(not_readable(NIFTI_FILE, GZIPPED_NII))
+    return gzip.GzipFile(fileobj=rejoined)
+
+
+def _header(head: bytes):
+    """The image class and the fixed header (not its extensions) of a NIfTI's first bytes."""
+    image_class = _nifti_class(head)
+    size = image_class.header_class.sizeof_hdr
+    return image_class, image_class.header_class.from_fileobj(io.BytesIO(head[:size]))
+
+
 def nifti_header(path: str) -> Geometry:
     """A NIfTI image's grid from its header, read as the NIfTI-1 or NIfTI-2 its first bytes
     say, as a mask is: a CIFTI-2 file (HCP's `.dconn.nii`, `.dscalar.nii`), which
-    `nibabel.load` opens as a Cifti2Image of another header, is the NIfTI-2 it is."""
+    `nibabel.load` opens as a Cifti2Image of another header, is the NIfTI-2 it is; compressed
+    or not as its first bytes say (see the module's docstring). Values are never read."""
     import nibabel
 
     try:
-        with nibabel.openers.Opener(path) as handle:  # gunzips a .nii.gz
-            head = handle.read(4)
-        image = _nifti_class(head).from_filename(path)  # lazy: values are never read
-        return _nifti_geometry(image.header)
+        with open(path, "rb") as handle:
+            head = _opened(handle, path.lower().endswith(".gz")).read(HEADER_BYTES)
+        return _nifti_geometry(_header(head)[1])
     except _nifti_errors(nibabel) as exc:
         raise UnreadableUpload(not_readable(NIFTI_FILE, first_line(exc))) from None
 
@@ -97,20 +139,18 @@ def _nifti_errors(nibabel) -> tuple[type[Exception], ...]:
 
 
 def nifti_values(
-    stream: BinaryIO, gzipped: bool, max_voxels: int, limit: int
+    stream: BinaryIO, named_gzip: bool, max_voxels: int, limit: int
 ) -> tuple[Geometry, MaskValues | None]:
     """A NIfTI mask from a stream: its header from the first bytes, then (within `max_voxels`
-    and `limit` decompressed bytes) its values."""
+    and `limit` decompressed bytes) its values; gunzipped when its first bytes are gzip's
+    (`named_gzip`: the name is a `.nii.gz`, see the module's docstring)."""
     import nibabel
     import numpy as np
 
-    source = gzip.GzipFile(fileobj=stream) if gzipped else stream
     try:
-        head = source.read(544)
-        image_class = _nifti_class(head)
-        header = image_class.header_class.from_fileobj(  # the fixed header, not its extensions
-            io.BytesIO(head[: image_class.header_class.sizeof_hdr])
-        )
+        source = _opened(stream, named_gzip)
+        head = source.read(HEADER_BYTES)
+        image_class, header = _header(head)
         geometry = _nifti_geometry(header)
         if not header.get_data_dtype().names:  # RGB24 / RGBA32 fields: the colour rule's
             refuse_odd_values(header.get_data_dtype())  # as a NumPy mask's, from the header

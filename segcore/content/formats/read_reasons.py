@@ -69,6 +69,7 @@ DEEP_COLOUR = N_(
     "(Pillow keeps 8 bits, SimpleITK refuses it)"
 )
 IMAGE_GONE = N_("no longer in the batch's folder")
+GZIPPED_NII = N_("gzip-compressed, but named .nii, not .nii.gz: NIfTI readers do not open it")
 PHRASES = (
     ENCRYPTED_MEMBER,
     COLOUR,
@@ -86,6 +87,7 @@ PHRASES = (
     NO_DIMENSIONS_IMAGE,
     DEEP_COLOUR,
     IMAGE_GONE,
+    GZIPPED_NII,
 )
 
 # Texts with values: `{detail}` holds a library's words, never worded again.

@@ -229,7 +229,7 @@ def _planar(data: bytes):
 def _nifti(data: bytes, gzipped: bool):
     import numpy as np
 
-    data = gzip.decompress(data) if gzipped else data
+    data = gzip.decompress(data) if gzipped and data[:2] == b"\x1f\x8b" else data
     return np.asanyarray(_nifti_class(data[:4]).from_bytes(data).dataobj)
 
 
