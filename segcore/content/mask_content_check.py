@@ -109,7 +109,9 @@ STORED_FIELDS = {
 # `.nhdr` mask uploaded without its data file is unreadable (15 delivered such headers); a
 # DICOM mask in Deflated Image Frame Compression is read, one in JPEG XL not checked (15 called
 # both unreadable, "UID is not a transfer syntax"); a NIfTI is compressed or not as its first
-# bytes say (15 called a .nii.gz saved uncompressed unreadable, as a mask and as an image).
+# bytes say (15 called a .nii.gz saved uncompressed unreadable, as a mask and as an image); a
+# NIfTI, NumPy or MGH mask whose first bytes name another format says which (15 gave the
+# library's words, NumPy's "pickled (object) data" for a PNG).
 VERSION = 16
 Progress = Callable[[float, str], None]
 

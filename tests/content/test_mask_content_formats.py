@@ -664,3 +664,24 @@ def test_a_nifti_is_compressed_or_not_as_its_first_bytes_say(lab, upload, tmp_pa
         "misnamed_mask.nii": "misnamed_mask.nii: unreadable (not a readable NIfTI file "
         "(gzip-compressed, but named .nii, not .nii.gz: NIfTI readers do not open it))",
     }
+
+
+def test_a_mask_renamed_by_hand_is_said_to_hold_what_it_holds(lab, upload, tmp_path):
+    """A PNG saved as `.npy` or `.nii.gz`, a DICOM as `.nii`: unreadable, saying what the file
+    holds, never the words of the library asked to read it as something else (NumPy's "pickled
+    (object) data ... load it unsafely using allow_pickle", Python's bytes)."""
+    lab.images("png_npy", "png_nii", "dicom_nii")
+    png(tmp_path / "drawn.png", square())
+    shutil.copy(tmp_path / "drawn.png", lab.masks / "png_npy_mask.npy")
+    shutil.copy(tmp_path / "drawn.png", lab.masks / "png_nii_mask.nii.gz")
+    shutil.copy(get_testdata_file("MR_small.dcm"), lab.masks / "dicom_nii_mask.nii")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 3
+    assert said(row) == {
+        "png_npy_mask.npy": "png_npy_mask.npy: unreadable (not a readable NumPy file (it holds "
+        "PNG data, not what its name says))",
+        "png_nii_mask.nii.gz": "png_nii_mask.nii.gz: unreadable (not a readable NIfTI file (it "
+        "holds PNG data, not what its name says))",
+        "dicom_nii_mask.nii": "dicom_nii_mask.nii: unreadable (not a readable NIfTI file (it "
+        "holds DICOM data, not what its name says))",
+    }

@@ -19,6 +19,7 @@ from segcore.content.formats.mask_channels import nifti_channels, nifti_voxel_va
 from segcore.content.formats.mask_geometry import (
     Geometry,
     MaskValues,
+    Rejoined,
     first_line,
     from_ras_affine,
     grid_size,
@@ -79,25 +80,11 @@ GZIP_MAGIC = b"\x1f\x8b"
 HEADER_BYTES = 544  # a NIfTI-2 header's fixed part (a NIfTI-1's is 348)
 
 
-class _Rejoined:
-    """A stream with the bytes already read from it (`head`) put back in front."""
-
-    def __init__(self, head: bytes, stream) -> None:
-        self.head, self.stream = head, stream
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            data, self.head = self.head + self.stream.read(), b""
-            return data
-        data, self.head = self.head[:size], self.head[size:]
-        return data + (self.stream.read(size - len(data)) if len(data) < size else b"")
-
-
 def _opened(stream, named_gzip: bool):
     """The NIfTI bytes of `stream`, gunzipped when its first bytes are gzip's (whatever its
     name says); raises UnreadableUpload for gzip data named `.nii` (`named_gzip` False)."""
     magic = stream.read(2)
-    rejoined = _Rejoined(magic, stream)
+    rejoined = Rejoined(magic, stream)
     if magic != GZIP_MAGIC:
         return rejoined
     if not named_gzip:

@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import replace
 from typing import BinaryIO
 
+from segcore.content.formats.file_kinds import OWN_KINDS, SNIFF_BYTES, other_kind
 from segcore.content.formats.mask_channels import (
     nrrd_voxel_values,
     one_per_pixel,
@@ -30,6 +31,8 @@ from segcore.content.formats.mask_geometry import (
     READER_ORDER,
     Geometry,
     MaskValues,
+    OverLimit,
+    Rejoined,
     first_line,
     from_ras_affine,
     grid_size,
@@ -42,6 +45,7 @@ from segcore.content.formats.read_reasons import (
     DEEP_COLOUR,
     DETACHED_NRRD,
     DICOM_FILE,
+    HOLDS_OTHER,
     IMAGE,
     METAIMAGE_FILE,
     MGH_FILE,
@@ -474,23 +478,43 @@ def read_mask(
     """
     kind = _format(name)
     _has_reader(kind, name)
+    head = b""
     try:
-        if kind == "planar":
-            return planar_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
-        if kind == "nifti":
-            gzipped = split_extension(name)[1] == ".nii.gz"
-            return nifti_values(stream, gzipped, max_voxels, limit)
-        if kind == "nrrd":
-            detached = split_extension(name, NRRD)[1] in DETACHED
-            return nrrd_values(io.BytesIO(read_at_most(stream, limit)), max_voxels, detached)
-        if kind == "metaimage":
-            return metaimage_values(stream, split_extension(name)[1], max_voxels, limit)
-        if kind == "numpy":
-            return numpy_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
-        if kind == "mgh":
-            return mgh_values(stream, file_extension(name) == ".mgz", max_voxels, limit)
-        return dicom_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
-    except UnreadableUpload:
+        head = stream.read(SNIFF_BYTES) if kind in OWN_KINDS else b""
+        return _read_mask(Rejoined(head, stream), name, kind, max_voxels, limit)
+    except (OverLimit, NoReader):
         raise
+    except UnreadableUpload as exc:
+        raise _renamed(kind, head) or exc from None
     except Exception as exc:  # noqa: BLE001 - see _unreadable
-        raise _unreadable(kind, exc) from None
+        raise _renamed(kind, head) or _unreadable(kind, exc) from None
+
+
+def _renamed(kind: str, head: bytes) -> UnreadableUpload | None:
+    """Why a file that failed to read as `kind` is not one: its first bytes name another
+    format (a PNG named `.npy`); None when they do not."""
+    found = other_kind(kind, head)
+    if found is None:
+        return None
+    return UnreadableUpload(not_readable(READABLE_NAMES[kind], HOLDS_OTHER.format(what=found)))
+
+
+def _read_mask(
+    stream: BinaryIO, name: str, kind: str, max_voxels: int, limit: int
+) -> tuple[Geometry, MaskValues | None]:
+    """read_mask's reading, by the reader of `kind`."""
+    if kind == "planar":
+        return planar_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
+    if kind == "nifti":
+        gzipped = split_extension(name)[1] == ".nii.gz"
+        return nifti_values(stream, gzipped, max_voxels, limit)
+    if kind == "nrrd":
+        detached = split_extension(name, NRRD)[1] in DETACHED
+        return nrrd_values(io.BytesIO(read_at_most(stream, limit)), max_voxels, detached)
+    if kind == "metaimage":
+        return metaimage_values(stream, split_extension(name)[1], max_voxels, limit)
+    if kind == "numpy":
+        return numpy_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
+    if kind == "mgh":
+        return mgh_values(stream, file_extension(name) == ".mgz", max_voxels, limit)
+    return dicom_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)

@@ -210,6 +210,20 @@ def read_at_most(stream: BinaryIO, limit: int) -> bytes:
             raise OverLimit("over the budget")
 
 
+class Rejoined:
+    """A stream with the bytes already read from it (`head`) put back in front."""
+
+    def __init__(self, head: bytes, stream) -> None:
+        self.head, self.stream = head, stream
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            data, self.head = self.head + self.stream.read(), b""
+            return data
+        data, self.head = self.head[:size], self.head[size:]
+        return data + (self.stream.read(size - len(data)) if len(data) < size else b"")
+
+
 _OBJECT_REPR = re.compile(r"\s*<[^<>]* (?:object )?at 0x[0-9a-fA-F]+>")
 
 

@@ -102,6 +102,8 @@ UNSUPPORTED_METHOD = N_("compressed by {method}, which this check cannot read")
 NO_DECODER = N_("pixel data compressed as {syntax}, which this check cannot read")
 # A DICOM number that is none ("1A" as a Number of Frames): {attribute} the standard's name.
 MALFORMED_VALUE = N_("a malformed {attribute}: '{value}'")
+# A file renamed by hand: {what} the format its first bytes name (PNG, DICOM, NIfTI...).
+HOLDS_OTHER = N_("it holds {what} data, not what its name says")
 # A detached header (`.mhd`, `.nhdr`) uploaded without the file holding its values.
 NO_DATA_FILE = N_("a header without its data: {file} is not in the upload")
 TEMPLATES = (
@@ -115,6 +117,7 @@ TEMPLATES = (
     NO_DECODER,
     MALFORMED_VALUE,
     NO_DATA_FILE,
+    HOLDS_OTHER,
 )
 
 # A DICOM object that holds no image, named by its SOP class ("a DICOM RT Plan, not an image
