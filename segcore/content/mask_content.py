@@ -182,6 +182,8 @@ def compare_grid(mask: Geometry, image: Geometry) -> list[tuple[str, dict]]:
     leave them: ITK-based tools read it by its qform, nibabel by its sform) fits when either
     of the mask's fits either of the image's; otherwise what differs in their first frames."""
     mask = in_order_of(mask, image)  # a .npy mask's axes, in the order its image is read
+    if mask.partial_stack and image.stored_downward:
+        image = image.alternative  # a SEG's origin is its lowest slice: the normal's frame
     problems = _grid_differences(mask, image)
     if problems and (mask.alternative or image.alternative):
         for side in (mask, mask.alternative):

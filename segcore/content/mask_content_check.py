@@ -105,7 +105,17 @@ STORED_FIELDS = {
 # 16 checks a 7z's masks as 7-Zip leaves them and the listing counts them: a path held twice by
 # its last copy (15 checked the first), paths starting with `/` (`7z a -spf`, `bsdtar -P`: 15
 # checked none of them and said nothing) or a drive (`C:/Users/…`: 15 called them unreadable).
-VERSION = 16
+# 17 compares the slice spacing of a multi-frame DICOM image (its frames' step, an RT Dose's
+# GridFrameOffsetVector, or its SpacingBetweenSlices): 16 compared its pixel spacing only, so a
+# mask resampled to other slices passed; and reads a multi-frame image stored from its highest
+# slice down as ITK does too (16 refused the masks ITK-based tools save on it); an `.mhd` or
+# `.nhdr` mask uploaded without its data file is unreadable (16 delivered such headers); a
+# DICOM mask in Deflated Image Frame Compression is read, one in JPEG XL not checked (16 called
+# both unreadable, "UID is not a transfer syntax"); a NIfTI is compressed or not as its first
+# bytes say (16 called a .nii.gz saved uncompressed unreadable, as a mask and as an image); a
+# NIfTI, NumPy or MGH mask whose first bytes name another format says which (16 gave the
+# library's words, NumPy's "pickled (object) data" for a PNG).
+VERSION = 17
 Progress = Callable[[float, str], None]
 
 

@@ -4,12 +4,14 @@ pydicom's apply_modality_lut read, and a DICOM file that is no image mask is sai
 
 import io
 import shutil
+import zlib
 
 import numpy as np
 import pydicom
 import pytest
 import SimpleITK
 from pydicom.data import get_testdata_file
+from pydicom.encaps import encapsulate
 
 from segcore.content.formats.mask_formats import image_header, read_mask
 from segcore.content.formats.mask_geometry import first_line
@@ -274,3 +276,50 @@ def test_an_htj2k_mask_is_read_and_checked(lab, upload, tmp_path):
     assert (row["checked"], row["problems"]) == (1, 1)
     [reason] = said(row).values()
     assert reason.startswith("a_mask.dcm: label ") and "not in 0,1,2" in reason
+
+
+def newer_syntax_mask(path, syntax: str, frame: bytes) -> None:
+    """MR_small as a mask whose one frame is `frame`, encapsulated under a transfer syntax the
+    standard added after pydicom 3.0, which pydicom will not write: saved under one of the same
+    length it knows, then that UID replaced in the file meta."""
+    ds = pydicom.dcmread(MR)
+    ds.PixelData = encapsulate([frame])
+    known = {DEFLATED_FRAMES: JPEG_BASELINE, JPEG_XL_LOSSLESS: MPEG2}[syntax]
+    ds.file_meta.TransferSyntaxUID = known
+    written = io.BytesIO()
+    ds.save_as(written, enforce_file_format=True)
+    padded = [uid.encode() + b"\0" * (len(uid) % 2) for uid in (known, syntax)]
+    data = written.getvalue()
+    at = data.index(padded[0], 128)
+    path.write_bytes(data[:at] + padded[1] + data[at + len(padded[1]) :])
+
+
+DEFLATED_FRAMES = "1.2.840.10008.1.2.8.1"  # Deflated Image Frame Compression, DICOM 2024c
+JPEG_XL_LOSSLESS = "1.2.840.10008.1.2.4.110"  # DICOM 2024b
+JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
+
+
+def deflated(label: np.ndarray) -> bytes:
+    """A frame as the standard deflates it: raw deflate (RFC 1951), no zlib header."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return packer.compress(label.astype("<i2").tobytes()) + packer.flush()
+
+
+def test_masks_in_syntaxes_newer_than_pydicom_are_read_or_not_checked(lab, upload, tmp_path):
+    """Deflated Image Frame Compression (each frame deflated) is read and its values checked;
+    JPEG XL, which no decoder here reads, is "contents not checked", as MPEG2 is: a standard
+    transfer syntax pydicom does not know is never "unreadable"."""
+    label = np.zeros((64, 64), np.int16)
+    label[20:40, 10:30] = 1
+    for stem in ("deflated", "deflated_label", "jpeg_xl"):
+        mr_copy(images_dir(lab) / f"{stem}.dcm")
+    newer_syntax_mask(lab.masks / "deflated_mask.dcm", DEFLATED_FRAMES, deflated(label))
+    newer_syntax_mask(lab.masks / "deflated_label_mask.dcm", DEFLATED_FRAMES, deflated(label * 7))
+    newer_syntax_mask(lab.masks / "jpeg_xl_mask.dcm", JPEG_XL_LOSSLESS, b"\xff\x0a" + bytes(64))
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert (row["checked"], row["problems"]) == (3, 1)
+    assert said(row) == {
+        "deflated_label_mask.dcm": "deflated_label_mask.dcm: label 7 not in 0,1,2",
+        "jpeg_xl_mask.dcm": "jpeg_xl_mask.dcm: contents not checked (pixel data compressed as "
+        "JPEG XL Lossless, which this check cannot read)",
+    }

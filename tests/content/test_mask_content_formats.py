@@ -22,6 +22,7 @@ from segcore.content.mask_content_check import check_content
 from segcore.images.batch_images import list_image_names
 from segcore.masks.mask_check import verify
 from segcore.store.schema import MASK_CONTENT
+from tests.archives import archive_with
 from tests.content.test_mask_content_archives import SIDE, checked, lab, png, said, square
 from tests.masks_content_files import NIBABEL_DATA, nifti_like
 
@@ -608,3 +609,79 @@ def test_a_numpy_mask_is_read_in_the_axis_order_of_its_images_reader(lab, upload
     row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
     assert row["checked"] == 4
     assert said(row) == {"swapped_mask.npy": "swapped_mask.npy: 41×33×25, image 33×41×25"}
+
+
+def test_a_detached_header_uploaded_without_its_data_is_no_mask(lab, upload, tmp_path):
+    """An `.mhd` (or an `.nhdr` added to MASK_EXTENSIONS) holds only a header: uploaded
+    without the data file it names (SimpleITK's `.raw`), it holds no mask at all, and is
+    unreadable, whichever archive holds it (zip, tar); with its data file beside it, its size
+    is checked from its header, as before."""
+    lab.settings = replace(lab.settings, mask_extensions=(*lab.settings.mask_extensions, ".nhdr"))
+    images = images_dir(lab)
+    grid = np.zeros((4, 10, 10), np.int16)
+    for stem in ("whole", "bare", "bare_nrrd"):
+        SimpleITK.WriteImage(SimpleITK.GetImageFromArray(grid), str(images / f"{stem}.mha"))
+    drawn = SimpleITK.GetImageFromArray(volume((4, 10, 10)))
+    SimpleITK.WriteImage(drawn, str(lab.masks / "whole_mask.mhd"))  # and whole_mask.raw
+    SimpleITK.WriteImage(drawn, str(lab.masks / "bare_mask.mhd"))
+    SimpleITK.WriteImage(drawn, str(lab.masks / "bare_nrrd_mask.nhdr"))
+    (lab.masks / "bare_mask.raw").unlink()
+    (lab.masks / "bare_nrrd_mask.raw").unlink()
+    for kind, data in (
+        ("zip", zipped(lab, tmp_path)),
+        ("tar", archive_with("tar", lab.masks, tmp_path / "m.tar.gz", "-czf")),
+    ):
+        row = checked(lab, upload, f"batch_1.{kind}", data)
+        assert sorted(describe(o) for o in row["offenders"]) == [
+            "bare_mask.mhd: unreadable (a header without its data: bare_mask.raw is not in the "
+            "upload)",
+            "bare_nrrd_mask.nhdr: unreadable (a header without its data: bare_nrrd_mask.raw is "
+            "not in the upload)",
+            "whole_mask.mhd: its values are in a separate file: size checked from the header only",
+        ], kind
+        assert row["counts"]["unreadable"] == 2
+
+
+def test_a_nifti_is_compressed_or_not_as_its_first_bytes_say(lab, upload, tmp_path):
+    """A `.nii.gz` saved without compression (SimpleITK, so ITK-SNAP and 3D Slicer, open it)
+    is read as the NIfTI it is, as a mask and as an image (its wrong-size mask named); a `.nii`
+    holding gzip data, which none of them opens, is unreadable in words, never in Python's."""
+    images = images_dir(lab)
+    affine = np.diag([1.0, 1.0, 2.0, 1.0])
+    scan = nibabel.Nifti1Image(np.arange(400, dtype=np.int16).reshape(10, 10, 4), affine)
+    drawn = nibabel.Nifti1Image(volume((10, 10, 4)), affine)
+    nibabel.save(scan, images / "plain.nii.gz")  # compressed, as its name says
+    (images / "stored.nii.gz").write_bytes(scan.to_bytes())  # named .gz, not compressed
+    nibabel.save(scan, images / "misnamed.nii.gz")
+    (lab.masks / "plain_mask.nii.gz").write_bytes(drawn.to_bytes())
+    short = nibabel.Nifti1Image(volume((10, 10, 3)), affine)
+    (lab.masks / "stored_mask.nii.gz").write_bytes(gzip.compress(short.to_bytes()))
+    (lab.masks / "misnamed_mask.nii").write_bytes(gzip.compress(drawn.to_bytes()))
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 3
+    assert said(row) == {
+        "stored_mask.nii.gz": "stored_mask.nii.gz: 10×10×3, image 10×10×4",
+        "misnamed_mask.nii": "misnamed_mask.nii: unreadable (not a readable NIfTI file "
+        "(gzip-compressed, but named .nii, not .nii.gz: NIfTI readers do not open it))",
+    }
+
+
+def test_a_mask_renamed_by_hand_is_said_to_hold_what_it_holds(lab, upload, tmp_path):
+    """A PNG saved as `.npy` or `.nii.gz`, a DICOM as `.nii`: unreadable, saying what the file
+    holds, never the words of the library asked to read it as something else (NumPy's "pickled
+    (object) data ... load it unsafely using allow_pickle", Python's bytes)."""
+    lab.images("png_npy", "png_nii", "dicom_nii")
+    png(tmp_path / "drawn.png", square())
+    shutil.copy(tmp_path / "drawn.png", lab.masks / "png_npy_mask.npy")
+    shutil.copy(tmp_path / "drawn.png", lab.masks / "png_nii_mask.nii.gz")
+    shutil.copy(get_testdata_file("MR_small.dcm"), lab.masks / "dicom_nii_mask.nii")
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert row["checked"] == 3
+    assert said(row) == {
+        "png_npy_mask.npy": "png_npy_mask.npy: unreadable (not a readable NumPy file (it holds "
+        "PNG data, not what its name says))",
+        "png_nii_mask.nii.gz": "png_nii_mask.nii.gz: unreadable (not a readable NIfTI file (it "
+        "holds PNG data, not what its name says))",
+        "dicom_nii_mask.nii": "dicom_nii_mask.nii: unreadable (not a readable NIfTI file (it "
+        "holds DICOM data, not what its name says))",
+    }

@@ -22,6 +22,16 @@ NOT_TWELVE_BIT = {"pillow", "gdcm"}
 SOS, EOI = 0xDA, 0xD9
 STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM and the restart markers: no length
 SEQUENTIAL_SCAN = (0, 63, 0)  # a sequential scan's Ss, Se and Ah/Al
+# Every transfer syntax of the standard is under this root; pydicom (3.0) does not know those
+# added since (named here as the standard names them), so none of its plugins reads them.
+STANDARD_SYNTAX_ROOT = "1.2.840.10008.1.2."
+DEFLATED_FRAMES = "1.2.840.10008.1.2.8.1"  # Deflated Image Frame Compression (DICOM 2024c)
+NEWER_SYNTAXES = {
+    "1.2.840.10008.1.2.4.110": "JPEG XL Lossless",
+    "1.2.840.10008.1.2.4.111": "JPEG XL JPEG Recompression",
+    "1.2.840.10008.1.2.4.112": "JPEG XL",
+    DEFLATED_FRAMES: "Deflated Image Frame Compression",
+}
 
 
 def pixel_array(ds):
@@ -48,13 +58,18 @@ def refuse_undecodable(ds) -> None:
     decoder installed here reads (HTJ2K without pylibjpeg-openjpeg, MPEG video; 12-bit JPEG
     Extended with Pillow alone): a limit of this server, not of the file. A syntax a decoder
     here handles, but fails on, stays unreadable in the decoder's words; so does a transfer
-    syntax the standard does not know."""
+    syntax the standard does not know. One of the standard's that pydicom does not know (JPEG
+    XL, added in 2024) is one no decoder here reads; Deflated Image Frame Compression is read
+    (`inflate_frames`)."""
     from pydicom.pixels import get_decoder
 
     meta = getattr(ds, "file_meta", None)
     syntax = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
-    if "PixelData" not in ds or syntax is None or syntax.is_private:
+    if "PixelData" not in ds or syntax is None or syntax.is_private or syntax == DEFLATED_FRAMES:
         return
+    if not syntax.is_transfer_syntax and str(syntax).startswith(STANDARD_SYNTAX_ROOT):
+        name = NEWER_SYNTAXES.get(str(syntax), str(syntax))
+        raise NoReader(NO_DECODER.format(syntax=name))
     if not syntax.is_transfer_syntax or not syntax.is_compressed:
         return
     try:
@@ -65,6 +80,33 @@ def refuse_undecodable(ds) -> None:
         plugins -= NOT_TWELVE_BIT
     if not plugins:
         raise NoReader(NO_DECODER.format(syntax=syntax.name))
+
+
+def inflate_frames(ds) -> None:
+    """`ds` (a dataset read for the check alone) in Deflated Image Frame Compression made the
+    uncompressed object it stands for: each frame inflated (zlib, which pydicom inflates a
+    deflated dataset with; raw deflate as the standard writes it, a zlib stream too), its
+    transfer syntax Explicit VR Little Endian, for pydicom to read as any other. Raises
+    zlib.error or ValueError for damaged frames."""
+    import zlib
+
+    from pydicom.encaps import generate_frames
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    meta = getattr(ds, "file_meta", None)
+    if str(getattr(meta, "TransferSyntaxUID", "")) != DEFLATED_FRAMES or "PixelData" not in ds:
+        return
+    frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    inflated = []
+    for frame in generate_frames(ds.PixelData, number_of_frames=frames):
+        try:
+            inflated.append(zlib.decompress(frame, -zlib.MAX_WBITS))
+        except zlib.error:
+            inflated.append(zlib.decompress(frame, zlib.MAX_WBITS | 32))  # zlib or gzip header
+    data = b"".join(inflated)
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.PixelData = data + b"\0" * (len(data) % 2)
+    ds["PixelData"].is_undefined_length = False
 
 
 def _sequential_scans_repaired(ds) -> bytes | None:

@@ -20,7 +20,7 @@ import warnings
 from dataclasses import replace
 from typing import BinaryIO
 
-from segcore.content.formats.dicom_pixels import pixel_array, refuse_undecodable
+from segcore.content.formats.dicom_pixels import inflate_frames, pixel_array, refuse_undecodable
 from segcore.content.formats.mask_channels import one_per_pixel
 from segcore.content.formats.mask_geometry import (
     LABEL_TOLERANCE,
@@ -53,6 +53,7 @@ IMAGER_SPACING_CLASSES = {
     *(f"1.2.840.10008.5.1.4.1.1.12.{kind}" for kind in (1, 2, 3)),
 }
 POSITION_DECIMALS = 2  # positions closer than 0.01 mm (ORIGIN_TOLERANCE_MM) are one
+POSITION_TOLERANCE_MM = 10.0**-POSITION_DECIMALS
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 IMAGE_CLASS_WORDS = ("Image", "Segmentation")  # in the names of SOP classes holding pixels
 # The attributes the check reads as numbers, of the object or of its functional groups (group,
@@ -71,7 +72,7 @@ def _dicom_geometry(ds) -> Geometry:
     spacing = _numbers(_dicom_value(ds, "PixelMeasuresSequence", "PixelSpacing"))
     orientation = _numbers(_dicom_value(ds, "PlaneOrientationSequence", "ImageOrientationPatient"))
     position = _numbers(_dicom_value(ds, "PlanePositionSequence", "ImagePositionPatient"))
-    direction, positions = None, None
+    direction, positions, frame_positions, normal = None, None, [], None
     if orientation is not None and len(orientation) == 6:
         row, column = np.asarray(orientation[:3], float), np.asarray(orientation[3:], float)
         normal = np.cross(row, column)
@@ -82,15 +83,72 @@ def _dicom_geometry(ds) -> Geometry:
         position = _lowest(frame_positions, normal) or position
         positions = _along(frame_positions, normal)
     depth = len(set(_frame_positions(ds))) if _is_segmentation(ds) else frames
+    size = grid_size((int(ds.Columns), int(ds.Rows), depth))
+    in_plane = _column_row(spacing)
+    if in_plane is not None and len(size) == 3 and not _is_segmentation(ds):
+        across = _slice_spacing(ds, positions, normal)
+        in_plane = (*in_plane, across) if across else in_plane
     geometry = Geometry(
-        grid_size((int(ds.Columns), int(ds.Rows), depth)),
-        _column_row(spacing),
+        size,
+        in_plane,
         tuple(float(v) for v in position) if position is not None else None,
         tuple(float(v) for v in direction) if direction is not None else None,
         partial_stack=_is_segmentation(ds),
         positions=positions if positions and (len(positions) > 1 or _is_segmentation(ds)) else None,
     )
-    return _with_itk_spacing(ds, geometry)
+    geometry = _with_itk_spacing(ds, geometry)
+    if _is_segmentation(ds) or geometry.alternative is not None:
+        return geometry
+    return _in_stored_order(geometry, frame_positions, normal)
+
+
+def _slice_spacing(ds, positions, normal) -> float | None:
+    """The distance between a multi-frame object's slices, as ITK (GDCM) and every volume
+    format state it: the step between its frames' positions along their normal, else between
+    an RT Dose's GridFrameOffsetVector, else its SpacingBetweenSlices; None when none says,
+    or the steps differ (slices unevenly spaced have no one spacing)."""
+    import numpy as np
+
+    offsets = None
+    if positions and len(positions) > 1 and normal is not None:
+        offsets = [float(np.dot(p, normal)) for p in positions]
+    elif ds.get("GridFrameOffsetVector") is not None:
+        offsets = sorted(_numbers(ds.get("GridFrameOffsetVector")) or ())
+    if offsets and len(offsets) > 1:
+        steps = [b - a for a, b in zip(offsets, offsets[1:])]
+        tolerance = POSITION_TOLERANCE_MM + 1e-3 * max(steps)
+        if min(steps) > 0 and max(steps) - min(steps) <= tolerance:
+            return float(sum(steps) / len(steps))
+        return None
+    between = _numbers(_dicom_value(ds, "PixelMeasuresSequence", "SpacingBetweenSlices"))
+    return abs(between[0]) if between and between[0] else None
+
+
+def _in_stored_order(geometry: Geometry, frame_positions: list, normal) -> Geometry:
+    """A multi-frame object whose frames are stored from the highest slice down (a head-to-foot
+    acquisition) as ITK (GDCM, so SimpleITK, ITK-SNAP and 3D Slicer, which save their masks on
+    it) reads it: its origin is its first frame and its slice axis points down the normal. Its
+    lowest slice with the normal (how it reads stored the other way) is the same grid, a
+    second frame a mask may be saved in (`Geometry.alternative`)."""
+    import numpy as np
+
+    if normal is None or geometry.positions is None or len(geometry.positions) < 2:
+        return geometry
+    if any(p is None or len(p) != 3 for p in frame_positions):
+        return geometry
+    along = [float(np.dot(p, normal)) for p in frame_positions]
+    if not all(a > b for a, b in zip(along, along[1:])):  # not stored strictly downwards
+        return geometry
+    direction = list(geometry.direction)
+    for index in (2, 5, 8):  # the slice axis: the third column
+        direction[index] = -direction[index]
+    return replace(
+        geometry,
+        origin=tuple(float(v) for v in frame_positions[0]),
+        direction=tuple(float(v) + 0.0 for v in direction),
+        alternative=geometry,
+        stored_downward=True,
+    )
 
 
 def _numbers(value) -> tuple[float, ...] | None:
@@ -427,6 +485,7 @@ def dicom_values(stream: BinaryIO, max_voxels: int) -> tuple[Geometry, MaskValue
         if geometry.voxels > max_voxels:
             return geometry, None
         refuse_undecodable(ds)
+        inflate_frames(ds)
         return geometry, _values(ds)
     except (
         OSError,

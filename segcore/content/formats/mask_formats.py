@@ -17,26 +17,27 @@ import tempfile
 from dataclasses import replace
 from typing import BinaryIO
 
+from segcore.content.formats.file_kinds import OWN_KINDS, SNIFF_BYTES, other_kind
 from segcore.content.formats.mask_channels import (
-    nifti_channels,
-    nifti_voxel_values,
     nrrd_voxel_values,
     one_per_pixel,
     palette_greys,
 )
 from segcore.content.formats.mask_format_dicom import dicom_header, dicom_values
+from segcore.content.formats.mask_format_nifti import nifti_header, nifti_values
 from segcore.content.formats.mask_format_numpy import numpy_header, numpy_values
 from segcore.content.formats.mask_format_tiff import Pages, slice_pages
 from segcore.content.formats.mask_geometry import (
     READER_ORDER,
     Geometry,
     MaskValues,
+    OverLimit,
+    Rejoined,
     first_line,
     from_ras_affine,
     grid_size,
     make_geometry,
     read_at_most,
-    refuse_odd_values,
     values_of,
 )
 from segcore.content.formats.read_reasons import (
@@ -44,6 +45,7 @@ from segcore.content.formats.read_reasons import (
     DEEP_COLOUR,
     DETACHED_NRRD,
     DICOM_FILE,
+    HOLDS_OTHER,
     IMAGE,
     METAIMAGE_FILE,
     MGH_FILE,
@@ -181,107 +183,6 @@ def _labels(array):
     return one_per_pixel(array) if array.ndim == 3 else array
 
 
-# --- NIfTI (nibabel) --------------------------------------------------------------------
-
-
-def _nifti_class(head: bytes):
-    import nibabel
-
-    if len(head) >= 4 and int.from_bytes(head[:4], "little") in (540, 0x1C020000):
-        return nibabel.Nifti2Image
-    return nibabel.Nifti1Image
-
-
-# NIfTI's spatial units (xyzt_units) in mm, the unit every other format (and ITK) uses;
-# "unknown" is taken as mm, as ITK and nibabel's users do.
-MM_PER_NIFTI_UNIT = {"meter": 1000.0, "mm": 1.0, "micron": 0.001}
-
-
-def _nifti_geometry(header) -> Geometry:
-    """The grid, in mm whatever unit the header names (ITK writes a mask of an image in microns
-    in mm). A 4th (or later) dimension of more than one slice is part of its size (a mask of 3
-    volumes is not the mask of one), a 5th of channels is not. A file whose qform and sform
-    codes are both 0 says nothing of its position: nibabel's made-up affine is not compared,
-    only size and spacing. One whose qform and sform are both set and differ (what FSL and
-    ANTs registrations leave) is placed by its sform, as nibabel reads it, and by its qform,
-    as ITK-based tools (ITK-SNAP, 3D Slicer, SimpleITK) read it and write their masks: both
-    are its grid (`Geometry.alternative`)."""
-    import numpy as np
-
-    shape = header.get_data_shape()
-    shape = shape[:4] if nifti_channels(header) else shape
-    mm = MM_PER_NIFTI_UNIT.get(header.get_xyzt_units()[0], 1.0)
-    zooms = [float(zoom) * mm for zoom in header.get_zooms()[:3]]
-    qform_code, sform_code = int(header["qform_code"]), int(header["sform_code"])
-    if qform_code == 0 and sform_code == 0:
-        return make_geometry(shape, zooms)
-    geometry = _nifti_frame(shape, zooms, header.get_best_affine(), mm)
-    qform = header.get_qform()
-    if qform_code and sform_code and not np.allclose(qform, header.get_sform()):
-        return replace(geometry, alternative=_nifti_frame(shape, zooms, qform, mm))
-    return geometry
-
-
-def _nifti_frame(shape, zooms, affine, mm: float) -> Geometry:
-    affine = affine.copy()
-    affine[:3] *= mm
-    geometry = from_ras_affine(shape[:3], zooms, affine)
-    return Geometry(grid_size(shape), geometry.spacing, geometry.origin, geometry.direction)
-
-
-def nifti_header(path: str) -> Geometry:
-    """A NIfTI image's grid from its header, read as the NIfTI-1 or NIfTI-2 its first bytes
-    say, as a mask is: a CIFTI-2 file (HCP's `.dconn.nii`, `.dscalar.nii`), which
-    `nibabel.load` opens as a Cifti2Image of another header, is the NIfTI-2 it is."""
-    import nibabel
-
-    try:
-        with nibabel.openers.Opener(path) as handle:  # gunzips a .nii.gz
-            head = handle.read(4)
-        image = _nifti_class(head).from_filename(path)  # lazy: values are never read
-        return _nifti_geometry(image.header)
-    except _nifti_errors(nibabel) as exc:
-        raise UnreadableUpload(not_readable(NIFTI_FILE, first_line(exc))) from None
-
-
-def _nifti_errors(nibabel) -> tuple[type[Exception], ...]:
-    """What nibabel raises on a damaged or cut NIfTI file (nibabel is imported when needed)."""
-    return (
-        OSError,
-        ValueError,
-        EOFError,
-        nibabel.filebasedimages.ImageFileError,
-        nibabel.spatialimages.HeaderDataError,
-    )
-
-
-def nifti_values(
-    stream: BinaryIO, gzipped: bool, max_voxels: int, limit: int
-) -> tuple[Geometry, MaskValues | None]:
-    """A NIfTI mask from a stream: its header from the first bytes, then (within `max_voxels`
-    and `limit` decompressed bytes) its values."""
-    import nibabel
-    import numpy as np
-
-    source = gzip.GzipFile(fileobj=stream) if gzipped else stream
-    try:
-        head = source.read(544)
-        image_class = _nifti_class(head)
-        header = image_class.header_class.from_fileobj(  # the fixed header, not its extensions
-            io.BytesIO(head[: image_class.header_class.sizeof_hdr])
-        )
-        geometry = _nifti_geometry(header)
-        if not header.get_data_dtype().names:  # RGB24 / RGBA32 fields: the colour rule's
-            refuse_odd_values(header.get_data_dtype())  # as a NumPy mask's, from the header
-        if math.prod(header.get_data_shape() or (0,)) > max_voxels:
-            return geometry, None
-        data = head + read_at_most(source, max(0, limit - len(head)))
-        image = image_class.from_bytes(data)
-        return geometry, nifti_voxel_values(header, np.asanyarray(image.dataobj))
-    except _nifti_errors(nibabel) as exc:
-        raise UnreadableUpload(not_readable(NIFTI_FILE, first_line(exc))) from None
-
-
 def mgh_header(path: str) -> Geometry:
     import nibabel
 
@@ -381,9 +282,10 @@ def nrrd_values(
         geometry = _nrrd_geometry(header)
         if geometry.voxels > max_voxels:
             return geometry, None
-        if header.get("data file") or header.get("datafile"):
+        data_file = header.get("data file") or header.get("datafile")
+        if data_file:
             if detached:
-                return geometry, None
+                return replace(geometry, data_file=_one_data_file(str(data_file))), None
             raise UnreadableUpload(DETACHED_NRRD)
         return geometry, nrrd_voxel_values(header, nrrd.read_data(header, stream, index_order="F"))
     except (OSError, ValueError, EOFError, nrrd.NRRDError) as exc:
@@ -429,13 +331,18 @@ def metaimage_values(
     stream: BinaryIO, extension: str, max_voxels: int, limit: int
 ) -> tuple[Geometry, MaskValues | None]:
     """An MHA mask (SimpleITK reads only from a path: the member goes through a temporary
-    file). An MHD's values are in a file of their own: its header alone is checked."""
+    file). An MHD's values are in a file of their own (`data_file`), its header alone checked;
+    one whose values are in it (`ElementDataFile = LOCAL`) is read as an MHA is."""
     import SimpleITK
 
-    with _as_file(read_at_most(stream, limit), extension) as path:
+    data = read_at_most(stream, limit)
+    with _as_file(data, extension) as path:
         reader = _itk_reader(path)
         geometry = _itk_geometry(reader)
-        if extension in DETACHED or geometry.voxels > max_voxels:
+        data_file = _element_data_file(data) if extension in DETACHED else None
+        if data_file:
+            return replace(geometry, data_file=_one_data_file(data_file)), None
+        if geometry.voxels > max_voxels:
             return geometry, None
         try:
             image = reader.Execute()
@@ -445,6 +352,25 @@ def metaimage_values(
         return geometry, values_of(
             one_per_pixel(array) if reader.GetNumberOfComponents() > 1 else array
         )
+
+
+def _element_data_file(header: bytes) -> str | None:
+    """The file a MetaImage header's values are in (its `ElementDataFile`); None when they are
+    in the header's own file (LOCAL)."""
+    for line in header.split(b"\n"):
+        key, equals, value = line.partition(b"=")
+        if equals and key.strip() == b"ElementDataFile":
+            name = value.strip().decode("utf-8", "replace")
+            return None if name.upper() == "LOCAL" else name
+    return None
+
+
+def _one_data_file(name: str) -> str | None:
+    """A detached header's data file, when it names a single one: a list of files (`LIST`, a
+    NRRD's `LIST`) or a numbered pattern (`slice_%03d.raw 1 40 1`) is left unchecked (None)."""
+    if name.upper().startswith("LIST") or "%" in name or " " in name.strip():
+        return None
+    return name.strip()
 
 
 def _itk_reason(exc: BaseException) -> str:
@@ -552,23 +478,43 @@ def read_mask(
     """
     kind = _format(name)
     _has_reader(kind, name)
+    head = b""
     try:
-        if kind == "planar":
-            return planar_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
-        if kind == "nifti":
-            gzipped = split_extension(name)[1] == ".nii.gz"
-            return nifti_values(stream, gzipped, max_voxels, limit)
-        if kind == "nrrd":
-            detached = split_extension(name, NRRD)[1] in DETACHED
-            return nrrd_values(io.BytesIO(read_at_most(stream, limit)), max_voxels, detached)
-        if kind == "metaimage":
-            return metaimage_values(stream, split_extension(name)[1], max_voxels, limit)
-        if kind == "numpy":
-            return numpy_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
-        if kind == "mgh":
-            return mgh_values(stream, file_extension(name) == ".mgz", max_voxels, limit)
-        return dicom_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
-    except UnreadableUpload:
+        head = stream.read(SNIFF_BYTES) if kind in OWN_KINDS else b""
+        return _read_mask(Rejoined(head, stream), name, kind, max_voxels, limit)
+    except (OverLimit, NoReader):
         raise
+    except UnreadableUpload as exc:
+        raise _renamed(kind, head) or exc from None
     except Exception as exc:  # noqa: BLE001 - see _unreadable
-        raise _unreadable(kind, exc) from None
+        raise _renamed(kind, head) or _unreadable(kind, exc) from None
+
+
+def _renamed(kind: str, head: bytes) -> UnreadableUpload | None:
+    """Why a file that failed to read as `kind` is not one: its first bytes name another
+    format (a PNG named `.npy`); None when they do not."""
+    found = other_kind(kind, head)
+    if found is None:
+        return None
+    return UnreadableUpload(not_readable(READABLE_NAMES[kind], HOLDS_OTHER.format(what=found)))
+
+
+def _read_mask(
+    stream: BinaryIO, name: str, kind: str, max_voxels: int, limit: int
+) -> tuple[Geometry, MaskValues | None]:
+    """read_mask's reading, by the reader of `kind`."""
+    if kind == "planar":
+        return planar_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
+    if kind == "nifti":
+        gzipped = split_extension(name)[1] == ".nii.gz"
+        return nifti_values(stream, gzipped, max_voxels, limit)
+    if kind == "nrrd":
+        detached = split_extension(name, NRRD)[1] in DETACHED
+        return nrrd_values(io.BytesIO(read_at_most(stream, limit)), max_voxels, detached)
+    if kind == "metaimage":
+        return metaimage_values(stream, split_extension(name)[1], max_voxels, limit)
+    if kind == "numpy":
+        return numpy_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)
+    if kind == "mgh":
+        return mgh_values(stream, file_extension(name) == ".mgz", max_voxels, limit)
+    return dicom_values(io.BytesIO(read_at_most(stream, limit)), max_voxels)

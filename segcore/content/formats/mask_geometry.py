@@ -36,7 +36,7 @@ class Geometry:
     direction: tuple[float, ...] | None = None
     partial_stack: bool = False
     # The same grid in a second frame it states: a NIfTI whose qform and sform differ (see
-    # mask_formats._nifti_geometry); compared as well, never shown.
+    # mask_format_nifti._nifti_geometry); compared as well, never shown.
     alternative: "Geometry | None" = None
     # A NumPy mask's shape as saved: an array says nothing of its axis order, so it is sized
     # in the order the reader of the image it is compared with lays out its array (`in_order_of`)
@@ -46,6 +46,12 @@ class Geometry:
     # A multi-frame DICOM object's distinct frame positions (LPS, mm), lowest along its normal
     # first: a SEG's drawn slices are each placed on one of its image's (mask_content)
     positions: tuple[tuple[float, ...], ...] | None = None
+    # A multi-frame DICOM object stored from its highest slice down, read as ITK reads it (its
+    # first frame the origin, its slice axis down the normal); `alternative` is its lowest
+    # slice with the normal, the frame a DICOM SEG is placed in
+    stored_downward: bool = False
+    # A detached header's (`.mhd`, `.nhdr`) data file, as it names it (relative to its folder)
+    data_file: str | None = None
 
     @property
     def voxels(self) -> int:
@@ -202,6 +208,20 @@ def read_at_most(stream: BinaryIO, limit: int) -> bytes:
         size += len(piece)
         if size > limit:
             raise OverLimit("over the budget")
+
+
+class Rejoined:
+    """A stream with the bytes already read from it (`head`) put back in front."""
+
+    def __init__(self, head: bytes, stream) -> None:
+        self.head, self.stream = head, stream
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            data, self.head = self.head + self.stream.read(), b""
+            return data
+        data, self.head = self.head[:size], self.head[size:]
+        return data + (self.stream.read(size - len(data)) if len(data) < size else b"")
 
 
 _OBJECT_REPR = re.compile(r"\s*<[^<>]* (?:object )?at 0x[0-9a-fA-F]+>")

@@ -69,6 +69,7 @@ DEEP_COLOUR = N_(
     "(Pillow keeps 8 bits, SimpleITK refuses it)"
 )
 IMAGE_GONE = N_("no longer in the batch's folder")
+GZIPPED_NII = N_("gzip-compressed, but named .nii, not .nii.gz: NIfTI readers do not open it")
 PHRASES = (
     ENCRYPTED_MEMBER,
     COLOUR,
@@ -86,6 +87,7 @@ PHRASES = (
     NO_DIMENSIONS_IMAGE,
     DEEP_COLOUR,
     IMAGE_GONE,
+    GZIPPED_NII,
 )
 
 # Texts with values: `{detail}` holds a library's words, never worded again.
@@ -100,6 +102,10 @@ UNSUPPORTED_METHOD = N_("compressed by {method}, which this check cannot read")
 NO_DECODER = N_("pixel data compressed as {syntax}, which this check cannot read")
 # A DICOM number that is none ("1A" as a Number of Frames): {attribute} the standard's name.
 MALFORMED_VALUE = N_("a malformed {attribute}: '{value}'")
+# A file renamed by hand: {what} the format its first bytes name (PNG, DICOM, NIfTI...).
+HOLDS_OTHER = N_("it holds {what} data, not what its name says")
+# A detached header (`.mhd`, `.nhdr`) uploaded without the file holding its values.
+NO_DATA_FILE = N_("a header without its data: {file} is not in the upload")
 TEMPLATES = (
     NO_READER,
     ODD_VALUES,
@@ -110,6 +116,8 @@ TEMPLATES = (
     UNSUPPORTED_METHOD,
     NO_DECODER,
     MALFORMED_VALUE,
+    NO_DATA_FILE,
+    HOLDS_OTHER,
 )
 
 # A DICOM object that holds no image, named by its SOP class ("a DICOM RT Plan, not an image

@@ -44,7 +44,8 @@ import os
 from collections import OrderedDict
 
 from segcore.content.formats.dicom_pixels import pixel_array
-from segcore.content.formats.mask_formats import NIFTI, NUMPY, PLANAR, _format, _nifti_class
+from segcore.content.formats.mask_format_nifti import _nifti_class
+from segcore.content.formats.mask_formats import NIFTI, NUMPY, PLANAR, _format
 from segcore.core.regular_files import open_regular
 from segcore.images.mask_matching import (
     DEFAULT_EXTENSIONS,
@@ -228,7 +229,7 @@ def _planar(data: bytes):
 def _nifti(data: bytes, gzipped: bool):
     import numpy as np
 
-    data = gzip.decompress(data) if gzipped else data
+    data = gzip.decompress(data) if gzipped and data[:2] == b"\x1f\x8b" else data
     return np.asanyarray(_nifti_class(data[:4]).from_bytes(data).dataobj)
 
 

@@ -64,6 +64,7 @@ def _7z_checks(scan, archive: py7zr.SevenZipFile) -> dict[int, list]:
     (py7zr's append mode adds it again) is its last copy, as 7-Zip leaves it: the others are
     not read."""
     entries = archive.list()
+    scan.detached.seen(e.filename for e in entries if not e.is_directory)
     try:
         texts = link_texts(archive, entries, scan.budget)
     except py7zr_errors.UnsupportedCompressionMethodError:

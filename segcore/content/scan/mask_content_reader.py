@@ -18,6 +18,7 @@ import queue
 import tarfile
 import threading
 import zlib
+from contextlib import closing, contextmanager
 
 from pymongo.collection import Collection
 
@@ -227,3 +228,13 @@ class CountingStream:
         if isinstance(self.failed, StreamDamaged):
             raise self.failed
         return member_damage(self.failed) if self.failed is not None else None
+
+
+@contextmanager
+def tar_stream(chunks: Collection, stored: StoredFile, stats: ReadStats):
+    """An upload's bytes from its first chunk, decompressed a few MB ahead (`ReadAhead`)."""
+    with (
+        closing(BatchedStream(chunks, stored, stats)) as stream,
+        closing(ReadAhead(stream)) as ahead,
+    ):
+        yield ahead

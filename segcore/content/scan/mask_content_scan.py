@@ -21,7 +21,6 @@ from __future__ import annotations
 import tarfile
 import zipfile
 import zlib
-from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 
 from pymongo.collection import Collection
@@ -52,15 +51,16 @@ from segcore.content.formats import read_reasons as reasons
 from segcore.content.formats.mask_formats import DETACHED, no_reader, read_mask
 from segcore.content.formats.mask_geometry import OverLimit, first_line
 from segcore.content.mask_content import ContentTally, Rules, check_mask
+from segcore.content.scan.detached_data import DetachedData
 from segcore.content.scan.image_pixels import compared, named_as, resaved
 from segcore.content.scan.mask_content_7z import scan_7z
 from segcore.content.scan.mask_content_reader import (
     WINDOW_CHUNKS,
     BatchedStream,
     CountingStream,
-    ReadAhead,
     StreamDamaged,
     WindowFile,
+    tar_stream,
 )
 from segcore.content.scan.mask_images import Image, ImageIndex, fitting, image_grids
 from segcore.core.errors import DamagedUpload, UnreadableUpload, UploadTooLarge
@@ -120,6 +120,7 @@ class _Scan:
         # against them, theirs when no mask of the upload fits them (`finish`)
         self.spares: dict[str, tuple[str, Outcome]] = {}
         self.kept: list[bytes] | None = None  # the bytes of the member just read, when kept
+        self.detached = DetachedData()  # `.mhd`, `.nhdr` headers and their data files
 
     def wanted(self, path: str) -> list[Image]:
         """The images a member may be the mask of ([]: not a mask to check)."""
@@ -265,6 +266,7 @@ class _Scan:
             spare = [image for image in images if fits and image not in fits]
             images = fits or images
         self.record(path, [(image, self._problems(path, mask, grids[image])) for image in images])
+        self.detached.header(path, mask)
         if spare:
             outcome = [(image, self._problems(path, mask, grids[image])) for image in spare]
             self.spares[archive_path(path)] = (path, outcome)
@@ -294,6 +296,7 @@ class _Scan:
         together (a mask under `final/` and a copy under `old/`: both must be fine), each
         offender named by its path in the archive when the image has several or shares its
         name with another image of its batch (`patient_B/img_001_mask.png`)."""
+        self.detached.without_data(self.outcomes)
         by_image: dict[Image, list[tuple[str, list]]] = {}
         for member, outcome in self.outcomes.values():
             for image, problems in outcome:
@@ -403,6 +406,7 @@ def _scan_zip(scan: _Scan, source: WindowFile) -> None:
         raise UnreadableUpload(reasons.not_readable(reasons.ZIP, str(exc))) from None
     with archive:
         check_member_offsets(archive)
+        scan.detached.seen(member_name(info) for info in archive.infolist())
         wanted = _zip_wanted(scan, archive)
         fetched = 0
         for at, (images, (info, start, end), name) in enumerate(wanted):
@@ -444,6 +448,7 @@ def _scan_tar(scan: _Scan, open_stream) -> None:
                 if not _tar_pass(scan, stream, back):
                     return
         scan.finish_links()
+        scan.detached.seen(scan.detached.passed)  # read to its end: every member known
     except OverLimit:
         scan.too_large()
     except UnreadableUpload:
@@ -464,6 +469,7 @@ def _tar_pass(scan: _Scan, stream, back: dict[str, int] | None = None) -> bool:
     with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20, **NAME_ENCODING) as archive:
         for member in archive:
             archive.members.clear()  # stream mode keeps every header otherwise
+            scan.detached.passed.add(member.name)
             if start + archive.offset > scan.budget:
                 scan.too_large()
                 return False
@@ -496,16 +502,6 @@ def _tar_member(scan: _Scan, archive: tarfile.TarFile, member: tarfile.TarInfo) 
             scan.check_link(member.name, target, images)
     else:
         scan.check(member.name, archive.extractfile(member), images, member.size)
-
-
-@contextmanager
-def _tar_stream(chunks: Collection, stored: StoredFile, stats: ReadStats):
-    """An upload's bytes from its first chunk, decompressed a few MB ahead (`ReadAhead`)."""
-    with (
-        closing(BatchedStream(chunks, stored, stats)) as stream,
-        closing(ReadAhead(stream)) as ahead,
-    ):
-        yield ahead
 
 
 def check_upload_content(
@@ -580,8 +576,9 @@ def _scan_kind(
     elif kind == "7z":
         scan_7z(scan, ChunkFile(chunks, stored, stats, keep=WINDOW_CHUNKS))
     elif kind == "tar":
-        _scan_tar(scan, lambda: _tar_stream(chunks, stored, stats))
+        _scan_tar(scan, lambda: tar_stream(chunks, stored, stats))
     elif kind == "file":
+        scan.detached.seen(())  # the upload is the one file
         stream = BatchedStream(chunks, stored, stats)
         try:
             if scan.wanted(filename):
