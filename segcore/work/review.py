@@ -106,31 +106,19 @@ def apply_moves(
     also = also or {}
     if not moves and not also:
         return []
-    entries = record(
+    took = _moves_in_order(
         work,
         [
             Change("batch", m.batch_id, "status", m.old, m.new, author, reason=m.reason)
             for m in moves
         ],
+        [_move_update(m, *also.get(m.doc_id, (None, {}, {}))[1:]) for m in moves],
+        each_chunk,
     )
-    operations = [
-        _move_update(m, entry, *also.get(m.doc_id, (None, {}, {}))[1:])
-        for m, entry in zip(moves, entries)
-    ]
-    modified = _bulk(work, operations, each_chunk)
-    done = moves
-    moved = {m.doc_id for m in moves}
+    done = [m for m, ok in zip(moves, took) if ok]
+    moved = {m.doc_id for m in done}
+    # the other fields of a batch not moved still land
     rest = [d for d in also if d not in moved]
-    if modified < len(moves):  # some changed meanwhile: a move took effect where its mark is
-        marks = {
-            d["_id"]: d.get(MOVE_ENTRY)
-            for d in find_in(work[BATCHES], "_id", [m.doc_id for m in moves], {MOVE_ENTRY: 1})
-        }
-        took = [marks.get(m.doc_id) == entry for m, entry in zip(moves, entries)]
-        done = [m for m, ok in zip(moves, took) if ok]
-        withdraw(work, [entry for entry, ok in zip(entries, took) if not ok])
-        # the other fields of a batch not moved still land
-        rest += [m.doc_id for m, ok in zip(moves, took) if not ok and m.doc_id in also]
     _bulk(work, [UpdateOne({"_id": d}, _update(*also[d][1:])) for d in rest], each_chunk)
     moved_ids = [m.batch_id for m in done]
     if edit and moved_ids:
@@ -148,8 +136,8 @@ def _update(to_set: dict, to_unset: dict) -> dict:
     return update
 
 
-def _move_update(move: Move, entry, to_set: dict, to_unset: dict) -> UpdateOne:
-    update = _update({**to_set, "status": move.new, MOVE_ENTRY: entry}, to_unset)
+def _move_update(move: Move, to_set: dict, to_unset: dict) -> tuple[dict, dict]:
+    update = _update({**to_set, "status": move.new}, to_unset)
     unset = update.setdefault("$unset", {})
     if move.new == REWORK:
         update["$set"][REASON_FIELD] = text_of(move.reason)
@@ -163,7 +151,36 @@ def _move_update(move: Move, entry, to_set: dict, to_unset: dict) -> UpdateOne:
         unset[REASON_FIELD] = unset[REASON_PHRASE] = ""
     if not unset:
         del update["$unset"]
-    return UpdateOne({"_id": move.doc_id, "status": move.old}, update)
+    return {"_id": move.doc_id, "status": move.old}, update
+
+
+def _moves_in_order(
+    work: Database, changes: list[Change], moves: list[tuple[dict, dict]], each_chunk=None
+) -> list[bool]:
+    """Make status moves without a transaction; returns, per move, whether it took effect.
+
+    `moves`: (filter, update) per batch, the filter holding its `_id` and the status seen
+    (compare-and-set); `changes`: their history entries, written first, then the moves in
+    bulk, each marking its batch with its entry (MOVE_ENTRY). A move that found the batch
+    changed meanwhile, even by someone else's write of the same status, left no mark there:
+    its entry is taken back. A crash between the two writes leaves an entry whose move a
+    re-run then makes (an entry repeated, never one lost)."""
+    if not moves:
+        return []
+    entries = record(work, changes)
+    operations = [
+        UpdateOne(where, {**update, "$set": {**update.get("$set", {}), MOVE_ENTRY: entry}})
+        for (where, update), entry in zip(moves, entries)
+    ]
+    if _bulk(work, operations, each_chunk) == len(operations):
+        return [True] * len(operations)
+    ids = [where["_id"] for where, _ in moves]
+    marks = {
+        d["_id"]: d.get(MOVE_ENTRY) for d in find_in(work[BATCHES], "_id", ids, {MOVE_ENTRY: 1})
+    }
+    took = [marks.get(doc_id) == entry for doc_id, entry in zip(ids, entries)]
+    withdraw(work, [entry for entry, ok in zip(entries, took) if not ok])
+    return took
 
 
 def _bulk(work: Database, operations: list, each_chunk) -> int:
@@ -274,24 +291,17 @@ def _still_holds(doc: dict | None, expected: dict) -> bool:
 
 
 def _write_in_order(work: Database, step: list[_Decided]) -> list[str]:
-    """A server without transactions (a standalone MongoDB): the entries first, then the
-    compare-and-set moves in one bulk write; the entries of those that did not move (changed
-    meanwhile) are taken back. A crash between the two leaves an entry whose move a re-run then
-    makes (an entry repeated, never one lost)."""
-    entries = record(work, [d.entry for d in step])
-    operations = [UpdateOne({"_id": d.doc_id, **d.expected}, d.update) for d in step]
-    modified = _bulk(work, operations, None)
-    ours = step
-    if modified < len(step):
-        now = {
-            doc["_id"]: doc.get("status")
-            for doc in find_in(work[BATCHES], "_id", [d.doc_id for d in step], {"status": 1})
-        }
-        ours = [d for d in step if now.get(d.doc_id) == d.entry.new]
-        withdraw(work, [e for d, e in zip(step, entries) if now.get(d.doc_id) != d.entry.new])
+    """A server without transactions (a standalone MongoDB): the moves as the sync makes
+    them (`_moves_in_order`), then the batch list's version for those made."""
+    took = _moves_in_order(
+        work,
+        [d.entry for d in step],
+        [({"_id": d.doc_id, **d.expected}, d.update) for d in step],
+    )
+    ours = [d.batch_id for d, ok in zip(step, took) if ok]
     if ours:
-        data_version.bump_batches(work, [d.batch_id for d in ours])
-    return [d.batch_id for d in ours]
+        data_version.bump_batches(work, ours)
+    return ours
 
 
 def fit_review(doc: dict, update: dict) -> tuple[dict, dict]:
