@@ -30,7 +30,8 @@ from segcore.core.phrases import Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.store import data_version, write_wait
 from segcore.store.atomic import in_one_step
-from segcore.store.history import Change, record, withdraw
+from segcore.store.history import Change, record
+from segcore.store.marked_writes import MARK, write_marked
 from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, find_in
 from segcore.store.subdocument import fit_into
@@ -47,16 +48,13 @@ from segcore.work.delivery import (
 from segcore.work.holders import display_names, people_by_key
 
 FIELD = "review"  # on the batch document: sent_back, accepted_at, hours_to_accept, note
-# On the batch document: the history entry of the last status move a bulk move wrote there.
-# A bulk write counts the updates made, not which: after a shortfall this tells a move that
-# took effect from someone else's write of the same status, which the status alone cannot.
-MOVE_ENTRY = "status_move_entry"
+MOVE_ENTRY = MARK  # a bulk move's history entry, on its batch (see `marked_writes`)
 REASON_FIELD = "rework_reason"  # why the batch is in rework (an upload's problem or a note)
 # REASON_PHRASE (delivery): the same reason's template and values when segcore wrote it (a
 # sync's, a check's), so each reader gets it in their language; a coordinator's note is text as
 # typed and has none.
 MAX_NOTE = 500
-WRITE_CHUNK = 1000  # batch updates per bulk write
+WRITE_CHUNK = 1000  # batch updates per bulk write (the other fields of batches not moved)
 REVIEW_STEP = 500  # reviews per step: their moves and entries in one transaction
 SCAN_OVER = 500  # batches past which their reworks are found in one pass, not by id
 _SEEN = {
@@ -106,13 +104,15 @@ def apply_moves(
     also = also or {}
     if not moves and not also:
         return []
-    took = _moves_in_order(
+    took = write_marked(
         work,
         [
-            Change("batch", m.batch_id, "status", m.old, m.new, author, reason=m.reason)
+            (
+                *_move_update(m, *also.get(m.doc_id, (None, {}, {}))[1:]),
+                [Change("batch", m.batch_id, "status", m.old, m.new, author, reason=m.reason)],
+            )
             for m in moves
         ],
-        [_move_update(m, *also.get(m.doc_id, (None, {}, {}))[1:]) for m in moves],
         each_chunk,
     )
     done = [m for m, ok in zip(moves, took) if ok]
@@ -152,35 +152,6 @@ def _move_update(move: Move, to_set: dict, to_unset: dict) -> tuple[dict, dict]:
     if not unset:
         del update["$unset"]
     return {"_id": move.doc_id, "status": move.old}, update
-
-
-def _moves_in_order(
-    work: Database, changes: list[Change], moves: list[tuple[dict, dict]], each_chunk=None
-) -> list[bool]:
-    """Make status moves without a transaction; returns, per move, whether it took effect.
-
-    `moves`: (filter, update) per batch, the filter holding its `_id` and the status seen
-    (compare-and-set); `changes`: their history entries, written first, then the moves in
-    bulk, each marking its batch with its entry (MOVE_ENTRY). A move that found the batch
-    changed meanwhile, even by someone else's write of the same status, left no mark there:
-    its entry is taken back. A crash between the two writes leaves an entry whose move a
-    re-run then makes (an entry repeated, never one lost)."""
-    if not moves:
-        return []
-    entries = record(work, changes)
-    operations = [
-        UpdateOne(where, {**update, "$set": {**update.get("$set", {}), MOVE_ENTRY: entry}})
-        for (where, update), entry in zip(moves, entries)
-    ]
-    if _bulk(work, operations, each_chunk) == len(operations):
-        return [True] * len(operations)
-    ids = [where["_id"] for where, _ in moves]
-    marks = {
-        d["_id"]: d.get(MOVE_ENTRY) for d in find_in(work[BATCHES], "_id", ids, {MOVE_ENTRY: 1})
-    }
-    took = [marks.get(doc_id) == entry for doc_id, entry in zip(ids, entries)]
-    withdraw(work, [entry for entry, ok in zip(entries, took) if not ok])
-    return took
 
 
 def _bulk(work: Database, operations: list, each_chunk) -> int:
@@ -292,11 +263,9 @@ def _still_holds(doc: dict | None, expected: dict) -> bool:
 
 def _write_in_order(work: Database, step: list[_Decided]) -> list[str]:
     """A server without transactions (a standalone MongoDB): the moves as the sync makes
-    them (`_moves_in_order`), then the batch list's version for those made."""
-    took = _moves_in_order(
-        work,
-        [d.entry for d in step],
-        [({"_id": d.doc_id, **d.expected}, d.update) for d in step],
+    them (`marked_writes`), then the batch list's version for those made."""
+    took = write_marked(
+        work, [({"_id": d.doc_id, **d.expected}, d.update, [d.entry]) for d in step]
     )
     ours = [d.batch_id for d, ok in zip(step, took) if ok]
     if ours:
