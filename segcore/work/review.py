@@ -31,7 +31,7 @@ from segcore.core.timefmt import utcnow
 from segcore.store import data_version, write_wait
 from segcore.store.atomic import in_one_step
 from segcore.store.history import Change, record
-from segcore.store.marked_writes import MARK, write_marked
+from segcore.store.marked_writes import MARK, WRITE_CHUNK, write_marked
 from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, find_in
 from segcore.store.subdocument import fit_into
@@ -54,7 +54,6 @@ REASON_FIELD = "rework_reason"  # why the batch is in rework (an upload's proble
 # sync's, a check's), so each reader gets it in their language; a coordinator's note is text as
 # typed and has none.
 MAX_NOTE = 500
-WRITE_CHUNK = 1000  # batch updates per bulk write (the other fields of batches not moved)
 REVIEW_STEP = 500  # reviews per step: their moves and entries in one transaction
 SCAN_OVER = 500  # batches past which their reworks are found in one pass, not by id
 _SEEN = {
