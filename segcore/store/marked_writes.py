@@ -40,11 +40,14 @@ def write_marked(
         UpdateOne(where, {**update, "$set": {**update.get("$set", {}), MARK: ids[0]}})
         for (where, update, _), ids in zip(writes, grouped)
     ]
-    modified = write_wait.bulk_write(db[BATCHES], operations, WRITE_CHUNK, each_chunk)
-    if modified == len(operations):
+    if _bulk(db, operations, each_chunk) == len(operations):
         return [True] * len(operations)
     doc_ids = [where["_id"] for where, _, _ in writes]
     marks = {d["_id"]: d.get(MARK) for d in find_in(db[BATCHES], "_id", doc_ids, {MARK: 1})}
     took = [marks.get(doc_id) == ids[0] for doc_id, ids in zip(doc_ids, grouped)]
     withdraw(db, [entry for ids, ok in zip(grouped, took) if not ok for entry in ids])
     return took
+
+
+def _bulk(db: Database, operations: list[UpdateOne], each_chunk) -> int:
+    return write_wait.bulk_write(db[BATCHES], operations, WRITE_CHUNK, each_chunk)

@@ -284,8 +284,11 @@ def _unchanged(field_name: str, stored: object, seen: object) -> bool:
 def _changed_meanwhile(db: Database, by_batch: dict[str, dict], done: ChangeResult) -> None:
     """Report the batches of `by_batch` (field -> (seen, wanted)) whose write did not take
     effect: a field now holding another value is a Conflict; a batch holding all it was to get
-    (someone else wrote the same meanwhile) is `already`, as `split_stale` says."""
-    for batch_id, doc in get_batches(db, list(by_batch)).items():
+    (someone else wrote the same meanwhile) is `already`, as `split_stale` says; one removed
+    meanwhile is missing."""
+    found = get_batches(db, list(by_batch))
+    done.missing += [batch_id for batch_id in by_batch if batch_id not in found]
+    for batch_id, doc in found.items():
         fields = by_batch[batch_id]
         stale = [
             Conflict(batch_id, name, old, get_value(doc, name), new)

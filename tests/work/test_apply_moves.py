@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from segcore.store import write_wait
+from segcore.store import marked_writes
 from segcore.store.history import list_history
 from segcore.work import review
 from segcore.work.assignments import apply_edits
@@ -78,15 +78,15 @@ def test_a_move_that_took_effect_keeps_its_entry_when_the_status_changed_right_a
     ids = pending_batches(db, "batch_1", "batch_2")
     moves = [Move(ids[b], b, "pending", "review") for b in ("batch_1", "batch_2")]
     apply_edits(db, [Edit("batch_2", "status", "pending", "rework")], "Ana")
-    real_bulk = write_wait.bulk_write
+    real_bulk = marked_writes._bulk
 
-    def then_the_coordinator_accepts(collection, operations, *args):
-        written = real_bulk(collection, operations, *args)
+    def then_the_coordinator_accepts(work, operations, each_chunk):
+        written = real_bulk(work, operations, each_chunk)
         if operations:
             apply_edits(db, [Edit("batch_1", "status", "review", "done")], "Bea")
         return written
 
-    monkeypatch.setattr(write_wait, "bulk_write", then_the_coordinator_accepts)
+    monkeypatch.setattr(marked_writes, "_bulk", then_the_coordinator_accepts)
     done = apply_moves(db, moves, "sync")
     assert [m.batch_id for m in done] == ["batch_1"]
     assert status_entries(db, "batch_1") == {
