@@ -223,6 +223,8 @@ def test_numbers_and_dates_follow_the_locale(monkeypatch):
     monkeypatch.setattr(i18n, "current_language", lambda: "en")
     assert i18n.format_date(date(2026, 11, 26)) == "Nov 26, 2026"
     assert i18n.format_number(12345) == "12,345"
+    # a legacy due date in year 1 as stored, not "Jan 1, 1"
+    assert i18n.format_date(date(1, 1, 1)) == "0001-01-01"
 
 
 # --- texts segcore computes, on Spanish pages -----------------------------------------------

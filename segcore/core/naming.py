@@ -208,11 +208,16 @@ def shown_name(value: object) -> str:
 
 
 MAX_FOLDER_NAME = 255  # bytes: the longest file name on Linux, macOS and Windows file systems
+# Bytes: the longest batch id an upload may name. An import refuses ids longer than a folder
+# name, but earlier versions and other tools stored some; MongoDB before 4.2 could not index
+# an id past 1,024 bytes (the unique `id` index), so no list holds a longer one anyone uses.
+MAX_STORED_ID = 1024
 
 
-def unsafe_id_reason(batch_id: str) -> str | None:
+def unsafe_id_reason(batch_id: str, max_bytes: int = MAX_FOLDER_NAME) -> str | None:
     """Why `batch_id` cannot name a folder (empty, ".", a path separator, "..", a control
-    character such as NUL or a terminal escape, undecodable bytes), or None when it can."""
+    character such as NUL or a terminal escape, undecodable bytes, longer than `max_bytes`),
+    or None when it can."""
     if not batch_id:
         return "is empty"
     if batch_id == ".":
@@ -225,6 +230,6 @@ def unsafe_id_reason(batch_id: str) -> str | None:
         return "contains a control character"
     if not is_utf8(batch_id):  # a scanned folder named in Latin-1: no database can store it
         return "is not valid UTF-8"
-    if len(batch_id.encode("utf-8", "surrogatepass")) > MAX_FOLDER_NAME:
-        return f"is longer than a folder name can be ({MAX_FOLDER_NAME} bytes)"
+    if len(batch_id.encode("utf-8", "surrogatepass")) > max_bytes:
+        return f"is longer than a folder name can be ({max_bytes} bytes)"
     return None

@@ -26,6 +26,17 @@ LANGUAGES = {"es": "Español", "en": "English"}
 BABEL_LOCALES = {"es": "es_MX", "en": "en"}
 
 
+def medium_date(value: date, locale: Locale | str) -> str:
+    """`value` (a date, or a datetime's own day) in `locale`'s medium format ("Nov 26, 2026",
+    "26 nov 2026"); a year before 1000 (a legacy `0001-01-01` another tool stored) as stored,
+    in ISO form: the medium format drops the year's zeros ("Jan 1, 1"), which reads as no
+    date at all."""
+    day = value.date() if isinstance(value, datetime) else value
+    if day.year < 1000:
+        return day.isoformat()
+    return dates.format_date(day, format="medium", locale=locale)
+
+
 @functools.cache
 def translations(language: str) -> gettext.NullTranslations:
     """The compiled catalog of `language` (English, or an unknown code: the texts as written)."""
@@ -69,7 +80,7 @@ class Words:
             if local is None:
                 return "-"
             value = local.date()
-        return dates.format_date(value, format="medium", locale=self.locale)
+        return medium_date(value, self.locale)
 
     def moment(self, value: datetime | None, zone: tzinfo | None) -> str:
         """A stored (UTC) time in `zone` (the office's), in the language's medium format; "-"

@@ -22,7 +22,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
-from segcore.core.errors import DeliveryFailed
+from segcore.core.errors import N_, DeliveryFailed
 from segcore.core.redact import scrub_secrets, url_secrets
 from segcore.notify import notify_deadline
 from segcore.notify.notify_deadline import Deadline
@@ -31,6 +31,8 @@ SIGNATURE_HEADER = "X-Segcore-Signature"
 TIMESTAMP_HEADER = "X-Segcore-Timestamp"
 KEY_HEADER = "Idempotency-Key"
 ANSWER_BYTES = 300
+REFUSED = N_("{host}: refused {recipients}")
+WEBHOOK_TIMED_OUT = N_("webhook {host}: timed out")
 
 
 def answer_secrets(settings) -> list[str]:
@@ -49,6 +51,16 @@ def answer_secrets(settings) -> list[str]:
 
 def _scrubbed(text: str, settings) -> str:
     return scrub_secrets(text, answer_secrets(settings))
+
+
+def _failed(template: str, settings, unreachable: bool = False, **params: object) -> DeliveryFailed:
+    """DeliveryFailed worded by `template` (marked for the catalog: each reader gets it in
+    their language), its texts (a server's answer, a host) scrubbed of secrets."""
+    secrets = answer_secrets(settings)
+    scrubbed = {
+        k: scrub_secrets(v, secrets) if isinstance(v, str) else v for k, v in params.items()
+    }
+    return DeliveryFailed(template, unreachable=unreachable, **scrubbed)
 
 
 def _answer_of(response, settings) -> str:
@@ -96,7 +108,9 @@ def _ascii_domain(address: str) -> str:
     try:
         return f"{local}@{domain.encode('idna').decode('ascii')}"
     except UnicodeError:
-        raise DeliveryFailed(f"{address}: the domain cannot be written for mail servers") from None
+        raise DeliveryFailed(
+            N_("{address}: the domain cannot be written for mail servers"), address=address
+        ) from None
 
 
 @functools.lru_cache(maxsize=4)
@@ -130,8 +144,10 @@ def _smtp_session(settings, deadline: Deadline) -> smtplib.SMTP:
         elif parts.username:
             session.close()
             raise DeliveryFailed(
-                "the mail server does not offer STARTTLS: the password is not "
-                "sent in clear (use smtps:// or a server with STARTTLS)"
+                N_(
+                    "the mail server does not offer STARTTLS: the password is not "
+                    "sent in clear (use smtps:// or a server with STARTTLS)"
+                )
             )
     if parts.username:
         try:
@@ -139,8 +155,9 @@ def _smtp_session(settings, deadline: Deadline) -> smtplib.SMTP:
         except UnicodeError as exc:  # a login failure, not the recipient's address
             session.close()
             raise DeliveryFailed(
-                f"mail server login: the user name or password cannot be sent ({exc.reason})",
+                N_("mail server login: the user name or password cannot be sent ({reason})"),
                 unreachable=True,
+                reason=exc.reason,
             ) from None
     return session
 
@@ -148,12 +165,14 @@ def _smtp_session(settings, deadline: Deadline) -> smtplib.SMTP:
 def send_email(settings, doc: dict) -> str:
     """Send one email; returns the server's acceptance. Raises DeliveryFailed."""
     if not settings.smtp_url:
-        raise DeliveryFailed("SMTP_URL is not set: email cannot be sent")
+        raise DeliveryFailed(N_("SMTP_URL is not set: email cannot be sent"))
     host = urlsplit(settings.smtp_url).hostname
     try:
         message = email_message(doc, settings.notify_from)
     except (ValueError, TypeError, UnicodeError) as exc:  # a value no header can hold
-        raise DeliveryFailed(f"the message cannot be written ({exc})"[:ANSWER_BYTES]) from None
+        raise DeliveryFailed(
+            N_("the message cannot be written ({problem})"), problem=str(exc)[:ANSWER_BYTES]
+        ) from None
     deadline = Deadline(settings.notify_timeout_s)
     try:
         session = _smtp_session(settings, deadline)
@@ -173,29 +192,33 @@ def send_email(settings, doc: dict) -> str:
         # A refused login is refused for every message: trying again per message would lock
         # the account on servers that count failed logins.
         login = isinstance(exc, smtplib.SMTPAuthenticationError)
-        said = f"{host}: login refused: " if login else f"{host}: "
-        raise DeliveryFailed(
-            _scrubbed(f"{said}{exc.smtp_code} {text}", settings), unreachable=login
+        said = N_("{host}: login refused: {code} {answer}") if login else "{host}: {code} {answer}"
+        raise _failed(
+            said, settings, unreachable=login, host=host, code=exc.smtp_code, answer=text
         ) from None
     except smtplib.SMTPRecipientsRefused as exc:
         answers = "; ".join(
             f"{to}: {code} {msg.decode('utf-8', 'replace')}"
             for to, (code, msg) in exc.recipients.items()
         )
-        raise DeliveryFailed(_scrubbed(f"{host}: refused {answers}", settings)) from None
+        raise _failed(REFUSED, settings, host=host, recipients=answers) from None
     except UnicodeError as exc:  # an address the server cannot take (no SMTPUTF8)
-        raise DeliveryFailed(f"{host}: {doc['to']}: {exc}"[:ANSWER_BYTES]) from None
+        raise DeliveryFailed(
+            "{host}: {to}: {problem}", host=host, to=doc["to"], problem=str(exc)[:ANSWER_BYTES]
+        ) from None
     except (smtplib.SMTPException, OSError) as exc:
         late = deadline.expired or isinstance(exc, TimeoutError)
-        reason = "timed out" if late else str(exc) or type(exc).__name__
-        raise DeliveryFailed(
-            _scrubbed(f"mail server {host}: {reason}", settings),
+        raise _failed(
+            N_("mail server {host}: timed out") if late else N_("mail server {host}: {problem}"),
+            settings,
             unreachable=isinstance(
                 exc, (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)
             ),
+            host=host,
+            problem=str(exc) or type(exc).__name__,
         ) from None
     if refused:
-        raise DeliveryFailed(f"{host}: refused {', '.join(refused)}")
+        raise _failed(REFUSED, settings, host=host, recipients=", ".join(refused))
     return f"{host}: accepted"
 
 
@@ -270,7 +293,7 @@ def send_webhook(settings, doc: dict) -> str:
     """POST one message to WEBHOOK_URL; returns the HTTP status. Raises DeliveryFailed, "timed
     out" when the answer took longer than NOTIFY_TIMEOUT_S, even arriving byte by byte."""
     if not settings.webhook_url:
-        raise DeliveryFailed("WEBHOOK_URL is not set: the chat message cannot be sent")
+        raise DeliveryFailed(N_("WEBHOOK_URL is not set: the chat message cannot be sent"))
     deadline = Deadline(settings.notify_timeout_s)
     try:
         answer = _post(settings, doc, notify_deadline.opener(deadline, _KeepRedirects))
@@ -282,7 +305,7 @@ def send_webhook(settings, doc: dict) -> str:
         deadline.cancel()
     if deadline.expired:  # an answer cut short may still parse: late is late
         host = urlsplit(settings.webhook_url).hostname
-        raise DeliveryFailed(_scrubbed(f"webhook {host}: timed out", settings), unreachable=True)
+        raise _failed(WEBHOOK_TIMED_OUT, settings, unreachable=True, host=host)
     return answer
 
 
@@ -310,26 +333,40 @@ def _post(settings, doc: dict, opener) -> str:
     except urllib.error.HTTPError as exc:
         if 300 <= exc.code < 400:  # followed, the POST would become a GET of another page
             where = exc.headers.get("Location") or "?"
-            raise DeliveryFailed(
-                _scrubbed(
-                    f"{host}: HTTP {exc.code}, redirected to {where}: nothing posted "
-                    "(set WEBHOOK_URL to the address the redirect names)",
-                    settings,
-                )
+            raise _failed(
+                N_(
+                    "{host}: HTTP {code}, redirected to {where}: nothing posted "
+                    "(set WEBHOOK_URL to the address the redirect names)"
+                ),
+                settings,
+                host=host,
+                code=exc.code,
+                where=where,
             ) from None
         answer = _answer_of(exc, settings)
-        raise DeliveryFailed(
-            _scrubbed(f"{host}: HTTP {exc.code} {answer}".strip(), settings)
+        raise _failed(
+            "{host}: HTTP {code} {answer}" if answer else "{host}: HTTP {code}",
+            settings,
+            host=host,
+            code=exc.code,
+            answer=answer,
         ) from None
     except http.client.HTTPException as exc:  # an answer that is not HTTP
-        raise DeliveryFailed(
-            _scrubbed(f"webhook {host}: not an HTTP answer ({type(exc).__name__})", settings)
+        raise _failed(
+            N_("webhook {host}: not an HTTP answer ({kind})"),
+            settings,
+            host=host,
+            kind=type(exc).__name__,
         ) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
-        reason = "timed out" if isinstance(reason, TimeoutError) else str(reason)
-        raise DeliveryFailed(
-            _scrubbed(f"webhook {host}: {reason}", settings), unreachable=True
+        late = isinstance(reason, TimeoutError)
+        raise _failed(
+            WEBHOOK_TIMED_OUT if late else N_("webhook {host}: {problem}"),
+            settings,
+            unreachable=True,
+            host=host,
+            problem=str(reason),
         ) from None
 
 

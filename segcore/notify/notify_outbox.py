@@ -27,6 +27,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import N_, DeliveryFailed, ValidationError
+from segcore.core.phrases import Phrase
 from segcore.core.redact import scrub_secrets
 from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import NOTIFY_OUTBOX
@@ -44,6 +45,7 @@ LEASE_S = 900  # far longer than a send may take (NOTIFY_TIMEOUT_S, at most 300 
 # older document's key may be a message's earlier key (Message.earlier_keys).
 KEY_FORM = 2
 ANSWER_CHARS = 500  # how much of a server's answer is kept
+ANSWER_PHRASE = "answer_phrase"  # beside `answer`: its template and values when segcore worded it
 TYPE_MISMATCH = 14  # the server's code for $inc on a value that is no number
 
 
@@ -200,10 +202,19 @@ def mark_sent(db: Database, doc: dict, answer: str, now: datetime | None = None)
         {"_id": doc["_id"], "owner": doc["owner"], "state": SENDING},
         {
             "$set": {"state": SENT, "sent_at": utc(now), "answer": answer[:ANSWER_CHARS]},
-            "$unset": {"lease_until": "", "owner": ""},
+            "$unset": {"lease_until": "", "owner": "", ANSWER_PHRASE: ""},
         },
     )
     return result.modified_count == 1
+
+
+def failure_answer(exc: DeliveryFailed) -> str:
+    """What a DeliveryFailed says, as a Phrase when its template can be worded again (a
+    deliverer outside segcore may raise one with plain text: that text as it is)."""
+    try:
+        return Phrase(exc.template, **exc.params)
+    except (KeyError, IndexError, ValueError):  # braces in a plain text
+        return str(exc)
 
 
 def mark_failed(
@@ -212,10 +223,13 @@ def mark_failed(
     """Record a failure with the server's answer: due again after the backoff, or `failed`
     after MAX_ATTEMPTS (at once when `final`: trying again cannot help; and for a test
     message, a probe of now: one that failed is reported, never delivered later). A failed
-    message is due no more (`due_at` stays the failure's time). Returns the new state."""
+    message is due no more (`due_at` stays the failure's time). An answer segcore worded (a
+    Phrase) is stored with its template too, for each reader's language. Returns the new
+    state."""
     now = utc(now)
     final = final or doc.get("kind") == TEST or doc["attempts"] >= MAX_ATTEMPTS
     state = FAILED if final else PENDING
+    worded = {ANSWER_PHRASE: answer.as_doc()} if isinstance(answer, Phrase) else {}
     db[OUTBOX].update_one(
         {"_id": doc["_id"], "owner": doc["owner"], "state": SENDING},
         {
@@ -223,11 +237,12 @@ def mark_failed(
                 "state": state,
                 "answer": answer[:ANSWER_CHARS],
                 "due_at": now if final else now + retry_delay(doc["attempts"]),
+                **worded,
             },
             "$push": {
                 "errors": {"$each": [{"at": now, "answer": answer[:ANSWER_CHARS]}], "$slice": -10}
             },
-            "$unset": {"lease_until": "", "owner": ""},
+            "$unset": {"lease_until": "", "owner": "", **({} if worded else {ANSWER_PHRASE: ""})},
         },
     )
     return state
@@ -280,7 +295,7 @@ def send_due(
         try:
             answer = deliver(sendable)
         except DeliveryFailed as exc:
-            state = mark_failed(db, doc, str(exc), now())
+            state = mark_failed(db, doc, failure_answer(exc), now())
             (report.failed if state == FAILED else report.retrying).append(doc["_id"])
             if exc.unreachable:
                 down.add(doc["channel"])
@@ -353,6 +368,8 @@ def stored_message(doc: dict) -> dict:
     view["attempts"] = attempts if type(attempts) is int else 0
     errors = doc.get("errors")
     view["errors"] = [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+    # an answer segcore worded: each reader's language (`Phrase`), English as stored otherwise
+    view["answer"] = Phrase.from_doc(doc.get(ANSWER_PHRASE), view["answer"])
     return view
 
 
@@ -392,12 +409,23 @@ def list_messages(
     docs = db[OUTBOX].find(where, LIST_PROJECTION).sort("created_at", -1).limit(limit)
     found = [stored_message(d) for d in docs]
     for doc in found if hide else ():
-        if isinstance(doc.get("answer"), str):
-            doc["answer"] = scrub_secrets(doc["answer"], hide)
+        doc["answer"] = _scrubbed_answer(doc.get("answer"), hide)
         for error in doc.get("errors") or ():
             if isinstance(error.get("answer"), str):
                 error["answer"] = scrub_secrets(error["answer"], hide)
     return found
+
+
+def _scrubbed_answer(answer: object, hide: list[str]) -> object:
+    if isinstance(answer, Phrase):  # its values (a server's answer), then worded again
+        return Phrase(
+            answer.template,
+            **{
+                k: scrub_secrets(v, hide) if isinstance(v, str) else v
+                for k, v in answer.params.items()
+            },
+        )
+    return scrub_secrets(answer, hide) if isinstance(answer, str) else answer
 
 
 def count_by_state(db: Database) -> dict[str, int]:

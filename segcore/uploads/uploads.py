@@ -17,7 +17,7 @@ from bson import Binary, ObjectId, json_util
 from bson.codec_options import CodecOptions, DatetimeConversion
 
 from segcore.core.errors import N_, ConfigError
-from segcore.core.naming import batch_ids_in, batch_key, cut, unsafe_id_reason
+from segcore.core.naming import MAX_STORED_ID, batch_ids_in, batch_key, cut, unsafe_id_reason
 from segcore.core.phrases import Phrase
 from segcore.core.timefmt import unusable_date_reason
 from segcore.store.connection import Databases
@@ -111,13 +111,14 @@ def no_batch_reason(doc: dict) -> Phrase:
 def _declared_names(value: object) -> list[str]:
     """The batch ids `metadata.batch_id` gives as they are (a text, or a list of texts), each
     as its key: only a text that could be a stored batch id (`naming.unsafe_id_reason`: not
-    empty, no path separator or control character, a folder name's length), and none starting
-    with `~` (the sync index's own keys)."""
+    empty, no path separator or control character, at most MAX_STORED_ID bytes: a list an
+    earlier version imported may hold ids longer than a folder name), and none starting with
+    `~` (the sync index's own keys)."""
     items = value[: MAX_BATCHES + 1] if isinstance(value, (list, tuple)) else [value]
     names: dict[str, None] = {}
     for item in items:
         text = item.strip() if isinstance(item, str) else ""
-        if text and not text.startswith("~") and unsafe_id_reason(text) is None:
+        if text and not text.startswith("~") and unsafe_id_reason(text, MAX_STORED_ID) is None:
             names.setdefault(batch_key(text), None)
     return list(names)
 

@@ -21,6 +21,7 @@ from segcore.core.phrases import Phrase
 from segcore.core.timefmt import office_now
 from segcore.store import history
 from segcore.store.atomic import in_one_step
+from segcore.store.marked_writes import write_marked
 from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import find_in
 from segcore.store.subdocument import fit_into
@@ -179,23 +180,23 @@ def _write_step(
             # a person's rework: no longer segcore's for an upload's problem, so a check
             # that finds the problem gone leaves it (delivery.status_after_check)
             change["$unset"] = {REASON_PHRASE: ""}
-        planned[batch_id] = UpdateOne(
-            {"_id": doc["_id"], **expected, **still, **(only_if or {})}, change
-        )
-    if planned:
-        outcome = db[COLLECTION].bulk_write(list(planned.values()), ordered=False, session=session)
-        done.updated = list(planned)
-        if outcome.matched_count != len(planned):  # without a transaction, someone was faster
-            done.updated = _still_ours(db, {b: written[b] for b in planned}, done)
-    history.record(
-        db,
-        [
+        planned[batch_id] = ({"_id": doc["_id"], **expected, **still, **(only_if or {})}, change)
+    entries = {
+        batch_id: [
             history.Change("batch", batch_id, f, old, new, author, reason=reasons.get(batch_id))
-            for batch_id in done.updated
             for f, (old, new) in written[batch_id].items()
-        ],
-        session=session,
-    )
+        ]
+        for batch_id in planned
+    }
+    if session is None:  # no transaction: told apart from someone else's same write by a mark
+        took = write_marked(db, [(*planned[b], entries[b]) for b in planned])
+        done.updated = [b for b, ok in zip(planned, took) if ok]
+        _changed_meanwhile(db, {b: written[b] for b, ok in zip(planned, took) if not ok}, done)
+    elif planned:
+        operations = [UpdateOne(where, change) for where, change in planned.values()]
+        db[COLLECTION].bulk_write(operations, ordered=False, session=session)
+        done.updated = list(planned)
+        history.record(db, [c for b in planned for c in entries[b]], session=session)
     if done.updated:
         mark_changed(db, done.updated, session=session)
     return done
@@ -280,20 +281,23 @@ def _unchanged(field_name: str, stored: object, seen: object) -> bool:
     return same_person(stored, holder(seen))
 
 
-def _still_ours(db: Database, by_batch: dict[str, dict], done: ChangeResult) -> list[str]:
-    """The batches that hold the values written; the others become conflicts."""
-    ours = []
-    for batch_id, doc in get_batches(db, list(by_batch)).items():
+def _changed_meanwhile(db: Database, by_batch: dict[str, dict], done: ChangeResult) -> None:
+    """Report the batches of `by_batch` (field -> (seen, wanted)) whose write did not take
+    effect: a field now holding another value is a Conflict; a batch holding all it was to get
+    (someone else wrote the same meanwhile) is `already`, as `split_stale` says; one removed
+    meanwhile is missing."""
+    found = get_batches(db, list(by_batch))
+    done.missing += [batch_id for batch_id in by_batch if batch_id not in found]
+    for batch_id, doc in found.items():
         fields = by_batch[batch_id]
-        if all(get_value(doc, name) == new for name, (_, new) in fields.items()):
-            ours.append(batch_id)
-        else:
-            done.conflicts += [
-                Conflict(batch_id, name, old, get_value(doc, name), new)
-                for name, (old, new) in fields.items()
-                if get_value(doc, name) != new
-            ]
-    return ours
+        stale = [
+            Conflict(batch_id, name, old, get_value(doc, name), new)
+            for name, (old, new) in fields.items()
+            if not _unchanged(name, get_value(doc, name), new)
+        ]
+        done.conflicts += stale
+        if not stale:
+            done.already.append(batch_id)
 
 
 def assign(

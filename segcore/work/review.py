@@ -30,7 +30,8 @@ from segcore.core.phrases import Phrase, text_of
 from segcore.core.timefmt import utcnow
 from segcore.store import data_version, write_wait
 from segcore.store.atomic import in_one_step
-from segcore.store.history import Change, record, withdraw
+from segcore.store.history import Change, record
+from segcore.store.marked_writes import MARK, WRITE_CHUNK, write_marked
 from segcore.store.restore_marker import refuse_writes
 from segcore.store.schema import BATCHES, find_in
 from segcore.store.subdocument import fit_into
@@ -47,16 +48,12 @@ from segcore.work.delivery import (
 from segcore.work.holders import display_names, people_by_key
 
 FIELD = "review"  # on the batch document: sent_back, accepted_at, hours_to_accept, note
-# On the batch document: the history entry of the last status move a bulk move wrote there.
-# A bulk write counts the updates made, not which: after a shortfall this tells a move that
-# took effect from someone else's write of the same status, which the status alone cannot.
-MOVE_ENTRY = "status_move_entry"
+MOVE_ENTRY = MARK  # a bulk move's history entry, on its batch (see `marked_writes`)
 REASON_FIELD = "rework_reason"  # why the batch is in rework (an upload's problem or a note)
 # REASON_PHRASE (delivery): the same reason's template and values when segcore wrote it (a
 # sync's, a check's), so each reader gets it in their language; a coordinator's note is text as
 # typed and has none.
 MAX_NOTE = 500
-WRITE_CHUNK = 1000  # batch updates per bulk write
 REVIEW_STEP = 500  # reviews per step: their moves and entries in one transaction
 SCAN_OVER = 500  # batches past which their reworks are found in one pass, not by id
 _SEEN = {
@@ -106,31 +103,21 @@ def apply_moves(
     also = also or {}
     if not moves and not also:
         return []
-    entries = record(
+    took = write_marked(
         work,
         [
-            Change("batch", m.batch_id, "status", m.old, m.new, author, reason=m.reason)
+            (
+                *_move_update(m, *also.get(m.doc_id, (None, {}, {}))[1:]),
+                [Change("batch", m.batch_id, "status", m.old, m.new, author, reason=m.reason)],
+            )
             for m in moves
         ],
+        each_chunk,
     )
-    operations = [
-        _move_update(m, entry, *also.get(m.doc_id, (None, {}, {}))[1:])
-        for m, entry in zip(moves, entries)
-    ]
-    modified = _bulk(work, operations, each_chunk)
-    done = moves
-    moved = {m.doc_id for m in moves}
+    done = [m for m, ok in zip(moves, took) if ok]
+    moved = {m.doc_id for m in done}
+    # the other fields of a batch not moved still land
     rest = [d for d in also if d not in moved]
-    if modified < len(moves):  # some changed meanwhile: a move took effect where its mark is
-        marks = {
-            d["_id"]: d.get(MOVE_ENTRY)
-            for d in find_in(work[BATCHES], "_id", [m.doc_id for m in moves], {MOVE_ENTRY: 1})
-        }
-        took = [marks.get(m.doc_id) == entry for m, entry in zip(moves, entries)]
-        done = [m for m, ok in zip(moves, took) if ok]
-        withdraw(work, [entry for entry, ok in zip(entries, took) if not ok])
-        # the other fields of a batch not moved still land
-        rest += [m.doc_id for m, ok in zip(moves, took) if not ok and m.doc_id in also]
     _bulk(work, [UpdateOne({"_id": d}, _update(*also[d][1:])) for d in rest], each_chunk)
     moved_ids = [m.batch_id for m in done]
     if edit and moved_ids:
@@ -148,8 +135,8 @@ def _update(to_set: dict, to_unset: dict) -> dict:
     return update
 
 
-def _move_update(move: Move, entry, to_set: dict, to_unset: dict) -> UpdateOne:
-    update = _update({**to_set, "status": move.new, MOVE_ENTRY: entry}, to_unset)
+def _move_update(move: Move, to_set: dict, to_unset: dict) -> tuple[dict, dict]:
+    update = _update({**to_set, "status": move.new}, to_unset)
     unset = update.setdefault("$unset", {})
     if move.new == REWORK:
         update["$set"][REASON_FIELD] = text_of(move.reason)
@@ -163,7 +150,7 @@ def _move_update(move: Move, entry, to_set: dict, to_unset: dict) -> UpdateOne:
         unset[REASON_FIELD] = unset[REASON_PHRASE] = ""
     if not unset:
         del update["$unset"]
-    return UpdateOne({"_id": move.doc_id, "status": move.old}, update)
+    return {"_id": move.doc_id, "status": move.old}, update
 
 
 def _bulk(work: Database, operations: list, each_chunk) -> int:
@@ -274,24 +261,15 @@ def _still_holds(doc: dict | None, expected: dict) -> bool:
 
 
 def _write_in_order(work: Database, step: list[_Decided]) -> list[str]:
-    """A server without transactions (a standalone MongoDB): the entries first, then the
-    compare-and-set moves in one bulk write; the entries of those that did not move (changed
-    meanwhile) are taken back. A crash between the two leaves an entry whose move a re-run then
-    makes (an entry repeated, never one lost)."""
-    entries = record(work, [d.entry for d in step])
-    operations = [UpdateOne({"_id": d.doc_id, **d.expected}, d.update) for d in step]
-    modified = _bulk(work, operations, None)
-    ours = step
-    if modified < len(step):
-        now = {
-            doc["_id"]: doc.get("status")
-            for doc in find_in(work[BATCHES], "_id", [d.doc_id for d in step], {"status": 1})
-        }
-        ours = [d for d in step if now.get(d.doc_id) == d.entry.new]
-        withdraw(work, [e for d, e in zip(step, entries) if now.get(d.doc_id) != d.entry.new])
+    """A server without transactions (a standalone MongoDB): the moves as the sync makes
+    them (`marked_writes`), then the batch list's version for those made."""
+    took = write_marked(
+        work, [({"_id": d.doc_id, **d.expected}, d.update, [d.entry]) for d in step]
+    )
+    ours = [d.batch_id for d, ok in zip(step, took) if ok]
     if ours:
-        data_version.bump_batches(work, [d.batch_id for d in ours])
-    return [d.batch_id for d in ours]
+        data_version.bump_batches(work, ours)
+    return ours
 
 
 def fit_review(doc: dict, update: dict) -> tuple[dict, dict]:

@@ -213,3 +213,20 @@ def test_a_member_whose_email_another_tool_stored_as_a_list_has_no_write_to(app_
     assert _write_to(at) == []
     at.selectbox(key="edit_who").select("Ana").run()
     assert [label for label, _address, _body in _write_to(at)] == ["Write to Ana"]
+
+
+def test_a_failure_segcore_words_is_shown_in_spanish(app_env, smtp, monkeypatch):
+    """A mail server without STARTTLS, a password to send: the message is not sent, and the
+    Spanish page said why in English ("the mail server does not offer STARTTLS: …"), the
+    one text on it not translated."""
+    monkeypatch.setenv("LANGUAGE", "es")
+    monkeypatch.setenv("SMTP_URL", f"smtp://dash:Secret42@127.0.0.1:{smtp.port}")
+    team.add_member(app_env.work, "Flor", email="flor@example.org")
+    _failed(app_env.work)
+    at = page("notifications").run()
+    at.multiselect(key="notify_resend").select("receipt:r1:flor@example.org").run()
+    at.button(key="notify_resend_go").click().run()
+    assert not at.exception, at.exception
+    [answer] = list(at.dataframe[0].value["Respuesta del servidor"])
+    assert answer.startswith("el servidor de correo no ofrece STARTTLS"), answer
+    assert "Secret42" not in answer and smtp.messages == []

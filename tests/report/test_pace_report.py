@@ -275,3 +275,20 @@ def test_a_batch_delivered_while_nobody_held_it_has_a_row_so_the_rows_add_up():
         "| Nobody (unassigned) | - | 1 | 1 | - | - | - | delivered while nobody held the batch |"
         in (report)
     )
+
+
+def test_a_due_date_another_tool_stored_in_year_one_is_shown_as_stored():
+    """A legacy `0001-01-01` (the pages refuse one; an older tool stored it) read "due Jan 1,
+    1" in the report and the alerts ("1 ene 1" in Spanish), the medium format dropping the
+    year's zeros: it is shown as stored, as on the Batches page."""
+    from segcore.core.translations import Words
+    from segcore.report.pace_report import delivery_quality
+
+    rows, _ = late_team_rows()
+    rows[3]["due_date"] = pace_row({"metadata": {"due_date": "0001-01-01"}})["due_date"]
+    team = [{"name": n, "created_at": "2025-01-07 12:00:00"} for n in ("Ana", "Bea")]
+    alerts = analyse(rows, team, NOW, tz=timezone.utc, options=PaceOptions())
+    for words in (Words("en"), Words("es")):
+        report = weekly_report(rows, alerts, delivery_quality(rows), words)
+        [line] = [line for line in report.splitlines() if line.startswith("- batch_4 (Bea)")]
+        assert "0001-01-01" in line, line

@@ -14,6 +14,7 @@ from bson import ObjectId
 from segcore.core.actors import VIEWER, Actor
 from segcore.core.errors import PermissionDenied, ValidationError
 from segcore.masks import mask_check, receipts
+from segcore.store import marked_writes
 from segcore.store.connection import open_databases
 from segcore.store.history import list_history
 from segcore.sync import sync
@@ -358,7 +359,7 @@ def test_a_first_sync_killed_while_moving_statuses_converges_on_the_next_run(
         lab.batch(number, 2)
     upload("batch_1.zip", real_archive(tmp_path, "zip", masks(2), "a.zip"))
     upload("batch_2.zip", b"PK\x05\x06 cut short")
-    real_moves, real_bulk = review.apply_moves, review._bulk
+    real_moves, real_bulk = review.apply_moves, marked_writes._bulk
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # the process dies here
@@ -366,13 +367,13 @@ def test_a_first_sync_killed_while_moving_statuses_converges_on_the_next_run(
     if at == "before the moves":
         monkeypatch.setattr(review, "apply_moves", killed)
     else:
-        monkeypatch.setattr(review, "_bulk", killed)  # the history entries are written
+        monkeypatch.setattr(marked_writes, "_bulk", killed)  # the history entries are written
     with pytest.raises(KeyboardInterrupt):
         sync.run_sync(lab)
     assert (status_of(dbs, "batch_1"), status_of(dbs, "batch_2")) == ("pending", "pending")
     assert dbs.work.receipts.count_documents({}) == 0  # nothing claims these uploads are done
     monkeypatch.setattr(review, "apply_moves", real_moves)
-    monkeypatch.setattr(review, "_bulk", real_bulk)
+    monkeypatch.setattr(marked_writes, "_bulk", real_bulk)
     sync.run_sync(lab)
     assert (status_of(dbs, "batch_1"), status_of(dbs, "batch_2")) == ("review", "rework")
     assert dbs.work.receipts.count_documents({}) == 2

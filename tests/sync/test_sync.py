@@ -491,3 +491,16 @@ def test_a_run_never_finishes_before_it_started(lab, run_cli):
     assert len(runs) == 5
     for run in runs:
         assert run["finished_at"] >= run["started_at"], run
+
+
+def test_an_upload_naming_a_batch_whose_id_is_longer_than_a_folder_name_counts_for_it(dbs):
+    """An earlier version imported ids longer than a folder name can be (255 bytes; an import
+    refuses them now): an upload naming such a stored batch was reported as naming no batch
+    in the list. It is that batch's; a text past any id a list can hold still names none."""
+    long_id = "h\xedgado_" + "x" * 300
+    dbs.work.batches.insert_one({"id": long_id})
+    put(dbs, "masks.zip", {"uploaded_by": "flor", "batch_id": long_id})
+    put(dbs, "other.zip", {"uploaded_by": "flor", "batch_id": "y" * 5000})
+    report = run_sync(dbs, author="me")
+    assert batch(dbs, long_id)["training_metrics_info"]["files"] == ["masks.zip"]
+    assert (report.unmatched, report.orphans) == (1, 0)

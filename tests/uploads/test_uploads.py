@@ -53,7 +53,9 @@ from tests.helpers import index_uploads
         ("masks.zip", {"batch_id": "n/a"}, []),
         ("masks.zip", {"batch_id": "  "}, []),
         ("masks.zip", {"batch_id": "~unmatched"}, []),
-        ("masks.zip", {"batch_id": "x" * 300}, []),
+        # longer than a folder name: an earlier version imported such ids
+        ("masks.zip", {"batch_id": "x" * 300}, ["x" * 300]),
+        ("masks.zip", {"batch_id": "x" * 1025}, []),
     ],
 )
 def test_resolve_batch_ids(filename, metadata, expected):

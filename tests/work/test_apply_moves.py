@@ -4,6 +4,9 @@ meanwhile keeps that status but still gets the other fields."""
 
 from __future__ import annotations
 
+import pytest
+
+from segcore.store import marked_writes
 from segcore.store.history import list_history
 from segcore.work import review
 from segcore.work.assignments import apply_edits
@@ -75,7 +78,7 @@ def test_a_move_that_took_effect_keeps_its_entry_when_the_status_changed_right_a
     ids = pending_batches(db, "batch_1", "batch_2")
     moves = [Move(ids[b], b, "pending", "review") for b in ("batch_1", "batch_2")]
     apply_edits(db, [Edit("batch_2", "status", "pending", "rework")], "Ana")
-    real_bulk = review._bulk
+    real_bulk = marked_writes._bulk
 
     def then_the_coordinator_accepts(work, operations, each_chunk):
         written = real_bulk(work, operations, each_chunk)
@@ -83,7 +86,7 @@ def test_a_move_that_took_effect_keeps_its_entry_when_the_status_changed_right_a
             apply_edits(db, [Edit("batch_1", "status", "review", "done")], "Bea")
         return written
 
-    monkeypatch.setattr(review, "_bulk", then_the_coordinator_accepts)
+    monkeypatch.setattr(marked_writes, "_bulk", then_the_coordinator_accepts)
     done = apply_moves(db, moves, "sync")
     assert [m.batch_id for m in done] == ["batch_1"]
     assert status_entries(db, "batch_1") == {
@@ -91,3 +94,33 @@ def test_a_move_that_took_effect_keeps_its_entry_when_the_status_changed_right_a
         ("review", "done", "Bea"),
     }
     assert status_entries(db, "batch_2") == {("pending", "rework", "Ana")}
+
+
+@pytest.mark.parametrize("transactions", [True, False])
+def test_two_coordinators_accepting_the_same_batch_at_once_is_one_acceptance(
+    db, monkeypatch, transactions
+):
+    """Ana and Bea both accept batch_1, seen in review: Bea's acceptance lands between Ana's
+    read and her write. One change happened, Bea's: the history holds her entry only and Ana
+    is told the batch changed meanwhile, on a server with transactions and on a standalone
+    one without them (where the status alone, `done` either way, cannot tell them apart)."""
+    from segcore.store import atomic
+
+    monkeypatch.setattr(atomic, "supports_transactions", lambda client: transactions)
+    db.batches.insert_many(
+        [{"id": b, "status": "review", "mongo_uploaded": True} for b in ("batch_1", "batch_2")]
+    )
+    real, reads = review.find_in, []
+
+    def bea_accepts_after_anas_read(*args, **kwargs):
+        found = list(real(*args, **kwargs))
+        if not reads:
+            reads.append(1)
+            assert review.review(db, ["batch_1"], accept=True, author="Bea").moved == ["batch_1"]
+        return found
+
+    monkeypatch.setattr(review, "find_in", bea_accepts_after_anas_read)
+    result = review.review(db, ["batch_1", "batch_2"], accept=True, author="Ana")
+    assert (result.moved, result.conflicts) == (["batch_2"], ["batch_1"])
+    assert status_entries(db, "batch_1") == {("review", "done", "Bea")}
+    assert status_entries(db, "batch_2") == {("review", "done", "Ana")}

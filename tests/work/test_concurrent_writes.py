@@ -209,3 +209,41 @@ def test_a_save_giving_a_batch_to_a_member_removed_while_it_runs_gives_nothing(o
     assert str(result.failed["batch_5"]) == "Flor was removed from the team meanwhile"
     assert _holders(office, "batch_5") == {"batch_5": None}
     assert list_history(office, "batch_5") == []
+
+
+@pytest.mark.parametrize("transactions", [True, False])
+def test_two_coordinators_giving_a_batch_to_the_same_person_at_once_is_one_assignment(
+    office, monkeypatch, transactions
+):
+    """Ana and Bea both give batch_2 (unassigned) to Flor: Bea's save lands between Ana's read
+    and her write. One assignment happened, Bea's: the history holds her entry only, and Ana's
+    save reports batch_2 as already holding what she chose, not as a change of hers, with
+    transactions and on a standalone server without them (where the assignee alone, Flor
+    either way, cannot tell the two writes apart)."""
+    from segcore.store import atomic
+
+    monkeypatch.setattr(atomic, "supports_transactions", lambda client: transactions)
+    real, reads = assignments.find_in, []
+
+    def bea_saves_after_anas_read(*args, **kwargs):
+        found = list(real(*args, **kwargs))
+        if not reads:
+            reads.append(1)
+            bea = assignments.apply_edits(
+                office, [Edit("batch_2", "assignee", None, "Flor")], "Bea"
+            )
+            assert bea.updated == ["batch_2"]
+        return found
+
+    monkeypatch.setattr(assignments, "find_in", bea_saves_after_anas_read)
+    ana = assignments.apply_edits(
+        office,
+        [Edit("batch_2", "assignee", None, "Flor"), Edit("batch_3", "assignee", None, "Flor")],
+        "Ana",
+    )
+    assert (ana.updated, ana.already, ana.conflicts) == (["batch_3"], ["batch_2"], [])
+    entries = {
+        b: [(h["new"], h["author"]) for h in list_history(office, b)]
+        for b in ("batch_2", "batch_3")
+    }
+    assert entries == {"batch_2": [("Flor", "Bea")], "batch_3": [("Flor", "Ana")]}

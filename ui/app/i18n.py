@@ -26,6 +26,7 @@ from segcore.core.timefmt import to_office
 from segcore.core.translations import (
     BABEL_LOCALES,
     LANGUAGES,  # noqa: F401
+    medium_date,
     translations,
 )
 from ui.app.connection import language_setting, settings
@@ -125,7 +126,7 @@ def format_date(value: date | datetime | None) -> str:
     """A date in the locale's medium format; blank for none."""
     if value is None:
         return ""
-    return dates.format_date(value, format="medium", locale=babel_locale())
+    return medium_date(value, babel_locale())
 
 
 def format_datetime(value: datetime | None) -> str:

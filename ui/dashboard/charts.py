@@ -17,7 +17,7 @@ from babel import dates
 
 from segcore.core.naming import shown_name
 from segcore.work.batches import UNASSIGNED
-from ui.app.i18n import _, babel_locale, ngettext
+from ui.app.i18n import _, babel_locale, format_date, ngettext
 from ui.app.labels import off_team, special
 
 MASKS, PENDING, ACCENT = "#2e7d32", "#f9a825", "#1565c0"
@@ -52,10 +52,7 @@ def _date_axis(figure: go.Figure, values: list) -> None:
 
 def _hover_days(values: list) -> list[str]:
     """Each point's date as the locale writes it, for the hover text."""
-    return [
-        dates.format_date(v, "medium", locale=babel_locale()) if isinstance(v, date) else ""
-        for v in values
-    ]
+    return [format_date(v) if isinstance(v, date) else "" for v in values]
 
 
 def _layout(figure: go.Figure) -> go.Figure:

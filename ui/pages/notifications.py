@@ -6,7 +6,7 @@ import streamlit as st
 from segcore.notify import notify_channels, notify_due, notify_outbox
 from ui.app.actions import run_write
 from ui.app.connection import settings
-from ui.app.i18n import N_, _, choice_hint, format_datetime, format_number, ngettext
+from ui.app.i18n import N_, _, choice_hint, format_datetime, format_number, ngettext, word
 from ui.app.state import can_write, current_actor
 from ui.app.widgets import metric_row, page_start
 
@@ -77,7 +77,7 @@ else:
                 if m["state"] == "pending"
                 else "",
                 _("Attempts"): m.get("attempts", 0),
-                _("Server's answer"): m.get("answer") or "",
+                _("Server's answer"): word(m.get("answer")),
             }
             for m in messages
         ],
