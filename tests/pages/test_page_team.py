@@ -569,10 +569,16 @@ def test_a_member_another_tool_adds_is_on_the_team_at_the_next_page_load(app_env
     db.segmentadores.insert_one({"name": "Beto", "role": "Segmentador", "email": ""})
     at.run()
     assert not at.exception, at.exception
+    db.segmentadores.update_one({"name": "Flor"}, {"$set": {"role": "Revisora"}})
+    at.run()
+    assert not at.exception, at.exception
     shown = dict(zip(at.dataframe[0].value["Name"], at.dataframe[0].value["Assigned"]))
     assert shown == {"Beto": 2, "Flor": 0}
     assert [m.name for m in team.list_members(db)] == list(shown)
     assert "Beto" in at.selectbox(key="edit_who").options
+    assert dict(zip(at.dataframe[0].value["Name"], at.dataframe[0].value["Role"]))["Flor"] == (
+        "Revisora"
+    )
 
 
 def test_the_same_name_warning_goes_once_the_duplicate_is_removed(app_env, monkeypatch):

@@ -72,7 +72,7 @@ def _stamp(topics: tuple[str, ...]) -> tuple:
     stamp = tuple(current[topic] for topic in topics)
     if "batches" in topics:  # other tools' edits the rows took in are in no data version
         stamp += (_batch_rows(db_key())["rows"].outside_edits,)
-    if "team" in topics:  # nor are other tools' team edits: the team's change stream says
+    if "team" in topics:  # nor are other tools' team edits: the team's digest says
         stamp += (_team_edits(db_key()).seen(databases().work),)
     return stamp
 
