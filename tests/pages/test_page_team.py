@@ -599,3 +599,25 @@ def test_the_same_name_warning_goes_once_the_duplicate_is_removed(app_env, monke
     db.segmentadores.insert_one({"name": "JOSE", "role": "Segmentador"})  # another tool's
     at.run()
     assert [w.value for w in at.warning if "'JOSE' has the same name" in w.value] != []
+
+
+def test_removing_josé_says_jose_would_take_his_finished_batches_and_does_not(app_env):
+    """Probe 15: the dialog promised José's finished batches stay his, then the Team page
+    counted them as Jose's (a legacy duplicate, another member)."""
+    db = app_env.work
+    seed_legacy_duplicates(db)
+    db.batches.insert_many(
+        [{"id": f"batch_{n}", "number": n, "assignee": "jose", "status": "done"} for n in (4, 5)]
+    )
+    at = page("team").run()
+    assert at.selectbox(key="edit_who").value == "José"
+    at.button(key="remove_ask").click().run()
+    said = [w.value for w in at.warning if "would then count for" in w.value]
+    assert said == [
+        "José's delivered or done batches (2) would then count for Jose, who has the same name: "
+        "first rename Jose (in the tool that added them) or remove Jose, then remove José."
+    ]
+    assert at.button(key="remove_yes").disabled
+    assigned = dict(zip(at.dataframe[0].value["Name"], at.dataframe[0].value["Assigned"]))
+    assert assigned == {"José": 5, "Jose": 0}
+    assert [m.name for m in team.list_members(db)] == ["José", "Jose"]
