@@ -56,7 +56,15 @@ def prepare_quickly(databases: Databases) -> list[str]:
     notify_outbox.ensure_indexes(db)
     receipts.ensure_indexes(db)
     listing_store.ensure_indexes(db)
-    collisions = team.ensure_indexes(db)
+    return team_warnings(databases)
+
+
+def team_warnings(databases: Databases) -> list[str]:
+    """Give legacy members their name keys (`team.ensure_indexes`: a duplicate left alone
+    after the other was removed gets its key now) and warn of those whose names collide or are
+    missing. Quick: the team is a few documents; the app runs it again after each team change.
+    """
+    collisions = team.ensure_indexes(databases.work)
     return [
         # as stored, its invisible characters shown: "Flor\u200b" next to "Flor"
         Phrase(SAME_NAME, name=printable(" ".join(str(name).split())))

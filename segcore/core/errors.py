@@ -62,6 +62,11 @@ class DuplicateMember(ValidationError):
     """A segmentador with the same normalised name already exists."""
 
 
+class NameWouldPass(ValidationError):
+    """Removing the first of legacy duplicates would credit the batches they keep to the other
+    one (same name): nothing was done."""
+
+
 class MemberChanged(ValidationError):
     """A member's field was changed by someone else since the user saw it: nothing was written.
     `now` is the value stored now (as stored); the message names it and the value typed."""

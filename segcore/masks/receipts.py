@@ -39,7 +39,7 @@ from segcore.images.mask_matching import (
 from segcore.masks.batch_as_it_stood import Arrival, delivered_since, still_missing
 from segcore.masks.receipt_uploaders import spellings
 from segcore.store.schema import MASK_CHECKS, MASK_CONTENT, RECEIPTS, find_in, replace_many
-from segcore.uploads.uploads import kept_filename, no_batch_reason
+from segcore.uploads.uploads import kept_filename, no_batch_reason, uploader_of
 from segcore.work import delivery
 from segcore.work.batches import NOT_IN_LIST, unknown_batch_ids
 
@@ -122,12 +122,12 @@ def build_receipt(
     content, failed = _content_of(content, listing)
     if failed is not None and problem in (None, "unknown"):
         problem, reason = "content", failed
-    metadata = upload.get("metadata") if isinstance(upload.get("metadata"), dict) else {}
-    uploader = metadata.get("uploaded_by")
+    # As the uploads list and the sync read it: a whole number (42) is a name, shown "42".
+    uploader, _ = uploader_of(upload.get("metadata"))
     return {
         "_id": upload["_id"],
         "filename": kept_filename(upload.get("filename")),
-        "uploaded_by": uploader if isinstance(uploader, str) else None,
+        "uploaded_by": uploader,
         "upload_date": upload.get("uploadDate"),
         "length": upload.get("length"),
         "batches": [p["id"] for p in parts],

@@ -32,6 +32,8 @@ COLLECTION = TEAM
 # The history field that keeps a removed member's joining (their `created_at`, as old value).
 JOINED_FIELD = "created_at"
 DEFAULT_ROLE = "Segmentador"
+# What the pages read of a member (`list_members`; `team_edits` watches the same).
+MEMBER_FIELDS = {"name": 1, "role": 1, "email": 1, "created_at": 1, "name_key": 1}
 MAX_ROLE = 60
 # No display name, list or quoting: `Flor <flor@x.org>` or `a@x.org, b@x.org` is refused.
 _NOT_IN_ADDRESS = r"@\s<>(),;:\"\[\]\\"
@@ -178,8 +180,7 @@ def list_members(db: Database, session=None) -> list[Member]:
     (José and Jose) the one holding the name's key first: the pages count that person's
     batches for it (`segcore.work.holders`, `holds_batches`). Read through `session` (inside
     its transaction, if any) when given."""
-    fields = {"name": 1, "role": 1, "email": 1, "created_at": 1, "name_key": 1}
-    docs = sorted(db[COLLECTION].find({}, fields, session=session), key=_team_order)
+    docs = sorted(db[COLLECTION].find({}, MEMBER_FIELDS, session=session), key=_team_order)
     return [Member.from_document(d) for d in docs]
 
 

@@ -187,8 +187,10 @@ def _as_stored(value: object) -> str:
     return cut(repr(value) if isinstance(value, str) else str(value), 40)
 
 
-def _uploader(metadata: object) -> tuple[str | None, str | None]:
-    """(the uploader's name, or None; why it is not a name, or None)."""
+def uploader_of(metadata: object) -> tuple[str | None, str | None]:
+    """(the uploader's name, or None; why it is not a name, or None), from an upload's
+    `metadata`: the one reading of `uploaded_by` for the uploads list, the sync and the
+    receipts. Pure."""
     value = metadata.get("uploaded_by") if isinstance(metadata, dict) else None
     if value is None or (isinstance(value, str) and not value):
         return None, None
@@ -210,7 +212,7 @@ def upload_from_document(doc: dict) -> Upload:
     raw_id, filename, date = doc.get("_id"), doc.get("filename"), doc.get("uploadDate")
     metadata = doc.get("metadata")
     length, length_problem = _length(doc.get("length"))
-    uploader, uploader_problem = _uploader(metadata)
+    uploader, uploader_problem = uploader_of(metadata)
     problems = [length_problem, uploader_problem]
     if not isinstance(raw_id, _ID_TYPES) or isinstance(raw_id, bool):
         problems.append(f"_id is not an id ({type(raw_id).__name__})")

@@ -339,6 +339,15 @@ def open_batch_ids(db: Database, assignee: str, session=None) -> list[str]:
     ]
 
 
+def held_count(db: Database, assignee: str) -> int:
+    """How many batches `assignee` holds under any spelling, open or not."""
+    spellings = stored_spellings(db, assignee)
+    if not spellings:
+        return 0
+    found = db[COLLECTION].find({"assignee": {"$in": spellings}}, {"_id": 0, "assignee": 1})
+    return sum(1 for doc in found if same_person(doc.get("assignee"), assignee))
+
+
 # What bulk assignment hands out: batches whose status is `pending`, or none at all (never
 # given one). Those in `review` or `rework` (masks came in for someone), `in_progress` or a
 # legacy value ("completado", "S") are someone's work already, or the coordinator's call.

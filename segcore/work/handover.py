@@ -10,7 +10,7 @@ from datetime import datetime, tzinfo
 from pymongo.database import Database
 
 from segcore.core.actors import Actor, authorize_write
-from segcore.core.errors import N_, ValidationError
+from segcore.core.errors import N_, NameWouldPass, ValidationError
 from segcore.core.naming import person_key
 from segcore.core.phrases import Phrase
 from segcore.store.restore_marker import refuse_writes
@@ -74,6 +74,7 @@ def remove_member(
             count=len(open_ids),
             field="open_batches",
         )
+    _refuse_passing_the_name(db, member, holds, len(open_ids))
     moved = 0
     if open_ids:
         # compared with her name, as they were chosen: one reassigned meanwhile stays as it is
@@ -101,6 +102,30 @@ def remove_member(
 
 
 ASSIGNED_MEANWHILE = N_("it was assigned to them meanwhile")
+
+
+def heir(members: list[team.Member], member: team.Member) -> team.Member | None:
+    """The legacy duplicate that would hold `member`'s batches once `member` left (the next
+    of its name's key in team order, as `holders.people_by_key` counts them), or None. Pure."""
+    key = person_key(member.name)
+    return next((m for m in members if m.id != member.id and person_key(m.name) == key), None)
+
+
+NAME_WOULD_PASS = N_(
+    "{name}'s delivered or done batches ({count}) would then count for {other}, who has the same "
+    "name: first rename {other} (in the tool that added them) or remove {other}, then remove "
+    "{name}."
+)
+
+
+def _refuse_passing_the_name(db: Database, member: team.Member, holds: bool, open_count: int):
+    # Every figure counts the batches of a name's spellings for the first member of that name
+    # (`holders`): with José gone, the finished batches kept "so the record shows who segmented
+    # them" would be shown as Jose's, another person's. Renaming Jose first keeps them José's.
+    other = heir(team.list_members(db), member) if holds else None
+    kept = batches.held_count(db, member.name) - open_count if other is not None else 0
+    if kept > 0:
+        raise NameWouldPass(NAME_WOULD_PASS, name=member.name, count=kept, other=other.name)
 
 
 def _refuse_if_left(name: str, result: batches.ChangeResult) -> None:

@@ -140,3 +140,23 @@ def test_a_receipt_counts_masks_differing_only_in_case_once():
     names = ["IMG_002_MASK.PNG", "img_001_mask.png", "img_002_mask.png", "img_003_mask.png"]
     receipt = build_receipt(UPLOAD, {"names": names}, [part(True)], "sync", ("_mask",))
     assert (receipt["masks"], receipt["matched"], receipt["extra_count"]) == (3, 3, 0)
+
+
+@pytest.mark.parametrize(
+    "stored, shown",
+    [
+        ("flor", "flor"),
+        (42, "42"),  # a user number: the uploads list and the mismatch report show "42"
+        (True, None),
+        (["flor"], None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_a_receipt_names_the_uploader_as_the_uploads_list_does(stored, shown):
+    # Probe 15: uploaded_by 42 read "Subido por: -" on the Receipts page, 42 everywhere else.
+    from segcore.uploads.uploads import upload_from_document
+
+    upload = {**UPLOAD, "metadata": {"uploaded_by": stored}}
+    receipt = build_receipt(upload, {"names": ["img_001_mask.png"]}, [part(True)], "sync", ())
+    assert receipt["uploaded_by"] == upload_from_document(upload).uploaded_by == shown

@@ -721,6 +721,45 @@ def test_assigning_ticked_batches_never_overrides_an_assignment_made_meanwhile(a
     assert any("1 change was not saved" in w.value for w in at.warning)
 
 
+@pytest.mark.parametrize(
+    ("language", "edits", "kept", "lost"),
+    [
+        (
+            "es",
+            {0: {"assignee": "Ceci"}},
+            "1 cambio sin guardar en 1 lote, conservado hasta que lo guardes o descartes.",
+            "Se perderá 1 cambio sin guardar en 1 lote.",
+        ),
+        (
+            "es",
+            {0: {"assignee": "Ceci", "priority": "alta"}},
+            "2 cambios sin guardar en 1 lote, conservados hasta que los guardes o descartes.",
+            "Se perderán 2 cambios sin guardar en 1 lote.",
+        ),
+        (
+            "en",
+            {0: {"assignee": "Ceci"}},
+            "1 unsaved change in 1 batch, kept until you save or discard it.",
+            "1 unsaved change in 1 batch will be lost.",
+        ),
+    ],
+)
+def test_unsaved_changes_are_counted_in_words_that_agree(
+    app_env, monkeypatch, language, edits, kept, lost
+):
+    # Probe 15: "Se perderán 1 cambio sin guardar en 1 lote": the verb followed the batches.
+    from ui.app import i18n
+
+    # In the test's thread too: AppTest formats selectbox values there (see test_i18n_pages).
+    monkeypatch.setenv("LANGUAGE", language)
+    monkeypatch.setattr(i18n, "current_language", lambda: language)
+    seed(app_env.work, 3)
+    at = edit(page("batches").run(), edits)
+    assert [w.value for w in at.warning if kept in w.value] == [kept]
+    at.button(key="discard_batches").click().run()
+    assert lost in " ".join(m.value for m in at.markdown)
+
+
 def test_unsaved_changes_hidden_by_the_filter_are_said(app_env):
     # Issue 24 item 7: a reassignment pending while a filter hides its row was not said.
     seed(app_env.work, 4)

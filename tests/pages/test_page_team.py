@@ -549,3 +549,75 @@ def test_a_segmentador_login_stored_without_a_name_is_listed_not_offered_for_a_r
     assert not at.exception, at.exception
     assert any("Logins for segmentadores (2)" in e.label for e in at.expander)
     assert at.selectbox(key="reset_login").options == ["flor"]
+
+
+def test_a_member_another_tool_adds_is_on_the_team_at_the_next_page_load(app_env, monkeypatch):
+    """Probe 15: the old Flask dashboard (or mongosh) adds Beto, who already holds batches: the
+    running app listed him "not on the team" for up to an hour, while `segcore team list` had
+    him at once."""
+    from segcore.team import team_edits
+
+    monkeypatch.setattr(team_edits, "EVERY_S", 0.0)  # not a second after the last look
+    db = app_env.work
+    team.add_member(db, "Flor", author="test")
+    db.batches.insert_many(
+        [{"id": f"batch_{n}", "number": n, "assignee": "Beto", "status": "pending"} for n in (1, 2)]
+    )
+    at = page("team").run()
+    assert list(at.dataframe[0].value["Name"]) == ["Flor"]
+    assert list(at.dataframe[1].value["Name"]) == ["Beto"]  # off the team, holding batches
+    db.segmentadores.insert_one({"name": "Beto", "role": "Segmentador", "email": ""})
+    at.run()
+    assert not at.exception, at.exception
+    db.segmentadores.update_one({"name": "Flor"}, {"$set": {"role": "Revisora"}})
+    at.run()
+    assert not at.exception, at.exception
+    shown = dict(zip(at.dataframe[0].value["Name"], at.dataframe[0].value["Assigned"]))
+    assert shown == {"Beto": 2, "Flor": 0}
+    assert [m.name for m in team.list_members(db)] == list(shown)
+    assert "Beto" in at.selectbox(key="edit_who").options
+    assert dict(zip(at.dataframe[0].value["Name"], at.dataframe[0].value["Role"]))["Flor"] == (
+        "Revisora"
+    )
+
+
+def test_the_same_name_warning_goes_once_the_duplicate_is_removed(app_env, monkeypatch):
+    """Probe 15: after José was removed (here by the command line; the Team page's own dialog
+    alike), every page still told the coordinator Jose shared a name, until a restart."""
+    from segcore.team import team_edits
+
+    monkeypatch.setattr(team_edits, "EVERY_S", 0.0)
+    db = app_env.work
+    seed_legacy_duplicates(db)
+    at = page("team").run()
+    same = "Team member 'Jose' has the same name as another one"
+    assert [w.value for w in at.warning if same in w.value] != []
+    team.delete_member(db, "José", author="test")  # another process: its data version only
+    at.run()
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning if "same name" in w.value] == []
+    db.segmentadores.insert_one({"name": "JOSE", "role": "Segmentador"})  # another tool's
+    at.run()
+    assert [w.value for w in at.warning if "'JOSE' has the same name" in w.value] != []
+
+
+def test_removing_josé_says_jose_would_take_his_finished_batches_and_does_not(app_env):
+    """Probe 15: the dialog promised José's finished batches stay his, then the Team page
+    counted them as Jose's (a legacy duplicate, another member)."""
+    db = app_env.work
+    seed_legacy_duplicates(db)
+    db.batches.insert_many(
+        [{"id": f"batch_{n}", "number": n, "assignee": "jose", "status": "done"} for n in (4, 5)]
+    )
+    at = page("team").run()
+    assert at.selectbox(key="edit_who").value == "José"
+    at.button(key="remove_ask").click().run()
+    said = [w.value for w in at.warning if "would then count for" in w.value]
+    assert said == [
+        "José's delivered or done batches (2) would then count for Jose, who has the same name: "
+        "first rename Jose (in the tool that added them) or remove Jose, then remove José."
+    ]
+    assert at.button(key="remove_yes").disabled
+    assigned = dict(zip(at.dataframe[0].value["Name"], at.dataframe[0].value["Assigned"]))
+    assert assigned == {"José": 5, "Jose": 0}
+    assert [m.name for m in team.list_members(db)] == ["José", "Jose"]

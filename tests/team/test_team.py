@@ -324,6 +324,32 @@ def test_removing_the_first_duplicate_hands_over_its_batches_and_leaves_the_othe
     assert db.batches.count_documents({"assignee": None}) == 3
 
 
+def test_removing_the_first_duplicate_never_credits_its_finished_batches_to_the_other(
+    duplicates,
+):
+    """Probe 15: José's finished batches, kept "so the record shows who segmented them", were
+    counted as Jose's once José left (every figure counts a name's batches for the first
+    member of that name). The removal is refused while Jose would take them, and done once
+    Jose is gone."""
+    from segcore.core.errors import NameWouldPass
+
+    db = duplicates
+    db.batches.insert_one({"id": "batch_4", "assignee": "jose", "status": "done"})
+    before = list(db.batches.find({}, {"_id": 0}))
+    with pytest.raises(NameWouldPass) as refused:
+        handover.remove_member(db, "José", reassign_to="Jose", author="coord")
+    assert str(refused.value).startswith(
+        "José's delivered or done batches (1) would then count for Jose, who has the same name"
+    )
+    assert list(db.batches.find({}, {"_id": 0})) == before  # nothing handed over
+    assert _on_team(db) == [("José", "jose@example.com"), ("Jose", "jose2@example.com")]
+    handover.remove_member(db, "Jose", author="coord")  # he holds nothing: all is José's
+    assert handover.remove_member(db, "José", unassign=True, author="coord") == 3
+    assert _on_team(db) == []
+    kept = [(d["id"], d["assignee"]) for d in db.batches.find({"assignee": {"$ne": None}})]
+    assert kept == [("batch_4", "jose")]  # José's record, held by nobody on the team
+
+
 def test_a_name_both_duplicates_answer_to_is_refused_and_changes_nothing(duplicates):
     db = duplicates
     for act in (

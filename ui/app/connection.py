@@ -58,6 +58,7 @@ def _client_databases(key: str, _settings: Settings) -> Databases:
 def _prepared(key: str, _databases: Databases) -> list[str]:
     # Not cached when it raises, so a retry after an outage prepares again. Quick: the batch
     # list's indexes, the one slow step on a large production database, are `_indexing`'s.
+    # Its warnings are not shown from here: `reads.team_warnings` follows the team's changes.
     return prepare_quickly(_databases)
 
 
@@ -121,12 +122,6 @@ def forget_data_versions() -> None:
     """After a write in this process: the next read sees its version at once."""
     with _versions_lock:
         _versions.clear()
-
-
-def prepare_warnings() -> list[str]:
-    """Warnings from preparing the database (legacy team members whose names collide)."""
-    found = connection()
-    return _prepared(identity(found.settings), found)
 
 
 def uri_or_none() -> str | None:

@@ -29,7 +29,7 @@ from typing import Callable
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from segcore import demo
+from segcore import demo, prepare
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import person_key
 from segcore.core.timefmt import office_zone
@@ -42,6 +42,7 @@ from segcore.store import demo_marker, history, restore_marker
 from segcore.store.connection import Databases, check_health
 from segcore.sync import sync, upload_stats
 from segcore.team import team
+from segcore.team.team_edits import TeamEdits
 from segcore.views.batch_rows import BatchRows
 from segcore.work import batches, handover, holders
 from segcore.work.batches import BatchQuery
@@ -71,7 +72,14 @@ def _stamp(topics: tuple[str, ...]) -> tuple:
     stamp = tuple(current[topic] for topic in topics)
     if "batches" in topics:  # other tools' edits the rows took in are in no data version
         stamp += (_batch_rows(db_key())["rows"].outside_edits,)
+    if "team" in topics:  # nor are other tools' team edits: the team's digest says
+        stamp += (_team_edits(db_key()).seen(databases().work),)
     return stamp
+
+
+@st.cache_resource(show_spinner=False)
+def _team_edits(key: str) -> TeamEdits:
+    return TeamEdits()
 
 
 def cached_read(
@@ -186,6 +194,18 @@ def batch_rows() -> BatchRows:
 @cached_read(topics=("team",))
 def members(found: Databases) -> list[dict]:
     return [asdict(m) for m in team.list_members(found.work)]
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _team_warnings(key: str, stamp: tuple, _found: Databases) -> list[str]:
+    # A resource, not data: the warnings are phrases, worded in each reader's language.
+    return prepare.team_warnings(_found)
+
+
+def team_warnings() -> list[str]:
+    """Team members whose names collide or are missing, as the team is now: a warning goes
+    once the duplicate is renamed or removed, by the app or by another tool."""
+    return guarded(lambda: _team_warnings(db_key(), _stamp(("team",)), databases()))
 
 
 def team_names() -> list[str]:

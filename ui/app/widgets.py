@@ -18,7 +18,7 @@ from segcore.store.connection import Databases
 from segcore.team import auth
 from ui.app import i18n, reads
 from ui.app.actions import describe_error, guarded, show_flash
-from ui.app.connection import databases, indexing, prepare_warnings
+from ui.app.connection import databases, indexing
 from ui.app.i18n import _, choice_hint, date_format, format_date, ngettext, word
 from ui.app.labels import literal
 from ui.app.login import checked_fragment
@@ -135,7 +135,7 @@ def page_start(title: str) -> Databases:
     # Team-admin work (rename or remove a member) is a coordinator's: a segmentador's page names
     # nobody else, and a viewer can act on nothing.
     if can_write():
-        for warning in prepare_warnings():
+        for warning in reads.team_warnings():
             st.warning(word(warning))
     if not current_actor().is_segmentador:  # their own page lists only their batches
         repeated_ids_warning()

@@ -15,6 +15,7 @@ import streamlit as st
 
 from segcore.core.errors import SegcoreError
 from segcore.core.naming import person_key
+from segcore.core.phrases import Nn_
 from segcore.core.timefmt import to_office, utcnow
 from segcore.views import batch_rows, batch_table, pending_edits
 from segcore.work import batches, delivery
@@ -371,15 +372,7 @@ def pending_bar(save, snap: dict, query) -> None:
     buttons = st.container(horizontal=True)
     if count:
         text.warning(
-            _changes_in(
-                pending,
-                ngettext(
-                    "{changes} in {count} batch, kept until you save or discard them.",
-                    "{changes} in {count} batches, kept until you save or discard them.",
-                    len(pending),
-                ),
-            )
-            + unseen_note(pending, snap, query),
+            _unsaved_sentence(pending, KEPT_SENTENCE) + unseen_note(pending, snap, query),
             icon=":material/edit_note:",
         )
     else:
@@ -405,27 +398,30 @@ def pending_bar(save, snap: dict, query) -> None:
         )(pending, snap, query)
 
 
-def _changes_in(pending: dict, sentence: str) -> str:
-    """`sentence` ("{changes} in {count} batches ...") with the pending edits' counts."""
+# The sentence's form follows the number of changes (a Spanish verb and participle agree with
+# them: "Se perderá 1 cambio", "conservado"), the batches' their own words ("en 2 lotes").
+KEPT_SENTENCE = Nn_(
+    "{count} unsaved change in {batches}, kept until you save or discard it.",
+    "{count} unsaved changes in {batches}, kept until you save or discard them.",
+)
+LOST_SENTENCE = Nn_(
+    "{count} unsaved change in {batches} will be lost.",
+    "{count} unsaved changes in {batches} will be lost.",
+)
+
+
+def _unsaved_sentence(pending: dict, forms: tuple[str, str]) -> str:
+    """One of the sentences above with the pending edits' counts, each noun and verb in the
+    form its own number asks for."""
     count = pending_edits.change_count(pending)
-    changes = ngettext("{count} unsaved change", "{count} unsaved changes", count)
-    return sentence.format(changes=changes.format(count=count), count=len(pending))
+    batches = ngettext("{count} batch", "{count} batches", len(pending))
+    return ngettext(*forms, count).format(count=count, batches=batches.format(count=len(pending)))
 
 
 def _discard_question(pending: dict, snap: dict, query) -> None:
     """Say how many changes on how many batches would be lost (those out of view too), then
     discard them or keep them."""
-    st.write(
-        _changes_in(
-            pending,
-            ngettext(
-                "{changes} in {count} batch will be lost.",
-                "{changes} in {count} batches will be lost.",
-                len(pending),
-            ),
-        )
-        + unseen_note(pending, snap, query)
-    )
+    st.write(_unsaved_sentence(pending, LOST_SENTENCE) + unseen_note(pending, snap, query))
     yes, no = st.columns(2)
     if yes.button(_("Discard them"), type="primary", key="discard_yes"):
         forget(DISCARD_CONFIRM)

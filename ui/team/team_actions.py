@@ -153,13 +153,42 @@ def confirm_removal(databases: Databases, choices: dict[str, dict], name: str, h
     )(databases, choices, name, held)
 
 
+def _member(fields: dict) -> team.Member:
+    return team.Member(**fields)
+
+
+def _say_what_stays(choices: dict[str, dict], name: str, staying: int):
+    """Say that the batches that are not handed over stay the member's; or, when a legacy
+    duplicate would be credited with them instead (`handover.heir`), that the removal must
+    wait, and return that duplicate (the removal is refused then). `name`: the member's label."""
+    member = _member(choices[name])
+    heir = handover.heir(list(map(_member, choices.values())), member) if staying else None
+    if heir is not None:
+        st.warning(
+            _(handover.NAME_WOULD_PASS).format(
+                name=literal(name), count=staying, other=literal(heir.name)
+            )
+        )
+    elif staying:
+        st.write(
+            ngettext(
+                "**{count}** other batch of {name}'s (delivered or done) stays assigned to "
+                "{name}, so the record shows who segmented it.",
+                "**{count}** other batches of {name}'s (delivered or done) stay assigned to "
+                "{name}, so the record shows who segmented them.",
+                staying,
+            ).format(count=staying, name=literal(name))
+        )
+    return heir
+
+
 def _removal_question(databases: Databases, choices: dict[str, dict], name: str, held: int) -> None:
     """Ask what to do with the person's open batches, then remove exactly the member chosen
     (or cancel). The two figures add up to what they hold: the open ones are handed over, the
     rest stay. A legacy duplicate after the first holds none (`team.holds_batches`)."""
     member = team.Member(**choices[name])
     others = [label for label in choices if label != name]
-    holds = team.holds_batches([team.Member(**m) for m in choices.values()], member)
+    holds = team.holds_batches(list(map(_member, choices.values())), member)
     open_count = reads.open_workloads((member.name,)).get(member.name, 0) if holds else 0
     held = held if holds else 0
     staying = max(0, held - open_count)
@@ -185,19 +214,15 @@ def _removal_question(databases: Databases, choices: dict[str, dict], name: str,
             target = picked.value
     else:
         st.write(_("**{name}** holds no open batches.").format(name=literal(name)))
-    if staying:
-        st.write(
-            ngettext(
-                "**{count}** other batch of {name}'s (delivered or done) stays assigned to "
-                "{name}, so the record shows who segmented it.",
-                "**{count}** other batches of {name}'s (delivered or done) stay assigned to "
-                "{name}, so the record shows who segmented them.",
-                staying,
-            ).format(count=staying, name=literal(name))
-        )
+    heir = _say_what_stays(choices, name, staying)
     slot = st.empty()
     yes, no = st.columns(2)
-    if yes.button(_("Remove {name}").format(name=literal(name)), type="primary", key="remove_yes"):
+    if yes.button(
+        _("Remove {name}").format(name=literal(name)),
+        type="primary",
+        key="remove_yes",
+        disabled=heir is not None,
+    ):
         if picked is not None and picked.gone:  # never the member the box fell back to
             refuse_gone(picked, slot)
             return
