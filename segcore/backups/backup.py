@@ -43,8 +43,8 @@ from segcore.backups.backup_collections import (
 from segcore.backups.backup_indexes import index_specs, unmakeable_index, valid_indexes
 from segcore.backups.backup_wrappers import refuse_other_format
 from segcore.backups.database_id import database_id
-from segcore.core.errors import N_, BackupFileError, RestoreIncomplete
-from segcore.store.restore_marker import interrupted_restore, read_marker, swaps
+from segcore.core.errors import N_, BackupFileError
+from segcore.store import restore_marker
 from segcore.store.schema import RESTORE_PREVIOUS, RESTORE_STAGING
 
 FORMAT = "segcore-backup"
@@ -159,10 +159,10 @@ def backup_bytes(db: Database) -> bytes:
     Raises RestoreIncomplete, as backup_to_file, while a restore runs or after one was
     interrupted, and when one ran while the backup was read.
     """
-    restore_before = _no_restore_under_way(db)
+    restore_before = restore_marker.backup_guard(db)
     buffer = io.BytesIO()
     _read_whole(db, restore_before, lambda: write_backup(db, buffer))
-    _no_restore_ran(db, restore_before)
+    restore_marker.refuse_if_restored(db, restore_before)
     return buffer.getvalue()
 
 
@@ -281,7 +281,7 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
         _folder(out)
     else:
         _check_replaceable(out, db.name, database_id(db))
-    restore_before = _no_restore_under_way(db)
+    restore_before = restore_marker.backup_guard(db)
     swept = backup_partials.sweep(
         out if rotate else out.parent, db.name, None if rotate else out.name
     )
@@ -299,7 +299,7 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
             )
             stream.flush()
             os.fsync(stream.fileno())
-        _no_restore_ran(db, restore_before)
+        restore_marker.refuse_if_restored(db, restore_before)
         path = _publish(partial, path, rotate)
         partial = None
         _sync_folder(path.parent)
@@ -327,40 +327,14 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
     return summary
 
 
-def _no_restore_under_way(db: Database) -> object:
-    """The restore marker and count as they stand; raises RestoreIncomplete (in its words)
-    while a restore runs or after one was interrupted: the collections are being swapped, or
-    half swapped, and a backup of them would be taken for a whole database."""
-    marker = read_marker(db)
-    pending = interrupted_restore(db, marker)
-    if pending is not None:
-        raise pending
-    return (
-        marker and (marker.get("owner"), marker.get("started_at"), marker.get("state")),
-        swaps(db),  # a restore that ran start to end leaves no marker, but counts
-    )
-
-
 def _read_whole(db: Database, before: object, write):
     """`write()`; a read that failed because a restore ran meanwhile (its renames end the
     backup's cursor: "cursor not found") raises RestoreIncomplete saying so."""
     try:
         return write()
     except PyMongoError:
-        _no_restore_ran(db, before)
+        restore_marker.refuse_if_restored(db, before)
         raise
-
-
-def _no_restore_ran(db: Database, before: object) -> None:
-    """Raises RestoreIncomplete when a restore started, ran or swapped anything in since
-    `before` (what _no_restore_under_way returned before the backup read the database)."""
-    if _no_restore_under_way(db) != before:
-        raise RestoreIncomplete(
-            N_(
-                "A restore ran while the backup was read: the backup would mix data from "
-                "before and after it, so it was not kept. Back up again."
-            )
-        )
 
 
 def _sync_folder(folder: Path) -> None:
