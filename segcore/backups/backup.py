@@ -42,7 +42,7 @@ from segcore.backups.backup_collections import (
 )
 from segcore.backups.backup_indexes import index_specs, unmakeable_index, valid_indexes
 from segcore.backups.backup_wrappers import refuse_other_format
-from segcore.backups.database_id import database_id
+from segcore.backups.database_id import database_id, server_identity
 from segcore.core.errors import N_, BackupFileError
 from segcore.store import restore_marker
 from segcore.store.schema import RESTORE_PREVIOUS, RESTORE_STAGING
@@ -66,8 +66,10 @@ class BackupSummary:
     counts: dict[str, int] = field(default_factory=dict)
     sha256: str = ""
     file: str | None = None  # the name it was written under (None: a download)
-    # The database's own id (None: written before backups carried it), which `--keep` checks.
+    # The database's own id (None: written before backups carried it), which `--keep` checks,
+    # with the server it was taken on (None: written before backups named it).
     database_id: str | None = None
+    server: str | None = None
     rotate: bool = False  # a dated backup in a folder, which `--keep` may delete
     indexes: dict[str, list] | None = None  # None in a version 1 file
     # Collections made with options to keep (capped ones: {"capped", "size", "max"}).
@@ -111,6 +113,7 @@ def write_backup(
         file=file,
         rotate=rotate,
         database_id=database_id(db),
+        server=server_identity(db),
         indexes={n: index_specs(db[n]) for n in names},
         options={n: options for n, options in collections.items() if options.get("capped")},
         views=views(db),
@@ -129,6 +132,7 @@ def write_backup(
                     "version": VERSION,
                     "database": db.name,
                     "database_id": summary.database_id,
+                    "server": summary.server,
                     "created_at": created,
                     "file": file,
                     "rotate": rotate,
@@ -252,13 +256,19 @@ def _publish(partial: str, path: Path, rotate: bool) -> Path:
         return candidate
 
 
-def _check_replaceable(path: Path, database: str, identity: str) -> None:
-    """Only a backup of this same database is ever overwritten by a new one (by its id; by its
-    name for one written before backups carried an id, as the nightly file of an upgrade)."""
+def _check_replaceable(path: Path, database: str, identity: str, server: str) -> None:
+    """Only a backup of this same database is ever overwritten by a new one (by its id and
+    server; by its name for one written before backups carried them, as the nightly file of
+    an upgrade): never one of a copy of it on another server."""
     if not os.path.lexists(path):
         return
     header = read_header_quietly(path)
-    if header is None or header.database != database or header.database_id not in (None, identity):
+    if (
+        header is None
+        or header.database != database
+        or header.database_id not in (None, identity)
+        or header.server not in (None, server)
+    ):
         raise BackupFileError(
             N_("{path}: already exists and is not a backup of {database}; nothing was written"),
             path=path,
@@ -280,7 +290,7 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
     if rotate:
         _folder(out)
     else:
-        _check_replaceable(out, db.name, database_id(db))
+        _check_replaceable(out, db.name, database_id(db), server_identity(db))
     restore_before = restore_marker.backup_guard(db)
     swept = backup_partials.sweep(
         out if rotate else out.parent, db.name, None if rotate else out.name
@@ -515,7 +525,7 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
             found=repr(header.get("version")),
         )
     database, created, file = header.get("database"), header.get("created_at"), header.get("file")
-    identity = header.get("database_id")
+    identity, server = header.get("database_id"), header.get("server")
     if not isinstance(database, str) or not database.strip():
         raise BackupFileError(
             N_("{path}: its header names no database; not a usable backup"), path=path
@@ -530,6 +540,7 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
     if (
         not (file is None or isinstance(file, str))
         or not (identity is None or isinstance(identity, str) and identity)
+        or not (server is None or isinstance(server, str))
         or not valid_indexes(indexes, header)
         or not valid_options(options)
     ):
@@ -553,6 +564,7 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
         file=file,
         rotate=header.get("rotate") is True,
         database_id=identity,
+        server=server,
         indexes=indexes,
         options=options,
     )
