@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -250,6 +251,43 @@ def test_a_read_only_folder_is_one_line(run_cli, db, tmp_path):
     folder.mkdir(mode=0o500)
     out = run_cli("backup", "--out", str(folder), "--keep", "2")
     assert out.returncode == 1 and "cannot be written" in out.stderr and out.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(shutil.which("chattr") is None or os.geteuid() != 0, reason="needs chattr")
+def test_a_folder_made_read_only_while_the_backup_writes_is_one_line(
+    run_cli, cli_env, db, tmp_path
+):
+    """Probe 15, entry 3: a folder that stopped being writable mid-way (an admin's `chmod a-w`,
+    a disk remounted read-only; `chattr +i` here, as root ignores modes) ended the backup in a
+    50-line traceback, as removing its temporary file failed too."""
+    db.history.insert_many([{"key": f"batch_{n}", "note": "x" * 200} for n in range(30_000)])
+    folder = tmp_path / "backups"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "segcore", "backup", "--out", f"{folder}/", "--keep", "3"],
+        env=cli_env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (folder.exists() and any(n.endswith(".partial") for n in os.listdir(folder))):
+        assert process.poll() is None, f"the backup ended first: {process.communicate()}"
+        assert time.monotonic() < deadline, "the backup never started writing"
+        time.sleep(0.002)
+    process.send_signal(signal.SIGSTOP)
+    subprocess.run(["chattr", "+i", str(folder)], check=True)
+    try:
+        process.send_signal(signal.SIGCONT)
+        out, err = process.communicate(timeout=300)
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert process.returncode == 1 and "Traceback" not in err, err
+    assert err.startswith("error: ") and "cannot be written" in err and err.count("\n") == 1
+    assert [n for n in os.listdir(folder) if not n.endswith(".partial")] == []  # no backup
+    again = run_cli("backup", "--out", f"{folder}/", "--keep", "3")  # writable again
+    assert again.returncode == 0 and "unfinished" in again.stdout, again.stderr
+    assert [n for n in os.listdir(folder) if n.endswith(".partial")] == []
 
 
 def killed_while_writing(cli_env, folder, attempts: int = 5) -> Path:

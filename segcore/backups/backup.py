@@ -327,8 +327,8 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
             reason=exc,
         ) from None
     finally:
-        if partial is not None and os.path.lexists(partial):  # stopped half-way
-            os.unlink(partial)
+        if partial is not None:  # stopped half-way
+            backup_partials.remove_quietly(partial)
         if handle is not None:
             os.close(handle)
     summary.path = str(path)
