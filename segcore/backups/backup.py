@@ -41,7 +41,7 @@ from segcore.backups.backup_collections import (
     views,
 )
 from segcore.backups.backup_indexes import index_specs, unmakeable_index, valid_indexes
-from segcore.backups.backup_wrappers import refuse_other_format
+from segcore.backups.backup_wrappers import refuse_other_format, refuse_wrapped_in_gzip
 from segcore.backups.database_id import database_id, server_identity
 from segcore.core.errors import N_, BackupFileError
 from segcore.store import restore_marker
@@ -377,6 +377,11 @@ def _records(path: Path) -> Iterator[tuple[int, bytes]]:
         if not plain and start[:2] != GZIP_MAGIC:
             refuse_other_format(path, start)
         with open(path, "rb") if plain else gzip.open(path, "rb") as handle:
+            if not plain:
+                inner = handle.read(512)
+                if inner[:1] != b"{":
+                    refuse_wrapped_in_gzip(path, inner)
+                handle.seek(0)
             first = handle.readline(HEADER_LIMIT + 1)
             if len(first) > HEADER_LIMIT:
                 raise BackupFileError(
