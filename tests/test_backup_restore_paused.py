@@ -10,6 +10,8 @@ import subprocess
 import time
 from datetime import datetime
 
+import pytest
+
 from segcore.backups import backup
 from segcore.prepare import prepare
 from segcore.sync.records.sync_lease import RENEW_AFTER_S
@@ -159,3 +161,33 @@ def test_a_restore_undone_as_advised_leaves_nothing_that_blocks_backups(
     nightly = run_cli("backup", "--out", f"{tmp_path / 'nightly'}/", "--keep", "30")
     assert nightly.returncode == 0, nightly.stderr
     assert run_cli("health").returncode == 0
+
+
+def test_a_restore_whose_lease_ran_out_as_it_began_its_swap_swaps_nothing_in(
+    dbs, tmp_path, monkeypatch
+):
+    """The narrowest window: paused between its last renewal and marking its swap, the restore
+    found its marker still its own; its lease had run out all the same, and writes had gone on.
+    The lease is checked again once the swap is marked (a pause there is simulated)."""
+    from segcore.backups.backup_restore import restore_backup
+    from segcore.core.errors import RestoreFailed
+    from segcore.sync.records.sync_lease import Lease
+
+    db = dbs.work
+    fill(db, 10)
+    file = tmp_path / "old.jsonl.gz"
+    backup.backup_to_file(db, file)
+    db.segmentadores.insert_one({"name": "Zed"})  # as if written while it was paused
+    real = Lease.hold
+
+    def paused_as_the_swap_is_marked(self, when_due=False):
+        if (db.restore_state.find_one({"_id": "restore"}) or {}).get("state") == "swapping":
+            db.locks.update_one({"_id": "sync"}, {"$set": {"expires_at": datetime(2000, 1, 1)}})
+        return real(self, when_due)
+
+    monkeypatch.setattr(Lease, "hold", paused_as_the_swap_is_marked)
+    with pytest.raises(RestoreFailed, match="the restore stopped before it changed anything"):
+        restore_backup(db, file, "test", replace=True)
+    assert db.segmentadores.find_one({"name": "Zed"}) is not None
+    assert db.batches.count_documents({}) == 10
+    assert leftovers(db) == [] and db.restore_state.find_one({"_id": "restore"}) is None

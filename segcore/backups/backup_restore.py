@@ -352,6 +352,15 @@ def _swap(db: Database, staged: list[str], lease: Lease) -> int:
     )
     if not entering.matched_count:
         raise LeaseLost(N_("The restore's marker is gone or another restore's."))
+    try:
+        # Paused between its last hold and the line above, its lease may have run out, and a
+        # write gone through meanwhile; from here on "swapping" refuses every write.
+        lease.hold()
+    except LeaseLost:
+        db[RESTORE_STATE].update_one(
+            {"_id": MARKER, "owner": lease.owner}, {"$set": {"state": "staging"}}
+        )
+        raise
     count_swap(db)  # a backup reading meanwhile is not kept (segcore.backups.backup)
     for name in names:
         if name in live:
