@@ -7,8 +7,11 @@ then swaps the copies in, one rename per collection, moving the replaced ones as
 a unique index it breaks) or a server error before the swap leaves the data as it was; an error
 during the swap puts the earlier collections back. A marker (`restore_state`) is written first
 and removed last: a restore killed anywhere leaves it, `segcore status`, `segcore health` and
-every page report it until a restore succeeds, and the next restore first undoes what the
-killed one left (putting the earlier collections back), so a re-run converges.
+every page report it until a restore succeeds or undoes it: the next restore first undoes
+what the killed one left (putting the earlier collections back, and removing the marker), so
+a re-run converges. A restore paused past its sync lease is taken for gone (writes go on,
+another restore may undo it): resumed, it stops before its swap (segcore.sync.records.
+sync_lease `Lease.hold`, and a marker it swaps under only while still its own).
 
 What a restore would otherwise silently bring back: login sessions (every session ends, the
 backup's are not restored), logins, passwords and roles as they were (the result names them),
@@ -246,6 +249,10 @@ def _stage(db: Database, path: Path, summary: BackupSummary, lease: Lease) -> No
             _insert(db, name, pending.pop(name), lease)
     for name, docs in pending.items():
         _insert(db, name, docs, lease)
+    # Before the indexes: a TTL index may expire documents at once (the server's business,
+    # as in the live collection), which are counted here still.
+    lease.hold()  # paused past its lease: another restore may have undone it meanwhile
+    _check_staged(db, path, summary)
     live = set(backed_up_collections(db))
     for name in summary.counts:
         if name in (LOCKS, RESTORE_STATE):
@@ -497,8 +504,6 @@ def restore_backup(
         )
         try:
             _stage(db, path, summary, lease)
-            lease.hold()  # paused past its lease: another restore may have undone it meanwhile
-            _check_staged(db, path, summary)
             _finish_staging(db, path, summary, author, before)
             staged = _names(db, RESTORE_STAGING)
             logins = _login_changes(db)
