@@ -244,6 +244,13 @@ def test_which_index_keys_a_restore_can_make(key):
         (["sh", "-c", "zcat {backup} | bzip2 > {out}"], "nightly.jsonl.bz2", "bzip2"),
         (["tar", "-cf", "{out}", "-C", "{folder}", "nightly.jsonl.gz"], "nightly.tar", "tar"),
         (["7z", "a", "-bd", "-bso0", "{out}", "{backup}"], "nightly.7z", "7z"),
+        # probe 15: the usual way on Linux, and a .gz gzipped again (by habit, by a web server)
+        (
+            ["tar", "-czf", "{out}", "-C", "{folder}", "nightly.jsonl.gz"],
+            "nightly.tgz",
+            "tar + gzip",
+        ),
+        (["sh", "-c", "gzip -c {backup} > {out}"], "nightly.jsonl.gz.gz", "gzip + gzip"),
     ],
 )
 def test_an_intact_backup_packed_by_another_tool_is_named_so_not_damaged(

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -40,14 +41,15 @@ def legacy_backup(path, database: str, created_at: str) -> None:
 
 def own_backup(path, db, created_at: str) -> None:
     """A dated backup of `db` as `backup --out FOLDER` writes it (no documents): its header
-    names the file and the database's own id."""
-    from segcore.backups.database_id import database_id
+    names the file, the database's own id and its server."""
+    from segcore.backups.database_id import database_id, server_identity
 
     header = {
         "format": "segcore-backup",
         "version": 2,
         "database": db.name,
         "database_id": database_id(db),
+        "server": server_identity(db),
         "created_at": created_at,
         "file": path.name,
         "rotate": True,
@@ -249,6 +251,43 @@ def test_a_read_only_folder_is_one_line(run_cli, db, tmp_path):
     folder.mkdir(mode=0o500)
     out = run_cli("backup", "--out", str(folder), "--keep", "2")
     assert out.returncode == 1 and "cannot be written" in out.stderr and out.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(shutil.which("chattr") is None or os.geteuid() != 0, reason="needs chattr")
+def test_a_folder_made_read_only_while_the_backup_writes_is_one_line(
+    run_cli, cli_env, db, tmp_path
+):
+    """Probe 15, entry 3: a folder that stopped being writable mid-way (an admin's `chmod a-w`,
+    a disk remounted read-only; `chattr +i` here, as root ignores modes) ended the backup in a
+    50-line traceback, as removing its temporary file failed too."""
+    db.history.insert_many([{"key": f"batch_{n}", "note": "x" * 200} for n in range(30_000)])
+    folder = tmp_path / "backups"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "segcore", "backup", "--out", f"{folder}/", "--keep", "3"],
+        env=cli_env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (folder.exists() and any(n.endswith(".partial") for n in os.listdir(folder))):
+        assert process.poll() is None, f"the backup ended first: {process.communicate()}"
+        assert time.monotonic() < deadline, "the backup never started writing"
+        time.sleep(0.002)
+    process.send_signal(signal.SIGSTOP)
+    subprocess.run(["chattr", "+i", str(folder)], check=True)
+    try:
+        process.send_signal(signal.SIGCONT)
+        out, err = process.communicate(timeout=300)
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert process.returncode == 1 and "Traceback" not in err, err
+    assert err.startswith("error: ") and "cannot be written" in err and err.count("\n") == 1
+    assert [n for n in os.listdir(folder) if not n.endswith(".partial")] == []  # no backup
+    again = run_cli("backup", "--out", f"{folder}/", "--keep", "3")  # writable again
+    assert again.returncode == 0 and "unfinished" in again.stdout, again.stderr
+    assert [n for n in os.listdir(folder) if n.endswith(".partial")] == []
 
 
 def killed_while_writing(cli_env, folder, attempts: int = 5) -> Path:
@@ -484,6 +523,47 @@ def test_keep_leaves_another_servers_backups_of_a_database_of_the_same_name(run_
         assert run_cli("backup", "--out", str(daily), env=production).returncode == 0
     finally:
         embedded.stop_server(tmp_path / "production-server")
+
+
+def test_keep_leaves_the_backups_of_a_copy_made_by_copying_the_data(run_cli, db, tmp_path):
+    """Probe 15, entry 5: a staging copy made by copying production's data (as `mongodump` and
+    `mongorestore` do, or the embedded server's folder copied) carries production's id, a
+    document in `app_meta`; staging's `--keep 1` then deleted production's backups in the
+    shared folder. A backup names its server too now, and neither deletes the other's."""
+    from pymongo import MongoClient
+
+    from segcore.store import embedded
+
+    db.segmentadores.insert_one({"name": "Flor"})
+    shared = tmp_path / "shared"
+    first = run_cli("backup", "--out", f"{shared}/", "--keep", "7")  # production
+    assert first.returncode == 0, first.stderr
+    staging = {"MONGO_URI": embedded.ensure_server(tmp_path / "staging-server")}
+    try:
+        with MongoClient(staging["MONGO_URI"]) as client:
+            copy = client[db.name]
+            for name in db.list_collection_names():
+                docs = list(db[name].find())
+                if docs:
+                    copy[name].insert_many(docs)
+            assert copy.app_meta.find_one({"_id": "database_id"}) is not None  # the same id
+            copy.segmentadores.insert_one({"name": "Staging Tester"})
+        time.sleep(1.1)  # a dated name of its own
+        assert run_cli("backup", "--out", f"{shared}/", "--keep", "7").returncode == 0
+        production = sorted(shared.iterdir())
+        time.sleep(1.1)
+        out = run_cli("backup", "--out", f"{shared}/", "--keep", "1", env=staging)
+        assert out.returncode == 0 and "deleted" not in out.stdout, out.stderr
+        assert all(path.exists() for path in production)
+        for path in production:
+            assert f"note: left alone {path}: a backup of a copy of this database" in out.stderr
+        time.sleep(1.1)
+        # production's own rotation goes on, and leaves staging's backup alone in turn
+        theirs = run_cli("backup", "--out", f"{shared}/", "--keep", "1")
+        assert theirs.returncode == 0 and "2 older backups deleted" in theirs.stdout
+        assert len(list(shared.iterdir())) == 2  # each server's newest
+    finally:
+        embedded.stop_server(tmp_path / "staging-server")
 
 
 def test_keep_never_deletes_a_backup_written_before_backups_carried_an_id(run_cli, db, tmp_path):

@@ -41,10 +41,10 @@ from segcore.backups.backup_collections import (
     views,
 )
 from segcore.backups.backup_indexes import index_specs, unmakeable_index, valid_indexes
-from segcore.backups.backup_wrappers import refuse_other_format
-from segcore.backups.database_id import database_id
-from segcore.core.errors import N_, BackupFileError, RestoreIncomplete
-from segcore.store.restore_marker import interrupted_restore, read_marker, swaps
+from segcore.backups.backup_wrappers import refuse_other_format, refuse_wrapped_in_gzip
+from segcore.backups.database_id import database_id, server_identity
+from segcore.core.errors import N_, BackupFileError
+from segcore.store import restore_marker
 from segcore.store.schema import RESTORE_PREVIOUS, RESTORE_STAGING
 
 FORMAT = "segcore-backup"
@@ -66,8 +66,10 @@ class BackupSummary:
     counts: dict[str, int] = field(default_factory=dict)
     sha256: str = ""
     file: str | None = None  # the name it was written under (None: a download)
-    # The database's own id (None: written before backups carried it), which `--keep` checks.
+    # The database's own id (None: written before backups carried it), which `--keep` checks,
+    # with the server it was taken on (None: written before backups named it).
     database_id: str | None = None
+    server: str | None = None
     rotate: bool = False  # a dated backup in a folder, which `--keep` may delete
     indexes: dict[str, list] | None = None  # None in a version 1 file
     # Collections made with options to keep (capped ones: {"capped", "size", "max"}).
@@ -111,6 +113,7 @@ def write_backup(
         file=file,
         rotate=rotate,
         database_id=database_id(db),
+        server=server_identity(db),
         indexes={n: index_specs(db[n]) for n in names},
         options={n: options for n, options in collections.items() if options.get("capped")},
         views=views(db),
@@ -129,6 +132,7 @@ def write_backup(
                     "version": VERSION,
                     "database": db.name,
                     "database_id": summary.database_id,
+                    "server": summary.server,
                     "created_at": created,
                     "file": file,
                     "rotate": rotate,
@@ -159,10 +163,10 @@ def backup_bytes(db: Database) -> bytes:
     Raises RestoreIncomplete, as backup_to_file, while a restore runs or after one was
     interrupted, and when one ran while the backup was read.
     """
-    restore_before = _no_restore_under_way(db)
+    restore_before = restore_marker.backup_guard(db)
     buffer = io.BytesIO()
     _read_whole(db, restore_before, lambda: write_backup(db, buffer))
-    _no_restore_ran(db, restore_before)
+    restore_marker.refuse_if_restored(db, restore_before)
     return buffer.getvalue()
 
 
@@ -252,13 +256,19 @@ def _publish(partial: str, path: Path, rotate: bool) -> Path:
         return candidate
 
 
-def _check_replaceable(path: Path, database: str, identity: str) -> None:
-    """Only a backup of this same database is ever overwritten by a new one (by its id; by its
-    name for one written before backups carried an id, as the nightly file of an upgrade)."""
+def _check_replaceable(path: Path, database: str, identity: str, server: str) -> None:
+    """Only a backup of this same database is ever overwritten by a new one (by its id and
+    server; by its name for one written before backups carried them, as the nightly file of
+    an upgrade): never one of a copy of it on another server."""
     if not os.path.lexists(path):
         return
     header = read_header_quietly(path)
-    if header is None or header.database != database or header.database_id not in (None, identity):
+    if (
+        header is None
+        or header.database != database
+        or header.database_id not in (None, identity)
+        or header.server not in (None, server)
+    ):
         raise BackupFileError(
             N_("{path}: already exists and is not a backup of {database}; nothing was written"),
             path=path,
@@ -280,8 +290,8 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
     if rotate:
         _folder(out)
     else:
-        _check_replaceable(out, db.name, database_id(db))
-    restore_before = _no_restore_under_way(db)
+        _check_replaceable(out, db.name, database_id(db), server_identity(db))
+    restore_before = restore_marker.backup_guard(db)
     swept = backup_partials.sweep(
         out if rotate else out.parent, db.name, None if rotate else out.name
     )
@@ -299,7 +309,7 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
             )
             stream.flush()
             os.fsync(stream.fileno())
-        _no_restore_ran(db, restore_before)
+        restore_marker.refuse_if_restored(db, restore_before)
         path = _publish(partial, path, rotate)
         partial = None
         _sync_folder(path.parent)
@@ -317,8 +327,8 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
             reason=exc,
         ) from None
     finally:
-        if partial is not None and os.path.lexists(partial):  # stopped half-way
-            os.unlink(partial)
+        if partial is not None:  # stopped half-way
+            backup_partials.remove_quietly(partial)
         if handle is not None:
             os.close(handle)
     summary.path = str(path)
@@ -327,40 +337,14 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
     return summary
 
 
-def _no_restore_under_way(db: Database) -> object:
-    """The restore marker and count as they stand; raises RestoreIncomplete (in its words)
-    while a restore runs or after one was interrupted: the collections are being swapped, or
-    half swapped, and a backup of them would be taken for a whole database."""
-    marker = read_marker(db)
-    pending = interrupted_restore(db, marker)
-    if pending is not None:
-        raise pending
-    return (
-        marker and (marker.get("owner"), marker.get("started_at"), marker.get("state")),
-        swaps(db),  # a restore that ran start to end leaves no marker, but counts
-    )
-
-
 def _read_whole(db: Database, before: object, write):
     """`write()`; a read that failed because a restore ran meanwhile (its renames end the
     backup's cursor: "cursor not found") raises RestoreIncomplete saying so."""
     try:
         return write()
     except PyMongoError:
-        _no_restore_ran(db, before)
+        restore_marker.refuse_if_restored(db, before)
         raise
-
-
-def _no_restore_ran(db: Database, before: object) -> None:
-    """Raises RestoreIncomplete when a restore started, ran or swapped anything in since
-    `before` (what _no_restore_under_way returned before the backup read the database)."""
-    if _no_restore_under_way(db) != before:
-        raise RestoreIncomplete(
-            N_(
-                "A restore ran while the backup was read: the backup would mix data from "
-                "before and after it, so it was not kept. Back up again."
-            )
-        )
 
 
 def _sync_folder(folder: Path) -> None:
@@ -393,6 +377,11 @@ def _records(path: Path) -> Iterator[tuple[int, bytes]]:
         if not plain and start[:2] != GZIP_MAGIC:
             refuse_other_format(path, start)
         with open(path, "rb") if plain else gzip.open(path, "rb") as handle:
+            if not plain:
+                inner = handle.read(512)
+                if inner[:1] != b"{":
+                    refuse_wrapped_in_gzip(path, inner)
+                handle.seek(0)
             first = handle.readline(HEADER_LIMIT + 1)
             if len(first) > HEADER_LIMIT:
                 raise BackupFileError(
@@ -541,7 +530,7 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
             found=repr(header.get("version")),
         )
     database, created, file = header.get("database"), header.get("created_at"), header.get("file")
-    identity = header.get("database_id")
+    identity, server = header.get("database_id"), header.get("server")
     if not isinstance(database, str) or not database.strip():
         raise BackupFileError(
             N_("{path}: its header names no database; not a usable backup"), path=path
@@ -556,6 +545,7 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
     if (
         not (file is None or isinstance(file, str))
         or not (identity is None or isinstance(identity, str) and identity)
+        or not (server is None or isinstance(server, str))
         or not valid_indexes(indexes, header)
         or not valid_options(options)
     ):
@@ -579,6 +569,7 @@ def _header(path: Path, raw: bytes) -> BackupSummary:
         file=file,
         rotate=header.get("rotate") is True,
         database_id=identity,
+        server=server,
         indexes=indexes,
         options=options,
     )

@@ -111,6 +111,18 @@ def sweep(folder: Path, database: str, target: str | None = None) -> Sweep:
     return done
 
 
+def remove_quietly(partial: str) -> None:
+    """Remove a backup's temporary file after it stopped half-way. A folder that stopped being
+    writable meanwhile (made read-only, a disk remounted so) keeps it: the backup's error
+    said so already, and the next backup into the folder removes it (`sweep`). Its hidden
+    temporary name is never taken for a backup."""
+    try:
+        if os.path.lexists(partial):
+            os.unlink(partial)
+    except OSError:
+        pass
+
+
 def _remove_unless_written(path: Path) -> str | None:
     """None once removed, else why not ("" when it went away meanwhile)."""
     try:  # never follows a link; a pipe named so does not block the open

@@ -7,8 +7,11 @@ then swaps the copies in, one rename per collection, moving the replaced ones as
 a unique index it breaks) or a server error before the swap leaves the data as it was; an error
 during the swap puts the earlier collections back. A marker (`restore_state`) is written first
 and removed last: a restore killed anywhere leaves it, `segcore status`, `segcore health` and
-every page report it until a restore succeeds, and the next restore first undoes what the
-killed one left (putting the earlier collections back), so a re-run converges.
+every page report it until a restore succeeds or undoes it: the next restore first undoes
+what the killed one left (putting the earlier collections back, and removing the marker), so
+a re-run converges. A restore paused past its sync lease is taken for gone (writes go on,
+another restore may undo it): resumed, it stops before its swap (segcore.sync.records.
+sync_lease `Lease.hold`, and a marker it swaps under only while still its own).
 
 What a restore would otherwise silently bring back: login sessions (every session ends, the
 backup's are not restored), logins, passwords and roles as they were (the result names them),
@@ -43,6 +46,7 @@ from segcore.backups.database_id import DATABASE_ID
 from segcore.core.actors import Actor, authorize_write
 from segcore.core.errors import (
     N_,
+    LeaseLost,
     RestoreFailed,
     RestoreRefused,
     SegcoreError,
@@ -65,7 +69,7 @@ from segcore.store.schema import (
     RESTORE_STATE,
     SYNC_STATE,
 )
-from segcore.sync.records.sync_lease import Lease
+from segcore.sync.records.sync_lease import LEASE, Lease
 
 _CHUNK = 500  # documents per insert_many: bounded memory, few round trips
 _NOT_RESTORED = (LOCKS, RESTORE_STATE, APP_SESSIONS)
@@ -119,10 +123,12 @@ def _roll_back(db: Database, marker: dict) -> None:
 
 
 def recover(db: Database) -> dict | None:
-    """Undo what an interrupted restore left; returns its marker (now "undone"), or None.
+    """Undo what an interrupted restore left; returns its marker (as "undone"), or None.
 
-    A restore that had swapped everything in is finished instead (the backup's outbox added,
-    the copies dropped); its marker is returned as "finished".
+    The marker goes with what it marked: the data from before is whole again, so backups and
+    writes go on, nothing being left to finish. A restore that had swapped everything in is
+    finished instead (the backup's outbox added, the copies dropped); its marker is returned
+    as "finished". Called holding the sync lease.
     """
     marker = db[RESTORE_STATE].find_one({"_id": MARKER})
     if marker and marker.get("state") == "swapped":
@@ -133,20 +139,29 @@ def recover(db: Database) -> dict | None:
         return {**marker, "state": "finished"}
     if marker and marker.get("state") == "swapping":
         _roll_back(db, marker)
+    elif marker:
+        # Claimed before its copies go: a restore that was only paused, resumed, then finds
+        # its marker gone and stops (it would otherwise swap in what is left of its copies).
+        db[RESTORE_STATE].delete_one({"_id": MARKER, "owner": marker.get("owner")})
     _drop_prefixed(db, RESTORE_STAGING)
     if marker:
+        db[RESTORE_STATE].delete_one({"_id": MARKER})
         marker["state"] = "undone"
-        db[RESTORE_STATE].replace_one({"_id": MARKER}, marker)
     return marker
 
 
-def _put_back(db: Database, prior: dict | None) -> None:
-    """After a restore that changed nothing: the earlier interrupted one is still to redo
-    (unless it was finished: nothing of it is left to redo)."""
-    if prior and prior.get("state") == "undone":
-        db[RESTORE_STATE].replace_one({"_id": MARKER}, prior, upsert=True)
-    else:
-        db[RESTORE_STATE].delete_one({"_id": MARKER})
+def _abandon(db: Database, lease: Lease) -> None:
+    """After a restore that swapped nothing in: drop its staging copies and its marker, the
+    data from before being whole. Only while nobody else took over (the lease still, or again,
+    this restore's): another restore's copies and marker are left as they are."""
+    try:
+        lease.acquire()  # its own, or run out with nobody holding it since
+    except SyncAlreadyRunning:
+        return
+    marker = db[RESTORE_STATE].find_one({"_id": MARKER})
+    if marker is None or (marker.get("owner") == lease.owner and marker.get("state") == "staging"):
+        _drop_prefixed(db, RESTORE_STAGING)
+        db[RESTORE_STATE].delete_one({"_id": MARKER, "owner": lease.owner})
 
 
 def _refused(db: Database, present: dict[str, int], prior: dict | None) -> RestoreRefused:
@@ -196,7 +211,27 @@ def stored_counts(db: Database) -> dict[str, int]:
 
 def _insert(db: Database, name: str, docs: list[dict], lease: Lease) -> None:
     db[RESTORE_STAGING + name].insert_many(docs, ordered=True)
-    lease.renew()
+    lease.hold(when_due=True)  # run out meanwhile: writes may have gone on, see restore_backup
+
+
+def _check_staged(db: Database, path: Path, summary: BackupSummary) -> None:
+    """Raises RestoreFailed unless every staging copy holds as many documents as the file: a
+    copy dropped meanwhile (by another restore undoing this one) is never swapped in."""
+    for name, expected in summary.counts.items():
+        if name in _NOT_RESTORED:
+            continue
+        staged = db[RESTORE_STAGING + name].estimated_document_count()
+        if staged != expected:
+            raise RestoreFailed(
+                N_(
+                    "{path}: {staged} documents of {collection} were written for the restore, "
+                    "not the {expected} of the file; the database was not changed"
+                ),
+                path=path,
+                staged=staged,
+                collection=name,
+                expected=expected,
+            )
 
 
 def _stage(db: Database, path: Path, summary: BackupSummary, lease: Lease) -> None:
@@ -214,6 +249,10 @@ def _stage(db: Database, path: Path, summary: BackupSummary, lease: Lease) -> No
             _insert(db, name, pending.pop(name), lease)
     for name, docs in pending.items():
         _insert(db, name, docs, lease)
+    # Before the indexes: a TTL index may expire documents at once (the server's business,
+    # as in the live collection), which are counted here still.
+    lease.hold()  # paused past its lease: another restore may have undone it meanwhile
+    _check_staged(db, path, summary)
     live = set(backed_up_collections(db))
     for name in summary.counts:
         if name in (LOCKS, RESTORE_STATE):
@@ -312,11 +351,24 @@ def _swap(db: Database, staged: list[str], lease: Lease) -> int:
     The KEPT collections stay live and get the backup's documents they lack; returns how many."""
     live = [n for n in backed_up_collections(db) if n not in KEPT]
     names = sorted((set(staged) | set(live)) - set(KEPT))
-    count_swap(db)  # a backup reading meanwhile is not kept (segcore.backups.backup)
-    db[RESTORE_STATE].update_one(
-        {"_id": MARKER},
+    # Only while the marker is still this restore's own, staging: one undone meanwhile (by
+    # another restore, its lease having run out) means the copies are not whole.
+    entering = db[RESTORE_STATE].update_one(
+        {"_id": MARKER, "owner": lease.owner, "state": "staging"},
         {"$set": {"state": "swapping", "names": names, "existed": live, "entered": []}},
     )
+    if not entering.matched_count:
+        raise LeaseLost(N_("The restore's marker is gone or another restore's."))
+    try:
+        # Paused between its last hold and the line above, its lease may have run out, and a
+        # write gone through meanwhile; from here on "swapping" refuses every write.
+        lease.hold()
+    except LeaseLost:
+        db[RESTORE_STATE].update_one(
+            {"_id": MARKER, "owner": lease.owner}, {"$set": {"state": "staging"}}
+        )
+        raise
+    count_swap(db)  # a backup reading meanwhile is not kept (segcore.backups.backup)
     for name in names:
         if name in live:
             db[name].rename(RESTORE_PREVIOUS + name, dropTarget=True)
@@ -328,7 +380,9 @@ def _swap(db: Database, staged: list[str], lease: Lease) -> int:
                 _copy_capped(db, name)
             else:
                 db[RESTORE_STAGING + name].rename(name, dropTarget=True)
-        lease.renew()  # some servers copy a collection to rename it: that takes a while
+        # Some servers copy a collection to rename it: that takes a while. Strict: another
+        # restore that took the lease rolls this swap back, which must not meet more renames.
+        lease.renew(strict=True)
     db[RESTORE_STATE].update_one({"_id": MARKER}, {"$set": {"state": "swapped"}})
     added = _merge_kept(db)
     _drop_prefixed(db, RESTORE_PREVIOUS)
@@ -454,11 +508,15 @@ def restore_backup(
             staged = _names(db, RESTORE_STAGING)
             logins = _login_changes(db)
             sessions = db[APP_SESSIONS].count_documents({})
-            lease.keep()
-        except Exception as exc:  # noqa: BLE001 - nothing is swapped in yet: all undone
-            _drop_prefixed(db, RESTORE_STAGING)
-            _put_back(db, prior)
-            if isinstance(exc, SegcoreError):
+            # Not taken back once it ran out: writes went on meanwhile (segcore.store.
+            # restore_marker), which the swap would throw away.
+            lease.hold()
+        except LeaseLost:
+            _abandon(db, lease)
+            raise _lost_hold(path) from None
+        except BaseException as exc:  # nothing is swapped in yet: all undone, Ctrl-C included
+            _abandon(db, lease)
+            if isinstance(exc, SegcoreError) or not isinstance(exc, Exception):
                 raise
             raise RestoreFailed(
                 N_("{path}: cannot be restored ({reason}); the database was not changed"),
@@ -467,22 +525,48 @@ def restore_backup(
             ) from None
         removed = sorted(set(backed_up_collections(db)) - set(staged) - set(KEPT))
         kept = sum(db[name].estimated_document_count() for name in KEPT)
-        added = _swap_or_roll_back(db, staged, path, prior, lease)
+        added = _swap_or_roll_back(db, staged, path, lease)
     finally:
         lease.release_quietly()
     return RestoreResult(summary, sessions, logins, prior, removed, kept, added)
 
 
-def _swap_or_roll_back(
-    db: Database, staged: list[str], path: Path, prior: dict | None, lease: Lease
-) -> int:
+def _lost_hold(path: Path) -> RestoreFailed:
+    return RestoreFailed(
+        N_(
+            "{path}: the restore stopped before it changed anything: it was paused or stalled "
+            "for more than {minutes} minutes, so it lost its hold on the database (changes "
+            "made meanwhile, or another restore, would have been thrown away). The database "
+            "was not changed; run the restore again."
+        ),
+        path=path,
+        minutes=int(LEASE.total_seconds() // 60),
+    )
+
+
+def _swap_or_roll_back(db: Database, staged: list[str], path: Path, lease: Lease) -> int:
     try:
         return _swap(db, staged, lease)
+    except LeaseLost:
+        marker = db[RESTORE_STATE].find_one({"_id": MARKER}) or {}
+        if marker.get("owner") == lease.owner and marker.get("state") == "swapping":
+            # Another restore took over mid-swap: it puts the earlier collections back.
+            raise RestoreFailed(
+                N_(
+                    "{path}: the restore stopped while it swapped the restored collections "
+                    "in: it was paused or stalled for more than {minutes} minutes, and "
+                    "another restore took over. Run `segcore status` to see what is left."
+                ),
+                path=path,
+                minutes=int(LEASE.total_seconds() // 60),
+            ) from None
+        _abandon(db, lease)  # its marker was no longer its own: nothing was swapped in
+        raise _lost_hold(path) from None
     except OperationFailure as exc:  # the server refused a rename: put everything back
         marker = db[RESTORE_STATE].find_one({"_id": MARKER}) or {}
         _roll_back(db, marker)
         _drop_prefixed(db, RESTORE_STAGING)
-        _put_back(db, prior)
+        db[RESTORE_STATE].delete_one({"_id": MARKER})
         raise RestoreFailed(
             N_(
                 "{path}: the restored collections could not be swapped in "

@@ -1,8 +1,9 @@
 """`backup --keep N`: delete old backups, only ever ones this product wrote for this database.
 
 A file is a candidate only when its own header says so: a segcore backup of this database
-(its name, and its own id: segcore.backups.database_id, as another server's database may
-have the same name and write to the same shared folder), written by `backup --out FOLDER`
+(its name, and its own id with the server it was taken on: segcore.backups.database_id, as
+another server's database, or a copy of this one, may have the same name and write to the
+same shared folder), written by `backup --out FOLDER`
 under a dated name that it still has (a copy renamed by hand keeps a header naming the old
 file, so it is never a candidate), and complete (its checksum matches). A file naming no id
 (written before backups carried one, version 1 files included) cannot be told from another
@@ -40,9 +41,11 @@ def _legacy_name(database: str) -> re.Pattern:
     return re.compile(re.escape(f"{_PREFIX}{database}-") + r"\d{8}-\d{6}(-\d+)?\.jsonl\.gz")
 
 
-def _not_mine(path: Path, header: BackupSummary, database: str, identity: str) -> str | None:
+def _not_mine(
+    path: Path, header: BackupSummary, database: str, identity: str, server: str
+) -> str | None:
     """Why a backup of `database` (by name) is not one --keep wrote under this name for this
-    very database (`identity`, its id), or None when it is."""
+    very database (`identity`, its id, on `server`), or None when it is."""
     if header.database_id is None:
         return (
             "written before backups carried their database's id: --keep cannot tell it from "
@@ -53,6 +56,18 @@ def _not_mine(path: Path, header: BackupSummary, database: str, identity: str) -
         return (
             f"a backup of another database named {database} (its id differs: another "
             "server's, or a copy restored elsewhere)"
+        )
+    if header.server is None:
+        return (
+            "written before backups named their server: --keep cannot tell it from a backup "
+            "of a copy of this database on another server, so it never deletes it (delete it "
+            "by hand once it is not needed)"
+        )
+    if header.server != server:
+        return (
+            f"a backup of a copy of this database on another server ({header.server}; this "
+            f"one is {server}): its data was copied there, or this database moved since; "
+            "--keep never deletes it"
         )
     if header.file is None:
         return (
@@ -71,7 +86,9 @@ def _not_mine(path: Path, header: BackupSummary, database: str, identity: str) -
     return None
 
 
-def _candidate(path: Path, database: str, identity: str) -> tuple[BackupSummary | None, str | None]:
+def _candidate(
+    path: Path, database: str, identity: str, server: str
+) -> tuple[BackupSummary | None, str | None]:
     """(its header, None) when `path` is a backup --keep may delete, else (None, why not): the
     reason is None for another database's backup under a name of its own."""
     try:
@@ -87,7 +104,7 @@ def _candidate(path: Path, database: str, identity: str) -> tuple[BackupSummary 
     if header.database != database:  # said only under a name like this database's backups
         dated_like_mine = _legacy_name(database).fullmatch(path.name) is not None
         return None, f"a backup of database {header.database}" if dated_like_mine else None
-    why = _not_mine(path, header, database, identity)
+    why = _not_mine(path, header, database, identity, server)
     if why:
         return None, why
     try:
@@ -98,11 +115,12 @@ def _candidate(path: Path, database: str, identity: str) -> tuple[BackupSummary 
 
 
 def prune_backups(
-    directory: Path, database: str, keep: int, written: Path, identity: str
+    directory: Path, database: str, keep: int, written: Path, identity: str, server: str
 ) -> Rotation:
     """Delete all but the `keep` newest backups of `database` in `directory` (see above).
 
-    `identity` is the database's own id (segcore.backups.database_id); `written` is the
+    `identity` is the database's own id and `server` the server it is on
+    (segcore.backups.database_id); `written` is the
     backup just made: it is counted among the `keep` and never deleted.
     Files that cannot be deleted are reported in `left_alone`; nothing raises for them.
     """
@@ -119,7 +137,7 @@ def prune_backups(
     for entry in entries:
         if entry.name == written.name:
             continue
-        header, why = _candidate(entry, database, identity)
+        header, why = _candidate(entry, database, identity, server)
         if header is not None:
             found.append((header.created, entry.name, entry))
         elif why and entry.name.startswith(_PREFIX):

@@ -5,6 +5,11 @@ A database's name tells nothing of which one it is: a production server and a st
 `backup --keep` deletes only backups whose header carries this id, never another server's.
 A restore keeps the id of the database it restores into (segcore.backups.backup_restore): a
 staging copy restored from production's backup stays staging, and never rotates production's.
+
+The id is a document inside the data, so a copy made any other way (the embedded server's data
+folder copied, `mongodump` and `mongorestore`) carries it too. So each backup also names the
+server it was taken on (`server_identity`), and `--keep` deletes only backups of this id taken
+on this very server: a copy on another server never rotates the original's backups.
 """
 
 from __future__ import annotations
@@ -12,12 +17,29 @@ from __future__ import annotations
 import uuid
 
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from segcore.core.timefmt import utcnow
 from segcore.store.schema import META
 
 DATABASE_ID = "database_id"  # the `app_meta` document holding it
+
+
+def server_identity(db: Database) -> str:
+    """The server `db` lives on, as it names itself: a replica set's name and members (the same
+    after a failover), else the address it answers on. Another server holding a copy of the
+    data (on another port, another machine) names itself otherwise."""
+    try:
+        hello = db.client.admin.command("hello")
+    except PyMongoError:
+        hello = {}
+    hosts = hello.get("hosts")
+    if hello.get("setName") and isinstance(hosts, list) and hosts:
+        return f"{hello['setName']}/{','.join(sorted(str(h) for h in hosts))}"
+    if hello.get("me"):
+        return str(hello["me"])
+    address = db.client.address
+    return f"{address[0]}:{address[1]}" if address else "?"
 
 
 def read_database_id(db: Database) -> str | None:

@@ -58,7 +58,9 @@ def backup(ctx, out, keep, as_json):
     work = ctx.databases.work
     summary = backups.backup_to_file(work, Path(out) if out else None, folder=folder)
     rotation = (
-        prune_backups(Path(out), work.name, keep, Path(summary.path), summary.database_id)
+        prune_backups(
+            Path(out), work.name, keep, Path(summary.path), summary.database_id, summary.server
+        )
         if keep
         else None
     )

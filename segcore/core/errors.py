@@ -113,6 +113,11 @@ class SyncAlreadyRunning(SegcoreError):
         self.restore = restore  # the holder is a restore, not a sync
 
 
+class LeaseLost(SegcoreError):
+    """The lease ran out or another holder took it: what its holder did since may be undone by
+    someone else, so it stops."""
+
+
 class ServerRestarted(SegcoreError):
     """The database server restarted (or another became primary) during a sync: writes it had
     confirmed may be lost, so the run's results are not trusted."""

@@ -134,6 +134,41 @@ def interrupted_restore(db: Database, marker: object = ...) -> RestoreIncomplete
     )
 
 
+def backup_guard(db: Database) -> object:
+    """The restore marker and count as they stand, for a backup to compare once it has read
+    the database (`refuse_if_restored`); raises RestoreIncomplete (in its words) while a restore
+    runs or after one was interrupted once it began its swap: the collections are being
+    swapped, or half swapped, and a backup of them would be taken for a whole database. One
+    stopped before its swap left the data whole: it is backed up."""
+    marker = read_marker(db)
+    pending = interrupted_restore(db, marker)
+    if pending is not None and not _left_data_whole(db, marker):
+        raise pending
+    return (
+        marker and (marker.get("owner"), marker.get("started_at"), marker.get("state")),
+        swaps(db),  # a restore that ran start to end leaves no marker, but counts
+    )
+
+
+def refuse_if_restored(db: Database, before: object) -> None:
+    """Raises RestoreIncomplete when a restore started, ran or swapped anything in since
+    `before` (what backup_guard returned before the backup read the database)."""
+    if backup_guard(db) != before:
+        raise RestoreIncomplete(
+            N_(
+                "A restore ran while the backup was read: the backup would mix data from "
+                "before and after it, so it was not kept. Back up again."
+            )
+        )
+
+
+def _left_data_whole(db: Database, marker: dict | None) -> bool:
+    """Whether the data is as it was before any restore (read only): none marked, or the one
+    marked stopped before its swap (killed, or paused past its lease: it then stops on its
+    own) and is not running."""
+    return not marker or (marker.get("state") == "staging" and not _running(db, marker))
+
+
 def _running(db: Database, marker: dict) -> bool:
     """Whether the restore that wrote `marker` still runs: it holds the sync lease and, on this
     machine, its process is alive (a killed one keeps the lease until it expires)."""

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from segcore.core.errors import N_, SyncAlreadyRunning
+from segcore.core.errors import N_, LeaseLost, SyncAlreadyRunning
 from segcore.core.processes import process_alive
 from segcore.core.timefmt import utcnow
 from segcore.store.schema import LOCKS
@@ -66,12 +66,32 @@ class Lease:
             raise _already_running(held) from None
         self.renewed = time.monotonic()
 
-    def renew(self) -> None:
+    def renew(self, strict: bool = False) -> None:
+        """Renew when it is time to. `strict`: raises LeaseLost when the lease is no longer this
+        holder's (another took it, or it was given back), as `hold` does."""
         if time.monotonic() - self.renewed > RENEW_AFTER_S:
-            self.db[LOCKS].update_one(
+            held = self.db[LOCKS].update_one(
                 {"_id": self.name, "owner": self.owner}, {"$set": {"expires_at": utcnow() + LEASE}}
             )
+            if strict and not held.matched_count:
+                raise _lost()
             self.renewed = time.monotonic()
+
+    def hold(self, when_due: bool = False) -> None:
+        """Renew now (`when_due`: only when it is time to), only while the lease is still this
+        holder's and has not run out; raises LeaseLost otherwise. Once it ran out, others took
+        its holder for gone (writes went on, another restore may have cleaned up after it):
+        what the holder prepared is not to be trusted, unlike with `keep`."""
+        if when_due and time.monotonic() - self.renewed <= RENEW_AFTER_S:
+            return
+        now = utcnow()
+        held = self.db[LOCKS].update_one(
+            {"_id": self.name, "owner": self.owner, "expires_at": {"$gt": now}},
+            {"$set": {"expires_at": now + LEASE}},
+        )
+        if not held.matched_count:
+            raise _lost()
+        self.renewed = time.monotonic()
 
     def keep(self) -> None:
         """Renew now, taking the lease back if it expired meanwhile (a long outage); raises
@@ -100,6 +120,16 @@ class Lease:
             self.db[LOCKS].delete_one({"_id": self.name, "owner": self.owner})
         except PyMongoError:
             pass
+
+
+def _lost() -> LeaseLost:
+    return LeaseLost(
+        N_(
+            "The lease ran out (its holder was paused or stalled for more than {minutes} "
+            "minutes) or another holder took it."
+        ),
+        minutes=int(LEASE.total_seconds() // 60),
+    )
 
 
 def _already_running(held: dict) -> SyncAlreadyRunning:
