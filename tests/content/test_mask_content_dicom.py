@@ -323,3 +323,21 @@ def test_masks_in_syntaxes_newer_than_pydicom_are_read_or_not_checked(lab, uploa
         "jpeg_xl_mask.dcm": "jpeg_xl_mask.dcm: contents not checked (pixel data compressed as "
         "JPEG XL Lossless, which this check cannot read)",
     }
+
+
+def test_a_deflated_frame_that_inflates_past_its_declared_size_is_refused(lab, upload, tmp_path):
+    """A deflated frame is inflated no further than its header's rows and columns allow: 20 MB
+    of zeros deflate to about 20 KB, and inflating them whole would hold 20 MB per frame (a
+    bomb of GBs in a few MB). Such a mask is unreadable; a right-sized one beside it is read."""
+    label = np.zeros((64, 64), np.int16)
+    label[20:40, 10:30] = 1
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    bomb = packer.compress(bytes(20_000_000)) + packer.flush()
+    for stem in ("bomb", "fine"):
+        mr_copy(images_dir(lab) / f"{stem}.dcm")
+    newer_syntax_mask(lab.masks / "bomb_mask.dcm", DEFLATED_FRAMES, bomb)
+    newer_syntax_mask(lab.masks / "fine_mask.dcm", DEFLATED_FRAMES, deflated(label))
+    row = checked(lab, upload, "batch_1.zip", zipped(lab, tmp_path))
+    assert (row["checked"], row["problems"]) == (2, 1)
+    [(name, reason)] = said(row).items()
+    assert name == "bomb_mask.dcm" and "inflates past the 8192 bytes" in reason

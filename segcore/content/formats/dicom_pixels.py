@@ -97,16 +97,41 @@ def inflate_frames(ds) -> None:
     if str(getattr(meta, "TransferSyntaxUID", "")) != DEFLATED_FRAMES or "PixelData" not in ds:
         return
     frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    limit = _frame_bytes(ds)
     inflated = []
     for frame in generate_frames(ds.PixelData, number_of_frames=frames):
         try:
-            inflated.append(zlib.decompress(frame, -zlib.MAX_WBITS))
-        except zlib.error:
-            inflated.append(zlib.decompress(frame, zlib.MAX_WBITS | 32))  # zlib or gzip header
+            inflated.append(_inflate(frame, -zlib.MAX_WBITS, limit))
+        except zlib.error:  # zlib or gzip header
+            inflated.append(_inflate(frame, zlib.MAX_WBITS | 32, limit))
     data = b"".join(inflated)
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.PixelData = data + b"\0" * (len(data) % 2)
     ds["PixelData"].is_undefined_length = False
+
+
+def _frame_bytes(ds) -> int:
+    """The bytes one frame of `ds` holds uncompressed (its rows, columns, samples and bits),
+    and one of padding: no inflated frame may be longer (a deflate bomb, a few MB that would
+    inflate to GBs, stops there). ValueError when the header does not say."""
+    try:
+        rows, columns = int(ds.Rows), int(ds.Columns)
+        samples = int(getattr(ds, "SamplesPerPixel", 1) or 1)
+        bits = int(getattr(ds, "BitsAllocated", 8) or 8)
+    except (AttributeError, TypeError, ValueError):
+        raise ValueError("no frame size in the header") from None
+    if min(rows, columns, samples, bits) <= 0:
+        raise ValueError("no frame size in the header")
+    return -(-rows * columns * samples * bits // 8) + 1
+
+
+def _inflate(frame: bytes, wbits: int, limit: int) -> bytes:
+    import zlib
+
+    data = zlib.decompressobj(wbits).decompress(frame, limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"a frame inflates past the {limit - 1} bytes its header declares")
+    return data
 
 
 def _sequential_scans_repaired(ds) -> bytes | None:
