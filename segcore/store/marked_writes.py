@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pymongo import UpdateOne
 from pymongo.database import Database
+from pymongo.errors import PyMongoError
 
 from segcore.store import write_wait
 from segcore.store.history import Change, record, withdraw
@@ -40,8 +41,20 @@ def write_marked(
         UpdateOne(where, {**update, "$set": {**update.get("$set", {}), MARK: ids[0]}})
         for (where, update, _), ids in zip(writes, grouped)
     ]
-    if _bulk(db, operations, each_chunk) == len(operations):
-        return [True] * len(operations)
+    try:
+        if _bulk(db, operations, each_chunk) == len(operations):
+            return [True] * len(operations)
+    except Exception:  # a chunk not sent (the connection lost, the lease gone): said, not kept
+        try:
+            _withdraw_untaken(db, writes, grouped)
+        except PyMongoError:
+            pass  # the server is gone: the entries stay, as after a crash (one repeated)
+        raise
+    return _withdraw_untaken(db, writes, grouped)
+
+
+def _withdraw_untaken(db: Database, writes: list, grouped: list[list]) -> list[bool]:
+    """Per write, whether its mark is on its batch; the entries of those not are taken back."""
     doc_ids = [where["_id"] for where, _, _ in writes]
     marks = {d["_id"]: d.get(MARK) for d in find_in(db[BATCHES], "_id", doc_ids, {MARK: 1})}
     took = [marks.get(doc_id) == ids[0] for doc_id, ids in zip(doc_ids, grouped)]

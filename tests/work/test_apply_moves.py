@@ -124,3 +124,25 @@ def test_two_coordinators_accepting_the_same_batch_at_once_is_one_acceptance(
     assert (result.moved, result.conflicts) == (["batch_2"], ["batch_1"])
     assert status_entries(db, "batch_1") == {("review", "done", "Bea")}
     assert status_entries(db, "batch_2") == {("review", "done", "Ana")}
+
+
+class LeaseLost(Exception):
+    pass
+
+
+def test_writes_that_stop_after_a_chunk_keep_history_only_for_the_batches_written(db):
+    """Without a transaction the entries are written first; a write that stops after its first
+    bulk chunk (a sync's lease lost, the connection dropped) left entries for the 500 batches
+    never written: the history told changes that did not happen."""
+    total = marked_writes.WRITE_CHUNK + 500
+    ids = pending_batches(db, *[f"batch_{n}" for n in range(total)])
+    moves = [Move(ids[f"batch_{n}"], f"batch_{n}", "pending", "review") for n in range(total)]
+
+    def lease_lost():
+        raise LeaseLost()
+
+    with pytest.raises(LeaseLost):
+        apply_moves(db, moves, "sync", each_chunk=lease_lost)
+    moved = {d["id"] for d in db.batches.find({"status": "review"}, {"id": 1})}
+    told = {h["key"] for h in db.history.find({"field": "status"}, {"key": 1})}
+    assert len(moved) == marked_writes.WRITE_CHUNK and told == moved
