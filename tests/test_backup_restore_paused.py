@@ -191,3 +191,51 @@ def test_a_restore_whose_lease_ran_out_as_it_began_its_swap_swaps_nothing_in(
     assert db.segmentadores.find_one({"name": "Zed"}) is not None
     assert db.batches.count_documents({}) == 10
     assert leftovers(db) == [] and db.restore_state.find_one({"_id": "restore"}) is None
+
+
+def test_a_restore_paused_mid_swap_while_another_restore_took_over_moves_nothing_aside(
+    dbs, run_cli, tmp_path, monkeypatch
+):
+    """Paused after its first collections were swapped in, its lease run out and a second
+    restore run meanwhile (it put the data back and swapped its own in), the first restore,
+    resumed, renamed on: the second restore's collections went aside (`restore_previous.*`),
+    live data gone. Its clock had not moved, so its lease was not checked. Now it stops before
+    its next rename and says the swap was cut short, not that nothing changed."""
+    from segcore.backups.backup_restore import restore_backup
+    from segcore.core.errors import RestoreFailed
+    from segcore.sync.records.sync_lease import Lease
+
+    db = dbs.work
+    fill(db, 10)
+    old = tmp_path / "old.jsonl.gz"
+    backup.backup_to_file(db, old)
+    db.segmentadores.insert_one({"name": "Zed"})
+    new = tmp_path / "new.jsonl.gz"
+    backup.backup_to_file(db, new)
+    prepare(dbs)
+    taken_over = []
+
+    def paused_mid_swap(real):
+        def check(self, *args, **kwargs):
+            marker = db.restore_state.find_one({"_id": "restore"}) or {}
+            if not taken_over and marker.get("owner") == self.owner and marker.get("entered"):
+                taken_over.append(True)  # the pause: its lease runs out, another restore runs
+                db.locks.update_one({"_id": "sync"}, {"$set": {"expires_at": datetime(2000, 1, 1)}})
+                second = run_cli("restore", str(new), "--replace", "--yes")
+                assert second.returncode == 0, second.stderr
+            return real(self, *args, **kwargs)
+
+        return check
+
+    monkeypatch.setattr(Lease, "hold", paused_mid_swap(Lease.hold))
+    monkeypatch.setattr(Lease, "renew", paused_mid_swap(Lease.renew))
+    with pytest.raises(RestoreFailed) as stopped:
+        restore_backup(db, old, "test", replace=True)
+    assert taken_over
+    message = str(stopped.value)
+    assert "the restore stopped while it swapped" in message
+    assert "was not changed" not in message and "before it changed anything" not in message
+    assert db.segmentadores.find_one({"name": "Zed"}) is not None  # the second restore's data
+    assert db.batches.count_documents({}) == 10
+    assert leftovers(db) == [] and db.restore_state.find_one({"_id": "restore"}) is None
+    assert "warning" not in run_cli("status").stderr

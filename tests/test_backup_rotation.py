@@ -633,3 +633,50 @@ def test_a_compressed_disk_image_in_the_folder_is_read_only_as_far_as_a_header(
     assert restore.stderr.strip() == (
         f"error: {image}: not a segcore backup (its first line is longer than a backup's header)"
     )
+
+
+def test_the_embedded_server_restarted_on_another_port_is_the_same_server(run_cli, tmp_path):
+    """The embedded server restarted after its last port was taken (by another program): the
+    nightly `backup --out daily.jsonl.gz` was refused ("not a backup of"), and `--keep` left
+    every older backup alone, for good. Its identity is its storage folder now, not its port;
+    a copy of that folder on another port is still another server."""
+    import socket
+
+    from segcore.store import embedded
+
+    folder, nightly = tmp_path / "server" / "db", tmp_path / "nightly"
+    daily = tmp_path / "daily.jsonl.gz"
+    env = {"MONGO_URI": embedded.ensure_server(folder), "MONGO_DB": "segmentacion_db"}
+    try:
+        assert run_cli("backup", "--out", str(daily), env=env).returncode == 0
+        first = run_cli("backup", "--out", f"{nightly}/", "--keep", "1", env=env)
+        assert first.returncode == 0, first.stderr
+        [older] = list(nightly.iterdir())
+        embedded.stop_server(folder)
+        with socket.socket() as squatter:  # another program takes the server's port
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            squatter.bind(("127.0.0.1", int(env["MONGO_URI"].split(":")[2].split("/")[0])))
+            squatter.listen()
+            moved = {**env, "MONGO_URI": embedded.ensure_server(folder)}
+        assert moved["MONGO_URI"] != env["MONGO_URI"]
+        again = run_cli("backup", "--out", str(daily), env=moved)
+        assert again.returncode == 0, again.stderr
+        time.sleep(1.1)  # a dated name of its own
+        rotated = run_cli("backup", "--out", f"{nightly}/", "--keep", "1", env=moved)
+        assert rotated.returncode == 0, rotated.stderr
+        assert "1 older backups deleted" in rotated.stdout and not older.exists()
+        embedded.stop_server(folder)
+
+        copy = tmp_path / "copy" / "db"  # the folder copied: another server, same database id
+        shutil.copytree(folder, copy)
+        elsewhere = {**env, "MONGO_URI": embedded.ensure_server(copy)}
+        refused = run_cli("backup", "--out", str(daily), env=elsewhere)
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        assert (
+            f"{daily}: already exists and is this database's backup taken on another server "
+            f"({folder.resolve()}; this one is {copy.resolve()}), so it is not replaced. If the "
+            "database moved, move or delete the file; nothing was written" in refused.stderr
+        )
+    finally:
+        embedded.stop_server(folder)
+        embedded.stop_server(tmp_path / "copy" / "db")

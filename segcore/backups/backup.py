@@ -42,7 +42,7 @@ from segcore.backups.backup_collections import (
 )
 from segcore.backups.backup_indexes import index_specs, unmakeable_index, valid_indexes
 from segcore.backups.backup_wrappers import refuse_other_format, refuse_wrapped_in_gzip
-from segcore.backups.database_id import database_id, server_identity
+from segcore.backups.database_id import database_id, server_identities, server_identity
 from segcore.core.errors import N_, BackupFileError
 from segcore.store import restore_marker
 from segcore.store.schema import RESTORE_PREVIOUS, RESTORE_STAGING
@@ -256,18 +256,30 @@ def _publish(partial: str, path: Path, rotate: bool) -> Path:
         return candidate
 
 
-def _check_replaceable(path: Path, database: str, identity: str, server: str) -> None:
+def _check_replaceable(path: Path, database: str, identity: str, servers: tuple[str, ...]) -> None:
     """Only a backup of this same database is ever overwritten by a new one (by its id and
-    server; by its name for one written before backups carried them, as the nightly file of
-    an upgrade): never one of a copy of it on another server."""
+    server, `servers` naming this one: database_id.server_identities; by its name for one
+    written before backups carried them, as the nightly file of an upgrade): never one of a
+    copy of it on another server, nor its own taken on another server (it moved)."""
     if not os.path.lexists(path):
         return
     header = read_header_quietly(path)
+    if header and header.database_id == identity and header.server not in (None, *servers):
+        raise BackupFileError(
+            N_(
+                "{path}: already exists and is this database's backup taken on another server "
+                "({server}; this one is {current}), so it is not replaced. If the database "
+                "moved, move or delete the file; nothing was written"
+            ),
+            path=path,
+            server=header.server,
+            current=servers[0],
+        )
     if (
         header is None
         or header.database != database
         or header.database_id not in (None, identity)
-        or header.server not in (None, server)
+        or header.server not in (None, *servers)
     ):
         raise BackupFileError(
             N_("{path}: already exists and is not a backup of {database}; nothing was written"),
@@ -290,7 +302,7 @@ def backup_to_file(db: Database, out: Path | None = None, folder: bool = False) 
     if rotate:
         _folder(out)
     else:
-        _check_replaceable(out, db.name, database_id(db), server_identity(db))
+        _check_replaceable(out, db.name, database_id(db), server_identities(db))
     restore_before = restore_marker.backup_guard(db)
     swept = backup_partials.sweep(
         out if rotate else out.parent, db.name, None if rotate else out.name

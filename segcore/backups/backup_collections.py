@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pymongo.database import Database
 
+from segcore.backups.backup_indexes import index_key, index_specs
 from segcore.store.schema import (
     LOCKS,
     RESTORE_PREVIOUS,
@@ -58,3 +59,26 @@ def valid_options(options: object) -> bool:
         )
         for given in options.values()
     )
+
+
+def copy_capped(db: Database, source: str, name: str, chunk_size: int = 500) -> None:
+    """Put capped collection `source` in place as `name` by copying it into a new capped one
+    (with its indexes), then dropping it: some servers (the embedded one) drop the cap when
+    they rename a collection. A restore swaps a capped staging copy in so, undone like a
+    rename."""
+    staged = db[source]
+    options = {k: v for k, v in staged.options().items() if k in KEPT_OPTIONS}
+    db.drop_collection(name)  # only an empty one can be there (see the restore's dropTarget)
+    db.create_collection(name, **options)
+    for spec in index_specs(staged):
+        extra = {k: v for k, v in spec.items() if k not in ("key", "name")}
+        db[name].create_index(index_key(spec), name=spec["name"], **extra)
+    chunk: list[dict] = []
+    for doc in staged.find():  # in insertion order: a capped collection keeps it
+        chunk.append(doc)
+        if len(chunk) >= chunk_size:
+            db[name].insert_many(chunk, ordered=True)
+            chunk = []
+    if chunk:
+        db[name].insert_many(chunk, ordered=True)
+    staged.drop()

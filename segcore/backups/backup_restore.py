@@ -11,7 +11,9 @@ every page report it until a restore succeeds or undoes it: the next restore fir
 what the killed one left (putting the earlier collections back, and removing the marker), so
 a re-run converges. A restore paused past its sync lease is taken for gone (writes go on,
 another restore may undo it): resumed, it stops before its swap (segcore.sync.records.
-sync_lease `Lease.hold`, and a marker it swaps under only while still its own).
+sync_lease `Lease.hold`, and a marker it swaps under only while still its own). Mid-swap it
+checks its hold before every rename, and touches nothing more once it lost it: the marker tells
+the next restore what to put back, and it rolls back only its own marker on a server error.
 
 What a restore would otherwise silently bring back: login sessions (every session ends, the
 backup's are not restored), logins, passwords and roles as they were (the result names them),
@@ -40,7 +42,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure, PyMongoError
 
 from segcore.backups.backup import BackupSummary, documents, verify_backup
-from segcore.backups.backup_collections import backed_up_collections
+from segcore.backups.backup_collections import backed_up_collections, copy_capped
 from segcore.backups.backup_indexes import index_key, index_specs
 from segcore.backups.database_id import DATABASE_ID
 from segcore.core.actors import Actor, authorize_write
@@ -346,15 +348,17 @@ def _login_changes(db: Database) -> LoginChanges:
     return changes
 
 
-def _swap(db: Database, staged: list[str], lease: Lease) -> int:
+def _swap(db: Database, staged: list[str], lease: Lease, moved: list[str]) -> int:
     """Swap the staging collections in; every replaced collection is kept aside until the end.
-    The KEPT collections stay live and get the backup's documents they lack; returns how many."""
+    The KEPT collections stay live and get the backup's documents they lack; returns how many.
+    `moved` gets each collection's name before its first rename (the swap began)."""
     live = [n for n in backed_up_collections(db) if n not in KEPT]
     names = sorted((set(staged) | set(live)) - set(KEPT))
+    mine = {"_id": MARKER, "owner": lease.owner}
     # Only while the marker is still this restore's own, staging: one undone meanwhile (by
     # another restore, its lease having run out) means the copies are not whole.
     entering = db[RESTORE_STATE].update_one(
-        {"_id": MARKER, "owner": lease.owner, "state": "staging"},
+        {**mine, "state": "staging"},
         {"$set": {"state": "swapping", "names": names, "existed": live, "entered": []}},
     )
     if not entering.matched_count:
@@ -364,51 +368,40 @@ def _swap(db: Database, staged: list[str], lease: Lease) -> int:
         # write gone through meanwhile; from here on "swapping" refuses every write.
         lease.hold()
     except LeaseLost:
-        db[RESTORE_STATE].update_one(
-            {"_id": MARKER, "owner": lease.owner}, {"$set": {"state": "staging"}}
-        )
+        db[RESTORE_STATE].update_one(mine, {"$set": {"state": "staging"}})
         raise
     count_swap(db)  # a backup reading meanwhile is not kept (segcore.backups.backup)
     for name in names:
+        # Before every rename, not after (a paused process's clock may not move): another
+        # restore that took over may have swapped its own in, which a rename would move aside.
+        lease.hold()
+        moved.append(name)
         if name in live:
             db[name].rename(RESTORE_PREVIOUS + name, dropTarget=True)
         if name in staged:
-            db[RESTORE_STATE].update_one({"_id": MARKER}, {"$push": {"entered": name}})
+            _mark(db, lease, {"$push": {"entered": name}})
             # dropTarget: only an empty collection can be there now, made by another process
             # meanwhile (or an old name a server still lists after the rename).
             if db[RESTORE_STAGING + name].options().get("capped"):
-                _copy_capped(db, name)
+                copy_capped(db, RESTORE_STAGING + name, name)
             else:
                 db[RESTORE_STAGING + name].rename(name, dropTarget=True)
-        # Some servers copy a collection to rename it: that takes a while. Strict: another
-        # restore that took the lease rolls this swap back, which must not meet more renames.
-        lease.renew(strict=True)
-    db[RESTORE_STATE].update_one({"_id": MARKER}, {"$set": {"state": "swapped"}})
+    _mark(db, lease, {"$set": {"state": "swapped"}})
     added = _merge_kept(db)
     _drop_prefixed(db, RESTORE_PREVIOUS)
-    db[RESTORE_STATE].delete_one({"_id": MARKER})
+    db[RESTORE_STATE].delete_one(mine)
     return added
 
 
-def _copy_capped(db: Database, name: str) -> None:
-    """Swap a capped staging collection in by copying it into a new capped one: some servers
-    (the embedded one) drop the cap when they rename a collection. Undone like a rename."""
-    staged = db[RESTORE_STAGING + name]
-    options = {k: v for k, v in staged.options().items() if k in ("capped", "size", "max")}
-    db.drop_collection(name)  # only an empty one can be there (see the rename's dropTarget)
-    db.create_collection(name, **options)
-    for spec in index_specs(staged):
-        extra = {k: v for k, v in spec.items() if k not in ("key", "name")}
-        db[name].create_index(index_key(spec), name=spec["name"], **extra)
-    chunk: list[dict] = []
-    for doc in staged.find():  # in insertion order: a capped collection keeps it
-        chunk.append(doc)
-        if len(chunk) >= _CHUNK:
-            db[name].insert_many(chunk, ordered=True)
-            chunk = []
-    if chunk:
-        db[name].insert_many(chunk, ordered=True)
-    staged.drop()
+def _mark(db: Database, lease: Lease, update: dict) -> None:
+    """Update this restore's marker while it holds its lease; raises LeaseLost otherwise."""
+    lease.hold()
+    if (
+        not db[RESTORE_STATE]
+        .update_one({"_id": MARKER, "owner": lease.owner}, update)
+        .matched_count
+    ):
+        raise LeaseLost(N_("The restore's marker is gone or another restore's."))
 
 
 def _merge_kept(db: Database) -> int:
@@ -531,7 +524,22 @@ def restore_backup(
     return RestoreResult(summary, sessions, logins, prior, removed, kept, added)
 
 
-def _lost_hold(path: Path) -> RestoreFailed:
+def _lost_hold(path: Path, midway: bool = False) -> RestoreFailed:
+    """Paused or stalled past its lease: stopped before its swap, or `midway` through it."""
+    minutes = int(LEASE.total_seconds() // 60)
+    if midway:
+        return RestoreFailed(
+            N_(
+                "{path}: the restore stopped while it swapped the restored collections in: it "
+                "was paused or stalled for more than {minutes} minutes, so it lost its hold on "
+                "the database and changed nothing more. Some collections may hold the backup's "
+                "data, the others the data from before: the next restore first puts the data "
+                "from before back (`segcore restore FILE` without --replace does only that). "
+                "Run `segcore status` to see what is left."
+            ),
+            path=path,
+            minutes=minutes,
+        )
     return RestoreFailed(
         N_(
             "{path}: the restore stopped before it changed anything: it was paused or stalled "
@@ -540,33 +548,36 @@ def _lost_hold(path: Path) -> RestoreFailed:
             "was not changed; run the restore again."
         ),
         path=path,
-        minutes=int(LEASE.total_seconds() // 60),
+        minutes=minutes,
     )
 
 
-def _swap_or_roll_back(db: Database, staged: list[str], path: Path, lease: Lease) -> int:
+def _still_holds(marker: dict, lease: Lease) -> bool:
+    """The marker is this restore's own and its lease neither ran out nor was taken over."""
     try:
-        return _swap(db, staged, lease)
+        return marker.get("owner") == lease.owner and lease.hold() is None
+    except LeaseLost:
+        return False
+
+
+def _swap_or_roll_back(db: Database, staged: list[str], path: Path, lease: Lease) -> int:
+    moved: list[str] = []
+    try:
+        return _swap(db, staged, lease, moved)
     except LeaseLost:
         marker = db[RESTORE_STATE].find_one({"_id": MARKER}) or {}
-        if marker.get("owner") == lease.owner and marker.get("state") == "swapping":
-            # Another restore took over mid-swap: it puts the earlier collections back.
-            raise RestoreFailed(
-                N_(
-                    "{path}: the restore stopped while it swapped the restored collections "
-                    "in: it was paused or stalled for more than {minutes} minutes, and "
-                    "another restore took over. Run `segcore status` to see what is left."
-                ),
-                path=path,
-                minutes=int(LEASE.total_seconds() // 60),
-            ) from None
+        if moved or (marker.get("owner") == lease.owner and marker.get("state") == "swapping"):
+            # Nothing more is touched: the marker tells the next restore what to put back.
+            raise _lost_hold(path, midway=True) from None
         _abandon(db, lease)  # its marker was no longer its own: nothing was swapped in
         raise _lost_hold(path) from None
     except OperationFailure as exc:  # the server refused a rename: put everything back
         marker = db[RESTORE_STATE].find_one({"_id": MARKER}) or {}
+        if not _still_holds(marker, lease):  # another restore's to put back, not this one's
+            raise _lost_hold(path, midway=bool(moved)) from None
         _roll_back(db, marker)
         _drop_prefixed(db, RESTORE_STAGING)
-        db[RESTORE_STATE].delete_one({"_id": MARKER})
+        db[RESTORE_STATE].delete_one({"_id": MARKER, "owner": lease.owner})
         raise RestoreFailed(
             N_(
                 "{path}: the restored collections could not be swapped in "

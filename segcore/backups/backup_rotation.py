@@ -42,10 +42,10 @@ def _legacy_name(database: str) -> re.Pattern:
 
 
 def _not_mine(
-    path: Path, header: BackupSummary, database: str, identity: str, server: str
+    path: Path, header: BackupSummary, database: str, identity: str, servers: tuple[str, ...]
 ) -> str | None:
     """Why a backup of `database` (by name) is not one --keep wrote under this name for this
-    very database (`identity`, its id, on `server`), or None when it is."""
+    very database (`identity`, its id, on the server `servers` name), or None when it is."""
     if header.database_id is None:
         return (
             "written before backups carried their database's id: --keep cannot tell it from "
@@ -63,10 +63,10 @@ def _not_mine(
             "of a copy of this database on another server, so it never deletes it (delete it "
             "by hand once it is not needed)"
         )
-    if header.server != server:
+    if header.server not in servers:
         return (
             f"a backup of a copy of this database on another server ({header.server}; this "
-            f"one is {server}): its data was copied there, or this database moved since; "
+            f"one is {servers[0]}): its data was copied there, or this database moved since; "
             "--keep never deletes it"
         )
     if header.file is None:
@@ -87,7 +87,7 @@ def _not_mine(
 
 
 def _candidate(
-    path: Path, database: str, identity: str, server: str
+    path: Path, database: str, identity: str, servers: tuple[str, ...]
 ) -> tuple[BackupSummary | None, str | None]:
     """(its header, None) when `path` is a backup --keep may delete, else (None, why not): the
     reason is None for another database's backup under a name of its own."""
@@ -104,7 +104,7 @@ def _candidate(
     if header.database != database:  # said only under a name like this database's backups
         dated_like_mine = _legacy_name(database).fullmatch(path.name) is not None
         return None, f"a backup of database {header.database}" if dated_like_mine else None
-    why = _not_mine(path, header, database, identity, server)
+    why = _not_mine(path, header, database, identity, servers)
     if why:
         return None, why
     try:
@@ -115,12 +115,17 @@ def _candidate(
 
 
 def prune_backups(
-    directory: Path, database: str, keep: int, written: Path, identity: str, server: str
+    directory: Path,
+    database: str,
+    keep: int,
+    written: Path,
+    identity: str,
+    servers: tuple[str, ...],
 ) -> Rotation:
     """Delete all but the `keep` newest backups of `database` in `directory` (see above).
 
-    `identity` is the database's own id and `server` the server it is on
-    (segcore.backups.database_id); `written` is the
+    `identity` is the database's own id and `servers` name the server it is on
+    (segcore.backups.database_id.server_identities); `written` is the
     backup just made: it is counted among the `keep` and never deleted.
     Files that cannot be deleted are reported in `left_alone`; nothing raises for them.
     """
@@ -137,7 +142,7 @@ def prune_backups(
     for entry in entries:
         if entry.name == written.name:
             continue
-        header, why = _candidate(entry, database, identity, server)
+        header, why = _candidate(entry, database, identity, servers)
         if header is not None:
             found.append((header.created, entry.name, entry))
         elif why and entry.name.startswith(_PREFIX):

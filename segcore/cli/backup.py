@@ -44,6 +44,7 @@ def backup(ctx, out, keep, as_json):
     """Back up every collection of the app's database to one compressed file (mode 0600)."""
     from segcore.backups import backup as backups
     from segcore.backups.backup_rotation import prune_backups
+    from segcore.backups.database_id import server_identities
 
     if keep and out is None:
         raise SegcoreError("--keep needs --out naming a folder")
@@ -59,7 +60,12 @@ def backup(ctx, out, keep, as_json):
     summary = backups.backup_to_file(work, Path(out) if out else None, folder=folder)
     rotation = (
         prune_backups(
-            Path(out), work.name, keep, Path(summary.path), summary.database_id, summary.server
+            Path(out),
+            work.name,
+            keep,
+            Path(summary.path),
+            summary.database_id,
+            server_identities(work),
         )
         if keep
         else None

@@ -293,3 +293,44 @@ def stop_server(path: str | os.PathLike, timeout: float = 15.0) -> bool:
             time.sleep(0.1)
         os.kill(pid, signal.SIGKILL)
         return True
+
+
+def storage_of(port: int) -> Path | None:
+    """The storage folder of the SecantusDB server listening on `port` of this machine (the
+    embedded server, or one started with `python -m secantus`), as its command line names it;
+    None when no such process is found (the server is elsewhere, or /proc cannot be read).
+
+    A restart may take another port (its last one taken meanwhile), never another folder."""
+    try:
+        pids = [entry for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    except OSError:
+        return None
+    for entry in pids:
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = [a.decode(errors="replace") for a in argv]
+        if not set(SERVER_WORDS) & set(words):
+            continue
+        options = _options(words)
+        if options.get("--port") != str(port) or not options.get("--storage-path"):
+            continue
+        folder = Path(options["--storage-path"])
+        if not folder.is_absolute():
+            try:
+                folder = Path(os.readlink(entry / "cwd")) / folder
+            except OSError:
+                continue
+        return Path(os.path.normpath(folder))
+    return None
+
+
+def _options(words: list[str]) -> dict[str, str]:
+    """{"--name": value} of a command line, spelled `--name value` or `--name=value`."""
+    options = {}
+    for word, following in zip(words, words[1:] + [""]):
+        if word.startswith("--"):
+            name, equals, value = word.partition("=")
+            options[name] = value if equals else following
+    return options
