@@ -76,6 +76,7 @@ NOT_A_USER_WRITE = {
             "sync_lease.Lease.acquire",
             "sync_lease.Lease.renew",
             "sync_lease.Lease.keep",
+            "sync_lease.Lease.hold",
             "sync_lease.Lease.note_change",
             "sync_lease.Lease.release_quietly",
             "sync_runs.start_run",
