@@ -57,6 +57,7 @@ NOT_A_USER_WRITE = {
     "sessions.end_all_sessions": "called by set_password/remove_user after their check",
     "auth.remove_logins": "called by handover.remove_member after its check",
     "backup_restore.recover": "called by restore_backup after its check",
+    "backup_collections.copy_capped": "a restore's staging copy, called by restore_backup after its check",
     "auth.set_language": "a user's own interface language, a viewer's too",
     "actors.authorize_write": "the check itself",
     "write_wait.bulk_write": "the bounded wait around a write, called by writes after their check",
